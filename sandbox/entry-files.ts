@@ -234,9 +234,14 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
  * A relative path is the including file's folder's; `~/` the home folder's.
  */
 export function gitIncludes(homeDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  return configIncludes([path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)]
+    .filter((p): p is string => !!p), homeDir);
+}
+
+/** The files the git config files `configs` include, nested up to 4 deep (see gitIncludes). */
+export function configIncludes(configs: string[], homeDir: string): string[] {
   const out: string[] = [];
-  const queue = [path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)]
-    .filter((p): p is string => !!p).map((p) => ({ file: p, depth: 0 }));
+  const queue = configs.map((p) => ({ file: p, depth: 0 }));
   while (queue.length && out.length < 32) {
     const { file, depth } = queue.shift()!;
     let text: string;
@@ -260,7 +265,7 @@ export function gitIncludes(homeDir: string, env: NodeJS.ProcessEnv = process.en
       if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
       else value = value.split(/[;#]/, 1)[0]!.trim(); // a comment after the value
       if (!value) continue;
-      const target = value.startsWith('~/') ? path.join(homeDir, value.slice(2)) : path.resolve(path.dirname(file), value);
+      const target = value.startsWith('~/') && homeDir ? path.join(homeDir, value.slice(2)) : path.resolve(path.dirname(file), value);
       if (out.includes(target)) continue;
       out.push(target);
       if (depth < 4) queue.push({ file: target, depth: depth + 1 });
@@ -376,6 +381,19 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       if (e.name === 'HEAD' && e.isFile() && dir !== root && ['objects', 'refs'].every((n) => isDir(path.join(dir, n)))
         && !planted.some((f) => f.path === dir) && ['config', 'hooks', 'info', 'commondir'].some((n) => changedSince(path.join(dir, n), since, budget))) {
         planted.push({ path: dir, why: 'a bare git repository: git run inside it obeys its config and hooks' });
+      }
+      // A Python virtual environment (pyvenv.cfg beside bin/): VS Code's and PyCharm's Python
+      // support run its interpreter on opening the folder, the user's shell its activate script.
+      if (e.name === 'pyvenv.cfg' && e.isFile() && !planted.some((f) => f.path === dir)) {
+        let bins: string[] = [];
+        try {
+          bins = fs.readdirSync(path.join(dir, 'bin')).filter((n) => /^(?:python[\d.]*|activate.*)$/.test(n)).slice(0, 32);
+        } catch {
+          /* no bin folder */
+        }
+        if ([p, ...bins.map((n) => path.join(dir, 'bin', n))].some((w) => changedSince(w, since, budget))) {
+          planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script' });
+        }
       }
       const why = FOLDER_ENTRIES[e.name] ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : undefined);
       if (why) {

@@ -77,6 +77,12 @@ export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' |
    * later `airlock start` would load (the policy folder, Airlock's own code).
    */
   protect?: string[];
+  /**
+   * A hidden or read-only path the host replaced during the run (see pathIdentities): the sandbox
+   * hid or protected it by its path, and from then on the agent saw the new one. `moved`: a code
+   * cache, set aside (to that path) so that nothing the agent put there is loaded.
+   */
+  onPathReplaced?: (p: string, kind: 'hidden' | 'protected' | 'cache', moved?: string) => void;
   /** A PKCS12 trust store with Airlock's CA (for JAVA_TOOL_OPTIONS), when one could be made. */
   javaTrustStore?: string;
   baseEnv?: NodeJS.ProcessEnv;
@@ -119,14 +125,28 @@ export function bwrapArgs(o: {
   // The same above the state folder and every hidden path: moved aside, the state folder would be
   // gone for the next `airlock start` there (which makes a new one: the agent's, if it put one at
   // the old path), and one moved while another run starts is hidden at a path it no longer has.
-  for (const a of renamableAncestors([...(o.protect ?? []), o.home, ...o.hide], o.writable)) args.push('--bind', a, a);
-  for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
+  // `-try`: a folder removed between this list and bubblewrap's mounts (another project's state
+  // folder deleted meanwhile: test suites make and remove them by the dozen) has nothing left to
+  // keep, and must not make the run fail.
+  for (const a of renamableAncestors([...(o.protect ?? []), o.home, ...o.hide], o.writable)) args.push('--bind-try', a, a);
+  for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind-try', p, p);
   // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
   args.push('--proc', '/proc');
+  // The sysctls are the host's (all but the namespaced net.*), and the kernel asks them only that the
+  // writer's user id be root on the host: an agent run by root (no capability) wrote
+  // kernel.core_pattern (a `|program` the kernel runs as root outside every namespace at the next
+  // crash), kernel.modprobe, dev.tty.legacy_tiocsti. bubblewrap means to make /proc/sys read-only
+  // but skips it when access(W_OK) fails, which it always does there (sysctl directories refuse
+  // writes even to root). Read-only here; the source is the host's /proc/sys, which shows each
+  // reader its own namespaces' values as the new /proc's does.
+  if (fs.existsSync('/proc/sys')) args.push('--ro-bind', '/proc/sys', '/proc/sys');
+  // The same interfaces mounted elsewhere (a chroot's or a container root's /proc and /sys, a
+  // debugfs or tracefs outside /sys): read-only too.
+  for (const p of kernelMounts()) args.push('--ro-bind-try', p, p);
   // sysfs is the host's, and the kernel asks nothing but file permissions of most of it: an agent
   // running as root (no capabilities needed) could set /sys/kernel/uevent_helper, which the kernel
   // then runs as root outside every namespace, or change the host's cgroups. Read-only, with its
-  // submounts (bubblewrap already makes /proc/sys of the new /proc read-only).
+  // submounts (/proc/sys: see above).
   if (fs.existsSync('/sys')) args.push('--ro-bind', '/sys', '/sys');
   // A minimal /dev (null, zero, random, tty, pts, ...): the host's block devices would let an agent
   // running as root read the hidden state folder straight off the disk.
@@ -210,8 +230,137 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
     ...tmp.flatMap((d) => [`tmux-${uid}`, '.X11-unix', '.ICE-unix', `emacs${uid}`, `zellij-${uid}`].map((n) => path.join(d, n))),
     path.join(homeDir, '.screen'),
     ...['S.gpg-agent', 'S.gpg-agent.ssh', 'S.gpg-agent.extra', 'S.gpg-agent.browser', 'S.scdaemon', 'S.keyboxd'].map((n) => path.join(gnupg, n)),
+    // Not only the ones the environment names: every ssh-agent of the user's other sessions
+    // (OpenSSH's ssh-agent and sshd's forwarded agents live in <tmp>/ssh-XXXX/agent.PID), VS Code's
+    // and dev containers' forwarded agents and git askpass handles of other windows, D-Bus buses
+    // dbus-launch made, and PostgreSQL's socket (peer authentication: whoever connects as the user
+    // is the user; Airlock's own --store may be there) and Redis's (Airlock's --limits: the
+    // agent's own rate and egress budgets).
+    ...tmp.flatMap((d) => sessionSocketsIn(d)),
+    // Password managers' ssh agents at their usual places (1Password's, Bitwarden's), and every
+    // agent and connection-sharing socket the user's ssh config names: an IdentityAgent signs as
+    // the user; a ControlMaster's socket (ControlPath) runs commands on the remote host through
+    // the user's open connection, a way out that never meets Airlock.
+    path.join(homeDir, '.1password', 'agent.sock'), path.join(homeDir, '.bitwarden-ssh-agent.sock'),
+    ...sshConfigSockets(homeDir),
+    // Container engines whose socket is in the home folder (Docker Desktop, Rancher Desktop,
+    // Colima, Lima, podman machine) and those docker contexts name: a container that mounts the
+    // home folder and has the network is everything the sandbox takes away.
+    ...['.docker/run/docker.sock', '.docker/desktop/docker.sock', '.docker/desktop/docker-cli.sock', '.rd/docker.sock', '.colima', '.lima', '.local/share/containers/podman/machine']
+      .map((p) => path.join(homeDir, p)),
+    ...dockerContextSockets(env.DOCKER_CONFIG || path.join(homeDir, '.docker')),
   ];
   return [...new Set(named.filter((p): p is string => !!p && path.isAbsolute(p) && fs.existsSync(p)).map((p) => realPath(p)))];
+}
+
+/**
+ * The sockets `~/.ssh/config` names (IdentityAgent, ControlPath; top-level file only). A path with
+ * `%` tokens (`/tmp/ssh-%r@%h:%p`) stands for every existing socket of that shape in its folder.
+ */
+export function sshConfigSockets(homeDir: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(homeDir, '.ssh', 'config'), 'utf8').slice(0, 256 * 1024);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*(identityagent|controlpath)\s*(?:=\s*|\s+)("[^"]*"|\S+)/i.exec(line);
+    if (!m) continue;
+    let value = m[2]!.replace(/^"|"$/g, '');
+    if (/^(none|SSH_AUTH_SOCK)$/i.test(value) || value.startsWith('$')) continue;
+    value = value.replace(/^~(?=\/)/, homeDir).replace(/%d/g, homeDir).replace(/%%/g, '%');
+    if (!path.isAbsolute(value)) continue;
+    if (!value.includes('%')) {
+      out.push(value);
+      continue;
+    }
+    // The folder must be fixed; the name becomes a pattern (each token any run of characters).
+    const dir = path.dirname(value);
+    if (dir.includes('%')) continue;
+    const shape = new RegExp(`^${path.basename(value).split(/%[a-zA-Z]/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    try {
+      for (const name of fs.readdirSync(dir).slice(0, 4096)) if (shape.test(name)) out.push(path.join(dir, name));
+    } catch {
+      /* no such folder */
+    }
+  }
+  return out.slice(0, 256);
+}
+
+/** The Unix sockets docker's contexts name (`<config>/contexts/meta/<id>/meta.json`). */
+export function dockerContextSockets(configDir: string): string[] {
+  const out: string[] = [];
+  const meta = path.join(configDir, 'contexts', 'meta');
+  let ids: string[];
+  try {
+    ids = fs.readdirSync(meta).slice(0, 64);
+  } catch {
+    return [];
+  }
+  for (const id of ids) {
+    try {
+      const doc = JSON.parse(fs.readFileSync(path.join(meta, id, 'meta.json'), 'utf8').slice(0, 64 * 1024)) as { Endpoints?: Record<string, { Host?: unknown }> };
+      for (const e of Object.values(doc.Endpoints ?? {})) {
+        if (typeof e?.Host === 'string' && e.Host.startsWith('unix://')) out.push(e.Host.slice('unix://'.length));
+      }
+    } catch {
+      /* not a context */
+    }
+  }
+  return out;
+}
+
+/** Socket names sessions leave in a temp folder (see sessionSockets). */
+const TEMP_SESSION_SOCKETS = /^(?:ssh-[A-Za-z0-9]+|vscode-(?:ssh-auth|git|ipc|remote-containers-ipc)-.*\.sock|dbus-[A-Za-z0-9]+|\.s\.PGSQL\.\d+|mysqld?\.sock|redis[\w.-]*\.sock)$/;
+
+function sessionSocketsIn(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  // Real sockets and folders only: a symlink an agent left in the temp folder under such a name
+  // would aim the next run's hiding at a folder of its choice (its working directory).
+  return names.filter((n) => TEMP_SESSION_SOCKETS.test(n)).slice(0, 256).map((n) => path.join(dir, n)).filter((p) => {
+    try {
+      const st = fs.lstatSync(p);
+      return st.isSocket() || st.isDirectory();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Session folders a server of the user makes in the temp folder and its clients trust when they find
+ * it (mode 0700, the user's): missing at the start of a run, the agent (with --allow-unix-sockets)
+ * could make it and listen there, and the user's next `tmux` would talk to the agent's server, which
+ * may tell the client to run any command (tmux's MSG_EXEC). Made (private) first, so they exist and
+ * are hidden like the rest; tmux makes them the same way.
+ */
+export function sessionFoldersToMake(env: NodeJS.ProcessEnv): string[] {
+  const uid = process.getuid?.() ?? 0;
+  const tmp = [...new Set([os.tmpdir(), '/tmp', env.TMUX_TMPDIR].filter((d): d is string => !!d && path.isAbsolute(d)))];
+  const out: string[] = [];
+  for (const d of tmp) {
+    const p = path.join(d, `tmux-${uid}`);
+    try {
+      fs.mkdirSync(p, { mode: 0o700 });
+    } catch {
+      /* there already (then sessionSockets hides it), or no temp folder */
+    }
+    try {
+      // Only a real folder of ours: a symlink an agent left there would aim the hiding elsewhere.
+      const st = fs.lstatSync(p);
+      if (st.isDirectory() && st.uid === uid) out.push(p);
+    } catch {
+      /* no temp folder */
+    }
+  }
+  return out;
 }
 
 /**
@@ -225,7 +374,9 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
  */
 export function tempCodeCaches(tmp: string = os.tmpdir()): string[] {
   const uid = process.geteuid?.() ?? process.getuid?.();
-  const names = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti'];
+  // Jest's default cacheDirectory is <tmp>/jest_<uid in base 36>: transformed test and source files
+  // it runs as it finds them (ts-jest and babel-jest keep theirs there too).
+  const names = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti', uid === undefined ? 'jest' : `jest_${uid.toString(36)}`];
   const out: string[] = [];
   for (const dir of new Set([tmp, '/tmp'].map((d) => path.join(realPath(d), '')))) {
     for (const name of names) {
@@ -248,6 +399,35 @@ export function tempCodeCaches(tmp: string = os.tmpdir()): string[] {
 }
 
 /**
+ * Code caches the environment moves (wherever they are): Node's compile cache (`NODE_COMPILE_CACHE`),
+ * Python's bytecode (`PYTHONPYCACHEPREFIX`: a .pyc there is loaded in place of the source it names,
+ * its recorded source size and time are the agent's to copy), v8-compile-cache's and jiti's. Made
+ * (private) when missing, so the agent cannot make one first, and hidden like tempCodeCaches.
+ */
+export function envCodeCaches(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
+  const temps = [os.tmpdir(), '/tmp'].map((t) => realPath(t));
+  // Build caches whose objects end up in what the host builds (Go's, ccache's, sccache's): only
+  // where they sit in a temp folder, which --read-only leaves writable; hidden elsewhere they would
+  // cost the agent's builds a cold cache in memory for nothing the home folder does not give anyway.
+  const inTemp = [env.GOCACHE, env.CCACHE_DIR, env.SCCACHE_DIR].filter((p) => p && path.isAbsolute(p) && temps.some((t) => within(realPath(path.resolve(p)), t)));
+  const named = [env.NODE_COMPILE_CACHE, env.PYTHONPYCACHEPREFIX, env.V8_COMPILE_CACHE_CACHE_DIR, env.JITI_CACHE, env.JITI_FS_CACHE, ...inTemp];
+  const out: string[] = [];
+  for (const p of named) {
+    if (!p || !path.isAbsolute(p)) continue; // jiti's also take "true"/"false"
+    const dir = path.resolve(p);
+    // Never a folder holding the working directory, nor the root or a temp folder itself.
+    if (within(realPath(cwd), realPath(dir)) || dir === path.parse(dir).root || [os.tmpdir(), '/tmp'].some((t) => realPath(t) === realPath(dir))) continue;
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch {
+      /* cannot be made: nothing to plant either */
+    }
+    if (isRealDir(dir)) out.push(realPath(dir));
+  }
+  return out;
+}
+
+/**
  * The folders above `paths` (outer first) whose parent the agent could write, so could rename them:
  * writable by this user on the host, or, read-only (`writable` given), inside a writable folder.
  */
@@ -265,6 +445,34 @@ export function renamableAncestors(paths: string[], writable?: string[]): string
   }
   return [...out].sort((x, y) => x.split(path.sep).length - y.split(path.sep).length);
 }
+
+/**
+ * Mount points of kernel-interface filesystems outside /proc, /sys and /dev (which the sandbox
+ * replaces or binds read-only): procfs's sysctls and sysfs take file permissions only, so a root
+ * agent would write the host's kernel settings through a chroot's /proc or a second sysfs.
+ */
+export function kernelMounts(mountinfo?: string): string[] {
+  let text = mountinfo;
+  if (text === undefined) {
+    try {
+      text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+    } catch {
+      return [];
+    }
+  }
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    const dash = f.indexOf('-');
+    if (dash < 0 || !KERNEL_FS.has(f[dash + 1] ?? '')) continue;
+    const point = f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (['/proc', '/sys', '/dev'].some((d) => point === d || point.startsWith(`${d}/`))) continue;
+    out.add(point);
+  }
+  return [...out].filter((p) => fs.existsSync(p)).sort((a, b) => a.split('/').length - b.split('/').length);
+}
+
+const KERNEL_FS = new Set(['proc', 'sysfs', 'securityfs', 'debugfs', 'tracefs', 'configfs', 'bpf', 'efivarfs', 'binfmt_misc', 'cgroup', 'cgroup2', 'fusectl', 'pstore', 'mqueue', 'hugetlbfs', 'devtmpfs']);
 
 function canWrite(dir: string): boolean {
   try {
@@ -323,6 +531,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   let filterFd: number | undefined;
   const handlers = new Map<NodeJS.Signals, () => void>();
   const cleanups: Array<() => Promise<void> | void> = [];
+  const watched = new Map<string, { id: string | undefined; kind: 'hidden' | 'protected' | 'cache' }>();
   try {
     let child: ChildProcess;
     let deliver: (sig: NodeJS.Signals) => void;
@@ -340,9 +549,13 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       });
       // Hidden and protected under every path that reaches them: a bind mount of the state folder,
       // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
+      const caches = [...tempCodeCaches(), ...envCodeCaches(o.baseEnv ?? process.env, cwd), ...(o.sandbox.allowUnixSockets ? sessionFoldersToMake(o.baseEnv ?? process.env) : [])];
       const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env) : [];
-      const hide = withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...tempCodeCaches(), ...sockets]).filter((p) => p !== home);
+      const hide = [...new Set(withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...caches, ...sockets]))].filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
+      const cacheSet = new Set(caches.map((c) => realPath(c)));
+      for (const p of hide) watched.set(p, { id: pathIdentity(p), kind: cacheSet.has(p) ? 'cache' : 'hidden' });
+      for (const p of protect) if (!watched.has(p)) watched.set(p, { id: pathIdentity(p), kind: 'protected' });
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
@@ -422,6 +635,52 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
     await Promise.all(listeners.map((l) => l.close()));
     if (filterFd !== undefined) fs.closeSync(filterFd);
     fs.rmSync(runDir, { recursive: true, force: true });
+    replacedPaths(watched, o.onPathReplaced);
+  }
+}
+
+/**
+ * What a path is now: device, inode, type and birth time (undefined when missing). Writes to it
+ * change none of these; a new file or folder in its place does (the birth time also when a removed
+ * one's inode number is used again, as ext4 does at once).
+ */
+function pathIdentity(p: string): string | undefined {
+  try {
+    const st = fs.lstatSync(p);
+    return `${st.dev}:${st.ino}:${st.mode & fs.constants.S_IFMT}:${st.birthtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The sandbox hides and protects by mounting over a path, and a mount sits on the directory entry:
+ * when a program outside replaces that entry during the run (a rename over it, as editors, `git
+ * config`, git's credential store, fish, zsh and readline save their files; a removal and a new
+ * one, as `jest --clearCache` and temp cleaners do), the kernel takes the mount away in every
+ * namespace, and the agent sees the new file or folder as it is on the host: a secret it can read,
+ * a file it can change, a cache folder it can fill. Nothing inside can stop that; after the run each
+ * such path is named, and a code cache is set aside (renamed, which follows no link the agent may
+ * have put there) so that the next program on the host makes a new one instead of loading the
+ * agent's code.
+ */
+function replacedPaths(watched: Map<string, { id: string | undefined; kind: 'hidden' | 'protected' | 'cache' }>, report?: LaunchOptions['onPathReplaced']): void {
+  for (const [p, { id, kind }] of watched) {
+    if (id === undefined) continue;
+    const now = pathIdentity(p);
+    // Gone is not replaced: there is nothing new to read, change or load.
+    if (now === id || now === undefined) continue;
+    if (kind === 'cache') {
+      const aside = `${p}.airlock-replaced-${process.pid}-${Date.now()}`;
+      try {
+        fs.renameSync(p, aside);
+        report?.(p, kind, aside);
+        continue;
+      } catch {
+        /* named below */
+      }
+    }
+    report?.(p, kind);
   }
 }
 

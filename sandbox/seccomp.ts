@@ -24,8 +24,8 @@
 // bpf and userfaultfd fail with ENOSYS too: none is namespaced, and only the host's sysctls bound
 // them (a developer's machine often sets perf_event_paranoid to -1 or 0 for profilers, and then a
 // CPU-wide event samples the registers and stacks of every process, Airlock's included; the other
-// two are kernel-exploit tools an agent has no use for). ioctl(TIOCSTI) and
-// ioctl(TIOCLINUX) fail with EPERM: they push keystrokes into a terminal (TIOCLINUX pastes on a
+// two are kernel-exploit tools an agent has no use for). ioctl(TIOCSTI), ioctl(TIOCSETD) (see
+// below) and ioctl(TIOCLINUX) fail with EPERM: they push keystrokes into a terminal (TIOCLINUX pastes on a
 // virtual console), and an agent given a terminal that is no session's controlling terminal could
 // make it its own (setsid, TIOCSCTTY) and type commands for whatever reads it after the run (the
 // sandbox's own session stops only the case where it is the user's shell's terminal). The bridge needs no
@@ -89,6 +89,12 @@ const SOCK_PACKET = 10;
 /** Terminal ioctls that push input: TIOCSTI, TIOCLINUX (its paste subcommand). */
 const TIOCSTI = 0x5412;
 const TIOCLINUX = 0x541c;
+/**
+ * Changes a terminal's line discipline, which outlives the run on a terminal the agent was given
+ * (N_NULL on the user's terminal leaves it dead after the run) and loads line-discipline modules
+ * on demand (dev.tty.ldisc_autoload: n_hdlc, n_gsm, … with their history of kernel exploits).
+ */
+const TIOCSETD = 0x5423;
 
 const LD_W_ABS = 0x20;
 const JA = 0x05;
@@ -139,6 +145,7 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
     // ioctl(fd, cmd, ...): cmd is an unsigned int, so its low word is all the kernel reads.
     { code: LD_W_ABS, k: OFF_ARG1_LOW, label: `${p}ioctl` },
     { code: JEQ_K, k: TIOCSTI, jt: 'eperm' },
+    { code: JEQ_K, k: TIOCSETD, jt: 'eperm' },
     { code: JEQ_K, k: TIOCLINUX, jt: 'eperm', jf: 'allow' },
     // socketpair(domain, type, protocol, sv)
     { code: LD_W_ABS, k: OFF_ARG0_LOW, label: `${p}pair` },

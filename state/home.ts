@@ -140,6 +140,24 @@ function isStateFolder(p: string): boolean {
   }
 }
 
+/** The file is missing, empty or ends with a newline (so an appended line starts a line). */
+function endsLine(file: string): boolean {
+  try {
+    const st = fs.statSync(file);
+    if (st.size === 0) return true;
+    const fd = fs.openSync(file, 'r');
+    try {
+      const b = Buffer.alloc(1);
+      fs.readSync(fd, b, 0, 1, st.size - 1);
+      return b[0] === 0x0a;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return true;
+  }
+}
+
 /** Writes a list of folders whole (a rename), or leaves it as it was when it cannot. */
 function writeList(file: string, homes: string[]): void {
   try {
@@ -154,14 +172,27 @@ function writeList(file: string, homes: string[]): void {
 }
 
 /**
- * Adds a state folder to the list (dropping ones that are gone), and the list to the folder's own
- * copy (rememberedHomes); a list that cannot be written is left alone.
+ * Adds a state folder to the user's list, and the list to the folder's own copy (rememberedHomes);
+ * a list that cannot be written is left alone. The user's list is only ever appended to or
+ * rewritten in place, never replaced: every running sandbox hides it by a mount on its path, and a
+ * rename over that path takes the mount away (the agent of a run then read the list and could
+ * write a shorter one). Folders that are gone are dropped once there are many of them.
  */
 function rememberHome(home: string): void {
   try {
     const real = fs.realpathSync(home);
-    const homes = knownHomes();
-    if (!homes.includes(real)) writeList(knownHomesFile(), [...homes, real]);
+    const file = knownHomesFile();
+    const listed = readHomes(file);
+    if (!listed.includes(real)) {
+      try {
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        const live = listed.filter((p) => fs.existsSync(p));
+        if (listed.length - live.length > 200) fs.writeFileSync(file, [...live, real].map((h) => `${h}\n`).join(''), { mode: 0o600 });
+        else fs.appendFileSync(file, `${endsLine(file) ? '' : '\n'}${real}\n`, { mode: 0o600 });
+      } catch {
+        /* a read-only folder: the copy below still remembers it */
+      }
+    }
     rememberedHomes(real);
   } catch {
     /* a read-only home directory: runs hide their own state folder still */

@@ -3,6 +3,7 @@
 // with the CA trusted, exports secret placeholders, and on Linux confines the command to a network
 // namespace whose only route is Airlock (sandbox/). The token travels in the environment
 // only, never in process arguments.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,14 +13,14 @@ import { StateFileError } from '../../state/document.ts';
 import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
-import { homeEntryFiles, plantedReport, plantedSince } from '../../sandbox/entry-files.ts';
-import { homeSecretFiles } from '../../sandbox/home-secrets.ts';
+import { configIncludes, homeEntryFiles, plantedReport, plantedSince } from '../../sandbox/entry-files.ts';
+import { defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, forgetRunDefaults, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { plantable, sandboxSupport } from '../../sandbox/support.ts';
-import { shellWord } from '../../lib/text.ts';
+import { shellWord, terminalText } from '../../lib/text.ts';
 import { CliError } from '../errors.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
 import { readRuntimeInfo } from '../../runtime/running.ts';
@@ -271,6 +272,13 @@ export function register(program: Command): void {
       // A change time is taken from the kernel's coarse clock, in finer units than Date.now(): what
       // was made just now may read a millisecond or a tick later. The agent starts far later.
       const started = Date.now() + 20;
+      // Credential stores and histories: the ones missing now may be made by the agent (named after
+      // the run), and one with another hard link is readable under that name (said now).
+      const secretPaths = sandbox ? [...homeSecretPaths(userHome, process.env), ...defaultTicketCaches()] : [];
+      const secretsMissing = secretPaths.filter((p) => !lexists(p));
+      for (const p of linkedElsewhere(secretPaths)) {
+        process.stderr.write(`airlock: warning: ${terminalText(tildePath(p, userHome))} has another name (a hard link) elsewhere, which the sandbox does not hide; remove that link\n`);
+      }
       let exit: AgentExit;
       try {
         exit = await launchAgent({
@@ -280,8 +288,12 @@ export function register(program: Command): void {
           // Every other state folder this user has (another project's master key, secrets, CA key),
           // and the list of them, are hidden too.
           // And the user's command histories and credential stores, which hold secrets' real values.
-          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...(opts.hide ?? [])],
+          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...tempSecretFiles(process.env), ...(opts.hide ?? [])],
           protect,
+          onPathReplaced: (p, kind, moved) => process.stderr.write(`airlock: ${terminalText(p)} was replaced on the host during the run, which lifts the sandbox's ${kind === 'protected' ? 'read-only bind' : 'hiding'} of it: ${
+            kind === 'hidden' ? 'the agent could read what it holds since (rotate a credential it holds)'
+              : kind === 'protected' ? 'the agent could change it since; review it before your shell, editor or git reads it'
+                : moved ? `the agent could put code there; set aside as ${terminalText(moved)}` : 'the agent could put code there; remove it'}\n`),
           realValues,
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
             ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`
@@ -294,6 +306,9 @@ export function register(program: Command): void {
         await denials?.stop();
         removePlaced(placed);
         for (const line of plantedReport(plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env), userHome, process.cwd())) process.stderr.write(`${line}\n`);
+        for (const p of secretsMissing.filter(lexists)) {
+          process.stderr.write(`airlock: ${terminalText(tildePath(p, userHome))} was made during the run (a place a tool keeps credentials or a history): what the tool writes there later, the agent's next run can read through it or a link to it; remove it unless you made it\n`);
+        }
         await agents.revokeToken(opts.agent, issued.id).catch((err: Error) => {
           process.stderr.write(`airlock: warning: could not revoke the run's token ${issued.id} (it expires at ${issued.expires}): ${err.message}\n`);
         });
@@ -350,7 +365,43 @@ export function protectedPaths(home: string, cwd: string, made: string[] = []): 
     .filter((e) => !OUTPUT_ONLY.has(e))
     .map((e) => path.join(root, e))
     .filter((p) => !inside(p, path.resolve(cwd)) && !inside(path.resolve(home), p));
-  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd), ...gitControlPaths(cwd, made)];
+  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd), ...gitControlPaths(cwd, made), ...gitHooksPath(cwd)];
+}
+
+/**
+ * The folder `core.hooksPath` names (the repository's config or the user's global one: husky sets
+ * `.husky/_`, which it keeps out of git with a `*` .gitignore; teams use `.githooks`, users a
+ * `~/.githooks` for every repository): git runs the hooks there, outside the sandbox, at the user's
+ * next commit or checkout, like those in .git/hooks, and an ignored one shows in no diff. Read-only
+ * inside, made first (empty) when missing so the agent cannot make it. Read with `git config`,
+ * which runs nothing of the repository's; no git, no repository: none. Never the home folder, the
+ * root, or a folder holding the working directory.
+ */
+export function gitHooksPath(cwd: string, homeDir: string = os.homedir()): string[] {
+  let named: string;
+  let top = '';
+  try {
+    named = execFileSync('git', ['-C', cwd, 'config', '--type=path', '--get', 'core.hooksPath'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return []; // not set, or no git
+  }
+  if (!named) return [];
+  if (!path.isAbsolute(named)) {
+    // Relative to the working tree's top, where hooks run: the nearest folder up holding `.git`.
+    for (let d = path.resolve(cwd); !top; d = path.dirname(d)) {
+      if (fs.existsSync(path.join(d, '.git'))) top = d;
+      else if (d === path.dirname(d)) return [];
+    }
+  }
+  const dir = path.resolve(top || '/', named);
+  const holds = (p: string, c: string): boolean => p === c || c.startsWith(`${p}${path.sep}`);
+  if (dir === path.parse(dir).root || dir === path.resolve(homeDir) || holds(dir, path.resolve(cwd))) return [];
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  } catch {
+    /* not ours to make */
+  }
+  return fs.existsSync(dir) ? [dir] : [];
 }
 
 /**
@@ -439,6 +490,19 @@ export function gitControlPaths(cwd: string, made: string[] = []): string[] {
         }
         out.push(path.join(repo, 'config'), path.join(repo, 'config.worktree'), path.join(repo, 'hooks'), path.join(repo, 'info'));
       }
+      // What those configs include (`git config include.path ../.gitconfig` shares a tracked file of
+      // the working tree as config): git obeys it as the config itself, and the user's prompt runs
+      // `git status` before any review of the change. Read-only too; a missing one is made empty
+      // (git reads an empty one as none) where its folder exists.
+      const configs = [...gitDirs].flatMap((d) => [path.join(d, 'config'), path.join(d, 'config.worktree')]);
+      for (const inc of configIncludes(configs, os.homedir())) {
+        try {
+          if (fs.statSync(path.dirname(inc)).isDirectory()) fs.writeFileSync(inc, '', { flag: 'wx', mode: 0o644 });
+        } catch {
+          /* there already, or not ours to make */
+        }
+        out.push(inc);
+      }
       return out.filter((p) => fs.existsSync(p));
     }
     if (dir === path.dirname(dir)) return [];
@@ -491,4 +555,10 @@ function setsWorktreeConfig(config: string): boolean {
     if (eq < 0) return false;
     return line.slice(0, eq).trim().toLowerCase() === 'worktreeconfig' && ['true', 'yes', 'on', '1'].includes(line.slice(eq + 1).trim().toLowerCase());
   });
+}
+
+/** `~/…` for a path in the home folder, the path itself otherwise (for the user's terminal). */
+function tildePath(p: string, homeDir: string): string {
+  const rel = path.relative(homeDir, p);
+  return homeDir && rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? `~/${rel}` : p;
 }

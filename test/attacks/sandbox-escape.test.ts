@@ -29,6 +29,8 @@ import * as tar from 'tar';
 import { compilePolicy } from '../../engine/compile.ts';
 import { denialLine } from '../../sandbox/denial-report.ts';
 import type { AuditRecord } from '../../state/audit-log.ts';
+import { homeSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
+import { kernelMounts } from '../../sandbox/launch.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { ensureHome, knownHomesFile } from '../../state/home.ts';
 import { VersionStore } from '../../studio/versions.ts';
@@ -528,16 +530,177 @@ for root, dirs, files in os.walk('/sys/fs/cgroup'):
     if len(writable) > 5 or root.count('/') > 5:
         break
 print('sys_writable=' + json.dumps(writable[:5]))
+# The sysctls: opened for writing (nothing written), the test asks what the kernel would let through.
+opened = []
+for root, dirs, files in os.walk('/proc/sys'):
+    for f in files:
+        try:
+            os.close(os.open(os.path.join(root, f), os.O_WRONLY))
+            opened.append(os.path.join(root, f))
+        except OSError:
+            pass
+print('procsys_writable=' + json.dumps([p for p in opened if not p.startswith('/proc/sys/net/')][:5]))
+print('procsys_ro=' + ('ro' if os.statvfs('/proc/sys').f_flag & os.ST_RDONLY else 'rw'))
+# Credentials outside the home folder: a Kerberos ticket cache at MIT's default place in the temp
+# folder and one KRB5CCNAME names, a registry login REGISTRY_AUTH_FILE names.
+got = []
+for p in os.environ.get('PROBE_READ', '').split(':'):
+    try:
+        got.append(open(p).read().strip())
+    except OSError as e:
+        got.append(e.strerror)
+print('creds_read=' + json.dumps(got), flush=True)
+if os.environ.get('PROBE_PLANT'):
+    try:
+        os.symlink(os.path.join(os.getcwd(), 'agent-ticket'), os.environ['PROBE_PLANT'])
+        print('krb_planted=yes')
+    except OSError as e:
+        print('krb_planted=' + e.strerror)
+# Then the host replaces a hidden file and a hidden code cache folder (a rename over the file, as
+# editors and git's credential store save; a removal and a new folder, as jest --clearCache does).
+w = os.environ.get('PROBE_WAIT')
+if w:
+    import time
+    ready, secret, cache = w.split(':')
+    open(ready, 'w').close()
+    seen, before, end = '', [], time.time() + 20
+    while seen != 'NEW-SECRET' and time.time() < end:
+        try:
+            seen = open(secret).read().strip()
+        except OSError as e:
+            seen = e.strerror
+        if seen != 'NEW-SECRET':
+            before.append(seen)
+            time.sleep(0.02)
+    print('replaced_read=' + seen)
+    print('replaced_before=' + json.dumps(sorted(set(before))))
+    # Airlock itself added a state folder to the user's list meanwhile: the list stays hidden.
+    try:
+        print('list_read=' + json.dumps(open(os.environ['PROBE_LIST']).read()))
+    except OSError as e:
+        print('list_read=' + e.strerror)
+    try:
+        open(os.path.join(cache, 'planted-code'), 'w').write('agent code')
+        print('cache_planted=yes')
+    except OSError as e:
+        print('cache_planted=' + e.strerror)
 `;
 
 t.test('/sys and every mount under it are read-only inside the sandbox', async (t) => {
-  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', sysProbe], { cwd: world.work });
+  // Twelfth pass: credentials in the temp folder and where the environment names them.
+  const uid = process.getuid!();
+  const creds = [path.join(os.tmpdir(), `krb5cc_${uid}_airlock${process.pid}`), path.join(world.dir, 'ccache'), path.join(world.dir, 'registry-auth.json')];
+  creds.forEach((c, i) => fs.writeFileSync(c, `HOST-CREDENTIAL-${i}\n`, { mode: 0o600 }));
+  t.teardown(() => fs.rmSync(creds[0]!, { force: true }));
+  // Twelfth pass: a file hidden by --hide and a code cache the environment names, replaced on the
+  // host during the run (the kernel then lifts the mount over each in every namespace).
+  const replaced = path.join(world.dir, 'replaced-secret.txt');
+  const cache = path.join(world.dir, 'node-cc-replaced');
+  const ready = path.join(world.work, 'probe-ready');
+  fs.writeFileSync(replaced, 'OLD-SECRET\n');
+  // A list of state folders of this test's own (one folder on it), which Airlock adds to during the run.
+  const xdg = path.join(world.dir, 'xdg-list');
+  const withXdg = <T>(f: () => T): T => {
+    const saved = process.env.XDG_STATE_HOME;
+    process.env.XDG_STATE_HOME = xdg;
+    try {
+      return f();
+    } finally {
+      if (saved === undefined) delete process.env.XDG_STATE_HOME;
+      else process.env.XDG_STATE_HOME = saved;
+    }
+  };
+  withXdg(() => ensureHome(path.join(world.dir, 'listed-a', '.airlock')));
+  const list = knownHomesFile({ XDG_STATE_HOME: xdg });
+  // A ticket cache an earlier run left as a symlink to a file of its own in the working directory:
+  // the user's kinit writes through it; hidden where it points. This run's agent makes the default
+  // cache (missing) a symlink too: named after the run.
+  const runTmp = fs.mkdtempSync(path.join(world.dir, 'run-tmp-'));
+  const loot = path.join(world.work, 'ticket-loot');
+  fs.writeFileSync(loot, 'HOST-TICKET\n');
+  fs.symlinkSync(loot, path.join(runTmp, `krb5cc_${uid}_planted`));
+  const env = {
+    ...process.env, KRB5CCNAME: `FILE:${creds[1]}`, REGISTRY_AUTH_FILE: creds[2], PROBE_READ: [...creds, loot].join(':'),
+    NODE_COMPILE_CACHE: cache, PROBE_WAIT: [ready, replaced, cache].join(':'), XDG_STATE_HOME: xdg, PROBE_LIST: list, TMPDIR: runTmp,
+    PROBE_PLANT: path.join(runTmp, `krb5cc_${uid}`),
+  };
+  const running = runAirlock(['--home', world.home, '--agent', world.agent, '--hide', replaced, '--', 'python3', '-c', sysProbe], { cwd: world.work, env });
+  // Bounded (a loaded machine starts a sandbox slowly); it returns as soon as the agent is ready.
+  for (let i = 0; i < 1000 && !fs.existsSync(ready); i++) await new Promise((res) => setTimeout(res, 30));
+  t.ok(fs.existsSync(ready), 'control: the agent got ready');
+  withXdg(() => ensureHome(path.join(world.dir, 'listed-b', '.airlock')));
+  // The cache first: the agent moves on once it sees the new file.
+  fs.rmSync(cache, { recursive: true, force: true });
+  fs.mkdirSync(cache);
+  fs.writeFileSync(`${replaced}.new`, 'NEW-SECRET\n');
+  fs.renameSync(`${replaced}.new`, replaced);
+  const r = await running;
   const out = results(r.stdout);
   if (!out.sys) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
   const mounts = JSON.parse(out.sys) as Array<[string, string]>;
   t.ok(mounts.some(([m]) => m === '/sys'), 'control: /sys is mounted');
   t.same(mounts.filter(([, mode]) => mode !== 'ro'), [], 'no mount at or under /sys is writable');
   t.same(JSON.parse(out.sys_writable!), [], 'no cgroup file is writable');
+  // Twelfth pass: bubblewrap leaves /proc/sys writable (it skips what access(W_OK) refuses, and
+  // sysctl folders always do), and run by root the agent (kuid 0, no capability) opened
+  // kernel.core_pattern for writing: a `|program` there runs as root outside every namespace.
+  t.same(JSON.parse(out.procsys_writable!), [], 'no host sysctl can be opened for writing');
+  t.equal(out.procsys_ro, 'ro', '/proc/sys is read-only');
+  const read = JSON.parse(out.creds_read!) as string[];
+  t.equal(read.length, 4, 'the agent tried each');
+  t.notMatch(read.join(' '), /HOST-CREDENTIAL|HOST-TICKET/, `the Kerberos ticket caches (one through a symlink into the working directory) and the registry login cannot be read (${read.join(', ')})`);
+  t.equal(out.krb_planted, 'yes', 'control: the agent makes the missing default ticket cache');
+  t.match(r.stderr, `airlock: ${path.join(runTmp, `krb5cc_${uid}`)} was made during the run`, 'the ticket cache it made is named after the run');
+  // Nothing inside can keep a mount the host's rename took away: the agent reads the new file and
+  // fills the new folder (controls). What Airlock owes is to say so, and to keep the cache's new
+  // content from being loaded on the host.
+  t.notMatch(out.replaced_before ?? '', /OLD-SECRET/, `control: hidden until then (${out.replaced_before})`);
+  t.equal(out.replaced_read, 'NEW-SECRET', `control: once replaced on the host, the hidden file is the host's again inside (${r.stderr.slice(0, 300)})`);
+  t.equal(out.cache_planted, 'yes', 'control: so is the cache folder');
+  t.match(r.stderr, `${replaced} was replaced on the host during the run`, 'the replaced hidden file is named after the run');
+  t.match(r.stderr, /the agent could read what it holds since/);
+  t.match(r.stderr, `${cache} was replaced on the host during the run`, 'the replaced cache is named after the run');
+  t.notOk(fs.existsSync(path.join(cache, 'planted-code')), 'the host\'s cache folder holds nothing of the agent\'s after the run');
+  const aside = fs.readdirSync(world.dir).filter((n) => n.startsWith('node-cc-replaced.airlock-replaced-'));
+  t.equal(aside.length, 1, 'the agent\'s copy was set aside');
+  t.ok(fs.existsSync(path.join(world.dir, aside[0] ?? '-', 'planted-code')), 'holding what the agent put there');
+  // Airlock's own list of state folders was replaced by a rename whenever a folder was added, which
+  // lifted every running sandbox's hiding of it: the agent read it and could write a shorter one.
+  t.match(fs.readFileSync(list, 'utf8'), 'listed-b', 'control: Airlock added the new folder to the list during the run');
+  t.equal(out.list_read, 'Permission denied', 'the list stays hidden after Airlock added to it');
+  t.notMatch(r.stderr, `${list} was replaced`, 'the list was not replaced');
+});
+
+t.test('credential files of database clients, sops, object stores and registries are hidden; a cache naming the temp folder is not taken whole', async (t) => {
+  const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-creds-'));
+  t.teardown(() => fs.rmSync(fake, { recursive: true, force: true }));
+  const files = ['.pgpass', '.my.cnf', '.config/sops/age/keys.txt', '.config/rclone/rclone.conf', '.s3cfg', '.cache/huggingface/token', '.config/containers/auth.json'];
+  for (const f of files) {
+    fs.mkdirSync(path.dirname(path.join(fake, f)), { recursive: true });
+    fs.writeFileSync(path.join(fake, f), 'x');
+  }
+  const hidden = homeSecretFiles(fake, {}, os.tmpdir());
+  for (const f of files) t.ok(hidden.some((h) => path.join(fake, f).startsWith(h)), `${f} is hidden`);
+  t.same(tempSecretFiles({ KRB5CCNAME: `DIR:${os.tmpdir()}` }, [os.tmpdir()], fake), [], 'DIR: naming the temp folder itself is not hidden whole');
+  t.same(tempSecretFiles({ KRB5CCNAME: `KEYRING:persistent:${process.getuid!()}` }, [fake], fake), [], 'a keyring cache is no file');
+});
+
+t.test('kernel-interface filesystems mounted outside /proc, /sys and /dev are bound read-only', async (t) => {
+  const info = [
+    '22 1 0:21 / /proc rw - proc proc rw',
+    '23 1 0:22 / /sys rw - sysfs sysfs rw',
+    '24 1 0:5 / /dev rw - devtmpfs udev rw',
+    '80 1 0:21 / /srv/chroot\\040a/proc rw - proc proc rw',
+    '81 1 0:22 / /srv/chroot\\040a/sys rw - sysfs sysfs rw',
+    '82 1 0:7 / /mnt/debug rw - debugfs debugfs rw',
+    '83 1 0:40 / /srv/data rw - ext4 /dev/vdb rw',
+    '84 1 0:21 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw',
+  ].join('\n');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-kmounts-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const p of ['srv/chroot a/proc', 'srv/chroot a/sys', 'mnt/debug', 'srv/data']) fs.mkdirSync(path.join(dir, p), { recursive: true });
+  const found = kernelMounts(info.replaceAll(' /srv/', ` ${dir}/srv/`).replaceAll(' /mnt/', ` ${dir}/mnt/`));
+  t.same(found.sort(), [`${dir}/mnt/debug`, `${dir}/srv/chroot a/proc`, `${dir}/srv/chroot a/sys`].sort(), 'a chroot\'s proc and sysfs and a debugfs, not a disk nor /proc, /sys, /dev');
 });
 
 t.test("the agent cannot take over the bridge and its channel to airlock run (ptrace, pidfd_getfd, /proc/PID/mem), nor read another project's state folder", async (t) => {
@@ -679,7 +842,7 @@ while time.time() < end and not os.path.exists(stop):
         names = []
     for n in names:
         # The planted folder; and the code caches the sandbox hides behind empty folders (tempCodeCaches).
-        if n == 'airlock-run-Plant1' or re.match(r'^(tsx-[0-9]+|v8-compile-cache-[0-9]+|node-compile-cache|jiti)$', n):
+        if n == 'airlock-run-Plant1' or re.match(r'^(tsx-[0-9]+|v8-compile-cache-[0-9]+|node-compile-cache|jiti|jest_[0-9a-z]+)$', n):
             continue
         seen.add(n)
         d = os.path.join(root, n)
@@ -930,6 +1093,12 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   fs.mkdirSync(path.join(main, '.git', 'modules', 'sub'), { recursive: true });
   fs.writeFileSync(path.join(main, '.git', 'modules', 'sub', 'config'), '[core]\n\tbare = false\n');
   fs.rmSync(path.join(main, '.git', 'hooks'), { recursive: true, force: true });
+  // Twelfth pass: hooks in the working tree, where core.hooksPath points (husky's `.husky/_`, kept
+  // out of git by a `*` .gitignore; here missing before the run).
+  git(main, 'config', 'core.hooksPath', '.hooks/_');
+  // And a config file of the working tree the repository's config includes (shared by a team).
+  fs.writeFileSync(path.join(main, '.gitshared'), '[user]\n\tname = team\n');
+  git(main, 'config', 'include.path', '../.gitshared');
   const evil = `[core]\\n\\tfsmonitor = touch ${mark}; false\\n`;
   const script = [
     `echo b > b && git add b && git -c user.email=a@example.com -c user.name=a commit -qm b && echo commit=yes`,
@@ -938,6 +1107,8 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
     `printf '${evil}' >> ${main}/.git/worktrees/tree/config.worktree 2>/dev/null && echo worktree_config=yes`,
     `mkdir -p ${main}/.git/hooks 2>/dev/null; printf '#!/bin/sh\\ntouch ${mark}\\n' > ${main}/.git/hooks/post-checkout 2>/dev/null && echo hook=yes`,
     `printf '* filter=x\\n' > ${main}/.git/info/attributes 2>/dev/null && echo info=yes`,
+    `printf '${evil}' >> ${main}/.gitshared 2>/dev/null && echo include=yes`,
+    `mkdir -p .hooks/_ 2>/dev/null; printf '#!/bin/sh\\ntouch ${mark}\\n' > .hooks/_/post-checkout 2>/dev/null && chmod +x .hooks/_/post-checkout && echo hooks_path=yes`,
     `printf '${evil}' >> ${main}/.git/modules/sub/config 2>/dev/null && echo submodule=yes`,
     `printf 'gitdir: ${base}/planted\\n' > .git 2>/dev/null && echo dotgit=yes`,
     `mv ${main}/.git ${main}/.git-aside 2>/dev/null && echo moved=yes`,
@@ -952,18 +1123,23 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   // its tests), v8-compile-cache, Node and jiti keep in the temp folder and load as they find them.
   const tmp = fs.mkdtempSync(path.join(world.dir, 'code-caches-'));
   const uid = process.geteuid!();
-  const caches = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti'];
+  // Twelfth pass: Jest's default cache (<tmp>/jest_<uid base 36>), and caches the environment moves
+  // (Python's bytecode, Node's compile cache), one of them missing before the run.
+  const caches = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti', `jest_${uid.toString(36)}`, 'pyc-prefix', 'node-cc', 'go-cache'];
   fs.mkdirSync(path.join(tmp, caches[0]!), { mode: 0o700 }); // one there before the run, the others not
-  const cacheScript = caches.map((c, i) => `mkdir -p "$TMPDIR/${c}" && echo 'export default 1' > "$TMPDIR/${c}/17965-planted" && echo cache_${'abcd'[i]}=written`).join('\n');
-  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', `${script}\n${cacheScript}`], { cwd: tree, env: { ...process.env, TMPDIR: tmp } });
+  fs.mkdirSync(path.join(tmp, 'pyc-prefix'), { mode: 0o700 });
+  const cacheScript = caches.map((c, i) => `mkdir -p "$TMPDIR/${c}" && echo 'export default 1' > "$TMPDIR/${c}/17965-planted" && echo cache_${'abcdefgh'[i]}=written`).join('\n');
+  // Go's build cache in the temp folder (CI sets GOCACHE there): its objects end up in what the host builds.
+  const cacheEnv = { TMPDIR: tmp, PYTHONPYCACHEPREFIX: path.join(tmp, 'pyc-prefix'), NODE_COMPILE_CACHE: path.join(tmp, 'node-cc'), GOCACHE: path.join(tmp, 'go-cache') };
+  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', `${script}\n${cacheScript}`], { cwd: tree, env: { ...process.env, ...cacheEnv } });
   caches.forEach((c, i) => {
-    t.equal(results(run.stdout)[`cache_${'abcd'[i]}`], 'written', `control: the agent writes its own ${c}`);
+    t.equal(results(run.stdout)[`cache_${'abcdefgh'[i]}`], 'written', `control: the agent writes its own ${c}`);
     t.notOk(fs.existsSync(path.join(tmp, c, '17965-planted')), `the host's ${c} holds nothing of the agent's`);
   });
   const r = results(run.stdout);
   t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
   t.equal(r.common, 'made', 'control: the agent makes a folder of its own');
-  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir']) t.notOk(r[k], `${k}: refused`);
   t.notOk(fs.existsSync(path.join(main, '.git', 'commondir')), 'the commondir put in place for the run is gone after it');
   t.equal(fs.readFileSync(path.join(main, '.git', 'worktrees', 'tree', 'commondir'), 'utf8'), '../..\n', 'the worktree\'s commondir is as git made it');
   // What the user's prompt or editor runs next, and the user's next checkout.
@@ -1005,9 +1181,15 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
   }
+  // Twelfth pass: a hard link an earlier run left to a history (the sandbox hides one name only).
+  fs.linkSync(path.join(homeDir, '.python_history'), path.join(base, 'earlier-link'));
   const line = `touch ${mark}`;
   const script = [
     ...histories.map((f, i) => `echo "history_${'abcdefghijklmnop'[i]}=$(cat ~/${f} 2>/dev/null | tr -d '\\n')"`),
+    // Twelfth pass: credential stores missing at the start, made by the agent as a symlink to a
+    // file of its own and as a file it keeps a hard link to: what libpq's or MySQL's user writes
+    // there later, the next run reads.
+    `ln -s ${work}/loot ~/.pgpass && printf x > ~/.my.cnf && ln ~/.my.cnf ~/.cache-mycnf && echo planted_stores=yes`,
     `echo 'ls' >> ~/.bash_history 2>/dev/null`,
     ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${'abcdefghijklmnop'[i]}=yes`),
     `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
@@ -1027,6 +1209,8 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // A bare-looking git folder whose config gives it a working tree: git inside it obeys that config.
     `mkdir -p tools/bare/objects tools/bare/refs && echo 'ref: refs/heads/main' > tools/bare/HEAD && printf '[core]\\n\\tbare = false\\n\\tworktree = ..\\n\\tfsmonitor = ${line}; false\\n' > tools/bare/config && echo bare=yes`,
     `echo untouched > notes.txt`,
+    // Twelfth pass: a virtual environment whose python is the agent's (editors run it on opening the folder).
+    `mkdir -p .venv/bin && echo 'home = /usr/bin' > .venv/pyvenv.cfg && printf '#!/bin/sh\\n${line}\\n' > .venv/bin/python && chmod +x .venv/bin/python && echo venv=yes`,
     // A program in a PATH folder of the home folder, a .pth file Python runs at each start.
     `mkdir -p ~/.local/bin ~/.local/lib/python3.99/site-packages && printf '#!/bin/sh\\n${line}\\n' > ~/.local/bin/git && chmod +x ~/.local/bin/git && echo 'import os' > ~/.local/lib/python3.99/site-packages/zz.pth && echo path=yes`,
   ].join('\n');
@@ -1038,11 +1222,15 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnop'[i]}`], `~/${f}: read-only inside`));
   for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'npmrc', 'curlrc', 'include_a', 'include_b']) t.notOk(r[k], `${k}: refused`);
   for (const f of ['.npmrc', '.curlrc']) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), '', `~/${f} was made empty and stays so`);
-  for (const k of ['created', 'repo', 'folder', 'path', 'bare']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
+  for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
   // Named after the run: each file the agent made, none of the files it did not touch.
-  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
+  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '.venv', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
   for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
+  t.equal(r.planted_stores, 'yes', 'control: the agent makes the missing credential stores');
+  for (const made of ['~/.pgpass', '~/.my.cnf']) t.match(run.stderr, `airlock: ${made} was made during the run`, `${made} is named after the run`);
+  t.notMatch(run.stderr, /~\/\.bash_history was made/, 'a history that was there is not named as made');
+  t.match(run.stderr, 'airlock: warning: ~/.python_history has another name (a hard link)', 'the history an earlier link also names is warned of');
   // The host's git with this home reads none of the agent's config in the user's folder.
   const repo = fs.mkdtempSync(path.join(base, 'repo-'));
   const hostGit = { cwd: repo, env: { ...process.env, HOME: homeDir, XDG_CONFIG_HOME: path.join(homeDir, '.config') }, stdio: 'ignore' as const };

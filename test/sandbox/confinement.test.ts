@@ -156,7 +156,31 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   const session: Record<string, string> = {
     ssh_agent: path.join(tmp, 'agent.sock'), tmux: path.join(tmp, 'tmux-other.sock'), tmux_default: path.join(tmp, `tmux-${uid}`, 'default'),
     vscode_git: path.join(tmp, 'vscode-git-1.sock'), kitty: path.join(tmp, 'kitty-1'), dbus: path.join(tmp, 'dbus-1'), x_eleven: path.join(tmp, '.X11-unix', 'X0'),
+    // Twelfth pass: sockets of the user's other sessions, which no variable names: another
+    // ssh-agent (sshd's forwarded agent of another login), a dev container's forwarded agent and
+    // another window's git askpass handle, a dbus-launch bus, PostgreSQL (peer authentication).
+    ssh_other: path.join(tmp, 'ssh-XXXXk3Jd9a', 'agent.4242'), vscode_ssh: path.join(tmp, 'vscode-ssh-auth-0b1c.sock'),
+    vscode_git_other: path.join(tmp, 'vscode-git-2f3e.sock'), dbus_launch: path.join(tmp, 'dbus-Ab12Cd34'), postgres: path.join(tmp, '.s.PGSQL.5432'),
+    redis: path.join(tmp, 'redis.sock'),
   };
+  fs.mkdirSync(path.dirname(session.ssh_other!), { mode: 0o700 });
+  // And the agents and connection-sharing sockets the user's ssh config names (not the
+  // environment): a password manager's agent, a ControlMaster's socket (commands on the remote
+  // host through the user's open connection), 1Password's agent at its usual place.
+  const sshHome = fs.mkdtempSync(path.join(world.dir, 'ssh-home-'));
+  fs.mkdirSync(path.join(sshHome, '.ssh'));
+  fs.mkdirSync(path.join(sshHome, '.1password'));
+  fs.writeFileSync(path.join(sshHome, '.ssh', 'config'), `Host *\n  IdentityAgent "${path.join(tmp, 'pm-agent.sock')}"\n  ControlMaster auto\n  ControlPath ${tmp}/cm-%r@%h:%p\n`);
+  Object.assign(session, { identity_agent: path.join(tmp, 'pm-agent.sock'), control_master: path.join(tmp, 'cm-git@example.com:22'), onepassword: path.join(sshHome, '.1password', 'agent.sock') });
+  // A container engine's socket in the home folder (Docker Desktop) and one a docker context names.
+  fs.mkdirSync(path.join(sshHome, '.docker', 'run'), { recursive: true });
+  fs.mkdirSync(path.join(sshHome, '.docker', 'contexts', 'meta', 'abc123'), { recursive: true });
+  fs.writeFileSync(path.join(sshHome, '.docker', 'contexts', 'meta', 'abc123', 'meta.json'), JSON.stringify({ Name: 'vm', Endpoints: { docker: { Host: `unix://${path.join(tmp, 'engine.sock')}` } } }));
+  Object.assign(session, { docker_desktop: path.join(sshHome, '.docker', 'run', 'docker.sock'), docker_context: path.join(tmp, 'engine.sock') });
+  // No tmux server runs where TMUX_TMPDIR points: the agent makes its folder and listens there, for
+  // the user's next `tmux` (a server may tell its client to run any command).
+  const tmuxTmp = fs.mkdtempSync(path.join(world.dir, 'tmux-tmpdir-'));
+  const planted = path.join(tmuxTmp, `tmux-${uid}`, 'default');
   let sessionHits = 0;
   const servers = Object.values(session).map((p) => net.createServer((c) => {
     sessionHits++;
@@ -166,13 +190,14 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   t.teardown(() => servers.forEach((srv) => srv.close()));
   const env = {
     ...process.env, TMPDIR: tmp, SSH_AUTH_SOCK: session.ssh_agent, TMUX: `${session.tmux},123,0`, VSCODE_GIT_IPC_HANDLE: session.vscode_git,
-    KITTY_LISTEN_ON: `unix:${session.kitty}`, DBUS_SESSION_BUS_ADDRESS: `unix:path=${session.dbus},guid=0`,
+    KITTY_LISTEN_ON: `unix:${session.kitty}`, DBUS_SESSION_BUS_ADDRESS: `unix:path=${session.dbus},guid=0`, TMUX_TMPDIR: tmuxTmp, HOME: sshHome,
   };
   // One Node for every connection attempt (each start inside costs ~0.1 s).
   const targets = JSON.stringify({ unix: hostSocket, ...session }).replace(/"/g, '\\"');
   const script = [
     `node -e "for (const [n, p] of Object.entries(JSON.parse('${targets}'))) require('net').connect(p).on('connect',()=>console.log(n+'=CONNECTED')).on('error',e=>console.log(n+'='+e.code))"`,
     `curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:${UP}/bypass-allow-unix 2>/dev/null; echo curl=$?`,
+    `mkdir -p -m 700 '${path.dirname(planted)}' 2>/dev/null; python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); print('tmux_planted=yes')" '${planted}' 2>/dev/null`,
   ].join('\n');
   const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--allow-unix-sockets', '--', 'sh', '-c', script], { cwd: world.work, env });
   const r = results(run.stdout);
@@ -181,6 +206,7 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   t.equal(hostSocketHits, before + 1);
   for (const name of Object.keys(session)) t.ok(r[name] && r[name] !== 'CONNECTED', `${name}: hidden (${r[name]})`);
   t.equal(sessionHits, 0, 'no session socket was reached');
+  t.notOk(fs.existsSync(planted), `no tmux server socket of the agent's on the host (the agent ${r.tmux_planted ? 'listened in its private copy' : 'could not listen'})`);
   t.equal(r.curl, '7', 'TCP is still confined to the proxy');
 });
 
@@ -229,6 +255,13 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
     'except OSError as e:',
     "    print('ctty=' + e.strerror)",
     "push('own')",
+    // A line discipline outlives the run on the terminal (N_NULL leaves it dead) and loads kernel
+    // modules on demand; asked here for N_TTY, which changes nothing where it is allowed.
+    'import struct',
+    'try:',
+    "    fcntl.ioctl(0, termios.TIOCSETD, struct.pack('i', 0)); print('setd=set')",
+    'except OSError as e:',
+    "    print('setd=' + e.strerror)",
   ].join('\n'));
   const launcher = [
     'import os, subprocess, sys',
@@ -261,4 +294,5 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
   t.equal(r.tiocsti, 'Operation not permitted', 'pushing input into the terminal is refused');
   t.equal(r.own, 'Operation not permitted', `also after making it its controlling terminal (${r.ctty})`);
   t.equal(r.queued, 'none', 'nothing waits in the terminal for the next reader');
+  t.equal(r.setd, 'Operation not permitted', 'the terminal\'s line discipline cannot be changed (twelfth pass)');
 });
