@@ -83,8 +83,11 @@ const NOT_CREDENTIAL_HEADERS = new Set(['idempotency-key', 'sec-websocket-key', 
 
 /** Whether a (lower-case) header name names a credential by its words. */
 export function credentialHeaderNamed(name: string): boolean {
-  return CREDENTIAL_HEADER_NAME.test(name) && !NOT_CREDENTIAL_HEADERS.has(name);
+  return CREDENTIAL_HEADER_NAME.test(name) && !NOT_CREDENTIAL_HEADERS.has(name) && !AUTH_KIND.test(name);
 }
+
+/** Names that say how to authenticate, not with what (npm's `npm-auth-type: web`). */
+const AUTH_KIND = /(?:^|[-_])auth[-_]?(?:type|method|scheme|mode|source|provider)$/i;
 
 /** Whether a header's value is redacted: a credential header by name, as CGI-style servers read it (`X_Api_Key` is `x-api-key`). */
 function redacted(name: string): boolean {

@@ -572,6 +572,7 @@ agent_authenticates if {
 	not name in not_credential_headers
 	regex.match(`^(?:.*[-_.])?(?:token|tokens|key|keys|secret|secrets|password|passwd|passphrase|auth|authentication|authorization|credential|credentials|apikey|api-key|accesskey)(?:[-_.].*)?$`, name)
 	not regex.match(`(?:^|[-_.])(?:csrf|xsrf)(?:[-_.]|$)`, name)
+	not regex.match(`(?:^|[-_.])auth[-_.]?(?:type|method|scheme|mode|source|provider)$`, name) # npm's `npm-auth-type: web` names how, not who
 }
 
 not_credential_headers := {"sec-websocket-key", "idempotency-key", "x-idempotency-key", "cookie", "set-cookie", "proxy-authorization"}

@@ -94,6 +94,14 @@ test_allowed_host_read_with_own_token_in_body_is_private if {
 	airlock.response_labels == {"untrusted"} with input as plain with data.config.allowed_hosts as ["hooks.corp.dev"]
 }
 
+# npm sends `npm-auth-type: web` with every request: it names how to log in, and carries no credential.
+test_auth_type_header_is_no_credential if {
+	i := object.union(req("GET", "hooks.corp.dev", "/x"), {"request": {"headers": {"npm-auth-type": ["web"], "npm-command": ["install"]}}})
+	airlock.response_labels == {"untrusted"} with input as i with data.config.allowed_hosts as ["hooks.corp.dev"]
+	k := object.union(req("GET", "hooks.corp.dev", "/x"), {"request": {"headers": {"x-auth-token": ["t"]}}})
+	airlock.response_labels == {"private", "untrusted"} with input as k with data.config.allowed_hosts as ["hooks.corp.dev"]
+}
+
 test_host_labels_override if {
 	d := airlock.decision with input as req("GET", "wiki.corp", "/x") with data.config.allowed_hosts as ["wiki.corp"] with data.config.labels.hosts as {"*.corp": ["private"]}
 	d.labels == ["private"]
