@@ -12,6 +12,7 @@
 //
 // Unsandboxed (--no-sandbox): the same relay listens on 127.0.0.1:<ephemeral> on the host and the
 // command only gets environment variables, which a determined agent can ignore.
+import { globMatch } from '../lib/glob.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -266,7 +267,7 @@ export function sshConfigSockets(homeDir: string): string[] {
   }
   const out: string[] = [];
   for (const line of text.split('\n')) {
-    const m = /^\s*(identityagent|controlpath)\s*(?:=\s*|\s+)("[^"]*"|\S+)/i.exec(line);
+    const m = /^\s*(identityagent|controlpath)(?:\s*=\s*|\s+)("[^"]*"|\S+)/i.exec(line);
     if (!m) continue;
     let value = m[2]!.replace(/^"|"$/g, '');
     if (/^(none|SSH_AUTH_SOCK)$/i.test(value) || value.startsWith('$')) continue;
@@ -279,9 +280,10 @@ export function sshConfigSockets(homeDir: string): string[] {
     // The folder must be fixed; the name becomes a pattern (each token any run of characters).
     const dir = path.dirname(value);
     if (dir.includes('%')) continue;
-    const shape = new RegExp(`^${path.basename(value).split(/%[a-zA-Z]/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    // A glob matched by an automaton (lib/glob.ts), not a regular expression: `.*a.*b` backtracks.
+    const shape = path.basename(value).split(/%[a-zA-Z]/).map((part) => part.replace(/[*?\\]/g, '\\$&')).join('*');
     try {
-      for (const name of fs.readdirSync(dir).slice(0, 4096)) if (shape.test(name)) out.push(path.join(dir, name));
+      for (const name of fs.readdirSync(dir).slice(0, 4096)) if (globMatch(shape, name)) out.push(path.join(dir, name));
     } catch {
       /* no such folder */
     }
