@@ -332,12 +332,16 @@ export class AuditLog {
     // write for many requests; under load at most one write per WRITE_GAP_MS. A failed write still
     // turns `available` false before the proxy forwards anything further (it checks before
     // forwarding and again before dialing).
-    if (!this.pumpScheduled) {
-      this.pumpScheduled = true;
-      const wait = this.lastWriteAt + WRITE_GAP_MS - performance.now();
-      if (wait > 0) setTimeout(pumpLog, wait, this);
-      else setImmediate(pumpLog, this);
-    }
+    this.schedulePump();
+  }
+
+  /** A write at the end of this turn, or once WRITE_GAP_MS have passed since the last one began. */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    const wait = this.lastWriteAt + WRITE_GAP_MS - performance.now();
+    if (wait > 0) setTimeout(pumpLog, wait, this);
+    else setImmediate(pumpLog, this);
   }
 
   /** The scheduled write (enqueue): runs what was queued since. */
@@ -389,7 +393,10 @@ export class AuditLog {
         this.opts.warn(`airlock: audit log ${this.file} caught up; requests flow`);
         this.summarizeDropped();
       }
-      this.pump();
+      // What came in meanwhile waits for the gap too (written at once here, the gap held only for
+      // the first write of a burst), unless someone waits for it or the disk is behind.
+      if (this.queue.length && !this.drained.length && !this.backlogged && !this.failure) this.schedulePump();
+      else this.pump();
     });
   }
 
