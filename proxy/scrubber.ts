@@ -351,17 +351,7 @@ export class Scrubber {
     }
     hold = Math.min(hold, holdAt);
     for (const s of spans) if (s.start < hold && s.end > text.length) hold = Math.min(hold, s.start);
-    let out = '';
-    let last = 0;
-    for (const s of spans) {
-      if (s.start >= hold) break;
-      const start = Math.max(s.start, last);
-      if (s.end <= last) continue;
-      out += text.slice(last, start) + (s.ebcdic ?? this.replacement(s.rule, s.enc));
-      last = Math.min(s.end, text.length);
-    }
-    const cut = Math.max(hold, last);
-    return { out: out + text.slice(last, cut), rest: text.slice(cut), behind: next };
+    return { ...this.replaced(text, spans, hold), behind: next };
   }
 
   /**
@@ -402,6 +392,11 @@ export class Scrubber {
     let hold = final ? text.length : this.heldFrom(text);
     const spans = this.spans(text, hold, final);
     for (const s of spans) if (s.end > text.length) hold = Math.min(hold, s.start); // its NUL tail is not here yet
+    return this.replaced(text, spans, hold);
+  }
+
+  /** `text` up to `hold` (or the end of a match that began before it) with each match replaced, and the rest. */
+  private replaced(text: string, spans: Span[], hold: number): { out: string; rest: string } {
     let out = '';
     let last = 0;
     for (const s of spans) {

@@ -126,37 +126,34 @@ const uploadsPort = (uploads.address() as net.AddressInfo).port;
 // neondatabase/wsproxy) that pipes each connection's messages to a real PostgreSQL as one byte
 // stream, and a Hrana (libSQL) server that records the requests it would run.
 const pg = missingPostgres() ? undefined : await startPostgres(t);
+/** Pipes a WebSocket to a new PostgreSQL connection: `opened` writes a startup first, `encoding` base64 sends text both ways. */
+function pipeToPostgres(ws: WebSocket, opts: { opened?: boolean; base64?: boolean } = {}): net.Socket {
+  const db = net.connect(pg?.port ?? 1, '127.0.0.1', () => { if (opts.opened) db.write(serialize.startup({ user: 'airlock', database: 'postgres' })); });
+  db.on('data', (d: Buffer) => (opts.base64 ? ws.send(d.toString('base64')) : ws.send(d, { binary: true })));
+  db.on('error', () => ws.terminate());
+  db.on('close', () => ws.close());
+  ws.on('close', () => db.destroy());
+  return db;
+}
 const bridge = await startWsUpstream(t, {
   onConnection: (ws) => {
-    const db = net.connect(pg?.port ?? 1, '127.0.0.1');
+    const db = pipeToPostgres(ws);
     ws.on('message', (d: Buffer) => db.write(d));
-    db.on('data', (d: Buffer) => ws.send(d, { binary: true }));
-    db.on('error', () => ws.terminate());
-    db.on('close', () => ws.close());
-    ws.on('close', () => db.destroy());
   },
 });
 /** A bridge that opens the session itself (its own startup), then pipes the agent's messages after it. */
 const opened = await startWsUpstream(t, {
   onConnection: (ws) => {
-    const db = net.connect(pg?.port ?? 1, '127.0.0.1', () => db.write(serialize.startup({ user: 'airlock', database: 'postgres' })));
+    const db = pipeToPostgres(ws, { opened: true });
     ws.on('message', (d: Buffer) => db.write(d));
-    db.on('data', (d: Buffer) => ws.send(d, { binary: true }));
-    db.on('error', () => ws.terminate());
-    db.on('close', () => ws.close());
-    ws.on('close', () => db.destroy());
   },
 });
 /** websockify with its `base64` subprotocol: text messages are the base64 of the bytes to the server. */
 const websockify = await startWsUpstream(t, {
   handleProtocols: (p) => (p.has('base64') ? 'base64' : false),
   onConnection: (ws) => {
-    const db = net.connect(pg?.port ?? 1, '127.0.0.1');
+    const db = pipeToPostgres(ws, { base64: true });
     ws.on('message', (d: Buffer, binary: boolean) => db.write(binary ? d : Buffer.from(d.toString(), 'base64')));
-    db.on('data', (d: Buffer) => ws.send(d.toString('base64')));
-    db.on('error', () => ws.terminate());
-    db.on('close', () => ws.close());
-    ws.on('close', () => db.destroy());
   },
 });
 /** A bridge that takes a first JSON message as its own (where to connect), then pipes the rest to PostgreSQL. */
@@ -166,11 +163,7 @@ const headed = await startWsUpstream(t, {
     ws.on('message', (d: Buffer) => {
       if (db) return void db.write(d);
       JSON.parse(d.toString());
-      db = net.connect(pg?.port ?? 1, '127.0.0.1');
-      db.on('data', (b: Buffer) => ws.send(b, { binary: true }));
-      db.on('error', () => ws.terminate());
-      db.on('close', () => ws.close());
-      ws.on('close', () => db!.destroy());
+      db = pipeToPostgres(ws);
     });
   },
 });
