@@ -195,6 +195,28 @@ const a = await startTestAirlock(t, {
   resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1', 'sql.example=127.0.0.1', 'gql.example=127.0.0.1', 'sqlcap.example=127.0.0.1', 'sqlbytes.example=127.0.0.1'],
   allowPrivate: ports, upstreamCa: [ca.files.cert],
 });
+
+interface WsExchange { code: number; replies: number }
+
+/**
+ * A WebSocket through the proxy: sends `msgs` (a string as a text message, a Buffer as a binary
+ * one), then `frames` (binary, not answered), and closes once every message was answered; how it
+ * ended and how many answers came (terminated after `limitMs`).
+ */
+function wsExchange(url: string, protocols: string[], msgs: Array<string | Buffer>, opts: { frames?: Buffer[]; limitMs?: number } = {}): Promise<WsExchange> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => {
+      for (const m of msgs) ws.send(m, { binary: typeof m !== 'string' });
+      for (const f of opts.frames ?? []) ws.send(f, { binary: true });
+    });
+    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, replies }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), opts.limitMs ?? 4000).unref();
+  });
+}
 const PH = a.placeholders.api!;
 const queue = (a.airlock as unknown as { approvals: ApprovalQueue }).approvals;
 /** The capture cap of this Airlock (the default): an upload past it streams as it comes. */
@@ -1076,15 +1098,7 @@ t.test('a statement an open tunnel carries is held for a human like its HTTP twi
 });
 
 t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence, store_sql and a stored id are decided', async (t) => {
-  const session = (msgs: Array<string | Buffer>, protocols: string[] = ['hrana3']): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://sql.example:${hrana.port}/`, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
-    let replies = 0;
-    ws.on('open', () => { for (const m of msgs) ws.send(m, { binary: typeof m !== 'string' }); });
-    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
-    ws.on('close', (code) => resolve({ code, replies }));
-    ws.on('error', reject);
-    setTimeout(() => ws.terminate(), 4000).unref();
-  });
+  const session = (msgs: Array<string | Buffer>, protocols: string[] = ['hrana3']): Promise<WsExchange> => wsExchange(`ws://sql.example:${hrana.port}/`, protocols, msgs);
   const hello = JSON.stringify({ type: 'hello', jwt: null });
   const req = (id: number, request: unknown): string => JSON.stringify({ type: 'request', request_id: id, request });
   const exec = (sql: string): unknown => ({ type: 'execute', stream_id: 0, stmt: { sql, want_rows: true } });
@@ -1112,15 +1126,7 @@ t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence,
 });
 
 t.test('GraphQL over WebSocket (graphql-transport-ws): each operation is decided as its POST twin', async (t) => {
-  const session = (msgs: string[], protocols = ['graphql-transport-ws']): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://gql.example:${gql.port}/v1/graphql`, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
-    let replies = 0;
-    ws.on('open', () => { for (const m of msgs) ws.send(m); });
-    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
-    ws.on('close', (code) => resolve({ code, replies }));
-    ws.on('error', reject);
-    setTimeout(() => ws.terminate(), 4000).unref();
-  });
+  const session = (msgs: string[], protocols = ['graphql-transport-ws']): Promise<WsExchange> => wsExchange(`ws://gql.example:${gql.port}/v1/graphql`, protocols, msgs);
   const init = JSON.stringify({ type: 'connection_init', payload: {} });
   const op = (query: string, type = 'subscribe'): string => JSON.stringify({ id: '1', type, payload: { query } });
   t.equal((await session([init, op('subscription { orders { id } }'), op('query { orders { id } }')])).replies, 3, 'a subscription and a query are answered');
@@ -1152,18 +1158,7 @@ t.test('twelfth pass: a statement longer than a request Airlock reads is refused
   // readers parsed, described and evaluated such statements whole (a 3 MB GraphQL variables
   // message held the event loop ~1.4 s and was allowed; 3,000 steps naming a 200 KB text made a
   // 600 MB twin: 8 s and 800 MB) where an HTTP body is read to the capture (1 MiB) only.
-  const open = (url: string, protocols: string[], msgs: string[], frames: Buffer[] = []): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
-    let replies = 0;
-    ws.on('open', () => {
-      for (const m of msgs) ws.send(m);
-      for (const f of frames) ws.send(f, { binary: true });
-    });
-    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
-    ws.on('close', (code) => resolve({ code, replies }));
-    ws.on('error', reject);
-    setTimeout(() => ws.terminate(), 8000).unref();
-  });
+  const open = (url: string, protocols: string[], msgs: string[], frames: Buffer[] = []): Promise<WsExchange> => wsExchange(url, protocols, msgs, { frames, limitMs: 8000 });
   const hello = JSON.stringify({ type: 'hello', jwt: null });
   const req = (id: number, request: unknown): string => JSON.stringify({ type: 'request', request_id: id, request });
   const init = JSON.stringify({ type: 'connection_init', payload: {} });
@@ -1269,15 +1264,7 @@ t.test('twelfth pass: a statement in a tunnel pays its twin\'s request limits; p
   // a tunnel carried any number. Limit here: 3 statements per agent (sqlcap.example).
   const hello = JSON.stringify({ type: 'hello', jwt: null });
   const exec = (note: string): string => JSON.stringify({ type: 'request', request_id: 1, request: { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${note}'` } } });
-  const session = (msgs: string[]): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://sqlcap.example:${hrana.port}/`, ['hrana3'], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
-    let replies = 0;
-    ws.on('open', () => { for (const m of msgs) ws.send(m); });
-    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
-    ws.on('close', (code) => resolve({ code, replies }));
-    ws.on('error', reject);
-    setTimeout(() => ws.terminate(), 5000).unref();
-  });
+  const session = (msgs: string[]): Promise<WsExchange> => wsExchange(`ws://sqlcap.example:${hrana.port}/`, ['hrana3'], msgs, { limitMs: 5000 });
   const before = a.records.length;
   const first = await session([hello, ...['cap1', 'cap2', 'cap3', 'cap4', 'cap5'].map(exec)]);
   t.equal(first.code, 1008, 'the fourth statement closes the tunnel');
@@ -1352,15 +1339,7 @@ t.test('twelfth pass: the statement texts a tunnel keeps (Hrana store_sql, Postg
 
 t.test('twelfth pass: JSON messages of a protocol Airlock has no reader for are judged when they carry SQL, as the same body POSTed', async (t) => {
   // The echo server stands for a database's own JSON API over WebSocket (SurrealDB's JSON-RPC, a custom `{sql}`).
-  const session = (msgs: Array<string | Buffer>): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://sql.example:${rich.port}/rpc`, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
-    let replies = 0;
-    ws.on('open', () => { for (const m of msgs) ws.send(m, { binary: typeof m !== 'string' }); });
-    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
-    ws.on('close', (code) => resolve({ code, replies }));
-    ws.on('error', reject);
-    setTimeout(() => ws.terminate(), 4000).unref();
-  });
+  const session = (msgs: Array<string | Buffer>): Promise<WsExchange> => wsExchange(`ws://sql.example:${rich.port}/rpc`, [], msgs);
   const chat = JSON.stringify({ type: 'chat', text: 'drop by and select a table for the update' });
   for (const [name, msg] of [
     ['{sql}', JSON.stringify({ sql: 'DROP TABLE users' })],
