@@ -23,6 +23,11 @@ export class AbortFlag implements AbortLike {
     this.listeners?.delete(listener);
   }
 
+  /** How many listeners wait for the flag now (a stop waits for the requests they hold to be answered). */
+  get waiting(): number {
+    return this.listeners?.size ?? 0;
+  }
+
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;

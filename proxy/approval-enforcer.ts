@@ -13,6 +13,7 @@
 // then retries with `Airlock-Approval`. With no way to approve (no studio in this process, so
 // neither the studio nor `airlock approvals` can resolve it) the answer is an immediate 403
 // `approval-unavailable`: nobody would ever see the request.
+import { AbortFlag, type AbortLike } from '../lib/abort-flag.ts';
 import { ApprovalError, holdMs, newApprovalId, requestHash, retryExceedsApproval, type ApprovalRecord, type RetryClaim } from '../state/approvals.ts';
 import type { Approvals } from '../state/stores.ts';
 import type { HeldBodies } from './held-bodies.ts';
@@ -35,6 +36,8 @@ export interface ApprovalEnforcerOptions {
   channel?: () => ApprovalChannel | undefined;
   /** Where held requests' bodies are registered while they wait, for the studio to show. */
   bodies?: HeldBodies;
+  /** Raised when Airlock begins to stop: a request still held is answered then, its approval kept. */
+  stopping?: AbortLike;
 }
 
 /** How a human approves `id`: the studio page and the CLI command. */
@@ -110,6 +113,19 @@ function pending(a: ApprovalRecord, channel: ApprovalChannel | undefined): Rejec
     headers: { [APPROVAL_ID_HEADER]: a.id, 'retry-after': String(POLL_SECONDS), 'preference-applied': 'respond-async' },
     extra: { approval_id: a.id, retry_header: 'Airlock-Approval', retry_after: POLL_SECONDS, approvable_until: a.retry_until, ...approveHints(a.id, channel) },
     outcome: 'approval-pending',
+  };
+}
+
+/** Airlock stopped while the request was held: the approval outlives the process (it is stored). */
+function interrupted(a: ApprovalRecord, channel: ApprovalChannel | undefined): Rejection {
+  return {
+    status: 503,
+    type: 'airlock-stopping',
+    title: 'Airlock is stopping',
+    detail: `${a.reason} — Airlock stopped while this request waited for a human. The approval stays open until ${a.retry_until}: once a human approves it (after Airlock is back), send the identical request again with the header "Airlock-Approval: ${a.id}".`,
+    headers: { [APPROVAL_ID_HEADER]: a.id, 'retry-after': String(POLL_SECONDS) },
+    extra: { approval_id: a.id, retry_header: 'Airlock-Approval', approvable_until: a.retry_until, ...approveHints(a.id, channel) },
+    outcome: 'approval-interrupted',
   };
 }
 
@@ -216,12 +232,21 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
       }
       const started = Date.now();
       const release = heldEarly ?? holdBody(approval.id);
+      // The hold ends when the agent goes away or when Airlock stops, whichever comes first.
+      const ended = new AbortFlag();
+      const end = (): void => ended.abort();
+      ctx.signal.addEventListener('abort', end);
+      opts.stopping?.addEventListener('abort', end);
+      if (ctx.signal.aborted || opts.stopping?.aborted) end();
       let outcome;
       try {
-        outcome = await queue.wait(approval.id, { timeoutMs, signal: ctx.signal });
+        outcome = await queue.wait(approval.id, { timeoutMs, signal: ended });
       } finally {
         release?.();
+        ctx.signal.removeEventListener('abort', end);
+        opts.stopping?.removeEventListener('abort', end);
       }
+      if (outcome === 'aborted' && !ctx.signal.aborted && opts.stopping?.aborted) return interrupted(approval, hints);
       ctx.audit.approval = outcome;
       switch (outcome) {
         case 'approved':

@@ -210,6 +210,7 @@ export class ProxyServer {
   }
 
   async close(): Promise<void> {
+    this.pipeline.stopping = true;
     const closed = Promise.all(this.outer.map((s) => new Promise<void>((r) => s.close(() => r()))));
     // Tunnels are detached from Node's HTTP bookkeeping: end them ourselves, or close() waits forever.
     for (const s of this.sockets) s.destroy();

@@ -77,6 +77,9 @@ export class Pipeline {
   /** What a lasting request's watch asks (proxy/lasting-request.ts). */
   readonly lasting: LastingChecks;
 
+  /** Set when the proxy closes: connections it ends are recorded as ended by Airlock, not the agent. */
+  stopping = false;
+
   constructor(private readonly deps: PipelineDeps) {
     this.auditBudget = deps.auditBudget ?? new AuditBudget();
     this.lasting = {
@@ -421,6 +424,8 @@ export class Pipeline {
     if (x.recorded) return;
     x.recorded = true;
     if (outcome !== undefined) x.record.outcome = outcome;
+    // Airlock closed the connections (the agent's, then the upstream's), not the agent or the upstream: the record says so.
+    if (this.stopping && (x.record.outcome === 'client-aborted' || x.record.outcome === 'upstream-error')) x.record.outcome = 'airlock-stopped';
     x.record.total_ms = x.elapsed();
     const record = x.record;
     const text = record.description && evaluatedAs.get(record.description);

@@ -12,12 +12,16 @@ import { parseAllowPrivate, parseResolvePins } from '../proxy/destination.ts';
 import { readCaBundle } from '../proxy/upstream-ca.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
 import { terminalText } from '../lib/text.ts';
+import { AbortFlag } from '../lib/abort-flag.ts';
 import { ensureHome, resolveHome, stateFile } from '../state/home.ts';
 import { PolicyCompileError, missingPolicyHint } from '../engine/compile.ts';
 import { inSetting, parseHostPort, resolveConfig, usesSharedStores, type ConfigFlags, type ResolvedConfig } from './config.ts';
 import { builtinEnforcers } from './enforcers.ts';
 import { refuseSecondInstance, writeRuntimeInfo } from './running.ts';
 import { Closers, openServices, type EmbeddedServices, type Services } from './services.ts';
+
+/** How long a stop waits for the answers of requests it ended while they were held for a human. */
+const HELD_ANSWER_MS = 100;
 
 export interface AirlockOptions extends ConfigFlags {
   home?: string;
@@ -117,8 +121,11 @@ async function start(home: string, config: ResolvedConfig, opts: AirlockOptions)
 
     // Where a human approves a held request: the studio of this process, once it listens.
     let studioUrl: string | undefined;
+    // Raised first when Airlock stops: requests held for a human are answered (503, their approval
+    // kept for the retry) before the connections close.
+    const stopping = new AbortFlag();
     const enforcers = [
-      ...(opts.builtinEnforcers === false ? [] : builtinEnforcers(services, () => (studioUrl ? { studio: studioUrl } : undefined))),
+      ...(opts.builtinEnforcers === false ? [] : builtinEnforcers(services, () => (studioUrl ? { studio: studioUrl } : undefined), stopping)),
       ...(opts.extraEnforcers ?? []),
     ];
 
@@ -146,6 +153,12 @@ async function start(home: string, config: ResolvedConfig, opts: AirlockOptions)
       maxHeaderSize: config.maxHeaderSize,
     });
     closers.add(() => proxy.close());
+    closers.add(() => {
+      const held = stopping.waiting;
+      stopping.abort();
+      // Their answers are written within a few turns of the event loop; only then do sockets close.
+      return held ? new Promise((resolve) => setTimeout(resolve, HELD_ANSWER_MS)) : undefined;
+    });
     const tcp = proxy.createListener();
     try {
       await listen(tcp, proxyAt);

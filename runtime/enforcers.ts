@@ -7,16 +7,17 @@
 import { approvalEnforcer, type ApprovalChannel } from '../proxy/approval-enforcer.ts';
 import { CredentialEnforcer, CredentialGuard } from '../proxy/credentials.ts';
 import type { Enforcer } from '../proxy/enforcers.ts';
+import type { AbortLike } from '../lib/abort-flag.ts';
 import { rateLimitEnforcer } from '../proxy/ratelimit-enforcer.ts';
 import { policyReadsProvenance, sessionEnforcer } from '../proxy/session-enforcer.ts';
 import type { Services } from './services.ts';
 
-export function builtinEnforcers(s: Pick<Services, 'secrets' | 'injections' | 'approvals' | 'limiter' | 'heldBodies' | 'sessions' | 'engine' | 'config'>, channel: () => ApprovalChannel | undefined): Enforcer[] {
+export function builtinEnforcers(s: Pick<Services, 'secrets' | 'injections' | 'approvals' | 'limiter' | 'heldBodies' | 'sessions' | 'engine' | 'config'>, channel: () => ApprovalChannel | undefined, stopping?: AbortLike): Enforcer[] {
   // The guard and the injector share what the guard found per request.
   const guard = new CredentialGuard(s.secrets);
   return [
     guard,
-    approvalEnforcer(s.approvals, { channel, bodies: s.heldBodies }),
+    approvalEnforcer(s.approvals, { channel, bodies: s.heldBodies, ...(stopping ? { stopping } : {}) }),
     rateLimitEnforcer(s.limiter),
     new CredentialEnforcer(s.secrets, guard, s.injections),
     sessionEnforcer({ store: s.sessions, trackLinks: linkTracking(s) }),

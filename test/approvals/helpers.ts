@@ -56,6 +56,7 @@ export async function startUpstream(t: Teardown, make: (h: http.RequestListener)
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       received.push({ method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', headers: req.headers, body });
+      if (req.url?.startsWith('/slow/')) return; // never answered (a request in flight when Airlock stops)
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ ok: true, n: received.length }));
     });
