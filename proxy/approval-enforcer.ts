@@ -123,7 +123,7 @@ function interrupted(a: ApprovalRecord, channel: ApprovalChannel | undefined): R
     type: 'airlock-stopping',
     title: 'Airlock is stopping',
     detail: `${a.reason} — Airlock stopped while this request waited for a human. The approval stays open until ${a.retry_until}: once a human approves it (after Airlock is back), send the identical request again with the header "Airlock-Approval: ${a.id}".`,
-    headers: { [APPROVAL_ID_HEADER]: a.id, 'retry-after': String(POLL_SECONDS) },
+    headers: { [APPROVAL_ID_HEADER]: a.id, 'retry-after': String(POLL_SECONDS), connection: 'close' },
     extra: { approval_id: a.id, retry_header: 'Airlock-Approval', approvable_until: a.retry_until, ...approveHints(a.id, channel) },
     outcome: 'approval-interrupted',
   };
