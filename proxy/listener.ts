@@ -19,7 +19,8 @@ import type { ConnectionCheck } from './checked-dial.ts';
 import { Exchange, loggableTarget, type Tunnel } from './exchange.ts';
 import { intercept } from './interception.ts';
 import { Pipeline, type PipelineDeps } from './pipeline.ts';
-import { clientError, refusals, sendRejection, writeRaw, type Refusal } from './refusals.ts';
+import { formatAuthority } from './http-util.ts';
+import { clientError, refusals, refusedRequestLine, sendRejection, writeRaw, type Refusal } from './refusals.ts';
 import { captureBody } from './request-body.ts';
 import { Upstream } from './upstream.ts';
 import { defaultUpstreamTimeouts } from './upstream-timeouts.ts';
@@ -129,10 +130,29 @@ export class ProxyServer {
     server.headersTimeout = t.headersMs;
     server.requestTimeout = t.requestMs;
     server.keepAliveTimeout = t.keepAliveMs;
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => clientError(err, socket));
+    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket) => this.unreadable(err, socket));
     // An expectation other than 100-continue: Node would answer a bare 417 itself, unrecorded.
     server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => this.unmetExpectation(req, res));
     return server;
+  }
+
+  /**
+   * A request Node's parser refused (malformed, smuggling shapes, headers too large, too slow):
+   * answered with a problem and recorded, like every request the proxy answers (an agent probing
+   * for a desync leaves a trail). Inside a tunnel the record names its agent.
+   */
+  private unreadable(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket): void {
+    const id = crypto.randomUUID();
+    const r = clientError(err, socket, id);
+    if (!r) return;
+    const tunnel = this.tunnels.get(socket);
+    const line = refusedRequestLine(err.rawPacket);
+    // In a tunnel an origin-form target is a path on the tunnel's host.
+    const target = tunnel && line?.url.startsWith('/') ? `${tunnel.scheme}://${formatAuthority(tunnel.target, tunnel.scheme)}${line.url}` : line?.url;
+    this.pipeline.append({
+      time: new Date().toISOString(), id, ...(tunnel ? { agent: tunnel.agent.id } : {}), method: line?.method ?? '', url: loggableTarget(target),
+      outcome: r.outcome, status: r.status, detail: r.detail,
+    });
   }
 
   /** A request whose Expect the proxy cannot meet (RFC 9110 §10.1.1): 417 problem+json, recorded, nothing forwarded. */

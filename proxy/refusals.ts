@@ -97,26 +97,38 @@ export function writeRaw(socket: net.Socket, r: Rejection, id: string, rule?: st
   socket.end(`HTTP/1.1 ${r.status} ${statusText(r.status)}\r\ncontent-type: ${json}\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n${extra}connection: close\r\n\r\n${payload}`);
 }
 
-/** A request Node's HTTP parser refused (malformed, headers too large, too slow): a problem answer, then close. */
-export function clientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+/**
+ * A request Node's HTTP parser refused (malformed, headers too large, too slow): a problem answer
+ * naming `id`, then close. Returns what was answered (for the record), or undefined when nothing
+ * could be (the client is gone, or it reset the connection).
+ */
+export function clientError(err: NodeJS.ErrnoException, socket: net.Socket, id: string): Rejection | undefined {
   const s = socket as net.Socket & { _httpMessage?: { headersSent?: boolean } };
   if (!socket.writable || s._httpMessage?.headersSent) return void socket.destroy();
-  let status = 400;
-  let title = 'Bad request';
-  let detail = `malformed HTTP request (${err.code ?? 'parse error'})`;
+  let r: Rejection = refusals.bad(`malformed HTTP request (${err.code ?? 'parse error'})`);
   if (err.code === 'HPE_HEADER_OVERFLOW') {
-    status = 431;
-    title = 'Request header fields too large';
-    detail = 'the request headers exceed the proxy limit';
+    r = { status: 431, type: 'bad-request', title: 'Request header fields too large', detail: 'the request headers exceed the proxy limit', outcome: 'rejected' };
   } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    status = 408;
-    title = 'Request timeout';
-    detail = 'the request did not arrive in time';
+    r = { status: 408, type: 'request-timeout', title: 'Request timeout', detail: 'the request did not arrive in time', outcome: 'rejected' };
   } else if (err.code === 'ECONNRESET') {
     return void socket.destroy();
   }
-  const payload = problemBody(status, status === 408 ? 'request-timeout' : 'bad-request', title, detail);
-  socket.end(`HTTP/1.1 ${status} ${statusText(status)}\r\ncontent-type: ${json}\r\ncontent-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n${payload}`);
+  writeRaw(socket, r, id);
+  return r;
+}
+
+/**
+ * The request line of what the parser refused, when it has one (`GET http://host/ HTTP/1.1`): the
+ * record then says what was tried (a smuggling attempt is still a request to somewhere).
+ */
+export function refusedRequestLine(raw: Buffer | undefined): { method: string; url: string } | undefined {
+  if (!raw) return undefined;
+  const end = raw.indexOf(10);
+  const line = raw.subarray(0, end < 0 ? Math.min(raw.length, 4096) : Math.min(end, 4096)).toString('latin1').replace(/\r$/, '');
+  const sp1 = line.indexOf(' ');
+  const sp2 = line.lastIndexOf(' ');
+  if (sp1 <= 0 || sp2 <= sp1 || !/^[A-Z]{1,20}$/.test(line.slice(0, sp1)) || !line.slice(sp2 + 1).startsWith('HTTP/')) return undefined;
+  return { method: line.slice(0, sp1), url: line.slice(sp1 + 1, sp2) };
 }
 
 /** What went wrong upstream, in words for the agent's refusal and the record. */

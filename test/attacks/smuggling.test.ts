@@ -131,8 +131,22 @@ t.test('framing attacks in forward mode: refused or closed, nothing smuggled', a
     t.comment(`${name}: ${parseResponses(r.text).map((x) => x.status).join(',') || (r.closed ? 'closed' : 'no answer')}`);
     assertNoSmuggle(t, name, r.text);
     t.ok(r.text === '' || /^HTTP\/1\.1 \d{3}/.test(r.text), `${name}: an HTTP answer or nothing (${JSON.stringify(r.text.slice(0, 30))})`);
+    await assertRefusalsRecorded(t, name, r.text);
   }
 });
+
+/** Every refusal the parser made is in the audit log under the id its answer names, with the request line tried. */
+async function assertRefusalsRecorded(tt: Test, name: string, text: string, agent?: string): Promise<void> {
+  for (const resp of parseResponses(text).filter((x) => x.status === 400 || x.status === 431)) {
+    const id = (JSON.parse(resp.body) as { request_id?: string }).request_id;
+    tt.ok(id, `${name}: the refusal names its request id`);
+    await a.airlock.audit.flush();
+    const record = a.records.find((x) => x.id === id);
+    tt.match(record, { outcome: 'rejected', status: resp.status }, `${name}: the refusal is in the audit log`);
+    tt.match(record, { method: /^(GET|POST)$/, url: /^https?:\/\/allowed\.example:\d+\/ok$/ }, `${name}: with the request line tried`);
+    if (agent) tt.equal(record?.agent, agent, `${name}: and the tunnel's agent`);
+  }
+}
 
 t.test('framing attacks inside an intercepted HTTPS tunnel', async (t) => {
   const tHost = `allowed.example:${tlsUp.port}`;
@@ -146,6 +160,7 @@ t.test('framing attacks inside an intercepted HTTPS tunnel', async (t) => {
     const s = await tlsTunnel(a.port, tHost, { auth: a.auth, ca: a.caPem });
     const r = await exchange(s, bytes, { idleMs: 800 });
     assertNoSmuggle(t, `tunnel ${name}`, r.text);
+    await assertRefusalsRecorded(t, `tunnel ${name}`, r.text, a.agent);
   }
 });
 
