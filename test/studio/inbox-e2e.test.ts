@@ -434,12 +434,27 @@ t.test('text the agent chose is shown with its invisible characters everywhere o
   await page.waitForSelector(`${mailSel} pre.body-text >> text=boss`);
   t.same(await page.$$eval(`${mailSel} pre.body-text .confusable`, (els) => els.map((e) => [e.textContent, e.getAttribute('title')?.slice(0, 23)])), [['\u043e', 'Cyrillic letter U+043E ']], 'the body marks the look-alike letter, not the Cyrillic name');
   t.same(await page.$$eval(`${mailSel} [data-testid=decoded-url] .confusable`, (els) => els.map((e) => e.textContent)), ['\u0441'], 'so does the query as the server reads it');
-  t.match(await page.textContent(`${mailSel} [data-testid=confusable-note]`), /1 letter of another script inside Latin words/);
+  t.match(await page.textContent(`${mailSel} [data-testid=confusable-note]`), /1 look-alike letter /);
   // Blanks as sent, not collapsed into one as HTML draws text ("a      b" read "a b").
   t.match(await page.innerText(`${mailSel} [data-testid=request-headers]`), /x-note: a {6}b/, 'a header value keeps its blanks');
   t.match(await page.innerText(`${mailSel} [data-testid=decoded-url]`), /sp = x {4}y/, 'so does a query value as the server reads it');
   await queue.deny(await idOf('/v1/confusable?cc=ceo%40corp.%D1%81om&sp=x%20%20%20%20y'), { by: 'test' });
   await mail;
+  // Thirteenth pass: letters that pass for ASCII ones without another script — a small capital ᴄ,
+  // a dotless ı, fullwidth and mathematical letters and digits (Python's int() reads 𝟣𝟤𝟥 as 123),
+  // the Kelvin sign, an o under a dot below (precomposed or sent as a mark apart) — were drawn as
+  // they are. Accented words (café) and a Cyrillic name stay unmarked.
+  const alikeBody = '{"to": "boss@\u1D04orp.com", "cc": "b\u0131ll@corp.com", "amount": "\u{1D7E3}\u{1D7E4}\u{1D7E5}", "acct": "\uFF41cct_9", "unit": "\u212Aelvin", "via": "c\u1ECDrp.com", "alt": "co\u0323rp.com", "note": "caf\u00e9 \u0418\u0432\u0430\u043d"}';
+  const alike = curl('POST', '/v1/latin-alike?cc=ceo%40%E1%B4%84orp.com', { body: alikeBody });
+  const alikeSel = '[data-approval]:has(.url:text-matches("/v1/latin-alike\\?"))';
+  await page.waitForSelector(`${alikeSel} pre.body-text >> text=boss`);
+  t.same(await page.$$eval(`${alikeSel} pre.body-text .confusable`, (els) => els.map((e) => e.textContent)),
+    ['\u1D04', '\u0131', '\u{1D7E3}', '\u{1D7E4}', '\u{1D7E5}', '\uFF41', '\u212A', '\u1ECD', '\u0323'], 'every letter passing for ASCII is marked, café and the Cyrillic name are not');
+  t.match(await page.getAttribute(`${alikeSel} pre.body-text .confusable >> nth=0`, 'title'), /U\+1D04 passes for "C"/);
+  t.same(await page.$$eval(`${alikeSel} [data-testid=decoded-url] .confusable`, (els) => els.map((e) => e.textContent)), ['\u1D04'], 'so is the query as the server reads it');
+  t.match(await page.textContent(`${alikeSel} [data-testid=confusable-note]`), /9 look-alike letters/);
+  await queue.deny(await idOf('/v1/latin-alike?cc=ceo%40%E1%B4%84orp.com'), { by: 'test' });
+  await alike;
   // A lone carriage return is drawn as nothing (no width, no line break) while PostgreSQL ends a
   // `--` comment there and line readers end a line: "-- list\rDROP TABLE users" read as one
   // comment, "alice\rbob" as "alicebob". Twelfth pass: shown as a code point; a CRLF stays a line end.
