@@ -715,6 +715,9 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // A multipart part in UTF-7 (Python's email package and Werkzeug decode it): as unreadable here as a whole body.
     '/v1/read-part-utf7': curl('POST', '/v1/read-part-utf7', { body: '--b\r\nContent-Disposition: form-data; name="to"\r\nContent-Type: text/plain; charset=utf-7\r\n\r\nbob+AEA-attacker.example\r\n--b--\r\n', type: 'multipart/form-data; boundary=b' }),
     '/v1/read-utf16-no-bom': curl('POST', '/v1/read-utf16-no-bom', { file: utf16nobom, type: 'text/plain; charset=utf-16' }),
+    // Thirteenth pass: the reading was the parsed JSON written out again, and the parse rounds an
+    // integer past 2^53 (another account) and writes 1e400 as null; the escape makes a reading appear.
+    '/v1/read-big-number': curl('POST', '/v1/read-big-number', { body: '{"to_account": 9007199254740993, "limit": 1e400, "to": "drop@attacker.ex\\u0061mple"}' }),
     '/v1/read-last-utf7': curl('POST', '/v1/read-last-utf7', { body: 'to bob+AEA-attacker.example', type: 'text/plain; charset=utf-8; charset=utf-7' }),
   };
   for (const p of Object.keys(sent)) {
@@ -734,6 +737,11 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     const where = `${sel} [data-testid=${p.includes('?') ? 'decoded-url' : p.endsWith('header') ? 'request-headers' : 'server-reading'}]`;
     await page.waitForSelector(`${where} >> text=drop@attacker.example`);
     t.pass(`${p}: the card reads it as the server does`);
+    if (p === '/v1/read-big-number') {
+      const reading = (await page.textContent(where)) ?? '';
+      t.notMatch(reading, /9007199254740992,|"limit": null/, 'no rounded number is shown as the server\'s reading');
+      t.match(reading, /read it in the bytes as sent/);
+    }
   }
   await shot('24-approval-server-readings');
   // The agent gave up: the held bytes are gone, the record's parsed copy is what a card shows now
