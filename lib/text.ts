@@ -39,13 +39,19 @@ const wordLike = /[\p{L}\p{M}\p{N}._@-]+/gu;
  * ǀ; what NFKC folds to ASCII (fullwidth, mathematical letters and digits, the Kelvin sign, Roman
  * numerals, ſ, ﬁ); an ASCII letter under a dot or line below, precomposed or as a mark after it.
  */
-const asciiAlikeCandidate = /[\u0131\u0237\u01C0\u017F\u0251\u0261\u0262\u0269\u026A\u0274\u0280\u028F\u0299\u029C\u029F\u0323\u0324\u0331\u1D00-\u1D22\u1E00-\u1EFF\u2100-\u218F\uA730\uA731\uFB00-\uFB06\uFF10-\uFF5A]|[\u{1D400}-\u{1D7FF}]/u;
+const asciiAlikeCandidate = /[\u0131\u0237\u01C0\u017F\u0251\u0261\u0262\u0269\u026A\u0274\u0280\u028F\u0299\u029C\u029F\u0323\u0324\u0331\u1D00-\u1D22\u1E00-\u1EFF\u2100-\u218F\uA730\uA731\uFB00-\uFB06\uFF10-\uFF5A]|[\u{1D400}-\u{1D7FF}]|(?![0-9])\p{Nd}/u;
+const otherDigit = /^(?![0-9])\p{Nd}$/u;
 const smallCapitals = /[\u0131\u0237\u01C0\u0251\u0261\u0262\u0269\u026A\u0274\u0280\u028F\u0299\u029C\u029F\u1D00\u1D04\u1D05\u1D07\u1D0A\u1D0B\u1D0D\u1D0F\u1D18\u1D1B\u1D1C\u1D20\u1D21\u1D22\uA730\uA731]/u;
 const belowMark = /^[\u0323\u0324\u0331]$/;
 
-/** Whether `c` (after `prev`) passes for an ASCII letter or digit. */
-export function passesForAscii(c: string, prev: string): boolean {
+/**
+ * Whether `c` (after `prev`) passes for an ASCII letter or digit. A decimal digit of another script
+ * (Python's `int()` reads `5٠٠٠٠`, Arabic-Indic zeros drawn as dots, as 50000) counts in a word
+ * that holds ASCII letters or digits, or no letter at all (`digits`).
+ */
+export function passesForAscii(c: string, prev: string, digits = true): boolean {
   if (!asciiAlikeCandidate.test(c)) return false;
+  if (otherDigit.test(c) && c.normalize('NFKC') === c) return digits;
   if (smallCapitals.test(c)) return true;
   if (belowMark.test(c)) return /^[A-Za-z]$/.test(prev);
   const folded = c.normalize('NFKC');
@@ -71,10 +77,11 @@ export function lookalikesEscaped(text: string): string {
   if (!mixed && !asciiAlikeCandidate.test(text)) return text;
   return text.replace(wordLike, (w) => {
     const mixedWord = mixed && latinLetter.test(w) && lookalike.test(w);
+    const digits = /[A-Za-z0-9]/.test(w) || !/\p{L}/u.test(w);
     let prev = '';
     let out = '';
     for (const c of w) {
-      out += (mixedWord && lookalike.test(c)) || passesForAscii(c, prev) ? escaped(c) : c;
+      out += (mixedWord && lookalike.test(c)) || passesForAscii(c, prev, digits) ? escaped(c) : c;
       prev = c;
     }
     return out;

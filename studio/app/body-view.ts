@@ -53,8 +53,9 @@ const scriptOf: Array<readonly [(typeof LOOKALIKE_SCRIPTS)[number], RegExp]> = [
  * mixed-script rule above never sees them: small capitals (`ᴄorp.com`), the dotless ı and ȷ, the
  * script ɑ and ɡ, the click ǀ that reads as an l; what NFKC folds to ASCII (fullwidth ｃ,
  * mathematical 𝖼 and 𝟣 — Python's `int()` reads `𝟣𝟤𝟥` as 123 —, the Kelvin sign, Roman numeral ⅼ,
- * long ſ, the ligature ﬁ); and an ASCII letter under a dot or line below (`cọrp.com`), a mark easy
- * to take for a speck. Marked wherever they stand, with the ASCII they pass for.
+ * long ſ, the ligature ﬁ); an ASCII letter under a dot or line below (`cọrp.com`), a mark easy
+ * to take for a speck; and a decimal digit of another script beside ASCII ones or in an amount
+ * (`5٠٠٠٠`). Marked wherever they stand, with the ASCII they pass for.
  */
 const ASCII_LOOKALIKES: Record<string, string> = {
   '\u0131': 'i', '\u0237': 'j', '\u01C0': 'l', '\u0251': 'a', '\u0261': 'g', '\u0269': 'i', '\u0262': 'G', '\u026A': 'I', '\u0274': 'N', '\u0280': 'R',
@@ -62,15 +63,30 @@ const ASCII_LOOKALIKES: Record<string, string> = {
   '\u1D0D': 'M', '\u1D0F': 'O', '\u1D18': 'P', '\u1D1B': 'T', '\u1D1C': 'U', '\u1D20': 'V', '\u1D21': 'W', '\u1D22': 'Z', '\uA730': 'F', '\uA731': 'S',
 };
 /** Where such characters live (one scan finds whether a text holds any). */
-const asciiAlikeCandidate = /[\u0131\u0237\u01C0\u017F\u0251\u0261\u0262\u0269\u026A\u0274\u0280\u028F\u0299\u029C\u029F\u0323\u0324\u0331\u1D00-\u1D22\u1E00-\u1EFF\u2100-\u218F\uA730\uA731\uFB00-\uFB06\uFF10-\uFF5A]|[\u{1D400}-\u{1D7FF}]/u;
+const asciiAlikeCandidate = /[\u0131\u0237\u01C0\u017F\u0251\u0261\u0262\u0269\u026A\u0274\u0280\u028F\u0299\u029C\u029F\u0323\u0324\u0331\u1D00-\u1D22\u1E00-\u1EFF\u2100-\u218F\uA730\uA731\uFB00-\uFB06\uFF10-\uFF5A]|[\u{1D400}-\u{1D7FF}]|(?![0-9])\p{Nd}/u;
+const otherDigit = /^(?![0-9])\p{Nd}$/u;
+/** A word in which a digit of another script counts: beside ASCII letters or digits, or with no letter at all (an amount). */
+const digitsCount = (w: string): boolean => /[A-Za-z0-9]/.test(w) || !/\p{L}/u.test(w);
+
+/**
+ * The value of a decimal digit of another script: Python's `int()` (Django's and DRF's integer
+ * fields) reads `5٠٠٠٠` — Arabic-Indic zeros, drawn as dots — as 50000. Digits come in runs of ten.
+ */
+function digitValue(c: string): number {
+  let cp = c.codePointAt(0)!;
+  let n = 0;
+  while (n < 60 && otherDigit.test(String.fromCodePoint(cp - 1))) (cp--, n++);
+  return n % 10;
+}
 const belowMark = /^[\u0323\u0324\u0331]$/;
 const asciiWord = /^[A-Za-z0-9]+$/;
 const asciiLetter = /^[A-Za-z]$/;
 
 /** The ASCII `c` passes for (after `prev`), or undefined. */
-function passesFor(c: string, prev: string): string | undefined {
+function passesFor(c: string, prev: string, digits: boolean): string | undefined {
   if (c.length === 1 && c.charCodeAt(0) < 0x80) return undefined;
   if (!asciiAlikeCandidate.test(c)) return undefined;
+  if (otherDigit.test(c) && c.normalize('NFKC') === c) return digits ? String(digitValue(c)) : undefined;
   const table = ASCII_LOOKALIKES[c];
   if (table) return table;
   if (belowMark.test(c)) return asciiLetter.test(prev) ? prev : undefined; // a mark sent apart from its letter
@@ -92,10 +108,11 @@ function confusables(text: string): Array<[number, string, string]> {
     if (!mixedWord && !(ascii && asciiAlikeCandidate.test(w))) continue;
     let at = m.index ?? 0;
     let prev = '';
+    const digits = digitsCount(w);
     for (const c of w) {
       const cp = c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
       const script = mixedWord && lookalike.test(c) ? scriptOf.find(([, re]) => re.test(c))?.[0] : undefined;
-      const like = script ? undefined : passesFor(c, prev);
+      const like = script ? undefined : passesFor(c, prev, digits);
       if (script) found.push([at, c, `${script} letter U+${cp} among Latin letters: it looks like a Latin one but is another character`]);
       else if (like !== undefined) found.push([at, c, `U+${cp} passes for "${like}" but is another character`]);
       at += c.length;

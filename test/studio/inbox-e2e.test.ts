@@ -444,15 +444,16 @@ t.test('text the agent chose is shown with its invisible characters everywhere o
   // a dotless ı, fullwidth and mathematical letters and digits (Python's int() reads 𝟣𝟤𝟥 as 123),
   // the Kelvin sign, an o under a dot below (precomposed or sent as a mark apart) — were drawn as
   // they are. Accented words (café) and a Cyrillic name stay unmarked.
-  const alikeBody = '{"to": "boss@\u1D04orp.com", "cc": "b\u0131ll@corp.com", "amount": "\u{1D7E3}\u{1D7E4}\u{1D7E5}", "acct": "\uFF41cct_9", "unit": "\u212Aelvin", "via": "c\u1ECDrp.com", "alt": "co\u0323rp.com", "note": "caf\u00e9 \u0418\u0432\u0430\u043d"}';
+  const alikeBody = '{"to": "boss@\u1D04orp.com", "cc": "b\u0131ll@corp.com", "amount": "\u{1D7E3}\u{1D7E4}\u{1D7E5}", "acct": "\uFF41cct_9", "unit": "\u212Aelvin", "via": "c\u1ECDrp.com", "alt": "co\u0323rp.com", "fee": "5\u0660\u0660\u0660\u0660", "note": "caf\u00e9 \u0418\u0432\u0430\u043d \u0631\u0642\u0645\u0662"}';
   const alike = curl('POST', '/v1/latin-alike?cc=ceo%40%E1%B4%84orp.com', { body: alikeBody });
   const alikeSel = '[data-approval]:has(.url:text-matches("/v1/latin-alike\\?"))';
   await page.waitForSelector(`${alikeSel} pre.body-text >> text=boss`);
   t.same(await page.$$eval(`${alikeSel} pre.body-text .confusable`, (els) => els.map((e) => e.textContent)),
-    ['\u1D04', '\u0131', '\u{1D7E3}', '\u{1D7E4}', '\u{1D7E5}', '\uFF41', '\u212A', '\u1ECD', '\u0323'], 'every letter passing for ASCII is marked, café and the Cyrillic name are not');
+    ['\u1D04', '\u0131', '\u{1D7E3}', '\u{1D7E4}', '\u{1D7E5}', '\uFF41', '\u212A', '\u1ECD', '\u0323', '\u0660', '\u0660', '\u0660', '\u0660'], 'every letter and digit passing for ASCII is marked; café, the Cyrillic name and an Arabic word with its digit are not');
   t.match(await page.getAttribute(`${alikeSel} pre.body-text .confusable >> nth=0`, 'title'), /U\+1D04 passes for "C"/);
   t.same(await page.$$eval(`${alikeSel} [data-testid=decoded-url] .confusable`, (els) => els.map((e) => e.textContent)), ['\u1D04'], 'so is the query as the server reads it');
-  t.match(await page.textContent(`${alikeSel} [data-testid=confusable-note]`), /9 look-alike letters/);
+  t.match(await page.textContent(`${alikeSel} [data-testid=confusable-note]`), /13 look-alike letters/);
+  t.match(await page.getAttribute(`${alikeSel} pre.body-text .confusable >> nth=9`, 'title'), /U\+0660 passes for "0"/, 'an Arabic-Indic zero (drawn as a dot) passes for 0: Python\'s int() reads 5٠٠٠٠ as 50000');
   await queue.deny(await idOf('/v1/latin-alike?cc=ceo%40%E1%B4%84orp.com'), { by: 'test' });
   await alike;
   // A lone carriage return is drawn as nothing (no width, no line break) while PostgreSQL ends a
