@@ -392,6 +392,9 @@ export class ApprovalsView extends LightElement {
   private buffered: Array<LiveEvents['approval']> | undefined;
   private tick: number | undefined;
   private measureTimer: number | undefined;
+  /** The page's size and scroll position at the last measure (see measure). */
+  private pageSize: string | undefined;
+  private pageScroll: string | undefined;
   private hintTimer: number | undefined;
 
   override connectedCallback(): void {
@@ -464,6 +467,17 @@ export class ApprovalsView extends LightElement {
   /** Records, per card, when its buttons last moved on the page or its content last changed. */
   private measure(): void {
     const t = performance.now();
+    // Positions are measured in the page, so the person's own scrolling changes nothing. But the
+    // page can scroll by itself: when the list gets shorter at its end (a card decided elsewhere),
+    // the browser clamps the scroll position and the cards above slide under the pointer without
+    // moving in the page. A scroll that comes with a change of the page's size is such a shift:
+    // every card counts as changed.
+    const main = this.closest('main') ?? document.querySelector('main');
+    const size = `${main?.scrollHeight}|${main?.clientHeight}|${document.documentElement.scrollHeight}|${window.innerHeight}`;
+    const scroll = `${main?.scrollTop}|${window.scrollY}`;
+    const shifted = this.pageSize !== undefined && size !== this.pageSize && scroll !== this.pageScroll;
+    this.pageSize = size;
+    this.pageScroll = scroll;
     for (const el of this.querySelectorAll<HTMLElement>('[data-approval]')) {
       const id = el.dataset.approval!;
       const a = this.items.find((x) => x.id === id);
@@ -472,7 +486,7 @@ export class ApprovalsView extends LightElement {
       const across = [...actions.querySelectorAll('button')].map((b) => `${Math.round(b.getBoundingClientRect().left)}${underToast(b) ? 't' : ''}`).join(',');
       const sig = `${docTop(actions)}|${across}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}|${wholeShown(this.cards.get(id))}`;
       const st = this.card(id);
-      if (st.sig !== undefined && st.sig !== sig) st.changedAt = t;
+      if ((st.sig !== undefined && st.sig !== sig) || shifted) st.changedAt = t;
       st.sig = sig;
       const long = st.expanded ? [] : [...el.querySelectorAll<HTMLElement>('.body-text')].filter((box) => box.scrollHeight > box.clientHeight + 2);
       const overflow = long.length > 0;

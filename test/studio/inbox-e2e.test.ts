@@ -201,6 +201,58 @@ t.test('a click on a card that moved under the pointer does nothing', async (t) 
   t.fail('could not click within the guard in three attempts');
 });
 
+t.test('a card the page scrolled under the pointer does nothing: the list got shorter at its end (thirteenth pass)', async (t) => {
+  // Scrolled to the end of a long inbox, the pointer on the Approve of the last card. That card is
+  // decided elsewhere: the list is shorter, the browser clamps the scroll position,
+  // and the card above slides down under the pointer without moving in the page (the guard
+  // measured positions in the page, not on screen). A click then approved a card never looked at.
+  const text = Array.from({ length: 12 }, (_, n) => `line ${n}`).join('\n');
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const cards = [];
+    for (const n of [1, 2, 3]) cards.push(await held(`/v1/scrolled${attempt}-${n}`, { body: text, type: 'text/plain' }));
+    await look();
+    const aimed = cards[2]!;
+    await page.evaluate(() => document.querySelector('main')!.scrollTo(0, 1e6));
+    const box = (await page.locator(`[data-approval="${aimed.id}"] [data-action=approve]`).boundingBox())!;
+    const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+    await page.mouse.move(x, y);
+    await page.evaluate((id) => {
+      const w = window as unknown as { __gone?: number };
+      delete w.__gone;
+      new MutationObserver((_, obs) => {
+        if (!document.querySelector(`[data-approval="${id}"]`)) {
+          w.__gone = performance.now();
+          obs.disconnect();
+        }
+      }).observe(document.body, { childList: true, subtree: true });
+    }, aimed.id);
+    await queue.deny(aimed.id, { by: 'cli' });
+    await page.waitForFunction(() => (window as unknown as { __gone?: number }).__gone !== undefined);
+    await page.waitForTimeout(100);
+    const under = await page.evaluate(([px, py]) => document.elementFromPoint(px!, py!)?.closest('[data-approval]')?.getAttribute('data-approval'), [x, y]);
+    // The person clicks the Approve that is now where their pointer was (a few pixels off, or on it).
+    const now = under ? await page.locator(`[data-approval="${under}"] [data-action=approve]`).boundingBox() : null;
+    await page.mouse.click(now ? now.x + now.width / 2 : x, now ? now.y + now.height / 2 : y);
+    const late = await page.evaluate(() => performance.now() - (window as unknown as { __gone: number }).__gone);
+    await aimed.reply;
+    const rest = cards.filter((c) => c !== aimed);
+    if (late >= GUARD_MS - 50 || !rest.some((c) => c.id === under)) {
+      for (const r of rest) if (status(r.id) === 'pending') await queue.deny(r.id, { by: 'test' });
+      await Promise.all(rest.map((r) => r.reply));
+      t.comment(`attempt ${attempt}: the click came ${Math.round(late)} ms after the change, over ${under ?? 'no card'}; trying again`);
+      continue;
+    }
+    const said = await page.waitForSelector(`[data-approval="${under}"] [data-testid=card-error]:has-text("changed just now")`, { timeout: 2000 }).then(() => true, () => false);
+    await page.waitForTimeout(100);
+    t.same(rest.map((c) => status(c.id)), rest.map(() => 'pending'), 'the card that slid under the pointer was not approved, nor any other');
+    t.ok(said, 'the card says why nothing happened');
+    for (const r of rest) await queue.deny(r.id, { by: 'test' });
+    await Promise.all(rest.map((r) => r.reply));
+    return;
+  }
+  t.fail('could not click within the guard in three attempts');
+});
+
 t.test('an approval whose hold ended waits for the agent to retry, with the same actions', async (t) => {
   // The agent gives up (its client times out): the card says so at once.
   const gone = curl('POST', '/v1/gave-up', { body: '{"n":1}', maxTime: 1 });
