@@ -208,9 +208,11 @@ t.test('a card the page scrolled under the pointer, or a window that just came t
   // measured positions in the page, not on screen). A click then approved a card never looked at.
   const text = Array.from({ length: 12 }, (_, n) => `line ${n}`).join('\n');
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const cards = [];
-    for (const n of [1, 2, 3]) cards.push(await held(`/v1/scrolled${attempt}-${n}`, { body: text, type: 'text/plain' }));
+    const sent = await Promise.all([1, 2, 3].map((n) => held(`/v1/scrolled${attempt}-${n}`, { body: text, type: 'text/plain' })));
     await look();
+    // In the order the list shows them: the aimed one is the last.
+    const order = await page.$$eval('[data-approval]', (els) => els.map((e) => e.getAttribute('data-approval')));
+    const cards = sent.sort((p, q) => order.indexOf(p.id) - order.indexOf(q.id));
     const aimed = cards[2]!;
     await page.evaluate(() => document.querySelector('main')!.scrollTo(0, 1e6));
     const box = (await page.locator(`[data-approval="${aimed.id}"] [data-action=approve]`).boundingBox())!;
