@@ -75,7 +75,10 @@ const digitsCount = (w: string): boolean => /[A-Za-z0-9]/.test(w) || !/\p{L}/u.t
 function digitValue(c: string): number {
   let cp = c.codePointAt(0)!;
   let n = 0;
-  while (n < 60 && otherDigit.test(String.fromCodePoint(cp - 1))) (cp--, n++);
+  while (n < 60 && otherDigit.test(String.fromCodePoint(cp - 1))) {
+    cp--;
+    n++;
+  }
   return n % 10;
 }
 const belowMark = /^[\u0323\u0324\u0331]$/;
