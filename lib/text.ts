@@ -34,15 +34,58 @@ const latinLetter = /\p{Script=Latin}/u;
 const wordLike = /[\p{L}\p{M}\p{N}._@-]+/gu;
 
 /**
+ * Characters that pass for ASCII letters and digits within the Latin script or none (the studio's
+ * `studio/app/body-view.ts` marks the same): small capitals, dotless ı and ȷ, script ɑ ɡ, the click
+ * ǀ; what NFKC folds to ASCII (fullwidth, mathematical letters and digits, the Kelvin sign, Roman
+ * numerals, ſ, ﬁ); an ASCII letter under a dot or line below, precomposed or as a mark after it.
+ */
+const asciiAlikeCandidate = /[\u0131\u0237\u01C0\u017F\u0251\u0261\u0262\u0269\u026A\u0274\u0280\u028F\u0299\u029C\u029F\u0323\u0324\u0331\u1D00-\u1D22\u1E00-\u1EFF\u2100-\u218F\uA730\uA731\uFB00-\uFB06\uFF10-\uFF5A]|[\u{1D400}-\u{1D7FF}]|(?![0-9])\p{Nd}/u;
+const otherDigit = /^(?![0-9])\p{Nd}$/u;
+const smallCapitals = /[\u0131\u0237\u01C0\u0251\u0261\u0262\u0269\u026A\u0274\u0280\u028F\u0299\u029C\u029F\u1D00\u1D04\u1D05\u1D07\u1D0A\u1D0B\u1D0D\u1D0F\u1D18\u1D1B\u1D1C\u1D20\u1D21\u1D22\uA730\uA731]/u;
+const belowMark = /^[\u0323\u0324\u0331]$/;
+
+/**
+ * Whether `c` (after `prev`) passes for an ASCII letter or digit. A decimal digit of another script
+ * (Python's `int()` reads `5٠٠٠٠`, Arabic-Indic zeros drawn as dots, as 50000) counts in a word
+ * that holds ASCII letters or digits, or no letter at all (`digits`).
+ */
+export function passesForAscii(c: string, prev: string, digits = true): boolean {
+  if (!asciiAlikeCandidate.test(c)) return false;
+  if (otherDigit.test(c) && c.normalize('NFKC') === c) return digits;
+  if (smallCapitals.test(c)) return true;
+  if (belowMark.test(c)) return /^[A-Za-z]$/.test(prev);
+  const folded = c.normalize('NFKC');
+  if (folded !== c && /^[A-Za-z0-9]+$/.test(folded)) return true;
+  const parts = c.normalize('NFD');
+  return parts.length === 2 && /^[A-Za-z]$/.test(parts[0]!) && belowMark.test(parts[1]!);
+}
+
+const escaped = (c: string): string => {
+  const code = c.codePointAt(0)!;
+  return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+};
+
+/**
  * Letters of scripts that pass for Latin ones (Cyrillic о, Greek ο, Armenian օ, Cherokee Ꭺ …)
  * inside a word, host or address that also holds Latin letters, escaped (`boss@c\u043erp.com`):
  * printed as they are, they read as the Latin word (the studio's cards highlight them). A word
- * wholly in one script is left alone.
+ * wholly in one script is left alone. Characters that pass for ASCII (`passesForAscii`: `\u1d04orp`)
+ * are escaped wherever they stand.
  */
 export function lookalikesEscaped(text: string): string {
-  if (!lookalike.test(text)) return text;
-  return text.replace(wordLike, (w) =>
-    latinLetter.test(w) && lookalike.test(w) ? [...w].map((c) => (lookalike.test(c) ? `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}` : c)).join('') : w);
+  const mixed = lookalike.test(text);
+  if (!mixed && !asciiAlikeCandidate.test(text)) return text;
+  return text.replace(wordLike, (w) => {
+    const mixedWord = mixed && latinLetter.test(w) && lookalike.test(w);
+    const digits = /[A-Za-z0-9]/.test(w) || !/\p{L}/u.test(w);
+    let prev = '';
+    let out = '';
+    for (const c of w) {
+      out += (mixedWord && lookalike.test(c)) || passesForAscii(c, prev, digits) ? escaped(c) : c;
+      prev = c;
+    }
+    return out;
+  });
 }
 
 const jsonLetters: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };

@@ -21,6 +21,8 @@ import type { AbortLike } from '../lib/abort-flag.ts';
 import { unmappedHost, unmapUrlHost } from '../lib/ip-literal.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { parseProxyAuthorization } from '../state/agents.ts';
+import { credentialSlot } from '../engine/grants.ts';
+import { retryExceedsApproval } from '../state/approvals.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
 import type { Identified } from '../state/stores.ts';
 import { AgentBusyError, AgentGate } from './agent-gate.ts';
@@ -40,6 +42,8 @@ export interface PipelineDeps {
     decide(input: RequestDescription, opts?: { inputJson?: string }): Promise<EngineDecision>;
     /** Another policy version went live (lasting requests are decided again: proxy/lasting-request.ts). */
     onReload?(fn: () => void): () => void;
+    /** The live policy version (a request a human approved under another one is decided again). */
+    readonly version?: string | undefined;
   };
   agents: {
     authenticate(name: string, token: string): Promise<AgentInfo | undefined>;
@@ -362,6 +366,9 @@ export class Pipeline {
       const credential = x.tunnel ? x.tunnel.credential : x.head.headers['proxy-authorization'];
       const still = await this.authenticate(credential);
       if (still?.id !== described.agent.id) return { ...refusals.unauthenticated('the agent\'s credentials were revoked while the request was held for approval'), rule };
+      // And a policy version can go live while a human looks at a card decided by the one before.
+      const changed = await this.decidedSinceApproval(described, decision, String(ctx.audit.approval_id ?? ''));
+      if (changed) return { ...changed, rule };
     }
     try {
       x.dial = await this.deps.guard.resolveEndpoint(outgoing.url.hostname.replace(/^\[|\]$/g, ''), described.request.port, described.agent.id);
@@ -379,6 +386,31 @@ export class Pipeline {
     }
     if (nonEmpty(ctx.audit)) x.record.extra = ctx.audit;
     return undefined;
+  }
+
+  /**
+   * A request released by a human, decided when it arrived: when another policy version went live
+   * during the hold (a publish, a rollback, a data change, here or heard from another replica), it
+   * is decided again and leaves only if the live policy would still let it go as approved — not
+   * denied, no riskier, no step-up the card did not ask for, and the same secrets in the same slots.
+   */
+  private async decidedSinceApproval(described: RequestDescription, decision: EngineDecision, approvalId: string): Promise<Rejection | undefined> {
+    const live = this.deps.engine.version;
+    if (live === undefined || live === decision.policy_version) return undefined;
+    const now = await this.deps.engine.decide(described);
+    const version = now.policy_version ? ` (version ${now.policy_version})` : '';
+    if (now.action !== 'allow' && now.action !== 'approve') {
+      const r = denial(now);
+      return { ...r, detail: `the live policy${version} now denies this request, approved under version ${decision.policy_version}: ${r.detail}` };
+    }
+    const approved = { id: approvalId, risk: decision.approval?.risk ?? 'medium', step_up: decision.approval?.step_up === true, credentials: decision.credentials ?? [] };
+    const slots = (d: EngineDecision): string => (d.credentials ?? []).map(credentialSlot).sort().join('\n');
+    const exceeds = retryExceedsApproval(approved, now) ?? (slots(now) !== slots(decision) ? `the live policy${version} sends other secrets with this request than the card said: it needs a new approval` : undefined);
+    if (!exceeds) return undefined;
+    return {
+      status: 403, type: 'approval-invalid', title: 'Approval does not apply', detail: `${exceeds}; it was approved under version ${decision.policy_version}`,
+      headers: { 'Airlock-Approval-Id': approvalId }, extra: { approval_id: approvalId }, outcome: 'approval-refused',
+    };
   }
 
   private async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {

@@ -97,6 +97,28 @@ function byteOrders(t: { type: string; charset?: string }, bytes: Buffer): Array
   return marked ? [t] : [{ ...t, charset: `${generic}be` }, { ...t, charset: `${generic}le` }];
 }
 
+/** A number JavaScript cannot hold exactly: an integer past 2^53, or one out of range (Infinity). */
+const inexactNumber = (v: unknown): v is number => typeof v === 'number' && (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)));
+
+/**
+ * Parsed JSON written out again for a person. The parse rounded such numbers: `9007199254740993`
+ * would be written `9007199254740992` (another account, while Python, Go and Java read the one
+ * sent) and `1e400` as `null`. They are written as a marker sending the reader to the bytes as sent.
+ */
+function jsonText(json: unknown): string {
+  return JSON.stringify(json, (_k, v: unknown) => (inexactNumber(v) ? `⟨a number JavaScript rounds (to ${v}): read it in the bytes as sent⟩` : v), 2);
+}
+
+function holdsInexact(json: unknown): boolean {
+  const stack: unknown[] = [json];
+  while (stack.length) {
+    const v = stack.pop();
+    if (inexactNumber(v)) return true;
+    if (v && typeof v === 'object') for (const x of Object.values(v as Record<string, unknown>)) stack.push(x);
+  }
+  return false;
+}
+
 function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | undefined): ServerReading | { error: string } | undefined {
   const contentType = contentTypes[0] ?? '';
   if (/^\s*multipart\//i.test(contentType)) return multipartReading(bytes, contentType);
@@ -115,9 +137,11 @@ function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | und
     const others = alternates.filter((r) => r.json !== undefined);
     if (sentText !== undefined && !/\\u[0-9a-fA-F]{4}/.test(sentText) && !decodedFrom && !b64.length && !others.length && !summary.ambiguous_reasons?.some((r) => r.code === 'json_lenient')) return undefined;
     const readings = others.length
-      ? [`── as most parsers read it (of duplicate keys the last wins: JavaScript, Python)\n${JSON.stringify(summary.json, null, 2)}`, ...others.map((r) => `── as ${r.label} parsers read it\n${JSON.stringify(r.json, null, 2)}`)]
-      : [JSON.stringify(summary.json, null, 2)];
-    const how = ['JSON with its escapes undone', decodedFrom, b64.length ? 'base64 strings decoded' : '', others.length ? `read in ${readings.length} ways: ${(summary.ambiguous_reasons ?? []).map((r) => r.detail).join('; ')}` : ''];
+      ? [`── as most parsers read it (of duplicate keys the last wins: JavaScript, Python)\n${jsonText(summary.json)}`, ...others.map((r) => `── as ${r.label} parsers read it\n${jsonText(r.json)}`)]
+      : [jsonText(summary.json)];
+    const inexact = [summary.json, ...others.map((r) => r.json)].some(holdsInexact);
+    const how = ['JSON with its escapes undone', decodedFrom, b64.length ? 'base64 strings decoded' : '', others.length ? `read in ${readings.length} ways: ${(summary.ambiguous_reasons ?? []).map((r) => r.detail).join('; ')}` : '',
+      inexact ? 'numbers this reading cannot hold exactly (past 2^53, or out of range) left for the bytes as sent' : ''];
     return { how: how.filter(Boolean).join(', '), text: [...readings, ...b64].join('\n') };
   }
   if (summary.text !== undefined && (decodedFrom || sentText === undefined)) return { how: decodedFrom || 'as text', text: summary.text };

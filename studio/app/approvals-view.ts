@@ -392,6 +392,11 @@ export class ApprovalsView extends LightElement {
   private buffered: Array<LiveEvents['approval']> | undefined;
   private tick: number | undefined;
   private measureTimer: number | undefined;
+  /** When the window or tab last came to the front (see onWindowShown). */
+  private shownAt = -Infinity;
+  /** The page's size and scroll position at the last measure (see measure). */
+  private pageSize: string | undefined;
+  private pageScroll: string | undefined;
   private hintTimer: number | undefined;
 
   override connectedCallback(): void {
@@ -402,6 +407,9 @@ export class ApprovalsView extends LightElement {
     live.addEventListener('resync', () => void this.load());
     window.addEventListener('keydown', this.onKey);
     window.addEventListener('airlock-focus-returned', this.onFocusReturned);
+    window.addEventListener('focus', this.onWindowShown);
+    window.addEventListener('pageshow', this.onWindowShown);
+    document.addEventListener('visibilitychange', this.onWindowShown);
     document.addEventListener('focusin', this.onFocusIn);
     document.addEventListener('pointerdown', this.onPointerDown, true);
     window.addEventListener('airlock-show-approval', (e) => void this.show((e as CustomEvent<string>).detail));
@@ -420,6 +428,9 @@ export class ApprovalsView extends LightElement {
     clearInterval(this.measureTimer);
     window.removeEventListener('keydown', this.onKey);
     window.removeEventListener('airlock-focus-returned', this.onFocusReturned);
+    window.removeEventListener('focus', this.onWindowShown);
+    window.removeEventListener('pageshow', this.onWindowShown);
+    document.removeEventListener('visibilitychange', this.onWindowShown);
     document.removeEventListener('focusin', this.onFocusIn);
     document.removeEventListener('pointerdown', this.onPointerDown, true);
   }
@@ -427,6 +438,18 @@ export class ApprovalsView extends LightElement {
   /** Focus came back from a dialog (the login in place): never onto an approval's action. */
   private readonly onFocusReturned = (): void => {
     if (document.activeElement?.closest('[data-approval]')) this.querySelector<HTMLElement>('#approval-list')?.focus();
+  };
+
+  /**
+   * The studio's window or tab came to the front. A page the agent serves (a dev server the person
+   * opens) knows where the studio is and what it looks like: it can load it behind a window of its
+   * own and close that window between the two clicks of a double click it asks for, so the second
+   * lands on a card's button ("double-clickjacking": no frame, so frame-ancestors does not stop it).
+   * Actions right after the window came to the front are not taken.
+   */
+  private readonly onWindowShown = (e: Event): void => {
+    if (e.type === 'focus' && e.target !== window) return;
+    if (document.visibilityState === 'visible') this.shownAt = performance.now();
   };
 
   /** Focus moved on purpose (by the person, or a script acting for them): typing has ended. */
@@ -464,6 +487,17 @@ export class ApprovalsView extends LightElement {
   /** Records, per card, when its buttons last moved on the page or its content last changed. */
   private measure(): void {
     const t = performance.now();
+    // Positions are measured in the page, so the person's own scrolling changes nothing. But the
+    // page can scroll by itself: when the list gets shorter at its end (a card decided elsewhere),
+    // the browser clamps the scroll position and the cards above slide under the pointer without
+    // moving in the page. A scroll that comes with a change of the page's size is such a shift:
+    // every card counts as changed.
+    const main = this.closest('main') ?? document.querySelector('main');
+    const size = `${main?.scrollHeight}|${main?.clientHeight}|${document.documentElement.scrollHeight}|${window.innerHeight}`;
+    const scroll = `${main?.scrollTop}|${window.scrollY}`;
+    const shifted = this.pageSize !== undefined && size !== this.pageSize && scroll !== this.pageScroll;
+    this.pageSize = size;
+    this.pageScroll = scroll;
     for (const el of this.querySelectorAll<HTMLElement>('[data-approval]')) {
       const id = el.dataset.approval!;
       const a = this.items.find((x) => x.id === id);
@@ -472,7 +506,7 @@ export class ApprovalsView extends LightElement {
       const across = [...actions.querySelectorAll('button')].map((b) => `${Math.round(b.getBoundingClientRect().left)}${underToast(b) ? 't' : ''}`).join(',');
       const sig = `${docTop(actions)}|${across}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}|${wholeShown(this.cards.get(id))}`;
       const st = this.card(id);
-      if (st.sig !== undefined && st.sig !== sig) st.changedAt = t;
+      if ((st.sig !== undefined && st.sig !== sig) || shifted) st.changedAt = t;
       st.sig = sig;
       const long = st.expanded ? [] : [...el.querySelectorAll<HTMLElement>('.body-text')].filter((box) => box.scrollHeight > box.clientHeight + 2);
       const overflow = long.length > 0;
@@ -997,6 +1031,12 @@ export class ApprovalsView extends LightElement {
   private attempt(a: Approval, kind: Kind): void {
     const st = this.card(a.id);
     this.measure();
+    if (performance.now() - this.shownAt < GUARD_MS) {
+      st.error = 'The studio just came to the front (another window or tab was over it): nothing was done. Look at this card, then act.';
+      st.errorField = '';
+      this.requestUpdate();
+      return;
+    }
     if (performance.now() - st.changedAt < GUARD_MS) {
       st.error = 'This card changed just now (it arrived, moved or was updated): nothing was done. Look at it again, then act.';
       st.errorField = '';

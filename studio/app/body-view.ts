@@ -48,18 +48,78 @@ const scriptOf: Array<readonly [(typeof LOOKALIKE_SCRIPTS)[number], RegExp]> = [
   ['Cherokee', /\p{Script=Cherokee}/u], ['Coptic', /\p{Script=Coptic}/u], ['Lisu', /\p{Script=Lisu}/u],
 ];
 
-/** Look-alike letters among Latin ones in `text`, in order: [index, letter, script]. */
+/**
+ * Letters that pass for ASCII ones without leaving the Latin script (or in no script at all), so the
+ * mixed-script rule above never sees them: small capitals (`ᴄorp.com`), the dotless ı and ȷ, the
+ * script ɑ and ɡ, the click ǀ that reads as an l; what NFKC folds to ASCII (fullwidth ｃ,
+ * mathematical 𝖼 and 𝟣 — Python's `int()` reads `𝟣𝟤𝟥` as 123 —, the Kelvin sign, Roman numeral ⅼ,
+ * long ſ, the ligature ﬁ); an ASCII letter under a dot or line below (`cọrp.com`), a mark easy
+ * to take for a speck; and a decimal digit of another script beside ASCII ones or in an amount
+ * (`5٠٠٠٠`). Marked wherever they stand, with the ASCII they pass for.
+ */
+const ASCII_LOOKALIKES: Record<string, string> = {
+  '\u0131': 'i', '\u0237': 'j', '\u01C0': 'l', '\u0251': 'a', '\u0261': 'g', '\u0269': 'i', '\u0262': 'G', '\u026A': 'I', '\u0274': 'N', '\u0280': 'R',
+  '\u028F': 'Y', '\u0299': 'B', '\u029C': 'H', '\u029F': 'L', '\u1D00': 'A', '\u1D04': 'C', '\u1D05': 'D', '\u1D07': 'E', '\u1D0A': 'J', '\u1D0B': 'K',
+  '\u1D0D': 'M', '\u1D0F': 'O', '\u1D18': 'P', '\u1D1B': 'T', '\u1D1C': 'U', '\u1D20': 'V', '\u1D21': 'W', '\u1D22': 'Z', '\uA730': 'F', '\uA731': 'S',
+};
+/** Where such characters live (one scan finds whether a text holds any). */
+const asciiAlikeCandidate = /[\u0131\u0237\u01C0\u017F\u0251\u0261\u0262\u0269\u026A\u0274\u0280\u028F\u0299\u029C\u029F\u0323\u0324\u0331\u1D00-\u1D22\u1E00-\u1EFF\u2100-\u218F\uA730\uA731\uFB00-\uFB06\uFF10-\uFF5A]|[\u{1D400}-\u{1D7FF}]|(?![0-9])\p{Nd}/u;
+const otherDigit = /^(?![0-9])\p{Nd}$/u;
+/** A word in which a digit of another script counts: beside ASCII letters or digits, or with no letter at all (an amount). */
+const digitsCount = (w: string): boolean => /[A-Za-z0-9]/.test(w) || !/\p{L}/u.test(w);
+
+/**
+ * The value of a decimal digit of another script: Python's `int()` (Django's and DRF's integer
+ * fields) reads `5٠٠٠٠` — Arabic-Indic zeros, drawn as dots — as 50000. Digits come in runs of ten.
+ */
+function digitValue(c: string): number {
+  let cp = c.codePointAt(0)!;
+  let n = 0;
+  while (n < 60 && otherDigit.test(String.fromCodePoint(cp - 1))) {
+    cp--;
+    n++;
+  }
+  return n % 10;
+}
+const belowMark = /^[\u0323\u0324\u0331]$/;
+const asciiWord = /^[A-Za-z0-9]+$/;
+const asciiLetter = /^[A-Za-z]$/;
+
+/** The ASCII `c` passes for (after `prev`), or undefined. */
+function passesFor(c: string, prev: string, digits: boolean): string | undefined {
+  if (c.length === 1 && c.charCodeAt(0) < 0x80) return undefined;
+  if (!asciiAlikeCandidate.test(c)) return undefined;
+  if (otherDigit.test(c) && c.normalize('NFKC') === c) return digits ? String(digitValue(c)) : undefined;
+  const table = ASCII_LOOKALIKES[c];
+  if (table) return table;
+  if (belowMark.test(c)) return asciiLetter.test(prev) ? prev : undefined; // a mark sent apart from its letter
+  const folded = c.normalize('NFKC');
+  if (folded !== c && asciiWord.test(folded)) return folded;
+  const parts = c.normalize('NFD');
+  return parts.length === 2 && asciiLetter.test(parts[0]!) && belowMark.test(parts[1]!) ? parts[0] : undefined;
+}
+
+/** Look-alike letters in `text`, in order: [index, letter, what the marker's title says]. */
 function confusables(text: string): Array<[number, string, string]> {
   const found: Array<[number, string, string]> = [];
-  if (!lookalike.test(text)) return found; // one scan: almost all text holds none
+  const mixed = lookalike.test(text);
+  const ascii = asciiAlikeCandidate.test(text);
+  if (!mixed && !ascii) return found; // one scan each: almost all text holds none
   for (const m of text.matchAll(wordLike)) {
     const w = m[0];
-    if (!latinLetter.test(w) || !lookalike.test(w)) continue;
+    const mixedWord = mixed && latinLetter.test(w) && lookalike.test(w);
+    if (!mixedWord && !(ascii && asciiAlikeCandidate.test(w))) continue;
     let at = m.index ?? 0;
+    let prev = '';
+    const digits = digitsCount(w);
     for (const c of w) {
-      const script = lookalike.test(c) ? scriptOf.find(([, re]) => re.test(c))?.[0] : undefined;
-      if (script) found.push([at, c, script]);
+      const cp = c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      const script = mixedWord && lookalike.test(c) ? scriptOf.find(([, re]) => re.test(c))?.[0] : undefined;
+      const like = script ? undefined : passesFor(c, prev, digits);
+      if (script) found.push([at, c, `${script} letter U+${cp} among Latin letters: it looks like a Latin one but is another character`]);
+      else if (like !== undefined) found.push([at, c, `U+${cp} passes for "${like}" but is another character`]);
       at += c.length;
+      prev = c;
     }
   }
   return found;
@@ -68,10 +128,9 @@ function confusables(text: string): Array<[number, string, string]> {
 /** Plain text (no hidden characters in it) with look-alike letters among Latin ones highlighted. */
 function pushMarked(out: Array<string | TemplateResult>, text: string): void {
   let last = 0;
-  for (const [i, c, script] of confusables(text)) {
+  for (const [i, c, title] of confusables(text)) {
     if (i > last) out.push(text.slice(last, i));
-    const cp = c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-    out.push(html`<span class="ctl confusable" title="${script} letter U+${cp} among Latin letters: it looks like a Latin one but is another character">${c}</span>`);
+    out.push(html`<span class="ctl confusable" title="${title}">${c}</span>`);
     last = i + c.length;
   }
   if (last < text.length) out.push(last ? text.slice(last) : text);
@@ -159,7 +218,7 @@ export function textBlock(text: string, o: BlockOptions = {}): TemplateResult {
   return html`${n
       ? html`<p class="warn-text small" role="note">This body holds ${n} invisible or control character${n === 1 ? '' : 's'}, shown as ⟨U+…⟩.</p>`
       : nothing}${alike
-      ? html`<p class="warn-text small" role="note" data-testid="confusable-note">This body holds ${alike} letter${alike === 1 ? '' : 's'} of another script inside Latin words (look-alikes: a Cyrillic о for an o), highlighted.</p>`
+      ? html`<p class="warn-text small" role="note" data-testid="confusable-note">This body holds ${alike} look-alike letter${alike === 1 ? '' : 's'} (of another script inside Latin words, a Cyrillic о for an o, or passing for ASCII, a small capital ᴄ for a c), highlighted.</p>`
       : nothing}<pre class="mono small body-text ${o.cls ?? ''} ${o.expanded ? 'expanded' : ''}" tabindex="0" data-box=${o.box ?? 'body'} @scroll=${o.onScroll}>${visibleText(text)}</pre>`;
 }
 

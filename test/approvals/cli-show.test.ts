@@ -138,4 +138,11 @@ t.test('look-alike letters of another script inside Latin words are escaped, a w
   t.match(out, /cc=ceo@corp\.\\u0441om/, 'the URL line');
   t.match(out, /"boss@c\\u043erp\.com"/, 'the body preview');
   t.match(out, /"\u0418\u0432\u0430\u043d"/, 'a Cyrillic name stays as it is');
+  // Thirteenth pass: letters passing for ASCII within Latin (or no) script.
+  const ascii = details(view({ url: 'https://api.example/v1/send?cc=ceo@\u1D04orp.com', body: { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { to: 'b\u0131ll@co\u0323rp.com', amount: '\u{1D7E3}2', fee: '5\u0660\u0660', note: 'caf\u00e9' } } }));
+  t.match(ascii, /cc=ceo@\\u1d04orp\.com/, 'a small capital in the URL line');
+  t.match(ascii, /"b\\u0131ll@co\\u0323rp\.com"/, 'a dotless i and a dot below in the body');
+  t.match(ascii, /"\\u\{1d7e3\}2"/, 'a mathematical digit');
+  t.match(ascii, /"caf\u00e9"/, 'an accented word stays as it is');
+  t.match(ascii, /"5\\u0660\\u0660"/, 'Arabic-Indic zeros beside an ASCII digit (Python\'s int() reads 50000)');
 });

@@ -235,6 +235,45 @@ t.test('property: a default grant matches its own path and no other, in the engi
 });
 
 // Tenth pass: the retry is the same request, but its decision now is not what the human approved.
+t.test('a request approved while held, after a policy version that denies it or holds it riskier went live, does not leave (thirteenth pass)', async (t) => {
+  const fixture = path.join(repo, 'test', 'attacks', 'fixtures', 'approvals');
+  const source = fs.readFileSync(path.join(fixture, 'airlock.rego'), 'utf8');
+  const held = '"approval": {"risk": "medium", "timeout": "300ms"}';
+  const versions = {
+    longer: source.replace(held, '"approval": {"risk": "medium", "timeout": "10s"}'),
+    // Another version (a comment) that decides the same: the approval still goes through.
+    same: source.replace(held, '"approval": {"risk": "medium", "timeout": "10s"}') + '\n# the same decisions\n',
+    critical: source.replace(held, '"approval": {"risk": "critical", "step_up": true, "timeout": "10s"}'),
+    denies: source.replace('default decision := {"action": "allow"', 'default decision := {"action": "deny"').replace(/decision := \{"action": "approve"[^\n]*\n/, 'x_unused := {"approve": "nothing"} if {\n'),
+  };
+  t.not(versions.denies, source, 'the denying version denies writes');
+  const dir = t.testdir(Object.fromEntries(Object.entries(versions).map(([k, v]) => [k, { 'airlock.rego': v }])));
+  const compiled = Object.fromEntries(await Promise.all(Object.keys(versions).map(async (k) => [k, await compilePolicy(path.join(dir, k))] as const))) as Record<keyof typeof versions, Awaited<ReturnType<typeof compilePolicy>>>;
+  const original = await compilePolicy(fixture);
+  t.teardown(() => a.airlock.engine.load(original));
+  for (const [next, expect] of [['critical', /given at medium risk and the request is now decided at critical risk/], ['denies', /live policy .*now denies this request/], ['same', undefined]] as const) {
+    await a.airlock.engine.load(compiled.longer);
+    const r = charge();
+    const reply = send(r);
+    let id: string | undefined;
+    for (const deadline = Date.now() + 5000; !id && Date.now() < deadline; await new Promise((ok) => setTimeout(ok, 10))) {
+      id = queue.list({ status: 'pending' }).find((x) => x.description.request.path === r.path.split('?')[0])?.id;
+    }
+    t.ok(id, `${next}: held`);
+    await a.airlock.engine.load(compiled[next]);
+    await queue.approve(id!, { by: 'test' });
+    const res = await reply;
+    if (!expect) {
+      t.equal(res.status, 200, `${next}: a version that decides the same lets the approved request go`);
+      t.equal(arrived(r.path), 1);
+      continue;
+    }
+    t.equal(res.status, 403, `${next}: refused`);
+    t.match(res.body, expect);
+    t.equal(arrived(r.path), 0, `${next}: nothing reached the upstream`);
+  }
+});
+
 t.test('a retry decided riskier than approved (a policy published meanwhile) is refused; one decided the same still passes', async (t) => {
   const fixture = path.join(repo, 'test', 'attacks', 'fixtures', 'approvals');
   const source = fs.readFileSync(path.join(fixture, 'airlock.rego'), 'utf8');

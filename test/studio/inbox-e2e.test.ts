@@ -201,6 +201,71 @@ t.test('a click on a card that moved under the pointer does nothing', async (t) 
   t.fail('could not click within the guard in three attempts');
 });
 
+t.test('a card the page scrolled under the pointer, or a window that just came to the front, takes no click (thirteenth pass)', async (t) => {
+  // Scrolled to the end of a long inbox, the pointer on the Approve of the last card. That card is
+  // decided elsewhere: the list is shorter, the browser clamps the scroll position,
+  // and the card above slides down under the pointer without moving in the page (the guard
+  // measured positions in the page, not on screen). A click then approved a card never looked at.
+  const text = Array.from({ length: 12 }, (_, n) => `line ${n}`).join('\n');
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const sent = await Promise.all([1, 2, 3].map((n) => held(`/v1/scrolled${attempt}-${n}`, { body: text, type: 'text/plain' })));
+    await look();
+    // In the order the list shows them: the aimed one is the last.
+    const order = await page.$$eval('[data-approval]', (els) => els.map((e) => e.getAttribute('data-approval')));
+    const cards = sent.sort((p, q) => order.indexOf(p.id) - order.indexOf(q.id));
+    const aimed = cards[2]!;
+    await page.evaluate(() => document.querySelector('main')!.scrollTo(0, 1e6));
+    const box = (await page.locator(`[data-approval="${aimed.id}"] [data-action=approve]`).boundingBox())!;
+    const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+    await page.mouse.move(x, y);
+    await page.evaluate((id) => {
+      const w = window as unknown as { __gone?: number };
+      delete w.__gone;
+      new MutationObserver((_, obs) => {
+        if (!document.querySelector(`[data-approval="${id}"]`)) {
+          w.__gone = performance.now();
+          obs.disconnect();
+        }
+      }).observe(document.body, { childList: true, subtree: true });
+    }, aimed.id);
+    await queue.deny(aimed.id, { by: 'cli' });
+    await page.waitForFunction(() => (window as unknown as { __gone?: number }).__gone !== undefined);
+    await page.waitForTimeout(100);
+    const under = await page.evaluate(([px, py]) => document.elementFromPoint(px!, py!)?.closest('[data-approval]')?.getAttribute('data-approval'), [x, y]);
+    // The person clicks the Approve that is now where their pointer was (a few pixels off, or on it).
+    const now = under ? await page.locator(`[data-approval="${under}"] [data-action=approve]`).boundingBox() : null;
+    await page.mouse.click(now ? now.x + now.width / 2 : x, now ? now.y + now.height / 2 : y);
+    const late = await page.evaluate(() => performance.now() - (window as unknown as { __gone: number }).__gone);
+    await aimed.reply;
+    const rest = cards.filter((c) => c !== aimed);
+    if (late >= GUARD_MS - 50 || !rest.some((c) => c.id === under)) {
+      for (const r of rest) if (status(r.id) === 'pending') await queue.deny(r.id, { by: 'test' });
+      await Promise.all(rest.map((r) => r.reply));
+      t.comment(`attempt ${attempt}: the click came ${Math.round(late)} ms after the change, over ${under ?? 'no card'}; trying again`);
+      continue;
+    }
+    const said = await page.waitForSelector(`[data-approval="${under}"] [data-testid=card-error]:has-text("changed just now")`, { timeout: 2000 }).then(() => true, () => false);
+    await page.waitForTimeout(100);
+    t.same(rest.map((c) => status(c.id)), rest.map(() => 'pending'), 'the card that slid under the pointer was not approved, nor any other');
+    t.ok(said, 'the card says why nothing happened');
+    // A page the agent serves can load the studio behind a window of its own and close that window
+    // between the two clicks of a double click it asks for ("double-clickjacking", no frame): the
+    // studio's window comes to the front (the OS sends it focus) and the second click lands on a
+    // button. An action right after the window came to the front is not taken.
+    await look();
+    await page.evaluate(() => window.dispatchEvent(new FocusEvent('focus')));
+    await page.click(`[data-approval="${under}"] [data-action=approve]`);
+    const front = await page.waitForSelector(`[data-approval="${under}"] [data-testid=card-error]:has-text("came to the front")`, { timeout: 2000 }).then(() => true, () => false);
+    await page.waitForTimeout(100);
+    t.equal(status(under!), 'pending', 'a click right after the window came to the front approves nothing');
+    t.ok(front, 'the card says why');
+    for (const r of rest) await queue.deny(r.id, { by: 'test' });
+    await Promise.all(rest.map((r) => r.reply));
+    return;
+  }
+  t.fail('could not click within the guard in three attempts');
+});
+
 t.test('an approval whose hold ended waits for the agent to retry, with the same actions', async (t) => {
   // The agent gives up (its client times out): the card says so at once.
   const gone = curl('POST', '/v1/gave-up', { body: '{"n":1}', maxTime: 1 });
@@ -434,12 +499,28 @@ t.test('text the agent chose is shown with its invisible characters everywhere o
   await page.waitForSelector(`${mailSel} pre.body-text >> text=boss`);
   t.same(await page.$$eval(`${mailSel} pre.body-text .confusable`, (els) => els.map((e) => [e.textContent, e.getAttribute('title')?.slice(0, 23)])), [['\u043e', 'Cyrillic letter U+043E ']], 'the body marks the look-alike letter, not the Cyrillic name');
   t.same(await page.$$eval(`${mailSel} [data-testid=decoded-url] .confusable`, (els) => els.map((e) => e.textContent)), ['\u0441'], 'so does the query as the server reads it');
-  t.match(await page.textContent(`${mailSel} [data-testid=confusable-note]`), /1 letter of another script inside Latin words/);
+  t.match(await page.textContent(`${mailSel} [data-testid=confusable-note]`), /1 look-alike letter /);
   // Blanks as sent, not collapsed into one as HTML draws text ("a      b" read "a b").
   t.match(await page.innerText(`${mailSel} [data-testid=request-headers]`), /x-note: a {6}b/, 'a header value keeps its blanks');
   t.match(await page.innerText(`${mailSel} [data-testid=decoded-url]`), /sp = x {4}y/, 'so does a query value as the server reads it');
   await queue.deny(await idOf('/v1/confusable?cc=ceo%40corp.%D1%81om&sp=x%20%20%20%20y'), { by: 'test' });
   await mail;
+  // Thirteenth pass: letters that pass for ASCII ones without another script — a small capital ᴄ,
+  // a dotless ı, fullwidth and mathematical letters and digits (Python's int() reads 𝟣𝟤𝟥 as 123),
+  // the Kelvin sign, an o under a dot below (precomposed or sent as a mark apart) — were drawn as
+  // they are. Accented words (café) and a Cyrillic name stay unmarked.
+  const alikeBody = '{"to": "boss@\u1D04orp.com", "cc": "b\u0131ll@corp.com", "amount": "\u{1D7E3}\u{1D7E4}\u{1D7E5}", "acct": "\uFF41cct_9", "unit": "\u212Aelvin", "via": "c\u1ECDrp.com", "alt": "co\u0323rp.com", "fee": "5\u0660\u0660\u0660\u0660", "note": "caf\u00e9 \u0418\u0432\u0430\u043d \u0631\u0642\u0645\u0662"}';
+  const alike = curl('POST', '/v1/latin-alike?cc=ceo%40%E1%B4%84orp.com', { body: alikeBody });
+  const alikeSel = '[data-approval]:has(.url:text-matches("/v1/latin-alike\\?"))';
+  await page.waitForSelector(`${alikeSel} pre.body-text >> text=boss`);
+  t.same(await page.$$eval(`${alikeSel} pre.body-text .confusable`, (els) => els.map((e) => e.textContent)),
+    ['\u1D04', '\u0131', '\u{1D7E3}', '\u{1D7E4}', '\u{1D7E5}', '\uFF41', '\u212A', '\u1ECD', '\u0323', '\u0660', '\u0660', '\u0660', '\u0660'], 'every letter and digit passing for ASCII is marked; café, the Cyrillic name and an Arabic word with its digit are not');
+  t.match(await page.getAttribute(`${alikeSel} pre.body-text .confusable >> nth=0`, 'title'), /U\+1D04 passes for "C"/);
+  t.same(await page.$$eval(`${alikeSel} [data-testid=decoded-url] .confusable`, (els) => els.map((e) => e.textContent)), ['\u1D04'], 'so is the query as the server reads it');
+  t.match(await page.textContent(`${alikeSel} [data-testid=confusable-note]`), /13 look-alike letters/);
+  t.match(await page.getAttribute(`${alikeSel} pre.body-text .confusable >> nth=9`, 'title'), /U\+0660 passes for "0"/, 'an Arabic-Indic zero (drawn as a dot) passes for 0: Python\'s int() reads 5٠٠٠٠ as 50000');
+  await queue.deny(await idOf('/v1/latin-alike?cc=ceo%40%E1%B4%84orp.com'), { by: 'test' });
+  await alike;
   // A lone carriage return is drawn as nothing (no width, no line break) while PostgreSQL ends a
   // `--` comment there and line readers end a line: "-- list\rDROP TABLE users" read as one
   // comment, "alice\rbob" as "alicebob". Twelfth pass: shown as a code point; a CRLF stays a line end.
@@ -700,6 +781,9 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // A multipart part in UTF-7 (Python's email package and Werkzeug decode it): as unreadable here as a whole body.
     '/v1/read-part-utf7': curl('POST', '/v1/read-part-utf7', { body: '--b\r\nContent-Disposition: form-data; name="to"\r\nContent-Type: text/plain; charset=utf-7\r\n\r\nbob+AEA-attacker.example\r\n--b--\r\n', type: 'multipart/form-data; boundary=b' }),
     '/v1/read-utf16-no-bom': curl('POST', '/v1/read-utf16-no-bom', { file: utf16nobom, type: 'text/plain; charset=utf-16' }),
+    // Thirteenth pass: the reading was the parsed JSON written out again, and the parse rounds an
+    // integer past 2^53 (another account) and writes 1e400 as null; the escape makes a reading appear.
+    '/v1/read-big-number': curl('POST', '/v1/read-big-number', { body: '{"to_account": 9007199254740993, "limit": 1e400, "to": "drop@attacker.ex\\u0061mple"}' }),
     '/v1/read-last-utf7': curl('POST', '/v1/read-last-utf7', { body: 'to bob+AEA-attacker.example', type: 'text/plain; charset=utf-8; charset=utf-7' }),
   };
   for (const p of Object.keys(sent)) {
@@ -719,6 +803,11 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     const where = `${sel} [data-testid=${p.includes('?') ? 'decoded-url' : p.endsWith('header') ? 'request-headers' : 'server-reading'}]`;
     await page.waitForSelector(`${where} >> text=drop@attacker.example`);
     t.pass(`${p}: the card reads it as the server does`);
+    if (p === '/v1/read-big-number') {
+      const reading = (await page.textContent(where)) ?? '';
+      t.notMatch(reading, /9007199254740992,|"limit": null/, 'no rounded number is shown as the server\'s reading');
+      t.match(reading, /read it in the bytes as sent/);
+    }
   }
   await shot('24-approval-server-readings');
   // The agent gave up: the held bytes are gone, the record's parsed copy is what a card shows now
