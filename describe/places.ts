@@ -44,9 +44,9 @@ export const MAX_MCP_PLACES = 64;
 const MAX_MCP_ARGUMENT_NODES = 2048;
 const MAX_MCP_ARGUMENT_DEPTH = 6;
 
-function isPlaceName(key: string, ids: boolean): boolean {
+function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
   const folded = key.toLowerCase().replace(/[_-]/g, '');
-  if (mcpPlaceArguments.has(folded)) return true;
+  if (mcpPlaceArguments.has(folded) || extra?.has(folded)) return true;
   if (ids && perRequestIds.has(folded)) return false;
   return key.split(/[_\-\s.:]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()) || (ids && idWords.has(w.toLowerCase())));
 }
@@ -104,11 +104,18 @@ const idWords = new Set(['id', 'ids', 'gid', 'uuid', 'slug', 'handle']);
 const perRequestIds = new Set(['clientmutationid', 'requestid', 'traceid', 'spanid', 'correlationid']);
 
 /**
+ * Names (folded as above) by which calls whose operation is a parameter name the page or object
+ * they act on: MediaWiki's `action=edit&title=…` (`MediaWiki:Common.js`, the site's script, beside
+ * a sandbox page), `titles`, `pageids`, `oldid`, a move's `fromtitle`/`totitle`.
+ */
+export const pageArguments: ReadonlySet<string> = new Set(['title', 'titles', 'page', 'pageid', 'pageids', 'fromtitle', 'totitle', 'fromid', 'toid', 'oldid', 'revid', 'revids', 'undo', 'undoafter']);
+
+/**
  * The place arguments of one call's named arguments, at any depth (bounded) and inside lists of
  * objects, joined; `(arguments)=?` among them when the arguments are too large or deep to read.
  * Undefined past MAX_MCP_PLACES places.
  */
-export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false): string | undefined {
+export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false, extra?: ReadonlySet<string>): string | undefined {
   const places = new Set<string>();
   let unread = false;
   const pick = (o: unknown, prefix: string, depth: number): void => {
@@ -125,7 +132,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       const name = k.toLowerCase().replace(/[_-]/g, '');
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
-      if (isPlaceName(k, ids)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      if (isPlaceName(k, ids, extra)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

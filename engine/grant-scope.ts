@@ -12,8 +12,8 @@ import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
-import { argumentPlaces, digest, inexactNumber, MAX_MCP_PLACES, placeValue, valueDigest } from '../describe/places.ts';
-import { isXmlRpc, xmlRpcMethods } from '../describe/xmlrpc.ts';
+import { argumentPlaces, digest, inexactNumber, MAX_MCP_PLACES, pageArguments, placeValue, valueDigest } from '../describe/places.ts';
+import { isXmlRpc, xmlArgumentsDigest, xmlRpcMethods } from '../describe/xmlrpc.ts';
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -531,6 +531,8 @@ const targetParams = [
   'redirect_to',
   // A DNS record's name, type and content (where the name points).
   'dns_name', 'dns_type', 'dns_content',
+  // The Telegram chat a bot's call acts in, and the chat a forward or copy takes its message from.
+  'chat_id', 'from_chat_id',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */
@@ -645,31 +647,52 @@ export function grantTarget(d: RequestDescription): string | undefined {
 const namedRpc = /^rpc:(x-amz-target|action|soapaction|next-action|param):/;
 
 /**
- * Where an RPC call whose operation is named outside the path acts, on a host no service module
- * describes: the places and ids its query, form and JSON arguments name. One URL runs every call,
- * so they are what a REST path's ids would be: a grant for EC2's `TerminateInstances` of
- * `InstanceId.1=i-scratch` does not cover `i-prod-db`, one for SQS `SendMessage` to the team's
- * `QueueUrl` not a queue of another account, MediaWiki's `emailuser` to one `target` not another.
+ * Where a request on a host no service module describes acts, read from its arguments (query, form
+ * and JSON): a path grant there names a URL, and many APIs name whom they reach in the arguments,
+ * not the path — Twilio's `To=`, a Mattermost post's `channel_id`, a mail API's `to`, `?url=` of a
+ * renderer. A grant for a message to the team's channel covers no other channel (the place words of
+ * MCP arguments; a request naming none keeps no target, as before). An RPC call whose operation is
+ * named outside the path runs through one URL, so its ids are places too, as a REST path's would
+ * be: a grant for EC2's `TerminateInstances` of `InstanceId.1=i-scratch` does not cover `i-prod-db`,
+ * one for SQS `SendMessage` to the team's `QueueUrl` not a queue of another account, MediaWiki's
+ * `emailuser` to one `target` not another, nor its `edit` of one `title` another page. XML-RPC's
+ * params and a SOAP Body are placed by their digest (positional, or elements no word names).
+ * MCP, JSON-RPC and GraphQL bodies are placed by their own readers (rpcCallsTarget, mcpTarget).
  */
-function rpcArgumentsTarget(d: RequestDescription): string | undefined {
-  if (d.service || !operationScope(d).some((i) => namedRpc.test(i))) return undefined;
+function argumentsTarget(d: RequestDescription): string | undefined {
+  if (d.service && d.service.operation !== 'unknown') return undefined;
+  const named = !d.service && operationScope(d).some((i) => namedRpc.test(i) || i.startsWith('rpc:soap-body:'));
+  if (!named && (d.mcp || d.graphql)) return undefined;
   const body = d.request.body?.json;
-  let json: Record<string, unknown> = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  let json: unknown = body;
   // A JSON-RPC 1.0 envelope: its `id` matches the answer to the call (a client counts it up), its
-  // `params` are placed above (rpcCallsTarget).
-  if (typeof json.method === 'string' && ('params' in json || 'jsonrpc' in json)) {
-    const { id: _id, jsonrpc: _v, method: _m, params: _p, ...rest } = json;
-    json = rest;
+  // `params` are placed by rpcCallsTarget.
+  if (named && body && typeof body === 'object' && !Array.isArray(body)) {
+    const o = body as Record<string, unknown>;
+    if (typeof o.method === 'string' && ('params' in o || 'jsonrpc' in o)) {
+      const { id: _id, jsonrpc: _v, method: _m, params: _p, ...rest } = o;
+      json = rest;
+    }
   }
-  const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json };
-  const places = argumentPlaces(args, { nodes: 0 }, true);
-  return `args(${places ?? '(arguments)=?'})`;
+  const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json: json ?? {} };
+  const places = argumentPlaces(args, { nodes: 0 }, named, named ? pageArguments : undefined);
+  const unread = places === undefined || places.includes('(arguments)=?');
+  // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
+  // a REST call is placed by all of them (only the same arguments are covered).
+  const parts = unread ? [named ? '(arguments)=?' : `(arguments)=${valueDigest(args)}`] : places ? [places] : [];
+  const text = d.request.body?.text;
+  if (named && text !== undefined) {
+    const xml = isXmlRpc(text) ? xmlArgumentsDigest(text, 'xmlrpc') : /xml/i.test(d.request.body?.content_type ?? '') ? xmlArgumentsDigest(text, 'soap') : undefined;
+    if (xml !== undefined) parts.push(`xml=${d.request.body?.text_truncated ? '?' : xml}`);
+  }
+  if (named) return `args(${parts.join(';') || ''})`;
+  return parts.length ? `args(${parts.join(';')})` : undefined;
 }
 
 function placeTarget(d: RequestDescription): string | undefined {
   // GraphQL on a host no service module describes: where its mutations act (a module names its own places).
   const graphql = !d.service && d.graphql?.places?.length ? `graphql:${d.graphql.places.join(';')}` : undefined;
-  const mcp = [mcpTarget(d), rpcCallsTarget(d), graphql, rpcArgumentsTarget(d)].filter((x) => x !== undefined).join('|') || undefined;
+  const mcp = [mcpTarget(d), rpcCallsTarget(d), graphql, argumentsTarget(d)].filter((x) => x !== undefined).join('|') || undefined;
   const s = d.service;
   const parts: string[] = [];
   for (const k of s?.params ? targetParams : []) {
