@@ -1575,3 +1575,49 @@ t.test('XML-RPC and SOAP: a grant covers the call with the same arguments only (
     t.equal((await engine.decide(d)).action === 'allow', allowed, name);
   }
 });
+
+// (Thirteenth pass) On a route Airlock injects nothing into, the request acts as whoever the
+// agent's own credential belongs to, and a grant recorded none of it (left open in the twelfth
+// pass): a grant for a comment posted with the team's token covered the same comment posted with a
+// token an injected prompt handed the agent (another account: the attacker's, whose service then
+// holds the user's data). The grant now keeps a keyed digest of those credentials.
+t.test("a grant covers requests sent with the same credentials of the agent's own only (thirteenth pass)", async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const url = 'https://tracker.example/rest/api/2/issue/OPS-7/comment';
+  type Place = 'authorization' | 'private-token' | 'X_Api_Key' | 'query' | 'google-key' | 'form' | 'json' | 'cookie';
+  const shape = (place: Place, token: string): Shape => {
+    const body = place === 'form' ? `body=hi&token=${token}` : JSON.stringify(place === 'json' ? { body: 'hi', token } : { body: 'hi' });
+    const type = place === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
+    const headers: Array<[string, string]> = place === 'authorization' ? [['Authorization', `Bearer ${token}`]]
+      : place === 'private-token' ? [['PRIVATE-TOKEN', token]]
+        : place === 'X_Api_Key' ? [['X_Api_Key', token]]
+          : place === 'cookie' ? [['Cookie', `AWSALB=${Math.random()}; _tracker_session=${token}`]] : [];
+    const query = place === 'query' ? `?access_token=${token}` : place === 'google-key' ? `?key=${token}` : '';
+    return { url: `${url}${query}`, type, body, headers };
+  };
+  const places: Place[] = ['authorization', 'private-token', 'X_Api_Key', 'query', 'google-key', 'form', 'json', 'cookie'];
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...places), fc.constantFrom('same', 'other', 'none'), async (place, later) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(shape(place, 'team-token-1'));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = later === 'none' ? describe({ url, type: 'application/json', body: '{"body":"hi"}' }) : describe(shape(place, later === 'same' ? 'team-token-1' : 'attacker-token-9'));
+    d.grants = queue.matchingGrants(d);
+    const allowed = (await engine.decide(d)).action === 'allow';
+    if (allowed) covered++;
+    return allowed === (later === 'same');
+  }), { numRuns: 16, examples: [['authorization', 'other'], ['query', 'other'], ['form', 'other'], ['cookie', 'same']] });
+  t.ok(covered > 0, `the same credentials are still covered (${covered}; a load balancer's cookie changing aside)`);
+  // Schemes that sign each request are the same credentials when they name the same key.
+  const sigv4 = (key: string, sig: string): Shape => ({ url: 'https://queue.example/', type: 'application/x-www-form-urlencoded', body: 'Op=Put&Item=1', headers: [['Authorization', `AWS4-HMAC-SHA256 Credential=${key}/20260105/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=${sig}`]] });
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  const signed = describe(sigv4('AKIATEAM', 'aa11'));
+  await queue.approve((await queue.create(signed, await engine.decide(signed))).id, { by: 'test', grantMinutes: 30 });
+  for (const [later, allowed, name] of [[sigv4('AKIATEAM', 'bb22'), true, 'another signature by the same key'], [sigv4('AKIAEVIL', 'aa11'), false, 'another access key']] as const) {
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, `SigV4: ${name}`);
+  }
+  t.notMatch(JSON.stringify(signed), /team-token|AKIATEAM\/|aa11/, 'the description keeps no credential value beyond what it showed before');
+});
