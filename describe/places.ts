@@ -48,7 +48,24 @@ function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): bo
   const folded = key.toLowerCase().replace(/[_-]/g, '');
   if (mcpPlaceArguments.has(folded) || extra?.has(folded)) return true;
   if (ids && perRequestIds.has(folded)) return false;
-  return key.split(/[_\-\s.:]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()) || (ids && idWords.has(w.toLowerCase())));
+  // Brackets too: a form's `message[to]` and `to[]` (Rack, PHP) name `to`.
+  return key.split(/[_\-\s.:[\]]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()) || (ids && idWords.has(w.toLowerCase())));
+}
+
+/** Longest string read as nested JSON for places. */
+const MAX_NESTED_JSON = 64 * 1024;
+
+/** A string that holds a JSON object or array, parsed; anything else as it is. */
+function parsedJsonString(x: unknown): unknown {
+  if (typeof x !== 'string' || x.length > MAX_NESTED_JSON) return x;
+  const c = x.trimStart()[0];
+  if (c !== '{' && c !== '[') return x;
+  try {
+    const v: unknown = JSON.parse(x);
+    return v && typeof v === 'object' ? v : x;
+  } catch {
+    return x;
+  }
 }
 
 export const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
@@ -115,9 +132,12 @@ export const pageArguments: ReadonlySet<string> = new Set(['title', 'titles', 'p
  * objects, joined; `(arguments)=?` among them when the arguments are too large or deep to read.
  * Undefined past MAX_MCP_PLACES places.
  */
-export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false, extra?: ReadonlySet<string>): string | undefined {
+export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false, extra?: ReadonlySet<string>, nestedJson = false): string | undefined {
   const places = new Set<string>();
   let unread = false;
+  // With `nestedJson`, a string holding a JSON object or array is read as it (a form's
+  // `payload={"to": …}`, a JSON string of JSON): servers and SDKs parse such fields.
+  const value = (x: unknown): unknown => (nestedJson ? parsedJsonString(x) : x);
   const pick = (o: unknown, prefix: string, depth: number): void => {
     if (!o || typeof o !== 'object') return;
     if (++budget.nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
@@ -125,10 +145,14 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       return;
     }
     if (Array.isArray(o)) {
-      for (const x of o) if (x && typeof x === 'object') pick(x, prefix, depth + 1);
+      for (const raw of o) {
+        const x = value(raw);
+        if (x && typeof x === 'object') pick(x, prefix, depth + 1);
+      }
       return;
     }
-    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+    for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
+      const v = Array.isArray(raw) && nestedJson ? raw.map(value) : value(raw);
       const name = k.toLowerCase().replace(/[_-]/g, '');
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.

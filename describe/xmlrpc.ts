@@ -94,3 +94,41 @@ export function xmlArgumentsDigest(text: string, kind: 'xmlrpc' | 'soap'): strin
   parser.end();
   return found ? `sha256-${hash.digest('hex').slice(0, 32)}` : undefined;
 }
+
+/** Elements and attributes read for places at most; past it the reading is cut (`undefined`). */
+const MAX_XML_FIELDS = 2048;
+
+/**
+ * An XML body's elements and attributes as fields, for the place words of a REST call (`<to>`,
+ * `<message channel="…">`): each element holding text is `parent.name` → its texts, each attribute
+ * `element.name`, local names (no prefix). Undefined past MAX_XML_FIELDS.
+ */
+export function xmlFields(text: string): Record<string, string[]> | undefined {
+  const out = Object.create(null) as Record<string, string[]>;
+  const stack: Array<{ name: string; text: string }> = [];
+  let count = 0;
+  let over = false;
+  const local = (name: string): string => name.slice(name.indexOf(':') + 1);
+  const add = (k: string, v: string): void => {
+    if (++count > MAX_XML_FIELDS) over = true;
+    else (out[k] ??= []).push(v);
+  };
+  const parser = new Parser({
+    onopentag(name, attrs) {
+      const here = [...stack.slice(-1).map((e) => e.name), local(name)].join('.');
+      for (const [k, v] of Object.entries(attrs)) if (!k.startsWith('xmlns')) add(`${here}.${local(k)}`, v);
+      stack.push({ name: local(name), text: '' });
+    },
+    ontext(data) {
+      const top = stack[stack.length - 1];
+      if (top) top.text += data;
+    },
+    onclosetag() {
+      const e = stack.pop();
+      if (e && e.text.trim()) add([...stack.slice(-1).map((p) => p.name), e.name].join('.'), e.text.trim());
+    },
+  }, { xmlMode: true, decodeEntities: true, recognizeCDATA: true });
+  parser.write(text);
+  parser.end();
+  return over ? undefined : out;
+}

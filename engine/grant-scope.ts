@@ -9,11 +9,11 @@
 import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
 import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
-import { parameterNames, quotedParams } from '../describe/body.ts';
+import { formWithSemicolonSplit, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { argumentPlaces, digest, inexactNumber, MAX_MCP_PLACES, pageArguments, placeValue, valueDigest } from '../describe/places.ts';
-import { isXmlRpc, xmlArgumentsDigest, xmlRpcMethods } from '../describe/xmlrpc.ts';
+import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -674,19 +674,33 @@ function argumentsTarget(d: RequestDescription): string | undefined {
       json = rest;
     }
   }
-  const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json: json ?? {} };
-  const places = argumentPlaces(args, { nodes: 0 }, named, named ? pageArguments : undefined);
+  // Read as the servers that read most: `;` splits a query or form too (Rack 2, older Python and
+  // Go), a field holding JSON is parsed, an XML body's elements and attributes are fields.
+  const args: Record<string, unknown> = { query: formWithSemicolonSplit(d.request.query ?? {}), form: formWithSemicolonSplit(d.request.body?.form ?? {}), json: json ?? {} };
+  const text = d.request.body?.text;
+  const xmlRpc = text !== undefined && isXmlRpc(text);
+  const soap = !xmlRpc && text !== undefined && soapBodyElement(d) !== undefined;
+  if (!named && !xmlRpc && !soap && text !== undefined && isXmlText(d)) {
+    const fields = d.request.body?.text_truncated ? undefined : xmlFields(text);
+    if (fields === undefined) return 'args(xml=?)';
+    args.xml = fields;
+  }
+  const places = argumentPlaces(args, { nodes: 0 }, named, named ? pageArguments : undefined, true);
   const unread = places === undefined || places.includes('(arguments)=?');
   // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
   // a REST call is placed by all of them (only the same arguments are covered).
   const parts = unread ? [named ? '(arguments)=?' : `(arguments)=${valueDigest(args)}`] : places ? [places] : [];
-  const text = d.request.body?.text;
   if (named && text !== undefined) {
-    const xml = isXmlRpc(text) ? xmlArgumentsDigest(text, 'xmlrpc') : /xml/i.test(d.request.body?.content_type ?? '') ? xmlArgumentsDigest(text, 'soap') : undefined;
+    const xml = xmlRpc ? xmlArgumentsDigest(text, 'xmlrpc') : /xml/i.test(d.request.body?.content_type ?? '') ? xmlArgumentsDigest(text, 'soap') : undefined;
     if (xml !== undefined) parts.push(`xml=${d.request.body?.text_truncated ? '?' : xml}`);
   }
   if (named) return `args(${parts.join(';') || ''})`;
   return parts.length ? `args(${parts.join(';')})` : undefined;
+}
+
+/** A body to read as XML: an XML type (`application/xml`, `…+xml`, `text/xml`) or a text that starts as XML does. */
+function isXmlText(d: RequestDescription): boolean {
+  return /xml/i.test(d.request.body?.content_type ?? '') || /^\s*<(\?xml|[A-Za-z_])/.test(d.request.body?.text ?? '');
 }
 
 function placeTarget(d: RequestDescription): string | undefined {

