@@ -2,6 +2,7 @@
 // description policies see. One implementation for live traffic and replay, so a replayed request
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
+import { domainToUnicode } from 'node:url';
 import { serverHeaderKey } from '../lib/text.ts';
 import { carriesGraphql, isGraphqlEndpoint, loadAdapters, withSqlDialect } from './adapters/index.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
@@ -413,6 +414,11 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
     egress_bytes: Buffer.byteLength(url.host) + Buffer.byteLength(pathAndQuery) + headerEgress + body.size,
   };
   if (upgrade) request.upgrade = upgrade;
+  // The name in Unicode, for policy data written that way (`wiki.bücher.example`): requests carry punycode.
+  if (request.host.includes('xn--')) {
+    const unicode = domainToUnicode(request.host);
+    if (unicode && unicode !== request.host) request.host_unicode = unicode;
+  }
 
   const description: RequestDescription = {
     request,

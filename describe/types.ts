@@ -42,6 +42,8 @@ export interface RequestInfo {
   url: string;
   scheme: 'http' | 'https' | 'ws' | 'wss';
   host: string;
+  /** The host in Unicode when it has a punycode label (`wiki.bücher.example` for `wiki.xn--bcher-kva.example`). */
+  host_unicode?: string;
   port: number;
   path: string;
   segments: string[];
