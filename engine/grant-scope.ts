@@ -685,7 +685,13 @@ function argumentsTarget(d: RequestDescription): string | undefined {
     if (fields === undefined) return 'args(xml=?)';
     args.xml = fields;
   }
-  const places = argumentPlaces(args, { nodes: 0 }, named, named ? pageArguments : undefined, true);
+  // Path parameters (`/api/send;to=…`: Spring's matrix variables, JAX-RS `@MatrixParam`) and
+  // headers that name whose tenant, account or project a call acts in (`X-Tenant-Id`, `X-Org`).
+  const matrix = matrixParams(d.request.path);
+  if (matrix) args.matrix = matrix;
+  const read = argumentPlaces(args, { nodes: 0 }, named, named ? pageArguments : undefined, true);
+  const heads = placeHeaders(d);
+  const places = read === undefined || !heads.length ? read : [read, ...heads].filter(Boolean).sort().join(';');
   const unread = places === undefined || places.includes('(arguments)=?');
   // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
   // a REST call is placed by all of them (only the same arguments are covered).
@@ -696,6 +702,42 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   }
   if (named) return `args(${parts.join(';') || ''})`;
   return parts.length ? `args(${parts.join(';')})` : undefined;
+}
+
+/** The `;name=value` parameters of a path's segments, or undefined when it has none. */
+function matrixParams(path: string): Record<string, string[]> | undefined {
+  if (!path.includes(';')) return undefined;
+  const out = Object.create(null) as Record<string, string[]>;
+  for (const segment of path.split('/').slice(0, 64)) {
+    for (const piece of segment.split(';').slice(1, 33)) {
+      const eq = piece.indexOf('=');
+      const name = safeDecode(eq < 0 ? piece : piece.slice(0, eq));
+      if (name) (out[name] ??= []).push(eq < 0 ? '' : safeDecode(piece.slice(eq + 1)));
+    }
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Words of a header name (split on `-` and `_`) that say in whose tenant, account or project a call acts. */
+const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf']);
+
+/** `header.<server key>=<values>` for each header naming a place (redacted credential headers aside). */
+function placeHeaders(d: RequestDescription): string[] {
+  const out: string[] = [];
+  for (const [name, values] of Object.entries(d.request.headers ?? {})) {
+    const key = serverHeaderKey(name);
+    if (!key.split('-').some((w) => placeHeaderWords.has(w)) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    out.push(`header.${key}=${placeValue([...values].sort())}`);
+  }
+  return out.slice(0, MAX_MCP_PLACES);
 }
 
 /** A body to read as XML: an XML type (`application/xml`, `…+xml`, `text/xml`) or a text that starts as XML does. */

@@ -1628,3 +1628,29 @@ t.test("a grant covers requests sent with the same credentials of the agent's ow
   }
   t.notMatch(JSON.stringify(signed), /team-token|AKIATEAM\/|aa11/, 'the description keeps no credential value beyond what it showed before');
 });
+
+// (Thirteenth pass) Where a REST call acts may also be named by a header (an internal API's
+// `X-Tenant-Id`, `X-Org`, in any spelling a CGI server reads) or a path parameter (`;to=`, Spring's
+// matrix variables) that a human's path pattern covers: a grant for the team's tenant covered another.
+t.test('a REST call on a host no module describes: a tenant header or a path parameter is its place too (thirteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const report = (headers: Array<[string, string]>): Shape => ({ url: 'https://internal.acme.dev/api/v1/reports/export', type: 'application/json', body: '{"format":"csv"}', headers });
+  const matrix = (to: string): Shape => ({ url: `https://internal.acme.dev/api/send;to=${encodeURIComponent(to)}`, type: 'application/json', body: '{"text":"hi"}' });
+  const cases: Array<[string, Shape, Shape, boolean, string?]> = [
+    ['the same tenant, another client version', report([['X-Tenant-Id', 'acme'], ['User-Agent', 'curl/8']]), report([['X-Tenant-Id', 'acme'], ['User-Agent', 'curl/9']]), true],
+    ['another tenant', report([['X-Tenant-Id', 'acme']]), report([['X-Tenant-Id', 'bigcorp']]), false],
+    ['another tenant beside, spelled as CGI reads it', report([['X-Tenant-Id', 'acme']]), report([['X-Tenant-Id', 'acme'], ['X_Tenant_Id', 'bigcorp']]), false],
+    ['an organization named where none was', report([]), report([['X-Org', 'bigcorp']]), false],
+    ['a path parameter under a human-typed pattern, the same', matrix('alice@corp.example'), matrix('alice@corp.example'), true, '/api/*'],
+    ['a path parameter under a human-typed pattern, another', matrix('alice@corp.example'), matrix('drop@attacker.example'), false, '/api/*'],
+  ];
+  for (const [name, first, later, allowed, pattern] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true, ...(pattern ? { pathPattern: pattern } : {}) });
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, name);
+  }
+});
