@@ -662,7 +662,11 @@ const namedRpc = /^rpc:(x-amz-target|action|soapaction|next-action|param):/;
 function argumentsTarget(d: RequestDescription): string | undefined {
   if (d.service && d.service.operation !== 'unknown') return undefined;
   const named = !d.service && operationScope(d).some((i) => namedRpc.test(i) || i.startsWith('rpc:soap-body:'));
-  if (!named && (d.mcp || d.graphql)) return undefined;
+  // Their bodies are placed by their own readers; a tenant header is theirs too.
+  if (!named && (d.mcp || d.graphql)) {
+    const heads = placeHeaders(d);
+    return heads.length ? `args(${heads.sort().join(';')})` : undefined;
+  }
   const body = d.request.body?.json;
   let json: unknown = body;
   // A JSON-RPC 1.0 envelope: its `id` matches the answer to the call (a client counts it up), its

@@ -1642,6 +1642,8 @@ t.test('a REST call on a host no module describes: a tenant header or a path par
     ['another tenant', report([['X-Tenant-Id', 'acme']]), report([['X-Tenant-Id', 'bigcorp']]), false],
     ['another tenant beside, spelled as CGI reads it', report([['X-Tenant-Id', 'acme']]), report([['X-Tenant-Id', 'acme'], ['X_Tenant_Id', 'bigcorp']]), false],
     ['an organization named where none was', report([]), report([['X-Org', 'bigcorp']]), false],
+    ['a GraphQL mutation in another workspace', rawGraphql('mutation { createProject(name: "x") { id } }'), { ...rawGraphql('mutation { createProject(name: "x") { id } }'), headers: [['X-Workspace-Id', 'other']] }, false],
+    ['an MCP tool call in another tenant', { ...mcp(['create_issue']), headers: [['X-Tenant-Id', 'acme']] }, { ...mcp(['create_issue']), headers: [['X-Tenant-Id', 'bigcorp']] }, false],
     ['a path parameter under a human-typed pattern, the same', matrix('alice@corp.example'), matrix('alice@corp.example'), true, '/api/*'],
     ['a path parameter under a human-typed pattern, another', matrix('alice@corp.example'), matrix('drop@attacker.example'), false, '/api/*'],
   ];
