@@ -152,6 +152,11 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       return;
     }
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
+      // Parsing strings costs per entry: with `nestedJson` each entry counts against the budget.
+      if (nestedJson && (++budget.nodes > MAX_MCP_ARGUMENT_NODES || (Array.isArray(raw) && raw.length > MAX_MCP_ARGUMENT_NODES))) {
+        unread = true;
+        return;
+      }
       const v = Array.isArray(raw) && nestedJson ? raw.map(value) : value(raw);
       const name = k.toLowerCase().replace(/[_-]/g, '');
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));

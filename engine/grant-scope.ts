@@ -699,7 +699,8 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   const unread = places === undefined || places.includes('(arguments)=?');
   // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
   // a REST call is placed by all of them (only the same arguments are covered).
-  const parts = unread ? [named ? '(arguments)=?' : `(arguments)=${valueDigest(args)}`] : places ? [places] : [];
+  // (By the URL's and the raw body's digests: reading the parsed arguments whole again costs more.)
+  const parts = unread ? [named || d.request.body?.truncated ? '(arguments)=?' : `(arguments)=${digest(`${d.request.url} ${d.request.body?.sha256 ?? ''} ${JSON.stringify(placeHeaders(d))}`)}`] : places ? [places] : [];
   if (named && text !== undefined) {
     const xml = xmlRpc ? xmlArgumentsDigest(text, 'xmlrpc') : /xml/i.test(d.request.body?.content_type ?? '') ? xmlArgumentsDigest(text, 'soap') : undefined;
     if (xml !== undefined) parts.push(`xml=${d.request.body?.text_truncated ? '?' : xml}`);
