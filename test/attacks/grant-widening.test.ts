@@ -1511,7 +1511,7 @@ t.test('a REST call on a host no module describes: a grant covers the place its 
     const allowed = (await engine.decide(d)).action === 'allow';
     if (allowed) covered++;
     return allowed === same;
-  }), { numRuns: 24, examples: [[apis[0]!, false, 'hi'], [apis[1]!, false, 'hi'], [apis[2]!, false, 'hi'], [apis[1]!, true, 'the quarterly numbers'], ...apis.slice(5).map((a): [Api, boolean, string] => [a, false, 'hi'])] });
+  }), { numRuns: 16, examples: [[apis[0]!, false, 'hi'], [apis[1]!, false, 'hi'], [apis[2]!, false, 'hi'], [apis[1]!, true, 'the quarterly numbers'], ...apis.slice(5).map((a): [Api, boolean, string] => [a, false, 'hi'])] });
   t.ok(covered > 0, `the same place with other content is still covered (${covered})`);
   // A grant for a call that named no place does not cover one that names a recipient.
   for (const g of queue.grants()) await queue.revokeGrant(g.id);
@@ -1551,7 +1551,7 @@ t.test('Telegram: a grant covers the chat it was approved for, and the chat a fo
     const d = call(method, args(!same), how);
     d.grants = queue.matchingGrants(d);
     return ((await engine.decide(d)).action === 'allow') === same;
-  }), { numRuns: 16, examples: [['json', 'sendMessage', 'chat_id', false], ['get', 'forwardMessage', 'from_chat_id', false], ['form', 'sendMessage', 'chat_id', true]] });
+  }), { numRuns: 10, examples: [['json', 'sendMessage', 'chat_id', false], ['get', 'forwardMessage', 'from_chat_id', false], ['form', 'sendMessage', 'chat_id', true]] });
 });
 
 // (Thirteenth pass) XML-RPC's params are positional and a SOAP Body names its objects in elements no
