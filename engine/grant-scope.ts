@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
 import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
-import { formWithSemicolonSplit, parameterNames, quotedParams } from '../describe/body.ts';
+import { formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { argumentPlaces, digest, inexactNumber, MAX_MCP_PLACES, pageArguments, placeValue, valueDigest } from '../describe/places.ts';
@@ -682,6 +682,11 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   // Go), a field holding JSON is parsed, an XML body's elements and attributes are fields.
   const args: Record<string, unknown> = { query: formWithSemicolonSplit(d.request.query ?? {}), form: formWithSemicolonSplit(d.request.body?.form ?? {}), json: json ?? {} };
   const text = d.request.body?.text;
+  // Rack reads a POST without a Content-Type as a form (Rails, Sinatra): its fields are its arguments.
+  if (d.request.method === 'POST' && !(d.request.headers?.['content-type'] ?? []).some((h) => h.trim()) && d.request.body?.form === undefined && d.request.body?.json === undefined && text?.includes('=')) {
+    if (d.request.body?.text_truncated) return 'args(form=?)';
+    args.form = formWithSemicolonSplit(multiMap(new URLSearchParams(text)));
+  }
   const xmlRpc = text !== undefined && isXmlRpc(text);
   const soap = !xmlRpc && text !== undefined && soapBodyElement(d) !== undefined;
   if (!named && !xmlRpc && !soap && text !== undefined && isXmlText(d)) {

@@ -1500,6 +1500,8 @@ t.test('a REST call on a host no module describes: a grant covers the place its 
     { name: 'json in a field', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/api/send', type: 'application/x-www-form-urlencoded', body: form({ text, payload: JSON.stringify({ to }) }) }) },
     { name: 'xml', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/api/send.xml', type: 'application/xml', body: `<?xml version="1.0"?><message><to>${to}</to><text>${text}</text></message>` }) },
     { name: 'xml attribute', places: ['C0TEAM', 'C0LEAK'], shape: (channel, text) => ({ url: 'https://chat.acme.dev/api/post', type: 'text/xml', body: `<post channel="${channel}"><text>${text}</text></post>` }) },
+    // A POST without a Content-Type, which Rack (Rails, Sinatra) reads as a form.
+    { name: 'untyped form', places: ['C0TEAM', 'C0LEAK'], shape: (channel, text) => ({ url: 'https://chat.acme.dev/api/post', type: '', body: form({ channel, text }) }) },
   ];
   let covered = 0;
   await fc.assert(fc.asyncProperty(fc.constantFrom(...apis), fc.boolean(), fc.constantFrom('hi', 'the quarterly numbers'), async (api, same, text) => {
