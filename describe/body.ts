@@ -93,6 +93,8 @@ const sqlFormFields = new Set(['sql', 'query', 'statement', 'q']);
  * the same list as `agent_credential_params`). Lower case.
  */
 export const credentialParams: ReadonlySet<string> = new Set(['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token']);
+/** Query parameter names that carry a credential (Google's `?key=` besides the above), lower case. */
+export const credentialQueryParams: ReadonlySet<string> = new Set([...credentialParams, 'key', 'client_secret', 'api_token', 'access_key', 'password', 'auth']);
 
 /**
  * The names servers register a query or form parameter under: PHP's (`phpName`) and Rack 2's, which

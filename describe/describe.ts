@@ -2,6 +2,7 @@
 // description policies see. One implementation for live traffic and replay, so a replayed request
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
+import { domainToUnicode } from 'node:url';
 import { serverHeaderKey } from '../lib/text.ts';
 import { carriesGraphql, isGraphqlEndpoint, loadAdapters, withSqlDialect } from './adapters/index.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
@@ -10,7 +11,7 @@ import { sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
-import { multiMap, summarizeBody } from './body.ts';
+import { credentialParams, credentialQueryParams, multiMap, parameterNames, summarizeBody } from './body.ts';
 import { mutationPlaces, namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import { normalizePath } from './path-ambiguity.ts';
@@ -19,7 +20,7 @@ import { unmapUrlHost } from '../lib/ip-literal.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { appendAll } from '../lib/arrays.ts';
 import type {
-  AgentInfo, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
+  AgentInfo, BodySummary, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
 } from './types.ts';
 
 export { emptyMap } from './body.ts';
@@ -51,6 +52,71 @@ export interface DescribeContext {
   previewBytes?: number;
   /** The grammar of SQL on a host no service owns, when the protocol that carried it says (a PostgreSQL tunnel). */
   sqlDialect?: 'postgresql';
+  /** The key of `request.own_credentials` (default: one drawn when the process starts). */
+  credentialKey?: Uint8Array;
+}
+
+/** The key `request.own_credentials` digests with: per process, never written anywhere. */
+const processCredentialKey = crypto.randomBytes(32);
+/** Header names that carry a value the page hands out, not whom the request acts as. */
+const notIdentityHeaders = new Set(['x-csrf-token', 'x-xsrf-token']);
+
+/** Cookie names that say they carry a session or a credential (`_gitlab_session`, `grafana_session`, `auth_token`, `connect.sid`, WordPress's `wordpress_logged_in_…` and `wordpress_sec_…`). */
+const identityCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|remember|user|account|ident|secret|pass|key|(?:^|[-_])sec(?:$|[-_])/i;
+
+/**
+ * The part of a credential header that says whose it is: the whole value, but for schemes that sign
+ * each request (AWS SigV4's signature and date, Digest's and OAuth 1.0's nonces) the key or user it
+ * names, and for cookies the ones named as a session or credential (a load balancer's or an
+ * analytics cookie changes on every answer and says nothing of the account).
+ */
+function identityIn(name: string, value: string): string {
+  if (name === 'cookie') {
+    return value.split(';').map((c) => c.trim()).filter((c) => identityCookie.test(c.slice(0, Math.max(0, c.indexOf('='))))).sort().join('; ');
+  }
+  if (name !== 'authorization') return value;
+  const text = value.trim();
+  const gap = text.search(/\s/);
+  const kind = gap > 0 ? text.slice(0, gap).toLowerCase() : '';
+  // `k=v` and `k="v"` parameters, comma separated (RFC 9110 auth-params).
+  const param = (p: string): string => {
+    for (const item of text.slice(gap + 1).split(',')) {
+      const eq = item.indexOf('=');
+      if (eq > 0 && item.slice(0, eq).trim().toLowerCase() === p) return item.slice(eq + 1).trim().replace(/^"|"$/g, '');
+    }
+    return '?';
+  };
+  if (kind === 'aws4-hmac-sha256') return `${kind} ${param('credential').split('/')[0]}`;
+  if (kind === 'digest') return `${kind} ${param('username')}`;
+  if (kind === 'oauth' && /oauth_signature/i.test(value)) return `${kind} ${param('oauth_consumer_key')} ${param('oauth_token')}`;
+  return value;
+}
+
+/**
+ * A keyed digest of the credentials of the agent's own a request carries: credential headers (as
+ * the description redacts them, by any server's spelling of the name), credential query parameters
+ * and a form's or JSON body's credential fields (Slack takes `token` there). Undefined when none.
+ * HMAC-SHA-256 under a key kept in memory: the digest says "the same credentials", and nothing that
+ * reads an audit record, an approval or a grant can test a guessed password against it.
+ */
+function ownCredentials(rawHeaders: ReadonlyArray<[string, string]>, url: URL, body: BodySummary, key: Uint8Array): string | undefined {
+  const parts: string[] = [];
+  for (const [rawName, value] of rawHeaders) {
+    const name = rawName.toLowerCase();
+    if (name === 'proxy-authorization' || name === 'host' || notIdentityHeaders.has(serverHeaderKey(name)) || !redacted(name)) continue;
+    const who = identityIn(serverHeaderKey(name), value);
+    if (who) parts.push(`header ${serverHeaderKey(name)}=${who}`);
+  }
+  for (const [k, v] of url.searchParams) if (parameterNames(k).some((n) => credentialQueryParams.has(n.toLowerCase()))) parts.push(`query ${k.toLowerCase()}=${v}`);
+  for (const [k, vs] of Object.entries(body.form ?? {})) {
+    if (parameterNames(k).some((n) => credentialParams.has(n.toLowerCase()))) for (const v of vs) parts.push(`form ${k.toLowerCase()}=${v}`);
+  }
+  const json = body.json;
+  if (json && typeof json === 'object' && !Array.isArray(json)) {
+    for (const [k, v] of Object.entries(json as Record<string, unknown>)) if (credentialParams.has(k.toLowerCase())) parts.push(`json ${k.toLowerCase()}=${JSON.stringify(v)}`);
+  }
+  if (!parts.length) return undefined;
+  return `hmac-${crypto.createHmac('sha256', key).update(parts.sort().join('\0')).digest('hex').slice(0, 32)}`;
 }
 
 export class DescribeError extends Error {
@@ -348,6 +414,11 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
     egress_bytes: Buffer.byteLength(url.host) + Buffer.byteLength(pathAndQuery) + headerEgress + body.size,
   };
   if (upgrade) request.upgrade = upgrade;
+  // The name in Unicode, for policy data written that way (`wiki.bücher.example`): requests carry punycode.
+  if (request.host.includes('xn--')) {
+    const unicode = domainToUnicode(request.host);
+    if (unicode && unicode !== request.host) request.host_unicode = unicode;
+  }
 
   const description: RequestDescription = {
     request,
@@ -382,6 +453,8 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
     methods.push(worst);
     return { mcp, ...recognized };
   });
+  const own = ownCredentials(raw.headers, url, body, ctx.credentialKey ?? processCredentialKey);
+  if (own !== undefined) request.own_credentials = own;
   request.effective_method = override.effective ?? methods[0] ?? method;
   if (override.override) request.method_override = override.override;
   return description;

@@ -44,11 +44,28 @@ export const MAX_MCP_PLACES = 64;
 const MAX_MCP_ARGUMENT_NODES = 2048;
 const MAX_MCP_ARGUMENT_DEPTH = 6;
 
-function isPlaceName(key: string, ids: boolean): boolean {
+function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
   const folded = key.toLowerCase().replace(/[_-]/g, '');
-  if (mcpPlaceArguments.has(folded)) return true;
+  if (mcpPlaceArguments.has(folded) || extra?.has(folded)) return true;
   if (ids && perRequestIds.has(folded)) return false;
-  return key.split(/[_\-\s.:]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()) || (ids && idWords.has(w.toLowerCase())));
+  // Brackets too: a form's `message[to]` and `to[]` (Rack, PHP) name `to`.
+  return key.split(/[_\-\s.:[\]]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()) || (ids && idWords.has(w.toLowerCase())));
+}
+
+/** Longest string read as nested JSON for places. */
+const MAX_NESTED_JSON = 64 * 1024;
+
+/** A string that holds a JSON object or array, parsed; anything else as it is. */
+function parsedJsonString(x: unknown): unknown {
+  if (typeof x !== 'string' || x.length > MAX_NESTED_JSON) return x;
+  const c = x.trimStart()[0];
+  if (c !== '{' && c !== '[') return x;
+  try {
+    const v: unknown = JSON.parse(x);
+    return v && typeof v === 'object' ? v : x;
+  } catch {
+    return x;
+  }
 }
 
 export const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
@@ -104,13 +121,23 @@ const idWords = new Set(['id', 'ids', 'gid', 'uuid', 'slug', 'handle']);
 const perRequestIds = new Set(['clientmutationid', 'requestid', 'traceid', 'spanid', 'correlationid']);
 
 /**
+ * Names (folded as above) by which calls whose operation is a parameter name the page or object
+ * they act on: MediaWiki's `action=edit&title=…` (`MediaWiki:Common.js`, the site's script, beside
+ * a sandbox page), `titles`, `pageids`, `oldid`, a move's `fromtitle`/`totitle`.
+ */
+export const pageArguments: ReadonlySet<string> = new Set(['title', 'titles', 'page', 'pageid', 'pageids', 'fromtitle', 'totitle', 'fromid', 'toid', 'oldid', 'revid', 'revids', 'undo', 'undoafter']);
+
+/**
  * The place arguments of one call's named arguments, at any depth (bounded) and inside lists of
  * objects, joined; `(arguments)=?` among them when the arguments are too large or deep to read.
  * Undefined past MAX_MCP_PLACES places.
  */
-export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false): string | undefined {
+export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false, extra?: ReadonlySet<string>, nestedJson = false): string | undefined {
   const places = new Set<string>();
   let unread = false;
+  // With `nestedJson`, a string holding a JSON object or array is read as it (a form's
+  // `payload={"to": …}`, a JSON string of JSON): servers and SDKs parse such fields.
+  const value = (x: unknown): unknown => (nestedJson ? parsedJsonString(x) : x);
   const pick = (o: unknown, prefix: string, depth: number): void => {
     if (!o || typeof o !== 'object') return;
     if (++budget.nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
@@ -118,14 +145,23 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       return;
     }
     if (Array.isArray(o)) {
-      for (const x of o) if (x && typeof x === 'object') pick(x, prefix, depth + 1);
+      for (const raw of o) {
+        const x = value(raw);
+        if (x && typeof x === 'object') pick(x, prefix, depth + 1);
+      }
       return;
     }
-    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+    for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
+      // Parsing strings costs per entry: with `nestedJson` each entry counts against the budget.
+      if (nestedJson && (++budget.nodes > MAX_MCP_ARGUMENT_NODES || (Array.isArray(raw) && raw.length > MAX_MCP_ARGUMENT_NODES))) {
+        unread = true;
+        return;
+      }
+      const v = Array.isArray(raw) && nestedJson ? raw.map(value) : value(raw);
       const name = k.toLowerCase().replace(/[_-]/g, '');
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
-      if (isPlaceName(k, ids)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      if (isPlaceName(k, ids, extra)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

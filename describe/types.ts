@@ -42,6 +42,8 @@ export interface RequestInfo {
   url: string;
   scheme: 'http' | 'https' | 'ws' | 'wss';
   host: string;
+  /** The host in Unicode when it has a punycode label (`wiki.bücher.example` for `wiki.xn--bcher-kva.example`). */
+  host_unicode?: string;
   port: number;
   path: string;
   segments: string[];
@@ -59,6 +61,13 @@ export interface RequestInfo {
   effective_method?: string;
   /** Present when the request carries a method override in any of its spellings. */
   method_override?: MethodOverride;
+  /**
+   * A keyed digest of the credentials of the agent's own the request carries (credential headers,
+   * `?access_token=`-style parameters, a form's or JSON body's `token`), never a value: equal for
+   * the same credentials within one Airlock process. Absent when it carries none. A grant covers
+   * only requests sent with the same ones (engine/grants.ts).
+   */
+  own_credentials?: string;
   /**
    * Whether this exact URL (normalized as `url` is) appeared in a response earlier in the same
    * session, and which request brought it (docs/policies.md, "Link provenance"). Present when the
@@ -212,6 +221,13 @@ export interface Grant {
    * choose a secret by what the request says); absent on grants stored before it was recorded: any.
    */
   credentials?: string[];
+  /**
+   * The digest of the agent's own credentials the approved request carried (`request.own_credentials`;
+   * `""`: none): the grant covers only requests carrying the same ones, so a grant for a call made
+   * with one account's token does not cover the same call with another's. Absent on grants stored
+   * before it was recorded: any.
+   */
+  own_credentials?: string;
 }
 
 /** A GraphQL operation a request may run (`input.graphql.operations`). */

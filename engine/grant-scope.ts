@@ -9,11 +9,11 @@
 import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
 import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
-import { parameterNames, quotedParams } from '../describe/body.ts';
+import { formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
-import { argumentPlaces, digest, inexactNumber, MAX_MCP_PLACES, placeValue, valueDigest } from '../describe/places.ts';
-import { isXmlRpc, xmlRpcMethods } from '../describe/xmlrpc.ts';
+import { argumentPlaces, digest, inexactNumber, MAX_MCP_PLACES, pageArguments, placeValue, valueDigest } from '../describe/places.ts';
+import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -531,6 +531,8 @@ const targetParams = [
   'redirect_to',
   // A DNS record's name, type and content (where the name points).
   'dns_name', 'dns_type', 'dns_content',
+  // The Telegram chat a bot's call acts in, and the chat a forward or copy takes its message from.
+  'chat_id', 'from_chat_id',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */
@@ -645,31 +647,118 @@ export function grantTarget(d: RequestDescription): string | undefined {
 const namedRpc = /^rpc:(x-amz-target|action|soapaction|next-action|param):/;
 
 /**
- * Where an RPC call whose operation is named outside the path acts, on a host no service module
- * describes: the places and ids its query, form and JSON arguments name. One URL runs every call,
- * so they are what a REST path's ids would be: a grant for EC2's `TerminateInstances` of
- * `InstanceId.1=i-scratch` does not cover `i-prod-db`, one for SQS `SendMessage` to the team's
- * `QueueUrl` not a queue of another account, MediaWiki's `emailuser` to one `target` not another.
+ * Where a request on a host no service module describes acts, read from its arguments (query, form
+ * and JSON): a path grant there names a URL, and many APIs name whom they reach in the arguments,
+ * not the path — Twilio's `To=`, a Mattermost post's `channel_id`, a mail API's `to`, `?url=` of a
+ * renderer. A grant for a message to the team's channel covers no other channel (the place words of
+ * MCP arguments; a request naming none keeps no target, as before). An RPC call whose operation is
+ * named outside the path runs through one URL, so its ids are places too, as a REST path's would
+ * be: a grant for EC2's `TerminateInstances` of `InstanceId.1=i-scratch` does not cover `i-prod-db`,
+ * one for SQS `SendMessage` to the team's `QueueUrl` not a queue of another account, MediaWiki's
+ * `emailuser` to one `target` not another, nor its `edit` of one `title` another page. XML-RPC's
+ * params and a SOAP Body are placed by their digest (positional, or elements no word names).
+ * MCP, JSON-RPC and GraphQL bodies are placed by their own readers (rpcCallsTarget, mcpTarget).
  */
-function rpcArgumentsTarget(d: RequestDescription): string | undefined {
-  if (d.service || !operationScope(d).some((i) => namedRpc.test(i))) return undefined;
-  const body = d.request.body?.json;
-  let json: Record<string, unknown> = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-  // A JSON-RPC 1.0 envelope: its `id` matches the answer to the call (a client counts it up), its
-  // `params` are placed above (rpcCallsTarget).
-  if (typeof json.method === 'string' && ('params' in json || 'jsonrpc' in json)) {
-    const { id: _id, jsonrpc: _v, method: _m, params: _p, ...rest } = json;
-    json = rest;
+function argumentsTarget(d: RequestDescription): string | undefined {
+  if (d.service && d.service.operation !== 'unknown') return undefined;
+  const named = !d.service && operationScope(d).some((i) => namedRpc.test(i) || i.startsWith('rpc:soap-body:'));
+  // Their bodies are placed by their own readers; a tenant header is theirs too.
+  if (!named && (d.mcp || d.graphql)) {
+    const heads = placeHeaders(d);
+    return heads.length ? `args(${heads.sort().join(';')})` : undefined;
   }
-  const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json };
-  const places = argumentPlaces(args, { nodes: 0 }, true);
-  return `args(${places ?? '(arguments)=?'})`;
+  const body = d.request.body?.json;
+  let json: unknown = body;
+  // A JSON-RPC 1.0 envelope: its `id` matches the answer to the call (a client counts it up), its
+  // `params` are placed by rpcCallsTarget.
+  if (named && body && typeof body === 'object' && !Array.isArray(body)) {
+    const o = body as Record<string, unknown>;
+    if (typeof o.method === 'string' && ('params' in o || 'jsonrpc' in o)) {
+      const { id: _id, jsonrpc: _v, method: _m, params: _p, ...rest } = o;
+      json = rest;
+    }
+  }
+  // Read as the servers that read most: `;` splits a query or form too (Rack 2, older Python and
+  // Go), a field holding JSON is parsed, an XML body's elements and attributes are fields.
+  const args: Record<string, unknown> = { query: formWithSemicolonSplit(d.request.query ?? {}), form: formWithSemicolonSplit(d.request.body?.form ?? {}), json: json ?? {} };
+  const text = d.request.body?.text;
+  // Rack reads a POST without a Content-Type as a form (Rails, Sinatra): its fields are its arguments.
+  if (d.request.method === 'POST' && !(d.request.headers?.['content-type'] ?? []).some((h) => h.trim()) && d.request.body?.form === undefined && d.request.body?.json === undefined && text?.includes('=')) {
+    if (d.request.body?.text_truncated) return 'args(form=?)';
+    args.form = formWithSemicolonSplit(multiMap(new URLSearchParams(text)));
+  }
+  const xmlRpc = text !== undefined && isXmlRpc(text);
+  const soap = !xmlRpc && text !== undefined && soapBodyElement(d) !== undefined;
+  if (!named && !xmlRpc && !soap && text !== undefined && isXmlText(d)) {
+    const fields = d.request.body?.text_truncated ? undefined : xmlFields(text);
+    if (fields === undefined) return 'args(xml=?)';
+    args.xml = fields;
+  }
+  // Path parameters (`/api/send;to=…`: Spring's matrix variables, JAX-RS `@MatrixParam`) and
+  // headers that name whose tenant, account or project a call acts in (`X-Tenant-Id`, `X-Org`).
+  const matrix = matrixParams(d.request.path);
+  if (matrix) args.matrix = matrix;
+  const read = argumentPlaces(args, { nodes: 0 }, named, named ? pageArguments : undefined, true);
+  const heads = placeHeaders(d);
+  const places = read === undefined || !heads.length ? read : [read, ...heads].filter(Boolean).sort().join(';');
+  const unread = places === undefined || places.includes('(arguments)=?');
+  // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
+  // a REST call is placed by all of them (only the same arguments are covered).
+  // (By the URL's and the raw body's digests: reading the parsed arguments whole again costs more.)
+  const parts = unread ? [named || d.request.body?.truncated ? '(arguments)=?' : `(arguments)=${digest(`${d.request.url} ${d.request.body?.sha256 ?? ''} ${JSON.stringify(placeHeaders(d))}`)}`] : places ? [places] : [];
+  if (named && text !== undefined) {
+    const xml = xmlRpc ? xmlArgumentsDigest(text, 'xmlrpc') : /xml/i.test(d.request.body?.content_type ?? '') ? xmlArgumentsDigest(text, 'soap') : undefined;
+    if (xml !== undefined) parts.push(`xml=${d.request.body?.text_truncated ? '?' : xml}`);
+  }
+  if (named) return `args(${parts.join(';') || ''})`;
+  return parts.length ? `args(${parts.join(';')})` : undefined;
+}
+
+/** The `;name=value` parameters of a path's segments, or undefined when it has none. */
+function matrixParams(path: string): Record<string, string[]> | undefined {
+  if (!path.includes(';')) return undefined;
+  const out = Object.create(null) as Record<string, string[]>;
+  for (const segment of path.split('/').slice(0, 64)) {
+    for (const piece of segment.split(';').slice(1, 33)) {
+      const eq = piece.indexOf('=');
+      const name = safeDecode(eq < 0 ? piece : piece.slice(0, eq));
+      if (name) (out[name] ??= []).push(eq < 0 ? '' : safeDecode(piece.slice(eq + 1)));
+    }
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Words of a header name (split on `-` and `_`) that say in whose tenant, account or project a call acts. */
+const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf']);
+
+/** `header.<server key>=<values>` for each header naming a place (redacted credential headers aside). */
+function placeHeaders(d: RequestDescription): string[] {
+  const out: string[] = [];
+  for (const [name, values] of Object.entries(d.request.headers ?? {})) {
+    const key = serverHeaderKey(name);
+    if (!key.split('-').some((w) => placeHeaderWords.has(w)) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    out.push(`header.${key}=${placeValue([...values].sort())}`);
+  }
+  return out.slice(0, MAX_MCP_PLACES);
+}
+
+/** A body to read as XML: an XML type (`application/xml`, `…+xml`, `text/xml`) or a text that starts as XML does. */
+function isXmlText(d: RequestDescription): boolean {
+  return /xml/i.test(d.request.body?.content_type ?? '') || /^\s*<(\?xml|[A-Za-z_])/.test(d.request.body?.text ?? '');
 }
 
 function placeTarget(d: RequestDescription): string | undefined {
   // GraphQL on a host no service module describes: where its mutations act (a module names its own places).
   const graphql = !d.service && d.graphql?.places?.length ? `graphql:${d.graphql.places.join(';')}` : undefined;
-  const mcp = [mcpTarget(d), rpcCallsTarget(d), graphql, rpcArgumentsTarget(d)].filter((x) => x !== undefined).join('|') || undefined;
+  const mcp = [mcpTarget(d), rpcCallsTarget(d), graphql, argumentsTarget(d)].filter((x) => x !== undefined).join('|') || undefined;
   const s = d.service;
   const parts: string[] = [];
   for (const k of s?.params ? targetParams : []) {

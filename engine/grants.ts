@@ -81,6 +81,13 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
     const extra = (own.credentials ?? []).map(credentialSlot).filter((c) => !approved.has(c));
     if (extra.length) return `the grant was given for a request sent with ${g.credentials.join(', ') || 'no secret'}; this one would carry ${extra.slice(0, 3).join(', ')}`;
   }
+  // Whose account: the agent's own credentials the approved request carried (on a route Airlock
+  // injects nothing into, the same call with another account's token acts for someone else).
+  if (typeof g.own_credentials === 'string' && g.own_credentials !== (d.request.own_credentials ?? '')) {
+    return g.own_credentials
+      ? `the grant was given for a request sent with other credentials of the agent's own; this one carries ${d.request.own_credentials ? 'different ones' : 'none'}`
+      : "the grant was given for a request that carried no credential of the agent's own; this one carries one";
+  }
   if (g.target !== undefined) {
     const target = grantTarget(d) ?? '';
     if (target !== g.target) return `the grant is for ${g.target || 'no named place'}, the request acts on ${target || 'no place its service names'}`;

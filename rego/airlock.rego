@@ -76,6 +76,20 @@ host_matches(pattern, host) if {
 	endswith(host, substring(pattern, 1, -1))
 }
 
+# An entry written in Unicode (`wiki.bücher.example`) names the host requests carry in punycode
+# (`wiki.xn--bcher-kva.example`): `input.request.host_unicode` is its Unicode form.
+host_matches(pattern, host) if {
+	host == input.request.host
+	unicode_host_matches(lower(pattern), input.request.host_unicode)
+}
+
+unicode_host_matches(pattern, u) if pattern == u
+
+unicode_host_matches(pattern, u) if {
+	startswith(pattern, "*.")
+	endswith(u, substring(pattern, 1, -1))
+}
+
 entry_host(entry) := entry if is_string(entry)
 
 entry_host(entry) := entry.host if is_object(entry)
@@ -665,6 +679,8 @@ broadest_wildcard := sort([p | some p in wildcard_entries; count(p) == shortest]
 # limits would refill at the larger one's pace).
 egress_host := host if {
 	config.egress_budgets[host]
+} else := input.request.host_unicode if {
+	config.egress_budgets[input.request.host_unicode]
 } else := limit_host
 
 egress_conf := b if {

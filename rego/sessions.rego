@@ -478,6 +478,8 @@ host_label_entries := object.get(label_config, "hosts", {})
 
 matching_host_labels := [ls] if {
 	ls := host_label_entries[host]
+} else := [ls] if {
+	ls := host_label_entries[input.request.host_unicode]
 } else := [host_label_entries[p]] if {
 	wild := [q | some q, _ in host_label_entries; startswith(q, "*."); host_matches(q, host)]
 	count(wild) > 0
@@ -499,6 +501,9 @@ spelled_otherwise(k) if contains(k, "/")
 
 spelled_otherwise(k) if endswith(k, ".")
 
+# Written in Unicode: requests carry the name in punycode (`host_unicode` is its Unicode form).
+spelled_otherwise(k) if regex.match(`[^\x00-\x7f]`, k)
+
 label_host_key(k) := trim_suffix(split(split(without_scheme(lower(trim_space(k))), "/")[0], ":")[0], ".")
 
 without_scheme(k) := k if not contains(k, "://")
@@ -511,6 +516,8 @@ host_key_names(k) if {
 	startswith(k, "*.")
 	host_matches(k, host)
 }
+
+host_key_names(k) if k == input.request.host_unicode
 
 host_labels_apply if {
 	not input.service

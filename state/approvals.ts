@@ -29,6 +29,7 @@ import { RecordDir } from './record-dir.ts';
 import type { TotpStore } from './totp.ts';
 import type { Grant, RequestDescription, RequestInfo, Risk } from '../describe/types.ts';
 import { credentialHeaderNamed } from '../describe/describe.ts';
+import { credentialQueryParams } from '../describe/body.ts';
 import type { CredentialDirective, EngineDecision } from '../engine/decision.ts';
 import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
@@ -232,7 +233,7 @@ export function cleanMessage(m: string | undefined): string | undefined {
  * `key`, OAuth's `client_secret`) go out whatever the decision.
  */
 const REMOVED_WITH_A_DIRECTIVE = new Set(['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token']);
-const CREDENTIAL_PARAMS = new Set([...REMOVED_WITH_A_DIRECTIVE, 'key', 'client_secret', 'api_token', 'access_key', 'password', 'auth']);
+const CREDENTIAL_PARAMS = credentialQueryParams;
 
 /**
  * Credentials the agent sent of its own, that no credential directive of the decision writes: their
@@ -453,6 +454,8 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
       target: target ?? '',
       // Whose credentials the human saw it sent with (the card names them).
       credentials: (Array.isArray(a.credentials) ? a.credentials : []).map(credentialSlot),
+      // Whose account of the agent's own it was sent with (a digest, never a value; `""`: none).
+      own_credentials: typeof d.request.own_credentials === 'string' ? d.request.own_credentials : '',
     },
     ms: opts.grantMinutes * 60_000,
   };
@@ -482,6 +485,7 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
       ...(g.scope !== undefined ? { scope: g.scope } : {}),
       ...(g.target !== undefined ? { target: g.target } : {}),
       ...(Array.isArray(g.credentials) ? { credentials: g.credentials } : {}),
+      ...(typeof g.own_credentials === 'string' ? { own_credentials: g.own_credentials } : {}),
     });
   }
   return out;

@@ -84,6 +84,11 @@ function describeTelegram(request: RequestInfo): ServiceInfo {
   if (chats.length === 1) params.chat_id = chats[0];
   else if (chats.length > 1) params.chat_id = chats.sort();
   else if (effect === 'send') params.chat_id = '?';
+  // Where a forward or copy takes its message from (`forwardMessage {from_chat_id}`): a grant for
+  // forwarding out of one chat covers no other chat's messages.
+  const from = [...new Set(argument(request, 'from_chat_id'))];
+  if (from.length === 1) params.from_chat_id = from[0];
+  else if (from.length > 1) params.from_chat_id = from.sort();
   return { name: 'telegram', operation: method, params, effect };
 }
 

@@ -310,7 +310,8 @@ function isPending(a: Approval): boolean {
 /**
  * What "Allow similar" would let through, in words (state/approvals.ts planGrant): a recognized
  * operation in the same place, or — where Airlock reads no operation — every request to this exact
- * path, whatever its query, body and headers say. Undefined when no grant is given for it.
+ * path naming the same places with the same credentials of the agent's own, whatever else its query,
+ * body and headers say. Undefined when no grant is given for it.
  */
 function grantScope(a: Approval): string | undefined {
   if (a.risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0) return undefined;
@@ -321,7 +322,7 @@ function grantScope(a: Approval): string | undefined {
   if (op && op !== 'unknown') {
     return `${who}'s ${visibleString(r.method)} requests to ${visibleString(r.host)} of operation ${visibleString(op)}, in the same place as this one (repository, channel, table, recipients), at ${a.risk ?? 'this'} risk or lower — whatever else their path, query, body and headers say`;
   }
-  return `every ${visibleString(r.method)} request of ${who} to ${visibleString(r.host)}${visibleString(r.path)} — this exact path, whatever its query, body and headers say (Airlock reads no operation on this route)`;
+  return `every ${visibleString(r.method)} request of ${who} to ${visibleString(r.host)}${visibleString(r.path)} — this exact path, naming the same places in its query and body (recipients, channels, URLs) and sent with the same credentials of the agent's own, whatever else its query, body and headers say (Airlock reads no operation on this route)`;
 }
 
 const riskText: Record<string, string> = {

@@ -691,9 +691,13 @@ t.test('an operation parameter in any PHP or Rack 2 spelling is in the scope (Me
     describeRequest({ method: 'POST', url: `https://wiki.example.org/w/api.php${query}`, headers: [['content-type', 'application/x-www-form-urlencoded']], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
   const approved = wiki('', 'action=edit&title=Main_Page&format=json');
   await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
-  const again = wiki('', 'action=edit&title=Other&format=json');
+  const again = wiki('', 'action=edit&title=Main_Page&format=json&summary=typo');
   again.grants = queue.matchingGrants(again);
   t.match(await engine.decide(again), { action: 'allow' }, 'the approved operation is covered again');
+  // (Thirteenth pass) The page is where an edit acts: another page (the site's script) is not similar.
+  const other = wiki('', 'action=edit&title=MediaWiki:Common.js&format=json');
+  other.grants = queue.matchingGrants(other);
+  t.not((await engine.decide(other)).action, 'allow', 'an edit of another page is not covered');
   const spell = fc.constantFrom('%20action', '++action', 'action%00x', '%5Baction%5D', 'action%5D', '%5D%5Baction', '%20%20action%00', 'action%5B%5D');
   let checked = 0;
   await fc.assert(
@@ -1470,5 +1474,187 @@ t.test('Elasticsearch _bulk: a grant covers the verbs in the indices it was appr
     const d = describe(later);
     d.grants = queue.matchingGrants(d);
     t.equal((await engine.decide(d)).action === 'allow', allowed, later.body.split('\n')[0] ?? '');
+  }
+});
+
+// (Thirteenth pass) A REST call on a host no service module describes was granted by its path
+// alone, while many APIs name whom they reach in the arguments, not the path: a grant for an SMS to
+// the team's number (Twilio `To=`), a post to the team's Mattermost channel (`channel_id`), a mail
+// to a colleague or a page rendered from one URL covered the same call to any number, channel,
+// address or URL. The arguments' place words (query, form, multipart, JSON) are the grant's place now.
+t.test('a REST call on a host no module describes: a grant covers the place its arguments name only (thirteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  type Api = { name: string; shape: (place: string, text: string) => Shape; places: [string, string] };
+  const form = (o: Record<string, string>): string => new URLSearchParams(o).toString();
+  const apis: Api[] = [
+    { name: 'twilio', places: ['+15550001', '+16660001'], shape: (to, text) => ({ url: 'https://api.twilio.example/2010-04-01/Accounts/AC1/Messages.json', type: 'application/x-www-form-urlencoded', body: form({ To: to, From: '+15551234', Body: text }) }) },
+    { name: 'mattermost', places: ['team-town', 'public-leaks'], shape: (channel, text) => ({ url: 'https://chat.acme.dev/api/v4/posts', type: 'application/json', body: JSON.stringify({ channel_id: channel, message: text }) }) },
+    { name: 'sendgrid', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/v3/mail/send', type: 'application/json', body: JSON.stringify({ personalizations: [{ to: [{ email: to }] }], from: { email: 'bot@corp.example' }, content: [{ type: 'text/plain', value: text }] }) }) },
+    { name: 'query', places: ['https://docs.corp.example/a', 'https://attacker.example/?d=1'], shape: (url, text) => ({ url: `https://render.example/v1/screenshot?url=${encodeURIComponent(url)}&label=${encodeURIComponent(text)}`, type: 'text/plain', body: text }) },
+    { name: 'multipart', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/v3/messages', type: 'multipart/form-data; boundary=B', body: `--B\r\nContent-Disposition: form-data; name="recipient"\r\n\r\n${to}\r\n--B\r\nContent-Disposition: form-data; name="text"\r\n\r\n${text}\r\n--B--\r\n` }) },
+    // Spelled as servers that read more read it: a Rack/PHP nested form name, a place after a `;`
+    // (Rack 2, older Python and Go split there), a field holding JSON, an XML body's element and attribute.
+    { name: 'nested form', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/api/messages', type: 'application/x-www-form-urlencoded', body: `message[text]=${encodeURIComponent(text)}&message[to]=${encodeURIComponent(to)}` }) },
+    { name: 'semicolon', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: `https://mail.example/api/send?x=1;to=${encodeURIComponent(to)}`, type: 'application/x-www-form-urlencoded', body: `text=${encodeURIComponent(text)}` }) },
+    { name: 'json in a field', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/api/send', type: 'application/x-www-form-urlencoded', body: form({ text, payload: JSON.stringify({ to }) }) }) },
+    { name: 'xml', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/api/send.xml', type: 'application/xml', body: `<?xml version="1.0"?><message><to>${to}</to><text>${text}</text></message>` }) },
+    { name: 'xml attribute', places: ['C0TEAM', 'C0LEAK'], shape: (channel, text) => ({ url: 'https://chat.acme.dev/api/post', type: 'text/xml', body: `<post channel="${channel}"><text>${text}</text></post>` }) },
+    // A POST without a Content-Type, which Rack (Rails, Sinatra) reads as a form.
+    { name: 'untyped form', places: ['C0TEAM', 'C0LEAK'], shape: (channel, text) => ({ url: 'https://chat.acme.dev/api/post', type: '', body: form({ channel, text }) }) },
+  ];
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...apis), fc.boolean(), fc.constantFrom('hi', 'the quarterly numbers'), async (api, same, text) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(api.shape(api.places[0], 'hi'));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(api.shape(same ? api.places[0] : api.places[1], text));
+    d.grants = queue.matchingGrants(d);
+    const allowed = (await engine.decide(d)).action === 'allow';
+    if (allowed) covered++;
+    return allowed === same;
+  }), { numRuns: 16, examples: [[apis[0]!, false, 'hi'], [apis[1]!, false, 'hi'], [apis[2]!, false, 'hi'], [apis[1]!, true, 'the quarterly numbers'], ...apis.slice(5).map((a): [Api, boolean, string] => [a, false, 'hi'])] });
+  t.ok(covered > 0, `the same place with other content is still covered (${covered})`);
+  // A grant for a call that named no place does not cover one that names a recipient.
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  const bare = describe({ url: 'https://chat.acme.dev/api/v4/notify', type: 'application/json', body: '{"text":"hi"}' });
+  await queue.approve((await queue.create(bare, await engine.decide(bare))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  const named = describe({ url: 'https://chat.acme.dev/api/v4/notify', type: 'application/json', body: '{"text":"hi","to":"drop@attacker.example"}' });
+  named.grants = queue.matchingGrants(named);
+  t.not((await engine.decide(named)).action, 'allow', 'a recipient added to a call that named none is not covered');
+  const again = describe({ url: 'https://chat.acme.dev/api/v4/notify', type: 'application/json', body: '{"text":"bye"}' });
+  again.grants = queue.matchingGrants(again);
+  t.equal((await engine.decide(again)).action, 'allow', 'the call without a place is still covered');
+});
+
+// (Thirteenth pass) Telegram's adapter read the chat a bot's call acts in (`chat_id`), but the
+// grant's place did not: a grant for `sendMessage` to the team's chat covered a message to any chat
+// (an exfiltration channel), one for forwarding out of a chat any other chat's messages.
+t.test('Telegram: a grant covers the chat it was approved for, and the chat a forward takes from (thirteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const call = (method: string, args: Record<string, string | number>, how: string): RequestDescription => {
+    const url = `https://api.telegram.org/bot123:AAtoken/${method}`;
+    const q = new URLSearchParams(Object.entries(args).map(([k, v]) => [k, String(v)])).toString();
+    return how === 'get'
+      ? describeRequest({ method: 'GET', url: `${url}?${q}`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } })
+      : describe(how === 'json' ? { url, type: 'application/json', body: JSON.stringify(args) } : { url, type: 'application/x-www-form-urlencoded', body: q });
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom('get', 'json', 'form'), fc.constantFrom('sendMessage', 'forwardMessage'), fc.constantFrom('chat_id', 'from_chat_id'), fc.boolean(), async (how, method, key, same) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const args = (other: boolean): Record<string, string | number> => {
+      const a: Record<string, string | number> = method === 'sendMessage' ? { chat_id: 1001, text: 'hi' } : { chat_id: 1001, from_chat_id: 2002, message_id: 7 };
+      if (other && key in a) a[key] = 666;
+      else if (other) a.chat_id = 666;
+      return a;
+    };
+    const approved = call(method, args(false), how);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = call(method, args(!same), how);
+    d.grants = queue.matchingGrants(d);
+    return ((await engine.decide(d)).action === 'allow') === same;
+  }), { numRuns: 10, examples: [['json', 'sendMessage', 'chat_id', false], ['get', 'forwardMessage', 'from_chat_id', false], ['form', 'sendMessage', 'chat_id', true]] });
+});
+
+// (Thirteenth pass) XML-RPC's params are positional and a SOAP Body names its objects in elements no
+// place word reads: a grant for `wp.deletePost` of a draft (post 5) covered deleting any post, one for
+// SOAP `DeleteAccount` of a test account any account. Their arguments' digest is the place now.
+t.test('XML-RPC and SOAP: a grant covers the call with the same arguments only (thirteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const xmlrpc = (post: string): Shape => ({ url: 'https://blog.example.org/xmlrpc.php', type: 'text/xml', body: `<?xml version="1.0"?><methodCall><methodName>wp.deletePost</methodName><params><param><value><int>1</int></value></param><param><value>admin</value></param><param><value>pw</value></param><param><value><int>${post}</int></value></param></params></methodCall>` });
+  const soap = (account: string, action: boolean): Shape => ({
+    url: 'https://erp.example/soap', type: 'text/xml', headers: action ? [['SOAPAction', '"urn:DeleteAccount"']] : [],
+    body: `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><t>${Date.now()}</t></soap:Header><soap:Body><m:DeleteAccount xmlns:m="urn:erp"><m:AccountId>${account}</m:AccountId></m:DeleteAccount></soap:Body></soap:Envelope>`,
+  });
+  const cases: Array<[string, Shape, Shape, boolean]> = [
+    ['XML-RPC, the same post', xmlrpc('5'), xmlrpc('5'), true],
+    ['XML-RPC, the same post as a character reference', xmlrpc('5'), xmlrpc('&#53;'), true],
+    ['XML-RPC, another post', xmlrpc('5'), xmlrpc('6'), false],
+    ['SOAP, the same account', soap('test-1', true), soap('test-1', true), true],
+    ['SOAP, another account', soap('test-1', true), soap('prod-9', true), false],
+    ['SOAP without an action, another account', soap('test-1', false), soap('prod-9', false), false],
+  ];
+  for (const [name, first, later, allowed] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, name);
+  }
+});
+
+// (Thirteenth pass) On a route Airlock injects nothing into, the request acts as whoever the
+// agent's own credential belongs to, and a grant recorded none of it (left open in the twelfth
+// pass): a grant for a comment posted with the team's token covered the same comment posted with a
+// token an injected prompt handed the agent (another account: the attacker's, whose service then
+// holds the user's data). The grant now keeps a keyed digest of those credentials.
+t.test("a grant covers requests sent with the same credentials of the agent's own only (thirteenth pass)", async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const url = 'https://tracker.example/rest/api/2/issue/OPS-7/comment';
+  type Place = 'authorization' | 'private-token' | 'X_Api_Key' | 'query' | 'google-key' | 'form' | 'json' | 'cookie';
+  const shape = (place: Place, token: string): Shape => {
+    const body = place === 'form' ? `body=hi&token=${token}` : JSON.stringify(place === 'json' ? { body: 'hi', token } : { body: 'hi' });
+    const type = place === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
+    const headers: Array<[string, string]> = place === 'authorization' ? [['Authorization', `Bearer ${token}`]]
+      : place === 'private-token' ? [['PRIVATE-TOKEN', token]]
+        : place === 'X_Api_Key' ? [['X_Api_Key', token]]
+          : place === 'cookie' ? [['Cookie', `AWSALB=${Math.random()}; _tracker_session=${token}`]] : [];
+    const query = place === 'query' ? `?access_token=${token}` : place === 'google-key' ? `?key=${token}` : '';
+    return { url: `${url}${query}`, type, body, headers };
+  };
+  const places: Place[] = ['authorization', 'private-token', 'X_Api_Key', 'query', 'google-key', 'form', 'json', 'cookie'];
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...places), fc.constantFrom('same', 'other', 'none'), async (place, later) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(shape(place, 'team-token-1'));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = later === 'none' ? describe({ url, type: 'application/json', body: '{"body":"hi"}' }) : describe(shape(place, later === 'same' ? 'team-token-1' : 'attacker-token-9'));
+    d.grants = queue.matchingGrants(d);
+    const allowed = (await engine.decide(d)).action === 'allow';
+    if (allowed) covered++;
+    return allowed === (later === 'same');
+  }), { numRuns: 16, examples: [['authorization', 'other'], ['query', 'other'], ['form', 'other'], ['cookie', 'same']] });
+  t.ok(covered > 0, `the same credentials are still covered (${covered}; a load balancer's cookie changing aside)`);
+  // Schemes that sign each request are the same credentials when they name the same key.
+  const sigv4 = (key: string, sig: string): Shape => ({ url: 'https://queue.example/', type: 'application/x-www-form-urlencoded', body: 'Op=Put&Item=1', headers: [['Authorization', `AWS4-HMAC-SHA256 Credential=${key}/20260105/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=${sig}`]] });
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  const signed = describe(sigv4('AKIATEAM', 'aa11'));
+  await queue.approve((await queue.create(signed, await engine.decide(signed))).id, { by: 'test', grantMinutes: 30 });
+  for (const [later, allowed, name] of [[sigv4('AKIATEAM', 'bb22'), true, 'another signature by the same key'], [sigv4('AKIAEVIL', 'aa11'), false, 'another access key']] as const) {
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, `SigV4: ${name}`);
+  }
+  t.notMatch(JSON.stringify(signed), /team-token|AKIATEAM\/|aa11/, 'the description keeps no credential value beyond what it showed before');
+});
+
+// (Thirteenth pass) Where a REST call acts may also be named by a header (an internal API's
+// `X-Tenant-Id`, `X-Org`, in any spelling a CGI server reads) or a path parameter (`;to=`, Spring's
+// matrix variables) that a human's path pattern covers: a grant for the team's tenant covered another.
+t.test('a REST call on a host no module describes: a tenant header or a path parameter is its place too (thirteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const report = (headers: Array<[string, string]>): Shape => ({ url: 'https://internal.acme.dev/api/v1/reports/export', type: 'application/json', body: '{"format":"csv"}', headers });
+  const matrix = (to: string): Shape => ({ url: `https://internal.acme.dev/api/send;to=${encodeURIComponent(to)}`, type: 'application/json', body: '{"text":"hi"}' });
+  const cases: Array<[string, Shape, Shape, boolean, string?]> = [
+    ['the same tenant, another client version', report([['X-Tenant-Id', 'acme'], ['User-Agent', 'curl/8']]), report([['X-Tenant-Id', 'acme'], ['User-Agent', 'curl/9']]), true],
+    ['another tenant', report([['X-Tenant-Id', 'acme']]), report([['X-Tenant-Id', 'bigcorp']]), false],
+    ['another tenant beside, spelled as CGI reads it', report([['X-Tenant-Id', 'acme']]), report([['X-Tenant-Id', 'acme'], ['X_Tenant_Id', 'bigcorp']]), false],
+    ['an organization named where none was', report([]), report([['X-Org', 'bigcorp']]), false],
+    ['a GraphQL mutation in another workspace', rawGraphql('mutation { createProject(name: "x") { id } }'), { ...rawGraphql('mutation { createProject(name: "x") { id } }'), headers: [['X-Workspace-Id', 'other']] }, false],
+    ['an MCP tool call in another tenant', { ...mcp(['create_issue']), headers: [['X-Tenant-Id', 'acme']] }, { ...mcp(['create_issue']), headers: [['X-Tenant-Id', 'bigcorp']] }, false],
+    ['a path parameter under a human-typed pattern, the same', matrix('alice@corp.example'), matrix('alice@corp.example'), true, '/api/*'],
+    ['a path parameter under a human-typed pattern, another', matrix('alice@corp.example'), matrix('drop@attacker.example'), false, '/api/*'],
+  ];
+  for (const [name, first, later, allowed, pattern] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true, ...(pattern ? { pathPattern: pattern } : {}) });
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, name);
   }
 });

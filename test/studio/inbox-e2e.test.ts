@@ -358,7 +358,7 @@ t.test('a person sees the whole body they approve, or approving says what they c
   await page.waitForSelector(`${tcard} .approve-blocked >> text=scroll it to the end`);
   t.ok(await page.isDisabled(`${tcard} [data-action=approve]`), 'not approvable before the end was on screen');
   // "Allow similar" on a route Airlock reads no operation on covers every body sent to the path: said so.
-  t.match(await page.textContent(`${tcard} [data-testid=grant-scope]`), /every POST request of agent bot to api\.example\/v1\/long-text — this exact path, whatever its query, body and headers say/, 'the card says what a grant would let through');
+  t.match(await page.textContent(`${tcard} [data-testid=grant-scope]`), /every POST request of agent bot to api\.example\/v1\/long-text — this exact path, naming the same places in its query and body \(recipients, channels, URLs\) and sent with the same credentials of the agent's own, whatever else its query, body and headers say/, 'the card says what a grant would let through');
 
   // Invisible characters cannot hide or reorder text.
   const sneaky = await held('/v1/sneaky', { body: 'pay to: alice\u202Eecila\u202C amount 10\u200B0', type: 'text/plain' });
@@ -647,7 +647,7 @@ t.test('A approves only a card whose end is on screen: what is below the window 
   const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.dismiss())));
   await page.click(`[data-approval="${id}"] [data-action=grant]`); // (brings the buttons on screen)
   const message = await asked;
-  t.match(message, /every POST request of agent bot to api\.example\/v1\/tall-charge — this exact path, whatever its query, body and headers say/, 'the grant\'s confirmation says what it lets through');
+  t.match(message, /every POST request of agent bot to api\.example\/v1\/tall-charge — this exact path, naming the same places .*, whatever else its query, body and headers say/, 'the grant\'s confirmation says what it lets through');
   t.notMatch(message, /same operation/);
   t.equal(status(id), 'pending', 'dismissed: nothing granted');
   // Scrolled to its end (the Stripe-Account line and the buttons on screen), A approves it.
