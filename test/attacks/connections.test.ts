@@ -16,6 +16,8 @@ import t from 'tap';
 import { AGENT_OPEN, AGENT_SLOTS, AGENT_WAITING } from '../../proxy/agent-gate.ts';
 import { MAX_IDLE_CONNECTIONS } from '../../proxy/listener.ts';
 import { MAX_IDLE_UPSTREAM } from '../../proxy/upstream.ts';
+import { ensureAdminToken } from '../../studio/auth.ts';
+import { MAX_ANONYMOUS_CONNECTIONS } from '../../studio/connections.ts';
 import { eventually, fixtures, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
 
 const holder = path.join(fixtures, 'clients', 'socket-holder.mjs');
@@ -42,7 +44,8 @@ function hold(args: string[]): { opened: Promise<void>; result: Promise<{ open: 
 }
 
 const up = await startUpstream(t);
-const a = await startTestAirlock(t, { allowPrivate: [`${up.host}:${up.port}`] });
+// With its studio (the studio's connections are held in this process too).
+const a = await startTestAirlock(t, { allowPrivate: [`${up.host}:${up.port}`], studio: '127.0.0.1:0' });
 const neighbour = await a.airlock.agents.add('neighbour');
 const N = `Basic ${Buffer.from(`neighbour:${neighbour.token}`).toString('base64')}`;
 const ask = () => viaProxy(a.port, `http://${up.host}:${up.port}/read`, { auth: N });
@@ -175,4 +178,41 @@ t.test('certificates for new names are minted in turns: one agent\'s flood of CO
   const calm2 = ca.contextFor('shared.calm.example', 'calm').then(() => order2.push('calm'));
   await Promise.all([...flood2, shared, calm2]);
   t.ok(order2.indexOf('calm') <= 4, `a name the flooding agent asked for too was ready for the other agent after ${order2.indexOf('calm')} of the flood's 41 (it waited for all of them)`);
+});
+
+t.test('thirteenth pass: studio connections no logged-in browser uses are bounded; a logged-in browser and the proxy are served', async (t) => {
+  // The studio shares the proxy's descriptors, and fastify waits for a request body without a time
+  // bound: dripped login bodies held a descriptor each for good (3,000 still open after a minute),
+  // enough of them and no agent's connection, upstream dial or audit write gets one.
+  const at = a.airlock.studioAddress!;
+  const browser = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => browser.destroy());
+  let cookie = '';
+  let csrf = '';
+  const call = (method: string, route: string, body?: string): Promise<{ status: number; reused: boolean }> => new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: at.port, method, path: route, agent: browser,
+      headers: { cookie, 'x-airlock-csrf': csrf, ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => {
+        const set = res.headers['set-cookie']?.[0];
+        if (set) cookie = set.split(';')[0]!;
+        if (route === '/api/login') csrf = (JSON.parse(text) as { csrf: string }).csrf;
+        resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  t.equal((await call('POST', '/api/login', JSON.stringify({ token: ensureAdminToken(a.airlock.home).token }))).status, 200, 'a browser logs in');
+  t.equal((await call('GET', '/api/session')).status, 200, 'and uses its session');
+  const extra = 100;
+  const held = hold([String(at.port), String(MAX_ANONYMOUS_CONNECTIONS + extra), 'login', '', '300', `http://127.0.0.1:${at.port}/`]);
+  await held.opened;
+  const again = await call('GET', '/api/session');
+  t.same(again, { status: 200, reused: true }, 'the logged-in browser is answered on its own connection, which was left open');
+  t.equal((await ask()).status, 200, 'the proxy serves an agent meanwhile');
+  const r = await held.result;
+  t.equal(r.failed, 0, `all ${r.open} connections were accepted`);
+  t.ok(r.closed >= extra, `the studio closed ${r.closed} of them (at least the ${extra} past ${MAX_ANONYMOUS_CONNECTIONS}), longest-open first`);
 });
