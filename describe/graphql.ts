@@ -527,7 +527,15 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
   const cache = new Map<string, Parsed>();
   const documents = new Map<string, DocumentNode | string>();
   const parseCached = (r: OneRequest): [string, Parsed] => {
-    const key = JSON.stringify([r.query, r.operationName, r.variables]) ?? '';
+    let key: string;
+    try {
+      key = JSON.stringify([r.query, r.operationName, r.variables]) ?? '';
+    } catch {
+      // Variables nested deeper than JSON.stringify's recursion (60,000 objects): a RangeError
+      // out of the describe step was a 500. Unreadable, so held as the worst reading.
+      key = `unreadable:${cache.size}`;
+      cache.set(key, { error: 'the GraphQL request is nested too deeply to read' });
+    }
     let one = cache.get(key);
     if (!one) cache.set(key, (one = parseOne(r, documents)));
     return [key, one];
