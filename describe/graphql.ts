@@ -13,7 +13,7 @@
 // it at high risk). The parse is linear (graphql-js's lexer and recursive-descent parser) and bounded
 // by a token limit; nesting deep enough to exhaust the stack is a parse failure, not a crash.
 import { createHash } from 'node:crypto';
-import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundary, multipartFields } from './multipart.ts';
 import { argumentPlaces, MAX_MCP_PLACES, placeValue } from './places.ts';
@@ -86,21 +86,33 @@ interface OneRequest {
   stored?: string;
 }
 
+/**
+ * The root fields an operation selects, through its fragments, in document order. A walk with its
+ * own stack: a chain of thousands of fragments spreading the next (or inline fragments nested as
+ * deep) overflowed the call stack, and the request was a 500 instead of being read.
+ */
 function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, out: Set<string>, seen: Set<string>, nodes?: FieldNode[]): void {
-  for (const sel of set.selections) {
+  const stack: Array<{ selections: readonly SelectionNode[]; next: number }> = [{ selections: set.selections, next: 0 }];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const sel = top.selections[top.next++];
+    if (!sel) {
+      stack.pop();
+      continue;
+    }
     if (sel.kind === Kind.FIELD) {
       if (sel.name.value !== '__typename') {
         out.add(sel.name.value);
         nodes?.push(sel);
       }
     } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      rootFields(sel.selectionSet, fragments, out, seen, nodes);
+      stack.push({ selections: sel.selectionSet.selections, next: 0 });
     } else if (sel.kind === Kind.FRAGMENT_SPREAD) {
       const name = sel.name.value;
       if (seen.has(name)) continue; // a fragment cycle is invalid; the server refuses it
       seen.add(name);
       const frag = fragments.get(name);
-      if (frag) rootFields(frag.selectionSet, fragments, out, seen, nodes);
+      if (frag) stack.push({ selections: frag.selectionSet.selections, next: 0 });
     }
   }
 }
@@ -515,7 +527,15 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
   const cache = new Map<string, Parsed>();
   const documents = new Map<string, DocumentNode | string>();
   const parseCached = (r: OneRequest): [string, Parsed] => {
-    const key = JSON.stringify([r.query, r.operationName, r.variables]) ?? '';
+    let key: string;
+    try {
+      key = JSON.stringify([r.query, r.operationName, r.variables]) ?? '';
+    } catch {
+      // Variables nested deeper than JSON.stringify's recursion (60,000 objects): a RangeError
+      // out of the describe step was a 500. Unreadable, so held as the worst reading.
+      key = `unreadable:${cache.size}`;
+      cache.set(key, { error: 'the GraphQL request is nested too deeply to read' });
+    }
     let one = cache.get(key);
     if (!one) cache.set(key, (one = parseOne(r, documents)));
     return [key, one];

@@ -17,6 +17,7 @@ import { AbortFlag } from '../lib/abort-flag.ts';
 import type { CertificateAuthority } from './ca.ts';
 import type { ConnectionCheck } from './checked-dial.ts';
 import { Exchange, loggableTarget, type Tunnel } from './exchange.ts';
+import { IdleConnections } from './idle-connections.ts';
 import { intercept } from './interception.ts';
 import { Pipeline, type PipelineDeps } from './pipeline.ts';
 import { formatAuthority } from './http-util.ts';
@@ -62,23 +63,16 @@ export const defaultTimeouts: ProxyTimeouts = {
 /** The longest wait for an upstream's answer to a WebSocket handshake, once connected. */
 const WEBSOCKET_ANSWER_MS = 30_000;
 
-/**
- * Client connections waiting for a request head (new ones, and idle keep-alive ones), at most.
- * Each holds a file descriptor; past this the one that has waited longest is closed, so a client
- * that opens thousands of connections and sends nothing (or half a head, slowly) cannot take the
- * descriptors every agent, the upstreams and the audit log need. Connections with a request in
- * flight are not counted (agent-gate.ts bounds those per agent).
- */
-export const MAX_IDLE_CONNECTIONS = 4096;
+/** Client connections waiting for a request head that nobody has used yet, at most (proxy/idle-connections.ts). */
+export { MAX_IDLE_CONNECTIONS } from './idle-connections.ts';
 
 export class ProxyServer {
   readonly outer: http.Server[] = [];
   private readonly inner: http.Server;
   private readonly tunnels = new WeakMap<net.Socket, Tunnel>();
   private readonly sockets = new Set<net.Socket>();
-  /** Connections waiting for a request head, longest-waiting first (a Set keeps insertion order). */
-  private readonly idle = new Set<net.Socket>();
-  private readonly watched = new WeakSet<net.Socket>();
+  /** Connections waiting for a request head, bounded per agent and for those nobody has used yet. */
+  private readonly idle = new IdleConnections();
   private readonly pipeline: Pipeline;
   private readonly upstream: Upstream;
   private readonly websockets: WebSocketForward;
@@ -113,7 +107,7 @@ export class ProxyServer {
   }
 
   private nestedConnect(req: http.IncomingMessage, socket: net.Socket): void {
-    this.idle.delete(socket);
+    this.idle.busy(socket);
     socket.on('error', () => socket.destroy());
     const tunnel = this.tunnels.get(socket);
     const r = refusals.bad('CONNECT inside a CONNECT tunnel is not supported: send the requests themselves through the tunnel, or CONNECT to the proxy');
@@ -206,26 +200,15 @@ export class ProxyServer {
     this.waitForHead(s);
   }
 
-  /** Counts a connection as waiting for a request head; past MAX_IDLE_CONNECTIONS the longest-waiting one is closed. */
+  /** Counts a connection as waiting for a request head (proxy/idle-connections.ts bounds them). */
   private waitForHead(s: net.Socket): void {
-    if (s.destroyed) return;
-    if (!this.watched.has(s)) {
-      this.watched.add(s);
-      s.once('close', () => this.idle.delete(s));
-    }
-    this.idle.delete(s);
-    this.idle.add(s);
-    while (this.idle.size > MAX_IDLE_CONNECTIONS) {
-      const oldest = this.idle.values().next().value as net.Socket;
-      this.idle.delete(oldest);
-      oldest.destroy();
-    }
+    this.idle.wait(s);
   }
 
   /** A request head arrived: the connection is busy until its response is done, then waits again. */
   private busy(req: http.IncomingMessage, res?: http.ServerResponse): void {
     const s = req.socket;
-    this.idle.delete(s);
+    this.idle.busy(s);
     res?.once('finish', () => this.waitForHead(s));
   }
 
@@ -243,7 +226,9 @@ export class ProxyServer {
     return intercept({
       pipeline: this.pipeline, ca: this.deps.ca, guard: this.deps.guard, handshakeMs: this.deps.timeouts.handshakeMs,
       deliver: (s, tunnel) => {
-        this.idle.delete(socket);
+        this.idle.busy(socket);
+        // The tunnel's connection is its agent's: it waits for its requests under that agent's bound.
+        this.idle.own(s, tunnel.agent.id);
         this.tunnels.set(s, tunnel);
         this.inner.emit('connection', s);
       },
@@ -266,6 +251,8 @@ export class ProxyServer {
     res.once('close', () => { if (!res.writableFinished) gone.abort(); });
     try {
       const opened = await this.pipeline.open(x, () => captureBody(req, this.deps.bodyCap));
+      // A connection an agent authenticated on waits for its next request under that agent's bound.
+      if (x.agent) this.idle.own(req.socket, x.agent.id);
       if (opened) return refuse(opened);
       const enforced = await this.pipeline.enforce(x, gone);
       if (enforced) return refuse(enforced);
@@ -282,7 +269,7 @@ export class ProxyServer {
    * what the agent gets (proxy/websocket-forward.ts). A refusal is written on the socket.
    */
   private async onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
-    this.idle.delete(socket);
+    this.idle.busy(socket);
     socket.on('error', () => socket.destroy());
     const x = new Exchange(req, this.tunnels.get(socket), true);
     const gone = new AbortFlag();

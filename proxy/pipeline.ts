@@ -460,21 +460,13 @@ export class Pipeline {
     if (this.stopping && (x.record.outcome === 'client-aborted' || x.record.outcome === 'upstream-error')) x.record.outcome = 'airlock-stopped';
     x.record.total_ms = x.elapsed();
     const record = x.record;
-    const text = record.description && evaluatedAs.get(record.description);
-    if (text && record.agent && !this.auditBudget.admit(record.agent, text.length)) {
-      delete record.description;
-      record.description_omitted = this.auditBudget.omitted(text.length);
-    }
+    this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description));
     this.deps.audit.append(record);
   }
 
   /** A record outside the exchange's own (a CONNECT, a WebSocket tunnel's end, a statement it carried). */
   append(record: AuditRecord): void {
-    const text = record.description && evaluatedAs.get(record.description);
-    if (text && record.agent && !this.auditBudget.admit(record.agent, text.length)) {
-      delete record.description;
-      record.description_omitted = this.auditBudget.omitted(text.length);
-    }
+    this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description));
     this.deps.audit.append(record);
   }
 }

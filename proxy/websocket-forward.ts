@@ -19,6 +19,7 @@ import type { ConnectionCheck } from './checked-dial.ts';
 import { PartialMessages, acceptAgent, dialUpstream, relay, type TunnelEnd } from './websocket-relay.ts';
 import { watchCredentials } from './credential-watch.ts';
 import { TunnelSql } from './tunnel-sql.ts';
+import type { AgentHandshake } from './websocket-handshake.ts';
 
 export interface WebSocketForwardOptions {
   tls: tls.SecureContext;
@@ -32,15 +33,52 @@ export interface WebSocketForwardOptions {
   bodyCap: number;
 }
 
+/**
+ * Tunnels of one agent that may use permessage-deflate at once; past it a new tunnel is relayed
+ * uncompressed (not offered to the upstream, declined to the agent: clients fall back by
+ * themselves). `ws` inflates and deflates on libuv's threads through one process-wide queue, first
+ * come first served, with a message of up to 16 MiB per job: one agent's 100 tunnels each sent
+ * three 15 KB frames that inflate to 15 MiB, and every other agent's compressed tunnels waited
+ * behind 4.5 GiB of zlib work (a neighbour's echo got no answer in 40 s; the same threads write the
+ * audit log). Bounded, an agent has at most four jobs a tunnel of these in that queue.
+ */
+export const AGENT_DEFLATE_TUNNELS = 8;
+
 export class WebSocketForward {
   /** Upstream WebSocket connections of open tunnels (ended on close()). */
   private readonly open = new Set<WebSocket>();
   /** What open tunnels hold of messages not yet whole, per agent and in all (websocket-relay.ts). */
   private readonly partial = new PartialMessages();
+  /** Tunnels offered or using permessage-deflate, per agent. */
+  private readonly deflating = new Map<string, number>();
 
   constructor(private readonly opts: WebSocketForwardOptions) {}
 
   async forward(x: Exchange, req: http.IncomingMessage, socket: net.Socket, head: Buffer, refuse: (r: Refusal) => void): Promise<void> {
+    // Compression is reserved before the upstream is dialed (dials run at once) and given back when the tunnel ends.
+    let offer = x.offer!;
+    const release = offer.deflate ? this.reserveDeflate(x.agent!.id) : undefined;
+    if (offer.deflate && !release) offer = { ...offer, deflate: false };
+    try {
+      await this.tunnel(x, req, socket, head, refuse, offer);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** One of the agent's compressing tunnels, or undefined when it has AGENT_DEFLATE_TUNNELS already. */
+  private reserveDeflate(agent: string): (() => void) | undefined {
+    const n = this.deflating.get(agent) ?? 0;
+    if (n >= AGENT_DEFLATE_TUNNELS) return undefined;
+    this.deflating.set(agent, n + 1);
+    return () => {
+      const m = (this.deflating.get(agent) ?? 1) - 1;
+      if (m > 0) this.deflating.set(agent, m);
+      else this.deflating.delete(agent);
+    };
+  }
+
+  private async tunnel(x: Exchange, req: http.IncomingMessage, socket: net.Socket, head: Buffer, refuse: (r: Refusal) => void, offer: AgentHandshake): Promise<void> {
     const ctx = x.context!;
     const rule = ctx.decision.rule;
     const { outgoing } = ctx;
@@ -51,7 +89,7 @@ export class WebSocketForward {
     const answer = await dialUpstream({
       url: outgoing.url, address: x.dial!.address, port: x.dial!.port, headers: outgoing.headers,
       tls: this.opts.tls, timeoutMs: this.opts.handshakeMs, ...(this.opts.check ? { check: this.opts.check } : {}),
-    }, x.offer!);
+    }, offer);
     if (nonEmpty(ctx.audit)) record.extra = ctx.audit;
     if (answer.kind === 'failed') {
       if (answer.invalid101) record.upstream_status = 101;

@@ -30,11 +30,15 @@ import type { AgentHandshake } from './websocket-handshake.ts';
 /** Largest message (after reassembly and decompression) either side may send: beyond it, close 1009. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /**
- * Bytes held of messages not yet whole (frames read, fragments kept, both directions), over all of
- * one agent's tunnels and over everyone's. `ws` reassembles a message before it is relayed (it
- * must be checked whole), up to MAX_MESSAGE_BYTES per side: 20 tunnels each sent 15 MiB of a
- * message never finished held 320 MiB, and one agent may keep hundreds of tunnels open. Past a
- * budget the tunnel whose message crossed it is closed (1009).
+ * Bytes a tunnel holds, over all of one agent's tunnels and over everyone's: messages not yet whole
+ * (frames read, fragments kept, both directions), and messages whole but not yet sent (being
+ * compressed, queued behind that, or in the socket's write buffer). `ws` reassembles a message
+ * before it is relayed (it must be checked whole), up to MAX_MESSAGE_BYTES per side: 20 tunnels
+ * each sent 15 MiB of a message never finished held 320 MiB; and a whole message waits in memory
+ * for as long as its receiver does not read (or the compressor is busy): 15 MiB messages, or 15 KB
+ * permessage-deflate frames that inflate to them, sent to an agent that reads nothing held 15 MiB a
+ * tunnel for good, and one agent may keep hundreds of tunnels open. Past a budget the tunnel whose
+ * bytes crossed it is closed (1009; cut when what it holds cannot leave).
  */
 export const AGENT_PARTIAL_BYTES = 64 * 1024 * 1024;
 export const TOTAL_PARTIAL_BYTES = 512 * 1024 * 1024;
@@ -292,19 +296,23 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       shut(upstream, 1001, 'closed by the proxy');
     };
 
-    // After each read of either side: what the tunnel holds of unfinished messages, against the budgets.
+    // After each read of either side, and each message sent or flushed: what the tunnel holds of
+    // unfinished messages and of messages not yet sent, against the budgets.
     let held = 0;
     const budget = hooks.partial;
     const weigh = (): void => {
       if (!budget) return;
-      const now = end ? 0 : partialBytes(agent) + partialBytes(upstream) + (hooks.judgeHolding?.() ?? 0);
+      const now = end ? 0 : partialBytes(agent) + partialBytes(upstream) + agent.bufferedAmount + upstream.bufferedAmount + (hooks.judgeHolding?.() ?? 0);
       if (now === held) return;
       const fits = budget.messages.change(budget.agent, held, now);
       held = now;
       if (fits || end) return;
-      end = { by: 'airlock', detail: 'messages not yet whole held more than their budget (one agent\'s tunnels, or every tunnel): closed' };
-      shut(agent, 1009, 'unfinished messages over budget');
-      shut(upstream, 1001, 'closed by the proxy');
+      end = { by: 'airlock', detail: 'messages not yet whole or not yet sent held more than their budget (one agent\'s tunnels, or every tunnel): closed' };
+      // A close frame queued behind what the side does not read would keep it all for the close timeout.
+      for (const [ws, code, reason] of [[agent, 1009, 'messages over budget'], [upstream, 1001, 'closed by the proxy']] as const) {
+        if (ws.bufferedAmount > HIGH_WATER) ws.terminate();
+        else shut(ws, code, reason);
+      }
     };
     // Compressed frames are inflated after the read (on zlib's threads): weighed again shortly
     // after, for as long as what the tunnel holds keeps changing.
@@ -333,6 +341,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       const counts = dir === 'upstream' ? stats.to_upstream : stats.to_agent;
       let paused = false;
       const drained = (): void => {
+        weigh();
         if (paused && !judgeQueue.length && to.bufferedAmount < HIGH_WATER / 2) {
           paused = false;
           from.resume();
@@ -457,7 +466,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       from.on('message', (data: Buffer, isBinary: boolean) => {
         weigh();
         pass(isBinary ? 'binary' : 'text', data);
-        if (hooks.judgeHolding) weigh();
+        weigh();
       });
       from.on('ping', (data: Buffer) => pass('ping', data));
       from.on('pong', (data: Buffer) => pass('pong', data));

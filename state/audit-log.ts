@@ -37,7 +37,7 @@ export interface AuditRecord {
   /** The redacted request description the policy saw. */
   description?: RequestDescription;
   /** Instead of the description, when its agent was past its share of the audit log (proxy/audit-budget.ts). */
-  description_omitted?: { bytes: number; reason: string };
+  description_omitted?: { bytes: number; reason: string; url_bytes?: number };
   /** Extra values enforcers recorded (approval id, limits charged, credentials injected by name…). */
   extra?: Record<string, unknown>;
   /** A human's change to a session (a label cleared, the session reset): replay applies it in order. */

@@ -12,6 +12,7 @@
 // an allowed Origin and the token as an offered subprotocol (browsers cannot set headers there).
 import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,7 @@ import { compilePolicy } from '../engine/compile.ts';
 import { ensureHome } from '../state/home.ts';
 import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, WS_PROTOCOL, ensureAdminToken, isMutating, loginAnnouncement, tokenFromProtocols, tokensEqual, type Session } from './auth.ts';
 import { distDir, ensureStudioBuilt } from './build.ts';
+import { STUDIO_REQUEST_MS, boundConnections } from './connections.ts';
 import { StudioContext } from './context.ts';
 import { DraftPathError } from './drafts.ts';
 import { approvalRoutes } from './api/approvals.ts';
@@ -94,7 +96,9 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   const limiter = deps.loginLimiter ?? new LoginLimiter();
   const ctx = await StudioContext.open(home, deps.services, deps.projectRoot ?? projectRoot);
 
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 4 * 1024 * 1024, trustProxy: false });
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 4 * 1024 * 1024, trustProxy: false, requestTimeout: STUDIO_REQUEST_MS });
+  // The process's descriptors are the proxy's too: connections no logged-in browser uses are bounded.
+  const connections = boundConnections(app.server);
   app.decorate('studio', ctx);
   await app.register(fastifyCookie);
 
@@ -138,6 +142,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
       return reply.code(403).send({ error: 'missing or wrong session token (X-Airlock-CSRF)', code: 'csrf' });
     }
     req.session = session;
+    connections.trust(req.raw.socket);
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
@@ -240,6 +245,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     const given = tokenFromProtocols(req.headers['sec-websocket-protocol']);
     const tokenHolds = (s: Session | undefined): boolean => !!s && given !== undefined && tokensEqual(given, s.csrf);
     if (!tokenHolds(session)) return refuse(socket, 403, 'Forbidden');
+    connections.trust(socket as Socket);
     wss.handleUpgrade(req, socket, head, (ws) => {
       ctx.hub.add(ws, session.id);
       let alive = true;

@@ -9,13 +9,17 @@
 // WebSocket tunnels hold two descriptors each for as long as the upstream budgets allow: minutes,
 // or for ever), while another agent is served.
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { AGENT_OPEN, AGENT_SLOTS, AGENT_WAITING } from '../../proxy/agent-gate.ts';
+import { IdleConnections } from '../../proxy/idle-connections.ts';
 import { MAX_IDLE_CONNECTIONS } from '../../proxy/listener.ts';
 import { MAX_IDLE_UPSTREAM } from '../../proxy/upstream.ts';
+import { ensureAdminToken } from '../../studio/auth.ts';
+import { MAX_ANONYMOUS_CONNECTIONS } from '../../studio/connections.ts';
 import { eventually, fixtures, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
 
 const holder = path.join(fixtures, 'clients', 'socket-holder.mjs');
@@ -42,16 +46,32 @@ function hold(args: string[]): { opened: Promise<void>; result: Promise<{ open: 
 }
 
 const up = await startUpstream(t);
-const a = await startTestAirlock(t, { allowPrivate: [`${up.host}:${up.port}`] });
+// With its studio (the studio's connections are held in this process too).
+const a = await startTestAirlock(t, { allowPrivate: [`${up.host}:${up.port}`], studio: '127.0.0.1:0' });
 const neighbour = await a.airlock.agents.add('neighbour');
 const N = `Basic ${Buffer.from(`neighbour:${neighbour.token}`).toString('base64')}`;
 const ask = () => viaProxy(a.port, `http://${up.host}:${up.port}/read`, { auth: N });
 
 t.test('half-sent heads past the idle cap: the longest-waiting are closed, a neighbour is served', async (t) => {
   const extra = 400;
+  // Thirteenth pass: the neighbour's keep-alive connection, idle between two requests, was one of
+  // the longest-waiting and was closed by the flood too (one pool for every connection); an agent's
+  // connections now wait under its own bound, and a flood closes only connections nobody used yet.
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => keepAlive.destroy());
+  const onKeptConnection = (): Promise<{ status: number; reused: boolean }> => new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: a.port, path: `http://${up.host}:${up.port}/read`, agent: keepAlive, headers: { 'proxy-authorization': N } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  t.equal((await onKeptConnection()).status, 200, 'the neighbour\'s first request on its keep-alive connection');
   // Held 2 s once all are open: the proxy closes the longest-waiting as each one past the cap arrives.
   const held = hold([String(a.port), String(MAX_IDLE_CONNECTIONS + extra), 'idle', '', '2000']);
   await held.opened;
+  t.same(await onKeptConnection(), { status: 200, reused: true }, 'its next one goes on the same connection: the flood did not close it');
   t.equal((await ask()).status, 200, 'the neighbour is served while the connections are held');
   const r = await held.result;
   t.equal(r.failed, 0, `all ${r.open} connections were accepted`);
@@ -175,4 +195,65 @@ t.test('certificates for new names are minted in turns: one agent\'s flood of CO
   const calm2 = ca.contextFor('shared.calm.example', 'calm').then(() => order2.push('calm'));
   await Promise.all([...flood2, shared, calm2]);
   t.ok(order2.indexOf('calm') <= 4, `a name the flooding agent asked for too was ready for the other agent after ${order2.indexOf('calm')} of the flood's 41 (it waited for all of them)`);
+});
+
+t.test('thirteenth pass: studio connections no logged-in browser uses are bounded; a logged-in browser and the proxy are served', async (t) => {
+  // The studio shares the proxy's descriptors, and fastify waits for a request body without a time
+  // bound: dripped login bodies held a descriptor each for good (3,000 still open after a minute),
+  // enough of them and no agent's connection, upstream dial or audit write gets one.
+  const at = a.airlock.studioAddress!;
+  const browser = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => browser.destroy());
+  let cookie = '';
+  let csrf = '';
+  const call = (method: string, route: string, body?: string): Promise<{ status: number; reused: boolean }> => new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: at.port, method, path: route, agent: browser,
+      headers: { cookie, 'x-airlock-csrf': csrf, ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => {
+        const set = res.headers['set-cookie']?.[0];
+        if (set) cookie = set.split(';')[0]!;
+        if (route === '/api/login') csrf = (JSON.parse(text) as { csrf: string }).csrf;
+        resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  t.equal((await call('POST', '/api/login', JSON.stringify({ token: ensureAdminToken(a.airlock.home).token }))).status, 200, 'a browser logs in');
+  t.equal((await call('GET', '/api/session')).status, 200, 'and uses its session');
+  const extra = 100;
+  const held = hold([String(at.port), String(MAX_ANONYMOUS_CONNECTIONS + extra), 'login', '', '300', `http://127.0.0.1:${at.port}/`]);
+  await held.opened;
+  const again = await call('GET', '/api/session');
+  t.same(again, { status: 200, reused: true }, 'the logged-in browser is answered on its own connection, which was left open');
+  t.equal((await ask()).status, 200, 'the proxy serves an agent meanwhile');
+  const r = await held.result;
+  t.equal(r.failed, 0, `all ${r.open} connections were accepted`);
+  t.ok(r.closed >= extra, `the studio closed ${r.closed} of them (at least the ${extra} past ${MAX_ANONYMOUS_CONNECTIONS}), longest-open first`);
+});
+
+t.test('thirteenth pass: an agent\'s waiting connections meet its own bound, never another\'s or the anonymous one', async (t) => {
+  // Sockets stand in for connections (the flood itself is the first test above).
+  const fake = (): net.Socket => {
+    const s = new EventEmitter() as EventEmitter & { destroyed: boolean; destroy(): void };
+    s.destroyed = false;
+    s.destroy = () => { s.destroyed = true; s.emit('close'); };
+    return s as unknown as net.Socket;
+  };
+  const idle = new IdleConnections(8, 3);
+  const calm = Array.from({ length: 3 }, fake);
+  for (const s of calm) (idle.own(s, 'calm'), idle.wait(s));
+  const mine = Array.from({ length: 10 }, fake);
+  for (const s of mine) (idle.own(s, 'hostile'), idle.wait(s));
+  const anonymous = Array.from({ length: 20 }, fake);
+  for (const s of anonymous) idle.wait(s);
+  t.same(calm.map((s) => s.destroyed), [false, false, false], 'another agent\'s waiting connections are left open');
+  t.equal(mine.filter((s) => s.destroyed).length, 7, 'the agent past its bound of 3 loses its own longest-waiting');
+  t.same(mine.slice(7).map((s) => s.destroyed), [false, false, false], 'and keeps its newest');
+  t.equal(anonymous.filter((s) => s.destroyed).length, 12, 'connections nobody used are bounded on their own (8)');
+  idle.busy(calm[0]!);
+  idle.wait(calm[0]!);
+  t.notOk(calm[0]!.destroyed, 'a connection that waits again rejoins its agent\'s bound');
 });

@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import t from 'tap';
+import type { AuditRecord } from '../../state/audit-log.ts';
 import pgLib from 'pg';
 import { serialize } from 'pg-protocol';
 import { Duplex } from 'node:stream';
@@ -21,6 +22,7 @@ import { WebSocket, createWebSocketStream } from 'ws';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
 import { HranaReader, PgFrontendReader } from '../../describe/tunnel-sql.ts';
+import { AGENT_DEFLATE_TUNNELS } from '../../proxy/websocket-forward.ts';
 import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type UpstreamHandler } from './helpers.ts';
 import {
   acceptFor, closeCode, encodeFrame, handshake, newKey, oracle, rawAgent, startRawUpstream, startWsUpstream, type DecodedFrame, type FrameSpec,
@@ -42,8 +44,9 @@ const richOpts = {
 };
 const rich = await startWsUpstream(t, richOpts);
 const richTls = await startWsUpstream(t, { ...richOpts, tlsCa: ca });
-/** A real `ws` server that only records (the frame properties). */
-const sink = await startWsUpstream(t);
+/** A real `ws` server that only records (the frame properties); on /unread… it sends one 14 MiB message. */
+const UNREAD = Buffer.alloc(14 * 1024 * 1024, 0x61);
+const sink = await startWsUpstream(t, { onConnection: (ws, req) => { if (req.url?.startsWith('/unread')) ws.send(UNREAD); } });
 /** keyed.example: tells the agent the Authorization it received, whole and in pieces. */
 const keyed = await startWsUpstream(t, {
   headers: (req) => [`X-Echo: ${req.headers.authorization}`],
@@ -803,6 +806,60 @@ t.test('messages never finished on many tunnels are bounded per agent; a neighbo
   await eventually(() => (sink.conn('/again')?.messages.length ?? 0) === 1, 10_000);
   t.equal(sink.conn('/again')?.messages.length, 1, 'once its tunnels closed, the agent\'s messages pass again');
   again.close();
+});
+
+t.test('thirteenth pass: whole messages an agent does not read count against its budget; a neighbour\'s tunnel is served', async (t) => {
+  // A message is relayed whole: a 15 MiB message from the upstream (or a 15 KB permessage-deflate
+  // frame that inflates to one) to an agent that reads nothing sat in the proxy's write buffer for
+  // good, uncounted: 15 MiB a tunnel, and one agent may keep 512 tunnels. What a tunnel holds to
+  // send now counts with its unfinished messages (64 MiB an agent): past it the tunnel is cut.
+  const hostile = await a.airlock.agents.add('unread');
+  const neighbour = await a.airlock.agents.add('calm-unread');
+  const paths = Array.from({ length: 5 }, (_, i) => `/unread${i}`);
+  const clients = await Promise.all(paths.map((p) => new Promise<WebSocket>((resolve, reject) => {
+    const c = new WebSocket(`ws://allowed.example:${sink.port}${p}`, { agent: new HttpProxyAgent(a.airlock.proxyUrl('unread', hostile.token)), perMessageDeflate: false });
+    // Reads nothing once open: what the upstream sends stays with the proxy.
+    c.on('upgrade', (res) => res.socket.pause());
+    c.on('open', () => resolve(c));
+    c.on('error', reject);
+  })));
+  const ends = (): AuditRecord[] => a.records.filter((r) => r.agent === 'unread' && r.status === 101 && r.outcome !== 'forwarded');
+  t.ok(await eventually(() => ends().some((r) => /not yet sent held more than their budget/.test(r.detail ?? '')), 10_000),
+    `a tunnel past the agent's budget was cut (${ends().length} of 5 ended; 70 MiB held before)`);
+  t.ok(ends().length <= 1, `the tunnels within the budget stay open (${ends().length} cut)`);
+  const calm = new WebSocket(`ws://allowed.example:${sink.port}/calm-unread`, { agent: new HttpProxyAgent(a.airlock.proxyUrl('calm-unread', neighbour.token)), perMessageDeflate: false });
+  calm.on('error', () => undefined);
+  calm.on('open', () => calm.send(Buffer.alloc(64 * 1024, 0x62)));
+  t.ok(await eventually(() => sink.conn('/calm-unread')?.messages.length === 1, 10_000), 'a neighbour\'s message arrives meanwhile');
+  calm.terminate();
+  for (const c of clients) c.terminate();
+});
+
+t.test('thirteenth pass: one agent\'s compressing tunnels are bounded; past it they are relayed uncompressed, a neighbour\'s still compress', async (t) => {
+  // `ws` inflates and deflates through one process-wide queue, first come first served, up to
+  // 16 MiB a job: 100 tunnels of one agent each sent three 15 KB frames inflating to 15 MiB, and a
+  // neighbour's compressed echo got no answer in 40 s. An agent's compressing tunnels are bounded.
+  const hostile = await a.airlock.agents.add('deflater');
+  const neighbour = await a.airlock.agents.add('calm-deflate');
+  const open = (name: string, token: string, path: string): Promise<WebSocket> => new Promise((resolve, reject) => {
+    const c = new WebSocket(`ws://allowed.example:${rich.port}${path}`, { agent: new HttpProxyAgent(a.airlock.proxyUrl(name, token)), perMessageDeflate: true });
+    c.on('open', () => resolve(c));
+    c.on('error', reject);
+  });
+  const compressed = (c: WebSocket): boolean => c.extensions.includes('permessage-deflate');
+  const tunnels = await Promise.all(Array.from({ length: AGENT_DEFLATE_TUNNELS + 3 }, (_, i) => open('deflater', hostile.token, `/deflate${i}`)));
+  t.equal(tunnels.filter(compressed).length, AGENT_DEFLATE_TUNNELS, `${AGENT_DEFLATE_TUNNELS} of the agent's ${tunnels.length} tunnels compress`);
+  const plain = tunnels.find((c) => !compressed(c))!;
+  const echoed = new Promise<string>((resolve) => plain.once('message', (d: Buffer) => resolve(d.toString())));
+  plain.send('still relayed');
+  t.equal(await echoed, 'still relayed', 'a tunnel past the bound works, uncompressed');
+  const calm = await open('calm-deflate', neighbour.token, '/calm-deflate');
+  t.ok(compressed(calm), 'a neighbour\'s tunnel still compresses');
+  tunnels.filter(compressed)[0]!.close();
+  await eventually(() => a.records.filter((r) => r.agent === 'deflater' && r.outcome === 'websocket-closed').length === 1, 3000);
+  const again = await open('deflater', hostile.token, '/deflate-again');
+  t.ok(compressed(again), 'once one of its compressing tunnels closed, the agent\'s next one compresses');
+  for (const c of [...tunnels, calm, again]) c.terminate();
 });
 
 // ─── SQL inside a tunnel ────────────────────────────────────────────────────────────────────────

@@ -245,3 +245,19 @@ t.test('GraphQL mutation calls that all name one large variable are read within 
   const small = gql('https://api.github.com/graphql', 'mutation($v: AddCommentInput!) { a: addComment(input: $v) { clientMutationId } b: addComment(input: $v) { clientMutationId } }', { v: { subjectId: 'I_1', body: 'hi' } });
   t.same(small.service?.params.node_ids, ['I_1']);
 });
+
+t.test('thirteenth pass: a chain of thousands of GraphQL fragments is read, deep variables are unreadable, neither a stack overflow', async (t) => {
+  // The root fields were collected by recursion through each fragment: a document whose 5,000
+  // fragments each spread the next threw RangeError out of the describe step (a 500 for the
+  // request, instead of the deletion at its end being read and held).
+  const depth = 5000;
+  const query = `mutation{...f0} ${Array.from({ length: depth }, (_, i) => `fragment f${i} on Mutation{__typename ...f${i + 1}}`).join(' ')} fragment f${depth} on Mutation{deleteRef(input:{refId:"x"}){clientMutationId}}`;
+  const d = describeRequest({ method: 'POST', url: 'https://api.github.com/graphql', headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ query })), bodyTruncated: false }, { agent });
+  t.same(d.graphql?.operations.map((o) => o.fields), [['deleteRef']], 'the deletion at the chain\'s end is read');
+  // GraphQL `variables` nested 60,000 objects deep (a 360 KB body, to any host: the shape is sniffed)
+  // threw RangeError out of JSON.stringify in the describe step: a 500 for the request.
+  const deep = `{"query":"mutation($v:AddCommentInput!){addComment(input:$v){clientMutationId}}","variables":{"v":${'{"a":'.repeat(60_000)}1${'}'.repeat(60_000)}}}`;
+  const read = (url: string): ReturnType<typeof describeRequest> => describeRequest({ method: 'POST', url, headers: [['content-type', 'application/json']], body: Buffer.from(deep), bodyTruncated: false }, { agent });
+  t.match(read('https://api.github.com/graphql').graphql, { parsed: false, error: /nested too deeply/ }, 'to a GraphQL endpoint: unreadable, not a crash');
+  t.ok(read('https://mcp.example/mcp').request, 'to another host: described, not a crash');
+});

@@ -168,8 +168,9 @@ t.test('a tunneled request: Host, CONNECT target and SNI must agree, and the tun
 t.test('an agent past its share of the audit disk: large descriptions left out, every record written', async (t) => {
   const large = { url: `http://api.example.test/items?q=${'x'.repeat(20 * 1024)}` };
   // The budget fits three such descriptions (their size measured with a budget that fits none).
-  const size = (await play({ head: large, auditBudget: new AuditBudget(1) })).records[0]!.description_omitted!.bytes;
-  t.ok(size > 20 * 1024, `a description of ${size} bytes`);
+  // What one charges: its description and its URL.
+  const size = (await play({ head: large, auditBudget: new AuditBudget(1) })).records[0]!.description_omitted!.bytes + large.url.length;
+  t.ok(size > 20 * 1024, `a description and URL of ${size} bytes`);
   let now = 1_000_000;
   const budget = new AuditBudget(Math.floor(size * 3.5), () => now);
   const outcomes: string[] = [];
@@ -177,15 +178,27 @@ t.test('an agent past its share of the audit disk: large descriptions left out, 
     const { records } = await play({ head: large, auditBudget: budget });
     t.equal(records.length, 1, `request ${i}: recorded`);
     const r = records[0]!;
-    t.match(r, { agent: 'a1', url: large.url, decision: { action: 'allow' }, outcome: 'forwarded' }, `request ${i}: who, where and the decision are kept`);
+    t.match(r, { agent: 'a1', decision: { action: 'allow' }, outcome: 'forwarded' }, `request ${i}: who, where and the decision are kept`);
+    t.ok(r.description ? r.url === large.url : r.url === `${large.url.slice(0, 1024)}…`, `request ${i}: the URL, cut past the budget`);
     outcomes.push(r.description ? 'whole' : 'omitted');
     if (!r.description) t.match(r.description_omitted, { bytes: Number, reason: /recorded more than/ });
   }
   t.same(outcomes, ['whole', 'whole', 'whole', 'omitted', 'omitted'], 'a budget of three and a half descriptions a minute: three whole');
   const small = await play({ auditBudget: budget });
   t.ok(small.records[0]!.description, 'a small description is recorded whole past the budget');
+  // Thirteenth pass: a description under 16 KiB was never charged, nor the record's URL: a 7 KB
+  // query wrote ~21 KB of audit a request at any rate. Both are charged now; past the budget the
+  // URL is cut too, so the record stays small whatever the agent sent.
+  const medium = { url: `http://api.example.test/items?q=${'y'.repeat(7 * 1024)}` };
+  const past = (await play({ head: medium, auditBudget: new AuditBudget(16 * 1024) })).records[0]!;
+  t.notOk(past.description, 'a 7 KB query past the budget: its description is left out');
+  t.ok(past.url!.length <= 1030 && past.url!.startsWith('http://api.example.test/items?q=yyy'), `its URL is cut (${past.url!.length} characters kept)`);
+  t.match(past.description_omitted, { url_bytes: medium.url.length, reason: /URL cut/ }, 'and says how long it was');
+  t.ok(JSON.stringify(past).length < 4096, `the record is ${JSON.stringify(past).length} bytes`);
   now += 60_000;
   t.ok((await play({ head: large, auditBudget: budget })).records[0]!.description, 'a minute later the budget is back');
+  const whole = (await play({ head: medium, auditBudget: budget })).records[0]!;
+  t.ok(whole.description && whole.url === medium.url, 'within it, a 7 KB query is recorded whole');
 });
 
 // Ninth pass: a lasting request (a WebSocket, an upload past the capture) that a grant let through

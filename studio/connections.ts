@@ -1,0 +1,38 @@
+// The studio's connections, bounded. The studio runs in the proxy's process and shares its file
+// descriptors: fastify waits for a request body without a time bound (its `requestTimeout` is 0),
+// and nothing bounded how many connections may wait, so anyone who can reach the studio's port (an
+// agent run without the sandbox, any local process) held thousands of `POST /api/login` bodies
+// dripped a byte at a time, each a descriptor for good, until no agent's connection to the proxy,
+// no upstream dial and no audit write could get one.
+//
+// A connection a logged-in browser has used (its request carried the session and its token, or it
+// is that browser's live feed) is trusted and left alone. The others (new connections, the login
+// page and its assets, requests without a session) are at most MAX_ANONYMOUS_CONNECTIONS: past it
+// the longest-open one is closed, whatever it is doing. A browser opens a handful; the bound only
+// ever bites a flood, and the flooder's own oldest connections go first.
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+export const MAX_ANONYMOUS_CONNECTIONS = 256;
+/** A request (head and body) must have arrived within this; the studio's largest body is 4 MiB on loopback. */
+export const STUDIO_REQUEST_MS = 30_000;
+
+export interface ConnectionBound {
+  /** A logged-in browser used this connection: it no longer counts, and is never closed for the bound. */
+  trust(socket: Socket | undefined): void;
+}
+
+export function boundConnections(server: Server, cap = MAX_ANONYMOUS_CONNECTIONS): ConnectionBound {
+  // Insertion order is opening order: the first is the longest-open.
+  const anonymous = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    anonymous.add(s);
+    s.once('close', () => anonymous.delete(s));
+    while (anonymous.size > cap) {
+      const oldest = anonymous.values().next().value as Socket;
+      anonymous.delete(oldest);
+      oldest.destroy();
+    }
+  });
+  return { trust: (s) => void (s && anonymous.delete(s)) };
+}
