@@ -76,6 +76,15 @@ export function policyReadsProvenance(wasm: Buffer | undefined): boolean {
   return wasm !== undefined && wasm.includes('provenance');
 }
 
+/**
+ * `wrote:<host>` says where this session sent data (rego/sessions.rego: that host's links are not
+ * followed), not what its context holds: no stream decided before it is stale for it, since only
+ * browsing (a GET without a body, no stream) is decided on it.
+ */
+function isWrittenLabel(label: string): boolean {
+  return label.startsWith('wrote:');
+}
+
 export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
   const { store } = opts;
   const limits = opts.limits ?? LINK_SCAN_LIMITS;
@@ -111,7 +120,7 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     } catch {
       /* a shared store's view not yet refreshed: the description's copy */
     }
-    const fresh = labels.filter((l) => !held[l]);
+    const fresh = labels.filter((l) => !held[l] && !isWrittenLabel(l));
     if (fresh.length) {
       // Every stream of this session opened before now is stale — except this request's own, when
       // it was current until now. One already stale (the session gained a label after it was
@@ -140,7 +149,8 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     if (c.type === 'ended') generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: '', ended: true });
     // Labels a response brought through another replica make this replica's older streams of the
     // session stale too, as `arrive` does for labels that arrive here.
-    if (c.type === 'labels' && c.remote && c.labels?.length) generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: c.labels.join(', ') });
+    const content = c.type === 'labels' && c.remote ? (c.labels ?? []).filter((l) => !isWrittenLabel(l)) : [];
+    if (content.length) generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: content.join(', ') });
   });
   /** The check for a streaming answer: cheap (one map lookup) until a human changed its session. */
   const recheck = (ctx: RequestContext, st: StreamLabels): Promise<unknown> | Rejection | undefined => {
@@ -210,7 +220,12 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
         ctx.audit.negotiation_neutralized = [...new Set([...(ctx.audit.negotiation_neutralized as string[] | undefined ?? []), 'accept-encoding'])].sort();
       }
       store.addEgress(s.id, ctx.description.request.egress_bytes);
-      return undefined;
+      // `wrote:<host>` (rego/sessions.rego): the host holds what this request sends from the moment
+      // it arrives, answered or not (a write the agent abandons mid-way has reached it): stored before
+      // it leaves, so that host's later links are not followed.
+      const wrote = (ctx.decision.labels ?? []).filter(isWrittenLabel);
+      if (!wrote.length) return undefined;
+      return store.addLabels(s.id, wrote, { request_id: r.id, host: r.host, time: new Date().toISOString() }).then(() => undefined);
     },
 
     egressMeter(ctx): EgressMeter | undefined {

@@ -830,6 +830,68 @@ browse_source(h) if {
 	some e in extra_host_entries
 	host_matches(entry_host(e), h)
 	not agent_writes_to(h)
+	not session_wrote_to(h)
+}
+
+# A host given as a bare string takes the agent's writes too, once a human approves each; and a GET
+# whose URL carries a URL writes as well (a shortener's `api-create.php?url=`, an archive's
+# `/save/https://…`, a paste's GET API). What the agent sent there comes back later as a link that
+# host serves: `https://evil.example/?d=<data>` stored by one request, served by the next, which the
+# echo check (one request at a time) cannot see (thirteenth pass; the twelfth left it open). Such a
+# request brings the label `wrote:<host>` (`wrote:.<suffix>` for a `*.` entry), which the proxy
+# stores before the request leaves (a write the agent abandons has still reached the host), and the
+# session's links served by that host are followed no more. A host `browse.sources` names stays one.
+response_labels contains written_label(e) if {
+	object.get(browse_conf, "enabled", false) == true
+	object.get(browse_conf, "from_allowed_hosts", true) == true
+	plain_host_request
+	agent_sends_to_host
+	some e in matching_extra_hosts
+	not named_browse_source(host)
+	not agent_writes_to(host) # no browsing source already
+}
+
+agent_sends_to_host if not reads_only
+
+agent_sends_to_host if input.request.body.size > 0
+
+agent_sends_to_host if {
+	some _, vs in object.get(input.request, "query", {})
+	some v in vs
+	regex.match(`(?i)https?(?::|%3a)(?:/|%2f)|^\s*[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::[0-9]+)?(?:/|%2f)`, v) # a scheme anywhere, or a host and a path without one
+}
+
+agent_sends_to_host if regex.match(`(?i)https?(?::|%3a)(?:/|%2f)`, object.get(input.request, "path", ""))
+
+# A label name is at most 64 characters: a longer host keeps its end (a shorter suffix matches more
+# hosts, which fails closed). Brackets of an IPv6 literal are no label characters.
+written_label(e) := concat("", ["wrote:", written_key(replace(replace(trim_prefix(lower(entry_host(e)), "*"), "[", ""), "]", ""))])
+
+written_key(h) := substring(h, count(h) - 58, -1) if count(h) > 58
+
+written_key(h) := h if count(h) <= 58
+
+session_wrote_to(h) if {
+	some l, _ in session_labels
+	startswith(l, "wrote:")
+	written_names(substring(l, 6, -1), replace(replace(h, "[", ""), "]", ""))
+}
+
+written_names(k, h) if k == h
+
+written_names(k, h) if {
+	startswith(k, ".")
+	endswith(h, k)
+}
+
+written_names(k, h) if {
+	count(k) == 58
+	endswith(h, k)
+}
+
+named_browse_source(h) if {
+	some p in object.get(browse_conf, "sources", [])
+	host_matches(p, h)
 }
 
 agent_writes_to(h) if {
