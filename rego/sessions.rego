@@ -553,6 +553,9 @@ response_labels contains label if {
 agent_credential_headers := {
 	"authorization", "x-api-key", "api-key", "apikey", "x-auth-token", "private-token",
 	"x-access-token", "x-goog-api-key", "x-github-token", "x-hasura-admin-secret", "x-hasura-access-key",
+	# keys under names with no credential's word (Honeycomb's team key, Artifactory's API key, OVH's
+	# application and consumer keys)
+	"x-honeycomb-team", "x-jfrog-art-api", "x-ovh-application", "x-ovh-consumer",
 }
 
 agent_authenticates if {
@@ -573,6 +576,15 @@ agent_authenticates if {
 	regex.match(`^(?:.*[-_.])?(?:token|tokens|key|keys|secret|secrets|password|passwd|passphrase|auth|authentication|authorization|credential|credentials|apikey|api-key|accesskey)(?:[-_.].*)?$`, name)
 	not regex.match(`(?:^|[-_.])(?:csrf|xsrf)(?:[-_.]|$)`, name)
 	not regex.match(`(?:^|[-_.])auth[-_.]?(?:type|method|scheme|mode|source|provider)$`, name) # npm's `npm-auth-type: web` names how, not who
+}
+
+# ... also glued to the word before it (Pivotal Tracker's `X-TrackerToken`, Chatwork's
+# `X-ChatWorkToken`, `X-MyApiKey`): thirteenth pass, read as a page (`untrusted` only). Not Django's
+# `X-CSRFToken`.
+agent_authenticates if {
+	some name, _ in object.get(input.request, "headers", {})
+	regex.match(`[a-z0-9](?:token|apikey|secret|password|passwd)$`, name)
+	not regex.match(`csrf|xsrf`, name)
 }
 
 not_credential_headers := {"sec-websocket-key", "idempotency-key", "x-idempotency-key", "cookie", "set-cookie", "proxy-authorization"}
@@ -844,7 +856,7 @@ browse_source(h) if {
 response_labels contains written_label(e) if {
 	object.get(browse_conf, "enabled", false) == true
 	object.get(browse_conf, "from_allowed_hosts", true) == true
-	plain_host_request
+	host_labels_apply # a plain host, a JSON-RPC body to one included (mcp.read passes it without a human)
 	agent_sends_to_host
 	some e in matching_extra_hosts
 	not named_browse_source(host)
