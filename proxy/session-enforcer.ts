@@ -20,9 +20,11 @@ import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, normalizeLink, pag
 import { TurnGate } from '../lib/turn-gate.ts';
 import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
+import { isStoreUnavailable } from '../state/unavailable.ts';
 import { decodedBody, multipartText } from './body-readings.ts';
 import { restrictAcceptEncoding } from './credentials.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
+import { refusals } from './refusals.ts';
 
 export interface SessionEnforcerOptions {
   store: AgentSessions;
@@ -53,6 +55,18 @@ function sessionEnded(): Rejection {
     title: 'Session reset',
     detail: 'a human reset this session while this stream was open; it is closed. Send the request again: it starts the new session',
     outcome: 'session-reset',
+  };
+}
+
+/** A `wrote:` label the store refused: the request does not leave (its host would then serve back what it carried). */
+function writtenUnstored(err: unknown): Rejection {
+  return {
+    status: 503,
+    type: 'session-store-unavailable',
+    title: 'Session store unavailable',
+    detail: `this request's session label could not be stored (${err instanceof Error ? err.message : String(err)}); it was not forwarded. Retry shortly.`,
+    outcome: 'store-unavailable',
+    headers: { 'retry-after': '1' },
   };
 }
 
@@ -225,7 +239,10 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       // it leaves, so that host's later links are not followed.
       const wrote = (ctx.decision.labels ?? []).filter(isWrittenLabel);
       if (!wrote.length) return undefined;
-      return store.addLabels(s.id, wrote, { request_id: r.id, host: r.host, time: new Date().toISOString() }).then(() => undefined);
+      return store.addLabels(s.id, wrote, { request_id: r.id, host: r.host, time: new Date().toISOString() }).then(
+        () => undefined,
+        (err: unknown) => (isStoreUnavailable(err) ? refusals.unavailable(err) : writtenUnstored(err)),
+      );
     },
 
     egressMeter(ctx): EgressMeter | undefined {

@@ -867,6 +867,8 @@ agent_sends_to_host if not reads_only
 
 agent_sends_to_host if input.request.body.size > 0
 
+agent_sends_to_host if input.request.upgrade # a WebSocket carries what the agent writes after it opens
+
 agent_sends_to_host if {
 	some _, vs in object.get(input.request, "query", {})
 	some v in vs

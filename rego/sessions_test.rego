@@ -259,7 +259,7 @@ test_socket_completing_the_trifecta_is_held_naming_itself if {
 	d.action == "approve"
 	d.approval.risk == "high"
 	d.approval.because == ["r-ws", "r-db"]
-	d.labels == ["untrusted"]
+	d.labels == ["untrusted", "wrote:chat.example"] # and the host holds what it carries (browsing)
 }
 
 test_socket_completing_the_trifecta_is_denied_in_deny_mode if {

@@ -15,6 +15,11 @@ import { tempDir, type Teardown } from '../temp-dir.ts';
 
 export const run = promisify(execFile);
 
+/** A session's labels of content (`untrusted`, `private` …), sorted: `wrote:<host>` says where it sent data, not what it read. */
+export function contentLabels(labels: Record<string, unknown> | undefined): string[] {
+  return Object.keys(labels ?? {}).filter((l) => !l.startsWith('wrote:')).sort();
+}
+
 export interface Web {
   port: number;
   hits: Array<{ host: string; method: string; url: string; body: string }>;
