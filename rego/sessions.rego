@@ -637,6 +637,28 @@ response_labels contains label if {
 	some label in object.get(label_config, "authenticated", ["private"])
 }
 
+# A host of your own network answers with your organisation's data whether the agent authenticates
+# or not: the network is the credential (a Grafana, Jenkins or wiki inside the VPN, reached through
+# `--allow-private`). An address of a private range (10/8, 172.16/12, 192.168/16, CGNAT 100.64/10,
+# link-local, IPv6 unique local and link-local), a name without a dot, or one under a suffix only
+# private networks use brings labels.authenticated too (thirteenth pass: such a read came in as a
+# web page, `untrusted` only, and no trifecta formed). Loopback is left out: the agent's own servers
+# on this machine (name them under labels.hosts where they hold your data).
+response_labels contains label if {
+	authenticated_labels_apply
+	not agent_authenticates # the rule above
+	internal_host
+	some label in object.get(label_config, "authenticated", ["private"])
+}
+
+internal_host if {
+	not contains(host, ".")
+	not contains(host, ":")
+	host != "localhost"
+}
+
+internal_host if regex.match(`^(?:10\.|192\.168\.|172\.(?:1[6-9]|2[0-9]|3[01])\.|169\.254\.|100\.(?:6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.)[0-9.]+$|^\[?(?:f[cd]|fe[89ab])[0-9a-f]{2}:|\.(?:internal|intranet|corp|lan|home\.arpa|local|private)$`, host)
+
 # ---------------------------------------------------------------------------------------------
 # The trifecta: untrusted content and private data in one session, and a way out.
 
