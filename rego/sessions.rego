@@ -645,11 +645,16 @@ response_labels contains label if {
 # web page, `untrusted` only, and no trifecta formed). Loopback is left out: the agent's own servers
 # on this machine (name them under labels.hosts where they hold your data).
 response_labels contains label if {
-	authenticated_labels_apply
+	internal_labels_apply
 	not agent_authenticates # the rule above
 	internal_host
 	some label in object.get(label_config, "authenticated", ["private"])
 }
+
+internal_labels_apply if authenticated_labels_apply
+
+# A followed link to such a host too: it is forwarded bare, but the network still vouches for it.
+internal_labels_apply if browse_allowed
 
 internal_host if {
 	not contains(host, ".")
