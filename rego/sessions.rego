@@ -620,6 +620,42 @@ agent_authenticates if {
 	lower(name) in agent_credential_params
 }
 
+# ... one level down too: a JSON-RPC call's named `params` (Random.org's `apiKey`), GraphQL
+# `variables`, a login's `{"user": {"email", "password"}}`, each call of a batch (thirteenth pass:
+# read as a page, `untrusted` only).
+agent_authenticates if {
+	is_object(input.request.body.json)
+	json_few_members
+	some inner in input.request.body.json
+	credential_named_in(inner)
+}
+
+agent_authenticates if {
+	is_array(input.request.body.json)
+	json_few_members
+	some call in input.request.body.json
+	credential_named_in(call)
+}
+
+agent_authenticates if {
+	is_array(input.request.body.json)
+	json_few_members
+	some call in input.request.body.json
+	is_object(call)
+	some inner in call
+	credential_named_in(inner)
+}
+
+# A body of thousands of members (a bulk upload) is no call that authenticates: not walked, so a
+# decision costs the same whatever its size (issue 20).
+json_few_members if count(input.request.body.json) <= 256
+
+credential_named_in(o) if {
+	is_object(o)
+	some name, _ in o
+	lower(name) in agent_credential_params
+}
+
 authenticated_labels_apply if {
 	host_labels_apply
 	count(matching_host_labels) == 0
