@@ -2,6 +2,7 @@
 // description policies see. One implementation for live traffic and replay, so a replayed request
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
+import { domainToUnicode } from 'node:url';
 import { serverHeaderKey } from '../lib/text.ts';
 import { carriesGraphql, isGraphqlEndpoint, loadAdapters, withSqlDialect } from './adapters/index.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
@@ -358,6 +359,12 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
     egress_bytes: Buffer.byteLength(url.host) + Buffer.byteLength(pathAndQuery) + headerEgress + body.size,
   };
   if (upgrade) request.upgrade = upgrade;
+  // A configuration names a host as people write it (`wiki.bücher.example` under labels.hosts),
+  // while requests carry punycode: that key named no host, so its labels never applied.
+  if (request.host.includes('xn--')) {
+    const unicode = domainToUnicode(request.host);
+    if (unicode && unicode !== request.host) request.host_unicode = unicode;
+  }
 
   const description: RequestDescription = {
     request,

@@ -42,6 +42,8 @@ export interface RequestInfo {
   url: string;
   scheme: 'http' | 'https' | 'ws' | 'wss';
   host: string;
+  /** The host in Unicode, when it has punycode labels (`xn--`): how a person writes it in a policy's configuration. */
+  host_unicode?: string;
   port: number;
   path: string;
   segments: string[];
