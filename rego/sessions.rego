@@ -681,7 +681,17 @@ authenticated_labels_apply if {
 response_labels contains label if {
 	authenticated_labels_apply # cheap: most requests are to a service
 	agent_authenticates
+	not searched_with_key
 	some label in object.get(label_config, "authenticated", ["private"])
+}
+
+# A read of a host `browse.sources` names (a search API: Brave's `X-Subscription-Token`, Tavily's
+# `api_key`) answers with public pages others wrote, which the key only pays for: `untrusted`, not
+# an account's data. With `private` as well, every keyed search completed the trifecta at once, and
+# each result the agent then followed waited for a human (left open by the twelfth pass).
+searched_with_key if {
+	named_browse_source(host)
+	reads_only
 }
 
 # A host of your own network answers with your organisation's data whether the agent authenticates
