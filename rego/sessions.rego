@@ -703,7 +703,6 @@ searched_with_key if {
 # on this machine (name them under labels.hosts where they hold your data).
 response_labels contains label if {
 	internal_labels_apply
-	not agent_authenticates # the rule above
 	internal_host
 	some label in object.get(label_config, "authenticated", ["private"])
 }

@@ -345,3 +345,12 @@ test_written_host_label if {
 	airlock.browse_source(long) with input as {"session": {"labels": {}}} with data.config.allowed_hosts as [long] with data.config.browse.enabled as true
 	not airlock.browse_source(long) with input as {"session": {"labels": {l: {"request_id": "r1", "host": long}}}} with data.config.allowed_hosts as [long] with data.config.browse.enabled as true
 }
+
+# A search API's key pays for public results: a keyed read of a named browsing source is `untrusted`
+# only; one on your own network keeps the network's `private`.
+test_keyed_search_of_a_named_source if {
+	brave := object.union(req("GET", "api.search.brave.com", "/res/v1/web/search"), {"request": {"headers": {"x-subscription-token": ["[redacted]"]}}})
+	airlock.response_labels == {"untrusted"} with input as brave with data.config.allowed_hosts as ["api.search.brave.com"]
+	inside := object.union(req("GET", "search.acme.internal", "/q"), {"request": {"headers": {"x-subscription-token": ["[redacted]"]}}})
+	airlock.response_labels == {"private", "untrusted"} with input as inside with data.config.allowed_hosts as ["search.acme.internal"] with data.config.browse.sources as ["search.acme.internal"]
+}
