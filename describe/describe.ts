@@ -147,8 +147,18 @@ const CREDENTIAL_HEADER_NAME = /(?:^|[-_])(?:token|secret|password|passwd|api-?k
 /** Names that carry a key but are none (Stripe's idempotency key, the WebSocket handshake's). */
 const NOT_CREDENTIAL_HEADERS = new Set(['idempotency-key', 'sec-websocket-key', 'x-idempotency-key', 'x-csrf-token', 'x-xsrf-token']);
 
+/**
+ * The same word glued to the one before it (Pivotal Tracker's `X-TrackerToken`, Chatwork's
+ * `X-ChatWorkToken`), and keys named without such a word (Honeycomb, Artifactory, OVH): as
+ * rego/sessions.rego reads them for `labels.authenticated`. Not Django's `X-CSRFToken`.
+ */
+const GLUED_CREDENTIAL_NAME = /[a-z0-9](?:token|apikey|secret|password|passwd)$/i;
+const WORDLESS_CREDENTIAL_HEADERS = new Set(['x-honeycomb-team', 'x-jfrog-art-api', 'x-ovh-application', 'x-ovh-consumer']);
+
 /** Whether a (lower-case) header name names a credential by its words. */
 export function credentialHeaderNamed(name: string): boolean {
+  if (WORDLESS_CREDENTIAL_HEADERS.has(name)) return true;
+  if (GLUED_CREDENTIAL_NAME.test(name) && !/csrf|xsrf/i.test(name)) return true;
   return CREDENTIAL_HEADER_NAME.test(name) && !NOT_CREDENTIAL_HEADERS.has(name) && !AUTH_KIND.test(name);
 }
 

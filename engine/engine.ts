@@ -202,7 +202,11 @@ export class PolicyEngine {
       own: { action: own.action, ...(own.rule ? { rule: own.rule } : {}), ...(own.approval ? { risk: own.approval.risk } : {}) },
     };
     const decided = offered.length === 0 ? own : await this.decideOnce({ ...input, grants: offered }, { ...opts, inputJson: undefined });
-    return { ...decided, grants: notes, decision_us: Math.round((performance.now() - t0) * 1000) };
+    // Labels say what the answer brings into the agent's context, which no grant changes: the own
+    // decision's stay (a policy whose grant rule names none, "any grant → allow", let a granted
+    // read of a page bring nothing, and the session never held the trifecta it completed).
+    const labels = offered.length === 0 || !own.labels?.length ? decided.labels : [...new Set([...(decided.labels ?? []), ...own.labels])];
+    return { ...decided, ...(labels ? { labels } : {}), grants: notes, decision_us: Math.round((performance.now() - t0) * 1000) };
   }
 
   private async decideOnce(input: RequestDescription, opts: DecideOptions): Promise<EngineDecision> {

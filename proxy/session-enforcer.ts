@@ -16,13 +16,16 @@
 //               way) when a human resets the session is cut.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
+import type { LabelArrival, SessionInfo } from '../describe/types.ts';
 import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, normalizeLink, pageSkeleton, requestSkeletonSteps, type LinkScanLimits, type RequestSkeletons } from '../describe/links.ts';
 import { TurnGate } from '../lib/turn-gate.ts';
 import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
+import { isStoreUnavailable } from '../state/unavailable.ts';
 import { decodedBody, multipartText } from './body-readings.ts';
 import { restrictAcceptEncoding } from './credentials.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
+import { refusals } from './refusals.ts';
 
 export interface SessionEnforcerOptions {
   store: AgentSessions;
@@ -56,6 +59,18 @@ function sessionEnded(): Rejection {
   };
 }
 
+/** A `wrote:` label the store refused: the request does not leave (its host would then serve back what it carried). */
+function writtenUnstored(err: unknown): Rejection {
+  return {
+    status: 503,
+    type: 'session-store-unavailable',
+    title: 'Session store unavailable',
+    detail: `this request's session label could not be stored (${err instanceof Error ? err.message : String(err)}); it was not forwarded. Retry shortly.`,
+    outcome: 'store-unavailable',
+    headers: { 'retry-after': '1' },
+  };
+}
+
 function staleStream(labels: string): Rejection {
   return {
     status: 403,
@@ -74,6 +89,15 @@ function staleStream(labels: string): Rejection {
  */
 export function policyReadsProvenance(wasm: Buffer | undefined): boolean {
   return wasm !== undefined && wasm.includes('provenance');
+}
+
+/**
+ * `wrote:<host>` says where this session sent data (rego/sessions.rego: that host's links are not
+ * followed), not what its context holds: no stream decided before it is stale for it, since only
+ * browsing (a GET without a body, no stream) is decided on it.
+ */
+function isWrittenLabel(label: string): boolean {
+  return label.startsWith('wrote:');
 }
 
 export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
@@ -111,7 +135,7 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     } catch {
       /* a shared store's view not yet refreshed: the description's copy */
     }
-    const fresh = labels.filter((l) => !held[l]);
+    const fresh = labels.filter((l) => !held[l] && !isWrittenLabel(l));
     if (fresh.length) {
       // Every stream of this session opened before now is stale — except this request's own, when
       // it was current until now. One already stale (the session gained a label after it was
@@ -140,7 +164,8 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     if (c.type === 'ended') generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: '', ended: true });
     // Labels a response brought through another replica make this replica's older streams of the
     // session stale too, as `arrive` does for labels that arrive here.
-    if (c.type === 'labels' && c.remote && c.labels?.length) generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: c.labels.join(', ') });
+    const content = c.type === 'labels' && c.remote ? (c.labels ?? []).filter((l) => !isWrittenLabel(l)) : [];
+    if (content.length) generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: content.join(', ') });
   });
   /** The check for a streaming answer: cheap (one map lookup) until a human changed its session. */
   const recheck = (ctx: RequestContext, st: StreamLabels): Promise<unknown> | Rejection | undefined => {
@@ -165,6 +190,26 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     }
     if (rec.ended) return sessionEnded();
     return labels.every((l) => rec.labels[l]) ? undefined : arrive(ctx, id, rec.labels, labels);
+  };
+
+  /**
+   * A session's first request: the `wrote:` labels of its agent's other sessions (earlier runs, a
+   * session a human reset) come with it. What an earlier session stored on a host is still there,
+   * so the new session does not follow that host's links either (a link written in one run and
+   * followed in the next). Content labels do not come: a new session starts with nothing read.
+   */
+  const inheritWritten = async (agent: string, session: SessionInfo): Promise<void> => {
+    const inherited = new Map<string, LabelArrival>();
+    for (const other of store.list({ agent })) {
+      if (other.id === session.id) continue;
+      for (const [label, arrival] of Object.entries(other.labels)) {
+        if (isWrittenLabel(label) && !session.labels[label] && !inherited.has(label)) inherited.set(label, arrival);
+      }
+    }
+    for (const [label, arrival] of inherited) {
+      await store.addLabels(session.id, [label], arrival);
+      session.labels[label] = arrival;
+    }
   };
 
   return {
@@ -192,6 +237,7 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
         entered = await store.enter(d.agent.id, key, r.time, link);
       }
       d.session = entered.session;
+      if (entered.session.requests <= 1) await inheritWritten(d.agent.id, entered.session);
       if (sessionOfToken.size >= 10_000 && known === undefined) sessionOfToken.clear(); // bounded; a token it forgot is described as before
       sessionOfToken.set(key, entered.session.id);
       describedAt.set(d, known === entered.session.id ? before! : genOf(entered.session.id));
@@ -210,7 +256,15 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
         ctx.audit.negotiation_neutralized = [...new Set([...(ctx.audit.negotiation_neutralized as string[] | undefined ?? []), 'accept-encoding'])].sort();
       }
       store.addEgress(s.id, ctx.description.request.egress_bytes);
-      return undefined;
+      // `wrote:<host>` (rego/sessions.rego): the host holds what this request sends from the moment
+      // it arrives, answered or not (a write the agent abandons mid-way has reached it): stored before
+      // it leaves, so that host's later links are not followed.
+      const wrote = (ctx.decision.labels ?? []).filter(isWrittenLabel);
+      if (!wrote.length) return undefined;
+      return store.addLabels(s.id, wrote, { request_id: r.id, host: r.host, time: new Date().toISOString() }).then(
+        () => undefined,
+        (err: unknown) => (isStoreUnavailable(err) ? refusals.unavailable(err) : writtenUnstored(err)),
+      );
     },
 
     egressMeter(ctx): EgressMeter | undefined {

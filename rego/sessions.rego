@@ -517,7 +517,14 @@ host_key_names(k) if {
 	host_matches(k, host)
 }
 
+# A key written in Unicode names the host whose punycode labels read so (thirteenth pass: the
+# twelfth left `wiki.bücher.example` naming no request host, so its labels never applied).
 host_key_names(k) if k == input.request.host_unicode
+
+host_key_names(k) if {
+	startswith(k, "*.")
+	host_matches(k, input.request.host_unicode)
+}
 
 host_labels_apply if {
 	not input.service
@@ -560,6 +567,9 @@ response_labels contains label if {
 agent_credential_headers := {
 	"authorization", "x-api-key", "api-key", "apikey", "x-auth-token", "private-token",
 	"x-access-token", "x-goog-api-key", "x-github-token", "x-hasura-admin-secret", "x-hasura-access-key",
+	# keys under names with no credential's word (Honeycomb's team key, Artifactory's API key, OVH's
+	# application and consumer keys)
+	"x-honeycomb-team", "x-jfrog-art-api", "x-ovh-application", "x-ovh-consumer",
 }
 
 agent_authenticates if {
@@ -580,6 +590,15 @@ agent_authenticates if {
 	regex.match(`^(?:.*[-_.])?(?:token|tokens|key|keys|secret|secrets|password|passwd|passphrase|auth|authentication|authorization|credential|credentials|apikey|api-key|accesskey)(?:[-_.].*)?$`, name)
 	not regex.match(`(?:^|[-_.])(?:csrf|xsrf)(?:[-_.]|$)`, name)
 	not regex.match(`(?:^|[-_.])auth[-_.]?(?:type|method|scheme|mode|source|provider)$`, name) # npm's `npm-auth-type: web` names how, not who
+}
+
+# ... also glued to the word before it (Pivotal Tracker's `X-TrackerToken`, Chatwork's
+# `X-ChatWorkToken`, `X-MyApiKey`): thirteenth pass, read as a page (`untrusted` only). Not Django's
+# `X-CSRFToken`.
+agent_authenticates if {
+	some name, _ in object.get(input.request, "headers", {})
+	regex.match(`[a-z0-9](?:token|apikey|secret|password|passwd)$`, name)
+	not regex.match(`csrf|xsrf`, name)
 }
 
 not_credential_headers := {"sec-websocket-key", "idempotency-key", "x-idempotency-key", "cookie", "set-cookie", "proxy-authorization"}
@@ -615,6 +634,42 @@ agent_authenticates if {
 	lower(name) in agent_credential_params
 }
 
+# ... one level down too: a JSON-RPC call's named `params` (Random.org's `apiKey`), GraphQL
+# `variables`, a login's `{"user": {"email", "password"}}`, each call of a batch (thirteenth pass:
+# read as a page, `untrusted` only).
+agent_authenticates if {
+	is_object(input.request.body.json)
+	json_few_members
+	some inner in input.request.body.json
+	credential_named_in(inner)
+}
+
+agent_authenticates if {
+	is_array(input.request.body.json)
+	json_few_members
+	some call in input.request.body.json
+	credential_named_in(call)
+}
+
+agent_authenticates if {
+	is_array(input.request.body.json)
+	json_few_members
+	some call in input.request.body.json
+	is_object(call)
+	some inner in call
+	credential_named_in(inner)
+}
+
+# A body of thousands of members (a bulk upload) is no call that authenticates: not walked, so a
+# decision costs the same whatever its size (issue 20).
+json_few_members if count(input.request.body.json) <= 256
+
+credential_named_in(o) if {
+	is_object(o)
+	some name, _ in o
+	lower(name) in agent_credential_params
+}
+
 authenticated_labels_apply if {
 	host_labels_apply
 	count(matching_host_labels) == 0
@@ -629,8 +684,44 @@ authenticated_labels_apply if {
 response_labels contains label if {
 	authenticated_labels_apply # cheap: most requests are to a service
 	agent_authenticates
+	not searched_with_key
 	some label in object.get(label_config, "authenticated", ["private"])
 }
+
+# A read of a host `browse.sources` names (a search API: Brave's `X-Subscription-Token`, Tavily's
+# `api_key`) answers with public pages others wrote, which the key only pays for: `untrusted`, not
+# an account's data. With `private` as well, every keyed search completed the trifecta at once, and
+# each result the agent then followed waited for a human (left open by the twelfth pass).
+searched_with_key if {
+	named_browse_source(host)
+	reads_only
+}
+
+# A host of your own network answers with your organisation's data whether the agent authenticates
+# or not: the network is the credential (a Grafana, Jenkins or wiki inside the VPN, reached through
+# `--allow-private`). An address of a private range (10/8, 172.16/12, 192.168/16, CGNAT 100.64/10,
+# link-local, IPv6 unique local and link-local), a name without a dot, or one under a suffix only
+# private networks use brings labels.authenticated too (thirteenth pass: such a read came in as a
+# web page, `untrusted` only, and no trifecta formed). Loopback is left out: the agent's own servers
+# on this machine (name them under labels.hosts where they hold your data).
+response_labels contains label if {
+	internal_labels_apply
+	internal_host
+	some label in object.get(label_config, "authenticated", ["private"])
+}
+
+internal_labels_apply if authenticated_labels_apply
+
+# A followed link to such a host too: it is forwarded bare, but the network still vouches for it.
+internal_labels_apply if browse_allowed
+
+internal_host if {
+	not contains(host, ".")
+	not contains(host, ":")
+	host != "localhost"
+}
+
+internal_host if regex.match(`^(?:10\.|192\.168\.|172\.(?:1[6-9]|2[0-9]|3[01])\.|169\.254\.|100\.(?:6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.)[0-9.]+$|^\[?(?:f[cd]|fe[89ab])[0-9a-f]{2}:|\.(?:internal|intranet|corp|lan|home\.arpa|local|private)$`, host)
 
 # ---------------------------------------------------------------------------------------------
 # The trifecta: untrusted content and private data in one session, and a way out.
@@ -837,6 +928,70 @@ browse_source(h) if {
 	some e in extra_host_entries
 	host_matches(entry_host(e), h)
 	not agent_writes_to(h)
+	not session_wrote_to(h)
+}
+
+# A host given as a bare string takes the agent's writes too, once a human approves each; and a GET
+# whose URL carries a URL writes as well (a shortener's `api-create.php?url=`, an archive's
+# `/save/https://…`, a paste's GET API). What the agent sent there comes back later as a link that
+# host serves: `https://evil.example/?d=<data>` stored by one request, served by the next, which the
+# echo check (one request at a time) cannot see (thirteenth pass; the twelfth left it open). Such a
+# request brings the label `wrote:<host>` (`wrote:.<suffix>` for a `*.` entry), which the proxy
+# stores before the request leaves (a write the agent abandons has still reached the host), and the
+# session's links served by that host are followed no more. A host `browse.sources` names stays one.
+response_labels contains written_label(e) if {
+	object.get(browse_conf, "enabled", false) == true
+	object.get(browse_conf, "from_allowed_hosts", true) == true
+	host_labels_apply # a plain host, a JSON-RPC body to one included (mcp.read passes it without a human)
+	agent_sends_to_host
+	some e in matching_extra_hosts
+	not named_browse_source(host)
+	not agent_writes_to(host) # no browsing source already
+}
+
+agent_sends_to_host if not reads_only
+
+agent_sends_to_host if input.request.body.size > 0
+
+agent_sends_to_host if input.request.upgrade # a WebSocket carries what the agent writes after it opens
+
+agent_sends_to_host if {
+	some _, vs in object.get(input.request, "query", {})
+	some v in vs
+	regex.match(`(?i)https?(?::|%3a)(?:/|%2f)|^\s*[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::[0-9]+)?(?:/|%2f)`, v) # a scheme anywhere, or a host and a path without one
+}
+
+agent_sends_to_host if regex.match(`(?i)https?(?::|%3a)(?:/|%2f)`, object.get(input.request, "path", ""))
+
+# A label name is at most 64 characters: a longer host keeps its end (a shorter suffix matches more
+# hosts, which fails closed). Brackets of an IPv6 literal are no label characters.
+written_label(e) := concat("", ["wrote:", written_key(replace(replace(trim_prefix(lower(entry_host(e)), "*"), "[", ""), "]", ""))])
+
+written_key(h) := substring(h, count(h) - 58, -1) if count(h) > 58
+
+written_key(h) := h if count(h) <= 58
+
+session_wrote_to(h) if {
+	some l, _ in session_labels
+	startswith(l, "wrote:")
+	written_names(substring(l, 6, -1), replace(replace(h, "[", ""), "]", ""))
+}
+
+written_names(k, h) if k == h
+
+written_names(k, h) if {
+	startswith(k, ".")
+	endswith(h, k)
+}
+
+written_names(k, h) if {
+	count(k) == 58
+	endswith(h, k)
+}
+
+named_browse_source(h) if {
+	some p in object.get(browse_conf, "sources", [])
+	host_matches(p, h)
 }
 
 agent_writes_to(h) if {

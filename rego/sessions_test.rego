@@ -87,11 +87,11 @@ test_allowed_host_page_is_untrusted if {
 # An account of the agent's own read with a token in the body is private data as one in a header is.
 test_allowed_host_read_with_own_token_in_body_is_private if {
 	form := object.union(req("POST", "hooks.corp.dev", "/api/conversations.history"), {"request": {"body": {"size": 30, "sha256": "", "content_type": "application/x-www-form-urlencoded", "truncated": false, "form": {"Token": ["xoxb-1"], "channel": ["C1"]}}}})
-	airlock.response_labels == {"private", "untrusted"} with input as form with data.config.allowed_hosts as ["hooks.corp.dev"]
+	airlock.response_labels == {"private", "untrusted", "wrote:hooks.corp.dev"} with input as form with data.config.allowed_hosts as ["hooks.corp.dev"]
 	json := object.union(req("POST", "hooks.corp.dev", "/api/x"), {"request": {"body": {"size": 30, "sha256": "", "content_type": "application/json", "truncated": false, "json": {"access_token": "t"}}}})
-	airlock.response_labels == {"private", "untrusted"} with input as json with data.config.allowed_hosts as ["hooks.corp.dev"]
+	airlock.response_labels == {"private", "untrusted", "wrote:hooks.corp.dev"} with input as json with data.config.allowed_hosts as ["hooks.corp.dev"]
 	plain := object.union(req("POST", "hooks.corp.dev", "/api/x"), {"request": {"body": {"size": 30, "sha256": "", "content_type": "application/json", "truncated": false, "json": {"tokens_used": 1}}}})
-	airlock.response_labels == {"untrusted"} with input as plain with data.config.allowed_hosts as ["hooks.corp.dev"]
+	airlock.response_labels == {"untrusted", "wrote:hooks.corp.dev"} with input as plain with data.config.allowed_hosts as ["hooks.corp.dev"]
 }
 
 # npm sends `npm-auth-type: web` with every request: it names how to log in, and carries no credential.
@@ -259,7 +259,7 @@ test_socket_completing_the_trifecta_is_held_naming_itself if {
 	d.action == "approve"
 	d.approval.risk == "high"
 	d.approval.because == ["r-ws", "r-db"]
-	d.labels == ["untrusted"]
+	d.labels == ["untrusted", "wrote:chat.example"] # and the host holds what it carries (browsing)
 }
 
 test_socket_completing_the_trifecta_is_denied_in_deny_mode if {
@@ -326,4 +326,31 @@ test_remote_account_tools_bring_both_labels if {
 	s.labels == ["untrusted"]
 	c := airlock.decision with input as model_call({"remote_tools": ["mcp"]}) with data.config.labels.remote_accounts as ["untrusted"]
 	c.labels == ["untrusted"]
+}
+
+# A host given as a bare string takes writes a human approves (and a GET whose URL carries a URL
+# writes): `wrote:<host>` is the session's, and that host's links are followed no more. A label name
+# is 64 characters at most: a longer host keeps its last 58 (a shorter suffix matches more hosts),
+# and an IPv6 literal loses its brackets; every such label is a valid label name.
+test_written_host_label if {
+	long := concat("", [concat("", ["a" | some _ in numbers.range(1, 70)]), ".notes.example"])
+	labels := airlock.response_labels with input as req("POST", long, "/n") with data.config.allowed_hosts as [long] with data.config.browse.enabled as true
+	some l in labels
+	startswith(l, "wrote:")
+	count(l) == 64
+	endswith(long, substring(l, 6, -1))
+	regex.match(`^[a-z0-9][a-z0-9_.:-]{0,63}$`, l)
+	v6 := airlock.response_labels with input as req("POST", "[::1]", "/n") with data.config.allowed_hosts as ["[::1]"] with data.config.browse.enabled as true
+	"wrote:::1" in v6
+	airlock.browse_source(long) with input as {"session": {"labels": {}}} with data.config.allowed_hosts as [long] with data.config.browse.enabled as true
+	not airlock.browse_source(long) with input as {"session": {"labels": {l: {"request_id": "r1", "host": long}}}} with data.config.allowed_hosts as [long] with data.config.browse.enabled as true
+}
+
+# A search API's key pays for public results: a keyed read of a named browsing source is `untrusted`
+# only; one on your own network keeps the network's `private`.
+test_keyed_search_of_a_named_source if {
+	brave := object.union(req("GET", "api.search.brave.com", "/res/v1/web/search"), {"request": {"headers": {"x-subscription-token": ["[redacted]"]}}})
+	airlock.response_labels == {"untrusted"} with input as brave with data.config.allowed_hosts as ["api.search.brave.com"]
+	inside := object.union(req("GET", "search.acme.internal", "/q"), {"request": {"headers": {"x-subscription-token": ["[redacted]"]}}})
+	airlock.response_labels == {"private", "untrusted"} with input as inside with data.config.allowed_hosts as ["search.acme.internal"] with data.config.browse.sources as ["search.acme.internal"]
 }

@@ -47,7 +47,7 @@ default decision := {"action": "deny", "reason": "no", "rule": "default"}
 
 decision := {"action": "allow", "reason": "granted", "rule": "granted"} if count(input.grants) > 0
 
-decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"risk": risk}} if count(input.grants) == 0
+decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"risk": risk}, "labels": ["untrusted"]} if count(input.grants) == 0
 `;
 
 const engine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
@@ -338,6 +338,9 @@ t.test('the request the human approved is covered again; the engine says why oth
   const same = describe(mcp(['create_issue']));
   same.grants = queue.matchingGrants(same);
   t.match(await engine.decide(same), { action: 'allow', rule: 'granted' });
+  // (Thirteenth pass) what the answer brings is the request's, whatever the grant rule says: the
+  // own decision's labels stay (the naive grant rule names none).
+  t.same((await engine.decide(same)).labels, ['untrusted'], 'a granted request keeps the labels of its own decision');
   const other = describe(mcp(['delete_project']));
   other.grants = queue.matchingGrants(other);
   const held = await engine.decide(other);

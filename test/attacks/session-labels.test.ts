@@ -9,7 +9,7 @@ import { HttpProxyAgent } from 'http-proxy-agent';
 import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
 import { tempDir, type Teardown } from '../temp-dir.ts';
-import { policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, type Web } from '../sessions/helpers.ts';
+import { contentLabels, policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, type Web } from '../sessions/helpers.ts';
 
 /** Every host answers with the status its `s` query parameter names, and a body (the injection, the rows). */
 async function startStatusWeb(t: Teardown): Promise<Web> {
@@ -67,7 +67,7 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
   t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'nothing reached the webhook');
   const sessions = (await api('GET', '/api/sessions')).body.sessions as Array<{ labels: Record<string, unknown> }>;
   t.equal(sessions.length, cases.length);
-  for (const s of sessions) t.same(Object.keys(s.labels).sort(), ['private', 'untrusted']);
+  for (const s of sessions) t.same(contentLabels(s.labels), ['private', 'untrusted']);
   // A write held for a human and approved later: its card named no trifecta (the session held
   // nothing yet), but its answer brings what its decision's labels say, as every answer does. An
   // export approved as a plain write still makes the session `private`.
@@ -149,7 +149,7 @@ t.test('a stream that outlives a human\'s clear brings its labels again; a reset
   });
   const labelsOf = async (): Promise<string[]> => {
     const list = (await api('GET', '/api/sessions?live=1')).body.sessions as Array<{ id: string; labels: Record<string, unknown>; ended?: unknown }>;
-    return Object.keys(list.find((s) => !s.ended)?.labels ?? {}).sort();
+    return contentLabels(list.find((s) => !s.ended)?.labels);
   };
 
   // Clear while the stream flows: the next event brings "untrusted" back.
@@ -192,13 +192,13 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
   const ws = await wsOpen;
   t.teardown(() => ws.terminate());
   const [session] = (await api('GET', '/api/sessions')).body.sessions as Array<{ id: string; labels: Record<string, unknown> }>;
-  t.same(Object.keys(session!.labels), ['untrusted'], 'the chat host is untrusted');
+  t.same(contentLabels(session!.labels), ['untrusted'], 'the chat host is untrusted');
   await api('POST', `/api/sessions/${session!.id}/clear`, { label: 'untrusted' });
   const reply = new Promise<string>((r) => ws.once('message', (m: Buffer) => r(m.toString())));
   ws.send('hello');
   t.equal(await reply, 'got 5', 'the upstream answered after the clear');
   const after = (await api('GET', `/api/sessions/${session!.id}`)).body as { session?: { labels: Record<string, unknown> }; labels?: Record<string, unknown> };
-  t.same(Object.keys(after.session?.labels ?? after.labels ?? {}), ['untrusted'], 'its message brought the label again');
+  t.same(contentLabels(after.session?.labels ?? after.labels), ['untrusted'], 'its message brought the label again');
 
   // Twelfth pass: a statement an open tunnel carries (a SELECT over Hrana, libSQL's protocol, or
   // PostgreSQL's) answers over the tunnel, with no response head of its own. Only the upgrade's
@@ -234,7 +234,7 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
   t.equal(await dbOutcome, 'closed 1008', 'the tunnel decided without `private` closes at the statement that brings it');
   t.notOk(web.hits.some((h) => h.method === 'WS' && h.body.includes('SELECT')), 'the statement never left that tunnel');
   const dbSession = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === 'db-bot');
-  t.same(Object.keys(dbSession!.labels).sort(), ['private', 'untrusted'], 'the rows it reads are private data');
+  t.same(contentLabels(dbSession!.labels), ['private', 'untrusted'], 'the rows it reads are private data');
   const posted = await viaCurl(dbProxy, 'POST', `${web.origin('hooks.test')}/send`, '{"rows":"Ada 4242"}', { prefer: 'respond-async' });
   t.equal(posted.status, 202, 'the session\'s next POST is held (the trifecta)');
   t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'nothing reached the webhook');
@@ -258,7 +258,7 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
   await approveNext('the subscription', 'gql-bot');
   t.equal(await gqlOutcome, 'closed 1008', 'the tunnel closes at the operation that brings `private`');
   const gqlSession = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === 'gql-bot');
-  t.same(Object.keys(gqlSession!.labels).sort(), ['private', 'untrusted'], 'an authenticated subscription reads the account\'s data');
+  t.same(contentLabels(gqlSession!.labels), ['private', 'untrusted'], 'an authenticated subscription reads the account\'s data');
 });
 
 // A stream decided before the session gained a label is stale, and its own answer bringing another
@@ -350,10 +350,16 @@ t.test('a WebSocket opens only once its labels are stored; a label that cannot b
   const store = airlock.sessions as unknown as { addLabels: (...a: unknown[]) => Promise<string[]> };
   const write = store.addLabels.bind(store);
   let failNext = false;
+  let failWrote = false;
   store.addLabels = async (...a: unknown[]) => {
     await new Promise((r) => setTimeout(r, 400));
-    if (failNext) {
+    // (`wrote:<host>`, stored before the upgrade leaves, is written; the labels its 101 brings fail.)
+    if (failNext && !(a[1] as string[]).every((l) => l.startsWith('wrote:'))) {
       failNext = false;
+      throw new Error('the database went away');
+    }
+    if (failWrote && (a[1] as string[]).some((l) => l.startsWith('wrote:'))) {
+      failWrote = false;
       throw new Error('the database went away');
     }
     return write(...a);
@@ -377,7 +383,7 @@ t.test('a WebSocket opens only once its labels are stored; a label that cannot b
     t.teardown(() => r.ws!.terminate());
     // What the session holds the moment the agent can use the tunnel.
     const sessions = (await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>;
-    return { ws: r.ws, labels: Object.keys(sessions.find((s) => s.agent === name)?.labels ?? {}) };
+    return { ws: r.ws, labels: contentLabels(sessions.find((s) => s.agent === name)?.labels) };
   };
   const slow = await open('slow');
   t.ok(slow.ws, 'the tunnel opens');
@@ -386,6 +392,14 @@ t.test('a WebSocket opens only once its labels are stored; a label that cannot b
   const failed = await open('failing');
   t.notOk(failed.ws, 'a 101 whose label could not be stored does not open a tunnel');
   t.equal(failed.status, 502);
+  // Thirteenth pass: `wrote:<host>` is stored before the upgrade leaves (the socket carries what
+  // the agent writes to that host); one that cannot be stored keeps it from leaving.
+  failWrote = true;
+  const before = web.hits.length;
+  const unwritten = await open('unwritten');
+  t.notOk(unwritten.ws, 'no tunnel when the host it writes to cannot be recorded');
+  t.equal(unwritten.status, 503);
+  t.equal(web.hits.length, before, 'nothing reached the upstream');
 });
 
 /** An upload through the proxy that streams past a 1 KiB capture: its first 2 KiB now, the rest by `finish`. */

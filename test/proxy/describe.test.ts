@@ -41,8 +41,8 @@ t.test('headers: lowercase, multi-valued, credentials redacted, proxy auth dropp
 });
 
 t.test("headers a service names as its credential are redacted too: the agent's own key never lands in the audit log or on a card", async (t) => {
-  const named = ['X-Shopify-Access-Token', 'DD-API-KEY', 'Ocp-Apim-Subscription-Key', 'X-Auth-Key', 'X-Figma-Token', 'X-Vault-Token', 'JOB-TOKEN', 'X-Amz-Security-Token', 'X-Client-Secret', 'X_Api_Key'];
-  const kept = ['Idempotency-Key', 'Sec-WebSocket-Key', 'X-Request-Id', 'X-Tokenizer', 'X-Monkey', 'npm-auth-type'];
+  const named = ['X-Shopify-Access-Token', 'DD-API-KEY', 'Ocp-Apim-Subscription-Key', 'X-Auth-Key', 'X-Figma-Token', 'X-Vault-Token', 'JOB-TOKEN', 'X-Amz-Security-Token', 'X-Client-Secret', 'X_Api_Key', 'X-TrackerToken', 'X-ChatWorkToken', 'X-Honeycomb-Team', 'X-JFrog-Art-Api'];
+  const kept = ['Idempotency-Key', 'Sec-WebSocket-Key', 'X-Request-Id', 'X-Tokenizer', 'X-Monkey', 'npm-auth-type', 'X-CSRFToken'];
   const d = describeRequest(raw({ headers: [...named, ...kept].map((n, i): [string, string] => [n, `value-${i}`]) }), { agent });
   for (const n of named) t.same(d.request.headers[n.toLowerCase()], ['[redacted]'], n);
   for (const n of kept) t.match(d.request.headers[n.toLowerCase()], [/^value-/], `${n} is no credential`);

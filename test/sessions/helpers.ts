@@ -15,6 +15,11 @@ import { tempDir, type Teardown } from '../temp-dir.ts';
 
 export const run = promisify(execFile);
 
+/** A session's labels of content (`untrusted`, `private` …), sorted: `wrote:<host>` says where it sent data, not what it read. */
+export function contentLabels(labels: Record<string, unknown> | undefined): string[] {
+  return Object.keys(labels ?? {}).filter((l) => !l.startsWith('wrote:')).sort();
+}
+
 export interface Web {
   port: number;
   hits: Array<{ host: string; method: string; url: string; body: string }>;
@@ -78,11 +83,14 @@ export async function startWeb(t: Teardown): Promise<Web> {
         const q = new URL(req.url!, 'http://x').searchParams;
         res.writeHead(Number(q.get('s') ?? 302), { location: q.get('to')!, 'content-type': 'text/html' });
         res.end(`<a href="${q.get('to')}">moved</a>`);
-      } else if (host === 'hooks.test' && req.url === '/paste') {
-        // A paste: what a POST stored, served back to the next GET.
+      } else if ((host === 'hooks.test' || host === 'notes.test') && req.url?.startsWith('/paste')) {
+        // A paste: what a POST (or a GET's `?set=`, a shortener's GET API) stored, served back to the next GET.
+        const set = new URL(req.url, 'http://x').searchParams.get('set');
         if (req.method === 'POST') pasted = body;
+        else if (set !== null) pasted = set;
+        if (req.url.startsWith('/paste-hang')) return; // stored, never answered
         res.setHeader('content-type', 'text/plain');
-        res.end(req.method === 'POST' ? 'stored' : pasted);
+        res.end(req.method === 'POST' || set !== null ? 'stored' : pasted);
       } else if (host === 'search.test') {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ results: [{ url: `http:\/\/blog.test:${port}\/post?id=4` }] }));
@@ -120,7 +128,7 @@ export function zstdRaw(body: Buffer): Buffer {
 /** The test configuration of the default policy: web hosts labelled, a webhook host, browsing from news and search. */
 export const testConfig = {
   config: {
-    allowed_hosts: ['news.test', 'db.test', 'search.test', 'ws.test', 'packed.test', { host: 'hooks.test', methods: ['POST'] }],
+    allowed_hosts: ['news.test', 'db.test', 'search.test', 'ws.test', 'packed.test', 'notes.test', { host: 'hooks.test', methods: ['POST'] }],
     labels: { hosts: { 'news.test': ['untrusted'], 'search.test': ['untrusted'], 'db.test': ['private'], 'hooks.test': [] } },
     browse: { sources: ['search.test'] },
   },
@@ -140,7 +148,7 @@ export async function startSessionAirlock(t: Teardown, home: string, policy: str
   const airlock = await startAirlock({
     home, policy, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', threads: 1,
     allowPrivate: [`127.0.0.1:${web.port}`],
-    resolve: ['news.test', 'db.test', 'hooks.test', 'blog.test', 'www.blog.test', 'go.test', 'search.test', 'evil.test', 'ws.test', 'packed.test'].map((h) => `${h}=127.0.0.1`),
+    resolve: ['news.test', 'db.test', 'hooks.test', 'notes.test', 'blog.test', 'www.blog.test', 'go.test', 'search.test', 'evil.test', 'ws.test', 'packed.test'].map((h) => `${h}=127.0.0.1`),
     ...extra,
   });
   let closed = false;
