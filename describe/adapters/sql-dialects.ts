@@ -11,6 +11,7 @@ import { oracleText } from './sql-oracle.ts';
 import { snowflakeText } from './sql-snowflake.ts';
 import { bigqueryText } from './sql-bigquery.ts';
 import { clickhouseText } from './sql-clickhouse.ts';
+import { dqsText } from './sql-dqs.ts';
 
 export type SqlDialect = 'postgresql' | 'sqlite' | 'unknown';
 
@@ -145,6 +146,39 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
 }
 
 /**
+ * D1 (and any SQLite built with its defaults) reads a double-quoted name that matches no column as
+ * a string (sql-dqs.ts), where Airlock's scratch database made it a column: `DELETE FROM users WHERE
+ * "active" = 'active'` deletes every row there. Each DELETE/UPDATE not yet destructive is read again
+ * with such names as strings, and a run that touches every sample row makes it destructive. It only
+ * ever adds risk.
+ */
+function withDqsReading(lite: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
+  const unjudged = (st: SqlStatement): boolean => (st.kind === 'delete' || st.kind === 'update') && !st.destructive;
+  if (!lite.info.parsed || !lite.info.statements.some(unjudged) || !texts.some((t) => t.includes('"'))) return lite;
+  const read = texts.map(dqsText);
+  if (read.every((r) => r === undefined)) return lite;
+  const other = analyzeSqlite(read.map((r, i) => r ?? texts[i]!), params);
+  if (other.limited) return { ...other, info: { ...other.info, dialect: 'sqlite' } };
+  let statements: SqlStatement[];
+  if (other.info.parsed && structure(other.info) === structure(lite.info)) statements = mergeFlags(lite.info.statements, other.info.statements);
+  else {
+    // Read as a whole the text reads otherwise (a string where SQLite takes no name): each statement alone.
+    let runs = 0;
+    statements = lite.info.statements.map((st, i) => {
+      const source = lite.sources?.[i];
+      const text = source && unjudged(st) ? dqsText(source.text) : undefined;
+      if (text === undefined) return st;
+      if (++runs > MAX_STATEMENT_READINGS) return { ...st, destructive: true }; // not judged: the worst
+      const one = analyzeSqlite([text], params ? [params[source!.of]] : undefined);
+      if (one.limited) return { ...st, destructive: true };
+      return one.info.parsed && one.info.statements.length === 1 && one.info.statements[0]!.destructive && structure(one.info) === structure({ ...lite.info, statements: [st] }) ? { ...st, destructive: true } : st;
+    });
+  }
+  if (statements.every((st, i) => st === lite.info.statements[i])) return lite;
+  return { ...lite, info: { ...lite.info, statements, destructive: statements.some((st) => st.destructive) }, readOnly: false };
+}
+
+/**
  * PostgreSQL's reading judges a WHERE clause by its shape (`id = id`, `<>`, `IS NOT NULL` …), which
  * misses clauses true for every row by their values: `id > 0 OR id <= 0`, `NOT (id = 1 AND id = 2)`,
  * `id = (SELECT id)`, `name LIKE '%' ESCAPE '!'`. Where SQLite reads the same statements, its run of
@@ -191,7 +225,7 @@ export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: Read
     const pg = withSampleReading(analyzeSql(texts), texts, params);
     return withBackslashReading(texts, pg, pg, 'postgresql');
   }
-  if (dialect === 'sqlite') return withWhereReading(analyzeSqlite(texts, params), texts);
+  if (dialect === 'sqlite') return withDqsReading(withWhereReading(analyzeSqlite(texts, params), texts), texts, params);
   const pg = analyzeSql(texts, 'unknown');
   // Past a size, statement or lexing-cost limit PostgreSQL's reading is unknown (not refused by
   // such a server), so no other grammar's reading stands for it, and reading again only costs time.
@@ -298,7 +332,8 @@ function analyzeUnknown(texts: string[], pg: SqlAnalysis, params?: ReadonlyArray
   // PostgreSQL unread for a limit (cost, size, the request's budget): its reading is unknown, and
   // lexing the text again (pgLexedText) would cost what the limit spared.
   if (pg.limited) return labelled(pg);
-  const lite = analyzeSqlite(texts, params);
+  // libSQL (Turso) and other SQLite servers built with their defaults read `"x"` as D1 does.
+  const lite = withDqsReading(analyzeSqlite(texts, params), texts, params);
   // A text only one grammar accepts is read by that one: a server of the other dialect rejects it.
   if (!pg.info.parsed && !lite.info.parsed) {
     return labelled({ info: { ...pg.info, error: `PostgreSQL: ${pg.info.error}; SQLite: ${lite.info.error}` }, readOnly: false });

@@ -60,6 +60,8 @@ const readOnlyFunctions = new Set([
  */
 const destructiveFunctions = new Set([
   'pg_terminate_backend', 'pg_cancel_backend', 'pg_drop_replication_slot', 'lo_unlink', 'dblink_exec',
+  // A large object's contents cut away, as lo_unlink removes it (thirteenth pass).
+  'lo_truncate', 'lo_truncate64',
   'pg_reload_conf', 'pg_promote', 'pg_replication_origin_drop', 'pg_stat_reset', 'pg_file_unlink',
   'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_file_write', 'pg_file_rename',
   'pg_logdir_ls', 'lo_import', 'lo_export', 'dblink', 'dblink_connect', 'dblink_connect_u', 'dblink_send_query',
@@ -107,6 +109,24 @@ const builtinOperators = new Set([
   '&&&', '<<#>>', '|=|', '#=', '%%', '%#', '@@=', '~>', '<~', '*=', '*<>', '*<', '*>', '*<=', '*>=',
 ]);
 const operatorKinds = new Set(['AEXPR_OP', 'AEXPR_OP_ANY', 'AEXPR_OP_ALL']);
+
+/** An operator named as written (`=`, `public.=`): one of PostgreSQL's or a common extension's, unqualified or in pg_catalog. */
+function builtinOperator(parts: string[]): boolean {
+  const op = parts[parts.length - 1] ?? '';
+  return (parts.length === 1 && builtinOperators.has(op)) || (parts.length === 2 && parts[0] === 'pg_catalog' && builtinOperators.has(op));
+}
+
+/**
+ * Where else a statement names an operator it runs (thirteenth pass): `x OPERATOR(public.=) ANY
+ * (SELECT …)` and `x === ALL (SELECT …)` (a SubLink's operName), `ORDER BY x USING ===` (a SortBy's
+ * useOp, in a query, a window or an aggregate). The real server calls the operator's function for
+ * each row there as it does in a WHERE.
+ */
+function namedOperator(type: string, n: Node): string[] | undefined {
+  const list = type === 'SubLink' ? n.operName : type === 'SortBy' ? n.useOp : undefined;
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  return (list as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
+}
 
 /**
  * Functions of the other servers an endpoint of unknown dialect may be (read with PostgreSQL's
@@ -208,6 +228,29 @@ const runsTextWithArgs: Record<string, number> = { ts_rewrite: 2 };
  * checks (audit triggers included) of everything it writes next (`session_replication_role = replica`).
  */
 const privilegeSettings = new Set(['role', 'session_authorization', 'session authorization', 'session_replication_role']);
+
+/**
+ * A setting that changes how the server reads or resolves every later statement of the session
+ * (later messages of one request, later requests on a pooled connection), past the reading Airlock
+ * made of them (thirteenth pass). `client_encoding` other than UTF-8: in SJIS, BIG5, GBK, UHC or
+ * GB18030 a backslash can end a multibyte character, so `SELECT E'Á\'; DROP TABLE t; --'`, one
+ * string to a UTF-8 reader, drops the table when sent after `SET NAMES 'SJIS'`. A `search_path`
+ * naming `pg_catalog` after another schema: unqualified `lower()` and `=`, which the analysis takes
+ * for the built-ins, then resolve to that schema's functions and operators first. `values` are the
+ * constant texts given (undefined: a value only the server computes, which counts as such a value).
+ */
+function changesLaterReading(name: string, values: ReadonlyArray<string | undefined>): boolean {
+  const key = name.trim().toLowerCase();
+  if (key !== 'client_encoding' && key !== 'search_path') return false;
+  if (values.some((v) => v === undefined)) return true;
+  if (key === 'client_encoding') {
+    // PostgreSQL compares encoding names without case and without anything but letters and digits.
+    const v = (values[0] ?? '').replace(/[^a-z0-9]/gi, '').toLowerCase();
+    return v !== 'utf8' && v !== 'unicode';
+  }
+  const schemas = values.join(',').split(',').map((p) => p.trim().replace(/^"|"$/g, '').toLowerCase());
+  return schemas.indexOf('pg_catalog') > 0;
+}
 
 /** Statement types that change privileges, roles or the server itself: handled like GRANT/REVOKE. */
 const privilegeStatements = new Set([
@@ -794,15 +837,17 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         break;
       case 'VariableSetStmt':
         if (privilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true; // SET ROLE / SESSION AUTHORIZATION
+        if (n.kind === 'VAR_SET_VALUE' && changesLaterReading(String(n.name ?? ''), ((n.args ?? []) as unknown[]).map(constantText))) destructive = privilege = true;
         if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE' && mysqlPrivilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true;
         if (dialect === 'unknown' && n.kind === 'VAR_RESET' && mysqlResets.has(String(n.name ?? '').toLowerCase())) destructive = true;
         if (typeof n.name === 'string') settings.push(settingItem(n.name, n.kind === 'VAR_SET_VALUE' ? ((n.args ?? []) as unknown[]) : [], String(n.kind ?? '')));
         break;
-      case 'A_Expr': {
-        if (!operatorKinds.has(String(n.kind))) break;
-        const parts = ((n.name ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
-        const op = parts[parts.length - 1] ?? '';
-        if ((parts.length === 1 && builtinOperators.has(op)) || (parts.length === 2 && parts[0] === 'pg_catalog' && builtinOperators.has(op))) break;
+      case 'A_Expr':
+      case 'SubLink':
+      case 'SortBy': {
+        if (t === 'A_Expr' && !operatorKinds.has(String(n.kind))) break;
+        const parts = t === 'A_Expr' ? ((n.name ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '') : namedOperator(t, n);
+        if (!parts || builtinOperator(parts)) break;
         addFunction(`operator(${parts.join('.')})`);
         readOnly = false;
         break;
@@ -833,6 +878,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
           const args = (call.args ?? []) as unknown[];
           const setting = constantText(args[0]);
           if (setting === undefined || privilegeSettings.has(setting.trim().toLowerCase())) destructive = privilege = true;
+          if (setting !== undefined && changesLaterReading(setting, [constantText(args[1])])) destructive = privilege = true;
           settings.push(settingItem(setting ?? '?', [args[1]], 'VAR_SET_VALUE'));
         }
         if (!isReadOnlyFunction(parts)) readOnly = false;

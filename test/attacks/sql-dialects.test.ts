@@ -7,6 +7,7 @@
 //   - a destructive statement hidden from one grammar by another grammar's comments or quoting is
 //     held at critical risk on an endpoint of unknown dialect, and marked ambiguous;
 //   - reads stay reads (no harmless read newly held).
+import { execFile } from 'node:child_process';
 import t from 'tap';
 import fc from 'fast-check';
 import { bodyPolicy, MCP_HOST, SQL_HOST } from './body-policy.ts';
@@ -122,6 +123,22 @@ const constructs: Construct[] = [
   { name: 'pg_stat_reset_shared', dialects: ['postgresql'], sql: () => `SELECT pg_stat_reset_shared ( 'bgwriter' )` },
   { name: 'pg_ls_waldir', dialects: ['postgresql'], sql: () => `SELECT * FROM pg_catalog.pg_ls_waldir ( )` },
   { name: 'pg_ls_logdir', dialects: ['postgresql'], sql: (t) => `SELECT name FROM pg_ls_logdir ( ) AS ${t}` },
+  // Thirteenth pass: settings that make the server read or resolve later statements otherwise than
+  // Airlock read them (a later message of the request, a later request on a pooled session): an
+  // encoding in which a backslash ends a character; pg_catalog searched after a schema the agent writes.
+  { name: 'SET client_encoding SJIS', dialects: ['postgresql'], sql: () => `SET client_encoding = 'SJIS'` },
+  { name: 'SET NAMES BIG5', dialects: ['postgresql'], sql: () => `SET NAMES 'BIG5'` },
+  { name: 'SET LOCAL client_encoding', dialects: ['postgresql'], sql: () => `SET LOCAL client_encoding TO 'UHC'` },
+  { name: 'set_config client_encoding', dialects: ['postgresql'], sql: (t) => `SELECT set_config ( 'client_encoding' , 'GBK' , false ) FROM ${t}` },
+  { name: 'set_config client_encoding by expression', dialects: ['postgresql'], sql: (t, c) => `SELECT set_config ( 'client_encoding' , ${c} , false ) FROM ${t}` },
+  { name: 'SET search_path pg_catalog after', dialects: ['postgresql'], sql: (t) => `SET search_path = ${t} , pg_catalog` },
+  { name: 'SET search_path quoted pg_catalog after', dialects: ['postgresql'], sql: (t) => `SET SESSION search_path TO "$user" , ${t} , "pg_catalog"` },
+  { name: 'set_config search_path pg_catalog after', dialects: ['postgresql'], sql: (t) => `SELECT set_config ( 'search_path' , '${t},PG_CATALOG' , true )` },
+  { name: 'lo_truncate', dialects: ['postgresql'], sql: () => `SELECT lo_truncate ( lo_open ( 16384 , 131072 ) , 0 )` },
+  // D1 reads a double-quoted name that matches no column as a string (SQLite's default build).
+  { name: 'DELETE WHERE "x" = \'x\'', dialects: ['sqlite'], sql: (t, c, u) => `DELETE FROM ${t} WHERE "${u}" = '${u}'` },
+  { name: 'UPDATE WHERE … OR "x" = \'x\'', dialects: ['sqlite'], sql: (t, c, u) => `UPDATE "${t}" SET "${c}" = 1 WHERE ${c} = 5 OR "${u}" = '${u}'` },
+  { name: 'DELETE WHERE "x" IN (\'x\')', dialects: ['sqlite'], sql: (t, c, u) => `DELETE FROM "${t}" WHERE "${u}" IN ( '${u}' , 'z' )` },
   // Each row finds itself in an EXISTS over its own table.
   { name: 'DELETE WHERE EXISTS itself', dialects: ['sqlite', 'postgresql'], sql: (t, c, u) => `DELETE FROM ${t} WHERE EXISTS ( SELECT 1 FROM ${t} ${u} WHERE ${u}.${c} = ${t}.${c} )` },
   // A CASE whose every branch holds.
@@ -1103,4 +1120,92 @@ t.test('SQL in a multipart/form-data field is read as in a form', async (t) => {
   );
   const upload = await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'multipart/form-data; boundary=b0undary']], body: `${part('file', 'drop table tennis schedule', '\r\n')}--b0undary--\r\n` });
   t.not(upload.decision.approval?.risk, 'critical', 'a field not named for SQL is not SQL');
+});
+
+t.test('thirteenth pass: an operator named in a subquery comparison or an ORDER BY … USING is a call of a function someone created', async (t) => {
+  // `x OPERATOR(s.=) ANY (SELECT …)` (a SubLink's operator) and `ORDER BY x USING ===` (a sort's)
+  // were allowed as reads, while PostgreSQL 15 runs the operator's function for each row there too
+  // (tunnels.test.ts shows it on a real server).
+  const op = fc.constantFrom('===', 'OPERATOR ( public.= )', 'OPERATOR ( evil.< )', '<<->>>>');
+  const shapes = fc.constantFrom(
+    (o: string, x: string, c: string) => `SELECT 1 FROM ${x} WHERE ${c} ${o} ANY ( SELECT ${c} FROM ${x} )`,
+    (o: string, x: string, c: string) => `SELECT 1 FROM ${x} WHERE ${c} ${o} ALL ( SELECT 1 )`,
+    (o: string, x: string, c: string) => `SELECT 1 FROM ${x} WHERE ${c} ${o} SOME ( SELECT 2 )`,
+    (o: string, x: string, c: string) => `SELECT ${c} FROM ${x} ORDER BY ${c} USING ${o}`,
+    (o: string, x: string, c: string) => `SELECT array_agg ( ${c} ORDER BY ${c} USING ${o} ) FROM ${x}`,
+    (o: string, x: string, c: string) => `SELECT row_number ( ) OVER ( ORDER BY ${c} USING ${o} ) FROM ${x}`,
+  );
+  await fc.assert(
+    fc.asyncProperty(shapes, op, fc.constantFrom(...endpoints.postgresql), ident, ident, noise, async (shape, o, e, x, c, n) => {
+      fc.pre(x !== c);
+      const sql = render(shape(o, x, c), n);
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      if (decision.action === 'allow') throw new Error(`${sql} on ${e.url}: allowed`);
+      if (!description.sql?.statements[0]?.functions?.some((f) => f.startsWith('operator('))) throw new Error(`${sql}: the operator is not in the scope`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: the built-in operators in the same places stay reads.
+  for (const sql of ['SELECT id FROM users ORDER BY id USING <', 'SELECT 1 FROM t WHERE a = ANY (SELECT a FROM u)', 'SELECT 1 FROM t WHERE a IN (SELECT a FROM u)', 'SELECT 1 FROM t WHERE a OPERATOR(pg_catalog.<) ALL (SELECT 2)', 'SELECT array_agg(a ORDER BY a USING >) FROM t']) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.action, 'allow', sql);
+  }
+});
+
+t.test('thirteenth pass: settings that change how later statements are read stay writes when they change nothing Airlock relies on', async (t) => {
+  // The destructive spellings are in the construct property above; these must not be held critical.
+  for (const sql of ["SET client_encoding = 'UTF8'", "SET NAMES 'utf-8'", 'SET client_encoding TO DEFAULT', "SELECT set_config('client_encoding', 'Unicode', false)", 'SET search_path = "$user", public, extensions', 'SET search_path = pg_catalog, public', "SELECT set_config('search_path', 'app', true)", 'RESET search_path']) {
+    for (const e of endpoints.postgresql) {
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.equal(decision.approval?.risk, 'medium', `${sql} on ${e.url}: a write`);
+      t.notOk(description.sql?.destructive, 'not destructive');
+    }
+  }
+  // Neon runs each query of a batch as its own message: the SET then changes how the next is read
+  // (on a real server the SELECT below drops the table: tunnels.test.ts). The batch is critical.
+  const batch = { queries: [{ query: "SET client_encoding = 'SJIS'", params: [] }, { query: "SELECT E'\u00c1\\'; DROP TABLE users; --'", params: [] }] };
+  const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify(batch) });
+  t.equal(decision.approval?.risk, 'critical', 'a Neon batch that sets SJIS before a statement is critical');
+});
+
+t.test('thirteenth pass: a double-quoted name SQLite reads as a string where no column has it (D1, libSQL) is read both ways', async (t) => {
+  // A real SQLite built with its defaults (Python's sqlite3 here; D1's workerd build sets only
+  // SQLITE_DBCONFIG_DEFENSIVE) deletes every row; Airlock's scratch database read a column.
+  const cases = [
+    `DELETE FROM users WHERE "active" = 'active'`,
+    `DELETE FROM "users" WHERE "id" = 7 OR "deleted" = 'deleted'`,
+    `UPDATE "users" SET "email" = 'x' WHERE "banned" IN ('banned')`,
+    `DELETE FROM users WHERE lower("flag") LIKE 'flag'`,
+  ];
+  const oracle = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3, sys, json',
+    'out = []',
+    'for sql in json.loads(sys.argv[1]):',
+    '  c = sqlite3.connect(":memory:")',
+    '  c.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")',
+    '  c.executemany("INSERT INTO users (email) VALUES (?)", [("a",), ("b",), ("c",)])',
+    '  out.append(c.execute(sql).rowcount)',
+    'print(json.dumps(out))',
+  ].join('\n'), JSON.stringify(cases)], (err, out) => (err ? reject(err) : resolve(out.trim()))));
+  t.same(JSON.parse(oracle), [3, 3, 3, 3], 'SQLite with its defaults touches every row');
+  const turso = `https://${SQL_HOST}/v2/pipeline`;
+  for (const sql of cases) {
+    for (const [url, body] of [[D1, { sql }], [GENERIC, { sql }], [turso, { requests: [{ type: 'execute', stmt: { sql } }] }]] as const) {
+      const { description, decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      t.equal(decision.approval?.risk, 'critical', `${sql} to ${url}`);
+      t.ok(description.sql?.destructive, 'destructive');
+    }
+  }
+  // Bound values too: `"active" = ?` with "active".
+  for (const [url, body] of [[D1, { sql: 'DELETE FROM users WHERE "active" = ?', params: ['active'] }], [turso, { requests: [{ type: 'execute', stmt: { sql: 'DELETE FROM users WHERE "active" = ?', args: [{ type: 'text', value: 'active' }] } }] }]] as const) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+    t.equal(decision.approval?.risk, 'critical', `${JSON.stringify(body)} to ${url}`);
+  }
+  // Controls: what ORMs write (Knex unqualified, Drizzle and Prisma qualified) stays a narrow write.
+  for (const [sql, params] of [['delete from "users" where "id" = ?', [5]], ['update "users" set "email" = ? where "id" = ?', ['x', 5]], ['delete from "users" where "users"."id" = ?', [5]], ['DELETE FROM "main"."User" WHERE ("main"."User"."id" = ?)', [5]]] as const) {
+    for (const url of [D1, GENERIC]) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql, params }) });
+      t.equal(decision.approval?.risk, 'medium', `${sql} to ${url}: a write`);
+    }
+  }
 });

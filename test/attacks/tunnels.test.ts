@@ -962,6 +962,40 @@ t.test('what cannot be read in a PostgreSQL tunnel closes it: TLS or GSSAPI insi
   t.not(ok.code, 1008, 'ordinary startup parameters and settings pass');
 });
 
+t.test('thirteenth pass (on a real PostgreSQL): a read that runs an operator of the agent\'s own, and the settings that make later statements run other code', { skip: missingPostgres() }, async (t) => {
+  // An operator and a function someone created (here the test, straight to the server), each
+  // leaving a row in `ran` when called.
+  await direct((c) => c.query(`CREATE TABLE IF NOT EXISTS ran (what text); DELETE FROM ran; CREATE SCHEMA IF NOT EXISTS evil;
+    CREATE OR REPLACE FUNCTION evil.eq(int, int) RETURNS boolean LANGUAGE sql AS $$ INSERT INTO ran VALUES ('operator'); SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
+    DROP OPERATOR IF EXISTS evil.= (int, int); CREATE OPERATOR evil.= (LEFTARG = int, RIGHTARG = int, FUNCTION = evil.eq);
+    CREATE OR REPLACE FUNCTION evil.lower(text) RETURNS text LANGUAGE sql AS $$ INSERT INTO public.ran VALUES ('lower'); SELECT 'x' $$`));
+  const ran = async (): Promise<string[]> => direct(async (c) => (await c.query('SELECT what FROM ran')).rows.map((r: { what: string }) => r.what));
+  // The server's own reading, the premise of the fixes: the operator runs inside a subquery
+  // comparison; pg_catalog searched after evil makes `lower()` evil's; in SJIS a later message's
+  // `E'Á\'` string ends at the quote, and what follows runs.
+  await direct(async (c) => {
+    await c.query('SELECT 1 WHERE 1 OPERATOR(evil.=) ANY (SELECT 1)');
+    await c.query("SELECT set_config('search_path', 'evil, pg_catalog', false)");
+    await c.query("SELECT lower('A')");
+    await c.query('RESET search_path');
+    await freshVictim();
+    await c.query("SET client_encoding = 'SJIS'");
+    await c.query("SELECT E'\u00c1\\'; DROP TABLE victim; --'").catch(() => undefined);
+    await c.query("SET client_encoding = 'UTF8'");
+  });
+  t.same(await ran(), ['operator', 'lower'], 'PostgreSQL 15 runs the operator and the shadowing lower()');
+  t.equal((await direct((c) => c.query("SELECT to_regclass('victim') AS v"))).rows[0].v, null, 'and drops the table the second message hid in a string');
+  // Through the tunnel, the statement's twin names the operator it calls: a call of a function
+  // someone created, which the default policy holds as a write (sql-dialects.test.ts); it was a read.
+  const { client } = await overTunnel();
+  for (const sql of ['SELECT 1 AS n WHERE 1 OPERATOR(evil.=) ANY (SELECT 1)', 'SELECT 1 AS n WHERE 1 OPERATOR(evil.=) ALL (SELECT 1)']) {
+    await client.query(sql);
+    const twin = a.records.find((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel && r.description?.sql?.statements[0]?.text === sql);
+    t.same(twin?.description?.sql?.statements[0]?.functions, ['operator(evil.=)'], `${sql}: the operator is named, as in a WHERE`);
+  }
+  await client.end();
+});
+
 t.test('twelfth pass: a Bind runs what the server holds under its name, with values read as the server reads them', { skip: missingPostgres() }, async (t) => {
   const fresh = (): Promise<unknown> => direct((c) => c.query("DROP TABLE IF EXISTS pv; CREATE TABLE pv (id bigint, email text); INSERT INTO pv VALUES (1, 'a@x'), (2, 'b@x')"));
   const end = [serialize.sync(), serialize.end()];
