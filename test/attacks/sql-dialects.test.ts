@@ -751,6 +751,11 @@ t.test('`{query}` to any path is SQL when a grammar reads statements in it; an S
     (sql: string) => ({ jsonrpc: '2.0', id: 'a', method: 'db.execute', params: { sql } }),
     (sql: string) => ({ jsonrpc: '2.0', id: 2, method: 'sql/run_sql', params: [sql] }),
     (sql: string) => [{ jsonrpc: '2.0', id: 1, method: 'query', params: ['SELECT 1'] }, { jsonrpc: '2.0', id: 2, method: 'exec', params: { query: sql } }],
+    // Thirteenth pass: a method that runs SQL takes it under any name or place.
+    (sql: string) => ({ jsonrpc: '2.0', id: 3, method: 'sql', params: { text: sql } }),
+    (sql: string) => ({ jsonrpc: '2.0', id: 4, method: 'db.execute', params: [{ sql, args: [] }] }),
+    (sql: string) => ({ id: 5, method: 'query', params: { query: { text: sql, values: [] } } }),
+    (sql: string) => ({ jsonrpc: '2.0', id: 6, method: 'run', params: { db: 'main', input: sql } }),
   );
   await fc.assert(
     fc.asyncProperty(fc.constantFrom('/rpc', '/', '/api'), rpcs, destructive, ident, async (p, rpc, d, x) => {
