@@ -79,6 +79,46 @@ function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAna
 }
 
 /**
+ * The text as a server reading it in a client encoding where a backslash can end a multibyte
+ * character (SJIS, BIG5, GBK, UHC, GB18030 in PostgreSQL; the same and cp932 in MySQL): a backslash
+ * right after a non-ASCII character may be that character's last byte, so it escapes nothing and
+ * `E'Á\'; DROP TABLE t; --'`, one string in UTF-8, is a string, a DROP and a comment there. Each
+ * such backslash is written as a plain letter. A session gets there by a setting Airlock holds
+ * critical, or unseen (a function that calls set_config, an earlier request on a pooled
+ * connection, a role's default): this reading needs none of them. Undefined when the text has none.
+ */
+function multibyteText(sql: string): string | undefined {
+  const parts: string[] = [];
+  let at = 0;
+  for (let i = sql.indexOf('\\', 1); i > 0; i = sql.indexOf('\\', i + 1)) {
+    if (sql.charCodeAt(i - 1) < 0x80) continue;
+    parts.push(sql.slice(at, i), 'x');
+    at = i + 1;
+  }
+  if (at === 0) return undefined;
+  parts.push(sql.slice(at));
+  return parts.join('');
+}
+
+/** The multibyte-encoding reading (multibyteText) against the reading already made, as withBackslashReading does for its own. */
+function withMultibyteReading(texts: string[], base: DialectAnalysis, dialect: 'postgresql' | 'unknown'): DialectAnalysis {
+  if (!base.info.parsed) return base;
+  const read = texts.map(multibyteText);
+  if (read.every((r) => r === undefined)) return base;
+  const other = analyzeSql(read.map((r, i) => r ?? texts[i]!), dialect);
+  if (other.limited) return { info: { ...base.info, parsed: false, error: other.info.error, destructive: true }, readOnly: false, ambiguity: base.ambiguity, limited: true };
+  if (other.info.parsed && structure(other.info) === structure(base.info)) {
+    const statements = mergeFlags(base.info.statements, other.info.statements);
+    return { ...base, info: { ...base.info, statements, destructive: statements.some((st) => st.destructive) }, readOnly: base.readOnly && other.readOnly };
+  }
+  // That server rejects what it cannot read (an unterminated string): the text then runs nowhere there.
+  if (!other.info.parsed) return base;
+  const worse = rank(other) > rank(base) ? { ...other, info: { ...other.info, dialect: base.info.dialect } } : base;
+  const detail = `read as UTF-8: ${structure(base.info) || 'no statement'}; in a client encoding where a backslash can end a character (SJIS, BIG5, GBK): ${structure(other.info) || 'no statement'}`;
+  return { ...worse, ambiguity: base.ambiguity ?? { code: 'sql_dialects_disagree', detail: detail.slice(0, 300) } };
+}
+
+/**
  * DELETE/UPDATE statements the other grammar reads one by one per analysis, at most (each of
  * SQLite's runs sets up a scratch database: 990 of them took a second); past it PostgreSQL's proof
  * of a plainly narrow WHERE alone decides, and on D1 the rest count as destructive.
@@ -223,14 +263,14 @@ export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: Read
   if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false, limited: true };
   if (dialect === 'postgresql') {
     const pg = withSampleReading(analyzeSql(texts), texts, params);
-    return withBackslashReading(texts, pg, pg, 'postgresql');
+    return withMultibyteReading(texts, withBackslashReading(texts, pg, pg, 'postgresql'), 'postgresql');
   }
   if (dialect === 'sqlite') return withDqsReading(withWhereReading(analyzeSqlite(texts, params), texts), texts, params);
   const pg = analyzeSql(texts, 'unknown');
   // Past a size, statement or lexing-cost limit PostgreSQL's reading is unknown (not refused by
   // such a server), so no other grammar's reading stands for it, and reading again only costs time.
   if (pg.limited) return labelled(pg);
-  return withMysqlReadings(texts, withBackslashReading(texts, analyzeUnknown(texts, pg, params), pg, 'unknown'));
+  return withMysqlReadings(texts, withMultibyteReading(texts, withBackslashReading(texts, analyzeUnknown(texts, pg, params), pg, 'unknown'), 'unknown'));
 }
 
 /** Texts of unknown dialect up to this many characters are read again as MySQL reads them. */

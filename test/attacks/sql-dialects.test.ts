@@ -1214,3 +1214,29 @@ t.test('thirteenth pass: a double-quoted name SQLite reads as a string where no 
     }
   }
 });
+
+t.test('thirteenth pass: a statement hidden by a backslash that ends a multibyte character (SJIS, BIG5, GBK) is read both ways', async (t) => {
+  // A session reads SJIS after a function that calls set_config, an earlier request on a pooled
+  // connection or a role's default (tunnels.test.ts: on a real PostgreSQL the DROP runs); there
+  // `Á\` is one character and the quote after it ends the string.
+  const lead = fc.constantFrom('Á', 'é', 'ü', '€', 'ő', 'Ж', '中');
+  const hidden = fc.constantFrom(
+    (x: string) => `; DROP TABLE ${x}; --`,
+    (x: string) => `, query_to_xml($q$DELETE FROM ${x} RETURNING 1$q$, true, true, $q$$q$) --`,
+    (x: string) => `; DELETE FROM ${x}; SELECT '`,
+  );
+  const places = [...endpoints.postgresql, { url: GENERIC, key: 'sql' }];
+  await fc.assert(
+    fc.asyncProperty(lead, hidden, fc.constantFrom(...places), ident, fc.constantFrom('E', 'e'), async (l, h, e, x, E) => {
+      const sql = `SELECT ${E}'${l}\\'${h(x)}'`;
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${e.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: a non-ASCII character before an escape that reads the same either way stays a read.
+  for (const sql of ["SELECT E'café\\n'", "SELECT E'Grüße\\t', 'x'", "SELECT 'naïve\\path'"]) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.action, 'allow', sql);
+  }
+});

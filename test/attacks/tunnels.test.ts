@@ -994,6 +994,15 @@ t.test('thirteenth pass (on a real PostgreSQL): a read that runs an operator of 
     t.same(twin?.description?.sql?.statements[0]?.functions, ['operator(evil.=)'], `${sql}: the operator is named, as in a WHERE`);
   }
   await client.end();
+  // A function that switches the session to SJIS (set_config inside it: unseen, a call of an
+  // unknown function, which this test's policy lets pass), then a statement that is one string in
+  // UTF-8 and a DROP in SJIS: it is read both ways now, and refused.
+  await freshVictim();
+  await direct((c) => c.query("CREATE OR REPLACE FUNCTION evil.sjis() RETURNS text LANGUAGE sql AS $$ SELECT set_config('client_encoding', 'SJIS', false) $$"));
+  const enc = await overTunnel();
+  await enc.client.query('SELECT evil.sjis()');
+  await t.rejects(enc.client.query("SELECT E'\u00c1\\'; DROP TABLE victim; --'"), 'the statement hidden by the encoding is refused');
+  t.equal(await rowsOf('victim'), 2, 'the table is still there');
 });
 
 t.test('twelfth pass: a Bind runs what the server holds under its name, with values read as the server reads them', { skip: missingPostgres() }, async (t) => {
