@@ -1262,3 +1262,20 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
   const destructive = statements.some((s) => s.destructive);
   return { info: { dialect: 'postgresql', parsed: true, statements, destructive }, readOnly, privilegeOnly: destructive && privilegeOnly, sources, narrow };
 }
+
+/**
+ * How PostgreSQL's grammar takes a text a console still holds (it has not seen its `;`): `complete`
+ * (statements, to which more may be added), `prefix` (cut short: more text may finish it; also when
+ * the parser is not loaded or the text is too costly to lex), or `invalid` (an error before its end:
+ * nothing added later makes it run). Used for line bridges (describe/tunnel-sql.ts).
+ */
+export function sqlPrefixState(text: string): 'complete' | 'prefix' | 'invalid' {
+  const pg = parser.get();
+  if (!pg || operatorRunCost(text) > MAX_OPERATOR_RUN_COST || text.includes('\u0000')) return 'prefix';
+  try {
+    pg.parseSync(text);
+    return 'complete';
+  } catch (err) {
+    return /at end of input|unterminated/i.test((err as Error).message) ? 'prefix' : 'invalid';
+  }
+}

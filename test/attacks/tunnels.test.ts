@@ -6,7 +6,7 @@
 // policy denies) never reaches the upstream. Frames are checked by property against the test's
 // own reading of RFC 6455 in both directions; injected secrets are scrubbed from messages to the
 // agent; and real clients (Node `ws`, Python `websockets`) still work, ws:// and wss://.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
@@ -188,7 +188,19 @@ const gql = await startWsUpstream(t, {
     ws.send(JSON.stringify({ type: 'next', id: m.id, payload: { data: {} } }));
   }),
 });
-const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, headed, hrana, gql].map((u) => `127.0.0.1:${u.port}`);
+/** `websocketd psql`: each text message is a line on a real psql's standard input (closed with the socket). */
+const consoleBridge = await startWsUpstream(t, {
+  onConnection: (ws) => {
+    if (!pg) return void ws.close();
+    const psql = spawn('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', pg.url()], { stdio: ['pipe', 'ignore', 'ignore'] });
+    psql.stdin.on('error', () => undefined);
+    ws.on('message', (d: Buffer) => { psql.stdin.write(`${d.toString()}\n`); ws.send('ok'); });
+    ws.on('close', () => psql.stdin.end());
+    consoleRuns.push(new Promise((r) => psql.on('close', () => r())));
+  },
+});
+const consoleRuns: Array<Promise<void>> = [];
+const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, headed, hrana, gql, consoleBridge].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
@@ -1401,4 +1413,49 @@ t.test('twelfth pass: JSON messages of a protocol Airlock has no reader for are 
     ['JSON in a binary message', ['hi', Buffer.from(JSON.stringify({ sql: 'DROP TABLE users' }))]],
   ] as Array<[string, Array<string | Buffer>]>) t.equal((await session(msgs)).code, 1008, `${name}: closed`);
   t.equal((await session([chat, JSON.stringify({ sql: 'SELECT id FROM users' }), '[1, 2]'])).replies, 3, 'chat, a read and other JSON are relayed');
+});
+
+t.test('thirteenth pass: a line bridge (psql behind websocketd) joins text messages until a `;`, and runs commands of its own', { skip: missingPostgres() }, async (t) => {
+  // A real psql reads each message as a line: `DROP TABLE` then `users;` is one statement to it,
+  // and `\gexec` runs each cell of a result as SQL. Airlock read each message alone (no SQL in
+  // either piece) and let both through.
+  const session = async (msgs: string[]): Promise<WsExchange> => {
+    const before = consoleRuns.length;
+    const out = await wsExchange(`ws://sql.example:${consoleBridge.port}/`, [], msgs);
+    await eventually(() => consoleRuns.length > before);
+    await Promise.race([consoleRuns[consoleRuns.length - 1], new Promise((r) => setTimeout(r, 3000))]);
+    return out;
+  };
+  const pieces = fc.constantFrom<string[]>(
+    ['DROP TABLE', 'victim;'],
+    ['DROP', 'TABLE', 'victim', ';'],
+    ['DELETE FROM victim WHERE id = 9', 'OR true;'],
+    ['SELECT 1', '; TRUNCATE victim;'],
+    ["SELECT 'a", "'; DROP TABLE victim; --'"],
+    ['SELECT 1 /* x', '*/ ; DROP TABLE victim;'],
+    ['SELECT 1 AS x', 'UNION SELECT pg_terminate_backend(1);'],
+    ["SELECT 'DROP TABLE victim'", '\\gexec'],
+    ["SELECT 'DROP TABLE victim' \\gexec"],
+    ['\\set x \'DROP TABLE victim\'', ':x;'],
+    ['\\! psql -X -q -c "DROP TABLE victim" ' + (pg?.url() ?? '')],
+    ['\\o | sh', 'SELECT 1;'],
+  );
+  // Each cut against an echo server (what is refused closes the tunnel) …
+  await fc.assert(fc.asyncProperty(pieces, fc.constantFrom('', 'SELECT 1;', 'hello'), async (msgs, lead) => {
+    const { code } = await wsExchange(`ws://sql.example:${rich.port}/console`, [], lead ? [lead, ...msgs] : msgs);
+    t.equal(code, 1008, `${JSON.stringify(msgs)}: closed`);
+  }), { numRuns: Math.min(numRuns, 14), ...seed });
+  // … and a few against the real psql: the table keeps its rows.
+  for (const msgs of [['DROP TABLE', 'victim;'], ["SELECT 'DROP TABLE victim'", '\\gexec']]) {
+    await freshVictim();
+    t.equal((await session(msgs)).code, 1008, `${JSON.stringify(msgs)}: closed`);
+    t.equal(await rowsOf('victim'), 2, `${JSON.stringify(msgs)}: the table keeps its rows`);
+  }
+  // Controls: a read over several lines, catalog commands, and chat that is no SQL are relayed.
+  const control = await session(['SELECT count(*)', 'FROM victim;', '\\dt']);
+  t.equal(control.replies, 3, 'a read over two lines and \\dt are relayed');
+  for (const msgs of [['please update the table', 'with the new values', 'thanks;'], ['do you want to', 'drop by later?']]) {
+    const { code, replies } = await wsExchange(`ws://sql.example:${rich.port}/chat`, [], msgs);
+    t.ok(code !== 1008 && replies === msgs.length, `${JSON.stringify(msgs)}: relayed`);
+  }
 });
