@@ -252,6 +252,23 @@ function changesLaterReading(name: string, values: ReadonlyArray<string | undefi
   return schemas.indexOf('pg_catalog') > 0;
 }
 
+/**
+ * A function, aggregate or operator created under the name of a built-in the analysis proves
+ * read-only (`public.lower(varchar)`, `public.=`), in any schema: PostgreSQL resolves a call among
+ * every schema of the search path by argument types first, so with the default search path
+ * `lower(name)` on a varchar column runs `public.lower(varchar)`, an exact match, rather than
+ * `pg_catalog.lower(text)` (CVE-2018-1058's class), and every later "read" calling it runs the
+ * agent's code (thirteenth pass). Code others' statements call, changed: as CREATE OR REPLACE.
+ */
+function shadowsBuiltin(parts: string[], builtins: ReadonlySet<string>): boolean {
+  return builtins.has(parts[parts.length - 1] ?? '');
+}
+
+/** MySQL character sets in which no byte of a character is a backslash or a quote (UTF-8, single-byte ones). */
+function mysqlSafeCharset(v: string | undefined): boolean {
+  return v !== undefined && /^(utf8|utf8mb3|utf8mb4|ascii|latin1|binary|default)$/i.test(v.trim());
+}
+
 /** Statement types that change privileges, roles or the server itself: handled like GRANT/REVOKE. */
 const privilegeStatements = new Set([
   'GrantStmt', 'GrantRoleStmt', 'AlterDefaultPrivilegesStmt', 'CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSetStmt',
@@ -838,6 +855,8 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
       case 'VariableSetStmt':
         if (privilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true; // SET ROLE / SESSION AUTHORIZATION
         if (n.kind === 'VAR_SET_VALUE' && changesLaterReading(String(n.name ?? ''), ((n.args ?? []) as unknown[]).map(constantText))) destructive = privilege = true;
+        // MySQL's own name for it (`SET character_set_client = 'gbk'`: the addslashes bypass), on an endpoint that may be MySQL.
+        if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE' && String(n.name ?? '').toLowerCase() === 'character_set_client' && !mysqlSafeCharset(constantText(((n.args ?? []) as unknown[])[0]))) destructive = privilege = true;
         if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE' && mysqlPrivilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true;
         if (dialect === 'unknown' && n.kind === 'VAR_RESET' && mysqlResets.has(String(n.name ?? '').toLowerCase())) destructive = true;
         if (typeof n.name === 'string') settings.push(settingItem(n.name, n.kind === 'VAR_SET_VALUE' ? ((n.args ?? []) as unknown[]) : [], String(n.kind ?? '')));
@@ -899,6 +918,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         // (BEGIN ATOMIC … END) are parsed nodes and are walked like any other statement. OR REPLACE
         // changes code others already call (see the default case).
         if (!n.sql_body || n.replace === true) destructive = true;
+        if (shadowsBuiltin(stringItems({ List: { items: (n.funcname ?? []) as unknown[] } }), readOnlyFunctions)) destructive = true;
         if (securityDefiner(n.options)) destructive = privilege = true;
         break;
       case 'AlterFunctionStmt':
@@ -913,6 +933,13 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         // A function, procedure or view renamed or moved: the name others' statements, triggers and
         // row-level security policies call now reaches other code (a swap is CREATE OR REPLACE).
         if (codeObjectTypes.has(String(t === 'RenameStmt' ? n.renameType : n.objectType))) destructive = true;
+        break;
+      case 'DefineStmt':
+        // CREATE OR REPLACE AGGREGATE replaces code others call (as in the default case); an
+        // operator or aggregate named as a built-in takes its calls (shadowsBuiltin).
+        if (n.replace === true) destructive = true;
+        if (n.kind === 'OBJECT_OPERATOR' && shadowsBuiltin(stringItems({ List: { items: (n.defnames ?? []) as unknown[] } }), builtinOperators)) destructive = true;
+        if (n.kind === 'OBJECT_AGGREGATE' && shadowsBuiltin(stringItems({ List: { items: (n.defnames ?? []) as unknown[] } }), readOnlyFunctions)) destructive = true;
         break;
       case 'ViewStmt':
         // OR REPLACE throws away the view others read through (and whatever rows it kept from them).

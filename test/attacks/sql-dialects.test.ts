@@ -135,6 +135,11 @@ const constructs: Construct[] = [
   { name: 'SET search_path quoted pg_catalog after', dialects: ['postgresql'], sql: (t) => `SET SESSION search_path TO "$user" , ${t} , "pg_catalog"` },
   { name: 'set_config search_path pg_catalog after', dialects: ['postgresql'], sql: (t) => `SELECT set_config ( 'search_path' , '${t},PG_CATALOG' , true )` },
   { name: 'lo_truncate', dialects: ['postgresql'], sql: () => `SELECT lo_truncate ( lo_open ( 16384 , 131072 ) , 0 )` },
+  // A built-in's name taken in another schema: an exact argument match wins over pg_catalog's.
+  { name: 'CREATE FUNCTION named as a built-in', dialects: ['postgresql'], sql: (t) => `CREATE FUNCTION ${t}.lower ( x varchar ) RETURNS text LANGUAGE sql RETURN 'x'` },
+  { name: 'CREATE FUNCTION count unqualified', dialects: ['postgresql'], sql: (t, c) => `CREATE FUNCTION count ( ${c} varchar ) RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT 1 ; END` },
+  { name: 'CREATE OPERATOR named as a built-in', dialects: ['postgresql'], sql: (t, c, u) => `CREATE OPERATOR ${t}.= ( LEFTARG = varchar , RIGHTARG = varchar , FUNCTION = ${u} )` },
+  { name: 'CREATE AGGREGATE named as a built-in', dialects: ['postgresql'], sql: (t) => `CREATE AGGREGATE ${t}.sum ( varchar ) ( SFUNC = textcat , STYPE = text )` },
   // D1 reads a double-quoted name that matches no column as a string (SQLite's default build).
   { name: 'DELETE WHERE "x" = \'x\'', dialects: ['sqlite'], sql: (t, c, u) => `DELETE FROM ${t} WHERE "${u}" = '${u}'` },
   { name: 'UPDATE WHERE … OR "x" = \'x\'', dialects: ['sqlite'], sql: (t, c, u) => `UPDATE "${t}" SET "${c}" = 1 WHERE ${c} = 5 OR "${u}" = '${u}'` },
@@ -1165,6 +1170,17 @@ t.test('thirteenth pass: settings that change how later statements are read stay
       t.equal(decision.approval?.risk, 'medium', `${sql} on ${e.url}: a write`);
       t.notOk(description.sql?.destructive, 'not destructive');
     }
+  }
+  // A function of the agent's own name is an ordinary write; MySQL's character_set_client (on an
+  // endpoint that may be MySQL) is read as client_encoding is, UTF-8 and single-byte sets as the control.
+  for (const [url, body, risk] of [
+    [SUPABASE, { query: "CREATE FUNCTION public.my_helper(x varchar) RETURNS text LANGUAGE sql RETURN 'x'" }, 'medium'],
+    [GENERIC, { sql: "SET character_set_client = 'gbk'" }, 'critical'],
+    [GENERIC, { sql: 'SET SESSION character_set_client = sjis' }, 'critical'],
+    [GENERIC, { sql: 'SET character_set_client = utf8mb4' }, 'medium'],
+  ] as const) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+    t.equal(decision.approval?.risk, risk, `${JSON.stringify(body)}: ${risk}`);
   }
   // Neon runs each query of a batch as its own message: the SET then changes how the next is read
   // (on a real server the SELECT below drops the table: tunnels.test.ts). The batch is critical.

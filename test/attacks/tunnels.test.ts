@@ -990,12 +990,17 @@ t.test('thirteenth pass (on a real PostgreSQL): a read that runs an operator of 
     await c.query("SELECT set_config('search_path', 'evil, pg_catalog', false)");
     await c.query("SELECT lower('A')");
     await c.query('RESET search_path');
+    // With the default search path too: an exact argument match in public beats pg_catalog's.
+    await c.query("CREATE TABLE IF NOT EXISTS people (name varchar(9)); INSERT INTO people VALUES ('A')");
+    await c.query("CREATE FUNCTION public.lower(x varchar) RETURNS text LANGUAGE sql BEGIN ATOMIC INSERT INTO ran VALUES ('shadow'); SELECT 'x'; END");
+    await c.query('SELECT lower(name) FROM people');
+    await c.query('DROP FUNCTION public.lower(varchar)');
     await freshVictim();
     await c.query("SET client_encoding = 'SJIS'");
     await c.query("SELECT E'\u00c1\\'; DROP TABLE victim; --'").catch(() => undefined);
     await c.query("SET client_encoding = 'UTF8'");
   });
-  t.same(await ran(), ['operator', 'lower'], 'PostgreSQL 15 runs the operator and the shadowing lower()');
+  t.same(await ran(), ['operator', 'lower', 'shadow'], 'PostgreSQL 15 runs the operator and the shadowing lower(), also public\'s under the default search path');
   t.equal((await direct((c) => c.query("SELECT to_regclass('victim') AS v"))).rows[0].v, null, 'and drops the table the second message hid in a string');
   // Through the tunnel, the statement's twin names the operator it calls: a call of a function
   // someone created, which the default policy holds as a write (sql-dialects.test.ts); it was a read.
