@@ -341,6 +341,10 @@ function namedFieldSql(o: Record<string, unknown>, last: string): SqlSource | un
     if (typeof v === 'string' && v.trim() !== '') texts.push(v);
   };
   for (const k of ['sqlText', 'Sql', 'QueryString', 'QueryStatement', 'Statement']) add(o[k]);
+  // Athena writes a query's results to the S3 location its request names (thirteenth pass): read
+  // as the INSERT into that place it is, so a grant for one query's results bucket covers no other.
+  const output = (o.ResultConfiguration as { OutputLocation?: unknown } | undefined)?.OutputLocation;
+  if (typeof o.QueryString === 'string' && output !== undefined) add(`INSERT INTO "${String(output).slice(0, 1000).replaceAll('"', '""')}" SELECT 1`);
   for (const k of ['Sqls', 'Statements', 'TransactStatements']) {
     const list = o[k];
     if (!Array.isArray(list)) continue;

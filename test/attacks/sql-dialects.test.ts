@@ -570,6 +570,13 @@ t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is r
   const append = await decide({ url: jobs, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ configuration: { query: { query: 'SELECT 1 AS id', useLegacySql: false, destinationTable: { ...users, tableId: 'report' }, writeDisposition: 'WRITE_APPEND' } } }) });
   t.equal(append.decision.approval?.risk, 'medium', 'BigQuery: rows appended to a table are a write');
   t.not(JSON.stringify(append.description.sql?.statements), JSON.stringify(plain.description.sql?.statements), 'and not the same statements as the SELECT alone (a grant for one does not cover the other)');
+  // Thirteenth pass: Athena writes a query's results to the S3 location the request names; a
+  // grant for a query into the user's results bucket covered the same query into any other.
+  const athena = async (OutputLocation: string) => decide({ url: `${H}/`, headers: [['Content-Type', 'application/x-amz-json-1.1'], ['X-Amz-Target', 'AmazonAthena.StartQueryExecution']], body: JSON.stringify({ QueryString: 'SELECT * FROM users', QueryExecutionContext: { Database: 'app' }, ResultConfiguration: { OutputLocation } }) });
+  const [mine, theirs] = [await athena('s3://my-results/athena/'), await athena('s3://elsewhere/loot/')];
+  t.ok(mine.description.sql?.statements.some((st) => st.tables.includes('s3://my-results/athena/')), 'Athena: the results location is among the tables written');
+  t.not(JSON.stringify(mine.description.sql?.statements), JSON.stringify(theirs.description.sql?.statements), 'Athena: a query into another bucket is not the same statements');
+  t.not(theirs.decision.action, 'allow', 'and never a read');
 });
 
 t.test('the file, program and network functions of the other servers an endpoint of unknown dialect may be are destructive', async (t) => {
