@@ -672,14 +672,21 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
     // Tenth pass: a function named for SQL takes it under any name (`exec_sql {cmd}`): a plain call before.
     (sql: string) => ({ type: 'application/json', body: JSON.stringify({ cmd: sql }) }),
     (sql: string) => ({ type: 'application/x-www-form-urlencoded', body: `p_text=${encodeURIComponent(sql)}&dry=false` }),
+    // Thirteenth pass: PostgREST passes a body whole to a function of one unnamed parameter: a JSON
+    // string (json), a JSON array of texts; bytea and xml bodies to a function named for SQL are not read.
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify(sql) }),
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify(['SELECT 1', sql]) }),
+    (sql: string) => ({ type: 'application/octet-stream', body: sql }),
+    (sql: string) => ({ type: 'text/xml', body: `<q>${sql}</q>` }),
   );
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...urls), bodies, fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`), ident, async (url, b, d, x) => {
       const { type, body } = b(d(x));
       // `rpc/exec` is not named for SQL: only its SQL-named arguments are SQL.
-      fc.pre(!(url.endsWith('/rpc/exec') && (body.startsWith('{"cmd"') || body.startsWith('p_text='))));
+      fc.pre(!(url.endsWith('/rpc/exec') && (body.startsWith('{"cmd"') || body.startsWith('p_text=') || body.startsWith('[') || !type.includes('json') && !type.includes('form') && type !== 'text/plain')));
       const { description } = await decide({ url, headers: [['Content-Type', type]], body });
-      if (!description.sql?.destructive || description.sql.dialect !== 'postgresql') throw new Error(`${body} to ${url}: ${JSON.stringify(description.sql)}`);
+      // Read as PostgreSQL, or (a body PostgREST passes whole, unread) unparsed: critical either way.
+      if (!description.sql?.destructive || (description.sql.parsed && description.sql.dialect !== 'postgresql')) throw new Error(`${body} to ${url}: ${JSON.stringify(description.sql)}`);
     }),
     { numRuns: runs, ...seed },
   );
@@ -696,6 +703,9 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
   t.equal(byGet.decision.approval?.risk, 'critical', 'GET exec_sql?cmd=');
   const plain = await decide({ url: `https://${SQL_HOST}/rest/v1/rpc/run_sql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ label: 'weekly report' }) });
   t.not(plain.decision.approval?.risk, 'critical', 'text that reads as no statement stays an argument');
+  // A bytea upload to a function not named for SQL stays an ordinary call.
+  const upload = await decide({ url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/store_avatar', headers: [['Content-Type', 'application/octet-stream']], body: Buffer.from([0x89, 0x50, 0x4e, 0x47]) });
+  t.not(upload.decision.approval?.risk, 'critical', 'a bytea body to store_avatar');
 });
 
 t.test('PostgREST RPC called with GET or HEAD: the SQL in its URL arguments is read', async (t) => {
