@@ -73,6 +73,9 @@ const destructiveFunctions = new Set([
   // Statistics the planner and monitoring read, thrown away (pg_stat_reset's siblings).
   'pg_stat_reset_shared', 'pg_stat_reset_single_table_counters', 'pg_stat_reset_single_function_counters', 'pg_stat_reset_slru',
   'pg_stat_reset_replication_slot', 'pg_stat_reset_subscription_stats',
+  // Thirteenth pass: pg_stat_statements' (every session's query statistics, Supabase's query
+  // performance report), and a replica's replay stopped (its readers see the past from then on).
+  'pg_stat_statements_reset', 'pg_wal_replay_pause',
   // HTTP from inside the database (pg_net's `net.http_*`, pgsql-http's `http_*`, both offered by
   // Supabase): any row can leave for any server without passing Airlock.
   'http', 'http_get', 'http_post', 'http_put', 'http_patch', 'http_delete', 'http_head', 'http_collect_response',
@@ -174,6 +177,15 @@ const otherDialectPackages = new Set(['utl_http', 'utl_inaddr', 'utl_tcp', 'utl_
  * Supabase's `graphql_public.graphql`), pg_background. Keyed by name, with the schemas the
  * extension installs them in; unqualified counts too (the search path may hold that schema).
  */
+/**
+ * Extensions' functions that destroy data as DROP and TRUNCATE do: pgmq's (Supabase Queues)
+ * `drop_queue` (the queue's table) and `purge_queue` (every message in it). Keyed as
+ * textRunnerFunctions (thirteenth pass).
+ */
+const destroyingExtensionFunctions: Record<string, ReadonlySet<string>> = {
+  drop_queue: new Set(['pgmq']), purge_queue: new Set(['pgmq']),
+};
+
 const textRunnerFunctions: Record<string, ReadonlySet<string>> = {
   schedule: new Set(['cron']), schedule_in_database: new Set(['cron']), alter_job: new Set(['cron']),
   resolve: new Set(['graphql']), graphql: new Set(['graphql_public']),
@@ -885,6 +897,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
         if (runsText(parts)) destructive = true;
         if (runsText(parts, outboundFunctions)) destructive = true;
+        if (runsText(parts, destroyingExtensionFunctions)) destructive = true;
         if (t === 'CallStmt' || !isReadOnlyFunction(parts)) addFunction(qualified(parts));
         if (t === 'CallStmt') break;
         const relation = namedRelationReaders[name];

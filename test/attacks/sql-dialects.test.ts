@@ -135,6 +135,11 @@ const constructs: Construct[] = [
   { name: 'SET search_path quoted pg_catalog after', dialects: ['postgresql'], sql: (t) => `SET SESSION search_path TO "$user" , ${t} , "pg_catalog"` },
   { name: 'set_config search_path pg_catalog after', dialects: ['postgresql'], sql: (t) => `SELECT set_config ( 'search_path' , '${t},PG_CATALOG' , true )` },
   { name: 'lo_truncate', dialects: ['postgresql'], sql: () => `SELECT lo_truncate ( lo_open ( 16384 , 131072 ) , 0 )` },
+  // pgmq (Supabase Queues) dropping or emptying a queue; statistics thrown away; a replica's replay stopped.
+  { name: 'pgmq.purge_queue', dialects: ['postgresql'], sql: (t) => `SELECT pgmq.purge_queue ( '${t}' )` },
+  { name: 'pgmq.drop_queue', dialects: ['postgresql'], sql: (t) => `SELECT * FROM pgmq.drop_queue ( '${t}' )` },
+  { name: 'pg_stat_statements_reset', dialects: ['postgresql'], sql: () => `SELECT extensions.pg_stat_statements_reset ( )` },
+  { name: 'pg_wal_replay_pause', dialects: ['postgresql'], sql: () => `SELECT pg_wal_replay_pause ( )` },
   // A built-in's name taken in another schema: an exact argument match wins over pg_catalog's.
   { name: 'CREATE FUNCTION named as a built-in', dialects: ['postgresql'], sql: (t) => `CREATE FUNCTION ${t}.lower ( x varchar ) RETURNS text LANGUAGE sql RETURN 'x'` },
   { name: 'CREATE FUNCTION count unqualified', dialects: ['postgresql'], sql: (t, c) => `CREATE FUNCTION count ( ${c} varchar ) RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT 1 ; END` },
