@@ -1,9 +1,15 @@
-// Text as a line-oriented SQL console reads it (psql behind `websocketd`, a terminal bridge): the
+// Text as a line-oriented SQL console reads it (psql or the sqlite3 shell behind `websocketd`): the
 // console joins what it is given until a semicolon outside quotes, comments and parentheses ends a
 // statement, and a backslash outside quotes starts one of its own commands (`\! cmd` runs a shell,
 // `\gexec` runs each cell of a query's result as SQL, `\i file`, `\o |cmd`, `\copy`, `\set x …` then
-// `:x` …). Lexing follows psql's: '' and "" quotes, E'' backslash escapes, $tag$ quotes, `--` to the
+// `:x` …), as a line starting with `.` does in the sqlite3 shell (`.shell cmd`). Lexing follows psql's: '' and "" quotes, E'' backslash escapes, $tag$ quotes, `--` to the
 // end of the line, nested /* */ comments. One pass.
+
+/**
+ * The sqlite3 shell's dot-commands that only show the schema or change the display (`.shell`,
+ * `.system`, `.import`, `.output |cmd`, `.load`, `.read`, `.once` run programs or touch files).
+ */
+const sqliteShowing = /^(tables|schema|indexes|indices|headers|header|mode|help|quit|exit|databases|width|show|timer|fullschema|nullvalue|separator|changes|echo|print|stats|eqp|explain)$/i;
 
 /** Console commands that only show the catalog or change the display: they run no SQL of the agent's and touch no file or program. */
 const showing = /^(d[a-zA-Z+]*|l\+?|list|x|timing|conninfo|q|quit|\?|h|help|encoding|pset|a|t|H|f|C|T|z|sf\+?|sv\+?)$/;
@@ -53,6 +59,12 @@ export function consoleRead(text: string): ConsoleRead {
       }
       const close = text.indexOf(m[0], i + m[0].length);
       i = close < 0 ? n : close + m[0].length;
+    } else if (c === '.' && /(^|\n)[ \t]*$/.test(text.slice(Math.max(0, i - 64), i)) && /[A-Za-z]/.test(text[i + 1] ?? '')) {
+      // A line the sqlite3 shell (`websocketd sqlite3 app.db`) reads as one of its dot-commands.
+      const name = /^[A-Za-z]+/.exec(text.slice(i + 1, i + 40))?.[0] ?? '';
+      if (!sqliteShowing.test(name)) command ??= `.${name}`;
+      const e = text.indexOf('\n', i);
+      i = e < 0 ? n : e + 1;
     } else if (c === '\\') {
       const name = /^[A-Za-z!?+]+/.exec(text.slice(i + 1, i + 40))?.[0] ?? '';
       if (!showing.test(name)) command ??= `\\${name || text[i + 1] || ''}`;

@@ -8,8 +8,11 @@
 // agent; and real clients (Node `ws`, Python `websockets`) still work, ws:// and wss://.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -1444,6 +1447,9 @@ t.test('thirteenth pass: a line bridge (psql behind websocketd) joins text messa
     ['\\set x \'DROP TABLE victim\'', ':x;'],
     ['\\! psql -X -q -c "DROP TABLE victim" ' + (pg?.url() ?? '')],
     ['\\o | sh', 'SELECT 1;'],
+    // The sqlite3 shell's dot-commands (`websocketd sqlite3 app.db`).
+    ['.shell psql -X -q -c "DROP TABLE victim" ' + (pg?.url() ?? '')],
+    ['SELECT 1;', '.output |sh', 'SELECT \'rm -rf /tmp/x\';'],
   );
   // Each cut against an echo server (what is refused closes the tunnel) …
   await fc.assert(fc.asyncProperty(pieces, fc.constantFrom('', 'SELECT 1;', 'hello'), async (msgs, lead) => {
@@ -1459,7 +1465,14 @@ t.test('thirteenth pass: a line bridge (psql behind websocketd) joins text messa
   // Controls: a read over several lines, catalog commands, and chat that is no SQL are relayed.
   const control = await session(['SELECT count(*)', 'FROM victim;', '\\dt']);
   t.equal(control.replies, 3, 'a read over two lines and \\dt are relayed');
-  for (const msgs of [['please update the table', 'with the new values', 'thanks;'], ['do you want to', 'drop by later?']]) {
+  // The sqlite3 shell runs `.shell` (its own reading, when it is installed), and `.tables` is a control.
+  if (fs.existsSync('/usr/bin/sqlite3')) {
+    const mark = path.join(os.tmpdir(), `airlock-dot-${process.pid}`);
+    execFileSync('/usr/bin/sqlite3', [':memory:'], { input: `.shell touch ${mark}\n` });
+    t.ok(fs.existsSync(mark), 'the sqlite3 shell runs a .shell line');
+    fs.rmSync(mark, { force: true });
+  }
+  for (const msgs of [['please update the table', 'with the new values', 'thanks;'], ['do you want to', 'drop by later?'], ['.tables', '.schema victim', 'SELECT 1;']]) {
     const { code, replies } = await wsExchange(`ws://sql.example:${rich.port}/chat`, [], msgs);
     t.ok(code !== 1008 && replies === msgs.length, `${JSON.stringify(msgs)}: relayed`);
   }
