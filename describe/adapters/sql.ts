@@ -1311,7 +1311,8 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
  */
 export function sqlPrefixState(text: string): 'complete' | 'prefix' | 'invalid' {
   const pg = parser.get();
-  if (!pg || operatorRunCost(text) > MAX_OPERATOR_RUN_COST || text.includes('\u0000')) return 'prefix';
+  // Past the bounds a text is read within (tokens, lexing cost) it is not parsed here either.
+  if (!pg || sqlTokenBound([text]) > MAX_SQL_TOKENS || operatorRunCost(text) > MAX_OPERATOR_RUN_COST || text.includes('\u0000')) return 'prefix';
   try {
     pg.parseSync(text);
     return 'complete';
