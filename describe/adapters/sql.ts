@@ -261,7 +261,9 @@ function changesLaterReading(name: string, values: ReadonlyArray<string | undefi
     return v !== 'utf8' && v !== 'unicode';
   }
   const schemas = values.join(',').split(',').map((p) => p.trim().replace(/^"|"$/g, '').toLowerCase());
-  return schemas.indexOf('pg_catalog') > 0;
+  // Also a path into the platform's own data (`auth`, `vault`, `storage` …): later unqualified
+  // names (`DELETE FROM users WHERE id = $1`) act there, under grants given for `public`'s.
+  return schemas.indexOf('pg_catalog') > 0 || schemas.some((sc) => sc !== 'extensions' && internalSchemas.includes(sc));
 }
 
 /**

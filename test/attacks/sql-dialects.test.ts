@@ -134,6 +134,9 @@ const constructs: Construct[] = [
   { name: 'SET search_path pg_catalog after', dialects: ['postgresql'], sql: (t) => `SET search_path = ${t} , pg_catalog` },
   { name: 'SET search_path quoted pg_catalog after', dialects: ['postgresql'], sql: (t) => `SET SESSION search_path TO "$user" , ${t} , "pg_catalog"` },
   { name: 'set_config search_path pg_catalog after', dialects: ['postgresql'], sql: (t) => `SELECT set_config ( 'search_path' , '${t},PG_CATALOG' , true )` },
+  // A path into Supabase's own data: later unqualified names act there, under grants given for public's.
+  { name: 'SET search_path auth', dialects: ['postgresql'], sql: () => `SET search_path = auth , public` },
+  { name: 'set_config search_path storage', dialects: ['postgresql'], sql: () => `SELECT set_config ( 'search_path' , 'storage' , false )` },
   { name: 'lo_truncate', dialects: ['postgresql'], sql: () => `SELECT lo_truncate ( lo_open ( 16384 , 131072 ) , 0 )` },
   // pgmq (Supabase Queues) dropping or emptying a queue; statistics thrown away; a replica's replay stopped.
   { name: 'pgmq.purge_queue', dialects: ['postgresql'], sql: (t) => `SELECT pgmq.purge_queue ( '${t}' )` },
@@ -1191,6 +1194,13 @@ t.test('thirteenth pass: settings that change how later statements are read stay
       const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
       t.equal(decision.approval?.risk, 'medium', `${sql} on ${e.url}: a write`);
       t.notOk(description.sql?.destructive, 'not destructive');
+    }
+  }
+  // Each of the settings the construct property draws from, once on each PostgreSQL service.
+  for (const sql of ["SET client_encoding = 'SJIS'", "SELECT set_config('client_encoding', 'GBK', false)", 'SET search_path = evil, pg_catalog', 'SET search_path = auth, public', "SELECT set_config('search_path', 'storage', false)"]) {
+    for (const e of endpoints.postgresql) {
+      const { decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${sql} on ${e.url}`);
     }
   }
   // A function of the agent's own name is an ordinary write; MySQL's character_set_client (on an
