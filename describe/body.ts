@@ -240,6 +240,11 @@ export function quotedParams(value: string): Array<[string, string]> {
   return out;
 }
 
+/** A JSON value's structure: its keys, nesting and types, every string the same. */
+function jsonShape(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? '' : x));
+}
+
 /**
  * Every media type (`type` and its `charset`) a server may take from a request's Content-Type
  * headers, distinct, the one the description reads first: servers take the first header or the
@@ -546,6 +551,24 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   const trimmed = text.trimStart();
   const looksJson = trimmed.startsWith('{') || trimmed.startsWith('[');
   if (!truncated && (jsonDeclared || looksJson)) {
+    // JSON is UTF-8 (RFC 8259): Go, Node (Fastify, Express's raw readers) and Rust read the bytes
+    // so whatever `charset` says; servlets and Spring decode them by it. Under SJIS, BIG5 or GBK a
+    // `\` byte can end a character, so the two read other strings, even other keys (thirteenth pass).
+    if (other !== undefined && bytes !== undefined) {
+      const raw = bytes.toString('utf8');
+      if (raw !== text) {
+        const strict = parseJson(raw);
+        const lenient = strict ? undefined : parseLenientJson(raw);
+        const value = strict ? strict.value : lenient && 'value' in lenient ? lenient.value : undefined;
+        // Both readings are judged (the worse stands); other strings alone (a Latin-1 label on
+        // UTF-8 text) are no ambiguity, another structure or no JSON at all is.
+        if (value !== undefined) alternates.push({ label: 'JSON (charset ignored)', json: value });
+        const declared = parseJson(text);
+        if (!strict || !declared || jsonShape(strict.value) !== jsonShape(declared.value)) {
+          ambiguous('charset_conflict', `charset=${(label ?? '').slice(0, 40)} but servers that read JSON as UTF-8 (as RFC 8259 says) read the body otherwise`);
+        }
+      }
+    }
     const parsed = parseJson(text);
     if (parsed) {
       const scan = scanJson(text, false);

@@ -29,6 +29,8 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
+import { consoleRead } from './console-lines.ts';
+import { sqlPrefixState } from './adapters/sql.ts';
 
 /** A statement the tunnel carries, as the body its HTTP twin would send. */
 export interface CarriedStatement {
@@ -730,23 +732,44 @@ function mentionsSql(v: unknown): boolean {
  */
 export class JsonMessagesReader implements TunnelSqlReader {
   readonly protocol = 'json';
+  /**
+   * Text a console would still hold (no `;` has ended it yet) that is SQL or may become SQL: the
+   * next text message is judged joined to it, as psql joins lines (thirteenth pass: `DROP TABLE`
+   * then `users;` were two pieces that are no SQL).
+   */
+  private pending = '';
+
+  get holding(): number {
+    return this.pending.length;
+  }
 
   read(data: Buffer, binary: boolean): TunnelRead {
     // Many servers read a binary message's bytes as they read text (`JSON.parse(data.toString())`):
     // one that is UTF-8 is read as text; other bytes (media, protobuf) are not.
     if (binary && !isUtf8(data)) return { statements: [] };
     const text = data.toString('utf8');
-    // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one).
-    if (!sqlWord.test(text) && !text.includes('\\u')) return { statements: [] };
-    if (data.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may carry SQL: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
+    const joining = this.pending !== '' && !startsJson(text);
+    // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one),
+    // unless they go on a statement a console holds or start with one of its commands (`\! …`).
+    if (!joining && !sqlWord.test(text) && !text.includes('\\u') && !/^\s*[\\.]/.test(text)) return { statements: [] };
+    if (data.length + this.pending.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may carry SQL: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
     let msg: unknown;
     try {
+      if (joining) throw new Error('joined to a console statement');
       msg = JSON.parse(text);
     } catch {
-      if (!sqlWord.test(text)) return { statements: [] };
-      // JSON a lenient server may read: the HTTP rules read it as they read such a body. Other
-      // text may be SQL itself (a console over WebSocket, `websocketd psql`): judged as `{query}`.
-      return startsJson(text) ? { statements: [{ protocol: 'json', message: 'text', body: {}, raw: data }] } : { statements: [{ protocol: 'json', message: 'text', body: { query: text } }] };
+      // JSON a lenient server may read: the HTTP rules read it as they read such a body.
+      if (startsJson(text)) return sqlWord.test(text) ? { statements: [{ protocol: 'json', message: 'text', body: {}, raw: data }] } : { statements: [] };
+      // Other text may be SQL itself (a console over WebSocket, `websocketd psql`): judged as
+      // `{query}`, joined to what the console still holds, its own commands refused.
+      const joined = joining ? `${this.pending}\n${text}` : text;
+      const { tail, command } = consoleRead(joined);
+      if (command !== undefined) return { statements: [], refused: `a console command (${command.slice(0, 20)}) in a text message: psql runs what it names (a shell, a file, a query's result as SQL), which Airlock does not read` };
+      // What the console keeps matters while it is SQL or the start of some; text that is no SQL
+      // before its end can never run (the server parses a statement whole before running it).
+      this.pending = tail.trim() !== '' && sqlPrefixState(tail) !== 'invalid' ? tail : '';
+      if (!joining && !sqlWord.test(text)) return { statements: [] };
+      return { statements: [{ protocol: 'json', message: 'text', body: { query: joined } }] };
     }
     if (!mentionsSql(msg)) return { statements: [] };
     return { statements: [{ protocol: 'json', message: Array.isArray(msg) ? 'list' : 'object', body: {}, raw: data }] };

@@ -154,6 +154,7 @@ export class TunnelSql {
       if (this.sniffedBytes < SNIFF) {
         // Too short to tell: read for SQL as any other message is meanwhile.
         const early = this.textReader.read(own, kind === 'binary');
+        if (early.refused) return this.refuseUnread(early.refused);
         return early.statements.length ? this.decideAll(early.statements) : undefined;
       }
       data = Buffer.concat(this.sniffed);

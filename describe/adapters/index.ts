@@ -225,8 +225,11 @@ function jsonRpcSql(calls: unknown[]): SqlSource | undefined {
   for (const c of calls) {
     if (!isObject(c) || typeof c.method !== 'string' || c.params === undefined) continue;
     const name = c.method.split(/[./:]/).pop()!.replace(/[-_]/g, '').toLowerCase();
-    if (Array.isArray(c.params)) {
-      if (sqlMethods.has(name)) for (const p of c.params.slice(0, MAX_CARRIED_REQUESTS)) if (typeof p === 'string' && p.trim() !== '') texts.push(p);
+    if (sqlMethods.has(name)) {
+      // A method that runs SQL takes it under any name or place (`params: {text}`, `[{sql}]`,
+      // `{query: {text}}`; thirteenth pass: only positional strings were read): every string of
+      // its parameters, a few levels down, is SQL when a grammar reads statements in it.
+      if (!stringsWithin(c.params, texts)) return { error: `a ${c.method.slice(0, 40)} call with more than ${MAX_CARRIED_REQUESTS} parameters: its SQL is not all read` };
     } else if (isObject(c.params)) {
       for (const k of ['sql', 'query', 'statement', 'stmt']) {
         const v = c.params[k];
@@ -235,6 +238,22 @@ function jsonRpcSql(calls: unknown[]): SqlSource | undefined {
     }
   }
   return texts.length ? { texts, sniffed: true } : undefined;
+}
+
+/**
+ * The non-blank strings in `v` (objects and lists, up to 8 levels down) appended to `out`; false
+ * past MAX_CARRIED_REQUESTS of them or deeper (their SQL would go unread: the caller fails closed).
+ */
+function stringsWithin(v: unknown, out: string[], depth = 0): boolean {
+  if (typeof v === 'string') {
+    if (v.trim() !== '') out.push(v);
+    return out.length <= MAX_CARRIED_REQUESTS;
+  }
+  if (!v || typeof v !== 'object') return true;
+  if (depth >= 8) return false;
+  const items = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+  if (items.length > MAX_CARRIED_REQUESTS) return false;
+  return items.every((item) => stringsWithin(item, out, depth + 1));
 }
 
 /** Media types of binary encodings of structured data (protobuf, gRPC, Connect, MessagePack, CBOR, Avro, Thrift). */
@@ -322,6 +341,10 @@ function namedFieldSql(o: Record<string, unknown>, last: string): SqlSource | un
     if (typeof v === 'string' && v.trim() !== '') texts.push(v);
   };
   for (const k of ['sqlText', 'Sql', 'QueryString', 'QueryStatement', 'Statement']) add(o[k]);
+  // Athena writes a query's results to the S3 location its request names (thirteenth pass): read
+  // as the INSERT into that place it is, so a grant for one query's results bucket covers no other.
+  const output = (o.ResultConfiguration as { OutputLocation?: unknown } | undefined)?.OutputLocation;
+  if (typeof o.QueryString === 'string' && output !== undefined) add(`INSERT INTO "${String(output).slice(0, 1000).replaceAll('"', '""')}" SELECT 1`);
   for (const k of ['Sqls', 'Statements', 'TransactStatements']) {
     const list = o[k];
     if (!Array.isArray(list)) continue;

@@ -155,6 +155,15 @@ export function rpcSql(request: RequestInfo): SqlSource | undefined {
   if (body.content_type === 'text/plain' && body.json === undefined && body.text) {
     return body.truncated || body.text_truncated ? { error: 'request body longer than the description keeps: SQL not fully visible' } : { texts: [body.text], dialect: 'postgresql' };
   }
+  // PostgREST passes other bodies whole to a function of one unnamed parameter (thirteenth pass):
+  // JSON that is a string (`"DROP TABLE users"` to a json parameter) is SQL when a grammar reads
+  // statements in it; `application/octet-stream` (bytea), `text/xml` (xml) or another type to a
+  // function whose name says it runs SQL is not read, so it fails closed.
+  if (typeof body.json === 'string' && body.json.trim() !== '') return { texts: [body.json], dialect: 'postgresql', sniffed: true };
+  const fnName = request.segments[request.segments.length - 1] ?? '';
+  if (runsItsArgument(fnName) && body.size > 0 && body.json === undefined && body.form === undefined && body.content_type !== 'text/plain') {
+    return { error: `a ${body.content_type || 'untyped'} body PostgREST passes whole to ${fnName.slice(0, 40)}, a function that runs SQL: not read` };
+  }
   // The function's parameters are its author's names: any SQL-looking one (`sql_text`, `stmt`,
   // `query_text`, `sqlQuery` as well as `query`, `sql`), in the object or in each of an array's.
   const json = body.json;
@@ -179,6 +188,8 @@ function sqlFunctionArguments(request: RequestInfo, objects: Array<Record<string
   if (!runsItsArgument(fn)) return undefined;
   const texts: string[] = [];
   for (const o of objects.slice(0, 64)) for (const v of Object.values(o).slice(0, 64)) if (typeof v === 'string' && v.trim() !== '') texts.push(v);
+  // A JSON array of texts, passed whole to a json parameter.
+  if (Array.isArray(request.body.json)) for (const v of request.body.json.slice(0, 64)) if (typeof v === 'string' && v.trim() !== '') texts.push(v);
   for (const vs of Object.values(request.body.form ?? {}).slice(0, 64)) for (const v of vs) if (v.trim() !== '') texts.push(v);
   if (texts.length === 0) return undefined;
   if (request.body.truncated || request.body.decode_error) return { error: 'request body not fully visible: SQL not read' };

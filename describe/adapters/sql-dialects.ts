@@ -11,6 +11,7 @@ import { oracleText } from './sql-oracle.ts';
 import { snowflakeText } from './sql-snowflake.ts';
 import { bigqueryText } from './sql-bigquery.ts';
 import { clickhouseText } from './sql-clickhouse.ts';
+import { dqsText } from './sql-dqs.ts';
 
 export type SqlDialect = 'postgresql' | 'sqlite' | 'unknown';
 
@@ -75,6 +76,46 @@ function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAna
       detail: `PostgreSQL reads ${a || 'no statement'}; with standard_conforming_strings off (backslash escapes) it reads ${b || 'no statement'}`.slice(0, 300),
     },
   };
+}
+
+/**
+ * The text as a server reading it in a client encoding where a backslash can end a multibyte
+ * character (SJIS, BIG5, GBK, UHC, GB18030 in PostgreSQL; the same and cp932 in MySQL): a backslash
+ * right after a non-ASCII character may be that character's last byte, so it escapes nothing and
+ * `E'Á\'; DROP TABLE t; --'`, one string in UTF-8, is a string, a DROP and a comment there. Each
+ * such backslash is written as a plain letter. A session gets there by a setting Airlock holds
+ * critical, or unseen (a function that calls set_config, an earlier request on a pooled
+ * connection, a role's default): this reading needs none of them. Undefined when the text has none.
+ */
+function multibyteText(sql: string): string | undefined {
+  const parts: string[] = [];
+  let at = 0;
+  for (let i = sql.indexOf('\\', 1); i > 0; i = sql.indexOf('\\', i + 1)) {
+    if (sql.charCodeAt(i - 1) < 0x80) continue;
+    parts.push(sql.slice(at, i), 'x');
+    at = i + 1;
+  }
+  if (at === 0) return undefined;
+  parts.push(sql.slice(at));
+  return parts.join('');
+}
+
+/** The multibyte-encoding reading (multibyteText) against the reading already made, as withBackslashReading does for its own. */
+function withMultibyteReading(texts: string[], base: DialectAnalysis, dialect: 'postgresql' | 'unknown'): DialectAnalysis {
+  if (!base.info.parsed) return base;
+  const read = texts.map(multibyteText);
+  if (read.every((r) => r === undefined)) return base;
+  const other = analyzeSql(read.map((r, i) => r ?? texts[i]!), dialect);
+  if (other.limited) return { info: { ...base.info, parsed: false, error: other.info.error, destructive: true }, readOnly: false, ambiguity: base.ambiguity, limited: true };
+  if (other.info.parsed && structure(other.info) === structure(base.info)) {
+    const statements = mergeFlags(base.info.statements, other.info.statements);
+    return { ...base, info: { ...base.info, statements, destructive: statements.some((st) => st.destructive) }, readOnly: base.readOnly && other.readOnly };
+  }
+  // That server rejects what it cannot read (an unterminated string): the text then runs nowhere there.
+  if (!other.info.parsed) return base;
+  const worse = rank(other) > rank(base) ? { ...other, info: { ...other.info, dialect: base.info.dialect } } : base;
+  const detail = `read as UTF-8: ${structure(base.info) || 'no statement'}; in a client encoding where a backslash can end a character (SJIS, BIG5, GBK): ${structure(other.info) || 'no statement'}`;
+  return { ...worse, ambiguity: base.ambiguity ?? { code: 'sql_dialects_disagree', detail: detail.slice(0, 300) } };
 }
 
 /**
@@ -145,6 +186,39 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
 }
 
 /**
+ * D1 (and any SQLite built with its defaults) reads a double-quoted name that matches no column as
+ * a string (sql-dqs.ts), where Airlock's scratch database made it a column: `DELETE FROM users WHERE
+ * "active" = 'active'` deletes every row there. Each DELETE/UPDATE not yet destructive is read again
+ * with such names as strings, and a run that touches every sample row makes it destructive. It only
+ * ever adds risk.
+ */
+function withDqsReading(lite: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
+  const unjudged = (st: SqlStatement): boolean => (st.kind === 'delete' || st.kind === 'update') && !st.destructive;
+  if (!lite.info.parsed || !lite.info.statements.some(unjudged) || !texts.some((t) => t.includes('"'))) return lite;
+  const read = texts.map(dqsText);
+  if (read.every((r) => r === undefined)) return lite;
+  const other = analyzeSqlite(read.map((r, i) => r ?? texts[i]!), params);
+  if (other.limited) return { ...other, info: { ...other.info, dialect: 'sqlite' } };
+  let statements: SqlStatement[];
+  if (other.info.parsed && structure(other.info) === structure(lite.info)) statements = mergeFlags(lite.info.statements, other.info.statements);
+  else {
+    // Read as a whole the text reads otherwise (a string where SQLite takes no name): each statement alone.
+    let runs = 0;
+    statements = lite.info.statements.map((st, i) => {
+      const source = lite.sources?.[i];
+      const text = source && unjudged(st) ? dqsText(source.text) : undefined;
+      if (text === undefined) return st;
+      if (++runs > MAX_STATEMENT_READINGS) return { ...st, destructive: true }; // not judged: the worst
+      const one = analyzeSqlite([text], params ? [params[source!.of]] : undefined);
+      if (one.limited) return { ...st, destructive: true };
+      return one.info.parsed && one.info.statements.length === 1 && one.info.statements[0]!.destructive && structure(one.info) === structure({ ...lite.info, statements: [st] }) ? { ...st, destructive: true } : st;
+    });
+  }
+  if (statements.every((st, i) => st === lite.info.statements[i])) return lite;
+  return { ...lite, info: { ...lite.info, statements, destructive: statements.some((st) => st.destructive) }, readOnly: false };
+}
+
+/**
  * PostgreSQL's reading judges a WHERE clause by its shape (`id = id`, `<>`, `IS NOT NULL` …), which
  * misses clauses true for every row by their values: `id > 0 OR id <= 0`, `NOT (id = 1 AND id = 2)`,
  * `id = (SELECT id)`, `name LIKE '%' ESCAPE '!'`. Where SQLite reads the same statements, its run of
@@ -189,14 +263,14 @@ export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: Read
   if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false, limited: true };
   if (dialect === 'postgresql') {
     const pg = withSampleReading(analyzeSql(texts), texts, params);
-    return withBackslashReading(texts, pg, pg, 'postgresql');
+    return withMultibyteReading(texts, withBackslashReading(texts, pg, pg, 'postgresql'), 'postgresql');
   }
-  if (dialect === 'sqlite') return withWhereReading(analyzeSqlite(texts, params), texts);
+  if (dialect === 'sqlite') return withDqsReading(withWhereReading(analyzeSqlite(texts, params), texts), texts, params);
   const pg = analyzeSql(texts, 'unknown');
   // Past a size, statement or lexing-cost limit PostgreSQL's reading is unknown (not refused by
   // such a server), so no other grammar's reading stands for it, and reading again only costs time.
   if (pg.limited) return labelled(pg);
-  return withMysqlReadings(texts, withBackslashReading(texts, analyzeUnknown(texts, pg, params), pg, 'unknown'));
+  return withMysqlReadings(texts, withMultibyteReading(texts, withBackslashReading(texts, analyzeUnknown(texts, pg, params), pg, 'unknown'), 'unknown'));
 }
 
 /** Texts of unknown dialect up to this many characters are read again as MySQL reads them. */
@@ -298,7 +372,8 @@ function analyzeUnknown(texts: string[], pg: SqlAnalysis, params?: ReadonlyArray
   // PostgreSQL unread for a limit (cost, size, the request's budget): its reading is unknown, and
   // lexing the text again (pgLexedText) would cost what the limit spared.
   if (pg.limited) return labelled(pg);
-  const lite = analyzeSqlite(texts, params);
+  // libSQL (Turso) and other SQLite servers built with their defaults read `"x"` as D1 does.
+  const lite = withDqsReading(analyzeSqlite(texts, params), texts, params);
   // A text only one grammar accepts is read by that one: a server of the other dialect rejects it.
   if (!pg.info.parsed && !lite.info.parsed) {
     return labelled({ info: { ...pg.info, error: `PostgreSQL: ${pg.info.error}; SQLite: ${lite.info.error}` }, readOnly: false });

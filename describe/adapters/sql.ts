@@ -60,6 +60,8 @@ const readOnlyFunctions = new Set([
  */
 const destructiveFunctions = new Set([
   'pg_terminate_backend', 'pg_cancel_backend', 'pg_drop_replication_slot', 'lo_unlink', 'dblink_exec',
+  // A large object's contents cut away, as lo_unlink removes it (thirteenth pass).
+  'lo_truncate', 'lo_truncate64',
   'pg_reload_conf', 'pg_promote', 'pg_replication_origin_drop', 'pg_stat_reset', 'pg_file_unlink',
   'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_file_write', 'pg_file_rename',
   'pg_logdir_ls', 'lo_import', 'lo_export', 'dblink', 'dblink_connect', 'dblink_connect_u', 'dblink_send_query',
@@ -71,6 +73,9 @@ const destructiveFunctions = new Set([
   // Statistics the planner and monitoring read, thrown away (pg_stat_reset's siblings).
   'pg_stat_reset_shared', 'pg_stat_reset_single_table_counters', 'pg_stat_reset_single_function_counters', 'pg_stat_reset_slru',
   'pg_stat_reset_replication_slot', 'pg_stat_reset_subscription_stats',
+  // Thirteenth pass: pg_stat_statements' (every session's query statistics, Supabase's query
+  // performance report), and a replica's replay stopped (its readers see the past from then on).
+  'pg_stat_statements_reset', 'pg_wal_replay_pause',
   // HTTP from inside the database (pg_net's `net.http_*`, pgsql-http's `http_*`, both offered by
   // Supabase): any row can leave for any server without passing Airlock.
   'http', 'http_get', 'http_post', 'http_put', 'http_patch', 'http_delete', 'http_head', 'http_collect_response',
@@ -107,6 +112,24 @@ const builtinOperators = new Set([
   '&&&', '<<#>>', '|=|', '#=', '%%', '%#', '@@=', '~>', '<~', '*=', '*<>', '*<', '*>', '*<=', '*>=',
 ]);
 const operatorKinds = new Set(['AEXPR_OP', 'AEXPR_OP_ANY', 'AEXPR_OP_ALL']);
+
+/** An operator named as written (`=`, `public.=`): one of PostgreSQL's or a common extension's, unqualified or in pg_catalog. */
+function builtinOperator(parts: string[]): boolean {
+  const op = parts[parts.length - 1] ?? '';
+  return (parts.length === 1 && builtinOperators.has(op)) || (parts.length === 2 && parts[0] === 'pg_catalog' && builtinOperators.has(op));
+}
+
+/**
+ * Where else a statement names an operator it runs (thirteenth pass): `x OPERATOR(public.=) ANY
+ * (SELECT …)` and `x === ALL (SELECT …)` (a SubLink's operName), `ORDER BY x USING ===` (a SortBy's
+ * useOp, in a query, a window or an aggregate). The real server calls the operator's function for
+ * each row there as it does in a WHERE.
+ */
+function namedOperator(type: string, n: Node): string[] | undefined {
+  const list = type === 'SubLink' ? n.operName : type === 'SortBy' ? n.useOp : undefined;
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  return (list as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
+}
 
 /**
  * Functions of the other servers an endpoint of unknown dialect may be (read with PostgreSQL's
@@ -154,6 +177,15 @@ const otherDialectPackages = new Set(['utl_http', 'utl_inaddr', 'utl_tcp', 'utl_
  * Supabase's `graphql_public.graphql`), pg_background. Keyed by name, with the schemas the
  * extension installs them in; unqualified counts too (the search path may hold that schema).
  */
+/**
+ * Extensions' functions that destroy data as DROP and TRUNCATE do: pgmq's (Supabase Queues)
+ * `drop_queue` (the queue's table) and `purge_queue` (every message in it). Keyed as
+ * textRunnerFunctions (thirteenth pass).
+ */
+const destroyingExtensionFunctions: Record<string, ReadonlySet<string>> = {
+  drop_queue: new Set(['pgmq']), purge_queue: new Set(['pgmq']),
+};
+
 const textRunnerFunctions: Record<string, ReadonlySet<string>> = {
   schedule: new Set(['cron']), schedule_in_database: new Set(['cron']), alter_job: new Set(['cron']),
   resolve: new Set(['graphql']), graphql: new Set(['graphql_public']),
@@ -208,6 +240,48 @@ const runsTextWithArgs: Record<string, number> = { ts_rewrite: 2 };
  * checks (audit triggers included) of everything it writes next (`session_replication_role = replica`).
  */
 const privilegeSettings = new Set(['role', 'session_authorization', 'session authorization', 'session_replication_role']);
+
+/**
+ * A setting that changes how the server reads or resolves every later statement of the session
+ * (later messages of one request, later requests on a pooled connection), past the reading Airlock
+ * made of them (thirteenth pass). `client_encoding` other than UTF-8: in SJIS, BIG5, GBK, UHC or
+ * GB18030 a backslash can end a multibyte character, so `SELECT E'Á\'; DROP TABLE t; --'`, one
+ * string to a UTF-8 reader, drops the table when sent after `SET NAMES 'SJIS'`. A `search_path`
+ * naming `pg_catalog` after another schema: unqualified `lower()` and `=`, which the analysis takes
+ * for the built-ins, then resolve to that schema's functions and operators first. `values` are the
+ * constant texts given (undefined: a value only the server computes, which counts as such a value).
+ */
+function changesLaterReading(name: string, values: ReadonlyArray<string | undefined>): boolean {
+  const key = name.trim().toLowerCase();
+  if (key !== 'client_encoding' && key !== 'search_path') return false;
+  if (values.some((v) => v === undefined)) return true;
+  if (key === 'client_encoding') {
+    // PostgreSQL compares encoding names without case and without anything but letters and digits.
+    const v = (values[0] ?? '').replace(/[^a-z0-9]/gi, '').toLowerCase();
+    return v !== 'utf8' && v !== 'unicode';
+  }
+  const schemas = values.join(',').split(',').map((p) => p.trim().replace(/^"|"$/g, '').toLowerCase());
+  // Also a path into the platform's own data (`auth`, `vault`, `storage` …): later unqualified
+  // names (`DELETE FROM users WHERE id = $1`) act there, under grants given for `public`'s.
+  return schemas.indexOf('pg_catalog') > 0 || schemas.some((sc) => sc !== 'extensions' && internalSchemas.includes(sc));
+}
+
+/**
+ * A function, aggregate or operator created under the name of a built-in the analysis proves
+ * read-only (`public.lower(varchar)`, `public.=`), in any schema: PostgreSQL resolves a call among
+ * every schema of the search path by argument types first, so with the default search path
+ * `lower(name)` on a varchar column runs `public.lower(varchar)`, an exact match, rather than
+ * `pg_catalog.lower(text)` (CVE-2018-1058's class), and every later "read" calling it runs the
+ * agent's code (thirteenth pass). Code others' statements call, changed: as CREATE OR REPLACE.
+ */
+function shadowsBuiltin(parts: string[], builtins: ReadonlySet<string>): boolean {
+  return builtins.has(parts[parts.length - 1] ?? '');
+}
+
+/** MySQL character sets in which no byte of a character is a backslash or a quote (UTF-8, single-byte ones). */
+function mysqlSafeCharset(v: string | undefined): boolean {
+  return v !== undefined && /^(utf8|utf8mb3|utf8mb4|ascii|latin1|binary|default)$/i.test(v.trim());
+}
 
 /** Statement types that change privileges, roles or the server itself: handled like GRANT/REVOKE. */
 const privilegeStatements = new Set([
@@ -794,15 +868,19 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         break;
       case 'VariableSetStmt':
         if (privilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true; // SET ROLE / SESSION AUTHORIZATION
+        if (n.kind === 'VAR_SET_VALUE' && changesLaterReading(String(n.name ?? ''), ((n.args ?? []) as unknown[]).map(constantText))) destructive = privilege = true;
+        // MySQL's own name for it (`SET character_set_client = 'gbk'`: the addslashes bypass), on an endpoint that may be MySQL.
+        if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE' && String(n.name ?? '').toLowerCase() === 'character_set_client' && !mysqlSafeCharset(constantText(((n.args ?? []) as unknown[])[0]))) destructive = privilege = true;
         if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE' && mysqlPrivilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true;
         if (dialect === 'unknown' && n.kind === 'VAR_RESET' && mysqlResets.has(String(n.name ?? '').toLowerCase())) destructive = true;
         if (typeof n.name === 'string') settings.push(settingItem(n.name, n.kind === 'VAR_SET_VALUE' ? ((n.args ?? []) as unknown[]) : [], String(n.kind ?? '')));
         break;
-      case 'A_Expr': {
-        if (!operatorKinds.has(String(n.kind))) break;
-        const parts = ((n.name ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
-        const op = parts[parts.length - 1] ?? '';
-        if ((parts.length === 1 && builtinOperators.has(op)) || (parts.length === 2 && parts[0] === 'pg_catalog' && builtinOperators.has(op))) break;
+      case 'A_Expr':
+      case 'SubLink':
+      case 'SortBy': {
+        if (t === 'A_Expr' && !operatorKinds.has(String(n.kind))) break;
+        const parts = t === 'A_Expr' ? ((n.name ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '') : namedOperator(t, n);
+        if (!parts || builtinOperator(parts)) break;
         addFunction(`operator(${parts.join('.')})`);
         readOnly = false;
         break;
@@ -821,6 +899,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
         if (runsText(parts)) destructive = true;
         if (runsText(parts, outboundFunctions)) destructive = true;
+        if (runsText(parts, destroyingExtensionFunctions)) destructive = true;
         if (t === 'CallStmt' || !isReadOnlyFunction(parts)) addFunction(qualified(parts));
         if (t === 'CallStmt') break;
         const relation = namedRelationReaders[name];
@@ -833,6 +912,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
           const args = (call.args ?? []) as unknown[];
           const setting = constantText(args[0]);
           if (setting === undefined || privilegeSettings.has(setting.trim().toLowerCase())) destructive = privilege = true;
+          if (setting !== undefined && changesLaterReading(setting, [constantText(args[1])])) destructive = privilege = true;
           settings.push(settingItem(setting ?? '?', [args[1]], 'VAR_SET_VALUE'));
         }
         if (!isReadOnlyFunction(parts)) readOnly = false;
@@ -853,6 +933,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         // (BEGIN ATOMIC … END) are parsed nodes and are walked like any other statement. OR REPLACE
         // changes code others already call (see the default case).
         if (!n.sql_body || n.replace === true) destructive = true;
+        if (shadowsBuiltin(stringItems({ List: { items: (n.funcname ?? []) as unknown[] } }), readOnlyFunctions)) destructive = true;
         if (securityDefiner(n.options)) destructive = privilege = true;
         break;
       case 'AlterFunctionStmt':
@@ -867,6 +948,13 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         // A function, procedure or view renamed or moved: the name others' statements, triggers and
         // row-level security policies call now reaches other code (a swap is CREATE OR REPLACE).
         if (codeObjectTypes.has(String(t === 'RenameStmt' ? n.renameType : n.objectType))) destructive = true;
+        break;
+      case 'DefineStmt':
+        // CREATE OR REPLACE AGGREGATE replaces code others call (as in the default case); an
+        // operator or aggregate named as a built-in takes its calls (shadowsBuiltin).
+        if (n.replace === true) destructive = true;
+        if (n.kind === 'OBJECT_OPERATOR' && shadowsBuiltin(stringItems({ List: { items: (n.defnames ?? []) as unknown[] } }), builtinOperators)) destructive = true;
+        if (n.kind === 'OBJECT_AGGREGATE' && shadowsBuiltin(stringItems({ List: { items: (n.defnames ?? []) as unknown[] } }), readOnlyFunctions)) destructive = true;
         break;
       case 'ViewStmt':
         // OR REPLACE throws away the view others read through (and whatever rows it kept from them).
@@ -1215,4 +1303,22 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
   }
   const destructive = statements.some((s) => s.destructive);
   return { info: { dialect: 'postgresql', parsed: true, statements, destructive }, readOnly, privilegeOnly: destructive && privilegeOnly, sources, narrow };
+}
+
+/**
+ * How PostgreSQL's grammar takes a text a console still holds (it has not seen its `;`): `complete`
+ * (statements, to which more may be added), `prefix` (cut short: more text may finish it; also when
+ * the parser is not loaded or the text is too costly to lex), or `invalid` (an error before its end:
+ * nothing added later makes it run). Used for line bridges (describe/tunnel-sql.ts).
+ */
+export function sqlPrefixState(text: string): 'complete' | 'prefix' | 'invalid' {
+  const pg = parser.get();
+  // Past the bounds a text is read within (tokens, lexing cost) it is not parsed here either.
+  if (!pg || sqlTokenBound([text]) > MAX_SQL_TOKENS || operatorRunCost(text) > MAX_OPERATOR_RUN_COST || text.includes('\u0000')) return 'prefix';
+  try {
+    pg.parseSync(text);
+    return 'complete';
+  } catch (err) {
+    return /at end of input|unterminated/i.test((err as Error).message) ? 'prefix' : 'invalid';
+  }
 }

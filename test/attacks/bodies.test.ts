@@ -694,3 +694,32 @@ t.test('live: SQL in JSON only lenient parsers read, to a host whose POSTs are a
   const held = a.records.filter((r) => r.decision?.action === 'approve');
   t.same(held.map((r) => r.decision?.rule), ['sql.destructive', 'sql.destructive'], 'both were held as destructive SQL');
 });
+
+t.test('thirteenth pass: JSON declared in SJIS, GBK, BIG5 or GB18030 is also read as UTF-8, as RFC 8259 and most servers read it', async (t) => {
+  // Airlock decoded the body by its charset (as Spring does), where `<lead byte>\n` is one
+  // character and the rest of a `--` comment; Fastify (Supabase's pg-meta), Go and Node read the
+  // bytes as UTF-8 (Node's own reading below), where `\n` is a line break and the DROP after it runs.
+  const lead: Record<string, number> = { shift_jis: 0x95, 'windows-31j': 0x95, gbk: 0x95, gb18030: 0x95, big5: 0xa4 };
+  const places = [
+    { url: 'https://abcdefghijklmnopqrst.supabase.co/pg/query', key: 'query' },
+    { url: 'https://ep-cool-darkness-123456.us-east-2.aws.neon.tech/sql', key: 'query' },
+    { url: 'https://api.cloudflare.com/client/v4/accounts/a1/d1/database/db1/query', key: 'sql' },
+    { url: `https://${SQL_HOST}/v1/sql`, key: 'sql' },
+  ];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...Object.keys(lead)), fc.constantFrom(...places), fc.constantFrom('; DROP TABLE users', '; DELETE FROM users', '; TRUNCATE users'), fc.constantFrom('', ' ', 'x'), async (cs, p, hidden, pad) => {
+      const body = Buffer.concat([Buffer.from(`{"${p.key}": "SELECT 1 --${pad}`), Buffer.from([lead[cs]!]), Buffer.from(`\\n${hidden}"}`)]);
+      const utf8 = (JSON.parse(body.toString('utf8')) as Record<string, string>)[p.key]!;
+      const declared = (JSON.parse(new TextDecoder(cs).decode(body)) as Record<string, string>)[p.key]!;
+      if (!utf8.includes(`\n${hidden}`) || declared.includes('\n')) throw new Error(`the two readings are not what the test means: ${JSON.stringify([utf8, declared])}`);
+      const { description, decision } = await decide({ url: p.url, headers: [['Authorization', 'Bearer x'], ['Content-Type', `application/json; charset=${cs}`]], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${cs} to ${p.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.ceil(runs / 6), ...seed },
+  );
+  // Controls: a label that reads the same text either way, or other strings of the same shape.
+  for (const [cs, body] of [['shift_jis', '{"query": "SELECT 1"}'], ['iso-8859-1', Buffer.from('{"query": "SELECT \'caf\u00e9\'"}', 'utf8')]] as const) {
+    const { decision } = await decide({ url: places[0]!.url, headers: [['Authorization', 'Bearer x'], ['Content-Type', `application/json; charset=${cs}`]], body });
+    t.equal(decision.action, 'allow', `charset=${cs}: a read stays a read`);
+  }
+});

@@ -7,6 +7,7 @@
 //   - a destructive statement hidden from one grammar by another grammar's comments or quoting is
 //     held at critical risk on an endpoint of unknown dialect, and marked ambiguous;
 //   - reads stay reads (no harmless read newly held).
+import { execFile } from 'node:child_process';
 import t from 'tap';
 import fc from 'fast-check';
 import { bodyPolicy, MCP_HOST, SQL_HOST } from './body-policy.ts';
@@ -122,6 +123,35 @@ const constructs: Construct[] = [
   { name: 'pg_stat_reset_shared', dialects: ['postgresql'], sql: () => `SELECT pg_stat_reset_shared ( 'bgwriter' )` },
   { name: 'pg_ls_waldir', dialects: ['postgresql'], sql: () => `SELECT * FROM pg_catalog.pg_ls_waldir ( )` },
   { name: 'pg_ls_logdir', dialects: ['postgresql'], sql: (t) => `SELECT name FROM pg_ls_logdir ( ) AS ${t}` },
+  // Thirteenth pass: settings that make the server read or resolve later statements otherwise than
+  // Airlock read them (a later message of the request, a later request on a pooled session): an
+  // encoding in which a backslash ends a character; pg_catalog searched after a schema the agent writes.
+  { name: 'SET client_encoding SJIS', dialects: ['postgresql'], sql: () => `SET client_encoding = 'SJIS'` },
+  { name: 'SET NAMES BIG5', dialects: ['postgresql'], sql: () => `SET NAMES 'BIG5'` },
+  { name: 'SET LOCAL client_encoding', dialects: ['postgresql'], sql: () => `SET LOCAL client_encoding TO 'UHC'` },
+  { name: 'set_config client_encoding', dialects: ['postgresql'], sql: (t) => `SELECT set_config ( 'client_encoding' , 'GBK' , false ) FROM ${t}` },
+  { name: 'set_config client_encoding by expression', dialects: ['postgresql'], sql: (t, c) => `SELECT set_config ( 'client_encoding' , ${c} , false ) FROM ${t}` },
+  { name: 'SET search_path pg_catalog after', dialects: ['postgresql'], sql: (t) => `SET search_path = ${t} , pg_catalog` },
+  { name: 'SET search_path quoted pg_catalog after', dialects: ['postgresql'], sql: (t) => `SET SESSION search_path TO "$user" , ${t} , "pg_catalog"` },
+  { name: 'set_config search_path pg_catalog after', dialects: ['postgresql'], sql: (t) => `SELECT set_config ( 'search_path' , '${t},PG_CATALOG' , true )` },
+  // A path into Supabase's own data: later unqualified names act there, under grants given for public's.
+  { name: 'SET search_path auth', dialects: ['postgresql'], sql: () => `SET search_path = auth , public` },
+  { name: 'set_config search_path storage', dialects: ['postgresql'], sql: () => `SELECT set_config ( 'search_path' , 'storage' , false )` },
+  { name: 'lo_truncate', dialects: ['postgresql'], sql: () => `SELECT lo_truncate ( lo_open ( 16384 , 131072 ) , 0 )` },
+  // pgmq (Supabase Queues) dropping or emptying a queue; statistics thrown away; a replica's replay stopped.
+  { name: 'pgmq.purge_queue', dialects: ['postgresql'], sql: (t) => `SELECT pgmq.purge_queue ( '${t}' )` },
+  { name: 'pgmq.drop_queue', dialects: ['postgresql'], sql: (t) => `SELECT * FROM pgmq.drop_queue ( '${t}' )` },
+  { name: 'pg_stat_statements_reset', dialects: ['postgresql'], sql: () => `SELECT extensions.pg_stat_statements_reset ( )` },
+  { name: 'pg_wal_replay_pause', dialects: ['postgresql'], sql: () => `SELECT pg_wal_replay_pause ( )` },
+  // A built-in's name taken in another schema: an exact argument match wins over pg_catalog's.
+  { name: 'CREATE FUNCTION named as a built-in', dialects: ['postgresql'], sql: (t) => `CREATE FUNCTION ${t}.lower ( x varchar ) RETURNS text LANGUAGE sql RETURN 'x'` },
+  { name: 'CREATE FUNCTION count unqualified', dialects: ['postgresql'], sql: (t, c) => `CREATE FUNCTION count ( ${c} varchar ) RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT 1 ; END` },
+  { name: 'CREATE OPERATOR named as a built-in', dialects: ['postgresql'], sql: (t, c, u) => `CREATE OPERATOR ${t}.= ( LEFTARG = varchar , RIGHTARG = varchar , FUNCTION = ${u} )` },
+  { name: 'CREATE AGGREGATE named as a built-in', dialects: ['postgresql'], sql: (t) => `CREATE AGGREGATE ${t}.sum ( varchar ) ( SFUNC = textcat , STYPE = text )` },
+  // D1 reads a double-quoted name that matches no column as a string (SQLite's default build).
+  { name: 'DELETE WHERE "x" = \'x\'', dialects: ['sqlite'], sql: (t, c, u) => `DELETE FROM ${t} WHERE "${u}" = '${u}'` },
+  { name: 'UPDATE WHERE … OR "x" = \'x\'', dialects: ['sqlite'], sql: (t, c, u) => `UPDATE "${t}" SET "${c}" = 1 WHERE ${c} = 5 OR "${u}" = '${u}'` },
+  { name: 'DELETE WHERE "x" IN (\'x\')', dialects: ['sqlite'], sql: (t, c, u) => `DELETE FROM "${t}" WHERE "${u}" IN ( '${u}' , 'z' )` },
   // Each row finds itself in an EXISTS over its own table.
   { name: 'DELETE WHERE EXISTS itself', dialects: ['sqlite', 'postgresql'], sql: (t, c, u) => `DELETE FROM ${t} WHERE EXISTS ( SELECT 1 FROM ${t} ${u} WHERE ${u}.${c} = ${t}.${c} )` },
   // A CASE whose every branch holds.
@@ -548,6 +578,13 @@ t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is r
   const append = await decide({ url: jobs, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ configuration: { query: { query: 'SELECT 1 AS id', useLegacySql: false, destinationTable: { ...users, tableId: 'report' }, writeDisposition: 'WRITE_APPEND' } } }) });
   t.equal(append.decision.approval?.risk, 'medium', 'BigQuery: rows appended to a table are a write');
   t.not(JSON.stringify(append.description.sql?.statements), JSON.stringify(plain.description.sql?.statements), 'and not the same statements as the SELECT alone (a grant for one does not cover the other)');
+  // Thirteenth pass: Athena writes a query's results to the S3 location the request names; a
+  // grant for a query into the user's results bucket covered the same query into any other.
+  const athena = async (OutputLocation: string) => decide({ url: `${H}/`, headers: [['Content-Type', 'application/x-amz-json-1.1'], ['X-Amz-Target', 'AmazonAthena.StartQueryExecution']], body: JSON.stringify({ QueryString: 'SELECT * FROM users', QueryExecutionContext: { Database: 'app' }, ResultConfiguration: { OutputLocation } }) });
+  const [mine, theirs] = [await athena('s3://my-results/athena/'), await athena('s3://elsewhere/loot/')];
+  t.ok(mine.description.sql?.statements.some((st) => st.tables.includes('s3://my-results/athena/')), 'Athena: the results location is among the tables written');
+  t.not(JSON.stringify(mine.description.sql?.statements), JSON.stringify(theirs.description.sql?.statements), 'Athena: a query into another bucket is not the same statements');
+  t.not(theirs.decision.action, 'allow', 'and never a read');
 });
 
 t.test('the file, program and network functions of the other servers an endpoint of unknown dialect may be are destructive', async (t) => {
@@ -643,14 +680,21 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
     // Tenth pass: a function named for SQL takes it under any name (`exec_sql {cmd}`): a plain call before.
     (sql: string) => ({ type: 'application/json', body: JSON.stringify({ cmd: sql }) }),
     (sql: string) => ({ type: 'application/x-www-form-urlencoded', body: `p_text=${encodeURIComponent(sql)}&dry=false` }),
+    // Thirteenth pass: PostgREST passes a body whole to a function of one unnamed parameter: a JSON
+    // string (json), a JSON array of texts; bytea and xml bodies to a function named for SQL are not read.
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify(sql) }),
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify(['SELECT 1', sql]) }),
+    (sql: string) => ({ type: 'application/octet-stream', body: sql }),
+    (sql: string) => ({ type: 'text/xml', body: `<q>${sql}</q>` }),
   );
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...urls), bodies, fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`), ident, async (url, b, d, x) => {
       const { type, body } = b(d(x));
       // `rpc/exec` is not named for SQL: only its SQL-named arguments are SQL.
-      fc.pre(!(url.endsWith('/rpc/exec') && (body.startsWith('{"cmd"') || body.startsWith('p_text='))));
+      fc.pre(!(url.endsWith('/rpc/exec') && (body.startsWith('{"cmd"') || body.startsWith('p_text=') || body.startsWith('[') || !type.includes('json') && !type.includes('form') && type !== 'text/plain')));
       const { description } = await decide({ url, headers: [['Content-Type', type]], body });
-      if (!description.sql?.destructive || description.sql.dialect !== 'postgresql') throw new Error(`${body} to ${url}: ${JSON.stringify(description.sql)}`);
+      // Read as PostgreSQL, or (a body PostgREST passes whole, unread) unparsed: critical either way.
+      if (!description.sql?.destructive || (description.sql.parsed && description.sql.dialect !== 'postgresql')) throw new Error(`${body} to ${url}: ${JSON.stringify(description.sql)}`);
     }),
     { numRuns: runs, ...seed },
   );
@@ -667,6 +711,9 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
   t.equal(byGet.decision.approval?.risk, 'critical', 'GET exec_sql?cmd=');
   const plain = await decide({ url: `https://${SQL_HOST}/rest/v1/rpc/run_sql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ label: 'weekly report' }) });
   t.not(plain.decision.approval?.risk, 'critical', 'text that reads as no statement stays an argument');
+  // A bytea upload to a function not named for SQL stays an ordinary call.
+  const upload = await decide({ url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/store_avatar', headers: [['Content-Type', 'application/octet-stream']], body: Buffer.from([0x89, 0x50, 0x4e, 0x47]) });
+  t.not(upload.decision.approval?.risk, 'critical', 'a bytea body to store_avatar');
 });
 
 t.test('PostgREST RPC called with GET or HEAD: the SQL in its URL arguments is read', async (t) => {
@@ -734,6 +781,11 @@ t.test('`{query}` to any path is SQL when a grammar reads statements in it; an S
     (sql: string) => ({ jsonrpc: '2.0', id: 'a', method: 'db.execute', params: { sql } }),
     (sql: string) => ({ jsonrpc: '2.0', id: 2, method: 'sql/run_sql', params: [sql] }),
     (sql: string) => [{ jsonrpc: '2.0', id: 1, method: 'query', params: ['SELECT 1'] }, { jsonrpc: '2.0', id: 2, method: 'exec', params: { query: sql } }],
+    // Thirteenth pass: a method that runs SQL takes it under any name or place.
+    (sql: string) => ({ jsonrpc: '2.0', id: 3, method: 'sql', params: { text: sql } }),
+    (sql: string) => ({ jsonrpc: '2.0', id: 4, method: 'db.execute', params: [{ sql, args: [] }] }),
+    (sql: string) => ({ id: 5, method: 'query', params: { query: { text: sql, values: [] } } }),
+    (sql: string) => ({ jsonrpc: '2.0', id: 6, method: 'run', params: { db: 'main', input: sql } }),
   );
   await fc.assert(
     fc.asyncProperty(fc.constantFrom('/rpc', '/', '/api'), rpcs, destructive, ident, async (p, rpc, d, x) => {
@@ -1103,4 +1155,136 @@ t.test('SQL in a multipart/form-data field is read as in a form', async (t) => {
   );
   const upload = await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'multipart/form-data; boundary=b0undary']], body: `${part('file', 'drop table tennis schedule', '\r\n')}--b0undary--\r\n` });
   t.not(upload.decision.approval?.risk, 'critical', 'a field not named for SQL is not SQL');
+});
+
+t.test('thirteenth pass: an operator named in a subquery comparison or an ORDER BY … USING is a call of a function someone created', async (t) => {
+  // `x OPERATOR(s.=) ANY (SELECT …)` (a SubLink's operator) and `ORDER BY x USING ===` (a sort's)
+  // were allowed as reads, while PostgreSQL 15 runs the operator's function for each row there too
+  // (tunnels.test.ts shows it on a real server).
+  const op = fc.constantFrom('===', 'OPERATOR ( public.= )', 'OPERATOR ( evil.< )', '<<->>>>');
+  const shapes = fc.constantFrom(
+    (o: string, x: string, c: string) => `SELECT 1 FROM ${x} WHERE ${c} ${o} ANY ( SELECT ${c} FROM ${x} )`,
+    (o: string, x: string, c: string) => `SELECT 1 FROM ${x} WHERE ${c} ${o} ALL ( SELECT 1 )`,
+    (o: string, x: string, c: string) => `SELECT 1 FROM ${x} WHERE ${c} ${o} SOME ( SELECT 2 )`,
+    (o: string, x: string, c: string) => `SELECT ${c} FROM ${x} ORDER BY ${c} USING ${o}`,
+    (o: string, x: string, c: string) => `SELECT array_agg ( ${c} ORDER BY ${c} USING ${o} ) FROM ${x}`,
+    (o: string, x: string, c: string) => `SELECT row_number ( ) OVER ( ORDER BY ${c} USING ${o} ) FROM ${x}`,
+  );
+  await fc.assert(
+    fc.asyncProperty(shapes, op, fc.constantFrom(...endpoints.postgresql), ident, ident, noise, async (shape, o, e, x, c, n) => {
+      fc.pre(x !== c);
+      const sql = render(shape(o, x, c), n);
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      if (decision.action === 'allow') throw new Error(`${sql} on ${e.url}: allowed`);
+      if (!description.sql?.statements[0]?.functions?.some((f) => f.startsWith('operator('))) throw new Error(`${sql}: the operator is not in the scope`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: the built-in operators in the same places stay reads.
+  for (const sql of ['SELECT id FROM users ORDER BY id USING <', 'SELECT 1 FROM t WHERE a = ANY (SELECT a FROM u)', 'SELECT 1 FROM t WHERE a IN (SELECT a FROM u)', 'SELECT 1 FROM t WHERE a OPERATOR(pg_catalog.<) ALL (SELECT 2)', 'SELECT array_agg(a ORDER BY a USING >) FROM t']) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.action, 'allow', sql);
+  }
+});
+
+t.test('thirteenth pass: settings that change how later statements are read stay writes when they change nothing Airlock relies on', async (t) => {
+  // The destructive spellings are in the construct property above; these must not be held critical.
+  for (const sql of ["SET client_encoding = 'UTF8'", "SET NAMES 'utf-8'", 'SET client_encoding TO DEFAULT', "SELECT set_config('client_encoding', 'Unicode', false)", 'SET search_path = "$user", public, extensions', 'SET search_path = pg_catalog, public', "SELECT set_config('search_path', 'app', true)", 'RESET search_path']) {
+    for (const e of endpoints.postgresql) {
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.equal(decision.approval?.risk, 'medium', `${sql} on ${e.url}: a write`);
+      t.notOk(description.sql?.destructive, 'not destructive');
+    }
+  }
+  // Each of the settings the construct property draws from, once on each PostgreSQL service.
+  for (const sql of ["SET client_encoding = 'SJIS'", "SELECT set_config('client_encoding', 'GBK', false)", 'SET search_path = evil, pg_catalog', 'SET search_path = auth, public', "SELECT set_config('search_path', 'storage', false)"]) {
+    for (const e of endpoints.postgresql) {
+      const { decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${sql} on ${e.url}`);
+    }
+  }
+  // A function of the agent's own name is an ordinary write; MySQL's character_set_client (on an
+  // endpoint that may be MySQL) is read as client_encoding is, UTF-8 and single-byte sets as the control.
+  for (const [url, body, risk] of [
+    [SUPABASE, { query: "CREATE FUNCTION public.my_helper(x varchar) RETURNS text LANGUAGE sql RETURN 'x'" }, 'medium'],
+    [GENERIC, { sql: "SET character_set_client = 'gbk'" }, 'critical'],
+    [GENERIC, { sql: 'SET SESSION character_set_client = sjis' }, 'critical'],
+    [GENERIC, { sql: 'SET character_set_client = utf8mb4' }, 'medium'],
+  ] as const) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+    t.equal(decision.approval?.risk, risk, `${JSON.stringify(body)}: ${risk}`);
+  }
+  // Neon runs each query of a batch as its own message: the SET then changes how the next is read
+  // (on a real server the SELECT below drops the table: tunnels.test.ts). The batch is critical.
+  const batch = { queries: [{ query: "SET client_encoding = 'SJIS'", params: [] }, { query: "SELECT E'\u00c1\\'; DROP TABLE users; --'", params: [] }] };
+  const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify(batch) });
+  t.equal(decision.approval?.risk, 'critical', 'a Neon batch that sets SJIS before a statement is critical');
+});
+
+t.test('thirteenth pass: a double-quoted name SQLite reads as a string where no column has it (D1, libSQL) is read both ways', async (t) => {
+  // A real SQLite built with its defaults (Python's sqlite3 here; D1's workerd build sets only
+  // SQLITE_DBCONFIG_DEFENSIVE) deletes every row; Airlock's scratch database read a column.
+  const cases = [
+    `DELETE FROM users WHERE "active" = 'active'`,
+    `DELETE FROM "users" WHERE "id" = 7 OR "deleted" = 'deleted'`,
+    `UPDATE "users" SET "email" = 'x' WHERE "banned" IN ('banned')`,
+    `DELETE FROM users WHERE lower("flag") LIKE 'flag'`,
+  ];
+  const oracle = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3, sys, json',
+    'out = []',
+    'for sql in json.loads(sys.argv[1]):',
+    '  c = sqlite3.connect(":memory:")',
+    '  c.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")',
+    '  c.executemany("INSERT INTO users (email) VALUES (?)", [("a",), ("b",), ("c",)])',
+    '  out.append(c.execute(sql).rowcount)',
+    'print(json.dumps(out))',
+  ].join('\n'), JSON.stringify(cases)], (err, out) => (err ? reject(err) : resolve(out.trim()))));
+  t.same(JSON.parse(oracle), [3, 3, 3, 3], 'SQLite with its defaults touches every row');
+  const turso = `https://${SQL_HOST}/v2/pipeline`;
+  for (const sql of cases) {
+    for (const [url, body] of [[D1, { sql }], [GENERIC, { sql }], [turso, { requests: [{ type: 'execute', stmt: { sql } }] }]] as const) {
+      const { description, decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      t.equal(decision.approval?.risk, 'critical', `${sql} to ${url}`);
+      t.ok(description.sql?.destructive, 'destructive');
+    }
+  }
+  // Bound values too: `"active" = ?` with "active".
+  for (const [url, body] of [[D1, { sql: 'DELETE FROM users WHERE "active" = ?', params: ['active'] }], [turso, { requests: [{ type: 'execute', stmt: { sql: 'DELETE FROM users WHERE "active" = ?', args: [{ type: 'text', value: 'active' }] } }] }]] as const) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+    t.equal(decision.approval?.risk, 'critical', `${JSON.stringify(body)} to ${url}`);
+  }
+  // Controls: what ORMs write (Knex unqualified, Drizzle and Prisma qualified) stays a narrow write.
+  for (const [sql, params] of [['delete from "users" where "id" = ?', [5]], ['update "users" set "email" = ? where "id" = ?', ['x', 5]], ['delete from "users" where "users"."id" = ?', [5]], ['DELETE FROM "main"."User" WHERE ("main"."User"."id" = ?)', [5]]] as const) {
+    for (const url of [D1, GENERIC]) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql, params }) });
+      t.equal(decision.approval?.risk, 'medium', `${sql} to ${url}: a write`);
+    }
+  }
+});
+
+t.test('thirteenth pass: a statement hidden by a backslash that ends a multibyte character (SJIS, BIG5, GBK) is read both ways', async (t) => {
+  // A session reads SJIS after a function that calls set_config, an earlier request on a pooled
+  // connection or a role's default (tunnels.test.ts: on a real PostgreSQL the DROP runs); there
+  // `Á\` is one character and the quote after it ends the string.
+  const lead = fc.constantFrom('Á', 'é', 'ü', '€', 'ő', 'Ж', '中');
+  const hidden = fc.constantFrom(
+    (x: string) => `; DROP TABLE ${x}; --`,
+    (x: string) => `, query_to_xml($q$DELETE FROM ${x} RETURNING 1$q$, true, true, $q$$q$) --`,
+    (x: string) => `; DELETE FROM ${x}; SELECT '`,
+  );
+  const places = [...endpoints.postgresql, { url: GENERIC, key: 'sql' }];
+  await fc.assert(
+    fc.asyncProperty(lead, hidden, fc.constantFrom(...places), ident, fc.constantFrom('E', 'e'), async (l, h, e, x, E) => {
+      const sql = `SELECT ${E}'${l}\\'${h(x)}'`;
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${e.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: a non-ASCII character before an escape that reads the same either way stays a read.
+  for (const sql of ["SELECT E'café\\n'", "SELECT E'Grüße\\t', 'x'", "SELECT 'naïve\\path'"]) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.action, 'allow', sql);
+  }
 });

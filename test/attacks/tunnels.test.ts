@@ -6,10 +6,13 @@
 // policy denies) never reaches the upstream. Frames are checked by property against the test's
 // own reading of RFC 6455 in both directions; injected secrets are scrubbed from messages to the
 // agent; and real clients (Node `ws`, Python `websockets`) still work, ws:// and wss://.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -191,7 +194,19 @@ const gql = await startWsUpstream(t, {
     ws.send(JSON.stringify({ type: 'next', id: m.id, payload: { data: {} } }));
   }),
 });
-const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, headed, hrana, gql].map((u) => `127.0.0.1:${u.port}`);
+/** `websocketd psql`: each text message is a line on a real psql's standard input (closed with the socket). */
+const consoleBridge = await startWsUpstream(t, {
+  onConnection: (ws) => {
+    if (!pg) return void ws.close();
+    const psql = spawn('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', pg.url()], { stdio: ['pipe', 'ignore', 'ignore'] });
+    psql.stdin.on('error', () => undefined);
+    ws.on('message', (d: Buffer) => { psql.stdin.write(`${d.toString()}\n`); ws.send('ok'); });
+    ws.on('close', () => psql.stdin.end());
+    consoleRuns.push(new Promise((r) => psql.on('close', () => r())));
+  },
+});
+const consoleRuns: Array<Promise<void>> = [];
+const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, headed, hrana, gql, consoleBridge].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
@@ -1019,6 +1034,54 @@ t.test('what cannot be read in a PostgreSQL tunnel closes it: TLS or GSSAPI insi
   t.not(ok.code, 1008, 'ordinary startup parameters and settings pass');
 });
 
+t.test('thirteenth pass (on a real PostgreSQL): a read that runs an operator of the agent\'s own, and the settings that make later statements run other code', { skip: missingPostgres() }, async (t) => {
+  // An operator and a function someone created (here the test, straight to the server), each
+  // leaving a row in `ran` when called.
+  await direct((c) => c.query(`CREATE TABLE IF NOT EXISTS ran (what text); DELETE FROM ran; CREATE SCHEMA IF NOT EXISTS evil;
+    CREATE OR REPLACE FUNCTION evil.eq(int, int) RETURNS boolean LANGUAGE sql AS $$ INSERT INTO ran VALUES ('operator'); SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
+    DROP OPERATOR IF EXISTS evil.= (int, int); CREATE OPERATOR evil.= (LEFTARG = int, RIGHTARG = int, FUNCTION = evil.eq);
+    CREATE OR REPLACE FUNCTION evil.lower(text) RETURNS text LANGUAGE sql AS $$ INSERT INTO public.ran VALUES ('lower'); SELECT 'x' $$`));
+  const ran = async (): Promise<string[]> => direct(async (c) => (await c.query('SELECT what FROM ran')).rows.map((r: { what: string }) => r.what));
+  // The server's own reading, the premise of the fixes: the operator runs inside a subquery
+  // comparison; pg_catalog searched after evil makes `lower()` evil's; in SJIS a later message's
+  // `E'Á\'` string ends at the quote, and what follows runs.
+  await direct(async (c) => {
+    await c.query('SELECT 1 WHERE 1 OPERATOR(evil.=) ANY (SELECT 1)');
+    await c.query("SELECT set_config('search_path', 'evil, pg_catalog', false)");
+    await c.query("SELECT lower('A')");
+    await c.query('RESET search_path');
+    // With the default search path too: an exact argument match in public beats pg_catalog's.
+    await c.query("CREATE TABLE IF NOT EXISTS people (name varchar(9)); INSERT INTO people VALUES ('A')");
+    await c.query("CREATE FUNCTION public.lower(x varchar) RETURNS text LANGUAGE sql BEGIN ATOMIC INSERT INTO ran VALUES ('shadow'); SELECT 'x'; END");
+    await c.query('SELECT lower(name) FROM people');
+    await c.query('DROP FUNCTION public.lower(varchar)');
+    await freshVictim();
+    await c.query("SET client_encoding = 'SJIS'");
+    await c.query("SELECT E'\u00c1\\'; DROP TABLE victim; --'").catch(() => undefined);
+    await c.query("SET client_encoding = 'UTF8'");
+  });
+  t.same(await ran(), ['operator', 'lower', 'shadow'], 'PostgreSQL 15 runs the operator and the shadowing lower(), also public\'s under the default search path');
+  t.equal((await direct((c) => c.query("SELECT to_regclass('victim') AS v"))).rows[0].v, null, 'and drops the table the second message hid in a string');
+  // Through the tunnel, the statement's twin names the operator it calls: a call of a function
+  // someone created, which the default policy holds as a write (sql-dialects.test.ts); it was a read.
+  const { client } = await overTunnel();
+  for (const sql of ['SELECT 1 AS n WHERE 1 OPERATOR(evil.=) ANY (SELECT 1)', 'SELECT 1 AS n WHERE 1 OPERATOR(evil.=) ALL (SELECT 1)']) {
+    await client.query(sql);
+    const twin = a.records.find((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel && r.description?.sql?.statements[0]?.text === sql);
+    t.same(twin?.description?.sql?.statements[0]?.functions, ['operator(evil.=)'], `${sql}: the operator is named, as in a WHERE`);
+  }
+  await client.end();
+  // A function that switches the session to SJIS (set_config inside it: unseen, a call of an
+  // unknown function, which this test's policy lets pass), then a statement that is one string in
+  // UTF-8 and a DROP in SJIS: it is read both ways now, and refused.
+  await freshVictim();
+  await direct((c) => c.query("CREATE OR REPLACE FUNCTION evil.sjis() RETURNS text LANGUAGE sql AS $$ SELECT set_config('client_encoding', 'SJIS', false) $$"));
+  const enc = await overTunnel();
+  await enc.client.query('SELECT evil.sjis()');
+  await t.rejects(enc.client.query("SELECT E'\u00c1\\'; DROP TABLE victim; --'"), 'the statement hidden by the encoding is refused');
+  t.equal(await rowsOf('victim'), 2, 'the table is still there');
+});
+
 t.test('twelfth pass: a Bind runs what the server holds under its name, with values read as the server reads them', { skip: missingPostgres() }, async (t) => {
   const fresh = (): Promise<unknown> => direct((c) => c.query("DROP TABLE IF EXISTS pv; CREATE TABLE pv (id bigint, email text); INSERT INTO pv VALUES (1, 'a@x'), (2, 'b@x')"));
   const end = [serialize.sync(), serialize.end()];
@@ -1415,4 +1478,59 @@ t.test('twelfth pass: JSON messages of a protocol Airlock has no reader for are 
     ['JSON in a binary message', ['hi', Buffer.from(JSON.stringify({ sql: 'DROP TABLE users' }))]],
   ] as Array<[string, Array<string | Buffer>]>) t.equal((await session(msgs)).code, 1008, `${name}: closed`);
   t.equal((await session([chat, JSON.stringify({ sql: 'SELECT id FROM users' }), '[1, 2]'])).replies, 3, 'chat, a read and other JSON are relayed');
+});
+
+t.test('thirteenth pass: a line bridge (psql behind websocketd) joins text messages until a `;`, and runs commands of its own', { skip: missingPostgres() }, async (t) => {
+  // A real psql reads each message as a line: `DROP TABLE` then `users;` is one statement to it,
+  // and `\gexec` runs each cell of a result as SQL. Airlock read each message alone (no SQL in
+  // either piece) and let both through.
+  const session = async (msgs: string[]): Promise<WsExchange> => {
+    const before = consoleRuns.length;
+    const out = await wsExchange(`ws://sql.example:${consoleBridge.port}/`, [], msgs);
+    await eventually(() => consoleRuns.length > before);
+    await Promise.race([consoleRuns[consoleRuns.length - 1], new Promise((r) => setTimeout(r, 3000))]);
+    return out;
+  };
+  const pieces = fc.constantFrom<string[]>(
+    ['DROP TABLE', 'victim;'],
+    ['DROP', 'TABLE', 'victim', ';'],
+    ['DELETE FROM victim WHERE id = 9', 'OR true;'],
+    ['SELECT 1', '; TRUNCATE victim;'],
+    ["SELECT 'a", "'; DROP TABLE victim; --'"],
+    ['SELECT 1 /* x', '*/ ; DROP TABLE victim;'],
+    ['SELECT 1 AS x', 'UNION SELECT pg_terminate_backend(1);'],
+    ["SELECT 'DROP TABLE victim'", '\\gexec'],
+    ["SELECT 'DROP TABLE victim' \\gexec"],
+    ['\\set x \'DROP TABLE victim\'', ':x;'],
+    ['\\! psql -X -q -c "DROP TABLE victim" ' + (pg?.url() ?? '')],
+    ['\\o | sh', 'SELECT 1;'],
+    // The sqlite3 shell's dot-commands (`websocketd sqlite3 app.db`).
+    ['.shell psql -X -q -c "DROP TABLE victim" ' + (pg?.url() ?? '')],
+    ['SELECT 1;', '.output |sh', 'SELECT \'rm -rf /tmp/x\';'],
+  );
+  // Each cut against an echo server (what is refused closes the tunnel) …
+  await fc.assert(fc.asyncProperty(pieces, fc.constantFrom('', 'SELECT 1;', 'hello'), async (msgs, lead) => {
+    const { code } = await wsExchange(`ws://sql.example:${rich.port}/console`, [], lead ? [lead, ...msgs] : msgs);
+    t.equal(code, 1008, `${JSON.stringify(msgs)}: closed`);
+  }), { numRuns: Math.min(numRuns, 14), ...seed });
+  // … and a few against the real psql: the table keeps its rows.
+  for (const msgs of [['DROP TABLE', 'victim;'], ["SELECT 'DROP TABLE victim'", '\\gexec']]) {
+    await freshVictim();
+    t.equal((await session(msgs)).code, 1008, `${JSON.stringify(msgs)}: closed`);
+    t.equal(await rowsOf('victim'), 2, `${JSON.stringify(msgs)}: the table keeps its rows`);
+  }
+  // Controls: a read over several lines, catalog commands, and chat that is no SQL are relayed.
+  const control = await session(['SELECT count(*)', 'FROM victim;', '\\dt']);
+  t.equal(control.replies, 3, 'a read over two lines and \\dt are relayed');
+  // The sqlite3 shell runs `.shell` (its own reading, when it is installed), and `.tables` is a control.
+  if (fs.existsSync('/usr/bin/sqlite3')) {
+    const mark = path.join(os.tmpdir(), `airlock-dot-${process.pid}`);
+    execFileSync('/usr/bin/sqlite3', [':memory:'], { input: `.shell touch ${mark}\n` });
+    t.ok(fs.existsSync(mark), 'the sqlite3 shell runs a .shell line');
+    fs.rmSync(mark, { force: true });
+  }
+  for (const msgs of [['please update the table', 'with the new values', 'thanks;'], ['do you want to', 'drop by later?'], ['.tables', '.schema victim', 'SELECT 1;']]) {
+    const { code, replies } = await wsExchange(`ws://sql.example:${rich.port}/chat`, [], msgs);
+    t.ok(code !== 1008 && replies === msgs.length, `${JSON.stringify(msgs)}: relayed`);
+  }
 });

@@ -1,0 +1,82 @@
+// Text as a line-oriented SQL console reads it (psql or the sqlite3 shell behind `websocketd`): the
+// console joins what it is given until a semicolon outside quotes, comments and parentheses ends a
+// statement, and a backslash outside quotes starts one of its own commands (`\! cmd` runs a shell,
+// `\gexec` runs each cell of a query's result as SQL, `\i file`, `\o |cmd`, `\copy`, `\set x …` then
+// `:x` …), as a line starting with `.` does in the sqlite3 shell (`.shell cmd`). Lexing follows psql's: '' and "" quotes, E'' backslash escapes, $tag$ quotes, `--` to the
+// end of the line, nested /* */ comments. One pass.
+
+/**
+ * The sqlite3 shell's dot-commands that only show the schema or change the display (`.shell`,
+ * `.system`, `.import`, `.output |cmd`, `.load`, `.read`, `.once` run programs or touch files).
+ */
+const sqliteShowing = /^(tables|schema|indexes|indices|headers|header|mode|help|quit|exit|databases|width|show|timer|fullschema|nullvalue|separator|changes|echo|print|stats|eqp|explain)$/i;
+
+/** Console commands that only show the catalog or change the display: they run no SQL of the agent's and touch no file or program. */
+const showing = /^(d[a-zA-Z+]*|l\+?|list|x|timing|conninfo|q|quit|\?|h|help|encoding|pset|a|t|H|f|C|T|z|sf\+?|sv\+?)$/;
+
+export interface ConsoleRead {
+  /** The text after the last statement the console would have sent: what it still holds. */
+  tail: string;
+  /** The first console command that runs something Airlock does not read, if any (`\gexec`, `\!`). */
+  command?: string;
+}
+
+export function consoleRead(text: string): ConsoleRead {
+  const n = text.length;
+  let i = 0;
+  let depth = 0;
+  let end = 0; // where the text after the last sent statement starts
+  let command: string | undefined;
+  while (i < n) {
+    const c = text[i]!;
+    if (c === '-' && text[i + 1] === '-') {
+      const e = text.indexOf('\n', i);
+      i = e < 0 ? n : e + 1;
+    } else if (c === '/' && text[i + 1] === '*') {
+      let nest = 1;
+      i += 2;
+      while (i < n && nest > 0) {
+        if (text[i] === '/' && text[i + 1] === '*') nest++, i += 2;
+        else if (text[i] === '*' && text[i + 1] === '/') nest--, i += 2;
+        else i++;
+      }
+    } else if (c === "'" || c === '"') {
+      const escapes = c === "'" && (text[i - 1] === 'E' || text[i - 1] === 'e') && !/[A-Za-z0-9_$]/.test(text[i - 2] ?? '');
+      i++;
+      while (i < n) {
+        if (escapes && text[i] === '\\') i += 2;
+        else if (text[i] === c) {
+          if (text[i + 1] === c) i += 2;
+          else break;
+        } else i++;
+      }
+      i++;
+    } else if (c === '$' && !/[A-Za-z0-9_$]/.test(text[i - 1] ?? '')) {
+      const m = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i, i + 66));
+      if (!m) {
+        i++;
+        continue;
+      }
+      const close = text.indexOf(m[0], i + m[0].length);
+      i = close < 0 ? n : close + m[0].length;
+    } else if (c === '.' && /(^|\n)[ \t]*$/.test(text.slice(Math.max(0, i - 64), i)) && /[A-Za-z]/.test(text[i + 1] ?? '')) {
+      // A line the sqlite3 shell (`websocketd sqlite3 app.db`) reads as one of its dot-commands.
+      const name = /^[A-Za-z]+/.exec(text.slice(i + 1, i + 40))?.[0] ?? '';
+      if (!sqliteShowing.test(name)) command ??= `.${name}`;
+      const e = text.indexOf('\n', i);
+      i = e < 0 ? n : e + 1;
+    } else if (c === '\\') {
+      const name = /^[A-Za-z!?+]+/.exec(text.slice(i + 1, i + 40))?.[0] ?? '';
+      if (!showing.test(name)) command ??= `\\${name || text[i + 1] || ''}`;
+      // The rest of the line is the command's arguments.
+      const e = text.indexOf('\n', i);
+      i = e < 0 ? n : e + 1;
+    } else {
+      if (c === '(') depth++;
+      else if (c === ')') depth = Math.max(0, depth - 1);
+      else if (c === ';' && depth === 0) end = i + 1;
+      i++;
+    }
+  }
+  return command === undefined ? { tail: text.slice(end) } : { tail: text.slice(end), command };
+}
