@@ -27,6 +27,7 @@ import { asLatin1 } from './secret-values.ts';
 import { DecodeFailure, parseMediaType, undoContentCoding } from '../describe/body.ts';
 import { bodyReadings, charsetsOf, declaredCharsets, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
+import { PackedScan } from './packed-scan.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, scrubText, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
 import { appendAll } from '../lib/arrays.ts';
@@ -850,7 +851,9 @@ export class CredentialEnforcer implements Enforcer {
       // A body past the inflate limits is cut off; the audit record says why. The body is scrubbed
       // for the secrets injected into the host by the time each chunk passes.
       const live = (): Scrubber => this.scrubberFor(ctx)!;
-      return scrubResponse(live, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
+      const scrub = scrubResponse(live, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
+      // Compressed streams inside the body that no Content-Encoding declares are read on the side.
+      return scrub && new PackedScan(live, scrub);
     } catch (err) {
       if (!(err instanceof UnscrubbableEncodingError)) throw err;
       // Fail closed: a body we cannot scrub is replaced by a problem, never passed on.

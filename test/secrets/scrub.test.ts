@@ -316,3 +316,61 @@ t.test('property: an event stream without the secret passes unchanged at any cut
   }), { numRuns: runs });
   t.pass(`${runs} streams of each kind`);
 });
+
+// Thirteenth pass: compressed data inside a body that no Content-Encoding declares (proxy/packed-scan.ts).
+t.test('PackedScan: a secret in undeclared compressed data is refused at any cuts; other data passes byte for byte', async (t) => {
+  const { PackedScan } = await import('../../proxy/packed-scan.ts');
+  const doc = (v: string): Buffer => Buffer.from(`{"headers":{"authorization":"Bearer ${v}"}}`);
+  const noise = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 73 + 5) & 0xff));
+  const corrupt = (b: Buffer): Buffer => {
+    // The deflate data cut after the secret and followed by bytes that break it: Node's zlib drops
+    // that write's output, a reader feeding it piece by piece gets the secret.
+    const raw = zlib.deflateRawSync(b, { level: 0 });
+    return Buffer.concat([raw.subarray(0, raw.length - 2), Buffer.from([0xff, 0xff, 0xff, 0xff])]);
+  };
+  const bodies: Record<string, (v: string) => Buffer> = {
+    gzip: (v) => zlib.gzipSync(doc(v)),
+    'gzip-name': (v) => Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x08, 0, 0, 0, 0, 0, 3]), Buffer.from('log.json\0'), zlib.deflateRawSync(doc(v))]),
+    zlib: (v) => zlib.deflateSync(doc(v)),
+    'gzip-then-garbage': (v) => Buffer.concat([zlib.gzipSync(doc(v)), Buffer.from('\r\n--boundary--\r\n')]),
+    'gzip-corrupt': (v) => Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3]), corrupt(doc(v))]),
+    'gzip-inside': (v) => Buffer.concat([noise, zlib.gzipSync(doc(v)), noise]),
+    zip: (v) => {
+      const data = zlib.deflateRawSync(doc(v));
+      const h = Buffer.alloc(30);
+      h.writeUInt32LE(0x04034b50, 0);
+      h.writeUInt16LE(8, 8);
+      h.writeUInt16LE(8, 26);
+      return Buffer.concat([noise, h, Buffer.from('log.json'), data, noise]);
+    },
+  };
+  const cuts = fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 });
+  const split = (b: Buffer, at: number[]): Buffer[] => {
+    const points = [...new Set(at.map((p) => p % b.length))].sort((x, y) => x - y).filter(Boolean);
+    return [0, ...points].map((p, i) => b.subarray(p, points[i] ?? b.length));
+  };
+  const run = (chunks: Buffer[]): Promise<{ out: Buffer; err?: Error }> => {
+    const p = new PackedScan(() => scrubber, new PassThrough());
+    const out: Buffer[] = [];
+    p.on('data', (d: Buffer) => out.push(d));
+    return new Promise((resolve) => {
+      p.on('end', () => resolve({ out: Buffer.concat(out) }));
+      p.on('error', (err) => resolve({ out: Buffer.concat(out), err }));
+      Readable.from(chunks).pipe(p);
+    });
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bodies)), cuts, async (kind, at) => {
+    const withSecret = bodies[kind]!(SECRET);
+    const got = await run(split(withSecret, at));
+    if (!got.err) throw new Error(`${kind}: passed (${got.out.length} of ${withSecret.length} bytes)`);
+    // What left before the refusal does not hold the value: no stream in it inflates to it.
+    const inflated = [zlib.inflateRawSync, zlib.inflateSync].flatMap((f) => [...Array(got.out.length).keys()].map((i) => {
+      try { return f(got.out.subarray(i), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1'); } catch { return ''; }
+    })).join('');
+    if (inflated.includes(SECRET)) throw new Error(`${kind}: the bytes let out before the refusal inflate to the value`);
+    const control = bodies[kind]!('ghp_nothing_secret_here_at_all_0000');
+    const passed = await run(split(control, at));
+    if (passed.err || !passed.out.equals(control)) throw new Error(`${kind} control: ${passed.err?.message ?? 'bytes changed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  t.pass('refused at every cut; controls byte for byte');
+});
