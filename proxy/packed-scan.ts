@@ -6,9 +6,10 @@
 // its text matched for the secrets; the bytes themselves pass on as they came, held back only
 // while the inflated text so far may end in the start of a secret. A match cuts the answer.
 //
-// What is looked for: a gzip member or a zlib stream at the body's first byte, a gzip member's
-// magic (1f 8b 08) anywhere (a `.gz` inside a tar or a multipart part), and a zip local file
-// header (`PK\3\4`) anywhere, its entry inflated when deflated. Each start gets its own inflater,
+// What is looked for: a zlib stream at the body's first byte, a gzip member's magic (1f 8b 08)
+// anywhere (a `.gz` download, one inside a tar or a multipart part), a zip local file header
+// (`PK\3\4`) anywhere, its entry inflated when deflated (an `.xlsx`, a `.docx` too), and a PDF
+// stream (`stream` and a line end) whose data is a zlib stream (FlateDecode). Each start gets its own inflater,
 // so a stream that is not one (the magic bytes by chance in other data) only costs the few bytes
 // zlib reads before refusing it, and one stream cannot hide another by swallowing its bytes.
 // Encrypted zip entries, other zip methods (bzip2, LZMA, zstd), xz and bzip2 files are not read.
@@ -32,6 +33,11 @@ const MAX_HELD = 16 * 1024 * 1024;
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
 const ZIP_LOCAL = Buffer.from('PK\x03\x04', 'latin1');
+/** A PDF stream's data follows its keyword and a line end; a FlateDecode stream is zlib-wrapped. */
+const PDF_STREAM = [Buffer.from('stream\r\n'), Buffer.from('stream\n')];
+const MARKERS = [GZIP_MAGIC, ZIP_LOCAL, ...PDF_STREAM];
+/** Bytes a marker may straddle back into the chunk before (the longest marker but one). */
+const SEAM = 7;
 
 /** Bytes of a stream kept to read again when zlib refuses it (its output of that write is lost). */
 const KEEP_FED = 1024 * 1024;
@@ -205,8 +211,8 @@ export class PackedScan extends Transform {
     if (plain) {
       // Nothing compressed under way or begun: the chunk goes on at once (the common case).
       this.releasedTo = this.received;
-      this.searchFrom = this.received - 3;
-      this.tail = chunk.length >= 3 ? chunk.subarray(chunk.length - 3) : Buffer.concat([this.tail, chunk]).subarray(-3);
+      this.searchFrom = this.received - SEAM;
+      this.tail = chunk.length >= SEAM ? chunk.subarray(chunk.length - SEAM) : Buffer.concat([this.tail, chunk]).subarray(-SEAM);
       this.pass(chunk);
       return true;
     }
@@ -233,10 +239,10 @@ export class PackedScan extends Transform {
   /** Whether a compressed stream may start in this chunk (or in the last bytes of the one before). */
   private mayStart(chunk: Buffer, at: number): boolean {
     if (at === 0 && (chunk.length < 2 || isZlib(chunk))) return true;
-    if (chunk.indexOf(GZIP_MAGIC) >= 0 || chunk.indexOf(ZIP_LOCAL) >= 0) return true;
+    if (MARKERS.some((m) => chunk.indexOf(m) >= 0)) return true;
     if (!this.tail.length) return false;
-    const seam = Buffer.concat([this.tail, chunk.subarray(0, 3)]);
-    return seam.indexOf(GZIP_MAGIC) >= 0 || seam.indexOf(ZIP_LOCAL) >= 0;
+    const seam = Buffer.concat([this.tail, chunk.subarray(0, SEAM)]);
+    return MARKERS.some((m) => seam.indexOf(m) >= 0);
   }
 
   private async step(): Promise<void> {
@@ -297,7 +303,17 @@ export class PackedScan extends Transform {
       if (bytes.readUInt16LE(z + 8) === 8) this.start(() => zlib.createInflateRaw(), base + headerEnd, true);
     }
     // A magic may straddle into the next chunk: search again from its possible start.
-    from = incomplete ?? base + Math.max(0, bytes.length - 3);
+    for (const marker of PDF_STREAM) {
+      for (let p = bytes.indexOf(marker, from); p >= 0 && (incomplete === undefined || base + p < incomplete); p = bytes.indexOf(marker, p + 1)) {
+        const data = p + marker.length;
+        if (bytes.length < data + 2) {
+          incomplete = Math.min(incomplete ?? Infinity, base + p);
+          break;
+        }
+        if (isZlib(bytes.subarray(data))) this.start(() => zlib.createInflate(), base + data, false);
+      }
+    }
+    from = incomplete ?? base + Math.max(0, bytes.length - SEAM);
     this.searchFrom = Math.max(this.searchFrom, from);
     return incomplete;
   }
@@ -357,12 +373,12 @@ export class PackedScan extends Transform {
       this.releasedTo = to;
       this.pass(this.buf.subarray(from - this.bufFrom, to - this.bufFrom));
     }
-    const keep = Math.max(this.bufFrom, Math.min(this.releasedTo, this.searchFrom) - 3);
+    const keep = Math.max(this.bufFrom, Math.min(this.releasedTo, this.searchFrom) - SEAM);
     if (keep > this.bufFrom) {
       this.buf = this.buf.subarray(keep - this.bufFrom);
       this.bufFrom = keep;
     }
-    if (this.releasedTo === this.received) this.tail = this.buf.subarray(Math.max(0, this.buf.length - 3));
+    if (this.releasedTo === this.received) this.tail = this.buf.subarray(Math.max(0, this.buf.length - SEAM));
   }
 }
 

@@ -117,6 +117,11 @@ const packs = {
   // A second gzip member (cat a.gz b.gz), a .gz after other bytes (a tar's member), a multipart part.
   'gzip-members': (d: Buffer) => Buffer.concat([zlib.gzipSync('first member\n'), zlib.gzipSync(d)]),
   'gzip-inside': (d: Buffer) => Buffer.concat([noise, zlib.gzipSync(d), noise]),
+  // A PDF export: the text in a FlateDecode content stream (reportlab, a standard font: the text as a string).
+  pdf: (d: Buffer) => {
+    const content = zlib.deflateSync(Buffer.concat([Buffer.from('BT /F1 9 Tf 20 800 Td ('), Buffer.from(d.toString('latin1').replace(/[()\\]/g, '\\$&'), 'latin1'), Buffer.from(') Tj ET')]));
+    return Buffer.concat([Buffer.from(`%PDF-1.4\n4 0 obj\n<< /Length ${content.length} /Filter /FlateDecode >>\nstream\r\n`), content, Buffer.from('\r\nendstream\nendobj\n%%EOF\n')]);
+  },
   'gzip-part': (d: Buffer) => Buffer.concat([Buffer.from('--b\r\nContent-Type: application/gzip\r\n\r\n'), zlib.gzipSync(d), Buffer.from('\r\n--b--\r\n')]),
 } as const;
 type Pack = keyof typeof packs;

@@ -335,6 +335,7 @@ t.test('PackedScan: a secret in undeclared compressed data is refused at any cut
     'gzip-then-garbage': (v) => Buffer.concat([zlib.gzipSync(doc(v)), Buffer.from('\r\n--boundary--\r\n')]),
     'gzip-corrupt': (v) => Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3]), corrupt(doc(v))]),
     'gzip-inside': (v) => Buffer.concat([noise, zlib.gzipSync(doc(v)), noise]),
+    pdf: (v) => Buffer.concat([Buffer.from('%PDF-1.4\n4 0 obj\n<< /Filter /FlateDecode >>\nstream\n'), zlib.deflateSync(doc(v)), Buffer.from('\nendstream\n')]),
     zip: (v) => {
       const data = zlib.deflateRawSync(doc(v));
       const h = Buffer.alloc(30);
