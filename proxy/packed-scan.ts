@@ -150,6 +150,8 @@ export class PackedScan extends Transform {
 
   override _flush(cb: TransformCallback): void {
     const done = (): void => {
+      // Nothing compressed was under way (the common case): no promise to wait for.
+      if (!this.queued && !this.active.length && this.releasedTo === this.received) return cb(this.failure);
       this.queue.then(() => this.finish()).then(() => cb(this.failure), cb);
     };
     if (this.inner.readableEnded) done();
@@ -240,7 +242,8 @@ export class PackedScan extends Transform {
   private mayStart(chunk: Buffer, at: number): boolean {
     if (at === 0 && (chunk.length < 2 || isZlib(chunk))) return true;
     if (MARKERS.some((m) => chunk.indexOf(m) >= 0)) return true;
-    if (!this.tail.length) return false;
+    // A marker cut by the chunk boundary begins with one of their first bytes in the tail.
+    if (this.tail.indexOf(0x1f) < 0 && this.tail.indexOf(0x50) < 0 && this.tail.indexOf(0x73) < 0) return false;
     const seam = Buffer.concat([this.tail, chunk.subarray(0, SEAM)]);
     return MARKERS.some((m) => seam.indexOf(m) >= 0);
   }
