@@ -147,6 +147,29 @@ function unpacked(body: Buffer): string {
   return out.join('\n');
 }
 
+// Thirteenth pass: the record handed out a few characters per document, as a streaming API sends
+// text (OpenAI's and Anthropic's event streams, Ollama's NDJSON, a log tail's JSON lines).
+const pieceFormats = {
+  openai: { type: 'text/event-stream', path: ['choices', 0, 'delta', 'content'], doc: (p: string, i: number) => `data: ${JSON.stringify({ id: 'chatcmpl-7', object: 'chat.completion.chunk', created: 1700000000 + i, model: 'gpt-4o', choices: [{ index: 0, delta: { content: p }, finish_reason: null }] })}\n\n` },
+  anthropic: { type: 'text/event-stream', path: ['delta', 'text'], doc: (p: string) => `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } })}\n\n` },
+  ollama: { type: 'application/x-ndjson', path: ['response'], doc: (p: string, i: number) => `${JSON.stringify({ model: 'llama3', created_at: `2026-12-06T07:00:${String(i % 60).padStart(2, '0')}Z`, response: p, done: false })}\n` },
+  'log-lines': { type: 'application/jsonl', path: ['line'], doc: (p: string, i: number) => `${JSON.stringify({ seq: i, stream: 'stdout', line: p })}\r\n` },
+} as const;
+type PieceFormat = keyof typeof pieceFormats;
+/** What a reader joins from a stream of documents: the one field, across every line that parses. */
+function joinedPieces(body: string, format: PieceFormat): string {
+  let out = '';
+  for (const raw of body.split('\n')) {
+    const line = raw.replace(/\r$/, '').replace(/^data: ?/, '');
+    try {
+      let v: unknown = JSON.parse(line);
+      for (const k of pieceFormats[format].path) v = (v as Record<string | number, unknown>)[k];
+      if (typeof v === 'string') out += v;
+    } catch { /* not a document */ }
+  }
+  return out;
+}
+
 let recorded = '';
 const up = await startUpstream(t, {
   handler: (req, res) => {
@@ -202,6 +225,23 @@ const up = await startUpstream(t, {
       const next = (): void => {
         if (at >= body.length) return void res.end();
         res.write(body.subarray(at, (at += w)));
+        setImmediate(next);
+      };
+      next();
+      return;
+    }
+    if (url.pathname === '/pieces') {
+      // The record (or other text for the control) `n` characters a document, each flushed apart.
+      const f = pieceFormats[url.searchParams.get('f') as PieceFormat];
+      const control = url.searchParams.get('doc') === 'control';
+      const text = control ? 'Hello! Here is an ordinary answer streamed a few characters at a time.' : url.searchParams.get('doc') === 'base64' ? Buffer.from(recorded).toString('base64') : recorded;
+      const n = Number(url.searchParams.get('n'));
+      res.setHeader('content-type', url.searchParams.get('type') || f.type);
+      const docs = Array.from({ length: Math.ceil(text.length / n) }, (_, i) => f.doc(text.slice(i * n, (i + 1) * n), i));
+      let i = 0;
+      const next = (): void => {
+        if (i >= docs.length) return void res.end(url.searchParams.get('f') === 'openai' ? 'data: [DONE]\n\n' : '');
+        res.write(docs[i++]);
         setImmediate(next);
       };
       next();
@@ -382,4 +422,25 @@ t.test('the credential read back in the head of an answer', async (t) => {
     }
   }
   t.pass('controls: archives without the value pass byte for byte');
+  // Thirteenth pass: the record a few characters per document of a stream (event stream, NDJSON).
+  const pieces = fc.record({
+    f: fc.constantFrom(...(Object.keys(pieceFormats) as PieceFormat[])),
+    n: fc.integer({ min: 1, max: 9 }),
+    doc: fc.constantFrom('raw', 'base64'),
+    type: fc.constantFrom('', 'text/plain', 'application/octet-stream'),
+    host: fc.constantFrom(...hosts),
+  });
+  await fc.assert(fc.asyncProperty(pieces, async ({ f, n, doc, type, host }) => {
+    // A stream declared as something else is read as one by what sniffs it (an event stream's `data:`); NDJSON only as declared.
+    const declared = pieceFormats[f].type === 'text/event-stream' ? type : '';
+    const r = await send(a.proxyAddress.port, auth, `${origin(host)}/pieces?f=${f}&n=${n}&doc=${doc}&type=${encodeURIComponent(declared)}`);
+    const joined = joinedPieces(r.body.toString('utf8'), f);
+    const shown = doc === 'base64' ? Buffer.from(joined, 'base64').toString('latin1') : joined;
+    const found = reveal(joined, SECRET) ?? reveal(shown, SECRET) ?? (Array.from({ length: SECRET.length - 7 }, (_, i) => SECRET.slice(i, i + 8)).find((p) => shown.includes(p)));
+    if (found) throw new Error(`${f} (${n} a document, ${doc}, ${declared || pieceFormats[f].type}) via ${host}: ${r.status}, joined the value (${found})`);
+  }), { numRuns: Math.ceil(numRuns / 2), ...seed });
+  for (const f of Object.keys(pieceFormats) as PieceFormat[]) {
+    const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/pieces?f=${f}&n=3&doc=control`);
+    t.equal(joinedPieces(r.body.toString('utf8'), f), 'Hello! Here is an ordinary answer streamed a few characters at a time.', `control: an ordinary ${f} stream arrives whole`);
+  }
 });
