@@ -61,6 +61,17 @@ export class JsonPieces {
     return out;
   }
 
+  /**
+   * One whole document (a WebSocket message): read, its fields joined to the ones before. Returns
+   * whether a joined field now ends in 8 or more characters of a secret's start (the message must
+   * wait for the next); throws when a secret was joined.
+   */
+  document(text: string): boolean {
+    this.line(text.trim());
+    for (const f of this.fields.values()) if (f.rest.length >= SHORT_HOLD) return true;
+    return false;
+  }
+
   /** One line: an event stream's `data:` line or an NDJSON line, read as JSON if it is. */
   private line(raw: string): void {
     let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
@@ -81,7 +92,11 @@ export class JsonPieces {
         budget--;
         this.piece(path, v);
       } else if (Array.isArray(v)) {
-        for (const x of v) walk(x, path, depth + 1);
+        // A short array is a tuple as often as a list (`["stdout","sk_"]`): each place is a field too.
+        v.forEach((x, i) => {
+          walk(x, path, depth + 1);
+          if (v.length <= 4) walk(x, `${path}.${i}`, depth + 1);
+        });
       } else if (v && typeof v === 'object') {
         for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`, depth + 1);
       }

@@ -68,12 +68,14 @@ const keyed = await startWsUpstream(t, {
       if (end !== 'more') pieces.pop();
       // Between pieces, a ping or an empty message (which must neither let a held start go nor break it).
       const sep = q.get('sep');
+      // Thirteenth pass: each piece a JSON document, as a terminal or exec stream sends output.
+      const wrap = (p: string): string => (q.get('wrap') === 'json' ? JSON.stringify({ type: 'stdout', seq: Math.random(), data: p }) : q.get('wrap') === 'tuple' ? JSON.stringify(['stdout', p]) : p);
       pieces.forEach((p, i) => {
         if (i > 0 && sep === 'ping') ws.ping('x');
         if (i > 0 && sep === 'empty') ws.send('');
-        ws.send(p);
+        ws.send(wrap(p));
       });
-      if (end === 'more') ws.send(' and then more');
+      if (end === 'more') ws.send(wrap(' and then more'));
       if (end === 'close') ws.close(1000, 'bye');
       return;
     }
@@ -634,7 +636,7 @@ async function keyedTunnel(path: string): Promise<{ got: string[]; code: number 
   const code = await new Promise<number>((resolve) => {
     ws.on('message', (d: Buffer) => {
       got.push(d.toString('latin1'));
-      if (got.join('').endsWith(' and then more')) ws.close();
+      if (got.join('').endsWith(' and then more') || got.join('').endsWith(' and then more"}') || got.join('').endsWith(' and then more"]')) ws.close();
     });
     ws.on('close', (c: number) => resolve(c));
     ws.on('error', () => undefined);
@@ -681,6 +683,33 @@ t.test('tenth pass: a key an upstream sends a few characters at a time never rea
   // Positive control: a message that only looks like the key's start is relayed once the next one shows it is not.
   const control = await keyedTunnel(`/cut?form=raw&take=12&pad=note%20&end=more`);
   t.same(control.got, [`note ${SECRET.slice(0, 12)}`, ' and then more'], 'the look-alike is relayed, in order');
+});
+
+t.test('thirteenth pass: a key an upstream sends a few characters per JSON message never reaches the agent joined', async (t) => {
+  // Before: each message was scrubbed alone and the split check read the raw messages, where the
+  // JSON around each piece stands between them: the agent joined the `data` fields into the key.
+  const joinedData = (got: string[]): string => got.map((m) => {
+    try {
+      const v = JSON.parse(m) as unknown;
+      return Array.isArray(v) ? String(v[1]) : String((v as { data: string }).data);
+    } catch {
+      return '';
+    }
+  }).join('');
+  for (const wrap of ['json', 'tuple']) {
+    for (const [form, step] of [['raw', 3], ['raw', 7], ['base64', 4], ['hex', 5]] as const) {
+      const whole = forms[form];
+      const cuts = Array.from({ length: Math.floor((whole.length - 1) / step) }, (_, i) => (i + 1) * step);
+      const { got, code } = await keyedTunnel(`/cut?form=${form}&cuts=${cuts.join(',')}&end=more&wrap=${wrap}`);
+      const seen = joinedData(got);
+      const leaked = Array.from({ length: whole.length - 7 }, (_, i) => whole.slice(i, i + 8)).find((p) => seen.includes(p));
+      t.notOk(leaked, `${wrap}, ${form} every ${step}: no 8 characters of the key joined (${JSON.stringify(seen)})`);
+      t.equal(code, 1008, `${wrap}, ${form} every ${step}: closed as a policy violation`);
+    }
+  }
+  // Control: ordinary JSON output a few characters a message arrives whole.
+  const control = await keyedTunnel('/cut?form=raw&take=0&pad=hello%20there%20from%20the%20shell&cuts=3,6,9,12,15,18&end=more&wrap=json');
+  t.equal(joinedData(control.got), 'hello there from the shell and then more', 'control: ordinary JSON pieces arrive whole');
 });
 
 t.test('frames to the upstream carrying another secret\'s placeholder or value close the tunnel', async (t) => {
