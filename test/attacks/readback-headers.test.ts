@@ -247,6 +247,15 @@ const up = await startUpstream(t, {
       next();
       return;
     }
+    if (url.pathname === '/fullwidth') {
+      // Thirteenth pass: the record in full-width characters (U+FF01–FF5E), as a page that shows
+      // text in zenkaku does; NFKC (and a person) reads them as ASCII. `mix`: only every other one.
+      const mix = url.searchParams.get('mix') === '1';
+      const text = url.searchParams.get('doc') === 'control' ? 'ＡＰＩキー：ｓｋ＿ｌｉｖｅ＿ではありません（全角）' : [...recorded].map((c, i) => (c > ' ' && c <= '~' && (!mix || i % 2) ? String.fromCodePoint(c.charCodeAt(0) + 0xfee0) : c)).join('');
+      res.setHeader('content-type', url.searchParams.get('type') ?? 'text/plain; charset=utf-8');
+      res.end(url.searchParams.get('type') === 'application/json' ? JSON.stringify({ authorization: text }) : text);
+      return;
+    }
     if (url.pathname === '/mime-control') {
       // Control: such text in a part's body (not its headers) is no declaration.
       res.setHeader('content-type', 'multipart/mixed; boundary=b');
@@ -443,4 +452,12 @@ t.test('the credential read back in the head of an answer', async (t) => {
     const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/pieces?f=${f}&n=3&doc=control`);
     t.equal(joinedPieces(r.body.toString('utf8'), f), 'Hello! Here is an ordinary answer streamed a few characters at a time.', `control: an ordinary ${f} stream arrives whole`);
   }
+  // Thirteenth pass: the record in full-width characters, whole or every other one.
+  for (const [mix, type] of [['0', 'text/plain; charset=utf-8'], ['1', 'text/html'], ['0', 'application/json']] as const) {
+    const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/fullwidth?mix=${mix}&type=${encodeURIComponent(type)}`);
+    const nfkc = r.body.toString('utf8').normalize('NFKC');
+    t.equal(reveal(Buffer.from(nfkc), SECRET) ?? reveal(r.head, SECRET), undefined, `full-width${mix === '1' ? ', every other character' : ''} (${type}): NFKC shows nothing`);
+  }
+  const fw = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/fullwidth?doc=control`);
+  t.equal(fw.body.toString('utf8'), 'ＡＰＩキー：ｓｋ＿ｌｉｖｅ＿ではありません（全角）', 'control: other full-width text passes unchanged');
 });
