@@ -21,8 +21,6 @@ const MAX_VALUES = 256;
 interface Field {
   /** What the joined field ends with that may still become a secret (latin1, UTF-8 bytes). */
   rest: string;
-  /** The field's last value: the same value again (an id, a model name) is not a piece. */
-  last: string | undefined;
 }
 
 export class JsonPieces {
@@ -108,10 +106,9 @@ export class JsonPieces {
     let f = this.fields.get(path);
     if (!f) {
       if (this.fields.size >= 4 * MAX_VALUES) return;
-      this.fields.set(path, (f = { rest: '', last: undefined }));
+      this.fields.set(path, (f = { rest: '' }));
     }
-    if (value === f.last) return;
-    f.last = value;
+    // Every value, repeated ones too: a key's doubled letter comes as the same piece twice.
     this.check(f, /[^\x00-\x7f]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value, false);
   }
 
