@@ -375,3 +375,50 @@ t.test('PackedScan: a secret in undeclared compressed data is refused at any cut
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
   t.pass('refused at every cut; controls byte for byte');
 });
+
+// Thirteenth pass: a secret a few characters per document of a stream (proxy/json-pieces.ts), at any chunk cuts.
+t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chunk cuts, at most 7 characters out; other streams pass byte for byte', async (t) => {
+  const docs = {
+    sse: (p: string, i: number) => `data: ${JSON.stringify({ id: 'c1', choices: [{ index: 0, delta: { content: p } }], n: i })}\n\n`,
+    ndjson: (p: string) => `${JSON.stringify({ model: 'm', response: p, done: false })}\n`,
+    crlf: (p: string) => `data:${JSON.stringify(['stdout', p])}\r\n\r\n`,
+  } as const;
+  const field = (line: string): string => {
+    try {
+      const v = JSON.parse(line.replace(/^data: ?/, '')) as { choices?: Array<{ delta: { content: string } }>; response?: string } | string[];
+      return Array.isArray(v) ? v[1]! : v.choices?.[0]?.delta.content ?? v.response ?? '';
+    } catch {
+      return '';
+    }
+  };
+  const run = async (body: Buffer, cuts: number[], kind: string): Promise<{ out: Buffer; err?: Error }> => {
+    const stream = new ScrubStream(scrubber, undefined, kind !== 'ndjson', kind === 'ndjson');
+    const out: Buffer[] = [];
+    stream.on('data', (d: Buffer) => out.push(d));
+    const done = new Promise<Error | undefined>((resolve) => {
+      stream.on('end', () => resolve(undefined));
+      stream.on('error', (err) => resolve(err));
+    });
+    const points = [...new Set(cuts.map((c) => c % body.length))].sort((a, b) => a - b).filter(Boolean);
+    for (const [i, p] of [0, ...points].entries()) {
+      if (stream.destroyed) break;
+      stream.write(body.subarray(p, points[i] ?? body.length));
+      await new Promise((r) => setImmediate(r));
+    }
+    if (!stream.destroyed) stream.end();
+    return { out: Buffer.concat(out), err: await done };
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...(Object.keys(docs) as Array<keyof typeof docs>)), fc.integer({ min: 1, max: 6 }), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, cuts) => {
+    const pieces = SECRET.match(new RegExp(`[^]{1,${n}}`, 'g'))!;
+    const body = Buffer.from(pieces.map((p, i) => docs[kind](p, i)).join(''));
+    const got = await run(body, cuts, kind);
+    if (!got.err) throw new Error(`${kind}, ${n} a document: passed`);
+    const joined = got.out.toString().split('\n').map(field).join('');
+    const leaked = Array.from({ length: SECRET.length - 7 }, (_, i) => SECRET.slice(i, i + 8)).find((p) => joined.includes(p));
+    if (leaked) throw new Error(`${kind}, ${n} a document: ${JSON.stringify(leaked)} joined from what went out`);
+    const control = Buffer.from(['Hello, ', 'this is ', 'an ordinary ', 'answer.'].map((p, i) => docs[kind](p, i)).join(''));
+    const passed = await run(control, cuts, kind);
+    if (passed.err || !passed.out.equals(control)) throw new Error(`${kind} control: ${passed.err?.message ?? 'bytes changed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  t.pass('cut at every cut; controls byte for byte');
+});
