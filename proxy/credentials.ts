@@ -28,7 +28,7 @@ import { DecodeFailure, parseMediaType, undoContentCoding } from '../describe/bo
 import { bodyReadings, charsetsOf, declaredCharsets, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { JsonPieces } from './json-pieces.ts';
-import { PackedScan } from './packed-scan.ts';
+import { PackedScan, packedTexts } from './packed-scan.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, scrubText, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
 import { appendAll } from '../lib/arrays.ts';
@@ -814,6 +814,10 @@ export class CredentialEnforcer implements Enforcer {
         let pieces = this.messagePieces.get(ctx);
         if (!pieces) this.messagePieces.set(ctx, (pieces = new JsonPieces(() => this.scrubberFor(ctx) ?? scrubber)));
         piecesHeld = pieces.document(scrubbed);
+        // Compressed data inside the message (a gzip or zip blob), unpacked by the agent.
+        for (const packed of packedTexts(message.data)) {
+          if (scrubText(scrubber, packed) !== packed) throw new UnscrubbableEncodingError('a compressed stream inside a WebSocket message holds a secret');
+        }
       }
     } catch (err) {
       // What the scrubber refuses (an overlong escape), in this message or begun in the one before.

@@ -411,3 +411,60 @@ function gzipHeaderEnd(b: Buffer, at: number): number | undefined {
   if (flags & 2) i += 2;
   return b.length < i ? -1 : i;
 }
+
+/** Inflated output of one whole message at most (past it the rest is not read, and the message is refused). */
+const MAX_MESSAGE_INFLATED = 16 * 1024 * 1024;
+
+/**
+ * The texts compressed streams inside one whole message inflate to (a WebSocket message): the same
+ * starts as PackedScan, read at once. A stream zlib refuses is read as far as a reader gets (the
+ * longest prefix that inflates, within its first MiB). Throws UnscrubbableEncodingError when one
+ * inflates past 16 MiB.
+ */
+export function packedTexts(buf: Buffer): string[] {
+  if (!MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
+  const starts: Array<{ at: number; raw: boolean }> = [];
+  if (isZlib(buf)) starts.push({ at: 0, raw: false });
+  for (let g = buf.indexOf(GZIP_MAGIC); g >= 0; g = buf.indexOf(GZIP_MAGIC, g + 1)) {
+    const end = gzipHeaderEnd(buf, g);
+    if (end !== undefined && end >= 0) starts.push({ at: end, raw: true });
+  }
+  for (let z = buf.indexOf(ZIP_LOCAL); z >= 0 && z + 30 <= buf.length; z = buf.indexOf(ZIP_LOCAL, z + 1)) {
+    if (buf.readUInt16LE(z + 8) === 8) starts.push({ at: z + 30 + buf.readUInt16LE(z + 26) + buf.readUInt16LE(z + 28), raw: true });
+  }
+  for (const marker of PDF_STREAM) {
+    for (let p = buf.indexOf(marker); p >= 0; p = buf.indexOf(marker, p + 1)) {
+      if (isZlib(buf.subarray(p + marker.length))) starts.push({ at: p + marker.length, raw: false });
+    }
+  }
+  const out: string[] = [];
+  for (const { at, raw } of starts.slice(0, 64)) {
+    const inflate = (n: number): Buffer | undefined => {
+      try {
+        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(buf.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: MAX_MESSAGE_INFLATED });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
+        return undefined;
+      }
+    };
+    let text = inflate(buf.length - at);
+    if (!text) {
+      // Refused somewhere: the longest prefix that inflates (what a reader feeding it piece by piece gets).
+      let lo = 0;
+      let hi = Math.min(buf.length - at, KEEP_FED);
+      text = Buffer.alloc(0);
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        const t = inflate(mid);
+        if (t) {
+          text = t;
+          lo = mid;
+        } else {
+          hi = mid - 1;
+        }
+      }
+    }
+    if (text.length) out.push(text.toString('latin1'));
+  }
+  return out;
+}

@@ -10,6 +10,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -77,6 +78,14 @@ const keyed = await startWsUpstream(t, {
       });
       if (end === 'more') ws.send(wrap(' and then more'));
       if (end === 'close') ws.close(1000, 'bye');
+      return;
+    }
+    // Thirteenth pass: the key packed in a binary message (a gzip blob, a zip entry, a zlib stream).
+    if (req.url!.startsWith('/packed/')) {
+      const doc = Buffer.from(`{"authorization":"${key}"}`);
+      const kind = req.url!.slice('/packed/'.length);
+      ws.send(kind === 'gzip' ? zlib.gzipSync(doc) : kind === 'zlib' ? zlib.deflateSync(doc) : kind === 'zip' ? Buffer.concat([Buffer.from('PK\x03\x04\x14\0\0\0\x08\0', 'latin1'), Buffer.alloc(16), Buffer.from([7, 0, 0, 0]), Buffer.from('log.txt'), zlib.deflateRawSync(doc)]) : zlib.gzipSync('nothing secret here'), { binary: true });
+      ws.send(' and then more');
       return;
     }
     ws.send(`auth=${req.headers.authorization}`);
@@ -708,6 +717,16 @@ t.test('thirteenth pass: a key an upstream sends a few characters per JSON messa
       t.equal(code, 1008, `${wrap}, ${form} every ${step}: closed as a policy violation`);
     }
   }
+  for (const kind of ['gzip', 'zlib', 'zip']) {
+    const { got, code } = await keyedTunnel(`/packed/${kind}`);
+    const unpacked = got.map((m) => Buffer.from(m, 'latin1')).flatMap((b) => [zlib.gunzipSync, zlib.inflateSync, (x: Buffer) => zlib.inflateRawSync(x.subarray(37))].map((f) => {
+      try { return f(b).toString('latin1'); } catch { return ''; }
+    })).join('');
+    t.notOk(unpacked.includes(SECRET), `the key in a ${kind} message: not unpacked by the agent`);
+    t.equal(code, 1008, `the key in a ${kind} message: closed as a policy violation`);
+  }
+  const plainPacked = await keyedTunnel('/packed/control');
+  t.equal(zlib.gunzipSync(Buffer.from(plainPacked.got[0] ?? '', 'latin1')).toString(), 'nothing secret here', 'control: a gzip message without the key arrives');
   // Control: ordinary JSON output a few characters a message arrives whole.
   const control = await keyedTunnel('/cut?form=raw&take=0&pad=hello%20there%20from%20the%20shell&cuts=3,6,9,12,15,18&end=more&wrap=json');
   t.equal(joinedData(control.got), 'hello there from the shell and then more', 'control: ordinary JSON pieces arrive whole');
