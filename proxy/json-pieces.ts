@@ -15,6 +15,8 @@ import type { Scrubber } from './scrubber.ts';
 const SHORT_HOLD = 8;
 /** A line longer than this is not read as one document: let out as it comes. */
 const MAX_LINE = 64 * 1024;
+/** Text kept back at most while a joined field may still become a secret. */
+const MAX_HELD = 1024 * 1024;
 /** String values read per line at most (a line is one small document in the streams this is for). */
 const MAX_VALUES = 256;
 
@@ -51,7 +53,12 @@ export class JsonPieces {
     }
     // A line that will not end is no document: it is no longer read.
     if (this.current.length > MAX_LINE) this.current = '';
-    for (const f of this.fields.values()) if (f.rest.length >= SHORT_HOLD) return '';
+    for (const f of this.fields.values()) {
+      if (f.rest.length < SHORT_HOLD) continue;
+      // Kept back while the next piece may complete it; bounded (a stream that never says).
+      if (this.held.length > MAX_HELD) throw new UnscrubbableEncodingError('a stream kept more than 1 MiB back while a field joined across its documents ended in what may start a secret');
+      return '';
+    }
     // The line under way waits from where a document may begin (its field name goes out).
     const keep = Math.min(this.held.length, documentPart(this.current));
     const out = this.held.slice(0, this.held.length - keep);
