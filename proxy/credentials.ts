@@ -27,6 +27,8 @@ import { asLatin1 } from './secret-values.ts';
 import { DecodeFailure, parseMediaType, undoContentCoding } from '../describe/body.ts';
 import { bodyReadings, charsetsOf, declaredCharsets, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
+import { JsonPieces } from './json-pieces.ts';
+import { PackedScan, packedTexts } from './packed-scan.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, scrubText, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
 import { appendAll } from '../lib/arrays.ts';
@@ -613,6 +615,8 @@ export class CredentialEnforcer implements Enforcer {
   private readonly sentTo = new WeakMap<RequestContext, string>();
   /** The end of the last message each tunnel sent to the agent, raw: to see a secret split across messages. */
   private readonly messageTails = new WeakMap<RequestContext, TunnelTails>();
+  /** Per tunnel: the fields of the JSON messages to the agent, joined (proxy/json-pieces.ts). */
+  private readonly messagePieces = new WeakMap<RequestContext, JsonPieces>();
 
   constructor(private readonly live: LiveSecrets, private readonly guard = new CredentialGuard(live), private readonly ledger?: InjectionLedger) {
     this.injectedHosts = new InjectedHosts(secretSource(live), ledger);
@@ -800,9 +804,21 @@ export class CredentialEnforcer implements Enforcer {
     if (!tails) this.messageTails.set(ctx, (tails = {}));
     let across: ReturnType<typeof readAcross>;
     let scrubbed: string;
+    let piecesHeld = false;
     try {
       across = readAcross(tails, message.kind, text, scrubber);
       scrubbed = scrubText(scrubber, text);
+      // A message a JSON document (a terminal's `{"type":"stdout","data":"sk_"}`): its fields are
+      // joined across the messages as their reader joins them (proxy/json-pieces.ts).
+      if (message.kind === 'text' || message.kind === 'binary') {
+        let pieces = this.messagePieces.get(ctx);
+        if (!pieces) this.messagePieces.set(ctx, (pieces = new JsonPieces(() => this.scrubberFor(ctx) ?? scrubber)));
+        piecesHeld = pieces.document(scrubbed);
+        // Compressed data inside the message (a gzip or zip blob), unpacked by the agent.
+        for (const packed of packedTexts(message.data)) {
+          if (scrubText(scrubber, packed) !== packed) throw new UnscrubbableEncodingError('a compressed stream inside a WebSocket message holds a secret');
+        }
+      }
     } catch (err) {
       // What the scrubber refuses (an overlong escape), in this message or begun in the one before.
       if (!(err instanceof UnscrubbableEncodingError) && !(err instanceof ForbiddenContentError)) throw err;
@@ -817,7 +833,7 @@ export class CredentialEnforcer implements Enforcer {
     // relayed now, that start would be out before the split shows. Kept back instead (a start
     // shorter than HOLD_PREFIX, which says little, passes: most text ends with a letter or digit
     // some spelling begins with).
-    if (across.hold) {
+    if (across.hold || piecesHeld) {
       message.hold = reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message ended with what may be the start of a secret and no message followed to show it was not; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
     if (scrubbed !== text) message.data = Buffer.from(scrubbed, 'latin1');
@@ -850,7 +866,9 @@ export class CredentialEnforcer implements Enforcer {
       // A body past the inflate limits is cut off; the audit record says why. The body is scrubbed
       // for the secrets injected into the host by the time each chunk passes.
       const live = (): Scrubber => this.scrubberFor(ctx)!;
-      return scrubResponse(live, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
+      const scrub = scrubResponse(live, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
+      // Compressed streams inside the body that no Content-Encoding declares are read on the side.
+      return scrub && new PackedScan(live, scrub);
     } catch (err) {
       if (!(err instanceof UnscrubbableEncodingError)) throw err;
       // Fail closed: a body we cannot scrub is replaced by a problem, never passed on.

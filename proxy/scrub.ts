@@ -16,6 +16,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
+import { JsonPieces } from './json-pieces.ts';
 
 export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type ScrubSecret } from './scrubber.ts';
 export { UnscrubbableEncodingError } from './scrubbable.ts';
@@ -39,6 +40,8 @@ export class ChunkScrubber {
 
   /** Whether the body is an event stream (undefined: not known until its first bytes). */
   private events: boolean | undefined;
+  /** An event stream's or NDJSON's documents, their fields joined as a reader joins them (proxy/json-pieces.ts). */
+  private pieces: JsonPieces | undefined;
 
   /**
    * `sniff`: looks at the start of the body first and refuses what cannot be scrubbed. `events`:
@@ -46,9 +49,10 @@ export class ChunkScrubber {
    * one whose first line is an event stream's field is read so too (a client that parses the
    * stream whatever its type: sseclient, a `fetch` reader, an agent's own loop).
    */
-  constructor(private readonly source: ScrubberSource, private readonly sniff?: BodySniffer, events = false) {
+  constructor(private readonly source: ScrubberSource, private readonly sniff?: BodySniffer, events = false, lines = false) {
     this.asciiAtHead = this.scrubber.asciiOnly;
     this.events = events || undefined;
+    if (lines) this.pieces = new JsonPieces(() => this.scrubber);
   }
 
   private scrub(text: string, final: boolean): { out: string; rest: string } {
@@ -59,6 +63,7 @@ export class ChunkScrubber {
       if (!final && (BOM.startsWith(text) || EVENT_FIELDS.some((f) => f.length > bare.length && f.startsWith(bare)))) return { out: '', rest: text };
       this.events = EVENT_FIELDS.some((f) => bare.startsWith(f));
     }
+    if (this.events) this.pieces ??= new JsonPieces(() => this.scrubber);
     if (!this.events) return final ? { out: scrubber.scrubString(text), rest: '' } : scrubber.scrubPartial(text);
     const framing = eventFraming(text, this.lineStart, final);
     // Other fields and comments are read apart from the data: a secret in one cannot be replaced
@@ -89,7 +94,8 @@ export class ChunkScrubber {
     if (!input) return undefined;
     const { out, rest } = this.scrub(this.rest + input.toString('latin1'), false);
     this.rest = rest;
-    return out ? Buffer.from(out, 'latin1') : undefined;
+    const free = this.pieces && out ? this.pieces.take(out, false) : out;
+    return free ? Buffer.from(free, 'latin1') : undefined;
   }
 
   /** The held-back tail, scrubbed, at the end of the body. */
@@ -97,7 +103,9 @@ export class ChunkScrubber {
     const sniffed = this.sniff?.end();
     const tail = this.rest + (sniffed ? sniffed.toString('latin1') : '');
     this.rest = '';
-    return tail ? Buffer.from(this.scrub(tail, true).out, 'latin1') : undefined;
+    let out = tail ? this.scrub(tail, true).out : '';
+    if (this.pieces) out = this.pieces.take(out, true);
+    return out ? Buffer.from(out, 'latin1') : undefined;
   }
 }
 
@@ -231,9 +239,9 @@ export class ScrubStream extends Transform {
    */
   private burst: Buffer[] | undefined;
 
-  constructor(scrubber: ScrubberSource, sniff?: BodySniffer, events = false) {
+  constructor(scrubber: ScrubberSource, sniff?: BodySniffer, events = false, lines = false) {
     super();
-    this.chunks = new ChunkScrubber(scrubber, sniff, events);
+    this.chunks = new ChunkScrubber(scrubber, sniff, events, lines);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -361,9 +369,9 @@ class DecodeScrubStream extends Transform {
   private compressed = 0;
   private decoded = 0;
 
-  constructor(scrubber: ScrubberSource, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void, events = false) {
+  constructor(scrubber: ScrubberSource, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void, events = false, lines = false) {
     super();
-    this.chunks = new ChunkScrubber(scrubber, sniff, events);
+    this.chunks = new ChunkScrubber(scrubber, sniff, events, lines);
     this.first = decoders[0]!;
     this.last = decoders[decoders.length - 1]!;
     for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!);
@@ -443,6 +451,8 @@ function reassembled(headers: Array<[string, string]>): string[] {
   ];
 }
 
+const JSON_LINES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json-seq', 'application/stream+json', 'application/x-json-stream']);
+
 /** Headers that describe the exact bytes of the body, which scrubbing may change. */
 const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content-digest', 'repr-digest']);
 
@@ -489,6 +499,9 @@ export function scrubResponse(
     const name = head.headers[i]![0].toLowerCase();
     if (bodyDigests.has(name) || name === 'content-encoding') head.headers.splice(i, 1);
   }
-  const events = headerValues(head.headers, 'content-type').some((v) => v.split(';')[0]!.trim().toLowerCase() === 'text/event-stream');
-  return { transform: decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit, events) : new ScrubStream(source, sniff, events) };
+  const types = headerValues(head.headers, 'content-type').map((v) => v.split(';')[0]!.trim().toLowerCase());
+  const events = types.includes('text/event-stream');
+  // Documents a line each (NDJSON, JSON Lines, JSON text sequences): their fields are joined as a reader joins them.
+  const lines = types.some((t) => JSON_LINES.has(t));
+  return { transform: decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit, events, lines) : new ScrubStream(source, sniff, events, lines) };
 }

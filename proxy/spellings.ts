@@ -18,7 +18,8 @@
 //   base32   RFC 4648 (upper case) at every byte alignment
 //   decimal  bytes as a list of numbers (Node's JSON of a Buffer, Go's []byte, Python's list(b))
 // Letters written as themselves match in either case (a service that upper- or lower-cases what
-// it shows); CSS escapes (\73 ) are a text family too.
+// it shows); CSS escapes (\73 ) are a text family too, and so are full-width forms (ｓｋ＿, read
+// as ASCII by NFKC) in UTF-8.
 // UTF-16 and UTF-32 text is matched by scanning it with its NULs removed (proxy/scrub.ts).
 //
 // A value longer than FULL_SPELLING_MAX bytes (an AWS session token, an Azure or GCP JWT) is
@@ -187,10 +188,22 @@ function char(cp: number): Node {
     // message, a normalized URL host, a case-insensitive key) hands out a value whose letters an
     // agent recovers with a handful of guesses, all of them when the value has one case (hex keys).
     const literal = seq(...bytes.map((b) => alt(set(caseless(b)), ...byteEscapes(b))));
-    n = alt(literal, ...cpEscapes(cp));
+    n = alt(literal, ...fullwidth(cp), ...cpEscapes(cp));
     if (charCache.size < 4096) charCache.set(cp, n);
   }
   return n;
+}
+
+/**
+ * A printable ASCII character as its full-width form (U+FF01–FF5E, in UTF-8; either case for a
+ * letter): NFKC (Python's `unicodedata.normalize`, JavaScript's `normalize('NFKC')`) reads it as
+ * the ASCII one, as does a person.
+ */
+function fullwidth(cp: number): Node[] {
+  if (cp < 0x21 || cp > 0x7e) return [];
+  const wide = (c: number): Node => str(Buffer.from(String.fromCodePoint(c + 0xfee0), 'utf8').toString('latin1'));
+  const other = (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a) ? cp ^ 0x20 : undefined;
+  return other === undefined ? [wide(cp)] : [wide(cp), wide(other)];
 }
 
 /** Quoted-printable soft line break: "=" at the end of a line, which decoders drop. */

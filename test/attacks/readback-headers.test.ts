@@ -8,6 +8,7 @@
 // suite's brute-force oracle.
 import http from 'node:http';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { startAirlock, type Airlock } from '../../runtime/airlock.ts';
@@ -81,6 +82,94 @@ const mimeShows: Array<(v: string) => { type: string; body: string }> = [
   (v) => ({ type: 'multipart/mixed; boundary=b', body: `--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: ${encodings['mime-utf7'](v)}\r\n\r\nx\r\n--b--\r\n` }),
 ];
 
+// Thirteenth pass: the record inside compressed data that no Content-Encoding declares, as a
+// service offers a log export (`.gz`, a zip archive, a zlib blob, a `.gz` among other bytes or in a
+// multipart part), which the agent unpacks itself.
+/** A zip archive (as Python's zipfile writes it) of a stored entry and a deflated one holding `text`. */
+function zipOf(text: Buffer): Buffer {
+  const entries = [{ name: 'README.txt', method: 0, data: Buffer.from('exported by svc.example\n') }, { name: 'requests.log', method: 8, data: text }];
+  const local: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const packed = e.method === 8 ? zlib.deflateRawSync(e.data) : e.data;
+    const name = Buffer.from(e.name);
+    const h = Buffer.alloc(30);
+    h.writeUInt32LE(0x04034b50, 0); h.writeUInt16LE(20, 4); h.writeUInt16LE(e.method, 8);
+    h.writeUInt32LE(zlib.crc32 ? zlib.crc32(e.data) : 0, 14); h.writeUInt32LE(packed.length, 18); h.writeUInt32LE(e.data.length, 22); h.writeUInt16LE(name.length, 26);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0); c.writeUInt16LE(20, 4); c.writeUInt16LE(20, 6); c.writeUInt16LE(e.method, 10);
+    h.copy(c, 16, 14, 26); c.writeUInt16LE(name.length, 28); c.writeUInt32LE(offset, 42);
+    local.push(h, name, packed);
+    central.push(c, name);
+    offset += h.length + name.length + packed.length;
+  }
+  const dir = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(entries.length, 8); end.writeUInt16LE(entries.length, 10); end.writeUInt32LE(dir.length, 12); end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...local, dir, end]);
+}
+const noise = Buffer.from(Array.from({ length: 700 }, (_, i) => (i * 37 + 11) & 0xff));
+const packs = {
+  gzip: (d: Buffer) => zlib.gzipSync(d),
+  zlib: (d: Buffer) => zlib.deflateSync(d),
+  zip: zipOf,
+  // A second gzip member (cat a.gz b.gz), a .gz after other bytes (a tar's member), a multipart part.
+  'gzip-members': (d: Buffer) => Buffer.concat([zlib.gzipSync('first member\n'), zlib.gzipSync(d)]),
+  'gzip-inside': (d: Buffer) => Buffer.concat([noise, zlib.gzipSync(d), noise]),
+  // A PDF export: the text in a FlateDecode content stream (reportlab, a standard font: the text as a string).
+  pdf: (d: Buffer) => {
+    const content = zlib.deflateSync(Buffer.concat([Buffer.from('BT /F1 9 Tf 20 800 Td ('), Buffer.from(d.toString('latin1').replace(/[()\\]/g, '\\$&'), 'latin1'), Buffer.from(') Tj ET')]));
+    return Buffer.concat([Buffer.from(`%PDF-1.4\n4 0 obj\n<< /Length ${content.length} /Filter /FlateDecode >>\nstream\r\n`), content, Buffer.from('\r\nendstream\nendobj\n%%EOF\n')]);
+  },
+  'gzip-part': (d: Buffer) => Buffer.concat([Buffer.from('--b\r\nContent-Type: application/gzip\r\n\r\n'), zlib.gzipSync(d), Buffer.from('\r\n--b--\r\n')]),
+} as const;
+type Pack = keyof typeof packs;
+const packedDocs = {
+  log: (v: string) => `GET /api/x HTTP/1.1\nauthorization: ${v}\n`,
+  json: (v: string) => JSON.stringify([{ headers: { authorization: v } }]),
+  base64: (v: string) => Buffer.from(v).toString('base64'),
+  control: () => `an export with nothing recorded in it ${'0123456789abcdef'.repeat(40)}`,
+};
+/** Everything an agent can unpack from `body`: each gzip, zlib or zip stream in it, read as far as it came. */
+function unpacked(body: Buffer): string {
+  const out: string[] = [body.toString('latin1')];
+  const sync = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const tryInflate = (f: () => Buffer): void => {
+    try { out.push(f().toString('latin1')); } catch { /* not such a stream */ }
+  };
+  for (let i = 0; i < body.length - 2; i++) {
+    // A gzip member read raw past its 10-byte header, as a reader that ignores what follows it does.
+    if (body[i] === 0x1f && body[i + 1] === 0x8b) tryInflate(() => zlib.inflateRawSync(body.subarray(i + 10), sync));
+    if (body[i] === 0x78) tryInflate(() => zlib.inflateSync(body.subarray(i), sync));
+    if (body.readUInt32LE(Math.min(i, body.length - 4)) === 0x04034b50 && i + 30 <= body.length) tryInflate(() => zlib.inflateRawSync(body.subarray(i + 30 + body.readUInt16LE(i + 26) + body.readUInt16LE(i + 28)), sync));
+  }
+  return out.join('\n');
+}
+
+// Thirteenth pass: the record handed out a few characters per document, as a streaming API sends
+// text (OpenAI's and Anthropic's event streams, Ollama's NDJSON, a log tail's JSON lines).
+const pieceFormats = {
+  openai: { type: 'text/event-stream', path: ['choices', 0, 'delta', 'content'], doc: (p: string, i: number) => `data: ${JSON.stringify({ id: 'chatcmpl-7', object: 'chat.completion.chunk', created: 1700000000 + i, model: 'gpt-4o', choices: [{ index: 0, delta: { content: p }, finish_reason: null }] })}\n\n` },
+  anthropic: { type: 'text/event-stream', path: ['delta', 'text'], doc: (p: string) => `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } })}\n\n` },
+  ollama: { type: 'application/x-ndjson', path: ['response'], doc: (p: string, i: number) => `${JSON.stringify({ model: 'llama3', created_at: `2026-12-06T07:00:${String(i % 60).padStart(2, '0')}Z`, response: p, done: false })}\n` },
+  'log-lines': { type: 'application/jsonl', path: ['line'], doc: (p: string, i: number) => `${JSON.stringify({ seq: i, stream: 'stdout', line: p })}\r\n` },
+} as const;
+type PieceFormat = keyof typeof pieceFormats;
+/** What a reader joins from a stream of documents: the one field, across every line that parses. */
+function joinedPieces(body: string, format: PieceFormat): string {
+  let out = '';
+  for (const raw of body.split('\n')) {
+    const line = raw.replace(/\r$/, '').replace(/^data: ?/, '');
+    try {
+      let v: unknown = JSON.parse(line);
+      for (const k of pieceFormats[format].path) v = (v as Record<string | number, unknown>)[k];
+      if (typeof v === 'string') out += v;
+    } catch { /* not a document */ }
+  }
+  return out;
+}
+
 let recorded = '';
 const up = await startUpstream(t, {
   handler: (req, res) => {
@@ -120,6 +209,51 @@ const up = await startUpstream(t, {
       }
       res.write(first);
       setTimeout(() => res.end(rest), 40);
+      return;
+    }
+    if (url.pathname === '/packed') {
+      // The record (or, for the control, other text) packed, sent in writes of `w` bytes.
+      const doc = Buffer.from(packedDocs[url.searchParams.get('doc') as keyof typeof packedDocs](recorded));
+      let body = packs[url.searchParams.get('pack') as Pack](doc);
+      if (url.searchParams.get('ce') === '1') {
+        res.setHeader('content-encoding', 'gzip');
+        body = zlib.gzipSync(body);
+      }
+      if (url.searchParams.get('type')) res.setHeader('content-type', url.searchParams.get('type')!);
+      const w = Number(url.searchParams.get('w') ?? body.length);
+      let at = 0;
+      const next = (): void => {
+        if (at >= body.length) return void res.end();
+        res.write(body.subarray(at, (at += w)));
+        setImmediate(next);
+      };
+      next();
+      return;
+    }
+    if (url.pathname === '/pieces') {
+      // The record (or other text for the control) `n` characters a document, each flushed apart.
+      const f = pieceFormats[url.searchParams.get('f') as PieceFormat];
+      const control = url.searchParams.get('doc') === 'control';
+      const text = control ? 'Hello! Here is an ordinary answer streamed a few characters at a time.' : url.searchParams.get('doc') === 'base64' ? Buffer.from(recorded).toString('base64') : recorded;
+      const n = Number(url.searchParams.get('n'));
+      res.setHeader('content-type', url.searchParams.get('type') || f.type);
+      const docs = Array.from({ length: Math.ceil(text.length / n) }, (_, i) => f.doc(text.slice(i * n, (i + 1) * n), i));
+      let i = 0;
+      const next = (): void => {
+        if (i >= docs.length) return void res.end(url.searchParams.get('f') === 'openai' ? 'data: [DONE]\n\n' : '');
+        res.write(docs[i++]);
+        setImmediate(next);
+      };
+      next();
+      return;
+    }
+    if (url.pathname === '/fullwidth') {
+      // Thirteenth pass: the record in full-width characters (U+FF01–FF5E), as a page that shows
+      // text in zenkaku does; NFKC (and a person) reads them as ASCII. `mix`: only every other one.
+      const mix = url.searchParams.get('mix') === '1';
+      const text = url.searchParams.get('doc') === 'control' ? 'ＡＰＩキー：ｓｋ＿ｌｉｖｅ＿ではありません（全角）' : [...recorded].map((c, i) => (c > ' ' && c <= '~' && (!mix || i % 2) ? String.fromCodePoint(c.charCodeAt(0) + 0xfee0) : c)).join('');
+      res.setHeader('content-type', url.searchParams.get('type') ?? 'text/plain; charset=utf-8');
+      res.end(url.searchParams.get('type') === 'application/json' ? JSON.stringify({ authorization: text }) : text);
       return;
     }
     if (url.pathname === '/mime-control') {
@@ -182,7 +316,7 @@ const home = tempDir(t, 'airlock-home-');
 const placeholder = (await (await SecretStore.open(home)).set('api', SECRET)).placeholder;
 const start = (): Promise<Airlock> => startAirlock({ studio: false, unixSocket: false, proxy: '127.0.0.1:0', threads: 1, home, policy: path.join(fixtures, 'readback'), resolve: [...hosts, 'query.example'].map((h) => `${h}=127.0.0.1`), allowPrivate: [`127.0.0.1:${up.port}`] });
 
-function send(port: number, auth: string, url: string, headers: Record<string, string> = {}): Promise<{ status: number; head: string }> {
+function send(port: number, auth: string, url: string, headers: Record<string, string> = {}): Promise<{ status: number; head: string; body: Buffer; complete: boolean }> {
   return new Promise((resolve, reject) => {
     let early = '';
     const req = http.request({ host: '127.0.0.1', port, path: url, agent: false, headers: { host: new URL(url).host, 'proxy-authorization': `Basic ${Buffer.from(auth).toString('base64')}`, ...headers } }, (res) => {
@@ -194,10 +328,15 @@ function send(port: number, auth: string, url: string, headers: Record<string, s
       // Chunked cookies (`tok.0`, `tok.1`) are read in the order of their names, whatever the header order.
       const cookiesByName = [...cookiePairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v).join('');
       const head = `${early}${res.statusCode} ${res.statusMessage}\n${res.rawHeaders.join('\n')}\n${joined}\n${cookies}\n${cookiesByName}`;
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, head: `${head}\n${body}\n${res.rawTrailers.join('\n')}` }));
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      const done = (): void => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, head: `${head}\n${body.toString('latin1')}\n${res.rawTrailers.join('\n')}`, body, complete: res.complete });
+      };
+      res.on('end', done);
+      res.on('aborted', done);
+      res.on('error', done);
     });
     req.on('information', (info) => { early += `${info.statusCode} ${info.rawHeaders.join('\n')}\n`; });
     req.setTimeout(5000, () => req.destroy(new Error(`no answer within 5 s: ${url}`)));
@@ -268,4 +407,57 @@ t.test('the credential read back in the head of an answer', async (t) => {
     t.equal(reveal(r.head, SECRET), undefined, `MIME header lines of the body (${d}) via ${host} show nothing`);
     t.equal(r.status, 502, `MIME header lines of the body (${d}): withheld`);
   }
+  // Thirteenth pass: the record inside compressed data that no Content-Encoding declares.
+  const packed = fc.record({
+    pack: fc.constantFrom(...(Object.keys(packs) as Pack[])),
+    doc: fc.constantFrom('log', 'json', 'base64'),
+    w: fc.constantFrom(3, 64, 1000, 100_000),
+    ce: fc.boolean(),
+    type: fc.constantFrom('application/gzip', 'application/octet-stream', 'application/zip', 'text/plain', ''),
+    host: fc.constantFrom(...hosts),
+  });
+  await fc.assert(fc.asyncProperty(packed, async ({ pack, doc, w, ce, type, host }) => {
+    const r = await send(a.proxyAddress.port, auth, `${origin(host)}/packed?pack=${pack}&doc=${doc}&w=${w}&ce=${ce ? 1 : 0}&type=${encodeURIComponent(type)}`);
+    const found = reveal(unpacked(r.body), SECRET);
+    if (found) throw new Error(`${pack} (${doc}, writes of ${w}${ce ? ', declared gzip over it' : ''}, ${type || 'no type'}) via ${host}: ${r.status}, unpacked the value (${found})`);
+    if (r.status === 200 && r.complete) throw new Error(`${pack} (${doc}) via ${host}: passed whole`);
+  }), { numRuns: Math.ceil(numRuns / 2), ...seed });
+  // Controls: an archive without the value passes byte for byte, in any writes, also under a declared coding.
+  for (const [k, pack] of (Object.keys(packs) as Pack[]).entries()) {
+    for (const [w, ce] of [[[100_000, 5, 333][k % 3]!, k % 2 === 1]] as const) {
+      const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/packed?pack=${pack}&doc=control&w=${w}&ce=${ce ? 1 : 0}&type=application%2Fgzip`);
+      const sent = packs[pack](Buffer.from(packedDocs.control()));
+      if (r.status !== 200 || !r.complete || !r.body.equals(sent)) t.fail(`control ${pack} (writes of ${w}${ce ? ', declared gzip' : ''}): ${r.status}, ${r.body.length} of ${sent.length} bytes${r.body.equals(sent) ? '' : ', not the bytes sent'}`);
+    }
+  }
+  t.pass('controls: archives without the value pass byte for byte');
+  // Thirteenth pass: the record a few characters per document of a stream (event stream, NDJSON).
+  const pieces = fc.record({
+    f: fc.constantFrom(...(Object.keys(pieceFormats) as PieceFormat[])),
+    n: fc.integer({ min: 1, max: 9 }),
+    doc: fc.constantFrom('raw', 'base64'),
+    type: fc.constantFrom('', 'text/plain', 'application/octet-stream'),
+    host: fc.constantFrom(...hosts),
+  });
+  await fc.assert(fc.asyncProperty(pieces, async ({ f, n, doc, type, host }) => {
+    // A stream declared as something else is read as one by what sniffs it (an event stream's `data:`); NDJSON only as declared.
+    const declared = pieceFormats[f].type === 'text/event-stream' ? type : '';
+    const r = await send(a.proxyAddress.port, auth, `${origin(host)}/pieces?f=${f}&n=${n}&doc=${doc}&type=${encodeURIComponent(declared)}`);
+    const joined = joinedPieces(r.body.toString('utf8'), f);
+    const shown = doc === 'base64' ? Buffer.from(joined, 'base64').toString('latin1') : joined;
+    const found = reveal(joined, SECRET) ?? reveal(shown, SECRET) ?? (Array.from({ length: SECRET.length - 7 }, (_, i) => SECRET.slice(i, i + 8)).find((p) => shown.includes(p)));
+    if (found) throw new Error(`${f} (${n} a document, ${doc}, ${declared || pieceFormats[f].type}) via ${host}: ${r.status}, joined the value (${found})`);
+  }), { numRuns: Math.ceil(numRuns / 2), ...seed });
+  for (const f of Object.keys(pieceFormats) as PieceFormat[]) {
+    const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/pieces?f=${f}&n=3&doc=control`);
+    t.equal(joinedPieces(r.body.toString('utf8'), f), 'Hello! Here is an ordinary answer streamed a few characters at a time.', `control: an ordinary ${f} stream arrives whole`);
+  }
+  // Thirteenth pass: the record in full-width characters, whole or every other one.
+  for (const [mix, type] of [['0', 'text/plain; charset=utf-8'], ['1', 'text/html'], ['0', 'application/json']] as const) {
+    const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/fullwidth?mix=${mix}&type=${encodeURIComponent(type)}`);
+    const nfkc = r.body.toString('utf8').normalize('NFKC');
+    t.equal(reveal(Buffer.from(nfkc), SECRET) ?? reveal(r.head, SECRET), undefined, `full-width${mix === '1' ? ', every other character' : ''} (${type}): NFKC shows nothing`);
+  }
+  const fw = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/fullwidth?doc=control`);
+  t.equal(fw.body.toString('utf8'), 'ＡＰＩキー：ｓｋ＿ｌｉｖｅ＿ではありません（全角）', 'control: other full-width text passes unchanged');
 });

@@ -13,6 +13,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -74,13 +75,23 @@ const keyed = await startWsUpstream(t, {
       if (end !== 'more') pieces.pop();
       // Between pieces, a ping or an empty message (which must neither let a held start go nor break it).
       const sep = q.get('sep');
+      // Thirteenth pass: each piece a JSON document, as a terminal or exec stream sends output.
+      const wrap = (p: string): string => (q.get('wrap') === 'json' ? JSON.stringify({ type: 'stdout', seq: Math.random(), data: p }) : q.get('wrap') === 'tuple' ? JSON.stringify(['stdout', p]) : p);
       pieces.forEach((p, i) => {
         if (i > 0 && sep === 'ping') ws.ping('x');
         if (i > 0 && sep === 'empty') ws.send('');
-        ws.send(p);
+        ws.send(wrap(p));
       });
-      if (end === 'more') ws.send(' and then more');
+      if (end === 'more') ws.send(wrap(' and then more'));
       if (end === 'close') ws.close(1000, 'bye');
+      return;
+    }
+    // Thirteenth pass: the key packed in a binary message (a gzip blob, a zip entry, a zlib stream).
+    if (req.url!.startsWith('/packed/')) {
+      const doc = Buffer.from(`{"authorization":"${key}"}`);
+      const kind = req.url!.slice('/packed/'.length);
+      ws.send(kind === 'gzip' ? zlib.gzipSync(doc) : kind === 'zlib' ? zlib.deflateSync(doc) : kind === 'zip' ? Buffer.concat([Buffer.from('PK\x03\x04\x14\0\0\0\x08\0', 'latin1'), Buffer.alloc(16), Buffer.from([7, 0, 0, 0]), Buffer.from('log.txt'), zlib.deflateRawSync(doc)]) : zlib.gzipSync('nothing secret here'), { binary: true });
+      ws.send(' and then more');
       return;
     }
     ws.send(`auth=${req.headers.authorization}`);
@@ -652,7 +663,7 @@ async function keyedTunnel(path: string): Promise<{ got: string[]; code: number 
   const code = await new Promise<number>((resolve) => {
     ws.on('message', (d: Buffer) => {
       got.push(d.toString('latin1'));
-      if (got.join('').endsWith(' and then more')) ws.close();
+      if (got.join('').endsWith(' and then more') || got.join('').endsWith(' and then more"}') || got.join('').endsWith(' and then more"]')) ws.close();
     });
     ws.on('close', (c: number) => resolve(c));
     ws.on('error', () => undefined);
@@ -699,6 +710,44 @@ t.test('tenth pass: a key an upstream sends a few characters at a time never rea
   // Positive control: a message that only looks like the key's start is relayed once the next one shows it is not.
   const control = await keyedTunnel(`/cut?form=raw&take=12&pad=note%20&end=more`);
   t.same(control.got, [`note ${SECRET.slice(0, 12)}`, ' and then more'], 'the look-alike is relayed, in order');
+});
+
+t.test('thirteenth pass: a key an upstream sends a few characters per JSON message never reaches the agent joined', async (t) => {
+  // Before: each message was scrubbed alone and the split check read the raw messages, where the
+  // JSON around each piece stands between them: the agent joined the `data` fields into the key.
+  const joinedData = (got: string[]): string => got.map((m) => {
+    try {
+      const v = JSON.parse(m) as unknown;
+      return Array.isArray(v) ? String(v[1]) : String((v as { data: string }).data);
+    } catch {
+      return '';
+    }
+  }).join('');
+  for (const wrap of ['json', 'tuple']) {
+    // Every 1: the key's doubled letters (`NN`) come as two identical messages in a row.
+    for (const [form, step] of [['raw', 1], ['raw', 3], ['raw', 7], ['base64', 4], ['hex', 5]] as const) {
+      const whole = forms[form];
+      const cuts = Array.from({ length: Math.floor((whole.length - 1) / step) }, (_, i) => (i + 1) * step);
+      const { got, code } = await keyedTunnel(`/cut?form=${form}&cuts=${cuts.join(',')}&end=more&wrap=${wrap}`);
+      const seen = joinedData(got);
+      const leaked = Array.from({ length: whole.length - 7 }, (_, i) => whole.slice(i, i + 8)).find((p) => seen.includes(p));
+      t.notOk(leaked, `${wrap}, ${form} every ${step}: no 8 characters of the key joined (${JSON.stringify(seen)})`);
+      t.equal(code, 1008, `${wrap}, ${form} every ${step}: closed as a policy violation`);
+    }
+  }
+  for (const kind of ['gzip', 'zlib', 'zip']) {
+    const { got, code } = await keyedTunnel(`/packed/${kind}`);
+    const unpacked = got.map((m) => Buffer.from(m, 'latin1')).flatMap((b) => [zlib.gunzipSync, zlib.inflateSync, (x: Buffer) => zlib.inflateRawSync(x.subarray(37))].map((f) => {
+      try { return f(b).toString('latin1'); } catch { return ''; }
+    })).join('');
+    t.notOk(unpacked.includes(SECRET), `the key in a ${kind} message: not unpacked by the agent`);
+    t.equal(code, 1008, `the key in a ${kind} message: closed as a policy violation`);
+  }
+  const plainPacked = await keyedTunnel('/packed/control');
+  t.equal(zlib.gunzipSync(Buffer.from(plainPacked.got[0] ?? '', 'latin1')).toString(), 'nothing secret here', 'control: a gzip message without the key arrives');
+  // Control: ordinary JSON output a few characters a message arrives whole.
+  const control = await keyedTunnel('/cut?form=raw&take=0&pad=hello%20there%20from%20the%20shell&cuts=3,6,9,12,15,18&end=more&wrap=json');
+  t.equal(joinedData(control.got), 'hello there from the shell and then more', 'control: ordinary JSON pieces arrive whole');
 });
 
 t.test('frames to the upstream carrying another secret\'s placeholder or value close the tunnel', async (t) => {

@@ -316,3 +316,114 @@ t.test('property: an event stream without the secret passes unchanged at any cut
   }), { numRuns: runs });
   t.pass(`${runs} streams of each kind`);
 });
+
+// Thirteenth pass: compressed data inside a body that no Content-Encoding declares (proxy/packed-scan.ts).
+t.test('PackedScan: a secret in undeclared compressed data is refused at any cuts; other data passes byte for byte', async (t) => {
+  const { PackedScan } = await import('../../proxy/packed-scan.ts');
+  const doc = (v: string): Buffer => Buffer.from(`{"headers":{"authorization":"Bearer ${v}"}}`);
+  const noise = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 73 + 5) & 0xff));
+  const corrupt = (b: Buffer): Buffer => {
+    // The deflate data cut after the secret and followed by bytes that break it: Node's zlib drops
+    // that write's output, a reader feeding it piece by piece gets the secret.
+    const raw = zlib.deflateRawSync(b, { level: 0 });
+    return Buffer.concat([raw.subarray(0, raw.length - 2), Buffer.from([0xff, 0xff, 0xff, 0xff])]);
+  };
+  const bodies: Record<string, (v: string) => Buffer> = {
+    gzip: (v) => zlib.gzipSync(doc(v)),
+    'gzip-name': (v) => Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x08, 0, 0, 0, 0, 0, 3]), Buffer.from('log.json\0'), zlib.deflateRawSync(doc(v))]),
+    zlib: (v) => zlib.deflateSync(doc(v)),
+    'gzip-then-garbage': (v) => Buffer.concat([zlib.gzipSync(doc(v)), Buffer.from('\r\n--boundary--\r\n')]),
+    'gzip-corrupt': (v) => Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3]), corrupt(doc(v))]),
+    'gzip-inside': (v) => Buffer.concat([noise, zlib.gzipSync(doc(v)), noise]),
+    pdf: (v) => Buffer.concat([Buffer.from('%PDF-1.4\n4 0 obj\n<< /Filter /FlateDecode >>\nstream\n'), zlib.deflateSync(doc(v)), Buffer.from('\nendstream\n')]),
+    zip: (v) => {
+      const data = zlib.deflateRawSync(doc(v));
+      const h = Buffer.alloc(30);
+      h.writeUInt32LE(0x04034b50, 0);
+      h.writeUInt16LE(8, 8);
+      h.writeUInt16LE(8, 26);
+      return Buffer.concat([noise, h, Buffer.from('log.json'), data, noise]);
+    },
+  };
+  const cuts = fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 });
+  const split = (b: Buffer, at: number[]): Buffer[] => {
+    const points = [...new Set(at.map((p) => p % b.length))].sort((x, y) => x - y).filter(Boolean);
+    return [0, ...points].map((p, i) => b.subarray(p, points[i] ?? b.length));
+  };
+  const run = (chunks: Buffer[]): Promise<{ out: Buffer; err?: Error }> => {
+    const p = new PackedScan(() => scrubber, new PassThrough());
+    const out: Buffer[] = [];
+    p.on('data', (d: Buffer) => out.push(d));
+    return new Promise((resolve) => {
+      p.on('end', () => resolve({ out: Buffer.concat(out) }));
+      p.on('error', (err) => resolve({ out: Buffer.concat(out), err }));
+      Readable.from(chunks).pipe(p);
+    });
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bodies)), cuts, async (kind, at) => {
+    const withSecret = bodies[kind]!(SECRET);
+    const got = await run(split(withSecret, at));
+    if (!got.err) throw new Error(`${kind}: passed (${got.out.length} of ${withSecret.length} bytes)`);
+    // What left before the refusal does not hold the value: no stream in it inflates to it.
+    const o = got.out;
+    const inflateAt = (f: typeof zlib.inflateSync, i: number): string => {
+      try { return f(o.subarray(i), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1'); } catch { return ''; }
+    };
+    // Every place a stream of these containers can start: a zlib header, a gzip member's data, a zip entry's data.
+    const inflated = [...o.keys()].map((i) => (o[i] === 0x78 ? inflateAt(zlib.inflateSync, i) : '')
+      + (o[i] === 0x1f && o[i + 1] === 0x8b ? inflateAt(zlib.inflateRawSync, i + 10) + inflateAt(zlib.inflateRawSync, i + 19) : '')
+      + (o[i] === 0x50 && o[i + 1] === 0x4b && o[i + 2] === 3 ? inflateAt(zlib.inflateRawSync, i + 38) : '')).join('');
+    if (inflated.includes(SECRET)) throw new Error(`${kind}: the bytes let out before the refusal inflate to the value`);
+    const control = bodies[kind]!('ghp_nothing_secret_here_at_all_0000');
+    const passed = await run(split(control, at));
+    if (passed.err || !passed.out.equals(control)) throw new Error(`${kind} control: ${passed.err?.message ?? 'bytes changed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  t.pass('refused at every cut; controls byte for byte');
+});
+
+// Thirteenth pass: a secret a few characters per document of a stream (proxy/json-pieces.ts), at any chunk cuts.
+t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chunk cuts, at most 7 characters out; other streams pass byte for byte', async (t) => {
+  const docs = {
+    sse: (p: string, i: number) => `data: ${JSON.stringify({ id: 'c1', choices: [{ index: 0, delta: { content: p } }], n: i })}\n\n`,
+    ndjson: (p: string) => `${JSON.stringify({ model: 'm', response: p, done: false })}\n`,
+    crlf: (p: string) => `data:${JSON.stringify(['stdout', p])}\r\n\r\n`,
+  } as const;
+  const field = (line: string): string => {
+    try {
+      const v = JSON.parse(line.replace(/^data: ?/, '')) as { choices?: Array<{ delta: { content: string } }>; response?: string } | string[];
+      return Array.isArray(v) ? v[1]! : v.choices?.[0]?.delta.content ?? v.response ?? '';
+    } catch {
+      return '';
+    }
+  };
+  const run = async (body: Buffer, cuts: number[], kind: string): Promise<{ out: Buffer; err?: Error }> => {
+    const stream = new ScrubStream(scrubber, undefined, kind !== 'ndjson', kind === 'ndjson');
+    const out: Buffer[] = [];
+    stream.on('data', (d: Buffer) => out.push(d));
+    const done = new Promise<Error | undefined>((resolve) => {
+      stream.on('end', () => resolve(undefined));
+      stream.on('error', (err) => resolve(err));
+    });
+    const points = [...new Set(cuts.map((c) => c % body.length))].sort((a, b) => a - b).filter(Boolean);
+    for (const [i, p] of [0, ...points].entries()) {
+      if (stream.destroyed) break;
+      stream.write(body.subarray(p, points[i] ?? body.length));
+      await new Promise((r) => setImmediate(r));
+    }
+    if (!stream.destroyed) stream.end();
+    return { out: Buffer.concat(out), err: await done };
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...(Object.keys(docs) as Array<keyof typeof docs>)), fc.integer({ min: 1, max: 6 }), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, cuts) => {
+    const pieces = SECRET.match(new RegExp(`[^]{1,${n}}`, 'g'))!;
+    const body = Buffer.from(pieces.map((p, i) => docs[kind](p, i)).join(''));
+    const got = await run(body, cuts, kind);
+    if (!got.err) throw new Error(`${kind}, ${n} a document: passed`);
+    const joined = got.out.toString().split('\n').map(field).join('');
+    const leaked = Array.from({ length: SECRET.length - 7 }, (_, i) => SECRET.slice(i, i + 8)).find((p) => joined.includes(p));
+    if (leaked) throw new Error(`${kind}, ${n} a document: ${JSON.stringify(leaked)} joined from what went out`);
+    const control = Buffer.from(['Hello, ', 'this is ', 'an ordinary ', 'answer.'].map((p, i) => docs[kind](p, i)).join(''));
+    const passed = await run(control, cuts, kind);
+    if (passed.err || !passed.out.equals(control)) throw new Error(`${kind} control: ${passed.err?.message ?? 'bytes changed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  t.pass('cut at every cut; controls byte for byte');
+});

@@ -1,0 +1,143 @@
+// A secret handed out a piece per document: an event stream or NDJSON whose every event is a JSON
+// object carrying a few characters in one field (an OpenAI-style `{"choices":[{"delta":{"content":
+// "sk_"}}]}`, Anthropic's `{"delta":{"text":"…"}}`, Ollama's `{"response":"…"}`, a log tail that
+// streams a terminal's output). A reader joins that field across the documents; the JSON around
+// each piece is other text to the scrubber, so no spelling matches. Here each complete line's JSON
+// is read and the string values of each field (named by its key path, array indices left out) are
+// joined as their reader joins them, and matched for the secrets. The body itself passes as it
+// came, a line at a time: a line is held back while a joined field ends in 8 or more characters of
+// a secret's start (fewer go out, as over a WebSocket), and a secret completed across documents
+// cuts the stream. Used for event streams and NDJSON from hosts that got a secret (proxy/scrub.ts).
+import { UnscrubbableEncodingError } from './scrubbable.ts';
+import type { Scrubber } from './scrubber.ts';
+
+/** A possible start of a secret shorter than this at a joined field's end goes out with its line. */
+const SHORT_HOLD = 8;
+/** A line longer than this is not read as one document: let out as it comes. */
+const MAX_LINE = 64 * 1024;
+/** Text kept back at most while a joined field may still become a secret. */
+const MAX_HELD = 1024 * 1024;
+/** String values read per line at most (a line is one small document in the streams this is for). */
+const MAX_VALUES = 256;
+
+interface Field {
+  /** What the joined field ends with that may still become a secret (latin1, UTF-8 bytes). */
+  rest: string;
+}
+
+export class JsonPieces {
+  /** Text not let out yet (latin1). */
+  private held = '';
+  /** The line under way (not ended yet), as far as it came: part of it may be out already. */
+  private current = '';
+  private readonly fields = new Map<string, Field>();
+
+  constructor(private readonly scrubber: () => Scrubber) {}
+
+  /** Takes scrubbed text (latin1); returns what may go out now. Throws when a secret was joined. */
+  take(text: string, final: boolean): string {
+    this.held += text;
+    let from = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+      this.line(this.current + text.slice(from, nl));
+      this.current = '';
+      from = nl + 1;
+    }
+    this.current += text.slice(from);
+    if (final) {
+      if (this.current) this.line(this.current);
+      for (const f of this.fields.values()) this.check(f, '', true);
+      const out = this.held;
+      this.held = this.current = '';
+      return out;
+    }
+    // A line that will not end is no document: it is no longer read.
+    if (this.current.length > MAX_LINE) this.current = '';
+    for (const f of this.fields.values()) {
+      if (f.rest.length < SHORT_HOLD) continue;
+      // Kept back while the next piece may complete it; bounded (a stream that never says).
+      if (this.held.length > MAX_HELD) throw new UnscrubbableEncodingError('a stream kept more than 1 MiB back while a field joined across its documents ended in what may start a secret');
+      return '';
+    }
+    // The line under way waits from where a document may begin (its field name goes out).
+    const keep = Math.min(this.held.length, documentPart(this.current));
+    const out = this.held.slice(0, this.held.length - keep);
+    this.held = this.held.slice(this.held.length - keep);
+    return out;
+  }
+
+  /**
+   * One whole document (a WebSocket message): read, its fields joined to the ones before. Returns
+   * whether a joined field now ends in 8 or more characters of a secret's start (the message must
+   * wait for the next); throws when a secret was joined.
+   */
+  document(text: string): boolean {
+    this.line(text.trim());
+    for (const f of this.fields.values()) if (f.rest.length >= SHORT_HOLD) return true;
+    return false;
+  }
+
+  /** One line: an event stream's `data:` line or an NDJSON line, read as JSON if it is. */
+  private line(raw: string): void {
+    let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.startsWith('data:')) line = line.slice(line.charCodeAt(5) === 0x20 ? 6 : 5);
+    const first = line.charCodeAt(0);
+    // An object, an array or a string: a document that can carry a piece.
+    if (first !== 0x7b && first !== 0x5b && first !== 0x22) return;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(/[^\x00-\x7f]/.test(line) ? Buffer.from(line, 'latin1').toString('utf8') : line);
+    } catch {
+      return;
+    }
+    let budget = MAX_VALUES;
+    const walk = (v: unknown, path: string, depth: number): void => {
+      if (budget <= 0 || depth > 32) return;
+      if (typeof v === 'string') {
+        budget--;
+        this.piece(path, v);
+      } else if (Array.isArray(v)) {
+        // A short array is a tuple as often as a list (`["stdout","sk_"]`): each place is a field too.
+        v.forEach((x, i) => {
+          walk(x, path, depth + 1);
+          if (v.length <= 4) walk(x, `${path}.${i}`, depth + 1);
+        });
+      } else if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`, depth + 1);
+      }
+    };
+    walk(doc, '', 0);
+  }
+
+  private piece(path: string, value: string): void {
+    let f = this.fields.get(path);
+    if (!f) {
+      if (this.fields.size >= 4 * MAX_VALUES) return;
+      this.fields.set(path, (f = { rest: '' }));
+    }
+    // Every value, repeated ones too: a key's doubled letter comes as the same piece twice.
+    this.check(f, /[^\x00-\x7f]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value, false);
+  }
+
+  private check(f: Field, value: string, final: boolean): void {
+    const text = f.rest + value;
+    if (!text) return;
+    const scrubber = this.scrubber();
+    const r = final ? { out: scrubber.scrubString(text), rest: '' } : scrubber.scrubPartial(text);
+    if (r.out !== text.slice(0, text.length - r.rest.length)) {
+      throw new UnscrubbableEncodingError('a secret was handed out a piece per document (a field joined across the events or lines of this stream)');
+    }
+    f.rest = r.rest;
+  }
+}
+
+/** How much of the end of a line not yet ended may be a document under way (what must wait). */
+function documentPart(line: string): number {
+  let payload = line;
+  if (line.startsWith('data:')) payload = line.slice(line.charCodeAt(5) === 0x20 ? 6 : 5);
+  else if ('data:'.startsWith(line)) return 0;
+  const start = payload.trimStart();
+  const first = start.charCodeAt(0);
+  // Nothing yet (blanks), or the start of an object, an array or a string.
+  return !start || first === 0x7b || first === 0x5b || first === 0x22 ? payload.length : 0;
+}

@@ -1,0 +1,470 @@
+// Compressed data inside a body that no Content-Encoding declares: a `.gz` download, a zlib
+// stream, the deflated entries of a zip archive (a log export, an `.xlsx`, a workflow's logs).
+// The agent unpacks them itself, so a service that shows its record of a credential that way
+// hands the value over past every spelling the scrubber matches. For an answer from a host that
+// got a secret (the only answers this stage sees), each such stream is inflated on the side and
+// its text matched for the secrets; the bytes themselves pass on as they came, held back only
+// while the inflated text so far may end in the start of a secret. A match cuts the answer.
+//
+// What is looked for: a zlib stream at the body's first byte, a gzip member's magic (1f 8b 08)
+// anywhere (a `.gz` download, one inside a tar or a multipart part), a zip local file header
+// (`PK\3\4`) anywhere, its entry inflated when deflated (an `.xlsx`, a `.docx` too), and a PDF
+// stream (`stream` and a line end) whose data is a zlib stream (FlateDecode). Each start gets its own inflater,
+// so a stream that is not one (the magic bytes by chance in other data) only costs the few bytes
+// zlib reads before refusing it, and one stream cannot hide another by swallowing its bytes.
+// Encrypted zip entries, other zip methods (bzip2, LZMA, zstd), xz and bzip2 files are not read.
+import { Transform, type TransformCallback } from 'node:stream';
+import zlib from 'node:zlib';
+import { ForbiddenContentError, type Scrubber } from './scrubber.ts';
+import { UnscrubbableEncodingError } from './scrubbable.ts';
+
+/** How many characters of a possible secret's start may reach the agent before the rest shows it is none (as over a WebSocket). */
+const SHORT_HOLD = 8;
+/** Inflaters running at once; past this the answer is refused (a body crafted to exhaust them). */
+const MAX_ACTIVE = 8;
+/** Inflated bytes of one answer, and the expansion allowed past the first MiB (as for declared codings). */
+const MAX_INFLATED = 256 * 1024 * 1024;
+const MAX_RATIO = 200;
+const RATIO_AFTER = 1024 * 1024;
+/** A zip local header longer than this (name and extra field) is not waited for. */
+const MAX_ZIP_HEADER = 64 * 1024;
+/** Bytes kept back at most while inflated text may end in a secret's start. */
+const MAX_HELD = 16 * 1024 * 1024;
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
+const ZIP_LOCAL = Buffer.from('PK\x03\x04', 'latin1');
+/** A PDF stream's data follows its keyword and a line end; a FlateDecode stream is zlib-wrapped. */
+const PDF_STREAM = [Buffer.from('stream\r\n'), Buffer.from('stream\n')];
+const MARKERS = [GZIP_MAGIC, ZIP_LOCAL, ...PDF_STREAM];
+/** Bytes a marker may straddle back into the chunk before (the longest marker but one). */
+const SEAM = 7;
+
+/** Bytes of a stream kept to read again when zlib refuses it (its output of that write is lost). */
+const KEEP_FED = 1024 * 1024;
+
+/** One inflater (raw deflate or zlib-wrapped) and the matching of what it lets out. */
+class Inflation {
+  /** The inflated text not yet known to be free of a secret's start (latin1). */
+  rest = '';
+  ended = false;
+  /** zlib refused the data: `fed` is what it got (undefined past KEEP_FED). */
+  failed = false;
+  fed: Buffer[] | undefined = [];
+  private fedBytes = 0;
+  private waiting: (() => void) | undefined;
+
+  constructor(readonly stream: zlib.Inflate | zlib.InflateRaw, readonly raw: boolean, onText: (self: Inflation, text: Buffer) => void) {
+    stream.on('data', (d: Buffer) => onText(this, d));
+    const finish = (): void => {
+      this.ended = true;
+      this.waiting?.();
+    };
+    stream.on('error', () => {
+      this.failed = true;
+      finish();
+    });
+    stream.on('end', finish);
+  }
+
+  /** Feeds bytes; resolves once zlib has handled them (their output was delivered before). */
+  feed(bytes: Buffer): Promise<void> {
+    if (this.ended || !bytes.length) return Promise.resolve();
+    if (this.fed) {
+      this.fedBytes += bytes.length;
+      if (this.fedBytes > KEEP_FED) this.fed = undefined;
+      else this.fed.push(Buffer.from(bytes));
+    }
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.stream.write(bytes, () => resolve());
+    });
+  }
+
+  /**
+   * What a reader gets from a stream zlib refused: Node drops the output of the write that failed,
+   * while a reader feeding it in small pieces (Python's decompressobj, a GzipFile read) gets all
+   * of it up to the bad byte. The longest prefix that inflates, found by halving; undefined when
+   * the stream was too long to keep.
+   */
+  salvage(): Buffer | undefined {
+    if (!this.fed) return undefined;
+    const all = Buffer.concat(this.fed);
+    const inflate = (n: number): Buffer | undefined => {
+      try {
+        return (this.raw ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      } catch {
+        return undefined;
+      }
+    };
+    let lo = 0;
+    let hi = all.length;
+    let best: Buffer = Buffer.alloc(0);
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      const out = inflate(mid);
+      if (out) {
+        best = out;
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return best;
+  }
+}
+
+/**
+ * The stage: passes the body on unchanged, inflating compressed streams inside it on the side.
+ * `scrubber` is asked for the current secrets at each piece of inflated text.
+ */
+export class PackedScan extends Transform {
+  /** Bytes kept (not yet passed on, or the last few passed, a magic may begin there), from body offset `bufFrom`. */
+  private buf: Buffer = Buffer.alloc(0);
+  private bufFrom = 0;
+  private releasedTo = 0;
+  private received = 0;
+  /** Where the search for starts goes on (body offset). */
+  private searchFrom = 0;
+  /** The last bytes of the chunk before, passed on: a magic may begin there. */
+  private tail: Buffer = Buffer.alloc(0);
+  private readonly active: Array<{ inflation: Inflation; fedTo: number }> = [];
+  /** Body offsets an inflater was started at (a search may pass a start twice). */
+  private readonly startedAt = new Set<number>();
+  private inflated = 0;
+  private failure: Error | undefined;
+
+  /** Chunks `inner` let out, waiting their turn (each is read after the one before). */
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+
+  /** `inner`: the stage before this one (the scrubber): its output is what this stage reads and passes on. */
+  constructor(private readonly scrubber: () => Scrubber, private readonly inner: Transform) {
+    super();
+    inner.on('data', (d: Buffer) => this.enqueue(d));
+    inner.on('error', (err) => this.destroy(err));
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.inner.write(chunk, (err) => cb(err ?? undefined));
+  }
+
+  override _flush(cb: TransformCallback): void {
+    const done = (): void => {
+      // Nothing compressed was under way (the common case): no promise to wait for.
+      if (!this.queued && !this.active.length && this.releasedTo === this.received) return cb(this.failure);
+      this.queue.then(() => this.finish()).then(() => cb(this.failure), cb);
+    };
+    if (this.inner.readableEnded) done();
+    else this.inner.once('end', done);
+    this.inner.end();
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.inner.destroy();
+    for (const a of this.active) a.inflation.stream.destroy();
+    cb(err);
+  }
+
+  /** Reads `chunk` after what came before it; `inner` waits while reading lags (backpressure). */
+  private enqueue(chunk: Buffer): void {
+    if (this.failure || this.destroyed) return;
+    // Nothing waiting: a chunk with nothing compressed in it goes on at once, no promise.
+    if (!this.queued && this.look(chunk, true)) return;
+    this.queued++;
+    this.flow();
+    this.queue = this.queue.then(async () => { await this.look(chunk); }).then(() => {
+      this.queued--;
+      if (this.failure) this.destroy(this.failure);
+      else this.flow();
+    }, (err: Error) => {
+      this.destroy(err);
+    });
+  }
+
+  /** The agent is not taking what this stage passed on (push said so): `inner` waits. */
+  private backedUp = false;
+
+  /** `inner` flows while this stage keeps up and the agent takes what it passed on. */
+  private flow(): void {
+    if (this.destroyed) return;
+    if (this.queued <= 1 && !this.backedUp) this.inner.resume();
+    else this.inner.pause();
+  }
+
+  /** Passes bytes on; `inner` waits once the agent stops taking them. */
+  private pass(bytes: Buffer): void {
+    if (!this.push(bytes)) this.backedUp = true;
+    this.flow();
+  }
+
+  override _read(size: number): void {
+    this.backedUp = false;
+    this.flow();
+    super._read(size);
+  }
+
+  /** `plainOnly`: only a chunk that needs no reading is taken (returns true), else nothing is done. */
+  private look(chunk: Buffer, plainOnly = false): Promise<void> | boolean {
+    if (this.failure || this.destroyed) return true;
+    const at = this.received;
+    const plain = !this.active.length && this.releasedTo === at && !this.mayStart(chunk, at);
+    if (plainOnly && !plain) return false;
+    this.received += chunk.length;
+    if (plain) {
+      // Nothing compressed under way or begun: the chunk goes on at once (the common case).
+      this.releasedTo = this.received;
+      this.searchFrom = this.received - SEAM;
+      this.tail = chunk.length >= SEAM ? chunk.subarray(chunk.length - SEAM) : Buffer.concat([this.tail, chunk]).subarray(-SEAM);
+      this.pass(chunk);
+      return true;
+    }
+    if (this.releasedTo === at) {
+      // Coming from the fast path: the passed tail stays readable for a magic that straddles.
+      this.buf = Buffer.concat([this.tail, chunk]);
+      this.bufFrom = at - this.tail.length;
+    } else {
+      this.buf = Buffer.concat([this.buf, chunk]);
+    }
+    return this.step();
+  }
+
+  /** At the body's end: every inflater ends, its last text is matched, the rest passes. */
+  private async finish(): Promise<void> {
+    const inflations = this.active.map((a) => a.inflation);
+    this.active.length = 0;
+    for (const i of inflations) i.stream.end();
+    await Promise.all(inflations.map((i) => new Promise<void>((resolve) => (i.ended ? resolve() : i.stream.once('close', () => resolve())))));
+    for (const i of inflations) this.settle(i);
+    if (!this.failure) this.release(this.received);
+  }
+
+  /** Whether a compressed stream may start in this chunk (or in the last bytes of the one before). */
+  private mayStart(chunk: Buffer, at: number): boolean {
+    if (at === 0 && (chunk.length < 2 || isZlib(chunk))) return true;
+    if (MARKERS.some((m) => chunk.indexOf(m) >= 0)) return true;
+    // A marker cut by the chunk boundary begins with one of their first bytes in the tail.
+    if (this.tail.indexOf(0x1f) < 0 && this.tail.indexOf(0x50) < 0 && this.tail.indexOf(0x73) < 0) return false;
+    const seam = Buffer.concat([this.tail, chunk.subarray(0, SEAM)]);
+    return MARKERS.some((m) => seam.indexOf(m) >= 0);
+  }
+
+  private async step(): Promise<void> {
+    const bytes = this.buf;
+    const base = this.bufFrom;
+    const waitFor = this.findStarts(bytes, base);
+    // Every inflater gets what it has not had yet.
+    await Promise.all(this.active.map((a) => {
+      const from = Math.max(a.fedTo, base) - base;
+      a.fedTo = this.received;
+      return a.inflation.feed(bytes.subarray(from));
+    }));
+    // Output comes before a write's callback; one more turn for any queued behind it.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (let k = this.active.length - 1; k >= 0; k--) {
+      const i = this.active[k]!.inflation;
+      if (i.ended) {
+        this.settle(i);
+        this.active.splice(k, 1);
+      }
+    }
+    if (this.failure) return;
+    if (this.received - this.releasedTo > MAX_HELD) {
+      this.failure = new UnscrubbableEncodingError('a compressed stream inside the answer kept more than 16 MiB back without showing it holds no secret');
+      return;
+    }
+    // A zip header not yet whole waits; so does everything while inflated text ends in a possible start.
+    if (this.active.some((a) => a.inflation.rest.length >= SHORT_HOLD)) return;
+    this.release(waitFor ?? this.received);
+  }
+
+  /** Starts an inflater at each compressed stream beginning in the kept bytes; returns where a zip header not yet whole starts. */
+  private findStarts(bytes: Buffer, base: number): number | undefined {
+    let from = Math.max(0, this.searchFrom - base);
+    if (base === 0 && from === 0) {
+      // A zlib header is two bytes at the body's start: wait for the second.
+      if (bytes.length < 2) return 0;
+      if (isZlib(bytes)) this.start(() => zlib.createInflate(), 0, false);
+    }
+    let incomplete: number | undefined;
+    for (let g = bytes.indexOf(GZIP_MAGIC, from); g >= 0; g = bytes.indexOf(GZIP_MAGIC, g + 1)) {
+      // The member's deflate data, read raw: Node's gunzip refuses what follows a member (a part's
+      // boundary, a tar's padding) and drops the output of that write with it.
+      const end = gzipHeaderEnd(bytes, g);
+      if (end === -1) {
+        incomplete = base + g;
+        break;
+      }
+      if (end !== undefined) this.start(() => zlib.createInflateRaw(), base + end, true);
+    }
+    for (let z = bytes.indexOf(ZIP_LOCAL, from); z >= 0 && (incomplete === undefined || base + z < incomplete); z = bytes.indexOf(ZIP_LOCAL, z + 1)) {
+      const headerEnd = bytes.length >= z + 30 ? z + 30 + bytes.readUInt16LE(z + 26) + bytes.readUInt16LE(z + 28) : Infinity;
+      if (bytes.length < headerEnd) {
+        if (headerEnd === Infinity || headerEnd - z <= MAX_ZIP_HEADER) incomplete = Math.min(incomplete ?? Infinity, base + z);
+        break;
+      }
+      // Stored entries are in the clear: the scrubber before this stage read them.
+      if (bytes.readUInt16LE(z + 8) === 8) this.start(() => zlib.createInflateRaw(), base + headerEnd, true);
+    }
+    // A magic may straddle into the next chunk: search again from its possible start.
+    for (const marker of PDF_STREAM) {
+      for (let p = bytes.indexOf(marker, from); p >= 0 && (incomplete === undefined || base + p < incomplete); p = bytes.indexOf(marker, p + 1)) {
+        const data = p + marker.length;
+        if (bytes.length < data + 2) {
+          incomplete = Math.min(incomplete ?? Infinity, base + p);
+          break;
+        }
+        if (isZlib(bytes.subarray(data))) this.start(() => zlib.createInflate(), base + data, false);
+      }
+    }
+    from = incomplete ?? base + Math.max(0, bytes.length - SEAM);
+    this.searchFrom = Math.max(this.searchFrom, from);
+    return incomplete;
+  }
+
+  private start(make: () => zlib.Inflate | zlib.InflateRaw, at: number, raw: boolean): void {
+    if (this.startedAt.has(at)) return;
+    if (this.startedAt.size >= 64) for (const s of this.startedAt) if (s < this.searchFrom - 4) this.startedAt.delete(s);
+    this.startedAt.add(at);
+    if (this.active.length >= MAX_ACTIVE) {
+      this.failure ??= new UnscrubbableEncodingError(`the answer holds more than ${MAX_ACTIVE} compressed streams at once, which cannot all be read for secrets`);
+      return;
+    }
+    this.active.push({ inflation: new Inflation(make(), raw, (self, text) => this.check(self, text, false)), fedTo: at });
+  }
+
+  /** An inflater's end: its last text matched, and what zlib refused read again as a reader would. */
+  private settle(i: Inflation): void {
+    if (!i.failed) return this.check(i, Buffer.alloc(0), true);
+    const text = i.salvage();
+    if (!text) {
+      this.failure ??= new UnscrubbableEncodingError('a compressed stream inside the answer broke off after more than 1 MiB; what a reader gets from it cannot be read for secrets');
+      return;
+    }
+    // The whole salvaged text: what was matched before is matched again, in one piece.
+    i.rest = '';
+    this.check(i, text, true);
+  }
+
+  /** Matches inflated text (after what its inflater's text held back) for the secrets. */
+  private check(i: Inflation, text: Buffer, final: boolean): void {
+    if (this.failure) return;
+    this.inflated += text.length;
+    if (this.inflated > MAX_INFLATED || (this.inflated > RATIO_AFTER && this.inflated > MAX_RATIO * this.received)) {
+      this.failure = new UnscrubbableEncodingError('a compressed stream inside the answer expands past what is read for secrets (a decompression bomb or a very large archive)');
+      return;
+    }
+    const all = i.rest + text.toString('latin1');
+    i.rest = '';
+    if (!all) return;
+    try {
+      const scrubber = this.scrubber();
+      const r = final ? { out: scrubber.scrubString(all), rest: '' } : scrubber.scrubPartial(all);
+      if (r.out !== all.slice(0, all.length - r.rest.length)) {
+        this.failure = new UnscrubbableEncodingError('a compressed stream inside the answer (no Content-Encoding declares it) holds a secret');
+        return;
+      }
+      i.rest = r.rest;
+    } catch (err) {
+      this.failure = err instanceof ForbiddenContentError ? new UnscrubbableEncodingError(err.message) : (err as Error);
+    }
+  }
+
+  /** Passes on the kept bytes before body offset `to`; keeps only what a search or a header still needs. */
+  private release(to: number): void {
+    if (to > this.releasedTo) {
+      const from = this.releasedTo;
+      this.releasedTo = to;
+      this.pass(this.buf.subarray(from - this.bufFrom, to - this.bufFrom));
+    }
+    const keep = Math.max(this.bufFrom, Math.min(this.releasedTo, this.searchFrom) - SEAM);
+    if (keep > this.bufFrom) {
+      this.buf = this.buf.subarray(keep - this.bufFrom);
+      this.bufFrom = keep;
+    }
+    if (this.releasedTo === this.received) this.tail = this.buf.subarray(Math.max(0, this.buf.length - SEAM));
+  }
+}
+
+/** A zlib header: CM=8, a window of at most 32 KiB, a checksum divisible by 31. */
+const isZlib = (b: Buffer): boolean => b.length >= 2 && (b[0]! & 0x0f) === 8 && b[0]! >> 4 <= 7 && ((b[0]! << 8) | b[1]!) % 31 === 0;
+
+/**
+ * Where a gzip member's deflate data begins (RFC 1952: the fixed header, then the extra field,
+ * name, comment and header CRC its flags announce); -1 while the header is not whole yet,
+ * undefined when this is no gzip header (reserved flags set).
+ */
+function gzipHeaderEnd(b: Buffer, at: number): number | undefined {
+  if (b.length < at + 10) return -1;
+  const flags = b[at + 3]!;
+  if (flags & 0xe0) return undefined;
+  let i = at + 10;
+  if (flags & 4) {
+    if (b.length < i + 2) return -1;
+    i += 2 + b.readUInt16LE(i);
+  }
+  for (const bit of [8, 16]) {
+    if (!(flags & bit)) continue;
+    const nul = b.indexOf(0, i);
+    if (nul < 0) return b.length - at > MAX_ZIP_HEADER ? undefined : -1;
+    i = nul + 1;
+  }
+  if (flags & 2) i += 2;
+  return b.length < i ? -1 : i;
+}
+
+/** Inflated output of one whole message at most (past it the rest is not read, and the message is refused). */
+const MAX_MESSAGE_INFLATED = 16 * 1024 * 1024;
+
+/**
+ * The texts compressed streams inside one whole message inflate to (a WebSocket message): the same
+ * starts as PackedScan, read at once. A stream zlib refuses is read as far as a reader gets (the
+ * longest prefix that inflates, within its first MiB). Throws UnscrubbableEncodingError when one
+ * inflates past 16 MiB.
+ */
+export function packedTexts(buf: Buffer): string[] {
+  if (!MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
+  const starts: Array<{ at: number; raw: boolean }> = [];
+  if (isZlib(buf)) starts.push({ at: 0, raw: false });
+  for (let g = buf.indexOf(GZIP_MAGIC); g >= 0; g = buf.indexOf(GZIP_MAGIC, g + 1)) {
+    const end = gzipHeaderEnd(buf, g);
+    if (end !== undefined && end >= 0) starts.push({ at: end, raw: true });
+  }
+  for (let z = buf.indexOf(ZIP_LOCAL); z >= 0 && z + 30 <= buf.length; z = buf.indexOf(ZIP_LOCAL, z + 1)) {
+    if (buf.readUInt16LE(z + 8) === 8) starts.push({ at: z + 30 + buf.readUInt16LE(z + 26) + buf.readUInt16LE(z + 28), raw: true });
+  }
+  for (const marker of PDF_STREAM) {
+    for (let p = buf.indexOf(marker); p >= 0; p = buf.indexOf(marker, p + 1)) {
+      if (isZlib(buf.subarray(p + marker.length))) starts.push({ at: p + marker.length, raw: false });
+    }
+  }
+  const out: string[] = [];
+  for (const { at, raw } of starts.slice(0, 64)) {
+    const inflate = (n: number): Buffer | undefined => {
+      try {
+        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(buf.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: MAX_MESSAGE_INFLATED });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
+        return undefined;
+      }
+    };
+    let text = inflate(buf.length - at);
+    if (!text) {
+      // Refused somewhere: the longest prefix that inflates (what a reader feeding it piece by piece gets).
+      let lo = 0;
+      let hi = Math.min(buf.length - at, KEEP_FED);
+      text = Buffer.alloc(0);
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        const t = inflate(mid);
+        if (t) {
+          text = t;
+          lo = mid;
+        } else {
+          hi = mid - 1;
+        }
+      }
+    }
+    if (text.length) out.push(text.toString('latin1'));
+  }
+  return out;
+}
