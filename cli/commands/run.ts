@@ -248,7 +248,8 @@ export function register(program: Command): void {
       try {
         // The run's set of secrets travels with its token: the proxy injects no other secret for it.
         const secrets = runSecretSet(opts);
-        issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})`, ...(secrets ? { secrets } : {}) });
+        // unixOnly: the token works only through <home>/proxy.sock, where the run relays (state/agents.ts).
+        issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})`, unixOnly: true, ...(secrets ? { secrets } : {}) });
       } catch (err) {
         if (err instanceof AgentError) throw new CliError(err.message);
         throw err;
