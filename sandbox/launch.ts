@@ -13,7 +13,7 @@
 // Unsandboxed (--no-sandbox): the same relay listens on 127.0.0.1:<ephemeral> on the host and the
 // command only gets environment variables, which a determined agent can ignore.
 import { globMatch } from '../lib/glob.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -107,6 +107,8 @@ export function bwrapArgs(o: {
   writable?: string[];
   /** Read-only whatever else is writable (bound after the writable folders). */
   protect?: string[];
+  /** Device nodes of the run's own (privateDevices) to put over bubblewrap's binds of the host's. */
+  devices?: string[];
 }): string[] {
   // --new-session: no controlling terminal inside, so TIOCSTI cannot push keystrokes into the
   // user's shell (CVE-2017-5226); `airlock run` forwards the terminal's signals instead.
@@ -152,6 +154,10 @@ export function bwrapArgs(o: {
   // A minimal /dev (null, zero, random, tty, pts, ...): the host's block devices would let an agent
   // running as root read the hidden state folder straight off the disk.
   args.push('--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm');
+  // bubblewrap's /dev binds the host's own device nodes, writable: an agent run by root owns them
+  // (no capability needed) and `chmod 000 /dev/null` broke the machine for everyone. Run by root,
+  // the run's own copies go on top (privateDevices).
+  for (const d of o.devices ?? []) args.push('--dev-bind', d, path.join('/dev', path.basename(d)));
   // Host services listen on Unix sockets under /run (nscd and systemd-resolved answer DNS there,
   // D-Bus, container runtimes): an empty /run cuts them off.
   args.push('--tmpfs', '/run');
@@ -565,7 +571,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const modes = [0, 1, 2].map(stdioMode);
       for (const m of modes) if (typeof m === 'object') throw new LaunchError(m.refuse);
       const stdio = modes.map((m) => (m === 'relay' ? 'pipe' : 'inherit')) as Array<'pipe' | 'inherit'>;
-      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable }), {
+      const devices = process.getuid?.() === 0 ? privateDevices(runDir) : [];
+      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices }), {
         env, cwd, stdio: [...stdio, 'ipc', filterFd], detached: true, serialization: 'json',
       });
       if (stdio.includes('pipe')) relayStdio(sandboxed, stdio, cleanups);
@@ -638,6 +645,45 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
     if (filterFd !== undefined) fs.closeSync(filterFd);
     fs.rmSync(runDir, { recursive: true, force: true });
     replacedPaths(watched, o.onPathReplaced);
+  }
+}
+
+/** The device nodes bubblewrap's --dev binds from the host (but /dev/console, the terminal's). */
+export const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+/**
+ * Run by root, the agent is the owner of the host's device nodes bubblewrap binds into its /dev
+ * (no capability needed to chmod or chown what one owns, and bubblewrap cannot bind a device
+ * read-only: its read-only binds are nodev): `chmod 000 /dev/null` there broke every program on the
+ * machine, `chown` gave /dev/tty away. So the run gets nodes of its own, made with the system's mknod(1) in the
+ * run folder (the same numbers and modes; removed with it), which the sandbox binds over the host's.
+ * Where they cannot be made or opened (a state folder on a `nodev` mount, no mknod) the list is
+ * empty and the host's stay, as before.
+ */
+export function privateDevices(runDir: string): string[] {
+  const dir = path.join(runDir, 'dev');
+  const made: string[] = [];
+  // The system's mknod, never one on PATH (a folder the agent may have written: this runs as root).
+  const mknod = ['/usr/bin/mknod', '/bin/mknod'].find((m) => fs.existsSync(m));
+  if (!mknod) return [];
+  try {
+    fs.mkdirSync(dir, { mode: 0o755 });
+    for (const name of DEV_NODES) {
+      const host = fs.statSync(path.join('/dev', name));
+      if (!host.isCharacterDevice()) return [];
+      const major = Number((BigInt(host.rdev) >> 8n) & 0xfffn | ((BigInt(host.rdev) >> 32n) & ~0xfffn));
+      const minor = Number((BigInt(host.rdev) & 0xffn) | ((BigInt(host.rdev) >> 12n) & ~0xffn));
+      const p = path.join(dir, name);
+      execFileSync(mknod, ['-m', (host.mode & 0o777).toString(8), p, 'c', String(major), String(minor)], { stdio: 'ignore', timeout: 5000 });
+      fs.chownSync(p, host.uid, host.gid);
+      made.push(p);
+    }
+    // A node on a nodev mount cannot be opened: the host's are kept then.
+    fs.closeSync(fs.openSync(path.join(dir, 'null'), 'r+'));
+    return made;
+  } catch {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return [];
   }
 }
 
