@@ -14,7 +14,7 @@ import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.t
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { configIncludes, homeEntryFiles, plantedReport, plantedSince } from '../../sandbox/entry-files.ts';
-import { defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, tempSecretFiles } from '../../sandbox/home-secrets.ts';
+import { defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
@@ -288,8 +288,9 @@ export function register(program: Command): void {
           // The state folder is hidden anyway; the master key file may live elsewhere (AIRLOCK_MASTER_KEY_FILE).
           // Every other state folder this user has (another project's master key, secrets, CA key),
           // and the list of them, are hidden too.
-          // And the user's command histories and credential stores, which hold secrets' real values.
-          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...tempSecretFiles(process.env), ...(opts.hide ?? [])],
+          // And the user's command histories and credential stores, which hold secrets' real values;
+          // run by root, the system's secrets and every other user's too.
+          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...tempSecretFiles(process.env), ...systemSecretFiles(), ...(opts.hide ?? [])],
           protect,
           onPathReplaced: (p, kind, moved) => process.stderr.write(`airlock: ${terminalText(p)} was replaced on the host during the run, which lifts the sandbox's ${kind === 'protected' ? 'read-only bind' : 'hiding'} of it: ${
             kind === 'hidden' ? 'the agent could read what it holds since (rotate a credential it holds)'
