@@ -94,7 +94,126 @@ const HOME_ENTRIES: Record<string, string> = {
   '.docker/config.json': 'docker runs its credential helpers',
   '.kube/config': 'kubectl runs its exec credential plugins',
   '.aws/config': 'the AWS CLI runs credential_process',
+  // Thirteenth pass: what REPLs, debuggers and database shells run at every start (psql's `\!`,
+  // sqlite3's `.shell`, gdb's `shell`, Ruby, R, Julia, GHCi, IPython startup files), editors' plugin
+  // folders (vim loads ~/.vim/plugin, emacs ~/.emacs.d's early-init.el and packages, neovim its
+  // site and lazy.nvim folders, VS Code and its forks every extension in their folders), terminals,
+  // window managers and editors whose configs start programs, bash-completion's files (sourced on a
+  // Tab), Mercurial's and jj's user configs (hooks, fsmonitor), docker's CLI plugins (`docker
+  // compose` runs ~/.docker/cli-plugins/docker-compose), Terraform's provider folder, Maven's
+  // ~/.mavenrc (mvn sources it), Gradle's properties (jvmargs), sbt's global plugins, bun's preload.
+  '.psqlrc': 'psql runs its commands (\\!) at every start',
+  '.sqliterc': 'sqlite3 runs its commands (.shell) at every start',
+  '.gdbinit': 'gdb runs its commands at every start',
+  '.config/gdb': 'gdb runs its commands at every start',
+  '.lldbinit': 'lldb runs its commands at every start',
+  '.irbrc': 'irb runs it at every start',
+  '.pryrc': 'pry runs it at every start',
+  '.Rprofile': 'R runs it at every start',
+  '.julia/config': 'julia runs startup.jl at every start',
+  '.ghci': 'GHCi runs its commands at every start',
+  '.ipython': 'IPython runs its startup files and config',
+  '.jupyter': 'Jupyter runs its config files',
+  '.vim': 'vim sources its plugins',
+  '.emacs.d': 'emacs loads early-init.el, init.el and its packages',
+  '.config/emacs': 'emacs loads its init files and packages',
+  '.local/share/nvim/site': 'neovim sources its plugins',
+  '.local/share/nvim/lazy': 'neovim loads its plugins (lazy.nvim)',
+  '.vscode/extensions': 'VS Code loads its extensions',
+  '.vscode-oss/extensions': 'VSCodium loads its extensions',
+  '.cursor/extensions': 'Cursor loads its extensions',
+  '.vscode-server/extensions': 'VS Code\'s server loads its extensions',
+  '.vscode-server/data/Machine': 'VS Code\'s server obeys its settings',
+  '.config/VSCodium/User': 'VSCodium runs its tasks and obeys its settings',
+  '.config/Cursor/User': 'Cursor runs its tasks and obeys its settings',
+  '.config/helix': 'helix starts the language servers its config names',
+  '.config/zed': 'Zed runs its tasks and language servers',
+  '.config/kitty': 'kitty runs the programs its config names',
+  '.config/wezterm': 'WezTerm runs its config (Lua)',
+  '.wezterm.lua': 'WezTerm runs it (Lua)',
+  '.config/alacritty': 'Alacritty runs the shell its config names',
+  '.config/i3': 'i3 runs its exec lines',
+  '.config/sway': 'sway runs its exec lines',
+  '.config/hypr': 'Hyprland runs its exec lines',
+  '.bash_completion': 'bash-completion sources it',
+  '.local/share/bash-completion': 'bash-completion sources its completions',
+  '.hgrc': 'Mercurial runs its hooks and extensions',
+  '.config/hg': 'Mercurial runs its hooks and extensions',
+  '.config/jj': 'jj runs programs its config names',
+  '.docker/cli-plugins': 'docker runs its CLI plugins (docker compose, buildx)',
+  '.terraform.d/plugins': 'terraform runs the providers in it',
+  '.mavenrc': 'mvn sources it',
+  '.gradle/gradle.properties': 'gradle obeys it (org.gradle.jvmargs)',
+  '.sbt': 'sbt loads its global plugins and settings',
+  '.bunfig.toml': 'bun runs its preload scripts',
+  '.bashrc.d': '.bashrc sources the files in it (Fedora, RHEL)',
 };
+
+/** Shell startup files whose `source`/`.` lines name further files that run as they do. */
+const RC_FILES = ['.profile', '.bash_profile', '.bash_login', '.bashrc', '.bash_aliases', '.zshenv', '.zprofile', '.zshrc', '.zlogin', '.kshrc', '.mkshrc'];
+
+/**
+ * The files of the home folder that the user's shell startup files source (`. "$HOME/.cargo/env"`,
+ * rustup's and uv's installers add it; `[ -s "$NVM_DIR/nvm.sh" ] && \\. "$NVM_DIR/nvm.sh"`, nvm's;
+ * `source ~/.config/shell/aliases.sh`), nested up to 3 deep: each runs in every new shell like the
+ * rc file itself, and the agent could append to it. Paths are expanded as far as they can be read
+ * without running anything: `~`, `$HOME`, variables the files set before (`export NVM_DIR=…`) and
+ * `${VAR:-default}`; a path that still holds a `$`, a glob or a command substitution is passed over.
+ */
+export function rcSourced(homeDir: string): string[] {
+  if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
+  const vars = new Map<string, string>([['HOME', homeDir]]);
+  const expand = (word: string): string | undefined => {
+    let w = word;
+    if (w.startsWith("'")) w = w.slice(1, w.endsWith("'") ? -1 : undefined);
+    else {
+      if (w.startsWith('"')) w = w.slice(1, w.endsWith('"') ? -1 : undefined);
+      if (w === '~' || w.startsWith('~/')) w = homeDir + w.slice(1);
+      // Twice: the inner variables of a default first (`${XDG_BIN_HOME:-$HOME/.local/bin}`).
+      for (let i = 0; i < 2; i++) w = w.replace(/\$\{([A-Za-z_]\w*)(?::?-([^}$]*))?\}|\$([A-Za-z_]\w*)/g, (all, a: string | undefined, dflt: string | undefined, b: string | undefined) => vars.get((a ?? b)!) ?? dflt ?? all);
+    }
+    if (/[$`*?[\]]/.test(w) || !path.isAbsolute(w)) return undefined;
+    return path.normalize(w);
+  };
+  const out: string[] = [];
+  const queue = RC_FILES.map((f) => ({ file: path.join(homeDir, f), depth: 0 }));
+  const seen = new Set(queue.map((q) => q.file));
+  while (queue.length && out.length < 64) {
+    const { file, depth } = queue.shift()!;
+    let text: string;
+    try {
+      const st = fs.statSync(file);
+      if (!st.isFile()) continue;
+      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+    } catch {
+      continue;
+    }
+    for (const raw of text.split('\n').slice(0, 5000)) {
+      const line = raw.trim();
+      if (line.startsWith('#')) continue;
+      const set = /^(?:export\s+|typeset\s+|local\s+)?([A-Za-z_]\w*)=("[^"]*"|'[^']*'|[^\s;&|]*)/.exec(line);
+      if (set) {
+        const v = expand(set[2]!);
+        if (v) vars.set(set[1]!, v);
+      }
+      for (const m of line.matchAll(/(?:^|[;&|({]|\bthen\b|\bdo\b|\belse\b)\s*(?:\\?\.|source)\s+("[^"]*"|'[^']*'|[^\s;&|)]+)/g)) {
+        const target = expand(m[1]!);
+        if (!target || !inside(target, homeDir) || target === homeDir || seen.has(target)) continue;
+        seen.add(target);
+        let isFile = false;
+        try {
+          isFile = fs.statSync(target).isFile();
+        } catch {
+          /* missing */
+        }
+        if (!isFile) continue;
+        out.push(target);
+        if (depth < 3) queue.push({ file: target, depth: depth + 1 });
+      }
+    }
+  }
+  return out;
+}
 
 /**
  * Entries above that are folders, which programs read the files of when the files exist: an empty
@@ -141,6 +260,21 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.npmrc': 'npm obeys node-options and script-shell',
   '.yarnrc.yml': 'yarn runs yarnPath',
   '.pth': 'Python runs its import lines',
+  // Thirteenth pass: dev containers run `initializeCommand` on your machine when the folder is
+  // opened in one; a `.code-workspace` file's tasks run on opening it (runOn: folderOpen); helix and
+  // Zed start the language servers (any program) a project's config names; rust-analyzer runs cargo,
+  // which obeys `.cargo/config.toml` (rustc-wrapper, runners), on opening the folder; jj's repository
+  // config, read by prompts that show jj status; bun's preload scripts; vim's project `.vimrc`.
+  '.devcontainer': 'VS Code runs its initializeCommand on your machine when you open the folder in a dev container',
+  '.devcontainer.json': 'VS Code runs its initializeCommand on your machine when you open the folder in a dev container',
+  '.code-workspace': 'VS Code runs its tasks on opening the workspace',
+  '.helix': 'helix starts the language servers it names on opening a file there',
+  '.zed': 'Zed runs its tasks and the language servers it names',
+  '.cargo': 'cargo, which rust-analyzer runs on opening the folder, runs the programs its config names',
+  '.jj': 'a jj repository: your prompt runs jj, which obeys its config',
+  'bunfig.toml': 'bun runs its preload scripts',
+  '.bunfig.toml': 'bun runs its preload scripts',
+  '.vimrc': 'vim runs it (exrc)',
 };
 
 /** Folders not walked in the working directory: big, and no prompt or editor enters them. */
@@ -224,6 +358,11 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
       }
     }
     if (fs.existsSync(inc) && !out.includes(inc)) out.push(inc);
+  }
+  // What the shell rc files source, protected like them.
+  for (const f of rcSourced(homeDir)) {
+    if (inside(here, f) || unlocked.some((w) => inside(w, f)) || out.includes(f)) continue;
+    out.push(f);
   }
   return out;
 }
@@ -344,6 +483,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
+    for (const f of rcSourced(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
     // Python runs the import lines of every .pth file in the user's site-packages, and its
     // usercustomize module, at each start.
     const lib = path.join(homeDir, '.local', 'lib');
@@ -395,7 +535,8 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
           planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script' });
         }
       }
-      const why = FOLDER_ENTRIES[e.name] ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : undefined);
+      const why = (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
+        ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : e.name.endsWith('.code-workspace') ? FOLDER_ENTRIES['.code-workspace'] : undefined);
       if (why) {
         const watched = e.name === '.git' && e.isDirectory() ? ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n))
           : e.name === '.hg' && e.isDirectory() ? [path.join(p, 'hgrc')]
