@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { agentEnv, type AgentEnvOptions } from './env.ts';
 import { relayConnections, startRelay, type Relay } from './relay.ts';
 import { withMountAliases } from './mount-aliases.ts';
+import { workSecretFiles } from './work-secrets.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 
@@ -84,6 +85,11 @@ export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' |
    * cache, set aside (to that path) so that nothing the agent put there is loaded.
    */
   onPathReplaced?: (p: string, kind: 'hidden' | 'protected' | 'cache', moved?: string) => void;
+  /**
+   * A file of the working directory holding a real secret value (work-secrets.ts): the agent reads
+   * a copy with placeholders (`hidden`: one that could not be rewritten is hidden instead).
+   */
+  onMasked?: (p: string, secrets: string[], hidden: boolean) => void;
   /** A PKCS12 trust store with Airlock's CA (for JAVA_TOOL_OPTIONS), when one could be made. */
   javaTrustStore?: string;
   baseEnv?: NodeJS.ProcessEnv;
@@ -109,6 +115,8 @@ export function bwrapArgs(o: {
   protect?: string[];
   /** Device nodes of the run's own (privateDevices) to put over bubblewrap's binds of the host's. */
   devices?: string[];
+  /** [copy, path]: the working directory's files with a real secret value, as the agent reads them (read-only). */
+  masked?: Array<[string, string]>;
 }): string[] {
   // --new-session: no controlling terminal inside, so TIOCSTI cannot push keystrokes into the
   // user's shell (CVE-2017-5226); `airlock run` forwards the terminal's signals instead.
@@ -167,6 +175,7 @@ export function bwrapArgs(o: {
     if (!fs.existsSync(p)) continue;
     args.push(...(fs.statSync(p).isDirectory() ? ['--tmpfs', p] : ['--ro-bind', '/dev/null', p]));
   }
+  for (const [copy, p] of o.masked ?? []) args.push('--ro-bind', copy, p);
   args.push('--ro-bind', o.runDir, SANDBOX_RUN_DIR, '--chdir', o.cwd);
   // inside.mjs starts the command in a user namespace of its own with this bubblewrap (see there).
   args.push('--', process.execPath, insideScript, ...(o.bwrap ? ['--bwrap', o.bwrap] : []), '--listen', String(SANDBOX_PROXY_PORT), '--', ...o.command);
@@ -572,7 +581,20 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       for (const m of modes) if (typeof m === 'object') throw new LaunchError(m.refuse);
       const stdio = modes.map((m) => (m === 'relay' ? 'pipe' : 'inherit')) as Array<'pipe' | 'inherit'>;
       const devices = process.getuid?.() === 0 ? privateDevices(runDir) : [];
-      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices }), {
+      // The working directory's .env and the like holding a real value: a copy with placeholders.
+      const masked: Array<[string, string]> = [];
+      for (const [i, f] of workSecretFiles(cwd, o.realValues ?? []).entries()) {
+        o.onMasked?.(f.path, f.secrets, f.text === undefined);
+        if (f.text === undefined) {
+          hide.push(f.path);
+        } else {
+          const copy = path.join(runDir, `masked-${i}`);
+          fs.writeFileSync(copy, f.text, { mode: 0o600 });
+          masked.push([copy, f.path]);
+        }
+        watched.set(f.path, { id: pathIdentity(f.path), kind: 'hidden' });
+      }
+      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked }), {
         env, cwd, stdio: [...stdio, 'ipc', filterFd], detached: true, serialization: 'json',
       });
       if (stdio.includes('pipe')) relayStdio(sandboxed, stdio, cleanups);

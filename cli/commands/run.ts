@@ -297,6 +297,9 @@ export function register(program: Command): void {
               : kind === 'protected' ? 'the agent could change it since; review it before your shell, editor or git reads it'
                 : moved ? `the agent could put code there; set aside as ${terminalText(moved)}` : 'the agent could put code there; remove it'}\n`),
           realValues,
+          onMasked: (p, secrets, hidden) => process.stderr.write(hidden
+            ? `airlock: ${terminalText(path.relative(process.cwd(), p))} holds the real value of secret ${secrets.join(', ')} in a form Airlock cannot replace; it is hidden from the agent\n`
+            : `airlock: ${terminalText(path.relative(process.cwd(), p))} holds the real value of secret ${secrets.join(', ')}; the agent reads its placeholder there (the file is read-only during the run)\n`),
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
             ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`
             : `airlock: your environment variable ${envVar} holds the real value of secret ${secret}; the agent gets its placeholder instead\n`),

@@ -70,6 +70,36 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   }
 });
 
+t.test('thirteenth pass: the working directory\'s .env and the like show the agent placeholders, not the real values kept there', async (t) => {
+  // The token Airlock keeps is often in the project too: dotenv files, Terraform variables, a
+  // project .npmrc. The environment was cleaned; these files were read as they are.
+  const dir = fs.mkdtempSync(path.join(world.dir, 'dotenv-'));
+  const basic = Buffer.from(`x-access-token:${canary}`).toString('base64');
+  const files: Record<string, string> = {
+    '.env': `GITHUB_TOKEN=${canary}\nDEBUG=1\n`,
+    'config/.env.production': `AUTH="Basic ${basic}"\n`,
+    'infra/prod.tfvars': `token = "${encodeURIComponent(canary)}"\n`,
+    'notes.env.txt': `not a dotenv: ${canary}\n`,
+  };
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.writeFileSync(path.join(dir, f), text);
+  }
+  const r = await runAirlock([...base, '--', 'sh', '-c', 'echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; printf x >> .env 2>/dev/null && echo wrote=yes; true'], {
+    cwd: dir, env: { ...env, AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key') },
+  });
+  t.equal(r.code, 0, `ran (${r.stderr.slice(0, 300)})`);
+  const out = results(r.stdout);
+  t.equal(out.dotenv, `GITHUB_TOKEN=${placeholder}DEBUG=1`, '.env: the placeholder in place of the value, the rest as it was');
+  t.equal(out.prod, `AUTH="Basic ${Buffer.from(`x-access-token:${placeholder}`).toString('base64')}"`, 'a Basic pair: decoded, replaced, encoded again');
+  t.ok(out.tfvars?.includes(placeholder) && !out.tfvars.includes(canary), 'a Terraform variables file: no real value');
+  t.notOk(r.stdout.includes(canary), 'the agent read no real value from these files');
+  t.notOk(out.wrote, 'the rewritten file is read-only during the run');
+  t.equal(fs.readFileSync(path.join(dir, '.env'), 'utf8'), files['.env'], 'the host\'s file is untouched');
+  t.match(r.stderr, /airlock: \.env holds the real value of secret github; the agent reads its placeholder there/, 'the user is told');
+  t.notMatch(r.stderr, /notes\.env\.txt/, 'a file not named like one is not read (documented)');
+});
+
 t.test('without the sandbox the variables are only a suggestion (why the sandbox exists)', async (t) => {
   const before = world.http.hits.length;
   const r = await runAirlock([...base, '--no-sandbox', '--', 'curl', '-sS', '--noproxy', '*', `http://127.0.0.1:${world.http.port}/bypassed`], { cwd: world.work, env });

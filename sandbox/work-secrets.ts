@@ -1,0 +1,77 @@
+// Files of the working directory that hold the real value of a secret Airlock keeps. The agent is
+// meant to hold placeholders only, and `airlock run` replaces real values in the environment it
+// hands over (env-secrets.ts); the same token often sits in the project's `.env` (what dotenv,
+// docker compose, direnv and frameworks read), a `.envrc`, a project `.npmrc`, Terraform's
+// variables or state. The sandbox shows the agent a copy of each such file with every spelling of
+// the value replaced by the secret's placeholder (read-only for the run); one whose value cannot
+// be taken apart is hidden. Looked for by name (the places such files have), near the top of the
+// working directory, within bounds: reading every file of a big repository at each run would cost
+// more than a run's start may.
+import fs from 'node:fs';
+import path from 'node:path';
+import { EnvSecretReplacer, type RealValue } from './env-secrets.ts';
+
+export interface MaskedFile {
+  path: string;
+  /** The secrets whose real values it holds. */
+  secrets: string[];
+  /** What the agent reads instead (placeholders in place of values); undefined: hidden. */
+  text: string | undefined;
+}
+
+/** Exact names of files that commonly hold credentials in a project. */
+const NAMES = new Set(['.envrc', '.npmrc', '.yarnrc', '.yarnrc.yml', '.pypirc', '.netrc', '.pgpass', '.dev.vars', '.flaskenv', '.git-credentials',
+  'local.settings.json', 'credentials', 'credentials.json', 'secrets.json', 'secrets.yaml', 'secrets.yml', 'secrets.toml', '.secrets', 'secret.env']);
+/** Names by their ending: `prod.env`, Terraform's variables and state. */
+const SUFFIXES = ['.env', '.tfvars', '.tfvars.json', '.tfstate', '.tfstate.backup'];
+
+function candidate(name: string): boolean {
+  return name === '.env' || name.startsWith('.env.') || NAMES.has(name) || SUFFIXES.some((s) => name.endsWith(s));
+}
+
+/** Not walked: big, and not where a project keeps its settings. */
+const SKIP = new Set(['node_modules', '.git', '.hg', '.venv', 'venv', 'vendor', 'target', 'dist', 'build', '__pycache__', '.terraform']);
+const MAX_DEPTH = 3;
+const MAX_ENTRIES = 5000;
+const MAX_BYTES = 1 << 20;
+const MAX_MS = 300;
+
+/** The working directory's files (by name, at most 3 folders deep) holding a real value, with what the agent gets instead. */
+export function workSecretFiles(cwd: string, values: RealValue[]): MaskedFile[] {
+  const replacer = new EnvSecretReplacer(values);
+  if (!values.length) return [];
+  const out: MaskedFile[] = [];
+  let left = MAX_ENTRIES;
+  const until = Date.now() + MAX_MS;
+  const queue: Array<{ dir: string; depth: number }> = [{ dir: cwd, depth: 0 }];
+  while (queue.length) {
+    const { dir, depth } = queue.shift()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (--left < 0 || Date.now() > until) return out;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (depth < MAX_DEPTH && !SKIP.has(e.name)) queue.push({ dir: p, depth: depth + 1 });
+        continue;
+      }
+      // Regular files only (a symlink is the agent's to aim; what it points to is not this project's).
+      if (!e.isFile() || !candidate(e.name)) continue;
+      let text: string;
+      try {
+        const st = fs.statSync(p);
+        if (st.size > MAX_BYTES) continue;
+        text = fs.readFileSync(p, 'utf8');
+      } catch {
+        continue;
+      }
+      const scan = replacer.scan(text);
+      if (scan.secrets.length || scan.value === undefined) out.push({ path: p, secrets: scan.secrets, text: scan.value });
+    }
+  }
+  return out;
+}
