@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { agentEnv, type AgentEnvOptions } from './env.ts';
 import { relayConnections, startRelay, type Relay } from './relay.ts';
 import { withMountAliases } from './mount-aliases.ts';
-import { workSecretFiles } from './work-secrets.ts';
+import { homeSecretValueFiles, workSecretFiles } from './work-secrets.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 
@@ -90,6 +90,8 @@ export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' |
    * a copy with placeholders (`hidden`: one that could not be rewritten is hidden instead).
    */
   onMasked?: (p: string, secrets: string[], hidden: boolean) => void;
+  /** The user's home folder (default: os.homedir()), whose rc files are looked at too. */
+  userHome?: string;
   /** A PKCS12 trust store with Airlock's CA (for JAVA_TOOL_OPTIONS), when one could be made. */
   javaTrustStore?: string;
   baseEnv?: NodeJS.ProcessEnv;
@@ -583,7 +585,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const devices = process.getuid?.() === 0 ? privateDevices(runDir) : [];
       // The working directory's .env and the like holding a real value: a copy with placeholders.
       const masked: Array<[string, string]> = [];
-      for (const [i, f] of workSecretFiles(cwd, o.realValues ?? []).entries()) {
+      const withValues = [...workSecretFiles(cwd, o.realValues ?? []), ...homeSecretValueFiles(o.userHome ?? os.homedir(), o.realValues ?? [])];
+      for (const [i, f] of [...new Map(withValues.map((f) => [f.path, f])).values()].entries()) {
         o.onMasked?.(f.path, f.secrets, f.text === undefined);
         if (f.text === undefined) {
           hide.push(f.path);

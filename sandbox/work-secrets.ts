@@ -4,11 +4,13 @@
 // docker compose, direnv and frameworks read), a `.envrc`, a project `.npmrc`, Terraform's
 // variables or state. The sandbox shows the agent a copy of each such file with every spelling of
 // the value replaced by the secret's placeholder (read-only for the run); one whose value cannot
-// be taken apart is hidden. Looked for by name (the places such files have), near the top of the
+// be taken apart is hidden. The same for the home folder's shell rc files and tools' configs, where
+// people export tokens for their shell. Looked for by name (the places such files have), near the top of the
 // working directory, within bounds: reading every file of a big repository at each run would cost
 // more than a run's start may.
 import fs from 'node:fs';
 import path from 'node:path';
+import { rcSourced } from './entry-files.ts';
 import { EnvSecretReplacer, type RealValue } from './env-secrets.ts';
 
 export interface MaskedFile {
@@ -36,10 +38,45 @@ const MAX_ENTRIES = 5000;
 const MAX_BYTES = 1 << 20;
 const MAX_MS = 300;
 
+/**
+ * Files of the home folder where people keep tokens for their shell: the rc files (`export
+ * GITHUB_TOKEN=ghp_…` in ~/.zshrc is how many give a token to their tools), what they source, and
+ * the usual side files; tools' configs that carry a token inline.
+ */
+const HOME_FILES = ['.profile', '.bash_profile', '.bash_login', '.bashrc', '.bash_aliases', '.zshenv', '.zprofile', '.zshrc', '.zlogin', '.kshrc', '.mkshrc',
+  '.config/fish/config.fish', '.env', '.secrets', '.localrc', '.bashrc.local', '.zshrc.local', '.exports', '.extra', '.npmrc', '.yarnrc.yml', '.gitconfig',
+  '.config/git/config', '.m2/settings.xml', '.gradle/gradle.properties', '.config/pip/pip.conf', '.pip/pip.conf', '.curlrc', '.wgetrc'];
+
+/** The home folder's shell and tool files holding a real value (see HOME_FILES; and what rc files source). */
+export function homeSecretValueFiles(homeDir: string, values: RealValue[]): MaskedFile[] {
+  if (!values.length || !homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
+  const replacer = new EnvSecretReplacer(values);
+  const out: MaskedFile[] = [];
+  for (const p of new Set([...HOME_FILES.map((f) => path.join(homeDir, f)), ...rcSourced(homeDir)])) {
+    const found = scanFile(p, replacer);
+    if (found) out.push(found);
+  }
+  return out;
+}
+
+/** A regular file (not followed) of at most 1 MiB holding a value, with its rewritten text. */
+function scanFile(p: string, replacer: EnvSecretReplacer): MaskedFile | undefined {
+  let text: string;
+  try {
+    const st = fs.lstatSync(p);
+    if (!st.isFile() || st.size > MAX_BYTES) return undefined;
+    text = fs.readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const scan = replacer.scan(text);
+  return scan.secrets.length || scan.value === undefined ? { path: p, secrets: scan.secrets, text: scan.value } : undefined;
+}
+
 /** The working directory's files (by name, at most 3 folders deep) holding a real value, with what the agent gets instead. */
 export function workSecretFiles(cwd: string, values: RealValue[]): MaskedFile[] {
-  const replacer = new EnvSecretReplacer(values);
   if (!values.length) return [];
+  const replacer = new EnvSecretReplacer(values);
   const out: MaskedFile[] = [];
   let left = MAX_ENTRIES;
   const until = Date.now() + MAX_MS;
@@ -61,16 +98,8 @@ export function workSecretFiles(cwd: string, values: RealValue[]): MaskedFile[] 
       }
       // Regular files only (a symlink is the agent's to aim; what it points to is not this project's).
       if (!e.isFile() || !candidate(e.name)) continue;
-      let text: string;
-      try {
-        const st = fs.statSync(p);
-        if (st.size > MAX_BYTES) continue;
-        text = fs.readFileSync(p, 'utf8');
-      } catch {
-        continue;
-      }
-      const scan = replacer.scan(text);
-      if (scan.secrets.length || scan.value === undefined) out.push({ path: p, secrets: scan.secrets, text: scan.value });
+      const found = scanFile(p, replacer);
+      if (found) out.push(found);
     }
   }
   return out;

@@ -119,6 +119,12 @@ async function realSecretValues(home: string): Promise<Array<{ secret: string; v
   }
 }
 
+/** A path as the user knows it: relative in the working directory, `~/…` in the home folder. */
+function shownPath(p: string, userHome: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : tildePath(p, userHome);
+}
+
 /** Saved defaults that only mean something inside the sandbox. */
 const sandboxOnlyKeys = new Set<string>(['readOnly', 'writable', 'hide', 'allowUnixSockets']);
 
@@ -298,8 +304,8 @@ export function register(program: Command): void {
                 : moved ? `the agent could put code there; set aside as ${terminalText(moved)}` : 'the agent could put code there; remove it'}\n`),
           realValues,
           onMasked: (p, secrets, hidden) => process.stderr.write(hidden
-            ? `airlock: ${terminalText(path.relative(process.cwd(), p))} holds the real value of secret ${secrets.join(', ')} in a form Airlock cannot replace; it is hidden from the agent\n`
-            : `airlock: ${terminalText(path.relative(process.cwd(), p))} holds the real value of secret ${secrets.join(', ')}; the agent reads its placeholder there (the file is read-only during the run)\n`),
+            ? `airlock: ${terminalText(shownPath(p, userHome))} holds the real value of secret ${secrets.join(', ')} in a form Airlock cannot replace; it is hidden from the agent\n`
+            : `airlock: ${terminalText(shownPath(p, userHome))} holds the real value of secret ${secrets.join(', ')}; the agent reads its placeholder there (the file is read-only during the run)\n`),
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
             ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`
             : `airlock: your environment variable ${envVar} holds the real value of secret ${secret}; the agent gets its placeholder instead\n`),

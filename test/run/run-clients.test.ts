@@ -85,14 +85,23 @@ t.test('thirteenth pass: the working directory\'s .env and the like show the age
     fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     fs.writeFileSync(path.join(dir, f), text);
   }
-  const r = await runAirlock([...base, '--', 'sh', '-c', 'echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; printf x >> .env 2>/dev/null && echo wrote=yes; true'], {
-    cwd: dir, env: { ...env, AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key') },
+  // And the home folder: a token exported in ~/.zshrc, and in a file ~/.bashrc sources.
+  const home = fs.mkdtempSync(path.join(world.dir, 'home-'));
+  fs.mkdirSync(path.join(home, '.config'), { recursive: true });
+  fs.writeFileSync(path.join(home, '.zshrc'), `export GITHUB_TOKEN=${canary}\n`);
+  fs.writeFileSync(path.join(home, '.bashrc'), '[ -f ~/.config/tokens.sh ] && . ~/.config/tokens.sh\n');
+  fs.writeFileSync(path.join(home, '.config', 'tokens.sh'), `export GH_TOKEN='${canary}'\n`);
+  const r = await runAirlock([...base, '--', 'sh', '-c', 'echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "sourced=$(cat ~/.config/tokens.sh)"; printf x >> .env 2>/dev/null && echo wrote=yes; true'], {
+    cwd: dir, env: { ...env, HOME: home, AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key') },
   });
   t.equal(r.code, 0, `ran (${r.stderr.slice(0, 300)})`);
   const out = results(r.stdout);
   t.equal(out.dotenv, `GITHUB_TOKEN=${placeholder}DEBUG=1`, '.env: the placeholder in place of the value, the rest as it was');
   t.equal(out.prod, `AUTH="Basic ${Buffer.from(`x-access-token:${placeholder}`).toString('base64')}"`, 'a Basic pair: decoded, replaced, encoded again');
   t.ok(out.tfvars?.includes(placeholder) && !out.tfvars.includes(canary), 'a Terraform variables file: no real value');
+  t.equal(out.zshrc, `export GITHUB_TOKEN=${placeholder}`, '~/.zshrc: the placeholder');
+  t.equal(out.sourced, `export GH_TOKEN='${placeholder}'`, 'a file ~/.bashrc sources: the placeholder');
+  t.match(r.stderr, /airlock: ~\/\.zshrc holds the real value of secret github/, 'named with its home path');
   t.notOk(r.stdout.includes(canary), 'the agent read no real value from these files');
   t.notOk(out.wrote, 'the rewritten file is read-only during the run');
   t.equal(fs.readFileSync(path.join(dir, '.env'), 'utf8'), files['.env'], 'the host\'s file is untouched');
