@@ -586,7 +586,10 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // The working directory's .env and the like holding a real value: a copy with placeholders.
       const masked: Array<[string, string]> = [];
       const withValues = [...workSecretFiles(cwd, o.realValues ?? []), ...homeSecretValueFiles(o.userHome ?? os.homedir(), o.realValues ?? [])];
-      for (const [i, f] of [...new Map(withValues.map((f) => [f.path, f])).values()].entries()) {
+      // A file hidden anyway (a config holding another credential too) stays hidden: the copy would
+      // show what else it holds.
+      const hiddenSet = new Set(hide);
+      for (const [i, f] of [...new Map(withValues.map((f) => [f.path, f])).values()].filter((f) => !hiddenSet.has(realPath(f.path))).entries()) {
         o.onMasked?.(f.path, f.secrets, f.text === undefined);
         if (f.text === undefined) {
           hide.push(f.path);

@@ -91,7 +91,9 @@ t.test('thirteenth pass: the working directory\'s .env and the like show the age
   fs.writeFileSync(path.join(home, '.zshrc'), `export GITHUB_TOKEN=${canary}\n`);
   fs.writeFileSync(path.join(home, '.bashrc'), '[ -f ~/.config/tokens.sh ] && . ~/.config/tokens.sh\n');
   fs.writeFileSync(path.join(home, '.config', 'tokens.sh'), `export GH_TOKEN='${canary}'\n`);
-  const r = await runAirlock([...base, '--', 'sh', '-c', 'echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "sourced=$(cat ~/.config/tokens.sh)"; printf x >> .env 2>/dev/null && echo wrote=yes; true'], {
+  // A config holding this secret and another credential: hidden whole (a copy would show the other).
+  fs.writeFileSync(path.join(home, '.npmrc'), `//npm.pkg.github.com/:_authToken=${canary}\n//npm.other.example/:_authToken=npm_OtherCanary0123\n`);
+  const r = await runAirlock([...base, '--', 'sh', '-c', 'echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true'], {
     cwd: dir, env: { ...env, HOME: home, AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key') },
   });
   t.equal(r.code, 0, `ran (${r.stderr.slice(0, 300)})`);
@@ -102,6 +104,7 @@ t.test('thirteenth pass: the working directory\'s .env and the like show the age
   t.equal(out.zshrc, `export GITHUB_TOKEN=${placeholder}`, '~/.zshrc: the placeholder');
   t.equal(out.sourced, `export GH_TOKEN='${placeholder}'`, 'a file ~/.bashrc sources: the placeholder');
   t.match(r.stderr, /airlock: ~\/\.zshrc holds the real value of secret github/, 'named with its home path');
+  t.notMatch(out.npmrc ?? '', /OtherCanary|_authToken/, `a config with another credential besides stays hidden (${out.npmrc})`);
   t.notOk(r.stdout.includes(canary), 'the agent read no real value from these files');
   t.notOk(out.wrote, 'the rewritten file is read-only during the run');
   t.equal(fs.readFileSync(path.join(dir, '.env'), 'utf8'), files['.env'], 'the host\'s file is untouched');
