@@ -149,6 +149,66 @@ const HOME_ENTRIES: Record<string, string> = {
   '.bashrc.d': '.bashrc sources the files in it (Fedora, RHEL)',
 };
 
+/**
+ * Run by root, the agent writes what root can: the system's own run-on-entry places, which run as
+ * root outside the sandbox (cron, every program's dynamic loader, sudo, PAM, every login shell, ssh
+ * logins' motd scripts, git's system config). Those that exist are bound read-only (the others'
+ * folders are written by package installs, so they are named after the run instead, below).
+ * Path → what runs it.
+ */
+const SYSTEM_ENTRIES: Record<string, string> = {
+  '/etc/ld.so.preload': 'every program on the machine loads the libraries it names',
+  '/etc/crontab': 'cron runs it as root', '/etc/anacrontab': 'anacron runs it as root', '/var/spool/cron': 'cron runs the crontabs in it',
+  '/var/spool/at': 'atd runs the jobs in it',
+  '/etc/sudoers': 'sudo obeys it', '/etc/sudoers.d': 'sudo obeys it',
+  '/etc/profile': 'login shells source it', '/etc/bash.bashrc': 'interactive bash sources it', '/etc/bashrc': 'interactive bash sources it',
+  '/etc/environment': 'every login reads it', '/etc/zsh': 'zsh sources its files', '/etc/zshenv': 'every zsh sources it', '/etc/zshrc': 'zsh sources it',
+  '/etc/zprofile': 'zsh login shells source it', '/etc/inputrc': 'readline key bindings type text into shells',
+  '/etc/gitconfig': 'git runs programs it names', '/etc/rc.local': 'it runs at boot', '/etc/update-motd.d': 'its scripts run as root at every ssh login',
+  '/etc/ssh/sshd_config': 'sshd obeys it', '/etc/ssh/sshd_config.d': 'sshd obeys it', '/etc/ssh/ssh_config': 'ssh runs ProxyCommand and Match exec',
+  '/etc/ssh/ssh_config.d': 'ssh runs ProxyCommand and Match exec', '/etc/pam.d': 'logins run what it names (pam_exec)', '/etc/security': 'PAM obeys it',
+};
+
+/** Run by root: places package installs write too, named after the run when created or changed (not protected). */
+const SYSTEM_REPORTED: Record<string, string> = {
+  '/etc/cron.d': 'cron runs it as root', '/etc/cron.hourly': 'cron runs it as root', '/etc/cron.daily': 'cron runs it as root',
+  '/etc/cron.weekly': 'cron runs it as root', '/etc/cron.monthly': 'cron runs it as root', '/etc/systemd/system': 'systemd runs its units as root',
+  '/etc/systemd/user': 'systemd runs its units for every user', '/etc/profile.d': 'login shells source it', '/etc/init.d': 'its scripts run as root',
+  '/etc/udev/rules.d': 'udev runs its RUN programs as root', '/etc/modprobe.d': 'modprobe runs its install commands as root',
+  '/etc/logrotate.d': 'logrotate runs its scripts as root', '/etc/apt/apt.conf.d': 'apt runs its hooks as root', '/etc/ld.so.conf.d': 'the dynamic loader searches it',
+  '/etc/ld.so.conf': 'the dynamic loader searches it', '/etc/passwd': 'it says who has uid 0', '/etc/group': 'it says who is in sudo and docker',
+  '/etc/xdg/autostart': 'desktops start it at every login', '/etc/X11/Xsession.d': 'X sessions source it', '/etc/NetworkManager/dispatcher.d': 'NetworkManager runs it as root',
+  '/usr/local/bin': 'it is on everyone\'s PATH before /usr/bin', '/usr/local/sbin': 'it is on root\'s PATH before /usr/sbin',
+};
+
+/**
+ * Missing system files an empty one of which changes nothing: made empty so that they can be bound
+ * read-only (and left: removing one while another run binds it would lift that run's bind).
+ */
+const SYSTEM_NEUTRAL = ['/etc/ld.so.preload'];
+
+/**
+ * Run by root (`uid` 0), the system run-on-entry places that exist, to bind read-only; `made` lists
+ * the empty files made first (see SYSTEM_NEUTRAL). A `--writable` path naming one (or a
+ * path inside it) unlocks it. Nothing for anyone else: they cannot write these.
+ */
+export function systemEntryFiles(writable: string[] = [], uid: number | undefined = process.getuid?.(), entries: Record<string, string> = SYSTEM_ENTRIES): { protect: string[]; made: string[] } {
+  if (uid !== 0) return { protect: [], made: [] };
+  const unlocked = writable.map((w) => path.resolve(w));
+  const made: string[] = [];
+  for (const p of SYSTEM_NEUTRAL) {
+    if (!Object.hasOwn(entries, p) || unlocked.some((w) => inside(w, p))) continue;
+    try {
+      fs.writeFileSync(p, '', { flag: 'wx', mode: 0o644 }); // O_EXCL: never through a symlink
+      made.push(p);
+    } catch {
+      /* there already, or no folder for it */
+    }
+  }
+  const protect = Object.keys(entries).filter((p) => fs.existsSync(p) && !unlocked.some((w) => inside(w, p)));
+  return { protect, made };
+}
+
 /** Shell startup files whose `source`/`.` lines name further files that run as they do. */
 const RC_FILES = ['.profile', '.bash_profile', '.bash_login', '.bashrc', '.bash_aliases', '.zshenv', '.zprofile', '.zshrc', '.zlogin', '.kshrc', '.mkshrc'];
 
@@ -461,7 +521,7 @@ function changedSince(p: string, since: number, budget: { left: number; until: n
  * config, hooks or info changed: objects and the index change with every commit). The walk is
  * bounded; `complete` says whether it saw everything.
  */
-export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}): { planted: Planted[]; complete: boolean } {
+export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean } {
   const planted: Planted[] = [];
   const budget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
   const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
@@ -497,6 +557,8 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       changedIn(path.join(lib, py, 'site-packages'), (n) => n.endsWith('.pth') || n === 'usercustomize.py' || n === 'sitecustomize.py', 'Python runs it at every start');
     }
   }
+  // Run by root: the system's own places (see SYSTEM_ENTRIES).
+  for (const [p, why] of Object.entries(system ?? {})) if (changedSince(p, since, budget)) planted.push({ path: p, why });
   // Folders on PATH that the agent could write (in the home folder or the working directory): a
   // program put there runs in place of the one of that name (`~/.local/bin/git`).
   const root = path.resolve(cwd);

@@ -13,7 +13,7 @@ import { StateFileError } from '../../state/document.ts';
 import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
-import { configIncludes, homeEntryFiles, plantedReport, plantedSince } from '../../sandbox/entry-files.ts';
+import { configIncludes, homeEntryFiles, plantedReport, plantedSince, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
@@ -275,7 +275,9 @@ export function register(program: Command): void {
       // anyway is named after it. Taken before the run starts: gitControlPaths makes folders.
       const userHome = os.homedir();
       const placed: string[] = [];
-      const protect = sandbox ? [...protectedPaths(home, process.cwd(), placed), ...homeEntryFiles(userHome, process.cwd(), opts.writable, process.env)] : [];
+      // Run by root, also the system's (cron, ld.so.preload, sudoers, profile, PAM, …; entry-files.ts).
+      const system = sandbox ? systemEntryFiles(opts.writable) : { protect: [], made: [] };
+      const protect = sandbox ? [...protectedPaths(home, process.cwd(), placed), ...homeEntryFiles(userHome, process.cwd(), opts.writable, process.env), ...system.protect] : [];
       // A change time is taken from the kernel's coarse clock, in finer units than Date.now(): what
       // was made just now may read a millisecond or a tick later. The agent starts far later.
       const started = Date.now() + 20;
