@@ -573,6 +573,15 @@ for p in filter(None, os.environ.get('PROBE_SYSTEM', '').split(':')):
     except OSError as e:
         sysread.append(e.strerror)
 print('system_read=' + json.dumps(sysread), flush=True)
+# Run by root: the system's run-on-entry places (access(W_OK) answers what a write would meet,
+# writing nothing), and a file in /usr/local/bin, which package installs write too (named after).
+print('system_writable=' + json.dumps([p for p in filter(None, os.environ.get('PROBE_SYSWRITE', '').split(':')) if os.access(p, os.W_OK)]))
+if os.environ.get('PROBE_SYSPLANT'):
+    try:
+        open(os.environ['PROBE_SYSPLANT'], 'w').close()
+        print('sys_planted=yes')
+    except OSError as e:
+        print('sys_planted=' + e.strerror)
 if os.environ.get('PROBE_PLANT'):
     try:
         os.symlink(os.path.join(os.getcwd(), 'agent-ticket'), os.environ['PROBE_PLANT'])
@@ -649,7 +658,12 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   };
   const devices = ['null', 'zero', 'full', 'random', 'urandom', 'tty'].map((d) => fs.statSync(`/dev/${d}`));
   const system = ['/etc/shadow', '/etc/gshadow', ...(fs.existsSync('/etc/ssh') ? fs.readdirSync('/etc/ssh').filter((n) => /^ssh_host_.*_key$/.test(n)).map((n) => `/etc/ssh/${n}`) : [])].filter((p) => fs.existsSync(p));
-  Object.assign(env, { PROBE_SYSTEM: system.join(':') });
+  // Thirteenth pass, run by root: cron, the dynamic loader's preload list (missing here until
+  // airlock run makes it empty), sudo, login shells, git's system config, PAM.
+  const sysEntries = ['/etc/ld.so.preload', '/etc/crontab', '/var/spool/cron', '/etc/sudoers', '/etc/sudoers.d', '/etc/profile', '/etc/bash.bashrc', '/etc/environment', '/etc/gitconfig', '/etc/pam.d', '/etc/update-motd.d'];
+  const sysPlant = fs.existsSync('/usr/local/bin') ? `/usr/local/bin/.airlock-probe-${process.pid}` : '';
+  t.teardown(() => sysPlant && fs.rmSync(sysPlant, { force: true }));
+  Object.assign(env, { PROBE_SYSTEM: system.join(':'), PROBE_SYSWRITE: sysEntries.join(':'), PROBE_SYSPLANT: process.getuid!() === 0 ? sysPlant : '' });
   const running = runAirlock(['--home', world.home, '--agent', world.agent, '--hide', replaced, '--', 'python3', '-c', sysProbe], { cwd: world.work, env });
   // Bounded (a loaded machine starts a sandbox slowly); it returns as soon as the agent is ready.
   for (let i = 0; i < 1000 && !fs.existsSync(ready); i++) await new Promise((res) => setTimeout(res, 30));
@@ -687,6 +701,14 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   const sysRead = JSON.parse(out.system_read!) as string[];
   t.equal(sysRead.length, system.length, 'the agent tried each root-owned secret file');
   if (process.getuid!() === 0) sysRead.forEach((got, i) => t.ok(!got || /Permission denied|No such file/.test(got), `run by root, ${system[i]} reads as nothing (${JSON.stringify(got.slice(0, 20))})`));
+  if (process.getuid!() === 0) {
+    t.same(JSON.parse(out.system_writable!), [], 'run by root, no system run-on-entry place is writable inside');
+    t.ok(fs.existsSync('/etc/ld.so.preload') && fs.statSync('/etc/ld.so.preload').size === 0, 'the missing preload list was made empty so that it could be bound read-only');
+    if (sysPlant) {
+      t.equal(out.sys_planted, 'yes', 'control: the agent writes /usr/local/bin (package installs do)');
+      t.match(r.stderr, 'airlock:   /usr/local/bin (', 'and /usr/local/bin is named after the run');
+    }
+  }
   t.equal(out.krb_planted, 'yes', 'control: the agent makes the missing default ticket cache');
   t.match(r.stderr, `airlock: ${path.join(runTmp, `krb5cc_${uid}`)} was made during the run`, 'the ticket cache it made is named after the run');
   // Nothing inside can keep a mount the host's rename took away: the agent reads the new file and
@@ -798,6 +820,11 @@ t.test('thirteenth pass: the files shell rc files source are run-on-entry files 
   const bound = homeEntryFiles(fake, work, [], {});
   for (const f of targets) t.ok(bound.includes(path.join(fake, f)), `~/${f} is bound read-only`);
   t.notOk(homeEntryFiles(fake, work, [path.join(fake, '.nvm/nvm.sh')], {}).includes(path.join(fake, '.nvm/nvm.sh')), '--writable naming one unlocks it');
+  // A file named like an Object method was taken for an entry (its "why" a function's source).
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const since = Date.now() - 10_000; // the kernel's coarse clock may stamp a new file a tick early
+  for (const n of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) fs.writeFileSync(path.join(work, n), 'x');
+  t.same(plantedSince(since, '', work, '', {}, {}).planted, [], 'files named like Object\'s methods are no entries');
 });
 
 t.test('kernel-interface filesystems mounted outside /proc, /sys and /dev are bound read-only', async (t) => {
