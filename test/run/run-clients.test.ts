@@ -34,11 +34,34 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   // A copy outside the state folder, which the sandbox hides.
   const caCopy = path.join(world.dir, 'ca-copy.pem');
   fs.copyFileSync(path.join(world.home, 'ca.pem'), caCopy);
+  // Thirteenth pass: the token Airlock keeps is often in the project and the home folder too; the
+  // sandboxed run below reads them.
+  const dir = fs.mkdtempSync(path.join(world.dir, 'dotenv-'));
+  const basic = Buffer.from(`x-access-token:${canary}`).toString('base64');
+  const files: Record<string, string> = {
+    '.env': `GITHUB_TOKEN=${canary}\nDEBUG=1\n`,
+    'config/.env.production': `AUTH="Basic ${basic}"\n`,
+    'infra/prod.tfvars': `token = "${encodeURIComponent(canary)}"\n`,
+    'notes.env.txt': `not a dotenv: ${canary}\n`,
+  };
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.writeFileSync(path.join(dir, f), text);
+  }
+  // And the home folder: a token exported in ~/.zshrc, and in a file ~/.bashrc sources.
+  const home = fs.mkdtempSync(path.join(world.dir, 'home-'));
+  fs.mkdirSync(path.join(home, '.config'), { recursive: true });
+  fs.writeFileSync(path.join(home, '.zshrc'), `export GITHUB_TOKEN=${canary}\n`);
+  fs.writeFileSync(path.join(home, '.bashrc'), '[ -f ~/.config/tokens.sh ] && . ~/.config/tokens.sh\n');
+  fs.writeFileSync(path.join(home, '.config', 'tokens.sh'), `export GH_TOKEN='${canary}'\n`);
+  // A config holding this secret and another credential: hidden whole (a copy would show the other).
+  fs.writeFileSync(path.join(home, '.npmrc'), `//npm.pkg.github.com/:_authToken=${canary}\n//npm.other.example/:_authToken=npm_OtherCanary0123\n`);
+  const readFiles = '; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
   for (const sandbox of [false, true]) {
-    const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', 'env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)'], {
-      cwd: world.work,
+    const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', `env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)${sandbox ? readFiles : ''}`], {
+      cwd: sandbox ? dir : world.work,
       env: {
-        ...env, NO_PROXY: 'localhost,127.0.0.1', no_proxy: '*', AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key'), LEFTOVER: `x-${canary}-y`, CA: caCopy,
+        ...env, ...(sandbox ? { HOME: home } : {}), NO_PROXY: 'localhost,127.0.0.1', no_proxy: '*', AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key'), LEFTOVER: `x-${canary}-y`, CA: caCopy,
         // The same value encoded: a Basic pair, a URL's userinfo, hex.
         LEFTOVER_BASIC: `Basic ${Buffer.from(`x-access-token:${canary}`).toString('base64')}`,
         LEFTOVER_URL: `https://u:${encodeURIComponent(canary)}@git.example/r.git`,
@@ -66,50 +89,23 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     t.equal(vars.get('LEFTOVER_URL'), `https://u:${placeholder}@git.example/r.git`, 'in a URL');
     t.equal(Buffer.from(vars.get('LEFTOVER_HEX') ?? '', 'hex').toString(), placeholder, 'in hex');
     for (const f of [Buffer.from(canary).toString('hex'), Buffer.from(canary).toString('base64').slice(4, 24)]) t.notOk(r.stdout.includes(f), 'no encoded form of the value reaches the agent');
+    if (sandbox) {
+      const out = results(r.stdout);
+      t.equal(out.dotenv, `GITHUB_TOKEN=${placeholder}DEBUG=1`, '.env: the placeholder in place of the value, the rest as it was');
+      t.equal(out.prod, `AUTH="Basic ${Buffer.from(`x-access-token:${placeholder}`).toString('base64')}"`, 'a Basic pair: decoded, replaced, encoded again');
+      t.ok(out.tfvars?.includes(placeholder) && !out.tfvars.includes(canary), 'a Terraform variables file: no real value');
+      t.equal(out.zshrc, `export GITHUB_TOKEN=${placeholder}`, '~/.zshrc: the placeholder');
+      t.equal(out.sourced, `export GH_TOKEN='${placeholder}'`, 'a file ~/.bashrc sources: the placeholder');
+      t.match(r.stderr, /airlock: ~\/\.zshrc holds the real value of secret github/, 'named with its home path');
+      t.notMatch(out.npmrc ?? '', /OtherCanary|_authToken/, `a config with another credential besides stays hidden (${out.npmrc})`);
+      t.notOk(r.stdout.includes(canary), 'the agent read no real value from these files');
+      t.notOk(out.wrote, 'the rewritten file is read-only during the run');
+      t.equal(fs.readFileSync(path.join(dir, '.env'), 'utf8'), files['.env'], 'the host\'s file is untouched');
+      t.match(r.stderr, /airlock: \.env holds the real value of secret github; the agent reads its placeholder there/, 'the user is told');
+      t.notMatch(r.stderr, /notes\.env\.txt/, 'a file not named like one is not read (documented)');
+    }
     neverSeesCanary(t, r);
   }
-});
-
-t.test('thirteenth pass: the working directory\'s .env and the like show the agent placeholders, not the real values kept there', async (t) => {
-  // The token Airlock keeps is often in the project too: dotenv files, Terraform variables, a
-  // project .npmrc. The environment was cleaned; these files were read as they are.
-  const dir = fs.mkdtempSync(path.join(world.dir, 'dotenv-'));
-  const basic = Buffer.from(`x-access-token:${canary}`).toString('base64');
-  const files: Record<string, string> = {
-    '.env': `GITHUB_TOKEN=${canary}\nDEBUG=1\n`,
-    'config/.env.production': `AUTH="Basic ${basic}"\n`,
-    'infra/prod.tfvars': `token = "${encodeURIComponent(canary)}"\n`,
-    'notes.env.txt': `not a dotenv: ${canary}\n`,
-  };
-  for (const [f, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-    fs.writeFileSync(path.join(dir, f), text);
-  }
-  // And the home folder: a token exported in ~/.zshrc, and in a file ~/.bashrc sources.
-  const home = fs.mkdtempSync(path.join(world.dir, 'home-'));
-  fs.mkdirSync(path.join(home, '.config'), { recursive: true });
-  fs.writeFileSync(path.join(home, '.zshrc'), `export GITHUB_TOKEN=${canary}\n`);
-  fs.writeFileSync(path.join(home, '.bashrc'), '[ -f ~/.config/tokens.sh ] && . ~/.config/tokens.sh\n');
-  fs.writeFileSync(path.join(home, '.config', 'tokens.sh'), `export GH_TOKEN='${canary}'\n`);
-  // A config holding this secret and another credential: hidden whole (a copy would show the other).
-  fs.writeFileSync(path.join(home, '.npmrc'), `//npm.pkg.github.com/:_authToken=${canary}\n//npm.other.example/:_authToken=npm_OtherCanary0123\n`);
-  const r = await runAirlock([...base, '--', 'sh', '-c', 'echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true'], {
-    cwd: dir, env: { ...env, HOME: home, AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key') },
-  });
-  t.equal(r.code, 0, `ran (${r.stderr.slice(0, 300)})`);
-  const out = results(r.stdout);
-  t.equal(out.dotenv, `GITHUB_TOKEN=${placeholder}DEBUG=1`, '.env: the placeholder in place of the value, the rest as it was');
-  t.equal(out.prod, `AUTH="Basic ${Buffer.from(`x-access-token:${placeholder}`).toString('base64')}"`, 'a Basic pair: decoded, replaced, encoded again');
-  t.ok(out.tfvars?.includes(placeholder) && !out.tfvars.includes(canary), 'a Terraform variables file: no real value');
-  t.equal(out.zshrc, `export GITHUB_TOKEN=${placeholder}`, '~/.zshrc: the placeholder');
-  t.equal(out.sourced, `export GH_TOKEN='${placeholder}'`, 'a file ~/.bashrc sources: the placeholder');
-  t.match(r.stderr, /airlock: ~\/\.zshrc holds the real value of secret github/, 'named with its home path');
-  t.notMatch(out.npmrc ?? '', /OtherCanary|_authToken/, `a config with another credential besides stays hidden (${out.npmrc})`);
-  t.notOk(r.stdout.includes(canary), 'the agent read no real value from these files');
-  t.notOk(out.wrote, 'the rewritten file is read-only during the run');
-  t.equal(fs.readFileSync(path.join(dir, '.env'), 'utf8'), files['.env'], 'the host\'s file is untouched');
-  t.match(r.stderr, /airlock: \.env holds the real value of secret github; the agent reads its placeholder there/, 'the user is told');
-  t.notMatch(r.stderr, /notes\.env\.txt/, 'a file not named like one is not read (documented)');
 });
 
 t.test('without the sandbox the variables are only a suggestion (why the sandbox exists)', async (t) => {
