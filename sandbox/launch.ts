@@ -166,7 +166,7 @@ export function bwrapArgs(o: {
   args.push('--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm');
   // bubblewrap's /dev binds the host's own device nodes, writable: an agent run by root owns them
   // (no capability needed) and `chmod 000 /dev/null` broke the machine for everyone. Run by root,
-  // the run's own copies go on top (privateDevices).
+  // Airlock's own go on top (privateDevices).
   for (const d of o.devices ?? []) args.push('--dev-bind', d, path.join('/dev', path.basename(d)));
   // Host services listen on Unix sockets under /run (nscd and systemd-resolved answer DNS there,
   // D-Bus, container runtimes): an empty /run cuts them off.
@@ -582,7 +582,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const modes = [0, 1, 2].map(stdioMode);
       for (const m of modes) if (typeof m === 'object') throw new LaunchError(m.refuse);
       const stdio = modes.map((m) => (m === 'relay' ? 'pipe' : 'inherit')) as Array<'pipe' | 'inherit'>;
-      const devices = process.getuid?.() === 0 ? privateDevices(runDir) : [];
+      const devices = process.getuid?.() === 0 ? privateDevices(home) : [];
       // The working directory's .env and the like holding a real value: a copy with placeholders.
       const masked: Array<[string, string]> = [];
       const withValues = [...workSecretFiles(cwd, o.realValues ?? []), ...homeSecretValueFiles(o.userHome ?? os.homedir(), o.realValues ?? [])];
@@ -681,36 +681,47 @@ export const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 /**
  * Run by root, the agent is the owner of the host's device nodes bubblewrap binds into its /dev
- * (no capability needed to chmod or chown what one owns, and bubblewrap cannot bind a device
- * read-only: its read-only binds are nodev): `chmod 000 /dev/null` there broke every program on the
- * machine, `chown` gave /dev/tty away. So the run gets nodes of its own, made with the system's mknod(1) in the
- * run folder (the same numbers and modes; removed with it), which the sandbox binds over the host's.
- * Where they cannot be made or opened (a state folder on a `nodev` mount, no mknod) the list is
- * empty and the host's stay, as before.
+ * (no capability needed to chmod what one owns, and bubblewrap cannot bind a device read-only: its
+ * read-only binds are nodev): `chmod 000 /dev/null` there broke every program on the machine. So
+ * the sandbox gets nodes of Airlock's own, bound over the host's: made once with the system's
+ * mknod(1) in the state folder (hidden from every sandbox), the same numbers as the host's, and set
+ * back to the host's modes and owners at each run's start (a few system calls; mknod costs an exec,
+ * which is paid only the first time). Runs of one state folder at the same time share them. Where
+ * they cannot be made or opened (a state folder on a `nodev` mount, no mknod) the list is empty and
+ * the host's stay, as before.
  */
-export function privateDevices(runDir: string): string[] {
-  const dir = path.join(runDir, 'dev');
+export function privateDevices(home: string): string[] {
+  const dir = path.join(home, 'devices');
   const made: string[] = [];
-  // The system's mknod, never one on PATH (a folder the agent may have written: this runs as root).
-  const mknod = ['/usr/bin/mknod', '/bin/mknod'].find((m) => fs.existsSync(m));
-  if (!mknod) return [];
   try {
-    fs.mkdirSync(dir, { mode: 0o755 });
+    fs.mkdirSync(dir, { mode: 0o755, recursive: true });
     for (const name of DEV_NODES) {
       const host = fs.statSync(path.join('/dev', name));
       if (!host.isCharacterDevice()) return [];
-      const major = Number((BigInt(host.rdev) >> 8n) & 0xfffn | ((BigInt(host.rdev) >> 32n) & ~0xfffn));
-      const minor = Number((BigInt(host.rdev) & 0xffn) | ((BigInt(host.rdev) >> 12n) & ~0xffn));
       const p = path.join(dir, name);
-      execFileSync(mknod, ['-m', (host.mode & 0o777).toString(8), p, 'c', String(major), String(minor)], { stdio: 'ignore', timeout: 5000 });
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(p);
+      } catch {
+        /* not made yet */
+      }
+      if (!st || !st.isCharacterDevice() || st.rdev !== host.rdev) {
+        // The system's mknod, never one on PATH (a folder the agent may have written: this runs as root).
+        const mknod = ['/usr/bin/mknod', '/bin/mknod'].find((m) => fs.existsSync(m));
+        if (!mknod) return [];
+        const major = Number(((BigInt(host.rdev) >> 8n) & 0xfffn) | ((BigInt(host.rdev) >> 32n) & ~0xfffn));
+        const minor = Number((BigInt(host.rdev) & 0xffn) | ((BigInt(host.rdev) >> 12n) & ~0xffn));
+        fs.rmSync(p, { force: true, recursive: true });
+        execFileSync(mknod, ['-m', '600', p, 'c', String(major), String(minor)], { stdio: 'ignore', timeout: 5000 });
+      }
       fs.chownSync(p, host.uid, host.gid);
+      fs.chmodSync(p, host.mode & 0o7777);
       made.push(p);
     }
     // A node on a nodev mount cannot be opened: the host's are kept then.
     fs.closeSync(fs.openSync(path.join(dir, 'null'), 'r+'));
     return made;
   } catch {
-    fs.rmSync(dir, { recursive: true, force: true });
     return [];
   }
 }

