@@ -147,6 +147,17 @@ const HOME_ENTRIES: Record<string, string> = {
   '.sbt': 'sbt loads its global plugins and settings',
   '.bunfig.toml': 'bun runs its preload scripts',
   '.bashrc.d': '.bashrc sources the files in it (Fedora, RHEL)',
+  // Desktop and session: systemd's second user-unit folder, desktop entries (one named like an
+  // installed application replaces it in menus and file associations), the default applications,
+  // Plasma's login scripts; version managers' plugins (asdf, mise, pyenv run their scripts at every
+  // use of a tool, pyenv's at every shell start).
+  '.local/share/systemd/user': 'systemd runs your user units',
+  '.local/share/applications': 'your desktop runs the programs its entries name',
+  '.config/mimeapps.list': 'opening a file runs the program it names',
+  '.config/plasma-workspace/env': 'Plasma sources it at login',
+  '.asdf/plugins': 'asdf runs its plugins\' scripts',
+  '.local/share/mise/plugins': 'mise runs its plugins\' scripts',
+  '.pyenv/plugins': 'pyenv runs its plugins at every shell start',
 };
 
 /**

@@ -1320,7 +1320,8 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   // Thirteenth pass: what psql, vim, docker, IPython and mvn run at their start, and files the
   // shell rc files source (rustup's ~/.cargo/env, nvm's nvm.sh through $NVM_DIR).
   const existing = ['.bashrc', '.profile', '.gitconfig', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc', 'xdg/git/config',
-    '.psqlrc', '.vim/plugin/x.vim', '.docker/cli-plugins/docker-compose', '.ipython/profile_default/startup/00.py', '.mavenrc', '.cargo/env', '.nvm/nvm.sh'];
+    '.psqlrc', '.vim/plugin/x.vim', '.docker/cli-plugins/docker-compose', '.ipython/profile_default/startup/00.py', '.mavenrc', '.cargo/env', '.nvm/nvm.sh',
+    '.local/share/systemd/user/x.service', '.asdf/plugins/python/bin/exec-env'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
