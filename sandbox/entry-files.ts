@@ -346,6 +346,10 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'bunfig.toml': 'bun runs its preload scripts',
   '.bunfig.toml': 'bun runs its preload scripts',
   '.vimrc': 'vim runs it (exrc)',
+  // lefthook's local config, which lefthook's own .gitignore entry keeps out of every diff: the
+  // hooks lefthook installed run its commands at your next commit.
+  'lefthook-local.yml': 'lefthook runs its commands at your next commit (git ignores it)',
+  '.lefthook-local.yml': 'lefthook runs its commands at your next commit (git ignores it)',
 };
 
 /** Folders not walked in the working directory: big, and no prompt or editor enters them. */
