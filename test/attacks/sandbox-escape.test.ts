@@ -602,10 +602,11 @@ if w:
         except OSError as e:
             seen = e.strerror
         if seen != 'NEW-SECRET':
-            before.append(seen)
+            if not before or before[-1] != seen:
+                before.append(seen)
             time.sleep(0.02)
     print('replaced_read=' + seen)
-    print('replaced_before=' + json.dumps(sorted(set(before))))
+    print('replaced_before=' + json.dumps(before))
     # Airlock itself added a state folder to the user's list meanwhile: the list stays hidden.
     try:
         print('list_read=' + json.dumps(open(os.environ['PROBE_LIST']).read()))
@@ -725,7 +726,11 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   // Nothing inside can keep a mount the host's rename took away: the agent reads the new file and
   // fills the new folder (controls). What Airlock owes is to say so, and to keep the cache's new
   // content from being loaded on the host.
-  t.notMatch(out.replaced_before ?? '', /OLD-SECRET/, `control: hidden until then (${out.replaced_before})`);
+  // In order, each value once per stretch. At the instant of the rename the kernel detaches the
+  // mount before it moves the new name in, so under load the old file can show for that instant
+  // (seen at a load average of 29): only as the last value before the new one.
+  const before = JSON.parse(out.replaced_before ?? '[]') as string[];
+  t.notMatch(JSON.stringify(before.at(-1) === 'OLD-SECRET' ? before.slice(0, -1) : before), /OLD-SECRET/, `control: hidden until then (${out.replaced_before})`);
   t.equal(out.replaced_read, 'NEW-SECRET', `control: once replaced on the host, the hidden file is the host's again inside (${r.stderr.slice(0, 300)})`);
   t.equal(out.cache_planted, 'yes', 'control: so is the cache folder');
   t.match(r.stderr, `${replaced} was replaced on the host during the run`, 'the replaced hidden file is named after the run');
