@@ -59,18 +59,24 @@ export function homeSecretValueFiles(homeDir: string, values: RealValue[]): Mask
   return out;
 }
 
-/** A regular file (not followed) of at most 1 MiB holding a value, with its rewritten text. */
+/**
+ * A regular file of at most 1 MiB holding a value, with its rewritten text. A symlink (dotfiles kept
+ * in a repository and linked with stow, `.env -> ../shared/.env`) is followed: the agent reads
+ * through it, so the file it leads to is the one replaced (its real path is the one returned).
+ */
 function scanFile(p: string, replacer: EnvSecretReplacer): MaskedFile | undefined {
   let text: string;
+  let real: string;
   try {
-    const st = fs.lstatSync(p);
+    real = fs.realpathSync(p);
+    const st = fs.statSync(real);
     if (!st.isFile() || st.size > MAX_BYTES) return undefined;
-    text = fs.readFileSync(p, 'utf8');
+    text = fs.readFileSync(real, 'utf8');
   } catch {
     return undefined;
   }
   const scan = replacer.scan(text);
-  return scan.secrets.length || scan.value === undefined ? { path: p, secrets: scan.secrets, text: scan.value } : undefined;
+  return scan.secrets.length || scan.value === undefined ? { path: real, secrets: scan.secrets, text: scan.value } : undefined;
 }
 
 /** The working directory's files (by name, at most 3 folders deep) holding a real value, with what the agent gets instead. */
@@ -96,8 +102,7 @@ export function workSecretFiles(cwd: string, values: RealValue[]): MaskedFile[] 
         if (depth < MAX_DEPTH && !SKIP.has(e.name)) queue.push({ dir: p, depth: depth + 1 });
         continue;
       }
-      // Regular files only (a symlink is the agent's to aim; what it points to is not this project's).
-      if (!e.isFile() || !candidate(e.name)) continue;
+      if (!(e.isFile() || e.isSymbolicLink()) || !candidate(e.name)) continue;
       const found = scanFile(p, replacer);
       if (found) out.push(found);
     }

@@ -44,6 +44,7 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     'infra/prod.tfvars': `token = "${encodeURIComponent(canary)}"\n`,
     'notes.env.txt': `not a dotenv: ${canary}\n`,
   };
+
   for (const [f, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     fs.writeFileSync(path.join(dir, f), text);
@@ -51,12 +52,18 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   // And the home folder: a token exported in ~/.zshrc, and in a file ~/.bashrc sources.
   const home = fs.mkdtempSync(path.join(world.dir, 'home-'));
   fs.mkdirSync(path.join(home, '.config'), { recursive: true });
-  fs.writeFileSync(path.join(home, '.zshrc'), `export GITHUB_TOKEN=${canary}\n`);
+  // ~/.zshrc a symlink into a dotfiles repository (stow), as many keep it.
+  fs.mkdirSync(path.join(home, 'dotfiles'));
+  fs.writeFileSync(path.join(home, 'dotfiles', 'zshrc'), `export GITHUB_TOKEN=${canary}\n`);
+  fs.symlinkSync(path.join(home, 'dotfiles', 'zshrc'), path.join(home, '.zshrc'));
   fs.writeFileSync(path.join(home, '.bashrc'), '[ -f ~/.config/tokens.sh ] && . ~/.config/tokens.sh\n');
   fs.writeFileSync(path.join(home, '.config', 'tokens.sh'), `export GH_TOKEN='${canary}'\n`);
+  // A .env.local that links to a file kept outside the project.
+  fs.writeFileSync(path.join(home, 'shared.env'), `GH_TOKEN=${canary}\n`);
+  fs.symlinkSync(path.join(home, 'shared.env'), path.join(dir, '.env.local'));
   // A config holding this secret and another credential: hidden whole (a copy would show the other).
   fs.writeFileSync(path.join(home, '.npmrc'), `//npm.pkg.github.com/:_authToken=${canary}\n//npm.other.example/:_authToken=npm_OtherCanary0123\n`);
-  const readFiles = '; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
+  const readFiles = '; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
   for (const sandbox of [false, true]) {
     const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', `env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)${sandbox ? readFiles : ''}`], {
       cwd: sandbox ? dir : world.work,
@@ -94,9 +101,10 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
       t.equal(out.dotenv, `GITHUB_TOKEN=${placeholder}DEBUG=1`, '.env: the placeholder in place of the value, the rest as it was');
       t.equal(out.prod, `AUTH="Basic ${Buffer.from(`x-access-token:${placeholder}`).toString('base64')}"`, 'a Basic pair: decoded, replaced, encoded again');
       t.ok(out.tfvars?.includes(placeholder) && !out.tfvars.includes(canary), 'a Terraform variables file: no real value');
-      t.equal(out.zshrc, `export GITHUB_TOKEN=${placeholder}`, '~/.zshrc: the placeholder');
+      t.equal(out.zshrc, `export GITHUB_TOKEN=${placeholder}`, '~/.zshrc (a symlink into a dotfiles folder): the placeholder');
+      t.equal(out.linked, `GH_TOKEN=${placeholder}`, 'a .env.local linking outside the project: the placeholder');
       t.equal(out.sourced, `export GH_TOKEN='${placeholder}'`, 'a file ~/.bashrc sources: the placeholder');
-      t.match(r.stderr, /airlock: ~\/\.zshrc holds the real value of secret github/, 'named with its home path');
+      t.match(r.stderr, /airlock: ~\/dotfiles\/zshrc holds the real value of secret github/, 'named with its home path (where the link leads)');
       t.notMatch(out.npmrc ?? '', /OtherCanary|_authToken/, `a config with another credential besides stays hidden (${out.npmrc})`);
       t.notOk(r.stdout.includes(canary), 'the agent read no real value from these files');
       t.notOk(out.wrote, 'the rewritten file is read-only during the run');
