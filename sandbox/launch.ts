@@ -586,10 +586,10 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // The working directory's .env and the like holding a real value: a copy with placeholders.
       const masked: Array<[string, string]> = [];
       const withValues = [...workSecretFiles(cwd, o.realValues ?? []), ...homeSecretValueFiles(o.userHome ?? os.homedir(), o.realValues ?? [])];
-      // A file hidden anyway (a config holding another credential too) stays hidden: the copy would
-      // show what else it holds.
-      const hiddenSet = new Set(hide);
-      for (const [i, f] of [...new Map(withValues.map((f) => [f.path, f])).values()].filter((f) => !hiddenSet.has(realPath(f.path))).entries()) {
+      // A file hidden anyway, or inside a hidden folder (a config holding another credential too; a
+      // planted `.env` symlink into ~/.config/gh), stays hidden: the copy would show what else it holds.
+      const hiddenAlready = (p: string): boolean => hide.some((h) => within(realPath(p), h));
+      for (const [i, f] of [...new Map(withValues.map((f) => [f.path, f])).values()].filter((f) => !hiddenAlready(f.path)).entries()) {
         o.onMasked?.(f.path, f.secrets, f.text === undefined);
         if (f.text === undefined) {
           hide.push(f.path);

@@ -61,9 +61,15 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   // A .env.local that links to a file kept outside the project.
   fs.writeFileSync(path.join(home, 'shared.env'), `GH_TOKEN=${canary}\n`);
   fs.symlinkSync(path.join(home, 'shared.env'), path.join(dir, '.env.local'));
+  // An earlier agent's symlink into a hidden credential store (gh's hosts.yml holds this token and
+  // another host's): the store stays hidden, not replaced by a copy showing the other token.
+  fs.mkdirSync(path.join(home, '.config', 'gh'), { recursive: true });
+  fs.writeFileSync(path.join(home, '.config', 'gh', 'hosts.yml'), `github.com:\n  oauth_token: ${canary}\nghe.example:\n  oauth_token: gho_OtherHostCanary42\n`);
+  fs.mkdirSync(path.join(dir, 'ops'));
+  fs.symlinkSync(path.join(home, '.config', 'gh', 'hosts.yml'), path.join(dir, 'ops', '.env'));
   // A config holding this secret and another credential: hidden whole (a copy would show the other).
   fs.writeFileSync(path.join(home, '.npmrc'), `//npm.pkg.github.com/:_authToken=${canary}\n//npm.other.example/:_authToken=npm_OtherCanary0123\n`);
-  const readFiles = '; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
+  const readFiles = '; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
   for (const sandbox of [false, true]) {
     const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', `env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)${sandbox ? readFiles : ''}`], {
       cwd: sandbox ? dir : world.work,
@@ -103,6 +109,7 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
       t.ok(out.tfvars?.includes(placeholder) && !out.tfvars.includes(canary), 'a Terraform variables file: no real value');
       t.equal(out.zshrc, `export GITHUB_TOKEN=${placeholder}`, '~/.zshrc (a symlink into a dotfiles folder): the placeholder');
       t.equal(out.linked, `GH_TOKEN=${placeholder}`, 'a .env.local linking outside the project: the placeholder');
+      t.notMatch(out.ghlink ?? '', /OtherHostCanary|oauth_token/, `a planted link into a hidden store reads nothing (${out.ghlink})`);
       t.equal(out.sourced, `export GH_TOKEN='${placeholder}'`, 'a file ~/.bashrc sources: the placeholder');
       t.match(r.stderr, /airlock: ~\/dotfiles\/zshrc holds the real value of secret github/, 'named with its home path (where the link leads)');
       t.notMatch(out.npmrc ?? '', /OtherCanary|_authToken/, `a config with another credential besides stays hidden (${out.npmrc})`);
