@@ -57,6 +57,11 @@ export class Exchange {
   dial: { address: string; port: number } | undefined;
   /** The audit record is written: whatever happens later, it is not written again. */
   recorded = false;
+  /**
+   * The peer's address when the request came over TCP (undefined over the Unix socket, and for a
+   * request inside a tunnel, whose credential was checked at its CONNECT): set by the listener.
+   */
+  remoteAddress: string | undefined;
   /** Set by admit: ends the exchange's count among its agent's open ones (proxy/agent-gate.ts). */
   private leaveGate: (() => void) | undefined;
   private ended = false;

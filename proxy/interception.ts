@@ -10,6 +10,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { AgentInfo } from '../describe/types.ts';
 import { trimTrailing } from '../lib/text.ts';
+import { tokenRefusedHere } from '../state/agents.ts';
 import type { CertificateAuthority } from './ca.ts';
 import type { DestinationGuard } from './destination.ts';
 import type { Rejection } from './enforcers.ts';
@@ -40,6 +41,9 @@ export async function intercept(opts: InterceptionOptions, req: http.IncomingMes
   const unaudited = opts.pipeline.auditUnavailable();
   if (unaudited) return refuse(unaudited);
   const credential = req.headers['proxy-authorization'];
+  // A run's token works through the Unix socket only (state/agents.ts).
+  const elsewhere = tokenRefusedHere(credential, socket.remoteAddress);
+  if (elsewhere) return refuse(refusals.unauthenticated(elsewhere));
   let agent: AgentInfo | undefined;
   try {
     agent = await opts.pipeline.authenticate(credential);

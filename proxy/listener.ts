@@ -239,6 +239,7 @@ export class ProxyServer {
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.busy(req, res);
     const x = new Exchange(req, this.tunnels.get(req.socket), false);
+    if (!x.tunnel) x.remoteAddress = req.socket.remoteAddress;
     res.once('close', () => x.end());
     const refuse = (r: Refusal): void => {
       sendRejection(res, withRefusalHeaders(x, r), x.id, r.rule, !req.complete);
@@ -272,6 +273,7 @@ export class ProxyServer {
     this.idle.busy(socket);
     socket.on('error', () => socket.destroy());
     const x = new Exchange(req, this.tunnels.get(socket), true);
+    if (!x.tunnel) x.remoteAddress = socket.remoteAddress;
     const gone = new AbortFlag();
     if (socket.destroyed) (x.end(), gone.abort());
     else socket.once('close', () => (x.end(), gone.abort()));

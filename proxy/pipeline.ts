@@ -20,7 +20,7 @@ import type { EngineDecision } from '../engine/decision.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
 import { unmappedHost, unmapUrlHost } from '../lib/ip-literal.ts';
 import { trimTrailing } from '../lib/text.ts';
-import { parseProxyAuthorization } from '../state/agents.ts';
+import { parseProxyAuthorization, tokenRefusedHere } from '../state/agents.ts';
 import { credentialSlot } from '../engine/grants.ts';
 import { retryExceedsApproval } from '../state/approvals.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
@@ -123,6 +123,9 @@ export class Pipeline {
     }
     const tunnel = x.tunnel;
     const credential = tunnel ? tunnel.credential : x.head.headers['proxy-authorization'];
+    // A run's token works through the Unix socket only (state/agents.ts).
+    const elsewhere = tunnel ? undefined : tokenRefusedHere(credential, x.remoteAddress);
+    if (elsewhere) return refusals.unauthenticated(elsewhere);
     // A shared directory may leave the token's confirmation to describe (one round trip with the session's entry).
     const who = await this.identify(credential, { deferConfirm: true });
     const agent = who?.agent;

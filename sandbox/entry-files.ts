@@ -94,7 +94,197 @@ const HOME_ENTRIES: Record<string, string> = {
   '.docker/config.json': 'docker runs its credential helpers',
   '.kube/config': 'kubectl runs its exec credential plugins',
   '.aws/config': 'the AWS CLI runs credential_process',
+  // Thirteenth pass: what REPLs, debuggers and database shells run at every start (psql's `\!`,
+  // sqlite3's `.shell`, gdb's `shell`, Ruby, R, Julia, GHCi, IPython startup files), editors' plugin
+  // folders (vim loads ~/.vim/plugin, emacs ~/.emacs.d's early-init.el and packages, neovim its
+  // site and lazy.nvim folders, VS Code and its forks every extension in their folders), terminals,
+  // window managers and editors whose configs start programs, bash-completion's files (sourced on a
+  // Tab), Mercurial's and jj's user configs (hooks, fsmonitor), docker's CLI plugins (`docker
+  // compose` runs ~/.docker/cli-plugins/docker-compose), Terraform's provider folder, Maven's
+  // ~/.mavenrc (mvn sources it), Gradle's properties (jvmargs), sbt's global plugins, bun's preload.
+  '.psqlrc': 'psql runs its commands (\\!) at every start',
+  '.sqliterc': 'sqlite3 runs its commands (.shell) at every start',
+  '.gdbinit': 'gdb runs its commands at every start',
+  '.config/gdb': 'gdb runs its commands at every start',
+  '.lldbinit': 'lldb runs its commands at every start',
+  '.irbrc': 'irb runs it at every start',
+  '.pryrc': 'pry runs it at every start',
+  '.Rprofile': 'R runs it at every start',
+  '.julia/config': 'julia runs startup.jl at every start',
+  '.ghci': 'GHCi runs its commands at every start',
+  '.ipython': 'IPython runs its startup files and config',
+  '.jupyter': 'Jupyter runs its config files',
+  '.vim': 'vim sources its plugins',
+  '.emacs.d': 'emacs loads early-init.el, init.el and its packages',
+  '.config/emacs': 'emacs loads its init files and packages',
+  '.local/share/nvim/site': 'neovim sources its plugins',
+  '.local/share/nvim/lazy': 'neovim loads its plugins (lazy.nvim)',
+  '.vscode/extensions': 'VS Code loads its extensions',
+  '.vscode-oss/extensions': 'VSCodium loads its extensions',
+  '.cursor/extensions': 'Cursor loads its extensions',
+  '.vscode-server/extensions': 'VS Code\'s server loads its extensions',
+  '.vscode-server/data/Machine': 'VS Code\'s server obeys its settings',
+  '.config/VSCodium/User': 'VSCodium runs its tasks and obeys its settings',
+  '.config/Cursor/User': 'Cursor runs its tasks and obeys its settings',
+  '.config/helix': 'helix starts the language servers its config names',
+  '.config/zed': 'Zed runs its tasks and language servers',
+  '.config/kitty': 'kitty runs the programs its config names',
+  '.config/wezterm': 'WezTerm runs its config (Lua)',
+  '.wezterm.lua': 'WezTerm runs it (Lua)',
+  '.config/alacritty': 'Alacritty runs the shell its config names',
+  '.config/i3': 'i3 runs its exec lines',
+  '.config/sway': 'sway runs its exec lines',
+  '.config/hypr': 'Hyprland runs its exec lines',
+  '.bash_completion': 'bash-completion sources it',
+  '.local/share/bash-completion': 'bash-completion sources its completions',
+  '.hgrc': 'Mercurial runs its hooks and extensions',
+  '.config/hg': 'Mercurial runs its hooks and extensions',
+  '.config/jj': 'jj runs programs its config names',
+  '.docker/cli-plugins': 'docker runs its CLI plugins (docker compose, buildx)',
+  '.terraform.d/plugins': 'terraform runs the providers in it',
+  '.mavenrc': 'mvn sources it',
+  '.gradle/gradle.properties': 'gradle obeys it (org.gradle.jvmargs)',
+  '.sbt': 'sbt loads its global plugins and settings',
+  '.bunfig.toml': 'bun runs its preload scripts',
+  '.bashrc.d': '.bashrc sources the files in it (Fedora, RHEL)',
+  // Desktop and session: systemd's second user-unit folder, desktop entries (one named like an
+  // installed application replaces it in menus and file associations), the default applications,
+  // Plasma's login scripts; version managers' plugins (asdf, mise, pyenv run their scripts at every
+  // use of a tool, pyenv's at every shell start).
+  '.local/share/systemd/user': 'systemd runs your user units',
+  '.local/share/applications': 'your desktop runs the programs its entries name',
+  '.config/mimeapps.list': 'opening a file runs the program it names',
+  '.config/plasma-workspace/env': 'Plasma sources it at login',
+  '.asdf/plugins': 'asdf runs its plugins\' scripts',
+  '.local/share/mise/plugins': 'mise runs its plugins\' scripts',
+  '.pyenv/plugins': 'pyenv runs its plugins at every shell start',
 };
+
+/**
+ * Run by root, the agent writes what root can: the system's own run-on-entry places, which run as
+ * root outside the sandbox (cron, every program's dynamic loader, sudo, PAM, every login shell, ssh
+ * logins' motd scripts, git's system config). Those that exist are bound read-only (the others'
+ * folders are written by package installs, so they are named after the run instead, below).
+ * Path → what runs it.
+ */
+const SYSTEM_ENTRIES: Record<string, string> = {
+  '/etc/ld.so.preload': 'every program on the machine loads the libraries it names',
+  '/etc/crontab': 'cron runs it as root', '/etc/anacrontab': 'anacron runs it as root', '/var/spool/cron': 'cron runs the crontabs in it',
+  '/var/spool/at': 'atd runs the jobs in it',
+  '/etc/sudoers': 'sudo obeys it', '/etc/sudoers.d': 'sudo obeys it',
+  '/etc/profile': 'login shells source it', '/etc/bash.bashrc': 'interactive bash sources it', '/etc/bashrc': 'interactive bash sources it',
+  '/etc/environment': 'every login reads it', '/etc/zsh': 'zsh sources its files', '/etc/zshenv': 'every zsh sources it', '/etc/zshrc': 'zsh sources it',
+  '/etc/zprofile': 'zsh login shells source it', '/etc/inputrc': 'readline key bindings type text into shells',
+  '/etc/gitconfig': 'git runs programs it names', '/etc/rc.local': 'it runs at boot', '/etc/update-motd.d': 'its scripts run as root at every ssh login',
+  '/etc/ssh/sshd_config': 'sshd obeys it', '/etc/ssh/sshd_config.d': 'sshd obeys it', '/etc/ssh/ssh_config': 'ssh runs ProxyCommand and Match exec',
+  '/etc/ssh/ssh_config.d': 'ssh runs ProxyCommand and Match exec', '/etc/pam.d': 'logins run what it names (pam_exec)', '/etc/security': 'PAM obeys it',
+};
+
+/** Run by root: places package installs write too, named after the run when created or changed (not protected). */
+const SYSTEM_REPORTED: Record<string, string> = {
+  '/etc/cron.d': 'cron runs it as root', '/etc/cron.hourly': 'cron runs it as root', '/etc/cron.daily': 'cron runs it as root',
+  '/etc/cron.weekly': 'cron runs it as root', '/etc/cron.monthly': 'cron runs it as root', '/etc/systemd/system': 'systemd runs its units as root',
+  '/etc/systemd/user': 'systemd runs its units for every user', '/etc/profile.d': 'login shells source it', '/etc/init.d': 'its scripts run as root',
+  '/etc/udev/rules.d': 'udev runs its RUN programs as root', '/etc/modprobe.d': 'modprobe runs its install commands as root',
+  '/etc/logrotate.d': 'logrotate runs its scripts as root', '/etc/apt/apt.conf.d': 'apt runs its hooks as root', '/etc/ld.so.conf.d': 'the dynamic loader searches it',
+  '/etc/ld.so.conf': 'the dynamic loader searches it', '/etc/passwd': 'it says who has uid 0', '/etc/group': 'it says who is in sudo and docker',
+  '/etc/xdg/autostart': 'desktops start it at every login', '/etc/X11/Xsession.d': 'X sessions source it', '/etc/NetworkManager/dispatcher.d': 'NetworkManager runs it as root',
+  '/usr/local/bin': 'it is on everyone\'s PATH before /usr/bin', '/usr/local/sbin': 'it is on root\'s PATH before /usr/sbin',
+};
+
+/**
+ * Missing system files an empty one of which changes nothing: made empty so that they can be bound
+ * read-only (and left: removing one while another run binds it would lift that run's bind).
+ */
+const SYSTEM_NEUTRAL = ['/etc/ld.so.preload'];
+
+/**
+ * Run by root (`uid` 0), the system run-on-entry places that exist, to bind read-only; `made` lists
+ * the empty files made first (see SYSTEM_NEUTRAL). A `--writable` path naming one (or a
+ * path inside it) unlocks it. Nothing for anyone else: they cannot write these.
+ */
+export function systemEntryFiles(writable: string[] = [], uid: number | undefined = process.getuid?.(), entries: Record<string, string> = SYSTEM_ENTRIES): { protect: string[]; made: string[] } {
+  if (uid !== 0) return { protect: [], made: [] };
+  const unlocked = writable.map((w) => path.resolve(w));
+  const made: string[] = [];
+  for (const p of SYSTEM_NEUTRAL) {
+    if (!Object.hasOwn(entries, p) || unlocked.some((w) => inside(w, p))) continue;
+    try {
+      fs.writeFileSync(p, '', { flag: 'wx', mode: 0o644 }); // O_EXCL: never through a symlink
+      made.push(p);
+    } catch {
+      /* there already, or no folder for it */
+    }
+  }
+  const protect = Object.keys(entries).filter((p) => fs.existsSync(p) && !unlocked.some((w) => inside(w, p)));
+  return { protect, made };
+}
+
+/** Shell startup files whose `source`/`.` lines name further files that run as they do. */
+const RC_FILES = ['.profile', '.bash_profile', '.bash_login', '.bashrc', '.bash_aliases', '.zshenv', '.zprofile', '.zshrc', '.zlogin', '.kshrc', '.mkshrc'];
+
+/**
+ * The files of the home folder that the user's shell startup files source (`. "$HOME/.cargo/env"`,
+ * rustup's and uv's installers add it; `[ -s "$NVM_DIR/nvm.sh" ] && \\. "$NVM_DIR/nvm.sh"`, nvm's;
+ * `source ~/.config/shell/aliases.sh`), nested up to 3 deep: each runs in every new shell like the
+ * rc file itself, and the agent could append to it. Paths are expanded as far as they can be read
+ * without running anything: `~`, `$HOME`, variables the files set before (`export NVM_DIR=…`) and
+ * `${VAR:-default}`; a path that still holds a `$`, a glob or a command substitution is passed over.
+ */
+export function rcSourced(homeDir: string): string[] {
+  if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
+  const vars = new Map<string, string>([['HOME', homeDir]]);
+  const expand = (word: string): string | undefined => {
+    let w = word;
+    if (w.startsWith("'")) w = w.slice(1, w.endsWith("'") ? -1 : undefined);
+    else {
+      if (w.startsWith('"')) w = w.slice(1, w.endsWith('"') ? -1 : undefined);
+      if (w === '~' || w.startsWith('~/')) w = homeDir + w.slice(1);
+      // Twice: the inner variables of a default first (`${XDG_BIN_HOME:-$HOME/.local/bin}`).
+      for (let i = 0; i < 2; i++) w = w.replace(/\$\{([A-Za-z_]\w*)(?::?-([^}$]*))?\}|\$([A-Za-z_]\w*)/g, (all, a: string | undefined, dflt: string | undefined, b: string | undefined) => vars.get((a ?? b)!) ?? dflt ?? all);
+    }
+    if (/[$`*?[\]]/.test(w) || !path.isAbsolute(w)) return undefined;
+    return path.normalize(w);
+  };
+  const out: string[] = [];
+  const queue = RC_FILES.map((f) => ({ file: path.join(homeDir, f), depth: 0 }));
+  const seen = new Set(queue.map((q) => q.file));
+  while (queue.length && out.length < 64) {
+    const { file, depth } = queue.shift()!;
+    let text: string;
+    try {
+      const st = fs.statSync(file);
+      if (!st.isFile()) continue;
+      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+    } catch {
+      continue;
+    }
+    for (const raw of text.split('\n').slice(0, 5000)) {
+      const line = raw.trim();
+      if (line.startsWith('#')) continue;
+      const set = /^(?:export\s+|typeset\s+|local\s+)?([A-Za-z_]\w*)=("[^"]*"|'[^']*'|[^\s;&|]*)/.exec(line);
+      if (set) {
+        const v = expand(set[2]!);
+        if (v) vars.set(set[1]!, v);
+      }
+      for (const m of line.matchAll(/(?:^|[;&|({]|\bthen\b|\bdo\b|\belse\b)\s*(?:\\?\.|source)\s+("[^"]*"|'[^']*'|[^\s;&|)]+)/g)) {
+        const target = expand(m[1]!);
+        if (!target || !inside(target, homeDir) || target === homeDir || seen.has(target)) continue;
+        seen.add(target);
+        let isFile = false;
+        try {
+          isFile = fs.statSync(target).isFile();
+        } catch {
+          /* missing */
+        }
+        if (!isFile) continue;
+        out.push(target);
+        if (depth < 3) queue.push({ file: target, depth: depth + 1 });
+      }
+    }
+  }
+  return out;
+}
 
 /**
  * Entries above that are folders, which programs read the files of when the files exist: an empty
@@ -141,6 +331,25 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.npmrc': 'npm obeys node-options and script-shell',
   '.yarnrc.yml': 'yarn runs yarnPath',
   '.pth': 'Python runs its import lines',
+  // Thirteenth pass: dev containers run `initializeCommand` on your machine when the folder is
+  // opened in one; a `.code-workspace` file's tasks run on opening it (runOn: folderOpen); helix and
+  // Zed start the language servers (any program) a project's config names; rust-analyzer runs cargo,
+  // which obeys `.cargo/config.toml` (rustc-wrapper, runners), on opening the folder; jj's repository
+  // config, read by prompts that show jj status; bun's preload scripts; vim's project `.vimrc`.
+  '.devcontainer': 'VS Code runs its initializeCommand on your machine when you open the folder in a dev container',
+  '.devcontainer.json': 'VS Code runs its initializeCommand on your machine when you open the folder in a dev container',
+  '.code-workspace': 'VS Code runs its tasks on opening the workspace',
+  '.helix': 'helix starts the language servers it names on opening a file there',
+  '.zed': 'Zed runs its tasks and the language servers it names',
+  '.cargo': 'cargo, which rust-analyzer runs on opening the folder, runs the programs its config names',
+  '.jj': 'a jj repository: your prompt runs jj, which obeys its config',
+  'bunfig.toml': 'bun runs its preload scripts',
+  '.bunfig.toml': 'bun runs its preload scripts',
+  '.vimrc': 'vim runs it (exrc)',
+  // lefthook's local config, which lefthook's own .gitignore entry keeps out of every diff: the
+  // hooks lefthook installed run its commands at your next commit.
+  'lefthook-local.yml': 'lefthook runs its commands at your next commit (git ignores it)',
+  '.lefthook-local.yml': 'lefthook runs its commands at your next commit (git ignores it)',
 };
 
 /** Folders not walked in the working directory: big, and no prompt or editor enters them. */
@@ -224,6 +433,11 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
       }
     }
     if (fs.existsSync(inc) && !out.includes(inc)) out.push(inc);
+  }
+  // What the shell rc files source, protected like them.
+  for (const f of rcSourced(homeDir)) {
+    if (inside(here, f) || unlocked.some((w) => inside(w, f)) || out.includes(f)) continue;
+    out.push(f);
   }
   return out;
 }
@@ -322,7 +536,7 @@ function changedSince(p: string, since: number, budget: { left: number; until: n
  * config, hooks or info changed: objects and the index change with every commit). The walk is
  * bounded; `complete` says whether it saw everything.
  */
-export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}): { planted: Planted[]; complete: boolean } {
+export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean } {
   const planted: Planted[] = [];
   const budget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
   const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
@@ -344,6 +558,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
+    for (const f of rcSourced(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
     // Python runs the import lines of every .pth file in the user's site-packages, and its
     // usercustomize module, at each start.
     const lib = path.join(homeDir, '.local', 'lib');
@@ -357,6 +572,8 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       changedIn(path.join(lib, py, 'site-packages'), (n) => n.endsWith('.pth') || n === 'usercustomize.py' || n === 'sitecustomize.py', 'Python runs it at every start');
     }
   }
+  // Run by root: the system's own places (see SYSTEM_ENTRIES).
+  for (const [p, why] of Object.entries(system ?? {})) if (changedSince(p, since, budget)) planted.push({ path: p, why });
   // Folders on PATH that the agent could write (in the home folder or the working directory): a
   // program put there runs in place of the one of that name (`~/.local/bin/git`).
   const root = path.resolve(cwd);
@@ -395,7 +612,8 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
           planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script' });
         }
       }
-      const why = FOLDER_ENTRIES[e.name] ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : undefined);
+      const why = (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
+        ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : e.name.endsWith('.code-workspace') ? FOLDER_ENTRIES['.code-workspace'] : undefined);
       if (why) {
         const watched = e.name === '.git' && e.isDirectory() ? ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n))
           : e.name === '.hg' && e.isDirectory() ? [path.join(p, 'hgrc')]

@@ -33,7 +33,114 @@ const CREDENTIALS = [
   '.pgpass', '.my.cnf', '.mylogin.cnf', '.config/sops/age', '.config/rclone/rclone.conf', '.s3cfg', '.boto',
   '.composer/auth.json', '.config/composer/auth.json', '.huggingface/token', '.cache/huggingface/token',
   '.config/containers/auth.json',
+  // Thirteenth pass: more caches and stores of live credentials. The AWS CLI caches assumed roles'
+  // keys (cli/cache) and `aws login` sessions; kubelogin its OIDC tokens; Copilot its OAuth token;
+  // Terraform's CLI config, Pulumi, Helm repositories, Databricks, Snowflake, dbt profiles
+  // (database passwords), ngrok, Teleport's keys, MinIO's client, Cloudflare's (cloudflared's
+  // account certificate, wrangler), Oracle, Alibaba, Scaleway, Linode and IBM clouds, NuGet API keys,
+  // Maven's master password, Gradle's and Docker's old file, Gitea's, JFrog's, Sentry's, CircleCI's,
+  // Travis's, Argo CD's, Supabase's and Railway's CLIs.
+  '.aws/cli/cache', '.aws/login/cache', '.kube/cache/oidc-login', '.config/github-copilot', '.terraformrc',
+  '.pulumi/credentials.json', '.config/helm/repositories.yaml', '.databrickscfg', '.snowflake/connections.toml', '.snowsql/config',
+  '.dbt/profiles.yml', '.config/ngrok', '.ngrok2', '.tsh', '.mc/config.json', '.cloudflared', '.wrangler', '.config/.wrangler',
+  '.oci', '.aliyun', '.config/scw', '.config/linode-cli', '.bluemix', '.nuget/NuGet/NuGet.Config', '.config/NuGet/NuGet.Config',
+  '.m2/settings-security.xml', '.dockercfg', '.config/tea', '.jfrog', '.sentryclirc', '.circleci/cli.yml', '.travis/config.yml',
+  '.config/argocd', '.supabase/access-token', '.railway/config.json',
 ];
+
+/**
+ * Configuration files that tools inside still read, hidden only when they hold a credential: an
+ * npm or Yarn registry token (`//registry…/:_authToken=`, `npmAuthToken`), an index URL with a
+ * password in pip's config, a `<password>` of Maven's servers, a password or token in Gradle's
+ * properties, git's `http.extraHeader` with an Authorization (what CI checkouts leave), a user and
+ * password in curl's or wget's rc file. Read up to 256 KiB; file → what marks a credential.
+ */
+const CREDENTIAL_BEARING: Record<string, RegExp> = {
+  '.npmrc': /_authToken|_auth\s*=|_password\s*=|:password\s*=/i,
+  '.yarnrc': /_authToken|_auth\s*=|_password/i,
+  '.yarnrc.yml': /npmAuth(?:Token|Ident)/,
+  '.config/pip/pip.conf': /:\/\/[^\s/@:]+:[^\s/@]+@/,
+  '.pip/pip.conf': /:\/\/[^\s/@:]+:[^\s/@]+@/,
+  '.m2/settings.xml': /<password>/i,
+  '.gradle/gradle.properties': /(?:password|token|secret)\s*[=:]/i,
+  '.gitconfig': /extraheader\s*=[\s"]*authorization/i,
+  '.config/git/config': /extraheader\s*=[\s"]*authorization/i,
+  '.curlrc': /^[ \t]*-?-?(?:user|u|oauth2-bearer|proxy-user)(?![\w-])/im,
+  '.wgetrc': /password\s*=/i,
+};
+
+/** Those of CREDENTIAL_BEARING in `homeDir` that exist and hold a credential. */
+export function credentialBearingFiles(homeDir: string, env: NodeJS.ProcessEnv = {}): string[] {
+  if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
+  const out: string[] = [];
+  for (const [rel, marks] of Object.entries(CREDENTIAL_BEARING)) {
+    for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) {
+      if (!p) continue;
+      let fd: number | undefined;
+      try {
+        fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+        if (!fs.fstatSync(fd).isFile()) continue;
+        const buf = Buffer.alloc(256 * 1024);
+        const n = fs.readSync(fd, buf, 0, buf.length, 0);
+        if (marks.test(buf.subarray(0, n).toString('utf8'))) out.push(p);
+      } catch {
+        /* missing or unreadable */
+      } finally {
+        if (fd !== undefined) fs.closeSync(fd);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Run by root, the agent reads every root-owned file (it runs as the owner; no capability is needed
+ * for that): the password hashes, the SSH host keys (whoever has them can pose as this machine),
+ * TLS and VPN private keys, Wi-Fi passwords, the Kerberos keytab, systemd's credential key, a
+ * cluster's admin kubeconfig, cloud-init's user data, the database maintenance password, the
+ * Tailscale node key; and every other user's credential stores and histories. Hidden like the
+ * user's own (the ones that exist; never one holding the working directory). Empty for anyone but
+ * root: others cannot read these anyway.
+ */
+export const SYSTEM_SECRETS = [
+  '/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-', '/etc/security/opasswd', '/etc/ssl/private', '/etc/pki/tls/private',
+  '/etc/letsencrypt/live', '/etc/letsencrypt/archive', '/etc/letsencrypt/accounts', '/etc/krb5.keytab', '/etc/NetworkManager/system-connections',
+  '/etc/wpa_supplicant', '/var/lib/iwd', '/etc/netplan', '/etc/wireguard', '/etc/ipsec.secrets', '/etc/ipsec.d/private', '/etc/openvpn',
+  '/etc/ppp/chap-secrets', '/etc/ppp/pap-secrets', '/var/lib/systemd/credential.secret', '/etc/credstore', '/etc/credstore.encrypted',
+  '/etc/rancher/k3s/k3s.yaml', '/etc/rancher/rke2/rke2.yaml', '/etc/kubernetes/admin.conf', '/etc/kubernetes/super-admin.conf', '/etc/kubernetes/pki',
+  '/var/lib/kubelet/pki', '/var/lib/cloud/instance/user-data.txt', '/var/lib/cloud/instances', '/var/lib/sss/db', '/var/lib/sss/secrets',
+  '/etc/sssd/sssd.conf', '/etc/ldap.secret', '/etc/libvirt/secrets', '/etc/postfix/sasl_passwd', '/etc/postfix/sasl_passwd.db', '/etc/msmtprc',
+  '/etc/mysql/debian.cnf', '/var/lib/samba/private', '/var/lib/tailscale', '/etc/gitlab-runner/config.toml', '/etc/docker/key.json',
+  '/var/lib/docker/swarm', '/etc/ssh/ssh_host_key',
+];
+
+export function systemSecretFiles(cwd: string = process.cwd(), opts: { uid?: number; passwd?: string; sshDir?: string; ownHome?: string } = {}): string[] {
+  if ((opts.uid ?? process.getuid?.()) !== 0) return [];
+  const sshDir = opts.sshDir ?? '/etc/ssh';
+  let hostKeys: string[] = [];
+  try {
+    hostKeys = fs.readdirSync(sshDir).filter((n) => /^ssh_host_.*key$/.test(n)).map((n) => path.join(sshDir, n));
+  } catch {
+    /* no sshd */
+  }
+  // Other users' home folders, from the password file (not the root folder, not the system's
+  // placeholders, at most 64).
+  let passwd = opts.passwd;
+  if (passwd === undefined) {
+    try {
+      passwd = fs.readFileSync('/etc/passwd', 'utf8');
+    } catch {
+      passwd = '';
+    }
+  }
+  const own = realOrSame(opts.ownHome ?? os.homedir());
+  const homes = [...new Set(passwd.split('\n').map((l) => l.split(':')[5] ?? '').filter((h) => path.isAbsolute(h) && h !== '/' && !/^\/(?:nonexistent|dev\/null|proc|sys|bin|sbin|usr|var\/empty)(?:\/|$)/.test(h)))]
+    .filter((h) => realOrSame(h) !== own && fs.existsSync(h)).slice(0, 64);
+  const inHomes = homes.flatMap((h) => [...homeSecretPaths(h, {}, cwd), ...credentialBearingFiles(h)]);
+  const here = realOrSame(path.resolve(cwd));
+  const holdsHere = (p: string): boolean => !path.relative(realOrSame(p), here).startsWith('..');
+  return [...new Set([...SYSTEM_SECRETS, ...hostKeys, ...inHomes])].filter((p) => fs.existsSync(p) && !holdsHere(p));
+}
 
 /**
  * Credentials kept outside the home folder, in places the sandbox shares: Kerberos ticket caches
@@ -83,7 +190,7 @@ export function tempSecretFiles(env: NodeJS.ProcessEnv, tmpDirs: string[] = [os.
 
 /** The files that exist, of both kinds, for this home folder and environment (`HISTFILE` too). */
 export function homeSecretFiles(homeDir: string, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
-  return homeSecretPaths(homeDir, env, cwd).filter((p) => fs.existsSync(p));
+  return [...new Set([...homeSecretPaths(homeDir, env, cwd).filter((p) => fs.existsSync(p)), ...credentialBearingFiles(homeDir, env)])];
 }
 
 /**

@@ -13,7 +13,7 @@
 // Unsandboxed (--no-sandbox): the same relay listens on 127.0.0.1:<ephemeral> on the host and the
 // command only gets environment variables, which a determined agent can ignore.
 import { globMatch } from '../lib/glob.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { agentEnv, type AgentEnvOptions } from './env.ts';
 import { relayConnections, startRelay, type Relay } from './relay.ts';
 import { withMountAliases } from './mount-aliases.ts';
+import { homeSecretValueFiles, workSecretFiles } from './work-secrets.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 
@@ -84,6 +85,13 @@ export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' |
    * cache, set aside (to that path) so that nothing the agent put there is loaded.
    */
   onPathReplaced?: (p: string, kind: 'hidden' | 'protected' | 'cache', moved?: string) => void;
+  /**
+   * A file of the working directory holding a real secret value (work-secrets.ts): the agent reads
+   * a copy with placeholders (`hidden`: one that could not be rewritten is hidden instead).
+   */
+  onMasked?: (p: string, secrets: string[], hidden: boolean) => void;
+  /** The user's home folder (default: os.homedir()), whose rc files are looked at too. */
+  userHome?: string;
   /** A PKCS12 trust store with Airlock's CA (for JAVA_TOOL_OPTIONS), when one could be made. */
   javaTrustStore?: string;
   baseEnv?: NodeJS.ProcessEnv;
@@ -107,6 +115,10 @@ export function bwrapArgs(o: {
   writable?: string[];
   /** Read-only whatever else is writable (bound after the writable folders). */
   protect?: string[];
+  /** Device nodes of the run's own (privateDevices) to put over bubblewrap's binds of the host's. */
+  devices?: string[];
+  /** [copy, path]: the working directory's files with a real secret value, as the agent reads them (read-only). */
+  masked?: Array<[string, string]>;
 }): string[] {
   // --new-session: no controlling terminal inside, so TIOCSTI cannot push keystrokes into the
   // user's shell (CVE-2017-5226); `airlock run` forwards the terminal's signals instead.
@@ -152,6 +164,10 @@ export function bwrapArgs(o: {
   // A minimal /dev (null, zero, random, tty, pts, ...): the host's block devices would let an agent
   // running as root read the hidden state folder straight off the disk.
   args.push('--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm');
+  // bubblewrap's /dev binds the host's own device nodes, writable: an agent run by root owns them
+  // (no capability needed) and `chmod 000 /dev/null` broke the machine for everyone. Run by root,
+  // Airlock's own go on top (privateDevices).
+  for (const d of o.devices ?? []) args.push('--dev-bind', d, path.join('/dev', path.basename(d)));
   // Host services listen on Unix sockets under /run (nscd and systemd-resolved answer DNS there,
   // D-Bus, container runtimes): an empty /run cuts them off.
   args.push('--tmpfs', '/run');
@@ -161,6 +177,7 @@ export function bwrapArgs(o: {
     if (!fs.existsSync(p)) continue;
     args.push(...(fs.statSync(p).isDirectory() ? ['--tmpfs', p] : ['--ro-bind', '/dev/null', p]));
   }
+  for (const [copy, p] of o.masked ?? []) args.push('--ro-bind', copy, p);
   args.push('--ro-bind', o.runDir, SANDBOX_RUN_DIR, '--chdir', o.cwd);
   // inside.mjs starts the command in a user namespace of its own with this bubblewrap (see there).
   args.push('--', process.execPath, insideScript, ...(o.bwrap ? ['--bwrap', o.bwrap] : []), '--listen', String(SANDBOX_PROXY_PORT), '--', ...o.command);
@@ -565,7 +582,25 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const modes = [0, 1, 2].map(stdioMode);
       for (const m of modes) if (typeof m === 'object') throw new LaunchError(m.refuse);
       const stdio = modes.map((m) => (m === 'relay' ? 'pipe' : 'inherit')) as Array<'pipe' | 'inherit'>;
-      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable }), {
+      const devices = process.getuid?.() === 0 ? privateDevices(home) : [];
+      // The working directory's .env and the like holding a real value: a copy with placeholders.
+      const masked: Array<[string, string]> = [];
+      const withValues = [...workSecretFiles(cwd, o.realValues ?? []), ...homeSecretValueFiles(o.userHome ?? os.homedir(), o.realValues ?? [])];
+      // A file hidden anyway, or inside a hidden folder (a config holding another credential too; a
+      // planted `.env` symlink into ~/.config/gh), stays hidden: the copy would show what else it holds.
+      const hiddenAlready = (p: string): boolean => hide.some((h) => within(realPath(p), h));
+      for (const [i, f] of [...new Map(withValues.map((f) => [f.path, f])).values()].filter((f) => !hiddenAlready(f.path)).entries()) {
+        o.onMasked?.(f.path, f.secrets, f.text === undefined);
+        if (f.text === undefined) {
+          hide.push(f.path);
+        } else {
+          const copy = path.join(runDir, `masked-${i}`);
+          fs.writeFileSync(copy, f.text, { mode: 0o600 });
+          masked.push([copy, f.path]);
+        }
+        watched.set(f.path, { id: pathIdentity(f.path), kind: 'hidden' });
+      }
+      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked }), {
         env, cwd, stdio: [...stdio, 'ipc', filterFd], detached: true, serialization: 'json',
       });
       if (stdio.includes('pipe')) relayStdio(sandboxed, stdio, cleanups);
@@ -638,6 +673,56 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
     if (filterFd !== undefined) fs.closeSync(filterFd);
     fs.rmSync(runDir, { recursive: true, force: true });
     replacedPaths(watched, o.onPathReplaced);
+  }
+}
+
+/** The device nodes bubblewrap's --dev binds from the host (but /dev/console, the terminal's). */
+export const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+/**
+ * Run by root, the agent is the owner of the host's device nodes bubblewrap binds into its /dev
+ * (no capability needed to chmod what one owns, and bubblewrap cannot bind a device read-only: its
+ * read-only binds are nodev): `chmod 000 /dev/null` there broke every program on the machine. So
+ * the sandbox gets nodes of Airlock's own, bound over the host's: made once with the system's
+ * mknod(1) in the state folder (hidden from every sandbox), the same numbers as the host's, and set
+ * back to the host's modes and owners at each run's start (a few system calls; mknod costs an exec,
+ * which is paid only the first time). Runs of one state folder at the same time share them. Where
+ * they cannot be made or opened (a state folder on a `nodev` mount, no mknod) the list is empty and
+ * the host's stay, as before.
+ */
+export function privateDevices(home: string): string[] {
+  const dir = path.join(home, 'devices');
+  const made: string[] = [];
+  try {
+    fs.mkdirSync(dir, { mode: 0o755, recursive: true });
+    for (const name of DEV_NODES) {
+      const host = fs.statSync(path.join('/dev', name));
+      if (!host.isCharacterDevice()) return [];
+      const p = path.join(dir, name);
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(p);
+      } catch {
+        /* not made yet */
+      }
+      if (!st || !st.isCharacterDevice() || st.rdev !== host.rdev) {
+        // The system's mknod, never one on PATH (a folder the agent may have written: this runs as root).
+        const mknod = ['/usr/bin/mknod', '/bin/mknod'].find((m) => fs.existsSync(m));
+        if (!mknod) return [];
+        const major = Number(((BigInt(host.rdev) >> 8n) & 0xfffn) | ((BigInt(host.rdev) >> 32n) & ~0xfffn));
+        const minor = Number((BigInt(host.rdev) & 0xffn) | ((BigInt(host.rdev) >> 12n) & ~0xffn));
+        fs.rmSync(p, { force: true, recursive: true });
+        execFileSync(mknod, ['-m', '600', p, 'c', String(major), String(minor)], { stdio: 'ignore', timeout: 5000 });
+      }
+      fs.chownSync(p, host.uid, host.gid);
+      fs.chmodSync(p, host.mode & 0o7777);
+      made.push(p);
+    }
+    // A node on a nodev mount cannot be opened: the host's are kept then.
+    fs.closeSync(fs.openSync(path.join(dir, 'null'), 'r+'));
+    return made;
+  } catch {
+    return [];
   }
 }
 

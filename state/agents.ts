@@ -107,9 +107,31 @@ function sha256(s: string): string {
   return crypto.createHash('sha256').update(s).digest('hex');
 }
 
+/**
+ * How a token minted for `airlock run` begins (`.` never occurs in the random part, base64url). It
+ * works only on a connection that came over Airlock's Unix socket (<home>/proxy.sock, which
+ * `airlock run` relays each of the agent's connections to, and which every sandbox hides), never on
+ * the TCP port, which any local user, container or browser page can reach: a run's token that
+ * leaks (printed, written to a file the agent could leave behind, read off a CI log) is of no use
+ * there. The mark is part of the token itself, so it needs no stored field and cannot be stripped
+ * (the stored hash covers it).
+ */
+export const UNIX_ONLY_TOKEN = 'unix.';
+
+/**
+ * Why the credential in a Proxy-Authorization header may not be used on this connection, if so: a
+ * run's token (UNIX_ONLY_TOKEN) over a TCP connection (one with a remote address).
+ */
+export function tokenRefusedHere(header: string | undefined, remoteAddress: string | undefined): string | undefined {
+  if (remoteAddress === undefined) return undefined;
+  const cred = parseProxyAuthorization(header);
+  if (!cred?.token.startsWith(UNIX_ONLY_TOKEN)) return undefined;
+  return `this token was issued to an \`airlock run\` of agent ${JSON.stringify(cred.name.slice(0, 64))} and works only through Airlock's Unix socket (the run relays to it), not on the TCP port: a leaked run token is no credential here`;
+}
+
 /** A new token: its stored form (only a hash) and what is shown once to the operator. */
-export function mintToken(opts: { label?: string; ttlMs?: number; secrets?: string[] }): { stored: StoredToken; public: IssuedToken } {
-  const token = crypto.randomBytes(32).toString('base64url');
+export function mintToken(opts: { label?: string; ttlMs?: number; secrets?: string[]; unixOnly?: boolean }): { stored: StoredToken; public: IssuedToken } {
+  const token = (opts.unixOnly ? UNIX_ONLY_TOKEN : '') + crypto.randomBytes(32).toString('base64url');
   const id = crypto.randomBytes(6).toString('hex');
   const stored: StoredToken = { id, hash: sha256(token), created: new Date().toISOString() };
   if (opts.label) stored.label = opts.label;
@@ -195,7 +217,7 @@ export class AgentStore {
    * Adds a token to an existing agent (e.g. a per-run token with a TTL). `secrets` limits what the
    * proxy injects for requests made with it (the proxy refuses any other secret).
    */
-  async issueToken(name: string, opts: { ttlMs?: number; label?: string; secrets?: string[] } = {}): Promise<IssuedToken> {
+  async issueToken(name: string, opts: { ttlMs?: number; label?: string; secrets?: string[]; unixOnly?: boolean } = {}): Promise<IssuedToken> {
     await this.refresh();
     if (!this.doc.data.agents[name]) throw new AgentError(`no agent named ${name}`);
     const issued = mintToken(opts);

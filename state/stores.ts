@@ -54,7 +54,7 @@ export interface AgentDirectory {
   list(): AgentSummary[];
   add(name: string, opts?: { labels?: Record<string, string>; label?: string; ttlMs?: number }): Promise<IssuedToken>;
   /** Another token for an agent (`airlock run` mints one per run, with the run's secrets). */
-  issueToken(name: string, opts?: { ttlMs?: number; label?: string; secrets?: string[] }): Promise<IssuedToken>;
+  issueToken(name: string, opts?: { ttlMs?: number; label?: string; secrets?: string[]; unixOnly?: boolean }): Promise<IssuedToken>;
   revokeToken(name: string, idOrToken: string): Promise<boolean>;
   remove(name: string): Promise<boolean>;
 }

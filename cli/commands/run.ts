@@ -13,8 +13,8 @@ import { StateFileError } from '../../state/document.ts';
 import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
-import { configIncludes, homeEntryFiles, plantedReport, plantedSince } from '../../sandbox/entry-files.ts';
-import { defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, tempSecretFiles } from '../../sandbox/home-secrets.ts';
+import { configIncludes, homeEntryFiles, plantedReport, plantedSince, systemEntryFiles } from '../../sandbox/entry-files.ts';
+import { defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
@@ -117,6 +117,12 @@ async function realSecretValues(home: string): Promise<Array<{ secret: string; v
     process.stderr.write(`airlock: warning: could not check the environment for real secret values: ${(err as Error).message}\n`);
     return [];
   }
+}
+
+/** A path as the user knows it: relative in the working directory, `~/…` in the home folder. */
+function shownPath(p: string, userHome: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : tildePath(p, userHome);
 }
 
 /** Saved defaults that only mean something inside the sandbox. */
@@ -248,7 +254,8 @@ export function register(program: Command): void {
       try {
         // The run's set of secrets travels with its token: the proxy injects no other secret for it.
         const secrets = runSecretSet(opts);
-        issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})`, ...(secrets ? { secrets } : {}) });
+        // unixOnly: the token works only through <home>/proxy.sock, where the run relays (state/agents.ts).
+        issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})`, unixOnly: true, ...(secrets ? { secrets } : {}) });
       } catch (err) {
         if (err instanceof AgentError) throw new CliError(err.message);
         throw err;
@@ -268,7 +275,9 @@ export function register(program: Command): void {
       // anyway is named after it. Taken before the run starts: gitControlPaths makes folders.
       const userHome = os.homedir();
       const placed: string[] = [];
-      const protect = sandbox ? [...protectedPaths(home, process.cwd(), placed), ...homeEntryFiles(userHome, process.cwd(), opts.writable, process.env)] : [];
+      // Run by root, also the system's (cron, ld.so.preload, sudoers, profile, PAM, …; entry-files.ts).
+      const system = sandbox ? systemEntryFiles(opts.writable) : { protect: [], made: [] };
+      const protect = sandbox ? [...protectedPaths(home, process.cwd(), placed), ...homeEntryFiles(userHome, process.cwd(), opts.writable, process.env), ...system.protect] : [];
       // A change time is taken from the kernel's coarse clock, in finer units than Date.now(): what
       // was made just now may read a millisecond or a tick later. The agent starts far later.
       const started = Date.now() + 20;
@@ -287,14 +296,18 @@ export function register(program: Command): void {
           // The state folder is hidden anyway; the master key file may live elsewhere (AIRLOCK_MASTER_KEY_FILE).
           // Every other state folder this user has (another project's master key, secrets, CA key),
           // and the list of them, are hidden too.
-          // And the user's command histories and credential stores, which hold secrets' real values.
-          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...tempSecretFiles(process.env), ...(opts.hide ?? [])],
+          // And the user's command histories and credential stores, which hold secrets' real values;
+          // run by root, the system's secrets and every other user's too.
+          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...tempSecretFiles(process.env), ...systemSecretFiles(), ...(opts.hide ?? [])],
           protect,
           onPathReplaced: (p, kind, moved) => process.stderr.write(`airlock: ${terminalText(p)} was replaced on the host during the run, which lifts the sandbox's ${kind === 'protected' ? 'read-only bind' : 'hiding'} of it: ${
             kind === 'hidden' ? 'the agent could read what it holds since (rotate a credential it holds)'
               : kind === 'protected' ? 'the agent could change it since; review it before your shell, editor or git reads it'
                 : moved ? `the agent could put code there; set aside as ${terminalText(moved)}` : 'the agent could put code there; remove it'}\n`),
           realValues,
+          onMasked: (p, secrets, hidden) => process.stderr.write(hidden
+            ? `airlock: ${terminalText(shownPath(p, userHome))} holds the real value of secret ${secrets.join(', ')} in a form Airlock cannot replace; it is hidden from the agent\n`
+            : `airlock: ${terminalText(shownPath(p, userHome))} holds the real value of secret ${secrets.join(', ')}; the agent reads its placeholder there (the file is read-only during the run)\n`),
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
             ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`
             : `airlock: your environment variable ${envVar} holds the real value of secret ${secret}; the agent gets its placeholder instead\n`),

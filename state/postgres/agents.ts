@@ -124,7 +124,7 @@ export class PgAgents implements AgentDirectory {
     return made;
   }
 
-  async issueToken(name: string, opts: { ttlMs?: number; label?: string; secrets?: string[] } = {}): Promise<IssuedToken> {
+  async issueToken(name: string, opts: { ttlMs?: number; label?: string; secrets?: string[]; unixOnly?: boolean } = {}): Promise<IssuedToken> {
     const issued = mintToken(opts);
     const exists = await this.db.query('SELECT 1 FROM agents WHERE name = $1', [name]);
     if (!exists.rowCount) throw new AgentError(`no agent named ${name}`);

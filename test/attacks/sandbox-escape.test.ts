@@ -29,7 +29,8 @@ import * as tar from 'tar';
 import { compilePolicy } from '../../engine/compile.ts';
 import { denialLine } from '../../sandbox/denial-report.ts';
 import type { AuditRecord } from '../../state/audit-log.ts';
-import { homeSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
+import { credentialBearingFiles, homeSecretFiles, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
+import { homeEntryFiles, rcSourced } from '../../sandbox/entry-files.ts';
 import { kernelMounts } from '../../sandbox/launch.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { ensureHome, knownHomesFile } from '../../state/home.ts';
@@ -550,6 +551,37 @@ for p in os.environ.get('PROBE_READ', '').split(':'):
     except OSError as e:
         got.append(e.strerror)
 print('creds_read=' + json.dumps(got), flush=True)
+# Thirteenth pass: bubblewrap binds the host's device nodes, and run by root the agent owns them:
+# each is chmod'ed to the mode it has (a no-op on whichever node it lands), its inode reported.
+devs = {}
+for d in ['null', 'zero', 'full', 'random', 'urandom', 'tty']:
+    try:
+        st = os.stat('/dev/' + d)
+        os.chmod('/dev/' + d, st.st_mode & 0o7777)
+        devs[d] = [st.st_ino, 'changed']
+    except OSError as e:
+        devs[d] = [None, e.strerror]
+print('devs=' + json.dumps(devs))
+with open('/dev/null', 'w') as f:
+    f.write('x')
+print('devnull=' + str(len(open('/dev/zero', 'rb').read(4)) + len(open('/dev/urandom', 'rb').read(4))))
+# Root-owned secrets of the host (run by root the agent reads them as their owner).
+sysread = []
+for p in filter(None, os.environ.get('PROBE_SYSTEM', '').split(':')):
+    try:
+        sysread.append(open(p).read(64))
+    except OSError as e:
+        sysread.append(e.strerror)
+print('system_read=' + json.dumps(sysread), flush=True)
+# Run by root: the system's run-on-entry places (access(W_OK) answers what a write would meet,
+# writing nothing), and a file in /usr/local/bin, which package installs write too (named after).
+print('system_writable=' + json.dumps([p for p in filter(None, os.environ.get('PROBE_SYSWRITE', '').split(':')) if os.access(p, os.W_OK)]))
+if os.environ.get('PROBE_SYSPLANT'):
+    try:
+        open(os.environ['PROBE_SYSPLANT'], 'w').close()
+        print('sys_planted=yes')
+    except OSError as e:
+        print('sys_planted=' + e.strerror)
 if os.environ.get('PROBE_PLANT'):
     try:
         os.symlink(os.path.join(os.getcwd(), 'agent-ticket'), os.environ['PROBE_PLANT'])
@@ -570,10 +602,11 @@ if w:
         except OSError as e:
             seen = e.strerror
         if seen != 'NEW-SECRET':
-            before.append(seen)
+            if not before or before[-1] != seen:
+                before.append(seen)
             time.sleep(0.02)
     print('replaced_read=' + seen)
-    print('replaced_before=' + json.dumps(sorted(set(before))))
+    print('replaced_before=' + json.dumps(before))
     # Airlock itself added a state folder to the user's list meanwhile: the list stays hidden.
     try:
         print('list_read=' + json.dumps(open(os.environ['PROBE_LIST']).read()))
@@ -624,6 +657,14 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
     NODE_COMPILE_CACHE: cache, PROBE_WAIT: [ready, replaced, cache].join(':'), XDG_STATE_HOME: xdg, PROBE_LIST: list, TMPDIR: runTmp,
     PROBE_PLANT: path.join(runTmp, `krb5cc_${uid}`),
   };
+  const devices = ['null', 'zero', 'full', 'random', 'urandom', 'tty'].map((d) => fs.statSync(`/dev/${d}`));
+  const system = ['/etc/shadow', '/etc/gshadow', ...(fs.existsSync('/etc/ssh') ? fs.readdirSync('/etc/ssh').filter((n) => /^ssh_host_.*_key$/.test(n)).map((n) => `/etc/ssh/${n}`) : [])].filter((p) => fs.existsSync(p));
+  // Thirteenth pass, run by root: cron, the dynamic loader's preload list (missing here until
+  // airlock run makes it empty), sudo, login shells, git's system config, PAM.
+  const sysEntries = ['/etc/ld.so.preload', '/etc/crontab', '/var/spool/cron', '/etc/sudoers', '/etc/sudoers.d', '/etc/profile', '/etc/bash.bashrc', '/etc/environment', '/etc/gitconfig', '/etc/pam.d', '/etc/update-motd.d'];
+  const sysPlant = fs.existsSync('/usr/local/bin') ? `/usr/local/bin/.airlock-probe-${process.pid}` : '';
+  t.teardown(() => sysPlant && fs.rmSync(sysPlant, { force: true }));
+  Object.assign(env, { PROBE_SYSTEM: system.join(':'), PROBE_SYSWRITE: sysEntries.join(':'), PROBE_SYSPLANT: process.getuid!() === 0 ? sysPlant : '' });
   const running = runAirlock(['--home', world.home, '--agent', world.agent, '--hide', replaced, '--', 'python3', '-c', sysProbe], { cwd: world.work, env });
   // Bounded (a loaded machine starts a sandbox slowly); it returns as soon as the agent is ready.
   for (let i = 0; i < 1000 && !fs.existsSync(ready); i++) await new Promise((res) => setTimeout(res, 30));
@@ -649,12 +690,47 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   const read = JSON.parse(out.creds_read!) as string[];
   t.equal(read.length, 4, 'the agent tried each');
   t.notMatch(read.join(' '), /HOST-CREDENTIAL|HOST-TICKET/, `the Kerberos ticket caches (one through a symlink into the working directory) and the registry login cannot be read (${read.join(', ')})`);
+  // Thirteenth pass: run by root, `chmod 000 /dev/null` inside changed the host's node (bubblewrap
+  // binds the host's, writable; the agent owns them). Now the run's own nodes are bound over them.
+  const devs = JSON.parse(out.devs!) as Record<string, [number | null, string]>;
+  // Where the state folder's filesystem is nodev (a tmpfs /tmp), Airlock keeps the host's nodes: said, not tested.
+  const usable = (p: string): boolean => {
+    try {
+      fs.closeSync(fs.openSync(p, 'r+'));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const ownNodes = process.getuid!() !== 0 || usable(path.join(world.home, 'devices', 'null'));
+  if (!ownNodes) t.comment('the state folder is on a nodev filesystem here: the sandbox keeps the host\'s device nodes (documented)');
+  if (ownNodes) ['null', 'zero', 'full', 'random', 'urandom', 'tty'].forEach((d, i) => {
+    const now = fs.statSync(`/dev/${d}`);
+    t.equal(now.ctimeMs, devices[i]!.ctimeMs, `the host's /dev/${d} was not changed (the agent: ${devs[d]![1]})`);
+    if (devs[d]![0] !== null) t.not(devs[d]![0], devices[i]!.ino, `/dev/${d} inside is not the host's node`);
+  });
+  t.equal(out.devnull, '8', 'control: /dev/null, /dev/zero and /dev/urandom work inside');
+  const sysRead = JSON.parse(out.system_read!) as string[];
+  t.equal(sysRead.length, system.length, 'the agent tried each root-owned secret file');
+  if (process.getuid!() === 0) sysRead.forEach((got, i) => t.ok(!got || /Permission denied|No such file/.test(got), `run by root, ${system[i]} reads as nothing (${JSON.stringify(got.slice(0, 20))})`));
+  if (process.getuid!() === 0) {
+    t.same(JSON.parse(out.system_writable!), [], 'run by root, no system run-on-entry place is writable inside');
+    t.ok(fs.existsSync('/etc/ld.so.preload') && fs.statSync('/etc/ld.so.preload').size === 0, 'the missing preload list was made empty so that it could be bound read-only');
+    if (sysPlant) {
+      t.equal(out.sys_planted, 'yes', 'control: the agent writes /usr/local/bin (package installs do)');
+      t.match(r.stderr, 'airlock:   /usr/local/bin (', 'and /usr/local/bin is named after the run');
+    }
+  }
   t.equal(out.krb_planted, 'yes', 'control: the agent makes the missing default ticket cache');
   t.match(r.stderr, `airlock: ${path.join(runTmp, `krb5cc_${uid}`)} was made during the run`, 'the ticket cache it made is named after the run');
   // Nothing inside can keep a mount the host's rename took away: the agent reads the new file and
   // fills the new folder (controls). What Airlock owes is to say so, and to keep the cache's new
   // content from being loaded on the host.
-  t.notMatch(out.replaced_before ?? '', /OLD-SECRET/, `control: hidden until then (${out.replaced_before})`);
+  // In order, each value once per stretch. At the instant of the rename the kernel detaches the
+  // mount before it moves the new name in, so under load the old file can show for that instant
+  // (seen at a load average of 29): only as the last value before the new one.
+  const before = JSON.parse(out.replaced_before ?? '[]') as string[];
+  t.notMatch(JSON.stringify(before.at(-1) === 'OLD-SECRET' ? before.slice(0, -1) : before), /OLD-SECRET/, `control: hidden until then (${out.replaced_before})`);
   t.equal(out.replaced_read, 'NEW-SECRET', `control: once replaced on the host, the hidden file is the host's again inside (${r.stderr.slice(0, 300)})`);
   t.equal(out.cache_planted, 'yes', 'control: so is the cache folder');
   t.match(r.stderr, `${replaced} was replaced on the host during the run`, 'the replaced hidden file is named after the run');
@@ -683,6 +759,88 @@ t.test('credential files of database clients, sops, object stores and registries
   for (const f of files) t.ok(hidden.some((h) => path.join(fake, f).startsWith(h)), `${f} is hidden`);
   t.same(tempSecretFiles({ KRB5CCNAME: `DIR:${os.tmpdir()}` }, [os.tmpdir()], fake), [], 'DIR: naming the temp folder itself is not hidden whole');
   t.same(tempSecretFiles({ KRB5CCNAME: `KEYRING:persistent:${process.getuid!()}` }, [fake], fake), [], 'a keyring cache is no file');
+});
+
+t.test('thirteenth pass: caches of live credentials, configs holding a token, and (run by root) the system\'s and other users\' secrets are hidden', async (t) => {
+  const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-creds13-'));
+  t.teardown(() => fs.rmSync(fake, { recursive: true, force: true }));
+  const put = (rel: string, text = 'x'): string => {
+    fs.mkdirSync(path.dirname(path.join(fake, rel)), { recursive: true });
+    fs.writeFileSync(path.join(fake, rel), text);
+    return path.join(fake, rel);
+  };
+  const user = path.join(fake, 'home', 'u');
+  const caches = ['.aws/cli/cache/role.json', '.aws/login/cache/s.json', '.kube/cache/oidc-login/tok', '.config/github-copilot/apps.json', '.terraformrc',
+    '.pulumi/credentials.json', '.dbt/profiles.yml', '.config/ngrok/ngrok.yml', '.tsh/keys/k', '.cloudflared/cert.pem', '.oci/config', '.nuget/NuGet/NuGet.Config'];
+  for (const f of caches) put(path.join('home', 'u', f));
+  const hidden = homeSecretFiles(user, {}, os.tmpdir());
+  for (const f of caches) t.ok(hidden.some((h) => path.join(user, f).startsWith(h)), `~/${f} is hidden`);
+  // Configs a tool inside still reads: hidden only when they hold a credential.
+  const bearing = {
+    '.npmrc': '//registry.npmjs.org/:_authToken=npm_Canary\n', '.yarnrc.yml': 'npmAuthToken: "npm_Canary"\n',
+    '.config/pip/pip.conf': '[global]\nindex-url = https://me:s3cret@pypi.example/simple\n', '.m2/settings.xml': '<servers><server><password>x</password></server></servers>',
+    '.gitconfig': '[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hz\n', '.curlrc': '-u me:s3cret\n', '.gradle/gradle.properties': 'repoPassword=s3cret\n',
+  };
+  const plain = { '.npmrc': 'cafile=/x.pem\n', '.yarnrc.yml': 'nodeLinker: pnp\n', '.config/pip/pip.conf': '[global]\nindex-url = https://pypi.example/simple\n', '.m2/settings.xml': '<mirrors/>',
+    '.gitconfig': '[user]\n\tname = u\n', '.curlrc': 'user-agent = "x"\n', '.gradle/gradle.properties': 'org.gradle.jvmargs=-Xmx2g\n' };
+  const a = path.join(fake, 'a');
+  const b = path.join(fake, 'b');
+  for (const [f, text] of Object.entries(bearing)) put(path.join('a', f), text);
+  for (const [f, text] of Object.entries(plain)) put(path.join('b', f), text);
+  t.same(credentialBearingFiles(a).sort(), Object.keys(bearing).map((f) => path.join(a, f)).sort(), 'each config holding a credential is hidden');
+  t.same(credentialBearingFiles(b), [], 'the same configs without one stay readable');
+  // Run by root: the system's secret files, the SSH host keys (not the public halves), and every
+  // other user's credential stores and histories.
+  const sshDir = path.join(fake, 'etc-ssh');
+  put('etc-ssh/ssh_host_ed25519_key');
+  put('etc-ssh/ssh_host_ed25519_key.pub');
+  put('home/u/.bash_history');
+  put('home/u/.ssh/id_rsa');
+  put('home/u/.npmrc', '//r/:_authToken=x\n');
+  const passwd = `root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\nu:x:1000:1000::${user}:/bin/bash\n`;
+  const sys = systemSecretFiles(os.tmpdir(), { uid: 0, passwd, sshDir });
+  for (const f of ['etc-ssh/ssh_host_ed25519_key', 'home/u/.bash_history', 'home/u/.ssh', 'home/u/.npmrc', 'home/u/.aws/cli/cache']) t.ok(sys.includes(path.join(fake, f)), `run by root: ${f} is hidden`);
+  t.notOk(sys.includes(path.join(sshDir, 'ssh_host_ed25519_key.pub')), 'a public host key is not');
+  if (fs.existsSync('/etc/shadow')) t.ok(sys.includes('/etc/shadow'), 'run by root: /etc/shadow is hidden');
+  t.same(systemSecretFiles(os.tmpdir(), { uid: 1000, passwd, sshDir }), [], 'run by anyone else: nothing more (they cannot read these)');
+  t.notOk(systemSecretFiles(path.join(user, '.ssh'), { uid: 0, passwd, sshDir }).includes(path.join(user, '.ssh')), 'never a folder holding the working directory');
+});
+
+t.test('thirteenth pass: the files shell rc files source are run-on-entry files too, however the line spells the path', async (t) => {
+  const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rc13-'));
+  t.teardown(() => fs.rmSync(fake, { recursive: true, force: true }));
+  const put = (rel: string, text = '# x\n'): string => {
+    fs.mkdirSync(path.dirname(path.join(fake, rel)), { recursive: true });
+    fs.writeFileSync(path.join(fake, rel), text);
+    return path.join(fake, rel);
+  };
+  const targets = ['.cargo/env', '.nvm/nvm.sh', '.config/shell/aliases.sh', '.local/bin/env', '.sdkman/bin/sdkman-init.sh', 'dots/nested.sh', '.ghcup/env'];
+  for (const f of targets) put(f);
+  put('.bashrc', [
+    '. "$HOME/.cargo/env"',
+    'export NVM_DIR="$HOME/.nvm"',
+    '[ -s "$NVM_DIR/nvm.sh" ] && \\. "$NVM_DIR/nvm.sh"  # This loads nvm',
+    'if [ -f ~/.config/shell/aliases.sh ]; then source ~/.config/shell/aliases.sh; fi',
+    '. "${XDG_BIN_HOME:-$HOME/.local/bin}/env"',
+    '# . ~/.commented-out',
+    'for f in ~/.bashrc.d/*; do . "$f"; done',
+    '. /etc/bash_completion',
+  ].join('\n'));
+  put('.zshrc', 'export SDKMAN_DIR=~/.sdkman\n[[ -s "${SDKMAN_DIR}/bin/sdkman-init.sh" ]] && source "${SDKMAN_DIR}/bin/sdkman-init.sh"\nsource \'' + fake + '/.ghcup/env\'\n');
+  put('.profile', '. ~/.config/shell/aliases.sh\n');
+  put('.config/shell/aliases.sh', 'source "$HOME/dots/nested.sh"\n');
+  const found = rcSourced(fake);
+  t.same([...found].sort(), targets.map((f) => path.join(fake, f)).sort(), 'each sourced file of the home folder, nested ones included, nothing outside it or behind a glob');
+  const work = path.join(fake, 'work');
+  fs.mkdirSync(work);
+  const bound = homeEntryFiles(fake, work, [], {});
+  for (const f of targets) t.ok(bound.includes(path.join(fake, f)), `~/${f} is bound read-only`);
+  t.notOk(homeEntryFiles(fake, work, [path.join(fake, '.nvm/nvm.sh')], {}).includes(path.join(fake, '.nvm/nvm.sh')), '--writable naming one unlocks it');
+  // A file named like an Object method was taken for an entry (its "why" a function's source).
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const since = Date.now() - 10_000; // the kernel's coarse clock may stamp a new file a tick early
+  for (const n of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) fs.writeFileSync(path.join(work, n), 'x');
+  t.same(plantedSince(since, '', work, '', {}, {}).planted, [], 'files named like Object\'s methods are no entries');
 });
 
 t.test('kernel-interface filesystems mounted outside /proc, /sys and /dev are bound read-only', async (t) => {
@@ -1164,11 +1322,16 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   const mark = path.join(base, 'ran-agent-code');
   fs.mkdirSync(work);
   // xdg/git/config: git's second global config where XDG_CONFIG_HOME moved it.
-  const existing = ['.bashrc', '.profile', '.gitconfig', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc', 'xdg/git/config'];
+  // Thirteenth pass: what psql, vim, docker, IPython and mvn run at their start, and files the
+  // shell rc files source (rustup's ~/.cargo/env, nvm's nvm.sh through $NVM_DIR).
+  const existing = ['.bashrc', '.profile', '.gitconfig', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc', 'xdg/git/config',
+    '.psqlrc', '.vim/plugin/x.vim', '.docker/cli-plugins/docker-compose', '.ipython/profile_default/startup/00.py', '.mavenrc', '.cargo/env', '.nvm/nvm.sh',
+    '.local/share/systemd/user/x.service', '.asdf/plugins/python/bin/exec-env'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
   }
+  fs.appendFileSync(path.join(homeDir, '.bashrc'), '. "$HOME/.cargo/env"\nexport NVM_DIR="$HOME/.nvm"\n[ -s "$NVM_DIR/nvm.sh" ] && \\. "$NVM_DIR/nvm.sh"\n');
   // Files git's global config includes (the first missing, the second in a missing folder): git
   // obeys them as the config itself.
   fs.appendFileSync(path.join(homeDir, '.gitconfig'), '[include]\n\tpath = ~/.gitconfig.local\n[includeIf "gitdir:/"]\n\tpath = "extra/inc.cfg"\n');
@@ -1191,7 +1354,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // there later, the next run reads.
     `ln -s ${work}/loot ~/.pgpass && printf x > ~/.my.cnf && ln ~/.my.cnf ~/.cache-mycnf && echo planted_stores=yes`,
     `echo 'ls' >> ~/.bash_history 2>/dev/null`,
-    ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${'abcdefghijklmnop'[i]}=yes`),
+    ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${'abcdefghijklmnopqrstuvwxyz'[i]}=yes`),
     `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
     `mv ~/.bashrc ~/.bashrc-aside 2>/dev/null && echo moved=yes`,
     `mv ~/.config ~/.config-aside 2>/dev/null && echo moved_config=yes`,
@@ -1206,6 +1369,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     `printf '${line}\\n' > ~/.bash_profile && echo created=yes`,
     `mkdir -p sub/deeper && cd sub/deeper && git init -q && git config core.fsmonitor '${line}; false' && echo repo=yes && cd ../..`,
     `printf '${line}\\n' > .envrc && mkdir -p .vscode && printf '{}' > .vscode/tasks.json && echo folder=yes`,
+    // Thirteenth pass: a dev container's initializeCommand and a workspace's folderOpen task run on
+    // the host when the folder is opened; gdb runs ~/.gdbinit (missing before the run).
+    `mkdir -p .devcontainer && printf '{}' > .devcontainer/devcontainer.json && printf '{}' > proj.code-workspace && printf 'shell ${line}\\n' > ~/.gdbinit && echo devc=yes`,
     // A bare-looking git folder whose config gives it a working tree: git inside it obeys that config.
     `mkdir -p tools/bare/objects tools/bare/refs && echo 'ref: refs/heads/main' > tools/bare/HEAD && printf '[core]\\n\\tbare = false\\n\\tworktree = ..\\n\\tfsmonitor = ${line}; false\\n' > tools/bare/config && echo bare=yes`,
     `echo untouched > notes.txt`,
@@ -1219,13 +1385,13 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   t.equal(r.created, 'yes', 'control: the probe\'s lines are read');
   histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads as nothing inside`));
   for (const f of histories) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), `printf %s ${canary} | airlock secret set github_token\n`, `~/${f} unchanged`);
-  existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnop'[i]}`], `~/${f}: read-only inside`));
+  existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnopqrstuvwxyz'[i]}`], `~/${f}: read-only inside`));
   for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'npmrc', 'curlrc', 'include_a', 'include_b']) t.notOk(r[k], `${k}: refused`);
   for (const f of ['.npmrc', '.curlrc']) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), '', `~/${f} was made empty and stays so`);
-  for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
+  for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv', 'devc']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
   // Named after the run: each file the agent made, none of the files it did not touch.
-  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '.venv', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
+  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '.venv', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth', '.devcontainer', 'proj.code-workspace', '~/.gdbinit']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
   for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
   t.equal(r.planted_stores, 'yes', 'control: the agent makes the missing credential stores');
   for (const made of ['~/.pgpass', '~/.my.cnf']) t.match(run.stderr, `airlock: ${made} was made during the run`, `${made} is named after the run`);
@@ -1243,7 +1409,8 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
 
 t.test('property: a run-on-entry file made during the run is named at any depth and under any folder name, printably; one made before is not', async (t) => {
   const { plantedReport, plantedSince } = await import('../../sandbox/entry-files.ts');
-  const kinds = ['.git/config', '.envrc', '.vscode/tasks.json', 'mise.toml', '.nvim.lua', '.hg/hgrc', 'site.pth', '.yarnrc.yml'];
+  const kinds = ['.git/config', '.envrc', '.vscode/tasks.json', 'mise.toml', '.nvim.lua', '.hg/hgrc', 'site.pth', '.yarnrc.yml',
+    '.devcontainer/devcontainer.json', 'w.code-workspace', '.helix/languages.toml', '.cargo/config.toml', '.zed/tasks.json', 'bunfig.toml', 'lefthook-local.yml'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));

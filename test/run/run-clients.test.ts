@@ -34,11 +34,47 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   // A copy outside the state folder, which the sandbox hides.
   const caCopy = path.join(world.dir, 'ca-copy.pem');
   fs.copyFileSync(path.join(world.home, 'ca.pem'), caCopy);
+  // Thirteenth pass: the token Airlock keeps is often in the project and the home folder too; the
+  // sandboxed run below reads them.
+  const dir = fs.mkdtempSync(path.join(world.dir, 'dotenv-'));
+  const basic = Buffer.from(`x-access-token:${canary}`).toString('base64');
+  const files: Record<string, string> = {
+    '.env': `GITHUB_TOKEN=${canary}\nDEBUG=1\n`,
+    'config/.env.production': `AUTH="Basic ${basic}"\n`,
+    'infra/prod.tfvars': `token = "${encodeURIComponent(canary)}"\n`,
+    'notes.env.txt': `not a dotenv: ${canary}\n`,
+  };
+
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.writeFileSync(path.join(dir, f), text);
+  }
+  // And the home folder: a token exported in ~/.zshrc, and in a file ~/.bashrc sources.
+  const home = fs.mkdtempSync(path.join(world.dir, 'home-'));
+  fs.mkdirSync(path.join(home, '.config'), { recursive: true });
+  // ~/.zshrc a symlink into a dotfiles repository (stow), as many keep it.
+  fs.mkdirSync(path.join(home, 'dotfiles'));
+  fs.writeFileSync(path.join(home, 'dotfiles', 'zshrc'), `export GITHUB_TOKEN=${canary}\n`);
+  fs.symlinkSync(path.join(home, 'dotfiles', 'zshrc'), path.join(home, '.zshrc'));
+  fs.writeFileSync(path.join(home, '.bashrc'), '[ -f ~/.config/tokens.sh ] && . ~/.config/tokens.sh\n');
+  fs.writeFileSync(path.join(home, '.config', 'tokens.sh'), `export GH_TOKEN='${canary}'\n`);
+  // A .env.local that links to a file kept outside the project.
+  fs.writeFileSync(path.join(home, 'shared.env'), `GH_TOKEN=${canary}\n`);
+  fs.symlinkSync(path.join(home, 'shared.env'), path.join(dir, '.env.local'));
+  // An earlier agent's symlink into a hidden credential store (gh's hosts.yml holds this token and
+  // another host's): the store stays hidden, not replaced by a copy showing the other token.
+  fs.mkdirSync(path.join(home, '.config', 'gh'), { recursive: true });
+  fs.writeFileSync(path.join(home, '.config', 'gh', 'hosts.yml'), `github.com:\n  oauth_token: ${canary}\nghe.example:\n  oauth_token: gho_OtherHostCanary42\n`);
+  fs.mkdirSync(path.join(dir, 'ops'));
+  fs.symlinkSync(path.join(home, '.config', 'gh', 'hosts.yml'), path.join(dir, 'ops', '.env'));
+  // A config holding this secret and another credential: hidden whole (a copy would show the other).
+  fs.writeFileSync(path.join(home, '.npmrc'), `//npm.pkg.github.com/:_authToken=${canary}\n//npm.other.example/:_authToken=npm_OtherCanary0123\n`);
+  const readFiles = '; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
   for (const sandbox of [false, true]) {
-    const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', 'env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)'], {
-      cwd: world.work,
+    const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', `env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)${sandbox ? readFiles : ''}`], {
+      cwd: sandbox ? dir : world.work,
       env: {
-        ...env, NO_PROXY: 'localhost,127.0.0.1', no_proxy: '*', AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key'), LEFTOVER: `x-${canary}-y`, CA: caCopy,
+        ...env, ...(sandbox ? { HOME: home } : {}), NO_PROXY: 'localhost,127.0.0.1', no_proxy: '*', AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key'), LEFTOVER: `x-${canary}-y`, CA: caCopy,
         // The same value encoded: a Basic pair, a URL's userinfo, hex.
         LEFTOVER_BASIC: `Basic ${Buffer.from(`x-access-token:${canary}`).toString('base64')}`,
         LEFTOVER_URL: `https://u:${encodeURIComponent(canary)}@git.example/r.git`,
@@ -66,6 +102,23 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     t.equal(vars.get('LEFTOVER_URL'), `https://u:${placeholder}@git.example/r.git`, 'in a URL');
     t.equal(Buffer.from(vars.get('LEFTOVER_HEX') ?? '', 'hex').toString(), placeholder, 'in hex');
     for (const f of [Buffer.from(canary).toString('hex'), Buffer.from(canary).toString('base64').slice(4, 24)]) t.notOk(r.stdout.includes(f), 'no encoded form of the value reaches the agent');
+    if (sandbox) {
+      const out = results(r.stdout);
+      t.equal(out.dotenv, `GITHUB_TOKEN=${placeholder}DEBUG=1`, '.env: the placeholder in place of the value, the rest as it was');
+      t.equal(out.prod, `AUTH="Basic ${Buffer.from(`x-access-token:${placeholder}`).toString('base64')}"`, 'a Basic pair: decoded, replaced, encoded again');
+      t.ok(out.tfvars?.includes(placeholder) && !out.tfvars.includes(canary), 'a Terraform variables file: no real value');
+      t.equal(out.zshrc, `export GITHUB_TOKEN=${placeholder}`, '~/.zshrc (a symlink into a dotfiles folder): the placeholder');
+      t.equal(out.linked, `GH_TOKEN=${placeholder}`, 'a .env.local linking outside the project: the placeholder');
+      t.notMatch(out.ghlink ?? '', /OtherHostCanary|oauth_token/, `a planted link into a hidden store reads nothing (${out.ghlink})`);
+      t.equal(out.sourced, `export GH_TOKEN='${placeholder}'`, 'a file ~/.bashrc sources: the placeholder');
+      t.match(r.stderr, /airlock: ~\/dotfiles\/zshrc holds the real value of secret github/, 'named with its home path (where the link leads)');
+      t.notMatch(out.npmrc ?? '', /OtherCanary|_authToken/, `a config with another credential besides stays hidden (${out.npmrc})`);
+      t.notOk(r.stdout.includes(canary), 'the agent read no real value from these files');
+      t.notOk(out.wrote, 'the rewritten file is read-only during the run');
+      t.equal(fs.readFileSync(path.join(dir, '.env'), 'utf8'), files['.env'], 'the host\'s file is untouched');
+      t.match(r.stderr, /airlock: \.env holds the real value of secret github; the agent reads its placeholder there/, 'the user is told');
+      t.notMatch(r.stderr, /notes\.env\.txt/, 'a file not named like one is not read (documented)');
+    }
     neverSeesCanary(t, r);
   }
 });

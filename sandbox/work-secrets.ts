@@ -1,0 +1,111 @@
+// Files of the working directory that hold the real value of a secret Airlock keeps. The agent is
+// meant to hold placeholders only, and `airlock run` replaces real values in the environment it
+// hands over (env-secrets.ts); the same token often sits in the project's `.env` (what dotenv,
+// docker compose, direnv and frameworks read), a `.envrc`, a project `.npmrc`, Terraform's
+// variables or state. The sandbox shows the agent a copy of each such file with every spelling of
+// the value replaced by the secret's placeholder (read-only for the run); one whose value cannot
+// be taken apart is hidden. The same for the home folder's shell rc files and tools' configs, where
+// people export tokens for their shell. Looked for by name (the places such files have), near the top of the
+// working directory, within bounds: reading every file of a big repository at each run would cost
+// more than a run's start may.
+import fs from 'node:fs';
+import path from 'node:path';
+import { rcSourced } from './entry-files.ts';
+import { EnvSecretReplacer, type RealValue } from './env-secrets.ts';
+
+export interface MaskedFile {
+  path: string;
+  /** The secrets whose real values it holds. */
+  secrets: string[];
+  /** What the agent reads instead (placeholders in place of values); undefined: hidden. */
+  text: string | undefined;
+}
+
+/** Exact names of files that commonly hold credentials in a project. */
+const NAMES = new Set(['.envrc', '.npmrc', '.yarnrc', '.yarnrc.yml', '.pypirc', '.netrc', '.pgpass', '.dev.vars', '.flaskenv', '.git-credentials',
+  'local.settings.json', 'credentials', 'credentials.json', 'secrets.json', 'secrets.yaml', 'secrets.yml', 'secrets.toml', '.secrets', 'secret.env']);
+/** Names by their ending: `prod.env`, Terraform's variables and state. */
+const SUFFIXES = ['.env', '.tfvars', '.tfvars.json', '.tfstate', '.tfstate.backup'];
+
+function candidate(name: string): boolean {
+  return name === '.env' || name.startsWith('.env.') || NAMES.has(name) || SUFFIXES.some((s) => name.endsWith(s));
+}
+
+/** Not walked: big, and not where a project keeps its settings. */
+const SKIP = new Set(['node_modules', '.git', '.hg', '.venv', 'venv', 'vendor', 'target', 'dist', 'build', '__pycache__', '.terraform']);
+const MAX_DEPTH = 3;
+const MAX_ENTRIES = 5000;
+const MAX_BYTES = 1 << 20;
+const MAX_MS = 300;
+
+/**
+ * Files of the home folder where people keep tokens for their shell: the rc files (`export
+ * GITHUB_TOKEN=ghp_…` in ~/.zshrc is how many give a token to their tools), what they source, and
+ * the usual side files; tools' configs that carry a token inline.
+ */
+const HOME_FILES = ['.profile', '.bash_profile', '.bash_login', '.bashrc', '.bash_aliases', '.zshenv', '.zprofile', '.zshrc', '.zlogin', '.kshrc', '.mkshrc',
+  '.config/fish/config.fish', '.env', '.secrets', '.localrc', '.bashrc.local', '.zshrc.local', '.exports', '.extra', '.npmrc', '.yarnrc.yml', '.gitconfig',
+  '.config/git/config', '.m2/settings.xml', '.gradle/gradle.properties', '.config/pip/pip.conf', '.pip/pip.conf', '.curlrc', '.wgetrc'];
+
+/** The home folder's shell and tool files holding a real value (see HOME_FILES; and what rc files source). */
+export function homeSecretValueFiles(homeDir: string, values: RealValue[]): MaskedFile[] {
+  if (!values.length || !homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
+  const replacer = new EnvSecretReplacer(values);
+  const out: MaskedFile[] = [];
+  for (const p of new Set([...HOME_FILES.map((f) => path.join(homeDir, f)), ...rcSourced(homeDir)])) {
+    const found = scanFile(p, replacer);
+    if (found) out.push(found);
+  }
+  return out;
+}
+
+/**
+ * A regular file of at most 1 MiB holding a value, with its rewritten text. A symlink (dotfiles kept
+ * in a repository and linked with stow, `.env -> ../shared/.env`) is followed: the agent reads
+ * through it, so the file it leads to is the one replaced (its real path is the one returned).
+ */
+function scanFile(p: string, replacer: EnvSecretReplacer): MaskedFile | undefined {
+  let text: string;
+  let real: string;
+  try {
+    real = fs.realpathSync(p);
+    const st = fs.statSync(real);
+    if (!st.isFile() || st.size > MAX_BYTES) return undefined;
+    text = fs.readFileSync(real, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const scan = replacer.scan(text);
+  return scan.secrets.length || scan.value === undefined ? { path: real, secrets: scan.secrets, text: scan.value } : undefined;
+}
+
+/** The working directory's files (by name, at most 3 folders deep) holding a real value, with what the agent gets instead. */
+export function workSecretFiles(cwd: string, values: RealValue[]): MaskedFile[] {
+  if (!values.length) return [];
+  const replacer = new EnvSecretReplacer(values);
+  const out: MaskedFile[] = [];
+  let left = MAX_ENTRIES;
+  const until = Date.now() + MAX_MS;
+  const queue: Array<{ dir: string; depth: number }> = [{ dir: cwd, depth: 0 }];
+  while (queue.length) {
+    const { dir, depth } = queue.shift()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (--left < 0 || Date.now() > until) return out;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (depth < MAX_DEPTH && !SKIP.has(e.name)) queue.push({ dir: p, depth: depth + 1 });
+        continue;
+      }
+      if (!(e.isFile() || e.isSymbolicLink()) || !candidate(e.name)) continue;
+      const found = scanFile(p, replacer);
+      if (found) out.push(found);
+    }
+  }
+  return out;
+}
