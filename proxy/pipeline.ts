@@ -28,7 +28,7 @@ import { AuditBudget } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
-import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, sameAuthority, misreadHeader, withoutNamedHeaders, type Authority } from './http-util.ts';
+import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, requestTransferCoding, sameAuthority, misreadHeader, withoutNamedHeaders, type Authority } from './http-util.ts';
 import type { LastingChecks } from './lasting-request.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
@@ -134,6 +134,10 @@ export class Pipeline {
     if (typeof target !== 'string') return target;
     const misread = misreadHeader(x.head.rawHeaders);
     if (misread) return refusals.bad(`the request carries ${misread}`);
+    const coding = x.head.headers['transfer-encoding'] === undefined ? undefined : requestTransferCoding(x.head.rawHeaders);
+    if (coding !== undefined) {
+      return refusals.notImplemented(`the request body is sent with transfer coding ${JSON.stringify(coding.slice(0, 40))}, which Airlock does not implement (RFC 9112 §6.1): only chunked; send a compressed body with Content-Encoding instead`);
+    }
     x.url = x.upgrade ? target.replace(/^http/, 'ws') : target;
     x.record.url = x.url;
     return undefined;
