@@ -19,7 +19,7 @@ import { pathAmbiguity, pathHeaderAmbiguity, rawPathOf } from '../describe/path-
 import type { EngineDecision } from '../engine/decision.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
 import { unmappedHost, unmapUrlHost } from '../lib/ip-literal.ts';
-import { trimTrailing } from '../lib/text.ts';
+import { serverHeaderKey, trimTrailing } from '../lib/text.ts';
 import { parseProxyAuthorization } from '../state/agents.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
 import type { Identified } from '../state/stores.ts';
@@ -33,6 +33,7 @@ import type { LastingChecks } from './lasting-request.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
+import { destinationTarget } from './destination-header.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
 export interface PipelineDeps {
@@ -267,7 +268,31 @@ export class Pipeline {
       ? undefined
       : otherForwardedHost(x.head.rawHeaders, { hostname: described.request.host, port: described.request.port }, described.request.scheme);
     if (otherHost) return { ...refusals.misdirected(`the request names two hosts: ${otherHost}; send it to that host, or without the header`), ...(decision.rule ? { rule: decision.rule } : {}) };
-    return undefined;
+    return x.upgrade ? undefined : this.decideDestination(x, decision);
+  }
+
+  /**
+   * WebDAV's COPY and MOVE also write where the `Destination` header points (proxy/destination-header.ts):
+   * that target is decided as a PUT there, and the request gets the stricter of the two decisions
+   * (deny over approve over allow), so a policy that refuses writes under /admin refuses a copy
+   * into it. Nothing is done for the usual request, which carries no Destination.
+   */
+  private async decideDestination(x: Exchange, decision: EngineDecision): Promise<Refusal | undefined> {
+    const target = destinationTarget(x.head.rawHeaders, x.url);
+    if (target.kind === 'none') return undefined;
+    const rule = decision.rule ? { rule: decision.rule } : {};
+    if (target.kind === 'bad') return { ...refusals.bad(`the request carries ${target.detail}`), ...rule };
+    if (target.kind === 'misdirected') return { ...refusals.misdirected(`the request names two targets: ${target.detail}`), ...rule };
+    const headers = withHost(withoutNamedHeaders(x.head.rawHeaders), target.url).filter(([k]) => serverHeaderKey(k) !== 'destination');
+    const judged = await this.describeCarried(x, { id: x.id, time: x.time, method: 'PUT', url: target.url, headers, body: Buffer.alloc(0), bodyTruncated: false }, undefined, false);
+    if (!judged) return undefined;
+    if (!('decision' in judged)) return { ...judged, ...rule };
+    const there = judged.decision;
+    if (severity[there.action] <= severity[decision.action]) return undefined;
+    const chosen: EngineDecision = { ...there, reason: `its Destination ${new URL(target.url).pathname.slice(0, 200)} (written by a COPY or MOVE): ${there.reason}` };
+    x.decision = chosen;
+    x.record.decision = decisionSummary(chosen);
+    return chosen.action === 'deny' ? { ...denial(chosen), ...(chosen.rule ? { rule: chosen.rule } : {}) } : undefined;
   }
 
   /**
@@ -486,6 +511,9 @@ function withHost(rawHeaders: string[], url: string): Array<[string, string]> {
 function decisionSummary(d: EngineDecision): NonNullable<AuditRecord['decision']> {
   return { action: d.action, reason: d.reason, ...(d.rule ? { rule: d.rule } : {}), ...(d.fail_closed ? { fail_closed: d.fail_closed } : {}) };
 }
+
+/** The order of strictness of the decisions' actions. */
+const severity: Record<EngineDecision['action'], number> = { allow: 0, approve: 1, deny: 2 };
 
 /** Whether an object has an own enumerable key (without allocating the key list: this runs per request). */
 export function nonEmpty(o: object): boolean {

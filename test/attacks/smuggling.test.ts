@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { withoutNamedHeaders } from '../../proxy/http-util.ts';
 import { leavesUnreadBody, readableAsRequest } from '../../proxy/upstream.ts';
 import { curl, eventually, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
@@ -89,9 +90,28 @@ const cgi = net.createServer((s) => {
 await new Promise<void>((r) => cgi.listen(0, '127.0.0.1', r));
 t.teardown(() => void cgi.close());
 const cgiPort = (cgi.address() as net.AddressInfo).port;
+// A WebDAV server as Go's golang.org/x/net/webdav serves one (the attack was shown with it):
+// PUT writes the path; COPY and MOVE write the path the Destination header names (an absolute
+// URL or path, resolved against the request, percent-decoded and cleaned; another host is a 502).
+const davFiles = new Map<string, string>([['/ok/dav/a.txt', 'hello']]);
+const davClean = (p: string): string => path.posix.normalize(decodeURIComponent(p));
+const dav = await startUpstream(t, {
+  handler: (req, res, body) => {
+    const src = davClean(new URL(req.url ?? '/', 'http://x').pathname);
+    if (req.method === 'PUT') (davFiles.set(src, body.toString()), res.writeHead(201).end());
+    else if (req.method === 'COPY' || req.method === 'MOVE') {
+      const dest = new URL(req.headers.destination ?? '', `http://${req.headers.host}`);
+      if (dest.host !== req.headers.host) return void res.writeHead(502).end();
+      if (!davFiles.has(src)) return void res.writeHead(404).end();
+      davFiles.set(davClean(dest.pathname), davFiles.get(src)!);
+      if (req.method === 'MOVE') davFiles.delete(src);
+      res.writeHead(201).end();
+    } else res.writeHead(davFiles.has(src) ? 200 : 404).end(davFiles.get(src));
+  },
+});
 // A small capture cap, so an upload streams past it (the body framing test).
 const a = await startTestAirlock(t, {
-  policy: 'strict', resolve: ['allowed.example=127.0.0.1', 'alias.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`, `127.0.0.1:${pyPort}`, `127.0.0.1:${cgiPort}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
+  policy: 'strict', resolve: ['allowed.example=127.0.0.1', 'alias.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`, `127.0.0.1:${pyPort}`, `127.0.0.1:${cgiPort}`, `127.0.0.1:${dav.port}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
 });
 const host = `allowed.example:${up.port}`;
 const origin = `http://${host}`;
@@ -344,6 +364,50 @@ t.test('property: a request transfer coding other than chunked (gzip, chunked) i
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed });
   t.notMatch(up.bytes() + tlsUp.bytes(), /\/ok\/te-\d/, 'no upstream saw any of them');
+});
+
+t.test('property: a WebDAV COPY or MOVE writes where its Destination names only if the policy lets a write there: denied, refused or held like a PUT to it', async (t) => {
+  // `COPY /ok/dav/a.txt` with `Destination: /deny/…` was allowed (the policy judged /ok) and the
+  // server (Go's golang.org/x/net/webdav, mod_dav, nginx dav, SabreDAV) wrote under /deny, where a
+  // PUT is denied. The destination is now decided as a PUT there; the stricter decision stands.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (method: string, dest: string, opts: { tunnel?: boolean; name?: string } = {}): Promise<{ text: string }> => {
+    const head = `${opts.name ?? 'Destination'}: ${dest}\r\n`;
+    return opts.tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} /ok/dav/a.txt HTTP/1.1\r\nHost: ${dHost}\r\n${head}\r\n`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}/ok/dav/a.txt HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}\r\n`, { responses: 1 });
+  };
+  const copied = await send('COPY', `http://${dHost}/ok/dav/b.txt`);
+  t.match(copied.text, /^HTTP\/1\.1 201/, 'control: a COPY within what the policy allows is forwarded');
+  t.equal(davFiles.get('/ok/dav/b.txt'), 'hello', 'control: the server copied it');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      method: fc.constantFrom('COPY', 'MOVE'),
+      spelling: fc.constantFrom('url', 'path', 'case and trailing dot', 'dot segments', 'escaped letter', 'encoded slash', 'other host', 'two headers'),
+      name: fc.constantFrom('Destination', 'destination', 'DESTINATION'),
+      tunnel: fc.boolean(),
+    }),
+    async ({ method, spelling, name, tunnel }) => {
+      const file = `/deny/dav-${++n}.txt`;
+      const dest = {
+        url: `http://${dHost}${file}`, path: file, 'case and trailing dot': `http://ALLOWED.Example.:${dav.port}${file}`,
+        'dot segments': `/ok/dav/../../deny/dav-${n}.txt`, 'escaped letter': `/%64eny/dav-${n}.txt`, 'encoded slash': `/ok/..%2fdeny/dav-${n}.txt`,
+        'other host': `http://127.0.0.1:${dav.port}${file}`, 'two headers': `/ok/dav/c.txt\r\n${name}: ${file}`,
+      }[spelling];
+      const r = await send(method, dest, { tunnel, name });
+      const [res] = parseResponses(r.text);
+      davFiles.set('/ok/dav/a.txt', 'hello'); // a MOVE that went through took it away
+      return res !== undefined && [400, 403, 421].includes(res.status) && isProblem(res) && ![...davFiles.keys()].some((k) => k.startsWith('/deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 16), ...seed });
+  // A real client: curl -X MOVE.
+  const c = await curl(['-x', a.proxyUrl, '-X', 'MOVE', '-H', 'Destination: /deny/curl.txt', '-o', '/dev/null', '-w', '%{http_code}', `http://${dHost}/ok/dav/a.txt`]);
+  t.equal(c.stdout, '403', 'curl -X MOVE into /deny: 403');
+  t.same([...davFiles.keys()].filter((k) => k.startsWith('/deny')), [], 'nothing was ever written under /deny');
+  await a.airlock.audit.flush();
+  t.ok(a.records.some((r) => r.method === 'MOVE' && r.status === 403 && r.decision?.rule === 'deny-path' && /Destination \/deny\/curl\.txt/.test(r.decision.reason ?? '')), 'the record names the destination\'s rule and reason');
 });
 
 t.test('property: a body an origin that ignores it could read as a request goes with Connection: close (Python http.server, CL.0)', async (t) => {
