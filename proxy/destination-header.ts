@@ -29,6 +29,11 @@ export function destinationTarget(rawHeaders: readonly string[], requestUrl: str
     value = rawHeaders[i + 1]!.trim();
   }
   if (value === undefined) return none;
+  // RFC 4918 §10.3: an absolute URI or an absolute path. Servers read anything else their own way
+  // (Go roots `deny/x` as /deny/x and takes `http:/deny/x` as that path), so it is refused.
+  if (!/^https?:\/\/[^/]/i.test(value) && !/^\/(?!\/)/.test(value)) {
+    return { kind: 'bad', detail: `a Destination header that is neither an absolute URL nor an absolute path (${JSON.stringify(value.slice(0, 80))})` };
+  }
   let dest: URL;
   try {
     dest = new URL(value, requestUrl);

@@ -100,8 +100,10 @@ const dav = await startUpstream(t, {
     const src = davClean(new URL(req.url ?? '/', 'http://x').pathname);
     if (req.method === 'PUT') (davFiles.set(src, body.toString()), res.writeHead(201).end());
     else if (req.method === 'COPY' || req.method === 'MOVE') {
-      const dest = new URL(req.headers.destination ?? '', `http://${req.headers.host}`);
-      if (dest.host !== req.headers.host) return void res.writeHead(502).end();
+      // Go's url.Parse: a host only after `//`, a path taken as rooted.
+      const m = /^(?:[a-z][a-z0-9+.-]*:)?(?:\/\/([^/?#]*))?([^?#]*)/i.exec(req.headers.destination ?? '')!;
+      if (m[1] !== undefined && m[1] !== req.headers.host) return void res.writeHead(502).end();
+      const dest = { pathname: `/${m[2]}` };
       if (!davFiles.has(src)) return void res.writeHead(404).end();
       davFiles.set(davClean(dest.pathname), davFiles.get(src)!);
       if (req.method === 'MOVE') davFiles.delete(src);
@@ -385,7 +387,7 @@ t.test('property: a WebDAV COPY or MOVE writes where its Destination names only 
   await fc.assert(fc.asyncProperty(
     fc.record({
       method: fc.constantFrom('COPY', 'MOVE'),
-      spelling: fc.constantFrom('url', 'path', 'case and trailing dot', 'dot segments', 'escaped letter', 'encoded slash', 'other host', 'two headers'),
+      spelling: fc.constantFrom('url', 'path', 'case and trailing dot', 'dot segments', 'escaped letter', 'encoded slash', 'other host', 'two headers', 'relative', 'scheme without host', 'network path'),
       name: fc.constantFrom('Destination', 'destination', 'DESTINATION'),
       tunnel: fc.boolean(),
     }),
@@ -395,6 +397,8 @@ t.test('property: a WebDAV COPY or MOVE writes where its Destination names only 
         url: `http://${dHost}${file}`, path: file, 'case and trailing dot': `http://ALLOWED.Example.:${dav.port}${file}`,
         'dot segments': `/ok/dav/../../deny/dav-${n}.txt`, 'escaped letter': `/%64eny/dav-${n}.txt`, 'encoded slash': `/ok/..%2fdeny/dav-${n}.txt`,
         'other host': `http://127.0.0.1:${dav.port}${file}`, 'two headers': `/ok/dav/c.txt\r\n${name}: ${file}`,
+        // Go roots a reference without a leading slash (`deny/x` is /deny/x to it), and takes `http:/deny/x` as that path.
+        relative: file.slice(1), 'scheme without host': `http:${file}`, 'network path': `//${dHost}${file}`,
       }[spelling];
       const r = await send(method, dest, { tunnel, name });
       const [res] = parseResponses(r.text);
