@@ -101,7 +101,7 @@ const dav = await startUpstream(t, {
     if (req.method === 'PUT') (davFiles.set(src, body.toString()), res.writeHead(201).end());
     else if (req.method === 'COPY' || req.method === 'MOVE') {
       // Go's url.Parse: a host only after `//`, a path taken as rooted.
-      const m = /^(?:[a-z][a-z0-9+.-]*:)?(?:\/\/([^/?#]*))?([^?#]*)/i.exec(req.headers.destination ?? '')!;
+      const m = /^(?:[a-z][a-z0-9+.-]*:)?(?:\/\/([^/?#]*))?([^?#]*)/i.exec(String(req.headers.destination ?? ''))!;
       if (m[1] !== undefined && m[1] !== req.headers.host) return void res.writeHead(502).end();
       const dest = { pathname: `/${m[2]}` };
       if (!davFiles.has(src)) return void res.writeHead(404).end();
