@@ -33,7 +33,7 @@ import type { LastingChecks } from './lasting-request.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
-import { destinationTarget } from './destination-header.ts';
+import { secondTargets } from './second-targets.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
 export interface PipelineDeps {
@@ -268,28 +268,32 @@ export class Pipeline {
       ? undefined
       : otherForwardedHost(x.head.rawHeaders, { hostname: described.request.host, port: described.request.port }, described.request.scheme);
     if (otherHost) return { ...refusals.misdirected(`the request names two hosts: ${otherHost}; send it to that host, or without the header`), ...(decision.rule ? { rule: decision.rule } : {}) };
-    return x.upgrade ? undefined : this.decideDestination(x, decision);
+    return x.upgrade ? undefined : this.decideSecondTargets(x, decision);
   }
 
   /**
-   * WebDAV's COPY and MOVE also write where the `Destination` header points (proxy/destination-header.ts):
-   * that target is decided as a PUT there, and the request gets the stricter of the two decisions
-   * (deny over approve over allow), so a policy that refuses writes under /admin refuses a copy
-   * into it. Nothing is done for the usual request, which carries no Destination.
+   * Requests that act on more than their own target (proxy/second-targets.ts): WebDAV's COPY and
+   * MOVE also write where `Destination` points (decided as a PUT there), and a batch body's
+   * `application/http` calls are each run by the server (each decided as the request it is). The
+   * request gets the strictest of the decisions (deny over approve over allow), so a policy that
+   * refuses writes under /admin refuses a copy into it. Nothing is done for the usual request.
    */
-  private async decideDestination(x: Exchange, decision: EngineDecision): Promise<Refusal | undefined> {
-    const target = destinationTarget(x.head.rawHeaders, x.url);
-    if (target.kind === 'none') return undefined;
+  private async decideSecondTargets(x: Exchange, decision: EngineDecision): Promise<Refusal | undefined> {
+    const targets = secondTargets(x.head.rawHeaders, x.url, x.body);
+    if (targets === undefined) return undefined;
     const rule = decision.rule ? { rule: decision.rule } : {};
-    if (target.kind === 'bad') return { ...refusals.bad(`the request carries ${target.detail}`), ...rule };
-    if (target.kind === 'misdirected') return { ...refusals.misdirected(`the request names two targets: ${target.detail}`), ...rule };
-    const headers = withHost(withoutNamedHeaders(x.head.rawHeaders), target.url).filter(([k]) => serverHeaderKey(k) !== 'destination');
-    const judged = await this.describeCarried(x, { id: x.id, time: x.time, method: 'PUT', url: target.url, headers, body: Buffer.alloc(0), bodyTruncated: false }, undefined, false);
-    if (!judged) return undefined;
-    if (!('decision' in judged)) return { ...judged, ...rule };
-    const there = judged.decision;
-    if (severity[there.action] <= severity[decision.action]) return undefined;
-    const chosen: EngineDecision = { ...there, reason: `its Destination ${new URL(target.url).pathname.slice(0, 200)} (written by a COPY or MOVE): ${there.reason}` };
+    if ('refusal' in targets) return { ...targets.refusal, ...rule };
+    let chosen = decision;
+    for (const target of targets) {
+      const judged = await this.describeCarried(x, target.request, undefined, false);
+      if (!judged) continue;
+      if (!('decision' in judged)) return { ...judged, ...rule };
+      const there = judged.decision;
+      if (severity[there.action] <= severity[chosen.action]) continue;
+      chosen = { ...there, reason: `${target.why}: ${there.reason}` };
+      if (chosen.action === 'deny') break;
+    }
+    if (chosen === decision) return undefined;
     x.decision = chosen;
     x.record.decision = decisionSummary(chosen);
     return chosen.action === 'deny' ? { ...denial(chosen), ...(chosen.rule ? { rule: chosen.rule } : {}) } : undefined;

@@ -95,9 +95,39 @@ const cgiPort = (cgi.address() as net.AddressInfo).port;
 // URL or path, resolved against the request, percent-decoded and cleaned; another host is a 502).
 const davFiles = new Map<string, string>([['/ok/dav/a.txt', 'hello']]);
 const davClean = (p: string): string => path.posix.normalize(decodeURIComponent(p));
+// The same server runs OData `$batch` bodies as Olingo and ASP.NET OData do: each
+// `application/http` part (changesets one level down) is a request it runs, relative targets
+// against the service root; it logs each call it runs and answers GETs from davFiles.
+const batchRan: string[] = [];
+function runBatch(text: string, type: string, root: string): string {
+  const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
+  if (!boundary) return '';
+  let out = '';
+  for (const part of text.split(`--${boundary}`).slice(1)) {
+    if (part.startsWith('--')) break;
+    const blank = /\r?\n\r?\n/.exec(part);
+    if (!blank) continue;
+    const head = part.slice(0, blank.index);
+    const inner = part.slice(blank.index + blank[0].length);
+    const nested = /content-type:\s*(multipart\/mixed[^\r\n]*)/i.exec(head);
+    if (nested) out += runBatch(inner, nested[1]!, root);
+    else if (/content-type:\s*application\/http/i.test(head)) {
+      const [method, target] = inner.replace(/^\s+/, '').split(/\s+/, 2) as [string, string];
+      const p = davClean(new URL(target, `http://x${root}`).pathname);
+      batchRan.push(`${method} ${p}`);
+      out += `${method} ${p} -> ${davFiles.get(p) ?? '404'}\n`;
+    }
+  }
+  return out;
+}
+davFiles.set('/deny/secret.txt', 'TOP-SECRET');
 const dav = await startUpstream(t, {
   handler: (req, res, body) => {
     const src = davClean(new URL(req.url ?? '/', 'http://x').pathname);
+    if (req.method === 'POST' && src.endsWith('/$batch')) {
+      const ran = runBatch(body.toString('latin1'), String(req.headers['content-type']), src.slice(0, -'$batch'.length));
+      return void res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(ran) }).end(ran);
+    }
     if (req.method === 'PUT') (davFiles.set(src, body.toString()), res.writeHead(201).end());
     else if (req.method === 'COPY' || req.method === 'MOVE') {
       // Go's url.Parse: a host only after `//`, a path taken as rooted.
@@ -403,15 +433,56 @@ t.test('property: a WebDAV COPY or MOVE writes where its Destination names only 
       const r = await send(method, dest, { tunnel, name });
       const [res] = parseResponses(r.text);
       davFiles.set('/ok/dav/a.txt', 'hello'); // a MOVE that went through took it away
-      return res !== undefined && [400, 403, 421].includes(res.status) && isProblem(res) && ![...davFiles.keys()].some((k) => k.startsWith('/deny'));
+      return res !== undefined && [400, 403, 421].includes(res.status) && isProblem(res) && ![...davFiles.keys()].some((k) => k.startsWith('/deny/dav-'));
     },
   ), { numRuns: Math.min(numRuns, 16), ...seed });
   // A real client: curl -X MOVE.
   const c = await curl(['-x', a.proxyUrl, '-X', 'MOVE', '-H', 'Destination: /deny/curl.txt', '-o', '/dev/null', '-w', '%{http_code}', `http://${dHost}/ok/dav/a.txt`]);
   t.equal(c.stdout, '403', 'curl -X MOVE into /deny: 403');
-  t.same([...davFiles.keys()].filter((k) => k.startsWith('/deny')), [], 'nothing was ever written under /deny');
+  t.same([...davFiles.keys()].filter((k) => k.startsWith('/deny') && k !== '/deny/secret.txt'), [], 'nothing was ever written under /deny');
   await a.airlock.audit.flush();
   t.ok(a.records.some((r) => r.method === 'MOVE' && r.status === 403 && r.decision?.rule === 'deny-path' && /Destination \/deny\/curl\.txt/.test(r.decision.reason ?? '')), 'the record names the destination\'s rule and reason');
+});
+
+t.test('property: each HTTP call a batch body carries (OData $batch, Google batch) is decided as the request the server runs: none reaches a denied path', async (t) => {
+  // `POST /ok/svc/$batch` was judged as one POST under /ok while the server ran every
+  // `application/http` part in it: `GET /deny/secret.txt` came back in the batch's answer.
+  const dHost = `allowed.example:${dav.port}`;
+  const batch = (calls: string[], opts: { nl?: string; changeset?: boolean; type?: string } = {}): string => {
+    const nl = opts.nl ?? '\r\n';
+    const parts = calls.map((c) => `Content-Type: ${opts.type ?? 'application/http'}${nl}Content-Transfer-Encoding: binary${nl}${nl}${c} HTTP/1.1${nl}${nl}`);
+    const inner = opts.changeset ? [`Content-Type: multipart/mixed; boundary=cs${nl}${nl}${parts.map((p) => `--cs${nl}${p}`).join(nl)}${nl}--cs--`] : parts;
+    return `${inner.map((p) => `--b${nl}${p}`).join(nl)}${nl}--b--${nl}`;
+  };
+  const send = (body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: multipart/mixed; boundary=b\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST /ok/svc/$batch HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${dHost}/ok/svc/$batch HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const control = parseResponses((await send(batch(['GET /ok/dav/a.txt', 'GET Products(1)']), false)).text)[0];
+  t.equal(control?.status, 200, 'control: a batch of allowed calls is forwarded');
+  t.match(control?.body ?? '', /GET \/ok\/dav\/a\.txt -> hello/, 'control: the server ran its calls');
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      target: fc.constantFrom('/deny/secret.txt', `http://${dHost}/deny/secret.txt`, '../../deny/secret.txt', '/ok/../deny/secret.txt', `http://127.0.0.1:${dav.port}/deny/secret.txt`),
+      method: fc.constantFrom('GET', 'DELETE', 'get'),
+      position: fc.nat({ max: 2 }),
+      nl: fc.constantFrom('\r\n', '\n'),
+      changeset: fc.boolean(),
+      type: fc.constantFrom('application/http', 'Application/HTTP'),
+      tunnel: fc.boolean(),
+    }),
+    async ({ target, method, position, nl, changeset, type, tunnel }) => {
+      const calls = ['GET /ok/dav/a.txt', 'GET Products(1)'];
+      calls.splice(position, 0, `${method} ${target}`);
+      const before = batchRan.length;
+      const [res] = parseResponses((await send(batch(calls, { nl, changeset, type }), tunnel)).text);
+      return res !== undefined && [400, 403, 421].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 16), ...seed });
+  t.notOk(batchRan.some((c) => c.includes('/deny')), 'the server never ran a call under /deny');
 });
 
 t.test('property: a body an origin that ignores it could read as a request goes with Connection: close (Python http.server, CL.0)', async (t) => {

@@ -1,0 +1,131 @@
+// Requests a server runs besides the one on the request line, read from the request so the
+// pipeline decides them too (proxy/pipeline.ts, decideSecondTargets):
+// - WebDAV's COPY and MOVE (RFC 4918 §9.8, §9.9) write the resource the `Destination` header
+//   names: `COPY /public/a.txt` with `Destination: /admin/a.txt` creates /admin/a.txt on Go's
+//   golang.org/x/net/webdav, Apache mod_dav, nginx's dav module and SabreDAV (Nextcloud);
+// - a batch body's `application/http` parts (describe/http-batch.ts) are requests the server runs
+//   one by one (OData `$batch`, Google's batch endpoints).
+// Pure: what to decide, or the refusal for a second target that cannot be read one way.
+import type { RawRequest } from '../describe/describe.ts';
+import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
+import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
+import { serverHeaderKey } from '../lib/text.ts';
+import type { Rejection } from './enforcers.ts';
+import { parseAuthority, sameAuthority, withoutNamedHeaders } from './http-util.ts';
+import type { CapturedBody } from './request-body.ts';
+import { refusals } from './refusals.ts';
+
+/** A request to decide besides the request itself, and what to call it in the decision's reason. */
+export interface SecondTarget {
+  request: RawRequest;
+  why: string;
+}
+
+/**
+ * What the request also does, for the pipeline to decide; undefined for the usual request (no
+ * `Destination`, no batch of calls); a refusal when a second target cannot be read one way.
+ */
+export function secondTargets(rawHeaders: string[], url: string, body: CapturedBody): SecondTarget[] | { refusal: Rejection } | undefined {
+  let out: SecondTarget[] | undefined;
+  const destination = destinationOf(rawHeaders, url);
+  if (destination !== undefined) {
+    if (typeof destination !== 'string') return { refusal: destination };
+    const kept = withoutNamedHeaders(rawHeaders);
+    const others: string[] = [];
+    for (let i = 0; i < kept.length; i += 2) if (serverHeaderKey(kept[i]!) !== 'destination') others.push(kept[i]!, kept[i + 1]!);
+    const headers = withHost(others, destination);
+    out = [{ request: { method: 'PUT', url: destination, headers: pairs(headers), body: Buffer.alloc(0), bodyTruncated: false }, why: `its Destination ${new URL(destination).pathname.slice(0, 200)} (written by a COPY or MOVE)` }];
+  }
+  const calls = batchOf(rawHeaders, url, body);
+  if (calls !== undefined) {
+    if (!Array.isArray(calls)) return { refusal: calls };
+    out = [...(out ?? []), ...calls];
+  }
+  return out;
+}
+
+/** The `Destination` URL, a refusal, or undefined when there is none. */
+function destinationOf(rawHeaders: readonly string[], requestUrl: string): string | Rejection | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length < 11 || serverHeaderKey(rawHeaders[i]!) !== 'destination') continue;
+    if (value !== undefined) return refusals.bad('the request carries more than one Destination header (servers read the first or the last)');
+    value = rawHeaders[i + 1]!.trim();
+  }
+  if (value === undefined) return undefined;
+  // RFC 4918 §10.3: an absolute URI or an absolute path. Servers read anything else their own way
+  // (Go roots `deny/x` as /deny/x and takes `http:/deny/x` as that path), so it is refused.
+  if (!/^https?:\/\/[^/]/i.test(value) && !/^\/(?!\/)/.test(value)) {
+    return refusals.bad(`the request carries a Destination header that is neither an absolute URL nor an absolute path (${JSON.stringify(value.slice(0, 80))})`);
+  }
+  return sameOrigin(value, requestUrl, 'its Destination header');
+}
+
+/**
+ * The calls of a batch body, each as the request the server runs (its own method, target, headers
+ * and body), a refusal, or undefined when the body carries none. Only non-form multipart bodies are
+ * looked at (an upload pays nothing); a batch Airlock cannot read whole, or call by call, is refused.
+ */
+function batchOf(rawHeaders: readonly string[], url: string, body: CapturedBody): SecondTarget[] | Rejection | undefined {
+  let type: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length !== 12 || rawHeaders[i]!.toLowerCase() !== 'content-type') continue;
+    const v = rawHeaders[i + 1]!;
+    if (/^\s*multipart\//i.test(v) && !/^\s*multipart\/form-data/i.test(v)) type = v;
+  }
+  if (type === undefined || !body.captured.length) return undefined;
+  const calls = httpBatchCalls(body.captured.toString('latin1'), type);
+  if (calls === undefined) return undefined;
+  if (calls === 'unreadable' || body.truncated) {
+    return refusals.bad(`the request body is a batch of HTTP calls Airlock cannot read call by call (${body.truncated ? 'larger than the capture cap' : `one boundary, parts that are each an application/http call, at most ${MAX_BATCH_CALLS}`}), and the server runs each of them`);
+  }
+  const out: SecondTarget[] = [];
+  for (const [n, call] of calls.entries()) {
+    const target = sameOrigin(call.target, url, `call ${n + 1} of the batch`);
+    if (typeof target !== 'string') return target;
+    const headers = withHost(flat(call.headers.filter(([k]) => serverHeaderKey(k) !== 'host')), target);
+    out.push({
+      request: { method: call.method, url: target, headers: pairs(headers), body: Buffer.from(call.body, 'latin1'), bodyTruncated: false },
+      why: `call ${n + 1} of the batch (${call.method} ${new URL(target).pathname.slice(0, 200)})`,
+    });
+  }
+  return out;
+}
+
+/** `ref` resolved against the request's URL when it is on the same origin and its path reads one way; else the refusal. */
+function sameOrigin(ref: string, requestUrl: string, what: string): string | Rejection {
+  let target: URL;
+  try {
+    target = new URL(ref, requestUrl);
+  } catch {
+    return refusals.bad(`${what} names ${JSON.stringify(ref.slice(0, 80))}, which is not a URL`);
+  }
+  const base = new URL(requestUrl);
+  const scheme = base.protocol.slice(0, -1);
+  const there = parseAuthority(target.host, scheme);
+  const here = parseAuthority(base.host, scheme);
+  if (target.protocol !== base.protocol || target.username || target.password || !there || !here || !sameAuthority(there, here)) {
+    return refusals.misdirected(`${what} names ${JSON.stringify(ref.slice(0, 80))}, another origin than the request's (a server hosting both would act there)`);
+  }
+  const ambiguous = pathAmbiguity(rawPathOf(ref));
+  if (ambiguous) return refusals.bad(`${what} names a path that can mean two things: it holds ${ambiguous}`);
+  target.hash = '';
+  return target.href;
+}
+
+/** Raw header pairs with Host set to the target's authority. */
+function withHost(raw: string[], url: string): string[] {
+  const out = ['host', new URL(url).host];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== 'host') out.push(raw[i]!, raw[i + 1]!);
+  return out;
+}
+
+function flat(p: Array<[string, string]>): string[] {
+  return p.flatMap(([k, v]) => [k, v]);
+}
+
+function pairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
