@@ -19,17 +19,24 @@ export interface BatchCall {
 export const MAX_BATCH_CALLS = 100;
 
 /**
- * The calls of a batch body, `undefined` when the body carries no `application/http` part, or
- * `'unreadable'` when it does but cannot be read call by call (no single boundary, no close
- * delimiter, a part that is not a call, too many calls, nesting past a changeset).
+ * The calls of a batch body; `undefined` when no part is an `application/http` call (an upload or
+ * a mail that merely mentions the type is no batch); `'unreadable'` when a line declares such a
+ * part but the body cannot be read call by call (no single boundary, no close delimiter, a call
+ * beside parts that are none, a call without a request line, too many, nesting past a changeset).
  */
 export function httpBatchCalls(text: string, contentType: string): BatchCall[] | 'unreadable' | undefined {
-  if (!/application\/http/i.test(text)) return undefined;
+  if (!declaresCall.test(text)) return undefined;
   const calls: BatchCall[] = [];
-  return batchLevel(text, contentType, 0, calls) ? calls : 'unreadable';
+  const others = { n: 0 };
+  if (!batchLevel(text, contentType, 0, calls, others)) return 'unreadable';
+  if (calls.length === 0) return undefined;
+  return others.n ? 'unreadable' : calls;
 }
 
-function batchLevel(text: string, type: string, depth: number, out: BatchCall[]): boolean {
+/** A part header declaring an HTTP call (anywhere: the structure is read after). */
+const declaresCall = /^content-type:[ \t]*application\/http[ \t]*(;|$)/im;
+
+function batchLevel(text: string, type: string, depth: number, out: BatchCall[], others: { n: number }): boolean {
   // Every boundary a server may take from the type (describe/multipart.ts): one, or it is not read one way.
   const boundaries = multipartBoundaries(type);
   if (boundaries.length !== 1 || depth > 1) return false;
@@ -38,13 +45,16 @@ function batchLevel(text: string, type: string, depth: number, out: BatchCall[])
   if (close < 0) return false;
   for (const part of parts.slice(1, close)) {
     const [outer, inner] = splitHead(part.replace(/^[ \t]*\r?\n/, ''));
-    if (inner === undefined) return false;
-    const nested = /^content-type:[ \t]*(multipart\/[^\r\n]*)/im.exec(outer);
+    const nested = inner === undefined ? null : /^content-type:[ \t]*(multipart\/[^\r\n]*)/im.exec(outer);
     if (nested) {
-      if (!batchLevel(inner, nested[1]!, depth + 1, out)) return false;
+      if (!batchLevel(inner!, nested[1]!, depth + 1, out, others)) return false;
       continue;
     }
-    if (!/^content-type:[ \t]*application\/http[ \t]*(;|$)/im.test(outer)) return false;
+    if (!declaresCall.test(outer)) {
+      others.n++;
+      continue;
+    }
+    if (inner === undefined) return false;
     const [head, body] = splitHead(inner.replace(/^(\r?\n)+/, ''));
     const lines = head.split(/\r?\n/);
     const line = /^([A-Za-z-]{1,16})[ \t]+(\S+)(?:[ \t]+HTTP\/\d(?:\.\d)?)?$/.exec(lines[0]!.trim());

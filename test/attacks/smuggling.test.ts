@@ -464,6 +464,8 @@ t.test('property: each HTTP call a batch body carries (OData $batch, Google batc
   const control = parseResponses((await send(batch(['GET /ok/dav/a.txt', 'GET Products(1)']), false)).text)[0];
   t.equal(control?.status, 200, 'control: a batch of allowed calls is forwarded');
   t.match(control?.body ?? '', /GET \/ok\/dav\/a\.txt -> hello/, 'control: the server ran its calls');
+  const mention = parseResponses((await send('--b\r\nContent-Type: text/plain\r\n\r\nContent-Type: application/http\r\n\r\nGET /deny/x HTTP/1.1\r\n--b--\r\n', false)).text)[0];
+  t.equal(mention?.status, 200, 'control: a multipart body that only quotes a call in a text part is no batch');
   await fc.assert(fc.asyncProperty(
     fc.record({
       target: fc.constantFrom('/deny/secret.txt', `http://${dHost}/deny/secret.txt`, '../../deny/secret.txt', '/ok/../deny/secret.txt', `http://127.0.0.1:${dav.port}/deny/secret.txt`),
