@@ -3,6 +3,8 @@
 // - WebDAV's COPY and MOVE (RFC 4918 §9.8, §9.9) write the resource the `Destination` header
 //   names: `COPY /public/a.txt` with `Destination: /admin/a.txt` creates /admin/a.txt on Go's
 //   golang.org/x/net/webdav, Apache mod_dav, nginx's dav module and SabreDAV (Nextcloud);
+// - an S3 or GCS copy (`x-amz-copy-source`, `x-goog-copy-source`) reads the object it names: a
+//   policy that refuses reads under /private/ had `PUT /public/x` copy /private/secret there;
 // - a batch body's `application/http` parts (describe/http-batch.ts) are requests the server runs
 //   one by one (OData `$batch`, Google's batch endpoints).
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
@@ -36,6 +38,14 @@ export function secondTargets(rawHeaders: string[], url: string, body: CapturedB
     const headers = withHost(others, destination);
     out = [{ request: { method: 'PUT', url: destination, headers: pairs(headers), body: Buffer.alloc(0), bodyTruncated: false }, why: `its Destination ${new URL(destination).pathname.slice(0, 200)} (written by a COPY or MOVE)` }];
   }
+  const source = copySourceOf(rawHeaders, url);
+  if (source !== undefined) {
+    if (typeof source !== 'string') return { refusal: source };
+    const kept = withoutNamedHeaders(rawHeaders);
+    const others: string[] = [];
+    for (let i = 0; i < kept.length; i += 2) if (!copySourceHeaders.has(serverHeaderKey(kept[i]!))) others.push(kept[i]!, kept[i + 1]!);
+    out = [...(out ?? []), { request: { method: 'GET', url: source, headers: pairs(withHost(others, source)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its copy source ${new URL(source).host}${new URL(source).pathname.slice(0, 200)} (read by the copy)` }];
+  }
   const calls = batchOf(rawHeaders, url, body);
   if (calls !== undefined) {
     if (!Array.isArray(calls)) return { refusal: calls };
@@ -59,6 +69,42 @@ function destinationOf(rawHeaders: readonly string[], requestUrl: string): strin
     return refusals.bad(`the request carries a Destination header that is neither an absolute URL nor an absolute path (${JSON.stringify(value.slice(0, 80))})`);
   }
   return sameOrigin(value, requestUrl, 'its Destination header');
+}
+
+/** Headers naming the object an S3 or GCS copy reads (CopyObject, UploadPartCopy, GCS's XML API copy). */
+const copySourceHeaders = new Set(['x-amz-copy-source', 'x-goog-copy-source']);
+
+/** Hosts that name the bucket before the service's own name (virtual-hosted style, dotted bucket names too): S3, GCS, R2. */
+const virtualHosted = /^.+?\.(s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?|storage\.googleapis\.com|[^.]+\.r2\.cloudflarestorage\.com)$/;
+
+/**
+ * The URL of the object a copy reads (`x-amz-copy-source: /bucket/key`, `x-goog-copy-source`), as
+ * a GET of it would be sent to this server: under the host with the source's bucket first for a
+ * virtual-hosted request (`dst.s3.amazonaws.com` copies from `src.s3.amazonaws.com/key`), as the
+ * path on the same host otherwise (path style: S3's and GCS's own hosts, R2, MinIO). A refusal
+ * for two such headers or a source path that can mean two things; undefined when there is none.
+ */
+function copySourceOf(rawHeaders: readonly string[], requestUrl: string): string | Rejection | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length !== 17 && rawHeaders[i]!.length !== 18) continue;
+    if (!copySourceHeaders.has(serverHeaderKey(rawHeaders[i]!))) continue;
+    if (value !== undefined) return refusals.bad('the request carries more than one copy source header (servers read the first or the last)');
+    value = rawHeaders[i + 1]!.trim();
+  }
+  if (value === undefined) return undefined;
+  const [path = '', query] = value.replace(/^\/+/, '').split('?', 2) as [string, string?];
+  const slash = path.indexOf('/');
+  if (slash <= 0 || pathAmbiguity(`/${path}`)) return refusals.bad(`the request carries a copy source that is not one readable bucket/key (${JSON.stringify(value.slice(0, 80))})`);
+  const base = new URL(requestUrl);
+  const service = virtualHosted.exec(base.hostname)?.[1];
+  const host = service ? `${path.slice(0, slash)}.${service}${base.port ? `:${base.port}` : ''}` : base.host;
+  const key = service ? path.slice(slash) : `/${path}`;
+  try {
+    return new URL(`${base.protocol}//${host}${key}${query === undefined ? '' : `?${query}`}`).href;
+  } catch {
+    return refusals.bad(`the request carries a copy source that is not one readable bucket/key (${JSON.stringify(value.slice(0, 80))})`);
+  }
 }
 
 /**

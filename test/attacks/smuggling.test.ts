@@ -128,6 +128,12 @@ const dav = await startUpstream(t, {
       const ran = runBatch(body.toString('latin1'), String(req.headers['content-type']), src.slice(0, -'$batch'.length));
       return void res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(ran) }).end(ran);
     }
+    // A path-style object store's copy (S3 CopyObject, GCS's XML API): the object the header names is read.
+    const copy = req.headers['x-amz-copy-source'] ?? req.headers['x-goog-copy-source'];
+    if (req.method === 'PUT' && typeof copy === 'string') {
+      const from = davClean(`/${copy.split('?')[0]!.replace(/^\/+/, '')}`);
+      return void (davFiles.has(from) ? (davFiles.set(src, davFiles.get(from)!), res.writeHead(200).end()) : res.writeHead(404).end());
+    }
     if (req.method === 'PUT') (davFiles.set(src, body.toString()), res.writeHead(201).end());
     else if (req.method === 'COPY' || req.method === 'MOVE') {
       // Go's url.Parse: a host only after `//`, a path taken as rooted.
@@ -442,6 +448,31 @@ t.test('property: a WebDAV COPY or MOVE writes where its Destination names only 
   t.same([...davFiles.keys()].filter((k) => k.startsWith('/deny') && k !== '/deny/secret.txt'), [], 'nothing was ever written under /deny');
   await a.airlock.audit.flush();
   t.ok(a.records.some((r) => r.method === 'MOVE' && r.status === 403 && r.decision?.rule === 'deny-path' && /Destination \/deny\/curl\.txt/.test(r.decision.reason ?? '')), 'the record names the destination\'s rule and reason');
+});
+
+t.test('property: an S3 or GCS copy (x-amz-copy-source, x-goog-copy-source) reads its source only if the policy lets a GET of it through', async (t) => {
+  // `PUT /ok/bucket/x` with `x-goog-copy-source: /deny/secret.txt` was judged as a write under /ok;
+  // the store read /deny/secret.txt (a GET the policy denies) and the agent then read the copy.
+  const dHost = `allowed.example:${dav.port}`;
+  const put = (name: string, source: string, tunnel: boolean, to: string): Promise<{ text: string }> => tunnel
+    ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPUT ${to} HTTP/1.1\r\nHost: ${dHost}\r\n${name}: ${source}\r\nContent-Length: 0\r\n\r\n`, { responses: 1 })
+      .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+    : rawToProxy(a.port, `PUT http://${dHost}${to} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${name}: ${source}\r\nContent-Length: 0\r\n\r\n`, { responses: 1 });
+  t.match((await put('x-amz-copy-source', '/ok/dav/a.txt', false, '/ok/bucket/copy-control')).text, /^HTTP\/1\.1 200/, 'control: a copy of an object the policy lets be read goes through');
+  t.equal(davFiles.get('/ok/bucket/copy-control'), 'hello', 'control: the store copied it');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      name: fc.constantFrom('x-amz-copy-source', 'X-Amz-Copy-Source', 'x-goog-copy-source'),
+      source: fc.constantFrom('/deny/secret.txt', 'deny/secret.txt', '/deny/secret.txt?versionId=1', '//deny/secret.txt', 'ok/../deny/secret.txt', 'ok/%2e%2e/deny/secret.txt'),
+      tunnel: fc.boolean(),
+    }),
+    async ({ name, source, tunnel }) => {
+      const to = `/ok/bucket/copy-${++n}`;
+      const [res] = parseResponses((await put(name, source, tunnel, to)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !davFiles.has(to);
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
 });
 
 t.test('property: each HTTP call a batch body carries (OData $batch, Google batch) is decided as the request the server runs: none reaches a denied path', async (t) => {
