@@ -3,8 +3,9 @@
 // - WebDAV's COPY and MOVE (RFC 4918 §9.8, §9.9) write the resource the `Destination` header
 //   names: `COPY /public/a.txt` with `Destination: /admin/a.txt` creates /admin/a.txt on Go's
 //   golang.org/x/net/webdav, Apache mod_dav, nginx's dav module and SabreDAV (Nextcloud);
-// - an S3 or GCS copy (`x-amz-copy-source`, `x-goog-copy-source`) reads the object it names: a
-//   policy that refuses reads under /private/ had `PUT /public/x` copy /private/secret there;
+// - an object store's copy reads the object it names (S3 `x-amz-copy-source`, GCS
+//   `x-goog-copy-source`, Azure `x-ms-copy-source`, a URL Azure fetches from any host): a policy
+//   that refuses reads under /private/ had `PUT /public/x` copy /private/secret there;
 // - a batch body's `application/http` parts (describe/http-batch.ts) are requests the server runs
 //   one by one (OData `$batch`, Google's batch endpoints).
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
@@ -71,8 +72,8 @@ function destinationOf(rawHeaders: readonly string[], requestUrl: string): strin
   return sameOrigin(value, requestUrl, 'its Destination header');
 }
 
-/** Headers naming the object an S3 or GCS copy reads (CopyObject, UploadPartCopy, GCS's XML API copy). */
-const copySourceHeaders = new Set(['x-amz-copy-source', 'x-goog-copy-source']);
+/** Headers naming the object a copy reads: S3's CopyObject and UploadPartCopy, GCS's XML API (a bucket/key); Azure's (a URL, any host). */
+const copySourceHeaders = new Set(['x-amz-copy-source', 'x-goog-copy-source', 'x-ms-copy-source']);
 
 /** Hosts that name the bucket before the service's own name (virtual-hosted style, dotted bucket names too): S3, GCS, R2. */
 const virtualHosted = /^.+?\.(s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?|storage\.googleapis\.com|[^.]+\.r2\.cloudflarestorage\.com)$/;
@@ -86,13 +87,27 @@ const virtualHosted = /^.+?\.(s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?|sto
  */
 function copySourceOf(rawHeaders: readonly string[], requestUrl: string): string | Rejection | undefined {
   let value: string | undefined;
+  let azure = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.length !== 17 && rawHeaders[i]!.length !== 18) continue;
-    if (!copySourceHeaders.has(serverHeaderKey(rawHeaders[i]!))) continue;
+    if (rawHeaders[i]!.length < 16 || rawHeaders[i]!.length > 18) continue;
+    const key = serverHeaderKey(rawHeaders[i]!);
+    if (!copySourceHeaders.has(key)) continue;
     if (value !== undefined) return refusals.bad('the request carries more than one copy source header (servers read the first or the last)');
     value = rawHeaders[i + 1]!.trim();
+    azure = key === 'x-ms-copy-source';
   }
   if (value === undefined) return undefined;
+  // Azure's Copy Blob and Put Blob/Block From URL fetch the URL given, on any host: a GET of it.
+  if (azure) {
+    if (!/^https?:\/\/[^/]/i.test(value) || pathAmbiguity(rawPathOf(value))) return refusals.bad(`the request carries an x-ms-copy-source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
+    try {
+      const u = new URL(value);
+      u.hash = '';
+      return u.href;
+    } catch {
+      return refusals.bad(`the request carries an x-ms-copy-source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
+    }
+  }
   const [path = '', query] = value.replace(/^\/+/, '').split('?', 2) as [string, string?];
   const slash = path.indexOf('/');
   if (slash <= 0 || pathAmbiguity(`/${path}`)) return refusals.bad(`the request carries a copy source that is not one readable bucket/key (${JSON.stringify(value.slice(0, 80))})`);

@@ -129,9 +129,10 @@ const dav = await startUpstream(t, {
       return void res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(ran) }).end(ran);
     }
     // A path-style object store's copy (S3 CopyObject, GCS's XML API): the object the header names is read.
-    const copy = req.headers['x-amz-copy-source'] ?? req.headers['x-goog-copy-source'];
+    const copy = req.headers['x-amz-copy-source'] ?? req.headers['x-goog-copy-source'] ?? req.headers['x-ms-copy-source'];
     if (req.method === 'PUT' && typeof copy === 'string') {
-      const from = davClean(`/${copy.split('?')[0]!.replace(/^\/+/, '')}`);
+      // Azure's x-ms-copy-source is a URL it fetches (here: this server's own objects only).
+      const from = davClean(/^https?:/i.test(copy) ? new URL(copy).pathname : `/${copy.split('?')[0]!.replace(/^\/+/, '')}`);
       return void (davFiles.has(from) ? (davFiles.set(src, davFiles.get(from)!), res.writeHead(200).end()) : res.writeHead(404).end());
     }
     if (req.method === 'PUT') (davFiles.set(src, body.toString()), res.writeHead(201).end());
@@ -450,7 +451,7 @@ t.test('property: a WebDAV COPY or MOVE writes where its Destination names only 
   t.ok(a.records.some((r) => r.method === 'MOVE' && r.status === 403 && r.decision?.rule === 'deny-path' && /Destination \/deny\/curl\.txt/.test(r.decision.reason ?? '')), 'the record names the destination\'s rule and reason');
 });
 
-t.test('property: an S3 or GCS copy (x-amz-copy-source, x-goog-copy-source) reads its source only if the policy lets a GET of it through', async (t) => {
+t.test('property: an object store copy (x-amz-copy-source, x-goog-copy-source, x-ms-copy-source) reads its source only if the policy lets a GET of it through', async (t) => {
   // `PUT /ok/bucket/x` with `x-goog-copy-source: /deny/secret.txt` was judged as a write under /ok;
   // the store read /deny/secret.txt (a GET the policy denies) and the agent then read the copy.
   const dHost = `allowed.example:${dav.port}`;
@@ -460,15 +461,18 @@ t.test('property: an S3 or GCS copy (x-amz-copy-source, x-goog-copy-source) read
     : rawToProxy(a.port, `PUT http://${dHost}${to} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${name}: ${source}\r\nContent-Length: 0\r\n\r\n`, { responses: 1 });
   t.match((await put('x-amz-copy-source', '/ok/dav/a.txt', false, '/ok/bucket/copy-control')).text, /^HTTP\/1\.1 200/, 'control: a copy of an object the policy lets be read goes through');
   t.equal(davFiles.get('/ok/bucket/copy-control'), 'hello', 'control: the store copied it');
+  t.match((await put('x-ms-copy-source', `http://${dHost}/ok/dav/a.txt`, false, '/ok/bucket/copy-control-2')).text, /^HTTP\/1\.1 200/, 'control: Azure\'s copy from an allowed URL goes through');
   let n = 0;
   await fc.assert(fc.asyncProperty(
     fc.record({
-      name: fc.constantFrom('x-amz-copy-source', 'X-Amz-Copy-Source', 'x-goog-copy-source'),
+      name: fc.constantFrom('x-amz-copy-source', 'X-Amz-Copy-Source', 'x-goog-copy-source', 'x-ms-copy-source'),
       source: fc.constantFrom('/deny/secret.txt', 'deny/secret.txt', '/deny/secret.txt?versionId=1', '//deny/secret.txt', 'ok/../deny/secret.txt', 'ok/%2e%2e/deny/secret.txt'),
       tunnel: fc.boolean(),
     }),
-    async ({ name, source, tunnel }) => {
+    async ({ name, source: path, tunnel }) => {
       const to = `/ok/bucket/copy-${++n}`;
+      // Azure names the source by URL: this server's, or one on a host the policy does not allow.
+      const source = name !== 'x-ms-copy-source' ? path : n % 2 ? `http://${dHost}/${path.replace(/^\/+/, '')}` : `http://evil.example/${path.replace(/^\/+/, '')}`;
       const [res] = parseResponses((await put(name, source, tunnel, to)).text);
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !davFiles.has(to);
     },
