@@ -6,6 +6,8 @@
 // - an object store's copy reads the object it names (S3 `x-amz-copy-source`, GCS
 //   `x-goog-copy-source`, Azure `x-ms-copy-source`, a URL Azure fetches from any host): a policy
 //   that refuses reads under /private/ had `PUT /public/x` copy /private/secret there;
+// - an Elasticsearch/OpenSearch `_bulk`, `_msearch` or `_mget` body names indices besides the
+//   path's (`_index`): a bulk to /logs deletes in /users;
 // - a batch body's `application/http` parts (describe/http-batch.ts) are requests the server runs
 //   one by one (OData `$batch`, Google's batch endpoints).
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
@@ -47,6 +49,8 @@ export function secondTargets(rawHeaders: string[], url: string, body: CapturedB
     for (let i = 0; i < kept.length; i += 2) if (!copySourceHeaders.has(serverHeaderKey(kept[i]!))) others.push(kept[i]!, kept[i + 1]!);
     out = [...(out ?? []), { request: { method: 'GET', url: source, headers: pairs(withHost(others, source)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its copy source ${new URL(source).host}${new URL(source).pathname.slice(0, 200)} (read by the copy)` }];
   }
+  const indices = otherIndices(url, body);
+  if (indices.length) out = [...(out ?? []), ...indices.map((t) => ({ request: { method: 'POST', url: t.url, headers: pairs(withHost(withoutNamedHeaders(rawHeaders), t.url)), body: Buffer.alloc(0), bodyTruncated: false }, why: t.why }))];
   const calls = batchOf(rawHeaders, url, body);
   if (calls !== undefined) {
     if (!Array.isArray(calls)) return { refusal: calls };
@@ -151,6 +155,66 @@ function batchOf(rawHeaders: readonly string[], url: string, body: CapturedBody)
     });
   }
   return out;
+}
+
+/** Elasticsearch/OpenSearch endpoints whose body names indices besides the path's. */
+const multiIndex = new Set(['_bulk', '_msearch', '_mget']);
+
+/** At most this many other indices of one body are decided (a body naming more is judged by these). */
+const MAX_INDICES = 20;
+
+/**
+ * Other indices an Elasticsearch/OpenSearch `_bulk`, `_msearch` or `_mget` body acts on than its
+ * path names: an action line's `_index` (`{"delete": {"_index": "users", "_id": "1"}}` in a bulk
+ * to `/logs/_bulk`), a search header's `index`, a document's `_index` override the path's. Each is
+ * decided as the same endpoint under that index (`POST /users/_bulk`). Lines that are not JSON
+ * objects are left to the server, which refuses them. Only the captured body is read.
+ */
+function otherIndices(requestUrl: string, body: CapturedBody): Array<{ url: string; why: string }> {
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/').filter(Boolean);
+  const endpoint = segs.at(-1);
+  if (endpoint === undefined || !multiIndex.has(endpoint) || segs.length > 2 || !body.captured.length) return [];
+  const own = segs.length === 2 ? decodeURIComponent(segs[0]!) : undefined;
+  const named = new Set<string>();
+  const add = (v: unknown): void => {
+    for (const i of Array.isArray(v) ? v : [v]) if (typeof i === 'string' && i !== own && named.size < MAX_INDICES) named.add(i);
+  };
+  const text = body.captured.toString('utf8');
+  if (endpoint === '_mget') {
+    const docs = parseObject(text)?.docs;
+    if (Array.isArray(docs)) for (const d of docs) add(d && typeof d === 'object' ? (d as { _index?: unknown })._index : undefined);
+  } else {
+    let header = true;
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      const o: Record<string, unknown> | undefined = header ? parseObject(line) : undefined;
+      if (endpoint === '_msearch') {
+        if (header) add(o?.index);
+        header = !header;
+        continue;
+      }
+      if (!header) {
+        header = true;
+        continue;
+      }
+      const verb: string | undefined = o ? Object.keys(o)[0] : undefined;
+      const meta = verb ? o![verb] : undefined;
+      if (meta && typeof meta === 'object') add((meta as { _index?: unknown })._index);
+      // Every verb but `delete` is followed by its document (or partial document) line.
+      header = verb === 'delete';
+    }
+  }
+  return [...named].map((index) => ({ url: new URL(`/${encodeURIComponent(index)}/${endpoint}`, u).href, why: `its ${endpoint} body acts on index ${index.slice(0, 100)}` }));
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const o: unknown = JSON.parse(text);
+    return o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `ref` resolved against the request's URL when it is on the same origin and its path reads one way; else the refusal. */

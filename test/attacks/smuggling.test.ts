@@ -99,6 +99,7 @@ const davClean = (p: string): string => path.posix.normalize(decodeURIComponent(
 // `application/http` part (changesets one level down) is a request it runs, relative targets
 // against the service root; it logs each call it runs and answers GETs from davFiles.
 const batchRan: string[] = [];
+const esRan: string[] = [];
 function runBatch(text: string, type: string, root: string): string {
   const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
   if (!boundary) return '';
@@ -124,6 +125,27 @@ davFiles.set('/deny/secret.txt', 'TOP-SECRET');
 const dav = await startUpstream(t, {
   handler: (req, res, body) => {
     const src = davClean(new URL(req.url ?? '/', 'http://x').pathname);
+    // Elasticsearch's multi-index endpoints: each line (or doc) acts on its `_index`/`index`, else the path's.
+    const es = /^(?:\/([^/]+))?\/(_bulk|_msearch|_mget)$/.exec(src);
+    if (req.method === 'POST' && es) {
+      const own = es[1] ?? '(none)';
+      const text = body.toString();
+      if (es[2] === '_mget') for (const d of (JSON.parse(text) as { docs: Array<{ _index?: string }> }).docs) esRan.push(`mget ${d._index ?? own}`);
+      else {
+        let header = true;
+        for (const line of text.split('\n').filter((l) => l.trim())) {
+          if (!header) { header = true; continue; }
+          const o = JSON.parse(line) as Record<string, { _index?: string } | undefined> & { index?: string };
+          if (es[2] === '_msearch') (esRan.push(`msearch ${o.index ?? own}`), header = false);
+          else {
+            const verb = Object.keys(o)[0]!;
+            esRan.push(`${verb} ${o[verb]?._index ?? own}`);
+            header = verb === 'delete';
+          }
+        }
+      }
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     if (req.method === 'POST' && src.endsWith('/$batch')) {
       const ran = runBatch(body.toString('latin1'), String(req.headers['content-type']), src.slice(0, -'$batch'.length));
       return void res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(ran) }).end(ran);
@@ -477,6 +499,45 @@ t.test('property: an object store copy (x-amz-copy-source, x-goog-copy-source, x
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !davFiles.has(to);
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed });
+});
+
+t.test('property: an Elasticsearch _bulk, _msearch or _mget body naming another index is decided for that index too', async (t) => {
+  // `POST /ok/_bulk` judged under /ok while its action lines' `_index` made the server delete in
+  // (or a search header read) an index the policy denies: `{"delete": {"_index": "deny", …}}`.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (path: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: application/x-ndjson\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const control = await send('/ok/_bulk', '{"index":{"_id":"1"}}\n{"a":1}\n{"delete":{"_index":"ok","_id":"2"}}\n', false);
+  t.match(control.text, /^HTTP\/1\.1 200/, 'control: a bulk on the path\'s own index goes through');
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      shape: fc.constantFrom('bulk', 'bulk without index in the path', 'msearch', 'mget'),
+      verb: fc.constantFrom('delete', 'index', 'create', 'update'),
+      position: fc.nat({ max: 1 }),
+      tunnel: fc.boolean(),
+    }),
+    async ({ shape, verb, position, tunnel }) => {
+      const before = esRan.length;
+      const action = (index?: string): string => `{"${verb}":{${index ? `"_index":"${index}",` : ''}"_id":"1"}}\n${verb === 'delete' ? '' : verb === 'update' ? '{"doc":{"a":1}}\n' : '{"a":1}\n'}`;
+      let path = '/ok/_bulk';
+      let body: string;
+      if (shape === 'msearch') (path = '/ok/_msearch', body = position ? '{}\n{"query":{}}\n{"index":"deny"}\n{"query":{}}\n' : '{"index":["ok","deny"]}\n{"query":{}}\n');
+      else if (shape === 'mget') (path = '/ok/_mget', body = JSON.stringify({ docs: position ? [{ _id: '1' }, { _index: 'deny', _id: '2' }] : [{ _index: 'deny', _id: '2' }] }));
+      else {
+        if (shape !== 'bulk') path = '/_bulk';
+        const actions = [action(shape === 'bulk' ? undefined : 'ok'), action('deny')];
+        body = (position ? actions : actions.reverse()).join('');
+      }
+      const [res] = parseResponses((await send(path, body, tunnel)).text);
+      return res !== undefined && res.status === 403 && isProblem(res) && !esRan.slice(before).some((r) => r.endsWith(' deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
+  t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
 });
 
 t.test('property: each HTTP call a batch body carries (OData $batch, Google batch) is decided as the request the server runs: none reaches a denied path', async (t) => {
