@@ -171,6 +171,8 @@ const MAX_INDICES = 20;
  * objects are left to the server, which refuses them. Only the captured body is read.
  */
 function otherIndices(requestUrl: string, body: CapturedBody): Array<{ url: string; why: string }> {
+  // Most requests: no body, or a path that names no such endpoint (no URL parsed for them).
+  if (!body.captured.length || !/\/_(?:bulk|msearch|mget)(?:[?#]|$)/.test(requestUrl)) return [];
   const u = new URL(requestUrl);
   const segs = u.pathname.split('/').filter(Boolean);
   const endpoint = segs.at(-1);
