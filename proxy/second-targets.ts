@@ -7,7 +7,7 @@
 //   `x-goog-copy-source`, Azure `x-ms-copy-source`, a URL Azure fetches from any host): a policy
 //   that refuses reads under /private/ had `PUT /public/x` copy /private/secret there;
 // - an Elasticsearch/OpenSearch `_bulk`, `_msearch` or `_mget` body names indices besides the
-//   path's (`_index`): a bulk to /logs deletes in /users;
+//   path's (`_index`): a bulk to /logs deletes in /users; `_reindex` reads and writes the ones it names;
 // - a batch body's `application/http` parts (describe/http-batch.ts) are requests the server runs
 //   one by one (OData `$batch`, Google's batch endpoints).
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
@@ -172,10 +172,25 @@ const MAX_INDICES = 20;
  */
 function otherIndices(requestUrl: string, body: CapturedBody): Array<{ url: string; why: string }> {
   // Most requests: no body, or a path that names no such endpoint (no URL parsed for them).
-  if (!body.captured.length || !/\/_(?:bulk|msearch|mget)(?:[?#]|$)/.test(requestUrl)) return [];
+  if (!body.captured.length || !/\/_(?:bulk|msearch|mget|reindex)(?:[?#]|$)/.test(requestUrl)) return [];
   const u = new URL(requestUrl);
   const segs = u.pathname.split('/').filter(Boolean);
   const endpoint = segs.at(-1);
+  // `_reindex` reads its source indices and writes its destination's: a search there, a bulk there.
+  if (endpoint === '_reindex' && segs.length === 1) {
+    const o = parseObject(body.captured.toString('utf8'));
+    const out: Array<{ url: string; why: string }> = [];
+    const each = (v: unknown, on: string): void => {
+      for (const i of (Array.isArray(v) ? v : [v]).slice(0, MAX_INDICES)) {
+        if (typeof i === 'string') out.push({ url: new URL(`/${encodeURIComponent(i)}/${on}`, u).href, why: `its _reindex ${on === '_search' ? 'reads' : 'writes'} index ${i.slice(0, 100)}` });
+      }
+    };
+    const source = o?.source as { index?: unknown } | undefined;
+    const dest = o?.dest as { index?: unknown } | undefined;
+    each(source?.index, '_search');
+    each(dest?.index, '_bulk');
+    return out;
+  }
   if (endpoint === undefined || !multiIndex.has(endpoint) || segs.length > 2 || !body.captured.length) return [];
   const own = segs.length === 2 ? decodeURIComponent(segs[0]!) : undefined;
   const named = new Set<string>();

@@ -126,11 +126,15 @@ const dav = await startUpstream(t, {
   handler: (req, res, body) => {
     const src = davClean(new URL(req.url ?? '/', 'http://x').pathname);
     // Elasticsearch's multi-index endpoints: each line (or doc) acts on its `_index`/`index`, else the path's.
-    const es = /^(?:\/([^/]+))?\/(_bulk|_msearch|_mget)$/.exec(src);
+    const es = /^(?:\/([^/]+))?\/(_bulk|_msearch|_mget|_reindex)$/.exec(src);
     if (req.method === 'POST' && es) {
       const own = es[1] ?? '(none)';
       const text = body.toString();
-      if (es[2] === '_mget') for (const d of (JSON.parse(text) as { docs: Array<{ _index?: string }> }).docs) esRan.push(`mget ${d._index ?? own}`);
+      if (es[2] === '_reindex') {
+        const r = JSON.parse(text) as { source: { index: string | string[] }; dest: { index: string } };
+        for (const i of [r.source.index].flat()) esRan.push(`reindex-read ${i}`);
+        esRan.push(`reindex-write ${r.dest.index}`);
+      } else if (es[2] === '_mget') for (const d of (JSON.parse(text) as { docs: Array<{ _index?: string }> }).docs) esRan.push(`mget ${d._index ?? own}`);
       else {
         let header = true;
         for (const line of text.split('\n').filter((l) => l.trim())) {
@@ -501,7 +505,7 @@ t.test('property: an object store copy (x-amz-copy-source, x-goog-copy-source, x
   ), { numRuns: Math.min(numRuns, 12), ...seed });
 });
 
-t.test('property: an Elasticsearch _bulk, _msearch or _mget body naming another index is decided for that index too', async (t) => {
+t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body naming another index is decided for that index too', async (t) => {
   // `POST /ok/_bulk` judged under /ok while its action lines' `_index` made the server delete in
   // (or a search header read) an index the policy denies: `{"delete": {"_index": "deny", …}}`.
   const dHost = `allowed.example:${dav.port}`;
@@ -516,7 +520,7 @@ t.test('property: an Elasticsearch _bulk, _msearch or _mget body naming another 
   t.match(control.text, /^HTTP\/1\.1 200/, 'control: a bulk on the path\'s own index goes through');
   await fc.assert(fc.asyncProperty(
     fc.record({
-      shape: fc.constantFrom('bulk', 'bulk without index in the path', 'msearch', 'mget'),
+      shape: fc.constantFrom('bulk', 'bulk without index in the path', 'msearch', 'mget', 'reindex'),
       verb: fc.constantFrom('delete', 'index', 'create', 'update'),
       position: fc.nat({ max: 1 }),
       tunnel: fc.boolean(),
@@ -528,6 +532,7 @@ t.test('property: an Elasticsearch _bulk, _msearch or _mget body naming another 
       let body: string;
       if (shape === 'msearch') (path = '/ok/_msearch', body = position ? '{}\n{"query":{}}\n{"index":"deny"}\n{"query":{}}\n' : '{"index":["ok","deny"]}\n{"query":{}}\n');
       else if (shape === 'mget') (path = '/ok/_mget', body = JSON.stringify({ docs: position ? [{ _id: '1' }, { _index: 'deny', _id: '2' }] : [{ _index: 'deny', _id: '2' }] }));
+      else if (shape === 'reindex') (path = '/_reindex', body = JSON.stringify(position ? { source: { index: ['ok', 'deny'] }, dest: { index: 'ok' } } : { source: { index: 'ok' }, dest: { index: 'deny' } }));
       else {
         if (shape !== 'bulk') path = '/_bulk';
         const actions = [action(shape === 'bulk' ? undefined : 'ok'), action('deny')];
