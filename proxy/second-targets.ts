@@ -8,6 +8,7 @@
 //   that refuses reads under /private/ had `PUT /public/x` copy /private/secret there;
 // - an Elasticsearch/OpenSearch `_bulk`, `_msearch` or `_mget` body names indices besides the
 //   path's (`_index`): a bulk to /logs deletes in /users; `_reindex` reads and writes the ones it names;
+// - a container registry's blob mount (`?mount=<digest>&from=<repo>`) reads another repository;
 // - a batch body's `application/http` parts (describe/http-batch.ts) are requests the server runs
 //   one by one (OData `$batch`, Google's batch endpoints).
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
@@ -51,6 +52,9 @@ export function secondTargets(rawHeaders: string[], url: string, body: CapturedB
   }
   const indices = otherIndices(url, body);
   if (indices.length) out = [...(out ?? []), ...indices.map((t) => ({ request: { method: 'POST', url: t.url, headers: pairs(withHost(withoutNamedHeaders(rawHeaders), t.url)), body: Buffer.alloc(0), bodyTruncated: false }, why: t.why }))];
+  for (const mounted of mountSourcesOf(url)) {
+    (out ??= []).push({ request: { method: 'GET', url: mounted, headers: pairs(withHost(withoutNamedHeaders(rawHeaders), mounted)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}` });
+  }
   const calls = batchOf(rawHeaders, url, body);
   if (calls !== undefined) {
     if (!Array.isArray(calls)) return { refusal: calls };
@@ -155,6 +159,27 @@ function batchOf(rawHeaders: readonly string[], url: string, body: CapturedBody)
     });
   }
   return out;
+}
+
+/**
+ * A container registry's cross-repository blob mount (OCI distribution spec: `POST
+ * /v2/<repo>/blobs/uploads/?mount=<digest>&from=<other repo>`) links a blob of another repository
+ * into this one, readable here after: a read of that blob, decided as `GET /v2/<from>/blobs/<digest>`.
+ */
+function mountSourcesOf(requestUrl: string): string[] {
+  if (!requestUrl.includes('/blobs/uploads') || !requestUrl.includes('from=')) return [];
+  const u = new URL(requestUrl);
+  if (!/^\/v2\/.+\/blobs\/uploads\/?$/.test(u.pathname)) return [];
+  // Servers read the first or the last of a repeated parameter: each reading is decided.
+  const digests = [...new Set(u.searchParams.getAll('mount'))];
+  const out: string[] = [];
+  for (const from of new Set(u.searchParams.getAll('from'))) {
+    for (const digest of digests.length ? digests : ['']) {
+      const segment = (v: string): string => encodeURIComponent(v).replace(/%3A/gi, ':');
+      out.push(new URL(`/v2/${from.split('/').map(segment).join('/')}/blobs/${segment(digest)}`, u).href);
+    }
+  }
+  return out.slice(0, MAX_INDICES);
 }
 
 /** Elasticsearch/OpenSearch endpoints whose body names indices besides the path's. */

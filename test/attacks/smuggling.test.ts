@@ -122,9 +122,20 @@ function runBatch(text: string, type: string, root: string): string {
   return out;
 }
 davFiles.set('/deny/secret.txt', 'TOP-SECRET');
+davFiles.set('/v2/deny/db/blobs/sha256:5ec', 'TOP-SECRET');
+davFiles.set('/v2/ok/base/blobs/sha256:0b5', 'base layer');
 const dav = await startUpstream(t, {
   handler: (req, res, body) => {
     const src = davClean(new URL(req.url ?? '/', 'http://x').pathname);
+    // A registry's cross-repository blob mount (OCI distribution): the blob of `from` becomes this repository's.
+    const upload = /^\/v2\/(.+)\/blobs\/uploads\/?$/.exec(src);
+    if (req.method === 'POST' && upload) {
+      const q = new URL(req.url ?? '/', 'http://x').searchParams;
+      const from = `/v2/${q.get('from')}/blobs/${q.get('mount')}`;
+      if (!davFiles.has(from)) return void res.writeHead(202, { 'content-length': 0 }).end();
+      davFiles.set(`/v2/${upload[1]}/blobs/${q.get('mount')}`, davFiles.get(from)!);
+      return void res.writeHead(201, { 'content-length': 0 }).end();
+    }
     // Elasticsearch's multi-index endpoints: each line (or doc) acts on its `_index`/`index`, else the path's.
     const es = /^(?:\/([^/]+))?\/(_bulk|_msearch|_mget|_reindex)$/.exec(src);
     if (req.method === 'POST' && es) {
@@ -543,6 +554,27 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed });
   t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
+});
+
+t.test('property: a registry blob mount from another repository is decided as a read of that repository\'s blob', async (t) => {
+  // `POST /v2/agent/app/blobs/uploads/?mount=<digest>&from=deny/db` was judged as an upload to
+  // agent/app; the registry linked deny/db's layer there, readable by pulling agent/app.
+  const dHost = `allowed.example:${dav.port}`;
+  const mount = (query: string, tunnel: boolean): Promise<{ text: string }> => tunnel
+    ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST /v2/agent/app/blobs/uploads/?${query} HTTP/1.1\r\nHost: ${dHost}\r\nContent-Length: 0\r\n\r\n`, { responses: 1 })
+      .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+    : rawToProxy(a.port, `POST http://${dHost}/v2/agent/app/blobs/uploads/?${query} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Length: 0\r\n\r\n`, { responses: 1 });
+  t.match((await mount('mount=sha256:0b5&from=ok/base', false)).text, /^HTTP\/1\.1 201/, 'control: a mount from a repository the policy lets be read goes through');
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      query: fc.constantFrom('mount=sha256:5ec&from=deny/db', 'from=deny/db&mount=sha256:5ec', 'mount=sha256:5ec&from=ok/base&from=deny/db', 'mount=sha256:5ec&from=deny%2Fdb', 'mount=sha256%3A5ec&from=deny/db'),
+      tunnel: fc.boolean(),
+    }),
+    async ({ query, tunnel }) => {
+      const [res] = parseResponses((await mount(query, tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !davFiles.has('/v2/agent/app/blobs/sha256:5ec');
+    },
+  ), { numRuns: Math.min(numRuns, 8), ...seed });
 });
 
 t.test('property: each HTTP call a batch body carries (OData $batch, Google batch) is decided as the request the server runs: none reaches a denied path', async (t) => {
