@@ -9,6 +9,7 @@
 // - an Elasticsearch/OpenSearch `_bulk`, `_msearch` or `_mget` body names indices besides the
 //   path's (`_index`): a bulk to /logs deletes in /users; `_reindex` reads and writes the ones it names;
 // - a container registry's blob mount (`?mount=<digest>&from=<repo>`) reads another repository;
+// - an S3 multi-object delete (`POST /<bucket>?delete`) removes the keys its XML body lists;
 // - a batch body's `application/http` parts (describe/http-batch.ts) are requests the server runs
 //   one by one (OData `$batch`, Google's batch endpoints).
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
@@ -52,6 +53,11 @@ export function secondTargets(rawHeaders: string[], url: string, body: CapturedB
   }
   const indices = otherIndices(url, body);
   if (indices.length) out = [...(out ?? []), ...indices.map((t) => ({ request: { method: 'POST', url: t.url, headers: pairs(withHost(withoutNamedHeaders(rawHeaders), t.url)), body: Buffer.alloc(0), bodyTruncated: false }, why: t.why }))];
+  const deleted = deletedKeysOf(url, body);
+  if (!Array.isArray(deleted)) return { refusal: deleted };
+  for (const key of deleted) {
+    (out ??= []).push({ request: { method: 'DELETE', url: key, headers: pairs(withHost(withoutBodyHeaders(withoutNamedHeaders(rawHeaders)), key)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}` });
+  }
   for (const mounted of mountSourcesOf(url)) {
     (out ??= []).push({ request: { method: 'GET', url: mounted, headers: pairs(withHost(withoutNamedHeaders(rawHeaders), mounted)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}` });
   }
@@ -182,6 +188,40 @@ function mountSourcesOf(requestUrl: string): string[] {
   return out.slice(0, MAX_INDICES);
 }
 
+/** At most this many keys of one multi-object delete are decided (S3 takes 1,000; past this it is refused). */
+const MAX_DELETED_KEYS = 1000;
+
+/**
+ * An S3 multi-object delete (`POST /<bucket>?delete`, or `POST /?delete` on a virtual-hosted
+ * bucket; GCS's XML API, R2, MinIO) removes the keys its XML body lists, not the bucket the path
+ * names: each key is decided as `DELETE` of it. A body past the capture, or listing more than
+ * MAX_DELETED_KEYS (S3's own limit), is refused: keys Airlock did not read would be deleted.
+ */
+function deletedKeysOf(requestUrl: string, body: CapturedBody): string[] | Rejection {
+  if (!body.captured.length || !/[?&]delete(?:[=&#]|$)/.test(requestUrl)) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/').filter(Boolean);
+  if (!u.searchParams.has('delete') || segs.length > 1) return [];
+  const prefix = segs.length ? `/${segs[0]}/` : '/';
+  const keys: string[] = [];
+  const text = body.captured.toString('utf8');
+  for (const m of text.matchAll(/<(?:[\w.-]+:)?Key>([^<]*)<\/(?:[\w.-]+:)?Key>/g)) {
+    if (keys.length > MAX_DELETED_KEYS) break; // refused below
+    keys.push(xmlText(m[1]!));
+  }
+  if (body.truncated || keys.length > MAX_DELETED_KEYS) return refusals.bad(`the request is a multi-object delete whose keys Airlock cannot all read (${body.truncated ? 'a body past the capture cap' : `more than ${MAX_DELETED_KEYS} keys`}): send fewer keys at a time`);
+  return [...new Set(keys)].map((k) => new URL(prefix + k.split('/').map((seg) => encodeURIComponent(seg)).join('/'), u).href);
+}
+
+/** XML character data: the five entities and numeric references. */
+function xmlText(s: string): string {
+  return s.replace(/&(?:#x([0-9a-f]+)|#(\d+)|(amp|lt|gt|quot|apos));/gi, (e, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
+    if (name) return ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[name.toLowerCase()] ?? e;
+    const code = hex ? parseInt(hex, 16) : Number(dec);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : e;
+  });
+}
+
 /** Elasticsearch/OpenSearch endpoints whose body names indices besides the path's. */
 const multiIndex = new Set(['_bulk', '_msearch', '_mget']);
 
@@ -284,6 +324,13 @@ function sameOrigin(ref: string, requestUrl: string, what: string): string | Rej
 function withHost(raw: string[], url: string): string[] {
   const out = ['host', new URL(url).host];
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== 'host') out.push(raw[i]!, raw[i + 1]!);
+  return out;
+}
+
+/** Raw header pairs without those describing the body (a key's DELETE has none). */
+function withoutBodyHeaders(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (!/^content-(?:length|type|md5|encoding)$/i.test(raw[i]!)) out.push(raw[i]!, raw[i + 1]!);
   return out;
 }
 

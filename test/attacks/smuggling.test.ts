@@ -124,9 +124,18 @@ function runBatch(text: string, type: string, root: string): string {
 davFiles.set('/deny/secret.txt', 'TOP-SECRET');
 davFiles.set('/v2/deny/db/blobs/sha256:5ec', 'TOP-SECRET');
 davFiles.set('/v2/ok/base/blobs/sha256:0b5', 'base layer');
+davFiles.set('/ok/protected/keep.txt', 'kept');
+davFiles.set('/ok/scratch.txt', 'scratch');
 const dav = await startUpstream(t, {
   handler: (req, res, body) => {
     const src = davClean(new URL(req.url ?? '/', 'http://x').pathname);
+    // S3's DeleteObjects (path style: the bucket is the path, the keys are in the XML body).
+    if (req.method === 'POST' && new URL(req.url ?? '/', 'http://x').searchParams.has('delete')) {
+      // As an XML parser reads the key: character references and entities decoded.
+      const xmlText = (k: string): string => k.replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d))).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+      for (const m of body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)) davFiles.delete(`${src}/${xmlText(m[1]!)}`);
+      return void res.writeHead(200, { 'content-length': 0 }).end();
+    }
     // A registry's cross-repository blob mount (OCI distribution): the blob of `from` becomes this repository's.
     const upload = /^\/v2\/(.+)\/blobs\/uploads\/?$/.exec(src);
     if (req.method === 'POST' && upload) {
@@ -575,6 +584,36 @@ t.test('property: a registry blob mount from another repository is decided as a 
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !davFiles.has('/v2/agent/app/blobs/sha256:5ec');
     },
   ), { numRuns: Math.min(numRuns, 8), ...seed });
+});
+
+t.test('property: an S3 multi-object delete is decided as a DELETE of each key its body lists', async (t) => {
+  // `POST /ok?delete` was judged under /ok while the store removed every key of its XML body:
+  // `protected/keep.txt`, whose own DELETE the policy refuses.
+  const dHost = `allowed.example:${dav.port}`;
+  const del = (keys: string[], opts: { tunnel: boolean; ns: boolean; query: string }): Promise<{ text: string }> => {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><Delete${opts.ns ? ' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"' : ''}>${keys.map((k) => `<Object><Key>${k}</Key></Object>`).join('')}</Delete>`;
+    const head = `Content-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(xml)}\r\n\r\n`;
+    return opts.tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST /ok?${opts.query} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${xml}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${dHost}/ok?${opts.query} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${xml}`, { responses: 1 });
+  };
+  t.match((await del(['scratch.txt'], { tunnel: false, ns: true, query: 'delete' })).text, /^HTTP\/1\.1 200/, 'control: deleting a key the policy lets be deleted goes through');
+  t.notOk(davFiles.has('/ok/scratch.txt'), 'control: the store deleted it');
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      key: fc.constantFrom('protected/keep.txt', 'protected&#x2F;keep.txt', 'protected/keep.txt'.replace('k', '&#107;')),
+      position: fc.nat({ max: 1 }),
+      ns: fc.boolean(),
+      query: fc.constantFrom('delete', 'delete=', 'x-id=DeleteObjects&delete'),
+      tunnel: fc.boolean(),
+    }),
+    async ({ key, position, ns, query, tunnel }) => {
+      const keys = position ? ['scratch-2.txt', key] : [key];
+      const [res] = parseResponses((await del(keys, { tunnel, ns, query })).text);
+      return res !== undefined && res.status === 403 && isProblem(res) && davFiles.has('/ok/protected/keep.txt');
+    },
+  ), { numRuns: Math.min(numRuns, 10), ...seed });
 });
 
 t.test('property: each HTTP call a batch body carries (OData $batch, Google batch) is decided as the request the server runs: none reaches a denied path', async (t) => {
