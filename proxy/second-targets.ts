@@ -148,7 +148,8 @@ function batchOf(rawHeaders: readonly string[], url: string, body: CapturedBody)
     const v = rawHeaders[i + 1]!;
     if (/^\s*multipart\//i.test(v) && !/^\s*multipart\/form-data/i.test(v)) type = v;
   }
-  if (type === undefined || !body.captured.length) return undefined;
+  if (!body.captured.length) return undefined;
+  if (type === undefined) return jsonBatchOf(url, body);
   const calls = httpBatchCalls(body.captured.toString('latin1'), type);
   if (calls === undefined) return undefined;
   if (calls === 'unreadable' || body.truncated) {
@@ -162,6 +163,43 @@ function batchOf(rawHeaders: readonly string[], url: string, body: CapturedBody)
     out.push({
       request: { method: call.method, url: target, headers: pairs(headers), body: Buffer.from(call.body, 'latin1'), bodyTruncated: false },
       why: `call ${n + 1} of the batch (${call.method} ${new URL(target).pathname.slice(0, 200)})`,
+    });
+  }
+  return out;
+}
+
+/**
+ * OData's JSON batch (OData 4.01, ASP.NET OData, Microsoft Graph): `POST …/$batch` with
+ * `{"requests": [{"method", "url", "headers", "body"}]}`, each a request the server runs. Its `url`
+ * resolves against the batch's URL as any reference does, except on Microsoft Graph, which reads
+ * `/me` under its version (`/v1.0/me`). A body past the capture cap, or one whose calls are not all
+ * `{method, url}`, is refused; a body with no `requests` list is no batch.
+ */
+function jsonBatchOf(url: string, body: CapturedBody): SecondTarget[] | Rejection | undefined {
+  if (!/\/\$batch(?:[?#]|$)/.test(url)) return undefined;
+  if (body.truncated) return refusals.bad('the request body is a JSON batch larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
+  let json: unknown;
+  try {
+    json = JSON.parse(body.captured.toString('utf8'));
+  } catch {
+    return undefined; // not JSON: no JSON batch (the server refuses it too)
+  }
+  const requests = json && typeof json === 'object' && !Array.isArray(json) ? (json as { requests?: unknown }).requests : undefined;
+  if (!Array.isArray(requests)) return undefined;
+  if (requests.length > MAX_BATCH_CALLS) return refusals.bad(`the request body is a JSON batch of more than ${MAX_BATCH_CALLS} calls`);
+  const graph = new URL(url).hostname === 'graph.microsoft.com';
+  const out: SecondTarget[] = [];
+  for (const [n, r] of requests.entries()) {
+    const call = r && typeof r === 'object' && !Array.isArray(r) ? (r as { method?: unknown; url?: unknown; headers?: unknown; body?: unknown }) : {};
+    if (typeof call.method !== 'string' || typeof call.url !== 'string') return refusals.bad(`call ${n + 1} of the JSON batch has no method or url`);
+    const target = sameOrigin(graph ? call.url.replace(/^\/+/, '') : call.url, url, `call ${n + 1} of the batch`);
+    if (typeof target !== 'string') return target;
+    const own = call.headers && typeof call.headers === 'object' && !Array.isArray(call.headers) ? Object.entries(call.headers as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
+    const data = call.body === undefined ? Buffer.alloc(0) : Buffer.from(typeof call.body === 'string' ? call.body : JSON.stringify(call.body));
+    if (data.length && !own.some(([k]) => k.toLowerCase() === 'content-type')) own.push(['content-type', 'application/json']);
+    out.push({
+      request: { method: call.method.toUpperCase(), url: target, headers: pairs(withHost(flat(own.filter(([k]) => serverHeaderKey(k) !== 'host')), target)), body: data, bodyTruncated: false },
+      why: `call ${n + 1} of the batch (${call.method.toUpperCase()} ${new URL(target).pathname.slice(0, 200)})`,
     });
   }
   return out;

@@ -171,7 +171,16 @@ const dav = await startUpstream(t, {
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
     if (req.method === 'POST' && src.endsWith('/$batch')) {
-      const ran = runBatch(body.toString('latin1'), String(req.headers['content-type']), src.slice(0, -'$batch'.length));
+      const root = src.slice(0, -'$batch'.length);
+      const json = String(req.headers['content-type']).startsWith('application/json');
+      // OData 4.01's JSON batch: each of `requests` is run, its url resolved against the service root.
+      const ran = json
+        ? (JSON.parse(body.toString()) as { requests: Array<{ method: string; url: string }> }).requests.map((r) => {
+          const p = davClean(new URL(r.url, `http://x${root}`).pathname);
+          batchRan.push(`${r.method.toUpperCase()} ${p}`);
+          return `${r.method} ${p} -> ${davFiles.get(p) ?? '404'}\n`;
+        }).join('')
+        : runBatch(body.toString('latin1'), String(req.headers['content-type']), root);
       return void res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(ran) }).end(ran);
     }
     // A path-style object store's copy (S3 CopyObject, GCS's XML API): the object the header names is read.
@@ -656,6 +665,20 @@ t.test('property: each HTTP call a batch body carries (OData $batch, Google batc
       return res !== undefined && [400, 403, 421].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny'));
     },
   ), { numRuns: Math.min(numRuns, 16), ...seed });
+  // OData's JSON batch format: the same calls as `{"requests": [{method, url}]}`.
+  const json = (requests: unknown[], tunnel: boolean): Promise<{ text: string }> => {
+    const b = JSON.stringify({ requests });
+    const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST /ok/svc/$batch HTTP/1.1\r\nHost: ${dHost}\r\n${head}${b}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${dHost}/ok/svc/$batch HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${b}`, { responses: 1 });
+  };
+  t.match((await json([{ id: '1', method: 'GET', url: '/ok/dav/a.txt' }], false)).text, /^HTTP\/1\.1 200/, 'control: a JSON batch of allowed calls is forwarded');
+  for (const [i, target] of ['/deny/secret.txt', '../../deny/secret.txt', `http://${dHost}/deny/secret.txt`, `http://127.0.0.1:${dav.port}/deny/secret.txt`].entries()) {
+    const [res] = parseResponses((await json([{ id: '1', method: 'GET', url: '/ok/dav/a.txt' }, { id: '2', method: i % 2 ? 'delete' : 'GET', url: target }], i > 1)).text);
+    t.ok(res !== undefined && [400, 403, 421].includes(res.status) && isProblem(res), `a JSON batch calling ${target}: refused (${res?.status})`);
+  }
   t.notOk(batchRan.some((c) => c.includes('/deny')), 'the server never ran a call under /deny');
 });
 
