@@ -73,7 +73,7 @@ export function secondTargets(rawHeaders: string[], url: string, body: CapturedB
 function destinationOf(rawHeaders: readonly string[], requestUrl: string): string | Rejection | undefined {
   let value: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.length < 11 || serverHeaderKey(rawHeaders[i]!) !== 'destination') continue;
+    if (rawHeaders[i]!.length !== 11 || rawHeaders[i]!.toLowerCase() !== 'destination') continue;
     if (value !== undefined) return refusals.bad('the request carries more than one Destination header (servers read the first or the last)');
     value = rawHeaders[i + 1]!.trim();
   }
