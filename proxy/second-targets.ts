@@ -9,7 +9,8 @@
 // - an Elasticsearch/OpenSearch `_bulk`, `_msearch` or `_mget` body names indices besides the
 //   path's (`_index`): a bulk to /logs deletes in /users; `_reindex` reads and writes the ones it names;
 // - a container registry's blob mount (`?mount=<digest>&from=<repo>`) reads another repository;
-// - an S3 multi-object delete (`POST /<bucket>?delete`) removes the keys its XML body lists;
+// - an S3 multi-object delete (`POST /<bucket>?delete`) removes the keys its XML body lists; a
+//   GCS `copyTo`/`rewriteTo` writes the object named after it in the path;
 // - a batch body's `application/http` parts (describe/http-batch.ts) are requests the server runs
 //   one by one (OData `$batch`, Google's batch endpoints).
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
@@ -58,6 +59,8 @@ export function secondTargets(rawHeaders: string[], url: string, body: CapturedB
   for (const key of deleted) {
     (out ??= []).push({ request: { method: 'DELETE', url: key, headers: pairs(withHost(withoutBodyHeaders(withoutNamedHeaders(rawHeaders)), key)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}` });
   }
+  const written = gcsCopyTargetOf(url);
+  if (written) (out ??= []).push({ request: { method: 'PUT', url: written, headers: pairs(withHost(withoutBodyHeaders(withoutNamedHeaders(rawHeaders)), written)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its copy writes ${new URL(written).pathname.slice(0, 200)}` });
   for (const mounted of mountSourcesOf(url)) {
     (out ??= []).push({ request: { method: 'GET', url: mounted, headers: pairs(withHost(withoutNamedHeaders(rawHeaders), mounted)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}` });
   }
@@ -203,6 +206,17 @@ function jsonBatchOf(url: string, body: CapturedBody): SecondTarget[] | Rejectio
     });
   }
   return out;
+}
+
+/**
+ * GCS's JSON API copies with the destination later in the path (`POST /storage/v1/b/<src>/o/<obj>/
+ * copyTo/b/<dst>/o/<obj2>`, `rewriteTo`): a policy reading the path's start judged a request to
+ * the source bucket while the object is written in the destination: a write there, decided as
+ * `PUT /storage/v1/b/<dst>/o/<obj2>`.
+ */
+function gcsCopyTargetOf(requestUrl: string): string | undefined {
+  const m = /^https?:\/\/[^/]+\/(?:storage\/v1\/)?b\/[^/?#]+\/o\/[^/?#]+\/(?:copyTo|rewriteTo)\/b\/([^/?#]+)\/o\/([^/?#]+)/.exec(requestUrl);
+  return m ? new URL(`/storage/v1/b/${m[1]}/o/${m[2]}`, requestUrl).href : undefined;
 }
 
 /**

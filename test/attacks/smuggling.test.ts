@@ -126,9 +126,17 @@ davFiles.set('/v2/deny/db/blobs/sha256:5ec', 'TOP-SECRET');
 davFiles.set('/v2/ok/base/blobs/sha256:0b5', 'base layer');
 davFiles.set('/ok/protected/keep.txt', 'kept');
 davFiles.set('/ok/scratch.txt', 'scratch');
+davFiles.set('/gcs/ok/a.txt', 'public text');
 const dav = await startUpstream(t, {
   handler: (req, res, body) => {
     const src = davClean(new URL(req.url ?? '/', 'http://x').pathname);
+    // GCS's JSON API copy: the object named after `copyTo`/`rewriteTo` is written.
+    const gcs = /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)\/(?:copyTo|rewriteTo)\/b\/([^/]+)\/o\/([^/]+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    if (req.method === 'POST' && gcs) {
+      const from = `/gcs/${gcs[1]}/${decodeURIComponent(gcs[2]!)}`;
+      if (davFiles.has(from)) davFiles.set(`/gcs/${gcs[3]}/${decodeURIComponent(gcs[4]!)}`, davFiles.get(from)!);
+      return void res.writeHead(davFiles.has(from) ? 200 : 404, { 'content-length': 0 }).end();
+    }
     // S3's DeleteObjects (path style: the bucket is the path, the keys are in the XML body).
     if (req.method === 'POST' && new URL(req.url ?? '/', 'http://x').searchParams.has('delete')) {
       // As an XML parser reads the key: character references and entities decoded.
@@ -517,6 +525,14 @@ t.test('property: an object store copy (x-amz-copy-source, x-goog-copy-source, x
   t.match((await put('x-amz-copy-source', '/ok/dav/a.txt', false, '/ok/bucket/copy-control')).text, /^HTTP\/1\.1 200/, 'control: a copy of an object the policy lets be read goes through');
   t.equal(davFiles.get('/ok/bucket/copy-control'), 'hello', 'control: the store copied it');
   t.match((await put('x-ms-copy-source', `http://${dHost}/ok/dav/a.txt`, false, '/ok/bucket/copy-control-2')).text, /^HTTP\/1\.1 200/, 'control: Azure\'s copy from an allowed URL goes through');
+  // GCS's JSON API names the destination after the source in the path (`…/copyTo/b/<dst>/o/<name>`).
+  const gcsCopy = (verb: string, dst: string): Promise<{ text: string }> => rawToProxy(a.port, `POST http://${dHost}/storage/v1/b/ok/o/a.txt/${verb}/b/${dst}/o/b.txt HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Length: 0\r\n\r\n`, { responses: 1 });
+  t.match((await gcsCopy('copyTo', 'ok2')).text, /^HTTP\/1\.1 200/, 'control: a GCS copy into an allowed bucket goes through');
+  for (const verb of ['copyTo', 'rewriteTo']) {
+    const [res] = parseResponses((await gcsCopy(verb, 'deny')).text);
+    t.ok(res?.status === 403 && isProblem(res), `GCS ${verb} into a denied bucket: 403 (${res?.status})`);
+  }
+  t.notOk(davFiles.has('/gcs/deny/b.txt'), 'nothing was written into the denied bucket');
   let n = 0;
   await fc.assert(fc.asyncProperty(
     fc.record({
