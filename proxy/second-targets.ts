@@ -30,47 +30,54 @@ export interface SecondTarget {
 }
 
 /**
- * What the request also does, for the pipeline to decide; undefined for the usual request (no
- * `Destination`, no batch of calls); a refusal when a second target cannot be read one way.
+ * What the request also does, for the pipeline to decide; undefined for the usual request (none of
+ * the above); a refusal when a second target cannot be read one way.
  */
 export function secondTargets(rawHeaders: string[], url: string, body: CapturedBody): SecondTarget[] | { refusal: Rejection } | undefined {
-  let out: SecondTarget[] | undefined;
+  const out: SecondTarget[] = [];
   const destination = destinationOf(rawHeaders, url);
   if (destination !== undefined) {
     if (typeof destination !== 'string') return { refusal: destination };
-    const kept = withoutNamedHeaders(rawHeaders);
-    const others: string[] = [];
-    for (let i = 0; i < kept.length; i += 2) if (serverHeaderKey(kept[i]!) !== 'destination') others.push(kept[i]!, kept[i + 1]!);
-    const headers = withHost(others, destination);
-    out = [{ request: { method: 'PUT', url: destination, headers: pairs(headers), body: Buffer.alloc(0), bodyTruncated: false }, why: `its Destination ${new URL(destination).pathname.slice(0, 200)} (written by a COPY or MOVE)` }];
+    out.push(bodilessTarget(rawHeaders, 'PUT', destination, `its Destination ${new URL(destination).pathname.slice(0, 200)} (written by a COPY or MOVE)`, destinationHeader));
   }
   const source = copySourceOf(rawHeaders, url);
   if (source !== undefined) {
     if (typeof source !== 'string') return { refusal: source };
-    const kept = withoutNamedHeaders(rawHeaders);
-    const others: string[] = [];
-    for (let i = 0; i < kept.length; i += 2) if (!copySourceHeaders.has(serverHeaderKey(kept[i]!))) others.push(kept[i]!, kept[i + 1]!);
-    out = [...(out ?? []), { request: { method: 'GET', url: source, headers: pairs(withHost(others, source)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its copy source ${new URL(source).host}${new URL(source).pathname.slice(0, 200)} (read by the copy)` }];
-  }
-  const indices = otherIndices(url, body);
-  if (indices.length) out = [...(out ?? []), ...indices.map((t) => ({ request: { method: 'POST', url: t.url, headers: pairs(withHost(withoutNamedHeaders(rawHeaders), t.url)), body: Buffer.alloc(0), bodyTruncated: false }, why: t.why }))];
-  const deleted = deletedKeysOf(url, body);
-  if (!Array.isArray(deleted)) return { refusal: deleted };
-  for (const key of deleted) {
-    (out ??= []).push({ request: { method: 'DELETE', url: key, headers: pairs(withHost(withoutBodyHeaders(withoutNamedHeaders(rawHeaders)), key)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}` });
+    out.push(bodilessTarget(rawHeaders, 'GET', source, `its copy source ${new URL(source).host}${new URL(source).pathname.slice(0, 200)} (read by the copy)`, copySourceHeaders));
   }
   const written = gcsCopyTargetOf(url);
-  if (written) (out ??= []).push({ request: { method: 'PUT', url: written, headers: pairs(withHost(withoutBodyHeaders(withoutNamedHeaders(rawHeaders)), written)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its copy writes ${new URL(written).pathname.slice(0, 200)}` });
-  for (const mounted of mountSourcesOf(url)) {
-    (out ??= []).push({ request: { method: 'GET', url: mounted, headers: pairs(withHost(withoutNamedHeaders(rawHeaders), mounted)), body: Buffer.alloc(0), bodyTruncated: false }, why: `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}` });
-  }
+  if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
+  for (const t of otherIndices(url, body)) out.push(bodilessTarget(rawHeaders, 'POST', t.url, t.why));
+  const deleted = deletedKeysOf(url, body);
+  if (!Array.isArray(deleted)) return { refusal: deleted };
+  for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
+  for (const mounted of mountSourcesOf(url)) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
   const calls = batchOf(rawHeaders, url, body);
   if (calls !== undefined) {
     if (!Array.isArray(calls)) return { refusal: calls };
-    out = [...(out ?? []), ...calls];
+    out.push(...calls);
   }
-  return out;
+  return out.length ? out : undefined;
 }
+
+/**
+ * A second target as a request of its own with the agent's end-to-end headers, less those naming
+ * the second target and those describing a body (it has none), Host set to the target's.
+ */
+function bodilessTarget(rawHeaders: string[], method: string, target: string, why: string, drop?: Set<string>): SecondTarget {
+  const kept = withoutNamedHeaders(rawHeaders);
+  const headers: string[] = [];
+  for (let i = 0; i < kept.length; i += 2) {
+    const key = serverHeaderKey(kept[i]!);
+    if (!drop?.has(key) && !bodyHeaders.has(key)) headers.push(kept[i]!, kept[i + 1]!);
+  }
+  return { request: { method, url: target, headers: pairs(withHost(headers, target)), body: Buffer.alloc(0), bodyTruncated: false }, why };
+}
+
+const destinationHeader = new Set(['destination']);
+
+/** Headers describing a body, left out of a second target that has none. */
+const bodyHeaders = new Set(['content-length', 'content-type', 'content-md5', 'content-encoding', 'transfer-encoding']);
 
 /** The `Destination` URL, a refusal, or undefined when there is none. */
 function destinationOf(rawHeaders: readonly string[], requestUrl: string): string | Rejection | undefined {
@@ -376,13 +383,6 @@ function sameOrigin(ref: string, requestUrl: string, what: string): string | Rej
 function withHost(raw: string[], url: string): string[] {
   const out = ['host', new URL(url).host];
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== 'host') out.push(raw[i]!, raw[i + 1]!);
-  return out;
-}
-
-/** Raw header pairs without those describing the body (a key's DELETE has none). */
-function withoutBodyHeaders(raw: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (!/^content-(?:length|type|md5|encoding)$/i.test(raw[i]!)) out.push(raw[i]!, raw[i + 1]!);
   return out;
 }
 
