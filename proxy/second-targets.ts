@@ -179,14 +179,17 @@ function batchOf(rawHeaders: readonly string[], url: string, body: CapturedBody)
 }
 
 /**
- * OData's JSON batch (OData 4.01, ASP.NET OData, Microsoft Graph): `POST …/$batch` with
+ * JSON batches of calls. OData's (OData 4.01, ASP.NET OData, Microsoft Graph): `POST …/$batch` with
  * `{"requests": [{"method", "url", "headers", "body"}]}`, each a request the server runs. Its `url`
  * resolves against the batch's URL as any reference does, except on Microsoft Graph, which reads
- * `/me` under its version (`/v1.0/me`). A body past the capture cap, or one whose calls are not all
+ * `/me` under its version (`/v1.0/me`). Salesforce's composite (`…/composite`, `compositeRequest`
+with absolute paths) and composite batch (`…/composite/batch`, `batchRequests` with paths under
+`/services/data/`). A body past the capture cap, or one whose calls are not all
  * `{method, url}`, is refused; a body with no `requests` list is no batch.
  */
 function jsonBatchOf(url: string, body: CapturedBody): SecondTarget[] | Rejection | undefined {
-  if (!/\/\$batch(?:[?#]|$)/.test(url)) return undefined;
+  const composite = /\/services\/data\/[^/]+\/composite(?:\/batch)?\/?(?:[?#]|$)/.test(url);
+  if (!composite && !/\/\$batch(?:[?#]|$)/.test(url)) return undefined;
   if (body.truncated) return refusals.bad('the request body is a JSON batch larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
   let json: unknown;
   try {
@@ -194,15 +197,19 @@ function jsonBatchOf(url: string, body: CapturedBody): SecondTarget[] | Rejectio
   } catch {
     return undefined; // not JSON: no JSON batch (the server refuses it too)
   }
-  const requests = json && typeof json === 'object' && !Array.isArray(json) ? (json as { requests?: unknown }).requests : undefined;
+  // Salesforce: `compositeRequest` (absolute paths), `batchRequests` (paths under /services/data/).
+  const o = json && typeof json === 'object' && !Array.isArray(json) ? (json as { requests?: unknown; compositeRequest?: unknown; batchRequests?: unknown }) : undefined;
+  const requests = composite ? o?.compositeRequest ?? o?.batchRequests : o?.requests;
   if (!Array.isArray(requests)) return undefined;
+  const base = composite && o?.batchRequests !== undefined && o.compositeRequest === undefined ? new URL('/services/data/', url).href : url;
   if (requests.length > MAX_BATCH_CALLS) return refusals.bad(`the request body is a JSON batch of more than ${MAX_BATCH_CALLS} calls`);
   const graph = new URL(url).hostname === 'graph.microsoft.com';
   const out: SecondTarget[] = [];
   for (const [n, r] of requests.entries()) {
-    const call = r && typeof r === 'object' && !Array.isArray(r) ? (r as { method?: unknown; url?: unknown; headers?: unknown; body?: unknown }) : {};
+    const call = r && typeof r === 'object' && !Array.isArray(r) ? (r as { method?: unknown; url?: unknown; headers?: unknown; body?: unknown; richInput?: unknown }) : {};
+    if (call.body === undefined && call.richInput !== undefined) call.body = call.richInput;
     if (typeof call.method !== 'string' || typeof call.url !== 'string') return refusals.bad(`call ${n + 1} of the JSON batch has no method or url`);
-    const target = sameOrigin(graph ? call.url.replace(/^\/+/, '') : call.url, url, `call ${n + 1} of the batch`);
+    const target = sameOrigin(graph ? call.url.replace(/^\/+/, '') : call.url, base, `call ${n + 1} of the batch`);
     if (typeof target !== 'string') return target;
     const own = call.headers && typeof call.headers === 'object' && !Array.isArray(call.headers) ? Object.entries(call.headers as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
     const data = call.body === undefined ? Buffer.alloc(0) : Buffer.from(typeof call.body === 'string' ? call.body : JSON.stringify(call.body));

@@ -178,6 +178,12 @@ const dav = await startUpstream(t, {
       }
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
+    // Salesforce's composite API runs each of `compositeRequest` (absolute paths) or `batchRequests` (under /services/data/).
+    if (req.method === 'POST' && /^\/services\/data\/[^/]+\/composite(\/batch)?$/.test(src)) {
+      const o = JSON.parse(body.toString()) as { compositeRequest?: Array<{ method: string; url: string }>; batchRequests?: Array<{ method: string; url: string }> };
+      for (const r of o.compositeRequest ?? o.batchRequests ?? []) batchRan.push(`${r.method} ${davClean(new URL(r.url, 'http://x/services/data/').pathname)}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     if (req.method === 'POST' && src.endsWith('/$batch')) {
       const root = src.slice(0, -'$batch'.length);
       const json = String(req.headers['content-type']).startsWith('application/json');
@@ -695,6 +701,20 @@ t.test('property: each HTTP call a batch body carries (OData $batch, Google batc
     const [res] = parseResponses((await json([{ id: '1', method: 'GET', url: '/ok/dav/a.txt' }, { id: '2', method: i % 2 ? 'delete' : 'GET', url: target }], i > 1)).text);
     t.ok(res !== undefined && [400, 403, 421].includes(res.status) && isProblem(res), `a JSON batch calling ${target}: refused (${res?.status})`);
   }
+  // Salesforce's composite and composite batch: the same calls in its own envelopes.
+  const sf = (path: string, envelope: unknown): Promise<{ text: string }> => {
+    const b = JSON.stringify(envelope);
+    return rawToProxy(a.port, `POST http://${dHost}/services/data/v58.0/${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`, { responses: 1 });
+  };
+  t.match((await sf('composite', { compositeRequest: [{ method: 'GET', url: '/services/data/v58.0/sobjects/Account/001', referenceId: 'a' }] })).text, /^HTTP\/1\.1 200/, 'control: a Salesforce composite of allowed calls is forwarded');
+  for (const [path, envelope] of [
+    ['composite', { allOrNone: true, compositeRequest: [{ method: 'GET', url: '/services/data/v58.0/sobjects/Account/001', referenceId: 'a' }, { method: 'DELETE', url: '/services/data/v58.0/sobjects/Deny__c/002', referenceId: 'b' }] }],
+    ['composite/batch', { batchRequests: [{ method: 'PATCH', url: 'v58.0/sobjects/Deny__c/002', richInput: { Name: 'x' } }] }],
+  ] as const) {
+    const [res] = parseResponses((await sf(path, envelope)).text);
+    t.ok(res?.status === 403 && isProblem(res), `Salesforce ${path} calling a denied object: 403 (${res?.status})`);
+  }
+  t.notOk(batchRan.some((c) => c.includes('Deny__c')), 'the server never ran a call on the denied object');
   t.notOk(batchRan.some((c) => c.includes('/deny')), 'the server never ran a call under /deny');
 });
 
