@@ -19,7 +19,7 @@ import { pathAmbiguity, pathHeaderAmbiguity, rawPathOf } from '../describe/path-
 import type { EngineDecision } from '../engine/decision.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
 import { unmappedHost, unmapUrlHost } from '../lib/ip-literal.ts';
-import { serverHeaderKey, trimTrailing } from '../lib/text.ts';
+import { trimTrailing } from '../lib/text.ts';
 import { parseProxyAuthorization } from '../state/agents.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
 import type { Identified } from '../state/stores.ts';
@@ -272,11 +272,11 @@ export class Pipeline {
   }
 
   /**
-   * Requests that act on more than their own target (proxy/second-targets.ts): WebDAV's COPY and
-   * MOVE also write where `Destination` points (decided as a PUT there), and a batch body's
-   * `application/http` calls are each run by the server (each decided as the request it is). The
-   * request gets the strictest of the decisions (deny over approve over allow), so a policy that
-   * refuses writes under /admin refuses a copy into it. Nothing is done for the usual request.
+   * Requests that act on more than their own target (proxy/second-targets.ts: a WebDAV
+   * `Destination`, an object store's copy source, the calls of a batch, …): each second target is
+   * described and decided as the request it amounts to, and the request gets the strictest of the
+   * decisions (deny over approve over allow), so a policy that refuses writes under /admin refuses
+   * a copy into it. Nothing is done for the usual request.
    */
   private async decideSecondTargets(x: Exchange, decision: EngineDecision): Promise<Refusal | undefined> {
     const targets = secondTargets(x.head.rawHeaders, x.url, x.body);
