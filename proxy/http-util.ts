@@ -86,6 +86,24 @@ export function misreadHeader(raw: readonly string[]): string | undefined {
 }
 
 /**
+ * A request transfer coding other than chunked (`Transfer-Encoding: gzip, chunked`), or undefined.
+ * Node's parser undoes the chunking only and leaves the gzip on the body; Transfer-Encoding is
+ * hop-by-hop, so the upstream got the coded bytes under no label at all, and the policy judged
+ * coded bytes as the body (a JSON body the agent meant, gzip to both). RFC 9112 §6.1: a server
+ * answers a transfer coding it does not implement with 501; no client sends one in a request.
+ */
+export function requestTransferCoding(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 17 || raw[i]!.toLowerCase() !== 'transfer-encoding') continue;
+    for (const c of raw[i + 1]!.split(',')) {
+      const coding = c.trim().toLowerCase();
+      if (coding !== 'chunked') return coding;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Headers a Connection header may name that the description keeps: describe reads them (an
  * upgrade, a body's declared size) and counts none as egress; and a WebSocket handshake's, which
  * Airlock sends upstream itself from the agent's offer whatever Connection says.

@@ -30,11 +30,12 @@ import { AuditBudget } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
-import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, sameAuthority, misreadHeader, withoutNamedHeaders, type Authority } from './http-util.ts';
+import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, requestTransferCoding, sameAuthority, misreadHeader, withoutNamedHeaders, type Authority } from './http-util.ts';
 import type { LastingChecks } from './lasting-request.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
+import { secondTargets } from './second-targets.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
 export interface PipelineDeps {
@@ -144,6 +145,10 @@ export class Pipeline {
     if (typeof target !== 'string') return target;
     const misread = misreadHeader(x.head.rawHeaders);
     if (misread) return refusals.bad(`the request carries ${misread}`);
+    const coding = x.head.headers['transfer-encoding'] === undefined ? undefined : requestTransferCoding(x.head.rawHeaders);
+    if (coding !== undefined) {
+      return refusals.notImplemented(`the request body is sent with transfer coding ${JSON.stringify(coding.slice(0, 40))}, which Airlock does not implement (RFC 9112 §6.1): only chunked; send a compressed body with Content-Encoding instead`);
+    }
     x.url = x.upgrade ? target.replace(/^http/, 'ws') : target;
     x.record.url = x.url;
     return undefined;
@@ -273,7 +278,35 @@ export class Pipeline {
       ? undefined
       : otherForwardedHost(x.head.rawHeaders, { hostname: described.request.host, port: described.request.port }, described.request.scheme);
     if (otherHost) return { ...refusals.misdirected(`the request names two hosts: ${otherHost}; send it to that host, or without the header`), ...(decision.rule ? { rule: decision.rule } : {}) };
-    return undefined;
+    return x.upgrade ? undefined : this.decideSecondTargets(x, decision);
+  }
+
+  /**
+   * Requests that act on more than their own target (proxy/second-targets.ts: a WebDAV
+   * `Destination`, an object store's copy source, the calls of a batch, …): each second target is
+   * described and decided as the request it amounts to, and the request gets the strictest of the
+   * decisions (deny over approve over allow), so a policy that refuses writes under /admin refuses
+   * a copy into it. Nothing is done for the usual request.
+   */
+  private async decideSecondTargets(x: Exchange, decision: EngineDecision): Promise<Refusal | undefined> {
+    const targets = secondTargets(x.head.rawHeaders, x.url, x.body);
+    if (targets === undefined) return undefined;
+    const rule = decision.rule ? { rule: decision.rule } : {};
+    if ('refusal' in targets) return { ...targets.refusal, ...rule };
+    let chosen = decision;
+    for (const target of targets) {
+      const judged = await this.describeCarried(x, target.request, undefined, false);
+      if (!judged) continue;
+      if (!('decision' in judged)) return { ...judged, ...rule };
+      const there = judged.decision;
+      if (severity[there.action] <= severity[chosen.action]) continue;
+      chosen = { ...there, reason: `${target.why}: ${there.reason}` };
+      if (chosen.action === 'deny') break;
+    }
+    if (chosen === decision) return undefined;
+    x.decision = chosen;
+    x.record.decision = decisionSummary(chosen);
+    return chosen.action === 'deny' ? { ...denial(chosen), ...(chosen.rule ? { rule: chosen.rule } : {}) } : undefined;
   }
 
   /**
@@ -514,6 +547,9 @@ function withHost(rawHeaders: string[], url: string): Array<[string, string]> {
 function decisionSummary(d: EngineDecision): NonNullable<AuditRecord['decision']> {
   return { action: d.action, reason: d.reason, ...(d.rule ? { rule: d.rule } : {}), ...(d.fail_closed ? { fail_closed: d.fail_closed } : {}) };
 }
+
+/** The order of strictness of the decisions' actions. */
+const severity: Record<EngineDecision['action'], number> = { allow: 0, approve: 1, deny: 2 };
 
 /** Whether an object has an own enumerable key (without allocating the key list: this runs per request). */
 export function nonEmpty(o: object): boolean {

@@ -84,10 +84,13 @@ function idleData(this: net.Socket): void {
 /**
  * Past MAX_IDLE_UPSTREAM idle connections in the pool, a finished one is closed instead of kept;
  * one whose answer left a body unread, or that receives a byte while it waits, is closed too.
- * Connections are kept per agent session (`poolKey`): a connection one agent's request may have
- * left out of step with its server (a surplus held back past the moment it was lent on), or that
- * a server authenticated for the connection rather than the request (NTLM, IIS's persisted
- * Negotiate), never carries another agent's or session's request.
+ * Connections are kept per agent session and host (`poolKey`): a connection one agent's request
+ * may have left out of step with its server (a surplus held back past the moment it was lent on:
+ * a body a 204 or 304 sends late, which Node cannot see coming), or that a server authenticated
+ * for the connection rather than the request (NTLM, IIS's persisted Negotiate), never carries
+ * another agent's or session's request, nor one to another host served at the same address (Node
+ * names a plain HTTP pool by the address dialed): what a server's late bytes can reach is its
+ * own next answer to the same session for the same host.
  */
 function boundIdle<A extends http.Agent>(agent: A): A {
   // Node's agent keeps a finished connection when this returns true (typed as returning nothing),
@@ -143,8 +146,8 @@ export class Upstream {
       path: url.pathname + url.search,
       headers: ['Host', url.host, ...flatten(headers)] as unknown as http.OutgoingHttpHeaders,
       setHost: false,
-      // The pool of this agent session's connections (boundIdle).
-      poolKey: `${x.agent?.id ?? ''}\n${x.token ?? ''}`,
+      // The pool of this agent session's connections to this host (boundIdle).
+      poolKey: `${x.agent?.id ?? ''}\n${x.token ?? ''}\n${url.host}`,
       // A new connection, closed after the exchange (Node then sends `Connection: close`), for a
       // request that waited or a body an origin could read as a request; a pooled one otherwise.
       agent: outgoing.freshConnection || readableAsRequest(whole ?? x.body.captured)

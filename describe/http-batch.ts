@@ -1,0 +1,77 @@
+// HTTP requests carried in a body, which the server runs one by one: a `multipart/mixed` batch of
+// `application/http` parts (OData `$batch` in Olingo, ASP.NET OData, SAP Gateway, SharePoint,
+// Dynamics, with changesets one level down; Google's batch endpoints). `POST /svc/$batch` holding
+// `DELETE /svc/Orders(1)` runs the DELETE. Pure: the calls as sent; proxy/pipeline.ts decides each.
+// (engine/grant-scope.ts reads the same parts into a grant's scope items.)
+import { multipartBoundaries } from './multipart.ts';
+
+/** One HTTP request carried in a batch, as its part spells it. */
+export interface BatchCall {
+  method: string;
+  /** The request target as written: an absolute URL, an absolute path, or relative to the batch's URL (OData). */
+  target: string;
+  headers: Array<[string, string]>;
+  /** The call's body (latin1, as the bytes came). */
+  body: string;
+}
+
+/** At most this many calls of one batch are read (Google takes 100 a batch; more is refused). */
+export const MAX_BATCH_CALLS = 100;
+
+/**
+ * The calls of a batch body; `undefined` when no part is an `application/http` call (an upload or
+ * a mail that merely mentions the type is no batch); `'unreadable'` when a line declares such a
+ * part but the body cannot be read call by call (no single boundary, no close delimiter, a call
+ * beside parts that are none, a call without a request line, too many, nesting past a changeset).
+ */
+export function httpBatchCalls(text: string, contentType: string): BatchCall[] | 'unreadable' | undefined {
+  if (!declaresCall.test(text)) return undefined;
+  const calls: BatchCall[] = [];
+  const others = { n: 0 };
+  if (!batchLevel(text, contentType, 0, calls, others)) return 'unreadable';
+  if (calls.length === 0) return undefined;
+  return others.n ? 'unreadable' : calls;
+}
+
+/** A part header declaring an HTTP call (anywhere: the structure is read after). */
+const declaresCall = /^content-type:[ \t]*application\/http[ \t]*(;|$)/im;
+
+function batchLevel(text: string, type: string, depth: number, out: BatchCall[], others: { n: number }): boolean {
+  // Every boundary a server may take from the type (describe/multipart.ts): one, or it is not read one way.
+  const boundaries = multipartBoundaries(type);
+  if (boundaries.length !== 1 || depth > 1) return false;
+  const parts = text.split(`--${boundaries[0]}`);
+  const close = parts.findIndex((p, i) => i > 0 && p.startsWith('--'));
+  if (close < 0) return false;
+  for (const part of parts.slice(1, close)) {
+    const [outer, inner] = splitHead(part.replace(/^[ \t]*\r?\n/, ''));
+    const nested = inner === undefined ? null : /^content-type:[ \t]*(multipart\/[^\r\n]*)/im.exec(outer);
+    if (nested) {
+      if (!batchLevel(inner!, nested[1]!, depth + 1, out, others)) return false;
+      continue;
+    }
+    if (!declaresCall.test(outer)) {
+      others.n++;
+      continue;
+    }
+    if (inner === undefined) return false;
+    const [head, body] = splitHead(inner.replace(/^(\r?\n)+/, ''));
+    const lines = head.split(/\r?\n/);
+    const line = /^([A-Za-z-]{1,16})[ \t]+(\S+)(?:[ \t]+HTTP\/\d(?:\.\d)?)?$/.exec(lines[0]!.trim());
+    if (!line || out.length >= MAX_BATCH_CALLS) return false;
+    const headers: Array<[string, string]> = [];
+    for (const l of lines.slice(1)) {
+      const colon = l.indexOf(':');
+      if (colon <= 0) return false;
+      headers.push([l.slice(0, colon).trim(), l.slice(colon + 1).trim()]);
+    }
+    out.push({ method: line[1]!.toUpperCase(), target: line[2]!, headers, body: (body ?? '').replace(/\r?\n$/, '') });
+  }
+  return true;
+}
+
+/** A MIME or HTTP head and what follows its blank line (CRLF or bare LF). */
+function splitHead(text: string): [string, string | undefined] {
+  const m = /\r?\n\r?\n/.exec(text);
+  return m ? [text.slice(0, m.index), text.slice(m.index + m[0].length)] : [text.replace(/\r?\n$/, ''), undefined];
+}

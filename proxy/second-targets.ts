@@ -1,0 +1,404 @@
+// Requests a server runs besides the one on the request line, read from the request so the
+// pipeline decides them too (proxy/pipeline.ts, decideSecondTargets):
+// - WebDAV's COPY and MOVE (RFC 4918 §9.8, §9.9) write the resource the `Destination` header
+//   names: `COPY /public/a.txt` with `Destination: /admin/a.txt` creates /admin/a.txt on Go's
+//   golang.org/x/net/webdav, Apache mod_dav, nginx's dav module and SabreDAV (Nextcloud);
+// - an object store's copy reads the object it names (S3 `x-amz-copy-source`, GCS
+//   `x-goog-copy-source`, Azure `x-ms-copy-source`, a URL Azure fetches from any host): a policy
+//   that refuses reads under /private/ had `PUT /public/x` copy /private/secret there;
+// - an Elasticsearch/OpenSearch `_bulk`, `_msearch` or `_mget` body names indices besides the
+//   path's (`_index`): a bulk to /logs deletes in /users; `_reindex` reads and writes the ones it names;
+// - a container registry's blob mount (`?mount=<digest>&from=<repo>`) reads another repository;
+// - an S3 multi-object delete (`POST /<bucket>?delete`) removes the keys its XML body lists; a
+//   GCS `copyTo`/`rewriteTo` writes the object named after it in the path;
+// - a batch body's `application/http` parts (describe/http-batch.ts) are requests the server runs
+//   one by one (OData `$batch`, Google's batch endpoints).
+// Pure: what to decide, or the refusal for a second target that cannot be read one way.
+import type { RawRequest } from '../describe/describe.ts';
+import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
+import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
+import { serverHeaderKey } from '../lib/text.ts';
+import type { Rejection } from './enforcers.ts';
+import { parseAuthority, sameAuthority, withoutNamedHeaders } from './http-util.ts';
+import type { CapturedBody } from './request-body.ts';
+import { refusals } from './refusals.ts';
+
+/** A request to decide besides the request itself, and what to call it in the decision's reason. */
+export interface SecondTarget {
+  request: RawRequest;
+  why: string;
+}
+
+/**
+ * What the request also does, for the pipeline to decide; undefined for the usual request (none of
+ * the above); a refusal when a second target cannot be read one way.
+ */
+export function secondTargets(rawHeaders: string[], url: string, body: CapturedBody): SecondTarget[] | { refusal: Rejection } | undefined {
+  const out: SecondTarget[] = [];
+  const destination = destinationOf(rawHeaders, url);
+  if (destination !== undefined) {
+    if (typeof destination !== 'string') return { refusal: destination };
+    out.push(bodilessTarget(rawHeaders, 'PUT', destination, `its Destination ${new URL(destination).pathname.slice(0, 200)} (written by a COPY or MOVE)`, destinationHeader));
+  }
+  const source = copySourceOf(rawHeaders, url);
+  if (source !== undefined) {
+    if (typeof source !== 'string') return { refusal: source };
+    out.push(bodilessTarget(rawHeaders, 'GET', source, `its copy source ${new URL(source).host}${new URL(source).pathname.slice(0, 200)} (read by the copy)`, copySourceHeaders));
+  }
+  const written = gcsCopyTargetOf(url);
+  if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
+  for (const t of otherIndices(url, body)) out.push(bodilessTarget(rawHeaders, 'POST', t.url, t.why));
+  const deleted = deletedKeysOf(url, body);
+  if (!Array.isArray(deleted)) return { refusal: deleted };
+  for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
+  for (const mounted of mountSourcesOf(url)) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
+  const calls = batchOf(rawHeaders, url, body);
+  if (calls !== undefined) {
+    if (!Array.isArray(calls)) return { refusal: calls };
+    out.push(...calls);
+  }
+  return out.length ? out : undefined;
+}
+
+/**
+ * A second target as a request of its own with the agent's end-to-end headers, less those naming
+ * the second target and those describing a body (it has none), Host set to the target's.
+ */
+function bodilessTarget(rawHeaders: string[], method: string, target: string, why: string, drop?: Set<string>): SecondTarget {
+  const kept = withoutNamedHeaders(rawHeaders);
+  const headers: string[] = [];
+  for (let i = 0; i < kept.length; i += 2) {
+    const key = serverHeaderKey(kept[i]!);
+    if (!drop?.has(key) && !bodyHeaders.has(key)) headers.push(kept[i]!, kept[i + 1]!);
+  }
+  return { request: { method, url: target, headers: pairs(withHost(headers, target)), body: Buffer.alloc(0), bodyTruncated: false }, why };
+}
+
+const destinationHeader = new Set(['destination']);
+
+/** Headers describing a body, left out of a second target that has none. */
+const bodyHeaders = new Set(['content-length', 'content-type', 'content-md5', 'content-encoding', 'transfer-encoding']);
+
+/** The `Destination` URL, a refusal, or undefined when there is none. */
+function destinationOf(rawHeaders: readonly string[], requestUrl: string): string | Rejection | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length !== 11 || rawHeaders[i]!.toLowerCase() !== 'destination') continue;
+    if (value !== undefined) return refusals.bad('the request carries more than one Destination header (servers read the first or the last)');
+    value = rawHeaders[i + 1]!.trim();
+  }
+  if (value === undefined) return undefined;
+  // RFC 4918 §10.3: an absolute URI or an absolute path. Servers read anything else their own way
+  // (Go roots `deny/x` as /deny/x and takes `http:/deny/x` as that path), so it is refused.
+  if (!/^https?:\/\/[^/]/i.test(value) && !/^\/(?!\/)/.test(value)) {
+    return refusals.bad(`the request carries a Destination header that is neither an absolute URL nor an absolute path (${JSON.stringify(value.slice(0, 80))})`);
+  }
+  return sameOrigin(value, requestUrl, 'its Destination header');
+}
+
+/** Headers naming the object a copy reads: S3's CopyObject and UploadPartCopy, GCS's XML API (a bucket/key); Azure's (a URL, any host). */
+const copySourceHeaders = new Set(['x-amz-copy-source', 'x-goog-copy-source', 'x-ms-copy-source']);
+
+/** Hosts that name the bucket before the service's own name (virtual-hosted style, dotted bucket names too): S3, GCS, R2. */
+const virtualHosted = /^.+?\.(s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?|storage\.googleapis\.com|[^.]+\.r2\.cloudflarestorage\.com)$/;
+
+/**
+ * The URL of the object a copy reads (`x-amz-copy-source: /bucket/key`, `x-goog-copy-source`), as
+ * a GET of it would be sent to this server: under the host with the source's bucket first for a
+ * virtual-hosted request (`dst.s3.amazonaws.com` copies from `src.s3.amazonaws.com/key`), as the
+ * path on the same host otherwise (path style: S3's and GCS's own hosts, R2, MinIO). A refusal
+ * for two such headers or a source path that can mean two things; undefined when there is none.
+ */
+function copySourceOf(rawHeaders: readonly string[], requestUrl: string): string | Rejection | undefined {
+  let value: string | undefined;
+  let azure = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length < 16 || rawHeaders[i]!.length > 18) continue;
+    const key = serverHeaderKey(rawHeaders[i]!);
+    if (!copySourceHeaders.has(key)) continue;
+    if (value !== undefined) return refusals.bad('the request carries more than one copy source header (servers read the first or the last)');
+    value = rawHeaders[i + 1]!.trim();
+    azure = key === 'x-ms-copy-source';
+  }
+  if (value === undefined) return undefined;
+  // Azure's Copy Blob and Put Blob/Block From URL fetch the URL given, on any host: a GET of it.
+  if (azure) {
+    if (!/^https?:\/\/[^/]/i.test(value) || pathAmbiguity(rawPathOf(value))) return refusals.bad(`the request carries an x-ms-copy-source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
+    try {
+      const u = new URL(value);
+      u.hash = '';
+      return u.href;
+    } catch {
+      return refusals.bad(`the request carries an x-ms-copy-source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
+    }
+  }
+  const [path = '', query] = value.replace(/^\/+/, '').split('?', 2) as [string, string?];
+  const slash = path.indexOf('/');
+  if (slash <= 0 || pathAmbiguity(`/${path}`)) return refusals.bad(`the request carries a copy source that is not one readable bucket/key (${JSON.stringify(value.slice(0, 80))})`);
+  const base = new URL(requestUrl);
+  const service = virtualHosted.exec(base.hostname)?.[1];
+  const host = service ? `${path.slice(0, slash)}.${service}${base.port ? `:${base.port}` : ''}` : base.host;
+  const key = service ? path.slice(slash) : `/${path}`;
+  try {
+    return new URL(`${base.protocol}//${host}${key}${query === undefined ? '' : `?${query}`}`).href;
+  } catch {
+    return refusals.bad(`the request carries a copy source that is not one readable bucket/key (${JSON.stringify(value.slice(0, 80))})`);
+  }
+}
+
+/**
+ * The calls of a batch body, each as the request the server runs (its own method, target, headers
+ * and body), a refusal, or undefined when the body carries none. Only non-form multipart bodies are
+ * looked at (an upload pays nothing); a batch Airlock cannot read whole, or call by call, is refused.
+ */
+function batchOf(rawHeaders: readonly string[], url: string, body: CapturedBody): SecondTarget[] | Rejection | undefined {
+  let type: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length !== 12 || rawHeaders[i]!.toLowerCase() !== 'content-type') continue;
+    const v = rawHeaders[i + 1]!;
+    if (/^\s*multipart\//i.test(v) && !/^\s*multipart\/form-data/i.test(v)) type = v;
+  }
+  if (!body.captured.length) return undefined;
+  if (type === undefined) return jsonBatchOf(url, body);
+  const calls = httpBatchCalls(body.captured.toString('latin1'), type);
+  if (calls === undefined) return undefined;
+  if (calls === 'unreadable' || body.truncated) {
+    return refusals.bad(`the request body is a batch of HTTP calls Airlock cannot read call by call (${body.truncated ? 'larger than the capture cap' : `one boundary, parts that are each an application/http call, at most ${MAX_BATCH_CALLS}`}), and the server runs each of them`);
+  }
+  const out: SecondTarget[] = [];
+  for (const [n, call] of calls.entries()) {
+    const target = sameOrigin(call.target, url, `call ${n + 1} of the batch`);
+    if (typeof target !== 'string') return target;
+    const headers = withHost(flat(call.headers.filter(([k]) => serverHeaderKey(k) !== 'host')), target);
+    out.push({
+      request: { method: call.method, url: target, headers: pairs(headers), body: Buffer.from(call.body, 'latin1'), bodyTruncated: false },
+      why: `call ${n + 1} of the batch (${call.method} ${new URL(target).pathname.slice(0, 200)})`,
+    });
+  }
+  return out;
+}
+
+/**
+ * JSON batches of calls. OData's (OData 4.01, ASP.NET OData, Microsoft Graph): `POST …/$batch` with
+ * `{"requests": [{"method", "url", "headers", "body"}]}`, each a request the server runs. Its `url`
+ * resolves against the batch's URL as any reference does, except on Microsoft Graph, which reads
+ * `/me` under its version (`/v1.0/me`). Salesforce's composite (`…/composite`, `compositeRequest`
+with absolute paths) and composite batch (`…/composite/batch`, `batchRequests` with paths under
+`/services/data/`). A body past the capture cap, or one whose calls are not all
+ * `{method, url}`, is refused; a body with no `requests` list is no batch.
+ */
+function jsonBatchOf(url: string, body: CapturedBody): SecondTarget[] | Rejection | undefined {
+  const composite = /\/services\/data\/[^/]+\/composite(?:\/batch)?\/?(?:[?#]|$)/.test(url);
+  if (!composite && !/\/\$batch(?:[?#]|$)/.test(url)) return undefined;
+  if (body.truncated) return refusals.bad('the request body is a JSON batch larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
+  let json: unknown;
+  try {
+    json = JSON.parse(body.captured.toString('utf8'));
+  } catch {
+    return undefined; // not JSON: no JSON batch (the server refuses it too)
+  }
+  // Salesforce: `compositeRequest` (absolute paths), `batchRequests` (paths under /services/data/).
+  const o = json && typeof json === 'object' && !Array.isArray(json) ? (json as { requests?: unknown; compositeRequest?: unknown; batchRequests?: unknown }) : undefined;
+  const requests = composite ? o?.compositeRequest ?? o?.batchRequests : o?.requests;
+  if (!Array.isArray(requests)) return undefined;
+  const base = composite && o?.batchRequests !== undefined && o.compositeRequest === undefined ? new URL('/services/data/', url).href : url;
+  if (requests.length > MAX_BATCH_CALLS) return refusals.bad(`the request body is a JSON batch of more than ${MAX_BATCH_CALLS} calls`);
+  const graph = new URL(url).hostname === 'graph.microsoft.com';
+  const out: SecondTarget[] = [];
+  for (const [n, r] of requests.entries()) {
+    const call = r && typeof r === 'object' && !Array.isArray(r) ? (r as { method?: unknown; url?: unknown; headers?: unknown; body?: unknown; richInput?: unknown }) : {};
+    if (call.body === undefined && call.richInput !== undefined) call.body = call.richInput;
+    if (typeof call.method !== 'string' || typeof call.url !== 'string') return refusals.bad(`call ${n + 1} of the JSON batch has no method or url`);
+    const target = sameOrigin(graph ? call.url.replace(/^\/+/, '') : call.url, base, `call ${n + 1} of the batch`);
+    if (typeof target !== 'string') return target;
+    const own = call.headers && typeof call.headers === 'object' && !Array.isArray(call.headers) ? Object.entries(call.headers as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
+    const data = call.body === undefined ? Buffer.alloc(0) : Buffer.from(typeof call.body === 'string' ? call.body : JSON.stringify(call.body));
+    if (data.length && !own.some(([k]) => k.toLowerCase() === 'content-type')) own.push(['content-type', 'application/json']);
+    out.push({
+      request: { method: call.method.toUpperCase(), url: target, headers: pairs(withHost(flat(own.filter(([k]) => serverHeaderKey(k) !== 'host')), target)), body: data, bodyTruncated: false },
+      why: `call ${n + 1} of the batch (${call.method.toUpperCase()} ${new URL(target).pathname.slice(0, 200)})`,
+    });
+  }
+  return out;
+}
+
+/**
+ * GCS's JSON API copies with the destination later in the path (`POST /storage/v1/b/<src>/o/<obj>/
+ * copyTo/b/<dst>/o/<obj2>`, `rewriteTo`): a policy reading the path's start judged a request to
+ * the source bucket while the object is written in the destination: a write there, decided as
+ * `PUT /storage/v1/b/<dst>/o/<obj2>`.
+ */
+function gcsCopyTargetOf(requestUrl: string): string | undefined {
+  const m = /^https?:\/\/[^/]+\/(?:storage\/v1\/)?b\/[^/?#]+\/o\/[^/?#]+\/(?:copyTo|rewriteTo)\/b\/([^/?#]+)\/o\/([^/?#]+)/.exec(requestUrl);
+  return m ? new URL(`/storage/v1/b/${m[1]}/o/${m[2]}`, requestUrl).href : undefined;
+}
+
+/**
+ * A container registry's cross-repository blob mount (OCI distribution spec: `POST
+ * /v2/<repo>/blobs/uploads/?mount=<digest>&from=<other repo>`) links a blob of another repository
+ * into this one, readable here after: a read of that blob, decided as `GET /v2/<from>/blobs/<digest>`.
+ */
+function mountSourcesOf(requestUrl: string): string[] {
+  if (!requestUrl.includes('/blobs/uploads') || !requestUrl.includes('from=')) return [];
+  const u = new URL(requestUrl);
+  if (!/^\/v2\/.+\/blobs\/uploads\/?$/.test(u.pathname)) return [];
+  // Servers read the first or the last of a repeated parameter: each reading is decided.
+  const digests = [...new Set(u.searchParams.getAll('mount'))];
+  const out: string[] = [];
+  for (const from of new Set(u.searchParams.getAll('from'))) {
+    for (const digest of digests.length ? digests : ['']) {
+      const segment = (v: string): string => encodeURIComponent(v).replace(/%3A/gi, ':');
+      out.push(new URL(`/v2/${from.split('/').map(segment).join('/')}/blobs/${segment(digest)}`, u).href);
+    }
+  }
+  return out.slice(0, MAX_INDICES);
+}
+
+/** At most this many keys of one multi-object delete are decided (S3 takes 1,000; past this it is refused). */
+const MAX_DELETED_KEYS = 1000;
+
+/**
+ * An S3 multi-object delete (`POST /<bucket>?delete`, or `POST /?delete` on a virtual-hosted
+ * bucket; GCS's XML API, R2, MinIO) removes the keys its XML body lists, not the bucket the path
+ * names: each key is decided as `DELETE` of it. A body past the capture, or listing more than
+ * MAX_DELETED_KEYS (S3's own limit), is refused: keys Airlock did not read would be deleted.
+ */
+function deletedKeysOf(requestUrl: string, body: CapturedBody): string[] | Rejection {
+  if (!body.captured.length || !/[?&]delete(?:[=&#]|$)/.test(requestUrl)) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/').filter(Boolean);
+  if (!u.searchParams.has('delete') || segs.length > 1) return [];
+  const prefix = segs.length ? `/${segs[0]}/` : '/';
+  const keys: string[] = [];
+  const text = body.captured.toString('utf8');
+  for (const m of text.matchAll(/<(?:[\w.-]+:)?Key>([^<]*)<\/(?:[\w.-]+:)?Key>/g)) {
+    if (keys.length > MAX_DELETED_KEYS) break; // refused below
+    keys.push(xmlText(m[1]!));
+  }
+  if (body.truncated || keys.length > MAX_DELETED_KEYS) return refusals.bad(`the request is a multi-object delete whose keys Airlock cannot all read (${body.truncated ? 'a body past the capture cap' : `more than ${MAX_DELETED_KEYS} keys`}): send fewer keys at a time`);
+  return [...new Set(keys)].map((k) => new URL(prefix + k.split('/').map((seg) => encodeURIComponent(seg)).join('/'), u).href);
+}
+
+/** XML character data: the five entities and numeric references. */
+function xmlText(s: string): string {
+  return s.replace(/&(?:#x([0-9a-f]+)|#(\d+)|(amp|lt|gt|quot|apos));/gi, (e, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
+    if (name) return ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[name.toLowerCase()] ?? e;
+    const code = hex ? parseInt(hex, 16) : Number(dec);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : e;
+  });
+}
+
+/** Elasticsearch/OpenSearch endpoints whose body names indices besides the path's. */
+const multiIndex = new Set(['_bulk', '_msearch', '_mget']);
+
+/** At most this many other indices of one body are decided (a body naming more is judged by these). */
+const MAX_INDICES = 20;
+
+/**
+ * Other indices an Elasticsearch/OpenSearch `_bulk`, `_msearch` or `_mget` body acts on than its
+ * path names: an action line's `_index` (`{"delete": {"_index": "users", "_id": "1"}}` in a bulk
+ * to `/logs/_bulk`), a search header's `index`, a document's `_index` override the path's. Each is
+ * decided as the same endpoint under that index (`POST /users/_bulk`). Lines that are not JSON
+ * objects are left to the server, which refuses them. Only the captured body is read.
+ */
+function otherIndices(requestUrl: string, body: CapturedBody): Array<{ url: string; why: string }> {
+  // Most requests: no body, or a path that names no such endpoint (no URL parsed for them).
+  if (!body.captured.length || !/\/_(?:bulk|msearch|mget|reindex)(?:[?#]|$)/.test(requestUrl)) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/').filter(Boolean);
+  const endpoint = segs.at(-1);
+  // `_reindex` reads its source indices and writes its destination's: a search there, a bulk there.
+  if (endpoint === '_reindex' && segs.length === 1) {
+    const o = parseObject(body.captured.toString('utf8'));
+    const out: Array<{ url: string; why: string }> = [];
+    const each = (v: unknown, on: string): void => {
+      for (const i of (Array.isArray(v) ? v : [v]).slice(0, MAX_INDICES)) {
+        if (typeof i === 'string') out.push({ url: new URL(`/${encodeURIComponent(i)}/${on}`, u).href, why: `its _reindex ${on === '_search' ? 'reads' : 'writes'} index ${i.slice(0, 100)}` });
+      }
+    };
+    const source = o?.source as { index?: unknown } | undefined;
+    const dest = o?.dest as { index?: unknown } | undefined;
+    each(source?.index, '_search');
+    each(dest?.index, '_bulk');
+    return out;
+  }
+  if (endpoint === undefined || !multiIndex.has(endpoint) || segs.length > 2 || !body.captured.length) return [];
+  const own = segs.length === 2 ? decodeURIComponent(segs[0]!) : undefined;
+  const named = new Set<string>();
+  const add = (v: unknown): void => {
+    for (const i of Array.isArray(v) ? v : [v]) if (typeof i === 'string' && i !== own && named.size < MAX_INDICES) named.add(i);
+  };
+  const text = body.captured.toString('utf8');
+  if (endpoint === '_mget') {
+    const docs = parseObject(text)?.docs;
+    if (Array.isArray(docs)) for (const d of docs) add(d && typeof d === 'object' ? (d as { _index?: unknown })._index : undefined);
+  } else {
+    let header = true;
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      const o: Record<string, unknown> | undefined = header ? parseObject(line) : undefined;
+      if (endpoint === '_msearch') {
+        if (header) add(o?.index);
+        header = !header;
+        continue;
+      }
+      if (!header) {
+        header = true;
+        continue;
+      }
+      const verb: string | undefined = o ? Object.keys(o)[0] : undefined;
+      const meta = verb ? o![verb] : undefined;
+      if (meta && typeof meta === 'object') add((meta as { _index?: unknown })._index);
+      // Every verb but `delete` is followed by its document (or partial document) line.
+      header = verb === 'delete';
+    }
+  }
+  return [...named].map((index) => ({ url: new URL(`/${encodeURIComponent(index)}/${endpoint}`, u).href, why: `its ${endpoint} body acts on index ${index.slice(0, 100)}` }));
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const o: unknown = JSON.parse(text);
+    return o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `ref` resolved against the request's URL when it is on the same origin and its path reads one way; else the refusal. */
+function sameOrigin(ref: string, requestUrl: string, what: string): string | Rejection {
+  let target: URL;
+  try {
+    target = new URL(ref, requestUrl);
+  } catch {
+    return refusals.bad(`${what} names ${JSON.stringify(ref.slice(0, 80))}, which is not a URL`);
+  }
+  const base = new URL(requestUrl);
+  const scheme = base.protocol.slice(0, -1);
+  const there = parseAuthority(target.host, scheme);
+  const here = parseAuthority(base.host, scheme);
+  if (target.protocol !== base.protocol || target.username || target.password || !there || !here || !sameAuthority(there, here)) {
+    return refusals.misdirected(`${what} names ${JSON.stringify(ref.slice(0, 80))}, another origin than the request's (a server hosting both would act there)`);
+  }
+  const ambiguous = pathAmbiguity(rawPathOf(ref));
+  if (ambiguous) return refusals.bad(`${what} names a path that can mean two things: it holds ${ambiguous}`);
+  target.hash = '';
+  return target.href;
+}
+
+/** Raw header pairs with Host set to the target's authority. */
+function withHost(raw: string[], url: string): string[] {
+  const out = ['host', new URL(url).host];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== 'host') out.push(raw[i]!, raw[i + 1]!);
+  return out;
+}
+
+function flat(p: Array<[string, string]>): string[] {
+  return p.flatMap(([k, v]) => [k, v]);
+}
+
+function pairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
