@@ -99,8 +99,30 @@ function destinationOf(rawHeaders: readonly string[], requestUrl: string): strin
 /** Headers naming the object a copy reads: S3's CopyObject and UploadPartCopy, GCS's XML API (a bucket/key); Azure's (a URL, any host). */
 const copySourceHeaders = new Set(['x-amz-copy-source', 'x-goog-copy-source', 'x-ms-copy-source']);
 
-/** Hosts that name the bucket before the service's own name (virtual-hosted style, dotted bucket names too): S3, GCS, R2. */
-const virtualHosted = /^.+?\.(s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?|storage\.googleapis\.com|[^.]+\.r2\.cloudflarestorage\.com)$/;
+/**
+ * The service's own name of a host that names the bucket before it (virtual-hosted style, dotted
+ * bucket names too): S3 (`bucket.s3.us-east-1.amazonaws.com`, `bucket.s3-website-…`, `.cn`), GCS
+ * (`bucket.storage.googleapis.com`), R2 (`bucket.ACCOUNT.r2.cloudflarestorage.com`); undefined for
+ * any other host. Label by label (a pattern for it backtracks exponentially on `s3-s-s-…`).
+ */
+function virtualHostedService(host: string): string | undefined {
+  const labels = host.split('.');
+  const n = labels.length;
+  // The service's name from label `i` on, when a bucket (at least one character) stands before it.
+  const from = (i: number): string | undefined => (i >= 1 && labels.slice(0, i).join('.') !== '' ? labels.slice(i).join('.') : undefined);
+  if (host.endsWith('.storage.googleapis.com')) return from(n - 3);
+  if (host.endsWith('.r2.cloudflarestorage.com')) return labels[n - 4] ? from(n - 4) : undefined;
+  const end = labels[n - 1] === 'cn' ? n - 1 : n;
+  if (labels[end - 1] !== 'com' || labels[end - 2] !== 'amazonaws') return undefined;
+  // The bucket is the shortest run of labels before one that is `s3` or starts `s3-`.
+  for (let i = 1; i < end - 2; i++) {
+    if (labels[i] !== 's3' && !/^s3-[a-z0-9-]+$/.test(labels[i]!)) continue;
+    if (!labels.slice(i + 1, end - 2).every((l) => /^[a-z0-9-]+$/.test(l))) continue;
+    const service = from(i);
+    if (service) return service;
+  }
+  return undefined;
+}
 
 /**
  * The URL of the object a copy reads (`x-amz-copy-source: /bucket/key`, `x-goog-copy-source`), as
@@ -136,7 +158,7 @@ function copySourceOf(rawHeaders: readonly string[], requestUrl: string): string
   const slash = path.indexOf('/');
   if (slash <= 0 || pathAmbiguity(`/${path}`)) return refusals.bad(`the request carries a copy source that is not one readable bucket/key (${JSON.stringify(value.slice(0, 80))})`);
   const base = new URL(requestUrl);
-  const service = virtualHosted.exec(base.hostname)?.[1];
+  const service = virtualHostedService(base.hostname);
   const host = service ? `${path.slice(0, slash)}.${service}${base.port ? `:${base.port}` : ''}` : base.host;
   const key = service ? path.slice(slash) : `/${path}`;
   try {
