@@ -60,6 +60,20 @@ const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `${n
 
 /** Headers of a studio session of the test's own (a second login: the page's session stays). */
 let apiSession: Record<string, string> | undefined;
+/** Marks in the page when the card `id` leaves it (`window.__gone`: the page's clock then). */
+async function watchRemoval(page: Page, id: string): Promise<void> {
+  await page.evaluate((cardId) => {
+    const w = window as unknown as { __gone?: number };
+    delete w.__gone;
+    new MutationObserver((_, obs) => {
+      if (!document.querySelector(`[data-approval="${cardId}"]`)) {
+        w.__gone = performance.now();
+        obs.disconnect();
+      }
+    }).observe(document.body, { childList: true, subtree: true });
+  }, id);
+}
+
 async function apiHeaders(): Promise<Record<string, string>> {
   if (apiSession) return apiSession;
   const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
@@ -161,16 +175,7 @@ t.test('a click on a card that moved under the pointer does nothing', async (t) 
     await page.mouse.move(x, y);
     // Another person approves the top card: everything below moves up, and under the pointer is now
     // the approve button of the card that was below.
-    await page.evaluate((id) => {
-      const w = window as unknown as { __gone?: number };
-      delete w.__gone;
-      new MutationObserver((_, obs) => {
-        if (!document.querySelector(`[data-approval="${id}"]`)) {
-          w.__gone = performance.now();
-          obs.disconnect();
-        }
-      }).observe(document.body, { childList: true, subtree: true });
-    }, g.id);
+    await watchRemoval(page, g.id);
     await queue.approve(g.id, { by: 'cli' });
     await page.waitForFunction(() => (window as unknown as { __gone?: number }).__gone !== undefined);
     await page.mouse.click(x, y);
@@ -218,16 +223,7 @@ t.test('a card the page scrolled under the pointer, or a window that just came t
     const box = (await page.locator(`[data-approval="${aimed.id}"] [data-action=approve]`).boundingBox())!;
     const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
     await page.mouse.move(x, y);
-    await page.evaluate((id) => {
-      const w = window as unknown as { __gone?: number };
-      delete w.__gone;
-      new MutationObserver((_, obs) => {
-        if (!document.querySelector(`[data-approval="${id}"]`)) {
-          w.__gone = performance.now();
-          obs.disconnect();
-        }
-      }).observe(document.body, { childList: true, subtree: true });
-    }, aimed.id);
+    await watchRemoval(page, aimed.id);
     await queue.deny(aimed.id, { by: 'cli' });
     await page.waitForFunction(() => (window as unknown as { __gone?: number }).__gone !== undefined);
     await page.waitForTimeout(100);
