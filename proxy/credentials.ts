@@ -16,7 +16,8 @@
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/decision.ts';
-import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
+import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type RequestOrigin, type ResponseGuard, type ResponseHead } from './enforcers.ts';
+import type { RequestDescription } from '../describe/types.ts';
 import { agentCredentialInBody, bodyFieldsOf, inItsSlot, outsideBodyFields, queryKey, removeOtherCredentials, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
 import { InjectedHosts, formOf, spellForm, type Injection, type SecretSource } from './injected-hosts.ts';
 import type { InjectionLedger } from '../state/stores.ts';
@@ -29,8 +30,9 @@ import { bodyReadings, charsetsOf, declaredCharsets, extendedParameters, formTex
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { JsonPieces } from './json-pieces.ts';
 import { PackedScan, packedTexts } from './packed-scan.ts';
-import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, scrubText, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
+import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, scrubText, UnscrubbableEncodingError, type HoldProbe, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
+import { PROBE_START, probeRefusal, SecretProbe } from './secret-probe.ts';
 import { appendAll } from '../lib/arrays.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -169,6 +171,23 @@ function readAcross(state: TunnelTails, kind: RelayedMessage['kind'], text: stri
   return { joined, hold: [state.data, state.control].some((t) => t !== undefined && t.start.length >= HOLD_PREFIX) };
 }
 
+/**
+ * The secrets (by `nameOf` each rule, undefined for what is no secret's value) of which a
+ * direction's held start keeps back PROBE_START or more characters: the tripwire
+ * (proxy/secret-probe.ts). Asked only while something is held.
+ */
+function probedStarts(state: TunnelTails, nameOf: (rule: { label?: string; replace: string }) => string | undefined): string[] {
+  const names = new Set<string>();
+  for (const t of [state.data, state.control]) {
+    if (!t || t.start.length < PROBE_START) continue;
+    for (const rule of t.by.startsAtEnd(t.start, PROBE_START)) {
+      const name = nameOf(rule);
+      if (name !== undefined) names.add(name);
+    }
+  }
+  return [...names].sort();
+}
+
 const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
 
 /** The values of every Content-Type header of a request. */
@@ -227,7 +246,7 @@ function bodyScrubber(index: PlaceholderIndex, replace: Map<string, string>, for
     if (ph) rules.push({ value: ph, forbid: `the request body carries the placeholder of secret "${name}", which the policy does not inject into the body for this destination; upload aborted` });
   }
   for (const { name, value } of forbiddenValues) {
-    rules.push({ value, forbid: `the request body carries the value of secret "${name}", which the policy does not bind to this destination; upload aborted` });
+    rules.push({ value, label: `v:${name}`, forbid: `the request body carries the value of secret "${name}", which the policy does not bind to this destination; upload aborted` });
   }
   rules.push({ forms: OVERLONG_REFERENCES, forbid: `the request body carries ${OVERLONG_WHY}; upload aborted` });
   return new Scrubber([], rules);
@@ -303,8 +322,8 @@ class BodyGuardStream extends ScrubStream {
   /** Only looks (no substitution): what leaves is what came, byte for byte, so a declared length still holds. */
   readonly preservesLength: boolean;
 
-  constructor(scrubber: Scrubber, substitutes: boolean) {
-    super(scrubber);
+  constructor(scrubber: Scrubber, substitutes: boolean, probe?: HoldProbe) {
+    super(scrubber, undefined, false, false, probe);
     this.preservesLength = !substitutes;
   }
 
@@ -352,9 +371,15 @@ export class CredentialGuard implements Enforcer {
   /** The end of what an agent sent over each WebSocket so far: a value cut across messages is read across them. */
   private readonly sentTails = new WeakMap<RequestContext, TunnelTails>();
 
-  constructor(readonly live: LiveSecrets) {}
+  constructor(readonly live: LiveSecrets, readonly probe = new SecretProbe()) {}
+
+  /** Notes the token each request came with (for the tripwire, proxy/secret-probe.ts). */
+  describe(description: RequestDescription, origin?: RequestOrigin): void {
+    this.probe.note(description, origin);
+  }
 
   async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
+    if (this.probe.isTripped(ctx)) return probeRefusal();
     await this.refreshFor(ctx);
     return this.check(ctx);
   }
@@ -489,7 +514,11 @@ export class CredentialGuard implements Enforcer {
     if (!across) return undefined;
     // Ending with HOLD_PREFIX or more characters of a start of one: kept back until the next
     // message shows it is not (websocket-relay.ts), so the pieces before the last never leave.
+    // PROBE_START or more of a value's start trips the wire: an agent that has no real value
+    // (the design) has no reason to send one, and one guessing it learns no more.
     if (across.hold) {
+      const probed = probedStarts(tails!, (r) => (r.label?.startsWith('v:') ? r.label.slice(2) : undefined));
+      if (probed.length) return this.probe.trip(ctx, probed, 'a WebSocket message to the upstream');
       message.hold = reject(403, 'secret-value-not-bound', 'Message cannot be checked',
         'a WebSocket message ended with what may be the start of a secret\'s value or placeholder and no message followed to show it was not; the tunnel was closed', 'denied');
     }
@@ -777,7 +806,12 @@ export class CredentialEnforcer implements Enforcer {
     }
     const coded = forbidden.length || forbiddenValues.length ? checkCodedBody(ctx, scrubber) : undefined;
     if (coded) return coded;
-    ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber, replace.size > 0));
+    // A tail held back that is 10+ characters of a value's start trips the wire (proxy/secret-probe.ts).
+    const probe: HoldProbe = (rules) => {
+      const names = [...new Set(rules.filter((r) => r.label?.startsWith('v:')).map((r) => r.label!.slice(2)))].sort();
+      return names.length ? new StreamStop(this.guard.probe.trip(ctx, names, 'an upload')) : undefined;
+    };
+    ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber, replace.size > 0, probe));
     return undefined;
   }
 
@@ -834,10 +868,20 @@ export class CredentialEnforcer implements Enforcer {
     // shorter than HOLD_PREFIX, which says little, passes: most text ends with a letter or digit
     // some spelling begins with).
     if (across.hold || piecesHeld) {
+      const probed = [...new Set([...probedStarts(tails, (r) => this.secretOf(r.replace)), ...(piecesHeld ? this.messagePieces.get(ctx)!.probed(PROBE_START).map((r) => this.secretOf(r.replace)) : [])])]
+        .filter((n): n is string => n !== undefined).sort();
+      if (probed.length) return this.guard.probe.trip(ctx, probed, 'a WebSocket message to the agent');
       message.hold = reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message ended with what may be the start of a secret and no message followed to show it was not; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
     if (scrubbed !== text) message.data = Buffer.from(scrubbed, 'latin1');
     return undefined;
+  }
+
+  /** The secret whose value a scrubber rule replaces with `placeholder` (a held start's name). */
+  private secretOf(placeholder: string): string | undefined {
+    if (!placeholder) return undefined;
+    for (const { name } of this.live.store.list()) if (this.live.finder.placeholderOf(name) === placeholder) return name;
+    return placeholder.startsWith('airlock-ph-') ? placeholder.slice('airlock-ph-'.length) : placeholder;
   }
 
   /**
@@ -866,7 +910,15 @@ export class CredentialEnforcer implements Enforcer {
       // A body past the inflate limits is cut off; the audit record says why. The body is scrubbed
       // for the secrets injected into the host by the time each chunk passes.
       const live = (): Scrubber => this.scrubberFor(ctx)!;
-      const scrub = scrubResponse(live, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
+      const scrub = scrubResponse(live, head, {
+        method: ctx.outgoing.method,
+        onLimit: (why) => { ctx.audit.response_cut = why; },
+        // Held text that long is a probe or a read-back: the token goes (proxy/secret-probe.ts).
+        probe: (rules) => {
+          const names = [...new Set(rules.map((r) => this.secretOf(r.replace)).filter((n): n is string => n !== undefined))].sort();
+          return names.length ? new StreamStop(this.guard.probe.trip(ctx, names, 'an answer streamed to the agent')) : undefined;
+        },
+      }).transform;
       // Compressed streams inside the body that no Content-Encoding declares are read on the side.
       return scrub && new PackedScan(live, scrub);
     } catch (err) {

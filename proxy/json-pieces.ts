@@ -10,6 +10,7 @@
 // cuts the stream. Used for event streams and NDJSON from hosts that got a secret (proxy/scrub.ts).
 import { UnscrubbableEncodingError } from './scrubbable.ts';
 import type { Scrubber } from './scrubber.ts';
+import { appendAll } from '../lib/arrays.ts';
 
 /** A possible start of a secret shorter than this at a joined field's end goes out with its line. */
 const SHORT_HOLD = 8;
@@ -75,6 +76,13 @@ export class JsonPieces {
     this.line(text.trim());
     for (const f of this.fields.values()) if (f.rest.length >= SHORT_HOLD) return true;
     return false;
+  }
+
+  /** The rules of which a joined field ends with `min` or more characters of a start (the tripwire: proxy/secret-probe.ts). */
+  probed(min: number): Array<{ label?: string; replace: string }> {
+    const out: Array<{ label?: string; replace: string }> = [];
+    for (const f of this.fields.values()) if (f.rest.length >= min) appendAll(out, this.scrubber().startsAtEnd(f.rest, min));
+    return out;
   }
 
   /** One line: an event stream's `data:` line or an NDJSON line, read as JSON if it is. */

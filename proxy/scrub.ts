@@ -17,6 +17,8 @@ import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 import { JsonPieces } from './json-pieces.ts';
+import { PROBE_START } from './secret-probe.ts';
+import { appendAll } from '../lib/arrays.ts';
 
 export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type ScrubSecret } from './scrubber.ts';
 export { UnscrubbableEncodingError } from './scrubbable.ts';
@@ -24,6 +26,12 @@ export { UnscrubbableEncodingError } from './scrubbable.ts';
 
 /** A scrubber, or where to ask for the current one (its secrets may grow while a body streams). */
 export type ScrubberSource = Scrubber | (() => Scrubber);
+
+/**
+ * The tripwire on what a stream holds back (proxy/secret-probe.ts): told the rules of which the
+ * held text ends with PROBE_START or more characters of a start; the error it returns ends the stream.
+ */
+export type HoldProbe = (rules: Array<{ label?: string; replace: string }>) => Error | undefined;
 
 /**
  * Scrubs a body chunk by chunk: each chunk's safe part comes out at once, the tail that could be
@@ -49,7 +57,7 @@ export class ChunkScrubber {
    * one whose first line is an event stream's field is read so too (a client that parses the
    * stream whatever its type: sseclient, a `fetch` reader, an agent's own loop).
    */
-  constructor(private readonly source: ScrubberSource, private readonly sniff?: BodySniffer, events = false, lines = false) {
+  constructor(private readonly source: ScrubberSource, private readonly sniff?: BodySniffer, events = false, lines = false, private readonly probe?: HoldProbe) {
     this.asciiAtHead = this.scrubber.asciiOnly;
     this.events = events || undefined;
     if (lines) this.pieces = new JsonPieces(() => this.scrubber);
@@ -95,7 +103,34 @@ export class ChunkScrubber {
     const { out, rest } = this.scrub(this.rest + input.toString('latin1'), false);
     this.rest = rest;
     const free = this.pieces && out ? this.pieces.take(out, false) : out;
+    if (this.probe) this.tripwire();
     return free ? Buffer.from(free, 'latin1') : undefined;
+  }
+
+  /**
+   * What is held back, as its reader reads it (an event stream's framing taken out), ending in
+   * PROBE_START or more characters of a secret's start: the probe's error is thrown. Only held
+   * text that long is read.
+   */
+  private tripwire(): void {
+    let rules: Array<{ label?: string; replace: string }> = [];
+    if (this.rest.length >= PROBE_START) {
+      let view = this.rest;
+      if (this.events) {
+        const { hidden } = eventFraming(view, false, false);
+        let at = 0;
+        view = '';
+        for (const [a, b] of hidden) {
+          view += this.rest.slice(at, a);
+          at = b;
+        }
+        view += this.rest.slice(at);
+      }
+      rules = this.scrubber.startsAtEnd(view, PROBE_START);
+    }
+    if (this.pieces) appendAll(rules, this.pieces.probed(PROBE_START));
+    const err = rules.length ? this.probe!(rules) : undefined;
+    if (err) throw err;
   }
 
   /** The held-back tail, scrubbed, at the end of the body. */
@@ -239,9 +274,9 @@ export class ScrubStream extends Transform {
    */
   private burst: Buffer[] | undefined;
 
-  constructor(scrubber: ScrubberSource, sniff?: BodySniffer, events = false, lines = false) {
+  constructor(scrubber: ScrubberSource, sniff?: BodySniffer, events = false, lines = false, probe?: HoldProbe) {
     super();
-    this.chunks = new ChunkScrubber(scrubber, sniff, events, lines);
+    this.chunks = new ChunkScrubber(scrubber, sniff, events, lines, probe);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -369,9 +404,9 @@ class DecodeScrubStream extends Transform {
   private compressed = 0;
   private decoded = 0;
 
-  constructor(scrubber: ScrubberSource, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void, events = false, lines = false) {
+  constructor(scrubber: ScrubberSource, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void, events = false, lines = false, probe?: HoldProbe) {
     super();
-    this.chunks = new ChunkScrubber(scrubber, sniff, events, lines);
+    this.chunks = new ChunkScrubber(scrubber, sniff, events, lines, probe);
     this.first = decoders[0]!;
     this.last = decoders[decoders.length - 1]!;
     for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!);
@@ -467,7 +502,7 @@ const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content
  */
 export function scrubResponse(
   source: ScrubberSource, head: { statusCode: number; statusMessage?: string; headers: Array<[string, string]> },
-  opts: { method?: string; limits?: InflateLimits; onLimit?: (why: string) => void } = {},
+  opts: { method?: string; limits?: InflateLimits; onLimit?: (why: string) => void; probe?: HoldProbe } = {},
 ): ScrubbedResponse {
   const scrubber = typeof source === 'function' ? source() : source;
   if (scrubber.empty && typeof source !== 'function') return { transform: undefined };
@@ -503,5 +538,5 @@ export function scrubResponse(
   const events = types.includes('text/event-stream');
   // Documents a line each (NDJSON, JSON Lines, JSON text sequences): their fields are joined as a reader joins them.
   const lines = types.some((t) => JSON_LINES.has(t));
-  return { transform: decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit, events, lines) : new ScrubStream(source, sniff, events, lines) };
+  return { transform: decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit, events, lines, opts.probe) : new ScrubStream(source, sniff, events, lines, opts.probe) };
 }

@@ -1,0 +1,69 @@
+// The tripwire on what Airlock keeps back. A message, event or chunk whose end may start a secret
+// is held until the next shows it is not (websocket-relay.ts, scrub.ts): that hold depends on the
+// secret, so an agent that knows a key's first characters (a public prefix such as `sk_live_`) can
+// add one guessed character and watch whether it is held, learning the key a character at a time.
+// Any behaviour that depends on the secret says something; this bounds how much: a hold that
+// keeps back PROBE_START or more characters of a secret's start is taken as a probe (or a service
+// handing the secret back), and the token that opened the request or tunnel is revoked. Ordinary
+// text almost never ends a piece in 10 characters of a real key; a public prefix is 8 at most,
+// and the 8–9 character hold stays as it was.
+import type { RequestDescription } from '../describe/types.ts';
+import type { Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
+
+/**
+ * Characters of a secret's start (in any spelling: every spelling is at least as long as what it
+ * spells) a hold may keep back before it trips: one past a public 8-character prefix plus a guess.
+ * An agent learns at most the 9th character by the hold and the 10th by the trip.
+ */
+export const PROBE_START = 10;
+
+/** Revokes one token of an agent (state/stores.ts AgentDirectory.revokeToken). */
+export type RevokeToken = (agent: string, tokenId: string) => Promise<unknown>;
+
+export class SecretProbe {
+  /** The id of the token each request came with (never the token), by its description. */
+  private readonly tokens = new WeakMap<RequestDescription, string>();
+  /** Tokens tripped whose revocation may not be written yet: refused meanwhile. */
+  private readonly tripped = new Set<string>();
+
+  constructor(private readonly revoke?: RevokeToken) {}
+
+  /** Remembers the token a request came with (a describe hook: one WeakMap entry). */
+  note(description: RequestDescription, origin: RequestOrigin | undefined): void {
+    if (origin?.token !== undefined) this.tokens.set(description, origin.token);
+  }
+
+  /** Whether the request's token tripped the wire (its revocation may still be on its way). */
+  isTripped(ctx: RequestContext): boolean {
+    if (this.tripped.size === 0) return false;
+    const token = this.tokens.get(ctx.description);
+    return token !== undefined && this.tripped.has(`${ctx.description.agent.id}\0${token}`);
+  }
+
+  /**
+   * A hold kept back PROBE_START or more characters of `secrets`' start: the request's token is
+   * revoked, the audit record says so (secret names only, never what matched), and the piece is
+   * refused (the stream or tunnel ends).
+   */
+  trip(ctx: RequestContext, secrets: string[], where: string): Rejection {
+    const agent = ctx.description.agent.id;
+    const token = this.tokens.get(ctx.description);
+    ctx.audit.secret_probe = { secrets, where, ...(token !== undefined ? { token_revoked: token } : {}) };
+    if (token !== undefined) {
+      const key = `${agent}\0${token}`;
+      this.tripped.add(key);
+      const done = (): void => void setTimeout(() => this.tripped.delete(key), 60_000).unref();
+      if (this.revoke) this.revoke(agent, token).then(done, done);
+    }
+    return {
+      status: 403, type: 'secret-probe', title: 'Secret probe',
+      detail: `${where} ended with ${PROBE_START} or more characters of the start of secret ${secrets.map((n) => `"${n}"`).join(', ')}, which ordinary traffic does not do: it is taken as an attempt to learn the secret by what Airlock holds back, the piece was withheld and the token that sent it was revoked`,
+      outcome: 'secret-probe',
+    };
+  }
+}
+
+/** Whether a tripped token's request is refused: 403 until its revocation is written (then 407). */
+export function probeRefusal(): Rejection {
+  return { status: 403, type: 'secret-probe', title: 'Secret probe', detail: 'the token this request came with tripped the secret-probe wire and is being revoked', outcome: 'secret-probe' };
+}
