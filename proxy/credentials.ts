@@ -147,6 +147,8 @@ interface MessageTail {
 interface TunnelTails {
   data?: MessageTail;
   control?: MessageTail;
+  /** The secrets of which what is held now kept PROBE_START or more characters back (holdProbe). */
+  probe?: string[];
 }
 
 /**
@@ -186,6 +188,27 @@ function probedStarts(state: TunnelTails, nameOf: (rule: { label?: string; repla
     }
   }
   return [...names].sort();
+}
+
+/**
+ * The tripwire over one direction's holds (proxy/secret-probe.ts). A hold that keeps back
+ * PROBE_START or more characters of a secret's start is noted; if what is held is then let go —
+ * the next message showed the start was none — or dropped (nothing followed in time, the tunnel
+ * ended: `message.probe`), the probe trips. A start the next message completes is refused as a
+ * split before this (a service handing back a key the reader would join is no probe: it is scrubbed).
+ * `names` is asked only while something is held.
+ */
+function holdProbe(tails: TunnelTails, held: boolean, names: () => string[], message: RelayedMessage, trip: (names: string[]) => Rejection): Rejection | undefined {
+  if (!held) {
+    const probed = tails.probe;
+    tails.probe = undefined;
+    return probed ? trip(probed) : undefined;
+  }
+  const now = names();
+  if (now.length) tails.probe = [...new Set([...(tails.probe ?? []), ...now])].sort();
+  const probed = tails.probe;
+  if (probed) message.probe = () => trip(probed);
+  return undefined;
 }
 
 const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
@@ -516,9 +539,10 @@ export class CredentialGuard implements Enforcer {
     // message shows it is not (websocket-relay.ts), so the pieces before the last never leave.
     // PROBE_START or more of a value's start trips the wire: an agent that has no real value
     // (the design) has no reason to send one, and one guessing it learns no more.
+    const probed = holdProbe(tails!, across.hold, () => probedStarts(tails!, (r) => (r.label?.startsWith('v:') ? r.label.slice(2) : undefined)), message,
+      (names) => this.probe.trip(ctx, names, 'a WebSocket message to the upstream'));
+    if (probed) return probed;
     if (across.hold) {
-      const probed = probedStarts(tails!, (r) => (r.label?.startsWith('v:') ? r.label.slice(2) : undefined));
-      if (probed.length) return this.probe.trip(ctx, probed, 'a WebSocket message to the upstream');
       message.hold = reject(403, 'secret-value-not-bound', 'Message cannot be checked',
         'a WebSocket message ended with what may be the start of a secret\'s value or placeholder and no message followed to show it was not; the tunnel was closed', 'denied');
     }
@@ -807,9 +831,9 @@ export class CredentialEnforcer implements Enforcer {
     const coded = forbidden.length || forbiddenValues.length ? checkCodedBody(ctx, scrubber) : undefined;
     if (coded) return coded;
     // A tail held back that is 10+ characters of a value's start trips the wire (proxy/secret-probe.ts).
-    const probe: HoldProbe = (rules) => {
+    const probe: HoldProbe = (rules, late) => {
       const names = [...new Set(rules.filter((r) => r.label?.startsWith('v:')).map((r) => r.label!.slice(2)))].sort();
-      return names.length ? new StreamStop(this.guard.probe.trip(ctx, names, 'an upload')) : undefined;
+      return names.length ? new StreamStop(this.guard.probe.trip(ctx, names, 'an upload', late)) : undefined;
     };
     ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber, replace.size > 0, probe));
     return undefined;
@@ -867,10 +891,11 @@ export class CredentialEnforcer implements Enforcer {
     // relayed now, that start would be out before the split shows. Kept back instead (a start
     // shorter than HOLD_PREFIX, which says little, passes: most text ends with a letter or digit
     // some spelling begins with).
+    const names = (): string[] => [...new Set([...probedStarts(tails!, (r) => this.secretOf(r.replace)), ...(piecesHeld ? this.messagePieces.get(ctx)!.probed(PROBE_START).map((r) => this.secretOf(r.replace)) : [])])]
+      .filter((n): n is string => n !== undefined).sort();
+    const probed = holdProbe(tails, across.hold || piecesHeld, names, message, (n) => this.guard.probe.trip(ctx, n, 'a WebSocket message to the agent'));
+    if (probed) return probed;
     if (across.hold || piecesHeld) {
-      const probed = [...new Set([...probedStarts(tails, (r) => this.secretOf(r.replace)), ...(piecesHeld ? this.messagePieces.get(ctx)!.probed(PROBE_START).map((r) => this.secretOf(r.replace)) : [])])]
-        .filter((n): n is string => n !== undefined).sort();
-      if (probed.length) return this.guard.probe.trip(ctx, probed, 'a WebSocket message to the agent');
       message.hold = reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message ended with what may be the start of a secret and no message followed to show it was not; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
     if (scrubbed !== text) message.data = Buffer.from(scrubbed, 'latin1');
@@ -914,9 +939,9 @@ export class CredentialEnforcer implements Enforcer {
         method: ctx.outgoing.method,
         onLimit: (why) => { ctx.audit.response_cut = why; },
         // Held text that long is a probe or a read-back: the token goes (proxy/secret-probe.ts).
-        probe: (rules) => {
+        probe: (rules, late) => {
           const names = [...new Set(rules.map((r) => this.secretOf(r.replace)).filter((n): n is string => n !== undefined))].sort();
-          return names.length ? new StreamStop(this.guard.probe.trip(ctx, names, 'an answer streamed to the agent')) : undefined;
+          return names.length ? new StreamStop(this.guard.probe.trip(ctx, names, 'an answer streamed to the agent', late)) : undefined;
         },
       }).transform;
       // Compressed streams inside the body that no Content-Encoding declares are read on the side.

@@ -31,7 +31,7 @@ export type ScrubberSource = Scrubber | (() => Scrubber);
  * The tripwire on what a stream holds back (proxy/secret-probe.ts): told the rules of which the
  * held text ends with PROBE_START or more characters of a start; the error it returns ends the stream.
  */
-export type HoldProbe = (rules: Array<{ label?: string; replace: string }>) => Error | undefined;
+export type HoldProbe = (rules: Array<{ label?: string; replace: string }>, late?: boolean) => Error | undefined;
 
 /**
  * Scrubs a body chunk by chunk: each chunk's safe part comes out at once, the tail that could be
@@ -45,6 +45,8 @@ export class ChunkScrubber {
   private lineStart = true;
   /** An event stream: the possible start of a secret let out at the end of the last event (SHORT_HOLD). */
   private behind = '';
+  /** With a probe: the rules of which what is held now is a start PROBE_START or more long. */
+  private probing: Array<{ label?: string; replace: string }> | undefined;
 
   /** Whether the body is an event stream (undefined: not known until its first bytes). */
   private events: boolean | undefined;
@@ -100,19 +102,44 @@ export class ChunkScrubber {
     let input: Buffer | undefined = chunk;
     if (this.sniff) input = this.sniff.feed(chunk);
     if (!input) return undefined;
-    const { out, rest } = this.scrub(this.rest + input.toString('latin1'), false);
+    const before = this.rest;
+    const text = before + input.toString('latin1');
+    const { out, rest } = this.scrub(text, false);
     this.rest = rest;
+    // What was held as a long start of a secret went out as it was: the next bytes showed it was none.
+    if (this.probing && rest.length < text.length && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
     const free = this.pieces && out ? this.pieces.take(out, false) : out;
-    if (this.probe) this.tripwire();
+    if (this.probe) {
+      const released = this.pieces?.takeReleased();
+      if (released?.length) this.trip(released);
+      this.probing = this.heldStarts();
+    }
     return free ? Buffer.from(free, 'latin1') : undefined;
   }
 
+  /** The tripwire's error, thrown (the stream ends, the piece not let out). */
+  private trip(rules: Array<{ label?: string; replace: string }>): void {
+    this.probing = undefined;
+    const err = this.probe?.(rules);
+    if (err) throw err;
+  }
+
   /**
-   * What is held back, as its reader reads it (an event stream's framing taken out), ending in
-   * PROBE_START or more characters of a secret's start: the probe's error is thrown. Only held
-   * text that long is read.
+   * A stream dropped while it held a long start of a secret (the agent went away rather than wait
+   * for the next bytes): a probe's guess all the same.
    */
-  private tripwire(): void {
+  abandoned(): void {
+    const probing = this.probing;
+    this.probing = undefined;
+    if (probing) this.probe?.(probing, true);
+  }
+
+  /**
+   * The rules of which what is held back, as its reader reads it (an event stream's framing taken
+   * out), ends with PROBE_START or more characters of a start; undefined when none. Only held text
+   * that long is read.
+   */
+  private heldStarts(): Array<{ label?: string; replace: string }> | undefined {
     let rules: Array<{ label?: string; replace: string }> = [];
     if (this.rest.length >= PROBE_START) {
       let view = this.rest;
@@ -129,17 +156,22 @@ export class ChunkScrubber {
       rules = this.scrubber.startsAtEnd(view, PROBE_START);
     }
     if (this.pieces) appendAll(rules, this.pieces.probed(PROBE_START));
-    const err = rules.length ? this.probe!(rules) : undefined;
-    if (err) throw err;
+    return rules.length ? rules : undefined;
   }
 
   /** The held-back tail, scrubbed, at the end of the body. */
   end(): Buffer | undefined {
     const sniffed = this.sniff?.end();
+    const before = this.rest;
     const tail = this.rest + (sniffed ? sniffed.toString('latin1') : '');
     this.rest = '';
     let out = tail ? this.scrub(tail, true).out : '';
+    // The stream ended on a long start of a secret: let out as it is, it would answer the guess.
+    if (this.probing && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
     if (this.pieces) out = this.pieces.take(out, true);
+    const released = this.pieces?.takeReleased();
+    if (released?.length) this.trip(released);
+    this.probing = undefined;
     return out ? Buffer.from(out, 'latin1') : undefined;
   }
 }
@@ -307,6 +339,11 @@ export class ScrubStream extends Transform {
     const err = this.scrubBurst();
     cb(err ?? pushScrubbed(this, () => this.chunks.end()));
   }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.chunks.abandoned();
+    cb(err);
+  }
 }
 
 /** Raw or zlib-wrapped deflate, decided on the first byte (servers send both as "deflate"). */
@@ -452,6 +489,7 @@ class DecodeScrubStream extends Transform {
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     this.first.destroy();
     this.last.destroy();
+    this.chunks.abandoned();
     cb(err);
   }
 }

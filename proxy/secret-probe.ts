@@ -8,6 +8,7 @@
 // text almost never ends a piece in 10 characters of a real key; a public prefix is 8 at most,
 // and the 8–9 character hold stays as it was.
 import type { RequestDescription } from '../describe/types.ts';
+import type { AuditRecord } from '../state/audit-log.ts';
 import type { Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 
 /**
@@ -26,7 +27,8 @@ export class SecretProbe {
   /** Tokens tripped whose revocation may not be written yet: refused meanwhile. */
   private readonly tripped = new Set<string>();
 
-  constructor(private readonly revoke?: RevokeToken) {}
+  /** `revoke` takes the token away; `audit` records a trip that came after its request's record was written (`late`). */
+  constructor(private readonly revoke?: RevokeToken, private readonly audit?: (record: AuditRecord) => void) {}
 
   /** Remembers the token a request came with (a describe hook: one WeakMap entry). */
   note(description: RequestDescription, origin: RequestOrigin | undefined): void {
@@ -45,21 +47,27 @@ export class SecretProbe {
    * revoked, the audit record says so (secret names only, never what matched), and the piece is
    * refused (the stream or tunnel ends).
    */
-  trip(ctx: RequestContext, secrets: string[], where: string): Rejection {
+  trip(ctx: RequestContext, secrets: string[], where: string, late = false): Rejection {
     const agent = ctx.description.agent.id;
     const token = this.tokens.get(ctx.description);
-    ctx.audit.secret_probe = { secrets, where, ...(token !== undefined ? { token_revoked: token } : {}) };
+    const noted = { secrets, where, ...(token !== undefined ? { token_revoked: token } : {}) };
+    ctx.audit.secret_probe = noted;
     if (token !== undefined) {
       const key = `${agent}\0${token}`;
       this.tripped.add(key);
       const done = (): void => void setTimeout(() => this.tripped.delete(key), 60_000).unref();
       if (this.revoke) this.revoke(agent, token).then(done, done);
     }
-    return {
+    const rejection: Rejection = {
       status: 403, type: 'secret-probe', title: 'Secret probe',
-      detail: `${where} ended with ${PROBE_START} or more characters of the start of secret ${secrets.map((n) => `"${n}"`).join(', ')}, which ordinary traffic does not do: it is taken as an attempt to learn the secret by what Airlock holds back, the piece was withheld and the token that sent it was revoked`,
+      detail: `${where} kept back ${PROBE_START} or more characters of the start of secret ${secrets.map((n) => `"${n}"`).join(', ')} that then proved not to be it (or was dropped unfinished), which ordinary traffic does not do: it is taken as an attempt to learn the secret by what Airlock holds back; the piece was withheld and the token that sent the request was revoked`,
       outcome: 'secret-probe',
     };
+    if (late && this.audit) {
+      const r = ctx.description.request;
+      this.audit({ time: new Date().toISOString(), id: r.id, agent, method: r.method, url: r.url, host: r.host, outcome: 'secret-probe', detail: rejection.detail, extra: { secret_probe: noted } });
+    }
+    return rejection;
   }
 }
 

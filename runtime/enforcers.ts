@@ -13,11 +13,12 @@ import { rateLimitEnforcer } from '../proxy/ratelimit-enforcer.ts';
 import { policyReadsProvenance, sessionEnforcer } from '../proxy/session-enforcer.ts';
 import type { Services } from './services.ts';
 
-export function builtinEnforcers(s: Pick<Services, 'secrets' | 'injections' | 'approvals' | 'limiter' | 'heldBodies' | 'sessions' | 'engine' | 'config'> & Partial<Pick<Services, 'agents'>>, channel: () => ApprovalChannel | undefined, stopping?: AbortLike): Enforcer[] {
+export function builtinEnforcers(s: Pick<Services, 'secrets' | 'injections' | 'approvals' | 'limiter' | 'heldBodies' | 'sessions' | 'engine' | 'config'> & Partial<Pick<Services, 'agents' | 'audit'>>, channel: () => ApprovalChannel | undefined, stopping?: AbortLike): Enforcer[] {
   // The guard and the injector share what the guard found per request, and the tripwire on what
   // they hold back (a hold that keeps 10+ characters of a secret's start revokes the token).
   const agents = s.agents;
-  const guard = new CredentialGuard(s.secrets, new SecretProbe(agents ? (agent, token) => agents.revokeToken(agent, token) : undefined));
+  const audit = s.audit;
+  const guard = new CredentialGuard(s.secrets, new SecretProbe(agents ? (agent, token) => agents.revokeToken(agent, token) : undefined, audit ? (r) => audit.append(r) : undefined));
   return [
     guard,
     approvalEnforcer(s.approvals, { channel, bodies: s.heldBodies, ...(stopping ? { stopping } : {}) }),
