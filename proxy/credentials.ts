@@ -863,6 +863,7 @@ export class CredentialEnforcer implements Enforcer {
     let across: ReturnType<typeof readAcross>;
     let scrubbed: string;
     let piecesHeld = false;
+    let released: Set<string> | undefined;
     try {
       across = readAcross(tails, message.kind, text, scrubber);
       scrubbed = scrubText(scrubber, text);
@@ -872,6 +873,11 @@ export class CredentialEnforcer implements Enforcer {
         let pieces = this.messagePieces.get(ctx);
         if (!pieces) this.messagePieces.set(ctx, (pieces = new JsonPieces(() => this.scrubberFor(ctx) ?? scrubber)));
         piecesHeld = pieces.document(scrubbed);
+        // A joined field's long start the message showed was none (the tripwire, below).
+        for (const r of pieces.takeReleased()) {
+          const name = this.secretOf(r.replace);
+          if (name !== undefined) (released ??= new Set()).add(name);
+        }
         // Compressed data inside the message (a gzip or zip blob), unpacked by the agent.
         for (const packed of packedTexts(message.data)) {
           if (scrubText(scrubber, packed) !== packed) throw new UnscrubbableEncodingError('a compressed stream inside a WebSocket message holds a secret');
@@ -893,7 +899,9 @@ export class CredentialEnforcer implements Enforcer {
     // some spelling begins with).
     const names = (): string[] => [...new Set([...probedStarts(tails!, (r) => this.secretOf(r.replace)), ...(piecesHeld ? this.messagePieces.get(ctx)!.probed(PROBE_START).map((r) => this.secretOf(r.replace)) : [])])]
       .filter((n): n is string => n !== undefined).sort();
-    const probed = holdProbe(tails, across.hold || piecesHeld, names, message, (n) => this.guard.probe.trip(ctx, n, 'a WebSocket message to the agent'));
+    const trip = (n: string[]): Rejection => this.guard.probe.trip(ctx, n, 'a WebSocket message to the agent');
+    if (released) return trip([...released].sort());
+    const probed = holdProbe(tails, across.hold || piecesHeld, names, message, trip);
     if (probed) return probed;
     if (across.hold || piecesHeld) {
       message.hold = reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message ended with what may be the start of a secret and no message followed to show it was not; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');

@@ -109,8 +109,8 @@ export class ChunkScrubber {
     // What was held as a long start of a secret went out as it was: the next bytes showed it was none.
     if (this.probing && rest.length < text.length && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
     const free = this.pieces && out ? this.pieces.take(out, false) : out;
+    const released = this.pieces?.takeReleased();
     if (this.probe) {
-      const released = this.pieces?.takeReleased();
       if (released?.length) this.trip(released);
       this.probing = this.heldStarts();
     }
