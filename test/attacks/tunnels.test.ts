@@ -725,16 +725,16 @@ t.test('tenth pass: a key an upstream sends a few characters at a time never rea
 
   // The start of the key, then nothing: closed after the hold, the start never relayed.
   const started = Date.now();
-  const dangling = await keyedTunnel(`/cut?form=raw&cuts=14&pad=start%20&end=stay`);
+  // (Side by side with a 9-character start, which waits the same hold: closed, not tripped.)
+  const [dangling, short] = await Promise.all([keyedTunnel(`/cut?form=raw&cuts=14&pad=start%20&end=stay`), keyedTunnel(`/cut?form=raw&cuts=9&pad=start%20&end=stay`)]);
   t.equal(dangling.code, 1008, 'a start of the key that nothing follows: the tunnel is closed');
   t.same(dangling.got, [], 'and the message never reaches the agent');
   t.ok(Date.now() - started < 5000, 'within the hold');
   // 14 characters kept back that nothing completed: the tripwire (thirteenth pass), which revokes the token.
-  await eventually(() => a.records.some((r) => r.url?.includes('/cut?form=raw&cuts=14') && r.outcome === 'secret-probe'));
-  const short = await keyedTunnel(`/cut?form=raw&cuts=9&pad=start%20&end=stay`);
+  t.ok(await eventually(() => a.records.some((r) => r.url?.includes('/cut?form=raw&cuts=14') && r.outcome === 'secret-probe')), 'recorded as a secret probe');
   t.equal(short.code, 1008, 'a 9-character start that nothing follows: the tunnel is closed after the hold');
   t.same(short.got, [], 'and the message never reaches the agent');
-  await eventually(() => a.records.some((r) => r.url?.includes('/cut?form=raw&cuts=9&') && r.outcome === 'scrub-refused'));
+  t.ok(await eventually(() => a.records.some((r) => r.url?.includes('/cut?form=raw&cuts=9&') && r.outcome === 'scrub-refused')), 'recorded as refused, no probe');
 
   // Positive control: a message that only looks like the key's start (8–9 characters: below the
   // tripwire) is relayed once the next one shows it is not.
