@@ -32,7 +32,10 @@ import { JsonPieces } from './json-pieces.ts';
 import { PackedScan, packedTexts } from './packed-scan.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, scrubText, UnscrubbableEncodingError, type HoldProbe, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
-import { PROBE_START, probeRefusal, SecretProbe } from './secret-probe.ts';
+import { heldRefusal, PROBE_START, probeRefusal, SecretProbe } from './secret-probe.ts';
+
+/** How long a request waits while its token holds a long start of a secret elsewhere (then refused). */
+const PROBE_WAIT_MS = 1000;
 import { appendAll } from '../lib/arrays.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -198,16 +201,23 @@ function probedStarts(state: TunnelTails, nameOf: (rule: { label?: string; repla
  * split before this (a service handing back a key the reader would join is no probe: it is scrubbed).
  * `names` is asked only while something is held.
  */
-function holdProbe(tails: TunnelTails, held: boolean, names: () => string[], message: RelayedMessage, trip: (names: string[]) => Rejection): Rejection | undefined {
+function holdProbe(tails: TunnelTails, held: boolean, names: () => string[], message: RelayedMessage, probe: SecretProbe, ctx: RequestContext, where: string): Rejection | undefined {
   if (!held) {
     const probed = tails.probe;
     tails.probe = undefined;
-    return probed ? trip(probed) : undefined;
+    return probed ? probe.trip(ctx, probed, where) : undefined;
   }
   const now = names();
-  if (now.length) tails.probe = [...new Set([...(tails.probe ?? []), ...now])].sort();
+  if (now.length) {
+    const first = !tails.probe;
+    tails.probe = [...new Set([...(tails.probe ?? []), ...now])].sort();
+    // One long start held at a time per token (guesses in parallel): a second trips.
+    // (The tunnel is the holder, both directions: its own next message settles it, not waits.)
+    const refused = first ? probe.begin(ctx, ctx, tails.probe, where) : undefined;
+    if (refused) return refused;
+  }
   const probed = tails.probe;
-  if (probed) message.probe = () => trip(probed);
+  if (probed) message.probe = () => probe.trip(ctx, probed, where);
   return undefined;
 }
 
@@ -403,6 +413,12 @@ export class CredentialGuard implements Enforcer {
 
   async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
     if (this.probe.isTripped(ctx)) return probeRefusal();
+    // Another piece of this token holds a long start of a secret: wait until it settles (all alike).
+    if (this.probe.heldElsewhere(ctx)) {
+      const clear = await this.probe.clear(ctx, PROBE_WAIT_MS);
+      if (this.probe.isTripped(ctx)) return probeRefusal();
+      if (!clear) return heldRefusal();
+    }
     await this.refreshFor(ctx);
     return this.check(ctx);
   }
@@ -499,6 +515,10 @@ export class CredentialGuard implements Enforcer {
    */
   onMessage(ctx: RequestContext, message: RelayedMessage): Rejection | undefined {
     if (message.to !== 'upstream') return undefined;
+    let tails = this.sentTails.get(ctx);
+    if (!tails) this.sentTails.set(ctx, (tails = {}));
+    // Another piece of this token holds a long start of a secret: its messages are refused alike.
+    if (this.probe.heldElsewhere(ctx, ctx)) return heldRefusal();
     const text = message.data.toString('latin1');
     const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
     // Every spelling (the finders' exact forms, then the scrubber's matcher over the text and, for
@@ -507,8 +527,6 @@ export class CredentialGuard implements Enforcer {
     const spelled = matcher.empty ? new Set<string>() : matcher.find(messageText(text));
     // One begun in the messages before and completed in this one (an agent cutting a value it
     // learned into pieces): read across them; what lies wholly in the earlier ones was read then.
-    let tails = this.sentTails.get(ctx);
-    if (!tails) this.sentTails.set(ctx, (tails = {}));
     const across = matcher.empty ? undefined : readAcross(tails, message.kind, text, matcher);
     for (const joined of across?.joined ?? []) for (const l of matcher.find(joined)) spelled.add(l);
     if (spelled.has('z:')) {
@@ -540,7 +558,7 @@ export class CredentialGuard implements Enforcer {
     // PROBE_START or more of a value's start trips the wire: an agent that has no real value
     // (the design) has no reason to send one, and one guessing it learns no more.
     const probed = holdProbe(tails!, across.hold, () => probedStarts(tails!, (r) => (r.label?.startsWith('v:') ? r.label.slice(2) : undefined)), message,
-      (names) => this.probe.trip(ctx, names, 'a WebSocket message to the upstream'));
+      this.probe, ctx, 'a WebSocket message to the upstream');
     if (probed) return probed;
     if (across.hold) {
       message.hold = reject(403, 'secret-value-not-bound', 'Message cannot be checked',
@@ -831,10 +849,7 @@ export class CredentialEnforcer implements Enforcer {
     const coded = forbidden.length || forbiddenValues.length ? checkCodedBody(ctx, scrubber) : undefined;
     if (coded) return coded;
     // A tail held back that is 10+ characters of a value's start trips the wire (proxy/secret-probe.ts).
-    const probe: HoldProbe = (rules, late) => {
-      const names = [...new Set(rules.filter((r) => r.label?.startsWith('v:')).map((r) => r.label!.slice(2)))].sort();
-      return names.length ? new StreamStop(this.guard.probe.trip(ctx, names, 'an upload', late)) : undefined;
-    };
+    const probe = this.guard.probe.stream(ctx, 'an upload', (rules) => [...new Set(rules.filter((r) => r.label?.startsWith('v:')).map((r) => r.label!.slice(2)))].sort());
     ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber, replace.size > 0, probe));
     return undefined;
   }
@@ -890,6 +905,8 @@ export class CredentialEnforcer implements Enforcer {
       return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `${err.message}; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
     if (across.joined.length) {
+      // A key handed back whole across messages: refused as a split, no probe.
+      if (tails.probe) this.guard.probe.end(ctx, ctx);
       ctx.audit.scrub_refused = 'a secret split across WebSocket messages';
       return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
@@ -899,9 +916,9 @@ export class CredentialEnforcer implements Enforcer {
     // some spelling begins with).
     const names = (): string[] => [...new Set([...probedStarts(tails!, (r) => this.secretOf(r.replace)), ...(piecesHeld ? this.messagePieces.get(ctx)!.probed(PROBE_START).map((r) => this.secretOf(r.replace)) : [])])]
       .filter((n): n is string => n !== undefined).sort();
-    const trip = (n: string[]): Rejection => this.guard.probe.trip(ctx, n, 'a WebSocket message to the agent');
-    if (released) return trip([...released].sort());
-    const probed = holdProbe(tails, across.hold || piecesHeld, names, message, trip);
+    const where = 'a WebSocket message to the agent';
+    if (released) return this.guard.probe.trip(ctx, [...released].sort(), where);
+    const probed = holdProbe(tails, across.hold || piecesHeld, names, message, this.guard.probe, ctx, where);
     if (probed) return probed;
     if (across.hold || piecesHeld) {
       message.hold = reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message ended with what may be the start of a secret and no message followed to show it was not; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
@@ -947,10 +964,7 @@ export class CredentialEnforcer implements Enforcer {
         method: ctx.outgoing.method,
         onLimit: (why) => { ctx.audit.response_cut = why; },
         // Held text that long is a probe or a read-back: the token goes (proxy/secret-probe.ts).
-        probe: (rules, late) => {
-          const names = [...new Set(rules.map((r) => this.secretOf(r.replace)).filter((n): n is string => n !== undefined))].sort();
-          return names.length ? new StreamStop(this.guard.probe.trip(ctx, names, 'an answer streamed to the agent', late)) : undefined;
-        },
+        probe: this.guard.probe.stream(ctx, 'an answer streamed to the agent', (rules) => [...new Set(rules.map((r) => this.secretOf(r.replace)).filter((n): n is string => n !== undefined))].sort()),
       }).transform;
       // Compressed streams inside the body that no Content-Encoding declares are read on the side.
       return scrub && new PackedScan(live, scrub);

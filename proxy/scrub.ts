@@ -31,7 +31,17 @@ export type ScrubberSource = Scrubber | (() => Scrubber);
  * The tripwire on what a stream holds back (proxy/secret-probe.ts): told the rules of which the
  * held text ends with PROBE_START or more characters of a start; the error it returns ends the stream.
  */
-export type HoldProbe = (rules: Array<{ label?: string; replace: string }>, late?: boolean) => Error | undefined;
+export interface HoldProbe {
+  /** What is held now ends in a long start: an error ends the stream (the token holds another such start at once). */
+  begin(rules: Array<{ label?: string; replace: string }>): Error | undefined;
+  /** The long start proved none, or was dropped (`late`: after the request's record was written): the error that ends the stream. */
+  trip(rules: Array<{ label?: string; replace: string }>, late?: boolean): Error | undefined;
+  /** The long start was completed (a key handed back whole), or the stream failed otherwise. */
+  end(): void;
+}
+
+/** How long a long start may stay held in an answer or an upload before it counts as dropped. */
+const PROBE_HOLD_MS = 10_000;
 
 /**
  * Scrubs a body chunk by chunk: each chunk's safe part comes out at once, the tail that could be
@@ -47,6 +57,9 @@ export class ChunkScrubber {
   private behind = '';
   /** With a probe: the rules of which what is held now is a start PROBE_START or more long. */
   private probing: Array<{ label?: string; replace: string }> | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** Told the tripwire's error when a long start stayed held past PROBE_HOLD_MS (the owning stream ends). */
+  expired?: (err: Error) => void;
 
   /** Whether the body is an event stream (undefined: not known until its first bytes). */
   private events: boolean | undefined;
@@ -104,34 +117,77 @@ export class ChunkScrubber {
     if (!input) return undefined;
     const before = this.rest;
     const text = before + input.toString('latin1');
-    const { out, rest } = this.scrub(text, false);
-    this.rest = rest;
-    // What was held as a long start of a secret went out as it was: the next bytes showed it was none.
-    if (this.probing && rest.length < text.length && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
-    const free = this.pieces && out ? this.pieces.take(out, false) : out;
-    const released = this.pieces?.takeReleased();
-    if (this.probe) {
-      if (released?.length) this.trip(released);
-      this.probing = this.heldStarts();
+    try {
+      const { out, rest } = this.scrub(text, false);
+      this.rest = rest;
+      // What was held as a long start of a secret went out as it was: the next bytes showed it was none.
+      if (this.probing && rest.length < text.length && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
+      const free = this.pieces && out ? this.pieces.take(out, false) : out;
+      const released = this.pieces?.takeReleased();
+      if (this.probe) {
+        if (released?.length) this.trip(released);
+        this.holding(this.heldStarts());
+      }
+      return free ? Buffer.from(free, 'latin1') : undefined;
+    } catch (err) {
+      // A secret completed (refused) or another failure: whatever was held is no probe's.
+      this.settle();
+      throw err;
     }
-    return free ? Buffer.from(free, 'latin1') : undefined;
+  }
+
+  /** What is held now: a long start begins (asked of the probe), goes on, or is over (completed). */
+  private holding(rules: Array<{ label?: string; replace: string }> | undefined): void {
+    if (!rules) return this.settle();
+    const first = !this.probing;
+    this.probing = rules;
+    if (!first) return;
+    const err = this.probe!.begin(rules);
+    if (err) {
+      this.probing = undefined;
+      throw err;
+    }
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      const held = this.probing;
+      this.probing = undefined;
+      const e = held && this.probe!.trip(held);
+      if (e) this.expired?.(e);
+    }, PROBE_HOLD_MS);
+    this.probeTimer.unref();
+  }
+
+  /** No long start held any more (completed, or the stream failed): the probe is told, the timer stopped. */
+  private settle(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    if (!this.probing) return;
+    this.probing = undefined;
+    this.probe?.end();
   }
 
   /** The tripwire's error, thrown (the stream ends, the piece not let out). */
   private trip(rules: Array<{ label?: string; replace: string }>): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
     this.probing = undefined;
-    const err = this.probe?.(rules);
+    const err = this.probe?.trip(rules);
     if (err) throw err;
   }
 
   /**
-   * A stream dropped while it held a long start of a secret (the agent went away rather than wait
-   * for the next bytes): a probe's guess all the same.
+   * The stream was destroyed. Without an error (the agent went away rather than wait for the next
+   * bytes) while a long start of a secret was held: a probe's guess all the same. With one (the
+   * upstream broke, a refusal): no probe.
    */
-  abandoned(): void {
+  abandoned(err: Error | null): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
     const probing = this.probing;
     this.probing = undefined;
-    if (probing) this.probe?.(probing, true);
+    if (!probing) return;
+    if (err) this.probe?.end();
+    else this.probe?.trip(probing, true);
   }
 
   /**
@@ -165,14 +221,19 @@ export class ChunkScrubber {
     const before = this.rest;
     const tail = this.rest + (sniffed ? sniffed.toString('latin1') : '');
     this.rest = '';
-    let out = tail ? this.scrub(tail, true).out : '';
-    // The stream ended on a long start of a secret: let out as it is, it would answer the guess.
-    if (this.probing && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
-    if (this.pieces) out = this.pieces.take(out, true);
-    const released = this.pieces?.takeReleased();
-    if (released?.length) this.trip(released);
-    this.probing = undefined;
-    return out ? Buffer.from(out, 'latin1') : undefined;
+    try {
+      let out = tail ? this.scrub(tail, true).out : '';
+      // The stream ended on a long start of a secret: let out as it is, it would answer the guess.
+      if (this.probing && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
+      if (this.pieces) out = this.pieces.take(out, true);
+      const released = this.pieces?.takeReleased();
+      if (released?.length && this.probe) this.trip(released);
+      this.settle();
+      return out ? Buffer.from(out, 'latin1') : undefined;
+    } catch (err) {
+      this.settle();
+      throw err;
+    }
   }
 }
 
@@ -309,6 +370,7 @@ export class ScrubStream extends Transform {
   constructor(scrubber: ScrubberSource, sniff?: BodySniffer, events = false, lines = false, probe?: HoldProbe) {
     super();
     this.chunks = new ChunkScrubber(scrubber, sniff, events, lines, probe);
+    this.chunks.expired = (err) => this.destroy(this.streamError(err));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -341,7 +403,7 @@ export class ScrubStream extends Transform {
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    this.chunks.abandoned();
+    this.chunks.abandoned(err);
     cb(err);
   }
 }
@@ -444,6 +506,7 @@ class DecodeScrubStream extends Transform {
   constructor(scrubber: ScrubberSource, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void, events = false, lines = false, probe?: HoldProbe) {
     super();
     this.chunks = new ChunkScrubber(scrubber, sniff, events, lines, probe);
+    this.chunks.expired = (err) => this.destroy(err);
     this.first = decoders[0]!;
     this.last = decoders[decoders.length - 1]!;
     for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!);
@@ -489,7 +552,7 @@ class DecodeScrubStream extends Transform {
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     this.first.destroy();
     this.last.destroy();
-    this.chunks.abandoned();
+    this.chunks.abandoned(err);
     cb(err);
   }
 }

@@ -9,7 +9,8 @@
 // and the 8–9 character hold stays as it was.
 import type { RequestDescription } from '../describe/types.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
-import type { Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
+import { StreamStop, type Rejection, type RequestContext, type RequestOrigin } from './enforcers.ts';
+import type { HoldProbe } from './scrub.ts';
 
 /**
  * Characters of a secret's start (in any spelling: every spelling is at least as long as what it
@@ -19,11 +20,26 @@ import type { Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 export const PROBE_START = 10;
 
 /** Revokes one token of an agent (state/stores.ts AgentDirectory.revokeToken). */
+/**
+ * A long start still held this long is forgotten by the one-at-a-time rule (every site resolves
+ * its holds sooner: a WebSocket's within a second, an answer's within PROBE_HOLD_MS).
+ */
+const STALE_MS = 15_000;
+
+/** A tripwire site: the rules of a hold by the secrets they are of (undefined: no secret's value). */
+export type RuleNames = (rules: Array<{ label?: string; replace: string }>) => string[];
+
 export type RevokeToken = (agent: string, tokenId: string) => Promise<unknown>;
 
 export class SecretProbe {
   /** The id of the token each request came with (never the token), by its description. */
   private readonly tokens = new WeakMap<RequestDescription, string>();
+  /**
+   * The long starts each token holds now, by holder (a tunnel's side, a stream), since when. One
+   * at a time: guesses sent in parallel, each kept open while held, would otherwise each learn a
+   * character before any trips; a second long start held at once by the same token trips.
+   */
+  private readonly pending = new Map<string, Map<object, number>>();
   /** Tokens tripped whose revocation may not be written yet: refused meanwhile. */
   private readonly tripped = new Set<string>();
 
@@ -33,6 +49,75 @@ export class SecretProbe {
   /** Remembers the token a request came with (a describe hook: one WeakMap entry). */
   note(description: RequestDescription, origin: RequestOrigin | undefined): void {
     if (origin?.token !== undefined) this.tokens.set(description, origin.token);
+  }
+
+  private keyOf(ctx: RequestContext): string | undefined {
+    const token = this.tokens.get(ctx.description);
+    return token === undefined ? undefined : `${ctx.description.agent.id}\0${token}`;
+  }
+
+  /** `holder` holds a long start of `secrets` now: a refusal (the trip) when the token holds another already. */
+  begin(ctx: RequestContext, holder: object, secrets: string[], where: string): Rejection | undefined {
+    const key = this.keyOf(ctx);
+    if (key === undefined) return undefined;
+    const now = Date.now();
+    let held = this.pending.get(key);
+    if (held) for (const [h, since] of held) if (now - since > STALE_MS) held.delete(h);
+    if (held?.size && !held.has(holder)) return this.trip(ctx, secrets, `${where}, while the same token held another such start,`);
+    if (!held) this.pending.set(key, (held = new Map()));
+    if (!held.has(holder)) held.set(holder, now);
+    return undefined;
+  }
+
+  /**
+   * Whether the token holds a long start through another holder than `holder` now. While it does,
+   * its other traffic waits (requests) or is refused (WebSocket messages), all alike: a guess sent
+   * in parallel must not tell by tripping the wire that it was right.
+   */
+  heldElsewhere(ctx: RequestContext, holder?: object): boolean {
+    if (this.pending.size === 0) return false;
+    const key = this.keyOf(ctx);
+    const held = key === undefined ? undefined : this.pending.get(key);
+    if (!held) return false;
+    const now = Date.now();
+    for (const [h, since] of held) if (h !== holder && now - since <= STALE_MS) return true;
+    return false;
+  }
+
+  /** Waits (at most `maxMs`) until the token holds no long start elsewhere; whether it is clear. */
+  async clear(ctx: RequestContext, maxMs: number): Promise<boolean> {
+    const until = Date.now() + maxMs;
+    while (this.heldElsewhere(ctx)) {
+      if (Date.now() >= until) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
+  }
+
+  /** `holder` no longer holds a long start (completed: a key handed back whole; or its stream failed). */
+  end(ctx: RequestContext, holder: object): void {
+    const key = this.keyOf(ctx);
+    const held = key === undefined ? undefined : this.pending.get(key);
+    if (!held) return;
+    held.delete(holder);
+    if (!held.size) this.pending.delete(key!);
+  }
+
+  /** The tripwire for a stream's holds (proxy/scrub.ts ChunkScrubber): its refusals as StreamStop errors. */
+  stream(ctx: RequestContext, where: string, names: RuleNames): HoldProbe {
+    const holder = {};
+    return {
+      begin: (rules) => {
+        const n = names(rules);
+        const r = n.length ? this.begin(ctx, holder, n, where) : undefined;
+        return r && new StreamStop(r);
+      },
+      trip: (rules, late) => {
+        const n = names(rules);
+        return n.length ? new StreamStop(this.trip(ctx, n, where, late)) : undefined;
+      },
+      end: () => this.end(ctx, holder),
+    };
   }
 
   /** Whether the request's token tripped the wire (its revocation may still be on its way). */
@@ -54,6 +139,7 @@ export class SecretProbe {
     ctx.audit.secret_probe = noted;
     if (token !== undefined) {
       const key = `${agent}\0${token}`;
+      this.pending.delete(key);
       this.tripped.add(key);
       const done = (): void => void setTimeout(() => this.tripped.delete(key), 60_000).unref();
       if (this.revoke) this.revoke(agent, token).then(done, done);
@@ -69,6 +155,11 @@ export class SecretProbe {
     }
     return rejection;
   }
+}
+
+/** A request or message of a token that holds a long start elsewhere and did not let it go in time. */
+export function heldRefusal(): Rejection {
+  return { status: 403, type: 'secret-probe-pending', title: 'Held while a possible secret is checked', detail: 'another request or tunnel of this token holds what may be the start of a secret; its traffic waits until that is settled, and this did not settle in time', outcome: 'denied' };
 }
 
 /** Whether a tripped token's request is refused: 403 until its revocation is written (then 407). */

@@ -908,6 +908,47 @@ t.test('thirteenth pass: guessing a key a character at a time by what is kept ba
   }
 });
 
+t.test('thirteenth pass: guesses sent in parallel and kept open while held (event streams): the next round waits alike, the held one dropped revokes the token', async (t) => {
+  const issued = await a.airlock.agents.issueToken('attacker', { label: 'prober-parallel' });
+  const basic = `Basic ${Buffer.from(`attacker:${issued.token}`).toString('base64')}`;
+  const open: http.ClientRequest[] = [];
+  /** One guess as its own event stream, left open: seen within 150 ms, held, or ended. */
+  const guess = (text: string): Promise<'seen' | 'held' | 'ended'> => new Promise((resolve) => {
+    const path = `http://keyed.example:${sayBack.port}/say?q=${encodeURIComponent(text)}`;
+    const req = http.request({ host: '127.0.0.1', port: a.port, path, headers: { host: `keyed.example:${sayBack.port}`, 'proxy-authorization': basic, authorization: `Bearer ${PH}` }, agent: false });
+    open.push(req);
+    let body = '';
+    let done = false;
+    const finish = (v: 'seen' | 'held' | 'ended'): void => { if (!done) { done = true; resolve(v); } };
+    req.on('response', (res) => {
+      if (res.statusCode !== 200) return finish('ended');
+      res.on('data', (c: Buffer) => { body += c.toString('latin1'); if (body.includes(`data: ${text}\n`)) finish('seen'); });
+      res.on('error', () => finish('ended'));
+      res.on('close', () => finish('ended'));
+    });
+    req.on('error', () => finish('ended'));
+    req.end();
+    setTimeout(() => finish('held'), 150);
+  });
+  // Each round: every candidate for the next character at once, the held one left open.
+  let known = SECRET.slice(0, 9);
+  const rounds: string[] = [];
+  for (let at = 9; at < 13; at++) {
+    const cands = ['#', '~', SECRET[at]!];
+    const got = await Promise.all(cands.map((c) => guess(known + c)));
+    rounds.push(got.join(','));
+    const held = cands.filter((_, i) => got[i] === 'held');
+    if (held.length !== 1 || got.includes('ended')) break;
+    known += held[0];
+  }
+  for (const r of open) r.destroy();
+  t.ok(known.length <= 10, `at most 2 characters past the prefix were learned (${known.length - 8}; rounds ${rounds.join(' | ')})`);
+  // The round after a held start: every guess is answered alike (waited, then refused), the right one says nothing.
+  t.ok(rounds.slice(1).every((r) => new Set(r.split(',')).size === 1), 'the guesses after a held start are answered alike');
+  t.ok(await eventually(() => a.records.some((r) => r.outcome === 'secret-probe' && JSON.stringify(r.extra).includes(issued.id))), 'the probe is recorded');
+  t.notOk(a.airlock.agents.list().find((x) => x.name === 'attacker')?.tokens.some((x) => x.id === issued.id), 'the token is revoked');
+});
+
 t.test('thirteenth pass, control: a piece ending in 8–9 characters of a key\'s start (a public prefix in a chat) still waits and passes; ordinary text passes; nothing is revoked', async (t) => {
   const issued = await a.airlock.agents.issueToken('attacker', { label: 'chatty' });
   const proxyUrl = a.airlock.proxyUrl('attacker', issued.token);

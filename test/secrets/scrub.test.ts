@@ -119,9 +119,13 @@ t.test('thirteenth pass: the tripwire on what a stream holds back (a long start 
   /** Feeds `chunks` (a turn apart) through a stream with a probe; whether it tripped (and late), what came out. */
   const run = async (chunks: string[], opts: { events?: boolean; drop?: boolean } = {}): Promise<{ trips: boolean[]; out: string }> => {
     const trips: boolean[] = [];
-    const stream = new ScrubStream(scrubber, undefined, opts.events ?? false, false, (rules, late) => {
-      trips.push(late ?? false);
-      return rules.length ? new Error('tripped') : undefined;
+    const stream = new ScrubStream(scrubber, undefined, opts.events ?? false, false, {
+      begin: () => undefined,
+      trip: (rules, late) => {
+        trips.push(late ?? false);
+        return rules.length ? new Error('tripped') : undefined;
+      },
+      end: () => undefined,
     });
     const out: string[] = [];
     stream.on('data', (d: Buffer) => out.push(d.toString('latin1')));
