@@ -3,10 +3,13 @@
 // secret, so an agent that knows a key's first characters (a public prefix such as `sk_live_`) can
 // add one guessed character and watch whether it is held, learning the key a character at a time.
 // Any behaviour that depends on the secret says something; this bounds how much: a hold that
-// keeps back PROBE_START or more characters of a secret's start is taken as a probe (or a service
-// handing the secret back), and the token that opened the request or tunnel is revoked. Ordinary
-// text almost never ends a piece in 10 characters of a real key; a public prefix is 8 at most,
-// and the 8–9 character hold stays as it was.
+// keeps back PROBE_START or more characters of a secret value's start and then proves none (the
+// next piece does not complete it) or is dropped (nothing follows in time, the reader goes away)
+// is taken as a probe, and the token that opened the request or tunnel is revoked. A key a
+// service hands back whole is completed, so scrubbed as before, never a probe. Ordinary text
+// almost never ends a piece in 10 characters of a real key that are not the key; a public prefix
+// is 8 at most, and the 8–9 character hold stays as it was. One such hold at a time per token:
+// guesses sent in parallel and kept open would otherwise each learn a character before any trips.
 import type { RequestDescription } from '../describe/types.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
 import { StreamStop, type Rejection, type RequestContext, type RequestOrigin } from './enforcers.ts';
