@@ -16,7 +16,8 @@
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/decision.ts';
-import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
+import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type RequestOrigin, type ResponseGuard, type ResponseHead } from './enforcers.ts';
+import type { RequestDescription } from '../describe/types.ts';
 import { agentCredentialInBody, bodyFieldsOf, inItsSlot, outsideBodyFields, queryKey, removeOtherCredentials, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
 import { InjectedHosts, formOf, spellForm, type Injection, type SecretSource } from './injected-hosts.ts';
 import type { InjectionLedger } from '../state/stores.ts';
@@ -29,8 +30,12 @@ import { bodyReadings, charsetsOf, declaredCharsets, extendedParameters, formTex
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { JsonPieces } from './json-pieces.ts';
 import { PackedScan, packedTexts } from './packed-scan.ts';
-import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, scrubText, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
+import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, scrubText, UnscrubbableEncodingError, type HoldProbe, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
+import { heldRefusal, PROBE_START, probeRefusal, SecretProbe } from './secret-probe.ts';
+
+/** How long a request waits while its token holds a long start of a secret elsewhere (then refused). */
+const PROBE_WAIT_MS = 1000;
 import { appendAll } from '../lib/arrays.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -145,6 +150,8 @@ interface MessageTail {
 interface TunnelTails {
   data?: MessageTail;
   control?: MessageTail;
+  /** The secrets of which what is held now kept PROBE_START or more characters back (holdProbe). */
+  probe?: string[];
 }
 
 /**
@@ -167,6 +174,51 @@ function readAcross(state: TunnelTails, kind: RelayedMessage['kind'], text: stri
   const tail = text.length >= keep ? text.slice(text.length - keep) : (prev?.tail ?? '').slice(-(keep - text.length)) + text;
   state[own] = { tail, start, by };
   return { joined, hold: [state.data, state.control].some((t) => t !== undefined && t.start.length >= HOLD_PREFIX) };
+}
+
+/**
+ * The secrets (by `nameOf` each rule, undefined for what is no secret's value) of which a
+ * direction's held start keeps back PROBE_START or more characters: the tripwire
+ * (proxy/secret-probe.ts). Asked only while something is held.
+ */
+function probedStarts(state: TunnelTails, nameOf: (rule: { label?: string; replace: string }) => string | undefined): string[] {
+  const names = new Set<string>();
+  for (const t of [state.data, state.control]) {
+    if (!t || t.start.length < PROBE_START) continue;
+    for (const rule of t.by.startsAtEnd(t.start, PROBE_START)) {
+      const name = nameOf(rule);
+      if (name !== undefined) names.add(name);
+    }
+  }
+  return [...names].sort();
+}
+
+/**
+ * The tripwire over one direction's holds (proxy/secret-probe.ts). A hold that keeps back
+ * PROBE_START or more characters of a secret's start is noted; if what is held is then let go —
+ * the next message showed the start was none — or dropped (nothing followed in time, the tunnel
+ * ended: `message.probe`), the probe trips. A start the next message completes is refused as a
+ * split before this (a service handing back a key the reader would join is no probe: it is scrubbed).
+ * `names` is asked only while something is held.
+ */
+function holdProbe(tails: TunnelTails, held: boolean, names: () => string[], message: RelayedMessage, probe: SecretProbe, ctx: RequestContext, where: string): Rejection | undefined {
+  if (!held) {
+    const probed = tails.probe;
+    tails.probe = undefined;
+    return probed ? probe.trip(ctx, probed, where) : undefined;
+  }
+  const now = names();
+  if (now.length) {
+    const first = !tails.probe;
+    tails.probe = [...new Set([...(tails.probe ?? []), ...now])].sort();
+    // One long start held at a time per token (guesses in parallel): a second trips.
+    // (The tunnel is the holder, both directions: its own next message settles it, not waits.)
+    const refused = first ? probe.begin(ctx, ctx, tails.probe, where) : undefined;
+    if (refused) return refused;
+  }
+  const probed = tails.probe;
+  if (probed) message.probe = () => probe.trip(ctx, probed, where);
+  return undefined;
 }
 
 const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
@@ -227,7 +279,7 @@ function bodyScrubber(index: PlaceholderIndex, replace: Map<string, string>, for
     if (ph) rules.push({ value: ph, forbid: `the request body carries the placeholder of secret "${name}", which the policy does not inject into the body for this destination; upload aborted` });
   }
   for (const { name, value } of forbiddenValues) {
-    rules.push({ value, forbid: `the request body carries the value of secret "${name}", which the policy does not bind to this destination; upload aborted` });
+    rules.push({ value, label: `v:${name}`, forbid: `the request body carries the value of secret "${name}", which the policy does not bind to this destination; upload aborted` });
   }
   rules.push({ forms: OVERLONG_REFERENCES, forbid: `the request body carries ${OVERLONG_WHY}; upload aborted` });
   return new Scrubber([], rules);
@@ -303,8 +355,8 @@ class BodyGuardStream extends ScrubStream {
   /** Only looks (no substitution): what leaves is what came, byte for byte, so a declared length still holds. */
   readonly preservesLength: boolean;
 
-  constructor(scrubber: Scrubber, substitutes: boolean) {
-    super(scrubber);
+  constructor(scrubber: Scrubber, substitutes: boolean, probe?: HoldProbe) {
+    super(scrubber, undefined, false, false, probe);
     this.preservesLength = !substitutes;
   }
 
@@ -352,9 +404,21 @@ export class CredentialGuard implements Enforcer {
   /** The end of what an agent sent over each WebSocket so far: a value cut across messages is read across them. */
   private readonly sentTails = new WeakMap<RequestContext, TunnelTails>();
 
-  constructor(readonly live: LiveSecrets) {}
+  constructor(readonly live: LiveSecrets, readonly probe = new SecretProbe()) {}
+
+  /** Notes the token each request came with (for the tripwire, proxy/secret-probe.ts). */
+  describe(description: RequestDescription, origin?: RequestOrigin): void {
+    this.probe.note(description, origin);
+  }
 
   async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
+    if (this.probe.isTripped(ctx)) return probeRefusal();
+    // Another piece of this token holds a long start of a secret: wait until it settles (all alike).
+    if (this.probe.heldElsewhere(ctx)) {
+      const clear = await this.probe.clear(ctx, PROBE_WAIT_MS);
+      if (this.probe.isTripped(ctx)) return probeRefusal();
+      if (!clear) return heldRefusal();
+    }
     await this.refreshFor(ctx);
     return this.check(ctx);
   }
@@ -451,6 +515,10 @@ export class CredentialGuard implements Enforcer {
    */
   onMessage(ctx: RequestContext, message: RelayedMessage): Rejection | undefined {
     if (message.to !== 'upstream') return undefined;
+    let tails = this.sentTails.get(ctx);
+    if (!tails) this.sentTails.set(ctx, (tails = {}));
+    // Another piece of this token holds a long start of a secret: its messages are refused alike.
+    if (this.probe.heldElsewhere(ctx, ctx)) return heldRefusal();
     const text = message.data.toString('latin1');
     const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
     // Every spelling (the finders' exact forms, then the scrubber's matcher over the text and, for
@@ -459,8 +527,6 @@ export class CredentialGuard implements Enforcer {
     const spelled = matcher.empty ? new Set<string>() : matcher.find(messageText(text));
     // One begun in the messages before and completed in this one (an agent cutting a value it
     // learned into pieces): read across them; what lies wholly in the earlier ones was read then.
-    let tails = this.sentTails.get(ctx);
-    if (!tails) this.sentTails.set(ctx, (tails = {}));
     const across = matcher.empty ? undefined : readAcross(tails, message.kind, text, matcher);
     for (const joined of across?.joined ?? []) for (const l of matcher.find(joined)) spelled.add(l);
     if (spelled.has('z:')) {
@@ -489,6 +555,11 @@ export class CredentialGuard implements Enforcer {
     if (!across) return undefined;
     // Ending with HOLD_PREFIX or more characters of a start of one: kept back until the next
     // message shows it is not (websocket-relay.ts), so the pieces before the last never leave.
+    // PROBE_START or more of a value's start trips the wire: an agent that has no real value
+    // (the design) has no reason to send one, and one guessing it learns no more.
+    const probed = holdProbe(tails!, across.hold, () => probedStarts(tails!, (r) => (r.label?.startsWith('v:') ? r.label.slice(2) : undefined)), message,
+      this.probe, ctx, 'a WebSocket message to the upstream');
+    if (probed) return probed;
     if (across.hold) {
       message.hold = reject(403, 'secret-value-not-bound', 'Message cannot be checked',
         'a WebSocket message ended with what may be the start of a secret\'s value or placeholder and no message followed to show it was not; the tunnel was closed', 'denied');
@@ -777,7 +848,9 @@ export class CredentialEnforcer implements Enforcer {
     }
     const coded = forbidden.length || forbiddenValues.length ? checkCodedBody(ctx, scrubber) : undefined;
     if (coded) return coded;
-    ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber, replace.size > 0));
+    // A tail held back that is 10+ characters of a value's start trips the wire (proxy/secret-probe.ts).
+    const probe = this.guard.probe.stream(ctx, 'an upload', (rules) => [...new Set(rules.filter((r) => r.label?.startsWith('v:')).map((r) => r.label!.slice(2)))].sort());
+    ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber, replace.size > 0, probe));
     return undefined;
   }
 
@@ -805,6 +878,7 @@ export class CredentialEnforcer implements Enforcer {
     let across: ReturnType<typeof readAcross>;
     let scrubbed: string;
     let piecesHeld = false;
+    let released: Set<string> | undefined;
     try {
       across = readAcross(tails, message.kind, text, scrubber);
       scrubbed = scrubText(scrubber, text);
@@ -814,6 +888,11 @@ export class CredentialEnforcer implements Enforcer {
         let pieces = this.messagePieces.get(ctx);
         if (!pieces) this.messagePieces.set(ctx, (pieces = new JsonPieces(() => this.scrubberFor(ctx) ?? scrubber)));
         piecesHeld = pieces.document(scrubbed);
+        // A joined field's long start the message showed was none (the tripwire, below).
+        for (const r of pieces.takeReleased()) {
+          const name = this.secretOf(r.replace);
+          if (name !== undefined) (released ??= new Set()).add(name);
+        }
         // Compressed data inside the message (a gzip or zip blob), unpacked by the agent.
         for (const packed of packedTexts(message.data)) {
           if (scrubText(scrubber, packed) !== packed) throw new UnscrubbableEncodingError('a compressed stream inside a WebSocket message holds a secret');
@@ -826,6 +905,8 @@ export class CredentialEnforcer implements Enforcer {
       return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `${err.message}; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
     if (across.joined.length) {
+      // A key handed back whole across messages: refused as a split, no probe.
+      if (tails.probe) this.guard.probe.end(ctx, ctx);
       ctx.audit.scrub_refused = 'a secret split across WebSocket messages';
       return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
@@ -833,11 +914,24 @@ export class CredentialEnforcer implements Enforcer {
     // relayed now, that start would be out before the split shows. Kept back instead (a start
     // shorter than HOLD_PREFIX, which says little, passes: most text ends with a letter or digit
     // some spelling begins with).
+    const names = (): string[] => [...new Set([...probedStarts(tails!, (r) => this.secretOf(r.replace)), ...(piecesHeld ? this.messagePieces.get(ctx)!.probed(PROBE_START).map((r) => this.secretOf(r.replace)) : [])])]
+      .filter((n): n is string => n !== undefined).sort();
+    const where = 'a WebSocket message to the agent';
+    if (released) return this.guard.probe.trip(ctx, [...released].sort(), where);
+    const probed = holdProbe(tails, across.hold || piecesHeld, names, message, this.guard.probe, ctx, where);
+    if (probed) return probed;
     if (across.hold || piecesHeld) {
       message.hold = reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message ended with what may be the start of a secret and no message followed to show it was not; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
     if (scrubbed !== text) message.data = Buffer.from(scrubbed, 'latin1');
     return undefined;
+  }
+
+  /** The secret whose value a scrubber rule replaces with `placeholder` (a held start's name). */
+  private secretOf(placeholder: string): string | undefined {
+    if (!placeholder) return undefined;
+    for (const { name } of this.live.store.list()) if (this.live.finder.placeholderOf(name) === placeholder) return name;
+    return placeholder.startsWith('airlock-ph-') ? placeholder.slice('airlock-ph-'.length) : placeholder;
   }
 
   /**
@@ -866,7 +960,12 @@ export class CredentialEnforcer implements Enforcer {
       // A body past the inflate limits is cut off; the audit record says why. The body is scrubbed
       // for the secrets injected into the host by the time each chunk passes.
       const live = (): Scrubber => this.scrubberFor(ctx)!;
-      const scrub = scrubResponse(live, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
+      const scrub = scrubResponse(live, head, {
+        method: ctx.outgoing.method,
+        onLimit: (why) => { ctx.audit.response_cut = why; },
+        // Held text that long is a probe or a read-back: the token goes (proxy/secret-probe.ts).
+        probe: this.guard.probe.stream(ctx, 'an answer streamed to the agent', (rules) => [...new Set(rules.map((r) => this.secretOf(r.replace)).filter((n): n is string => n !== undefined))].sort()),
+      }).transform;
       // Compressed streams inside the body that no Content-Encoding declares are read on the side.
       return scrub && new PackedScan(live, scrub);
     } catch (err) {

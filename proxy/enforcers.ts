@@ -92,6 +92,12 @@ export interface RelayedMessage {
    * if none comes in time (or the stream ends first), the tunnel is closed with this refusal.
    */
   hold?: Rejection;
+  /**
+   * Set with `hold` when what is kept back is 10 or more characters of a secret's start (the
+   * tripwire, proxy/secret-probe.ts): called when it is dropped rather than completed — nothing
+   * followed in time, or the tunnel ended — and its refusal closes the tunnel instead of `hold`.
+   */
+  probe?: () => Rejection;
 }
 
 /** Charges bytes as they leave; a Rejection means the budget is empty and the stream is cut there. */

@@ -10,6 +10,8 @@
 // cuts the stream. Used for event streams and NDJSON from hosts that got a secret (proxy/scrub.ts).
 import { UnscrubbableEncodingError } from './scrubbable.ts';
 import type { Scrubber } from './scrubber.ts';
+import { appendAll } from '../lib/arrays.ts';
+import { PROBE_START } from './secret-probe.ts';
 
 /** A possible start of a secret shorter than this at a joined field's end goes out with its line. */
 const SHORT_HOLD = 8;
@@ -31,6 +33,8 @@ export class JsonPieces {
   /** The line under way (not ended yet), as far as it came: part of it may be out already. */
   private current = '';
   private readonly fields = new Map<string, Field>();
+  /** The rules of which a joined field kept PROBE_START or more characters back that then proved none (takeReleased). */
+  private released: Array<{ label?: string; replace: string }> = [];
 
   constructor(private readonly scrubber: () => Scrubber) {}
 
@@ -75,6 +79,23 @@ export class JsonPieces {
     this.line(text.trim());
     for (const f of this.fields.values()) if (f.rest.length >= SHORT_HOLD) return true;
     return false;
+  }
+
+  /**
+   * The rules of which a joined field kept PROBE_START or more characters of a start back and the
+   * next piece (or the end) showed it was none: the tripwire (proxy/secret-probe.ts). Emptied.
+   */
+  takeReleased(): Array<{ label?: string; replace: string }> {
+    const out = this.released;
+    if (out.length) this.released = [];
+    return out;
+  }
+
+  /** The rules of which a joined field ends with `min` or more characters of a start (the tripwire: proxy/secret-probe.ts). */
+  probed(min: number): Array<{ label?: string; replace: string }> {
+    const out: Array<{ label?: string; replace: string }> = [];
+    for (const f of this.fields.values()) if (f.rest.length >= min) appendAll(out, this.scrubber().startsAtEnd(f.rest, min));
+    return out;
   }
 
   /** One line: an event stream's `data:` line or an NDJSON line, read as JSON if it is. */
@@ -123,10 +144,13 @@ export class JsonPieces {
     const text = f.rest + value;
     if (!text) return;
     const scrubber = this.scrubber();
+    const probing = f.rest.length >= PROBE_START ? scrubber.startsAtEnd(f.rest, PROBE_START) : undefined;
     const r = final ? { out: scrubber.scrubString(text), rest: '' } : scrubber.scrubPartial(text);
     if (r.out !== text.slice(0, text.length - r.rest.length)) {
       throw new UnscrubbableEncodingError('a secret was handed out a piece per document (a field joined across the events or lines of this stream)');
     }
+    // A long start that the next piece (or the end) showed was none: a probe's guess.
+    if (probing?.length && r.rest.length < text.length) appendAll(this.released, probing);
     f.rest = r.rest;
   }
 }

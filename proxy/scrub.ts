@@ -17,6 +17,8 @@ import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 import { JsonPieces } from './json-pieces.ts';
+import { PROBE_START } from './secret-probe.ts';
+import { appendAll } from '../lib/arrays.ts';
 
 export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type ScrubSecret } from './scrubber.ts';
 export { UnscrubbableEncodingError } from './scrubbable.ts';
@@ -24,6 +26,22 @@ export { UnscrubbableEncodingError } from './scrubbable.ts';
 
 /** A scrubber, or where to ask for the current one (its secrets may grow while a body streams). */
 export type ScrubberSource = Scrubber | (() => Scrubber);
+
+/**
+ * The tripwire on what a stream holds back (proxy/secret-probe.ts): told the rules of which the
+ * held text ends with PROBE_START or more characters of a start; the error it returns ends the stream.
+ */
+export interface HoldProbe {
+  /** What is held now ends in a long start: an error ends the stream (the token holds another such start at once). */
+  begin(rules: Array<{ label?: string; replace: string }>): Error | undefined;
+  /** The long start proved none, or was dropped (`late`: after the request's record was written): the error that ends the stream. */
+  trip(rules: Array<{ label?: string; replace: string }>, late?: boolean): Error | undefined;
+  /** The long start was completed (a key handed back whole), or the stream failed otherwise. */
+  end(): void;
+}
+
+/** How long a long start may stay held in an answer or an upload before it counts as dropped. */
+const PROBE_HOLD_MS = 10_000;
 
 /**
  * Scrubs a body chunk by chunk: each chunk's safe part comes out at once, the tail that could be
@@ -37,6 +55,11 @@ export class ChunkScrubber {
   private lineStart = true;
   /** An event stream: the possible start of a secret let out at the end of the last event (SHORT_HOLD). */
   private behind = '';
+  /** With a probe: the rules of which what is held now is a start PROBE_START or more long. */
+  private probing: Array<{ label?: string; replace: string }> | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** Told the tripwire's error when a long start stayed held past PROBE_HOLD_MS (the owning stream ends). */
+  expired?: (err: Error) => void;
 
   /** Whether the body is an event stream (undefined: not known until its first bytes). */
   private events: boolean | undefined;
@@ -49,7 +72,7 @@ export class ChunkScrubber {
    * one whose first line is an event stream's field is read so too (a client that parses the
    * stream whatever its type: sseclient, a `fetch` reader, an agent's own loop).
    */
-  constructor(private readonly source: ScrubberSource, private readonly sniff?: BodySniffer, events = false, lines = false) {
+  constructor(private readonly source: ScrubberSource, private readonly sniff?: BodySniffer, events = false, lines = false, private readonly probe?: HoldProbe) {
     this.asciiAtHead = this.scrubber.asciiOnly;
     this.events = events || undefined;
     if (lines) this.pieces = new JsonPieces(() => this.scrubber);
@@ -92,20 +115,125 @@ export class ChunkScrubber {
     let input: Buffer | undefined = chunk;
     if (this.sniff) input = this.sniff.feed(chunk);
     if (!input) return undefined;
-    const { out, rest } = this.scrub(this.rest + input.toString('latin1'), false);
-    this.rest = rest;
-    const free = this.pieces && out ? this.pieces.take(out, false) : out;
-    return free ? Buffer.from(free, 'latin1') : undefined;
+    const before = this.rest;
+    const text = before + input.toString('latin1');
+    try {
+      const { out, rest } = this.scrub(text, false);
+      this.rest = rest;
+      // What was held as a long start of a secret went out as it was: the next bytes showed it was none.
+      if (this.probing && rest.length < text.length && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
+      const free = this.pieces && out ? this.pieces.take(out, false) : out;
+      const released = this.pieces?.takeReleased();
+      if (this.probe) {
+        if (released?.length) this.trip(released);
+        this.holding(this.heldStarts());
+      }
+      return free ? Buffer.from(free, 'latin1') : undefined;
+    } catch (err) {
+      // A secret completed (refused) or another failure: whatever was held is no probe's.
+      this.settle();
+      throw err;
+    }
+  }
+
+  /** What is held now: a long start begins (asked of the probe), goes on, or is over (completed). */
+  private holding(rules: Array<{ label?: string; replace: string }> | undefined): void {
+    if (!rules) return this.settle();
+    const first = !this.probing;
+    this.probing = rules;
+    if (!first) return;
+    const err = this.probe!.begin(rules);
+    if (err) {
+      this.probing = undefined;
+      throw err;
+    }
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      const held = this.probing;
+      this.probing = undefined;
+      const e = held && this.probe!.trip(held);
+      if (e) this.expired?.(e);
+    }, PROBE_HOLD_MS);
+    this.probeTimer.unref();
+  }
+
+  /** No long start held any more (completed, or the stream failed): the probe is told, the timer stopped. */
+  private settle(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    if (!this.probing) return;
+    this.probing = undefined;
+    this.probe?.end();
+  }
+
+  /** The tripwire's error, thrown (the stream ends, the piece not let out). */
+  private trip(rules: Array<{ label?: string; replace: string }>): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.probing = undefined;
+    const err = this.probe?.trip(rules);
+    if (err) throw err;
+  }
+
+  /**
+   * The stream was destroyed. Without an error (the agent went away rather than wait for the next
+   * bytes) while a long start of a secret was held: a probe's guess all the same. With one (the
+   * upstream broke, a refusal): no probe.
+   */
+  abandoned(err: Error | null): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    const probing = this.probing;
+    this.probing = undefined;
+    if (!probing) return;
+    if (err) this.probe?.end();
+    else this.probe?.trip(probing, true);
+  }
+
+  /**
+   * The rules of which what is held back, as its reader reads it (an event stream's framing taken
+   * out), ends with PROBE_START or more characters of a start; undefined when none. Only held text
+   * that long is read.
+   */
+  private heldStarts(): Array<{ label?: string; replace: string }> | undefined {
+    let rules: Array<{ label?: string; replace: string }> = [];
+    if (this.rest.length >= PROBE_START) {
+      let view = this.rest;
+      if (this.events) {
+        const { hidden } = eventFraming(view, false, false);
+        let at = 0;
+        view = '';
+        for (const [a, b] of hidden) {
+          view += this.rest.slice(at, a);
+          at = b;
+        }
+        view += this.rest.slice(at);
+      }
+      rules = this.scrubber.startsAtEnd(view, PROBE_START);
+    }
+    if (this.pieces) appendAll(rules, this.pieces.probed(PROBE_START));
+    return rules.length ? rules : undefined;
   }
 
   /** The held-back tail, scrubbed, at the end of the body. */
   end(): Buffer | undefined {
     const sniffed = this.sniff?.end();
+    const before = this.rest;
     const tail = this.rest + (sniffed ? sniffed.toString('latin1') : '');
     this.rest = '';
-    let out = tail ? this.scrub(tail, true).out : '';
-    if (this.pieces) out = this.pieces.take(out, true);
-    return out ? Buffer.from(out, 'latin1') : undefined;
+    try {
+      let out = tail ? this.scrub(tail, true).out : '';
+      // The stream ended on a long start of a secret: let out as it is, it would answer the guess.
+      if (this.probing && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
+      if (this.pieces) out = this.pieces.take(out, true);
+      const released = this.pieces?.takeReleased();
+      if (released?.length && this.probe) this.trip(released);
+      this.settle();
+      return out ? Buffer.from(out, 'latin1') : undefined;
+    } catch (err) {
+      this.settle();
+      throw err;
+    }
   }
 }
 
@@ -239,9 +367,10 @@ export class ScrubStream extends Transform {
    */
   private burst: Buffer[] | undefined;
 
-  constructor(scrubber: ScrubberSource, sniff?: BodySniffer, events = false, lines = false) {
+  constructor(scrubber: ScrubberSource, sniff?: BodySniffer, events = false, lines = false, probe?: HoldProbe) {
     super();
-    this.chunks = new ChunkScrubber(scrubber, sniff, events, lines);
+    this.chunks = new ChunkScrubber(scrubber, sniff, events, lines, probe);
+    this.chunks.expired = (err) => this.destroy(this.streamError(err));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -271,6 +400,11 @@ export class ScrubStream extends Transform {
   override _flush(cb: TransformCallback): void {
     const err = this.scrubBurst();
     cb(err ?? pushScrubbed(this, () => this.chunks.end()));
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.chunks.abandoned(err);
+    cb(err);
   }
 }
 
@@ -369,9 +503,10 @@ class DecodeScrubStream extends Transform {
   private compressed = 0;
   private decoded = 0;
 
-  constructor(scrubber: ScrubberSource, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void, events = false, lines = false) {
+  constructor(scrubber: ScrubberSource, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void, events = false, lines = false, probe?: HoldProbe) {
     super();
-    this.chunks = new ChunkScrubber(scrubber, sniff, events, lines);
+    this.chunks = new ChunkScrubber(scrubber, sniff, events, lines, probe);
+    this.chunks.expired = (err) => this.destroy(err);
     this.first = decoders[0]!;
     this.last = decoders[decoders.length - 1]!;
     for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!);
@@ -417,6 +552,7 @@ class DecodeScrubStream extends Transform {
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     this.first.destroy();
     this.last.destroy();
+    this.chunks.abandoned(err);
     cb(err);
   }
 }
@@ -467,7 +603,7 @@ const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content
  */
 export function scrubResponse(
   source: ScrubberSource, head: { statusCode: number; statusMessage?: string; headers: Array<[string, string]> },
-  opts: { method?: string; limits?: InflateLimits; onLimit?: (why: string) => void } = {},
+  opts: { method?: string; limits?: InflateLimits; onLimit?: (why: string) => void; probe?: HoldProbe } = {},
 ): ScrubbedResponse {
   const scrubber = typeof source === 'function' ? source() : source;
   if (scrubber.empty && typeof source !== 'function') return { transform: undefined };
@@ -503,5 +639,5 @@ export function scrubResponse(
   const events = types.includes('text/event-stream');
   // Documents a line each (NDJSON, JSON Lines, JSON text sequences): their fields are joined as a reader joins them.
   const lines = types.some((t) => JSON_LINES.has(t));
-  return { transform: decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit, events, lines) : new ScrubStream(source, sniff, events, lines) };
+  return { transform: decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit, events, lines, opts.probe) : new ScrubStream(source, sniff, events, lines, opts.probe) };
 }

@@ -311,6 +311,26 @@ export class Scrubber {
     return this.spans(text, at, true).some((s) => s.start < at && s.end > at);
   }
 
+  /**
+   * The rules of which `text` ends with a start of some spelling at least `min` characters long
+   * (a hold's tripwire, proxy/secret-probe.ts): their label and replacement. Run only on text
+   * already held, so it costs nothing where nothing is held. A rule that `text` ends with a whole
+   * spelling of is left out: that is the secret handed back whole (scrubbed), held only because a
+   * longer spelling could still follow, not a start that may prove none.
+   */
+  startsAtEnd(text: string, min: number): Array<{ label?: string; replace: string }> {
+    const out: Array<{ label?: string; replace: string }> = [];
+    if (text.length < min) return out;
+    let whole: Set<number> | undefined;
+    for (const { matcher, rule } of this.parts) {
+      const r = this.rules[rule]!;
+      whole ??= new Set(this.spans(text, text.length, true).filter((s) => s.end >= text.length).map((s) => s.rule));
+      if (whole.has(rule)) continue;
+      if (text.length - matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)) >= min) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+    }
+    return out;
+  }
+
   /** Labels of the rules that match anywhere in `text` (latin1). */
   find(text: string): Set<string> {
     const found = new Set<string>();

@@ -359,7 +359,8 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       };
       /** Refuses what is held (nothing showed it is not a secret's start): the tunnel is closed. */
       const refuseHeld = (): void => {
-        const why = held[held.length - 1]?.hold;
+        const last = held[held.length - 1];
+        const why = last?.probe?.() ?? last?.hold;
         dropHeld();
         if (why) stop(why);
       };
@@ -485,6 +486,9 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
           if (refused) dropHeld();
           if (refused) stop(refused);
           else refuseHeld();
+        } else if (held.length) {
+          // Ended otherwise (the other side closed, Airlock stopped it) while a probe's start was held: it trips all the same.
+          held[held.length - 1]!.probe?.();
         }
         if (!end) {
           end = { by: name, code };

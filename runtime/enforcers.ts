@@ -7,14 +7,18 @@
 import { approvalEnforcer, type ApprovalChannel } from '../proxy/approval-enforcer.ts';
 import { CredentialEnforcer, CredentialGuard } from '../proxy/credentials.ts';
 import type { Enforcer } from '../proxy/enforcers.ts';
+import { SecretProbe } from '../proxy/secret-probe.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
 import { rateLimitEnforcer } from '../proxy/ratelimit-enforcer.ts';
 import { policyReadsProvenance, sessionEnforcer } from '../proxy/session-enforcer.ts';
 import type { Services } from './services.ts';
 
-export function builtinEnforcers(s: Pick<Services, 'secrets' | 'injections' | 'approvals' | 'limiter' | 'heldBodies' | 'sessions' | 'engine' | 'config'>, channel: () => ApprovalChannel | undefined, stopping?: AbortLike): Enforcer[] {
-  // The guard and the injector share what the guard found per request.
-  const guard = new CredentialGuard(s.secrets);
+export function builtinEnforcers(s: Pick<Services, 'secrets' | 'injections' | 'approvals' | 'limiter' | 'heldBodies' | 'sessions' | 'engine' | 'config'> & Partial<Pick<Services, 'agents' | 'audit'>>, channel: () => ApprovalChannel | undefined, stopping?: AbortLike): Enforcer[] {
+  // The guard and the injector share what the guard found per request, and the tripwire on what
+  // they hold back (a hold that keeps 10+ characters of a secret's start revokes the token).
+  const agents = s.agents;
+  const audit = s.audit;
+  const guard = new CredentialGuard(s.secrets, new SecretProbe(agents ? (agent, token) => agents.revokeToken(agent, token) : undefined, audit ? (r) => audit.append(r) : undefined));
   return [
     guard,
     approvalEnforcer(s.approvals, { channel, bodies: s.heldBodies, ...(stopping ? { stopping } : {}) }),

@@ -17,7 +17,7 @@ import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { AuditRecord } from '../../state/audit-log.ts';
 import pgLib from 'pg';
 import { serialize } from 'pg-protocol';
@@ -86,6 +86,12 @@ const keyed = await startWsUpstream(t, {
       if (end === 'close') ws.close(1000, 'bye');
       return;
     }
+    // Thirteenth pass: each message sent back reversed (a service that transforms what it is
+    // given, as an LLM does): what the agent sends is no start of the key, what comes back is.
+    if (req.url === '/reverse') {
+      ws.on('message', (d: Buffer) => ws.send([...d.toString()].reverse().join('')));
+      return;
+    }
     // Thirteenth pass: the key packed in a binary message (a gzip blob, a zip entry, a zlib stream).
     if (req.url!.startsWith('/packed/')) {
       const doc = Buffer.from(`{"authorization":"${key}"}`);
@@ -128,6 +134,15 @@ const sse: UpstreamHandler = (_req, res) => {
   res.on('close', () => clearInterval(tick));
 };
 const events = await startUpstream(t, { handler: sse });
+/** Thirteenth pass: an event stream that says back `?q=` in one event and stays open (an LLM repeating its input). */
+const sayBack = await startUpstream(t, {
+  handler: (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const q = new URL(req.url ?? '/', 'http://x').searchParams;
+    res.write(`data: ${q.get('q') ?? ''}\n\n`);
+    if (q.get('end')) res.end();
+  },
+});
 const eventsTls = await startUpstream(t, { tlsCa: ca, handler: sse });
 let uploaded = 0;
 const uploads = http.createServer((req, res) => {
@@ -217,7 +232,7 @@ const consoleBridge = await startWsUpstream(t, {
   },
 });
 const consoleRuns: Array<Promise<void>> = [];
-const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, headed, hrana, gql, consoleBridge].map((u) => `127.0.0.1:${u.port}`);
+const ports = [rich, richTls, sink, keyed, sayBack, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, headed, hrana, gql, consoleBridge].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
@@ -642,7 +657,8 @@ t.test('an injected credential is scrubbed from every message to the agent; a se
   t.equal(upgradeHeader, `Bearer ${PH}`, 'the 101 headers are scrubbed too');
   t.equal(ping, PH, 'ping payloads too');
 
-  const split = new WebSocket(`ws://keyed.example:${keyed.port}/split`, { agent: new HttpProxyAgent(a.proxyUrl), headers: { authorization: `Bearer ${PH}` } });
+  // (A token of its own: a long start held and then not completed would trip the wire, thirteenth pass.)
+  const split = new WebSocket(`ws://keyed.example:${keyed.port}/split`, { agent: new HttpProxyAgent(await freshProxyUrl('split')), headers: { authorization: `Bearer ${PH}` } });
   const pieces: string[] = [];
   const code = await new Promise<number>((resolve) => {
     split.on('message', (d: Buffer) => pieces.push(d.toString('latin1')));
@@ -653,12 +669,20 @@ t.test('an injected credential is scrubbed from every message to the agent; a se
   t.notOk(pieces.join('').includes(SECRET), 'the whole key never reaches the agent');
   t.notOk(pieces.join('').includes(SECRET.slice(0, 8)), 'nor its first part (tenth pass: the message that began it was kept back)');
   await eventually(() => a.records.some((r) => r.url === `ws://keyed.example:${keyed.port}/split` && r.outcome === 'scrub-refused'));
-  t.ok(a.records.some((r) => r.url === `ws://keyed.example:${keyed.port}/split` && r.outcome === 'scrub-refused'), 'recorded');
+  t.ok(a.records.some((r) => r.url === `ws://keyed.example:${keyed.port}/split` && r.outcome === 'scrub-refused'), 'recorded (a start the next message completed is a split, not a probe)');
 });
 
-/** Opens path on keyed.example through the proxy; what the agent got and how the tunnel closed. */
+/**
+ * A proxy URL with a token of its own: a key handed back in pieces that keeps 10 or more
+ * characters back trips the secret-probe wire and revokes the token (proxy/secret-probe.ts).
+ */
+async function freshProxyUrl(label: string): Promise<string> {
+  return a.airlock.proxyUrl('attacker', (await a.airlock.agents.issueToken('attacker', { label })).token);
+}
+
+/** Opens path on keyed.example through the proxy (a token of its own); what the agent got and how the tunnel closed. */
 async function keyedTunnel(path: string): Promise<{ got: string[]; code: number }> {
-  const ws = new WebSocket(`ws://keyed.example:${keyed.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl), headers: { authorization: `Bearer ${PH}` } });
+  const ws = new WebSocket(`ws://keyed.example:${keyed.port}${path}`, { agent: new HttpProxyAgent(await freshProxyUrl('keyed')), headers: { authorization: `Bearer ${PH}` } });
   const got: string[] = [];
   const code = await new Promise<number>((resolve) => {
     ws.on('message', (d: Buffer) => {
@@ -701,15 +725,21 @@ t.test('tenth pass: a key an upstream sends a few characters at a time never rea
 
   // The start of the key, then nothing: closed after the hold, the start never relayed.
   const started = Date.now();
-  const dangling = await keyedTunnel(`/cut?form=raw&cuts=14&pad=start%20&end=stay`);
+  // (Side by side with a 9-character start, which waits the same hold: closed, not tripped.)
+  const [dangling, short] = await Promise.all([keyedTunnel(`/cut?form=raw&cuts=14&pad=start%20&end=stay`), keyedTunnel(`/cut?form=raw&cuts=9&pad=start%20&end=stay`)]);
   t.equal(dangling.code, 1008, 'a start of the key that nothing follows: the tunnel is closed');
   t.same(dangling.got, [], 'and the message never reaches the agent');
   t.ok(Date.now() - started < 5000, 'within the hold');
-  await eventually(() => a.records.some((r) => r.url?.includes('/cut?form=raw&cuts=14') && r.outcome === 'scrub-refused'));
+  // 14 characters kept back that nothing completed: the tripwire (thirteenth pass), which revokes the token.
+  t.ok(await eventually(() => a.records.some((r) => r.url?.includes('/cut?form=raw&cuts=14') && r.outcome === 'secret-probe')), 'recorded as a secret probe');
+  t.equal(short.code, 1008, 'a 9-character start that nothing follows: the tunnel is closed after the hold');
+  t.same(short.got, [], 'and the message never reaches the agent');
+  t.ok(await eventually(() => a.records.some((r) => r.url?.includes('/cut?form=raw&cuts=9&') && r.outcome === 'scrub-refused')), 'recorded as refused, no probe');
 
-  // Positive control: a message that only looks like the key's start is relayed once the next one shows it is not.
-  const control = await keyedTunnel(`/cut?form=raw&take=12&pad=note%20&end=more`);
-  t.same(control.got, [`note ${SECRET.slice(0, 12)}`, ' and then more'], 'the look-alike is relayed, in order');
+  // Positive control: a message that only looks like the key's start (8–9 characters: below the
+  // tripwire) is relayed once the next one shows it is not.
+  const control = await keyedTunnel(`/cut?form=raw&take=9&pad=note%20&end=more`);
+  t.same(control.got, [`note ${SECRET.slice(0, 9)}`, ' and then more'], 'the look-alike is relayed, in order');
 });
 
 t.test('thirteenth pass: a key an upstream sends a few characters per JSON message never reaches the agent joined', async (t) => {
@@ -764,6 +794,191 @@ t.test('frames to the upstream carrying another secret\'s placeholder or value c
   }
 });
 
+/**
+ * Thirteenth pass, the prefix oracle: an attacker that knows a key's first 8 characters (its
+ * public prefix) guesses the next one at a time — two wrong candidates, then the right one — and
+ * reads a guess as right when it is kept back (not seen within 150 ms). `guess` says whether the
+ * text was seen, held, or the channel ended. Before the tripwire it learned all 6 characters tried;
+ * now what comes after a held 10-character start (it proved none, or was dropped) trips the wire.
+ */
+async function guessKey(guess: (text: string) => Promise<'seen' | 'held' | 'ended'>): Promise<{ learned: number; ended: boolean }> {
+  let known = SECRET.slice(0, 8);
+  for (let at = 8; at < 14; at++) {
+    for (const c of ['#', '~', SECRET[at]!]) {
+      const r = await guess(known + c);
+      if (r === 'ended') return { learned: known.length - 8, ended: true };
+      if (r === 'held') {
+        known += c;
+        break;
+      }
+    }
+  }
+  return { learned: known.length - 8, ended: false };
+}
+
+/** The audit record of a tripped probe (on `url`, or an earlier guess of the same token), and that the token no longer authenticates (407). */
+async function checkTripped(t: Test, url: string, issued: { id: string; token: string }): Promise<void> {
+  const mine = (r: AuditRecord): boolean => r.outcome === 'secret-probe' && (r.extra as { secret_probe?: { token_revoked?: string } } | undefined)?.secret_probe?.token_revoked === issued.id;
+  t.ok(await eventually(() => a.records.some(mine)), `${url}: recorded as a secret probe`);
+  const rec = a.records.find(mine);
+  t.match(rec?.extra, { secret_probe: { secrets: ['api'], token_revoked: issued.id } }, 'the record names the secret and the token revoked');
+  // (The URL is the agent's own, guess and all; what Airlock adds names the secret only.)
+  t.notOk(JSON.stringify([rec?.extra, rec?.detail]).includes(SECRET.slice(0, 9)), 'and never what was matched');
+  const basic = `Basic ${Buffer.from(`attacker:${issued.token}`).toString('base64')}`;
+  let status = 0;
+  for (const end = Date.now() + 2000; Date.now() < end && status !== 407;) {
+    status = (await viaProxy(a.port, `http://keyed.example:${sayBack.port}/after?q=x&end=1`, { auth: basic })).status;
+    if (status !== 407) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(status, 407, 'the token is revoked: its next request is 407');
+  t.notOk(a.airlock.agents.list().find((x) => x.name === 'attacker')?.tokens.some((x) => x.id === issued.id), 'and gone from the directory');
+}
+
+t.test('thirteenth pass: guessing a key a character at a time by what is kept back trips the wire (WebSocket both ways, an event stream)', async (t) => {
+  // A WebSocket to any host: the agent's own messages are what is held (outbound guard).
+  {
+    const issued = await a.airlock.agents.issueToken('attacker', { label: 'prober-out' });
+    const path = '/probe-out';
+    const ws = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(a.airlock.proxyUrl('attacker', issued.token)), perMessageDeflate: false });
+    await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+    let code = 0;
+    ws.on('close', (c: number) => { code = c; });
+    const r = await guessKey(async (text) => {
+      if (code) return 'ended';
+      ws.send(text);
+      const seen = await eventually(() => code !== 0 || (sink.conn(path)?.messages ?? []).some((m) => m.data.toString('latin1') === text), 150);
+      return code ? 'ended' : seen ? 'seen' : 'held';
+    });
+    t.ok(r.ended && r.learned <= 2, `outbound: the tunnel ended after at most 2 characters past the prefix (learned ${r.learned})`);
+    t.ok(await eventually(() => code !== 0), 'closed');
+    t.equal(code, 1008, 'as a policy violation');
+    t.notOk((sink.conn(path)?.messages ?? []).some((m) => m.data.toString('latin1').includes(SECRET.slice(0, 10))), 'the upstream never got 10 characters of the key');
+    await checkTripped(t, `ws://allowed.example:${sink.port}${path}`, issued);
+  }
+  // A WebSocket to the host the key was injected into, which sends back what it is given (reversed:
+  // the agent's own message is no start of the key, the answer is).
+  {
+    const issued = await a.airlock.agents.issueToken('attacker', { label: 'prober-in' });
+    const ws = new WebSocket(`ws://keyed.example:${keyed.port}/reverse`, { agent: new HttpProxyAgent(a.airlock.proxyUrl('attacker', issued.token)), headers: { authorization: `Bearer ${PH}` }, perMessageDeflate: false });
+    await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+    const got: string[] = [];
+    let code = 0;
+    ws.on('message', (d: Buffer) => got.push(d.toString('latin1')));
+    ws.on('close', (c: number) => { code = c; });
+    const r = await guessKey(async (text) => {
+      if (code) return 'ended';
+      ws.send([...text].reverse().join(''));
+      const seen = await eventually(() => code !== 0 || got.includes(text), 150);
+      return code ? 'ended' : seen ? 'seen' : 'held';
+    });
+    t.ok(r.ended && r.learned <= 2, `read back over a WebSocket: ended after at most 2 characters past the prefix (learned ${r.learned})`);
+    t.ok(await eventually(() => code === 1008), 'closed as a policy violation');
+    t.notOk(got.some((m) => m.includes(SECRET.slice(0, 10))), 'the agent never got 10 characters of the key');
+    await checkTripped(t, `ws://keyed.example:${keyed.port}/reverse`, issued);
+  }
+  // An event stream from that host saying back the agent's text (an LLM repeating its input).
+  {
+    const issued = await a.airlock.agents.issueToken('attacker', { label: 'prober-sse' });
+    const basic = `Basic ${Buffer.from(`attacker:${issued.token}`).toString('base64')}`;
+    let last = '';
+    const r = await guessKey((text) => new Promise((resolve) => {
+      last = `http://keyed.example:${sayBack.port}/say?q=${encodeURIComponent(text)}`;
+      let body = '';
+      let done = false;
+      const finish = (v: 'seen' | 'held' | 'ended'): void => {
+        if (done) return;
+        done = true;
+        req.destroy();
+        resolve(v);
+      };
+      const req = http.request({ host: '127.0.0.1', port: a.port, path: last, headers: { host: `keyed.example:${sayBack.port}`, 'proxy-authorization': basic, authorization: `Bearer ${PH}` }, agent: false });
+      req.on('response', (res) => {
+        if (res.statusCode !== 200) return finish('ended');
+        res.on('data', (c: Buffer) => { body += c.toString('latin1'); if (body.includes(`data: ${text}\n`)) finish('seen'); });
+        res.on('error', () => finish('ended'));
+        res.on('aborted', () => finish('ended'));
+        res.on('close', () => finish('ended'));
+      });
+      req.on('error', () => finish('ended'));
+      req.end();
+      setTimeout(() => finish('held'), 150);
+    }));
+    t.ok(r.ended && r.learned <= 2, `read back over an event stream: ended after at most 2 characters past the prefix (learned ${r.learned})`);
+    await checkTripped(t, last, issued);
+  }
+});
+
+t.test('thirteenth pass: guesses sent in parallel and kept open while held (event streams): the next round waits alike, the held one dropped revokes the token', async (t) => {
+  const issued = await a.airlock.agents.issueToken('attacker', { label: 'prober-parallel' });
+  const basic = `Basic ${Buffer.from(`attacker:${issued.token}`).toString('base64')}`;
+  const open: http.ClientRequest[] = [];
+  /** One guess as its own event stream, left open: seen within 150 ms, held, or ended. */
+  const guess = (text: string): Promise<'seen' | 'held' | 'ended'> => new Promise((resolve) => {
+    const path = `http://keyed.example:${sayBack.port}/say?q=${encodeURIComponent(text)}`;
+    const req = http.request({ host: '127.0.0.1', port: a.port, path, headers: { host: `keyed.example:${sayBack.port}`, 'proxy-authorization': basic, authorization: `Bearer ${PH}` }, agent: false });
+    open.push(req);
+    let body = '';
+    let done = false;
+    const finish = (v: 'seen' | 'held' | 'ended'): void => { if (!done) { done = true; resolve(v); } };
+    req.on('response', (res) => {
+      if (res.statusCode !== 200) return finish('ended');
+      res.on('data', (c: Buffer) => { body += c.toString('latin1'); if (body.includes(`data: ${text}\n`)) finish('seen'); });
+      res.on('error', () => finish('ended'));
+      res.on('close', () => finish('ended'));
+    });
+    req.on('error', () => finish('ended'));
+    req.end();
+    setTimeout(() => finish('held'), 150);
+  });
+  // Each round: every candidate for the next character at once, the held one left open.
+  let known = SECRET.slice(0, 9);
+  const rounds: string[] = [];
+  for (let at = 9; at < 13; at++) {
+    const cands = ['#', '~', SECRET[at]!];
+    const got = await Promise.all(cands.map((c) => guess(known + c)));
+    rounds.push(got.join(','));
+    const held = cands.filter((_, i) => got[i] === 'held');
+    if (held.length !== 1 || got.includes('ended')) break;
+    known += held[0];
+  }
+  for (const r of open) r.destroy();
+  t.ok(known.length <= 10, `at most 2 characters past the prefix were learned (${known.length - 8}; rounds ${rounds.join(' | ')})`);
+  // The round after a held start: every guess is answered alike (waited, then refused), the right one says nothing.
+  t.ok(rounds.slice(1).every((r) => new Set(r.split(',')).size === 1), 'the guesses after a held start are answered alike');
+  t.ok(await eventually(() => a.records.some((r) => r.outcome === 'secret-probe' && JSON.stringify(r.extra).includes(issued.id))), 'the probe is recorded');
+  t.notOk(a.airlock.agents.list().find((x) => x.name === 'attacker')?.tokens.some((x) => x.id === issued.id), 'the token is revoked');
+});
+
+t.test('thirteenth pass, control: a piece ending in 8–9 characters of a key\'s start (a public prefix in a chat) still waits and passes; ordinary text passes; nothing is revoked', async (t) => {
+  const issued = await a.airlock.agents.issueToken('attacker', { label: 'chatty' });
+  const proxyUrl = a.airlock.proxyUrl('attacker', issued.token);
+  const basic = `Basic ${Buffer.from(`attacker:${issued.token}`).toString('base64')}`;
+  const path = '/chat-prefix';
+  const ws = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(proxyUrl), perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+  const sent = ['live keys start with sk_live_', 'T', ' or so', `see ${SECRET.slice(0, 9)}`, ' and hello'];
+  for (const m of sent) ws.send(m);
+  t.ok(await eventually(() => (sink.conn(path)?.messages.length ?? 0) === sent.length, 2000), 'every message arrives');
+  t.same(sink.conn(path)?.messages.map((m) => m.data.toString('latin1')), sent, 'in order, as sent');
+  ws.close();
+  // Over the keyed host's reversing echo and its event stream: 9 characters come back (held, then let go).
+  const back = new WebSocket(`ws://keyed.example:${keyed.port}/reverse`, { agent: new HttpProxyAgent(proxyUrl), headers: { authorization: `Bearer ${PH}` }, perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => back.once('open', () => resolve()).once('error', reject));
+  const got: string[] = [];
+  back.on('message', (d: Buffer) => got.push(d.toString('latin1')));
+  for (const m of [`x ${SECRET.slice(0, 9)}`, 'hello there']) back.send([...m].reverse().join(''));
+  t.ok(await eventually(() => got.length === 2, 2000), 'both answers arrive');
+  t.same(got, [`x ${SECRET.slice(0, 9)}`, 'hello there'], 'as the echo sent them');
+  back.close();
+  const said = await viaProxy(a.port, `http://keyed.example:${sayBack.port}/say?q=${encodeURIComponent(`the prefix is ${SECRET.slice(0, 9)}`)}&end=1`, { auth: basic, headers: { authorization: `Bearer ${PH}` } });
+  t.equal(said.status, 200, 'the event stream is answered');
+  t.equal(said.body, `data: the prefix is ${SECRET.slice(0, 9)}\n\n`, 'and its event arrives whole at its end');
+  const hello = await viaProxy(a.port, `http://keyed.example:${sayBack.port}/say?q=hello%20world&end=1`, { auth: basic, headers: { authorization: `Bearer ${PH}` } });
+  t.equal(hello.body, 'data: hello world\n\n', 'an ordinary echo passes');
+  t.ok(a.airlock.agents.list().find((x) => x.name === 'attacker')?.tokens.some((x) => x.id === issued.id), 'the token is not revoked');
+  t.notOk(a.records.some((r) => r.outcome === 'secret-probe' && (r.url?.includes('/chat-prefix') || r.url?.includes('/say?q=the') || r.url?.includes('hello'))), 'no probe is recorded');
+});
+
 t.test('tenth pass: a real value the agent cuts into pieces across messages never reaches an unbound host, not even its start', async (t) => {
   // Before: each message was checked alone, so a value sent a few characters per message left whole.
   let n = 0;
@@ -774,7 +989,7 @@ t.test('tenth pass: a real value the agent cuts into pieces across messages neve
       const cuts = [0, ...cutsInside(whole, cutsRaw), whole.length];
       const pieces = cuts.slice(1).map((e, i) => whole.slice(cuts[i], e));
       const path = `/exfil-split/${n++}`;
-      const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl) });
+      const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(await freshProxyUrl('exfil')) });
       const closed = new Promise<number>((resolve) => {
         client.on('open', () => {
           pieces.forEach((p, i) => {
@@ -802,7 +1017,7 @@ t.test('tenth pass: a real value the agent cuts into pieces across messages neve
   // What a side keeps back is bounded (1 MiB): a 1.5 MiB message ending with a start is refused at
   // once, not kept (a hundred tunnels would hold 16 MiB each) and then let go by the next message.
   const path = '/exfil-held-big';
-  const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl) });
+  const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(await freshProxyUrl('exfil-big')) });
   const closed = new Promise<number>((resolve) => {
     client.on('open', () => { client.send(`${'a'.repeat(1.5 * 1024 * 1024)} ${SECRET.slice(0, 12)}`); client.send(' next'); });
     client.on('close', (c: number) => resolve(c));

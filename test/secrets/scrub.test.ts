@@ -115,6 +115,51 @@ t.test('only a possible secret prefix is held back; the rest streams immediately
   t.equal(seen.join(''), `data: hello\n\ndata: ${PH}\n`);
 });
 
+t.test('thirteenth pass: the tripwire on what a stream holds back (a long start that proves none, or is dropped, trips; a key handed back whole does not)', async (t) => {
+  /** Feeds `chunks` (a turn apart) through a stream with a probe; whether it tripped (and late), what came out. */
+  const run = async (chunks: string[], opts: { events?: boolean; drop?: boolean } = {}): Promise<{ trips: boolean[]; out: string }> => {
+    const trips: boolean[] = [];
+    const stream = new ScrubStream(scrubber, undefined, opts.events ?? false, false, {
+      begin: () => undefined,
+      trip: (rules, late) => {
+        trips.push(late ?? false);
+        return rules.length ? new Error('tripped') : undefined;
+      },
+      end: () => undefined,
+    });
+    const out: string[] = [];
+    stream.on('data', (d: Buffer) => out.push(d.toString('latin1')));
+    stream.on('error', () => undefined);
+    for (const c of chunks) {
+      if (stream.destroyed) break;
+      stream.write(Buffer.from(c, 'latin1'));
+      await new Promise((r) => setImmediate(r));
+    }
+    if (opts.drop) stream.destroy();
+    else if (!stream.destroyed) {
+      stream.end();
+      await new Promise((r) => { stream.on('close', r); });
+    }
+    return { trips, out: out.join('') };
+  };
+  const events = (p: string): string => `data: ${p}\n\n`;
+  // fast-check over the length of the start (1–14), plain or an event stream, and how it goes on.
+  await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 14 }), fc.boolean(), fc.constantFrom('other', 'end', 'drop', 'whole'), async (n, ev, then) => {
+    const wrap = ev ? events : (p: string): string => p;
+    const start = `answer: ${SECRET.slice(0, n)}`;
+    const next = then === 'whole' ? SECRET.slice(n) : '#, and more';
+    const r = await run(then === 'other' || then === 'whole' ? [wrap(start), wrap(next)] : [wrap(start)], { events: ev, drop: then === 'drop' });
+    const shouldTrip = n >= 10 && then !== 'whole';
+    const trips = r.trips.length > 0;
+    if (then === 'whole' && (trips || r.out.includes(SECRET.slice(0, 8)))) throw new Error(`a key handed back whole in two chunks (cut at ${n}, events ${ev}): ${trips ? 'tripped' : 'its start reached the reader'}`);
+    if (n < 10 && trips) throw new Error(`a start of ${n} characters tripped (events ${ev}, ${then})`);
+    if (shouldTrip && !trips) throw new Error(`a start of ${n} characters followed by ${then} did not trip (events ${ev})`);
+    if (trips && r.out.includes(SECRET.slice(0, 10))) throw new Error(`tripped, yet the 10-character start was let out (events ${ev}, ${then})`);
+    if (then === 'drop' && trips && !r.trips[0]) throw new Error('a dropped stream trips late');
+  }), { numRuns: 40 });
+  t.pass('the tripwire fires past 9 characters that prove none, never on a key handed back whole');
+});
+
 t.test('several secrets, unicode and binary bodies', async (t) => {
   const s = new Scrubber([{ value: SECRET, placeholder: PH }, { value: 'pässwörd-ü-123', placeholder: 'airlock-ph-db-x' }]);
   const binary = Buffer.concat([Buffer.from([0, 255, 128]), Buffer.from('pässwörd-ü-123'), Buffer.from([1, 2, 3]), Buffer.from(SECRET)]);
