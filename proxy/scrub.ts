@@ -17,7 +17,9 @@ import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 import { JsonPieces } from './json-pieces.ts';
-import { PROBE_START } from './secret-probe.ts';
+import { PROBE_START, type HoldProbe } from './secret-probe.ts';
+
+export type { HoldProbe };
 import { appendAll } from '../lib/arrays.ts';
 
 export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type ScrubSecret } from './scrubber.ts';
@@ -31,15 +33,6 @@ export type ScrubberSource = Scrubber | (() => Scrubber);
  * The tripwire on what a stream holds back (proxy/secret-probe.ts): told the rules of which the
  * held text ends with PROBE_START or more characters of a start; the error it returns ends the stream.
  */
-export interface HoldProbe {
-  /** What is held now ends in a long start: an error ends the stream (the token holds another such start at once). */
-  begin(rules: Array<{ label?: string; replace: string }>): Error | undefined;
-  /** The long start proved none, or was dropped (`late`: after the request's record was written): the error that ends the stream. */
-  trip(rules: Array<{ label?: string; replace: string }>, late?: boolean): Error | undefined;
-  /** The long start was completed (a key handed back whole), or the stream failed otherwise. */
-  end(): void;
-}
-
 /** How long a long start may stay held in an answer or an upload before it counts as dropped. */
 const PROBE_HOLD_MS = 10_000;
 

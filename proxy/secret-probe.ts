@@ -13,7 +13,16 @@
 import type { RequestDescription } from '../describe/types.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
 import { StreamStop, type Rejection, type RequestContext, type RequestOrigin } from './enforcers.ts';
-import type { HoldProbe } from './scrub.ts';
+
+/** What a scrubbing stream tells the tripwire about a start it holds (proxy/scrub.ts). */
+export interface HoldProbe {
+  /** What is held now ends in a long start: an error ends the stream (the token holds another such start at once). */
+  begin(rules: Array<{ label?: string; replace: string }>): Error | undefined;
+  /** The long start proved none, or was dropped (`late`: after the request's record was written): the error that ends the stream. */
+  trip(rules: Array<{ label?: string; replace: string }>, late?: boolean): Error | undefined;
+  /** The long start was completed (a key handed back whole), or the stream failed otherwise. */
+  end(): void;
+}
 
 /**
  * Characters of a secret's start (in any spelling: every spelling is at least as long as what it
