@@ -116,6 +116,25 @@ interface Rule {
   label?: string;
   /** Replacement per document encoding, latin1 (one char per byte). */
   encoded: Map<Encoding, string>;
+  /** Characters of a held start past which the tripwire may count it (startsAtEnd): its key's public prefix and 2. */
+  probeMin: number;
+}
+
+/** Prefixes every key of a kind shares beyond what the general rule below finds (GitHub's `11` after `github_pat_`). */
+const KNOWN_PUBLIC_PREFIXES = ['github_pat_11'];
+
+/**
+ * How many leading characters of a key are the same for every key of its kind, so an agent knows
+ * them without knowing the key: `sk-ant-api03-`, `sk_live_`, `xoxb-`, `github_pat_11`. The part up
+ * to the last `_` or `-` among the first 16 characters when only lower-case letters, digits and
+ * separators come before it (a random key rarely starts so; if one does, the tripwire only counts
+ * from further on, which teaches an agent nothing it did not know). 0 for none.
+ */
+export function publicPrefixLength(value: string): number {
+  const known = KNOWN_PUBLIC_PREFIXES.find((p) => value.startsWith(p));
+  if (known) return known.length;
+  const head = /^[a-z0-9]+(?:[_-][a-z0-9]+)*[_-]/.exec(value.slice(0, 16));
+  return head ? head[0].length : 0;
 }
 
 interface Span {
@@ -268,12 +287,14 @@ export class Scrubber {
       if (!matcher) continue;
       if (own.includes(r)) ebcdic.push({ value: r.value!, replace: r.replace!, rule: this.rules.length });
       this.parts.push({ matcher, rule: this.rules.length });
-      this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map() });
+      // Every spelling is at least as long as what it spells: a start that long in any spelling covers no more of the key.
+      const probeMin = r.value ? publicPrefixLength(r.value) + 2 : 0;
+      this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map(), probeMin });
     }
     this.ebcdic = ebcdicPart(ebcdic);
     if (own.length) {
       this.overlong = this.rules.length;
-      this.rules.push({ replace: '', forbid: OVERLONG_WHY, encoded: new Map() });
+      this.rules.push({ replace: '', forbid: OVERLONG_WHY, encoded: new Map(), probeMin: 0 });
     }
     this.maxLength = Math.max(0, ...this.parts.map((p) => p.matcher.maxLength), this.ebcdic?.matcher.maxLength ?? 0);
   }
@@ -326,7 +347,7 @@ export class Scrubber {
       const r = this.rules[rule]!;
       whole ??= new Set(this.spans(text, text.length, true).filter((s) => s.end >= text.length).map((s) => s.rule));
       if (whole.has(rule)) continue;
-      if (text.length - matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)) >= min) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+      if (text.length - matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)) >= Math.max(min, r.probeMin)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
     }
     return out;
   }

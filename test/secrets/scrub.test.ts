@@ -4,6 +4,7 @@ import zlib from 'node:zlib';
 import t from 'tap';
 import fc from 'fast-check';
 import { ChunkScrubber, Scrubber, ScrubStream, scrubForms, scrubResponse } from '../../proxy/scrub.ts';
+import { publicPrefixLength } from '../../proxy/scrubber.ts';
 
 const SECRET = 'ghp_Canary/Secret+Value=42?&x';
 const PH = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
@@ -158,6 +159,37 @@ t.test('thirteenth pass: the tripwire on what a stream holds back (a long start 
     if (then === 'drop' && trips && !r.trips[0]) throw new Error('a dropped stream trips late');
   }), { numRuns: 40 });
   t.pass('the tripwire fires past 9 characters that prove none, never on a key handed back whole');
+});
+
+t.test('the tripwire counts from past a key\'s public prefix: a page of github_pat_11 examples cut by a chunk trips nothing, 2 characters past it trip', async (t) => {
+  t.equal(publicPrefixLength('github_pat_11ABCDEFG0abcdefghij'), 13);
+  t.equal(publicPrefixLength('sk-ant-api03-AbCdEfGhIjKl'), 13);
+  t.equal(publicPrefixLength('sk_live_51Habc'), 8);
+  t.equal(publicPrefixLength('ghp_Canary/Secret+Value=42?&x'), 4);
+  t.equal(publicPrefixLength('AbC-xyz_0123456789'), 0, 'a random key with capitals has none');
+  const pat = `github_pat_11${'ABCDEFGHIJ0123456789abcdefghij'.repeat(3)}`;
+  const s = new Scrubber([{ value: pat, placeholder: 'airlock-ph-github_token-0123456789abcdef0123456789abcdef' }]);
+  const tripsAt = async (n: number): Promise<boolean> => {
+    let tripped = false;
+    const stream = new ScrubStream(s, undefined, false, false, {
+      begin: () => undefined,
+      trip: (rules) => {
+        if (rules.length) tripped = true;
+        return rules.length ? new Error('tripped') : undefined;
+      },
+      end: () => undefined,
+    });
+    stream.on('data', () => undefined);
+    stream.on('error', () => undefined);
+    stream.write(Buffer.from(`an example token: ${pat.slice(0, n)}`));
+    await new Promise((r) => setImmediate(r));
+    if (!stream.destroyed) stream.write(Buffer.from('EXAMPLEEXAMPLE and more docs'));
+    await new Promise((r) => setImmediate(r));
+    stream.destroy();
+    return tripped;
+  };
+  for (const n of [10, 11, 12, 13, 14]) t.notOk(await tripsAt(n), `a chunk ending in ${n} characters of github_pat_11…, then something else: no trip (a public prefix)`);
+  for (const n of [15, 16]) t.ok(await tripsAt(n), `${n} characters (2 past the public prefix) that prove none trip`);
 });
 
 t.test('several secrets, unicode and binary bodies', async (t) => {
