@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { terminalText } from '../lib/text.ts';
+import { walkFolders } from './walk.ts';
 
 /** In the home folder: path → what runs it. A folder stands for everything in it. */
 const HOME_ENTRIES: Record<string, string> = {
@@ -581,49 +582,38 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   for (const dir of onPath.slice(0, 64)) {
     if ((homeOk && inside(dir, homeDir)) || inside(dir, root)) changedIn(dir, () => true, 'on your PATH: it runs in place of any program of that name');
   }
-  const queue = [root];
-  while (queue.length) {
-    const dir = queue.shift()!;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      continue;
+  const complete = walkFolders(root, budget, (dir, e) => {
+    const p = path.join(dir, e.name);
+    // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which
+    // `core.worktree` gives a working tree): git run inside it obeys its config as a .git's.
+    if (e.name === 'HEAD' && e.isFile() && dir !== root && ['objects', 'refs'].every((n) => isDir(path.join(dir, n)))
+      && !planted.some((f) => f.path === dir) && ['config', 'hooks', 'info', 'commondir'].some((n) => changedSince(path.join(dir, n), since, budget))) {
+      planted.push({ path: dir, why: 'a bare git repository: git run inside it obeys its config and hooks' });
     }
-    for (const e of entries) {
-      if (--budget.left < 0 || Date.now() > budget.until) return { planted, complete: false };
-      const p = path.join(dir, e.name);
-      // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which
-      // `core.worktree` gives a working tree): git run inside it obeys its config as a .git's.
-      if (e.name === 'HEAD' && e.isFile() && dir !== root && ['objects', 'refs'].every((n) => isDir(path.join(dir, n)))
-        && !planted.some((f) => f.path === dir) && ['config', 'hooks', 'info', 'commondir'].some((n) => changedSince(path.join(dir, n), since, budget))) {
-        planted.push({ path: dir, why: 'a bare git repository: git run inside it obeys its config and hooks' });
+    // A Python virtual environment (pyvenv.cfg beside bin/): VS Code's and PyCharm's Python
+    // support run its interpreter on opening the folder, the user's shell its activate script.
+    if (e.name === 'pyvenv.cfg' && e.isFile() && !planted.some((f) => f.path === dir)) {
+      let bins: string[] = [];
+      try {
+        bins = fs.readdirSync(path.join(dir, 'bin')).filter((n) => /^(?:python[\d.]*|activate.*)$/.test(n)).slice(0, 32);
+      } catch {
+        /* no bin folder */
       }
-      // A Python virtual environment (pyvenv.cfg beside bin/): VS Code's and PyCharm's Python
-      // support run its interpreter on opening the folder, the user's shell its activate script.
-      if (e.name === 'pyvenv.cfg' && e.isFile() && !planted.some((f) => f.path === dir)) {
-        let bins: string[] = [];
-        try {
-          bins = fs.readdirSync(path.join(dir, 'bin')).filter((n) => /^(?:python[\d.]*|activate.*)$/.test(n)).slice(0, 32);
-        } catch {
-          /* no bin folder */
-        }
-        if ([p, ...bins.map((n) => path.join(dir, 'bin', n))].some((w) => changedSince(w, since, budget))) {
-          planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script' });
-        }
+      if ([p, ...bins.map((n) => path.join(dir, 'bin', n))].some((w) => changedSince(w, since, budget))) {
+        planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script' });
       }
-      const why = (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
-        ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : e.name.endsWith('.code-workspace') ? FOLDER_ENTRIES['.code-workspace'] : undefined);
-      if (why) {
-        const watched = e.name === '.git' && e.isDirectory() ? ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n))
-          : e.name === '.hg' && e.isDirectory() ? [path.join(p, 'hgrc')]
-            : [p];
-        if (!planted.some((f) => f.path === p) && watched.some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
-      }
-      if (e.isDirectory() && !NOT_WALKED.has(e.name)) queue.push(p);
     }
-  }
-  return { planted, complete: true };
+    const why = (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
+      ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : e.name.endsWith('.code-workspace') ? FOLDER_ENTRIES['.code-workspace'] : undefined);
+    if (why) {
+      const watched = e.name === '.git' && e.isDirectory() ? ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n))
+        : e.name === '.hg' && e.isDirectory() ? [path.join(p, 'hgrc')]
+          : [p];
+      if (!planted.some((f) => f.path === p) && watched.some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
+    }
+    return !NOT_WALKED.has(e.name);
+  });
+  return { planted, complete };
 }
 
 /** The lines `airlock run` prints after the run (none when nothing was planted). */

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { rcSourced } from './entry-files.ts';
 import { EnvSecretReplacer, type RealValue } from './env-secrets.ts';
+import { walkFolders } from './walk.ts';
 
 export interface MaskedFile {
   path: string;
@@ -84,28 +85,12 @@ export function workSecretFiles(cwd: string, values: RealValue[]): MaskedFile[] 
   if (!values.length) return [];
   const replacer = new EnvSecretReplacer(values);
   const out: MaskedFile[] = [];
-  let left = MAX_ENTRIES;
-  const until = Date.now() + MAX_MS;
-  const queue: Array<{ dir: string; depth: number }> = [{ dir: cwd, depth: 0 }];
-  while (queue.length) {
-    const { dir, depth } = queue.shift()!;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      if (--left < 0 || Date.now() > until) return out;
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (depth < MAX_DEPTH && !SKIP.has(e.name)) queue.push({ dir: p, depth: depth + 1 });
-        continue;
-      }
-      if (!(e.isFile() || e.isSymbolicLink()) || !candidate(e.name)) continue;
-      const found = scanFile(p, replacer);
-      if (found) out.push(found);
-    }
-  }
+  walkFolders(cwd, { left: MAX_ENTRIES, until: Date.now() + MAX_MS }, (dir, e, depth) => {
+    if (e.isDirectory()) return depth < MAX_DEPTH && !SKIP.has(e.name);
+    if (!(e.isFile() || e.isSymbolicLink()) || !candidate(e.name)) return false;
+    const found = scanFile(path.join(dir, e.name), replacer);
+    if (found) out.push(found);
+    return false;
+  });
   return out;
 }
