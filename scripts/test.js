@@ -44,10 +44,39 @@ const args = process.argv.slice(2);
 const child = spawn(tapBin, args.length ? args : orderedTestFiles(), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 let summary;
 let tail = '';
+// Failures are named again at the end: a CI log is often shown only in part, and a `not ok` deep in
+// 100,000 lines is otherwise lost. The path of indented `# Subtest:` names leads to each one.
+const failures = [];
+const subtests = [];
+let pending = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
   tail = (tail + chunk.toString()).slice(-4096);
+  pending += chunk.toString();
+  const lines = pending.split('\n');
+  pending = lines.pop() ?? '';
+  for (const line of lines) noteLine(line);
 });
+
+/** Keeps the open subtests' names by depth and records each failed assertion under them. */
+function noteLine(line) {
+  const sub = /^( *)# Subtest: (.*)$/.exec(line);
+  if (sub) {
+    const depth = sub[1].length / 4;
+    subtests.length = depth;
+    subtests[depth] = sub[2];
+    return;
+  }
+  const failed = /^( *)not ok \d+ - (.*)$/.exec(line);
+  if (!failed) return;
+  const depth = failed[1].length / 4;
+  const name = failed[2].replace(/ # time=[\d.]+m?s$/, '');
+  // A failed subtest repeats its children's failures one level up; only the innermost is news.
+  const entry = [...subtests.slice(0, depth), name].join(' > ');
+  if (failures.some((f) => f.startsWith(entry))) return;
+  failures.push(entry.slice(0, 400));
+  if (failures.length > 50) failures.length = 50;
+}
 child.on('close', (code, signal) => {
   const m = /# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?(?:, skip: (\d+))?(?:, todo: (\d+))?/.exec(tail);
   if (m) {
@@ -55,5 +84,6 @@ child.on('close', (code, signal) => {
     summary = `${pass} passed, ${fail} failed${skip ? `, ${skip} skipped` : ''}`;
     process.stdout.write(`\n${summary}\n`);
   }
+  if (failures.length) process.stdout.write(`\nFailed:\n${failures.map((f) => `  ${f}`).join('\n')}\n`);
   process.exit(signal ? 1 : (code ?? 1));
 });
