@@ -69,6 +69,10 @@ const PROGRESS_CALLS = 200;
  */
 export const MAX_TOTAL_PROGRESS_CALLS = 500;
 
+/** Progress callbacks of every sample run in this process: what tests compare (steps, not timings). */
+let progressCallsSeen = 0;
+export const sampleRunSteps = (): number => progressCallsSeen;
+
 /** The budget the analyses inside withSampleBudget share; outside it each analysis has its own. */
 let sharedBudget: { calls: number } | undefined;
 
@@ -175,7 +179,7 @@ const sqlite = engineLoader<Sqlite3>('SQLite engine', async () => {
     if (current?.recording) current.actions.push({ code, a: text(a), b: text(b), db: text(dbName) });
     return 0;
   });
-  progressPtr = s.wasm.installFunction('ii', () => (current && (++current.progressCalls > PROGRESS_CALLS || ++current.budget.calls > MAX_TOTAL_PROGRESS_CALLS) ? 1 : 0));
+  progressPtr = s.wasm.installFunction('ii', () => (++progressCallsSeen, current && (++current.progressCalls > PROGRESS_CALLS || ++current.budget.calls > MAX_TOTAL_PROGRESS_CALLS) ? 1 : 0));
   return s;
 });
 

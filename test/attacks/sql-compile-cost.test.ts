@@ -14,7 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import t from 'tap';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { analyzeSqlIn } from '../../describe/adapters/sql-dialects.ts';
-import { cteExpansion } from '../../describe/adapters/sql-sqlite.ts';
+import { cteExpansion, MAX_TOTAL_PROGRESS_CALLS, sampleRunSteps } from '../../describe/adapters/sql-sqlite.ts';
 import { describeRequest, type RawRequest } from '../../describe/describe.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import { tempDir } from '../temp-dir.ts';
@@ -88,28 +88,21 @@ t.test('ordinary CTEs are still read; expanding ones are unparsed', async (t) =>
   t.notOk(costly.info.statements[60]!.destructive, 'an ordinary DELETE after the budget is spent is still a narrow write');
   // … and so do all the analyses of one request: each tool call's SQL of a JSON-RPC batch is
   // analyzed on its own (and read two ways), so 32 calls of 8 such DELETEs cost several times the
-  // same batch of ordinary DELETEs (8 calls held a loaded box 4 s). Now about the same. Each timed
-  // warm (the first run compiles SQLite's paths), the better of two runs (a shared box is noisy).
+  // same batch of ordinary DELETEs (8 calls held a loaded box 4 s). Compared in SQLite's own steps
+  // (progress callbacks), not in milliseconds a shared box makes noisy: each statement past the
+  // budget is cut at its first callback.
   const post = (path: string, body: string): RawRequest => ({ method: 'POST', url: `https://evil.test/${path}`, headers: [['content-type', 'application/json']], body: Buffer.from(body), bodyTruncated: false, time: new Date() });
-  const timed = (make: (k: number) => RawRequest): { ms: number; description: RequestDescription } => {
-    let best = { ms: Infinity, description: undefined as unknown as RequestDescription };
-    for (const k of [1, 2]) {
-      const t0 = performance.now();
-      const description = describeRequest(make(k), { agent: { id: 'bot', labels: {} } });
-      const ms = performance.now() - t0;
-      if (ms < best.ms) best = { ms, description };
-    }
-    return best;
+  const stepped = (request: RawRequest): { steps: number; description: RequestDescription } => {
+    const before = sampleRunSteps();
+    const description = describeRequest(request, { agent: { id: 'bot', labels: {} } });
+    return { steps: sampleRunSteps() - before, description };
   };
-  describeRequest(post('sql', JSON.stringify({ sql: recursiveDeletes(20, 'w') })), { agent: { id: 'bot', labels: {} } });
   // 500 such DELETEs (61 KB, within every other limit) held the main thread 10 s: each statement's
-  // run stopped at its own bound, nothing bounded them together.
-  const plain = timed((k) => post('sql', JSON.stringify({ sql: `DELETE FROM o${k} WHERE id = 7;\n`.repeat(200) })));
-  const costly200 = timed((k) => post('sql', JSON.stringify({ sql: recursiveDeletes(200, `r${k}`) })));
-  t.ok(costly200.ms < plain.ms * 2 + 100, `200 costly DELETEs: ${Math.round(costly200.ms)} ms, 200 ordinary ones: ${Math.round(plain.ms)} ms`);
-  const light = timed((k) => post('mcp', toolCalls(32, k, true)));
-  const heavy = timed((k) => post('mcp', toolCalls(32, k, false)));
-  t.ok(heavy.ms < light.ms * 2 + 100, `32 tool calls of 8 costly DELETEs: ${Math.round(heavy.ms)} ms, of 8 ordinary ones: ${Math.round(light.ms)} ms`);
+  // run stopped at its own bound (200 callbacks), nothing bounded them together.
+  const costly200 = stepped(post('sql', JSON.stringify({ sql: recursiveDeletes(200, 'r1') })));
+  t.ok(costly200.steps <= MAX_TOTAL_PROGRESS_CALLS + 3 * 200, `200 costly DELETEs took ${costly200.steps} steps together (one request's budget is ${MAX_TOTAL_PROGRESS_CALLS}; each alone may take 200)`);
+  const heavy = stepped(post('mcp', toolCalls(32, 1, false)));
+  t.ok(heavy.steps <= MAX_TOTAL_PROGRESS_CALLS + 3 * 32 * 8 * 2, `32 tool calls of 8 costly DELETEs took ${heavy.steps} steps together`);
   t.ok(heavy.description.mcp?.batch?.every((c) => c.sql?.destructive), 'each call\'s costly SQL is read as the worst');
   // Many statements each under the bound share one budget per request.
   const many = analyzeSqlIn([Array.from({ length: 20 }, () => chain(60)).join(';\n')], 'sqlite');
