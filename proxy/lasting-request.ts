@@ -107,6 +107,9 @@ export function watchDecision(checks: LastingChecks, x: Exchange): LastingWatch 
         armExpiry();
       }, Math.min(next - Date.now() + 50, 24 * 3600_000)).unref();
     };
+    // One that ended between the decision and now (a loaded machine, a grant about to expire):
+    // the request was decided with it, so it is decided again at once.
+    if (described.grants.some((g) => !(Date.parse(g.expires) > Date.now()))) decideAgain();
     armExpiry();
   });
   return { ended, stop };

@@ -243,4 +243,8 @@ t.test('a lasting request decided with a grant is decided again when the grant i
 
   const expiring = setup([grant('g3', soon)]);
   t.match(await ended(expiring.watch.ended, 1500), { outcome: 'denied' }, 'its grant expired: it ends');
+  // A grant that expired between the decision and the watch's start (a loaded machine) had no
+  // timer: the request went on for good.
+  const lapsed = setup([grant('g4', new Date(Date.now() - 1).toISOString())]);
+  t.match(await ended(lapsed.watch.ended, 1500), { outcome: 'denied' }, 'its grant expired before the watch began: it ends');
 });
