@@ -10,6 +10,6 @@ export interface Teardown {
 
 export function tempDir(t: Teardown, prefix = 'airlock-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
   return dir;
 }

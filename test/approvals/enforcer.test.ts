@@ -11,7 +11,7 @@ import { approvalEnforcer } from '../../proxy/approval-enforcer.ts';
 import type { Rejection, RequestContext } from '../../proxy/enforcers.ts';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'al-enf-'));
-t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+t.teardown(() => fs.rmSync(home, { recursive: true, force: true, maxRetries: 10 }));
 const queue = await ApprovalQueue.open(home, { sweepMs: 0, maxPendingPerAgent: 3 });
 t.teardown(() => queue.close());
 const e = approvalEnforcer(queue);

@@ -15,7 +15,7 @@ import type { EngineDecision } from '../../engine/decision.ts';
 
 function home(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-ap-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
   return dir;
 }
 

@@ -12,7 +12,7 @@ import type { EngineDecision } from '../../engine/decision.ts';
 
 function home(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-aps-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
   return dir;
 }
 

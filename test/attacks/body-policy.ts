@@ -19,7 +19,7 @@ export const READ_ONLY_TOOLS = ['search_issues', 'get_issue'];
 /** A copy of rego/ with extra configuration merged into config/data.json. */
 export function configuredRego(t: Teardown, extra: Record<string, unknown> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rego-bodies-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
   fs.cpSync(path.join(projectRoot, 'rego'), dir, { recursive: true });
   const file = path.join(dir, 'config', 'data.json');
   const data = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> & { services: Record<string, Record<string, unknown>> };

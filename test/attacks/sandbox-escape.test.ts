@@ -671,7 +671,7 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   t.ok(fs.existsSync(ready), 'control: the agent got ready');
   withXdg(() => ensureHome(path.join(world.dir, 'listed-b', '.airlock')));
   // The cache first: the agent moves on once it sees the new file.
-  fs.rmSync(cache, { recursive: true, force: true });
+  fs.rmSync(cache, { recursive: true, force: true, maxRetries: 10 });
   fs.mkdirSync(cache);
   fs.writeFileSync(`${replaced}.new`, 'NEW-SECRET\n');
   fs.renameSync(`${replaced}.new`, replaced);
@@ -749,7 +749,7 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
 
 t.test('credential files of database clients, sops, object stores and registries are hidden; a cache naming the temp folder is not taken whole', async (t) => {
   const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-creds-'));
-  t.teardown(() => fs.rmSync(fake, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(fake, { recursive: true, force: true, maxRetries: 10 }));
   const files = ['.pgpass', '.my.cnf', '.config/sops/age/keys.txt', '.config/rclone/rclone.conf', '.s3cfg', '.cache/huggingface/token', '.config/containers/auth.json'];
   for (const f of files) {
     fs.mkdirSync(path.dirname(path.join(fake, f)), { recursive: true });
@@ -763,7 +763,7 @@ t.test('credential files of database clients, sops, object stores and registries
 
 t.test('thirteenth pass: caches of live credentials, configs holding a token, and (run by root) the system\'s and other users\' secrets are hidden', async (t) => {
   const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-creds13-'));
-  t.teardown(() => fs.rmSync(fake, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(fake, { recursive: true, force: true, maxRetries: 10 }));
   const put = (rel: string, text = 'x'): string => {
     fs.mkdirSync(path.dirname(path.join(fake, rel)), { recursive: true });
     fs.writeFileSync(path.join(fake, rel), text);
@@ -808,7 +808,7 @@ t.test('thirteenth pass: caches of live credentials, configs holding a token, an
 
 t.test('thirteenth pass: the files shell rc files source are run-on-entry files too, however the line spells the path', async (t) => {
   const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rc13-'));
-  t.teardown(() => fs.rmSync(fake, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(fake, { recursive: true, force: true, maxRetries: 10 }));
   const put = (rel: string, text = '# x\n'): string => {
     fs.mkdirSync(path.dirname(path.join(fake, rel)), { recursive: true });
     fs.writeFileSync(path.join(fake, rel), text);
@@ -855,7 +855,7 @@ t.test('kernel-interface filesystems mounted outside /proc, /sys and /dev are bo
     '84 1 0:21 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw',
   ].join('\n');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-kmounts-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
   for (const p of ['srv/chroot a/proc', 'srv/chroot a/sys', 'mnt/debug', 'srv/data']) fs.mkdirSync(path.join(dir, p), { recursive: true });
   const found = kernelMounts(info.replaceAll(' /srv/', ` ${dir}/srv/`).replaceAll(' /mnt/', ` ${dir}/mnt/`));
   t.same(found.sort(), [`${dir}/mnt/debug`, `${dir}/srv/chroot a/proc`, `${dir}/srv/chroot a/sys`].sort(), 'a chroot\'s proc and sysfs and a debugfs, not a disk nor /proc, /sys, /dev');
@@ -1250,7 +1250,7 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   git(main, 'config', 'extensions.worktreeConfig', 'true');
   fs.mkdirSync(path.join(main, '.git', 'modules', 'sub'), { recursive: true });
   fs.writeFileSync(path.join(main, '.git', 'modules', 'sub', 'config'), '[core]\n\tbare = false\n');
-  fs.rmSync(path.join(main, '.git', 'hooks'), { recursive: true, force: true });
+  fs.rmSync(path.join(main, '.git', 'hooks'), { recursive: true, force: true, maxRetries: 10 });
   // Twelfth pass: hooks in the working tree, where core.hooksPath points (husky's `.husky/_`, kept
   // out of git by a `*` .gitignore; here missing before the run).
   git(main, 'config', 'core.hooksPath', '.hooks/_');

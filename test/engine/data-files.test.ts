@@ -55,7 +55,7 @@ t.test('problems name file, line and column', async (t) => {
 
 t.test('checkPolicy reports a broken data file that `opa check` does not look at', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-data-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
   fs.writeFileSync(path.join(dir, 'a.rego'), 'package airlock\n\nimport rego.v1\n\ndecision := {"action": "allow", "reason": "x"}\n');
   fs.mkdirSync(path.join(dir, 'config'));
   fs.writeFileSync(path.join(dir, 'config', 'data.json'), '{\n  "a": 1,\n  "b": [1,\n}\n');

@@ -97,7 +97,7 @@ export async function startPostgres(t: Teardown): Promise<TestPostgres> {
   };
   t.teardown(async () => {
     await pg.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
   });
   // A test process stopped before its teardown (a runner's timeout) must not leave the server behind.
   const onExit = (): void => {
@@ -105,7 +105,7 @@ export async function startPostgres(t: Teardown): Promise<TestPostgres> {
     const ctl = [path.join(PG_BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'];
     if (asRoot) spawnSync('/usr/sbin/runuser', ['-u', 'postgres', '--', ...ctl]);
     else spawnSync(ctl[0]!, ctl.slice(1));
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
   };
   process.once('exit', onExit);
   process.once('SIGTERM', () => process.exit(143));
@@ -159,11 +159,11 @@ export async function startRedis(t: Teardown): Promise<TestRedis> {
   };
   t.teardown(async () => {
     await redis.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
   });
   process.once('exit', () => {
     child?.kill('SIGKILL');
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
   });
   process.once('SIGTERM', () => process.exit(143));
   await redis.start();

@@ -128,7 +128,7 @@ t.test('list shows refilled levels and time to full; reset refills', async (t) =
 
 t.test('buckets persist across a restart; full buckets are not stored', async (t) => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rl-'));
-  t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(home, { recursive: true, force: true, maxRetries: 10 }));
   const c = clock();
   const a = await RateLimiter.open(home, { now: c.now, flushMs: 60_000 });
   for (let i = 0; i < 3; i++) a.charge([{ key: 'persist', limit: 3, window: '1h' }]);
@@ -146,7 +146,7 @@ t.test('buckets persist across a restart; full buckets are not stored', async (t
 
 t.test('a corrupt state file is refused, not overwritten', async (t) => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rl-'));
-  t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(home, { recursive: true, force: true, maxRetries: 10 }));
   fs.writeFileSync(path.join(home, 'ratelimits.json'), '{not json');
   await t.rejects(RateLimiter.open(home), /ratelimits\.json/);
   t.equal(fs.readFileSync(path.join(home, 'ratelimits.json'), 'utf8'), '{not json');

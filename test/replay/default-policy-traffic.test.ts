@@ -32,7 +32,7 @@ for (const file of fs.readdirSync(path.join(fixtures, 'configured')).filter((f) 
   t.test(`fixtures/configured/${file}: the default policy with ${file.replace(/\.yaml$/, '.json')} merged into its configuration`, async (t) => {
     // A copy of rego/ whose config/data.json has the fixture's configuration merged in.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rego-configured-'));
-    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
     fs.cpSync(path.join(root, 'rego'), dir, { recursive: true });
     const dataFile = path.join(dir, 'config', 'data.json');
     const data = JSON.parse(fs.readFileSync(dataFile, 'utf8')) as Record<string, unknown>;

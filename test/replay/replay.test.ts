@@ -56,7 +56,7 @@ async function engines(t: Test, ...sources: string[]): Promise<PolicyEngine[]> {
     const e = await openPolicy(dir);
     t.teardown(async () => {
       await e.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
     });
     out.push(e);
   }

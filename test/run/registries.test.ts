@@ -22,7 +22,7 @@ import { upstreamCert } from '../upstream-cert.ts';
 // Real package managers on a shared machine: a generous bound for the file (not a timing assertion).
 t.setTimeout(300_000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-test-registries-'));
-t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 const home = path.join(dir, 'home');
 const work = path.join(dir, 'work');
 fs.mkdirSync(home, { mode: 0o700 });

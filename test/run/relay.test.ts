@@ -10,7 +10,7 @@ import { startRelay } from '../../sandbox/relay.ts';
 
 const run = promisify(execFile);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-test-relay-'));
-t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 const sock = path.join(dir, 'proxy.sock');
 
 t.test('forwards to the socket while it answers, then explains when it does not', async (t) => {

@@ -215,8 +215,8 @@ t.test('--read-only: writes only to the working directory, the temp folder and -
   const userHome = fs.mkdtempSync(path.join(os.homedir(), '.airlock-test-userhome-'));
   const extra = fs.mkdtempSync(path.join(os.homedir(), '.airlock-test-extra-'));
   t.teardown(() => {
-    fs.rmSync(userHome, { recursive: true, force: true });
-    fs.rmSync(extra, { recursive: true, force: true });
+    fs.rmSync(userHome, { recursive: true, force: true, maxRetries: 10 });
+    fs.rmSync(extra, { recursive: true, force: true, maxRetries: 10 });
   });
   const script = [
     'touch in-cwd 2>/dev/null; echo cwd=$?',

@@ -149,7 +149,7 @@ export async function startWorld(opts: { before?: (home: string) => Promise<void
         new Promise((r) => otherServer.close(r)),
         new Promise((r) => dnsServer.close(() => r(undefined))),
       ]);
-      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
     },
   };
 }

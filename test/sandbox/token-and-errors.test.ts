@@ -82,7 +82,7 @@ t.test('without namespaces: a plain refusal unless --no-sandbox', async (t) => {
 
 t.test('clear errors: Airlock not running, unknown agent, cwd inside the state folder', async (t) => {
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-test-empty-'));
-  t.teardown(() => fs.rmSync(empty, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(empty, { recursive: true, force: true, maxRetries: 10 }));
   const notRunning = await runAirlock(['--agent', 'bot', '--home', empty, '--', 'true'], { cwd: world.work });
   t.equal(notRunning.code, 1);
   t.match(notRunning.stderr, /Airlock is not running .*start it with: airlock start/);

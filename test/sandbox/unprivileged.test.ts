@@ -39,7 +39,7 @@ await new Promise<void>((resolve) => standIn.listen(path.join(home, 'proxy.sock'
 t.teardown(async () => {
   standIn.closeAllConnections();
   await new Promise((r) => standIn.close(r));
-  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
 });
 // What an agent of an earlier run could have left (its $HOME is the user's, writable): a bwrap in
 // ~/.local/bin, which profiles put first on PATH. It would start the next run unconfined; here it

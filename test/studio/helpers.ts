@@ -95,7 +95,7 @@ export function makeProject(): { root: string; home: string; policy: string; cle
   fs.mkdirSync(path.join(root, 'fixtures', 'tests'));
   fs.writeFileSync(path.join(root, 'fixtures', 'tests', 'basic.yaml'), trafficTests);
   const home = path.join(root, 'home');
-  return { root, home, policy, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+  return { root, home, policy, cleanup: () => fs.rmSync(root, { recursive: true, force: true, maxRetries: 10 }) };
 }
 
 export interface Session {
@@ -133,7 +133,7 @@ export function look(page: Page): Promise<void> {
 /** Debian's Chromium, headless, in a fresh profile, at 1280x800; closed and removed at teardown. */
 export async function openBrowser(t: { teardown(fn: () => unknown): void }): Promise<{ context: BrowserContext; page: Page }> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-chromium-'));
-  t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10 }));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -184,7 +184,7 @@ export async function startTestStudio(t: { teardown(fn: () => unknown): void }) 
 export async function startLiveAirlock(t: { teardown(fn: () => unknown): void }, policyText: string, opts: { bodyCap?: number } = {}) {
   const { startAirlock } = await import('../../runtime/airlock.ts');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-studio-live-'));
-  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true, maxRetries: 10 }));
   const policy = path.join(root, 'policy');
   fs.mkdirSync(policy);
   fs.writeFileSync(path.join(policy, 'airlock.rego'), policyText);

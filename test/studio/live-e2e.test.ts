@@ -21,7 +21,7 @@ const artifacts = path.resolve('test-artifacts', 'studio');
 fs.mkdirSync(artifacts, { recursive: true });
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-studio-live-'));
-t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+t.teardown(() => fs.rmSync(root, { recursive: true, force: true, maxRetries: 10 }));
 const policy = path.join(root, 'policy');
 fs.mkdirSync(policy);
 fs.writeFileSync(

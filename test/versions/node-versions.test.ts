@@ -38,7 +38,7 @@ for (const major of supportedMajors.filter((m) => m !== Number(process.versions.
     const cli = path.resolve('bin/airlock.js');
     t.equal((await run(node.bin, [cli, '--version'])).stdout, `${pkg.version}\n`);
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-test-node-'));
-    t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+    t.teardown(() => fs.rmSync(home, { recursive: true, force: true, maxRetries: 10 }));
     const { token } = await (await AgentStore.open(home)).add('ver');
     const child = spawn(node.bin, [cli, 'start', '--home', home, '--policy', 'test/proxy/fixtures/policy', '--proxy', '127.0.0.1:0', '--no-studio'], { stdio: ['ignore', 'pipe', 'pipe'] });
     t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
