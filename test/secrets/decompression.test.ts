@@ -4,7 +4,9 @@
 import crypto from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
+import fc from 'fast-check';
 import t from 'tap';
+import { PackedScan } from '../../proxy/packed-scan.ts';
 import { DecompressionLimitError, Scrubber, scrubResponse, UnscrubbableEncodingError, defaultInflateLimits } from '../../proxy/scrub.ts';
 
 const SECRET = 'ghp_Canary/Secret+Value=42?&x';
@@ -55,6 +57,34 @@ t.test('a slow reader holds the decoder back: nothing is inflated ahead of the a
   const body = Buffer.concat(out).toString('latin1');
   t.equal(body.length, text.length - (SECRET.length - PH.length) * 2048, 'every byte arrives once read');
   t.notOk(body.includes(SECRET), 'scrubbed');
+});
+
+// Fourteenth pass: a body with no content coding went through a stage that took every chunk at
+// once (its scrubbed output is pushed a microtask later, after Transform's own check), so an agent
+// that stopped reading had the whole answer read into Airlock's heap at network speed (20 unread
+// 2 GB downloads: RSS 320 → 730 MiB and growing, a neighbour's GET 3.5–5 s); the upload guard is
+// the same stage (a slow upstream). Each kind of body the scrubber reads must stop being pulled.
+t.test('a slow reader holds back an uncoded body too: plain, event stream, JSON lines, behind the packed scan', async (t) => {
+  const types = ['application/octet-stream', 'application/json', 'text/event-stream', 'application/x-ndjson', 'text/plain; charset=utf-8'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...types), fc.constantFrom(1024, 16 * 1024, 64 * 1024), fc.boolean(), async (type, chunk, packed) => {
+    const line = type.includes('event') ? `data: {"t":"${'x'.repeat(90)}"}\n\n` : `{"t":"${'x'.repeat(96)}"}\n`;
+    const body = Buffer.from(line.repeat(Math.ceil((8 * 1024 * 1024) / line.length)));
+    const head = { statusCode: 200, headers: [['content-type', type]] as Array<[string, string]> };
+    const inner = scrubResponse(scrubber, head, {}).transform!;
+    const transform = packed ? new PackedScan(() => scrubber, inner) : inner;
+    const source = lazySource(body, chunk);
+    source.pipe(transform);
+    let last = -1;
+    for (let i = 0; i < 50 && source.pulled !== last; i++) {
+      last = source.pulled;
+      await settle(20);
+    }
+    const pulled = source.pulled;
+    source.destroy();
+    transform.destroy();
+    return pulled < 2 * 1024 * 1024;
+  }), { numRuns: 8 });
+  t.pass('nobody reading: at most ~2 MiB of an 8 MiB body is taken, whatever its type, chunking or stages');
 });
 
 function zeros(bytes: number): Buffer {
