@@ -451,11 +451,27 @@ class AnyInflate extends Transform {
     if (!this.inner) {
       // zlib header: CM=8 in the low nibble and a header checksum divisible by 31.
       const zlibWrapped = chunk.length >= 2 && (chunk[0]! & 0x0f) === 8 && ((chunk[0]! << 8) | chunk[1]!) % 31 === 0;
-      this.inner = zlibWrapped ? zlib.createInflate() : zlib.createInflateRaw();
-      this.inner.on('data', (d: Buffer) => this.push(d));
-      this.inner.on('error', (err) => this.destroy(err));
+      const inner = zlibWrapped ? zlib.createInflate() : zlib.createInflateRaw();
+      this.inner = inner;
+      // The reader's pace reaches zlib (fourteenth pass): pushing regardless inflated each chunk
+      // whole into this buffer while the agent read nothing, 64 MiB of a `deflate` bomb per 64 KiB
+      // read, before the ratio cap (counted as the agent reads) could see it.
+      inner.on('data', (d: Buffer) => {
+        if (!this.push(d)) inner.pause();
+      });
+      inner.on('error', (err) => this.destroy(err));
     }
     this.inner.write(chunk, cb);
+  }
+
+  override _read(size: number): void {
+    this.inner?.resume();
+    super._read(size);
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.inner?.destroy();
+    cb(err);
   }
 
   override _flush(cb: TransformCallback): void {
