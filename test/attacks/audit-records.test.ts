@@ -143,19 +143,23 @@ t.test('a body nested deeper than a record can be serialized is still recorded (
   t.same([...new Set(statuses)], [403], 'every request of the flood was refused');
   t.equal(await ask(a.auth, `http://127.0.0.1:${up.port}/after-flood`), 200, 'the flooding agent\'s forwarded request');
   t.equal(await ask(N, 'http://127.0.0.1:1/neighbour'), 403, 'the neighbour\'s refused request');
-  // The summary comes within a second of the first refusal past the rate (bounded wait).
-  for (let i = 0; i < 60 && !a.records.some((r) => r.outcome === 'refusals-summarized'); i++) await new Promise((r) => setTimeout(r, 50));
+  // Each summary is written within a second of the first refusal it counts (bounded wait: on a
+  // loaded machine the flood may span more than one).
+  type Summary = AuditRecord & { extra: { refusals: { count: number; groups: Array<Record<string, unknown>> } } };
+  const mine = (r: AuditRecord): boolean => r.agent === a.agent && Boolean(r.url?.startsWith('http://127.0.0.1:1/x'));
+  const counted = (): number => a.records.filter((r) => r.outcome === 'refusals-summarized').reduce((n, r) => n + (r as Summary).extra.refusals.count, 0);
+  for (let i = 0; i < 80 && counted() + a.records.filter(mine).length < FLOOD; i++) await new Promise((r) => setTimeout(r, 50));
   await a.airlock.audit.flush();
   const after = fs.readFileSync((a.airlock.audit as { file: string }).file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord);
-  const whole = after.filter((r) => r.agent === a.agent && r.url?.startsWith('http://127.0.0.1:1/x'));
-  const summaries = after.filter((r) => r.outcome === 'refusals-summarized');
+  const whole = after.filter(mine);
+  const summaries = after.filter((r) => r.outcome === 'refusals-summarized') as Summary[];
   t.ok(whole.length >= 15 && whole.length < 30, `the agent's first refusals (after the two above) are recorded one by one (${whole.length})`);
   t.ok(whole.every((r) => r.detail && r.status === 403), 'whole, each with its reason');
-  t.equal(summaries.length, 1, 'the rest are one summary record');
-  const s = summaries[0] as AuditRecord & { extra: { refusals: { count: number; groups: Array<Record<string, unknown>> } } };
-  t.equal(s.agent, a.agent, 'the summary names the agent');
-  t.equal(s.extra.refusals.count + whole.length, FLOOD, 'every refusal is recorded or counted');
-  t.same(s.extra.refusals.groups, [{ outcome: 'destination-blocked', status: 403, host: '127.0.0.1', rule: 'allow-all', count: s.extra.refusals.count }], 'grouped by outcome, status, host and rule');
+  t.ok(summaries.length >= 1, `the rest are summary records, at most one a second (${summaries.length})`);
+  t.ok(summaries.every((x) => x.agent === a.agent), 'each names the agent');
+  const total = summaries.reduce((n, x) => n + x.extra.refusals.count, 0);
+  t.equal(total + whole.length, FLOOD, 'every refusal is recorded or counted');
+  t.ok(summaries.every((x) => JSON.stringify(x.extra.refusals.groups) === JSON.stringify([{ outcome: 'destination-blocked', status: 403, host: '127.0.0.1', rule: 'allow-all', count: x.extra.refusals.count }])), 'grouped by outcome, status, host and rule');
   t.ok(after.some((r) => r.agent === a.agent && r.outcome === 'forwarded' && r.url?.endsWith('/after-flood') && r.description), 'the agent\'s forwarded request is recorded whole');
   t.ok(after.some((r) => r.agent === 'neighbour' && r.outcome === 'destination-blocked' && r.url?.endsWith('/neighbour')), 'the neighbour\'s refusal is recorded whole');
 });
