@@ -219,6 +219,7 @@ export class ProxyServer {
     for (const s of this.sockets) s.destroy();
     this.websockets.close();
     await closed;
+    this.pipeline.flushRecords();
     this.upstream.close();
   }
 

@@ -26,7 +26,7 @@ import { retryExceedsApproval } from '../state/approvals.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
 import type { Identified } from '../state/stores.ts';
 import { AgentBusyError, AgentGate } from './agent-gate.ts';
-import { AuditBudget } from './audit-budget.ts';
+import { AuditBudget, RefusalRate } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
@@ -60,6 +60,8 @@ export interface PipelineDeps {
   placeholders: () => PlaceholderFinder | undefined;
   /** Each agent's share of the audit log's disk (proxy/audit-budget.ts); the default when absent. */
   auditBudget?: AuditBudget;
+  /** Refusals one agent may record one by one per minute (proxy/audit-budget.ts); the default when absent. */
+  refusalsPerMinute?: number;
   /** Calls `fn` with the id of each grant revoked (here or through another replica); returns how to stop. */
   grantRevocations?(fn: (id: string) => void): () => void;
 }
@@ -78,6 +80,7 @@ export class Pipeline {
   /** Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts). */
   private readonly gate = new AgentGate();
   private readonly auditBudget: AuditBudget;
+  private readonly refusalRate: RefusalRate;
 
   /** What a lasting request's watch asks (proxy/lasting-request.ts). */
   readonly lasting: LastingChecks;
@@ -87,6 +90,7 @@ export class Pipeline {
 
   constructor(private readonly deps: PipelineDeps) {
     this.auditBudget = deps.auditBudget ?? new AuditBudget();
+    this.refusalRate = new RefusalRate((summary) => deps.audit.append(summary), deps.refusalsPerMinute);
     this.lasting = {
       authenticate: (header) => this.authenticate(header),
       onPolicyReload: (fn) => deps.engine.onReload?.(fn) ?? (() => undefined),
@@ -495,15 +499,20 @@ export class Pipeline {
     // Airlock closed the connections (the agent's, then the upstream's), not the agent or the upstream: the record says so.
     if (this.stopping && (x.record.outcome === 'client-aborted' || x.record.outcome === 'upstream-error')) x.record.outcome = 'airlock-stopped';
     x.record.total_ms = x.elapsed();
-    const record = x.record;
-    this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description));
-    this.deps.audit.append(record);
+    this.append(x.record);
   }
 
   /** A record outside the exchange's own (a CONNECT, a WebSocket tunnel's end, a statement it carried). */
   append(record: AuditRecord): void {
+    // Past its agent's rate a refusal is counted into a summary instead (proxy/audit-budget.ts).
+    if (!this.refusalRate.admit(record)) return;
     this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description));
     this.deps.audit.append(record);
+  }
+
+  /** Writes the refusals counted since the last summary (the proxy is closing). */
+  flushRecords(): void {
+    this.refusalRate.flush();
   }
 }
 

@@ -359,6 +359,16 @@ export class ScrubStream extends Transform {
    * read and cost 1.5 s of CPU). At most one read's worth waits.
    */
   private burst: Buffer[] | undefined;
+  /**
+   * The write waiting for the reader (fourteenth pass). A burst is pushed a microtask after its
+   * chunks were taken, so Transform's own check (its readable buffer grew during the transform)
+   * never saw it and took every write at once: an agent (or upstream) that stopped reading had the
+   * whole answer (upload) read into this buffer at network speed, GiBs of heap and seconds of
+   * scrubbing on the main thread. A chunk is now taken only while the burst and the scrubbed output
+   * waiting for the reader are under the high-water mark; past it the write waits for the burst to
+   * be scrubbed or for `_read`.
+   */
+  private waiting: TransformCallback | undefined;
 
   constructor(scrubber: ScrubberSource, sniff?: BodySniffer, events = false, lines = false, probe?: HoldProbe) {
     super();
@@ -375,7 +385,26 @@ export class ScrubStream extends Transform {
       });
     }
     this.burst.push(chunk);
+    this.burstBytes += chunk.length;
+    if (this.readableLength + this.burstBytes < this.readableHighWaterMark) cb();
+    else this.waiting = cb;
+  }
+
+  private burstBytes = 0;
+
+  /** The waiting write goes on once the reader has room (or asks: `_read`). */
+  private admit(): void {
+    const cb = this.waiting;
+    if (!cb || this.readableLength + this.burstBytes >= this.readableHighWaterMark) return;
+    this.waiting = undefined;
     cb();
+  }
+
+  override _read(size: number): void {
+    const cb = this.waiting;
+    this.waiting = undefined;
+    cb?.();
+    super._read(size);
   }
 
   /** What a scrubbing error is to this stream's reader (a subclass may make it a refusal). */
@@ -386,8 +415,11 @@ export class ScrubStream extends Transform {
   private scrubBurst(): Error | undefined {
     const burst = this.burst;
     this.burst = undefined;
+    this.burstBytes = 0;
     if (!burst || this.destroyed) return undefined;
-    return pushScrubbed(this, () => this.chunks.feed(burst.length === 1 ? burst[0]! : Buffer.concat(burst)));
+    const err = pushScrubbed(this, () => this.chunks.feed(burst.length === 1 ? burst[0]! : Buffer.concat(burst)));
+    if (!err) this.admit();
+    return err;
   }
 
   override _flush(cb: TransformCallback): void {
@@ -419,11 +451,27 @@ class AnyInflate extends Transform {
     if (!this.inner) {
       // zlib header: CM=8 in the low nibble and a header checksum divisible by 31.
       const zlibWrapped = chunk.length >= 2 && (chunk[0]! & 0x0f) === 8 && ((chunk[0]! << 8) | chunk[1]!) % 31 === 0;
-      this.inner = zlibWrapped ? zlib.createInflate() : zlib.createInflateRaw();
-      this.inner.on('data', (d: Buffer) => this.push(d));
-      this.inner.on('error', (err) => this.destroy(err));
+      const inner = zlibWrapped ? zlib.createInflate() : zlib.createInflateRaw();
+      this.inner = inner;
+      // The reader's pace reaches zlib (fourteenth pass): pushing regardless inflated each chunk
+      // whole into this buffer while the agent read nothing, 64 MiB of a `deflate` bomb per 64 KiB
+      // read, before the ratio cap (counted as the agent reads) could see it.
+      inner.on('data', (d: Buffer) => {
+        if (!this.push(d)) inner.pause();
+      });
+      inner.on('error', (err) => this.destroy(err));
     }
     this.inner.write(chunk, cb);
+  }
+
+  override _read(size: number): void {
+    this.inner?.resume();
+    super._read(size);
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.inner?.destroy();
+    cb(err);
   }
 
   override _flush(cb: TransformCallback): void {

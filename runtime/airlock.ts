@@ -151,6 +151,7 @@ async function start(home: string, config: ResolvedConfig, opts: AirlockOptions)
         ...(opts.timeouts ?? {}),
       },
       maxHeaderSize: config.maxHeaderSize,
+      refusalsPerMinute: config.auditRefusalsPerMinute,
     });
     closers.add(() => proxy.close());
     closers.add(() => {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { Ajv, type ErrorObject } from 'ajv';
 import { defaultUpstreamTimeouts, type UpstreamTimeouts } from '../proxy/upstream-timeouts.ts';
+import { AUDIT_AGENT_REFUSALS_PER_MINUTE } from '../proxy/audit-budget.ts';
 import { stateFile } from '../state/home.ts';
 
 export interface AirlockConfig {
@@ -26,6 +27,8 @@ export interface AirlockConfig {
   bodyCap: number;
   /** Largest request head the proxy accepts (bytes). */
   maxHeaderSize: number;
+  /** Refusals one agent may record one by one per minute; past it they are counted into summaries (proxy/audit-budget.ts). */
+  auditRefusalsPerMinute: number;
   /** Wall-clock budget of one policy evaluation; past it the request is denied (fail closed). */
   evalTimeoutMs: number;
   /** URL that receives a JSON notification for every new approval (no secrets in it). */
@@ -57,6 +60,7 @@ export const defaultConfig: AirlockConfig = {
   resolve: [],
   bodyCap: 1024 * 1024,
   maxHeaderSize: 16 * 1024,
+  auditRefusalsPerMinute: AUDIT_AGENT_REFUSALS_PER_MINUTE,
   // Policies decide in microseconds; the budget only stops a runaway one. It is wall-clock time,
   // so it is generous enough that a busy CPU does not turn ordinary decisions into denials.
   evalTimeoutMs: 1000,
@@ -83,7 +87,7 @@ export interface ConfigFlags extends Partial<Omit<AirlockConfig, 'upstreamTimeou
 /** The flag each setting has (for messages about values given as flags). */
 const flagNames: Record<string, string> = {
   policy: '--policy', proxy: '--proxy', studio: '--studio', allowPrivate: '--allow-private', upstreamCa: '--upstream-ca',
-  resolve: '--resolve', bodyCap: '--body-cap', maxHeaderSize: 'maxHeaderSize', evalTimeoutMs: 'evalTimeoutMs',
+  resolve: '--resolve', bodyCap: '--body-cap', maxHeaderSize: 'maxHeaderSize', auditRefusalsPerMinute: 'auditRefusalsPerMinute', evalTimeoutMs: 'evalTimeoutMs',
   approvalWebhook: 'approvalWebhook', provenance: 'provenance', store: '--store', limits: '--limits', 'upstreamTimeouts.connect': '--upstream-connect-timeout',
   'upstreamTimeouts.firstByte': '--upstream-first-byte-timeout', 'upstreamTimeouts.idle': '--upstream-idle-timeout',
 };
@@ -106,6 +110,7 @@ export const configSchema = {
     resolve: { type: 'array', items: { type: 'string' }, description: 'a list of HOST[:PORT]=ADDR[:PORT] strings, e.g. ["api.internal=10.1.2.3"]' },
     bodyCap: { type: 'integer', minimum: 0, description: 'a number of bytes' },
     maxHeaderSize: { type: 'integer', minimum: 1024, maximum: 1048576, description: 'a number of bytes (1024 to 1048576)' },
+    auditRefusalsPerMinute: { type: 'integer', minimum: 1, description: 'a number of audit records a minute' },
     evalTimeoutMs: { type: 'integer', minimum: 1, description: 'milliseconds' },
     approvalWebhook: { type: 'string', description: 'an http(s) URL' },
     provenance: { enum: ['auto', 'on', 'off'], description: '"auto" (links recorded while the policy reads request.provenance), "on" or "off"' },
@@ -228,6 +233,7 @@ export function resolveConfig(home: string, flags: ConfigFlags): ResolvedConfig 
     resolve: pick('resolve', flags.resolve),
     bodyCap: pick('bodyCap', flags.bodyCap),
     maxHeaderSize: pick('maxHeaderSize', flags.maxHeaderSize),
+    auditRefusalsPerMinute: pick('auditRefusalsPerMinute', flags.auditRefusalsPerMinute),
     evalTimeoutMs: pick('evalTimeoutMs', flags.evalTimeoutMs),
     upstreamTimeouts: timeouts,
     provenance: pick('provenance', flags.provenance),

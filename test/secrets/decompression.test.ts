@@ -4,7 +4,9 @@
 import crypto from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
+import fc from 'fast-check';
 import t from 'tap';
+import { PackedScan } from '../../proxy/packed-scan.ts';
 import { DecompressionLimitError, Scrubber, scrubResponse, UnscrubbableEncodingError, defaultInflateLimits } from '../../proxy/scrub.ts';
 
 const SECRET = 'ghp_Canary/Secret+Value=42?&x';
@@ -35,9 +37,10 @@ function lazySource(data: Buffer, chunk = 16 * 1024): Readable & { pulled: numbe
 const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 t.test('a slow reader holds the decoder back: nothing is inflated ahead of the agent', async (t) => {
-  // 32 MiB of text that compresses about 3x, with the secret sprinkled in.
-  const text = Buffer.from(Array.from({ length: 2048 }, () => `${crypto.randomBytes(6000).toString('hex').slice(0, 16000)} ${SECRET}\n`).join(''));
-  const gz = zlib.gzipSync(text);
+  // 12 MiB of text that compresses about 2x, with the secret sprinkled in.
+  const lines = 768;
+  const text = Buffer.from(Array.from({ length: lines }, () => `${crypto.randomBytes(6000).toString('hex').slice(0, 16000)} ${SECRET}\n`).join(''));
+  const gz = zlib.gzipSync(text, { level: 1 });
   const source = lazySource(gz);
   const transform = transformFor('gzip');
   source.pipe(transform);
@@ -53,18 +56,77 @@ t.test('a slow reader holds the decoder back: nothing is inflated ahead of the a
   const out: Buffer[] = [];
   for await (const c of transform) out.push(c as Buffer);
   const body = Buffer.concat(out).toString('latin1');
-  t.equal(body.length, text.length - (SECRET.length - PH.length) * 2048, 'every byte arrives once read');
+  t.equal(body.length, text.length - (SECRET.length - PH.length) * lines, 'every byte arrives once read');
   t.notOk(body.includes(SECRET), 'scrubbed');
 });
 
+// Fourteenth pass: `deflate` (zlib-wrapped or raw, told apart by a stage of its own) pushed what
+// zlib inflated whatever the reader's pace: each 64 KiB read of a bomb became 64 MiB waiting in
+// that stage while the agent read nothing, never seen by the ratio cap (it counts what is read).
+t.test('a slow reader holds back every decoder, deflate (zlib and raw) and brotli included', async (t) => {
+  const spaces = Buffer.alloc(16 * 1024 * 1024, 0x20);
+  const fast = { level: 1 };
+  const bombs: Record<string, Buffer> = {
+    gzip: zlib.gzipSync(spaces, fast), 'deflate (zlib)': zlib.deflateSync(spaces, fast), 'deflate (raw)': zlib.deflateRawSync(spaces, fast),
+    br: zlib.brotliCompressSync(spaces, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 } }),
+  };
+  for (const [name, bomb] of Object.entries(bombs)) {
+    const transform = transformFor(name.split(' ')[0]!);
+    const source = lazySource(bomb, 64 * 1024);
+    source.pipe(transform);
+    let last = -1;
+    for (let i = 0; i < 50 && source.pulled !== last; i++) {
+      last = source.pulled;
+      await settle(20);
+    }
+    // What the decoders inflated and hold for the agent (the stages are this stream's own).
+    const decoders = transform as unknown as { first: Transform; last: Transform };
+    const waiting = decoders.first.readableLength + decoders.last.readableLength + transform.readableLength;
+    t.ok(waiting < 256 * 1024, `${name}: ${Math.round(waiting / 1024)} KiB inflated ahead of a reader that reads nothing`);
+    source.destroy();
+    transform.destroy();
+  }
+});
+
+// Fourteenth pass: a body with no content coding went through a stage that took every chunk at
+// once (its scrubbed output is pushed a microtask later, after Transform's own check), so an agent
+// that stopped reading had the whole answer read into Airlock's heap at network speed (20 unread
+// 2 GB downloads: RSS 320 → 730 MiB and growing, a neighbour's GET 3.5–5 s); the upload guard is
+// the same stage (a slow upstream). Each kind of body the scrubber reads must stop being pulled.
+t.test('a slow reader holds back an uncoded body too: plain, event stream, JSON lines, behind the packed scan', async (t) => {
+  const types = ['application/octet-stream', 'application/json', 'text/event-stream', 'application/x-ndjson', 'text/plain; charset=utf-8'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...types), fc.constantFrom(1024, 16 * 1024, 64 * 1024), fc.boolean(), async (type, chunk, packed) => {
+    const line = type.includes('event') ? `data: {"t":"${'x'.repeat(90)}"}\n\n` : `{"t":"${'x'.repeat(96)}"}\n`;
+    const body = Buffer.from(line.repeat(Math.ceil((8 * 1024 * 1024) / line.length)));
+    const head = { statusCode: 200, headers: [['content-type', type]] as Array<[string, string]> };
+    const inner = scrubResponse(scrubber, head, {}).transform!;
+    const transform = packed ? new PackedScan(() => scrubber, inner) : inner;
+    const source = lazySource(body, chunk);
+    source.pipe(transform);
+    let last = -1;
+    for (let i = 0; i < 50 && source.pulled !== last; i++) {
+      last = source.pulled;
+      await settle(20);
+    }
+    const pulled = source.pulled;
+    source.destroy();
+    transform.destroy();
+    return pulled < 2 * 1024 * 1024;
+  }), { numRuns: 8 });
+  t.pass('nobody reading: at most ~2 MiB of an 8 MiB body is taken, whatever its type, chunking or stages');
+});
+
+/** gzip of `bytes` zeros (a multiple of 4 MiB), built from one deflated block repeated: compressing them would take seconds. */
 function zeros(bytes: number): Buffer {
-  const gz = zlib.createGzip({ level: 9 });
-  const out: Buffer[] = [];
-  gz.on('data', (d: Buffer) => out.push(d));
-  const block = Buffer.alloc(1024 * 1024);
-  for (let i = 0; i < bytes / block.length; i++) gz.write(block);
-  gz.end();
-  return Buffer.concat(out.length ? out : [zlib.gzipSync(Buffer.alloc(bytes))]);
+  const block = Buffer.alloc(4 * 1024 * 1024);
+  const deflated = zlib.deflateRawSync(block, { level: 9, finishFlush: zlib.constants.Z_FULL_FLUSH });
+  let crc = 0;
+  for (let i = 0; i < bytes / block.length; i++) crc = zlib.crc32(block, crc);
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(bytes >>> 0, 4);
+  const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+  return Buffer.concat([header, ...Array<Buffer>(bytes / block.length).fill(deflated), zlib.deflateRawSync(Buffer.alloc(0)), trailer]);
 }
 
 async function drain(transform: Transform, source: Readable): Promise<{ bytes: number; error?: Error }> {
@@ -79,7 +141,7 @@ async function drain(transform: Transform, source: Readable): Promise<{ bytes: n
 }
 
 t.test('a stacked gzip bomb (gzip, gzip) is cut off at the ratio cap, with the reason', async (t) => {
-  const inner = zlib.gzipSync(Buffer.alloc(256 * 1024 * 1024), { level: 9 }); // 256 MiB of zeros → ~250 KiB
+  const inner = zeros(256 * 1024 * 1024); // 256 MiB of zeros → ~260 KiB
   const bomb = zlib.gzipSync(inner, { level: 9 }); // → a few KiB
   let why = '';
   const r = await drain(transformFor('gzip, gzip', (w) => (why = w)), lazySource(bomb));
@@ -98,7 +160,7 @@ t.test('a single-layer bomb and a body past the size cap are cut off too', async
   const s = await drain(transformFor('deflate', undefined, small), lazySource(incompressible));
   t.ok(s.error instanceof DecompressionLimitError, 'past maxBytes');
   t.match(s.error?.message ?? '', /passed 1 MiB/);
-  const br = zlib.brotliCompressSync(Buffer.alloc(32 * 1024 * 1024));
+  const br = zlib.brotliCompressSync(Buffer.alloc(32 * 1024 * 1024), { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 } });
   t.ok((await drain(transformFor('br'), lazySource(br))).error instanceof DecompressionLimitError, 'brotli bomb');
 });
 

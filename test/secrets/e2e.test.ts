@@ -54,6 +54,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string
 
 /** The upstream that echoes the request, gzipped when accepted, written in small chunks. */
 const echoInPieces: UpstreamHandler = (req, res, body) => {
+  if (req.url === '/big') return serveBig(res);
   const auth = String(req.headers.authorization ?? '');
   const payload = Buffer.from(JSON.stringify({
     url: req.url, authorization: auth, authorization_b64: Buffer.from(auth).toString('base64'), body: body.toString('utf8'),
@@ -64,6 +65,23 @@ const echoInPieces: UpstreamHandler = (req, res, body) => {
   for (let i = 0; i < out.length; i += 5) res.write(out.subarray(i, i + 5));
   res.end();
 };
+
+/** 96 MiB, as fast as the reader takes it; `written` counts what the upstream got rid of. */
+const big = { written: 0, size: 96 * 1024 * 1024 };
+function serveBig(res: import('node:http').ServerResponse): void {
+  const block = Buffer.alloc(1024 * 1024, '{"row":"x"}\n');
+  res.writeHead(200, { 'content-type': 'application/json' });
+  let closed = false;
+  res.on('close', () => (closed = true));
+  const more = (): void => {
+    while (!closed && big.written < big.size) {
+      big.written += block.length;
+      if (!res.write(block)) return void res.once('drain', more);
+    }
+    if (!closed) res.end();
+  };
+  more();
+}
 
 t.test('a canary secret through curl, Node fetch and Python requests', async (t) => {
   const home = tempDir(t, 'airlock-secrets-e2e-');
@@ -180,6 +198,22 @@ t.test('a canary secret through curl, Node fetch and Python requests', async (t)
     t.equal(other.received.length, before, 'no complete request reached other.example');
     t.notOk(other.bytes().includes(Buffer.from(placeholder).toString('base64').slice(4, 30)), 'the encoded placeholder never arrived');
     fs.rmSync(bodyFile);
+  });
+
+  // Fourteenth pass: the answer's scrubbing stage took every chunk at once, so an agent that read
+  // slowly (or not at all) had the whole answer pulled into Airlock's heap at network speed.
+  await t.test('an agent reading a scrubbed answer slowly holds its upstream back', async (t) => {
+    const reader = spawn('curl', ['-sS', '-o', '/dev/null', '--limit-rate', '16K', '--proxy', proxyUrl, '--cacert', caFile, '-H', `Authorization: Bearer ${placeholder}`, boundUrl('/big')], { env: agentEnv, stdio: 'ignore' });
+    t.teardown(() => reader.kill('SIGKILL'));
+    // Until the upstream stops getting rid of bytes (bounded: 10 s).
+    let last = -1;
+    for (let i = 0, still = 0; i < 100 && still < 4; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      still = big.written > 0 && big.written === last ? still + 1 : 0;
+      last = big.written;
+    }
+    reader.kill('SIGKILL');
+    t.ok(big.written > 0 && big.written < big.size / 2, `the upstream is held back by the reader: ${Math.round(big.written / 1048576)} of ${big.size / 1048576} MiB left it`);
   });
 
   await t.test('a secret the policy names but the store lacks: refused, nothing sent', async (t) => {
