@@ -179,6 +179,27 @@ const SYSTEM_ENTRIES: Record<string, string> = {
   '/etc/gitconfig': 'git runs programs it names', '/etc/rc.local': 'it runs at boot', '/etc/update-motd.d': 'its scripts run as root at every ssh login',
   '/etc/ssh/sshd_config': 'sshd obeys it', '/etc/ssh/sshd_config.d': 'sshd obeys it', '/etc/ssh/ssh_config': 'ssh runs ProxyCommand and Match exec',
   '/etc/ssh/ssh_config.d': 'ssh runs ProxyCommand and Match exec', '/etc/pam.d': 'logins run what it names (pam_exec)', '/etc/security': 'PAM obeys it',
+  // Fourteenth pass: the system-wide configs of what every user runs. npm's global config (Debian's
+  // /etc/npmrc, or <prefix>/etc/npmrc) runs its node-options and script-shell in every npm; pip's
+  // names the index (a local folder of the agent's packages, whose setup.py runs at install);
+  // sshd runs sshrc at every login; sudo loads the plugins sudo.conf names, as root; vim, tmux,
+  // screen and fish run commands from their system files.
+  '/etc/npmrc': 'every user\'s npm obeys its node-options and script-shell', '/usr/etc/npmrc': 'every user\'s npm obeys its node-options and script-shell',
+  '/usr/local/etc/npmrc': 'every user\'s npm obeys its node-options and script-shell', '/etc/pip.conf': 'every user\'s pip installs from the index it names',
+  '/etc/xdg/pip/pip.conf': 'every user\'s pip installs from the index it names', '/etc/gemrc': 'every user\'s gem obeys it',
+  '/etc/mercurial/hgrc': 'hg runs its hooks and extensions', '/etc/mercurial/hgrc.d': 'hg runs its hooks and extensions',
+  '/etc/ssh/sshrc': 'sshd runs it at every ssh login', '/etc/sudo.conf': 'sudo loads the plugins it names, as root',
+  '/etc/vim': 'vim runs its commands for every user', '/etc/vimrc': 'vim runs its commands for every user', '/etc/tmux.conf': 'tmux runs its run-shell commands',
+  '/etc/screenrc': 'screen runs its commands', '/etc/fish': 'fish sources its files', '/etc/wgetrc': 'every user\'s wget obeys it',
+  '/etc/environment.d': 'systemd sets its variables (LD_PRELOAD, PATH) in every user session',
+  // What every program on the machine trusts to find hosts and load code: OpenSSL's config names
+  // engines and providers (shared objects every OpenSSL program loads: curl, git, Python), NSS's
+  // names libnss modules every lookup loads; /etc/hosts and the resolver's config say where names,
+  // Airlock's upstreams too, lead.
+  '/etc/ssl/openssl.cnf': 'every OpenSSL program (curl, git, Python) loads the engines and providers it names',
+  '/etc/pki/tls/openssl.cnf': 'every OpenSSL program (curl, git, Python) loads the engines and providers it names',
+  '/etc/nsswitch.conf': 'every name lookup loads the NSS modules it names', '/etc/hosts': 'every program, Airlock too, resolves names through it',
+  '/etc/resolv.conf': 'every program, Airlock too, asks the name servers it names', '/etc/gai.conf': 'every program orders addresses by it',
 };
 
 /** Run by root: places package installs write too, named after the run when created or changed (not protected). */
@@ -191,6 +212,9 @@ const SYSTEM_REPORTED: Record<string, string> = {
   '/etc/ld.so.conf': 'the dynamic loader searches it', '/etc/passwd': 'it says who has uid 0', '/etc/group': 'it says who is in sudo and docker',
   '/etc/xdg/autostart': 'desktops start it at every login', '/etc/X11/Xsession.d': 'X sessions source it', '/etc/NetworkManager/dispatcher.d': 'NetworkManager runs it as root',
   '/usr/local/bin': 'it is on everyone\'s PATH before /usr/bin', '/usr/local/sbin': 'it is on root\'s PATH before /usr/sbin',
+  // Fourteenth pass: written by package installs (ldconfig, update-ca-certificates), so named, not protected.
+  '/etc/ld.so.cache': 'every program on the machine finds its libraries through it', '/etc/ssl/certs': 'curl, git, pip and Python trust the certificates in it',
+  '/usr/local/share/ca-certificates': 'update-ca-certificates adds them to what every program trusts', '/etc/pki/ca-trust': 'every program trusts the certificates in it',
 };
 
 /**
@@ -531,6 +555,57 @@ function changedSince(p: string, since: number, budget: { left: number; until: n
   return false;
 }
 
+/** The entries of a program folder (bounded), as paths. */
+function programsIn(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).slice(0, 2048).map((n) => path.join(dir, n));
+  } catch {
+    return [];
+  }
+}
+
+/** Whether what the link `p` leads to (a package's bin script) changed at or after `since`. */
+function targetChangedSince(p: string, since: number): boolean {
+  try {
+    return fs.statSync(p).ctimeMs >= since;
+  } catch {
+    return false;
+  }
+}
+
+/** dotenv files: `.env`, `.env.local`, `.env.development.local`, `.flaskenv`. */
+const DOTENV = /^(?:\.env(?:\.[\w-]+)*|\.flaskenv)$/;
+
+/**
+ * Variables whose value is code to the programs that read them: preloads and option variables of
+ * Node, Python, Perl, Ruby, the JVM and the dynamic loader, shell startup files, the programs git,
+ * ssh and editors start, build wrappers, and PATH.
+ */
+const CODE_VARIABLES = new Set([
+  'NODE_OPTIONS', 'NODE_PATH', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'DYLD_INSERT_LIBRARIES', 'DYLD_LIBRARY_PATH',
+  'PYTHONPATH', 'PYTHONSTARTUP', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONINSPECT', 'PERL5OPT', 'PERL5LIB', 'PERLLIB', 'RUBYOPT', 'RUBYLIB',
+  'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'BASH_ENV', 'ENV', 'ZDOTDIR', 'PROMPT_COMMAND', 'PATH',
+  'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_EXEC_PATH', 'GIT_ASKPASS', 'SSH_ASKPASS', 'GIT_EDITOR', 'GIT_PAGER', 'GIT_EXTERNAL_DIFF', 'GIT_PROXY_COMMAND',
+  'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM', 'GIT_CONFIG_COUNT', 'EDITOR', 'VISUAL', 'PAGER', 'BROWSER',
+  'RUSTC_WRAPPER', 'RUSTC', 'CARGO_BUILD_RUSTC_WRAPPER', 'GOFLAGS', 'CC', 'CXX', 'NPM_CONFIG_NODE_OPTIONS', 'NPM_CONFIG_SCRIPT_SHELL',
+]);
+
+/** The code-running variables a dotenv file sets (comma-separated), or undefined. */
+function codeVariables(file: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+  } catch {
+    return undefined;
+  }
+  const found = new Set<string>();
+  for (const line of text.split('\n').slice(0, 5000)) {
+    const name = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*[=:]/.exec(line)?.[1];
+    if (name && (CODE_VARIABLES.has(name.toUpperCase()) || name.toUpperCase().startsWith('GIT_CONFIG_'))) found.add(name);
+  }
+  return found.size ? [...found].slice(0, 5).join(', ') : undefined;
+}
+
 /**
  * The entry files created or changed since `since` (ms since the epoch): the home folder's list,
  * and, in the working directory and below it, the folder entries (a new `.git` counts when its
@@ -593,15 +668,25 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     // A Python virtual environment (pyvenv.cfg beside bin/): VS Code's and PyCharm's Python
     // support run its interpreter on opening the folder, the user's shell its activate script.
     if (e.name === 'pyvenv.cfg' && e.isFile() && !planted.some((f) => f.path === dir)) {
-      let bins: string[] = [];
-      try {
-        bins = fs.readdirSync(path.join(dir, 'bin')).filter((n) => /^(?:python[\d.]*|activate.*)$/.test(n)).slice(0, 32);
-      } catch {
-        /* no bin folder */
+      // Every program of its bin (fourteenth pass): an activated environment puts bin first on PATH,
+      // so a changed `pytest` or `pip` there runs in place of the real one.
+      if ([p, ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) {
+        planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script and, once activated, the programs in its bin' });
       }
-      if ([p, ...bins.map((n) => path.join(dir, 'bin', n))].some((w) => changedSince(w, since, budget))) {
-        planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script' });
+    }
+    // node_modules is not walked, but what `npm run`, `npx` and `yarn` start is in its .bin (links
+    // into the packages): one changed there, or the file it leads to, runs at the next script, and
+    // node_modules is in no diff (fourteenth pass).
+    if (e.name === 'node_modules' && e.isDirectory() && !planted.some((f) => f.path === path.join(p, '.bin'))) {
+      if (programsIn(path.join(p, '.bin')).some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) {
+        planted.push({ path: path.join(p, '.bin'), why: 'npm run, npx and yarn run its programs (node_modules is in no diff: reinstall with npm ci unless the agent was to install packages)' });
       }
+    }
+    // A dotenv file setting a variable that runs code: bun, pipenv, VS Code's Python, docker
+    // compose and `node --env-file` load it into the programs they start (fourteenth pass).
+    if (e.isFile() && DOTENV.test(e.name) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
+      const runs = codeVariables(p);
+      if (runs) planted.push({ path: p, why: `it sets ${runs}, which runs code in the programs that load it (bun, pipenv, VS Code's Python, docker compose, node --env-file)` });
     }
     const why = (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
       ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : e.name.endsWith('.code-workspace') ? FOLDER_ENTRIES['.code-workspace'] : undefined);
