@@ -148,6 +148,12 @@ const HOME_ENTRIES: Record<string, string> = {
   '.sbt': 'sbt loads its global plugins and settings',
   '.bunfig.toml': 'bun runs its preload scripts',
   '.bashrc.d': '.bashrc sources the files in it (Fedora, RHEL)',
+  // Fourteenth pass: Node's require() looks in every node_modules above the requiring file and in
+  // these two: a package planted here is what every Node program under the home folder loads for
+  // an optional dependency it lacks (debug's supports-color, ws's bufferutil, node-fetch's encoding).
+  'node_modules': 'every Node program under your home folder loads packages from it (an optional dependency it lacks)',
+  '.node_modules': 'Node loads packages from it for every program',
+  '.node_libraries': 'Node loads packages from it for every program',
   // Desktop and session: systemd's second user-unit folder, desktop entries (one named like an
   // installed application replaces it in menus and file associations), the default applications,
   // Plasma's login scripts; version managers' plugins (asdf, mise, pyenv run their scripts at every
@@ -426,6 +432,8 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
   for (const rel of Object.keys(HOME_ENTRIES)) {
     const p = path.join(homeDir, rel);
     if (inside(here, p) || unlocked.some((w) => inside(w, p))) continue;
+    // Run in the home folder itself, its node_modules is the project's own.
+    if (rel === 'node_modules' && here === path.resolve(homeDir)) continue;
     const anchor = HOME_FOLDERS[rel];
     if (anchor !== undefined) {
       try {
@@ -650,6 +658,14 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   }
   // Run by root: the system's own places (see SYSTEM_ENTRIES).
   for (const [p, why] of Object.entries(system ?? {})) if (changedSince(p, since, budget)) planted.push({ path: p, why });
+  // A node_modules in a folder above the working directory: Node programs below it (this project,
+  // its siblings) load from it what their own node_modules lacks. Not protected: an npm workspace's
+  // root is above its packages, and `npm install` in a package writes there (fourteenth pass).
+  for (let a = path.resolve(cwd); a !== path.dirname(a);) {
+    a = path.dirname(a);
+    const nm = path.join(a, 'node_modules');
+    if (!planted.some((f) => f.path === nm) && changedSince(nm, since, budget)) planted.push({ path: nm, why: 'Node programs in the folders below it load from it what their own node_modules lacks' });
+  }
   // Folders on PATH that the agent could write (in the home folder or the working directory): a
   // program put there runs in place of the one of that name (`~/.local/bin/git`).
   const root = path.resolve(cwd);

@@ -1617,6 +1617,24 @@ t.test('fourteenth pass: what a later npm run, an activated venv or a dotenv loa
   t.notOk(after.includes('svc/.env.local'), 'a dotenv file setting no code variable is not named');
   const report = plantedSince(since, '', work).planted.find((f) => f.path === path.join(work, '.env'));
   t.match(report?.why ?? '', /NODE_OPTIONS/, 'the reason names the variable');
+  // Node's require() walks up to every node_modules above the requiring file, and reads
+  // ~/.node_modules: a `supports-color` planted in the home folder (debug asks for it in a try) or
+  // above the project is what every Node program there loads. Named when made, read-only when there.
+  const { homeEntryFiles } = await import('../../sandbox/entry-files.ts');
+  const home = path.join(work, 'users', 'u');
+  const project = path.join(home, 'src', 'app');
+  fs.mkdirSync(project, { recursive: true });
+  fs.mkdirSync(path.join(home, '.node_modules'));
+  t.ok(homeEntryFiles(home, project, [], {}).includes(path.join(home, '.node_modules')), '~/.node_modules is bound read-only');
+  t.notOk(homeEntryFiles(home, home, [], {}).includes(path.join(home, 'node_modules')), 'but not the home folder\'s own node_modules when the agent runs there');
+  const since2 = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  for (const nm of [path.join(home, 'node_modules'), path.join(home, 'src', 'node_modules')]) {
+    fs.mkdirSync(path.join(nm, 'supports-color'), { recursive: true });
+    fs.writeFileSync(path.join(nm, 'supports-color', 'index.js'), 'require("child_process").execSync("touch /tmp/x")\n');
+  }
+  const planted = plantedSince(since2, home, project).planted.map((f) => f.path);
+  for (const nm of ['node_modules', 'src/node_modules']) t.ok(planted.includes(path.join(home, nm)), `~/${nm} (above the project) is named (${planted.join(', ')})`);
 });
 
 t.test('fourteenth pass: with --allow-unix-sockets, container managers\' sockets outside /run and the runtime folder are hidden, never the work', async (t) => {
