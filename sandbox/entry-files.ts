@@ -467,11 +467,68 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
     }
     if (fs.existsSync(inc) && !out.includes(inc)) out.push(inc);
   }
+  // What the user's environment names as startup code, protected like them (missing: named after the run).
+  for (const f of envEntryFiles(env, homeDir, cwd).keys()) {
+    if (unlocked.some((w) => inside(w, f)) || out.includes(f) || !fs.existsSync(f)) continue;
+    out.push(f);
+  }
   // What the shell rc files source, protected like them.
   for (const f of rcSourced(homeDir)) {
     if (inside(here, f) || unlocked.some((w) => inside(w, f)) || out.includes(f)) continue;
     out.push(f);
   }
+  return out;
+}
+
+/**
+ * Files and folders the user's own environment names as code every program of a kind runs at its
+ * start (fourteenth pass): `BASH_ENV` (every non-interactive bash), `ENV` (sh), `PYTHONSTARTUP`,
+ * `ZDOTDIR` (zsh's rc files), `INPUTRC`, the preloads of `NODE_OPTIONS` (`--require`, `--import`,
+ * `--loader`), `LD_PRELOAD`, a JVM's `-javaagent:`, Ruby's `-r`, the folders of `PYTHONPATH` and
+ * `NODE_PATH` (imported before the standard library / for what node_modules lacks), and the configs
+ * `GIT_CONFIG_GLOBAL`, `NPM_CONFIG_USERCONFIG`, `PIP_CONFIG_FILE`, `WGETRC`, `CURL_HOME`, `SCREENRC`,
+ * `MYVIMRC` name. Only those in the home folder (the user's to write, so the agent's), never one in
+ * or holding the working directory. Path → why.
+ */
+export function envEntryFiles(env: NodeJS.ProcessEnv, homeDir: string, cwd: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return out;
+  const here = path.resolve(cwd);
+  const add = (value: string | undefined, why: string): void => {
+    if (!value) return;
+    const p = path.resolve(value.replace(/^~(?=\/|$)/, homeDir));
+    if (!path.isAbsolute(value.replace(/^~(?=\/|$)/, homeDir)) || !inside(p, homeDir) || p === path.resolve(homeDir) || inside(p, here) || inside(here, p)) return;
+    if (!out.has(p) && out.size < 64) out.set(p, why);
+  };
+  // npm reads its settings from the environment in any case; the rest are exact names.
+  const get = (name: string): string | undefined => env[name] ?? (name.startsWith('NPM_CONFIG_') ? env[Object.keys(env).find((k) => k.toUpperCase() === name) ?? ''] : undefined);
+  add(get('BASH_ENV'), 'BASH_ENV names it: every non-interactive bash runs it');
+  add(get('ENV'), 'ENV names it: sh runs it');
+  add(get('PYTHONSTARTUP'), 'PYTHONSTARTUP names it: interactive Python runs it');
+  add(get('ZDOTDIR'), 'ZDOTDIR names it: zsh runs the rc files in it');
+  add(get('INPUTRC'), 'INPUTRC names it: readline key bindings type text into shells');
+  add(get('GIT_CONFIG_GLOBAL'), 'GIT_CONFIG_GLOBAL names it: git runs programs it names');
+  add(get('NPM_CONFIG_USERCONFIG'), 'npm_config_userconfig names it: npm obeys its node-options and script-shell');
+  add(get('PIP_CONFIG_FILE'), 'PIP_CONFIG_FILE names it: pip installs from the index it names');
+  add(get('WGETRC'), 'WGETRC names it: wget obeys it');
+  add(get('SCREENRC'), 'SCREENRC names it: screen runs its commands');
+  add(get('MYVIMRC'), 'MYVIMRC names it: vim runs it');
+  const curlHome = get('CURL_HOME');
+  if (curlHome) add(path.join(curlHome, '.curlrc'), 'CURL_HOME names its folder: curl obeys it');
+  // Option strings: the file after each preload flag, however it is spelled.
+  const words = (v: string | undefined): string[] => (v ?? '').slice(0, 8192).split(/\s+/).filter(Boolean).slice(0, 256);
+  const node = words(get('NODE_OPTIONS'));
+  node.forEach((w, i) => {
+    const m = /^(?:--require|-r|--import|--loader|--experimental-loader)(?:=(.+))?$/.exec(w);
+    if (m) add(m[1] ?? node[i + 1], 'NODE_OPTIONS preloads it: every Node program runs it');
+  });
+  for (const name of ['JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS']) {
+    for (const w of words(get(name))) add(/^-javaagent:([^=]+)/.exec(w)?.[1], `${name} loads it as an agent: every JVM runs it`);
+  }
+  for (const w of words(get('RUBYOPT'))) add(/^-r(.+)$/.exec(w)?.[1], 'RUBYOPT requires it: every Ruby runs it');
+  for (const lib of (get('LD_PRELOAD') ?? '').split(/[\s:]+/).filter(Boolean).slice(0, 32)) add(lib, 'LD_PRELOAD names it: every program loads it');
+  for (const dir of (get('PYTHONPATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on PYTHONPATH: Python imports from it before the standard library');
+  for (const dir of (get('NODE_PATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on NODE_PATH: Node programs load from it what their node_modules lacks');
   return out;
 }
 
@@ -643,6 +700,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
     for (const f of rcSourced(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
+    for (const [f, why] of envEntryFiles(env, homeDir, cwd)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why });
     // Python runs the import lines of every .pth file in the user's site-packages, and its
     // usercustomize module, at each start.
     const lib = path.join(homeDir, '.local', 'lib');

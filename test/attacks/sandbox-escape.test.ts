@@ -1660,3 +1660,41 @@ t.test('fourteenth pass: with --allow-unix-sockets, container managers\' sockets
     t.equal(runtimeFolder(dir, home, world.work), undefined, `not ${why}`);
   }
 });
+
+t.test('fourteenth pass: files the user\'s environment names as startup code are read-only inside and named when made', async (t) => {
+  // BASH_ENV runs in every non-interactive bash (every `bash script.sh`, every Makefile recipe with
+  // SHELL=bash), NODE_OPTIONS' --require in every Node program, PYTHONSTARTUP in interactive
+  // Python, a PYTHONPATH folder is imported from before the standard library: when the user's
+  // environment names such files in the home folder, the agent could write them like ~/.bashrc.
+  const { envEntryFiles, homeEntryFiles, plantedSince } = await import('../../sandbox/entry-files.ts');
+  const home = fs.mkdtempSync(path.join(world.dir, 'envhome-'));
+  const project = path.join(home, 'src', 'app');
+  fs.mkdirSync(project, { recursive: true });
+  const made = ['.bash_env', '.node/hooks.cjs', '.pythonstartup.py', 'lib/python/util.py', '.config/zsh/.zshrc', 'jars/agent.jar'];
+  for (const f of made) {
+    fs.mkdirSync(path.dirname(path.join(home, f)), { recursive: true });
+    fs.writeFileSync(path.join(home, f), '# mine\n');
+  }
+  const env = {
+    BASH_ENV: path.join(home, '.bash_env'), NODE_OPTIONS: `--max-old-space-size=4096 --require ${path.join(home, '.node/hooks.cjs')} -r ./local.cjs`,
+    PYTHONSTARTUP: '~/.pythonstartup.py', PYTHONPATH: `${path.join(home, 'lib/python')}:/usr/lib/extra`, ZDOTDIR: path.join(home, '.config/zsh'),
+    JAVA_TOOL_OPTIONS: `-javaagent:${path.join(home, 'jars/agent.jar')}=opt -Xmx1g`, LD_PRELOAD: path.join(home, 'missing/libx.so'),
+    // In the working directory (the project's own preload, as Yarn PnP's): the agent's to write anyway.
+    INPUTRC: path.join(project, '.inputrc'),
+  };
+  const names = [...envEntryFiles(env, home, project).keys()];
+  const ro = homeEntryFiles(home, project, [], env);
+  for (const f of ['.bash_env', '.node/hooks.cjs', '.pythonstartup.py', 'lib/python', '.config/zsh', 'jars/agent.jar']) {
+    t.ok(ro.includes(path.join(home, f)), `~/${f} is bound read-only`);
+  }
+  t.ok(names.includes(path.join(home, 'missing/libx.so')), 'a missing one is looked at after the run');
+  t.notOk(names.some((n) => n.startsWith(project) || n === '/usr/lib/extra' || n.endsWith('local.cjs')), 'nothing in the working directory, outside the home folder or relative');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  fs.mkdirSync(path.join(home, 'missing'));
+  fs.writeFileSync(path.join(home, 'missing/libx.so'), 'ELF');
+  fs.writeFileSync(path.join(home, 'lib/python/json.py'), 'import os\n');
+  const planted = plantedSince(since, home, project, '', env).planted.map((f) => f.path);
+  t.ok(planted.includes(path.join(home, 'missing/libx.so')), `the LD_PRELOAD library made during the run is named (${planted.join(', ')})`);
+  t.ok(planted.includes(path.join(home, 'lib/python')), 'a module planted in a PYTHONPATH folder is named');
+});
