@@ -712,6 +712,10 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     for (const py of pythons.slice(0, 16)) {
       changedIn(path.join(lib, py, 'site-packages'), (n) => n.endsWith('.pth') || n === 'usercustomize.py' || n === 'sitecustomize.py', 'Python runs it at every start');
+      // Fourteenth pass: the user site comes before the system's packages on sys.path, so any
+      // package there (a `yaml` or `requests` of the agent's) is what every Python program of the
+      // user's imports in place of the system's.
+      changedIn(path.join(lib, py, 'site-packages'), (n) => !n.endsWith('.dist-info') && !n.endsWith('.egg-info') && n !== '__pycache__', 'your Python programs import it before the system\'s packages');
     }
   }
   // Run by root: the system's own places (see SYSTEM_ENTRIES).

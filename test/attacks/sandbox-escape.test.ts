@@ -1697,4 +1697,9 @@ t.test('fourteenth pass: files the user\'s environment names as startup code are
   const planted = plantedSince(since, home, project, '', env).planted.map((f) => f.path);
   t.ok(planted.includes(path.join(home, 'missing/libx.so')), `the LD_PRELOAD library made during the run is named (${planted.join(', ')})`);
   t.ok(planted.includes(path.join(home, 'lib/python')), 'a module planted in a PYTHONPATH folder is named');
+  // The user site-packages comes before the system's: a `yaml` package there shadows the system's.
+  const site = path.join(home, '.local/lib/python3.99/site-packages');
+  fs.mkdirSync(path.join(site, 'yaml'), { recursive: true });
+  fs.writeFileSync(path.join(site, 'yaml', '__init__.py'), 'import os\n');
+  t.ok(plantedSince(since, home, project, '', env).planted.some((f) => f.path === path.join(site, 'yaml')), 'a package planted in the user site-packages is named');
 });
