@@ -620,6 +620,17 @@ function changedSince(p: string, since: number, budget: { left: number; until: n
   return false;
 }
 
+/**
+ * What of a folder entry counts as changed: a `.git` folder's config, hooks, info and commondir
+ * (objects and the index change with every commit), a `.hg` folder's hgrc, anything else whole.
+ */
+function folderEntryWatched(p: string): string[] {
+  const name = path.basename(p);
+  if (name === '.git' && isDir(p)) return ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n));
+  if (name === '.hg' && isDir(p)) return [path.join(p, 'hgrc')];
+  return [p];
+}
+
 /** The entries of a program folder (bounded), as paths. */
 function programsIn(dir: string): string[] {
   try {
@@ -727,6 +738,19 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     a = path.dirname(a);
     const nm = path.join(a, 'node_modules');
     if (!planted.some((f) => f.path === nm) && changedSince(nm, since, budget)) planted.push({ path: nm, why: 'Node programs in the folders below it load from it what their own node_modules lacks' });
+    // The folder entries in the folders between the working directory and the home folder (or the
+    // root): an editor opened on a parent folder runs its `.vscode` tasks, direnv and mise walk up
+    // to the nearest `.envrc` and `mise.toml`, and a `.git` made above a folder that was in no
+    // repository makes it part of one, whose config the prompt runs (fourteenth pass). The home
+    // folder's own entries are HOME_ENTRIES' (its `.cargo` and `.vscode` change with every build
+    // and extension install).
+    if (a === path.parse(a).root || (homeOk && !inside(a, homeDir)) || (homeOk && path.resolve(a) === path.resolve(homeDir))) continue;
+    for (const name of Object.keys(FOLDER_ENTRIES)) {
+      if (name === '.pth' || name === '.code-workspace') continue; // suffix rules, in the walk below
+      const q = path.join(a, name);
+      if (planted.some((f) => f.path === q)) continue;
+      if (folderEntryWatched(q).some((w) => changedSince(w, since, budget))) planted.push({ path: q, why: `${FOLDER_ENTRIES[name]} (above the working directory)` });
+    }
   }
   // Folders on PATH that the agent could write (in the home folder or the working directory): a
   // program put there runs in place of the one of that name (`~/.local/bin/git`).
@@ -769,10 +793,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     const why = (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
       ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : e.name.endsWith('.code-workspace') ? FOLDER_ENTRIES['.code-workspace'] : undefined);
     if (why) {
-      const watched = e.name === '.git' && e.isDirectory() ? ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n))
-        : e.name === '.hg' && e.isDirectory() ? [path.join(p, 'hgrc')]
-          : [p];
-      if (!planted.some((f) => f.path === p) && watched.some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
+      if (!planted.some((f) => f.path === p) && folderEntryWatched(p).some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
     }
     return !NOT_WALKED.has(e.name);
   });

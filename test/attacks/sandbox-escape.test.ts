@@ -1639,8 +1639,18 @@ t.test('fourteenth pass: what a later npm run, an activated venv or a dotenv loa
     fs.mkdirSync(path.join(nm, 'supports-color'), { recursive: true });
     fs.writeFileSync(path.join(nm, 'supports-color', 'index.js'), 'require("child_process").execSync("touch /tmp/x")\n');
   }
+  // Above the project too, run-on-entry folder entries: VS Code opened on ~/src runs its tasks,
+  // direnv and mise walk up, a `.git` made in ~/src puts the project in a repository of the agent's.
+  fs.mkdirSync(path.join(home, 'src', '.vscode'));
+  fs.writeFileSync(path.join(home, 'src', '.vscode', 'tasks.json'), '{}');
+  fs.writeFileSync(path.join(home, 'src', 'mise.toml'), '[hooks]\nenter = "touch /tmp/x"\n');
+  fs.mkdirSync(path.join(home, 'src', '.git', 'hooks'), { recursive: true });
+  fs.writeFileSync(path.join(home, 'src', '.git', 'config'), '[core]\n\tfsmonitor = touch /tmp/x\n');
+  // The home folder's own .cargo changes with every build (its registry): not named for that.
+  fs.mkdirSync(path.join(home, '.cargo', 'registry', 'cache'), { recursive: true });
   const planted = plantedSince(since2, home, project).planted.map((f) => f.path);
-  for (const nm of ['node_modules', 'src/node_modules']) t.ok(planted.includes(path.join(home, nm)), `~/${nm} (above the project) is named (${planted.join(', ')})`);
+  for (const nm of ['node_modules', 'src/node_modules', 'src/.vscode', 'src/mise.toml', 'src/.git']) t.ok(planted.includes(path.join(home, nm)), `~/${nm} (above the project) is named (${planted.join(', ')})`);
+  t.notOk(planted.some((p) => p.startsWith(path.join(home, '.cargo'))), 'the home folder\'s cargo registry is not');
 });
 
 t.test('fourteenth pass: with --allow-unix-sockets, container managers\' sockets outside /run and the runtime folder are hidden, never the work', async (t) => {
