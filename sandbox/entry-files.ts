@@ -361,6 +361,12 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.dir-locals.el': 'emacs evaluates it',
   '.npmrc': 'npm obeys node-options and script-shell',
   '.yarnrc.yml': 'yarn runs yarnPath',
+  // Fourteenth pass: yarn 1 runs its yarn-path; pnpm runs the hooks of its pnpmfile at every
+  // install; husky's hooks (run at the next commit, maybe before any diff is read) are in .husky.
+  '.yarnrc': 'yarn 1 runs its yarn-path',
+  '.pnpmfile.cjs': 'pnpm runs its hooks at every install',
+  '.pnpmfile.mjs': 'pnpm runs its hooks at every install',
+  '.husky': 'husky runs its hooks at your next commit',
   '.pth': 'Python runs its import lines',
   // Thirteenth pass: dev containers run `initializeCommand` on your machine when the folder is
   // opened in one; a `.code-workspace` file's tasks run on opening it (runOn: folderOpen); helix and

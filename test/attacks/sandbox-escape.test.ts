@@ -1555,7 +1555,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
 t.test('property: a run-on-entry file made during the run is named at any depth and under any folder name, printably; one made before is not', async (t) => {
   const { plantedReport, plantedSince } = await import('../../sandbox/entry-files.ts');
   const kinds = ['.git/config', '.envrc', '.vscode/tasks.json', 'mise.toml', '.nvim.lua', '.hg/hgrc', 'site.pth', '.yarnrc.yml',
-    '.devcontainer/devcontainer.json', 'w.code-workspace', '.helix/languages.toml', '.cargo/config.toml', '.zed/tasks.json', 'bunfig.toml', 'lefthook-local.yml'];
+    '.devcontainer/devcontainer.json', 'w.code-workspace', '.helix/languages.toml', '.cargo/config.toml', '.zed/tasks.json', 'bunfig.toml', 'lefthook-local.yml',
+    // fourteenth pass
+    '.yarnrc', '.pnpmfile.cjs', '.husky/pre-commit'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));
