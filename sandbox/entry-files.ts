@@ -750,7 +750,8 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     // repository makes it part of one, whose config the prompt runs (fourteenth pass). The home
     // folder's own entries are HOME_ENTRIES' (its `.cargo` and `.vscode` change with every build
     // and extension install).
-    if (a === path.parse(a).root || (homeOk && !inside(a, homeDir)) || (homeOk && path.resolve(a) === path.resolve(homeDir))) continue;
+    // Only with the home folder known: without it, the folder above may be the home folder itself.
+    if (!homeOk || a === path.parse(a).root || path.resolve(a) === path.resolve(homeDir) || inside(homeDir, a)) continue;
     for (const name of Object.keys(FOLDER_ENTRIES)) {
       if (name === '.pth' || name === '.code-workspace') continue; // suffix rules, in the walk below
       const q = path.join(a, name);
