@@ -148,6 +148,12 @@ const HOME_ENTRIES: Record<string, string> = {
   '.sbt': 'sbt loads its global plugins and settings',
   '.bunfig.toml': 'bun runs its preload scripts',
   '.bashrc.d': '.bashrc sources the files in it (Fedora, RHEL)',
+  // Fourteenth pass: Node's require() looks in every node_modules above the requiring file and in
+  // these two: a package planted here is what every Node program under the home folder loads for
+  // an optional dependency it lacks (debug's supports-color, ws's bufferutil, node-fetch's encoding).
+  'node_modules': 'every Node program under your home folder loads packages from it (an optional dependency it lacks)',
+  '.node_modules': 'Node loads packages from it for every program',
+  '.node_libraries': 'Node loads packages from it for every program',
   // Desktop and session: systemd's second user-unit folder, desktop entries (one named like an
   // installed application replaces it in menus and file associations), the default applications,
   // Plasma's login scripts; version managers' plugins (asdf, mise, pyenv run their scripts at every
@@ -179,6 +185,27 @@ const SYSTEM_ENTRIES: Record<string, string> = {
   '/etc/gitconfig': 'git runs programs it names', '/etc/rc.local': 'it runs at boot', '/etc/update-motd.d': 'its scripts run as root at every ssh login',
   '/etc/ssh/sshd_config': 'sshd obeys it', '/etc/ssh/sshd_config.d': 'sshd obeys it', '/etc/ssh/ssh_config': 'ssh runs ProxyCommand and Match exec',
   '/etc/ssh/ssh_config.d': 'ssh runs ProxyCommand and Match exec', '/etc/pam.d': 'logins run what it names (pam_exec)', '/etc/security': 'PAM obeys it',
+  // Fourteenth pass: the system-wide configs of what every user runs. npm's global config (Debian's
+  // /etc/npmrc, or <prefix>/etc/npmrc) runs its node-options and script-shell in every npm; pip's
+  // names the index (a local folder of the agent's packages, whose setup.py runs at install);
+  // sshd runs sshrc at every login; sudo loads the plugins sudo.conf names, as root; vim, tmux,
+  // screen and fish run commands from their system files.
+  '/etc/npmrc': 'every user\'s npm obeys its node-options and script-shell', '/usr/etc/npmrc': 'every user\'s npm obeys its node-options and script-shell',
+  '/usr/local/etc/npmrc': 'every user\'s npm obeys its node-options and script-shell', '/etc/pip.conf': 'every user\'s pip installs from the index it names',
+  '/etc/xdg/pip/pip.conf': 'every user\'s pip installs from the index it names', '/etc/gemrc': 'every user\'s gem obeys it',
+  '/etc/mercurial/hgrc': 'hg runs its hooks and extensions', '/etc/mercurial/hgrc.d': 'hg runs its hooks and extensions',
+  '/etc/ssh/sshrc': 'sshd runs it at every ssh login', '/etc/sudo.conf': 'sudo loads the plugins it names, as root',
+  '/etc/vim': 'vim runs its commands for every user', '/etc/vimrc': 'vim runs its commands for every user', '/etc/tmux.conf': 'tmux runs its run-shell commands',
+  '/etc/screenrc': 'screen runs its commands', '/etc/fish': 'fish sources its files', '/etc/wgetrc': 'every user\'s wget obeys it',
+  '/etc/environment.d': 'systemd sets its variables (LD_PRELOAD, PATH) in every user session',
+  // What every program on the machine trusts to find hosts and load code: OpenSSL's config names
+  // engines and providers (shared objects every OpenSSL program loads: curl, git, Python), NSS's
+  // names libnss modules every lookup loads; /etc/hosts and the resolver's config say where names,
+  // Airlock's upstreams too, lead.
+  '/etc/ssl/openssl.cnf': 'every OpenSSL program (curl, git, Python) loads the engines and providers it names',
+  '/etc/pki/tls/openssl.cnf': 'every OpenSSL program (curl, git, Python) loads the engines and providers it names',
+  '/etc/nsswitch.conf': 'every name lookup loads the NSS modules it names', '/etc/hosts': 'every program, Airlock too, resolves names through it',
+  '/etc/resolv.conf': 'every program, Airlock too, asks the name servers it names', '/etc/gai.conf': 'every program orders addresses by it',
 };
 
 /** Run by root: places package installs write too, named after the run when created or changed (not protected). */
@@ -191,6 +218,9 @@ const SYSTEM_REPORTED: Record<string, string> = {
   '/etc/ld.so.conf': 'the dynamic loader searches it', '/etc/passwd': 'it says who has uid 0', '/etc/group': 'it says who is in sudo and docker',
   '/etc/xdg/autostart': 'desktops start it at every login', '/etc/X11/Xsession.d': 'X sessions source it', '/etc/NetworkManager/dispatcher.d': 'NetworkManager runs it as root',
   '/usr/local/bin': 'it is on everyone\'s PATH before /usr/bin', '/usr/local/sbin': 'it is on root\'s PATH before /usr/sbin',
+  // Fourteenth pass: written by package installs (ldconfig, update-ca-certificates), so named, not protected.
+  '/etc/ld.so.cache': 'every program on the machine finds its libraries through it', '/etc/ssl/certs': 'curl, git, pip and Python trust the certificates in it',
+  '/usr/local/share/ca-certificates': 'update-ca-certificates adds them to what every program trusts', '/etc/pki/ca-trust': 'every program trusts the certificates in it',
 };
 
 /**
@@ -331,6 +361,12 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.dir-locals.el': 'emacs evaluates it',
   '.npmrc': 'npm obeys node-options and script-shell',
   '.yarnrc.yml': 'yarn runs yarnPath',
+  // Fourteenth pass: yarn 1 runs its yarn-path; pnpm runs the hooks of its pnpmfile at every
+  // install; husky's hooks (run at the next commit, maybe before any diff is read) are in .husky.
+  '.yarnrc': 'yarn 1 runs its yarn-path',
+  '.pnpmfile.cjs': 'pnpm runs its hooks at every install',
+  '.pnpmfile.mjs': 'pnpm runs its hooks at every install',
+  '.husky': 'husky runs its hooks at your next commit',
   '.pth': 'Python runs its import lines',
   // Thirteenth pass: dev containers run `initializeCommand` on your machine when the folder is
   // opened in one; a `.code-workspace` file's tasks run on opening it (runOn: folderOpen); helix and
@@ -402,6 +438,8 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
   for (const rel of Object.keys(HOME_ENTRIES)) {
     const p = path.join(homeDir, rel);
     if (inside(here, p) || unlocked.some((w) => inside(w, p))) continue;
+    // Run in the home folder itself, its node_modules is the project's own.
+    if (rel === 'node_modules' && here === path.resolve(homeDir)) continue;
     const anchor = HOME_FOLDERS[rel];
     if (anchor !== undefined) {
       try {
@@ -435,11 +473,68 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
     }
     if (fs.existsSync(inc) && !out.includes(inc)) out.push(inc);
   }
+  // What the user's environment names as startup code, protected like them (missing: named after the run).
+  for (const f of envEntryFiles(env, homeDir, cwd).keys()) {
+    if (unlocked.some((w) => inside(w, f)) || out.includes(f) || !fs.existsSync(f)) continue;
+    out.push(f);
+  }
   // What the shell rc files source, protected like them.
   for (const f of rcSourced(homeDir)) {
     if (inside(here, f) || unlocked.some((w) => inside(w, f)) || out.includes(f)) continue;
     out.push(f);
   }
+  return out;
+}
+
+/**
+ * Files and folders the user's own environment names as code every program of a kind runs at its
+ * start (fourteenth pass): `BASH_ENV` (every non-interactive bash), `ENV` (sh), `PYTHONSTARTUP`,
+ * `ZDOTDIR` (zsh's rc files), `INPUTRC`, the preloads of `NODE_OPTIONS` (`--require`, `--import`,
+ * `--loader`), `LD_PRELOAD`, a JVM's `-javaagent:`, Ruby's `-r`, the folders of `PYTHONPATH` and
+ * `NODE_PATH` (imported before the standard library / for what node_modules lacks), and the configs
+ * `GIT_CONFIG_GLOBAL`, `NPM_CONFIG_USERCONFIG`, `PIP_CONFIG_FILE`, `WGETRC`, `CURL_HOME`, `SCREENRC`,
+ * `MYVIMRC` name. Only those in the home folder (the user's to write, so the agent's), never one in
+ * or holding the working directory. Path → why.
+ */
+export function envEntryFiles(env: NodeJS.ProcessEnv, homeDir: string, cwd: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return out;
+  const here = path.resolve(cwd);
+  const add = (value: string | undefined, why: string): void => {
+    if (!value) return;
+    const p = path.resolve(value.replace(/^~(?=\/|$)/, homeDir));
+    if (!path.isAbsolute(value.replace(/^~(?=\/|$)/, homeDir)) || !inside(p, homeDir) || p === path.resolve(homeDir) || inside(p, here) || inside(here, p)) return;
+    if (!out.has(p) && out.size < 64) out.set(p, why);
+  };
+  // npm reads its settings from the environment in any case; the rest are exact names.
+  const get = (name: string): string | undefined => env[name] ?? (name.startsWith('NPM_CONFIG_') ? env[Object.keys(env).find((k) => k.toUpperCase() === name) ?? ''] : undefined);
+  add(get('BASH_ENV'), 'BASH_ENV names it: every non-interactive bash runs it');
+  add(get('ENV'), 'ENV names it: sh runs it');
+  add(get('PYTHONSTARTUP'), 'PYTHONSTARTUP names it: interactive Python runs it');
+  add(get('ZDOTDIR'), 'ZDOTDIR names it: zsh runs the rc files in it');
+  add(get('INPUTRC'), 'INPUTRC names it: readline key bindings type text into shells');
+  add(get('GIT_CONFIG_GLOBAL'), 'GIT_CONFIG_GLOBAL names it: git runs programs it names');
+  add(get('NPM_CONFIG_USERCONFIG'), 'npm_config_userconfig names it: npm obeys its node-options and script-shell');
+  add(get('PIP_CONFIG_FILE'), 'PIP_CONFIG_FILE names it: pip installs from the index it names');
+  add(get('WGETRC'), 'WGETRC names it: wget obeys it');
+  add(get('SCREENRC'), 'SCREENRC names it: screen runs its commands');
+  add(get('MYVIMRC'), 'MYVIMRC names it: vim runs it');
+  const curlHome = get('CURL_HOME');
+  if (curlHome) add(path.join(curlHome, '.curlrc'), 'CURL_HOME names its folder: curl obeys it');
+  // Option strings: the file after each preload flag, however it is spelled.
+  const words = (v: string | undefined): string[] => (v ?? '').slice(0, 8192).split(/\s+/).filter(Boolean).slice(0, 256);
+  const node = words(get('NODE_OPTIONS'));
+  node.forEach((w, i) => {
+    const m = /^(?:--require|-r|--import|--loader|--experimental-loader)(?:=(.+))?$/.exec(w);
+    if (m) add(m[1] ?? node[i + 1], 'NODE_OPTIONS preloads it: every Node program runs it');
+  });
+  for (const name of ['JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS']) {
+    for (const w of words(get(name))) add(/^-javaagent:([^=]+)/.exec(w)?.[1], `${name} loads it as an agent: every JVM runs it`);
+  }
+  for (const w of words(get('RUBYOPT'))) add(/^-r(.+)$/.exec(w)?.[1], 'RUBYOPT requires it: every Ruby runs it');
+  for (const lib of (get('LD_PRELOAD') ?? '').split(/[\s:]+/).filter(Boolean).slice(0, 32)) add(lib, 'LD_PRELOAD names it: every program loads it');
+  for (const dir of (get('PYTHONPATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on PYTHONPATH: Python imports from it before the standard library');
+  for (const dir of (get('NODE_PATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on NODE_PATH: Node programs load from it what their node_modules lacks');
   return out;
 }
 
@@ -532,6 +627,68 @@ function changedSince(p: string, since: number, budget: { left: number; until: n
 }
 
 /**
+ * What of a folder entry counts as changed: a `.git` folder's config, hooks, info and commondir
+ * (objects and the index change with every commit), a `.hg` folder's hgrc, anything else whole.
+ */
+function folderEntryWatched(p: string): string[] {
+  const name = path.basename(p);
+  if (name === '.git' && isDir(p)) return ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n));
+  if (name === '.hg' && isDir(p)) return [path.join(p, 'hgrc')];
+  return [p];
+}
+
+/** The entries of a program folder (bounded), as paths. */
+function programsIn(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).slice(0, 2048).map((n) => path.join(dir, n));
+  } catch {
+    return [];
+  }
+}
+
+/** Whether what the link `p` leads to (a package's bin script) changed at or after `since`. */
+function targetChangedSince(p: string, since: number): boolean {
+  try {
+    return fs.statSync(p).ctimeMs >= since;
+  } catch {
+    return false;
+  }
+}
+
+/** dotenv files: `.env`, `.env.local`, `.env.development.local`, `.flaskenv`. */
+const DOTENV = /^(?:\.env(?:\.[\w-]+)*|\.flaskenv)$/;
+
+/**
+ * Variables whose value is code to the programs that read them: preloads and option variables of
+ * Node, Python, Perl, Ruby, the JVM and the dynamic loader, shell startup files, the programs git,
+ * ssh and editors start, build wrappers, and PATH.
+ */
+const CODE_VARIABLES = new Set([
+  'NODE_OPTIONS', 'NODE_PATH', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'DYLD_INSERT_LIBRARIES', 'DYLD_LIBRARY_PATH',
+  'PYTHONPATH', 'PYTHONSTARTUP', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONINSPECT', 'PERL5OPT', 'PERL5LIB', 'PERLLIB', 'RUBYOPT', 'RUBYLIB',
+  'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'BASH_ENV', 'ENV', 'ZDOTDIR', 'PROMPT_COMMAND', 'PATH',
+  'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_EXEC_PATH', 'GIT_ASKPASS', 'SSH_ASKPASS', 'GIT_EDITOR', 'GIT_PAGER', 'GIT_EXTERNAL_DIFF', 'GIT_PROXY_COMMAND',
+  'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM', 'GIT_CONFIG_COUNT', 'EDITOR', 'VISUAL', 'PAGER', 'BROWSER',
+  'RUSTC_WRAPPER', 'RUSTC', 'CARGO_BUILD_RUSTC_WRAPPER', 'GOFLAGS', 'CC', 'CXX', 'NPM_CONFIG_NODE_OPTIONS', 'NPM_CONFIG_SCRIPT_SHELL',
+]);
+
+/** The code-running variables a dotenv file sets (comma-separated), or undefined. */
+function codeVariables(file: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+  } catch {
+    return undefined;
+  }
+  const found = new Set<string>();
+  for (const line of text.split('\n').slice(0, 5000)) {
+    const name = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*[=:]/.exec(line)?.[1];
+    if (name && (CODE_VARIABLES.has(name.toUpperCase()) || name.toUpperCase().startsWith('GIT_CONFIG_'))) found.add(name);
+  }
+  return found.size ? [...found].slice(0, 5).join(', ') : undefined;
+}
+
+/**
  * The entry files created or changed since `since` (ms since the epoch): the home folder's list,
  * and, in the working directory and below it, the folder entries (a new `.git` counts when its
  * config, hooks or info changed: objects and the index change with every commit). The walk is
@@ -560,6 +717,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
     for (const f of rcSourced(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
+    for (const [f, why] of envEntryFiles(env, homeDir, cwd)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why });
     // Python runs the import lines of every .pth file in the user's site-packages, and its
     // usercustomize module, at each start.
     const lib = path.join(homeDir, '.local', 'lib');
@@ -571,10 +729,36 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     for (const py of pythons.slice(0, 16)) {
       changedIn(path.join(lib, py, 'site-packages'), (n) => n.endsWith('.pth') || n === 'usercustomize.py' || n === 'sitecustomize.py', 'Python runs it at every start');
+      // Fourteenth pass: the user site comes before the system's packages on sys.path, so any
+      // package there (a `yaml` or `requests` of the agent's) is what every Python program of the
+      // user's imports in place of the system's.
+      changedIn(path.join(lib, py, 'site-packages'), (n) => !n.endsWith('.dist-info') && !n.endsWith('.egg-info') && n !== '__pycache__', 'your Python programs import it before the system\'s packages');
     }
   }
   // Run by root: the system's own places (see SYSTEM_ENTRIES).
   for (const [p, why] of Object.entries(system ?? {})) if (changedSince(p, since, budget)) planted.push({ path: p, why });
+  // A node_modules in a folder above the working directory: Node programs below it (this project,
+  // its siblings) load from it what their own node_modules lacks. Not protected: an npm workspace's
+  // root is above its packages, and `npm install` in a package writes there (fourteenth pass).
+  for (let a = path.resolve(cwd); a !== path.dirname(a);) {
+    a = path.dirname(a);
+    const nm = path.join(a, 'node_modules');
+    if (!planted.some((f) => f.path === nm) && changedSince(nm, since, budget)) planted.push({ path: nm, why: 'Node programs in the folders below it load from it what their own node_modules lacks' });
+    // The folder entries in the folders between the working directory and the home folder (or the
+    // root): an editor opened on a parent folder runs its `.vscode` tasks, direnv and mise walk up
+    // to the nearest `.envrc` and `mise.toml`, and a `.git` made above a folder that was in no
+    // repository makes it part of one, whose config the prompt runs (fourteenth pass). The home
+    // folder's own entries are HOME_ENTRIES' (its `.cargo` and `.vscode` change with every build
+    // and extension install).
+    // Only with the home folder known: without it, the folder above may be the home folder itself.
+    if (!homeOk || a === path.parse(a).root || path.resolve(a) === path.resolve(homeDir) || inside(homeDir, a)) continue;
+    for (const name of Object.keys(FOLDER_ENTRIES)) {
+      if (name === '.pth' || name === '.code-workspace') continue; // suffix rules, in the walk below
+      const q = path.join(a, name);
+      if (planted.some((f) => f.path === q)) continue;
+      if (folderEntryWatched(q).some((w) => changedSince(w, since, budget))) planted.push({ path: q, why: `${FOLDER_ENTRIES[name]} (above the working directory)` });
+    }
+  }
   // Folders on PATH that the agent could write (in the home folder or the working directory): a
   // program put there runs in place of the one of that name (`~/.local/bin/git`).
   const root = path.resolve(cwd);
@@ -593,23 +777,30 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     // A Python virtual environment (pyvenv.cfg beside bin/): VS Code's and PyCharm's Python
     // support run its interpreter on opening the folder, the user's shell its activate script.
     if (e.name === 'pyvenv.cfg' && e.isFile() && !planted.some((f) => f.path === dir)) {
-      let bins: string[] = [];
-      try {
-        bins = fs.readdirSync(path.join(dir, 'bin')).filter((n) => /^(?:python[\d.]*|activate.*)$/.test(n)).slice(0, 32);
-      } catch {
-        /* no bin folder */
+      // Every program of its bin (fourteenth pass): an activated environment puts bin first on PATH,
+      // so a changed `pytest` or `pip` there runs in place of the real one.
+      if ([p, ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) {
+        planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script and, once activated, the programs in its bin' });
       }
-      if ([p, ...bins.map((n) => path.join(dir, 'bin', n))].some((w) => changedSince(w, since, budget))) {
-        planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script' });
+    }
+    // node_modules is not walked, but what `npm run`, `npx` and `yarn` start is in its .bin (links
+    // into the packages): one changed there, or the file it leads to, runs at the next script, and
+    // node_modules is in no diff (fourteenth pass).
+    if (e.name === 'node_modules' && e.isDirectory() && !planted.some((f) => f.path === path.join(p, '.bin'))) {
+      if (programsIn(path.join(p, '.bin')).some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) {
+        planted.push({ path: path.join(p, '.bin'), why: 'npm run, npx and yarn run its programs (node_modules is in no diff: reinstall with npm ci unless the agent was to install packages)' });
       }
+    }
+    // A dotenv file setting a variable that runs code: bun, pipenv, VS Code's Python, docker
+    // compose and `node --env-file` load it into the programs they start (fourteenth pass).
+    if (e.isFile() && DOTENV.test(e.name) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
+      const runs = codeVariables(p);
+      if (runs) planted.push({ path: p, why: `it sets ${runs}, which runs code in the programs that load it (bun, pipenv, VS Code's Python, docker compose, node --env-file)` });
     }
     const why = (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
       ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : e.name.endsWith('.code-workspace') ? FOLDER_ENTRIES['.code-workspace'] : undefined);
     if (why) {
-      const watched = e.name === '.git' && e.isDirectory() ? ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n))
-        : e.name === '.hg' && e.isDirectory() ? [path.join(p, 'hgrc')]
-          : [p];
-      if (!planted.some((f) => f.path === p) && watched.some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
+      if (!planted.some((f) => f.path === p) && folderEntryWatched(p).some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
     }
     return !NOT_WALKED.has(e.name);
   });

@@ -83,6 +83,16 @@ for (const port of ports) {
 // sandbox hides, a pipe) came through bubblewrap to us: closed here, the last step before exec.
 if (!process.connected) process.exit(125);
 closeInheritedDescriptors(new Set([process.channel?.fd].filter((fd) => Number.isInteger(fd))));
+// The sandbox shares the host's memory (no cgroup of its own): an agent that fills it (a runaway
+// build, a prompt-injected allocation loop) would have the kernel's OOM killer choose among every
+// process on the machine, Airlock's and the user's session included. The command and all it starts
+// are its first choice instead (1000: killed before any process left at the default 0). Raising
+// one's own score needs no privilege; the command may lower it again only to where it was.
+try {
+  fs.writeFileSync('/proc/self/oom_score_adj', '1000');
+} catch {
+  /* no /proc: the command starts as before */
+}
 
 let commandPid;
 let exited = false;

@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tty from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import { agentEnv, type AgentEnvOptions } from './env.ts';
 import { relayConnections, startRelay, type Relay } from './relay.ts';
@@ -193,6 +194,11 @@ export function bwrapArgs(o: {
  * connected Unix stream or seqpacket socket (what Node gives a child for a pipe) is kept; a TCP
  * stream is relayed through a pipe; any other socket is refused, and so is a folder. Read from /proc/self/net, which
  * lists this network namespace's sockets by inode: a socket not found there is refused too.
+ * Of the rest only what stdio is for passes: a regular file, a pipe, a terminal, /dev/null and its
+ * kin. A kernel object (an anonymous inode: an io_uring ring creates and connects sockets through
+ * its queue, which the seccomp filter never sees; a pidfd, fanotify, userfaultfd, BPF or perf
+ * descriptor acts on processes, files and memory outside), a block device (the disk under what the
+ * sandbox hides) and any other device (a tun, FUSE or vhost descriptor the launcher set up) are refused.
  */
 export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } {
   let inode: string | undefined;
@@ -202,7 +208,10 @@ export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } 
     // A folder's descriptor walks the host's mounts, not the sandbox's: /proc/self/fd/0/.airlock/…
     // (or openat) reaches what the sandbox hides below it.
     if (st.isDirectory()) return { refuse: `${name} (descriptor ${fd}) is a folder: through it the agent would open files the sandbox hides; start airlock run with a terminal, a file or a pipe as its ${name}` };
-    if (!st.isSocket()) return 'inherit';
+    if (!st.isSocket()) {
+      const other = notStdio(fd, st);
+      return other ? { refuse: `${name} (descriptor ${fd}) is ${other}; start airlock run with a terminal, a file or a pipe as its ${name}` } : 'inherit';
+    }
     inode = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`))?.[1];
   } catch {
     return 'inherit'; // not open: nothing to pass on
@@ -224,6 +233,46 @@ export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } 
   return { refuse: `${name} (descriptor ${fd}) is a socket the agent could aim anywhere outside the sandbox (a datagram socket, or one not connected); start airlock run with a terminal, a file or a pipe as its ${name}` };
 }
 
+/** Why `airlock run` must not start a sandboxed agent with its descriptors 0–2 (see stdioMode), if so. */
+export function stdioRefusal(modes: ReturnType<typeof stdioMode>[] = [0, 1, 2].map(stdioMode)): string | undefined {
+  for (const m of modes) if (typeof m === 'object') return m.refuse;
+  return undefined;
+}
+
+/** The memory-class devices stdio may be (the host's /dev/null, zero, full, random, urandom). */
+let nullDevices: Set<number> | undefined;
+
+/**
+ * Why descriptor `fd` (not a socket nor a folder) is no stdio the agent may hold, if so: see
+ * stdioMode. An anonymous inode has no file type, or (newer kernels) a regular one, so its
+ * /proc/self/fd link (`anon_inode:[io_uring]`) names it.
+ */
+function notStdio(fd: number, st: fs.Stats): string | undefined {
+  if (st.isFIFO()) return undefined;
+  let link = '';
+  try {
+    link = fs.readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    /* no /proc: the file type alone decides */
+  }
+  const anon = /^anon_inode:|^\[?(?:pidfd|io_uring|eventpoll|eventfd|signalfd|timerfd|inotify|fanotify|userfaultfd|bpf|perf_event)/.exec(link);
+  if (st.isFile() && !anon) return undefined;
+  if (st.isCharacterDevice()) {
+    if (tty.isatty(fd)) return undefined;
+    nullDevices ??= new Set(DEV_NODES.filter((n) => n !== 'tty').flatMap((n) => {
+      try {
+        return [fs.statSync(path.join('/dev', n)).rdev];
+      } catch {
+        return [];
+      }
+    }));
+    if (nullDevices.has(st.rdev)) return undefined;
+    return `a device (${link || 'character device'}) the agent would drive outside the sandbox (a tun, FUSE or vhost descriptor reaches the host's network or files)`;
+  }
+  if (st.isBlockDevice()) return `a block device (${link || 'disk'}): the agent would read the disk under the files the sandbox hides`;
+  return `a kernel object (${link || 'anonymous inode'}) the sandbox cannot confine: an io_uring ring creates and connects sockets the seccomp filter never sees, a pidfd, fanotify, userfaultfd, BPF or perf descriptor acts on processes, files or memory outside`;
+}
+
 /**
  * With --allow-unix-sockets the agent can connect to any socket file on the shared filesystem. The
  * ones of the user's session that hold keys or run commands are hidden anyway: the ssh-agent and
@@ -235,7 +284,7 @@ export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } 
  * environment or at their usual places; what exists is hidden (a socket behind /dev/null, a folder
  * behind an empty one). Other socket files stay reachable: that is what the flag is for.
  */
-export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.homedir()): string[] {
+export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.homedir(), cwd: string = process.cwd(), root = '/'): string[] {
   const uid = process.getuid?.() ?? 0;
   const tmp = [...new Set([os.tmpdir(), '/tmp', env.TMUX_TMPDIR].filter((d): d is string => !!d))];
   const gnupg = env.GNUPGHOME || path.join(homeDir, '.gnupg');
@@ -267,8 +316,37 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
     ...['.docker/run/docker.sock', '.docker/desktop/docker.sock', '.docker/desktop/docker-cli.sock', '.rd/docker.sock', '.colima', '.lima', '.local/share/containers/podman/machine']
       .map((p) => path.join(homeDir, p)),
     ...dockerContextSockets(env.DOCKER_CONFIG || path.join(homeDir, '.docker')),
+    // Fourteenth pass: the session's runtime folder holds the user's systemd manager
+    // (`systemd/private`: `systemd-run --user` runs any command outside), the D-Bus bus, Wayland,
+    // PipeWire and PulseAudio, podman's and rootless Docker's sockets, gpg-agent's and the
+    // keyring's. Under /run it is gone inside anyway; elsewhere (WSLg's /mnt/wslg/runtime-dir, a
+    // container's /tmp/runtime-$USER) it is hidden whole (see runtimeFolder), and so is a Wayland
+    // or PulseAudio socket named by its path.
+    runtimeFolder(env.XDG_RUNTIME_DIR, homeDir, cwd),
+    env.WAYLAND_DISPLAY && path.isAbsolute(env.WAYLAND_DISPLAY) ? env.WAYLAND_DISPLAY : undefined,
+    env.PULSE_SERVER?.startsWith('unix:') ? env.PULSE_SERVER.slice(5) : undefined,
+    // System container and VM managers whose socket is outside /run: LXD's and Incus's (a member of
+    // their group starts a privileged container with the host's / mounted: root on the host),
+    // Multipass's (VMs that mount the user's folders).
+    ...SYSTEM_ENGINE_SOCKETS.map((p) => path.join(root, p)),
   ];
   return [...new Set(named.filter((p): p is string => !!p && path.isAbsolute(p) && fs.existsSync(p)).map((p) => realPath(p)))];
+}
+
+/** Container and VM managers' sockets outside /run (see sessionSockets), relative to the root. */
+const SYSTEM_ENGINE_SOCKETS = ['var/lib/lxd/unix.socket', 'var/snap/lxd/common/lxd/unix.socket', 'var/lib/incus/unix.socket', 'var/lib/incus/unix.socket.user', 'var/snap/multipass/common/multipass_socket'];
+
+/**
+ * `$XDG_RUNTIME_DIR` when it is a folder of its own to hide: not under /run (empty inside anyway),
+ * and never the root, a temp folder itself, the home folder or one holding the working directory
+ * (a runtime folder set to /tmp would otherwise hide the agent's work).
+ */
+export function runtimeFolder(dir: string | undefined, homeDir: string, cwd: string): string | undefined {
+  if (!dir || !path.isAbsolute(dir) || !isRealDir(dir)) return undefined;
+  const real = realPath(dir);
+  if (within(real, '/run') || real === path.parse(real).root) return undefined;
+  if ([os.tmpdir(), '/tmp', homeDir].some((t) => realPath(t) === real) || within(realPath(cwd), real)) return undefined;
+  return real;
 }
 
 /**
@@ -569,7 +647,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // Hidden and protected under every path that reaches them: a bind mount of the state folder,
       // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
       const caches = [...tempCodeCaches(), ...envCodeCaches(o.baseEnv ?? process.env, cwd), ...(o.sandbox.allowUnixSockets ? sessionFoldersToMake(o.baseEnv ?? process.env) : [])];
-      const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env) : [];
+      const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env, os.homedir(), cwd) : [];
       const hide = [...new Set(withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...caches, ...sockets]))].filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
       const cacheSet = new Set(caches.map((c) => realPath(c)));
@@ -580,7 +658,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
       const writable = o.sandbox.readOnly ? [cwd, os.tmpdir(), ...o.sandbox.readOnly.writable.map((p) => path.resolve(p))] : undefined;
       const modes = [0, 1, 2].map(stdioMode);
-      for (const m of modes) if (typeof m === 'object') throw new LaunchError(m.refuse);
+      const refused = stdioRefusal(modes);
+      if (refused) throw new LaunchError(refused);
       const stdio = modes.map((m) => (m === 'relay' ? 'pipe' : 'inherit')) as Array<'pipe' | 'inherit'>;
       const devices = process.getuid?.() === 0 ? privateDevices(home) : [];
       // The working directory's .env and the like holding a real value: a copy with placeholders.

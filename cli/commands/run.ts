@@ -16,7 +16,7 @@ import { watchDenials } from '../../sandbox/denial-report.ts';
 import { configIncludes, homeEntryFiles, plantedReport, plantedSince, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
-import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
+import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, forgetRunDefaults, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { plantable, sandboxSupport } from '../../sandbox/support.ts';
@@ -219,6 +219,9 @@ export function register(program: Command): void {
       if (opts.readOnly && !opts.sandbox) throw new CliError('--read-only needs the sandbox; it cannot be combined with --no-sandbox');
       let sandbox: { bwrap: string; userNamespace: boolean; nested: boolean; allowUnixSockets?: boolean; readOnly?: { writable: string[] } } | false = false;
       if (opts.sandbox) {
+        // Before any work (the probe sandbox, the token): stdio that would lead out is refused anyway.
+        const refused = stdioRefusal();
+        if (refused) throw new CliError(refused);
         const support = sandboxSupport();
         if (!support.available) {
           throw new CliError(

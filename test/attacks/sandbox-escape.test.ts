@@ -31,7 +31,7 @@ import { denialLine } from '../../sandbox/denial-report.ts';
 import type { AuditRecord } from '../../state/audit-log.ts';
 import { credentialBearingFiles, homeSecretFiles, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { homeEntryFiles, rcSourced } from '../../sandbox/entry-files.ts';
-import { kernelMounts } from '../../sandbox/launch.ts';
+import { kernelMounts, runtimeFolder, sessionSockets } from '../../sandbox/launch.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { ensureHome, knownHomesFile } from '../../state/home.ts';
 import { VersionStore } from '../../studio/versions.ts';
@@ -43,6 +43,9 @@ if (!support.available) {
   process.exit(1);
 }
 const runs = Number(process.env.AIRLOCK_FUZZ_RUNS_SANDBOX ?? 3);
+// A whole sandbox start per launch, dozens of them: on a loaded 2-core box the file takes about
+// two minutes, past tap's default for a file (as the run and registry tests, which set the same).
+t.setTimeout(300_000);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
 
 const world = await startWorld();
@@ -75,6 +78,34 @@ if soft < want:
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 placed = []
+import ctypes, select, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def io_uring():
+    # A ring of 4 entries; its layout goes to the agent in RING_OFFSETS (mmap offsets of the queues).
+    p = ctypes.create_string_buffer(120)
+    fd = libc.syscall(425, 4, p)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), 'io_uring_setup')
+    sq_entries, cq_entries = struct.unpack_from('<2I', p, 0)
+    so = struct.unpack_from('<7I', p, 40)
+    co = struct.unpack_from('<6I', p, 80)
+    os.environ['RING_OFFSETS'] = json.dumps(dict(sq_entries=sq_entries, sq_tail=so[1], sq_mask=so[2], sq_array=so[6], cq_head=co[0], cq_mask=co[2], cqes=co[5], size=max(so[6] + 4 * sq_entries, co[5] + 16 * cq_entries)))
+    return fd
+held = []
+def kept(obj):
+    held.append(obj)  # an epoll object closes its descriptor when collected
+    return os.dup(obj.fileno())
+KERNEL_OBJECTS = {
+    'io_uring': io_uring,
+    'pidfd': lambda: os.pidfd_open(os.getppid()),
+    'eventfd': lambda: os.eventfd(0),
+    'epoll': lambda: kept(select.epoll()),
+    'inotify': lambda: libc.inotify_init1(0),
+    'timerfd': lambda: libc.timerfd_create(1, 0),
+    'blockdev': lambda: os.open('/dev/loop0', os.O_RDONLY),
+    'fuse': lambda: os.open('/dev/fuse', os.O_RDWR),
+}
 for item in spec:
     fd = item['fd'] if item['fd'] >= 0 else limit + item['fd']
     kind = item['kind']
@@ -93,6 +124,8 @@ for item in spec:
         src = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).detach()
     elif kind == 'dir':
         src = os.open(${JSON.stringify(path.dirname(world.home))}, os.O_RDONLY | os.O_DIRECTORY)
+    elif kind in KERNEL_OBJECTS:
+        src = KERNEL_OBJECTS[kind]()
     else:
         src = os.open(${JSON.stringify(hidden)}, os.O_RDONLY)
     if src != fd:
@@ -101,7 +134,10 @@ for item in spec:
     else:
         os.set_inheritable(fd, True)
     placed.append(fd)
-sys.stderr.write('placed=' + ','.join(map(str, placed)) + '\\n')
+try:
+    sys.stderr.write('placed=' + ','.join(map(str, placed)) + '\\n')
+except OSError:
+    pass  # stderr itself was replaced by a kernel object
 cmd = sys.argv[2:]
 os.execvp(cmd[0], cmd)
 `;
@@ -118,6 +154,7 @@ for name in os.listdir('/proc/self/fd'):
     if not target.startswith('/proc/'):
         mine[int(name)] = target
 print('fds=' + ','.join(str(fd) for fd in sorted(mine)))
+print('oom=' + open('/proc/self/oom_score_adj').read().strip())
 for fd in [${numbers}]:
     try:
         os.write(fd, b'ESCAPE-%d\\n' % fd)
@@ -130,7 +167,9 @@ for fd in [${numbers}]:
         print('read_%d=%s' % (fd, e.errno))
 `;
 
-type Kind = 'tcp' | 'unix' | 'pipe' | 'file' | 'udp' | 'dgram' | 'dir';
+/** Descriptors that are neither a file, a pipe, a terminal nor a socket: kernel objects and devices. */
+type KernelObject = 'io_uring' | 'pidfd' | 'eventfd' | 'epoll' | 'inotify' | 'timerfd' | 'blockdev' | 'fuse';
+type Kind = 'tcp' | 'unix' | 'pipe' | 'file' | 'udp' | 'dgram' | 'dir' | KernelObject;
 
 /** A python3 launcher run in the world's working folder: its exit code and output (killed after 60 s). */
 function runLauncher(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -165,21 +204,26 @@ t.test('descriptors the launcher leaked never reach the agent: 3, 9, 255 and one
   await new Promise((res) => setTimeout(res, 200));
   t.same(escaped.slice(before), [], 'nothing reached the host services through them');
   t.notMatch(r.stdout, /the-hidden-secret/, 'the hidden file was not read');
+  // Fourteenth pass: no cgroup bounds the sandbox's memory; the OOM killer takes the agent first.
+  t.equal(r.out.oom, '1000', 'the agent is the OOM killer\'s first choice, not Airlock or the user\'s session');
 });
 
 t.test('property: over fd numbers and kinds, the agent holds only 0–2', async (t) => {
   const fdNumber = fc.oneof(fc.integer({ min: 3, max: 9 }), fc.integer({ min: 10, max: 255 }), fc.integer({ min: 256, max: 4096 }), fc.integer({ min: -8, max: -1 }));
   const kind = fc.constantFrom<Kind>('tcp', 'unix', 'pipe', 'file');
+  // The launches of one run go side by side (each is a whole sandbox start): `runs` of them at once.
   await fc.assert(
-    fc.asyncProperty(fc.uniqueArray(fc.record({ fd: fdNumber, kind }), { minLength: 1, maxLength: 4, selector: (s) => s.fd }), async (spec) => {
+    fc.asyncProperty(fc.array(fc.uniqueArray(fc.record({ fd: fdNumber, kind }), { minLength: 1, maxLength: 4, selector: (s) => s.fd }), { minLength: runs, maxLength: runs }), async (specs) => {
       const before = escaped.length;
-      const r = await leakInto(spec);
-      if (!/placed=/.test(r.stderr)) throw new Error(`launcher failed: ${r.stderr.slice(0, 300)}`);
-      if (JSON.stringify(r.fds) !== '[0,1,2]') throw new Error(`agent holds ${r.fds.join(',')} (${JSON.stringify(spec)})`);
+      await Promise.all(specs.map(async (spec) => {
+        const r = await leakInto(spec);
+        if (!/placed=/.test(r.stderr)) throw new Error(`launcher failed: ${r.stderr.slice(0, 300)}`);
+        if (JSON.stringify(r.fds) !== '[0,1,2]') throw new Error(`agent holds ${r.fds.join(',')} (${JSON.stringify(spec)})`);
+      }));
       await new Promise((res) => setTimeout(res, 100));
       if (escaped.length !== before) throw new Error(`escaped: ${escaped.slice(before).join(' ')}`);
     }),
-    { numRuns: runs, ...(seed !== undefined ? { seed } : {}) },
+    { numRuns: 1, ...(seed !== undefined ? { seed } : {}) },
   );
   t.pass(`${runs} launches`);
 });
@@ -661,7 +705,11 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   const system = ['/etc/shadow', '/etc/gshadow', ...(fs.existsSync('/etc/ssh') ? fs.readdirSync('/etc/ssh').filter((n) => /^ssh_host_.*_key$/.test(n)).map((n) => `/etc/ssh/${n}`) : [])].filter((p) => fs.existsSync(p));
   // Thirteenth pass, run by root: cron, the dynamic loader's preload list (missing here until
   // airlock run makes it empty), sudo, login shells, git's system config, PAM.
-  const sysEntries = ['/etc/ld.so.preload', '/etc/crontab', '/var/spool/cron', '/etc/sudoers', '/etc/sudoers.d', '/etc/profile', '/etc/bash.bashrc', '/etc/environment', '/etc/gitconfig', '/etc/pam.d', '/etc/update-motd.d'];
+  const sysEntries = ['/etc/ld.so.preload', '/etc/crontab', '/var/spool/cron', '/etc/sudoers', '/etc/sudoers.d', '/etc/profile', '/etc/bash.bashrc', '/etc/environment', '/etc/gitconfig', '/etc/pam.d', '/etc/update-motd.d',
+    // Fourteenth pass: the system-wide configs of npm, pip, vim, wget and systemd's environment (those that exist).
+    '/etc/npmrc', '/usr/etc/npmrc', '/usr/local/etc/npmrc', '/etc/pip.conf', '/etc/vim', '/etc/wgetrc', '/etc/environment.d',
+    // and what every program trusts to load code and find hosts: OpenSSL's and NSS's configs, /etc/hosts.
+    '/etc/ssl/openssl.cnf', '/etc/nsswitch.conf', '/etc/hosts'].filter((p) => fs.existsSync(p));
   const sysPlant = fs.existsSync('/usr/local/bin') ? `/usr/local/bin/.airlock-probe-${process.pid}` : '';
   t.teardown(() => sysPlant && fs.rmSync(sysPlant, { force: true }));
   Object.assign(env, { PROBE_SYSTEM: system.join(':'), PROBE_SYSWRITE: sysEntries.join(':'), PROBE_SYSPLANT: process.getuid!() === 0 ? sysPlant : '' });
@@ -975,6 +1023,103 @@ t.test('a socket of the host as stdin, stdout or stderr cannot be re-aimed from 
   t.same(aimed, [], 'nothing reached the host listeners the agent aimed at');
 });
 
+
+/**
+ * Fourteenth pass: descriptors 0–2 of other kinds than files, pipes, terminals and sockets. An io_uring
+ * ring creates and connects sockets through its queue (IORING_OP_SOCKET, IORING_OP_CONNECT), which the
+ * seccomp filter never sees (it refuses io_uring_setup only): one the launcher made and left as
+ * stdin let the agent make a Unix socket and reach a host daemon. A pidfd, fanotify, userfaultfd,
+ * BPF or perf descriptor acts on processes, files and memory outside; a block device is the disk
+ * under what the sandbox hides; a FUSE, tun or vhost descriptor drives a host mount or interface.
+ */
+const ringAgent = `
+import ctypes, json, mmap, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+ring = 0
+target = sys.argv[1].encode()
+open(sys.argv[2], 'w').close()
+o = json.loads(os.environ['RING_OFFSETS'])
+sq = mmap.mmap(ring, o['size'], mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
+sqes = mmap.mmap(ring, 64 * o['sq_entries'], mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0x10000000)
+addr = ctypes.create_string_buffer(struct.pack('<H', 1) + target + b'\\0')
+def submit(opcode, fd, off, ptr):
+    tail = struct.unpack_from('<I', sq, o['sq_tail'])[0]
+    idx = tail & struct.unpack_from('<I', sq, o['sq_mask'])[0]
+    sqes[idx * 64:idx * 64 + 64] = struct.pack('<BBHiQQIIQ', opcode, 0, 0, fd, off, ptr, 0, 0, 7) + b'\\0' * 24
+    struct.pack_into('<I', sq, o['sq_array'] + 4 * idx, idx)
+    struct.pack_into('<I', sq, o['sq_tail'], tail + 1)
+    if libc.syscall(426, ring, 1, 1, 1, None, 0) < 0:
+        return -ctypes.get_errno()
+    head = struct.unpack_from('<I', sq, o['cq_head'])[0]
+    res = struct.unpack_from('<i', sq, o['cqes'] + 16 * (head & struct.unpack_from('<I', sq, o['cq_mask'])[0]) + 8)[0]
+    struct.pack_into('<I', sq, o['cq_head'], head + 1)
+    return res
+s = submit(45, 1, 1, 0)  # IORING_OP_SOCKET(AF_UNIX, SOCK_STREAM)
+print('ring_socket=%d' % s)
+if s >= 0:
+    print('ring_connect=%d' % submit(16, s, 2 + len(target) + 1, ctypes.addressof(addr)))  # IORING_OP_CONNECT
+    os.write(s, b'ESCAPE-io_uring\\n')
+`;
+
+const ioUringAvailable = ((): boolean => {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim() === '0';
+  } catch {
+    return fs.existsSync('/proc/sys/kernel'); // kernels before the switch: io_uring is on
+  }
+})();
+const canOpen = (p: string, mode: number): boolean => {
+  try {
+    fs.closeSync(fs.openSync(p, mode));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Launches the real CLI with `kind` as descriptor `fd`; the agent touches a marker file if it starts. */
+async function launchWith(fd: number, kind: KernelObject, agent: string[]): Promise<{ ran: boolean; code: number | null; stdout: string; stderr: string }> {
+  const marker = path.join(world.work, `agent-ran-${kind}-${fd}`);
+  fs.rmSync(marker, { force: true });
+  const r = await runLauncher(['-c', launcher, JSON.stringify([{ fd, kind }]), process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', ...agent, marker]);
+  const ran = fs.existsSync(marker);
+  fs.rmSync(marker, { force: true });
+  return { ran, ...r };
+}
+
+t.test('a kernel object or device as descriptor 0, 1 or 2 is refused (an io_uring ring as stdin made Unix sockets the filter refuses)', async (t) => {
+  const kinds: KernelObject[] = ['pidfd', 'eventfd', 'epoll', 'inotify', 'timerfd'];
+  if (ioUringAvailable) kinds.push('io_uring');
+  if (canOpen('/dev/loop0', fs.constants.O_RDONLY)) kinds.push('blockdev');
+  if (canOpen('/dev/fuse', fs.constants.O_RDWR)) kinds.push('fuse');
+  const before = escaped.length;
+  // The way out itself: the agent drives the ring it was given as stdin (each launch is a whole
+  // CLI start, so they run side by side).
+  const ring = ioUringAvailable ? launchWith(0, 'io_uring', ['python3', '-c', ringAgent, unixPath]) : undefined;
+  // Property: over descriptors 0–2 and kinds, a few launches side by side.
+  const property = fc.assert(
+    fc.asyncProperty(fc.uniqueArray(fc.record({ fd: fc.integer({ min: 0, max: 2 }), kind: fc.constantFrom(...kinds) }), { minLength: 3, maxLength: 3, selector: (c) => `${c.fd}${c.kind}` }), async (cases) => {
+      await Promise.all(cases.map(async ({ fd, kind }) => {
+        const r = await launchWith(fd, kind, ['touch']);
+        if (fd !== 2 && !/placed=/.test(r.stderr)) throw new Error(`launcher failed: ${r.stderr.slice(0, 300)}`);
+        if (r.ran) throw new Error(`the agent ran with ${kind} as descriptor ${fd} (${r.stderr.slice(0, 300)})`);
+        if (r.code === 0) throw new Error(`airlock run succeeded with ${kind} as descriptor ${fd}`);
+        // With stderr itself replaced the refusal has nowhere to go; otherwise it says which descriptor.
+        if (fd !== 2 && !new RegExp(`\\(descriptor ${fd}\\) is a (kernel object|block device|device)`).test(r.stderr)) throw new Error(`no reason given: ${r.stderr.slice(0, 300)}`);
+      }));
+    }),
+    { numRuns: 1, ...(seed !== undefined ? { seed } : {}) },
+  );
+  const [held, r] = await Promise.allSettled([property, ring]);
+  t.equal(held.status === 'rejected' ? `${String(held.reason)} ${String((held.reason as Error).cause)}` : 'held', 'held', `3 launches over ${kinds.join(', ')}`);
+  if (r?.status === 'fulfilled' && r.value) {
+    await new Promise((res) => setTimeout(res, 150));
+    t.same(escaped.slice(before), [], `an io_uring ring as stdin: the host daemon received nothing (${r.value.stdout.trim().replace(/\n/g, ' ')})`);
+    t.match(r.value.stderr, /stdin \(descriptor 0\) is a kernel object \(anon_inode:\[io_uring\]\)/, 'airlock run refuses it, saying why');
+    t.notOk(r.value.ran, 'the agent never started');
+  }
+});
 
 /**
  * (f) Airlock's own work in the shared temp folder. Compiling a policy (`airlock start`, a reload,
@@ -1410,7 +1555,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
 t.test('property: a run-on-entry file made during the run is named at any depth and under any folder name, printably; one made before is not', async (t) => {
   const { plantedReport, plantedSince } = await import('../../sandbox/entry-files.ts');
   const kinds = ['.git/config', '.envrc', '.vscode/tasks.json', 'mise.toml', '.nvim.lua', '.hg/hgrc', 'site.pth', '.yarnrc.yml',
-    '.devcontainer/devcontainer.json', 'w.code-workspace', '.helix/languages.toml', '.cargo/config.toml', '.zed/tasks.json', 'bunfig.toml', 'lefthook-local.yml'];
+    '.devcontainer/devcontainer.json', 'w.code-workspace', '.helix/languages.toml', '.cargo/config.toml', '.zed/tasks.json', 'bunfig.toml', 'lefthook-local.yml',
+    // fourteenth pass
+    '.yarnrc', '.pnpmfile.cjs', '.husky/pre-commit'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));
@@ -1431,4 +1578,146 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
     if (/[\u001b\u202e]/.test(plantedReport(found, '', work).join('\n'))) throw new Error('the report printed a control character');
   }), { numRuns: runs * 2, ...(seed !== undefined ? { seed } : {}) });
   t.pass('named wherever it was put');
+});
+
+t.test('fourteenth pass: what a later npm run, an activated venv or a dotenv loader starts is named when changed during the run', async (t) => {
+  // node_modules is in no diff and not walked, but `npm run`/`npx` start what its .bin links to; an
+  // activated venv puts its bin first on PATH; bun, pipenv, VS Code's Python and docker compose load
+  // a .env into the programs they start, where NODE_OPTIONS or LD_PRELOAD is code.
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const work = fs.mkdtempSync(path.join(world.dir, 'later-'));
+  const write = (rel: string, text: string): string => {
+    const p = path.join(work, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, text, { mode: 0o755 });
+    return p;
+  };
+  const link = (rel: string, to: string): void => {
+    fs.mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
+    fs.symlinkSync(to, path.join(work, rel));
+  };
+  // Installed before the run: two packages' programs in each of two node_modules, a venv, dotenv files.
+  for (const nm of ['node_modules', 'packages/web/node_modules']) {
+    for (const pkg of ['tsc', 'jest']) {
+      write(`${nm}/${pkg}/bin/${pkg}.js`, '#!/usr/bin/env node\n');
+      link(`${nm}/.bin/${pkg}`, `../${pkg}/bin/${pkg}.js`);
+    }
+  }
+  write('.venv/pyvenv.cfg', 'home = /usr/bin\n');
+  write('.venv/bin/pytest', '#!/usr/bin/python3\n');
+  write('.env', 'DATABASE_URL=postgres://localhost/db\n');
+  write('svc/.env.local', 'PORT=3000\n');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path));
+  t.same(named(), [], 'control: nothing made before the run is named');
+  // During the run: the target of one program changed in place, a program replaced, a venv's
+  // console script rewritten, code variables added to one dotenv file, a plain one to another.
+  fs.appendFileSync(path.join(work, 'node_modules/jest/bin/jest.js'), 'require("child_process").execSync("touch /tmp/x")\n');
+  fs.rmSync(path.join(work, 'packages/web/node_modules/.bin/tsc'));
+  write('packages/web/node_modules/.bin/tsc', '#!/bin/sh\ntouch /tmp/x\n');
+  write('.venv/bin/pytest', '#!/bin/sh\ntouch /tmp/x\n');
+  fs.appendFileSync(path.join(work, '.env'), 'export NODE_OPTIONS="--require ./x.js"\n');
+  write('svc/.env.local', 'PORT=3001\n');
+  write('api/.env.production', '  LD_PRELOAD=/tmp/x.so\n');
+  const after = named().sort();
+  for (const p of ['node_modules/.bin', 'packages/web/node_modules/.bin', '.venv', '.env', 'api/.env.production']) t.ok(after.includes(p), `${p} is named (${after.join(', ')})`);
+  t.notOk(after.includes('svc/.env.local'), 'a dotenv file setting no code variable is not named');
+  const report = plantedSince(since, '', work).planted.find((f) => f.path === path.join(work, '.env'));
+  t.match(report?.why ?? '', /NODE_OPTIONS/, 'the reason names the variable');
+  // Node's require() walks up to every node_modules above the requiring file, and reads
+  // ~/.node_modules: a `supports-color` planted in the home folder (debug asks for it in a try) or
+  // above the project is what every Node program there loads. Named when made, read-only when there.
+  const { homeEntryFiles } = await import('../../sandbox/entry-files.ts');
+  const home = path.join(work, 'users', 'u');
+  const project = path.join(home, 'src', 'app');
+  fs.mkdirSync(project, { recursive: true });
+  fs.mkdirSync(path.join(home, '.node_modules'));
+  t.ok(homeEntryFiles(home, project, [], {}).includes(path.join(home, '.node_modules')), '~/.node_modules is bound read-only');
+  t.notOk(homeEntryFiles(home, home, [], {}).includes(path.join(home, 'node_modules')), 'but not the home folder\'s own node_modules when the agent runs there');
+  const since2 = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  for (const nm of [path.join(home, 'node_modules'), path.join(home, 'src', 'node_modules')]) {
+    fs.mkdirSync(path.join(nm, 'supports-color'), { recursive: true });
+    fs.writeFileSync(path.join(nm, 'supports-color', 'index.js'), 'require("child_process").execSync("touch /tmp/x")\n');
+  }
+  // Above the project too, run-on-entry folder entries: VS Code opened on ~/src runs its tasks,
+  // direnv and mise walk up, a `.git` made in ~/src puts the project in a repository of the agent's.
+  fs.mkdirSync(path.join(home, 'src', '.vscode'));
+  fs.writeFileSync(path.join(home, 'src', '.vscode', 'tasks.json'), '{}');
+  fs.writeFileSync(path.join(home, 'src', 'mise.toml'), '[hooks]\nenter = "touch /tmp/x"\n');
+  fs.mkdirSync(path.join(home, 'src', '.git', 'hooks'), { recursive: true });
+  fs.writeFileSync(path.join(home, 'src', '.git', 'config'), '[core]\n\tfsmonitor = touch /tmp/x\n');
+  // The home folder's own .cargo changes with every build (its registry): not named for that.
+  fs.mkdirSync(path.join(home, '.cargo', 'registry', 'cache'), { recursive: true });
+  const planted = plantedSince(since2, home, project).planted.map((f) => f.path);
+  for (const nm of ['node_modules', 'src/node_modules', 'src/.vscode', 'src/mise.toml', 'src/.git']) t.ok(planted.includes(path.join(home, nm)), `~/${nm} (above the project) is named (${planted.join(', ')})`);
+  t.notOk(planted.some((p) => p.startsWith(path.join(home, '.cargo'))), 'the home folder\'s cargo registry is not');
+});
+
+t.test('fourteenth pass: with --allow-unix-sockets, container managers\' sockets outside /run and the runtime folder are hidden, never the work', async (t) => {
+  // LXD's, Incus's and Multipass's sockets live under /var/lib and /var/snap, not /run: a member of
+  // their group starts a privileged container with the host's / mounted. A stand-in root holds them.
+  const root = fs.mkdtempSync(path.join(world.dir, 'sysroot-'));
+  const sockets = ['var/lib/lxd/unix.socket', 'var/snap/lxd/common/lxd/unix.socket', 'var/lib/incus/unix.socket', 'var/snap/multipass/common/multipass_socket'];
+  const servers = await Promise.all(sockets.map(async (rel) => {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    const srv = net.createServer();
+    await listen(srv, path.join(root, rel));
+    return srv;
+  }));
+  t.teardown(() => servers.forEach((s) => s.close()));
+  const home = fs.mkdtempSync(path.join(world.dir, 'rt-home-'));
+  const found = sessionSockets({}, home, world.work, root);
+  for (const rel of sockets) t.ok(found.includes(fs.realpathSync(path.join(root, rel))), `${rel} is hidden`);
+  // The runtime folder: hidden whole when it is a folder of its own, never the temp folder, the
+  // home folder, one under /run (empty inside anyway) or one holding the working directory.
+  const rt = fs.mkdtempSync(path.join(world.dir, 'rt-'));
+  t.equal(runtimeFolder(rt, home, world.work), fs.realpathSync(rt), 'a runtime folder of its own is hidden');
+  for (const [dir, why] of [[os.tmpdir(), 'the temp folder'], [home, 'the home folder'], [world.dir, 'a folder holding the working directory'], ['/run/user/0', 'one under /run'], ['/', 'the root'], ['relative/rt', 'a relative path']] as const) {
+    t.equal(runtimeFolder(dir, home, world.work), undefined, `not ${why}`);
+  }
+});
+
+t.test('fourteenth pass: files the user\'s environment names as startup code are read-only inside and named when made', async (t) => {
+  // BASH_ENV runs in every non-interactive bash (every `bash script.sh`, every Makefile recipe with
+  // SHELL=bash), NODE_OPTIONS' --require in every Node program, PYTHONSTARTUP in interactive
+  // Python, a PYTHONPATH folder is imported from before the standard library: when the user's
+  // environment names such files in the home folder, the agent could write them like ~/.bashrc.
+  const { envEntryFiles, homeEntryFiles, plantedSince } = await import('../../sandbox/entry-files.ts');
+  const home = fs.mkdtempSync(path.join(world.dir, 'envhome-'));
+  const project = path.join(home, 'src', 'app');
+  fs.mkdirSync(project, { recursive: true });
+  const made = ['.bash_env', '.node/hooks.cjs', '.pythonstartup.py', 'lib/python/util.py', '.config/zsh/.zshrc', 'jars/agent.jar'];
+  for (const f of made) {
+    fs.mkdirSync(path.dirname(path.join(home, f)), { recursive: true });
+    fs.writeFileSync(path.join(home, f), '# mine\n');
+  }
+  const env = {
+    BASH_ENV: path.join(home, '.bash_env'), NODE_OPTIONS: `--max-old-space-size=4096 --require ${path.join(home, '.node/hooks.cjs')} -r ./local.cjs`,
+    PYTHONSTARTUP: '~/.pythonstartup.py', PYTHONPATH: `${path.join(home, 'lib/python')}:/usr/lib/extra`, ZDOTDIR: path.join(home, '.config/zsh'),
+    JAVA_TOOL_OPTIONS: `-javaagent:${path.join(home, 'jars/agent.jar')}=opt -Xmx1g`, LD_PRELOAD: path.join(home, 'missing/libx.so'),
+    // In the working directory (the project's own preload, as Yarn PnP's): the agent's to write anyway.
+    INPUTRC: path.join(project, '.inputrc'),
+  };
+  const names = [...envEntryFiles(env, home, project).keys()];
+  const ro = homeEntryFiles(home, project, [], env);
+  for (const f of ['.bash_env', '.node/hooks.cjs', '.pythonstartup.py', 'lib/python', '.config/zsh', 'jars/agent.jar']) {
+    t.ok(ro.includes(path.join(home, f)), `~/${f} is bound read-only`);
+  }
+  t.ok(names.includes(path.join(home, 'missing/libx.so')), 'a missing one is looked at after the run');
+  t.notOk(names.some((n) => n.startsWith(project) || n === '/usr/lib/extra' || n.endsWith('local.cjs')), 'nothing in the working directory, outside the home folder or relative');
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  fs.mkdirSync(path.join(home, 'missing'));
+  fs.writeFileSync(path.join(home, 'missing/libx.so'), 'ELF');
+  fs.writeFileSync(path.join(home, 'lib/python/json.py'), 'import os\n');
+  const planted = plantedSince(since, home, project, '', env).planted.map((f) => f.path);
+  t.ok(planted.includes(path.join(home, 'missing/libx.so')), `the LD_PRELOAD library made during the run is named (${planted.join(', ')})`);
+  t.ok(planted.includes(path.join(home, 'lib/python')), 'a module planted in a PYTHONPATH folder is named');
+  // The user site-packages comes before the system's: a `yaml` package there shadows the system's.
+  const site = path.join(home, '.local/lib/python3.99/site-packages');
+  fs.mkdirSync(path.join(site, 'yaml'), { recursive: true });
+  fs.writeFileSync(path.join(site, 'yaml', '__init__.py'), 'import os\n');
+  t.ok(plantedSince(since, home, project, '', env).planted.some((f) => f.path === path.join(site, 'yaml')), 'a package planted in the user site-packages is named');
 });

@@ -177,6 +177,12 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   fs.mkdirSync(path.join(sshHome, '.docker', 'contexts', 'meta', 'abc123'), { recursive: true });
   fs.writeFileSync(path.join(sshHome, '.docker', 'contexts', 'meta', 'abc123', 'meta.json'), JSON.stringify({ Name: 'vm', Endpoints: { docker: { Host: `unix://${path.join(tmp, 'engine.sock')}` } } }));
   Object.assign(session, { docker_desktop: path.join(sshHome, '.docker', 'run', 'docker.sock'), docker_context: path.join(tmp, 'engine.sock') });
+  // Fourteenth pass: a runtime folder outside /run (WSLg's, a container's /tmp/runtime-$USER) with
+  // the user's systemd manager (`systemd-run --user` runs commands outside), the session bus,
+  // podman's API and a Wayland compositor; and a PulseAudio server named by its path.
+  const runtime = fs.mkdtempSync(path.join(world.dir, 'runtime-'));
+  for (const d of ['systemd', 'podman']) fs.mkdirSync(path.join(runtime, d));
+  Object.assign(session, { systemd_user: path.join(runtime, 'systemd', 'private'), runtime_bus: path.join(runtime, 'bus'), podman: path.join(runtime, 'podman', 'podman.sock'), wayland: path.join(runtime, 'wayland-0'), pulse: path.join(tmp, 'pulse-native') });
   // No tmux server runs where TMUX_TMPDIR points: the agent makes its folder and listens there, for
   // the user's next `tmux` (a server may tell its client to run any command).
   const tmuxTmp = fs.mkdtempSync(path.join(world.dir, 'tmux-tmpdir-'));
@@ -191,6 +197,7 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   const env = {
     ...process.env, TMPDIR: tmp, SSH_AUTH_SOCK: session.ssh_agent, TMUX: `${session.tmux},123,0`, VSCODE_GIT_IPC_HANDLE: session.vscode_git,
     KITTY_LISTEN_ON: `unix:${session.kitty}`, DBUS_SESSION_BUS_ADDRESS: `unix:path=${session.dbus},guid=0`, TMUX_TMPDIR: tmuxTmp, HOME: sshHome,
+    XDG_RUNTIME_DIR: runtime, WAYLAND_DISPLAY: 'wayland-0', PULSE_SERVER: `unix:${session.pulse}`,
   };
   // One Node for every connection attempt (each start inside costs ~0.1 s).
   const targets = JSON.stringify({ unix: hostSocket, ...session }).replace(/"/g, '\\"');
