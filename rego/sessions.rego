@@ -804,6 +804,7 @@ shown_to_another_account if {
 trusted_sink if {
 	some p in object.get(config, ["trifecta", "trusted_sinks"], [])
 	host_matches(p, host)
+	not fetches_elsewhere # a sink that fetches the URL it is given reaches that URL's host (below)
 }
 
 # Anything but a read to a trusted sink can carry data out: writes, sends, payments, and any
@@ -928,8 +929,43 @@ browse_source(h) if {
 	some e in extra_host_entries
 	host_matches(entry_host(e), h)
 	not agent_writes_to(h)
+	not site_takes_writes(h)
 	not session_wrote_to(h)
 }
+
+# A store is often written through one host and served by another of its site: a paste's API on
+# `api.paste.example` and its pages on `paste.example`, an upload host and its CDN name under one
+# domain (fourteenth pass: only the host written to was excluded). So a host is no browsing source
+# when an entry lets the agent write to any host of its site, nor once the session wrote to one
+# (`written_names` compares sites). A site is read without the Public Suffix List (host_site): on
+# shared hosting it spans more owners than the real one, which excludes more hosts (closed).
+site_takes_writes(h) if {
+	some e in extra_host_entries
+	is_object(e)
+	some m in object.get(e, "methods", [])
+	not upper(m) in read_methods
+	host_site(lower(trim_prefix(entry_host(e), "*."))) == host_site(h)
+}
+
+# Second-level names under which country domains are registered (`acme.co.uk`, `acme.com.au`).
+generic_slds := {
+	"ac", "co", "com", "edu", "gen", "go", "gob", "gov", "gv", "info", "lg", "ltd", "mil", "ne", "net",
+	"nic", "nom", "or", "org", "plc", "sch", "web",
+}
+
+# The site of a host: an address as it is, else its last two labels, or three under a country's
+# second-level name.
+host_site(h) := h if {
+	regex.match(`^[0-9.]+$|:`, h)
+} else := concat(".", array.slice(parts, count(parts) - 3, count(parts))) if {
+	parts := split(trim_suffix(h, "."), ".")
+	count(parts) >= 3
+	parts[count(parts) - 2] in generic_slds
+	count(parts[count(parts) - 1]) == 2
+} else := concat(".", array.slice(parts, count(parts) - 2, count(parts))) if {
+	parts := split(trim_suffix(h, "."), ".")
+	count(parts) >= 2
+} else := h
 
 # A host given as a bare string takes the agent's writes too, once a human approves each; and a GET
 # whose URL carries a URL writes as well (a shortener's `api-create.php?url=`, an archive's
@@ -955,13 +991,26 @@ agent_sends_to_host if input.request.body.size > 0
 
 agent_sends_to_host if input.request.upgrade # a WebSocket carries what the agent writes after it opens
 
-agent_sends_to_host if {
-	some _, vs in object.get(input.request, "query", {})
-	some v in vs
-	regex.match(`(?i)https?(?::|%3a)(?:/|%2f)|^\s*[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::[0-9]+)?(?:/|%2f)`, v) # a scheme anywhere, or a host and a path without one
+agent_sends_to_host if agent_carries_url
+
+# A query value or name, or the path, that carries a URL. A scheme anywhere: `https://`, escaped
+# `%3A%2F%2F`, and also with a backslash or no slash at all, which URL parsers (WHATWG, Node's, a
+# shortener's) read as `https://` (`https:\\evil.example`, `https:evil.example`). Or a host name
+# followed by a path, query or fragment without a scheme, at the start of the value or of a word in
+# it: `evil.example?d=…`, `//evil.example/c`, `see evil.example/c?d=…` (a paste links it up).
+# Fourteenth pass: only `https://` and a value starting `host/` were read, and only values; a
+# shortener given `evil.example?d=<data>` (or the URL as a query name) served it back as its own link.
+agent_carries_url if {
+	some k, vs in object.get(input.request, "query", {})
+	some v in array.concat([k], vs)
+	regex.match(url_carrying, v)
 }
 
-agent_sends_to_host if regex.match(`(?i)https?(?::|%3a)(?:/|%2f)`, object.get(input.request, "path", ""))
+agent_carries_url if regex.match(path_url_carrying, object.get(input.request, "path", ""))
+
+url_carrying := `(?i)https?(?::|%3a)(?:[/\\a-z0-9\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+
+path_url_carrying := `(?i)https?(?::|%3a)(?:[/\\a-z0-9\[]|%2f|%5c)|/(?:/|%2f)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]`
 
 # A label name is at most 64 characters: a longer host keeps its end (a shorter suffix matches more
 # hosts, which fails closed). Brackets of an IPv6 literal are no label characters.
@@ -988,6 +1037,9 @@ written_names(k, h) if {
 	count(k) == 58
 	endswith(h, k)
 }
+
+# Another host of the site written to serves what was stored there too (site_takes_writes).
+written_names(k, h) if host_site(trim_prefix(k, ".")) == host_site(h)
 
 named_browse_source(h) if {
 	some p in object.get(browse_conf, "sources", [])
@@ -1038,4 +1090,67 @@ verdicts contains deny(
 	browse_candidate
 	input.request.provenance.seen == true
 	not browse_source(input.request.provenance.host)
+}
+
+# ---------------------------------------------------------------------------------------------
+# Fetching through an allowed host. A reader (`r.jina.ai/https://…`), an archive (`/web/2024/https://…`,
+# `/save/…`), a translate, cache or image proxy (`?u=…`, `images.weserv.nl/?url=…`) and a link
+# previewer fetch whatever URL they are given: a read of such a host that carries a URL of another
+# site reaches that site, data in the URL included, from outside Airlock. That is browsing without
+# link provenance (fourteenth pass: it went on as a read of the allowed host, and in the trifecta a
+# trusted sink that fetches went on as a read). A read of an allowed plain host whose query or path
+# carries a URL of another site (or one whose host cannot be read) is held for a human, unless
+# `browse.sources` names the host (a search API searches for the URL; it fetches nothing); a link a
+# response served can still be followed as it is. In the trifecta such a read of a trusted sink
+# carries data out.
+fetches_elsewhere if {
+	agent_carries_url
+	count(carried_url_hosts) == 0 # a URL whose host cannot be read: fails closed
+}
+
+fetches_elsewhere if {
+	agent_carries_url
+	some h in carried_url_hosts
+	host_site(h) != host_site(host)
+}
+
+url_texts contains t if {
+	some k, vs in object.get(input.request, "query", {})
+	some t in array.concat([k], vs)
+}
+
+url_texts contains object.get(input.request, "path", "")
+
+# The host after a scheme (userinfo skipped), and a host without one that a path, query or fragment follows.
+carried_url_hosts contains trim_suffix(lower(m[1]), ".") if {
+	some t in url_texts
+	some m in regex.find_all_string_submatch_n(`(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*(?:[^/\\?#@\s]*@)?((?:[a-z0-9-]+\.)*[a-z0-9-]+)`, t, 16)
+}
+
+carried_url_hosts contains trim_suffix(lower(m[1]), ".") if {
+	some t in url_texts
+	some m in regex.find_all_string_submatch_n(`(?i)(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?((?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*)\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`, t, 16)
+}
+
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	reads_only
+	not named_browse_source(host)
+	fetches_elsewhere
+}
+
+default fetched_text := "a URL whose host cannot be read"
+
+fetched_text := concat(", ", array.slice(others, 0, 3)) if {
+	others := sort([h | some h in carried_url_hosts; host_site(h) != host_site(host)])
+	count(others) > 0
+}
+
+verdicts contains approve("host.fetches_url", concat("", [
+	input.request.method, " ", host, " carries a URL of another site (", fetched_text, "): a host that fetches what it is ",
+	"given (a reader, an archive, a translate or image proxy, a link previewer) would take data in that URL to a host ",
+	"nobody allowed, so a human must approve. A link a response of this session served can be followed as it is",
+]), "medium") if {
+	fetch_through
 }
