@@ -804,6 +804,7 @@ shown_to_another_account if {
 trusted_sink if {
 	some p in object.get(config, ["trifecta", "trusted_sinks"], [])
 	host_matches(p, host)
+	not wildcard_spans_owners(lower(p), host) # `*.workers.dev` names an attacker's host too (below)
 	not fetches_elsewhere # a sink that fetches the URL it is given reaches that URL's host (below)
 }
 
@@ -1153,4 +1154,54 @@ verdicts contains approve("host.fetches_url", concat("", [
 	"nobody allowed, so a human must approve. A link a response of this session served can be followed as it is",
 ]), "medium") if {
 	fetch_through
+}
+
+# ---------------------------------------------------------------------------------------------
+# Wildcards over a public suffix. `*.workers.dev`, `*.github.io`, `*.vercel.app`, `*.s3.amazonaws.com`
+# and `*.co.uk` name the hosts of everyone who signs up there, an attacker's included: a suffix the
+# Public Suffix List names (data.public_suffixes, both its ICANN and its private section) lies between
+# the host and the pattern. Where a pattern grants trust — a trusted sink reads of which go on in the
+# trifecta, a `labels.hosts` entry that says what a host's answers bring — such a pattern cannot vouch
+# for a host it spans (fourteenth pass: `"trusted_sinks": ["*.workers.dev"]` let the trifecta's GET
+# to `attacker.workers.dev/?d=<data>` go on, and `"*.vercel.app": []` made an attacker's app bring
+# nothing). `*.acme.workers.dev` names one owner's hosts and keeps working.
+wildcard_spans_owners(p, h) if {
+	startswith(p, "*.")
+	s := substring(p, 2, -1)
+	parts := split(h, ".")
+	n := count(parts)
+	n >= 2
+	some i in numbers.range(1, n - 1)
+	suffix := concat(".", array.slice(parts, i, n))
+	count(suffix) >= count(s)
+	public_suffix(suffix)
+}
+
+public_suffix(x) if data.public_suffixes.rules[x]
+
+public_suffix(x) if {
+	parts := split(x, ".")
+	count(parts) >= 2
+	data.public_suffixes.rules[concat(".", array.concat(["*"], array.slice(parts, 1, count(parts))))]
+	not data.public_suffixes.rules[concat("", ["!", x])]
+}
+
+# The labels.hosts entry that decides is a `*.` pattern spanning owners here: what it says a host
+# brings stands, and so does what any host's page brings (labels.other_hosts: `untrusted`).
+host_label_wildcard_spans if {
+	not host_label_entries[host]
+	not host_label_entry_unicode # (a ref in a ref is evaluated before `not`: undefined for an ASCII host)
+	wild := [p | some p, _ in host_label_entries; startswith(p, "*."); host_matches(p, host)]
+	count(wild) > 0
+	every p in wild {
+		wildcard_spans_owners(lower(p), host)
+	}
+}
+
+host_label_entry_unicode if host_label_entries[input.request.host_unicode]
+
+response_labels contains label if {
+	host_labels_apply
+	host_label_wildcard_spans
+	some label in object.get(label_config, "other_hosts", ["untrusted"])
 }
