@@ -938,8 +938,7 @@ browse_source(h) if {
 # `api.paste.example` and its pages on `paste.example`, an upload host and its CDN name under one
 # domain (fourteenth pass: only the host written to was excluded). So a host is no browsing source
 # when an entry lets the agent write to any host of its site, nor once the session wrote to one
-# (`written_names` compares sites). A site is read without the Public Suffix List (host_site): on
-# shared hosting it spans more owners than the real one, which excludes more hosts (closed).
+# (`written_names` compares sites; a site by the Public Suffix List, host_site).
 site_takes_writes(h) if {
 	some e in extra_host_entries
 	is_object(e)
@@ -948,21 +947,17 @@ site_takes_writes(h) if {
 	host_site(lower(trim_prefix(entry_host(e), "*."))) == host_site(h)
 }
 
-# Second-level names under which country domains are registered (`acme.co.uk`, `acme.com.au`).
-generic_slds := {
-	"ac", "co", "com", "edu", "gen", "go", "gob", "gov", "gv", "info", "lg", "ltd", "mil", "ne", "net",
-	"nic", "nom", "or", "org", "plc", "sch", "web",
-}
-
-# The site of a host: an address as it is, else its last two labels, or three under a country's
-# second-level name.
+# The site of a host (its registrable domain): one label more than the longest public suffix it ends
+# in (data.public_suffixes: `paste.example.co.uk`, `attacker.github.io`); an address as it is; a name
+# under a suffix the list does not know (`.example`, `.internal`) by its last two labels.
 host_site(h) := h if {
 	regex.match(`^[0-9.]+$|:`, h)
-} else := concat(".", array.slice(parts, count(parts) - 3, count(parts))) if {
+} else := concat(".", array.slice(parts, min(idx) - 1, count(parts))) if {
 	parts := split(trim_suffix(h, "."), ".")
-	count(parts) >= 3
-	parts[count(parts) - 2] in generic_slds
-	count(parts[count(parts) - 1]) == 2
+	n := count(parts)
+	n >= 2
+	idx := [j | some j in numbers.range(1, n - 1); public_suffix(concat(".", array.slice(parts, j, n)))]
+	count(idx) > 0
 } else := concat(".", array.slice(parts, count(parts) - 2, count(parts))) if {
 	parts := split(trim_suffix(h, "."), ".")
 	count(parts) >= 2

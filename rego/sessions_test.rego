@@ -373,3 +373,9 @@ test_host_site if {
 	airlock.host_site("fd12::5") == "fd12::5"
 	airlock.host_site("jenkins") == "jenkins"
 }
+
+test_host_site_by_the_list if {
+	airlock.host_site("attacker.github.io") == "attacker.github.io"
+	airlock.host_site("a.b.acme.s3.amazonaws.com") == "acme.s3.amazonaws.com"
+	airlock.host_site("github.io") == "github.io"
+}
