@@ -1004,7 +1004,27 @@ agent_carries_url if {
 
 agent_carries_url if regex.match(path_url_carrying, object.get(input.request, "path", ""))
 
-url_carrying := `(?i)https?(?::|%3a)(?:[/\\a-z0-9\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+# A path segment that is a host name under a top-level domain the Public Suffix List knows (a reader's
+# `/evil.com/…`, an archive's `/web/2024/evil.com`), unless its last label is a common file
+# extension that is also a country's domain (`setup.py`, `README.md`, `main.tf`).
+agent_carries_url if some h in path_hosts
+
+path_hosts contains lower(seg) if {
+	some seg in object.get(input.request, "segments", [])
+	contains(seg, ".")
+	regex.match(`^(?:[\pL\pN-]+\.)+\pL[\pL\pN-]*\.?$`, seg)
+	parts := split(trim_suffix(lower(seg), "."), ".")
+	tld := parts[count(parts) - 1]
+	data.public_suffixes.rules[tld]
+	not tld in file_extensions
+}
+
+file_extensions := {
+	"ac", "ai", "am", "as", "cc", "do", "in", "md", "mk", "ml", "mov", "pl", "pm", "ps", "py", "rs", "sc",
+	"sh", "so", "st", "tf", "to", "zip",
+}
+
+url_carrying := `(?i)https?(?::|%3a)(?:[/\\\pL\pN\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?(?:[\pL\pN-]+(?:\.[\pL\pN-]+)*\.\pL[\pL\pN-]*\.?|[0-9]{1,3}(?:\.[0-9]{1,3}){3})(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
 
 path_url_carrying := `(?i)https?(?::|%3a)(?:[/\\a-z0-9\[]|%2f|%5c)|/(?:/|%2f)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]`
 
@@ -1120,13 +1140,15 @@ url_texts contains object.get(input.request, "path", "")
 # The host after a scheme (userinfo skipped), and a host without one that a path, query or fragment follows.
 carried_url_hosts contains trim_suffix(lower(m[1]), ".") if {
 	some t in url_texts
-	some m in regex.find_all_string_submatch_n(`(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*(?:[^/\\?#@\s]*@)?((?:[a-z0-9-]+\.)*[a-z0-9-]+)`, t, 16)
+	some m in regex.find_all_string_submatch_n(`(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*(?:[^/\\?#@\s]*@)?((?:[\pL\pN-]+\.)*[\pL\pN-]+)`, t, 16)
 }
 
 carried_url_hosts contains trim_suffix(lower(m[1]), ".") if {
 	some t in url_texts
-	some m in regex.find_all_string_submatch_n(`(?i)(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?((?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*)\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`, t, 16)
+	some m in regex.find_all_string_submatch_n(`(?i)(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*|[0-9]{1,3}(?:\.[0-9]{1,3}){3})\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`, t, 16)
 }
+
+carried_url_hosts contains trim_suffix(h, ".") if some h in path_hosts
 
 fetch_through if {
 	plain_host_request
