@@ -1019,6 +1019,40 @@ path_hosts contains lower(seg) if {
 	not tld in file_extensions
 }
 
+# A query parameter named for a host (`name=`, `domain=`, `host=`, `target=` …) whose value is a host
+# name under a top-level domain of the list: a DNS-over-HTTPS resolver (`dns.google/resolve?name=`),
+# a WHOIS, certificate or uptime checker looks that name up, and the name reaches its DNS servers
+# (`<data>.evil.com`: DNS as the channel).
+agent_carries_url if some h in query_hosts
+
+query_hosts contains lower(trim_space(v)) if {
+	some k, vs in object.get(input.request, "query", {})
+	lower(k) in host_params
+	some v in vs
+	regex.match(`^\s*(?:[\pL\pN-]+\.)+\pL[\pL\pN-]*\.?\s*$`, v)
+	parts := split(trim_suffix(lower(trim_space(v)), "."), ".")
+	tld := parts[count(parts) - 1]
+	data.public_suffixes.rules[tld]
+	not tld in file_extensions
+}
+
+host_params := {
+	"name", "host", "hostname", "domain", "domainname", "domain_name", "fqdn", "target", "site", "url", "u",
+	"uri", "link", "addr", "address", "server",
+}
+
+# RFC 8484's GET carries a whole DNS query, base64url, in `dns=`: a name no pattern can read.
+doh_query if {
+	some k, vs in object.get(input.request, "query", {})
+	lower(k) == "dns"
+	some v in vs
+	count(v) > 0
+}
+
+agent_carries_url if doh_query
+
+fetches_elsewhere if doh_query
+
 file_extensions := {
 	"ac", "ai", "am", "as", "cc", "do", "in", "md", "mk", "ml", "mov", "pl", "pm", "ps", "py", "rs", "sc",
 	"sh", "so", "st", "tf", "to", "zip",
@@ -1149,6 +1183,8 @@ carried_url_hosts contains trim_suffix(lower(m[1]), ".") if {
 }
 
 carried_url_hosts contains trim_suffix(h, ".") if some h in path_hosts
+
+carried_url_hosts contains trim_suffix(h, ".") if some h in query_hosts
 
 fetch_through if {
 	plain_host_request
