@@ -1174,15 +1174,55 @@ url_texts contains object.get(input.request, "path", "")
 # The host after a scheme (userinfo skipped), and a host without one that a path, query or fragment follows.
 carried_url_hosts contains trim_suffix(lower(m[1]), ".") if {
 	some t in url_texts
-	some m in regex.find_all_string_submatch_n(`(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*(?:[^/\\?#@\s]*@)?((?:[\pL\pN-]+\.)*[\pL\pN-]+)`, t, 16)
+	some m in regex.find_all_string_submatch_n(scheme_host, t, 16)
 }
 
 carried_url_hosts contains trim_suffix(lower(m[1]), ".") if {
 	some t in url_texts
-	some m in regex.find_all_string_submatch_n(`(?i)(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*|[0-9]{1,3}(?:\.[0-9]{1,3}){3})\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`, t, 16)
+	some m in regex.find_all_string_submatch_n(bare_host, t, 16)
 }
 
 carried_url_hosts contains trim_suffix(h, ".") if some h in path_hosts
+
+scheme_host := `(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*(?:[^/\\?#@\s]*@)?((?:[\pL\pN-]+\.)*[\pL\pN-]+)`
+
+bare_host := `(?i)(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*|[0-9]{1,3}(?:\.[0-9]{1,3}){3})\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+
+# One text that carries a URL of another site than the request's host, or one whose host cannot be read.
+text_fetches_elsewhere(t) if {
+	regex.match(url_carrying, t)
+	hosts := {trim_suffix(lower(m[1]), ".") | some re in [scheme_host, bare_host]; some m in regex.find_all_string_submatch_n(re, t, 16)}
+	not all_same_site(hosts)
+}
+
+all_same_site(hosts) if {
+	count(hosts) > 0
+	every h in hosts {
+		host_site(h) == host_site(host)
+	}
+}
+
+# The same of an MCP server: a tool its entry calls read-only that is given a URL of another site
+# (mcp-server-fetch's `fetch {url}`, a browser tool's `navigate {url}`) fetches it from outside
+# Airlock, as an allowed host that fetches does (fourteenth pass: it went on as `mcp.read`).
+mcp_fetching_tools := {object.get(c, "tool", "(no tool name)") |
+	some c in mcp_calls
+	c.method == "tools/call"
+	mcp_call_is_read(c)
+	some v in mcp_argument_texts(c)
+	text_fetches_elsewhere(v)
+}
+
+# Strings of a call's arguments, at most 2,048 of them (a bigger argument tree: its first ones).
+mcp_argument_texts(c) := array.slice([v | walk(object.get(c, "arguments", {}), [_, v]); is_string(v)], 0, 2048)
+
+verdicts contains approve("mcp.fetches_url", concat("", [
+	"MCP tool call(s) ", concat(", ", sort(mcp_fetching_tools)), " on ", host, " carry a URL of another site: the server ",
+	"fetches it, so data in that URL would reach a host nobody allowed; a human must approve",
+]), "medium") if {
+	host_allowed
+	count(mcp_fetching_tools) > 0
+}
 
 carried_url_hosts contains trim_suffix(h, ".") if some h in query_hosts
 
