@@ -1234,6 +1234,21 @@ fetch_through if {
 	fetches_elsewhere
 }
 
+# A search API searches for the text it is given, but some also fetch a URL given otherwise (SerpAPI's
+# Google Lens and reverse image engines fetch `url=` / `image_url=`): only its search text is exempt.
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	reads_only
+	named_browse_source(host)
+	some k, vs in object.get(input.request, "query", {})
+	not lower(k) in search_params
+	some v in vs
+	text_fetches_elsewhere(v)
+}
+
+search_params := {"q", "query", "search", "text", "term", "keywords", "wd", "p"}
+
 default fetched_text := "a URL whose host cannot be read"
 
 fetched_text := concat(", ", array.slice(others, 0, 3)) if {
