@@ -1205,12 +1205,20 @@ all_same_site(hosts) if {
 # The same of an MCP server: a tool its entry calls read-only that is given a URL of another site
 # (mcp-server-fetch's `fetch {url}`, a browser tool's `navigate {url}`) fetches it from outside
 # Airlock, as an allowed host that fetches does (fourteenth pass: it went on as `mcp.read`).
-mcp_fetching_tools := {object.get(c, "tool", "(no tool name)") |
+mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	some c in mcp_calls
 	c.method == "tools/call"
 	mcp_call_is_read(c)
 	some v in mcp_argument_texts(c)
 	text_fetches_elsewhere(v)
+}
+
+# A resource read by an `https://` URI of another site (a fetch server's resource template) too.
+mcp_fetching_tools contains concat("", [c.method, " ", c.uri]) if {
+	some c in mcp_calls
+	startswith(c.method, "resources/")
+	is_string(c.uri)
+	text_fetches_elsewhere(c.uri)
 }
 
 # Strings of a call's arguments, at most 2,048 of them (a bigger argument tree: its first ones).
