@@ -932,6 +932,16 @@ browse_source(h) if {
 	not agent_writes_to(h)
 	not site_takes_writes(h)
 	not session_wrote_to(h)
+	not service_host(h)
+}
+
+# A host a service module owns serves what that service's API let anyone write, the agent included
+# (a gist or a file committed through `api.github.com`, served by `gist.githubusercontent.com` or
+# `raw.githubusercontent.com` when `allowed_hosts` lists them): no browsing source by being allowed
+# (fourteenth pass); `browse.sources` can still name one.
+service_host(h) if {
+	some name
+	data.airlock.services[name].owns_host with input.request.host as h
 }
 
 # A store is often written through one host and served by another of its site: a paste's API on
