@@ -985,6 +985,7 @@ response_labels contains written_label(e) if {
 	object.get(browse_conf, "enabled", false) == true
 	object.get(browse_conf, "from_allowed_hosts", true) == true
 	host_labels_apply # a plain host, a JSON-RPC body to one included (mcp.read passes it without a human)
+	extra_host_allowed # before reading the URL for hosts: most plain-host requests are to no such entry
 	agent_sends_to_host
 	some e in matching_extra_hosts
 	not named_browse_source(host)
