@@ -987,6 +987,7 @@ response_labels contains written_label(e) if {
 	host_labels_apply # a plain host, a JSON-RPC body to one included (mcp.read passes it without a human)
 	extra_host_allowed # before reading the URL for hosts: most plain-host requests are to no such entry
 	agent_sends_to_host
+	not fetch_served # a served URL the agent sends as it was served stores nothing of the agent's
 	some e in matching_extra_hosts
 	not named_browse_source(host)
 	not agent_writes_to(host) # no browsing source already
@@ -1251,6 +1252,26 @@ fetch_through if {
 	reads_only
 	not named_browse_source(host)
 	fetches_elsewhere
+	not fetch_served
+}
+
+# The exact URL of the read (the fetcher's URL with the one it fetches in it) was served in this
+# session by a browsing source (a search result linking through a reader): it carries nothing the
+# agent wrote into it, so it goes on, forwarded bare as a followed link is (a reader forwards some of
+# the agent's headers to the page it fetches: `X-Set-Cookie`).
+fetch_served if {
+	input.request.provenance.seen == true
+	browse_source(input.request.provenance.host)
+	request_methods == {"GET"}
+	input.request.body.size == 0
+	not input.request.upgrade
+}
+
+fetch_served_bare if {
+	plain_host_request
+	extra_host_allowed
+	fetches_elsewhere
+	fetch_served
 }
 
 # A search API searches for the text it is given, but some also fetch a URL given otherwise (SerpAPI's

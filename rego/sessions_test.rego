@@ -379,3 +379,21 @@ test_host_site_by_the_list if {
 	airlock.host_site("a.b.acme.s3.amazonaws.com") == "acme.s3.amazonaws.com"
 	airlock.host_site("github.io") == "github.io"
 }
+
+# A reader's URL (a fetch of another site) that a browsing source served is forwarded bare, as a
+# followed link is; the same URL the agent wrote is held (fourteenth pass: host.fetches_url).
+reader_read := object.union(req("GET", "r.reader.example", "/https://blog.example/post"), {"request": {"provenance": {"seen": true, "request_id": "r-s", "host": "api.search.brave.com"}}})
+
+test_served_reader_url_goes_bare if {
+	d := airlock.decision with input as reader_read with data.config.allowed_hosts as ["r.reader.example", "api.search.brave.com"]
+	d.action == "allow"
+	d.bare_headers == true
+}
+
+test_written_reader_url_is_held if {
+	i := object.union(reader_read, {"request": {"provenance": {"seen": false, "host_seen": false}}})
+	d := airlock.decision with input as i with data.config.allowed_hosts as ["r.reader.example"]
+	d.action == "approve"
+	d.rule == "host.fetches_url"
+	not d.bare_headers
+}
