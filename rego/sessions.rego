@@ -1274,20 +1274,24 @@ fetch_served_bare if {
 	fetch_served
 }
 
-# A search API searches for the text it is given, but some also fetch a URL given otherwise (SerpAPI's
-# Google Lens and reverse image engines fetch `url=` / `image_url=`): only its search text is exempt.
+# A search API searches for the text it is given, but some also fetch a URL given as one (SerpAPI's
+# Google Lens and reverse image engines fetch `url=` / `image_url=`): held for those parameters.
 fetch_through if {
 	plain_host_request
 	extra_host_allowed
 	reads_only
 	named_browse_source(host)
 	some k, vs in object.get(input.request, "query", {})
-	not lower(k) in search_params
+	lower(k) in fetched_params
 	some v in vs
 	text_fetches_elsewhere(v)
+	not fetch_served
 }
 
-search_params := {"q", "query", "search", "text", "term", "keywords", "wd", "p"}
+fetched_params := {
+	"url", "image_url", "imageurl", "image", "img", "img_url", "u", "uri", "link", "src", "source", "page",
+	"page_url", "target", "urls",
+}
 
 default fetched_text := "a URL whose host cannot be read"
 
