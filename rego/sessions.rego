@@ -1161,18 +1161,17 @@ verdicts contains deny(
 # site reaches that site, data in the URL included, from outside Airlock. That is browsing without
 # link provenance (fourteenth pass: it went on as a read of the allowed host, and in the trifecta a
 # trusted sink that fetches went on as a read). A read of an allowed plain host whose query or path
-# carries a URL of another site (or one whose host cannot be read) is held for a human, unless
-# `browse.sources` names the host (a search API searches for the URL; it fetches nothing); a link a
-# response served can still be followed as it is. In the trifecta such a read of a trusted sink
-# carries data out.
+# carries a URL of another site (or one whose host cannot be read) is held for a human, unless a
+# browsing source served that exact URL; of a host `browse.sources` names, only a URL in a parameter
+# naming one to fetch (a search API searches for the rest). In the trifecta such a read of a trusted
+# sink carries data out.
 fetches_elsewhere if {
-	agent_carries_url
-	count(carried_url_hosts) == 0 # a URL whose host cannot be read: fails closed
+	some t in url_texts
+	text_fetches_elsewhere(t)
 }
 
 fetches_elsewhere if {
-	agent_carries_url
-	some h in carried_url_hosts
+	some h in path_hosts | query_hosts
 	host_site(h) != host_site(host)
 }
 
@@ -1183,29 +1182,39 @@ url_texts contains t if {
 
 url_texts contains object.get(input.request, "path", "")
 
-# The host after a scheme (userinfo skipped), and a host without one that a path, query or fragment follows.
-carried_url_hosts contains trim_suffix(lower(m[1]), ".") if {
+# The hosts a request carries, for the reason.
+carried_url_hosts contains h if {
 	some t in url_texts
-	some m in regex.find_all_string_submatch_n(scheme_host, t, 16)
+	some h in text_hosts(t)
 }
 
-carried_url_hosts contains trim_suffix(lower(m[1]), ".") if {
-	some t in url_texts
-	some m in regex.find_all_string_submatch_n(bare_host, t, 16)
-}
+carried_url_hosts contains trim_suffix(h, ".") if some h in path_hosts | query_hosts
 
-carried_url_hosts contains trim_suffix(h, ".") if some h in path_hosts
-
-scheme_host := `(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*(?:[^/\\?#@\s]*@)?((?:[\pL\pN-]+\.)*[\pL\pN-]+)`
+# The host after a scheme (userinfo skipped; an IPv6 literal whole), a host without one that a path,
+# query or fragment follows, and one after `//` in a path.
+scheme_host := `(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*(?:[^/\\?#@\s]*@)?((?:[\pL\pN-]+\.)*[\pL\pN-]+|\[[0-9a-f:.]+\])`
 
 bare_host := `(?i)(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*|[0-9]{1,3}(?:\.[0-9]{1,3}){3})\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
 
-# One text that carries a URL of another site than the request's host, or one whose host cannot be read.
+slashed_host := `(?i)/(?:/|%2f)((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*)`
+
+text_hosts(t) := {trim_suffix(lower(m[1]), ".") | some re in [scheme_host, bare_host, slashed_host]; some m in regex.find_all_string_submatch_n(re, t, 16)}
+
+# One text that carries a URL of another site than the request's host, or one whose host cannot be
+# read (a scheme with no host after it that the patterns read: fails closed).
 text_fetches_elsewhere(t) if {
-	regex.match(url_carrying, t)
-	hosts := {trim_suffix(lower(m[1]), ".") | some re in [scheme_host, bare_host]; some m in regex.find_all_string_submatch_n(re, t, 16)}
-	not all_same_site(hosts)
+	url_like(t)
+	not all_same_site(text_hosts(t))
 }
+
+text_fetches_elsewhere(t) if {
+	url_like(t)
+	count(regex.find_all_string_submatch_n(`(?i)https?(?::|%3a)`, t, 64)) > count(regex.find_all_string_submatch_n(scheme_host, t, 64))
+}
+
+url_like(t) if regex.match(url_carrying, t)
+
+url_like(t) if regex.match(path_url_carrying, t)
 
 all_same_site(hosts) if {
 	count(hosts) > 0
@@ -1243,8 +1252,6 @@ verdicts contains approve("mcp.fetches_url", concat("", [
 	host_allowed
 	count(mcp_fetching_tools) > 0
 }
-
-carried_url_hosts contains trim_suffix(h, ".") if some h in query_hosts
 
 fetch_through if {
 	plain_host_request
