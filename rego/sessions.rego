@@ -1295,10 +1295,7 @@ fetch_through if {
 	not fetch_served
 }
 
-fetched_params := {
-	"url", "image_url", "imageurl", "image", "img", "img_url", "u", "uri", "link", "src", "source", "page",
-	"page_url", "target", "urls",
-}
+fetched_params := {"url", "urls", "image_url", "imageurl", "imgurl", "img_url", "image", "src", "page_url"}
 
 default fetched_text := "a URL whose host cannot be read"
 
