@@ -1297,6 +1297,37 @@ fetch_through if {
 
 fetched_params := {"url", "urls", "image_url", "imageurl", "imgurl", "img_url", "image", "src", "page_url"}
 
+# A scraping or crawling API an entry lets the agent POST to takes the URL in its body (Firecrawl's
+# `POST /v1/scrape {"url"}`, Tavily's `/extract {"urls": […]}`, Browserless' `/content {"url"}`):
+# a write to that host, which then fetches another site's URL (fourteenth pass: the entry's method
+# let it go on). Read in a JSON body's or a form's fields named for a URL to fetch, top level.
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some t in body_fetch_texts
+	text_fetches_elsewhere(t)
+}
+
+body_fetch_params := fetched_params | {"u", "uri", "link", "links", "target", "targets", "start_url", "start_urls", "website"}
+
+body_fetch_texts contains v if {
+	is_object(input.request.body.json)
+	some k, x in input.request.body.json
+	lower(k) in body_fetch_params
+	some v in strings_of(x)
+}
+
+body_fetch_texts contains v if {
+	some k, vs in object.get(input.request.body, "form", {})
+	lower(k) in body_fetch_params
+	some v in vs
+}
+
+strings_of(x) := [x] if is_string(x)
+
+strings_of(x) := [v | some v in array.slice(x, 0, 256); is_string(v)] if is_array(x)
+
 default fetched_text := "a URL whose host cannot be read"
 
 fetched_text := concat(", ", array.slice(others, 0, 3)) if {
