@@ -1219,9 +1219,14 @@ url_like(t) if regex.match(path_url_carrying, t)
 all_same_site(hosts) if {
 	count(hosts) > 0
 	every h in hosts {
-		host_site(h) == host_site(host)
+		harmless_target(h)
 	}
 }
+
+harmless_target(h) if host_site(h) == host_site(host)
+
+# Loopback names no host the fetcher could reach but itself (an OAuth `redirect_uri=http://localhost:8080/`).
+harmless_target(h) if regex.match(`^(?:localhost|127(?:\.[0-9]{1,3}){3}|\[::1\])$`, h)
 
 # The same of an MCP server: a tool its entry calls read-only that is given a URL of another site
 # (mcp-server-fetch's `fetch {url}`, a browser tool's `navigate {url}`) fetches it from outside
