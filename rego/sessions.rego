@@ -1383,10 +1383,10 @@ public_suffix(x) if {
 host_label_wildcard_spans if {
 	not host_label_entries[host]
 	not host_label_entry_unicode # (a ref in a ref is evaluated before `not`: undefined for an ASCII host)
-	wild := [p | some p, _ in host_label_entries; startswith(p, "*."); host_matches(p, host)]
+	wild := [k | some p, _ in host_label_entries; k := label_host_key(p); startswith(k, "*."); host_matches(k, host)]
 	count(wild) > 0
-	every p in wild {
-		wildcard_spans_owners(lower(p), host)
+	every k in wild {
+		wildcard_spans_owners(k, host)
 	}
 }
 
