@@ -263,7 +263,8 @@ function mcpOf(msg: unknown, budget: SqlBudget): McpInfo | undefined {
   if (m.jsonrpc !== '2.0' || typeof m.method !== 'string') return undefined;
   const info: McpInfo = { method: m.method };
   if (typeof m.id === 'string' || typeof m.id === 'number' || m.id === null) info.id = m.id;
-  const params = m.params as { name?: unknown; arguments?: unknown } | undefined;
+  const params = m.params as { name?: unknown; arguments?: unknown; uri?: unknown } | undefined;
+  if (m.method.startsWith('resources/') && params && typeof params === 'object' && typeof params.uri === 'string') info.uri = params.uri.slice(0, 8192);
   if (m.method === 'tools/call' && params && typeof params === 'object') {
     if (typeof params.name === 'string') info.tool = params.name;
     info.arguments = params.arguments ?? {};

@@ -148,6 +148,8 @@ export interface McpInfo {
   method: string;
   tool?: string;
   arguments?: unknown;
+  /** For `resources/read`, `resources/subscribe` and `resources/unsubscribe`: `params.uri` (a server may fetch an `https://` one). */
+  uri?: string;
   id?: string | number | null;
   /**
    * SQL the tool call's arguments carry (`query`, `sql`, `statement`, `sql_query`, at the top or one

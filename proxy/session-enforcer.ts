@@ -158,7 +158,24 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
   const streamChecks = new WeakMap<RequestContext, StreamLabels>();
   /** Bumped for a session whenever a human clears one of its labels or resets it (the store's change feed). */
   const humanChanges = new Map<string, number>();
+  /**
+   * The `wrote:` labels of every session of every agent: a host holds what any agent stored there and
+   * serves it to all, so no session follows its links (fourteenth pass: only the same agent's later
+   * sessions inherited them; another agent, or a session already live, followed what was stored).
+   * Bounded by the hosts the configuration lets agents send to (a `*.` entry is one label).
+   */
+  const writtenAnywhere = new Map<string, LabelArrival>();
+  try {
+    for (const s of store.list()) for (const [l, a] of Object.entries(s.labels)) if (isWrittenLabel(l) && !writtenAnywhere.has(l)) writtenAnywhere.set(l, a);
+  } catch {
+    /* a shared store's view not read yet: its change feed fills the map */
+  }
   store.onChange((c) => {
+    if (c.type === 'labels') {
+      for (const l of c.labels ?? []) if (isWrittenLabel(l) && !writtenAnywhere.has(l)) writtenAnywhere.set(l, c.session.labels[l] ?? { request_id: '', host: l.slice(6), time: new Date().toISOString() });
+    }
+    // A human who clears it vouches for what that host serves.
+    if (c.type === 'cleared' && isWrittenLabel(c.label)) writtenAnywhere.delete(c.label);
     if (c.type === 'cleared' || c.type === 'ended') humanChanges.set(c.session.id, (humanChanges.get(c.session.id) ?? 0) + 1);
     // A reset ends the session: its streams still sending were decided in it, and are cut.
     if (c.type === 'ended') generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: '', ended: true });
@@ -238,6 +255,8 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       }
       d.session = entered.session;
       if (entered.session.requests <= 1) await inheritWritten(d.agent.id, entered.session);
+      // Where any session sent data, for the browsing rules (the session's record is left as it is).
+      if (track) for (const [l, a] of writtenAnywhere) if (!d.session.labels[l]) d.session.labels[l] = a;
       if (sessionOfToken.size >= 10_000 && known === undefined) sessionOfToken.clear(); // bounded; a token it forgot is described as before
       sessionOfToken.set(key, entered.session.id);
       describedAt.set(d, known === entered.session.id ? before! : genOf(entered.session.id));

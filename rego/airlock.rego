@@ -713,6 +713,8 @@ decision := {"action": "deny", "reason": outcome.reason, "rule": outcome.rule} i
 	preset_raw_path
 } else := object.union(labelled, {"bare_headers": true}) if {
 	browse_allowed # a followed link carries no header of the agent's (sessions.rego)
+} else := object.union(labelled, {"bare_headers": true}) if {
+	fetch_served_bare # nor does a served link through a host that fetches it
 } else := labelled
 
 # What the response brings into the session (sessions.rego), when it brings anything.

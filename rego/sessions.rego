@@ -804,6 +804,8 @@ shown_to_another_account if {
 trusted_sink if {
 	some p in object.get(config, ["trifecta", "trusted_sinks"], [])
 	host_matches(p, host)
+	not wildcard_spans_owners(lower(p), host) # `*.workers.dev` names an attacker's host too (below)
+	not fetches_elsewhere # a sink that fetches the URL it is given reaches that URL's host (below)
 }
 
 # Anything but a read to a trusted sink can carry data out: writes, sends, payments, and any
@@ -928,8 +930,48 @@ browse_source(h) if {
 	some e in extra_host_entries
 	host_matches(entry_host(e), h)
 	not agent_writes_to(h)
+	not site_takes_writes(h)
 	not session_wrote_to(h)
+	not service_host(h)
 }
+
+# A host a service module owns serves what that service's API let anyone write, the agent included
+# (a gist or a file committed through `api.github.com`, served by `gist.githubusercontent.com` or
+# `raw.githubusercontent.com` when `allowed_hosts` lists them): no browsing source by being allowed
+# (fourteenth pass); `browse.sources` can still name one.
+service_host(h) if {
+	some name
+	data.airlock.services[name].owns_host with input.request.host as h
+}
+
+# A store is often written through one host and served by another of its site: a paste's API on
+# `api.paste.example` and its pages on `paste.example`, an upload host and its CDN name under one
+# domain (fourteenth pass: only the host written to was excluded). So a host is no browsing source
+# when an entry lets the agent write to any host of its site, nor once the session wrote to one
+# (`written_names` compares sites; a site by the Public Suffix List, host_site).
+site_takes_writes(h) if {
+	some e in extra_host_entries
+	is_object(e)
+	some m in object.get(e, "methods", [])
+	not upper(m) in read_methods
+	host_site(lower(trim_prefix(entry_host(e), "*."))) == host_site(h)
+}
+
+# The site of a host (its registrable domain): one label more than the longest public suffix it ends
+# in (data.public_suffixes: `paste.example.co.uk`, `attacker.github.io`); an address as it is; a name
+# under a suffix the list does not know (`.example`, `.internal`) by its last two labels.
+host_site(h) := h if {
+	regex.match(`^[0-9.]+$|:`, h)
+} else := concat(".", array.slice(parts, min(idx) - 1, count(parts))) if {
+	parts := split(trim_suffix(h, "."), ".")
+	n := count(parts)
+	n >= 2
+	idx := [j | some j in numbers.range(1, n - 1); public_suffix(concat(".", array.slice(parts, j, n)))]
+	count(idx) > 0
+} else := concat(".", array.slice(parts, count(parts) - 2, count(parts))) if {
+	parts := split(trim_suffix(h, "."), ".")
+	count(parts) >= 2
+} else := h
 
 # A host given as a bare string takes the agent's writes too, once a human approves each; and a GET
 # whose URL carries a URL writes as well (a shortener's `api-create.php?url=`, an archive's
@@ -943,7 +985,9 @@ response_labels contains written_label(e) if {
 	object.get(browse_conf, "enabled", false) == true
 	object.get(browse_conf, "from_allowed_hosts", true) == true
 	host_labels_apply # a plain host, a JSON-RPC body to one included (mcp.read passes it without a human)
+	extra_host_allowed # before reading the URL for hosts: most plain-host requests are to no such entry
 	agent_sends_to_host
+	not fetch_served # a served URL the agent sends as it was served stores nothing of the agent's
 	some e in matching_extra_hosts
 	not named_browse_source(host)
 	not agent_writes_to(host) # no browsing source already
@@ -955,13 +999,80 @@ agent_sends_to_host if input.request.body.size > 0
 
 agent_sends_to_host if input.request.upgrade # a WebSocket carries what the agent writes after it opens
 
-agent_sends_to_host if {
-	some _, vs in object.get(input.request, "query", {})
-	some v in vs
-	regex.match(`(?i)https?(?::|%3a)(?:/|%2f)|^\s*[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::[0-9]+)?(?:/|%2f)`, v) # a scheme anywhere, or a host and a path without one
+agent_sends_to_host if agent_carries_url
+
+# A query value or name, or the path, that carries a URL. A scheme anywhere: `https://`, escaped
+# `%3A%2F%2F`, and also with a backslash or no slash at all, which URL parsers (WHATWG, Node's, a
+# shortener's) read as `https://` (`https:\\evil.example`, `https:evil.example`). Or a host name
+# followed by a path, query or fragment without a scheme, at the start of the value or of a word in
+# it: `evil.example?d=…`, `//evil.example/c`, `see evil.example/c?d=…` (a paste links it up).
+# Fourteenth pass: only `https://` and a value starting `host/` were read, and only values; a
+# shortener given `evil.example?d=<data>` (or the URL as a query name) served it back as its own link.
+agent_carries_url if {
+	some k, vs in object.get(input.request, "query", {})
+	some v in array.concat([k], vs)
+	regex.match(url_carrying, v)
 }
 
-agent_sends_to_host if regex.match(`(?i)https?(?::|%3a)(?:/|%2f)`, object.get(input.request, "path", ""))
+agent_carries_url if regex.match(path_url_carrying, object.get(input.request, "path", ""))
+
+# A path segment that is a host name under a top-level domain the Public Suffix List knows (a reader's
+# `/evil.com/…`, an archive's `/web/2024/evil.com`), unless its last label is a common file
+# extension that is also a country's domain (`setup.py`, `README.md`, `main.tf`).
+agent_carries_url if some h in path_hosts
+
+path_hosts contains lower(seg) if {
+	some seg in object.get(input.request, "segments", [])
+	contains(seg, ".")
+	regex.match(`^(?:[\pL\pN-]+\.)+\pL[\pL\pN-]*\.?$`, seg)
+	parts := split(trim_suffix(lower(seg), "."), ".")
+	tld := parts[count(parts) - 1]
+	data.public_suffixes.rules[tld]
+	not tld in file_extensions
+}
+
+# A query parameter named for a host (`name=`, `domain=`, `host=`, `target=` …) whose value is a host
+# name under a top-level domain of the list: a DNS-over-HTTPS resolver (`dns.google/resolve?name=`),
+# a WHOIS, certificate or uptime checker looks that name up, and the name reaches its DNS servers
+# (`<data>.evil.com`: DNS as the channel).
+agent_carries_url if some h in query_hosts
+
+query_hosts contains lower(trim_space(v)) if {
+	some k, vs in object.get(input.request, "query", {})
+	lower(k) in host_params
+	some v in vs
+	regex.match(`^\s*(?:[\pL\pN-]+\.)+\pL[\pL\pN-]*\.?\s*$`, v)
+	parts := split(trim_suffix(lower(trim_space(v)), "."), ".")
+	tld := parts[count(parts) - 1]
+	data.public_suffixes.rules[tld]
+	not tld in file_extensions
+}
+
+host_params := {
+	"name", "host", "hostname", "domain", "domainname", "domain_name", "fqdn", "target", "site", "url", "u",
+	"uri", "link", "addr", "address", "server",
+}
+
+# RFC 8484's GET carries a whole DNS query, base64url, in `dns=`: a name no pattern can read.
+doh_query if {
+	some k, vs in object.get(input.request, "query", {})
+	lower(k) == "dns"
+	some v in vs
+	count(v) > 0
+}
+
+agent_carries_url if doh_query
+
+fetches_elsewhere if doh_query
+
+file_extensions := {
+	"ac", "ai", "am", "as", "cc", "do", "in", "md", "mk", "ml", "mov", "pl", "pm", "ps", "py", "rs", "sc",
+	"sh", "so", "st", "tf", "to", "zip",
+}
+
+url_carrying := `(?i)https?(?::|%3a)(?:[/\\\pL\pN\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?(?:[\pL\pN-]+(?:\.[\pL\pN-]+)*\.\pL[\pL\pN-]*\.?|[0-9]{1,3}(?:\.[0-9]{1,3}){3})(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+
+path_url_carrying := `(?i)https?(?::|%3a)(?:[/\\a-z0-9\[]|%2f|%5c)|/(?:/|%2f)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]`
 
 # A label name is at most 64 characters: a longer host keeps its end (a shorter suffix matches more
 # hosts, which fails closed). Brackets of an IPv6 literal are no label characters.
@@ -988,6 +1099,9 @@ written_names(k, h) if {
 	count(k) == 58
 	endswith(h, k)
 }
+
+# Another host of the site written to serves what was stored there too (site_takes_writes).
+written_names(k, h) if host_site(trim_prefix(k, ".")) == host_site(h)
 
 named_browse_source(h) if {
 	some p in object.get(browse_conf, "sources", [])
@@ -1038,4 +1152,248 @@ verdicts contains deny(
 	browse_candidate
 	input.request.provenance.seen == true
 	not browse_source(input.request.provenance.host)
+}
+
+# ---------------------------------------------------------------------------------------------
+# Fetching through an allowed host. A reader (`r.jina.ai/https://…`), an archive (`/web/2024/https://…`,
+# `/save/…`), a translate, cache or image proxy (`?u=…`, `images.weserv.nl/?url=…`) and a link
+# previewer fetch whatever URL they are given: a read of such a host that carries a URL of another
+# site reaches that site, data in the URL included, from outside Airlock. That is browsing without
+# link provenance (fourteenth pass: it went on as a read of the allowed host, and in the trifecta a
+# trusted sink that fetches went on as a read). A read of an allowed plain host whose query or path
+# carries a URL of another site (or one whose host cannot be read) is held for a human, unless a
+# browsing source served that exact URL; of a host `browse.sources` names, only a URL in a parameter
+# naming one to fetch (a search API searches for the rest). In the trifecta such a read of a trusted
+# sink carries data out.
+fetches_elsewhere if {
+	some t in url_texts
+	text_fetches_elsewhere(t)
+}
+
+fetches_elsewhere if {
+	some h in path_hosts | query_hosts
+	host_site(h) != host_site(host)
+}
+
+url_texts contains t if {
+	some k, vs in object.get(input.request, "query", {})
+	some t in array.concat([k], vs)
+}
+
+url_texts contains object.get(input.request, "path", "")
+
+# The hosts a request carries, for the reason.
+carried_url_hosts contains h if {
+	some t in url_texts
+	some h in text_hosts(t)
+}
+
+carried_url_hosts contains trim_suffix(h, ".") if some h in path_hosts | query_hosts
+
+# The host after a scheme (userinfo skipped; an IPv6 literal whole), a host without one that a path,
+# query or fragment follows, and one after `//` in a path.
+scheme_host := `(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*(?:[^/\\?#@\s]*@)?((?:[\pL\pN-]+\.)*[\pL\pN-]+|\[[0-9a-f:.]+\])`
+
+bare_host := `(?i)(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*|[0-9]{1,3}(?:\.[0-9]{1,3}){3})\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+
+slashed_host := `(?i)/(?:/|%2f)((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*)`
+
+text_hosts(t) := {trim_suffix(lower(m[1]), ".") | some re in [scheme_host, bare_host, slashed_host]; some m in regex.find_all_string_submatch_n(re, t, 16)}
+
+# One text that carries a URL of another site than the request's host, or one whose host cannot be
+# read (a scheme with no host after it that the patterns read: fails closed).
+text_fetches_elsewhere(t) if {
+	url_like(t)
+	not all_same_site(text_hosts(t))
+}
+
+text_fetches_elsewhere(t) if {
+	url_like(t)
+	count(regex.find_all_string_submatch_n(`(?i)https?(?::|%3a)`, t, 64)) > count(regex.find_all_string_submatch_n(scheme_host, t, 64))
+}
+
+url_like(t) if regex.match(url_carrying, t)
+
+url_like(t) if regex.match(path_url_carrying, t)
+
+all_same_site(hosts) if {
+	count(hosts) > 0
+	every h in hosts {
+		harmless_target(h)
+	}
+}
+
+harmless_target(h) if host_site(h) == host_site(host)
+
+# Loopback names no host the fetcher could reach but itself (an OAuth `redirect_uri=http://localhost:8080/`).
+harmless_target(h) if regex.match(`^(?:localhost|127(?:\.[0-9]{1,3}){3}|\[::1\])$`, h)
+
+# The same of an MCP server: a tool its entry calls read-only that is given a URL of another site
+# (mcp-server-fetch's `fetch {url}`, a browser tool's `navigate {url}`) fetches it from outside
+# Airlock, as an allowed host that fetches does (fourteenth pass: it went on as `mcp.read`).
+mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
+	some c in mcp_calls
+	c.method == "tools/call"
+	mcp_call_is_read(c)
+	some v in mcp_argument_texts(c)
+	text_fetches_elsewhere(v)
+}
+
+# A resource read by an `https://` URI of another site (a fetch server's resource template) too.
+mcp_fetching_tools contains concat("", [c.method, " ", c.uri]) if {
+	some c in mcp_calls
+	startswith(c.method, "resources/")
+	is_string(c.uri)
+	text_fetches_elsewhere(c.uri)
+}
+
+# Strings of a call's arguments, at most 2,048 of them (a bigger argument tree: its first ones).
+mcp_argument_texts(c) := array.slice([v | walk(object.get(c, "arguments", {}), [_, v]); is_string(v)], 0, 2048)
+
+verdicts contains approve("mcp.fetches_url", concat("", [
+	"MCP tool call(s) ", concat(", ", sort(mcp_fetching_tools)), " on ", host, " carry a URL of another site: the server ",
+	"fetches it, so data in that URL would reach a host nobody allowed; a human must approve",
+]), "medium") if {
+	host_allowed
+	count(mcp_fetching_tools) > 0
+}
+
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	reads_only
+	not named_browse_source(host)
+	fetches_elsewhere
+	not fetch_served
+}
+
+# The exact URL of the read (the fetcher's URL with the one it fetches in it) was served in this
+# session by a browsing source (a search result linking through a reader): it carries nothing the
+# agent wrote into it, so it goes on, forwarded bare as a followed link is (a reader forwards some of
+# the agent's headers to the page it fetches: `X-Set-Cookie`).
+fetch_served if {
+	input.request.provenance.seen == true
+	browse_source(input.request.provenance.host)
+	request_methods == {"GET"}
+	input.request.body.size == 0
+	not input.request.upgrade
+}
+
+fetch_served_bare if {
+	plain_host_request
+	extra_host_allowed
+	fetches_elsewhere
+	fetch_served
+}
+
+# A search API searches for the text it is given, but some also fetch a URL given as one (SerpAPI's
+# Google Lens and reverse image engines fetch `url=` / `image_url=`): held for those parameters.
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	reads_only
+	named_browse_source(host)
+	some k, vs in object.get(input.request, "query", {})
+	lower(k) in fetched_params
+	some v in vs
+	text_fetches_elsewhere(v)
+	not fetch_served
+}
+
+fetched_params := {"url", "urls", "image_url", "imageurl", "imgurl", "img_url", "image", "src", "page_url"}
+
+# A scraping or crawling API an entry lets the agent POST to takes the URL in its body (Firecrawl's
+# `POST /v1/scrape {"url"}`, Tavily's `/extract {"urls": […]}`, Browserless' `/content {"url"}`):
+# a write to that host, which then fetches another site's URL (fourteenth pass: the entry's method
+# let it go on). Read in a JSON body's or a form's fields named for a URL to fetch, top level.
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some t in body_fetch_texts
+	text_fetches_elsewhere(t)
+}
+
+body_fetch_params := fetched_params | {"u", "uri", "link", "links", "target", "targets", "start_url", "start_urls", "website"}
+
+body_fetch_texts contains v if {
+	is_object(input.request.body.json)
+	some k, x in input.request.body.json
+	lower(k) in body_fetch_params
+	some v in strings_of(x)
+}
+
+body_fetch_texts contains v if {
+	some k, vs in object.get(input.request.body, "form", {})
+	lower(k) in body_fetch_params
+	some v in vs
+}
+
+strings_of(x) := [x] if is_string(x)
+
+strings_of(x) := [v | some v in array.slice(x, 0, 256); is_string(v)] if is_array(x)
+
+default fetched_text := "a URL whose host cannot be read"
+
+fetched_text := concat(", ", array.slice(others, 0, 3)) if {
+	others := sort([h | some h in carried_url_hosts; host_site(h) != host_site(host)])
+	count(others) > 0
+}
+
+verdicts contains approve("host.fetches_url", concat("", [
+	input.request.method, " ", host, " carries a URL of another site (", fetched_text, "): a host that fetches what it is ",
+	"given (a reader, an archive, a translate or image proxy, a link previewer) would take data in that URL to a host ",
+	"nobody allowed, so a human must approve. A link a response of this session served can be followed as it is",
+]), "medium") if {
+	fetch_through
+}
+
+# ---------------------------------------------------------------------------------------------
+# Wildcards over a public suffix. `*.workers.dev`, `*.github.io`, `*.vercel.app`, `*.s3.amazonaws.com`
+# and `*.co.uk` name the hosts of everyone who signs up there, an attacker's included: a suffix the
+# Public Suffix List names (data.public_suffixes, both its ICANN and its private section) lies between
+# the host and the pattern. Where a pattern grants trust — a trusted sink reads of which go on in the
+# trifecta, a `labels.hosts` entry that says what a host's answers bring — such a pattern cannot vouch
+# for a host it spans (fourteenth pass: `"trusted_sinks": ["*.workers.dev"]` let the trifecta's GET
+# to `attacker.workers.dev/?d=<data>` go on, and `"*.vercel.app": []` made an attacker's app bring
+# nothing). `*.acme.workers.dev` names one owner's hosts and keeps working.
+wildcard_spans_owners(p, h) if {
+	startswith(p, "*.")
+	s := substring(p, 2, -1)
+	parts := split(h, ".")
+	n := count(parts)
+	n >= 2
+	some i in numbers.range(1, n - 1)
+	suffix := concat(".", array.slice(parts, i, n))
+	count(suffix) >= count(s)
+	public_suffix(suffix)
+}
+
+public_suffix(x) if data.public_suffixes.rules[x]
+
+public_suffix(x) if {
+	parts := split(x, ".")
+	count(parts) >= 2
+	data.public_suffixes.rules[concat(".", array.concat(["*"], array.slice(parts, 1, count(parts))))]
+	not data.public_suffixes.rules[concat("", ["!", x])]
+}
+
+# The labels.hosts entry that decides is a `*.` pattern spanning owners here: what it says a host
+# brings stands, and so does what any host's page brings (labels.other_hosts: `untrusted`).
+host_label_wildcard_spans if {
+	not host_label_entries[host]
+	not host_label_entry_unicode # (a ref in a ref is evaluated before `not`: undefined for an ASCII host)
+	wild := [k | some p, _ in host_label_entries; k := label_host_key(p); startswith(k, "*."); host_matches(k, host)]
+	count(wild) > 0
+	every k in wild {
+		wildcard_spans_owners(k, host)
+	}
+}
+
+host_label_entry_unicode if host_label_entries[input.request.host_unicode]
+
+response_labels contains label if {
+	host_labels_apply
+	host_label_wildcard_spans
+	some label in object.get(label_config, "other_hosts", ["untrusted"])
 }

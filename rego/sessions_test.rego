@@ -354,3 +354,46 @@ test_keyed_search_of_a_named_source if {
 	inside := object.union(req("GET", "search.acme.internal", "/q"), {"request": {"headers": {"x-subscription-token": ["[redacted]"]}}})
 	airlock.response_labels == {"private", "untrusted"} with input as inside with data.config.allowed_hosts as ["search.acme.internal"] with data.config.browse.sources as ["search.acme.internal"]
 }
+
+# A `*.` pattern over a public suffix (data.public_suffixes: the Public Suffix List, with its
+# wildcard and exception rules) spans owners; one over a name below it does not (fourteenth pass).
+test_wildcard_spans_owners if {
+	airlock.wildcard_spans_owners("*.workers.dev", "x.workers.dev")
+	airlock.wildcard_spans_owners("*.workers.dev", "a.x.workers.dev")
+	not airlock.wildcard_spans_owners("*.acme.workers.dev", "x.acme.workers.dev")
+	airlock.wildcard_spans_owners("*.gov.bd", "a.gov.bd") # `*.bd`: every name under bd is a suffix
+	not airlock.wildcard_spans_owners("*.www.ck", "a.www.ck") # `!www.ck` is an exception
+	not airlock.wildcard_spans_owners("*.acme.example", "x.acme.example")
+}
+
+test_host_site if {
+	airlock.host_site("api.paste.example") == "paste.example"
+	airlock.host_site("a.b.example.co.uk") == "example.co.uk"
+	airlock.host_site("10.1.2.3") == "10.1.2.3"
+	airlock.host_site("fd12::5") == "fd12::5"
+	airlock.host_site("jenkins") == "jenkins"
+}
+
+test_host_site_by_the_list if {
+	airlock.host_site("attacker.github.io") == "attacker.github.io"
+	airlock.host_site("a.b.acme.s3.amazonaws.com") == "acme.s3.amazonaws.com"
+	airlock.host_site("github.io") == "github.io"
+}
+
+# A reader's URL (a fetch of another site) that a browsing source served is forwarded bare, as a
+# followed link is; the same URL the agent wrote is held (fourteenth pass: host.fetches_url).
+reader_read := object.union(req("GET", "r.reader.example", "/https://blog.example/post"), {"request": {"provenance": {"seen": true, "request_id": "r-s", "host": "api.search.brave.com"}}})
+
+test_served_reader_url_goes_bare if {
+	d := airlock.decision with input as reader_read with data.config.allowed_hosts as ["r.reader.example", "api.search.brave.com"]
+	d.action == "allow"
+	d.bare_headers == true
+}
+
+test_written_reader_url_is_held if {
+	i := object.union(reader_read, {"request": {"provenance": {"seen": false, "host_seen": false}}})
+	d := airlock.decision with input as i with data.config.allowed_hosts as ["r.reader.example"]
+	d.action == "approve"
+	d.rule == "host.fetches_url"
+	not d.bare_headers
+}

