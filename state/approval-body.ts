@@ -30,7 +30,10 @@ export function bodyVisibility(body: BodySummary, cut = false): BodyVisibility {
   if (body.json !== undefined && roundedNumber(body.json) !== undefined) return 'partial';
   // A multipart body's form is its fields, not its uploads nor the parts' heads: the bytes show it whole.
   if (body.json !== undefined || (body.form !== undefined && !body.content_type?.startsWith('multipart/'))) return 'whole';
-  if (typeof body.text === 'string' && !body.text.includes('\uFFFD') && Buffer.byteLength(body.text, 'utf8') === body.size) return 'whole';
+  // A text preview is whole only when the describe step kept all of it (`text_truncated` unset):
+  // its length in UTF-8 proves nothing once a charset or a content coding was undone (4,096
+  // windows-1252 `é` are 8,192 bytes of UTF-8, as long as the 8 KiB body whose start they are).
+  if (typeof body.text === 'string' && !body.text_truncated && !body.text.includes('\uFFFD') && Buffer.byteLength(body.text, 'utf8') === body.size) return 'whole';
   return 'partial';
 }
 

@@ -116,7 +116,7 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     shown.push(terminalText(`warning    servers read this body in more than one way (${(r.body.ambiguous_reasons ?? []).map((x) => x.detail).join('; ')}): the preview below is one reading of it`));
   }
   if (held?.text !== undefined && held.text !== preview) shown.push('', `body as sent${held.content_encoding?.length && !held.decode_error ? ` (decoded from ${held.content_encoding.join(', ')})` : ''}:`, terminalText(held.text, true));
-  else if (preview) shown.push('', 'body preview:', terminalText(preview, true));
+  else if (preview) shown.push('', r.body.text_truncated && preview === r.body.text ? `body preview (its first ${preview.length} characters; the rest is not in the record):` : 'body preview:', terminalText(preview, true));
   if (held?.decode_error) shown.push('', terminalText(`warning    ${held.decode_error}: the server's reading is unknown`));
   if (held?.reading_error) shown.push('', terminalText(`warning    ${held.reading_error}`));
   if (held?.reading) shown.push('', terminalText(`as the server reads it (${held.reading.how}):`), terminalText(held.reading.text, true));

@@ -146,3 +146,51 @@ t.test('look-alike letters of another script inside Latin words are escaped, a w
   t.match(ascii, /"caf\u00e9"/, 'an accented word stays as it is');
   t.match(ascii, /"5\\u0660\\u0660"/, 'Arabic-Indic zeros beside an ASCII digit (Python\'s int() reads 50000)');
 });
+
+t.test('a text preview the describe step cut is never the body shown whole, whatever its decoded length (fourteenth pass, property)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const zlib = await import('node:zlib');
+  const { bodyVisibility, unseenBodyText } = await import('../../state/approval-body.ts');
+  const { summarizeBody } = await import('../../describe/body.ts');
+  const summary = (body: Buffer, headers: Record<string, string[]>) => summarizeBody({ body, truncated: false, headers, previewBytes: 4096 }).summary;
+  // 4,096 characters whose UTF-8 is as long as the whole body (charset or content coding undone):
+  // the old check took the preview's length for proof it covered every byte.
+  const hidden = fc.string({ minLength: 1, maxLength: 40 }).map((s) => `\nDROP TABLE users; -- ${s.replace(/[^\x20-\x7e]/g, '.')}\n`);
+  fc.assert(
+    fc.property(hidden, fc.constantFrom('windows-1252', 'iso-8859-1', 'utf-16le', 'utf-16be'), (tail, charset) => {
+      // Each preview character is 2 (é) or 3 (한) bytes in UTF-8; the rest of the body fills it out.
+      const wide = charset.startsWith('utf-16');
+      const head = wide ? Buffer.from('한'.repeat(4096), 'utf16le') : Buffer.alloc(4096, 0xe9);
+      if (charset === 'utf-16be') head.swap16();
+      const size = wide ? 3 * 4096 : 2 * 4096;
+      const rest = Buffer.from(tail.padStart((size - head.length) / (wide ? 2 : 1), ' '), wide ? 'utf16le' : 'latin1');
+      if (charset === 'utf-16be') rest.swap16();
+      const body = summary(Buffer.concat([head, rest]), { 'content-type': [`text/plain; charset=${charset}`] });
+      return Buffer.byteLength(body.text!) === body.size && body.text_truncated === true && bodyVisibility(body) === 'partial' && /only a preview/.test(unseenBodyText(body, undefined) ?? '');
+    }),
+    { numRuns: 12 },
+  );
+  // A gzip body whose compressed size is the preview's length: searched for, bounded.
+  let found: Buffer | undefined;
+  for (let start = 1; start < 40 && !found; start++) {
+    // Random printable padding grows the compressed size about a byte a character: stop at 4,096 or past it.
+    let seed = start;
+    const pad = Array.from({ length: 6000 }, () => String.fromCharCode(33 + ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 90))).join('');
+    let lo = 0;
+    let hi = pad.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (zlib.gzipSync(Buffer.from(`${'a'.repeat(4096)}\nDROP TABLE users;\n${pad.slice(0, mid)}`)).length < 4096) lo = mid + 1;
+      else hi = mid;
+    }
+    const z = zlib.gzipSync(Buffer.from(`${'a'.repeat(4096)}\nDROP TABLE users;\n${pad.slice(0, lo)}`));
+    if (z.length === 4096) found = z;
+  }
+  t.ok(found, 'a gzip body of exactly 4,096 bytes');
+  const gz = summary(found!, { 'content-type': ['text/plain'], 'content-encoding': ['gzip'] });
+  t.equal(Buffer.byteLength(gz.text!), gz.size);
+  t.equal(bodyVisibility(gz), 'partial', 'its 4,096-character preview is not the body');
+  t.match(details(view({ body: gz })), /body preview \(its first 4096 characters; the rest is not in the record\):/, '`approvals show` says the preview is cut');
+  const whole = summary(Buffer.from('é'.repeat(100), 'latin1'), { 'content-type': ['text/plain; charset=windows-1252'] });
+  t.equal(whole.text_truncated, undefined, 'the control: a short text in a charset is kept whole');
+});
