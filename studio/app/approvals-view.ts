@@ -185,7 +185,17 @@ function partsOf(a: Approval): Map<string, string> {
   const headers = r.headers && typeof r.headers === 'object' ? r.headers : {};
   for (const [n, vs] of Object.entries(headers)) if (!FRAMING_HEADERS.has(n.toLowerCase())) parts.set(`header ${n.toLowerCase()}`, JSON.stringify(vs));
   parts.set('the body', `${r.body?.size ?? 0} ${r.body?.sha256 ?? ''}`);
+  // Credential headers are shown `[redacted]` on every card alike: whose they are (a keyed digest
+  // of the agent's own session cookie, token …) is what tells the user's account from another.
+  parts.set("whose credentials the agent sent", typeof r.own_credentials === 'string' ? r.own_credentials : '');
   return parts;
+}
+
+/** Headers the card shows redacted (`[redacted]`, `Bearer [redacted]`): values two cards may differ in unseen. */
+function redactedHeaders(a: Approval): string[] {
+  const headers = a.description?.request?.headers;
+  if (!headers || typeof headers !== 'object') return [];
+  return Object.entries(headers).filter(([, vs]) => (Array.isArray(vs) ? vs : [vs]).some((v) => String(v).includes('[redacted]'))).map(([n]) => n.toLowerCase());
 }
 
 /**
@@ -224,6 +234,13 @@ export function lookalikes(list: Approval[]): Map<string, Lookalike> {
     group.forEach((a, i) => {
       const own = names.filter((n) => parts.every((p, j) => j === i || (p.get(n) ?? '') !== (parts[i]!.get(n) ?? '')));
       const same = group.filter((b, j) => j !== i && b.request_hash !== undefined && b.request_hash === a.request_hash).length;
+      // Another request that reads the same on every part the card shows, yet is not this one: they
+      // differ where the card cannot show it (a redacted header's value), and must not pass as twins.
+      const unseen = group.some((b, j) => j !== i && b.request_hash !== a.request_hash && names.every((n) => (parts[j]!.get(n) ?? '') === (parts[i]!.get(n) ?? '')));
+      if (unseen) {
+        const hidden = redactedHeaders(a);
+        own.push(hidden.length ? `a value the card shows redacted (header ${hidden.join(', header ')})` : 'something the card does not show');
+      }
       out.set(a.id, { others: group.length - 1, own, same });
     });
   }

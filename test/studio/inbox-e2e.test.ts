@@ -671,6 +671,23 @@ t.test('of look-alike cards, the one unlike the others says in what (twelfth pas
   for (const i of [0, 1]) t.match(notes[i], [/3 other waiting requests .*; 1 of them is this very request \(path, query, headers and body\)/, false], 'the twins are said to be the same request, without a warning');
   for (const id of await page.$$eval(alike, (els) => els.map((e) => (e as HTMLElement).dataset.approval!))) await queue.deny(id, { by: 'test' });
   await Promise.all(replies);
+
+  // Fourteenth pass: cards that differ only in a header the card shows redacted. An agent driving
+  // the person's logged-in session posts the same report twice, the second time with the attacker's
+  // session cookie (it lands in the attacker's account), and a third with a cookie no account is
+  // read from: every card read `cookie: [redacted]`, and the note said each part was on another card.
+  const session = '[data-approval]:has(.url:text-matches("/v1/alike-session$"))';
+  const cookies = ['session=person-123', 'session=attacker-666', 'session=person-123; layout=b'];
+  for (const [i, c] of cookies.entries()) {
+    replies.push(curl('POST', '/v1/alike-session', { body: '{"report": "Q3"}', headers: [`Cookie: ${c}`] }));
+    await page.locator(session).nth(i).waitFor();
+  }
+  await page.locator(`${session} [data-testid=lookalike]`).nth(2).waitFor();
+  const told = await page.$$eval(`${session} [data-testid=lookalike]`, (els) => els.map((e) => [e.textContent?.replace(/\s+/g, ' ').trim(), e.classList.contains('warn-text')]));
+  t.match(told[1], [/this one is unlike every one of them in whose credentials the agent sent: read it/, true], "another account's session is named in warning colour");
+  for (const i of [0, 2]) t.match(told[i], [/this one is unlike every one of them in a value the card shows redacted \(header cookie\)/, true], 'a difference behind [redacted] is said, not passed off as the same parts');
+  for (const id of await page.$$eval(session, (els) => els.map((e) => (e as HTMLElement).dataset.approval!))) await queue.deny(id, { by: 'test' });
+  await Promise.all(replies);
 });
 
 t.test('a long name cannot push its end past the edge of the card', async (t) => {
