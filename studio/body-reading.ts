@@ -10,6 +10,8 @@
 // such as UTF-7 that has no decoder: the bytes read one way on the card and another upstream).
 import { bomOf, contentTypeReadings, parseMediaType, summarizeBody, unicodeLabel } from '../describe/body.ts';
 import { multipartParts } from '../proxy/mime-parts.ts';
+import { dispositionNames } from '../describe/content-disposition.ts';
+import { multipartBoundaries } from '../describe/multipart.ts';
 import { base64Sections } from './app/base64-text.ts';
 
 export interface ServerReading {
@@ -53,16 +55,22 @@ function multipartReading(bytes: Buffer, contentType: string): ServerReading | {
     return c && c !== 'utf-8' && c !== 'utf8' && c !== 'us-ascii' ? c : undefined;
   };
   const manyCharsets = (h: Record<string, string>): boolean => !!h['content-type'] && new Set(contentTypeReadings([h['content-type']]).map((r) => r.charset)).size > 1;
-  if (!parts.some((p) => encoded(p.headers) || charsetOf(p.headers) || manyCharsets(p.headers))) return undefined;
-  const sections: string[] = [];
+  // The field a part fills, as servers read its Content-Disposition: an RFC 2231 `name*` (Werkzeug,
+  // Python's email package take it over `name=`), `name*0*` pieces, a second `name=` or a second
+  // header line. `name="subject"; name*=UTF-8''%74%6f` is the field `to` to Flask.
+  const names = parts.map((p) => (/content-disposition/i.test(p.head) ? dispositionNames(p.head) : []));
+  const boundaries = multipartBoundaries(contentType).length;
+  if (boundaries < 2 && !names.some((n) => n.length > 1) && !parts.some((p) => encoded(p.headers) || charsetOf(p.headers) || manyCharsets(p.headers))) return undefined;
+  const sections: string[] = boundaries > 1 ? [`(the Content-Type names ${boundaries} boundaries, and servers take different ones: the parts under each follow)`] : [];
   for (const [i, p] of parts.entries()) {
-    const what = [p.headers['content-disposition'], p.headers['content-type'], encoded(p.headers) ? `${encoded(p.headers)}, decoded` : '', charsetOf(p.headers) ? `${charsetOf(p.headers)}, decoded` : '']
+    const field = names[i]!.length > 1 ? `the field servers read it as: ${names[i]!.map((n) => JSON.stringify(n)).join(' or ')}` : '';
+    const what = [p.headers['content-disposition'], field, p.headers['content-type'], encoded(p.headers) ? `${encoded(p.headers)}, decoded` : '', charsetOf(p.headers) ? `${charsetOf(p.headers)}, decoded` : '']
       .filter(Boolean).join('; ');
     const text = partText(p.content, p.headers['content-type'], i + 1);
     if (typeof text !== 'string') return text;
     sections.push(`── part ${i + 1}${what ? `: ${what}` : ''}\n${text}`);
   }
-  return { how: 'each part with its transfer encoding and charset undone', text: sections.join('\n') };
+  return { how: 'each part with its field name, transfer encoding and charset as servers read them', text: sections.join('\n') };
 }
 
 /**

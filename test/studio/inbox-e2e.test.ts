@@ -771,7 +771,10 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
   const esc = [...'drop@attacker.example'].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
   const b64 = Buffer.from('to: drop@attacker.example').toString('base64');
   const mail = JSON.stringify({ raw: Buffer.from('To: drop@attacker.example\r\n\r\nhi').toString('base64url') });
-  const gone = curl('POST', '/v1/read-gone', { body: mail, maxTime: 1 });
+  // The agent hangs up once its request is held (a fixed 1 s of curl's was sometimes over before the
+  // hold began on a loaded box: then nothing was held and no card came).
+  const hangUp = new AbortController();
+  const gone = curl('POST', '/v1/read-gone', { body: mail, signal: hangUp.signal });
   const sent = {
     '/v1/read-form': curl('POST', '/v1/read-form', { body: `to=${pct}&amount=5`, type: 'application/x-www-form-urlencoded' }),
     '/v1/read-json': curl('POST', '/v1/read-json', { body: `{"to": "${esc}"}` }),
@@ -798,6 +801,9 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // integer past 2^53 (another account) and writes 1e400 as null; the escape makes a reading appear.
     '/v1/read-big-number': curl('POST', '/v1/read-big-number', { body: '{"to_account": 9007199254740993, "limit": 1e400, "to": "drop@attacker.ex\\u0061mple"}' }),
     '/v1/read-last-utf7': curl('POST', '/v1/read-last-utf7', { body: 'to bob+AEA-attacker.example', type: 'text/plain; charset=utf-8; charset=utf-7' }),
+    // Fourteenth pass: a part named "subject" on the card whose RFC 2231 `name*` is `to`: Werkzeug
+    // (Flask) reads `to` = [drop@attacker.example, boss@corp.example] and `form['to']` is the first.
+    '/v1/read-part-name': curl('POST', '/v1/read-part-name', { body: "--b\r\nContent-Disposition: form-data; name=\"subject\"; name*=UTF-8''%74%6f\r\n\r\ndrop@attacker.example\r\n--b\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\nboss@corp.example\r\n--b--\r\n", type: 'multipart/form-data; boundary=b' }),
   };
   for (const p of Object.keys(sent)) {
     const sel = `[data-approval="${await (async () => (await card(page, p).waitFor(), idOf(p)))()}"]`;
@@ -816,6 +822,7 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     const where = `${sel} [data-testid=${p.includes('?') ? 'decoded-url' : p.endsWith('header') ? 'request-headers' : 'server-reading'}]`;
     await page.waitForSelector(`${where} >> text=drop@attacker.example`);
     t.pass(`${p}: the card reads it as the server does`);
+    if (p === '/v1/read-part-name') t.match(await page.textContent(where), /name\*=UTF-8''%74%6f; the field servers read it as: "subject" or "to"/, 'the part says it fills the field "to"');
     if (p === '/v1/read-big-number') {
       const reading = (await page.textContent(where)) ?? '';
       t.notMatch(reading, /9007199254740992,|"limit": null/, 'no rounded number is shown as the server\'s reading');
@@ -825,7 +832,12 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
   await shot('24-approval-server-readings');
   // The agent gave up: the held bytes are gone, the record's parsed copy is what a card shows now
   // (a page opened later), and its base64 is decoded there too.
+  await card(page, '/v1/read-gone').waitFor();
+  const goneHeld = await idOf('/v1/read-gone');
+  await page.waitForSelector(`[data-approval="${goneHeld}"][data-section=held]`);
+  hangUp.abort();
   t.equal((await gone).status, 0, 'the agent stopped waiting');
+  await page.waitForSelector(`[data-approval="${goneHeld}"][data-section=waiting]`);
   await page.reload();
   await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
   const goneId = await (async () => (await card(page, '/v1/read-gone').waitFor(), idOf('/v1/read-gone')))();
