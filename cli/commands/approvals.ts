@@ -59,6 +59,21 @@ export function line(a: View): string {
   return `${terminalText(`${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${a.summary.host}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}`)}\n    ${terminalText(a.reason)}`;
 }
 
+/** `query` (escapes undone) and `rack query` (`;` separating too) lines for a URL, when they read otherwise than it. */
+function queryLines(url: string): string[] {
+  let search: string;
+  try {
+    search = new URL(url).search;
+  } catch {
+    return [];
+  }
+  const list = (text: string): string => [...new URLSearchParams(text)].map(([k, v]) => `${k} = ${v}`).join(', ');
+  return [
+    ...(/[%+]/.test(search) ? [`query      ${list(search.slice(1))}`] : []),
+    ...(search.includes(';') ? [`rack query ${list(search.slice(1).replaceAll(';', '&'))} (Rack 2: Rails, Sinatra read ";" as "&")`] : []),
+  ];
+}
+
 /**
  * One approval as a person reads it before approving. `held`: the held request's body from the
  * running studio (GET …/body), printed as sent and, when it differs, as its server reads it (form
@@ -72,6 +87,8 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     `status     ${a.status}${a.held ? ' (request held now)' : ''}${a.used_at ? ` (used ${a.used_at})` : ''}`,
     `agent      ${a.agent}`,
     `request    ${r.method} ${r.url}`,
+    // The query as servers read it: escapes undone, and as Rack 2 splits it (at `;` as at `&`).
+    ...queryLines(r.url),
     // What the server runs when it is not the request line.
     ...(r.method_override ? [`runs as    ${r.method_override.values.join(' or ') || '?'} (method override in ${r.method_override.sources.join(', ')}${r.method_override.ambiguous ? `; ambiguous${r.method_override.reason ? `: ${r.method_override.reason}` : ''}` : ''})`] : []),
     ...Object.entries(r.headers ?? {})

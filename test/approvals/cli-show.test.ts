@@ -32,6 +32,13 @@ t.test('every call of an MCP batch and its SQL are printed', async (t) => {
   t.match(out, /drop_table users/);
 });
 
+t.test('the query is printed as servers read it: escapes undone, and split at ";" as Rack 2 does (fourteenth pass)', async (t) => {
+  const out = details(view({ url: 'https://api.example/v1/send?to=boss@corp.example;to=%64rop@attacker.example' }));
+  t.match(out, /^query +to = boss@corp\.example;to=drop@attacker\.example$/m);
+  t.match(out, /^rack query to = boss@corp\.example, to = drop@attacker\.example \(Rack 2/m);
+  t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example' })), /query /, 'a plain query is the request line alone');
+});
+
 t.test('a method override and a rewritten path are printed', async (t) => {
   const out = details(view({ method_override: { values: ['DELETE'], sources: ['header:x-http-method-override'], ambiguous: false }, headers: { 'x-original-url': ['/admin/delete-everything'] } }));
   t.match(out, /DELETE/);
