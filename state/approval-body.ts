@@ -33,8 +33,22 @@ export function bodyVisibility(body: BodySummary, cut = false): BodyVisibility {
   // A text preview is whole only when the describe step kept all of it (`text_truncated` unset):
   // its length in UTF-8 proves nothing once a charset or a content coding was undone (4,096
   // windows-1252 `é` are 8,192 bytes of UTF-8, as long as the 8 KiB body whose start they are).
+  // XML whose parser reads other text than the bytes (character references, entities it declares):
+  // the record keeps the bytes, not that reading, which only the held body shows.
+  if (typeof body.text === 'string' && xmlReadOtherwise(body.text, body.content_type ?? '')) return 'partial';
   if (typeof body.text === 'string' && !body.text_truncated && !body.text.includes('\uFFFD') && Buffer.byteLength(body.text, 'utf8') === body.size) return 'whole';
   return 'partial';
+}
+
+/**
+ * Whether an XML body (any `…xml` type, or text that opens as XML, an XML-RPC call or a SOAP
+ * envelope: those servers read the raw body) holds character references or declares entities,
+ * which its parser reads as other text than the bytes show.
+ */
+export function xmlReadOtherwise(text: string, contentType: string): boolean {
+  if (!text.includes('&#') && !/<!entity/i.test(text)) return false;
+  const start = text.trimStart();
+  return /xml/i.test(contentType) || start.startsWith('<?xml') || start.startsWith('<methodCall') || /^<[\w.-]+:Envelope\b/.test(start);
 }
 
 /** What the approver could not see, in words, or undefined when nothing is hidden. */

@@ -13,6 +13,7 @@ import { multipartParts } from '../proxy/mime-parts.ts';
 import { dispositionNames } from '../describe/content-disposition.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { base64Sections } from './app/base64-text.ts';
+import { xmlReadOtherwise } from '../state/approval-body.ts';
 
 export interface ServerReading {
   /** How this reading differs from the bytes as sent ("form fields decoded", …). */
@@ -152,6 +153,56 @@ function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | und
       inexact ? 'numbers this reading cannot hold exactly (past 2^53, or out of range) left for the bytes as sent' : ''];
     return { how: how.filter(Boolean).join(', '), text: [...readings, ...b64].join('\n') };
   }
+  const xml = xmlReading(summary.text ?? sentText, contentType);
+  if (xml && 'error' in xml) return xml;
+  if (xml) return { how: [xml.how, decodedFrom].filter(Boolean).join(', '), text: xml.text };
   if (summary.text !== undefined && (decodedFrom || sentText === undefined)) return { how: decodedFrom || 'as text', text: summary.text };
   return undefined;
+}
+
+/** Characters a reference undoes into markup: written as their named entity, so the reading keeps the structure the parser saw. */
+const MARKUP: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' };
+
+/**
+ * An XML body (a SOAP envelope, an XML-RPC call) as its parser reads it, when that differs from
+ * the bytes: character references undone (`<to>&#100;&#114;&#111;&#112;@…</to>` is `drop@…` to
+ * every XML parser), outside CDATA sections and comments. Entities the body declares itself
+ * (`<!ENTITY a "…">`, expanded by libxml2 and expat, or fetched from elsewhere) cannot be shown.
+ */
+function xmlReading(text: string | undefined, contentType: string): ServerReading | { error: string } | undefined {
+  if (text === undefined || !xmlReadOtherwise(text, contentType)) return undefined;
+  if (/<!entity/i.test(text)) return { error: 'the XML body declares entities of its own (<!ENTITY …>), which XML parsers expand (or fetch from elsewhere): what the server reads in their place is not shown here' };
+  const out: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    // CDATA sections and comments are read as written; refs elsewhere are undone.
+    const cdata = text.indexOf('<![CDATA[', at);
+    const comment = text.indexOf('<!--', at);
+    const next = [cdata, comment].filter((i) => i >= 0).sort((a, b) => a - b)[0] ?? text.length;
+    out.push(undoReferences(text.slice(at, next)));
+    if (next >= text.length) break;
+    const close = next === cdata ? text.indexOf(']]>', next) : text.indexOf('-->', next);
+    const end = close < 0 ? text.length : close + 3;
+    out.push(text.slice(next, end));
+    at = end;
+  }
+  const read = out.join('');
+  return read === text ? undefined : { how: 'XML with its character references undone', text: read };
+}
+
+function undoReferences(text: string): string {
+  let out = '';
+  let at = 0;
+  for (let amp = text.indexOf('&', at); amp >= 0; amp = text.indexOf('&', at)) {
+    const semi = text.indexOf(';', amp);
+    const name = semi > amp && semi - amp <= 12 ? text.slice(amp + 1, semi) : '';
+    const hex = /^#x([0-9a-fA-F]{1,6})$/.exec(name);
+    const dec = /^#([0-9]{1,7})$/.exec(name);
+    const code = hex ? parseInt(hex[1]!, 16) : dec ? Number(dec[1]) : undefined;
+    let char = code !== undefined && code <= 0x10ffff ? String.fromCodePoint(code) : undefined;
+    if (char !== undefined && Object.hasOwn(MARKUP, char)) char = MARKUP[char];
+    out += text.slice(at, amp) + (char ?? '&');
+    at = char === undefined ? amp + 1 : semi + 1;
+  }
+  return out + text.slice(at);
 }

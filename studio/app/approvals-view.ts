@@ -789,6 +789,8 @@ export class ApprovalsView extends LightElement {
     const v = a.body_view;
     // Bytes the server will decode but the studio cannot: what it reads is unknown.
     if (st.body?.data?.decode_error) return { ok: false, why: st.body.data.decode_error, ackable: true };
+    // Whole in the record, yet read otherwise than shown (an XML body's own entities): said before "whole".
+    if (st.body?.data?.reading_error) return { ok: false, why: visibleString(st.body.data.reading_error), ackable: true };
     const b = a.description?.request?.body;
     if (!v) {
       // An older server: judge from the description.

@@ -201,3 +201,14 @@ t.test('a text preview the describe step cut is never the body shown whole, what
   const whole = summary(Buffer.from('é'.repeat(100), 'latin1'), { 'content-type': ['text/plain; charset=windows-1252'] });
   t.equal(whole.text_truncated, undefined, 'the control: a short text in a charset is kept whole');
 });
+
+t.test('an XML body its parser reads otherwise (character references, its own entities) is not shown whole by the record (fourteenth pass)', async (t) => {
+  const { bodyVisibility } = await import('../../state/approval-body.ts');
+  const { summarizeBody } = await import('../../describe/body.ts');
+  const read = (text: string, type: string) => bodyVisibility(summarizeBody({ body: Buffer.from(text), truncated: false, headers: { 'content-type': [type] }, previewBytes: 4096 }).summary);
+  t.equal(read('<m><to>&#100;rop@attacker.example</to></m>', 'application/xml'), 'partial', 'a character reference');
+  t.equal(read('<?xml version="1.0"?><!DOCTYPE m [<!ENTITY w "x">]><m>&w;</m>', 'text/xml'), 'partial', 'an entity of its own');
+  t.equal(read('<methodCall><methodName>&#x77;p.deletePost</methodName></methodCall>', 'text/plain'), 'partial', 'an XML-RPC call under another type');
+  t.equal(read('<m><to>boss@corp.example</to></m>', 'application/xml'), 'whole', 'plain XML is shown whole');
+  t.equal(read('a &#38; b', 'text/plain'), 'whole', 'text that is not XML');
+});

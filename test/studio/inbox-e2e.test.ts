@@ -805,13 +805,17 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     '/v1/read-last-utf7': curl('POST', '/v1/read-last-utf7', { body: 'to bob+AEA-attacker.example', type: 'text/plain; charset=utf-8; charset=utf-7' }),
     // Fourteenth pass: a part named "subject" on the card whose RFC 2231 `name*` is `to`: Werkzeug
     // (Flask) reads `to` = [drop@attacker.example, boss@corp.example] and `form['to']` is the first.
+    // Fourteenth pass: an XML-RPC call or SOAP envelope whose text is character references (every
+    // XML parser reads them), and one that declares an entity of its own (libxml2 and expat expand it).
+    '/v1/read-xml': curl('POST', '/v1/read-xml', { body: `<?xml version="1.0"?><methodCall><methodName>mail.send</methodName><params><param><value><string>${[...'drop@attacker.example'].map((c) => `&#${c.charCodeAt(0)};`).join('')}</string></value></param></params></methodCall>`, type: 'text/xml' }),
+    '/v1/read-xml-entity': curl('POST', '/v1/read-xml-entity', { body: '<?xml version="1.0"?><!DOCTYPE m [<!ENTITY who "drop&#64;attacker.example">]><m><to>&who;</to></m>', type: 'application/xml' }),
     '/v1/read-part-name': curl('POST', '/v1/read-part-name', { body: "--b\r\nContent-Disposition: form-data; name=\"subject\"; name*=UTF-8''%74%6f\r\n\r\ndrop@attacker.example\r\n--b\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\nboss@corp.example\r\n--b--\r\n", type: 'multipart/form-data; boundary=b' }),
   };
   for (const p of Object.keys(sent)) {
     const sel = `[data-approval="${await (async () => (await card(page, p).waitFor(), idOf(p)))()}"]`;
-    if (p.endsWith('utf7')) {
+    if (p.endsWith('utf7') || p.endsWith('entity')) {
       // No decoder for the charset the server reads it in: the card says so, approving is a choice (API too).
-      await page.waitForSelector(`${sel} .approve-blocked >> text=utf-7`);
+      await page.waitForSelector(`${sel} .approve-blocked >> text=${p.endsWith('entity') ? 'entities of its own' : 'utf-7'}`);
       t.ok(await page.isDisabled(`${sel} [data-action=approve]`), 'a body in a charset the studio cannot read is not approved at a click');
       const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
       const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
