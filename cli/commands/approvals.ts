@@ -143,6 +143,9 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     if (b64.length) shown.push('', 'as the server reads it (base64 strings decoded):', terminalText(b64.join('\n'), true));
   }
   else if (held?.text === undefined && held?.base64 !== undefined && !preview) shown.push('', `body: ${held.captured} bytes of binary; the studio shows them as a hex dump`);
+  // Query values the server decodes from base64 (a `?payload=`), as the body's.
+  const queryB64 = r.query && typeof r.query === 'object' ? base64Sections(r.query) : [];
+  if (queryB64.length) shown.push('', 'the query as the server reads it (base64 values decoded):', terminalText(queryB64.join('\n'), true));
   return shown.join('\n');
 }
 

@@ -1022,11 +1022,21 @@ export class ApprovalsView extends LightElement {
    * strings with escapes undone, multipart parts decoded, another charset): `to=%64%72%6f%70…` is
    * exact but nobody reads it. Its box must be read to its end as well.
    */
-  private renderReading(data: Pick<LoadedBody, 'reading'>, st: CardState) {
+  private renderReading(data: Pick<LoadedBody, 'reading'>, st: CardState, box = 'reading', what = 'body') {
     if (!data.reading) return nothing;
-    return html`<section class="body-box reading" aria-label="The body as the server reads it" data-testid="server-reading">
-      <p class="small"><b>As the server reads it</b> (${vis(data.reading.how)}), ${lineCount(data.reading.text)} line${lineCount(data.reading.text) === 1 ? '' : 's'}:</p>
-      ${textBlock(data.reading.text, this.blockOptions(st, 'reading'))}</section>`;
+    return html`<section class="body-box reading" aria-label="The ${what} as the server reads it" data-testid=${box === 'reading' ? 'server-reading' : box}>
+      <p class="small"><b>${what === 'body' ? 'As the server reads it' : `The ${what} as the server reads it`}</b> (${vis(data.reading.how)}), ${lineCount(data.reading.text)} line${lineCount(data.reading.text) === 1 ? '' : 's'}:</p>
+      ${textBlock(data.reading.text, this.blockOptions(st, box))}</section>`;
+  }
+
+  /**
+   * Query values that are base64 of text (a `?payload=` or `?state=` the server decodes and acts
+   * on), decoded as the body's are: exact in the URL line, and unreadable there.
+   */
+  private renderQueryReading(r: NonNullable<Approval['description']>['request'] | Record<string, never>, st: CardState) {
+    const sections = r.query && typeof r.query === 'object' ? base64Sections(r.query) : [];
+    if (!sections.length) return nothing;
+    return this.renderReading({ reading: { how: 'base64 values decoded', text: sections.join('\n') } }, st, 'query-reading', 'query');
   }
 
   private blockOptions(st: CardState, box: string) {
@@ -1324,6 +1334,7 @@ export class ApprovalsView extends LightElement {
       </header>
       ${this.renderLookalike(a)}
       ${this.renderDecodedUrl(r)}
+      ${this.renderQueryReading(r, st)}
       ${this.renderRunsAs(r)}
       <p id="ap-reason-${a.id}">${this.renderReason(a, st)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
       ${this.renderWhy(a)}

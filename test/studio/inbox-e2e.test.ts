@@ -786,6 +786,8 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     '/v1/read-base64': curl('POST', '/v1/read-base64', { body: JSON.stringify({ raw: Buffer.from('To: drop@attacker.example\r\nSubject: hi\r\n\r\nthe quarterly numbers').toString('base64url') }) }),
     [`/v1/read-query?to=${pct}`]: curl('POST', `/v1/read-query?to=${pct}`, { body: '{}' }),
     // Fourteenth pass: nothing escaped, so no reading was shown; Rack 2 reads two values of `to`, the last the attacker.
+    // Fourteenth pass: a query value in base64 (a `?payload=` the server decodes), as a body's are decoded.
+    [`/v1/read-query-b64?payload=${Buffer.from('{"to": "drop@attacker.example"}').toString('base64url')}`]: curl('POST', `/v1/read-query-b64?payload=${Buffer.from('{"to": "drop@attacker.example"}').toString('base64url')}`, { body: '{}' }),
     '/v1/read-rack?to=boss@corp.example;to=drop@attacker.example': curl('POST', '/v1/read-rack?to=boss@corp.example;to=drop@attacker.example', { body: '{}' }),
     // A header that changes what the request does: a charge on another Stripe account.
     '/v1/read-header': curl('POST', '/v1/read-header', { body: '{"amount": 5}', headers: ['Stripe-Account: acct_1drop@attacker.example'] }),
@@ -825,7 +827,7 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
       t.match(await refused.json(), { code: 'body-not-shown' }, 'the API refuses it unseen');
       continue;
     }
-    const where = `${sel} [data-testid=${p.includes('?') ? 'decoded-url' : p.endsWith('header') ? 'request-headers' : 'server-reading'}]`;
+    const where = `${sel} [data-testid=${p.includes('-b64?') ? 'query-reading' : p.includes('?') ? 'decoded-url' : p.endsWith('header') ? 'request-headers' : 'server-reading'}]`;
     await page.waitForSelector(`${where} >> text=drop@attacker.example`);
     t.pass(`${p}: the card reads it as the server does`);
     if (p.startsWith('/v1/read-rack')) t.match(await page.textContent(where), /as Rack 2 \(Rails, Sinatra\) reads the query, ; separating too: to = boss@corp\.example, to = drop@attacker\.example/, 'the query as Rack 2 splits it');
