@@ -8,7 +8,7 @@
 // the card, the policy and the credential guard read the body alike. Undefined when the bytes as
 // sent already read the same; `error` when the server's reading cannot be known here (a charset
 // such as UTF-7 that has no decoder: the bytes read one way on the card and another upstream).
-import { bomOf, contentTypeReadings, parseMediaType, summarizeBody, unicodeLabel } from '../describe/body.ts';
+import { bomOf, contentTypeReadings, parseMediaType, percentU, summarizeBody, unicodeLabel } from '../describe/body.ts';
 import { multipartParts } from '../proxy/mime-parts.ts';
 import { dispositionNames } from '../describe/content-disposition.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
@@ -138,7 +138,12 @@ function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | und
     // A form's values: escapes undone, each value as one (JSON) string, base64 values decoded.
     const b64 = base64Sections(summary.form);
     if (sentText !== undefined && !/[%+]/.test(sentText) && !decodedFrom && !b64.length) return undefined;
-    return { how: ['form fields with their escapes undone', decodedFrom, b64.length ? 'base64 values decoded' : ''].filter(Boolean).join(', '), text: [JSON.stringify(summary.form, null, 2), ...b64].join('\n') };
+    // Classic ASP.NET and IIS also undo `%uXXXX` in form values, which other servers leave as text.
+    const iis = /%u[0-9a-f]{4}/i.test(sentText ?? '') ? Object.fromEntries(Object.entries(summary.form).map(([k, vs]) => [percentU(k), vs.map(percentU)])) : undefined;
+    return {
+      how: ['form fields with their escapes undone', decodedFrom, b64.length ? 'base64 values decoded' : '', iis ? 'and as classic ASP.NET (IIS) reads them, %uXXXX undone too' : ''].filter(Boolean).join(', '),
+      text: [JSON.stringify(summary.form, null, 2), ...(iis ? [`── as classic ASP.NET (IIS) reads it\n${JSON.stringify(iis, null, 2)}`] : []), ...b64].join('\n'),
+    };
   }
   if (summary.json !== undefined) {
     const b64 = base64Sections(summary.json);

@@ -14,6 +14,7 @@ import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.
 
 import { airlockRunning } from '../../runtime/running.ts';
 import { roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
+import { percentU } from '../../describe/body.ts';
 import { ApprovalError, ApprovalQueue, agentCredentialHeaders, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
 import { resolveHome } from '../../state/home.ts';
@@ -71,6 +72,7 @@ function queryLines(url: string): string[] {
   return [
     ...(/[%+]/.test(search) ? [`query      ${list(search.slice(1))}`] : []),
     ...(search.includes(';') ? [`rack query ${list(search.slice(1).replaceAll(';', '&'))} (Rack 2: Rails, Sinatra read ";" as "&")`] : []),
+    ...(/%u[0-9a-f]{4}/i.test(search) ? [`iis query  ${[...new URLSearchParams(search.slice(1))].map(([k, v]) => `${percentU(k)} = ${percentU(v)}`).join(', ')} (classic ASP.NET, IIS: %uXXXX undone too)`] : []),
   ];
 }
 

@@ -167,6 +167,9 @@ function urlLine(url: string | undefined) {
 /** Look-alike parts listed on a card before "and N more". */
 const LOOKALIKE_PARTS = 6;
 
+/** `%uXXXX` escapes undone as classic ASP.NET and IIS do (describe/body.ts `percentU`, for the page). */
+const percentU = (text: string): string => text.replace(/%[uU]([0-9A-Fa-f]{4})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+
 /**
  * What tells a request apart from another of its agent to the same method, host and path: its
  * exact path, query, each header's values (a header one has and another lacks differs too) and its body.
@@ -875,7 +878,9 @@ export class ApprovalsView extends LightElement {
     // Rack 2 (Rails, Sinatra: GitHub's and Stripe's APIs) splits a query at `;` as at `&`:
     // `?to=boss@corp.example;to=drop@attacker.example` is one odd value elsewhere, two there (the last wins).
     const rack = u.search.includes(';') ? [...new URLSearchParams(u.search.slice(1).replaceAll(';', '&'))] : [];
-    if (!path && !query.length && !rack.length) return nothing;
+    // Classic ASP.NET and IIS also undo `%uXXXX`, which other servers leave as text: `?to=%u0064%u0072…`.
+    const iis = /%u[0-9a-f]{4}/i.test(u.search) ? [...new URLSearchParams(u.search.slice(1))].map(([k, v]) => [percentU(k), percentU(v)] as const) : [];
+    if (!path && !query.length && !rack.length && !iis.length) return nothing;
     const pairs = (list: ReadonlyArray<readonly [string, string]>) => list.map(([k, v], i) => html`${i ? ', ' : ''}<span class="mono">${vis(k)} = ${vis(v)}</span>`);
     return html`<p class="small decoded-url" data-testid="decoded-url">As the server reads the URL:${path
         ? html` path segments ${path.map((seg, i) => html`${i ? ' / ' : ''}<span class="mono">${vis(seg)}</span>`)}`
@@ -883,6 +888,8 @@ export class ApprovalsView extends LightElement {
         ? html` query ${pairs(query)}`
         : nothing}${rack.length
         ? html`${path || query.length ? ';' : ''} as Rack 2 (Rails, Sinatra) reads the query, <span class="mono">;</span> separating too: ${pairs(rack)}`
+        : nothing}${iis.length
+        ? html`${path || query.length || rack.length ? ';' : ''} as classic ASP.NET (IIS) reads the query, <span class="mono">%uXXXX</span> undone too: ${pairs(iis)}`
         : nothing}</p>`;
   }
 

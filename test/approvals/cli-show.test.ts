@@ -37,6 +37,7 @@ t.test('the query is printed as servers read it: escapes undone, and split at ";
   t.match(out, /^query +to = boss@corp\.example;to=drop@attacker\.example$/m);
   t.match(out, /^rack query to = boss@corp\.example, to = drop@attacker\.example \(Rack 2/m);
   t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example' })), /query /, 'a plain query is the request line alone');
+  t.match(details(view({ url: 'https://api.example/v1/send?to=%u0064rop@attacker.example' })), /^iis query +to = drop@attacker\.example \(classic ASP\.NET/m, '%u undone as IIS does');
   const payload = Buffer.from('{"to": "drop@attacker.example"}').toString('base64url');
   t.match(details(view({ url: `https://api.example/v1/send?payload=${payload}`, query: { payload: [payload] } })), /the query as the server reads it \(base64 values decoded\):\n── \.payload\[0\]: base64, decoded\n\{"to": "drop@attacker\.example"\}/, 'a base64 query value is printed decoded');
 });

@@ -768,6 +768,7 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
   const utf16nobom = path.join(tmp, 'utf16-nobom.txt');
   fs.writeFileSync(utf16nobom, Buffer.from('to: drop@attacker.example', 'utf16le'));
   const pct = [...'drop@attacker.example'].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+  const pctU = [...'drop@attacker.example'].map((c) => `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
   const esc = [...'drop@attacker.example'].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
   const b64 = Buffer.from('to: drop@attacker.example').toString('base64');
   const mail = JSON.stringify({ raw: Buffer.from('To: drop@attacker.example\r\n\r\nhi').toString('base64url') });
@@ -788,6 +789,9 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // Fourteenth pass: nothing escaped, so no reading was shown; Rack 2 reads two values of `to`, the last the attacker.
     // Fourteenth pass: a query value in base64 (a `?payload=` the server decodes), as a body's are decoded.
     [`/v1/read-query-b64?payload=${Buffer.from('{"to": "drop@attacker.example"}').toString('base64url')}`]: curl('POST', `/v1/read-query-b64?payload=${Buffer.from('{"to": "drop@attacker.example"}').toString('base64url')}`, { body: '{}' }),
+    // Fourteenth pass: `%uXXXX`, which classic ASP.NET and IIS undo and other servers leave as text.
+    [`/v1/read-iis?to=${pctU}`]: curl('POST', `/v1/read-iis?to=${pctU}`, { body: '{}' }),
+    '/v1/read-iis-form': curl('POST', '/v1/read-iis-form', { body: `to=${pctU}`, type: 'application/x-www-form-urlencoded' }),
     '/v1/read-rack?to=boss@corp.example;to=drop@attacker.example': curl('POST', '/v1/read-rack?to=boss@corp.example;to=drop@attacker.example', { body: '{}' }),
     // A header that changes what the request does: a charge on another Stripe account.
     '/v1/read-header': curl('POST', '/v1/read-header', { body: '{"amount": 5}', headers: ['Stripe-Account: acct_1drop@attacker.example'] }),
