@@ -215,3 +215,21 @@ t.test('an XML body its parser reads otherwise (character references, its own en
   t.equal(read('<m><to>boss@corp.example</to></m>', 'application/xml'), 'whole', 'plain XML is shown whole');
   t.equal(read('a &#38; b', 'text/plain'), 'whole', 'text that is not XML');
 });
+
+t.test('a JSON body read in a declared non-Unicode charset is not shown whole by the record: UTF-8 servers read its text otherwise (fourteenth pass, property)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const { bodyVisibility, unseenBodyText } = await import('../../state/approval-body.ts');
+  const { summarizeBody } = await import('../../describe/body.ts');
+  fc.assert(
+    fc.property(fc.constantFrom('shift_jis', 'gbk', 'big5', 'windows-1252', 'iso-8859-1', 'koi8-r', 'utf-8'), fc.constantFrom('佐藤', 'café', 'Иван', 'boss', '€5'), fc.boolean(), (charset, name, asKey) => {
+      const text = asKey ? `{"${name}": "boss@corp.example"}` : `{"name": "${name}", "to": "boss@corp.example"}`;
+      const body = summarizeBody({ body: Buffer.from(text), truncated: false, headers: { 'content-type': [`application/json; charset=${charset}`] }, previewBytes: 4096 }).summary;
+      if (body.json === undefined || body.ambiguous) return true; // not read as JSON, or held as ambiguous already
+      // The control: ASCII text, or UTF-8 as declared, reads the same to every server.
+      const same = charset === 'utf-8' || /^[\x00-\x7f]*$/.test(name);
+      return same ? bodyVisibility(body) === 'whole' : bodyVisibility(body) === 'partial' && /read in .* servers that read JSON as UTF-8/.test(unseenBodyText(body, undefined) ?? '');
+    }),
+    { numRuns: 60 },
+  );
+  t.pass('the charset reading of non-ASCII text is never the body shown whole');
+});
