@@ -40,6 +40,9 @@ export function bodyVisibility(body: BodySummary, cut = false): BodyVisibility {
   // XML whose parser reads other text than the bytes (character references, entities it declares):
   // the record keeps the bytes, not that reading, which only the held body shows.
   if (typeof body.text === 'string' && xmlReadOtherwise(body.text, body.content_type ?? '')) return 'partial';
+  // YAML: aliases, merge keys, tags, escapes and YAML 1.1's readings (`0777`, `1:20`, `no`) are
+  // the parser's, shown beside the held bytes (studio/body-reading.ts); the record keeps the text.
+  if (typeof body.text === 'string' && /^(?:application|text)\/(?:x-)?yaml$|\+yaml$/.test(body.content_type ?? '')) return 'partial';
   if (typeof body.text === 'string' && !body.text_truncated && !body.text.includes('\uFFFD') && Buffer.byteLength(body.text, 'utf8') === body.size) return 'whole';
   return 'partial';
 }

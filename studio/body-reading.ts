@@ -14,6 +14,7 @@ import { dispositionNames } from '../describe/content-disposition.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { base64Sections } from './app/base64-text.ts';
 import { xmlReadOtherwise } from '../state/approval-body.ts';
+import YAML from 'yaml';
 
 export interface ServerReading {
   /** How this reading differs from the bytes as sent ("form fields decoded", …). */
@@ -158,11 +159,44 @@ function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | und
       inexact ? 'numbers this reading cannot hold exactly (past 2^53, or out of range) left for the bytes as sent' : ''];
     return { how: how.filter(Boolean).join(', '), text: [...readings, ...b64].join('\n') };
   }
+  const yaml = yamlReading(summary.text ?? sentText, summary.content_type);
+  if (yaml) return { how: [yaml.how, decodedFrom].filter(Boolean).join(', '), text: yaml.text };
   const xml = xmlReading(summary.text ?? sentText, contentType);
   if (xml && 'error' in xml) return xml;
   if (xml) return { how: [xml.how, decodedFrom].filter(Boolean).join(', '), text: xml.text };
   if (summary.text !== undefined && (decodedFrom || sentText === undefined)) return { how: decodedFrom || 'as text', text: summary.text };
   return undefined;
+}
+
+/** What a YAML text holds that reads otherwise parsed: anchors and aliases, merge keys, tags, escapes, more documents, directives. */
+const YAML_SPECIAL = /[&*!\\]|<<|^---|^%/m;
+
+/**
+ * A YAML body (Kubernetes manifests, CI and compose files) as its parsers read it, when the text
+ * holds what reads otherwise parsed: an alias takes a value from an anchor elsewhere (`image: *x`),
+ * a merge key (`<<: *defaults`) adds keys the mapping does not show, `"\x64rop@…"` is an escape,
+ * and YAML 1.1 (PyYAML, Go's yaml.v2 under Kubernetes) reads `0777`, `1:20`, `no` otherwise than
+ * YAML 1.2 does. Each document as JSON; both readings when they differ. Aliases are bounded.
+ */
+function yamlReading(text: string | undefined, type: string): ServerReading | undefined {
+  if (text === undefined || !/^(?:application|text)\/(?:x-)?yaml$|\+yaml$/.test(type)) return undefined;
+  const read = (version: '1.1' | '1.2'): string | undefined => {
+    try {
+      const docs = YAML.parseAllDocuments(text, { version, merge: true, uniqueKeys: false });
+      if (!Array.isArray(docs) || docs.some((d) => d.errors.length)) return undefined;
+      return docs.map((d) => JSON.stringify(d.toJS({ maxAliasCount: 100 }), null, 2)).join('\n── the next document\n');
+    } catch {
+      return undefined;
+    }
+  };
+  const old = read('1.1');
+  const core = read('1.2');
+  if (old === undefined && core === undefined) return undefined;
+  if (old === core) return YAML_SPECIAL.test(text) ? { how: 'YAML parsed: aliases, merge keys, tags and escapes resolved', text: core! } : undefined;
+  return {
+    how: 'YAML parsed, read in 2 ways: YAML 1.1 (PyYAML, Go\'s yaml.v2, Kubernetes) and YAML 1.2 differ',
+    text: `── as YAML 1.1 parsers read it\n${old ?? '(refused)'}\n── as YAML 1.2 parsers read it\n${core ?? '(refused)'}`,
+  };
 }
 
 /** Characters a reference undoes into markup: written as their named entity, so the reading keeps the structure the parser saw. */

@@ -214,6 +214,7 @@ t.test('an XML body its parser reads otherwise (character references, its own en
   t.equal(read('<methodCall><methodName>&#x77;p.deletePost</methodName></methodCall>', 'text/plain'), 'partial', 'an XML-RPC call under another type');
   t.equal(read('<m><to>boss@corp.example</to></m>', 'application/xml'), 'whole', 'plain XML is shown whole');
   t.equal(read('a &#38; b', 'text/plain'), 'whole', 'text that is not XML');
+  t.equal(read('mail:\n  <<: *d\n', 'application/yaml'), 'partial', 'YAML: the record keeps the text, not what its parsers read');
 });
 
 t.test('a JSON body read in a declared non-Unicode charset is not shown whole by the record: UTF-8 servers read its text otherwise (fourteenth pass, property)', async (t) => {

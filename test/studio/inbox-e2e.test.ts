@@ -815,6 +815,9 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // XML parser reads them), and one that declares an entity of its own (libxml2 and expat expand it).
     '/v1/read-xml': curl('POST', '/v1/read-xml', { body: `<?xml version="1.0"?><methodCall><methodName>mail.send</methodName><params><param><value><string>${[...'drop@attacker.example'].map((c) => `&#${c.charCodeAt(0)};`).join('')}</string></value></param></params></methodCall>`, type: 'text/xml' }),
     '/v1/read-xml-entity': curl('POST', '/v1/read-xml-entity', { body: '<?xml version="1.0"?><!DOCTYPE m [<!ENTITY who "drop&#64;attacker.example">]><m><to>&who;</to></m>', type: 'application/xml' }),
+    // Fourteenth pass: YAML whose merge key gives the mapping a key it does not show (Kubernetes,
+    // PyYAML), and a value YAML 1.1 and 1.2 read apart.
+    '/v1/read-yaml': curl('POST', '/v1/read-yaml', { body: 'defaults: &d\n  to: drop@attacker.example\nmail:\n  subject: weekly report\n  <<: *d\nretries: 0777\n', type: 'application/yaml' }),
     '/v1/read-part-name': curl('POST', '/v1/read-part-name', { body: "--b\r\nContent-Disposition: form-data; name=\"subject\"; name*=UTF-8''%74%6f\r\n\r\ndrop@attacker.example\r\n--b\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\nboss@corp.example\r\n--b--\r\n", type: 'multipart/form-data; boundary=b' }),
   };
   for (const p of Object.keys(sent)) {
@@ -835,6 +838,7 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     await page.waitForSelector(`${where} >> text=drop@attacker.example`);
     t.pass(`${p}: the card reads it as the server does`);
     if (p.startsWith('/v1/read-rack')) t.match(await page.textContent(where), /as Rack 2 \(Rails, Sinatra\) reads the query, ; separating too: to = boss@corp\.example, to = drop@attacker\.example/, 'the query as Rack 2 splits it');
+    if (p === '/v1/read-yaml') t.match(await page.textContent(where), /as YAML 1\.1 parsers read it.*"mail": \{\s*"subject": "weekly report",\s*"to": "drop@attacker\.example"\s*\},\s*"retries": 511/s, 'the merged key and the YAML 1.1 number are read');
     if (p === '/v1/read-part-name') t.match(await page.textContent(where), /name\*=UTF-8''%74%6f; the field servers read it as: "subject" or "to"/, 'the part says it fills the field "to"');
     if (p === '/v1/read-big-number') {
       const reading = (await page.textContent(where)) ?? '';
