@@ -160,6 +160,7 @@ function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | und
     return { how: how.filter(Boolean).join(', '), text: [...readings, ...b64].join('\n') };
   }
   const yaml = yamlReading(summary.text ?? sentText, summary.content_type);
+  if (yaml && 'error' in yaml) return yaml;
   if (yaml) return { how: [yaml.how, decodedFrom].filter(Boolean).join(', '), text: yaml.text };
   const xml = xmlReading(summary.text ?? sentText, contentType);
   if (xml && 'error' in xml) return xml;
@@ -167,6 +168,9 @@ function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | und
   if (summary.text !== undefined && (decodedFrom || sentText === undefined)) return { how: decodedFrom || 'as text', text: summary.text };
   return undefined;
 }
+
+/** The longest YAML text the studio parses for its reading. */
+const YAML_MAX = 64 * 1024;
 
 /** What a YAML text holds that reads otherwise parsed: anchors and aliases, merge keys, tags, escapes, more documents, directives. */
 const YAML_SPECIAL = /[&*!\\]|<<|^---|^%/m;
@@ -178,19 +182,24 @@ const YAML_SPECIAL = /[&*!\\]|<<|^---|^%/m;
  * and YAML 1.1 (PyYAML, Go's yaml.v2 under Kubernetes) reads `0777`, `1:20`, `no` otherwise than
  * YAML 1.2 does. Each document as JSON; both readings when they differ. Aliases are bounded.
  */
-function yamlReading(text: string | undefined, type: string): ServerReading | undefined {
+function yamlReading(text: string | undefined, type: string): ServerReading | { error: string } | undefined {
   if (text === undefined || !/^(?:application|text)\/(?:x-)?yaml$|\+yaml$/.test(type)) return undefined;
+  // Parsing runs in the process that also proxies: bounded (~100 ms for 64 KiB, twice).
+  if (text.length > YAML_MAX) return { error: `the YAML body is longer than the ${YAML_MAX / 1024} KiB the studio parses, so how its parsers read it (aliases, merge keys, YAML 1.1's numbers and booleans) is not shown` };
+  let bomb = false;
   const read = (version: '1.1' | '1.2'): string | undefined => {
     try {
       const docs = YAML.parseAllDocuments(text, { version, merge: true, uniqueKeys: false });
       if (!Array.isArray(docs) || docs.some((d) => d.errors.length)) return undefined;
       return docs.map((d) => JSON.stringify(d.toJS({ maxAliasCount: 100 }), null, 2)).join('\n── the next document\n');
-    } catch {
+    } catch (err) {
+      bomb ||= /alias/i.test((err as Error).message);
       return undefined;
     }
   };
   const old = read('1.1');
   const core = read('1.2');
+  if (bomb) return { error: 'the YAML body\'s aliases expand past what the studio reads (an alias of aliases …): what its parsers read is not shown' };
   if (old === undefined && core === undefined) return undefined;
   if (old === core) return YAML_SPECIAL.test(text) ? { how: 'YAML parsed: aliases, merge keys, tags and escapes resolved', text: core! } : undefined;
   return {

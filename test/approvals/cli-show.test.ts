@@ -234,3 +234,12 @@ t.test('a JSON body read in a declared non-Unicode charset is not shown whole by
   );
   t.pass('the charset reading of non-ASCII text is never the body shown whole');
 });
+
+t.test('a YAML body too long to parse here, or whose aliases expand past a bound, is a reading error (fourteenth pass)', async (t) => {
+  const { serverReading } = await import('../../studio/body-reading.ts');
+  const read = (text: string) => serverReading(Buffer.from(text), { 'content-type': ['application/yaml'] }, text);
+  t.match(read('a: b\n'.repeat(20_000)), { error: /longer than the 64 KiB the studio parses/ });
+  const laughs = 'a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
+  t.match(read(laughs), { error: /aliases expand past/ });
+  t.equal(read('name: web\nimage: nginx\n'), undefined, 'plain YAML reads as written');
+});
