@@ -134,6 +134,10 @@ export function details(a: View, held?: HeldBodyAnswer): string {
   if (r.body.ambiguous) {
     shown.push(terminalText(`warning    servers read this body in more than one way (${(r.body.ambiguous_reasons ?? []).map((x) => x.detail).join('; ')}): the preview below is one reading of it`));
   }
+  // Without the held bytes, what the record's copy cannot show (a cut preview, a charset's reading,
+  // XML or YAML as written): said before the preview, as approving it will ask.
+  const unseen = !held && a.status === 'pending' && rounded === undefined && !r.body.ambiguous ? unseenBodyText(r.body, undefined, bodyCut(a)) : undefined;
+  if (unseen) shown.push(terminalText(`warning    ${unseen}: approving it needs --accept-unseen-body`));
   if (held?.text !== undefined && held.text !== preview) shown.push('', `body as sent${held.content_encoding?.length && !held.decode_error ? ` (decoded from ${held.content_encoding.join(', ')})` : ''}:`, terminalText(held.text, true));
   else if (preview) shown.push('', r.body.text_truncated && preview === r.body.text ? `body preview (its first ${preview.length} characters; the rest is not in the record):` : 'body preview:', terminalText(preview, true));
   if (held?.decode_error) shown.push('', terminalText(`warning    ${held.decode_error}: the server's reading is unknown`));

@@ -201,6 +201,7 @@ t.test('a text preview the describe step cut is never the body shown whole, what
   t.equal(Buffer.byteLength(gz.text!), gz.size);
   t.equal(bodyVisibility(gz), 'partial', 'its 4,096-character preview is not the body');
   t.match(details(view({ body: gz })), /body preview \(its first 4096 characters; the rest is not in the record\):/, '`approvals show` says the preview is cut');
+  t.match(details(view({ body: gz })), /^warning +only a preview of the 4096-byte body is kept .*: approving it needs --accept-unseen-body$/m, 'and that approving it needs the explicit choice');
   const whole = summary(Buffer.from('é'.repeat(100), 'latin1'), { 'content-type': ['text/plain; charset=windows-1252'] });
   t.equal(whole.text_truncated, undefined, 'the control: a short text in a charset is kept whole');
 });
