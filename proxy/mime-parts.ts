@@ -17,6 +17,8 @@ const MAX_OUTPUT = 16 * 1024 * 1024;
 export interface MimePart {
   content: string;
   headers: Record<string, string>;
+  /** The part's head as sent (latin1): every header line, repeated ones too. */
+  head: string;
 }
 
 /** Decoded contents (latin1) of every part of a multipart body, nested parts included; [] when it is not multipart. */
@@ -53,7 +55,7 @@ function walkParts(text: string, boundary: string, depth: number, out: MimePart[
     const headers = parseHeaders(head);
     const decoded = decode(content, (headers['content-transfer-encoding'] ?? '').trim().toLowerCase());
     budget.bytes -= decoded.length;
-    out.push({ content: decoded, headers });
+    out.push({ content: decoded, headers, head });
     const partType = headers['content-type'];
     if (partType) walk(decoded, partType, depth + 1, out, budget);
   }

@@ -28,10 +28,34 @@ export function bodyVisibility(body: BodySummary, cut = false): BodyVisibility {
   // A parsed number is a 64-bit float: an integer past 2^53 (an account or object id, an amount in
   // minor units) is kept rounded, and a server that reads integers exactly acts on the digits sent.
   if (body.json !== undefined && roundedNumber(body.json) !== undefined) return 'partial';
+  // JSON read in a declared non-Unicode charset (`charset=shift_jis`): servers that read JSON as
+  // UTF-8, as RFC 8259 says (Go, Node), read its non-ASCII text otherwise (`佐藤` is `菴占陸` in
+  // Shift_JIS). The copy is one of two readings: the bytes show both.
+  if (body.json !== undefined && otherCharsetText(body)) return 'partial';
   // A multipart body's form is its fields, not its uploads nor the parts' heads: the bytes show it whole.
   if (body.json !== undefined || (body.form !== undefined && !body.content_type?.startsWith('multipart/'))) return 'whole';
-  if (typeof body.text === 'string' && !body.text.includes('\uFFFD') && Buffer.byteLength(body.text, 'utf8') === body.size) return 'whole';
+  // A text preview is whole only when the describe step kept all of it (`text_truncated` unset):
+  // its length in UTF-8 proves nothing once a charset or a content coding was undone (4,096
+  // windows-1252 `é` are 8,192 bytes of UTF-8, as long as the 8 KiB body whose start they are).
+  // XML whose parser reads other text than the bytes (character references, entities it declares):
+  // the record keeps the bytes, not that reading, which only the held body shows.
+  if (typeof body.text === 'string' && xmlReadOtherwise(body.text, body.content_type ?? '')) return 'partial';
+  // YAML: aliases, merge keys, tags, escapes and YAML 1.1's readings (`0777`, `1:20`, `no`) are
+  // the parser's, shown beside the held bytes (studio/body-reading.ts); the record keeps the text.
+  if (typeof body.text === 'string' && /^(?:application|text)\/(?:x-)?yaml$|\+yaml$/.test(body.content_type ?? '')) return 'partial';
+  if (typeof body.text === 'string' && !body.text_truncated && !body.text.includes('\uFFFD') && Buffer.byteLength(body.text, 'utf8') === body.size) return 'whole';
   return 'partial';
+}
+
+/**
+ * Whether an XML body (any `…xml` type, or text that opens as XML, an XML-RPC call or a SOAP
+ * envelope: those servers read the raw body) holds character references or declares entities,
+ * which its parser reads as other text than the bytes show.
+ */
+export function xmlReadOtherwise(text: string, contentType: string): boolean {
+  if (!text.includes('&#') && !/<!entity/i.test(text)) return false;
+  const start = text.trimStart();
+  return /xml/i.test(contentType) || start.startsWith('<?xml') || start.startsWith('<methodCall') || /^<[\w.-]+:Envelope\b/.test(start);
 }
 
 /** What the approver could not see, in words, or undefined when nothing is hidden. */
@@ -44,11 +68,32 @@ export function unseenBodyText(body: BodySummary, heldBytes: number | undefined,
     const why = (body.ambiguous_reasons ?? []).map((r) => r.detail).join('; ');
     return `servers read this body in more than one way${why ? ` (${why})` : ''} and only one reading is kept once the request is no longer held`;
   }
+  if (body.json !== undefined && otherCharsetText(body)) {
+    return `the kept copy of this JSON body is its text read in ${body.charset}, while servers that read JSON as UTF-8 (Go, Node) read its non-ASCII text otherwise; the bytes are kept only while the request is held`;
+  }
   const rounded = body.json !== undefined ? roundedNumber(body.json) : undefined;
   if (rounded !== undefined) {
     return `the kept copy of this JSON body holds ${rounded}, an integer past 2^53 that a 64-bit float cannot keep exactly: the digits sent may differ (a server that reads integers exactly acts on those), and the bytes are kept only while the request is held`;
   }
   return `only a preview of the ${body.size}-byte body is kept once the request is no longer held`;
+}
+
+/** A parsed body decoded from a charset that is not Unicode, with text outside ASCII (which reads alike in either). */
+function otherCharsetText(body: BodySummary): boolean {
+  if (body.charset === undefined || /^utf-?(8|16|32)/i.test(body.charset)) return false;
+  const stack: unknown[] = [body.json];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (/[^\x00-\x7f]/.test(v)) return true;
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        if (/[^\x00-\x7f]/.test(k)) return true;
+        stack.push(x);
+      }
+    }
+  }
+  return false;
 }
 
 /**

@@ -346,6 +346,14 @@ function withEssentials(copy: RequestDescription, d: RequestDescription): Reques
   };
 }
 
+/**
+ * Why an approved approval's retry is refused once its retry window (`retry_until`, the agent's
+ * `approvable_until`) has passed: a person approved the request for then, not for a later week.
+ */
+export function pastRetryWindow(a: Pick<ApprovalRecord, 'id' | 'retry_until'>): string {
+  return `approval ${a.id} was approved but not used by ${a.retry_until} (approvable_until): it expired; send the request again to have it approved as things stand now`;
+}
+
 /** Whether the record's copy of the body is shortened (see ApprovalRecord.body_cut). */
 export function bodyCut(a: Pick<ApprovalRecord, 'body_cut' | 'description_complete'>): boolean {
   return a.body_cut ?? a.description_complete === false;
@@ -718,6 +726,7 @@ export class ApprovalQueue {
     this.expireIfDue(a);
     switch (a.status) {
       case 'approved':
+        if (!a.used_at && Date.parse(a.retry_until) <= this.now()) return { kind: 'refused', reason: pastRetryWindow(a), approval: a };
         return this.consume(a) ? { kind: 'approved', approval: a } : { kind: 'refused', reason: `approval ${a.id} was already used (approvals are single-use)`, approval: a };
       case 'pending':
         return { kind: 'pending', approval: a };

@@ -8,9 +8,13 @@
 // the card, the policy and the credential guard read the body alike. Undefined when the bytes as
 // sent already read the same; `error` when the server's reading cannot be known here (a charset
 // such as UTF-7 that has no decoder: the bytes read one way on the card and another upstream).
-import { bomOf, contentTypeReadings, parseMediaType, summarizeBody, unicodeLabel } from '../describe/body.ts';
+import { bomOf, contentTypeReadings, parseMediaType, percentU, summarizeBody, unicodeLabel } from '../describe/body.ts';
 import { multipartParts } from '../proxy/mime-parts.ts';
+import { dispositionNames } from '../describe/content-disposition.ts';
+import { multipartBoundaries } from '../describe/multipart.ts';
 import { base64Sections } from './app/base64-text.ts';
+import { xmlReadOtherwise } from '../state/approval-body.ts';
+import YAML from 'yaml';
 
 export interface ServerReading {
   /** How this reading differs from the bytes as sent ("form fields decoded", …). */
@@ -53,16 +57,22 @@ function multipartReading(bytes: Buffer, contentType: string): ServerReading | {
     return c && c !== 'utf-8' && c !== 'utf8' && c !== 'us-ascii' ? c : undefined;
   };
   const manyCharsets = (h: Record<string, string>): boolean => !!h['content-type'] && new Set(contentTypeReadings([h['content-type']]).map((r) => r.charset)).size > 1;
-  if (!parts.some((p) => encoded(p.headers) || charsetOf(p.headers) || manyCharsets(p.headers))) return undefined;
-  const sections: string[] = [];
+  // The field a part fills, as servers read its Content-Disposition: an RFC 2231 `name*` (Werkzeug,
+  // Python's email package take it over `name=`), `name*0*` pieces, a second `name=` or a second
+  // header line. `name="subject"; name*=UTF-8''%74%6f` is the field `to` to Flask.
+  const names = parts.map((p) => (/content-disposition/i.test(p.head) ? dispositionNames(p.head) : []));
+  const boundaries = multipartBoundaries(contentType).length;
+  if (boundaries < 2 && !names.some((n) => n.length > 1) && !parts.some((p) => encoded(p.headers) || charsetOf(p.headers) || manyCharsets(p.headers))) return undefined;
+  const sections: string[] = boundaries > 1 ? [`(the Content-Type names ${boundaries} boundaries, and servers take different ones: the parts under each follow)`] : [];
   for (const [i, p] of parts.entries()) {
-    const what = [p.headers['content-disposition'], p.headers['content-type'], encoded(p.headers) ? `${encoded(p.headers)}, decoded` : '', charsetOf(p.headers) ? `${charsetOf(p.headers)}, decoded` : '']
+    const field = names[i]!.length > 1 ? `the field servers read it as: ${names[i]!.map((n) => JSON.stringify(n)).join(' or ')}` : '';
+    const what = [p.headers['content-disposition'], field, p.headers['content-type'], encoded(p.headers) ? `${encoded(p.headers)}, decoded` : '', charsetOf(p.headers) ? `${charsetOf(p.headers)}, decoded` : '']
       .filter(Boolean).join('; ');
     const text = partText(p.content, p.headers['content-type'], i + 1);
     if (typeof text !== 'string') return text;
     sections.push(`── part ${i + 1}${what ? `: ${what}` : ''}\n${text}`);
   }
-  return { how: 'each part with its transfer encoding and charset undone', text: sections.join('\n') };
+  return { how: 'each part with its field name, transfer encoding and charset as servers read them', text: sections.join('\n') };
 }
 
 /**
@@ -129,7 +139,12 @@ function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | und
     // A form's values: escapes undone, each value as one (JSON) string, base64 values decoded.
     const b64 = base64Sections(summary.form);
     if (sentText !== undefined && !/[%+]/.test(sentText) && !decodedFrom && !b64.length) return undefined;
-    return { how: ['form fields with their escapes undone', decodedFrom, b64.length ? 'base64 values decoded' : ''].filter(Boolean).join(', '), text: [JSON.stringify(summary.form, null, 2), ...b64].join('\n') };
+    // Classic ASP.NET and IIS also undo `%uXXXX` in form values, which other servers leave as text.
+    const iis = /%u[0-9a-f]{4}/i.test(sentText ?? '') ? Object.fromEntries(Object.entries(summary.form).map(([k, vs]) => [percentU(k), vs.map(percentU)])) : undefined;
+    return {
+      how: ['form fields with their escapes undone', decodedFrom, b64.length ? 'base64 values decoded' : '', iis ? 'and as classic ASP.NET (IIS) reads them, %uXXXX undone too' : ''].filter(Boolean).join(', '),
+      text: [JSON.stringify(summary.form, null, 2), ...(iis ? [`── as classic ASP.NET (IIS) reads it\n${JSON.stringify(iis, null, 2)}`] : []), ...b64].join('\n'),
+    };
   }
   if (summary.json !== undefined) {
     const b64 = base64Sections(summary.json);
@@ -144,6 +159,98 @@ function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | und
       inexact ? 'numbers this reading cannot hold exactly (past 2^53, or out of range) left for the bytes as sent' : ''];
     return { how: how.filter(Boolean).join(', '), text: [...readings, ...b64].join('\n') };
   }
+  const yaml = yamlReading(summary.text ?? sentText, summary.content_type);
+  if (yaml && 'error' in yaml) return yaml;
+  if (yaml) return { how: [yaml.how, decodedFrom].filter(Boolean).join(', '), text: yaml.text };
+  const xml = xmlReading(summary.text ?? sentText, contentType);
+  if (xml && 'error' in xml) return xml;
+  if (xml) return { how: [xml.how, decodedFrom].filter(Boolean).join(', '), text: xml.text };
   if (summary.text !== undefined && (decodedFrom || sentText === undefined)) return { how: decodedFrom || 'as text', text: summary.text };
   return undefined;
+}
+
+/** The longest YAML text the studio parses for its reading. */
+const YAML_MAX = 64 * 1024;
+
+/** What a YAML text holds that reads otherwise parsed: anchors and aliases, merge keys, tags, escapes, more documents, directives. */
+const YAML_SPECIAL = /[&*!\\]|<<|^---|^%/m;
+
+/**
+ * A YAML body (Kubernetes manifests, CI and compose files) as its parsers read it, when the text
+ * holds what reads otherwise parsed: an alias takes a value from an anchor elsewhere (`image: *x`),
+ * a merge key (`<<: *defaults`) adds keys the mapping does not show, `"\x64rop@…"` is an escape,
+ * and YAML 1.1 (PyYAML, Go's yaml.v2 under Kubernetes) reads `0777`, `1:20`, `no` otherwise than
+ * YAML 1.2 does. Each document as JSON; both readings when they differ. Aliases are bounded.
+ */
+function yamlReading(text: string | undefined, type: string): ServerReading | { error: string } | undefined {
+  if (text === undefined || !/^(?:application|text)\/(?:x-)?yaml$|\+yaml$/.test(type)) return undefined;
+  // Parsing runs in the process that also proxies: bounded (~100 ms for 64 KiB, twice).
+  if (text.length > YAML_MAX) return { error: `the YAML body is longer than the ${YAML_MAX / 1024} KiB the studio parses, so how its parsers read it (aliases, merge keys, YAML 1.1's numbers and booleans) is not shown` };
+  let bomb = false;
+  const read = (version: '1.1' | '1.2'): string | undefined => {
+    try {
+      const docs = YAML.parseAllDocuments(text, { version, merge: true, uniqueKeys: false });
+      if (!Array.isArray(docs) || docs.some((d) => d.errors.length)) return undefined;
+      return docs.map((d) => JSON.stringify(d.toJS({ maxAliasCount: 100 }), null, 2)).join('\n── the next document\n');
+    } catch (err) {
+      bomb ||= /alias/i.test((err as Error).message);
+      return undefined;
+    }
+  };
+  const old = read('1.1');
+  const core = read('1.2');
+  if (bomb) return { error: 'the YAML body\'s aliases expand past what the studio reads (an alias of aliases …): what its parsers read is not shown' };
+  if (old === undefined && core === undefined) return undefined;
+  if (old === core) return YAML_SPECIAL.test(text) ? { how: 'YAML parsed: aliases, merge keys, tags and escapes resolved', text: core! } : undefined;
+  return {
+    how: 'YAML parsed, read in 2 ways: YAML 1.1 (PyYAML, Go\'s yaml.v2, Kubernetes) and YAML 1.2 differ',
+    text: `── as YAML 1.1 parsers read it\n${old ?? '(refused)'}\n── as YAML 1.2 parsers read it\n${core ?? '(refused)'}`,
+  };
+}
+
+/** Characters a reference undoes into markup: written as their named entity, so the reading keeps the structure the parser saw. */
+const MARKUP: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' };
+
+/**
+ * An XML body (a SOAP envelope, an XML-RPC call) as its parser reads it, when that differs from
+ * the bytes: character references undone (`<to>&#100;&#114;&#111;&#112;@…</to>` is `drop@…` to
+ * every XML parser), outside CDATA sections and comments. Entities the body declares itself
+ * (`<!ENTITY a "…">`, expanded by libxml2 and expat, or fetched from elsewhere) cannot be shown.
+ */
+function xmlReading(text: string | undefined, contentType: string): ServerReading | { error: string } | undefined {
+  if (text === undefined || !xmlReadOtherwise(text, contentType)) return undefined;
+  if (/<!entity/i.test(text)) return { error: 'the XML body declares entities of its own (<!ENTITY …>), which XML parsers expand (or fetch from elsewhere): what the server reads in their place is not shown here' };
+  const out: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    // CDATA sections and comments are read as written; refs elsewhere are undone.
+    const cdata = text.indexOf('<![CDATA[', at);
+    const comment = text.indexOf('<!--', at);
+    const next = [cdata, comment].filter((i) => i >= 0).sort((a, b) => a - b)[0] ?? text.length;
+    out.push(undoReferences(text.slice(at, next)));
+    if (next >= text.length) break;
+    const close = next === cdata ? text.indexOf(']]>', next) : text.indexOf('-->', next);
+    const end = close < 0 ? text.length : close + 3;
+    out.push(text.slice(next, end));
+    at = end;
+  }
+  const read = out.join('');
+  return read === text ? undefined : { how: 'XML with its character references undone', text: read };
+}
+
+function undoReferences(text: string): string {
+  let out = '';
+  let at = 0;
+  for (let amp = text.indexOf('&', at); amp >= 0; amp = text.indexOf('&', at)) {
+    const semi = text.indexOf(';', amp);
+    const name = semi > amp && semi - amp <= 12 ? text.slice(amp + 1, semi) : '';
+    const hex = /^#x([0-9a-fA-F]{1,6})$/.exec(name);
+    const dec = /^#([0-9]{1,7})$/.exec(name);
+    const code = hex ? parseInt(hex[1]!, 16) : dec ? Number(dec[1]) : undefined;
+    let char = code !== undefined && code <= 0x10ffff ? String.fromCodePoint(code) : undefined;
+    if (char !== undefined && Object.hasOwn(MARKUP, char)) char = MARKUP[char];
+    out += text.slice(at, amp) + (char ?? '&');
+    at = char === undefined ? amp + 1 : semi + 1;
+  }
+  return out + text.slice(at);
 }

@@ -14,6 +14,7 @@ import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.
 
 import { airlockRunning } from '../../runtime/running.ts';
 import { roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
+import { percentU } from '../../describe/body.ts';
 import { ApprovalError, ApprovalQueue, agentCredentialHeaders, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
 import { resolveHome } from '../../state/home.ts';
@@ -59,6 +60,22 @@ export function line(a: View): string {
   return `${terminalText(`${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${a.summary.host}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}`)}\n    ${terminalText(a.reason)}`;
 }
 
+/** `query` (escapes undone) and `rack query` (`;` separating too) lines for a URL, when they read otherwise than it. */
+function queryLines(url: string): string[] {
+  let search: string;
+  try {
+    search = new URL(url).search;
+  } catch {
+    return [];
+  }
+  const list = (text: string): string => [...new URLSearchParams(text)].map(([k, v]) => `${k} = ${v}`).join(', ');
+  return [
+    ...(/[%+]/.test(search) ? [`query      ${list(search.slice(1))}`] : []),
+    ...(search.includes(';') ? [`rack query ${list(search.slice(1).replaceAll(';', '&'))} (Rack 2: Rails, Sinatra read ";" as "&")`] : []),
+    ...(/%u[0-9a-f]{4}/i.test(search) ? [`iis query  ${[...new URLSearchParams(search.slice(1))].map(([k, v]) => `${percentU(k)} = ${percentU(v)}`).join(', ')} (classic ASP.NET, IIS: %uXXXX undone too)`] : []),
+  ];
+}
+
 /**
  * One approval as a person reads it before approving. `held`: the held request's body from the
  * running studio (GET …/body), printed as sent and, when it differs, as its server reads it (form
@@ -72,6 +89,8 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     `status     ${a.status}${a.held ? ' (request held now)' : ''}${a.used_at ? ` (used ${a.used_at})` : ''}`,
     `agent      ${a.agent}`,
     `request    ${r.method} ${r.url}`,
+    // The query as servers read it: escapes undone, and as Rack 2 splits it (at `;` as at `&`).
+    ...queryLines(r.url),
     // What the server runs when it is not the request line.
     ...(r.method_override ? [`runs as    ${r.method_override.values.join(' or ') || '?'} (method override in ${r.method_override.sources.join(', ')}${r.method_override.ambiguous ? `; ambiguous${r.method_override.reason ? `: ${r.method_override.reason}` : ''}` : ''})`] : []),
     ...Object.entries(r.headers ?? {})
@@ -115,8 +134,12 @@ export function details(a: View, held?: HeldBodyAnswer): string {
   if (r.body.ambiguous) {
     shown.push(terminalText(`warning    servers read this body in more than one way (${(r.body.ambiguous_reasons ?? []).map((x) => x.detail).join('; ')}): the preview below is one reading of it`));
   }
+  // Without the held bytes, what the record's copy cannot show (a cut preview, a charset's reading,
+  // XML or YAML as written): said before the preview, as approving it will ask.
+  const unseen = !held && a.status === 'pending' && rounded === undefined && !r.body.ambiguous ? unseenBodyText(r.body, undefined, bodyCut(a)) : undefined;
+  if (unseen) shown.push(terminalText(`warning    ${unseen}: approving it needs --accept-unseen-body`));
   if (held?.text !== undefined && held.text !== preview) shown.push('', `body as sent${held.content_encoding?.length && !held.decode_error ? ` (decoded from ${held.content_encoding.join(', ')})` : ''}:`, terminalText(held.text, true));
-  else if (preview) shown.push('', 'body preview:', terminalText(preview, true));
+  else if (preview) shown.push('', r.body.text_truncated && preview === r.body.text ? `body preview (its first ${preview.length} characters; the rest is not in the record):` : 'body preview:', terminalText(preview, true));
   if (held?.decode_error) shown.push('', terminalText(`warning    ${held.decode_error}: the server's reading is unknown`));
   if (held?.reading_error) shown.push('', terminalText(`warning    ${held.reading_error}`));
   if (held?.reading) shown.push('', terminalText(`as the server reads it (${held.reading.how}):`), terminalText(held.reading.text, true));
@@ -126,6 +149,9 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     if (b64.length) shown.push('', 'as the server reads it (base64 strings decoded):', terminalText(b64.join('\n'), true));
   }
   else if (held?.text === undefined && held?.base64 !== undefined && !preview) shown.push('', `body: ${held.captured} bytes of binary; the studio shows them as a hex dump`);
+  // Query values the server decodes from base64 (a `?payload=`), as the body's.
+  const queryB64 = r.query && typeof r.query === 'object' ? base64Sections(r.query) : [];
+  if (queryB64.length) shown.push('', 'the query as the server reads it (base64 values decoded):', terminalText(queryB64.join('\n'), true));
   return shown.join('\n');
 }
 

@@ -17,7 +17,7 @@ import type { Grant, RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
 import type { AbortLike } from '../../lib/abort-flag.ts';
 import {
-  ApprovalError, checkCapacity, cleanMessage, grantsMatching, newApprovalRecord, planGrant, publicSummary, requestHash,
+  ApprovalError, checkCapacity, cleanMessage, grantsMatching, newApprovalRecord, pastRetryWindow, planGrant, publicSummary, requestHash,
   type ApprovalEvent, type ApprovalQueueOptions, type ApprovalRecord, type ApprovalStatus, type ApproveOptions, type GrantRecord,
   type RetryClaim, type WaitOutcome,
 } from '../approvals.ts';
@@ -386,22 +386,27 @@ export class PgApprovals implements Approvals {
    * already. One claim at a time per approval on this replica: a notice and a re-read after a
    * reconnect may wake the same held request twice, and the second claim must not answer first.
    */
-  private consume(a: ApprovalRecord, by: object = {}): Promise<boolean> {
+  private consume(a: ApprovalRecord, by: object = {}, retry = false): Promise<boolean> {
     // Asked before used_at: a re-read may already show the use this claim made. Another request's
     // claim in flight wins, or fails and leaves the approval to be claimed again.
     const inFlight = this.claims.get(a.id);
-    if (inFlight) return inFlight.by === by ? inFlight.claim : inFlight.claim.then(() => false, () => this.consume(a, by));
+    if (inFlight) return inFlight.by === by ? inFlight.claim : inFlight.claim.then(() => false, () => this.consume(a, by, retry));
     if (a.used_at) return Promise.resolve(false);
-    const claim = this.claimOnce(a).finally(() => this.claims.delete(a.id));
+    const claim = this.claimOnce(a, retry).finally(() => this.claims.delete(a.id));
     this.claims.set(a.id, { by, claim });
     return claim;
   }
 
-  private async claimOnce(a: ApprovalRecord): Promise<boolean> {
+  /**
+   * `retry`: the agent's retry claims it, only within its retry window by the database's clock (a
+   * replica whose clock lags would otherwise let a week-old approval go); a held request's own hold
+   * may outlast the window and takes it whatever the time.
+   */
+  private async claimOnce(a: ApprovalRecord, retry = false): Promise<boolean> {
     const at = new Date(this.now()).toISOString();
     const r = await this.db.query(
       `UPDATE approvals SET used_at = $2, record = record || jsonb_build_object('used_at', $3::text)
-        WHERE id = $1 AND status = 'approved' AND used_at IS NULL`,
+        WHERE id = $1 AND status = 'approved' AND used_at IS NULL${retry ? ' AND retry_until > now()' : ''}`,
       [a.id, at, at],
     );
     if (!r.rowCount) return false;
@@ -442,8 +447,12 @@ export class PgApprovals implements Approvals {
     }
     if (a.status === 'pending' && Date.parse(a.retry_until) <= this.now() && !this.isHeld(a.id)) await this.expire(a);
     switch (a.status) {
-      case 'approved':
-        return (await this.consume(a)) ? { kind: 'approved', approval: a } : { kind: 'refused', reason: `approval ${a.id} was already used (approvals are single-use)`, approval: a };
+      case 'approved': {
+        if (!a.used_at && Date.parse(a.retry_until) <= this.now()) return { kind: 'refused', reason: pastRetryWindow(a), approval: a };
+        if (await this.consume(a, {}, true)) return { kind: 'approved', approval: a };
+        const past = !a.used_at && (await this.db.query('SELECT 1 FROM approvals WHERE id = $1 AND used_at IS NULL AND retry_until <= now()', [a.id])).rowCount;
+        return { kind: 'refused', reason: past ? pastRetryWindow(a) : `approval ${a.id} was already used (approvals are single-use)`, approval: a };
+      }
       case 'pending':
         return { kind: 'pending', approval: a };
       case 'denied':
@@ -469,9 +478,12 @@ export class PgApprovals implements Approvals {
    * resolved it first (the view is then brought up to date).
    */
   private async resolve(a: ApprovalRecord, patch: Partial<ApprovalRecord>, grant?: { record: GrantRecord; ms: number }): Promise<boolean> {
+    // An approval is given within its retry window by the database's clock (a replica whose clock
+    // lags sees it still open), or while a request is held on it (a retry's hold may outlast it).
+    const window = patch.status === 'approved' && !patch.used_at ? ' AND (retry_until > now() OR held_until > now())' : '';
     const ok = await this.db.transaction(async (c) => {
       const r = await c.query(
-        `UPDATE approvals SET status = $2, used_at = $3, record = record || $4::jsonb WHERE id = $1 AND status = 'pending'`,
+        `UPDATE approvals SET status = $2, used_at = $3, record = record || $4::jsonb WHERE id = $1 AND status = 'pending'${window}`,
         [a.id, patch.status, patch.used_at ?? null, jsonb(patch)],
       );
       if (!r.rowCount) return false;
@@ -488,8 +500,24 @@ export class PgApprovals implements Approvals {
       }
       return true;
     });
-    if (!ok) await this.fetch(a.id);
+    if (!ok) {
+      const now = await this.fetch(a.id);
+      // Still pending: its window passed by the database's clock. It expires now, as the sweep would.
+      if (now?.status === 'pending' && window) await this.expireNow(now);
+    }
     return ok;
+  }
+
+  private async expireNow(a: ApprovalRecord): Promise<void> {
+    const patch = { status: 'expired' as const, resolution: { by: 'timeout', at: new Date(this.now()).toISOString() } };
+    const r = await this.db.query(
+      `UPDATE approvals SET status = $2, record = record || $3::jsonb WHERE id = $1 AND status = 'pending' AND retry_until <= now() AND (held_until IS NULL OR held_until <= now())`,
+      [a.id, patch.status, jsonb(patch)],
+    );
+    if (!r.rowCount) return;
+    Object.assign(a, patch);
+    this.emit({ type: 'expired', approval: a });
+    this.announce({ type: 'expired', id: a.id });
   }
 
   private notPending(a: ApprovalRecord): ApprovalError {

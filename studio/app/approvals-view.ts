@@ -167,6 +167,9 @@ function urlLine(url: string | undefined) {
 /** Look-alike parts listed on a card before "and N more". */
 const LOOKALIKE_PARTS = 6;
 
+/** `%uXXXX` escapes undone as classic ASP.NET and IIS do (describe/body.ts `percentU`, for the page). */
+const percentU = (text: string): string => text.replace(/%[uU]([0-9A-Fa-f]{4})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+
 /**
  * What tells a request apart from another of its agent to the same method, host and path: its
  * exact path, query, each header's values (a header one has and another lacks differs too) and its body.
@@ -185,7 +188,17 @@ function partsOf(a: Approval): Map<string, string> {
   const headers = r.headers && typeof r.headers === 'object' ? r.headers : {};
   for (const [n, vs] of Object.entries(headers)) if (!FRAMING_HEADERS.has(n.toLowerCase())) parts.set(`header ${n.toLowerCase()}`, JSON.stringify(vs));
   parts.set('the body', `${r.body?.size ?? 0} ${r.body?.sha256 ?? ''}`);
+  // Credential headers are shown `[redacted]` on every card alike: whose they are (a keyed digest
+  // of the agent's own session cookie, token …) is what tells the user's account from another.
+  parts.set("whose credentials the agent sent", typeof r.own_credentials === 'string' ? r.own_credentials : '');
   return parts;
+}
+
+/** Headers the card shows redacted (`[redacted]`, `Bearer [redacted]`): values two cards may differ in unseen. */
+function redactedHeaders(a: Approval): string[] {
+  const headers = a.description?.request?.headers;
+  if (!headers || typeof headers !== 'object') return [];
+  return Object.entries(headers).filter(([, vs]) => (Array.isArray(vs) ? vs : [vs]).some((v) => String(v).includes('[redacted]'))).map(([n]) => n.toLowerCase());
 }
 
 /**
@@ -224,6 +237,13 @@ export function lookalikes(list: Approval[]): Map<string, Lookalike> {
     group.forEach((a, i) => {
       const own = names.filter((n) => parts.every((p, j) => j === i || (p.get(n) ?? '') !== (parts[i]!.get(n) ?? '')));
       const same = group.filter((b, j) => j !== i && b.request_hash !== undefined && b.request_hash === a.request_hash).length;
+      // Another request that reads the same on every part the card shows, yet is not this one: they
+      // differ where the card cannot show it (a redacted header's value), and must not pass as twins.
+      const unseen = group.some((b, j) => j !== i && b.request_hash !== a.request_hash && names.every((n) => (parts[j]!.get(n) ?? '') === (parts[i]!.get(n) ?? '')));
+      if (unseen) {
+        const hidden = redactedHeaders(a);
+        own.push(hidden.length ? `a value the card shows redacted (header ${hidden.join(', header ')})` : 'something the card does not show');
+      }
       out.set(a.id, { others: group.length - 1, own, same });
     });
   }
@@ -772,6 +792,8 @@ export class ApprovalsView extends LightElement {
     const v = a.body_view;
     // Bytes the server will decode but the studio cannot: what it reads is unknown.
     if (st.body?.data?.decode_error) return { ok: false, why: st.body.data.decode_error, ackable: true };
+    // Whole in the record, yet read otherwise than shown (an XML body's own entities): said before "whole".
+    if (st.body?.data?.reading_error) return { ok: false, why: visibleString(st.body.data.reading_error), ackable: true };
     const b = a.description?.request?.body;
     if (!v) {
       // An older server: judge from the description.
@@ -853,11 +875,21 @@ export class ApprovalsView extends LightElement {
     const query = /[%+]/.test(u.search) && r.query && typeof r.query === 'object'
       ? Object.entries(r.query).flatMap(([k, vs]) => (Array.isArray(vs) ? vs : [vs]).map((v) => [k, String(v)] as const))
       : [];
-    if (!path && !query.length) return nothing;
+    // Rack 2 (Rails, Sinatra: GitHub's and Stripe's APIs) splits a query at `;` as at `&`:
+    // `?to=boss@corp.example;to=drop@attacker.example` is one odd value elsewhere, two there (the last wins).
+    const rack = u.search.includes(';') ? [...new URLSearchParams(u.search.slice(1).replaceAll(';', '&'))] : [];
+    // Classic ASP.NET and IIS also undo `%uXXXX`, which other servers leave as text: `?to=%u0064%u0072…`.
+    const iis = /%u[0-9a-f]{4}/i.test(u.search) ? [...new URLSearchParams(u.search.slice(1))].map(([k, v]) => [percentU(k), percentU(v)] as const) : [];
+    if (!path && !query.length && !rack.length && !iis.length) return nothing;
+    const pairs = (list: ReadonlyArray<readonly [string, string]>) => list.map(([k, v], i) => html`${i ? ', ' : ''}<span class="mono">${vis(k)} = ${vis(v)}</span>`);
     return html`<p class="small decoded-url" data-testid="decoded-url">As the server reads the URL:${path
         ? html` path segments ${path.map((seg, i) => html`${i ? ' / ' : ''}<span class="mono">${vis(seg)}</span>`)}`
         : nothing}${path && query.length ? ';' : ''}${query.length
-        ? html` query ${query.map(([k, v], i) => html`${i ? ', ' : ''}<span class="mono">${vis(k)} = ${vis(v)}</span>`)}`
+        ? html` query ${pairs(query)}`
+        : nothing}${rack.length
+        ? html`${path || query.length ? ';' : ''} as Rack 2 (Rails, Sinatra) reads the query, <span class="mono">;</span> separating too: ${pairs(rack)}`
+        : nothing}${iis.length
+        ? html`${path || query.length || rack.length ? ';' : ''} as classic ASP.NET (IIS) reads the query, <span class="mono">%uXXXX</span> undone too: ${pairs(iis)}`
         : nothing}</p>`;
   }
 
@@ -997,11 +1029,21 @@ export class ApprovalsView extends LightElement {
    * strings with escapes undone, multipart parts decoded, another charset): `to=%64%72%6f%70…` is
    * exact but nobody reads it. Its box must be read to its end as well.
    */
-  private renderReading(data: Pick<LoadedBody, 'reading'>, st: CardState) {
+  private renderReading(data: Pick<LoadedBody, 'reading'>, st: CardState, box = 'reading', what = 'body') {
     if (!data.reading) return nothing;
-    return html`<section class="body-box reading" aria-label="The body as the server reads it" data-testid="server-reading">
-      <p class="small"><b>As the server reads it</b> (${vis(data.reading.how)}), ${lineCount(data.reading.text)} line${lineCount(data.reading.text) === 1 ? '' : 's'}:</p>
-      ${textBlock(data.reading.text, this.blockOptions(st, 'reading'))}</section>`;
+    return html`<section class="body-box reading" aria-label="The ${what} as the server reads it" data-testid=${box === 'reading' ? 'server-reading' : box}>
+      <p class="small"><b>${what === 'body' ? 'As the server reads it' : `The ${what} as the server reads it`}</b> (${vis(data.reading.how)}), ${lineCount(data.reading.text)} line${lineCount(data.reading.text) === 1 ? '' : 's'}:</p>
+      ${textBlock(data.reading.text, this.blockOptions(st, box))}</section>`;
+  }
+
+  /**
+   * Query values that are base64 of text (a `?payload=` or `?state=` the server decodes and acts
+   * on), decoded as the body's are: exact in the URL line, and unreadable there.
+   */
+  private renderQueryReading(r: NonNullable<Approval['description']>['request'] | Record<string, never>, st: CardState) {
+    const sections = r.query && typeof r.query === 'object' ? base64Sections(r.query) : [];
+    if (!sections.length) return nothing;
+    return this.renderReading({ reading: { how: 'base64 values decoded', text: sections.join('\n') } }, st, 'query-reading', 'query');
   }
 
   private blockOptions(st: CardState, box: string) {
@@ -1299,6 +1341,7 @@ export class ApprovalsView extends LightElement {
       </header>
       ${this.renderLookalike(a)}
       ${this.renderDecodedUrl(r)}
+      ${this.renderQueryReading(r, st)}
       ${this.renderRunsAs(r)}
       <p id="ap-reason-${a.id}">${this.renderReason(a, st)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
       ${this.renderWhy(a)}

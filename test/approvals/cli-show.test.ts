@@ -32,6 +32,16 @@ t.test('every call of an MCP batch and its SQL are printed', async (t) => {
   t.match(out, /drop_table users/);
 });
 
+t.test('the query is printed as servers read it: escapes undone, and split at ";" as Rack 2 does (fourteenth pass)', async (t) => {
+  const out = details(view({ url: 'https://api.example/v1/send?to=boss@corp.example;to=%64rop@attacker.example' }));
+  t.match(out, /^query +to = boss@corp\.example;to=drop@attacker\.example$/m);
+  t.match(out, /^rack query to = boss@corp\.example, to = drop@attacker\.example \(Rack 2/m);
+  t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example' })), /query /, 'a plain query is the request line alone');
+  t.match(details(view({ url: 'https://api.example/v1/send?to=%u0064rop@attacker.example' })), /^iis query +to = drop@attacker\.example \(classic ASP\.NET/m, '%u undone as IIS does');
+  const payload = Buffer.from('{"to": "drop@attacker.example"}').toString('base64url');
+  t.match(details(view({ url: `https://api.example/v1/send?payload=${payload}`, query: { payload: [payload] } })), /the query as the server reads it \(base64 values decoded\):\n── \.payload\[0\]: base64, decoded\n\{"to": "drop@attacker\.example"\}/, 'a base64 query value is printed decoded');
+});
+
 t.test('a method override and a rewritten path are printed', async (t) => {
   const out = details(view({ method_override: { values: ['DELETE'], sources: ['header:x-http-method-override'], ambiguous: false }, headers: { 'x-original-url': ['/admin/delete-everything'] } }));
   t.match(out, /DELETE/);
@@ -145,4 +155,92 @@ t.test('look-alike letters of another script inside Latin words are escaped, a w
   t.match(ascii, /"\\u\{1d7e3\}2"/, 'a mathematical digit');
   t.match(ascii, /"caf\u00e9"/, 'an accented word stays as it is');
   t.match(ascii, /"5\\u0660\\u0660"/, 'Arabic-Indic zeros beside an ASCII digit (Python\'s int() reads 50000)');
+});
+
+t.test('a text preview the describe step cut is never the body shown whole, whatever its decoded length (fourteenth pass, property)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const zlib = await import('node:zlib');
+  const { bodyVisibility, unseenBodyText } = await import('../../state/approval-body.ts');
+  const { summarizeBody } = await import('../../describe/body.ts');
+  const summary = (body: Buffer, headers: Record<string, string[]>) => summarizeBody({ body, truncated: false, headers, previewBytes: 4096 }).summary;
+  // 4,096 characters whose UTF-8 is as long as the whole body (charset or content coding undone):
+  // the old check took the preview's length for proof it covered every byte.
+  const hidden = fc.string({ minLength: 1, maxLength: 40 }).map((s) => `\nDROP TABLE users; -- ${s.replace(/[^\x20-\x7e]/g, '.')}\n`);
+  fc.assert(
+    fc.property(hidden, fc.constantFrom('windows-1252', 'iso-8859-1', 'utf-16le', 'utf-16be'), (tail, charset) => {
+      // Each preview character is 2 (é) or 3 (한) bytes in UTF-8; the rest of the body fills it out.
+      const wide = charset.startsWith('utf-16');
+      const head = wide ? Buffer.from('한'.repeat(4096), 'utf16le') : Buffer.alloc(4096, 0xe9);
+      if (charset === 'utf-16be') head.swap16();
+      const size = wide ? 3 * 4096 : 2 * 4096;
+      const rest = Buffer.from(tail.padStart((size - head.length) / (wide ? 2 : 1), ' '), wide ? 'utf16le' : 'latin1');
+      if (charset === 'utf-16be') rest.swap16();
+      const body = summary(Buffer.concat([head, rest]), { 'content-type': [`text/plain; charset=${charset}`] });
+      return Buffer.byteLength(body.text!) === body.size && body.text_truncated === true && bodyVisibility(body) === 'partial' && /only a preview/.test(unseenBodyText(body, undefined) ?? '');
+    }),
+    { numRuns: 12 },
+  );
+  // A gzip body whose compressed size is the preview's length: searched for, bounded.
+  let found: Buffer | undefined;
+  for (let start = 1; start < 40 && !found; start++) {
+    // Random printable padding grows the compressed size about a byte a character: stop at 4,096 or past it.
+    let seed = start;
+    const pad = Array.from({ length: 6000 }, () => String.fromCharCode(33 + ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 90))).join('');
+    let lo = 0;
+    let hi = pad.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (zlib.gzipSync(Buffer.from(`${'a'.repeat(4096)}\nDROP TABLE users;\n${pad.slice(0, mid)}`)).length < 4096) lo = mid + 1;
+      else hi = mid;
+    }
+    const z = zlib.gzipSync(Buffer.from(`${'a'.repeat(4096)}\nDROP TABLE users;\n${pad.slice(0, lo)}`));
+    if (z.length === 4096) found = z;
+  }
+  t.ok(found, 'a gzip body of exactly 4,096 bytes');
+  const gz = summary(found!, { 'content-type': ['text/plain'], 'content-encoding': ['gzip'] });
+  t.equal(Buffer.byteLength(gz.text!), gz.size);
+  t.equal(bodyVisibility(gz), 'partial', 'its 4,096-character preview is not the body');
+  t.match(details(view({ body: gz })), /body preview \(its first 4096 characters; the rest is not in the record\):/, '`approvals show` says the preview is cut');
+  t.match(details(view({ body: gz })), /^warning +only a preview of the 4096-byte body is kept .*: approving it needs --accept-unseen-body$/m, 'and that approving it needs the explicit choice');
+  const whole = summary(Buffer.from('é'.repeat(100), 'latin1'), { 'content-type': ['text/plain; charset=windows-1252'] });
+  t.equal(whole.text_truncated, undefined, 'the control: a short text in a charset is kept whole');
+});
+
+t.test('an XML body its parser reads otherwise (character references, its own entities) is not shown whole by the record (fourteenth pass)', async (t) => {
+  const { bodyVisibility } = await import('../../state/approval-body.ts');
+  const { summarizeBody } = await import('../../describe/body.ts');
+  const read = (text: string, type: string) => bodyVisibility(summarizeBody({ body: Buffer.from(text), truncated: false, headers: { 'content-type': [type] }, previewBytes: 4096 }).summary);
+  t.equal(read('<m><to>&#100;rop@attacker.example</to></m>', 'application/xml'), 'partial', 'a character reference');
+  t.equal(read('<?xml version="1.0"?><!DOCTYPE m [<!ENTITY w "x">]><m>&w;</m>', 'text/xml'), 'partial', 'an entity of its own');
+  t.equal(read('<methodCall><methodName>&#x77;p.deletePost</methodName></methodCall>', 'text/plain'), 'partial', 'an XML-RPC call under another type');
+  t.equal(read('<m><to>boss@corp.example</to></m>', 'application/xml'), 'whole', 'plain XML is shown whole');
+  t.equal(read('a &#38; b', 'text/plain'), 'whole', 'text that is not XML');
+  t.equal(read('mail:\n  <<: *d\n', 'application/yaml'), 'partial', 'YAML: the record keeps the text, not what its parsers read');
+});
+
+t.test('a JSON body read in a declared non-Unicode charset is not shown whole by the record: UTF-8 servers read its text otherwise (fourteenth pass, property)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const { bodyVisibility, unseenBodyText } = await import('../../state/approval-body.ts');
+  const { summarizeBody } = await import('../../describe/body.ts');
+  fc.assert(
+    fc.property(fc.constantFrom('shift_jis', 'gbk', 'big5', 'windows-1252', 'iso-8859-1', 'koi8-r', 'utf-8'), fc.constantFrom('佐藤', 'café', 'Иван', 'boss', '€5'), fc.boolean(), (charset, name, asKey) => {
+      const text = asKey ? `{"${name}": "boss@corp.example"}` : `{"name": "${name}", "to": "boss@corp.example"}`;
+      const body = summarizeBody({ body: Buffer.from(text), truncated: false, headers: { 'content-type': [`application/json; charset=${charset}`] }, previewBytes: 4096 }).summary;
+      if (body.json === undefined || body.ambiguous) return true; // not read as JSON, or held as ambiguous already
+      // The control: ASCII text, or UTF-8 as declared, reads the same to every server.
+      const same = charset === 'utf-8' || /^[\x00-\x7f]*$/.test(name);
+      return same ? bodyVisibility(body) === 'whole' : bodyVisibility(body) === 'partial' && /read in .* servers that read JSON as UTF-8/.test(unseenBodyText(body, undefined) ?? '');
+    }),
+    { numRuns: 60 },
+  );
+  t.pass('the charset reading of non-ASCII text is never the body shown whole');
+});
+
+t.test('a YAML body too long to parse here, or whose aliases expand past a bound, is a reading error (fourteenth pass)', async (t) => {
+  const { serverReading } = await import('../../studio/body-reading.ts');
+  const read = (text: string) => serverReading(Buffer.from(text), { 'content-type': ['application/yaml'] }, text);
+  t.match(read('a: b\n'.repeat(20_000)), { error: /longer than the 64 KiB the studio parses/ });
+  const laughs = 'a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
+  t.match(read(laughs), { error: /aliases expand past/ });
+  t.equal(read('name: web\nimage: nginx\n'), undefined, 'plain YAML reads as written');
 });

@@ -103,9 +103,15 @@ t.test('timeout, then a late approval is used once by the identical retry', asyn
   t.match(q.claimRetry(a.id, describe()), { kind: 'refused', reason: /already used/ }, 'and only once');
 
   const b = await q.create(describe(), decision());
+  // Fourteenth pass: approved in its window, the retry held back for days (up to the week the
+  // record is kept) still went: the person approved it for then, not for whenever the agent likes.
+  const late = await q.create(describe(), decision());
+  await q.approve(late.id, { by: 'studio' });
   now += 25 * 3_600_000;
   t.match(q.claimRetry(b.id, describe()), { kind: 'refused', reason: /expired/ }, 'after the retry window it expires');
   await t.rejects(q.approve(b.id, { by: 'cli' }), { code: 'not-pending' });
+  t.match(q.claimRetry(late.id, describe()), { kind: 'refused', reason: /approved but not used by .* it expired/ }, 'an approval not used in its retry window is not used after it');
+  t.equal(q.get(late.id).used_at, undefined, 'nor spent');
 
   const c = await q.create(describe({ truncated: true }), decision());
   await q.approve(c.id, { by: 'cli' });

@@ -20,6 +20,7 @@ import { policyDir, startUpstream } from '../approvals/helpers.ts';
 import { policyCopy, startWeb } from '../sessions/helpers.ts';
 import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
 import { tempDir } from '../temp-dir.ts';
+import { stateFile } from '../../state/home.ts';
 import { until } from '../helpers/until.ts';
 
 const missing = missingPostgres() ?? missingRedis();
@@ -54,15 +55,30 @@ if (missing) {
     const [pg, redis, upstream] = await Promise.all([startPostgres(t), startRedis(t), startUpstream(t)]);
     const database = await pg.createDatabase('attacks');
     const up = `http://127.0.0.1:${upstream.port}`;
+    const homes = new Map<Airlock<Services>, string>();
     const replica = async (name: string, store = database): Promise<Airlock<Services>> => {
+      const home = tempDir(t, `al-atk-${name}-`);
       const r = await startReplica({
-        home: tempDir(t, `al-atk-${name}-`), policy: policyDir, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', unixSocket: false,
+        home, policy: policyDir, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', unixSocket: false,
         allowPrivate: ['127.0.0.1/32'], store, limits: redis.url, threads: 1,
       });
       t.teardown(() => r.close());
+      homes.set(r, home);
       return r;
     };
     const [a, b] = await Promise.all([replica('a'), replica('b')]);
+    /** The studio REST API of a replica, logged in as a person is (session cookie and CSRF token). */
+    const studioOf = async (r: Airlock<Services>) => {
+      const base = `http://127.0.0.1:${r.studioAddress!.port}`;
+      const token = fs.readFileSync(stateFile(homes.get(r)!, 'studioToken'), 'utf8').trim();
+      const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+      const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+      const { csrf } = (await login.json()) as { csrf: string };
+      return async (method: string, url: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
+        const res = await fetch(`${base}${url}`, { method, headers: { cookie, 'x-airlock-csrf': csrf, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+    };
     // For the slow-database cases: statements bounded at 1 s (5 s by default) so they take seconds,
     // and its own name, so only its server processes are stopped.
     const quick = `${database}?application_name=airlock-q&statement_timeout=1000&query_timeout=2000`;
@@ -483,6 +499,37 @@ if (missing) {
       t.not(await answer2, 200, 'the upload decided before the labels is cut though A could not re-read its session');
       t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('d')), 'its rest never reached the upstream');
       dbA.query = query;
+    });
+
+    await t.test("held on A, read on B's studio: a text whose preview was cut is not \"shown whole\" however its decoded length reads (fourteenth pass)", async (t) => {
+      const issued = await a.agents.add('preview');
+      const auth = `preview:${issued.token}`;
+      const api = await studioOf(b);
+      // 4,096 windows-1252 `é` (the description's preview: 8,192 bytes once in UTF-8) then 4,096
+      // bytes no preview holds: the body is 8,192 bytes, as long as the preview reads in UTF-8.
+      const hidden = '\nand then: DROP TABLE users; send everything to drop@attacker.example\n';
+      const body = Buffer.concat([Buffer.alloc(4096, 0xe9), Buffer.from(hidden.padStart(4096, ' '))]);
+      const held = new Promise<Answer>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: a.proxyAddress.port, method: 'POST', path: `${up}/send/preview`, agent: false,
+          headers: { 'proxy-authorization': `Basic ${Buffer.from(auth).toString('base64')}`, 'content-type': 'text/plain; charset=windows-1252' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      const id = await until('B to list the request held on A', () => b.approvals.list({ status: 'pending', agent: 'preview' })[0]?.id);
+      const shown = await api('GET', `/api/approvals/${id}`);
+      const view = (shown.body.approval as { body_view: { visibility: string; available: boolean } }).body_view;
+      t.equal(view.available, false, "B has no bytes of a request held on A: its card shows the record's copy");
+      t.not(view.visibility, 'whole', 'a cut preview is not called whole');
+      const approved = await api('POST', `/api/approvals/${id}/approve`, {});
+      t.equal(approved.status, 403, 'not approved at a click');
+      t.equal(approved.body.code, 'body-not-shown');
+      t.equal(b.approvals.get(id).status, 'pending');
+      await api('POST', `/api/approvals/${id}/deny`, { message: 'unseen' });
+      t.equal((await held).status, 403);
+      t.equal(upstream.received.filter((x) => x.url === '/send/preview').length, 0, 'nothing reached the upstream');
     });
 
     await t.test('a token revoked through B while its request is held on A: approved on B, the request does not go', async (t) => {

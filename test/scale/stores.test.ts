@@ -100,6 +100,18 @@ if (missing) {
       t.equal((await qb.matchingGrants(description('skewed', '/grant'))).length, 1, 'B applies it while it lives');
       await a.query(`UPDATE grants SET expires = now() - interval '1 second' WHERE id = $1`, [grant!.id]);
       t.same(await qb.matchingGrants(description('skewed', '/grant')), [], 'an expired grant is not applied by a replica whose clock lags');
+
+      // Fourteenth pass: an approval's retry window by the database's clock too. Past it (B lags):
+      // B neither approves it nor lets an approved, unused one be used by the agent's retry.
+      const open = await qa.create(description('skewed', '/late'), decision, 'hl');
+      const done = await qa.create(description('skewed', '/late'), decision, 'hl');
+      await qa.approve(done.id, { by: 'studio' });
+      await a.query(`UPDATE approvals SET retry_until = now() - interval '1 second' WHERE id = ANY($1::text[])`, [[open.id, done.id]]);
+      await until('B to know both', () => (qb.list().filter((x) => x.id === open.id || x.id === done.id).length === 2 && qb.get(done.id).status === 'approved') || undefined, 10_000);
+      await t.rejects(qb.approve(open.id, { by: 'studio' }), { code: 'not-pending' }, 'not approved past its window by a replica whose clock lags');
+      t.equal(qb.get(open.id).status, 'expired', 'it expires there and then');
+      t.match(await qb.claimRetry(done.id, description('skewed', '/late'), 'hl'), { kind: 'refused', reason: /approved but not used by .* it expired/ }, 'an approved one is not used past its window');
+      t.equal((await a.query(`SELECT used_at FROM approvals WHERE id = $1`, [done.id])).rows[0]?.used_at, null, 'nor spent');
     });
 
     await t.test('approvals: held on A, approved on B, released on A; used once', async (t) => {

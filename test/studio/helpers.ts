@@ -216,13 +216,14 @@ export async function startLiveAirlock(t: { teardown(fn: () => unknown): void },
   const base = `http://api.example:${upPort}`;
 
   /** curl through the proxy; `body` is a string or a file to send (`@file`). */
-  const curl = (method: string, pathname: string, o: { body?: string; file?: string; type?: string; headers?: string[]; maxTime?: number } = {}) => {
+  // `signal`: the agent hangs up when it aborts (curl is killed), whenever the test chooses.
+  const curl = (method: string, pathname: string, o: { body?: string; file?: string; type?: string; headers?: string[]; maxTime?: number; signal?: AbortSignal } = {}) => {
     const args = ['-sS', '--max-time', String(o.maxTime ?? 60), '-x', proxyUrl, '-X', method, '-o', '-', '-w', '\n%{http_code}'];
     if (o.body !== undefined || o.file !== undefined) args.push('-H', `content-type: ${o.type ?? 'application/json'}`, '--data-binary', o.file ? `@${o.file}` : o.body!);
     for (const h of o.headers ?? []) args.push('-H', h);
     args.push(`${base}${pathname}`);
     return new Promise<{ status: number; body: string }>((resolve) => {
-      execFile('curl', args, { maxBuffer: 16 * 1024 * 1024 }, (_err, stdout) => {
+      execFile('curl', args, { maxBuffer: 16 * 1024 * 1024, ...(o.signal ? { signal: o.signal } : {}) }, (_err, stdout) => {
         const i = stdout.lastIndexOf('\n');
         resolve({ status: Number(stdout.slice(i + 1)) || 0, body: stdout.slice(0, i) });
       });

@@ -671,6 +671,23 @@ t.test('of look-alike cards, the one unlike the others says in what (twelfth pas
   for (const i of [0, 1]) t.match(notes[i], [/3 other waiting requests .*; 1 of them is this very request \(path, query, headers and body\)/, false], 'the twins are said to be the same request, without a warning');
   for (const id of await page.$$eval(alike, (els) => els.map((e) => (e as HTMLElement).dataset.approval!))) await queue.deny(id, { by: 'test' });
   await Promise.all(replies);
+
+  // Fourteenth pass: cards that differ only in a header the card shows redacted. An agent driving
+  // the person's logged-in session posts the same report twice, the second time with the attacker's
+  // session cookie (it lands in the attacker's account), and a third with a cookie no account is
+  // read from: every card read `cookie: [redacted]`, and the note said each part was on another card.
+  const session = '[data-approval]:has(.url:text-matches("/v1/alike-session$"))';
+  const cookies = ['session=person-123', 'session=attacker-666', 'session=person-123; layout=b'];
+  for (const [i, c] of cookies.entries()) {
+    replies.push(curl('POST', '/v1/alike-session', { body: '{"report": "Q3"}', headers: [`Cookie: ${c}`] }));
+    await page.locator(session).nth(i).waitFor();
+  }
+  await page.locator(`${session} [data-testid=lookalike]`).nth(2).waitFor();
+  const told = await page.$$eval(`${session} [data-testid=lookalike]`, (els) => els.map((e) => [e.textContent?.replace(/\s+/g, ' ').trim(), e.classList.contains('warn-text')]));
+  t.match(told[1], [/this one is unlike every one of them in whose credentials the agent sent: read it/, true], "another account's session is named in warning colour");
+  for (const i of [0, 2]) t.match(told[i], [/this one is unlike every one of them in a value the card shows redacted \(header cookie\)/, true], 'a difference behind [redacted] is said, not passed off as the same parts');
+  for (const id of await page.$$eval(session, (els) => els.map((e) => (e as HTMLElement).dataset.approval!))) await queue.deny(id, { by: 'test' });
+  await Promise.all(replies);
 });
 
 t.test('a long name cannot push its end past the edge of the card', async (t) => {
@@ -751,10 +768,14 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
   const utf16nobom = path.join(tmp, 'utf16-nobom.txt');
   fs.writeFileSync(utf16nobom, Buffer.from('to: drop@attacker.example', 'utf16le'));
   const pct = [...'drop@attacker.example'].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+  const pctU = [...'drop@attacker.example'].map((c) => `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
   const esc = [...'drop@attacker.example'].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
   const b64 = Buffer.from('to: drop@attacker.example').toString('base64');
   const mail = JSON.stringify({ raw: Buffer.from('To: drop@attacker.example\r\n\r\nhi').toString('base64url') });
-  const gone = curl('POST', '/v1/read-gone', { body: mail, maxTime: 1 });
+  // The agent hangs up once its request is held (a fixed 1 s of curl's was sometimes over before the
+  // hold began on a loaded box: then nothing was held and no card came).
+  const hangUp = new AbortController();
+  const gone = curl('POST', '/v1/read-gone', { body: mail, signal: hangUp.signal });
   const sent = {
     '/v1/read-form': curl('POST', '/v1/read-form', { body: `to=${pct}&amount=5`, type: 'application/x-www-form-urlencoded' }),
     '/v1/read-json': curl('POST', '/v1/read-json', { body: `{"to": "${esc}"}` }),
@@ -765,6 +786,13 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // A mail sent as Gmail's API takes it: the whole message base64url in one JSON string.
     '/v1/read-base64': curl('POST', '/v1/read-base64', { body: JSON.stringify({ raw: Buffer.from('To: drop@attacker.example\r\nSubject: hi\r\n\r\nthe quarterly numbers').toString('base64url') }) }),
     [`/v1/read-query?to=${pct}`]: curl('POST', `/v1/read-query?to=${pct}`, { body: '{}' }),
+    // Fourteenth pass: nothing escaped, so no reading was shown; Rack 2 reads two values of `to`, the last the attacker.
+    // Fourteenth pass: a query value in base64 (a `?payload=` the server decodes), as a body's are decoded.
+    [`/v1/read-query-b64?payload=${Buffer.from('{"to": "drop@attacker.example"}').toString('base64url')}`]: curl('POST', `/v1/read-query-b64?payload=${Buffer.from('{"to": "drop@attacker.example"}').toString('base64url')}`, { body: '{}' }),
+    // Fourteenth pass: `%uXXXX`, which classic ASP.NET and IIS undo and other servers leave as text.
+    [`/v1/read-iis?to=${pctU}`]: curl('POST', `/v1/read-iis?to=${pctU}`, { body: '{}' }),
+    '/v1/read-iis-form': curl('POST', '/v1/read-iis-form', { body: `to=${pctU}`, type: 'application/x-www-form-urlencoded' }),
+    '/v1/read-rack?to=boss@corp.example;to=drop@attacker.example': curl('POST', '/v1/read-rack?to=boss@corp.example;to=drop@attacker.example', { body: '{}' }),
     // A header that changes what the request does: a charge on another Stripe account.
     '/v1/read-header': curl('POST', '/v1/read-header', { body: '{"amount": 5}', headers: ['Stripe-Account: acct_1drop@attacker.example'] }),
     '/v1/read-utf7': curl('POST', '/v1/read-utf7', { body: '{"to": "bob+AEA-attacker.example"}', type: 'application/json; charset=utf-7' }),
@@ -781,12 +809,22 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // integer past 2^53 (another account) and writes 1e400 as null; the escape makes a reading appear.
     '/v1/read-big-number': curl('POST', '/v1/read-big-number', { body: '{"to_account": 9007199254740993, "limit": 1e400, "to": "drop@attacker.ex\\u0061mple"}' }),
     '/v1/read-last-utf7': curl('POST', '/v1/read-last-utf7', { body: 'to bob+AEA-attacker.example', type: 'text/plain; charset=utf-8; charset=utf-7' }),
+    // Fourteenth pass: a part named "subject" on the card whose RFC 2231 `name*` is `to`: Werkzeug
+    // (Flask) reads `to` = [drop@attacker.example, boss@corp.example] and `form['to']` is the first.
+    // Fourteenth pass: an XML-RPC call or SOAP envelope whose text is character references (every
+    // XML parser reads them), and one that declares an entity of its own (libxml2 and expat expand it).
+    '/v1/read-xml': curl('POST', '/v1/read-xml', { body: `<?xml version="1.0"?><methodCall><methodName>mail.send</methodName><params><param><value><string>${[...'drop@attacker.example'].map((c) => `&#${c.charCodeAt(0)};`).join('')}</string></value></param></params></methodCall>`, type: 'text/xml' }),
+    '/v1/read-xml-entity': curl('POST', '/v1/read-xml-entity', { body: '<?xml version="1.0"?><!DOCTYPE m [<!ENTITY who "drop&#64;attacker.example">]><m><to>&who;</to></m>', type: 'application/xml' }),
+    // Fourteenth pass: YAML whose merge key gives the mapping a key it does not show (Kubernetes,
+    // PyYAML), and a value YAML 1.1 and 1.2 read apart.
+    '/v1/read-yaml': curl('POST', '/v1/read-yaml', { body: 'defaults: &d\n  to: drop@attacker.example\nmail:\n  subject: weekly report\n  <<: *d\nretries: 0777\n', type: 'application/yaml' }),
+    '/v1/read-part-name': curl('POST', '/v1/read-part-name', { body: "--b\r\nContent-Disposition: form-data; name=\"subject\"; name*=UTF-8''%74%6f\r\n\r\ndrop@attacker.example\r\n--b\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\nboss@corp.example\r\n--b--\r\n", type: 'multipart/form-data; boundary=b' }),
   };
   for (const p of Object.keys(sent)) {
     const sel = `[data-approval="${await (async () => (await card(page, p).waitFor(), idOf(p)))()}"]`;
-    if (p.endsWith('utf7')) {
+    if (p.endsWith('utf7') || p.endsWith('entity')) {
       // No decoder for the charset the server reads it in: the card says so, approving is a choice (API too).
-      await page.waitForSelector(`${sel} .approve-blocked >> text=utf-7`);
+      await page.waitForSelector(`${sel} .approve-blocked >> text=${p.endsWith('entity') ? 'entities of its own' : 'utf-7'}`);
       t.ok(await page.isDisabled(`${sel} [data-action=approve]`), 'a body in a charset the studio cannot read is not approved at a click');
       const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
       const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
@@ -796,9 +834,12 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
       t.match(await refused.json(), { code: 'body-not-shown' }, 'the API refuses it unseen');
       continue;
     }
-    const where = `${sel} [data-testid=${p.includes('?') ? 'decoded-url' : p.endsWith('header') ? 'request-headers' : 'server-reading'}]`;
+    const where = `${sel} [data-testid=${p.includes('-b64?') ? 'query-reading' : p.includes('?') ? 'decoded-url' : p.endsWith('header') ? 'request-headers' : 'server-reading'}]`;
     await page.waitForSelector(`${where} >> text=drop@attacker.example`);
     t.pass(`${p}: the card reads it as the server does`);
+    if (p.startsWith('/v1/read-rack')) t.match(await page.textContent(where), /as Rack 2 \(Rails, Sinatra\) reads the query, ; separating too: to = boss@corp\.example, to = drop@attacker\.example/, 'the query as Rack 2 splits it');
+    if (p === '/v1/read-yaml') t.match(await page.textContent(where), /as YAML 1\.1 parsers read it.*"mail": \{\s*"subject": "weekly report",\s*"to": "drop@attacker\.example"\s*\},\s*"retries": 511/s, 'the merged key and the YAML 1.1 number are read');
+    if (p === '/v1/read-part-name') t.match(await page.textContent(where), /name\*=UTF-8''%74%6f; the field servers read it as: "subject" or "to"/, 'the part says it fills the field "to"');
     if (p === '/v1/read-big-number') {
       const reading = (await page.textContent(where)) ?? '';
       t.notMatch(reading, /9007199254740992,|"limit": null/, 'no rounded number is shown as the server\'s reading');
@@ -808,7 +849,12 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
   await shot('24-approval-server-readings');
   // The agent gave up: the held bytes are gone, the record's parsed copy is what a card shows now
   // (a page opened later), and its base64 is decoded there too.
+  await card(page, '/v1/read-gone').waitFor();
+  const goneHeld = await idOf('/v1/read-gone');
+  await page.waitForSelector(`[data-approval="${goneHeld}"][data-section=held]`);
+  hangUp.abort();
   t.equal((await gone).status, 0, 'the agent stopped waiting');
+  await page.waitForSelector(`[data-approval="${goneHeld}"][data-section=waiting]`);
   await page.reload();
   await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
   const goneId = await (async () => (await card(page, '/v1/read-gone').waitFor(), idOf('/v1/read-gone')))();
