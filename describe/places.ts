@@ -44,12 +44,38 @@ export const MAX_MCP_PLACES = 64;
 const MAX_MCP_ARGUMENT_NODES = 2048;
 const MAX_MCP_ARGUMENT_DEPTH = 6;
 
+/**
+ * Argument names (folded as below) and words that change what a call does where it acts, rather
+ * than where (fourteenth pass): the same path, tool or mutation with one of them set is another
+ * request. A dry run or a validation (`dryRun=All` of Kubernetes, AWS's `DryRun=true`, Google's
+ * `validateOnly`, Azure's `whatIf`) does nothing, the same call without it acts; a deletion by flag
+ * (Notion's `archived`/`in_trash`, Drive's `trashed`, Trello's `closed`, Rails' nested `_destroy`,
+ * a `deleted` or `disabled` column); whom it empowers (a `role`, `is_admin`, `permissions`,
+ * `scopes`); force, cascade and purge; how much it moves (an `amount`). Their values are part of
+ * the place a grant records, so a grant for a dry run, a rename or a small transfer covers that
+ * again and not the real run, the deletion, the promotion or a larger one.
+ */
+const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intrash', 'isdeleted', 'isadmin', 'issuperuser', 'isstaff', 'accesslevel', 'harddelete']);
+const effectArgumentWords = new Set([
+  'dry', 'archived', 'archive', 'trashed', 'trash', 'deleted', 'delete', 'destroy', 'closed', 'disabled', 'suspended', 'banned',
+  'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes',
+  'force', 'cascade', 'purge', 'permanent', 'permanently', 'amount', 'amounts',
+]);
+
+/** Words of a name: snake, kebab, camel case, dots, colons and a form's brackets (`message[to]`, `to[]`). */
+const nameWords = (key: string): string[] => key.split(/[_\-\s.:[\]]+|(?<=[a-z0-9])(?=[A-Z])/).map((w) => w.toLowerCase());
+
+/** Whether an argument's name says it changes what the call does (effectArgumentNames above). */
+export function isEffectName(key: string): boolean {
+  return effectArgumentNames.has(key.toLowerCase().replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => effectArgumentWords.has(w));
+}
+
 function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
   const folded = key.toLowerCase().replace(/[_-]/g, '');
-  if (mcpPlaceArguments.has(folded) || extra?.has(folded)) return true;
+  if (mcpPlaceArguments.has(folded) || extra?.has(folded) || isEffectName(key)) return true;
   if (ids && perRequestIds.has(folded)) return false;
   // Brackets too: a form's `message[to]` and `to[]` (Rack, PHP) name `to`.
-  return key.split(/[_\-\s.:[\]]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()) || (ids && idWords.has(w.toLowerCase())));
+  return nameWords(key).some((w) => mcpPlaceWords.has(w) || (ids && idWords.has(w)));
 }
 
 /** Longest string read as nested JSON for places. */
@@ -130,9 +156,10 @@ export const pageArguments: ReadonlySet<string> = new Set(['title', 'titles', 'p
 /**
  * The place arguments of one call's named arguments, at any depth (bounded) and inside lists of
  * objects, joined; `(arguments)=?` among them when the arguments are too large or deep to read.
- * Undefined past MAX_MCP_PLACES places.
+ * Undefined past MAX_MCP_PLACES places. With `effectsOnly`, only the arguments that change what
+ * the call does (isEffectName): a service module names its own places.
  */
-export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false, extra?: ReadonlySet<string>, nestedJson = false): string | undefined {
+export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false, extra?: ReadonlySet<string>, nestedJson = false, effectsOnly = false): string | undefined {
   const places = new Set<string>();
   let unread = false;
   // With `nestedJson`, a string holding a JSON object or array is read as it (a form's
@@ -161,7 +188,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       const name = k.toLowerCase().replace(/[_-]/g, '');
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
-      if (isPlaceName(k, ids, extra)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      if (effectsOnly ? isEffectName(k) : isPlaceName(k, ids, extra)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

@@ -767,5 +767,20 @@ function placeTarget(d: RequestDescription): string | undefined {
     else if (Array.isArray(v)) parts.push(`${k}=${v.map(String).join(',')}`);
   }
   const service = parts.length ? `${s!.name}:${parts.join(';')}` : undefined;
-  return service !== undefined && mcp !== undefined ? `${service}|${mcp}` : service ?? mcp;
+  const effects = s && s.operation !== 'unknown' ? effectArguments(d) : undefined;
+  const out = [service, mcp, effects].filter((x) => x !== undefined);
+  return out.length ? out.join('|') : undefined;
+}
+
+/**
+ * The arguments of a call a service module names that change what it does beyond its operation
+ * and place (a dry run, a deletion or a role by flag, an amount: describe/places.ts isEffectName),
+ * from its query, form and JSON body: a grant for a PostgREST update of a profile's `bio` does not
+ * cover one that sets its `role`. (Hosts no module describes read them with their places.)
+ */
+function effectArguments(d: RequestDescription): string | undefined {
+  const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json: d.request.body?.json ?? {} };
+  const read = argumentPlaces(args, { nodes: 0 }, false, undefined, true, true);
+  if (read === '') return undefined;
+  return `effects(${read ?? '(arguments)=?'})`;
 }

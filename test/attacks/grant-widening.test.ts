@@ -1661,3 +1661,62 @@ t.test('a REST call on a host no module describes: a tenant header or a path par
     t.equal((await engine.decide(d)).action === 'allow', allowed, name);
   }
 });
+
+// Fourteenth pass: a path grant (or an operation's) compared where the call acts, never what its
+// arguments make it do there: a human's "allow similar" for a dry run (Kubernetes `?dryRun=All`,
+// AWS `DryRun=true` on TerminateInstances, Google's `validateOnly`) covered the real run; one for a
+// rename covered the same PATCH with `archived`/`in_trash`/`trashed` (Notion, Drive, Linear), Trello's
+// `closed`, Rails' `_destroy`; one for a profile's `bio` (PostgREST, a service module's operation)
+// covered setting its `role` or `is_admin`; one for a small transfer a large one.
+t.test('an argument that changes what a call does is part of what a grant covers: dry runs, deletions and roles by flag, amounts (fourteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = fc.constantFrom('dryRun', 'DryRun', 'dry_run', 'dry-run', 'validateOnly', 'validate_only', 'whatIf', 'archived', 'in_trash', 'trashed', 'closed', '_destroy', 'is_deleted', 'role', 'userRole', 'is_admin', 'permissions', 'scopes', 'force', 'cascade', 'amount', 'amount_cents');
+  const values = fc.constantFrom<string | number | boolean>(true, 'All', 'admin', 1000000, 5);
+  const placements = fc.constantFrom('query', 'form', 'json', 'nested', 'rails', 'supabase', 'graphql', 'aws', 'mcp');
+  type Flag = [string, string | number | boolean] | undefined;
+  const shape = (where: string, flag: Flag): Shape => {
+    const add = (o: Record<string, unknown>): Record<string, unknown> => (flag ? { ...o, [flag[0]]: flag[1] } : o);
+    const q = flag ? `&${encodeURIComponent(flag[0])}=${encodeURIComponent(String(flag[1]))}` : '';
+    switch (where) {
+      case 'query': return { url: `https://api.acme.dev/v1/items/7?name=x${q}`, type: 'application/json', body: '{}' };
+      case 'form': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/x-www-form-urlencoded', body: `name=x${q}` };
+      case 'json': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/json', body: JSON.stringify(add({ name: 'x' })) };
+      case 'nested': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/json', body: JSON.stringify({ item: add({ name: 'x' }) }) };
+      // Rails' nested attributes: `_destroy` in a list member deletes that record.
+      case 'rails': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/json', body: JSON.stringify({ item: { parts_attributes: [add({ id: 3 })] } }) };
+      case 'supabase': return { url: 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.1', type: 'application/json', body: JSON.stringify(add({ bio: 'x' })) };
+      case 'graphql': return rawGraphql(`mutation { updateItem(id: "7", input: {name: "x"${flag && /^[_A-Za-z]\w*$/.test(flag[0]) ? `, ${flag[0]}: ${JSON.stringify(flag[1])}` : ''}}) { id } }`);
+      case 'aws': return { url: 'https://ec2.us-east-1.amazonaws.com/', type: 'application/x-www-form-urlencoded', body: `Action=TerminateInstances&InstanceId.1=i-1&Version=2016-11-15${q}` };
+      default: return { url: 'https://mcp.tools.example/mcp', type: 'application/json', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'update_item', arguments: add({ id: '7' }) } }) };
+    }
+  };
+  const flag = fc.option(fc.tuple(names, values), { nil: undefined });
+  // What reaches the server: the flag as the placement carries it (a query or form says it as text; GraphQL takes names only).
+  const sent = (where: string, f: Flag): string => (!f || (where === 'graphql' && !/^[_A-Za-z]\w*$/.test(f[0])) ? '' : `${f[0]}=${String(f[1])}`);
+  let covered = 0;
+  await fc.assert(
+    // Half the pairs carry the same flag (the controls: still covered).
+    fc.asyncProperty(placements, flag, flag, fc.boolean(), async (where, a, other, same) => {
+      const b = same ? a : other;
+      for (const g of queue.grants()) await queue.revokeGrant(g.id);
+      const approved = describe(shape(where, a));
+      await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+      const d = describe(shape(where, b));
+      d.grants = queue.matchingGrants(d);
+      const allowed = (await engine.decide(d)).action === 'allow';
+      if (allowed) covered++;
+      return allowed === (sent(where, a) === sent(where, b));
+    }),
+    {
+      numRuns: 40,
+      examples: [
+        ['query', ['dryRun', 'All'], undefined, false], ['aws', ['DryRun', true], undefined, false], ['json', ['validateOnly', true], undefined, false],
+        ['json', undefined, ['archived', true], false], ['nested', undefined, ['in_trash', true], false], ['query', undefined, ['closed', true], false],
+        ['rails', undefined, ['_destroy', true], false], ['supabase', undefined, ['role', 'admin'], false], ['supabase', undefined, ['is_admin', true], false],
+        ['graphql', undefined, ['trashed', true], false], ['mcp', ['amount', 5], ['amount', 1000000], false], ['supabase', ['role', 'admin'], undefined, true],
+      ],
+    },
+  );
+  t.ok(covered > 0, `the same call with the same arguments is still covered (${covered})`);
+});
