@@ -706,12 +706,30 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   // a REST call is placed by all of them (only the same arguments are covered).
   // (By the URL's and the raw body's digests: reading the parsed arguments whole again costs more.)
   const parts = unread ? [named || d.request.body?.truncated ? '(arguments)=?' : `(arguments)=${digest(`${d.request.url} ${d.request.body?.sha256 ?? ''} ${JSON.stringify(placeHeaders(d))}`)}`] : places ? [places] : [];
+  // A body in an encoding whose fields are not read here (protobuf: gRPC, gRPC-web, Connect;
+  // MessagePack, CBOR, BSON, Avro, Thrift; YAML, TOML) names its recipient, account or amount where
+  // no place word is seen: placed by its digest, only the same arguments are covered (past the
+  // capture: no grant). Content a call stores (an image, a CSV, octet-stream) is not its arguments.
+  const raw = d.request.body;
+  if (raw && raw.size > 0 && unreadEncoding(raw.content_type)) parts.push(`body=${raw.truncated ? '?' : `sha256-${raw.sha256}`}`);
   if (named && text !== undefined) {
     const xml = xmlRpc ? xmlArgumentsDigest(text, 'xmlrpc') : /xml/i.test(d.request.body?.content_type ?? '') ? xmlArgumentsDigest(text, 'soap') : undefined;
     if (xml !== undefined) parts.push(`xml=${d.request.body?.text_truncated ? '?' : xml}`);
   }
   if (named) return `args(${parts.join(';') || ''})`;
   return parts.length ? `args(${parts.join(';')})` : undefined;
+}
+
+/** Encodings of structured arguments (a media type's subtype, `x-`/`vnd.` aside, or its `+suffix`) whose fields are not read here. */
+const unreadEncodings = new Set(['proto', 'protobuf', 'google.protobuf', 'grpc', 'grpc-web', 'grpc-web-text', 'connect', 'msgpack', 'cbor', 'bson', 'ubjson', 'avro', 'avro-binary', 'thrift', 'apache.thrift.binary', 'apache.thrift.compact', 'apache.thrift.json', 'yaml', 'toml', 'edn', 'smile', 'ion', 'amazon.ion', 'capnp', 'flatbuffers']);
+
+function unreadEncoding(type: string): boolean {
+  const t = type.trim().toLowerCase();
+  const sub = t.slice(t.indexOf('/') + 1);
+  const plus = sub.lastIndexOf('+');
+  const base = plus < 0 ? sub : sub.slice(0, plus);
+  const bare = base.startsWith('x-') ? base.slice(2) : base.startsWith('vnd.') ? base.slice(4) : base;
+  return t.includes('/') && (unreadEncodings.has(bare) || (plus >= 0 && unreadEncodings.has(sub.slice(plus + 1))));
 }
 
 /** The `;name=value` parameters of a path's segments, or undefined when it has none. */

@@ -1720,3 +1720,36 @@ t.test('an argument that changes what a call does is part of what a grant covers
   );
   t.ok(covered > 0, `the same call with the same arguments is still covered (${covered})`);
 });
+
+// Fourteenth pass: a body in an encoding whose fields are not read (gRPC's protobuf, MessagePack,
+// CBOR, YAML …) showed no place words, so a path grant for a transfer or a send to one recipient
+// covered any other carried that way.
+t.test('a body whose arguments are in an unread encoding (gRPC, MessagePack, CBOR, YAML) is covered only as the same arguments (fourteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  // A gRPC message frame: a flag byte, a 4-byte length, the protobuf (field 1 `to`, field 2 `amount`).
+  const proto = (to: string, amount: number): string => `\x0a${String.fromCharCode(to.length)}${to}\x10${String.fromCharCode(amount)}`;
+  const framed = (m: string): string => `\0\0\0\0${String.fromCharCode(m.length)}${m}`;
+  const call = (type: string, body: string, url = 'https://bank.acme.dev/bank.v1.Payments/Transfer'): Shape => ({ url, type, body });
+  const cases: Array<[string, Shape, Shape, boolean]> = [
+    ['gRPC, the same message', call('application/grpc', framed(proto('alice', 5))), call('application/grpc', framed(proto('alice', 5))), true],
+    ['gRPC, another recipient and amount', call('application/grpc', framed(proto('alice', 5))), call('application/grpc', framed(proto('attacker', 120))), false],
+    ['gRPC-web text, another recipient', call('application/grpc-web-text', Buffer.from(framed(proto('alice', 5)), 'latin1').toString('base64')), call('application/grpc-web-text', Buffer.from(framed(proto('attacker', 5)), 'latin1').toString('base64')), false],
+    ['Connect, protobuf, another recipient', call('application/proto', proto('alice', 5)), call('application/proto', proto('attacker', 5)), false],
+    ['Connect streaming, another recipient', call('application/connect+proto', framed(proto('alice', 5))), call('application/connect+proto', framed(proto('attacker', 5))), false],
+    ['MessagePack, another recipient', call('application/x-msgpack', '\x81\xa2to\xa5alice', 'https://bank.acme.dev/api/send'), call('application/x-msgpack', '\x81\xa2to\xa8attacker', 'https://bank.acme.dev/api/send'), false],
+    ['CBOR, another recipient', call('application/cbor', '\xa1\x62to\x65alice', 'https://bank.acme.dev/api/send'), call('application/cbor', '\xa1\x62to\x68attacker', 'https://bank.acme.dev/api/send'), false],
+    ['YAML, another recipient', call('application/yaml', 'to: alice@corp.example\n', 'https://bank.acme.dev/api/send'), call('text/x-yaml', 'to: drop@attacker.example\n', 'https://bank.acme.dev/api/send'), false],
+    ['YAML, the same', call('application/yaml', 'to: alice@corp.example\n', 'https://bank.acme.dev/api/send'), call('application/yaml', 'to: alice@corp.example\n', 'https://bank.acme.dev/api/send'), true],
+    // Content a call stores is not its arguments: another image to the same upload path is covered, as before.
+    ['an upload of other bytes', call('image/png', '\x89PNG one', 'https://bank.acme.dev/api/avatar'), call('image/png', '\x89PNG two', 'https://bank.acme.dev/api/avatar'), true],
+  ];
+  for (const [name, first, later, allowed] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, name);
+  }
+});
