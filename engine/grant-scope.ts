@@ -533,6 +533,10 @@ const targetParams = [
   'dns_name', 'dns_type', 'dns_content',
   // The Telegram chat a bot's call acts in, and the chat a forward or copy takes its message from.
   'chat_id', 'from_chat_id',
+  // A gist and a team are audiences of their own, outside any repository (fourteenth pass): a
+  // comment on the team's gist does not cover one on an outsider's public gist, nor a discussion
+  // in one team a post to another.
+  'gist_id', 'team_slug', 'team_id',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

@@ -645,6 +645,18 @@ t.test('a grant covers the place it was approved for: another repository, channe
       [req('POST', 'https://api.supabase.com/v1/projects/zyxwvutsrqpo/functions/deploy', 'application/json', json({ slug: 'hello' }))],
     ],
     [
+      // (Fourteenth pass) A gist is an audience of its own: an outsider's public gist is an exfiltration channel.
+      req('POST', 'https://api.github.com/gists/aa11/comments', 'application/json', json({ body: 'ok' })),
+      req('POST', 'https://api.github.com/gists/aa11/comments', 'application/json', json({ body: 'also' })),
+      [req('POST', 'https://api.github.com/gists/ff99/comments', 'application/json', json({ body: 'secrets' }))],
+    ],
+    [
+      // (Fourteenth pass) A team discussion reaches that team: another team of the organization is elsewhere.
+      req('POST', 'https://api.github.com/orgs/acme/teams/core/discussions', 'application/json', json({ title: 't', body: 'ok' })),
+      req('POST', 'https://api.github.com/orgs/acme/teams/core/discussions', 'application/json', json({ title: 't', body: 'also' })),
+      [req('POST', 'https://api.github.com/orgs/acme/teams/everyone/discussions', 'application/json', json({ title: 't', body: 'secrets' }))],
+    ],
+    [
       // A Storage upload acts in its bucket: another bucket (a public one) is elsewhere.
       req('POST', 'https://abcdefghijkl.supabase.co/storage/v1/object/avatars/u1.png', 'image/png', 'png'),
       req('POST', 'https://abcdefghijkl.supabase.co/storage/v1/object/avatars/u2.png', 'image/png', 'png'),
