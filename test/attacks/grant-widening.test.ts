@@ -1609,18 +1609,25 @@ t.test("a grant covers requests sent with the same credentials of the agent's ow
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const url = 'https://tracker.example/rest/api/2/issue/OPS-7/comment';
-  type Place = 'authorization' | 'private-token' | 'X_Api_Key' | 'query' | 'google-key' | 'form' | 'json' | 'cookie';
+  // (Fourteenth pass) and the same fields in other spellings and depths: `accessToken`, a form's
+  // `api_token`, Zabbix's JSON-RPC `auth`, `{auth: {apiToken}}`, a presigned URL's key (its signature changes each time).
+  type Place = 'authorization' | 'private-token' | 'X_Api_Key' | 'query' | 'google-key' | 'form' | 'json' | 'cookie' | 'json-camel' | 'json-nested' | 'zabbix' | 'form-api_token' | 'query-camel' | 'presigned';
+  const jsonBodies: Partial<Record<Place, (token: string) => unknown>> = {
+    json: (token) => ({ body: 'hi', token }), 'json-camel': (accessToken) => ({ body: 'hi', accessToken }),
+    'json-nested': (apiToken) => ({ body: 'hi', auth: { apiToken } }), zabbix: (auth) => ({ jsonrpc: '2.0', method: 'event.acknowledge', params: { eventids: '7', message: 'hi' }, auth, id: 1 }),
+  };
   const shape = (place: Place, token: string): Shape => {
-    const body = place === 'form' ? `body=hi&token=${token}` : JSON.stringify(place === 'json' ? { body: 'hi', token } : { body: 'hi' });
-    const type = place === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
+    const body = place === 'form' ? `body=hi&token=${token}` : place === 'form-api_token' ? `body=hi&api_token=${token}` : JSON.stringify(jsonBodies[place]?.(token) ?? { body: 'hi' });
+    const type = place === 'form' || place === 'form-api_token' ? 'application/x-www-form-urlencoded' : 'application/json';
     const headers: Array<[string, string]> = place === 'authorization' ? [['Authorization', `Bearer ${token}`]]
       : place === 'private-token' ? [['PRIVATE-TOKEN', token]]
         : place === 'X_Api_Key' ? [['X_Api_Key', token]]
           : place === 'cookie' ? [['Cookie', `AWSALB=${Math.random()}; _tracker_session=${token}`]] : [];
-    const query = place === 'query' ? `?access_token=${token}` : place === 'google-key' ? `?key=${token}` : '';
+    const query = place === 'query' ? `?access_token=${token}` : place === 'google-key' ? `?key=${token}` : place === 'query-camel' ? `?accessToken=${token}`
+      : place === 'presigned' ? `?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${token}%2F20260105%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=${Math.random().toString(16).slice(2)}` : '';
     return { url: `${url}${query}`, type, body, headers };
   };
-  const places: Place[] = ['authorization', 'private-token', 'X_Api_Key', 'query', 'google-key', 'form', 'json', 'cookie'];
+  const places: Place[] = ['authorization', 'private-token', 'X_Api_Key', 'query', 'google-key', 'form', 'json', 'cookie', 'json-camel', 'json-nested', 'zabbix', 'form-api_token', 'query-camel', 'presigned'];
   let covered = 0;
   await fc.assert(fc.asyncProperty(fc.constantFrom(...places), fc.constantFrom('same', 'other', 'none'), async (place, later) => {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
@@ -1631,7 +1638,7 @@ t.test("a grant covers requests sent with the same credentials of the agent's ow
     const allowed = (await engine.decide(d)).action === 'allow';
     if (allowed) covered++;
     return allowed === (later === 'same');
-  }), { numRuns: 16, examples: [['authorization', 'other'], ['query', 'other'], ['form', 'other'], ['cookie', 'same']] });
+  }), { numRuns: 16, examples: [['authorization', 'other'], ['query', 'other'], ['form', 'other'], ['cookie', 'same'], ['json-camel', 'other'], ['json-nested', 'other'], ['zabbix', 'other'], ['form-api_token', 'other'], ['query-camel', 'other'], ['presigned', 'other'], ['presigned', 'same']] });
   t.ok(covered > 0, `the same credentials are still covered (${covered}; a load balancer's cookie changing aside)`);
   // Schemes that sign each request are the same credentials when they name the same key.
   const sigv4 = (key: string, sig: string): Shape => ({ url: 'https://queue.example/', type: 'application/x-www-form-urlencoded', body: 'Op=Put&Item=1', headers: [['Authorization', `AWS4-HMAC-SHA256 Credential=${key}/20260105/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=${sig}`]] });
