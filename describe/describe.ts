@@ -11,6 +11,7 @@ import { sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
+import { foldCase } from './places.ts';
 import { credentialParams, credentialQueryParams, multiMap, parameterNames, summarizeBody } from './body.ts';
 import { mutationPlaces, namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
@@ -152,7 +153,7 @@ const credentialFields: ReadonlySet<string> = new Set([
 ]);
 /** Query parameters of a signed URL whose value begins with the key it is signed by (`AKIA…/20260105/…/aws4_request`). */
 const signedQueryCredentials: ReadonlySet<string> = new Set(['x-amz-credential', 'x-goog-credential', 'awsaccesskeyid', 'googleaccessid']);
-const foldName = (name: string): string => name.toLowerCase().replace(/[-_.\s]/g, '');
+const foldName = (name: string): string => foldCase(name).replace(/[-_.\s]/g, '');
 
 export class DescribeError extends Error {
   override name = 'DescribeError';

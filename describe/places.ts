@@ -62,16 +62,24 @@ const effectArgumentWords = new Set([
   'force', 'cascade', 'purge', 'permanent', 'permanently', 'amount', 'amounts',
 ]);
 
+/**
+ * Letter case folded as servers that bind JSON without it compare names (Go's encoding/json, by
+ * Unicode simple folding; ASP.NET Core): upper then lower, so `addreſs` (long s) is `address` and
+ * `permiſſions` `permissions` there, as the Kelvin sign is `k` (fourteenth pass). Over-folds `ß`,
+ * which only makes more names places.
+ */
+export const foldCase = (key: string): string => key.toUpperCase().toLowerCase();
+
 /** Words of a name: snake, kebab, camel case, dots, colons and a form's brackets (`message[to]`, `to[]`). */
-const nameWords = (key: string): string[] => key.split(/[_\-\s.:[\]]+|(?<=[a-z0-9])(?=[A-Z])/).map((w) => w.toLowerCase());
+const nameWords = (key: string): string[] => key.split(/[_\-\s.:[\]]+|(?<=[a-z0-9])(?=[A-Z])/).map(foldCase);
 
 /** Whether an argument's name says it changes what the call does (effectArgumentNames above). */
 export function isEffectName(key: string): boolean {
-  return effectArgumentNames.has(key.toLowerCase().replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => effectArgumentWords.has(w));
+  return effectArgumentNames.has(foldCase(key).replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => effectArgumentWords.has(w));
 }
 
 function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
-  const folded = key.toLowerCase().replace(/[_-]/g, '');
+  const folded = foldCase(key).replace(/[_-]/g, '');
   if (mcpPlaceArguments.has(folded) || extra?.has(folded) || isEffectName(key)) return true;
   if (ids && perRequestIds.has(folded)) return false;
   // Brackets too: a form's `message[to]` and `to[]` (Rack, PHP) name `to`.
@@ -185,7 +193,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
         return;
       }
       const v = Array.isArray(raw) && nestedJson ? raw.map(value) : value(raw);
-      const name = k.toLowerCase().replace(/[_-]/g, '');
+      const name = foldCase(k).replace(/[_-]/g, '');
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
       if (effectsOnly ? isEffectName(k) : isPlaceName(k, ids, extra)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);

@@ -1517,6 +1517,8 @@ t.test('a REST call on a host no module describes: a grant covers the place its 
     { name: 'xml attribute', places: ['C0TEAM', 'C0LEAK'], shape: (channel, text) => ({ url: 'https://chat.acme.dev/api/post', type: 'text/xml', body: `<post channel="${channel}"><text>${text}</text></post>` }) },
     // A POST without a Content-Type, which Rack (Rails, Sinatra) reads as a form.
     { name: 'untyped form', places: ['C0TEAM', 'C0LEAK'], shape: (channel, text) => ({ url: 'https://chat.acme.dev/api/post', type: '', body: form({ channel, text }) }) },
+    // (Fourteenth pass) Go's encoding/json binds `addreſs` (long s) to `Address`: names are folded as it folds them.
+    { name: 'go-folded', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/api/letters', type: 'application/json', body: JSON.stringify({ 'addre\u017fs': to, text }) }) },
   ];
   let covered = 0;
   await fc.assert(fc.asyncProperty(fc.constantFrom(...apis), fc.boolean(), fc.constantFrom('hi', 'the quarterly numbers'), async (api, same, text) => {
@@ -1690,7 +1692,7 @@ t.test('a REST call on a host no module describes: a tenant header or a path par
 t.test('an argument that changes what a call does is part of what a grant covers: dry runs, deletions and roles by flag, amounts (fourteenth pass)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
-  const names = fc.constantFrom('dryRun', 'DryRun', 'dry_run', 'dry-run', 'validateOnly', 'validate_only', 'whatIf', 'archived', 'in_trash', 'trashed', 'closed', '_destroy', 'is_deleted', 'role', 'userRole', 'is_admin', 'permissions', 'scopes', 'force', 'cascade', 'amount', 'amount_cents');
+  const names = fc.constantFrom('dryRun', 'DryRun', 'dry_run', 'dry-run', 'validateOnly', 'validate_only', 'whatIf', 'archived', 'in_trash', 'trashed', 'closed', '_destroy', 'is_deleted', 'role', 'userRole', 'is_admin', 'permissions', 'permi\u017f\u017fions', 'scopes', 'force', 'cascade', 'amount', 'amount_cents');
   const values = fc.constantFrom<string | number | boolean>(true, 'All', 'admin', 1000000, 5);
   const placements = fc.constantFrom('query', 'form', 'json', 'nested', 'rails', 'supabase', 'graphql', 'aws', 'mcp');
   type Flag = [string, string | number | boolean] | undefined;
