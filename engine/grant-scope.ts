@@ -537,6 +537,9 @@ const targetParams = [
   // comment on the team's gist does not cover one on an outsider's public gist, nor a discussion
   // in one team a post to another.
   'gist_id', 'team_slug', 'team_id',
+  // The GitHub Actions run a re-run or cancel acts on: a re-run runs that run's workflow at its ref
+  // with its environments' secrets, so a re-run of a test run does not cover a deploy's.
+  'run_id',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

@@ -351,5 +351,12 @@ export function githubGraphql(gql: GraphqlRequest): ServiceInfo {
     params.merge_head = inputValues(gql, 'mergeBranch', 'head');
   }
   if (fields.includes('createRepository')) params.visibility = inputValues(gql, 'createRepository', 'visibility').toLowerCase();
+  // A pull request opened onto `baseRefName` from `headRefName` (another repository's with
+  // `headRepositoryId`, a node id above), or retargeted onto another base: the REST twin's places.
+  for (const f of ['createPullRequest', 'updatePullRequest']) {
+    if (!fields.includes(f)) continue;
+    params.branch = [params.branch, inputValues(gql, f, 'baseRefName')].filter((b) => b !== undefined).join(',');
+    if (f === 'createPullRequest') params.merge_head = [params.merge_head, inputValues(gql, f, 'headRefName')].filter((b) => b !== undefined).join(',');
+  }
   return { name: 'github', operation: best.operation, params, effect: best.effect };
 }

@@ -651,6 +651,31 @@ t.test('a grant covers the place it was approved for: another repository, channe
       [req('POST', 'https://api.github.com/gists/ff99/comments', 'application/json', json({ body: 'secrets' }))],
     ],
     [
+      // (Fourteenth pass) A pull request's base and head are where it asks to land and whose code it
+      // brings: an outsider's fork into the default branch is elsewhere; so is a retarget onto `main`.
+      req('POST', 'https://api.github.com/repos/acme/widgets/pulls', 'application/json', json({ title: 'a', head: 'feature-x', base: 'dev' })),
+      req('POST', 'https://api.github.com/repos/acme/widgets/pulls', 'application/json', json({ title: 'b', head: 'feature-x', base: 'dev', draft: true })),
+      [
+        req('POST', 'https://api.github.com/repos/acme/widgets/pulls', 'application/json', json({ title: 'a', head: 'attacker:evil', base: 'dev' })),
+        req('POST', 'https://api.github.com/repos/acme/widgets/pulls', 'application/json', json({ title: 'a', head: 'feature-x', base: 'main' })),
+      ],
+    ],
+    [
+      req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreatePullRequestInput!) { createPullRequest(input: $i) { pullRequest { url } } }', variables: { i: { repositoryId: 'R_1', baseRefName: 'dev', headRefName: 'feature-x', title: 'a' } } })),
+      req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreatePullRequestInput!) { createPullRequest(input: $i) { pullRequest { url } } }', variables: { i: { repositoryId: 'R_1', baseRefName: 'dev', headRefName: 'feature-x', title: 'b' } } })),
+      [req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreatePullRequestInput!) { createPullRequest(input: $i) { pullRequest { url } } }', variables: { i: { repositoryId: 'R_1', baseRefName: 'main', headRefName: 'feature-x', title: 'a' } } }))],
+    ],
+    [
+      req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ title: 'a' })),
+      req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/8', 'application/json', json({ body: 'b' })),
+      [req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ base: 'main' }))],
+    ],
+    [
+      req('POST', 'https://api.github.com/repos/acme/widgets/actions/runs/11/rerun', 'application/json', '{}'),
+      req('POST', 'https://api.github.com/repos/acme/widgets/actions/runs/11/rerun', 'application/json', '{"enable_debug_logging":false}'),
+      [req('POST', 'https://api.github.com/repos/acme/widgets/actions/runs/99/rerun', 'application/json', '{}')],
+    ],
+    [
       // (Fourteenth pass) A team discussion reaches that team: another team of the organization is elsewhere.
       req('POST', 'https://api.github.com/orgs/acme/teams/core/discussions', 'application/json', json({ title: 't', body: 'ok' })),
       req('POST', 'https://api.github.com/orgs/acme/teams/core/discussions', 'application/json', json({ title: 't', body: 'also' })),
