@@ -619,6 +619,22 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
   return out.size ? `rpc:${[...out].sort().join(';')}` : undefined;
 }
 
+/**
+ * Words of a header name (by the server key CGI reads: `X_Remote_User` is `x-remote-user`) that say
+ * whom the request acts as (fourteenth pass): an auth proxy's user headers, which the app behind it
+ * trusts (Grafana's and Gitea's `X-WEBAUTH-USER`, oauth2-proxy's `X-Forwarded-User`/`-Email`,
+ * `X-Auth-Request-User`, `Remote-User`, Kubernetes' front proxy `X-Remote-User`/`-Group`),
+ * Discourse's `Api-Username`, Google's `X-Goog-AuthUser`, `X-Impersonate-User`, `X-Run-As`,
+ * `X-On-Behalf-Of`, `X-User-Role`. `User-Agent` and `Sec-Fetch-User` say nothing of it.
+ */
+const identityWords = new Set(['user', 'username', 'userid', 'email', 'login', 'group', 'groups', 'role', 'roles', 'principal', 'identity', 'impersonate', 'impersonation', 'sudo', 'actor', 'authuser', 'behalf', 'runas', 'uid']);
+const notIdentityHeaders = new Set(['user-agent', 'sec-fetch-user', 'x-csrf-token']);
+
+function identityHeader(name: string): boolean {
+  const key = serverHeaderKey(name);
+  return !notIdentityHeaders.has(key) && (key.split('-').some((w) => identityWords.has(w)) || key.includes('run-as'));
+}
+
 /** Headers that carry a credential choosing the identity: present or not, never their value. */
 const actingCredentials = new Set(['x-hasura-admin-secret', 'x-hasura-access-key']);
 
@@ -634,7 +650,9 @@ function actingAs(d: RequestDescription): string | undefined {
   const out: string[] = [];
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const n = name.toLowerCase();
-    if (!(n.startsWith('x-hasura-') || n.startsWith('impersonate-') || n === 'sudo')) continue;
+    if (!(n.startsWith('x-hasura-') || n.startsWith('impersonate-') || n === 'sudo' || identityHeader(n))) continue;
+    // A credential header is the agent's own credentials (request.own_credentials), compared there.
+    if (!actingCredentials.has(n) && values.some((v) => v.endsWith('[redacted]'))) continue;
     out.push(actingCredentials.has(n) ? n : `${n}=${placeValue([...values].sort())}`);
   }
   for (const [k, vs] of Object.entries(d.request.query ?? {})) {

@@ -438,12 +438,13 @@ t.test('a grant on a GraphQL endpoint of a host no service module owns covers th
 // the service-role key that passes row-level security): the card named the secret the approved
 // request was sent with, and the grant covers requests sent with that one only.
 t.test('a grant covers requests the policy would send with the approved secrets only', async (t) => {
+  // (A header that says which key to use; one named as a role or user is whom the request acts as, a place since the fourteenth pass.)
   const chooser = `package airlock
 
 import rego.v1
 
 secret := "supabase_service_key" if {
-	input.request.headers["x-role"][0] == "service"
+	input.request.headers["x-tier"][0] == "service"
 } else := "supabase_anon_key"
 
 creds := [{"secret": secret, "in": "header", "name": "apikey", "format": "{}"}]
@@ -459,14 +460,14 @@ decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"
   await chooserEngine.loadFolder(t.testdir({ 'policy.rego': chooser }));
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
-  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-role', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-tier', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
   const approved = at(undefined);
   await queue.approve((await queue.create(approved, await chooserEngine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
   for (const [role, action] of [[undefined, 'allow'], ['anon', 'allow'], ['service', 'approve']] as const) {
     const d = at(role);
     d.grants = queue.matchingGrants(d);
     const decision = await chooserEngine.decide(d);
-    t.equal(decision.action, action, `x-role ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
+    t.equal(decision.action, action, `x-tier ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
   }
 });
 
@@ -1697,6 +1698,13 @@ t.test('a REST call on a host no module describes: a tenant header or a path par
     ['an MCP tool call in another tenant', { ...mcp(['create_issue']), headers: [['X-Tenant-Id', 'acme']] }, { ...mcp(['create_issue']), headers: [['X-Tenant-Id', 'bigcorp']] }, false],
     ['a path parameter under a human-typed pattern, the same', matrix('alice@corp.example'), matrix('alice@corp.example'), true, '/api/*'],
     ['a path parameter under a human-typed pattern, another', matrix('alice@corp.example'), matrix('drop@attacker.example'), false, '/api/*'],
+    // (Fourteenth pass) Whom the request acts as, by a header the app behind an auth proxy trusts
+    // (Grafana's `X-WEBAUTH-USER`, oauth2-proxy's `X-Forwarded-User`, `Remote-User`), Discourse's `Api-Username`.
+    ['an auth proxy user header, the same user', report([['X-WEBAUTH-USER', 'bot'], ['User-Agent', 'curl/8']]), report([['X-WEBAUTH-USER', 'bot'], ['User-Agent', 'curl/9']]), true],
+    ['an auth proxy user header, another user', report([['X-WEBAUTH-USER', 'bot']]), report([['X-WEBAUTH-USER', 'admin']]), false],
+    ['a user header where none was', report([]), report([['X-Forwarded-User', 'admin'], ['X-Forwarded-Email', 'admin@corp.example']]), false],
+    ['another user beside, spelled as CGI reads it', report([['Remote-User', 'bot']]), report([['Remote-User', 'bot'], ['Remote_User', 'admin']]), false],
+    ['Discourse, another username', report([['Api-Username', 'bot']]), report([['Api-Username', 'system']]), false],
   ];
   for (const [name, first, later, allowed, pattern] of cases) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
