@@ -75,7 +75,8 @@ const nameWords = (key: string): string[] => key.split(/[_\-\s.:[\]]+|(?<=[a-z0-
 
 /** Whether an argument's name says it changes what the call does (effectArgumentNames above). */
 export function isEffectName(key: string): boolean {
-  return effectArgumentNames.has(foldCase(key).replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => effectArgumentWords.has(w));
+  // (A header's `X-` aside: `X-Validate-Only` is `validateOnly`.)
+  return effectArgumentNames.has(foldCase(key).replace(/^x-/, '').replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => effectArgumentWords.has(w));
 }
 
 function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {

@@ -12,7 +12,7 @@ import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
-import { argumentPlaces, digest, inexactNumber, MAX_MCP_PLACES, pageArguments, placeValue, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, digest, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 
 /**
@@ -787,7 +787,8 @@ function placeHeaders(d: RequestDescription): string[] {
   const out: string[] = [];
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const key = serverHeaderKey(name);
-    if (!key.split('-').some((w) => placeHeaderWords.has(w)) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    // A header that changes what the call does (`X-Dry-Run`, `X-Force-Delete`: describe/places.ts isEffectName) counts as its arguments do.
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key)) || values.some((v) => v.endsWith('[redacted]'))) continue;
     out.push(`header.${key}=${placeValue([...values].sort())}`);
   }
   return out.slice(0, MAX_MCP_PLACES);
@@ -824,6 +825,12 @@ function placeTarget(d: RequestDescription): string | undefined {
 function effectArguments(d: RequestDescription): string | undefined {
   const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json: d.request.body?.json ?? {} };
   const read = argumentPlaces(args, { nodes: 0 }, false, undefined, true, true);
-  if (read === '') return undefined;
-  return `effects(${read ?? '(arguments)=?'})`;
+  // And headers so named (`X-Dry-Run`), but credentials (the agent's own, compared apart).
+  const heads: string[] = [];
+  for (const [name, values] of Object.entries(d.request.headers ?? {})) {
+    const key = serverHeaderKey(name);
+    if (isEffectName(key) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${key}=${placeValue([...values].sort())}`);
+  }
+  const all = [read ?? '(arguments)=?', ...heads.sort()].filter(Boolean).join(';');
+  return all ? `effects(${all})` : undefined;
 }

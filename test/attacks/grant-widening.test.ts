@@ -1727,8 +1727,11 @@ t.test('an argument that changes what a call does is part of what a grant covers
   t.teardown(() => queue.close());
   const names = fc.constantFrom('dryRun', 'DryRun', 'dry_run', 'dry-run', 'validateOnly', 'validate_only', 'whatIf', 'archived', 'in_trash', 'trashed', 'closed', '_destroy', 'is_deleted', 'role', 'userRole', 'is_admin', 'permissions', 'permi\u017f\u017fions', 'scopes', 'force', 'cascade', 'amount', 'amount_cents');
   const values = fc.constantFrom<string | number | boolean>(true, 'All', 'admin', 1000000, 5);
-  const placements = fc.constantFrom('query', 'form', 'json', 'nested', 'rails', 'supabase', 'graphql', 'aws', 'mcp');
+  const placements = fc.constantFrom('query', 'form', 'json', 'nested', 'rails', 'supabase', 'graphql', 'aws', 'mcp', 'header', 'supabase-header');
   type Flag = [string, string | number | boolean] | undefined;
+  // As a header: kebab case (`dryRun` is `X-Dry-Run`); a name that is no token (the long s) is not sent.
+  const token = (f: Flag): boolean => f !== undefined && /^[\w-]+$/.test(f[0]);
+  const headerFlag = (f: Flag): Array<[string, string]> => (f && token(f) ? [[`X-${f[0].replace(/([a-z])([A-Z])/g, '$1-$2')}`, String(f[1])]] : []);
   const shape = (where: string, flag: Flag): Shape => {
     const add = (o: Record<string, unknown>): Record<string, unknown> => (flag ? { ...o, [flag[0]]: flag[1] } : o);
     const q = flag ? `&${encodeURIComponent(flag[0])}=${encodeURIComponent(String(flag[1]))}` : '';
@@ -1741,13 +1744,16 @@ t.test('an argument that changes what a call does is part of what a grant covers
       case 'rails': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/json', body: JSON.stringify({ item: { parts_attributes: [add({ id: 3 })] } }) };
       case 'supabase': return { url: 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.1', type: 'application/json', body: JSON.stringify(add({ bio: 'x' })) };
       case 'graphql': return rawGraphql(`mutation { updateItem(id: "7", input: {name: "x"${flag && /^[_A-Za-z]\w*$/.test(flag[0]) ? `, ${flag[0]}: ${JSON.stringify(flag[1])}` : ''}}) { id } }`);
+      // A header so named (`X-Dry-Run: true`), on a host no module describes and on a service's operation.
+      case 'header': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/json', body: '{"name":"x"}', headers: headerFlag(flag) };
+      case 'supabase-header': return { url: 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.1', type: 'application/json', body: '{"bio":"x"}', headers: headerFlag(flag) };
       case 'aws': return { url: 'https://ec2.us-east-1.amazonaws.com/', type: 'application/x-www-form-urlencoded', body: `Action=TerminateInstances&InstanceId.1=i-1&Version=2016-11-15${q}` };
       default: return { url: 'https://mcp.tools.example/mcp', type: 'application/json', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'update_item', arguments: add({ id: '7' }) } }) };
     }
   };
   const flag = fc.option(fc.tuple(names, values), { nil: undefined });
   // What reaches the server: the flag as the placement carries it (a query or form says it as text; GraphQL takes names only).
-  const sent = (where: string, f: Flag): string => (!f || (where === 'graphql' && !/^[_A-Za-z]\w*$/.test(f[0])) ? '' : `${f[0]}=${String(f[1])}`);
+  const sent = (where: string, f: Flag): string => (!f || (where === 'graphql' && !/^[_A-Za-z]\w*$/.test(f[0])) || (where.includes('header') && !token(f)) ? '' : `${f[0]}=${String(f[1])}`);
   let covered = 0;
   await fc.assert(
     // Half the pairs carry the same flag (the controls: still covered).
@@ -1769,6 +1775,7 @@ t.test('an argument that changes what a call does is part of what a grant covers
         ['json', undefined, ['archived', true], false], ['nested', undefined, ['in_trash', true], false], ['query', undefined, ['closed', true], false],
         ['rails', undefined, ['_destroy', true], false], ['supabase', undefined, ['role', 'admin'], false], ['supabase', undefined, ['is_admin', true], false],
         ['graphql', undefined, ['trashed', true], false], ['mcp', ['amount', 5], ['amount', 1000000], false], ['supabase', ['role', 'admin'], undefined, true],
+        ['header', ['dryRun', true], undefined, false], ['supabase-header', undefined, ['force', true], false],
       ],
     },
   );
