@@ -12,7 +12,7 @@ import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
-import { argumentPlaces, digest, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 
 /**
@@ -21,14 +21,27 @@ import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../descr
  * different operations; so are two CALLs), and each setting it changes with its value (a grant for
  * `SET search_path = public` does not cover `SET search_path = auth`).
  */
-function sqlItems(statements: SqlStatement[]): string[] {
+function sqlItems(statements: SqlStatement[], values: string): string[] {
   const out: string[] = [];
   for (const s of statements) {
     out.push(`sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
     for (const f of s.functions ?? []) out.push(`sql:function:${f}`);
     for (const v of s.settings ?? []) out.push(`sql:setting:${v}`);
+    // A statement that names a column (or value) that changes what it does — a role, an admin
+    // flag, permissions, a deletion or archive flag (describe/places.ts isEffectName) — is that
+    // statement with those bound values only (`values`: the request's body or the call's
+    // arguments; fourteenth pass): a grant for `UPDATE profiles SET bio = …` does not cover
+    // `UPDATE profiles SET role = 'admin'` (nor `SET role = $1` bound to another value), as the
+    // same PostgREST update does not.
+    if (s.text !== undefined && namesEffect(s.text)) out.push(`sql:text:${digest(`${s.text}\0${values}`)}`);
   }
   return out;
+}
+
+/** Whether an SQL text has a word that changes what a write does (`DELETE`, the keyword, aside). */
+function namesEffect(text: string): boolean {
+  for (const word of text.split(/[^A-Za-z0-9_\u0080-\uffff]+/)) if (word && foldCase(word) !== 'delete' && isEffectName(word)) return true;
+  return false;
 }
 
 /** Items naming what the request does beyond its method, host and path, sorted and unique. */
@@ -55,7 +68,7 @@ export function operationScope(d: RequestDescription): string[] {
       // are the scope, as for an SQL endpoint. A text not read as SQL whole (a search phrase, an
       // ambiguous or unparsed statement) names the call by its arguments' digest: only the same call is covered.
       if (c.sql?.parsed && !c.sql.ambiguous) {
-        for (const item of sqlItems(c.sql.statements)) items.add(`${call}:${item}`);
+        for (const item of sqlItems(c.sql.statements, JSON.stringify(c.arguments ?? null))) items.add(`${call}:${item}`);
       } else if (c.sql) {
         if (inexactNumber(c.arguments)) items.add('number:inexact');
         else items.add(`${call}:text:${createHash('sha256').update(JSON.stringify(c.arguments ?? null)).digest('hex').slice(0, 32)}`);
@@ -100,7 +113,7 @@ export function operationScope(d: RequestDescription): string[] {
   for (const t of envelopeTypes(d.request.body?.json)) items.add(`rpc:type:${t}`);
   if (d.sql) {
     if (!d.sql.parsed) items.add('sql:unparsed');
-    for (const item of sqlItems(d.sql.statements)) items.add(item);
+    for (const item of sqlItems(d.sql.statements, `${d.request.url} ${d.request.body?.sha256 ?? ''}`)) items.add(item);
   }
   if (d.graphql) {
     if (!d.graphql.parsed) items.add('graphql:unparsed');

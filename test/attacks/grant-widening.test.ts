@@ -1814,3 +1814,29 @@ t.test('a body whose arguments are in an unread encoding (gRPC, MessagePack, CBO
     t.equal((await engine.decide(d)).action === 'allow', allowed, name);
   }
 });
+
+// Fourteenth pass: an SQL statement's scope named its kind and tables, never its columns: a grant
+// for `UPDATE profiles SET bio = …` covered `SET role = 'admin'` or `is_deleted = true` on any row,
+// the same escalation a PostgREST update of `role` was (above).
+t.test('SQL: a grant for a write covers no statement that sets a role, an admin or deletion flag (fourteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const bound = (text: string, params: unknown[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: text, params }) });
+  const cases: Array<[string, Shape, Shape, boolean]> = [
+    ['another row, another bio', sql(["UPDATE profiles SET bio = 'x' WHERE id = 1"]), sql(["UPDATE profiles SET bio = 'y' WHERE id = 2"]), true],
+    ['a role set', sql(["UPDATE profiles SET bio = 'x' WHERE id = 1"]), sql(["UPDATE profiles SET role = 'admin' WHERE id = 2"]), false],
+    ['a deletion flag set', sql(["UPDATE profiles SET bio = 'x' WHERE id = 1"]), sql(['UPDATE profiles SET "is_deleted" = true WHERE id = 2']), false],
+    ['an admin inserted', sql(["INSERT INTO users (email) VALUES ('a@corp.example')"]), sql(["INSERT INTO users (email, isAdmin) VALUES ('e@attacker.example', true)"]), false],
+    ['the same role statement bound to another value', bound('UPDATE profiles SET role = $1 WHERE id = $2', ['user', 2]), bound('UPDATE profiles SET role = $1 WHERE id = $2', ['admin', 2]), false],
+    ['the same role statement again', bound('UPDATE profiles SET role = $1 WHERE id = $2', ['user', 2]), bound('UPDATE profiles SET role = $1 WHERE id = $2', ['user', 2]), true],
+    ['through an MCP tool', mcpSql(['execute_sql', ["UPDATE profiles SET bio = 'x' WHERE id = 1"]]), mcpSql(['execute_sql', ["UPDATE profiles SET role = 'admin' WHERE id = 2"]]), false],
+  ];
+  for (const [name, first, later, allowed] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, name);
+  }
+});
