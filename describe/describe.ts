@@ -108,6 +108,11 @@ function ownCredentials(rawHeaders: ReadonlyArray<[string, string]>, url: URL, b
     const who = identityIn(serverHeaderKey(name), value);
     if (who) parts.push(`header ${serverHeaderKey(name)}=${who}`);
   }
+  // Telegram's Bot API takes the bot's token in the path (`/bot<token>/sendMessage`): which bot acts.
+  if (url.hostname === 'api.telegram.org') {
+    const bot = /^\/(?:file\/)?bot([^/]+)/.exec(url.pathname)?.[1];
+    if (bot !== undefined) parts.push(`path bot=${bot}`);
+  }
   for (const [k, v] of url.searchParams) {
     const names = parameterNames(k);
     if (names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialFields.has(foldName(n)))) parts.push(`query ${k.toLowerCase()}=${v}`);

@@ -545,7 +545,7 @@ const targetParams = [
   // A DNS record's name, type and content (where the name points).
   'dns_name', 'dns_type', 'dns_content',
   // The Telegram chat a bot's call acts in, and the chat a forward or copy takes its message from.
-  'chat_id', 'from_chat_id',
+  'chat_id', 'from_chat_id', 'business_connection_id',
   // A gist and a team are audiences of their own, outside any repository (fourteenth pass): a
   // comment on the team's gist does not cover one on an outsider's public gist, nor a discussion
   // in one team a post to another.

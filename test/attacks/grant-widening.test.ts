@@ -1597,6 +1597,15 @@ t.test('Telegram: a grant covers the chat it was approved for, and the chat a fo
     d.grants = queue.matchingGrants(d);
     return ((await engine.decide(d)).action === 'allow') === same;
   }), { numRuns: 10, examples: [['json', 'sendMessage', 'chat_id', false], ['get', 'forwardMessage', 'from_chat_id', false], ['form', 'sendMessage', 'chat_id', true]] });
+  // (Fourteenth pass) Which bot acts (its token in the path) and on whose behalf (a business connection).
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  const send = (bot: string, extra: Record<string, string> = {}): RequestDescription => describe({ url: `https://api.telegram.org/bot${bot}/sendMessage`, type: 'application/json', body: JSON.stringify({ chat_id: 1001, text: 'hi', ...extra }) });
+  const first = send('123:AAtoken');
+  await queue.approve((await queue.create(first, await engine.decide(first))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  for (const [d, allowed, name] of [[send('123:AAtoken'), true, 'the same bot'], [send('999:EVILtoken'), false, 'another bot'], [send('123:AAtoken', { business_connection_id: 'bc-ceo' }), false, 'on behalf of a business account']] as const) {
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, `Telegram: ${name}`);
+  }
 });
 
 // (Thirteenth pass) XML-RPC's params are positional and a SOAP Body names its objects in elements no
