@@ -43,6 +43,14 @@ export const MAX_MCP_PLACES = 64;
 /** Argument nodes read per request, and the depth read, looking for places; past either the place is opaque. */
 const MAX_MCP_ARGUMENT_NODES = 2048;
 const MAX_MCP_ARGUMENT_DEPTH = 6;
+/**
+ * The same bounds when only the arguments that change what a call does are read (a service's
+ * operation, whose body may be large and deep: a tree of files, a batch of model requests): read
+ * only on the grant path, linear in the body, so a large body keeps its grants and a flag cannot
+ * hide past the bound (past it the target is `?`: no grant).
+ */
+const MAX_EFFECT_ARGUMENT_NODES = 200_000;
+const MAX_EFFECT_ARGUMENT_DEPTH = 64;
 
 /**
  * Argument names (folded as below) and words that change what a call does where it acts, rather
@@ -171,12 +179,14 @@ export const pageArguments: ReadonlySet<string> = new Set(['title', 'titles', 'p
 export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false, extra?: ReadonlySet<string>, nestedJson = false, effectsOnly = false): string | undefined {
   const places = new Set<string>();
   let unread = false;
+  const maxNodes = effectsOnly ? MAX_EFFECT_ARGUMENT_NODES : MAX_MCP_ARGUMENT_NODES;
+  const maxDepth = effectsOnly ? MAX_EFFECT_ARGUMENT_DEPTH : MAX_MCP_ARGUMENT_DEPTH;
   // With `nestedJson`, a string holding a JSON object or array is read as it (a form's
   // `payload={"to": …}`, a JSON string of JSON): servers and SDKs parse such fields.
   const value = (x: unknown): unknown => (nestedJson ? parsedJsonString(x) : x);
   const pick = (o: unknown, prefix: string, depth: number): void => {
     if (!o || typeof o !== 'object') return;
-    if (++budget.nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
+    if (++budget.nodes > maxNodes || depth > maxDepth) {
       unread = true;
       return;
     }
@@ -189,7 +199,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
     }
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
       // Parsing strings costs per entry: with `nestedJson` each entry counts against the budget.
-      if (nestedJson && (++budget.nodes > MAX_MCP_ARGUMENT_NODES || (Array.isArray(raw) && raw.length > MAX_MCP_ARGUMENT_NODES))) {
+      if (nestedJson && (++budget.nodes > maxNodes || (Array.isArray(raw) && raw.length > maxNodes))) {
         unread = true;
         return;
       }
