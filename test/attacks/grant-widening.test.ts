@@ -1714,6 +1714,8 @@ t.test('a REST call on a host no module describes: a tenant header or a path par
     ['a user header where none was', report([]), report([['X-Forwarded-User', 'admin'], ['X-Forwarded-Email', 'admin@corp.example']]), false],
     ['another user beside, spelled as CGI reads it', report([['Remote-User', 'bot']]), report([['Remote-User', 'bot'], ['Remote_User', 'admin']]), false],
     ['Discourse, another username', report([['Api-Username', 'bot']]), report([['Api-Username', 'system']]), false],
+    ['Google Ads, another customer the manager acts in', report([['login-customer-id', '1234567890']]), report([['login-customer-id', '9876543210']]), false],
+    ['another merchant', report([['X-Merchant-Id', 'm-1']]), report([['X-Merchant-Id', 'm-2']]), false],
   ];
   for (const [name, first, later, allowed, pattern] of cases) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
