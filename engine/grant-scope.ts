@@ -643,6 +643,12 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
 const identityWords = new Set(['user', 'username', 'userid', 'email', 'login', 'group', 'groups', 'role', 'roles', 'principal', 'identity', 'impersonate', 'impersonation', 'sudo', 'actor', 'authuser', 'behalf', 'runas', 'uid']);
 const notIdentityHeaders = new Set(['user-agent', 'sec-fetch-user', 'x-csrf-token']);
 
+/** A header `actingAs` reads (compared in the target's `|as:`, not again as a place or an effect). */
+function actingHeader(name: string): boolean {
+  const n = name.toLowerCase();
+  return n.startsWith('x-hasura-') || n.startsWith('impersonate-') || n === 'sudo' || identityHeader(n);
+}
+
 function identityHeader(name: string): boolean {
   const key = serverHeaderKey(name);
   return !notIdentityHeaders.has(key) && (key.split('-').some((w) => identityWords.has(w)) || key.includes('run-as'));
@@ -663,7 +669,7 @@ function actingAs(d: RequestDescription): string | undefined {
   const out: string[] = [];
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const n = name.toLowerCase();
-    if (!(n.startsWith('x-hasura-') || n.startsWith('impersonate-') || n === 'sudo' || identityHeader(n))) continue;
+    if (!actingHeader(n)) continue;
     // A credential header is the agent's own credentials (request.own_credentials), compared there.
     if (!actingCredentials.has(n) && values.some((v) => v.endsWith('[redacted]'))) continue;
     out.push(actingCredentials.has(n) ? n : `${n}=${placeValue([...values].sort())}`);
@@ -803,7 +809,7 @@ function placeHeaders(d: RequestDescription): string[] {
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const key = serverHeaderKey(name);
     // A header that changes what the call does (`X-Dry-Run`, `X-Force-Delete`: describe/places.ts isEffectName) counts as its arguments do.
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key)) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key)) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     out.push(`header.${key}=${placeValue([...values].sort())}`);
   }
   return out.slice(0, MAX_MCP_PLACES);
@@ -844,7 +850,7 @@ function effectArguments(d: RequestDescription): string | undefined {
   const heads: string[] = [];
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const key = serverHeaderKey(name);
-    if (isEffectName(key) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${key}=${placeValue([...values].sort())}`);
+    if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${key}=${placeValue([...values].sort())}`);
   }
   const all = [read ?? '(arguments)=?', ...heads.sort()].filter(Boolean).join(';');
   return all ? `effects(${all})` : undefined;
