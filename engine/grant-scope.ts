@@ -574,7 +574,8 @@ function mcpTarget(d: RequestDescription): string | undefined {
   const out = new Set<string>();
   const budget = { nodes: 0 };
   for (const c of calls) {
-    const places = argumentPlaces(c.arguments, budget);
+    // A string argument holding JSON (a generic tool's `body: "{\"to\": …}"`) is read as the tool reads it (fourteenth pass).
+    const places = argumentPlaces(c.arguments, budget, false, undefined, true);
     if (places === undefined) return 'mcp:places=?';
     out.add(`${placeValue(c.tool ?? '?')}(${places})`);
   }
@@ -603,7 +604,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     if (o.jsonrpc !== '2.0' && d.service) continue;
     if (++calls > MAX_MCP_PLACES) return 'rpc:calls=?';
     const params = o.params;
-    const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget);
+    const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
     out.add(`${placeValue(o.method)}(${places})`);
   }

@@ -1738,7 +1738,7 @@ t.test('an argument that changes what a call does is part of what a grant covers
   t.teardown(() => queue.close());
   const names = fc.constantFrom('dryRun', 'DryRun', 'dry_run', 'dry-run', 'validateOnly', 'validate_only', 'whatIf', 'archived', 'in_trash', 'trashed', 'closed', '_destroy', 'is_deleted', 'role', 'userRole', 'is_admin', 'permissions', 'permi\u017f\u017fions', 'scopes', 'force', 'cascade', 'amount', 'amount_cents');
   const values = fc.constantFrom<string | number | boolean>(true, 'All', 'admin', 1000000, 5);
-  const placements = fc.constantFrom('query', 'form', 'json', 'nested', 'rails', 'supabase', 'graphql', 'aws', 'mcp', 'header', 'supabase-header');
+  const placements = fc.constantFrom('query', 'form', 'json', 'nested', 'rails', 'supabase', 'graphql', 'aws', 'mcp', 'mcp-string', 'header', 'supabase-header');
   type Flag = [string, string | number | boolean] | undefined;
   // As a header: kebab case (`dryRun` is `X-Dry-Run`); a name that is no token (the long s) is not sent.
   const token = (f: Flag): boolean => f !== undefined && /^[\w-]+$/.test(f[0]);
@@ -1759,6 +1759,8 @@ t.test('an argument that changes what a call does is part of what a grant covers
       case 'header': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/json', body: '{"name":"x"}', headers: headerFlag(flag) };
       case 'supabase-header': return { url: 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.1', type: 'application/json', body: '{"bio":"x"}', headers: headerFlag(flag) };
       case 'aws': return { url: 'https://ec2.us-east-1.amazonaws.com/', type: 'application/x-www-form-urlencoded', body: `Action=TerminateInstances&InstanceId.1=i-1&Version=2016-11-15${q}` };
+      // A generic tool whose argument is a JSON text it parses (`body: "{…}"`).
+      case 'mcp-string': return { url: 'https://mcp.tools.example/mcp', type: 'application/json', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'http_request', arguments: { url: 'https://api.acme.dev/v1/items/7', body: JSON.stringify(add({ name: 'x' })) } } }) };
       default: return { url: 'https://mcp.tools.example/mcp', type: 'application/json', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'update_item', arguments: add({ id: '7' }) } }) };
     }
   };
@@ -1786,7 +1788,7 @@ t.test('an argument that changes what a call does is part of what a grant covers
         ['json', undefined, ['archived', true], false], ['nested', undefined, ['in_trash', true], false], ['query', undefined, ['closed', true], false],
         ['rails', undefined, ['_destroy', true], false], ['supabase', undefined, ['role', 'admin'], false], ['supabase', undefined, ['is_admin', true], false],
         ['graphql', undefined, ['trashed', true], false], ['mcp', ['amount', 5], ['amount', 1000000], false], ['supabase', ['role', 'admin'], undefined, true],
-        ['header', ['dryRun', true], undefined, false], ['supabase-header', undefined, ['force', true], false],
+        ['header', ['dryRun', true], undefined, false], ['supabase-header', undefined, ['force', true], false], ['mcp-string', undefined, ['role', 'admin'], false],
       ],
     },
   );
