@@ -11,6 +11,7 @@ import { sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
+import { foldCase } from './places.ts';
 import { credentialParams, credentialQueryParams, multiMap, parameterNames, summarizeBody } from './body.ts';
 import { mutationPlaces, namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
@@ -107,17 +108,57 @@ function ownCredentials(rawHeaders: ReadonlyArray<[string, string]>, url: URL, b
     const who = identityIn(serverHeaderKey(name), value);
     if (who) parts.push(`header ${serverHeaderKey(name)}=${who}`);
   }
-  for (const [k, v] of url.searchParams) if (parameterNames(k).some((n) => credentialQueryParams.has(n.toLowerCase()))) parts.push(`query ${k.toLowerCase()}=${v}`);
-  for (const [k, vs] of Object.entries(body.form ?? {})) {
-    if (parameterNames(k).some((n) => credentialParams.has(n.toLowerCase()))) for (const v of vs) parts.push(`form ${k.toLowerCase()}=${v}`);
+  // Telegram's Bot API takes the bot's token in the path (`/bot<token>/sendMessage`): which bot acts.
+  if (url.hostname === 'api.telegram.org') {
+    const bot = /^\/(?:file\/)?bot([^/]+)/.exec(url.pathname)?.[1];
+    if (bot !== undefined) parts.push(`path bot=${bot}`);
   }
+  for (const [k, v] of url.searchParams) {
+    const names = parameterNames(k);
+    if (names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialFields.has(foldName(n)))) parts.push(`query ${k.toLowerCase()}=${v}`);
+    // A presigned URL (S3's and GCS's query-string signing) names its key beside a signature that changes each time.
+    else if (names.some((n) => signedQueryCredentials.has(n.toLowerCase()))) parts.push(`query ${k.toLowerCase()}=${v.split('/')[0]}`);
+  }
+  for (const [k, vs] of Object.entries(body.form ?? {})) {
+    if (parameterNames(k).some((n) => credentialParams.has(n.toLowerCase()) || credentialFields.has(foldName(n)))) for (const v of vs) parts.push(`form ${k.toLowerCase()}=${v}`);
+  }
+  // JSON credential fields at any depth (bounded), named in any case style: Zabbix's `auth`, an
+  // `accessToken`, `{auth: {apiToken}}`, a login's `password`, an OAuth `client_secret`.
   const json = body.json;
-  if (json && typeof json === 'object' && !Array.isArray(json)) {
-    for (const [k, v] of Object.entries(json as Record<string, unknown>)) if (credentialParams.has(k.toLowerCase())) parts.push(`json ${k.toLowerCase()}=${JSON.stringify(v)}`);
+  if (json && typeof json === 'object') {
+    let nodes = 0;
+    const walk = (o: unknown, path: string, depth: number): void => {
+      if (!o || typeof o !== 'object' || depth > 6) return;
+      if (Array.isArray(o)) {
+        for (let i = 0; i < o.length && nodes < 2048; i++, nodes++) walk(o[i], `${path}${i}.`, depth + 1);
+        return;
+      }
+      for (const k in o) {
+        if (++nodes > 2048) return;
+        const v = (o as Record<string, unknown>)[k];
+        if (credentialParams.has(k.toLowerCase()) || credentialFields.has(foldName(k))) parts.push(`json ${path}${k.toLowerCase()}=${JSON.stringify(v)}`);
+        else walk(v, `${path}${k.toLowerCase()}.`, depth + 1);
+      }
+    };
+    walk(json, '', 0);
   }
   if (!parts.length) return undefined;
   return `hmac-${crypto.createHmac('sha256', key).update(parts.sort().join('\0')).digest('hex').slice(0, 32)}`;
 }
+
+/**
+ * Field names (letter case, `_`, `-`, `.` and blanks aside) that carry a credential in a query, a form
+ * or a JSON body beside the exact names above: `accessToken`, `apiToken`, `authToken`, Zabbix's
+ * `auth`, `client_secret`, `password`, `refresh_token`, `session_token`, `secret_key`.
+ */
+const credentialFields: ReadonlySet<string> = new Set([
+  'accesstoken', 'apikey', 'apitoken', 'authtoken', 'privatetoken', 'token', 'auth', 'authorization', 'bearer', 'accesskey',
+  'secretkey', 'accesskeyid', 'secretaccesskey', 'clientsecret', 'apisecret', 'appsecret', 'secret', 'password', 'passwd',
+  'refreshtoken', 'sessiontoken', 'idtoken', 'oauthtoken', 'personalaccesstoken', 'accountkey', 'serviceaccountkey',
+]);
+/** Query parameters of a signed URL whose value begins with the key it is signed by (`AKIA…/20260105/…/aws4_request`). */
+const signedQueryCredentials: ReadonlySet<string> = new Set(['x-amz-credential', 'x-goog-credential', 'awsaccesskeyid', 'googleaccessid']);
+const foldName = (name: string): string => foldCase(name).replace(/[-_.\s]/g, '');
 
 export class DescribeError extends Error {
   override name = 'DescribeError';

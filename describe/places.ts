@@ -43,13 +43,56 @@ export const MAX_MCP_PLACES = 64;
 /** Argument nodes read per request, and the depth read, looking for places; past either the place is opaque. */
 const MAX_MCP_ARGUMENT_NODES = 2048;
 const MAX_MCP_ARGUMENT_DEPTH = 6;
+/**
+ * The same bounds when only the arguments that change what a call does are read (a service's
+ * operation, whose body may be large and deep: a tree of files, a batch of model requests): read
+ * only on the grant path, linear in the body, so a large body keeps its grants and a flag cannot
+ * hide past the bound (past it the target is `?`: no grant).
+ */
+const MAX_EFFECT_ARGUMENT_NODES = 200_000;
+const MAX_EFFECT_ARGUMENT_DEPTH = 64;
+
+/**
+ * Argument names (folded as below) and words that change what a call does where it acts, rather
+ * than where (fourteenth pass): the same path, tool or mutation with one of them set is another
+ * request. A dry run or a validation (`dryRun=All` of Kubernetes, AWS's `DryRun=true`, Google's
+ * `validateOnly`, Azure's `whatIf`) does nothing, the same call without it acts; a deletion by flag
+ * (Notion's `archived`/`in_trash`, Drive's `trashed`, Trello's `closed`, Rails' nested `_destroy`,
+ * a `deleted` or `disabled` column); whom it empowers (a `role`, `is_admin`, `permissions`,
+ * `scopes`); force, cascade and purge; how much it moves (an `amount`). Their values are part of
+ * the place a grant records, so a grant for a dry run, a rename or a small transfer covers that
+ * again and not the real run, the deletion, the promotion or a larger one.
+ */
+const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intrash', 'isdeleted', 'isadmin', 'issuperuser', 'isstaff', 'accesslevel', 'harddelete']);
+const effectArgumentWords = new Set([
+  'dry', 'archived', 'archive', 'trashed', 'trash', 'deleted', 'delete', 'destroy', 'closed', 'disabled', 'suspended', 'banned',
+  'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes',
+  'force', 'cascade', 'purge', 'permanent', 'permanently', 'amount', 'amounts',
+]);
+
+/**
+ * Letter case folded as servers that bind JSON without it compare names (Go's encoding/json, by
+ * Unicode simple folding; ASP.NET Core): upper then lower, so `addreſs` (long s) is `address` and
+ * `permiſſions` `permissions` there, as the Kelvin sign is `k` (fourteenth pass). Over-folds `ß`,
+ * which only makes more names places.
+ */
+export const foldCase = (key: string): string => key.toUpperCase().toLowerCase();
+
+/** Words of a name: snake, kebab, camel case, dots, colons and a form's brackets (`message[to]`, `to[]`). */
+const nameWords = (key: string): string[] => key.split(/[_\-\s.:[\]]+|(?<=[a-z0-9])(?=[A-Z])/).map(foldCase);
+
+/** Whether an argument's name says it changes what the call does (effectArgumentNames above). */
+export function isEffectName(key: string): boolean {
+  // (A header's `X-` aside: `X-Validate-Only` is `validateOnly`.)
+  return effectArgumentNames.has(foldCase(key).replace(/^x-/, '').replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => effectArgumentWords.has(w));
+}
 
 function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
-  const folded = key.toLowerCase().replace(/[_-]/g, '');
-  if (mcpPlaceArguments.has(folded) || extra?.has(folded)) return true;
+  const folded = foldCase(key).replace(/[_-]/g, '');
+  if (mcpPlaceArguments.has(folded) || extra?.has(folded) || isEffectName(key)) return true;
   if (ids && perRequestIds.has(folded)) return false;
   // Brackets too: a form's `message[to]` and `to[]` (Rack, PHP) name `to`.
-  return key.split(/[_\-\s.:[\]]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()) || (ids && idWords.has(w.toLowerCase())));
+  return nameWords(key).some((w) => mcpPlaceWords.has(w) || (ids && idWords.has(w)));
 }
 
 /** Longest string read as nested JSON for places. */
@@ -130,17 +173,20 @@ export const pageArguments: ReadonlySet<string> = new Set(['title', 'titles', 'p
 /**
  * The place arguments of one call's named arguments, at any depth (bounded) and inside lists of
  * objects, joined; `(arguments)=?` among them when the arguments are too large or deep to read.
- * Undefined past MAX_MCP_PLACES places.
+ * Undefined past MAX_MCP_PLACES places. With `effectsOnly`, only the arguments that change what
+ * the call does (isEffectName): a service module names its own places.
  */
-export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false, extra?: ReadonlySet<string>, nestedJson = false): string | undefined {
+export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false, extra?: ReadonlySet<string>, nestedJson = false, effectsOnly = false): string | undefined {
   const places = new Set<string>();
   let unread = false;
+  const maxNodes = effectsOnly ? MAX_EFFECT_ARGUMENT_NODES : MAX_MCP_ARGUMENT_NODES;
+  const maxDepth = effectsOnly ? MAX_EFFECT_ARGUMENT_DEPTH : MAX_MCP_ARGUMENT_DEPTH;
   // With `nestedJson`, a string holding a JSON object or array is read as it (a form's
   // `payload={"to": …}`, a JSON string of JSON): servers and SDKs parse such fields.
   const value = (x: unknown): unknown => (nestedJson ? parsedJsonString(x) : x);
   const pick = (o: unknown, prefix: string, depth: number): void => {
     if (!o || typeof o !== 'object') return;
-    if (++budget.nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
+    if (++budget.nodes > maxNodes || depth > maxDepth) {
       unread = true;
       return;
     }
@@ -153,15 +199,15 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
     }
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
       // Parsing strings costs per entry: with `nestedJson` each entry counts against the budget.
-      if (nestedJson && (++budget.nodes > MAX_MCP_ARGUMENT_NODES || (Array.isArray(raw) && raw.length > MAX_MCP_ARGUMENT_NODES))) {
+      if (nestedJson && (++budget.nodes > maxNodes || (Array.isArray(raw) && raw.length > maxNodes))) {
         unread = true;
         return;
       }
       const v = Array.isArray(raw) && nestedJson ? raw.map(value) : value(raw);
-      const name = k.toLowerCase().replace(/[_-]/g, '');
+      const name = foldCase(k).replace(/[_-]/g, '');
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
-      if (isPlaceName(k, ids, extra)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      if (effectsOnly ? isEffectName(k) : isPlaceName(k, ids, extra)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

@@ -12,7 +12,7 @@ import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
-import { argumentPlaces, digest, inexactNumber, MAX_MCP_PLACES, pageArguments, placeValue, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 
 /**
@@ -21,14 +21,27 @@ import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../descr
  * different operations; so are two CALLs), and each setting it changes with its value (a grant for
  * `SET search_path = public` does not cover `SET search_path = auth`).
  */
-function sqlItems(statements: SqlStatement[]): string[] {
+function sqlItems(statements: SqlStatement[], values: string): string[] {
   const out: string[] = [];
   for (const s of statements) {
     out.push(`sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
     for (const f of s.functions ?? []) out.push(`sql:function:${f}`);
     for (const v of s.settings ?? []) out.push(`sql:setting:${v}`);
+    // A statement that names a column (or value) that changes what it does — a role, an admin
+    // flag, permissions, a deletion or archive flag (describe/places.ts isEffectName) — is that
+    // statement with those bound values only (`values`: the request's body or the call's
+    // arguments; fourteenth pass): a grant for `UPDATE profiles SET bio = …` does not cover
+    // `UPDATE profiles SET role = 'admin'` (nor `SET role = $1` bound to another value), as the
+    // same PostgREST update does not.
+    if (s.text !== undefined && namesEffect(s.text)) out.push(`sql:text:${digest(`${s.text}\0${values}`)}`);
   }
   return out;
+}
+
+/** Whether an SQL text has a word that changes what a write does (`DELETE`, the keyword, aside). */
+function namesEffect(text: string): boolean {
+  for (const word of text.split(/[^A-Za-z0-9_\u0080-\uffff]+/)) if (word && foldCase(word) !== 'delete' && isEffectName(word)) return true;
+  return false;
 }
 
 /** Items naming what the request does beyond its method, host and path, sorted and unique. */
@@ -55,7 +68,7 @@ export function operationScope(d: RequestDescription): string[] {
       // are the scope, as for an SQL endpoint. A text not read as SQL whole (a search phrase, an
       // ambiguous or unparsed statement) names the call by its arguments' digest: only the same call is covered.
       if (c.sql?.parsed && !c.sql.ambiguous) {
-        for (const item of sqlItems(c.sql.statements)) items.add(`${call}:${item}`);
+        for (const item of sqlItems(c.sql.statements, JSON.stringify(c.arguments ?? null))) items.add(`${call}:${item}`);
       } else if (c.sql) {
         if (inexactNumber(c.arguments)) items.add('number:inexact');
         else items.add(`${call}:text:${createHash('sha256').update(JSON.stringify(c.arguments ?? null)).digest('hex').slice(0, 32)}`);
@@ -100,7 +113,7 @@ export function operationScope(d: RequestDescription): string[] {
   for (const t of envelopeTypes(d.request.body?.json)) items.add(`rpc:type:${t}`);
   if (d.sql) {
     if (!d.sql.parsed) items.add('sql:unparsed');
-    for (const item of sqlItems(d.sql.statements)) items.add(item);
+    for (const item of sqlItems(d.sql.statements, `${d.request.url} ${d.request.body?.sha256 ?? ''}`)) items.add(item);
   }
   if (d.graphql) {
     if (!d.graphql.parsed) items.add('graphql:unparsed');
@@ -532,7 +545,14 @@ const targetParams = [
   // A DNS record's name, type and content (where the name points).
   'dns_name', 'dns_type', 'dns_content',
   // The Telegram chat a bot's call acts in, and the chat a forward or copy takes its message from.
-  'chat_id', 'from_chat_id',
+  'chat_id', 'from_chat_id', 'business_connection_id',
+  // A gist and a team are audiences of their own, outside any repository (fourteenth pass): a
+  // comment on the team's gist does not cover one on an outsider's public gist, nor a discussion
+  // in one team a post to another.
+  'gist_id', 'team_slug', 'team_id',
+  // The GitHub Actions run a re-run or cancel acts on: a re-run runs that run's workflow at its ref
+  // with its environments' secrets, so a re-run of a test run does not cover a deploy's.
+  'run_id',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */
@@ -554,7 +574,8 @@ function mcpTarget(d: RequestDescription): string | undefined {
   const out = new Set<string>();
   const budget = { nodes: 0 };
   for (const c of calls) {
-    const places = argumentPlaces(c.arguments, budget);
+    // A string argument holding JSON (a generic tool's `body: "{\"to\": …}"`) is read as the tool reads it (fourteenth pass).
+    const places = argumentPlaces(c.arguments, budget, false, undefined, true);
     if (places === undefined) return 'mcp:places=?';
     out.add(`${placeValue(c.tool ?? '?')}(${places})`);
   }
@@ -583,7 +604,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     if (o.jsonrpc !== '2.0' && d.service) continue;
     if (++calls > MAX_MCP_PLACES) return 'rpc:calls=?';
     const params = o.params;
-    const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget);
+    const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
     out.add(`${placeValue(o.method)}(${places})`);
   }
@@ -612,6 +633,28 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
   return out.size ? `rpc:${[...out].sort().join(';')}` : undefined;
 }
 
+/**
+ * Words of a header name (by the server key CGI reads: `X_Remote_User` is `x-remote-user`) that say
+ * whom the request acts as (fourteenth pass): an auth proxy's user headers, which the app behind it
+ * trusts (Grafana's and Gitea's `X-WEBAUTH-USER`, oauth2-proxy's `X-Forwarded-User`/`-Email`,
+ * `X-Auth-Request-User`, `Remote-User`, Kubernetes' front proxy `X-Remote-User`/`-Group`),
+ * Discourse's `Api-Username`, Google's `X-Goog-AuthUser`, `X-Impersonate-User`, `X-Run-As`,
+ * `X-On-Behalf-Of`, `X-User-Role`. `User-Agent` and `Sec-Fetch-User` say nothing of it.
+ */
+const identityWords = new Set(['user', 'username', 'userid', 'email', 'login', 'group', 'groups', 'role', 'roles', 'principal', 'identity', 'impersonate', 'impersonation', 'sudo', 'actor', 'authuser', 'behalf', 'runas', 'uid']);
+const notIdentityHeaders = new Set(['user-agent', 'sec-fetch-user', 'x-csrf-token']);
+
+/** A header `actingAs` reads (compared in the target's `|as:`, not again as a place or an effect). */
+function actingHeader(name: string): boolean {
+  const n = name.toLowerCase();
+  return n.startsWith('x-hasura-') || n.startsWith('impersonate-') || n === 'sudo' || identityHeader(n);
+}
+
+function identityHeader(name: string): boolean {
+  const key = serverHeaderKey(name);
+  return !notIdentityHeaders.has(key) && (key.split('-').some((w) => identityWords.has(w)) || key.includes('run-as'));
+}
+
 /** Headers that carry a credential choosing the identity: present or not, never their value. */
 const actingCredentials = new Set(['x-hasura-admin-secret', 'x-hasura-access-key']);
 
@@ -627,7 +670,9 @@ function actingAs(d: RequestDescription): string | undefined {
   const out: string[] = [];
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const n = name.toLowerCase();
-    if (!(n.startsWith('x-hasura-') || n.startsWith('impersonate-') || n === 'sudo')) continue;
+    if (!actingHeader(n)) continue;
+    // A credential header is the agent's own credentials (request.own_credentials), compared there.
+    if (!actingCredentials.has(n) && values.some((v) => v.endsWith('[redacted]'))) continue;
     out.push(actingCredentials.has(n) ? n : `${n}=${placeValue([...values].sort())}`);
   }
   for (const [k, vs] of Object.entries(d.request.query ?? {})) {
@@ -706,12 +751,30 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   // a REST call is placed by all of them (only the same arguments are covered).
   // (By the URL's and the raw body's digests: reading the parsed arguments whole again costs more.)
   const parts = unread ? [named || d.request.body?.truncated ? '(arguments)=?' : `(arguments)=${digest(`${d.request.url} ${d.request.body?.sha256 ?? ''} ${JSON.stringify(placeHeaders(d))}`)}`] : places ? [places] : [];
+  // A body in an encoding whose fields are not read here (protobuf: gRPC, gRPC-web, Connect;
+  // MessagePack, CBOR, BSON, Avro, Thrift; YAML, TOML) names its recipient, account or amount where
+  // no place word is seen: placed by its digest, only the same arguments are covered (past the
+  // capture: no grant). Content a call stores (an image, a CSV, octet-stream) is not its arguments.
+  const raw = d.request.body;
+  if (raw && raw.size > 0 && unreadEncoding(raw.content_type)) parts.push(`body=${raw.truncated ? '?' : `sha256-${raw.sha256}`}`);
   if (named && text !== undefined) {
     const xml = xmlRpc ? xmlArgumentsDigest(text, 'xmlrpc') : /xml/i.test(d.request.body?.content_type ?? '') ? xmlArgumentsDigest(text, 'soap') : undefined;
     if (xml !== undefined) parts.push(`xml=${d.request.body?.text_truncated ? '?' : xml}`);
   }
   if (named) return `args(${parts.join(';') || ''})`;
   return parts.length ? `args(${parts.join(';')})` : undefined;
+}
+
+/** Encodings of structured arguments (a media type's subtype, `x-`/`vnd.` aside, or its `+suffix`) whose fields are not read here. */
+const unreadEncodings = new Set(['proto', 'protobuf', 'google.protobuf', 'grpc', 'grpc-web', 'grpc-web-text', 'connect', 'msgpack', 'cbor', 'bson', 'ubjson', 'avro', 'avro-binary', 'thrift', 'apache.thrift.binary', 'apache.thrift.compact', 'apache.thrift.json', 'yaml', 'toml', 'edn', 'smile', 'ion', 'amazon.ion', 'capnp', 'flatbuffers']);
+
+function unreadEncoding(type: string): boolean {
+  const t = type.trim().toLowerCase();
+  const sub = t.slice(t.indexOf('/') + 1);
+  const plus = sub.lastIndexOf('+');
+  const base = plus < 0 ? sub : sub.slice(0, plus);
+  const bare = base.startsWith('x-') ? base.slice(2) : base.startsWith('vnd.') ? base.slice(4) : base;
+  return t.includes('/') && (unreadEncodings.has(bare) || (plus >= 0 && unreadEncodings.has(sub.slice(plus + 1))));
 }
 
 /** The `;name=value` parameters of a path's segments, or undefined when it has none. */
@@ -737,14 +800,17 @@ function safeDecode(s: string): string {
 }
 
 /** Words of a header name (split on `-` and `_`) that say in whose tenant, account or project a call acts. */
-const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf']);
+// (Fourteenth pass: the customer, merchant, company, business, partner or realm an API's header names:
+// Google Ads' `login-customer-id` and `linked-customer-id`, `X-Merchant-Id`, `X-Company-Id`.)
+const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount']);
 
 /** `header.<server key>=<values>` for each header naming a place (redacted credential headers aside). */
 function placeHeaders(d: RequestDescription): string[] {
   const out: string[] = [];
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const key = serverHeaderKey(name);
-    if (!key.split('-').some((w) => placeHeaderWords.has(w)) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    // A header that changes what the call does (`X-Dry-Run`, `X-Force-Delete`: describe/places.ts isEffectName) counts as its arguments do.
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key)) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     out.push(`header.${key}=${placeValue([...values].sort())}`);
   }
   return out.slice(0, MAX_MCP_PLACES);
@@ -767,5 +833,26 @@ function placeTarget(d: RequestDescription): string | undefined {
     else if (Array.isArray(v)) parts.push(`${k}=${v.map(String).join(',')}`);
   }
   const service = parts.length ? `${s!.name}:${parts.join(';')}` : undefined;
-  return service !== undefined && mcp !== undefined ? `${service}|${mcp}` : service ?? mcp;
+  const effects = s && s.operation !== 'unknown' ? effectArguments(d) : undefined;
+  const out = [service, mcp, effects].filter((x) => x !== undefined);
+  return out.length ? out.join('|') : undefined;
+}
+
+/**
+ * The arguments of a call a service module names that change what it does beyond its operation
+ * and place (a dry run, a deletion or a role by flag, an amount: describe/places.ts isEffectName),
+ * from its query, form and JSON body: a grant for a PostgREST update of a profile's `bio` does not
+ * cover one that sets its `role`. (Hosts no module describes read them with their places.)
+ */
+function effectArguments(d: RequestDescription): string | undefined {
+  const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json: d.request.body?.json ?? {} };
+  const read = argumentPlaces(args, { nodes: 0 }, false, undefined, true, true);
+  // And headers so named (`X-Dry-Run`), but credentials (the agent's own, compared apart).
+  const heads: string[] = [];
+  for (const [name, values] of Object.entries(d.request.headers ?? {})) {
+    const key = serverHeaderKey(name);
+    if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${key}=${placeValue([...values].sort())}`);
+  }
+  const all = [read ?? '(arguments)=?', ...heads.sort()].filter(Boolean).join(';');
+  return all ? `effects(${all})` : undefined;
 }

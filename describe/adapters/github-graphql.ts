@@ -199,8 +199,22 @@ export function controlsRepository(path: string): boolean {
     if (seg === '..') segs.pop();
     else segs.push(seg);
   }
-  return segs[0] === '.github' || segs[segs.length - 1] === 'CODEOWNERS';
+  const top = segs[0] ?? '';
+  return top === '.github' || segs[segs.length - 1] === 'CODEOWNERS' || ciTopFolders.has(top) || (segs.length === 1 && ciRootFiles.has(top));
 }
+
+/**
+ * What else runs or decides with the repository's trust (fourteenth pass): other CI services'
+ * configurations (they run with those services' secrets, as a workflow does with GitHub's), the
+ * repository's own action (`action.yml`: every workflow that `uses:` it runs it with its secrets),
+ * submodules (CI checks out the URL they name) and a dependency bot's rules (automerge).
+ */
+const ciTopFolders = new Set(['.circleci', '.buildkite', '.gitlab', '.azure-pipelines', '.woodpecker', '.drone', '.semaphore', '.teamcity', '.husky']);
+const ciRootFiles = new Set([
+  '.gitlab-ci.yml', '.travis.yml', '.drone.yml', 'azure-pipelines.yml', 'bitbucket-pipelines.yml', 'Jenkinsfile', 'appveyor.yml', '.appveyor.yml',
+  'cloudbuild.yaml', 'cloudbuild.yml', 'buildspec.yml', 'codemagic.yaml', '.woodpecker.yml', 'action.yml', 'action.yaml', '.gitmodules',
+  'renovate.json', 'renovate.json5', '.renovaterc', '.renovaterc.json',
+]);
 
 /** The file paths createCommitOnBranch calls add or delete; undefined when a call's changes are not in the request. */
 function committedPaths(gql: GraphqlRequest): string[] | undefined {
@@ -351,5 +365,12 @@ export function githubGraphql(gql: GraphqlRequest): ServiceInfo {
     params.merge_head = inputValues(gql, 'mergeBranch', 'head');
   }
   if (fields.includes('createRepository')) params.visibility = inputValues(gql, 'createRepository', 'visibility').toLowerCase();
+  // A pull request opened onto `baseRefName` from `headRefName` (another repository's with
+  // `headRepositoryId`, a node id above), or retargeted onto another base: the REST twin's places.
+  for (const f of ['createPullRequest', 'updatePullRequest']) {
+    if (!fields.includes(f)) continue;
+    params.branch = [params.branch, inputValues(gql, f, 'baseRefName')].filter((b) => b !== undefined).join(',');
+    if (f === 'createPullRequest') params.merge_head = [params.merge_head, inputValues(gql, f, 'headRefName')].filter((b) => b !== undefined).join(',');
+  }
   return { name: 'github', operation: best.operation, params, effect: best.effect };
 }

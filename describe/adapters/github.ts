@@ -359,6 +359,14 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     info.params.merge_head = single(bodyValues(request, 'head'));
   }
   if (op === 'repos.merge_upstream') info.params.branch = single(bodyValues(request, 'branch'));
+  // A pull request is opened onto its `base` from its `head` (`owner:branch` names another
+  // account's fork), and an update may retarget it onto another `base`: which branch it asks to
+  // change and whose code it brings (fourteenth pass). A grant for pull requests from a feature
+  // branch into `dev` does not cover one from an outsider's fork into `main`.
+  if (op === 'pulls.create' || op === 'pulls.update') {
+    info.params.branch = single(bodyValues(request, 'base'));
+    if (op === 'pulls.create') info.params.merge_head = single(bodyValues(request, 'head'));
+  }
   if (op === 'repos.create_deployment') {
     info.params.branch = single(bodyValues(request, 'ref'));
     info.params.environment = single(bodyValues(request, 'environment'));

@@ -89,6 +89,11 @@ function describeTelegram(request: RequestInfo): ServiceInfo {
   const from = [...new Set(argument(request, 'from_chat_id'))];
   if (from.length === 1) params.from_chat_id = from[0];
   else if (from.length > 1) params.from_chat_id = from.sort();
+  // A call with `business_connection_id` acts on behalf of the business account connected to the
+  // bot (Bot API 7.2: its messages are sent as that person): whom it acts as, a place a grant records.
+  const business = [...new Set(argument(request, 'business_connection_id'))];
+  if (business.length === 1) params.business_connection_id = business[0];
+  else if (business.length > 1) params.business_connection_id = business.sort();
   return { name: 'telegram', operation: method, params, effect };
 }
 

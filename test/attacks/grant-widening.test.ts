@@ -438,12 +438,13 @@ t.test('a grant on a GraphQL endpoint of a host no service module owns covers th
 // the service-role key that passes row-level security): the card named the secret the approved
 // request was sent with, and the grant covers requests sent with that one only.
 t.test('a grant covers requests the policy would send with the approved secrets only', async (t) => {
+  // (A header that says which key to use; one named as a role or user is whom the request acts as, a place since the fourteenth pass.)
   const chooser = `package airlock
 
 import rego.v1
 
 secret := "supabase_service_key" if {
-	input.request.headers["x-role"][0] == "service"
+	input.request.headers["x-tier"][0] == "service"
 } else := "supabase_anon_key"
 
 creds := [{"secret": secret, "in": "header", "name": "apikey", "format": "{}"}]
@@ -459,14 +460,14 @@ decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"
   await chooserEngine.loadFolder(t.testdir({ 'policy.rego': chooser }));
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
-  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-role', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-tier', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
   const approved = at(undefined);
   await queue.approve((await queue.create(approved, await chooserEngine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
   for (const [role, action] of [[undefined, 'allow'], ['anon', 'allow'], ['service', 'approve']] as const) {
     const d = at(role);
     d.grants = queue.matchingGrants(d);
     const decision = await chooserEngine.decide(d);
-    t.equal(decision.action, action, `x-role ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
+    t.equal(decision.action, action, `x-tier ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
   }
 });
 
@@ -643,6 +644,43 @@ t.test('a grant covers the place it was approved for: another repository, channe
       req('POST', 'https://api.supabase.com/v1/projects/abcdefghijkl/functions/deploy', 'application/json', json({ slug: 'hello' })),
       req('POST', 'https://api.supabase.com/v1/projects/abcdefghijkl/functions/deploy', 'application/json', json({ slug: 'hello' })),
       [req('POST', 'https://api.supabase.com/v1/projects/zyxwvutsrqpo/functions/deploy', 'application/json', json({ slug: 'hello' }))],
+    ],
+    [
+      // (Fourteenth pass) A gist is an audience of its own: an outsider's public gist is an exfiltration channel.
+      req('POST', 'https://api.github.com/gists/aa11/comments', 'application/json', json({ body: 'ok' })),
+      req('POST', 'https://api.github.com/gists/aa11/comments', 'application/json', json({ body: 'also' })),
+      [req('POST', 'https://api.github.com/gists/ff99/comments', 'application/json', json({ body: 'secrets' }))],
+    ],
+    [
+      // (Fourteenth pass) A pull request's base and head are where it asks to land and whose code it
+      // brings: an outsider's fork into the default branch is elsewhere; so is a retarget onto `main`.
+      req('POST', 'https://api.github.com/repos/acme/widgets/pulls', 'application/json', json({ title: 'a', head: 'feature-x', base: 'dev' })),
+      req('POST', 'https://api.github.com/repos/acme/widgets/pulls', 'application/json', json({ title: 'b', head: 'feature-x', base: 'dev', draft: true })),
+      [
+        req('POST', 'https://api.github.com/repos/acme/widgets/pulls', 'application/json', json({ title: 'a', head: 'attacker:evil', base: 'dev' })),
+        req('POST', 'https://api.github.com/repos/acme/widgets/pulls', 'application/json', json({ title: 'a', head: 'feature-x', base: 'main' })),
+      ],
+    ],
+    [
+      req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreatePullRequestInput!) { createPullRequest(input: $i) { pullRequest { url } } }', variables: { i: { repositoryId: 'R_1', baseRefName: 'dev', headRefName: 'feature-x', title: 'a' } } })),
+      req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreatePullRequestInput!) { createPullRequest(input: $i) { pullRequest { url } } }', variables: { i: { repositoryId: 'R_1', baseRefName: 'dev', headRefName: 'feature-x', title: 'b' } } })),
+      [req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreatePullRequestInput!) { createPullRequest(input: $i) { pullRequest { url } } }', variables: { i: { repositoryId: 'R_1', baseRefName: 'main', headRefName: 'feature-x', title: 'a' } } }))],
+    ],
+    [
+      req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ title: 'a' })),
+      req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/8', 'application/json', json({ body: 'b' })),
+      [req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ base: 'main' }))],
+    ],
+    [
+      req('POST', 'https://api.github.com/repos/acme/widgets/actions/runs/11/rerun', 'application/json', '{}'),
+      req('POST', 'https://api.github.com/repos/acme/widgets/actions/runs/11/rerun', 'application/json', '{"enable_debug_logging":false}'),
+      [req('POST', 'https://api.github.com/repos/acme/widgets/actions/runs/99/rerun', 'application/json', '{}')],
+    ],
+    [
+      // (Fourteenth pass) A team discussion reaches that team: another team of the organization is elsewhere.
+      req('POST', 'https://api.github.com/orgs/acme/teams/core/discussions', 'application/json', json({ title: 't', body: 'ok' })),
+      req('POST', 'https://api.github.com/orgs/acme/teams/core/discussions', 'application/json', json({ title: 't', body: 'also' })),
+      [req('POST', 'https://api.github.com/orgs/acme/teams/everyone/discussions', 'application/json', json({ title: 't', body: 'secrets' }))],
     ],
     [
       // A Storage upload acts in its bucket: another bucket (a public one) is elsewhere.
@@ -1505,6 +1543,8 @@ t.test('a REST call on a host no module describes: a grant covers the place its 
     { name: 'xml attribute', places: ['C0TEAM', 'C0LEAK'], shape: (channel, text) => ({ url: 'https://chat.acme.dev/api/post', type: 'text/xml', body: `<post channel="${channel}"><text>${text}</text></post>` }) },
     // A POST without a Content-Type, which Rack (Rails, Sinatra) reads as a form.
     { name: 'untyped form', places: ['C0TEAM', 'C0LEAK'], shape: (channel, text) => ({ url: 'https://chat.acme.dev/api/post', type: '', body: form({ channel, text }) }) },
+    // (Fourteenth pass) Go's encoding/json binds `addreſs` (long s) to `Address`: names are folded as it folds them.
+    { name: 'go-folded', places: ['alice@corp.example', 'drop@attacker.example'], shape: (to, text) => ({ url: 'https://mail.example/api/letters', type: 'application/json', body: JSON.stringify({ 'addre\u017fs': to, text }) }) },
   ];
   let covered = 0;
   await fc.assert(fc.asyncProperty(fc.constantFrom(...apis), fc.boolean(), fc.constantFrom('hi', 'the quarterly numbers'), async (api, same, text) => {
@@ -1557,6 +1597,15 @@ t.test('Telegram: a grant covers the chat it was approved for, and the chat a fo
     d.grants = queue.matchingGrants(d);
     return ((await engine.decide(d)).action === 'allow') === same;
   }), { numRuns: 10, examples: [['json', 'sendMessage', 'chat_id', false], ['get', 'forwardMessage', 'from_chat_id', false], ['form', 'sendMessage', 'chat_id', true]] });
+  // (Fourteenth pass) Which bot acts (its token in the path) and on whose behalf (a business connection).
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  const send = (bot: string, extra: Record<string, string> = {}): RequestDescription => describe({ url: `https://api.telegram.org/bot${bot}/sendMessage`, type: 'application/json', body: JSON.stringify({ chat_id: 1001, text: 'hi', ...extra }) });
+  const first = send('123:AAtoken');
+  await queue.approve((await queue.create(first, await engine.decide(first))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  for (const [d, allowed, name] of [[send('123:AAtoken'), true, 'the same bot'], [send('999:EVILtoken'), false, 'another bot'], [send('123:AAtoken', { business_connection_id: 'bc-ceo' }), false, 'on behalf of a business account']] as const) {
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, `Telegram: ${name}`);
+  }
 });
 
 // (Thirteenth pass) XML-RPC's params are positional and a SOAP Body names its objects in elements no
@@ -1597,18 +1646,25 @@ t.test("a grant covers requests sent with the same credentials of the agent's ow
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const url = 'https://tracker.example/rest/api/2/issue/OPS-7/comment';
-  type Place = 'authorization' | 'private-token' | 'X_Api_Key' | 'query' | 'google-key' | 'form' | 'json' | 'cookie';
+  // (Fourteenth pass) and the same fields in other spellings and depths: `accessToken`, a form's
+  // `api_token`, Zabbix's JSON-RPC `auth`, `{auth: {apiToken}}`, a presigned URL's key (its signature changes each time).
+  type Place = 'authorization' | 'private-token' | 'X_Api_Key' | 'query' | 'google-key' | 'form' | 'json' | 'cookie' | 'json-camel' | 'json-nested' | 'zabbix' | 'form-api_token' | 'query-camel' | 'presigned';
+  const jsonBodies: Partial<Record<Place, (token: string) => unknown>> = {
+    json: (token) => ({ body: 'hi', token }), 'json-camel': (accessToken) => ({ body: 'hi', accessToken }),
+    'json-nested': (apiToken) => ({ body: 'hi', auth: { apiToken } }), zabbix: (auth) => ({ jsonrpc: '2.0', method: 'event.acknowledge', params: { eventids: '7', message: 'hi' }, auth, id: 1 }),
+  };
   const shape = (place: Place, token: string): Shape => {
-    const body = place === 'form' ? `body=hi&token=${token}` : JSON.stringify(place === 'json' ? { body: 'hi', token } : { body: 'hi' });
-    const type = place === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
+    const body = place === 'form' ? `body=hi&token=${token}` : place === 'form-api_token' ? `body=hi&api_token=${token}` : JSON.stringify(jsonBodies[place]?.(token) ?? { body: 'hi' });
+    const type = place === 'form' || place === 'form-api_token' ? 'application/x-www-form-urlencoded' : 'application/json';
     const headers: Array<[string, string]> = place === 'authorization' ? [['Authorization', `Bearer ${token}`]]
       : place === 'private-token' ? [['PRIVATE-TOKEN', token]]
         : place === 'X_Api_Key' ? [['X_Api_Key', token]]
           : place === 'cookie' ? [['Cookie', `AWSALB=${Math.random()}; _tracker_session=${token}`]] : [];
-    const query = place === 'query' ? `?access_token=${token}` : place === 'google-key' ? `?key=${token}` : '';
+    const query = place === 'query' ? `?access_token=${token}` : place === 'google-key' ? `?key=${token}` : place === 'query-camel' ? `?accessToken=${token}`
+      : place === 'presigned' ? `?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${token}%2F20260105%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=${Math.random().toString(16).slice(2)}` : '';
     return { url: `${url}${query}`, type, body, headers };
   };
-  const places: Place[] = ['authorization', 'private-token', 'X_Api_Key', 'query', 'google-key', 'form', 'json', 'cookie'];
+  const places: Place[] = ['authorization', 'private-token', 'X_Api_Key', 'query', 'google-key', 'form', 'json', 'cookie', 'json-camel', 'json-nested', 'zabbix', 'form-api_token', 'query-camel', 'presigned'];
   let covered = 0;
   await fc.assert(fc.asyncProperty(fc.constantFrom(...places), fc.constantFrom('same', 'other', 'none'), async (place, later) => {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
@@ -1619,7 +1675,7 @@ t.test("a grant covers requests sent with the same credentials of the agent's ow
     const allowed = (await engine.decide(d)).action === 'allow';
     if (allowed) covered++;
     return allowed === (later === 'same');
-  }), { numRuns: 16, examples: [['authorization', 'other'], ['query', 'other'], ['form', 'other'], ['cookie', 'same']] });
+  }), { numRuns: 16, examples: [['authorization', 'other'], ['query', 'other'], ['form', 'other'], ['cookie', 'same'], ['json-camel', 'other'], ['json-nested', 'other'], ['zabbix', 'other'], ['form-api_token', 'other'], ['query-camel', 'other'], ['presigned', 'other'], ['presigned', 'same']] });
   t.ok(covered > 0, `the same credentials are still covered (${covered}; a load balancer's cookie changing aside)`);
   // Schemes that sign each request are the same credentials when they name the same key.
   const sigv4 = (key: string, sig: string): Shape => ({ url: 'https://queue.example/', type: 'application/x-www-form-urlencoded', body: 'Op=Put&Item=1', headers: [['Authorization', `AWS4-HMAC-SHA256 Credential=${key}/20260105/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=${sig}`]] });
@@ -1651,11 +1707,147 @@ t.test('a REST call on a host no module describes: a tenant header or a path par
     ['an MCP tool call in another tenant', { ...mcp(['create_issue']), headers: [['X-Tenant-Id', 'acme']] }, { ...mcp(['create_issue']), headers: [['X-Tenant-Id', 'bigcorp']] }, false],
     ['a path parameter under a human-typed pattern, the same', matrix('alice@corp.example'), matrix('alice@corp.example'), true, '/api/*'],
     ['a path parameter under a human-typed pattern, another', matrix('alice@corp.example'), matrix('drop@attacker.example'), false, '/api/*'],
+    // (Fourteenth pass) Whom the request acts as, by a header the app behind an auth proxy trusts
+    // (Grafana's `X-WEBAUTH-USER`, oauth2-proxy's `X-Forwarded-User`, `Remote-User`), Discourse's `Api-Username`.
+    ['an auth proxy user header, the same user', report([['X-WEBAUTH-USER', 'bot'], ['User-Agent', 'curl/8']]), report([['X-WEBAUTH-USER', 'bot'], ['User-Agent', 'curl/9']]), true],
+    ['an auth proxy user header, another user', report([['X-WEBAUTH-USER', 'bot']]), report([['X-WEBAUTH-USER', 'admin']]), false],
+    ['a user header where none was', report([]), report([['X-Forwarded-User', 'admin'], ['X-Forwarded-Email', 'admin@corp.example']]), false],
+    ['another user beside, spelled as CGI reads it', report([['Remote-User', 'bot']]), report([['Remote-User', 'bot'], ['Remote_User', 'admin']]), false],
+    ['Discourse, another username', report([['Api-Username', 'bot']]), report([['Api-Username', 'system']]), false],
+    ['Google Ads, another customer the manager acts in', report([['login-customer-id', '1234567890']]), report([['login-customer-id', '9876543210']]), false],
+    ['another merchant', report([['X-Merchant-Id', 'm-1']]), report([['X-Merchant-Id', 'm-2']]), false],
   ];
   for (const [name, first, later, allowed, pattern] of cases) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
     const approved = describe(first);
     await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true, ...(pattern ? { pathPattern: pattern } : {}) });
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, name);
+  }
+});
+
+// Fourteenth pass: a path grant (or an operation's) compared where the call acts, never what its
+// arguments make it do there: a human's "allow similar" for a dry run (Kubernetes `?dryRun=All`,
+// AWS `DryRun=true` on TerminateInstances, Google's `validateOnly`) covered the real run; one for a
+// rename covered the same PATCH with `archived`/`in_trash`/`trashed` (Notion, Drive, Linear), Trello's
+// `closed`, Rails' `_destroy`; one for a profile's `bio` (PostgREST, a service module's operation)
+// covered setting its `role` or `is_admin`; one for a small transfer a large one.
+t.test('an argument that changes what a call does is part of what a grant covers: dry runs, deletions and roles by flag, amounts (fourteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = fc.constantFrom('dryRun', 'DryRun', 'dry_run', 'dry-run', 'validateOnly', 'validate_only', 'whatIf', 'archived', 'in_trash', 'trashed', 'closed', '_destroy', 'is_deleted', 'role', 'userRole', 'is_admin', 'permissions', 'permi\u017f\u017fions', 'scopes', 'force', 'cascade', 'amount', 'amount_cents');
+  const values = fc.constantFrom<string | number | boolean>(true, 'All', 'admin', 1000000, 5);
+  const placements = fc.constantFrom('query', 'form', 'json', 'nested', 'rails', 'supabase', 'graphql', 'aws', 'mcp', 'mcp-string', 'header', 'supabase-header');
+  type Flag = [string, string | number | boolean] | undefined;
+  // As a header: kebab case (`dryRun` is `X-Dry-Run`); a name that is no token (the long s) is not sent.
+  const token = (f: Flag): boolean => f !== undefined && /^[\w-]+$/.test(f[0]);
+  const headerFlag = (f: Flag): Array<[string, string]> => (f && token(f) ? [[`X-${f[0].replace(/([a-z])([A-Z])/g, '$1-$2')}`, String(f[1])]] : []);
+  const shape = (where: string, flag: Flag): Shape => {
+    const add = (o: Record<string, unknown>): Record<string, unknown> => (flag ? { ...o, [flag[0]]: flag[1] } : o);
+    const q = flag ? `&${encodeURIComponent(flag[0])}=${encodeURIComponent(String(flag[1]))}` : '';
+    switch (where) {
+      case 'query': return { url: `https://api.acme.dev/v1/items/7?name=x${q}`, type: 'application/json', body: '{}' };
+      case 'form': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/x-www-form-urlencoded', body: `name=x${q}` };
+      case 'json': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/json', body: JSON.stringify(add({ name: 'x' })) };
+      case 'nested': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/json', body: JSON.stringify({ item: add({ name: 'x' }) }) };
+      // Rails' nested attributes: `_destroy` in a list member deletes that record.
+      case 'rails': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/json', body: JSON.stringify({ item: { parts_attributes: [add({ id: 3 })] } }) };
+      case 'supabase': return { url: 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.1', type: 'application/json', body: JSON.stringify(add({ bio: 'x' })) };
+      case 'graphql': return rawGraphql(`mutation { updateItem(id: "7", input: {name: "x"${flag && /^[_A-Za-z]\w*$/.test(flag[0]) ? `, ${flag[0]}: ${JSON.stringify(flag[1])}` : ''}}) { id } }`);
+      // A header so named (`X-Dry-Run: true`), on a host no module describes and on a service's operation.
+      case 'header': return { url: 'https://api.acme.dev/v1/items/7', type: 'application/json', body: '{"name":"x"}', headers: headerFlag(flag) };
+      case 'supabase-header': return { url: 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.1', type: 'application/json', body: '{"bio":"x"}', headers: headerFlag(flag) };
+      case 'aws': return { url: 'https://ec2.us-east-1.amazonaws.com/', type: 'application/x-www-form-urlencoded', body: `Action=TerminateInstances&InstanceId.1=i-1&Version=2016-11-15${q}` };
+      // A generic tool whose argument is a JSON text it parses (`body: "{…}"`).
+      case 'mcp-string': return { url: 'https://mcp.tools.example/mcp', type: 'application/json', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'http_request', arguments: { url: 'https://api.acme.dev/v1/items/7', body: JSON.stringify(add({ name: 'x' })) } } }) };
+      default: return { url: 'https://mcp.tools.example/mcp', type: 'application/json', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'update_item', arguments: add({ id: '7' }) } }) };
+    }
+  };
+  const flag = fc.option(fc.tuple(names, values), { nil: undefined });
+  // What reaches the server: the flag as the placement carries it (a query or form says it as text; GraphQL takes names only).
+  const sent = (where: string, f: Flag): string => (!f || (where === 'graphql' && !/^[_A-Za-z]\w*$/.test(f[0])) || (where.includes('header') && !token(f)) ? '' : `${f[0]}=${String(f[1])}`);
+  let covered = 0;
+  await fc.assert(
+    // Half the pairs carry the same flag (the controls: still covered).
+    fc.asyncProperty(placements, flag, flag, fc.boolean(), async (where, a, other, same) => {
+      const b = same ? a : other;
+      for (const g of queue.grants()) await queue.revokeGrant(g.id);
+      const approved = describe(shape(where, a));
+      await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+      const d = describe(shape(where, b));
+      d.grants = queue.matchingGrants(d);
+      const allowed = (await engine.decide(d)).action === 'allow';
+      if (allowed) covered++;
+      return allowed === (sent(where, a) === sent(where, b));
+    }),
+    {
+      numRuns: 40,
+      examples: [
+        ['query', ['dryRun', 'All'], undefined, false], ['aws', ['DryRun', true], undefined, false], ['json', ['validateOnly', true], undefined, false],
+        ['json', undefined, ['archived', true], false], ['nested', undefined, ['in_trash', true], false], ['query', undefined, ['closed', true], false],
+        ['rails', undefined, ['_destroy', true], false], ['supabase', undefined, ['role', 'admin'], false], ['supabase', undefined, ['is_admin', true], false],
+        ['graphql', undefined, ['trashed', true], false], ['mcp', ['amount', 5], ['amount', 1000000], false], ['supabase', ['role', 'admin'], undefined, true],
+        ['header', ['dryRun', true], undefined, false], ['supabase-header', undefined, ['force', true], false], ['mcp-string', undefined, ['role', 'admin'], false],
+      ],
+    },
+  );
+  t.ok(covered > 0, `the same call with the same arguments is still covered (${covered})`);
+});
+
+// Fourteenth pass: a body in an encoding whose fields are not read (gRPC's protobuf, MessagePack,
+// CBOR, YAML …) showed no place words, so a path grant for a transfer or a send to one recipient
+// covered any other carried that way.
+t.test('a body whose arguments are in an unread encoding (gRPC, MessagePack, CBOR, YAML) is covered only as the same arguments (fourteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  // A gRPC message frame: a flag byte, a 4-byte length, the protobuf (field 1 `to`, field 2 `amount`).
+  const proto = (to: string, amount: number): string => `\x0a${String.fromCharCode(to.length)}${to}\x10${String.fromCharCode(amount)}`;
+  const framed = (m: string): string => `\0\0\0\0${String.fromCharCode(m.length)}${m}`;
+  const call = (type: string, body: string, url = 'https://bank.acme.dev/bank.v1.Payments/Transfer'): Shape => ({ url, type, body });
+  const cases: Array<[string, Shape, Shape, boolean]> = [
+    ['gRPC, the same message', call('application/grpc', framed(proto('alice', 5))), call('application/grpc', framed(proto('alice', 5))), true],
+    ['gRPC, another recipient and amount', call('application/grpc', framed(proto('alice', 5))), call('application/grpc', framed(proto('attacker', 120))), false],
+    ['gRPC-web text, another recipient', call('application/grpc-web-text', Buffer.from(framed(proto('alice', 5)), 'latin1').toString('base64')), call('application/grpc-web-text', Buffer.from(framed(proto('attacker', 5)), 'latin1').toString('base64')), false],
+    ['Connect, protobuf, another recipient', call('application/proto', proto('alice', 5)), call('application/proto', proto('attacker', 5)), false],
+    ['Connect streaming, another recipient', call('application/connect+proto', framed(proto('alice', 5))), call('application/connect+proto', framed(proto('attacker', 5))), false],
+    ['MessagePack, another recipient', call('application/x-msgpack', '\x81\xa2to\xa5alice', 'https://bank.acme.dev/api/send'), call('application/x-msgpack', '\x81\xa2to\xa8attacker', 'https://bank.acme.dev/api/send'), false],
+    ['CBOR, another recipient', call('application/cbor', '\xa1\x62to\x65alice', 'https://bank.acme.dev/api/send'), call('application/cbor', '\xa1\x62to\x68attacker', 'https://bank.acme.dev/api/send'), false],
+    ['YAML, another recipient', call('application/yaml', 'to: alice@corp.example\n', 'https://bank.acme.dev/api/send'), call('text/x-yaml', 'to: drop@attacker.example\n', 'https://bank.acme.dev/api/send'), false],
+    ['YAML, the same', call('application/yaml', 'to: alice@corp.example\n', 'https://bank.acme.dev/api/send'), call('application/yaml', 'to: alice@corp.example\n', 'https://bank.acme.dev/api/send'), true],
+    // Content a call stores is not its arguments: another image to the same upload path is covered, as before.
+    ['an upload of other bytes', call('image/png', '\x89PNG one', 'https://bank.acme.dev/api/avatar'), call('image/png', '\x89PNG two', 'https://bank.acme.dev/api/avatar'), true],
+  ];
+  for (const [name, first, later, allowed] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, name);
+  }
+});
+
+// Fourteenth pass: an SQL statement's scope named its kind and tables, never its columns: a grant
+// for `UPDATE profiles SET bio = …` covered `SET role = 'admin'` or `is_deleted = true` on any row,
+// the same escalation a PostgREST update of `role` was (above).
+t.test('SQL: a grant for a write covers no statement that sets a role, an admin or deletion flag (fourteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const bound = (text: string, params: unknown[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: text, params }) });
+  const cases: Array<[string, Shape, Shape, boolean]> = [
+    ['another row, another bio', sql(["UPDATE profiles SET bio = 'x' WHERE id = 1"]), sql(["UPDATE profiles SET bio = 'y' WHERE id = 2"]), true],
+    ['a role set', sql(["UPDATE profiles SET bio = 'x' WHERE id = 1"]), sql(["UPDATE profiles SET role = 'admin' WHERE id = 2"]), false],
+    ['a deletion flag set', sql(["UPDATE profiles SET bio = 'x' WHERE id = 1"]), sql(['UPDATE profiles SET "is_deleted" = true WHERE id = 2']), false],
+    ['an admin inserted', sql(["INSERT INTO users (email) VALUES ('a@corp.example')"]), sql(["INSERT INTO users (email, isAdmin) VALUES ('e@attacker.example', true)"]), false],
+    ['the same role statement bound to another value', bound('UPDATE profiles SET role = $1 WHERE id = $2', ['user', 2]), bound('UPDATE profiles SET role = $1 WHERE id = $2', ['admin', 2]), false],
+    ['the same role statement again', bound('UPDATE profiles SET role = $1 WHERE id = $2', ['user', 2]), bound('UPDATE profiles SET role = $1 WHERE id = $2', ['user', 2]), true],
+    ['through an MCP tool', mcpSql(['execute_sql', ["UPDATE profiles SET bio = 'x' WHERE id = 1"]]), mcpSql(['execute_sql', ["UPDATE profiles SET role = 'admin' WHERE id = 2"]]), false],
+  ];
+  for (const [name, first, later, allowed] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
     const d = describe(later);
     d.grants = queue.matchingGrants(d);
     t.equal((await engine.decide(d)).action === 'allow', allowed, name);
