@@ -333,6 +333,27 @@ t.test('2(b): the record shown case-changed, CSS-escaped, in base32 or percent-e
   }), { numRuns: Math.min(numRuns, 16), ...seed });
 });
 
+// Fourteenth pass: the record reversed, in ROT13 or ROT47, in base85 (Ascii85, Z85, RFC 1924) or
+// in base32 in lower case or the extended-hex alphabet: exact strings no spelling matched (tried
+// as literals and anchors in the twelfth and thirteenth passes and left for their cost); now found
+// by sampling (proxy/sampled-forms.ts). Each form on each host (the Basic pair and the query value
+// are forms of their own), in UTF-8 and UTF-16.
+t.test('2(b): the record reversed, rotated, in base85 or in lower-case or extended-hex base32 never shows the value', async (t) => {
+  for (const h of ['svc.example', 'basic.example', 'query.example']) {
+    const url = h === 'query.example' ? `${origin(h)}/api/x?key=${PH}` : `${origin(h)}/api/x`;
+    const auth: Array<[string, string]> = h === 'svc.example' ? [['Authorization', `Bearer ${PH}`]] : h === 'basic.example' ? [['Authorization', `Basic ${Buffer.from(`user:${PH}`).toString('base64')}`]] : [];
+    t.equal((await send(url, { headers: auth })).status, 200, `${h}: a credential was injected there`);
+  }
+  const ciphered = ['reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower'] as const;
+  const hosts = ['svc.example', 'basic.example', 'query.example'] as const;
+  for (const [i, format] of ciphered.entries()) {
+    for (const host of i % 3 ? ['svc.example'] as const : ['svc.example', hosts[1 + ((i / 3) % 2)]!] as const) {
+      const { seen, statuses } = await readRecord({ host, format, only: false, charset: 'utf-8', how: 'forced', bom: false, label: true, range: 'none', size: 3 });
+      t.notOk(reveal(seen, SECRET), `the record of ${host} as ${format} does not show the value (status ${statuses.join(',')})`);
+    }
+  }
+});
+
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
 // was all the sniffer read), in a charset the scrubber cannot read — Beautiful Soup looks 2,048
 // bytes or 5% of the page far, libxml2 anywhere in the head.

@@ -290,6 +290,66 @@ t.test('a secret in EBCDIC (037, 500, 273, 1026, 875) is replaced by its placeho
   t.same(await collect(new ScrubStream(scrubber), [random]), random, 'bytes without a secret pass unchanged');
 });
 
+// Fourteenth pass: forms that are exact strings in ordinary text's characters (base85 in three
+// alphabets, base32 in lower case and extended hex, reversed, ROT13, ROT47) are found by sampling
+// (proxy/sampled-forms.ts); a form cut anywhere across chunks is held and replaced whole, and a
+// held start counts for the tripwire past the public prefix as the raw value's does.
+t.test('sampled forms: base85, other base32, reversed and rotated, at any offset and any chunk cut', async (t) => {
+  const b85 = (bytes: Buffer, alphabet: string): string => {
+    let out = '';
+    for (let i = 0; i + 4 <= bytes.length; i += 4) {
+      let n = bytes.readUInt32BE(i);
+      let g = '';
+      for (let k = 0; k < 5; k++) {
+        g = alphabet[n % 85]! + g;
+        n = Math.floor(n / 85);
+      }
+      out += g;
+    }
+    return out;
+  };
+  const b32 = (bytes: Buffer, alphabet: string): string => {
+    let bits = '';
+    for (const b of bytes) bits += b.toString(2).padStart(8, '0');
+    let out = '';
+    for (let i = 0; i + 5 <= bits.length; i += 5) out += alphabet[parseInt(bits.slice(i, i + 5), 2)];
+    return out;
+  };
+  const A85 = Array.from({ length: 85 }, (_, i) => String.fromCharCode(33 + i)).join('');
+  const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
+  const R85 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~';
+  const rot13 = (x: string): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + 13) % 26) + (c <= 'Z' ? 65 : 97)));
+  const rot47 = (x: string): string => x.replace(/[!-~]/g, (c) => String.fromCharCode(33 + ((c.charCodeAt(0) - 33 + 47) % 94)));
+  /** The value inside a blob of `pad` other bytes before it, encoded whole: what a service shows. */
+  const shown: Record<string, (v: string, pad: number) => string> = {
+    ascii85: (v, pad) => b85(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), A85),
+    z85: (v, pad) => b85(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), Z85),
+    rfc1924: (v, pad) => b85(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), R85),
+    base32lower: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), 'abcdefghijklmnopqrstuvwxyz234567'),
+    base32hex: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), '0123456789ABCDEFGHIJKLMNOPQRSTUV'),
+    reversed: (v) => [...v].reverse().join(''),
+    reversedUpper: (v) => [...v].reverse().join('').toUpperCase(),
+    rot13: (v) => rot13(v),
+    rot47: (v) => rot47(v),
+  };
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const reveals = (out: string, form: string): boolean => out.includes(form.slice(0, 16));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 1000 }), fc.constantFrom('{"log":"', 'x ', ''), async (name, pad, at, before) => {
+    const form = shown[name]!(value, pad);
+    const body = Buffer.from(`${before}${form}" and more`, 'latin1');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (reveals(out, name.startsWith('rev') || name.startsWith('rot') ? form : form.slice(5, -15))) throw new Error(`${name} (pad ${pad}) cut at ${cut} passed: ${out}`);
+  }), { numRuns: 60 });
+  // Control: text with no secret passes as it came at every cut.
+  const plain = Buffer.from('{"items":[{"id":1,"name":"Evil_kcab reversed?","b85":"F)Po,+EV:.@;]Tu"}]}', 'latin1');
+  for (let cut = 0; cut <= plain.length; cut += 5) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `plain text cut at ${cut} passes`);
+  // The tripwire: ROT13 of the public prefix and one guessed character is no probe; two past it are.
+  t.same(s.startsAtEnd(`x ${rot13(value.slice(0, 9))}`, 10), [], 'ROT13 of the public prefix and one character: no probe');
+  t.same(s.startsAtEnd(`x ${rot13(value.slice(0, 11))}`, 10).map((r) => r.replace), [PH], 'ROT13 of two characters past it: the secret\'s start');
+});
+
 // Eleventh pass: a host that got a secret showed it as references with five or more leading zeros
 // (`&#0000000115;`, JavaScript's `\u{0000073}`), which browsers, Python's html.unescape and
 // JavaScript read: the spelling patterns allow four zeros. Such content is refused (the request
