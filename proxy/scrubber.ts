@@ -353,6 +353,19 @@ export class Scrubber {
       if (whole.has(rule)) continue;
       if (text.length - matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)) >= Math.max(min, r.probeMin)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
     }
+    // The EBCDIC forms' starts are held too (heldFrom): counted alike, or they would be an oracle of their own.
+    const e = this.ebcdic;
+    if (e && e.firsts.some((c) => text.indexOf(c, Math.max(0, text.length - e.matcher.maxLength + 1)) >= 0)) {
+      for (const [form, { rule }] of e.byForm) {
+        const r = this.rules[rule]!;
+        const least = Math.max(min, r.probeMin);
+        for (let n = Math.min(form.length - 1, text.length); n >= least; n--) {
+          if (!text.endsWith(form.slice(0, n))) continue;
+          if (!out.some((o) => o.replace === r.replace && o.label === r.label)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+          break;
+        }
+      }
+    }
     if (this.sampled) {
       for (const rule of this.sampled.startsAtEnd(text, min)) {
         const r = this.rules[rule]!;

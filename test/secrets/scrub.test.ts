@@ -159,6 +159,16 @@ t.test('thirteenth pass: the tripwire on what a stream holds back (a long start 
     if (then === 'drop' && trips && !r.trips[0]) throw new Error('a dropped stream trips late');
   }), { numRuns: 40 });
   t.pass('the tripwire fires past 9 characters that prove none, never on a key handed back whole');
+  // Fourteenth pass: the same start in EBCDIC (an echo that answers unlabelled cp037, which the
+  // scrubber holds like any spelling) was held without counting: an oracle with no tripwire.
+  const cp037 = Buffer.from('405a7f7b5b6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6f7cc1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e9bae0bbb06d79818283848586878889919293949596979899a2a3a4a5a6a7a8a9c04fd0a1', 'hex');
+  const ebcdic = (text: string): string => Buffer.from([...text].map((c) => cp037[c.charCodeAt(0) - 0x20]!)).toString('latin1');
+  for (const n of [9, 10, 13]) {
+    const r = await run([ebcdic(`answer: ${SECRET.slice(0, n)}`), ebcdic('#, and more')]);
+    t.equal(r.trips.length > 0, n >= 10, `an EBCDIC start of ${n} characters that proves none ${n >= 10 ? 'trips' : 'does not trip'}`);
+  }
+  const whole = await run([ebcdic(`answer: ${SECRET.slice(0, 12)}`), ebcdic(`${SECRET.slice(12)} and more`)]);
+  t.same(whole.trips, [], 'the key handed back whole in EBCDIC across two chunks does not trip (it is scrubbed)');
 });
 
 t.test('the tripwire counts from past a key\'s public prefix: a page of github_pat_11 examples cut by a chunk trips nothing, 2 characters past it trip', async (t) => {
