@@ -347,11 +347,15 @@ export class Scrubber {
     const out: Array<{ label?: string; replace: string }> = [];
     if (text.length < min) return out;
     let whole: Set<number> | undefined;
+    // A UTF-16/32 start is held too (heldFrom reads the tail's strided views): counted in those
+    // views alike, or it would be an oracle of its own (an echo answering in UTF-16).
+    const wide = text.indexOf('\0', Math.max(0, text.length - 8)) >= 0 ? viewsOf(text.slice(Math.max(0, text.length - 4 * this.maxLength)), true).slice(1).map((v) => v.text) : [];
     for (const { matcher, rule } of this.parts) {
       const r = this.rules[rule]!;
       whole ??= new Set(this.spans(text, text.length, true).filter((s) => s.end >= text.length).map((s) => s.rule));
       if (whole.has(rule)) continue;
-      if (text.length - matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)) >= Math.max(min, r.probeMin)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+      const heldIn = (v: string): number => v.length - matcher.prefixes.earliestPrefix(v, Math.max(0, v.length - matcher.maxLength + 1));
+      if (Math.max(heldIn(text), ...wide.map(heldIn)) >= Math.max(min, r.probeMin)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
     }
     // The EBCDIC forms' starts are held too (heldFrom): counted alike, or they would be an oracle of their own.
     const e = this.ebcdic;
@@ -367,7 +371,7 @@ export class Scrubber {
       }
     }
     if (this.sampled) {
-      for (const rule of this.sampled.startsAtEnd(text, min)) {
+      for (const rule of [text, ...wide].flatMap((v) => [...this.sampled!.startsAtEnd(v, min)])) {
         const r = this.rules[rule]!;
         if (!out.some((o) => o.replace === r.replace && o.label === r.label)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
       }

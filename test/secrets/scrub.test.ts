@@ -167,6 +167,21 @@ t.test('thirteenth pass: the tripwire on what a stream holds back (a long start 
     const r = await run([ebcdic(`answer: ${SECRET.slice(0, n)}`), ebcdic('#, and more')]);
     t.equal(r.trips.length > 0, n >= 10, `an EBCDIC start of ${n} characters that proves none ${n >= 10 ? 'trips' : 'does not trip'}`);
   }
+  // And in UTF-16 or UTF-32 (held through the strided views, counted only in the text as it came).
+  const wide = (text: string, enc: string): string => {
+    const le = Buffer.from(text, 'utf16le');
+    if (enc === 'utf16le') return le.toString('latin1');
+    if (enc === 'utf16be') return Buffer.from(le).swap16().toString('latin1');
+    return Buffer.concat([...text].map((c) => Buffer.from([c.charCodeAt(0), 0, 0, 0]))).toString('latin1');
+  };
+  for (const enc of ['utf16le', 'utf16be', 'utf32le']) {
+    for (const n of [9, 11]) {
+      const r = await run([wide(`answer: ${SECRET.slice(0, n)}`, enc), wide('#, and more', enc)]);
+      t.equal(r.trips.length > 0, n >= 10, `a ${enc} start of ${n} characters that proves none ${n >= 10 ? 'trips' : 'does not trip'}`);
+    }
+  }
+  const wholeWide = await run([wide(`answer: ${SECRET.slice(0, 12)}`, 'utf16le'), wide(`${SECRET.slice(12)} and more`, 'utf16le')]);
+  t.same([wholeWide.trips, wholeWide.out.includes(wide(SECRET.slice(0, 8), 'utf16le'))], [[], false], 'the key handed back whole in UTF-16 across two chunks does not trip, and is scrubbed');
   const whole = await run([ebcdic(`answer: ${SECRET.slice(0, 12)}`), ebcdic(`${SECRET.slice(12)} and more`)]);
   t.same(whole.trips, [], 'the key handed back whole in EBCDIC across two chunks does not trip (it is scrubbed)');
 });
