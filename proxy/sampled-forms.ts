@@ -148,6 +148,8 @@ export class SampledForms {
   private readonly firstGrams = new Uint8Array(1 << HASH_BITS);
   /** The forms' first characters. */
   private readonly firstChars = new Uint8Array(256);
+  /** Every character of the forms: a text ending in another (a line end, most often) ends in no start. */
+  private readonly anyChars = new Uint8Array(256);
   private readonly step: number;
   readonly maxLength: number;
 
@@ -178,6 +180,7 @@ export class SampledForms {
       for (let k = 1; k < Q; k++) this.shortStarts.add(f.text.slice(0, k));
       this.firstGrams[slotOf(gramAt(f.text, 0))] = 1;
       this.firstChars[f.text.charCodeAt(0)] = 1;
+      for (let i = 0; i < f.text.length; i++) this.anyChars[f.text.charCodeAt(i)] = 1;
       for (let off = 0; off + Q <= f.text.length; off++) {
         const g = gramAt(f.text, off);
         this.bitmap[slotOf(g) >>> 5]! |= 1 << (slotOf(g) & 31);
@@ -215,6 +218,7 @@ export class SampledForms {
    */
   earliestPrefix(text: string): number {
     const n = text.length;
+    if (n === 0 || this.anyChars[text.charCodeAt(n - 1) & 0xff] === 0) return n;
     const firsts = this.firstChars;
     for (let i = n > this.maxLength ? n - this.maxLength + 1 : 0; i < n; i++) {
       if (firsts[text.charCodeAt(i) & 0xff] === 0) continue;
