@@ -125,6 +125,26 @@ function gramAt(text: string, i: number): number {
   return ((text.charCodeAt(i) << 24) | (text.charCodeAt(i + 1) << 16) | (text.charCodeAt(i + 2) << 8) | text.charCodeAt(i + 3)) >>> 0;
 }
 
+/** Values longer than this (bytes) are looked for by their first and last END_BYTES bytes. */
+const LONG_VALUE = 256;
+const END_BYTES = 64;
+
+/** The first and the last END_BYTES bytes of a value, cut at character boundaries. */
+function endsOf(value: string): [string, string] {
+  const take = (chars: string[]): string[] => {
+    const out: string[] = [];
+    let size = 0;
+    for (const ch of chars) {
+      size += Buffer.byteLength(ch);
+      if (size > END_BYTES) break;
+      out.push(ch);
+    }
+    return out;
+  };
+  const chars = [...value];
+  return [take(chars).join(''), take([...chars].reverse()).reverse().join('')];
+}
+
 const slotOf = (gram: number): number => Math.imul(gram, 0x9e3779b1) >>> (32 - HASH_BITS);
 
 const NONE: SampledHit[] = [];
@@ -157,16 +177,19 @@ export class SampledForms {
   static of(secrets: Array<{ value: string; rule: number }>, publicPrefixLength: (value: string) => number): SampledForms | undefined {
     const forms: SampledForm[] = [];
     const seen = new Set<string>();
-    for (const { value, rule } of secrets) {
-      if (Buffer.byteLength(value) < MIN_FORM) continue;
-      const texts = formsOf(value);
-      const decided = decidedByPrefix(value, texts, publicPrefixLength(value));
-      texts.forEach((text, i) => {
-        // A form equal to the value itself (a value with no letters reversed onto itself) is the scrubber's own.
-        if (text.length < MIN_FORM || seen.has(text) || text === value) return;
-        seen.add(text);
-        forms.push({ text, rule, probeMin: decided[i]! + 2 });
-      });
+    for (const { value: whole, rule } of secrets) {
+      if (Buffer.byteLength(whole) < MIN_FORM) continue;
+      // A long value (a PEM key, a session token) by its two ends, as its other spellings (proxy/spellings.ts).
+      for (const value of Buffer.byteLength(whole) > LONG_VALUE ? endsOf(whole) : [whole]) {
+        const texts = formsOf(value);
+        const decided = decidedByPrefix(value, texts, value === whole || whole.startsWith(value) ? publicPrefixLength(whole) : 0);
+        texts.forEach((text, i) => {
+          // A form equal to the value itself (a value with no letters reversed onto itself) is the scrubber's own.
+          if (text.length < MIN_FORM || seen.has(text) || text === value) return;
+          seen.add(text);
+          forms.push({ text, rule, probeMin: decided[i]! + 2 });
+        });
+      }
     }
     return forms.length ? new SampledForms(forms) : undefined;
   }

@@ -24,7 +24,7 @@ import type { Test } from 'tap';
 import { agentEnv } from '../../sandbox/env.ts';
 import { curl, fixtures, isProblem, startTestAirlock, startUpstream, tempDir } from './helpers.ts';
 import { binaryBytes, byteranges, charsets, formats, readbackService, transcode, type Charset } from './readback-service.ts';
-import { reveal, spelling } from './spelling-oracle.ts';
+import { ciphers, reveal, spelling } from './spelling-oracle.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 40);
@@ -349,7 +349,9 @@ t.test('2(b): the record reversed, rotated, in base85 or in lower-case or extend
   for (const [i, format] of ciphered.entries()) {
     for (const host of i % 3 ? ['svc.example'] as const : ['svc.example', hosts[1 + ((i / 3) % 2)]!] as const) {
       const { seen, statuses } = await readRecord({ host, format, only: false, charset: 'utf-8', how: 'forced', bom: false, label: true, range: 'none', size: 3 });
-      t.notOk(reveal(seen, SECRET), `the record of ${host} as ${format} does not show the value (status ${statuses.join(',')})`);
+      // The transform undone first, then read as deep as any record (the Basic pair's base64 and the query's percent-encoding under it).
+      const found = reveal(seen, SECRET) ?? (host === 'svc.example' ? undefined : ciphers(seen.toString('latin1')).whole.map((c) => reveal(c, SECRET)).find(Boolean));
+      t.notOk(found, `the record of ${host} as ${format} does not show the value (status ${statuses.join(',')})`);
     }
   }
 });

@@ -303,7 +303,7 @@ export const rot47 = (t: string): string => t.replace(/[!-~]/g, (c) => String.fr
  * only): reversed, ROT13, ROT47, base85 in each alphabet at each of its five alignments, base32's
  * extended-hex alphabet in either case at each of its eight.
  */
-function ciphers(t: string): { whole: string[]; runs: string[] } {
+export function ciphers(t: string): { whole: string[]; runs: string[] } {
   const out = [[...t].reverse().join(''), rot13(t), rot47(t)];
   const runs: string[] = [];
   for (const table of BASE85_TABLES) {
@@ -324,12 +324,19 @@ function ciphers(t: string): { whole: string[]; runs: string[] } {
   }
   for (const m of t.matchAll(/[0-9A-Va-v]{8,}/g)) {
     const run = m[0].toUpperCase();
-    for (let s = 0; s < 8 && s < run.length - 8; s++) {
-      let bits = '';
-      for (const c of run.slice(s)) bits += B32HEX.indexOf(c).toString(2).padStart(5, '0');
-      let dec = '';
-      for (let i = 0; i + 8 <= bits.length; i += 8) dec += String.fromCharCode(parseInt(bits.slice(i, i + 8), 2));
-      runs.push(dec);
+    for (let shift = 0; shift < 8 && shift < run.length - 8; shift++) {
+      const bytes: number[] = [];
+      let acc = 0;
+      let bits = 0;
+      for (let i = shift; i < run.length; i++) {
+        acc = ((acc << 5) | B32HEX.indexOf(run[i]!)) & 0xfff;
+        bits += 5;
+        if (bits >= 8) {
+          bits -= 8;
+          bytes.push((acc >> bits) & 0xff);
+        }
+      }
+      runs.push(Buffer.from(bytes).toString('latin1'));
     }
   }
   return { whole: out, runs };
@@ -351,18 +358,10 @@ export function reveal(body: Buffer | string, secret: string): string | undefine
       for (const t of layer) {
         if (t.includes(needle)) return `${label}, ${depth} decoding step(s)`;
         if (t.toLowerCase().includes(folded)) return `${label}, ${depth} decoding step(s), letters case-changed`;
-        if (depth === 0) {
+        // The transforms on the text as bytes and with NULs removed (UTF-16/32 of ASCII text): the other views add nothing to them.
+        if (depth === 0 && (label === 'utf8' || (label === 'NULs removed' && t !== views[0]![1]))) {
           const { whole, runs } = ciphers(t);
           for (const c of [...whole, ...runs]) if (c.toLowerCase().includes(folded)) return `${label}, reversed, rotated, base85 or base32hex`;
-          // Read further (a Basic pair's base64, a percent-encoded query value under them) where the text is small.
-          if (t.length <= 64 * 1024) {
-            for (const c of whole) {
-              if (!seen.has(c)) {
-                seen.add(c);
-                next.push(c);
-              }
-            }
-          }
         }
         if (depth === 2) continue;
         for (const d of [...decoders.map((f) => f(t)), ...blobs(t)]) {
