@@ -78,6 +78,21 @@ function overlongTail(text: string): number {
 }
 
 /**
+ * The value's canonical spellings (either case, base64 and base64url at each alignment, hex, percent,
+ * JSON) written in each EBCDIC page, in a fixed order (an entry for a form a page cannot write is
+ * ''): an unlabelled EBCDIC answer showing the record encoded or escaped (the raw value is the
+ * literal matcher's, ebcdicPart). Found by sampling (proxy/sampled-forms.ts).
+ */
+function ebcdicSpellings(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const hex = bytes.toString('hex');
+  const json = JSON.stringify(value).slice(1, -1);
+  const forms = [value.toLowerCase(), value.toUpperCase(), ...base64Cores(bytes), ...base64Cores(bytes, true), hex, hex.toUpperCase(), encodeURIComponent(value), json, json.replace(/\//g, '\\/')];
+  // The value as it is stays the literal matcher's (it writes the placeholder back in the same page).
+  return EBCDIC_PAGES.flatMap((page) => forms.map((f) => (f === value ? '' : toEbcdic(f, page) ?? '')));
+}
+
+/**
  * The EBCDIC forms of the secrets a scrubber replaces (values of 8 bytes and more), each with its
  * rule and the placeholder written in the same page. One literal matcher for all of them (a regex
  * of literals scans fast; folded into each value's spelling matcher it slowed JSON text ~40%).
@@ -295,7 +310,7 @@ export class Scrubber {
       this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map(), probeMin });
     }
     this.ebcdic = ebcdicPart(ebcdic);
-    this.sampled = SampledForms.of(ebcdic, publicPrefixLength);
+    this.sampled = SampledForms.of(ebcdic, publicPrefixLength, ebcdicSpellings);
     if (own.length) {
       this.overlong = this.rules.length;
       this.rules.push({ replace: '', forbid: OVERLONG_WHY, encoded: new Map(), probeMin: 0 });

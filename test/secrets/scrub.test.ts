@@ -310,6 +310,18 @@ t.test('a secret in EBCDIC (037, 500, 273, 1026, 875) is replaced by its placeho
     }
   }
   t.pass('replaced at every cut');
+  // Fourteenth pass: the value encoded or escaped inside the EBCDIC text (hex, base64 at an odd
+  // offset, JSON with `\/`, upper-cased): two layers the literal matcher did not read.
+  const b = Buffer.from(SECRET);
+  for (const [name, form] of [['hex', b.toString('hex')], ['base64', Buffer.concat([Buffer.from('x'), b]).toString('base64')], ['json', JSON.stringify(SECRET).slice(1, -1).replace(/\//g, '\\/')], ['upper', SECRET.toUpperCase()]] as const) {
+    for (const page of [cp037, cp273]) {
+      const body = enc(`{"log":"${form}","n":1}`, page);
+      for (const cut of [0, 9, 17, body.length - 5]) {
+        const out = (await collect(new ScrubStream(scrubber), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+        t.notOk(out.includes(enc(form.slice(4, 24), page).toString('latin1')), `${name} in EBCDIC cut at ${cut} is not passed on`);
+      }
+    }
+  }
   // Control: a binary body with no secret passes byte for byte.
   const random = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) & 0xff));
   t.same(await collect(new ScrubStream(scrubber), [random]), random, 'bytes without a secret pass unchanged');
