@@ -141,6 +141,8 @@ export class PackedScan extends Transform {
   private readonly startedAt = new Set<number>();
   private inflated = 0;
   private failure: Error | undefined;
+  /** Whether the first chunk was read for a brotli guess (mayBeBrotli). */
+  private brotliDecided = false;
 
   /** Chunks `inner` let out, waiting their turn (each is read after the one before). */
   private queue: Promise<void> = Promise.resolve();
@@ -148,7 +150,7 @@ export class PackedScan extends Transform {
 
   /** `inner`: the stage before this one (the scrubber): its output is what this stage reads and passes on. */
   /** `brotliAtStart`: the answer is no text, so its first byte may begin a brotli stream (read on the side too). */
-  constructor(private readonly scrubber: () => Scrubber, private readonly inner: Transform, private readonly brotliAtStart = false) {
+  constructor(private readonly scrubber: () => Scrubber, private readonly inner: Transform, private brotliAtStart = false) {
     super();
     inner.on('data', (d: Buffer) => this.enqueue(d));
     inner.on('error', (err) => this.destroy(err));
@@ -250,6 +252,11 @@ export class PackedScan extends Transform {
 
   /** Whether a compressed stream may start in this chunk (or in the last bytes of the one before). */
   private mayStart(chunk: Buffer, at: number): boolean {
+    // A brotli guess only where the first chunk reads as brotli: other data passes at once (no hold).
+    if (at === 0 && this.brotliAtStart && !this.brotliDecided) {
+      this.brotliDecided = true;
+      this.brotliAtStart = mayBeBrotli(chunk);
+    }
     if (at === 0 && (chunk.length < 2 || isZlib(chunk) || this.brotliAtStart)) return true;
     if (MARKERS.some((m) => chunk.indexOf(m) >= 0)) return true;
     // A marker cut by the chunk boundary begins with one of their first bytes in the tail.
@@ -395,6 +402,20 @@ export class PackedScan extends Transform {
       this.bufFrom = keep;
     }
     if (this.releasedTo === this.received) this.tail = this.buf.subarray(Math.max(0, this.buf.length - SEAM));
+  }
+}
+
+/**
+ * Whether data may begin a brotli stream: its first bytes decode without a format error (data that
+ * is none fails within a few bytes). Output past a MiB counts as brotli (read on the side, bounded).
+ */
+function mayBeBrotli(chunk: Buffer): boolean {
+  if (chunk.indexOf(GZIP_MAGIC) === 0 || chunk.indexOf(ZIP_LOCAL) === 0) return false;
+  try {
+    zlib.brotliDecompressSync(chunk.subarray(0, 64 * 1024), { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH, maxOutputLength: 1024 * 1024 });
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
   }
 }
 
