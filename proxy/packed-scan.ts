@@ -15,9 +15,10 @@
 // Encrypted zip entries, other zip methods (bzip2, LZMA, zstd), xz and bzip2 files are not read.
 //
 // brotli has no magic to find it by: an answer whose type is not text (`application/octet-stream`,
-// `application/x-brotli`, none: a `.br` export or backup) is also read as a brotli stream from its
-// first byte (`brotliAtStart`). Data that is no brotli stream fails within a few bytes, as zlib's
-// refusals do; such a start that breaks off is no stream (never a refusal).
+// `application/x-brotli`, none: a `.br` export or backup) whose first chunk decodes as brotli
+// (other data fails within a few bytes) is also read as a brotli stream from its first byte
+// (`brotliAtStart`); any other answer passes at once, as before. A guess that breaks off is no
+// stream (never a refusal).
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { ForbiddenContentError, type Scrubber } from './scrubber.ts';
