@@ -105,7 +105,7 @@ export interface SampledForm {
  * a held start past them, proxy/secret-probe.ts): the forms of two values that share only that
  * prefix agree that far.
  */
-function decidedByPrefix(value: string, forms: string[], p: number): number[] {
+function decidedByPrefix(value: string, forms: string[], p: number, formsOf: (value: string) => string[]): number[] {
   const chars = [...value];
   const other = (a: string, b: string): string => chars.map((c, i) => (i < p ? c : c === a ? b : a)).join('');
   const alt = [formsOf(other('A', 'B')), formsOf(other('C', 'D'))];
@@ -173,16 +173,20 @@ export class SampledForms {
   private readonly step: number;
   readonly maxLength: number;
 
-  /** undefined when no secret has a form long enough. */
-  static of(secrets: Array<{ value: string; rule: number }>, publicPrefixLength: (value: string) => number): SampledForms | undefined {
+  /**
+   * The forms of each secret (undefined when none is long enough); `more`: further exact forms of
+   * a value, in a fixed order (the scrubber's EBCDIC spellings).
+   */
+  static of(secrets: Array<{ value: string; rule: number }>, publicPrefixLength: (value: string) => number, more: (value: string) => string[] = () => []): SampledForms | undefined {
     const forms: SampledForm[] = [];
     const seen = new Set<string>();
     for (const { value: whole, rule } of secrets) {
       if (Buffer.byteLength(whole) < MIN_FORM) continue;
       // A long value (a PEM key, a session token) by its two ends, as its other spellings (proxy/spellings.ts).
       for (const value of Buffer.byteLength(whole) > LONG_VALUE ? endsOf(whole) : [whole]) {
-        const texts = formsOf(value);
-        const decided = decidedByPrefix(value, texts, value === whole || whole.startsWith(value) ? publicPrefixLength(whole) : 0);
+        const all = (v: string): string[] => [...formsOf(v), ...more(v)];
+        const texts = all(value);
+        const decided = decidedByPrefix(value, texts, value === whole || whole.startsWith(value) ? publicPrefixLength(whole) : 0, all);
         texts.forEach((text, i) => {
           // A form equal to the value itself (a value with no letters reversed onto itself) is the scrubber's own.
           if (text.length < MIN_FORM || seen.has(text) || text === value) return;
