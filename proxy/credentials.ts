@@ -221,6 +221,12 @@ function holdProbe(tails: TunnelTails, held: boolean, names: () => string[], mes
   return undefined;
 }
 
+/** Whether an answer's Content-Type says text (a text reader, not an unpacker, takes it). */
+function textualAnswer(headers: Array<[string, string]>): boolean {
+  const type = headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1].split(';')[0]!.trim().toLowerCase() ?? '';
+  return /^(?:text\/|multipart\/|message\/)|json|xml|javascript|ecmascript|x-www-form-urlencoded|yaml|csv/.test(type);
+}
+
 const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
 
 /** The values of every Content-Type header of a request. */
@@ -966,8 +972,9 @@ export class CredentialEnforcer implements Enforcer {
         // Held text that long is a probe or a read-back: the token goes (proxy/secret-probe.ts).
         probe: this.guard.probe.stream(ctx, 'an answer streamed to the agent', (rules) => [...new Set(rules.map((r) => this.secretOf(r.replace)).filter((n): n is string => n !== undefined))].sort()),
       }).transform;
-      // Compressed streams inside the body that no Content-Encoding declares are read on the side.
-      return scrub && new PackedScan(live, scrub);
+      // Compressed streams inside the body that no Content-Encoding declares are read on the side
+      // (brotli, which has no magic, from the first byte of an answer that is no text).
+      return scrub && new PackedScan(live, scrub, !textualAnswer(head.headers));
     } catch (err) {
       if (!(err instanceof UnscrubbableEncodingError)) throw err;
       // Fail closed: a body we cannot scrub is replaced by a problem, never passed on.

@@ -13,6 +13,12 @@
 // so a stream that is not one (the magic bytes by chance in other data) only costs the few bytes
 // zlib reads before refusing it, and one stream cannot hide another by swallowing its bytes.
 // Encrypted zip entries, other zip methods (bzip2, LZMA, zstd), xz and bzip2 files are not read.
+//
+// brotli has no magic to find it by: an answer whose type is not text (`application/octet-stream`,
+// `application/x-brotli`, none: a `.br` export or backup) whose first chunk decodes as brotli
+// (other data fails within a few bytes) is also read as a brotli stream from its first byte
+// (`brotliAtStart`); any other answer passes at once, as before. A guess that breaks off is no
+// stream (never a refusal).
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { ForbiddenContentError, type Scrubber } from './scrubber.ts';
@@ -42,7 +48,10 @@ const SEAM = 7;
 /** Bytes of a stream kept to read again when zlib refuses it (its output of that write is lost). */
 const KEEP_FED = 1024 * 1024;
 
-/** One inflater (raw deflate or zlib-wrapped) and the matching of what it lets out. */
+/** What an inflater reads: zlib-wrapped or raw deflate, or brotli. */
+type Packing = 'zlib' | 'raw' | 'brotli';
+
+/** One inflater (raw deflate, zlib-wrapped or brotli) and the matching of what it lets out. */
 class Inflation {
   /** The inflated text not yet known to be free of a secret's start (latin1). */
   rest = '';
@@ -53,7 +62,7 @@ class Inflation {
   private fedBytes = 0;
   private waiting: (() => void) | undefined;
 
-  constructor(readonly stream: zlib.Inflate | zlib.InflateRaw, readonly raw: boolean, onText: (self: Inflation, text: Buffer) => void) {
+  constructor(readonly stream: zlib.Inflate | zlib.InflateRaw | zlib.BrotliDecompress, readonly kind: Packing, onText: (self: Inflation, text: Buffer) => void) {
     stream.on('data', (d: Buffer) => onText(this, d));
     const finish = (): void => {
       this.ended = true;
@@ -91,7 +100,8 @@ class Inflation {
     const all = Buffer.concat(this.fed);
     const inflate = (n: number): Buffer | undefined => {
       try {
-        return (this.raw ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        if (this.kind === 'brotli') return zlib.brotliDecompressSync(all.subarray(0, n), { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+        return (this.kind === 'raw' ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
       } catch {
         return undefined;
       }
@@ -132,13 +142,16 @@ export class PackedScan extends Transform {
   private readonly startedAt = new Set<number>();
   private inflated = 0;
   private failure: Error | undefined;
+  /** Whether the first chunk was read for a brotli guess (mayBeBrotli). */
+  private brotliDecided = false;
 
   /** Chunks `inner` let out, waiting their turn (each is read after the one before). */
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
 
   /** `inner`: the stage before this one (the scrubber): its output is what this stage reads and passes on. */
-  constructor(private readonly scrubber: () => Scrubber, private readonly inner: Transform) {
+  /** `brotliAtStart`: the answer is no text, so its first byte may begin a brotli stream (read on the side too). */
+  constructor(private readonly scrubber: () => Scrubber, private readonly inner: Transform, private brotliAtStart = false) {
     super();
     inner.on('data', (d: Buffer) => this.enqueue(d));
     inner.on('error', (err) => this.destroy(err));
@@ -240,7 +253,12 @@ export class PackedScan extends Transform {
 
   /** Whether a compressed stream may start in this chunk (or in the last bytes of the one before). */
   private mayStart(chunk: Buffer, at: number): boolean {
-    if (at === 0 && (chunk.length < 2 || isZlib(chunk))) return true;
+    // A brotli guess only where the first chunk reads as brotli: other data passes at once (no hold).
+    if (at === 0 && this.brotliAtStart && !this.brotliDecided) {
+      this.brotliDecided = true;
+      this.brotliAtStart = mayBeBrotli(chunk);
+    }
+    if (at === 0 && (chunk.length < 2 || isZlib(chunk) || this.brotliAtStart)) return true;
     if (MARKERS.some((m) => chunk.indexOf(m) >= 0)) return true;
     // A marker cut by the chunk boundary begins with one of their first bytes in the tail.
     if (this.tail.indexOf(0x1f) < 0 && this.tail.indexOf(0x50) < 0 && this.tail.indexOf(0x73) < 0) return false;
@@ -283,7 +301,8 @@ export class PackedScan extends Transform {
     if (base === 0 && from === 0) {
       // A zlib header is two bytes at the body's start: wait for the second.
       if (bytes.length < 2) return 0;
-      if (isZlib(bytes)) this.start(() => zlib.createInflate(), 0, false);
+      if (isZlib(bytes)) this.start(() => zlib.createInflate(), 0, 'zlib');
+      else if (this.brotliAtStart && bytes.indexOf(GZIP_MAGIC) !== 0 && bytes.indexOf(ZIP_LOCAL) !== 0) this.start(() => zlib.createBrotliDecompress(), 0, 'brotli');
     }
     let incomplete: number | undefined;
     for (let g = bytes.indexOf(GZIP_MAGIC, from); g >= 0; g = bytes.indexOf(GZIP_MAGIC, g + 1)) {
@@ -294,7 +313,7 @@ export class PackedScan extends Transform {
         incomplete = base + g;
         break;
       }
-      if (end !== undefined) this.start(() => zlib.createInflateRaw(), base + end, true);
+      if (end !== undefined) this.start(() => zlib.createInflateRaw(), base + end, 'raw');
     }
     for (let z = bytes.indexOf(ZIP_LOCAL, from); z >= 0 && (incomplete === undefined || base + z < incomplete); z = bytes.indexOf(ZIP_LOCAL, z + 1)) {
       const headerEnd = bytes.length >= z + 30 ? z + 30 + bytes.readUInt16LE(z + 26) + bytes.readUInt16LE(z + 28) : Infinity;
@@ -303,7 +322,7 @@ export class PackedScan extends Transform {
         break;
       }
       // Stored entries are in the clear: the scrubber before this stage read them.
-      if (bytes.readUInt16LE(z + 8) === 8) this.start(() => zlib.createInflateRaw(), base + headerEnd, true);
+      if (bytes.readUInt16LE(z + 8) === 8) this.start(() => zlib.createInflateRaw(), base + headerEnd, 'raw');
     }
     // A magic may straddle into the next chunk: search again from its possible start.
     for (const marker of PDF_STREAM) {
@@ -313,7 +332,7 @@ export class PackedScan extends Transform {
           incomplete = Math.min(incomplete ?? Infinity, base + p);
           break;
         }
-        if (isZlib(bytes.subarray(data))) this.start(() => zlib.createInflate(), base + data, false);
+        if (isZlib(bytes.subarray(data))) this.start(() => zlib.createInflate(), base + data, 'zlib');
       }
     }
     from = incomplete ?? base + Math.max(0, bytes.length - SEAM);
@@ -321,7 +340,7 @@ export class PackedScan extends Transform {
     return incomplete;
   }
 
-  private start(make: () => zlib.Inflate | zlib.InflateRaw, at: number, raw: boolean): void {
+  private start(make: () => zlib.Inflate | zlib.InflateRaw | zlib.BrotliDecompress, at: number, kind: Packing): void {
     if (this.startedAt.has(at)) return;
     if (this.startedAt.size >= 64) for (const s of this.startedAt) if (s < this.searchFrom - 4) this.startedAt.delete(s);
     this.startedAt.add(at);
@@ -329,13 +348,15 @@ export class PackedScan extends Transform {
       this.failure ??= new UnscrubbableEncodingError(`the answer holds more than ${MAX_ACTIVE} compressed streams at once, which cannot all be read for secrets`);
       return;
     }
-    this.active.push({ inflation: new Inflation(make(), raw, (self, text) => this.check(self, text, false)), fedTo: at });
+    this.active.push({ inflation: new Inflation(make(), kind, (self, text) => this.check(self, text, false)), fedTo: at });
   }
 
   /** An inflater's end: its last text matched, and what zlib refused read again as a reader would. */
   private settle(i: Inflation): void {
     if (!i.failed) return this.check(i, Buffer.alloc(0), true);
     const text = i.salvage();
+    // A guessed brotli start that breaks off after a MiB is no brotli stream (binary data that read as one for a while).
+    if (!text && i.kind === 'brotli') return;
     if (!text) {
       this.failure ??= new UnscrubbableEncodingError('a compressed stream inside the answer broke off after more than 1 MiB; what a reader gets from it cannot be read for secrets');
       return;
@@ -382,6 +403,20 @@ export class PackedScan extends Transform {
       this.bufFrom = keep;
     }
     if (this.releasedTo === this.received) this.tail = this.buf.subarray(Math.max(0, this.buf.length - SEAM));
+  }
+}
+
+/**
+ * Whether data may begin a brotli stream: its first bytes decode without a format error (data that
+ * is none fails within a few bytes). Output past a MiB counts as brotli (read on the side, bounded).
+ */
+function mayBeBrotli(chunk: Buffer): boolean {
+  if (chunk.indexOf(GZIP_MAGIC) === 0 || chunk.indexOf(ZIP_LOCAL) === 0) return false;
+  try {
+    zlib.brotliDecompressSync(chunk.subarray(0, 64 * 1024), { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH, maxOutputLength: 1024 * 1024 });
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
   }
 }
 

@@ -7,6 +7,7 @@
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
 import { PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
+import { SampledForms } from './sampled-forms.ts';
 
 export interface ScrubSecret {
   value: string;
@@ -74,6 +75,21 @@ function overlongTail(text: string): number {
   if (last !== 0x26 && last !== 0x23 && last !== 0x78 && last !== 0x58 && last !== 0x5c && last !== 0x75 && last !== 0x7b && last !== 0x30) return text.length;
   for (let k = 8; k > 0; k--) if (k <= text.length && OVERLONG_STARTS.includes(text.slice(-k))) return text.length - k;
   return text.length;
+}
+
+/**
+ * The value's canonical spellings (either case, base64 and base64url at each alignment, hex, percent,
+ * JSON) written in each EBCDIC page, in a fixed order (an entry for a form a page cannot write is
+ * ''): an unlabelled EBCDIC answer showing the record encoded or escaped (the raw value is the
+ * literal matcher's, ebcdicPart). Found by sampling (proxy/sampled-forms.ts).
+ */
+function ebcdicSpellings(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const hex = bytes.toString('hex');
+  const json = JSON.stringify(value).slice(1, -1);
+  const forms = [value.toLowerCase(), value.toUpperCase(), ...base64Cores(bytes), ...base64Cores(bytes, true), hex, hex.toUpperCase(), encodeURIComponent(value), json, json.replace(/\//g, '\\/')];
+  // The value as it is stays the literal matcher's (it writes the placeholder back in the same page).
+  return EBCDIC_PAGES.flatMap((page) => forms.map((f) => (f === value ? '' : toEbcdic(f, page) ?? '')));
 }
 
 /**
@@ -267,6 +283,8 @@ export class Scrubber {
   private readonly parts: Array<{ matcher: Matcher; rule: number }> = [];
   /** The secrets' EBCDIC forms (an unlabelled EBCDIC answer, which requests decodes by itself). */
   private readonly ebcdic: EbcdicPart | undefined;
+  /** The secrets' base85, other base32, reversed and rotated forms, found by sampling (proxy/sampled-forms.ts). */
+  private readonly sampled: SampledForms | undefined;
   readonly maxLength: number;
   /** Whether every value looked for is ASCII (then ASCII-compatible charsets spell it the same). */
   readonly asciiOnly: boolean;
@@ -292,11 +310,12 @@ export class Scrubber {
       this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map(), probeMin });
     }
     this.ebcdic = ebcdicPart(ebcdic);
+    this.sampled = SampledForms.of(ebcdic, publicPrefixLength, ebcdicSpellings);
     if (own.length) {
       this.overlong = this.rules.length;
       this.rules.push({ replace: '', forbid: OVERLONG_WHY, encoded: new Map(), probeMin: 0 });
     }
-    this.maxLength = Math.max(0, ...this.parts.map((p) => p.matcher.maxLength), this.ebcdic?.matcher.maxLength ?? 0);
+    this.maxLength = Math.max(0, ...this.parts.map((p) => p.matcher.maxLength), this.ebcdic?.matcher.maxLength ?? 0, this.sampled?.maxLength ?? 0);
   }
 
   get empty(): boolean {
@@ -343,11 +362,34 @@ export class Scrubber {
     const out: Array<{ label?: string; replace: string }> = [];
     if (text.length < min) return out;
     let whole: Set<number> | undefined;
+    // A UTF-16/32 start is held too (heldFrom reads the tail's strided views): counted in those
+    // views alike, or it would be an oracle of its own (an echo answering in UTF-16).
+    const wide = text.indexOf('\0', Math.max(0, text.length - 8)) >= 0 ? viewsOf(text.slice(Math.max(0, text.length - 4 * this.maxLength)), true).slice(1).map((v) => v.text) : [];
     for (const { matcher, rule } of this.parts) {
       const r = this.rules[rule]!;
       whole ??= new Set(this.spans(text, text.length, true).filter((s) => s.end >= text.length).map((s) => s.rule));
       if (whole.has(rule)) continue;
-      if (text.length - matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)) >= Math.max(min, r.probeMin)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+      const heldIn = (v: string): number => v.length - matcher.prefixes.earliestPrefix(v, Math.max(0, v.length - matcher.maxLength + 1));
+      if (Math.max(heldIn(text), ...wide.map(heldIn)) >= Math.max(min, r.probeMin)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+    }
+    // The EBCDIC forms' starts are held too (heldFrom): counted alike, or they would be an oracle of their own.
+    const e = this.ebcdic;
+    if (e && e.firsts.some((c) => text.indexOf(c, Math.max(0, text.length - e.matcher.maxLength + 1)) >= 0)) {
+      for (const [form, { rule }] of e.byForm) {
+        const r = this.rules[rule]!;
+        const least = Math.max(min, r.probeMin);
+        for (let n = Math.min(form.length - 1, text.length); n >= least; n--) {
+          if (!text.endsWith(form.slice(0, n))) continue;
+          if (!out.some((o) => o.replace === r.replace && o.label === r.label)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+          break;
+        }
+      }
+    }
+    if (this.sampled) {
+      for (const rule of [text, ...wide].flatMap((v) => [...this.sampled!.startsAtEnd(v, min)])) {
+        const r = this.rules[rule]!;
+        if (!out.some((o) => o.replace === r.replace && o.label === r.label)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+      }
     }
     return out;
   }
@@ -462,6 +504,17 @@ export class Scrubber {
         const m = OVERLONG.exec(view.text);
         if (m && stride * m.index + off < hold) found.push({ start: stride * m.index + off, end: Math.min(text.length, stride * (m.index + m[0].length - 1) + off + 1), rule: this.overlong, enc: 'utf8' });
       }
+      if (this.sampled) {
+        for (const h of this.sampled.find(view.text, Infinity)) {
+          let start = stride * h.start + off;
+          if (start >= hold) continue;
+          let end = stride * (h.end - 1) + off + 1;
+          let enc: Encoding = 'utf8';
+          if (stride > 1) ({ start, end, enc } = widen(text, start, end));
+          if (final) end = Math.min(end, text.length);
+          found.push({ start, end, rule: h.rule, enc });
+        }
+      }
       for (const { matcher, rule } of this.parts) {
         for (const re of matcher.regexes) {
           re.lastIndex = 0;
@@ -512,6 +565,7 @@ export class Scrubber {
       const from = Math.max(0, text.length - e.matcher.maxLength + 1);
       if (e.firsts.some((c) => text.indexOf(c, from) >= 0)) held = Math.min(held, e.matcher.prefixes.earliestPrefix(text, from));
     }
+    if (this.sampled) held = Math.min(held, this.sampled.earliestPrefix(text));
     // A UTF-16/32 spelling may be under way at the end: then its last bytes hold a NUL (a wide
     // prefix may be too short yet to look like wide text). Look at the strided views of the tail.
     const tailStart = Math.max(0, text.length - 4 * this.maxLength);
@@ -520,6 +574,7 @@ export class Scrubber {
       for (const { text: v, stride, off } of viewsOf(tail, true).slice(1)) {
         let p = v.length;
         for (const { matcher } of this.parts) p = Math.min(p, matcher.prefixes.earliestPrefix(v, Math.max(0, v.length - matcher.maxLength + 1)));
+        if (this.sampled) p = Math.min(p, this.sampled.earliestPrefix(v));
         if (p === v.length) continue;
         let q = tailStart + stride * p + off;
         // Back over NULs that may belong to the first character (UTF-16/32 big-endian).

@@ -40,6 +40,9 @@ const echoing = (req: http.IncomingMessage, res: http.ServerResponse, body: Buff
     // Twelfth pass: bytes after the end of the compressed stream (the key in clear among them): a
     // decoder ends before its input does, and the answer hung instead of ending.
     case '/echo-deflate-tail': res.setHeader('content-encoding', 'deflate'); res.end(Buffer.concat([zlib.deflateSync('ok'), Buffer.from(`token=${key}`)])); return;
+    // Fourteenth pass: a brotli file no Content-Encoding declares (a `.br` export), which the agent unpacks itself.
+    case '/echo-br-file': res.setHeader('content-type', 'application/octet-stream'); res.end(zlib.brotliCompressSync(`{"log":[{"authorization":"Bearer ${key}"}]}`)); return;
+    case '/download': res.setHeader('content-type', 'application/octet-stream'); res.end(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 131 + 7) & 0xff))])); return;
     case '/echo-br-tail': res.setHeader('content-encoding', 'br'); res.end(Buffer.concat([zlib.brotliCompressSync('ok'), Buffer.from(`token=${key}`)])); return;
     case '/echo-double-gzip': res.setHeader('content-encoding', 'gzip, gzip'); res.end(zlib.gzipSync(zlib.gzipSync(`token=${key}`))); return;
     // An encoding the proxy cannot decode: the key is in clear inside, labelled as something else.
@@ -228,6 +231,14 @@ t.test('an upstream echoing the injected value back is scrubbed in every encodin
     t.comment(`${path}: ${r.status} ${r.headers['content-encoding'] ?? ''}`);
     t.same(leaks(text), [], `${path}: no form of the value reaches the agent (${r.status})`);
   }
+  // Fourteenth pass: a brotli file no Content-Encoding declares is read on the side (from the first
+  // byte of an answer that is no text) and refused; a binary download passes byte for byte.
+  const br = await rawVia(`${apiUrl}/echo-br-file`, { authorization: `Bearer ${PH}` });
+  let unpacked = br.body.toString('latin1');
+  try { unpacked += zlib.brotliDecompressSync(br.body, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }).toString('latin1'); } catch { /* not brotli */ }
+  t.same(leaks(unpacked), [], `/echo-br-file: no form of the value reaches the agent (${br.status})`);
+  const bin = await rawVia(`${apiUrl}/download`, { authorization: `Bearer ${PH}` });
+  t.same([bin.status, bin.body.length, bin.body.subarray(0, 4).toString('hex')], [200, 70_004, '89504e47'], 'a binary download from the same host arrives whole');
   // Twelfth pass: what follows the end of a deflate or brotli stream is dropped, and the answer ends.
   for (const path of ['/echo-deflate-tail', '/echo-br-tail']) {
     const c = await curl(['-sS', '--max-time', '3', '--compressed', '-x', a.proxyUrl, '-H', `Authorization: Bearer ${PH}`, `${apiUrl}${path}`]);

@@ -17,7 +17,7 @@ import type net from 'node:net';
 import util from 'node:util';
 import zlib from 'node:zlib';
 import { WebSocketServer } from 'ws';
-import { base32 } from './spelling-oracle.ts';
+import { B32HEX, BASE85, base32, base85, rot13, rot47 } from './spelling-oracle.ts';
 
 export interface Recorded {
   method: string;
@@ -26,7 +26,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -91,6 +91,18 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     // @ToString of a password field), Python's repr of list(s).
     case 'java-chars': return { text: `[${[...json].join(', ')}]`, type: 'text/plain' };
     case 'python-chars': return { text: `[${[...json].map((c) => (c === "'" ? `"'"` : `'${c === '\\' ? '\\\\' : c}'`)).join(', ')}]`, type: 'text/plain' };
+    // Fourteenth pass: the record reversed (a log viewer's "newest first" by character, a puzzle
+    // encoder), rotated (ROT13, ROT47), in base85 (Python's a85encode, b85encode — git's binary
+    // patches —, ZeroMQ's Z85) and in base32 in lower case or the extended-hex alphabet.
+    case 'reversed': return { text: [...json].reverse().join(''), type: 'text/plain' };
+    case 'rot13': return { text: rot13(json), type: 'text/plain' };
+    case 'rot47': return { text: rot47(json), type: 'text/plain' };
+    case 'ascii85': return { text: base85(Buffer.from(json), BASE85.ascii85), type: 'text/plain' };
+    case 'z85': return { text: base85(Buffer.from(json), BASE85.z85), type: 'text/plain' };
+    case 'base85': return { text: base85(Buffer.from(json), BASE85.rfc1924), type: 'text/plain' };
+    case 'base32-lower': return { text: base32(Buffer.from(json)).toLowerCase(), type: 'text/plain' };
+    case 'base32hex': return { text: [...base32(Buffer.from(json))].map((c) => (c === '=' ? c : B32HEX['ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(c)])).join(''), type: 'text/plain' };
+    case 'base32hex-lower': return { text: [...base32(Buffer.from(json))].map((c) => (c === '=' ? c : B32HEX['ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(c)])).join('').toLowerCase(), type: 'text/plain' };
     case 'node-buffer-pretty': return { text: JSON.stringify({ raw: Buffer.from(json) }, null, 2), type: 'application/json' };
     case 'typed-array': return { text: JSON.stringify({ raw: new Uint8Array(Buffer.from(json)) }), type: 'application/json' };
     case 'inspect': return { text: util.inspect(new Uint8Array(Buffer.from(json)), { maxArrayLength: null }), type: 'text/plain' };

@@ -24,7 +24,7 @@ import type { Test } from 'tap';
 import { agentEnv } from '../../sandbox/env.ts';
 import { curl, fixtures, isProblem, startTestAirlock, startUpstream, tempDir } from './helpers.ts';
 import { binaryBytes, byteranges, charsets, formats, readbackService, transcode, type Charset } from './readback-service.ts';
-import { reveal, spelling } from './spelling-oracle.ts';
+import { ciphers, reveal, spelling } from './spelling-oracle.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 40);
@@ -331,6 +331,29 @@ t.test('2(b): the record shown case-changed, CSS-escaped, in base32 or percent-e
       if (found) throw new Error(`the long credential shown as ${format}${only ? ' (that header only)' : ''}: ${what} readable (${found})`);
     }
   }), { numRuns: Math.min(numRuns, 16), ...seed });
+});
+
+// Fourteenth pass: the record reversed, in ROT13 or ROT47, in base85 (Ascii85, Z85, RFC 1924) or
+// in base32 in lower case or the extended-hex alphabet: exact strings no spelling matched (tried
+// as literals and anchors in the twelfth and thirteenth passes and left for their cost); now found
+// by sampling (proxy/sampled-forms.ts). Each form on each host (the Basic pair and the query value
+// are forms of their own), in UTF-8 and UTF-16.
+t.test('2(b): the record reversed, rotated, in base85 or in lower-case or extended-hex base32 never shows the value', async (t) => {
+  for (const h of ['svc.example', 'basic.example', 'query.example']) {
+    const url = h === 'query.example' ? `${origin(h)}/api/x?key=${PH}` : `${origin(h)}/api/x`;
+    const auth: Array<[string, string]> = h === 'svc.example' ? [['Authorization', `Bearer ${PH}`]] : h === 'basic.example' ? [['Authorization', `Basic ${Buffer.from(`user:${PH}`).toString('base64')}`]] : [];
+    t.equal((await send(url, { headers: auth })).status, 200, `${h}: a credential was injected there`);
+  }
+  const ciphered = ['reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower'] as const;
+  const hosts = ['svc.example', 'basic.example', 'query.example'] as const;
+  for (const [i, format] of ciphered.entries()) {
+    for (const host of i % 3 ? ['svc.example'] as const : ['svc.example', hosts[1 + ((i / 3) % 2)]!] as const) {
+      const { seen, statuses } = await readRecord({ host, format, only: false, charset: 'utf-8', how: 'forced', bom: false, label: true, range: 'none', size: 3 });
+      // The transform undone first, then read as deep as any record (the Basic pair's base64 and the query's percent-encoding under it).
+      const found = reveal(seen, SECRET) ?? (host === 'svc.example' ? undefined : ciphers(seen.toString('latin1')).whole.map((c) => reveal(c, SECRET)).find(Boolean));
+      t.notOk(found, `the record of ${host} as ${format} does not show the value (status ${statuses.join(',')})`);
+    }
+  }
 });
 
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which

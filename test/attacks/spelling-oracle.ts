@@ -265,6 +265,83 @@ function blobs(t: string): string[] {
   return out;
 }
 
+/** The base85 alphabets: Ascii85 (Adobe, Python's a85encode), Z85, RFC 1924 (git, Python's b85encode). */
+export const BASE85 = {
+  ascii85: Array.from({ length: 85 }, (_, i) => String.fromCharCode(33 + i)).join(''),
+  z85: '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#',
+  rfc1924: '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~',
+};
+export const B32HEX = '0123456789ABCDEFGHIJKLMNOPQRSTUV';
+const BASE85_TABLES = Object.values(BASE85).map((alphabet) => {
+  const table = new Int16Array(256).fill(-1);
+  [...alphabet].forEach((c, i) => (table[c.charCodeAt(0)] = i));
+  return table;
+});
+
+/** base85 in one alphabet, the last group cut as Ascii85 does (no `z`, no delimiters). */
+export function base85(bytes: Buffer, alphabet: string): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 4) {
+    const group = Buffer.alloc(4);
+    bytes.copy(group, 0, i, i + 4);
+    let n = group.readUInt32BE(0);
+    let chars = '';
+    for (let k = 0; k < 5; k++) {
+      chars = alphabet[n % 85]! + chars;
+      n = Math.floor(n / 85);
+    }
+    out += chars.slice(0, Math.min(4, bytes.length - i) + 1);
+  }
+  return out;
+}
+
+export const rot13 = (t: string): string => t.replace(/[A-Za-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - (c <= 'Z' ? 65 : 97) + 13) % 26) + (c <= 'Z' ? 65 : 97)));
+export const rot47 = (t: string): string => t.replace(/[!-~]/g, (c) => String.fromCharCode(33 + ((c.charCodeAt(0) - 33 + 47) % 94)));
+
+/**
+ * Whole-text transforms a service may show a record through (read one layer deep, at the top
+ * only): reversed, ROT13, ROT47, base85 in each alphabet at each of its five alignments, base32's
+ * extended-hex alphabet in either case at each of its eight.
+ */
+export function ciphers(t: string): { whole: string[]; runs: string[] } {
+  const out = [[...t].reverse().join(''), rot13(t), rot47(t)];
+  const runs: string[] = [];
+  for (const table of BASE85_TABLES) {
+    const digits: number[] = [];
+    for (let i = 0; i < t.length; i++) {
+      const d = table[t.charCodeAt(i) & 0xff]!;
+      if (d >= 0 && t.charCodeAt(i) < 0x100) digits.push(d);
+    }
+    for (let s = 0; s < 5 && s < digits.length; s++) {
+      const bytes = Buffer.alloc(Math.floor((digits.length - s) / 5) * 4);
+      for (let i = s, o = 0; i + 5 <= digits.length; i += 5, o += 4) {
+        let n = 0;
+        for (let k = 0; k < 5; k++) n = n * 85 + digits[i + k]!;
+        bytes.writeUInt32BE(n % 2 ** 32, o);
+      }
+      out.push(bytes.toString('latin1'));
+    }
+  }
+  for (const m of t.matchAll(/[0-9A-Va-v]{8,}/g)) {
+    const run = m[0].toUpperCase();
+    for (let shift = 0; shift < 8 && shift < run.length - 8; shift++) {
+      const bytes: number[] = [];
+      let acc = 0;
+      let bits = 0;
+      for (let i = shift; i < run.length; i++) {
+        acc = ((acc << 5) | B32HEX.indexOf(run[i]!)) & 0xfff;
+        bits += 5;
+        if (bits >= 8) {
+          bits -= 8;
+          bytes.push((acc >> bits) & 0xff);
+        }
+      }
+      runs.push(Buffer.from(bytes).toString('latin1'));
+    }
+  }
+  return { whole: out, runs };
+}
+
 /** How `secret` can be read out of `body` (undefined when it cannot): the suite's leak check. */
 export function reveal(body: Buffer | string, secret: string): string | undefined {
   const needle = latin1(secret);
@@ -281,6 +358,11 @@ export function reveal(body: Buffer | string, secret: string): string | undefine
       for (const t of layer) {
         if (t.includes(needle)) return `${label}, ${depth} decoding step(s)`;
         if (t.toLowerCase().includes(folded)) return `${label}, ${depth} decoding step(s), letters case-changed`;
+        // The transforms on the text as bytes and with NULs removed (UTF-16/32 of ASCII text): the other views add nothing to them.
+        if (depth === 0 && (label === 'utf8' || (label === 'NULs removed' && t !== views[0]![1]))) {
+          const { whole, runs } = ciphers(t);
+          for (const c of [...whole, ...runs]) if (c.toLowerCase().includes(folded)) return `${label}, reversed, rotated, base85 or base32hex`;
+        }
         if (depth === 2) continue;
         for (const d of [...decoders.map((f) => f(t)), ...blobs(t)]) {
           if (d !== t && d.length >= needle.length && !seen.has(d)) {

@@ -159,6 +159,31 @@ t.test('thirteenth pass: the tripwire on what a stream holds back (a long start 
     if (then === 'drop' && trips && !r.trips[0]) throw new Error('a dropped stream trips late');
   }), { numRuns: 40 });
   t.pass('the tripwire fires past 9 characters that prove none, never on a key handed back whole');
+  // Fourteenth pass: the same start in EBCDIC (an echo that answers unlabelled cp037, which the
+  // scrubber holds like any spelling) was held without counting: an oracle with no tripwire.
+  const cp037 = Buffer.from('405a7f7b5b6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6f7cc1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e9bae0bbb06d79818283848586878889919293949596979899a2a3a4a5a6a7a8a9c04fd0a1', 'hex');
+  const ebcdic = (text: string): string => Buffer.from([...text].map((c) => cp037[c.charCodeAt(0) - 0x20]!)).toString('latin1');
+  for (const n of [9, 10, 13]) {
+    const r = await run([ebcdic(`answer: ${SECRET.slice(0, n)}`), ebcdic('#, and more')]);
+    t.equal(r.trips.length > 0, n >= 10, `an EBCDIC start of ${n} characters that proves none ${n >= 10 ? 'trips' : 'does not trip'}`);
+  }
+  // And in UTF-16 or UTF-32 (held through the strided views, counted only in the text as it came).
+  const wide = (text: string, enc: string): string => {
+    const le = Buffer.from(text, 'utf16le');
+    if (enc === 'utf16le') return le.toString('latin1');
+    if (enc === 'utf16be') return Buffer.from(le).swap16().toString('latin1');
+    return Buffer.concat([...text].map((c) => Buffer.from([c.charCodeAt(0), 0, 0, 0]))).toString('latin1');
+  };
+  for (const enc of ['utf16le', 'utf16be', 'utf32le']) {
+    for (const n of [9, 11]) {
+      const r = await run([wide(`answer: ${SECRET.slice(0, n)}`, enc), wide('#, and more', enc)]);
+      t.equal(r.trips.length > 0, n >= 10, `a ${enc} start of ${n} characters that proves none ${n >= 10 ? 'trips' : 'does not trip'}`);
+    }
+  }
+  const wholeWide = await run([wide(`answer: ${SECRET.slice(0, 12)}`, 'utf16le'), wide(`${SECRET.slice(12)} and more`, 'utf16le')]);
+  t.same([wholeWide.trips, wholeWide.out.includes(wide(SECRET.slice(0, 8), 'utf16le'))], [[], false], 'the key handed back whole in UTF-16 across two chunks does not trip, and is scrubbed');
+  const whole = await run([ebcdic(`answer: ${SECRET.slice(0, 12)}`), ebcdic(`${SECRET.slice(12)} and more`)]);
+  t.same(whole.trips, [], 'the key handed back whole in EBCDIC across two chunks does not trip (it is scrubbed)');
 });
 
 t.test('the tripwire counts from past a key\'s public prefix: a page of github_pat_11 examples cut by a chunk trips nothing, 2 characters past it trip', async (t) => {
@@ -260,8 +285,9 @@ t.test('a long secret (a 3 KiB PEM key) is scrubbed across chunk splits', async 
   const pem = `-----BEGIN PRIVATE KEY-----\n${Buffer.alloc(2200, 7).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`;
   const s = new Scrubber([{ value: pem, placeholder: 'airlock-ph-pem-x' }]);
   const body = Buffer.from(JSON.stringify({ key: pem, b64: Buffer.from(pem).toString('base64') }));
+  // Cut every 241 bytes (97 before: ~75 scans of a 7 KiB body with a 3 KiB value's matcher, seconds of CI time); still ~30 cuts across the key and its base64.
   let bad = 0;
-  for (let i = 0; i <= body.length; i += 97) {
+  for (let i = 0; i <= body.length; i += 241) {
     const out = (await collect(new ScrubStream(s), [body.subarray(0, i), body.subarray(i)])).toString();
     if (out.includes('BEGIN PRIVATE KEY') || out.includes(Buffer.from(pem).toString('base64').slice(8, 60)) || !out.includes('airlock-ph-pem-x')) bad++;
   }
@@ -285,9 +311,81 @@ t.test('a secret in EBCDIC (037, 500, 273, 1026, 875) is replaced by its placeho
     }
   }
   t.pass('replaced at every cut');
+  // Fourteenth pass: the value encoded or escaped inside the EBCDIC text (hex, base64 at an odd
+  // offset, JSON with `\/`, upper-cased): two layers the literal matcher did not read.
+  const b = Buffer.from(SECRET);
+  for (const [name, form] of [['hex', b.toString('hex')], ['base64', Buffer.concat([Buffer.from('x'), b]).toString('base64')], ['json', JSON.stringify(SECRET).slice(1, -1).replace(/\//g, '\\/')], ['upper', SECRET.toUpperCase()]] as const) {
+    for (const page of [cp037, cp273]) {
+      const body = enc(`{"log":"${form}","n":1}`, page);
+      for (const cut of [0, 9, 17, body.length - 5]) {
+        const out = (await collect(new ScrubStream(scrubber), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+        t.notOk(out.includes(enc(form.slice(4, 24), page).toString('latin1')), `${name} in EBCDIC cut at ${cut} is not passed on`);
+      }
+    }
+  }
   // Control: a binary body with no secret passes byte for byte.
   const random = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) & 0xff));
   t.same(await collect(new ScrubStream(scrubber), [random]), random, 'bytes without a secret pass unchanged');
+});
+
+// Fourteenth pass: forms that are exact strings in ordinary text's characters (base85 in three
+// alphabets, base32 in lower case and extended hex, reversed, ROT13, ROT47) are found by sampling
+// (proxy/sampled-forms.ts); a form cut anywhere across chunks is held and replaced whole, and a
+// held start counts for the tripwire past the public prefix as the raw value's does.
+t.test('sampled forms: base85, other base32, reversed and rotated, at any offset and any chunk cut', async (t) => {
+  const b85 = (bytes: Buffer, alphabet: string): string => {
+    let out = '';
+    for (let i = 0; i + 4 <= bytes.length; i += 4) {
+      let n = bytes.readUInt32BE(i);
+      let g = '';
+      for (let k = 0; k < 5; k++) {
+        g = alphabet[n % 85]! + g;
+        n = Math.floor(n / 85);
+      }
+      out += g;
+    }
+    return out;
+  };
+  const b32 = (bytes: Buffer, alphabet: string): string => {
+    let bits = '';
+    for (const b of bytes) bits += b.toString(2).padStart(8, '0');
+    let out = '';
+    for (let i = 0; i + 5 <= bits.length; i += 5) out += alphabet[parseInt(bits.slice(i, i + 5), 2)];
+    return out;
+  };
+  const A85 = Array.from({ length: 85 }, (_, i) => String.fromCharCode(33 + i)).join('');
+  const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
+  const R85 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~';
+  const rot13 = (x: string): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + 13) % 26) + (c <= 'Z' ? 65 : 97)));
+  const rot47 = (x: string): string => x.replace(/[!-~]/g, (c) => String.fromCharCode(33 + ((c.charCodeAt(0) - 33 + 47) % 94)));
+  /** The value inside a blob of `pad` other bytes before it, encoded whole: what a service shows. */
+  const shown: Record<string, (v: string, pad: number) => string> = {
+    ascii85: (v, pad) => b85(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), A85),
+    z85: (v, pad) => b85(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), Z85),
+    rfc1924: (v, pad) => b85(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), R85),
+    base32lower: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), 'abcdefghijklmnopqrstuvwxyz234567'),
+    base32hex: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), '0123456789ABCDEFGHIJKLMNOPQRSTUV'),
+    reversed: (v) => [...v].reverse().join(''),
+    reversedUpper: (v) => [...v].reverse().join('').toUpperCase(),
+    rot13: (v) => rot13(v),
+    rot47: (v) => rot47(v),
+  };
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const reveals = (out: string, form: string): boolean => out.includes(form.slice(0, 16));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 1000 }), fc.constantFrom('{"log":"', 'x ', ''), async (name, pad, at, before) => {
+    const form = shown[name]!(value, pad);
+    const body = Buffer.from(`${before}${form}" and more`, 'latin1');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (reveals(out, name.startsWith('rev') || name.startsWith('rot') ? form : form.slice(5, -15))) throw new Error(`${name} (pad ${pad}) cut at ${cut} passed: ${out}`);
+  }), { numRuns: 60 });
+  // Control: text with no secret passes as it came at every cut.
+  const plain = Buffer.from('{"items":[{"id":1,"name":"Evil_kcab reversed?","b85":"F)Po,+EV:.@;]Tu"}]}', 'latin1');
+  for (let cut = 0; cut <= plain.length; cut += 5) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `plain text cut at ${cut} passes`);
+  // The tripwire: ROT13 of the public prefix and one guessed character is no probe; two past it are.
+  t.same(s.startsAtEnd(`x ${rot13(value.slice(0, 9))}`, 10), [], 'ROT13 of the public prefix and one character: no probe');
+  t.same(s.startsAtEnd(`x ${rot13(value.slice(0, 11))}`, 10).map((r) => r.replace), [PH], 'ROT13 of two characters past it: the secret\'s start');
 });
 
 // Eleventh pass: a host that got a secret showed it as references with five or more leading zeros
@@ -413,6 +511,8 @@ t.test('PackedScan: a secret in undeclared compressed data is refused at any cut
     'gzip-corrupt': (v) => Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3]), corrupt(doc(v))]),
     'gzip-inside': (v) => Buffer.concat([noise, zlib.gzipSync(doc(v)), noise]),
     pdf: (v) => Buffer.concat([Buffer.from('%PDF-1.4\n4 0 obj\n<< /Filter /FlateDecode >>\nstream\n'), zlib.deflateSync(doc(v)), Buffer.from('\nendstream\n')]),
+    // Fourteenth pass: brotli has no magic; an answer that is no text is read as brotli from its first byte.
+    brotli: (v) => zlib.brotliCompressSync(doc(v)),
     zip: (v) => {
       const data = zlib.deflateRawSync(doc(v));
       const h = Buffer.alloc(30);
@@ -427,8 +527,9 @@ t.test('PackedScan: a secret in undeclared compressed data is refused at any cut
     const points = [...new Set(at.map((p) => p % b.length))].sort((x, y) => x - y).filter(Boolean);
     return [0, ...points].map((p, i) => b.subarray(p, points[i] ?? b.length));
   };
+  // Every kind read as an answer that is no text: a brotli guess at the first byte of the others fails and passes them.
   const run = (chunks: Buffer[]): Promise<{ out: Buffer; err?: Error }> => {
-    const p = new PackedScan(() => scrubber, new PassThrough());
+    const p = new PackedScan(() => scrubber, new PassThrough(), true);
     const out: Buffer[] = [];
     p.on('data', (d: Buffer) => out.push(d));
     return new Promise((resolve) => {

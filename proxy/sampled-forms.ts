@@ -1,0 +1,279 @@
+// Forms of a secret that are exact strings written in the characters ordinary text is made of:
+// base85 (Ascii85, Z85, RFC 1924 — git, Python's `b85encode`), base32 in lower case and in the
+// extended-hex alphabet, the value reversed, ROT13 and ROT47. A service that shows its record of a
+// credential that way hands the value over past every spelling of proxy/spellings.ts.
+//
+// Matching them as more literals of the scrubber's regexes made scrubbing about twice as slow (a
+// literal starting with a common letter starts an attempt almost everywhere; twelfth pass), and
+// through an anchor 15–60 % slower (thirteenth pass). Here they are found by sampling instead: every
+// form is at least `min` characters long, so any occurrence covers one of the positions every
+// `step = min - Q + 1` characters together with the Q characters from there. Only those positions
+// are read (their Q-gram looked up in a bitmap of the forms' Q-grams), and a hit is checked against
+// the forms holding that gram. A text is read at one position in `step` (~20 for a 30-character
+// key): a few per cent of the scrubber's regex scan.
+
+/** Characters per sampled gram. */
+const Q = 4;
+/** Bitmap size (bits of the gram's hash). */
+const HASH_BITS = 16;
+/** A form shorter than this is not looked for (too short to be read back as a key). */
+const MIN_FORM = 8;
+
+const ASCII85 = Array.from({ length: 85 }, (_, i) => String.fromCharCode(33 + i)).join('');
+const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
+const RFC1924 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~';
+const BASE32HEX = '0123456789ABCDEFGHIJKLMNOPQRSTUV';
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/**
+ * The base85 characters of `bytes` that do not depend on what surrounds them: the whole 4-byte
+ * groups when a group starts at each of the four byte offsets of the value.
+ */
+function base85Cores(bytes: Buffer, alphabet: string): string[] {
+  const cores: string[] = [];
+  for (let from = 0; from < 4; from++) {
+    let out = '';
+    for (let i = from; i + 4 <= bytes.length; i += 4) {
+      let n = bytes.readUInt32BE(i);
+      let group = '';
+      for (let k = 0; k < 5; k++) {
+        group = alphabet[n % 85]! + group;
+        n = Math.floor(n / 85);
+      }
+      out += group;
+    }
+    if (out) cores.push(out);
+  }
+  return cores;
+}
+
+/** base32 characters wholly inside the value's bits, at each of the five byte offsets of a 40-bit group. */
+function base32Cores(bytes: Buffer, alphabet: string): string[] {
+  const cores: string[] = [];
+  for (let shift = 0; shift < 5; shift++) {
+    const bits = (shift + bytes.length) * 8;
+    let out = '';
+    for (let i = Math.ceil((shift * 8) / 5); (i + 1) * 5 <= bits; i++) {
+      let v = 0;
+      for (let k = 0; k < 5; k++) {
+        const bit = i * 5 + k - shift * 8;
+        v = (v << 1) | ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1);
+      }
+      out += alphabet[v];
+    }
+    if (out) cores.push(out);
+  }
+  return cores;
+}
+
+function rot13(s: string): string {
+  return s.replace(/[A-Za-z]/g, (c) => {
+    const base = c <= 'Z' ? 65 : 97;
+    return String.fromCharCode(((c.charCodeAt(0) - base + 13) % 26) + base);
+  });
+}
+
+function rot47(s: string): string {
+  return s.replace(/[!-~]/g, (c) => String.fromCharCode(33 + ((c.charCodeAt(0) - 33 + 47) % 94)));
+}
+
+/** The value as each form family writes it (latin1: one character per byte), in a fixed order. */
+function formsOf(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const reversed = Buffer.from([...value].reverse().join(''), 'utf8').toString('latin1');
+  const r13 = Buffer.from(rot13(value), 'utf8').toString('latin1');
+  const cased = (s: string): string[] => [s, s.toLowerCase(), s.toUpperCase()];
+  return [
+    ...base85Cores(bytes, ASCII85), ...base85Cores(bytes, Z85), ...base85Cores(bytes, RFC1924),
+    ...base32Cores(bytes, BASE32).map((c) => c.toLowerCase()),
+    ...base32Cores(bytes, BASE32HEX), ...base32Cores(bytes, BASE32HEX).map((c) => c.toLowerCase()),
+    ...cased(reversed), ...cased(r13),
+    Buffer.from(rot47(value), 'utf8').toString('latin1'),
+  ];
+}
+
+export interface SampledForm {
+  text: string;
+  /** The owner's rule (the scrubber's index). */
+  rule: number;
+  /** Leading characters of this form every key of its kind shares (its public prefix), plus 2: a held start shorter than this is no probe. */
+  probeMin: number;
+}
+
+/**
+ * Leading characters of each form that the value's public prefix alone decides (the tripwire counts
+ * a held start past them, proxy/secret-probe.ts): the forms of two values that share only that
+ * prefix agree that far.
+ */
+function decidedByPrefix(value: string, forms: string[], p: number, formsOf: (value: string) => string[]): number[] {
+  const chars = [...value];
+  const other = (a: string, b: string): string => chars.map((c, i) => (i < p ? c : c === a ? b : a)).join('');
+  const alt = [formsOf(other('A', 'B')), formsOf(other('C', 'D'))];
+  return forms.map((f, i) => {
+    let n = f.length;
+    for (const o of alt) {
+      const g = o[i] ?? '';
+      let k = 0;
+      while (k < n && k < g.length && f.charCodeAt(k) === g.charCodeAt(k)) k++;
+      n = k;
+    }
+    return n;
+  });
+}
+
+function gramAt(text: string, i: number): number {
+  return ((text.charCodeAt(i) << 24) | (text.charCodeAt(i + 1) << 16) | (text.charCodeAt(i + 2) << 8) | text.charCodeAt(i + 3)) >>> 0;
+}
+
+/** Values longer than this (bytes) are looked for by their first and last END_BYTES bytes. */
+const LONG_VALUE = 256;
+const END_BYTES = 64;
+
+/** The first and the last END_BYTES bytes of a value, cut at character boundaries. */
+function endsOf(value: string): [string, string] {
+  const take = (chars: string[]): string[] => {
+    const out: string[] = [];
+    let size = 0;
+    for (const ch of chars) {
+      size += Buffer.byteLength(ch);
+      if (size > END_BYTES) break;
+      out.push(ch);
+    }
+    return out;
+  };
+  const chars = [...value];
+  return [take(chars).join(''), take([...chars].reverse()).reverse().join('')];
+}
+
+const slotOf = (gram: number): number => Math.imul(gram, 0x9e3779b1) >>> (32 - HASH_BITS);
+
+const NONE: SampledHit[] = [];
+
+export interface SampledHit {
+  start: number;
+  end: number;
+  rule: number;
+}
+
+/** The sampled forms of a scrubber's own secrets. */
+export class SampledForms {
+  private readonly forms: SampledForm[] = [];
+  /** A bit per hash slot that some form's gram falls in (8 KiB: stays in the first-level cache). */
+  private readonly bitmap = new Uint32Array(1 << (HASH_BITS - 5));
+  /** Gram → [form index, offset in the form]. */
+  private readonly grams = new Map<number, Array<[number, number]>>();
+  /** Prefixes of the forms shorter than Q (a chunk's tail may end in one). */
+  private readonly shortStarts = new Set<string>();
+  /** First grams of the forms, as bitmap slots: a longer tail that may start one begins with one of them. */
+  private readonly firstGrams = new Uint8Array(1 << HASH_BITS);
+  /** The forms' first characters. */
+  private readonly firstChars = new Uint8Array(256);
+  /** Every character of the forms: a text ending in another (a line end, most often) ends in no start. */
+  private readonly anyChars = new Uint8Array(256);
+  private readonly step: number;
+  readonly maxLength: number;
+
+  /**
+   * The forms of each secret (undefined when none is long enough); `more`: further exact forms of
+   * a value, in a fixed order (the scrubber's EBCDIC spellings).
+   */
+  static of(secrets: Array<{ value: string; rule: number }>, publicPrefixLength: (value: string) => number, more: (value: string) => string[] = () => []): SampledForms | undefined {
+    const forms: SampledForm[] = [];
+    const seen = new Set<string>();
+    for (const { value: whole, rule } of secrets) {
+      if (Buffer.byteLength(whole) < MIN_FORM) continue;
+      // A long value (a PEM key, a session token) by its two ends, as its other spellings (proxy/spellings.ts).
+      for (const value of Buffer.byteLength(whole) > LONG_VALUE ? endsOf(whole) : [whole]) {
+        const all = (v: string): string[] => [...formsOf(v), ...more(v)];
+        const texts = all(value);
+        const decided = decidedByPrefix(value, texts, value === whole || whole.startsWith(value) ? publicPrefixLength(whole) : 0, all);
+        texts.forEach((text, i) => {
+          // A form equal to the value itself (a value with no letters reversed onto itself) is the scrubber's own.
+          if (text.length < MIN_FORM || seen.has(text) || text === value) return;
+          seen.add(text);
+          forms.push({ text, rule, probeMin: decided[i]! + 2 });
+        });
+      }
+    }
+    return forms.length ? new SampledForms(forms) : undefined;
+  }
+
+  private constructor(forms: SampledForm[]) {
+    this.forms = forms;
+    const min = Math.min(...forms.map((f) => f.text.length));
+    this.step = min - Q + 1;
+    this.maxLength = Math.max(...forms.map((f) => f.text.length));
+    forms.forEach((f, index) => {
+      for (let k = 1; k < Q; k++) this.shortStarts.add(f.text.slice(0, k));
+      this.firstGrams[slotOf(gramAt(f.text, 0))] = 1;
+      this.firstChars[f.text.charCodeAt(0)] = 1;
+      for (let i = 0; i < f.text.length; i++) this.anyChars[f.text.charCodeAt(i)] = 1;
+      for (let off = 0; off + Q <= f.text.length; off++) {
+        const g = gramAt(f.text, off);
+        this.bitmap[slotOf(g) >>> 5]! |= 1 << (slotOf(g) & 31);
+        let list = this.grams.get(g);
+        if (!list) this.grams.set(g, (list = []));
+        list.push([index, off]);
+      }
+    });
+  }
+
+  /** Every occurrence starting before `hold` (unsorted, possibly repeated). */
+  find(text: string, hold: number): SampledHit[] {
+    let hits: SampledHit[] | undefined;
+    const last = text.length - Q;
+    const { bitmap, step } = this;
+    for (let p = 0; p <= last; p += step) {
+      const g = ((text.charCodeAt(p) << 24) | (text.charCodeAt(p + 1) << 16) | (text.charCodeAt(p + 2) << 8) | text.charCodeAt(p + 3)) >>> 0;
+      const slot = Math.imul(g, 0x9e3779b1) >>> (32 - HASH_BITS);
+      if ((bitmap[slot >>> 5]! & (1 << (slot & 31))) === 0) continue;
+      const list = this.grams.get(g);
+      if (!list) continue;
+      for (const [index, off] of list) {
+        const start = p - off;
+        const f = this.forms[index]!;
+        if (start < 0 || start >= hold || !text.startsWith(f.text, start)) continue;
+        (hits ??= []).push({ start, end: start + f.text.length, rule: f.rule });
+      }
+    }
+    return hits ?? NONE;
+  }
+
+  /**
+   * Start of the earliest suffix of `text` that is a proper prefix of some form (text.length if
+   * none): what a stream holds back until the next chunk.
+   */
+  earliestPrefix(text: string): number {
+    const n = text.length;
+    if (n === 0 || this.anyChars[text.charCodeAt(n - 1) & 0xff] === 0) return n;
+    const firsts = this.firstChars;
+    for (let i = n > this.maxLength ? n - this.maxLength + 1 : 0; i < n; i++) {
+      if (firsts[text.charCodeAt(i) & 0xff] === 0) continue;
+      if (n - i < Q) {
+        if (this.shortStarts.has(text.slice(i))) return i;
+      } else if (this.firstGrams[slotOf(gramAt(text, i))] && this.startsSome(text, i)) {
+        return i;
+      }
+    }
+    return text.length;
+  }
+
+  private startsSome(text: string, i: number): boolean {
+    const tail = text.slice(i);
+    return this.forms.some((f) => f.text.length > tail.length && f.text.startsWith(tail));
+  }
+
+  /**
+   * The rules of which `text` ends with a proper prefix of a form at least `min` (and the form's
+   * probeMin) characters long: the tripwire's question (proxy/secret-probe.ts).
+   */
+  startsAtEnd(text: string, min: number): Set<number> {
+    const rules = new Set<number>();
+    const from = Math.max(0, text.length - this.maxLength + 1);
+    for (let i = from; i + min <= text.length; i++) {
+      const tail = text.slice(i);
+      for (const f of this.forms) if (f.text.length > tail.length && tail.length >= f.probeMin && f.text.startsWith(tail)) rules.add(f.rule);
+    }
+    return rules;
+  }
+}
