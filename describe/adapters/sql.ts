@@ -253,8 +253,11 @@ const privilegeSettings = new Set(['role', 'session_authorization', 'session aut
  */
 function changesLaterReading(name: string, values: ReadonlyArray<string | undefined>): boolean {
   const key = name.trim().toLowerCase();
-  if (key !== 'client_encoding' && key !== 'search_path') return false;
+  if (key !== 'client_encoding' && key !== 'search_path' && key !== 'transform_null_equals') return false;
   if (values.some((v) => v === undefined)) return true;
+  // `x = NULL` read as `x IS NULL` (fourteenth pass): `DELETE FROM users WHERE deleted_at = NULL`,
+  // which matches no row and reads as narrow, deletes every row never deleted. Off is the default.
+  if (key === 'transform_null_equals') return !/^(f|fa|fal|fals|false|n|no|of|off|0)$/i.test((values[0] ?? '').trim()) || values.length !== 1;
   if (key === 'client_encoding') {
     // PostgreSQL compares encoding names without case and without anything but letters and digits.
     const v = (values[0] ?? '').replace(/[^a-z0-9]/gi, '').toLowerCase();
@@ -303,6 +306,35 @@ const privilegeStatements = new Set([
 const unseenCodeStatements = new Set(['CreateTrigStmt', 'CreateEventTrigStmt', 'RuleStmt', 'ExecuteStmt', 'LoadStmt', 'CreateExtensionStmt']);
 
 /**
+ * Statements that store expressions the server runs under later statements, anyone's (fourteenth
+ * pass): column defaults, CHECK constraints, generated columns, index and partition expressions
+ * (every later INSERT/UPDATE), row-level security policies (every later read, restrictive ones
+ * too: `USING (spy(body))` runs for each row an allowed `SELECT` reads), domain checks (every cast),
+ * extended statistics (ANALYZE), views and materialized views (every read, every refresh). A
+ * function there that nothing proves read-only is code installed, as a trigger is.
+ */
+const storedExpressionStatements = new Set([
+  'CreateStmt', 'AlterTableStmt', 'IndexStmt', 'CreateDomainStmt', 'AlterDomainStmt', 'CreateStatsStmt',
+  'CreatePolicyStmt', 'AlterPolicyStmt', 'ViewStmt',
+]);
+
+/**
+ * Functions a stored expression commonly calls that write nothing but their own bookkeeping: a
+ * sequence's next value and uuid/random generators (column defaults), the clock, and Supabase's
+ * `auth.uid()`/`auth.role()`/`auth.jwt()`/`auth.email()` (policies and defaults; its `auth` schema
+ * is not the agent's to replace).
+ */
+const storedSafeFunctions = new Set(['nextval', 'uuid_generate_v1', 'uuid_generate_v1mc', 'uuid_generate_v4', 'gen_random_bytes', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp', 'timeofday']);
+const storedSafeQualified = new Set(['auth.uid', 'auth.role', 'auth.jwt', 'auth.email']);
+
+function storedSafe(written: string): boolean {
+  if (storedSafeQualified.has(written)) return true;
+  const parts = written.split('.');
+  const name = parts[parts.length - 1] ?? '';
+  return storedSafeFunctions.has(name) && (parts.length === 1 || (parts.length === 2 && (parts[0] === 'pg_catalog' || parts[0] === 'extensions')));
+}
+
+/**
  * Statements that make the database reach other servers: a foreign server, a user mapping (the
  * credentials it logs in with), a foreign table or an imported foreign schema (rows written there
  * leave), a subscription (another server's rows written here). Outside the database, like dblink.
@@ -322,9 +354,12 @@ const rewritingAlterTable = new Set(['AT_AlterColumnType', 'AT_SetExpression']);
 
 /**
  * ALTER TABLE actions that weaken access control or auditing (row-level security off, a new
- * owner, triggers or rules off): privilege changes, like GRANT.
+ * owner, triggers or rules off): privilege changes, like GRANT. `ENABLE REPLICA TRIGGER`/`RULE` is
+ * a disable in other words (fourteenth pass): such a trigger or rule fires only in sessions whose
+ * `session_replication_role` is `replica`, so an audit trigger stops recording and a rule that
+ * turns DELETEs into nothing stops protecting.
  */
-const privilegeAlterTable = /^AT_(DisableRowSecurity|NoForceRowSecurity|ChangeOwner|DisableTrig|DisableRule)/;
+const privilegeAlterTable = /^AT_(DisableRowSecurity|NoForceRowSecurity|ChangeOwner|DisableTrig|DisableRule|EnableReplicaTrig|EnableReplicaRule)/;
 
 /**
  * `ALTER VIEW v SET (security_invoker = false)` or `RESET (security_invoker)`: a view that read as
@@ -777,7 +812,12 @@ interface Analysis {
   privilege: boolean;
 }
 
-/** Whether an UPDATE's target is pg_settings, whose rule turns each row updated into set_config. */
+/**
+ * Whether an UPDATE's target is pg_settings, whose rule turns each row updated into set_config.
+ * Also a view's relation (fourteenth pass): a view over pg_settings is automatically updatable, and
+ * an UPDATE of it runs pg_settings' rule (`CREATE TEMP VIEW s AS SELECT * FROM pg_settings` then
+ * `UPDATE s SET setting = 'replica' WHERE name = 'session_replication_role'`), under a name nothing follows.
+ */
 function updatesSettings(relation: Node | undefined): boolean {
   if (!relation || String(relation.relname ?? '').toLowerCase() !== 'pg_settings') return false;
   const schema = relation.schemaname === undefined ? undefined : String(relation.schemaname).toLowerCase();
@@ -817,6 +857,8 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
       case 'RangeVar': {
         const name = qualified([n.catalogname, n.schemaname, n.relname].filter((p): p is string => typeof p === 'string'));
         if (!(n.schemaname === undefined && ctes.has(String(n.relname)))) addTable(name);
+        // A view made over pg_settings updates settings as pg_settings does (see updatesSettings).
+        if (type === 'ViewStmt' && n !== body.view && updatesSettings(n)) destructive = privilege = true;
         break;
       }
       case 'DropStmt':
@@ -976,6 +1018,10 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
     }
   }
   if (publishesInternalRows(type, body, tables)) destructive = privilege = true;
+  const stored = storedExpressionStatements.has(type) || (type === 'CreateTableAsStmt' && body.objtype === 'OBJECT_MATVIEW');
+  if (stored && functions.some((f) => !storedSafe(f))) destructive = true;
+  // An implicit or assignment cast runs its function wherever others' statements convert between the types.
+  if (type === 'CreateCastStmt' && body.func) destructive = true;
   const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
   if (functions.length) statement.functions = functions.sort();
   if (settings.length) statement.settings = [...new Set(settings)].sort();

@@ -1288,3 +1288,71 @@ t.test('thirteenth pass: a statement hidden by a backslash that ends a multibyte
     t.equal(decision.action, 'allow', sql);
   }
 });
+
+t.test('fourteenth pass: statements that switch protection off, or install code later statements run, in other words', async (t) => {
+  // Each was a medium write (grantable from a narrow one of its kind) while its plain spelling is
+  // critical. Checked on a real PostgreSQL 15: ENABLE REPLICA TRIGGER stops an audit trigger and
+  // ENABLE REPLICA RULE a DO INSTEAD NOTHING rule; an UPDATE of a view over pg_settings runs
+  // set_config; with transform_null_equals on, `WHERE deleted_at = NULL` deleted 2 of 3 rows; a
+  // restrictive policy or a view calling a function that inserts wrote a row per row an ordinary
+  // SELECT read.
+  const pg: Array<(t: string, c: string, u: string) => string> = [
+    (t2, c, u) => `ALTER TABLE ${t2} ENABLE REPLICA TRIGGER ${u}`,
+    (t2) => `ALTER TABLE ONLY ${t2} ENABLE REPLICA TRIGGER ALL`,
+    (t2, c, u) => `ALTER TABLE ${t2} ENABLE REPLICA RULE ${u}`,
+    (t2) => `CREATE TEMP VIEW ${t2} AS SELECT * FROM pg_settings ; UPDATE ${t2} SET setting = 'replica' WHERE name = 'session_replication_role'`,
+    (t2, c) => `CREATE VIEW ${t2} AS SELECT name , setting AS ${c} FROM pg_catalog.pg_settings`,
+    (t2, c) => `SET transform_null_equals = on ; DELETE FROM ${t2} WHERE ${c} = NULL`,
+    () => `SET SESSION transform_null_equals TO true`,
+    (t2) => `SELECT set_config ( 'transform_null_equals' , 'yes' , false ) FROM ${t2}`,
+    (t2, c, u) => `CREATE POLICY ${u} ON ${t2} AS RESTRICTIVE FOR SELECT USING ( ${u}.spy ( ${c} ) )`,
+    (t2, c, u) => `CREATE VIEW ${u} AS SELECT ${c} , spy ( ${c} ) FROM ${t2}`,
+    (t2, c, u) => `CREATE MATERIALIZED VIEW ${u} AS SELECT ${c} FROM ${t2} WHERE ${c} === 1`,
+    (t2, c, u) => `ALTER TABLE ${t2} ALTER COLUMN ${c} SET DEFAULT ${u} ( )`,
+    (t2, c, u) => `ALTER TABLE ${t2} ADD CONSTRAINT ${u} CHECK ( ${u} ( ${c} ) )`,
+    (t2, c, u) => `CREATE TABLE ${t2} ( ${c} int DEFAULT ${u} ( ) )`,
+    (t2, c, u) => `CREATE INDEX ON ${t2} ( ${u} ( ${c} ) )`,
+    (t2, c, u) => `CREATE DOMAIN ${t2} AS text CHECK ( ${u} ( VALUE ) )`,
+    (t2, c, u) => `CREATE CAST ( text AS ${t2} ) WITH FUNCTION ${u} ( text ) AS IMPLICIT`,
+  ];
+  const cases = [...pg.flatMap((sql) => endpoints.postgresql.map((e) => ({ sql, e }))),
+    // D1 (SQLite's FTS5): the command column empties an external-content index.
+    ...[(t2: string) => `INSERT INTO ${t2} ( ${t2} ) VALUES ( 'delete-all' )`, (t2: string) => `INSERT INTO "${t2}" ( ${t2.toUpperCase()} , rowid , ${t2}_body ) VALUES ( 'delete' , 1 , 'x' )`,
+      (t2: string) => `INSERT INTO ${t2} ( ${t2} , rank ) VALUES ( 'rank' , 'bm25(10.0)' )`, (t2: string) => `INSERT INTO ${t2} ( ${t2} ) VALUES ( 'delete-' || 'all' )`]
+      .map((f) => ({ sql: (t2: string) => f(t2), e: endpoints.sqlite[0]! }))];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...cases), ident, ident, ident, noise, async ({ sql: f, e }, tbl, col, other, n) => {
+      fc.pre(tbl !== col && tbl !== other && col !== other);
+      const sql = render(f(tbl, col, other), n);
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      if (!description.sql?.destructive || decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${e.url}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Bound: D1's params name the command.
+  const bound = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'INSERT INTO docs_fts(docs_fts) VALUES (?)', params: ['DELETE-ALL'] }) });
+  t.equal(bound.decision.approval?.risk, 'critical', 'a bound delete-all');
+  // SQLite's reading (Python's sqlite3): delete-all leaves an external-content index finding nothing.
+  const oracle = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3',
+    'c = sqlite3.connect(":memory:")',
+    'c.executescript("CREATE TABLE docs(id INTEGER PRIMARY KEY, body TEXT); CREATE VIRTUAL TABLE docs_fts USING fts5(body, content=\'docs\', content_rowid=\'id\'); INSERT INTO docs VALUES (1, \'plan a\'), (2, \'plan b\'); INSERT INTO docs_fts(docs_fts) VALUES (\'rebuild\');")',
+    'before = c.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH \'plan\'").fetchone()[0]',
+    'c.execute("INSERT INTO docs_fts(docs_fts) VALUES (?)", ("DELETE-ALL",))',
+    'print(before, c.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH \'plan\'").fetchone()[0])',
+  ].join('\n')], (err, out) => (err ? reject(err) : resolve(out.trim()))));
+  t.equal(oracle, '2 0', 'SQLite empties the index');
+  // Controls: the ordinary spellings stay what they were.
+  for (const [url, key, sql, risk] of [
+    [SUPABASE, 'query', 'ALTER TABLE acct ENABLE ALWAYS TRIGGER a', 'medium'], [SUPABASE, 'query', 'ALTER TABLE acct ENABLE TRIGGER a', 'medium'],
+    [SUPABASE, 'query', 'SET transform_null_equals = off', 'medium'], [NEON, 'query', 'CREATE VIEW v AS SELECT id, lower(email) FROM users', 'medium'],
+    [SUPABASE, 'query', 'CREATE POLICY own ON notes AS RESTRICTIVE FOR SELECT USING (auth.uid() = user_id)', 'medium'],
+    [SUPABASE, 'query', "CREATE TABLE t (id bigint DEFAULT nextval('t_id_seq'::regclass), u uuid DEFAULT extensions.uuid_generate_v4(), o uuid DEFAULT auth.uid(), c timestamptz DEFAULT now())", 'medium'],
+    [NEON, 'query', 'CREATE INDEX i ON users (lower(email))', 'medium'], [NEON, 'query', 'ALTER TABLE users ADD CONSTRAINT c CHECK (length(x) < 10)', 'medium'],
+    [D1, 'sql', "INSERT INTO docs_fts(docs_fts) VALUES ('rebuild')", 'medium'], [D1, 'sql', "INSERT INTO docs_fts(body) VALUES ('delete-all')", 'medium'],
+    [D1, 'sql', "INSERT INTO tag(tag) VALUES ('rust')", 'medium'],
+  ] as const) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql }) });
+    t.equal(decision.approval?.risk, risk, `${sql}: ${risk}`);
+  }
+});
