@@ -156,14 +156,48 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
     return params ? { texts, params: [params, ...(written ?? []).map(() => undefined)] } : { texts };
   }
   if (written?.length) return { texts: written };
+  // JSON-RPC calls (MCP's `tools/call` included) have their SQL read by their own readers.
+  const nested = typeof o.method === 'string' ? { texts: [] } : nestedSqlFields(o);
   if (!sqlPath) {
     // `{query}` or `{statement}` to any other path (`/api/v1/run`): SQL when a grammar reads
     // statements in it (a grant for one statement there must not cover another), else not SQL.
-    const texts = [o.query, o.statement].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
+    const texts = [o.query, o.statement, ...nested.texts].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
     return texts.length ? { texts, sniffed: true } : undefined;
   }
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
-  return undefined;
+  return nested.texts.length ? { texts: nested.texts, sniffed: true } : undefined;
+}
+
+/** Objects and lists a JSON body is looked through for SQL-named fields below its top level, at most. */
+const MAX_NESTED_SQL_NODES = 100_000;
+const MAX_NESTED_SQL_DEPTH = 64;
+
+/**
+ * SQL under an SQL-named field below a JSON body's top level (fourteenth pass), where a server's
+ * own envelope puts it: tRPC's `{json: {sql}}` and its batches `{"0": {json: {sql}}}`, `{input:
+ * {sql}}`, `{data: {sqlQuery}}`, Grafana's `{queries: [{rawSql}]}`, Metabase's `{native: {query}}`.
+ * Any name with `sql` in it (letter case, `_`, `-` aside), and `query` under `native`; SQL when a
+ * grammar reads statements in it (the caller sniffs). Linear in the body's nodes, bounded.
+ */
+function nestedSqlFields(o: Record<string, unknown>): { texts: string[] } {
+  const texts: string[] = [];
+  let nodes = 0;
+  const take = (x: unknown): void => {
+    for (const m of Array.isArray(x) ? x : [x]) if (typeof m === 'string' && m.trim() !== '' && texts.length < MAX_CARRIED_REQUESTS) texts.push(m);
+  };
+  const walk = (v: unknown, depth: number, native: boolean): void => {
+    if (!v || typeof v !== 'object' || ++nodes > MAX_NESTED_SQL_NODES || depth > MAX_NESTED_SQL_DEPTH) return;
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x, depth + 1, false);
+      return;
+    }
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if ((k.toLowerCase().replace(/[_-]/g, '').includes('sql') || (native && k === 'query'))) take(x);
+      walk(x, depth + 1, k === 'native');
+    }
+  };
+  walk(o, 0, false);
+  return { texts };
 }
 
 /**

@@ -1356,3 +1356,29 @@ t.test('fourteenth pass: statements that switch protection off, or install code 
     t.equal(decision.approval?.risk, risk, `${sql}: ${risk}`);
   }
 });
+
+t.test('fourteenth pass: SQL in a server\'s own envelope below the body\'s top level is read', async (t) => {
+  // tRPC (`{json: {sql}}`, a batch `{"0": {json: {sql}}}`), an `input`/`data` wrapper, Grafana's
+  // `{queries: [{rawSql}]}`, Metabase's `{native: {query}}`, a top-level `rawSql`: each was a plain
+  // medium POST to an allowed host, its DROP unseen by the human approving it.
+  const envelopes = fc.constantFrom(
+    (s: string) => ({ json: { sql: s } }), (s: string) => ({ 0: { json: { sql: s } } }), (s: string) => ({ input: { sql: s, limit: 10 } }),
+    (s: string) => ({ data: { sqlQuery: s } }), (s: string) => ({ queries: [{ refId: 'A', rawSql: s, format: 'table' }] }),
+    (s: string) => ({ database: 1, type: 'native', native: { query: s } }), (s: string) => ({ rawSql: s }), (s: string) => ({ steps: [{ SQL_Text: [s] }] }),
+  );
+  const destructive = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`, (x: string) => `UPDATE ${x} SET a = 1`);
+  await fc.assert(
+    fc.asyncProperty(envelopes, destructive, ident, fc.constantFrom('/trpc/db.run', '/api/ds/query', '/api/dataset', '/v1/run'), async (env, d, x, p) => {
+      const body = JSON.stringify(env(d(x)));
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}${p}`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${body} to ${p}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: settings named for SQL that hold no statement, a search phrase under `query`, a read.
+  for (const [body, risk] of [[{ settings: { sql_mode: 'strict' }, title: 'drop table tennis' }, 'medium'], [{ filter: { query: 'drop table tennis' } }, 'medium'], [{ json: { sql: 'SELECT id FROM notes' } }, 'medium']] as const) {
+    const { description, decision } = await decide({ url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+    t.equal(decision.approval?.risk, risk, `${JSON.stringify(body)}: ${risk}`);
+    t.notOk(description.sql?.destructive, 'nothing destructive');
+  }
+});
