@@ -157,7 +157,9 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   }
   if (written?.length) return { texts: written };
   // JSON-RPC calls (MCP's `tools/call` included) have their SQL read by their own readers.
-  const nested = typeof o.method === 'string' ? { texts: [] } : nestedSqlFields(o);
+  const nested = typeof o.method === 'string' ? { texts: [], named: false } : nestedSqlFields(o);
+  // A field named `sql` below the top level is SQL as a top-level one is (unreadable: unread SQL).
+  if (nested.named) return { texts: nested.texts };
   if (!sqlPath) {
     // `{query}` or `{statement}` to any other path (`/api/v1/run`): SQL when a grammar reads
     // statements in it (a grant for one statement there must not cover another), else not SQL.
@@ -177,13 +179,19 @@ const MAX_NESTED_SQL_DEPTH = 64;
  * own envelope puts it: tRPC's `{json: {sql}}` and its batches `{"0": {json: {sql}}}`, `{input:
  * {sql}}`, `{data: {sqlQuery}}`, Grafana's `{queries: [{rawSql}]}`, Metabase's `{native: {query}}`.
  * Any name with `sql` in it (letter case, `_`, `-` aside), and `query` under `native`; SQL when a
- * grammar reads statements in it (the caller sniffs). Linear in the body's nodes, bounded.
+ * grammar reads statements in it (the caller sniffs), and always under a field named `sql`
+ * (`named`), as at the top level. Linear in the body's nodes, bounded.
  */
-function nestedSqlFields(o: Record<string, unknown>): { texts: string[] } {
+function nestedSqlFields(o: Record<string, unknown>): { texts: string[]; named: boolean } {
   const texts: string[] = [];
+  let named = false;
   let nodes = 0;
-  const take = (x: unknown): void => {
-    for (const m of Array.isArray(x) ? x : [x]) if (typeof m === 'string' && m.trim() !== '' && texts.length < MAX_CARRIED_REQUESTS) texts.push(m);
+  const take = (x: unknown, exact: boolean): void => {
+    for (const m of Array.isArray(x) ? x : [x]) {
+      if (typeof m !== 'string' || m.trim() === '' || texts.length >= MAX_CARRIED_REQUESTS) continue;
+      texts.push(m);
+      if (exact) named = true;
+    }
   };
   const walk = (v: unknown, depth: number, native: boolean): void => {
     if (!v || typeof v !== 'object' || ++nodes > MAX_NESTED_SQL_NODES || depth > MAX_NESTED_SQL_DEPTH) return;
@@ -192,12 +200,12 @@ function nestedSqlFields(o: Record<string, unknown>): { texts: string[] } {
       return;
     }
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if ((k.toLowerCase().replace(/[_-]/g, '').includes('sql') || (native && k === 'query'))) take(x);
+      if ((k.toLowerCase().replace(/[_-]/g, '').includes('sql') || (native && k === 'query'))) take(x, k.toLowerCase() === 'sql');
       walk(x, depth + 1, k === 'native');
     }
   };
   walk(o, 0, false);
-  return { texts };
+  return { texts, named };
 }
 
 /**
@@ -335,8 +343,8 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
       unseen ??= 'a Hasura bulk query too large or too deep';
       return;
     }
-    if (query.type === 'run_sql') stmt(query.args);
-    else if (query.type === 'bulk' || query.type === 'concurrent_bulk') {
+    if (hasuraRunSql(query.type)) stmt(query.args);
+    else if (hasuraBulk(query.type)) {
       if (Array.isArray(query.args)) for (const a of query.args) hasura(a, depth + 1);
       else unseen ??= 'a bulk query without its list';
     }
@@ -346,7 +354,7 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
   // cursor (`/v3/cursor {baton, batch: {steps}}`): the shapes alone say what they are.
   else if (isObject(o.stmt) && (typeof o.stmt.sql === 'string' || o.stmt.sql_id !== undefined)) hrana({ type: 'execute', stmt: o.stmt });
   else if (isObject(o.batch) && Array.isArray(o.batch.steps)) hrana({ type: 'batch', batch: o.batch });
-  else if (o.type === 'run_sql' || o.type === 'bulk' || o.type === 'concurrent_bulk') hasura(o, 0);
+  else if (hasuraRunSql(o.type) || (hasuraBulk(o.type) && Array.isArray(o.args))) hasura(o, 0);
   else if (Array.isArray(o.statements) && sqlPath) {
     for (const st of o.statements) {
       if (typeof st === 'string') texts.push(st), params.push(undefined);
@@ -359,6 +367,16 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Hasura's run_sql under each database's prefix (fourteenth pass): `pg_run_sql`, `mssql_run_sql`,
+ * `citus_run_sql`, `cockroach_run_sql`, `bigquery_run_sql`, and a data connector's own prefix
+ * (`snowflake_run_sql`). SQL Server's `EXEC('DROP TABLE users')` and BigQuery's `EXECUTE IMMEDIATE`
+ * under them were no SQL to any grammar Airlock has, so a plain POST; as run_sql, unread SQL.
+ */
+const hasuraRunSql = (type: unknown): boolean => typeof type === 'string' && /^([a-z0-9]+_)?run_sql$/i.test(type);
+/** Hasura's lists of queries: `bulk`, `concurrent_bulk`, and the Metadata API's `bulk_atomic`, `bulk_keep_going`. */
+const hasuraBulk = (type: unknown): boolean => type === 'bulk' || type === 'concurrent_bulk' || type === 'bulk_atomic' || type === 'bulk_keep_going';
 
 /**
  * SQL under the field names of SQL APIs whose path says nothing: Snowflake's driver API

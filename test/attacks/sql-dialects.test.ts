@@ -1357,7 +1357,7 @@ t.test('fourteenth pass: statements that switch protection off, or install code 
   }
 });
 
-t.test('fourteenth pass: SQL in a server\'s own envelope below the body\'s top level is read', async (t) => {
+t.test('fourteenth pass: SQL in a server\'s own envelope below the body\'s top level, and Hasura\'s run_sql under any database\'s prefix, is read', async (t) => {
   // tRPC (`{json: {sql}}`, a batch `{"0": {json: {sql}}}`), an `input`/`data` wrapper, Grafana's
   // `{queries: [{rawSql}]}`, Metabase's `{native: {query}}`, a top-level `rawSql`: each was a plain
   // medium POST to an allowed host, its DROP unseen by the human approving it.
@@ -1375,8 +1375,26 @@ t.test('fourteenth pass: SQL in a server\'s own envelope below the body\'s top l
     }),
     { numRuns: Math.min(runs, 30), ...seed },
   );
+  // Hasura's run_sql under each database's prefix (`mssql_run_sql`, `bigquery_run_sql` …, also in
+  // `bulk_atomic`), and a nested `sql` field: dynamic SQL no grammar Airlock has reads (SQL Server's
+  // `EXEC('…')`, BigQuery's `EXECUTE IMMEDIATE`) is unread SQL, as under a top-level `sql`.
+  const dynamic = fc.constantFrom((x: string) => `EXEC('DROP TABLE ${x}')`, (x: string) => `EXEC sp_executesql N'DELETE FROM ${x}'`,
+    (x: string) => `DECLARE s STRING DEFAULT 'DROP TABLE d.${x}'; EXECUTE IMMEDIATE s;`, (x: string) => `EXECUTE IMMEDIATE $$DROP TABLE ${x}$$`, (x: string) => `DROP TABLE [${x}]`);
+  const carriers = fc.constantFrom(
+    ...['run_sql', 'pg_run_sql', 'mssql_run_sql', 'citus_run_sql', 'cockroach_run_sql', 'bigquery_run_sql', 'snowflake_run_sql'].map((type) => (s: string) => ({ type, args: { source: 'default', sql: s } })),
+    (s: string) => ({ type: 'bulk_atomic', args: [{ type: 'mssql_run_sql', args: { source: 'default', sql: s } }] }),
+    (s: string) => ({ input: { sql: s } }), (s: string) => ({ json: { SQL: s } }),
+  );
+  await fc.assert(
+    fc.asyncProperty(carriers, dynamic, ident, async (c, d, x) => {
+      const body = JSON.stringify(c(d(x)));
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}/v2/query`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${body}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
   // Controls: settings named for SQL that hold no statement, a search phrase under `query`, a read.
-  for (const [body, risk] of [[{ settings: { sql_mode: 'strict' }, title: 'drop table tennis' }, 'medium'], [{ filter: { query: 'drop table tennis' } }, 'medium'], [{ json: { sql: 'SELECT id FROM notes' } }, 'medium']] as const) {
+  for (const [body, risk] of [[{ settings: { sql_mode: 'strict' }, title: 'drop table tennis' }, 'medium'], [{ filter: { query: 'drop table tennis' } }, 'medium'], [{ json: { sql: 'SELECT id FROM notes' } }, 'medium'], [{ type: 'mssql_run_sql', args: { source: 'default', sql: 'SELECT id FROM notes' } }, 'medium']] as const) {
     const { description, decision } = await decide({ url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
     t.equal(decision.approval?.risk, risk, `${JSON.stringify(body)}: ${risk}`);
     t.notOk(description.sql?.destructive, 'nothing destructive');
