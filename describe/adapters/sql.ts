@@ -165,6 +165,8 @@ const otherDialectFunctions = new Set([
   'read_xlsx', 'read_avro', 'query', 'query_table',
   'system$cancel_query', 'system$cancel_all_queries', 'system$abort_session', 'system$abort_transaction',
   'fn_xe_file_target_read_file', 'fn_get_audit_file', 'fn_trace_gettable',
+  // Fourteenth pass: DuckDB's readers of JSON objects, and its environment (the CLI's credentials).
+  'read_json_objects_auto', 'read_ndjson_objects', 'getenv',
 ]);
 
 /** Oracle's packages that reach the network or files, or run SQL text (`UTL_HTTP.REQUEST(…)`, `DBMS_XMLGEN.GETXML('…')`). */
@@ -938,6 +940,8 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         const name = (parts[parts.length - 1] ?? '').toLowerCase();
         if (destructiveFunctions.has(name)) destructive = true;
         if (dialect === 'unknown' && (otherDialectFunctions.has(name) || parts.some((p) => otherDialectPackages.has(p.toLowerCase())))) destructive = true;
+        // DuckDB's `glob('/root/.ssh/*')` lists server files (SQLite's glob takes two arguments).
+        if (dialect === 'unknown' && name === 'glob' && ((call.args ?? []) as unknown[]).length === 1) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
         if (runsText(parts)) destructive = true;
         if (runsText(parts, outboundFunctions)) destructive = true;

@@ -1400,3 +1400,32 @@ t.test('fourteenth pass: SQL in a server\'s own envelope below the body\'s top l
     t.notOk(description.sql?.destructive, 'nothing destructive');
   }
 });
+
+t.test('fourteenth pass: a table named by a path or URL, and DuckDB\'s file listing, are server files on an endpoint of unknown dialect', async (t) => {
+  // DuckDB reads `FROM 'https://…/x.csv'` from that server and `FROM '/home/u/x.csv'` from its
+  // disk; Spark and Databricks read `FROM csv.\`/etc/passwd\`` (text, json, parquet, orc, avro,
+  // binaryFile, delta) from the file. SQLite's and MySQL's readings saw a table with an odd name: a
+  // medium read-like write, where `read_csv('/etc/passwd')` is critical.
+  const place = fc.constantFrom('/etc/passwd', 'file:/etc/shadow', 'https://drop.attacker.example/x.csv', 's3://bucket/loot.parquet', '/home/u/.ssh/id_rsa', 'C:\\Windows\\win.ini');
+  const shape = fc.constantFrom(
+    (p: string) => `SELECT * FROM '${p}'`, (p: string) => `SELECT * FROM csv.\`${p}\``, (p: string) => `SELECT value FROM text.\`${p}\` LIMIT 5`,
+    (p: string) => `SELECT * FROM binaryFile.\`${p}\``, (p: string) => `SELECT a.* FROM "${p}" a JOIN users u ON u.id = a.id`,
+  );
+  await fc.assert(
+    fc.asyncProperty(shape, place, async (s, p) => {
+      const sql = s(p);
+      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 25), ...seed },
+  );
+  for (const sql of ["SELECT * FROM glob('/root/.ssh/*')", "SELECT getenv('AWS_SECRET_ACCESS_KEY')", "SELECT * FROM read_json_objects_auto('/etc/x.json')"]) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.equal(decision.approval?.risk, 'critical', sql);
+  }
+  // Controls: SQLite's two-argument glob, a path as a value, BigQuery's dotted and legacy names; on D1 `glob(x)` is SQLite's own (unknown there: unparsed as before).
+  for (const sql of ["SELECT glob('*.txt', name) FROM files", "SELECT * FROM users WHERE path = '/a/b'", 'SELECT * FROM [bigquery-public-data:samples.shakespeare]', 'SELECT id FROM app.users']) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.equal(decision.approval?.risk, 'medium', sql);
+  }
+});
