@@ -268,8 +268,16 @@ function changesLaterReading(name: string, values: ReadonlyArray<string | undefi
   const schemas = values.join(',').split(',').map((p) => p.trim().replace(/^"|"$/g, '').toLowerCase());
   // Also a path into the platform's own data (`auth`, `vault`, `storage` …): later unqualified
   // names (`DELETE FROM users WHERE id = $1`) act there, under grants given for `public`'s.
-  return schemas.indexOf('pg_catalog') > 0 || schemas.some((sc) => sc !== 'extensions' && internalSchemas.includes(sc));
+  if (schemas.indexOf('pg_catalog') > 0 || schemas.some((sc) => sc !== 'extensions' && internalSchemas.includes(sc))) return true;
+  // Any other schema of the user's own (fourteenth pass; the thirteenth left it a write): later
+  // unqualified names (`DELETE FROM users WHERE id = $1`, in this request or, on a pooled
+  // connection, in a later one) act there, while the statement names `users` and is covered by
+  // grants given for `public`'s. Only the default path's schemas keep it a write.
+  return schemas.some((sc) => !defaultPathSchemas.has(sc));
 }
+
+/** The schemas of PostgreSQL's and Supabase's default search paths (`"$user", public, extensions`), and an empty entry. */
+const defaultPathSchemas = new Set(['', '$user', 'public', 'pg_catalog', 'pg_temp', 'extensions']);
 
 /**
  * A function, aggregate or operator created under the name of a built-in the analysis proves

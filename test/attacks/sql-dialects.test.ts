@@ -1189,7 +1189,7 @@ t.test('thirteenth pass: an operator named in a subquery comparison or an ORDER 
 
 t.test('thirteenth pass: settings that change how later statements are read stay writes when they change nothing Airlock relies on', async (t) => {
   // The destructive spellings are in the construct property above; these must not be held critical.
-  for (const sql of ["SET client_encoding = 'UTF8'", "SET NAMES 'utf-8'", 'SET client_encoding TO DEFAULT', "SELECT set_config('client_encoding', 'Unicode', false)", 'SET search_path = "$user", public, extensions', 'SET search_path = pg_catalog, public', "SELECT set_config('search_path', 'app', true)", 'RESET search_path']) {
+  for (const sql of ["SET client_encoding = 'UTF8'", "SET NAMES 'utf-8'", 'SET client_encoding TO DEFAULT', "SELECT set_config('client_encoding', 'Unicode', false)", 'SET search_path = "$user", public, extensions', 'SET search_path = pg_catalog, public', "SELECT set_config('search_path', 'public', true)", 'RESET search_path']) {
     for (const e of endpoints.postgresql) {
       const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
       t.equal(decision.approval?.risk, 'medium', `${sql} on ${e.url}: a write`);
@@ -1305,6 +1305,10 @@ t.test('fourteenth pass: statements that switch protection off, or install code 
     (t2, c) => `SET transform_null_equals = on ; DELETE FROM ${t2} WHERE ${c} = NULL`,
     () => `SET SESSION transform_null_equals TO true`,
     (t2) => `SELECT set_config ( 'transform_null_equals' , 'yes' , false ) FROM ${t2}`,
+    // A search path into another schema of the user's own: `users` then names app.users, under grants given for public.users.
+    (t2) => `SET search_path = s_${t2}`,
+    (t2, c) => `SET LOCAL search_path TO s_${t2} , public ; DELETE FROM users WHERE ${c} = 1`,
+    (t2) => `SELECT set_config ( 'search_path' , 's_${t2}' , true )`,
     (t2, c, u) => `CREATE POLICY ${u} ON ${t2} AS RESTRICTIVE FOR SELECT USING ( ${u}.spy ( ${c} ) )`,
     (t2, c, u) => `CREATE VIEW ${u} AS SELECT ${c} , spy ( ${c} ) FROM ${t2}`,
     (t2, c, u) => `CREATE MATERIALIZED VIEW ${u} AS SELECT ${c} FROM ${t2} WHERE ${c} === 1`,
