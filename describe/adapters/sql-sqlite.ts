@@ -824,6 +824,8 @@ function analyzeStatement(scratch: Scratch, s: Sqlite3, stmt: number, text: stri
     // A full-text table's command column: `INSERT INTO ft(ft) VALUES('delete-all')` empties its index.
     if (verb === 'INSERT' && ftsCommandInsert(text, functions, scratch.params)) destructive = true;
     if (verb === 'ALTER' && rest.includes('DROP')) destructive = true;
+    // A table or column renamed: what every later statement names becomes another (fourteenth pass; see sql.ts dataObjectTypes).
+    if (verb === 'ALTER' && rest.includes('RENAME')) destructive = true;
     // By its words, not by what the scratch schema holds: `DROP … IF EXISTS` of an object the
     // scratch copy lacks compiles to nothing there, and drops it on the server.
     if (verb === 'DROP') destructive = true;

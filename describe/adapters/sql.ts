@@ -408,6 +408,15 @@ const kindNames: Record<string, string> = {
 /** Objects whose name others' code calls: renaming or moving one lets another take its place. */
 const codeObjectTypes = new Set(['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_VIEW', 'OBJECT_AGGREGATE', 'OBJECT_OPERATOR']);
 
+/**
+ * Objects whose name others' statements (and the grants that key on them) reach for data
+ * (fourteenth pass): renaming one swaps what every later statement reads and writes. Two column
+ * renames (`is_admin` ⇄ `is_verified`) change every row's meaning as an UPDATE of every row would;
+ * a table renamed over a copy without row-level security serves that copy to every client; a
+ * schema or database renamed takes the data away from the application.
+ */
+const dataObjectTypes = new Set(['OBJECT_TABLE', 'OBJECT_COLUMN', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE', 'OBJECT_SCHEMA', 'OBJECT_DATABASE', 'OBJECT_TYPE', 'OBJECT_DOMAIN', 'OBJECT_ATTRIBUTE']);
+
 const tableObjectTypes = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE', 'OBJECT_SEQUENCE', 'OBJECT_INDEX']);
 
 function snake(typeName: string): string {
@@ -1002,6 +1011,18 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         // A function, procedure or view renamed or moved: the name others' statements, triggers and
         // row-level security policies call now reaches other code (a swap is CREATE OR REPLACE).
         if (codeObjectTypes.has(String(t === 'RenameStmt' ? n.renameType : n.objectType))) destructive = true;
+        if (dataObjectTypes.has(String(t === 'RenameStmt' ? n.renameType : n.objectType))) destructive = true;
+        // A role renamed: who PostgREST, Neon's Data API or a pooler acts as (by name) becomes another role.
+        if (t === 'RenameStmt' && n.renameType === 'OBJECT_ROLE') destructive = privilege = true;
+        break;
+      case 'AlterEnumStmt':
+        // `ALTER TYPE level RENAME VALUE 'admin' TO 'user'`: every row holding the value now holds
+        // the other (three renames swap two values), an UPDATE of every row (fourteenth pass).
+        if (n.oldVal !== undefined) destructive = true;
+        break;
+      case 'AlterDomainStmt':
+        // A domain's CHECK or NOT NULL dropped, as ALTER TABLE … DROP CONSTRAINT / DROP NOT NULL is.
+        if (n.subtype === 'X' || n.subtype === 'N') destructive = true;
         break;
       case 'DefineStmt':
         // CREATE OR REPLACE AGGREGATE replaces code others call (as in the default case); an

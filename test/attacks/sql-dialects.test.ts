@@ -1289,7 +1289,7 @@ t.test('thirteenth pass: a statement hidden by a backslash that ends a multibyte
   }
 });
 
-t.test('fourteenth pass: statements that switch protection off, or install code later statements run, in other words', async (t) => {
+t.test('fourteenth pass: statements that switch protection off, install code later statements run, or swap what names reach, in other words', async (t) => {
   // Each was a medium write (grantable from a narrow one of its kind) while its plain spelling is
   // critical. Checked on a real PostgreSQL 15: ENABLE REPLICA TRIGGER stops an audit trigger and
   // ENABLE REPLICA RULE a DO INSTEAD NOTHING rule; an UPDATE of a view over pg_settings runs
@@ -1318,20 +1318,34 @@ t.test('fourteenth pass: statements that switch protection off, or install code 
     (t2, c, u) => `CREATE INDEX ON ${t2} ( ${u} ( ${c} ) )`,
     (t2, c, u) => `CREATE DOMAIN ${t2} AS text CHECK ( ${u} ( VALUE ) )`,
     (t2, c, u) => `CREATE CAST ( text AS ${t2} ) WITH FUNCTION ${u} ( text ) AS IMPLICIT`,
+    // Renames that swap what every later statement reaches (real PostgreSQL: three enum value
+    // renames, or three column renames, made every `user` an `admin`); a role renamed under PostgREST's names.
+    (t2, c, u) => `ALTER TYPE ${t2} RENAME VALUE 'admin' TO '${u}'`,
+    (t2, c, u) => `ALTER TABLE ${t2} RENAME COLUMN ${c} TO ${u}`,
+    (t2, c, u) => `ALTER TABLE ${t2} RENAME TO ${u}`,
+    (t2, c, u) => `ALTER TABLE IF EXISTS ${t2} SET SCHEMA ${u}`,
+    (t2, c, u) => `ALTER ROLE ${t2} RENAME TO ${u}`,
+    (t2, c, u) => `ALTER SCHEMA ${t2} RENAME TO ${u}`,
+    (t2, c) => `ALTER DOMAIN ${t2} DROP CONSTRAINT ${c}`,
   ];
   const cases = [...pg.flatMap((sql) => endpoints.postgresql.map((e) => ({ sql, e }))),
     // D1 (SQLite's FTS5): the command column empties an external-content index.
     ...[(t2: string) => `INSERT INTO ${t2} ( ${t2} ) VALUES ( 'delete-all' )`, (t2: string) => `INSERT INTO "${t2}" ( ${t2.toUpperCase()} , rowid , ${t2}_body ) VALUES ( 'delete' , 1 , 'x' )`,
-      (t2: string) => `INSERT INTO ${t2} ( ${t2} , rank ) VALUES ( 'rank' , 'bm25(10.0)' )`, (t2: string) => `INSERT INTO ${t2} ( ${t2} ) VALUES ( 'delete-' || 'all' )`]
+      (t2: string) => `INSERT INTO ${t2} ( ${t2} , rank ) VALUES ( 'rank' , 'bm25(10.0)' )`, (t2: string) => `INSERT INTO ${t2} ( ${t2} ) VALUES ( 'delete-' || 'all' )`,
+      (t2: string) => `ALTER TABLE ${t2} RENAME TO ${t2}_old`, (t2: string) => `ALTER TABLE ${t2} RENAME COLUMN ${t2}_a TO ${t2}_b`]
       .map((f) => ({ sql: (t2: string) => f(t2), e: endpoints.sqlite[0]! }))];
+  const check = async (sql: string, e: { url: string; key: string }): Promise<void> => {
+    const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+    if (!description.sql?.destructive || decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${e.url}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+  };
+  // Each case once as written, then random names, keyword case and comments.
+  for (const { sql: f, e } of cases) await check(f('acct', 'flag', 'other'), e);
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...cases), ident, ident, ident, noise, async ({ sql: f, e }, tbl, col, other, n) => {
       fc.pre(tbl !== col && tbl !== other && col !== other);
-      const sql = render(f(tbl, col, other), n);
-      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
-      if (!description.sql?.destructive || decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${e.url}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+      await check(render(f(tbl, col, other), n), e);
     }),
-    { numRuns: Math.min(runs, 30), ...seed },
+    { numRuns: Math.min(runs, 20), ...seed },
   );
   // Bound: D1's params name the command.
   const bound = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'INSERT INTO docs_fts(docs_fts) VALUES (?)', params: ['DELETE-ALL'] }) });
@@ -1355,6 +1369,8 @@ t.test('fourteenth pass: statements that switch protection off, or install code 
     [NEON, 'query', 'CREATE INDEX i ON users (lower(email))', 'medium'], [NEON, 'query', 'ALTER TABLE users ADD CONSTRAINT c CHECK (length(x) < 10)', 'medium'],
     [D1, 'sql', "INSERT INTO docs_fts(docs_fts) VALUES ('rebuild')", 'medium'], [D1, 'sql', "INSERT INTO docs_fts(body) VALUES ('delete-all')", 'medium'],
     [D1, 'sql', "INSERT INTO tag(tag) VALUES ('rust')", 'medium'],
+    [NEON, 'query', "ALTER TYPE status ADD VALUE 'archived'", 'medium'], [NEON, 'query', 'ALTER INDEX users_email_idx RENAME TO users_email_key', 'medium'],
+    [SUPABASE, 'query', 'ALTER DOMAIN email ADD CONSTRAINT has_at CHECK (VALUE LIKE \'%@%\')', 'medium'],
   ] as const) {
     const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql }) });
     t.equal(decision.approval?.risk, risk, `${sql}: ${risk}`);
