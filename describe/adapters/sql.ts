@@ -1051,6 +1051,19 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
     }
   }
   if (publishesInternalRows(type, body, tables)) destructive = privilege = true;
+  // EXPLAIN ANALYZE runs its statement (fourteenth pass): `EXPLAIN ANALYZE CREATE TABLE public.leak
+  // AS SELECT * FROM auth.users` (also SELECT … INTO, CREATE MATERIALIZED VIEW) made the table on a
+  // real PostgreSQL, and was an allowed read. The statement is judged as itself, with or without
+  // ANALYZE (planning alone may call an IMMUTABLE function, as for the other statements).
+  if (type === 'ExplainStmt' && body.query && typeof body.query === 'object') {
+    const [innerType, innerBody] = Object.entries(body.query as Node)[0] ?? [];
+    if (innerType && innerBody && typeof innerBody === 'object') {
+      const inner = analyzeStatement(innerType, innerBody as Node, undefined, dialect);
+      if (inner.statement.destructive) destructive = true;
+      if (inner.privilege) privilege = true;
+      if (!inner.readOnly) readOnly = false;
+    }
+  }
   const stored = storedExpressionStatements.has(type) || (type === 'CreateTableAsStmt' && body.objtype === 'OBJECT_MATVIEW');
   if (stored && functions.some((f) => !storedSafe(f))) destructive = true;
   // An implicit or assignment cast runs its function wherever others' statements convert between the types.

@@ -1327,6 +1327,10 @@ t.test('fourteenth pass: statements that switch protection off, install code lat
     (t2, c, u) => `ALTER ROLE ${t2} RENAME TO ${u}`,
     (t2, c, u) => `ALTER SCHEMA ${t2} RENAME TO ${u}`,
     (t2, c) => `ALTER DOMAIN ${t2} DROP CONSTRAINT ${c}`,
+    // EXPLAIN ANALYZE runs what it explains: on a real PostgreSQL these made the table or view (an allowed read before).
+    (t2) => `EXPLAIN ANALYZE CREATE TABLE public.${t2} AS SELECT * FROM auth.users`,
+    (t2) => `EXPLAIN ( ANALYZE , COSTS OFF ) CREATE MATERIALIZED VIEW ${t2} AS SELECT * FROM auth.users`,
+    (t2, c) => `EXPLAIN ANALYZE SELECT ${c} INTO public.${t2} FROM vault.decrypted_secrets`,
   ];
   const cases = [...pg.flatMap((sql) => endpoints.postgresql.map((e) => ({ sql, e }))),
     // D1 (SQLite's FTS5): the command column empties an external-content index.
@@ -1369,11 +1373,16 @@ t.test('fourteenth pass: statements that switch protection off, install code lat
     [NEON, 'query', 'CREATE INDEX i ON users (lower(email))', 'medium'], [NEON, 'query', 'ALTER TABLE users ADD CONSTRAINT c CHECK (length(x) < 10)', 'medium'],
     [D1, 'sql', "INSERT INTO docs_fts(docs_fts) VALUES ('rebuild')", 'medium'], [D1, 'sql', "INSERT INTO docs_fts(body) VALUES ('delete-all')", 'medium'],
     [D1, 'sql', "INSERT INTO tag(tag) VALUES ('rust')", 'medium'],
+    [NEON, 'query', 'EXPLAIN ANALYZE CREATE TABLE t AS SELECT 1', 'medium'], [SUPABASE, 'query', 'EXPLAIN ANALYZE CREATE TABLE t AS SELECT 1', 'medium'],
     [NEON, 'query', "ALTER TYPE status ADD VALUE 'archived'", 'medium'], [NEON, 'query', 'ALTER INDEX users_email_idx RENAME TO users_email_key', 'medium'],
     [SUPABASE, 'query', 'ALTER DOMAIN email ADD CONSTRAINT has_at CHECK (VALUE LIKE \'%@%\')', 'medium'],
   ] as const) {
     const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql }) });
     t.equal(decision.approval?.risk, risk, `${sql}: ${risk}`);
+  }
+  for (const sql of ['EXPLAIN SELECT * FROM users', 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT id FROM users WHERE id = 1']) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.action, 'allow', `${sql}: a read`);
   }
 });
 
