@@ -1055,14 +1055,15 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
   // AS SELECT * FROM auth.users` (also SELECT … INTO, CREATE MATERIALIZED VIEW) made the table on a
   // real PostgreSQL, and was an allowed read. The statement is judged as itself, with or without
   // ANALYZE (planning alone may call an IMMUTABLE function, as for the other statements).
-  if (type === 'ExplainStmt' && body.query && typeof body.query === 'object') {
-    const [innerType, innerBody] = Object.entries(body.query as Node)[0] ?? [];
-    if (innerType && innerBody && typeof innerBody === 'object') {
-      const inner = analyzeStatement(innerType, innerBody as Node, undefined, dialect);
-      if (inner.statement.destructive) destructive = true;
-      if (inner.privilege) privilege = true;
-      if (!inner.readOnly) readOnly = false;
-    }
+  // Likewise the elements of `CREATE SCHEMA s CREATE VIEW v AS … CREATE TABLE t (…)`, each run as its own statement.
+  const inners = type === 'ExplainStmt' ? [body.query] : type === 'CreateSchemaStmt' ? ((body.schemaElts ?? []) as unknown[]) : [];
+  for (const wrapped of inners) {
+    const [innerType, innerBody] = wrapped && typeof wrapped === 'object' ? Object.entries(wrapped as Node)[0] ?? [] : [];
+    if (!innerType || !innerBody || typeof innerBody !== 'object') continue;
+    const inner = analyzeStatement(innerType, innerBody as Node, undefined, dialect);
+    if (inner.statement.destructive) destructive = true;
+    if (inner.privilege) privilege = true;
+    if (!inner.readOnly) readOnly = false;
   }
   const stored = storedExpressionStatements.has(type) || (type === 'CreateTableAsStmt' && body.objtype === 'OBJECT_MATVIEW');
   if (stored && functions.some((f) => !storedSafe(f))) destructive = true;

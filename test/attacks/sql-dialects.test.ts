@@ -1331,6 +1331,8 @@ t.test('fourteenth pass: statements that switch protection off, install code lat
     (t2) => `EXPLAIN ANALYZE CREATE TABLE public.${t2} AS SELECT * FROM auth.users`,
     (t2) => `EXPLAIN ( ANALYZE , COSTS OFF ) CREATE MATERIALIZED VIEW ${t2} AS SELECT * FROM auth.users`,
     (t2, c) => `EXPLAIN ANALYZE SELECT ${c} INTO public.${t2} FROM vault.decrypted_secrets`,
+    // CREATE SCHEMA's elements run as statements of their own.
+    (t2, c, u) => `CREATE SCHEMA ${t2} CREATE VIEW ${u} AS SELECT ${u} ( ${c} ) FROM public.${c}`,
   ];
   const cases = [...pg.flatMap((sql) => endpoints.postgresql.map((e) => ({ sql, e }))),
     // D1 (SQLite's FTS5): the command column empties an external-content index.
