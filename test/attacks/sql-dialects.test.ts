@@ -1351,7 +1351,7 @@ t.test('fourteenth pass: statements that switch protection off, install code lat
       fc.pre(tbl !== col && tbl !== other && col !== other);
       await check(render(f(tbl, col, other), n), e);
     }),
-    { numRuns: Math.min(runs, 20), ...seed },
+    { numRuns: Math.min(runs, 10), ...seed },
   );
   // Bound: D1's params name the command.
   const bound = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'INSERT INTO docs_fts(docs_fts) VALUES (?)', params: ['DELETE-ALL'] }) });
