@@ -36,19 +36,27 @@ function filterHoldsForEveryRow(filter: unknown, depth = 0): boolean {
   const entries = Object.entries(filter as Record<string, unknown>);
   if (entries.length === 0) return true;
   return entries.every(([key, cond]) => {
-    if (key === 'or' || key === 'and') {
-      if (!Array.isArray(cond) || cond.length === 0) return false;
+    // pg_graphql before 1.0 spelled the compound filters `AND`, `OR`, `NOT` (fourteenth pass).
+    const k = key === 'AND' || key === 'OR' || key === 'NOT' ? key.toLowerCase() : key;
+    if (k === 'or' || k === 'and') {
+      if (!Array.isArray(cond)) return false;
+      // An empty list filters nothing: pg_graphql's own tests return every row for `{AND: []}` and `{OR: []}`.
+      if (cond.length === 0) return true;
       const holds = cond.map((c) => filterHoldsForEveryRow(c, depth + 1));
-      return key === 'or' ? holds.some(Boolean) : holds.every(Boolean);
+      return k === 'or' ? holds.some(Boolean) : holds.every(Boolean);
     }
     // `not: {id: {eq: 7}}`, `not: {name: {like: "a%"}}`, `not: {and: […]}` (NOT of conditions)
     // spare only the rows they name, as SQL's `NOT (…)` does.
-    if (key === 'not') return negationSparesRows(cond);
+    if (k === 'not') return negationSparesRows(cond);
     if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
     const ops = Object.entries(cond as Record<string, unknown>);
-    // `neq` names the rows spared, not the rows touched (SQL's `id <> 7`, adapters/sql.ts).
+    // `neq` names the rows spared, not the rows touched (SQL's `id <> 7`, adapters/sql.ts); a
+    // pattern every string matches (`like: "%"`, `startsWith: ""`, `regex: ".*"`), and an array
+    // that contains the empty one (`contains: []`), hold for every row but NULLs.
     return ops.length > 0 && ops.every(([op, v]) =>
-      (op === 'is' && v === 'NOT_NULL') || op === 'neq' || ((op === 'like' || op === 'ilike') && typeof v === 'string' && /^%+$/.test(v)));
+      (op === 'is' && v === 'NOT_NULL') || op === 'neq' || ((op === 'like' || op === 'ilike') && typeof v === 'string' && /^%+$/.test(v))
+      || (op === 'startsWith' && v === '') || ((op === 'regex' || op === 'iregex') && typeof v === 'string' && regexAnything.has(v))
+      || (op === 'contains' && Array.isArray(v) && v.length === 0));
   });
 }
 
@@ -62,7 +70,7 @@ function negationSparesRows(filter: unknown): boolean {
   if (!filter || typeof filter !== 'object' || Array.isArray(filter)) return false;
   const entries = Object.entries(filter as Record<string, unknown>);
   return entries.length > 0 && !entries.every(([key, cond]) => {
-    if (key === 'and' || key === 'or' || key === 'not' || !cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
+    if (/^(and|or|not)$/i.test(key) || !cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
     const ops = Object.keys(cond as Record<string, unknown>);
     return ops.length > 0 && ops.every((op) => rangeOps.has(op));
   });

@@ -133,6 +133,12 @@ t.test('a negated PostgREST or pg_graphql filter names the rows spared: every ro
   const gql = (filter: string) => describe('POST', `${base}/graphql/v1`, { query: `mutation { updateTodosCollection(set: {done: true}, filter: ${filter}) { affectedCount } }` }).service?.params.all_rows === true;
   for (const f of ['{not: {id: {eq: 1}}}', '{not: {name: {like: "abc%"}}}', '{not: {and: [{id: {eq: 1}}]}}', '{not: {id: {in: [1, 2]}, name: {ilike: "x"}}}']) t.ok(gql(f), `pg_graphql ${f} touches every row`);
   for (const f of ['{id: {eq: 1}}', '{not: {id: {gt: 100}}}']) t.notOk(gql(f), `pg_graphql ${f} names its rows`);
+  // Fourteenth pass: patterns every string matches, an array containing the empty one, an empty
+  // `and`/`or` (pg_graphql's own tests return every row for `{AND: []}` and `{OR: []}`), and the
+  // compound filters' names before 1.0 (`AND`, `OR`, `NOT`), alone or inside another.
+  const everyRow = fc.constantFrom('{name: {startsWith: ""}}', '{name: {regex: ".*"}}', '{name: {iregex: "^"}}', '{tags: {contains: []}}', '{and: []}', '{or: []}', '{AND: []}', '{OR: []}', '{NOT: {id: {eq: 1}}}', '{OR: [{id: {eq: 1}}, {id: {neq: 1}}]}');
+  fc.assert(fc.property(everyRow, fc.constantFrom((f: string) => f, (f: string) => `{and: [${f}]}`, (f: string) => `{or: [{id: {eq: 7}}, ${f}]}`), (f, wrap) => gql(wrap(f))), { numRuns: 20 });
+  for (const f of ['{name: {startsWith: "a"}}', '{name: {regex: "^a"}}', '{tags: {contains: ["a"]}}', '{AND: [{id: {eq: 1}}]}', '{NOT: {id: {gt: 100}}}']) t.notOk(gql(f), `pg_graphql ${f} names its rows`);
 });
 
 // (Eleventh pass) Supabase Storage and pg-meta are Fastify services: its default Ajv
