@@ -476,13 +476,64 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, sqlArgument(k), depth + 1);
     }
   };
-  for (const call of graphql.calls ?? []) walk(call.args, false, 0);
+  for (const call of graphql.calls ?? []) {
+    walk(call.args, false, 0);
+    // Hasura's generated mutations, judged as the SQL they run (fourteenth pass): `delete_orders(where: {})`
+    // deletes every row, as `DELETE FROM orders` does; so does a `where` every row meets.
+    const hasura = /^(delete|update)_(.+?)(_many)?$/.exec(call.field);
+    if (!hasura || call.field.endsWith('_by_pk') || texts.length >= MAX_GRAPHQL_SQL_TEXTS) continue;
+    const args = (call.args ?? {}) as Record<string, unknown>;
+    const wheres = hasura[3] ? (Array.isArray(args.updates) ? args.updates.map((u) => (u as Record<string, unknown> | null)?.where) : []) : [args.where];
+    // `where` is required (Hasura refuses a call without it): absent, the call runs nothing.
+    if (wheres.some((w) => w !== undefined && hasuraHoldsForEveryRow(w))) {
+      const table = `"${hasura[2]!.slice(0, 200).replaceAll('"', '""')}"`;
+      texts.push(hasura[1] === 'delete' ? `DELETE FROM ${table}` : `UPDATE ${table} SET airlock_hasura_set = 1`);
+    }
+  }
   const sql = texts.filter((text) => {
     const a = analyzeSqlIn([text], 'unknown');
     // Unread for one of Airlock's limits: its statements are unknown, so it counts as SQL.
     return a.info.statements.length > 0 || a.ambiguity !== undefined || a.limited === true;
   });
   return sql.length ? { texts: sql, sniffed: true } : undefined;
+}
+
+/** Hasura's comparison operators that name the rows spared, or match every value (patterns that match anything). */
+const hasuraSparing = new Set(['_neq', '_nin', '_nlike', '_nilike', '_nsimilar', '_nregex', '_niregex']);
+const hasuraRanges = new Set(['_gt', '_gte', '_lt', '_lte']);
+
+/**
+ * Whether a Hasura boolean expression holds for every row: absent or `{}`, an empty `_and` or
+ * `_or` (read as filtering nothing), `_not` of anything but a range, `_neq`/`_nin`/negated
+ * patterns (they name the rows spared, as SQL's `<>` does), `_is_null: false`, a pattern that
+ * matches anything, `_contains` of an empty value; a relationship's expression likewise.
+ */
+function hasuraHoldsForEveryRow(where: unknown, depth = 0): boolean {
+  if (where === undefined || where === null) return true;
+  if (depth > 8 || typeof where !== 'object' || Array.isArray(where)) return false;
+  const entries = Object.entries(where as Record<string, unknown>);
+  if (entries.length === 0) return true;
+  return entries.every(([key, cond]) => {
+    if (key === '_and' || key === '_or') {
+      if (!Array.isArray(cond)) return hasuraHoldsForEveryRow(cond, depth + 1);
+      if (cond.length === 0) return true;
+      const holds = cond.map((c) => hasuraHoldsForEveryRow(c, depth + 1));
+      return key === '_or' ? holds.some(Boolean) : holds.every(Boolean);
+    }
+    if (key === '_not') {
+      if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
+      const inner = Object.values(cond as Record<string, unknown>);
+      return inner.length > 0 && !inner.every((c) => !!c && typeof c === 'object' && Object.keys(c).length > 0 && Object.keys(c).every((op) => hasuraRanges.has(op)));
+    }
+    if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
+    const ops = Object.entries(cond as Record<string, unknown>);
+    // A relationship (its keys are columns, not `_operators`): the related rows' expression.
+    if (ops.length === 0 || !ops.every(([op]) => op.startsWith('_'))) return hasuraHoldsForEveryRow(cond, depth + 1);
+    return ops.every(([op, v]) => hasuraSparing.has(op) || (op === '_is_null' && v === false)
+      || ((op === '_like' || op === '_ilike' || op === '_similar') && typeof v === 'string' && /^%+$/.test(v))
+      || ((op === '_regex' || op === '_iregex') && typeof v === 'string' && /^(\.\*|\^|\$|\^\.\*\$?)?$/.test(v))
+      || (op === '_contains' && !!v && typeof v === 'object' && Object.keys(v).length === 0));
+  });
 }
 
 /** The texts of a sniffed source that read as SQL one by one (with their params); undefined when none does. */

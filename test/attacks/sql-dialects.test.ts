@@ -1460,3 +1460,30 @@ t.test('fourteenth pass: a table named by a path or URL, and DuckDB\'s file list
     t.equal(decision.approval?.risk, 'medium', sql);
   }
 });
+
+t.test('fourteenth pass: a Hasura mutation whose `where` every row meets is the DELETE or UPDATE of every row it runs', async (t) => {
+  // `delete_orders(where: {})` runs `DELETE FROM orders`: a medium GraphQL mutation on an allowed
+  // host, where the SQL is critical. The same for a `where` that names only the rows spared.
+  const where = fc.constantFrom('{}', '{_and: []}', '{_or: []}', '{id: {_neq: 1}}', '{id: {_nin: [1, 2]}}', '{email: {_is_null: false}}', '{email: {_ilike: "%"}}',
+    '{_not: {id: {_eq: 2}}}', '{_or: [{id: {_eq: 1}}, {id: {_neq: 1}}]}', '{customer: {name: {_like: "%%"}}}', '{email: {_nlike: "zz%"}}');
+  const call = fc.constantFrom(
+    (table: string, w: string) => `delete_${table}(where: ${w}) { affected_rows }`,
+    (table: string, w: string) => `update_${table}(where: ${w}, _set: {paid: true}) { affected_rows }`,
+    (table: string, w: string) => `update_${table}_many(updates: [{where: {id: {_eq: 1}}, _set: {paid: true}}, {where: ${w}, _set: {paid: false}}]) { affected_rows }`,
+  );
+  await fc.assert(
+    fc.asyncProperty(call, where, ident, fc.boolean(), async (c, w, table, byVariable) => {
+      const body = byVariable
+        ? { query: `mutation M($w: ${table}_bool_exp!) { ${c(table, '$w')} }`, variables: { w: JSON.parse(w.replace(/([{,]\s*)([_a-z]+):/g, '$1"$2":')) } }
+        : { query: `mutation { ${c(table, w)} }` };
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${JSON.stringify(body)}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 25), ...seed },
+  );
+  // Controls: a narrow where, a range under _not, a relationship's narrow where, by primary key.
+  for (const m of ['delete_orders(where: {id: {_eq: 1}}) { affected_rows }', 'delete_orders(where: {_not: {id: {_gt: 5}}}) { affected_rows }', 'delete_orders(where: {customer: {id: {_eq: 3}}}) { affected_rows }', 'delete_orders_by_pk(id: 1) { id }', 'update_orders_many(updates: [{where: {id: {_eq: 1}}, _set: {paid: true}}]) { affected_rows }']) {
+    const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `mutation { ${m} }` }) });
+    t.equal(decision.approval?.risk, 'medium', m);
+  }
+});
