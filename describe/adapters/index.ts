@@ -156,14 +156,56 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
     return params ? { texts, params: [params, ...(written ?? []).map(() => undefined)] } : { texts };
   }
   if (written?.length) return { texts: written };
+  // JSON-RPC calls (MCP's `tools/call` included) have their SQL read by their own readers.
+  const nested = typeof o.method === 'string' ? { texts: [], named: false } : nestedSqlFields(o);
+  // A field named `sql` below the top level is SQL as a top-level one is (unreadable: unread SQL).
+  if (nested.named) return { texts: nested.texts };
   if (!sqlPath) {
     // `{query}` or `{statement}` to any other path (`/api/v1/run`): SQL when a grammar reads
     // statements in it (a grant for one statement there must not cover another), else not SQL.
-    const texts = [o.query, o.statement].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
+    const texts = [o.query, o.statement, ...nested.texts].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
     return texts.length ? { texts, sniffed: true } : undefined;
   }
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
-  return undefined;
+  return nested.texts.length ? { texts: nested.texts, sniffed: true } : undefined;
+}
+
+/** Objects and lists a JSON body is looked through for SQL-named fields below its top level, at most. */
+const MAX_NESTED_SQL_NODES = 100_000;
+const MAX_NESTED_SQL_DEPTH = 64;
+
+/**
+ * SQL under an SQL-named field below a JSON body's top level (fourteenth pass), where a server's
+ * own envelope puts it: tRPC's `{json: {sql}}` and its batches `{"0": {json: {sql}}}`, `{input:
+ * {sql}}`, `{data: {sqlQuery}}`, Grafana's `{queries: [{rawSql}]}`, Metabase's `{native: {query}}`.
+ * Any name with `sql` in it (letter case, `_`, `-` aside), and `query` under `native`; SQL when a
+ * grammar reads statements in it (the caller sniffs), and always under a field named `sql`
+ * (`named`), as at the top level. Linear in the body's nodes, bounded.
+ */
+function nestedSqlFields(o: Record<string, unknown>): { texts: string[]; named: boolean } {
+  const texts: string[] = [];
+  let named = false;
+  let nodes = 0;
+  const take = (x: unknown, exact: boolean): void => {
+    for (const m of Array.isArray(x) ? x : [x]) {
+      if (typeof m !== 'string' || m.trim() === '' || texts.length >= MAX_CARRIED_REQUESTS) continue;
+      texts.push(m);
+      if (exact) named = true;
+    }
+  };
+  const walk = (v: unknown, depth: number, native: boolean): void => {
+    if (!v || typeof v !== 'object' || ++nodes > MAX_NESTED_SQL_NODES || depth > MAX_NESTED_SQL_DEPTH) return;
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x, depth + 1, false);
+      return;
+    }
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if ((k.toLowerCase().replace(/[_-]/g, '').includes('sql') || (native && k === 'query'))) take(x, k.toLowerCase() === 'sql');
+      walk(x, depth + 1, k === 'native');
+    }
+  };
+  walk(o, 0, false);
+  return { texts, named };
 }
 
 /**
@@ -301,8 +343,8 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
       unseen ??= 'a Hasura bulk query too large or too deep';
       return;
     }
-    if (query.type === 'run_sql') stmt(query.args);
-    else if (query.type === 'bulk' || query.type === 'concurrent_bulk') {
+    if (hasuraRunSql(query.type)) stmt(query.args);
+    else if (hasuraBulk(query.type)) {
       if (Array.isArray(query.args)) for (const a of query.args) hasura(a, depth + 1);
       else unseen ??= 'a bulk query without its list';
     }
@@ -312,7 +354,7 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
   // cursor (`/v3/cursor {baton, batch: {steps}}`): the shapes alone say what they are.
   else if (isObject(o.stmt) && (typeof o.stmt.sql === 'string' || o.stmt.sql_id !== undefined)) hrana({ type: 'execute', stmt: o.stmt });
   else if (isObject(o.batch) && Array.isArray(o.batch.steps)) hrana({ type: 'batch', batch: o.batch });
-  else if (o.type === 'run_sql' || o.type === 'bulk' || o.type === 'concurrent_bulk') hasura(o, 0);
+  else if (hasuraRunSql(o.type) || (hasuraBulk(o.type) && Array.isArray(o.args))) hasura(o, 0);
   else if (Array.isArray(o.statements) && sqlPath) {
     for (const st of o.statements) {
       if (typeof st === 'string') texts.push(st), params.push(undefined);
@@ -325,6 +367,16 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Hasura's run_sql under each database's prefix (fourteenth pass): `pg_run_sql`, `mssql_run_sql`,
+ * `citus_run_sql`, `cockroach_run_sql`, `bigquery_run_sql`, and a data connector's own prefix
+ * (`snowflake_run_sql`). SQL Server's `EXEC('DROP TABLE users')` and BigQuery's `EXECUTE IMMEDIATE`
+ * under them were no SQL to any grammar Airlock has, so a plain POST; as run_sql, unread SQL.
+ */
+const hasuraRunSql = (type: unknown): boolean => typeof type === 'string' && /^([a-z0-9]+_)?run_sql$/i.test(type);
+/** Hasura's lists of queries: `bulk`, `concurrent_bulk`, and the Metadata API's `bulk_atomic`, `bulk_keep_going`. */
+const hasuraBulk = (type: unknown): boolean => type === 'bulk' || type === 'concurrent_bulk' || type === 'bulk_atomic' || type === 'bulk_keep_going';
 
 /**
  * SQL under the field names of SQL APIs whose path says nothing: Snowflake's driver API
@@ -424,13 +476,64 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, sqlArgument(k), depth + 1);
     }
   };
-  for (const call of graphql.calls ?? []) walk(call.args, false, 0);
+  for (const call of graphql.calls ?? []) {
+    walk(call.args, false, 0);
+    // Hasura's generated mutations, judged as the SQL they run (fourteenth pass): `delete_orders(where: {})`
+    // deletes every row, as `DELETE FROM orders` does; so does a `where` every row meets.
+    const hasura = /^(delete|update)_(.+?)(_many)?$/.exec(call.field);
+    if (!hasura || call.field.endsWith('_by_pk') || texts.length >= MAX_GRAPHQL_SQL_TEXTS) continue;
+    const args = (call.args ?? {}) as Record<string, unknown>;
+    const wheres = hasura[3] ? (Array.isArray(args.updates) ? args.updates.map((u) => (u as Record<string, unknown> | null)?.where) : []) : [args.where];
+    // `where` is required (Hasura refuses a call without it): absent, the call runs nothing.
+    if (wheres.some((w) => w !== undefined && hasuraHoldsForEveryRow(w))) {
+      const table = `"${hasura[2]!.slice(0, 200).replaceAll('"', '""')}"`;
+      texts.push(hasura[1] === 'delete' ? `DELETE FROM ${table}` : `UPDATE ${table} SET airlock_hasura_set = 1`);
+    }
+  }
   const sql = texts.filter((text) => {
     const a = analyzeSqlIn([text], 'unknown');
     // Unread for one of Airlock's limits: its statements are unknown, so it counts as SQL.
     return a.info.statements.length > 0 || a.ambiguity !== undefined || a.limited === true;
   });
   return sql.length ? { texts: sql, sniffed: true } : undefined;
+}
+
+/** Hasura's comparison operators that name the rows spared, or match every value (patterns that match anything). */
+const hasuraSparing = new Set(['_neq', '_nin', '_nlike', '_nilike', '_nsimilar', '_nregex', '_niregex']);
+const hasuraRanges = new Set(['_gt', '_gte', '_lt', '_lte']);
+
+/**
+ * Whether a Hasura boolean expression holds for every row: absent or `{}`, an empty `_and` or
+ * `_or` (read as filtering nothing), `_not` of anything but a range, `_neq`/`_nin`/negated
+ * patterns (they name the rows spared, as SQL's `<>` does), `_is_null: false`, a pattern that
+ * matches anything, `_contains` of an empty value; a relationship's expression likewise.
+ */
+function hasuraHoldsForEveryRow(where: unknown, depth = 0): boolean {
+  if (where === undefined || where === null) return true;
+  if (depth > 8 || typeof where !== 'object' || Array.isArray(where)) return false;
+  const entries = Object.entries(where as Record<string, unknown>);
+  if (entries.length === 0) return true;
+  return entries.every(([key, cond]) => {
+    if (key === '_and' || key === '_or') {
+      if (!Array.isArray(cond)) return hasuraHoldsForEveryRow(cond, depth + 1);
+      if (cond.length === 0) return true;
+      const holds = cond.map((c) => hasuraHoldsForEveryRow(c, depth + 1));
+      return key === '_or' ? holds.some(Boolean) : holds.every(Boolean);
+    }
+    if (key === '_not') {
+      if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
+      const inner = Object.values(cond as Record<string, unknown>);
+      return inner.length > 0 && !inner.every((c) => !!c && typeof c === 'object' && Object.keys(c).length > 0 && Object.keys(c).every((op) => hasuraRanges.has(op)));
+    }
+    if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
+    const ops = Object.entries(cond as Record<string, unknown>);
+    // A relationship (its keys are columns, not `_operators`): the related rows' expression.
+    if (ops.length === 0 || !ops.every(([op]) => op.startsWith('_'))) return hasuraHoldsForEveryRow(cond, depth + 1);
+    return ops.every(([op, v]) => hasuraSparing.has(op) || (op === '_is_null' && v === false)
+      || ((op === '_like' || op === '_ilike' || op === '_similar') && typeof v === 'string' && /^%+$/.test(v))
+      || ((op === '_regex' || op === '_iregex') && typeof v === 'string' && /^(\.\*|\^|\$|\^\.\*\$?)?$/.test(v))
+      || (op === '_contains' && !!v && typeof v === 'object' && Object.keys(v).length === 0));
+  });
 }
 
 /** The texts of a sniffed source that read as SQL one by one (with their params); undefined when none does. */

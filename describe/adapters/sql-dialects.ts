@@ -270,7 +270,20 @@ export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: Read
   // Past a size, statement or lexing-cost limit PostgreSQL's reading is unknown (not refused by
   // such a server), so no other grammar's reading stands for it, and reading again only costs time.
   if (pg.limited) return labelled(pg);
-  return withMysqlReadings(texts, withMultibyteReading(texts, withBackslashReading(texts, analyzeUnknown(texts, pg, params), pg, 'unknown'), 'unknown'));
+  return withPathTables(withMysqlReadings(texts, withMultibyteReading(texts, withBackslashReading(texts, analyzeUnknown(texts, pg, params), pg, 'unknown'), 'unknown')));
+}
+
+/**
+ * A table named by a path or URL, on an endpoint of unknown dialect (fourteenth pass): DuckDB reads
+ * `FROM 'https://…/x.csv'` or `FROM '/home/u/.ssh/id_rsa.csv'` from that place, Spark and Databricks
+ * `FROM csv.\`/etc/passwd\`` or `text.\`file:/…\`` from the file; SQLite's and MySQL's readings take
+ * each for an odd table name, a read. A server file or another server, as `read_csv()` is: destructive.
+ */
+function withPathTables(a: DialectAnalysis): DialectAnalysis {
+  const pathLike = (t: string): boolean => t.includes('/') || t.includes('\\');
+  if (!a.info.statements.some((st) => !st.destructive && st.tables.some(pathLike))) return a;
+  const statements = a.info.statements.map((st) => (!st.destructive && st.tables.some(pathLike) ? { ...st, destructive: true } : st));
+  return { ...a, info: { ...a.info, statements, destructive: true }, readOnly: false };
 }
 
 /** Texts of unknown dialect up to this many characters are read again as MySQL reads them. */

@@ -17,6 +17,7 @@
 // destructive. Only DELETE/UPDATE statements whose functions are all deterministic built-ins run.
 import type { SqlStatement } from '../types.ts';
 import { engineLoader } from './sql-engines.ts';
+import { ftsCommandInsert } from './sql-fts.ts';
 import type { SqlAnalysis } from './sql.ts';
 import { chargeSqlReading, MAX_SQL_BYTES, MAX_SQL_STATEMENTS, readBudgetError } from './sql.ts';
 
@@ -824,7 +825,11 @@ function analyzeStatement(scratch: Scratch, s: Sqlite3, stmt: number, text: stri
     // an upsert (ON CONFLICT DO UPDATE) rewrites existing rows.
     if (verb === 'REPLACE' || ((verb === 'INSERT' || verb === 'UPDATE') && rest[0] === 'OR' && rest[1] === 'REPLACE')) destructive = true;
     if (verb === 'INSERT' && actions.some((x) => x.code === A.UPDATE)) destructive = true;
+    // A full-text table's command column: `INSERT INTO ft(ft) VALUES('delete-all')` empties its index.
+    if (verb === 'INSERT' && ftsCommandInsert(text, functions, scratch.params)) destructive = true;
     if (verb === 'ALTER' && rest.includes('DROP')) destructive = true;
+    // A table or column renamed: what every later statement names becomes another (fourteenth pass; see sql.ts dataObjectTypes).
+    if (verb === 'ALTER' && rest.includes('RENAME')) destructive = true;
     // By its words, not by what the scratch schema holds: `DROP … IF EXISTS` of an object the
     // scratch copy lacks compiles to nothing there, and drops it on the server.
     if (verb === 'DROP') destructive = true;

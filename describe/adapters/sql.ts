@@ -165,6 +165,8 @@ const otherDialectFunctions = new Set([
   'read_xlsx', 'read_avro', 'query', 'query_table',
   'system$cancel_query', 'system$cancel_all_queries', 'system$abort_session', 'system$abort_transaction',
   'fn_xe_file_target_read_file', 'fn_get_audit_file', 'fn_trace_gettable',
+  // Fourteenth pass: DuckDB's readers of JSON objects, and its environment (the CLI's credentials).
+  'read_json_objects_auto', 'read_ndjson_objects', 'getenv',
 ]);
 
 /** Oracle's packages that reach the network or files, or run SQL text (`UTL_HTTP.REQUEST(…)`, `DBMS_XMLGEN.GETXML('…')`). */
@@ -253,8 +255,11 @@ const privilegeSettings = new Set(['role', 'session_authorization', 'session aut
  */
 function changesLaterReading(name: string, values: ReadonlyArray<string | undefined>): boolean {
   const key = name.trim().toLowerCase();
-  if (key !== 'client_encoding' && key !== 'search_path') return false;
+  if (key !== 'client_encoding' && key !== 'search_path' && key !== 'transform_null_equals') return false;
   if (values.some((v) => v === undefined)) return true;
+  // `x = NULL` read as `x IS NULL` (fourteenth pass): `DELETE FROM users WHERE deleted_at = NULL`,
+  // which matches no row and reads as narrow, deletes every row never deleted. Off is the default.
+  if (key === 'transform_null_equals') return !/^(f|fa|fal|fals|false|n|no|of|off|0)$/i.test((values[0] ?? '').trim()) || values.length !== 1;
   if (key === 'client_encoding') {
     // PostgreSQL compares encoding names without case and without anything but letters and digits.
     const v = (values[0] ?? '').replace(/[^a-z0-9]/gi, '').toLowerCase();
@@ -263,8 +268,16 @@ function changesLaterReading(name: string, values: ReadonlyArray<string | undefi
   const schemas = values.join(',').split(',').map((p) => p.trim().replace(/^"|"$/g, '').toLowerCase());
   // Also a path into the platform's own data (`auth`, `vault`, `storage` …): later unqualified
   // names (`DELETE FROM users WHERE id = $1`) act there, under grants given for `public`'s.
-  return schemas.indexOf('pg_catalog') > 0 || schemas.some((sc) => sc !== 'extensions' && internalSchemas.includes(sc));
+  if (schemas.indexOf('pg_catalog') > 0 || schemas.some((sc) => sc !== 'extensions' && internalSchemas.includes(sc))) return true;
+  // Any other schema of the user's own (fourteenth pass; the thirteenth left it a write): later
+  // unqualified names (`DELETE FROM users WHERE id = $1`, in this request or, on a pooled
+  // connection, in a later one) act there, while the statement names `users` and is covered by
+  // grants given for `public`'s. Only the default path's schemas keep it a write.
+  return schemas.some((sc) => !defaultPathSchemas.has(sc));
 }
+
+/** The schemas of PostgreSQL's and Supabase's default search paths (`"$user", public, extensions`), and an empty entry. */
+const defaultPathSchemas = new Set(['', '$user', 'public', 'pg_catalog', 'pg_temp', 'extensions']);
 
 /**
  * A function, aggregate or operator created under the name of a built-in the analysis proves
@@ -303,6 +316,35 @@ const privilegeStatements = new Set([
 const unseenCodeStatements = new Set(['CreateTrigStmt', 'CreateEventTrigStmt', 'RuleStmt', 'ExecuteStmt', 'LoadStmt', 'CreateExtensionStmt']);
 
 /**
+ * Statements that store expressions the server runs under later statements, anyone's (fourteenth
+ * pass): column defaults, CHECK constraints, generated columns, index and partition expressions
+ * (every later INSERT/UPDATE), row-level security policies (every later read, restrictive ones
+ * too: `USING (spy(body))` runs for each row an allowed `SELECT` reads), domain checks (every cast),
+ * extended statistics (ANALYZE), views and materialized views (every read, every refresh). A
+ * function there that nothing proves read-only is code installed, as a trigger is.
+ */
+const storedExpressionStatements = new Set([
+  'CreateStmt', 'AlterTableStmt', 'IndexStmt', 'CreateDomainStmt', 'AlterDomainStmt', 'CreateStatsStmt',
+  'CreatePolicyStmt', 'AlterPolicyStmt', 'ViewStmt',
+]);
+
+/**
+ * Functions a stored expression commonly calls that write nothing but their own bookkeeping: a
+ * sequence's next value and uuid/random generators (column defaults), the clock, and Supabase's
+ * `auth.uid()`/`auth.role()`/`auth.jwt()`/`auth.email()` (policies and defaults; its `auth` schema
+ * is not the agent's to replace).
+ */
+const storedSafeFunctions = new Set(['nextval', 'uuid_generate_v1', 'uuid_generate_v1mc', 'uuid_generate_v4', 'gen_random_bytes', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp', 'timeofday']);
+const storedSafeQualified = new Set(['auth.uid', 'auth.role', 'auth.jwt', 'auth.email']);
+
+function storedSafe(written: string): boolean {
+  if (storedSafeQualified.has(written)) return true;
+  const parts = written.split('.');
+  const name = parts[parts.length - 1] ?? '';
+  return storedSafeFunctions.has(name) && (parts.length === 1 || (parts.length === 2 && (parts[0] === 'pg_catalog' || parts[0] === 'extensions')));
+}
+
+/**
  * Statements that make the database reach other servers: a foreign server, a user mapping (the
  * credentials it logs in with), a foreign table or an imported foreign schema (rows written there
  * leave), a subscription (another server's rows written here). Outside the database, like dblink.
@@ -322,9 +364,12 @@ const rewritingAlterTable = new Set(['AT_AlterColumnType', 'AT_SetExpression']);
 
 /**
  * ALTER TABLE actions that weaken access control or auditing (row-level security off, a new
- * owner, triggers or rules off): privilege changes, like GRANT.
+ * owner, triggers or rules off): privilege changes, like GRANT. `ENABLE REPLICA TRIGGER`/`RULE` is
+ * a disable in other words (fourteenth pass): such a trigger or rule fires only in sessions whose
+ * `session_replication_role` is `replica`, so an audit trigger stops recording and a rule that
+ * turns DELETEs into nothing stops protecting.
  */
-const privilegeAlterTable = /^AT_(DisableRowSecurity|NoForceRowSecurity|ChangeOwner|DisableTrig|DisableRule)/;
+const privilegeAlterTable = /^AT_(DisableRowSecurity|NoForceRowSecurity|ChangeOwner|DisableTrig|DisableRule|EnableReplicaTrig|EnableReplicaRule)/;
 
 /**
  * `ALTER VIEW v SET (security_invoker = false)` or `RESET (security_invoker)`: a view that read as
@@ -362,6 +407,15 @@ const kindNames: Record<string, string> = {
 
 /** Objects whose name others' code calls: renaming or moving one lets another take its place. */
 const codeObjectTypes = new Set(['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_VIEW', 'OBJECT_AGGREGATE', 'OBJECT_OPERATOR']);
+
+/**
+ * Objects whose name others' statements (and the grants that key on them) reach for data
+ * (fourteenth pass): renaming one swaps what every later statement reads and writes. Two column
+ * renames (`is_admin` ⇄ `is_verified`) change every row's meaning as an UPDATE of every row would;
+ * a table renamed over a copy without row-level security serves that copy to every client; a
+ * schema or database renamed takes the data away from the application.
+ */
+const dataObjectTypes = new Set(['OBJECT_TABLE', 'OBJECT_COLUMN', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE', 'OBJECT_SCHEMA', 'OBJECT_DATABASE', 'OBJECT_TYPE', 'OBJECT_DOMAIN', 'OBJECT_ATTRIBUTE']);
 
 const tableObjectTypes = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE', 'OBJECT_SEQUENCE', 'OBJECT_INDEX']);
 
@@ -777,7 +831,12 @@ interface Analysis {
   privilege: boolean;
 }
 
-/** Whether an UPDATE's target is pg_settings, whose rule turns each row updated into set_config. */
+/**
+ * Whether an UPDATE's target is pg_settings, whose rule turns each row updated into set_config.
+ * Also a view's relation (fourteenth pass): a view over pg_settings is automatically updatable, and
+ * an UPDATE of it runs pg_settings' rule (`CREATE TEMP VIEW s AS SELECT * FROM pg_settings` then
+ * `UPDATE s SET setting = 'replica' WHERE name = 'session_replication_role'`), under a name nothing follows.
+ */
 function updatesSettings(relation: Node | undefined): boolean {
   if (!relation || String(relation.relname ?? '').toLowerCase() !== 'pg_settings') return false;
   const schema = relation.schemaname === undefined ? undefined : String(relation.schemaname).toLowerCase();
@@ -817,6 +876,8 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
       case 'RangeVar': {
         const name = qualified([n.catalogname, n.schemaname, n.relname].filter((p): p is string => typeof p === 'string'));
         if (!(n.schemaname === undefined && ctes.has(String(n.relname)))) addTable(name);
+        // A view made over pg_settings updates settings as pg_settings does (see updatesSettings).
+        if (type === 'ViewStmt' && n !== body.view && updatesSettings(n)) destructive = privilege = true;
         break;
       }
       case 'DropStmt':
@@ -896,6 +957,8 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         const name = (parts[parts.length - 1] ?? '').toLowerCase();
         if (destructiveFunctions.has(name)) destructive = true;
         if (dialect === 'unknown' && (otherDialectFunctions.has(name) || parts.some((p) => otherDialectPackages.has(p.toLowerCase())))) destructive = true;
+        // DuckDB's `glob('/root/.ssh/*')` lists server files (SQLite's glob takes two arguments).
+        if (dialect === 'unknown' && name === 'glob' && ((call.args ?? []) as unknown[]).length === 1) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
         if (runsText(parts)) destructive = true;
         if (runsText(parts, outboundFunctions)) destructive = true;
@@ -948,6 +1011,18 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         // A function, procedure or view renamed or moved: the name others' statements, triggers and
         // row-level security policies call now reaches other code (a swap is CREATE OR REPLACE).
         if (codeObjectTypes.has(String(t === 'RenameStmt' ? n.renameType : n.objectType))) destructive = true;
+        if (dataObjectTypes.has(String(t === 'RenameStmt' ? n.renameType : n.objectType))) destructive = true;
+        // A role renamed: who PostgREST, Neon's Data API or a pooler acts as (by name) becomes another role.
+        if (t === 'RenameStmt' && n.renameType === 'OBJECT_ROLE') destructive = privilege = true;
+        break;
+      case 'AlterEnumStmt':
+        // `ALTER TYPE level RENAME VALUE 'admin' TO 'user'`: every row holding the value now holds
+        // the other (three renames swap two values), an UPDATE of every row (fourteenth pass).
+        if (n.oldVal !== undefined) destructive = true;
+        break;
+      case 'AlterDomainStmt':
+        // A domain's CHECK or NOT NULL dropped, as ALTER TABLE … DROP CONSTRAINT / DROP NOT NULL is.
+        if (n.subtype === 'X' || n.subtype === 'N') destructive = true;
         break;
       case 'DefineStmt':
         // CREATE OR REPLACE AGGREGATE replaces code others call (as in the default case); an
@@ -976,6 +1051,24 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
     }
   }
   if (publishesInternalRows(type, body, tables)) destructive = privilege = true;
+  // EXPLAIN ANALYZE runs its statement (fourteenth pass): `EXPLAIN ANALYZE CREATE TABLE public.leak
+  // AS SELECT * FROM auth.users` (also SELECT … INTO, CREATE MATERIALIZED VIEW) made the table on a
+  // real PostgreSQL, and was an allowed read. The statement is judged as itself, with or without
+  // ANALYZE (planning alone may call an IMMUTABLE function, as for the other statements).
+  // Likewise the elements of `CREATE SCHEMA s CREATE VIEW v AS … CREATE TABLE t (…)`, each run as its own statement.
+  const inners = type === 'ExplainStmt' ? [body.query] : type === 'CreateSchemaStmt' ? ((body.schemaElts ?? []) as unknown[]) : [];
+  for (const wrapped of inners) {
+    const [innerType, innerBody] = wrapped && typeof wrapped === 'object' ? Object.entries(wrapped as Node)[0] ?? [] : [];
+    if (!innerType || !innerBody || typeof innerBody !== 'object') continue;
+    const inner = analyzeStatement(innerType, innerBody as Node, undefined, dialect);
+    if (inner.statement.destructive) destructive = true;
+    if (inner.privilege) privilege = true;
+    if (!inner.readOnly) readOnly = false;
+  }
+  const stored = storedExpressionStatements.has(type) || (type === 'CreateTableAsStmt' && body.objtype === 'OBJECT_MATVIEW');
+  if (stored && functions.some((f) => !storedSafe(f))) destructive = true;
+  // An implicit or assignment cast runs its function wherever others' statements convert between the types.
+  if (type === 'CreateCastStmt' && body.func) destructive = true;
   const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
   if (functions.length) statement.functions = functions.sort();
   if (settings.length) statement.settings = [...new Set(settings)].sort();

@@ -36,19 +36,27 @@ function filterHoldsForEveryRow(filter: unknown, depth = 0): boolean {
   const entries = Object.entries(filter as Record<string, unknown>);
   if (entries.length === 0) return true;
   return entries.every(([key, cond]) => {
-    if (key === 'or' || key === 'and') {
-      if (!Array.isArray(cond) || cond.length === 0) return false;
+    // pg_graphql before 1.0 spelled the compound filters `AND`, `OR`, `NOT` (fourteenth pass).
+    const k = key === 'AND' || key === 'OR' || key === 'NOT' ? key.toLowerCase() : key;
+    if (k === 'or' || k === 'and') {
+      if (!Array.isArray(cond)) return false;
+      // An empty list filters nothing: pg_graphql's own tests return every row for `{AND: []}` and `{OR: []}`.
+      if (cond.length === 0) return true;
       const holds = cond.map((c) => filterHoldsForEveryRow(c, depth + 1));
-      return key === 'or' ? holds.some(Boolean) : holds.every(Boolean);
+      return k === 'or' ? holds.some(Boolean) : holds.every(Boolean);
     }
     // `not: {id: {eq: 7}}`, `not: {name: {like: "a%"}}`, `not: {and: […]}` (NOT of conditions)
     // spare only the rows they name, as SQL's `NOT (…)` does.
-    if (key === 'not') return negationSparesRows(cond);
+    if (k === 'not') return negationSparesRows(cond);
     if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
     const ops = Object.entries(cond as Record<string, unknown>);
-    // `neq` names the rows spared, not the rows touched (SQL's `id <> 7`, adapters/sql.ts).
+    // `neq` names the rows spared, not the rows touched (SQL's `id <> 7`, adapters/sql.ts); a
+    // pattern every string matches (`like: "%"`, `startsWith: ""`, `regex: ".*"`), and an array
+    // that contains the empty one (`contains: []`), hold for every row but NULLs.
     return ops.length > 0 && ops.every(([op, v]) =>
-      (op === 'is' && v === 'NOT_NULL') || op === 'neq' || ((op === 'like' || op === 'ilike') && typeof v === 'string' && /^%+$/.test(v)));
+      (op === 'is' && v === 'NOT_NULL') || op === 'neq' || ((op === 'like' || op === 'ilike') && typeof v === 'string' && /^%+$/.test(v))
+      || (op === 'startsWith' && v === '') || ((op === 'regex' || op === 'iregex') && typeof v === 'string' && regexAnything.has(v))
+      || (op === 'contains' && Array.isArray(v) && v.length === 0));
   });
 }
 
@@ -62,7 +70,7 @@ function negationSparesRows(filter: unknown): boolean {
   if (!filter || typeof filter !== 'object' || Array.isArray(filter)) return false;
   const entries = Object.entries(filter as Record<string, unknown>);
   return entries.length > 0 && !entries.every(([key, cond]) => {
-    if (key === 'and' || key === 'or' || key === 'not' || !cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
+    if (/^(and|or|not)$/i.test(key) || !cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
     const ops = Object.keys(cond as Record<string, unknown>);
     return ops.length > 0 && ops.every((op) => rangeOps.has(op));
   });
@@ -103,12 +111,37 @@ function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
   // negated ranges (`not.gt.5`, a range of its own) may name the rows touched.
   if (/^(neq|isdistinct)\./.test(value) || (value.startsWith('not.') && !/^not\.(gt|gte|lt|lte)\./.test(value))) return true;
   const dot = value.indexOf('.');
-  const op = value.slice(0, dot);
-  const arg = value.slice(dot + 1);
   if (dot < 0) return false;
-  if (op === 'like' || op === 'ilike') return likeAnything.test(arg);
-  if (op === 'match' || op === 'imatch') return regexAnything.has(arg);
+  const arg = value.slice(dot + 1);
+  // Operator modifiers (fourteenth pass): `like(any).{*,x}` holds when one pattern matches
+  // everything, `like(all).{*}` when each does (PostgREST's `LIKE ANY/ALL ('{…}')`).
+  const modified = /^([a-z]+)\((any|all)\)$/.exec(value.slice(0, dot));
+  const op = modified ? modified[1]! : value.slice(0, dot);
+  const args = modified ? listItems(arg) : [arg];
+  if (args.length === 0) return false;
+  const each = (test: (a: string) => boolean): boolean => (modified?.[2] === 'all' ? args.every(test) : args.some(test));
+  if (op === 'like' || op === 'ilike') return each((a) => likeAnything.test(a));
+  if (op === 'match' || op === 'imatch') return each((a) => regexAnything.has(a));
+  // An array or JSON value that contains the empty array or object: every row but NULLs (`IS NOT NULL`).
+  if (op === 'cs' && !modified) return arg === '{}' || arg === '[]';
   return false;
+}
+
+/** The items of a PostgREST list `{a,"b,c",d}` (quotes as PostgREST reads them); none when it is not one. */
+function listItems(list: string): string[] {
+  if (!list.startsWith('{') || !list.endsWith('}')) return [];
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 1; i < list.length - 1; i++) {
+    const c = list[i]!;
+    if (quoted && c === '\\') cur += list[++i] ?? '';
+    else if (c === '"') quoted = !quoted;
+    else if (c === ',' && !quoted) out.push(cur), (cur = '');
+    else cur += c;
+  }
+  out.push(cur);
+  return out;
 }
 
 /** The branches of `(a.eq.1,b.is.null,and(c.gt.1,d.lt.2))`, split at top-level commas (quoted values read as PostgREST's pQuotedValue does); undefined when unbalanced. */
@@ -124,7 +157,13 @@ function logicalBranches(value: string): string[] | undefined {
     // Inside quotes PostgREST reads `\` as escaping the next character (`"a\"b"` is one value).
     if (quoted && c === '\\') i++;
     else if (c === '"') quoted = !quoted;
-    else if (!quoted && c === '(') depth++;
+    // A PostgreSQL array as a value (`tags.cs.{a,b}`, `name.like(any).{a*,b*}`): PostgREST reads
+    // it whole (pPgArray), its commas inside; unclosed, the tree is not read one way.
+    else if (!quoted && c === '{' && inner[i - 1] === '.') {
+      const end = closingBrace(inner, i);
+      if (end < 0) return undefined;
+      i = end;
+    } else if (!quoted && c === '(') depth++;
     else if (!quoted && c === ')') depth--;
     else if (!quoted && depth === 0 && c === ',') {
       out.push(inner.slice(start, i));
@@ -135,6 +174,20 @@ function logicalBranches(value: string): string[] | undefined {
   if (depth !== 0 || quoted) return undefined;
   out.push(inner.slice(start));
   return out;
+}
+
+/** The index of the `}` closing the array that opens at `from` (nested arrays and quoted items read), or -1. */
+function closingBrace(text: string, from: number): number {
+  let depth = 0;
+  let quoted = false;
+  for (let j = from; j < text.length; j++) {
+    const c = text[j];
+    if (quoted && c === '\\') j++;
+    else if (c === '"') quoted = !quoted;
+    else if (!quoted && c === '{') depth++;
+    else if (!quoted && c === '}' && --depth === 0) return j;
+  }
+  return -1;
 }
 
 /**

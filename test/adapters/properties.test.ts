@@ -118,9 +118,27 @@ t.test('a negated PostgREST or pg_graphql filter names the rows spared: every ro
     fc.property(col, range, (c, cond) => describe('PATCH', `${base}/rest/v1/todos?${c}=not.${cond}`, { done: true }).service?.params.all_rows !== true),
     { numRuns: 12 },
   );
+  // Fourteenth pass: PostgREST's operator modifiers (`like(any).{abc*,*}`: LIKE ANY of a pattern
+  // list) and `cs.{}` (every array contains the empty one) hold for every row too; a list of
+  // narrowing patterns, `like(all)` with one, and `cd.{}` do not.
+  const anyAll = fc.constantFrom('like(any).{abc*,*}', 'ilike(any).{%25}', 'like(all).{*,%25}', 'match(any).{^a,^}', 'imatch(all).{.*}', 'cs.{}', 'cs.[]', 'like(any).{"x,y",*}');
+  fc.assert(
+    fc.property(fc.constantFrom('PATCH', 'DELETE'), col, anyAll, fc.constantFrom((c: string, v: string) => `${c}=${v}`, (c: string, v: string) => `or=(${c}.${v})`),
+      (m, c, v, p) => describe(m, `${base}/rest/v1/todos?${p(c, v)}`, m === 'PATCH' ? { done: true } : undefined).service?.params.all_rows === true),
+    { numRuns: 24 },
+  );
+  for (const v of ['like(any).{abc*,x*}', 'like(all).{abc*,*}', 'match(any).{^a}', 'cd.{}', 'cs.{a}', 'eq(any).{1,5}']) {
+    t.not(describe('PATCH', `${base}/rest/v1/todos?name=${v}`, { done: true }).service?.params.all_rows, true, `${v} names its rows`);
+  }
   const gql = (filter: string) => describe('POST', `${base}/graphql/v1`, { query: `mutation { updateTodosCollection(set: {done: true}, filter: ${filter}) { affectedCount } }` }).service?.params.all_rows === true;
   for (const f of ['{not: {id: {eq: 1}}}', '{not: {name: {like: "abc%"}}}', '{not: {and: [{id: {eq: 1}}]}}', '{not: {id: {in: [1, 2]}, name: {ilike: "x"}}}']) t.ok(gql(f), `pg_graphql ${f} touches every row`);
   for (const f of ['{id: {eq: 1}}', '{not: {id: {gt: 100}}}']) t.notOk(gql(f), `pg_graphql ${f} names its rows`);
+  // Fourteenth pass: patterns every string matches, an array containing the empty one, an empty
+  // `and`/`or` (pg_graphql's own tests return every row for `{AND: []}` and `{OR: []}`), and the
+  // compound filters' names before 1.0 (`AND`, `OR`, `NOT`), alone or inside another.
+  const everyRow = fc.constantFrom('{name: {startsWith: ""}}', '{name: {regex: ".*"}}', '{name: {iregex: "^"}}', '{tags: {contains: []}}', '{and: []}', '{or: []}', '{AND: []}', '{OR: []}', '{NOT: {id: {eq: 1}}}', '{OR: [{id: {eq: 1}}, {id: {neq: 1}}]}');
+  fc.assert(fc.property(everyRow, fc.constantFrom((f: string) => f, (f: string) => `{and: [${f}]}`, (f: string) => `{or: [{id: {eq: 7}}, ${f}]}`), (f, wrap) => gql(wrap(f))), { numRuns: 20 });
+  for (const f of ['{name: {startsWith: "a"}}', '{name: {regex: "^a"}}', '{tags: {contains: ["a"]}}', '{AND: [{id: {eq: 1}}]}', '{NOT: {id: {gt: 100}}}']) t.notOk(gql(f), `pg_graphql ${f} names its rows`);
 });
 
 // (Eleventh pass) Supabase Storage and pg-meta are Fastify services: its default Ajv

@@ -1189,7 +1189,7 @@ t.test('thirteenth pass: an operator named in a subquery comparison or an ORDER 
 
 t.test('thirteenth pass: settings that change how later statements are read stay writes when they change nothing Airlock relies on', async (t) => {
   // The destructive spellings are in the construct property above; these must not be held critical.
-  for (const sql of ["SET client_encoding = 'UTF8'", "SET NAMES 'utf-8'", 'SET client_encoding TO DEFAULT', "SELECT set_config('client_encoding', 'Unicode', false)", 'SET search_path = "$user", public, extensions', 'SET search_path = pg_catalog, public', "SELECT set_config('search_path', 'app', true)", 'RESET search_path']) {
+  for (const sql of ["SET client_encoding = 'UTF8'", "SET NAMES 'utf-8'", 'SET client_encoding TO DEFAULT', "SELECT set_config('client_encoding', 'Unicode', false)", 'SET search_path = "$user", public, extensions', 'SET search_path = pg_catalog, public', "SELECT set_config('search_path', 'public', true)", 'RESET search_path']) {
     for (const e of endpoints.postgresql) {
       const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
       t.equal(decision.approval?.risk, 'medium', `${sql} on ${e.url}: a write`);
@@ -1286,5 +1286,204 @@ t.test('thirteenth pass: a statement hidden by a backslash that ends a multibyte
   for (const sql of ["SELECT E'café\\n'", "SELECT E'Grüße\\t', 'x'", "SELECT 'naïve\\path'"]) {
     const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
     t.equal(decision.action, 'allow', sql);
+  }
+});
+
+t.test('fourteenth pass: statements that switch protection off, install code later statements run, or swap what names reach, in other words', async (t) => {
+  // Each was a medium write (grantable from a narrow one of its kind) while its plain spelling is
+  // critical. Checked on a real PostgreSQL 15: ENABLE REPLICA TRIGGER stops an audit trigger and
+  // ENABLE REPLICA RULE a DO INSTEAD NOTHING rule; an UPDATE of a view over pg_settings runs
+  // set_config; with transform_null_equals on, `WHERE deleted_at = NULL` deleted 2 of 3 rows; a
+  // restrictive policy or a view calling a function that inserts wrote a row per row an ordinary
+  // SELECT read.
+  const pg: Array<(t: string, c: string, u: string) => string> = [
+    (t2, c, u) => `ALTER TABLE ${t2} ENABLE REPLICA TRIGGER ${u}`,
+    (t2) => `ALTER TABLE ONLY ${t2} ENABLE REPLICA TRIGGER ALL`,
+    (t2, c, u) => `ALTER TABLE ${t2} ENABLE REPLICA RULE ${u}`,
+    (t2) => `CREATE TEMP VIEW ${t2} AS SELECT * FROM pg_settings ; UPDATE ${t2} SET setting = 'replica' WHERE name = 'session_replication_role'`,
+    (t2, c) => `CREATE VIEW ${t2} AS SELECT name , setting AS ${c} FROM pg_catalog.pg_settings`,
+    (t2, c) => `SET transform_null_equals = on ; DELETE FROM ${t2} WHERE ${c} = NULL`,
+    () => `SET SESSION transform_null_equals TO true`,
+    (t2) => `SELECT set_config ( 'transform_null_equals' , 'yes' , false ) FROM ${t2}`,
+    // A search path into another schema of the user's own: `users` then names app.users, under grants given for public.users.
+    (t2) => `SET search_path = s_${t2}`,
+    (t2, c) => `SET LOCAL search_path TO s_${t2} , public ; DELETE FROM users WHERE ${c} = 1`,
+    (t2) => `SELECT set_config ( 'search_path' , 's_${t2}' , true )`,
+    (t2, c, u) => `CREATE POLICY ${u} ON ${t2} AS RESTRICTIVE FOR SELECT USING ( ${u}.spy ( ${c} ) )`,
+    (t2, c, u) => `CREATE VIEW ${u} AS SELECT ${c} , spy ( ${c} ) FROM ${t2}`,
+    (t2, c, u) => `CREATE MATERIALIZED VIEW ${u} AS SELECT ${c} FROM ${t2} WHERE ${c} === 1`,
+    (t2, c, u) => `ALTER TABLE ${t2} ALTER COLUMN ${c} SET DEFAULT ${u} ( )`,
+    (t2, c, u) => `ALTER TABLE ${t2} ADD CONSTRAINT ${u} CHECK ( ${u} ( ${c} ) )`,
+    (t2, c, u) => `CREATE TABLE ${t2} ( ${c} int DEFAULT ${u} ( ) )`,
+    (t2, c, u) => `CREATE INDEX ON ${t2} ( ${u} ( ${c} ) )`,
+    (t2, c, u) => `CREATE DOMAIN ${t2} AS text CHECK ( ${u} ( VALUE ) )`,
+    (t2, c, u) => `CREATE CAST ( text AS ${t2} ) WITH FUNCTION ${u} ( text ) AS IMPLICIT`,
+    // Renames that swap what every later statement reaches (real PostgreSQL: three enum value
+    // renames, or three column renames, made every `user` an `admin`); a role renamed under PostgREST's names.
+    (t2, c, u) => `ALTER TYPE ${t2} RENAME VALUE 'admin' TO '${u}'`,
+    (t2, c, u) => `ALTER TABLE ${t2} RENAME COLUMN ${c} TO ${u}`,
+    (t2, c, u) => `ALTER TABLE ${t2} RENAME TO ${u}`,
+    (t2, c, u) => `ALTER TABLE IF EXISTS ${t2} SET SCHEMA ${u}`,
+    (t2, c, u) => `ALTER ROLE ${t2} RENAME TO ${u}`,
+    (t2, c, u) => `ALTER SCHEMA ${t2} RENAME TO ${u}`,
+    (t2, c) => `ALTER DOMAIN ${t2} DROP CONSTRAINT ${c}`,
+    // EXPLAIN ANALYZE runs what it explains: on a real PostgreSQL these made the table or view (an allowed read before).
+    (t2) => `EXPLAIN ANALYZE CREATE TABLE public.${t2} AS SELECT * FROM auth.users`,
+    (t2) => `EXPLAIN ( ANALYZE , COSTS OFF ) CREATE MATERIALIZED VIEW ${t2} AS SELECT * FROM auth.users`,
+    (t2, c) => `EXPLAIN ANALYZE SELECT ${c} INTO public.${t2} FROM vault.decrypted_secrets`,
+    // CREATE SCHEMA's elements run as statements of their own.
+    (t2, c, u) => `CREATE SCHEMA ${t2} CREATE VIEW ${u} AS SELECT ${u} ( ${c} ) FROM public.${c}`,
+  ];
+  const cases = [...pg.flatMap((sql) => endpoints.postgresql.map((e) => ({ sql, e }))),
+    // D1 (SQLite's FTS5): the command column empties an external-content index.
+    ...[(t2: string) => `INSERT INTO ${t2} ( ${t2} ) VALUES ( 'delete-all' )`, (t2: string) => `INSERT INTO "${t2}" ( ${t2.toUpperCase()} , rowid , ${t2}_body ) VALUES ( 'delete' , 1 , 'x' )`,
+      (t2: string) => `INSERT INTO ${t2} ( ${t2} , rank ) VALUES ( 'rank' , 'bm25(10.0)' )`, (t2: string) => `INSERT INTO ${t2} ( ${t2} ) VALUES ( 'delete-' || 'all' )`,
+      (t2: string) => `ALTER TABLE ${t2} RENAME TO ${t2}_old`, (t2: string) => `ALTER TABLE ${t2} RENAME COLUMN ${t2}_a TO ${t2}_b`]
+      .map((f) => ({ sql: (t2: string) => f(t2), e: endpoints.sqlite[0]! }))];
+  const check = async (sql: string, e: { url: string; key: string }): Promise<void> => {
+    const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+    if (!description.sql?.destructive || decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${e.url}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+  };
+  // Each case once as written, then random names, keyword case and comments.
+  for (const { sql: f, e } of cases) await check(f('acct', 'flag', 'other'), e);
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...cases), ident, ident, ident, noise, async ({ sql: f, e }, tbl, col, other, n) => {
+      fc.pre(tbl !== col && tbl !== other && col !== other);
+      await check(render(f(tbl, col, other), n), e);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  // Bound: D1's params name the command.
+  const bound = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'INSERT INTO docs_fts(docs_fts) VALUES (?)', params: ['DELETE-ALL'] }) });
+  t.equal(bound.decision.approval?.risk, 'critical', 'a bound delete-all');
+  // SQLite's reading (Python's sqlite3): delete-all leaves an external-content index finding nothing.
+  const oracle = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3',
+    'c = sqlite3.connect(":memory:")',
+    'c.executescript("CREATE TABLE docs(id INTEGER PRIMARY KEY, body TEXT); CREATE VIRTUAL TABLE docs_fts USING fts5(body, content=\'docs\', content_rowid=\'id\'); INSERT INTO docs VALUES (1, \'plan a\'), (2, \'plan b\'); INSERT INTO docs_fts(docs_fts) VALUES (\'rebuild\');")',
+    'before = c.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH \'plan\'").fetchone()[0]',
+    'c.execute("INSERT INTO docs_fts(docs_fts) VALUES (?)", ("DELETE-ALL",))',
+    'print(before, c.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH \'plan\'").fetchone()[0])',
+  ].join('\n')], (err, out) => (err ? reject(err) : resolve(out.trim()))));
+  t.equal(oracle, '2 0', 'SQLite empties the index');
+  // Controls: the ordinary spellings stay what they were.
+  for (const [url, key, sql, risk] of [
+    [SUPABASE, 'query', 'ALTER TABLE acct ENABLE ALWAYS TRIGGER a', 'medium'], [SUPABASE, 'query', 'ALTER TABLE acct ENABLE TRIGGER a', 'medium'],
+    [SUPABASE, 'query', 'SET transform_null_equals = off', 'medium'], [NEON, 'query', 'CREATE VIEW v AS SELECT id, lower(email) FROM users', 'medium'],
+    [SUPABASE, 'query', 'CREATE POLICY own ON notes AS RESTRICTIVE FOR SELECT USING (auth.uid() = user_id)', 'medium'],
+    [SUPABASE, 'query', "CREATE TABLE t (id bigint DEFAULT nextval('t_id_seq'::regclass), u uuid DEFAULT extensions.uuid_generate_v4(), o uuid DEFAULT auth.uid(), c timestamptz DEFAULT now())", 'medium'],
+    [NEON, 'query', 'CREATE INDEX i ON users (lower(email))', 'medium'], [NEON, 'query', 'ALTER TABLE users ADD CONSTRAINT c CHECK (length(x) < 10)', 'medium'],
+    [D1, 'sql', "INSERT INTO docs_fts(docs_fts) VALUES ('rebuild')", 'medium'], [D1, 'sql', "INSERT INTO docs_fts(body) VALUES ('delete-all')", 'medium'],
+    [D1, 'sql', "INSERT INTO tag(tag) VALUES ('rust')", 'medium'],
+    [NEON, 'query', 'EXPLAIN ANALYZE CREATE TABLE t AS SELECT 1', 'medium'], [SUPABASE, 'query', 'EXPLAIN ANALYZE CREATE TABLE t AS SELECT 1', 'medium'],
+    [NEON, 'query', "ALTER TYPE status ADD VALUE 'archived'", 'medium'], [NEON, 'query', 'ALTER INDEX users_email_idx RENAME TO users_email_key', 'medium'],
+    [SUPABASE, 'query', 'ALTER DOMAIN email ADD CONSTRAINT has_at CHECK (VALUE LIKE \'%@%\')', 'medium'],
+  ] as const) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql }) });
+    t.equal(decision.approval?.risk, risk, `${sql}: ${risk}`);
+  }
+  for (const sql of ['EXPLAIN SELECT * FROM users', 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT id FROM users WHERE id = 1']) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.action, 'allow', `${sql}: a read`);
+  }
+});
+
+t.test('fourteenth pass: SQL in a server\'s own envelope below the body\'s top level, and Hasura\'s run_sql under any database\'s prefix, is read', async (t) => {
+  // tRPC (`{json: {sql}}`, a batch `{"0": {json: {sql}}}`), an `input`/`data` wrapper, Grafana's
+  // `{queries: [{rawSql}]}`, Metabase's `{native: {query}}`, a top-level `rawSql`: each was a plain
+  // medium POST to an allowed host, its DROP unseen by the human approving it.
+  const envelopes = fc.constantFrom(
+    (s: string) => ({ json: { sql: s } }), (s: string) => ({ 0: { json: { sql: s } } }), (s: string) => ({ input: { sql: s, limit: 10 } }),
+    (s: string) => ({ data: { sqlQuery: s } }), (s: string) => ({ queries: [{ refId: 'A', rawSql: s, format: 'table' }] }),
+    (s: string) => ({ database: 1, type: 'native', native: { query: s } }), (s: string) => ({ rawSql: s }), (s: string) => ({ steps: [{ SQL_Text: [s] }] }),
+  );
+  const destructive = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`, (x: string) => `UPDATE ${x} SET a = 1`);
+  await fc.assert(
+    fc.asyncProperty(envelopes, destructive, ident, fc.constantFrom('/trpc/db.run', '/api/ds/query', '/api/dataset', '/v1/run'), async (env, d, x, p) => {
+      const body = JSON.stringify(env(d(x)));
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}${p}`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${body} to ${p}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Hasura's run_sql under each database's prefix (`mssql_run_sql`, `bigquery_run_sql` …, also in
+  // `bulk_atomic`), and a nested `sql` field: dynamic SQL no grammar Airlock has reads (SQL Server's
+  // `EXEC('…')`, BigQuery's `EXECUTE IMMEDIATE`) is unread SQL, as under a top-level `sql`.
+  const dynamic = fc.constantFrom((x: string) => `EXEC('DROP TABLE ${x}')`, (x: string) => `EXEC sp_executesql N'DELETE FROM ${x}'`,
+    (x: string) => `DECLARE s STRING DEFAULT 'DROP TABLE d.${x}'; EXECUTE IMMEDIATE s;`, (x: string) => `EXECUTE IMMEDIATE $$DROP TABLE ${x}$$`, (x: string) => `DROP TABLE [${x}]`);
+  const carriers = fc.constantFrom(
+    ...['run_sql', 'pg_run_sql', 'mssql_run_sql', 'citus_run_sql', 'cockroach_run_sql', 'bigquery_run_sql', 'snowflake_run_sql'].map((type) => (s: string) => ({ type, args: { source: 'default', sql: s } })),
+    (s: string) => ({ type: 'bulk_atomic', args: [{ type: 'mssql_run_sql', args: { source: 'default', sql: s } }] }),
+    (s: string) => ({ input: { sql: s } }), (s: string) => ({ json: { SQL: s } }),
+  );
+  await fc.assert(
+    fc.asyncProperty(carriers, dynamic, ident, async (c, d, x) => {
+      const body = JSON.stringify(c(d(x)));
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}/v2/query`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${body}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: settings named for SQL that hold no statement, a search phrase under `query`, a read.
+  for (const [body, risk] of [[{ settings: { sql_mode: 'strict' }, title: 'drop table tennis' }, 'medium'], [{ filter: { query: 'drop table tennis' } }, 'medium'], [{ json: { sql: 'SELECT id FROM notes' } }, 'medium'], [{ type: 'mssql_run_sql', args: { source: 'default', sql: 'SELECT id FROM notes' } }, 'medium']] as const) {
+    const { description, decision } = await decide({ url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+    t.equal(decision.approval?.risk, risk, `${JSON.stringify(body)}: ${risk}`);
+    t.notOk(description.sql?.destructive, 'nothing destructive');
+  }
+});
+
+t.test('fourteenth pass: a table named by a path or URL, and DuckDB\'s file listing, are server files on an endpoint of unknown dialect', async (t) => {
+  // DuckDB reads `FROM 'https://…/x.csv'` from that server and `FROM '/home/u/x.csv'` from its
+  // disk; Spark and Databricks read `FROM csv.\`/etc/passwd\`` (text, json, parquet, orc, avro,
+  // binaryFile, delta) from the file. SQLite's and MySQL's readings saw a table with an odd name: a
+  // medium read-like write, where `read_csv('/etc/passwd')` is critical.
+  const place = fc.constantFrom('/etc/passwd', 'file:/etc/shadow', 'https://drop.attacker.example/x.csv', 's3://bucket/loot.parquet', '/home/u/.ssh/id_rsa', 'C:\\Windows\\win.ini');
+  const shape = fc.constantFrom(
+    (p: string) => `SELECT * FROM '${p}'`, (p: string) => `SELECT * FROM csv.\`${p}\``, (p: string) => `SELECT value FROM text.\`${p}\` LIMIT 5`,
+    (p: string) => `SELECT * FROM binaryFile.\`${p}\``, (p: string) => `SELECT a.* FROM "${p}" a JOIN users u ON u.id = a.id`,
+  );
+  await fc.assert(
+    fc.asyncProperty(shape, place, async (s, p) => {
+      const sql = s(p);
+      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 25), ...seed },
+  );
+  for (const sql of ["SELECT * FROM glob('/root/.ssh/*')", "SELECT getenv('AWS_SECRET_ACCESS_KEY')", "SELECT * FROM read_json_objects_auto('/etc/x.json')"]) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.equal(decision.approval?.risk, 'critical', sql);
+  }
+  // Controls: SQLite's two-argument glob, a path as a value, BigQuery's dotted and legacy names; on D1 `glob(x)` is SQLite's own (unknown there: unparsed as before).
+  for (const sql of ["SELECT glob('*.txt', name) FROM files", "SELECT * FROM users WHERE path = '/a/b'", 'SELECT * FROM [bigquery-public-data:samples.shakespeare]', 'SELECT id FROM app.users']) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.equal(decision.approval?.risk, 'medium', sql);
+  }
+});
+
+t.test('fourteenth pass: a Hasura mutation whose `where` every row meets is the DELETE or UPDATE of every row it runs', async (t) => {
+  // `delete_orders(where: {})` runs `DELETE FROM orders`: a medium GraphQL mutation on an allowed
+  // host, where the SQL is critical. The same for a `where` that names only the rows spared.
+  const where = fc.constantFrom('{}', '{_and: []}', '{_or: []}', '{id: {_neq: 1}}', '{id: {_nin: [1, 2]}}', '{email: {_is_null: false}}', '{email: {_ilike: "%"}}',
+    '{_not: {id: {_eq: 2}}}', '{_or: [{id: {_eq: 1}}, {id: {_neq: 1}}]}', '{customer: {name: {_like: "%%"}}}', '{email: {_nlike: "zz%"}}');
+  const call = fc.constantFrom(
+    (table: string, w: string) => `delete_${table}(where: ${w}) { affected_rows }`,
+    (table: string, w: string) => `update_${table}(where: ${w}, _set: {paid: true}) { affected_rows }`,
+    (table: string, w: string) => `update_${table}_many(updates: [{where: {id: {_eq: 1}}, _set: {paid: true}}, {where: ${w}, _set: {paid: false}}]) { affected_rows }`,
+  );
+  await fc.assert(
+    fc.asyncProperty(call, where, ident, fc.boolean(), async (c, w, table, byVariable) => {
+      const body = byVariable
+        ? { query: `mutation M($w: ${table}_bool_exp!) { ${c(table, '$w')} }`, variables: { w: JSON.parse(w.replace(/([{,]\s*)([_a-z]+):/g, '$1"$2":')) } }
+        : { query: `mutation { ${c(table, w)} }` };
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${JSON.stringify(body)}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 25), ...seed },
+  );
+  // Controls: a narrow where, a range under _not, a relationship's narrow where, by primary key.
+  for (const m of ['delete_orders(where: {id: {_eq: 1}}) { affected_rows }', 'delete_orders(where: {_not: {id: {_gt: 5}}}) { affected_rows }', 'delete_orders(where: {customer: {id: {_eq: 3}}}) { affected_rows }', 'delete_orders_by_pk(id: 1) { id }', 'update_orders_many(updates: [{where: {id: {_eq: 1}}, _set: {paid: true}}]) { affected_rows }']) {
+    const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `mutation { ${m} }` }) });
+    t.equal(decision.approval?.risk, 'medium', m);
   }
 });
