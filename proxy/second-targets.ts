@@ -15,6 +15,7 @@
 //   one by one (OData `$batch`, Google's batch endpoints).
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
 import type { RawRequest } from '../describe/describe.ts';
+import { DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import { serverHeaderKey } from '../lib/text.ts';
@@ -33,8 +34,9 @@ export interface SecondTarget {
  * What the request also does, for the pipeline to decide; undefined for the usual request (none of
  * the above); a refusal when a second target cannot be read one way.
  */
-export function secondTargets(rawHeaders: string[], url: string, body: CapturedBody): SecondTarget[] | { refusal: Rejection } | undefined {
+export function secondTargets(rawHeaders: string[], url: string, captured: CapturedBody, method = 'GET'): SecondTarget[] | { refusal: Rejection } | undefined {
   const out: SecondTarget[] = [];
+  const body = serverBody(rawHeaders, captured);
   const destination = destinationOf(rawHeaders, url);
   if (destination !== undefined) {
     if (typeof destination !== 'string') return { refusal: destination };
@@ -47,7 +49,9 @@ export function secondTargets(rawHeaders: string[], url: string, body: CapturedB
   }
   const written = gcsCopyTargetOf(url);
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
-  for (const t of otherIndices(url, body)) out.push(bodilessTarget(rawHeaders, 'POST', t.url, t.why));
+  const indices = otherIndices(url, body);
+  if (!Array.isArray(indices)) return { refusal: indices };
+  for (const t of [...indices, ...indexListOf(method, url)]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const deleted = deletedKeysOf(url, body);
   if (!Array.isArray(deleted)) return { refusal: deleted };
   for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
@@ -58,6 +62,59 @@ export function secondTargets(rawHeaders: string[], url: string, body: CapturedB
     out.push(...calls);
   }
   return out.length ? out : undefined;
+}
+
+/** A body as the server reads it (serverBody): `unreadable` says why Airlock could not. */
+interface ServerBody {
+  /** The bytes the server parses, once (and if) they are read: UTF-8 for text. */
+  readonly captured: Buffer;
+  readonly truncated: boolean;
+  readonly unreadable: string | undefined;
+}
+
+/**
+ * The body as the server reads it before it parses it, read when a second target's reader asks: its
+ * content codings undone (Elasticsearch accepts gzip and deflate bodies always, as do Salesforce and
+ * ASP.NET's request decompression) and, but for a multipart body (bytes), a byte order mark, a
+ * UTF-16/32 charset or JSON's NUL pattern followed (Python's `json.loads`, Jackson and .NET read
+ * such JSON): read as raw UTF-8, a gzip'd `_bulk` or a UTF-16 `$batch` named no call to decide while
+ * the server ran each. A body that cannot be read so is `unreadable`: each reader refuses the
+ * request it would have read.
+ */
+function serverBody(rawHeaders: readonly string[], body: CapturedBody): ServerBody {
+  let read: { captured: Buffer; truncated: boolean; unreadable: string | undefined } | undefined;
+  const get = (): NonNullable<typeof read> => {
+    if (read) return read;
+    if (!body.captured.length) return (read = { ...body, unreadable: undefined });
+    const codings: string[] = [];
+    let type: string | undefined;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toLowerCase();
+      if (name === 'content-type') type ??= rawHeaders[i + 1]!;
+      else if (name === 'content-encoding') {
+        for (const c of rawHeaders[i + 1]!.split(',')) if (c.trim() && c.trim().toLowerCase() !== 'identity') codings.push(c.trim().toLowerCase());
+      }
+    }
+    try {
+      // Past the capture cap, what its start decodes to: read as the start of any body is.
+      const bytes = codings.length ? undoContentCoding(body.captured, codings, body.truncated) : body.captured;
+      const text = type !== undefined && /^\s*multipart\//i.test(type) ? undefined : unicodeText(bytes, type);
+      return (read = { captured: text ?? bytes, truncated: body.truncated, unreadable: undefined });
+    } catch (err) {
+      if (!(err instanceof DecodeFailure)) throw err;
+      return (read = { captured: Buffer.alloc(0), truncated: true, unreadable: err.message });
+    }
+  };
+  return {
+    get captured() { return get().captured; },
+    get truncated() { return get().truncated; },
+    get unreadable() { return get().unreadable; },
+  };
+}
+
+/** The refusal for a second target's body Airlock cannot read as its server does. */
+function unreadableBody(what: string, why: string): Rejection {
+  return refusals.bad(`the request body is ${what} whose server reads it decoded, and Airlock cannot decode it (${why.slice(0, 120)}): it cannot decide what the server would run`);
 }
 
 /**
@@ -173,15 +230,16 @@ function copySourceOf(rawHeaders: readonly string[], requestUrl: string): string
  * and body), a refusal, or undefined when the body carries none. Only non-form multipart bodies are
  * looked at (an upload pays nothing); a batch Airlock cannot read whole, or call by call, is refused.
  */
-function batchOf(rawHeaders: readonly string[], url: string, body: CapturedBody): SecondTarget[] | Rejection | undefined {
+function batchOf(rawHeaders: readonly string[], url: string, body: ServerBody): SecondTarget[] | Rejection | undefined {
   let type: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (rawHeaders[i]!.length !== 12 || rawHeaders[i]!.toLowerCase() !== 'content-type') continue;
     const v = rawHeaders[i + 1]!;
     if (/^\s*multipart\//i.test(v) && !/^\s*multipart\/form-data/i.test(v)) type = v;
   }
-  if (!body.captured.length) return undefined;
   if (type === undefined) return jsonBatchOf(url, body);
+  if (body.unreadable) return unreadableBody('a multipart body that may be a batch of HTTP calls', body.unreadable);
+  if (!body.captured.length) return undefined;
   const calls = httpBatchCalls(body.captured.toString('latin1'), type);
   if (calls === undefined) return undefined;
   if (calls === 'unreadable' || body.truncated) {
@@ -209,9 +267,11 @@ with absolute paths) and composite batch (`…/composite/batch`, `batchRequests`
 `/services/data/`). A body past the capture cap, or one whose calls are not all
  * `{method, url}`, is refused; a body with no `requests` list is no batch.
  */
-function jsonBatchOf(url: string, body: CapturedBody): SecondTarget[] | Rejection | undefined {
+function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection | undefined {
   const composite = /\/services\/data\/[^/]+\/composite(?:\/batch)?\/?(?:[?#]|$)/.test(url);
   if (!composite && !/\/\$batch(?:[?#]|$)/.test(url)) return undefined;
+  if (body.unreadable) return unreadableBody('a JSON batch of calls', body.unreadable);
+  if (!body.captured.length) return undefined;
   if (body.truncated) return refusals.bad('the request body is a JSON batch larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
   let json: unknown;
   try {
@@ -285,8 +345,10 @@ const MAX_DELETED_KEYS = 1000;
  * names: each key is decided as `DELETE` of it. A body past the capture, or listing more than
  * MAX_DELETED_KEYS (S3's own limit), is refused: keys Airlock did not read would be deleted.
  */
-function deletedKeysOf(requestUrl: string, body: CapturedBody): string[] | Rejection {
-  if (!body.captured.length || !/[?&]delete(?:[=&#]|$)/.test(requestUrl)) return [];
+function deletedKeysOf(requestUrl: string, body: ServerBody): string[] | Rejection {
+  if (!/[?&]delete(?:[=&#]|$)/.test(requestUrl)) return [];
+  if (body.unreadable) return unreadableBody('a multi-object delete', body.unreadable);
+  if (!body.captured.length) return [];
   const u = new URL(requestUrl);
   const segs = u.pathname.split('/').filter(Boolean);
   if (!u.searchParams.has('delete') || segs.length > 1) return [];
@@ -311,47 +373,83 @@ function xmlText(s: string): string {
 }
 
 /** Elasticsearch/OpenSearch endpoints whose body names indices besides the path's. */
-const multiIndex = new Set(['_bulk', '_msearch', '_mget']);
+const multiIndex = new Set(['_bulk', '_msearch', '_mget', '_mtermvectors', '_msearch/template']);
 
 /** At most this many other indices of one body are decided (a body naming more is judged by these). */
 const MAX_INDICES = 20;
 
+/** An index (or alias) a body or path acts on, decided as `method url`. */
+interface IndexTarget {
+  method: string;
+  url: string;
+  why: string;
+}
+
 /**
- * Other indices an Elasticsearch/OpenSearch `_bulk`, `_msearch` or `_mget` body acts on than its
- * path names: an action line's `_index` (`{"delete": {"_index": "users", "_id": "1"}}` in a bulk
- * to `/logs/_bulk`), a search header's `index`, a document's `_index` override the path's. Each is
- * decided as the same endpoint under that index (`POST /users/_bulk`). Lines that are not JSON
- * objects are left to the server, which refuses them. Only the captured body is read.
+ * Other indices an Elasticsearch/OpenSearch body acts on than its path names:
+ * - `_bulk`, `_msearch`, `_msearch/template`, `_mget`, `_mtermvectors`: an action line's `_index`
+ *   (`{"delete": {"_index": "users", "_id": "1"}}` in a bulk to `/logs/_bulk`), a search header's
+ *   `index`, a document's `_index` override the path's; each is decided as the same endpoint under
+ *   that index (`POST /users/_bulk`);
+ * - `_reindex` reads its source indices and writes its destination's: a search there, a bulk there;
+ * - `_aliases` runs its actions as the one-action APIs do: `add` as `PUT /<index>/_alias/<alias>`
+ *   (pointing an allowed name at an index the policy denies makes every read of the name a read of
+ *   it), `remove` as `DELETE /<index>/_alias/<alias>`, `remove_index` as `DELETE /<index>`.
+ * A comma-separated list (`"index": "logs,users"`) is each of its indices, as the server splits it.
+ * Lines that are not JSON objects are left to the server, which refuses them. Only the captured
+ * body is read.
  */
-function otherIndices(requestUrl: string, body: CapturedBody): Array<{ url: string; why: string }> {
-  // Most requests: no body, or a path that names no such endpoint (no URL parsed for them).
-  if (!body.captured.length || !/\/_(?:bulk|msearch|mget|reindex)(?:[?#]|$)/.test(requestUrl)) return [];
+function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  // Most requests: a path that names no such endpoint (no URL parsed, no body read for them).
+  if (!/\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|msearch\/template)(?:[?#]|$)/.test(requestUrl)) return [];
+  if (body.unreadable) return unreadableBody('an Elasticsearch body naming indices', body.unreadable);
+  if (!body.captured.length) return [];
   const u = new URL(requestUrl);
   const segs = u.pathname.split('/').filter(Boolean);
+  const template = segs.at(-1) === 'template' && segs.at(-2) === '_msearch';
+  if (template) segs.splice(-2, 2, '_msearch/template');
   const endpoint = segs.at(-1);
-  // `_reindex` reads its source indices and writes its destination's: a search there, a bulk there.
+  const target = (method: string, path: string, why: string): IndexTarget => ({ method, url: new URL(path, u).href, why });
+  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+  const seg = encodeURIComponent;
   if (endpoint === '_reindex' && segs.length === 1) {
     const o = parseObject(body.captured.toString('utf8'));
-    const out: Array<{ url: string; why: string }> = [];
-    const each = (v: unknown, on: string): void => {
-      for (const i of (Array.isArray(v) ? v : [v]).slice(0, MAX_INDICES)) {
-        if (typeof i === 'string') out.push({ url: new URL(`/${encodeURIComponent(i)}/${on}`, u).href, why: `its _reindex ${on === '_search' ? 'reads' : 'writes'} index ${i.slice(0, 100)}` });
-      }
-    };
     const source = o?.source as { index?: unknown } | undefined;
     const dest = o?.dest as { index?: unknown } | undefined;
-    each(source?.index, '_search');
-    each(dest?.index, '_bulk');
-    return out;
+    return [
+      ...names(source?.index).map((i) => target('POST', `/${seg(i)}/_search`, `its _reindex reads index ${i.slice(0, 100)}`)),
+      ...names(dest?.index).map((i) => target('POST', `/${seg(i)}/_bulk`, `its _reindex writes index ${i.slice(0, 100)}`)),
+    ];
   }
-  if (endpoint === undefined || !multiIndex.has(endpoint) || segs.length > 2 || !body.captured.length) return [];
+  if (endpoint === '_aliases' && segs.length === 1) {
+    const actions = parseObject(body.captured.toString('utf8'))?.actions;
+    const out: IndexTarget[] = [];
+    for (const action of Array.isArray(actions) ? actions.slice(0, MAX_INDICES) : []) {
+      if (!action || typeof action !== 'object') continue;
+      for (const [verb, spec] of Object.entries(action as Record<string, unknown>)) {
+        if (!spec || typeof spec !== 'object') continue;
+        const a = spec as { index?: unknown; indices?: unknown; alias?: unknown; aliases?: unknown };
+        const indices = [...names(a.index), ...names(a.indices)];
+        const aliases = [...names(a.alias), ...names(a.aliases)];
+        for (const i of indices) {
+          if (verb === 'remove_index') out.push(target('DELETE', `/${seg(i)}`, `its _aliases remove_index deletes index ${i.slice(0, 100)}`));
+          for (const alias of verb === 'remove_index' ? [] : aliases.length ? aliases : ['*']) {
+            const how = verb === 'remove' ? 'DELETE' : 'PUT';
+            out.push(target(how, `/${seg(i)}/_alias/${seg(alias)}`, `its _aliases ${verb.slice(0, 20)} names index ${i.slice(0, 100)} as ${alias.slice(0, 100)}`));
+          }
+        }
+      }
+    }
+    return out.slice(0, MAX_INDICES * 4);
+  }
+  if (endpoint === undefined || !multiIndex.has(endpoint) || segs.length > 2) return [];
   const own = segs.length === 2 ? decodeURIComponent(segs[0]!) : undefined;
   const named = new Set<string>();
   const add = (v: unknown): void => {
-    for (const i of Array.isArray(v) ? v : [v]) if (typeof i === 'string' && i !== own && named.size < MAX_INDICES) named.add(i);
+    for (const i of names(v)) if (i !== own && named.size < MAX_INDICES) named.add(i);
   };
   const text = body.captured.toString('utf8');
-  if (endpoint === '_mget') {
+  if (endpoint === '_mget' || endpoint === '_mtermvectors') {
     const docs = parseObject(text)?.docs;
     if (Array.isArray(docs)) for (const d of docs) add(d && typeof d === 'object' ? (d as { _index?: unknown })._index : undefined);
   } else {
@@ -359,7 +457,7 @@ function otherIndices(requestUrl: string, body: CapturedBody): Array<{ url: stri
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       const o: Record<string, unknown> | undefined = header ? parseObject(line) : undefined;
-      if (endpoint === '_msearch') {
+      if (endpoint !== '_bulk') {
         if (header) add(o?.index);
         header = !header;
         continue;
@@ -375,7 +473,29 @@ function otherIndices(requestUrl: string, body: CapturedBody): Array<{ url: stri
       header = verb === 'delete';
     }
   }
-  return [...named].map((index) => ({ url: new URL(`/${encodeURIComponent(index)}/${endpoint}`, u).href, why: `its ${endpoint} body acts on index ${index.slice(0, 100)}` }));
+  return [...named].map((index) => target('POST', `/${seg(index)}/${endpoint}`, `its ${endpoint} body acts on index ${index.slice(0, 100)}`));
+}
+
+/**
+ * Elasticsearch/OpenSearch read a comma in a path's first segment as a list of targets
+ * (`GET /logs,users/_search`, `/logs%2Cusers/_count`): a policy reading the path's start judged a
+ * search of `logs` while the server searched `users` too. Each is decided as the request under it
+ * alone (`GET /users/_search`). Only a list before an `_endpoint` segment is read so.
+ */
+function indexListOf(method: string, requestUrl: string): IndexTarget[] {
+  if (!requestUrl.includes(',') && !/%2c/i.test(requestUrl)) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/');
+  if (segs.length < 3 || !segs[2]!.startsWith('_')) return [];
+  let first: string;
+  try {
+    first = decodeURIComponent(segs[1]!);
+  } catch {
+    return [];
+  }
+  const list = first.split(',').map((i) => i.trim()).filter(Boolean);
+  if (list.length < 2) return [];
+  return list.slice(0, MAX_INDICES).map((i) => ({ method, url: new URL(`/${encodeURIComponent(i)}/${segs.slice(2).join('/')}${u.search}`, u).href, why: `its path names index ${i.slice(0, 100)} in a list` }));
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
