@@ -17,6 +17,7 @@
 import type { RawRequest } from '../describe/describe.ts';
 import { DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
+import { multipartFields } from '../describe/multipart.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import type { Rejection } from './enforcers.ts';
@@ -61,6 +62,12 @@ export function secondTargets(rawHeaders: string[], url: string, captured: Captu
     if (!Array.isArray(calls)) return { refusal: calls };
     out.push(...calls);
   }
+  const graphCalls = graphBatchOf(rawHeaders, url, body);
+  if (!Array.isArray(graphCalls)) return { refusal: graphCalls };
+  out.push(...graphCalls);
+  const records = salesforceRecordsOf(rawHeaders, method, url, body);
+  if (!Array.isArray(records)) return { refusal: records };
+  out.push(...records);
   return out.length ? out : undefined;
 }
 
@@ -302,6 +309,118 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
     });
   }
   return out;
+}
+
+/**
+ * Facebook's Graph API batch (`batch=[{"method": "DELETE", "relative_url": "<id>"}, …]` in the query,
+ * a urlencoded or multipart form, or a JSON body; its value a JSON list, or that list as a string):
+ * the server runs each call, its `relative_url` under the API's root (the request's version, unless
+ * the call names its own) and its `body` a form. Read wherever the request goes (the shape is
+ * Facebook's own: a list of objects naming `relative_url`). A list that is not read whole is refused.
+ */
+function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBody): SecondTarget[] | Rejection {
+  const values: string[] = [];
+  const q = url.indexOf('?');
+  if (q >= 0 && /batch|%/i.test(url.slice(q))) values.push(...new URLSearchParams(url.slice(q + 1).split('#')[0]).getAll('batch'));
+  let type: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
+  const media = type?.trim().toLowerCase() ?? '';
+  const bodyMayHold = media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/form-data') || media === '' || /json/.test(media);
+  if (bodyMayHold && !body.unreadable && body.captured.length) {
+    const text = body.captured.toString('utf8');
+    if (media.startsWith('multipart/form-data')) {
+      // The field's name as sent, or in RFC 7578's extended form (`name*=`): else no batch, no parse.
+      if (body.captured.includes('batch') || body.captured.includes('name*')) for (const [name, value] of multipartFields(body.captured, type!, (n, file) => n === 'batch' && !file).fields) if (name === 'batch') values.push(Buffer.from(value, 'latin1').toString('utf8'));
+    } else if (/^\s*[{[]/.test(text)) {
+      if (text.includes('batch') || text.includes('\\u')) {
+        const list = parseObject(text)?.batch;
+        if (list !== undefined) values.push(typeof list === 'string' ? list : JSON.stringify(list));
+      }
+    } else if (text.includes('batch') || text.includes('%')) values.push(...new URLSearchParams(text).getAll('batch'));
+  }
+  if (!values.length) return [];
+  const version = /^https?:\/\/[^/]+(\/v\d+(?:\.\d+)?\/)/.exec(url)?.[1] ?? '/';
+  const out: SecondTarget[] = [];
+  for (const value of values) {
+    let list: unknown;
+    try {
+      list = JSON.parse(value);
+    } catch {
+      continue; // not JSON: Facebook refuses the batch, nothing runs
+    }
+    if (!Array.isArray(list) || !list.some((c) => c && typeof c === 'object' && 'relative_url' in c)) continue;
+    if (body.truncated) return refusals.bad('the request carries a Graph API batch in a body larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
+    if (list.length + out.length > MAX_BATCH_CALLS) return refusals.bad(`the request carries a Graph API batch of more than ${MAX_BATCH_CALLS} calls`);
+    for (const [n, c] of list.entries()) {
+      const call = c && typeof c === 'object' && !Array.isArray(c) ? (c as { method?: unknown; relative_url?: unknown; body?: unknown }) : {};
+      if (typeof call.relative_url !== 'string' || (call.method !== undefined && typeof call.method !== 'string')) return refusals.bad(`call ${n + 1} of the Graph API batch has no relative_url or method Airlock can read`);
+      const method = (call.method ?? 'GET').toUpperCase();
+      const rel = call.relative_url.replace(/^\/+/, '');
+      const target = sameOrigin(/^v\d+(?:\.\d+)?\//.test(rel) ? `/${rel}` : `${version}${rel}`, url, `call ${n + 1} of the batch`);
+      if (typeof target !== 'string') return target;
+      const data = typeof call.body === 'string' ? Buffer.from(call.body) : Buffer.alloc(0);
+      const headers = ['host', new URL(target).host, ...(data.length ? ['content-type', 'application/x-www-form-urlencoded'] : [])];
+      out.push({ request: { method, url: target, headers: pairs(headers), body: data, bodyTruncated: false }, why: `call ${n + 1} of the batch (${method} ${new URL(target).pathname.slice(0, 200)})` });
+    }
+  }
+  return out;
+}
+
+/**
+ * Salesforce's record envelopes, which create or change records of the types their records name
+ * rather than the path's: an sObject tree (`POST …/composite/tree/Account` whose records nest
+ * `{"Contacts": {"records": [{"attributes": {"type": "Contact"}, …}]}}`, any depth) and sObject
+ * collections (`POST` or `PATCH …/composite/sobjects` with `{"records": [{"attributes": {"type":
+ * "Deny__c"}, …}]}`). Each record is decided as its one-record request: `POST …/sobjects/<type>`,
+ * or `PATCH …/sobjects/<type>/<id>`. A composite graph's calls (`…/composite/graph`, `graphs[].
+ * compositeRequest`) are decided as a composite's.
+ */
+function salesforceRecordsOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): SecondTarget[] | Rejection {
+  const m = /^(https?:\/\/[^/]+\/services\/data\/[^/]+\/)composite\/(tree\/[^/?#]+|sobjects|graph)\/?(?:[?#]|$)/.exec(url);
+  if (!m) return [];
+  if (body.unreadable) return unreadableBody('a Salesforce envelope of records', body.unreadable);
+  if (!body.captured.length) return [];
+  if (body.truncated) return refusals.bad('the request body is a Salesforce envelope of records larger than the capture cap: Airlock cannot read each record, and the server writes each of them');
+  const o = parseObject(body.captured.toString('utf8'));
+  if (!o) return [];
+  const base = m[1]!;
+  if (m[2] === 'graph') {
+    const out: SecondTarget[] = [];
+    for (const graph of Array.isArray(o.graphs) ? o.graphs : []) {
+      const calls = jsonBatchOf(`${base}composite`, { captured: Buffer.from(JSON.stringify({ compositeRequest: (graph as { compositeRequest?: unknown } | null)?.compositeRequest })), truncated: false, unreadable: undefined });
+      if (calls === undefined) continue;
+      if (!Array.isArray(calls)) return calls;
+      out.push(...calls);
+      if (out.length > MAX_BATCH_CALLS) return refusals.bad(`the request body is a Salesforce composite graph of more than ${MAX_BATCH_CALLS} calls`);
+    }
+    return out;
+  }
+  const out: SecondTarget[] = [];
+  const write = method.toUpperCase() === 'PATCH' ? 'PATCH' : 'POST';
+  const visit = (records: unknown, depth: number): Rejection | undefined => {
+    if (!Array.isArray(records) || depth > 8) return undefined;
+    for (const r of records) {
+      if (!r || typeof r !== 'object' || Array.isArray(r)) continue;
+      const rec = r as Record<string, unknown>;
+      const type = (rec.attributes as { type?: unknown } | undefined)?.type;
+      if (typeof type !== 'string' || !/^\w{1,80}$/.test(type)) return refusals.bad(`a record of the Salesforce envelope names no sObject type Airlock can read (${JSON.stringify(String(type).slice(0, 40))})`);
+      if (out.length >= MAX_BATCH_CALLS) return refusals.bad(`the request body is a Salesforce envelope of more than ${MAX_BATCH_CALLS} records`);
+      const id = typeof rec.id === 'string' ? rec.id : typeof rec.Id === 'string' ? rec.Id : undefined;
+      const target = write === 'PATCH' && id ? `${base}sobjects/${type}/${encodeURIComponent(id)}` : `${base}sobjects/${type}`;
+      const data = Buffer.from(JSON.stringify(rec));
+      out.push({ request: { method: write, url: target, headers: pairs(withHost(['content-type', 'application/json'], target)), body: data, bodyTruncated: false }, why: `its record of type ${type} (${write} ${new URL(target).pathname.slice(0, 200)})` });
+      // Tree children: any field holding `{records: [...]}`.
+      for (const v of Object.values(rec)) {
+        if (v && typeof v === 'object' && !Array.isArray(v) && 'records' in v) {
+          const refused = visit((v as { records: unknown }).records, depth + 1);
+          if (refused) return refused;
+        }
+      }
+    }
+    return undefined;
+  };
+  const refused = visit(o.records, 0);
+  return refused ?? out;
 }
 
 /**

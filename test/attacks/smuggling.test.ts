@@ -209,6 +209,36 @@ const dav = await startUpstream(t, {
       }
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
+    // Facebook's Graph API batch: a `batch` list in the query, a urlencoded or multipart form, or a
+    // JSON body (a list, or the list as a string); each call's relative_url runs under the API's root.
+    if (req.method === 'POST') {
+      const type = String(req.headers['content-type'] ?? '');
+      let value = new URL(req.url ?? '/', 'http://x').searchParams.get('batch') ?? undefined;
+      if (type.startsWith('application/x-www-form-urlencoded')) value ??= new URLSearchParams(body.toString()).get('batch') ?? undefined;
+      else if (type.startsWith('multipart/form-data')) value ??= /name="batch"\r\n\r\n([^]*?)\r\n--/.exec(body.toString())?.[1];
+      else if (type.startsWith('application/json')) {
+        const b = (JSON.parse(body.toString()) as { batch?: unknown }).batch;
+        if (b !== undefined) value ??= typeof b === 'string' ? b : JSON.stringify(b);
+      }
+      if (value !== undefined) {
+        for (const c of JSON.parse(value) as Array<{ method?: string; relative_url: string }>) batchRan.push(`${(c.method ?? 'GET').toUpperCase()} ${davClean(new URL(c.relative_url.replace(/^\/*/, ''), 'http://x/').pathname)}`);
+        return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+      }
+    }
+    // Salesforce's sObject tree and collections write each record as its type; a composite graph runs its calls.
+    const sfRecords = /^\/services\/data\/[^/]+\/composite\/(tree\/[^/]+|sobjects|graph)$/.exec(src);
+    if ((req.method === 'POST' || req.method === 'PATCH') && sfRecords) {
+      const o = JSON.parse(body.toString()) as { records?: unknown[]; graphs?: Array<{ compositeRequest: Array<{ method: string; url: string }> }> };
+      if (sfRecords[1] === 'graph') for (const g of o.graphs ?? []) for (const r of g.compositeRequest) batchRan.push(`${r.method} ${davClean(new URL(r.url, 'http://x/').pathname)}`);
+      const walk = (records: unknown[]): void => {
+        for (const r of records as Array<Record<string, unknown> & { attributes: { type: string } }>) {
+          batchRan.push(`${req.method} /services/data/v58.0/sobjects/${r.attributes.type}`);
+          for (const v of Object.values(r)) if (v && typeof v === 'object' && 'records' in v) walk((v as { records: unknown[] }).records);
+        }
+      };
+      walk(o.records ?? []);
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     // Salesforce's composite API runs each of `compositeRequest` (absolute paths) or `batchRequests` (under /services/data/).
     if (req.method === 'POST' && /^\/services\/data\/[^/]+\/composite(\/batch)?$/.test(src)) {
       const o = JSON.parse(body.toString()) as { compositeRequest?: Array<{ method: string; url: string }>; batchRequests?: Array<{ method: string; url: string }> };
@@ -781,6 +811,60 @@ t.test('property: each HTTP call a batch body carries (OData $batch, Google batc
   }
   t.notOk(batchRan.some((c) => c.includes('Deny__c')), 'the server never ran a call on the denied object');
   t.notOk(batchRan.some((c) => c.includes('/deny')), 'the server never ran a call under /deny');
+});
+
+t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Salesforce\'s composite graph, sObject tree and collections are decided call by call and record by record', async (t) => {
+  // `POST /?batch=[{"method":"GET","relative_url":"deny/secret.txt"}]` was judged as one POST to `/`
+  // while the server ran the call; a tree under `composite/tree/Account` created a `Deny__c` child.
+  const dHost = `allowed.example:${dav.port}`;
+  const post = (path: string, type: string | undefined, body: string, tunnel: boolean, method = 'POST'): Promise<{ text: string }> => {
+    const head = `${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const place = (where: string, list: unknown[]): [string, string | undefined, string] => {
+    const json = JSON.stringify(list);
+    switch (where) {
+      case 'query': return [`/?batch=${encodeURIComponent(json)}&include_headers=false`, undefined, ''];
+      case 'form': return ['/', 'application/x-www-form-urlencoded', `access_token=x&batch=${encodeURIComponent(json)}`];
+      case 'multipart': return ['/', 'multipart/form-data; boundary=X', `--X\r\nContent-Disposition: form-data; name="batch"\r\n\r\n${json}\r\n--X--\r\n`];
+      case 'JSON list': return ['/', 'application/json', JSON.stringify({ batch: list })];
+      default: return ['/', 'application/json', JSON.stringify({ batch: json })];
+    }
+  };
+  const [cPath, cType, cBody] = place('form', [{ method: 'GET', relative_url: 'ok/dav/a.txt' }]);
+  t.match((await post(cPath, cType, cBody, false)).text, /^HTTP\/1\.1 200/, 'control: a Graph batch of allowed calls goes through');
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      where: fc.constantFrom('query', 'form', 'multipart', 'JSON list', 'JSON string'),
+      target: fc.constantFrom('deny/secret.txt', '/deny/secret.txt', 'ok/../deny/secret.txt', 'ok/%2e%2e/deny/secret.txt'),
+      method: fc.constantFrom('GET', 'DELETE', 'delete', undefined),
+      position: fc.nat({ max: 1 }),
+      tunnel: fc.boolean(),
+    }),
+    async ({ where, target, method, position, tunnel }) => {
+      const list: unknown[] = [{ method: 'GET', relative_url: 'ok/dav/a.txt' }];
+      list.splice(position, 0, method === undefined ? { relative_url: target } : { method, relative_url: target });
+      const before = batchRan.length;
+      const [res] = parseResponses((await post(...place(where, list), tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 10), ...seed });
+  // Salesforce: a composite graph's calls, a tree's nested record, a collection's record (POST, PATCH).
+  const sf = '/services/data/v58.0/composite';
+  t.match((await post(`${sf}/tree/Account`, 'application/json', JSON.stringify({ records: [{ attributes: { type: 'Account', referenceId: 'a' }, Name: 'x', Contacts: { records: [{ attributes: { type: 'Contact', referenceId: 'c' }, LastName: 'y' }] } }] }), false)).text, /^HTTP\/1\.1 200/, 'control: a tree of allowed types goes through');
+  for (const [i, [method, path, envelope]] of ([
+    ['POST', `${sf}/graph`, { graphs: [{ graphId: 'g', compositeRequest: [{ method: 'GET', url: '/services/data/v58.0/sobjects/Account/001', referenceId: 'a' }, { method: 'DELETE', url: '/services/data/v58.0/sobjects/Deny__c/002', referenceId: 'b' }] }] }],
+    ['POST', `${sf}/tree/Account`, { records: [{ attributes: { type: 'Account', referenceId: 'a' }, Name: 'x', Denies__r: { records: [{ attributes: { type: 'Deny__c', referenceId: 'd' }, Name: 'y' }] } }] }],
+    ['POST', `${sf}/sobjects`, { allOrNone: false, records: [{ attributes: { type: 'Account' }, Name: 'x' }, { attributes: { type: 'Deny__c' }, Name: 'y' }] }],
+    ['PATCH', `${sf}/sobjects`, { records: [{ attributes: { type: 'Deny__c' }, id: 'a0B000000000001', Name: 'y' }] }],
+  ] as const).entries()) {
+    const [res] = parseResponses((await post(path, 'application/json', JSON.stringify(envelope), i % 2 === 1, method)).text);
+    t.ok(res?.status === 403 && isProblem(res), `Salesforce ${method} ${path.slice(sf.length)} writing a denied type: 403 (${res?.status})`);
+  }
+  t.notOk(batchRan.some((c) => c.includes('Deny__c')), 'the server never wrote a record of the denied type');
 });
 
 t.test('property: a second target in a body the server decodes (gzip, deflate, br; a byte order mark, UTF-16/32 JSON) is decided as in plain UTF-8', async (t) => {
