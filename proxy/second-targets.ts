@@ -65,6 +65,11 @@ export function secondTargets(rawHeaders: string[], url: string, captured: Captu
   const graphCalls = graphBatchOf(rawHeaders, url, body);
   if (!Array.isArray(graphCalls)) return { refusal: graphCalls };
   out.push(...graphCalls);
+  const uploaded = formUploadKeysOf(rawHeaders, method, url, body);
+  for (const key of uploaded) out.push(bodilessTarget(rawHeaders, 'PUT', key, `its form upload writes ${new URL(key).pathname.slice(0, 200)}`));
+  const hrefs = davHrefsOf(method, url, body);
+  if (!Array.isArray(hrefs)) return { refusal: hrefs };
+  for (const href of hrefs) out.push(bodilessTarget(rawHeaders, 'GET', href, `its ${method.toUpperCase()} reads ${new URL(href).pathname.slice(0, 200)}`));
   const records = salesforceRecordsOf(rawHeaders, method, url, body);
   if (!Array.isArray(records)) return { refusal: records };
   out.push(...records);
@@ -276,7 +281,11 @@ with absolute paths) and composite batch (`…/composite/batch`, `batchRequests`
  */
 function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection | undefined {
   const composite = /\/services\/data\/[^/]+\/composite(?:\/batch)?\/?(?:[?#]|$)/.test(url);
-  if (!composite && !/\/\$batch(?:[?#]|$)/.test(url)) return undefined;
+  // Azure Resource Manager's batch (`POST management.azure.com/batch`, `{"requests": [{"httpMethod", "url"}]}`)
+  // and SCIM's bulk (RFC 7644 §3.7: `POST <root>/Bulk`, `{"Operations": [{"method", "path", "data"}]}`).
+  const plainBatch = /\/batch\/?(?:[?#]|$)/.test(url);
+  const scim = /\/bulk\/?(?:[?#]|$)/i.test(url);
+  if (!composite && !plainBatch && !scim && !/\/\$batch(?:[?#]|$)/.test(url)) return undefined;
   if (body.unreadable) return unreadableBody('a JSON batch of calls', body.unreadable);
   if (!body.captured.length) return undefined;
   if (body.truncated) return refusals.bad('the request body is a JSON batch larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
@@ -287,16 +296,23 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
     return undefined; // not JSON: no JSON batch (the server refuses it too)
   }
   // Salesforce: `compositeRequest` (absolute paths), `batchRequests` (paths under /services/data/).
-  const o = json && typeof json === 'object' && !Array.isArray(json) ? (json as { requests?: unknown; compositeRequest?: unknown; batchRequests?: unknown }) : undefined;
-  const requests = composite ? o?.compositeRequest ?? o?.batchRequests : o?.requests;
+  const o = json && typeof json === 'object' && !Array.isArray(json) ? (json as { requests?: unknown; compositeRequest?: unknown; batchRequests?: unknown; Operations?: unknown }) : undefined;
+  const requests = composite ? o?.compositeRequest ?? o?.batchRequests : scim && !plainBatch ? o?.Operations : o?.requests;
   if (!Array.isArray(requests)) return undefined;
-  const base = composite && o?.batchRequests !== undefined && o.compositeRequest === undefined ? new URL('/services/data/', url).href : url;
+  // `/batch` and `/Bulk` name other APIs' endpoints too: only a list of calls (a method and a target) is one.
+  if ((plainBatch || scim) && !requests.some((r) => r && typeof r === 'object' && ('httpMethod' in r || ('method' in r && ('url' in r || 'path' in r))))) return undefined;
+  // SCIM's paths are under the service root, the Bulk endpoint's parent.
+  const base = composite && o?.batchRequests !== undefined && o.compositeRequest === undefined ? new URL('/services/data/', url).href : scim && !plainBatch ? scimRoot(url) : url;
   if (requests.length > MAX_BATCH_CALLS) return refusals.bad(`the request body is a JSON batch of more than ${MAX_BATCH_CALLS} calls`);
   const graph = new URL(url).hostname === 'graph.microsoft.com';
   const out: SecondTarget[] = [];
   for (const [n, r] of requests.entries()) {
-    const call = r && typeof r === 'object' && !Array.isArray(r) ? (r as { method?: unknown; url?: unknown; headers?: unknown; body?: unknown; richInput?: unknown }) : {};
+    const call = r && typeof r === 'object' && !Array.isArray(r) ? (r as { method?: unknown; url?: unknown; headers?: unknown; body?: unknown; richInput?: unknown; httpMethod?: unknown; content?: unknown; path?: unknown; data?: unknown }) : {};
     if (call.body === undefined && call.richInput !== undefined) call.body = call.richInput;
+    // Azure's names (`httpMethod`, `content`), SCIM's (`path` under the root, `data`).
+    if (call.method === undefined && call.httpMethod !== undefined) call.method = call.httpMethod;
+    if (call.body === undefined) call.body = call.content ?? call.data;
+    if (call.url === undefined && scim && typeof call.path === 'string') call.url = call.path.replace(/^\/+/, '');
     if (typeof call.method !== 'string' || typeof call.url !== 'string') return refusals.bad(`call ${n + 1} of the JSON batch has no method or url`);
     const target = sameOrigin(graph ? call.url.replace(/^\/+/, '') : call.url, base, `call ${n + 1} of the batch`);
     if (typeof target !== 'string') return target;
@@ -309,6 +325,14 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
     });
   }
   return out;
+}
+
+/** A SCIM Bulk endpoint's service root: `/scim/v2/Bulk` → `/scim/v2/`. */
+function scimRoot(url: string): string {
+  const u = new URL(url);
+  u.pathname = u.pathname.replace(/\/+$/, '').replace(/[^/]*$/, '');
+  u.search = '';
+  return u.href;
 }
 
 /**
@@ -480,6 +504,65 @@ function deletedKeysOf(requestUrl: string, body: ServerBody): string[] | Rejecti
   }
   if (body.truncated || keys.length > MAX_DELETED_KEYS) return refusals.bad(`the request is a multi-object delete whose keys Airlock cannot all read (${body.truncated ? 'a body past the capture cap' : `more than ${MAX_DELETED_KEYS} keys`}): send fewer keys at a time`);
   return [...new Set(keys)].map((k) => new URL(prefix + k.split('/').map((seg) => encodeURIComponent(seg)).join('/'), u).href);
+}
+
+/**
+ * An object store's browser form upload (S3's POST Object, GCS's XML API, MinIO's post policy):
+ * `POST /<bucket>` (`POST /` on a virtual-hosted bucket) with a multipart/form-data body writes the
+ * object its `key` field names (the field name in any case; `${filename}` in it is the file part's
+ * name), not the bucket: decided as `PUT /<bucket>/<key>`. Read in the captured body, as any body.
+ */
+function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): string[] {
+  if (method.toUpperCase() !== 'POST') return [];
+  let type: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
+  if (!type || !/^\s*multipart\/form-data/i.test(type)) return [];
+  const u = new URL(url);
+  const segs = u.pathname.split('/').filter(Boolean);
+  if (segs.length > 1 || body.unreadable || !body.captured.length) return [];
+  const text = body.captured.toString('latin1');
+  if (!/key/i.test(text)) return [];
+  const keys = multipartFields(body.captured, type, (n, file) => !file && n.toLowerCase() === 'key').fields.map(([, v]) => Buffer.from(v, 'latin1').toString('utf8'));
+  if (!keys.length) return [];
+  const names = [...text.matchAll(/;\s*filename\s*=\s*(?:"([^"\r\n]*)"|([^;\s]+))/gi)].map((m) => Buffer.from(m[1] ?? m[2] ?? '', 'latin1').toString('utf8'));
+  const prefix = segs.length ? `/${segs[0]}/` : '/';
+  const out = new Set<string>();
+  for (const key of keys) {
+    for (const name of key.includes('${filename}') ? (names.length ? names : ['']) : ['']) {
+      const k = key.replaceAll('${filename}', name);
+      out.add(new URL(prefix + k.split('/').map((seg) => encodeURIComponent(seg)).join('/'), u).href);
+      if (out.size >= MAX_INDICES) return [...out];
+    }
+  }
+  return [...out];
+}
+
+/**
+ * A WebDAV `REPORT` (CalDAV's calendar-multiget, CardDAV's addressbook-multiget) or `SEARCH`
+ * (RFC 5323's scope) reads the resources its body's `href` elements name, anywhere on the server:
+ * SabreDAV (Nextcloud, Baïkal) maps each through `calculateUri` and reads its properties and data,
+ * so `REPORT /calendars/ok/` naming `/calendars/private/x.ics` returned it. Each is decided as a GET
+ * of it. XML read as a parser does (comments dropped, CDATA and references as their text); a
+ * document type (entities of its own) or a body past the capture is refused.
+ */
+function davHrefsOf(method: string, url: string, body: ServerBody): string[] | Rejection {
+  const m = method.toUpperCase();
+  if (m !== 'REPORT' && m !== 'SEARCH') return [];
+  if (body.unreadable) return unreadableBody(`a ${m} body naming resources`, body.unreadable);
+  if (!body.captured.length) return [];
+  const raw = body.captured.toString('utf8');
+  if (!/href/i.test(raw)) return [];
+  if (/<!DOCTYPE|<!ENTITY/i.test(raw)) return refusals.bad(`the ${m} body declares a document type: Airlock reads its hrefs only without entities of its own`);
+  if (body.truncated) return refusals.bad(`the ${m} body is larger than the capture cap: Airlock cannot read every resource it names`);
+  const text = raw.replace(/<!--[^]*?-->/g, '').replace(/<!\[CDATA\[([^]*?)\]\]>/g, (_, c: string) => c.replace(/&/g, '&amp;').replace(/</g, '&lt;'));
+  const out = new Set<string>();
+  for (const h of text.matchAll(/<(?:[\w.-]+:)?href(?:\s[^>]*)?>([^<]*)<\/(?:[\w.-]+:)?href\s*>/gi)) {
+    const target = sameOrigin(xmlText(h[1]!).trim(), url, `an href of the ${m} body`);
+    if (typeof target !== 'string') return target;
+    out.add(target);
+    if (out.size > MAX_DELETED_KEYS) return refusals.bad(`the ${m} body names more than ${MAX_DELETED_KEYS} resources`);
+  }
+  return [...out];
 }
 
 /** XML character data: the five entities and numeric references. */

@@ -225,6 +225,37 @@ const dav = await startUpstream(t, {
         return void res.writeHead(200, { 'content-length': 2 }).end('ok');
       }
     }
+    // S3's POST Object (a browser form upload): the `key` field (any case; `${filename}` is the file
+    // part's name) is the object written, under the bucket the path names.
+    if (req.method === 'POST' && String(req.headers['content-type']).startsWith('multipart/form-data') && src.split('/').filter(Boolean).length <= 1) {
+      const text = body.toString('latin1');
+      const key = /name="key"\r\n\r\n([^\r]*)\r\n/i.exec(text)?.[1];
+      if (key !== undefined) {
+        const file = /filename="([^"]*)"\r\n(?:[^\r]+\r\n)*\r\n([^]*?)\r\n--/.exec(text);
+        davFiles.set(`${src.replace(/\/$/, '')}/${key.replaceAll('${filename}', file?.[1] ?? '')}`, file?.[2] ?? '');
+        return void res.writeHead(204).end();
+      }
+    }
+    // A WebDAV REPORT (calendar-multiget, addressbook-multiget) or SEARCH answers for each href, as
+    // SabreDAV does (its XML reader drops comments, reads CDATA and references as text).
+    if (req.method === 'REPORT' || req.method === 'SEARCH') {
+      const text = body.toString().replace(/<!--[^]*?-->/g, '').replace(/<!\[CDATA\[([^]*?)\]\]>/g, '$1');
+      let out = '';
+      for (const m of text.matchAll(/<(?:\w+:)?href>([^<]*)<\/(?:\w+:)?href>/g)) {
+        const href = m[1]!.replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d))).replace(/&amp;/g, '&');
+        const p = davClean(new URL(href, 'http://x/').pathname);
+        batchRan.push(`${req.method} ${p}`);
+        out += `${p}: ${davFiles.get(p) ?? '404'}\n`;
+      }
+      return void res.writeHead(207, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(out) }).end(out);
+    }
+    // SCIM's Bulk runs each operation's path under the service root; Azure Resource Manager's batch each request's url.
+    if (req.method === 'POST' && (/\/Bulk$/.test(src) || src === '/batch')) {
+      const o = JSON.parse(body.toString()) as { Operations?: Array<{ method: string; path: string }>; requests?: Array<{ httpMethod: string; url: string }> };
+      for (const op of o.Operations ?? []) batchRan.push(`${op.method} ${davClean(src.replace(/Bulk$/, '') + op.path.replace(/^\/+/, ''))}`);
+      for (const r of o.requests ?? []) batchRan.push(`${r.httpMethod} ${davClean(new URL(r.url, 'http://x/').pathname)}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     // Salesforce's sObject tree and collections write each record as its type; a composite graph runs its calls.
     const sfRecords = /^\/services\/data\/[^/]+\/composite\/(tree\/[^/]+|sobjects|graph)$/.exec(src);
     if ((req.method === 'POST' || req.method === 'PATCH') && sfRecords) {
@@ -865,6 +896,49 @@ t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Sale
     t.ok(res?.status === 403 && isProblem(res), `Salesforce ${method} ${path.slice(sf.length)} writing a denied type: 403 (${res?.status})`);
   }
   t.notOk(batchRan.some((c) => c.includes('Deny__c')), 'the server never wrote a record of the denied type');
+});
+
+t.test('property: an S3 form upload\'s key, a WebDAV REPORT or SEARCH href, a SCIM Bulk operation and an Azure batch request are decided as the request each amounts to', async (t) => {
+  // `POST /ok` (a form upload whose `key` is protected/keep.txt) overwrote a key whose PUT the
+  // policy refuses; `REPORT /ok/cal/` naming `/deny/cal/1.ics` returned it (SabreDAV reads any href).
+  const dHost = `allowed.example:${dav.port}`;
+  davFiles.set('/deny/cal/1.ics', 'BEGIN:VCALENDAR SECRET');
+  davFiles.set('/ok/cal/1.ics', 'BEGIN:VCALENDAR');
+  const send = (method: string, path: string, type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const form = (field: string, key: string, filename: string): string => `--X\r\nContent-Disposition: form-data; name="${field}"\r\n\r\n${key}\r\n--X\r\nContent-Disposition: form-data; name="policy"\r\n\r\neyJ9\r\n--X\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: text/plain\r\n\r\noverwritten\r\n--X--\r\n`;
+  const multiget = (root: string, hrefs: string[]): string => `<?xml version="1.0" encoding="utf-8"?><C:${root} xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop>${hrefs.map((h) => `<D:href>${h}</D:href>`).join('')}</C:${root}>`;
+  t.equal(parseResponses((await send('POST', '/ok', 'multipart/form-data; boundary=X', form('key', 'uploads/${filename}', 'a.txt'), false)).text)[0]?.status, 204, 'control: a form upload to an allowed key goes through');
+  t.equal(davFiles.get('/ok/uploads/a.txt'), 'overwritten', 'control: the store wrote it');
+  const control = parseResponses((await send('REPORT', '/ok/cal/', 'application/xml', multiget('calendar-multiget', ['/ok/cal/1.ics']), false)).text)[0];
+  t.equal(control?.status, 207, 'control: a multiget of allowed objects goes through');
+  t.equal(parseResponses((await send('POST', '/scim/v2/Bulk', 'application/scim+json', JSON.stringify({ Operations: [{ method: 'POST', path: '/Users', data: {} }] }), false)).text)[0]?.status, 200, 'control: a SCIM bulk under the allowed root goes through');
+  await fc.assert(fc.asyncProperty(
+    fc.oneof(
+      fc.record({ kind: fc.constant('form upload' as const), field: fc.constantFrom('key', 'KEY', 'Key'), key: fc.constantFrom('protected/keep.txt', 'protected/${filename}'), tunnel: fc.boolean() }),
+      fc.record({ kind: fc.constant('dav' as const), method: fc.constantFrom('REPORT', 'SEARCH'), root: fc.constantFrom('calendar-multiget', 'addressbook-multiget'), href: fc.constantFrom('/deny/cal/1.ics', `http://${dHost}/deny/cal/1.ics`, '<![CDATA[/deny/cal/1.ics]]>', '/de<!-- x -->ny/cal/1.ics', '&#47;deny/cal/1.ics', '/ok/cal/../../deny/cal/1.ics'), position: fc.nat({ max: 1 }), tunnel: fc.boolean() }),
+      fc.record({ kind: fc.constant('scim' as const), path: fc.constantFrom('/../../deny/Users/1', '../../deny/x'), tunnel: fc.boolean() }),
+      fc.record({ kind: fc.constant('azure' as const), url: fc.constantFrom('/deny/subscriptions/s', `http://${dHost}/deny/subscriptions/s`), tunnel: fc.boolean() }),
+    ),
+    async (c) => {
+      const before = batchRan.length;
+      let r: { text: string };
+      if (c.kind === 'form upload') r = await send('POST', '/ok', 'multipart/form-data; boundary=X', form(c.field, c.key, 'keep.txt'), c.tunnel);
+      else if (c.kind === 'dav') {
+        const hrefs = ['/ok/cal/1.ics'];
+        hrefs.splice(c.position, 0, c.href);
+        r = await send(c.method, '/ok/cal/', 'application/xml', multiget(c.root, hrefs), c.tunnel);
+      } else if (c.kind === 'scim') r = await send('POST', '/scim/v2/Bulk', 'application/scim+json', JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [{ method: 'DELETE', path: c.path }] }), c.tunnel);
+      else r = await send('POST', '/batch?api-version=2020-06-01', 'application/json', JSON.stringify({ requests: [{ httpMethod: 'DELETE', url: c.url, name: 'x' }] }), c.tunnel);
+      const [res] = parseResponses(r.text);
+      return res !== undefined && [400, 403, 421].includes(res.status) && isProblem(res) && davFiles.get('/ok/protected/keep.txt') === 'kept' && !batchRan.slice(before).some((x) => x.includes('/deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 16), ...seed });
 });
 
 t.test('property: a second target in a body the server decodes (gzip, deflate, br; a byte order mark, UTF-16/32 JSON) is decided as in plain UTF-8', async (t) => {
