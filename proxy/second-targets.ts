@@ -52,7 +52,9 @@ export function secondTargets(rawHeaders: string[], url: string, captured: Captu
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
   const indices = otherIndices(url, body);
   if (!Array.isArray(indices)) return { refusal: indices };
-  for (const t of [...indices, ...indexListOf(method, url)]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const queried = queryIndices(url, body);
+  if (!Array.isArray(queried)) return { refusal: queried };
+  for (const t of [...indices, ...indexListOf(method, url), ...queried]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const deleted = deletedKeysOf(url, body);
   if (!Array.isArray(deleted)) return { refusal: deleted };
   for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
@@ -330,7 +332,9 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
 /** A SCIM Bulk endpoint's service root: `/scim/v2/Bulk` → `/scim/v2/`. */
 function scimRoot(url: string): string {
   const u = new URL(url);
-  u.pathname = u.pathname.replace(/\/+$/, '').replace(/[^/]*$/, '');
+  let path = u.pathname;
+  while (path.endsWith('/')) path = path.slice(0, -1);
+  u.pathname = path.slice(0, path.lastIndexOf('/') + 1);
   u.search = '';
   return u.href;
 }
@@ -496,12 +500,11 @@ function deletedKeysOf(requestUrl: string, body: ServerBody): string[] | Rejecti
   const segs = u.pathname.split('/').filter(Boolean);
   if (!u.searchParams.has('delete') || segs.length > 1) return [];
   const prefix = segs.length ? `/${segs[0]}/` : '/';
-  const keys: string[] = [];
-  const text = body.captured.toString('utf8');
-  for (const m of text.matchAll(/<(?:[\w.-]+:)?Key>([^<]*)<\/(?:[\w.-]+:)?Key>/g)) {
-    if (keys.length > MAX_DELETED_KEYS) break; // refused below
-    keys.push(xmlText(m[1]!));
-  }
+  // As an XML parser reads it (Go's encoding/xml in MinIO: a key in CDATA, split by a comment or a
+  // processing instruction, `</Key >`); a key holding other markup is refused.
+  const texts = elementTexts(xmlWithoutMarkup(body.captured.toString('utf8')), 'key', MAX_DELETED_KEYS + 1);
+  if (texts === undefined) return refusals.bad('a key of the multi-object delete holds markup Airlock does not read');
+  const keys = texts.map(xmlText);
   if (body.truncated || keys.length > MAX_DELETED_KEYS) return refusals.bad(`the request is a multi-object delete whose keys Airlock cannot all read (${body.truncated ? 'a body past the capture cap' : `more than ${MAX_DELETED_KEYS} keys`}): send fewer keys at a time`);
   return [...new Set(keys)].map((k) => new URL(prefix + k.split('/').map((seg) => encodeURIComponent(seg)).join('/'), u).href);
 }
@@ -554,15 +557,75 @@ function davHrefsOf(method: string, url: string, body: ServerBody): string[] | R
   if (!/href/i.test(raw)) return [];
   if (/<!DOCTYPE|<!ENTITY/i.test(raw)) return refusals.bad(`the ${m} body declares a document type: Airlock reads its hrefs only without entities of its own`);
   if (body.truncated) return refusals.bad(`the ${m} body is larger than the capture cap: Airlock cannot read every resource it names`);
-  const text = raw.replace(/<!--[^]*?-->/g, '').replace(/<!\[CDATA\[([^]*?)\]\]>/g, (_, c: string) => c.replace(/&/g, '&amp;').replace(/</g, '&lt;'));
+  const hrefs = elementTexts(xmlWithoutMarkup(raw), 'href', MAX_DELETED_KEYS + 1);
+  if (hrefs === undefined) return refusals.bad(`an href of the ${m} body holds markup Airlock does not read`);
   const out = new Set<string>();
-  for (const h of text.matchAll(/<(?:[\w.-]+:)?href(?:\s[^>]*)?>([^<]*)<\/(?:[\w.-]+:)?href\s*>/gi)) {
-    const target = sameOrigin(xmlText(h[1]!).trim(), url, `an href of the ${m} body`);
+  for (const h of hrefs) {
+    const target = sameOrigin(xmlText(h).trim(), url, `an href of the ${m} body`);
     if (typeof target !== 'string') return target;
     out.add(target);
     if (out.size > MAX_DELETED_KEYS) return refusals.bad(`the ${m} body names more than ${MAX_DELETED_KEYS} resources`);
   }
   return [...out];
+}
+
+/**
+ * XML with comments and processing instructions left out and CDATA sections as the escaped text
+ * they hold, as a parser reads an element's text (one linear pass).
+ */
+function xmlWithoutMarkup(raw: string): string {
+  let out = '';
+  let i = 0;
+  while (i < raw.length) {
+    const bang = raw.indexOf('<!', i);
+    const pi = raw.indexOf('<?', i);
+    const lt = bang < 0 ? pi : pi < 0 ? bang : Math.min(bang, pi);
+    if (lt < 0) return out + raw.slice(i);
+    out += raw.slice(i, lt);
+    if (lt === pi) {
+      const end = raw.indexOf('?>', lt + 2);
+      i = end < 0 ? raw.length : end + 2;
+    } else if (raw.startsWith('<!--', lt)) {
+      const end = raw.indexOf('-->', lt + 4);
+      i = end < 0 ? raw.length : end + 3;
+    } else if (raw.startsWith('<![CDATA[', lt)) {
+      const end = raw.indexOf(']]>', lt + 9);
+      out += raw.slice(lt + 9, end < 0 ? raw.length : end).replaceAll('&', '&amp;').replaceAll('<', '&lt;');
+      i = end < 0 ? raw.length : end + 3;
+    } else {
+      out += '<!';
+      i = lt + 2;
+    }
+  }
+  return out;
+}
+
+/**
+ * The text of each element of that (lower-case) local name (any prefix, any case, blanks or
+ * attributes before `>`), at most `max`; undefined when one holds markup. Linear scans.
+ */
+function elementTexts(text: string, name: string, max: number): string[] | undefined {
+  const lower = text.toLowerCase();
+  const out: string[] = [];
+  const n = name.length;
+  for (let at = lower.indexOf(name); at >= 0 && out.length < max; at = lower.indexOf(name, at + n)) {
+    // An element's name: `<href` or `<prefix:href`, the prefix at most 64 characters.
+    let lt = at - 1;
+    while (lt >= 0 && at - lt <= 65 && lower[lt] !== '<' && /[\w.:-]/.test(lower[lt]!)) lt--;
+    if (lt < 0 || lower[lt] !== '<') continue;
+    const prefix = lower.slice(lt + 1, at);
+    if (prefix !== '' && (!prefix.endsWith(':') || prefix.indexOf(':') !== prefix.length - 1)) continue;
+    const next = lower[at + n];
+    if (next !== '>' && next !== '/' && next !== ' ' && next !== '\t' && next !== '\r' && next !== '\n') continue;
+    const gt = lower.indexOf('>', at);
+    if (gt < 0) return out;
+    if (lower[gt - 1] === '/') continue; // <D:href/>
+    const close = lower.indexOf('<', gt + 1);
+    if (close < 0 || !lower.startsWith(`</${prefix}${name}`, close)) return undefined;
+    out.push(text.slice(gt + 1, close));
+    at = close;
+  }
+  return out;
 }
 
 /** XML character data: the five entities and numeric references. */
@@ -698,6 +761,136 @@ function indexListOf(method: string, requestUrl: string): IndexTarget[] {
   const list = first.split(',').map((i) => i.trim()).filter(Boolean);
   if (list.length < 2) return [];
   return list.slice(0, MAX_INDICES).map((i) => ({ method, url: new URL(`/${encodeURIComponent(i)}/${segs.slice(2).join('/')}${u.search}`, u).href, why: `its path names index ${i.slice(0, 100)} in a list` }));
+}
+
+/**
+ * Elasticsearch's SQL (`POST /_sql`) and ES|QL (`POST /_query`), OpenSearch's SQL and PPL
+ * (`/_plugins/_sql`, `/_plugins/_ppl`, `/_opendistro/_sql`) read the indices their `query` names
+ * (`SELECT * FROM users`, `FROM users | LIMIT 10`, `source=users`), none of which is in the path:
+ * each is decided as a search of it (`GET /users/_search`). The sources after `FROM`, `JOIN`
+ * (`LOOKUP JOIN`), `DESCRIBE`, ES|QL's `TS`/`METRICS` and PPL's `source=` are read outside strings and
+ * comments, quoted or not, in lists; a source Airlock cannot read there is refused.
+ */
+function queryIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  if (!/\/_(?:sql|query|ppl)(?:[/?#]|$)/.test(requestUrl)) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/').filter(Boolean);
+  const at = segs[0] === '_plugins' || segs[0] === '_opendistro' ? 1 : 0;
+  if (!['_sql', '_query', '_ppl'].includes(segs[at] ?? '') || (at === 0 && segs[0] === '_ppl')) return [];
+  if (body.unreadable) return unreadableBody('a query naming indices', body.unreadable);
+  const fromQuery = u.searchParams.get('query') ?? undefined;
+  const query = body.captured.length ? parseObject(body.captured.toString('utf8'))?.query : fromQuery;
+  if (typeof query !== 'string') return [];
+  if (body.truncated) return refusals.bad('the request body is a query larger than the capture cap: Airlock cannot read every index it names');
+  const sources = querySources(query, segs[at] === '_ppl');
+  if (typeof sources === 'string') return refusals.bad(`the query names a source Airlock cannot read (${sources}): it cannot decide which indices it reads`);
+  return sources.slice(0, MAX_INDICES).map((i) => ({ method: 'GET', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its query reads index ${i.slice(0, 100)}` }));
+}
+
+/** A query's tokens: words (runs without blanks, quotes or `,|();`), quoted names, strings, punctuation; comments left out. */
+function queryTokens(text: string): Array<{ kind: 'word' | 'name' | 'string' | 'punct'; text: string }> {
+  const out: Array<{ kind: 'word' | 'name' | 'string' | 'punct'; text: string }> = [];
+  let i = 0;
+  while (i < text.length && out.length < 20_000) {
+    const c = text[i]!;
+    if (/\s/.test(c)) i++;
+    else if ((c === '-' && text[i + 1] === '-') || (c === '/' && text[i + 1] === '/')) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl + 1;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+    } else if (c === "'" || c === '"' || c === '`') {
+      // Quoted: a doubled quote is the quote itself; `\` escapes in strings.
+      let j = i + 1;
+      let value = '';
+      for (; j < text.length; j++) {
+        if (text[j] === '\\' && c === "'") (value += text[j + 1] ?? ''), j++;
+        else if (text[j] === c && text[j + 1] === c) (value += c), j++;
+        else if (text[j] === c) break;
+        else value += text[j];
+      }
+      out.push({ kind: c === "'" ? 'string' : 'name', text: value });
+      i = j + 1;
+    } else if (',|();'.includes(c)) (out.push({ kind: 'punct', text: c }), i++);
+    else {
+      let j = i;
+      while (j < text.length && !/[\s,|();'"`]/.test(text[j]!) && !(text[j] === '/' && (text[j + 1] === '*' || text[j + 1] === '/'))) j++;
+      out.push({ kind: 'word', text: text.slice(i, j) });
+      i = j;
+    }
+  }
+  return out;
+}
+
+/** The indices a SQL, ES|QL or PPL text reads, or what could not be read. */
+function querySources(text: string, ppl: boolean): string[] | string {
+  const tokens = queryTokens(text);
+  const out = new Set<string>();
+  const add = (name: string): void => {
+    for (const i of name.split(',')) if (i.trim()) out.add(i.trim());
+  };
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k]!;
+    if (t.kind !== 'word') continue;
+    const w = t.text.toLowerCase();
+    // PPL names its sources first: `source=users | …`, `search source = a,b | …` (`index=` alike).
+    if (ppl && (k === 0 || (k === 1 && tokens[0]!.text.toLowerCase() === 'search')) && /^(?:source|index)(?:=|$)/i.test(t.text)) {
+      const eq = t.text.indexOf('=');
+      let rest = eq >= 0 ? t.text.slice(eq + 1) : undefined;
+      if (rest === undefined) {
+        const n = tokens[k + 1];
+        if (!n || n.kind !== 'word' || !n.text.startsWith('=')) return `${t.text} with no index after it`;
+        k++;
+        rest = n.text.slice(1);
+      }
+      if (rest === '') {
+        const n = tokens[k + 1];
+        if (!n || (n.kind !== 'word' && n.kind !== 'name')) return `${t.text} with no index after it`;
+        k++;
+        rest = n.text;
+      }
+      add(rest);
+      while (tokens[k + 1]?.text === ',' && (tokens[k + 2]?.kind === 'word' || tokens[k + 2]?.kind === 'name')) (add(tokens[k + 2]!.text), (k += 2));
+      continue;
+    }
+    const first = k === 0 || tokens[k - 1]!.text === '|';
+    if (w !== 'from' && w !== 'join' && w !== 'describe' && w !== 'desc' && !(first && (w === 'ts' || w === 'metrics'))) continue;
+    // `ORDER BY x DESC` and `FROM` inside a function (`EXTRACT(YEAR FROM d)`, `TRIM(x FROM y)`) name no index.
+    if (w === 'desc' && k > 0) continue;
+    if (w === 'from' && precededByOpenCall(tokens, k)) continue;
+    let next = tokens[k + 1];
+    if (!next) return `${t.text} at the end`;
+    if (next.text === '(') continue; // a subquery: its own FROM is read
+    if (next.kind === 'punct' || next.kind === 'string') return `${t.text} followed by ${next.kind === 'string' ? 'a string' : next.text}`;
+    // A source, then optionally an alias, then `,` and another (SQL's comma join, ES|QL's list).
+    for (;;) {
+      add(next.text);
+      k++;
+      let after = tokens[k + 1];
+      if (after?.kind === 'word' && after.text.toLowerCase() === 'as') (k++, (after = tokens[k + 1]));
+      if (after?.kind !== 'punct' && after && tokens[k + 2]?.text === ',' && !/^(?:where|group|order|limit|having|metadata|on|using)$/i.test(after.text)) (k++, (after = tokens[k + 1]));
+      if (after?.text !== ',') break;
+      next = tokens[k + 2];
+      if (!next || next.kind === 'punct') break;
+      k++;
+    }
+  }
+  return [...out];
+}
+
+/** Whether token k sits inside a function call's parentheses opened since the last clause (`EXTRACT(YEAR FROM d)`). */
+function precededByOpenCall(tokens: ReadonlyArray<{ kind: string; text: string }>, k: number): boolean {
+  let depth = 0;
+  for (let j = k - 1; j >= 0 && k - j < 64; j--) {
+    const x = tokens[j]!.text;
+    if (x === ')') depth++;
+    else if (x === '(') {
+      if (depth === 0) return j > 0 && tokens[j - 1]!.kind === 'word' && !/^(?:in|exists|from|join)$/i.test(tokens[j - 1]!.text);
+      depth--;
+    }
+  }
+  return false;
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
