@@ -17,6 +17,7 @@
 import type { RawRequest } from '../describe/describe.ts';
 import { DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
+import { caseFoldedReadings, describeDuplicates, scanJson } from '../describe/json-readings.ts';
 import { multipartFields } from '../describe/multipart.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import { serverHeaderKey } from '../lib/text.ts';
@@ -292,11 +293,14 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
   if (!body.captured.length) return undefined;
   if (body.truncated) return refusals.bad('the request body is a JSON batch larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
   let json: unknown;
+  const text = body.captured.toString('utf8');
   try {
-    json = JSON.parse(body.captured.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     return undefined; // not JSON: no JSON batch (the server refuses it too)
   }
+  const ambiguous = ambiguousEnvelope(text, json);
+  if (ambiguous) return ambiguous;
   // Salesforce: `compositeRequest` (absolute paths), `batchRequests` (paths under /services/data/).
   const o = json && typeof json === 'object' && !Array.isArray(json) ? (json as { requests?: unknown; compositeRequest?: unknown; batchRequests?: unknown; Operations?: unknown }) : undefined;
   const requests = composite ? o?.compositeRequest ?? o?.batchRequests : scim && !plainBatch ? o?.Operations : o?.requests;
@@ -361,8 +365,13 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
       if (body.captured.includes('batch') || body.captured.includes('name*')) for (const [name, value] of multipartFields(body.captured, type!, (n, file) => n === 'batch' && !file).fields) if (name === 'batch') values.push(Buffer.from(value, 'latin1').toString('utf8'));
     } else if (/^\s*[{[]/.test(text)) {
       if (text.includes('batch') || text.includes('\\u')) {
-        const list = parseObject(text)?.batch;
-        if (list !== undefined) values.push(typeof list === 'string' ? list : JSON.stringify(list));
+        const o = parseObject(text);
+        const list = o?.batch;
+        if (list !== undefined) {
+          const ambiguous = ambiguousEnvelope(text, o);
+          if (ambiguous) return ambiguous;
+          values.push(typeof list === 'string' ? list : JSON.stringify(list));
+        }
       }
     } else if (text.includes('batch') || text.includes('%')) values.push(...new URLSearchParams(text).getAll('batch'));
   }
@@ -376,6 +385,8 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
     } catch {
       continue; // not JSON: Facebook refuses the batch, nothing runs
     }
+    const ambiguous = ambiguousEnvelope(value, list);
+    if (ambiguous) return ambiguous;
     if (!Array.isArray(list) || !list.some((c) => c && typeof c === 'object' && 'relative_url' in c)) continue;
     if (body.truncated) return refusals.bad('the request carries a Graph API batch in a body larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
     if (list.length + out.length > MAX_BATCH_CALLS) return refusals.bad(`the request carries a Graph API batch of more than ${MAX_BATCH_CALLS} calls`);
@@ -409,8 +420,11 @@ function salesforceRecordsOf(rawHeaders: readonly string[], method: string, url:
   if (body.unreadable) return unreadableBody('a Salesforce envelope of records', body.unreadable);
   if (!body.captured.length) return [];
   if (body.truncated) return refusals.bad('the request body is a Salesforce envelope of records larger than the capture cap: Airlock cannot read each record, and the server writes each of them');
-  const o = parseObject(body.captured.toString('utf8'));
+  const text = body.captured.toString('utf8');
+  const o = parseObject(text);
   if (!o) return [];
+  const ambiguous = ambiguousEnvelope(text, o);
+  if (ambiguous) return ambiguous;
   const base = m[1]!;
   if (m[2] === 'graph') {
     const out: SecondTarget[] = [];
@@ -891,6 +905,21 @@ function precededByOpenCall(tokens: ReadonlyArray<{ kind: string; text: string }
     }
   }
   return false;
+}
+
+/**
+ * A JSON envelope of calls or records that servers read in more than one way: a key given twice
+ * (Jackson, Go and Python take the last, gjson and other first-match readers the first) or keys
+ * equal but for letter case (Go's encoding/json matches both to one field, the last winning:
+ * `{"url": "/ok", "URL": "/deny/x"}` runs /deny/x, `"REQUESTS"` after `"requests"` replaces the
+ * list; Salesforce reads field names without case). Airlock cannot tell which calls run: refused.
+ */
+function ambiguousEnvelope(text: string, json: unknown): Rejection | undefined {
+  const scan = scanJson(text, false);
+  if (scan.duplicates.length) return refusals.bad(`the batch body repeats a key (${describeDuplicates(scan.duplicates, scan.duplicateCount)}): servers take the first or the last, so Airlock cannot tell which calls run`);
+  const folds = caseFoldedReadings(json);
+  if (folds) return refusals.bad(`the batch body has keys equal but for letter case (${folds.places.join('; ').slice(0, 200)}): servers that match keys without case (Go's) read one for the other, so Airlock cannot tell which calls run`);
+  return undefined;
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {

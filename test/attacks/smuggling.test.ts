@@ -291,7 +291,8 @@ const dav = await startUpstream(t, {
       const json = String(req.headers['content-type']).startsWith('application/json');
       // OData 4.01's JSON batch: each of `requests` is run, its url resolved against the service root.
       const ran = json
-        ? (JSON.parse(body.toString()) as { requests: Array<{ method: string; url: string }> }).requests.map((r) => {
+        // Read as Go's encoding/json reads it into a struct: keys matched without case, the last winning.
+        ? (JSON.parse(body.toString(), function (this: Record<string, unknown>, k, v: unknown) { if (k !== k.toLowerCase()) this[k.toLowerCase()] = v; return v; }) as { requests: Array<{ method: string; url: string }> }).requests.map((r) => {
           const p = davClean(new URL(r.url, `http://x${root}`).pathname);
           batchRan.push(`${r.method.toUpperCase()} ${p}`);
           return `${r.method} ${p} -> ${davFiles.get(p) ?? '404'}\n`;
@@ -848,6 +849,17 @@ t.test('property: each HTTP call a batch body carries (OData $batch, Google batc
   for (const [i, target] of ['/deny/secret.txt', '../../deny/secret.txt', `http://${dHost}/deny/secret.txt`, `http://127.0.0.1:${dav.port}/deny/secret.txt`].entries()) {
     const [res] = parseResponses((await json([{ id: '1', method: 'GET', url: '/ok/dav/a.txt' }, { id: '2', method: i % 2 ? 'delete' : 'GET', url: target }], i > 1)).text);
     t.ok(res !== undefined && [400, 403, 421].includes(res.status) && isProblem(res), `a JSON batch calling ${target}: refused (${res?.status})`);
+  }
+  // Fourteenth pass: an envelope servers read in two ways (Go's encoding/json: keys without case,
+  // the last winning; first-match readers: a repeated key's first value) is refused.
+  for (const [name, text] of [
+    ['a call\'s URL again in capitals', '{"requests":[{"id":"1","method":"GET","url":"/ok/dav/a.txt","URL":"/deny/secret.txt"}]}'],
+    ['the list again in capitals', '{"requests":[{"id":"1","method":"GET","url":"/ok/dav/a.txt"}],"REQUESTS":[{"id":"1","method":"GET","url":"/deny/secret.txt"}]}'],
+    ['the list twice, the denied call first', '{"requests":[{"id":"1","method":"GET","url":"/deny/secret.txt"}],"requests":[{"id":"1","method":"GET","url":"/ok/dav/a.txt"}]}'],
+  ] as const) {
+    const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`;
+    const [res] = parseResponses((await rawToProxy(a.port, `POST http://${dHost}/ok/svc/$batch HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${text}`, { responses: 1 })).text);
+    t.ok(res?.status === 400 && isProblem(res), `a JSON batch with ${name}: 400 (${res?.status})`);
   }
   // Salesforce's composite and composite batch: the same calls in its own envelopes.
   const sf = (path: string, envelope: unknown): Promise<{ text: string }> => {
