@@ -51,6 +51,9 @@ export function secondTargets(rawHeaders: string[], url: string, captured: Captu
   }
   const written = gcsCopyTargetOf(url);
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
+  const named = documentsNamedBy(url, body);
+  if (!Array.isArray(named)) return { refusal: named };
+  for (const d of named) out.push(bodilessTarget(rawHeaders, d.method, d.url, d.why));
   const indices = otherIndices(url, body);
   if (!Array.isArray(indices)) return { refusal: indices };
   const queried = queryIndices(url, body);
@@ -474,6 +477,92 @@ function salesforceRecordsOf(rawHeaders: readonly string[], method: string, url:
 function gcsCopyTargetOf(requestUrl: string): string | undefined {
   const m = /^https?:\/\/[^/]+\/(?:storage\/v1\/)?b\/[^/?#]+\/o\/[^/?#]+\/(?:copyTo|rewriteTo)\/b\/([^/?#]+)\/o\/([^/?#]+)/.exec(requestUrl);
   return m ? new URL(`/storage/v1/b/${m[1]}/o/${m[2]}`, requestUrl).href : undefined;
+}
+
+/** A document, object or collection a request's body names, decided as `method url`. */
+interface NamedTarget {
+  method: string;
+  url: string;
+  why: string;
+}
+
+/**
+ * Google APIs that act on resources their body names by full name rather than the path:
+ * - Firestore's `documents:commit` and `:batchWrite` write each `writes[]` `update.name`,
+ *   `delete`, `transform.document` (decided as `PATCH`/`DELETE /v1/<name>`); `:batchGet` reads each
+ *   of `documents` (`GET /v1/<name>`); `:runQuery` and `:runAggregationQuery` read the collections
+ *   their `structuredQuery.from` names under the path's parent (`GET …/<collectionId>`);
+ * - GCS's `compose` (JSON API `POST …/b/<bucket>/o/<dest>/compose`, XML API `PUT /<bucket>/<obj>?compose`)
+ *   reads each source object it lists in that bucket (`GET` of it): a policy refusing reads of
+ *   `protected/` let its objects be composed into one the agent may read.
+ * A body that names more than MAX_BATCH_CALLS, or past the capture, is refused.
+ */
+function documentsNamedBy(requestUrl: string, body: ServerBody): NamedTarget[] | Rejection {
+  // Most requests name neither (no URL parsed for them).
+  const maybeFirestore = requestUrl.includes('/databases/');
+  if (!maybeFirestore && !requestUrl.includes('compose')) return [];
+  const path = new URL(requestUrl).pathname;
+  const firestore = maybeFirestore ? /^\/v1(?:beta\d)?\/(projects\/[^/]+\/databases\/[^/]+\/documents(?:\/[^:]*)?):(commit|batchWrite|batchGet|runQuery|runAggregationQuery)$/.exec(path) : null;
+  const jsonCompose = firestore ? null : /^(?:\/storage\/v1)?\/b\/([^/]+)\/o\/[^/]+\/compose$/.exec(path);
+  const xmlCompose = firestore || jsonCompose || !new URL(requestUrl).searchParams.has('compose') ? undefined : path.split('/').filter(Boolean);
+  const compose = jsonCompose ? [jsonCompose[0], jsonCompose[1], undefined] : xmlCompose && xmlCompose.length >= 2 ? [path, undefined, xmlCompose[0]] : null;
+  if (!firestore && !compose) return [];
+  if (body.unreadable) return unreadableBody('a body naming the resources it acts on', body.unreadable);
+  if (!body.captured.length) return [];
+  if (body.truncated) return refusals.bad('the request body names the resources it acts on and is larger than the capture cap: Airlock cannot read them all');
+  const text = body.captured.toString('utf8');
+  const u = new URL(requestUrl);
+  const out: NamedTarget[] = [];
+  const add = (method: string, path: string, why: string): void => {
+    out.push({ method, url: new URL(path, u).href, why });
+  };
+  const seg = (v: string): string => v.split('/').map((x) => encodeURIComponent(x)).join('/');
+  if (compose) {
+    if (compose[1] !== undefined) {
+      const o = parseObject(text);
+      for (const src of Array.isArray(o?.sourceObjects) ? o.sourceObjects : []) {
+        const name = (src as { name?: unknown } | null)?.name;
+        if (typeof name === 'string') add('GET', `${u.pathname.startsWith('/storage/v1/') ? '/storage/v1' : ''}/b/${compose[1]}/o/${encodeURIComponent(name)}`, `its compose reads ${name.slice(0, 200)}`);
+      }
+    } else {
+      const names = elementTexts(xmlWithoutMarkup(text), 'name', MAX_BATCH_CALLS + 1);
+      if (names === undefined) return refusals.bad('a component of the compose request holds markup Airlock does not read');
+      for (const name of names) add('GET', `/${compose[2]}/${seg(xmlText(name))}`, `its compose reads ${xmlText(name).slice(0, 200)}`);
+    }
+  } else {
+    const o = parseObject(text);
+    const ambiguous = o ? ambiguousEnvelope(text, o) : undefined;
+    if (ambiguous) return ambiguous;
+    const root = `/${u.pathname.split('/').filter(Boolean)[0]}/`;
+    const doc = (name: unknown): string | undefined => (typeof name === 'string' && /^projects\/[^/]+\/databases\/[^/]+\/documents\//.test(name) ? name : undefined);
+    const kind = firestore![2]!;
+    if (kind === 'commit' || kind === 'batchWrite') {
+      for (const w of Array.isArray(o?.writes) ? o.writes : []) {
+        const write = (w ?? {}) as { update?: { name?: unknown }; delete?: unknown; transform?: { document?: unknown } };
+        const updated = doc(write.update?.name) ?? doc(write.transform?.document);
+        const deleted = doc(write.delete);
+        if (updated) add('PATCH', root + seg(updated), `its ${kind} writes ${updated.slice(0, 200)}`);
+        if (deleted) add('DELETE', root + seg(deleted), `its ${kind} deletes ${deleted.slice(0, 200)}`);
+        if (!updated && !deleted && w && typeof w === 'object') return refusals.bad(`a write of the Firestore ${kind} names no document Airlock can read`);
+      }
+    } else if (kind === 'batchGet') {
+      for (const name of Array.isArray(o?.documents) ? o.documents : []) {
+        const d = doc(name);
+        if (!d) return refusals.bad('a document of the Firestore batchGet is not a full document name');
+        add('GET', root + seg(d), `its batchGet reads ${d.slice(0, 200)}`);
+      }
+    } else {
+      const query = (o?.structuredQuery ?? (o?.structuredAggregationQuery as { structuredQuery?: unknown } | undefined)?.structuredQuery) as { from?: unknown } | undefined;
+      for (const f of Array.isArray(query?.from) ? query.from : []) {
+        const id = (f as { collectionId?: unknown } | null)?.collectionId;
+        // No collectionId with allDescendants: every collection under the parent.
+        const collection = typeof id === 'string' ? id : '';
+        add('GET', `${root}${seg(firestore![1]!)}/${encodeURIComponent(collection)}`, `its ${kind} reads collection ${collection.slice(0, 100) || '(all)'}`);
+      }
+    }
+  }
+  if (out.length > MAX_BATCH_CALLS) return refusals.bad(`the request body names more than ${MAX_BATCH_CALLS} resources`);
+  return out;
 }
 
 /**

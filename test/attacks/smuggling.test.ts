@@ -259,6 +259,23 @@ const dav = await startUpstream(t, {
       }
       return void res.writeHead(207, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(out) }).end(out);
     }
+    // Firestore's commit, batchGet and runQuery act on the documents and collections their body names;
+    // GCS's compose (JSON and XML APIs) reads the source objects its body lists.
+    const fsOp = /^\/v1\/(projects\/p\/databases\/\(default\)\/documents(?:\/[^:]*)?):(\w+)$/.exec(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    if (req.method === 'POST' && fsOp) {
+      const o = JSON.parse(body.toString()) as { writes?: Array<{ update?: { name: string }; delete?: string }>; documents?: string[]; structuredQuery?: { from: Array<{ collectionId: string }> } };
+      for (const w of o.writes ?? []) batchRan.push(`firestore /${w.update?.name ?? w.delete}`);
+      for (const d of o.documents ?? []) batchRan.push(`firestore /${d}`);
+      for (const f of o.structuredQuery?.from ?? []) batchRan.push(`firestore /${fsOp[1]}/${f.collectionId}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
+    const composed = /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)\/compose$/.exec(src);
+    if (req.method === 'POST' && composed) {
+      const o = JSON.parse(body.toString()) as { sourceObjects: Array<{ name: string }> };
+      davFiles.set(`/gcs/${composed[1]}/${composed[2]}`, o.sourceObjects.map((x) => davFiles.get(`/gcs/${composed[1]}/${x.name}`) ?? '').join(''));
+      for (const x of o.sourceObjects) batchRan.push(`compose /${composed[1]}/${x.name}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     // SCIM's Bulk runs each operation's path under the service root; Azure Resource Manager's batch each request's url.
     if (req.method === 'POST' && (/\/Bulk$/.test(src) || src === '/batch')) {
       const o = JSON.parse(body.toString()) as { Operations?: Array<{ method: string; path: string }>; requests?: Array<{ httpMethod: string; url: string }> };
@@ -932,7 +949,7 @@ t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Sale
   t.notOk(batchRan.some((c) => c.includes('Deny__c')), 'the server never wrote a record of the denied type');
 });
 
-t.test('property: an S3 form upload\'s key, a WebDAV REPORT or SEARCH href, a SCIM Bulk operation and an Azure batch request are decided as the request each amounts to', async (t) => {
+t.test('property: an S3 form upload\'s key, a WebDAV REPORT or SEARCH href, a SCIM Bulk operation, an Azure batch request, a Firestore write, read or query and a GCS compose source are decided as the request each amounts to', async (t) => {
   // `POST /ok` (a form upload whose `key` is protected/keep.txt) overwrote a key whose PUT the
   // policy refuses; `REPORT /ok/cal/` naming `/deny/cal/1.ics` returned it (SabreDAV reads any href).
   const dHost = `allowed.example:${dav.port}`;
@@ -946,6 +963,7 @@ t.test('property: an S3 form upload\'s key, a WebDAV REPORT or SEARCH href, a SC
       : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
   };
   const form = (field: string, key: string, filename: string): string => `--X\r\nContent-Disposition: form-data; name="${field}"\r\n\r\n${key}\r\n--X\r\nContent-Disposition: form-data; name="policy"\r\n\r\neyJ9\r\n--X\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: text/plain\r\n\r\noverwritten\r\n--X--\r\n`;
+  const fsDocs = 'projects/p/databases/(default)/documents';
   const multiget = (root: string, hrefs: string[]): string => `<?xml version="1.0" encoding="utf-8"?><C:${root} xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop>${hrefs.map((h) => `<D:href>${h}</D:href>`).join('')}</C:${root}>`;
   t.equal(parseResponses((await send('POST', '/ok', 'multipart/form-data; boundary=X', form('key', 'uploads/${filename}', 'a.txt'), false)).text)[0]?.status, 204, 'control: a form upload to an allowed key goes through');
   t.equal(davFiles.get('/ok/uploads/a.txt'), 'overwritten', 'control: the store wrote it');
@@ -958,6 +976,8 @@ t.test('property: an S3 form upload\'s key, a WebDAV REPORT or SEARCH href, a SC
       fc.record({ kind: fc.constant('dav' as const), method: fc.constantFrom('REPORT', 'SEARCH'), root: fc.constantFrom('calendar-multiget', 'addressbook-multiget'), href: fc.constantFrom('/deny/cal/1.ics', `http://${dHost}/deny/cal/1.ics`, '<![CDATA[/deny/cal/1.ics]]>', '/de<!-- x -->ny/cal/1.ics', '&#47;deny/cal/1.ics', '/ok/cal/../../deny/cal/1.ics'), position: fc.nat({ max: 1 }), tunnel: fc.boolean() }),
       fc.record({ kind: fc.constant('scim' as const), path: fc.constantFrom('/../../deny/Users/1', '../../deny/x'), tunnel: fc.boolean() }),
       fc.record({ kind: fc.constant('azure' as const), url: fc.constantFrom('/deny/subscriptions/s', `http://${dHost}/deny/subscriptions/s`), tunnel: fc.boolean() }),
+      fc.record({ kind: fc.constant('firestore' as const), op: fc.constantFrom('commit', 'batchWrite', 'batchGet', 'runQuery'), tunnel: fc.boolean() }),
+      fc.record({ kind: fc.constant('compose' as const), source: fc.constantFrom('protected/keep.txt', 'protected-2024.csv'), tunnel: fc.boolean() }),
     ),
     async (c) => {
       const before = batchRan.length;
@@ -968,11 +988,13 @@ t.test('property: an S3 form upload\'s key, a WebDAV REPORT or SEARCH href, a SC
         hrefs.splice(c.position, 0, c.href);
         r = await send(c.method, '/ok/cal/', 'application/xml', multiget(c.root, hrefs), c.tunnel);
       } else if (c.kind === 'scim') r = await send('POST', '/scim/v2/Bulk', 'application/scim+json', JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [{ method: 'DELETE', path: c.path }] }), c.tunnel);
-      else r = await send('POST', '/batch?api-version=2020-06-01', 'application/json', JSON.stringify({ requests: [{ httpMethod: 'DELETE', url: c.url, name: 'x' }] }), c.tunnel);
+      else if (c.kind === 'azure') r = await send('POST', '/batch?api-version=2020-06-01', 'application/json', JSON.stringify({ requests: [{ httpMethod: 'DELETE', url: c.url, name: 'x' }] }), c.tunnel);
+      else if (c.kind === 'firestore') r = await send('POST', `/v1/projects/p/databases/(default)/documents:${c.op}`, 'application/json', JSON.stringify(c.op === 'commit' ? { writes: [{ update: { name: `${fsDocs}/ok/1`, fields: {} } }, { delete: `${fsDocs}/deny/1` }] } : c.op === 'batchGet' ? { documents: [`${fsDocs}/ok/1`, `${fsDocs}/deny/1`] } : { structuredQuery: { from: [{ collectionId: 'deny' }] } }), c.tunnel);
+      else r = await send('POST', '/storage/v1/b/ok/o/x/compose', 'application/json', JSON.stringify({ sourceObjects: [{ name: 'a.txt' }, { name: c.source }] }), c.tunnel);
       const [res] = parseResponses(r.text);
-      return res !== undefined && [400, 403, 421].includes(res.status) && isProblem(res) && davFiles.get('/ok/protected/keep.txt') === 'kept' && !batchRan.slice(before).some((x) => x.includes('/deny'));
+      return res !== undefined && [400, 403, 421].includes(res.status) && isProblem(res) && davFiles.get('/ok/protected/keep.txt') === 'kept' && !batchRan.slice(before).some((x) => x.includes('/deny') || x.includes('protected'));
     },
-  ), { numRuns: Math.min(numRuns, 16), ...seed });
+  ), { numRuns: Math.min(numRuns, 20), ...seed });
 });
 
 t.test('property: a second target in a body the server decodes (gzip, deflate, br; a byte order mark, UTF-16/32 JSON) is decided as in plain UTF-8', async (t) => {
