@@ -782,10 +782,21 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
   const seg = encodeURIComponent;
   if (endpoint === '_reindex' && segs.length === 1) {
     const o = parseObject(body.captured.toString('utf8'));
-    const source = o?.source as { index?: unknown } | undefined;
+    const source = o?.source as { index?: unknown; remote?: { host?: unknown } } | undefined;
     const dest = o?.dest as { index?: unknown } | undefined;
+    // Reindex from a remote cluster: the server itself reads `remote.host`, another origin.
+    let from = u.origin;
+    if (source?.remote !== undefined) {
+      const host = source.remote?.host;
+      try {
+        if (typeof host !== 'string' || !/^https?:\/\/[^/]/i.test(host)) throw new Error('no URL');
+        from = new URL(host).origin;
+      } catch {
+        return refusals.bad('the _reindex reads from a remote cluster whose host is not one readable URL');
+      }
+    }
     return [
-      ...names(source?.index).map((i) => target('POST', `/${seg(i)}/_search`, `its _reindex reads index ${i.slice(0, 100)}`)),
+      ...names(source?.index).map((i) => ({ ...target('POST', `/${seg(i)}/_search`, `its _reindex reads index ${i.slice(0, 100)}${from === u.origin ? '' : ` on ${from.slice(0, 100)}`}`), url: new URL(`/${seg(i)}/_search`, from).href })),
       ...names(dest?.index).map((i) => target('POST', `/${seg(i)}/_bulk`, `its _reindex writes index ${i.slice(0, 100)}`)),
     ];
   }

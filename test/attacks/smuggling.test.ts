@@ -724,6 +724,8 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
     ['POST', '/_query', JSON.stringify({ query: 'FROM ok | LOOKUP JOIN deny ON k' }), 'sql deny'],
     ['POST', '/_plugins/_ppl', JSON.stringify({ query: 'source = deny | head 1' }), 'sql deny'],
     ['POST', '/_plugins/_sql', JSON.stringify({ query: 'select * from ok o, deny d' }), 'sql deny'],
+    // A reindex from a remote cluster: the server reads another origin, one the policy denies.
+    ['POST', '/_reindex', JSON.stringify({ source: { remote: { host: 'http://internal.example:9200' }, index: 'remote-only' }, dest: { index: 'ok' } }), 'reindex-read remote-only'],
   ];
   for (const query of ['SELECT EXTRACT(YEAR FROM ts) FROM ok', "SELECT * FROM ok WHERE msg = 'FROM deny' -- FROM deny", 'FROM ok | WHERE a > 1 | SORT a DESC']) {
     t.match((await send(query.startsWith('FROM') ? '/_query' : '/_sql', JSON.stringify({ query }), false)).text, /^HTTP\/1\.1 200/, `control: ${query} goes through`);
