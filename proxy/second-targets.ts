@@ -17,7 +17,7 @@
 import type { RawRequest } from '../describe/describe.ts';
 import { DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
-import { caseFoldedReadings, describeDuplicates, scanJson } from '../describe/json-readings.ts';
+import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
 import { multipartFields } from '../describe/multipart.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import { serverHeaderKey } from '../lib/text.ts';
@@ -362,12 +362,17 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
   const media = type?.trim().toLowerCase() ?? '';
   const bodyMayHold = media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/form-data') || media === '' || /json/.test(media);
   if (bodyMayHold && !body.unreadable && body.captured.length) {
-    const text = body.captured.toString('utf8');
-    if (media.startsWith('multipart/form-data')) {
-      // The field's name as sent, or in RFC 7578's extended form (`name*=`): else no batch, no parse.
-      if (body.captured.includes('batch') || body.captured.includes('name*')) for (const [name, value] of multipartFields(body.captured, type!, (n, file) => n === 'batch' && !file).fields) if (name === 'batch') values.push(Buffer.from(value, 'latin1').toString('utf8'));
-    } else if (/^\s*[{[]/.test(text)) {
-      if (text.includes('batch') || text.includes('\\u')) {
+    // Looked at as bytes first: a body that cannot name `batch` (as sent, escaped in JSON, percent-
+    // encoded in a form, extended in a part's name) is not turned into text (most bodies).
+    const bytes = body.captured;
+    const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
+    const json = first === 0x7b || first === 0x5b;
+    const multipart = media.startsWith('multipart/form-data');
+    if (bytes.includes('batch') || bytes.includes(multipart ? 'name*' : json ? '\\u' : '%')) {
+      if (multipart) {
+        for (const [name, value] of multipartFields(bytes, type!, (n, file) => n === 'batch' && !file).fields) if (name === 'batch') values.push(Buffer.from(value, 'latin1').toString('utf8'));
+      } else if (json) {
+        const text = bytes.toString('utf8');
         const o = parseObject(text);
         const list = o?.batch;
         if (list !== undefined) {
@@ -375,8 +380,8 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
           if (ambiguous) return ambiguous;
           values.push(typeof list === 'string' ? list : JSON.stringify(list));
         }
-      }
-    } else if (text.includes('batch') || text.includes('%')) values.push(...new URLSearchParams(text).getAll('batch'));
+      } else values.push(...new URLSearchParams(bytes.toString('utf8')).getAll('batch'));
+    }
   }
   if (!values.length) return [];
   const version = /^https?:\/\/[^/]+(\/v\d+(?:\.\d+)?\/)/.exec(url)?.[1] ?? '/';
@@ -1017,8 +1022,30 @@ function precededByOpenCall(tokens: ReadonlyArray<{ kind: string; text: string }
 function ambiguousEnvelope(text: string, json: unknown): Rejection | undefined {
   const scan = scanJson(text, false);
   if (scan.duplicates.length) return refusals.bad(`the batch body repeats a key (${describeDuplicates(scan.duplicates, scan.duplicateCount)}): servers take the first or the last, so Airlock cannot tell which calls run`);
-  const folds = caseFoldedReadings(json);
-  if (folds) return refusals.bad(`the batch body has keys equal but for letter case (${folds.places.join('; ').slice(0, 200)}): servers that match keys without case (Go's) read one for the other, so Airlock cannot tell which calls run`);
+  const folded = keysEqualButForCase(json);
+  if (folded) return refusals.bad(`the batch body has keys equal but for letter case (${folded.slice(0, 200)}): servers that match keys without case (Go's) read one for the other, so Airlock cannot tell which calls run`);
+  return undefined;
+}
+
+/** The first object's keys that fold to one (as Go's EqualFold: `URL` and `url`), walked iteratively; undefined when none. */
+function keysEqualButForCase(root: unknown): string | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    const seen = new Map<string, string>();
+    for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
+      const f = k.toUpperCase().toLowerCase();
+      const before = seen.get(f);
+      if (before !== undefined) return `${before}, ${k}`;
+      seen.set(f, k);
+      if (child && typeof child === 'object') stack.push(child);
+    }
+  }
   return undefined;
 }
 
