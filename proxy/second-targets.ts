@@ -862,15 +862,17 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
 
 /**
  * Elasticsearch/OpenSearch read a comma in a path's first segment as a list of targets
- * (`GET /logs,users/_search`, `/logs%2Cusers/_count`): a policy reading the path's start judged a
- * search of `logs` while the server searched `users` too. Each is decided as the request under it
- * alone (`GET /users/_search`). Only a list before an `_endpoint` segment is read so.
+ * (`GET /logs,users/_search`, `/logs%2Cusers/_count`, `DELETE /logs,users`): a policy reading the
+ * path's start judged a search of `logs` while the server searched `users` too. Each is decided as
+ * the request under it alone (`GET /users/_search`). Only a list alone or before an `_endpoint`
+ * segment is read so.
  */
 function indexListOf(method: string, requestUrl: string): IndexTarget[] {
   if (!requestUrl.includes(',') && !/%2c/i.test(requestUrl)) return [];
   const u = new URL(requestUrl);
   const segs = u.pathname.split('/');
-  if (segs.length < 3 || !segs[2]!.startsWith('_')) return [];
+  // `/a,b/_search`, or the list alone (`DELETE /a,b` deletes both, `GET /a,b/` reads both's settings).
+  if (segs.length < 2 || (segs.length > 2 && segs[2] !== '' && !segs[2]!.startsWith('_'))) return [];
   let first: string;
   try {
     first = decodeURIComponent(segs[1]!);
@@ -879,7 +881,8 @@ function indexListOf(method: string, requestUrl: string): IndexTarget[] {
   }
   const list = first.split(',').map((i) => i.trim()).filter(Boolean);
   if (list.length < 2) return [];
-  return list.slice(0, MAX_INDICES).map((i) => ({ method, url: new URL(`/${encodeURIComponent(i)}/${segs.slice(2).join('/')}${u.search}`, u).href, why: `its path names index ${i.slice(0, 100)} in a list` }));
+  const rest = segs.length > 2 ? `/${segs.slice(2).join('/')}` : '';
+  return list.slice(0, MAX_INDICES).map((i) => ({ method, url: new URL(`/${encodeURIComponent(i)}${rest}${u.search}`, u).href, why: `its path names index ${i.slice(0, 100)} in a list` }));
 }
 
 /**

@@ -186,6 +186,10 @@ const dav = await startUpstream(t, {
     // Elasticsearch's multi-index endpoints: each line (or doc) acts on its `_index`/`index`, else the
     // path's; a comma-separated list is each index; `_aliases` runs its actions; a path's first
     // segment may be a list (`/a,b/_search`).
+    if (req.method === 'DELETE' && /^\/[^/]+,[^/]+$/.test(src)) {
+      for (const i of src.slice(1).split(',')) esRan.push(`delete-index ${i}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     const es = /^(?:\/([^/]+))?\/(_bulk|_msearch|_mget|_mtermvectors|_reindex|_aliases|_msearch\/template|_search|_count)$/.exec(src);
     if (es) {
       const own = es[1] ?? '(none)';
@@ -717,6 +721,7 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
     ['POST', '/ok/_mtermvectors', JSON.stringify({ docs: [{ _index: 'deny', _id: '1' }] }), 'mget deny'],
     ['GET', '/ok,deny/_search', '', 'search deny'],
     ['GET', '/ok%2Cdeny/_count', '', 'search deny'],
+    ['DELETE', '/ok,deny', '', 'delete-index deny'],
     // Queries naming their indices: Elasticsearch SQL and ES|QL, OpenSearch PPL and SQL.
     ['POST', '/_sql', JSON.stringify({ query: 'SELECT * FROM "deny" LIMIT 5' }), 'sql deny'],
     ['POST', '/_sql/translate', JSON.stringify({ query: 'SELECT a FROM ok WHERE a IN (SELECT b FROM/**/deny)' }), 'sql deny'],
