@@ -15,7 +15,7 @@
 //   one by one (OData `$batch`, Google's batch endpoints).
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
 import type { RawRequest } from '../describe/describe.ts';
-import { DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
+import { bomOf, DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
 import { multipartFields } from '../describe/multipart.ts';
@@ -38,7 +38,6 @@ export interface SecondTarget {
  */
 export function secondTargets(rawHeaders: string[], url: string, captured: CapturedBody, method = 'GET'): SecondTarget[] | { refusal: Rejection } | undefined {
   const out: SecondTarget[] = [];
-  const body = serverBody(rawHeaders, captured);
   const destination = destinationOf(rawHeaders, url);
   if (destination !== undefined) {
     if (typeof destination !== 'string') return { refusal: destination };
@@ -51,35 +50,46 @@ export function secondTargets(rawHeaders: string[], url: string, captured: Captu
   }
   const written = gcsCopyTargetOf(url);
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
+  for (const t of indexListOf(method, url)) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  for (const mounted of mountSourcesOf(url)) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
+  // The body's readers, once per way a server may read its bytes (serverBodies).
+  for (const body of serverBodies(rawHeaders, captured)) {
+    const refused = bodyTargets(rawHeaders, method, url, body, out);
+    if (refused) return { refusal: refused };
+  }
+  return out.length ? out : undefined;
+}
+
+/** The second targets a body names, read one way, into `out`; the refusal when one cannot be read. */
+function bodyTargets(rawHeaders: string[], method: string, url: string, body: ServerBody, out: SecondTarget[]): Rejection | undefined {
   const named = documentsNamedBy(url, body);
-  if (!Array.isArray(named)) return { refusal: named };
+  if (!Array.isArray(named)) return named;
   for (const d of named) out.push(bodilessTarget(rawHeaders, d.method, d.url, d.why));
   const indices = otherIndices(url, body);
-  if (!Array.isArray(indices)) return { refusal: indices };
+  if (!Array.isArray(indices)) return indices;
   const queried = queryIndices(url, body);
-  if (!Array.isArray(queried)) return { refusal: queried };
-  for (const t of [...indices, ...indexListOf(method, url), ...queried]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  if (!Array.isArray(queried)) return queried;
+  for (const t of [...indices, ...queried]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const deleted = deletedKeysOf(url, body);
-  if (!Array.isArray(deleted)) return { refusal: deleted };
+  if (!Array.isArray(deleted)) return deleted;
   for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
-  for (const mounted of mountSourcesOf(url)) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
   const calls = batchOf(rawHeaders, url, body);
   if (calls !== undefined) {
-    if (!Array.isArray(calls)) return { refusal: calls };
+    if (!Array.isArray(calls)) return calls;
     out.push(...calls);
   }
   const graphCalls = graphBatchOf(rawHeaders, url, body);
-  if (!Array.isArray(graphCalls)) return { refusal: graphCalls };
+  if (!Array.isArray(graphCalls)) return graphCalls;
   out.push(...graphCalls);
   const uploaded = formUploadKeysOf(rawHeaders, method, url, body);
   for (const key of uploaded) out.push(bodilessTarget(rawHeaders, 'PUT', key, `its form upload writes ${new URL(key).pathname.slice(0, 200)}`));
   const hrefs = davHrefsOf(method, url, body);
-  if (!Array.isArray(hrefs)) return { refusal: hrefs };
+  if (!Array.isArray(hrefs)) return hrefs;
   for (const href of hrefs) out.push(bodilessTarget(rawHeaders, 'GET', href, `its ${method.toUpperCase()} reads ${new URL(href).pathname.slice(0, 200)}`));
   const records = salesforceRecordsOf(rawHeaders, method, url, body);
-  if (!Array.isArray(records)) return { refusal: records };
+  if (!Array.isArray(records)) return records;
   out.push(...records);
-  return out.length ? out : undefined;
+  return undefined;
 }
 
 /** A body as the server reads it (serverBody): `unreadable` says why Airlock could not. */
@@ -99,7 +109,7 @@ interface ServerBody {
  * the server ran each. A body that cannot be read so is `unreadable`: each reader refuses the
  * request it would have read.
  */
-function serverBody(rawHeaders: readonly string[], body: CapturedBody): ServerBody {
+function serverBody(rawHeaders: readonly string[], body: CapturedBody, labelled = true): ServerBody {
   let read: { captured: Buffer; truncated: boolean; unreadable: string | undefined } | undefined;
   const get = (): NonNullable<typeof read> => {
     if (read) return read;
@@ -116,7 +126,7 @@ function serverBody(rawHeaders: readonly string[], body: CapturedBody): ServerBo
     try {
       // Past the capture cap, what its start decodes to: read as the start of any body is.
       const bytes = codings.length ? undoContentCoding(body.captured, codings, body.truncated) : body.captured;
-      const text = type !== undefined && /^\s*multipart\//i.test(type) ? undefined : unicodeText(bytes, type);
+      const text = type !== undefined && /^\s*multipart\//i.test(type) ? undefined : unicodeText(bytes, labelled ? type : undefined);
       return (read = { captured: text ?? bytes, truncated: body.truncated, unreadable: undefined });
     } catch (err) {
       if (!(err instanceof DecodeFailure)) throw err;
@@ -128,6 +138,21 @@ function serverBody(rawHeaders: readonly string[], body: CapturedBody): ServerBo
     get truncated() { return get().truncated; },
     get unreadable() { return get().unreadable; },
   };
+}
+
+/**
+ * Each way servers read the body: one, but when a UTF-16/32 charset label (no byte order mark) says
+ * how to decode it. Servlets, Spring and .NET follow the label; Go, Node and Rust read JSON as UTF-8
+ * whatever it says (RFC 8259): `charset=utf-16` on UTF-8 bytes hid a batch's calls from a reading
+ * by the label while such a server ran them. Both readings are read then.
+ */
+function serverBodies(rawHeaders: readonly string[], captured: CapturedBody): ServerBody[] {
+  const labelled = serverBody(rawHeaders, captured);
+  if (!captured.captured.length || bomOf(captured.captured)) return [labelled];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'content-type' && /charset\s*=\s*"?(?:utf-?(?:16|32)|ucs-[24]|unicode)/i.test(rawHeaders[i + 1]!)) return [labelled, serverBody(rawHeaders, captured, false)];
+  }
+  return [labelled];
 }
 
 /** The refusal for a second target's body Airlock cannot read as its server does. */
