@@ -85,7 +85,9 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   for (const key of uploaded) out.push(bodilessTarget(rawHeaders, 'PUT', key, `its form upload writes ${new URL(key).pathname.slice(0, 200)}`));
   const hrefs = davHrefsOf(method, url, body);
   if (!Array.isArray(hrefs)) return hrefs;
-  for (const href of hrefs) out.push(bodilessTarget(rawHeaders, 'GET', href, `its ${method.toUpperCase()} reads ${new URL(href).pathname.slice(0, 200)}`));
+  // REBIND moves the resource away from where it was (a delete there); the others read it there.
+  const rebind = method.toUpperCase() === 'REBIND';
+  for (const href of hrefs) out.push(bodilessTarget(rawHeaders, rebind ? 'DELETE' : 'GET', href, `its ${method.toUpperCase()} ${rebind ? 'moves' : 'reads'} ${new URL(href).pathname.slice(0, 200)}`));
   const records = salesforceRecordsOf(rawHeaders, method, url, body);
   if (!Array.isArray(records)) return records;
   out.push(...records);
@@ -679,11 +681,13 @@ function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: st
  * SabreDAV (Nextcloud, Baïkal) maps each through `calculateUri` and reads its properties and data,
  * so `REPORT /calendars/ok/` naming `/calendars/private/x.ics` returned it. Each is decided as a GET
  * of it. XML read as a parser does (comments dropped, CDATA and references as their text); a
- * document type (entities of its own) or a body past the capture is refused.
+ * document type (entities of its own) or a body past the capture is refused. The binding methods
+ * (RFC 5842) likewise: `BIND /ok/` with `<href>/deny/secret</href>` makes the resource readable
+ * as `/ok/<segment>` (Apache Jackrabbit's WebDAV server), `REBIND` moves it there.
  */
 function davHrefsOf(method: string, url: string, body: ServerBody): string[] | Rejection {
   const m = method.toUpperCase();
-  if (m !== 'REPORT' && m !== 'SEARCH') return [];
+  if (m !== 'REPORT' && m !== 'SEARCH' && m !== 'BIND' && m !== 'REBIND') return [];
   if (body.unreadable) return unreadableBody(`a ${m} body naming resources`, body.unreadable);
   if (!body.captured.length) return [];
   const raw = body.captured.toString('utf8');
