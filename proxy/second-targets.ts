@@ -69,7 +69,9 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   if (!Array.isArray(indices)) return indices;
   const queried = queryIndices(url, body);
   if (!Array.isArray(queried)) return queried;
-  for (const t of [...indices, ...queried]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const jobs = jobIndices(url, body);
+  if (!Array.isArray(jobs)) return jobs;
+  for (const t of [...indices, ...queried, ...jobs]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const deleted = deletedKeysOf(url, body);
   if (!Array.isArray(deleted)) return deleted;
   for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
@@ -936,6 +938,38 @@ function queryIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
   const sources = querySources(query, segs[at] === '_ppl');
   if (typeof sources === 'string') return refusals.bad(`the query names a source Airlock cannot read (${sources}): it cannot decide which indices it reads`);
   return sources.slice(0, MAX_INDICES).map((i) => ({ method: 'GET', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its query reads index ${i.slice(0, 100)}` }));
+}
+
+/**
+ * Elasticsearch APIs that set up a job copying indices the body names (not the path): a transform
+ * (`PUT /_transform/<id>`, `_preview`: `source.index` read, `dest.index` written), an enrich policy
+ * (`PUT /_enrich/policy/<name>`: its `indices` read into an enrich index every `ENRICH` reads), a
+ * machine-learning datafeed (`indices`), a rollup job (`index_pattern` read, `rollup_index`
+ * written), a snapshot restore (`POST /_snapshot/<repo>/<snap>/_restore`: `indices` brought back,
+ * renamed into readable ones). Each source is decided as a search of it, each destination as a bulk.
+ */
+function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  const m = /\/(_transform|_enrich\/policy|_ml\/datafeeds|_rollup\/job|_snapshot)\/[^?#]+/.exec(requestUrl);
+  if (!m) return [];
+  if (body.unreadable) return unreadableBody('an Elasticsearch job naming indices', body.unreadable);
+  if (!body.captured.length) return [];
+  const u = new URL(requestUrl);
+  if (m[1] === '_snapshot' && !u.pathname.endsWith('/_restore')) return [];
+  const o = parseObject(body.captured.toString('utf8'));
+  if (!o) return [];
+  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+  const read: unknown[] = [];
+  const written: unknown[] = [];
+  const source = o.source as { index?: unknown } | undefined;
+  const dest = o.dest as { index?: unknown } | undefined;
+  if (m[1] === '_transform') (read.push(source?.index), written.push(dest?.index));
+  else if (m[1] === '_enrich/policy') for (const kind of ['match', 'range', 'geo_match']) read.push((o[kind] as { indices?: unknown } | undefined)?.indices);
+  else if (m[1] === '_rollup/job') (read.push(o.index_pattern), written.push(o.rollup_index));
+  else read.push(o.indices);
+  const out: IndexTarget[] = [];
+  for (const i of read.flatMap(names)) out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its ${m[1]} reads index ${i.slice(0, 100)}` });
+  for (const i of written.flatMap(names)) out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_bulk`, u).href, why: `its ${m[1]} writes index ${i.slice(0, 100)}` });
+  return out;
 }
 
 /** A query's tokens: words (runs without blanks, quotes or `,|();`), quoted names, strings, punctuation; comments left out. */

@@ -188,6 +188,13 @@ const dav = await startUpstream(t, {
     // Elasticsearch's multi-index endpoints: each line (or doc) acts on its `_index`/`index`, else the
     // path's; a comma-separated list is each index; `_aliases` runs its actions; a path's first
     // segment may be a list (`/a,b/_search`).
+    // Elasticsearch jobs that copy indices their body names: transform, enrich policy, datafeed, rollup, snapshot restore.
+    const job = /^\/(_transform|_enrich\/policy|_ml\/datafeeds|_rollup\/job|_snapshot)\//.exec(src);
+    if (job && (req.method === 'PUT' || req.method === 'POST')) {
+      const o = JSON.parse(body.toString()) as { source?: { index: string }; match?: { indices: string[] }; indices?: string | string[]; index_pattern?: string };
+      for (const i of [o.source?.index ?? [], o.match?.indices ?? [], o.indices ?? [], o.index_pattern ?? []].flat().flatMap((x) => x.split(','))) esRan.push(`job-read ${i}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     if (req.method === 'DELETE' && /^\/[^/]+,[^/]+$/.test(src)) {
       for (const i of src.slice(1).split(',')) esRan.push(`delete-index ${i}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
@@ -744,6 +751,12 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
     ['POST', '/_plugins/_sql', JSON.stringify({ query: 'select * from ok o, deny d' }), 'sql deny'],
     // A reindex from a remote cluster: the server reads another origin, one the policy denies.
     ['POST', '/_reindex', JSON.stringify({ source: { remote: { host: 'http://internal.example:9200' }, index: 'remote-only' }, dest: { index: 'ok' } }), 'reindex-read remote-only'],
+    // Jobs that copy a denied index into one the agent may read.
+    ['PUT', '/_transform/copy', JSON.stringify({ source: { index: 'deny' }, dest: { index: 'ok-copy' }, pivot: {} }), 'job-read deny'],
+    ['PUT', '/_enrich/policy/p', JSON.stringify({ match: { indices: ['ok', 'deny'], match_field: 'a', enrich_fields: ['b'] } }), 'job-read deny'],
+    ['PUT', '/_ml/datafeeds/feed', JSON.stringify({ indices: 'ok,deny', job_id: 'j' }), 'job-read deny'],
+    ['PUT', '/_rollup/job/r', JSON.stringify({ index_pattern: 'deny', rollup_index: 'ok-rollup' }), 'job-read deny'],
+    ['POST', '/_snapshot/repo/snap/_restore', JSON.stringify({ indices: 'deny', rename_pattern: '(.+)', rename_replacement: 'ok-restored' }), 'job-read deny'],
   ];
   for (const query of ['SELECT EXTRACT(YEAR FROM ts) FROM ok', "SELECT * FROM ok WHERE msg = 'FROM deny' -- FROM deny", 'FROM ok | WHERE a > 1 | SORT a DESC']) {
     t.match((await send(query.startsWith('FROM') ? '/_query' : '/_sql', JSON.stringify({ query }), false)).text, /^HTTP\/1\.1 200/, `control: ${query} goes through`);
