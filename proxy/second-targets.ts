@@ -935,7 +935,7 @@ function queryIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
   const query = body.captured.length ? parseObject(body.captured.toString('utf8'))?.query : fromQuery;
   if (typeof query !== 'string') return [];
   if (body.truncated) return refusals.bad('the request body is a query larger than the capture cap: Airlock cannot read every index it names');
-  const sources = querySources(query, segs[at] === '_ppl');
+  const sources = querySources(query, segs[at] === '_ppl', segs[at] === '_query');
   if (typeof sources === 'string') return refusals.bad(`the query names a source Airlock cannot read (${sources}): it cannot decide which indices it reads`);
   return sources.slice(0, MAX_INDICES).map((i) => ({ method: 'GET', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its query reads index ${i.slice(0, 100)}` }));
 }
@@ -1009,7 +1009,7 @@ function queryTokens(text: string): Array<{ kind: 'word' | 'name' | 'string' | '
 }
 
 /** The indices a SQL, ES|QL or PPL text reads, or what could not be read. */
-function querySources(text: string, ppl: boolean): string[] | string {
+function querySources(text: string, ppl: boolean, esql = false): string[] | string {
   const tokens = queryTokens(text);
   const out = new Set<string>();
   const add = (name: string): void => {
@@ -1040,7 +1040,9 @@ function querySources(text: string, ppl: boolean): string[] | string {
       continue;
     }
     const first = k === 0 || tokens[k - 1]!.text === '|';
-    if (w !== 'from' && w !== 'join' && w !== 'describe' && w !== 'desc' && !(first && (w === 'ts' || w === 'metrics'))) continue;
+    // ES|QL names its sources only in its first command and a `LOOKUP JOIN`: elsewhere `from` is a
+    // field (`WHERE from == "x"`, a mail log's sender).
+    if (esql ? !((k === 0 && (w === 'from' || w === 'ts' || w === 'metrics')) || (w === 'join' && tokens[k - 1]?.text.toLowerCase() === 'lookup')) : w !== 'from' && w !== 'join' && w !== 'describe' && w !== 'desc' && !(first && (w === 'ts' || w === 'metrics'))) continue;
     // `ORDER BY x DESC` and `FROM` inside a function (`EXTRACT(YEAR FROM d)`, `TRIM(x FROM y)`) name no index.
     if (w === 'desc' && k > 0) continue;
     if (w === 'from' && precededByOpenCall(tokens, k)) continue;
