@@ -650,7 +650,8 @@ function deletedKeysOf(requestUrl: string, body: ServerBody): string[] | Rejecti
  * An object store's browser form upload (S3's POST Object, GCS's XML API, MinIO's post policy):
  * `POST /<bucket>` (`POST /` on a virtual-hosted bucket) with a multipart/form-data body writes the
  * object its `key` field names (the field name in any case; `${filename}` in it is the file part's
- * name), not the bucket: decided as `PUT /<bucket>/<key>`. Read in the captured body, as any body.
+ * name), not the bucket: decided as `PUT /<bucket>/<key>`. Only a form with a `file` part (which
+ * both require) is read so; read in the captured body, as any body.
  */
 function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): string[] {
   if (method.toUpperCase() !== 'POST') return [];
@@ -662,6 +663,9 @@ function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: st
   if (segs.length > 1 || body.unreadable || !body.captured.length) return [];
   const text = body.captured.toString('latin1');
   if (!/key/i.test(text)) return [];
+  // S3 and GCS take the object from a part named `file` (the last field): a form without one is
+  // another API's (an upload whose `key` is an API key is not read as an object's name).
+  if (!multipartFields(body.captured, type, (n) => n.toLowerCase() === 'file').fields.length) return [];
   const keys = multipartFields(body.captured, type, (n, file) => !file && n.toLowerCase() === 'key').fields.map(([, v]) => Buffer.from(v, 'latin1').toString('utf8'));
   if (!keys.length) return [];
   const names = [...text.matchAll(/;\s*filename\s*=\s*(?:"([^"\r\n]*)"|([^;\s]+))/gi)].map((m) => Buffer.from(m[1] ?? m[2] ?? '', 'latin1').toString('utf8'));
