@@ -352,6 +352,8 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
     if (call.body === undefined) call.body = call.content ?? call.data;
     if (call.url === undefined && scim && typeof call.path === 'string') call.url = call.path.replace(/^\/+/, '');
     if (typeof call.method !== 'string' || typeof call.url !== 'string') return refusals.bad(`call ${n + 1} of the JSON batch has no method or url`);
+    const dynamic = filledPath(call.url, '@{');
+    if (dynamic) return dynamic;
     const target = sameOrigin(graph ? call.url.replace(/^\/+/, '') : call.url, base, `call ${n + 1} of the batch`);
     if (typeof target !== 'string') return target;
     const own = call.headers && typeof call.headers === 'object' && !Array.isArray(call.headers) ? Object.entries(call.headers as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
@@ -363,6 +365,19 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
     });
   }
   return out;
+}
+
+/**
+ * A call whose path the server fills from an earlier call's answer (Salesforce's `@{ref.field}`,
+ * Facebook's `{result=name:$.path}`) anywhere but its last segment: `/sobjects/@{q.records[0].
+ * attributes.type}/x` runs on a type the policy never saw. In the last segment (an id) or the
+ * query, the place the call names is known; elsewhere it is refused.
+ */
+function filledPath(target: string, marker: string): Rejection | undefined {
+  const path = target.split('?', 1)[0]!.split('#', 1)[0]!;
+  const at = path.indexOf(marker);
+  if (at < 0 || path.indexOf('/', at) < 0) return undefined;
+  return refusals.bad(`a call of the batch names a path the server fills from an earlier answer (${JSON.stringify(path.slice(0, 80))}): Airlock cannot decide where it acts`);
 }
 
 /** A SCIM Bulk endpoint's service root: `/scim/v2/Bulk` → `/scim/v2/`. */
@@ -432,6 +447,8 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
       if (typeof call.relative_url !== 'string' || (call.method !== undefined && typeof call.method !== 'string')) return refusals.bad(`call ${n + 1} of the Graph API batch has no relative_url or method Airlock can read`);
       const method = (call.method ?? 'GET').toUpperCase();
       const rel = call.relative_url.replace(/^\/+/, '');
+      const dynamic = filledPath(rel, '{result=');
+      if (dynamic) return dynamic;
       const target = sameOrigin(/^v\d+(?:\.\d+)?\//.test(rel) ? `/${rel}` : `${version}${rel}`, url, `call ${n + 1} of the batch`);
       if (typeof target !== 'string') return target;
       const data = typeof call.body === 'string' ? Buffer.from(call.body) : Buffer.alloc(0);

@@ -979,6 +979,13 @@ t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Sale
     const [res] = parseResponses((await post(path, 'application/json', JSON.stringify(envelope), i % 2 === 1, method)).text);
     t.ok(res?.status === 403 && isProblem(res), `Salesforce ${method} ${path.slice(sf.length)} writing a denied type: 403 (${res?.status})`);
   }
+  // A path the server fills from an earlier call's answer (a reference) anywhere but its id: refused.
+  const ref = (url: string): unknown => ({ compositeRequest: [{ method: 'GET', url: '/services/data/v58.0/query?q=SELECT+Id+FROM+Account', referenceId: 'q' }, { method: 'DELETE', url, referenceId: 'd' }] });
+  t.match((await post(sf, 'application/json', JSON.stringify(ref('/services/data/v58.0/sobjects/Account/@{q.records[0].Id}')), false)).text, /^HTTP\/1\.1 200/, 'control: a reference in the id position goes through');
+  const [filled] = parseResponses((await post(sf, 'application/json', JSON.stringify(ref('/services/data/v58.0/sobjects/@{q.records[0].attributes.type}/001')), false)).text);
+  t.ok(filled?.status === 400 && isProblem(filled), `a reference in the type position: 400 (${filled?.status})`);
+  const [fbFilled] = parseResponses((await post(...place('form', [{ method: 'GET', relative_url: 'ok/dav/a.txt', name: 'q' }, { method: 'DELETE', relative_url: '{result=q:$.folder}/secret.txt' }]), false)).text);
+  t.ok(fbFilled?.status === 400 && isProblem(fbFilled), `a Graph batch call whose path an earlier answer fills: 400 (${fbFilled?.status})`);
   t.notOk(batchRan.some((c) => c.includes('Deny__c')), 'the server never wrote a record of the denied type');
 });
 
