@@ -364,6 +364,21 @@ function decodeAs(b: Buffer, encoding: Encoding): string {
 }
 
 /**
+ * A body's bytes as the UTF-8 a server's parser reads when it follows a byte order mark, a UTF-16 or
+ * UTF-32 charset, or (JSON) the NUL pattern of the first bytes (Python's `json.loads`, Jackson, .NET):
+ * undefined when it reads them as UTF-8 already (nearly every body: a few byte comparisons). Other
+ * charsets keep ASCII where it is. Throws DecodeFailure for bytes no such reading accepts.
+ */
+export function unicodeText(bytes: Buffer, contentType: string | undefined): Buffer | undefined {
+  const bom = bomOf(bytes);
+  const named = contentType === undefined ? undefined : unicodeLabel(parseMediaType(contentType).params.charset?.toLowerCase() ?? '');
+  let encoding: Encoding | undefined = bom?.encoding ?? sniffJsonEncoding(bytes);
+  if (!bom && named && named !== 'utf-8') encoding = named === 'utf-16' ? (encoding?.startsWith('utf-16') ? encoding : 'utf-16be') : named === 'utf-32' ? (encoding?.startsWith('utf-32') ? encoding : 'utf-32be') : named;
+  if (!encoding || (encoding === 'utf-8' && !bom)) return undefined;
+  return Buffer.from(decodeAs(bom ? bytes.subarray(bom.length) : bytes, encoding), 'utf8');
+}
+
+/**
  * Content codings a body may stack (`gzip, gzip`), identity not counted. Each layer is inflated
  * whole, up to MAX_DECODED_BYTES, on the event loop, and stored-block gzip costs nothing in size:
  * 2,800 layers around 600 KB (a 970 KB body, 14 KB of Content-Encoding) held the main thread 5 s,
@@ -371,17 +386,20 @@ function decodeAs(b: Buffer, encoding: Encoding): string {
  */
 export const MAX_CONTENT_CODINGS = 4;
 
-/** Undoes Content-Encoding (`gzip`, `x-gzip`, `deflate`, `br`, stacked), bounded in output size and layers. */
-export function undoContentCoding(body: Buffer, codings: string[]): Buffer {
+/**
+ * Undoes Content-Encoding (`gzip`, `x-gzip`, `deflate`, `br`, stacked), bounded in output size and
+ * layers. `prefix`: the body is the start of a longer one, and what its start decodes to is returned.
+ */
+export function undoContentCoding(body: Buffer, codings: string[], prefix = false): Buffer {
   let out = body;
   const layers = codings.filter((c) => c !== 'identity').length;
   if (layers > MAX_CONTENT_CODINGS) throw new DecodeFailure(`${layers} stacked content codings (at most ${MAX_CONTENT_CODINGS} are decoded)`);
   for (const coding of [...codings].reverse()) {
-    const opts = { maxOutputLength: MAX_DECODED_BYTES };
+    const opts = { maxOutputLength: MAX_DECODED_BYTES, ...(prefix ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {}) };
     try {
       if (coding === 'gzip' || coding === 'x-gzip') out = zlib.gunzipSync(out, opts);
       else if (coding === 'deflate') out = zlib.inflateSync(out, opts);
-      else if (coding === 'br') out = zlib.brotliDecompressSync(out, opts);
+      else if (coding === 'br') out = zlib.brotliDecompressSync(out, { maxOutputLength: MAX_DECODED_BYTES, ...(prefix ? { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH } : {}) });
       else if (coding !== 'identity') throw new DecodeFailure(`unknown content coding "${coding.slice(0, 40)}"`);
     } catch (err) {
       if (err instanceof DecodeFailure) throw err;

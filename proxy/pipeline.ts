@@ -293,7 +293,7 @@ export class Pipeline {
    * a copy into it. Nothing is done for the usual request.
    */
   private async decideSecondTargets(x: Exchange, decision: EngineDecision): Promise<Refusal | undefined> {
-    const targets = secondTargets(x.head.rawHeaders, x.url, x.body);
+    const targets = secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET');
     if (targets === undefined) return undefined;
     const rule = decision.rule ? { rule: decision.rule } : {};
     if ('refusal' in targets) return { ...targets.refusal, ...rule };

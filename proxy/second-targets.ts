@@ -15,7 +15,10 @@
 //   one by one (OData `$batch`, Google's batch endpoints).
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
 import type { RawRequest } from '../describe/describe.ts';
+import { bomOf, DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
+import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
+import { multipartFields } from '../describe/multipart.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import type { Rejection } from './enforcers.ts';
@@ -33,7 +36,7 @@ export interface SecondTarget {
  * What the request also does, for the pipeline to decide; undefined for the usual request (none of
  * the above); a refusal when a second target cannot be read one way.
  */
-export function secondTargets(rawHeaders: string[], url: string, body: CapturedBody): SecondTarget[] | { refusal: Rejection } | undefined {
+export function secondTargets(rawHeaders: string[], url: string, captured: CapturedBody, method = 'GET'): SecondTarget[] | { refusal: Rejection } | undefined {
   const out: SecondTarget[] = [];
   const destination = destinationOf(rawHeaders, url);
   if (destination !== undefined) {
@@ -47,17 +50,118 @@ export function secondTargets(rawHeaders: string[], url: string, body: CapturedB
   }
   const written = gcsCopyTargetOf(url);
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
-  for (const t of otherIndices(url, body)) out.push(bodilessTarget(rawHeaders, 'POST', t.url, t.why));
-  const deleted = deletedKeysOf(url, body);
-  if (!Array.isArray(deleted)) return { refusal: deleted };
-  for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
+  for (const t of indexListOf(method, url)) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   for (const mounted of mountSourcesOf(url)) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
-  const calls = batchOf(rawHeaders, url, body);
-  if (calls !== undefined) {
-    if (!Array.isArray(calls)) return { refusal: calls };
-    out.push(...calls);
+  // The body's readers, once per way a server may read its bytes (serverBodies).
+  for (const body of serverBodies(rawHeaders, captured)) {
+    const refused = bodyTargets(rawHeaders, method, url, body, out);
+    if (refused) return { refusal: refused };
   }
   return out.length ? out : undefined;
+}
+
+/** The second targets a body names, read one way, into `out`; the refusal when one cannot be read. */
+function bodyTargets(rawHeaders: string[], method: string, url: string, body: ServerBody, out: SecondTarget[]): Rejection | undefined {
+  const named = documentsNamedBy(url, body);
+  if (!Array.isArray(named)) return named;
+  for (const d of named) out.push(bodilessTarget(rawHeaders, d.method, d.url, d.why));
+  const indices = otherIndices(url, body);
+  if (!Array.isArray(indices)) return indices;
+  const queried = queryIndices(url, body);
+  if (!Array.isArray(queried)) return queried;
+  const jobs = jobIndices(url, body);
+  if (!Array.isArray(jobs)) return jobs;
+  for (const t of [...indices, ...queried, ...jobs]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const deleted = deletedKeysOf(url, body);
+  if (!Array.isArray(deleted)) return deleted;
+  for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
+  const calls = batchOf(rawHeaders, url, body);
+  if (calls !== undefined) {
+    if (!Array.isArray(calls)) return calls;
+    out.push(...calls);
+  }
+  const graphCalls = graphBatchOf(rawHeaders, url, body);
+  if (!Array.isArray(graphCalls)) return graphCalls;
+  out.push(...graphCalls);
+  const uploaded = formUploadKeysOf(rawHeaders, method, url, body);
+  for (const key of uploaded) out.push(bodilessTarget(rawHeaders, 'PUT', key, `its form upload writes ${new URL(key).pathname.slice(0, 200)}`));
+  const hrefs = davHrefsOf(method, url, body);
+  if (!Array.isArray(hrefs)) return hrefs;
+  // REBIND moves the resource away from where it was (a delete there); the others read it there.
+  const rebind = method.toUpperCase() === 'REBIND';
+  for (const href of hrefs) out.push(bodilessTarget(rawHeaders, rebind ? 'DELETE' : 'GET', href, `its ${method.toUpperCase()} ${rebind ? 'moves' : 'reads'} ${new URL(href).pathname.slice(0, 200)}`));
+  const records = salesforceRecordsOf(rawHeaders, method, url, body);
+  if (!Array.isArray(records)) return records;
+  out.push(...records);
+  return undefined;
+}
+
+/** A body as the server reads it (serverBody): `unreadable` says why Airlock could not. */
+interface ServerBody {
+  /** The bytes the server parses, once (and if) they are read: UTF-8 for text. */
+  readonly captured: Buffer;
+  readonly truncated: boolean;
+  readonly unreadable: string | undefined;
+}
+
+/**
+ * The body as the server reads it before it parses it, read when a second target's reader asks: its
+ * content codings undone (Elasticsearch accepts gzip and deflate bodies always, as do Salesforce and
+ * ASP.NET's request decompression) and, but for a multipart body (bytes), a byte order mark, a
+ * UTF-16/32 charset or JSON's NUL pattern followed (Python's `json.loads`, Jackson and .NET read
+ * such JSON): read as raw UTF-8, a gzip'd `_bulk` or a UTF-16 `$batch` named no call to decide while
+ * the server ran each. A body that cannot be read so is `unreadable`: each reader refuses the
+ * request it would have read.
+ */
+function serverBody(rawHeaders: readonly string[], body: CapturedBody, labelled = true): ServerBody {
+  let read: { captured: Buffer; truncated: boolean; unreadable: string | undefined } | undefined;
+  const get = (): NonNullable<typeof read> => {
+    if (read) return read;
+    if (!body.captured.length) return (read = { ...body, unreadable: undefined });
+    const codings: string[] = [];
+    let type: string | undefined;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toLowerCase();
+      if (name === 'content-type') type ??= rawHeaders[i + 1]!;
+      else if (name === 'content-encoding') {
+        for (const c of rawHeaders[i + 1]!.split(',')) if (c.trim() && c.trim().toLowerCase() !== 'identity') codings.push(c.trim().toLowerCase());
+      }
+    }
+    try {
+      // Past the capture cap, what its start decodes to: read as the start of any body is.
+      const bytes = codings.length ? undoContentCoding(body.captured, codings, body.truncated) : body.captured;
+      const text = type !== undefined && /^\s*multipart\//i.test(type) ? undefined : unicodeText(bytes, labelled ? type : undefined);
+      return (read = { captured: text ?? bytes, truncated: body.truncated, unreadable: undefined });
+    } catch (err) {
+      if (!(err instanceof DecodeFailure)) throw err;
+      return (read = { captured: Buffer.alloc(0), truncated: true, unreadable: err.message });
+    }
+  };
+  return {
+    get captured() { return get().captured; },
+    get truncated() { return get().truncated; },
+    get unreadable() { return get().unreadable; },
+  };
+}
+
+/**
+ * Each way servers read the body: one, but when a UTF-16/32 charset label (no byte order mark) says
+ * how to decode it. Servlets, Spring and .NET follow the label; Go, Node and Rust read JSON as UTF-8
+ * whatever it says (RFC 8259): `charset=utf-16` on UTF-8 bytes hid a batch's calls from a reading
+ * by the label while such a server ran them. Both readings are read then.
+ */
+function serverBodies(rawHeaders: readonly string[], captured: CapturedBody): ServerBody[] {
+  const labelled = serverBody(rawHeaders, captured);
+  if (!captured.captured.length || bomOf(captured.captured)) return [labelled];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'content-type' && /charset\s*=\s*"?(?:utf-?(?:16|32)|ucs-[24]|unicode)/i.test(rawHeaders[i + 1]!)) return [labelled, serverBody(rawHeaders, captured, false)];
+  }
+  return [labelled];
+}
+
+/** The refusal for a second target's body Airlock cannot read as its server does. */
+function unreadableBody(what: string, why: string): Rejection {
+  return refusals.bad(`the request body is ${what} whose server reads it decoded, and Airlock cannot decode it (${why.slice(0, 120)}): it cannot decide what the server would run`);
 }
 
 /**
@@ -173,15 +277,16 @@ function copySourceOf(rawHeaders: readonly string[], requestUrl: string): string
  * and body), a refusal, or undefined when the body carries none. Only non-form multipart bodies are
  * looked at (an upload pays nothing); a batch Airlock cannot read whole, or call by call, is refused.
  */
-function batchOf(rawHeaders: readonly string[], url: string, body: CapturedBody): SecondTarget[] | Rejection | undefined {
+function batchOf(rawHeaders: readonly string[], url: string, body: ServerBody): SecondTarget[] | Rejection | undefined {
   let type: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (rawHeaders[i]!.length !== 12 || rawHeaders[i]!.toLowerCase() !== 'content-type') continue;
     const v = rawHeaders[i + 1]!;
     if (/^\s*multipart\//i.test(v) && !/^\s*multipart\/form-data/i.test(v)) type = v;
   }
-  if (!body.captured.length) return undefined;
   if (type === undefined) return jsonBatchOf(url, body);
+  if (body.unreadable) return unreadableBody('a multipart body that may be a batch of HTTP calls', body.unreadable);
+  if (!body.captured.length) return undefined;
   const calls = httpBatchCalls(body.captured.toString('latin1'), type);
   if (calls === undefined) return undefined;
   if (calls === 'unreadable' || body.truncated) {
@@ -209,28 +314,46 @@ with absolute paths) and composite batch (`…/composite/batch`, `batchRequests`
 `/services/data/`). A body past the capture cap, or one whose calls are not all
  * `{method, url}`, is refused; a body with no `requests` list is no batch.
  */
-function jsonBatchOf(url: string, body: CapturedBody): SecondTarget[] | Rejection | undefined {
+function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection | undefined {
   const composite = /\/services\/data\/[^/]+\/composite(?:\/batch)?\/?(?:[?#]|$)/.test(url);
-  if (!composite && !/\/\$batch(?:[?#]|$)/.test(url)) return undefined;
+  // Azure Resource Manager's batch (`POST management.azure.com/batch`, `{"requests": [{"httpMethod", "url"}]}`)
+  // and SCIM's bulk (RFC 7644 §3.7: `POST <root>/Bulk`, `{"Operations": [{"method", "path", "data"}]}`).
+  const plainBatch = /\/batch\/?(?:[?#]|$)/.test(url);
+  const scim = /\/bulk\/?(?:[?#]|$)/i.test(url);
+  if (!composite && !plainBatch && !scim && !/\/\$batch(?:[?#]|$)/.test(url)) return undefined;
+  if (body.unreadable) return unreadableBody('a JSON batch of calls', body.unreadable);
+  if (!body.captured.length) return undefined;
   if (body.truncated) return refusals.bad('the request body is a JSON batch larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
   let json: unknown;
+  const text = body.captured.toString('utf8');
   try {
-    json = JSON.parse(body.captured.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     return undefined; // not JSON: no JSON batch (the server refuses it too)
   }
+  const ambiguous = ambiguousEnvelope(text, json);
+  if (ambiguous) return ambiguous;
   // Salesforce: `compositeRequest` (absolute paths), `batchRequests` (paths under /services/data/).
-  const o = json && typeof json === 'object' && !Array.isArray(json) ? (json as { requests?: unknown; compositeRequest?: unknown; batchRequests?: unknown }) : undefined;
-  const requests = composite ? o?.compositeRequest ?? o?.batchRequests : o?.requests;
+  const o = json && typeof json === 'object' && !Array.isArray(json) ? (json as { requests?: unknown; compositeRequest?: unknown; batchRequests?: unknown; Operations?: unknown }) : undefined;
+  const requests = composite ? o?.compositeRequest ?? o?.batchRequests : scim && !plainBatch ? o?.Operations : o?.requests;
   if (!Array.isArray(requests)) return undefined;
-  const base = composite && o?.batchRequests !== undefined && o.compositeRequest === undefined ? new URL('/services/data/', url).href : url;
+  // `/batch` and `/Bulk` name other APIs' endpoints too: only a list of calls (a method and a target) is one.
+  if ((plainBatch || scim) && !requests.some((r) => r && typeof r === 'object' && ('httpMethod' in r || ('method' in r && ('url' in r || 'path' in r))))) return undefined;
+  // SCIM's paths are under the service root, the Bulk endpoint's parent.
+  const base = composite && o?.batchRequests !== undefined && o.compositeRequest === undefined ? new URL('/services/data/', url).href : scim && !plainBatch ? scimRoot(url) : url;
   if (requests.length > MAX_BATCH_CALLS) return refusals.bad(`the request body is a JSON batch of more than ${MAX_BATCH_CALLS} calls`);
   const graph = new URL(url).hostname === 'graph.microsoft.com';
   const out: SecondTarget[] = [];
   for (const [n, r] of requests.entries()) {
-    const call = r && typeof r === 'object' && !Array.isArray(r) ? (r as { method?: unknown; url?: unknown; headers?: unknown; body?: unknown; richInput?: unknown }) : {};
+    const call = r && typeof r === 'object' && !Array.isArray(r) ? (r as { method?: unknown; url?: unknown; headers?: unknown; body?: unknown; richInput?: unknown; httpMethod?: unknown; content?: unknown; path?: unknown; data?: unknown }) : {};
     if (call.body === undefined && call.richInput !== undefined) call.body = call.richInput;
+    // Azure's names (`httpMethod`, `content`), SCIM's (`path` under the root, `data`).
+    if (call.method === undefined && call.httpMethod !== undefined) call.method = call.httpMethod;
+    if (call.body === undefined) call.body = call.content ?? call.data;
+    if (call.url === undefined && scim && typeof call.path === 'string') call.url = call.path.replace(/^\/+/, '');
     if (typeof call.method !== 'string' || typeof call.url !== 'string') return refusals.bad(`call ${n + 1} of the JSON batch has no method or url`);
+    const dynamic = filledPath(call.url, '@{');
+    if (dynamic) return dynamic;
     const target = sameOrigin(graph ? call.url.replace(/^\/+/, '') : call.url, base, `call ${n + 1} of the batch`);
     if (typeof target !== 'string') return target;
     const own = call.headers && typeof call.headers === 'object' && !Array.isArray(call.headers) ? Object.entries(call.headers as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
@@ -245,6 +368,158 @@ function jsonBatchOf(url: string, body: CapturedBody): SecondTarget[] | Rejectio
 }
 
 /**
+ * A call whose path the server fills from an earlier call's answer (Salesforce's `@{ref.field}`,
+ * Facebook's `{result=name:$.path}`) anywhere but its last segment: `/sobjects/@{q.records[0].
+ * attributes.type}/x` runs on a type the policy never saw. In the last segment (an id) or the
+ * query, the place the call names is known; elsewhere it is refused.
+ */
+function filledPath(target: string, marker: string): Rejection | undefined {
+  const path = target.split('?', 1)[0]!.split('#', 1)[0]!;
+  const at = path.indexOf(marker);
+  if (at < 0 || path.indexOf('/', at) < 0) return undefined;
+  return refusals.bad(`a call of the batch names a path the server fills from an earlier answer (${JSON.stringify(path.slice(0, 80))}): Airlock cannot decide where it acts`);
+}
+
+/** A SCIM Bulk endpoint's service root: `/scim/v2/Bulk` → `/scim/v2/`. */
+function scimRoot(url: string): string {
+  const u = new URL(url);
+  let path = u.pathname;
+  while (path.endsWith('/')) path = path.slice(0, -1);
+  u.pathname = path.slice(0, path.lastIndexOf('/') + 1);
+  u.search = '';
+  return u.href;
+}
+
+/**
+ * Facebook's Graph API batch (`batch=[{"method": "DELETE", "relative_url": "<id>"}, …]` in the query,
+ * a urlencoded or multipart form, or a JSON body; its value a JSON list, or that list as a string):
+ * the server runs each call, its `relative_url` under the API's root (the request's version, unless
+ * the call names its own) and its `body` a form. Read wherever the request goes (the shape is
+ * Facebook's own: a list of objects naming `relative_url`). A list that is not read whole is refused.
+ */
+function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBody): SecondTarget[] | Rejection {
+  const values: string[] = [];
+  const q = url.indexOf('?');
+  if (q >= 0 && /batch|%/i.test(url.slice(q))) values.push(...new URLSearchParams(url.slice(q + 1).split('#')[0]).getAll('batch'));
+  let type: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
+  const media = type?.trim().toLowerCase() ?? '';
+  const bodyMayHold = media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/form-data') || media === '' || /json/.test(media);
+  if (bodyMayHold && !body.unreadable && body.captured.length) {
+    // Looked at as bytes first: a body that cannot name `batch` (as sent, escaped in JSON, percent-
+    // encoded in a form, extended in a part's name) is not turned into text (most bodies).
+    const bytes = body.captured;
+    const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
+    const json = first === 0x7b || first === 0x5b;
+    const multipart = media.startsWith('multipart/form-data');
+    if (bytes.includes('batch') || bytes.includes(multipart ? 'name*' : json ? '\\u' : '%')) {
+      if (multipart) {
+        for (const [name, value] of multipartFields(bytes, type!, (n, file) => n === 'batch' && !file).fields) if (name === 'batch') values.push(Buffer.from(value, 'latin1').toString('utf8'));
+      } else if (json) {
+        const text = bytes.toString('utf8');
+        const o = parseObject(text);
+        const list = o?.batch;
+        if (list !== undefined) {
+          const ambiguous = ambiguousEnvelope(text, o);
+          if (ambiguous) return ambiguous;
+          values.push(typeof list === 'string' ? list : JSON.stringify(list));
+        }
+      } else values.push(...new URLSearchParams(bytes.toString('utf8')).getAll('batch'));
+    }
+  }
+  if (!values.length) return [];
+  const version = /^https?:\/\/[^/]+(\/v\d+(?:\.\d+)?\/)/.exec(url)?.[1] ?? '/';
+  const out: SecondTarget[] = [];
+  for (const value of values) {
+    let list: unknown;
+    try {
+      list = JSON.parse(value);
+    } catch {
+      continue; // not JSON: Facebook refuses the batch, nothing runs
+    }
+    const ambiguous = ambiguousEnvelope(value, list);
+    if (ambiguous) return ambiguous;
+    if (!Array.isArray(list) || !list.some((c) => c && typeof c === 'object' && 'relative_url' in c)) continue;
+    if (body.truncated) return refusals.bad('the request carries a Graph API batch in a body larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
+    if (list.length + out.length > MAX_BATCH_CALLS) return refusals.bad(`the request carries a Graph API batch of more than ${MAX_BATCH_CALLS} calls`);
+    for (const [n, c] of list.entries()) {
+      const call = c && typeof c === 'object' && !Array.isArray(c) ? (c as { method?: unknown; relative_url?: unknown; body?: unknown }) : {};
+      if (typeof call.relative_url !== 'string' || (call.method !== undefined && typeof call.method !== 'string')) return refusals.bad(`call ${n + 1} of the Graph API batch has no relative_url or method Airlock can read`);
+      const method = (call.method ?? 'GET').toUpperCase();
+      const rel = call.relative_url.replace(/^\/+/, '');
+      const dynamic = filledPath(rel, '{result=');
+      if (dynamic) return dynamic;
+      const target = sameOrigin(/^v\d+(?:\.\d+)?\//.test(rel) ? `/${rel}` : `${version}${rel}`, url, `call ${n + 1} of the batch`);
+      if (typeof target !== 'string') return target;
+      const data = typeof call.body === 'string' ? Buffer.from(call.body) : Buffer.alloc(0);
+      const headers = ['host', new URL(target).host, ...(data.length ? ['content-type', 'application/x-www-form-urlencoded'] : [])];
+      out.push({ request: { method, url: target, headers: pairs(headers), body: data, bodyTruncated: false }, why: `call ${n + 1} of the batch (${method} ${new URL(target).pathname.slice(0, 200)})` });
+    }
+  }
+  return out;
+}
+
+/**
+ * Salesforce's record envelopes, which create or change records of the types their records name
+ * rather than the path's: an sObject tree (`POST …/composite/tree/Account` whose records nest
+ * `{"Contacts": {"records": [{"attributes": {"type": "Contact"}, …}]}}`, any depth) and sObject
+ * collections (`POST` or `PATCH …/composite/sobjects` with `{"records": [{"attributes": {"type":
+ * "Deny__c"}, …}]}`). Each record is decided as its one-record request: `POST …/sobjects/<type>`,
+ * or `PATCH …/sobjects/<type>/<id>`. A composite graph's calls (`…/composite/graph`, `graphs[].
+ * compositeRequest`) are decided as a composite's.
+ */
+function salesforceRecordsOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): SecondTarget[] | Rejection {
+  const m = /^(https?:\/\/[^/]+\/services\/data\/[^/]+\/)composite\/(tree\/[^/?#]+|sobjects|graph)\/?(?:[?#]|$)/.exec(url);
+  if (!m) return [];
+  if (body.unreadable) return unreadableBody('a Salesforce envelope of records', body.unreadable);
+  if (!body.captured.length) return [];
+  if (body.truncated) return refusals.bad('the request body is a Salesforce envelope of records larger than the capture cap: Airlock cannot read each record, and the server writes each of them');
+  const text = body.captured.toString('utf8');
+  const o = parseObject(text);
+  if (!o) return [];
+  const ambiguous = ambiguousEnvelope(text, o);
+  if (ambiguous) return ambiguous;
+  const base = m[1]!;
+  if (m[2] === 'graph') {
+    const out: SecondTarget[] = [];
+    for (const graph of Array.isArray(o.graphs) ? o.graphs : []) {
+      const calls = jsonBatchOf(`${base}composite`, { captured: Buffer.from(JSON.stringify({ compositeRequest: (graph as { compositeRequest?: unknown } | null)?.compositeRequest })), truncated: false, unreadable: undefined });
+      if (calls === undefined) continue;
+      if (!Array.isArray(calls)) return calls;
+      out.push(...calls);
+      if (out.length > MAX_BATCH_CALLS) return refusals.bad(`the request body is a Salesforce composite graph of more than ${MAX_BATCH_CALLS} calls`);
+    }
+    return out;
+  }
+  const out: SecondTarget[] = [];
+  const write = method.toUpperCase() === 'PATCH' ? 'PATCH' : 'POST';
+  const visit = (records: unknown, depth: number): Rejection | undefined => {
+    if (!Array.isArray(records) || depth > 8) return undefined;
+    for (const r of records) {
+      if (!r || typeof r !== 'object' || Array.isArray(r)) continue;
+      const rec = r as Record<string, unknown>;
+      const type = (rec.attributes as { type?: unknown } | undefined)?.type;
+      if (typeof type !== 'string' || !/^\w{1,80}$/.test(type)) return refusals.bad(`a record of the Salesforce envelope names no sObject type Airlock can read (${JSON.stringify(String(type).slice(0, 40))})`);
+      if (out.length >= MAX_BATCH_CALLS) return refusals.bad(`the request body is a Salesforce envelope of more than ${MAX_BATCH_CALLS} records`);
+      const id = typeof rec.id === 'string' ? rec.id : typeof rec.Id === 'string' ? rec.Id : undefined;
+      const target = write === 'PATCH' && id ? `${base}sobjects/${type}/${encodeURIComponent(id)}` : `${base}sobjects/${type}`;
+      const data = Buffer.from(JSON.stringify(rec));
+      out.push({ request: { method: write, url: target, headers: pairs(withHost(['content-type', 'application/json'], target)), body: data, bodyTruncated: false }, why: `its record of type ${type} (${write} ${new URL(target).pathname.slice(0, 200)})` });
+      // Tree children: any field holding `{records: [...]}`.
+      for (const v of Object.values(rec)) {
+        if (v && typeof v === 'object' && !Array.isArray(v) && 'records' in v) {
+          const refused = visit((v as { records: unknown }).records, depth + 1);
+          if (refused) return refused;
+        }
+      }
+    }
+    return undefined;
+  };
+  const refused = visit(o.records, 0);
+  return refused ?? out;
+}
+
+/**
  * GCS's JSON API copies with the destination later in the path (`POST /storage/v1/b/<src>/o/<obj>/
  * copyTo/b/<dst>/o/<obj2>`, `rewriteTo`): a policy reading the path's start judged a request to
  * the source bucket while the object is written in the destination: a write there, decided as
@@ -253,6 +528,92 @@ function jsonBatchOf(url: string, body: CapturedBody): SecondTarget[] | Rejectio
 function gcsCopyTargetOf(requestUrl: string): string | undefined {
   const m = /^https?:\/\/[^/]+\/(?:storage\/v1\/)?b\/[^/?#]+\/o\/[^/?#]+\/(?:copyTo|rewriteTo)\/b\/([^/?#]+)\/o\/([^/?#]+)/.exec(requestUrl);
   return m ? new URL(`/storage/v1/b/${m[1]}/o/${m[2]}`, requestUrl).href : undefined;
+}
+
+/** A document, object or collection a request's body names, decided as `method url`. */
+interface NamedTarget {
+  method: string;
+  url: string;
+  why: string;
+}
+
+/**
+ * Google APIs that act on resources their body names by full name rather than the path:
+ * - Firestore's `documents:commit` and `:batchWrite` write each `writes[]` `update.name`,
+ *   `delete`, `transform.document` (decided as `PATCH`/`DELETE /v1/<name>`); `:batchGet` reads each
+ *   of `documents` (`GET /v1/<name>`); `:runQuery` and `:runAggregationQuery` read the collections
+ *   their `structuredQuery.from` names under the path's parent (`GET …/<collectionId>`);
+ * - GCS's `compose` (JSON API `POST …/b/<bucket>/o/<dest>/compose`, XML API `PUT /<bucket>/<obj>?compose`)
+ *   reads each source object it lists in that bucket (`GET` of it): a policy refusing reads of
+ *   `protected/` let its objects be composed into one the agent may read.
+ * A body that names more than MAX_BATCH_CALLS, or past the capture, is refused.
+ */
+function documentsNamedBy(requestUrl: string, body: ServerBody): NamedTarget[] | Rejection {
+  // Most requests name neither (no URL parsed for them).
+  const maybeFirestore = requestUrl.includes('/databases/');
+  if (!maybeFirestore && !requestUrl.includes('compose')) return [];
+  const path = new URL(requestUrl).pathname;
+  const firestore = maybeFirestore ? /^\/v1(?:beta\d)?\/(projects\/[^/]+\/databases\/[^/]+\/documents(?:\/[^:]*)?):(commit|batchWrite|batchGet|runQuery|runAggregationQuery)$/.exec(path) : null;
+  const jsonCompose = firestore ? null : /^(?:\/storage\/v1)?\/b\/([^/]+)\/o\/[^/]+\/compose$/.exec(path);
+  const xmlCompose = firestore || jsonCompose || !new URL(requestUrl).searchParams.has('compose') ? undefined : path.split('/').filter(Boolean);
+  const compose = jsonCompose ? [jsonCompose[0], jsonCompose[1], undefined] : xmlCompose && xmlCompose.length >= 2 ? [path, undefined, xmlCompose[0]] : null;
+  if (!firestore && !compose) return [];
+  if (body.unreadable) return unreadableBody('a body naming the resources it acts on', body.unreadable);
+  if (!body.captured.length) return [];
+  if (body.truncated) return refusals.bad('the request body names the resources it acts on and is larger than the capture cap: Airlock cannot read them all');
+  const text = body.captured.toString('utf8');
+  const u = new URL(requestUrl);
+  const out: NamedTarget[] = [];
+  const add = (method: string, path: string, why: string): void => {
+    out.push({ method, url: new URL(path, u).href, why });
+  };
+  const seg = (v: string): string => v.split('/').map((x) => encodeURIComponent(x)).join('/');
+  if (compose) {
+    if (compose[1] !== undefined) {
+      const o = parseObject(text);
+      for (const src of Array.isArray(o?.sourceObjects) ? o.sourceObjects : []) {
+        const name = (src as { name?: unknown } | null)?.name;
+        if (typeof name === 'string') add('GET', `${u.pathname.startsWith('/storage/v1/') ? '/storage/v1' : ''}/b/${compose[1]}/o/${encodeURIComponent(name)}`, `its compose reads ${name.slice(0, 200)}`);
+      }
+    } else {
+      const names = elementTexts(xmlWithoutMarkup(text), 'name', MAX_BATCH_CALLS + 1);
+      if (names === undefined) return refusals.bad('a component of the compose request holds markup Airlock does not read');
+      for (const name of names) add('GET', `/${compose[2]}/${seg(xmlText(name))}`, `its compose reads ${xmlText(name).slice(0, 200)}`);
+    }
+  } else {
+    const o = parseObject(text);
+    const ambiguous = o ? ambiguousEnvelope(text, o) : undefined;
+    if (ambiguous) return ambiguous;
+    const root = `/${u.pathname.split('/').filter(Boolean)[0]}/`;
+    const doc = (name: unknown): string | undefined => (typeof name === 'string' && /^projects\/[^/]+\/databases\/[^/]+\/documents\//.test(name) ? name : undefined);
+    const kind = firestore![2]!;
+    if (kind === 'commit' || kind === 'batchWrite') {
+      for (const w of Array.isArray(o?.writes) ? o.writes : []) {
+        const write = (w ?? {}) as { update?: { name?: unknown }; delete?: unknown; transform?: { document?: unknown } };
+        const updated = doc(write.update?.name) ?? doc(write.transform?.document);
+        const deleted = doc(write.delete);
+        if (updated) add('PATCH', root + seg(updated), `its ${kind} writes ${updated.slice(0, 200)}`);
+        if (deleted) add('DELETE', root + seg(deleted), `its ${kind} deletes ${deleted.slice(0, 200)}`);
+        if (!updated && !deleted && w && typeof w === 'object') return refusals.bad(`a write of the Firestore ${kind} names no document Airlock can read`);
+      }
+    } else if (kind === 'batchGet') {
+      for (const name of Array.isArray(o?.documents) ? o.documents : []) {
+        const d = doc(name);
+        if (!d) return refusals.bad('a document of the Firestore batchGet is not a full document name');
+        add('GET', root + seg(d), `its batchGet reads ${d.slice(0, 200)}`);
+      }
+    } else {
+      const query = (o?.structuredQuery ?? (o?.structuredAggregationQuery as { structuredQuery?: unknown } | undefined)?.structuredQuery) as { from?: unknown } | undefined;
+      for (const f of Array.isArray(query?.from) ? query.from : []) {
+        const id = (f as { collectionId?: unknown } | null)?.collectionId;
+        // No collectionId with allDescendants: every collection under the parent.
+        const collection = typeof id === 'string' ? id : '';
+        add('GET', `${root}${seg(firestore![1]!)}/${encodeURIComponent(collection)}`, `its ${kind} reads collection ${collection.slice(0, 100) || '(all)'}`);
+      }
+    }
+  }
+  if (out.length > MAX_BATCH_CALLS) return refusals.bad(`the request body names more than ${MAX_BATCH_CALLS} resources`);
+  return out;
 }
 
 /**
@@ -285,20 +646,146 @@ const MAX_DELETED_KEYS = 1000;
  * names: each key is decided as `DELETE` of it. A body past the capture, or listing more than
  * MAX_DELETED_KEYS (S3's own limit), is refused: keys Airlock did not read would be deleted.
  */
-function deletedKeysOf(requestUrl: string, body: CapturedBody): string[] | Rejection {
-  if (!body.captured.length || !/[?&]delete(?:[=&#]|$)/.test(requestUrl)) return [];
+function deletedKeysOf(requestUrl: string, body: ServerBody): string[] | Rejection {
+  if (!/[?&]delete(?:[=&#]|$)/.test(requestUrl)) return [];
+  if (body.unreadable) return unreadableBody('a multi-object delete', body.unreadable);
+  if (!body.captured.length) return [];
   const u = new URL(requestUrl);
   const segs = u.pathname.split('/').filter(Boolean);
   if (!u.searchParams.has('delete') || segs.length > 1) return [];
   const prefix = segs.length ? `/${segs[0]}/` : '/';
-  const keys: string[] = [];
-  const text = body.captured.toString('utf8');
-  for (const m of text.matchAll(/<(?:[\w.-]+:)?Key>([^<]*)<\/(?:[\w.-]+:)?Key>/g)) {
-    if (keys.length > MAX_DELETED_KEYS) break; // refused below
-    keys.push(xmlText(m[1]!));
-  }
+  // As an XML parser reads it (Go's encoding/xml in MinIO: a key in CDATA, split by a comment or a
+  // processing instruction, `</Key >`); a key holding other markup is refused.
+  const texts = elementTexts(xmlWithoutMarkup(body.captured.toString('utf8')), 'key', MAX_DELETED_KEYS + 1);
+  if (texts === undefined) return refusals.bad('a key of the multi-object delete holds markup Airlock does not read');
+  const keys = texts.map(xmlText);
   if (body.truncated || keys.length > MAX_DELETED_KEYS) return refusals.bad(`the request is a multi-object delete whose keys Airlock cannot all read (${body.truncated ? 'a body past the capture cap' : `more than ${MAX_DELETED_KEYS} keys`}): send fewer keys at a time`);
   return [...new Set(keys)].map((k) => new URL(prefix + k.split('/').map((seg) => encodeURIComponent(seg)).join('/'), u).href);
+}
+
+/**
+ * An object store's browser form upload (S3's POST Object, GCS's XML API, MinIO's post policy):
+ * `POST /<bucket>` (`POST /` on a virtual-hosted bucket) with a multipart/form-data body writes the
+ * object its `key` field names (the field name in any case; `${filename}` in it is the file part's
+ * name), not the bucket: decided as `PUT /<bucket>/<key>`. Only a form with a `file` part (which
+ * both require) is read so; read in the captured body, as any body.
+ */
+function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): string[] {
+  if (method.toUpperCase() !== 'POST') return [];
+  let type: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
+  if (!type || !/^\s*multipart\/form-data/i.test(type)) return [];
+  const u = new URL(url);
+  const segs = u.pathname.split('/').filter(Boolean);
+  if (segs.length > 1 || body.unreadable || !body.captured.length) return [];
+  const text = body.captured.toString('latin1');
+  if (!/key/i.test(text)) return [];
+  // S3 and GCS take the object from a part named `file` (the last field): a form without one is
+  // another API's (an upload whose `key` is an API key is not read as an object's name).
+  if (!multipartFields(body.captured, type, (n) => n.toLowerCase() === 'file').fields.length) return [];
+  const keys = multipartFields(body.captured, type, (n, file) => !file && n.toLowerCase() === 'key').fields.map(([, v]) => Buffer.from(v, 'latin1').toString('utf8'));
+  if (!keys.length) return [];
+  const names = [...text.matchAll(/;\s*filename\s*=\s*(?:"([^"\r\n]*)"|([^;\s]+))/gi)].map((m) => Buffer.from(m[1] ?? m[2] ?? '', 'latin1').toString('utf8'));
+  const prefix = segs.length ? `/${segs[0]}/` : '/';
+  const out = new Set<string>();
+  for (const key of keys) {
+    for (const name of key.includes('${filename}') ? (names.length ? names : ['']) : ['']) {
+      const k = key.replaceAll('${filename}', name);
+      out.add(new URL(prefix + k.split('/').map((seg) => encodeURIComponent(seg)).join('/'), u).href);
+      if (out.size >= MAX_INDICES) return [...out];
+    }
+  }
+  return [...out];
+}
+
+/**
+ * A WebDAV `REPORT` (CalDAV's calendar-multiget, CardDAV's addressbook-multiget) or `SEARCH`
+ * (RFC 5323's scope) reads the resources its body's `href` elements name, anywhere on the server:
+ * SabreDAV (Nextcloud, Baïkal) maps each through `calculateUri` and reads its properties and data,
+ * so `REPORT /calendars/ok/` naming `/calendars/private/x.ics` returned it. Each is decided as a GET
+ * of it. XML read as a parser does (comments dropped, CDATA and references as their text); a
+ * document type (entities of its own) or a body past the capture is refused. The binding methods
+ * (RFC 5842) likewise: `BIND /ok/` with `<href>/deny/secret</href>` makes the resource readable
+ * as `/ok/<segment>` (Apache Jackrabbit's WebDAV server), `REBIND` moves it there.
+ */
+function davHrefsOf(method: string, url: string, body: ServerBody): string[] | Rejection {
+  const m = method.toUpperCase();
+  if (m !== 'REPORT' && m !== 'SEARCH' && m !== 'BIND' && m !== 'REBIND') return [];
+  if (body.unreadable) return unreadableBody(`a ${m} body naming resources`, body.unreadable);
+  if (!body.captured.length) return [];
+  const raw = body.captured.toString('utf8');
+  if (!/href/i.test(raw)) return [];
+  if (/<!DOCTYPE|<!ENTITY/i.test(raw)) return refusals.bad(`the ${m} body declares a document type: Airlock reads its hrefs only without entities of its own`);
+  if (body.truncated) return refusals.bad(`the ${m} body is larger than the capture cap: Airlock cannot read every resource it names`);
+  const hrefs = elementTexts(xmlWithoutMarkup(raw), 'href', MAX_DELETED_KEYS + 1);
+  if (hrefs === undefined) return refusals.bad(`an href of the ${m} body holds markup Airlock does not read`);
+  const out = new Set<string>();
+  for (const h of hrefs) {
+    const target = sameOrigin(xmlText(h).trim(), url, `an href of the ${m} body`);
+    if (typeof target !== 'string') return target;
+    out.add(target);
+    if (out.size > MAX_DELETED_KEYS) return refusals.bad(`the ${m} body names more than ${MAX_DELETED_KEYS} resources`);
+  }
+  return [...out];
+}
+
+/**
+ * XML with comments and processing instructions left out and CDATA sections as the escaped text
+ * they hold, as a parser reads an element's text (one linear pass).
+ */
+function xmlWithoutMarkup(raw: string): string {
+  let out = '';
+  let i = 0;
+  while (i < raw.length) {
+    const bang = raw.indexOf('<!', i);
+    const pi = raw.indexOf('<?', i);
+    const lt = bang < 0 ? pi : pi < 0 ? bang : Math.min(bang, pi);
+    if (lt < 0) return out + raw.slice(i);
+    out += raw.slice(i, lt);
+    if (lt === pi) {
+      const end = raw.indexOf('?>', lt + 2);
+      i = end < 0 ? raw.length : end + 2;
+    } else if (raw.startsWith('<!--', lt)) {
+      const end = raw.indexOf('-->', lt + 4);
+      i = end < 0 ? raw.length : end + 3;
+    } else if (raw.startsWith('<![CDATA[', lt)) {
+      const end = raw.indexOf(']]>', lt + 9);
+      out += raw.slice(lt + 9, end < 0 ? raw.length : end).replaceAll('&', '&amp;').replaceAll('<', '&lt;');
+      i = end < 0 ? raw.length : end + 3;
+    } else {
+      out += '<!';
+      i = lt + 2;
+    }
+  }
+  return out;
+}
+
+/**
+ * The text of each element of that (lower-case) local name (any prefix, any case, blanks or
+ * attributes before `>`), at most `max`; undefined when one holds markup. Linear scans.
+ */
+function elementTexts(text: string, name: string, max: number): string[] | undefined {
+  const lower = text.toLowerCase();
+  const out: string[] = [];
+  const n = name.length;
+  for (let at = lower.indexOf(name); at >= 0 && out.length < max; at = lower.indexOf(name, at + n)) {
+    // An element's name: `<href` or `<prefix:href`, the prefix at most 64 characters.
+    let lt = at - 1;
+    while (lt >= 0 && at - lt <= 65 && lower[lt] !== '<' && /[\w.:-]/.test(lower[lt]!)) lt--;
+    if (lt < 0 || lower[lt] !== '<') continue;
+    const prefix = lower.slice(lt + 1, at);
+    if (prefix !== '' && (!prefix.endsWith(':') || prefix.indexOf(':') !== prefix.length - 1)) continue;
+    const next = lower[at + n];
+    if (next !== '>' && next !== '/' && next !== ' ' && next !== '\t' && next !== '\r' && next !== '\n') continue;
+    const gt = lower.indexOf('>', at);
+    if (gt < 0) return out;
+    if (lower[gt - 1] === '/') continue; // <D:href/>
+    const close = lower.indexOf('<', gt + 1);
+    if (close < 0 || !lower.startsWith(`</${prefix}${name}`, close)) return undefined;
+    out.push(text.slice(gt + 1, close));
+    at = close;
+  }
+  return out;
 }
 
 /** XML character data: the five entities and numeric references. */
@@ -311,47 +798,94 @@ function xmlText(s: string): string {
 }
 
 /** Elasticsearch/OpenSearch endpoints whose body names indices besides the path's. */
-const multiIndex = new Set(['_bulk', '_msearch', '_mget']);
+const multiIndex = new Set(['_bulk', '_msearch', '_mget', '_mtermvectors', '_msearch/template']);
 
 /** At most this many other indices of one body are decided (a body naming more is judged by these). */
 const MAX_INDICES = 20;
 
+/** An index (or alias) a body or path acts on, decided as `method url`. */
+interface IndexTarget {
+  method: string;
+  url: string;
+  why: string;
+}
+
 /**
- * Other indices an Elasticsearch/OpenSearch `_bulk`, `_msearch` or `_mget` body acts on than its
- * path names: an action line's `_index` (`{"delete": {"_index": "users", "_id": "1"}}` in a bulk
- * to `/logs/_bulk`), a search header's `index`, a document's `_index` override the path's. Each is
- * decided as the same endpoint under that index (`POST /users/_bulk`). Lines that are not JSON
- * objects are left to the server, which refuses them. Only the captured body is read.
+ * Other indices an Elasticsearch/OpenSearch body acts on than its path names:
+ * - `_bulk`, `_msearch`, `_msearch/template`, `_mget`, `_mtermvectors`: an action line's `_index`
+ *   (`{"delete": {"_index": "users", "_id": "1"}}` in a bulk to `/logs/_bulk`), a search header's
+ *   `index`, a document's `_index` override the path's; each is decided as the same endpoint under
+ *   that index (`POST /users/_bulk`);
+ * - `_reindex` reads its source indices and writes its destination's: a search there, a bulk there;
+ * - `_aliases` runs its actions as the one-action APIs do: `add` as `PUT /<index>/_alias/<alias>`
+ *   (pointing an allowed name at an index the policy denies makes every read of the name a read of
+ *   it), `remove` as `DELETE /<index>/_alias/<alias>`, `remove_index` as `DELETE /<index>`.
+ * A comma-separated list (`"index": "logs,users"`) is each of its indices, as the server splits it.
+ * Lines that are not JSON objects are left to the server, which refuses them. Only the captured
+ * body is read.
  */
-function otherIndices(requestUrl: string, body: CapturedBody): Array<{ url: string; why: string }> {
-  // Most requests: no body, or a path that names no such endpoint (no URL parsed for them).
-  if (!body.captured.length || !/\/_(?:bulk|msearch|mget|reindex)(?:[?#]|$)/.test(requestUrl)) return [];
+function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  // Most requests: a path that names no such endpoint (no URL parsed, no body read for them).
+  if (!/\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|msearch\/template)(?:[?#]|$)/.test(requestUrl)) return [];
+  if (body.unreadable) return unreadableBody('an Elasticsearch body naming indices', body.unreadable);
+  if (!body.captured.length) return [];
   const u = new URL(requestUrl);
   const segs = u.pathname.split('/').filter(Boolean);
+  const template = segs.at(-1) === 'template' && segs.at(-2) === '_msearch';
+  if (template) segs.splice(-2, 2, '_msearch/template');
   const endpoint = segs.at(-1);
-  // `_reindex` reads its source indices and writes its destination's: a search there, a bulk there.
+  const target = (method: string, path: string, why: string): IndexTarget => ({ method, url: new URL(path, u).href, why });
+  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+  const seg = encodeURIComponent;
   if (endpoint === '_reindex' && segs.length === 1) {
     const o = parseObject(body.captured.toString('utf8'));
-    const out: Array<{ url: string; why: string }> = [];
-    const each = (v: unknown, on: string): void => {
-      for (const i of (Array.isArray(v) ? v : [v]).slice(0, MAX_INDICES)) {
-        if (typeof i === 'string') out.push({ url: new URL(`/${encodeURIComponent(i)}/${on}`, u).href, why: `its _reindex ${on === '_search' ? 'reads' : 'writes'} index ${i.slice(0, 100)}` });
-      }
-    };
-    const source = o?.source as { index?: unknown } | undefined;
+    const source = o?.source as { index?: unknown; remote?: { host?: unknown } } | undefined;
     const dest = o?.dest as { index?: unknown } | undefined;
-    each(source?.index, '_search');
-    each(dest?.index, '_bulk');
-    return out;
+    // Reindex from a remote cluster: the server itself reads `remote.host`, another origin.
+    let from = u.origin;
+    if (source?.remote !== undefined) {
+      const host = source.remote?.host;
+      try {
+        if (typeof host !== 'string' || !/^https?:\/\/[^/]/i.test(host)) throw new Error('no URL');
+        from = new URL(host).origin;
+      } catch {
+        return refusals.bad('the _reindex reads from a remote cluster whose host is not one readable URL');
+      }
+    }
+    return [
+      ...names(source?.index).map((i) => ({ ...target('POST', `/${seg(i)}/_search`, `its _reindex reads index ${i.slice(0, 100)}${from === u.origin ? '' : ` on ${from.slice(0, 100)}`}`), url: new URL(`/${seg(i)}/_search`, from).href })),
+      ...names(dest?.index).map((i) => target('POST', `/${seg(i)}/_bulk`, `its _reindex writes index ${i.slice(0, 100)}`)),
+    ];
   }
-  if (endpoint === undefined || !multiIndex.has(endpoint) || segs.length > 2 || !body.captured.length) return [];
+  if (endpoint === '_aliases' && segs.length === 1) {
+    const actions = parseObject(body.captured.toString('utf8'))?.actions;
+    const out: IndexTarget[] = [];
+    for (const action of Array.isArray(actions) ? actions.slice(0, MAX_INDICES) : []) {
+      if (!action || typeof action !== 'object') continue;
+      for (const [verb, spec] of Object.entries(action as Record<string, unknown>)) {
+        if (!spec || typeof spec !== 'object') continue;
+        const a = spec as { index?: unknown; indices?: unknown; alias?: unknown; aliases?: unknown };
+        const indices = [...names(a.index), ...names(a.indices)];
+        const aliases = [...names(a.alias), ...names(a.aliases)];
+        for (const i of indices) {
+          if (verb === 'remove_index') out.push(target('DELETE', `/${seg(i)}`, `its _aliases remove_index deletes index ${i.slice(0, 100)}`));
+          for (const alias of verb === 'remove_index' ? [] : aliases.length ? aliases : ['*']) {
+            const how = verb === 'remove' ? 'DELETE' : 'PUT';
+            out.push(target(how, `/${seg(i)}/_alias/${seg(alias)}`, `its _aliases ${verb.slice(0, 20)} names index ${i.slice(0, 100)} as ${alias.slice(0, 100)}`));
+          }
+        }
+      }
+    }
+    return out.slice(0, MAX_INDICES * 4);
+  }
+  if (endpoint === undefined || !multiIndex.has(endpoint) || segs.length > 2) return [];
   const own = segs.length === 2 ? decodeURIComponent(segs[0]!) : undefined;
   const named = new Set<string>();
   const add = (v: unknown): void => {
-    for (const i of Array.isArray(v) ? v : [v]) if (typeof i === 'string' && i !== own && named.size < MAX_INDICES) named.add(i);
+    for (const i of names(v)) if (i !== own && named.size < MAX_INDICES) named.add(i);
   };
   const text = body.captured.toString('utf8');
-  if (endpoint === '_mget') {
+  if (endpoint === '_mget' || endpoint === '_mtermvectors') {
     const docs = parseObject(text)?.docs;
     if (Array.isArray(docs)) for (const d of docs) add(d && typeof d === 'object' ? (d as { _index?: unknown })._index : undefined);
   } else {
@@ -359,7 +893,7 @@ function otherIndices(requestUrl: string, body: CapturedBody): Array<{ url: stri
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       const o: Record<string, unknown> | undefined = header ? parseObject(line) : undefined;
-      if (endpoint === '_msearch') {
+      if (endpoint !== '_bulk') {
         if (header) add(o?.index);
         header = !header;
         continue;
@@ -375,7 +909,233 @@ function otherIndices(requestUrl: string, body: CapturedBody): Array<{ url: stri
       header = verb === 'delete';
     }
   }
-  return [...named].map((index) => ({ url: new URL(`/${encodeURIComponent(index)}/${endpoint}`, u).href, why: `its ${endpoint} body acts on index ${index.slice(0, 100)}` }));
+  return [...named].map((index) => target('POST', `/${seg(index)}/${endpoint}`, `its ${endpoint} body acts on index ${index.slice(0, 100)}`));
+}
+
+/**
+ * Elasticsearch/OpenSearch read a comma in a path's first segment as a list of targets
+ * (`GET /logs,users/_search`, `/logs%2Cusers/_count`, `DELETE /logs,users`): a policy reading the
+ * path's start judged a search of `logs` while the server searched `users` too. Each is decided as
+ * the request under it alone (`GET /users/_search`). Only a list alone or before an `_endpoint`
+ * segment is read so.
+ */
+function indexListOf(method: string, requestUrl: string): IndexTarget[] {
+  if (!requestUrl.includes(',') && !/%2c/i.test(requestUrl)) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/');
+  // `/a,b/_search`, or the list alone (`DELETE /a,b` deletes both, `GET /a,b/` reads both's settings).
+  if (segs.length < 2 || (segs.length > 2 && segs[2] !== '' && !segs[2]!.startsWith('_'))) return [];
+  let first: string;
+  try {
+    first = decodeURIComponent(segs[1]!);
+  } catch {
+    return [];
+  }
+  const list = first.split(',').map((i) => i.trim()).filter(Boolean);
+  if (list.length < 2) return [];
+  const rest = segs.length > 2 ? `/${segs.slice(2).join('/')}` : '';
+  return list.slice(0, MAX_INDICES).map((i) => ({ method, url: new URL(`/${encodeURIComponent(i)}${rest}${u.search}`, u).href, why: `its path names index ${i.slice(0, 100)} in a list` }));
+}
+
+/**
+ * Elasticsearch's SQL (`POST /_sql`) and ES|QL (`POST /_query`), OpenSearch's SQL and PPL
+ * (`/_plugins/_sql`, `/_plugins/_ppl`, `/_opendistro/_sql`) read the indices their `query` names
+ * (`SELECT * FROM users`, `FROM users | LIMIT 10`, `source=users`), none of which is in the path:
+ * each is decided as a search of it (`GET /users/_search`). The sources after `FROM`, `JOIN`
+ * (`LOOKUP JOIN`), `DESCRIBE`, ES|QL's `TS`/`METRICS` and PPL's `source=` are read outside strings and
+ * comments, quoted or not, in lists; a source Airlock cannot read there is refused.
+ */
+function queryIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  if (!/\/_(?:sql|query|ppl)(?:[/?#]|$)/.test(requestUrl)) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/').filter(Boolean);
+  const at = segs[0] === '_plugins' || segs[0] === '_opendistro' ? 1 : 0;
+  if (!['_sql', '_query', '_ppl'].includes(segs[at] ?? '') || (at === 0 && segs[0] === '_ppl')) return [];
+  if (body.unreadable) return unreadableBody('a query naming indices', body.unreadable);
+  const fromQuery = u.searchParams.get('query') ?? undefined;
+  const query = body.captured.length ? parseObject(body.captured.toString('utf8'))?.query : fromQuery;
+  if (typeof query !== 'string') return [];
+  if (body.truncated) return refusals.bad('the request body is a query larger than the capture cap: Airlock cannot read every index it names');
+  const sources = querySources(query, segs[at] === '_ppl', segs[at] === '_query');
+  if (typeof sources === 'string') return refusals.bad(`the query names a source Airlock cannot read (${sources}): it cannot decide which indices it reads`);
+  return sources.slice(0, MAX_INDICES).map((i) => ({ method: 'GET', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its query reads index ${i.slice(0, 100)}` }));
+}
+
+/**
+ * Elasticsearch APIs that set up a job copying indices the body names (not the path): a transform
+ * (`PUT /_transform/<id>`, `_preview`: `source.index` read, `dest.index` written), an enrich policy
+ * (`PUT /_enrich/policy/<name>`: its `indices` read into an enrich index every `ENRICH` reads), a
+ * machine-learning datafeed (`indices`), a rollup job (`index_pattern` read, `rollup_index`
+ * written), a snapshot restore (`POST /_snapshot/<repo>/<snap>/_restore`: `indices` brought back,
+ * renamed into readable ones). Each source is decided as a search of it, each destination as a bulk.
+ */
+function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  const m = /\/(_transform|_enrich\/policy|_ml\/datafeeds|_rollup\/job|_snapshot)\/[^?#]+/.exec(requestUrl);
+  if (!m) return [];
+  if (body.unreadable) return unreadableBody('an Elasticsearch job naming indices', body.unreadable);
+  if (!body.captured.length) return [];
+  const u = new URL(requestUrl);
+  if (m[1] === '_snapshot' && !u.pathname.endsWith('/_restore')) return [];
+  const o = parseObject(body.captured.toString('utf8'));
+  if (!o) return [];
+  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+  const read: unknown[] = [];
+  const written: unknown[] = [];
+  const source = o.source as { index?: unknown } | undefined;
+  const dest = o.dest as { index?: unknown } | undefined;
+  if (m[1] === '_transform') (read.push(source?.index), written.push(dest?.index));
+  else if (m[1] === '_enrich/policy') for (const kind of ['match', 'range', 'geo_match']) read.push((o[kind] as { indices?: unknown } | undefined)?.indices);
+  else if (m[1] === '_rollup/job') (read.push(o.index_pattern), written.push(o.rollup_index));
+  else read.push(o.indices);
+  const out: IndexTarget[] = [];
+  for (const i of read.flatMap(names)) out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its ${m[1]} reads index ${i.slice(0, 100)}` });
+  for (const i of written.flatMap(names)) out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_bulk`, u).href, why: `its ${m[1]} writes index ${i.slice(0, 100)}` });
+  return out;
+}
+
+/** A query's tokens: words (runs without blanks, quotes or `,|();`), quoted names, strings, punctuation; comments left out. */
+function queryTokens(text: string): Array<{ kind: 'word' | 'name' | 'string' | 'punct'; text: string }> {
+  const out: Array<{ kind: 'word' | 'name' | 'string' | 'punct'; text: string }> = [];
+  let i = 0;
+  while (i < text.length && out.length < 20_000) {
+    const c = text[i]!;
+    if (/\s/.test(c)) i++;
+    else if ((c === '-' && text[i + 1] === '-') || (c === '/' && text[i + 1] === '/')) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl + 1;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+    } else if (c === "'" || c === '"' || c === '`') {
+      // Quoted: a doubled quote is the quote itself; `\` escapes in strings.
+      let j = i + 1;
+      let value = '';
+      for (; j < text.length; j++) {
+        if (text[j] === '\\' && c === "'") (value += text[j + 1] ?? ''), j++;
+        else if (text[j] === c && text[j + 1] === c) (value += c), j++;
+        else if (text[j] === c) break;
+        else value += text[j];
+      }
+      out.push({ kind: c === "'" ? 'string' : 'name', text: value });
+      i = j + 1;
+    } else if (',|();'.includes(c)) (out.push({ kind: 'punct', text: c }), i++);
+    else {
+      let j = i;
+      while (j < text.length && !/[\s,|();'"`]/.test(text[j]!) && !(text[j] === '/' && (text[j + 1] === '*' || text[j + 1] === '/'))) j++;
+      out.push({ kind: 'word', text: text.slice(i, j) });
+      i = j;
+    }
+  }
+  return out;
+}
+
+/** The indices a SQL, ES|QL or PPL text reads, or what could not be read. */
+function querySources(text: string, ppl: boolean, esql = false): string[] | string {
+  const tokens = queryTokens(text);
+  const out = new Set<string>();
+  const add = (name: string): void => {
+    for (const i of name.split(',')) if (i.trim()) out.add(i.trim());
+  };
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k]!;
+    if (t.kind !== 'word') continue;
+    const w = t.text.toLowerCase();
+    // PPL names its sources first: `source=users | …`, `search source = a,b | …` (`index=` alike).
+    if (ppl && (k === 0 || (k === 1 && tokens[0]!.text.toLowerCase() === 'search')) && /^(?:source|index)(?:=|$)/i.test(t.text)) {
+      const eq = t.text.indexOf('=');
+      let rest = eq >= 0 ? t.text.slice(eq + 1) : undefined;
+      if (rest === undefined) {
+        const n = tokens[k + 1];
+        if (!n || n.kind !== 'word' || !n.text.startsWith('=')) return `${t.text} with no index after it`;
+        k++;
+        rest = n.text.slice(1);
+      }
+      if (rest === '') {
+        const n = tokens[k + 1];
+        if (!n || (n.kind !== 'word' && n.kind !== 'name')) return `${t.text} with no index after it`;
+        k++;
+        rest = n.text;
+      }
+      add(rest);
+      while (tokens[k + 1]?.text === ',' && (tokens[k + 2]?.kind === 'word' || tokens[k + 2]?.kind === 'name')) (add(tokens[k + 2]!.text), (k += 2));
+      continue;
+    }
+    const first = k === 0 || tokens[k - 1]!.text === '|';
+    // ES|QL names its sources only in its first command and a `LOOKUP JOIN`: elsewhere `from` is a
+    // field (`WHERE from == "x"`, a mail log's sender).
+    if (esql ? !((k === 0 && (w === 'from' || w === 'ts' || w === 'metrics')) || (w === 'join' && tokens[k - 1]?.text.toLowerCase() === 'lookup')) : w !== 'from' && w !== 'join' && w !== 'describe' && w !== 'desc' && !(first && (w === 'ts' || w === 'metrics'))) continue;
+    // `ORDER BY x DESC` and `FROM` inside a function (`EXTRACT(YEAR FROM d)`, `TRIM(x FROM y)`) name no index.
+    if (w === 'desc' && k > 0) continue;
+    if (w === 'from' && precededByOpenCall(tokens, k)) continue;
+    let next = tokens[k + 1];
+    if (!next) return `${t.text} at the end`;
+    if (next.text === '(') continue; // a subquery: its own FROM is read
+    if (next.kind === 'punct' || next.kind === 'string') return `${t.text} followed by ${next.kind === 'string' ? 'a string' : next.text}`;
+    // A source, then optionally an alias, then `,` and another (SQL's comma join, ES|QL's list).
+    for (;;) {
+      add(next.text);
+      k++;
+      let after = tokens[k + 1];
+      if (after?.kind === 'word' && after.text.toLowerCase() === 'as') (k++, (after = tokens[k + 1]));
+      if (after?.kind !== 'punct' && after && tokens[k + 2]?.text === ',' && !/^(?:where|group|order|limit|having|metadata|on|using)$/i.test(after.text)) (k++, (after = tokens[k + 1]));
+      if (after?.text !== ',') break;
+      next = tokens[k + 2];
+      if (!next || next.kind === 'punct') break;
+      k++;
+    }
+  }
+  return [...out];
+}
+
+/** Whether token k sits inside a function call's parentheses opened since the last clause (`EXTRACT(YEAR FROM d)`). */
+function precededByOpenCall(tokens: ReadonlyArray<{ kind: string; text: string }>, k: number): boolean {
+  let depth = 0;
+  for (let j = k - 1; j >= 0 && k - j < 64; j--) {
+    const x = tokens[j]!.text;
+    if (x === ')') depth++;
+    else if (x === '(') {
+      if (depth === 0) return j > 0 && tokens[j - 1]!.kind === 'word' && !/^(?:in|exists|from|join)$/i.test(tokens[j - 1]!.text);
+      depth--;
+    }
+  }
+  return false;
+}
+
+/**
+ * A JSON envelope of calls or records that servers read in more than one way: a key given twice
+ * (Jackson, Go and Python take the last, gjson and other first-match readers the first) or keys
+ * equal but for letter case (Go's encoding/json matches both to one field, the last winning:
+ * `{"url": "/ok", "URL": "/deny/x"}` runs /deny/x, `"REQUESTS"` after `"requests"` replaces the
+ * list; Salesforce reads field names without case). Airlock cannot tell which calls run: refused.
+ */
+function ambiguousEnvelope(text: string, json: unknown): Rejection | undefined {
+  const scan = scanJson(text, false);
+  if (scan.duplicates.length) return refusals.bad(`the batch body repeats a key (${describeDuplicates(scan.duplicates, scan.duplicateCount)}): servers take the first or the last, so Airlock cannot tell which calls run`);
+  const folded = keysEqualButForCase(json);
+  if (folded) return refusals.bad(`the batch body has keys equal but for letter case (${folded.slice(0, 200)}): servers that match keys without case (Go's) read one for the other, so Airlock cannot tell which calls run`);
+  return undefined;
+}
+
+/** The first object's keys that fold to one (as Go's EqualFold: `URL` and `url`), walked iteratively; undefined when none. */
+function keysEqualButForCase(root: unknown): string | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    const seen = new Map<string, string>();
+    for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
+      const f = k.toUpperCase().toLowerCase();
+      const before = seen.get(f);
+      if (before !== undefined) return `${before}, ${k}`;
+      seen.set(f, k);
+      if (child && typeof child === 'object') stack.push(child);
+    }
+  }
+  return undefined;
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
