@@ -5,6 +5,8 @@
 // `secure-delete`, `automerge` … change the table's stored configuration. To the authorizer each is
 // an INSERT into the table, like indexing a document. D1 offers FTS5.
 
+import { tokens, type Token } from './sqlite-tokens.ts';
+
 /**
  * Commands that delete index entries or change the table's stored configuration (FTS5's, and
  * FTS4's `automerge=N`); FTS compares the whole value without case. The others only maintain an
@@ -20,63 +22,18 @@ function commandLike(value: string): boolean {
 
 interface Lexed {
   /** Bare words, quoted identifiers and punctuation, with their parenthesis depth. */
-  toks: Array<{ type: 'word' | 'ident' | 'punct' | '(' | ')'; value: string; depth: number }>;
+  toks: Token[];
   strings: string[];
   /** A blob literal (`x'…'`), which a CAST turns into any text. */
   blob: boolean;
 }
 
-/** SQLite's lexing, enough for this check: strings, quoted names, comments. Linear. */
 function lex(sql: string): Lexed {
   const out: Lexed = { toks: [], strings: [], blob: false };
-  let depth = 0;
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const c = sql[i]!;
-    if (c === '-' && sql[i + 1] === '-') {
-      const e = sql.indexOf('\n', i);
-      i = e < 0 ? n : e + 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const e = sql.indexOf('*/', i + 2);
-      i = e < 0 ? n : e + 2;
-    } else if (c === "'" || c === '"' || c === '`') {
-      let j = i + 1;
-      let value = '';
-      for (;;) {
-        const e = sql.indexOf(c, j);
-        if (e < 0) { value += sql.slice(j); j = n; break; }
-        value += sql.slice(j, e);
-        if (sql[e + 1] === c) { value += c; j = e + 2; continue; }
-        j = e + 1;
-        break;
-      }
-      if (c === "'") {
-        const prev = out.toks[out.toks.length - 1];
-        if (prev?.type === 'word' && /^x$/i.test(prev.value) && i > 0 && /x/i.test(sql[i - 1]!)) out.blob = true;
-        out.strings.push(value);
-      } else out.toks.push({ type: 'ident', value, depth });
-      i = j;
-    } else if (c === '[') {
-      const e = sql.indexOf(']', i);
-      out.toks.push({ type: 'ident', value: sql.slice(i + 1, e < 0 ? n : e), depth });
-      i = e < 0 ? n : e + 1;
-    } else if (c === '(') {
-      out.toks.push({ type: '(', value: c, depth: depth++ });
-      i++;
-    } else if (c === ')') {
-      out.toks.push({ type: ')', value: c, depth: --depth });
-      i++;
-    } else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[A-Za-z0-9_$\u0080-\uffff]/.test(sql[j]!)) j++;
-      out.toks.push({ type: 'word', value: sql.slice(i, j), depth });
-      i = j;
-    } else {
-      if (c.trim()) out.toks.push({ type: 'punct', value: c, depth });
-      i++;
-    }
-  }
+  out.toks = tokens(sql, 0, false, (value, blob) => {
+    out.strings.push(value);
+    if (blob) out.blob = true;
+  });
   return out;
 }
 
