@@ -12,6 +12,8 @@
 // the forms holding that gram. A text is read at one position in `step` (~20 for a 30-character
 // key): a few per cent of the scrubber's regex scan.
 
+import { base32Cores } from './spellings.ts';
+
 /** Characters per sampled gram. */
 const Q = 4;
 /** Bitmap size (bits of the gram's hash). */
@@ -23,7 +25,6 @@ const ASCII85 = Array.from({ length: 85 }, (_, i) => String.fromCharCode(33 + i)
 const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
 const RFC1924 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~';
 const BASE32HEX = '0123456789ABCDEFGHIJKLMNOPQRSTUV';
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /**
  * The base85 characters of `bytes` that do not depend on what surrounds them: the whole 4-byte
@@ -41,25 +42,6 @@ function base85Cores(bytes: Buffer, alphabet: string): string[] {
         n = Math.floor(n / 85);
       }
       out += group;
-    }
-    if (out) cores.push(out);
-  }
-  return cores;
-}
-
-/** base32 characters wholly inside the value's bits, at each of the five byte offsets of a 40-bit group. */
-function base32Cores(bytes: Buffer, alphabet: string): string[] {
-  const cores: string[] = [];
-  for (let shift = 0; shift < 5; shift++) {
-    const bits = (shift + bytes.length) * 8;
-    let out = '';
-    for (let i = Math.ceil((shift * 8) / 5); (i + 1) * 5 <= bits; i++) {
-      let v = 0;
-      for (let k = 0; k < 5; k++) {
-        const bit = i * 5 + k - shift * 8;
-        v = (v << 1) | ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1);
-      }
-      out += alphabet[v];
     }
     if (out) cores.push(out);
   }
@@ -85,7 +67,7 @@ function formsOf(value: string): string[] {
   const cased = (s: string): string[] => [s, s.toLowerCase(), s.toUpperCase()];
   return [
     ...base85Cores(bytes, ASCII85), ...base85Cores(bytes, Z85), ...base85Cores(bytes, RFC1924),
-    ...base32Cores(bytes, BASE32).map((c) => c.toLowerCase()),
+    ...base32Cores(bytes).map((c) => c.toLowerCase()),
     ...base32Cores(bytes, BASE32HEX), ...base32Cores(bytes, BASE32HEX).map((c) => c.toLowerCase()),
     ...cased(reversed), ...cased(r13),
     Buffer.from(rot47(value), 'utf8').toString('latin1'),

@@ -263,7 +263,7 @@ const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
  * The base32 (RFC 4648) characters of `bytes` that do not depend on what surrounds them, when the
  * bytes start at each of the five byte offsets of a 40-bit group inside a larger blob.
  */
-export function base32Cores(bytes: Buffer): string[] {
+export function base32Cores(bytes: Buffer, alphabet = BASE32): string[] {
   const cores: string[] = [];
   for (let shift = 0; shift < 5; shift++) {
     const bits = (shift + bytes.length) * 8;
@@ -275,7 +275,7 @@ export function base32Cores(bytes: Buffer): string[] {
         const bit = i * 5 + k - shift * 8;
         v = (v << 1) | ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1);
       }
-      out += BASE32[v];
+      out += alphabet[v];
     }
     if (out) cores.push(out);
   }
