@@ -1171,7 +1171,7 @@ fetches_elsewhere if {
 }
 
 fetches_elsewhere if {
-	some h in path_hosts | query_hosts
+	some h in (path_hosts | query_hosts)
 	host_site(h) != host_site(host)
 }
 
@@ -1188,7 +1188,7 @@ carried_url_hosts contains h if {
 	some h in text_hosts(t)
 }
 
-carried_url_hosts contains trim_suffix(h, ".") if some h in path_hosts | query_hosts
+carried_url_hosts contains trim_suffix(h, ".") if some h in (path_hosts | query_hosts)
 
 # The host after a scheme (userinfo skipped; an IPv6 literal whole), a host without one that a path,
 # query or fragment follows, and one after `//` in a path.
@@ -1250,10 +1250,13 @@ mcp_fetching_tools contains concat("", [c.method, " ", c.uri]) if {
 # Strings of a call's arguments, at most 2,048 of them (a bigger argument tree: its first ones).
 mcp_argument_texts(c) := array.slice([v | walk(object.get(c, "arguments", {}), [_, v]); is_string(v)], 0, 2048)
 
-verdicts contains approve("mcp.fetches_url", concat("", [
-	"MCP tool call(s) ", concat(", ", sort(mcp_fetching_tools)), " on ", host, " carry a URL of another site: the server ",
-	"fetches it, so data in that URL would reach a host nobody allowed; a human must approve",
-]), "medium") if {
+verdicts contains approve(
+	"mcp.fetches_url", concat("", [
+		"MCP tool call(s) ", concat(", ", sort(mcp_fetching_tools)), " on ", host, " carry a URL of another site: the server ",
+		"fetches it, so data in that URL would reach a host nobody allowed; a human must approve",
+	]),
+	"medium",
+) if {
 	host_allowed
 	count(mcp_fetching_tools) > 0
 }
@@ -1340,11 +1343,14 @@ fetched_text := concat(", ", array.slice(others, 0, 3)) if {
 	count(others) > 0
 }
 
-verdicts contains approve("host.fetches_url", concat("", [
-	input.request.method, " ", host, " carries a URL of another site (", fetched_text, "): a host that fetches what it is ",
-	"given (a reader, an archive, a translate or image proxy, a link previewer) would take data in that URL to a host ",
-	"nobody allowed, so a human must approve. A link a response of this session served can be followed as it is",
-]), "medium") if {
+verdicts contains approve(
+	"host.fetches_url", concat("", [
+		input.request.method, " ", host, " carries a URL of another site (", fetched_text, "): a host that fetches what it is ",
+		"given (a reader, an archive, a translate or image proxy, a link previewer) would take data in that URL to a host ",
+		"nobody allowed, so a human must approve. A link a response of this session served can be followed as it is",
+	]),
+	"medium",
+) if {
 	fetch_through
 }
 

@@ -1211,13 +1211,15 @@ t.test('a grant for one JSON-RPC call covers the same method with the same recip
     d.grants = queue.matchingGrants(d);
     if ((await engine.decide(d)).action !== 'allow') return JSON.stringify(later) !== JSON.stringify(a);
     covered++;
-    // The method and recipient are the approved ones; positional params name nothing apart, so they are the approved ones whole.
-    return method === a[1] && to === a[3] && (a[2] === 'named' || amount === a[4]);
+    // The method, recipient and amount are the approved ones (an amount changes what the call does:
+    // fourteenth pass); positional params name nothing apart, so they are the approved ones whole.
+    return method === a[1] && to === a[3] && amount === a[4];
   }), { numRuns: 20, examples: [
     [['2.0', 'eth_sendTransaction', 'object-list', '0xteam', 1], '0xevil', 1000, 'eth_sendTransaction'],
     [['1.0', 'sendtoaddress', 'positional', '0xteam', 1], '0xevil', 1000, 'sendtoaddress'],
     [['tagged 1.0', 'getnewaddress', 'positional', '0xteam', 1], '0xevil', 1000, 'sendtoaddress'],
-    // Covered: the same recipient (a named amount is no place).
+    // Covered: the same recipient and amount; not covered: another amount (fourteenth pass).
+    [['2.0', 'eth_sendTransaction', 'named', '0xteam', 1], '0xteam', 1, 'eth_sendTransaction'],
     [['2.0', 'eth_sendTransaction', 'named', '0xteam', 1], '0xteam', 1000, 'eth_sendTransaction'],
   ] });
   t.ok(covered > 0, `the same call is still covered (${covered})`);
