@@ -51,6 +51,16 @@ decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"
 `;
 
 const engine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
+
+/** Whether `later` is let through by the only grant, one a human gave when approving `first`. */
+async function coveredByGrantFor(queue: ApprovalQueue, first: Shape, later: Shape): Promise<boolean> {
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  const approved = describe(first);
+  await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  const d = describe(later);
+  d.grants = queue.matchingGrants(d);
+  return (await engine.decide(d)).action === 'allow';
+}
 t.teardown(() => engine.close());
 await engine.loadFolder(t.testdir({ 'policy.rego': naive }));
 
@@ -1629,14 +1639,7 @@ t.test('XML-RPC and SOAP: a grant covers the call with the same arguments only (
     ['SOAP, another account', soap('test-1', true), soap('prod-9', true), false],
     ['SOAP without an action, another account', soap('test-1', false), soap('prod-9', false), false],
   ];
-  for (const [name, first, later, allowed] of cases) {
-    for (const g of queue.grants()) await queue.revokeGrant(g.id);
-    const approved = describe(first);
-    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
-    const d = describe(later);
-    d.grants = queue.matchingGrants(d);
-    t.equal((await engine.decide(d)).action === 'allow', allowed, name);
-  }
+  for (const [name, first, later, allowed] of cases) t.equal(await coveredByGrantFor(queue, first, later), allowed, name);
 });
 
 // (Thirteenth pass) On a route Airlock injects nothing into, the request acts as whoever the
@@ -1820,14 +1823,7 @@ t.test('a body whose arguments are in an unread encoding (gRPC, MessagePack, CBO
     // Content a call stores is not its arguments: another image to the same upload path is covered, as before.
     ['an upload of other bytes', call('image/png', '\x89PNG one', 'https://bank.acme.dev/api/avatar'), call('image/png', '\x89PNG two', 'https://bank.acme.dev/api/avatar'), true],
   ];
-  for (const [name, first, later, allowed] of cases) {
-    for (const g of queue.grants()) await queue.revokeGrant(g.id);
-    const approved = describe(first);
-    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
-    const d = describe(later);
-    d.grants = queue.matchingGrants(d);
-    t.equal((await engine.decide(d)).action === 'allow', allowed, name);
-  }
+  for (const [name, first, later, allowed] of cases) t.equal(await coveredByGrantFor(queue, first, later), allowed, name);
 });
 
 // Fourteenth pass: an SQL statement's scope named its kind and tables, never its columns: a grant
@@ -1846,12 +1842,5 @@ t.test('SQL: a grant for a write covers no statement that sets a role, an admin 
     ['the same role statement again', bound('UPDATE profiles SET role = $1 WHERE id = $2', ['user', 2]), bound('UPDATE profiles SET role = $1 WHERE id = $2', ['user', 2]), true],
     ['through an MCP tool', mcpSql(['execute_sql', ["UPDATE profiles SET bio = 'x' WHERE id = 1"]]), mcpSql(['execute_sql', ["UPDATE profiles SET role = 'admin' WHERE id = 2"]]), false],
   ];
-  for (const [name, first, later, allowed] of cases) {
-    for (const g of queue.grants()) await queue.revokeGrant(g.id);
-    const approved = describe(first);
-    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
-    const d = describe(later);
-    d.grants = queue.matchingGrants(d);
-    t.equal((await engine.decide(d)).action === 'allow', allowed, name);
-  }
+  for (const [name, first, later, allowed] of cases) t.equal(await coveredByGrantFor(queue, first, later), allowed, name);
 });
