@@ -259,6 +259,9 @@ export interface RelayHooks {
 const MAX_JUDGE_QUEUE = 64;
 const MAX_JUDGE_BYTES = 1024 * 1024;
 
+/** How long the agent's close waits for the messages before it to be judged (a policy decision, not a human's). */
+const CLOSE_AFTER_JUDGED_MS = 2000;
+
 /** Bytes one frame with this payload takes on the wire to the upstream (header + mask + payload). */
 export function frameBytes(payload: number): number {
   return 2 + (payload > 65535 ? 8 : payload > 125 ? 2 : 0) + 4 + payload;
@@ -392,6 +395,15 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       // Messages to the upstream waiting, in order, behind one being judged (hooks.judge).
       const judgeQueue: RelayedMessage[] = [];
       let judgeBytes = 0;
+      // The agent's close frame, when it came while messages before it were still being judged:
+      // it goes after them, as the agent sent it (it cut the statement a bridge was about to run).
+      let closeWaiting: { run: () => void; timer: NodeJS.Timeout } | undefined;
+      const afterJudged = (): void => {
+        const waiting = closeWaiting;
+        closeWaiting = undefined;
+        if (waiting) clearTimeout(waiting.timer);
+        waiting?.run();
+      };
       const judgeNext = async (): Promise<void> => {
         while (judgeQueue.length && !end) {
           const m = judgeQueue[0]!;
@@ -405,13 +417,15 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
           }
           if (refused) {
             judgeQueue.length = 0;
-            return stop(refused);
+            stop(refused);
+            return afterJudged();
           }
           judgeQueue.shift();
           send(m);
         }
         judgeQueue.length = 0;
         judgeBytes = 0;
+        afterJudged();
         if (paused && !end && to.bufferedAmount < HIGH_WATER / 2) {
           paused = false;
           from.resume();
@@ -442,7 +456,8 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         void r.then((refused) => {
           if (refused) {
             judgeQueue.length = 0;
-            return stop(refused);
+            stop(refused);
+            return afterJudged();
           }
           judgeQueue.shift();
           send(m);
@@ -450,6 +465,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         }, (err: Error) => {
           judgeQueue.length = 0;
           stop({ status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `a message could not be judged: ${err.message}`.slice(0, 300), outcome: 'error' });
+          afterJudged();
         });
       };
       const send = ({ kind, data }: RelayedMessage): void => {
@@ -478,6 +494,15 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         shut(to, dir === 'upstream' ? 1001 : 1014, dir === 'upstream' ? 'the agent broke the WebSocket protocol' : 'the upstream broke the WebSocket protocol');
       });
       from.on('close', (code: number, reason: Buffer) => {
+        if (judgeQueue.length && !end) {
+          // Waits for the judging, not for a human: a statement held for approval when its agent
+          // has left is dropped (the tunnel's end withdraws the hold), as a held request is.
+          closeWaiting = { run: () => onClose(code, reason), timer: setTimeout(afterJudged, CLOSE_AFTER_JUDGED_MS) };
+          return;
+        }
+        onClose(code, reason);
+      });
+      const onClose = (code: number, reason: Buffer): void => {
         // A close reason that completes what was held is refused by onMessage below; otherwise what
         // was held stays a secret's start that nothing ended: never relayed.
         if (!end && held.length) {
@@ -512,7 +537,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         }
         dropHeld();
         closed();
-      });
+      };
     };
     side(agent, upstream, 'upstream');
     side(upstream, agent, 'agent');

@@ -604,6 +604,25 @@ t.test('property: agent frames reach the upstream only as the valid messages the
   t.pass(`${n} frame sequences checked`);
 });
 
+// A message that reads as SQL (`call`, `select 1`) waits for the policy's decision before it leaves
+// (proxy/tunnel-sql.ts); the agent's close frame right behind it was relayed first and the
+// statement dropped: the upstream got the close and no message (found by the property above).
+t.test('a message still being judged when the agent closes reaches the upstream before the close', async (t) => {
+  for (const [i, text] of ['call', 'select 1', 'DELETE FROM t WHERE id = 1'].entries()) {
+    const path = `/judged-close/${i}`;
+    const [url, host] = at(sink.port, path);
+    const frames = [{ fin: true, rsv: 0, opcode: 1, payload: Buffer.from(text), mask: crypto.randomBytes(4) }, { fin: true, rsv: 0, opcode: 8, payload: Buffer.from([0x03, 0xe8]), mask: crypto.randomBytes(4) }];
+    const agent = rawAgent(net.connect(a.port, '127.0.0.1'), Buffer.concat([Buffer.from(handshake(url, host, auth)), ...frames.map(encodeFrame)]));
+    t.equal((await agent.response).status, 101);
+    t.ok(await agent.closed(6000), 'the tunnel ended');
+    agent.destroy();
+    const c = sink.conn(path);
+    await eventually(() => c?.close !== undefined, 3000);
+    t.same(c?.messages.map((m) => m.data.toString()), [text], `${text}: relayed, then the close`);
+    t.equal(c?.close?.code, 1000);
+  }
+});
+
 t.test('property: upstream frames reach the agent only as valid messages; masked, reserved or broken framing closes the tunnel', async (t) => {
   let n = 0;
   const small = frameArb(false).filter((f) => f.payload.length <= 300);
