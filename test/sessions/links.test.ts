@@ -95,7 +95,8 @@ t.test('bounded: characters read, links kept, URL length', async (t) => {
 // target out and ask for it, so the answer serves it too (eleventh pass: every result of the default
 // source html.duckduckgo.com was unseen). Property over targets × wrapper spellings × formats.
 t.test('a link carried in a link\'s query value is served too (property)', async (t) => {
-  const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}[a-z0-9]$/);
+  // A label starting `xn--` is punycode, which these random letters seldom are: no URL, no link.
+  const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}[a-z0-9]$/).filter((l) => !l.startsWith('xn--'));
   const target = fc.record({
     scheme: fc.constantFrom('http', 'https'),
     host: fc.array(label, { minLength: 2, maxLength: 3 }).map((l) => l.join('.')),
