@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Writes rego/public_suffixes/data.json from the Public Suffix List (https://publicsuffix.org/): the
-// policy reads it as `data.public_suffixes.rules` to tell a `*.` pattern that names one owner's
+// policy reads it as `data.public_suffixes.by_tld` (one line-separated string of rules per top-level
+// domain: as an object of ~9,800 keys it cost each evaluation thread megabytes) to tell a `*.` pattern that names one owner's
 // hosts (`*.acme.workers.dev`) from one that names everyone's (`*.workers.dev`, `*.github.io`,
 // `*.co.uk`). Both sections, ICANN and private (shared hosting). Refresh it from a newer list:
 //   node scripts/public-suffixes.js [path-to-public_suffix_list.dat]
@@ -21,6 +22,13 @@ for (const raw of fs.readFileSync(source, 'utf8').split('\n')) {
   if (ascii) rules.add(`${mark}${ascii}`);
 }
 const sorted = [...rules].sort();
-const body = sorted.map((r) => `    ${JSON.stringify(r)}: 1`).join(',\n');
-fs.writeFileSync(out, `{\n  "source": ${JSON.stringify(`${path.basename(source)}, ${sorted.length} rules`)},\n  "rules": {\n${body}\n  }\n}\n`);
+const byTld = new Map();
+for (const r of sorted) {
+  const labels = r.replace(/^!/, '').split('.');
+  const tld = labels[labels.length - 1];
+  if (!byTld.has(tld)) byTld.set(tld, []);
+  byTld.get(tld).push(r);
+}
+const body = [...byTld].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([tld, rs]) => `    ${JSON.stringify(tld)}: ${JSON.stringify(`\n${rs.join('\n')}\n`)}`).join(',\n');
+fs.writeFileSync(out, `{\n  "source": ${JSON.stringify(`${path.basename(source)}, ${sorted.length} rules`)},\n  "by_tld": {\n${body}\n  }\n}\n`);
 console.log(`${out}: ${sorted.length} rules`);
