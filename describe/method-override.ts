@@ -200,7 +200,16 @@ function jsonMethodValues(text: string): { values: string[]; odd: boolean } {
 }
 
 /** Reads every override spelling of a raw request. Linear in the size of headers, URL and body. */
+/**
+ * Facebook's and Instagram's Graph API take the method as a plain `method` parameter, in the query or
+ * the body (`POST /{object-id}` with `method=delete` deletes the object; a GET `?method=post`
+ * posts). Elsewhere `method` is an ordinary field (JSON-RPC's, a form's own), so only there.
+ */
+const graphApiHosts = new Set(['graph.facebook.com', 'graph-video.facebook.com', 'graph.beta.facebook.com', 'graph.instagram.com']);
+
 export function readMethodOverride(input: OverrideInput): OverrideReading {
+  const graphApi = graphApiHosts.has(input.url.hostname.toLowerCase().replace(/\.$/, ''));
+  const isParam = (name: string): boolean => isMethodParam(name) || (graphApi && name.trim().toLowerCase() === 'method');
   const values: string[] = [];
   const sources: string[] = [];
   let unseen: string | undefined;
@@ -215,7 +224,7 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
     if (!overrideHeaders.includes(name)) continue;
     for (const v of value.split(',')) add(`header:${name}`, v);
   }
-  for (const [name, value] of input.url.searchParams) if (isMethodParam(name)) add('query:_method', value);
+  for (const [name, value] of input.url.searchParams) if (isParam(name)) add('query:_method', value);
   // AWS Query APIs (EC2, IAM, STS, SQS, SNS, SES …) run the `Action` the URL names whatever the
   // method: a signed GET `?Action=TerminateInstances` changes state like a POST.
   const action = awsQueryAction(input.url);
@@ -251,16 +260,16 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
     unseen = `the body may carry _method but could not be decoded (${input.read.summary.decode_error.slice(0, 100)})`;
   } else if (bytes.length > 0) {
     if (multipartHeader !== undefined) {
-      const found = multipartFields(bytes, multipartHeader, isMethodParam);
+      const found = multipartFields(bytes, multipartHeader, isParam);
       for (const [, v] of found.fields) add('multipart:_method', v);
       if (!found.complete) unseen = 'the multipart body could not be read to its end';
     }
     const text = form || json ? bytes.toString('utf8').replace(/^\uFEFF/, '') : '';
     // Parsed only when a `_method` could be in it (literally, or escaped): most bodies cost one scan.
     if (form && (hasMethodWord(text) || text.includes('%'))) {
-      for (const [name, value] of new URLSearchParams(text)) if (isMethodParam(name)) add('form:_method', value);
+      for (const [name, value] of new URLSearchParams(text)) if (isParam(name)) add('form:_method', value);
       // Rack 2 also splits forms on `;`.
-      if (text.includes(';')) for (const [name, value] of rackTwoParams(text)) if (isMethodParam(name)) add('form:_method', value);
+      if (text.includes(';')) for (const [name, value] of rackTwoParams(text)) if (isParam(name)) add('form:_method', value);
     }
     // (A key spelled with \u escapes is still `_method` to a JSON parser.)
     if (json && (hasMethodWord(text) || text.includes('\\u'))) {
@@ -273,10 +282,10 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
     const read = input.read;
     const readings: Array<{ form?: Record<string, string[]>; json?: unknown }> = read ? [{ form: read.summary.form, json: read.summary.json }, ...read.alternates] : [];
     for (const r of readings) {
-      if (r.form) for (const name of Object.keys(r.form)) if (isMethodParam(name)) for (const v of r.form[name]!) add('form:_method', v);
+      if (r.form) for (const name of Object.keys(r.form)) if (isParam(name)) for (const v of r.form[name]!) add('form:_method', v);
       if (r.json && typeof r.json === 'object' && !Array.isArray(r.json)) {
         for (const [name, value] of Object.entries(r.json)) {
-          if (!isMethodParam(name)) continue;
+          if (!isParam(name)) continue;
           if (typeof value === 'string') add('json:_method', value);
           else unseen = 'the JSON body has a _method that is not a string';
         }

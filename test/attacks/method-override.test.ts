@@ -233,6 +233,25 @@ t.test('server-specific spellings of an override to DELETE are judged as the del
   t.equal(text.request.method_override, undefined, 'text/plain is not read as a form');
 });
 
+// Facebook's and Instagram's Graph API take the method as a plain `method` parameter: `POST
+// /{object-id}` with `method=delete` deletes the object (fourteenth pass: read as a POST). Only
+// there: elsewhere `method` is an ordinary field.
+t.test("the Graph API's plain `method` parameter is read as an override there, and only there", async (t) => {
+  const place: fc.Arbitrary<Placement> = fc.oneof(
+    deleteValue.map((v) => ({ headers: [], query: `?method=${encodeURIComponent(v)}` })),
+    deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `message=x&method=${encodeURIComponent(v)}` } })),
+    deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=XyZ', text: `--XyZ\r\nContent-Disposition: form-data; name="method"\r\n\r\n${v}\r\n--XyZ--\r\n` } })),
+  );
+  fc.assert(fc.property(fc.constantFrom('GET', 'POST'), fc.constantFrom('graph.facebook.com', 'GRAPH.facebook.com', 'graph-video.facebook.com', 'graph.instagram.com'), place, (method, host, p) => {
+    const d = describe(method, `https://${host}/v19.0/1234567890`, p);
+    return d.request.effective_method === 'DELETE';
+  }), { numRuns: 60 });
+  for (const url of ['https://api.example.org/v1/items', 'https://facebook.com.evil.example/v19.0/1']) {
+    const other = describe('POST', url, { headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: 'method=delete' } });
+    t.equal(other.request.method_override, undefined, `${url}: method is an ordinary field`);
+  }
+});
+
 // A server that does not honour overrides runs the request line's method: an override naming a
 // method no route has (`PUT …/merge` + `X-HTTP-Method-Override: POST`) must not turn the merge or
 // a force push into an "unknown" write (held lower, and under a path grant covered by one given
