@@ -106,20 +106,7 @@ class Inflation {
         return undefined;
       }
     };
-    let lo = 0;
-    let hi = all.length;
-    let best: Buffer = Buffer.alloc(0);
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      const out = inflate(mid);
-      if (out) {
-        best = out;
-        lo = mid;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    return best;
+    return longestInflatingPrefix(inflate, all.length);
   }
 }
 
@@ -485,21 +472,30 @@ export function packedTexts(buf: Buffer): string[] {
     let text = inflate(buf.length - at);
     if (!text) {
       // Refused somewhere: the longest prefix that inflates (what a reader feeding it piece by piece gets).
-      let lo = 0;
-      let hi = Math.min(buf.length - at, KEEP_FED);
-      text = Buffer.alloc(0);
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        const t = inflate(mid);
-        if (t) {
-          text = t;
-          lo = mid;
-        } else {
-          hi = mid - 1;
-        }
-      }
+      text = longestInflatingPrefix(inflate, Math.min(buf.length - at, KEEP_FED));
     }
     if (text.length) out.push(text.toString('latin1'));
   }
   return out;
+}
+
+/**
+ * What `inflate` gives for the longest prefix (up to `most` bytes) it accepts, found by halving:
+ * what a reader feeding a stream zlib refused in small pieces gets up to the bad byte.
+ */
+function longestInflatingPrefix(inflate: (n: number) => Buffer | undefined, most: number): Buffer {
+  let lo = 0;
+  let hi = most;
+  let best: Buffer = Buffer.alloc(0);
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    const out = inflate(mid);
+    if (out) {
+      best = out;
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return best;
 }
