@@ -228,7 +228,7 @@ async function addAirlock(checkout: string, label: string | undefined, policy: A
     const note = policy === 'default'
       ? '`airlock start`, the default policy (rego/; rate limits raised), GET http://api.github.com/repos/… pinned to the origin, a secret stored'
       : '`airlock start`, one unconditional allow (bench/lib/policy-allow-all); log line per decision, audit';
-    return { proc: a.proc, pid: a.proc.pid, note, airlock: { ...a, policy }, http: { connectTo: a.proxyUrl, url, viaProxy: true, proxyAuthorization: a.proxyAuthorization } };
+    return { proc: a.proc, pid: a.proc.pid, note, airlock: { ...a, policy }, http: { connectTo: a.proxyUrl, url, viaProxy: true, proxyAuthorization: a.proxyAuthorization, idleAuthorizations: a.idleAuthorizations } };
   });
 }
 await addAirlock(root, undefined, 'allow-all');
@@ -413,7 +413,7 @@ if (!values['no-memory']) {
     try {
       const idle = await idleConnections(c.http, c.pid, idleCount);
       rows.get(c.key)!.idle = idle;
-      log(`${c.name}: ${idle.opened}/${idleCount} idle connections, RSS ${idle.rssBeforeMiB} → ${idle.rssWithIdleMiB} MiB`);
+      log(`${c.name}: ${idle.opened}/${idleCount} idle connections opened, ${idle.stillOpen} still open when measured, RSS ${idle.rssBeforeMiB} → ${idle.rssWithIdleMiB} MiB`);
     } catch (err) {
       log(`${c.name}, idle connections: ${(err as Error).message}`);
     }
@@ -559,8 +559,8 @@ function warmUpTable(): string {
 }
 
 function idleTable(): string {
-  const lines = [`| contestant | RSS before MiB | RSS with ${idleCount} idle keep-alive connections MiB | KiB per connection | opened |`, '|---|---:|---:|---:|---:|'];
-  for (const [, r] of ordered) if (r.idle) lines.push(`| ${r.name} | ${r.idle.rssBeforeMiB} | ${r.idle.rssWithIdleMiB} | ${r.idle.perConnectionKiB} | ${r.idle.opened}/${r.idle.connections} |`);
+  const lines = [`| contestant | RSS before MiB | RSS with ${idleCount} idle keep-alive connections MiB | KiB per connection | opened | still open when measured |`, '|---|---:|---:|---:|---:|---:|'];
+  for (const [, r] of ordered) if (r.idle) lines.push(`| ${r.name} | ${r.idle.rssBeforeMiB} | ${r.idle.rssWithIdleMiB} | ${r.idle.perConnectionKiB} | ${r.idle.opened}/${r.idle.connections} | ${r.idle.stillOpen} |`);
   return lines.join('\n');
 }
 

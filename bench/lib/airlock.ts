@@ -46,7 +46,12 @@ export interface RunningAirlock {
   home: string;
   /** Airlock's CA certificate (PEM): what an agent trusts for interception. */
   caPem: string;
+  /** More agents' Proxy-Authorization values, for the idle-connections phase (see Target). */
+  idleAuthorizations: string[];
 }
+
+/** Agents the idle-connections phase spreads its connections over (256 idle connections each at most). */
+const idleAgents = 6;
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 
@@ -80,7 +85,10 @@ function defaultPolicyCopy(root: string, dest: string): string {
 export async function startAirlock(o: AirlockStartOptions): Promise<RunningAirlock> {
   const name = o.label ?? `airlock (${o.policy})`;
   const home = fs.mkdtempSync(path.join(o.tmp, `airlock-${o.policy}-`));
-  const url = new URL(cli(o.root, ['agent', 'add', 'bench', '--home', home]).trim().split('\n').find((l) => l.startsWith('http://'))!);
+  const addAgent = (agent: string): URL => new URL(cli(o.root, ['agent', 'add', agent, '--home', home]).trim().split('\n').find((l) => l.startsWith('http://'))!);
+  const basic = (u: URL): string => `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  const url = addAgent('bench');
+  const idleAuthorizations = Array.from({ length: idleAgents }, (_, i) => basic(addAgent(`bench-idle-${i + 1}`)));
   cli(o.root, ['secret', 'set', 'github_token', '--host', 'api.github.com', '--home', home], benchSecret);
   const policy = o.policy === 'default'
     ? defaultPolicyCopy(o.root, fs.mkdtempSync(path.join(o.tmp, 'policy-default-')))
@@ -95,8 +103,9 @@ export async function startAirlock(o: AirlockStartOptions): Promise<RunningAirlo
   return {
     name, proc, home,
     proxyUrl: `http://127.0.0.1:${port}`,
-    proxyAuthorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`,
+    proxyAuthorization: basic(url),
     caPem: fs.readFileSync(path.join(home, 'ca.pem'), 'utf8'),
+    idleAuthorizations,
   };
 }
 

@@ -19,6 +19,12 @@ export interface Target {
   viaProxy: boolean;
   /** Proxy-Authorization value, when the proxy wants one. */
   proxyAuthorization?: string;
+  /**
+   * Proxy-Authorization values of more agents, for the idle-connections phase: Airlock keeps at most
+   * 256 idle connections per agent (proxy/idle-connections.ts) and closes the longest-waiting past
+   * that, so 1,000 connections of one agent would not stay open.
+   */
+  idleAuthorizations?: string[];
   /** For an https:// URL through a proxy: CONNECT, then TLS trusting this CA (PEM) — the proxy's, when it intercepts. */
   tunnelCa?: string;
 }

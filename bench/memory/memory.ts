@@ -16,14 +16,16 @@ const MiB = 1024 * 1024;
 export interface IdleResult {
   connections: number;
   opened: number;
+  /** Connections the proxy had not closed when RSS was read (a proxy may close idle ones past a bound). */
+  stillOpen: number;
   rssBeforeMiB: number;
   rssWithIdleMiB: number;
   perConnectionKiB: number;
 }
 
-function oneRequest(target: Target): string {
+function oneRequest(target: Target, proxyAuthorization = target.proxyAuthorization): string {
   const u = new URL(target.url);
-  return `GET ${target.viaProxy ? u.href : u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\n${target.proxyAuthorization ? `Proxy-Authorization: ${target.proxyAuthorization}\r\n` : ''}Connection: keep-alive\r\n\r\n`;
+  return `GET ${target.viaProxy ? u.href : u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\n${proxyAuthorization ? `Proxy-Authorization: ${proxyAuthorization}\r\n` : ''}Connection: keep-alive\r\n\r\n`;
 }
 
 /** Whether `got` holds one whole response with a Content-Length body (the bench origin's answers). */
@@ -56,20 +58,23 @@ function openIdle(host: string, port: number, request: string): Promise<net.Sock
 
 export async function idleConnections(target: Target, pid: number, n = 1000): Promise<IdleResult> {
   const to = new URL(target.connectTo);
-  const request = oneRequest(target);
+  // Spread over the agents given (one connection each in turn), or all as the one agent.
+  const requests = target.idleAuthorizations?.length ? target.idleAuthorizations.map((a) => oneRequest(target, a)) : [oneRequest(target)];
   const sockets: net.Socket[] = [];
   await new Promise((r) => setTimeout(r, 500));
   const before = rssOf(pid);
   try {
     for (let i = 0; i < n; i += 100) {
-      const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => openIdle(to.hostname, Number(to.port), request)));
+      const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => openIdle(to.hostname, Number(to.port), requests[(i + j) % requests.length]!)));
       for (const s of batch) if (s) sockets.push(s);
     }
     await new Promise((r) => setTimeout(r, 1000));
     const withIdle = rssOf(pid);
+    const stillOpen = sockets.filter((s) => !s.destroyed && s.readyState === 'open').length;
     return {
       connections: n,
       opened: sockets.length,
+      stillOpen,
       rssBeforeMiB: round(before / MiB),
       rssWithIdleMiB: round(withIdle / MiB),
       perConnectionKiB: sockets.length ? round((withIdle - before) / sockets.length / 1024) : 0,
