@@ -64,6 +64,45 @@ if (missing) {
       t.equal(await agentsB.authenticate('bot', issued.token), undefined);
     });
 
+    await t.test('a flood of wrong tokens takes at most two connections of the pool; a token minted on the other replica still passes', async (t) => {
+      // Anyone who can reach the proxy chooses the name and token of a miss, and each miss re-read
+      // its name: a statement each, queued in the pool ahead of every agent's own.
+      const agentsA = await PgAgents.open(a);
+      const agentsB = await PgAgents.open(b);
+      const victim = await agentsA.add('pool-victim');
+      let running = 0;
+      let most = 0;
+      let victimRereads = 0;
+      const query = a.query.bind(a);
+      a.query = (async (text: string, params?: unknown[]) => {
+        const name = String(params?.[0]);
+        const miss = /LEFT JOIN agent_tokens/.test(text) && (name === 'pool-victim' || name.startsWith('nobody-'));
+        if (!miss) return query(text, params);
+        if (name === 'pool-victim') victimRereads++;
+        most = Math.max(most, ++running);
+        try { return await query(text, params); } finally { running--; }
+      }) as typeof a.query;
+      t.teardown(() => { a.query = query; });
+      const flood = Promise.all(Array.from({ length: 300 }, (_, i) => agentsA.identify(i % 2 ? 'pool-victim' : `nobody-${i}`, `wrong-${i}`)));
+      const late = await agentsB.add('pool-late');
+      t.ok(await agentsA.identify('pool-victim', victim.token), "the victim's token passes during the flood");
+      t.ok(await agentsA.identify('pool-late', late.token), 'a token minted on B a moment ago passes on A (its miss re-read the name)');
+      t.same((await flood).filter(Boolean), [], 'every wrong token refused');
+      t.ok(most <= 2, `at most two re-reads for misses at once (${most})`);
+      t.ok(victimRereads <= 10, `misses of one name share their re-read (${victimRereads} for 150)`);
+    });
+
+    await t.test('a pool whose connections are all busy refuses the request waiting for one, not every agent: the database is not marked down', async (t) => {
+      const small = await PgState.open(url, { ...quiet, max: 2, acquireMs: 100 });
+      t.teardown(() => small.close());
+      const sleeping = [small.query('SELECT pg_sleep(0.3)'), small.query('SELECT pg_sleep(0.3)')];
+      await t.rejects(small.query('SELECT 1'), { message: /every connection of the pool is busy/ }, '503 for the statement that waited');
+      t.ok(small.available, 'the database is still available: other requests are not refused at once');
+      t.doesNotThrow(() => small.ensureAvailable());
+      await Promise.all(sleeping);
+      t.equal((await small.query('SELECT 1 AS one')).rows[0]?.one, 1);
+    });
+
     await t.test('agents moved by migrate-state: a token PostgreSQL refuses leaves nothing half moved; the next run moves the agent whole', async (t) => {
       const agents = await PgAgents.open(a);
       const good = mintToken({});
@@ -112,6 +151,28 @@ if (missing) {
       t.equal(qb.get(open.id).status, 'expired', 'it expires there and then');
       t.match(await qb.claimRetry(done.id, description('skewed', '/late'), 'hl'), { kind: 'refused', reason: /approved but not used by .* it expired/ }, 'an approved one is not used past its window');
       t.equal((await a.query(`SELECT used_at FROM approvals WHERE id = $1`, [done.id])).rows[0]?.used_at, null, 'nor spent');
+    });
+
+    await t.test("approvals: one agent's burst of held requests waits for its turn on the replica, not in the pool: a neighbour's statements still pass", async (t) => {
+      // Each create holds a connection while it waits for the lock every replica takes; 200 at
+      // once (an agent may keep 512 requests open) filled the pool, and a neighbour's token check
+      // waited behind the whole burst: past the pool's wait, a 503.
+      const own = await PgState.open(url, { ...quiet, max: 3, acquireMs: 400 });
+      t.teardown(async () => { await own.query(`DELETE FROM approvals WHERE agent = 'burst'`); await own.close(); });
+      const agents = await PgAgents.open(own);
+      const neighbour = await agents.add('burst-neighbour');
+      const q = await PgApprovals.open(own, { sweepMs: 0, maxPendingPerAgent: 20 });
+      t.teardown(() => q.close());
+      const burst = Promise.allSettled(Array.from({ length: 200 }, (_, i) => q.create(description('burst', `/b${i}`), decision, `b${i}`)));
+      const checks: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        checks.push(await agents.identify('burst-neighbour', neighbour.token).then((who) => (who ? 'ok' : 'refused'), (err: Error) => err.message));
+        await new Promise((r) => setImmediate(r));
+      }
+      const outcomes = (await burst).map((r) => (r.status === 'fulfilled' ? 'created' : (r.reason as Error).message));
+      t.same(checks, ['ok', 'ok', 'ok', 'ok', 'ok'], "the neighbour's token checks pass during the burst");
+      t.equal(outcomes.filter((o) => o === 'created').length, 20, 'the agent gets its 20 pending approvals');
+      t.same([...new Set(outcomes.filter((o) => o !== 'created'))], ['too many pending approvals for agent burst; resolve some first'], 'the rest are refused by the bound, none for a busy database');
     });
 
     await t.test('approvals: held on A, approved on B, released on A; used once', async (t) => {
