@@ -154,16 +154,23 @@ if (missing) {
     });
 
     await t.test("approvals: one agent's burst of held requests waits for its turn on the replica, not in the pool: a neighbour's statements still pass", async (t) => {
-      // Each create holds a connection while it waits for the lock every replica takes; 200 at
+      // Each create held a connection while it waited for the lock every replica takes; 500 at
       // once (an agent may keep 512 requests open) filled the pool, and a neighbour's token check
-      // waited behind the whole burst: past the pool's wait, a 503.
-      const own = await PgState.open(url, { ...quiet, max: 3, acquireMs: 400 });
+      // waited behind the whole burst: past the pool's wait (2 s), a 503.
+      const own = await PgState.open(url, { ...quiet, max: 3 });
       t.teardown(async () => { await own.query(`DELETE FROM approvals WHERE agent = 'burst'`); await own.close(); });
       const agents = await PgAgents.open(own);
       const neighbour = await agents.add('burst-neighbour');
       const q = await PgApprovals.open(own, { sweepMs: 0, maxPendingPerAgent: 20 });
       t.teardown(() => q.close());
-      const burst = Promise.allSettled(Array.from({ length: 200 }, (_, i) => q.create(description('burst', `/b${i}`), decision, `b${i}`)));
+      let running = 0;
+      let most = 0;
+      const transaction = own.transaction.bind(own);
+      own.transaction = (async (fn) => {
+        most = Math.max(most, ++running);
+        try { return await transaction(fn); } finally { running--; }
+      }) as typeof own.transaction;
+      const burst = Promise.allSettled(Array.from({ length: 100 }, (_, i) => q.create(description('burst', `/b${i}`), decision, `b${i}`)));
       const checks: string[] = [];
       for (let i = 0; i < 5; i++) {
         checks.push(await agents.identify('burst-neighbour', neighbour.token).then((who) => (who ? 'ok' : 'refused'), (err: Error) => err.message));
@@ -173,6 +180,7 @@ if (missing) {
       t.same(checks, ['ok', 'ok', 'ok', 'ok', 'ok'], "the neighbour's token checks pass during the burst");
       t.equal(outcomes.filter((o) => o === 'created').length, 20, 'the agent gets its 20 pending approvals');
       t.same([...new Set(outcomes.filter((o) => o !== 'created'))], ['too many pending approvals for agent burst; resolve some first'], 'the rest are refused by the bound, none for a busy database');
+      t.equal(most, 1, 'one creation at a time holds a connection (the burst waits on the replica, not in the pool)');
     });
 
     await t.test('approvals: held on A, approved on B, released on A; used once', async (t) => {
@@ -395,6 +403,41 @@ if (missing) {
       const code = TotpStore.codeFor(secret);
       const both = await Promise.all([totpA.verify(code), totpB.verify(code)]);
       t.same(both.filter(Boolean).length, 1, 'a TOTP code is accepted on one replica only');
+    });
+
+    await t.test("sessions: one agent's link-rich answers at once write in their session's turn, together: a neighbour's statements still pass", async (t) => {
+      // Each answer writes its links before it ends; 300 answers of 200 links at once filled the
+      // pool for 4 s and a neighbour's token check waited 2 s, then 503.
+      const own = await PgState.open(url, { ...quiet, max: 3 });
+      const sessions = await PgSessions.open(own, { flushMs: 0 });
+      t.teardown(async () => { await sessions.close(); await own.close(); });
+      const agents = await PgAgents.open(own);
+      const neighbour = await agents.add('links-neighbour');
+      const sid = (await sessions.enter('links-bot', 'links-tok', new Date().toISOString())).session.id;
+      let inserts = 0;
+      let running = 0;
+      let most = 0;
+      const query = own.query.bind(own);
+      own.query = (async (text: string, params?: unknown[]) => {
+        if (!/session_links/.test(text) || /^SELECT/.test(text)) return query(text, params);
+        if (/INSERT INTO session_links/.test(text)) inserts++;
+        most = Math.max(most, ++running);
+        try { return await query(text, params); } finally { running--; }
+      }) as typeof own.query;
+      const answers = Promise.allSettled(Array.from({ length: 60 }, (_, i) => sessions.addLinks(sid, { request_id: `r${i}`, host: 'pages.example' },
+        Array.from({ length: 40 }, (_, j) => `https://l${j}.example/${i}/${'p'.repeat(80)}`))));
+      const checks: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        checks.push(await agents.identify('links-neighbour', neighbour.token).then((who) => (who ? 'ok' : 'refused'), (err: Error) => err.message));
+        await new Promise((r) => setImmediate(r));
+      }
+      const outcomes = (await answers).map((r) => (r.status === 'fulfilled' ? 'written' : (r.reason as Error).message));
+      t.same(checks, ['ok', 'ok', 'ok', 'ok', 'ok'], "the neighbour's token checks pass while the answers are written");
+      t.same([...new Set(outcomes)], ['written'], 'every answer\'s links are written');
+      t.ok(inserts <= 4, `answers waiting for the session's turn are written together (${inserts} statements for 60 answers)`);
+      t.equal(most, 1, "one of the session's link statements at a time holds a connection");
+      const provenance = (await own.query('SELECT request_id FROM session_links WHERE session = $1 AND url = $2', [sid, `https://l0.example/59/${'p'.repeat(80)}`])).rows[0];
+      t.equal(provenance?.request_id, 'r59', 'each link keeps the answer it came in');
     });
 
     await t.test('sessions: labels, clears, resets and link provenance are shared by the replicas', async (t) => {
