@@ -500,6 +500,34 @@ if (missing) {
       await t.rejects(sb.reset('s_', 'cli'), { code: 'bad-request' }, 'a too-short id is refused');
     });
 
+    await t.test('audit: batches bounded in bytes: large records within an agent\'s share never make a statement the database cannot finish in time', async (t) => {
+      // A record may be ~2 MB (a description with its parsed 1 MiB body); 16 of them in one INSERT
+      // took longer than the statement bound on a loaded box (64 anywhere): the batch failed, went to
+      // the spool, and failed the same way at every ship, so nothing this replica recorded reached
+      // the table again. Here a statement of more than 1 MiB of lines fails as the timeout does.
+      const own = await PgState.open(url, quiet);
+      t.teardown(() => own.close());
+      const query = own.query.bind(own);
+      let refused = 0;
+      own.query = ((text: string, params?: unknown[]) => {
+        const lines = /INSERT INTO audit_log/.test(text) ? (params?.[6] as string[]) : [];
+        if (lines.reduce((n, l) => n + l.length, 0) > 1024 * 1024) {
+          refused++;
+          return Promise.reject(new StoreUnavailableError('PostgreSQL (state store)', 'no answer in time (canceling statement due to statement timeout)'));
+        }
+        return query(text, params);
+      }) as typeof own.query;
+      const trail = new PgAuditTrail(own, tempDir(t), { ...quiet, batchBytes: 256 * 1024, retryMs: 50 });
+      t.teardown(() => trail.close());
+      const big = 'x'.repeat(100 * 1024);
+      for (let i = 0; i < 20; i++) trail.append({ time: new Date().toISOString(), id: `big-${i}`, agent: 'big', host: 'api.example', outcome: 'denied', detail: big });
+      await trail.flush();
+      await until('the records to reach the table', async () => Number((await query(`SELECT count(*) AS n FROM audit_log WHERE agent = 'big'`)).rows[0]?.n) === 20 || undefined, 5000)
+        .catch(() => undefined);
+      t.equal(Number((await query(`SELECT count(*) AS n FROM audit_log WHERE agent = 'big'`)).rows[0]?.n), 20, 'every record reached the table');
+      t.equal(refused, 0, 'in statements the database finishes');
+    });
+
     await t.test('audit: batched rows, read back with the file\'s filters; spooled while the database is down, shipped after', async (t) => {
       const trail = new PgAuditTrail(a, home, quiet);
       const base = Date.parse('2026-01-01T00:00:00Z');
