@@ -8,53 +8,31 @@
 // A connection a logged-in browser has used (its request carried the session and its token, or it
 // is that browser's live feed) is trusted and left alone. The others (new connections, the login
 // page and its assets, requests without a session) are at most MAX_ANONYMOUS_CONNECTIONS: past it
-// the longest-open one is closed. A browser opens a handful; the bound only ever bites a flood, and
-// the flooder's own oldest connections go first. One that is being answered (its request arrived
-// whole, its answer not written yet) is passed over for ANSWERING_MS: a flood that keeps opening
-// connections made a person's login the longest-open one within ~256 new connections and closed it
-// while the studio answered, whereas a dripped request never arrives whole.
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+// the longest-open one is closed, whatever it is doing. A browser opens a handful; the bound only
+// ever bites a flood, and the flooder's own oldest connections go first.
+import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 export const MAX_ANONYMOUS_CONNECTIONS = 256;
 /** A request (head and body) must have arrived within this; the studio's largest body is 4 MiB on loopback. */
 export const STUDIO_REQUEST_MS = 30_000;
-/** How long a request that arrived whole is passed over by the bound while it is answered. */
-export const ANSWERING_MS = 5_000;
 
 export interface ConnectionBound {
   /** A logged-in browser used this connection: it no longer counts, and is never closed for the bound. */
   trust(socket: Socket | undefined): void;
 }
 
-export function boundConnections(server: Server, cap = MAX_ANONYMOUS_CONNECTIONS, now: () => number = Date.now): ConnectionBound {
+export function boundConnections(server: Server, cap = MAX_ANONYMOUS_CONNECTIONS): ConnectionBound {
   // Insertion order is opening order: the first is the longest-open.
   const anonymous = new Set<Socket>();
-  // The request each connection is on, and since when.
-  const current = new Map<Socket, { req: IncomingMessage; res: ServerResponse; since: number }>();
-  const answering = (s: Socket, t: number): boolean => {
-    const c = current.get(s);
-    return !!c && c.req.complete && !c.res.writableFinished && t - c.since < ANSWERING_MS;
-  };
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const s = req.socket;
-    const c = { req, res, since: now() };
-    current.set(s, c);
-    res.once('close', () => { if (current.get(s) === c) current.delete(s); });
-  });
   server.on('connection', (s: Socket) => {
     anonymous.add(s);
-    s.once('close', () => { anonymous.delete(s); current.delete(s); });
-    if (anonymous.size <= cap) return;
-    const t = now();
-    // The longest-open not being answered; when every one is, the longest-open (a bound either way).
-    let victim: Socket | undefined;
-    for (const o of anonymous) {
-      if (o !== s && !answering(o, t)) { victim = o; break; }
+    s.once('close', () => anonymous.delete(s));
+    while (anonymous.size > cap) {
+      const oldest = anonymous.values().next().value as Socket;
+      anonymous.delete(oldest);
+      oldest.destroy();
     }
-    victim ??= anonymous.values().next().value as Socket;
-    anonymous.delete(victim);
-    victim.destroy();
   });
   return { trust: (s) => void (s && anonymous.delete(s)) };
 }
