@@ -66,6 +66,14 @@ export interface PipelineDeps {
   grantRevocations?(fn: (id: string) => void): () => void;
 }
 
+/**
+ * Header fields a request may carry (Tomcat's and Apache's default is 100). Every field is
+ * described and searched for placeholders on the main thread: a 16 KiB head holds ~1,000 short
+ * fields (Node keeps 2,000), ~4 ms each request, and one agent's loops of them slowed every other
+ * agent's requests (a neighbour's GET p50 56–230 ms). Past it: 431 problem+json, recorded.
+ */
+export const MAX_HEADER_FIELDS = 256;
+
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
 const dropToUpstream = new Set(['expect', 'host']);
 
@@ -144,6 +152,10 @@ export class Pipeline {
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.closing(refusals.busy(err.message));
       throw err;
+    }
+    const fields = x.head.rawHeaders.length / 2;
+    if (fields > MAX_HEADER_FIELDS) {
+      return { status: 431, type: 'bad-request', title: 'Request header fields too large', detail: `the request carries ${fields} header fields; Airlock reads at most ${MAX_HEADER_FIELDS}`, outcome: 'rejected' };
     }
     const target = tunnel ? tunnelTarget(x, tunnel) : this.absoluteTarget(x);
     if (typeof target !== 'string') return target;

@@ -12,16 +12,31 @@ import crypto from 'node:crypto';
 import { AgentError, matchToken, mintToken, type AgentSummary, type IssuedToken, type StoredAgent, type StoredToken } from '../agents.ts';
 import type { AgentInfo } from '../../describe/types.ts';
 import type { AgentDirectory, Identified } from '../stores.ts';
+import { TurnGate } from '../../lib/turn-gate.ts';
 import type { PgState } from './db.ts';
 
 const CHANNEL = 'airlock_agents';
 const nameRe = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Re-reads of a name a token missed (a token minted a moment ago on another replica) at once, and
+ * how long one may wait for its turn. Anyone who can reach the proxy chooses the names and tokens
+ * of a miss: without this a flood of wrong tokens was a statement each, queued in the pool ahead
+ * of every agent's own; now it takes at most this many connections, names take turns, and a miss
+ * that waits too long is a miss (407).
+ */
+const MISS_RELOADS = 2;
+const MISS_WAIT_MS = 1000;
+class MissNotReread extends Error {}
 
 const sha256 = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
 
 export class PgAgents implements AgentDirectory {
   private agents = new Map<string, StoredAgent>();
+  private readonly missGate = new TurnGate(MISS_RELOADS, 1);
+  /** A miss's re-read of a name not started yet: later misses of the name share it. */
+  private readonly queuedReload = new Map<string, { started: boolean; done: Promise<void> }>();
 
   private constructor(private readonly db: PgState) {}
 
@@ -199,7 +214,12 @@ export class PgAgents implements AgentDirectory {
     if (!found) {
       // A miss may be a token minted a moment ago on another replica, its notice still in flight.
       if (!nameRe.test(name)) return undefined;
-      await this.reload(name);
+      try {
+        await this.reloadForMiss(name);
+      } catch (err) {
+        if (err instanceof MissNotReread) return undefined;
+        throw err;
+      }
       found = this.check(name, token);
       if (!found) return undefined;
     }
@@ -207,6 +227,20 @@ export class PgAgents implements AgentDirectory {
     if (opts.deferConfirm) return { ...found, confirm: () => this.confirm(name, id) };
     const agent = await this.confirm(name, id);
     return agent ? { agent, token: id } : undefined;
+  }
+
+  /** Re-reads `name` after a miss: one waiting re-read per name, at most MISS_RELOADS running (a reload already running may predate the token). */
+  private reloadForMiss(name: string): Promise<void> {
+    const waiting = this.queuedReload.get(name);
+    if (waiting && !waiting.started) return waiting.done;
+    const w = { started: false, done: Promise.resolve() };
+    w.done = this.missGate.run(name, () => {
+      w.started = true;
+      return this.reload(name);
+    }, MISS_WAIT_MS, () => new MissNotReread());
+    this.queuedReload.set(name, w);
+    w.done.catch(() => undefined).finally(() => { if (this.queuedReload.get(name) === w) this.queuedReload.delete(name); });
+    return w.done;
   }
 
   /** The token as the table holds it now, with its agent's labels and its secrets: gone (revoked, agent removed, expired) → undefined. */

@@ -22,13 +22,24 @@ import {
   type RetryClaim, type WaitOutcome,
 } from '../approvals.ts';
 import type { Approvals } from '../stores.ts';
-import { jsonb, type PgState } from './db.ts';
+import { jsonb, PG_STORE, STATEMENT_TIMEOUT_MS, type PgState } from './db.ts';
+import { TurnGate } from '../../lib/turn-gate.ts';
+import { StoreUnavailableError } from '../unavailable.ts';
 import { ChangeFeed } from '../../lib/change-feed.ts';
 
 /** How soon a held request's claim on its approval is tried again after the database failed it. */
 const CLAIM_RETRY_MS = 250;
 
 const CHANNEL = 'airlock_approvals';
+
+/**
+ * Approvals are created one at a time on each replica (every replica serializes them under one
+ * advisory lock anyway), agents taking turns: an agent's burst of held requests (up to its 512
+ * open ones) waits here, not in the pool. Waiting in the pool, each held a connection while it
+ * waited for the lock, and every other agent's statements queued behind the whole burst (500 held
+ * requests: a neighbour's token check waited 2 s, then 503).
+ */
+const CREATES_AT_ONCE = 1;
 
 type RecordEvent = Extract<ApprovalEvent, { approval: unknown }>['type'];
 type Notice = { type: ApprovalEvent['type'] | 'settings'; id?: string };
@@ -57,6 +68,7 @@ function wellFormedGrant(g: unknown): g is GrantRecord {
 export class PgApprovals implements Approvals {
   private readonly changes = new ChangeFeed<ApprovalEvent>();
   private readonly approvals = new Map<string, ApprovalRecord>();
+  private readonly creating = new TurnGate(CREATES_AT_ONCE, 1);
   /** Approvals a request on another replica waits on, until when. */
   private readonly heldElsewhere = new Map<string, number>();
   private readonly waiters = new Map<string, Array<(o: WaitOutcome) => void>>();
@@ -316,9 +328,22 @@ export class PgApprovals implements Approvals {
     const t = this.now();
     const full = JSON.stringify(description);
     const bytes = Buffer.byteLength(full);
+    const agent = description.agent.id;
     // This replica's view first (no round trip for what it already refuses)…
-    checkCapacity(this.list({ status: 'pending' }), description.agent.id, bytes, t, this.opts);
+    checkCapacity(this.list({ status: 'pending' }), agent, bytes, t, this.opts);
     const record = newApprovalRecord(description, decision, hash, full, t, this.opts.retryWindowMs, id);
+    await this.creating.run(agent, () => this.insertPending(record, description, full, bytes, t), 2 * STATEMENT_TIMEOUT_MS,
+      () => new StoreUnavailableError(PG_STORE, `${this.db.display}: approvals being created by other requests took too long`));
+    this.approvals.set(record.id, record);
+    this.emit({ type: 'created', approval: record });
+    this.announce({ type: 'created', id: record.id });
+    this.opts.notify?.({ type: 'approval.created', approval: publicSummary(record) });
+    return record;
+  }
+
+  private async insertPending(record: ApprovalRecord, description: RequestDescription, full: string, bytes: number, t: number): Promise<void> {
+    // The view again, in the agent's turn: the burst's approvals created meanwhile count.
+    checkCapacity(this.list({ status: 'pending' }), description.agent.id, bytes, t, this.opts);
     // …then the table, under a lock every replica takes to create one: approvals created at the
     // same instant through several replicas cannot pass a bound together.
     await this.db.transaction(async (c) => {
@@ -332,11 +357,8 @@ export class PgApprovals implements Approvals {
         [record.id, record.agent, record.status, record.created, record.retry_until, jsonb(record), record.description_complete ? null : full],
       );
     });
+    // Counted by the next turn's check of the view at once.
     this.approvals.set(record.id, record);
-    this.emit({ type: 'created', approval: record });
-    this.announce({ type: 'created', id: record.id });
-    this.opts.notify?.({ type: 'approval.created', approval: publicSummary(record) });
-    return record;
   }
 
   wait(id: string, opts: { timeoutMs: number; signal?: AbortLike }): Promise<WaitOutcome> {

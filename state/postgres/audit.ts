@@ -32,6 +32,13 @@ export interface PgAuditOptions {
   batchMs?: number;
   /** Rows per INSERT (default 500). */
   batchRows?: number;
+  /**
+   * Bytes of lines per INSERT (default 4 MiB; a larger line goes alone). A record may be ~2 MB (a
+   * description with its parsed 1 MiB body, within the agent's share): a batch of a few dozen such
+   * lines took longer than the statement bound, failed, went to the spool, and failed the same way
+   * at every ship, so nothing this replica recorded reached the table again.
+   */
+  batchBytes?: number;
   /** How often the spool is offered to the database again (ms, default 500). */
   retryMs?: number;
   /**
@@ -71,6 +78,7 @@ export class PgAuditTrail implements AuditTrail {
     this.opts = {
       batchMs: opts.batchMs ?? 25,
       batchRows: opts.batchRows ?? 500,
+      batchBytes: opts.batchBytes ?? 4 * 1024 * 1024,
       retryMs: opts.retryMs ?? 500,
       maxSpoolBytes: opts.maxSpoolBytes ?? 1024 ** 3,
       maxPendingRefusals: opts.maxPendingRefusals ?? 10_000,
@@ -165,7 +173,7 @@ export class PgAuditTrail implements AuditTrail {
   /** Sends queued rows in batches; a batch the database refuses goes to the spool with all after it. */
   private async drain(): Promise<void> {
     while (this.queue.length) {
-      const batch = this.queue.splice(0, this.opts.batchRows);
+      const batch = this.queue.splice(0, this.batchEnd(this.queue));
       if (!this.spooled) {
         try {
           await this.insert(batch);
@@ -184,6 +192,18 @@ export class PgAuditTrail implements AuditTrail {
         return;
       }
     }
+  }
+
+  /** How many rows from the start of `rows` make one batch: at most batchRows and batchBytes of lines (at least one row). */
+  private batchEnd(rows: readonly Row[]): number {
+    let bytes = 0;
+    let n = 0;
+    while (n < rows.length && n < this.opts.batchRows) {
+      bytes += rows[n]!.line.length;
+      if (n > 0 && bytes > this.opts.batchBytes) break;
+      n++;
+    }
+    return n;
   }
 
   private insert(rows: Row[]): Promise<unknown> {
@@ -244,6 +264,7 @@ export class PgAuditTrail implements AuditTrail {
       if (fs.existsSync(this.spoolFile)) {
         const input = fs.createReadStream(this.spoolFile, { highWaterMark: 256 * 1024 });
         let batch: Row[] = [];
+        let batchBytes = 0;
         try {
           for await (const lines of streamLines(input)) {
             for (const line of lines) {
@@ -260,11 +281,13 @@ export class PgAuditTrail implements AuditTrail {
                 this.opts.warn(`airlock: audit spool ${this.spoolFile}: a damaged line is left out (${line.slice(0, 80)})`);
                 continue;
               }
-              batch.push(row);
-              if (batch.length >= this.opts.batchRows) {
+              if (batch.length && (batch.length >= this.opts.batchRows || batchBytes + row.line.length > this.opts.batchBytes)) {
                 await this.insert(batch);
                 batch = [];
+                batchBytes = 0;
               }
+              batch.push(row);
+              batchBytes += row.line.length;
             }
           }
         } finally {

@@ -71,11 +71,20 @@ function isRefusing(err: unknown): boolean {
   return typeof code === 'string' && (code === '25006' || code === '40001' || code === '40P01' || /^5[38][0-9A-Z]{3}$/.test(code));
 }
 
+/**
+ * pg-pool's answer when no connection of the pool came free in time (`connectionTimeoutMillis`):
+ * every connection is busy with other statements, the database answers. A connection that cannot
+ * be made in time is another message ("Connection terminated due to connection timeout").
+ */
+function isPoolBusy(err: unknown): boolean {
+  return (err as Error)?.message === 'timeout exceeded when trying to connect';
+}
+
 /** Errors that mean "cannot reach the database", as opposed to a wrong query. */
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (typeof e?.code === 'string' && (/^(08|57P0[1-3])/.test(e.code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(e.code))) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|Client was closed/i.test(e?.message ?? '');
+  return /Connection terminated|Client has encountered a connection error|connection is closed|Client was closed/i.test(e?.message ?? '');
 }
 
 export interface PgStateOptions {
@@ -85,6 +94,8 @@ export interface PgStateOptions {
   warn?: (line: string) => void;
   /** Pool size (default 10). */
   max?: number;
+  /** How long a statement waits for a connection of the pool before its request is refused (ms, default 2000). */
+  acquireMs?: number;
   /**
    * How often the change feed's connection is asked to answer (ms, default 5000). A connection
    * that went silent (a NAT or firewall that dropped it, a server that stopped) delivers no notice
@@ -123,7 +134,7 @@ export class PgState {
     this.display = displayDbUrl(url);
     this.warn = opts.warn ?? ((line) => process.stderr.write(`${line}\n`));
     this.pool = new pg.Pool({
-      connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 30_000, application_name: 'airlock', allowExitOnIdle: opts.listen === false,
+      connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: opts.acquireMs ?? 2000, idleTimeoutMillis: 30_000, application_name: 'airlock', allowExitOnIdle: opts.listen === false,
       statement_timeout: STATEMENT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS,
     });
     // An idle connection the server cut: reported through the next query, never a crash.
@@ -185,6 +196,9 @@ export class PgState {
     if (err instanceof StoreUnavailableError) return err;
     if (isTimeout(err)) return new StoreUnavailableError(PG_STORE, `${this.display}: no answer in time (${(err as Error).message})`);
     if (isRefusing(err)) return new StoreUnavailableError(PG_STORE, `${this.display}: the server refuses the work for now (${(err as { code?: string }).code}: ${(err as Error).message})`);
+    // A busy pool refuses this request only: marking the database down would refuse every agent
+    // at once until some later statement succeeded, so a burst of slow statements would be an outage.
+    if (isPoolBusy(err)) return new StoreUnavailableError(PG_STORE, `${this.display}: every connection of the pool is busy (${(err as Error).message})`);
     if (!isConnectionError(err)) return err;
     this.markDown(err);
     return new StoreUnavailableError(PG_STORE, `${this.display}: ${(err as Error).message}`);

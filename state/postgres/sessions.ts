@@ -21,8 +21,10 @@ import type { AgentInfo, LabelArrival, SessionInfo } from '../../describe/types.
 import { confirmedAgent, TOKEN_COLUMNS, TOKEN_TABLES, type TokenRow } from './agents.ts';
 import { hostOf, LINK_OVERHEAD, SESSION_LIMITS, SessionError, type Entered, type LabelEvent, type SessionChange, type SessionLimits, type SessionRecord, type SessionSummary, type TimelineEntry } from '../sessions.ts';
 import type { AgentSessions } from '../stores.ts';
-import { jsonb, type PgState } from './db.ts';
+import { jsonb, PG_STORE, STATEMENT_TIMEOUT_MS, type PgState } from './db.ts';
 import { ChangeFeed } from '../../lib/change-feed.ts';
+import { TurnGate } from '../../lib/turn-gate.ts';
+import { StoreUnavailableError } from '../unavailable.ts';
 
 const CHANNEL = 'airlock_sessions';
 /** How far the record of where secrets were injected has moved (state/postgres/injected-places.ts), read with every entry. */
@@ -30,6 +32,15 @@ const INJECTED_SEQ = '(SELECT max(seq) FROM injected_places) AS injected_seq, (S
 const SWEEP_MS = 60_000;
 /** Timeline entries waiting for the next batch, at most (beyond it the oldest are dropped). */
 const PENDING_TIMELINE = 10_000;
+
+/**
+ * Link writes at once on a replica, one per session, sessions taking turns; the links of a
+ * session's answers that wait meanwhile are written together. Each response an agent is served
+ * writes its links before it ends (an insert and a trim of the session's oldest): one agent's 300
+ * link-rich answers at once filled the pool for 4 s, and every other agent's statements waited
+ * behind them (2 s, then 503).
+ */
+const LINK_WRITES = 2;
 
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
 
@@ -69,6 +80,9 @@ export class PgSessions implements AgentSessions {
   private lastSweep = Date.now();
   private lastRefresh = new Date();
   private readonly changes = new ChangeFeed<SessionChange>();
+  private readonly linkWrites = new TurnGate(LINK_WRITES, 1);
+  /** Per session, the links waiting for its turn (not yet written). */
+  private readonly linkBatches = new Map<string, { links: Array<{ url: string; request_id: string; host: string }>; started: boolean; done: Promise<void> }>();
   private readonly limits: SessionLimits;
   private closed = false;
 
@@ -247,14 +261,33 @@ export class PgSessions implements AgentSessions {
   async addLinks(id: string, from: { request_id: string; host: string }, urls: readonly string[]): Promise<void> {
     const fresh = [...new Set(urls.filter((u) => u.length <= this.limits.urlChars))];
     if (!fresh.length) return;
+    // Answers whose links wait for the session's turn are written together, in the order they came.
+    const waiting = this.linkBatches.get(id);
+    if (waiting && !waiting.started && waiting.links.length + fresh.length <= this.limits.linksPerSession) {
+      for (const url of fresh) waiting.links.push({ url, ...from });
+      return waiting.done;
+    }
+    const batch = { links: fresh.map((url) => ({ url, ...from })), started: false, done: Promise.resolve() };
+    batch.done = this.linkWrites.run(id, () => {
+      batch.started = true;
+      return this.writeLinks(id, batch.links);
+    }, 2 * STATEMENT_TIMEOUT_MS, () => new StoreUnavailableError(PG_STORE, `${this.db.display}: the links of this session's other answers took too long to write`));
+    if (!batch.started) {
+      this.linkBatches.set(id, batch);
+      batch.done.catch(() => undefined).finally(() => { if (this.linkBatches.get(id) === batch) this.linkBatches.delete(id); });
+    }
+    return batch.done;
+  }
+
+  private async writeLinks(id: string, links: ReadonlyArray<{ url: string; request_id: string; host: string }>): Promise<void> {
     const r = await this.db.query(
       `WITH ins AS (
          INSERT INTO session_links (session, url, url_host, request_id, host)
-         SELECT $1, x.u, x.h, $4, $5 FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS x(u, h, n)
+         SELECT $1, x.u, x.h, x.r, x.f FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS x(u, h, r, f, n)
           WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $1) ORDER BY x.n
          ON CONFLICT (session, url) DO NOTHING RETURNING 1
        ) SELECT count(*) AS n FROM ins`,
-      [id, fresh, fresh.map(hostOf), from.request_id, from.host],
+      [id, links.map((l) => l.url), links.map((l) => hostOf(l.url)), links.map((l) => l.request_id), links.map((l) => l.host)],
     );
     if (!Number(r.rows[0]?.n)) return;
     // Over the session's bounds: the oldest links go first.

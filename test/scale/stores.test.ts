@@ -64,6 +64,45 @@ if (missing) {
       t.equal(await agentsB.authenticate('bot', issued.token), undefined);
     });
 
+    await t.test('a flood of wrong tokens takes at most two connections of the pool; a token minted on the other replica still passes', async (t) => {
+      // Anyone who can reach the proxy chooses the name and token of a miss, and each miss re-read
+      // its name: a statement each, queued in the pool ahead of every agent's own.
+      const agentsA = await PgAgents.open(a);
+      const agentsB = await PgAgents.open(b);
+      const victim = await agentsA.add('pool-victim');
+      let running = 0;
+      let most = 0;
+      let victimRereads = 0;
+      const query = a.query.bind(a);
+      a.query = (async (text: string, params?: unknown[]) => {
+        const name = String(params?.[0]);
+        const miss = /LEFT JOIN agent_tokens/.test(text) && (name === 'pool-victim' || name.startsWith('nobody-'));
+        if (!miss) return query(text, params);
+        if (name === 'pool-victim') victimRereads++;
+        most = Math.max(most, ++running);
+        try { return await query(text, params); } finally { running--; }
+      }) as typeof a.query;
+      t.teardown(() => { a.query = query; });
+      const flood = Promise.all(Array.from({ length: 300 }, (_, i) => agentsA.identify(i % 2 ? 'pool-victim' : `nobody-${i}`, `wrong-${i}`)));
+      const late = await agentsB.add('pool-late');
+      t.ok(await agentsA.identify('pool-victim', victim.token), "the victim's token passes during the flood");
+      t.ok(await agentsA.identify('pool-late', late.token), 'a token minted on B a moment ago passes on A (its miss re-read the name)');
+      t.same((await flood).filter(Boolean), [], 'every wrong token refused');
+      t.ok(most <= 2, `at most two re-reads for misses at once (${most})`);
+      t.ok(victimRereads <= 10, `misses of one name share their re-read (${victimRereads} for 150)`);
+    });
+
+    await t.test('a pool whose connections are all busy refuses the request waiting for one, not every agent: the database is not marked down', async (t) => {
+      const small = await PgState.open(url, { ...quiet, max: 2, acquireMs: 100 });
+      t.teardown(() => small.close());
+      const sleeping = [small.query('SELECT pg_sleep(0.3)'), small.query('SELECT pg_sleep(0.3)')];
+      await t.rejects(small.query('SELECT 1'), { message: /every connection of the pool is busy/ }, '503 for the statement that waited');
+      t.ok(small.available, 'the database is still available: other requests are not refused at once');
+      t.doesNotThrow(() => small.ensureAvailable());
+      await Promise.all(sleeping);
+      t.equal((await small.query('SELECT 1 AS one')).rows[0]?.one, 1);
+    });
+
     await t.test('agents moved by migrate-state: a token PostgreSQL refuses leaves nothing half moved; the next run moves the agent whole', async (t) => {
       const agents = await PgAgents.open(a);
       const good = mintToken({});
@@ -112,6 +151,36 @@ if (missing) {
       t.equal(qb.get(open.id).status, 'expired', 'it expires there and then');
       t.match(await qb.claimRetry(done.id, description('skewed', '/late'), 'hl'), { kind: 'refused', reason: /approved but not used by .* it expired/ }, 'an approved one is not used past its window');
       t.equal((await a.query(`SELECT used_at FROM approvals WHERE id = $1`, [done.id])).rows[0]?.used_at, null, 'nor spent');
+    });
+
+    await t.test("approvals: one agent's burst of held requests waits for its turn on the replica, not in the pool: a neighbour's statements still pass", async (t) => {
+      // Each create held a connection while it waited for the lock every replica takes; 500 at
+      // once (an agent may keep 512 requests open) filled the pool, and a neighbour's token check
+      // waited behind the whole burst: past the pool's wait (2 s), a 503.
+      const own = await PgState.open(url, { ...quiet, max: 3 });
+      t.teardown(async () => { await own.query(`DELETE FROM approvals WHERE agent = 'burst'`); await own.close(); });
+      const agents = await PgAgents.open(own);
+      const neighbour = await agents.add('burst-neighbour');
+      const q = await PgApprovals.open(own, { sweepMs: 0, maxPendingPerAgent: 20 });
+      t.teardown(() => q.close());
+      let running = 0;
+      let most = 0;
+      const transaction = own.transaction.bind(own);
+      own.transaction = (async (fn) => {
+        most = Math.max(most, ++running);
+        try { return await transaction(fn); } finally { running--; }
+      }) as typeof own.transaction;
+      const burst = Promise.allSettled(Array.from({ length: 100 }, (_, i) => q.create(description('burst', `/b${i}`), decision, `b${i}`)));
+      const checks: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        checks.push(await agents.identify('burst-neighbour', neighbour.token).then((who) => (who ? 'ok' : 'refused'), (err: Error) => err.message));
+        await new Promise((r) => setImmediate(r));
+      }
+      const outcomes = (await burst).map((r) => (r.status === 'fulfilled' ? 'created' : (r.reason as Error).message));
+      t.same(checks, ['ok', 'ok', 'ok', 'ok', 'ok'], "the neighbour's token checks pass during the burst");
+      t.equal(outcomes.filter((o) => o === 'created').length, 20, 'the agent gets its 20 pending approvals');
+      t.same([...new Set(outcomes.filter((o) => o !== 'created'))], ['too many pending approvals for agent burst; resolve some first'], 'the rest are refused by the bound, none for a busy database');
+      t.equal(most, 1, 'one creation at a time holds a connection (the burst waits on the replica, not in the pool)');
     });
 
     await t.test('approvals: held on A, approved on B, released on A; used once', async (t) => {
@@ -336,6 +405,41 @@ if (missing) {
       t.same(both.filter(Boolean).length, 1, 'a TOTP code is accepted on one replica only');
     });
 
+    await t.test("sessions: one agent's link-rich answers at once write in their session's turn, together: a neighbour's statements still pass", async (t) => {
+      // Each answer writes its links before it ends; 300 answers of 200 links at once filled the
+      // pool for 4 s and a neighbour's token check waited 2 s, then 503.
+      const own = await PgState.open(url, { ...quiet, max: 3 });
+      const sessions = await PgSessions.open(own, { flushMs: 0 });
+      t.teardown(async () => { await sessions.close(); await own.close(); });
+      const agents = await PgAgents.open(own);
+      const neighbour = await agents.add('links-neighbour');
+      const sid = (await sessions.enter('links-bot', 'links-tok', new Date().toISOString())).session.id;
+      let inserts = 0;
+      let running = 0;
+      let most = 0;
+      const query = own.query.bind(own);
+      own.query = (async (text: string, params?: unknown[]) => {
+        if (!/session_links/.test(text) || /^SELECT/.test(text)) return query(text, params);
+        if (/INSERT INTO session_links/.test(text)) inserts++;
+        most = Math.max(most, ++running);
+        try { return await query(text, params); } finally { running--; }
+      }) as typeof own.query;
+      const answers = Promise.allSettled(Array.from({ length: 60 }, (_, i) => sessions.addLinks(sid, { request_id: `r${i}`, host: 'pages.example' },
+        Array.from({ length: 40 }, (_, j) => `https://l${j}.example/${i}/${'p'.repeat(80)}`))));
+      const checks: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        checks.push(await agents.identify('links-neighbour', neighbour.token).then((who) => (who ? 'ok' : 'refused'), (err: Error) => err.message));
+        await new Promise((r) => setImmediate(r));
+      }
+      const outcomes = (await answers).map((r) => (r.status === 'fulfilled' ? 'written' : (r.reason as Error).message));
+      t.same(checks, ['ok', 'ok', 'ok', 'ok', 'ok'], "the neighbour's token checks pass while the answers are written");
+      t.same([...new Set(outcomes)], ['written'], 'every answer\'s links are written');
+      t.ok(inserts <= 4, `answers waiting for the session's turn are written together (${inserts} statements for 60 answers)`);
+      t.equal(most, 1, "one of the session's link statements at a time holds a connection");
+      const provenance = (await own.query('SELECT request_id FROM session_links WHERE session = $1 AND url = $2', [sid, `https://l0.example/59/${'p'.repeat(80)}`])).rows[0];
+      t.equal(provenance?.request_id, 'r59', 'each link keeps the answer it came in');
+    });
+
     await t.test('sessions: labels, clears, resets and link provenance are shared by the replicas', async (t) => {
       const limits = { linksPerSession: 3 };
       const sa = await PgSessions.open(a, { flushMs: 0, limits });
@@ -394,6 +498,34 @@ if (missing) {
       t.same(fresh.session.labels, {}, 'with no labels');
       await t.rejects(sb.reset(id, 'cli'), { code: 'not-live' });
       await t.rejects(sb.reset('s_', 'cli'), { code: 'bad-request' }, 'a too-short id is refused');
+    });
+
+    await t.test('audit: batches bounded in bytes: large records within an agent\'s share never make a statement the database cannot finish in time', async (t) => {
+      // A record may be ~2 MB (a description with its parsed 1 MiB body); 16 of them in one INSERT
+      // took longer than the statement bound on a loaded box (64 anywhere): the batch failed, went to
+      // the spool, and failed the same way at every ship, so nothing this replica recorded reached
+      // the table again. Here a statement of more than 1 MiB of lines fails as the timeout does.
+      const own = await PgState.open(url, quiet);
+      t.teardown(() => own.close());
+      const query = own.query.bind(own);
+      let refused = 0;
+      own.query = ((text: string, params?: unknown[]) => {
+        const lines = /INSERT INTO audit_log/.test(text) ? (params?.[6] as string[]) : [];
+        if (lines.reduce((n, l) => n + l.length, 0) > 1024 * 1024) {
+          refused++;
+          return Promise.reject(new StoreUnavailableError('PostgreSQL (state store)', 'no answer in time (canceling statement due to statement timeout)'));
+        }
+        return query(text, params);
+      }) as typeof own.query;
+      const trail = new PgAuditTrail(own, tempDir(t), { ...quiet, batchBytes: 256 * 1024, retryMs: 50 });
+      t.teardown(() => trail.close());
+      const big = 'x'.repeat(100 * 1024);
+      for (let i = 0; i < 20; i++) trail.append({ time: new Date().toISOString(), id: `big-${i}`, agent: 'big', host: 'api.example', outcome: 'denied', detail: big });
+      await trail.flush();
+      await until('the records to reach the table', async () => Number((await query(`SELECT count(*) AS n FROM audit_log WHERE agent = 'big'`)).rows[0]?.n) === 20 || undefined, 5000)
+        .catch(() => undefined);
+      t.equal(Number((await query(`SELECT count(*) AS n FROM audit_log WHERE agent = 'big'`)).rows[0]?.n), 20, 'every record reached the table');
+      t.equal(refused, 0, 'in statements the database finishes');
     });
 
     await t.test('audit: batched rows, read back with the file\'s filters; spooled while the database is down, shipped after', async (t) => {
