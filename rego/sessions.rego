@@ -993,6 +993,52 @@ response_labels contains written_label(e) if {
 	not agent_writes_to(host) # no browsing source already
 }
 
+# A store is written through one site and served through another: a repository pushed through
+# api.github.com and published by GitHub Pages at `<owner>.github.io`, a Cloudflare deploy served at
+# `*.workers.dev` and `*.pages.dev`, an S3 bucket behind a CloudFront name, a shortener's API and its
+# short domain (fourteenth pass: left open; sites were compared, and these are other sites).
+# `browse.stores` pairs what takes writes (a service's name, or a host pattern) with the host
+# patterns that serve them (`{owner}`: the repository owner a GitHub write names, else any); a
+# write there brings `wrote:` for each, so their links are followed no more (fifteenth pass).
+response_labels contains concat("", ["wrote:", written_key(k)]) if {
+	object.get(browse_conf, "enabled", false) == true
+	object.get(browse_conf, "from_allowed_hosts", true) == true
+	some st in object.get(browse_conf, "stores", [])
+	store_written(st)
+	some p in object.get(st, "serves", [])
+	is_string(p)
+	k := served_written_key(p)
+	some e in extra_host_entries # only where an allowed host could serve them (a browsing source)
+	names_overlap(trim_prefix(trim_prefix(lower(entry_host(e)), "*"), "."), trim_prefix(k, "."))
+}
+
+names_overlap(a, b) if a == b
+
+names_overlap(a, b) if endswith(a, concat("", [".", b]))
+
+names_overlap(a, b) if endswith(b, concat("", [".", a]))
+
+store_written(st) if {
+	input.service.name == st.writes
+	input.service.effect != "read"
+}
+
+store_written(st) if {
+	not input.service
+	host_matches(lower(st.writes), host)
+	agent_sends_to_host
+}
+
+# `{owner}.github.io` → `acme.github.io` for a write naming `acme`, else `.github.io` (every host
+# under it); `*.cloudfront.net` → `.cloudfront.net`; a host as it is.
+served_written_key(p) := replace(lower(p), "{owner}", lower(input.service.params.owner)) if {
+	contains(p, "{owner}")
+	is_string(input.service.params.owner)
+	regex.match(`^[A-Za-z0-9-]+$`, input.service.params.owner)
+} else := substring(lower(p), indexof(p, "."), -1) if {
+	contains(p, "{owner}")
+} else := trim_prefix(lower(p), "*")
+
 agent_sends_to_host if not reads_only
 
 agent_sends_to_host if input.request.body.size > 0
