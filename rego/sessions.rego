@@ -1228,6 +1228,21 @@ url_texts contains t if {
 
 url_texts contains object.get(input.request, "path", "")
 
+# A header named for a URL to fetch (`X-Url`, `X-Target-Url`, `X-Forward-To`, `X-Proxy-Url`,
+# `Destination-Url` …): fetchers and proxies take the target there too (fifteenth pass; the
+# fourteenth left headers out, since a browser's every cross-site navigation carries a `Referer`,
+# which names no target: neither do `Origin`, `Cookie`, `User-Agent` nor the browser's `Sec-*`).
+url_texts contains v if {
+	some k, vs in object.get(input.request, "headers", {})
+	url_named_header(lower(k))
+	some v in vs
+}
+
+url_named_header(k) if {
+	not startswith(k, "sec-")
+	regex.match(`(?:^|[-_])(?:url|uri|target|destination|dest|link|href|src|fetch|redirect|callback|webhook|endpoint|upstream|to)(?:[-_]|$)`, k)
+}
+
 # The hosts a request carries, for the reason.
 carried_url_hosts contains h if {
 	some t in url_texts
