@@ -17,7 +17,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import type { LabelArrival, SessionInfo } from '../describe/types.ts';
-import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, normalizeLink, pageSkeleton, redirectCarriesRequestValue, requestSkeletonSteps, type LinkScanLimits, type RequestSkeletons } from '../describe/links.ts';
+import { LINK_SCAN_LIMITS, LinkScanner, bodyLinkCarriesRequestValue, echoedBy, linkFormat, normalizeLink, pageSkeleton, redirectCarriesRequestValue, requestSkeletonSteps, requestValues, type LinkScanLimits, type RequestSkeletons } from '../describe/links.ts';
 import { TurnGate } from '../lib/turn-gate.ts';
 import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
@@ -450,7 +450,7 @@ function redirectScan(ctx: RequestContext, location: string, limits: LinkScanLim
   // A redirect to another host built from what the request sent (OAuth's error redirect to the
   // client's registered URI, with the request's `state`) carries the agent's data without echoing
   // the whole link: not recorded (fifteenth pass).
-  if (redirectCarriesRequestValue(link, { host: r.host, query: r.query, form: r.body.form, json: r.body.json })) {
+  if (redirectCarriesRequestValue(link, requestValues({ host: r.host, query: r.query, form: r.body.form, json: r.body.json }))) {
     ctx.audit.location_carries_request = true;
     return undefined;
   }
@@ -536,8 +536,11 @@ class LinkScan implements Scan {
     const sent = await sliced(this.sent(), SKELETON_BUDGET_MS);
     if (sent === budgetSpent) return { urls: [], unjudged: found.length };
     if (!sent) return { urls: [], unjudged: 0 };
-    const page = pageSkeleton(this.ctx.description.request.url);
-    return servedLinks(found, (u) => !echoedBy(u, sent, this.scanner.spellingsOf(u), page));
+    const r = this.ctx.description.request;
+    const page = pageSkeleton(r.url);
+    // A link to another host whose query value is one the request sent: built from the request (fifteenth pass).
+    const values = requestValues({ host: r.host, query: r.query, form: r.body.form, json: r.body.json });
+    return servedLinks(found, (u) => !bodyLinkCarriesRequestValue(u, values) && !echoedBy(u, sent, this.scanner.spellingsOf(u), page));
   }
 }
 

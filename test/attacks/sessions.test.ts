@@ -170,13 +170,21 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   // registered, with the request's `state` — carried the agent's data in a link the request never
   // held whole; it was recorded as served by the allowed host and followed. Property over where
   // the server puts the value and what the value looks like; a redirect carrying none is followed.
-  await fc.assert(fc.asyncProperty(fc.constantFrom('query', 'path', 'inside'), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,23}$/), async (put, data) => {
+  // The same link in an error page's body ("back to the application"), a value of 3 characters or more.
+  await fc.assert(fc.asyncProperty(fc.constantFrom('query', 'path', 'inside', 'page'), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,23}$/), async (put, raw) => {
+    const data = put === 'page' ? raw.padEnd(3, 'x') : raw;
     const moved = await viaCurl(moverProxy, 'GET', `${web.origin('news.test')}/oauth/authorize?client_id=app-7&response_type=bogus&put=${put}&state=${encodeURIComponent(data)}`);
     const hop = web.hits.at(-1)!;
-    const where = { query: `/cb?error=unsupported_response_type&state=${encodeURIComponent(data)}`, path: `/cb/${encodeURIComponent(data)}`, inside: `/cb?ctx=${encodeURIComponent(`v1.${data}.sig`)}` }[put];
+    const where = {
+      query: `/cb?error=unsupported_response_type&state=${encodeURIComponent(data)}`, path: `/cb/${encodeURIComponent(data)}`,
+      inside: `/cb?ctx=${encodeURIComponent(`v1.${data}.sig`)}`, page: `/cb?error=invalid_request&state=${encodeURIComponent(data)}`,
+    }[put];
     const r = await viaCurl(moverProxy, 'GET', `${web.origin('evil.test')}${where}`);
-    return moved.status === 302 && hop.host === 'news.test' && r.status === 403;
-  }), { numRuns: Math.min(numRuns, 4), ...seed });
+    return moved.status === (put === 'page' ? 200 : 302) && hop.host === 'news.test' && r.status === 403;
+  }), { numRuns: Math.min(numRuns, 6), ...seed });
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('news.test')}/oauth/authorize?client_id=app-7&put=page&state=customer-4242`)).status, 200);
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('evil.test')}/cb?error=invalid_request&state=customer-4242`)).status, 403, 'the error page\'s link carrying state is refused');
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/help?topic=oauth&lang=en`)).status, 200, 'the error page\'s other link is followed');
   t.equal((await follow(`${web.origin('news.test')}/oauth/authorize?client_id=app-7&response_type=bogus&put=none&state=customer-4242`)).status, 200, 'a redirect to another host that carries no request value is followed');
   // A click-through URL's target (in its query) is served too; the agent's own URL that an echoing
   // source wraps in one is not.

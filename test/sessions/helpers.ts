@@ -61,6 +61,12 @@ export async function startWeb(t: Teardown): Promise<Web> {
           inside: `${cb}?ctx=${encodeURIComponent(`v1.${state}.sig`)}`,
           none: `http://blog.test:${port}/signin?error=unsupported_response_type`,
         };
+        if (q.get('put') === 'page') {
+          // An error page whose "back to the application" link carries the request's state.
+          res.setHeader('content-type', 'text/html');
+          res.end(`<p>invalid request</p><a href="${cb}?error=invalid_request&amp;state=${encodeURIComponent(state)}">back</a> <a href="http://blog.test:${port}/help?topic=oauth&amp;lang=en">help</a>`);
+          return;
+        }
         res.writeHead(302, { location: at[q.get('put') ?? 'query']! });
         res.end();
       } else if (host === 'news.test') {
