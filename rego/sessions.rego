@@ -1238,6 +1238,38 @@ url_texts contains v if {
 	some v in vs
 }
 
+# A URL given encoded: an image proxy takes its source as base64url in the path (imgproxy's
+# `/rs:fill:300/<base64url>.png`, which may split it with `/`) or the query, some as hex (camo's
+# path): decoded, it is a URL like any other (fifteenth pass). Read only where the text begins as
+# `http` does in that encoding (`aHR0c`, `68747470`), so nothing else is decoded.
+url_texts contains d if {
+	segs := object.get(input.request, "segments", [])
+	some i, seg in segs
+	startswith(seg, "aHR0c")
+	d := base64_text(concat("", array.slice(segs, i, count(segs))))
+}
+
+url_texts contains d if {
+	some _, vs in object.get(input.request, "query", {})
+	some v in vs
+	startswith(trim_space(v), "aHR0c")
+	d := base64_text(trim_space(v))
+}
+
+url_texts contains d if {
+	some t in array.concat(object.get(input.request, "segments", []), [v | some _, vs in object.get(input.request, "query", {}); some v in vs])
+	regex.match(`^(?:68747470|48545450)(?:[0-9a-fA-F]{2})+(?:\.[A-Za-z0-9]{1,5})?$`, t)
+	h := lower(split(t, ".")[0])
+	d := concat("", [hex_chars[substring(h, i, 2)] | some i in numbers.range(0, count(h) - 2); i % 2 == 0])
+}
+
+# Printable ASCII by its two hex digits (a URL's characters; others are left out).
+printable_ascii := concat("", [` !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`, "`", "abcdefghijklmnopqrstuvwxyz{|}~"])
+
+hex_chars := {sprintf("%02x", [32 + i]): substring(printable_ascii, i, 1) | some i in numbers.range(0, 94)}
+
+base64_text(t) := base64url.decode(replace(replace(trim_right(split(t, ".")[0], "="), "+", "-"), "/", "_"))
+
 url_named_header(k) if {
 	not startswith(k, "sec-")
 	regex.match(`(?:^|[-_])(?:url|uri|target|destination|dest|link|href|src|fetch|redirect|callback|webhook|endpoint|upstream|to)(?:[-_]|$)`, k)
