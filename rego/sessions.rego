@@ -1410,18 +1410,44 @@ fetch_through if {
 	text_fetches_elsewhere(t)
 }
 
-body_fetch_params := fetched_params | {"u", "uri", "link", "links", "target", "targets", "start_url", "start_urls", "website"}
+# Names compared without case, `_` or `-` (`startUrls`, `start_urls`, `webhook-url`). A field a
+# service sends its results to is one too (fifteenth pass: a crawl's `webhook`, `callback_url`,
+# `notify_url`: the service POSTs there), and so are fields below the top level (Apify's
+# `startUrls: [{"url": …}]`, a list of request objects) and Exa's `ids` (its ids are URLs).
+body_fetch_params := {
+	"url", "urls", "imageurl", "imgurl", "image", "src", "pageurl", "u", "uri", "link", "links", "target", "targets",
+	"starturl", "starturls", "website", "ids", "webhook", "webhooks", "webhookurl", "callback", "callbackurl",
+	"notifyurl", "notificationurl", "resultsurl",
+}
+
+body_fetch_key(k) if {
+	is_string(k)
+	lower(replace(replace(k, "_", ""), "-", "")) in body_fetch_params
+}
 
 body_fetch_texts contains v if {
 	is_object(input.request.body.json)
 	some k, x in input.request.body.json
-	lower(k) in body_fetch_params
+	body_fetch_key(k)
 	some v in strings_of(x)
+}
+
+# Below the top level, at most four levels down, in bodies of 64 KiB at most (a bigger body: its top
+# level only, above).
+body_fetch_texts contains v if {
+	x := input.request.body.json
+	is_object(x)
+	input.request.body.size <= 65536
+	walk(x, [p, val])
+	count(p) > 1
+	count(p) <= 4
+	body_fetch_key(p[count(p) - 1])
+	some v in strings_of(val)
 }
 
 body_fetch_texts contains v if {
 	some k, vs in object.get(input.request.body, "form", {})
-	lower(k) in body_fetch_params
+	body_fetch_key(k)
 	some v in vs
 }
 
