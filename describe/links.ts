@@ -987,8 +987,8 @@ function elsewhere(link: string, sent: RequestValues): URL | undefined | true {
 
 /**
  * Whether a redirect's target, on another host than the request's, carries a value the request
- * sent (`requestValues`), found in the target's decoded path and query as a word of its own
- * (`state=<v>`, `/cb/<v>`, `ctx=v1.<v>.sig`), or anywhere when 6 characters or more; a parameter's
+ * sent (`requestValues`), found in the target's host, decoded path and query as a word of its own
+ * (`state=<v>`, `/cb/<v>`, `ctx=v1.<v>.sig`, `<v>.saas.example`), or anywhere when 6 characters or more; a parameter's
  * name, as a word. A server that builds its redirect from a stored target and a request field
  * (OAuth's authorize endpoint sends its errors to the redirect URI the client registered, with the
  * request's `state`: `/authorize?client_id=<attacker's app>&state=<data>` answers
@@ -1004,7 +1004,14 @@ export function redirectCarriesRequestValue(link: string, sent: RequestValues): 
   } catch {
     // an escape that is not UTF-8: compared as written
   }
-  const whole = `${path}?${[...target.searchParams].map(([k, v]) => `${k}=${v}`).join('&')}`.toLowerCase();
+  // Its host too: a router that sends `?tenant=<data>` to `https://<data>.saas.example/`.
+  let host = target.hostname;
+  try {
+    host = domainToUnicode(host) || host;
+  } catch {
+    // kept as punycode
+  }
+  const whole = `${host}/${path}?${[...target.searchParams].map(([k, v]) => `${k}=${v}`).join('&')}`.toLowerCase();
   for (const v of sent.values) if (v.length >= CARRIED_VALUE_MIN_INSIDE ? whole.includes(v) : occursAsWord(whole, v)) return true;
   for (const k of sent.names) if (occursAsWord(whole, k)) return true;
   return false;

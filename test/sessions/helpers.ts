@@ -59,6 +59,7 @@ export async function startWeb(t: Teardown): Promise<Web> {
           query: `${cb}?error=unsupported_response_type&state=${encodeURIComponent(state)}`,
           path: `${cb}/${encodeURIComponent(state)}`,
           inside: `${cb}?ctx=${encodeURIComponent(`v1.${state}.sig`)}`,
+          host: `http://${state}.evil.test:${port}/login`,
           none: `http://blog.test:${port}/signin?error=unsupported_response_type`,
         };
         if (q.get('put') === 'page') {
