@@ -940,7 +940,7 @@ function occursAsWord(text: string, v: string): boolean {
 
 /**
  * The values a request sent, as a server reads them into what it builds: its query parameters'
- * and form fields' values and top-level JSON strings (`values`), and the parameters' names
+ * and form fields' values and its JSON body's strings to four levels down (`values`), and the parameters' names
  * (`names`), decoded and case-folded. `tooMany`: more than are compared (fails closed).
  */
 export interface RequestValues {
@@ -966,9 +966,13 @@ export function requestValues(request: { host: string; query?: Record<string, st
       for (const v of vs) add(v, out.values);
     }
   }
-  if (request.json && typeof request.json === 'object' && !Array.isArray(request.json)) {
-    for (const v of Object.values(request.json as Record<string, unknown>)) if (typeof v === 'string') add(v, out.values);
-  }
+  // JSON strings to four levels down (a JSON-RPC call's `params`, GraphQL `variables`), bounded.
+  const walk = (x: unknown, depth: number): void => {
+    if (out.tooMany) return;
+    if (typeof x === 'string') add(x, out.values);
+    else if (depth < 4 && x && typeof x === 'object') for (const v of Object.values(x as Record<string, unknown>)) walk(v, depth + 1);
+  };
+  walk(request.json, 0);
   return out;
 }
 
