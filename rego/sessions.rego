@@ -1268,6 +1268,12 @@ printable_ascii := concat("", [` !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNO
 
 hex_chars := {sprintf("%02x", [32 + i]): substring(printable_ascii, i, 1) | some i in numbers.range(0, 94)}
 
+# A text as written, and decoded when it begins as `http` does in base64 (an MCP argument or a body
+# field may carry the URL encoded as an image proxy's path does).
+text_forms(t) := {t, base64_text(trim_space(t))} if startswith(trim_space(t), "aHR0c")
+
+else := {t}
+
 base64_text(t) := base64url.decode(replace(replace(trim_right(split(t, ".")[0], "="), "+", "-"), "/", "_"))
 
 url_named_header(k) if {
@@ -1329,7 +1335,8 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	c.method == "tools/call"
 	mcp_call_is_read(c)
 	some v in mcp_argument_texts(c)
-	text_fetches_elsewhere(v)
+	some t in text_forms(v)
+	text_fetches_elsewhere(t)
 }
 
 # A resource read by an `https://` URI of another site (a fetch server's resource template) too.
@@ -1406,7 +1413,8 @@ fetch_through if {
 	plain_host_request
 	extra_host_allowed
 	not reads_only
-	some t in body_fetch_texts
+	some b in body_fetch_texts
+	some t in text_forms(b)
 	text_fetches_elsewhere(t)
 }
 
