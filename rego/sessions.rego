@@ -1258,10 +1258,15 @@ url_texts contains d if {
 
 url_texts contains d if {
 	some t in array.concat(object.get(input.request, "segments", []), [v | some _, vs in object.get(input.request, "query", {}); some v in vs])
+	hex_http_start(t)
 	regex.match(`^(?:68747470|48545450)(?:[0-9a-fA-F]{2})+(?:\.[A-Za-z0-9]{1,5})?$`, t)
 	h := lower(split(t, ".")[0])
 	d := concat("", [hex_chars[substring(h, i, 2)] | some i in numbers.range(0, count(h) - 2); i % 2 == 0])
 }
+
+hex_http_start(t) if startswith(t, "68747470")
+
+hex_http_start(t) if startswith(t, "48545450")
 
 # Printable ASCII by its two hex digits (a URL's characters; others are left out).
 printable_ascii := concat("", [` !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`, "`", "abcdefghijklmnopqrstuvwxyz{|}~"])
