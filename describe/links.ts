@@ -917,3 +917,123 @@ function carriedTextOf(request: RequestSkeletons): CarriedText {
   if (!c) carriedTexts.set(request, (c = new CarriedText(request)));
   return c;
 }
+
+/** Request values this long count wherever they are in a redirect's target; shorter ones between word boundaries. */
+const CARRIED_VALUE_MIN_INSIDE = 6;
+/** A body link's query value equal to a request value counts from this length (`?page=1`, `hl=en` are everywhere). */
+const CARRIED_VALUE_MIN_BODY = 3;
+/** Request values compared, at most (a request carrying more has its links to other hosts unrecorded). */
+const CARRIED_VALUES_MAX = 512;
+
+/** The host without a leading `www.`: a link between the two names of one site is no other host. */
+const siteName = (host: string): string => host.replace(/^www\./, '');
+
+const wordChar = /[\p{L}\p{N}_]/u;
+
+/** Whether `v` occurs in `text` with no letter, digit or `_` right before or after it. */
+function occursAsWord(text: string, v: string): boolean {
+  for (let at = text.indexOf(v); at !== -1; at = text.indexOf(v, at + 1)) {
+    if ((at === 0 || !wordChar.test(text[at - 1]!)) && (at + v.length === text.length || !wordChar.test(text[at + v.length]!))) return true;
+  }
+  return false;
+}
+
+/**
+ * The values a request sent, as a server reads them into what it builds: its query parameters'
+ * and form fields' values and its JSON body's strings to four levels down (`values`), and the parameters' names
+ * (`names`), decoded and case-folded. `tooMany`: more than are compared (fails closed).
+ */
+export interface RequestValues {
+  host: string;
+  values: Set<string>;
+  names: Set<string>;
+  tooMany: boolean;
+}
+
+export function requestValues(request: { host: string; query?: Record<string, string[]> | undefined; form?: Record<string, string[]> | undefined; json?: unknown }): RequestValues {
+  const out: RequestValues = { host: siteName((request.host ?? '').toLowerCase()), values: new Set(), names: new Set(), tooMany: false };
+  const add = (s: string, to: Set<string>): void => {
+    if (out.values.size + out.names.size >= CARRIED_VALUES_MAX) {
+      out.tooMany = true;
+      return;
+    }
+    const v = s.trim().toLowerCase();
+    if (v) to.add(v);
+  };
+  for (const fields of [request.query ?? {}, request.form ?? {}]) {
+    for (const [k, vs] of Object.entries(fields)) {
+      add(k, out.names);
+      for (const v of vs) add(v, out.values);
+    }
+  }
+  // JSON strings to four levels down (a JSON-RPC call's `params`, GraphQL `variables`), bounded.
+  const walk = (x: unknown, depth: number): void => {
+    if (out.tooMany) return;
+    if (typeof x === 'string') add(x, out.values);
+    else if (depth < 4 && x && typeof x === 'object') for (const v of Object.values(x as Record<string, unknown>)) walk(v, depth + 1);
+  };
+  walk(request.json, 0);
+  return out;
+}
+
+/** The link as a URL when it leads to another host than the request's and the request sent values; else undefined. */
+function elsewhere(link: string, sent: RequestValues): URL | undefined | true {
+  if (!sent.values.size && !sent.names.size) return undefined;
+  let target: URL;
+  try {
+    target = new URL(link);
+  } catch {
+    return true;
+  }
+  if (siteName(target.hostname.toLowerCase()) === sent.host) return undefined;
+  return sent.tooMany ? true : target;
+}
+
+/**
+ * Whether a redirect's target, on another host than the request's, carries a value the request
+ * sent (`requestValues`), found in the target's host, decoded path and query as a word of its own
+ * (`state=<v>`, `/cb/<v>`, `ctx=v1.<v>.sig`, `<v>.saas.example`), or anywhere when 6 characters or more; a parameter's
+ * name, as a word. A server that builds its redirect from a stored target and a request field
+ * (OAuth's authorize endpoint sends its errors to the redirect URI the client registered, with the
+ * request's `state`: `/authorize?client_id=<attacker's app>&state=<data>` answers
+ * `Location: https://attacker.example/cb?error=…&state=<data>`) serves a link with the agent's data
+ * in it, whose whole the request never carried, so `echoedBy` does not see it.
+ */
+export function redirectCarriesRequestValue(link: string, sent: RequestValues): boolean {
+  const target = elsewhere(link, sent);
+  if (target === undefined || target === true) return target === true;
+  let path = target.pathname;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // an escape that is not UTF-8: compared as written
+  }
+  // Its host too: a router that sends `?tenant=<data>` to `https://<data>.saas.example/`.
+  let host = target.hostname;
+  try {
+    host = domainToUnicode(host) || host;
+  } catch {
+    // kept as punycode
+  }
+  const whole = `${host}/${path}?${[...target.searchParams].map(([k, v]) => `${k}=${v}`).join('&')}`.toLowerCase();
+  for (const v of sent.values) if (v.length >= CARRIED_VALUE_MIN_INSIDE ? whole.includes(v) : occursAsWord(whole, v)) return true;
+  for (const k of sent.names) if (occursAsWord(whole, k)) return true;
+  return false;
+}
+
+/**
+ * Whether a link in an answer's body, to another host than the request's, has a query value equal
+ * to a value the request sent (3 characters or more): the page built it from the request (an OAuth
+ * error page's "back to the application" link with the request's `state`, a "search elsewhere"
+ * link with the query). Path segments are not compared there: a search for `requests` rightly
+ * serves `https://pypi.org/project/requests/`.
+ */
+export function bodyLinkCarriesRequestValue(link: string, sent: RequestValues): boolean {
+  const target = elsewhere(link, sent);
+  if (target === undefined || target === true) return target === true;
+  for (const [, v] of target.searchParams) {
+    const x = v.trim().toLowerCase();
+    if (x.length >= CARRIED_VALUE_MIN_BODY && sent.values.has(x)) return true;
+  }
+  return false;
+}

@@ -18,6 +18,12 @@ export class SessionSimulation {
   private readonly sessions = new Map<string, Record<string, LabelArrival>>();
   /** Per session, the requests this simulation decided (bounded): labels they brought are its own decisions'. */
   private readonly replayed = new Map<string, Set<string>>();
+  /**
+   * `wrote:` labels any replayed session brought: live, every session, of any agent, is decided as
+   * holding them (a host serves what one session stored there to all), so a replayed draft that
+   * labels a store's write sees its links refused in the sessions after it (fifteenth pass).
+   */
+  private readonly written = new Map<string, LabelArrival>();
 
   /**
    * The description as the simulated session sees it (the input itself when it has no session).
@@ -40,7 +46,10 @@ export class SessionSimulation {
         labels[label] = { ...arrival, outside: true } as LabelArrival;
       }
     }
-    return { ...input, session: { ...s, labels: Object.fromEntries(Object.entries(labels ?? {}).map(([l, a]) => [l, { request_id: a.request_id, host: a.host, time: a.time }])) } };
+    const view: Record<string, LabelArrival> = {};
+    for (const [l, a] of this.written) view[l] = a;
+    for (const [l, a] of Object.entries(labels ?? {})) view[l] = { request_id: a.request_id, host: a.host, time: a.time };
+    return { ...input, session: { ...s, labels: view } };
   }
 
   /**
@@ -57,6 +66,12 @@ export class SessionSimulation {
     // A label taken from the record that this very request brought live (it finished after the one
     // recorded with it): the replayed policy's decision for it decides now.
     const brings = decision.action !== 'deny' && status !== undefined ? new Set(decision.labels ?? []) : new Set<string>();
+    // A `wrote:` label is stored as the request leaves (live: before it, whether or not an answer came).
+    if (decision.action === 'allow' || (decision.action !== 'deny' && status !== undefined)) {
+      for (const l of decision.labels ?? []) {
+        if (l.startsWith('wrote:') && !this.written.has(l)) this.written.set(l, { request_id: input.request.id, host: input.request.host, time: input.request.time });
+      }
+    }
     for (const [l, a] of Object.entries(labels ?? {})) {
       if ((a as { outside?: boolean }).outside && a.request_id === input.request.id && !brings.has(l)) delete labels![l];
     }
@@ -71,7 +86,10 @@ export class SessionSimulation {
   /** A human's change, at its place in the order. */
   apply(e: SessionEvent): void {
     if (e.type === 'reset') this.sessions.delete(e.session);
-    else if (e.label) delete this.sessions.get(e.session)?.[e.label];
+    else if (e.label) {
+      delete this.sessions.get(e.session)?.[e.label];
+      this.written.delete(e.label); // live, a human's clear of a `wrote:` label removes it for every session
+    }
   }
 
   /** The labels a session holds now (tests, reports). */

@@ -17,7 +17,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import type { LabelArrival, SessionInfo } from '../describe/types.ts';
-import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, normalizeLink, pageSkeleton, requestSkeletonSteps, type LinkScanLimits, type RequestSkeletons } from '../describe/links.ts';
+import { LINK_SCAN_LIMITS, LinkScanner, bodyLinkCarriesRequestValue, echoedBy, linkFormat, normalizeLink, pageSkeleton, redirectCarriesRequestValue, requestSkeletonSteps, requestValues, type LinkScanLimits, type RequestSkeletons } from '../describe/links.ts';
 import { TurnGate } from '../lib/turn-gate.ts';
 import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
@@ -430,7 +430,8 @@ function requestSent(ctx: RequestContext, charset: string): () => Generator<void
  *    that link (the redirect stands in for it). The echo check does not apply: what the request
  *    carried is that served link, which the Location often repeats.
  *  - Any other answer's Location is a link of that host's, judged as its body's links are: one the
- *    request carried (an open redirect to `https://evil/?d=<data>` the agent wrote) is not recorded.
+ *    request carried (an open redirect to `https://evil/?d=<data>` the agent wrote) is not recorded;
+ *    nor is one to another host that carries a value the request sent (redirectCarriesRequestValue).
  * Its body's links are not read (a "moved here" page repeats the Location).
  */
 function redirectScan(ctx: RequestContext, location: string, limits: LinkScanLimits, store: AgentSessions): Scan | undefined {
@@ -445,6 +446,13 @@ function redirectScan(ctx: RequestContext, location: string, limits: LinkScanLim
   if (followed) {
     const from = { request_id: p.request_id!, host: p.host! };
     return { feed: () => undefined, finish: async () => { await store.addLinks(session.id, from, [link]); } };
+  }
+  // A redirect to another host built from what the request sent (OAuth's error redirect to the
+  // client's registered URI, with the request's `state`) carries the agent's data without echoing
+  // the whole link: not recorded (fifteenth pass).
+  if (redirectCarriesRequestValue(link, requestValues({ host: r.host, query: r.query, form: r.body.form, json: r.body.json }))) {
+    ctx.audit.location_carries_request = true;
+    return undefined;
   }
   // Read as a page whose text is the link, as the answer wrote it when absolute (its spelling counts for the echo check).
   const written = /^https?:\/\//i.test(raw) ? raw : link;
@@ -528,8 +536,11 @@ class LinkScan implements Scan {
     const sent = await sliced(this.sent(), SKELETON_BUDGET_MS);
     if (sent === budgetSpent) return { urls: [], unjudged: found.length };
     if (!sent) return { urls: [], unjudged: 0 };
-    const page = pageSkeleton(this.ctx.description.request.url);
-    return servedLinks(found, (u) => !echoedBy(u, sent, this.scanner.spellingsOf(u), page));
+    const r = this.ctx.description.request;
+    const page = pageSkeleton(r.url);
+    // A link to another host whose query value is one the request sent: built from the request (fifteenth pass).
+    const values = requestValues({ host: r.host, query: r.query, form: r.body.form, json: r.body.json });
+    return servedLinks(found, (u) => !bodyLinkCarriesRequestValue(u, values) && !echoedBy(u, sent, this.scanner.spellingsOf(u), page));
   }
 }
 

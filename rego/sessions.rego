@@ -993,6 +993,52 @@ response_labels contains written_label(e) if {
 	not agent_writes_to(host) # no browsing source already
 }
 
+# A store is written through one site and served through another: a repository pushed through
+# api.github.com and published by GitHub Pages at `<owner>.github.io`, a Cloudflare deploy served at
+# `*.workers.dev` and `*.pages.dev`, an S3 bucket behind a CloudFront name, a shortener's API and its
+# short domain (fourteenth pass: left open; sites were compared, and these are other sites).
+# `browse.stores` pairs what takes writes (a service's name, or a host pattern) with the host
+# patterns that serve them (`{owner}`: the repository owner a GitHub write names, else any); a
+# write there brings `wrote:` for each, so their links are followed no more (fifteenth pass).
+response_labels contains concat("", ["wrote:", written_key(k)]) if {
+	object.get(browse_conf, "enabled", false) == true
+	object.get(browse_conf, "from_allowed_hosts", true) == true
+	some st in object.get(browse_conf, "stores", [])
+	store_written(st)
+	some p in object.get(st, "serves", [])
+	is_string(p)
+	k := served_written_key(p)
+	some e in extra_host_entries # only where an allowed host could serve them (a browsing source)
+	names_overlap(trim_prefix(trim_prefix(lower(entry_host(e)), "*"), "."), trim_prefix(k, "."))
+}
+
+names_overlap(a, b) if a == b
+
+names_overlap(a, b) if endswith(a, concat("", [".", b]))
+
+names_overlap(a, b) if endswith(b, concat("", [".", a]))
+
+store_written(st) if {
+	input.service.name == st.writes
+	input.service.effect != "read"
+}
+
+store_written(st) if {
+	not input.service
+	host_matches(lower(st.writes), host)
+	agent_sends_to_host
+}
+
+# `{owner}.github.io` → `acme.github.io` for a write naming `acme`, else `.github.io` (every host
+# under it); `*.cloudfront.net` → `.cloudfront.net`; a host as it is.
+served_written_key(p) := replace(lower(p), "{owner}", lower(input.service.params.owner)) if {
+	contains(p, "{owner}")
+	is_string(input.service.params.owner)
+	regex.match(`^[A-Za-z0-9-]+$`, input.service.params.owner)
+} else := substring(lower(p), indexof(p, "."), -1) if {
+	contains(p, "{owner}")
+} else := trim_prefix(lower(p), "*")
+
 agent_sends_to_host if not reads_only
 
 agent_sends_to_host if input.request.body.size > 0
@@ -1182,6 +1228,64 @@ url_texts contains t if {
 
 url_texts contains object.get(input.request, "path", "")
 
+# A header named for a URL to fetch (`X-Url`, `X-Target-Url`, `X-Forward-To`, `X-Proxy-Url`,
+# `Destination-Url` …): fetchers and proxies take the target there too (fifteenth pass; the
+# fourteenth left headers out, since a browser's every cross-site navigation carries a `Referer`,
+# which names no target: neither do `Origin`, `Cookie`, `User-Agent` nor the browser's `Sec-*`).
+url_texts contains v if {
+	some k, vs in object.get(input.request, "headers", {})
+	url_named_header(lower(k))
+	some v in vs
+}
+
+# A URL given encoded: an image proxy takes its source as base64url in the path (imgproxy's
+# `/rs:fill:300/<base64url>.png`, which may split it with `/`) or the query, some as hex (camo's
+# path): decoded, it is a URL like any other (fifteenth pass). Read only where the text begins as
+# `http` does in that encoding (`aHR0c`, `68747470`), so nothing else is decoded.
+url_texts contains d if {
+	segs := object.get(input.request, "segments", [])
+	some i, seg in segs
+	startswith(seg, "aHR0c")
+	d := base64_text(concat("", array.slice(segs, i, count(segs))))
+}
+
+url_texts contains d if {
+	some _, vs in object.get(input.request, "query", {})
+	some v in vs
+	startswith(trim_space(v), "aHR0c")
+	d := base64_text(trim_space(v))
+}
+
+url_texts contains d if {
+	some t in array.concat(object.get(input.request, "segments", []), [v | some _, vs in object.get(input.request, "query", {}); some v in vs])
+	hex_http_start(t)
+	regex.match(`^(?:68747470|48545450)(?:[0-9a-fA-F]{2})+(?:\.[A-Za-z0-9]{1,5})?$`, t)
+	h := lower(split(t, ".")[0])
+	d := concat("", [hex_chars[substring(h, i, 2)] | some i in numbers.range(0, count(h) - 2); i % 2 == 0])
+}
+
+hex_http_start(t) if startswith(t, "68747470")
+
+hex_http_start(t) if startswith(t, "48545450")
+
+# Printable ASCII by its two hex digits (a URL's characters; others are left out).
+printable_ascii := concat("", [` !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`, "`", "abcdefghijklmnopqrstuvwxyz{|}~"])
+
+hex_chars := {sprintf("%02x", [32 + i]): substring(printable_ascii, i, 1) | some i in numbers.range(0, 94)}
+
+# A text as written, and decoded when it begins as `http` does in base64 (an MCP argument or a body
+# field may carry the URL encoded as an image proxy's path does).
+text_forms(t) := {t, base64_text(trim_space(t))} if startswith(trim_space(t), "aHR0c")
+
+else := {t}
+
+base64_text(t) := base64url.decode(replace(replace(trim_right(split(t, ".")[0], "="), "+", "-"), "/", "_"))
+
+url_named_header(k) if {
+	not startswith(k, "sec-")
+	regex.match(`(?:^|[-_])(?:url|uri|target|destination|dest|link|href|src|fetch|redirect|callback|webhook|endpoint|upstream|to)(?:[-_]|$)`, k)
+}
+
 # The hosts a request carries, for the reason.
 carried_url_hosts contains h if {
 	some t in url_texts
@@ -1236,7 +1340,8 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	c.method == "tools/call"
 	mcp_call_is_read(c)
 	some v in mcp_argument_texts(c)
-	text_fetches_elsewhere(v)
+	some t in text_forms(v)
+	text_fetches_elsewhere(t)
 }
 
 # A resource read by an `https://` URI of another site (a fetch server's resource template) too.
@@ -1313,22 +1418,49 @@ fetch_through if {
 	plain_host_request
 	extra_host_allowed
 	not reads_only
-	some t in body_fetch_texts
+	some b in body_fetch_texts
+	some t in text_forms(b)
 	text_fetches_elsewhere(t)
 }
 
-body_fetch_params := fetched_params | {"u", "uri", "link", "links", "target", "targets", "start_url", "start_urls", "website"}
+# Names compared without case, `_` or `-` (`startUrls`, `start_urls`, `webhook-url`). A field a
+# service sends its results to is one too (fifteenth pass: a crawl's `webhook`, `callback_url`,
+# `notify_url`: the service POSTs there), and so are fields below the top level (Apify's
+# `startUrls: [{"url": …}]`, a list of request objects) and Exa's `ids` (its ids are URLs).
+body_fetch_params := {
+	"url", "urls", "imageurl", "imgurl", "image", "src", "pageurl", "u", "uri", "link", "links", "target", "targets",
+	"starturl", "starturls", "website", "ids", "webhook", "webhooks", "webhookurl", "callback", "callbackurl",
+	"notifyurl", "notificationurl", "resultsurl",
+}
+
+body_fetch_key(k) if {
+	is_string(k)
+	lower(replace(replace(k, "_", ""), "-", "")) in body_fetch_params
+}
 
 body_fetch_texts contains v if {
 	is_object(input.request.body.json)
 	some k, x in input.request.body.json
-	lower(k) in body_fetch_params
+	body_fetch_key(k)
 	some v in strings_of(x)
+}
+
+# Below the top level, at most four levels down, in bodies of 64 KiB at most (a bigger body: its top
+# level only, above).
+body_fetch_texts contains v if {
+	x := input.request.body.json
+	is_object(x)
+	input.request.body.size <= 65536
+	walk(x, [p, val])
+	count(p) > 1
+	count(p) <= 4
+	body_fetch_key(p[count(p) - 1])
+	some v in strings_of(val)
 }
 
 body_fetch_texts contains v if {
 	some k, vs in object.get(input.request.body, "form", {})
-	lower(k) in body_fetch_params
+	body_fetch_key(k)
 	some v in vs
 }
 

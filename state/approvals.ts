@@ -271,15 +271,26 @@ export function agentCredentialHeaders(a: Pick<ApprovalRecord, 'credentials' | '
 }
 
 /** What leaves the process in notifications: a summary, never headers, body or query string. */
+/**
+ * Text the agent chose, made unreadable as a link: a dot between two letters or digits (any of the
+ * dots URL parsers read as one) becomes `[.]`, `://` becomes `[:]//`. A chat that unfurls links
+ * fetches what it finds in a message before anyone reads it, so a held request's host and path
+ * (`<data>.evil.example`, `/c/<data>`) relayed into one would leave without a human (fifteenth pass).
+ */
+export function defanged(text: string): string {
+  return text.replace(/:\/\//g, '[:]//').replace(/(?<=[\p{L}\p{N}_-])[.\u3002\uff0e\uff61](?=[\p{L}\p{N}_-])/gu, '[.]');
+}
+
+/** The summary the approval webhook sends: host, path and reason defanged (chats unfurl links). */
 export function publicSummary(a: ApprovalRecord) {
   return {
     id: a.id,
     agent: a.agent,
     method: a.summary.method,
-    host: a.summary.host,
-    path: a.summary.path,
+    host: defanged(a.summary.host),
+    path: defanged(a.summary.path),
     ...(a.summary.operation ? { operation: a.summary.operation } : {}),
-    reason: a.reason,
+    reason: defanged(a.reason),
     ...(a.rule ? { rule: a.rule } : {}),
     risk: a.risk,
     step_up: a.step_up,

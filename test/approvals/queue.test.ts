@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { requireOpa } from '../../engine/toolchain.ts';
-import { ApprovalQueue, ApprovalError, pathMatches, requestHash, type ApprovalEvent } from '../../state/approvals.ts';
+import { ApprovalQueue, ApprovalError, pathMatches, publicSummary, requestHash, type ApprovalEvent } from '../../state/approvals.ts';
 import { TotpStore } from '../../state/totp.ts';
 import { WebhookNotifier } from '../../state/webhook.ts';
 import type { RequestDescription } from '../../describe/types.ts';
@@ -312,8 +313,22 @@ t.test('webhook: summary without secrets, retried with backoff, never blocking',
   const sent = bodies[0] as { contentType: string; body: { type: string; approval: Record<string, unknown> } };
   t.equal(sent.contentType, 'application/json');
   t.equal(sent.body.type, 'approval.created');
-  t.match(sent.body.approval, { id: a.id, agent: 'bot', method: 'DELETE', host: 'api.example.com', path: '/repos/acme/site', operation: 'github:repos.delete', risk: 'high' });
+  t.match(sent.body.approval, { id: a.id, agent: 'bot', method: 'DELETE', host: 'api[.]example[.]com', path: '/repos/acme/site', operation: 'github:repos.delete', risk: 'high' });
   t.notMatch(JSON.stringify(sent.body), /SHOULDNOTLEAK|redacted|authorization/, 'no query, headers or body in the payload');
+
+  // Fifteenth pass: a chat that unfurls links fetches what a message holds before anyone reads it,
+  // so a held request's host and path relayed into one (`<data>.evil.example`, `/c/<data>`, a URL
+  // in the path, the reason naming the host) left without a human. Property over where the data
+  // sits and which dot spells it: nothing in the payload reads as a host name or a URL.
+  const linkish = /[\p{L}\p{N}_-][.\u3002\uff0e\uff61][\p{L}\p{N}_-]|:\/\//u;
+  const word = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,10}$/);
+  fc.assert(fc.property(word, word, fc.constantFrom('.', '\u3002', '\uff0e', '\uff61'), fc.constantFrom('path', 'url-in-path', 'reason'), (data, tld, dot, where) => {
+    const host = `${data}${dot}evil${dot}${tld}x`;
+    const p = where === 'url-in-path' ? `/r/https://${host}/c` : `/c/${data}${dot}${tld}/x.png`;
+    const record = { id: 'ap_1', agent: 'bot', summary: { method: 'GET', host, path: p }, reason: `GET ${host}${p} can carry data out.`, risk: 'high', step_up: false, status: 'pending', created: '', expires: '' };
+    const sent = publicSummary(record as unknown as Parameters<typeof publicSummary>[0]);
+    return !linkish.test(sent.host) && !linkish.test(sent.path) && !linkish.test(sent.reason) && sent.reason.endsWith('out.');
+  }), { numRuns: 50 });
 
   const dead = new WebhookNotifier({ url: 'http://127.0.0.1:1/hook?token=abc', attempts: 2, baseDelayMs: 10, log: (l) => logs.push(l) });
   dead.notify({ x: 1 });

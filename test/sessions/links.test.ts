@@ -2,7 +2,7 @@
 // (property), and its bounds.
 import fc from 'fast-check';
 import t from 'tap';
-import { LinkScanner, linkFormat, normalizeLink } from '../../describe/links.ts';
+import { LinkScanner, bodyLinkCarriesRequestValue, linkFormat, normalizeLink, redirectCarriesRequestValue, requestValues } from '../../describe/links.ts';
 
 const scan = (format: 'html' | 'json' | 'text', body: string, cuts: number[] = [], limits?: ConstructorParameters<typeof LinkScanner>[2]): string[] => {
   const s = new LinkScanner(format, 'https://page.example/dir/index.html', limits);
@@ -118,4 +118,21 @@ t.test('a link carried in a link\'s query value is served too (property)', async
   t.same(scan('html', '<a href="/s?q=red+shoes&amp;u=/local&amp;v=ftp://x.example/">s</a>'), ['https://page.example/s?q=red+shoes&u=/local&v=ftp://x.example/']);
   const many = Array.from({ length: 6 }, (_, i) => `u${i}=${encodeURIComponent(`https://t${i}.example/`)}`).join('&amp;');
   t.equal(scan('html', `<a href="/m?${many}">m</a>`).length, 1 + 4);
+});
+
+// Fifteenth pass: a link a server builds to another host from a value the request sent (OAuth's
+// error redirect with `state`, a JSON-RPC or GraphQL call's nested value) is the agent's data.
+t.test('a link to another host carrying a request value, wherever the request held it', async (t) => {
+  const value = fc.stringMatching(/^[a-z0-9][a-z0-9-]{2,15}$/);
+  fc.assert(fc.property(value, fc.integer({ min: 0, max: 3 }), fc.constantFrom('query', 'form', 'json'), (v, depth, where) => {
+    let nested: unknown = v;
+    for (let i = 0; i < depth; i++) nested = i % 2 ? [nested] : { params: nested };
+    const sent = requestValues({
+      host: 'idp.example', query: where === 'query' ? { state: [v] } : {},
+      ...(where === 'form' ? { form: { state: [v] } } : {}), ...(where === 'json' ? { json: { call: nested } } : {}),
+    });
+    return redirectCarriesRequestValue(`https://evil.example/cb?state=${v}`, sent) && bodyLinkCarriesRequestValue(`https://evil.example/cb?error=x&state=${v}`, sent)
+      && !redirectCarriesRequestValue('https://blog.example/help?topic=oauth', sent) && !bodyLinkCarriesRequestValue('https://pypi.org/project/' + v + '/', sent)
+      && !redirectCarriesRequestValue(`https://www.idp.example/cb?state=${v}`, sent);
+  }), { numRuns: 100 });
 });
