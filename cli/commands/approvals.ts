@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
 import { base64Sections } from '../../studio/app/base64-text.ts';
 import { forwardedHosts } from '../../studio/app/forwarded-hosts.ts';
+import { aspNetReading, phpReading } from '../../studio/app/param-names.ts';
 import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.ts';
 
 import { airlockRunning } from '../../runtime/running.ts';
@@ -69,10 +70,16 @@ function queryLines(url: string): string[] {
     return [];
   }
   const list = (text: string): string => [...new URLSearchParams(text)].map(([k, v]) => `${k} = ${v}`).join(', ');
+  // The names PHP and ASP.NET register parameters under (`mail.to` is `mail_to`, `TO` is `to`) and the value each uses.
+  const params = [...new URLSearchParams(search.slice(1))];
+  const php = phpReading(params);
+  const asp = aspNetReading(params);
   return [
     ...(/[%+]/.test(search) ? [`query      ${list(search.slice(1))}`] : []),
     ...(search.includes(';') ? [`rack query ${list(search.slice(1).replaceAll(';', '&'))} (Rack 2: Rails, Sinatra read ";" as "&")`] : []),
     ...(/%u[0-9a-f]{4}/i.test(search) ? [`iis query  ${[...new URLSearchParams(search.slice(1))].map(([k, v]) => `${percentU(k)} = ${percentU(v)}`).join(', ')} (classic ASP.NET, IIS: %uXXXX undone too)`] : []),
+    ...(php ? [`php query  ${php.map(([k, v]) => `${k} = ${v}`).join(', ')} (PHP drops a blank before a name, reads "." and blanks in it as "_", uses the last of a name)`] : []),
+    ...(asp ? [`asp query  ${asp.map(([k, v]) => `${k} = ${v}`).join(', ')} (ASP.NET: names in any letter case are one, values joined by commas)`] : []),
   ];
 }
 

@@ -19,6 +19,7 @@ import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, dayTime, errorText, json, timeText, toast } from './base.ts';
 import { base64Sections } from './base64-text.ts';
 import { forwardedHosts } from './forwarded-hosts.ts';
+import { aspNetReading, phpReading } from './param-names.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
@@ -880,7 +881,12 @@ export class ApprovalsView extends LightElement {
     const rack = u.search.includes(';') ? [...new URLSearchParams(u.search.slice(1).replaceAll(';', '&'))] : [];
     // Classic ASP.NET and IIS also undo `%uXXXX`, which other servers leave as text: `?to=%u0064%u0072…`.
     const iis = /%u[0-9a-f]{4}/i.test(u.search) ? [...new URLSearchParams(u.search.slice(1))].map(([k, v]) => [percentU(k), percentU(v)] as const) : [];
-    if (!path && !query.length && !rack.length && !iis.length) return nothing;
+    // PHP registers `mail.to`, ` to` and `to[` under other names (`mail_to`, `to`, `to_`) and uses the
+    // last of a name; ASP.NET reads `to` and `TO` as one name: the card says which value each uses.
+    const params = [...new URLSearchParams(u.search.slice(1))];
+    const php = phpReading(params) ?? [];
+    const asp = aspNetReading(params) ?? [];
+    if (!path && !query.length && !rack.length && !iis.length && !php.length && !asp.length) return nothing;
     const pairs = (list: ReadonlyArray<readonly [string, string]>) => list.map(([k, v], i) => html`${i ? ', ' : ''}<span class="mono">${vis(k)} = ${vis(v)}</span>`);
     return html`<p class="small decoded-url" data-testid="decoded-url">As the server reads the URL:${path
         ? html` path segments ${path.map((seg, i) => html`${i ? ' / ' : ''}<span class="mono">${vis(seg)}</span>`)}`
@@ -890,6 +896,10 @@ export class ApprovalsView extends LightElement {
         ? html`${path || query.length ? ';' : ''} as Rack 2 (Rails, Sinatra) reads the query, <span class="mono">;</span> separating too: ${pairs(rack)}`
         : nothing}${iis.length
         ? html`${path || query.length || rack.length ? ';' : ''} as classic ASP.NET (IIS) reads the query, <span class="mono">%uXXXX</span> undone too: ${pairs(iis)}`
+        : nothing}${php.length
+        ? html`${path || query.length || rack.length || iis.length ? ';' : ''} <b>as PHP reads the query</b> (a blank before a name dropped, <span class="mono">.</span> and blanks in it read as <span class="mono">_</span>, the last of a repeated name used): ${pairs(php)}`
+        : nothing}${asp.length
+        ? html`${path || query.length || rack.length || iis.length || php.length ? ';' : ''} <b>as ASP.NET reads the query</b> (names in any letter case are one name, its values joined by commas): ${pairs(asp)}`
         : nothing}</p>`;
   }
 

@@ -42,6 +42,28 @@ t.test('the query is printed as servers read it: escapes undone, and split at ";
   t.match(details(view({ url: `https://api.example/v1/send?payload=${payload}`, query: { payload: [payload] } })), /the query as the server reads it \(base64 values decoded\):\n── \.payload\[0\]: base64, decoded\n\{"to": "drop@attacker\.example"\}/, 'a base64 query value is printed decoded');
 });
 
+t.test('the query is printed with the names PHP and ASP.NET register its parameters under, and the value each uses (fifteenth pass)', async (t) => {
+  // PHP reads `mail.to` (and ` mail to`, `mail to`) as `mail_to` and uses the last; the card read two parameters.
+  const php = details(view({ url: 'https://api.example/v1/send?mail_to=boss@corp.example&mail.to=drop@attacker.example' }));
+  t.match(php, /^php query +mail_to = drop@attacker\.example \(PHP/m);
+  t.match(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example&%20to=drop@attacker.example' })), /^php query +to = drop@attacker\.example /m, 'a blank before the name is dropped');
+  t.match(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example&to[]=drop@attacker.example' })), /^php query +to\[\] = drop@attacker\.example /m, 'an array under the name replaces its value');
+  t.match(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example&TO=drop@attacker.example' })), /^asp query +to = boss@corp\.example,drop@attacker\.example \(ASP\.NET/m, 'ASP.NET reads names in any case as one');
+  const plain = details(view({ url: 'https://api.example/v1/send?expand[]=a&expand[]=b&to=boss@corp.example&to=cfo@corp.example' }));
+  t.notMatch(plain, /php query|asp query/, 'names every server reads as sent add no line');
+  const fc = (await import('fast-check')).default;
+  const spelling = fc.tuple(fc.nat({ max: 2 }), fc.constantFrom('_', '.', ' '), fc.boolean()).map(([blanks, sep, nul]) => `${' '.repeat(blanks)}mail${sep}to${nul ? '\0x' : ''}`);
+  fc.assert(
+    fc.property(spelling, spelling, (first, second) => {
+      const search = new URLSearchParams([[first, 'boss@corp.example'], [second, 'drop@attacker.example']]).toString();
+      const out = details(view({ url: `https://api.example/v1/send?${search}` }));
+      if (first === 'mail_to' && second === 'mail_to') return !/php query/.test(out);
+      return /^php query +mail_to = drop@attacker\.example \(PHP/m.test(out);
+    }),
+    { numRuns: 60 },
+  );
+});
+
 t.test('a method override and a rewritten path are printed', async (t) => {
   const out = details(view({ method_override: { values: ['DELETE'], sources: ['header:x-http-method-override'], ambiguous: false }, headers: { 'x-original-url': ['/admin/delete-everything'] } }));
   t.match(out, /DELETE/);
