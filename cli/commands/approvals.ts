@@ -11,6 +11,7 @@ import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
 import { base64Sections } from '../../studio/app/base64-text.ts';
 import { forwardedHosts } from '../../studio/app/forwarded-hosts.ts';
 import { aspNetReading, phpReading } from '../../studio/app/param-names.ts';
+import { LOOKALIKE_PARTS, lookalikes } from '../../studio/app/lookalikes.ts';
 import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.ts';
 
 import { airlockRunning } from '../../runtime/running.ts';
@@ -59,6 +60,27 @@ export function line(a: View): string {
   const flags = [a.held ? 'held' : '', a.needs_step_up ? 'totp' : ''].filter(Boolean).join(',');
   // What the agent sent (path, operation) and the reason quoting it print as one line each.
   return `${terminalText(`${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${a.summary.host}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}`)}\n    ${terminalText(a.reason)}`;
+}
+
+/**
+ * `airlock approvals list`: one entry per approval, and under each waiting one that looks like
+ * others of its agent (the same method, host and path) a line saying so and in what it differs: an
+ * agent that sends two harmless requests and a third with `Stripe-Account: acct_1Attacker` printed
+ * three lines that read alike, approved by id one after the other (the studio's cards say it).
+ */
+export function listText(list: View[]): string {
+  const alike = lookalikes(list.filter((a) => a.status === 'pending'));
+  return list.map((a) => {
+    const l = alike.get(a.id);
+    if (!l) return line(a);
+    const others = `${l.others} other waiting request${l.others === 1 ? '' : 's'} of this agent ${l.others === 1 ? 'goes' : 'go'} to the same method, host and path`;
+    const note = l.partial
+      ? `look-alike: ${others}; what tells them apart is in their whole requests: read each (airlock approvals show ${a.id})`
+      : l.own.length
+        ? `LOOK-ALIKE: ${others}, and this one is unlike ${l.others === 1 ? 'it' : 'every one of them'} in ${l.own.slice(0, LOOKALIKE_PARTS).join(', ')}${l.own.length > LOOKALIKE_PARTS ? ` and ${l.own.length - LOOKALIKE_PARTS} more header(s)` : ''}: read it before approving (airlock approvals show ${a.id})`
+        : `look-alike: ${others}; ${l.same ? `${l.same} of them ${l.same === 1 ? 'is' : 'are'} this very request` : 'each of its parts is also in another one'}, and each approval lets through only its own request`;
+    return `${line(a)}\n    ${terminalText(note)}`;
+  }).join('\n');
 }
 
 /** `query` (escapes undone) and `rack query` (`;` separating too) lines for a URL, when they read otherwise than it. */
@@ -202,7 +224,7 @@ export function register(program: Command): void {
       }
       if (opts.json) return print(JSON.stringify(list, null, 2));
       if (!list.length) return print(status ? `no ${status} approvals` : 'no approvals');
-      print(list.map(line).join('\n'));
+      print(listText(list));
     });
 
   common(approvals.command('show').description('show one approval with the request it holds').argument('<id>', 'approval id (or a unique prefix)'))

@@ -1,7 +1,7 @@
 // `airlock approvals show` is what a person reads before `approve` in a terminal: it must name what
 // the server will run, not a harmless-looking part of it (issue 17, held-out pass, the CLI side).
 import t from 'tap';
-import { details } from '../../cli/commands/approvals.ts';
+import { details, listText } from '../../cli/commands/approvals.ts';
 import { formatExplanation } from '../../engine/explain.ts';
 
 type View = Parameters<typeof details>[0];
@@ -62,6 +62,23 @@ t.test('the query is printed with the names PHP and ASP.NET register its paramet
     }),
     { numRuns: 60 },
   );
+});
+
+t.test('approvals list says which waiting requests look alike and in what one differs (fifteenth pass)', async (t) => {
+  // Two harmless charges and a third with the attacker's Stripe-Account: three list lines that read alike.
+  const charge = (id: string, headers: Record<string, string[]>, hash: string): View => {
+    const v = view({ url: 'https://api.stripe.com/v1/charges', path: '/v1/charges', host: 'api.stripe.com', headers, body: { size: 12, sha256: 'b', content_type: 'application/x-www-form-urlencoded', truncated: false, form: { amount: ['500'] } } });
+    return { ...v, id, request_hash: hash, description_complete: true, summary: { method: 'POST', host: 'api.stripe.com', path: '/v1/charges' } } as View;
+  };
+  const out = listText([charge('ap_a', {}, 'h1'), charge('ap_b', {}, 'h1'), charge('ap_c', { 'stripe-account': ['acct_1Attacker'] }, 'h2')]);
+  const entries = out.split(/\n(?=ap_)/);
+  t.equal(entries.length, 3);
+  t.match(entries[2], /LOOK-ALIKE: 2 other waiting requests of this agent go to the same method, host and path, and this one is unlike every one of them in header stripe-account: read it before approving \(airlock approvals show ap_c\)/);
+  t.match(entries[0], /look-alike: 2 other waiting requests .*1 of them is this very request/);
+  t.notMatch(entries[0], /LOOK-ALIKE/, 'a twin is no warning');
+  t.notMatch(listText([charge('ap_a', {}, 'h1')]), /look-alike/i, 'one request alone: no note');
+  const resolved = { ...charge('ap_d', { 'stripe-account': ['acct_1Attacker'] }, 'h3'), status: 'approved' } as View;
+  t.notMatch(listText([charge('ap_a', {}, 'h1'), resolved]), /look-alike/i, 'only waiting requests are compared');
 });
 
 t.test('a method override and a rewritten path are printed', async (t) => {
