@@ -724,7 +724,7 @@ export class ApprovalsView extends LightElement {
       return { ok: false, why: `the card shows the first ${bytesText(HEX_BYTES)} of this ${bytesText(shown)} binary body: download it to see the rest`, ackable: true };
     }
     if (v.available) return { ok: false, why: `load the whole body (${bytesText(v.size)}) and read it before approving`, ackable: false };
-    if ((b?.ambiguous || b?.json !== undefined) && v.unseen) return { ok: false, why: visibleString(v.unseen), ackable: true };
+    if ((b?.ambiguous || b?.json !== undefined || b?.form !== undefined) && v.unseen) return { ok: false, why: visibleString(v.unseen), ackable: true };
     return { ok: false, why: `only a preview of this ${bytesText(v.size)} body is kept once the agent's request is no longer held; it shows whole again when the agent retries`, ackable: true };
   }
 
@@ -929,7 +929,7 @@ export class ApprovalsView extends LightElement {
       ? `Body: ${bytesText(size)} (${type}) — servers read it in more than one way; below is one reading of it, not the bytes sent`
       : wholeInRecord
       ? `Body: ${bytesText(size)} (${type})${b?.json !== undefined ? ', parsed JSON' : b?.form !== undefined ? ', parsed form' : ''}, shown whole`
-      : b?.json !== undefined && preview
+      : (b?.json !== undefined || b?.form !== undefined) && preview
       ? `Body: ${bytesText(size)} (${type}) — the parsed copy the record keeps, not the bytes sent: ${visibleString(v?.unseen ?? 'it may differ from them')}`
       : preview
         ? `Body: a preview of ${Math.min(preview.length, size)} characters of ${bytesText(size)} (${type}) — the rest is not shown`

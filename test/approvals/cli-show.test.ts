@@ -2,6 +2,7 @@
 // the server will run, not a harmless-looking part of it (issue 17, held-out pass, the CLI side).
 import t from 'tap';
 import { details, listText } from '../../cli/commands/approvals.ts';
+import { bodyVisibility } from '../../state/approval-body.ts';
 import { formatExplanation } from '../../engine/explain.ts';
 
 type View = Parameters<typeof details>[0];
@@ -62,6 +63,28 @@ t.test('the query is printed with the names PHP and ASP.NET register its paramet
     }),
     { numRuns: 60 },
   );
+});
+
+t.test('a kept form whose field names PHP or ASP.NET read as one is not the body shown whole: the order sent decides the value (fifteenth pass)', async (t) => {
+  const form = (f: Record<string, string[]>) => ({ size: 60, sha256: '', content_type: 'application/x-www-form-urlencoded', truncated: false, form: f });
+  const fc = (await import('fast-check')).default;
+  // Another spelling of `mail_to` beside it: a blank before, `.` or a blank inside, a NUL after, another case, an array of it.
+  const php = fc.tuple(fc.nat({ max: 2 }), fc.constantFrom('_', '.', ' '), fc.constantFrom('', '\0x', '[]', '[0]'))
+    .map(([blanks, sep, tail]) => `${' '.repeat(blanks)}mail${sep}to${tail}`);
+  const asp = fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }).map((up) => [...'mail_to'].map((c, i) => (up[i] ? c.toUpperCase() : c)).join(''));
+  const spelling = fc.oneof(php, asp).filter((n) => n !== 'mail_to');
+  fc.assert(
+    fc.property(spelling, fc.boolean(), (other, first) => {
+      const f = first ? { mail_to: ['boss@corp.example'], [other]: ['drop@attacker.example'] } : { [other]: ['drop@attacker.example'], mail_to: ['boss@corp.example'] };
+      const b = form(f);
+      const out = details(view({ body: b }));
+      return bodyVisibility(b) === 'partial' && /^warning +the kept copy of this form groups its fields by name, while PHP or ASP\.NET read .* as one field .*approving it needs --accept-unseen-body/m.test(out);
+    }),
+    { numRuns: 60 },
+  );
+  for (const f of [{ 'user[name]': ['a'], 'user[email]': ['b'] }, { 'ids[]': ['1', '2'], limit: ['3'] }, { to: ['boss@corp.example', 'cfo@corp.example'] }, { mail_to: ['a'], subject: ['b'] }]) {
+    t.equal(bodyVisibility(form(f)), 'whole', `${JSON.stringify(f)}: every server reads these names as sent`);
+  }
 });
 
 t.test('approvals list says which waiting requests look alike and in what one differs (fifteenth pass)', async (t) => {
