@@ -63,7 +63,18 @@ function multipartReading(bytes: Buffer, contentType: string): ServerReading | {
   // header line. `name="subject"; name*=UTF-8''%74%6f` is the field `to` to Flask.
   const names = parts.map((p) => (/content-disposition/i.test(p.head) ? dispositionNames(p.head) : []));
   const boundaries = multipartBoundaries(contentType).length;
-  if (boundaries < 2 && !names.some((n) => n.length > 1) && !parts.some((p) => encoded(p.headers) || charsetOf(p.headers) || manyCharsets(p.headers))) return undefined;
+  // PHP and ASP.NET register a part's field under another name than sent (` to`, `mail.to`, `TO`)
+  // and use one value of the fields so merged: the parts as they read them.
+  const fields = parts.flatMap((p, i): Array<[string, string]> => {
+    const value = names[i]!.length ? partText(p.content, p.headers['content-type'], i + 1) : undefined;
+    return typeof value === 'string' ? [[names[i]![0]!, value]] : [];
+  });
+  const byName = [phpReading(fields), aspNetReading(fields)] as const;
+  const merged = [
+    ...(byName[0] ? [`── ${PHP_HOW}\n${byName[0].map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n')}`] : []),
+    ...(byName[1] ? [`── ${ASPNET_HOW}\n${byName[1].map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n')}`] : []),
+  ];
+  if (boundaries < 2 && !merged.length && !names.some((n) => n.length > 1) && !parts.some((p) => encoded(p.headers) || charsetOf(p.headers) || manyCharsets(p.headers))) return undefined;
   const sections: string[] = boundaries > 1 ? [`(the Content-Type names ${boundaries} boundaries, and servers take different ones: the parts under each follow)`] : [];
   for (const [i, p] of parts.entries()) {
     const field = names[i]!.length > 1 ? `the field servers read it as: ${names[i]!.map((n) => JSON.stringify(n)).join(' or ')}` : '';
@@ -73,7 +84,7 @@ function multipartReading(bytes: Buffer, contentType: string): ServerReading | {
     if (typeof text !== 'string') return text;
     sections.push(`── part ${i + 1}${what ? `: ${what}` : ''}\n${text}`);
   }
-  return { how: 'each part with its field name, transfer encoding and charset as servers read them', text: sections.join('\n') };
+  return { how: `each part with its field name, transfer encoding and charset as servers read them${merged.length ? ', and the fields as PHP or ASP.NET name them' : ''}`, text: [...sections, ...merged].join('\n') };
 }
 
 /**
