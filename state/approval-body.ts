@@ -154,3 +154,14 @@ export function mergedFormNames(form: Record<string, unknown>): string[][] {
   }
   return out;
 }
+
+/**
+ * Why approving a request whose cookies carry one of its parameters (`request.cookie_params`) is a
+ * knowing choice: the server may take the parameter from the cookie, whose value nobody is shown
+ * (cookies are redacted), not from the query or form the card shows. Undefined when none does.
+ */
+export function cookieParamsText(request: { cookie_params?: unknown }): string | undefined {
+  const names = Array.isArray(request.cookie_params) ? request.cookie_params.map(String) : [];
+  if (!names.length) return undefined;
+  return `the request carries a cookie named like its parameter ${names.map((n) => JSON.stringify(n)).join(', ')}, and servers may read the parameter from that cookie (PHP's $_REQUEST takes it over the query and form when request_order is unset, classic ASP.NET's Request[…] where they lack it), whose value is not shown (cookies are redacted)`;
+}

@@ -15,7 +15,7 @@ import { LOOKALIKE_PARTS, lookalikes } from '../../studio/app/lookalikes.ts';
 import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.ts';
 
 import { airlockRunning } from '../../runtime/running.ts';
-import { roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
+import { cookieParamsText, roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
 import { percentU } from '../../describe/body.ts';
 import { ApprovalError, ApprovalQueue, agentCredentialHeaders, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
@@ -126,6 +126,7 @@ export function details(a: View, held?: HeldBodyAnswer): string {
       .filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')))
       .map(([n, v]) => `acts on    ${v.join(', ')} (the ${n} header names this path, not the request line's)`),
     ...forwardedHosts(r.headers ?? {}, r.host, r.port).map(([n, h]) => `acts for   host ${h} (the ${n} header names it, not ${r.host}: servers that trust forwarding headers serve that host)`),
+    ...(Array.isArray(r.cookie_params) && r.cookie_params.length ? [`reads      ${r.cookie_params.join(', ')} from a cookie, maybe (PHP's $_REQUEST takes a cookie over the query and form without a php.ini; classic ASP.NET's Request[…] where they lack it): cookie values are not shown`] : []),
     ...(a.description.service ? [`operation  ${a.description.service.name}:${a.description.service.operation} (${a.description.service.effect})`] : []),
     ...(a.description.sql ? [`sql        ${a.description.sql.statements.map((s) => s.kind).join(', ')}${a.description.sql.destructive ? ' (destructive)' : ''}`] : []),
     // Every call of a batch, with the SQL each one carries.
@@ -165,7 +166,8 @@ export function details(a: View, held?: HeldBodyAnswer): string {
   }
   // Without the held bytes, what the record's copy cannot show (a cut preview, a charset's reading,
   // XML or YAML as written): said before the preview, as approving it will ask.
-  const unseen = !held && a.status === 'pending' && rounded === undefined && !r.body.ambiguous ? unseenBodyText(r.body, undefined, bodyCut(a)) : undefined;
+  const unseen = (!held && a.status === 'pending' && rounded === undefined && !r.body.ambiguous ? unseenBodyText(r.body, undefined, bodyCut(a)) : undefined)
+    ?? (a.status === 'pending' ? cookieParamsText(r) : undefined);
   if (unseen) shown.push(terminalText(`warning    ${unseen}: approving it needs --accept-unseen-body`));
   if (held?.text !== undefined && held.text !== preview) shown.push('', `body as sent${held.content_encoding?.length && !held.decode_error ? ` (decoded from ${held.content_encoding.join(', ')})` : ''}:`, terminalText(held.text, true));
   else if (preview) shown.push('', r.body.text_truncated && preview === r.body.text ? `body preview (its first ${preview.length} characters; the rest is not in the record):` : 'body preview:', terminalText(preview, true));
@@ -267,8 +269,9 @@ export function register(program: Command): void {
             // Nothing is held while Airlock is stopped: only the record's preview exists.
             const record = q.get(id);
             // What `airlock approvals show` prints: the whole description, not the record's shortened copy.
-            const unseen = unseenBodyText(record.description.request.body, undefined, bodyCut(record))
-              && unseenBodyText(((await q.fullDescription(record.id)) ?? record.description).request.body, undefined);
+            const whole = (await q.fullDescription(record.id)) ?? record.description;
+            const unseen = (unseenBodyText(record.description.request.body, undefined, bodyCut(record))
+              && unseenBodyText(whole.request.body, undefined)) || cookieParamsText(whole.request);
             if (unseen && !opts.acceptUnseenBody) throw new CliError(`not approved: ${unseen}. Deny it, or pass --accept-unseen-body to approve it knowingly`);
             return q.approve(id, {
             by: 'cli',

@@ -694,6 +694,11 @@ export class ApprovalsView extends LightElement {
   /** Whether the whole body can be on the card now (see bodyGate). */
   private bodyShown(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
     if (st.serverUnseen) return { ok: false, why: st.serverUnseen, ackable: true };
+    // A parameter the server may read from a cookie: its value is redacted, so it is never on the card.
+    const cookies = Array.isArray(a.description?.request?.cookie_params) ? a.description.request.cookie_params : [];
+    if (cookies.length) {
+      return { ok: false, why: `the request carries a cookie named like its parameter ${cookies.map((n) => `"${visibleString(n)}"`).join(', ')}, which the server may read instead of what the card shows, and cookie values are not shown`, ackable: true };
+    }
     // A handshake is all the card can show of a WebSocket: what goes over it once open is never on a card.
     const upgrade = a.description?.request?.upgrade;
     if (upgrade) {
@@ -737,10 +742,13 @@ export class ApprovalsView extends LightElement {
     const headers = r.headers ?? {};
     const rewrites = Object.entries(headers).filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')));
     const hosts = forwardedHosts(headers, r.host, r.port);
-    if (!o && !rewrites.length && !hosts.length) return nothing;
+    const cookies = Array.isArray(r.cookie_params) ? r.cookie_params : [];
+    if (!o && !rewrites.length && !hosts.length && !cookies.length) return nothing;
     return html`${o
         ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may run this as ${vis(o.values.join(' or ') || '?')}</b>, not ${vis(r.method)}: a method override in ${vis(o.sources.join(', '))}${o.ambiguous ? html` (ambiguous${o.reason ? html`: ${vis(o.reason)}` : ''})` : ''}.</p>`
-        : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}`;
+        : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}${cookies.length
+        ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may read ${cookies.map((c, i) => html`${i ? ', ' : ''}<span class="mono">${vis(c)}</span>`)} from a cookie</b>, not from the query or form shown: PHP's <span class="mono">$_REQUEST</span> takes a cookie over both when <span class="mono">request_order</span> is unset (as without a php.ini), classic ASP.NET's <span class="mono">Request[…]</span> where they lack the name. Cookie values are not shown.</p>`
+        : nothing}`;
   }
 
   /** The policy's reason, the request's own text in it set apart (reasonPieces), once per reason. */

@@ -88,6 +88,13 @@ t.test('a kept form whose field names PHP or ASP.NET read as one is not the body
   }
 });
 
+t.test('a parameter the server may read from a cookie is printed, and approving it needs --accept-unseen-body (fifteenth pass)', async (t) => {
+  const out = details(view({ url: 'https://api.example/v1/send?to=boss@corp.example', headers: { cookie: ['[redacted]'] }, cookie_params: ['to'] }));
+  t.match(out, /^reads +to from a cookie, maybe \(PHP's \$_REQUEST/m);
+  t.match(out, /^warning +the request carries a cookie named like its parameter "to".*approving it needs --accept-unseen-body/m);
+  t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example', headers: { cookie: ['[redacted]'] } })), /from a cookie/, 'no such cookie, no line');
+});
+
 t.test('approvals list says which waiting requests look alike and in what one differs (fifteenth pass)', async (t) => {
   // Two harmless charges and a third with the attacker's Stripe-Account: three list lines that read alike.
   const charge = (id: string, headers: Record<string, string[]>, hash: string): View => {

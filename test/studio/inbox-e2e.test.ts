@@ -587,6 +587,22 @@ t.test('a method override and a rewritten path are on the card, not only in the 
   t.match(all, /\/admin\/delete-everything/, 'so is the path it acts on');
   await queue.deny(id, { by: 'test' });
   await reply;
+  // Fifteenth pass: a cookie named like a query parameter. PHP's $_REQUEST (no php.ini) takes the
+  // cookie over the query: the mail goes to the cookie's address, which the card shows `[redacted]`.
+  const viaCookie = curl('POST', '/v1/cookie-param?to=boss@corp.example', { body: '{}', headers: ['Cookie: session=s1; to=drop@attacker.example'] });
+  await card(page, '/v1/cookie-param?to=boss@corp.example').waitFor();
+  const cid = await idOf('/v1/cookie-param?to=boss@corp.example');
+  const csel = `[data-approval="${cid}"]`;
+  t.match(await page.textContent(`${csel} [data-testid=runs-as]`), /The server may read to from a cookie/, 'the card says the parameter may come from a cookie');
+  await page.waitForSelector(`${csel} .approve-blocked >> text=cookie values are not shown`);
+  t.ok(await page.isDisabled(`${csel} [data-action=approve]`), 'approving it is a choice, not a click');
+  const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+  const session = login.headers.getSetCookie()[0]!.split(';')[0]!;
+  const { csrf } = (await login.json()) as { csrf: string };
+  const refused = await fetch(`${live.studioBase}/api/approvals/${cid}/approve`, { method: 'POST', headers: { cookie: session, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });
+  t.match(await refused.json(), { code: 'body-not-shown' }, 'the API refuses it without accept_unseen_body');
+  await queue.deny(cid, { by: 'test' });
+  await viaCookie;
 });
 
 t.test('the card says whose credentials the request acts with: your secret, or the agent\'s own', async (t) => {
