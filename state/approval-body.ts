@@ -77,7 +77,7 @@ export function unseenBodyText(body: BodySummary, heldBytes: number | undefined,
   }
   const merged = body.form !== undefined ? mergedFormNames(body.form) : [];
   if (merged.length) {
-    return `the kept copy of this form groups its fields by name, while PHP or ASP.NET read ${merged.map((g) => g.map((n) => JSON.stringify(n)).join(' and ')).join('; ')} as one field and use the value sent last (ASP.NET: all of them joined): which one that is only the bytes show, and they are kept only while the request is held`;
+    return `the kept copy of this form groups its fields by name, while PHP, Rack 2 or ASP.NET read ${merged.map((g) => g.map((n) => JSON.stringify(n)).join(' and ')).join('; ')} as one field and use the value sent last (ASP.NET: all of them joined): which one that is only the bytes show, and they are kept only while the request is held`;
   }
   const rounded = body.json !== undefined ? roundedNumber(body.json) : undefined;
   if (rounded !== undefined) {
@@ -136,7 +136,11 @@ export function mergedFormNames(form: Record<string, unknown>): string[][] {
     const open = trimmed.indexOf('[');
     const array = open >= 0 && trimmed.indexOf(']', open) > 0 && !trimmed.slice(0, open).includes('\0');
     if (array) arrays.add(name);
-    for (const key of [`php:${phpName(name)}`, `asp:${name.toLowerCase()}`]) {
+    // Rack 2 drops brackets around a plain name (`[to]`, `to]` are `to`; studio/app/param-names.ts rackName).
+    const bare = name.replace(/^[[\]]+/, '');
+    const cut = bare.search(/[[\]]/);
+    const rack = cut < 0 ? bare : /^\]*$/.test(bare.slice(cut)) ? bare.slice(0, cut) : undefined;
+    for (const key of [`php:${phpName(name)}`, `asp:${name.toLowerCase()}`, ...(rack ? [`rack:${rack}`] : [])]) {
       const g = groups.get(key) ?? new Set<string>();
       g.add(name);
       groups.set(key, g);

@@ -13,7 +13,7 @@ import { multipartParts } from '../proxy/mime-parts.ts';
 import { dispositionNames } from '../describe/content-disposition.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { base64Sections } from './app/base64-text.ts';
-import { ASPNET_HOW, PHP_HOW, aspNetReading, phpReading } from './app/param-names.ts';
+import { ASPNET_HOW, PHP_HOW, RACK_HOW, aspNetReading, phpReading, rackReading } from './app/param-names.ts';
 import { xmlReadOtherwise } from '../state/approval-body.ts';
 import YAML from 'yaml';
 
@@ -155,17 +155,18 @@ function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | und
     const formPairs = !decodedFrom && sentText !== undefined
       ? [...new URLSearchParams(sentText)]
       : Object.entries(summary.form).flatMap(([k, vs]) => vs.map((v) => [k, v] as [string, string]));
-    const names = [phpReading(formPairs), aspNetReading(formPairs)] as const;
+    const names = [phpReading(formPairs), aspNetReading(formPairs), rackReading(formPairs)] as const;
     const byName = [
       ...(names[0] ? [`── ${PHP_HOW}\n${names[0].map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n')}`] : []),
       ...(names[1] ? [`── ${ASPNET_HOW}\n${names[1].map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n')}`] : []),
+      ...(names[2] ? [`── ${RACK_HOW}\n${names[2].map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n')}`] : []),
     ];
     if (sentText !== undefined && !/[%+]/.test(sentText) && !decodedFrom && !b64.length && !byName.length) return undefined;
     // Classic ASP.NET and IIS also undo `%uXXXX` in form values, which other servers leave as text.
     const iis = /%u[0-9a-f]{4}/i.test(sentText ?? '') ? Object.fromEntries(Object.entries(summary.form).map(([k, vs]) => [percentU(k), vs.map(percentU)])) : undefined;
     return {
       how: ['form fields with their escapes undone', decodedFrom, b64.length ? 'base64 values decoded' : '', iis ? 'and as classic ASP.NET (IIS) reads them, %uXXXX undone too' : '',
-        names[0] ? 'and as PHP names them' : '', names[1] ? 'and as ASP.NET names them' : ''].filter(Boolean).join(', '),
+        names[0] ? 'and as PHP names them' : '', names[1] ? 'and as ASP.NET names them' : '', names[2] ? 'and as Rack 2 names them' : ''].filter(Boolean).join(', '),
       text: [JSON.stringify(summary.form, null, 2), ...(iis ? [`── as classic ASP.NET (IIS) reads it\n${JSON.stringify(iis, null, 2)}`] : []), ...byName, ...b64].join('\n'),
     };
   }

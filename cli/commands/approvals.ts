@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
 import { base64Sections } from '../../studio/app/base64-text.ts';
 import { forwardedHosts } from '../../studio/app/forwarded-hosts.ts';
-import { aspNetReading, phpReading } from '../../studio/app/param-names.ts';
+import { aspNetReading, phpReading, rackReading } from '../../studio/app/param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes } from '../../studio/app/lookalikes.ts';
 import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.ts';
 
@@ -96,12 +96,14 @@ function queryLines(url: string): string[] {
   const params = [...new URLSearchParams(search.slice(1))];
   const php = phpReading(params);
   const asp = aspNetReading(params);
+  const rackNames = rackReading([...new URLSearchParams(search.slice(1).replaceAll(';', '&'))]);
   return [
     ...(/[%+]/.test(search) ? [`query      ${list(search.slice(1))}`] : []),
     ...(search.includes(';') ? [`rack query ${list(search.slice(1).replaceAll(';', '&'))} (Rack 2: Rails, Sinatra read ";" as "&")`] : []),
     ...(/%u[0-9a-f]{4}/i.test(search) ? [`iis query  ${[...new URLSearchParams(search.slice(1))].map(([k, v]) => `${percentU(k)} = ${percentU(v)}`).join(', ')} (classic ASP.NET, IIS: %uXXXX undone too)`] : []),
     ...(php ? [`php query  ${php.map(([k, v]) => `${k} = ${v}`).join(', ')} (PHP drops a blank before a name, reads "." and blanks in it as "_", uses the last of a name)`] : []),
     ...(asp ? [`asp query  ${asp.map(([k, v]) => `${k} = ${v}`).join(', ')} (ASP.NET: names in any letter case are one, values joined by commas)`] : []),
+    ...(rackNames ? [`rack names ${rackNames.map(([k, v]) => `${k} = ${v}`).join(', ')} (Rack 2: Rails, Sinatra drop brackets around a name, use the last of a name)`] : []),
   ];
 }
 

@@ -19,7 +19,7 @@ import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, dayTime, errorText, json, timeText, toast } from './base.ts';
 import { base64Sections } from './base64-text.ts';
 import { forwardedHosts } from './forwarded-hosts.ts';
-import { aspNetReading, phpReading } from './param-names.ts';
+import { aspNetReading, phpReading, rackReading } from './param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from './lookalikes.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
@@ -803,7 +803,9 @@ export class ApprovalsView extends LightElement {
     const params = [...new URLSearchParams(u.search.slice(1))];
     const php = phpReading(params) ?? [];
     const asp = aspNetReading(params) ?? [];
-    if (!path && !query.length && !rack.length && !iis.length && !php.length && !asp.length) return nothing;
+    // Rack 2 drops brackets around a name: `?to=boss@corp.example&[to]=drop@attacker.example` is `to = drop@…` to Rails.
+    const rackNames = rackReading([...new URLSearchParams(u.search.slice(1).replaceAll(';', '&'))]) ?? [];
+    if (!path && !query.length && !rack.length && !iis.length && !php.length && !asp.length && !rackNames.length) return nothing;
     const pairs = (list: ReadonlyArray<readonly [string, string]>) => list.map(([k, v], i) => html`${i ? ', ' : ''}<span class="mono">${vis(k)} = ${vis(v)}</span>`);
     return html`<p class="small decoded-url" data-testid="decoded-url">As the server reads the URL:${path
         ? html` path segments ${path.map((seg, i) => html`${i ? ' / ' : ''}<span class="mono">${vis(seg)}</span>`)}`
@@ -815,8 +817,10 @@ export class ApprovalsView extends LightElement {
         ? html`${path || query.length || rack.length ? ';' : ''} as classic ASP.NET (IIS) reads the query, <span class="mono">%uXXXX</span> undone too: ${pairs(iis)}`
         : nothing}${php.length
         ? html`${path || query.length || rack.length || iis.length ? ';' : ''} <b>as PHP reads the query</b> (a blank before a name dropped, <span class="mono">.</span> and blanks in it read as <span class="mono">_</span>, the last of a repeated name used): ${pairs(php)}`
+        : nothing}${rackNames.length
+        ? html`${path || query.length || rack.length || iis.length || php.length ? ';' : ''} <b>as Rack 2 (Rails, Sinatra) names the parameters</b> (brackets around a name dropped, the last of a repeated name used): ${pairs(rackNames)}`
         : nothing}${asp.length
-        ? html`${path || query.length || rack.length || iis.length || php.length ? ';' : ''} <b>as ASP.NET reads the query</b> (names in any letter case are one name, its values joined by commas): ${pairs(asp)}`
+        ? html`${path || query.length || rack.length || iis.length || php.length || rackNames.length ? ';' : ''} <b>as ASP.NET reads the query</b> (names in any letter case are one name, its values joined by commas): ${pairs(asp)}`
         : nothing}</p>`;
   }
 

@@ -80,6 +80,39 @@ export function aspNetReading(pairs: Pairs): Array<[string, string]> | undefined
   return [...byFolded.values()].map((e) => [e.name, e.values.join(',')]);
 }
 
+/**
+ * A parameter name as Rack 2 (Rails, Sinatra) registers a plain one: brackets before it and after
+ * it dropped (`[to]`, `]to`, `to]` are `to`), or undefined for a name it reads otherwise (an array
+ * `to[]`, a hash `user[email]`: what follows the first name is not brackets alone).
+ */
+export function rackName(raw: string): string | undefined {
+  let start = 0;
+  while (raw[start] === '[' || raw[start] === ']') start++;
+  let end = start;
+  while (end < raw.length && raw[end] !== '[' && raw[end] !== ']') end++;
+  let after = end;
+  while (raw[after] === ']') after++;
+  return end > start && after === raw.length ? raw.slice(start, end) : undefined;
+}
+
+/**
+ * The parameters as Rack 2 uses them, when some plain name is registered under another than sent
+ * (`[to]` is `to`): each such name once, with the last value (Rack keeps the last). Undefined when
+ * every name reads as sent.
+ */
+export function rackReading(pairs: Pairs): Array<[string, string]> | undefined {
+  if (!pairs.some(([k]) => { const n = rackName(k); return n !== undefined && n !== k; })) return undefined;
+  const kept = new Map<string, string>();
+  for (const [k, v] of pairs) {
+    const n = rackName(k);
+    if (n === undefined) continue;
+    kept.delete(n);
+    kept.set(n, v);
+  }
+  return [...kept.entries()];
+}
+
 /** The note said with each reading: what the server does with the names. */
 export const PHP_HOW = 'as PHP reads it (a blank before a name dropped, "." and blanks in it read as "_", the last of a repeated name used)';
+export const RACK_HOW = 'as Rack 2 (Rails, Sinatra) reads it (brackets around a name dropped, the last of a repeated name used)';
 export const ASPNET_HOW = 'as ASP.NET reads it (names in any letter case are one name, its values joined by commas)';

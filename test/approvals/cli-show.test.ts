@@ -49,6 +49,7 @@ t.test('the query is printed with the names PHP and ASP.NET register its paramet
   t.match(php, /^php query +mail_to = drop@attacker\.example \(PHP/m);
   t.match(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example&%20to=drop@attacker.example' })), /^php query +to = drop@attacker\.example /m, 'a blank before the name is dropped');
   t.match(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example&to[]=drop@attacker.example' })), /^php query +to\[\] = drop@attacker\.example /m, 'an array under the name replaces its value');
+  t.match(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example&[to]=drop@attacker.example' })), /^rack names to = drop@attacker\.example \(Rack 2/m, 'Rack 2 drops the brackets around a name');
   t.match(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example&TO=drop@attacker.example' })), /^asp query +to = boss@corp\.example,drop@attacker\.example \(ASP\.NET/m, 'ASP.NET reads names in any case as one');
   const plain = details(view({ url: 'https://api.example/v1/send?expand[]=a&expand[]=b&to=boss@corp.example&to=cfo@corp.example' }));
   t.notMatch(plain, /php query|asp query/, 'names every server reads as sent add no line');
@@ -72,13 +73,14 @@ t.test('a kept form whose field names PHP or ASP.NET read as one is not the body
   const php = fc.tuple(fc.nat({ max: 2 }), fc.constantFrom('_', '.', ' '), fc.constantFrom('', '\0x', '[]', '[0]'))
     .map(([blanks, sep, tail]) => `${' '.repeat(blanks)}mail${sep}to${tail}`);
   const asp = fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }).map((up) => [...'mail_to'].map((c, i) => (up[i] ? c.toUpperCase() : c)).join(''));
-  const spelling = fc.oneof(php, asp).filter((n) => n !== 'mail_to');
+  const rack = fc.tuple(fc.constantFrom('', '[', ']', '[['), fc.constantFrom('', ']', ']]')).map(([a, b]) => `${a}mail_to${b}`);
+  const spelling = fc.oneof(php, asp, rack).filter((n) => n !== 'mail_to');
   fc.assert(
     fc.property(spelling, fc.boolean(), (other, first) => {
       const f = first ? { mail_to: ['boss@corp.example'], [other]: ['drop@attacker.example'] } : { [other]: ['drop@attacker.example'], mail_to: ['boss@corp.example'] };
       const b = form(f);
       const out = details(view({ body: b }));
-      return bodyVisibility(b) === 'partial' && /^warning +the kept copy of this form groups its fields by name, while PHP or ASP\.NET read .* as one field .*approving it needs --accept-unseen-body/m.test(out);
+      return bodyVisibility(b) === 'partial' && /^warning +the kept copy of this form groups its fields by name, while PHP, Rack 2 or ASP\.NET read .* as one field .*approving it needs --accept-unseen-body/m.test(out);
     }),
     { numRuns: 60 },
   );

@@ -814,6 +814,7 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     '/v1/read-php?mail_to=boss@corp.example&mail.to=drop@attacker.example': curl('POST', '/v1/read-php?mail_to=boss@corp.example&mail.to=drop@attacker.example', { body: '{}' }),
     '/v1/read-aspnet?to=boss@corp.example&TO=drop@attacker.example': curl('POST', '/v1/read-aspnet?to=boss@corp.example&TO=drop@attacker.example', { body: '{}' }),
     '/v1/read-php-multipart': curl('POST', '/v1/read-php-multipart', { body: '--b\r\nContent-Disposition: form-data; name="mail_to"\r\n\r\nboss@corp.example\r\n--b\r\nContent-Disposition: form-data; name="mail.to"\r\n\r\ndrop@attacker.example\r\n--b--\r\n', type: 'multipart/form-data; boundary=b' }),
+    '/v1/read-brackets?to=boss@corp.example&%5Bto%5D=drop@attacker.example': curl('POST', '/v1/read-brackets?to=boss@corp.example&%5Bto%5D=drop@attacker.example', { body: '{}' }),
     '/v1/read-php-form': curl('POST', '/v1/read-php-form', { body: 'mail_to=boss@corp.example&mail.to=drop@attacker.example', type: 'application/x-www-form-urlencoded' }),
     // A header that changes what the request does: a charge on another Stripe account.
     '/v1/read-header': curl('POST', '/v1/read-header', { body: '{"amount": 5}', headers: ['Stripe-Account: acct_1drop@attacker.example'] }),
@@ -863,6 +864,7 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     if (p.startsWith('/v1/read-php?')) t.match(await page.textContent(where), /as PHP reads the query \(.*\): mail_to = drop@attacker\.example$/s, 'the value PHP uses is said');
     if (p.startsWith('/v1/read-aspnet')) t.match(await page.textContent(where), /as ASP\.NET reads the query \(.*\): to = boss@corp\.example,drop@attacker\.example/, 'ASP.NET\'s one name is said');
     if (p === '/v1/read-php-multipart') t.match(await page.textContent(where), /as PHP reads it .*\nmail_to = "drop@attacker\.example"/s, 'the multipart field PHP uses is said');
+    if (p.startsWith('/v1/read-brackets')) t.match(await page.textContent(where), /as Rack 2 \(Rails, Sinatra\) names the parameters \(.*\): to = drop@attacker\.example/, 'the value Rails uses is said');
     if (p === '/v1/read-php-form') t.match(await page.textContent(where), /as PHP reads it .*\nmail_to = "drop@attacker\.example"/s, 'the form field PHP uses is said');
     if (p === '/v1/read-yaml') t.match(await page.textContent(where), /as YAML 1\.1 parsers read it.*"mail": \{\s*"subject": "weekly report",\s*"to": "drop@attacker\.example"\s*\},\s*"retries": 511/s, 'the merged key and the YAML 1.1 number are read');
     if (p === '/v1/read-part-name') t.match(await page.textContent(where), /name\*=UTF-8''%74%6f; the field servers read it as: "subject" or "to"/, 'the part says it fills the field "to"');
