@@ -108,6 +108,16 @@ function queryLines(url: string): string[] {
 }
 
 /**
+ * Why the held body `airlock approvals show` prints is not all of it, or undefined: a binary body
+ * (its bytes are not printed; the studio shows them as a hex dump). Approving it from the terminal
+ * then needs --accept-unseen-body, as the studio's card needs its bytes on screen.
+ */
+export function heldUnseen(held: HeldBodyAnswer | undefined): string | undefined {
+  if (!held || held.text !== undefined || held.base64 === undefined) return undefined;
+  return `the body is ${held.decoded_size ?? held.captured} bytes of binary, which the terminal does not print: read it in the studio (a hex dump, or download it)`;
+}
+
+/**
  * One approval as a person reads it before approving. `held`: the held request's body from the
  * running studio (GET …/body), printed as sent and, when it differs, as its server reads it (form
  * fields and JSON strings unescaped, multipart parts decoded, another charset decoded).
@@ -181,7 +191,7 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     const b64 = base64Sections(r.body.json ?? r.body.form);
     if (b64.length) shown.push('', 'as the server reads it (base64 strings decoded):', terminalText(b64.join('\n'), true));
   }
-  else if (held?.text === undefined && held?.base64 !== undefined && !preview) shown.push('', `body: ${held.captured} bytes of binary; the studio shows them as a hex dump`);
+  if (heldUnseen(held) && a.status === 'pending') shown.push('', terminalText(`warning    ${heldUnseen(held)}: approving it needs --accept-unseen-body`));
   // Query values the server decodes from base64 (a `?payload=`), as the body's.
   const queryB64 = r.query && typeof r.query === 'object' ? base64Sections(r.query) : [];
   if (queryB64.length) shown.push('', 'the query as the server reads it (base64 values decoded):', terminalText(queryB64.join('\n'), true));
@@ -261,6 +271,15 @@ export function register(program: Command): void {
       let result: { approval: View; grant?: GrantRecord };
       try {
         if (ch.kind === 'rest') {
+          // A held binary body is not printed by `show`: approving it unseen is a choice, as on the card.
+          if (!opts.acceptUnseenBody) {
+            const shown = (await ch.client.call<{ approval: View }>('GET', `/api/approvals/${encodeURIComponent(id)}`)).approval;
+            const held = shown.held && shown.description.request.body.size > 0
+              ? await ch.client.call<HeldBodyAnswer>('GET', `/api/approvals/${encodeURIComponent(shown.id)}/body`).catch(() => undefined)
+              : undefined;
+            const unseen = heldUnseen(held);
+            if (unseen) throw new CliError(`not approved: ${unseen}. Deny it, or pass --accept-unseen-body to approve it knowingly`);
+          }
           result = await ch.client.call('POST', `/api/approvals/${encodeURIComponent(id)}/approve`, {
             via: 'cli', message: opts.message, totp: opts.totp, grant_minutes: opts.grantMinutes, path_pattern: opts.pathPattern,
             ...(opts.grantHigh ? { grant_high: true } : {}),

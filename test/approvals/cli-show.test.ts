@@ -1,7 +1,7 @@
 // `airlock approvals show` is what a person reads before `approve` in a terminal: it must name what
 // the server will run, not a harmless-looking part of it (issue 17, held-out pass, the CLI side).
 import t from 'tap';
-import { details, listText } from '../../cli/commands/approvals.ts';
+import { details, heldUnseen, listText } from '../../cli/commands/approvals.ts';
 import { bodyVisibility } from '../../state/approval-body.ts';
 import { formatExplanation } from '../../engine/explain.ts';
 
@@ -95,6 +95,14 @@ t.test('a parameter the server may read from a cookie is printed, and approving 
   t.match(out, /^reads +to from a cookie, maybe \(PHP's \$_REQUEST/m);
   t.match(out, /^warning +the request carries a cookie named like its parameter "to".*approving it needs --accept-unseen-body/m);
   t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example', headers: { cookie: ['[redacted]'] } })), /from a cookie/, 'no such cookie, no line');
+});
+
+t.test('a held binary body, which the terminal does not print, is not approved from it unseen (fifteenth pass)', async (t) => {
+  const held = { size: 3, captured: 3, truncated: false, content_type: 'application/octet-stream', sha256: 'x', base64: 'AAEC' };
+  const out = details({ ...view({ body: { size: 3, sha256: 'x', content_type: 'application/octet-stream', truncated: false } }), held: true } as View, held);
+  t.match(out, /^warning +the body is 3 bytes of binary, which the terminal does not print.*approving it needs --accept-unseen-body/m);
+  t.match(heldUnseen(held), /binary/, 'approve refuses it without --accept-unseen-body');
+  t.equal(heldUnseen({ ...held, base64: undefined, text: 'to: boss@corp.example' }), undefined, 'a text body is printed whole');
 });
 
 t.test('approvals list says which waiting requests look alike and in what one differs (fifteenth pass)', async (t) => {
