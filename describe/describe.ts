@@ -12,7 +12,7 @@ import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
 import { foldCase } from './places.ts';
-import { credentialParams, credentialQueryParams, multiMap, parameterNames, summarizeBody } from './body.ts';
+import { credentialParams, credentialQueryParams, multiMap, parameterNames, phpName, summarizeBody } from './body.ts';
 import { mutationPlaces, namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import { normalizePath } from './path-ambiguity.ts';
@@ -91,6 +91,39 @@ function identityIn(name: string, value: string): string {
   if (kind === 'digest') return `${kind} ${param('username')}`;
   if (kind === 'oauth' && /oauth_signature/i.test(value)) return `${kind} ${param('oauth_consumer_key')} ${param('oauth_token')}`;
   return value;
+}
+
+/** Cookie names looked at per request (a header of thousands of cookies is read up to this many). */
+const MAX_COOKIES = 200;
+
+/**
+ * The cookies a request carries under the name of one of its query or form parameters, as PHP
+ * (`phpName`) and ASP.NET (any letter case) read names: the server may take the parameter from the
+ * cookie, whose value the description keeps redacted (see RequestSummary.cookie_params).
+ */
+function cookieParameters(rawHeaders: ReadonlyArray<[string, string]>, url: URL, body: BodySummary): string[] {
+  const cookies = rawHeaders.filter(([n]) => n.toLowerCase() === 'cookie');
+  if (!cookies.length) return [];
+  const params = new Set<string>();
+  const add = (k: string): void => {
+    params.add(phpName(k).toLowerCase());
+    params.add(k.toLowerCase());
+  };
+  for (const k of url.searchParams.keys()) add(k);
+  for (const k of Object.keys(body.form ?? {})) add(k);
+  if (!params.size) return [];
+  const out = new Set<string>();
+  let seen = 0;
+  for (const [, value] of cookies) {
+    for (const piece of value.split(';')) {
+      if (++seen > MAX_COOKIES) break;
+      const eq = piece.indexOf('=');
+      if (eq <= 0) continue;
+      const name = piece.slice(0, eq).trim();
+      if (name && (params.has(name.toLowerCase()) || params.has(phpName(name).toLowerCase()))) out.add(name);
+    }
+  }
+  return [...out].slice(0, 20);
 }
 
 /**
@@ -507,6 +540,8 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
   });
   const own = ownCredentials(raw.headers, url, body, ctx.credentialKey ?? processCredentialKey);
   if (own !== undefined) request.own_credentials = own;
+  const cookieParams = cookieParameters(raw.headers, url, body);
+  if (cookieParams.length) request.cookie_params = cookieParams;
   request.effective_method = override.effective ?? methods[0] ?? method;
   if (override.override) request.method_override = override.override;
   return description;

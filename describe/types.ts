@@ -69,6 +69,14 @@ export interface RequestInfo {
    */
   own_credentials?: string;
   /**
+   * Names of cookies the request carries that are also names of its query or form parameters (as
+   * PHP and ASP.NET name them: ` to`, `mail.to`, `TO`): PHP's `$_REQUEST` takes the cookie over the
+   * query and form when `request_order` is unset (no php.ini), classic ASP.NET's `Request[…]` takes
+   * it where they lack the name. The values stay redacted; the approval card says the server may
+   * read these from a cookie. Absent when there are none.
+   */
+  cookie_params?: string[];
+  /**
    * Whether this exact URL (normalized as `url` is) appeared in a response earlier in the same
    * session, and which request brought it (docs/policies.md, "Link provenance"). Present when the
    * proxy tracks links for the loaded policy.

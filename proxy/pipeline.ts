@@ -64,6 +64,11 @@ export interface PipelineDeps {
   refusalsPerMinute?: number;
   /** Calls `fn` with the id of each grant revoked (here or through another replica); returns how to stop. */
   grantRevocations?(fn: (id: string) => void): () => void;
+  /**
+   * Waits until the engine runs the policy version live in a shared store now (replicas): a
+   * version published elsewhere a moment before a human's click may not have reached this one yet.
+   */
+  livePolicy?(): Promise<void>;
 }
 
 /**
@@ -418,7 +423,14 @@ export class Pipeline {
       const credential = x.tunnel ? x.tunnel.credential : x.head.headers['proxy-authorization'];
       const still = await this.authenticate(credential);
       if (still?.id !== described.agent.id) return { ...refusals.unauthenticated('the agent\'s credentials were revoked while the request was held for approval'), rule };
-      // And a policy version can go live while a human looks at a card decided by the one before.
+      // And a policy version can go live while a human looks at a card decided by the one before:
+      // with replicas, one published elsewhere milliseconds before the click, whose notice is still
+      // on its way here, counts too (read from the store; one query per released request).
+      try {
+        await this.deps.livePolicy?.();
+      } catch (err) {
+        return { ...refusals.internal(err), rule };
+      }
       const changed = await this.decidedSinceApproval(described, decision, String(ctx.audit.approval_id ?? ''));
       if (changed) return { ...changed, rule };
     }

@@ -140,6 +140,8 @@ async function start(home: string, config: ResolvedConfig, opts: AirlockOptions)
       engine, agents, audit, ca, guard, enforcers,
       // A lasting request decided under a grant is decided again when the grant is revoked (anywhere).
       grantRevocations: (fn) => services.approvals.onChange((e) => { if (e.type === 'grant-revoked') fn(e.grant.id); }),
+      // Replicas: a released request is decided by the version live in the store, not only the one heard of.
+      ...('livePolicy' in services && services.livePolicy ? { livePolicy: services.livePolicy } : {}),
       placeholders: () => finder,
       upstreamTls,
       bodyCap: config.bodyCap,

@@ -47,7 +47,7 @@ export interface Services {
 }
 
 /** The services of one replica among N (`store`/`limits` set): runtime/shared-services.ts. */
-export type SharedServices = Services & Pick<SharedStores, 'db'>;
+export type SharedServices = Services & Pick<SharedStores, 'db' | 'livePolicy'>;
 
 /** The services as the embedded state folder provides them: what `airlock start` opens by default. */
 export interface EmbeddedServices extends Services {

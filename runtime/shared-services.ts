@@ -45,6 +45,11 @@ export interface SharedStores {
   sharedAudit?: PgAuditTrail;
   /** The PostgreSQL state store, when `store` is set. */
   db?: PgState;
+  /**
+   * Waits until this replica runs the policy version live in the store now (read from PostgreSQL):
+   * a request a human released is decided again by it, not by a version replaced a moment ago elsewhere.
+   */
+  livePolicy?: () => Promise<void>;
 }
 
 /** Opens the state store and applies its migrations (what `airlock start` and `airlock migrate` do). */
@@ -203,6 +208,7 @@ export async function openSharedStores(
 
   let policyVersions: VersionStore | undefined;
   let livePolicy: ((version: string) => Promise<void> | undefined) | undefined;
+  let livePolicyNow: (() => Promise<void>) | undefined;
   if (db) {
     const doc = await PgPolicyVersions.open(db, home);
     // A publish from this replica's studio activates the engine first: its bundle goes with the sources.
@@ -212,7 +218,14 @@ export async function openSharedStores(
     const follow = followLive(engine, doc, log);
     closers.add(doc.onChange(() => void follow()));
     await follow();
-    livePolicy = policyFence(engine, doc, db);
+    const fence = policyFence(engine, doc, db);
+    livePolicy = fence;
+    const store = db;
+    livePolicyNow = async () => {
+      const r = await store.query<{ version: string | null }>('SELECT version FROM policy_current WHERE id = 1');
+      const live = r.rows[0]?.version;
+      if (live != null) await fence(String(live));
+    };
   }
 
   // Sessions are shared with the other state (a label picked up through one replica counts on all).
@@ -228,6 +241,7 @@ export async function openSharedStores(
   return {
     agents, audit, approvals, totp, limiter, secrets, injections, sessions,
     ...(policyVersions ? { policyVersions } : {}),
+    ...(livePolicyNow ? { livePolicy: livePolicyNow } : {}),
     ...(sharedAudit ? { sharedAudit } : {}),
     ...(db ? { db } : {}),
   };

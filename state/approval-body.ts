@@ -3,6 +3,7 @@
 // its text preview covers every byte; anything else (a long text, binary, a body past the capture
 // cap) needs the held request's own bytes, or must be approved knowingly unseen.
 import type { BodySummary } from '../describe/types.ts';
+import { phpName } from '../describe/body.ts';
 
 export type BodyVisibility =
   /** No body at all. */
@@ -32,6 +33,9 @@ export function bodyVisibility(body: BodySummary, cut = false): BodyVisibility {
   // UTF-8, as RFC 8259 says (Go, Node), read its non-ASCII text otherwise (`佐藤` is `菴占陸` in
   // Shift_JIS). The copy is one of two readings: the bytes show both.
   if (body.json !== undefined && otherCharsetText(body)) return 'partial';
+  // Fields PHP or ASP.NET read as one (` to` and `to`): which value they use is the order sent,
+  // which the kept copy (fields grouped by name) does not keep.
+  if (body.form !== undefined && mergedFormNames(body.form).length) return 'partial';
   // A multipart body's form is its fields, not its uploads nor the parts' heads: the bytes show it whole.
   if (body.json !== undefined || (body.form !== undefined && !body.content_type?.startsWith('multipart/'))) return 'whole';
   // A text preview is whole only when the describe step kept all of it (`text_truncated` unset):
@@ -70,6 +74,10 @@ export function unseenBodyText(body: BodySummary, heldBytes: number | undefined,
   }
   if (body.json !== undefined && otherCharsetText(body)) {
     return `the kept copy of this JSON body is its text read in ${body.charset}, while servers that read JSON as UTF-8 (Go, Node) read its non-ASCII text otherwise; the bytes are kept only while the request is held`;
+  }
+  const merged = body.form !== undefined ? mergedFormNames(body.form) : [];
+  if (merged.length) {
+    return `the kept copy of this form groups its fields by name, while PHP, Rack 2 or ASP.NET read ${merged.map((g) => g.map((n) => JSON.stringify(n)).join(' and ')).join('; ')} as one field and use the value sent last (ASP.NET: all of them joined): which one that is only the bytes show, and they are kept only while the request is held`;
   }
   const rounded = body.json !== undefined ? roundedNumber(body.json) : undefined;
   if (rounded !== undefined) {
@@ -111,4 +119,53 @@ export function roundedNumber(json: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Groups of a form's field names that PHP (` to`, `mail.to`, `to[]` beside `to`: describe/body.ts
+ * phpName) or ASP.NET (`TO`: names without letter case) read as one field. The record keeps a form
+ * grouped by name, so the order of their values, which decides the one used, is lost.
+ */
+export function mergedFormNames(form: Record<string, unknown>): string[][] {
+  const groups = new Map<string, Set<string>>();
+  const arrays = new Set<string>();
+  for (const name of Object.keys(form)) {
+    // `user[name]` and `user[email]` are one array to PHP, as they are meant: only a plain name
+    // beside another spelling of it, or beside an array of its name, is read otherwise than sent.
+    const trimmed = name.replace(/^ +/, '');
+    const open = trimmed.indexOf('[');
+    const array = open >= 0 && trimmed.indexOf(']', open) > 0 && !trimmed.slice(0, open).includes('\0');
+    if (array) arrays.add(name);
+    // Rack 2 drops brackets around a plain name (`[to]`, `to]` are `to`; studio/app/param-names.ts rackName).
+    const bare = name.replace(/^[[\]]+/, '');
+    const cut = bare.search(/[[\]]/);
+    const rack = cut < 0 ? bare : /^\]*$/.test(bare.slice(cut)) ? bare.slice(0, cut) : undefined;
+    for (const key of [`php:${phpName(name)}`, `asp:${name.toLowerCase()}`, ...(rack ? [`rack:${rack}`] : [])]) {
+      const g = groups.get(key) ?? new Set<string>();
+      g.add(name);
+      groups.set(key, g);
+    }
+  }
+  const out: string[][] = [];
+  const seen = new Set<string>();
+  for (const g of groups.values()) {
+    const plain = [...g].filter((n) => !arrays.has(n)).length;
+    if (g.size < 2 || plain === 0) continue;
+    const names = [...g].sort();
+    if (seen.has(names.join('\0'))) continue;
+    seen.add(names.join('\0'));
+    out.push(names);
+  }
+  return out;
+}
+
+/**
+ * Why approving a request whose cookies carry one of its parameters (`request.cookie_params`) is a
+ * knowing choice: the server may take the parameter from the cookie, whose value nobody is shown
+ * (cookies are redacted), not from the query or form the card shows. Undefined when none does.
+ */
+export function cookieParamsText(request: { cookie_params?: unknown }): string | undefined {
+  const names = Array.isArray(request.cookie_params) ? request.cookie_params.map(String) : [];
+  if (!names.length) return undefined;
+  return `the request carries a cookie named like its parameter ${names.map((n) => JSON.stringify(n)).join(', ')}, and servers may read the parameter from that cookie (PHP's $_REQUEST takes it over the query and form when request_order is unset, classic ASP.NET's Request[…] where they lack it), whose value is not shown (cookies are redacted)`;
 }

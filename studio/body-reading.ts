@@ -13,6 +13,7 @@ import { multipartParts } from '../proxy/mime-parts.ts';
 import { dispositionNames } from '../describe/content-disposition.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { base64Sections } from './app/base64-text.ts';
+import { ASPNET_HOW, PHP_HOW, RACK_HOW, aspNetReading, phpReading, rackReading } from './app/param-names.ts';
 import { xmlReadOtherwise } from '../state/approval-body.ts';
 import YAML from 'yaml';
 
@@ -62,7 +63,18 @@ function multipartReading(bytes: Buffer, contentType: string): ServerReading | {
   // header line. `name="subject"; name*=UTF-8''%74%6f` is the field `to` to Flask.
   const names = parts.map((p) => (/content-disposition/i.test(p.head) ? dispositionNames(p.head) : []));
   const boundaries = multipartBoundaries(contentType).length;
-  if (boundaries < 2 && !names.some((n) => n.length > 1) && !parts.some((p) => encoded(p.headers) || charsetOf(p.headers) || manyCharsets(p.headers))) return undefined;
+  // PHP and ASP.NET register a part's field under another name than sent (` to`, `mail.to`, `TO`)
+  // and use one value of the fields so merged: the parts as they read them.
+  const fields = parts.flatMap((p, i): Array<[string, string]> => {
+    const value = names[i]!.length ? partText(p.content, p.headers['content-type'], i + 1) : undefined;
+    return typeof value === 'string' ? [[names[i]![0]!, value]] : [];
+  });
+  const byName = [phpReading(fields), aspNetReading(fields)] as const;
+  const merged = [
+    ...(byName[0] ? [`── ${PHP_HOW}\n${byName[0].map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n')}`] : []),
+    ...(byName[1] ? [`── ${ASPNET_HOW}\n${byName[1].map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n')}`] : []),
+  ];
+  if (boundaries < 2 && !merged.length && !names.some((n) => n.length > 1) && !parts.some((p) => encoded(p.headers) || charsetOf(p.headers) || manyCharsets(p.headers))) return undefined;
   const sections: string[] = boundaries > 1 ? [`(the Content-Type names ${boundaries} boundaries, and servers take different ones: the parts under each follow)`] : [];
   for (const [i, p] of parts.entries()) {
     const field = names[i]!.length > 1 ? `the field servers read it as: ${names[i]!.map((n) => JSON.stringify(n)).join(' or ')}` : '';
@@ -72,7 +84,7 @@ function multipartReading(bytes: Buffer, contentType: string): ServerReading | {
     if (typeof text !== 'string') return text;
     sections.push(`── part ${i + 1}${what ? `: ${what}` : ''}\n${text}`);
   }
-  return { how: 'each part with its field name, transfer encoding and charset as servers read them', text: sections.join('\n') };
+  return { how: `each part with its field name, transfer encoding and charset as servers read them${merged.length ? ', and the fields as PHP or ASP.NET name them' : ''}`, text: [...sections, ...merged].join('\n') };
 }
 
 /**
@@ -138,12 +150,24 @@ function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | und
   if (summary.form) {
     // A form's values: escapes undone, each value as one (JSON) string, base64 values decoded.
     const b64 = base64Sections(summary.form);
-    if (sentText !== undefined && !/[%+]/.test(sentText) && !decodedFrom && !b64.length) return undefined;
+    // The fields in the order sent (which of a repeated name is last): PHP and ASP.NET register
+    // names otherwise than sent (`mail.to` is `mail_to`, `TO` is `to`), and use one of the values.
+    const formPairs = !decodedFrom && sentText !== undefined
+      ? [...new URLSearchParams(sentText)]
+      : Object.entries(summary.form).flatMap(([k, vs]) => vs.map((v) => [k, v] as [string, string]));
+    const names = [phpReading(formPairs), aspNetReading(formPairs), rackReading(formPairs)] as const;
+    const byName = [
+      ...(names[0] ? [`── ${PHP_HOW}\n${names[0].map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n')}`] : []),
+      ...(names[1] ? [`── ${ASPNET_HOW}\n${names[1].map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n')}`] : []),
+      ...(names[2] ? [`── ${RACK_HOW}\n${names[2].map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n')}`] : []),
+    ];
+    if (sentText !== undefined && !/[%+]/.test(sentText) && !decodedFrom && !b64.length && !byName.length) return undefined;
     // Classic ASP.NET and IIS also undo `%uXXXX` in form values, which other servers leave as text.
     const iis = /%u[0-9a-f]{4}/i.test(sentText ?? '') ? Object.fromEntries(Object.entries(summary.form).map(([k, vs]) => [percentU(k), vs.map(percentU)])) : undefined;
     return {
-      how: ['form fields with their escapes undone', decodedFrom, b64.length ? 'base64 values decoded' : '', iis ? 'and as classic ASP.NET (IIS) reads them, %uXXXX undone too' : ''].filter(Boolean).join(', '),
-      text: [JSON.stringify(summary.form, null, 2), ...(iis ? [`── as classic ASP.NET (IIS) reads it\n${JSON.stringify(iis, null, 2)}`] : []), ...b64].join('\n'),
+      how: ['form fields with their escapes undone', decodedFrom, b64.length ? 'base64 values decoded' : '', iis ? 'and as classic ASP.NET (IIS) reads them, %uXXXX undone too' : '',
+        names[0] ? 'and as PHP names them' : '', names[1] ? 'and as ASP.NET names them' : '', names[2] ? 'and as Rack 2 names them' : ''].filter(Boolean).join(', '),
+      text: [JSON.stringify(summary.form, null, 2), ...(iis ? [`── as classic ASP.NET (IIS) reads it\n${JSON.stringify(iis, null, 2)}`] : []), ...byName, ...b64].join('\n'),
     };
   }
   if (summary.json !== undefined) {

@@ -10,10 +10,12 @@ import type { Command } from 'commander';
 import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
 import { base64Sections } from '../../studio/app/base64-text.ts';
 import { forwardedHosts } from '../../studio/app/forwarded-hosts.ts';
+import { aspNetReading, phpReading, rackReading } from '../../studio/app/param-names.ts';
+import { LOOKALIKE_PARTS, lookalikes } from '../../studio/app/lookalikes.ts';
 import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.ts';
 
 import { airlockRunning } from '../../runtime/running.ts';
-import { roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
+import { cookieParamsText, roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
 import { percentU } from '../../describe/body.ts';
 import { ApprovalError, ApprovalQueue, agentCredentialHeaders, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
@@ -60,6 +62,27 @@ export function line(a: View): string {
   return `${terminalText(`${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${a.summary.host}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}`)}\n    ${terminalText(a.reason)}`;
 }
 
+/**
+ * `airlock approvals list`: one entry per approval, and under each waiting one that looks like
+ * others of its agent (the same method, host and path) a line saying so and in what it differs: an
+ * agent that sends two harmless requests and a third with `Stripe-Account: acct_1Attacker` printed
+ * three lines that read alike, approved by id one after the other (the studio's cards say it).
+ */
+export function listText(list: View[]): string {
+  const alike = lookalikes(list.filter((a) => a.status === 'pending'));
+  return list.map((a) => {
+    const l = alike.get(a.id);
+    if (!l) return line(a);
+    const others = `${l.others} other waiting request${l.others === 1 ? '' : 's'} of this agent ${l.others === 1 ? 'goes' : 'go'} to the same method, host and path`;
+    const note = l.partial
+      ? `look-alike: ${others}; what tells them apart is in their whole requests: read each (airlock approvals show ${a.id})`
+      : l.own.length
+        ? `LOOK-ALIKE: ${others}, and this one is unlike ${l.others === 1 ? 'it' : 'every one of them'} in ${l.own.slice(0, LOOKALIKE_PARTS).join(', ')}${l.own.length > LOOKALIKE_PARTS ? ` and ${l.own.length - LOOKALIKE_PARTS} more header(s)` : ''}: read it before approving (airlock approvals show ${a.id})`
+        : `look-alike: ${others}; ${l.same ? `${l.same} of them ${l.same === 1 ? 'is' : 'are'} this very request` : 'each of its parts is also in another one'}, and each approval lets through only its own request`;
+    return `${line(a)}\n    ${terminalText(note)}`;
+  }).join('\n');
+}
+
 /** `query` (escapes undone) and `rack query` (`;` separating too) lines for a URL, when they read otherwise than it. */
 function queryLines(url: string): string[] {
   let search: string;
@@ -69,11 +92,29 @@ function queryLines(url: string): string[] {
     return [];
   }
   const list = (text: string): string => [...new URLSearchParams(text)].map(([k, v]) => `${k} = ${v}`).join(', ');
+  // The names PHP and ASP.NET register parameters under (`mail.to` is `mail_to`, `TO` is `to`) and the value each uses.
+  const params = [...new URLSearchParams(search.slice(1))];
+  const php = phpReading(params);
+  const asp = aspNetReading(params);
+  const rackNames = rackReading([...new URLSearchParams(search.slice(1).replaceAll(';', '&'))]);
   return [
     ...(/[%+]/.test(search) ? [`query      ${list(search.slice(1))}`] : []),
     ...(search.includes(';') ? [`rack query ${list(search.slice(1).replaceAll(';', '&'))} (Rack 2: Rails, Sinatra read ";" as "&")`] : []),
     ...(/%u[0-9a-f]{4}/i.test(search) ? [`iis query  ${[...new URLSearchParams(search.slice(1))].map(([k, v]) => `${percentU(k)} = ${percentU(v)}`).join(', ')} (classic ASP.NET, IIS: %uXXXX undone too)`] : []),
+    ...(php ? [`php query  ${php.map(([k, v]) => `${k} = ${v}`).join(', ')} (PHP drops a blank before a name, reads "." and blanks in it as "_", uses the last of a name)`] : []),
+    ...(asp ? [`asp query  ${asp.map(([k, v]) => `${k} = ${v}`).join(', ')} (ASP.NET: names in any letter case are one, values joined by commas)`] : []),
+    ...(rackNames ? [`rack names ${rackNames.map(([k, v]) => `${k} = ${v}`).join(', ')} (Rack 2: Rails, Sinatra drop brackets around a name, use the last of a name)`] : []),
   ];
+}
+
+/**
+ * Why the held body `airlock approvals show` prints is not all of it, or undefined: a binary body
+ * (its bytes are not printed; the studio shows them as a hex dump). Approving it from the terminal
+ * then needs --accept-unseen-body, as the studio's card needs its bytes on screen.
+ */
+export function heldUnseen(held: HeldBodyAnswer | undefined): string | undefined {
+  if (!held || held.text !== undefined || held.base64 === undefined) return undefined;
+  return `the body is ${held.decoded_size ?? held.captured} bytes of binary, which the terminal does not print: read it in the studio (a hex dump, or download it)`;
 }
 
 /**
@@ -97,6 +138,7 @@ export function details(a: View, held?: HeldBodyAnswer): string {
       .filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')))
       .map(([n, v]) => `acts on    ${v.join(', ')} (the ${n} header names this path, not the request line's)`),
     ...forwardedHosts(r.headers ?? {}, r.host, r.port).map(([n, h]) => `acts for   host ${h} (the ${n} header names it, not ${r.host}: servers that trust forwarding headers serve that host)`),
+    ...(Array.isArray(r.cookie_params) && r.cookie_params.length ? [`reads      ${r.cookie_params.join(', ')} from a cookie, maybe (PHP's $_REQUEST takes a cookie over the query and form without a php.ini; classic ASP.NET's Request[…] where they lack it): cookie values are not shown`] : []),
     ...(a.description.service ? [`operation  ${a.description.service.name}:${a.description.service.operation} (${a.description.service.effect})`] : []),
     ...(a.description.sql ? [`sql        ${a.description.sql.statements.map((s) => s.kind).join(', ')}${a.description.sql.destructive ? ' (destructive)' : ''}`] : []),
     // Every call of a batch, with the SQL each one carries.
@@ -136,7 +178,8 @@ export function details(a: View, held?: HeldBodyAnswer): string {
   }
   // Without the held bytes, what the record's copy cannot show (a cut preview, a charset's reading,
   // XML or YAML as written): said before the preview, as approving it will ask.
-  const unseen = !held && a.status === 'pending' && rounded === undefined && !r.body.ambiguous ? unseenBodyText(r.body, undefined, bodyCut(a)) : undefined;
+  const unseen = (!held && a.status === 'pending' && rounded === undefined && !r.body.ambiguous ? unseenBodyText(r.body, undefined, bodyCut(a)) : undefined)
+    ?? (a.status === 'pending' ? cookieParamsText(r) : undefined);
   if (unseen) shown.push(terminalText(`warning    ${unseen}: approving it needs --accept-unseen-body`));
   if (held?.text !== undefined && held.text !== preview) shown.push('', `body as sent${held.content_encoding?.length && !held.decode_error ? ` (decoded from ${held.content_encoding.join(', ')})` : ''}:`, terminalText(held.text, true));
   else if (preview) shown.push('', r.body.text_truncated && preview === r.body.text ? `body preview (its first ${preview.length} characters; the rest is not in the record):` : 'body preview:', terminalText(preview, true));
@@ -148,7 +191,7 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     const b64 = base64Sections(r.body.json ?? r.body.form);
     if (b64.length) shown.push('', 'as the server reads it (base64 strings decoded):', terminalText(b64.join('\n'), true));
   }
-  else if (held?.text === undefined && held?.base64 !== undefined && !preview) shown.push('', `body: ${held.captured} bytes of binary; the studio shows them as a hex dump`);
+  if (heldUnseen(held) && a.status === 'pending') shown.push('', terminalText(`warning    ${heldUnseen(held)}: approving it needs --accept-unseen-body`));
   // Query values the server decodes from base64 (a `?payload=`), as the body's.
   const queryB64 = r.query && typeof r.query === 'object' ? base64Sections(r.query) : [];
   if (queryB64.length) shown.push('', 'the query as the server reads it (base64 values decoded):', terminalText(queryB64.join('\n'), true));
@@ -195,7 +238,7 @@ export function register(program: Command): void {
       }
       if (opts.json) return print(JSON.stringify(list, null, 2));
       if (!list.length) return print(status ? `no ${status} approvals` : 'no approvals');
-      print(list.map(line).join('\n'));
+      print(listText(list));
     });
 
   common(approvals.command('show').description('show one approval with the request it holds').argument('<id>', 'approval id (or a unique prefix)'))
@@ -228,6 +271,15 @@ export function register(program: Command): void {
       let result: { approval: View; grant?: GrantRecord };
       try {
         if (ch.kind === 'rest') {
+          // A held binary body is not printed by `show`: approving it unseen is a choice, as on the card.
+          if (!opts.acceptUnseenBody) {
+            const shown = (await ch.client.call<{ approval: View }>('GET', `/api/approvals/${encodeURIComponent(id)}`)).approval;
+            const held = shown.held && shown.description.request.body.size > 0
+              ? await ch.client.call<HeldBodyAnswer>('GET', `/api/approvals/${encodeURIComponent(shown.id)}/body`).catch(() => undefined)
+              : undefined;
+            const unseen = heldUnseen(held);
+            if (unseen) throw new CliError(`not approved: ${unseen}. Deny it, or pass --accept-unseen-body to approve it knowingly`);
+          }
           result = await ch.client.call('POST', `/api/approvals/${encodeURIComponent(id)}/approve`, {
             via: 'cli', message: opts.message, totp: opts.totp, grant_minutes: opts.grantMinutes, path_pattern: opts.pathPattern,
             ...(opts.grantHigh ? { grant_high: true } : {}),
@@ -238,8 +290,9 @@ export function register(program: Command): void {
             // Nothing is held while Airlock is stopped: only the record's preview exists.
             const record = q.get(id);
             // What `airlock approvals show` prints: the whole description, not the record's shortened copy.
-            const unseen = unseenBodyText(record.description.request.body, undefined, bodyCut(record))
-              && unseenBodyText(((await q.fullDescription(record.id)) ?? record.description).request.body, undefined);
+            const whole = (await q.fullDescription(record.id)) ?? record.description;
+            const unseen = (unseenBodyText(record.description.request.body, undefined, bodyCut(record))
+              && unseenBodyText(whole.request.body, undefined)) || cookieParamsText(whole.request);
             if (unseen && !opts.acceptUnseenBody) throw new CliError(`not approved: ${unseen}. Deny it, or pass --accept-unseen-body to approve it knowingly`);
             return q.approve(id, {
             by: 'cli',

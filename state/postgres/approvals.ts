@@ -347,11 +347,16 @@ export class PgApprovals implements Approvals {
     // …then the table, under a lock every replica takes to create one: approvals created at the
     // same instant through several replicas cannot pass a bound together.
     await this.db.transaction(async (c) => {
-      await c.query('SELECT pg_advisory_xact_lock(8675309002)');
+      // The database's now comes with the lock (no round trip more): see the retry window below.
+      const locked = await c.query<{ ms: number }>('SELECT pg_advisory_xact_lock(8675309002), (extract(epoch from now()) * 1000)::float8 AS ms');
       const pending = await c.query<{ agent: string; expires: string | null; bytes: string | null }>(
         `SELECT agent, record->>'expires' AS expires, record->>'description_bytes' AS bytes FROM approvals WHERE status = 'pending'`,
       );
       checkCapacity(pending.rows.map((p) => ({ agent: p.agent, expires: p.expires ?? '', description_bytes: Number(p.bytes ?? 0) })) as ApprovalRecord[], description.agent.id, bytes, t, this.opts);
+      // The retry window counts from the database's clock, as approving and the retry's claim judge
+      // it: a replica whose clock runs an hour ahead would otherwise give the agent 25 hours.
+      const dbNow = Number(locked.rows[0]?.ms);
+      if (Number.isFinite(dbNow)) record.retry_until = new Date(dbNow + (Date.parse(record.retry_until) - t)).toISOString();
       await c.query(
         'INSERT INTO approvals (id, agent, status, created, retry_until, record, full_description) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [record.id, record.agent, record.status, record.created, record.retry_until, jsonb(record), record.description_complete ? null : full],

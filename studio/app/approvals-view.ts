@@ -19,6 +19,8 @@ import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, dayTime, errorText, json, timeText, toast } from './base.ts';
 import { base64Sections } from './base64-text.ts';
 import { forwardedHosts } from './forwarded-hosts.ts';
+import { aspNetReading, phpReading, rackReading } from './param-names.ts';
+import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from './lookalikes.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
@@ -164,100 +166,8 @@ function urlLine(url: string | undefined) {
   return html`${vis(text.slice(0, at))}<span class="host-start">${vis(head)}</span><b class="host-end" title="the host name ends in ${tail}: it is a name of ${tail}">${vis(tail)}</b>${vis(text.slice(at + u.hostname.length))}`;
 }
 
-/** Look-alike parts listed on a card before "and N more". */
-const LOOKALIKE_PARTS = 6;
-
 /** `%uXXXX` escapes undone as classic ASP.NET and IIS do (describe/body.ts `percentU`, for the page). */
 const percentU = (text: string): string => text.replace(/%[uU]([0-9A-Fa-f]{4})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-
-/**
- * What tells a request apart from another of its agent to the same method, host and path: its
- * exact path, query, each header's values (a header one has and another lacks differs too) and its body.
- */
-function partsOf(a: Approval): Map<string, string> {
-  const r = a.description?.request ?? {};
-  const parts = new Map<string, string>();
-  let search = '';
-  try {
-    search = new URL(r.url ?? '').search;
-  } catch {
-    search = String(r.url ?? '');
-  }
-  parts.set('the path', String(r.path ?? a.summary?.path ?? ''));
-  parts.set('the query', search);
-  const headers = r.headers && typeof r.headers === 'object' ? r.headers : {};
-  for (const [n, vs] of Object.entries(headers)) if (!FRAMING_HEADERS.has(n.toLowerCase())) parts.set(`header ${n.toLowerCase()}`, JSON.stringify(vs));
-  parts.set('the body', `${r.body?.size ?? 0} ${r.body?.sha256 ?? ''}`);
-  // Credential headers are shown `[redacted]` on every card alike: whose they are (a keyed digest
-  // of the agent's own session cookie, token …) is what tells the user's account from another.
-  parts.set("whose credentials the agent sent", typeof r.own_credentials === 'string' ? r.own_credentials : '');
-  return parts;
-}
-
-/** Headers the card shows redacted (`[redacted]`, `Bearer [redacted]`): values two cards may differ in unseen. */
-function redactedHeaders(a: Approval): string[] {
-  const headers = a.description?.request?.headers;
-  if (!headers || typeof headers !== 'object') return [];
-  return Object.entries(headers).filter(([, vs]) => (Array.isArray(vs) ? vs : [vs]).some((v) => String(v).includes('[redacted]'))).map(([n]) => n.toLowerCase());
-}
-
-/**
- * Waiting approvals that look alike: the same agent, method, host, port and path (as servers that
- * ignore case, `;params` and a trailing slash route it). An agent that
- * sends ten harmless requests and one that differs only in its body, its query or one header
- * (`Stripe-Account`, another recipient) makes a person approve card after card of the same look.
- * For each approval of such a group: how many others there are, and the parts of it that no other
- * one shares (empty when each of its parts is also on another card).
- */
-export function lookalikes(list: Approval[]): Map<string, Lookalike> {
-  const groups = new Map<string, Approval[]>();
-  for (const a of list) {
-    const r = a.description?.request;
-    // The path as many servers route it (any case, `;params` cut, no trailing slash): the exact one is a part that may differ.
-    let route = String(r?.path ?? a.summary?.path ?? '').toLowerCase().replace(/;[^/]*/g, '');
-    let end = route.length;
-    while (end > 0 && route[end - 1] === '/') end--;
-    route = route.slice(0, end);
-    const key = JSON.stringify([a.agent, r?.method ?? a.summary?.method, r?.host ?? a.summary?.host, r?.port ?? null, route]);
-    const g = groups.get(key);
-    if (g) g.push(a);
-    else groups.set(key, [a]);
-  }
-  const out = new Map<string, Lookalike>();
-  for (const group of groups.values()) {
-    if (group.length < 2) continue;
-    // A shortened copy (a long URL, many headers, a large body) may have cut what tells two apart.
-    if (group.some((a) => a.description_complete === false)) {
-      for (const a of group) out.set(a.id, { others: group.length - 1, own: [], same: 0, partial: true });
-      continue;
-    }
-    const parts = group.map(partsOf);
-    // The path, query and body first: past LOOKALIKE_PARTS the card names only how many headers more.
-    const names = [...new Set(parts.flatMap((p) => [...p.keys()]))].sort((x, y) => Number(x.startsWith('header ')) - Number(y.startsWith('header ')));
-    group.forEach((a, i) => {
-      const own = names.filter((n) => parts.every((p, j) => j === i || (p.get(n) ?? '') !== (parts[i]!.get(n) ?? '')));
-      const same = group.filter((b, j) => j !== i && b.request_hash !== undefined && b.request_hash === a.request_hash).length;
-      // Another request that reads the same on every part the card shows, yet is not this one: they
-      // differ where the card cannot show it (a redacted header's value), and must not pass as twins.
-      const unseen = group.some((b, j) => j !== i && b.request_hash !== a.request_hash && names.every((n) => (parts[j]!.get(n) ?? '') === (parts[i]!.get(n) ?? '')));
-      if (unseen) {
-        const hidden = redactedHeaders(a);
-        own.push(hidden.length ? `a value the card shows redacted (header ${hidden.join(', header ')})` : 'something the card does not show');
-      }
-      out.set(a.id, { others: group.length - 1, own, same });
-    });
-  }
-  return out;
-}
-
-/** A waiting approval among look-alikes: how many others, its own parts, how many are the very same request. */
-interface Lookalike {
-  others: number;
-  own: string[];
-  same: number;
-  /** Some copy in the group is shortened (its whole one not loaded yet): nothing is claimed about the parts. */
-  partial?: boolean;
-}
 
 /** At most this many of the request's strings are looked for in a reason, the longest first. */
 const QUOTABLE_MAX = 64;
@@ -784,6 +694,11 @@ export class ApprovalsView extends LightElement {
   /** Whether the whole body can be on the card now (see bodyGate). */
   private bodyShown(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
     if (st.serverUnseen) return { ok: false, why: st.serverUnseen, ackable: true };
+    // A parameter the server may read from a cookie: its value is redacted, so it is never on the card.
+    const cookies = Array.isArray(a.description?.request?.cookie_params) ? a.description.request.cookie_params : [];
+    if (cookies.length) {
+      return { ok: false, why: `the request carries a cookie named like its parameter ${cookies.map((n) => `"${visibleString(n)}"`).join(', ')}, which the server may read instead of what the card shows, and cookie values are not shown`, ackable: true };
+    }
     // A handshake is all the card can show of a WebSocket: what goes over it once open is never on a card.
     const upgrade = a.description?.request?.upgrade;
     if (upgrade) {
@@ -814,7 +729,7 @@ export class ApprovalsView extends LightElement {
       return { ok: false, why: `the card shows the first ${bytesText(HEX_BYTES)} of this ${bytesText(shown)} binary body: download it to see the rest`, ackable: true };
     }
     if (v.available) return { ok: false, why: `load the whole body (${bytesText(v.size)}) and read it before approving`, ackable: false };
-    if ((b?.ambiguous || b?.json !== undefined) && v.unseen) return { ok: false, why: visibleString(v.unseen), ackable: true };
+    if ((b?.ambiguous || b?.json !== undefined || b?.form !== undefined) && v.unseen) return { ok: false, why: visibleString(v.unseen), ackable: true };
     return { ok: false, why: `only a preview of this ${bytesText(v.size)} body is kept once the agent's request is no longer held; it shows whole again when the agent retries`, ackable: true };
   }
 
@@ -827,10 +742,13 @@ export class ApprovalsView extends LightElement {
     const headers = r.headers ?? {};
     const rewrites = Object.entries(headers).filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')));
     const hosts = forwardedHosts(headers, r.host, r.port);
-    if (!o && !rewrites.length && !hosts.length) return nothing;
+    const cookies = Array.isArray(r.cookie_params) ? r.cookie_params : [];
+    if (!o && !rewrites.length && !hosts.length && !cookies.length) return nothing;
     return html`${o
         ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may run this as ${vis(o.values.join(' or ') || '?')}</b>, not ${vis(r.method)}: a method override in ${vis(o.sources.join(', '))}${o.ambiguous ? html` (ambiguous${o.reason ? html`: ${vis(o.reason)}` : ''})` : ''}.</p>`
-        : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}`;
+        : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}${cookies.length
+        ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may read ${cookies.map((c, i) => html`${i ? ', ' : ''}<span class="mono">${vis(c)}</span>`)} from a cookie</b>, not from the query or form shown: PHP's <span class="mono">$_REQUEST</span> takes a cookie over both when <span class="mono">request_order</span> is unset (as without a php.ini), classic ASP.NET's <span class="mono">Request[…]</span> where they lack the name. Cookie values are not shown.</p>`
+        : nothing}`;
   }
 
   /** The policy's reason, the request's own text in it set apart (reasonPieces), once per reason. */
@@ -880,7 +798,14 @@ export class ApprovalsView extends LightElement {
     const rack = u.search.includes(';') ? [...new URLSearchParams(u.search.slice(1).replaceAll(';', '&'))] : [];
     // Classic ASP.NET and IIS also undo `%uXXXX`, which other servers leave as text: `?to=%u0064%u0072…`.
     const iis = /%u[0-9a-f]{4}/i.test(u.search) ? [...new URLSearchParams(u.search.slice(1))].map(([k, v]) => [percentU(k), percentU(v)] as const) : [];
-    if (!path && !query.length && !rack.length && !iis.length) return nothing;
+    // PHP registers `mail.to`, ` to` and `to[` under other names (`mail_to`, `to`, `to_`) and uses the
+    // last of a name; ASP.NET reads `to` and `TO` as one name: the card says which value each uses.
+    const params = [...new URLSearchParams(u.search.slice(1))];
+    const php = phpReading(params) ?? [];
+    const asp = aspNetReading(params) ?? [];
+    // Rack 2 drops brackets around a name: `?to=boss@corp.example&[to]=drop@attacker.example` is `to = drop@…` to Rails.
+    const rackNames = rackReading([...new URLSearchParams(u.search.slice(1).replaceAll(';', '&'))]) ?? [];
+    if (!path && !query.length && !rack.length && !iis.length && !php.length && !asp.length && !rackNames.length) return nothing;
     const pairs = (list: ReadonlyArray<readonly [string, string]>) => list.map(([k, v], i) => html`${i ? ', ' : ''}<span class="mono">${vis(k)} = ${vis(v)}</span>`);
     return html`<p class="small decoded-url" data-testid="decoded-url">As the server reads the URL:${path
         ? html` path segments ${path.map((seg, i) => html`${i ? ' / ' : ''}<span class="mono">${vis(seg)}</span>`)}`
@@ -890,6 +815,12 @@ export class ApprovalsView extends LightElement {
         ? html`${path || query.length ? ';' : ''} as Rack 2 (Rails, Sinatra) reads the query, <span class="mono">;</span> separating too: ${pairs(rack)}`
         : nothing}${iis.length
         ? html`${path || query.length || rack.length ? ';' : ''} as classic ASP.NET (IIS) reads the query, <span class="mono">%uXXXX</span> undone too: ${pairs(iis)}`
+        : nothing}${php.length
+        ? html`${path || query.length || rack.length || iis.length ? ';' : ''} <b>as PHP reads the query</b> (a blank before a name dropped, <span class="mono">.</span> and blanks in it read as <span class="mono">_</span>, the last of a repeated name used): ${pairs(php)}`
+        : nothing}${rackNames.length
+        ? html`${path || query.length || rack.length || iis.length || php.length ? ';' : ''} <b>as Rack 2 (Rails, Sinatra) names the parameters</b> (brackets around a name dropped, the last of a repeated name used): ${pairs(rackNames)}`
+        : nothing}${asp.length
+        ? html`${path || query.length || rack.length || iis.length || php.length || rackNames.length ? ';' : ''} <b>as ASP.NET reads the query</b> (names in any letter case are one name, its values joined by commas): ${pairs(asp)}`
         : nothing}</p>`;
   }
 
@@ -1010,7 +941,7 @@ export class ApprovalsView extends LightElement {
       ? `Body: ${bytesText(size)} (${type}) — servers read it in more than one way; below is one reading of it, not the bytes sent`
       : wholeInRecord
       ? `Body: ${bytesText(size)} (${type})${b?.json !== undefined ? ', parsed JSON' : b?.form !== undefined ? ', parsed form' : ''}, shown whole`
-      : b?.json !== undefined && preview
+      : (b?.json !== undefined || b?.form !== undefined) && preview
       ? `Body: ${bytesText(size)} (${type}) — the parsed copy the record keeps, not the bytes sent: ${visibleString(v?.unseen ?? 'it may differ from them')}`
       : preview
         ? `Body: a preview of ${Math.min(preview.length, size)} characters of ${bytesText(size)} (${type}) — the rest is not shown`

@@ -1,7 +1,8 @@
 // `airlock approvals show` is what a person reads before `approve` in a terminal: it must name what
 // the server will run, not a harmless-looking part of it (issue 17, held-out pass, the CLI side).
 import t from 'tap';
-import { details } from '../../cli/commands/approvals.ts';
+import { details, heldUnseen, listText } from '../../cli/commands/approvals.ts';
+import { bodyVisibility } from '../../state/approval-body.ts';
 import { formatExplanation } from '../../engine/explain.ts';
 
 type View = Parameters<typeof details>[0];
@@ -40,6 +41,85 @@ t.test('the query is printed as servers read it: escapes undone, and split at ";
   t.match(details(view({ url: 'https://api.example/v1/send?to=%u0064rop@attacker.example' })), /^iis query +to = drop@attacker\.example \(classic ASP\.NET/m, '%u undone as IIS does');
   const payload = Buffer.from('{"to": "drop@attacker.example"}').toString('base64url');
   t.match(details(view({ url: `https://api.example/v1/send?payload=${payload}`, query: { payload: [payload] } })), /the query as the server reads it \(base64 values decoded\):\n── \.payload\[0\]: base64, decoded\n\{"to": "drop@attacker\.example"\}/, 'a base64 query value is printed decoded');
+});
+
+t.test('the query is printed with the names PHP and ASP.NET register its parameters under, and the value each uses (fifteenth pass)', async (t) => {
+  // PHP reads `mail.to` (and ` mail to`, `mail to`) as `mail_to` and uses the last; the card read two parameters.
+  const php = details(view({ url: 'https://api.example/v1/send?mail_to=boss@corp.example&mail.to=drop@attacker.example' }));
+  t.match(php, /^php query +mail_to = drop@attacker\.example \(PHP/m);
+  t.match(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example&%20to=drop@attacker.example' })), /^php query +to = drop@attacker\.example /m, 'a blank before the name is dropped');
+  t.match(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example&to[]=drop@attacker.example' })), /^php query +to\[\] = drop@attacker\.example /m, 'an array under the name replaces its value');
+  t.match(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example&[to]=drop@attacker.example' })), /^rack names to = drop@attacker\.example \(Rack 2/m, 'Rack 2 drops the brackets around a name');
+  t.match(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example&TO=drop@attacker.example' })), /^asp query +to = boss@corp\.example,drop@attacker\.example \(ASP\.NET/m, 'ASP.NET reads names in any case as one');
+  const plain = details(view({ url: 'https://api.example/v1/send?expand[]=a&expand[]=b&to=boss@corp.example&to=cfo@corp.example' }));
+  t.notMatch(plain, /php query|asp query/, 'names every server reads as sent add no line');
+  const fc = (await import('fast-check')).default;
+  const spelling = fc.tuple(fc.nat({ max: 2 }), fc.constantFrom('_', '.', ' '), fc.boolean()).map(([blanks, sep, nul]) => `${' '.repeat(blanks)}mail${sep}to${nul ? '\0x' : ''}`);
+  fc.assert(
+    fc.property(spelling, spelling, (first, second) => {
+      const search = new URLSearchParams([[first, 'boss@corp.example'], [second, 'drop@attacker.example']]).toString();
+      const out = details(view({ url: `https://api.example/v1/send?${search}` }));
+      if (first === 'mail_to' && second === 'mail_to') return !/php query/.test(out);
+      return /^php query +mail_to = drop@attacker\.example \(PHP/m.test(out);
+    }),
+    { numRuns: 60 },
+  );
+});
+
+t.test('a kept form whose field names PHP or ASP.NET read as one is not the body shown whole: the order sent decides the value (fifteenth pass)', async (t) => {
+  const form = (f: Record<string, string[]>) => ({ size: 60, sha256: '', content_type: 'application/x-www-form-urlencoded', truncated: false, form: f });
+  const fc = (await import('fast-check')).default;
+  // Another spelling of `mail_to` beside it: a blank before, `.` or a blank inside, a NUL after, another case, an array of it.
+  const php = fc.tuple(fc.nat({ max: 2 }), fc.constantFrom('_', '.', ' '), fc.constantFrom('', '\0x', '[]', '[0]'))
+    .map(([blanks, sep, tail]) => `${' '.repeat(blanks)}mail${sep}to${tail}`);
+  const asp = fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }).map((up) => [...'mail_to'].map((c, i) => (up[i] ? c.toUpperCase() : c)).join(''));
+  const rack = fc.tuple(fc.constantFrom('', '[', ']', '[['), fc.constantFrom('', ']', ']]')).map(([a, b]) => `${a}mail_to${b}`);
+  const spelling = fc.oneof(php, asp, rack).filter((n) => n !== 'mail_to');
+  fc.assert(
+    fc.property(spelling, fc.boolean(), (other, first) => {
+      const f = first ? { mail_to: ['boss@corp.example'], [other]: ['drop@attacker.example'] } : { [other]: ['drop@attacker.example'], mail_to: ['boss@corp.example'] };
+      const b = form(f);
+      const out = details(view({ body: b }));
+      return bodyVisibility(b) === 'partial' && /^warning +the kept copy of this form groups its fields by name, while PHP, Rack 2 or ASP\.NET read .* as one field .*approving it needs --accept-unseen-body/m.test(out);
+    }),
+    { numRuns: 60 },
+  );
+  const controls: Array<Record<string, string[]>> = [{ 'user[name]': ['a'], 'user[email]': ['b'] }, { 'ids[]': ['1', '2'], limit: ['3'] }, { to: ['boss@corp.example', 'cfo@corp.example'] }, { mail_to: ['a'], subject: ['b'] }];
+  for (const f of controls) {
+    t.equal(bodyVisibility(form(f)), 'whole', `${JSON.stringify(f)}: every server reads these names as sent`);
+  }
+});
+
+t.test('a parameter the server may read from a cookie is printed, and approving it needs --accept-unseen-body (fifteenth pass)', async (t) => {
+  const out = details(view({ url: 'https://api.example/v1/send?to=boss@corp.example', headers: { cookie: ['[redacted]'] }, cookie_params: ['to'] }));
+  t.match(out, /^reads +to from a cookie, maybe \(PHP's \$_REQUEST/m);
+  t.match(out, /^warning +the request carries a cookie named like its parameter "to".*approving it needs --accept-unseen-body/m);
+  t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example', headers: { cookie: ['[redacted]'] } })), /from a cookie/, 'no such cookie, no line');
+});
+
+t.test('a held binary body, which the terminal does not print, is not approved from it unseen (fifteenth pass)', async (t) => {
+  const held = { size: 3, captured: 3, truncated: false, content_type: 'application/octet-stream', sha256: 'x', base64: 'AAEC' };
+  const out = details({ ...view({ body: { size: 3, sha256: 'x', content_type: 'application/octet-stream', truncated: false } }), held: true } as View, held);
+  t.match(out, /^warning +the body is 3 bytes of binary, which the terminal does not print.*approving it needs --accept-unseen-body/m);
+  t.match(heldUnseen(held), /binary/, 'approve refuses it without --accept-unseen-body');
+  t.equal(heldUnseen({ ...held, base64: undefined, text: 'to: boss@corp.example' }), undefined, 'a text body is printed whole');
+});
+
+t.test('approvals list says which waiting requests look alike and in what one differs (fifteenth pass)', async (t) => {
+  // Two harmless charges and a third with the attacker's Stripe-Account: three list lines that read alike.
+  const charge = (id: string, headers: Record<string, string[]>, hash: string): View => {
+    const v = view({ url: 'https://api.stripe.com/v1/charges', path: '/v1/charges', host: 'api.stripe.com', headers, body: { size: 12, sha256: 'b', content_type: 'application/x-www-form-urlencoded', truncated: false, form: { amount: ['500'] } } });
+    return { ...v, id, request_hash: hash, description_complete: true, summary: { method: 'POST', host: 'api.stripe.com', path: '/v1/charges' } } as View;
+  };
+  const out = listText([charge('ap_a', {}, 'h1'), charge('ap_b', {}, 'h1'), charge('ap_c', { 'stripe-account': ['acct_1Attacker'] }, 'h2')]);
+  const entries = out.split(/\n(?=ap_)/);
+  t.equal(entries.length, 3);
+  t.match(entries[2], /LOOK-ALIKE: 2 other waiting requests of this agent go to the same method, host and path, and this one is unlike every one of them in header stripe-account: read it before approving \(airlock approvals show ap_c\)/);
+  t.match(entries[0], /look-alike: 2 other waiting requests .*1 of them is this very request/);
+  t.notMatch(entries[0], /LOOK-ALIKE/, 'a twin is no warning');
+  t.notMatch(listText([charge('ap_a', {}, 'h1')]), /look-alike/i, 'one request alone: no note');
+  const resolved = { ...charge('ap_d', { 'stripe-account': ['acct_1Attacker'] }, 'h3'), status: 'approved' } as View;
+  t.notMatch(listText([charge('ap_a', {}, 'h1'), resolved]), /look-alike/i, 'only waiting requests are compared');
 });
 
 t.test('a method override and a rewritten path are printed', async (t) => {

@@ -30,6 +30,18 @@ t.test('held request approved through the CLI arrives upstream once', async (t) 
   t.equal(arrived('/send/cli'), 1);
 });
 
+t.test('a held binary body, which `approvals show` does not print, is approved from the terminal only knowingly (fifteenth pass)', async (t) => {
+  const reply = curl(r, 'POST', url('/send/binary'), { body: '\x01\x02\x03 binary' });
+  const [a] = await r.api.pending(1);
+  const refused = await cliInProcess(['approvals', 'approve', a!.id, ...where]);
+  t.not(refused.code, 0, 'refused');
+  t.match(refused.stderr, /bytes of binary, which the terminal does not print.*--accept-unseen-body/);
+  t.equal(arrived('/send/binary'), 0, 'nothing went');
+  await airlock('approvals', 'approve', a!.id, '--accept-unseen-body');
+  t.equal((await reply).status, 200);
+  t.equal(arrived('/send/binary'), 1, 'approved knowingly, it goes once');
+});
+
 t.test('denied through the CLI: never arrives, the message reaches the agent', async (t) => {
   const reply = curl(r, 'POST', url('/send/deny'), { body: '{}' });
   const [a] = await r.api.pending(1);

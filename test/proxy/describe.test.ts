@@ -40,6 +40,15 @@ t.test('headers: lowercase, multi-valued, credentials redacted, proxy auth dropp
   t.notMatch(JSON.stringify(d), /sk-secret-value|session=abc|k-123|YWdlbnQ6dG9rZW4/);
 });
 
+t.test('cookies named like a query or form parameter (as PHP and ASP.NET name them) are listed by name, their values redacted (fifteenth pass)', async (t) => {
+  const form = (url: string, cookie: string, body = '') => describeRequest(raw({ method: 'POST', url, headers: [['Cookie', cookie], ['Content-Type', 'application/x-www-form-urlencoded']], body: Buffer.from(body) }), { agent }).request;
+  t.same(form('http://h.example/send?to=boss', 'session=abc; to=drop@attacker.example').cookie_params, ['to']);
+  t.same(form('http://h.example/send', 'TO=drop@attacker.example', 'to=boss').cookie_params, ['TO'], 'ASP.NET reads names in any case');
+  t.same(form('http://h.example/send', 'mail.to=drop@attacker.example', 'mail_to=boss').cookie_params, ['mail.to'], 'PHP reads mail.to as mail_to');
+  t.equal(form('http://h.example/send?x=1', 'session=abc; to=drop').cookie_params, undefined, 'a cookie no parameter is named like');
+  t.notMatch(JSON.stringify(form('http://h.example/send?to=boss', 'to=drop@attacker.example')), /drop@attacker/, 'the value stays redacted');
+});
+
 t.test("headers a service names as its credential are redacted too: the agent's own key never lands in the audit log or on a card", async (t) => {
   const named = ['X-Shopify-Access-Token', 'DD-API-KEY', 'Ocp-Apim-Subscription-Key', 'X-Auth-Key', 'X-Figma-Token', 'X-Vault-Token', 'JOB-TOKEN', 'X-Amz-Security-Token', 'X-Client-Secret', 'X_Api_Key', 'X-TrackerToken', 'X-ChatWorkToken', 'X-Honeycomb-Team', 'X-JFrog-Art-Api'];
   const kept = ['Idempotency-Key', 'Sec-WebSocket-Key', 'X-Request-Id', 'X-Tokenizer', 'X-Monkey', 'npm-auth-type', 'X-CSRFToken'];

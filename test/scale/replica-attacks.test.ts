@@ -545,6 +545,36 @@ if (missing) {
       t.equal(upstream.received.filter((x) => x.url === '/send/heldrev').length, 0, 'nothing reached the upstream');
     });
 
+    await t.test('a version published through B a moment before the click on B, not yet heard of on A: the request A holds is decided by it (fifteenth pass)', async (t) => {
+      const issued = await a.agents.add('raced');
+      const held = send(a, `raced:${issued.token}`, 'POST', `${up}/send/raced`, { body: '{"to":"r"}' });
+      const id = await until('the hold on A', () => a.approvals.list({ status: 'pending', agent: 'raced' })[0]?.id);
+      await until('A to hold it', () => a.approvals.isHeld(id) || undefined);
+      await until('B to see the approval', () => b.approvals.list({ status: 'pending', agent: 'raced' })[0]?.id);
+      // A's notice of the publish is still on its way (here: never comes), as for the milliseconds a
+      // publish through B precedes a person's click on B.
+      const feed = ((a as Airlock<Services> & { db?: PgState }).db as unknown as { handlers: Map<string, Set<unknown>> }).handlers.get('airlock_policy')!;
+      const deafened = [...feed];
+      feed.clear();
+      t.teardown(() => { for (const h of deafened) feed.add(h); });
+      const dir = tempDir(t, 'al-atk-draft-');
+      fs.cpSync(policyDir, dir, { recursive: true });
+      const rego = path.join(dir, 'airlock.rego');
+      const text = fs.readFileSync(rego, 'utf8');
+      assert(text.includes('\tcount(input.grants) == 0\n'));
+      fs.writeFileSync(rego, text.replace('\tcount(input.grants) == 0\n', '\tcount(input.grants) == 0\n\tnot startswith(input.request.path, "/send/raced")\n'));
+      const passing = async () => ({ ok: true, passed: 0, failed: 0, output: '', failures: [] });
+      const before = a.engine.version;
+      const published = await b.policyVersions!.publish(dir, (c) => b.engine.load(c), passing, 'deny /send/raced');
+      await b.approvals.approve(id, { by: 'studio' });
+      const res = await held;
+      t.equal(res.status, 403, `refused: the live version denies it (${res.body.slice(0, 200)})`);
+      t.match(res.body, /now denies this request/);
+      t.equal(upstream.received.filter((x) => x.url === '/send/raced').length, 0, 'nothing reached the upstream');
+      t.not(before, published.version);
+      for (const h of deafened) feed.add(h);
+    });
+
     await t.test('PostgreSQL restarts while A holds a request: approved on B once it is back, released on A', async (t) => {
       const issued = await a.agents.add('outage');
       const auth = `outage:${issued.token}`;

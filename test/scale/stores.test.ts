@@ -140,6 +140,13 @@ if (missing) {
       await a.query(`UPDATE grants SET expires = now() - interval '1 second' WHERE id = $1`, [grant!.id]);
       t.same(await qb.matchingGrants(description('skewed', '/grant')), [], 'an expired grant is not applied by a replica whose clock lags');
 
+      // Fifteenth pass: the window also starts by the database's clock: created on A (an hour ahead),
+      // a 24 h window is not 25 h, in the record and in the table alike.
+      const made = await qa.create(description('skewed', '/window'), decision, 'hw');
+      t.ok(Date.parse(made.retry_until) < realNow() + 24 * 3_600_000 + 120_000, `the retry window is 24 h from the database's now, not from A's (${made.retry_until})`);
+      const stored = (await a.query<{ until: Date; rec: string }>(`SELECT retry_until AS until, record->>'retry_until' AS rec FROM approvals WHERE id = $1`, [made.id])).rows[0]!;
+      t.equal(stored.until.getTime(), Date.parse(made.retry_until), 'the table holds the same window');
+      t.equal(stored.rec, made.retry_until, 'and so does the record');
       // Fourteenth pass: an approval's retry window by the database's clock too. Past it (B lags):
       // B neither approves it nor lets an approved, unused one be used by the agent's retry.
       const open = await qa.create(description('skewed', '/late'), decision, 'hl');

@@ -587,6 +587,22 @@ t.test('a method override and a rewritten path are on the card, not only in the 
   t.match(all, /\/admin\/delete-everything/, 'so is the path it acts on');
   await queue.deny(id, { by: 'test' });
   await reply;
+  // Fifteenth pass: a cookie named like a query parameter. PHP's $_REQUEST (no php.ini) takes the
+  // cookie over the query: the mail goes to the cookie's address, which the card shows `[redacted]`.
+  const viaCookie = curl('POST', '/v1/cookie-param?to=boss@corp.example', { body: '{}', headers: ['Cookie: session=s1; to=drop@attacker.example'] });
+  await card(page, '/v1/cookie-param?to=boss@corp.example').waitFor();
+  const cid = await idOf('/v1/cookie-param?to=boss@corp.example');
+  const csel = `[data-approval="${cid}"]`;
+  t.match(await page.textContent(`${csel} [data-testid=runs-as]`), /The server may read to from a cookie/, 'the card says the parameter may come from a cookie');
+  await page.waitForSelector(`${csel} .approve-blocked >> text=cookie values are not shown`);
+  t.ok(await page.isDisabled(`${csel} [data-action=approve]`), 'approving it is a choice, not a click');
+  const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+  const session = login.headers.getSetCookie()[0]!.split(';')[0]!;
+  const { csrf } = (await login.json()) as { csrf: string };
+  const refused = await fetch(`${live.studioBase}/api/approvals/${cid}/approve`, { method: 'POST', headers: { cookie: session, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });
+  t.match(await refused.json(), { code: 'body-not-shown' }, 'the API refuses it without accept_unseen_body');
+  await queue.deny(cid, { by: 'test' });
+  await viaCookie;
 });
 
 t.test('the card says whose credentials the request acts with: your secret, or the agent\'s own', async (t) => {
@@ -793,6 +809,13 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     [`/v1/read-iis?to=${pctU}`]: curl('POST', `/v1/read-iis?to=${pctU}`, { body: '{}' }),
     '/v1/read-iis-form': curl('POST', '/v1/read-iis-form', { body: `to=${pctU}`, type: 'application/x-www-form-urlencoded' }),
     '/v1/read-rack?to=boss@corp.example;to=drop@attacker.example': curl('POST', '/v1/read-rack?to=boss@corp.example;to=drop@attacker.example', { body: '{}' }),
+    // Fifteenth pass: nothing escaped, so no reading was shown; PHP reads `mail.to` as `mail_to` (the
+    // last wins), ASP.NET reads `to` and `TO` as one name with both values.
+    '/v1/read-php?mail_to=boss@corp.example&mail.to=drop@attacker.example': curl('POST', '/v1/read-php?mail_to=boss@corp.example&mail.to=drop@attacker.example', { body: '{}' }),
+    '/v1/read-aspnet?to=boss@corp.example&TO=drop@attacker.example': curl('POST', '/v1/read-aspnet?to=boss@corp.example&TO=drop@attacker.example', { body: '{}' }),
+    '/v1/read-php-multipart': curl('POST', '/v1/read-php-multipart', { body: '--b\r\nContent-Disposition: form-data; name="mail_to"\r\n\r\nboss@corp.example\r\n--b\r\nContent-Disposition: form-data; name="mail.to"\r\n\r\ndrop@attacker.example\r\n--b--\r\n', type: 'multipart/form-data; boundary=b' }),
+    '/v1/read-brackets?to=boss@corp.example&%5Bto%5D=drop@attacker.example': curl('POST', '/v1/read-brackets?to=boss@corp.example&%5Bto%5D=drop@attacker.example', { body: '{}' }),
+    '/v1/read-php-form': curl('POST', '/v1/read-php-form', { body: 'mail_to=boss@corp.example&mail.to=drop@attacker.example', type: 'application/x-www-form-urlencoded' }),
     // A header that changes what the request does: a charge on another Stripe account.
     '/v1/read-header': curl('POST', '/v1/read-header', { body: '{"amount": 5}', headers: ['Stripe-Account: acct_1drop@attacker.example'] }),
     '/v1/read-utf7': curl('POST', '/v1/read-utf7', { body: '{"to": "bob+AEA-attacker.example"}', type: 'application/json; charset=utf-7' }),
@@ -838,6 +861,11 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     await page.waitForSelector(`${where} >> text=drop@attacker.example`);
     t.pass(`${p}: the card reads it as the server does`);
     if (p.startsWith('/v1/read-rack')) t.match(await page.textContent(where), /as Rack 2 \(Rails, Sinatra\) reads the query, ; separating too: to = boss@corp\.example, to = drop@attacker\.example/, 'the query as Rack 2 splits it');
+    if (p.startsWith('/v1/read-php?')) t.match(await page.textContent(where), /as PHP reads the query \(.*\): mail_to = drop@attacker\.example$/s, 'the value PHP uses is said');
+    if (p.startsWith('/v1/read-aspnet')) t.match(await page.textContent(where), /as ASP\.NET reads the query \(.*\): to = boss@corp\.example,drop@attacker\.example/, 'ASP.NET\'s one name is said');
+    if (p === '/v1/read-php-multipart') t.match(await page.textContent(where), /as PHP reads it .*\nmail_to = "drop@attacker\.example"/s, 'the multipart field PHP uses is said');
+    if (p.startsWith('/v1/read-brackets')) t.match(await page.textContent(where), /as Rack 2 \(Rails, Sinatra\) names the parameters \(.*\): to = drop@attacker\.example/, 'the value Rails uses is said');
+    if (p === '/v1/read-php-form') t.match(await page.textContent(where), /as PHP reads it .*\nmail_to = "drop@attacker\.example"/s, 'the form field PHP uses is said');
     if (p === '/v1/read-yaml') t.match(await page.textContent(where), /as YAML 1\.1 parsers read it.*"mail": \{\s*"subject": "weekly report",\s*"to": "drop@attacker\.example"\s*\},\s*"retries": 511/s, 'the merged key and the YAML 1.1 number are read');
     if (p === '/v1/read-part-name') t.match(await page.textContent(where), /name\*=UTF-8''%74%6f; the field servers read it as: "subject" or "to"/, 'the part says it fills the field "to"');
     if (p === '/v1/read-big-number') {
