@@ -17,6 +17,7 @@ import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 import { JsonPieces } from './json-pieces.ts';
+import { packedTexts } from './packed-scan.ts';
 import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 
 export type { HoldProbe };
@@ -654,9 +655,17 @@ export function scrubResponse(
   }
   if (head.statusMessage) head.statusMessage = scrubText(scrubber, head.statusMessage);
   checkHeaderCharsets(head.statusMessage ? [...head.headers, ['', head.statusMessage]] : head.headers, scrubber.asciiOnly);
-  for (const text of reassembled(head.headers)) {
+  const joins = reassembled(head.headers);
+  for (const text of joins) {
     // Each header is scrubbed already: a match here spans two of them.
     if (scrubText(scrubber, text) !== text) throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');
+  }
+  // A compressed stream written as base64 in a header (a Flask or Django session cookie: base64url
+  // of zlib), whole or in pieces a client joins: inflated and matched.
+  for (const text of [...head.headers.map(([, v]) => v), ...joins, head.statusMessage ?? '']) {
+    for (const packed of packedTexts(Buffer.from(text, 'latin1'))) {
+      if (scrubText(scrubber, packed) !== packed) throw new UnscrubbableEncodingError('a header of this response holds a compressed stream (written as base64) that holds a secret');
+    }
   }
   const noBody = opts.method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304 || (head.statusCode >= 100 && head.statusCode < 200);
   if (noBody) return { transform: undefined };

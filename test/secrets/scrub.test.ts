@@ -559,6 +559,91 @@ t.test('PackedScan: a secret in undeclared compressed data is refused at any cut
   t.pass('refused at every cut; controls byte for byte');
 });
 
+// Fifteenth pass: a compressed stream written as base64 text (proxy/packed-base64.ts) — a Flask or
+// Django session cookie's `.eJw…` (base64url of zlib), a gzip payload in a JSON field (`H4sI…`),
+// base64 wrapped at 76 columns or JSON-escaped, a zip in a data: URL — which the agent decodes and
+// inflates: no spelling matched it (the value is never written out) and the packed scan looked for
+// the compressed bytes only.
+t.test('PackedScan: a secret in a compressed stream written as base64 is refused at any cuts; other text passes byte for byte', async (t) => {
+  const { PackedScan } = await import('../../proxy/packed-scan.ts');
+  const doc = (v: string): Buffer => Buffer.from(`{"user_id":7,"token":"Bearer ${v}","_fresh":true}`);
+  const zipOf = (d: Buffer): Buffer => {
+    const data = zlib.deflateRawSync(d);
+    const h = Buffer.alloc(30);
+    h.writeUInt32LE(0x04034b50, 0);
+    h.writeUInt16LE(8, 8);
+    h.writeUInt16LE(8, 26);
+    return Buffer.concat([h, Buffer.from('log.json'), data]);
+  };
+  const bodies: Record<string, (v: string) => string> = {
+    'flask-session': (v) => `{"cookies":{"session":".${zlib.deflateSync(doc(v)).toString('base64url')}.Z1x2Yw.c2lnbmF0dXJl"}}`,
+    'gzip-field': (v) => JSON.stringify({ awslogs: { data: zlib.gzipSync(doc(v)).toString('base64') } }),
+    // Django's signing.dumps(compress=True): `.` + base64url of zlib, `:`-separated timestamp and signature.
+    'django-signed': (v) => `<input type="hidden" name="state" value=".${zlib.deflateSync(doc(v)).toString('base64url')}:1tK9xY:c2lnbmF0dXJl">`,
+    'mime-wrapped': (v) => `export:\r\n${zlib.gzipSync(doc(v)).toString('base64').replace(/.{76}(?=.)/g, '$&\r\n')}\r\n`,
+    'json-escaped': (v) => JSON.stringify({ blob: zlib.gzipSync(doc(v)).toString('base64').replace(/.{20}(?=.)/g, '$&\n') }).replace(/\//g, '\\/'),
+    // Express's res.cookie() percent-encodes the value: `+`, `/` and `=` as %2B, %2F, %3D.
+    'express-cookie': (v) => `Set-Cookie: export=${encodeURIComponent(zlib.gzipSync(doc(v)).toString('base64'))}; Path=/`,
+    'zip-data-url': (v) => `<a href="data:application/zip;base64,${zipOf(doc(v)).toString('base64')}">export</a>`,
+  };
+  // What a reader gets from the text let out: every base64 run (wraps and JSON escapes undone, a
+  // partial quad decoded too) read as gzip, zlib or a zip entry, as far as it inflates.
+  const revealed = (o: string): string => {
+    const out: string[] = [];
+    const sync = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    const inflate = (f: () => Buffer): void => {
+      try { out.push(f().toString('latin1')); } catch { /* not such a stream */ }
+    };
+    for (const m of o.matchAll(/(?:[A-Za-z0-9+/_-]|\\[/nr]|\r|\n|%2[BbFf])+/g)) {
+      const b = Buffer.from(m[0].replace(/\\\/|%2[Ff]/g, '/').replace(/%2[Bb]/g, '+').replace(/\\[nr]|[\r\n]/g, ''), 'base64');
+      inflate(() => zlib.gunzipSync(b, sync));
+      inflate(() => zlib.inflateSync(b, sync));
+      if (b.length > 30) inflate(() => zlib.inflateRawSync(b.subarray(30 + b.readUInt16LE(26) + b.readUInt16LE(28)), sync));
+    }
+    return out.join('\n');
+  };
+  const cuts = fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 });
+  const split = (b: Buffer, at: number[]): Buffer[] => {
+    const points = [...new Set(at.map((p) => p % b.length))].sort((x, y) => x - y).filter(Boolean);
+    return [0, ...points].map((p, i) => b.subarray(p, points[i] ?? b.length));
+  };
+  const run = (chunks: Buffer[]): Promise<{ out: Buffer; err?: Error }> => {
+    const p = new PackedScan(() => scrubber, new PassThrough(), false);
+    const out: Buffer[] = [];
+    p.on('data', (d: Buffer) => out.push(d));
+    return new Promise((resolve) => {
+      p.on('end', () => resolve({ out: Buffer.concat(out) }));
+      p.on('error', (err) => resolve({ out: Buffer.concat(out), err }));
+      Readable.from(chunks).pipe(p);
+    });
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bodies)), cuts, async (kind, at) => {
+    const withSecret = Buffer.from(bodies[kind]!(SECRET));
+    if (!revealed(withSecret.toString('latin1')).includes(SECRET)) throw new Error(`${kind}: the oracle does not read the value in the body itself`);
+    const got = await run(split(withSecret, at));
+    if (!got.err) throw new Error(`${kind}: passed (${got.out.length} of ${withSecret.length} bytes)`);
+    if (revealed(got.out.toString('latin1')).includes(SECRET)) throw new Error(`${kind}: the text let out before the refusal decodes and inflates to the value`);
+    const control = Buffer.from(bodies[kind]!('ghp_nothing_secret_here_at_all_0000'));
+    const passed = await run(split(control, at));
+    if (passed.err || !passed.out.equals(control)) throw new Error(`${kind} control: ${passed.err?.message ?? 'bytes changed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 24) });
+  // In the head: a session cookie (whole, or chunked in two a client joins) and a header holding gzip as base64.
+  const flask = `.${zlib.deflateSync(doc(SECRET)).toString('base64url')}.Z1x2Yw.c2lnbmF0dXJl`;
+  for (const headers of [
+    [['set-cookie', `session=${flask}; HttpOnly; Path=/`]],
+    [['set-cookie', `session.0=${flask.slice(0, 30)}; Path=/`], ['set-cookie', `session.1=${flask.slice(30)}; Path=/`]],
+    [['x-debug-payload', zlib.gzipSync(doc(SECRET)).toString('base64')]],
+    // zlib at every level in a header (78 9c, 78 da, 78 01, 78 5e): `eJ`, `eN`, `eA`, `eF`.
+    ...[6, 9, 1, 4].map((level) => [['x-state', zlib.deflateSync(doc(SECRET), { level }).toString('base64')]]),
+  ] as Array<Array<[string, string]>>) {
+    t.throws(() => scrubResponse(scrubber, { statusCode: 200, headers }), /compressed stream/, `${headers[0]![0]}: refused`);
+  }
+  const session = `.${zlib.deflateSync(doc('ghp_nothing_secret_here_at_all_0000')).toString('base64url')}.Z1x2Yw.c2lnbmF0dXJl`;
+  const head = { statusCode: 200, headers: [['set-cookie', `session=${session}; HttpOnly; Path=/`]] as Array<[string, string]> };
+  scrubResponse(scrubber, head);
+  t.equal(head.headers[0]![1], `session=${session}; HttpOnly; Path=/`, 'control: a session cookie without the value passes as it was');
+});
+
 // Thirteenth pass: a secret a few characters per document of a stream (proxy/json-pieces.ts), at any chunk cuts.
 t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chunk cuts, at most 7 characters out; other streams pass byte for byte', async (t) => {
   const docs = {
