@@ -966,15 +966,17 @@ export class CredentialEnforcer implements Enforcer {
       // A body past the inflate limits is cut off; the audit record says why. The body is scrubbed
       // for the secrets injected into the host by the time each chunk passes.
       const live = (): Scrubber => this.scrubberFor(ctx)!;
+      const names = (rules: Array<{ replace: string }>): string[] => [...new Set(rules.map((r) => this.secretOf(r.replace)).filter((n): n is string => n !== undefined))].sort();
       const scrub = scrubResponse(live, head, {
         method: ctx.outgoing.method,
         onLimit: (why) => { ctx.audit.response_cut = why; },
         // Held text that long is a probe or a read-back: the token goes (proxy/secret-probe.ts).
-        probe: this.guard.probe.stream(ctx, 'an answer streamed to the agent', (rules) => [...new Set(rules.map((r) => this.secretOf(r.replace)).filter((n): n is string => n !== undefined))].sort()),
+        probe: this.guard.probe.stream(ctx, 'an answer streamed to the agent', names),
       }).transform;
       // Compressed streams inside the body that no Content-Encoding declares are read on the side
       // (brotli, which has no magic, from the first byte of an answer that is no text).
-      return scrub && new PackedScan(live, scrub, !textualAnswer(head.headers));
+      // Its holds on inflated text are counted by the tripwire too (a guess echoed inside a `.gz`).
+      return scrub && new PackedScan(live, scrub, !textualAnswer(head.headers), this.guard.probe.stream(ctx, 'compressed data inside an answer streamed to the agent', names));
     } catch (err) {
       if (!(err instanceof UnscrubbableEncodingError)) throw err;
       // Fail closed: a body we cannot scrub is replaced by a problem, never passed on.

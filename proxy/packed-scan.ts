@@ -24,6 +24,7 @@ import zlib from 'node:zlib';
 import { base64Blobs, Base64Run, base64Starts, mayHoldBase64Start, type Base64Packing } from './packed-base64.ts';
 import { ForbiddenContentError, type Scrubber } from './scrubber.ts';
 import { UnscrubbableEncodingError } from './scrubbable.ts';
+import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 
 /** How many characters of a possible secret's start may reach the agent before the rest shows it is none (as over a WebSocket). */
 const SHORT_HOLD = 8;
@@ -35,6 +36,8 @@ const MAX_RATIO = 200;
 const RATIO_AFTER = 1024 * 1024;
 /** A zip local header longer than this (name and extra field) is not waited for. */
 const MAX_ZIP_HEADER = 64 * 1024;
+/** How long a long start may stay held before it counts as dropped (as the scrubbing stage's). */
+const PROBE_HOLD_MS = 10_000;
 /** Bytes kept back at most while inflated text may end in a secret's start. */
 const MAX_HELD = 16 * 1024 * 1024;
 
@@ -187,6 +190,9 @@ export class PackedScan extends Transform {
   private failure: Error | undefined;
   /** Whether the first chunk was read for a brotli guess (mayBeBrotli). */
   private brotliDecided = false;
+  /** With a probe: the rules of which the inflated text held now ends in a start PROBE_START or more long. */
+  private probing: Array<{ label?: string; replace: string }> | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
 
   /** Chunks `inner` let out, waiting their turn (each is read after the one before). */
   private queue: Promise<void> = Promise.resolve();
@@ -194,7 +200,12 @@ export class PackedScan extends Transform {
 
   /** `inner`: the stage before this one (the scrubber): its output is what this stage reads and passes on. */
   /** `brotliAtStart`: the answer is no text, so its first byte may begin a brotli stream (read on the side too). */
-  constructor(private readonly scrubber: () => Scrubber, private readonly inner: Transform, private brotliAtStart = false) {
+  /**
+   * `probe`: the tripwire on what this stage holds back (proxy/secret-probe.ts): inflated text kept
+   * back on a long start of a secret that then proves none, or is dropped, is a guess answered by
+   * the hold, as in the scrubbing stage.
+   */
+  constructor(private readonly scrubber: () => Scrubber, private readonly inner: Transform, private brotliAtStart = false, private readonly probe?: HoldProbe) {
     super();
     inner.on('data', (d: Buffer) => this.enqueue(d));
     inner.on('error', (err) => this.destroy(err));
@@ -216,6 +227,11 @@ export class PackedScan extends Transform {
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    // Gone while a long start was held (the agent went away rather than wait): a guess all the same.
+    const probing = this.probing;
+    this.endProbe();
+    if (probing && !err) this.probe?.trip(probing, true);
+    else if (probing) this.probe?.end();
     this.inner.destroy();
     for (const a of this.active) a.inflation.stream.destroy();
     for (const r of this.runs) r.feed.inflation?.stream.destroy();
@@ -295,7 +311,58 @@ export class PackedScan extends Transform {
     for (const i of inflations) i.stream.end();
     await Promise.all(inflations.map((i) => new Promise<void>((resolve) => (i.ended ? resolve() : i.stream.once('close', () => resolve())))));
     for (const i of inflations) this.settle(i);
+    // The body ended on a long start that nothing completed: let out, it would answer the guess.
+    const probing = this.probing;
+    this.endProbe();
+    if (probing && !this.failure) this.failure = this.probe?.trip(probing);
+    else if (probing) this.probe?.end();
     if (!this.failure) this.release(this.received);
+  }
+
+  /** The rules of which an inflater's held text ends in PROBE_START or more characters of a start (undefined: none). */
+  private longStarts(): Array<{ label?: string; replace: string }> | undefined {
+    if (!this.probe) return undefined;
+    const rules = [...this.active.map((a) => a.inflation), ...this.runs.flatMap((r) => (r.feed.inflation ? [r.feed.inflation] : []))]
+      .filter((i) => i.rest.length >= PROBE_START)
+      .flatMap((i) => this.scrubber().startsAtEnd(i.rest, PROBE_START));
+    return rules.length ? rules : undefined;
+  }
+
+  /** What is held now: a long start begins (the probe asked), goes on, proved none (trips) or was completed (a refusal: no probe). */
+  private watchHolds(): void {
+    if (this.failure) {
+      if (this.probing) this.probe!.end();
+      return this.endProbe();
+    }
+    const long = this.longStarts();
+    if (long) {
+      if (!this.probing) {
+        const err = this.probe!.begin(long);
+        if (err) {
+          this.failure ??= err;
+          return;
+        }
+        this.probeTimer = setTimeout(() => {
+          const held = this.probing;
+          this.endProbe();
+          const e = held && this.probe!.trip(held);
+          if (e) this.destroy(e);
+        }, PROBE_HOLD_MS);
+        this.probeTimer.unref();
+      }
+      this.probing = long;
+      return;
+    }
+    const held = this.probing;
+    if (!held) return;
+    this.endProbe();
+    this.failure = this.probe!.trip(held);
+  }
+
+  private endProbe(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.probing = undefined;
   }
 
   /** Whether a compressed stream may start in this chunk (or in the last bytes of the one before). */
@@ -340,6 +407,7 @@ export class PackedScan extends Transform {
       if (f.inflation) this.settle(f.inflation);
       this.runs.splice(k, 1);
     }
+    this.watchHolds();
     if (this.failure) return;
     if (this.received - this.releasedTo > MAX_HELD) {
       this.failure = new UnscrubbableEncodingError('a compressed stream inside the answer kept more than 16 MiB back without showing it holds no secret');

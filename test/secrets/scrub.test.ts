@@ -186,6 +186,73 @@ t.test('thirteenth pass: the tripwire on what a stream holds back (a long start 
   t.same(whole.trips, [], 'the key handed back whole in EBCDIC across two chunks does not trip (it is scrubbed)');
 });
 
+// Fifteenth pass: the packed scan held inflated text ending in a key's start without the tripwire
+// counting it: an echo of the agent's guess inside a `.gz` streamed in flushes (a log export that
+// follows) answered the guess by the hold, a character at a time.
+t.test('the tripwire on what the packed scan holds: a long start inside compressed data that proves none, or is dropped, trips', async (t) => {
+  const { PackedScan } = await import('../../proxy/packed-scan.ts');
+  /** A gzip stream of `parts`, each flushed apart (a live export), and its end. */
+  const gz = async (parts: string[]): Promise<Buffer[]> => {
+    const z = zlib.createGzip();
+    let cur: Buffer[] = [];
+    const out: Buffer[] = [];
+    z.on('data', (d: Buffer) => cur.push(d));
+    for (const p of parts) {
+      z.write(p);
+      await new Promise<void>((r) => z.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
+      out.push(Buffer.concat(cur));
+      cur = [];
+    }
+    await new Promise<void>((r) => z.end(r));
+    await new Promise<void>((r) => setImmediate(r));
+    out[out.length - 1] = Buffer.concat([out[out.length - 1]!, ...cur]);
+    return out;
+  };
+  const run = async (chunks: Buffer[], drop: boolean): Promise<{ trips: boolean[]; out: Buffer; err?: Error }> => {
+    const trips: boolean[] = [];
+    const p = new PackedScan(() => scrubber, new PassThrough(), false, {
+      begin: () => undefined,
+      trip: (rules, late) => {
+        trips.push(late ?? false);
+        return rules.length ? new Error('tripped') : undefined;
+      },
+      end: () => undefined,
+    });
+    const out: Buffer[] = [];
+    let err: Error | undefined;
+    p.on('data', (d: Buffer) => out.push(d));
+    p.on('error', (e) => { err = e; });
+    for (const c of chunks) {
+      if (p.destroyed) break;
+      p.write(c);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    if (drop) p.destroy();
+    else if (!p.destroyed) {
+      p.end();
+      await new Promise((r) => { p.on('close', r); });
+    }
+    return { trips, out: Buffer.concat(out), ...(err ? { err } : {}) };
+  };
+  const inflated = (b: Buffer): string => {
+    try { return zlib.gunzipSync(b, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1'); } catch { return ''; }
+  };
+  await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 14 }), fc.constantFrom('other', 'end', 'drop', 'whole'), async (n, then) => {
+    const start = `GET /search?q=${SECRET.slice(0, n)}`;
+    const next = then === 'whole' ? `${SECRET.slice(n)} HTTP/1.1` : '# HTTP/1.1';
+    const chunks = await gz(then === 'other' || then === 'whole' ? [start, next] : [start]);
+    // 'end': the body ends right after the start; 'drop': the reader goes away while it is held.
+    const r = await run(then === 'end' ? [Buffer.concat(chunks)] : then === 'drop' ? [chunks[0]!] : chunks, then === 'drop');
+    const trips = r.trips.length > 0;
+    if (n < 10 && trips) throw new Error(`a start of ${n} characters tripped (${then})`);
+    if (n >= 10 && then !== 'whole' && !trips) throw new Error(`a start of ${n} characters followed by ${then} did not trip`);
+    if (then === 'whole' && trips) throw new Error(`a key handed back whole (cut at ${n}) tripped`);
+    if (trips && inflated(r.out).includes(SECRET.slice(0, 10))) throw new Error(`tripped, yet the 10-character start was let out (${then})`);
+    if (then === 'drop' && trips && !r.trips[0]) throw new Error('a dropped stream trips late');
+  }), { numRuns: 20 });
+  t.pass('the packed scan\'s holds trip past 9 characters that prove none, never on a key handed back whole');
+});
+
 t.test('the tripwire counts from past a key\'s public prefix: a page of github_pat_11 examples cut by a chunk trips nothing, 2 characters past it trip', async (t) => {
   t.equal(publicPrefixLength('github_pat_11ABCDEFG0abcdefghij'), 13);
   t.equal(publicPrefixLength('sk-ant-api03-AbCdEfGhIjKl'), 13);
