@@ -6,6 +6,7 @@
 // (two numbered headers, a repeated header, a chunked cookie) — on a request that injects
 // nothing, to the host that got the credential or another name of its server. Read with the
 // suite's brute-force oracle.
+import crypto from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -135,6 +136,10 @@ const packedDocs = {
   base64: (v: string) => Buffer.from(v).toString('base64'),
   control: () => `an export with nothing recorded in it ${'0123456789abcdef'.repeat(40)}`,
 };
+/** Express's ETag of a body (the `etag` module): weak, its length in hex and 27 characters of its SHA-1 in base64. */
+function expressEtag(body: string): string {
+  return `W/"${Buffer.byteLength(body).toString(16)}-${crypto.createHash('sha1').update(body).digest('base64').slice(0, 27)}"`;
+}
 /** What an agent inflates from each base64 run of a head (a session cookie's `.eJw…`), whole or joined from pieces. */
 function inflatedRuns(text: string): string {
   return [...text.matchAll(/[A-Za-z0-9+/_-]{16,}/g)].map((m) => unpacked(Buffer.from(m[0], 'base64'))).join('\n');
@@ -217,6 +222,23 @@ const up = await startUpstream(t, {
       }
       res.write(first);
       setTimeout(() => res.end(rest), 40);
+      return;
+    }
+    if (url.pathname === '/etag-record') {
+      // Fifteenth pass: the record as Express sends it — a weak ETag of its length and SHA-1
+      // (the `etag` module), also on HEAD (with its Content-Length) and on a 304 to If-None-Match.
+      const body = JSON.stringify({ headers: { authorization: recorded } });
+      const tag = expressEtag(body);
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.setHeader('etag', tag);
+      res.setHeader('content-md5', crypto.createHash('md5').update(body).digest('base64'));
+      if (req.headers['if-none-match'] === tag) {
+        res.statusCode = 304;
+        res.end();
+        return;
+      }
+      res.setHeader('content-length', Buffer.byteLength(body));
+      res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     if (url.pathname === '/packed') {
@@ -445,6 +467,29 @@ t.test('the credential read back in the head of an answer', async (t) => {
     }
   }
   t.pass('controls: archives without the value pass byte for byte');
+  // Fifteenth pass: a validator derived from the unscrubbed body (Express's ETag, Content-MD5) let
+  // the agent check a guess offline: the scrubbed body with the guess in the placeholder's place,
+  // hashed, equals it (a password, a short key: a dictionary); its length prefix and a HEAD's
+  // Content-Length gave the secret's length.
+  for (const method of ['GET', 'HEAD'] as const) {
+    const r = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: a.proxyAddress.port, method, path: `${origin('svc.example')}/etag-record`, agent: false, headers: { host: `svc.example:${up.port}`, 'proxy-authorization': `Basic ${Buffer.from(auth).toString('base64')}` } }, (res) => {
+        let body = '';
+        res.setEncoding('latin1');
+        res.on('data', (c: string) => { body += c; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const real = JSON.stringify({ headers: { authorization: recorded } });
+    const shown = Object.entries(r.headers).map(([k, v]) => `${k}: ${String(v)}`).join('\n');
+    t.equal(r.status, 200, `${method}: answered`);
+    if (method === 'GET') t.equal(r.body.replace(placeholder, SECRET), real, 'GET: the scrubbed body is the record with the placeholder where the value was');
+    t.notOk(shown.includes(expressEtag(real).slice(3, -1).split('-')[1]!), `${method}: no ETag hashing the real record (a guess checked offline)`);
+    t.notOk(shown.includes(crypto.createHash('md5').update(real).digest('base64')), `${method}: no Content-MD5 of the real record`);
+    t.notOk(new RegExp(`\\b(${Buffer.byteLength(real)}|${Buffer.byteLength(real).toString(16)})\\b`).test(shown), `${method}: nothing gives the real record's length`);
+  }
   // Thirteenth pass: the record a few characters per document of a stream (event stream, NDJSON).
   const pieces = fc.record({
     f: fc.constantFrom(...(Object.keys(pieceFormats) as PieceFormat[])),
