@@ -598,12 +598,13 @@ const MAX_MESSAGE_INFLATED = 16 * 1024 * 1024;
 
 /**
  * The texts compressed streams inside one whole message inflate to (a WebSocket message, a header
- * value): the same starts as PackedScan, written as bytes or as base64, read at once. A stream zlib refuses is read as far as a reader gets (the
+ * value): the same starts as PackedScan, written as bytes or as base64, read at once. `anywhere`:
+ * base64 magics after any character too (proxy/packed-base64.ts base64Starts). A stream zlib refuses is read as far as a reader gets (the
  * longest prefix that inflates, within its first MiB). Throws UnscrubbableEncodingError when one
  * inflates past 16 MiB.
  */
-export function packedTexts(buf: Buffer): string[] {
-  return [...binaryPackedTexts(buf), ...base64Blobs(buf).flatMap(binaryPackedTexts)];
+export function packedTexts(buf: Buffer, anywhere = false): string[] {
+  return [...binaryPackedTexts(buf), ...base64Blobs(buf, anywhere).flatMap(binaryPackedTexts)];
 }
 
 function binaryPackedTexts(buf: Buffer): string[] {

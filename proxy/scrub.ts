@@ -672,7 +672,7 @@ export function scrubResponse(
   // A compressed stream written as base64 in a header (a Flask or Django session cookie: base64url
   // of zlib), whole or in pieces a client joins: inflated and matched.
   for (const text of [...head.headers.map(([, v]) => v), ...joins, head.statusMessage ?? '']) {
-    for (const packed of packedTexts(Buffer.from(text, 'latin1'))) {
+    for (const packed of packedTexts(Buffer.from(text, 'latin1'), true)) {
       if (scrubText(scrubber, packed) !== packed) throw new UnscrubbableEncodingError('a header of this response holds a compressed stream (written as base64) that holds a secret');
     }
   }
