@@ -246,16 +246,24 @@ export function restrictAcceptEncoding(headers: Array<[string, string]>): boolea
   return true;
 }
 
+/** Methods whose conditional headers only ask whether a representation changed (no write depends on them). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * Takes away the agent's say over how an answer from a host holding an injected secret is spelled:
  * no ranges (a secret cut into pieces cannot be matched), UTF-8 text, only content codings the
- * scrubber decodes. Returns the headers it changed, for the audit record.
+ * scrubber decodes. A read's validators go too: the agent can compute a framework's ETag of the
+ * scrubbed body with a guess in the placeholder's place (Express's `W/"<length>-<sha1>"`), and a
+ * 304 or a 412 would confirm it (answers of such a host carry no ETag, proxy/scrub.ts). A write's
+ * `If-Match`/`If-None-Match` stay: dropped, a conditional write would become an unconditional one.
+ * Returns the headers it changed, for the audit record.
  */
-export function neutralizeNegotiation(headers: Array<[string, string]>): string[] {
+export function neutralizeNegotiation(headers: Array<[string, string]>, method = 'GET'): string[] {
   const changed = new Set<string>();
+  const read = SAFE_METHODS.has(method.toUpperCase());
   for (let i = headers.length - 1; i >= 0; i--) {
     const name = headers[i]![0].toLowerCase();
-    if (name === 'range' || name === 'if-range') {
+    if (name === 'range' || name === 'if-range' || (read && (name === 'if-none-match' || name === 'if-match'))) {
       headers.splice(i, 1);
       changed.add(name);
     }
@@ -826,7 +834,7 @@ export class CredentialEnforcer implements Enforcer {
   /** Marks the response for scrubbing and neutralizes the request's content negotiation. */
   private neutralize(ctx: RequestContext): void {
     this.scrubbed.add(ctx);
-    const changed = neutralizeNegotiation(ctx.outgoing.headers);
+    const changed = neutralizeNegotiation(ctx.outgoing.headers, ctx.outgoing.method);
     if (changed.length) ctx.audit.negotiation_neutralized = changed;
   }
 

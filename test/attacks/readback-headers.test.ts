@@ -232,8 +232,8 @@ const up = await startUpstream(t, {
       res.setHeader('content-type', 'application/json; charset=utf-8');
       res.setHeader('etag', tag);
       res.setHeader('content-md5', crypto.createHash('md5').update(body).digest('base64'));
-      if (req.headers['if-none-match'] === tag) {
-        res.statusCode = 304;
+      if (req.headers['if-none-match'] === tag || (req.headers['if-match'] !== undefined && req.headers['if-match'] !== tag)) {
+        res.statusCode = req.headers['if-match'] !== undefined ? 412 : 304;
         res.end();
         return;
       }
@@ -489,6 +489,13 @@ t.test('the credential read back in the head of an answer', async (t) => {
     t.notOk(shown.includes(expressEtag(real).slice(3, -1).split('-')[1]!), `${method}: no ETag hashing the real record (a guess checked offline)`);
     t.notOk(shown.includes(crypto.createHash('md5').update(real).digest('base64')), `${method}: no Content-MD5 of the real record`);
     t.notOk(new RegExp(`\\b(${Buffer.byteLength(real)}|${Buffer.byteLength(real).toString(16)})\\b`).test(shown), `${method}: nothing gives the real record's length`);
+  }
+  // And asked the other way: the agent computes the tag itself (the scrubbed body, the guess where
+  // the placeholder is) and sends it as If-None-Match or If-Match: a 304 or a 412 would confirm it.
+  const real = JSON.stringify({ headers: { authorization: recorded } });
+  for (const [name, guess] of [['if-none-match', SECRET], ['if-match', SECRET], ['if-none-match', 'sk_live_wrong'], ['if-match', 'sk_live_wrong']] as const) {
+    const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/etag-record`, { [name]: expressEtag(real.replace(SECRET, guess)) });
+    t.equal(r.status, 200, `${name} with the tag of ${guess === SECRET ? 'the right' : 'a wrong'} guess: the same full answer`);
   }
   // Thirteenth pass: the record a few characters per document of a stream (event stream, NDJSON).
   const pieces = fc.record({
