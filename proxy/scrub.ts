@@ -638,10 +638,11 @@ const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content
  * (Express's `W/"<length>-<sha1>"`, Rack::ETag, Django's ConditionalGetMiddleware: a hash of the
  * body) and object checksums (S3, GCS, Azure). With the scrubbed body in hand, the agent puts a
  * guess where the placeholder is and checks it against the hash offline (a password, a short key:
- * a dictionary), and Express's tag carries the body's length (the secret's). Dropped from every
+ * a dictionary), and Express's tag carries the body's length (the secret's), as do a stored
+ * object's length headers. Dropped from every
  * answer of a host that got a secret, a HEAD's and a 304's too, with the length they declare.
  */
-const derivedFromBody = /^(?:etag|content-md5|digest|content-digest|repr-digest|x-amz-checksum-[a-z0-9]+|x-goog-hash|x-ms-content-(?:crc64|md5))$/;
+const derivedFromBody = /^(?:etag|content-md5|digest|content-digest|repr-digest|x-amz-checksum-[a-z0-9]+|x-goog-hash|x-ms-content-(?:crc64|md5)|x-ms-blob-content-md5|x-goog-stored-content-length|x-amz-decoded-content-length|x-(?:original|uncompressed|decompressed)-content-length)$/;
 
 /**
  * Scrubs a response head in place (header names and values) and returns the body transform; a

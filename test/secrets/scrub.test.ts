@@ -331,7 +331,7 @@ t.test('scrubResponse: unknown encodings fail closed; bodiless responses carry n
   t.equal(scrubResponse(scrubber, head).transform, undefined);
   // Fifteenth pass: what is derived from the unscrubbed body (a validator, a checksum, a bodiless answer's length) is dropped.
   t.same(head.headers, [], 'a 304: its ETag and length dropped');
-  const object = { statusCode: 200, headers: [['ETag', '"9b2cf535f27731c974343645a3985328"'], ['x-amz-checksum-sha256', 'q1w2'], ['x-goog-hash', 'crc32c=n03x6A=='], ['x-ms-content-crc64', 'a1b2'], ['last-modified', 'Sun, 06 Dec 2026 12:00:00 GMT']] as Array<[string, string]> };
+  const object = { statusCode: 200, headers: [['ETag', '"9b2cf535f27731c974343645a3985328"'], ['x-amz-checksum-sha256', 'q1w2'], ['x-goog-hash', 'crc32c=n03x6A=='], ['x-ms-content-crc64', 'a1b2'], ['x-ms-blob-content-md5', 'm5=='], ['x-goog-stored-content-length', '312'], ['last-modified', 'Sun, 06 Dec 2026 12:00:00 GMT']] as Array<[string, string]> };
   scrubResponse(scrubber, object);
   t.same(object.headers.map(([n]) => n), ['last-modified'], 'an object\'s ETag and checksums dropped, its date kept');
   t.equal(scrubResponse(scrubber, { statusCode: 200, headers: [] }, { method: 'HEAD' }).transform, undefined);
