@@ -461,7 +461,7 @@ export class PackedScan extends Transform {
     }
     for (const { at, kind } of base64Starts(bytes, from)) {
       if (incomplete !== undefined && base + at >= incomplete) break;
-      this.startBase64(kind, base + at);
+      this.startBase64(kind, base + at, bytes.subarray(at));
     }
     from = incomplete ?? base + Math.max(0, bytes.length - SEAM);
     this.searchFrom = Math.max(this.searchFrom, from);
@@ -473,9 +473,28 @@ export class PackedScan extends Transform {
     this.active.push({ inflation: this.inflation(make(), kind), fedTo: at });
   }
 
-  /** A base64 run opening with a compressed stream at body offset `at`: decoded from there. */
-  private startBase64(kind: Base64Packing, at: number): void {
+  /**
+   * A base64 run opening with a compressed stream at body offset `at` (`rest`: the kept bytes from
+   * there): one that ends in them is decoded and read at once (a page of records, each a gzip blob,
+   * must not open an inflater per record); one that goes on is decoded as it streams.
+   */
+  private startBase64(kind: Base64Packing, at: number, rest: Buffer): void {
     // Its own key: a binary start at the same offset is another reading.
+    if (this.startedAt.has(-1 - at)) return;
+    const run = new Base64Run();
+    const decoded = run.feed(rest);
+    if (run.ended) {
+      this.startedAt.add(-1 - at);
+      try {
+        const scrubber = this.scrubber();
+        for (const text of binaryPackedTexts(Buffer.concat([decoded, run.end()]))) {
+          if (scrubber.scrubString(text) !== text) this.failure ??= new UnscrubbableEncodingError('a compressed stream inside the answer (written as base64) holds a secret');
+        }
+      } catch (err) {
+        this.failure ??= err instanceof ForbiddenContentError ? new UnscrubbableEncodingError(err.message) : (err as Error);
+      }
+      return;
+    }
     if (!this.mayStartAt(-1 - at)) return;
     const make = (k: Packing): Inflation => this.inflation(k === 'gzip' ? zlib.createGunzip() : k === 'raw' ? zlib.createInflateRaw() : zlib.createInflate(), k);
     this.runs.push({ feed: new Base64Feed(kind, make), fedTo: at });

@@ -661,6 +661,8 @@ t.test('PackedScan: a secret in a compressed stream written as base64 is refused
     'json-escaped': (v) => JSON.stringify({ blob: zlib.gzipSync(doc(v)).toString('base64').replace(/.{20}(?=.)/g, '$&\n') }).replace(/\//g, '\\/'),
     // Express's res.cookie() percent-encodes the value: `+`, `/` and `=` as %2B, %2F, %3D.
     'express-cookie': (v) => `Set-Cookie: export=${encodeURIComponent(zlib.gzipSync(doc(v)).toString('base64'))}; Path=/`,
+    // A page of records, each a gzip blob (Kinesis GetRecords of CloudWatch Logs data): one inflater per record would be refused past eight.
+    'records-page': (v) => JSON.stringify({ Records: Array.from({ length: 20 }, (_, i) => ({ SequenceNumber: String(i), Data: zlib.gzipSync(i === 16 ? doc(v) : `{"seq":${i}}`).toString('base64') })) }),
     'zip-data-url': (v) => `<a href="data:application/zip;base64,${zipOf(doc(v)).toString('base64')}">export</a>`,
   };
   // What a reader gets from the text let out: every base64 run (wraps and JSON escapes undone, a
