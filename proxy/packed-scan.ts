@@ -139,12 +139,12 @@ class Base64Feed {
     return this.inflation ? this.inflation.ended : this.run.ended || !this.zipHead;
   }
 
-  /** `last`: the body ends here, and so does the run. */
   /** Where the characters not yet decoded begin (body offset): what a reader could decode past what the inflater had. */
   get heldFrom(): number | undefined {
     return this.run.heldFrom;
   }
 
+  /** `offset`: the body offset of `bytes`; `last`: the body ends here, and so does the run. */
   async feed(bytes: Buffer, offset: number, last = false): Promise<void> {
     if (this.run.ended) return;
     let decoded = this.run.feed(bytes, 0, bytes.length, offset);
