@@ -246,16 +246,24 @@ export function restrictAcceptEncoding(headers: Array<[string, string]>): boolea
   return true;
 }
 
+/** Methods whose conditional headers only ask whether a representation changed (no write depends on them). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * Takes away the agent's say over how an answer from a host holding an injected secret is spelled:
  * no ranges (a secret cut into pieces cannot be matched), UTF-8 text, only content codings the
- * scrubber decodes. Returns the headers it changed, for the audit record.
+ * scrubber decodes. A read's validators go too: the agent can compute a framework's ETag of the
+ * scrubbed body with a guess in the placeholder's place (Express's `W/"<length>-<sha1>"`), and a
+ * 304 or a 412 would confirm it (answers of such a host carry no ETag, proxy/scrub.ts). A write's
+ * `If-Match`/`If-None-Match` stay: dropped, a conditional write would become an unconditional one.
+ * Returns the headers it changed, for the audit record.
  */
-export function neutralizeNegotiation(headers: Array<[string, string]>): string[] {
+export function neutralizeNegotiation(headers: Array<[string, string]>, method = 'GET'): string[] {
   const changed = new Set<string>();
+  const read = SAFE_METHODS.has(method.toUpperCase());
   for (let i = headers.length - 1; i >= 0; i--) {
     const name = headers[i]![0].toLowerCase();
-    if (name === 'range' || name === 'if-range') {
+    if (name === 'range' || name === 'if-range' || (read && (name === 'if-none-match' || name === 'if-match'))) {
       headers.splice(i, 1);
       changed.add(name);
     }
@@ -826,7 +834,7 @@ export class CredentialEnforcer implements Enforcer {
   /** Marks the response for scrubbing and neutralizes the request's content negotiation. */
   private neutralize(ctx: RequestContext): void {
     this.scrubbed.add(ctx);
-    const changed = neutralizeNegotiation(ctx.outgoing.headers);
+    const changed = neutralizeNegotiation(ctx.outgoing.headers, ctx.outgoing.method);
     if (changed.length) ctx.audit.negotiation_neutralized = changed;
   }
 
@@ -966,15 +974,17 @@ export class CredentialEnforcer implements Enforcer {
       // A body past the inflate limits is cut off; the audit record says why. The body is scrubbed
       // for the secrets injected into the host by the time each chunk passes.
       const live = (): Scrubber => this.scrubberFor(ctx)!;
+      const names = (rules: Array<{ replace: string }>): string[] => [...new Set(rules.map((r) => this.secretOf(r.replace)).filter((n): n is string => n !== undefined))].sort();
       const scrub = scrubResponse(live, head, {
         method: ctx.outgoing.method,
         onLimit: (why) => { ctx.audit.response_cut = why; },
         // Held text that long is a probe or a read-back: the token goes (proxy/secret-probe.ts).
-        probe: this.guard.probe.stream(ctx, 'an answer streamed to the agent', (rules) => [...new Set(rules.map((r) => this.secretOf(r.replace)).filter((n): n is string => n !== undefined))].sort()),
+        probe: this.guard.probe.stream(ctx, 'an answer streamed to the agent', names),
       }).transform;
       // Compressed streams inside the body that no Content-Encoding declares are read on the side
       // (brotli, which has no magic, from the first byte of an answer that is no text).
-      return scrub && new PackedScan(live, scrub, !textualAnswer(head.headers));
+      // Its holds on inflated text are counted by the tripwire too (a guess echoed inside a `.gz`).
+      return scrub && new PackedScan(live, scrub, !textualAnswer(head.headers), this.guard.probe.stream(ctx, 'compressed data inside an answer streamed to the agent', names));
     } catch (err) {
       if (!(err instanceof UnscrubbableEncodingError)) throw err;
       // Fail closed: a body we cannot scrub is replaced by a problem, never passed on.

@@ -21,8 +21,10 @@
 // stream (never a refusal).
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
+import { base64Blobs, Base64Run, base64Starts, mayHoldBase64Start, type Base64Packing } from './packed-base64.ts';
 import { ForbiddenContentError, type Scrubber } from './scrubber.ts';
 import { UnscrubbableEncodingError } from './scrubbable.ts';
+import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 
 /** How many characters of a possible secret's start may reach the agent before the rest shows it is none (as over a WebSocket). */
 const SHORT_HOLD = 8;
@@ -34,6 +36,8 @@ const MAX_RATIO = 200;
 const RATIO_AFTER = 1024 * 1024;
 /** A zip local header longer than this (name and extra field) is not waited for. */
 const MAX_ZIP_HEADER = 64 * 1024;
+/** How long a long start may stay held before it counts as dropped (as the scrubbing stage's). */
+const PROBE_HOLD_MS = 10_000;
 /** Bytes kept back at most while inflated text may end in a secret's start. */
 const MAX_HELD = 16 * 1024 * 1024;
 
@@ -48,8 +52,8 @@ const SEAM = 7;
 /** Bytes of a stream kept to read again when zlib refuses it (its output of that write is lost). */
 const KEEP_FED = 1024 * 1024;
 
-/** What an inflater reads: zlib-wrapped or raw deflate, or brotli. */
-type Packing = 'zlib' | 'raw' | 'brotli';
+/** What an inflater reads: zlib-wrapped or raw deflate, a gzip member (from base64 text), or brotli. */
+type Packing = 'zlib' | 'raw' | 'gzip' | 'brotli';
 
 /** One inflater (raw deflate, zlib-wrapped or brotli) and the matching of what it lets out. */
 class Inflation {
@@ -62,7 +66,7 @@ class Inflation {
   private fedBytes = 0;
   private waiting: (() => void) | undefined;
 
-  constructor(readonly stream: zlib.Inflate | zlib.InflateRaw | zlib.BrotliDecompress, readonly kind: Packing, onText: (self: Inflation, text: Buffer) => void) {
+  constructor(readonly stream: Inflater, readonly kind: Packing, onText: (self: Inflation, text: Buffer) => void) {
     stream.on('data', (d: Buffer) => onText(this, d));
     const finish = (): void => {
       this.ended = true;
@@ -101,12 +105,65 @@ class Inflation {
     const inflate = (n: number): Buffer | undefined => {
       try {
         if (this.kind === 'brotli') return zlib.brotliDecompressSync(all.subarray(0, n), { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+        if (this.kind === 'gzip') return zlib.gunzipSync(all.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
         return (this.kind === 'raw' ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
       } catch {
         return undefined;
       }
     };
     return longestInflatingPrefix(inflate, all.length);
+  }
+}
+
+type Inflater = zlib.Inflate | zlib.InflateRaw | zlib.Gunzip | zlib.BrotliDecompress;
+
+/**
+ * A compressed stream written as base64 text (proxy/packed-base64.ts): the run is decoded as it
+ * streams and its bytes go to the inflater; a zip's local header is read first (its entry inflated
+ * raw when deflated). Ends the inflater when the run ends.
+ */
+class Base64Feed {
+  private readonly run = new Base64Run();
+  /** A zip's decoded bytes while its local header is not whole. */
+  private zipHead: Buffer | undefined;
+  /** The inflater, once known (a zip's after its header). */
+  inflation: Inflation | undefined;
+
+  constructor(kind: Base64Packing, private readonly make: (kind: Packing) => Inflation) {
+    if (kind === 'zip') this.zipHead = Buffer.alloc(0);
+    else this.inflation = make(kind);
+  }
+
+  /** Read to its end: the inflater ended (a stream that was none fails within a few bytes), or the run did with none started. */
+  get done(): boolean {
+    return this.inflation ? this.inflation.ended : this.run.ended || !this.zipHead;
+  }
+
+  /** Where the characters not yet decoded begin (body offset): what a reader could decode past what the inflater had. */
+  get heldFrom(): number | undefined {
+    return this.run.heldFrom;
+  }
+
+  /** `offset`: the body offset of `bytes`; `last`: the body ends here, and so does the run. */
+  async feed(bytes: Buffer, offset: number, last = false): Promise<void> {
+    if (this.run.ended) return;
+    let decoded = this.run.feed(bytes, 0, bytes.length, offset);
+    if (this.run.ended || last) decoded = Buffer.concat([decoded, this.run.end()]);
+    if (this.zipHead) {
+      const head = Buffer.concat([this.zipHead, decoded]);
+      const end = head.length >= 30 ? 30 + head.readUInt16LE(26) + head.readUInt16LE(28) : Infinity;
+      if (head.length < end && (end === Infinity || end - 30 <= MAX_ZIP_HEADER) && !this.run.ended) {
+        this.zipHead = head;
+        return;
+      }
+      this.zipHead = undefined;
+      // Stored entries are base64 of the text itself: a spelling the scrubber matched.
+      if (head.length < end || head.readUInt16LE(8) !== 8) return;
+      this.inflation = this.make('raw');
+      decoded = head.subarray(end);
+    }
+    await this.inflation?.feed(decoded);
+    if (this.run.ended) this.inflation?.stream.end();
   }
 }
 
@@ -125,12 +182,17 @@ export class PackedScan extends Transform {
   /** The last bytes of the chunk before, passed on: a magic may begin there. */
   private tail: Buffer = Buffer.alloc(0);
   private readonly active: Array<{ inflation: Inflation; fedTo: number }> = [];
+  /** Compressed streams written as base64 text, being decoded (their inflaters are not in `active`). */
+  private readonly runs: Array<{ feed: Base64Feed; fedTo: number }> = [];
   /** Body offsets an inflater was started at (a search may pass a start twice). */
   private readonly startedAt = new Set<number>();
   private inflated = 0;
   private failure: Error | undefined;
   /** Whether the first chunk was read for a brotli guess (mayBeBrotli). */
   private brotliDecided = false;
+  /** With a probe: the rules of which the inflated text held now ends in a start PROBE_START or more long. */
+  private probing: Array<{ label?: string; replace: string }> | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
 
   /** Chunks `inner` let out, waiting their turn (each is read after the one before). */
   private queue: Promise<void> = Promise.resolve();
@@ -138,7 +200,12 @@ export class PackedScan extends Transform {
 
   /** `inner`: the stage before this one (the scrubber): its output is what this stage reads and passes on. */
   /** `brotliAtStart`: the answer is no text, so its first byte may begin a brotli stream (read on the side too). */
-  constructor(private readonly scrubber: () => Scrubber, private readonly inner: Transform, private brotliAtStart = false) {
+  /**
+   * `probe`: the tripwire on what this stage holds back (proxy/secret-probe.ts): inflated text kept
+   * back on a long start of a secret that then proves none, or is dropped, is a guess answered by
+   * the hold, as in the scrubbing stage.
+   */
+  constructor(private readonly scrubber: () => Scrubber, private readonly inner: Transform, private brotliAtStart = false, private readonly probe?: HoldProbe) {
     super();
     inner.on('data', (d: Buffer) => this.enqueue(d));
     inner.on('error', (err) => this.destroy(err));
@@ -151,7 +218,7 @@ export class PackedScan extends Transform {
   override _flush(cb: TransformCallback): void {
     const done = (): void => {
       // Nothing compressed was under way (the common case): no promise to wait for.
-      if (!this.queued && !this.active.length && this.releasedTo === this.received) return cb(this.failure);
+      if (!this.queued && !this.active.length && !this.runs.length && this.releasedTo === this.received) return cb(this.failure);
       this.queue.then(() => this.finish()).then(() => cb(this.failure), cb);
     };
     if (this.inner.readableEnded) done();
@@ -160,8 +227,14 @@ export class PackedScan extends Transform {
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    // Gone while a long start was held (the agent went away rather than wait): a guess all the same.
+    const probing = this.probing;
+    this.endProbe();
+    if (probing && !err) this.probe?.trip(probing, true);
+    else if (probing) this.probe?.end();
     this.inner.destroy();
     for (const a of this.active) a.inflation.stream.destroy();
+    for (const r of this.runs) r.feed.inflation?.stream.destroy();
     cb(err);
   }
 
@@ -207,7 +280,7 @@ export class PackedScan extends Transform {
   private look(chunk: Buffer, plainOnly = false): Promise<void> | boolean {
     if (this.failure || this.destroyed) return true;
     const at = this.received;
-    const plain = !this.active.length && this.releasedTo === at && !this.mayStart(chunk, at);
+    const plain = !this.active.length && !this.runs.length && this.releasedTo === at && !this.mayStart(chunk, at);
     if (plainOnly && !plain) return false;
     this.received += chunk.length;
     if (plain) {
@@ -230,12 +303,66 @@ export class PackedScan extends Transform {
 
   /** At the body's end: every inflater ends, its last text is matched, the rest passes. */
   private async finish(): Promise<void> {
-    const inflations = this.active.map((a) => a.inflation);
+    // A base64 run that ran to the body's end: its last characters decoded, its inflater ended.
+    await Promise.all(this.runs.map((r) => r.feed.feed(Buffer.alloc(0), this.received, true)));
+    const inflations = [...this.active.map((a) => a.inflation), ...this.runs.flatMap((r) => (r.feed.inflation ? [r.feed.inflation] : []))];
     this.active.length = 0;
+    this.runs.length = 0;
     for (const i of inflations) i.stream.end();
     await Promise.all(inflations.map((i) => new Promise<void>((resolve) => (i.ended ? resolve() : i.stream.once('close', () => resolve())))));
     for (const i of inflations) this.settle(i);
+    // The body ended on a long start that nothing completed: let out, it would answer the guess.
+    const probing = this.probing;
+    this.endProbe();
+    if (probing && !this.failure) this.failure = this.probe?.trip(probing);
+    else if (probing) this.probe?.end();
     if (!this.failure) this.release(this.received);
+  }
+
+  /** The rules of which an inflater's held text ends in PROBE_START or more characters of a start (undefined: none). */
+  private longStarts(): Array<{ label?: string; replace: string }> | undefined {
+    if (!this.probe) return undefined;
+    const rules = [...this.active.map((a) => a.inflation), ...this.runs.flatMap((r) => (r.feed.inflation ? [r.feed.inflation] : []))]
+      .filter((i) => i.rest.length >= PROBE_START)
+      .flatMap((i) => this.scrubber().startsAtEnd(i.rest, PROBE_START));
+    return rules.length ? rules : undefined;
+  }
+
+  /** What is held now: a long start begins (the probe asked), goes on, proved none (trips) or was completed (a refusal: no probe). */
+  private watchHolds(): void {
+    if (this.failure) {
+      if (this.probing) this.probe!.end();
+      return this.endProbe();
+    }
+    const long = this.longStarts();
+    if (long) {
+      if (!this.probing) {
+        const err = this.probe!.begin(long);
+        if (err) {
+          this.failure ??= err;
+          return;
+        }
+        this.probeTimer = setTimeout(() => {
+          const held = this.probing;
+          this.endProbe();
+          const e = held && this.probe!.trip(held);
+          if (e) this.destroy(e);
+        }, PROBE_HOLD_MS);
+        this.probeTimer.unref();
+      }
+      this.probing = long;
+      return;
+    }
+    const held = this.probing;
+    if (!held) return;
+    this.endProbe();
+    this.failure = this.probe!.trip(held);
+  }
+
+  private endProbe(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.probing = undefined;
   }
 
   /** Whether a compressed stream may start in this chunk (or in the last bytes of the one before). */
@@ -246,7 +373,9 @@ export class PackedScan extends Transform {
       this.brotliAtStart = mayBeBrotli(chunk);
     }
     if (at === 0 && (chunk.length < 2 || isZlib(chunk) || this.brotliAtStart)) return true;
-    if (MARKERS.some((m) => chunk.indexOf(m) >= 0)) return true;
+    if (MARKERS.some((m) => chunk.indexOf(m) >= 0) || mayHoldBase64Start(chunk)) return true;
+    // A base64 magic cut by the chunk boundary (one of its bytes searched for, in the tail).
+    if (this.tail.length && mayHoldBase64Start(Buffer.concat([this.tail, chunk.subarray(0, SEAM)]))) return true;
     // A marker cut by the chunk boundary begins with one of their first bytes in the tail.
     if (this.tail.indexOf(0x1f) < 0 && this.tail.indexOf(0x50) < 0 && this.tail.indexOf(0x73) < 0) return false;
     const seam = Buffer.concat([this.tail, chunk.subarray(0, SEAM)]);
@@ -258,10 +387,10 @@ export class PackedScan extends Transform {
     const base = this.bufFrom;
     const waitFor = this.findStarts(bytes, base);
     // Every inflater gets what it has not had yet.
-    await Promise.all(this.active.map((a) => {
+    await Promise.all([...this.active, ...this.runs].map((a) => {
       const from = Math.max(a.fedTo, base) - base;
       a.fedTo = this.received;
-      return a.inflation.feed(bytes.subarray(from));
+      return 'feed' in a ? a.feed.feed(bytes.subarray(from), base + from) : a.inflation.feed(bytes.subarray(from));
     }));
     // Output comes before a write's callback; one more turn for any queued behind it.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -272,14 +401,22 @@ export class PackedScan extends Transform {
         this.active.splice(k, 1);
       }
     }
+    for (let k = this.runs.length - 1; k >= 0; k--) {
+      const f = this.runs[k]!.feed;
+      if (!f.done) continue;
+      if (f.inflation) this.settle(f.inflation);
+      this.runs.splice(k, 1);
+    }
+    this.watchHolds();
     if (this.failure) return;
     if (this.received - this.releasedTo > MAX_HELD) {
       this.failure = new UnscrubbableEncodingError('a compressed stream inside the answer kept more than 16 MiB back without showing it holds no secret');
       return;
     }
     // A zip header not yet whole waits; so does everything while inflated text ends in a possible start.
-    if (this.active.some((a) => a.inflation.rest.length >= SHORT_HOLD)) return;
-    this.release(waitFor ?? this.received);
+    if (this.active.some((a) => a.inflation.rest.length >= SHORT_HOLD) || this.runs.some((r) => (r.feed.inflation?.rest.length ?? 0) >= SHORT_HOLD)) return;
+    // Base64 characters not yet decoded (a partial quad) wait: decoded, they would be bytes the inflater has not had.
+    this.release(Math.min(waitFor ?? this.received, ...this.runs.map((r) => r.feed.heldFrom ?? Infinity)));
   }
 
   /** Starts an inflater at each compressed stream beginning in the kept bytes; returns where a zip header not yet whole starts. */
@@ -322,20 +459,61 @@ export class PackedScan extends Transform {
         if (isZlib(bytes.subarray(data))) this.start(() => zlib.createInflate(), base + data, 'zlib');
       }
     }
+    for (const { at, kind } of base64Starts(bytes, from)) {
+      if (incomplete !== undefined && base + at >= incomplete) break;
+      this.startBase64(kind, base + at, bytes.subarray(at));
+    }
     from = incomplete ?? base + Math.max(0, bytes.length - SEAM);
     this.searchFrom = Math.max(this.searchFrom, from);
     return incomplete;
   }
 
-  private start(make: () => zlib.Inflate | zlib.InflateRaw | zlib.BrotliDecompress, at: number, kind: Packing): void {
-    if (this.startedAt.has(at)) return;
-    if (this.startedAt.size >= 64) for (const s of this.startedAt) if (s < this.searchFrom - 4) this.startedAt.delete(s);
-    this.startedAt.add(at);
-    if (this.active.length >= MAX_ACTIVE) {
-      this.failure ??= new UnscrubbableEncodingError(`the answer holds more than ${MAX_ACTIVE} compressed streams at once, which cannot all be read for secrets`);
+  private start(make: () => Inflater, at: number, kind: Packing): void {
+    if (!this.mayStartAt(at)) return;
+    this.active.push({ inflation: this.inflation(make(), kind), fedTo: at });
+  }
+
+  /**
+   * A base64 run opening with a compressed stream at body offset `at` (`rest`: the kept bytes from
+   * there): one that ends in them is decoded and read at once (a page of records, each a gzip blob,
+   * must not open an inflater per record); one that goes on is decoded as it streams.
+   */
+  private startBase64(kind: Base64Packing, at: number, rest: Buffer): void {
+    // Its own key: a binary start at the same offset is another reading.
+    if (this.startedAt.has(-1 - at)) return;
+    const run = new Base64Run();
+    const decoded = run.feed(rest);
+    if (run.ended) {
+      this.startedAt.add(-1 - at);
+      try {
+        const scrubber = this.scrubber();
+        for (const text of binaryPackedTexts(Buffer.concat([decoded, run.end()]))) {
+          if (scrubber.scrubString(text) !== text) this.failure ??= new UnscrubbableEncodingError('a compressed stream inside the answer (written as base64) holds a secret');
+        }
+      } catch (err) {
+        this.failure ??= err instanceof ForbiddenContentError ? new UnscrubbableEncodingError(err.message) : (err as Error);
+      }
       return;
     }
-    this.active.push({ inflation: new Inflation(make(), kind, (self, text) => this.check(self, text, false)), fedTo: at });
+    if (!this.mayStartAt(-1 - at)) return;
+    const make = (k: Packing): Inflation => this.inflation(k === 'gzip' ? zlib.createGunzip() : k === 'raw' ? zlib.createInflateRaw() : zlib.createInflate(), k);
+    this.runs.push({ feed: new Base64Feed(kind, make), fedTo: at });
+  }
+
+  private inflation(stream: Inflater, kind: Packing): Inflation {
+    return new Inflation(stream, kind, (self, text) => this.check(self, text, false));
+  }
+
+  /** Whether a stream may start at `at` (not started there yet, not too many at once: past that the answer is refused). */
+  private mayStartAt(at: number): boolean {
+    if (this.startedAt.has(at)) return false;
+    if (this.startedAt.size >= 64) for (const s of this.startedAt) if ((s < 0 ? -1 - s : s) < this.searchFrom - 4) this.startedAt.delete(s);
+    this.startedAt.add(at);
+    if (this.active.length + this.runs.length >= MAX_ACTIVE) {
+      this.failure ??= new UnscrubbableEncodingError(`the answer holds more than ${MAX_ACTIVE} compressed streams at once, which cannot all be read for secrets`);
+      return false;
+    }
+    return true;
   }
 
   /** An inflater's end: its last text matched, and what zlib refused read again as a reader would. */
@@ -438,12 +616,17 @@ function gzipHeaderEnd(b: Buffer, at: number): number | undefined {
 const MAX_MESSAGE_INFLATED = 16 * 1024 * 1024;
 
 /**
- * The texts compressed streams inside one whole message inflate to (a WebSocket message): the same
- * starts as PackedScan, read at once. A stream zlib refuses is read as far as a reader gets (the
+ * The texts compressed streams inside one whole message inflate to (a WebSocket message, a header
+ * value): the same starts as PackedScan, written as bytes or as base64, read at once. `anywhere`:
+ * base64 magics after any character too (proxy/packed-base64.ts base64Starts). A stream zlib refuses is read as far as a reader gets (the
  * longest prefix that inflates, within its first MiB). Throws UnscrubbableEncodingError when one
  * inflates past 16 MiB.
  */
-export function packedTexts(buf: Buffer): string[] {
+export function packedTexts(buf: Buffer, anywhere = false): string[] {
+  return [...binaryPackedTexts(buf), ...base64Blobs(buf, anywhere).flatMap(binaryPackedTexts)];
+}
+
+function binaryPackedTexts(buf: Buffer): string[] {
   if (!MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
   const starts: Array<{ at: number; raw: boolean }> = [];
   if (isZlib(buf)) starts.push({ at: 0, raw: false });

@@ -17,6 +17,7 @@ import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 import { JsonPieces } from './json-pieces.ts';
+import { packedTexts } from './packed-scan.ts';
 import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 
 export type { HoldProbe };
@@ -632,6 +633,16 @@ const JSON_LINES = new Set(['application/x-ndjson', 'application/ndjson', 'appli
 
 /** Headers that describe the exact bytes of the body, which scrubbing may change. */
 const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content-digest', 'repr-digest']);
+/**
+ * Headers that are a function of the unscrubbed body: a validator most frameworks derive from it
+ * (Express's `W/"<length>-<sha1>"`, Rack::ETag, Django's ConditionalGetMiddleware: a hash of the
+ * body) and object checksums (S3, GCS, Azure). With the scrubbed body in hand, the agent puts a
+ * guess where the placeholder is and checks it against the hash offline (a password, a short key:
+ * a dictionary), and Express's tag carries the body's length (the secret's), as do a stored
+ * object's length headers. Dropped from every
+ * answer of a host that got a secret, a HEAD's and a 304's too, with the length they declare.
+ */
+const derivedFromBody = /^(?:etag|content-md5|digest|content-digest|repr-digest|x-amz-checksum-[a-z0-9]+|x-goog-hash|x-ms-content-(?:crc64|md5)|x-ms-blob-content-md5|x-goog-stored-content-length|x-amz-decoded-content-length|x-(?:original|uncompressed|decompressed)-content-length)$/;
 
 /**
  * Scrubs a response head in place (header names and values) and returns the body transform; a
@@ -654,11 +665,23 @@ export function scrubResponse(
   }
   if (head.statusMessage) head.statusMessage = scrubText(scrubber, head.statusMessage);
   checkHeaderCharsets(head.statusMessage ? [...head.headers, ['', head.statusMessage]] : head.headers, scrubber.asciiOnly);
-  for (const text of reassembled(head.headers)) {
+  const joins = reassembled(head.headers);
+  for (const text of joins) {
     // Each header is scrubbed already: a match here spans two of them.
     if (scrubText(scrubber, text) !== text) throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');
   }
+  // A compressed stream written as base64 in a header (a Flask or Django session cookie: base64url
+  // of zlib), whole or in pieces a client joins: inflated and matched.
+  for (const text of [...head.headers.map(([, v]) => v), ...joins, head.statusMessage ?? '']) {
+    for (const packed of packedTexts(Buffer.from(text, 'latin1'), true)) {
+      if (scrubText(scrubber, packed) !== packed) throw new UnscrubbableEncodingError('a header of this response holds a compressed stream (written as base64) that holds a secret');
+    }
+  }
   const noBody = opts.method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304 || (head.statusCode >= 100 && head.statusCode < 200);
+  for (let i = head.headers.length - 1; i >= 0; i--) {
+    const name = head.headers[i]![0].toLowerCase();
+    if (derivedFromBody.test(name) || (noBody && name === 'content-length')) head.headers.splice(i, 1);
+  }
   if (noBody) return { transform: undefined };
   const sniff = checkScrubbable(head, scrubber.asciiOnly);
   const codings = headerValues(head.headers, 'content-encoding')

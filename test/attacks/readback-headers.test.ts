@@ -6,6 +6,7 @@
 // (two numbered headers, a repeated header, a chunked cookie) — on a request that injects
 // nothing, to the host that got the credential or another name of its server. Read with the
 // suite's brute-force oracle.
+import crypto from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -31,6 +32,10 @@ const encodings = {
   // Text in a charset the header declares itself (eighth pass): RFC 8187 and MIME encoded-words.
   'rfc8187-utf16': (v: string) => `t*=utf-16le''${[...Buffer.from(v, 'utf16le')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}`,
   'mime-utf16': (v: string) => `=?utf-16be?B?${Buffer.from(v, 'utf16le').swap16().toString('base64')}?=`,
+  // Fifteenth pass: compressed and written as base64 — a Flask or Django signed session cookie
+  // (`.` + base64url of zlib, readable though signed), a gzip payload a debug header carries.
+  'session-zlib': (v: string) => `.${zlib.deflateSync(Buffer.from(JSON.stringify({ _fresh: true, token: v }))).toString('base64url')}.Z1x2Yw.c2lnbmF0dXJl`,
+  'gzip-base64': (v: string) => zlib.gzipSync(v).toString('base64'),
   'mime-utf7': (v: string) => `=?utf-7?Q?${v.replace(/[^A-Za-z0-9'(),\-./:]+/g, (run) => `+${Buffer.from(run, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`).replace(/[=?_ ]/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase()}`)}?=`,
 } as const;
 type Enc = keyof typeof encodings;
@@ -131,6 +136,14 @@ const packedDocs = {
   base64: (v: string) => Buffer.from(v).toString('base64'),
   control: () => `an export with nothing recorded in it ${'0123456789abcdef'.repeat(40)}`,
 };
+/** Express's ETag of a body (the `etag` module): weak, its length in hex and 27 characters of its SHA-1 in base64. */
+function expressEtag(body: string): string {
+  return `W/"${Buffer.byteLength(body).toString(16)}-${crypto.createHash('sha1').update(body).digest('base64').slice(0, 27)}"`;
+}
+/** What an agent inflates from each base64 run of a head (a session cookie's `.eJw…`), whole or joined from pieces. */
+function inflatedRuns(text: string): string {
+  return [...text.matchAll(/[A-Za-z0-9+/_-]{16,}/g)].map((m) => unpacked(Buffer.from(m[0], 'base64'))).join('\n');
+}
 /** Everything an agent can unpack from `body`: each gzip, zlib or zip stream in it, read as far as it came. */
 function unpacked(body: Buffer): string {
   const out: string[] = [body.toString('latin1')];
@@ -209,6 +222,23 @@ const up = await startUpstream(t, {
       }
       res.write(first);
       setTimeout(() => res.end(rest), 40);
+      return;
+    }
+    if (url.pathname === '/etag-record') {
+      // Fifteenth pass: the record as Express sends it — a weak ETag of its length and SHA-1
+      // (the `etag` module), also on HEAD (with its Content-Length) and on a 304 to If-None-Match.
+      const body = JSON.stringify({ headers: { authorization: recorded } });
+      const tag = expressEtag(body);
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.setHeader('etag', tag);
+      res.setHeader('content-md5', crypto.createHash('md5').update(body).digest('base64'));
+      if (req.headers['if-none-match'] === tag || (req.headers['if-match'] !== undefined && req.headers['if-match'] !== tag)) {
+        res.statusCode = req.headers['if-match'] !== undefined ? 412 : 304;
+        res.end();
+        return;
+      }
+      res.setHeader('content-length', Buffer.byteLength(body));
+      res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     if (url.pathname === '/packed') {
@@ -350,7 +380,7 @@ const readBack = fc.record({ place: fc.constantFrom(...places), enc: fc.constant
 async function headsShowNothing(t: Test, port: number, auth: string, label: string): Promise<void> {
   await fc.assert(fc.asyncProperty(readBack, async ({ place, enc, host }) => {
     const r = await send(port, auth, `${origin(host)}/show?place=${place}&enc=${enc}`);
-    const found = reveal(r.head, SECRET);
+    const found = reveal(r.head, SECRET) ?? (inflatedRuns(r.head).includes(SECRET) ? 'base64 of a compressed stream, inflated' : undefined);
     if (found) throw new Error(`${label}: ${place} (${enc}) via ${host} showed the value (${found}): ${r.head.slice(0, 300)}`);
   }), { numRuns, ...seed });
   t.pass(`${label}: no header showed the value`);
@@ -367,6 +397,12 @@ t.test('the credential read back in the head of an answer', async (t) => {
   const control = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/show?place=location&enc=raw`);
   t.match(control.head, `Bearer ${placeholder}`, 'control: the head reaches the agent, the value replaced by its placeholder');
   await headsShowNothing(t, a.proxyAddress.port, auth, 'read back in the head');
+  // Fifteenth pass: a session cookie's zlib as base64 in every place (whole, or in pieces a client joins).
+  for (const place of places) {
+    const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/show?place=${place}&enc=session-zlib`);
+    if (inflatedRuns(r.head).includes(SECRET)) t.fail(`${place} (session-zlib): ${r.status}, the value inflated from the head`);
+  }
+  t.pass('no head showed the value as base64 of zlib');
   // Eleventh pass: a chunked cookie with another cookie between its chunks, or its chunks out of order.
   for (const place of ['split-cookies-between', 'split-cookies-unordered']) {
     for (const enc of ['raw', 'base64']) {
@@ -431,6 +467,36 @@ t.test('the credential read back in the head of an answer', async (t) => {
     }
   }
   t.pass('controls: archives without the value pass byte for byte');
+  // Fifteenth pass: a validator derived from the unscrubbed body (Express's ETag, Content-MD5) let
+  // the agent check a guess offline: the scrubbed body with the guess in the placeholder's place,
+  // hashed, equals it (a password, a short key: a dictionary); its length prefix and a HEAD's
+  // Content-Length gave the secret's length.
+  for (const method of ['GET', 'HEAD'] as const) {
+    const r = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: a.proxyAddress.port, method, path: `${origin('svc.example')}/etag-record`, agent: false, headers: { host: `svc.example:${up.port}`, 'proxy-authorization': `Basic ${Buffer.from(auth).toString('base64')}` } }, (res) => {
+        let body = '';
+        res.setEncoding('latin1');
+        res.on('data', (c: string) => { body += c; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const real = JSON.stringify({ headers: { authorization: recorded } });
+    const shown = Object.entries(r.headers).map(([k, v]) => `${k}: ${String(v)}`).join('\n');
+    t.equal(r.status, 200, `${method}: answered`);
+    if (method === 'GET') t.equal(r.body.replace(placeholder, SECRET), real, 'GET: the scrubbed body is the record with the placeholder where the value was');
+    t.notOk(shown.includes(expressEtag(real).slice(3, -1).split('-')[1]!), `${method}: no ETag hashing the real record (a guess checked offline)`);
+    t.notOk(shown.includes(crypto.createHash('md5').update(real).digest('base64')), `${method}: no Content-MD5 of the real record`);
+    t.notOk(new RegExp(`\\b(${Buffer.byteLength(real)}|${Buffer.byteLength(real).toString(16)})\\b`).test(shown), `${method}: nothing gives the real record's length`);
+  }
+  // And asked the other way: the agent computes the tag itself (the scrubbed body, the guess where
+  // the placeholder is) and sends it as If-None-Match or If-Match: a 304 or a 412 would confirm it.
+  const real = JSON.stringify({ headers: { authorization: recorded } });
+  for (const [name, guess] of [['if-none-match', SECRET], ['if-match', SECRET], ['if-none-match', 'sk_live_wrong'], ['if-match', 'sk_live_wrong']] as const) {
+    const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/etag-record`, { [name]: expressEtag(real.replace(SECRET, guess)) });
+    t.equal(r.status, 200, `${name} with the tag of ${guess === SECRET ? 'the right' : 'a wrong'} guess: the same full answer`);
+  }
   // Thirteenth pass: the record a few characters per document of a stream (event stream, NDJSON).
   const pieces = fc.record({
     f: fc.constantFrom(...(Object.keys(pieceFormats) as PieceFormat[])),

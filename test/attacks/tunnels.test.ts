@@ -96,7 +96,10 @@ const keyed = await startWsUpstream(t, {
     if (req.url!.startsWith('/packed/')) {
       const doc = Buffer.from(`{"authorization":"${key}"}`);
       const kind = req.url!.slice('/packed/'.length);
-      ws.send(kind === 'gzip' ? zlib.gzipSync(doc) : kind === 'zlib' ? zlib.deflateSync(doc) : kind === 'zip' ? Buffer.concat([Buffer.from('PK\x03\x04\x14\0\0\0\x08\0', 'latin1'), Buffer.alloc(16), Buffer.from([7, 0, 0, 0]), Buffer.from('log.txt'), zlib.deflateRawSync(doc)]) : zlib.gzipSync('nothing secret here'), { binary: true });
+      // Fifteenth pass: the same as base64 text (a session cookie's `.eJw…`, a JSON field's `H4sI…`).
+      if (kind === 'b64-zlib') ws.send(JSON.stringify({ type: 'session', cookie: `.${zlib.deflateSync(doc).toString('base64url')}.Z1x2Yw.sig` }));
+      else if (kind === 'b64-gzip') ws.send(JSON.stringify({ type: 'export', data: zlib.gzipSync(doc).toString('base64') }));
+      else ws.send(kind === 'gzip' ? zlib.gzipSync(doc) : kind === 'zlib' ? zlib.deflateSync(doc) : kind === 'zip' ? Buffer.concat([Buffer.from('PK\x03\x04\x14\0\0\0\x08\0', 'latin1'), Buffer.alloc(16), Buffer.from([7, 0, 0, 0]), Buffer.from('log.txt'), zlib.deflateRawSync(doc)]) : zlib.gzipSync('nothing secret here'), { binary: true });
       ws.send(' and then more');
       return;
     }
@@ -784,9 +787,10 @@ t.test('thirteenth pass: a key an upstream sends a few characters per JSON messa
       t.equal(code, 1008, `${wrap}, ${form} every ${step}: closed as a policy violation`);
     }
   }
-  for (const kind of ['gzip', 'zlib', 'zip']) {
+  for (const kind of ['gzip', 'zlib', 'zip', 'b64-zlib', 'b64-gzip']) {
     const { got, code } = await keyedTunnel(`/packed/${kind}`);
-    const unpacked = got.map((m) => Buffer.from(m, 'latin1')).flatMap((b) => [zlib.gunzipSync, zlib.inflateSync, (x: Buffer) => zlib.inflateRawSync(x.subarray(37))].map((f) => {
+    const base64Runs = got.flatMap((m) => [...m.matchAll(/[A-Za-z0-9+/_-]{16,}/g)].map((r) => Buffer.from(r[0], 'base64').toString('latin1')));
+    const unpacked = [...got, ...base64Runs].map((m) => Buffer.from(m, 'latin1')).flatMap((b) => [zlib.gunzipSync, zlib.inflateSync, (x: Buffer) => zlib.inflateRawSync(x.subarray(37))].map((f) => {
       try { return f(b).toString('latin1'); } catch { return ''; }
     })).join('');
     t.notOk(unpacked.includes(SECRET), `the key in a ${kind} message: not unpacked by the agent`);

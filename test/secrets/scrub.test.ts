@@ -186,6 +186,78 @@ t.test('thirteenth pass: the tripwire on what a stream holds back (a long start 
   t.same(whole.trips, [], 'the key handed back whole in EBCDIC across two chunks does not trip (it is scrubbed)');
 });
 
+// Fifteenth pass: the packed scan held inflated text ending in a key's start without the tripwire
+// counting it: an echo of the agent's guess inside a `.gz` streamed in flushes (a log export that
+// follows) answered the guess by the hold, a character at a time.
+t.test('the tripwire on what the packed scan holds: a long start inside compressed data that proves none, or is dropped, trips', async (t) => {
+  const { PackedScan } = await import('../../proxy/packed-scan.ts');
+  /** A gzip stream of `parts`, each flushed apart (a live export), and its end. */
+  const gz = async (parts: string[]): Promise<Buffer[]> => {
+    const z = zlib.createGzip();
+    let cur: Buffer[] = [];
+    const out: Buffer[] = [];
+    z.on('data', (d: Buffer) => cur.push(d));
+    for (const p of parts) {
+      z.write(p);
+      await new Promise<void>((r) => z.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
+      out.push(Buffer.concat(cur));
+      cur = [];
+    }
+    await new Promise<void>((r) => z.end(r));
+    await new Promise<void>((r) => setImmediate(r));
+    out[out.length - 1] = Buffer.concat([out[out.length - 1]!, ...cur]);
+    return out;
+  };
+  /** `held`: a long start is expected to be held after the first chunk (waited for: inflating runs on the thread pool). */
+  const run = async (chunks: Buffer[], drop: boolean, held: boolean): Promise<{ trips: boolean[]; out: Buffer; err?: Error }> => {
+    const trips: boolean[] = [];
+    let begun = 0;
+    const p = new PackedScan(() => scrubber, new PassThrough(), false, {
+      begin: () => {
+        begun++;
+        return undefined;
+      },
+      trip: (rules, late) => {
+        trips.push(late ?? false);
+        return rules.length ? new Error('tripped') : undefined;
+      },
+      end: () => undefined,
+    });
+    const out: Buffer[] = [];
+    let err: Error | undefined;
+    p.on('data', (d: Buffer) => out.push(d));
+    p.on('error', (e) => { err = e; });
+    for (const c of chunks) {
+      if (p.destroyed) break;
+      p.write(c);
+      for (const until = Date.now() + (held ? 2000 : 5); !begun && Date.now() < until;) await new Promise((r) => setTimeout(r, 2));
+    }
+    if (drop) p.destroy();
+    else if (!p.destroyed) {
+      p.end();
+      await new Promise((r) => { p.on('close', r); });
+    }
+    return { trips, out: Buffer.concat(out), ...(err ? { err } : {}) };
+  };
+  const inflated = (b: Buffer): string => {
+    try { return zlib.gunzipSync(b, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1'); } catch { return ''; }
+  };
+  await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 14 }), fc.constantFrom('other', 'end', 'drop', 'whole'), async (n, then) => {
+    const start = `GET /search?q=${SECRET.slice(0, n)}`;
+    const next = then === 'whole' ? `${SECRET.slice(n)} HTTP/1.1` : '# HTTP/1.1';
+    const chunks = await gz(then === 'other' || then === 'whole' ? [start, next] : [start]);
+    // 'end': the body ends right after the start; 'drop': the reader goes away while it is held.
+    const r = await run(then === 'end' ? [Buffer.concat(chunks)] : then === 'drop' ? [chunks[0]!] : chunks, then === 'drop', n >= 10 && then !== 'end');
+    const trips = r.trips.length > 0;
+    if (n < 10 && trips) throw new Error(`a start of ${n} characters tripped (${then})`);
+    if (n >= 10 && then !== 'whole' && !trips) throw new Error(`a start of ${n} characters followed by ${then} did not trip`);
+    if (then === 'whole' && trips) throw new Error(`a key handed back whole (cut at ${n}) tripped`);
+    if (trips && inflated(r.out).includes(SECRET.slice(0, 10))) throw new Error(`tripped, yet the 10-character start was let out (${then})`);
+    if (then === 'drop' && trips && !r.trips[0]) throw new Error('a dropped stream trips late');
+  }), { numRuns: 16 });
+  t.pass('the packed scan\'s holds trip past 9 characters that prove none, never on a key handed back whole');
+});
+
 t.test('the tripwire counts from past a key\'s public prefix: a page of github_pat_11 examples cut by a chunk trips nothing, 2 characters past it trip', async (t) => {
   t.equal(publicPrefixLength('github_pat_11ABCDEFG0abcdefghij'), 13);
   t.equal(publicPrefixLength('sk-ant-api03-AbCdEfGhIjKl'), 13);
@@ -253,10 +325,15 @@ t.test('scrubResponse: headers, compressed bodies (gzip, deflate raw and zlib, b
   }
 });
 
-t.test('scrubResponse: unknown encodings fail closed; bodiless responses untouched', async (t) => {
+t.test('scrubResponse: unknown encodings fail closed; bodiless responses carry no body-derived header', async (t) => {
   t.throws(() => scrubResponse(scrubber, { statusCode: 200, headers: [['content-encoding', 'zstd']] }), /cannot scrub a response with content-encoding "zstd"/);
   const head = { statusCode: 304, headers: [['etag', '"1"'], ['content-length', '10']] as Array<[string, string]> };
   t.equal(scrubResponse(scrubber, head).transform, undefined);
+  // Fifteenth pass: what is derived from the unscrubbed body (a validator, a checksum, a bodiless answer's length) is dropped.
+  t.same(head.headers, [], 'a 304: its ETag and length dropped');
+  const object = { statusCode: 200, headers: [['ETag', '"9b2cf535f27731c974343645a3985328"'], ['x-amz-checksum-sha256', 'q1w2'], ['x-goog-hash', 'crc32c=n03x6A=='], ['x-ms-content-crc64', 'a1b2'], ['x-ms-blob-content-md5', 'm5=='], ['x-goog-stored-content-length', '312'], ['last-modified', 'Sun, 06 Dec 2026 12:00:00 GMT']] as Array<[string, string]> };
+  scrubResponse(scrubber, object);
+  t.same(object.headers.map(([n]) => n), ['last-modified'], 'an object\'s ETag and checksums dropped, its date kept');
   t.equal(scrubResponse(scrubber, { statusCode: 200, headers: [] }, { method: 'HEAD' }).transform, undefined);
   t.equal(scrubResponse(new Scrubber([]), { statusCode: 200, headers: [] }).transform, undefined);
 });
@@ -557,6 +634,93 @@ t.test('PackedScan: a secret in undeclared compressed data is refused at any cut
     if (passed.err || !passed.out.equals(control)) throw new Error(`${kind} control: ${passed.err?.message ?? 'bytes changed'}`);
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
   t.pass('refused at every cut; controls byte for byte');
+});
+
+// Fifteenth pass: a compressed stream written as base64 text (proxy/packed-base64.ts) — a Flask or
+// Django session cookie's `.eJw…` (base64url of zlib), a gzip payload in a JSON field (`H4sI…`),
+// base64 wrapped at 76 columns or JSON-escaped, a zip in a data: URL — which the agent decodes and
+// inflates: no spelling matched it (the value is never written out) and the packed scan looked for
+// the compressed bytes only.
+t.test('PackedScan: a secret in a compressed stream written as base64 is refused at any cuts; other text passes byte for byte', async (t) => {
+  const { PackedScan } = await import('../../proxy/packed-scan.ts');
+  const doc = (v: string): Buffer => Buffer.from(`{"user_id":7,"token":"Bearer ${v}","_fresh":true}`);
+  const zipOf = (d: Buffer): Buffer => {
+    const data = zlib.deflateRawSync(d);
+    const h = Buffer.alloc(30);
+    h.writeUInt32LE(0x04034b50, 0);
+    h.writeUInt16LE(8, 8);
+    h.writeUInt16LE(8, 26);
+    return Buffer.concat([h, Buffer.from('log.json'), data]);
+  };
+  const bodies: Record<string, (v: string) => string> = {
+    'flask-session': (v) => `{"cookies":{"session":".${zlib.deflateSync(doc(v)).toString('base64url')}.Z1x2Yw.c2lnbmF0dXJl"}}`,
+    'gzip-field': (v) => JSON.stringify({ awslogs: { data: zlib.gzipSync(doc(v)).toString('base64') } }),
+    // Django's signing.dumps(compress=True): `.` + base64url of zlib, `:`-separated timestamp and signature.
+    'django-signed': (v) => `<input type="hidden" name="state" value=".${zlib.deflateSync(doc(v)).toString('base64url')}:1tK9xY:c2lnbmF0dXJl">`,
+    'mime-wrapped': (v) => `export:\r\n${zlib.gzipSync(doc(v)).toString('base64').replace(/.{76}(?=.)/g, '$&\r\n')}\r\n`,
+    'json-escaped': (v) => JSON.stringify({ blob: zlib.gzipSync(doc(v)).toString('base64').replace(/.{20}(?=.)/g, '$&\n') }).replace(/\//g, '\\/'),
+    // Express's res.cookie() percent-encodes the value: `+`, `/` and `=` as %2B, %2F, %3D.
+    'express-cookie': (v) => `Set-Cookie: export=${encodeURIComponent(zlib.gzipSync(doc(v)).toString('base64'))}; Path=/`,
+    // A page of records, each a gzip blob (Kinesis GetRecords of CloudWatch Logs data): one inflater per record was refused past eight.
+    'records-page': (v) => JSON.stringify({ Records: Array.from({ length: 10 }, (_, i) => ({ SequenceNumber: String(i), Data: zlib.gzipSync(i === 9 ? doc(v) : `{"seq":${i}}`).toString('base64') })) }),
+    'zip-data-url': (v) => `<a href="data:application/zip;base64,${zipOf(doc(v)).toString('base64')}">export</a>`,
+  };
+  // What a reader gets from the text let out: every base64 run (wraps and JSON escapes undone, a
+  // partial quad decoded too) read as gzip, zlib or a zip entry, as far as it inflates.
+  const revealed = (o: string): string => {
+    const out: string[] = [];
+    const sync = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    const inflate = (f: () => Buffer): void => {
+      try { out.push(f().toString('latin1')); } catch { /* not such a stream */ }
+    };
+    for (const m of o.matchAll(/(?:[A-Za-z0-9+/_-]|\\[/nr]|\r|\n|%2[BbFf])+/g)) {
+      const b = Buffer.from(m[0].replace(/\\\/|%2[Ff]/g, '/').replace(/%2[Bb]/g, '+').replace(/\\[nr]|[\r\n]/g, ''), 'base64');
+      inflate(() => zlib.gunzipSync(b, sync));
+      inflate(() => zlib.inflateSync(b, sync));
+      if (b.length > 30) inflate(() => zlib.inflateRawSync(b.subarray(30 + b.readUInt16LE(26) + b.readUInt16LE(28)), sync));
+    }
+    return out.join('\n');
+  };
+  const cuts = fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 });
+  const split = (b: Buffer, at: number[]): Buffer[] => {
+    const points = [...new Set(at.map((p) => p % b.length))].sort((x, y) => x - y).filter(Boolean);
+    return [0, ...points].map((p, i) => b.subarray(p, points[i] ?? b.length));
+  };
+  const run = (chunks: Buffer[]): Promise<{ out: Buffer; err?: Error }> => {
+    const p = new PackedScan(() => scrubber, new PassThrough(), false);
+    const out: Buffer[] = [];
+    p.on('data', (d: Buffer) => out.push(d));
+    return new Promise((resolve) => {
+      p.on('end', () => resolve({ out: Buffer.concat(out) }));
+      p.on('error', (err) => resolve({ out: Buffer.concat(out), err }));
+      Readable.from(chunks).pipe(p);
+    });
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bodies)), cuts, async (kind, at) => {
+    const withSecret = Buffer.from(bodies[kind]!(SECRET));
+    if (!revealed(withSecret.toString('latin1')).includes(SECRET)) throw new Error(`${kind}: the oracle does not read the value in the body itself`);
+    const got = await run(split(withSecret, at));
+    if (!got.err) throw new Error(`${kind}: passed (${got.out.length} of ${withSecret.length} bytes)`);
+    if (revealed(got.out.toString('latin1')).includes(SECRET)) throw new Error(`${kind}: the text let out before the refusal decodes and inflates to the value`);
+    const control = Buffer.from(bodies[kind]!('ghp_nothing_secret_here_at_all_0000'));
+    const passed = await run(split(control, at));
+    if (passed.err || !passed.out.equals(control)) throw new Error(`${kind} control: ${passed.err?.message ?? 'bytes changed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 18) });
+  // In the head: a session cookie (whole, or chunked in two a client joins) and a header holding gzip as base64.
+  const flask = `.${zlib.deflateSync(doc(SECRET)).toString('base64url')}.Z1x2Yw.c2lnbmF0dXJl`;
+  for (const headers of [
+    [['set-cookie', `session=${flask}; HttpOnly; Path=/`]],
+    [['set-cookie', `session.0=${flask.slice(0, 30)}; Path=/`], ['set-cookie', `session.1=${flask.slice(30)}; Path=/`]],
+    [['x-debug-payload', zlib.gzipSync(doc(SECRET)).toString('base64')]],
+    // zlib at every level in a header (78 9c, 78 da, 78 01, 78 5e): `eJ`, `eN`, `eA`, `eF`.
+    ...[6, 9, 1, 4].map((level) => [['x-state', zlib.deflateSync(doc(SECRET), { level }).toString('base64')]]),
+  ] as Array<Array<[string, string]>>) {
+    t.throws(() => scrubResponse(scrubber, { statusCode: 200, headers }), /compressed stream/, `${headers[0]![0]}: refused`);
+  }
+  const session = `.${zlib.deflateSync(doc('ghp_nothing_secret_here_at_all_0000')).toString('base64url')}.Z1x2Yw.c2lnbmF0dXJl`;
+  const head = { statusCode: 200, headers: [['set-cookie', `session=${session}; HttpOnly; Path=/`]] as Array<[string, string]> };
+  scrubResponse(scrubber, head);
+  t.equal(head.headers[0]![1], `session=${session}; HttpOnly; Path=/`, 'control: a session cookie without the value passes as it was');
 });
 
 // Thirteenth pass: a secret a few characters per document of a stream (proxy/json-pieces.ts), at any chunk cuts.
