@@ -15,7 +15,8 @@ import { openai } from './openai.ts';
 import { slack } from './slack.ts';
 import { telegram } from './telegram.ts';
 import { analyzeSqlIn } from './sql-dialects.ts';
-import { loadSqlParser } from './sql.ts';
+import { loadSqlParser, MAX_SQL_BYTES, reachesOutside } from './sql.ts';
+import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { boundValues, isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
@@ -537,10 +538,10 @@ function hasuraHoldsForEveryRow(where: unknown, depth = 0): boolean {
 }
 
 /** The texts of a sniffed source that read as SQL one by one (with their params); undefined when none does. */
-function eachSniffed(source: Extract<SqlSource, { texts: string[] }>): SqlSource | undefined {
+function eachSniffed(source: Extract<SqlSource, { texts: string[] }>, method: string): SqlSource | undefined {
   const keep = source.texts.map((text, i) => {
     const a = analyzeSqlIn([text], source.dialect ?? 'unknown', source.params ? [source.params[i]] : undefined);
-    return a.info.statements.length > 0 || a.ambiguity !== undefined;
+    return a.info.statements.length > 0 || a.ambiguity !== undefined || (readMethods.has(method) && !a.info.parsed && firstUnreadEffect([text]) !== undefined);
   });
   const texts = source.texts.filter((_t, i) => keep[i]);
   if (texts.length === 0) return undefined;
@@ -647,16 +648,26 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
   // Several places that carry SQL only sometimes (`?sql=red shoes&sql=DROP TABLE users`, `query`
   // beside `statement`, a value and its `%u`-decoded reading): each is SQL on its own when a grammar
   // reads statements in it, so a text that is none does not hide one that is.
-  if (source && 'texts' in source && source.sniffed === true && source.texts.length > 1) source = eachSniffed(source);
+  if (source && 'texts' in source && source.sniffed === true && source.texts.length > 1) source = eachSniffed(source, request.method);
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.
     const sniffed = 'sniffed' in source && source.sniffed === true;
     const { info, readOnly, privilegeOnly, ambiguity, limited } = sqlInfo(source, owner && !sniffed ? 'postgresql' : carriedDialect ?? 'unknown');
     // Text that carries SQL only sometimes is not SQL when no grammar reads statements in it, but
     // text unread for one of Airlock's limits (`?sql=DROP TABLE users; --` and 6,000 dashes) is.
-    if (sniffed && !info.parsed && info.statements.length === 0 && !ambiguity && !limited) return out;
+    let unread = ambiguity;
+    if (sniffed && !info.parsed && info.statements.length === 0 && !ambiguity && !limited) {
+      // A read's SQL no grammar reads is still SQL when it writes or calls what reaches outside the
+      // database (fifteenth pass): ClickHouse answers a GET read-only but runs its table functions,
+      // `SELECT * FROM file('/etc/passwd', LineAsString) SETTINGS max_threads = 1` (`SETTINGS` is its
+      // own syntax); `?sql=DELETE LOW_PRIORITY FROM users` (MySQL's) was an allowed GET.
+      const effect = readMethods.has(request.method) && 'texts' in source ? firstUnreadEffect(source.texts) : undefined;
+      if (effect === undefined) return out;
+      info.error = `SQL no grammar Airlock has reads, with ${effect}: ${info.error ?? ''}`.slice(0, MAX_ERROR_CHARS);
+      unread = { code: 'sql_dialects_disagree', detail: `PostgreSQL and SQLite read no statement; lexed as ClickHouse or standard SQL it holds ${effect}`.slice(0, 300) };
+    }
     out.sql = info;
-    if (ambiguity) out.ambiguity = ambiguity;
+    if (unread) out.ambiguity = unread;
     // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are
     // admin, other destructive SQL deletes.
     if (out.service && out.service.effect === 'write' && isSqlEndpoint(out.service)) {
@@ -665,6 +676,21 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
     }
   }
   return out;
+}
+
+/** Methods the policy may take for reads: their sniffed SQL is scanned for outside calls when no grammar reads it. */
+const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** What makes sniffed texts no grammar reads SQL that writes or reaches outside (sql-clickhouse.ts unreadSqlEffect), bounded in total length. */
+function firstUnreadEffect(texts: string[]): string | undefined {
+  let chars = 0;
+  for (const t of texts) {
+    chars += t.length;
+    if (chars > MAX_SQL_BYTES) return 'SQL past the size Airlock reads';
+    const effect = unreadSqlEffect(t, reachesOutside);
+    if (effect !== undefined) return effect;
+  }
+  return undefined;
 }
 
 const sqlOperations = new Set(['sql.query', 'database.query', 'd1.database.query', 'd1.database.raw']);

