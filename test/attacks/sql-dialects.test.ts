@@ -1531,3 +1531,43 @@ t.test('fifteenth pass: a read whose SQL no grammar reads still writes or reache
     t.equal(decision.action, 'allow', url);
   }
 });
+
+t.test('fifteenth pass: a search path named in another letter case, DISCARD ALL, and D1 columns added', async (t) => {
+  // `SET search_path = 'Public'` (or `"Public"`, `U&"\0050ublic"`) names the schema `Public`
+  // (PostgreSQL 15: SHOW search_path says "Public"), not `public`: compared without case it was taken
+  // for the default path, a medium write, where any other schema is a privilege change.
+  const schema = fc.constantFrom('public', 'extensions', '$user').chain((s) => fc.integer({ min: 1, max: 2 ** s.length - 1 }).map((m) => [...s].map((ch, i) => ((m >> i) & 1 ? ch.toUpperCase() : ch)).join('')).filter((v) => v !== v.toLowerCase()));
+  const spell = fc.constantFrom(
+    (s: string) => `SET search_path = '${s}'`, (s: string) => `SET search_path TO "${s}"`, (s: string) => `SET LOCAL search_path = public, "${s}"`,
+    (s: string) => `SELECT set_config('search_path', '"${s}"', false)`, (s: string) => `SELECT set_config('search_path', 'public, "${s}"', true)`,
+  );
+  await fc.assert(
+    fc.asyncProperty(spell, schema, fc.constantFrom(SUPABASE, NEON), async (f, s, url) => {
+      const sql = f(s);
+      const { description, decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk}`);
+    }),
+    { numRuns: Math.min(runs, 25), ...seed },
+  );
+  // DISCARD ALL acts as the login role again (SET SESSION AUTHORIZATION DEFAULT), as RESET ROLE does.
+  for (const sql of ['DISCARD ALL', 'discard /* x */ all', 'SELECT 1; DISCARD ALL']) {
+    for (const url of [SUPABASE, NEON]) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${url}: ${sql}`);
+    }
+  }
+  // Controls: spellings of the default path, folded or exact; DISCARD of plans or temporary tables.
+  for (const sql of ['SET search_path = Public', 'SET search_path = "$user", public, extensions', "SELECT set_config('search_path', 'PUBLIC, Extensions', true)", 'DISCARD PLANS', 'DISCARD TEMP']) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.approval?.risk, 'medium', sql);
+  }
+  // D1: a column added was unparsed (the scratch table already had every name of the statement): a
+  // medium write now, as on PostgreSQL; a definition with an expression (a generated column runs its
+  // function on every later read) stays unread, critical.
+  for (const [sql, risk] of [['ALTER TABLE users ADD COLUMN nickname text', 'medium'], ["ALTER TABLE users ADD nickname TEXT NOT NULL DEFAULT 'x'", 'medium'],
+    ['ALTER TABLE users ADD COLUMN n text; UPDATE users SET n = 1 WHERE id = ?', 'medium'], ['ALTER TABLE users ADD COLUMN n text; DELETE FROM users WHERE n = n', 'critical'],
+    ["ALTER TABLE users ADD COLUMN x AS (writefile('/tmp/a', 'b'))", 'critical'], ['ALTER TABLE users RENAME COLUMN a TO b', 'critical']] as const) {
+    const { decision } = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql, params: [1] }) });
+    t.equal(decision.approval?.risk, risk, sql);
+  }
+});
