@@ -192,8 +192,8 @@ function firstWord(sql: string): string {
 }
 
 /**
- * Visits the words of a text as standard SQL lexes it (`--` and nested `/* *\/` comments; '…', "…"
- * and `…` quoted with the quote doubled, skipped), each with whether a `(` follows it (blanks and
+ * Visits the words of a text as standard SQL lexes it (`--` and nested `/* *\/` comments; '…'
+ * strings skipped, "…" and `…` names taken as words, a doubled quote one quote), each with whether a `(` follows it (blanks and
  * comments between: a call) and whether it names a table engine (`ENGINE = Kafka`). Stops when
  * `visit` returns true. One linear pass, no regular expressions.
  */
@@ -227,16 +227,15 @@ function visitWords(sql: string, visit: (word: string, called: boolean, engine: 
       }
     } else if (c === 0x27 || c === 0x22 || c === 0x60) {
       if (settle(false)) return;
-      engine = false;
-      let j = i + 1;
-      for (;;) {
-        const end = sql.indexOf(String.fromCharCode(c), j);
-        if (end < 0) return; // left open: what follows is quoted to every reader
-        if (sql.charCodeAt(end + 1) === c) j = end + 2;
-        else {
-          i = end + 1;
-          break;
-        }
+      const quoted = readQuoted(sql, i, c, false);
+      if (!quoted) return; // left open: what follows is quoted to every reader
+      i = quoted.end;
+      // A quoted name is a name (`` `url`('https://…', CSV) `` calls url); a string is not.
+      if (c === 0x27) engine = false;
+      else {
+        pending = quoted.value.toLowerCase();
+        pendingEngine = engine;
+        engine = false;
       }
     } else if (isWordChar(c) || c === 0x24) {
       if (settle(false)) return;

