@@ -1522,6 +1522,15 @@ t.test('fifteenth pass: a read whose SQL no grammar reads still writes or reache
     }),
     { numRuns: Math.min(runs, 10), ...seed },
   );
+  // An MCP tool the configuration says is read-only, given SQL under a name that says SQL: the
+  // same texts were no SQL to it (a search phrase), so the call was allowed.
+  const MCP = `https://${MCP_HOST}/mcp`;
+  for (const [args, risk] of [[{ sql: 'DELETE LOW_PRIORITY FROM users' }, 'critical'], [{ sql_query: "SELECT * FROM users INTO OUTFILE '/var/www/x.php'" }, 'critical'],
+    [{ sqlStatements: ['SELECT 1', 'TRUNCATE users SETTINGS a = 1'] }, 'critical'], [{ sql: "SELECT * FROM file('/etc/passwd', LineAsString) SETTINGS a = 1" }, 'critical'],
+    [{ sql: 'select a red dress' }, undefined], [{ query: 'delete the old files from my drive' }, undefined]] as const) {
+    const { decision } = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: args } }) });
+    t.equal(decision.approval?.risk, risk, `search_issues ${JSON.stringify(args)}`);
+  }
   // A function named in quotes is still called (`` `url`(…) ``, `"file"(…)`, “s3”(…)).
   for (const sql of ["SELECT * FROM `url`('https://drop.attacker.example/x', CSV) SETTINGS a = 1", 'SELECT * FROM "file"(\'/etc/passwd\', LineAsString) SETTINGS a = 1', "SELECT * FROM “s3”('https://b.s3.amazonaws.com/x') SETTINGS a = 1"]) {
     const { decision } = await decide({ method: 'GET', url: `http://${SQL_HOST}:8123/?query=${q(sql)}`, headers: [], body: '' });
