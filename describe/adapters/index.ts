@@ -119,7 +119,7 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (sqlPath && body.size > 0 && binaryStructured.test(body.content_type)) return { error: `an ${body.content_type} body to an SQL endpoint: its SQL is not read` };
   const json = body.json;
   // Trino takes the statement as the plain body of `POST /v1/statement`.
-  if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return withTrinoHeaders(sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } }), request);
+  if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });
   // Other SQL-looking paths take it so too (ClickHouse-style `/query`, `/sql`): SQL when a grammar
   // reads statements in the text, as a `{query}` elsewhere.
   if (json === undefined && sqlPath && body.text !== undefined && !body.text_truncated && body.text.trim() !== '') return { texts: [body.text], sniffed: true };
@@ -169,38 +169,6 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   }
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   return nested.texts.length ? { texts: nested.texts, sniffed: true } : undefined;
-}
-
-/**
- * What Trino's client protocol carries in headers beside the statement (fifteenth pass): the
- * prepared statements an `EXECUTE name` runs (`X-Trino-Prepared-Statement: name=<URL-encoded SQL>`,
- * a comma list; Presto's `X-Presto-…` too) are read as SQL, and `X-Trino-Role: system=ROLE{admin}`
- * (each catalog's role, or `ALL`) as the `SET ROLE` it is. A prepared statement that cannot be
- * decoded fails closed.
- */
-function withTrinoHeaders(source: SqlSource, request: RequestInfo): SqlSource {
-  if (!('texts' in source)) return source;
-  const texts = [...source.texts];
-  const values = (name: string): string[] => [...(request.headers[`x-trino-${name}`] ?? []), ...(request.headers[`x-presto-${name}`] ?? [])];
-  for (const header of values('prepared-statement')) {
-    for (const pair of header.split(',')) {
-      const eq = pair.indexOf('=');
-      if (eq < 0) continue;
-      try {
-        texts.push(decodeURIComponent(pair.slice(eq + 1).replaceAll('+', ' ')));
-      } catch {
-        return { error: 'a Trino prepared statement header that cannot be decoded: its SQL is not read' };
-      }
-      if (texts.length > MAX_CARRIED_REQUESTS) return { error: `more than ${MAX_CARRIED_REQUESTS} Trino prepared statements: not all read` };
-    }
-  }
-  for (const header of values('role')) {
-    for (const pair of header.split(',')) {
-      const role = /ROLE\{(.*)\}/i.exec(pair)?.[1] ?? pair.slice(pair.indexOf('=') + 1).trim();
-      texts.push(`SET ROLE "${role.slice(0, 200).replaceAll('"', '""') || 'trino'}"`);
-    }
-  }
-  return texts.length === source.texts.length ? source : { ...source, texts, ...(source.params ? { params: [...source.params, ...texts.slice(source.texts.length).map(() => undefined)] } : {}) };
 }
 
 /** Objects and lists a JSON body is looked through for SQL-named fields below its top level, at most. */

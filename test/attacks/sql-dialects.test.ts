@@ -1623,20 +1623,3 @@ t.test('fifteenth pass: Hasura\'s metadata and query API calls are judged as the
     t.equal(decision.approval?.risk, 'medium', `${path} ${JSON.stringify(body)}`);
   }
 });
-
-t.test('fifteenth pass: what Trino\'s client protocol carries in headers beside the statement is read', async (t) => {
-  // `X-Trino-Role: system=ROLE{admin}` runs the statement as that role (Trino's SET ROLE, critical
-  // as PostgreSQL's is); a prepared statement travels in `X-Trino-Prepared-Statement` (what the
-  // body's `EXECUTE s` runs). The role header was not read: a medium SELECT.
-  const url = `https://${SQL_HOST}/v1/statement`;
-  for (const [body, headers, risk] of [
-    ['SELECT * FROM orders', [['X-Trino-Role', 'system=ROLE{admin}']], 'critical'],
-    ['SELECT * FROM orders', [['X-Presto-Role', 'hive=ROLE{admin},system=ALL']], 'critical'],
-    ['SELECT * FROM orders', [['X-Trino-Prepared-Statement', 'a=SELECT+1,b=DROP%20TABLE%20users']], 'critical'],
-    ['SELECT * FROM orders', [], 'medium'],
-    ['SELECT * FROM orders', [['X-Trino-Prepared-Statement', 'a=SELECT%20id%20FROM%20users']], 'medium'],
-  ] as const) {
-    const { decision } = await decide({ url, headers: [['Content-Type', 'text/plain'], ['X-Trino-User', 'alice'], ...headers] as Array<[string, string]>, body });
-    t.equal(decision.approval?.risk, risk, `${JSON.stringify(headers)} ${body}`);
-  }
-});
