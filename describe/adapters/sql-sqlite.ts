@@ -357,7 +357,7 @@ class Scratch {
   /** Names the statement being compiled uses: new tables get them all as columns. */
   names: string[] = [];
   conflicts: string[][] = [];
-  /** The statement being compiled holds a parenthesis (a definition with an expression, when it adds a column). */
+  /** The statement being compiled holds a parenthesis with more than a type's size in it (a definition with an expression, when it adds a column). */
   parenthesized = false;
   /** The values the request binds to the text being analyzed (D1's and Neon's `params`), if any. */
   params: unknown[] | undefined;
@@ -865,7 +865,8 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
             const toks = tokens(sql, cursorChar, true);
             scratch.names = nameCandidates(toks, (w) => capi.sqlite3_keyword_check(w, w.length) !== 0);
             scratch.conflicts = conflictTargets(toks);
-            scratch.parenthesized = (toks.maxDepth ?? 0) > 0;
+            // A type's size (`VARCHAR(255)`, `DECIMAL(10, 2)`) holds only digits and commas.
+            scratch.parenthesized = toks.some((tk) => tk.depth >= 1 && tk.type !== '(' && tk.type !== ')' && !(tk.type === 'punct' && /^[0-9,.+-]$/.test(tk.value)));
             if ((toks.maxDepth ?? 0) > MAX_NESTING) return limited(`SQL nested more than ${MAX_NESTING} parentheses deep was not analyzed`, statements);
             copies = cteExpansion(toks);
             if (copies > MAX_CTE_EXPANSION) return limited(`SQL whose common table expressions expand to more than ${MAX_CTE_EXPANSION} queries was not analyzed`, statements);

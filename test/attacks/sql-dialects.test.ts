@@ -1579,6 +1579,7 @@ t.test('fifteenth pass: a search path named in another letter case, DISCARD ALL,
   // medium write now, as on PostgreSQL; a definition with an expression (a generated column runs its
   // function on every later read) stays unread, critical.
   for (const [sql, risk] of [['ALTER TABLE users ADD COLUMN nickname text', 'medium'], ["ALTER TABLE users ADD nickname TEXT NOT NULL DEFAULT 'x'", 'medium'],
+    ['ALTER TABLE users ADD COLUMN name VARCHAR(255)', 'medium'], ['ALTER TABLE users ADD COLUMN price DECIMAL(10, 2) NOT NULL DEFAULT 0', 'medium'], ['ALTER TABLE users ADD COLUMN x CHECK (length(x) > 1)', 'critical'],
     ['ALTER TABLE users ADD COLUMN n text; UPDATE users SET n = 1 WHERE id = ?', 'medium'], ['ALTER TABLE users ADD COLUMN n text; DELETE FROM users WHERE n = n', 'critical'],
     ["ALTER TABLE users ADD COLUMN x AS (writefile('/tmp/a', 'b'))", 'critical'], ['ALTER TABLE users RENAME COLUMN a TO b', 'critical']] as const) {
     const { decision } = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql, params: [1] }) });
