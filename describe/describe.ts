@@ -6,7 +6,8 @@ import { domainToUnicode } from 'node:url';
 import { serverHeaderKey } from '../lib/text.ts';
 import { carriesGraphql, isGraphqlEndpoint, loadAdapters, withSqlDialect } from './adapters/index.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
-import { MAX_SQL_STATEMENTS } from './adapters/sql.ts';
+import { MAX_SQL_STATEMENTS, reachesOutside } from './adapters/sql.ts';
+import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
@@ -303,12 +304,12 @@ interface SqlBudget {
   statements: number;
 }
 
-function mcpSql({ texts, unreadable }: McpSqlTexts, budget: SqlBudget): NonNullable<McpInfo['sql']> {
+function mcpSql({ texts, named, unreadable }: McpSqlTexts, budget: SqlBudget): NonNullable<McpInfo['sql']> {
   // Each text alone (an argument's statement, an array's member): one text that is not SQL (a
   // search phrase, a field the server ignores) must not hide the statements of another.
   const out: NonNullable<McpInfo['sql']> = { dialect: 'unknown', parsed: true, statements: [], destructive: false };
   if (unreadable) Object.assign(out, { parsed: false, error: `SQL not readable as text: ${unreadable}` });
-  for (const text of texts) {
+  for (const [i, text] of texts.entries()) {
     if (budget.calls >= MAX_MCP_SQL_CALLS || budget.statements >= MAX_SQL_STATEMENTS) {
       const error = `SQL in more than ${MAX_MCP_SQL_CALLS} tool-call arguments or ${MAX_SQL_STATEMENTS} statements of one request was not analyzed`;
       return { ...out, parsed: false, error, destructive: true, limited: true };
@@ -325,6 +326,11 @@ function mcpSql({ texts, unreadable }: McpSqlTexts, budget: SqlBudget): NonNulla
     if (!a.info.parsed) {
       out.parsed = false;
       out.error ??= a.info.error;
+      // Under a name that says SQL, a text no grammar reads that reads as a write or calls outside
+      // the database (fifteenth pass: `search_issues {sql: "DELETE LOW_PRIORITY FROM users"}`, MySQL's
+      // own syntax, passed a read-only tool as a search phrase would) is a destructive statement.
+      const effect = named[i] && a.info.statements.length === 0 ? unreadSqlEffect(text, reachesOutside) : undefined;
+      if (effect !== undefined) out.statements.push({ kind: 'unread', tables: [], destructive: true, text: `${text.slice(0, 1000)}${text.length > 1000 ? '…' : ''}` });
     }
   }
   if (!out.parsed) out.destructive = true;
@@ -353,6 +359,8 @@ const MAX_MCP_SQL_TEXTS = 1000;
 
 interface McpSqlTexts {
   texts: string[];
+  /** Per text: its argument's name holds `sql` (`sql`, `sql_query`, `sqlStatements`), which names SQL whatever it holds. */
+  named: boolean[];
   /** Why some SQL-carrying argument could not be read as text (an array of numbers, too long). */
   unreadable?: string;
 }
@@ -368,7 +376,7 @@ const MAX_MCP_ARGUMENT_DEPTH = 16;
  * `{input: {db: {sql}}}`, `{steps: [{sql}]}`: ninth pass, one object down only was read).
  */
 function mcpSqlTexts(args: unknown): McpSqlTexts {
-  const out: McpSqlTexts = { texts: [] };
+  const out: McpSqlTexts = { texts: [], named: [] };
   let nodes = 0;
   const walk = (v: unknown, depth: number): void => {
     if (!v || typeof v !== 'object') return;
@@ -385,14 +393,15 @@ function mcpSqlTexts(args: unknown): McpSqlTexts {
         walk(x, depth + 1);
         continue;
       }
+      const named = k.toLowerCase().includes('sql');
       if (typeof x === 'string') {
-        if (x.trim() !== '') out.texts.push(x);
+        if (x.trim() !== '') out.texts.push(x), out.named.push(named);
       } else if (Array.isArray(x) && x.length > 0) {
         if (x.length > MAX_MCP_SQL_TEXTS) out.unreadable ??= `an argument of ${x.length} statements`;
         else {
           for (const m of x) {
             if (typeof m === 'string') {
-              if (m.trim() !== '') out.texts.push(m);
+              if (m.trim() !== '') out.texts.push(m), out.named.push(named);
             } else if (m && typeof m === 'object' && !Array.isArray(m)) walk(m, depth + 1);
             else out.unreadable ??= `argument ${k} holds a member that is not SQL text`;
           }

@@ -15,7 +15,8 @@ import { openai } from './openai.ts';
 import { slack } from './slack.ts';
 import { telegram } from './telegram.ts';
 import { analyzeSqlIn } from './sql-dialects.ts';
-import { loadSqlParser } from './sql.ts';
+import { loadSqlParser, MAX_SQL_BYTES, reachesOutside } from './sql.ts';
+import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { boundValues, isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
@@ -135,7 +136,7 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
     if (params && 'error' in params) return params;
     return params ? { texts: [o.sql], params: [params] } : { texts: [o.sql] };
   }
-  const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath);
+  const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath, request.segments);
   if (carried) return carried;
   const named = namedFieldSql(o, last);
   if (named) return named;
@@ -312,7 +313,7 @@ const MAX_CARRIED_REQUESTS = 1000;
  * inside `{type: "bulk", args: […]}` too). A statement named only by a stored id is not in the
  * request: that fails closed. Undefined when the body is none of these.
  */
-function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean): SqlSource | undefined {
+function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean, segments: readonly string[]): SqlSource | undefined {
   const texts: string[] = [];
   const params: Array<unknown[] | undefined> = [];
   let unseen: string | undefined;
@@ -347,14 +348,19 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
     else if (hasuraBulk(query.type)) {
       if (Array.isArray(query.args)) for (const a of query.args) hasura(a, depth + 1);
       else unseen ??= 'a bulk query without its list';
+    } else if (hasuraApi) {
+      const twin = hasuraMetadataTwin(query.type, query.args);
+      if (twin !== undefined) texts.push(twin), params.push(undefined), twins++;
     }
   };
+  const hasuraApi = hasuraPath(segments);
+  let twins = 0;
   if (Array.isArray(o.requests) && last === 'pipeline') for (const r of o.requests) hrana(r);
   // libSQL's Hrana over HTTP v1 (`/v1/execute {stmt}`, `/v1/batch {batch: {steps}}`) and v3's
   // cursor (`/v3/cursor {baton, batch: {steps}}`): the shapes alone say what they are.
   else if (isObject(o.stmt) && (typeof o.stmt.sql === 'string' || o.stmt.sql_id !== undefined)) hrana({ type: 'execute', stmt: o.stmt });
   else if (isObject(o.batch) && Array.isArray(o.batch.steps)) hrana({ type: 'batch', batch: o.batch });
-  else if (hasuraRunSql(o.type) || (hasuraBulk(o.type) && Array.isArray(o.args))) hasura(o, 0);
+  else if (hasuraRunSql(o.type) || (hasuraBulk(o.type) && Array.isArray(o.args)) || (hasuraApi && hasuraMetadataTwin(o.type, o.args) !== undefined)) hasura(o, 0);
   else if (Array.isArray(o.statements) && sqlPath) {
     for (const st of o.statements) {
       if (typeof st === 'string') texts.push(st), params.push(undefined);
@@ -363,6 +369,8 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
   } else return undefined;
   if (unseen) return { error: `the SQL is not all in the request: ${unseen}` };
   if (texts.length === 0) return undefined;
+  // Twins of metadata calls alone are written in PostgreSQL's grammar (its quoting of names).
+  if (twins === texts.length) return { texts, dialect: 'postgresql' };
   return params.some((p) => p !== undefined) ? { texts, params } : { texts };
 }
 
@@ -375,6 +383,62 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
  * under them were no SQL to any grammar Airlock has, so a plain POST; as run_sql, unread SQL.
  */
 const hasuraRunSql = (type: unknown): boolean => typeof type === 'string' && /^([a-z0-9]+_)?run_sql$/i.test(type);
+/** A Hasura boolean expression with the query API's `$eq`-style operators written as `_eq` (bounded depth). */
+function dollarOperators(v: unknown, depth = 0): unknown {
+  if (depth > 8 || !v || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => dollarOperators(x, depth + 1));
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k.startsWith('$') ? `_${k.slice(1)}` : k, dollarOperators(x, depth + 1)]));
+}
+
+/** Hasura's metadata and schema APIs: `/v1/metadata`, `/v1/query`, `/v2/query`. */
+function hasuraPath(segments: readonly string[]): boolean {
+  const n = segments.length;
+  const last = segments[n - 1]?.toLowerCase();
+  const version = segments[n - 2]?.toLowerCase();
+  return (last === 'metadata' && version === 'v1') || (last === 'query' && (version === 'v1' || version === 'v2'));
+}
+
+const hasuraPermission = /^(?:[a-z0-9]+_)?(create|drop)_(select|insert|update|delete)_permission$/;
+/** Metadata that sends rows or calls to a URL the call names (a webhook, a remote schema, an action's handler), or connects another database. */
+const hasuraOutbound = /^(?:[a-z0-9]+_)?(create_event_trigger|create_remote_relationship|add_source|update_source|create_cron_trigger|create_scheduled_event|create_action|update_action|add_remote_schema|update_remote_schema|create_remote_schema_remote_relationship|add_host_to_tls_allowlist|invoke_event_trigger|redeliver_event|test_webhook_transform)$/;
+/** Metadata that stops serving what the API served (a table, a source, every permission). */
+const hasuraDropping = /^(?:[a-z0-9]+_)?(clear_metadata|replace_metadata|drop_inconsistent_metadata|untrack_table|untrack_tables|untrack_function|drop_source|remove_remote_schema|drop_action|delete_cron_trigger|delete_event_trigger|drop_relationship|delete_scheduled_event|drop_rest_endpoint|drop_inherited_role)$/;
+
+/**
+ * Hasura's metadata calls that change who reads what, send rows out, or stop serving data, as the
+ * SQL statements that do the same (fifteenth pass): `pg_create_select_permission {role: anonymous,
+ * permission: {filter: {}}}` is a GRANT (every row to every anonymous client), a
+ * `pg_create_event_trigger` with a webhook posts each row written to that URL as a trigger calling
+ * pg_net would, `clear_metadata` drops what the API serves. They were plain medium POSTs, where
+ * their SQL twins are critical. Undefined for other calls (`pg_track_table`, `export_metadata`).
+ */
+function hasuraMetadataTwin(type: unknown, args: unknown): string | undefined {
+  if (typeof type !== 'string') return undefined;
+  const t = type.toLowerCase();
+  const a = isObject(args) ? args : {};
+  const quote = (v: unknown): string => `"${String(v ?? '?').slice(0, 200).replaceAll('"', '""')}"`;
+  const table = isObject(a.table) ? `${quote(a.table.schema ?? 'public')}.${quote(a.table.name)}` : quote(a.table);
+  const permission = hasuraPermission.exec(t);
+  if (permission) return permission[1] === 'create' ? `GRANT ${permission[2]!.toUpperCase()} ON ${table} TO ${quote(a.role)}` : `REVOKE ${permission[2]!.toUpperCase()} ON ${table} FROM ${quote(a.role)}`;
+  const outbound = hasuraOutbound.exec(t);
+  if (outbound) return a.table !== undefined ? `CREATE TRIGGER ${quote(a.name ?? outbound[1])} AFTER INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION airlock_hasura_webhook()` : `CREATE SERVER ${quote(`hasura_${outbound[1]}`)} FOREIGN DATA WRAPPER airlock_hasura`;
+  // The query API's own statements (`/v1/query`): `{type: "delete", args: {table, where: {}}}` is the
+  // `DELETE FROM users` its GraphQL twin `delete_users(where: {})` runs (operators spelled `$eq` or `_eq`).
+  if (t === 'delete' || t === 'update') {
+    const every = hasuraHoldsForEveryRow(dollarOperators(a.where));
+    const where = every ? '' : ' WHERE airlock_hasura_where = 1';
+    return t === 'delete' ? `DELETE FROM ${table}${where}` : `UPDATE ${table} SET airlock_hasura_set = 1${where}`;
+  }
+  if (t === 'insert') {
+    const conflict = isObject(a.on_conflict) ? a.on_conflict : undefined;
+    const updates = conflict && (!Array.isArray(conflict.update_columns) || conflict.update_columns.length > 0);
+    return updates ? `INSERT INTO ${table} (airlock_hasura_key) VALUES (1) ON CONFLICT (airlock_hasura_key) DO UPDATE SET airlock_hasura_key = 1` : `INSERT INTO ${table} DEFAULT VALUES`;
+  }
+  const dropping = hasuraDropping.exec(t);
+  if (dropping) return a.table !== undefined ? `DROP VIEW ${table}` : `DROP VIEW ${quote(`hasura_${dropping[1]}`)}`;
+  return undefined;
+}
+
 /** Hasura's lists of queries: `bulk`, `concurrent_bulk`, and the Metadata API's `bulk_atomic`, `bulk_keep_going`. */
 const hasuraBulk = (type: unknown): boolean => type === 'bulk' || type === 'concurrent_bulk' || type === 'bulk_atomic' || type === 'bulk_keep_going';
 
@@ -537,10 +601,10 @@ function hasuraHoldsForEveryRow(where: unknown, depth = 0): boolean {
 }
 
 /** The texts of a sniffed source that read as SQL one by one (with their params); undefined when none does. */
-function eachSniffed(source: Extract<SqlSource, { texts: string[] }>): SqlSource | undefined {
+function eachSniffed(source: Extract<SqlSource, { texts: string[] }>, method: string): SqlSource | undefined {
   const keep = source.texts.map((text, i) => {
     const a = analyzeSqlIn([text], source.dialect ?? 'unknown', source.params ? [source.params[i]] : undefined);
-    return a.info.statements.length > 0 || a.ambiguity !== undefined;
+    return a.info.statements.length > 0 || a.ambiguity !== undefined || (readMethods.has(method) && !a.info.parsed && firstUnreadEffect([text]) !== undefined);
   });
   const texts = source.texts.filter((_t, i) => keep[i]);
   if (texts.length === 0) return undefined;
@@ -647,16 +711,26 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
   // Several places that carry SQL only sometimes (`?sql=red shoes&sql=DROP TABLE users`, `query`
   // beside `statement`, a value and its `%u`-decoded reading): each is SQL on its own when a grammar
   // reads statements in it, so a text that is none does not hide one that is.
-  if (source && 'texts' in source && source.sniffed === true && source.texts.length > 1) source = eachSniffed(source);
+  if (source && 'texts' in source && source.sniffed === true && source.texts.length > 1) source = eachSniffed(source, request.method);
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.
     const sniffed = 'sniffed' in source && source.sniffed === true;
     const { info, readOnly, privilegeOnly, ambiguity, limited } = sqlInfo(source, owner && !sniffed ? 'postgresql' : carriedDialect ?? 'unknown');
     // Text that carries SQL only sometimes is not SQL when no grammar reads statements in it, but
     // text unread for one of Airlock's limits (`?sql=DROP TABLE users; --` and 6,000 dashes) is.
-    if (sniffed && !info.parsed && info.statements.length === 0 && !ambiguity && !limited) return out;
+    let unread = ambiguity;
+    if (sniffed && !info.parsed && info.statements.length === 0 && !ambiguity && !limited) {
+      // A read's SQL no grammar reads is still SQL when it writes or calls what reaches outside the
+      // database (fifteenth pass): ClickHouse answers a GET read-only but runs its table functions,
+      // `SELECT * FROM file('/etc/passwd', LineAsString) SETTINGS max_threads = 1` (`SETTINGS` is its
+      // own syntax); `?sql=DELETE LOW_PRIORITY FROM users` (MySQL's) was an allowed GET.
+      const effect = readMethods.has(request.method) && 'texts' in source ? firstUnreadEffect(source.texts) : undefined;
+      if (effect === undefined) return out;
+      info.error = `SQL no grammar Airlock has reads, with ${effect}: ${info.error ?? ''}`.slice(0, MAX_ERROR_CHARS);
+      unread = { code: 'sql_dialects_disagree', detail: `PostgreSQL and SQLite read no statement; lexed as ClickHouse or standard SQL it holds ${effect}`.slice(0, 300) };
+    }
     out.sql = info;
-    if (ambiguity) out.ambiguity = ambiguity;
+    if (unread) out.ambiguity = unread;
     // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are
     // admin, other destructive SQL deletes.
     if (out.service && out.service.effect === 'write' && isSqlEndpoint(out.service)) {
@@ -665,6 +739,21 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
     }
   }
   return out;
+}
+
+/** Methods the policy may take for reads: their sniffed SQL is scanned for outside calls when no grammar reads it. */
+const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** What makes sniffed texts no grammar reads SQL that writes or reaches outside (sql-clickhouse.ts unreadSqlEffect), bounded in total length. */
+function firstUnreadEffect(texts: string[]): string | undefined {
+  let chars = 0;
+  for (const t of texts) {
+    chars += t.length;
+    if (chars > MAX_SQL_BYTES) return 'SQL past the size Airlock reads';
+    const effect = unreadSqlEffect(t, reachesOutside);
+    if (effect !== undefined) return effect;
+  }
+  return undefined;
 }
 
 const sqlOperations = new Set(['sql.query', 'database.query', 'd1.database.query', 'd1.database.raw']);

@@ -143,3 +143,150 @@ export function clickhouseText(sql: string): string {
   flush();
   return out.join('');
 }
+
+const isBlank = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+
+/**
+ * Words a read of the dialects Airlock reads only lexically begins with (ClickHouse, DuckDB,
+ * Snowflake, Spark, MySQL), and words a write begins with. A text that begins otherwise is taken
+ * for words, not SQL (`remote (work) jobs`, `red shoes`).
+ */
+const readStarters = new Set(['select', 'with', 'from', 'show', 'describe', 'desc', 'explain', 'exists', 'values', 'table', 'summarize', 'pivot', 'unpivot']);
+const writeStarters = new Set([
+  'delete', 'update', 'insert', 'replace', 'upsert', 'merge', 'drop', 'truncate', 'alter', 'create', 'grant', 'revoke', 'rename',
+  'attach', 'detach', 'copy', 'load', 'call', 'exec', 'execute', 'kill', 'system', 'optimize', 'vacuum', 'install', 'export',
+  'remove', 'undrop', 'handler', 'flush', 'purge', 'shutdown', 'backup', 'restore', 'prepare', 'declare', 'begin', 'pragma', 'use',
+]);
+/** A write's first words that make a statement whatever follows (`TRUNCATE users SETTINGS …`): no phrase begins so. */
+const writeAlone = new Set(['truncate', 'vacuum', 'optimize', 'undrop', 'upsert', 'pragma']);
+/** Read starters a phrase may begin with (`show me …`, `explain …`): a call counts once a word a statement holds came first, or right after them. */
+const phraseStarters = new Set(['show', 'describe', 'desc', 'explain', 'exists']);
+/** Words that make a text beginning with a write's word an SQL statement rather than a phrase (`DELETE LOW_PRIORITY FROM users`). */
+const statementWords = new Set(['from', 'into', 'table', 'set', 'where', 'values', 'database', 'schema', 'index', 'view', 'column', 'trigger', 'function', 'procedure', 'partition', 'privileges', 'infile', 'data', 'query']);
+/** Words that make a read's text a write: `SELECT … INTO OUTFILE '/var/www/x.php'` (MySQL), `SELECT … INTO t`, `WITH x AS (DELETE …)`. */
+const writeWords = new Set(['into', 'outfile', 'dumpfile', 'delete', 'update', 'insert', 'merge', 'drop', 'truncate', 'alter']);
+
+/** The first word of a text, lower case, after blanks, comments and opening parentheses ('' when it starts otherwise). */
+function firstWord(sql: string): string {
+  const n = sql.length;
+  let i = 0;
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    if (isBlank(c) || c === 0x28 || unicodeBlanks.has(c)) i++;
+    else if (c === 0x23 || ((c === 0x2d || c === 0x2f) && sql.charCodeAt(i + 1) === c)) {
+      while (i < n && sql.charCodeAt(i) !== 0x0a) i++; // `--`, and ClickHouse's `#` and `//` comments
+    } else if (c === 0x2f && sql.charCodeAt(i + 1) === 0x2a) {
+      // Nested, as ClickHouse and PostgreSQL read them (what a plain reading takes for a first word there runs nowhere).
+      let depth = 1;
+      i += 2;
+      while (i < n && depth > 0) {
+        if (sql.charCodeAt(i) === 0x2f && sql.charCodeAt(i + 1) === 0x2a) (depth++, (i += 2));
+        else if (sql.charCodeAt(i) === 0x2a && sql.charCodeAt(i + 1) === 0x2f) (depth--, (i += 2));
+        else i++;
+      }
+    } else break;
+  }
+  let j = i;
+  while (j < n && isWordChar(sql.charCodeAt(j))) j++;
+  return sql.slice(i, j).toLowerCase();
+}
+
+/**
+ * Visits the words of a text as standard SQL lexes it (`--` and nested `/* *\/` comments; '…'
+ * strings skipped, "…" and `…` names taken as words, a doubled quote one quote), each with whether a `(` follows it (blanks and
+ * comments between: a call) and whether it names a table engine (`ENGINE = Kafka`). Stops when
+ * `visit` returns true. One linear pass, no regular expressions.
+ */
+function visitWords(sql: string, visit: (word: string, called: boolean, engine: boolean) => boolean): void {
+  const n = sql.length;
+  let i = 0;
+  let pending: string | undefined; // the last word, while only blanks and comments follow it
+  let pendingEngine = false;
+  let engine = false; // after ENGINE (and an optional `=`)
+  const settle = (called: boolean): boolean => {
+    const w = pending;
+    pending = undefined;
+    return w !== undefined && visit(w, called, pendingEngine);
+  };
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    const next = i + 1 < n ? sql.charCodeAt(i + 1) : undefined;
+    if (isBlank(c)) {
+      i++;
+    } else if (c === 0x2d && next === 0x2d) {
+      while (i < n && sql.charCodeAt(i) !== 0x0a && sql.charCodeAt(i) !== 0x0d) i++;
+    } else if (c === 0x2f && next === 0x2a) {
+      let depth = 1;
+      i += 2;
+      while (i < n && depth > 0) {
+        const a = sql.charCodeAt(i);
+        const b = i + 1 < n ? sql.charCodeAt(i + 1) : undefined;
+        if (a === 0x2f && b === 0x2a) (depth++, (i += 2));
+        else if (a === 0x2a && b === 0x2f) (depth--, (i += 2));
+        else i++;
+      }
+    } else if (c === 0x27 || c === 0x22 || c === 0x60) {
+      if (settle(false)) return;
+      const quoted = readQuoted(sql, i, c, false);
+      if (!quoted) return; // left open: what follows is quoted to every reader
+      i = quoted.end;
+      // A quoted name is a name (`` `url`('https://…', CSV) `` calls url); a string is not.
+      if (c === 0x27) engine = false;
+      else {
+        pending = quoted.value.toLowerCase();
+        pendingEngine = engine;
+        engine = false;
+      }
+    } else if (isWordChar(c) || c === 0x24) {
+      if (settle(false)) return;
+      let j = i + 1;
+      while (j < n && (isWordChar(sql.charCodeAt(j)) || sql.charCodeAt(j) === 0x24)) j++;
+      pending = sql.slice(i, j).toLowerCase();
+      pendingEngine = engine;
+      engine = pending === 'engine';
+      i = j;
+    } else {
+      if (settle(c === 0x28)) return;
+      // `ENGINE = name`: the `=` keeps the engine's place.
+      if (!(c === 0x3d && engine)) engine = false;
+      i++;
+    }
+  }
+  settle(false);
+}
+
+/**
+ * What makes a text no grammar Airlock has reads SQL that writes or reaches outside the database,
+ * as ClickHouse splits it (typographic quotes, heredocs, backslash escapes, `#` and `//` comments)
+ * or as standard SQL does; undefined when neither reading finds any. The text must begin as a
+ * statement does (readStarters, writeStarters); then
+ *   - a call of a function or a table engine for which `reaches` holds: ClickHouse answers an HTTP
+ *     GET read-only (`readonly = 2`), which still runs table functions, so `SELECT * FROM
+ *     file('/etc/passwd', LineAsString) SETTINGS max_threads = 1` reads a server file (`SETTINGS`, a
+ *     lambda, `LIMIT … BY` are syntax PostgreSQL and SQLite refuse);
+ *   - a write's first word with a word only statements hold (`DELETE LOW_PRIORITY FROM users`,
+ *     MySQL's own syntax);
+ *   - a read's first word with a write's word (`SELECT * FROM users INTO OUTFILE '/var/www/x.php'`).
+ */
+export function unreadSqlEffect(sql: string, reaches: (name: string) => boolean): string | undefined {
+  const first = firstWord(sql);
+  const read = readStarters.has(first);
+  const write = writeStarters.has(first);
+  if (!read && !write) return undefined;
+  const written = clickhouseText(sql);
+  for (const text of written === sql || written === ')' ? [sql] : [sql, written]) {
+    let found: string | undefined;
+    let seen = 0;
+    let statementLike = !phraseStarters.has(first);
+    visitWords(text, (w, called, engine) => {
+      if (seen++ === 0) return false; // the first word itself
+      if ((called || engine) && reaches(w) && (statementLike || seen === 2)) found = `a call of ${w}()`;
+      else if (!called && write && (writeAlone.has(first) || statementWords.has(w))) found = `${first.toUpperCase()} … ${w.toUpperCase()}`;
+      else if (!called && read && writeWords.has(w)) found = `${first.toUpperCase()} … ${w.toUpperCase()}`;
+      if (!called && (w === 'from' || w === 'table' || w === 'select')) statementLike = true;
+      return found !== undefined;
+    });
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}

@@ -357,6 +357,8 @@ class Scratch {
   /** Names the statement being compiled uses: new tables get them all as columns. */
   names: string[] = [];
   conflicts: string[][] = [];
+  /** The statement being compiled holds a parenthesis with more than a type's size in it (a definition with an expression, when it adds a column). */
+  parenthesized = false;
   /** The values the request binds to the text being analyzed (D1's and Neon's `params`), if any. */
   params: unknown[] | undefined;
   private readonly uniques = new Set<string>();
@@ -471,6 +473,28 @@ class Scratch {
         this.run(`ALTER TABLE ${quoteId(t.schema)}.${quoteId(t.name)} DROP COLUMN ${quoteId(actual)}`);
         t.columns.delete(actual);
         this.tried.add(`${actual}\u0000${t.schema}.${t.name}`);
+      }
+      return true;
+    }
+    if ((m = /^duplicate column name: (.+)$/.exec(message))) {
+      // `ALTER TABLE users ADD COLUMN nickname text` (or a RENAME COLUMN to it): the table was
+      // synthesized with every name the statement holds, the new one among them (fifteenth pass:
+      // held critical as unparsed). The column leaves the synthesized tables that have it, once.
+      // A definition holding an expression (`AS (…)`, `CHECK (…)`, `DEFAULT (…)`) stays unread: a
+      // generated column runs its function on every later read, which ALTER's compile does not check.
+      if (this.parenthesized) return false;
+      const column = m[1]!;
+      const holders = this.tables.filter((t) => !this.tried.has(`${column}\u0001${t.schema}.${t.name}`) && [...t.columns].some((c) => c.toLowerCase() === column.toLowerCase()));
+      if (holders.length === 0) return false;
+      for (const t of holders) {
+        const actual = [...t.columns].find((c) => c.toLowerCase() === column.toLowerCase())!;
+        this.tried.add(`${column}\u0001${t.schema}.${t.name}`);
+        try {
+          this.run(`ALTER TABLE ${quoteId(t.schema)}.${quoteId(t.name)} DROP COLUMN ${quoteId(actual)}`);
+        } catch {
+          return false; // indexed or otherwise needed: the statement stays unread (fails closed)
+        }
+        t.columns.delete(actual);
       }
       return true;
     }
@@ -841,6 +865,8 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
             const toks = tokens(sql, cursorChar, true);
             scratch.names = nameCandidates(toks, (w) => capi.sqlite3_keyword_check(w, w.length) !== 0);
             scratch.conflicts = conflictTargets(toks);
+            // A type's size (`VARCHAR(255)`, `DECIMAL(10, 2)`) holds only digits and commas.
+            scratch.parenthesized = toks.some((tk) => tk.depth >= 1 && tk.type !== '(' && tk.type !== ')' && !(tk.type === 'punct' && /^[0-9,.+-]$/.test(tk.value)));
             if ((toks.maxDepth ?? 0) > MAX_NESTING) return limited(`SQL nested more than ${MAX_NESTING} parentheses deep was not analyzed`, statements);
             copies = cteExpansion(toks);
             if (copies > MAX_CTE_EXPANSION) return limited(`SQL whose common table expressions expand to more than ${MAX_CTE_EXPANSION} queries was not analyzed`, statements);

@@ -167,7 +167,29 @@ const otherDialectFunctions = new Set([
   'fn_xe_file_target_read_file', 'fn_get_audit_file', 'fn_trace_gettable',
   // Fourteenth pass: DuckDB's readers of JSON objects, and its environment (the CLI's credentials).
   'read_json_objects_auto', 'read_ndjson_objects', 'getenv',
+  // Fifteenth pass: ClickHouse's other table functions over object stores, server folders, other
+  // databases and search engines (`filesystem('/')` lists the server's files).
+  'cosn', 'oss', 'cassandra', 'directory', 'filesystem', 'duckdb', 'meilisearch', 'datalake', 'deltalakes3', 'deltalakelocal',
+  'deltalakes3cluster', 'deltalakeazurecluster', 'icebergs3cluster', 'icebergazurecluster', 'iceberghdfscluster', 'hivecluster',
 ]);
+
+/**
+ * ClickHouse table engines that read from or write to another server or a program, named in a
+ * CREATE (a temporary table too, which a read-only GET may make): `ENGINE = URL('https://…', CSV)`,
+ * `ENGINE = Kafka SETTINGS kafka_broker_list = '…'` (no call parentheses needed). Those named like a
+ * table function (`URL`, `S3`, `File`, `MySQL` …) are in otherDialectFunctions.
+ */
+const outsideEngines = new Set(['kafka', 'rabbitmq', 'nats', 'executablepool', 's3queue', 'azurequeue', 'materializedpostgresql', 'materializedmysql']);
+
+/**
+ * Whether a function (or ClickHouse engine) of that name, in any schema, reads or writes outside
+ * the database or destroys data: the names the PostgreSQL reading flags for an endpoint of unknown
+ * dialect, for a lexical scan of text no grammar reads (sql-clickhouse.ts outsideCall).
+ */
+export function reachesOutside(name: string): boolean {
+  const n = name.toLowerCase();
+  return destructiveFunctions.has(n) || otherDialectFunctions.has(n) || outsideEngines.has(n);
+}
 
 /** Oracle's packages that reach the network or files, or run SQL text (`UTL_HTTP.REQUEST(…)`, `DBMS_XMLGEN.GETXML('…')`). */
 const otherDialectPackages = new Set(['utl_http', 'utl_inaddr', 'utl_tcp', 'utl_smtp', 'utl_mail', 'utl_file', 'dbms_ldap', 'dbms_sql', 'dbms_xmlgen', 'dbms_java', 'dbms_scheduler', 'dbms_pipe']);
@@ -253,7 +275,7 @@ const privilegeSettings = new Set(['role', 'session_authorization', 'session aut
  * for the built-ins, then resolve to that schema's functions and operators first. `values` are the
  * constant texts given (undefined: a value only the server computes, which counts as such a value).
  */
-function changesLaterReading(name: string, values: ReadonlyArray<string | undefined>): boolean {
+function changesLaterReading(name: string, values: ReadonlyArray<string | undefined>, form: 'identifiers' | 'list' = 'identifiers'): boolean {
   const key = name.trim().toLowerCase();
   if (key !== 'client_encoding' && key !== 'search_path' && key !== 'transform_null_equals') return false;
   if (values.some((v) => v === undefined)) return true;
@@ -265,7 +287,9 @@ function changesLaterReading(name: string, values: ReadonlyArray<string | undefi
     const v = (values[0] ?? '').replace(/[^a-z0-9]/gi, '').toLowerCase();
     return v !== 'utf8' && v !== 'unicode';
   }
-  const schemas = values.join(',').split(',').map((p) => p.trim().replace(/^"|"$/g, '').toLowerCase());
+  // Schema names compared exactly, as the server does (fifteenth pass: `SET search_path = 'Public'`
+  // or `"Public"` names the schema `Public`, not `public`, and was taken for the default path).
+  const schemas = form === 'identifiers' ? values.map((v) => v ?? '') : pathSchemas(values[0] ?? '');
   // Also a path into the platform's own data (`auth`, `vault`, `storage` …): later unqualified
   // names (`DELETE FROM users WHERE id = $1`) act there, under grants given for `public`'s.
   if (schemas.indexOf('pg_catalog') > 0 || schemas.some((sc) => sc !== 'extensions' && internalSchemas.includes(sc))) return true;
@@ -274,6 +298,42 @@ function changesLaterReading(name: string, values: ReadonlyArray<string | undefi
   // connection, in a later one) act there, while the statement names `users` and is covered by
   // grants given for `public`'s. Only the default path's schemas keep it a write.
   return schemas.some((sc) => !defaultPathSchemas.has(sc));
+}
+
+/**
+ * The schema names of a search path written as one string (`set_config('search_path', '"App", public', …)`),
+ * as PostgreSQL's SplitIdentifierString reads it: split at commas, an unquoted name folded to lower
+ * case and cut at a blank, a quoted one kept exactly (`""` a quote). One linear pass.
+ */
+function pathSchemas(list: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const n = list.length;
+  const blank = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+  while (i <= n) {
+    while (i < n && blank(list[i])) i++;
+    let name = '';
+    if (list[i] === '"') {
+      i++;
+      for (;;) {
+        const end = list.indexOf('"', i);
+        if (end < 0) return [...out, list.slice(i)]; // left open: the server refuses it; counted as a name
+        name += list.slice(i, end);
+        i = end + 1;
+        if (list[i] !== '"') break;
+        name += '"';
+        i++;
+      }
+    } else {
+      const from = i;
+      while (i < n && list[i] !== ',' && !blank(list[i])) i++;
+      name = list.slice(from, i).toLowerCase();
+    }
+    out.push(name);
+    while (i < n && list[i] !== ',') i++;
+    i++;
+  }
+  return out;
 }
 
 /** The schemas of PostgreSQL's and Supabase's default search paths (`"$user", public, extensions`), and an empty entry. */
@@ -975,12 +1035,19 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
           const args = (call.args ?? []) as unknown[];
           const setting = constantText(args[0]);
           if (setting === undefined || privilegeSettings.has(setting.trim().toLowerCase())) destructive = privilege = true;
-          if (setting !== undefined && changesLaterReading(setting, [constantText(args[1])])) destructive = privilege = true;
+          if (setting !== undefined && changesLaterReading(setting, [constantText(args[1])], 'list')) destructive = privilege = true;
           settings.push(settingItem(setting ?? '?', [args[1]], 'VAR_SET_VALUE'));
         }
         if (!isReadOnlyFunction(parts)) readOnly = false;
         break;
       }
+      case 'DiscardStmt':
+        // DISCARD ALL runs SET SESSION AUTHORIZATION DEFAULT (checked on PostgreSQL 15: after `SET
+        // ROLE low`, it acts as the login role again), which is critical spelled so or as RESET ROLE:
+        // on a pooled connection (Supabase's pg-meta, a pooler in session mode) the application's
+        // later statements there run with the login role's rights, past the role it set (fifteenth pass).
+        if (n.target === 'DISCARD_ALL') destructive = privilege = true;
+        break;
       case 'DoStmt':
         // A DO block runs procedural code this analysis cannot see into.
         destructive = true;

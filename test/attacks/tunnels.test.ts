@@ -1821,3 +1821,26 @@ t.test('thirteenth pass: a line bridge (psql behind websocketd) joins text messa
     t.ok(code !== 1008 && replies === msgs.length, `${JSON.stringify(msgs)}: relayed`);
   }
 });
+
+t.test('fifteenth pass (on a real PostgreSQL 15): a search path names schemas case-sensitively, and DISCARD ALL acts as the login role again', { skip: missingPostgres() }, async (t) => {
+  // The premises of the fixes in describe/adapters/sql.ts (sql-dialects.test.ts judges the
+  // statements): `'Public'` and `"Public"` name the schema `Public`, where unqualified names then
+  // act, not `public`; DISCARD ALL undoes a lowered role as RESET ROLE does.
+  const seen = await direct(async (c) => {
+    await c.query('CREATE SCHEMA IF NOT EXISTS "Public"; CREATE TABLE IF NOT EXISTS "Public".notes (id int); CREATE TABLE IF NOT EXISTS public.notes (id int)');
+    await c.query("SET search_path = 'Public'");
+    const path = (await c.query('SHOW search_path')).rows[0].search_path as string;
+    await c.query('INSERT INTO notes VALUES (1)');
+    const where = (await c.query('SELECT (SELECT count(*) FROM "Public".notes)::int AS upper, (SELECT count(*) FROM public.notes)::int AS lower')).rows[0] as { upper: number; lower: number };
+    await c.query('RESET search_path');
+    await c.query("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lowered') THEN CREATE ROLE lowered; END IF; END $$");
+    await c.query('SET ROLE lowered');
+    const before = (await c.query('SELECT current_user AS u')).rows[0].u as string;
+    await c.query('DISCARD ALL');
+    const after = (await c.query('SELECT current_user AS u')).rows[0].u as string;
+    return { path, where, before, after };
+  });
+  t.equal(seen.path, '"Public"', "SET search_path = 'Public' names the schema Public");
+  t.same(seen.where, { upper: 1, lower: 0 }, 'an unqualified name then acts in Public, not public');
+  t.same([seen.before, seen.after], ['lowered', 'airlock'], 'DISCARD ALL acts as the login role again');
+});
