@@ -36,7 +36,8 @@ export interface SecondTarget {
  * What the request also does, for the pipeline to decide; undefined for the usual request (none of
  * the above); a refusal when a second target cannot be read one way.
  */
-export function secondTargets(rawHeaders: string[], url: string, captured: CapturedBody, method = 'GET'): SecondTarget[] | { refusal: Rejection } | undefined {
+export function secondTargets(rawHeaders: string[], requestUrl: string, captured: CapturedBody, method = 'GET'): SecondTarget[] | { refusal: Rejection } | undefined {
+  const url = routedUrl(requestUrl);
   const out: SecondTarget[] = [];
   const destination = destinationOf(rawHeaders, url);
   if (destination !== undefined) {
@@ -60,8 +61,30 @@ export function secondTargets(rawHeaders: string[], url: string, captured: Captu
   return out.length ? out : undefined;
 }
 
+/**
+ * The URL as servers route it, which the readers below match: percent-escapes of characters that
+ * change no structure undone — in the path letters, digits, `-_~$:@,` (ASP.NET Core, Go's net/http
+ * and gorilla/mux, Express and Rack route on the decoded path: `/odata/%24batch` is OData's
+ * `$batch`, `/v2/r/blobs/%75ploads/` a registry's upload), in the query letters, digits and `-_~`
+ * (Go's `Query()` decodes names: `?%64elete` is MinIO's multi-object delete). `%2E`, `%2F`, `%3F`,
+ * `%25` stay escaped (they change the path's structure; path-ambiguity.ts judges those).
+ */
+export function routedUrl(url: string): string {
+  if (!url.includes('%')) return url;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q);
+  const undo = (s: string, keep: RegExp): string => s.replace(/%([0-9A-Fa-f]{2})/g, (e, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return keep.test(c) ? c : e;
+  });
+  return undo(path, /^[A-Za-z0-9\-_~$:@,]$/) + undo(query, /^[A-Za-z0-9\-_~]$/);
+}
+
 /** The second targets a body names, read one way, into `out`; the refusal when one cannot be read. */
 function bodyTargets(rawHeaders: string[], method: string, url: string, body: ServerBody, out: SecondTarget[]): Rejection | undefined {
+  const format = elasticBodyFormat(rawHeaders, url);
+  if (format) return refusals.bad(`the request body is an Elasticsearch body in ${format}, which Elasticsearch reads as it reads JSON and Airlock reads only as JSON: it cannot decide the indices it names; send it as JSON`);
   const named = documentsNamedBy(url, body);
   if (!Array.isArray(named)) return named;
   for (const d of named) out.push(bodilessTarget(rawHeaders, d.method, d.url, d.why));
@@ -71,7 +94,9 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   if (!Array.isArray(queried)) return queried;
   const jobs = jobIndices(url, body);
   if (!Array.isArray(jobs)) return jobs;
-  for (const t of [...indices, ...queried, ...jobs]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const looked = lookedUpDocuments(url, body);
+  if (!Array.isArray(looked)) return looked;
+  for (const t of [...indices, ...queried, ...jobs, ...looked]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const deleted = deletedKeysOf(url, body);
   if (!Array.isArray(deleted)) return deleted;
   for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
@@ -93,6 +118,24 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   const records = salesforceRecordsOf(rawHeaders, method, url, body);
   if (!Array.isArray(records)) return records;
   out.push(...records);
+  return undefined;
+}
+
+/** Elasticsearch endpoints whose body the readers below read for indices and documents. */
+const elasticBodyPaths = /\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|sql|query|ppl|transform|enrich|ml|rollup|snapshot|search|count|delete_by_query|update_by_query|explain|validate|async_search|knn_search|rank_eval|termvectors)(?:[/?#]|$)/;
+
+/**
+ * The format other than JSON an Elasticsearch/OpenSearch body is sent in, when one of the readers
+ * below would read it: both read YAML, CBOR and Smile bodies (by `Content-Type`, any API) as they
+ * read JSON, so `POST /_aliases` with a YAML `remove_index: {index: users}` deletes `users` while
+ * a JSON reading finds nothing. Undefined for JSON and for other requests.
+ */
+function elasticBodyFormat(rawHeaders: readonly string[], url: string): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length !== 12 || rawHeaders[i]!.toLowerCase() !== 'content-type') continue;
+    const format = /(yaml|cbor|smile)/i.exec(rawHeaders[i + 1]!)?.[1];
+    if (format && elasticBodyPaths.test(url)) return format.toUpperCase();
+  }
   return undefined;
 }
 
@@ -318,9 +361,10 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
   const composite = /\/services\/data\/[^/]+\/composite(?:\/batch)?\/?(?:[?#]|$)/.test(url);
   // Azure Resource Manager's batch (`POST management.azure.com/batch`, `{"requests": [{"httpMethod", "url"}]}`)
   // and SCIM's bulk (RFC 7644 §3.7: `POST <root>/Bulk`, `{"Operations": [{"method", "path", "data"}]}`).
-  const plainBatch = /\/batch\/?(?:[?#]|$)/.test(url);
-  const scim = /\/bulk\/?(?:[?#]|$)/i.test(url);
-  if (!composite && !plainBatch && !scim && !/\/\$batch(?:[?#]|$)/.test(url)) return undefined;
+  // ASP.NET Core (OData, Graph, ARM) matches route literals without case and past a trailing slash.
+  const plainBatch = /\/batch\/*(?:[?#]|$)/i.test(url);
+  const scim = /\/bulk\/*(?:[?#]|$)/i.test(url);
+  if (!composite && !plainBatch && !scim && !/\/\$batch\/*(?:[?#]|$)/i.test(url)) return undefined;
   if (body.unreadable) return unreadableBody('a JSON batch of calls', body.unreadable);
   if (!body.captured.length) return undefined;
   if (body.truncated) return refusals.bad('the request body is a JSON batch larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
@@ -340,7 +384,8 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
   // `/batch` and `/Bulk` name other APIs' endpoints too: only a list of calls (a method and a target) is one.
   if ((plainBatch || scim) && !requests.some((r) => r && typeof r === 'object' && ('httpMethod' in r || ('method' in r && ('url' in r || 'path' in r))))) return undefined;
   // SCIM's paths are under the service root, the Bulk endpoint's parent.
-  const base = composite && o?.batchRequests !== undefined && o.compositeRequest === undefined ? new URL('/services/data/', url).href : scim && !plainBatch ? scimRoot(url) : url;
+  // OData resolves a call's url against the service root: `$batch/`'s trailing slash left out.
+  const base = composite && o?.batchRequests !== undefined && o.compositeRequest === undefined ? new URL('/services/data/', url).href : scim && !plainBatch ? scimRoot(url) : withoutTrailingSlash(url);
   if (requests.length > MAX_BATCH_CALLS) return refusals.bad(`the request body is a JSON batch of more than ${MAX_BATCH_CALLS} calls`);
   const graph = new URL(url).hostname === 'graph.microsoft.com';
   const out: SecondTarget[] = [];
@@ -378,6 +423,14 @@ function filledPath(target: string, marker: string): Rejection | undefined {
   const at = path.indexOf(marker);
   if (at < 0 || path.indexOf('/', at) < 0) return undefined;
   return refusals.bad(`a call of the batch names a path the server fills from an earlier answer (${JSON.stringify(path.slice(0, 80))}): Airlock cannot decide where it acts`);
+}
+
+/** The URL with its path's trailing slashes left out (`…/$batch/` → `…/$batch`), query and all. */
+function withoutTrailingSlash(url: string): string {
+  const u = new URL(url);
+  if (!u.pathname.endsWith('/') || u.pathname === '/') return url;
+  u.pathname = u.pathname.replace(/\/+$/, '') || '/';
+  return u.href;
 }
 
 /** A SCIM Bulk endpoint's service root: `/scim/v2/Bulk` → `/scim/v2/`. */
@@ -826,7 +879,9 @@ interface IndexTarget {
  */
 function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
   // Most requests: a path that names no such endpoint (no URL parsed, no body read for them).
-  if (!/\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|msearch\/template)(?:[?#]|$)/.test(requestUrl)) return [];
+  // Elasticsearch splits its raw path as Java's `split("/")` does, which drops trailing empty
+  // segments: `/logs/_bulk/` is the bulk endpoint.
+  if (!/\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|msearch\/template)\/*(?:[?#]|$)/.test(requestUrl)) return [];
   if (body.unreadable) return unreadableBody('an Elasticsearch body naming indices', body.unreadable);
   if (!body.captured.length) return [];
   const u = new URL(requestUrl);
@@ -993,7 +1048,57 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
   return out;
 }
 
-/** A query's tokens: words (runs without blanks, quotes or `,|();`), quoted names, strings, punctuation; comments left out. */
+/**
+ * Elasticsearch/OpenSearch queries that read a document of another index than the path's: a
+ * `terms` lookup (`{"terms": {"user": {"index": "users", "id": "2", "path": "followers"}}}`), a
+ * `geo_shape`/`shape` `indexed_shape`, a `percolate` of a stored document (`index`, `id`), and
+ * `more_like_this` `like`/`unlike` items, `pinned` docs and rank-eval ratings (`_index`, `_id`): a
+ * search of an allowed index matched, scored or returned by what the named document holds. Each
+ * is decided as a read of it (`GET /<index>/_doc/<id>`, or a search of the index without an id).
+ * Read in the bodies of search-like endpoints only, every line of an `_msearch`.
+ */
+function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors)(?:[/?#]|$)/.test(requestUrl)) return [];
+  if (body.unreadable) return unreadableBody('an Elasticsearch query', body.unreadable);
+  if (!body.captured.length) return [];
+  const text = body.captured.toString('utf8');
+  // Most queries name no other document: no walk without the keys one needs.
+  if (!/"_?index"/.test(text) && !text.includes('\\u')) return [];
+  if (body.truncated) return refusals.bad('the request body is an Elasticsearch query larger than the capture cap that names an index: Airlock cannot read every document it looks up');
+  const u = new URL(requestUrl);
+  const found = new Map<string, IndexTarget>();
+  const stack: unknown[] = [];
+  for (const line of /\/_msearch/.test(u.pathname) ? text.split('\n') : [text]) {
+    if (!line.trim()) continue;
+    try {
+      stack.push(JSON.parse(line));
+    } catch {
+      /* not JSON: the server refuses it */
+    }
+  }
+  while (stack.length) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x && typeof x === 'object') stack.push(x);
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    const index = typeof o._index === 'string' ? o._index : typeof o.index === 'string' && o.id !== undefined ? o.index : undefined;
+    const id = o._index !== undefined ? o._id : o.id;
+    if (index !== undefined) {
+      for (const i of index.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const path = typeof id === 'string' || typeof id === 'number' ? `/${encodeURIComponent(i)}/_doc/${encodeURIComponent(String(id))}` : `/${encodeURIComponent(i)}/_search`;
+        found.set(path, { method: 'GET', url: new URL(path, u).href, why: `its query reads a document of index ${i.slice(0, 100)}` });
+        if (found.size > MAX_BATCH_CALLS) return refusals.bad(`the Elasticsearch query looks up more than ${MAX_BATCH_CALLS} documents of other indices`);
+      }
+    }
+    for (const x of Object.values(o)) if (x && typeof x === 'object') stack.push(x);
+  }
+  return [...found.values()];
+}
+
+/** A query's tokens: words (runs without blanks, quotes or `,|();[]`), quoted names, strings, punctuation; comments left out. */
 function queryTokens(text: string): Array<{ kind: 'word' | 'name' | 'string' | 'punct'; text: string }> {
   const out: Array<{ kind: 'word' | 'name' | 'string' | 'punct'; text: string }> = [];
   let i = 0;
@@ -1018,10 +1123,10 @@ function queryTokens(text: string): Array<{ kind: 'word' | 'name' | 'string' | '
       }
       out.push({ kind: c === "'" ? 'string' : 'name', text: value });
       i = j + 1;
-    } else if (',|();'.includes(c)) (out.push({ kind: 'punct', text: c }), i++);
+    } else if (',|();[]'.includes(c)) (out.push({ kind: 'punct', text: c }), i++);
     else {
       let j = i;
-      while (j < text.length && !/[\s,|();'"`]/.test(text[j]!) && !(text[j] === '/' && (text[j + 1] === '*' || text[j + 1] === '/'))) j++;
+      while (j < text.length && !/[\s,|();'"`[\]]/.test(text[j]!) && !(text[j] === '/' && (text[j + 1] === '*' || text[j + 1] === '/'))) j++;
       out.push({ kind: 'word', text: text.slice(i, j) });
       i = j;
     }
@@ -1040,24 +1145,50 @@ function querySources(text: string, ppl: boolean, esql = false): string[] | stri
     const t = tokens[k]!;
     if (t.kind !== 'word') continue;
     const w = t.text.toLowerCase();
-    // PPL names its sources first: `source=users | …`, `search source = a,b | …` (`index=` alike).
-    if (ppl && (k === 0 || (k === 1 && tokens[0]!.text.toLowerCase() === 'search')) && /^(?:source|index)(?:=|$)/i.test(t.text)) {
+    // PPL names its sources in every search: first (`source=users | …`, `search source = a,b`),
+    // after conditions (`search level="error" source=users`), and in each subsearch (`[ source=users
+    // ]` of a join, `appendcol`, `in`, `exists`); `index=` alike. Only the first must be read.
+    if (ppl && /^(?:source|index)(?:=|$)/i.test(t.text)) {
+      const lead = k === 0 || (k === 1 && tokens[0]!.text.toLowerCase() === 'search');
       const eq = t.text.indexOf('=');
       let rest = eq >= 0 ? t.text.slice(eq + 1) : undefined;
+      let at = k;
       if (rest === undefined) {
-        const n = tokens[k + 1];
-        if (!n || n.kind !== 'word' || !n.text.startsWith('=')) return `${t.text} with no index after it`;
-        k++;
+        const n = tokens[at + 1];
+        if (!n || n.kind !== 'word' || !n.text.startsWith('=')) {
+          if (lead) return `${t.text} with no index after it`;
+          continue;
+        }
+        at++;
         rest = n.text.slice(1);
       }
+      if (rest.startsWith('=')) continue; // `source == x`: a comparison
       if (rest === '') {
-        const n = tokens[k + 1];
-        if (!n || (n.kind !== 'word' && n.kind !== 'name')) return `${t.text} with no index after it`;
-        k++;
+        const n = tokens[at + 1];
+        if (n?.text === '[') continue; // a subsearch: its own source is read
+        if (!n || (n.kind !== 'word' && n.kind !== 'name')) {
+          if (lead) return `${t.text} with no index after it`;
+          continue;
+        }
+        at++;
         rest = n.text;
       }
+      k = at;
       add(rest);
       while (tokens[k + 1]?.text === ',' && (tokens[k + 2]?.kind === 'word' || tokens[k + 2]?.kind === 'name')) (add(tokens[k + 2]!.text), (k += 2));
+      continue;
+    }
+    // PPL's `lookup <index> …` and `join … <index>` (the right side ends the command).
+    if (ppl && w === 'lookup' && tokens[k - 1]?.text === '|') {
+      const n = tokens[k + 1];
+      if (!n || (n.kind !== 'word' && n.kind !== 'name')) return `lookup followed by ${n ? n.text : 'nothing'}`;
+      add(n.text);
+      continue;
+    }
+    if (ppl && w === 'join') {
+      const right = pplJoinSource(tokens, k);
+      if (typeof right === 'string') return right;
+      for (const i of right) add(i);
       continue;
     }
     const first = k === 0 || tokens[k - 1]!.text === '|';
@@ -1085,6 +1216,31 @@ function querySources(text: string, ppl: boolean, esql = false): string[] | stri
     }
   }
   return [...out];
+}
+
+/**
+ * The right side of a PPL join at token k (`[type] join [left=a] [right=b] [hints] [on …] <source>
+ * [as alias]`): the source list that ends the command, or none for a subsearch (`[ source=x ]`,
+ * read where its `source=` is); what could not be read otherwise.
+ */
+function pplJoinSource(tokens: ReadonlyArray<{ kind: string; text: string }>, k: number): string[] | string {
+  let j = k + 1;
+  for (let depth = 0; j < tokens.length; j++) {
+    const x = tokens[j]!.text;
+    if (x === '[') depth++;
+    else if (x === ']' && depth-- === 0) break;
+    else if (x === '|' && depth === 0) break;
+  }
+  let end = j - 1;
+  if (end > k + 2 && tokens[end - 1]!.kind === 'word' && tokens[end - 1]!.text.toLowerCase() === 'as') end -= 2;
+  if (tokens[end]?.text === ']') return [];
+  const out: string[] = [];
+  while (end > k && (tokens[end]!.kind === 'word' || tokens[end]!.kind === 'name')) {
+    out.push(tokens[end]!.text);
+    if (tokens[end - 1]?.text !== ',') break;
+    end -= 2;
+  }
+  return out.length ? out : 'join whose right side Airlock cannot read';
 }
 
 /** Whether token k sits inside a function call's parentheses opened since the last clause (`EXTRACT(YEAR FROM d)`). */

@@ -10,6 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { parse as parseYaml } from 'yaml';
 import { withoutNamedHeaders } from '../../proxy/http-util.ts';
 import { leavesUnreadBody, readableAsRequest } from '../../proxy/upstream.ts';
 import { curl, eventually, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
@@ -183,6 +184,9 @@ const dav = await startUpstream(t, {
       const query = (JSON.parse(body.toString()) as { query: string }).query.replace(/'[^']*'/g, "''").replace(/--.*$/gm, '').replace(/\/\*[^]*?\*\//g, ' ');
       for (const m of query.matchAll(/(?:\bfrom|\bjoin|\bdescribe|\bsource\s*=)\s*[`"]?([\w*-]+)/gi)) esRan.push(`sql ${m[1]}`);
       for (const m of query.matchAll(/,\s*([\w*-]+)/g)) esRan.push(`sql ${m[1]}`);
+      // PPL's lookup names its index; a join's right side ends its command (OpenSearchPPLParser.g4).
+      for (const m of query.matchAll(/\|\s*lookup\s+([\w-]+)/gi)) esRan.push(`sql ${m[1]}`);
+      for (const m of query.matchAll(/\bjoin\b[^|\]]*?([\w-]+)\s*(?:as\s+\w+\s*)?(?=$|\|)/gi)) esRan.push(`sql ${m[1]}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
     // Elasticsearch's multi-index endpoints: each line (or doc) acts on its `_index`/`index`, else the
@@ -199,13 +203,26 @@ const dav = await startUpstream(t, {
       for (const i of src.slice(1).split(',')) esRan.push(`delete-index ${i}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
-    const es = /^(?:\/([^/]+))?\/(_bulk|_msearch|_mget|_mtermvectors|_reindex|_aliases|_msearch\/template|_search|_count)$/.exec(src);
+    // Elasticsearch splits the path as Java's split("/") does: trailing empty segments dropped.
+    const es = /^(?:\/([^/]+))?\/(_bulk|_msearch|_mget|_mtermvectors|_reindex|_aliases|_msearch\/template|_search|_count)\/*$/.exec(src);
     if (es) {
       const own = es[1] ?? '(none)';
       const list = (v: string | string[] | undefined): string[] => [v ?? own].flat().flatMap((i) => i.split(','));
-      const text = body.toString();
+      // It reads YAML bodies as it reads JSON (XContentType by Content-Type).
+      const text = /yaml/i.test(String(req.headers['content-type'])) ? JSON.stringify(parseYaml(body.toString())) : body.toString();
       const endpoint = es[2]!;
-      if (endpoint === '_search' || endpoint === '_count') for (const i of list(own)) esRan.push(`search ${i}`);
+      if (endpoint === '_search' || endpoint === '_count') {
+        for (const i of list(own)) esRan.push(`search ${i}`);
+        // A terms lookup, indexed shape or percolate (`index`, `id`), a more_like_this item (`_index`) reads that document.
+        const walk = (v: unknown): void => {
+          if (!v || typeof v !== 'object') return;
+          const o = v as Record<string, unknown>;
+          if (typeof o._index === 'string') esRan.push(`lookup ${o._index}`);
+          else if (typeof o.index === 'string' && o.id !== undefined) esRan.push(`lookup ${o.index}`);
+          for (const x of Object.values(o)) walk(x);
+        };
+        if (text) walk(JSON.parse(text));
+      }
       else if (endpoint === '_reindex') {
         const r = JSON.parse(text) as { source: { index: string | string[] }; dest: { index: string } };
         for (const i of list(r.source.index)) esRan.push(`reindex-read ${i}`);
@@ -327,8 +344,10 @@ const dav = await startUpstream(t, {
       for (const r of o.compositeRequest ?? o.batchRequests ?? []) batchRan.push(`${r.method} ${davClean(new URL(r.url, 'http://x/services/data/').pathname)}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
-    if (req.method === 'POST' && src.endsWith('/$batch')) {
-      const root = src.slice(0, -'$batch'.length);
+    // ASP.NET Core OData's batch route: the decoded path, its literal without case, past a trailing slash.
+    const odata = /^(.*\/)\$batch\/*$/i.exec(src);
+    if (req.method === 'POST' && odata) {
+      const root = odata[1]!;
       const json = String(req.headers['content-type']).startsWith('application/json');
       // OData 4.01's JSON batch: each of `requests` is run, its url resolved against the service root.
       const ran = json
@@ -397,7 +416,7 @@ const cases: Array<[string, string]> = [
 
 t.test('framing attacks in forward mode: refused or closed, nothing smuggled', async (t) => {
   // Control: a well-framed POST with a body is forwarded, so the refusals below are about framing.
-  const control = await rawToProxy(a.port, `POST ${origin}/ok HTTP/1.1\r\nHost: ${host}\r\n${auth}Content-Length: 5\r\n\r\nhello`, { idleMs: 800 });
+  const control = await rawToProxy(a.port, `POST ${origin}/ok HTTP/1.1\r\nHost: ${host}\r\n${auth}Content-Length: 5\r\n\r\nhello`, { responses: 1 });
   t.match(control.text, /^HTTP\/1\.1 200/, 'control: a well-framed request is forwarded');
   t.equal(up.received.at(-1)?.body.toString(), 'hello');
   for (const [name, bytes] of cases) {
@@ -791,6 +810,92 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed });
   t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
+});
+
+t.test('property: a second target\'s endpoint spelled as its server routes it, a body in a format the server reads, and searches, PPL lookups and joins that read other indices are decided', async (t) => {
+  // Fifteenth pass: the readers matched the endpoint as Airlock spelled it, while ASP.NET Core
+  // routes `/odata/%24BATCH/` as `$batch` (decoded, without case, past a trailing slash),
+  // Elasticsearch `/ok/_bulk/` as the bulk (Java's split drops trailing empty segments), MinIO
+  // `?%64elete` as the multi-object delete and a registry `blobs/%75ploads/` as the upload (Go
+  // decodes). Elasticsearch reads YAML bodies as JSON; a terms lookup, percolate, indexed shape or
+  // more_like_this item reads a document of another index; PPL reads a `lookup`'s index, a join's
+  // right side, a subsearch's source and a `source=` after search conditions.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (method: string, path: string, type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const json = 'application/json';
+  const nd = 'application/x-ndjson';
+  const ppl = (query: string): string => JSON.stringify({ query });
+  const lookup = { terms: { user: { index: 'deny', id: '2', path: 'followers' } } };
+  for (const [method, path, type, body] of [
+    ['POST', '/ok/_bulk/', nd, '{"index":{"_id":"1"}}\n{"a":1}\n'],
+    ['POST', '/ok/_search', json, JSON.stringify({ query: { terms: { user: { index: 'ok2', id: '2', path: 'followers' } } } })],
+    ['POST', '/ok/_search', json, JSON.stringify({ query: { match: { index: 'deny' } } })],
+    ['POST', '/_plugins/_ppl', json, ppl('source=ok | join left=a right=b ON a.k = b.k ok2 | fields a')],
+    ['POST', '/ok/svc/$BATCH/', json, JSON.stringify({ requests: [{ id: '1', method: 'GET', url: 'dav/a.txt' }] })],
+  ] as const) {
+    t.match((await send(method, path, type, body, false)).text, /^HTTP\/1\.1 200/, `control: ${method} ${path} ${body.slice(0, 60)} goes through`);
+  }
+  const cases: Array<[string, string, string, string, () => boolean]> = [
+    ['POST', '/ok/_search', json, JSON.stringify({ query: lookup }), () => esRan.includes('lookup deny')],
+    ['POST', '/ok/_search', json, JSON.stringify({ query: lookup }).replace('"index"', '"\\u0069ndex"'), () => esRan.includes('lookup deny')],
+    ['POST', '/ok/_search', json, JSON.stringify({ query: { more_like_this: { fields: ['t'], like: [{ _index: 'deny', _id: '1' }] } } }), () => esRan.includes('lookup deny')],
+    ['GET', '/ok/_count', json, JSON.stringify({ query: { percolate: { field: 'q', index: 'deny', id: '1' } } }), () => esRan.includes('lookup deny')],
+    ['POST', '/ok/_search', 'application/yaml', 'query:\n  terms:\n    user: {index: deny, id: "2", path: followers}\n', () => esRan.includes('lookup deny')],
+    ['POST', '/_aliases', 'application/yaml', 'actions:\n  - remove_index: {index: deny}\n', () => esRan.includes('alias-remove_index deny')],
+    ['POST', '/_plugins/_ppl', json, ppl('source=ok | lookup deny k'), () => esRan.includes('sql deny')],
+    ['POST', '/_plugins/_ppl', json, ppl('source=ok | inner join left=a right=b ON a.k = b.k deny'), () => esRan.includes('sql deny')],
+    ['POST', '/_plugins/_ppl', json, ppl('source=ok | left join ON a.k = b.k deny as d | fields a'), () => esRan.includes('sql deny')],
+    ['POST', '/_plugins/_ppl', json, ppl('search level="error" source=deny'), () => esRan.includes('sql deny')],
+    ['POST', '/_plugins/_ppl', json, ppl('source=ok | appendcol [ source=ok2 | where k in [ source=deny | fields k ] ]'), () => esRan.includes('sql deny')],
+    ['POST', '/ok?%64elete', 'application/xml', '<Delete><Object><Key>protected/keep.txt</Key></Object></Delete>', () => !davFiles.has('/ok/protected/keep.txt')],
+    ['POST', '/v2/agent/app/blobs/%75ploads/?mount=sha256:5ec&from=deny/db', '', '', () => davFiles.has('/v2/agent/app/blobs/sha256:5ec')],
+  ];
+  for (const [i, [method, path, type, body, acted]] of cases.entries()) {
+    const [res] = parseResponses((await send(method, path, type, body, i % 2 === 1)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `${method} ${path} ${body.slice(0, 70)}: refused (${res?.status})`);
+    t.notOk(acted(), `${method} ${path} ${body.slice(0, 70)}: the server never acted on what the policy denies`);
+  }
+  // Two Content-Type headers: Node (this server) and Go read the first, Airlock's batch reader took
+  // the last, so a batch read under boundary B (a text part) ran under A (a call to /deny).
+  const twoTypes = '--A\r\nContent-Type: application/http\r\n\r\nGET /deny/secret.txt HTTP/1.1\r\n\r\n--A--\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n--B--\r\n';
+  for (const [i, types] of [['multipart/mixed; boundary=A', 'multipart/mixed; boundary=B'], ['multipart/mixed; boundary=A', 'application/json'], ['multipart/mixed; boundary=A', 'text/plain', 'multipart/mixed; boundary=B']].entries()) {
+    const before = batchRan.length;
+    const [res] = parseResponses((await send('POST', '/ok/svc/$batch', types.join('\r\nContent-type: '), twoTypes, i % 2 === 1)).text);
+    t.ok(res?.status === 400 && isProblem(res), `${types.length} Content-Type headers: 400 (${res?.status})`);
+    t.notOk(batchRan.slice(before).some((c) => c.includes('/deny')), `${types.length} Content-Type headers: the server ran no call under /deny`);
+  }
+  // The endpoint's spellings, by property: OData's `$batch` as ASP.NET Core routes it, Elasticsearch's
+  // multi-index endpoints past a trailing slash.
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      odata: fc.boolean(),
+      dollar: fc.constantFrom('$', '%24'),
+      name: fc.constantFrom('batch', 'BATCH', 'Batch', 'bAtch'),
+      endpoint: fc.constantFrom('_bulk', '_msearch', '_aliases', '_reindex'),
+      slashes: fc.nat({ max: 1 }),
+      tunnel: fc.boolean(),
+    }),
+    async ({ odata, dollar, name, endpoint, slashes, tunnel }) => {
+      const before = [batchRan.length, esRan.length] as const;
+      // (`//` is refused as a path that means two things: one slash, the spelling Elasticsearch reads.)
+      const tail = '/';
+      let path: string;
+      let body: string;
+      if (odata) (path = `/ok/svc/${dollar}${name}${'/'.repeat(slashes)}`, body = JSON.stringify({ requests: [{ id: '1', method: 'GET', url: 'dav/a.txt' }, { id: '2', method: 'GET', url: '/deny/secret.txt' }] }));
+      else if (endpoint === '_bulk') (path = `/ok/_bulk${tail}`, body = '{"delete":{"_index":"deny","_id":"1"}}\n');
+      else if (endpoint === '_msearch') (path = `/ok/_msearch${tail}`, body = '{"index":"deny"}\n{"query":{}}\n');
+      else if (endpoint === '_aliases') (path = `/_aliases${tail}`, body = JSON.stringify({ actions: [{ remove_index: { index: 'deny' } }] }));
+      else (path = `/_reindex${tail}`, body = JSON.stringify({ source: { index: 'deny' }, dest: { index: 'ok' } }));
+      const [res] = parseResponses((await send('POST', path, odata ? json : nd, body, tunnel)).text);
+      return res !== undefined && res.status === 403 && isProblem(res) && !batchRan.slice(before[0]).some((c) => c.includes('/deny')) && !esRan.slice(before[1]).some((r) => r.endsWith(' deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 8), ...seed });
 });
 
 t.test('property: a registry blob mount from another repository is decided as a read of that repository\'s blob', async (t) => {
