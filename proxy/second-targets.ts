@@ -49,6 +49,9 @@ export function secondTargets(rawHeaders: string[], requestUrl: string, captured
     if (typeof source !== 'string') return { refusal: source };
     out.push(bodilessTarget(rawHeaders, 'GET', source, `its copy source ${new URL(source).host}${new URL(source).pathname.slice(0, 200)} (read by the copy)`, copySourceHeaders));
   }
+  const swift = swiftTargetsOf(rawHeaders, method, url);
+  if (!Array.isArray(swift)) return { refusal: swift };
+  for (const t of swift) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why, swiftHeaders));
   const written = gcsCopyTargetOf(url);
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
   for (const t of indexListOf(method, url)) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
@@ -241,6 +244,71 @@ function destinationOf(rawHeaders: readonly string[], requestUrl: string): strin
     return refusals.bad(`the request carries a Destination header that is neither an absolute URL nor an absolute path (${JSON.stringify(value.slice(0, 80))})`);
   }
   return sameOrigin(value, requestUrl, 'its Destination header');
+}
+
+/** Headers of OpenStack Swift (and Ceph RGW's Swift API) naming another object or account. */
+const swiftHeaders = new Set(['destination', 'destination-account', 'x-copy-from', 'x-copy-from-account', 'x-symlink-target', 'x-symlink-target-account', 'x-object-manifest']);
+
+/**
+ * OpenStack Swift (Ceph RGW's Swift API too) names objects in headers relative to the request's
+ * account, not the host's root: `PUT /v1/AUTH_a/c/o` with `X-Copy-From: /private/secret` copies
+ * `/v1/AUTH_a/private/secret` (`X-Copy-From-Account: AUTH_b` from another account), a `COPY`'s
+ * `Destination: /private/x` writes `/v1/AUTH_a/private/x` (`Destination-Account` in another
+ * account), `X-Symlink-Target: private/secret` makes the object read the target on every GET,
+ * `X-Object-Manifest: private/prefix` makes it read every object under the prefix (Swift's
+ * copy.py, symlink.py, dlo.py: values percent-decoded, a leading `/` optional). On a path shaped
+ * like Swift's (`…/v1/<account>/<container>/<object>`) each is decided as that read or write in
+ * the account (the absolute reading of `Destination` is decided as well, above); a value that is
+ * not `<container>/<object>`, or a header given twice, is refused.
+ */
+function swiftTargetsOf(rawHeaders: readonly string[], method: string, requestUrl: string): NamedTarget[] | Rejection {
+  const values = new Map<string, string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length < 11 || name.length > 24) continue;
+    const key = serverHeaderKey(name);
+    if (!swiftHeaders.has(key)) continue;
+    if (values.has(key)) {
+      if (key === 'destination') continue; // destinationOf refuses it
+      return refusals.bad(`the request carries more than one ${name} header (servers read the first or the last)`);
+    }
+    values.set(key, rawHeaders[i + 1]!.trim());
+  }
+  if (!values.size || (values.size === 1 && values.has('destination') && method.toUpperCase() !== 'COPY')) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/');
+  const v = segs.indexOf('v1');
+  // `/v1/<account>/<container>/<object>` (any prefix before `v1`: Ceph's `/swift/v1/…`).
+  if (v < 0 || segs.length < v + 4 || !segs[v + 1] || !segs[v + 2]) return [];
+  const root = segs.slice(0, v + 1).join('/');
+  const out: NamedTarget[] = [];
+  const under = (header: string, accountHeader: string | undefined, how: string, why: string, prefix = false): Rejection | undefined => {
+    const raw = values.get(header);
+    if (raw === undefined) return undefined;
+    let value: string;
+    try {
+      value = decodeURIComponent(raw);
+    } catch {
+      return refusals.bad(`the request carries a ${header} header Airlock cannot decode (${JSON.stringify(raw.slice(0, 80))})`);
+    }
+    const path = value.startsWith('/') && !prefix ? value : `/${value}`;
+    const parts = path.split('/');
+    if (parts.length < 3 || !parts[1] || (!prefix && !parts[2]) || parts.some((p) => p === '.' || p === '..')) {
+      return refusals.bad(`the request carries a ${header} header that is not <container>/<object> (${JSON.stringify(raw.slice(0, 80))})`);
+    }
+    const account = (accountHeader && values.get(accountHeader)) || decodeURIComponent(segs[v + 1]!);
+    if (/[/?#]/.test(account)) return refusals.bad(`the request carries a ${accountHeader ?? 'Swift'} account that is not one name (${JSON.stringify(account.slice(0, 80))})`);
+    const target = `${root}/${encodeURIComponent(account)}${parts.map((p, i) => (i ? encodeURIComponent(p) : '')).join('/')}`;
+    out.push({ method: how, url: new URL(target, u).href, why: `its ${header} ${why} ${target.slice(0, 200)}` });
+    return undefined;
+  };
+  return (
+    (method.toUpperCase() === 'COPY' ? under('destination', 'destination-account', 'PUT', 'writes') : undefined) ??
+    under('x-copy-from', 'x-copy-from-account', 'GET', 'reads') ??
+    under('x-symlink-target', 'x-symlink-target-account', 'GET', 'links to') ??
+    under('x-object-manifest', undefined, 'GET', 'reads every object under', true) ??
+    out
+  );
 }
 
 /** Headers naming the object a copy reads: S3's CopyObject and UploadPartCopy, GCS's XML API (a bucket/key); Azure's (a URL, any host). */

@@ -149,10 +149,34 @@ function serverRead(req: http.IncomingMessage, raw: Buffer): Buffer {
   if ((charset?.startsWith('utf-16') && b.includes(0)) || (b[0] !== 0 && b[1] === 0)) return Buffer.from(new TextDecoder(charset === 'utf-16be' || charset === 'utf-16' ? 'utf-16be' : 'utf-16le').decode(b));
   return b;
 }
+davFiles.set('/v1/AUTH_a/ok/a.txt', 'hello');
+davFiles.set('/v1/AUTH_a/private/secret.txt', 'TOP-SECRET');
+davFiles.set('/v1/AUTH_b/ok/a.txt', 'TOP-SECRET');
+const swiftRan: string[] = [];
 const dav = await startUpstream(t, {
   handler: (req, res, raw) => {
     const body = serverRead(req, raw);
     const src = davClean(new URL(req.url ?? '/', 'http://x').pathname);
+    // OpenStack Swift (copy.py, symlink.py, dlo.py): object names in headers are under the request's
+    // account (or the one an `…-Account` header names), percent-decoded, a leading `/` optional.
+    const swift = /^\/v1\/([^/]+)\/[^/]+\/.+$/.exec(src);
+    const h = (name: string): string | undefined => req.headers[name] as string | undefined;
+    if (swift && (h('x-copy-from') ?? h('x-symlink-target') ?? h('x-object-manifest') ?? (req.method === 'COPY' ? h('destination') : undefined)) !== undefined) {
+      const named = (v: string, account?: string): string => `/v1/${account ?? swift[1]}/${decodeURIComponent(v).replace(/^\/+/, '')}`;
+      if (req.method === 'PUT' && h('x-copy-from')) {
+        const from = named(h('x-copy-from')!, h('x-copy-from-account'));
+        swiftRan.push(`copy ${from}`);
+        if (davFiles.has(from)) davFiles.set(src, davFiles.get(from)!);
+      }
+      if (req.method === 'COPY') {
+        const to = named(h('destination')!, h('destination-account'));
+        swiftRan.push(`write ${to}`);
+        davFiles.set(to, davFiles.get(src) ?? '');
+      }
+      if (h('x-symlink-target')) swiftRan.push(`link ${named(h('x-symlink-target')!, h('x-symlink-target-account'))}`);
+      if (h('x-object-manifest')) swiftRan.push(`manifest ${named(h('x-object-manifest')!)}`);
+      return void res.writeHead(201, { 'content-length': 0 }).end();
+    }
     // GCS's JSON API copy: the object named after `copyTo`/`rewriteTo` is written.
     const gcs = /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)\/(?:copyTo|rewriteTo)\/b\/([^/]+)\/o\/([^/]+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
     if (req.method === 'POST' && gcs) {
@@ -861,6 +885,29 @@ t.test('property: a second target\'s endpoint spelled as its server routes it, a
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `${method} ${path} ${body.slice(0, 70)}: refused (${res?.status})`);
     t.notOk(acted(), `${method} ${path} ${body.slice(0, 70)}: the server never acted on what the policy denies`);
   }
+  // OpenStack Swift names objects in headers under the request's account: a copy source, a COPY's
+  // destination (or another account's), a symlink's target, a DLO manifest's prefix.
+  for (const [hs, name] of [[['X-Copy-From', '/ok/a.txt'], 'a copy within the account'], [['X-Symlink-Target', 'ok/a.txt'], 'a symlink within the account']] as const) {
+    t.match((await rawToProxy(a.port, `PUT http://${dHost}/v1/AUTH_a/ok/mine HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${hs[0]}: ${hs[1]}\r\nContent-Length: 0\r\n\r\n`, { responses: 1 })).text, /^HTTP\/1\.1 201/, `control: ${name} goes through`);
+  }
+  for (const [i, [method, extra]] of ([
+    ['PUT', 'X-Copy-From: /private/secret.txt'],
+    ['PUT', 'X-Copy-From: private%2Fsecret.txt'],
+    ['PUT', 'X-Copy-From: /ok/a.txt\r\nX-Copy-From-Account: AUTH_b'],
+    ['COPY', 'Destination: /private/x'],
+    ['COPY', 'Destination: /ok/x\r\nDestination-Account: AUTH_b'],
+    ['PUT', 'X-Symlink-Target: private/secret.txt'],
+    ['PUT', 'X-Symlink-Target: ok/a.txt\r\nX-Symlink-Target-Account: AUTH_b'],
+    ['POST', 'X-Object-Manifest: private/sec'],
+  ] as const).entries()) {
+    const path = method === 'COPY' ? '/v1/AUTH_a/ok/a.txt' : '/v1/AUTH_a/ok/obj';
+    const text = i % 2
+      ? await rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${extra}\r\nContent-Length: 0\r\n\r\n`, { responses: 1 }).then((r) => r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, ''))
+      : (await rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${extra}\r\nContent-Length: 0\r\n\r\n`, { responses: 1 })).text;
+    const [res] = parseResponses(text);
+    t.ok(res?.status === 403 && isProblem(res), `Swift ${method} with ${extra.replace(/\r\n/g, ', ')}: 403 (${res?.status})`);
+  }
+  t.notOk(swiftRan.some((r) => r.includes('/private/') || r.includes('AUTH_b')), 'the Swift server never read or wrote the denied container or account');
   // Two Content-Type headers: Node (this server) and Go read the first, Airlock's batch reader took
   // the last, so a batch read under boundary B (a text part) ran under A (a call to /deny).
   const twoTypes = '--A\r\nContent-Type: application/http\r\n\r\nGET /deny/secret.txt HTTP/1.1\r\n\r\n--A--\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n--B--\r\n';
