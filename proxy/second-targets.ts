@@ -44,10 +44,14 @@ export function secondTargets(rawHeaders: string[], requestUrl: string, captured
     if (typeof destination !== 'string') return { refusal: destination };
     out.push(bodilessTarget(rawHeaders, 'PUT', destination, `its Destination ${new URL(destination).pathname.slice(0, 200)} (written by a COPY or MOVE)`, destinationHeader));
   }
-  const source = copySourceOf(rawHeaders, url);
-  if (source !== undefined) {
-    if (typeof source !== 'string') return { refusal: source };
-    out.push(bodilessTarget(rawHeaders, 'GET', source, `its copy source ${new URL(source).host}${new URL(source).pathname.slice(0, 200)} (read by the copy)`, copySourceHeaders));
+  const copied = copySourceOf(rawHeaders, url);
+  if (copied !== undefined) {
+    if (!('url' in copied)) return { refusal: copied };
+    const { url: source, moves } = copied;
+    const named = `${new URL(source).host}${new URL(source).pathname.slice(0, 200)}`;
+    out.push(bodilessTarget(rawHeaders, 'GET', source, `its ${moves ? 'rename' : 'copy'} source ${named} (read by the ${moves ? 'rename' : 'copy'})`, copySourceHeaders));
+    // A rename moves the source away: a delete there as well.
+    if (moves) out.push(bodilessTarget(rawHeaders, 'DELETE', source, `its rename source ${named} (moved away by the rename)`, copySourceHeaders));
   }
   const swift = swiftTargetsOf(rawHeaders, method, url);
   if (!Array.isArray(swift)) return { refusal: swift };
@@ -312,7 +316,16 @@ function swiftTargetsOf(rawHeaders: readonly string[], method: string, requestUr
 }
 
 /** Headers naming the object a copy reads: S3's CopyObject and UploadPartCopy, GCS's XML API (a bucket/key); Azure's (a URL, any host). */
-const copySourceHeaders = new Set(['x-amz-copy-source', 'x-goog-copy-source', 'x-ms-copy-source']);
+const copySourceHeaders = new Set(['x-amz-copy-source', 'x-goog-copy-source', 'x-ms-copy-source', ...renameSourceHeaders()]);
+
+/**
+ * Headers naming the object a rename moves (read there, gone from there): S3's RenameObject
+ * (`x-amz-rename-source: /bucket/key`, directory buckets), Azure Data Lake's Path Create in rename
+ * mode (`x-ms-rename-source: /filesystem/path`), Azure Files' Rename (`x-ms-file-rename-source`, a URL).
+ */
+function renameSourceHeaders(): string[] {
+  return ['x-amz-rename-source', 'x-ms-rename-source', 'x-ms-file-rename-source'];
+}
 
 /**
  * The service's own name of a host that names the bucket before it (virtual-hosted style, dotted
@@ -331,7 +344,8 @@ function virtualHostedService(host: string): string | undefined {
   if (labels[end - 1] !== 'com' || labels[end - 2] !== 'amazonaws') return undefined;
   // The bucket is the shortest run of labels before one that is `s3` or starts `s3-`.
   for (let i = 1; i < end - 2; i++) {
-    if (labels[i] !== 's3' && !/^s3-[a-z0-9-]+$/.test(labels[i]!)) continue;
+    // `s3express-<zone>` names a directory bucket's zonal endpoint.
+    if (labels[i] !== 's3' && !/^s3(?:express)?-[a-z0-9-]+$/.test(labels[i]!)) continue;
     if (!labels.slice(i + 1, end - 2).every((l) => /^[a-z0-9-]+$/.test(l))) continue;
     const service = from(i);
     if (service) return service;
@@ -343,30 +357,33 @@ function virtualHostedService(host: string): string | undefined {
  * The URL of the object a copy reads (`x-amz-copy-source: /bucket/key`, `x-goog-copy-source`), as
  * a GET of it would be sent to this server: under the host with the source's bucket first for a
  * virtual-hosted request (`dst.s3.amazonaws.com` copies from `src.s3.amazonaws.com/key`), as the
- * path on the same host otherwise (path style: S3's and GCS's own hosts, R2, MinIO). A refusal
- * for two such headers or a source path that can mean two things; undefined when there is none.
+ * path on the same host otherwise (path style: S3's and GCS's own hosts, R2, MinIO); a rename's
+ * source likewise, `moves` set. A refusal for two such headers or a source path that can mean
+ * two things; undefined when there is none.
  */
-function copySourceOf(rawHeaders: readonly string[], requestUrl: string): string | Rejection | undefined {
+function copySourceOf(rawHeaders: readonly string[], requestUrl: string): { url: string; moves: boolean } | Rejection | undefined {
   let value: string | undefined;
   let azure = false;
+  let moves = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.length < 16 || rawHeaders[i]!.length > 18) continue;
+    if (rawHeaders[i]!.length < 16 || rawHeaders[i]!.length > 23) continue;
     const key = serverHeaderKey(rawHeaders[i]!);
     if (!copySourceHeaders.has(key)) continue;
-    if (value !== undefined) return refusals.bad('the request carries more than one copy source header (servers read the first or the last)');
+    if (value !== undefined) return refusals.bad('the request carries more than one copy or rename source header (servers read the first or the last)');
     value = rawHeaders[i + 1]!.trim();
-    azure = key === 'x-ms-copy-source';
+    azure = key === 'x-ms-copy-source' || (key === 'x-ms-file-rename-source' && /^https?:/i.test(value));
+    moves = renameSourceHeaders().includes(key);
   }
   if (value === undefined) return undefined;
   // Azure's Copy Blob and Put Blob/Block From URL fetch the URL given, on any host: a GET of it.
   if (azure) {
-    if (!/^https?:\/\/[^/]/i.test(value) || pathAmbiguity(rawPathOf(value))) return refusals.bad(`the request carries an x-ms-copy-source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
+    if (!/^https?:\/\/[^/]/i.test(value) || pathAmbiguity(rawPathOf(value))) return refusals.bad(`the request carries an Azure copy or rename source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
     try {
       const u = new URL(value);
       u.hash = '';
-      return u.href;
+      return { url: u.href, moves };
     } catch {
-      return refusals.bad(`the request carries an x-ms-copy-source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
+      return refusals.bad(`the request carries an Azure copy or rename source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
     }
   }
   const [path = '', query] = value.replace(/^\/+/, '').split('?', 2) as [string, string?];
@@ -377,7 +394,7 @@ function copySourceOf(rawHeaders: readonly string[], requestUrl: string): string
   const host = service ? `${path.slice(0, slash)}.${service}${base.port ? `:${base.port}` : ''}` : base.host;
   const key = service ? path.slice(slash) : `/${path}`;
   try {
-    return new URL(`${base.protocol}//${host}${key}${query === undefined ? '' : `?${query}`}`).href;
+    return { url: new URL(`${base.protocol}//${host}${key}${query === undefined ? '' : `?${query}`}`).href, moves };
   } catch {
     return refusals.bad(`the request carries a copy source that is not one readable bucket/key (${JSON.stringify(value.slice(0, 80))})`);
   }

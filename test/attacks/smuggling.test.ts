@@ -385,11 +385,14 @@ const dav = await startUpstream(t, {
       return void res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(ran) }).end(ran);
     }
     // A path-style object store's copy (S3 CopyObject, GCS's XML API): the object the header names is read.
-    const copy = req.headers['x-amz-copy-source'] ?? req.headers['x-goog-copy-source'] ?? req.headers['x-ms-copy-source'];
+    // A rename (S3's RenameObject, Azure Data Lake's and Azure Files' rename) moves the object it names.
+    const renamed = req.headers['x-amz-rename-source'] ?? req.headers['x-ms-rename-source'] ?? req.headers['x-ms-file-rename-source'];
+    const copy = req.headers['x-amz-copy-source'] ?? req.headers['x-goog-copy-source'] ?? req.headers['x-ms-copy-source'] ?? renamed;
     if (req.method === 'PUT' && typeof copy === 'string') {
       // Azure's x-ms-copy-source is a URL it fetches (here: this server's own objects only).
       const from = davClean(/^https?:/i.test(copy) ? new URL(copy).pathname : `/${copy.split('?')[0]!.replace(/^\/+/, '')}`);
-      return void (davFiles.has(from) ? (davFiles.set(src, davFiles.get(from)!), res.writeHead(200).end()) : res.writeHead(404).end());
+      if (davFiles.has(from) && renamed !== undefined) (davFiles.set(src, davFiles.get(from)!), davFiles.delete(from));
+      return void (davFiles.has(from) || renamed !== undefined ? (davFiles.set(src, davFiles.get(from) ?? davFiles.get(src)!), res.writeHead(200).end()) : res.writeHead(404).end());
     }
     if (req.method === 'PUT') (davFiles.set(src, body.toString()), res.writeHead(201).end());
     else if (req.method === 'COPY' || req.method === 'MOVE') {
@@ -722,7 +725,7 @@ t.test('property: a WebDAV COPY or MOVE writes where its Destination names only 
   t.ok(a.records.some((r) => r.method === 'MOVE' && r.status === 403 && r.decision?.rule === 'deny-path' && /Destination \/deny\/curl\.txt/.test(r.decision.reason ?? '')), 'the record names the destination\'s rule and reason');
 });
 
-t.test('property: an object store copy (x-amz-copy-source, x-goog-copy-source, x-ms-copy-source) reads its source only if the policy lets a GET of it through', async (t) => {
+t.test('property: an object store copy (x-amz-copy-source, x-goog-copy-source, x-ms-copy-source) or rename reads its source only if the policy lets a GET of it through (and a rename only if a DELETE there)', async (t) => {
   // `PUT /ok/bucket/x` with `x-goog-copy-source: /deny/secret.txt` was judged as a write under /ok;
   // the store read /deny/secret.txt (a GET the policy denies) and the agent then read the copy.
   const dHost = `allowed.example:${dav.port}`;
@@ -733,6 +736,11 @@ t.test('property: an object store copy (x-amz-copy-source, x-goog-copy-source, x
   t.match((await put('x-amz-copy-source', '/ok/dav/a.txt', false, '/ok/bucket/copy-control')).text, /^HTTP\/1\.1 200/, 'control: a copy of an object the policy lets be read goes through');
   t.equal(davFiles.get('/ok/bucket/copy-control'), 'hello', 'control: the store copied it');
   t.match((await put('x-ms-copy-source', `http://${dHost}/ok/dav/a.txt`, false, '/ok/bucket/copy-control-2')).text, /^HTTP\/1\.1 200/, 'control: Azure\'s copy from an allowed URL goes through');
+  t.match((await put('x-amz-rename-source', '/ok/bucket/copy-control-2', false, '/ok/bucket/renamed')).text, /^HTTP\/1\.1 200/, 'control: a rename of an object the policy lets be read and deleted goes through');
+  // A rename moves its source away: renaming a kept object (nothing under /keep may be deleted) is refused.
+  davFiles.set('/keep/log.txt', 'kept');
+  const [kept] = parseResponses((await put('x-ms-rename-source', '/keep/log.txt', false, '/ok/bucket/moved')).text);
+  t.ok(kept?.status === 403 && isProblem(kept) && davFiles.has('/keep/log.txt'), `a rename moving a kept object: 403 (${kept?.status}), the object stays`);
   // GCS's JSON API names the destination after the source in the path (`…/copyTo/b/<dst>/o/<name>`).
   const gcsCopy = (verb: string, dst: string): Promise<{ text: string }> => rawToProxy(a.port, `POST http://${dHost}/storage/v1/b/ok/o/a.txt/${verb}/b/${dst}/o/b.txt HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Length: 0\r\n\r\n`, { responses: 1 });
   t.match((await gcsCopy('copyTo', 'ok2')).text, /^HTTP\/1\.1 200/, 'control: a GCS copy into an allowed bucket goes through');
@@ -744,16 +752,17 @@ t.test('property: an object store copy (x-amz-copy-source, x-goog-copy-source, x
   let n = 0;
   await fc.assert(fc.asyncProperty(
     fc.record({
-      name: fc.constantFrom('x-amz-copy-source', 'X-Amz-Copy-Source', 'x-goog-copy-source', 'x-ms-copy-source'),
+      // Fifteenth pass: a rename moves its source (S3 RenameObject, Azure Data Lake, Azure Files by URL).
+      name: fc.constantFrom('x-amz-copy-source', 'X-Amz-Copy-Source', 'x-goog-copy-source', 'x-ms-copy-source', 'x-amz-rename-source', 'x-ms-rename-source', 'x-ms-file-rename-source'),
       source: fc.constantFrom('/deny/secret.txt', 'deny/secret.txt', '/deny/secret.txt?versionId=1', '//deny/secret.txt', 'ok/../deny/secret.txt', 'ok/%2e%2e/deny/secret.txt'),
       tunnel: fc.boolean(),
     }),
     async ({ name, source: path, tunnel }) => {
       const to = `/ok/bucket/copy-${++n}`;
       // Azure names the source by URL: this server's, or one on a host the policy does not allow.
-      const source = name !== 'x-ms-copy-source' ? path : n % 2 ? `http://${dHost}/${path.replace(/^\/+/, '')}` : `http://evil.example/${path.replace(/^\/+/, '')}`;
+      const source = name !== 'x-ms-copy-source' && name !== 'x-ms-file-rename-source' ? path : n % 2 ? `http://${dHost}/${path.replace(/^\/+/, '')}` : `http://evil.example/${path.replace(/^\/+/, '')}`;
       const [res] = parseResponses((await put(name, source, tunnel, to)).text);
-      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !davFiles.has(to);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !davFiles.has(to) && davFiles.has('/deny/secret.txt');
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed });
 });
