@@ -462,6 +462,7 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
   }
   const ambiguous = ambiguousEnvelope(text, json);
   if (ambiguous) return ambiguous;
+  json = serverKeys(json);
   // Salesforce: `compositeRequest` (absolute paths), `batchRequests` (paths under /services/data/).
   const o = json && typeof json === 'object' && !Array.isArray(json) ? (json as { requests?: unknown; compositeRequest?: unknown; batchRequests?: unknown; Operations?: unknown }) : undefined;
   const requests = composite ? o?.compositeRequest ?? o?.batchRequests : scim && !plainBatch ? o?.Operations : o?.requests;
@@ -556,7 +557,7 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
       } else if (json) {
         const text = bytes.toString('utf8');
         const o = parseObject(text);
-        const list = o?.batch;
+        const list = o === undefined ? undefined : serverKeys(o).batch;
         if (list !== undefined) {
           const ambiguous = ambiguousEnvelope(text, o);
           if (ambiguous) return ambiguous;
@@ -577,6 +578,7 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
     }
     const ambiguous = ambiguousEnvelope(value, list);
     if (ambiguous) return ambiguous;
+    list = serverKeys(list);
     if (!Array.isArray(list) || !list.some((c) => c && typeof c === 'object' && 'relative_url' in c)) continue;
     if (body.truncated) return refusals.bad('the request carries a Graph API batch in a body larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
     if (list.length + out.length > MAX_BATCH_CALLS) return refusals.bad(`the request carries a Graph API batch of more than ${MAX_BATCH_CALLS} calls`);
@@ -613,10 +615,11 @@ function salesforceRecordsOf(rawHeaders: readonly string[], method: string, url:
   if (!body.captured.length) return [];
   if (body.truncated) return refusals.bad('the request body is a Salesforce envelope of records larger than the capture cap: Airlock cannot read each record, and the server writes each of them');
   const text = body.captured.toString('utf8');
-  const o = parseObject(text);
-  if (!o) return [];
-  const ambiguous = ambiguousEnvelope(text, o);
+  const parsed = parseObject(text);
+  if (!parsed) return [];
+  const ambiguous = ambiguousEnvelope(text, parsed);
   if (ambiguous) return ambiguous;
+  const o = serverKeys(parsed);
   const base = m[1]!;
   if (m[2] === 'graph') {
     const out: SecondTarget[] = [];
@@ -708,7 +711,8 @@ function documentsNamedBy(requestUrl: string, body: ServerBody): NamedTarget[] |
   const seg = (v: string): string => v.split('/').map((x) => encodeURIComponent(x)).join('/');
   if (compose) {
     if (compose[1] !== undefined) {
-      const o = parseObject(text);
+      const parsed = parseObject(text);
+      const o = parsed && serverKeys(parsed);
       for (const src of Array.isArray(o?.sourceObjects) ? o.sourceObjects : []) {
         const name = (src as { name?: unknown } | null)?.name;
         if (typeof name === 'string') add('GET', `${u.pathname.startsWith('/storage/v1/') ? '/storage/v1' : ''}/b/${compose[1]}/o/${encodeURIComponent(name)}`, `its compose reads ${name.slice(0, 200)}`);
@@ -719,9 +723,10 @@ function documentsNamedBy(requestUrl: string, body: ServerBody): NamedTarget[] |
       for (const name of names) add('GET', `/${compose[2]}/${seg(xmlText(name))}`, `its compose reads ${xmlText(name).slice(0, 200)}`);
     }
   } else {
-    const o = parseObject(text);
-    const ambiguous = o ? ambiguousEnvelope(text, o) : undefined;
+    const parsed = parseObject(text);
+    const ambiguous = parsed ? ambiguousEnvelope(text, parsed) : undefined;
     if (ambiguous) return ambiguous;
+    const o = parsed && serverKeys(parsed);
     const root = `/${u.pathname.split('/').filter(Boolean)[0]}/`;
     const doc = (name: unknown): string | undefined => (typeof name === 'string' && /^projects\/[^/]+\/databases\/[^/]+\/documents\//.test(name) ? name : undefined);
     const kind = firestore![2]!;
@@ -1353,7 +1358,7 @@ function ambiguousEnvelope(text: string, json: unknown): Rejection | undefined {
   const scan = scanJson(text, false);
   if (scan.duplicates.length) return refusals.bad(`the batch body repeats a key (${describeDuplicates(scan.duplicates, scan.duplicateCount)}): servers take the first or the last, so Airlock cannot tell which calls run`);
   const folded = keysEqualButForCase(json);
-  if (folded) return refusals.bad(`the batch body has keys equal but for letter case (${folded.slice(0, 200)}): servers that match keys without case (Go's) read one for the other, so Airlock cannot tell which calls run`);
+  if (folded) return refusals.bad(`the batch body has keys equal but for letter case or underscores (${folded.slice(0, 200)}): servers that match keys without case (Go's) or by either proto name (Google's) read one for the other, so Airlock cannot tell which calls run`);
   return undefined;
 }
 
@@ -1369,7 +1374,7 @@ function keysEqualButForCase(root: unknown): string | undefined {
     }
     const seen = new Map<string, string>();
     for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
-      const f = k.toUpperCase().toLowerCase();
+      const f = foldedKey(k);
       const before = seen.get(f);
       if (before !== undefined) return `${before}, ${k}`;
       seen.set(f, k);
@@ -1377,6 +1382,48 @@ function keysEqualButForCase(root: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/** A key as the servers of these envelopes match it: without letter case (Go's encoding/json, ASP.NET Core's and Newtonsoft's defaults, SCIM by RFC 7643 §2.1) and without underscores (protobuf's JSON reads `structured_query` as `structuredQuery`). */
+function foldedKey(k: string): string {
+  return k.toUpperCase().toLowerCase().replaceAll('_', '');
+}
+
+/** The member names the envelope readers read, by their folded spelling. */
+const envelopeNames = new Map(
+  ['requests', 'compositeRequest', 'batchRequests', 'Operations', 'method', 'url', 'headers', 'body', 'richInput', 'httpMethod', 'content', 'path', 'data', 'graphs',
+    'records', 'attributes', 'type', 'id', 'writes', 'update', 'name', 'delete', 'transform', 'document', 'documents', 'structuredQuery', 'structuredAggregationQuery',
+    'from', 'collectionId', 'allDescendants', 'sourceObjects', 'batch', 'relative_url'].map((n) => [foldedKey(n), n] as const),
+);
+
+/**
+ * A parsed envelope with each member the readers read renamed to the spelling they read
+ * (`Requests`, `HttpMethod`, `operations`, `structured_query`, `collection_id`, `source_objects`):
+ * the servers match those names without case or underscores (foldedKey), so an envelope spelled
+ * otherwise named no call to Airlock while the server ran each. Iterative (JSON may nest deep);
+ * run after ambiguousEnvelope, so no two keys of one object fold alike.
+ */
+function serverKeys<T>(root: T): T {
+  const copy = (v: unknown): unknown => (Array.isArray(v) ? [...v] : v && typeof v === 'object' ? { ...(v as object) } : v);
+  const top = copy(root);
+  const stack: unknown[] = [top];
+  while (stack.length) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (v[i] && typeof v[i] === 'object') stack.push((v[i] = copy(v[i])));
+      continue;
+    }
+    if (!v || typeof v !== 'object') continue;
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const child = o[k] && typeof o[k] === 'object' ? copy(o[k]) : o[k];
+      const name = envelopeNames.get(foldedKey(k)) ?? k;
+      if (name !== k) delete o[k];
+      o[name] = child;
+      if (child && typeof child === 'object') stack.push(child);
+    }
+  }
+  return top as T;
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {

@@ -153,6 +153,13 @@ davFiles.set('/v1/AUTH_a/ok/a.txt', 'hello');
 davFiles.set('/v1/AUTH_a/private/secret.txt', 'TOP-SECRET');
 davFiles.set('/v1/AUTH_b/ok/a.txt', 'TOP-SECRET');
 const swiftRan: string[] = [];
+// JSON read as Go's encoding/json, ASP.NET Core, Newtonsoft and SCIM (RFC 7643 §2.1) match member
+// names (without case) and as protobuf's JSON parser does (either the camelCase or the proto name).
+const foldedJson = (b: Buffer): unknown => JSON.parse(b.toString(), function (this: Record<string, unknown>, k, v: unknown) {
+  const f = k.toLowerCase().replaceAll('_', '');
+  if (f !== k) this[f] = v;
+  return f === k ? v : undefined;
+});
 const dav = await startUpstream(t, {
   handler: (req, res, raw) => {
     const body = serverRead(req, raw);
@@ -328,24 +335,24 @@ const dav = await startUpstream(t, {
     // GCS's compose (JSON and XML APIs) reads the source objects its body lists.
     const fsOp = /^\/v1\/(projects\/p\/databases\/\(default\)\/documents(?:\/[^:]*)?):(\w+)$/.exec(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
     if (req.method === 'POST' && fsOp) {
-      const o = JSON.parse(body.toString()) as { writes?: Array<{ update?: { name: string }; delete?: string }>; documents?: string[]; structuredQuery?: { from: Array<{ collectionId: string }> } };
+      const o = foldedJson(body) as { writes?: Array<{ update?: { name: string }; delete?: string }>; documents?: string[]; structuredquery?: { from: Array<{ collectionid: string }> } };
       for (const w of o.writes ?? []) batchRan.push(`firestore /${w.update?.name ?? w.delete}`);
       for (const d of o.documents ?? []) batchRan.push(`firestore /${d}`);
-      for (const f of o.structuredQuery?.from ?? []) batchRan.push(`firestore /${fsOp[1]}/${f.collectionId}`);
+      for (const f of o.structuredquery?.from ?? []) batchRan.push(`firestore /${fsOp[1]}/${f.collectionid}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
     const composed = /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)\/compose$/.exec(src);
     if (req.method === 'POST' && composed) {
-      const o = JSON.parse(body.toString()) as { sourceObjects: Array<{ name: string }> };
-      davFiles.set(`/gcs/${composed[1]}/${composed[2]}`, o.sourceObjects.map((x) => davFiles.get(`/gcs/${composed[1]}/${x.name}`) ?? '').join(''));
-      for (const x of o.sourceObjects) batchRan.push(`compose /${composed[1]}/${x.name}`);
+      const o = foldedJson(body) as { sourceobjects: Array<{ name: string }> };
+      davFiles.set(`/gcs/${composed[1]}/${composed[2]}`, o.sourceobjects.map((x) => davFiles.get(`/gcs/${composed[1]}/${x.name}`) ?? '').join(''));
+      for (const x of o.sourceobjects) batchRan.push(`compose /${composed[1]}/${x.name}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
     // SCIM's Bulk runs each operation's path under the service root; Azure Resource Manager's batch each request's url.
     if (req.method === 'POST' && (/\/Bulk$/.test(src) || src === '/batch')) {
-      const o = JSON.parse(body.toString()) as { Operations?: Array<{ method: string; path: string }>; requests?: Array<{ httpMethod: string; url: string }> };
-      for (const op of o.Operations ?? []) batchRan.push(`${op.method} ${davClean(src.replace(/Bulk$/, '') + op.path.replace(/^\/+/, ''))}`);
-      for (const r of o.requests ?? []) batchRan.push(`${r.httpMethod} ${davClean(new URL(r.url, 'http://x/').pathname)}`);
+      const o = foldedJson(body) as { operations?: Array<{ method: string; path: string }>; requests?: Array<{ httpmethod: string; url: string }> };
+      for (const op of o.operations ?? []) batchRan.push(`${op.method} ${davClean(src.replace(/Bulk$/, '') + op.path.replace(/^\/+/, ''))}`);
+      for (const r of o.requests ?? []) batchRan.push(`${r.httpmethod} ${davClean(new URL(r.url, 'http://x/').pathname)}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
     // Salesforce's sObject tree and collections write each record as its type; a composite graph runs its calls.
@@ -886,6 +893,13 @@ t.test('property: a second target\'s endpoint spelled as its server routes it, a
     ['POST', '/_plugins/_ppl', json, ppl('source=ok | left join ON a.k = b.k deny as d | fields a'), () => esRan.includes('sql deny')],
     ['POST', '/_plugins/_ppl', json, ppl('search level="error" source=deny'), () => esRan.includes('sql deny')],
     ['POST', '/_plugins/_ppl', json, ppl('source=ok | appendcol [ source=ok2 | where k in [ source=deny | fields k ] ]'), () => esRan.includes('sql deny')],
+    // Envelope members as their servers match them: SCIM (RFC 7643 §2.1), Azure Resource Manager
+    // (Newtonsoft) and Go/ASP.NET Core without case, Google's protobuf JSON by the proto field name.
+    ['POST', '/scim/v2/Bulk', 'application/scim+json', JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], operations: [{ method: 'DELETE', path: '/../../deny/Users/1' }] }), () => batchRan.some((x) => x.includes('/deny'))],
+    ['POST', '/batch?api-version=2020-06-01', json, JSON.stringify({ Requests: [{ HttpMethod: 'DELETE', Url: '/deny/subscriptions/s' }] }), () => batchRan.some((x) => x.includes('/deny'))],
+    ['POST', '/ok/svc/$batch', json, JSON.stringify({ Requests: [{ Id: '1', Method: 'GET', Url: '/deny/secret.txt' }] }), () => batchRan.some((x) => x.includes('/deny'))],
+    ['POST', '/v1/projects/p/databases/(default)/documents:runQuery', json, JSON.stringify({ structured_query: { from: [{ collection_id: 'deny' }] } }), () => batchRan.some((x) => x.includes('/deny'))],
+    ['POST', '/storage/v1/b/ok/o/x/compose', json, JSON.stringify({ source_objects: [{ name: 'a.txt' }, { name: 'protected/keep.txt' }] }), () => batchRan.some((x) => x.includes('protected'))],
     ['POST', '/ok?%64elete', 'application/xml', '<Delete><Object><Key>protected/keep.txt</Key></Object></Delete>', () => !davFiles.has('/ok/protected/keep.txt')],
     ['POST', '/v2/agent/app/blobs/%75ploads/?mount=sha256:5ec&from=deny/db', '', '', () => davFiles.has('/v2/agent/app/blobs/sha256:5ec')],
   ];
