@@ -125,7 +125,56 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   const records = salesforceRecordsOf(rawHeaders, method, url, body);
   if (!Array.isArray(records)) return records;
   out.push(...records);
+  const atomic = atomicOperationsOf(rawHeaders, url, body);
+  if (!Array.isArray(atomic)) return atomic;
+  out.push(...atomic);
   return undefined;
+}
+
+/**
+ * JSON:API's Atomic Operations extension (`{"atomic:operations": [{op, ref | href, data}]}`,
+ * JsonApiDotNetCore, Graphiti and others, usually `POST …/operations`): the server runs each
+ * operation on the resource it names — `href` as a URL, `ref` (or `data`) as `<type>/<id>` under
+ * the endpoint's namespace (its parent), `relationship` below that — `add` as a POST, `update` as a
+ * PATCH, `remove` as a DELETE. Each is decided as that request; an operation Airlock cannot read
+ * (no target, an unknown `op`, past the capture, more than MAX_BATCH_CALLS) is refused.
+ */
+function atomicOperationsOf(rawHeaders: readonly string[], url: string, body: ServerBody): SecondTarget[] | Rejection {
+  if (body.unreadable || !body.captured.length) return [];
+  // Bytes first: most bodies cannot name the member (as sent, or escaped in JSON).
+  if (!body.captured.includes('atomic:operations') && !(body.captured.includes('\\u') && body.captured.includes('operations'))) return [];
+  const text = body.captured.toString('utf8');
+  const o = parseObject(text);
+  const ops = o?.['atomic:operations'];
+  if (ops === undefined) return [];
+  const ambiguous = ambiguousEnvelope(text, o);
+  if (ambiguous) return ambiguous;
+  if (body.truncated) return refusals.bad('the request body is a JSON:API atomic operations list larger than the capture cap: Airlock cannot read each operation, and the server runs each of them');
+  if (!Array.isArray(ops) || ops.length > MAX_BATCH_CALLS) return refusals.bad(`the request body's atomic:operations is not a list of at most ${MAX_BATCH_CALLS} operations`);
+  const namespace = new URL('./', url).href;
+  const out: SecondTarget[] = [];
+  const seg = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' && v !== '.' && v !== '..' ? encodeURIComponent(v) : typeof v === 'number' ? String(v) : undefined);
+  for (const [n, raw] of ops.entries()) {
+    const op = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as { op?: unknown; ref?: { type?: unknown; id?: unknown; lid?: unknown; relationship?: unknown }; href?: unknown; data?: { type?: unknown; id?: unknown } };
+    const how = op.op === 'add' ? 'POST' : op.op === 'update' ? 'PATCH' : op.op === 'remove' ? 'DELETE' : undefined;
+    if (!how) return refusals.bad(`operation ${n + 1} of the atomic:operations list has no op Airlock reads (add, update, remove)`);
+    let target: string | Rejection;
+    if (typeof op.href === 'string') target = sameOrigin(op.href, url, `operation ${n + 1} of the atomic:operations list`);
+    else {
+      const named = op.ref ?? (Array.isArray(op.data) ? undefined : op.data);
+      const type = seg(named?.type);
+      const id = seg(named?.id) ?? seg((named as { lid?: unknown } | undefined)?.lid);
+      const relationship = op.ref ? seg(op.ref.relationship) : undefined;
+      if (!type || (how !== 'POST' && !id) || (op.ref?.relationship !== undefined && !relationship)) return refusals.bad(`operation ${n + 1} of the atomic:operations list names no resource Airlock can read`);
+      const path = `${type}${id && !(how === 'POST' && !op.ref) ? `/${id}` : ''}${relationship ? `/relationships/${relationship}` : ''}`;
+      target = sameOrigin(path, namespace, `operation ${n + 1} of the atomic:operations list`);
+    }
+    if (typeof target !== 'string') return target;
+    const data = op.data === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify({ data: op.data }));
+    const headers = ['host', new URL(target).host, ...(data.length ? ['content-type', 'application/vnd.api+json'] : [])];
+    out.push({ request: { method: how, url: target, headers: pairs(headers), body: data, bodyTruncated: false }, why: `operation ${n + 1} of its atomic:operations (${how} ${new URL(target).pathname.slice(0, 200)})` });
+  }
+  return out;
 }
 
 /** Elasticsearch endpoints whose body the readers below read for indices and documents. */

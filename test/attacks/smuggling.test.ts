@@ -348,6 +348,17 @@ const dav = await startUpstream(t, {
       for (const x of o.sourceobjects) batchRan.push(`compose /${composed[1]}/${x.name}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
+    // JSON:API's Atomic Operations (JsonApiDotNetCore): each operation on its href, or on
+    // <type>/<id>[/relationships/<name>] under the endpoint's namespace.
+    if (req.method === 'POST' && src.endsWith('/operations')) {
+      const o = JSON.parse(body.toString()) as { 'atomic:operations': Array<{ op: string; href?: string; ref?: { type: string; id?: string; relationship?: string }; data?: { type: string; id?: string } }> };
+      for (const op of o['atomic:operations']) {
+        const named = op.ref ?? op.data!;
+        const p = op.href ?? `${src.slice(0, -'operations'.length)}${named.type}${named.id && op.ref ? `/${named.id}` : ''}${op.ref?.relationship ? `/relationships/${op.ref.relationship}` : ''}`;
+        batchRan.push(`${({ add: 'POST', update: 'PATCH', remove: 'DELETE' } as Record<string, string>)[op.op]} ${davClean(p)}`);
+      }
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     // SCIM's Bulk runs each operation's path under the service root; Azure Resource Manager's batch each request's url.
     if (req.method === 'POST' && (/\/Bulk$/.test(src) || src === '/batch')) {
       const o = foldedJson(body) as { operations?: Array<{ method: string; path: string }>; requests?: Array<{ httpmethod: string; url: string }> };
@@ -878,6 +889,7 @@ t.test('property: a second target\'s endpoint spelled as its server routes it, a
     ['POST', '/ok/_search', json, JSON.stringify({ query: { match: { index: 'deny' } } })],
     ['POST', '/_plugins/_ppl', json, ppl('source=ok | join left=a right=b ON a.k = b.k ok2 | fields a')],
     ['POST', '/ok/svc/$BATCH/', json, JSON.stringify({ requests: [{ id: '1', method: 'GET', url: 'dav/a.txt' }] })],
+    ['POST', '/ok/operations', 'application/vnd.api+json; ext="https://jsonapi.org/ext/atomic"', JSON.stringify({ 'atomic:operations': [{ op: 'add', data: { type: 'articles', attributes: {} } }, { op: 'remove', ref: { type: 'articles', id: '1' } }] })],
   ] as const) {
     t.match((await send(method, path, type, body, false)).text, /^HTTP\/1\.1 200/, `control: ${method} ${path} ${body.slice(0, 60)} goes through`);
   }
@@ -900,6 +912,10 @@ t.test('property: a second target\'s endpoint spelled as its server routes it, a
     ['POST', '/ok/svc/$batch', json, JSON.stringify({ Requests: [{ Id: '1', Method: 'GET', Url: '/deny/secret.txt' }] }), () => batchRan.some((x) => x.includes('/deny'))],
     ['POST', '/v1/projects/p/databases/(default)/documents:runQuery', json, JSON.stringify({ structured_query: { from: [{ collection_id: 'deny' }] } }), () => batchRan.some((x) => x.includes('/deny'))],
     ['POST', '/storage/v1/b/ok/o/x/compose', json, JSON.stringify({ source_objects: [{ name: 'a.txt' }, { name: 'protected/keep.txt' }] }), () => batchRan.some((x) => x.includes('protected'))],
+    // JSON:API atomic operations: a removal nothing under /keep allows, an update of a denied href (also behind a \u escape).
+    ['POST', '/keep/operations', 'application/vnd.api+json; ext="https://jsonapi.org/ext/atomic"', JSON.stringify({ 'atomic:operations': [{ op: 'remove', ref: { type: 'logs', id: '1' } }] }), () => batchRan.includes('DELETE /keep/logs/1')],
+    ['POST', '/ok/operations', 'application/vnd.api+json', JSON.stringify({ 'atomic:operations': [{ op: 'add', data: { type: 'articles' } }, { op: 'update', href: '/deny/1', data: { type: 'x', id: '1' } }] }), () => batchRan.includes('PATCH /deny/1')],
+    ['POST', '/ok/operations', 'application/vnd.api+json', '{"\\u0061tomic:operations":[{"op":"remove","href":"/deny/2"}]}', () => batchRan.includes('DELETE /deny/2')],
     ['POST', '/ok?%64elete', 'application/xml', '<Delete><Object><Key>protected/keep.txt</Key></Object></Delete>', () => !davFiles.has('/ok/protected/keep.txt')],
     ['POST', '/v2/agent/app/blobs/%75ploads/?mount=sha256:5ec&from=deny/db', '', '', () => davFiles.has('/v2/agent/app/blobs/sha256:5ec')],
   ];
