@@ -1161,7 +1161,7 @@ function queryIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
  * (`PUT /_enrich/policy/<name>`: its `indices` read into an enrich index every `ENRICH` reads), a
  * machine-learning datafeed (`indices`), a rollup job (`index_pattern` read, `rollup_index`
  * written), a snapshot restore (`POST /_snapshot/<repo>/<snap>/_restore`: `indices` brought back,
- * renamed into readable ones). Each source is decided as a search of it, each destination as a bulk.
+ * renamed into readable ones) or creation (`PUT /_snapshot/<repo>/<snap>`: `indices` copied out). Each source is decided as a search of it, each destination as a bulk.
  */
 function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
   const m = /\/(_transform|_enrich\/policy|_ml\/datafeeds|_rollup\/job|_snapshot)\/[^?#]+/.exec(requestUrl);
@@ -1169,7 +1169,11 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
   if (body.unreadable) return unreadableBody('an Elasticsearch job naming indices', body.unreadable);
   if (!body.captured.length) return [];
   const u = new URL(requestUrl);
-  if (m[1] === '_snapshot' && !u.pathname.endsWith('/_restore')) return [];
+  // A snapshot restore brings its `indices` back; creating one (`PUT /_snapshot/<repo>/<snap>`,
+  // `…/_create`) reads its `indices` into the repository, where a restore or another cluster
+  // reading the repository gets them: both read the indices named.
+  const snap = m[1] === '_snapshot' ? u.pathname.split('/').filter(Boolean) : undefined;
+  if (snap && !u.pathname.endsWith('/_restore') && !(snap.length === 3 || (snap.length === 4 && snap[3] === '_create'))) return [];
   const o = parseObject(body.captured.toString('utf8'));
   if (!o) return [];
   const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);

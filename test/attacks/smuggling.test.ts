@@ -827,6 +827,8 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
     ['PUT', '/_ml/datafeeds/feed', JSON.stringify({ indices: 'ok,deny', job_id: 'j' }), 'job-read deny'],
     ['PUT', '/_rollup/job/r', JSON.stringify({ index_pattern: 'deny', rollup_index: 'ok-rollup' }), 'job-read deny'],
     ['POST', '/_snapshot/repo/snap/_restore', JSON.stringify({ indices: 'deny', rename_pattern: '(.+)', rename_replacement: 'ok-restored' }), 'job-read deny'],
+    // Fifteenth pass: a snapshot's creation copies its indices out into the repository.
+    ['PUT', '/_snapshot/repo/snap2', JSON.stringify({ indices: 'ok,deny', include_global_state: false }), 'job-read deny'],
   ];
   for (const query of ['SELECT EXTRACT(YEAR FROM ts) FROM ok', "SELECT * FROM ok WHERE msg = 'FROM deny' -- FROM deny", 'FROM ok | WHERE a > 1 | SORT a DESC', 'FROM ok | WHERE from == "x" | KEEP from']) {
     t.match((await send(query.startsWith('FROM') ? '/_query' : '/_sql', JSON.stringify({ query }), false)).text, /^HTTP\/1\.1 200/, `control: ${query} goes through`);
