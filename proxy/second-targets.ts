@@ -103,7 +103,9 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   if (!Array.isArray(jobs)) return jobs;
   const looked = lookedUpDocuments(url, body);
   if (!Array.isArray(looked)) return looked;
-  for (const t of [...indices, ...queried, ...jobs, ...looked]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const routed = pipelineIndices(method, url, body);
+  if (!Array.isArray(routed)) return routed;
+  for (const t of [...indices, ...queried, ...jobs, ...looked, ...routed]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const deleted = deletedKeysOf(url, body);
   if (!Array.isArray(deleted)) return deleted;
   for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
@@ -178,7 +180,7 @@ function atomicOperationsOf(rawHeaders: readonly string[], url: string, body: Se
 }
 
 /** Elasticsearch endpoints whose body the readers below read for indices and documents. */
-const elasticBodyPaths = /\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|sql|query|ppl|transform|enrich|ml|rollup|snapshot|search|count|delete_by_query|update_by_query|explain|validate|async_search|knn_search|rank_eval|termvectors)(?:[/?#]|$)/;
+const elasticBodyPaths = /\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|sql|query|ppl|transform|enrich|ml|rollup|snapshot|search|count|delete_by_query|update_by_query|explain|validate|async_search|knn_search|rank_eval|termvectors|ingest)(?:[/?#]|$)/;
 
 /**
  * The format other than JSON an Elasticsearch/OpenSearch body is sent in, when one of the readers
@@ -1046,9 +1048,12 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
         return refusals.bad('the _reindex reads from a remote cluster whose host is not one readable URL');
       }
     }
+    // A reindex script may send each document elsewhere (`ctx._index = 'users'`).
+    const scripted = scriptIndices(o?.script);
+    if (typeof scripted === 'string') return refusals.bad(`the _reindex script ${scripted}`);
     return [
       ...names(source?.index).map((i) => ({ ...target('POST', `/${seg(i)}/_search`, `its _reindex reads index ${i.slice(0, 100)}${from === u.origin ? '' : ` on ${from.slice(0, 100)}`}`), url: new URL(`/${seg(i)}/_search`, from).href })),
-      ...names(dest?.index).map((i) => target('POST', `/${seg(i)}/_bulk`, `its _reindex writes index ${i.slice(0, 100)}`)),
+      ...[...names(dest?.index), ...scripted].map((i) => target('POST', `/${seg(i)}/_bulk`, `its _reindex writes index ${i.slice(0, 100)}`)),
     ];
   }
   if (endpoint === '_aliases' && segs.length === 1) {
@@ -1104,6 +1109,73 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
     }
   }
   return [...named].map((index) => target('POST', `/${seg(index)}/${endpoint}`, `its ${endpoint} body acts on index ${index.slice(0, 100)}`));
+}
+
+/**
+ * The indices a Painless script sends documents to by assigning a literal to `ctx._index`
+ * (`ctx._index = 'users'`, `ctx['_index'] = "users"`); a string saying why when it names
+ * `_index` any other way (a computed name, a comparison Airlock does not tell apart) or runs a
+ * stored script whose text Airlock never saw (`{"id": …}` with nothing else readable).
+ */
+function scriptIndices(script: unknown): string[] | string {
+  if (script === undefined || script === null) return [];
+  const s = script as { source?: unknown; inline?: unknown; id?: unknown };
+  const text = typeof script === 'string' ? script : typeof s.source === 'string' ? s.source : typeof s.inline === 'string' ? s.inline : undefined;
+  if (text === undefined) return typeof s.id === 'string' ? [] : 'is not one readable script';
+  if (!text.includes('_index')) return [];
+  const out: string[] = [];
+  // A literal that ends the statement (`'x-' + ctx._source.t` is computed).
+  const assigned = /ctx\s*(?:\.\s*_index|\[\s*(['"])_index\1\s*\])\s*=(?!=)\s*(['"])([^'"\\]*)\2(?=\s*(?:[;}]|$))/g;
+  let named = 0;
+  for (const m of text.matchAll(assigned)) (out.push(m[3]!), named++);
+  if (named !== text.split('_index').length - 1) return 'names _index otherwise than by assigning it a literal: Airlock cannot tell where it sends documents';
+  return out.flatMap((i) => i.split(',')).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+}
+
+/**
+ * An ingest pipeline (`PUT /_ingest/pipeline/<id>`) that routes each document it processes into
+ * another index: a `set` of `_index`, a `reroute` processor's `destination`, a script assigning
+ * `ctx._index`. Every later index or bulk request naming the pipeline writes there, so creating it
+ * is decided as a bulk into each index it names; one whose index is computed (a `{{template}}`,
+ * `copy_from`, a `rename` onto `_index`, a `reroute` without a destination) is refused.
+ */
+function pipelineIndices(method: string, requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  if (method.toUpperCase() !== 'PUT' || !/\/_ingest\/pipeline\/[^/?#_][^/?#]*\/*(?:[?#]|$)/.test(requestUrl)) return [];
+  if (body.unreadable) return unreadableBody('an ingest pipeline', body.unreadable);
+  if (!body.captured.length) return [];
+  const text = body.captured.toString('utf8');
+  if (!text.includes('_index') && !text.includes('reroute') && !text.includes('\\u')) return [];
+  const root = parseObject(text);
+  if (!root) return [];
+  const u = new URL(requestUrl);
+  const indices = new Set<string>();
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    for (const [k, spec] of Object.entries(v as Record<string, unknown>)) {
+      const p = (spec && typeof spec === 'object' ? spec : {}) as { field?: unknown; value?: unknown; copy_from?: unknown; target_field?: unknown; destination?: unknown; source?: unknown };
+      if (k === 'set' && p.field === '_index') {
+        if (typeof p.value !== 'string' || p.value.includes('{{') || p.copy_from !== undefined) return refusals.bad('the ingest pipeline sets _index to a value computed per document: Airlock cannot tell where it writes');
+        indices.add(p.value);
+      } else if (k === 'rename' && p.target_field === '_index') return refusals.bad('the ingest pipeline renames a field onto _index: Airlock cannot tell where it writes');
+      else if (k === 'reroute') {
+        if (typeof p.destination !== 'string' || p.destination.includes('{{')) return refusals.bad('the ingest pipeline reroutes documents to a data stream computed per document: Airlock cannot tell where it writes');
+        indices.add(p.destination);
+      } else if (k === 'script' && (typeof spec === 'string' || typeof p.source === 'string')) {
+        const scripted = scriptIndices(spec);
+        if (typeof scripted === 'string') return refusals.bad(`the ingest pipeline's script ${scripted}`);
+        for (const i of scripted) indices.add(i);
+      }
+      if (spec && typeof spec === 'object') stack.push(spec);
+    }
+    if (indices.size > MAX_INDICES) return refusals.bad(`the ingest pipeline routes documents into more than ${MAX_INDICES} indices`);
+  }
+  return [...indices].map((i) => ({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_bulk`, u).href, why: `its ingest pipeline writes every document it processes into index ${i.slice(0, 100)}` }));
 }
 
 /**

@@ -223,6 +223,14 @@ const dav = await startUpstream(t, {
     // Elasticsearch's multi-index endpoints: each line (or doc) acts on its `_index`/`index`, else the
     // path's; a comma-separated list is each index; `_aliases` runs its actions; a path's first
     // segment may be a list (`/a,b/_search`).
+    // An ingest pipeline that sets _index or reroutes: every document it later processes goes there.
+    if (req.method === 'PUT' && src.startsWith('/_ingest/pipeline/')) {
+      for (const p of (JSON.parse(body.toString()) as { processors: Array<{ set?: { field: string; value: string }; reroute?: { destination: string } }> }).processors) {
+        if (p.set?.field === '_index') esRan.push(`pipeline-route ${p.set.value}`);
+        if (p.reroute) esRan.push(`pipeline-route ${p.reroute.destination}`);
+      }
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     // Elasticsearch jobs that copy indices their body names: transform, enrich policy, datafeed, rollup, snapshot restore.
     const job = /^\/(_transform|_enrich\/policy|_ml\/datafeeds|_rollup\/job|_snapshot)\//.exec(src);
     if (job && (req.method === 'PUT' || req.method === 'POST')) {
@@ -255,9 +263,10 @@ const dav = await startUpstream(t, {
         if (text) walk(JSON.parse(text));
       }
       else if (endpoint === '_reindex') {
-        const r = JSON.parse(text) as { source: { index: string | string[] }; dest: { index: string } };
+        const r = JSON.parse(text) as { source: { index: string | string[] }; dest: { index: string }; script?: { source: string } };
         for (const i of list(r.source.index)) esRan.push(`reindex-read ${i}`);
-        esRan.push(`reindex-write ${r.dest.index}`);
+        // A script assigning ctx._index sends each document there instead.
+        esRan.push(`reindex-write ${/ctx\._index\s*=\s*'([^']*)'/.exec(r.script?.source ?? '')?.[1] ?? r.dest.index}`);
       } else if (endpoint === '_aliases') {
         for (const action of (JSON.parse(text) as { actions: Array<Record<string, { index?: string; indices?: string[] }>> }).actions) {
           for (const [verb, spec] of Object.entries(action)) for (const i of [spec.index ?? [], spec.indices ?? []].flat()) esRan.push(`alias-${verb} ${i}`);
@@ -827,8 +836,12 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
     ['PUT', '/_ml/datafeeds/feed', JSON.stringify({ indices: 'ok,deny', job_id: 'j' }), 'job-read deny'],
     ['PUT', '/_rollup/job/r', JSON.stringify({ index_pattern: 'deny', rollup_index: 'ok-rollup' }), 'job-read deny'],
     ['POST', '/_snapshot/repo/snap/_restore', JSON.stringify({ indices: 'deny', rename_pattern: '(.+)', rename_replacement: 'ok-restored' }), 'job-read deny'],
-    // Fifteenth pass: a snapshot's creation copies its indices out into the repository.
+    // Fifteenth pass: a snapshot's creation copies its indices out into the repository; a reindex
+    // script or an ingest pipeline sends documents into another index.
     ['PUT', '/_snapshot/repo/snap2', JSON.stringify({ indices: 'ok,deny', include_global_state: false }), 'job-read deny'],
+    ['POST', '/_reindex', JSON.stringify({ source: { index: 'ok' }, dest: { index: 'ok2' }, script: { source: "ctx._index = 'deny'" } }), 'reindex-write deny'],
+    ['PUT', '/_ingest/pipeline/route', JSON.stringify({ processors: [{ set: { field: '_index', value: 'deny' } }] }), 'pipeline-route deny'],
+    ['PUT', '/_ingest/pipeline/route2', JSON.stringify({ processors: [{ lowercase: { field: 'a' } }, { reroute: { destination: 'deny' } }] }), 'pipeline-route deny'],
   ];
   for (const query of ['SELECT EXTRACT(YEAR FROM ts) FROM ok', "SELECT * FROM ok WHERE msg = 'FROM deny' -- FROM deny", 'FROM ok | WHERE a > 1 | SORT a DESC', 'FROM ok | WHERE from == "x" | KEEP from']) {
     t.match((await send(query.startsWith('FROM') ? '/_query' : '/_sql', JSON.stringify({ query }), false)).text, /^HTTP\/1\.1 200/, `control: ${query} goes through`);
