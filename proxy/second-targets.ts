@@ -566,7 +566,9 @@ function filledPath(target: string, marker: string): Rejection | undefined {
 function withoutTrailingSlash(url: string): string {
   const u = new URL(url);
   if (!u.pathname.endsWith('/') || u.pathname === '/') return url;
-  u.pathname = u.pathname.replace(/\/+$/, '') || '/';
+  let end = u.pathname.length;
+  while (end > 1 && u.pathname[end - 1] === '/') end--;
+  u.pathname = u.pathname.slice(0, end);
   return u.href;
 }
 
