@@ -1095,7 +1095,8 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
       if (!line.trim()) continue;
       const o: Record<string, unknown> | undefined = header ? parseObject(line) : undefined;
       if (endpoint !== '_bulk') {
-        if (header) add(o?.index);
+        // A search header names its indices as `index` or `indices` (MultiSearchRequest reads both).
+        if (header) (add(o?.index), add(o?.indices));
         header = !header;
         continue;
       }

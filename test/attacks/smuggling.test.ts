@@ -276,9 +276,10 @@ const dav = await startUpstream(t, {
         let header = true;
         for (const line of text.split('\n').filter((l) => l.trim())) {
           if (!header) { header = true; continue; }
-          const o = JSON.parse(line) as Record<string, { _index?: string } | undefined> & { index?: string | string[] };
+          const o = JSON.parse(line) as Record<string, { _index?: string } | undefined> & { index?: string | string[]; indices?: string | string[] };
           if (endpoint !== '_bulk') {
-            for (const i of list(o.index)) esRan.push(`msearch ${i}`);
+            // MultiSearchRequest reads a header's `index` or `indices`.
+            for (const i of list(o.indices ?? o.index)) esRan.push(`msearch ${i}`);
             header = false;
           } else {
             const verb = Object.keys(o)[0]!;
@@ -839,6 +840,7 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
     // Fifteenth pass: a snapshot's creation copies its indices out into the repository; a reindex
     // script or an ingest pipeline sends documents into another index.
     ['PUT', '/_snapshot/repo/snap2', JSON.stringify({ indices: 'ok,deny', include_global_state: false }), 'job-read deny'],
+    ['POST', '/ok/_msearch', '{"indices":["deny"]}\n{"query":{}}\n', 'msearch deny'],
     ['POST', '/_reindex', JSON.stringify({ source: { index: 'ok' }, dest: { index: 'ok2' }, script: { source: "ctx._index = 'deny'" } }), 'reindex-write deny'],
     ['PUT', '/_ingest/pipeline/route', JSON.stringify({ processors: [{ set: { field: '_index', value: 'deny' } }] }), 'pipeline-route deny'],
     ['PUT', '/_ingest/pipeline/route2', JSON.stringify({ processors: [{ lowercase: { field: 'a' } }, { reroute: { destination: 'deny' } }] }), 'pipeline-route deny'],
