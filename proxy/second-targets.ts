@@ -1276,7 +1276,8 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
  * Read in the bodies of search-like endpoints only, every line of an `_msearch`.
  */
 function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
-  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors)(?:[/?#]|$)/.test(requestUrl)) return [];
+  // (Also where a body carries a query: SQL's and ES|QL's `filter`, EQL's, a reindex's `source.query`, field caps' `index_filter`.)
+  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps)(?:[/?#]|$)/.test(requestUrl)) return [];
   if (body.unreadable) return unreadableBody('an Elasticsearch query', body.unreadable);
   if (!body.captured.length) return [];
   const text = body.captured.toString('utf8');

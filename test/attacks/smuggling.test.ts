@@ -153,6 +153,15 @@ davFiles.set('/v1/AUTH_a/ok/a.txt', 'hello');
 davFiles.set('/v1/AUTH_a/private/secret.txt', 'TOP-SECRET');
 davFiles.set('/v1/AUTH_b/ok/a.txt', 'TOP-SECRET');
 const swiftRan: string[] = [];
+// A terms lookup, indexed shape or percolate (`index`, `id`), a more_like_this item (`_index`) in an
+// Elasticsearch query reads that document.
+const esLookups = (v: unknown): void => {
+  if (!v || typeof v !== 'object') return;
+  const o = v as Record<string, unknown>;
+  if (typeof o._index === 'string') esRan.push(`lookup ${o._index}`);
+  else if (typeof o.index === 'string' && o.id !== undefined) esRan.push(`lookup ${o.index}`);
+  for (const x of Object.values(o)) esLookups(x);
+};
 // JSON read as Go's encoding/json, ASP.NET Core, Newtonsoft and SCIM (RFC 7643 §2.1) match member
 // names (without case) and as protobuf's JSON parser does (either the camelCase or the proto name).
 const foldedJson = (b: Buffer): unknown => JSON.parse(b.toString(), function (this: Record<string, unknown>, k, v: unknown) {
@@ -212,6 +221,7 @@ const dav = await startUpstream(t, {
     // Elasticsearch's SQL and ES|QL, OpenSearch's SQL and PPL: the query's sources are read (here
     // by a pattern enough for the queries sent below).
     if (req.method === 'POST' && /^\/(?:_sql|_query|_plugins\/_(?:sql|ppl))(?:\/translate)?$/.test(src)) {
+      esLookups((JSON.parse(body.toString()) as { filter?: unknown }).filter);
       const query = (JSON.parse(body.toString()) as { query: string }).query.replace(/'[^']*'/g, "''").replace(/--.*$/gm, '').replace(/\/\*[^]*?\*\//g, ' ');
       for (const m of query.matchAll(/(?:\bfrom|\bjoin|\bdescribe|\bsource\s*=)\s*[`"]?([\w*-]+)/gi)) esRan.push(`sql ${m[1]}`);
       for (const m of query.matchAll(/,\s*([\w*-]+)/g)) esRan.push(`sql ${m[1]}`);
@@ -252,15 +262,7 @@ const dav = await startUpstream(t, {
       const endpoint = es[2]!;
       if (endpoint === '_search' || endpoint === '_count') {
         for (const i of list(own)) esRan.push(`search ${i}`);
-        // A terms lookup, indexed shape or percolate (`index`, `id`), a more_like_this item (`_index`) reads that document.
-        const walk = (v: unknown): void => {
-          if (!v || typeof v !== 'object') return;
-          const o = v as Record<string, unknown>;
-          if (typeof o._index === 'string') esRan.push(`lookup ${o._index}`);
-          else if (typeof o.index === 'string' && o.id !== undefined) esRan.push(`lookup ${o.index}`);
-          for (const x of Object.values(o)) walk(x);
-        };
-        if (text) walk(JSON.parse(text));
+        if (text) esLookups(JSON.parse(text));
       }
       else if (endpoint === '_reindex') {
         const r = JSON.parse(text) as { source: { index: string | string[] }; dest: { index: string }; script?: { source: string } };
@@ -915,6 +917,7 @@ t.test('property: a second target\'s endpoint spelled as its server routes it, a
     ['POST', '/ok/_search', json, JSON.stringify({ query: lookup }).replace('"index"', '"\\u0069ndex"'), () => esRan.includes('lookup deny')],
     ['POST', '/ok/_search', json, JSON.stringify({ query: { more_like_this: { fields: ['t'], like: [{ _index: 'deny', _id: '1' }] } } }), () => esRan.includes('lookup deny')],
     ['GET', '/ok/_count', json, JSON.stringify({ query: { percolate: { field: 'q', index: 'deny', id: '1' } } }), () => esRan.includes('lookup deny')],
+    ['POST', '/_query', json, JSON.stringify({ query: 'FROM ok | LIMIT 5', filter: lookup }), () => esRan.includes('lookup deny')],
     ['POST', '/ok/_search', 'application/yaml', 'query:\n  terms:\n    user: {index: deny, id: "2", path: followers}\n', () => esRan.includes('lookup deny')],
     ['POST', '/_aliases', 'application/yaml', 'actions:\n  - remove_index: {index: deny}\n', () => esRan.includes('alias-remove_index deny')],
     ['POST', '/_plugins/_ppl', json, ppl('source=ok | lookup deny k'), () => esRan.includes('sql deny')],
