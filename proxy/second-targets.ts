@@ -106,6 +106,9 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   const routed = pipelineIndices(method, url, body);
   if (!Array.isArray(routed)) return routed;
   for (const t of [...indices, ...queried, ...jobs, ...looked, ...routed]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const configured = bucketConfigTargetsOf(method, url, body);
+  if (!Array.isArray(configured)) return configured;
+  for (const b of configured) out.push(bodilessTarget(rawHeaders, 'PUT', b, `its bucket configuration writes into ${new URL(b).host}${new URL(b).pathname.slice(0, 200)}`));
   const deleted = deletedKeysOf(url, body);
   if (!Array.isArray(deleted)) return deleted;
   for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
@@ -857,6 +860,38 @@ function deletedKeysOf(requestUrl: string, body: ServerBody): string[] | Rejecti
   const keys = texts.map(xmlText);
   if (body.truncated || keys.length > MAX_DELETED_KEYS) return refusals.bad(`the request is a multi-object delete whose keys Airlock cannot all read (${body.truncated ? 'a body past the capture cap' : `more than ${MAX_DELETED_KEYS} keys`}): send fewer keys at a time`);
   return [...new Set(keys)].map((k) => new URL(prefix + k.split('/').map((seg) => encodeURIComponent(seg)).join('/'), u).href);
+}
+
+/**
+ * A bucket's configuration that has the store write into another bucket: S3's server access
+ * logging (`PUT /<bucket>?logging`, `<TargetBucket>`), replication (`?replication`, a destination
+ * `<Bucket>` ARN), inventory and analytics exports (`?inventory`, `?analytics`: the bucket's key
+ * list and statistics written to `<S3BucketDestination><Bucket>`), GCS's XML logging
+ * (`<LogBucket>`). From then on the store writes there on its own (an inventory is the bucket's
+ * whole listing): decided as a `PUT` into each bucket named. A name Airlock cannot read is refused.
+ */
+function bucketConfigTargetsOf(method: string, requestUrl: string, body: ServerBody): string[] | Rejection {
+  if (method.toUpperCase() !== 'PUT' || !/[?&](?:logging|replication|inventory|analytics)(?:[=&#]|$)/.test(requestUrl)) return [];
+  if (body.unreadable) return unreadableBody('a bucket configuration', body.unreadable);
+  if (!body.captured.length) return [];
+  const u = new URL(requestUrl);
+  if (u.pathname.split('/').filter(Boolean).length > 1) return [];
+  if (body.truncated) return refusals.bad('the request body is a bucket configuration larger than the capture cap: Airlock cannot read every bucket it names');
+  const xml = xmlWithoutMarkup(body.captured.toString('utf8'));
+  const out = new Set<string>();
+  for (const element of ['targetbucket', 'bucket', 'logbucket']) {
+    const texts = elementTexts(xml, element, MAX_INDICES + 1);
+    if (texts === undefined) return refusals.bad(`a ${element} of the bucket configuration holds markup Airlock does not read`);
+    for (const t of texts) {
+      const v = xmlText(t).trim();
+      const name = /^arn:aws[a-z-]*:s3:::([^/]+)$/.exec(v)?.[1] ?? v;
+      if (!/^[a-z0-9][a-z0-9._-]{0,254}$/i.test(name)) return refusals.bad(`the bucket configuration names a bucket Airlock cannot read (${JSON.stringify(v.slice(0, 80))})`);
+      const service = virtualHostedService(u.hostname);
+      out.add(service ? `${u.protocol}//${name}.${service}${u.port ? `:${u.port}` : ''}/` : new URL(`/${name}/`, u).href);
+      if (out.size > MAX_INDICES) return refusals.bad(`the bucket configuration names more than ${MAX_INDICES} buckets`);
+    }
+  }
+  return [...out];
 }
 
 /**

@@ -201,6 +201,11 @@ const dav = await startUpstream(t, {
       if (davFiles.has(from)) davFiles.set(`/gcs/${gcs[3]}/${decodeURIComponent(gcs[4]!)}`, davFiles.get(from)!);
       return void res.writeHead(davFiles.has(from) ? 200 : 404, { 'content-length': 0 }).end();
     }
+    // S3's logging, replication and inventory configurations: the store writes into the bucket they name.
+    if (req.method === 'PUT' && /[?&](?:logging|replication|inventory)/.test(req.url ?? '')) {
+      for (const m of body.toString().matchAll(/<(?:TargetBucket|Bucket|LogBucket)>(?:arn:aws:s3:::)?([^<]*)</g)) batchRan.push(`CONFIG /${m[1]}/`);
+      return void res.writeHead(200, { 'content-length': 0 }).end();
+    }
     // S3's DeleteObjects (path style: the bucket is the path, the keys are in the XML body).
     if (req.method === 'POST' && new URL(req.url ?? '/', 'http://x').searchParams.has('delete')) {
       // As an XML parser reads the key: character references and entities decoded.
@@ -909,6 +914,7 @@ t.test('property: a second target\'s endpoint spelled as its server routes it, a
     ['POST', '/ok/_search', json, JSON.stringify({ query: { match: { index: 'deny' } } })],
     ['POST', '/_plugins/_ppl', json, ppl('source=ok | join left=a right=b ON a.k = b.k ok2 | fields a')],
     ['POST', '/ok/svc/$BATCH/', json, JSON.stringify({ requests: [{ id: '1', method: 'GET', url: 'dav/a.txt' }] })],
+    ['PUT', '/ok?logging', 'application/xml', '<BucketLoggingStatus><LoggingEnabled><TargetBucket>ok-logs</TargetBucket></LoggingEnabled></BucketLoggingStatus>'],
     ['POST', '/ok/operations', 'application/vnd.api+json; ext="https://jsonapi.org/ext/atomic"', JSON.stringify({ 'atomic:operations': [{ op: 'add', data: { type: 'articles', attributes: {} } }, { op: 'remove', ref: { type: 'articles', id: '1' } }] })],
   ] as const) {
     t.match((await send(method, path, type, body, false)).text, /^HTTP\/1\.1 200/, `control: ${method} ${path} ${body.slice(0, 60)} goes through`);
@@ -937,6 +943,10 @@ t.test('property: a second target\'s endpoint spelled as its server routes it, a
     ['POST', '/keep/operations', 'application/vnd.api+json; ext="https://jsonapi.org/ext/atomic"', JSON.stringify({ 'atomic:operations': [{ op: 'remove', ref: { type: 'logs', id: '1' } }] }), () => batchRan.includes('DELETE /keep/logs/1')],
     ['POST', '/ok/operations', 'application/vnd.api+json', JSON.stringify({ 'atomic:operations': [{ op: 'add', data: { type: 'articles' } }, { op: 'update', href: '/deny/1', data: { type: 'x', id: '1' } }] }), () => batchRan.includes('PATCH /deny/1')],
     ['POST', '/ok/operations', 'application/vnd.api+json', '{"\\u0061tomic:operations":[{"op":"remove","href":"/deny/2"}]}', () => batchRan.includes('DELETE /deny/2')],
+    // A bucket configuration that has the store write into another bucket (logs, replicas, the inventory).
+    ['PUT', '/ok?logging', 'application/xml', '<BucketLoggingStatus xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LoggingEnabled><TargetBucket>deny</TargetBucket><TargetPrefix>l/</TargetPrefix></LoggingEnabled></BucketLoggingStatus>', () => batchRan.includes('CONFIG /deny/')],
+    ['PUT', '/ok?replication', 'application/xml', '<ReplicationConfiguration><Role>arn:aws:iam::1:role/r</Role><Rule><Status>Enabled</Status><Destination><Bucket>arn:aws:s3:::deny</Bucket></Destination></Rule></ReplicationConfiguration>', () => batchRan.includes('CONFIG /deny/')],
+    ['PUT', '/ok?inventory&id=1', 'application/xml', '<InventoryConfiguration><Destination><S3BucketDestination><Bucket>arn:aws:s3:::deny</Bucket><Format>CSV</Format></S3BucketDestination></Destination></InventoryConfiguration>', () => batchRan.includes('CONFIG /deny/')],
     ['POST', '/ok?%64elete', 'application/xml', '<Delete><Object><Key>protected/keep.txt</Key></Object></Delete>', () => !davFiles.has('/ok/protected/keep.txt')],
     ['POST', '/v2/agent/app/blobs/%75ploads/?mount=sha256:5ec&from=deny/db', '', '', () => davFiles.has('/v2/agent/app/blobs/sha256:5ec')],
   ];
