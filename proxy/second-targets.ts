@@ -127,6 +127,9 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   // REBIND moves the resource away from where it was (a delete there); the others read it there.
   const rebind = method.toUpperCase() === 'REBIND';
   for (const href of hrefs) out.push(bodilessTarget(rawHeaders, rebind ? 'DELETE' : 'GET', href, `its ${method.toUpperCase()} ${rebind ? 'moves' : 'reads'} ${new URL(href).pathname.slice(0, 200)}`));
+  const segments = swiftManifestSegmentsOf(method, url, body);
+  if (!Array.isArray(segments)) return segments;
+  for (const t of segments) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const records = salesforceRecordsOf(rawHeaders, method, url, body);
   if (!Array.isArray(records)) return records;
   out.push(...records);
@@ -367,6 +370,41 @@ function swiftTargetsOf(rawHeaders: readonly string[], method: string, requestUr
     under('x-object-manifest', undefined, 'GET', 'reads every object under', true) ??
     out
   );
+}
+
+/**
+ * Swift's static large object manifest (`PUT /v1/<account>/<c>/<o>?multipart-manifest=put`, a JSON
+ * list of segments `{"path": "/<container>/<object>"}`, slo.py): every GET of the manifest returns
+ * the segments joined, so each is decided as a GET of it in the account. A segment path Airlock
+ * cannot read, or a list past the capture, is refused.
+ */
+function swiftManifestSegmentsOf(method: string, requestUrl: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (method.toUpperCase() !== 'PUT' || !requestUrl.includes('multipart-manifest=put')) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/');
+  const v = segs.indexOf('v1');
+  if (u.searchParams.get('multipart-manifest') !== 'put' || v < 0 || segs.length < v + 4 || !segs[v + 1]) return [];
+  if (body.unreadable) return unreadableBody('a Swift manifest', body.unreadable);
+  if (!body.captured.length) return [];
+  if (body.truncated) return refusals.bad('the request body is a Swift manifest larger than the capture cap: Airlock cannot read every segment it joins');
+  let list: unknown;
+  try {
+    list = JSON.parse(body.captured.toString('utf8'));
+  } catch {
+    return []; // not JSON: Swift refuses it
+  }
+  if (!Array.isArray(list) || list.length > MAX_BATCH_CALLS) return refusals.bad(`the Swift manifest is not a list of at most ${MAX_BATCH_CALLS} segments`);
+  const root = segs.slice(0, v + 2).join('/');
+  const out: NamedTarget[] = [];
+  for (const seg of list) {
+    const path = (seg as { path?: unknown } | null)?.path;
+    if (path === undefined && (seg as { data?: unknown } | null)?.data !== undefined) continue; // inline data
+    const parts = typeof path === 'string' ? path.replace(/^\/+/, '').split('/') : [];
+    if (parts.length < 2 || !parts[0] || !parts[1] || parts.some((p) => p === '.' || p === '..')) return refusals.bad(`a segment of the Swift manifest names no <container>/<object> Airlock can read (${JSON.stringify(String(path).slice(0, 80))})`);
+    const target = `${root}/${parts.map((p) => encodeURIComponent(p)).join('/')}`;
+    out.push({ method: 'GET', url: new URL(target, u).href, why: `its manifest joins segment ${target.slice(0, 200)}` });
+  }
+  return out;
 }
 
 /** Headers naming the object a copy reads: S3's CopyObject and UploadPartCopy, GCS's XML API (a bucket/key); Azure's (a URL, any host). */

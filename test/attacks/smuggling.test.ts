@@ -178,6 +178,11 @@ const dav = await startUpstream(t, {
     // account (or the one an `…-Account` header names), percent-decoded, a leading `/` optional.
     const swift = /^\/v1\/([^/]+)\/[^/]+\/.+$/.exec(src);
     const h = (name: string): string | undefined => req.headers[name] as string | undefined;
+    // A static large object manifest: each segment's path (under the account) is joined on every GET.
+    if (swift && req.method === 'PUT' && new URL(req.url ?? '/', 'http://x').searchParams.get('multipart-manifest') === 'put') {
+      for (const seg of JSON.parse(body.toString()) as Array<{ path?: string }>) if (seg.path) swiftRan.push(`segment /v1/${swift[1]}/${seg.path.replace(/^\/+/, '')}`);
+      return void res.writeHead(201, { 'content-length': 0 }).end();
+    }
     if (swift && (h('x-copy-from') ?? h('x-symlink-target') ?? h('x-object-manifest') ?? (req.method === 'COPY' ? h('destination') : undefined)) !== undefined) {
       const named = (v: string, account?: string): string => `/v1/${account ?? swift[1]}/${decodeURIComponent(v).replace(/^\/+/, '')}`;
       if (req.method === 'PUT' && h('x-copy-from')) {
@@ -977,6 +982,10 @@ t.test('property: a second target\'s endpoint spelled as its server routes it, a
     const [res] = parseResponses(text);
     t.ok(res?.status === 403 && isProblem(res), `Swift ${method} with ${extra.replace(/\r\n/g, ', ')}: 403 (${res?.status})`);
   }
+  // A static large object manifest joining a denied segment.
+  const slo = JSON.stringify([{ path: '/ok/a.txt' }, { path: '/private/secret.txt' }]);
+  const [sloRes] = parseResponses((await rawToProxy(a.port, `PUT http://${dHost}/v1/AUTH_a/ok/big?multipart-manifest=put HTTP/1.1\r\nHost: ${dHost}\r\n${auth}Content-Type: application/json\r\nContent-Length: ${slo.length}\r\n\r\n${slo}`, { responses: 1 })).text);
+  t.ok(sloRes?.status === 403 && isProblem(sloRes), `a Swift manifest joining a denied segment: 403 (${sloRes?.status})`);
   t.notOk(swiftRan.some((r) => r.includes('/private/') || r.includes('AUTH_b')), 'the Swift server never read or wrote the denied container or account');
   // Two Content-Type headers: Node (this server) and Go read the first, Airlock's batch reader took
   // the last, so a batch read under boundary B (a text part) ran under A (a call to /deny).
