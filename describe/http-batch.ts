@@ -33,8 +33,12 @@ export function httpBatchCalls(text: string, contentType: string): BatchCall[] |
   return others.n ? 'unreadable' : calls;
 }
 
-/** A part header declaring an HTTP call (anywhere: the structure is read after). */
-const declaresCall = /^content-type:[ \t]*application\/http[ \t]*(;|$)/im;
+/**
+ * A part header declaring an HTTP call (anywhere: the structure is read after). Its name as
+ * Microsoft.OData.Core reads it: what comes before the first `:`, blanks trimmed
+ * (`Content-Type : application/http` is a call to ASP.NET OData).
+ */
+const declaresCall = /^[ \t]*content-type[ \t]*:[ \t]*application\/http[ \t]*(;|$)/im;
 
 function batchLevel(text: string, type: string, depth: number, out: BatchCall[], others: { n: number }): boolean {
   // Every boundary a server may take from the type (describe/multipart.ts): one, or it is not read one way.
@@ -45,7 +49,7 @@ function batchLevel(text: string, type: string, depth: number, out: BatchCall[],
   if (close < 0) return false;
   for (const part of parts.slice(1, close)) {
     const [outer, inner] = splitHead(part.replace(/^[ \t]*\r?\n/, ''));
-    const nested = inner === undefined ? null : /^content-type:[ \t]*(multipart\/[^\r\n]*)/im.exec(outer);
+    const nested = inner === undefined ? null : /^[ \t]*content-type[ \t]*:[ \t]*(multipart\/[^\r\n]*)/im.exec(outer);
     if (nested) {
       if (!batchLevel(inner!, nested[1]!, depth + 1, out, others)) return false;
       continue;

@@ -60,19 +60,27 @@ export function endToEnd(raw: string[], extraDrop?: Set<string>): Array<[string,
 const framingNames = new Set(['content-length', 'transfer-encoding', 'content-type', 'content-encoding', 'keep-alive', 'proxy-connection']);
 
 /**
- * Why a request header would be read by a CGI-style server (headers as `HTTP_` + the name
+ * Why a request header would be read by a server (a CGI-style one: headers as `HTTP_` + the name
  * upper-cased, `-` as `_`) as something Airlock and the policy did not read, or undefined:
  * - one of `framingNames` spelled with another separator than `-` (`Transfer_Encoding`,
  *   `content_length`, `Content.Type`: lighttpd keys every non-alphanumeric as `_`): such a server
  *   frames or reads the body otherwise than Airlock and the policy did (a chunked terminator in a
  *   body ends it there, and what follows is a request nobody decided);
+ * - a second Content-Type header (servers take the first, the last or both);
  * - `Proxy` (any case): it becomes `HTTP_PROXY`, the variable HTTP clients take for their proxy,
  *   so the service's own outgoing requests (and what it sends in them) go to the server it names
  *   ("httpoxy": PHP's Guzzle, Go's net/http/cgi, Python under CGI). No client needs to send it.
  */
 export function misreadHeader(raw: readonly string[]): string | undefined {
+  let types = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    // Content-Type is one value (RFC 9110 §8.3): of two, Node and Go read the first, ASP.NET Core
+    // joins them, Airlock's readers the one they look for; a batch read under one boundary ran
+    // under the other.
+    if (name.length === 12 && name.toLowerCase() === 'content-type' && ++types > 1) {
+      return 'more than one Content-Type header, which servers read differently (the first, the last, or both joined): send one';
+    }
     if (name.length === 5 && name.toLowerCase() === 'proxy') {
       return 'a "Proxy" header, which CGI-style servers hand their application as HTTP_PROXY, the proxy its own HTTP clients then use ("httpoxy"): send none';
     }

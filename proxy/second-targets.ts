@@ -36,18 +36,26 @@ export interface SecondTarget {
  * What the request also does, for the pipeline to decide; undefined for the usual request (none of
  * the above); a refusal when a second target cannot be read one way.
  */
-export function secondTargets(rawHeaders: string[], url: string, captured: CapturedBody, method = 'GET'): SecondTarget[] | { refusal: Rejection } | undefined {
+export function secondTargets(rawHeaders: string[], requestUrl: string, captured: CapturedBody, method = 'GET'): SecondTarget[] | { refusal: Rejection } | undefined {
+  const url = routedUrl(requestUrl);
   const out: SecondTarget[] = [];
   const destination = destinationOf(rawHeaders, url);
   if (destination !== undefined) {
     if (typeof destination !== 'string') return { refusal: destination };
     out.push(bodilessTarget(rawHeaders, 'PUT', destination, `its Destination ${new URL(destination).pathname.slice(0, 200)} (written by a COPY or MOVE)`, destinationHeader));
   }
-  const source = copySourceOf(rawHeaders, url);
-  if (source !== undefined) {
-    if (typeof source !== 'string') return { refusal: source };
-    out.push(bodilessTarget(rawHeaders, 'GET', source, `its copy source ${new URL(source).host}${new URL(source).pathname.slice(0, 200)} (read by the copy)`, copySourceHeaders));
+  const copied = copySourceOf(rawHeaders, url);
+  if (copied !== undefined) {
+    if (!('url' in copied)) return { refusal: copied };
+    const { url: source, moves } = copied;
+    const named = `${new URL(source).host}${new URL(source).pathname.slice(0, 200)}`;
+    out.push(bodilessTarget(rawHeaders, 'GET', source, `its ${moves ? 'rename' : 'copy'} source ${named} (read by the ${moves ? 'rename' : 'copy'})`, copySourceHeaders));
+    // A rename moves the source away: a delete there as well.
+    if (moves) out.push(bodilessTarget(rawHeaders, 'DELETE', source, `its rename source ${named} (moved away by the rename)`, copySourceHeaders));
   }
+  const swift = swiftTargetsOf(rawHeaders, method, url);
+  if (!Array.isArray(swift)) return { refusal: swift };
+  for (const t of swift) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why, swiftHeaders));
   const written = gcsCopyTargetOf(url);
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
   for (const t of indexListOf(method, url)) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
@@ -60,8 +68,30 @@ export function secondTargets(rawHeaders: string[], url: string, captured: Captu
   return out.length ? out : undefined;
 }
 
+/**
+ * The URL as servers route it, which the readers below match: percent-escapes of characters that
+ * change no structure undone — in the path letters, digits, `-_~$:@,` (ASP.NET Core, Go's net/http
+ * and gorilla/mux, Express and Rack route on the decoded path: `/odata/%24batch` is OData's
+ * `$batch`, `/v2/r/blobs/%75ploads/` a registry's upload), in the query letters, digits and `-_~`
+ * (Go's `Query()` decodes names: `?%64elete` is MinIO's multi-object delete). `%2E`, `%2F`, `%3F`,
+ * `%25` stay escaped (they change the path's structure; path-ambiguity.ts judges those).
+ */
+export function routedUrl(url: string): string {
+  if (!url.includes('%')) return url;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q);
+  const undo = (s: string, keep: RegExp): string => s.replace(/%([0-9A-Fa-f]{2})/g, (e, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return keep.test(c) ? c : e;
+  });
+  return undo(path, /^[A-Za-z0-9\-_~$:@,]$/) + undo(query, /^[A-Za-z0-9\-_~]$/);
+}
+
 /** The second targets a body names, read one way, into `out`; the refusal when one cannot be read. */
 function bodyTargets(rawHeaders: string[], method: string, url: string, body: ServerBody, out: SecondTarget[]): Rejection | undefined {
+  const format = elasticBodyFormat(rawHeaders, url);
+  if (format) return refusals.bad(`the request body is an Elasticsearch body in ${format}, which Elasticsearch reads as it reads JSON and Airlock reads only as JSON: it cannot decide the indices it names; send it as JSON`);
   const named = documentsNamedBy(url, body);
   if (!Array.isArray(named)) return named;
   for (const d of named) out.push(bodilessTarget(rawHeaders, d.method, d.url, d.why));
@@ -71,7 +101,14 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   if (!Array.isArray(queried)) return queried;
   const jobs = jobIndices(url, body);
   if (!Array.isArray(jobs)) return jobs;
-  for (const t of [...indices, ...queried, ...jobs]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const looked = lookedUpDocuments(url, body);
+  if (!Array.isArray(looked)) return looked;
+  const routed = pipelineIndices(method, url, body);
+  if (!Array.isArray(routed)) return routed;
+  for (const t of [...indices, ...queried, ...jobs, ...looked, ...routed]) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const configured = bucketConfigTargetsOf(method, url, body);
+  if (!Array.isArray(configured)) return configured;
+  for (const b of configured) out.push(bodilessTarget(rawHeaders, 'PUT', b, `its bucket configuration writes into ${new URL(b).host}${new URL(b).pathname.slice(0, 200)}`));
   const deleted = deletedKeysOf(url, body);
   if (!Array.isArray(deleted)) return deleted;
   for (const key of deleted) out.push(bodilessTarget(rawHeaders, 'DELETE', key, `its multi-object delete removes ${new URL(key).pathname.slice(0, 200)}`));
@@ -90,9 +127,79 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   // REBIND moves the resource away from where it was (a delete there); the others read it there.
   const rebind = method.toUpperCase() === 'REBIND';
   for (const href of hrefs) out.push(bodilessTarget(rawHeaders, rebind ? 'DELETE' : 'GET', href, `its ${method.toUpperCase()} ${rebind ? 'moves' : 'reads'} ${new URL(href).pathname.slice(0, 200)}`));
+  const segments = swiftManifestSegmentsOf(method, url, body);
+  if (!Array.isArray(segments)) return segments;
+  for (const t of segments) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const records = salesforceRecordsOf(rawHeaders, method, url, body);
   if (!Array.isArray(records)) return records;
   out.push(...records);
+  const atomic = atomicOperationsOf(rawHeaders, url, body);
+  if (!Array.isArray(atomic)) return atomic;
+  out.push(...atomic);
+  return undefined;
+}
+
+/**
+ * JSON:API's Atomic Operations extension (`{"atomic:operations": [{op, ref | href, data}]}`,
+ * JsonApiDotNetCore, Graphiti and others, usually `POST …/operations`): the server runs each
+ * operation on the resource it names — `href` as a URL, `ref` (or `data`) as `<type>/<id>` under
+ * the endpoint's namespace (its parent), `relationship` below that — `add` as a POST, `update` as a
+ * PATCH, `remove` as a DELETE. Each is decided as that request; an operation Airlock cannot read
+ * (no target, an unknown `op`, past the capture, more than MAX_BATCH_CALLS) is refused.
+ */
+function atomicOperationsOf(rawHeaders: readonly string[], url: string, body: ServerBody): SecondTarget[] | Rejection {
+  if (body.unreadable || !body.captured.length) return [];
+  // Bytes first: most bodies cannot name the member (as sent, or escaped in JSON).
+  if (!body.captured.includes('atomic:operations') && !(body.captured.includes('\\u') && body.captured.includes('operations'))) return [];
+  const text = body.captured.toString('utf8');
+  const o = parseObject(text);
+  const ops = o?.['atomic:operations'];
+  if (ops === undefined) return [];
+  const ambiguous = ambiguousEnvelope(text, o);
+  if (ambiguous) return ambiguous;
+  if (body.truncated) return refusals.bad('the request body is a JSON:API atomic operations list larger than the capture cap: Airlock cannot read each operation, and the server runs each of them');
+  if (!Array.isArray(ops) || ops.length > MAX_BATCH_CALLS) return refusals.bad(`the request body's atomic:operations is not a list of at most ${MAX_BATCH_CALLS} operations`);
+  const namespace = new URL('./', url).href;
+  const out: SecondTarget[] = [];
+  const seg = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' && v !== '.' && v !== '..' ? encodeURIComponent(v) : typeof v === 'number' ? String(v) : undefined);
+  for (const [n, raw] of ops.entries()) {
+    const op = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as { op?: unknown; ref?: { type?: unknown; id?: unknown; lid?: unknown; relationship?: unknown }; href?: unknown; data?: { type?: unknown; id?: unknown } };
+    const how = op.op === 'add' ? 'POST' : op.op === 'update' ? 'PATCH' : op.op === 'remove' ? 'DELETE' : undefined;
+    if (!how) return refusals.bad(`operation ${n + 1} of the atomic:operations list has no op Airlock reads (add, update, remove)`);
+    let target: string | Rejection;
+    if (typeof op.href === 'string') target = sameOrigin(op.href, url, `operation ${n + 1} of the atomic:operations list`);
+    else {
+      const named = op.ref ?? (Array.isArray(op.data) ? undefined : op.data);
+      const type = seg(named?.type);
+      const id = seg(named?.id) ?? seg((named as { lid?: unknown } | undefined)?.lid);
+      const relationship = op.ref ? seg(op.ref.relationship) : undefined;
+      if (!type || (how !== 'POST' && !id) || (op.ref?.relationship !== undefined && !relationship)) return refusals.bad(`operation ${n + 1} of the atomic:operations list names no resource Airlock can read`);
+      const path = `${type}${id && !(how === 'POST' && !op.ref) ? `/${id}` : ''}${relationship ? `/relationships/${relationship}` : ''}`;
+      target = sameOrigin(path, namespace, `operation ${n + 1} of the atomic:operations list`);
+    }
+    if (typeof target !== 'string') return target;
+    const data = op.data === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify({ data: op.data }));
+    const headers = ['host', new URL(target).host, ...(data.length ? ['content-type', 'application/vnd.api+json'] : [])];
+    out.push({ request: { method: how, url: target, headers: pairs(headers), body: data, bodyTruncated: false }, why: `operation ${n + 1} of its atomic:operations (${how} ${new URL(target).pathname.slice(0, 200)})` });
+  }
+  return out;
+}
+
+/** Elasticsearch endpoints whose body the readers below read for indices and documents. */
+const elasticBodyPaths = /\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|sql|query|ppl|transform|enrich|ml|rollup|snapshot|search|count|delete_by_query|update_by_query|explain|validate|async_search|knn_search|rank_eval|termvectors|ingest)(?:[/?#]|$)/;
+
+/**
+ * The format other than JSON an Elasticsearch/OpenSearch body is sent in, when one of the readers
+ * below would read it: both read YAML, CBOR and Smile bodies (by `Content-Type`, any API) as they
+ * read JSON, so `POST /_aliases` with a YAML `remove_index: {index: users}` deletes `users` while
+ * a JSON reading finds nothing. Undefined for JSON and for other requests.
+ */
+function elasticBodyFormat(rawHeaders: readonly string[], url: string): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length !== 12 || rawHeaders[i]!.toLowerCase() !== 'content-type') continue;
+    const format = /(yaml|cbor|smile)/i.exec(rawHeaders[i + 1]!)?.[1];
+    if (format && elasticBodyPaths.test(url)) return format.toUpperCase();
+  }
   return undefined;
 }
 
@@ -200,8 +307,117 @@ function destinationOf(rawHeaders: readonly string[], requestUrl: string): strin
   return sameOrigin(value, requestUrl, 'its Destination header');
 }
 
+/** Headers of OpenStack Swift (and Ceph RGW's Swift API) naming another object or account. */
+const swiftHeaders = new Set(['destination', 'destination-account', 'x-copy-from', 'x-copy-from-account', 'x-symlink-target', 'x-symlink-target-account', 'x-object-manifest']);
+
+/**
+ * OpenStack Swift (Ceph RGW's Swift API too) names objects in headers relative to the request's
+ * account, not the host's root: `PUT /v1/AUTH_a/c/o` with `X-Copy-From: /private/secret` copies
+ * `/v1/AUTH_a/private/secret` (`X-Copy-From-Account: AUTH_b` from another account), a `COPY`'s
+ * `Destination: /private/x` writes `/v1/AUTH_a/private/x` (`Destination-Account` in another
+ * account), `X-Symlink-Target: private/secret` makes the object read the target on every GET,
+ * `X-Object-Manifest: private/prefix` makes it read every object under the prefix (Swift's
+ * copy.py, symlink.py, dlo.py: values percent-decoded, a leading `/` optional). On a path shaped
+ * like Swift's (`…/v1/<account>/<container>/<object>`) each is decided as that read or write in
+ * the account (the absolute reading of `Destination` is decided as well, above); a value that is
+ * not `<container>/<object>`, or a header given twice, is refused.
+ */
+function swiftTargetsOf(rawHeaders: readonly string[], method: string, requestUrl: string): NamedTarget[] | Rejection {
+  const values = new Map<string, string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length < 11 || name.length > 24) continue;
+    const key = serverHeaderKey(name);
+    if (!swiftHeaders.has(key)) continue;
+    if (values.has(key)) {
+      if (key === 'destination') continue; // destinationOf refuses it
+      return refusals.bad(`the request carries more than one ${name} header (servers read the first or the last)`);
+    }
+    values.set(key, rawHeaders[i + 1]!.trim());
+  }
+  if (!values.size || (values.size === 1 && values.has('destination') && method.toUpperCase() !== 'COPY')) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/');
+  const v = segs.indexOf('v1');
+  // `/v1/<account>/<container>/<object>` (any prefix before `v1`: Ceph's `/swift/v1/…`).
+  if (v < 0 || segs.length < v + 4 || !segs[v + 1] || !segs[v + 2]) return [];
+  const root = segs.slice(0, v + 1).join('/');
+  const out: NamedTarget[] = [];
+  const under = (header: string, accountHeader: string | undefined, how: string, why: string, prefix = false): Rejection | undefined => {
+    const raw = values.get(header);
+    if (raw === undefined) return undefined;
+    let value: string;
+    try {
+      value = decodeURIComponent(raw);
+    } catch {
+      return refusals.bad(`the request carries a ${header} header Airlock cannot decode (${JSON.stringify(raw.slice(0, 80))})`);
+    }
+    const path = value.startsWith('/') && !prefix ? value : `/${value}`;
+    const parts = path.split('/');
+    if (parts.length < 3 || !parts[1] || (!prefix && !parts[2]) || parts.some((p) => p === '.' || p === '..')) {
+      return refusals.bad(`the request carries a ${header} header that is not <container>/<object> (${JSON.stringify(raw.slice(0, 80))})`);
+    }
+    const account = (accountHeader && values.get(accountHeader)) || decodeURIComponent(segs[v + 1]!);
+    if (/[/?#]/.test(account)) return refusals.bad(`the request carries a ${accountHeader ?? 'Swift'} account that is not one name (${JSON.stringify(account.slice(0, 80))})`);
+    const target = `${root}/${encodeURIComponent(account)}${parts.map((p, i) => (i ? encodeURIComponent(p) : '')).join('/')}`;
+    out.push({ method: how, url: new URL(target, u).href, why: `its ${header} ${why} ${target.slice(0, 200)}` });
+    return undefined;
+  };
+  return (
+    (method.toUpperCase() === 'COPY' ? under('destination', 'destination-account', 'PUT', 'writes') : undefined) ??
+    under('x-copy-from', 'x-copy-from-account', 'GET', 'reads') ??
+    under('x-symlink-target', 'x-symlink-target-account', 'GET', 'links to') ??
+    under('x-object-manifest', undefined, 'GET', 'reads every object under', true) ??
+    out
+  );
+}
+
+/**
+ * Swift's static large object manifest (`PUT /v1/<account>/<c>/<o>?multipart-manifest=put`, a JSON
+ * list of segments `{"path": "/<container>/<object>"}`, slo.py): every GET of the manifest returns
+ * the segments joined, so each is decided as a GET of it in the account. A segment path Airlock
+ * cannot read, or a list past the capture, is refused.
+ */
+function swiftManifestSegmentsOf(method: string, requestUrl: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (method.toUpperCase() !== 'PUT' || !requestUrl.includes('multipart-manifest=put')) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/');
+  const v = segs.indexOf('v1');
+  if (u.searchParams.get('multipart-manifest') !== 'put' || v < 0 || segs.length < v + 4 || !segs[v + 1]) return [];
+  if (body.unreadable) return unreadableBody('a Swift manifest', body.unreadable);
+  if (!body.captured.length) return [];
+  if (body.truncated) return refusals.bad('the request body is a Swift manifest larger than the capture cap: Airlock cannot read every segment it joins');
+  let list: unknown;
+  try {
+    list = JSON.parse(body.captured.toString('utf8'));
+  } catch {
+    return []; // not JSON: Swift refuses it
+  }
+  if (!Array.isArray(list) || list.length > MAX_BATCH_CALLS) return refusals.bad(`the Swift manifest is not a list of at most ${MAX_BATCH_CALLS} segments`);
+  const root = segs.slice(0, v + 2).join('/');
+  const out: NamedTarget[] = [];
+  for (const seg of list) {
+    const path = (seg as { path?: unknown } | null)?.path;
+    if (path === undefined && (seg as { data?: unknown } | null)?.data !== undefined) continue; // inline data
+    const parts = typeof path === 'string' ? path.replace(/^\/+/, '').split('/') : [];
+    if (parts.length < 2 || !parts[0] || !parts[1] || parts.some((p) => p === '.' || p === '..')) return refusals.bad(`a segment of the Swift manifest names no <container>/<object> Airlock can read (${JSON.stringify(String(path).slice(0, 80))})`);
+    const target = `${root}/${parts.map((p) => encodeURIComponent(p)).join('/')}`;
+    out.push({ method: 'GET', url: new URL(target, u).href, why: `its manifest joins segment ${target.slice(0, 200)}` });
+  }
+  return out;
+}
+
 /** Headers naming the object a copy reads: S3's CopyObject and UploadPartCopy, GCS's XML API (a bucket/key); Azure's (a URL, any host). */
-const copySourceHeaders = new Set(['x-amz-copy-source', 'x-goog-copy-source', 'x-ms-copy-source']);
+const copySourceHeaders = new Set(['x-amz-copy-source', 'x-goog-copy-source', 'x-ms-copy-source', ...renameSourceHeaders()]);
+
+/**
+ * Headers naming the object a rename moves (read there, gone from there): S3's RenameObject
+ * (`x-amz-rename-source: /bucket/key`, directory buckets), Azure Data Lake's Path Create in rename
+ * mode (`x-ms-rename-source: /filesystem/path`), Azure Files' Rename (`x-ms-file-rename-source`, a URL).
+ */
+function renameSourceHeaders(): string[] {
+  return ['x-amz-rename-source', 'x-ms-rename-source', 'x-ms-file-rename-source'];
+}
 
 /**
  * The service's own name of a host that names the bucket before it (virtual-hosted style, dotted
@@ -220,7 +436,8 @@ function virtualHostedService(host: string): string | undefined {
   if (labels[end - 1] !== 'com' || labels[end - 2] !== 'amazonaws') return undefined;
   // The bucket is the shortest run of labels before one that is `s3` or starts `s3-`.
   for (let i = 1; i < end - 2; i++) {
-    if (labels[i] !== 's3' && !/^s3-[a-z0-9-]+$/.test(labels[i]!)) continue;
+    // `s3express-<zone>` names a directory bucket's zonal endpoint.
+    if (labels[i] !== 's3' && !/^s3(?:express)?-[a-z0-9-]+$/.test(labels[i]!)) continue;
     if (!labels.slice(i + 1, end - 2).every((l) => /^[a-z0-9-]+$/.test(l))) continue;
     const service = from(i);
     if (service) return service;
@@ -232,30 +449,33 @@ function virtualHostedService(host: string): string | undefined {
  * The URL of the object a copy reads (`x-amz-copy-source: /bucket/key`, `x-goog-copy-source`), as
  * a GET of it would be sent to this server: under the host with the source's bucket first for a
  * virtual-hosted request (`dst.s3.amazonaws.com` copies from `src.s3.amazonaws.com/key`), as the
- * path on the same host otherwise (path style: S3's and GCS's own hosts, R2, MinIO). A refusal
- * for two such headers or a source path that can mean two things; undefined when there is none.
+ * path on the same host otherwise (path style: S3's and GCS's own hosts, R2, MinIO); a rename's
+ * source likewise, `moves` set. A refusal for two such headers or a source path that can mean
+ * two things; undefined when there is none.
  */
-function copySourceOf(rawHeaders: readonly string[], requestUrl: string): string | Rejection | undefined {
+function copySourceOf(rawHeaders: readonly string[], requestUrl: string): { url: string; moves: boolean } | Rejection | undefined {
   let value: string | undefined;
   let azure = false;
+  let moves = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.length < 16 || rawHeaders[i]!.length > 18) continue;
+    if (rawHeaders[i]!.length < 16 || rawHeaders[i]!.length > 23) continue;
     const key = serverHeaderKey(rawHeaders[i]!);
     if (!copySourceHeaders.has(key)) continue;
-    if (value !== undefined) return refusals.bad('the request carries more than one copy source header (servers read the first or the last)');
+    if (value !== undefined) return refusals.bad('the request carries more than one copy or rename source header (servers read the first or the last)');
     value = rawHeaders[i + 1]!.trim();
-    azure = key === 'x-ms-copy-source';
+    azure = key === 'x-ms-copy-source' || (key === 'x-ms-file-rename-source' && /^https?:/i.test(value));
+    moves = renameSourceHeaders().includes(key);
   }
   if (value === undefined) return undefined;
   // Azure's Copy Blob and Put Blob/Block From URL fetch the URL given, on any host: a GET of it.
   if (azure) {
-    if (!/^https?:\/\/[^/]/i.test(value) || pathAmbiguity(rawPathOf(value))) return refusals.bad(`the request carries an x-ms-copy-source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
+    if (!/^https?:\/\/[^/]/i.test(value) || pathAmbiguity(rawPathOf(value))) return refusals.bad(`the request carries an Azure copy or rename source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
     try {
       const u = new URL(value);
       u.hash = '';
-      return u.href;
+      return { url: u.href, moves };
     } catch {
-      return refusals.bad(`the request carries an x-ms-copy-source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
+      return refusals.bad(`the request carries an Azure copy or rename source that is not one readable URL (${JSON.stringify(value.slice(0, 80))})`);
     }
   }
   const [path = '', query] = value.replace(/^\/+/, '').split('?', 2) as [string, string?];
@@ -266,7 +486,7 @@ function copySourceOf(rawHeaders: readonly string[], requestUrl: string): string
   const host = service ? `${path.slice(0, slash)}.${service}${base.port ? `:${base.port}` : ''}` : base.host;
   const key = service ? path.slice(slash) : `/${path}`;
   try {
-    return new URL(`${base.protocol}//${host}${key}${query === undefined ? '' : `?${query}`}`).href;
+    return { url: new URL(`${base.protocol}//${host}${key}${query === undefined ? '' : `?${query}`}`).href, moves };
   } catch {
     return refusals.bad(`the request carries a copy source that is not one readable bucket/key (${JSON.stringify(value.slice(0, 80))})`);
   }
@@ -318,9 +538,10 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
   const composite = /\/services\/data\/[^/]+\/composite(?:\/batch)?\/?(?:[?#]|$)/.test(url);
   // Azure Resource Manager's batch (`POST management.azure.com/batch`, `{"requests": [{"httpMethod", "url"}]}`)
   // and SCIM's bulk (RFC 7644 §3.7: `POST <root>/Bulk`, `{"Operations": [{"method", "path", "data"}]}`).
-  const plainBatch = /\/batch\/?(?:[?#]|$)/.test(url);
-  const scim = /\/bulk\/?(?:[?#]|$)/i.test(url);
-  if (!composite && !plainBatch && !scim && !/\/\$batch(?:[?#]|$)/.test(url)) return undefined;
+  // ASP.NET Core (OData, Graph, ARM) matches route literals without case and past a trailing slash.
+  const plainBatch = /\/batch\/*(?:[?#]|$)/i.test(url);
+  const scim = /\/bulk\/*(?:[?#]|$)/i.test(url);
+  if (!composite && !plainBatch && !scim && !/\/\$batch\/*(?:[?#]|$)/i.test(url)) return undefined;
   if (body.unreadable) return unreadableBody('a JSON batch of calls', body.unreadable);
   if (!body.captured.length) return undefined;
   if (body.truncated) return refusals.bad('the request body is a JSON batch larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
@@ -333,6 +554,7 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
   }
   const ambiguous = ambiguousEnvelope(text, json);
   if (ambiguous) return ambiguous;
+  json = serverKeys(json);
   // Salesforce: `compositeRequest` (absolute paths), `batchRequests` (paths under /services/data/).
   const o = json && typeof json === 'object' && !Array.isArray(json) ? (json as { requests?: unknown; compositeRequest?: unknown; batchRequests?: unknown; Operations?: unknown }) : undefined;
   const requests = composite ? o?.compositeRequest ?? o?.batchRequests : scim && !plainBatch ? o?.Operations : o?.requests;
@@ -340,7 +562,8 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
   // `/batch` and `/Bulk` name other APIs' endpoints too: only a list of calls (a method and a target) is one.
   if ((plainBatch || scim) && !requests.some((r) => r && typeof r === 'object' && ('httpMethod' in r || ('method' in r && ('url' in r || 'path' in r))))) return undefined;
   // SCIM's paths are under the service root, the Bulk endpoint's parent.
-  const base = composite && o?.batchRequests !== undefined && o.compositeRequest === undefined ? new URL('/services/data/', url).href : scim && !plainBatch ? scimRoot(url) : url;
+  // OData resolves a call's url against the service root: `$batch/`'s trailing slash left out.
+  const base = composite && o?.batchRequests !== undefined && o.compositeRequest === undefined ? new URL('/services/data/', url).href : scim && !plainBatch ? scimRoot(url) : withoutTrailingSlash(url);
   if (requests.length > MAX_BATCH_CALLS) return refusals.bad(`the request body is a JSON batch of more than ${MAX_BATCH_CALLS} calls`);
   const graph = new URL(url).hostname === 'graph.microsoft.com';
   const out: SecondTarget[] = [];
@@ -378,6 +601,16 @@ function filledPath(target: string, marker: string): Rejection | undefined {
   const at = path.indexOf(marker);
   if (at < 0 || path.indexOf('/', at) < 0) return undefined;
   return refusals.bad(`a call of the batch names a path the server fills from an earlier answer (${JSON.stringify(path.slice(0, 80))}): Airlock cannot decide where it acts`);
+}
+
+/** The URL with its path's trailing slashes left out (`…/$batch/` → `…/$batch`), query and all. */
+function withoutTrailingSlash(url: string): string {
+  const u = new URL(url);
+  if (!u.pathname.endsWith('/') || u.pathname === '/') return url;
+  let end = u.pathname.length;
+  while (end > 1 && u.pathname[end - 1] === '/') end--;
+  u.pathname = u.pathname.slice(0, end);
+  return u.href;
 }
 
 /** A SCIM Bulk endpoint's service root: `/scim/v2/Bulk` → `/scim/v2/`. */
@@ -418,7 +651,7 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
       } else if (json) {
         const text = bytes.toString('utf8');
         const o = parseObject(text);
-        const list = o?.batch;
+        const list = o === undefined ? undefined : serverKeys(o).batch;
         if (list !== undefined) {
           const ambiguous = ambiguousEnvelope(text, o);
           if (ambiguous) return ambiguous;
@@ -439,6 +672,7 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
     }
     const ambiguous = ambiguousEnvelope(value, list);
     if (ambiguous) return ambiguous;
+    list = serverKeys(list);
     if (!Array.isArray(list) || !list.some((c) => c && typeof c === 'object' && 'relative_url' in c)) continue;
     if (body.truncated) return refusals.bad('the request carries a Graph API batch in a body larger than the capture cap: Airlock cannot read each call, and the server runs each of them');
     if (list.length + out.length > MAX_BATCH_CALLS) return refusals.bad(`the request carries a Graph API batch of more than ${MAX_BATCH_CALLS} calls`);
@@ -475,10 +709,11 @@ function salesforceRecordsOf(rawHeaders: readonly string[], method: string, url:
   if (!body.captured.length) return [];
   if (body.truncated) return refusals.bad('the request body is a Salesforce envelope of records larger than the capture cap: Airlock cannot read each record, and the server writes each of them');
   const text = body.captured.toString('utf8');
-  const o = parseObject(text);
-  if (!o) return [];
-  const ambiguous = ambiguousEnvelope(text, o);
+  const parsed = parseObject(text);
+  if (!parsed) return [];
+  const ambiguous = ambiguousEnvelope(text, parsed);
   if (ambiguous) return ambiguous;
+  const o = serverKeys(parsed);
   const base = m[1]!;
   if (m[2] === 'graph') {
     const out: SecondTarget[] = [];
@@ -570,7 +805,8 @@ function documentsNamedBy(requestUrl: string, body: ServerBody): NamedTarget[] |
   const seg = (v: string): string => v.split('/').map((x) => encodeURIComponent(x)).join('/');
   if (compose) {
     if (compose[1] !== undefined) {
-      const o = parseObject(text);
+      const parsed = parseObject(text);
+      const o = parsed && serverKeys(parsed);
       for (const src of Array.isArray(o?.sourceObjects) ? o.sourceObjects : []) {
         const name = (src as { name?: unknown } | null)?.name;
         if (typeof name === 'string') add('GET', `${u.pathname.startsWith('/storage/v1/') ? '/storage/v1' : ''}/b/${compose[1]}/o/${encodeURIComponent(name)}`, `its compose reads ${name.slice(0, 200)}`);
@@ -581,9 +817,10 @@ function documentsNamedBy(requestUrl: string, body: ServerBody): NamedTarget[] |
       for (const name of names) add('GET', `/${compose[2]}/${seg(xmlText(name))}`, `its compose reads ${xmlText(name).slice(0, 200)}`);
     }
   } else {
-    const o = parseObject(text);
-    const ambiguous = o ? ambiguousEnvelope(text, o) : undefined;
+    const parsed = parseObject(text);
+    const ambiguous = parsed ? ambiguousEnvelope(text, parsed) : undefined;
     if (ambiguous) return ambiguous;
+    const o = parsed && serverKeys(parsed);
     const root = `/${u.pathname.split('/').filter(Boolean)[0]}/`;
     const doc = (name: unknown): string | undefined => (typeof name === 'string' && /^projects\/[^/]+\/databases\/[^/]+\/documents\//.test(name) ? name : undefined);
     const kind = firestore![2]!;
@@ -661,6 +898,38 @@ function deletedKeysOf(requestUrl: string, body: ServerBody): string[] | Rejecti
   const keys = texts.map(xmlText);
   if (body.truncated || keys.length > MAX_DELETED_KEYS) return refusals.bad(`the request is a multi-object delete whose keys Airlock cannot all read (${body.truncated ? 'a body past the capture cap' : `more than ${MAX_DELETED_KEYS} keys`}): send fewer keys at a time`);
   return [...new Set(keys)].map((k) => new URL(prefix + k.split('/').map((seg) => encodeURIComponent(seg)).join('/'), u).href);
+}
+
+/**
+ * A bucket's configuration that has the store write into another bucket: S3's server access
+ * logging (`PUT /<bucket>?logging`, `<TargetBucket>`), replication (`?replication`, a destination
+ * `<Bucket>` ARN), inventory and analytics exports (`?inventory`, `?analytics`: the bucket's key
+ * list and statistics written to `<S3BucketDestination><Bucket>`), GCS's XML logging
+ * (`<LogBucket>`). From then on the store writes there on its own (an inventory is the bucket's
+ * whole listing): decided as a `PUT` into each bucket named. A name Airlock cannot read is refused.
+ */
+function bucketConfigTargetsOf(method: string, requestUrl: string, body: ServerBody): string[] | Rejection {
+  if (method.toUpperCase() !== 'PUT' || !/[?&](?:logging|replication|inventory|analytics)(?:[=&#]|$)/.test(requestUrl)) return [];
+  if (body.unreadable) return unreadableBody('a bucket configuration', body.unreadable);
+  if (!body.captured.length) return [];
+  const u = new URL(requestUrl);
+  if (u.pathname.split('/').filter(Boolean).length > 1) return [];
+  if (body.truncated) return refusals.bad('the request body is a bucket configuration larger than the capture cap: Airlock cannot read every bucket it names');
+  const xml = xmlWithoutMarkup(body.captured.toString('utf8'));
+  const out = new Set<string>();
+  for (const element of ['targetbucket', 'bucket', 'logbucket']) {
+    const texts = elementTexts(xml, element, MAX_INDICES + 1);
+    if (texts === undefined) return refusals.bad(`a ${element} of the bucket configuration holds markup Airlock does not read`);
+    for (const t of texts) {
+      const v = xmlText(t).trim();
+      const name = /^arn:aws[a-z-]*:s3:::([^/]+)$/.exec(v)?.[1] ?? v;
+      if (!/^[a-z0-9][a-z0-9._-]{0,254}$/i.test(name)) return refusals.bad(`the bucket configuration names a bucket Airlock cannot read (${JSON.stringify(v.slice(0, 80))})`);
+      const service = virtualHostedService(u.hostname);
+      out.add(service ? `${u.protocol}//${name}.${service}${u.port ? `:${u.port}` : ''}/` : new URL(`/${name}/`, u).href);
+      if (out.size > MAX_INDICES) return refusals.bad(`the bucket configuration names more than ${MAX_INDICES} buckets`);
+    }
+  }
+  return [...out];
 }
 
 /**
@@ -826,7 +1095,9 @@ interface IndexTarget {
  */
 function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
   // Most requests: a path that names no such endpoint (no URL parsed, no body read for them).
-  if (!/\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|msearch\/template)(?:[?#]|$)/.test(requestUrl)) return [];
+  // Elasticsearch splits its raw path as Java's `split("/")` does, which drops trailing empty
+  // segments: `/logs/_bulk/` is the bulk endpoint.
+  if (!/\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|msearch\/template)\/*(?:[?#]|$)/.test(requestUrl)) return [];
   if (body.unreadable) return unreadableBody('an Elasticsearch body naming indices', body.unreadable);
   if (!body.captured.length) return [];
   const u = new URL(requestUrl);
@@ -852,9 +1123,12 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
         return refusals.bad('the _reindex reads from a remote cluster whose host is not one readable URL');
       }
     }
+    // A reindex script may send each document elsewhere (`ctx._index = 'users'`).
+    const scripted = scriptIndices(o?.script);
+    if (typeof scripted === 'string') return refusals.bad(`the _reindex script ${scripted}`);
     return [
       ...names(source?.index).map((i) => ({ ...target('POST', `/${seg(i)}/_search`, `its _reindex reads index ${i.slice(0, 100)}${from === u.origin ? '' : ` on ${from.slice(0, 100)}`}`), url: new URL(`/${seg(i)}/_search`, from).href })),
-      ...names(dest?.index).map((i) => target('POST', `/${seg(i)}/_bulk`, `its _reindex writes index ${i.slice(0, 100)}`)),
+      ...[...names(dest?.index), ...scripted].map((i) => target('POST', `/${seg(i)}/_bulk`, `its _reindex writes index ${i.slice(0, 100)}`)),
     ];
   }
   if (endpoint === '_aliases' && segs.length === 1) {
@@ -894,7 +1168,8 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
       if (!line.trim()) continue;
       const o: Record<string, unknown> | undefined = header ? parseObject(line) : undefined;
       if (endpoint !== '_bulk') {
-        if (header) add(o?.index);
+        // A search header names its indices as `index` or `indices` (MultiSearchRequest reads both).
+        if (header) (add(o?.index), add(o?.indices));
         header = !header;
         continue;
       }
@@ -910,6 +1185,73 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
     }
   }
   return [...named].map((index) => target('POST', `/${seg(index)}/${endpoint}`, `its ${endpoint} body acts on index ${index.slice(0, 100)}`));
+}
+
+/**
+ * The indices a Painless script sends documents to by assigning a literal to `ctx._index`
+ * (`ctx._index = 'users'`, `ctx['_index'] = "users"`); a string saying why when it names
+ * `_index` any other way (a computed name, a comparison Airlock does not tell apart) or runs a
+ * stored script whose text Airlock never saw (`{"id": …}` with nothing else readable).
+ */
+function scriptIndices(script: unknown): string[] | string {
+  if (script === undefined || script === null) return [];
+  const s = script as { source?: unknown; inline?: unknown; id?: unknown };
+  const text = typeof script === 'string' ? script : typeof s.source === 'string' ? s.source : typeof s.inline === 'string' ? s.inline : undefined;
+  if (text === undefined) return typeof s.id === 'string' ? [] : 'is not one readable script';
+  if (!text.includes('_index')) return [];
+  const out: string[] = [];
+  // A literal that ends the statement (`'x-' + ctx._source.t` is computed).
+  const assigned = /ctx\s*(?:\.\s*_index|\[\s*(['"])_index\1\s*\])\s*=(?!=)\s*(['"])([^'"\\]*)\2(?=\s*(?:[;}]|$))/g;
+  let named = 0;
+  for (const m of text.matchAll(assigned)) (out.push(m[3]!), named++);
+  if (named !== text.split('_index').length - 1) return 'names _index otherwise than by assigning it a literal: Airlock cannot tell where it sends documents';
+  return out.flatMap((i) => i.split(',')).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+}
+
+/**
+ * An ingest pipeline (`PUT /_ingest/pipeline/<id>`) that routes each document it processes into
+ * another index: a `set` of `_index`, a `reroute` processor's `destination`, a script assigning
+ * `ctx._index`. Every later index or bulk request naming the pipeline writes there, so creating it
+ * is decided as a bulk into each index it names; one whose index is computed (a `{{template}}`,
+ * `copy_from`, a `rename` onto `_index`, a `reroute` without a destination) is refused.
+ */
+function pipelineIndices(method: string, requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  if (method.toUpperCase() !== 'PUT' || !/\/_ingest\/pipeline\/[^/?#_][^/?#]*\/*(?:[?#]|$)/.test(requestUrl)) return [];
+  if (body.unreadable) return unreadableBody('an ingest pipeline', body.unreadable);
+  if (!body.captured.length) return [];
+  const text = body.captured.toString('utf8');
+  if (!text.includes('_index') && !text.includes('reroute') && !text.includes('\\u')) return [];
+  const root = parseObject(text);
+  if (!root) return [];
+  const u = new URL(requestUrl);
+  const indices = new Set<string>();
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    for (const [k, spec] of Object.entries(v as Record<string, unknown>)) {
+      const p = (spec && typeof spec === 'object' ? spec : {}) as { field?: unknown; value?: unknown; copy_from?: unknown; target_field?: unknown; destination?: unknown; source?: unknown };
+      if (k === 'set' && p.field === '_index') {
+        if (typeof p.value !== 'string' || p.value.includes('{{') || p.copy_from !== undefined) return refusals.bad('the ingest pipeline sets _index to a value computed per document: Airlock cannot tell where it writes');
+        indices.add(p.value);
+      } else if (k === 'rename' && p.target_field === '_index') return refusals.bad('the ingest pipeline renames a field onto _index: Airlock cannot tell where it writes');
+      else if (k === 'reroute') {
+        if (typeof p.destination !== 'string' || p.destination.includes('{{')) return refusals.bad('the ingest pipeline reroutes documents to a data stream computed per document: Airlock cannot tell where it writes');
+        indices.add(p.destination);
+      } else if (k === 'script' && (typeof spec === 'string' || typeof p.source === 'string')) {
+        const scripted = scriptIndices(spec);
+        if (typeof scripted === 'string') return refusals.bad(`the ingest pipeline's script ${scripted}`);
+        for (const i of scripted) indices.add(i);
+      }
+      if (spec && typeof spec === 'object') stack.push(spec);
+    }
+    if (indices.size > MAX_INDICES) return refusals.bad(`the ingest pipeline routes documents into more than ${MAX_INDICES} indices`);
+  }
+  return [...indices].map((i) => ({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_bulk`, u).href, why: `its ingest pipeline writes every document it processes into index ${i.slice(0, 100)}` }));
 }
 
 /**
@@ -967,7 +1309,7 @@ function queryIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
  * (`PUT /_enrich/policy/<name>`: its `indices` read into an enrich index every `ENRICH` reads), a
  * machine-learning datafeed (`indices`), a rollup job (`index_pattern` read, `rollup_index`
  * written), a snapshot restore (`POST /_snapshot/<repo>/<snap>/_restore`: `indices` brought back,
- * renamed into readable ones). Each source is decided as a search of it, each destination as a bulk.
+ * renamed into readable ones) or creation (`PUT /_snapshot/<repo>/<snap>`: `indices` copied out). Each source is decided as a search of it, each destination as a bulk.
  */
 function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
   const m = /\/(_transform|_enrich\/policy|_ml\/datafeeds|_rollup\/job|_snapshot)\/[^?#]+/.exec(requestUrl);
@@ -975,7 +1317,11 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
   if (body.unreadable) return unreadableBody('an Elasticsearch job naming indices', body.unreadable);
   if (!body.captured.length) return [];
   const u = new URL(requestUrl);
-  if (m[1] === '_snapshot' && !u.pathname.endsWith('/_restore')) return [];
+  // A snapshot restore brings its `indices` back; creating one (`PUT /_snapshot/<repo>/<snap>`,
+  // `…/_create`) reads its `indices` into the repository, where a restore or another cluster
+  // reading the repository gets them: both read the indices named.
+  const snap = m[1] === '_snapshot' ? u.pathname.split('/').filter(Boolean) : undefined;
+  if (snap && !u.pathname.endsWith('/_restore') && !(snap.length === 3 || (snap.length === 4 && snap[3] === '_create'))) return [];
   const o = parseObject(body.captured.toString('utf8'));
   if (!o) return [];
   const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
@@ -993,7 +1339,58 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
   return out;
 }
 
-/** A query's tokens: words (runs without blanks, quotes or `,|();`), quoted names, strings, punctuation; comments left out. */
+/**
+ * Elasticsearch/OpenSearch queries that read a document of another index than the path's: a
+ * `terms` lookup (`{"terms": {"user": {"index": "users", "id": "2", "path": "followers"}}}`), a
+ * `geo_shape`/`shape` `indexed_shape`, a `percolate` of a stored document (`index`, `id`), and
+ * `more_like_this` `like`/`unlike` items, `pinned` docs and rank-eval ratings (`_index`, `_id`): a
+ * search of an allowed index matched, scored or returned by what the named document holds. Each
+ * is decided as a read of it (`GET /<index>/_doc/<id>`, or a search of the index without an id).
+ * Read in the bodies of search-like endpoints only, every line of an `_msearch`.
+ */
+function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
+  // (Also where a body carries a query: SQL's and ES|QL's `filter`, EQL's, a reindex's `source.query`, field caps' `index_filter`.)
+  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps)(?:[/?#]|$)/.test(requestUrl)) return [];
+  if (body.unreadable) return unreadableBody('an Elasticsearch query', body.unreadable);
+  if (!body.captured.length) return [];
+  const text = body.captured.toString('utf8');
+  // Most queries name no other document: no walk without the keys one needs.
+  if (!/"_?index"/.test(text) && !text.includes('\\u')) return [];
+  if (body.truncated) return refusals.bad('the request body is an Elasticsearch query larger than the capture cap that names an index: Airlock cannot read every document it looks up');
+  const u = new URL(requestUrl);
+  const found = new Map<string, IndexTarget>();
+  const stack: unknown[] = [];
+  for (const line of /\/_msearch/.test(u.pathname) ? text.split('\n') : [text]) {
+    if (!line.trim()) continue;
+    try {
+      stack.push(JSON.parse(line));
+    } catch {
+      /* not JSON: the server refuses it */
+    }
+  }
+  while (stack.length) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x && typeof x === 'object') stack.push(x);
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    const index = typeof o._index === 'string' ? o._index : typeof o.index === 'string' && o.id !== undefined ? o.index : undefined;
+    const id = o._index !== undefined ? o._id : o.id;
+    if (index !== undefined) {
+      for (const i of index.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const path = typeof id === 'string' || typeof id === 'number' ? `/${encodeURIComponent(i)}/_doc/${encodeURIComponent(String(id))}` : `/${encodeURIComponent(i)}/_search`;
+        found.set(path, { method: 'GET', url: new URL(path, u).href, why: `its query reads a document of index ${i.slice(0, 100)}` });
+        if (found.size > MAX_BATCH_CALLS) return refusals.bad(`the Elasticsearch query looks up more than ${MAX_BATCH_CALLS} documents of other indices`);
+      }
+    }
+    for (const x of Object.values(o)) if (x && typeof x === 'object') stack.push(x);
+  }
+  return [...found.values()];
+}
+
+/** A query's tokens: words (runs without blanks, quotes or `,|();[]`), quoted names, strings, punctuation; comments left out. */
 function queryTokens(text: string): Array<{ kind: 'word' | 'name' | 'string' | 'punct'; text: string }> {
   const out: Array<{ kind: 'word' | 'name' | 'string' | 'punct'; text: string }> = [];
   let i = 0;
@@ -1018,10 +1415,10 @@ function queryTokens(text: string): Array<{ kind: 'word' | 'name' | 'string' | '
       }
       out.push({ kind: c === "'" ? 'string' : 'name', text: value });
       i = j + 1;
-    } else if (',|();'.includes(c)) (out.push({ kind: 'punct', text: c }), i++);
+    } else if (',|();[]'.includes(c)) (out.push({ kind: 'punct', text: c }), i++);
     else {
       let j = i;
-      while (j < text.length && !/[\s,|();'"`]/.test(text[j]!) && !(text[j] === '/' && (text[j + 1] === '*' || text[j + 1] === '/'))) j++;
+      while (j < text.length && !/[\s,|();'"`[\]]/.test(text[j]!) && !(text[j] === '/' && (text[j + 1] === '*' || text[j + 1] === '/'))) j++;
       out.push({ kind: 'word', text: text.slice(i, j) });
       i = j;
     }
@@ -1040,24 +1437,50 @@ function querySources(text: string, ppl: boolean, esql = false): string[] | stri
     const t = tokens[k]!;
     if (t.kind !== 'word') continue;
     const w = t.text.toLowerCase();
-    // PPL names its sources first: `source=users | …`, `search source = a,b | …` (`index=` alike).
-    if (ppl && (k === 0 || (k === 1 && tokens[0]!.text.toLowerCase() === 'search')) && /^(?:source|index)(?:=|$)/i.test(t.text)) {
+    // PPL names its sources in every search: first (`source=users | …`, `search source = a,b`),
+    // after conditions (`search level="error" source=users`), and in each subsearch (`[ source=users
+    // ]` of a join, `appendcol`, `in`, `exists`); `index=` alike. Only the first must be read.
+    if (ppl && /^(?:source|index)(?:=|$)/i.test(t.text)) {
+      const lead = k === 0 || (k === 1 && tokens[0]!.text.toLowerCase() === 'search');
       const eq = t.text.indexOf('=');
       let rest = eq >= 0 ? t.text.slice(eq + 1) : undefined;
+      let at = k;
       if (rest === undefined) {
-        const n = tokens[k + 1];
-        if (!n || n.kind !== 'word' || !n.text.startsWith('=')) return `${t.text} with no index after it`;
-        k++;
+        const n = tokens[at + 1];
+        if (!n || n.kind !== 'word' || !n.text.startsWith('=')) {
+          if (lead) return `${t.text} with no index after it`;
+          continue;
+        }
+        at++;
         rest = n.text.slice(1);
       }
+      if (rest.startsWith('=')) continue; // `source == x`: a comparison
       if (rest === '') {
-        const n = tokens[k + 1];
-        if (!n || (n.kind !== 'word' && n.kind !== 'name')) return `${t.text} with no index after it`;
-        k++;
+        const n = tokens[at + 1];
+        if (n?.text === '[') continue; // a subsearch: its own source is read
+        if (!n || (n.kind !== 'word' && n.kind !== 'name')) {
+          if (lead) return `${t.text} with no index after it`;
+          continue;
+        }
+        at++;
         rest = n.text;
       }
+      k = at;
       add(rest);
       while (tokens[k + 1]?.text === ',' && (tokens[k + 2]?.kind === 'word' || tokens[k + 2]?.kind === 'name')) (add(tokens[k + 2]!.text), (k += 2));
+      continue;
+    }
+    // PPL's `lookup <index> …` and `join … <index>` (the right side ends the command).
+    if (ppl && w === 'lookup' && tokens[k - 1]?.text === '|') {
+      const n = tokens[k + 1];
+      if (!n || (n.kind !== 'word' && n.kind !== 'name')) return `lookup followed by ${n ? n.text : 'nothing'}`;
+      add(n.text);
+      continue;
+    }
+    if (ppl && w === 'join') {
+      const right = pplJoinSource(tokens, k);
+      if (typeof right === 'string') return right;
+      for (const i of right) add(i);
       continue;
     }
     const first = k === 0 || tokens[k - 1]!.text === '|';
@@ -1087,6 +1510,31 @@ function querySources(text: string, ppl: boolean, esql = false): string[] | stri
   return [...out];
 }
 
+/**
+ * The right side of a PPL join at token k (`[type] join [left=a] [right=b] [hints] [on …] <source>
+ * [as alias]`): the source list that ends the command, or none for a subsearch (`[ source=x ]`,
+ * read where its `source=` is); what could not be read otherwise.
+ */
+function pplJoinSource(tokens: ReadonlyArray<{ kind: string; text: string }>, k: number): string[] | string {
+  let j = k + 1;
+  for (let depth = 0; j < tokens.length; j++) {
+    const x = tokens[j]!.text;
+    if (x === '[') depth++;
+    else if (x === ']' && depth-- === 0) break;
+    else if (x === '|' && depth === 0) break;
+  }
+  let end = j - 1;
+  if (end > k + 2 && tokens[end - 1]!.kind === 'word' && tokens[end - 1]!.text.toLowerCase() === 'as') end -= 2;
+  if (tokens[end]?.text === ']') return [];
+  const out: string[] = [];
+  while (end > k && (tokens[end]!.kind === 'word' || tokens[end]!.kind === 'name')) {
+    out.push(tokens[end]!.text);
+    if (tokens[end - 1]?.text !== ',') break;
+    end -= 2;
+  }
+  return out.length ? out : 'join whose right side Airlock cannot read';
+}
+
 /** Whether token k sits inside a function call's parentheses opened since the last clause (`EXTRACT(YEAR FROM d)`). */
 function precededByOpenCall(tokens: ReadonlyArray<{ kind: string; text: string }>, k: number): boolean {
   let depth = 0;
@@ -1112,7 +1560,7 @@ function ambiguousEnvelope(text: string, json: unknown): Rejection | undefined {
   const scan = scanJson(text, false);
   if (scan.duplicates.length) return refusals.bad(`the batch body repeats a key (${describeDuplicates(scan.duplicates, scan.duplicateCount)}): servers take the first or the last, so Airlock cannot tell which calls run`);
   const folded = keysEqualButForCase(json);
-  if (folded) return refusals.bad(`the batch body has keys equal but for letter case (${folded.slice(0, 200)}): servers that match keys without case (Go's) read one for the other, so Airlock cannot tell which calls run`);
+  if (folded) return refusals.bad(`the batch body has keys equal but for letter case or underscores (${folded.slice(0, 200)}): servers that match keys without case (Go's) or by either proto name (Google's) read one for the other, so Airlock cannot tell which calls run`);
   return undefined;
 }
 
@@ -1128,7 +1576,7 @@ function keysEqualButForCase(root: unknown): string | undefined {
     }
     const seen = new Map<string, string>();
     for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
-      const f = k.toUpperCase().toLowerCase();
+      const f = foldedKey(k);
       const before = seen.get(f);
       if (before !== undefined) return `${before}, ${k}`;
       seen.set(f, k);
@@ -1136,6 +1584,48 @@ function keysEqualButForCase(root: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/** A key as the servers of these envelopes match it: without letter case (Go's encoding/json, ASP.NET Core's and Newtonsoft's defaults, SCIM by RFC 7643 §2.1) and without underscores (protobuf's JSON reads `structured_query` as `structuredQuery`). */
+function foldedKey(k: string): string {
+  return k.toUpperCase().toLowerCase().replaceAll('_', '');
+}
+
+/** The member names the envelope readers read, by their folded spelling. */
+const envelopeNames = new Map(
+  ['requests', 'compositeRequest', 'batchRequests', 'Operations', 'method', 'url', 'headers', 'body', 'richInput', 'httpMethod', 'content', 'path', 'data', 'graphs',
+    'records', 'attributes', 'type', 'id', 'writes', 'update', 'name', 'delete', 'transform', 'document', 'documents', 'structuredQuery', 'structuredAggregationQuery',
+    'from', 'collectionId', 'allDescendants', 'sourceObjects', 'batch', 'relative_url'].map((n) => [foldedKey(n), n] as const),
+);
+
+/**
+ * A parsed envelope with each member the readers read renamed to the spelling they read
+ * (`Requests`, `HttpMethod`, `operations`, `structured_query`, `collection_id`, `source_objects`):
+ * the servers match those names without case or underscores (foldedKey), so an envelope spelled
+ * otherwise named no call to Airlock while the server ran each. Iterative (JSON may nest deep);
+ * run after ambiguousEnvelope, so no two keys of one object fold alike.
+ */
+function serverKeys<T>(root: T): T {
+  const copy = (v: unknown): unknown => (Array.isArray(v) ? [...v] : v && typeof v === 'object' ? { ...(v as object) } : v);
+  const top = copy(root);
+  const stack: unknown[] = [top];
+  while (stack.length) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (v[i] && typeof v[i] === 'object') stack.push((v[i] = copy(v[i])));
+      continue;
+    }
+    if (!v || typeof v !== 'object') continue;
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const child = o[k] && typeof o[k] === 'object' ? copy(o[k]) : o[k];
+      const name = envelopeNames.get(foldedKey(k)) ?? k;
+      if (name !== k) delete o[k];
+      o[name] = child;
+      if (child && typeof child === 'object') stack.push(child);
+    }
+  }
+  return top as T;
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {

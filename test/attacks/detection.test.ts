@@ -375,7 +375,8 @@ t.test('property: the placeholder or the value in text a declared charset decode
   // Two Content-Type headers: Node keeps the first, other stacks the last.
   const before = other.received.length;
   const two = parseResponses((await rawToProxy(a.port, Buffer.concat([Buffer.from(`POST ${otherUrl}/notes HTTP/1.1\r\nHost: other.example:${other.port}\r\nProxy-Authorization: ${a.auth}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Type: text/plain; charset=iso-2022-jp\r\nContent-Length: ${6 + jis(SECRET, [true]).length}\r\nConnection: close\r\n\r\nnote: `), Buffer.from(jis(SECRET, [true]), 'latin1')]), { responses: 1 })).text)[0];
-  t.ok(two && two.status === 403 && isProblem(two), `the value in ISO-2022-JP under a second Content-Type header: refused (${two?.status})`);
+  // (Since the fifteenth pass a second Content-Type header is refused before the body is read: 400.)
+  t.ok(two && [400, 403].includes(two.status) && isProblem(two), `the value in ISO-2022-JP under a second Content-Type header: refused (${two?.status})`);
   t.equal(other.received.length, before, 'the second Content-Type: nothing reached the target');
   const query = await viaProxy(a.port, `${otherUrl}/notes?note=${pct(Buffer.from('plain words', 'utf16le'))}`, { auth: a.auth, headers: { 'content-type': 'text/plain; charset=utf-16le' } });
   t.equal(query.status, 200, 'control: a query in a UTF-16LE Content-Type charset without a secret passes');
