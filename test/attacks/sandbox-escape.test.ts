@@ -1489,6 +1489,14 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
   }
+  // Fifteenth pass: package caches whose content the host's next install or build uses unchecked
+  // (npm's packuments and tarballs, pip's wheels, cargo's unpacked crates, Go's modules, pre-commit's
+  // hook environments, missing before the run): the agent writes its own copy, the host's stay.
+  const caches = ['.npm/_cacache/index-v5/entry', '.cache/pip/wheels/w.whl', '.cargo/registry/src/idx/c-1.0/build.rs', 'go/pkg/mod/example.com/m@v1/m.go', '.cache/pre-commit/repo/hook.py'];
+  for (const f of caches.slice(0, -1)) {
+    fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
+    fs.writeFileSync(path.join(homeDir, f), 'host\n');
+  }
   // Twelfth pass: a hard link an earlier run left to a history (the sandbox hides one name only).
   fs.linkSync(path.join(homeDir, '.python_history'), path.join(base, 'earlier-link'));
   const line = `touch ${mark}`;
@@ -1499,6 +1507,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // there later, the next run reads.
     `ln -s ${work}/loot ~/.pgpass && printf x > ~/.my.cnf && ln ~/.my.cnf ~/.cache-mycnf && echo planted_stores=yes`,
     `echo 'ls' >> ~/.bash_history 2>/dev/null`,
+    ...caches.map((f, i) => `mkdir -p "$(dirname ~/${f})" && printf '${line}\\n' >> ~/${f} && echo cache_${'abcde'[i]}=yes`),
     ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${'abcdefghijklmnopqrstuvwxyz'[i]}=yes`),
     `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
     `mv ~/.bashrc ~/.bashrc-aside 2>/dev/null && echo moved=yes`,
@@ -1538,6 +1547,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   // Named after the run: each file the agent made, none of the files it did not touch.
   for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '.venv', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth', '.devcontainer', 'proj.code-workspace', '~/.gdbinit']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
   for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
+  caches.forEach((f, i) => t.equal(r[`cache_${'abcde'[i]}`], 'yes', `control: the agent writes its own ~/${f}`));
+  for (const f of caches.slice(0, -1)) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), 'host\n', `the host's ~/${f} is unchanged`);
+  t.notOk(fs.existsSync(path.join(homeDir, caches.at(-1)!)), 'the host has no ~/.cache/pre-commit hook of the agent\'s');
   t.equal(r.planted_stores, 'yes', 'control: the agent makes the missing credential stores');
   for (const made of ['~/.pgpass', '~/.my.cnf']) t.match(run.stderr, `airlock: ${made} was made during the run`, `${made} is named after the run`);
   t.notMatch(run.stderr, /~\/\.bash_history was made/, 'a history that was there is not named as made');
@@ -1720,4 +1732,25 @@ t.test('fourteenth pass: files the user\'s environment names as startup code are
   fs.mkdirSync(path.join(site, 'yaml'), { recursive: true });
   fs.writeFileSync(path.join(site, 'yaml', '__init__.py'), 'import os\n');
   t.ok(plantedSince(since, home, project, '', env).planted.some((f) => f.path === path.join(site, 'yaml')), 'a package planted in the user site-packages is named');
+});
+
+t.test('fifteenth pass: package caches are found where the environment moves them, made when their tool is there, never the project\'s', async (t) => {
+  const { packageCaches } = await import('../../sandbox/package-caches.ts');
+  const base = fs.mkdtempSync(path.join(world.dir, 'pkgcache-'));
+  const homeDir = path.join(base, 'home');
+  const work = path.join(homeDir, 'work');
+  for (const d of ['work', '.cargo', 'moved-cargo', 'go', 'xdg-cache', '.gradle']) fs.mkdirSync(path.join(homeDir, d), { recursive: true });
+  fs.mkdirSync(path.join(base, 'npm-elsewhere'));
+  // The agent's symlink left in place of a tool's folder: nothing is made through it.
+  fs.symlinkSync(work, path.join(homeDir, '.m2'));
+  const env = { NPM_CONFIG_CACHE: path.join(base, 'npm-elsewhere'), CARGO_HOME: path.join(homeDir, 'moved-cargo'), XDG_CACHE_HOME: path.join(homeDir, 'xdg-cache'), GOMODCACHE: path.join(work, 'vendor-mod') };
+  const found = new Map(packageCaches(homeDir, env, work).map((c) => [c.name, c.path]));
+  t.equal(found.get('npm'), fs.realpathSync(path.join(base, 'npm-elsewhere')), 'npm\'s cache where npm_config_cache (any case) moves it');
+  t.equal(found.get('cargo-registry'), path.join(fs.realpathSync(homeDir), 'moved-cargo', 'registry'), 'cargo\'s under CARGO_HOME, made');
+  t.equal(found.get('pip'), path.join(fs.realpathSync(homeDir), 'xdg-cache', 'pip'), 'pip\'s under XDG_CACHE_HOME, made');
+  t.equal(found.get('gradle-wrapper'), path.join(fs.realpathSync(homeDir), '.gradle', 'wrapper', 'dists'), 'Gradle\'s wrapper distributions, made');
+  t.notOk(found.has('go-mod'), 'a module cache inside the working directory is the project\'s');
+  t.notOk(found.has('maven'), 'nothing made through a symlink in place of ~/.m2');
+  t.notOk(fs.existsSync(path.join(work, 'repository')), 'the symlink\'s target got nothing');
+  t.notOk(fs.existsSync(path.join(homeDir, '.cargo', 'registry')), 'the default place is left alone where CARGO_HOME moves it');
 });
