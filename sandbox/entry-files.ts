@@ -694,8 +694,9 @@ function codeVariables(file: string): string | undefined {
  * config, hooks or info changed: objects and the index change with every commit). The walk is
  * bounded; `complete` says whether it saw everything.
  */
-export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean } {
+export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean; bytecode: string[] } {
   const planted: Planted[] = [];
+  const bytecode: string[] = [];
   const budget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
   const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
     let names: string[];
@@ -791,6 +792,17 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
         planted.push({ path: path.join(p, '.bin'), why: 'npm run, npx and yarn run its programs (node_modules is in no diff: reinstall with npm ci unless the agent was to install packages)' });
       }
     }
+    // Python bytecode (fifteenth pass): Python loads `__pycache__/x.cpython-312.pyc` in place of
+    // `x.py` when the source time and size recorded in it match, and both are the writer's to copy,
+    // so a forged one runs code no diff of `x.py` shows (`*.pyc` is in every .gitignore). Python
+    // writes these itself too, so their being new says nothing: those written during the run are
+    // removed (bytecode), and Python compiles the sources again. A `.pyc` outside `__pycache__` is
+    // imported as the module of its name when no `.py` is beside it (`json.pyc` next to a script
+    // is imported in place of the standard library's json); Python never writes one there: named.
+    if (e.name.endsWith('.pyc') && e.isFile() && changedSince(p, since, budget)) {
+      if (path.basename(dir) === '__pycache__') bytecode.push(p);
+      else if (!planted.some((f) => f.path === p)) planted.push({ path: p, why: 'Python imports it as the module of its name where no .py is beside it, before the standard library\'s' });
+    }
     // A dotenv file setting a variable that runs code: bun, pipenv, VS Code's Python, docker
     // compose and `node --env-file` load it into the programs they start (fourteenth pass).
     if (e.isFile() && DOTENV.test(e.name) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
@@ -804,7 +816,22 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     return !NOT_WALKED.has(e.name);
   });
-  return { planted, complete };
+  return { planted, complete, bytecode };
+}
+
+/**
+ * Removes the Python bytecode files written during the run (plantedSince's `bytecode`): caches
+ * Python makes again from the sources. After the run, with the agent gone; a name only, never
+ * followed (a `__pycache__` the walk found was a real folder).
+ */
+export function removeBytecode(files: string[]): void {
+  for (const f of files) {
+    try {
+      if (fs.lstatSync(f).isFile()) fs.unlinkSync(f);
+    } catch {
+      /* gone already */
+    }
+  }
 }
 
 /** The lines `airlock run` prints after the run (none when nothing was planted). */

@@ -13,7 +13,7 @@ import { StateFileError } from '../../state/document.ts';
 import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
-import { configIncludes, homeEntryFiles, plantedReport, plantedSince, systemEntryFiles } from '../../sandbox/entry-files.ts';
+import { configIncludes, homeEntryFiles, plantedReport, plantedSince, removeBytecode, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
@@ -321,7 +321,9 @@ export function register(program: Command): void {
       } finally {
         await denials?.stop();
         removePlaced(placed);
-        for (const line of plantedReport(plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env), userHome, process.cwd())) process.stderr.write(`${line}\n`);
+        const planted = plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env);
+        if (sandbox) removeBytecode(planted.bytecode);
+        for (const line of plantedReport(planted, userHome, process.cwd())) process.stderr.write(`${line}\n`);
         for (const p of secretsMissing.filter(lexists)) {
           process.stderr.write(`airlock: ${terminalText(tildePath(p, userHome))} was made during the run (a place a tool keeps credentials or a history): what the tool writes there later, the agent's next run can read through it or a link to it; remove it unless you made it\n`);
         }

@@ -1497,6 +1497,20 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), 'host\n');
   }
+  // Fifteenth pass: Python bytecode. A .pyc in __pycache__ recording app.py's time and size is
+  // loaded in place of app.py (no diff shows it); a sourceless json.pyc beside a script is imported
+  // in place of the standard library's json.
+  fs.writeFileSync(path.join(work, 'app.py'), 'VALUE = 1\n');
+  fs.writeFileSync(path.join(work, 'main.py'), 'import json, app\n');
+  const forge = `import importlib.util, marshal, os, struct, sys
+code = compile('open(%r, "w").write("x")' % sys.argv[1], 'app.py', 'exec')
+st = os.stat('app.py')
+pyc = importlib.util.cache_from_source('app.py')
+os.makedirs(os.path.dirname(pyc), exist_ok=True)
+head = importlib.util.MAGIC_NUMBER + struct.pack('<I', 0)
+open(pyc, 'wb').write(head + struct.pack('<II', int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF) + marshal.dumps(code))
+open('json.pyc', 'wb').write(head + struct.pack('<II', 0, 0) + marshal.dumps(code))
+print('pyc=forged')`;
   // Twelfth pass: a hard link an earlier run left to a history (the sandbox hides one name only).
   fs.linkSync(path.join(homeDir, '.python_history'), path.join(base, 'earlier-link'));
   const line = `touch ${mark}`;
@@ -1507,6 +1521,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // there later, the next run reads.
     `ln -s ${work}/loot ~/.pgpass && printf x > ~/.my.cnf && ln ~/.my.cnf ~/.cache-mycnf && echo planted_stores=yes`,
     `echo 'ls' >> ~/.bash_history 2>/dev/null`,
+    `python3 -c '${forge.replace(/'/g, `'"'"'`)}' ${mark}`,
     ...caches.map((f, i) => `mkdir -p "$(dirname ~/${f})" && printf '${line}\\n' >> ~/${f} && echo cache_${'abcde'[i]}=yes`),
     ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${'abcdefghijklmnopqrstuvwxyz'[i]}=yes`),
     `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
@@ -1550,6 +1565,8 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   caches.forEach((f, i) => t.equal(r[`cache_${'abcde'[i]}`], 'yes', `control: the agent writes its own ~/${f}`));
   for (const f of caches.slice(0, -1)) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), 'host\n', `the host's ~/${f} is unchanged`);
   t.notOk(fs.existsSync(path.join(homeDir, caches.at(-1)!)), 'the host has no ~/.cache/pre-commit hook of the agent\'s');
+  t.equal(r.pyc, 'forged', 'control: the agent writes Python bytecode');
+  t.match(run.stderr, 'airlock:   json.pyc (', 'a sourceless .pyc is named after the run');
   t.equal(r.planted_stores, 'yes', 'control: the agent makes the missing credential stores');
   for (const made of ['~/.pgpass', '~/.my.cnf']) t.match(run.stderr, `airlock: ${made} was made during the run`, `${made} is named after the run`);
   t.notMatch(run.stderr, /~\/\.bash_history was made/, 'a history that was there is not named as made');
@@ -1558,6 +1575,8 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   const repo = fs.mkdtempSync(path.join(base, 'repo-'));
   const hostGit = { cwd: repo, env: { ...process.env, HOME: homeDir, XDG_CONFIG_HOME: path.join(homeDir, '.config') }, stdio: 'ignore' as const };
   fs.rmSync(path.join(homeDir, '.local', 'bin', 'git')); // the user read the report
+  fs.rmSync(path.join(work, 'json.pyc'));
+  execFileSync('python3', ['main.py'], { cwd: work, env: { ...process.env, HOME: homeDir }, stdio: 'ignore' });
   execFileSync('git', ['init', '-q'], hostGit);
   execFileSync('git', ['status', '--porcelain'], hostGit);
   execFileSync('git', ['status', '--porcelain'], { ...hostGit, env: { ...hostGit.env, XDG_CONFIG_HOME: path.join(homeDir, 'xdg') } });
