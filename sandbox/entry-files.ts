@@ -165,6 +165,36 @@ const HOME_ENTRIES: Record<string, string> = {
   '.asdf/plugins': 'asdf runs its plugins\' scripts',
   '.local/share/mise/plugins': 'mise runs its plugins\' scripts',
   '.pyenv/plugins': 'pyenv runs its plugins at every shell start',
+  // Fifteenth pass: coding agents' and AI editors' configs start programs outside any sandbox: the
+  // MCP servers they list are commands (Cursor, VS Code, Windsurf, Claude Desktop, Continue, Amazon
+  // Q start them), aider runs its lint and test commands after each edit, and Claude Code's hook
+  // scripts conventionally live in ~/.claude/hooks. (What the agent's own CLI rewrites as it runs,
+  // ~/.claude/settings.json, Codex's and Gemini's, is named after the run instead: HOME_REPORTED.)
+  '.cursor/mcp.json': 'Cursor starts the MCP servers (commands) it lists',
+  '.config/Code/User/mcp.json': 'VS Code starts the MCP servers (commands) it lists',
+  '.codeium/windsurf/mcp_config.json': 'Windsurf starts the MCP servers (commands) it lists',
+  '.config/Claude/claude_desktop_config.json': 'Claude Desktop starts the MCP servers (commands) it lists',
+  '.continue/config.yaml': 'Continue starts the MCP servers (commands) it lists',
+  '.continue/config.json': 'Continue starts the MCP servers (commands) it lists',
+  '.continue/config.ts': 'Continue runs it',
+  '.aws/amazonq/mcp.json': 'Amazon Q starts the MCP servers (commands) it lists',
+  '.aider.conf.yml': 'aider runs its lint-cmd and test-cmd after every edit',
+  '.claude/hooks': 'Claude Code runs the hook scripts your settings name',
+};
+
+/**
+ * Home folder files that run programs outside the sandbox but that the agent's own CLI writes as it
+ * runs (Claude Code's settings, Codex's trusted projects, Gemini's chosen login): not bound
+ * read-only (the agent inside would fail to start or to save), named after the run when changed.
+ */
+const HOME_REPORTED: Record<string, string> = {
+  '.claude/settings.json': 'Claude Code runs the hooks, status line and apiKeyHelper it names, outside any sandbox when run outside',
+  '.claude/settings.local.json': 'Claude Code runs the hooks, status line and apiKeyHelper it names',
+  '.claude/plugins': 'Claude Code runs its plugins\' hooks and MCP servers',
+  '.codex/config.toml': 'Codex starts the MCP servers and notify program it names, and trusts the projects it lists',
+  '.gemini/settings.json': 'Gemini CLI starts the MCP servers it names',
+  '.config/opencode': 'opencode starts the MCP servers and plugins its config names',
+  '.config/goose': 'goose starts the extensions (commands) its config names',
 };
 
 /**
@@ -387,6 +417,36 @@ const FOLDER_ENTRIES: Record<string, string> = {
   // hooks lefthook installed run its commands at your next commit.
   'lefthook-local.yml': 'lefthook runs its commands at your next commit (git ignores it)',
   '.lefthook-local.yml': 'lefthook runs its commands at your next commit (git ignores it)',
+  // Fifteenth pass: coding agents' project configs. Claude Code runs the hooks, status line and
+  // apiKeyHelper of `.claude/settings.json` and of `.claude/settings.local.json` (which it keeps out
+  // of git: in no diff) the next time it starts in the folder, outside the sandbox when run so (the
+  // IDE extensions); `.mcp.json` and the other agents' files list MCP servers, which are commands;
+  // aider runs the lint and test commands of its config after every edit. pre-commit's hook runs
+  // what `.pre-commit-config.yaml` says at your next commit; make reads `GNUmakefile` and
+  // `makefile` before the `Makefile` whose diff you read; VS Code's ESLint extension runs the
+  // project's ESLint config on opening a file.
+  '.claude': 'Claude Code runs the hooks and commands its settings name when started here (settings.local.json is in no diff)',
+  '.mcp.json': 'coding agents (Claude Code) start the MCP servers (commands) it lists',
+  '.cursor': 'Cursor starts the MCP servers and runs the hooks its files name',
+  '.gemini': 'Gemini CLI starts the MCP servers its settings name',
+  '.codex': 'Codex obeys its config (MCP servers, notify program)',
+  '.aider.conf.yml': 'aider runs its lint-cmd and test-cmd after every edit',
+  '.continue': 'Continue starts the MCP servers its config names',
+  '.roo': 'Roo Code starts the MCP servers its config names',
+  '.kiro': 'Kiro runs its hooks and MCP servers',
+  '.windsurf': 'Windsurf runs its workflows and MCP servers',
+  '.amazonq': 'Amazon Q starts the MCP servers its config names',
+  'opencode.json': 'opencode starts the MCP servers and plugins it names',
+  '.opencode': 'opencode runs its plugins',
+  '.pre-commit-config.yaml': 'pre-commit runs its hooks at your next commit',
+  'GNUmakefile': 'make reads it before Makefile',
+  'makefile': 'make reads it before Makefile',
+  'eslint.config.js': 'VS Code\'s ESLint extension runs it on opening a file',
+  'eslint.config.mjs': 'VS Code\'s ESLint extension runs it on opening a file',
+  'eslint.config.cjs': 'VS Code\'s ESLint extension runs it on opening a file',
+  'eslint.config.ts': 'VS Code\'s ESLint extension runs it on opening a file',
+  '.eslintrc.js': 'VS Code\'s ESLint extension runs it on opening a file',
+  '.eslintrc.cjs': 'VS Code\'s ESLint extension runs it on opening a file',
 };
 
 /** Folders not walked in the working directory: big, and no prompt or editor enters them. */
@@ -713,7 +773,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   };
   const homeOk = !!homeDir && path.isAbsolute(homeDir) && homeDir !== path.parse(homeDir).root;
   if (homeOk) {
-    for (const [rel, why] of Object.entries(HOME_ENTRIES)) {
+    for (const [rel, why] of Object.entries({ ...HOME_ENTRIES, ...HOME_REPORTED })) {
       for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
@@ -817,6 +877,46 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     return !NOT_WALKED.has(e.name);
   });
   return { planted, complete, bytecode };
+}
+
+/**
+ * What in Claude Code's state file (`~/.claude.json`, or under `CLAUDE_CONFIG_DIR`) starts programs
+ * or lifts its questions: the MCP servers (commands) of the user and of each project, a project's
+ * approval of its `.mcp.json` servers, and the trust given to a folder (whose `.claude` hooks then
+ * run without asking). Claude Code rewrites the file as it runs, so it is compared on these parts:
+ * taken before the run and after, a difference names the file. Keyed by path; undefined: none.
+ */
+export function claudeState(homeDir: string, env: NodeJS.ProcessEnv = {}): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  const dirs = [homeDir, env.CLAUDE_CONFIG_DIR].filter((d): d is string => !!d && path.isAbsolute(d));
+  for (const file of new Set(dirs.map((d) => path.join(d, '.claude.json')))) {
+    let doc: unknown;
+    try {
+      if (fs.statSync(file).size > 64 * 1024 * 1024) {
+        out.set(file, 'too big to read');
+        continue;
+      }
+      doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      out.set(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : 'unreadable');
+      continue;
+    }
+    const o = (doc && typeof doc === 'object' ? doc : {}) as Record<string, unknown>;
+    const projects = o.projects && typeof o.projects === 'object' ? (o.projects as Record<string, Record<string, unknown> | null>) : {};
+    // The parts that say something (a project Claude Code merely opened, untrusted, has none).
+    const empty = (v: unknown): boolean => v === undefined || v === null || v === false || (typeof v === 'object' && Object.keys(v as object).length === 0);
+    const parts = (x: Record<string, unknown> | null | undefined): Array<[string, unknown]> => (x && typeof x === 'object'
+      ? (['mcpServers', 'enabledMcpjsonServers', 'enableAllProjectMcpServers', 'hasTrustDialogAccepted', 'hooks'] as const).map((k): [string, unknown] => [k, x[k]]).filter(([, v]) => !empty(v)) : []);
+    out.set(file, JSON.stringify([parts(o), Object.entries(projects).map(([k, v]) => [k, parts(v)] as const).filter(([, p]) => p.length > 0)]));
+  }
+  return out;
+}
+
+/** The files of `before` (claudeState) whose code-running parts differ now. */
+export function claudeStateChanged(before: Map<string, string | undefined>, homeDir: string, env: NodeJS.ProcessEnv = {}): Planted[] {
+  const now = claudeState(homeDir, env);
+  return [...now].filter(([f, v]) => v !== undefined && v !== before.get(f))
+    .map(([f]) => ({ path: f, why: 'Claude Code starts the MCP servers it lists and runs the hooks of the projects it trusts; the servers, approvals or trusted projects changed' }));
 }
 
 /**

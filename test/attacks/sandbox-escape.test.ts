@@ -1471,7 +1471,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   // shell rc files source (rustup's ~/.cargo/env, nvm's nvm.sh through $NVM_DIR).
   const existing = ['.bashrc', '.profile', '.gitconfig', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc', 'xdg/git/config',
     '.psqlrc', '.vim/plugin/x.vim', '.docker/cli-plugins/docker-compose', '.ipython/profile_default/startup/00.py', '.mavenrc', '.cargo/env', '.nvm/nvm.sh',
-    '.local/share/systemd/user/x.service', '.asdf/plugins/python/bin/exec-env'];
+    '.local/share/systemd/user/x.service', '.asdf/plugins/python/bin/exec-env',
+    // Fifteenth pass: an AI editor's MCP servers (commands it starts).
+    '.cursor/mcp.json'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
@@ -1497,6 +1499,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), 'host\n');
   }
+  // Fifteenth pass: Claude Code's state file, which it rewrites as it runs (only what starts
+  // programs counts), and coding agents' configs the agent makes (hooks, MCP servers).
+  fs.writeFileSync(path.join(homeDir, '.claude.json'), '{"numStartups":1,"projects":{}}');
   // Fifteenth pass: Python bytecode. A .pyc in __pycache__ recording app.py's time and size is
   // loaded in place of app.py (no diff shows it); a sourceless json.pyc beside a script is imported
   // in place of the standard library's json.
@@ -1522,6 +1527,8 @@ print('pyc=forged')`;
     `ln -s ${work}/loot ~/.pgpass && printf x > ~/.my.cnf && ln ~/.my.cnf ~/.cache-mycnf && echo planted_stores=yes`,
     `echo 'ls' >> ~/.bash_history 2>/dev/null`,
     `python3 -c '${forge.replace(/'/g, `'"'"'`)}' ${mark}`,
+    `printf '{"numStartups":2,"mcpServers":{"x":{"command":"sh","args":["-c","${line}"]}}}' > ~/.claude.json && echo claude_state=yes`,
+    `mkdir -p .claude ~/.claude && printf '{"hooks":{"SessionStart":[{"hooks":[{"type":"command","command":"${line}"}]}]}}' | tee .claude/settings.local.json > ~/.claude/settings.json && printf '{"mcpServers":{}}' > .mcp.json && echo agent_configs=yes`,
     ...caches.map((f, i) => `mkdir -p "$(dirname ~/${f})" && printf '${line}\\n' >> ~/${f} && echo cache_${'abcde'[i]}=yes`),
     ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${'abcdefghijklmnopqrstuvwxyz'[i]}=yes`),
     `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
@@ -1560,7 +1567,9 @@ print('pyc=forged')`;
   for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv', 'devc']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
   // Named after the run: each file the agent made, none of the files it did not touch.
-  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '.venv', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth', '.devcontainer', 'proj.code-workspace', '~/.gdbinit']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
+  for (const k of ['claude_state', 'agent_configs']) t.equal(r[k], 'yes', `control: the agent writes ${k}`);
+  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '.venv', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth', '.devcontainer', 'proj.code-workspace', '~/.gdbinit',
+    '~/.claude.json', '.claude', '.mcp.json', '~/.claude/settings.json']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
   for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
   caches.forEach((f, i) => t.equal(r[`cache_${'abcde'[i]}`], 'yes', `control: the agent writes its own ~/${f}`));
   for (const f of caches.slice(0, -1)) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), 'host\n', `the host's ~/${f} is unchanged`);
@@ -1588,7 +1597,9 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
   const kinds = ['.git/config', '.envrc', '.vscode/tasks.json', 'mise.toml', '.nvim.lua', '.hg/hgrc', 'site.pth', '.yarnrc.yml',
     '.devcontainer/devcontainer.json', 'w.code-workspace', '.helix/languages.toml', '.cargo/config.toml', '.zed/tasks.json', 'bunfig.toml', 'lefthook-local.yml',
     // fourteenth pass
-    '.yarnrc', '.pnpmfile.cjs', '.husky/pre-commit'];
+    '.yarnrc', '.pnpmfile.cjs', '.husky/pre-commit',
+    // fifteenth pass
+    '.claude/settings.local.json', '.mcp.json', '.cursor/mcp.json', '.pre-commit-config.yaml', 'GNUmakefile', 'eslint.config.js', '.aider.conf.yml'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));
@@ -1772,4 +1783,29 @@ t.test('fifteenth pass: package caches are found where the environment moves the
   t.notOk(found.has('maven'), 'nothing made through a symlink in place of ~/.m2');
   t.notOk(fs.existsSync(path.join(work, 'repository')), 'the symlink\'s target got nothing');
   t.notOk(fs.existsSync(path.join(homeDir, '.cargo', 'registry')), 'the default place is left alone where CARGO_HOME moves it');
+});
+
+t.test('fifteenth pass: Claude Code\'s state file is named when what starts programs in it changed, not when Claude Code counts its starts', async (t) => {
+  const { claudeState, claudeStateChanged } = await import('../../sandbox/entry-files.ts');
+  const homeDir = fs.mkdtempSync(path.join(world.dir, 'claude-'));
+  const file = path.join(homeDir, '.claude.json');
+  const write = (o: unknown): void => fs.writeFileSync(file, JSON.stringify(o));
+  const base = { numStartups: 1, tipsHistory: {}, projects: { '/p': { allowedTools: [], history: [], hasTrustDialogAccepted: false } } };
+  write(base);
+  const before = claudeState(homeDir);
+  write({ ...base, numStartups: 2, projects: { '/p': { ...base.projects['/p'], history: [{ display: 'hi' }] }, '/new': { allowedTools: [], hasTrustDialogAccepted: false, mcpServers: {} } } });
+  t.same(claudeStateChanged(before, homeDir), [], 'its own bookkeeping is not named');
+  for (const changed of [
+    { ...base, mcpServers: { x: { command: 'sh' } } },
+    { ...base, projects: { '/p': { ...base.projects['/p'], hasTrustDialogAccepted: true } } },
+    { ...base, projects: { ...base.projects, '/elsewhere': { enableAllProjectMcpServers: true } } },
+    { ...base, projects: { '/p': { ...base.projects['/p'], mcpServers: { y: { command: 'node' } } } } },
+  ]) {
+    write(changed);
+    t.same(claudeStateChanged(before, homeDir).map((f) => f.path), [file], `named: ${JSON.stringify(changed).slice(0, 120)}`);
+  }
+  fs.rmSync(file);
+  t.same(claudeStateChanged(claudeState(homeDir), homeDir), [], 'none before, none after: nothing named');
+  write({ mcpServers: { x: { command: 'sh' } } });
+  t.same(claudeStateChanged(new Map(), homeDir).map((f) => f.path), [file], 'made during the run: named');
 });
