@@ -85,6 +85,15 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
     `(: > '${nodePrefix}/bin/npx-planted') 2>/dev/null || echo node_readonly=yes`,
     `mv '${nodePrefix}' '${nodePrefix}-aside' 2>/dev/null && echo node_moved=yes`,
     `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'`,
+    // Fifteenth pass: a limit of processes of its own (a fork bomb stops there, not at the user's
+    // limit shared with their session), at nice 10; neither can be undone inside.
+    "echo nproc=$(awk '/^Max processes/ {print $3 \"/\" $4}' /proc/self/limits)",
+    "(ulimit -u 100000 2>/dev/null || ulimit -p 100000 2>/dev/null) && echo nproc_raised=yes",
+    "echo nice=$(awk '{print $19}' /proc/self/stat)",
+    "python3 -c 'import os; os.setpriority(os.PRIO_PROCESS, 0, 0)' 2>/dev/null && echo reniced=yes",
+    // The kernel counts the processes of the command's namespace only (not the user's others): a
+    // limit of 40, set by the command on itself, lets it start nearly 40.
+    "(ulimit -u 40 2>/dev/null || ulimit -p 40; python3 -c 'import os, time\nfor i in range(100):\n  try:\n    pid = os.fork()\n  except OSError:\n    print(\"forks=%d\" % i); break\n  if pid == 0:\n    time.sleep(1); os._exit(0)' 2>/dev/null)",
   ].join('\n');
   const cli = [userNode, airlockBin, 'run', '--agent', 'bot', '--home', home, '--', 'sh', '-c', probe];
   // tap instruments child processes through NODE_OPTIONS and writes into .tap/, which the
@@ -125,5 +134,10 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
   t.equal(r.getfd, '', 'pidfd_getfd takes none of its descriptors');
   t.not(r.mem, 'opened', 'its /proc/PID/mem cannot be opened');
   t.equal(r.forged, '', 'no channel to forge messages on');
+  t.equal(r.nproc, '8192/8192', 'the command has a limit of processes of its own, soft and hard');
+  t.notOk(r.nproc_raised, 'which it cannot raise');
+  t.ok(Number(r.forks) > 30 && Number(r.forks) < 40, `the namespace's processes are counted apart from the user's others (${r.forks} forks under a limit of 40)`);
+  t.equal(r.nice, '10', 'the command runs at nice 10');
+  t.notOk(r.reniced, 'and cannot lower it');
   t.same(seen.map((s) => s.url), ['http://example.test/unpriv']);
 });
