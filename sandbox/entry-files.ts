@@ -180,6 +180,9 @@ const HOME_ENTRIES: Record<string, string> = {
   '.aws/amazonq/mcp.json': 'Amazon Q starts the MCP servers (commands) it lists',
   '.aider.conf.yml': 'aider runs its lint-cmd and test-cmd after every edit',
   '.claude/hooks': 'Claude Code runs the hook scripts your settings name',
+  // Cline's and Roo Code's MCP servers, kept in VS Code's storage of each extension.
+  '.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json': 'Cline starts the MCP servers (commands) it lists',
+  '.config/Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json': 'Roo Code starts the MCP servers (commands) it lists',
 };
 
 /**
@@ -191,6 +194,8 @@ const HOME_REPORTED: Record<string, string> = {
   '.claude/settings.json': 'Claude Code runs the hooks, status line and apiKeyHelper it names, outside any sandbox when run outside',
   '.claude/settings.local.json': 'Claude Code runs the hooks, status line and apiKeyHelper it names',
   '.claude/plugins': 'Claude Code runs its plugins\' hooks and MCP servers',
+  '.claude/commands': 'Claude Code runs the shell lines (!`…`) of the commands you invoke',
+  '.claude/skills': 'Claude Code runs the scripts of the skills it uses',
   '.codex/config.toml': 'Codex starts the MCP servers and notify program it names, and trusts the projects it lists',
   '.gemini/settings.json': 'Gemini CLI starts the MCP servers it names',
   '.config/opencode': 'opencode starts the MCP servers and plugins its config names',
@@ -447,6 +452,13 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'eslint.config.ts': 'VS Code\'s ESLint extension runs it on opening a file',
   '.eslintrc.js': 'VS Code\'s ESLint extension runs it on opening a file',
   '.eslintrc.cjs': 'VS Code\'s ESLint extension runs it on opening a file',
+  // rustup runs the toolchain a `path` in these names (any folder of programs) for every cargo and
+  // rustc in the folder, and rust-analyzer runs cargo on opening it; Python runs sitecustomize and
+  // usercustomize at every start of the environment whose site-packages holds them.
+  'rust-toolchain.toml': 'rustup runs the toolchain it names (a path: any programs) for cargo here, which rust-analyzer runs on opening the folder',
+  'rust-toolchain': 'rustup runs the toolchain it names (a path: any programs) for cargo here, which rust-analyzer runs on opening the folder',
+  'sitecustomize.py': 'Python runs it at every start of the environment it is in',
+  'usercustomize.py': 'Python runs it at every start of the environment it is in',
 };
 
 /** Folders not walked in the working directory: big, and no prompt or editor enters them. */

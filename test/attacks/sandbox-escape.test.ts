@@ -1599,7 +1599,8 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
     // fourteenth pass
     '.yarnrc', '.pnpmfile.cjs', '.husky/pre-commit',
     // fifteenth pass
-    '.claude/settings.local.json', '.mcp.json', '.cursor/mcp.json', '.pre-commit-config.yaml', 'GNUmakefile', 'eslint.config.js', '.aider.conf.yml'];
+    '.claude/settings.local.json', '.mcp.json', '.cursor/mcp.json', '.pre-commit-config.yaml', 'GNUmakefile', 'eslint.config.js', '.aider.conf.yml',
+    'rust-toolchain.toml', 'sitecustomize.py'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));
