@@ -180,6 +180,23 @@ const HOME_ENTRIES: Record<string, string> = {
   '.aws/amazonq/mcp.json': 'Amazon Q starts the MCP servers (commands) it lists',
   '.aider.conf.yml': 'aider runs its lint-cmd and test-cmd after every edit',
   '.claude/hooks': 'Claude Code runs the hook scripts your settings name',
+  // The interpreters and compilers version managers installed: every node, python, pip, cargo and
+  // rustc the user runs is one of these (the Node that runs Airlock was already kept). A program or
+  // library replaced there, or a module of the standard library, ran in everything the user does.
+  // Installing into them inside fails (pip then installs for the user, which is named after the run).
+  '.nvm/versions': 'nvm\'s Node versions: every node, npm and global package you run',
+  '.local/share/fnm/node-versions': 'fnm\'s Node versions: every node you run',
+  '.volta/tools': 'volta\'s tools: every node and package manager you run',
+  '.nodenv/versions': 'nodenv\'s Node versions: every node you run',
+  '.pyenv/versions': 'pyenv\'s Pythons: every python and pip you run',
+  '.local/share/uv/python': 'uv\'s Pythons: every python uv runs',
+  '.rbenv/versions': 'rbenv\'s Rubies: every ruby you run',
+  '.goenv/versions': 'goenv\'s Go versions: every go you run',
+  '.rustup/toolchains': 'rustup runs these toolchains for every cargo and rustc',
+  '.rustup/settings.toml': 'rustup obeys its default toolchain and directory overrides',
+  '.asdf/installs': 'asdf\'s tools: every program it runs',
+  '.local/share/mise/installs': 'mise\'s tools: every program it runs',
+  '.sdkman/candidates': 'sdkman\'s JDKs and tools: every java, gradle and maven you run',
   // Cline's and Roo Code's MCP servers, kept in VS Code's storage of each extension.
   '.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json': 'Cline starts the MCP servers (commands) it lists',
   '.config/Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json': 'Roo Code starts the MCP servers (commands) it lists',

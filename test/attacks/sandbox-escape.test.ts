@@ -1472,8 +1472,10 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   const existing = ['.bashrc', '.profile', '.gitconfig', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc', 'xdg/git/config',
     '.psqlrc', '.vim/plugin/x.vim', '.docker/cli-plugins/docker-compose', '.ipython/profile_default/startup/00.py', '.mavenrc', '.cargo/env', '.nvm/nvm.sh',
     '.local/share/systemd/user/x.service', '.asdf/plugins/python/bin/exec-env',
-    // Fifteenth pass: an AI editor's MCP servers (commands it starts).
-    '.cursor/mcp.json'];
+    // Fifteenth pass: an AI editor's MCP servers (commands it starts); the interpreters and
+    // compilers version managers installed (every node, python and cargo the user runs).
+    '.cursor/mcp.json', '.nvm/versions/node/v20.0.0/bin/node', '.pyenv/versions/3.12.0/lib/python3.12/os.py',
+    '.rustup/toolchains/stable-x86_64-unknown-linux-gnu/bin/cargo', '.rustup/settings.toml'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
