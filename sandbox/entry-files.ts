@@ -856,6 +856,12 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   for (const dir of onPath.slice(0, 64)) {
     if ((homeOk && inside(dir, homeDir)) || inside(dir, root)) changedIn(dir, () => true, 'on your PATH: it runs in place of any program of that name');
   }
+  // Folders login profiles put first on PATH once they exist (Debian's and Ubuntu's ~/.profile,
+  // Fedora's ~/.bashrc), so on no PATH yet when missing at login: a `~/bin/git` the agent makes is
+  // the git of the user's next login (fifteenth pass).
+  for (const dir of homeOk ? [path.join(homeDir, '.local', 'bin'), path.join(homeDir, 'bin')] : []) {
+    if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your login profile puts this folder first on PATH once it exists: it runs in place of any program of that name');
+  }
   const complete = walkFolders(root, budget, (dir, e) => {
     const p = path.join(dir, e.name);
     // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which

@@ -1812,3 +1812,18 @@ t.test('fifteenth pass: Claude Code\'s state file is named when what starts prog
   write({ mcpServers: { x: { command: 'sh' } } });
   t.same(claudeStateChanged(new Map(), homeDir).map((f) => f.path), [file], 'made during the run: named');
 });
+
+t.test('fifteenth pass: a program made in ~/bin or ~/.local/bin is named though neither was on PATH (a login profile adds them once they exist)', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const homeDir = fs.mkdtempSync(path.join(world.dir, 'login-path-'));
+  const project = path.join(homeDir, 'src', 'app');
+  fs.mkdirSync(project, { recursive: true });
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  for (const dir of ['bin', '.local/bin']) {
+    fs.mkdirSync(path.join(homeDir, dir), { recursive: true });
+    fs.writeFileSync(path.join(homeDir, dir, 'git'), '#!/bin/sh\ntouch /tmp/x\n', { mode: 0o755 });
+  }
+  const named = plantedSince(since, homeDir, project, '/usr/bin:/bin', {}, {}).planted.map((f) => path.relative(homeDir, f.path));
+  for (const p of ['bin/git', '.local/bin/git']) t.ok(named.includes(p), `~/${p} is named (${named.join(', ')})`);
+});
