@@ -921,19 +921,30 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
  * run without asking). Claude Code rewrites the file as it runs, so it is compared on these parts:
  * taken before the run and after, a difference names the file. Keyed by path; undefined: none.
  */
-export function claudeState(homeDir: string, env: NodeJS.ProcessEnv = {}): Map<string, string | undefined> {
-  const out = new Map<string, string | undefined>();
+export function claudeState(homeDir: string, env: NodeJS.ProcessEnv = {}, unchanged?: Map<string, ClaudeState | undefined>): Map<string, ClaudeState | undefined> {
+  const out = new Map<string, ClaudeState | undefined>();
   const dirs = [homeDir, env.CLAUDE_CONFIG_DIR].filter((d): d is string => !!d && path.isAbsolute(d));
   for (const file of new Set(dirs.map((d) => path.join(d, '.claude.json')))) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      out.set(file, undefined);
+      continue;
+    }
+    const id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    // The same file untouched since: read once (it may hold megabytes of history).
+    const known = unchanged?.get(file);
+    if (known?.id === id) {
+      out.set(file, known);
+      continue;
+    }
     let doc: unknown;
     try {
-      if (fs.statSync(file).size > 64 * 1024 * 1024) {
-        out.set(file, 'too big to read');
-        continue;
-      }
+      if (st.size > 64 * 1024 * 1024) throw new Error('too big');
       doc = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch (err) {
-      out.set(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : 'unreadable');
+    } catch {
+      out.set(file, { id, digest: 'unreadable' });
       continue;
     }
     const o = (doc && typeof doc === 'object' ? doc : {}) as Record<string, unknown>;
@@ -942,15 +953,21 @@ export function claudeState(homeDir: string, env: NodeJS.ProcessEnv = {}): Map<s
     const empty = (v: unknown): boolean => v === undefined || v === null || v === false || (typeof v === 'object' && Object.keys(v as object).length === 0);
     const parts = (x: Record<string, unknown> | null | undefined): Array<[string, unknown]> => (x && typeof x === 'object'
       ? (['mcpServers', 'enabledMcpjsonServers', 'enableAllProjectMcpServers', 'hasTrustDialogAccepted', 'hooks'] as const).map((k): [string, unknown] => [k, x[k]]).filter(([, v]) => !empty(v)) : []);
-    out.set(file, JSON.stringify([parts(o), Object.entries(projects).map(([k, v]) => [k, parts(v)] as const).filter(([, p]) => p.length > 0)]));
+    out.set(file, { id, digest: JSON.stringify([parts(o), Object.entries(projects).map(([k, v]) => [k, parts(v)] as const).filter(([, p]) => p.length > 0)]) });
   }
   return out;
 }
 
+/** A state file as claudeState read it: its identity (device, inode, size, times) and what in it runs. */
+export interface ClaudeState {
+  id: string;
+  digest: string;
+}
+
 /** The files of `before` (claudeState) whose code-running parts differ now. */
-export function claudeStateChanged(before: Map<string, string | undefined>, homeDir: string, env: NodeJS.ProcessEnv = {}): Planted[] {
-  const now = claudeState(homeDir, env);
-  return [...now].filter(([f, v]) => v !== undefined && v !== before.get(f))
+export function claudeStateChanged(before: Map<string, ClaudeState | undefined>, homeDir: string, env: NodeJS.ProcessEnv = {}): Planted[] {
+  const now = claudeState(homeDir, env, before);
+  return [...now].filter(([f, v]) => v !== undefined && v.digest !== before.get(f)?.digest)
     .map(([f]) => ({ path: f, why: 'Claude Code starts the MCP servers it lists and runs the hooks of the projects it trusts; the servers, approvals or trusted projects changed' }));
 }
 

@@ -285,7 +285,7 @@ export function register(program: Command): void {
       // was made just now may read a millisecond or a tick later. The agent starts far later.
       const started = Date.now() + 20;
       // Claude Code's state file changes as it runs: its code-running parts are compared instead.
-      const claudeBefore = sandbox ? claudeState(userHome, process.env) : new Map<string, string | undefined>();
+      const claudeBefore = sandbox ? claudeState(userHome, process.env) : new Map();
       // Credential stores and histories: the ones missing now may be made by the agent (named after
       // the run), and one with another hard link is readable under that name (said now).
       const secretPaths = sandbox ? [...homeSecretPaths(userHome, process.env), ...defaultTicketCaches()] : [];
