@@ -142,7 +142,8 @@ export function packageCaches(homeDir: string, env: NodeJS.ProcessEnv, cwd: stri
     const p = path.resolve(other ?? path.join(homeDir, rel));
     // The tool's own folder: `~/.cargo` for `~/.cargo/registry`, the home folder for `~/.npm`.
     const top = other ? path.dirname(p) : rel.includes('/') ? path.join(homeDir, rel.split('/')[0]!) : homeDir;
-    if (!fs.existsSync(p) && isDir(top) && realFolders(top, path.relative(top, p))) {
+    // Not ~/.ccache: ccache uses it instead of ~/.cache/ccache once it exists.
+    if (name !== 'ccache-old' && !fs.existsSync(p) && isDir(top) && realFolders(top, path.relative(top, p))) {
       try {
         fs.mkdirSync(p, { recursive: true, mode: 0o700 });
       } catch {

@@ -1786,6 +1786,7 @@ t.test('fifteenth pass: package caches are found where the environment moves the
   t.notOk(found.has('maven'), 'nothing made through a symlink in place of ~/.m2');
   t.notOk(fs.existsSync(path.join(work, 'repository')), 'the symlink\'s target got nothing');
   t.notOk(fs.existsSync(path.join(homeDir, '.cargo', 'registry')), 'the default place is left alone where CARGO_HOME moves it');
+  t.notOk(fs.existsSync(path.join(homeDir, '.ccache')), 'no ~/.ccache is made (ccache would leave ~/.cache/ccache for it)');
 });
 
 t.test('fifteenth pass: Claude Code\'s state file is named when what starts programs in it changed, not when Claude Code counts its starts', async (t) => {
