@@ -111,7 +111,10 @@ try {
 } catch {
   /* not allowed here: as before */
 }
-const limited = ['/bin/sh', '-c', `ulimit -u ${MAX_TASKS} 2>/dev/null || ulimit -p ${MAX_TASKS}; exec "$@"`, 'sh', ...command];
+// And no real-time scheduling: where the user's limits allow it (audio setups give `rtprio 95`),
+// a SCHED_FIFO busy loop would starve every other process of a core, nice or not (RLIMIT_RTPRIO
+// 0; RLIMIT_NICE 0 too where the shell can set it: bash, not dash).
+const limited = ['/bin/sh', '-c', `ulimit -r 0 2>/dev/null; ulimit -e 0 2>/dev/null; ulimit -u ${MAX_TASKS} 2>/dev/null || ulimit -p ${MAX_TASKS}; exec "$@"`, 'sh', ...command];
 
 let commandPid;
 let exited = false;
