@@ -658,7 +658,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // The home folder's package caches (run later by the host's installs and builds): the agent's own.
       const privateCaches = packageCaches(o.userHome ?? os.homedir(), o.baseEnv ?? process.env, cwd, [os.tmpdir(), '/tmp'])
         .filter((c) => !hide.some((h) => within(c.path, h) || within(h, c.path)) && !protect.some((q) => within(q, c.path) || within(c.path, q)))
-        .map((c): [string, string] => [privateCacheFolder(home, o.agent, c.name), c.path]);
+        // Under every path a bind mount gives the cache too (mount-aliases.ts).
+        .flatMap((c) => withMountAliases([c.path]).map((p): [string, string] => [privateCacheFolder(home, o.agent, c.name), p]));
       for (const [, p] of privateCaches) watched.set(p, { id: pathIdentity(p), kind: 'cache' });
       const cacheSet = new Set(caches.map((c) => realPath(c)));
       for (const p of hide) watched.set(p, { id: pathIdentity(p), kind: cacheSet.has(p) ? 'cache' : 'hidden' });

@@ -1264,8 +1264,14 @@ t.test('the state folder and the policy folder are hidden and protected under ev
   try {
     const viaHome = path.join(aliasHome, path.relative(world.dir, world.home));
     const viaPolicy = path.join(aliasPolicy, path.basename(policyDir));
-    const probe = `echo entries=$(ls -A '${viaHome}' 2>/dev/null | wc -l); echo secret=$(cat '${viaHome}/hidden-secret.txt' 2>/dev/null); echo control=$(ls '${viaPolicy}' 2>/dev/null | wc -l); (echo 'package airlock' > '${path.join(viaPolicy, path.basename(planted))}') 2>/dev/null && echo wrote=yes || echo wrote=no`;
-    const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', probe], { cwd: world.work });
+    // Fifteenth pass: a package cache of the home folder, through the same alias.
+    const userHome = fs.mkdtempSync(path.join(world.dir, 'alias-user-'));
+    fs.mkdirSync(path.join(userHome, '.npm', '_cacache'), { recursive: true });
+    fs.writeFileSync(path.join(userHome, '.npm', '_cacache', 'entry'), 'host\n');
+    const viaCache = path.join(aliasHome, path.relative(world.dir, userHome), '.npm', '_cacache', 'entry');
+    const probe = `echo entries=$(ls -A '${viaHome}' 2>/dev/null | wc -l); echo secret=$(cat '${viaHome}/hidden-secret.txt' 2>/dev/null); echo control=$(ls '${viaPolicy}' 2>/dev/null | wc -l); (echo 'package airlock' > '${path.join(viaPolicy, path.basename(planted))}') 2>/dev/null && echo wrote=yes || echo wrote=no
+mkdir -p "$(dirname '${viaCache}')" && printf 'agent\\n' >> '${viaCache}' && echo cache_wrote=yes`;
+    const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', probe], { cwd: world.work, env: { ...process.env, HOME: userHome } });
     const r = results(run.stdout);
     t.comment(run.stdout.trim().replace(/\n/g, ' '));
     t.not(r.control, '0', `control: the policy folder is visible through its alias (${run.stderr.trim().slice(0, 200)})`);
@@ -1273,6 +1279,8 @@ t.test('the state folder and the policy folder are hidden and protected under ev
     t.equal(r.secret, '', 'a hidden file cannot be read through it');
     t.equal(r.wrote, 'no', 'the policy folder cannot be written through its alias');
     t.notOk(fs.existsSync(planted), 'nothing was added to the policy');
+    t.equal(r.cache_wrote, 'yes', 'control: the agent writes its own npm cache through the alias');
+    t.equal(fs.readFileSync(path.join(userHome, '.npm', '_cacache', 'entry'), 'utf8'), 'host\n', 'the host\'s npm cache is unchanged through its alias');
   } finally {
     fs.rmSync(planted, { force: true });
     for (const d of [aliasHome, aliasPolicy]) {
