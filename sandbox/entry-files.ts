@@ -165,6 +165,58 @@ const HOME_ENTRIES: Record<string, string> = {
   '.asdf/plugins': 'asdf runs its plugins\' scripts',
   '.local/share/mise/plugins': 'mise runs its plugins\' scripts',
   '.pyenv/plugins': 'pyenv runs its plugins at every shell start',
+  // Fifteenth pass: coding agents' and AI editors' configs start programs outside any sandbox: the
+  // MCP servers they list are commands (Cursor, VS Code, Windsurf, Claude Desktop, Continue, Amazon
+  // Q start them), aider runs its lint and test commands after each edit, and Claude Code's hook
+  // scripts conventionally live in ~/.claude/hooks. (What the agent's own CLI rewrites as it runs,
+  // ~/.claude/settings.json, Codex's and Gemini's, is named after the run instead: HOME_REPORTED.)
+  '.cursor/mcp.json': 'Cursor starts the MCP servers (commands) it lists',
+  '.config/Code/User/mcp.json': 'VS Code starts the MCP servers (commands) it lists',
+  '.codeium/windsurf/mcp_config.json': 'Windsurf starts the MCP servers (commands) it lists',
+  '.config/Claude/claude_desktop_config.json': 'Claude Desktop starts the MCP servers (commands) it lists',
+  '.continue/config.yaml': 'Continue starts the MCP servers (commands) it lists',
+  '.continue/config.json': 'Continue starts the MCP servers (commands) it lists',
+  '.continue/config.ts': 'Continue runs it',
+  '.aws/amazonq/mcp.json': 'Amazon Q starts the MCP servers (commands) it lists',
+  '.aider.conf.yml': 'aider runs its lint-cmd and test-cmd after every edit',
+  '.claude/hooks': 'Claude Code runs the hook scripts your settings name',
+  // The interpreters and compilers version managers installed: every node, python, pip, cargo and
+  // rustc the user runs is one of these (the Node that runs Airlock was already kept). A program or
+  // library replaced there, or a module of the standard library, ran in everything the user does.
+  // Installing into them inside fails (pip then installs for the user, which is named after the run).
+  '.nvm/versions': 'nvm\'s Node versions: every node, npm and global package you run',
+  '.local/share/fnm/node-versions': 'fnm\'s Node versions: every node you run',
+  '.volta/tools': 'volta\'s tools: every node and package manager you run',
+  '.nodenv/versions': 'nodenv\'s Node versions: every node you run',
+  '.pyenv/versions': 'pyenv\'s Pythons: every python and pip you run',
+  '.local/share/uv/python': 'uv\'s Pythons: every python uv runs',
+  '.rbenv/versions': 'rbenv\'s Rubies: every ruby you run',
+  '.goenv/versions': 'goenv\'s Go versions: every go you run',
+  '.rustup/toolchains': 'rustup runs these toolchains for every cargo and rustc',
+  '.rustup/settings.toml': 'rustup obeys its default toolchain and directory overrides',
+  '.asdf/installs': 'asdf\'s tools: every program it runs',
+  '.local/share/mise/installs': 'mise\'s tools: every program it runs',
+  '.sdkman/candidates': 'sdkman\'s JDKs and tools: every java, gradle and maven you run',
+  // Cline's and Roo Code's MCP servers, kept in VS Code's storage of each extension.
+  '.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json': 'Cline starts the MCP servers (commands) it lists',
+  '.config/Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json': 'Roo Code starts the MCP servers (commands) it lists',
+};
+
+/**
+ * Home folder files that run programs outside the sandbox but that the agent's own CLI writes as it
+ * runs (Claude Code's settings, Codex's trusted projects, Gemini's chosen login): not bound
+ * read-only (the agent inside would fail to start or to save), named after the run when changed.
+ */
+const HOME_REPORTED: Record<string, string> = {
+  '.claude/settings.json': 'Claude Code runs the hooks, status line and apiKeyHelper it names, outside any sandbox when run outside',
+  '.claude/settings.local.json': 'Claude Code runs the hooks, status line and apiKeyHelper it names',
+  '.claude/plugins': 'Claude Code runs its plugins\' hooks and MCP servers',
+  '.claude/commands': 'Claude Code runs the shell lines (!`…`) of the commands you invoke',
+  '.claude/skills': 'Claude Code runs the scripts of the skills it uses',
+  '.codex/config.toml': 'Codex starts the MCP servers and notify program it names, and trusts the projects it lists',
+  '.gemini/settings.json': 'Gemini CLI starts the MCP servers it names',
+  '.config/opencode': 'opencode starts the MCP servers and plugins its config names',
+  '.config/goose': 'goose starts the extensions (commands) its config names',
 };
 
 /**
@@ -387,6 +439,43 @@ const FOLDER_ENTRIES: Record<string, string> = {
   // hooks lefthook installed run its commands at your next commit.
   'lefthook-local.yml': 'lefthook runs its commands at your next commit (git ignores it)',
   '.lefthook-local.yml': 'lefthook runs its commands at your next commit (git ignores it)',
+  // Fifteenth pass: coding agents' project configs. Claude Code runs the hooks, status line and
+  // apiKeyHelper of `.claude/settings.json` and of `.claude/settings.local.json` (which it keeps out
+  // of git: in no diff) the next time it starts in the folder, outside the sandbox when run so (the
+  // IDE extensions); `.mcp.json` and the other agents' files list MCP servers, which are commands;
+  // aider runs the lint and test commands of its config after every edit. pre-commit's hook runs
+  // what `.pre-commit-config.yaml` says at your next commit; make reads `GNUmakefile` and
+  // `makefile` before the `Makefile` whose diff you read; VS Code's ESLint extension runs the
+  // project's ESLint config on opening a file.
+  '.claude': 'Claude Code runs the hooks and commands its settings name when started here (settings.local.json is in no diff)',
+  '.mcp.json': 'coding agents (Claude Code) start the MCP servers (commands) it lists',
+  '.cursor': 'Cursor starts the MCP servers and runs the hooks its files name',
+  '.gemini': 'Gemini CLI starts the MCP servers its settings name',
+  '.codex': 'Codex obeys its config (MCP servers, notify program)',
+  '.aider.conf.yml': 'aider runs its lint-cmd and test-cmd after every edit',
+  '.continue': 'Continue starts the MCP servers its config names',
+  '.roo': 'Roo Code starts the MCP servers its config names',
+  '.kiro': 'Kiro runs its hooks and MCP servers',
+  '.windsurf': 'Windsurf runs its workflows and MCP servers',
+  '.amazonq': 'Amazon Q starts the MCP servers its config names',
+  'opencode.json': 'opencode starts the MCP servers and plugins it names',
+  '.opencode': 'opencode runs its plugins',
+  '.pre-commit-config.yaml': 'pre-commit runs its hooks at your next commit',
+  'GNUmakefile': 'make reads it before Makefile',
+  'makefile': 'make reads it before Makefile',
+  'eslint.config.js': 'VS Code\'s ESLint extension runs it on opening a file',
+  'eslint.config.mjs': 'VS Code\'s ESLint extension runs it on opening a file',
+  'eslint.config.cjs': 'VS Code\'s ESLint extension runs it on opening a file',
+  'eslint.config.ts': 'VS Code\'s ESLint extension runs it on opening a file',
+  '.eslintrc.js': 'VS Code\'s ESLint extension runs it on opening a file',
+  '.eslintrc.cjs': 'VS Code\'s ESLint extension runs it on opening a file',
+  // rustup runs the toolchain a `path` in these names (any folder of programs) for every cargo and
+  // rustc in the folder, and rust-analyzer runs cargo on opening it; Python runs sitecustomize and
+  // usercustomize at every start of the environment whose site-packages holds them.
+  'rust-toolchain.toml': 'rustup runs the toolchain it names (a path: any programs) for cargo here, which rust-analyzer runs on opening the folder',
+  'rust-toolchain': 'rustup runs the toolchain it names (a path: any programs) for cargo here, which rust-analyzer runs on opening the folder',
+  'sitecustomize.py': 'Python runs it at every start of the environment it is in',
+  'usercustomize.py': 'Python runs it at every start of the environment it is in',
 };
 
 /** Folders not walked in the working directory: big, and no prompt or editor enters them. */
@@ -694,8 +783,9 @@ function codeVariables(file: string): string | undefined {
  * config, hooks or info changed: objects and the index change with every commit). The walk is
  * bounded; `complete` says whether it saw everything.
  */
-export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean } {
+export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean; bytecode: string[] } {
   const planted: Planted[] = [];
+  const bytecode: string[] = [];
   const budget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
   const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
     let names: string[];
@@ -712,7 +802,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   };
   const homeOk = !!homeDir && path.isAbsolute(homeDir) && homeDir !== path.parse(homeDir).root;
   if (homeOk) {
-    for (const [rel, why] of Object.entries(HOME_ENTRIES)) {
+    for (const [rel, why] of Object.entries({ ...HOME_ENTRIES, ...HOME_REPORTED })) {
       for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
@@ -766,6 +856,12 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   for (const dir of onPath.slice(0, 64)) {
     if ((homeOk && inside(dir, homeDir)) || inside(dir, root)) changedIn(dir, () => true, 'on your PATH: it runs in place of any program of that name');
   }
+  // Folders login profiles put first on PATH once they exist (Debian's and Ubuntu's ~/.profile,
+  // Fedora's ~/.bashrc), so on no PATH yet when missing at login: a `~/bin/git` the agent makes is
+  // the git of the user's next login (fifteenth pass).
+  for (const dir of homeOk ? [path.join(homeDir, '.local', 'bin'), path.join(homeDir, 'bin')] : []) {
+    if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your login profile puts this folder first on PATH once it exists: it runs in place of any program of that name');
+  }
   const complete = walkFolders(root, budget, (dir, e) => {
     const p = path.join(dir, e.name);
     // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which
@@ -791,6 +887,17 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
         planted.push({ path: path.join(p, '.bin'), why: 'npm run, npx and yarn run its programs (node_modules is in no diff: reinstall with npm ci unless the agent was to install packages)' });
       }
     }
+    // Python bytecode (fifteenth pass): Python loads `__pycache__/x.cpython-312.pyc` in place of
+    // `x.py` when the source time and size recorded in it match, and both are the writer's to copy,
+    // so a forged one runs code no diff of `x.py` shows (`*.pyc` is in every .gitignore). Python
+    // writes these itself too, so their being new says nothing: those written during the run are
+    // removed (bytecode), and Python compiles the sources again. A `.pyc` outside `__pycache__` is
+    // imported as the module of its name when no `.py` is beside it (`json.pyc` next to a script
+    // is imported in place of the standard library's json); Python never writes one there: named.
+    if (e.name.endsWith('.pyc') && e.isFile() && changedSince(p, since, budget)) {
+      if (path.basename(dir) === '__pycache__') bytecode.push(p);
+      else if (!planted.some((f) => f.path === p)) planted.push({ path: p, why: 'Python imports it as the module of its name where no .py is beside it, before the standard library\'s' });
+    }
     // A dotenv file setting a variable that runs code: bun, pipenv, VS Code's Python, docker
     // compose and `node --env-file` load it into the programs they start (fourteenth pass).
     if (e.isFile() && DOTENV.test(e.name) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
@@ -804,7 +911,79 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     return !NOT_WALKED.has(e.name);
   });
-  return { planted, complete };
+  return { planted, complete, bytecode };
+}
+
+/**
+ * What in Claude Code's state file (`~/.claude.json`, or under `CLAUDE_CONFIG_DIR`) starts programs
+ * or lifts its questions: the MCP servers (commands) of the user and of each project, a project's
+ * approval of its `.mcp.json` servers, and the trust given to a folder (whose `.claude` hooks then
+ * run without asking). Claude Code rewrites the file as it runs, so it is compared on these parts:
+ * taken before the run and after, a difference names the file. Keyed by path; undefined: none.
+ */
+export function claudeState(homeDir: string, env: NodeJS.ProcessEnv = {}, unchanged?: Map<string, ClaudeState | undefined>): Map<string, ClaudeState | undefined> {
+  const out = new Map<string, ClaudeState | undefined>();
+  const dirs = [homeDir, env.CLAUDE_CONFIG_DIR].filter((d): d is string => !!d && path.isAbsolute(d));
+  for (const file of new Set(dirs.map((d) => path.join(d, '.claude.json')))) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      out.set(file, undefined);
+      continue;
+    }
+    const id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    // The same file untouched since: read once (it may hold megabytes of history).
+    const known = unchanged?.get(file);
+    if (known?.id === id) {
+      out.set(file, known);
+      continue;
+    }
+    let doc: unknown;
+    try {
+      if (st.size > 64 * 1024 * 1024) throw new Error('too big');
+      doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      out.set(file, { id, digest: 'unreadable' });
+      continue;
+    }
+    const o = (doc && typeof doc === 'object' ? doc : {}) as Record<string, unknown>;
+    const projects = o.projects && typeof o.projects === 'object' ? (o.projects as Record<string, Record<string, unknown> | null>) : {};
+    // The parts that say something (a project Claude Code merely opened, untrusted, has none).
+    const empty = (v: unknown): boolean => v === undefined || v === null || v === false || (typeof v === 'object' && Object.keys(v as object).length === 0);
+    const parts = (x: Record<string, unknown> | null | undefined): Array<[string, unknown]> => (x && typeof x === 'object'
+      ? (['mcpServers', 'enabledMcpjsonServers', 'enableAllProjectMcpServers', 'hasTrustDialogAccepted', 'hooks'] as const).map((k): [string, unknown] => [k, x[k]]).filter(([, v]) => !empty(v)) : []);
+    out.set(file, { id, digest: JSON.stringify([parts(o), Object.entries(projects).map(([k, v]) => [k, parts(v)] as const).filter(([, p]) => p.length > 0)]) });
+  }
+  return out;
+}
+
+/** A state file as claudeState read it: its identity (device, inode, size, times) and what in it runs. */
+export interface ClaudeState {
+  id: string;
+  digest: string;
+}
+
+/** The files of `before` (claudeState) whose code-running parts differ now. */
+export function claudeStateChanged(before: Map<string, ClaudeState | undefined>, homeDir: string, env: NodeJS.ProcessEnv = {}): Planted[] {
+  const now = claudeState(homeDir, env, before);
+  return [...now].filter(([f, v]) => v !== undefined && v.digest !== before.get(f)?.digest)
+    .map(([f]) => ({ path: f, why: 'Claude Code starts the MCP servers it lists and runs the hooks of the projects it trusts; the servers, approvals or trusted projects changed' }));
+}
+
+/**
+ * Removes the Python bytecode files written during the run (plantedSince's `bytecode`): caches
+ * Python makes again from the sources. After the run, with the agent gone; a name only, never
+ * followed (a `__pycache__` the walk found was a real folder).
+ */
+export function removeBytecode(files: string[]): void {
+  for (const f of files) {
+    try {
+      if (fs.lstatSync(f).isFile()) fs.unlinkSync(f);
+    } catch {
+      /* gone already */
+    }
+  }
 }
 
 /** The lines `airlock run` prints after the run (none when nothing was planted). */

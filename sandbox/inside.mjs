@@ -25,6 +25,10 @@ import net from 'node:net';
 import os from 'node:os';
 import { spawn } from 'node:child_process';
 
+/** The command's nice value and its limit of processes and threads (see where they are set). */
+const AGENT_NICE = 10;
+const MAX_TASKS = 8192;
+
 function fail(msg) {
   process.stderr.write(`airlock sandbox: ${msg}\n`);
   process.exit(125);
@@ -93,6 +97,24 @@ try {
 } catch {
   /* no /proc: the command starts as before */
 }
+// Nor a cgroup for CPU and processes. CPU: the command and all it starts run at nice 10 (the
+// priority is inherited, and lowering it again needs CAP_SYS_NICE over the host's namespace, which
+// no one inside has), so a busy loop yields to Airlock and the user's session. Processes: a fork
+// bomb grew until the user's own limit (tens of thousands, shared with every process of theirs:
+// the user's shell, editor and Airlock could then start nothing). The command gets a limit of its
+// own (RLIMIT_NPROC, soft and hard), set by a shell inside its user namespace: the kernel counts a
+// namespace's processes apart from the user's others, and raising the hard limit needs
+// CAP_SYS_RESOURCE over the host's namespace. (The kernel exempts the host's root from it: an
+// agent run by root is bound by the OOM score and nice only.)
+try {
+  os.setPriority(AGENT_NICE);
+} catch {
+  /* not allowed here: as before */
+}
+// And no real-time scheduling: where the user's limits allow it (audio setups give `rtprio 95`),
+// a SCHED_FIFO busy loop would starve every other process of a core, nice or not (RLIMIT_RTPRIO
+// 0; RLIMIT_NICE 0 too where the shell can set it: bash, not dash).
+const limited = ['/bin/sh', '-c', `ulimit -r 0 2>/dev/null; ulimit -e 0 2>/dev/null; ulimit -u ${MAX_TASKS} 2>/dev/null || ulimit -p ${MAX_TASKS}; exec "$@"`, 'sh', ...command];
 
 let commandPid;
 let exited = false;
@@ -108,7 +130,7 @@ if (unrunnable) {
 } else if (!bwrap) {
   // No --bwrap: this machine cannot nest a user namespace (airlock run warned); the command is our
   // child in our namespace.
-  child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
+  child = spawn(limited[0], limited.slice(1), { stdio: 'inherit' });
   commandPid = child.pid;
   child.on('error', (err) => {
     process.stderr.write(`airlock sandbox: cannot start ${command[0]}: ${err.message}\n`);
@@ -123,7 +145,7 @@ if (unrunnable) {
   // whose death would SIGKILL the command through --die-with-parent). bubblewrap closes it before
   // the command starts.
   // The flags are support.ts's nestedFlags() (the probe starts the same), plus the info fd.
-  const nested = ['--unshare-user', '--die-with-parent', '--cap-drop', 'ALL', '--dev-bind', '/', '/', '--chdir', process.cwd(), '--info-fd', '3', '--', ...command];
+  const nested = ['--unshare-user', '--die-with-parent', '--cap-drop', 'ALL', '--dev-bind', '/', '/', '--chdir', process.cwd(), '--info-fd', '3', '--', ...limited];
   child = spawn(bwrap, nested, { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
   let info = '';
   child.stdio[3].setEncoding('utf8');

@@ -27,6 +27,7 @@ import { withMountAliases } from './mount-aliases.ts';
 import { homeSecretValueFiles, workSecretFiles } from './work-secrets.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
+import { packageCaches, privateCacheFolder } from './package-caches.ts';
 
 /** The proxy port inside the sandbox: its loopback is private, so the conventional port is free. */
 export const SANDBOX_PROXY_PORT = 3128;
@@ -120,6 +121,8 @@ export function bwrapArgs(o: {
   devices?: string[];
   /** [copy, path]: the working directory's files with a real secret value, as the agent reads them (read-only). */
   masked?: Array<[string, string]>;
+  /** [folder, path]: package caches of the home folder, each replaced by the agent's own folder (package-caches.ts). */
+  privateCaches?: Array<[string, string]>;
 }): string[] {
   // --new-session: no controlling terminal inside, so TIOCSTI cannot push keystrokes into the
   // user's shell (CVE-2017-5226); `airlock run` forwards the terminal's signals instead.
@@ -142,7 +145,7 @@ export function bwrapArgs(o: {
   // `-try`: a folder removed between this list and bubblewrap's mounts (another project's state
   // folder deleted meanwhile: test suites make and remove them by the dozen) has nothing left to
   // keep, and must not make the run fail.
-  for (const a of renamableAncestors([...(o.protect ?? []), o.home, ...o.hide], o.writable)) args.push('--bind-try', a, a);
+  for (const a of renamableAncestors([...(o.protect ?? []), o.home, ...o.hide, ...(o.privateCaches ?? []).map(([, p]) => p)], o.writable)) args.push('--bind-try', a, a);
   for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind-try', p, p);
   // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
   args.push('--proc', '/proc');
@@ -179,6 +182,8 @@ export function bwrapArgs(o: {
     args.push(...(fs.statSync(p).isDirectory() ? ['--tmpfs', p] : ['--ro-bind', '/dev/null', p]));
   }
   for (const [copy, p] of o.masked ?? []) args.push('--ro-bind', copy, p);
+  // Writable under --read-only too: the agent's npm, pip, cargo work with a cache of their own.
+  for (const [own, p] of o.privateCaches ?? []) args.push('--bind', own, p);
   args.push('--ro-bind', o.runDir, SANDBOX_RUN_DIR, '--chdir', o.cwd);
   // inside.mjs starts the command in a user namespace of its own with this bubblewrap (see there).
   args.push('--', process.execPath, insideScript, ...(o.bwrap ? ['--bwrap', o.bwrap] : []), '--listen', String(SANDBOX_PROXY_PORT), '--', ...o.command);
@@ -650,6 +655,12 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env, os.homedir(), cwd) : [];
       const hide = [...new Set(withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...caches, ...sockets]))].filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
+      // The home folder's package caches (run later by the host's installs and builds): the agent's own.
+      const privateCaches = packageCaches(o.userHome ?? os.homedir(), o.baseEnv ?? process.env, cwd, [os.tmpdir(), '/tmp'])
+        .filter((c) => !hide.some((h) => within(c.path, h) || within(h, c.path)) && !protect.some((q) => within(q, c.path) || within(c.path, q)))
+        // Under every path a bind mount gives the cache too (mount-aliases.ts).
+        .flatMap((c) => withMountAliases([c.path]).map((p): [string, string] => [privateCacheFolder(home, o.agent, c.name), p]));
+      for (const [, p] of privateCaches) watched.set(p, { id: pathIdentity(p), kind: 'cache' });
       const cacheSet = new Set(caches.map((c) => realPath(c)));
       for (const p of hide) watched.set(p, { id: pathIdentity(p), kind: cacheSet.has(p) ? 'cache' : 'hidden' });
       for (const p of protect) if (!watched.has(p)) watched.set(p, { id: pathIdentity(p), kind: 'protected' });
@@ -679,7 +690,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         }
         watched.set(f.path, { id: pathIdentity(f.path), kind: 'hidden' });
       }
-      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked }), {
+      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked, privateCaches }), {
         env, cwd, stdio: [...stdio, 'ipc', filterFd], detached: true, serialization: 'json',
       });
       if (stdio.includes('pipe')) relayStdio(sandboxed, stdio, cleanups);

@@ -13,7 +13,7 @@ import { StateFileError } from '../../state/document.ts';
 import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
-import { configIncludes, homeEntryFiles, plantedReport, plantedSince, systemEntryFiles } from '../../sandbox/entry-files.ts';
+import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, plantedReport, plantedSince, removeBytecode, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
@@ -284,6 +284,8 @@ export function register(program: Command): void {
       // A change time is taken from the kernel's coarse clock, in finer units than Date.now(): what
       // was made just now may read a millisecond or a tick later. The agent starts far later.
       const started = Date.now() + 20;
+      // Claude Code's state file changes as it runs: its code-running parts are compared instead.
+      const claudeBefore = sandbox ? claudeState(userHome, process.env) : new Map();
       // Credential stores and histories: the ones missing now may be made by the agent (named after
       // the run), and one with another hard link is readable under that name (said now).
       const secretPaths = sandbox ? [...homeSecretPaths(userHome, process.env), ...defaultTicketCaches()] : [];
@@ -321,7 +323,12 @@ export function register(program: Command): void {
       } finally {
         await denials?.stop();
         removePlaced(placed);
-        for (const line of plantedReport(plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env), userHome, process.cwd())) process.stderr.write(`${line}\n`);
+        const planted = plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env);
+        if (sandbox) {
+          removeBytecode(planted.bytecode);
+          planted.planted.push(...claudeStateChanged(claudeBefore, userHome, process.env));
+        }
+        for (const line of plantedReport(planted, userHome, process.cwd())) process.stderr.write(`${line}\n`);
         for (const p of secretsMissing.filter(lexists)) {
           process.stderr.write(`airlock: ${terminalText(tildePath(p, userHome))} was made during the run (a place a tool keeps credentials or a history): what the tool writes there later, the agent's next run can read through it or a link to it; remove it unless you made it\n`);
         }

@@ -1264,8 +1264,14 @@ t.test('the state folder and the policy folder are hidden and protected under ev
   try {
     const viaHome = path.join(aliasHome, path.relative(world.dir, world.home));
     const viaPolicy = path.join(aliasPolicy, path.basename(policyDir));
-    const probe = `echo entries=$(ls -A '${viaHome}' 2>/dev/null | wc -l); echo secret=$(cat '${viaHome}/hidden-secret.txt' 2>/dev/null); echo control=$(ls '${viaPolicy}' 2>/dev/null | wc -l); (echo 'package airlock' > '${path.join(viaPolicy, path.basename(planted))}') 2>/dev/null && echo wrote=yes || echo wrote=no`;
-    const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', probe], { cwd: world.work });
+    // Fifteenth pass: a package cache of the home folder, through the same alias.
+    const userHome = fs.mkdtempSync(path.join(world.dir, 'alias-user-'));
+    fs.mkdirSync(path.join(userHome, '.npm', '_cacache'), { recursive: true });
+    fs.writeFileSync(path.join(userHome, '.npm', '_cacache', 'entry'), 'host\n');
+    const viaCache = path.join(aliasHome, path.relative(world.dir, userHome), '.npm', '_cacache', 'entry');
+    const probe = `echo entries=$(ls -A '${viaHome}' 2>/dev/null | wc -l); echo secret=$(cat '${viaHome}/hidden-secret.txt' 2>/dev/null); echo control=$(ls '${viaPolicy}' 2>/dev/null | wc -l); (echo 'package airlock' > '${path.join(viaPolicy, path.basename(planted))}') 2>/dev/null && echo wrote=yes || echo wrote=no
+mkdir -p "$(dirname '${viaCache}')" && printf 'agent\\n' >> '${viaCache}' && echo cache_wrote=yes`;
+    const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', probe], { cwd: world.work, env: { ...process.env, HOME: userHome } });
     const r = results(run.stdout);
     t.comment(run.stdout.trim().replace(/\n/g, ' '));
     t.not(r.control, '0', `control: the policy folder is visible through its alias (${run.stderr.trim().slice(0, 200)})`);
@@ -1273,6 +1279,8 @@ t.test('the state folder and the policy folder are hidden and protected under ev
     t.equal(r.secret, '', 'a hidden file cannot be read through it');
     t.equal(r.wrote, 'no', 'the policy folder cannot be written through its alias');
     t.notOk(fs.existsSync(planted), 'nothing was added to the policy');
+    t.equal(r.cache_wrote, 'yes', 'control: the agent writes its own npm cache through the alias');
+    t.equal(fs.readFileSync(path.join(userHome, '.npm', '_cacache', 'entry'), 'utf8'), 'host\n', 'the host\'s npm cache is unchanged through its alias');
   } finally {
     fs.rmSync(planted, { force: true });
     for (const d of [aliasHome, aliasPolicy]) {
@@ -1471,7 +1479,11 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   // shell rc files source (rustup's ~/.cargo/env, nvm's nvm.sh through $NVM_DIR).
   const existing = ['.bashrc', '.profile', '.gitconfig', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc', 'xdg/git/config',
     '.psqlrc', '.vim/plugin/x.vim', '.docker/cli-plugins/docker-compose', '.ipython/profile_default/startup/00.py', '.mavenrc', '.cargo/env', '.nvm/nvm.sh',
-    '.local/share/systemd/user/x.service', '.asdf/plugins/python/bin/exec-env'];
+    '.local/share/systemd/user/x.service', '.asdf/plugins/python/bin/exec-env',
+    // Fifteenth pass: an AI editor's MCP servers (commands it starts); the interpreters and
+    // compilers version managers installed (every node, python and cargo the user runs).
+    '.cursor/mcp.json', '.nvm/versions/node/v20.0.0/bin/node', '.pyenv/versions/3.12.0/lib/python3.12/os.py',
+    '.rustup/toolchains/stable-x86_64-unknown-linux-gnu/bin/cargo', '.rustup/settings.toml'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
@@ -1489,6 +1501,31 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
   }
+  // Fifteenth pass: package caches whose content the host's next install or build uses unchecked
+  // (npm's packuments and tarballs, pip's wheels, cargo's unpacked crates, Go's modules, pre-commit's
+  // hook environments, missing before the run): the agent writes its own copy, the host's stay.
+  const caches = ['.npm/_cacache/index-v5/entry', '.cache/pip/wheels/w.whl', '.cargo/registry/src/idx/c-1.0/build.rs', 'go/pkg/mod/example.com/m@v1/m.go', '.cache/pre-commit/repo/hook.py'];
+  for (const f of caches.slice(0, -1)) {
+    fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
+    fs.writeFileSync(path.join(homeDir, f), 'host\n');
+  }
+  // Fifteenth pass: Claude Code's state file, which it rewrites as it runs (only what starts
+  // programs counts), and coding agents' configs the agent makes (hooks, MCP servers).
+  fs.writeFileSync(path.join(homeDir, '.claude.json'), '{"numStartups":1,"projects":{}}');
+  // Fifteenth pass: Python bytecode. A .pyc in __pycache__ recording app.py's time and size is
+  // loaded in place of app.py (no diff shows it); a sourceless json.pyc beside a script is imported
+  // in place of the standard library's json.
+  fs.writeFileSync(path.join(work, 'app.py'), 'VALUE = 1\n');
+  fs.writeFileSync(path.join(work, 'main.py'), 'import json, app\n');
+  const forge = `import importlib.util, marshal, os, struct, sys
+code = compile('open(%r, "w").write("x")' % sys.argv[1], 'app.py', 'exec')
+st = os.stat('app.py')
+pyc = importlib.util.cache_from_source('app.py')
+os.makedirs(os.path.dirname(pyc), exist_ok=True)
+head = importlib.util.MAGIC_NUMBER + struct.pack('<I', 0)
+open(pyc, 'wb').write(head + struct.pack('<II', int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF) + marshal.dumps(code))
+open('json.pyc', 'wb').write(head + struct.pack('<II', 0, 0) + marshal.dumps(code))
+print('pyc=forged')`;
   // Twelfth pass: a hard link an earlier run left to a history (the sandbox hides one name only).
   fs.linkSync(path.join(homeDir, '.python_history'), path.join(base, 'earlier-link'));
   const line = `touch ${mark}`;
@@ -1499,6 +1536,10 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // there later, the next run reads.
     `ln -s ${work}/loot ~/.pgpass && printf x > ~/.my.cnf && ln ~/.my.cnf ~/.cache-mycnf && echo planted_stores=yes`,
     `echo 'ls' >> ~/.bash_history 2>/dev/null`,
+    `python3 -c '${forge.replace(/'/g, `'"'"'`)}' ${mark}`,
+    `printf '{"numStartups":2,"mcpServers":{"x":{"command":"sh","args":["-c","${line}"]}}}' > ~/.claude.json && echo claude_state=yes`,
+    `mkdir -p .claude ~/.claude && printf '{"hooks":{"SessionStart":[{"hooks":[{"type":"command","command":"${line}"}]}]}}' | tee .claude/settings.local.json > ~/.claude/settings.json && printf '{"mcpServers":{}}' > .mcp.json && echo agent_configs=yes`,
+    ...caches.map((f, i) => `mkdir -p "$(dirname ~/${f})" && printf '${line}\\n' >> ~/${f} && echo cache_${'abcde'[i]}=yes`),
     ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${'abcdefghijklmnopqrstuvwxyz'[i]}=yes`),
     `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
     `mv ~/.bashrc ~/.bashrc-aside 2>/dev/null && echo moved=yes`,
@@ -1536,8 +1577,15 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv', 'devc']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
   // Named after the run: each file the agent made, none of the files it did not touch.
-  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '.venv', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth', '.devcontainer', 'proj.code-workspace', '~/.gdbinit']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
+  for (const k of ['claude_state', 'agent_configs']) t.equal(r[k], 'yes', `control: the agent writes ${k}`);
+  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '.venv', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth', '.devcontainer', 'proj.code-workspace', '~/.gdbinit',
+    '~/.claude.json', '.claude', '.mcp.json', '~/.claude/settings.json']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
   for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
+  caches.forEach((f, i) => t.equal(r[`cache_${'abcde'[i]}`], 'yes', `control: the agent writes its own ~/${f}`));
+  for (const f of caches.slice(0, -1)) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), 'host\n', `the host's ~/${f} is unchanged`);
+  t.notOk(fs.existsSync(path.join(homeDir, caches.at(-1)!)), 'the host has no ~/.cache/pre-commit hook of the agent\'s');
+  t.equal(r.pyc, 'forged', 'control: the agent writes Python bytecode');
+  t.match(run.stderr, 'airlock:   json.pyc (', 'a sourceless .pyc is named after the run');
   t.equal(r.planted_stores, 'yes', 'control: the agent makes the missing credential stores');
   for (const made of ['~/.pgpass', '~/.my.cnf']) t.match(run.stderr, `airlock: ${made} was made during the run`, `${made} is named after the run`);
   t.notMatch(run.stderr, /~\/\.bash_history was made/, 'a history that was there is not named as made');
@@ -1546,6 +1594,8 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   const repo = fs.mkdtempSync(path.join(base, 'repo-'));
   const hostGit = { cwd: repo, env: { ...process.env, HOME: homeDir, XDG_CONFIG_HOME: path.join(homeDir, '.config') }, stdio: 'ignore' as const };
   fs.rmSync(path.join(homeDir, '.local', 'bin', 'git')); // the user read the report
+  fs.rmSync(path.join(work, 'json.pyc'));
+  execFileSync('python3', ['main.py'], { cwd: work, env: { ...process.env, HOME: homeDir }, stdio: 'ignore' });
   execFileSync('git', ['init', '-q'], hostGit);
   execFileSync('git', ['status', '--porcelain'], hostGit);
   execFileSync('git', ['status', '--porcelain'], { ...hostGit, env: { ...hostGit.env, XDG_CONFIG_HOME: path.join(homeDir, 'xdg') } });
@@ -1557,7 +1607,10 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
   const kinds = ['.git/config', '.envrc', '.vscode/tasks.json', 'mise.toml', '.nvim.lua', '.hg/hgrc', 'site.pth', '.yarnrc.yml',
     '.devcontainer/devcontainer.json', 'w.code-workspace', '.helix/languages.toml', '.cargo/config.toml', '.zed/tasks.json', 'bunfig.toml', 'lefthook-local.yml',
     // fourteenth pass
-    '.yarnrc', '.pnpmfile.cjs', '.husky/pre-commit'];
+    '.yarnrc', '.pnpmfile.cjs', '.husky/pre-commit',
+    // fifteenth pass
+    '.claude/settings.local.json', '.mcp.json', '.cursor/mcp.json', '.pre-commit-config.yaml', 'GNUmakefile', 'eslint.config.js', '.aider.conf.yml',
+    'rust-toolchain.toml', 'sitecustomize.py'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));
@@ -1720,4 +1773,66 @@ t.test('fourteenth pass: files the user\'s environment names as startup code are
   fs.mkdirSync(path.join(site, 'yaml'), { recursive: true });
   fs.writeFileSync(path.join(site, 'yaml', '__init__.py'), 'import os\n');
   t.ok(plantedSince(since, home, project, '', env).planted.some((f) => f.path === path.join(site, 'yaml')), 'a package planted in the user site-packages is named');
+});
+
+t.test('fifteenth pass: package caches are found where the environment moves them, made when their tool is there, never the project\'s', async (t) => {
+  const { packageCaches } = await import('../../sandbox/package-caches.ts');
+  const base = fs.mkdtempSync(path.join(world.dir, 'pkgcache-'));
+  const homeDir = path.join(base, 'home');
+  const work = path.join(homeDir, 'work');
+  for (const d of ['work', '.cargo', 'moved-cargo', 'go', 'xdg-cache', '.gradle']) fs.mkdirSync(path.join(homeDir, d), { recursive: true });
+  fs.mkdirSync(path.join(base, 'npm-elsewhere'));
+  // The agent's symlink left in place of a tool's folder: nothing is made through it.
+  fs.symlinkSync(work, path.join(homeDir, '.m2'));
+  const env = { NPM_CONFIG_CACHE: path.join(base, 'npm-elsewhere'), CARGO_HOME: path.join(homeDir, 'moved-cargo'), XDG_CACHE_HOME: path.join(homeDir, 'xdg-cache'), GOMODCACHE: path.join(work, 'vendor-mod') };
+  const found = new Map(packageCaches(homeDir, env, work).map((c) => [c.name, c.path]));
+  t.equal(found.get('npm'), fs.realpathSync(path.join(base, 'npm-elsewhere')), 'npm\'s cache where npm_config_cache (any case) moves it');
+  t.equal(found.get('cargo-registry'), path.join(fs.realpathSync(homeDir), 'moved-cargo', 'registry'), 'cargo\'s under CARGO_HOME, made');
+  t.equal(found.get('pip'), path.join(fs.realpathSync(homeDir), 'xdg-cache', 'pip'), 'pip\'s under XDG_CACHE_HOME, made');
+  t.equal(found.get('gradle-wrapper'), path.join(fs.realpathSync(homeDir), '.gradle', 'wrapper', 'dists'), 'Gradle\'s wrapper distributions, made');
+  t.notOk(found.has('go-mod'), 'a module cache inside the working directory is the project\'s');
+  t.notOk(found.has('maven'), 'nothing made through a symlink in place of ~/.m2');
+  t.notOk(fs.existsSync(path.join(work, 'repository')), 'the symlink\'s target got nothing');
+  t.notOk(fs.existsSync(path.join(homeDir, '.cargo', 'registry')), 'the default place is left alone where CARGO_HOME moves it');
+  t.notOk(fs.existsSync(path.join(homeDir, '.ccache')), 'no ~/.ccache is made (ccache would leave ~/.cache/ccache for it)');
+});
+
+t.test('fifteenth pass: Claude Code\'s state file is named when what starts programs in it changed, not when Claude Code counts its starts', async (t) => {
+  const { claudeState, claudeStateChanged } = await import('../../sandbox/entry-files.ts');
+  const homeDir = fs.mkdtempSync(path.join(world.dir, 'claude-'));
+  const file = path.join(homeDir, '.claude.json');
+  const write = (o: unknown): void => fs.writeFileSync(file, JSON.stringify(o));
+  const base = { numStartups: 1, tipsHistory: {}, projects: { '/p': { allowedTools: [], history: [], hasTrustDialogAccepted: false } } };
+  write(base);
+  const before = claudeState(homeDir);
+  write({ ...base, numStartups: 2, projects: { '/p': { ...base.projects['/p'], history: [{ display: 'hi' }] }, '/new': { allowedTools: [], hasTrustDialogAccepted: false, mcpServers: {} } } });
+  t.same(claudeStateChanged(before, homeDir), [], 'its own bookkeeping is not named');
+  for (const changed of [
+    { ...base, mcpServers: { x: { command: 'sh' } } },
+    { ...base, projects: { '/p': { ...base.projects['/p'], hasTrustDialogAccepted: true } } },
+    { ...base, projects: { ...base.projects, '/elsewhere': { enableAllProjectMcpServers: true } } },
+    { ...base, projects: { '/p': { ...base.projects['/p'], mcpServers: { y: { command: 'node' } } } } },
+  ]) {
+    write(changed);
+    t.same(claudeStateChanged(before, homeDir).map((f) => f.path), [file], `named: ${JSON.stringify(changed).slice(0, 120)}`);
+  }
+  fs.rmSync(file);
+  t.same(claudeStateChanged(claudeState(homeDir), homeDir), [], 'none before, none after: nothing named');
+  write({ mcpServers: { x: { command: 'sh' } } });
+  t.same(claudeStateChanged(new Map(), homeDir).map((f) => f.path), [file], 'made during the run: named');
+});
+
+t.test('fifteenth pass: a program made in ~/bin or ~/.local/bin is named though neither was on PATH (a login profile adds them once they exist)', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const homeDir = fs.mkdtempSync(path.join(world.dir, 'login-path-'));
+  const project = path.join(homeDir, 'src', 'app');
+  fs.mkdirSync(project, { recursive: true });
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  for (const dir of ['bin', '.local/bin']) {
+    fs.mkdirSync(path.join(homeDir, dir), { recursive: true });
+    fs.writeFileSync(path.join(homeDir, dir, 'git'), '#!/bin/sh\ntouch /tmp/x\n', { mode: 0o755 });
+  }
+  const named = plantedSince(since, homeDir, project, '/usr/bin:/bin', {}, {}).planted.map((f) => path.relative(homeDir, f.path));
+  for (const p of ['bin/git', '.local/bin/git']) t.ok(named.includes(p), `~/${p} is named (${named.join(', ')})`);
 });

@@ -4,7 +4,7 @@
 // folder's proxy.sock that authenticates the per-run token (the real proxy runs as root here and
 // its socket is private to root).
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -85,11 +85,24 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
     `(: > '${nodePrefix}/bin/npx-planted') 2>/dev/null || echo node_readonly=yes`,
     `mv '${nodePrefix}' '${nodePrefix}-aside' 2>/dev/null && echo node_moved=yes`,
     `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'`,
+    // Fifteenth pass: a limit of processes of its own (a fork bomb stops there, not at the user's
+    // limit shared with their session), at nice 10; neither can be undone inside.
+    "echo nproc=$(awk '/^Max processes/ {print $3 \"/\" $4}' /proc/self/limits)",
+    "(ulimit -u 100000 2>/dev/null || ulimit -p 100000 2>/dev/null) && echo nproc_raised=yes",
+    "echo nice=$(awk '{print $19}' /proc/self/stat)",
+    "python3 -c 'import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))' 2>/dev/null && echo realtime=yes",
+    "python3 -c 'import os; os.setpriority(os.PRIO_PROCESS, 0, 0)' 2>/dev/null && echo reniced=yes",
+    // The kernel counts the processes of the command's namespace only (not the user's others): a
+    // limit of 40, set by the command on itself, lets it start nearly 40.
+    "(ulimit -u 40 2>/dev/null || ulimit -p 40; python3 -c 'import os, time\nfor i in range(100):\n  try:\n    pid = os.fork()\n  except OSError:\n    print(\"forks=%d\" % i); break\n  if pid == 0:\n    time.sleep(1); os._exit(0)' 2>/dev/null)",
   ].join('\n');
   const cli = [userNode, airlockBin, 'run', '--agent', 'bot', '--home', home, '--', 'sh', '-c', probe];
   // tap instruments child processes through NODE_OPTIONS and writes into .tap/, which the
   // unprivileged user cannot: drop it for that run.
-  const argv = asRoot ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', 'env', '-u', 'NODE_OPTIONS', ...cli] : cli;
+  // Fifteenth pass: limits that allow real-time scheduling (as audio setups give their users),
+  // where this machine lets the launcher raise them (CAP_SYS_RESOURCE; not in every container).
+  const rt = asRoot && spawnSync('prlimit', ['--rtprio=50:50', '--', 'true']).status === 0 ? ['prlimit', '--rtprio=50:50', '--'] : [];
+  const argv = asRoot ? [...rt, 'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', 'env', '-u', 'NODE_OPTIONS', ...cli] : cli;
   const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, HOME: work, PATH: `${planted}:${process.env.PATH ?? '/usr/bin:/bin'}` };
   const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -125,5 +138,12 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
   t.equal(r.getfd, '', 'pidfd_getfd takes none of its descriptors');
   t.not(r.mem, 'opened', 'its /proc/PID/mem cannot be opened');
   t.equal(r.forged, '', 'no channel to forge messages on');
+  t.equal(r.nproc, '8192/8192', 'the command has a limit of processes of its own, soft and hard');
+  t.notOk(r.nproc_raised, 'which it cannot raise');
+  t.ok(Number(r.forks) > 30 && Number(r.forks) < 40, `the namespace's processes are counted apart from the user's others (${r.forks} forks under a limit of 40)`);
+  t.equal(r.nice, '10', 'the command runs at nice 10');
+  t.notOk(r.reniced, 'and cannot lower it');
+  if (rt.length) t.notOk(r.realtime, 'nor take real-time scheduling, which the launcher\'s limits allowed');
+  else t.comment('real-time limits not checked: this machine does not let the launcher raise RLIMIT_RTPRIO');
   t.same(seen.map((s) => s.url), ['http://example.test/unpriv']);
 });

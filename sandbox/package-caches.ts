@@ -1,0 +1,174 @@
+// Package managers' and build tools' caches in the home folder. Their content is used later, on the
+// host, without being checked again: npm takes a packument and its tarball from `_cacache` while
+// the cached answer is fresh (both are the writer's, integrity included) and runs its install
+// scripts; pip installs a cached wheel; cargo builds (build.rs runs) what `registry/src` holds; Go
+// builds `pkg/mod` and links the objects of its build cache; corepack runs the yarn or pnpm it keeps;
+// pre-commit runs the hook environments it installed at every commit; gradlew runs the distribution
+// in `wrapper/dists`. An agent that writes what the user can would have its code run by the user's
+// next install, build or commit outside the sandbox.
+//
+// So the sandbox binds a folder of the agent's own over each (kept per agent in the state folder,
+// which no host tool reads): the agent's tools work with a cache (cold at first, warm on its next
+// runs), and the host's caches stay as they were.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** A cache folder as the home folder (or the environment) places it, and what runs from it. */
+export interface PackageCache {
+  /** Where host tools read it. */
+  path: string;
+  /** A short name, unique per list: the private folder's name. */
+  name: string;
+}
+
+/** Relative to the home folder: name → default path. The environment may move some (below). */
+const DEFAULTS: Record<string, string> = {
+  npm: '.npm', // _cacache, npx's _npx (packages `npx x` runs)
+  yarn: '.cache/yarn',
+  'yarn-berry': '.yarn/berry',
+  pnpm: '.local/share/pnpm/store',
+  'pnpm-cache': '.cache/pnpm',
+  corepack: '.cache/node/corepack',
+  bun: '.bun/install/cache',
+  deno: '.cache/deno',
+  pip: '.cache/pip',
+  uv: '.cache/uv',
+  poetry: '.cache/pypoetry',
+  'pre-commit': '.cache/pre-commit',
+  'cargo-registry': '.cargo/registry',
+  'cargo-git': '.cargo/git',
+  'go-mod': 'go/pkg/mod',
+  'go-build': '.cache/go-build',
+  maven: '.m2/repository',
+  'gradle-caches': '.gradle/caches',
+  'gradle-wrapper': '.gradle/wrapper/dists',
+  composer: '.cache/composer',
+  nuget: '.nuget/packages',
+  ccache: '.cache/ccache',
+  'ccache-old': '.ccache',
+  sccache: '.cache/sccache',
+};
+
+function env1(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  // npm reads its settings in any case (npm_config_cache, NPM_CONFIG_CACHE).
+  const key = name.startsWith('npm_') ? Object.keys(env).find((k) => k.toLowerCase() === name) : name;
+  const v = key ? env[key] : undefined;
+  return v && path.isAbsolute(v) ? v : undefined;
+}
+
+/** Where the environment moves a cache (tools' own variables, XDG_CACHE_HOME). */
+function moved(name: string, rel: string, env: NodeJS.ProcessEnv): string | undefined {
+  const cacheHome = env1(env, 'XDG_CACHE_HOME');
+  return ownVariable(name, env) ?? (rel.startsWith('.cache/') && cacheHome ? path.join(cacheHome, rel.slice('.cache/'.length)) : undefined);
+}
+
+function ownVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const cargo = env1(env, 'CARGO_HOME');
+  const gradle = env1(env, 'GRADLE_USER_HOME');
+  const gopath = env.GOPATH?.split(':').find((p) => path.isAbsolute(p));
+  switch (name) {
+    case 'npm': return env1(env, 'npm_config_cache');
+    case 'pip': return env1(env, 'PIP_CACHE_DIR');
+    case 'uv': return env1(env, 'UV_CACHE_DIR');
+    case 'corepack': return env1(env, 'COREPACK_HOME');
+    case 'deno': return env1(env, 'DENO_DIR');
+    case 'pre-commit': return env1(env, 'PRE_COMMIT_HOME');
+    case 'poetry': return env1(env, 'POETRY_CACHE_DIR');
+    case 'yarn': return env1(env, 'YARN_CACHE_FOLDER');
+    case 'bun': return env1(env, 'BUN_INSTALL_CACHE_DIR');
+    case 'composer': return env1(env, 'COMPOSER_CACHE_DIR');
+    case 'nuget': return env1(env, 'NUGET_PACKAGES');
+    case 'ccache': return env1(env, 'CCACHE_DIR');
+    case 'sccache': return env1(env, 'SCCACHE_DIR');
+    case 'cargo-registry': return cargo && path.join(cargo, 'registry');
+    case 'cargo-git': return cargo && path.join(cargo, 'git');
+    case 'go-mod': return env1(env, 'GOMODCACHE') ?? (gopath && path.join(gopath, 'pkg', 'mod'));
+    case 'go-build': return env1(env, 'GOCACHE');
+    case 'gradle-caches': return gradle && path.join(gradle, 'caches');
+    case 'gradle-wrapper': return gradle && path.join(gradle, 'wrapper', 'dists');
+    default: return undefined;
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** No symlink (the agent's, left in place of a folder) on the way down from base: mkdir follows one. */
+function realFolders(base: string, rel: string): boolean {
+  let p = base;
+  for (const part of rel.split(path.sep).filter((x) => x && x !== '.')) {
+    p = path.join(p, part);
+    try {
+      if (!fs.lstatSync(p).isDirectory()) return false;
+    } catch {
+      return true; // missing from here down: mkdir makes real folders
+    }
+  }
+  return true;
+}
+
+function inside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/**
+ * The caches to give the agent a private copy of: each that exists, and each missing one whose
+ * tool's folder exists (`~/.cargo` for `~/.cargo/registry`; the home folder for `~/.npm`), made
+ * empty first (private) so that the agent cannot make the first one the host then uses. Never one
+ * that holds the working directory or lies inside it (the project's own), nor the home folder, a
+ * root or a temp folder itself.
+ */
+export function packageCaches(homeDir: string, env: NodeJS.ProcessEnv, cwd: string, temps: string[] = []): PackageCache[] {
+  if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
+  const here = realPath(path.resolve(cwd));
+  const out: PackageCache[] = [];
+  const seen = new Set<string>();
+  for (const [name, rel] of Object.entries(DEFAULTS)) {
+    const other = moved(name, rel, env);
+    const p = path.resolve(other ?? path.join(homeDir, rel));
+    // The tool's own folder: `~/.cargo` for `~/.cargo/registry`, the home folder for `~/.npm`.
+    const top = other ? path.dirname(p) : rel.includes('/') ? path.join(homeDir, rel.split('/')[0]!) : homeDir;
+    // Not ~/.ccache: ccache uses it instead of ~/.cache/ccache once it exists.
+    if (name !== 'ccache-old' && !fs.existsSync(p) && isDir(top) && realFolders(top, path.relative(top, p))) {
+      try {
+        fs.mkdirSync(p, { recursive: true, mode: 0o700 });
+      } catch {
+        /* not ours to make */
+      }
+    }
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      continue;
+    }
+    if (!st.isDirectory()) continue;
+    const real = realPath(p);
+    if (seen.has(real) || inside(here, real) || inside(real, here) || real === path.parse(real).root || real === realPath(homeDir) || temps.some((t) => realPath(t) === real)) continue;
+    seen.add(real);
+    out.push({ path: real, name });
+  }
+  return out;
+}
+
+/** The agent's own folder for a cache, in the state folder (made private). */
+export function privateCacheFolder(stateHome: string, agent: string, name: string): string {
+  // Agent names are letters, digits, '.', '_', '-': a prefix keeps '.' and '..' plain names.
+  const dir = path.join(stateHome, 'caches', `agent-${agent}`, name);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
