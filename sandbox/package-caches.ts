@@ -137,13 +137,20 @@ export function packageCaches(homeDir: string, env: NodeJS.ProcessEnv, cwd: stri
   const here = realPath(path.resolve(cwd));
   const out: PackageCache[] = [];
   const seen = new Set<string>();
-  for (const [name, rel] of Object.entries(DEFAULTS)) {
+  // Where the environment moves a cache and, when it exists, where the home folder has it: the
+  // user's other shells may lack the variable. npm sets npm_config_cache for everything an npm script
+  // starts (`npm run agent` → `airlock run`), so its home cache is made too when missing.
+  const places = Object.entries(DEFAULTS).flatMap(([name, rel]) => {
     const other = moved(name, rel, env);
+    const home = { name: `${name}-home`, rel, other: undefined, make: name === 'npm' };
+    return other ? [{ name, rel, other, make: true }, home] : [{ name, rel, other, make: true }];
+  });
+  for (const { name, rel, other, make } of places) {
     const p = path.resolve(other ?? path.join(homeDir, rel));
     // The tool's own folder: `~/.cargo` for `~/.cargo/registry`, the home folder for `~/.npm`.
     const top = other ? path.dirname(p) : rel.includes('/') ? path.join(homeDir, rel.split('/')[0]!) : homeDir;
     // Not ~/.ccache: ccache uses it instead of ~/.cache/ccache once it exists.
-    if (name !== 'ccache-old' && !fs.existsSync(p) && isDir(top) && realFolders(top, path.relative(top, p))) {
+    if (make && name !== 'ccache-old' && !fs.existsSync(p) && isDir(top) && realFolders(top, path.relative(top, p))) {
       try {
         fs.mkdirSync(p, { recursive: true, mode: 0o700 });
       } catch {

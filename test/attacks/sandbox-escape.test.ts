@@ -1787,6 +1787,9 @@ t.test('fifteenth pass: package caches are found where the environment moves the
   const env = { NPM_CONFIG_CACHE: path.join(base, 'npm-elsewhere'), CARGO_HOME: path.join(homeDir, 'moved-cargo'), XDG_CACHE_HOME: path.join(homeDir, 'xdg-cache'), GOMODCACHE: path.join(work, 'vendor-mod') };
   const found = new Map(packageCaches(homeDir, env, work).map((c) => [c.name, c.path]));
   t.equal(found.get('npm'), fs.realpathSync(path.join(base, 'npm-elsewhere')), 'npm\'s cache where npm_config_cache (any case) moves it');
+  // npm sets npm_config_cache for what its scripts start; the user's shell reads ~/.npm.
+  t.equal(found.get('npm-home'), path.join(fs.realpathSync(homeDir), '.npm'), 'and ~/.npm as well, made');
+  t.notOk(found.has('cargo-registry-home'), 'a missing default place of another moved cache is not made');
   t.equal(found.get('cargo-registry'), path.join(fs.realpathSync(homeDir), 'moved-cargo', 'registry'), 'cargo\'s under CARGO_HOME, made');
   t.equal(found.get('pip'), path.join(fs.realpathSync(homeDir), 'xdg-cache', 'pip'), 'pip\'s under XDG_CACHE_HOME, made');
   t.equal(found.get('gradle-wrapper'), path.join(fs.realpathSync(homeDir), '.gradle', 'wrapper', 'dists'), 'Gradle\'s wrapper distributions, made');
