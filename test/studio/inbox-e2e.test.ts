@@ -819,12 +819,10 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // A header that changes what the request does: a charge on another Stripe account.
     '/v1/read-header': curl('POST', '/v1/read-header', { body: '{"amount": 5}', headers: ['Stripe-Account: acct_1drop@attacker.example'] }),
     '/v1/read-utf7': curl('POST', '/v1/read-utf7', { body: '{"to": "bob+AEA-attacker.example"}', type: 'application/json; charset=utf-7' }),
-    // A Content-Type servers read two ways: a second header (the last wins in some), a type PHP cuts
-    // at ",", a repeated charset (Node's content-type takes the last): every reading is on the card.
-    '/v1/read-two-types': curl('POST', '/v1/read-two-types', { body: `to=${pct}`, type: 'text/plain', headers: ['Content-Type: application/x-www-form-urlencoded'] }),
+    // A Content-Type servers read two ways: a type PHP cuts at ",", a repeated charset (Node's
+    // content-type takes the last): every reading is on the card. (A second Content-Type header is
+    // refused by the proxy since the fifteenth pass: below.)
     '/v1/read-php-type': curl('POST', '/v1/read-php-type', { body: `to=${pct}`, type: 'application/x-www-form-urlencoded, text/plain' }),
-    // The 65th Content-Type is past what the record's copy keeps of a list: the body is read by the whole request.
-    '/v1/read-many-types': curl('POST', '/v1/read-many-types', { body: `to=${pct}`, type: 'text/plain', headers: [...Array.from({ length: 63 }, () => 'Content-Type: text/plain'), 'Content-Type: application/x-www-form-urlencoded'] }),
     // A multipart part in UTF-7 (Python's email package and Werkzeug decode it): as unreadable here as a whole body.
     '/v1/read-part-utf7': curl('POST', '/v1/read-part-utf7', { body: '--b\r\nContent-Disposition: form-data; name="to"\r\nContent-Type: text/plain; charset=utf-7\r\n\r\nbob+AEA-attacker.example\r\n--b--\r\n', type: 'multipart/form-data; boundary=b' }),
     '/v1/read-utf16-no-bom': curl('POST', '/v1/read-utf16-no-bom', { file: utf16nobom, type: 'text/plain; charset=utf-16' }),
@@ -843,6 +841,13 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     '/v1/read-yaml': curl('POST', '/v1/read-yaml', { body: 'defaults: &d\n  to: drop@attacker.example\nmail:\n  subject: weekly report\n  <<: *d\nretries: 0777\n', type: 'application/yaml' }),
     '/v1/read-part-name': curl('POST', '/v1/read-part-name', { body: "--b\r\nContent-Disposition: form-data; name=\"subject\"; name*=UTF-8''%74%6f\r\n\r\ndrop@attacker.example\r\n--b\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\nboss@corp.example\r\n--b--\r\n", type: 'multipart/form-data; boundary=b' }),
   };
+  // Two Content-Type headers (the last wins in some servers, the first in Node and Go), or 64: the
+  // proxy refuses the request before anyone is asked (fifteenth pass), so no card shows one reading.
+  for (const [p, types] of [['/v1/read-two-types', ['Content-Type: application/x-www-form-urlencoded']], ['/v1/read-many-types', [...Array.from({ length: 63 }, () => 'Content-Type: text/plain'), 'Content-Type: application/x-www-form-urlencoded']]] as const) {
+    const reply = await curl('POST', p, { body: `to=${pct}`, type: 'text/plain', headers: [...types] });
+    t.equal(reply.status, 400, `${p}: refused, never held`);
+    t.equal(received.filter((r) => r.url === p).length, 0, `${p}: nothing reached the upstream`);
+  }
   for (const p of Object.keys(sent)) {
     const sel = `[data-approval="${await (async () => (await card(page, p).waitFor(), idOf(p)))()}"]`;
     if (p.endsWith('utf7') || p.endsWith('entity')) {
