@@ -922,8 +922,14 @@ function carriedTextOf(request: RequestSkeletons): CarriedText {
 const CARRIED_VALUE_MIN_INSIDE = 6;
 /** A body link's query value equal to a request value counts from this length (`?page=1`, `hl=en` are everywhere). */
 const CARRIED_VALUE_MIN_BODY = 3;
-/** Request values compared, at most (a request carrying more has its links to other hosts unrecorded). */
+/**
+ * Request values compared with a redirect's target, at most (each is searched for in it; a request
+ * carrying more has its redirects to other hosts unrecorded). A body link's query values are looked
+ * up in the set, so there every value of the captured request counts (a JSON body of 100,000
+ * strings answered by a page of links keeps its links).
+ */
 const CARRIED_VALUES_MAX = 512;
+const CARRIED_VALUES_LOOKED_UP_MAX = 1 << 20;
 
 /** The host without a leading `www.`: a link between the two names of one site is no other host. */
 const siteName = (host: string): string => host.replace(/^www\./, '');
@@ -950,10 +956,11 @@ export interface RequestValues {
   tooMany: boolean;
 }
 
-export function requestValues(request: { host: string; query?: Record<string, string[]> | undefined; form?: Record<string, string[]> | undefined; json?: unknown }): RequestValues {
+export function requestValues(request: { host: string; query?: Record<string, string[]> | undefined; form?: Record<string, string[]> | undefined; json?: unknown }, lookedUp = false): RequestValues {
   const out: RequestValues = { host: siteName((request.host ?? '').toLowerCase()), values: new Set(), names: new Set(), tooMany: false };
+  const max = lookedUp ? CARRIED_VALUES_LOOKED_UP_MAX : CARRIED_VALUES_MAX;
   const add = (s: string, to: Set<string>): void => {
-    if (out.values.size + out.names.size >= CARRIED_VALUES_MAX) {
+    if (out.values.size + out.names.size >= max) {
       out.tooMany = true;
       return;
     }

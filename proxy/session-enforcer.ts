@@ -539,7 +539,7 @@ class LinkScan implements Scan {
     const r = this.ctx.description.request;
     const page = pageSkeleton(r.url);
     // A link to another host whose query value is one the request sent: built from the request (fifteenth pass).
-    const values = requestValues({ host: r.host, query: r.query, form: r.body.form, json: r.body.json });
+    const values = requestValues({ host: r.host, query: r.query, form: r.body.form, json: r.body.json }, true);
     return servedLinks(found, (u) => !bodyLinkCarriesRequestValue(u, values) && !echoedBy(u, sent, this.scanner.spellingsOf(u), page));
   }
 }
