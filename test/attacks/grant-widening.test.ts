@@ -637,9 +637,11 @@ t.test('a grant covers the place it was approved for: another repository, channe
     ],
     [
       // An Edge Function is a program of its own: one operation (`functions.invoke`) for all of them.
-      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 1 })),
-      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 2 })),
+      // (Fifteenth pass: whom its arguments name is compared, as an MCP tool's is: the same user in another language is covered.)
+      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 1, lang: 'en' })),
+      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 1, lang: 'fr' })),
       [
+        req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 2, lang: 'en' })),
         req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/purge-accounts', 'application/json', json({})),
         req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome/admin/reset', 'application/json', json({})),
       ],
@@ -1268,7 +1270,7 @@ t.test('a GraphQL grant on a host no module owns covers the mutation at the same
   t.ok(covered > 0, `the same mutation at the same place is still covered (${covered})`);
   // A variable the request does not give is a place not in it: no grant.
   const unknown = describe({ url: 'https://gitlab.example/api/graphql', type: 'application/json', body: JSON.stringify({ query: 'mutation($v: ID!) { createNote(input: {noteableId: $v, body: "x"}) { id } }' }) });
-  t.match(unknown.graphql?.places, ['createNote(input.noteableid=?)'], 'an id not given is `?`');
+  t.match(unknown.graphql?.places, ['createNote(input.noteableId=?)'], 'an id not given is `?`');
 });
 
 // (Twelfth pass) XML-RPC is read from the raw body whatever the Content-Type (Python's
@@ -1794,6 +1796,8 @@ t.test('an argument that changes what a call does is part of what a grant covers
         ['rails', undefined, ['_destroy', true], false], ['supabase', undefined, ['role', 'admin'], false], ['supabase', undefined, ['is_admin', true], false],
         ['graphql', undefined, ['trashed', true], false], ['mcp', ['amount', 5], ['amount', 1000000], false], ['supabase', ['role', 'admin'], undefined, true],
         ['header', ['dryRun', true], undefined, false], ['supabase-header', undefined, ['force', true], false], ['mcp-string', undefined, ['role', 'admin'], false],
+        // (Fifteenth pass) The same flag in another spelling, which a server reading one of them ignores (the real run).
+        ['query', ['dryRun', 'All'], ['DryRun', 'All'], false], ['json', ['dry_run', true], ['dryRun', true], false], ['header', ['dryRun', true], ['dry_run', true], false],
       ],
     },
   );
@@ -1843,4 +1847,46 @@ t.test('SQL: a grant for a write covers no statement that sets a role, an admin 
     ['through an MCP tool', mcpSql(['execute_sql', ["UPDATE profiles SET bio = 'x' WHERE id = 1"]]), mcpSql(['execute_sql', ["UPDATE profiles SET role = 'admin' WHERE id = 2"]]), false],
   ];
   for (const [name, first, later, allowed] of cases) t.equal(await coveredByGrantFor(queue, first, later), allowed, name);
+});
+
+// Fifteenth pass: a service module's operation was placed by a fixed list of its params, so whom
+// its arguments reach was never compared: with a user's policy holding these at medium, a grant for
+// adding `alice` as a collaborator, reviewer, assignee, invitee or channel member covered adding the
+// attacker; one for a webhook to the team's CI covered a webhook to the attacker's server (every
+// event, every push's contents); one for a Stripe transfer to the team's account a transfer to any.
+// (The GraphQL twins compared the node ids already.)
+t.test('a service operation: a grant covers the same grantee, recipient, account and URL only (fifteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const gh = 'https://api.github.com';
+  const call = (method: string, url: string, body: unknown, form = false): RequestDescription =>
+    describeRequest({ method, url, headers: [['content-type', form ? 'application/x-www-form-urlencoded' : 'application/json']], body: Buffer.from(form ? new URLSearchParams(body as Record<string, string>).toString() : JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  // [name, the request for a place, the place the human approved, another]
+  const cases: Array<[string, (place: string, n: number) => RequestDescription, string, string]> = [
+    ['collaborator (path)', (u, n) => call('PUT', `${gh}/repos/acme/app/collaborators/${u}`, { permission: 'push', n }), 'alice', 'attacker'],
+    ['team membership (path)', (u, n) => call('PUT', `${gh}/orgs/acme/teams/dev/memberships/${u}`, { n }), 'alice', 'attacker'],
+    ['repository secret (path)', (name, n) => call('PUT', `${gh}/repos/acme/app/actions/secrets/${name}`, { encrypted_value: `v${n}`, key_id: '1' }), 'TEST_TOKEN', 'DEPLOY_KEY'],
+    ['reviewers', (u, n) => call('POST', `${gh}/repos/acme/app/pulls/${n}/requested_reviewers`, { reviewers: [u] }), 'alice', 'attacker'],
+    ['assignees on create', (u, n) => call('POST', `${gh}/repos/acme/app/issues`, { title: `t${n}`, assignees: [u] }), 'alice', 'attacker'],
+    ['org invitation', (e, n) => call('POST', `${gh}/orgs/acme/invitations`, { email: e, role: 'direct_member', n }), 'alice@corp.example', 'drop@attacker.example'],
+    ['webhook url', (u, n) => call('POST', `${gh}/repos/acme/app/hooks`, { config: { url: u, content_type: 'json' }, events: ['push'], n }), 'https://ci.corp.example/hook', 'https://attacker.example/hook'],
+    ['repository transfer', (o, n) => call('POST', `${gh}/repos/acme/app/transfer`, { new_owner: o, n }), 'acme-archive', 'attacker'],
+    ['slack invite', (u, n) => call('POST', 'https://slack.com/api/conversations.invite', { channel: 'C0TEAM', users: u, n }), 'U0ALICE', 'U0EVIL'],
+    ['slack direct message', (u, n) => call('POST', 'https://slack.com/api/conversations.open', { users: u, n }), 'U0ALICE', 'U0EVIL'],
+    ['stripe transfer', (a, n) => call('POST', 'https://api.stripe.com/v1/transfers', { amount: '500', currency: 'usd', destination: a, description: `d${n}` }, true), 'acct_team', 'acct_attacker'],
+    ['stripe webhook', (u, n) => call('POST', 'https://api.stripe.com/v1/webhook_endpoints', { url: u, 'enabled_events[]': '*', description: `d${n}` }, true), 'https://corp.example/stripe', 'https://attacker.example/stripe'],
+    ['neon role password', (r, n) => call('POST', `https://console.neon.tech/api/v2/projects/shiny-wind-1/branches/br-1/roles/${r}/reset_password`, { n }), 'app_reader', 'neondb_owner'],
+  ];
+  for (const [name, shape, mine, other] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = shape(mine, 1);
+    t.not(approved.service?.operation ?? 'unknown', 'unknown', `${name}: a service operation`);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const again = shape(mine, 2);
+    again.grants = queue.matchingGrants(again);
+    t.equal((await engine.decide(again)).action, 'allow', `${name}: the same ${mine} again is covered`);
+    const elsewhere = shape(other, 2);
+    elsewhere.grants = queue.matchingGrants(elsewhere);
+    t.equal((await engine.decide(elsewhere)).action, 'approve', `${name}: ${other} is not covered`);
+  }
 });
