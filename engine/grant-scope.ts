@@ -136,6 +136,9 @@ export function operationScope(d: RequestDescription): string[] {
       if (!Array.isArray(p.refs)) items.add('git:commands-unseen');
       else for (const ref of p.refs.map(String)) items.add(`git:${deletes.has(ref) ? 'delete' : 'update'}:${ref}`);
       if (p.refs_incomplete === true) items.add('git:commands-incomplete');
+      // An update of a ref's history its pack does not prove a fast-forward may be a force push
+      // (the same command line): approved one at a time, never by a grant for a push (fifteenth pass).
+      if (Array.isArray((s.params as { unproven_updates?: unknown }).unproven_updates)) items.add('git:fast-forward-unproven');
       // Push options run server hooks (GitLab opens and merges merge requests, sets CI variables):
       // a grant for a plain push to a branch does not cover one that also asks to merge it.
       const options = (s.params as { push_options?: unknown }).push_options;
@@ -503,7 +506,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['number:inexact', 'rpc:bulk:?', 'rpc:jmap:?', 'graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
+const opaqueItems = new Set(['number:inexact', 'rpc:bulk:?', 'rpc:jmap:?', 'graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'git:fast-forward-unproven', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
 
 
 export function opaqueScope(scope: readonly string[]): string[] {

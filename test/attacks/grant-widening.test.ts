@@ -69,6 +69,8 @@ interface Shape {
   body: string;
   type: string;
   headers?: Array<[string, string]>;
+  /** The body's characters are its bytes (a git pack). */
+  latin1?: boolean;
 }
 
 const mcp = (tools: string[]): Shape => ({
@@ -168,9 +170,31 @@ const runPaths = fc.constantFrom('/api/v1/run', '/v1/query;jsessionid=1', '/v1/q
 // A GraphQL mutation that runs its argument (`executeSql(sql: "…")`) on a host no module owns.
 const gqlSql = (statements: string[]): Shape => ({ url: 'https://gql.example/graphql', type: 'application/json', body: JSON.stringify({ query: 'mutation R($s: String!) { executeSql(sql: $s) { ok } }', variables: { s: statements.join('; ') } }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
+// (Fifteenth pass) Real git history and packs, built once as `git push` builds them: a grant covers
+// only a ref update its pack proves a fast-forward (see the git test below).
+const history = Object.fromEntries(execFileSync('sh', ['-c', `set -e
+cd "$(mktemp -d)"
+git init -q -b main
+c() { printf '%s\\n' "$1 $(seq 1 200)" >> f.txt; git add f.txt; git commit -q -m "$1"; git rev-parse HEAD; }
+p() { printf '%s\\n^%s\\n' "$1" "$2" | git pack-objects --revs --thin --stdout -q --window=50 --depth=50 | base64 | tr -d '\\n'; }
+base=$(c base); one=$(c one); two=$(c two); three=$(c three)
+# Twenty commits of one long message: git stores most of them as deltas of each other.
+h=$three; t=$(git rev-parse HEAD^{tree})
+for i in $(seq 1 20); do h=$(printf 'a long message of the same release notes line, again and again %.0s' $(seq 1 40) | git commit-tree "$t" -p "$h" -m "$i" -F -); done
+git checkout -q -b other "$base"; rewritten=$(c rewritten)
+echo "base $base"; echo "one $one"; echo "two $two"; echo "three $three"; echo "deltas $h"; echo "rewritten $rewritten"
+echo "pack:one $(p "$one" "$base")"; echo "pack:three $(p "$three" "$one")"; echo "pack:deltas $(p "$h" "$three")"
+echo "pack:rewritten $(p "$rewritten" "$three")"; echo "pack:reset $(p "$one" "$three")"
+`], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@corp.example', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@corp.example', GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z' } }).trim().split('\n').map((l) => l.split(' ') as [string, string]));
+const historyPack = (name: string): Buffer => Buffer.from(history[`pack:${name}`] ?? '', 'base64');
+/** A receive-pack body: the commands (each `[from, to, ref]`), a flush, the pack. */
+const receivePack = (cmds: Array<[string, string, string]>, pack: Buffer): Buffer =>
+  Buffer.concat([Buffer.from(`${cmds.map(([from, to, ref], i) => pkt(`${from} ${to} ${ref}${i === 0 ? '\0report-status ofs-delta' : ''}\n`)).join('')}0000`, 'latin1'), pack]);
+// An update is a fast-forward from `base` to `one`, its pack proving it.
 const push = (cmds: Array<[string, string]>): Shape => ({
   url: 'https://git.example/acme/app.git/git-receive-pack', type: 'application/x-git-receive-pack-request',
-  body: `${cmds.map(([kind, ref], i) => pkt(`${'a'.repeat(40)} ${kind === 'delete' ? '0'.repeat(40) : 'b'.repeat(40)} ${ref}${i === 0 ? '\0report-status' : ''}\n`)).join('')}0000PACK`,
+  body: receivePack(cmds.map(([kind, ref]) => [history.base!, kind === 'delete' ? '0'.repeat(40) : history.one!, ref]), historyPack('one')).toString('latin1'),
+  latin1: true,
 });
 const graphql = (fields: string[]): Shape => ({
   url: 'https://api.github.com/graphql', type: 'application/json',
@@ -204,7 +228,7 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
 );
 
 function describe(s: Shape): RequestDescription {
-  return describeRequest({ method: 'POST', url: s.url, headers: [['content-type', s.type], ...(s.headers ?? [])], body: Buffer.from(s.body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  return describeRequest({ method: 'POST', url: s.url, headers: [['content-type', s.type], ...(s.headers ?? [])], body: Buffer.from(s.body, s.latin1 ? 'latin1' : 'utf8'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
 }
 
 /** What a request does, read from its description independently of the grant code. */
@@ -1889,4 +1913,35 @@ t.test('a service operation: a grant covers the same grantee, recipient, account
     elsewhere.grants = queue.matchingGrants(elsewhere);
     t.equal((await engine.decide(elsewhere)).action, 'approve', `${name}: ${other} is not covered`);
   }
+});
+
+// Fifteenth pass (left open in the fourteenth): a force push sends the same command line as a
+// fast-forward (the client names the server's tip as the old id either way), so a grant for a push
+// to `main` covered a push rewriting `main`'s history (commits dropped, another history in their
+// place). The pack tells them apart: real git builds each push's pack as `git push` does
+// (`pack-objects --revs --thin` of the new tip minus what the server has).
+t.test('git: a grant for a push covers a fast-forward the pack proves, never a push that may rewrite history (fifteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const h = history as Record<string, string>;
+  const pushed = (from: string, to: string, pack: Buffer): RequestDescription =>
+    describeRequest({ method: 'POST', url: 'https://git.example/acme/app.git/git-receive-pack', headers: [['content-type', 'application/x-git-receive-pack-request']], body: receivePack([[from, to, 'refs/heads/main']], pack), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const ff = pushed(h.base!, h.one!, historyPack('one'));
+  t.same(ff.service?.params.unproven_updates, undefined, 'a fast-forward is proven by its pack');
+  await queue.approve((await queue.create(ff, await engine.decide(ff))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  const cases: Array<[string, RequestDescription, boolean]> = [
+    ['the next fast-forward (two commits)', pushed(h.one!, h.three!, historyPack('three')), true],
+    ['a fast-forward of twenty commits stored as deltas', pushed(h.three!, h.deltas!, historyPack('deltas')), true],
+    ['a force push of another history', pushed(h.three!, h.rewritten!, historyPack('rewritten')), false],
+    ['a reset to an older commit (an empty pack)', pushed(h.three!, h.one!, historyPack('reset')), false],
+    ['a fast-forward whose pack was cut', pushed(h.one!, h.three!, historyPack('three').subarray(0, 40)), false],
+    ['a pack that does not hold the new commit', pushed(h.one!, h.two!, historyPack('one')), false],
+  ];
+  for (const [name, d, covered] of cases) {
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action, covered ? 'allow' : 'approve', `${name}: ${covered ? 'covered' : 'not covered'}`);
+  }
+  // An approved push that may have rewritten history gives no grant.
+  const force = pushed(h.three!, h.rewritten!, historyPack('rewritten'));
+  await t.rejects(queue.approve((await queue.create(force, await engine.decide(force))).id, { by: 'test', grantMinutes: 30, grantHigh: true }), /cannot be read/);
 });
