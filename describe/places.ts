@@ -1,6 +1,7 @@
 // Where a call acts, read from its named arguments: the place words of MCP tool calls, JSON-RPC
 // params and GraphQL mutation arguments (a grant covers the same call at the same place only).
 import { createHash } from 'node:crypto';
+import { parameterNames, percentU } from './body.ts';
 
 /**
  * Argument names (letter case, `_` and `-` aside) by which MCP tools name where they act: the
@@ -141,6 +142,12 @@ export function spelledName(name: string): string {
   return /^[\w.\-[\]]*$/.test(name) ? name : `name-${createHash('sha256').update(Buffer.from(name, 'utf16le')).digest('hex').slice(0, 16)}`;
 }
 
+/** The names servers register a parameter spelled `raw` by (body.ts parameterNames; `%uXXXX` decoded as ASP.NET and IIS do). */
+function serverNames(raw: string): string[] {
+  const names = parameterNames(raw);
+  return raw.includes('%u') || raw.includes('%U') ? [...names, ...parameterNames(percentU(raw))] : names;
+}
+
 export const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
 
 /** Values looked at for an inexact number, at most; past it the value counts as holding one. */
@@ -252,7 +259,11 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       const name = spelledName(k);
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
-      if (effectsOnly ? isEffectName(k) : reading === 'service' ? isServiceReachName(k) : isPlaceName(k, ids, extra)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      // Found under every name a server registers it by (PHP cuts a name at a NUL and drops leading
+      // blanks, `to%00x` and ` to` are `to` there; Rack 2 reads `[to]` as `to`; ASP.NET decodes
+      // `%u0074o`): such a spelling beside the approved one is another place (fifteenth pass).
+      const found = (n: string): boolean => (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
+      if (found(k) || serverNames(k).some((n) => n !== k && found(n))) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

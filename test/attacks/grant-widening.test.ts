@@ -1945,3 +1945,28 @@ t.test('git: a grant for a push covers a fast-forward the pack proves, never a p
   const force = pushed(h.three!, h.rewritten!, historyPack('rewritten'));
   await t.rejects(queue.approve((await queue.create(force, await engine.decide(force))).id, { by: 'test', grantMinutes: 30, grantHigh: true }), /cannot be read/);
 });
+
+// Fifteenth pass: a place argument was found by its name as sent, while PHP registers `to%00x` and
+// ` to` as `to` (the last one runs), Rack 2 `[to]`, ASP.NET `%u0074o`: a grant for a send to one
+// recipient covered the same send with a second `to` so spelled naming another (on a host no
+// module describes, and Slack's invite on PHP, a Stripe transfer's destination).
+t.test('a place argument spelled as PHP, Rack 2 or ASP.NET register it is a place beside the approved one (fifteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const form = (url: string, body: string): Shape => ({ url, type: 'application/x-www-form-urlencoded', body });
+  const apis: Array<[string, (extra: string) => Shape, string, string]> = [
+    ['generic', (x) => form('https://mail.acme.dev/api/send', `to=alice%40corp.example&text=hi${x}`), 'to', 'drop%40attacker.example'],
+    ['slack invite', (x) => form('https://slack.com/api/conversations.invite', `channel=C0TEAM&users=U0ALICE${x}`), 'users', 'U0EVIL'],
+    ['stripe transfer', (x) => form('https://api.stripe.com/v1/transfers', `amount=5&currency=usd&destination=acct_team${x}`), 'destination', 'acct_evil'],
+  ];
+  const spell = (name: string, how: string): string =>
+    how === 'nul' ? `${name}%00x` : how === 'blank' ? `%20${name}` : how === 'rack' ? `%5B${name}%5D` : how === 'percent-u' ? `%u${name.charCodeAt(0).toString(16).padStart(4, '0')}${name.slice(1)}` : `note`;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...apis), fc.constantFrom('nul', 'blank', 'rack', 'percent-u', 'control'), async ([, shape, name, other], how) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(shape(''));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(shape(`&${spell(name, how)}=${other}`));
+    d.grants = queue.matchingGrants(d);
+    return ((await engine.decide(d)).action === 'allow') === (how === 'control');
+  }), { numRuns: 15, examples: [[apis[0]!, 'nul'], [apis[1]!, 'nul'], [apis[2]!, 'percent-u'], [apis[0]!, 'control']] });
+});
