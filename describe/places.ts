@@ -142,6 +142,9 @@ export function spelledName(name: string): string {
   return /^[\w.\-[\]]*$/.test(name) ? name : `name-${createHash('sha256').update(Buffer.from(name, 'utf16le')).digest('hex').slice(0, 16)}`;
 }
 
+/** The start of an SSH public key (OpenSSH's and security keys' types) or an armored PGP or PEM public key. */
+const publicKey = /^\s*(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-|sk-(?:ssh-ed25519|ecdsa-sha2-)|-----BEGIN (?:PGP |RSA |SSH2 )?PUBLIC KEY)/;
+
 /** The names servers register a parameter spelled `raw` by (body.ts parameterNames; `%uXXXX` decoded as ASP.NET and IIS do). */
 function serverNames(raw: string): string[] {
   const names = parameterNames(raw);
@@ -264,6 +267,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // `%u0074o`): such a spelling beside the approved one is another place (fifteenth pass).
       const found = (n: string): boolean => (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
       if (found(k) || serverNames(k).some((n) => n !== k && found(n))) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      // A public key is whom a call lets in, whatever its name (a deploy key, an SSH or GPG key
+      // added to an account, a signing key): another key is another grantee (fifteenth pass).
+      else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) places.add(`${prefix}${name}=${digest(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };
