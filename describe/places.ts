@@ -53,6 +53,9 @@ const serviceReachWords = new Set([
   'grantee', 'grantees', 'principal', 'principals', 'audience', 'subscriber', 'subscribers', 'follower', 'followers', 'people', 'person',
   'share', 'sharee', 'viewer', 'viewers', 'editor', 'editors', 'mention', 'mentions', 'forward', 'owner', 'destination', 'dest',
   'url', 'uri', 'webhook', 'endpoint', 'callback',
+  // Whom a payment charges or is made for (Stripe's `customer`, `on_behalf_of`): a grant for charging
+  // the team's test customer covers no other customer's saved card.
+  'customer', 'customers', 'behalf', 'payer', 'payee', 'beneficiary',
 ]);
 
 /** Whether a service operation's argument names whom it reaches or where it sends (serviceReachWords), or changes what it does. */

@@ -1900,6 +1900,8 @@ t.test('a service operation: a grant covers the same grantee, recipient, account
     ['stripe transfer', (a, n) => call('POST', 'https://api.stripe.com/v1/transfers', { amount: '500', currency: 'usd', destination: a, description: `d${n}` }, true), 'acct_team', 'acct_attacker'],
     ['stripe webhook', (u, n) => call('POST', 'https://api.stripe.com/v1/webhook_endpoints', { url: u, 'enabled_events[]': '*', description: `d${n}` }, true), 'https://corp.example/stripe', 'https://attacker.example/stripe'],
     ['neon role password', (r, n) => call('POST', `https://console.neon.tech/api/v2/projects/shiny-wind-1/branches/br-1/roles/${r}/reset_password`, { n }), 'app_reader', 'neondb_owner'],
+    ['stripe charge', (c, n) => call('POST', 'https://api.stripe.com/v1/payment_intents', { amount: '500', currency: 'usd', customer: c, confirm: 'true', description: `d${n}` }, true), 'cus_team', 'cus_victim'],
+    ['stripe on behalf of', (a, n) => call('POST', 'https://api.stripe.com/v1/payment_intents', { amount: '500', currency: 'usd', on_behalf_of: a, description: `d${n}` }, true), 'acct_team', 'acct_attacker'],
     // A public key is whom a call lets in, whatever its argument's name.
     ['deploy key', (k, n) => call('POST', `${gh}/repos/acme/app/keys`, { title: `ci${n}`, key: k, read_only: false }), 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ci@corp', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx3Y6Qm8X9mT0attackerattackerattackerattack1 x@attacker'],
     ['account ssh key', (k, n) => call('POST', `${gh}/user/keys`, { title: `laptop${n}`, key: k }), 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBteam', 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBevil'],
