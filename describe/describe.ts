@@ -11,7 +11,7 @@ import { sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
-import { foldCase } from './places.ts';
+import { foldCase, storesData } from './places.ts';
 import { credentialParams, credentialQueryParams, multiMap, parameterNames, summarizeBody } from './body.ts';
 import { mutationPlaces, namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
@@ -508,6 +508,11 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
     return { mcp, ...recognized };
   });
   if (description.service?.operation === 'git.push' && method === 'POST') pushHistory(description.service, raw.body, raw.bodyTruncated);
+  // A service's GraphQL mutation names its nodes itself (`node_ids`); whom its arguments reach and
+  // what they change — inline or by variable (an invitee's email, `organizationRole: OWNER`) — are
+  // read as a service operation's are (fifteenth pass).
+  const op = description.service?.operation;
+  if (graphql?.calls?.length && op !== undefined && op !== 'unknown') description.graphql!.places = storesData(op) ? [] : mutationPlaces(graphql, 'service').filter((p) => !p.endsWith('()'));
   const own = ownCredentials(raw.headers, url, body, ctx.credentialKey ?? processCredentialKey);
   if (own !== undefined) request.own_credentials = own;
   request.effective_method = override.effective ?? methods[0] ?? method;

@@ -51,16 +51,19 @@ const serviceReachWords = new Set([
   'user', 'users', 'member', 'members', 'contact', 'contacts', 'attendee', 'attendees', 'participant', 'participants', 'invitee', 'invitees',
   'guest', 'guests', 'assignee', 'assignees', 'reviewer', 'reviewers', 'collaborator', 'collaborators', 'username', 'usernames', 'login',
   'grantee', 'grantees', 'principal', 'principals', 'audience', 'subscriber', 'subscribers', 'follower', 'followers', 'people', 'person',
-  'share', 'sharee', 'viewer', 'viewers', 'editor', 'editors', 'mention', 'mentions', 'forward', 'owner', 'destination', 'dest',
+  'share', 'sharee', 'viewer', 'viewers', 'editor', 'editors', 'mention', 'mentions', 'forward', 'destination', 'dest',
   'url', 'uri', 'webhook', 'endpoint', 'callback',
   // Whom a payment charges or is made for (Stripe's `customer`, `on_behalf_of`): a grant for charging
   // the team's test customer covers no other customer's saved card.
   'customer', 'customers', 'behalf', 'payer', 'payee', 'beneficiary',
 ]);
 
+/** Names (folded, `_` and `-` aside) of the account a call hands something to: a repository transfer's `new_owner`. (The owner a module names is its place already.) */
+const serviceReachNames = new Set(['newowner', 'newownerid', 'targetowner', 'transferto']);
+
 /** Whether a service operation's argument names whom it reaches or where it sends (serviceReachWords), or changes what it does. */
 function isServiceReachName(key: string): boolean {
-  return isEffectName(key) || nameWords(key).some((w) => serviceReachWords.has(w));
+  return isEffectName(key) || serviceReachNames.has(foldCase(key).replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => serviceReachWords.has(w));
 }
 
 /** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
@@ -143,6 +146,11 @@ function parsedJsonString(x: unknown): unknown {
  */
 export function spelledName(name: string): string {
   return /^[\w.\-[\]]*$/.test(name) ? name : `name-${createHash('sha256').update(Buffer.from(name, 'utf16le')).digest('hex').slice(0, 16)}`;
+}
+
+/** A service operation whose body is data it stores (PostgREST rows, also through pg_graphql; Storage or KV objects), not arguments naming whom it reaches. */
+export function storesData(operation: string | undefined): boolean {
+  return /^(rows|storage|kv\.values)\./.test(operation ?? '');
 }
 
 /** The start of an SSH public key (OpenSSH's and security keys' types) or an armored PGP or PEM public key. */

@@ -12,7 +12,7 @@ import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
-import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 
 /**
@@ -832,8 +832,9 @@ function isXmlText(d: RequestDescription): boolean {
 }
 
 function placeTarget(d: RequestDescription): string | undefined {
-  // GraphQL on a host no service module describes: where its mutations act (a module names its own places).
-  const graphql = !d.service && d.graphql?.places?.length ? `graphql:${d.graphql.places.join(';')}` : undefined;
+  // GraphQL: where its mutations act on a host no service module describes (a module names its
+  // own places), whom their arguments reach and what they change on a service's (describe.ts).
+  const graphql = d.graphql?.places?.length && (!d.service || d.service.operation !== 'unknown') ? `graphql:${d.graphql.places.join(';')}` : undefined;
   const mcp = [mcpTarget(d), rpcCallsTarget(d), graphql, argumentsTarget(d)].filter((x) => x !== undefined).join('|') || undefined;
   const s = d.service;
   const parts: string[] = [];
@@ -854,7 +855,7 @@ function placeTarget(d: RequestDescription): string | undefined {
  * arguments naming whom it reaches.
  */
 function storedData(d: RequestDescription): boolean {
-  return d.sql !== undefined || d.graphql !== undefined || /^(rows|storage|kv\.values)\./.test(d.service?.operation ?? '');
+  return d.sql !== undefined || d.graphql !== undefined || storesData(d.service?.operation);
 }
 
 /**
