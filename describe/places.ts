@@ -59,7 +59,8 @@ const serviceReachWords = new Set([
 ]);
 
 /** Names (folded, `_` and `-` aside) of the account a call hands something to: a repository transfer's `new_owner`. (The owner a module names is its place already.) */
-const serviceReachNames = new Set(['newowner', 'newownerid', 'targetowner', 'transferto']);
+// And whom a network allow list lets in (GitHub's `allowListValue`, a CIDR).
+const serviceReachNames = new Set(['newowner', 'newownerid', 'targetowner', 'transferto', 'allowlistvalue', 'cidr', 'cidrs', 'ipaddress', 'ipaddresses', 'iprange', 'ipranges']);
 
 /** Whether a service operation's argument names whom it reaches or where it sends (serviceReachWords), or changes what it does. */
 function isServiceReachName(key: string): boolean {
