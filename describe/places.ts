@@ -64,7 +64,9 @@ const serviceReachNames = new Set(['newowner', 'newownerid', 'targetowner', 'tra
 
 /** Whether a service operation's argument names whom it reaches or where it sends (serviceReachWords), or changes what it does. */
 function isServiceReachName(key: string): boolean {
-  return isEffectName(key) || serviceReachNames.has(foldCase(key).replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => serviceReachWords.has(w));
+  const bare = foldCase(key).replace(/^x-/, '').replace(/[_\-\s.]/g, '');
+  // (Words split once: a service body is read up to 200,000 names.)
+  return effectArgumentNames.has(bare) || serviceReachNames.has(bare) || nameWords(key).some((w) => effectArgumentWords.has(w) || serviceReachWords.has(w));
 }
 
 /** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
@@ -278,7 +280,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // blanks, `to%00x` and ` to` are `to` there; Rack 2 reads `[to]` as `to`; ASP.NET decodes
       // `%u0074o`): such a spelling beside the approved one is another place (fifteenth pass).
       const found = (n: string): boolean => (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
-      if (found(k) || serverNames(k).some((n) => n !== k && found(n))) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      if (found(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && found(n)))) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
       // A public key is whom a call lets in, whatever its name (a deploy key, an SSH or GPG key
       // added to an account, a signing key): another key is another grantee (fifteenth pass).
       else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) places.add(`${prefix}${name}=${digest(v)}`);
