@@ -12,17 +12,19 @@ import { sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
-import { foldCase } from './places.ts';
+import { foldCase, storesData } from './places.ts';
 import { credentialParams, credentialQueryParams, multiMap, parameterNames, phpName, summarizeBody } from './body.ts';
 import { mutationPlaces, namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
+import { refUpdates } from './adapters/git.ts';
+import { fastForwards, packCommits } from './git-pack.ts';
 import { normalizePath } from './path-ambiguity.ts';
 import { withReadings } from './readings.ts';
 import { unmapUrlHost } from '../lib/ip-literal.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { appendAll } from '../lib/arrays.ts';
 import type {
-  AgentInfo, BodySummary, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
+  AgentInfo, BodySummary, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo, ServiceInfo,
 } from './types.ts';
 
 export { emptyMap } from './body.ts';
@@ -547,6 +549,12 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
     methods.push(worst);
     return { mcp, ...recognized };
   });
+  if (description.service?.operation === 'git.push' && method === 'POST') pushHistory(description.service, raw.body, raw.bodyTruncated);
+  // A service's GraphQL mutation names its nodes itself (`node_ids`); whom its arguments reach and
+  // what they change — inline or by variable (an invitee's email, `organizationRole: OWNER`) — are
+  // read as a service operation's are (fifteenth pass).
+  const op = description.service?.operation;
+  if (graphql?.calls?.length && op !== undefined && op !== 'unknown') description.graphql!.places = storesData(op) ? [] : mutationPlaces(graphql, 'service').filter((p) => !p.endsWith('()'));
   const own = ownCredentials(raw.headers, url, body, ctx.credentialKey ?? processCredentialKey);
   if (own !== undefined) request.own_credentials = own;
   const cookieParams = cookieParameters(raw.headers, url, body);
@@ -554,6 +562,20 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
   request.effective_method = override.effective ?? methods[0] ?? method;
   if (override.override) request.method_override = override.override;
   return description;
+}
+
+/**
+ * A push's ref updates that its pack does not prove fast-forwards (`params.unproven_updates`): a
+ * force push and a fast-forward send the same command line, so only the history the pack carries
+ * tells them apart (git-pack.ts). Creations and deletions are not history updates.
+ */
+function pushHistory(service: ServiceInfo, body: Buffer, truncated: boolean): void {
+  const { updates } = refUpdates(body.toString('latin1', 0, Math.min(body.length, 4 * 1024 * 1024)));
+  const histories = updates.filter((u) => !/^0+$/.test(u.from) && !/^0+$/.test(u.to));
+  if (!histories.length) return;
+  const proven = truncated ? new Set<string>() : fastForwards(packCommits(body, histories[0]!.to.length === 64 ? 64 : 40), histories);
+  const unproven = [...new Set(histories.map((u) => u.ref).filter((r) => !proven.has(r)))];
+  if (unproven.length) (service.params as Record<string, unknown>).unproven_updates = unproven;
 }
 
 /**

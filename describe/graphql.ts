@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundary, multipartFields } from './multipart.ts';
-import { argumentPlaces, MAX_MCP_PLACES, placeValue } from './places.ts';
+import { argumentPlaces, MAX_MCP_PLACES, placeValue, type ArgumentReading } from './places.ts';
 import { paramsByServerName, rackTwoParams } from './body.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -641,11 +641,11 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
  * where a GraphQL call acts (every call is one URL), so these are its place, as a REST path's ids
  * are. `(arguments)=?` when the arguments were too many to keep or read.
  */
-export function mutationPlaces(g: GraphqlRequest): string[] {
+export function mutationPlaces(g: GraphqlRequest, reading: ArgumentReading = 'places'): string[] {
   const out = new Set<string>();
   const budget = { nodes: 0 };
   for (const c of g.calls ?? []) {
-    const places = g.argumentsUnread ? '(arguments)=?' : argumentPlaces(c.args, budget, true) ?? '(arguments)=?';
+    const places = g.argumentsUnread ? '(arguments)=?' : argumentPlaces(c.args, budget, true, undefined, false, reading) ?? '(arguments)=?';
     out.add(`${placeValue(c.field)}(${places})`);
     if (out.size > MAX_MCP_PLACES) return ['(calls)=?'];
   }

@@ -5,8 +5,9 @@
 // of the query or the body (Rails and Rack: form bodies; Laravel/Symfony: form, multipart and JSON
 // bodies; Slim: `_METHOD` in the body; Salesforce: `_HttpMethod` in the query; Google APIs:
 // `$httpMethod` in the query; ASP.NET MVC: `X-HTTP-Method-Override` as a form field or query
-// parameter; PHP turns `.`, ` ` and `[` in parameter names into `_`, so `.method` is `_method`
-// there). Names are compared without letter case.
+// parameter; Flask's method-rewrite snippet: `__METHOD_OVERRIDE__` in the query; PHP turns `.`,
+// ` ` and `[` in parameter names into `_`, so `.method` is `_method` there). Names are compared
+// without letter case.
 // CGI, WSGI and Rack servers see `X_HTTP_Method_Override` as the same header as the hyphenated one.
 // Airlock cannot know which of these the upstream honours, so it reads every spelling, and the
 // request is classified by its most dangerous reading: the method on the request line or any
@@ -34,6 +35,9 @@ function isMethodSpelling(name: string): boolean {
   // Salesforce's REST API takes `_HttpMethod=PATCH|DELETE` on a POST; Google APIs take the system
   // parameter `$httpMethod` (the query form of `X-HTTP-Method-Override`) on any call.
   if (n === '_httpmethod' || n === '$httpmethod') return true;
+  // Flask's method-rewrite middleware (flask.pocoo.org snippet 38, copied into many apps) runs the
+  // method `?__METHOD_OVERRIDE__=` names, whatever the request line's.
+  if (n === '__method_override__') return true;
   // ASP.NET MVC (`GetHttpMethodOverride`, what `Html.HttpMethodOverride` renders) reads the header
   // name as a form field and as a query parameter too, compared without letter case.
   if (overrideHeaders.includes(n)) return true;

@@ -1,6 +1,7 @@
 // Where a call acts, read from its named arguments: the place words of MCP tool calls, JSON-RPC
 // params and GraphQL mutation arguments (a grant covers the same call at the same place only).
 import { createHash } from 'node:crypto';
+import { parameterNames, percentU } from './body.ts';
 
 /**
  * Argument names (letter case, `_` and `-` aside) by which MCP tools name where they act: the
@@ -38,6 +39,36 @@ const mcpPlaceWords = new Set([
   'principal', 'principals', 'audience', 'subscriber', 'subscribers', 'follower', 'followers', 'people', 'person', 'share',
   'sharee', 'viewer', 'viewers', 'editor', 'editors', 'msisdn', 'mention', 'mentions', 'forward',
 ]);
+/**
+ * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they
+ * send (fifteenth pass): a recipient, a grantee (collaborator, reviewer, assignee, invitee, member,
+ * a user to share with), an account that receives (a transfer's `destination`, a transfer's
+ * `new_owner`), a URL data or events go to (a webhook's `config.url`). The module already names the
+ * repository, branch, table or project it acts in; what an operation creates is named freely.
+ */
+const serviceReachWords = new Set([
+  'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone', 'msisdn',
+  'user', 'users', 'member', 'members', 'contact', 'contacts', 'attendee', 'attendees', 'participant', 'participants', 'invitee', 'invitees',
+  'guest', 'guests', 'assignee', 'assignees', 'reviewer', 'reviewers', 'collaborator', 'collaborators', 'username', 'usernames', 'login',
+  'grantee', 'grantees', 'principal', 'principals', 'audience', 'subscriber', 'subscribers', 'follower', 'followers', 'people', 'person',
+  'share', 'sharee', 'viewer', 'viewers', 'editor', 'editors', 'mention', 'mentions', 'forward', 'destination', 'dest',
+  'url', 'uri', 'webhook', 'endpoint', 'callback',
+  // Whom a payment charges or is made for (Stripe's `customer`, `on_behalf_of`): a grant for charging
+  // the team's test customer covers no other customer's saved card.
+  'customer', 'customers', 'behalf', 'payer', 'payee', 'beneficiary',
+]);
+
+/** Names (folded, `_` and `-` aside) of the account a call hands something to: a repository transfer's `new_owner`. (The owner a module names is its place already.) */
+// And whom a network allow list lets in (GitHub's `allowListValue`, a CIDR).
+const serviceReachNames = new Set(['newowner', 'newownerid', 'targetowner', 'transferto', 'allowlistvalue', 'cidr', 'cidrs', 'ipaddress', 'ipaddresses', 'iprange', 'ipranges']);
+
+/** Whether a service operation's argument names whom it reaches or where it sends (serviceReachWords), or changes what it does. */
+function isServiceReachName(key: string): boolean {
+  const bare = foldCase(key).replace(/^x-/, '').replace(/[_\-\s.]/g, '');
+  // (Words split once: a service body is read up to 200,000 names.)
+  return effectArgumentNames.has(bare) || serviceReachNames.has(bare) || nameWords(key).some((w) => effectArgumentWords.has(w) || serviceReachWords.has(w));
+}
+
 /** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
 export const MAX_MCP_PLACES = 64;
 /** Argument nodes read per request, and the depth read, looking for places; past either the place is opaque. */
@@ -111,6 +142,29 @@ function parsedJsonString(x: unknown): unknown {
   }
 }
 
+/**
+ * An argument's or header's name as spelled, for a grant's target: as it is when it holds only
+ * word characters, `.`, `-`, `[` and `]`; otherwise by the digest of its UTF-16 code units (a name
+ * holding `;`, `=`, `|` or `)` cannot pass for another place, nor two lone surrogates for one).
+ */
+export function spelledName(name: string): string {
+  return /^[\w.\-[\]]*$/.test(name) ? name : `name-${createHash('sha256').update(Buffer.from(name, 'utf16le')).digest('hex').slice(0, 16)}`;
+}
+
+/** A service operation whose body is data it stores (PostgREST rows, also through pg_graphql; Storage or KV objects), not arguments naming whom it reaches. */
+export function storesData(operation: string | undefined): boolean {
+  return /^(rows|storage|kv\.values)\./.test(operation ?? '');
+}
+
+/** The start of an SSH public key (OpenSSH's and security keys' types) or an armored PGP or PEM public key. */
+const publicKey = /^\s*(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-|sk-(?:ssh-ed25519|ecdsa-sha2-)|-----BEGIN (?:PGP |RSA |SSH2 )?PUBLIC KEY)/;
+
+/** The names servers register a parameter spelled `raw` by (body.ts parameterNames; `%uXXXX` decoded as ASP.NET and IIS do). */
+function serverNames(raw: string): string[] {
+  const names = parameterNames(raw);
+  return raw.includes('%u') || raw.includes('%U') ? [...names, ...parameterNames(percentU(raw))] : names;
+}
+
 export const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
 
 /** Values looked at for an inexact number, at most; past it the value counts as holding one. */
@@ -171,16 +225,28 @@ const perRequestIds = new Set(['clientmutationid', 'requestid', 'traceid', 'span
 export const pageArguments: ReadonlySet<string> = new Set(['title', 'titles', 'page', 'pageid', 'pageids', 'fromtitle', 'totitle', 'fromid', 'toid', 'oldid', 'revid', 'revids', 'undo', 'undoafter']);
 
 /**
+ * How a call's arguments are read: `places`, the place and effect words of a call whose operation
+ * is its only description (MCP, JSON-RPC, GraphQL, REST on hosts no module describes); `effects`,
+ * only the arguments that change what the call does (a service operation whose body is stored data:
+ * table rows, an object's bytes); `service`, the place and effect words of a service operation's
+ * arguments (whom a collaborator, reviewer or invitation names, where a webhook or a transfer goes:
+ * the module names the operation and its place, the arguments say whom it reaches: serviceReachWords).
+ */
+export type ArgumentReading = 'places' | 'effects' | 'service';
+
+/**
  * The place arguments of one call's named arguments, at any depth (bounded) and inside lists of
  * objects, joined; `(arguments)=?` among them when the arguments are too large or deep to read.
- * Undefined past MAX_MCP_PLACES places. With `effectsOnly`, only the arguments that change what
- * the call does (isEffectName): a service module names its own places.
+ * Undefined past MAX_MCP_PLACES places (a service operation's are then named by their digest).
  */
-export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false, extra?: ReadonlySet<string>, nestedJson = false, effectsOnly = false): string | undefined {
+export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false, extra?: ReadonlySet<string>, nestedJson = false, reading: ArgumentReading = 'places'): string | undefined {
   const places = new Set<string>();
   let unread = false;
-  const maxNodes = effectsOnly ? MAX_EFFECT_ARGUMENT_NODES : MAX_MCP_ARGUMENT_NODES;
-  const maxDepth = effectsOnly ? MAX_EFFECT_ARGUMENT_DEPTH : MAX_MCP_ARGUMENT_DEPTH;
+  const effectsOnly = reading === 'effects';
+  // A service operation's body may be large and deep too (a tree of files, a batch of model requests).
+  const wide = reading !== 'places';
+  const maxNodes = wide ? MAX_EFFECT_ARGUMENT_NODES : MAX_MCP_ARGUMENT_NODES;
+  const maxDepth = wide ? MAX_EFFECT_ARGUMENT_DEPTH : MAX_MCP_ARGUMENT_DEPTH;
   // With `nestedJson`, a string holding a JSON object or array is read as it (a form's
   // `payload={"to": …}`, a JSON string of JSON): servers and SDKs parse such fields.
   const value = (x: unknown): unknown => (nestedJson ? parsedJsonString(x) : x);
@@ -204,16 +270,27 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
         return;
       }
       const v = Array.isArray(raw) && nestedJson ? raw.map(value) : value(raw);
-      const name = foldCase(k).replace(/[_-]/g, '');
+      // Compared as spelled: a name is found by its folded words (isPlaceName), but two spellings are
+      // two arguments to a server that reads one of them (Kubernetes reads `dryRun`, not `DryRun`):
+      // a grant for `?dryRun=All` (nothing done) does not cover `?DryRun=All` (the real run there).
+      const name = spelledName(k);
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
-      if (effectsOnly ? isEffectName(k) : isPlaceName(k, ids, extra)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      // Found under every name a server registers it by (PHP cuts a name at a NUL and drops leading
+      // blanks, `to%00x` and ` to` are `to` there; Rack 2 reads `[to]` as `to`; ASP.NET decodes
+      // `%u0074o`): such a spelling beside the approved one is another place (fifteenth pass).
+      const found = (n: string): boolean => (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
+      if (found(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && found(n)))) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      // A public key is whom a call lets in, whatever its name (a deploy key, an SSH or GPG key
+      // added to an account, a signing key): another key is another grantee (fifteenth pass).
+      else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) places.add(`${prefix}${name}=${digest(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };
   pick(args, '', 0);
   if (unread) places.add('(arguments)=?');
-  if (places.size > MAX_MCP_PLACES) return undefined;
-  return [...places].sort().join(';');
+  const sorted = [...places].sort();
+  if (places.size > MAX_MCP_PLACES) return wide && !unread ? `(places)=${digest(sorted.join(';'))}` : undefined;
+  return sorted.join(';');
 }
 

@@ -12,7 +12,7 @@ import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
-import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 
 /**
@@ -136,6 +136,9 @@ export function operationScope(d: RequestDescription): string[] {
       if (!Array.isArray(p.refs)) items.add('git:commands-unseen');
       else for (const ref of p.refs.map(String)) items.add(`git:${deletes.has(ref) ? 'delete' : 'update'}:${ref}`);
       if (p.refs_incomplete === true) items.add('git:commands-incomplete');
+      // An update of a ref's history its pack does not prove a fast-forward may be a force push
+      // (the same command line): approved one at a time, never by a grant for a push (fifteenth pass).
+      if (Array.isArray((s.params as { unproven_updates?: unknown }).unproven_updates)) items.add('git:fast-forward-unproven');
       // Push options run server hooks (GitLab opens and merges merge requests, sets CI variables):
       // a grant for a plain push to a branch does not cover one that also asks to merge it.
       const options = (s.params as { push_options?: unknown }).push_options;
@@ -503,7 +506,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['number:inexact', 'rpc:bulk:?', 'rpc:jmap:?', 'graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
+const opaqueItems = new Set(['number:inexact', 'rpc:bulk:?', 'rpc:jmap:?', 'graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'git:fast-forward-unproven', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
 
 
 export function opaqueScope(scope: readonly string[]): string[] {
@@ -553,6 +556,11 @@ const targetParams = [
   // The GitHub Actions run a re-run or cancel acts on: a re-run runs that run's workflow at its ref
   // with its environments' secrets, so a re-run of a test run does not cover a deploy's.
   'run_id',
+  // Whom or what a path names beside the place (fifteenth pass): the user a collaborator, member,
+  // team membership or block is for (GitHub `{username}`), which secret or environment is written,
+  // which webhook is edited, a Neon role whose password is reset or revealed, a database, a branch,
+  // an organization, a KV key: a grant for adding `alice` does not cover adding anyone.
+  'username', 'secret_name', 'environment_name', 'hook_id', 'role_name', 'database_name', 'branch_id', 'org_id', 'key_name', 'permission_id',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */
@@ -804,16 +812,18 @@ function safeDecode(s: string): string {
 // Google Ads' `login-customer-id` and `linked-customer-id`, `X-Merchant-Id`, `X-Company-Id`.)
 const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount']);
 
-/** `header.<server key>=<values>` for each header naming a place (redacted credential headers aside). */
+/** `header.<name as sent>=<values>` for each header naming a place (redacted credential headers aside). */
 function placeHeaders(d: RequestDescription): string[] {
   const out: string[] = [];
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const key = serverHeaderKey(name);
     // A header that changes what the call does (`X-Dry-Run`, `X-Force-Delete`: describe/places.ts isEffectName) counts as its arguments do.
     if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key)) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
-    out.push(`header.${key}=${placeValue([...values].sort())}`);
+    // By its name as sent (a Node server reads `X-Tenant-Id`, never `X_Tenant_Id`; a CGI one both).
+    out.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
-  return out.slice(0, MAX_MCP_PLACES);
+  // Past the bound the rest is unread: no grant (a cut list would compare its first entries only).
+  return out.length > MAX_MCP_PLACES ? [...out.slice(0, MAX_MCP_PLACES), 'header=?'] : out;
 }
 
 /** A body to read as XML: an XML type (`application/xml`, `…+xml`, `text/xml`) or a text that starts as XML does. */
@@ -822,8 +832,9 @@ function isXmlText(d: RequestDescription): boolean {
 }
 
 function placeTarget(d: RequestDescription): string | undefined {
-  // GraphQL on a host no service module describes: where its mutations act (a module names its own places).
-  const graphql = !d.service && d.graphql?.places?.length ? `graphql:${d.graphql.places.join(';')}` : undefined;
+  // GraphQL: where its mutations act on a host no service module describes (a module names its
+  // own places), whom their arguments reach and what they change on a service's (describe.ts).
+  const graphql = d.graphql?.places?.length && (!d.service || d.service.operation !== 'unknown') ? `graphql:${d.graphql.places.join(';')}` : undefined;
   const mcp = [mcpTarget(d), rpcCallsTarget(d), graphql, argumentsTarget(d)].filter((x) => x !== undefined).join('|') || undefined;
   const s = d.service;
   const parts: string[] = [];
@@ -839,6 +850,15 @@ function placeTarget(d: RequestDescription): string | undefined {
 }
 
 /**
+ * A service operation whose body is data it stores (PostgREST rows, Storage or KV objects), SQL
+ * (its statements are the scope) or GraphQL (the module names its nodes: `node_ids`), not
+ * arguments naming whom it reaches.
+ */
+function storedData(d: RequestDescription): boolean {
+  return d.sql !== undefined || d.graphql !== undefined || storesData(d.service?.operation);
+}
+
+/**
  * The arguments of a call a service module names that change what it does beyond its operation
  * and place (a dry run, a deletion or a role by flag, an amount: describe/places.ts isEffectName),
  * from its query, form and JSON body: a grant for a PostgREST update of a profile's `bio` does not
@@ -846,12 +866,16 @@ function placeTarget(d: RequestDescription): string | undefined {
  */
 function effectArguments(d: RequestDescription): string | undefined {
   const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json: d.request.body?.json ?? {} };
-  const read = argumentPlaces(args, { nodes: 0 }, false, undefined, true, true);
+  // Whom and where its arguments name too (fifteenth pass): a grant for adding `alice` as a reviewer,
+  // assignee or invitee, for a webhook to the team's CI, a transfer to the team's account, covers
+  // no one else and nowhere else (the GraphQL twins compare the node ids already). Not where the
+  // body is stored data (table rows, an object's bytes) or SQL, whose statements are the scope.
+  const read = argumentPlaces(args, { nodes: 0 }, false, undefined, true, storedData(d) ? 'effects' : 'service');
   // And headers so named (`X-Dry-Run`), but credentials (the agent's own, compared apart).
   const heads: string[] = [];
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const key = serverHeaderKey(name);
-    if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${key}=${placeValue([...values].sort())}`);
+    if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
   const all = [read ?? '(arguments)=?', ...heads.sort()].filter(Boolean).join(';');
   return all ? `effects(${all})` : undefined;

@@ -2,8 +2,10 @@
 // `GET <repo>/info/refs?service=git-upload-pack|git-receive-pack`, then
 // `POST <repo>/git-upload-pack` (clone/fetch) or `POST <repo>/git-receive-pack` (push).
 // A push is a `write`; when the description previews the body (a text preview of the pkt-line
-// command list), a push that deletes a ref is a `delete`. Force pushes cannot be told from the
-// request alone (that needs the repository's history), so they stay `write`: policies ask anyway.
+// command list), a push that deletes a ref is a `delete`. A force push sends the same command as a
+// fast-forward; the pack it carries tells them apart only where it proves the fast-forward
+// (../git-pack.ts, read in describe.ts: `params.unproven_updates`, which no grant covers), so the
+// effect stays `write`: policies ask anyway.
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import type { ServiceAdapter } from './adapter.ts';
 

@@ -69,6 +69,8 @@ interface Shape {
   body: string;
   type: string;
   headers?: Array<[string, string]>;
+  /** The body's characters are its bytes (a git pack). */
+  latin1?: boolean;
 }
 
 const mcp = (tools: string[]): Shape => ({
@@ -168,9 +170,31 @@ const runPaths = fc.constantFrom('/api/v1/run', '/v1/query;jsessionid=1', '/v1/q
 // A GraphQL mutation that runs its argument (`executeSql(sql: "…")`) on a host no module owns.
 const gqlSql = (statements: string[]): Shape => ({ url: 'https://gql.example/graphql', type: 'application/json', body: JSON.stringify({ query: 'mutation R($s: String!) { executeSql(sql: $s) { ok } }', variables: { s: statements.join('; ') } }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
+// (Fifteenth pass) Real git history and packs, built once as `git push` builds them: a grant covers
+// only a ref update its pack proves a fast-forward (see the git test below).
+const history = Object.fromEntries(execFileSync('sh', ['-c', `set -e
+cd "$(mktemp -d)"
+git init -q -b main
+c() { printf '%s\\n' "$1 $(seq 1 200)" >> f.txt; git add f.txt; git commit -q -m "$1"; git rev-parse HEAD; }
+p() { printf '%s\\n^%s\\n' "$1" "$2" | git pack-objects --revs --thin --stdout -q --window=50 --depth=50 | base64 | tr -d '\\n'; }
+base=$(c base); one=$(c one); two=$(c two); three=$(c three)
+# Twenty commits of one long message: git stores most of them as deltas of each other.
+h=$three; t=$(git rev-parse HEAD^{tree})
+for i in $(seq 1 20); do h=$(printf 'a long message of the same release notes line, again and again %.0s' $(seq 1 40) | git commit-tree "$t" -p "$h" -m "$i" -F -); done
+git checkout -q -b other "$base"; rewritten=$(c rewritten)
+echo "base $base"; echo "one $one"; echo "two $two"; echo "three $three"; echo "deltas $h"; echo "rewritten $rewritten"
+echo "pack:one $(p "$one" "$base")"; echo "pack:three $(p "$three" "$one")"; echo "pack:deltas $(p "$h" "$three")"
+echo "pack:rewritten $(p "$rewritten" "$three")"; echo "pack:reset $(p "$one" "$three")"
+`], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@corp.example', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@corp.example', GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z' } }).trim().split('\n').map((l) => l.split(' ') as [string, string]));
+const historyPack = (name: string): Buffer => Buffer.from(history[`pack:${name}`] ?? '', 'base64');
+/** A receive-pack body: the commands (each `[from, to, ref]`), a flush, the pack. */
+const receivePack = (cmds: Array<[string, string, string]>, pack: Buffer): Buffer =>
+  Buffer.concat([Buffer.from(`${cmds.map(([from, to, ref], i) => pkt(`${from} ${to} ${ref}${i === 0 ? '\0report-status ofs-delta' : ''}\n`)).join('')}0000`, 'latin1'), pack]);
+// An update is a fast-forward from `base` to `one`, its pack proving it.
 const push = (cmds: Array<[string, string]>): Shape => ({
   url: 'https://git.example/acme/app.git/git-receive-pack', type: 'application/x-git-receive-pack-request',
-  body: `${cmds.map(([kind, ref], i) => pkt(`${'a'.repeat(40)} ${kind === 'delete' ? '0'.repeat(40) : 'b'.repeat(40)} ${ref}${i === 0 ? '\0report-status' : ''}\n`)).join('')}0000PACK`,
+  body: receivePack(cmds.map(([kind, ref]) => [history.base!, kind === 'delete' ? '0'.repeat(40) : history.one!, ref]), historyPack('one')).toString('latin1'),
+  latin1: true,
 });
 const graphql = (fields: string[]): Shape => ({
   url: 'https://api.github.com/graphql', type: 'application/json',
@@ -204,7 +228,7 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
 );
 
 function describe(s: Shape): RequestDescription {
-  return describeRequest({ method: 'POST', url: s.url, headers: [['content-type', s.type], ...(s.headers ?? [])], body: Buffer.from(s.body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  return describeRequest({ method: 'POST', url: s.url, headers: [['content-type', s.type], ...(s.headers ?? [])], body: Buffer.from(s.body, s.latin1 ? 'latin1' : 'utf8'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
 }
 
 /** What a request does, read from its description independently of the grant code. */
@@ -637,9 +661,11 @@ t.test('a grant covers the place it was approved for: another repository, channe
     ],
     [
       // An Edge Function is a program of its own: one operation (`functions.invoke`) for all of them.
-      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 1 })),
-      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 2 })),
+      // (Fifteenth pass: whom its arguments name is compared, as an MCP tool's is: the same user in another language is covered.)
+      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 1, lang: 'en' })),
+      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 1, lang: 'fr' })),
       [
+        req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 2, lang: 'en' })),
         req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/purge-accounts', 'application/json', json({})),
         req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome/admin/reset', 'application/json', json({})),
       ],
@@ -1268,7 +1294,7 @@ t.test('a GraphQL grant on a host no module owns covers the mutation at the same
   t.ok(covered > 0, `the same mutation at the same place is still covered (${covered})`);
   // A variable the request does not give is a place not in it: no grant.
   const unknown = describe({ url: 'https://gitlab.example/api/graphql', type: 'application/json', body: JSON.stringify({ query: 'mutation($v: ID!) { createNote(input: {noteableId: $v, body: "x"}) { id } }' }) });
-  t.match(unknown.graphql?.places, ['createNote(input.noteableid=?)'], 'an id not given is `?`');
+  t.match(unknown.graphql?.places, ['createNote(input.noteableId=?)'], 'an id not given is `?`');
 });
 
 // (Twelfth pass) XML-RPC is read from the raw body whatever the Content-Type (Python's
@@ -1794,6 +1820,8 @@ t.test('an argument that changes what a call does is part of what a grant covers
         ['rails', undefined, ['_destroy', true], false], ['supabase', undefined, ['role', 'admin'], false], ['supabase', undefined, ['is_admin', true], false],
         ['graphql', undefined, ['trashed', true], false], ['mcp', ['amount', 5], ['amount', 1000000], false], ['supabase', ['role', 'admin'], undefined, true],
         ['header', ['dryRun', true], undefined, false], ['supabase-header', undefined, ['force', true], false], ['mcp-string', undefined, ['role', 'admin'], false],
+        // (Fifteenth pass) The same flag in another spelling, which a server reading one of them ignores (the real run).
+        ['query', ['dryRun', 'All'], ['DryRun', 'All'], false], ['json', ['dry_run', true], ['dryRun', true], false], ['header', ['dryRun', true], ['dry_run', true], false],
       ],
     },
   );
@@ -1843,4 +1871,112 @@ t.test('SQL: a grant for a write covers no statement that sets a role, an admin 
     ['through an MCP tool', mcpSql(['execute_sql', ["UPDATE profiles SET bio = 'x' WHERE id = 1"]]), mcpSql(['execute_sql', ["UPDATE profiles SET role = 'admin' WHERE id = 2"]]), false],
   ];
   for (const [name, first, later, allowed] of cases) t.equal(await coveredByGrantFor(queue, first, later), allowed, name);
+});
+
+// Fifteenth pass: a service module's operation was placed by a fixed list of its params, so whom
+// its arguments reach was never compared: with a user's policy holding these at medium, a grant for
+// adding `alice` as a collaborator, reviewer, assignee, invitee or channel member covered adding the
+// attacker; one for a webhook to the team's CI covered a webhook to the attacker's server (every
+// event, every push's contents); one for a Stripe transfer to the team's account a transfer to any.
+// (The GraphQL twins compared the node ids already.)
+t.test('a service operation: a grant covers the same grantee, recipient, account and URL only (fifteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const gh = 'https://api.github.com';
+  const call = (method: string, url: string, body: unknown, form = false): RequestDescription =>
+    describeRequest({ method, url, headers: [['content-type', form ? 'application/x-www-form-urlencoded' : 'application/json']], body: Buffer.from(form ? new URLSearchParams(body as Record<string, string>).toString() : JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  // [name, the request for a place, the place the human approved, another]
+  const cases: Array<[string, (place: string, n: number) => RequestDescription, string, string]> = [
+    ['collaborator (path)', (u, n) => call('PUT', `${gh}/repos/acme/app/collaborators/${u}`, { permission: 'push', n }), 'alice', 'attacker'],
+    ['team membership (path)', (u, n) => call('PUT', `${gh}/orgs/acme/teams/dev/memberships/${u}`, { n }), 'alice', 'attacker'],
+    ['repository secret (path)', (name, n) => call('PUT', `${gh}/repos/acme/app/actions/secrets/${name}`, { encrypted_value: `v${n}`, key_id: '1' }), 'TEST_TOKEN', 'DEPLOY_KEY'],
+    ['reviewers', (u, n) => call('POST', `${gh}/repos/acme/app/pulls/${n}/requested_reviewers`, { reviewers: [u] }), 'alice', 'attacker'],
+    ['assignees on create', (u, n) => call('POST', `${gh}/repos/acme/app/issues`, { title: `t${n}`, assignees: [u] }), 'alice', 'attacker'],
+    ['org invitation', (e, n) => call('POST', `${gh}/orgs/acme/invitations`, { email: e, role: 'direct_member', n }), 'alice@corp.example', 'drop@attacker.example'],
+    ['webhook url', (u, n) => call('POST', `${gh}/repos/acme/app/hooks`, { config: { url: u, content_type: 'json' }, events: ['push'], n }), 'https://ci.corp.example/hook', 'https://attacker.example/hook'],
+    ['repository transfer', (o, n) => call('POST', `${gh}/repos/acme/app/transfer`, { new_owner: o, n }), 'acme-archive', 'attacker'],
+    ['slack invite', (u, n) => call('POST', 'https://slack.com/api/conversations.invite', { channel: 'C0TEAM', users: u, n }), 'U0ALICE', 'U0EVIL'],
+    ['slack direct message', (u, n) => call('POST', 'https://slack.com/api/conversations.open', { users: u, n }), 'U0ALICE', 'U0EVIL'],
+    ['stripe transfer', (a, n) => call('POST', 'https://api.stripe.com/v1/transfers', { amount: '500', currency: 'usd', destination: a, description: `d${n}` }, true), 'acct_team', 'acct_attacker'],
+    ['stripe webhook', (u, n) => call('POST', 'https://api.stripe.com/v1/webhook_endpoints', { url: u, 'enabled_events[]': '*', description: `d${n}` }, true), 'https://corp.example/stripe', 'https://attacker.example/stripe'],
+    ['neon role password', (r, n) => call('POST', `https://console.neon.tech/api/v2/projects/shiny-wind-1/branches/br-1/roles/${r}/reset_password`, { n }), 'app_reader', 'neondb_owner'],
+    ['stripe charge', (c, n) => call('POST', 'https://api.stripe.com/v1/payment_intents', { amount: '500', currency: 'usd', customer: c, confirm: 'true', description: `d${n}` }, true), 'cus_team', 'cus_victim'],
+    ['stripe on behalf of', (a, n) => call('POST', 'https://api.stripe.com/v1/payment_intents', { amount: '500', currency: 'usd', on_behalf_of: a, description: `d${n}` }, true), 'acct_team', 'acct_attacker'],
+    // GitHub's GraphQL mutations, arguments inline: node ids were compared, an invitee's address or a role given as text was not.
+    ['graphql invitation', (e, n) => call('POST', `${gh}/graphql`, { query: `mutation { inviteEnterpriseAdmin(input: {enterpriseId: "E_1", email: "${e}", clientMutationId: "c${n}"}) { clientMutationId } }` }), 'alice@corp.example', 'drop@attacker.example'],
+    ['graphql role', (r, n) => call('POST', `${gh}/graphql`, { query: `mutation { updateEnterpriseOwnerOrganizationRole(input: {enterpriseId: "E_1", organizationId: "O_1", organizationRole: ${r}, clientMutationId: "c${n}"}) { clientMutationId } }` }), 'UNAFFILIATED', 'OWNER'],
+    ['graphql allow list', (ip, n) => call('POST', `${gh}/graphql`, { query: `mutation { createIpAllowListEntry(input: {ownerId: "O_1", allowListValue: "${ip}", isActive: true, clientMutationId: "c${n}"}) { clientMutationId } }` }), '10.1.2.3', '0.0.0.0/0'],
+    // A public key is whom a call lets in, whatever its argument's name.
+    ['deploy key', (k, n) => call('POST', `${gh}/repos/acme/app/keys`, { title: `ci${n}`, key: k, read_only: false }), 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ci@corp', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx3Y6Qm8X9mT0attackerattackerattackerattack1 x@attacker'],
+    ['account ssh key', (k, n) => call('POST', `${gh}/user/keys`, { title: `laptop${n}`, key: k }), 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBteam', 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBevil'],
+    ['account gpg key', (k, n) => call('POST', `${gh}/user/gpg_keys`, { name: `k${n}`, armored_public_key: k }), '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBteam\n-----END PGP PUBLIC KEY BLOCK-----', '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBevil\n-----END PGP PUBLIC KEY BLOCK-----'],
+  ];
+  for (const [name, shape, mine, other] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = shape(mine, 1);
+    t.not(approved.service?.operation ?? 'unknown', 'unknown', `${name}: a service operation`);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const again = shape(mine, 2);
+    again.grants = queue.matchingGrants(again);
+    t.equal((await engine.decide(again)).action, 'allow', `${name}: the same ${mine} again is covered`);
+    const elsewhere = shape(other, 2);
+    elsewhere.grants = queue.matchingGrants(elsewhere);
+    t.equal((await engine.decide(elsewhere)).action, 'approve', `${name}: ${other} is not covered`);
+  }
+});
+
+// Fifteenth pass (left open in the fourteenth): a force push sends the same command line as a
+// fast-forward (the client names the server's tip as the old id either way), so a grant for a push
+// to `main` covered a push rewriting `main`'s history (commits dropped, another history in their
+// place). The pack tells them apart: real git builds each push's pack as `git push` does
+// (`pack-objects --revs --thin` of the new tip minus what the server has).
+t.test('git: a grant for a push covers a fast-forward the pack proves, never a push that may rewrite history (fifteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const h = history as Record<string, string>;
+  const pushed = (from: string, to: string, pack: Buffer): RequestDescription =>
+    describeRequest({ method: 'POST', url: 'https://git.example/acme/app.git/git-receive-pack', headers: [['content-type', 'application/x-git-receive-pack-request']], body: receivePack([[from, to, 'refs/heads/main']], pack), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const ff = pushed(h.base!, h.one!, historyPack('one'));
+  t.same(ff.service?.params.unproven_updates, undefined, 'a fast-forward is proven by its pack');
+  await queue.approve((await queue.create(ff, await engine.decide(ff))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  const cases: Array<[string, RequestDescription, boolean]> = [
+    ['the next fast-forward (two commits)', pushed(h.one!, h.three!, historyPack('three')), true],
+    ['a fast-forward of twenty commits stored as deltas', pushed(h.three!, h.deltas!, historyPack('deltas')), true],
+    ['a force push of another history', pushed(h.three!, h.rewritten!, historyPack('rewritten')), false],
+    ['a reset to an older commit (an empty pack)', pushed(h.three!, h.one!, historyPack('reset')), false],
+    ['a fast-forward whose pack was cut', pushed(h.one!, h.three!, historyPack('three').subarray(0, 40)), false],
+    ['a pack that does not hold the new commit', pushed(h.one!, h.two!, historyPack('one')), false],
+  ];
+  for (const [name, d, covered] of cases) {
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action, covered ? 'allow' : 'approve', `${name}: ${covered ? 'covered' : 'not covered'}`);
+  }
+  // An approved push that may have rewritten history gives no grant.
+  const force = pushed(h.three!, h.rewritten!, historyPack('rewritten'));
+  await t.rejects(queue.approve((await queue.create(force, await engine.decide(force))).id, { by: 'test', grantMinutes: 30, grantHigh: true }), /cannot be read/);
+});
+
+// Fifteenth pass: a place argument was found by its name as sent, while PHP registers `to%00x` and
+// ` to` as `to` (the last one runs), Rack 2 `[to]`, ASP.NET `%u0074o`: a grant for a send to one
+// recipient covered the same send with a second `to` so spelled naming another (on a host no
+// module describes, and Slack's invite on PHP, a Stripe transfer's destination).
+t.test('a place argument spelled as PHP, Rack 2 or ASP.NET register it is a place beside the approved one (fifteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const form = (url: string, body: string): Shape => ({ url, type: 'application/x-www-form-urlencoded', body });
+  const apis: Array<[string, (extra: string) => Shape, string, string]> = [
+    ['generic', (x) => form('https://mail.acme.dev/api/send', `to=alice%40corp.example&text=hi${x}`), 'to', 'drop%40attacker.example'],
+    ['slack invite', (x) => form('https://slack.com/api/conversations.invite', `channel=C0TEAM&users=U0ALICE${x}`), 'users', 'U0EVIL'],
+    ['stripe transfer', (x) => form('https://api.stripe.com/v1/transfers', `amount=5&currency=usd&destination=acct_team${x}`), 'destination', 'acct_evil'],
+  ];
+  const spell = (name: string, how: string): string =>
+    how === 'nul' ? `${name}%00x` : how === 'blank' ? `%20${name}` : how === 'rack' ? `%5B${name}%5D` : how === 'percent-u' ? `%u${name.charCodeAt(0).toString(16).padStart(4, '0')}${name.slice(1)}` : `note`;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...apis), fc.constantFrom('nul', 'blank', 'rack', 'percent-u', 'control'), async ([, shape, name, other], how) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(shape(''));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(shape(`&${spell(name, how)}=${other}`));
+    d.grants = queue.matchingGrants(d);
+    return ((await engine.decide(d)).action === 'allow') === (how === 'control');
+  }), { numRuns: 15, examples: [[apis[0]!, 'nul'], [apis[1]!, 'nul'], [apis[2]!, 'percent-u'], [apis[0]!, 'control']] });
 });

@@ -44,7 +44,7 @@ type Placement = { headers: Array<[string, string]>; query: string; body?: { typ
 const placement: fc.Arbitrary<Placement> = fc.oneof(
   fc.tuple(fc.constantFrom('X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override'), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), deleteValue, fc.nat(2))
     .map(([name, u, v, repeat]) => ({ headers: Array.from({ length: repeat + 1 }, (): [string, string] => [caseOf(name, u), v]), query: '' })),
-  fc.tuple(fc.constantFrom('_method', '.method', '%5Fmethod', '_METHOD', '_HttpMethod'), deleteValue).map(([n, v]) => ({ headers: [], query: `?${n}=${encodeURIComponent(v)}` })),
+  fc.tuple(fc.constantFrom('_method', '.method', '%5Fmethod', '_METHOD', '_HttpMethod', '__METHOD_OVERRIDE__'), deleteValue).map(([n, v]) => ({ headers: [], query: `?${n}=${encodeURIComponent(v)}` })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `a=1&_method=${encodeURIComponent(v)}` } })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=b0undary', text: `--b0undary\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--b0undary--\r\n` } })),
   // (Ninth pass) RFC 2231 names (Werkzeug, Django, busboy), the first of two `name=` parameters, a
