@@ -68,8 +68,10 @@ export function rackTwoParams(text: string): URLSearchParams {
 /**
  * A parameter name as PHP (and HHVM, which Slack's API runs on) registers it: leading blanks
  * dropped, the name read up to a NUL byte, `.` and blanks before the first `[` turned into `_`,
- * `a[…]` an array under `a` (a `[` with no `]` is turned into `_` too). So ` channel` and
- * `channel[]` are `channel`, and `channel.id` is `channel_id`.
+ * `a[…]` an array under `a` (a `[` with no `]` is turned into `_` too, and since PHP 8 so are the
+ * blanks, dots and `[` after it). So ` channel` and `channel[]` are `channel`, and `channel.id` is
+ * `channel_id`. The studio's page has its own copy (studio/app/param-names.ts: the browser app
+ * imports nothing of the server); test/approvals/cli-show.test.ts holds the two to one answer.
  */
 export function phpName(raw: string): string {
   const nul = raw.indexOf('\0');
@@ -80,7 +82,7 @@ export function phpName(raw: string): string {
   const open = name.indexOf('[');
   const base = (open < 0 ? name : name.slice(0, open)).replace(/[ .]/g, '_');
   if (open < 0) return base;
-  return name.indexOf(']', open) > 0 ? base : `${base}_${name.slice(open + 1)}`;
+  return name.indexOf(']', open) > 0 ? base : `${base}_${name.slice(open + 1).replace(/[ .[]/g, '_')}`;
 }
 
 /** Form field names that carry SQL to some server (adapters/index.ts reads them), looked for in multipart bodies. */

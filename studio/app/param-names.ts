@@ -7,7 +7,8 @@
 type Pairs = ReadonlyArray<readonly [string, string]>;
 
 /**
- * A parameter name as PHP registers it (describe/body.ts phpName, for the page): leading blanks
+ * A parameter name as PHP registers it (describe/body.ts phpName, copied for the page, which
+ * imports nothing of the server; a test holds the two to one answer): leading blanks
  * dropped, the name read up to a NUL byte, `.` and blanks before the first `[` turned into `_`,
  * `a[…]` an array under `a` (a `[` with no `]` is turned into `_` too).
  */

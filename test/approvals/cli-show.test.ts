@@ -1,5 +1,6 @@
 // `airlock approvals show` is what a person reads before `approve` in a terminal: it must name what
 // the server will run, not a harmless-looking part of it (issue 17, held-out pass, the CLI side).
+import fc from 'fast-check';
 import t from 'tap';
 import { details, heldUnseen, listText } from '../../cli/commands/approvals.ts';
 import { bodyVisibility } from '../../state/approval-body.ts';
@@ -64,6 +65,14 @@ t.test('the query is printed with the names PHP and ASP.NET register its paramet
     }),
     { numRuns: 60 },
   );
+});
+
+t.test('the page\'s copy of PHP\'s name mangling gives the answer describe/ gives, for any name', async (t) => {
+  const { phpName: described } = await import('../../describe/body.ts');
+  const { phpName: onPage } = await import('../../studio/app/param-names.ts');
+  const piece = fc.constantFrom(' ', '.', '[', ']', '\0', '_', 'a', 'to', 'x');
+  fc.assert(fc.property(fc.array(piece, { maxLength: 12 }).map((p) => p.join('')), (name) => described(name) === onPage(name)), { numRuns: 300 });
+  t.equal(described('a[b.c d[e'), 'a_b_c_d_e', 'PHP 8: what follows an unclosed [ is mangled too');
 });
 
 t.test('a kept form whose field names PHP or ASP.NET read as one is not the body shown whole: the order sent decides the value (fifteenth pass)', async (t) => {
