@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { terminalText } from '../lib/text.ts';
+import { inside, isDir } from './paths.ts';
 import { walkFolders } from './walk.ts';
 
 /** In the home folder: path → what runs it. A folder stands for everything in it. */
@@ -497,19 +498,6 @@ export function xdgMoved(homeDir: string, rel: string, env: NodeJS.ProcessEnv): 
     return moved === path.join(homeDir, rel) ? undefined : moved;
   }
   return undefined;
-}
-
-function isDir(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function inside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /**

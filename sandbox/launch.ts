@@ -28,6 +28,7 @@ import { homeSecretValueFiles, workSecretFiles } from './work-secrets.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 import { packageCaches, privateCacheFolder } from './package-caches.ts';
+import { inside } from './paths.ts';
 
 /** The proxy port inside the sandbox: its loopback is private, so the conventional port is free. */
 export const SANDBOX_PROXY_PORT = 3128;
@@ -349,8 +350,8 @@ const SYSTEM_ENGINE_SOCKETS = ['var/lib/lxd/unix.socket', 'var/snap/lxd/common/l
 export function runtimeFolder(dir: string | undefined, homeDir: string, cwd: string): string | undefined {
   if (!dir || !path.isAbsolute(dir) || !isRealDir(dir)) return undefined;
   const real = realPath(dir);
-  if (within(real, '/run') || real === path.parse(real).root) return undefined;
-  if ([os.tmpdir(), '/tmp', homeDir].some((t) => realPath(t) === real) || within(realPath(cwd), real)) return undefined;
+  if (inside(real, '/run') || real === path.parse(real).root) return undefined;
+  if ([os.tmpdir(), '/tmp', homeDir].some((t) => realPath(t) === real) || inside(realPath(cwd), real)) return undefined;
   return real;
 }
 
@@ -511,14 +512,14 @@ export function envCodeCaches(env: NodeJS.ProcessEnv, cwd: string = process.cwd(
   // Build caches whose objects end up in what the host builds (Go's, ccache's, sccache's): only
   // where they sit in a temp folder, which --read-only leaves writable; hidden elsewhere they would
   // cost the agent's builds a cold cache in memory for nothing the home folder does not give anyway.
-  const inTemp = [env.GOCACHE, env.CCACHE_DIR, env.SCCACHE_DIR].filter((p) => p && path.isAbsolute(p) && temps.some((t) => within(realPath(path.resolve(p)), t)));
+  const inTemp = [env.GOCACHE, env.CCACHE_DIR, env.SCCACHE_DIR].filter((p) => p && path.isAbsolute(p) && temps.some((t) => inside(realPath(path.resolve(p)), t)));
   const named = [env.NODE_COMPILE_CACHE, env.PYTHONPYCACHEPREFIX, env.V8_COMPILE_CACHE_CACHE_DIR, env.JITI_CACHE, env.JITI_FS_CACHE, ...inTemp];
   const out: string[] = [];
   for (const p of named) {
     if (!p || !path.isAbsolute(p)) continue; // jiti's also take "true"/"false"
     const dir = path.resolve(p);
     // Never a folder holding the working directory, nor the root or a temp folder itself.
-    if (within(realPath(cwd), realPath(dir)) || dir === path.parse(dir).root || [os.tmpdir(), '/tmp'].some((t) => realPath(t) === realPath(dir))) continue;
+    if (inside(realPath(cwd), realPath(dir)) || dir === path.parse(dir).root || [os.tmpdir(), '/tmp'].some((t) => realPath(t) === realPath(dir))) continue;
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch {
@@ -541,7 +542,7 @@ export function renamableAncestors(paths: string[], writable?: string[]): string
     for (let a = path.dirname(p); a !== path.dirname(a); a = path.dirname(a)) chain.unshift(a);
     for (const a of chain) {
       const parent = path.dirname(a);
-      const renamable = writable ? writable.some((w) => within(parent, w)) : canWrite(parent);
+      const renamable = writable ? writable.some((w) => inside(parent, w)) : canWrite(parent);
       if (renamable) out.add(a);
     }
   }
@@ -601,16 +602,11 @@ function realPath(p: string): string {
   }
 }
 
-function within(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
 export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   // Real paths: a state folder reached through a symlink must be hidden where it really is.
   const cwd = realPath(path.resolve(o.cwd ?? process.cwd()));
   const home = realPath(path.resolve(o.home));
-  if (o.sandbox && within(cwd, home)) {
+  if (o.sandbox && inside(cwd, home)) {
     throw new LaunchError(`the working directory ${cwd} is inside the state folder ${home}, which the sandbox hides; run from elsewhere`);
   }
   // The run folder holds what the agent's programs load (the Node preload named by NODE_OPTIONS,
@@ -657,7 +653,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
       // The home folder's package caches (run later by the host's installs and builds): the agent's own.
       const privateCaches = packageCaches(o.userHome ?? os.homedir(), o.baseEnv ?? process.env, cwd, [os.tmpdir(), '/tmp'])
-        .filter((c) => !hide.some((h) => within(c.path, h) || within(h, c.path)) && !protect.some((q) => within(q, c.path) || within(c.path, q)))
+        .filter((c) => !hide.some((h) => inside(c.path, h) || inside(h, c.path)) && !protect.some((q) => inside(q, c.path) || inside(c.path, q)))
         // Under every path a bind mount gives the cache too (mount-aliases.ts).
         .flatMap((c) => withMountAliases([c.path]).map((p): [string, string] => [privateCacheFolder(home, o.agent, c.name), p]));
       for (const [, p] of privateCaches) watched.set(p, { id: pathIdentity(p), kind: 'cache' });
@@ -678,7 +674,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const withValues = [...workSecretFiles(cwd, o.realValues ?? []), ...homeSecretValueFiles(o.userHome ?? os.homedir(), o.realValues ?? [])];
       // A file hidden anyway, or inside a hidden folder (a config holding another credential too; a
       // planted `.env` symlink into ~/.config/gh), stays hidden: the copy would show what else it holds.
-      const hiddenAlready = (p: string): boolean => hide.some((h) => within(realPath(p), h));
+      const hiddenAlready = (p: string): boolean => hide.some((h) => inside(realPath(p), h));
       for (const [i, f] of [...new Map(withValues.map((f) => [f.path, f])).values()].filter((f) => !hiddenAlready(f.path)).entries()) {
         o.onMasked?.(f.path, f.secrets, f.text === undefined);
         if (f.text === undefined) {

@@ -12,6 +12,7 @@
 // runs), and the host's caches stay as they were.
 import fs from 'node:fs';
 import path from 'node:path';
+import { inside, isDir } from './paths.ts';
 
 /** A cache folder as the home folder (or the environment) places it, and what runs from it. */
 export interface PackageCache {
@@ -90,14 +91,6 @@ function ownVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
   }
 }
 
-function isDir(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 /** No symlink (the agent's, left in place of a folder) on the way down from base: mkdir follows one. */
 function realFolders(base: string, rel: string): boolean {
   let p = base;
@@ -110,11 +103,6 @@ function realFolders(base: string, rel: string): boolean {
     }
   }
   return true;
-}
-
-function inside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 function realPath(p: string): string {
