@@ -1225,15 +1225,8 @@ function pipelineIndices(method: string, requestUrl: string, body: ServerBody): 
   if (!root) return [];
   const u = new URL(requestUrl);
   const indices = new Set<string>();
-  const stack: unknown[] = [root];
-  while (stack.length) {
-    const v = stack.pop();
-    if (!v || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    for (const [k, spec] of Object.entries(v as Record<string, unknown>)) {
+  for (const v of objectsIn(root)) {
+    for (const [k, spec] of Object.entries(v)) {
       const p = (spec && typeof spec === 'object' ? spec : {}) as { field?: unknown; value?: unknown; copy_from?: unknown; target_field?: unknown; destination?: unknown; source?: unknown };
       if (k === 'set' && p.field === '_index') {
         if (typeof p.value !== 'string' || p.value.includes('{{') || p.copy_from !== undefined) return refusals.bad('the ingest pipeline sets _index to a value computed per document: Airlock cannot tell where it writes');
@@ -1247,7 +1240,6 @@ function pipelineIndices(method: string, requestUrl: string, body: ServerBody): 
         if (typeof scripted === 'string') return refusals.bad(`the ingest pipeline's script ${scripted}`);
         for (const i of scripted) indices.add(i);
       }
-      if (spec && typeof spec === 'object') stack.push(spec);
     }
     if (indices.size > MAX_INDICES) return refusals.bad(`the ingest pipeline routes documents into more than ${MAX_INDICES} indices`);
   }
@@ -1359,23 +1351,16 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
   if (body.truncated) return refusals.bad('the request body is an Elasticsearch query larger than the capture cap that names an index: Airlock cannot read every document it looks up');
   const u = new URL(requestUrl);
   const found = new Map<string, IndexTarget>();
-  const stack: unknown[] = [];
+  const roots: unknown[] = [];
   for (const line of /\/_msearch/.test(u.pathname) ? text.split('\n') : [text]) {
     if (!line.trim()) continue;
     try {
-      stack.push(JSON.parse(line));
+      roots.push(JSON.parse(line));
     } catch {
       /* not JSON: the server refuses it */
     }
   }
-  while (stack.length) {
-    const v = stack.pop();
-    if (!v || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) if (x && typeof x === 'object') stack.push(x);
-      continue;
-    }
-    const o = v as Record<string, unknown>;
+  for (const o of objectsIn(...roots)) {
     const index = typeof o._index === 'string' ? o._index : typeof o.index === 'string' && o.id !== undefined ? o.index : undefined;
     const id = o._index !== undefined ? o._id : o.id;
     if (index !== undefined) {
@@ -1385,7 +1370,6 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
         if (found.size > MAX_BATCH_CALLS) return refusals.bad(`the Elasticsearch query looks up more than ${MAX_BATCH_CALLS} documents of other indices`);
       }
     }
-    for (const x of Object.values(o)) if (x && typeof x === 'object') stack.push(x);
   }
   return [...found.values()];
 }
@@ -1566,7 +1550,21 @@ function ambiguousEnvelope(text: string, json: unknown): Rejection | undefined {
 
 /** The first object's keys that fold to one (as Go's EqualFold: `URL` and `url`), walked iteratively; undefined when none. */
 function keysEqualButForCase(root: unknown): string | undefined {
-  const stack: unknown[] = [root];
+  for (const v of objectsIn(root)) {
+    const seen = new Map<string, string>();
+    for (const k of Object.keys(v)) {
+      const f = foldedKey(k);
+      const before = seen.get(f);
+      if (before !== undefined) return `${before}, ${k}`;
+      seen.set(f, k);
+    }
+  }
+  return undefined;
+}
+
+/** Every object (not array) in parsed JSON, the roots included, walked iteratively (JSON may nest deep). */
+function* objectsIn(...roots: unknown[]): Generator<Record<string, unknown>> {
+  const stack = [...roots];
   while (stack.length) {
     const v = stack.pop();
     if (!v || typeof v !== 'object') continue;
@@ -1574,16 +1572,10 @@ function keysEqualButForCase(root: unknown): string | undefined {
       for (const x of v) stack.push(x);
       continue;
     }
-    const seen = new Map<string, string>();
-    for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
-      const f = foldedKey(k);
-      const before = seen.get(f);
-      if (before !== undefined) return `${before}, ${k}`;
-      seen.set(f, k);
-      if (child && typeof child === 'object') stack.push(child);
-    }
+    const o = v as Record<string, unknown>;
+    yield o;
+    for (const child of Object.values(o)) if (child && typeof child === 'object') stack.push(child);
   }
-  return undefined;
 }
 
 /** A key as the servers of these envelopes match it: without letter case (Go's encoding/json, ASP.NET Core's and Newtonsoft's defaults, SCIM by RFC 7643 §2.1) and without underscores (protobuf's JSON reads `structured_query` as `structuredQuery`). */
