@@ -187,12 +187,12 @@ function runLauncher(args: string[]): Promise<{ code: number | null; stdout: str
   });
 }
 
-async function leakInto(spec: Array<{ fd: number; kind: Kind }>): Promise<{ fds: number[]; out: Record<string, string>; stderr: string; stdout: string }> {
+async function leakInto(spec: Array<{ fd: number; kind: Kind }>): Promise<{ fds: number[]; out: Record<string, string>; stderr: string; stdout: string; code: number | null }> {
   const numbers = spec.map((s) => (s.fd >= 0 ? String(s.fd) : `int(open('/proc/self/limits').read().split('Max open files')[1].split()[0]) + (${s.fd})`)).join(',');
   const res = await runLauncher(['-c', launcher, JSON.stringify(spec), process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'python3', '-c', agentProbe(numbers)]);
   const out = results(res.stdout);
   const fds = (out.fds ?? '').split(',').filter(Boolean).map(Number);
-  return { fds, out, stderr: res.stderr, stdout: res.stdout };
+  return { fds, out, stderr: res.stderr, stdout: res.stdout, code: res.code };
 }
 
 t.test('descriptors the launcher leaked never reach the agent: 3, 9, 255 and one near the limit, of every kind', async (t) => {
@@ -218,7 +218,7 @@ t.test('property: over fd numbers and kinds, the agent holds only 0–2', async 
       await Promise.all(specs.map(async (spec) => {
         const r = await leakInto(spec);
         if (!/placed=/.test(r.stderr)) throw new Error(`launcher failed: ${r.stderr.slice(0, 300)}`);
-        if (JSON.stringify(r.fds) !== '[0,1,2]') throw new Error(`agent holds ${r.fds.join(',')} (${JSON.stringify(spec)})`);
+        if (JSON.stringify(r.fds) !== '[0,1,2]') throw new Error(`agent holds ${r.fds.join(',') || 'nothing it reported'} (${JSON.stringify(spec)}); exit ${r.code}, stderr: ${r.stderr.slice(-400)}`);
       }));
       await new Promise((res) => setTimeout(res, 100));
       if (escaped.length !== before) throw new Error(`escaped: ${escaped.slice(before).join(' ')}`);

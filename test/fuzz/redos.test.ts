@@ -24,7 +24,8 @@ function sources(dir: string): string[] {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) {
-      if (e.name !== 'node_modules' && e.name !== 'dist') out.push(...sources(p));
+      // Built bundles (studio/dist, and a build's dist.tmp-PID folder while it runs) are checked at their sources.
+      if (e.name !== 'node_modules' && !e.name.startsWith('dist')) out.push(...sources(p));
     } else if (/\.(ts|mts|mjs|js)$/.test(e.name) && !e.name.endsWith('.d.ts')) {
       out.push(p);
     }

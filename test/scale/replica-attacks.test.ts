@@ -207,7 +207,7 @@ if (missing) {
         .finally(() => signal('SIGCONT'));
       t.equal(res.status, 503, res.body);
       // A query on a stopped connection runs out of time; a new connection is never accepted.
-      t.match(res.body, /PostgreSQL \(state store\).*(no answer in time|timeout exceeded when trying to connect)/);
+      t.match(res.body, /PostgreSQL \(state store\).*(no answer in time|timeout exceeded when trying to connect|Connection terminated due to connection timeout)/);
       await until('requests to be decided again', async () => [200, 429].includes((await send(q!, auth, 'GET', `${up}/read/hung`)).status) || undefined);
     });
 
