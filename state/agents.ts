@@ -8,7 +8,7 @@
 // so the store notices changes on disk and re-reads them: a new agent works at once, a removed
 // agent or revoked token stops working within a second.
 import crypto from 'node:crypto';
-import { fileStamp, isJsonObject, openDocument, recordsProblem, type Document } from './document.ts';
+import { fileStamp, isJsonObject, openDocument, recordsProblem, withFileLock, type Document } from './document.ts';
 import { stateFile } from './home.ts';
 import type { AgentInfo } from '../describe/types.ts';
 
@@ -193,10 +193,13 @@ export class AgentStore {
     await this.reloading;
   }
 
+  /** Reads the file as it is now and writes the change, while no other process writes it (withFileLock). */
   private async save(fn: (data: AgentsFile) => void): Promise<void> {
-    await this.refresh();
-    await this.doc.update(fn);
-    this.stamp = fileStamp(this.doc.file);
+    await withFileLock(this.doc.file, async () => {
+      await this.refresh();
+      await this.doc.update(fn);
+      this.stamp = fileStamp(this.doc.file);
+    });
   }
 
   /** Creates an agent and its first token. */

@@ -20,6 +20,63 @@ export class StateFileError extends Error {
  * stamps tells whether another process (the CLI) replaced the file. Atomic writes rename a new
  * file in, so the inode changes even when size and mtime do not.
  */
+/**
+ * Runs `fn` while this process holds `<file>.lock` (created exclusively), so that processes sharing
+ * a document (`airlock start`, each `airlock run` minting its token, `airlock agent add`) read,
+ * change and write it one at a time: two at once lost one's change, or failed renaming lowdb's one
+ * temp file the other had just renamed. A lock whose process is gone, or older than `staleMs`, is
+ * taken over; one held past `waitMs` is an error naming the lock file.
+ */
+export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: { waitMs?: number; staleMs?: number } = {}): Promise<T> {
+  const { waitMs = 10_000, staleMs = 30_000 } = opts;
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = fs.openSync(lock, 'wx', 0o600);
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = lockHolder(lock, staleMs);
+      if (holder === 'released') continue;
+      if (holder === 'stale') {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new StateFileError(file, `another Airlock process holds ${lock}; if no airlock command is running, remove it`);
+      await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt * 2) + Math.random() * 5));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+/** Whether a lock is held, was released meanwhile, or is left by a process that is gone (or too old). */
+function lockHolder(lock: string, staleMs: number): 'held' | 'released' | 'stale' {
+  let st: fs.Stats;
+  let pid: number;
+  try {
+    st = fs.statSync(lock);
+    pid = Number(fs.readFileSync(lock, 'utf8').trim());
+  } catch {
+    return 'released';
+  }
+  if (Date.now() - st.mtimeMs > staleMs) return 'stale';
+  // Its pid not written yet (or garbage): held for now, stale once it stays so.
+  if (!Number.isInteger(pid) || pid <= 0) return Date.now() - st.mtimeMs > 1000 ? 'stale' : 'held';
+  try {
+    process.kill(pid, 0);
+    return 'held';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH' ? 'stale' : 'held';
+  }
+}
+
 export function fileStamp(file: string): string {
   try {
     const st = fs.statSync(file);

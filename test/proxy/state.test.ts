@@ -60,6 +60,31 @@ t.test('agent store: hashed tokens, several per agent, TTL and revocation', asyn
   t.equal(parseProxyAuthorization(`Basic ${Buffer.from('nocolon').toString('base64')}`), undefined);
 });
 
+t.test('agent store: processes that mint tokens at the same moment (several airlock run at once) lose none and fail none', async (t) => {
+  const home = tempDir(t);
+  await (await AgentStore.open(home)).add('bot');
+  // Each process, once all are loaded, mints five tokens: the writes overlap.
+  const script = path.join(home, 'mint.mts');
+  fs.writeFileSync(script, `import fs from 'node:fs';
+import { AgentStore } from ${JSON.stringify(path.resolve('state/agents.ts'))};
+const home = process.argv[2];
+const store = await AgentStore.open(home);
+fs.writeFileSync(home + '/ready-' + process.pid, '');
+for (let i = 0; i < 3000 && fs.readdirSync(home).filter((f) => f.startsWith('ready-')).length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+const out = [];
+for (let i = 0; i < 5; i++) out.push((await store.issueToken('bot', { label: String(i) })).token);
+console.log(out.join(' '));
+`);
+  const runs = await Promise.allSettled(Array.from({ length: 4 }, () => run(process.execPath, ['--import=tsx', script, home], { timeout: 60_000 })));
+  const failed = runs.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason).slice(0, 300));
+  t.same(failed, [], 'no process failed (lowdb renaming a temp file another had renamed: ENOENT)');
+  const tokens = runs.flatMap((r) => (r.status === 'fulfilled' ? r.value.stdout.trim().split(' ') : []));
+  const store = await AgentStore.open(home);
+  const kept = await Promise.all(tokens.map(async (tok) => (await store.authenticate('bot', tok)) !== undefined));
+  t.equal(kept.filter(Boolean).length, 20, 'every one of the 20 tokens works: none was overwritten by another process\'s write');
+  t.notOk(fs.existsSync(`${store.file}.lock`), 'the lock is gone');
+});
+
 t.test('audit log: append, stream with filters, torn lines skipped', async (t) => {
   const home = tempDir(t);
   const log = new AuditLog(home);
