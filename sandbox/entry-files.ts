@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { terminalText } from '../lib/text.ts';
-import { inside, isDir } from './paths.ts';
+import { inside, isDir, realFolders } from './paths.ts';
 import { walkFolders } from './walk.ts';
 
 /** In the home folder: path → what runs it. A folder stands for everything in it. */
@@ -659,20 +659,6 @@ export function configIncludes(configs: string[], homeDir: string): string[] {
     }
   }
   return out;
-}
-
-/** Whether each folder from `base` down along `rel` is a real folder or missing (no symlink). */
-function realFolders(base: string, rel: string): boolean {
-  let p = base;
-  for (const part of rel.split('/').filter((x) => x && x !== '.')) {
-    p = path.join(p, part);
-    try {
-      if (!fs.lstatSync(p).isDirectory()) return false;
-    } catch {
-      return true; // missing from here down: mkdir makes real folders
-    }
-  }
-  return true;
 }
 
 export interface Planted {

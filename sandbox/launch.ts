@@ -28,7 +28,7 @@ import { homeSecretValueFiles, workSecretFiles } from './work-secrets.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 import { packageCaches, privateCacheFolder } from './package-caches.ts';
-import { inside } from './paths.ts';
+import { inside, isDir, realPath } from './paths.ts';
 
 /** The proxy port inside the sandbox: its loopback is private, so the conventional port is free. */
 export const SANDBOX_PROXY_PORT = 3128;
@@ -176,7 +176,7 @@ export function bwrapArgs(o: {
   // Host services listen on Unix sockets under /run (nscd and systemd-resolved answer DNS there,
   // D-Bus, container runtimes): an empty /run cuts them off.
   args.push('--tmpfs', '/run');
-  if (isRealDir('/var/run')) args.push('--tmpfs', '/var/run');
+  if (isDir('/var/run')) args.push('--tmpfs', '/var/run');
   args.push('--tmpfs', o.home);
   for (const p of o.hide) {
     if (!fs.existsSync(p)) continue;
@@ -348,7 +348,7 @@ const SYSTEM_ENGINE_SOCKETS = ['var/lib/lxd/unix.socket', 'var/snap/lxd/common/l
  * (a runtime folder set to /tmp would otherwise hide the agent's work).
  */
 export function runtimeFolder(dir: string | undefined, homeDir: string, cwd: string): string | undefined {
-  if (!dir || !path.isAbsolute(dir) || !isRealDir(dir)) return undefined;
+  if (!dir || !path.isAbsolute(dir) || !isDir(dir)) return undefined;
   const real = realPath(dir);
   if (inside(real, '/run') || real === path.parse(real).root) return undefined;
   if ([os.tmpdir(), '/tmp', homeDir].some((t) => realPath(t) === real) || inside(realPath(cwd), real)) return undefined;
@@ -525,7 +525,7 @@ export function envCodeCaches(env: NodeJS.ProcessEnv, cwd: string = process.cwd(
     } catch {
       /* cannot be made: nothing to plant either */
     }
-    if (isRealDir(dir)) out.push(realPath(dir));
+    if (isDir(dir)) out.push(realPath(dir));
   }
   return out;
 }
@@ -583,22 +583,6 @@ function canWrite(dir: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function isRealDir(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function realPath(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
   }
 }
 

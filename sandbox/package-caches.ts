@@ -12,7 +12,7 @@
 // runs), and the host's caches stay as they were.
 import fs from 'node:fs';
 import path from 'node:path';
-import { inside, isDir } from './paths.ts';
+import { inside, isDir, realFolders, realPath } from './paths.ts';
 
 /** A cache folder as the home folder (or the environment) places it, and what runs from it. */
 export interface PackageCache {
@@ -88,28 +88,6 @@ function ownVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
     case 'gradle-caches': return gradle && path.join(gradle, 'caches');
     case 'gradle-wrapper': return gradle && path.join(gradle, 'wrapper', 'dists');
     default: return undefined;
-  }
-}
-
-/** No symlink (the agent's, left in place of a folder) on the way down from base: mkdir follows one. */
-function realFolders(base: string, rel: string): boolean {
-  let p = base;
-  for (const part of rel.split(path.sep).filter((x) => x && x !== '.')) {
-    p = path.join(p, part);
-    try {
-      if (!fs.lstatSync(p).isDirectory()) return false;
-    } catch {
-      return true; // missing from here down: mkdir makes real folders
-    }
-  }
-  return true;
-}
-
-function realPath(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
   }
 }
 

@@ -16,3 +16,29 @@ export function inside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
+
+/** The path with its symlinks resolved, or as given when it does not exist. */
+export function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/**
+ * Whether each folder from `base` down along `rel` is a real folder or missing (no symlink, which
+ * the agent may have left in place of a folder: mkdir would follow it).
+ */
+export function realFolders(base: string, rel: string): boolean {
+  let p = base;
+  for (const part of rel.split(/[\\/]/).filter((x) => x && x !== '.')) {
+    p = path.join(p, part);
+    try {
+      if (!fs.lstatSync(p).isDirectory()) return false;
+    } catch {
+      return true; // missing from here down: mkdir makes real folders
+    }
+  }
+  return true;
+}
