@@ -570,8 +570,27 @@ t.test('property: an event stream without the secret passes unchanged at any cut
 });
 
 // Thirteenth pass: compressed data inside a body that no Content-Encoding declares (proxy/packed-scan.ts).
-t.test('PackedScan: a secret in undeclared compressed data is refused at any cuts; other data passes byte for byte', async (t) => {
+/** Chunk cuts for the PackedScan properties, and a body split at them. */
+const cuts = fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 });
+function split(b: Buffer, at: number[]): Buffer[] {
+  const points = [...new Set(at.map((p) => p % b.length))].sort((x, y) => x - y).filter(Boolean);
+  return [0, ...points].map((p, i) => b.subarray(p, points[i] ?? b.length));
+}
+
+/** What a PackedScan over `chunks` passes on, and the error it ended with (`binary`: an answer that is no text). */
+async function packedScanOf(chunks: Buffer[], binary: boolean): Promise<{ out: Buffer; err?: Error }> {
   const { PackedScan } = await import('../../proxy/packed-scan.ts');
+  const p = new PackedScan(() => scrubber, new PassThrough(), binary);
+  const out: Buffer[] = [];
+  p.on('data', (d: Buffer) => out.push(d));
+  return new Promise((resolve) => {
+    p.on('end', () => resolve({ out: Buffer.concat(out) }));
+    p.on('error', (err: Error) => resolve({ out: Buffer.concat(out), err }));
+    Readable.from(chunks).pipe(p);
+  });
+}
+
+t.test('PackedScan: a secret in undeclared compressed data is refused at any cuts; other data passes byte for byte', async (t) => {
   const doc = (v: string): Buffer => Buffer.from(`{"headers":{"authorization":"Bearer ${v}"}}`);
   const noise = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 73 + 5) & 0xff));
   const corrupt = (b: Buffer): Buffer => {
@@ -599,22 +618,8 @@ t.test('PackedScan: a secret in undeclared compressed data is refused at any cut
       return Buffer.concat([noise, h, Buffer.from('log.json'), data, noise]);
     },
   };
-  const cuts = fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 });
-  const split = (b: Buffer, at: number[]): Buffer[] => {
-    const points = [...new Set(at.map((p) => p % b.length))].sort((x, y) => x - y).filter(Boolean);
-    return [0, ...points].map((p, i) => b.subarray(p, points[i] ?? b.length));
-  };
   // Every kind read as an answer that is no text: a brotli guess at the first byte of the others fails and passes them.
-  const run = (chunks: Buffer[]): Promise<{ out: Buffer; err?: Error }> => {
-    const p = new PackedScan(() => scrubber, new PassThrough(), true);
-    const out: Buffer[] = [];
-    p.on('data', (d: Buffer) => out.push(d));
-    return new Promise((resolve) => {
-      p.on('end', () => resolve({ out: Buffer.concat(out) }));
-      p.on('error', (err) => resolve({ out: Buffer.concat(out), err }));
-      Readable.from(chunks).pipe(p);
-    });
-  };
+  const run = (chunks: Buffer[]) => packedScanOf(chunks, true);
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bodies)), cuts, async (kind, at) => {
     const withSecret = bodies[kind]!(SECRET);
     const got = await run(split(withSecret, at));
@@ -642,7 +647,6 @@ t.test('PackedScan: a secret in undeclared compressed data is refused at any cut
 // inflates: no spelling matched it (the value is never written out) and the packed scan looked for
 // the compressed bytes only.
 t.test('PackedScan: a secret in a compressed stream written as base64 is refused at any cuts; other text passes byte for byte', async (t) => {
-  const { PackedScan } = await import('../../proxy/packed-scan.ts');
   const doc = (v: string): Buffer => Buffer.from(`{"user_id":7,"token":"Bearer ${v}","_fresh":true}`);
   const zipOf = (d: Buffer): Buffer => {
     const data = zlib.deflateRawSync(d);
@@ -681,21 +685,7 @@ t.test('PackedScan: a secret in a compressed stream written as base64 is refused
     }
     return out.join('\n');
   };
-  const cuts = fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 });
-  const split = (b: Buffer, at: number[]): Buffer[] => {
-    const points = [...new Set(at.map((p) => p % b.length))].sort((x, y) => x - y).filter(Boolean);
-    return [0, ...points].map((p, i) => b.subarray(p, points[i] ?? b.length));
-  };
-  const run = (chunks: Buffer[]): Promise<{ out: Buffer; err?: Error }> => {
-    const p = new PackedScan(() => scrubber, new PassThrough(), false);
-    const out: Buffer[] = [];
-    p.on('data', (d: Buffer) => out.push(d));
-    return new Promise((resolve) => {
-      p.on('end', () => resolve({ out: Buffer.concat(out) }));
-      p.on('error', (err) => resolve({ out: Buffer.concat(out), err }));
-      Readable.from(chunks).pipe(p);
-    });
-  };
+  const run = (chunks: Buffer[]) => packedScanOf(chunks, false);
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bodies)), cuts, async (kind, at) => {
     const withSecret = Buffer.from(bodies[kind]!(SECRET));
     if (!revealed(withSecret.toString('latin1')).includes(SECRET)) throw new Error(`${kind}: the oracle does not read the value in the body itself`);
