@@ -24,8 +24,8 @@
 // bpf and userfaultfd fail with ENOSYS too: none is namespaced, and only the host's sysctls bound
 // them (a developer's machine often sets perf_event_paranoid to -1 or 0 for profilers, and then a
 // CPU-wide event samples the registers and stacks of every process, Airlock's included; the other
-// two are kernel-exploit tools an agent has no use for). ioctl(TIOCSTI), ioctl(TIOCSETD) (see
-// below) and ioctl(TIOCLINUX) fail with EPERM: they push keystrokes into a terminal (TIOCLINUX pastes on a
+// two are kernel-exploit tools an agent has no use for). ioctl(TIOCSTI), ioctl(TIOCSETD),
+// ioctl(TIOCEXCL), ioctl(TCXONC) (see below) and ioctl(TIOCLINUX) fail with EPERM: they push keystrokes into a terminal (TIOCLINUX pastes on a
 // virtual console), and an agent given a terminal that is no session's controlling terminal could
 // make it its own (setsid, TIOCSCTTY) and type commands for whatever reads it after the run (the
 // sandbox's own session stops only the case where it is the user's shell's terminal). The bridge needs no
@@ -95,6 +95,14 @@ const TIOCLINUX = 0x541c;
  * on demand (dev.tty.ldisc_autoload: n_hdlc, n_gsm, … with their history of kernel exploits).
  */
 const TIOCSETD = 0x5423;
+/**
+ * Terminal state a settings restore (stty) does not undo, which outlives the run on the user's
+ * terminal: TIOCEXCL makes it exclusive (every later open of it, /dev/tty by ssh, sudo, git's
+ * password prompt, less, fails with EBUSY for all but root), TCXONC with TCOOFF stops its output
+ * (the user's shell, and airlock run's own report, then block writing to it).
+ */
+const TIOCEXCL = 0x540c;
+const TCXONC = 0x540a;
 
 const LD_W_ABS = 0x20;
 const JA = 0x05;
@@ -146,6 +154,8 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
     { code: LD_W_ABS, k: OFF_ARG1_LOW, label: `${p}ioctl` },
     { code: JEQ_K, k: TIOCSTI, jt: 'eperm' },
     { code: JEQ_K, k: TIOCSETD, jt: 'eperm' },
+    { code: JEQ_K, k: TIOCEXCL, jt: 'eperm' },
+    { code: JEQ_K, k: TCXONC, jt: 'eperm' },
     { code: JEQ_K, k: TIOCLINUX, jt: 'eperm', jf: 'allow' },
     // socketpair(domain, type, protocol, sv)
     { code: LD_W_ABS, k: OFF_ARG0_LOW, label: `${p}pair` },

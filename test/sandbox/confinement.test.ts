@@ -269,12 +269,33 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
     "    fcntl.ioctl(0, termios.TIOCSETD, struct.pack('i', 0)); print('setd=set')",
     'except OSError as e:',
     "    print('setd=' + e.strerror)",
+    // Sixteenth pass: terminal state that outlived the run. Settings (raw, no echo, another
+    // interrupt character) are set back after it; exclusive mode (later opens of the terminal fail)
+    // and stopped output are refused.
+    'a = termios.tcgetattr(0)',
+    'a[3] &= ~(termios.ECHO | termios.ICANON | termios.ISIG); a[0] &= ~termios.ICRNL; a[6][termios.VINTR] = 0',
+    "termios.tcsetattr(0, termios.TCSANOW, a); print('settings=changed')",
+    'for name, req, arg in (("excl", termios.TIOCEXCL, 0), ("flow", termios.TCXONC, termios.TCOOFF)):',
+    '    try:',
+    "        fcntl.ioctl(0, req, arg); print(name + '=set')",
+    '    except OSError as e:',
+    "        print(name + '=' + e.strerror)",
+    // Dying of a signal airlock run dies of too, where Node's own reset of the terminal at exit
+    // does not run.
+    'import signal, sys',
+    'sys.stdout.flush()',
+    'os.kill(os.getpid(), signal.SIGHUP)',
   ].join('\n'));
   const launcher = [
-    'import os, subprocess, sys',
+    'import os, subprocess, sys, termios, fcntl, struct',
     'm, s = os.openpty()',
+    'before = termios.tcgetattr(s)',
     'p = subprocess.run(sys.argv[1:], stdin=s, capture_output=True, timeout=60)',
     'sys.stdout.write(p.stdout.decode())',
+    "print('died=%d' % p.returncode)",
+    "print('restored=%s' % (termios.tcgetattr(s) == before))",
+    // TIOCGEXCL: whether the terminal is in exclusive mode.
+    "print('exclusive=%d' % struct.unpack('i', fcntl.ioctl(s, 0x80045440, b'\\0' * 4))[0])",
     'os.set_blocking(m, False)',
     'try:',
     "    print('echoed=%r' % os.read(m, 4096))",
@@ -302,4 +323,10 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
   t.equal(r.own, 'Operation not permitted', `also after making it its controlling terminal (${r.ctty})`);
   t.equal(r.queued, 'none', 'nothing waits in the terminal for the next reader');
   t.equal(r.setd, 'Operation not permitted', 'the terminal\'s line discipline cannot be changed (twelfth pass)');
+  t.equal(r.settings, 'changed', 'the agent may change the terminal\'s settings while it runs (raw mode)');
+  t.equal(r.died, '-1', 'airlock run died of the agent\'s SIGHUP');
+  t.equal(r.restored, 'True', 'they are set back after the run, also when airlock run dies of a signal (sixteenth pass)');
+  t.equal(r.excl, 'Operation not permitted', 'exclusive mode (later opens of the terminal fail) is refused');
+  t.equal(r.exclusive, '0', 'and the terminal is not exclusive after the run');
+  t.equal(r.flow, 'Operation not permitted', 'stopping the terminal\'s output is refused');
 });
