@@ -251,3 +251,45 @@ function realOrSame(p: string): string {
 export function defaultTicketCaches(tmpDirs: string[] = [os.tmpdir(), '/tmp']): string[] {
   return [...new Set(tmpDirs.map((d) => path.join(d, `krb5cc_${process.getuid?.() ?? 0}`)))];
 }
+
+/**
+ * Coding agents' own logins: the OAuth tokens (a refresh token among them, long-lived) or API key
+ * their CLI keeps in the home folder, with the variables through which the same CLI takes its key
+ * instead. The agent run in the sandbox is often that CLI, which needs its login to work: a login
+ * is hidden only when the run hands the CLI its key through Airlock (a secret's placeholder under
+ * one of those variables, injected by the proxy), and named before the run otherwise.
+ */
+const AGENT_LOGINS: Array<{ cli: string; file: string; dirVar?: string; vars: string[] }> = [
+  { cli: 'Claude Code', file: '.claude/.credentials.json', dirVar: 'CLAUDE_CONFIG_DIR', vars: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN'] },
+  { cli: 'Codex', file: '.codex/auth.json', dirVar: 'CODEX_HOME', vars: ['OPENAI_API_KEY', 'CODEX_API_KEY'] },
+  { cli: 'Gemini CLI', file: '.gemini/oauth_creds.json', vars: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'] },
+];
+
+export interface AgentLogin {
+  cli: string;
+  path: string;
+  vars: string[];
+  /** The run hands the CLI its key through Airlock: the login is hidden. */
+  hidden: boolean;
+}
+
+/**
+ * The coding agents' logins that exist, each hidden or not: hidden when a variable that gives the
+ * same CLI its key is among `handed` (the names the run exports a placeholder under, or whose value
+ * it replaces by one).
+ */
+export function agentLogins(homeDir: string, env: NodeJS.ProcessEnv, handed: Set<string>): AgentLogin[] {
+  const out: AgentLogin[] = [];
+  for (const l of AGENT_LOGINS) {
+    const dir = l.dirVar && env[l.dirVar] && path.isAbsolute(env[l.dirVar]!) ? env[l.dirVar]! : homeDir && path.isAbsolute(homeDir) ? path.join(homeDir, path.dirname(l.file)) : undefined;
+    if (!dir) continue;
+    const p = path.join(dir, path.basename(l.file));
+    try {
+      if (!fs.statSync(p).isFile()) continue;
+    } catch {
+      continue;
+    }
+    out.push({ cli: l.cli, path: p, vars: l.vars, hidden: l.vars.some((v) => handed.has(v)) });
+  }
+  return out;
+}

@@ -14,7 +14,7 @@ import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.t
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, plantedReport, plantedSince, removeBytecode, systemEntryFiles } from '../../sandbox/entry-files.ts';
-import { defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
+import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
@@ -293,6 +293,14 @@ export function register(program: Command): void {
       for (const p of linkedElsewhere(secretPaths)) {
         process.stderr.write(`airlock: warning: ${terminalText(tildePath(p, userHome))} has another name (a hard link) elsewhere, which the sandbox does not hide; remove that link\n`);
       }
+      // Coding agents' own logins (Claude Code's OAuth tokens, Codex's, Gemini CLI's): hidden when
+      // the run hands that CLI its key through Airlock, else named here (the agent may be that CLI,
+      // which needs its login to work).
+      const handed = new Set([...Object.keys(env), ...Object.entries(process.env).filter(([, v]) => v && realValues.some((r) => r.value.length >= 6 && v.includes(r.value))).map(([k]) => k)]);
+      const logins = sandbox ? agentLogins(userHome, process.env, handed) : [];
+      for (const l of logins.filter((x) => !x.hidden)) {
+        process.stderr.write(`airlock: warning: ${terminalText(tildePath(l.path, userHome))} (${l.cli}'s login) is readable by the agent, which could send its tokens out; give ${l.cli} its key through Airlock instead (a secret exported as ${l.vars.join(' or ')}, see docs/sandbox.md) and the file is hidden\n`);
+      }
       let exit: AgentExit;
       try {
         exit = await launchAgent({
@@ -303,7 +311,7 @@ export function register(program: Command): void {
           // and the list of them, are hidden too.
           // And the user's command histories and credential stores, which hold secrets' real values;
           // run by root, the system's secrets and every other user's too.
-          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...tempSecretFiles(process.env), ...systemSecretFiles(), ...(opts.hide ?? [])],
+          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...tempSecretFiles(process.env), ...systemSecretFiles(), ...logins.filter((l) => l.hidden).map((l) => l.path), ...(opts.hide ?? [])],
           protect,
           onPathReplaced: (p, kind, moved) => process.stderr.write(`airlock: ${terminalText(p)} was replaced on the host during the run, which lifts the sandbox's ${kind === 'protected' ? 'read-only bind' : 'hiding'} of it: ${
             kind === 'hidden' ? 'the agent could read what it holds since (rotate a credential it holds)'

@@ -69,7 +69,15 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   fs.symlinkSync(path.join(home, '.config', 'gh', 'hosts.yml'), path.join(dir, 'ops', '.env'));
   // A config holding this secret and another credential: hidden whole (a copy would show the other).
   fs.writeFileSync(path.join(home, '.npmrc'), `//npm.pkg.github.com/:_authToken=${canary}\n//npm.other.example/:_authToken=npm_OtherCanary0123\n`);
-  const readFiles = '; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
+  // Sixteenth pass: coding agents' own logins. Codex's is hidden because the run hands Codex its
+  // key through Airlock (OPENAI_API_KEY below holds a stored secret's value: the agent gets its
+  // placeholder); Claude Code's stays readable (the agent may be Claude Code, which needs it) and
+  // is named before the run.
+  for (const [f, text] of [['.claude/.credentials.json', '{"claudeAiOauth":{"refreshToken":"sk-ant-ort01-ClaudeLoginCanary"}}'], ['.codex/auth.json', '{"tokens":{"refresh_token":"CodexLoginCanary"}}']]) {
+    fs.mkdirSync(path.dirname(path.join(home, f!)), { recursive: true });
+    fs.writeFileSync(path.join(home, f!), text!, { mode: 0o600 });
+  }
+  const readFiles = '; echo "claude=$(cat ~/.claude/.credentials.json 2>&1)"; echo "codex=$(cat ~/.codex/auth.json 2>&1)"; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
   for (const sandbox of [false, true]) {
     const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', `env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)${sandbox ? readFiles : ''}`], {
       cwd: sandbox ? dir : world.work,
@@ -79,6 +87,7 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
         LEFTOVER_BASIC: `Basic ${Buffer.from(`x-access-token:${canary}`).toString('base64')}`,
         LEFTOVER_URL: `https://u:${encodeURIComponent(canary)}@git.example/r.git`,
         LEFTOVER_HEX: Buffer.from(canary).toString('hex'),
+        OPENAI_API_KEY: canary,
       },
     });
     t.equal(r.code, 0, `sandbox=${sandbox}: ran`);
@@ -118,6 +127,10 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
       t.equal(fs.readFileSync(path.join(dir, '.env'), 'utf8'), files['.env'], 'the host\'s file is untouched');
       t.match(r.stderr, /airlock: \.env holds the real value of secret github; the agent reads its placeholder there/, 'the user is told');
       t.notMatch(r.stderr, /notes\.env\.txt/, 'a file not named like one is not read (documented)');
+      t.notMatch(out.codex ?? '', /CodexLoginCanary/, `Codex's login is hidden: the run hands Codex its key through Airlock (${out.codex})`);
+      t.match(out.claude ?? '', /ClaudeLoginCanary/, 'Claude Code\'s login stays readable: nothing gives Claude Code its key through Airlock');
+      t.match(r.stderr, /warning: ~\/\.claude\/\.credentials\.json \(Claude Code's login\) is readable by the agent.*ANTHROPIC_API_KEY/, 'and the user is told how to hide it');
+      t.notMatch(r.stderr, /auth\.json/, 'the hidden one is not named');
     }
     neverSeesCanary(t, r);
   }
