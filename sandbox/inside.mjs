@@ -104,8 +104,8 @@ try {
 // the user's shell, editor and Airlock could then start nothing). The command gets a limit of its
 // own (RLIMIT_NPROC, soft and hard), set by a shell inside its user namespace: the kernel counts a
 // namespace's processes apart from the user's others, and raising the hard limit needs
-// CAP_SYS_RESOURCE over the host's namespace. (The kernel exempts the host's root from it: an
-// agent run by root is bound by the OOM score and nice only.)
+// CAP_SYS_RESOURCE over the host's namespace. (The kernel exempts the host's root from it: run
+// by root, airlock run puts the sandbox in a pids cgroup instead, sandbox/task-cgroup.ts.)
 try {
   os.setPriority(AGENT_NICE);
 } catch {

@@ -29,9 +29,12 @@ import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 import { packageCaches, privateCacheFolder } from './package-caches.ts';
 import { inside, isDir, realPath } from './paths.ts';
+import { removeTaskCgroup, taskCgroup } from './task-cgroup.ts';
 
 /** The proxy port inside the sandbox: its loopback is private, so the conventional port is free. */
 export const SANDBOX_PROXY_PORT = 3128;
+/** The sandbox's most processes and threads: inside.mjs's RLIMIT_NPROC; run by root, a pids cgroup (task-cgroup.ts). */
+export const SANDBOX_TASKS = 8192;
 /** Where the run folder (CA certificate) appears inside the sandbox. */
 export const SANDBOX_RUN_DIR = '/run/airlock';
 
@@ -670,7 +673,12 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         }
         watched.set(f.path, { id: pathIdentity(f.path), kind: 'hidden' });
       }
-      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked, privateCaches }), {
+      const args = bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked, privateCaches });
+      // Run by root, RLIMIT_NPROC binds nothing: a pids cgroup does, joined by bubblewrap before it
+      // starts anything (a shell writes its own pid, then execs bubblewrap).
+      const tasks = process.getuid?.() === 0 ? taskCgroup(SANDBOX_TASKS) : undefined;
+      if (tasks) cleanups.push(() => removeTaskCgroup(tasks.dir));
+      const sandboxed = spawn(tasks ? '/bin/sh' : o.sandbox.bwrap, tasks ? ['-c', 'echo $$ > "$0" && exec "$@"', tasks.procs, o.sandbox.bwrap, ...args] : args, {
         env, cwd, stdio: [...stdio, 'ipc', filterFd], detached: true, serialization: 'json',
       });
       if (stdio.includes('pipe')) relayStdio(sandboxed, stdio, cleanups);

@@ -11,6 +11,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { namespaceFlags, sandboxSupport } from '../../sandbox/support.ts';
+import { SANDBOX_TASKS } from '../../sandbox/launch.ts';
+import { taskCgroup } from '../../sandbox/task-cgroup.ts';
 import { airlockBin, policyDir, repo, results, runAirlock, startWorld } from './helpers.ts';
 
 const support = sandboxSupport();
@@ -58,6 +60,10 @@ dig +time=1 +tries=1 @127.0.0.1 -p ${world.dns.port} secret.evil.example >/dev/n
 r nested "$(sh -c "sh -c 'curl -sS --noproxy \\"*\\" -m 5 -o /dev/null http://127.0.0.1:${UP}/bypass-nested 2>/dev/null; echo \\$?'")"
 r links "$(ip -o link | awk -F': ' '{print $2}' | tr '\\n' ' ')"
 r home_entries "$(ls -A '${world.home}' | wc -l)"
+cg=$(sed -n 's|^[0-9]*:\\([^:]*,\\)\\{0,1\\}pids\\(,[^:]*\\)\\{0,1\\}:\\(.*\\)$|/pids\\3|p' /proc/self/cgroup); [ -n "$cg" ] || cg=$(sed -n 's/^0:://p' /proc/self/cgroup)
+r cgroup "$cg"
+r tasks_max "$(cat "/sys/fs/cgroup$cg/pids.max" 2>/dev/null)"
+(echo $$ > "/sys/fs/cgroup$cg/../cgroup.procs") 2>/dev/null; r cgroup_leave $?
 cat '${world.home}/agents.json' >/dev/null 2>&1; r home_read $?
 r block_devices "$(find /dev -type b 2>/dev/null | wc -l)"
 r shm "$(touch /dev/shm/airlock-probe && echo writable)"
@@ -116,6 +122,18 @@ t.test('inside the sandbox only the proxy leads out, and the policy decides', as
   t.equal(r.dig, '9', 'dig gets no answer from a DNS server on the host loopback');
   t.equal(r.links?.trim(), 'lo', 'the only network interface is loopback');
   t.equal(r.home_entries, '0', 'the state folder looks empty inside');
+  // Sixteenth pass: run by root, RLIMIT_NPROC binds nothing (the kernel exempts the host's root);
+  // where a pids controller is there to use, a cgroup of the run's own bounds its tasks.
+  const cgroupAvailable = process.getuid?.() === 0 && (() => {
+    const probeCg = taskCgroup(1);
+    if (probeCg) fs.rmdirSync(probeCg.dir);
+    return !!probeCg;
+  })();
+  if (cgroupAvailable) {
+    t.match(r.cgroup, /\/airlock-run-\d+$/, `run by root, the sandbox is in a pids cgroup of its own (${r.cgroup})`);
+    t.equal(r.tasks_max, String(SANDBOX_TASKS), 'which bounds its processes and threads as RLIMIT_NPROC does for other users');
+    t.not(r.cgroup_leave, '0', 'and which it cannot leave');
+  } else t.pass(`no pids cgroup is used here (not root, or no pids controller to use: ${r.cgroup})`);
   t.not(r.home_read, '0', 'agents.json of the state folder cannot be read');
   t.equal(r.block_devices, '0', 'no block devices: the disk under the hidden state folder cannot be read raw');
   t.equal(r.shm, 'writable', '/dev/shm is a private writable tmpfs');
