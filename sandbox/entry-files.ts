@@ -45,7 +45,17 @@ const HOME_ENTRIES: Record<string, string> = {
   '.pam_environment': 'your login reads it',
   '.config/environment.d': 'systemd sets your session environment from it',
   '.config/autostart': 'your desktop starts it at login',
-  '.config/systemd/user': 'systemd runs your user units',
+  // The whole folder (sixteenth pass): besides user/, the user manager reads units from
+  // user.control/ (first of all its unit folders; `.wants/` links there start them at login) and
+  // its own settings from user.conf and user.conf.d/ (DefaultEnvironment=LD_PRELOAD=… for every
+  // user service, ManagerEnvironment=XDG_DATA_DIRS=… for where units come from).
+  '.config/systemd': 'systemd runs your user units and obeys its user manager settings',
+  // PipeWire runs the programs of `context.exec` at every start (your login), WirePlumber its
+  // scripts; xdg-user-dir (a shell script desktop programs call for a user folder) sources
+  // user-dirs.dirs.
+  '.config/pipewire': 'PipeWire runs the programs its context.exec names at every start (your login)',
+  '.config/wireplumber': 'WirePlumber runs its scripts at every start (your login)',
+  '.config/user-dirs.dirs': 'xdg-user-dir, which desktop programs run, sources it',
   // Files and frameworks shell rc files commonly source, and prompts that run commands.
   '.bashrc.local': '.bashrc commonly sources it',
   '.zshrc.local': '.zshrc commonly sources it',
@@ -375,7 +385,7 @@ export function rcSourced(homeDir: string): string[] {
  * folder changes nothing for them (unlike an empty `.inputrc` or `.bash_profile`, which would be
  * read instead of another file), so one that is missing is made before the run and protected like
  * the others. Otherwise the agent makes `~/.config/git/config` (read along with `~/.gitconfig`) or a
- * unit in `~/.config/systemd/user`, and an editor polling `git status` runs it during the run.
+ * unit in `~/.config/systemd/user` (or `user.control`, or a `user.conf`), and an editor polling `git status` runs it during the run.
  * Folder → what must exist already for it to be made: these are read by what nearly every machine
  * runs (git, ssh, pip, a systemd or desktop login); a missing folder of a tool not in use (fish,
  * nvim, mise) is left missing, and named after the run if the agent makes it.
@@ -383,7 +393,7 @@ export function rcSourced(homeDir: string): string[] {
 const HOME_FOLDERS: Record<string, string> = {
   '.ssh': '',
   '.config/git': '.config', '.config/environment.d': '.config', '.config/autostart': '.config',
-  '.config/systemd/user': '.config', '.config/pip': '.config',
+  '.config/systemd': '.config', '.config/pip': '.config',
   '.local/share/direnv/allow': '.local/share/direnv', '.gradle/init.d': '.gradle',
 };
 
@@ -477,6 +487,30 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'rust-toolchain': 'rustup runs the toolchain it names (a path: any programs) for cargo here, which rust-analyzer runs on opening the folder',
   'sitecustomize.py': 'Python runs it at every start of the environment it is in',
   'usercustomize.py': 'Python runs it at every start of the environment it is in',
+  // Sixteenth pass: asdf and mise take the version of node, python, … in the folder from
+  // `.tool-versions`, and a `path:` version is any folder of programs (asdf's shims, first on PATH,
+  // run `path/bin/node` for your next `node` there). VS Code's
+  // Prettier, Stylelint and Tailwind CSS extensions run the project's JavaScript config when a file
+  // is formatted, linted or opened, as ESLint's does.
+  '.tool-versions': 'asdf and mise run the tools it names for node, python, … in the folder (a path: version is any programs)',
+  'prettier.config.js': 'VS Code\'s Prettier extension runs it when you format a file',
+  'prettier.config.cjs': 'VS Code\'s Prettier extension runs it when you format a file',
+  'prettier.config.mjs': 'VS Code\'s Prettier extension runs it when you format a file',
+  'prettier.config.ts': 'VS Code\'s Prettier extension runs it when you format a file',
+  '.prettierrc.js': 'VS Code\'s Prettier extension runs it when you format a file',
+  '.prettierrc.cjs': 'VS Code\'s Prettier extension runs it when you format a file',
+  '.prettierrc.mjs': 'VS Code\'s Prettier extension runs it when you format a file',
+  '.prettierrc.ts': 'VS Code\'s Prettier extension runs it when you format a file',
+  'stylelint.config.js': 'VS Code\'s Stylelint extension runs it on opening a style sheet',
+  'stylelint.config.cjs': 'VS Code\'s Stylelint extension runs it on opening a style sheet',
+  'stylelint.config.mjs': 'VS Code\'s Stylelint extension runs it on opening a style sheet',
+  '.stylelintrc.js': 'VS Code\'s Stylelint extension runs it on opening a style sheet',
+  '.stylelintrc.cjs': 'VS Code\'s Stylelint extension runs it on opening a style sheet',
+  '.stylelintrc.mjs': 'VS Code\'s Stylelint extension runs it on opening a style sheet',
+  'tailwind.config.js': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
+  'tailwind.config.cjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
+  'tailwind.config.mjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
+  'tailwind.config.ts': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
 };
 
 /** Folders not walked in the working directory: big, and no prompt or editor enters them. */

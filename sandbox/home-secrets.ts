@@ -167,6 +167,20 @@ export function tempSecretFiles(env: NodeJS.ProcessEnv, tmpDirs: string[] = [os.
       continue;
     }
     for (const name of names) {
+      // Sixteenth pass: the JVM's performance files (`hsperfdata_<user>/<pid>`, what jps and jstat
+      // read) hold each running Java program's command line and system properties (a
+      // `-Dspring.datasource.password=…`): the host's, which the sandbox's own /proc hides. Run by
+      // root, every user's. A JVM inside writes its own into the empty folder put there.
+      if (name.startsWith('hsperfdata_')) {
+        const p = path.join(dir, name);
+        try {
+          const st = fs.lstatSync(p);
+          if (st.isDirectory() && (uid === 0 || st.uid === uid)) out.push(p);
+        } catch {
+          /* gone */
+        }
+        continue;
+      }
       if (name !== `krb5cc_${uid}` && !name.startsWith(`krb5cc_${uid}_`)) continue;
       const p = path.join(dir, name);
       try {

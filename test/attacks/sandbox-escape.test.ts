@@ -805,8 +805,15 @@ t.test('credential files of database clients, sops, object stores and registries
   }
   const hidden = homeSecretFiles(fake, {}, os.tmpdir());
   for (const f of files) t.ok(hidden.some((h) => path.join(fake, f).startsWith(h)), `${f} is hidden`);
-  t.same(tempSecretFiles({ KRB5CCNAME: `DIR:${os.tmpdir()}` }, [os.tmpdir()], fake), [], 'DIR: naming the temp folder itself is not hidden whole');
+  t.same(tempSecretFiles({ KRB5CCNAME: `DIR:${os.tmpdir()}` }, [os.tmpdir()], fake).filter((p) => !path.basename(p).startsWith('hsperfdata_')), [], 'DIR: naming the temp folder itself is not hidden whole');
   t.same(tempSecretFiles({ KRB5CCNAME: `KEYRING:persistent:${process.getuid!()}` }, [fake], fake), [], 'a keyring cache is no file');
+  // Sixteenth pass: the JVM's performance files hold each host Java program's command line and
+  // system properties (passwords given as -D…); a folder of the user's in a temp folder is hidden.
+  const tmp = fs.mkdtempSync(path.join(fake, 'tmp-'));
+  fs.mkdirSync(path.join(tmp, `hsperfdata_${os.userInfo().username}`));
+  fs.writeFileSync(path.join(tmp, `hsperfdata_${os.userInfo().username}`, '4242'), 'sun.rt.javaCommand=app.jar --db-password=x');
+  fs.writeFileSync(path.join(tmp, 'hsperfdata_file'), 'x');
+  t.same(tempSecretFiles({}, [tmp], fake), [path.join(tmp, `hsperfdata_${os.userInfo().username}`)], 'a JVM performance-data folder is hidden (not a file of that name)');
 });
 
 t.test('thirteenth pass: caches of live credentials, configs holding a token, and (run by root) the system\'s and other users\' secrets are hidden', async (t) => {
@@ -1483,7 +1490,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // Fifteenth pass: an AI editor's MCP servers (commands it starts); the interpreters and
     // compilers version managers installed (every node, python and cargo the user runs).
     '.cursor/mcp.json', '.nvm/versions/node/v20.0.0/bin/node', '.pyenv/versions/3.12.0/lib/python3.12/os.py',
-    '.rustup/toolchains/stable-x86_64-unknown-linux-gnu/bin/cargo', '.rustup/settings.toml'];
+    '.rustup/toolchains/stable-x86_64-unknown-linux-gnu/bin/cargo', '.rustup/settings.toml',
+    // Sixteenth pass: PipeWire's config (context.exec runs programs at login), what xdg-user-dir sources.
+    '.config/pipewire/pipewire.conf.d/x.conf', '.config/user-dirs.dirs'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
@@ -1548,6 +1557,10 @@ print('pyc=forged')`;
     // second global config): missing before the run.
     `mkdir -p ~/.config/git 2>/dev/null; printf '[core]\\n\\tfsmonitor = ${line}; false\\n' > ~/.config/git/config 2>/dev/null && echo xdg_git=yes`,
     `mkdir -p ~/.config/systemd/user 2>/dev/null; printf '[Service]\\nExecStart=${line}\\n' > ~/.config/systemd/user/x.service 2>/dev/null && echo unit=yes`,
+    // Sixteenth pass: the user manager's other unit folder (first of all; a .wants link starts the
+    // unit at login) and its own settings (an LD_PRELOAD for every user service).
+    `mkdir -p ~/.config/systemd/user.control/default.target.wants 2>/dev/null; printf '[Service]\\nExecStart=${line}\\n' > ~/.config/systemd/user.control/x.service 2>/dev/null && echo unit_control=yes`,
+    `printf '[Manager]\\nDefaultEnvironment=LD_PRELOAD=${base}/x.so\\n' > ~/.config/systemd/user.conf 2>/dev/null && echo user_conf=yes`,
     // Missing files an empty one of which changes nothing: npm's (node-options runs on every npm), curl's.
     `printf 'node-options=--require ${base}/x.js\\n' >> ~/.npmrc 2>/dev/null && echo npmrc=yes`,
     `printf 'output=${mark}\\n' > ~/.curlrc 2>/dev/null && echo curlrc=yes`,
@@ -1572,7 +1585,7 @@ print('pyc=forged')`;
   histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads as nothing inside`));
   for (const f of histories) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), `printf %s ${canary} | airlock secret set github_token\n`, `~/${f} unchanged`);
   existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnopqrstuvwxyz'[i]}`], `~/${f}: read-only inside`));
-  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'npmrc', 'curlrc', 'include_a', 'include_b']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'unit_control', 'user_conf', 'npmrc', 'curlrc', 'include_a', 'include_b']) t.notOk(r[k], `${k}: refused`);
   for (const f of ['.npmrc', '.curlrc']) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), '', `~/${f} was made empty and stays so`);
   for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv', 'devc']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
@@ -1610,7 +1623,9 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
     '.yarnrc', '.pnpmfile.cjs', '.husky/pre-commit',
     // fifteenth pass
     '.claude/settings.local.json', '.mcp.json', '.cursor/mcp.json', '.pre-commit-config.yaml', 'GNUmakefile', 'eslint.config.js', '.aider.conf.yml',
-    'rust-toolchain.toml', 'sitecustomize.py'];
+    'rust-toolchain.toml', 'sitecustomize.py',
+    // sixteenth pass
+    '.tool-versions', 'prettier.config.js', '.stylelintrc.cjs', 'tailwind.config.ts'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));
@@ -1631,6 +1646,17 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
     if (/[\u001b\u202e]/.test(plantedReport(found, '', work).join('\n'))) throw new Error('the report printed a control character');
   }), { numRuns: runs * 2, ...(seed !== undefined ? { seed } : {}) });
   t.pass('named wherever it was put');
+});
+
+t.test('sixteenth pass: a .tool-versions (asdf\'s and mise\'s path: versions) and the JavaScript configs VS Code\'s Prettier, Stylelint and Tailwind extensions run are named when made', async (t) => {
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const work = fs.mkdtempSync(path.join(world.dir, 'sixteenth-'));
+  const names = ['.tool-versions', 'prettier.config.mjs', '.prettierrc.cjs', 'stylelint.config.js', 'tailwind.config.ts'];
+  const since = Date.now() + 5;
+  await new Promise((r) => setTimeout(r, 25));
+  for (const n of names) fs.writeFileSync(path.join(work, n), n === '.tool-versions' ? 'nodejs path:./.tools/node\n' : 'export default {}\n');
+  const found = plantedSince(since, '', work).planted.map((f) => path.basename(f.path));
+  for (const n of names) t.ok(found.includes(n), `${n} is named`);
 });
 
 t.test('fourteenth pass: what a later npm run, an activated venv or a dotenv loader starts is named when changed during the run', async (t) => {
