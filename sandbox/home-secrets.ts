@@ -45,7 +45,22 @@ const CREDENTIALS = [
   '.dbt/profiles.yml', '.config/ngrok', '.ngrok2', '.tsh', '.mc/config.json', '.cloudflared', '.wrangler', '.config/.wrangler',
   '.oci', '.aliyun', '.config/scw', '.config/linode-cli', '.bluemix', '.nuget/NuGet/NuGet.Config', '.config/NuGet/NuGet.Config',
   '.m2/settings-security.xml', '.dockercfg', '.config/tea', '.jfrog', '.sentryclirc', '.circleci/cli.yml', '.travis/config.yml',
-  '.config/argocd', '.supabase/access-token', '.railway/config.json',
+  '.config/argocd', '.supabase/access-token', '.railway/config.json', '.config/pypoetry/auth.toml', '.local/share/uv/credentials',
+  // Sixteenth pass: browser profiles and the desktop apps built on one. Firefox keeps cookies in
+  // plain SQLite (every site's live session) and, with no primary password (the default), its saved
+  // passwords decrypt offline from logins.json and key4.db; Chromium-based browsers and Electron
+  // apps encrypt theirs with a key from the desktop keyring, or with a fixed one where there is none
+  // (servers, WSL, containers). Slack's `d` cookie is the whole workspace session, Discord's token is
+  // in its local storage, Signal's database key beside the database, Bitwarden CLI's refresh token
+  // in its data.json. No browser runs inside (no display is reachable); the agent's own automation
+  // uses profiles of its own.
+  '.mozilla', '.librewolf', '.waterfox', '.thunderbird', '.config/google-chrome', '.config/google-chrome-beta',
+  '.config/google-chrome-unstable', '.config/chromium', '.config/BraveSoftware', '.config/microsoft-edge',
+  '.config/microsoft-edge-beta', '.config/microsoft-edge-dev', '.config/vivaldi', '.config/opera', '.config/yandex-browser',
+  'snap/firefox/common/.mozilla', 'snap/chromium/common/chromium', '.var/app/org.mozilla.firefox', '.var/app/com.google.Chrome',
+  '.var/app/org.chromium.Chromium', '.var/app/com.brave.Browser', '.var/app/com.microsoft.Edge',
+  '.config/Slack', '.var/app/com.slack.Slack', '.config/discord', '.var/app/com.discordapp.Discord', '.config/Signal',
+  '.config/Element', '.config/teams-for-linux', '.config/Bitwarden', '.config/Bitwarden CLI',
 ];
 
 /**
