@@ -208,6 +208,29 @@ const HOME_ENTRIES: Record<string, string> = {
   '.asdf/installs': 'asdf\'s tools: every program it runs',
   '.local/share/mise/installs': 'mise\'s tools: every program it runs',
   '.sdkman/candidates': 'sdkman\'s JDKs and tools: every java, gradle and maven you run',
+  // Sixteenth pass: more shells' start files (as fish's and nushell's); the global version file of
+  // asdf and mise (a `path:` version is any folder of programs: every node, python … you run);
+  // package managers' own configs as pip's (uv's and poetry's indexes and find-links: a package of
+  // the agent's, whose build runs at your next install; pnpm's node-options); Go's settings file (GOFLAGS=-toolexec=… runs a program of the agent's in every
+  // `go build`, GOTOOLCHAIN=…+path a `go` of its own); what debuggers, terminals and multiplexers
+  // run at their start (pdb's commands, zellij's and ghostty's commands); Ansible's config (a
+  // vault password file that is a program runs at every start).
+  '.xonshrc': 'xonsh runs it at every start',
+  '.config/xonsh': 'xonsh runs its rc files at every start',
+  '.config/elvish': 'elvish runs its rc.elv at every start',
+  '.elvish': 'elvish runs its rc.elv at every start',
+  '.config/powershell': 'PowerShell runs its profile at every start',
+  '.yashrc': 'yash sources it',
+  '.config/oils': 'osh and ysh source their rc files',
+  '.tool-versions': 'asdf and mise run the versions it names for every node, python, … (a path: version is any programs)',
+  '.config/uv/uv.toml': 'uv installs from the indexes and folders it names (a package\'s build runs at install)',
+  '.config/pypoetry/config.toml': 'poetry installs from the sources it names',
+  '.config/pnpm/rc': 'pnpm obeys node-options and the hooks it names in every run',
+  '.config/go/env': 'go obeys its settings file (GOFLAGS=-toolexec, GOTOOLCHAIN) in every build',
+  '.pdbrc': 'pdb runs its commands (Python) at every start',
+  '.config/zellij': 'zellij runs the commands its layouts name at every start',
+  '.config/ghostty': 'ghostty runs the command its config names in every window',
+  '.ansible.cfg': 'ansible runs the programs it names (a vault password script, plugins)',
   // Cline's and Roo Code's MCP servers, kept in VS Code's storage of each extension.
   '.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json': 'Cline starts the MCP servers (commands) it lists',
   '.config/Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json': 'Roo Code starts the MCP servers (commands) it lists',
@@ -572,9 +595,13 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
   }
   // What git's global configs include, protected like them; one that is missing is made empty (git
   // reads an empty one as none) when it belongs in the home folder, outside the working directory.
+  // One inside the working directory is protected too (sixteenth pass: a team's shared config kept
+  // in the project, `[includeIf "gitdir:~/work/"] path = ~/work/.gitconfig`): git obeys it in every
+  // repository the include covers, the editor's `git status` during the run included, as it obeys
+  // the repository's own `.git/config`, which is kept read-only there as well.
   for (const inc of gitIncludes(homeDir, env)) {
-    if (inside(here, inc) || inside(inc, here) || unlocked.some((w) => inside(w, inc))) continue;
-    if (!fs.existsSync(inc) && inside(inc, homeDir) && realFolders(homeDir, path.relative(homeDir, path.dirname(inc)))) {
+    if (inside(here, inc) || unlocked.some((w) => inside(w, inc))) continue;
+    if (!fs.existsSync(inc) && inside(inc, homeDir) && !inside(inc, here) && realFolders(homeDir, path.relative(homeDir, path.dirname(inc)))) {
       try {
         fs.mkdirSync(path.dirname(inc), { recursive: true, mode: 0o700 });
         fs.writeFileSync(inc, '', { flag: 'wx', mode: 0o600 });

@@ -798,7 +798,10 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
 t.test('credential files of database clients, sops, object stores and registries are hidden; a cache naming the temp folder is not taken whole', async (t) => {
   const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-creds-'));
   t.teardown(() => fs.rmSync(fake, { recursive: true, force: true, maxRetries: 10 }));
-  const files = ['.pgpass', '.my.cnf', '.config/sops/age/keys.txt', '.config/rclone/rclone.conf', '.s3cfg', '.cache/huggingface/token', '.config/containers/auth.json'];
+  const files = ['.pgpass', '.my.cnf', '.config/sops/age/keys.txt', '.config/rclone/rclone.conf', '.s3cfg', '.cache/huggingface/token', '.config/containers/auth.json',
+    // Sixteenth pass: browsers' cookies and saved passwords, chat apps' sessions.
+    '.mozilla/firefox/p.default-release/cookies.sqlite', '.mozilla/firefox/p.default-release/key4.db', '.config/google-chrome/Default/Cookies',
+    '.config/chromium/Profile 1/Login Data', 'snap/firefox/common/.mozilla/firefox/q/logins.json', '.config/Slack/Cookies', '.config/Bitwarden CLI/data.json'];
   for (const f of files) {
     fs.mkdirSync(path.dirname(path.join(fake, f)), { recursive: true });
     fs.writeFileSync(path.join(fake, f), 'x');
@@ -1492,7 +1495,10 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     '.cursor/mcp.json', '.nvm/versions/node/v20.0.0/bin/node', '.pyenv/versions/3.12.0/lib/python3.12/os.py',
     '.rustup/toolchains/stable-x86_64-unknown-linux-gnu/bin/cargo', '.rustup/settings.toml',
     // Sixteenth pass: PipeWire's config (context.exec runs programs at login), what xdg-user-dir sources.
-    '.config/pipewire/pipewire.conf.d/x.conf', '.config/user-dirs.dirs'];
+    '.config/pipewire/pipewire.conf.d/x.conf', '.config/user-dirs.dirs',
+    // Go's settings file (GOFLAGS=-toolexec runs in every go build), uv's config (its index), asdf's
+    // global versions (a path: version).
+    '.config/go/env', '.config/uv/uv.toml', '.tool-versions'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
@@ -1501,11 +1507,16 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   // Files git's global config includes (the first missing, the second in a missing folder): git
   // obeys them as the config itself.
   fs.appendFileSync(path.join(homeDir, '.gitconfig'), '[include]\n\tpath = ~/.gitconfig.local\n[includeIf "gitdir:/"]\n\tpath = "extra/inc.cfg"\n');
+  // Sixteenth pass: and one kept in the working directory (a team's shared config in the project).
+  fs.appendFileSync(path.join(homeDir, '.gitconfig'), `[include]\n\tpath = ${path.join(work, '.gitconfig-team')}\n`);
+  fs.writeFileSync(path.join(work, '.gitconfig-team'), '[user]\n\temail = team@example.com\n');
   // Command histories hold what the user typed: the real value of a secret given to Airlock too;
   // so do the credential stores of the tools whose services Airlock brokers (gh, git, ssh, AWS).
   const canary = 'ghp_HistoryCanary8c1f0e2d';
   const histories = ['.bash_history', '.zsh_history', '.local/share/fish/fish_history', '.python_history', '.psql_history', '.hist/mine',
-    '.git-credentials', '.config/gh/hosts.yml', '.ssh/config', '.ssh/id_ed25519', '.aws/credentials', '.netrc', 'keys/service-account.json'];
+    '.git-credentials', '.config/gh/hosts.yml', '.ssh/config', '.ssh/id_ed25519', '.aws/credentials', '.netrc', 'keys/service-account.json',
+    // Sixteenth pass: Firefox's cookies (every site's session, plain SQLite).
+    '.mozilla/firefox/p.default-release/cookies.sqlite'];
   for (const f of histories) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
@@ -1565,6 +1576,7 @@ print('pyc=forged')`;
     `printf 'node-options=--require ${base}/x.js\\n' >> ~/.npmrc 2>/dev/null && echo npmrc=yes`,
     `printf 'output=${mark}\\n' > ~/.curlrc 2>/dev/null && echo curlrc=yes`,
     ...['.gitconfig.local', 'extra/inc.cfg'].map((f, i) => `mkdir -p ~/extra 2>/dev/null; printf '[core]\\n\\tfsmonitor = ${line}; false\\n' >> ~/${f} 2>/dev/null && echo include_${'ab'[i]}=yes`),
+    `printf '[core]\\n\\tfsmonitor = ${line}; false\\n' >> .gitconfig-team 2>/dev/null && echo include_work=yes`,
     `printf '${line}\\n' > ~/.bash_profile && echo created=yes`,
     `mkdir -p sub/deeper && cd sub/deeper && git init -q && git config core.fsmonitor '${line}; false' && echo repo=yes && cd ../..`,
     `printf '${line}\\n' > .envrc && mkdir -p .vscode && printf '{}' > .vscode/tasks.json && echo folder=yes`,
@@ -1585,7 +1597,8 @@ print('pyc=forged')`;
   histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads as nothing inside`));
   for (const f of histories) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), `printf %s ${canary} | airlock secret set github_token\n`, `~/${f} unchanged`);
   existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnopqrstuvwxyz'[i]}`], `~/${f}: read-only inside`));
-  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'unit_control', 'user_conf', 'npmrc', 'curlrc', 'include_a', 'include_b']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'unit_control', 'user_conf', 'npmrc', 'curlrc', 'include_a', 'include_b', 'include_work']) t.notOk(r[k], `${k}: refused`);
+  t.equal(fs.readFileSync(path.join(work, '.gitconfig-team'), 'utf8'), '[user]\n\temail = team@example.com\n', 'the working directory\'s file git\'s global config includes is unchanged');
   for (const f of ['.npmrc', '.curlrc']) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), '', `~/${f} was made empty and stays so`);
   for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv', 'devc']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
