@@ -678,7 +678,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // starts anything (a shell writes its own pid, then execs bubblewrap).
       const tasks = process.getuid?.() === 0 ? taskCgroup(SANDBOX_TASKS) : undefined;
       if (tasks) cleanups.push(() => removeTaskCgroup(tasks.dir));
-      const sandboxed = spawn(tasks ? '/bin/sh' : o.sandbox.bwrap, tasks ? ['-c', 'echo $$ > "$0" && exec "$@"', tasks.procs, o.sandbox.bwrap, ...args] : args, {
+      const sandboxed = spawn(tasks ? '/bin/sh' : o.sandbox.bwrap, tasks ? ['-c', 'echo $$ 2>/dev/null > "$0" || echo "airlock: warning: could not join the run\'s pids cgroup $0; the agent\'s processes are bounded by the machine\'s limit only" >&2; exec "$@"', tasks.procs, o.sandbox.bwrap, ...args] : args, {
         env, cwd, stdio: [...stdio, 'ipc', filterFd], detached: true, serialization: 'json',
       });
       if (stdio.includes('pipe')) relayStdio(sandboxed, stdio, cleanups);

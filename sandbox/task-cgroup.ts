@@ -12,8 +12,8 @@ import path from 'node:path';
 
 const PREFIX = 'airlock-run-';
 
-/** Where the pids controller is mounted and airlock run's cgroup in it, from /proc/self. */
-function pidsHierarchy(mountinfo: string, cgroups: string): { v1: boolean; mount: string; own: string } | undefined {
+/** Where the pids controller is mounted and airlock run's cgroup in it, from /proc/self (mountinfo, cgroup). */
+export function pidsHierarchy(mountinfo: string, cgroups: string): { v1: boolean; mount: string; own: string } | undefined {
   let v2: string | undefined;
   for (const line of mountinfo.split('\n')) {
     const [pre, post] = line.split(' - ');
@@ -22,8 +22,12 @@ function pidsHierarchy(mountinfo: string, cgroups: string): { v1: boolean; mount
     const point = fields?.[4]?.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
     if (!point) continue;
     if (fstype === 'cgroup' && (opts ?? '').split(',').includes('pids')) {
-      const own = /^\d+:([^:]*):(.*)$/m.exec(cgroups.split('\n').find((l) => /^\d+:([^:]*,)?pids(,[^:]*)?:/.test(l)) ?? '');
-      if (own) return { v1: true, mount: point, own: own[2]! };
+      // /proc/self/cgroup: `ID:controllers:path` (the path may hold a colon).
+      for (const l of cgroups.split('\n')) {
+        const a = l.indexOf(':');
+        const b = l.indexOf(':', a + 1);
+        if (a > 0 && b > a && l.slice(a + 1, b).split(',').includes('pids')) return { v1: true, mount: point, own: l.slice(b + 1) };
+      }
     }
     if (fstype === 'cgroup2' && !v2) v2 = point;
   }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { namespaceFlags, sandboxSupport } from '../../sandbox/support.ts';
 import { SANDBOX_TASKS } from '../../sandbox/launch.ts';
-import { taskCgroup } from '../../sandbox/task-cgroup.ts';
+import { pidsHierarchy, taskCgroup } from '../../sandbox/task-cgroup.ts';
 import { airlockBin, policyDir, repo, results, runAirlock, startWorld } from './helpers.ts';
 
 const support = sandboxSupport();
@@ -100,6 +100,15 @@ t.test('run by root, the sandbox keeps CAP_SETFCAP only when the command is nest
   t.same(namespaceFlags(false, true).filter((f, i, all) => all[i - 1] === '--cap-add'), ['CAP_SETFCAP'], 'root, nested: the bridge maps the nested namespace');
   t.notOk(namespaceFlags(false, false).includes('--cap-add'), 'root, not nested: no capability at all');
   t.notOk(namespaceFlags(true, true).includes('--cap-add'), 'unprivileged: none needed');
+});
+
+t.test('the run\'s pids cgroup is found on cgroup v1 and v2 (sixteenth pass)', async (t) => {
+  const v1 = '30 25 0:26 / /sys/fs/cgroup/pids rw,nosuid - cgroup cgroup rw,pids\n31 25 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n';
+  t.same(pidsHierarchy(v1, '8:pids:/user.slice/a:b\n4:memory:/x\n0::/\n'), { v1: true, mount: '/sys/fs/cgroup/pids', own: '/user.slice/a:b' }, 'v1: the pids hierarchy and the path after the second colon');
+  t.same(pidsHierarchy(v1, '5:cpu,pids:/s\n0::/\n'), { v1: true, mount: '/sys/fs/cgroup/pids', own: '/s' }, 'v1: pids mounted with another controller');
+  const v2 = '40 30 0:35 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n';
+  t.same(pidsHierarchy(v2, '0::/user.slice/user-0.slice/session-1.scope\n'), { v1: false, mount: '/sys/fs/cgroup', own: '/user.slice/user-0.slice/session-1.scope' }, 'v2: the unified hierarchy');
+  t.equal(pidsHierarchy('', '0::/\n'), undefined, 'none mounted: none');
 });
 
 t.test('inside the sandbox only the proxy leads out, and the policy decides', async (t) => {
