@@ -61,6 +61,9 @@ const CREDENTIALS = [
   '.var/app/org.chromium.Chromium', '.var/app/com.brave.Browser', '.var/app/com.microsoft.Edge',
   '.config/Slack', '.var/app/com.slack.Slack', '.config/discord', '.var/app/com.discordapp.Discord', '.config/Signal',
   '.config/Element', '.config/teams-for-linux', '.config/Bitwarden', '.config/Bitwarden CLI',
+  // KDE's wallets (GNOME's keyrings are above) and the NSS database Chromium and other NSS programs
+  // keep client certificates and their private keys in.
+  '.local/share/kwalletd', '.pki/nssdb',
 ];
 
 /**

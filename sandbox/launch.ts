@@ -319,6 +319,9 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
     // the user's open connection, a way out that never meets Airlock.
     path.join(homeDir, '.1password', 'agent.sock'), path.join(homeDir, '.bitwarden-ssh-agent.sock'),
     ...sshConfigSockets(homeDir),
+    // Sixteenth pass: git's credential cache (`credential.helper = cache`): its daemon hands the
+    // passwords and tokens it holds to whoever connects (`git credential-cache get`).
+    path.join(homeDir, '.git-credential-cache'), path.join(env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homeDir, '.cache'), 'git', 'credential'),
     // Container engines whose socket is in the home folder (Docker Desktop, Rancher Desktop,
     // Colima, Lima, podman machine) and those docker contexts name: a container that mounts the
     // home folder and has the network is everything the sandbox takes away.

@@ -1760,8 +1760,15 @@ t.test('fourteenth pass: with --allow-unix-sockets, container managers\' sockets
   }));
   t.teardown(() => servers.forEach((s) => s.close()));
   const home = fs.mkdtempSync(path.join(world.dir, 'rt-home-'));
+  // Sixteenth pass: git's credential cache daemon hands out the tokens it holds to whoever connects.
+  const cache = path.join(home, '.cache', 'git', 'credential');
+  fs.mkdirSync(cache, { recursive: true });
+  const credSrv = net.createServer();
+  await listen(credSrv, path.join(cache, 'socket'));
+  t.teardown(() => credSrv.close());
   const found = sessionSockets({}, home, world.work, root);
   for (const rel of sockets) t.ok(found.includes(fs.realpathSync(path.join(root, rel))), `${rel} is hidden`);
+  t.ok(found.includes(fs.realpathSync(cache)), 'git\'s credential cache daemon\'s folder is hidden');
   // The runtime folder: hidden whole when it is a folder of its own, never the temp folder, the
   // home folder, one under /run (empty inside anyway) or one holding the working directory.
   const rt = fs.mkdtempSync(path.join(world.dir, 'rt-'));
