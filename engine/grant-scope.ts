@@ -14,6 +14,36 @@ import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
+import { globMatch } from '../lib/glob.ts';
+
+/**
+ * Whether a path grant's pattern covers a request path as servers route it (sixteenth pass). `*`
+ * matches an empty run, so `/items/*`, given for `DELETE /items/5`, matched `DELETE /items/`, which
+ * Express, Flask, Rails and ASP.NET route to `/items` (the collection); IIS also trims a segment's
+ * trailing dots and spaces (`/items/...`, `/items/%20` are `/items/` there). So the pattern must
+ * match the path as sent, and the pattern so read the path so read (an exact `/api/items/` still
+ * covers itself).
+ */
+export function pathPatternCovers(pattern: string, path: string): boolean {
+  if (!globMatch(pattern, path)) return false;
+  const routed = routedPath(path);
+  return routed === path || globMatch(routedPath(pattern), routed);
+}
+
+/** A path (or pattern) with each segment's trailing dots and spaces (also `%20`, `%2e`) cut and empty segments dropped. */
+function routedPath(path: string): string {
+  const segments: string[] = [];
+  for (const raw of path.split('/')) {
+    let end = raw.length;
+    for (;;) {
+      if (end > 0 && (raw[end - 1] === '.' || raw[end - 1] === ' ')) end--;
+      else if (end > 2 && raw[end - 3] === '%' && raw[end - 2] === '2' && /[0eE]/.test(raw[end - 1]!)) end -= 3;
+      else break;
+    }
+    if (end > 0) segments.push(raw.slice(0, end));
+  }
+  return `/${segments.join('/')}`;
+}
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -752,7 +782,7 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   const matrix = matrixParams(d.request.path);
   if (matrix) args.matrix = matrix;
   const read = argumentPlaces(args, { nodes: 0 }, named, named ? pageArguments : undefined, true);
-  const heads = placeHeaders(d);
+  const heads = named ? placeHeaders(d) : [...placeHeaders(d), ...objectElsewhere(d, args)];
   const places = read === undefined || !heads.length ? read : [read, ...heads].filter(Boolean).sort().join(';');
   const unread = places === undefined || places.includes('(arguments)=?');
   // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
@@ -771,6 +801,43 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   }
   if (named) return `args(${parts.join(';') || ''})`;
   return parts.length ? `args(${parts.join(';')})` : undefined;
+}
+
+/** Names (folded, `_` and `-` aside) by which a body or query names the object a call acts on. */
+const objectIdNames = new Set(['id', 'uuid', 'guid', 'gid', 'pk', 'oid']);
+
+/**
+ * `object.<name>=<value>` for each id a PUT, PATCH or DELETE on a host no module describes names in
+ * its query or at the top of its body (JSON or form) that no segment of its path names (sixteenth
+ * pass). Those methods act on the resource the URL names, which a path grant records; but many
+ * handlers save the body's object (`repo.save(req.body)`, a model bound from the body, Mongo's
+ * `_id`), so `PUT /items/1 {"id": 2}` updates item 2: a grant for item 1 does not cover it. An id
+ * that agrees with the path (`PUT /items/1 {"id": 1}`) names nothing new.
+ */
+function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): string[] {
+  const method = (d.request.effective_method ?? d.request.method).toUpperCase();
+  if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE') return [];
+  const inPath = new Set<string>();
+  for (const segment of d.request.path.split('/')) {
+    inPath.add(segment);
+    inPath.add(safeDecode(segment));
+  }
+  const out: string[] = [];
+  const look = (source: string, o: unknown): void => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+    for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
+      // Under every name a server registers it by (` id`, `id%00x`, `[id]`), in any letter case (ASP.NET's binding).
+      if (!parameterNames(k).some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')))) continue;
+      const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
+      if (values.every((v) => (typeof v === 'string' || typeof v === 'number') && inPath.has(String(v)))) continue;
+      out.push(`object.${source}.${spelledName(k)}=${placeValue(values.length === 1 ? values[0] : values)}`);
+      if (out.length > MAX_MCP_PLACES) return;
+    }
+  };
+  look('query', args.query);
+  look('form', args.form);
+  look('json', args.json);
+  return out.length > MAX_MCP_PLACES ? ['object=?'] : out;
 }
 
 /** Encodings of structured arguments (a media type's subtype, `x-`/`vnd.` aside, or its `+suffix`) whose fields are not read here. */
@@ -822,8 +889,37 @@ function placeHeaders(d: RequestDescription): string[] {
     // By its name as sent (a Node server reads `X-Tenant-Id`, never `X_Tenant_Id`; a CGI one both).
     out.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
+  out.push(...preferences(d));
   // Past the bound the rest is unread: no grant (a cut list would compare its first entries only).
   return out.length > MAX_MCP_PLACES ? [...out.slice(0, MAX_MCP_PLACES), 'header=?'] : out;
+}
+
+/** `Prefer` preferences (RFC 7240) that only shape the answer, not what the call does. */
+const answerPreferences = new Set(['return', 'count', 'timezone', 'wait', 'respond-async', 'odata.maxpagesize', 'maxpagesize', 'odata.include-annotations', 'include-annotations', 'odata.track-changes', 'return-no-content', 'return-content']);
+
+/**
+ * `header.prefer.<name>=<value>` for each `Prefer` preference that changes what a call does
+ * (sixteenth pass). PostgREST's `tx=rollback` runs a write and rolls it back (supabase-js
+ * `.rollback()`: a dry run), `max-affected` with `handling=strict` bounds the rows touched,
+ * `missing=default`, `resolution` and `params` change what is written, OData's
+ * `odata.continue-on-error` runs the rest of a batch after a failure and `odata.callback` names a
+ * URL: a grant for the dry run covers the dry run only. `return`, `count`, `timezone`, `wait` and
+ * page sizes shape the answer and are left out.
+ */
+function preferences(d: RequestDescription): string[] {
+  const found = new Set<string>();
+  for (const v of d.request.headers?.['prefer'] ?? []) {
+    for (const piece of v.split(',')) {
+      const [pref, ...params] = piece.split(';');
+      const eq = pref!.indexOf('=');
+      const name = (eq < 0 ? pref! : pref!.slice(0, eq)).trim().toLowerCase();
+      if (!name || answerPreferences.has(name)) continue;
+      const value = [eq < 0 ? '' : pref!.slice(eq + 1).trim(), ...params.map((p) => p.split('=').map((x) => x.trim()).join('='))].join(';');
+      found.add(`header.prefer.${spelledName(name)}=${placeValue(value)}`);
+      if (found.size > MAX_MCP_PLACES) return ['header.prefer=?'];
+    }
+  }
+  return [...found].sort();
 }
 
 /** A body to read as XML: an XML type (`application/xml`, `…+xml`, `text/xml`) or a text that starts as XML does. */
@@ -877,6 +973,7 @@ function effectArguments(d: RequestDescription): string | undefined {
     const key = serverHeaderKey(name);
     if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
+  heads.push(...preferences(d));
   const all = [read ?? '(arguments)=?', ...heads.sort()].filter(Boolean).join(';');
   return all ? `effects(${all})` : undefined;
 }

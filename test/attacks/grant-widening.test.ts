@@ -1980,3 +1980,85 @@ t.test('a place argument spelled as PHP, Rack 2 or ASP.NET register it is a plac
     return ((await engine.decide(d)).action === 'allow') === (how === 'control');
   }), { numRuns: 15, examples: [[apis[0]!, 'nul'], [apis[1]!, 'nul'], [apis[2]!, 'percent-u'], [apis[0]!, 'control']] });
 });
+
+// Sixteenth pass: what a grant covers, read as the server routes and runs the request.
+const call16 = (method: string, url: string, body = '', type = 'application/json', headers: Array<[string, string]> = []): RequestDescription =>
+  describeRequest({ method, url, headers: [...(type ? [['content-type', type] as [string, string]] : []), ...headers], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+
+/** Whether `later` is an allow under the grant given when approving `first` (with an optional path pattern). */
+async function grantedFor(queue: ApprovalQueue, first: RequestDescription, later: RequestDescription, pathPattern?: string): Promise<boolean> {
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  await queue.approve((await queue.create(first, await engine.decide(first))).id, { by: 'test', grantMinutes: 30, grantHigh: true, ...(pathPattern ? { pathPattern } : {}) });
+  later.grants = queue.matchingGrants(later);
+  return (await engine.decide(later)).action === 'allow';
+}
+
+// `*` matches an empty run: a grant for `DELETE /items/*` (any one item, the human's own pattern)
+// covered `DELETE /items/`, which Express, Flask, Rails and ASP.NET route to `/items` (the whole
+// collection), and `/items/...` or `/items/%20`, which IIS trims to it.
+t.test('a path grant covers a path as servers route it: a wildcard never stands for an empty segment (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const del = (path: string): RequestDescription => call16('DELETE', `https://api.example${path}`, '', '');
+  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false]] as const) {
+    t.equal(await grantedFor(queue, del('/items/5'), del(path), '/items/*'), covered, `/items/* ${covered ? 'covers' : 'does not cover'} ${path}`);
+  }
+  t.equal(await grantedFor(queue, del('/items/5/'), del('/items/'), '/items/**'), false, '/items/** does not cover /items/ (the collection)');
+  t.ok(await grantedFor(queue, call16('POST', 'https://api.example/api/items/', '{}'), call16('POST', 'https://api.example/api/items/', '{}')), 'an exact grant for a path with a trailing slash still covers it');
+});
+
+// On a host no module describes a path grant names the object in the URL, but many handlers save
+// the body's (`repo.save(req.body)`, a model bound from the body, Mongo's `_id`): a grant for
+// `PUT /items/1` covered `PUT /items/1 {"id": 2}`, an update of item 2.
+t.test('a PUT, PATCH or DELETE naming another object than its path is not covered by the path grant (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const url = 'https://api.example/items/1';
+  const approved = (): RequestDescription => call16('PUT', url, '{"id":1,"name":"a"}');
+  const cases: Array<[string, RequestDescription, boolean]> = [
+    ['the same object, other content', call16('PUT', url, '{"id":1,"name":"b"}'), true],
+    ['no id in the body', call16('PUT', url, '{"name":"b"}'), true],
+    ['another id in the body', call16('PUT', url, '{"id":2,"name":"a"}'), false],
+    ['Mongo\'s _id', call16('PUT', url, '{"_id":"2","name":"a"}'), false],
+    ['ID in another case (ASP.NET binds it)', call16('PUT', url, '{"ID":2,"name":"a"}'), false],
+    ['an id in the query', call16('PUT', `${url}?id=2`, '{"name":"a"}'), false],
+    ['an id in a form', call16('PUT', url, 'id=2&name=a', 'application/x-www-form-urlencoded'), false],
+    ['an id as an object (a query operator)', call16('PUT', url, '{"id":{"$ne":null},"name":"a"}'), false],
+  ];
+  for (const [name, later, covered] of cases) t.equal(await grantedFor(queue, approved(), later, undefined), covered, `${name}: ${covered ? 'covered' : 'not covered'}`);
+  t.equal(await grantedFor(queue, call16('DELETE', url, '', ''), call16('DELETE', url, '{"id":2}')), false, 'a DELETE with another id in its body is not covered');
+});
+
+// PostgREST's `Prefer: tx=rollback` (supabase-js `.rollback()`) runs a write and rolls it back: a
+// dry run. A grant for the dry run covered the same write without it (committed), on Supabase and
+// on a self-hosted PostgREST; `max-affected` with `handling=strict` bounds the rows touched.
+t.test('a grant for a write under Prefer: tx=rollback covers the dry run only (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  for (const base of ['https://abcdefghijkl.supabase.co/rest/v1', 'https://pgrst.acme.dev']) {
+    const patch = (prefer?: string): RequestDescription => call16('PATCH', `${base}/todos?id=eq.1`, '{"done":true}', 'application/json', prefer ? [['Prefer', prefer]] : []);
+    t.equal(await grantedFor(queue, patch('return=minimal, tx=rollback'), patch('return=minimal')), false, `${base}: the committed write is not covered`);
+    t.equal(await grantedFor(queue, patch('tx=rollback'), patch('return=representation,tx = rollback')), true, `${base}: the dry run is covered again (whatever it asks to get back)`);
+    t.equal(await grantedFor(queue, patch('return=minimal'), patch('return=representation')), true, `${base}: what the answer holds does not matter`);
+    t.equal(await grantedFor(queue, patch('handling=strict, max-affected=1'), patch()), false, `${base}: a write without its bound is not covered`);
+  }
+});
+
+// A switch says how a call runs, whatever its name: a grant for `?simulate=true` (or `preview`,
+// `commit: false`, Terraform Cloud's `plan-only`, AWX's `job_type: check`, `status: draft`) covered
+// the real run on a host no module describes and in an MCP tool call.
+t.test('a switch or a mode is part of what a grant covers, whatever its name (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const pairs: Array<[string, unknown, unknown]> = [['simulate', true, false], ['preview', 'true', 'false'], ['commit', false, true], ['plan-only', true, false], ['job_type', 'check', 'run'], ['status', 'draft', 'publish'], ['mode', 'sandbox', 'live'], ['noop', 1, 0], ['confirm', 'no', 'yes']];
+  const where = ['query', 'json', 'form', 'mcp'] as const;
+  const shape = (place: (typeof where)[number], name: string, v: unknown): RequestDescription =>
+    place === 'query' ? call16('POST', `https://ops.example/api/deploy?${name}=${String(v)}`, '{"service":"web"}')
+      : place === 'form' ? call16('POST', 'https://ops.example/api/deploy', `service=web&${name}=${String(v)}`, 'application/x-www-form-urlencoded')
+        : place === 'json' ? call16('POST', 'https://ops.example/api/deploy', JSON.stringify({ service: 'web', [name]: v }))
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: { service: 'web', [name]: v } } }));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.boolean(), async ([name, rehearsal, real], place, same) => {
+    const covered = await grantedFor(queue, shape(place, name, rehearsal), shape(place, name, same ? rehearsal : real));
+    return covered === same;
+  }), { numRuns: 12, examples: [[pairs[0]!, 'query', false], [pairs[4]!, 'json', false], [pairs[6]!, 'mcp', false], [pairs[1]!, 'form', false], [pairs[0]!, 'json', true]] });
+});
