@@ -8,32 +8,50 @@
 // request only when every item of that request's scope is among the grant's.
 import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
-import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
+import { pathAmbiguity, pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
-import { globMatch } from '../lib/glob.ts';
+import { escapeGlob, globMatch } from '../lib/glob.ts';
 
 /**
  * Whether a path grant's pattern covers a request path as servers route it (sixteenth pass). `*`
  * matches an empty run, so `/items/*`, given for `DELETE /items/5`, matched `DELETE /items/`, which
  * Express, Flask, Rails and ASP.NET route to `/items` (the collection); IIS also trims a segment's
- * trailing dots and spaces (`/items/...`, `/items/%20` are `/items/` there). So the pattern must
- * match the path as sent, and the pattern so read the path so read (an exact `/api/items/` still
- * covers itself).
+ * trailing dots and spaces (`/items/...`, `/items/%20`), Tomcat and Spring cut `;params`
+ * (`/items/;x`). So the pattern must match the path as sent, and the pattern so read the path so
+ * read (an exact `/api/items/` still covers itself). A path servers read with another segment
+ * structure (`..%2F`, `..;/`, `%252f`: forwarded as sent only where the decision sets `raw_path`)
+ * is covered by its exact pattern only: a wildcard matched it as one segment, the server may read `/admin`.
  */
 export function pathPatternCovers(pattern: string, path: string): boolean {
   if (!globMatch(pattern, path)) return false;
+  if (readsOtherwise(path)) return pattern === escapeGlob(path);
   const routed = routedPath(path);
   return routed === path || globMatch(routedPath(pattern), routed);
 }
 
-/** A path (or pattern) with each segment's trailing dots and spaces (also `%20`, `%2e`) cut and empty segments dropped. */
+/** A segment without its `;params` (Tomcat, Jetty, Spring). */
+const withoutParams = (segment: string): string => {
+  const i = segment.indexOf(';');
+  return i < 0 ? segment : segment.slice(0, i);
+};
+
+/** Whether some server reads the path as other segments: a dot-segment or an inner empty one once `;params` are cut, or an escape that decodes to structure. */
+function readsOtherwise(path: string): boolean {
+  if (!path.includes('%') && !path.includes(';') && !path.includes('\\') && !path.includes('//')) return false;
+  const cut = path.split('/').map(withoutParams);
+  if (cut.some((s, i) => s === '.' || s === '..' || (s === '' && i > 0 && i < cut.length - 1))) return true;
+  return pathAmbiguity(cut.join('/')) !== undefined;
+}
+
+/** A path (or pattern) as routed: each segment's `;params` and trailing dots and spaces (also `%20`, `%2e`) cut, empty segments dropped. */
 function routedPath(path: string): string {
   const segments: string[] = [];
-  for (const raw of path.split('/')) {
+  for (const part of path.split('/')) {
+    const raw = withoutParams(part);
     let end = raw.length;
     for (;;) {
       if (end > 0 && (raw[end - 1] === '.' || raw[end - 1] === ' ')) end--;

@@ -2000,11 +2000,13 @@ t.test('a path grant covers a path as servers route it: a wildcard never stands 
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const del = (path: string): RequestDescription => call16('DELETE', `https://api.example${path}`, '', '');
-  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false]] as const) {
+  // A path servers read as other segments (forwarded so only where the decision sets `raw_path`) is covered by its own exact pattern only.
+  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false], ['/items/..%2Fadmin', false], ['/items/5;x=1', true], ['/items/;x=1', false], ['/items/..;/admin', false], ['/items/%252e%252e', false]] as const) {
     t.equal(await grantedFor(queue, del('/items/5'), del(path), '/items/*'), covered, `/items/* ${covered ? 'covers' : 'does not cover'} ${path}`);
   }
   t.equal(await grantedFor(queue, del('/items/5/'), del('/items/'), '/items/**'), false, '/items/** does not cover /items/ (the collection)');
   t.ok(await grantedFor(queue, call16('POST', 'https://api.example/api/items/', '{}'), call16('POST', 'https://api.example/api/items/', '{}')), 'an exact grant for a path with a trailing slash still covers it');
+  t.ok(await grantedFor(queue, call16('PUT', 'https://registry.example/@acme%2fpkg', '{}'), call16('PUT', 'https://registry.example/@acme%2fpkg', '{}')), 'an exact grant for a path that reads two ways still covers it');
 });
 
 // On a host no module describes a path grant names the object in the URL, but many handlers save
