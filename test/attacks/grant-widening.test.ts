@@ -2064,3 +2064,19 @@ t.test('a switch or a mode is part of what a grant covers, whatever its name (si
     return covered === same;
   }), { numRuns: 12, examples: [[pairs[0]!, 'query', false], [pairs[4]!, 'json', false], [pairs[6]!, 'mcp', false], [pairs[1]!, 'form', false], [pairs[0]!, 'json', true]] });
 });
+
+// Apps choose the organization, tenant or workspace (or a rehearsal) by cookie too (`current_org`,
+// `tenant_id`, `dry_run`), and the description keeps cookies redacted: a grant for a report created
+// in the team's organization covered the same call with `Cookie: org=evil`.
+t.test('a cookie naming the organization, tenant or a rehearsal is part of what a grant covers (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const report = (cookie: string): RequestDescription => call16('POST', 'https://app.example/api/reports', '{"name":"q3"}', 'application/json', [['Cookie', cookie]]);
+  const cases: Array<[string, string, string, boolean]> = [
+    ['another organization', 'org=acme; _ga=GA1.1', 'org=evil; _ga=GA1.1', false],
+    ['another tenant', 'current_tenant=acme', 'current_tenant=bigcorp', false],
+    ['the rehearsal flag dropped', 'dry_run=1; theme=dark', 'theme=dark', false],
+    ['the same organization, another analytics cookie', 'org=acme; _ga=GA1.1', 'org=acme; _ga=GA1.2', true],
+  ];
+  for (const [name, first, later, covered] of cases) t.equal(await grantedFor(queue, report(first), report(later)), covered, `${name}: ${covered ? 'covered' : 'not covered'}`);
+});
