@@ -206,7 +206,12 @@ const multiKeyCommands = new Set(['del', 'unlink', 'mset', 'msetnx', 'mget', 'ex
  * read as MCP). AWS's `Action` has its own item above.
  */
 // `handler`: ASP.NET Core Razor Pages run the page's `On{Verb}{Handler}` method it names (`?handler=Delete`).
-const operationParams = new Set(['action', 'method', 'op', 'operation', 'cmd', 'command', 'handler']);
+// (Sixteenth pass) Front controllers that route by a parameter: Yii's `r=post/delete`, `route=`,
+// Joomla's `option=com_users&task=user.delete`, DokuWiki's `do=`, `act=`, `func=`, `function=`,
+// `controller=`, Remix's `intent` and `_action` buttons, ASP.NET Web Forms' `__EVENTTARGET` (the
+// control whose postback runs) and `__EVENTARGUMENT` (its row or command).
+const operationParams = new Set(['action', 'method', 'op', 'operation', 'cmd', 'command', 'handler',
+  'r', 'route', 'task', 'do', 'act', 'func', 'fn', 'function', 'option', 'controller', 'intent', '_action', '__eventtarget', '__eventargument']);
 /** Values named this way that a request may carry; past it the list is `?` (no grant). */
 const MAX_NAMED_OPERATIONS = 100;
 

@@ -2080,3 +2080,19 @@ t.test('a cookie naming the organization, tenant or a rehearsal is part of what 
   ];
   for (const [name, first, later, covered] of cases) t.equal(await grantedFor(queue, report(first), report(later)), covered, `${name}: ${covered ? 'covered' : 'not covered'}`);
 });
+
+// Front controllers route by a parameter on one URL: Yii's `index.php?r=post/update` and
+// `r=post/delete`, Joomla's `task=article.save` and `task=article.delete`, DokuWiki's `do=`, Remix's
+// `intent` button, ASP.NET Web Forms' `__EVENTTARGET`: a grant for one covered the other.
+t.test('a parameter a front controller routes by names the operation a grant covers (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const F = 'application/x-www-form-urlencoded';
+  const routes: Array<[string, string, string]> = [['r', 'post/update', 'post/delete'], ['task', 'article.save', 'article.delete'], ['do', 'edit', 'delete'], ['intent', 'update', 'delete'], ['__EVENTTARGET', 'ctl00$Save', 'ctl00$Delete'], ['option', 'com_content', 'com_users'], ['route', 'user/edit', 'user/delete']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...routes), fc.boolean(), fc.boolean(), async ([name, mine, other], inQuery, same) => {
+    const at = (v: string): RequestDescription => inQuery
+      ? call16('POST', `https://cms.example/index.php?${name}=${encodeURIComponent(v)}`, 'id=5&title=x', F)
+      : call16('POST', 'https://cms.example/index.php', `${name}=${encodeURIComponent(v)}&id=5&title=x`, F);
+    return (await grantedFor(queue, at(mine), at(same ? mine : other))) === same;
+  }), { numRuns: 10, examples: [[routes[0]!, true, false], [routes[1]!, false, false], [routes[4]!, false, false], [routes[0]!, true, true]] });
+});
