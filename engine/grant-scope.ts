@@ -900,7 +900,10 @@ function safeDecode(s: string): string {
 /** Words of a header name (split on `-` and `_`) that say in whose tenant, account or project a call acts. */
 // (Fourteenth pass: the customer, merchant, company, business, partner or realm an API's header names:
 // Google Ads' `login-customer-id` and `linked-customer-id`, `X-Merchant-Id`, `X-Company-Id`.)
-const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount']);
+// (Sixteenth pass: where the server sends, named by a header: a subscription's `X-Callback-Url`,
+// `X-Webhook`, `Reply-To`, `X-Notify-To`, an `X-Endpoint` or `X-Target-Uri`.)
+const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount',
+  'to', 'reply', 'url', 'uri', 'callback', 'webhook', 'hook', 'endpoint', 'target', 'notify', 'forward']);
 
 /** `header.<name as sent>=<values>` for each header naming a place (redacted credential headers aside). */
 function placeHeaders(d: RequestDescription): string[] {

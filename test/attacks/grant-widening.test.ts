@@ -2096,3 +2096,15 @@ t.test('a parameter a front controller routes by names the operation a grant cov
     return (await grantedFor(queue, at(mine), at(same ? mine : other))) === same;
   }), { numRuns: 10, examples: [[routes[0]!, true, false], [routes[1]!, false, false], [routes[4]!, false, false], [routes[0]!, true, true]] });
 });
+
+// A header can name where the server sends (a subscription's `X-Callback-Url`, `X-Webhook`,
+// `Reply-To`): a grant for callbacks to the team's CI covered callbacks to any URL.
+t.test('a header naming where the server sends is a place (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const subscribe = (name: string, url: string): RequestDescription => call16('POST', 'https://events.example/api/subscribe', '{"events":["push"]}', 'application/json', [[name, url], ['X-Request-Id', String(Math.random())]]);
+  for (const name of ['X-Callback-Url', 'X-Webhook', 'Reply-To', 'X-Notify-To', 'X-Target-Uri']) {
+    t.equal(await grantedFor(queue, subscribe(name, 'https://ci.corp.example/hook'), subscribe(name, 'https://attacker.example/hook')), false, `${name}: another URL is not covered`);
+    t.equal(await grantedFor(queue, subscribe(name, 'https://ci.corp.example/hook'), subscribe(name, 'https://ci.corp.example/hook')), true, `${name}: the same URL is covered`);
+  }
+});
