@@ -145,6 +145,17 @@ function isSwitch(v: unknown): boolean {
   return typeof one === 'string' && one.length <= 16 && modeValues.has(one.trim().toLowerCase());
 }
 
+/** A URL with a scheme (`https://…`, `s3://…`, `mailto:…`, `tel:…`) or an e-mail address, as the whole value (or one of a list's). */
+function isAddress(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length <= MAX_MCP_PLACES && v.some((x) => typeof x === 'string' && isAddress(x));
+  if (typeof v !== 'string' || v.length > 4096) return false;
+  const text = v.trim();
+  if (/^[a-z][a-z0-9+.-]{0,30}:\/\/[^\s]+$/i.test(text) || /^(?:mailto|tel|sms|callto|xmpp):[^\s]+$/i.test(text)) return true;
+  // local@domain.tld, no blanks, one `@`, a dot in the domain (a linear check, not a pattern)
+  const at = text.indexOf('@');
+  return at > 0 && at === text.lastIndexOf('@') && text.length <= 320 && !/\s/.test(text) && text.indexOf('.', at + 2) > at + 1 && !text.endsWith('.');
+}
+
 /** Longest string read as nested JSON for places. */
 const MAX_NESTED_JSON = 64 * 1024;
 
@@ -308,7 +319,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // pass): `simulate`, `commit`, `apply`, `notify`, `plan-only`, `mode` … a grant for the
       // rehearsal covers no real run.
       // (A service's module names its operation and reads its flags itself: `draft`, `default_branch_only`.)
-      else if (reading === 'places' && isSwitch(v)) places.add(`${prefix}${name}=${placeValue(v)}`);
+      // An address — a URL (`https://…`, `s3://…`, `mailto:`) or an e-mail address — is where the
+      // call reaches whatever its name (`callback`, `postback`, `notify`, `sink`, `next` …; sixteenth pass).
+      else if (reading === 'places' && (isSwitch(v) || isAddress(v))) places.add(`${prefix}${name}=${placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

@@ -1975,7 +1975,8 @@ t.test('a place argument spelled as PHP, Rack 2 or ASP.NET register it is a plac
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
     const approved = describe(shape(''));
     await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
-    const d = describe(shape(`&${spell(name, how)}=${other}`));
+    // (The control's value is plain text: since the sixteenth pass an address is a place whatever its name.)
+    const d = describe(shape(`&${spell(name, how)}=${how === 'control' ? 'hello' : other}`));
     d.grants = queue.matchingGrants(d);
     return ((await engine.decide(d)).action === 'allow') === (how === 'control');
   }), { numRuns: 15, examples: [[apis[0]!, 'nul'], [apis[1]!, 'nul'], [apis[2]!, 'percent-u'], [apis[0]!, 'control']] });
@@ -2107,4 +2108,20 @@ t.test('a header naming where the server sends is a place (sixteenth pass)', asy
     t.equal(await grantedFor(queue, subscribe(name, 'https://ci.corp.example/hook'), subscribe(name, 'https://attacker.example/hook')), false, `${name}: another URL is not covered`);
     t.equal(await grantedFor(queue, subscribe(name, 'https://ci.corp.example/hook'), subscribe(name, 'https://ci.corp.example/hook')), true, `${name}: the same URL is covered`);
   }
+});
+
+// An address is where a call reaches whatever its argument is called: a grant for a job that posts
+// its result to the team's CI (`callback`, `postback`, `notify`, `sink`, `next` …) covered one
+// posting it to any URL or mailing it to any address.
+t.test('a URL or an e-mail address among the arguments is a place whatever its name (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['callback', 'postback', 'notify', 'sink', 'next', 'deliver', 'output'];
+  const addresses: Array<[string, string]> = [['https://ci.corp.example/done', 'https://attacker.example/done'], ['ops@corp.example', 'drop@attacker.example'], ['s3://team-bucket/out', 's3://attacker-bucket/out']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom(...addresses), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async (name, [mine, other], how, same) => {
+    const job = (to: string, n: number): RequestDescription => how === 'json' ? call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ name: `nightly-${n}`, [name]: to }))
+      : how === 'form' ? call16('POST', 'https://svc.example/api/jobs', new URLSearchParams({ name: `nightly-${n}`, [name]: to }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'run_job', arguments: { name: `nightly-${n}`, [name]: to } } }));
+    return (await grantedFor(queue, job(mine, 1), job(same ? mine : other, 2))) === same;
+  }), { numRuns: 12, examples: [['callback', addresses[0]!, 'json', false], ['notify', addresses[1]!, 'form', false], ['sink', addresses[2]!, 'mcp', false], ['next', addresses[0]!, 'json', true]] });
 });
