@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
 import { pathAmbiguity, pathRewriteHeaders } from '../describe/path-ambiguity.ts';
-import { formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
+import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, storesData, valueDigest } from '../describe/places.ts';
@@ -827,15 +827,19 @@ function argumentsTarget(d: RequestDescription): string | undefined {
 }
 
 /** Names (folded, `_` and `-` aside) by which a body or query names the object a call acts on. */
-const objectIdNames = new Set(['id', 'uuid', 'guid', 'gid', 'pk', 'oid']);
+const objectIdNames = new Set(['id', 'ids', 'uuid', 'uuids', 'guid', 'gid', 'pk', 'oid']);
+/** Query parameter names that carry a credential or a signature (kept out of a grant's target). */
+const credentialLike = /token|secret|passw|signature|credential|api[-_]?key|access[-_]?key|auth|^key$|^sig$|^code$/i;
 
 /**
- * `object.<name>=<value>` for each id a PUT, PATCH or DELETE on a host no module describes names in
- * its query or at the top of its body (JSON or form) that no segment of its path names (sixteenth
- * pass). Those methods act on the resource the URL names, which a path grant records; but many
- * handlers save the body's object (`repo.save(req.body)`, a model bound from the body, Mongo's
- * `_id`), so `PUT /items/1 {"id": 2}` updates item 2: a grant for item 1 does not cover it. An id
- * that agrees with the path (`PUT /items/1 {"id": 1}`) names nothing new.
+ * What a PUT, PATCH or DELETE on a host no module describes acts on beyond its path (sixteenth
+ * pass): those methods act on the resource the URL names — its path and its query (RFC 3986: the
+ * query identifies the resource too; `DELETE /items?ids=1` is not `?ids=1,2,3` nor `?filter=all`) —
+ * which a path grant records by the path alone; and many handlers save the body's object
+ * (`repo.save(req.body)`, a model bound from the body, Mongo's `_id`), so `PUT /items/1 {"id": 2}`
+ * updates item 2. So `object.query.<name>=<value>` for each query parameter (credentials aside),
+ * and `object.<form|json>.<name>=<value>` for each id at the top of the body that no path segment
+ * names (`PUT /items/1 {"id": 1}` names nothing new).
  */
 function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): string[] {
   const method = (d.request.effective_method ?? d.request.method).toUpperCase();
@@ -850,9 +854,12 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
     if (!o || typeof o !== 'object' || Array.isArray(o)) return;
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
       // Under every name a server registers it by (` id`, `id%00x`, `[id]`), in any letter case (ASP.NET's binding).
-      if (!parameterNames(k).some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')))) continue;
+      const names = parameterNames(k);
+      const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')));
+      // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
+      if (source === 'query' ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
-      if (values.every((v) => (typeof v === 'string' || typeof v === 'number') && inPath.has(String(v)))) continue;
+      if (id && values.every((v) => (typeof v === 'string' || typeof v === 'number') && inPath.has(String(v)))) continue;
       out.push(`object.${source}.${spelledName(k)}=${placeValue(values.length === 1 ? values[0] : values)}`);
       if (out.length > MAX_MCP_PLACES) return;
     }

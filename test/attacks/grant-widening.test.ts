@@ -2030,6 +2030,11 @@ t.test('a PUT, PATCH or DELETE naming another object than its path is not covere
   ];
   for (const [name, later, covered] of cases) t.equal(await grantedFor(queue, approved(), later, undefined), covered, `${name}: ${covered ? 'covered' : 'not covered'}`);
   t.equal(await grantedFor(queue, call16('DELETE', url, '', ''), call16('DELETE', url, '{"id":2}')), false, 'a DELETE with another id in its body is not covered');
+  // The query names the resource too: a bulk delete of more ids, or of every row, is another one.
+  const bulk = (query: string): RequestDescription => call16('DELETE', `https://api.example/items?${query}`, '', '');
+  for (const [first, later, covered] of [['ids=1', 'ids=1,2,3', false], ['filter=done', 'filter=all', false], ['filter=done', 'filter=done', true], ['id=1&access_token=t1', 'id=1&access_token=t1', true]] as const) {
+    t.equal(await grantedFor(queue, bulk(first), bulk(later)), covered, `DELETE ?${first} ${covered ? 'covers' : 'does not cover'} ?${later}`);
+  }
 });
 
 // PostgREST's `Prefer: tx=rollback` (supabase-js `.rollback()`) runs a write and rolls it back: a
