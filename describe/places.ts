@@ -139,7 +139,7 @@ const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'si
   'rollback', 'commit', 'apply', 'test', 'sandbox', 'live', 'production', 'draft', 'publish', 'published', 'private', 'public']);
 
 /** A boolean, or a text (or a query's or form's one value) that names a mode (modeValues) in any case. */
-function isSwitch(v: unknown): boolean {
+export function isSwitch(v: unknown): boolean {
   if (typeof v === 'boolean') return true;
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
   return typeof one === 'string' && one.length <= 16 && modeValues.has(one.trim().toLowerCase());

@@ -2059,16 +2059,17 @@ t.test('a switch or a mode is part of what a grant covers, whatever its name (si
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const pairs: Array<[string, unknown, unknown]> = [['simulate', true, false], ['preview', 'true', 'false'], ['commit', false, true], ['plan-only', true, false], ['job_type', 'check', 'run'], ['status', 'draft', 'publish'], ['mode', 'sandbox', 'live'], ['noop', 1, 0], ['confirm', 'no', 'yes']];
-  const where = ['query', 'json', 'form', 'mcp'] as const;
+  const where = ['query', 'json', 'form', 'mcp', 'header'] as const;
   const shape = (place: (typeof where)[number], name: string, v: unknown): RequestDescription =>
-    place === 'query' ? call16('POST', `https://ops.example/api/deploy?${name}=${String(v)}`, '{"service":"web"}')
+    place === 'header' ? call16('POST', 'https://ops.example/api/deploy', '{"service":"web"}', 'application/json', [[`X-${name}`, String(v)]])
+    : place === 'query' ? call16('POST', `https://ops.example/api/deploy?${name}=${String(v)}`, '{"service":"web"}')
       : place === 'form' ? call16('POST', 'https://ops.example/api/deploy', `service=web&${name}=${String(v)}`, 'application/x-www-form-urlencoded')
         : place === 'json' ? call16('POST', 'https://ops.example/api/deploy', JSON.stringify({ service: 'web', [name]: v }))
           : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: { service: 'web', [name]: v } } }));
   await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.boolean(), async ([name, rehearsal, real], place, same) => {
     const covered = await grantedFor(queue, shape(place, name, rehearsal), shape(place, name, same ? rehearsal : real));
     return covered === same;
-  }), { numRuns: 12, examples: [[pairs[0]!, 'query', false], [pairs[4]!, 'json', false], [pairs[6]!, 'mcp', false], [pairs[1]!, 'form', false], [pairs[0]!, 'json', true]] });
+  }), { numRuns: 12, examples: [[pairs[0]!, 'query', false], [pairs[4]!, 'json', false], [pairs[6]!, 'mcp', false], [pairs[1]!, 'form', false], [pairs[1]!, 'header', false], [pairs[0]!, 'json', true]] });
 });
 
 // Apps choose the organization, tenant or workspace (or a rehearsal) by cookie too (`current_org`,
