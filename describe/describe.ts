@@ -65,8 +65,13 @@ const processCredentialKey = crypto.randomBytes(32);
 /** Header names that carry a value the page hands out, not whom the request acts as. */
 const notIdentityHeaders = new Set(['x-csrf-token', 'x-xsrf-token']);
 
-/** Cookie names that say they carry a session or a credential (`_gitlab_session`, `grafana_session`, `auth_token`, `connect.sid`, WordPress's `wordpress_logged_in_…` and `wordpress_sec_…`). */
-const identityCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|remember|user|account|ident|secret|pass|key|(?:^|[-_])sec(?:$|[-_])/i;
+/**
+ * Cookie names that say they carry a session or a credential (`_gitlab_session`, `grafana_session`,
+ * `auth_token`, `connect.sid`, WordPress's `wordpress_logged_in_…` and `wordpress_sec_…`), or whose
+ * organization, tenant, workspace, project or team the request acts in, or that it is a rehearsal
+ * (`current_org`, `tenant_id`, `dry_run`, `sandbox`; sixteenth pass: apps choose those by cookie too).
+ */
+const identityCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|remember|user|account|ident|secret|pass|key|(?:^|[-_])sec(?:$|[-_])|org|tenant|workspace|project|team|company|customer|merchant|realm|shop|dry|simulat|sandbox|livemode|testmode/i;
 
 /**
  * The part of a credential header that says whose it is: the whole value, but for schemes that sign

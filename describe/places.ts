@@ -94,7 +94,11 @@ const MAX_EFFECT_ARGUMENT_DEPTH = 64;
  * the place a grant records, so a grant for a dry run, a rename or a small transfer covers that
  * again and not the real run, the deletion, the promotion or a larger one.
  */
-const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intrash', 'isdeleted', 'isadmin', 'issuperuser', 'isstaff', 'accesslevel', 'harddelete']);
+// (Sixteenth pass: more spellings of a rehearsal or of going live — `simulate`, Puppet's `noop`,
+// Ansible's `check_mode`, Terraform Cloud's `plan-only` and `auto-apply`, Stripe's `livemode` and
+// `confirm`, a `sandbox` or `testmode` flag — whatever their value's type.)
+const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intrash', 'isdeleted', 'isadmin', 'issuperuser', 'isstaff', 'accesslevel', 'harddelete',
+  'simulate', 'simulation', 'simulated', 'noop', 'checkmode', 'planonly', 'autoapply', 'autocommit', 'livemode', 'testmode', 'sandbox', 'confirm']);
 const effectArgumentWords = new Set([
   'dry', 'archived', 'archive', 'trashed', 'trash', 'deleted', 'delete', 'destroy', 'closed', 'disabled', 'suspended', 'banned',
   'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes',
@@ -124,6 +128,32 @@ function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): bo
   if (ids && perRequestIds.has(folded)) return false;
   // Brackets too: a form's `message[to]` and `to[]` (Rack, PHP) name `to`.
   return nameWords(key).some((w) => mcpPlaceWords.has(w) || (ids && idWords.has(w)));
+}
+
+/**
+ * Values that name how a call runs, whatever the argument is called: a rehearsal or the real run
+ * (Ansible AWX's `job_type: check`, `mode: preview`, `transaction: rollback`), a test or live
+ * system, a draft or a publication (WordPress's `status: publish`), who may read the result.
+ */
+const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'simulate', 'simulation', 'preview', 'plan', 'check', 'validate', 'noop',
+  'rollback', 'commit', 'apply', 'test', 'sandbox', 'live', 'production', 'draft', 'publish', 'published', 'private', 'public']);
+
+/** A boolean, or a text (or a query's or form's one value) that names a mode (modeValues) in any case. */
+export function isSwitch(v: unknown): boolean {
+  if (typeof v === 'boolean') return true;
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  return typeof one === 'string' && one.length <= 16 && modeValues.has(one.trim().toLowerCase());
+}
+
+/** A URL with a scheme (`https://…`, `s3://…`, `mailto:…`, `tel:…`) or an e-mail address, as the whole value (or one of a list's). */
+function isAddress(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length <= MAX_MCP_PLACES && v.some((x) => typeof x === 'string' && isAddress(x));
+  if (typeof v !== 'string' || v.length > 4096) return false;
+  const text = v.trim();
+  if (/^[a-z][a-z0-9+.-]{0,30}:\/\/[^\s]+$/i.test(text) || /^(?:mailto|tel|sms|callto|xmpp):[^\s]+$/i.test(text)) return true;
+  // local@domain.tld, no blanks, one `@`, a dot in the domain (a linear check, not a pattern)
+  const at = text.indexOf('@');
+  return at > 0 && at === text.lastIndexOf('@') && text.length <= 320 && !/\s/.test(text) && text.indexOf('.', at + 2) > at + 1 && !text.endsWith('.');
 }
 
 /** Longest string read as nested JSON for places. */
@@ -284,6 +314,14 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // A public key is whom a call lets in, whatever its name (a deploy key, an SSH or GPG key
       // added to an account, a signing key): another key is another grantee (fifteenth pass).
       else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) places.add(`${prefix}${name}=${digest(v)}`);
+      // A switch (`true`/`false` in JSON or as a query or form value, or a mode such as `preview`,
+      // `live`, `draft`) says how the call acts, not what it carries, whatever its name (sixteenth
+      // pass): `simulate`, `commit`, `apply`, `notify`, `plan-only`, `mode` … a grant for the
+      // rehearsal covers no real run.
+      // (A service's module names its operation and reads its flags itself: `draft`, `default_branch_only`.)
+      // An address — a URL (`https://…`, `s3://…`, `mailto:`) or an e-mail address — is where the
+      // call reaches whatever its name (`callback`, `postback`, `notify`, `sink`, `next` …; sixteenth pass).
+      else if (reading === 'places' && (isSwitch(v) || isAddress(v))) places.add(`${prefix}${name}=${placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

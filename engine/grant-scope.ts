@@ -8,12 +8,60 @@
 // request only when every item of that request's scope is among the grant's.
 import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
-import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
-import { formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
+import { pathAmbiguity, pathRewriteHeaders } from '../describe/path-ambiguity.ts';
+import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
-import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, isSwitch, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
+import { escapeGlob, globMatch } from '../lib/glob.ts';
+
+/**
+ * Whether a path grant's pattern covers a request path as servers route it (sixteenth pass). `*`
+ * matches an empty run, so `/items/*`, given for `DELETE /items/5`, matched `DELETE /items/`, which
+ * Express, Flask, Rails and ASP.NET route to `/items` (the collection); IIS also trims a segment's
+ * trailing dots and spaces (`/items/...`, `/items/%20`), Tomcat and Spring cut `;params`
+ * (`/items/;x`). So the pattern must match the path as sent, and the pattern so read the path so
+ * read (an exact `/api/items/` still covers itself). A path servers read with another segment
+ * structure (`..%2F`, `..;/`, `%252f`: forwarded as sent only where the decision sets `raw_path`)
+ * is covered by its exact pattern only: a wildcard matched it as one segment, the server may read `/admin`.
+ */
+export function pathPatternCovers(pattern: string, path: string): boolean {
+  if (!globMatch(pattern, path)) return false;
+  if (readsOtherwise(path)) return pattern === escapeGlob(path);
+  const routed = routedPath(path);
+  return routed === path || globMatch(routedPath(pattern), routed);
+}
+
+/** A segment without its `;params` (Tomcat, Jetty, Spring). */
+const withoutParams = (segment: string): string => {
+  const i = segment.indexOf(';');
+  return i < 0 ? segment : segment.slice(0, i);
+};
+
+/** Whether some server reads the path as other segments: a dot-segment or an inner empty one once `;params` are cut, or an escape that decodes to structure. */
+function readsOtherwise(path: string): boolean {
+  if (!path.includes('%') && !path.includes(';') && !path.includes('\\') && !path.includes('//')) return false;
+  const cut = path.split('/').map(withoutParams);
+  if (cut.some((s, i) => s === '.' || s === '..' || (s === '' && i > 0 && i < cut.length - 1))) return true;
+  return pathAmbiguity(cut.join('/')) !== undefined;
+}
+
+/** A path (or pattern) as routed: each segment's `;params` and trailing dots and spaces (also `%20`, `%2e`) cut, empty segments dropped. */
+function routedPath(path: string): string {
+  const segments: string[] = [];
+  for (const part of path.split('/')) {
+    const raw = withoutParams(part);
+    let end = raw.length;
+    for (;;) {
+      if (end > 0 && (raw[end - 1] === '.' || raw[end - 1] === ' ')) end--;
+      else if (end > 2 && raw[end - 3] === '%' && raw[end - 2] === '2' && /[0eE]/.test(raw[end - 1]!)) end -= 3;
+      else break;
+    }
+    if (end > 0) segments.push(raw.slice(0, end));
+  }
+  return `/${segments.join('/')}`;
+}
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -158,7 +206,12 @@ const multiKeyCommands = new Set(['del', 'unlink', 'mset', 'msetnx', 'mget', 'ex
  * read as MCP). AWS's `Action` has its own item above.
  */
 // `handler`: ASP.NET Core Razor Pages run the page's `On{Verb}{Handler}` method it names (`?handler=Delete`).
-const operationParams = new Set(['action', 'method', 'op', 'operation', 'cmd', 'command', 'handler']);
+// (Sixteenth pass) Front controllers that route by a parameter: Yii's `r=post/delete`, `route=`,
+// Joomla's `option=com_users&task=user.delete`, DokuWiki's `do=`, `act=`, `func=`, `function=`,
+// `controller=`, Remix's `intent` and `_action` buttons, ASP.NET Web Forms' `__EVENTTARGET` (the
+// control whose postback runs) and `__EVENTARGUMENT` (its row or command).
+const operationParams = new Set(['action', 'method', 'op', 'operation', 'cmd', 'command', 'handler',
+  'r', 'route', 'task', 'do', 'act', 'func', 'fn', 'function', 'option', 'controller', 'intent', '_action', '__eventtarget', '__eventargument']);
 /** Values named this way that a request may carry; past it the list is `?` (no grant). */
 const MAX_NAMED_OPERATIONS = 100;
 
@@ -752,7 +805,7 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   const matrix = matrixParams(d.request.path);
   if (matrix) args.matrix = matrix;
   const read = argumentPlaces(args, { nodes: 0 }, named, named ? pageArguments : undefined, true);
-  const heads = placeHeaders(d);
+  const heads = named ? placeHeaders(d) : [...placeHeaders(d), ...objectElsewhere(d, args)];
   const places = read === undefined || !heads.length ? read : [read, ...heads].filter(Boolean).sort().join(';');
   const unread = places === undefined || places.includes('(arguments)=?');
   // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
@@ -771,6 +824,50 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   }
   if (named) return `args(${parts.join(';') || ''})`;
   return parts.length ? `args(${parts.join(';')})` : undefined;
+}
+
+/** Names (folded, `_` and `-` aside) by which a body or query names the object a call acts on. */
+const objectIdNames = new Set(['id', 'ids', 'uuid', 'uuids', 'guid', 'gid', 'pk', 'oid']);
+/** Query parameter names that carry a credential or a signature (kept out of a grant's target). */
+const credentialLike = /token|secret|passw|signature|credential|api[-_]?key|access[-_]?key|auth|^key$|^sig$|^code$/i;
+
+/**
+ * What a PUT, PATCH or DELETE on a host no module describes acts on beyond its path (sixteenth
+ * pass): those methods act on the resource the URL names — its path and its query (RFC 3986: the
+ * query identifies the resource too; `DELETE /items?ids=1` is not `?ids=1,2,3` nor `?filter=all`) —
+ * which a path grant records by the path alone; and many handlers save the body's object
+ * (`repo.save(req.body)`, a model bound from the body, Mongo's `_id`), so `PUT /items/1 {"id": 2}`
+ * updates item 2. So `object.query.<name>=<value>` for each query parameter (credentials aside),
+ * and `object.<form|json>.<name>=<value>` for each id at the top of the body that no path segment
+ * names (`PUT /items/1 {"id": 1}` names nothing new).
+ */
+function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): string[] {
+  const method = (d.request.effective_method ?? d.request.method).toUpperCase();
+  if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE') return [];
+  const inPath = new Set<string>();
+  for (const segment of d.request.path.split('/')) {
+    inPath.add(segment);
+    inPath.add(safeDecode(segment));
+  }
+  const out: string[] = [];
+  const look = (source: string, o: unknown): void => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+    for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
+      // Under every name a server registers it by (` id`, `id%00x`, `[id]`), in any letter case (ASP.NET's binding).
+      const names = parameterNames(k);
+      const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')));
+      // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
+      if (source === 'query' ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
+      const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
+      if (id && values.every((v) => (typeof v === 'string' || typeof v === 'number') && inPath.has(String(v)))) continue;
+      out.push(`object.${source}.${spelledName(k)}=${placeValue(values.length === 1 ? values[0] : values)}`);
+      if (out.length > MAX_MCP_PLACES) return;
+    }
+  };
+  look('query', args.query);
+  look('form', args.form);
+  look('json', args.json);
+  return out.length > MAX_MCP_PLACES ? ['object=?'] : out;
 }
 
 /** Encodings of structured arguments (a media type's subtype, `x-`/`vnd.` aside, or its `+suffix`) whose fields are not read here. */
@@ -810,20 +907,54 @@ function safeDecode(s: string): string {
 /** Words of a header name (split on `-` and `_`) that say in whose tenant, account or project a call acts. */
 // (Fourteenth pass: the customer, merchant, company, business, partner or realm an API's header names:
 // Google Ads' `login-customer-id` and `linked-customer-id`, `X-Merchant-Id`, `X-Company-Id`.)
-const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount']);
+// (Sixteenth pass: where the server sends, named by a header: a subscription's `X-Callback-Url`,
+// `X-Webhook`, `Reply-To`, `X-Notify-To`, an `X-Endpoint` or `X-Target-Uri`.)
+const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount',
+  'to', 'reply', 'url', 'uri', 'callback', 'webhook', 'hook', 'endpoint', 'target', 'notify', 'forward']);
 
 /** `header.<name as sent>=<values>` for each header naming a place (redacted credential headers aside). */
 function placeHeaders(d: RequestDescription): string[] {
   const out: string[] = [];
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const key = serverHeaderKey(name);
-    // A header that changes what the call does (`X-Dry-Run`, `X-Force-Delete`: describe/places.ts isEffectName) counts as its arguments do.
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key)) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    // A header that changes what the call does (`X-Dry-Run`, `X-Force-Delete`: describe/places.ts
+    // isEffectName) counts as its arguments do, and so does one holding a switch or a mode
+    // (`X-Preview: true`, `X-Mode: sandbox`; sixteenth pass).
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0]))) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     // By its name as sent (a Node server reads `X-Tenant-Id`, never `X_Tenant_Id`; a CGI one both).
     out.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
+  out.push(...preferences(d));
   // Past the bound the rest is unread: no grant (a cut list would compare its first entries only).
   return out.length > MAX_MCP_PLACES ? [...out.slice(0, MAX_MCP_PLACES), 'header=?'] : out;
+}
+
+/** `Prefer` preferences (RFC 7240) that only shape the answer, not what the call does. */
+const answerPreferences = new Set(['return', 'count', 'timezone', 'wait', 'respond-async', 'odata.maxpagesize', 'maxpagesize', 'odata.include-annotations', 'include-annotations', 'odata.track-changes', 'return-no-content', 'return-content']);
+
+/**
+ * `header.prefer.<name>=<value>` for each `Prefer` preference that changes what a call does
+ * (sixteenth pass). PostgREST's `tx=rollback` runs a write and rolls it back (supabase-js
+ * `.rollback()`: a dry run), `max-affected` with `handling=strict` bounds the rows touched,
+ * `missing=default`, `resolution` and `params` change what is written, OData's
+ * `odata.continue-on-error` runs the rest of a batch after a failure and `odata.callback` names a
+ * URL: a grant for the dry run covers the dry run only. `return`, `count`, `timezone`, `wait` and
+ * page sizes shape the answer and are left out.
+ */
+function preferences(d: RequestDescription): string[] {
+  const found = new Set<string>();
+  for (const v of d.request.headers?.['prefer'] ?? []) {
+    for (const piece of v.split(',')) {
+      const [pref, ...params] = piece.split(';');
+      const eq = pref!.indexOf('=');
+      const name = (eq < 0 ? pref! : pref!.slice(0, eq)).trim().toLowerCase();
+      if (!name || answerPreferences.has(name)) continue;
+      const value = [eq < 0 ? '' : pref!.slice(eq + 1).trim(), ...params.map((p) => p.split('=').map((x) => x.trim()).join('='))].join(';');
+      found.add(`header.prefer.${spelledName(name)}=${placeValue(value)}`);
+      if (found.size > MAX_MCP_PLACES) return ['header.prefer=?'];
+    }
+  }
+  return [...found].sort();
 }
 
 /** A body to read as XML: an XML type (`application/xml`, `…+xml`, `text/xml`) or a text that starts as XML does. */
@@ -877,6 +1008,7 @@ function effectArguments(d: RequestDescription): string | undefined {
     const key = serverHeaderKey(name);
     if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
+  heads.push(...preferences(d));
   const all = [read ?? '(arguments)=?', ...heads.sort()].filter(Boolean).join(';');
   return all ? `effects(${all})` : undefined;
 }

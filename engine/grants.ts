@@ -11,8 +11,7 @@
 // decision), then — only if that is an approve some grant may stand in for — with exactly the grants
 // that passed the checks below as `input.grants`. A policy that honours `input.grants` naively
 // therefore still cannot let a grant widen what a human approved.
-import { globMatch } from '../lib/glob.ts';
-import { grantTarget, opaqueScope, opaqueTarget, operationScope, scopeCovers, uncovered } from './grant-scope.ts';
+import { grantTarget, opaqueScope, opaqueTarget, operationScope, pathPatternCovers, scopeCovers, uncovered } from './grant-scope.ts';
 import type { Grant, RequestDescription, Risk } from '../describe/types.ts';
 import type { Decision } from './decision.ts';
 
@@ -58,7 +57,7 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
     const op = d.service?.operation;
     if (g.operation === 'unknown' || op !== g.operation) return `the grant is for operation ${g.operation}, the request is ${op ?? 'no recognized operation'}`;
   } else if (typeof g.path_pattern === 'string') {
-    if (!globMatch(g.path_pattern, d.request.path)) return `the path does not match the grant's pattern ${g.path_pattern}`;
+    if (!pathPatternCovers(g.path_pattern, d.request.path)) return `the path does not match the grant's pattern ${g.path_pattern} (as sent, or as servers route it: a trailing "/", dots or spaces cut)`;
   } else {
     return 'the grant names neither an operation nor a path pattern';
   }
@@ -85,7 +84,7 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
   // injects nothing into, the same call with another account's token acts for someone else).
   if (typeof g.own_credentials === 'string' && g.own_credentials !== (d.request.own_credentials ?? '')) {
     return g.own_credentials
-      ? `the grant was given for a request sent with other credentials of the agent's own; this one carries ${d.request.own_credentials ? 'different ones' : 'none'}`
+      ? `the grant was given for a request sent with other credentials of the agent's own (or another organization, tenant or mode by cookie); this one carries ${d.request.own_credentials ? 'different ones' : 'none'}`
       : "the grant was given for a request that carried no credential of the agent's own; this one carries one";
   }
   if (g.target !== undefined) {

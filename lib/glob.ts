@@ -58,3 +58,8 @@ export function globMatch(pattern: string, path: string): boolean {
   }
   return active[n] === 1;
 }
+
+/** A path as a glob (Rego's glob.match / globMatch) that matches that path and nothing else. */
+export function escapeGlob(path: string): string {
+  return path.replace(/[*?[\]{}\\]/g, '\\$&');
+}

@@ -27,7 +27,5 @@ export function boundHeaders(headers: ReadonlyArray<readonly [string, string]>):
   return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
-/** A path as a glob (Rego's glob.match / pathMatches) that matches that path and nothing else. */
-export function escapeGlob(path: string): string {
-  return path.replace(/[*?[\]{}\\]/g, '\\$&');
-}
+/** A path as a glob that matches that path and nothing else (kept in lib/glob.ts, which the engine reads too). */
+export { escapeGlob } from '../lib/glob.ts';

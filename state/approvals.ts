@@ -34,7 +34,7 @@ import type { CredentialDirective, EngineDecision } from '../engine/decision.ts'
 import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';
-import { grantTarget, opaqueScope, opaqueTarget, operationScope } from '../engine/grant-scope.ts';
+import { grantTarget, opaqueScope, opaqueTarget, operationScope, pathPatternCovers } from '../engine/grant-scope.ts';
 import { credentialSlot } from '../engine/grants.ts';
 import { ChangeFeed } from '../lib/change-feed.ts';
 
@@ -490,7 +490,7 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
     if ((g.scheme !== undefined && g.scheme !== d.request.scheme) || (g.port !== undefined && g.port !== d.request.port)) continue;
     if (g.operation !== undefined) {
       if (d.service?.operation !== g.operation) continue;
-    } else if (g.path_pattern === undefined || !pathMatches(g.path_pattern, d.request.path)) {
+    } else if (g.path_pattern === undefined || !pathPatternCovers(g.path_pattern, d.request.path)) {
       continue;
     }
     out.push({

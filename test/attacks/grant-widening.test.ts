@@ -1975,8 +1975,159 @@ t.test('a place argument spelled as PHP, Rack 2 or ASP.NET register it is a plac
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
     const approved = describe(shape(''));
     await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
-    const d = describe(shape(`&${spell(name, how)}=${other}`));
+    // (The control's value is plain text: since the sixteenth pass an address is a place whatever its name.)
+    const d = describe(shape(`&${spell(name, how)}=${how === 'control' ? 'hello' : other}`));
     d.grants = queue.matchingGrants(d);
     return ((await engine.decide(d)).action === 'allow') === (how === 'control');
   }), { numRuns: 15, examples: [[apis[0]!, 'nul'], [apis[1]!, 'nul'], [apis[2]!, 'percent-u'], [apis[0]!, 'control']] });
+});
+
+// Sixteenth pass: what a grant covers, read as the server routes and runs the request.
+const call16 = (method: string, url: string, body = '', type = 'application/json', headers: Array<[string, string]> = []): RequestDescription =>
+  describeRequest({ method, url, headers: [...(type ? [['content-type', type] as [string, string]] : []), ...headers], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+
+/** Whether `later` is an allow under the grant given when approving `first` (with an optional path pattern). */
+async function grantedFor(queue: ApprovalQueue, first: RequestDescription, later: RequestDescription, pathPattern?: string): Promise<boolean> {
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  await queue.approve((await queue.create(first, await engine.decide(first))).id, { by: 'test', grantMinutes: 30, grantHigh: true, ...(pathPattern ? { pathPattern } : {}) });
+  later.grants = queue.matchingGrants(later);
+  return (await engine.decide(later)).action === 'allow';
+}
+
+// `*` matches an empty run: a grant for `DELETE /items/*` (any one item, the human's own pattern)
+// covered `DELETE /items/`, which Express, Flask, Rails and ASP.NET route to `/items` (the whole
+// collection), and `/items/...` or `/items/%20`, which IIS trims to it.
+t.test('a path grant covers a path as servers route it: a wildcard never stands for an empty segment (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const del = (path: string): RequestDescription => call16('DELETE', `https://api.example${path}`, '', '');
+  // A path servers read as other segments (forwarded so only where the decision sets `raw_path`) is covered by its own exact pattern only.
+  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false], ['/items/..%2Fadmin', false], ['/items/5;x=1', true], ['/items/;x=1', false], ['/items/..;/admin', false], ['/items/%252e%252e', false]] as const) {
+    t.equal(await grantedFor(queue, del('/items/5'), del(path), '/items/*'), covered, `/items/* ${covered ? 'covers' : 'does not cover'} ${path}`);
+  }
+  t.equal(await grantedFor(queue, del('/items/5/'), del('/items/'), '/items/**'), false, '/items/** does not cover /items/ (the collection)');
+  t.ok(await grantedFor(queue, call16('POST', 'https://api.example/api/items/', '{}'), call16('POST', 'https://api.example/api/items/', '{}')), 'an exact grant for a path with a trailing slash still covers it');
+  t.ok(await grantedFor(queue, call16('PUT', 'https://registry.example/@acme%2fpkg', '{}'), call16('PUT', 'https://registry.example/@acme%2fpkg', '{}')), 'an exact grant for a path that reads two ways still covers it');
+});
+
+// On a host no module describes a path grant names the object in the URL, but many handlers save
+// the body's (`repo.save(req.body)`, a model bound from the body, Mongo's `_id`): a grant for
+// `PUT /items/1` covered `PUT /items/1 {"id": 2}`, an update of item 2.
+t.test('a PUT, PATCH or DELETE naming another object than its path is not covered by the path grant (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const url = 'https://api.example/items/1';
+  const approved = (): RequestDescription => call16('PUT', url, '{"id":1,"name":"a"}');
+  const cases: Array<[string, RequestDescription, boolean]> = [
+    ['the same object, other content', call16('PUT', url, '{"id":1,"name":"b"}'), true],
+    ['no id in the body', call16('PUT', url, '{"name":"b"}'), true],
+    ['another id in the body', call16('PUT', url, '{"id":2,"name":"a"}'), false],
+    ['Mongo\'s _id', call16('PUT', url, '{"_id":"2","name":"a"}'), false],
+    ['ID in another case (ASP.NET binds it)', call16('PUT', url, '{"ID":2,"name":"a"}'), false],
+    ['an id in the query', call16('PUT', `${url}?id=2`, '{"name":"a"}'), false],
+    ['an id in a form', call16('PUT', url, 'id=2&name=a', 'application/x-www-form-urlencoded'), false],
+    ['an id as an object (a query operator)', call16('PUT', url, '{"id":{"$ne":null},"name":"a"}'), false],
+  ];
+  for (const [name, later, covered] of cases) t.equal(await grantedFor(queue, approved(), later, undefined), covered, `${name}: ${covered ? 'covered' : 'not covered'}`);
+  t.equal(await grantedFor(queue, call16('DELETE', url, '', ''), call16('DELETE', url, '{"id":2}')), false, 'a DELETE with another id in its body is not covered');
+  // The query names the resource too: a bulk delete of more ids, or of every row, is another one.
+  const bulk = (query: string): RequestDescription => call16('DELETE', `https://api.example/items?${query}`, '', '');
+  for (const [first, later, covered] of [['ids=1', 'ids=1,2,3', false], ['filter=done', 'filter=all', false], ['filter=done', 'filter=done', true], ['id=1&access_token=t1', 'id=1&access_token=t1', true]] as const) {
+    t.equal(await grantedFor(queue, bulk(first), bulk(later)), covered, `DELETE ?${first} ${covered ? 'covers' : 'does not cover'} ?${later}`);
+  }
+});
+
+// PostgREST's `Prefer: tx=rollback` (supabase-js `.rollback()`) runs a write and rolls it back: a
+// dry run. A grant for the dry run covered the same write without it (committed), on Supabase and
+// on a self-hosted PostgREST; `max-affected` with `handling=strict` bounds the rows touched.
+t.test('a grant for a write under Prefer: tx=rollback covers the dry run only (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  for (const base of ['https://abcdefghijkl.supabase.co/rest/v1', 'https://pgrst.acme.dev']) {
+    const patch = (prefer?: string): RequestDescription => call16('PATCH', `${base}/todos?id=eq.1`, '{"done":true}', 'application/json', prefer ? [['Prefer', prefer]] : []);
+    t.equal(await grantedFor(queue, patch('return=minimal, tx=rollback'), patch('return=minimal')), false, `${base}: the committed write is not covered`);
+    t.equal(await grantedFor(queue, patch('tx=rollback'), patch('return=representation,tx = rollback')), true, `${base}: the dry run is covered again (whatever it asks to get back)`);
+    t.equal(await grantedFor(queue, patch('return=minimal'), patch('return=representation')), true, `${base}: what the answer holds does not matter`);
+    t.equal(await grantedFor(queue, patch('handling=strict, max-affected=1'), patch()), false, `${base}: a write without its bound is not covered`);
+  }
+});
+
+// A switch says how a call runs, whatever its name: a grant for `?simulate=true` (or `preview`,
+// `commit: false`, Terraform Cloud's `plan-only`, AWX's `job_type: check`, `status: draft`) covered
+// the real run on a host no module describes and in an MCP tool call.
+t.test('a switch or a mode is part of what a grant covers, whatever its name (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const pairs: Array<[string, unknown, unknown]> = [['simulate', true, false], ['preview', 'true', 'false'], ['commit', false, true], ['plan-only', true, false], ['job_type', 'check', 'run'], ['status', 'draft', 'publish'], ['mode', 'sandbox', 'live'], ['noop', 1, 0], ['confirm', 'no', 'yes']];
+  const where = ['query', 'json', 'form', 'mcp', 'header'] as const;
+  const shape = (place: (typeof where)[number], name: string, v: unknown): RequestDescription =>
+    place === 'header' ? call16('POST', 'https://ops.example/api/deploy', '{"service":"web"}', 'application/json', [[`X-${name}`, String(v)]])
+    : place === 'query' ? call16('POST', `https://ops.example/api/deploy?${name}=${String(v)}`, '{"service":"web"}')
+      : place === 'form' ? call16('POST', 'https://ops.example/api/deploy', `service=web&${name}=${String(v)}`, 'application/x-www-form-urlencoded')
+        : place === 'json' ? call16('POST', 'https://ops.example/api/deploy', JSON.stringify({ service: 'web', [name]: v }))
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: { service: 'web', [name]: v } } }));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.boolean(), async ([name, rehearsal, real], place, same) => {
+    const covered = await grantedFor(queue, shape(place, name, rehearsal), shape(place, name, same ? rehearsal : real));
+    return covered === same;
+  }), { numRuns: 12, examples: [[pairs[0]!, 'query', false], [pairs[4]!, 'json', false], [pairs[6]!, 'mcp', false], [pairs[1]!, 'form', false], [pairs[1]!, 'header', false], [pairs[0]!, 'json', true]] });
+});
+
+// Apps choose the organization, tenant or workspace (or a rehearsal) by cookie too (`current_org`,
+// `tenant_id`, `dry_run`), and the description keeps cookies redacted: a grant for a report created
+// in the team's organization covered the same call with `Cookie: org=evil`.
+t.test('a cookie naming the organization, tenant or a rehearsal is part of what a grant covers (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const report = (cookie: string): RequestDescription => call16('POST', 'https://app.example/api/reports', '{"name":"q3"}', 'application/json', [['Cookie', cookie]]);
+  const cases: Array<[string, string, string, boolean]> = [
+    ['another organization', 'org=acme; _ga=GA1.1', 'org=evil; _ga=GA1.1', false],
+    ['another tenant', 'current_tenant=acme', 'current_tenant=bigcorp', false],
+    ['the rehearsal flag dropped', 'dry_run=1; theme=dark', 'theme=dark', false],
+    ['the same organization, another analytics cookie', 'org=acme; _ga=GA1.1', 'org=acme; _ga=GA1.2', true],
+  ];
+  for (const [name, first, later, covered] of cases) t.equal(await grantedFor(queue, report(first), report(later)), covered, `${name}: ${covered ? 'covered' : 'not covered'}`);
+});
+
+// Front controllers route by a parameter on one URL: Yii's `index.php?r=post/update` and
+// `r=post/delete`, Joomla's `task=article.save` and `task=article.delete`, DokuWiki's `do=`, Remix's
+// `intent` button, ASP.NET Web Forms' `__EVENTTARGET`: a grant for one covered the other.
+t.test('a parameter a front controller routes by names the operation a grant covers (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const F = 'application/x-www-form-urlencoded';
+  const routes: Array<[string, string, string]> = [['r', 'post/update', 'post/delete'], ['task', 'article.save', 'article.delete'], ['do', 'edit', 'delete'], ['intent', 'update', 'delete'], ['__EVENTTARGET', 'ctl00$Save', 'ctl00$Delete'], ['option', 'com_content', 'com_users'], ['route', 'user/edit', 'user/delete']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...routes), fc.boolean(), fc.boolean(), async ([name, mine, other], inQuery, same) => {
+    const at = (v: string): RequestDescription => inQuery
+      ? call16('POST', `https://cms.example/index.php?${name}=${encodeURIComponent(v)}`, 'id=5&title=x', F)
+      : call16('POST', 'https://cms.example/index.php', `${name}=${encodeURIComponent(v)}&id=5&title=x`, F);
+    return (await grantedFor(queue, at(mine), at(same ? mine : other))) === same;
+  }), { numRuns: 10, examples: [[routes[0]!, true, false], [routes[1]!, false, false], [routes[4]!, false, false], [routes[0]!, true, true]] });
+});
+
+// A header can name where the server sends (a subscription's `X-Callback-Url`, `X-Webhook`,
+// `Reply-To`): a grant for callbacks to the team's CI covered callbacks to any URL.
+t.test('a header naming where the server sends is a place (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const subscribe = (name: string, url: string): RequestDescription => call16('POST', 'https://events.example/api/subscribe', '{"events":["push"]}', 'application/json', [[name, url], ['X-Request-Id', String(Math.random())]]);
+  for (const name of ['X-Callback-Url', 'X-Webhook', 'Reply-To', 'X-Notify-To', 'X-Target-Uri']) {
+    t.equal(await grantedFor(queue, subscribe(name, 'https://ci.corp.example/hook'), subscribe(name, 'https://attacker.example/hook')), false, `${name}: another URL is not covered`);
+    t.equal(await grantedFor(queue, subscribe(name, 'https://ci.corp.example/hook'), subscribe(name, 'https://ci.corp.example/hook')), true, `${name}: the same URL is covered`);
+  }
+});
+
+// An address is where a call reaches whatever its argument is called: a grant for a job that posts
+// its result to the team's CI (`callback`, `postback`, `notify`, `sink`, `next` …) covered one
+// posting it to any URL or mailing it to any address.
+t.test('a URL or an e-mail address among the arguments is a place whatever its name (sixteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['callback', 'postback', 'notify', 'sink', 'next', 'deliver', 'output'];
+  const addresses: Array<[string, string]> = [['https://ci.corp.example/done', 'https://attacker.example/done'], ['ops@corp.example', 'drop@attacker.example'], ['s3://team-bucket/out', 's3://attacker-bucket/out']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom(...addresses), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async (name, [mine, other], how, same) => {
+    const job = (to: string, n: number): RequestDescription => how === 'json' ? call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ name: `nightly-${n}`, [name]: to }))
+      : how === 'form' ? call16('POST', 'https://svc.example/api/jobs', new URLSearchParams({ name: `nightly-${n}`, [name]: to }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'run_job', arguments: { name: `nightly-${n}`, [name]: to } } }));
+    return (await grantedFor(queue, job(mine, 1), job(same ? mine : other, 2))) === same;
+  }), { numRuns: 12, examples: [['callback', addresses[0]!, 'json', false], ['notify', addresses[1]!, 'form', false], ['sink', addresses[2]!, 'mcp', false], ['next', addresses[0]!, 'json', true]] });
 });
