@@ -179,7 +179,76 @@ function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: str
     const found = reader(m, url, body);
     if (!Array.isArray(found) || found.length) return found;
   }
-  return replyAddressesOf(rawHeaders, m, body);
+  const replies = replyAddressesOf(rawHeaders, m, body);
+  if (!Array.isArray(replies) || replies.length) return replies;
+  return callbackTargetsOf(rawHeaders, url, body);
+}
+
+/**
+ * Members naming a URL the service will send to on its own (folded as foldedKey does, `-` too):
+ * Microsoft Graph's change notification subscriptions (`notificationUrl`, `lifecycleNotificationUrl`:
+ * with `includeResourceData` the message itself), Twilio's `StatusCallback`, Azure Event Grid's
+ * `endpointUrl`, and the callback and webhook URLs of many other APIs.
+ */
+const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'callbackurl', 'callback', 'statuscallback', 'statuscallbackurl', 'webhookurl', 'webhook', 'hookurl', 'notifyurl', 'endpointurl', 'payloadurl', 'deliveryurl']);
+
+/**
+ * Endpoints that register a webhook, where a plain `url` (or `address`) is where the service will
+ * send (a body past the capture cap is refused there): GitHub's and GitLab's `…/hooks` (`config.url`), Stripe's `/v1/webhook_endpoints`, Jira's
+ * and Bitbucket's webhooks, Shopify's `webhooks.json` (`address`), Kubernetes admission webhooks
+ * (`clientConfig.url`: the API server sends it every object it admits, secrets among them),
+ * Twilio's calls (`Url`: fetched for the call's instructions).
+ */
+const webhookPaths = /\/(?:hooks|webhooks|webhook|webhook_endpoints|mutatingwebhookconfigurations|validatingwebhookconfigurations|calls)(?:\.json)?(?:\/[^/?#]*)?\/*(?:[?#]|$)/i;
+
+/** Bytes a body naming a callback member holds (as sent, in the usual letter cases, or escaped in JSON). */
+const callbackMarks = ['allback', 'ALLBACK', 'otification', 'OTIFICATION', 'ebhook', 'EBHOOK', 'ndpoint', 'otify', 'ook_url', 'ookUrl', 'ayload', 'elivery', '\\u'];
+
+/**
+ * The URLs a request's JSON or form body registers for the service to call later (callbackKeys
+ * anywhere in it; `url`/`address` on a webhookPaths endpoint): each is decided as a POST to it,
+ * so a policy that refuses the host refuses the registration (a Graph subscription posting every
+ * new mail to the attacker, a Kubernetes webhook receiving every Secret). Values that are not
+ * absolute http(s) URLs name nothing the service dials; more than MAX_INDICES are refused.
+ */
+function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (body.unreadable || !body.captured.length) return [];
+  const hookPath = webhookPaths.test(new URL(url).pathname);
+  if (hookPath && body.truncated) return refusals.bad('the request body registering a webhook is larger than the capture cap: Airlock cannot read every URL it registers');
+  const bytes = body.captured;
+  if (!hookPath && !callbackMarks.some((m) => bytes.includes(m))) return [];
+  let type = '';
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type = rawHeaders[i + 1]!.trim().toLowerCase();
+  const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
+  const pairs: Array<[string, unknown]> = [];
+  if (first === 0x7b || first === 0x5b) {
+    let root: unknown;
+    try {
+      root = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return [];
+    }
+    let nodes = 0;
+    for (const o of objectsIn(root)) {
+      if (++nodes > 4096) return refusals.bad('the request body is too large a JSON document for Airlock to read every callback URL it registers');
+      for (const [k, v] of Object.entries(o)) pairs.push([k, v]);
+    }
+  } else if (type.startsWith('application/x-www-form-urlencoded')) {
+    for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
+  } else return [];
+  const out = new Map<string, NamedTarget>();
+  for (const [k, v] of pairs) {
+    if (typeof v !== 'string') continue;
+    const key = foldedKey(k).replaceAll('-', '');
+    if (!callbackKeys.has(key) && !(hookPath && (key === 'url' || key === 'address'))) continue;
+    const value = v.trim();
+    if (!/^https?:\/\/[^/]/i.test(value) || !URL.canParse(value)) continue;
+    const target = new URL(value).href;
+    out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${value.slice(0, 160)}` });
+    if (out.size > MAX_INDICES) return refusals.bad(`the request registers more than ${MAX_INDICES} URLs for the service to call`);
+  }
+  // (A body past the capture cap is read in its first MiB, as every body is.)
+  return [...out.values()];
 }
 
 /** A URL for a destination named by an AWS ARN (SQS queue, SNS topic, Lambda function), undefined for MinIO's (the operator's targets); a string saying why it cannot be read. */

