@@ -201,8 +201,12 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
  */
 const webhookPaths = /\/(?:hooks|webhooks|webhook|webhook_endpoints|mutatingwebhookconfigurations|validatingwebhookconfigurations|calls)(?:\.json)?(?:\/[^/?#]*)?\/*(?:[?#]|$)/i;
 
-/** Bytes a body naming a callback member holds (as sent, in the usual letter cases, or escaped in JSON). */
-const callbackMarks = ['allback', 'ALLBACK', 'otification', 'OTIFICATION', 'ebhook', 'EBHOOK', 'ndpoint', 'otify', 'ook_url', 'ookUrl', 'ayload', 'elivery', '\\u'];
+/**
+ * What a JSON or form body naming a callback member holds (every callbackKeys name ends so, in any
+ * letter case), or an escape that may spell one: one linear pass over the text.
+ */
+const callbackJsonMark = /(?:url|callback|webhook)"|\\u/i;
+const callbackFormMark = /(?:url|callback|webhook)=|%/i;
 
 /**
  * The URLs a request's JSON or form body registers for the service to call later (callbackKeys
@@ -216,26 +220,25 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const hookPath = webhookPaths.test(new URL(url).pathname);
   if (hookPath && body.truncated) return refusals.bad('the request body registering a webhook is larger than the capture cap: Airlock cannot read every URL it registers');
   const bytes = body.captured;
-  if (!hookPath && !callbackMarks.some((m) => bytes.includes(m))) return [];
   let type = '';
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type = rawHeaders[i + 1]!.trim().toLowerCase();
   const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
+  const json = first === 0x7b || first === 0x5b;
+  const form = !json && type.startsWith('application/x-www-form-urlencoded');
+  if (!json && !form) return [];
+  if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return [];
   const pairs: Array<[string, unknown]> = [];
-  if (first === 0x7b || first === 0x5b) {
-    let root: unknown;
+  if (json) {
+    // Every member with a string value, at any depth, in the parse's one pass.
     try {
-      root = JSON.parse(bytes.toString('utf8'));
+      JSON.parse(bytes.toString('utf8'), (k, v: unknown) => {
+        if (typeof v === 'string' && k.length <= 64 && /^\s*https?:/i.test(v)) pairs.push([k, v]);
+        return v;
+      });
     } catch {
       return [];
     }
-    let nodes = 0;
-    for (const o of objectsIn(root)) {
-      if (++nodes > 4096) return refusals.bad('the request body is too large a JSON document for Airlock to read every callback URL it registers');
-      for (const [k, v] of Object.entries(o)) pairs.push([k, v]);
-    }
-  } else if (type.startsWith('application/x-www-form-urlencoded')) {
-    for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
-  } else return [];
+  } else for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string') continue;
