@@ -59,6 +59,9 @@ export function secondTargets(rawHeaders: string[], requestUrl: string, captured
   const written = gcsCopyTargetOf(url);
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
   for (const t of indexListOf(method, url)) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const dated = dateMathIndicesOf(method, url);
+  if (!Array.isArray(dated)) return { refusal: dated };
+  for (const t of dated) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   for (const mounted of mountSourcesOf(url)) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
   // The body's readers, once per way a server may read its bytes (serverBodies).
   for (const body of serverBodies(rawHeaders, captured)) {
@@ -1557,6 +1560,37 @@ function pipelineIndices(method: string, requestUrl: string, body: ServerBody): 
     if (indices.size > MAX_INDICES) return refusals.bad(`the ingest pipeline routes documents into more than ${MAX_INDICES} indices`);
   }
   return [...indices].map((i) => ({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_bulk`, u).href, why: `its ingest pipeline writes every document it processes into index ${i.slice(0, 100)}` }));
+}
+
+/**
+ * Elasticsearch/OpenSearch resolve date math in an index name (`<logs-{now/d}>`, sent escaped:
+ * `GET /%3Cusers-%7Bnow%7D%3E/_search` searches `users-2026.12.06`), which a policy reading the path
+ * sees as `/%3Cusers…`. Each such name (alone or in a comma list, in the path's first segment before
+ * an `_endpoint` or alone) is decided as the same request under its static part (`/users-/_search`);
+ * one with none (`<{now}>`) is refused. A bulk or search line naming one is read so too, as the
+ * second target it makes.
+ */
+function dateMathIndicesOf(method: string, requestUrl: string): IndexTarget[] | Rejection {
+  if (!/%3C/i.test(requestUrl) && !requestUrl.includes('<')) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/');
+  if (segs.length < 2 || (segs.length > 2 && segs[2] !== '' && !segs[2]!.startsWith('_'))) return [];
+  let first: string;
+  try {
+    first = decodeURIComponent(segs[1]!);
+  } catch {
+    return [];
+  }
+  const rest = segs.length > 2 ? `/${segs.slice(2).join('/')}` : '';
+  const out: IndexTarget[] = [];
+  for (const item of first.split(',').slice(0, MAX_INDICES)) {
+    const name = item.trim().replace(/^-/, '');
+    if (!name.startsWith('<') || !name.endsWith('>') || !name.includes('{')) continue;
+    const prefix = name.slice(1, name.indexOf('{'));
+    if (!prefix || /[<>]/.test(prefix)) return refusals.bad(`the path names an index by date math with no static part Airlock can decide (${JSON.stringify(name.slice(0, 80))})`);
+    out.push({ method, url: new URL(`/${encodeURIComponent(prefix)}${rest}${u.search}`, u).href, why: `its path names index ${name.slice(0, 100)}, which the server resolves by date under ${prefix.slice(0, 100)}` });
+  }
+  return out;
 }
 
 /**

