@@ -59,6 +59,9 @@ export function secondTargets(rawHeaders: string[], requestUrl: string, captured
   const written = gcsCopyTargetOf(url);
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
   for (const t of indexListOf(method, url)) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const ids = salesforceIdsOf(method, url);
+  if (!Array.isArray(ids)) return { refusal: ids };
+  for (const t of ids) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const dated = dateMathIndicesOf(method, url);
   if (!Array.isArray(dated)) return { refusal: dated };
   for (const t of dated) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
@@ -1016,6 +1019,41 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
  * or `PATCH …/sobjects/<type>/<id>`. A composite graph's calls (`…/composite/graph`, `graphs[].
  * compositeRequest`) are decided as a composite's.
  */
+/**
+ * Salesforce's standard objects by the key prefix of their record ids (the first three characters
+ * of every id name its object type); a custom object's prefix is the org's own.
+ */
+const salesforceKeyPrefixes = new Map(Object.entries({
+  '001': 'Account', '002': 'Note', '003': 'Contact', '005': 'User', '006': 'Opportunity', '00Q': 'Lead', '500': 'Case',
+  '00T': 'Task', '00U': 'Event', '701': 'Campaign', '00v': 'CampaignMember', '800': 'Contract', '801': 'Order', '01t': 'Product2',
+  '00k': 'OpportunityLineItem', '02s': 'EmailMessage', '069': 'ContentDocument', '068': 'ContentVersion', '00P': 'Attachment',
+  '0Q0': 'Quote', '00G': 'Group', '00e': 'Profile', '0PS': 'PermissionSet', '00O': 'Report', '01Z': 'Dashboard', '015': 'Document',
+  '00X': 'EmailTemplate', '0WO': 'WorkOrder', '02i': 'Asset', '01p': 'ApexClass', '01q': 'ApexTrigger', '0D5': 'FeedItem',
+}));
+
+/**
+ * A Salesforce collection delete (`DELETE …/composite/sobjects?ids=<id>,<id>`) names records by id,
+ * not by type: each is decided as the `DELETE …/sobjects/<type>/<id>` it is, its type read from the
+ * id's key prefix. An id of a custom object (an org's own prefix) or none Airlock can read is
+ * refused: delete such records one by one under their type.
+ */
+function salesforceIdsOf(method: string, url: string): IndexTarget[] | Rejection {
+  if (method.toUpperCase() !== 'DELETE') return [];
+  const m = /^(https?:\/\/[^/]+\/services\/data\/[^/]+\/)composite\/sobjects\/?\?/.exec(url);
+  if (!m) return [];
+  const all = new URL(url).searchParams.getAll('ids');
+  if (all.length !== 1) return all.length ? refusals.bad('the collection delete names ids more than once (servers read the first or the last)') : [];
+  const list = all[0]!.split(',').map((i) => i.trim());
+  if (list.length > 200) return refusals.bad('the collection delete names more than 200 records');
+  const out: IndexTarget[] = [];
+  for (const id of list) {
+    const type = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/.test(id) ? salesforceKeyPrefixes.get(id.slice(0, 3)) : undefined;
+    if (!type) return refusals.bad(`the collection delete names record ${JSON.stringify(id.slice(0, 40))}, whose type Airlock cannot read from its id: delete it under its type (DELETE …/sobjects/<type>/<id>)`);
+    out.push({ method: 'DELETE', url: `${m[1]}sobjects/${type}/${id}`, why: `its collection delete removes ${type} ${id}` });
+  }
+  return out;
+}
+
 function salesforceRecordsOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): SecondTarget[] | Rejection {
   const m = /^(https?:\/\/[^/]+\/services\/data\/[^/]+\/)composite\/(tree\/[^/?#]+|sobjects|graph)\/?(?:[?#]|$)/.exec(url);
   if (!m) return [];

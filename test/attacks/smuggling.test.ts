@@ -459,6 +459,11 @@ const dav = await startUpstream(t, {
       walk(o.records ?? []);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
+    // Salesforce's collection delete removes each record its `ids` name, of whatever type.
+    if (req.method === 'DELETE' && /^\/services\/data\/[^/]+\/composite\/sobjects$/.test(src)) {
+      for (const id of (new URL(req.url ?? '/', 'http://x').searchParams.get('ids') ?? '').split(',')) batchRan.push(`DELETE record ${id}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     // Salesforce's composite API runs each of `compositeRequest` (absolute paths) or `batchRequests` (under /services/data/).
     if (req.method === 'POST' && /^\/services\/data\/[^/]+\/composite(\/batch)?$/.test(src)) {
       const o = JSON.parse(body.toString()) as { compositeRequest?: Array<{ method: string; url: string; body?: { records?: Array<{ attributes: { type: string } }> } }>; batchRequests?: Array<{ method: string; url: string }> };
@@ -1372,6 +1377,13 @@ t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Sale
     const [res] = parseResponses((await post(path, 'application/json', JSON.stringify(envelope), i % 2 === 1, method)).text);
     t.ok(res?.status === 403 && isProblem(res), `Salesforce ${method} ${path.slice(sf.length)} writing a denied type: 403 (${res?.status})`);
   }
+  // A collection delete names records by id: typed by the id's key prefix, a custom object's refused.
+  t.match((await post(`${sf}/sobjects?ids=001000000000001,003000000000002AAA`, '', '', false, 'DELETE')).text, /^HTTP\/1\.1 200/, 'control: a collection delete of accounts and contacts goes through');
+  for (const [i, ids] of ['005000000000001', '001000000000001,005000000000001AAA', 'a0B000000000001', '001000000000001&ids=a0B000000000001'].entries()) {
+    const [res] = parseResponses((await post(`${sf}/sobjects?ids=${ids}`, '', '', i % 2 === 1, 'DELETE')).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `a collection delete of ${ids}: refused (${res?.status})`);
+  }
+  t.notOk(batchRan.some((c) => /^DELETE record (?:005|a0B)/.test(c)), 'no user or custom record was deleted by a collection delete');
   // A path the server fills from an earlier call's answer (a reference) anywhere but its id: refused.
   const ref = (url: string): unknown => ({ compositeRequest: [{ method: 'GET', url: '/services/data/v58.0/query?q=SELECT+Id+FROM+Account', referenceId: 'q' }, { method: 'DELETE', url, referenceId: 'd' }] });
   t.match((await post(sf, 'application/json', JSON.stringify(ref('/services/data/v58.0/sobjects/Account/@{q.records[0].Id}')), false)).text, /^HTTP\/1\.1 200/, 'control: a reference in the id position goes through');
