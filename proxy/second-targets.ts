@@ -180,7 +180,9 @@ function elsewhere(t: NamedTarget): SecondTarget {
  */
 function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): NamedTarget[] | Rejection {
   const m = method.toUpperCase();
-  if (m !== 'PUT' && m !== 'POST') return [];
+  if (m !== 'PUT' && m !== 'POST' && m !== 'PATCH') return [];
+  // (A hook's URL is changed by a PATCH too: GitHub's `PATCH …/hooks/{id}/config`.)
+  if (m === 'PATCH') return callbackTargetsOf(rawHeaders, url, body);
   for (const reader of [notificationTargetsOf, snapshotRepositoryTargetsOf, watchChannelTargetsOf]) {
     const found = reader(m, url, body);
     if (!Array.isArray(found) || found.length) return found;
@@ -205,7 +207,7 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
  * (`clientConfig.url`: the API server sends it every object it admits, secrets among them),
  * Twilio's calls (`Url`: fetched for the call's instructions).
  */
-const webhookPaths = /\/(?:hooks|webhooks|webhook|webhook_endpoints|mutatingwebhookconfigurations|validatingwebhookconfigurations|calls)(?:\.json)?(?:\/[^/?#]*)?\/*(?:[?#]|$)/i;
+const webhookPaths = /\/(?:hooks|webhooks|webhook|webhook_endpoints|mutatingwebhookconfigurations|validatingwebhookconfigurations|calls)(?:\.json)?(?:\/[^/?#]*)?(?:\/config)?\/*(?:[?#]|$)/i;
 
 /**
  * What a JSON or form body naming a callback member holds (every callbackKeys name ends so, in any
@@ -222,7 +224,10 @@ const callbackFormMark = /(?:url|callback|webhook)=|%/i;
  * absolute http(s) URLs name nothing the service dials; more than MAX_INDICES are refused.
  */
 function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: ServerBody): NamedTarget[] | Rejection {
-  if (body.unreadable || !body.captured.length) return [];
+  const q = url.indexOf('?');
+  // The query too: many APIs read a parameter from either.
+  const fromQuery = q >= 0 && callbackFormMark.test(url.slice(q)) ? [...new URLSearchParams(url.slice(q + 1).split('#', 1)[0])] : [];
+  if (body.unreadable || !body.captured.length) return fromQuery.length ? callbackUrls(fromQuery, false) : [];
   const hookPath = webhookPaths.test(new URL(url).pathname);
   if (hookPath && body.truncated) return refusals.bad('the request body registering a webhook is larger than the capture cap: Airlock cannot read every URL it registers');
   const bytes = body.captured;
@@ -232,8 +237,8 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const json = first === 0x7b || first === 0x5b;
   const form = !json && type.startsWith('application/x-www-form-urlencoded');
   if (!json && !form) return [];
-  if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return [];
-  const pairs: Array<[string, unknown]> = [];
+  if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return callbackUrls(fromQuery, false);
+  const pairs: Array<[string, unknown]> = [...fromQuery];
   if (json) {
     // Every member with a string value, at any depth, in the parse's one pass.
     try {
@@ -245,10 +250,16 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
       return [];
     }
   } else for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
+  return callbackUrls(pairs, hookPath);
+}
+
+/** The callback URLs among a request's named values (callbackTargetsOf), each as a POST to it. */
+function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean): NamedTarget[] | Rejection {
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
-    if (typeof v !== 'string') continue;
-    const key = foldedKey(k).replaceAll('-', '');
+    if (typeof v !== 'string' || k.length > 128) continue;
+    // A form's nested name by its last part (`config[url]`, WebSub's `hub.callback`).
+    const key = foldedKey(k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k.slice(k.lastIndexOf('.') + 1)).replaceAll('-', '');
     if (!callbackKeys.has(key) && !(hookPath && (key === 'url' || key === 'address'))) continue;
     const value = v.trim();
     if (!/^https?:\/\/[^/]/i.test(value) || !URL.canParse(value)) continue;

