@@ -183,7 +183,7 @@ function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: str
   if (m !== 'PUT' && m !== 'POST' && m !== 'PATCH') return [];
   // (A hook's URL is changed by a PATCH too: GitHub's `PATCH …/hooks/{id}/config`.)
   if (m === 'PATCH') return callbackTargetsOf(rawHeaders, url, body);
-  for (const reader of [notificationTargetsOf, snapshotRepositoryTargetsOf, watchChannelTargetsOf]) {
+  for (const reader of [notificationTargetsOf, snapshotRepositoryTargetsOf, watchChannelTargetsOf, watcherTargetsOf]) {
     const found = reader(m, url, body);
     if (!Array.isArray(found) || found.length) return found;
   }
@@ -205,9 +205,10 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
  * send (a body past the capture cap is refused there): GitHub's and GitLab's `…/hooks` (`config.url`), Stripe's `/v1/webhook_endpoints`, Jira's
  * and Bitbucket's webhooks, Shopify's `webhooks.json` (`address`), Kubernetes admission webhooks
  * (`clientConfig.url`: the API server sends it every object it admits, secrets among them),
- * Twilio's calls (`Url`: fetched for the call's instructions).
+ * Kibana's connectors and Grafana's contact points (`config.url`, `settings.url`), Twilio's calls
+ * (`Url`: fetched for the call's instructions).
  */
-const webhookPaths = /\/(?:hooks|webhooks|webhook|webhook_endpoints|mutatingwebhookconfigurations|validatingwebhookconfigurations|calls)(?:\.json)?(?:\/[^/?#]*)?(?:\/config)?\/*(?:[?#]|$)/i;
+const webhookPaths = /\/(?:hooks|webhooks|webhook|webhook_endpoints|connector|contact-points|mutatingwebhookconfigurations|validatingwebhookconfigurations|calls)(?:\.json)?(?:\/[^/?#]*)?(?:\/config)?\/*(?:[?#]|$)/i;
 
 /**
  * What a JSON or form body naming a callback member holds (every callbackKeys name ends so, in any
@@ -381,6 +382,79 @@ function snapshotRepositoryTargetsOf(method: string, url: string, body: ServerBo
   }
   if (type === 'hdfs') return refusals.bad('the snapshot repository writes to an HDFS cluster: Airlock cannot decide where');
   return [];
+}
+
+/**
+ * An Elasticsearch Watcher watch (`PUT|POST /_watcher/watch/<id>`, `…/_execute` with an inline
+ * `watch`; `_xpack/watcher` before 7): on its schedule, as the cluster, it runs its inputs — a
+ * `search` of `request.indices`, an `http` request to any host — and its actions: a `webhook` to
+ * any host (the payload, search hits and all, in its body), an `index` into an index. Each is
+ * decided as the request it makes (a search, a GET, the webhook's method, a bulk). A host, index or
+ * URL Airlock cannot read (a template, a computed name) is refused.
+ */
+function watcherTargetsOf(method: string, url: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (!url.includes('watcher/watch/')) return [];
+  const path = new URL(url).pathname;
+  if (!/^\/(?:_xpack\/)?_?watcher\/watch\/[^/]+\/*$|^\/(?:_xpack\/)?_?watcher\/watch\/(?:[^/]+\/)?_execute\/*$/.test(path)) return [];
+  if (body.unreadable) return unreadableBody('a Watcher watch', body.unreadable);
+  if (!body.captured.length) return [];
+  if (body.truncated) return refusals.bad('the request body is a Watcher watch larger than the capture cap: Airlock cannot read where it reads and sends');
+  const o = parseObject(body.captured.toString('utf8'));
+  if (!o) return [];
+  const watch = (path.includes('_execute') && o.watch && typeof o.watch === 'object' ? o.watch : o) as Record<string, unknown>;
+  const u = new URL(url);
+  const out: NamedTarget[] = [];
+  // An http request spec: `url`, or `scheme`/`host`/`port`/`path` (+ `params`).
+  const spec = (r: unknown): string | undefined => {
+    const q = (r && typeof r === 'object' ? r : {}) as { url?: unknown; scheme?: unknown; host?: unknown; port?: unknown; path?: unknown };
+    const raw = typeof q.url === 'string' ? q.url
+      : typeof q.host === 'string' ? `${q.scheme === 'https' ? 'https' : 'http'}://${q.host}${typeof q.port === 'number' || typeof q.port === 'string' ? `:${q.port}` : ''}${typeof q.path === 'string' ? (q.path.startsWith('/') ? q.path : `/${q.path}`) : '/'}`
+        : undefined;
+    if (raw === undefined || raw.includes('{{') || !/^https?:\/\/[^/]/i.test(raw) || !URL.canParse(raw)) return undefined;
+    return new URL(raw).href;
+  };
+  const index = (name: unknown): string | undefined => (typeof name === 'string' && name && !name.includes('{{') ? name : undefined);
+  // Inputs: `input.search`, `input.http`, and each of `input.chain.inputs[]`.
+  const inputs: unknown[] = [];
+  const input = watch.input as Record<string, unknown> | undefined;
+  if (input && typeof input === 'object') {
+    inputs.push(input);
+    const chain = (input.chain as { inputs?: unknown } | undefined)?.inputs;
+    if (Array.isArray(chain)) for (const c of chain) if (c && typeof c === 'object') inputs.push(...Object.values(c as Record<string, unknown>));
+  }
+  for (const i of inputs) {
+    const x = i as { search?: { request?: { indices?: unknown } }; http?: { request?: unknown } };
+    if (x.search !== undefined) {
+      const indices = x.search?.request?.indices;
+      for (const n of (Array.isArray(indices) ? indices : [indices]).flatMap((v) => (typeof v === 'string' ? v.split(',') : [v]))) {
+        const name = index(typeof n === 'string' ? n.trim() : n);
+        if (!name) return refusals.bad('the watch searches an index Airlock cannot read');
+        out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(name)}/_search`, u).href, why: `its watch searches index ${name.slice(0, 100)}` });
+      }
+    }
+    if (x.http !== undefined) {
+      const at = spec(x.http?.request);
+      if (!at) return refusals.bad('the watch fetches a URL Airlock cannot read');
+      out.push({ method: 'GET', url: at, why: `its watch fetches ${at.slice(0, 160)}` });
+    }
+  }
+  const actions = watch.actions as Record<string, unknown> | undefined;
+  for (const a of Object.values(actions && typeof actions === 'object' ? actions : {})) {
+    const x = (a && typeof a === 'object' ? a : {}) as { webhook?: { method?: unknown }; index?: { index?: unknown } };
+    if (x.webhook !== undefined) {
+      const at = spec(x.webhook);
+      if (!at) return refusals.bad('the watch sends a webhook to a URL Airlock cannot read');
+      const how = typeof x.webhook?.method === 'string' ? x.webhook.method.toUpperCase() : 'GET';
+      out.push({ method: how, url: at, why: `its watch sends its payload to ${at.slice(0, 160)}` });
+    }
+    if (x.index !== undefined) {
+      const name = index(x.index?.index);
+      if (!name) return refusals.bad('the watch writes into an index Airlock cannot read');
+      out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(name)}/_bulk`, u).href, why: `its watch writes into index ${name.slice(0, 100)}` });
+    }
+    if (out.length > MAX_INDICES) return refusals.bad(`the watch reads and sends to more than ${MAX_INDICES} places`);
+  }
+  return out;
 }
 
 /** WS-Addressing's anonymous and none addresses: the answer goes back on the request's own connection, or nowhere. */

