@@ -35,6 +35,7 @@ import type { LastingChecks } from './lasting-request.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
+import { formTailWatch } from './form-tail.ts';
 import { secondTargets } from './second-targets.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
@@ -436,6 +437,9 @@ export class Pipeline {
     const outgoing: OutgoingRequest = x.upgrade
       ? { method: 'GET', url: new URL(described.request.url), headers: upstreamHeaders(headers), bodyTransforms: [] }
       : { method: (x.head.method ?? 'GET').toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };
+    // A form past the capture: a field that makes the server run calls is watched for as the rest leaves (proxy/form-tail.ts).
+    const tail = !x.upgrade && x.body.truncated ? formTailWatch(x.head.rawHeaders) : undefined;
+    if (tail) outgoing.bodyTransforms.push(tail);
     const ctx: RequestContext = x.upgrade
       ? { description: described, decision, outgoing, audit: {}, signal, refusalHeaders: {} }
       : { description: described, decision, outgoing, audit: {}, signal, refusalHeaders: {}, body: { bytes: x.body.captured, truncated: x.body.truncated } };
