@@ -97,6 +97,15 @@ class MultipartWatch extends Transform {
       let lf = -2;
       for (let at = text.indexOf(d); at >= 0; ) {
         const headStart = at + d.length;
+        // A close delimiter (`--b--`) has no head; a part after it is still looked at (some parsers read on).
+        if (text.startsWith('--', headStart)) {
+          at = text.indexOf(d, headStart + 2);
+          continue;
+        }
+        if (headStart + 2 > text.length) {
+          keepFrom = Math.min(keepFrom, at);
+          break;
+        }
         if (crlf !== -1 && crlf < headStart) crlf = text.indexOf('\r\n\r\n', headStart);
         if (lf !== -1 && lf < headStart) lf = text.indexOf('\n\n', headStart);
         const blank = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf : lf;
