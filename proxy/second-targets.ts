@@ -12,7 +12,10 @@
 // - an S3 multi-object delete (`POST /<bucket>?delete`) removes the keys its XML body lists; a
 //   GCS `copyTo`/`rewriteTo` writes the object named after it in the path;
 // - a batch body's `application/http` parts (describe/http-batch.ts) are requests the server runs
-//   one by one (OData `$batch`, Google's batch endpoints).
+//   one by one (OData `$batch`, Google's batch endpoints);
+// - a configuration has the server send elsewhere later, on its own (sentElsewhereOf: bucket
+//   notifications, push channels, webhook and callback URLs, snapshot repositories, Watcher
+//   watches, WS-Addressing replies): decided as the request it will make there.
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
 import type { RawRequest } from '../describe/describe.ts';
 import { bomOf, DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
