@@ -35,6 +35,7 @@ import type { LastingChecks } from './lasting-request.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
+import { formTailWatch } from './form-tail.ts';
 import { secondTargets } from './second-targets.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
@@ -78,6 +79,15 @@ export interface PipelineDeps {
  * agent's requests (a neighbour's GET p50 56–230 ms). Past it: 431 problem+json, recorded.
  */
 export const MAX_HEADER_FIELDS = 256;
+
+/** A second target's identity: the same request named twice is decided once. */
+function targetKey(r: RawRequest): string {
+  return `${r.method} ${r.url} ${r.body.length}:${r.body.toString('latin1')}`;
+}
+
+/** How deep second targets naming their own are read (a batch call that is itself a batch or a copy), and how many in all. */
+const MAX_TARGET_DEPTH = 3;
+const MAX_SECOND_TARGETS = 2000;
 
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
 const dropToUpstream = new Set(['expect', 'host']);
@@ -315,14 +325,34 @@ export class Pipeline {
     const rule = decision.rule ? { rule: decision.rule } : {};
     if ('refusal' in targets) return { ...targets.refusal, ...rule };
     let chosen = decision;
-    for (const target of targets) {
+    // A second target may name its own (a Salesforce composite call to sObject Collections, whose
+    // records name their types; a batch call carrying a copy source): read to MAX_TARGET_DEPTH
+    // levels, MAX_SECOND_TARGETS in all; one deeper, or past the count, is refused.
+    const queue = targets.map((target) => ({ target, depth: 1 }));
+    // (A target keeps the request's other headers, so it may name again what the request named: decided once.)
+    const seen = new Set(targets.map((t) => targetKey(t.request)));
+    for (let i = 0; i < queue.length; i++) {
+      const { target, depth } = queue[i]!;
       const judged = await this.describeCarried(x, target.request, undefined, false);
-      if (!judged) continue;
-      if (!('decision' in judged)) return { ...judged, ...rule };
-      const there = judged.decision;
-      if (severity[there.action] <= severity[chosen.action]) continue;
-      chosen = { ...there, reason: `${target.why}: ${there.reason}` };
-      if (chosen.action === 'deny') break;
+      if (judged && !('decision' in judged)) return { ...judged, ...rule };
+      const there = judged?.decision;
+      if (there && severity[there.action] > severity[chosen.action]) {
+        chosen = { ...there, reason: `${target.why}: ${there.reason}` };
+        if (chosen.action === 'deny') break;
+      }
+      const r = target.request;
+      const found = secondTargets(r.headers.flat(), r.url, { captured: r.body, truncated: r.bodyTruncated }, r.method);
+      if (found === undefined) continue;
+      if ('refusal' in found) return { ...found.refusal, detail: `${target.why}: ${found.refusal.detail}`, ...rule };
+      const inner = found.filter((t) => !seen.has(targetKey(t.request)));
+      if (!inner.length) continue;
+      if (depth >= MAX_TARGET_DEPTH || queue.length + inner.length > MAX_SECOND_TARGETS) {
+        return { ...refusals.bad(`${target.why} names further requests the server runs, past what Airlock reads (${MAX_TARGET_DEPTH} levels, ${MAX_SECOND_TARGETS} requests)`), ...rule };
+      }
+      for (const t of inner) {
+        seen.add(targetKey(t.request));
+        queue.push({ target: { ...t, why: `${target.why}, then ${t.why}` }, depth: depth + 1 });
+      }
     }
     if (chosen === decision) return undefined;
     x.decision = chosen;
@@ -407,6 +437,9 @@ export class Pipeline {
     const outgoing: OutgoingRequest = x.upgrade
       ? { method: 'GET', url: new URL(described.request.url), headers: upstreamHeaders(headers), bodyTransforms: [] }
       : { method: (x.head.method ?? 'GET').toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };
+    // A form past the capture: a field that makes the server run calls is watched for as the rest leaves (proxy/form-tail.ts).
+    const tail = !x.upgrade && x.body.truncated ? formTailWatch(x.head.rawHeaders) : undefined;
+    if (tail) outgoing.bodyTransforms.push(tail);
     const ctx: RequestContext = x.upgrade
       ? { description: described, decision, outgoing, audit: {}, signal, refusalHeaders: {} }
       : { description: described, decision, outgoing, audit: {}, signal, refusalHeaders: {}, body: { bytes: x.body.captured, truncated: x.body.truncated } };

