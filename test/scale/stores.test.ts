@@ -646,6 +646,30 @@ if (missing) {
     t.equal(seen, 400, 'B sees the bytes A sent (the debit reached Redis)');
     t.equal((await b.charge(bytes as never, { request: { egress_bytes: 500 } })).ok, false, "and B's next charge is refused");
 
+    // Sixteenth pass: every metered chunk was a Lua script in Redis of its own: one agent's tunnels
+    // of tiny WebSocket frames (each metered) ran one per frame, taking Redis's time and the event
+    // loop from every agent on every replica (a neighbour's GET p50 12 → 33 ms, max 0.4 s). The
+    // chunks metered while a debit is in flight go together in the next one; none is lost.
+    const admin0 = new Redis(redis.url);
+    t.teardown(() => admin0.disconnect());
+    const scripts = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await admin0.info('commandstats'))?.[1] ?? 0);
+    const frames = [{ key: 'frames', limit: 1e6, window: '100000h', unit: 'egress_bytes' }]; // no refill to speak of
+    const before = await scripts();
+    let metered = 0;
+    for (let burst = 0; burst < 40; burst++) {
+      for (let i = 0; i < 100; i++) if (a.chargeEgress(frames as never, 2).ok) metered += 2;
+      await new Promise((res) => setImmediate(res));
+    }
+    t.equal(metered, 8000, 'every tiny chunk is metered at once');
+    let left: number | undefined;
+    for (let i = 0; i < 100 && left !== 1e6 - 8000; i++) {
+      left = Math.round((await b.snapshot()).find((v) => v.key === 'frames')?.available ?? 0);
+      if (left !== 1e6 - 8000) await new Promise((res) => setTimeout(res, 20));
+    }
+    t.equal(left, 1e6 - 8000, 'Redis took every byte (B sees them all)');
+    const used = (await scripts()) - before;
+    t.ok(used < 400, `4,000 chunks took ${used} scripts in Redis (one each before)`);
+
     // Redis's answers arriving one at a time, a stream's chunks arriving between them (a Redis a
     // few milliseconds away): each answer reports the level after its own debit only, so the
     // debits sent after it must still count, or one replica alone sends several budgets.
