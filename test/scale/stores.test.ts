@@ -190,6 +190,47 @@ if (missing) {
       t.equal(most, 1, 'one creation at a time holds a connection (the burst waits on the replica, not in the pool)');
     });
 
+    await t.test('approvals: a creation refused past its bound while its insert runs leaves no pending approval nobody waits on', async (t) => {
+      // Sixteenth pass (left open by the fifteenth): the request got its 503 after 10 s, while the
+      // insert, waiting for the lock another replica held, went on and committed: a pending card
+      // the person could approve for nothing, counted against the agent's bound.
+      const within = PgApprovals.CREATE_WITHIN_MS;
+      PgApprovals.CREATE_WITHIN_MS = 300;
+      t.teardown(() => { PgApprovals.CREATE_WITHIN_MS = within; });
+      const q = await PgApprovals.open(a, { sweepMs: 0 });
+      t.teardown(() => q.close());
+      const other = await PgState.open(url, { ...quiet, max: 1 });
+      t.teardown(() => other.close());
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      // Another replica creating an approval holds the lock every creation takes, past the bound.
+      const holder = other.transaction(async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock(8675309002)');
+        locked();
+        await released;
+      });
+      await isLocked;
+      const create = q.create(description('late', '/late'), decision, 'late-1');
+      await t.rejects(create, { message: /took too long/ }, 'the request waiting for the lock is refused at the bound');
+      release();
+      await holder;
+      let rows = -1;
+      for (let i = 0; i < 50; i++) {
+        // The insert had its lock once the holder committed: give it time to have run.
+        await new Promise((r) => setTimeout(r, 20));
+        rows = Number((await a.query(`SELECT count(*) AS n FROM approvals WHERE agent = 'late'`)).rows[0]?.n);
+        if (i >= 10 && (q as unknown as { creating: { running: number } }).creating.running === 0) break;
+      }
+      t.equal(rows, 0, 'no approval of the refused request is left in the table');
+      t.equal(q.list({ status: 'pending' }).filter((x) => x.agent === 'late').length, 0, 'nor in the replica\'s view');
+      PgApprovals.CREATE_WITHIN_MS = within;
+      const ok = await q.create(description('late', '/late'), decision, 'late-2');
+      t.equal(ok.status, 'pending', 'the next creation of the agent works');
+      await a.query(`DELETE FROM approvals WHERE agent = 'late'`);
+    });
+
     await t.test('approvals: held on A, approved on B, released on A; used once', async (t) => {
       const qa = await PgApprovals.open(a, { sweepMs: 0 });
       const qb = await PgApprovals.open(b, { sweepMs: 0 });
