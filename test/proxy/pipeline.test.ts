@@ -248,3 +248,47 @@ t.test('a lasting request decided with a grant is decided again when the grant i
   const lapsed = setup([grant('g4', new Date(Date.now() - 1).toISOString())]);
   t.match(await ended(lapsed.watch.ended, 1500), { outcome: 'denied' }, 'its grant expired before the watch began: it ends');
 });
+
+t.test('large bodies are described one at a time in the process, agents taking turns; small ones go at once', async (t) => {
+  // Sixteenth pass: one agent's four slots of 1 MiB JSON bodies were described side by side on the
+  // main thread, and a neighbour's GET waited behind all of them at each of its steps (1–4 s).
+  const agents: Record<string, AgentInfo> = { h: { id: 'h', labels: {} }, n: { id: 'n', labels: {} } };
+  let inside = 0;
+  let most = 0;
+  const order: string[] = [];
+  const pipeline = new Pipeline({
+    engine: { decide: async () => ({ action: 'allow', reason: 'scripted', rule: 'r', policy_version: 'v1', decision_us: 1 }) as EngineDecision },
+    agents: { authenticate: async (name, token) => (token === 'good' ? agents[name] : undefined) },
+    audit: { append: () => undefined },
+    guard: { isOwn: () => false, resolveEndpoint: async (_host, port) => ({ address: '192.0.2.10', port }) },
+    enforcers: [{
+      name: 'slow-describe',
+      // The describe step's work, made to last: how many large ones are inside it at once.
+      describe: async (d) => {
+        const large = d.request.body.size >= 32 * 1024;
+        if (large) most = Math.max(most, ++inside);
+        await new Promise((r) => setTimeout(r, 15));
+        if (large) inside--;
+        order.push(`${d.agent.id}:${large ? 'large' : 'small'}`);
+      },
+    }],
+    placeholders: () => undefined,
+  });
+  const open = (who: string, body: Buffer, extra: Record<string, string> = {}): Promise<Refusal | undefined> => {
+    const headers: Record<string, string> = { host: 'api.example.test', 'proxy-authorization': basic(who, 'good'), ...(body.length ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}), ...extra };
+    const head: RequestHead = { method: body.length ? 'POST' : 'GET', url: 'http://api.example.test/items', httpVersion: '1.1', httpVersionMinor: 1, headers, rawHeaders: Object.entries(headers).flat() };
+    const x = new Exchange(head, undefined, false);
+    return pipeline.open(x, async () => ({ captured: body, truncated: false }));
+  };
+  const big = Buffer.from(JSON.stringify({ rows: Array.from({ length: 6000 }, (_, i) => ({ i })) }));
+  const heavy = Array.from({ length: 8 }, () => open('h', big));
+  // A compressed body is large whatever its size on the wire.
+  heavy.push(open('h', Buffer.from('x'.repeat(100)), { 'content-encoding': 'gzip' }));
+  await new Promise((r) => setTimeout(r, 5));
+  const small = open('n', Buffer.alloc(0));
+  t.equal(await small, undefined, "the neighbour's small request is decided");
+  const smallAt = order.indexOf('n:small');
+  await Promise.all(heavy);
+  t.equal(most, 1, 'one large description at a time (four side by side before)');
+  t.ok(smallAt >= 0 && smallAt <= 2, `the small request did not wait for the large ones (${order.join(' ')})`);
+});
