@@ -53,7 +53,7 @@ export interface PipelineDeps {
     identify?(name: string, token: string, opts?: { deferConfirm?: boolean }): Promise<Identified | undefined>;
   };
   /** `available` false: records cannot be written (disk full), so nothing is forwarded (503). */
-  audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined };
+  audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined; readonly behind?: boolean };
   guard: Pick<DestinationGuard, 'isOwn' | 'resolveEndpoint'>;
   /** Live list: read on every request, so enforcers added after start apply at once. */
   enforcers: Enforcer[];
@@ -565,7 +565,7 @@ export class Pipeline {
   append(record: AuditRecord): void {
     // Past its agent's rate a refusal is counted into a summary instead (proxy/audit-budget.ts).
     if (!this.refusalRate.admit(record)) return;
-    this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description));
+    this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description), this.deps.audit.behind === true);
     this.deps.audit.append(record);
   }
 

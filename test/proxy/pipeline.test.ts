@@ -24,6 +24,8 @@ interface Script {
   enforcers?: Array<{ name: string; refuse?: Refusal; handlesApproval?: boolean; redirect?: boolean }>;
   auditDown?: 'at-start' | 'during-enforce';
   auditBudget?: AuditBudget;
+  /** The audit log's disk is behind (records wait in memory). */
+  auditBehind?: boolean;
 }
 
 async function play(s: Script): Promise<{ trail: string[]; refusal: Refusal | undefined; x: Exchange; records: AuditRecord[] }> {
@@ -57,6 +59,7 @@ async function play(s: Script): Promise<{ trail: string[]; refusal: Refusal | un
     audit: {
       append: (r) => void records.push(r),
       get available() { return available; },
+      get behind() { return s.auditBehind === true; },
       unavailableReason: 'disk full',
     },
     guard: {
@@ -199,6 +202,19 @@ t.test('an agent past its share of the audit disk: large descriptions left out, 
   t.ok((await play({ head: large, auditBudget: budget })).records[0]!.description, 'a minute later the budget is back');
   const whole = (await play({ head: medium, auditBudget: budget })).records[0]!;
   t.ok(whole.description && whole.url === medium.url, 'within it, a 7 KB query is recorded whole');
+});
+
+t.test('the audit disk behind: large descriptions left out whatever the share, small records whole, every record written', async (t) => {
+  // Sixteenth pass: with a disk taking 1 MB/s, one agent's 2 MB records (within its share of
+  // 64 MiB a minute) filled the 32 MiB waiting in memory within seconds, and past it every agent's
+  // request was refused (503 audit-unavailable) for as long as the agent kept on.
+  const large = { url: `http://api.example.test/items?q=${'x'.repeat(20 * 1024)}` };
+  const behind = (await play({ head: large, auditBehind: true })).records[0]!;
+  t.notOk(behind.description, 'a large description is left out while the disk is behind');
+  t.match(behind, { agent: 'a1', outcome: 'forwarded', decision: { action: 'allow' }, description_omitted: { reason: /disk is behind/ } }, 'the record keeps who, where and the decision, and says why');
+  t.ok(JSON.stringify(behind).length < 4096, `the record is ${JSON.stringify(behind).length} bytes`);
+  t.ok((await play({ auditBehind: true })).records[0]!.description, 'a small description is recorded whole');
+  t.ok((await play({ head: large })).records[0]!.description, 'with the disk keeping up, the same request is recorded whole');
 });
 
 // Ninth pass: a lasting request (a WebSocket, an upload past the capture) that a grant let through
