@@ -51,6 +51,11 @@ const SEAM = 7;
 
 /** Bytes of a stream kept to read again when zlib refuses it (its output of that write is lost). */
 const KEEP_FED = 1024 * 1024;
+/** Inflated bytes one try of reading such a stream again may give (each try is synchronous). */
+const SALVAGE_MAX = 4 * 1024 * 1024;
+
+/** A stream zlib refused inflates past the bound when read again: a bomb. */
+class SalvageTooLarge extends Error {}
 
 /** What an inflater reads: zlib-wrapped or raw deflate, a gzip member (from base64 text), or brotli. */
 type Packing = 'zlib' | 'raw' | 'gzip' | 'brotli';
@@ -79,6 +84,13 @@ class Inflation {
     stream.on('end', finish);
   }
 
+  /** Stops inflating (the answer is refused): zlib would otherwise inflate the rest of a bomb's write on a pool thread. */
+  stop(): void {
+    this.ended = true;
+    this.stream.destroy();
+    this.waiting?.();
+  }
+
   /** Feeds bytes; resolves once zlib has handled them (their output was delivered before). */
   feed(bytes: Buffer): Promise<void> {
     if (this.ended || !bytes.length) return Promise.resolve();
@@ -99,15 +111,20 @@ class Inflation {
    * of it up to the bad byte. The longest prefix that inflates, found by halving; undefined when
    * the stream was too long to keep.
    */
-  salvage(): Buffer | undefined {
+  salvage(most: number): Buffer | undefined {
     if (!this.fed) return undefined;
     const all = Buffer.concat(this.fed);
+    // Each try is synchronous, on the main thread: bounded in output (a few hundred bytes of
+    // brotli that break off at the end inflated 1 GiB per try, ten tries: the event loop held
+    // 35 s for every agent, 2 GiB resident). Past the bound it is a bomb: SalvageTooLarge.
+    const opts = { maxOutputLength: Math.max(1, most) };
     const inflate = (n: number): Buffer | undefined => {
       try {
-        if (this.kind === 'brotli') return zlib.brotliDecompressSync(all.subarray(0, n), { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
-        if (this.kind === 'gzip') return zlib.gunzipSync(all.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-        return (this.kind === 'raw' ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-      } catch {
+        if (this.kind === 'brotli') return zlib.brotliDecompressSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+        if (this.kind === 'gzip') return zlib.gunzipSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        return (this.kind === 'raw' ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new SalvageTooLarge();
         return undefined;
       }
     };
@@ -519,7 +536,16 @@ export class PackedScan extends Transform {
   /** An inflater's end: its last text matched, and what zlib refused read again as a reader would. */
   private settle(i: Inflation): void {
     if (!i.failed) return this.check(i, Buffer.alloc(0), true);
-    const text = i.salvage();
+    if (this.failure) return;
+    let text: Buffer | undefined;
+    try {
+      // What is left of the answer's inflation budget, and at most SALVAGE_MAX per try.
+      text = i.salvage(Math.min(SALVAGE_MAX, MAX_INFLATED - this.inflated, Math.max(RATIO_AFTER, MAX_RATIO * this.received) - this.inflated));
+    } catch (err) {
+      if (!(err instanceof SalvageTooLarge)) throw err;
+      this.failure = new UnscrubbableEncodingError('a compressed stream inside the answer breaks off after expanding past what is read for secrets (a decompression bomb)');
+      return;
+    }
     // A guessed brotli start that breaks off after a MiB is no brotli stream (binary data that read as one for a while).
     if (!text && i.kind === 'brotli') return;
     if (!text) {
@@ -537,6 +563,7 @@ export class PackedScan extends Transform {
     this.inflated += text.length;
     if (this.inflated > MAX_INFLATED || (this.inflated > RATIO_AFTER && this.inflated > MAX_RATIO * this.received)) {
       this.failure = new UnscrubbableEncodingError('a compressed stream inside the answer expands past what is read for secrets (a decompression bomb or a very large archive)');
+      i.stop();
       return;
     }
     const all = i.rest + text.toString('latin1');
