@@ -759,3 +759,38 @@ t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chun
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
   t.pass('cut at every cut; controls byte for byte');
 });
+
+// Sixteenth pass: each burst was scrubbed a microtask after its read, so every stream with data in
+// one poll of the event loop was scrubbed before anything else ran: one agent's 100 downloads from
+// a host that got a secret made a neighbour's GET take ~1 s (p50; 6 ms without them). Past a few
+// milliseconds of scrubbing in one turn of the event loop, bursts wait their agent's turn.
+t.test("scrubbing takes turns: another agent's stream goes before one agent's backlog, and the event loop gets its turn", async (t) => {
+  const chunk = Buffer.from(`{"t":"${'x'.repeat(256 * 1024)}"}`);
+  const order: string[] = [];
+  const streams: ScrubStream[] = [];
+  for (let i = 0; i < 100; i++) {
+    const s = new ScrubStream(scrubber);
+    s.owner = 'hostile';
+    s.on('data', () => order.push('hostile'));
+    streams.push(s);
+  }
+  const mine = new ScrubStream(scrubber);
+  mine.owner = 'neighbour';
+  mine.on('data', () => order.push('neighbour'));
+  // Each write in a turn of its own, as reads of many sockets arrive; the neighbour's last.
+  for (const s of streams) {
+    s.write(chunk);
+    await Promise.resolve();
+  }
+  mine.write(Buffer.from('{"ok":true}'));
+  let beforeIo = -1;
+  setImmediate(() => { beforeIo = order.length; });
+  await new Promise<void>((resolve) => {
+    const check = (): void => { if (order.length >= 101) resolve(); else setImmediate(check); };
+    check();
+  });
+  const at = order.indexOf('neighbour');
+  t.ok(at < 50, `the neighbour's burst went in its turn (${at + 1} of 101)`);
+  t.ok(beforeIo >= 0 && beforeIo < 100, `the event loop had a turn before the backlog was done (${beforeIo} of 101 scrubbed then)`);
+  for (const s of [...streams, mine]) s.destroy();
+});
