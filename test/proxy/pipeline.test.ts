@@ -283,7 +283,7 @@ t.test('large bodies are described one at a time in the process, agents taking t
       describe: async (d) => {
         const large = d.request.body.size >= 32 * 1024;
         if (large) most = Math.max(most, ++inside);
-        await new Promise((r) => setTimeout(r, 15));
+        await new Promise((r) => setTimeout(r, 10));
         if (large) inside--;
         order.push(`${d.agent.id}:${large ? 'large' : 'small'}`);
       },
@@ -296,8 +296,8 @@ t.test('large bodies are described one at a time in the process, agents taking t
     const x = new Exchange(head, undefined, false);
     return pipeline.open(x, async () => ({ captured: body, truncated: false }));
   };
-  const big = Buffer.from(JSON.stringify({ rows: Array.from({ length: 6000 }, (_, i) => ({ i })) }));
-  const heavy = Array.from({ length: 8 }, () => open('h', big));
+  const big = Buffer.from(JSON.stringify({ rows: Array.from({ length: 3600 }, (_, i) => ({ i })) })); // ~40 KB
+  const heavy = Array.from({ length: 5 }, () => open('h', big));
   // A compressed body is large whatever its size on the wire.
   heavy.push(open('h', Buffer.from('x'.repeat(100)), { 'content-encoding': 'gzip' }));
   await new Promise((r) => setTimeout(r, 5));
