@@ -195,7 +195,7 @@ if (missing) {
       // insert, waiting for the lock another replica held, went on and committed: a pending card
       // the person could approve for nothing, counted against the agent's bound.
       const within = PgApprovals.CREATE_WITHIN_MS;
-      PgApprovals.CREATE_WITHIN_MS = 300;
+      PgApprovals.CREATE_WITHIN_MS = 150;
       t.teardown(() => { PgApprovals.CREATE_WITHIN_MS = within; });
       const q = await PgApprovals.open(a, { sweepMs: 0 });
       t.teardown(() => q.close());
@@ -216,13 +216,9 @@ if (missing) {
       await t.rejects(create, { message: /took too long/ }, 'the request waiting for the lock is refused at the bound');
       release();
       await holder;
-      let rows = -1;
-      for (let i = 0; i < 50; i++) {
-        // The insert had its lock once the holder committed: give it time to have run.
-        await new Promise((r) => setTimeout(r, 20));
-        rows = Number((await a.query(`SELECT count(*) AS n FROM approvals WHERE agent = 'late'`)).rows[0]?.n);
-        if (i >= 10 && (q as unknown as { creating: { running: number } }).creating.running === 0) break;
-      }
+      // The insert had its lock once the holder committed: wait for it to have run.
+      for (let i = 0; i < 200 && (q as unknown as { creating: { running: number } }).creating.running > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const rows = Number((await a.query(`SELECT count(*) AS n FROM approvals WHERE agent = 'late'`)).rows[0]?.n);
       t.equal(rows, 0, 'no approval of the refused request is left in the table');
       t.equal(q.list({ status: 'pending' }).filter((x) => x.agent === 'late').length, 0, 'nor in the replica\'s view');
       PgApprovals.CREATE_WITHIN_MS = within;
