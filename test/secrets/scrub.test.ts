@@ -794,3 +794,25 @@ t.test("scrubbing takes turns: another agent's stream goes before one agent's ba
   t.ok(beforeIo >= 0 && beforeIo < 100, `the event loop had a turn before the backlog was done (${beforeIo} of 101 scrubbed then)`);
   for (const s of [...streams, mine]) s.destroy();
 });
+
+// Sixteenth pass: a short array is walked twice (a list, and a tuple whose places are fields), so
+// arrays nested in arrays doubled the walk at each level: `[[[…0…]]]` 30 deep, 65 bytes (a
+// WebSocket message an echo service on a host that got a secret returns, an NDJSON or event-stream
+// line), held the event loop for minutes for every agent (26 deep: seconds). Visits are bounded.
+t.test('JsonPieces: arrays nested in arrays are read within a bound (a message, an NDJSON line, an event)', async (t) => {
+  const { JsonPieces } = await import('../../proxy/json-pieces.ts');
+  const nested = `${'['.repeat(26)}0${']'.repeat(26)}`;
+  for (const [how, read] of [
+    ['a WebSocket message', (p: InstanceType<typeof JsonPieces>) => p.document(nested)],
+    ['an NDJSON line', (p: InstanceType<typeof JsonPieces>) => p.take(`${nested}\n`, false)],
+    ['an event', (p: InstanceType<typeof JsonPieces>) => p.take(`data: ${nested}\n\n`, true)],
+  ] as const) {
+    const started = performance.now();
+    read(new JsonPieces(() => scrubber));
+    const ms = performance.now() - started;
+    t.ok(ms < 250, `${how} of ${nested.length} bytes read in ${Math.round(ms)} ms`);
+  }
+  // The tuple places still join: a secret a piece per message in a short array's second place.
+  const p = new JsonPieces(() => scrubber);
+  t.throws(() => { for (const piece of SECRET.match(/.{1,3}/g)!) p.document(JSON.stringify(['stdout', piece])); }, /a piece per document/, 'a secret a piece per tuple is still caught');
+});
