@@ -504,7 +504,7 @@ export class PackedScan extends Transform {
       this.startedAt.add(-1 - at);
       try {
         const scrubber = this.scrubber();
-        for (const text of binaryPackedTexts(Buffer.concat([decoded, run.end()]))) {
+        for (const text of binaryPackedTexts(Buffer.concat([decoded, run.end()]), { left: MAX_MESSAGE_INFLATED, broken: 0 })) {
           if (scrubber.scrubString(text) !== text) this.failure ??= new UnscrubbableEncodingError('a compressed stream inside the answer (written as base64) holds a secret');
         }
       } catch (err) {
@@ -639,21 +639,38 @@ function gzipHeaderEnd(b: Buffer, at: number): number | undefined {
   return b.length < i ? -1 : i;
 }
 
-/** Inflated output of one whole message at most (past it the rest is not read, and the message is refused). */
+/** Inflated output of one whole message at most, all its streams together (past it the message is refused). */
 const MAX_MESSAGE_INFLATED = 16 * 1024 * 1024;
+/**
+ * Streams of one message that zlib refuses, at most: each costs a synchronous inflate of up to the
+ * budget, then the halving's. One per start is never the case of real data (a magic there by chance
+ * fails within a few bytes, and costs as little); past this the message is refused.
+ */
+const MAX_BROKEN_STREAMS = 2;
+/** Inflated output of one try of the halving (a broken stream read again as a reader would). */
+const MESSAGE_SALVAGE_MAX = 1024 * 1024;
+
+/** What one message's reading may still spend (shared by its base64 blobs). */
+interface MessageBudget {
+  left: number;
+  broken: number;
+}
 
 /**
  * The texts compressed streams inside one whole message inflate to (a WebSocket message, a header
  * value): the same starts as PackedScan, written as bytes or as base64, read at once. `anywhere`:
  * base64 magics after any character too (proxy/packed-base64.ts base64Starts). A stream zlib refuses is read as far as a reader gets (the
- * longest prefix that inflates, within its first MiB). Throws UnscrubbableEncodingError when one
- * inflates past 16 MiB.
+ * longest prefix that inflates, within its first MiB). Throws UnscrubbableEncodingError when they
+ * inflate past 16 MiB together, or more than two of them break off (sixteenth pass: every start
+ * was inflated whole on the main thread, each up to 16 MiB, then halved: a 61 KB message of four
+ * broken gzip members of zeros held the event loop 4.4 s, 64 of them a minute).
  */
 export function packedTexts(buf: Buffer, anywhere = false): string[] {
-  return [...binaryPackedTexts(buf), ...base64Blobs(buf, anywhere).flatMap(binaryPackedTexts)];
+  const budget: MessageBudget = { left: MAX_MESSAGE_INFLATED, broken: 0 };
+  return [...binaryPackedTexts(buf, budget), ...base64Blobs(buf, anywhere).flatMap((b) => binaryPackedTexts(b, budget))];
 }
 
-function binaryPackedTexts(buf: Buffer): string[] {
+function binaryPackedTexts(buf: Buffer, budget: MessageBudget): string[] {
   if (!MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
   const starts: Array<{ at: number; raw: boolean }> = [];
   if (isZlib(buf)) starts.push({ at: 0, raw: false });
@@ -670,20 +687,24 @@ function binaryPackedTexts(buf: Buffer): string[] {
     }
   }
   const out: string[] = [];
+  const tooLarge = (): UnscrubbableEncodingError => new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
   for (const { at, raw } of starts.slice(0, 64)) {
-    const inflate = (n: number): Buffer | undefined => {
+    const inflate = (n: number, most: number): Buffer | undefined => {
       try {
-        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(buf.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: MAX_MESSAGE_INFLATED });
+        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(buf.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, most) });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
         return undefined;
       }
     };
-    let text = inflate(buf.length - at);
+    let text = inflate(buf.length - at, budget.left);
     if (!text) {
+      if (++budget.broken > MAX_BROKEN_STREAMS) throw new UnscrubbableEncodingError(`more than ${MAX_BROKEN_STREAMS} compressed streams inside the message break off, which cannot all be read for secrets`);
       // Refused somewhere: the longest prefix that inflates (what a reader feeding it piece by piece gets).
-      text = longestInflatingPrefix(inflate, Math.min(buf.length - at, KEEP_FED));
+      text = longestInflatingPrefix((n) => inflate(n, Math.min(budget.left, MESSAGE_SALVAGE_MAX)), Math.min(buf.length - at, KEEP_FED));
     }
+    budget.left -= text.length;
+    if (budget.left < 0) throw tooLarge();
     if (text.length) out.push(text.toString('latin1'));
   }
   return out;

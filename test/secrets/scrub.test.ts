@@ -816,3 +816,21 @@ t.test('JsonPieces: arrays nested in arrays are read within a bound (a message, 
   const p = new JsonPieces(() => scrubber);
   t.throws(() => { for (const piece of SECRET.match(/.{1,3}/g)!) p.document(JSON.stringify(['stdout', piece])); }, /a piece per document/, 'a secret a piece per tuple is still caught');
 });
+
+// Sixteenth pass: every compressed start inside one whole message (a WebSocket message from a host
+// that got a secret, a header value) was inflated on the main thread up to 16 MiB each, and each
+// that broke off was halved, up to 16 MiB a try: a 61 KB message of four broken gzip members of
+// zeros held the event loop 4.4 s (64 members: a minute). The message's streams share one budget now.
+t.test('packedTexts: the compressed streams of one message are read within one budget', async (t) => {
+  const { packedTexts } = await import('../../proxy/packed-scan.ts');
+  const zlibMod = await import('node:zlib');
+  const zeros = zlibMod.deflateRawSync(Buffer.alloc(15 * 1024 * 1024), { level: 9, finishFlush: zlibMod.constants.Z_SYNC_FLUSH });
+  const broken = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]), zeros, Buffer.from([0xff, 0xff, 0xff])]);
+  const started = performance.now();
+  t.throws(() => packedTexts(Buffer.concat([broken, broken, broken, broken])), { message: /expands past|break off/ }, 'the message is refused');
+  const ms = performance.now() - started;
+  t.ok(ms < 800, `within ${Math.round(ms)} ms (1–4.4 s before)`);
+  // An ordinary compressed blob in a message is still read.
+  const blob = zlibMod.gzipSync(Buffer.from(`{"log":"${SECRET}"}`));
+  t.ok(packedTexts(Buffer.concat([Buffer.from('frame:'), blob])).some((x) => x.includes(SECRET)), 'a gzip member inside a message is read');
+});
