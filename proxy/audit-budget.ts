@@ -57,16 +57,22 @@ export class AuditBudget {
     };
   }
 
-  /** The record as its agent's share allows: a large description and a long URL past the budget are left out or cut. */
-  bound(record: { agent?: string; url?: string; description?: unknown; description_omitted?: OmittedDescription }, text: string | undefined): void {
+  /**
+   * The record as its agent's share allows: a large description and a long URL past the budget are
+   * left out or cut. While the log is `behind` (a slow disk) they are, whatever the share: one
+   * agent's 2 MB records at its share's pace filled the backlog of a disk taking 1 MB/s within
+   * seconds, and past it every agent's request is refused (503 audit-unavailable).
+   */
+  bound(record: { agent?: string; url?: string; description?: unknown; description_omitted?: OmittedDescription }, text: string | undefined, behind = false): void {
     if (!record.agent) return;
     const url = record.url ?? '';
     if (!text && url.length <= AUDIT_URL_KEPT) return;
-    if (this.admit(record.agent, (text?.length ?? 0) + url.length)) return;
+    const bytes = (text?.length ?? 0) + url.length;
+    if (behind ? bytes <= AUDIT_SMALL_DESCRIPTION : this.admit(record.agent, bytes)) return;
     const cut = url.length > AUDIT_URL_KEPT ? url.length : undefined;
     if (cut !== undefined) record.url = `${url.slice(0, AUDIT_URL_KEPT)}…`;
     if (text) delete record.description;
-    record.description_omitted = this.omitted(text?.length ?? 0, cut);
+    record.description_omitted = behind ? { ...this.omitted(text?.length ?? 0, cut), reason: `the audit log's disk is behind (records wait in memory to be written); large descriptions are left out until it catches up: the record keeps who, where and the decision${cut !== undefined ? ` (its URL cut to ${AUDIT_URL_KEPT} of ${cut} characters)` : ''}` } : this.omitted(text?.length ?? 0, cut);
   }
 }
 

@@ -864,7 +864,9 @@ export class CredentialEnforcer implements Enforcer {
     if (coded) return coded;
     // A tail held back that is 10+ characters of a value's start trips the wire (proxy/secret-probe.ts).
     const probe = this.guard.probe.stream(ctx, 'an upload', (rules) => [...new Set(rules.filter((r) => r.label?.startsWith('v:')).map((r) => r.label!.slice(2)))].sort());
-    ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber, replace.size > 0, probe));
+    const guard = new BodyGuardStream(scrubber, replace.size > 0, probe);
+    guard.owner = ctx.description.agent.id;
+    ctx.outgoing.bodyTransforms.push(guard);
     return undefined;
   }
 
@@ -977,6 +979,7 @@ export class CredentialEnforcer implements Enforcer {
       const names = (rules: Array<{ replace: string }>): string[] => [...new Set(rules.map((r) => this.secretOf(r.replace)).filter((n): n is string => n !== undefined))].sort();
       const scrub = scrubResponse(live, head, {
         method: ctx.outgoing.method,
+        owner: ctx.description.agent.id,
         onLimit: (why) => { ctx.audit.response_cut = why; },
         // Held text that long is a probe or a read-back: the token goes (proxy/secret-probe.ts).
         probe: this.guard.probe.stream(ctx, 'an answer streamed to the agent', names),

@@ -21,6 +21,13 @@ const MAX_LINE = 64 * 1024;
 const MAX_HELD = 1024 * 1024;
 /** String values read per line at most (a line is one small document in the streams this is for). */
 const MAX_VALUES = 256;
+/**
+ * Values of any kind visited per line at most. A short array is walked twice (as a list and as a
+ * tuple), so arrays nested in arrays doubled the walk at each level: `[[[…0…]]]` 30 deep (65 bytes,
+ * a WebSocket message an echo service returns, an NDJSON line) was billions of steps, the event
+ * loop held for minutes for every agent.
+ */
+const MAX_VISITS = 16 * MAX_VALUES;
 
 interface Field {
   /** What the joined field ends with that may still become a secret (latin1, UTF-8 bytes). */
@@ -112,8 +119,9 @@ export class JsonPieces {
       return;
     }
     let budget = MAX_VALUES;
+    let visits = MAX_VISITS;
     const walk = (v: unknown, path: string, depth: number): void => {
-      if (budget <= 0 || depth > 32) return;
+      if (budget <= 0 || visits-- <= 0 || depth > 32) return;
       if (typeof v === 'string') {
         budget--;
         this.piece(path, v);

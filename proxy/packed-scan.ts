@@ -51,6 +51,11 @@ const SEAM = 7;
 
 /** Bytes of a stream kept to read again when zlib refuses it (its output of that write is lost). */
 const KEEP_FED = 1024 * 1024;
+/** Inflated bytes one try of reading such a stream again may give (each try is synchronous). */
+const SALVAGE_MAX = 4 * 1024 * 1024;
+
+/** A stream zlib refused inflates past the bound when read again: a bomb. */
+class SalvageTooLarge extends Error {}
 
 /** What an inflater reads: zlib-wrapped or raw deflate, a gzip member (from base64 text), or brotli. */
 type Packing = 'zlib' | 'raw' | 'gzip' | 'brotli';
@@ -79,6 +84,13 @@ class Inflation {
     stream.on('end', finish);
   }
 
+  /** Stops inflating (the answer is refused): zlib would otherwise inflate the rest of a bomb's write on a pool thread. */
+  stop(): void {
+    this.ended = true;
+    this.stream.destroy();
+    this.waiting?.();
+  }
+
   /** Feeds bytes; resolves once zlib has handled them (their output was delivered before). */
   feed(bytes: Buffer): Promise<void> {
     if (this.ended || !bytes.length) return Promise.resolve();
@@ -99,15 +111,20 @@ class Inflation {
    * of it up to the bad byte. The longest prefix that inflates, found by halving; undefined when
    * the stream was too long to keep.
    */
-  salvage(): Buffer | undefined {
+  salvage(most: number): Buffer | undefined {
     if (!this.fed) return undefined;
     const all = Buffer.concat(this.fed);
+    // Each try is synchronous, on the main thread: bounded in output (a few hundred bytes of
+    // brotli that break off at the end inflated 1 GiB per try, ten tries: the event loop held
+    // 35 s for every agent, 2 GiB resident). Past the bound it is a bomb: SalvageTooLarge.
+    const opts = { maxOutputLength: Math.max(1, most) };
     const inflate = (n: number): Buffer | undefined => {
       try {
-        if (this.kind === 'brotli') return zlib.brotliDecompressSync(all.subarray(0, n), { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
-        if (this.kind === 'gzip') return zlib.gunzipSync(all.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-        return (this.kind === 'raw' ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-      } catch {
+        if (this.kind === 'brotli') return zlib.brotliDecompressSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+        if (this.kind === 'gzip') return zlib.gunzipSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        return (this.kind === 'raw' ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new SalvageTooLarge();
         return undefined;
       }
     };
@@ -487,7 +504,7 @@ export class PackedScan extends Transform {
       this.startedAt.add(-1 - at);
       try {
         const scrubber = this.scrubber();
-        for (const text of binaryPackedTexts(Buffer.concat([decoded, run.end()]))) {
+        for (const text of binaryPackedTexts(Buffer.concat([decoded, run.end()]), { left: MAX_MESSAGE_INFLATED, broken: 0 })) {
           if (scrubber.scrubString(text) !== text) this.failure ??= new UnscrubbableEncodingError('a compressed stream inside the answer (written as base64) holds a secret');
         }
       } catch (err) {
@@ -519,7 +536,16 @@ export class PackedScan extends Transform {
   /** An inflater's end: its last text matched, and what zlib refused read again as a reader would. */
   private settle(i: Inflation): void {
     if (!i.failed) return this.check(i, Buffer.alloc(0), true);
-    const text = i.salvage();
+    if (this.failure) return;
+    let text: Buffer | undefined;
+    try {
+      // What is left of the answer's inflation budget, and at most SALVAGE_MAX per try.
+      text = i.salvage(Math.min(SALVAGE_MAX, MAX_INFLATED - this.inflated, Math.max(RATIO_AFTER, MAX_RATIO * this.received) - this.inflated));
+    } catch (err) {
+      if (!(err instanceof SalvageTooLarge)) throw err;
+      this.failure = new UnscrubbableEncodingError('a compressed stream inside the answer breaks off after expanding past what is read for secrets (a decompression bomb)');
+      return;
+    }
     // A guessed brotli start that breaks off after a MiB is no brotli stream (binary data that read as one for a while).
     if (!text && i.kind === 'brotli') return;
     if (!text) {
@@ -537,6 +563,7 @@ export class PackedScan extends Transform {
     this.inflated += text.length;
     if (this.inflated > MAX_INFLATED || (this.inflated > RATIO_AFTER && this.inflated > MAX_RATIO * this.received)) {
       this.failure = new UnscrubbableEncodingError('a compressed stream inside the answer expands past what is read for secrets (a decompression bomb or a very large archive)');
+      i.stop();
       return;
     }
     const all = i.rest + text.toString('latin1');
@@ -612,21 +639,38 @@ function gzipHeaderEnd(b: Buffer, at: number): number | undefined {
   return b.length < i ? -1 : i;
 }
 
-/** Inflated output of one whole message at most (past it the rest is not read, and the message is refused). */
+/** Inflated output of one whole message at most, all its streams together (past it the message is refused). */
 const MAX_MESSAGE_INFLATED = 16 * 1024 * 1024;
+/**
+ * Streams of one message that zlib refuses, at most: each costs a synchronous inflate of up to the
+ * budget, then the halving's. One per start is never the case of real data (a magic there by chance
+ * fails within a few bytes, and costs as little); past this the message is refused.
+ */
+const MAX_BROKEN_STREAMS = 2;
+/** Inflated output of one try of the halving (a broken stream read again as a reader would). */
+const MESSAGE_SALVAGE_MAX = 1024 * 1024;
+
+/** What one message's reading may still spend (shared by its base64 blobs). */
+interface MessageBudget {
+  left: number;
+  broken: number;
+}
 
 /**
  * The texts compressed streams inside one whole message inflate to (a WebSocket message, a header
  * value): the same starts as PackedScan, written as bytes or as base64, read at once. `anywhere`:
  * base64 magics after any character too (proxy/packed-base64.ts base64Starts). A stream zlib refuses is read as far as a reader gets (the
- * longest prefix that inflates, within its first MiB). Throws UnscrubbableEncodingError when one
- * inflates past 16 MiB.
+ * longest prefix that inflates, within its first MiB). Throws UnscrubbableEncodingError when they
+ * inflate past 16 MiB together, or more than two of them break off (sixteenth pass: every start
+ * was inflated whole on the main thread, each up to 16 MiB, then halved: a 61 KB message of four
+ * broken gzip members of zeros held the event loop 4.4 s, 64 of them a minute).
  */
 export function packedTexts(buf: Buffer, anywhere = false): string[] {
-  return [...binaryPackedTexts(buf), ...base64Blobs(buf, anywhere).flatMap(binaryPackedTexts)];
+  const budget: MessageBudget = { left: MAX_MESSAGE_INFLATED, broken: 0 };
+  return [...binaryPackedTexts(buf, budget), ...base64Blobs(buf, anywhere).flatMap((b) => binaryPackedTexts(b, budget))];
 }
 
-function binaryPackedTexts(buf: Buffer): string[] {
+function binaryPackedTexts(buf: Buffer, budget: MessageBudget): string[] {
   if (!MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
   const starts: Array<{ at: number; raw: boolean }> = [];
   if (isZlib(buf)) starts.push({ at: 0, raw: false });
@@ -643,20 +687,24 @@ function binaryPackedTexts(buf: Buffer): string[] {
     }
   }
   const out: string[] = [];
+  const tooLarge = (): UnscrubbableEncodingError => new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
   for (const { at, raw } of starts.slice(0, 64)) {
-    const inflate = (n: number): Buffer | undefined => {
+    const inflate = (n: number, most: number): Buffer | undefined => {
       try {
-        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(buf.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: MAX_MESSAGE_INFLATED });
+        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(buf.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, most) });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
         return undefined;
       }
     };
-    let text = inflate(buf.length - at);
+    let text = inflate(buf.length - at, budget.left);
     if (!text) {
+      if (++budget.broken > MAX_BROKEN_STREAMS) throw new UnscrubbableEncodingError(`more than ${MAX_BROKEN_STREAMS} compressed streams inside the message break off, which cannot all be read for secrets`);
       // Refused somewhere: the longest prefix that inflates (what a reader feeding it piece by piece gets).
-      text = longestInflatingPrefix(inflate, Math.min(buf.length - at, KEEP_FED));
+      text = longestInflatingPrefix((n) => inflate(n, Math.min(budget.left, MESSAGE_SALVAGE_MAX)), Math.min(buf.length - at, KEEP_FED));
     }
+    budget.left -= text.length;
+    if (budget.left < 0) throw tooLarge();
     if (text.length) out.push(text.toString('latin1'));
   }
   return out;

@@ -20,6 +20,7 @@ import type { EngineDecision } from '../engine/decision.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
 import { unmappedHost, unmapUrlHost } from '../lib/ip-literal.ts';
 import { trimTrailing } from '../lib/text.ts';
+import { TurnGate } from '../lib/turn-gate.ts';
 import { parseProxyAuthorization, tokenRefusedHere } from '../state/agents.ts';
 import { credentialSlot } from '../engine/grants.ts';
 import { retryExceedsApproval } from '../state/approvals.ts';
@@ -53,7 +54,7 @@ export interface PipelineDeps {
     identify?(name: string, token: string, opts?: { deferConfirm?: boolean }): Promise<Identified | undefined>;
   };
   /** `available` false: records cannot be written (disk full), so nothing is forwarded (503). */
-  audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined };
+  audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined; readonly behind?: boolean };
   guard: Pick<DestinationGuard, 'isOwn' | 'resolveEndpoint'>;
   /** Live list: read on every request, so enforcers added after start apply at once. */
   enforcers: Enforcer[];
@@ -88,6 +89,22 @@ function targetKey(r: RawRequest): string {
 /** How deep second targets naming their own are read (a batch call that is itself a batch or a copy), and how many in all. */
 const MAX_TARGET_DEPTH = 3;
 const MAX_SECOND_TARGETS = 2000;
+/**
+ * A body at least this large (or any compressed one: 12 KB of gzip inflate to 8 MiB) is described
+ * in the process's one heavy turn (Pipeline.heavy); smaller ones take microseconds and go at once.
+ */
+export const HEAVY_BODY_BYTES = 32 * 1024;
+/** The longest wait for that turn: past it the request is refused (429 agent-busy). */
+const HEAVY_WAIT_MS = 60_000;
+
+function heavyRequest(x: Exchange): boolean {
+  const body = x.body.captured;
+  if (body.length >= HEAVY_BODY_BYTES) return true;
+  const coding = x.head.headers['content-encoding'];
+  return body.length > 0 && coding !== undefined && coding.trim().toLowerCase() !== 'identity' && coding.trim() !== '';
+}
+
+const heavyLate = (): Error => new AgentBusyError(`other agents' large requests kept this one from being described for ${HEAVY_WAIT_MS / 1000} s`);
 
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
 const dropToUpstream = new Set(['expect', 'host']);
@@ -102,6 +119,14 @@ export const BARE_HEADERS: ReadonlyArray<readonly [string, string]> = [['user-ag
 export class Pipeline {
   /** Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts). */
   private readonly gate = new AgentGate();
+  /**
+   * The describe and decide steps of a large body, one at a time in the process, agents taking
+   * turns. They are main-thread work (parsing, a description of ten times the body's size, its
+   * JSON): run side by side they finish no sooner, the heap holds all of them at once, and every
+   * other agent's request waits behind all of them at each of its own steps. One agent's four
+   * slots of 1 MiB JSON bodies made a neighbour's GET take 1–4 s (with one at a time: 20–300 ms).
+   */
+  private readonly heavy = new TurnGate(1, 1);
   private readonly auditBudget: AuditBudget;
   private readonly refusalRate: RefusalRate;
 
@@ -129,7 +154,11 @@ export class Pipeline {
     try {
       return await this.gate.run(x.agent!.id, async () => {
         if (readBody) x.body = await readBody();
-        return (await this.describe(x)) ?? this.decide(x);
+        // The main-thread part (the description and its JSON) in the heavy turn when large; the
+        // policy's evaluation (on its own thread) after it, so the next one's describe overlaps it.
+        const step = async (): Promise<Refusal | undefined> => (await this.describe(x)) ?? this.serialize(x);
+        const refused = heavyRequest(x) ? await this.heavy.run(x.agent!.id, step, HEAVY_WAIT_MS, heavyLate) : await step();
+        return refused ?? this.decide(x);
       });
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.closing(refusals.busy(err.message));
@@ -273,6 +302,16 @@ export class Pipeline {
     return undefined;
   }
 
+  /** The description as JSON, once: the policy evaluates this text and the audit record carries it. */
+  private serialize(x: Exchange): undefined {
+    try {
+      evaluatedAs.set(x.described!, JSON.stringify(x.described));
+    } catch {
+      /* the engine says why it cannot evaluate it */
+    }
+    return undefined;
+  }
+
   // ─── decide ──────────────────────────────────────────────────────────────────────────────────
 
   /** The decision, noted in the audit record; a deny or a path that means two things stops here. */
@@ -280,14 +319,7 @@ export class Pipeline {
     const described = x.described!;
     const record = x.record;
     record.host = described.request.host;
-    // Serialized once: the policy evaluates this text and the audit record carries it.
-    let inputJson: string | undefined;
-    try {
-      inputJson = JSON.stringify(described);
-      evaluatedAs.set(described, inputJson);
-    } catch {
-      /* the engine says why it cannot evaluate it */
-    }
+    const inputJson = evaluatedAs.get(described);
     const decision = await this.deps.engine.decide(described, inputJson === undefined ? {} : { inputJson });
     x.decision = decision;
     record.description = described;
@@ -370,7 +402,9 @@ export class Pipeline {
     // to AGENT_OPEN of them, each with a statement being decided) otherwise ran that many describe
     // steps at once and starved every other agent.
     try {
-      return await this.gate.run(x.agent!.id, () => this.describeCarried(x, raw, sqlDialect, onlySql));
+      const step = (): ReturnType<Pipeline['describeCarried']> => this.describeCarried(x, raw, sqlDialect, onlySql);
+      // A large statement takes the heavy turn too (see `heavy`).
+      return await this.gate.run(x.agent!.id, () => (raw.body.length >= HEAVY_BODY_BYTES ? this.heavy.run(x.agent!.id, step, HEAVY_WAIT_MS, heavyLate) : step()));
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.busy(err.message);
       throw err;
@@ -563,7 +597,7 @@ export class Pipeline {
   append(record: AuditRecord): void {
     // Past its agent's rate a refusal is counted into a summary instead (proxy/audit-budget.ts).
     if (!this.refusalRate.admit(record)) return;
-    this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description));
+    this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description), this.deps.audit.behind === true);
     this.deps.audit.append(record);
   }
 

@@ -22,6 +22,7 @@ import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 
 export type { HoldProbe };
 import { appendAll } from '../lib/arrays.ts';
+import { inTurn } from './scrub-turns.ts';
 
 export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type ScrubSecret } from './scrubber.ts';
 export { UnscrubbableEncodingError } from './scrubbable.ts';
@@ -354,7 +355,7 @@ export function scrubText(scrubber: Scrubber, text: string): string {
 export class ScrubStream extends Transform {
   private readonly chunks: ChunkScrubber;
   /**
-   * The chunks of one burst, scrubbed together once it is over (a microtask later): Node's HTTP
+   * The chunks of one burst, scrubbed together in the agent's next turn (proxy/scrub-turns.ts): Node's HTTP
    * parser hands over every chunk of a socket read at once, and an upstream answering in 1-byte
    * chunks made each byte a scrub of its own (~5 µs a byte: 300 KB held the event loop 100 ms a
    * read and cost 1.5 s of CPU). At most one read's worth waits.
@@ -377,10 +378,13 @@ export class ScrubStream extends Transform {
     this.chunks.expired = (err) => this.destroy(this.streamError(err));
   }
 
+  /** Whose turn this stream's bursts are scrubbed in (proxy/scrub-turns.ts): its agent. */
+  owner = '';
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     if (!this.burst) {
       this.burst = [];
-      queueMicrotask(() => {
+      inTurn(this.owner, () => {
         const err = this.scrubBurst();
         if (err) this.destroy(this.streamError(err));
       });
@@ -561,11 +565,19 @@ class DecodeScrubStream extends Transform {
         this.destroy(new DecompressionLimitError(over));
         return;
       }
-      const err = pushScrubbed(this, () => this.chunks.feed(d));
-      if (err) this.destroy(err);
-      else if (this.readableLength >= this.readableHighWaterMark) this.last.pause();
+      // Scrubbed in the agent's turn (proxy/scrub-turns.ts); the decoder waits meanwhile.
+      this.last.pause();
+      inTurn(this.owner, () => {
+        if (this.destroyed) return;
+        const err = pushScrubbed(this, () => this.chunks.feed(d));
+        if (err) this.destroy(err);
+        else if (this.readableLength < this.readableHighWaterMark) this.last.resume();
+      });
     });
   }
+
+  /** Whose turn this stream's chunks are scrubbed in: its agent. */
+  owner = '';
 
   private overLimit(): string | undefined {
     const l = this.limits;
@@ -587,7 +599,8 @@ class DecodeScrubStream extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    whenEnded(this.last, () => cb(pushScrubbed(this, () => this.chunks.end())));
+    // After the chunks still waiting for their turn (one queue per agent, in order).
+    whenEnded(this.last, () => inTurn(this.owner, () => cb(pushScrubbed(this, () => this.chunks.end()))));
     this.first.end();
   }
 
@@ -655,7 +668,7 @@ const derivedFromBody = /^(?:etag|content-md5|digest|content-digest|repr-digest|
  */
 export function scrubResponse(
   source: ScrubberSource, head: { statusCode: number; statusMessage?: string; headers: Array<[string, string]> },
-  opts: { method?: string; limits?: InflateLimits; onLimit?: (why: string) => void; probe?: HoldProbe } = {},
+  opts: { method?: string; limits?: InflateLimits; onLimit?: (why: string) => void; probe?: HoldProbe; owner?: string } = {},
 ): ScrubbedResponse {
   const scrubber = typeof source === 'function' ? source() : source;
   if (scrubber.empty && typeof source !== 'function') return { transform: undefined };
@@ -703,5 +716,7 @@ export function scrubResponse(
   const events = types.includes('text/event-stream');
   // Documents a line each (NDJSON, JSON Lines, JSON text sequences): their fields are joined as a reader joins them.
   const lines = types.some((t) => JSON_LINES.has(t));
-  return { transform: decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit, events, lines, opts.probe) : new ScrubStream(source, sniff, events, lines, opts.probe) };
+  const transform = decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit, events, lines, opts.probe) : new ScrubStream(source, sniff, events, lines, opts.probe);
+  if (opts.owner !== undefined) transform.owner = opts.owner;
+  return { transform };
 }

@@ -292,6 +292,15 @@ export class AuditLog {
     return this.failure === undefined && !this.backlogged;
   }
 
+  /**
+   * The disk is behind: an eighth of the bound waits in memory (a healthy disk takes that in
+   * milliseconds). Large descriptions are then left out of records (proxy/audit-budget.ts), so one
+   * agent's large records cannot fill the backlog past which every agent is refused.
+   */
+  get behind(): boolean {
+    return this.queuedBytes > this.opts.maxPendingBytes / 8;
+  }
+
   /** More is waiting in memory than the bound: the disk is not taking records as fast as they come. */
   private get backlogged(): boolean {
     return this.queuedBytes > this.opts.maxPendingBytes;

@@ -68,6 +68,8 @@ export interface AuditTrail {
   append(record: AuditRecord): void;
   readonly available: boolean;
   readonly unavailableReason: string | undefined;
+  /** Records wait in memory for a slow disk: large descriptions are left out meanwhile (the embedded log). */
+  readonly behind?: boolean;
   /** Each record as it is appended in this process (the log line, the studio's live view). */
   onRecord(fn: (record: AuditRecord) => void): () => void;
   /** Replaces every real secret value in a serialized record; set by the proxy's secrets. */

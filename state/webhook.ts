@@ -2,6 +2,12 @@
 // approval never waits on the webhook. Failed deliveries (network errors, 408/429/5xx) are retried
 // with exponential backoff and jitter; the queue is bounded so a dead endpoint cannot grow memory.
 // Payloads carry a summary only (no headers, no body, no query string): nothing secret.
+//
+// Events wait per agent and are sent agents taking turns (sixteenth pass): one queue for all, first
+// come first served, put one agent's burst of 50 held requests ahead of a neighbour's, and with an
+// endpoint taking seconds (a chat relay under load, timeouts retried) the person heard of the
+// neighbour's request a minute later, its hold over. Past the bound the agent with the most
+// waiting loses its oldest, never another agent's only one.
 
 export interface WebhookOptions {
   url: string;
@@ -42,8 +48,16 @@ export function displayUrl(url: string): string {
   }
 }
 
+interface Queued {
+  body: string;
+  attempt: number;
+  key: string;
+}
+
 export class WebhookNotifier {
-  private readonly queue: Array<{ body: string; attempt: number }> = [];
+  /** Waiting events per key (the agent); the Map's order is the turn order (a served key moves to the back). */
+  private readonly queues = new Map<string, Queued[]>();
+  private queued = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private inflight = 0;
   private closed = false;
@@ -55,21 +69,46 @@ export class WebhookNotifier {
     checkWebhookUrl(opts.url);
   }
 
-  /** Queues one event for delivery; returns immediately. */
-  notify(payload: unknown): void {
+  /** Queues one event for delivery (`key`: whose turn it waits in, the agent); returns immediately. */
+  notify(payload: unknown, key = keyOf(payload)): void {
     if (this.closed) return;
     const max = this.opts.maxQueue ?? 100;
-    if (this.queue.length >= max) {
-      this.queue.shift();
+    if (this.queued >= max) {
+      // The oldest event of the agent with the most waiting goes.
+      let longest: Queued[] | undefined;
+      for (const q of this.queues.values()) if (!longest || q.length > longest.length) longest = q;
+      longest?.shift();
+      this.queued--;
       this.stats.dropped++;
     }
-    this.queue.push({ body: JSON.stringify(payload), attempt: 0 });
+    this.enqueue({ body: JSON.stringify(payload), attempt: 0, key });
     this.pump();
   }
 
+  private enqueue(item: Queued): void {
+    const q = this.queues.get(item.key);
+    if (q) q.push(item);
+    else this.queues.set(item.key, [item]);
+    this.queued++;
+  }
+
+  /** The next event in turn: the first key's oldest; that key goes to the back of the turn order. */
+  private take(): Queued | undefined {
+    for (const [key, q] of this.queues) {
+      this.queues.delete(key);
+      const item = q.shift();
+      if (q.length) this.queues.set(key, q);
+      if (!item) continue;
+      this.queued--;
+      return item;
+    }
+    return undefined;
+  }
+
   private pump(): void {
-    while (!this.closed && this.inflight < 4 && this.queue.length) {
-      const item = this.queue.shift()!;
+    while (!this.closed && this.inflight < 4 && this.queued > 0) {
+      const item = this.take();
+      if (!item) return;
       this.inflight++;
       void this.send(item).finally(() => {
         this.inflight--;
@@ -78,7 +117,7 @@ export class WebhookNotifier {
     }
   }
 
-  private async send(item: { body: string; attempt: number }): Promise<void> {
+  private async send(item: Queued): Promise<void> {
     const doFetch = this.opts.fetch ?? fetch;
     const ac = new AbortController();
     this.aborts.add(ac);
@@ -115,7 +154,7 @@ export class WebhookNotifier {
       const t = setTimeout(() => {
         this.timers.delete(t);
         if (this.closed) return;
-        this.queue.push({ body: item.body, attempt: item.attempt + 1 });
+        this.enqueue({ ...item, attempt: item.attempt + 1 });
         this.pump();
       }, delay);
       t.unref();
@@ -131,7 +170,7 @@ export class WebhookNotifier {
   /** Resolves once nothing is queued, in flight or waiting for a retry (tests), or after `maxMs`. */
   async idle(maxMs = 10_000): Promise<void> {
     const until = Date.now() + maxMs;
-    while ((this.queue.length || this.inflight || this.timers.size) && Date.now() < until) {
+    while ((this.queued || this.inflight || this.timers.size) && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -141,8 +180,15 @@ export class WebhookNotifier {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const ac of this.aborts) ac.abort();
-    this.queue.length = 0;
+    this.queues.clear();
+    this.queued = 0;
   }
+}
+
+/** Whose turn an event waits in: the approval's agent (events of no agent share one turn). */
+function keyOf(payload: unknown): string {
+  const agent = (payload as { approval?: { agent?: unknown } } | undefined)?.approval?.agent;
+  return typeof agent === 'string' ? agent : '';
 }
 
 /**

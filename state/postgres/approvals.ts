@@ -69,6 +69,8 @@ export class PgApprovals implements Approvals {
   private readonly changes = new ChangeFeed<ApprovalEvent>();
   private readonly approvals = new Map<string, ApprovalRecord>();
   private readonly creating = new TurnGate(CREATES_AT_ONCE, 1);
+  /** How long a request waits for its approval to be created (its turn and the insert) before a 503. */
+  static CREATE_WITHIN_MS = 2 * STATEMENT_TIMEOUT_MS;
   /** Approvals a request on another replica waits on, until when. */
   private readonly heldElsewhere = new Map<string, number>();
   private readonly waiters = new Map<string, Array<(o: WaitOutcome) => void>>();
@@ -332,8 +334,14 @@ export class PgApprovals implements Approvals {
     // This replica's view first (no round trip for what it already refuses)…
     checkCapacity(this.list({ status: 'pending' }), agent, bytes, t, this.opts);
     const record = newApprovalRecord(description, decision, hash, full, t, this.opts.retryWindowMs, id);
-    await this.creating.run(agent, () => this.insertPending(record, description, full, bytes, t), 2 * STATEMENT_TIMEOUT_MS,
-      () => new StoreUnavailableError(PG_STORE, `${this.db.display}: approvals being created by other requests took too long`));
+    // Past the bound the request is refused (503) while its insert may still be running: it must
+    // then not leave a pending approval nobody waits on (a card the person approves for nothing,
+    // counted against the agent's bound): `late` rolls it back, or deletes it if it committed.
+    const late = { set: false };
+    await this.creating.run(agent, () => this.insertPending(record, description, full, bytes, t, late), PgApprovals.CREATE_WITHIN_MS, () => {
+      late.set = true;
+      return new StoreUnavailableError(PG_STORE, `${this.db.display}: approvals being created by other requests took too long`);
+    });
     this.approvals.set(record.id, record);
     this.emit({ type: 'created', approval: record });
     this.announce({ type: 'created', id: record.id });
@@ -341,7 +349,7 @@ export class PgApprovals implements Approvals {
     return record;
   }
 
-  private async insertPending(record: ApprovalRecord, description: RequestDescription, full: string, bytes: number, t: number): Promise<void> {
+  private async insertPending(record: ApprovalRecord, description: RequestDescription, full: string, bytes: number, t: number, late: { set: boolean }): Promise<void> {
     // The view again, in the agent's turn: the burst's approvals created meanwhile count.
     checkCapacity(this.list({ status: 'pending' }), description.agent.id, bytes, t, this.opts);
     // …then the table, under a lock every replica takes to create one: approvals created at the
@@ -361,7 +369,14 @@ export class PgApprovals implements Approvals {
         'INSERT INTO approvals (id, agent, status, created, retry_until, record, full_description) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [record.id, record.agent, record.status, record.created, record.retry_until, jsonb(record), record.description_complete ? null : full],
       );
+      // The request was refused meanwhile (the lock or the pool kept it past the bound): rolled back.
+      if (late.set) throw new StoreUnavailableError(PG_STORE, `${this.db.display}: the approval was created after its request gave up; rolled back`);
     });
+    // Refused while the commit ran: nobody was told of it, so it goes again.
+    if (late.set) {
+      await this.db.query("DELETE FROM approvals WHERE id = $1 AND status = 'pending'", [record.id]).catch(() => undefined);
+      return;
+    }
     // Counted by the next turn's check of the view at once.
     this.approvals.set(record.id, record);
   }

@@ -58,6 +58,8 @@ const INSERT = `INSERT INTO audit_log (replica, id, time, agent, host, outcome, 
 export class PgAuditTrail implements AuditTrail {
   readonly spoolFile: string;
   private queue: Row[] = [];
+  /** Characters of the lines queued or being inserted (see `behind`). */
+  private pendingBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private busy: Promise<unknown> = Promise.resolve();
@@ -95,6 +97,15 @@ export class PgAuditTrail implements AuditTrail {
     return this.spoolError === undefined;
   }
 
+  /**
+   * The database is behind: more than a batch's bytes wait in memory (a slow or loaded server).
+   * Large descriptions are then left out of records (proxy/audit-budget.ts): the queue here has no
+   * other bound, and one agent's 2 MB records would grow it as fast as the agent sends.
+   */
+  get behind(): boolean {
+    return this.pendingBytes > this.opts.batchBytes;
+  }
+
   get unavailableReason(): string | undefined {
     return this.spoolError === undefined ? undefined : `the state store is unreachable and the local spool ${this.spoolFile} cannot be written (${this.spoolError})`;
   }
@@ -121,6 +132,7 @@ export class PgAuditTrail implements AuditTrail {
       replica: this.db.replica, id: record.id, time: record.time, agent: record.agent ?? null,
       host: record.host ?? record.description?.request?.host ?? null, outcome: record.outcome, line,
     });
+    this.pendingBytes += line.length;
     this.tell(record);
     if (this.queue.length >= this.opts.batchRows) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.opts.batchMs);
@@ -149,7 +161,9 @@ export class PgAuditTrail implements AuditTrail {
     const n = this.droppedRefusals;
     this.droppedRefusals = 0;
     const record: AuditRecord = { time: new Date().toISOString(), id: `audit-gap-${Date.now()}`, outcome: AUDIT_UNAVAILABLE, detail: `${n} further requests were refused with 503 while audit records could not be written; counted here, not recorded one by one` };
-    this.queue.push({ replica: this.db.replica, id: record.id, time: record.time, agent: null, host: null, outcome: record.outcome, line: JSON.stringify(record) });
+    const line = JSON.stringify(record);
+    this.queue.push({ replica: this.db.replica, id: record.id, time: record.time, agent: null, host: null, outcome: record.outcome, line });
+    this.pendingBytes += line.length;
   }
 
   private kick(): void {
@@ -177,6 +191,7 @@ export class PgAuditTrail implements AuditTrail {
       if (!this.spooled) {
         try {
           await this.insert(batch);
+          this.pendingBytes -= linesOf(batch);
           this.recovered('audit records reach the state store again');
           continue;
         } catch (err) {
@@ -191,6 +206,7 @@ export class PgAuditTrail implements AuditTrail {
         this.scheduleRetry(this.opts.retryMs);
         return;
       }
+      this.pendingBytes -= linesOf(batch);
     }
   }
 
@@ -409,3 +425,9 @@ export async function* auditLines(db: PgState, filter: AuditFilter = {}): AsyncG
   }
 }
 
+/** The characters of a batch's lines (what `behind` counts). */
+function linesOf(rows: readonly Row[]): number {
+  let n = 0;
+  for (const r of rows) n += r.line.length;
+  return n;
+}

@@ -10,9 +10,12 @@
 //
 // Egress bytes of a stream are metered per chunk, synchronously (the port's rule): the meter
 // decides on the bucket's level as Redis last reported it, minus what this replica sent since,
-// and debits Redis for each chunk in the background (the bucket may go below zero, which later
-// charges wait out). Across replicas a byte budget can thus be overdrawn by the chunks in flight
-// during one round trip, never more; request counts are exact. A debit Redis does not take (it
+// and debits Redis in the background (the bucket may go below zero, which later charges wait
+// out): one debit in flight at a time, the chunks metered meanwhile merged per bucket into the
+// next, so a stream of a million tiny WebSocket frames is a few debits per round trip, not a Lua
+// script each (which took Redis's time and the event loop from every agent). Across replicas a
+// byte budget can thus be overdrawn by the chunks metered during two round trips, never more;
+// request counts are exact. A debit Redis does not take (it
 // answers an error: out of memory, a read-only replica; or no answer in time) is owed: kept here,
 // sent again every 250 ms, and until Redis has taken it every metered chunk and every charge on
 // this replica is refused, so bytes that left are never lost to the budget.
@@ -211,6 +214,12 @@ export class RedisRateLimits implements RateLimits {
    * several times its budget on one replica).
    */
   private readonly inflight = new Map<string, number>();
+  /**
+   * Debits of metered chunks not sent yet, merged per bucket (counted in `inflight` already): sent
+   * as one when the debit in flight is answered (see the header).
+   */
+  private readonly queued = new Map<string, Planned>();
+  private debiting = false;
   /** Bytes that left but that Redis has not been debited for yet, per bucket (see `owe`). */
   private readonly owed = new Map<string, Planned>();
   private owedError: string | undefined;
@@ -300,7 +309,7 @@ export class RedisRateLimits implements RateLimits {
   }
 
   /** `owner`: the agent whose request pays, bounded in the buckets it starts ("" for a stream's debits). */
-  private async run(mode: 'all' | 'debit', plan: Planned[], owner = ''): Promise<ChargeResult> {
+  private async run(mode: 'all' | 'debit', plan: Planned[], owner = '', counted = false): Promise<ChargeResult> {
     if (this.evicting !== undefined && mode === 'all') throw this.unavailable(new Error(this.evicting));
     const evictionSeen = this.evictionSeen;
     const args: Array<string | number> = [
@@ -310,7 +319,7 @@ export class RedisRateLimits implements RateLimits {
     for (const p of plan) args.push(p.limit, p.windowMs, p.cost, p.unit, p.key);
     let out: [number, string, number, string, string, ...string[]];
     const bytes = plan.filter((p) => p.unit === 'egress_bytes');
-    for (const p of bytes) this.inflight.set(p.id, (this.inflight.get(p.id) ?? 0) + p.cost);
+    if (!counted) for (const p of bytes) this.inflight.set(p.id, (this.inflight.get(p.id) ?? 0) + p.cost);
     try {
       out = await this.redis.airlockCharge(plan.length + 3, ...args);
     } catch (err) {
@@ -362,8 +371,28 @@ export class RedisRateLimits implements RateLimits {
     if (plan.length === 0) return { ok: true, charged: [] };
     // Bytes already gone are debited first: a charge never passes on a level Redis overstates.
     const owner = description?.agent?.id ?? '';
+    // Metered bytes still queued go first (one connection: Redis runs them before this charge).
+    if (this.queued.size > 0) void this.sendQueued();
     if (this.owed.size > 0) return this.settle().then(() => this.run('all', plan, owner));
     return this.run('all', plan, owner);
+  }
+
+  /** Sends the queued debits unless one is in flight; the next goes once Redis answered it. */
+  private pumpDebits(): void {
+    if (this.debiting || this.queued.size === 0) return;
+    this.debiting = true;
+    void this.sendQueued().finally(() => {
+      this.debiting = false;
+      this.pumpDebits();
+    });
+  }
+
+  /** The queued debits as one (merged per bucket); a debit Redis does not take is owed. */
+  private sendQueued(): Promise<void> {
+    const plan = [...this.queued.values()];
+    this.queued.clear();
+    if (plan.length === 0) return Promise.resolve();
+    return this.run('debit', plan, '', true).then(() => undefined, (err: unknown) => this.owe(plan, err));
   }
 
   /** A debit Redis did not take: owed, merged per bucket, sent again until it is taken. */
@@ -429,8 +458,14 @@ export class RedisRateLimits implements RateLimits {
     });
     if (short.length) return { ok: false, retryAfter: Math.max(1, Math.ceil(wait / 1000 - EPSILON)), short, impossible };
     plan.forEach((p, i) => this.setLevel(p.id, { level: estimates[i]! - p.cost, at: now, limit: p.limit, windowMs: p.windowMs }));
-    // The bytes are leaving: Redis is debited for them, and its answer corrects the estimate.
-    void this.run('debit', plan).catch((err: unknown) => this.owe(plan, err));
+    // The bytes are leaving: Redis is debited for them (with the chunks metered while a debit is
+    // in flight), and its answer corrects the estimate.
+    for (const p of plan) {
+      const prev = this.queued.get(p.id);
+      this.queued.set(p.id, prev ? { ...prev, cost: prev.cost + p.cost } : p);
+      this.inflight.set(p.id, (this.inflight.get(p.id) ?? 0) + p.cost);
+    }
+    this.pumpDebits();
     return { ok: true, charged: plan.map((p, i) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, estimates[i]! - p.cost)) })) };
   }
 
@@ -485,6 +520,7 @@ export class RedisRateLimits implements RateLimits {
     if (this.evictionTimer) clearInterval(this.evictionTimer);
     if (this.owedTimer) clearTimeout(this.owedTimer);
     this.owedTimer = undefined;
+    if (this.queued.size > 0) await this.sendQueued();
     if (this.owed.size > 0) await this.settle().catch(() => undefined);
     if (this.owedTimer) clearTimeout(this.owedTimer);
     await this.redis.quit().catch(() => this.redis.disconnect());

@@ -355,3 +355,24 @@ t.test('a grant that cannot be stored does not live on in memory', async (t) => 
   t.same(q.matchingGrants(describe({ path: '/v1/items/1' })), [], 'and none matches');
   t.ok(events.includes('grant-revoked'), 'watchers are told it is gone');
 });
+
+t.test("webhook: one agent's burst of held requests does not put a neighbour's notification behind it, nor drop it", async (t) => {
+  // Sixteenth pass: one queue for every agent, first come first served: a neighbour's request held
+  // after another agent's burst of 50 was told to the person only after all of them (with an
+  // endpoint taking seconds, a minute later: its hold over); past the bound the oldest went, whoever's.
+  const order: string[] = [];
+  const slow = (async (_url: string, init: { body: string }) => {
+    await new Promise((r) => setTimeout(r, 5));
+    order.push((JSON.parse(init.body) as { approval: { agent: string } }).approval.agent);
+    return new Response(null, { status: 204 });
+  }) as unknown as typeof fetch;
+  const event = (agent: string, i = 0): unknown => ({ type: 'approval.created', approval: { id: `ap_${agent}_${i}`, agent } });
+  const hook = new WebhookNotifier({ url: 'http://127.0.0.1:9/hook', fetch: slow, maxQueue: 20 });
+  t.teardown(() => hook.close());
+  for (let i = 0; i < 40; i++) hook.notify(event('hostile', i));
+  hook.notify(event('neighbour'));
+  await hook.idle(5000);
+  const at = order.indexOf('neighbour');
+  t.ok(at >= 0 && at <= 5, `the neighbour's notification went out in its turn (${at + 1} of ${order.length})`);
+  t.equal(order.length + hook.stats.dropped, 41, "past the bound the hostile agent's oldest were dropped (the neighbour's went out)");
+});

@@ -191,6 +191,25 @@ t.test('the log removed or renamed while in use: records go on at its path, none
 // kept flowing, all of them lost if the process died. Must hold: past the memory bound the log is
 // unavailable (the proxy answers 503), and it recovers by itself, nothing lost, once the disk
 // takes the records. The stall is real: the log is a FIFO nobody reads until the test says so.
+t.test('the writer: a disk behind is told before the log is unavailable (an eighth of the memory bound waits)', async (t) => {
+  const dir = tempDir(t, 'airlock-audit-behind-');
+  const fifo = path.join(dir, 'audit.jsonl');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a disk that takes nothing for now
+  const log = new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 200_000, warn: () => undefined });
+  t.equal(log.behind, false, 'not behind with nothing waiting');
+  for (let i = 0; i < 4; i++) log.append({ time: new Date().toISOString(), id: `b-${i}`, outcome: 'forwarded', detail: 'x'.repeat(10_000) });
+  t.equal(log.behind, true, '40 KB waiting of a 200 KB bound: behind');
+  t.equal(log.available, true, 'and still available');
+  // Drained by a reader: the same log catches up.
+  const drain = setInterval(() => { try { while (fs.readSync(keepOpen, Buffer.alloc(65536)) > 0); } catch { /* EAGAIN */ } }, 5);
+  await log.flush();
+  clearInterval(drain);
+  t.equal(log.behind, false, 'caught up: no longer behind');
+  await log.close();
+  fs.closeSync(keepOpen);
+});
+
 t.test('the writer: a stalled disk makes the log unavailable past the memory bound; it recovers, nothing lost', async (t) => {
   const dir = tempDir(t, 'airlock-audit-stall-');
   const fifo = path.join(dir, 'audit.jsonl');
@@ -203,6 +222,7 @@ t.test('the writer: a stalled disk makes the log unavailable past the memory bou
   for (let i = 0; i < 40; i++) log.append({ time: new Date().toISOString(), id: `r-${i}`, outcome: 'forwarded', detail: big });
   for (let i = 0; i < 100 && log.available; i++) await new Promise((r) => setTimeout(r, 10));
   t.equal(log.available, false, 'unavailable while 400 KB wait behind a write that does not return');
+  t.equal(log.behind, true, 'and behind (large descriptions are left out meanwhile: proxy/audit-budget.ts)');
   t.match(log.unavailableReason, /not taking records/);
   for (let i = 0; i < 30; i++) log.append({ time: new Date().toISOString(), id: `refused-${i}`, outcome: 'audit-unavailable', status: 503 });
   // The disk comes back: a reader takes everything.
@@ -211,6 +231,7 @@ t.test('the writer: a stalled disk makes the log unavailable past the memory bou
   const cat = spawn('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out], { stdio: 'ignore' });
   await log.flush();
   t.equal(log.available, true, 'available again once the records are written');
+  t.equal(log.behind, false, 'and no longer behind');
   await log.close();
   await new Promise((r) => cat.once('close', r));
   const records = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; detail?: string });

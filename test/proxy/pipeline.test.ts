@@ -24,6 +24,8 @@ interface Script {
   enforcers?: Array<{ name: string; refuse?: Refusal; handlesApproval?: boolean; redirect?: boolean }>;
   auditDown?: 'at-start' | 'during-enforce';
   auditBudget?: AuditBudget;
+  /** The audit log's disk is behind (records wait in memory). */
+  auditBehind?: boolean;
 }
 
 async function play(s: Script): Promise<{ trail: string[]; refusal: Refusal | undefined; x: Exchange; records: AuditRecord[] }> {
@@ -57,6 +59,7 @@ async function play(s: Script): Promise<{ trail: string[]; refusal: Refusal | un
     audit: {
       append: (r) => void records.push(r),
       get available() { return available; },
+      get behind() { return s.auditBehind === true; },
       unavailableReason: 'disk full',
     },
     guard: {
@@ -201,6 +204,19 @@ t.test('an agent past its share of the audit disk: large descriptions left out, 
   t.ok(whole.description && whole.url === medium.url, 'within it, a 7 KB query is recorded whole');
 });
 
+t.test('the audit disk behind: large descriptions left out whatever the share, small records whole, every record written', async (t) => {
+  // Sixteenth pass: with a disk taking 1 MB/s, one agent's 2 MB records (within its share of
+  // 64 MiB a minute) filled the 32 MiB waiting in memory within seconds, and past it every agent's
+  // request was refused (503 audit-unavailable) for as long as the agent kept on.
+  const large = { url: `http://api.example.test/items?q=${'x'.repeat(20 * 1024)}` };
+  const behind = (await play({ head: large, auditBehind: true })).records[0]!;
+  t.notOk(behind.description, 'a large description is left out while the disk is behind');
+  t.match(behind, { agent: 'a1', outcome: 'forwarded', decision: { action: 'allow' }, description_omitted: { reason: /disk is behind/ } }, 'the record keeps who, where and the decision, and says why');
+  t.ok(JSON.stringify(behind).length < 4096, `the record is ${JSON.stringify(behind).length} bytes`);
+  t.ok((await play({ auditBehind: true })).records[0]!.description, 'a small description is recorded whole');
+  t.ok((await play({ head: large })).records[0]!.description, 'with the disk keeping up, the same request is recorded whole');
+});
+
 // Ninth pass: a lasting request (a WebSocket, an upload past the capture) that a grant let through
 // went on after the grant was revoked (here or through another replica) or expired: only the
 // agent's next request was held again. Its watch decides it again without the grant.
@@ -247,4 +263,48 @@ t.test('a lasting request decided with a grant is decided again when the grant i
   // timer: the request went on for good.
   const lapsed = setup([grant('g4', new Date(Date.now() - 1).toISOString())]);
   t.match(await ended(lapsed.watch.ended, 1500), { outcome: 'denied' }, 'its grant expired before the watch began: it ends');
+});
+
+t.test('large bodies are described one at a time in the process, agents taking turns; small ones go at once', async (t) => {
+  // Sixteenth pass: one agent's four slots of 1 MiB JSON bodies were described side by side on the
+  // main thread, and a neighbour's GET waited behind all of them at each of its steps (1–4 s).
+  const agents: Record<string, AgentInfo> = { h: { id: 'h', labels: {} }, n: { id: 'n', labels: {} } };
+  let inside = 0;
+  let most = 0;
+  const order: string[] = [];
+  const pipeline = new Pipeline({
+    engine: { decide: async () => ({ action: 'allow', reason: 'scripted', rule: 'r', policy_version: 'v1', decision_us: 1 }) as EngineDecision },
+    agents: { authenticate: async (name, token) => (token === 'good' ? agents[name] : undefined) },
+    audit: { append: () => undefined },
+    guard: { isOwn: () => false, resolveEndpoint: async (_host, port) => ({ address: '192.0.2.10', port }) },
+    enforcers: [{
+      name: 'slow-describe',
+      // The describe step's work, made to last: how many large ones are inside it at once.
+      describe: async (d) => {
+        const large = d.request.body.size >= 32 * 1024;
+        if (large) most = Math.max(most, ++inside);
+        await new Promise((r) => setTimeout(r, 10));
+        if (large) inside--;
+        order.push(`${d.agent.id}:${large ? 'large' : 'small'}`);
+      },
+    }],
+    placeholders: () => undefined,
+  });
+  const open = (who: string, body: Buffer, extra: Record<string, string> = {}): Promise<Refusal | undefined> => {
+    const headers: Record<string, string> = { host: 'api.example.test', 'proxy-authorization': basic(who, 'good'), ...(body.length ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}), ...extra };
+    const head: RequestHead = { method: body.length ? 'POST' : 'GET', url: 'http://api.example.test/items', httpVersion: '1.1', httpVersionMinor: 1, headers, rawHeaders: Object.entries(headers).flat() };
+    const x = new Exchange(head, undefined, false);
+    return pipeline.open(x, async () => ({ captured: body, truncated: false }));
+  };
+  const big = Buffer.from(JSON.stringify({ rows: Array.from({ length: 3600 }, (_, i) => ({ i })) })); // ~40 KB
+  const heavy = Array.from({ length: 5 }, () => open('h', big));
+  // A compressed body is large whatever its size on the wire.
+  heavy.push(open('h', Buffer.from('x'.repeat(100)), { 'content-encoding': 'gzip' }));
+  await new Promise((r) => setTimeout(r, 5));
+  const small = open('n', Buffer.alloc(0));
+  t.equal(await small, undefined, "the neighbour's small request is decided");
+  const smallAt = order.indexOf('n:small');
+  await Promise.all(heavy);
+  t.equal(most, 1, 'one large description at a time (four side by side before)');
+  t.ok(smallAt >= 0 && smallAt <= 2, `the small request did not wait for the large ones (${order.join(' ')})`);
 });

@@ -190,6 +190,43 @@ if (missing) {
       t.equal(most, 1, 'one creation at a time holds a connection (the burst waits on the replica, not in the pool)');
     });
 
+    await t.test('approvals: a creation refused past its bound while its insert runs leaves no pending approval nobody waits on', async (t) => {
+      // Sixteenth pass (left open by the fifteenth): the request got its 503 after 10 s, while the
+      // insert, waiting for the lock another replica held, went on and committed: a pending card
+      // the person could approve for nothing, counted against the agent's bound.
+      const within = PgApprovals.CREATE_WITHIN_MS;
+      PgApprovals.CREATE_WITHIN_MS = 150;
+      t.teardown(() => { PgApprovals.CREATE_WITHIN_MS = within; });
+      const q = await PgApprovals.open(a, { sweepMs: 0 });
+      t.teardown(() => q.close());
+      const other = await PgState.open(url, { ...quiet, max: 1 });
+      t.teardown(() => other.close());
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      // Another replica creating an approval holds the lock every creation takes, past the bound.
+      const holder = other.transaction(async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock(8675309002)');
+        locked();
+        await released;
+      });
+      await isLocked;
+      const create = q.create(description('late', '/late'), decision, 'late-1');
+      await t.rejects(create, { message: /took too long/ }, 'the request waiting for the lock is refused at the bound');
+      release();
+      await holder;
+      // The insert had its lock once the holder committed: wait for it to have run.
+      for (let i = 0; i < 200 && (q as unknown as { creating: { running: number } }).creating.running > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const rows = Number((await a.query(`SELECT count(*) AS n FROM approvals WHERE agent = 'late'`)).rows[0]?.n);
+      t.equal(rows, 0, 'no approval of the refused request is left in the table');
+      t.equal(q.list({ status: 'pending' }).filter((x) => x.agent === 'late').length, 0, 'nor in the replica\'s view');
+      PgApprovals.CREATE_WITHIN_MS = within;
+      const ok = await q.create(description('late', '/late'), decision, 'late-2');
+      t.equal(ok.status, 'pending', 'the next creation of the agent works');
+      await a.query(`DELETE FROM approvals WHERE agent = 'late'`);
+    });
+
     await t.test('approvals: held on A, approved on B, released on A; used once', async (t) => {
       const qa = await PgApprovals.open(a, { sweepMs: 0 });
       const qb = await PgApprovals.open(b, { sweepMs: 0 });
@@ -527,8 +564,14 @@ if (missing) {
       const trail = new PgAuditTrail(own, tempDir(t), { ...quiet, batchBytes: 256 * 1024, retryMs: 50 });
       t.teardown(() => trail.close());
       const big = 'x'.repeat(100 * 1024);
+      t.equal(trail.behind, false, 'nothing waiting: not behind');
       for (let i = 0; i < 20; i++) trail.append({ time: new Date().toISOString(), id: `big-${i}`, agent: 'big', host: 'api.example', outcome: 'denied', detail: big });
+      // Sixteenth pass: nothing bounded this queue; with a slow database one agent's large records
+      // grew it as fast as the agent sent them. Past a batch's bytes waiting, large descriptions are
+      // left out (proxy/audit-budget.ts).
+      t.equal(trail.behind, true, '2 MB waiting for a database that takes 256 KiB a statement: behind');
       await trail.flush();
+      t.equal(trail.behind, false, 'written: no longer behind');
       await until('the records to reach the table', async () => Number((await query(`SELECT count(*) AS n FROM audit_log WHERE agent = 'big'`)).rows[0]?.n) === 20 || undefined, 5000)
         .catch(() => undefined);
       t.equal(Number((await query(`SELECT count(*) AS n FROM audit_log WHERE agent = 'big'`)).rows[0]?.n), 20, 'every record reached the table');
@@ -645,6 +688,30 @@ if (missing) {
     }
     t.equal(seen, 400, 'B sees the bytes A sent (the debit reached Redis)');
     t.equal((await b.charge(bytes as never, { request: { egress_bytes: 500 } })).ok, false, "and B's next charge is refused");
+
+    // Sixteenth pass: every metered chunk was a Lua script in Redis of its own: one agent's tunnels
+    // of tiny WebSocket frames (each metered) ran one per frame, taking Redis's time and the event
+    // loop from every agent on every replica (a neighbour's GET p50 12 → 33 ms, max 0.4 s). The
+    // chunks metered while a debit is in flight go together in the next one; none is lost.
+    const admin0 = new Redis(redis.url);
+    t.teardown(() => admin0.disconnect());
+    const scripts = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await admin0.info('commandstats'))?.[1] ?? 0);
+    const frames = [{ key: 'frames', limit: 1e6, window: '100000h', unit: 'egress_bytes' }]; // no refill to speak of
+    const before = await scripts();
+    let metered = 0;
+    for (let burst = 0; burst < 40; burst++) {
+      for (let i = 0; i < 100; i++) if (a.chargeEgress(frames as never, 2).ok) metered += 2;
+      await new Promise((res) => setImmediate(res));
+    }
+    t.equal(metered, 8000, 'every tiny chunk is metered at once');
+    let left: number | undefined;
+    for (let i = 0; i < 100 && left !== 1e6 - 8000; i++) {
+      left = Math.round((await b.snapshot()).find((v) => v.key === 'frames')?.available ?? 0);
+      if (left !== 1e6 - 8000) await new Promise((res) => setTimeout(res, 20));
+    }
+    t.equal(left, 1e6 - 8000, 'Redis took every byte (B sees them all)');
+    const used = (await scripts()) - before;
+    t.ok(used < 400, `4,000 chunks took ${used} scripts in Redis (one each before)`);
 
     // Redis's answers arriving one at a time, a stream's chunks arriving between them (a Redis a
     // few milliseconds away): each answer reports the level after its own debit only, so the

@@ -2,7 +2,7 @@
 // agent's pace (backpressure all the way to the compressed input), and a body that inflates past
 // the size or ratio cap — a gzip bomb, stacked `gzip, gzip` — is cut off with the reason reported.
 import crypto from 'node:crypto';
-import { Readable, type Transform } from 'node:stream';
+import { PassThrough, Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import t from 'tap';
@@ -173,4 +173,48 @@ t.test('more stacked codings than the cap are refused before any decoding', asyn
   }
   t.ok(refused instanceof UnscrubbableEncodingError, 'four layers: unscrubbable (the proxy answers 502 problem+json)');
   t.ok(transformFor('gzip, identity, gzip'), 'identity does not count');
+});
+
+// Sixteenth pass: a compressed stream zlib refuses (one that breaks off) is read again the way a
+// reader feeding it in pieces would, by halving: each try a synchronous inflate on the main thread,
+// bounded in nothing. A few KB of brotli (128 MiB of zeros) that break off at the end from a host
+// that got a secret (a stored file the agent uploaded, read back) held the event loop for seconds
+// for every agent (1 GiB: 35 s, 2 GiB resident). Each try is bounded now; past it the answer is refused.
+t.test('a compressed stream that breaks off is read again within a bound: the event loop is not held', async (t) => {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  // brotli of 128 MiB of zeros (211 bytes; compressing them takes seconds): one chunk, which zlib refuses whole.
+  const bomb = Buffer.from('y///P/gnAOKxQCD3/o///3/wTwDEYRGA7v0f////4J8AiMMCAN37P/7//8E/ARCHBQC693/8//+DfwIgDgsAdO//+P//B/8EQBwWAOje//H//w/+CYA4LADQvf/j//8f/BMAcVgAoHv/x///P/gnAOKwAED3/o///3/wTwDEYQGA7v0f////4J8AiMMCAN37P/7//8E/ARCHBQC693/8//+DfwIgDgsAdO//+P//B/8EQBwWAOje//H//w/+CYA4LADQvf/L//8//BMAcVgAoHv/Bw==', 'base64');
+  const broken = Buffer.concat([bomb.subarray(0, bomb.length - 3), Buffer.from([0xff, 0xff, 0xff, 0xff])]);
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const scan = new PackedScan(() => scrubber, new PassThrough(), true);
+  const error = await new Promise<Error | undefined>((resolve) => {
+    scan.on('error', resolve);
+    scan.on('end', () => resolve(undefined));
+    scan.resume();
+    lazySource(broken, 16 * 1024).pipe(scan);
+  });
+  // The inflater's end (and its reading again) may come after the refusal: wait for it too.
+  await new Promise((r) => setTimeout(r, 100));
+  delay.disable();
+  t.ok(error instanceof UnscrubbableEncodingError, `the answer is refused (${error?.message})`);
+  t.ok(delay.max / 1e6 < 1000, `the event loop was never held a second (longest ${Math.round(delay.max / 1e6)} ms)`);
+});
+
+// Sixteenth pass: the studio decoded a held body's stacked content codings however many there were
+// (the describe step stops past four): 2,800 stored-block gzip layers of a 970 KB body kept a pool
+// thread busy 4 s per card opened, the threads the audit log's writes and DNS lookups share.
+t.test("the studio's reading of a held body decodes at most as many stacked codings as the describe step", async (t) => {
+  const { decodeHeldBody } = await import('../../studio/body-decoding.ts');
+  const { MAX_CONTENT_CODINGS } = await import('../../describe/body.ts');
+  const layered = (n: number): Buffer => {
+    let b = Buffer.from('{"to":"boss@corp.example"}');
+    for (let i = 0; i < n; i++) b = zlib.gzipSync(b, { level: 0 });
+    return b;
+  };
+  const ok = await decodeHeldBody({ bytes: layered(MAX_CONTENT_CODINGS), truncated: false } as never, Array(MAX_CONTENT_CODINGS).fill('gzip').join(', '));
+  t.match(ok, { ok: true }, `${MAX_CONTENT_CODINGS} layers are shown`);
+  const many = 40;
+  const refused = await decodeHeldBody({ bytes: layered(many), truncated: false } as never, Array(many).fill('gzip').join(', '));
+  t.match(refused, { ok: false, error: /40 stacked content codings/ }, 'more are not decoded (approving needs the explicit choice)');
 });

@@ -759,3 +759,78 @@ t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chun
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
   t.pass('cut at every cut; controls byte for byte');
 });
+
+// Sixteenth pass: each burst was scrubbed a microtask after its read, so every stream with data in
+// one poll of the event loop was scrubbed before anything else ran: one agent's 100 downloads from
+// a host that got a secret made a neighbour's GET take ~1 s (p50; 6 ms without them). Past a few
+// milliseconds of scrubbing in one turn of the event loop, bursts wait their agent's turn.
+t.test("scrubbing takes turns: another agent's stream goes before one agent's backlog, and the event loop gets its turn", async (t) => {
+  const chunk = Buffer.from(`{"t":"${'x'.repeat(256 * 1024)}"}`);
+  const order: string[] = [];
+  const streams: ScrubStream[] = [];
+  for (let i = 0; i < 100; i++) {
+    const s = new ScrubStream(scrubber);
+    s.owner = 'hostile';
+    s.on('data', () => order.push('hostile'));
+    streams.push(s);
+  }
+  const mine = new ScrubStream(scrubber);
+  mine.owner = 'neighbour';
+  mine.on('data', () => order.push('neighbour'));
+  // Each write in a turn of its own, as reads of many sockets arrive; the neighbour's last.
+  for (const s of streams) {
+    s.write(chunk);
+    await Promise.resolve();
+  }
+  mine.write(Buffer.from('{"ok":true}'));
+  let beforeIo = -1;
+  setImmediate(() => { beforeIo = order.length; });
+  await new Promise<void>((resolve) => {
+    const check = (): void => { if (order.length >= 101) resolve(); else setImmediate(check); };
+    check();
+  });
+  const at = order.indexOf('neighbour');
+  t.ok(at < 50, `the neighbour's burst went in its turn (${at + 1} of 101)`);
+  t.ok(beforeIo >= 0 && beforeIo < 100, `the event loop had a turn before the backlog was done (${beforeIo} of 101 scrubbed then)`);
+  for (const s of [...streams, mine]) s.destroy();
+});
+
+// Sixteenth pass: a short array is walked twice (a list, and a tuple whose places are fields), so
+// arrays nested in arrays doubled the walk at each level: `[[[…0…]]]` 30 deep, 65 bytes (a
+// WebSocket message an echo service on a host that got a secret returns, an NDJSON or event-stream
+// line), held the event loop for minutes for every agent (26 deep: seconds). Visits are bounded.
+t.test('JsonPieces: arrays nested in arrays are read within a bound (a message, an NDJSON line, an event)', async (t) => {
+  const { JsonPieces } = await import('../../proxy/json-pieces.ts');
+  const nested = `${'['.repeat(26)}0${']'.repeat(26)}`;
+  for (const [how, read] of [
+    ['a WebSocket message', (p: InstanceType<typeof JsonPieces>) => p.document(nested)],
+    ['an NDJSON line', (p: InstanceType<typeof JsonPieces>) => p.take(`${nested}\n`, false)],
+    ['an event', (p: InstanceType<typeof JsonPieces>) => p.take(`data: ${nested}\n\n`, true)],
+  ] as const) {
+    const started = performance.now();
+    read(new JsonPieces(() => scrubber));
+    const ms = performance.now() - started;
+    t.ok(ms < 250, `${how} of ${nested.length} bytes read in ${Math.round(ms)} ms`);
+  }
+  // The tuple places still join: a secret a piece per message in a short array's second place.
+  const p = new JsonPieces(() => scrubber);
+  t.throws(() => { for (const piece of SECRET.match(/.{1,3}/g)!) p.document(JSON.stringify(['stdout', piece])); }, /a piece per document/, 'a secret a piece per tuple is still caught');
+});
+
+// Sixteenth pass: every compressed start inside one whole message (a WebSocket message from a host
+// that got a secret, a header value) was inflated on the main thread up to 16 MiB each, and each
+// that broke off was halved, up to 16 MiB a try: a 61 KB message of four broken gzip members of
+// zeros held the event loop 4.4 s (64 members: a minute). The message's streams share one budget now.
+t.test('packedTexts: the compressed streams of one message are read within one budget', async (t) => {
+  const { packedTexts } = await import('../../proxy/packed-scan.ts');
+  const zlibMod = await import('node:zlib');
+  const zeros = zlibMod.deflateRawSync(Buffer.alloc(15 * 1024 * 1024), { level: 9, finishFlush: zlibMod.constants.Z_SYNC_FLUSH });
+  const broken = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]), zeros, Buffer.from([0xff, 0xff, 0xff])]);
+  const started = performance.now();
+  t.throws(() => packedTexts(Buffer.concat([broken, broken, broken, broken])), { message: /expands past|break off/ }, 'the message is refused');
+  const ms = performance.now() - started;
+  t.ok(ms < 800, `within ${Math.round(ms)} ms (1–4.4 s before)`);
+  // An ordinary compressed blob in a message is still read.
+  const blob = zlibMod.gzipSync(Buffer.from(`{"log":"${SECRET}"}`));
+  t.ok(packedTexts(Buffer.concat([Buffer.from('frame:'), blob])).some((x) => x.includes(SECRET)), 'a gzip member inside a message is read');
+});
