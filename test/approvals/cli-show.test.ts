@@ -131,6 +131,23 @@ t.test('approvals list says which waiting requests look alike and in what one di
   t.notMatch(listText([charge('ap_a', {}, 'h1'), resolved]), /look-alike/i, 'only waiting requests are compared');
 });
 
+t.test('approvals list groups as look-alikes the spellings of one route servers run alike (sixteenth pass)', async (t) => {
+  // `/v1/charges.json` runs the action of `/v1/charges` (Rails' `(.:format)`, Django REST's suffixes),
+  // and so do its escaped, doubled-slash and host-with-a-dot spellings: each was listed as a request of its own.
+  const charge = (id: string, path: string, host = 'api.stripe.com', headers: Record<string, string[]> = {}): View => {
+    const v = view({ url: `https://${host}${path}`, path, host, headers, body: { size: 12, sha256: 'b', content_type: 'application/x-www-form-urlencoded', truncated: false, form: { amount: ['500'] } } });
+    return { ...v, id, request_hash: `h-${id}`, description_complete: true, summary: { method: 'POST', host, path } } as View;
+  };
+  const spellings: Array<[string, string?]> = [['/v1/charges.json'], ['/v1/%63harges'], ['/v1//charges'], ['/V1/Charges.xml'], ['/v1/charges', 'api.stripe.com.'], ['/v1/charges;x=1/']];
+  for (const [path, host] of spellings) {
+    const out = listText([charge('ap_a', '/v1/charges'), charge('ap_b', '/v1/charges'), charge('ap_c', path, host, { 'stripe-account': ['acct_1Attacker'] })]);
+    const entries = out.split(/\n(?=ap_)/);
+    t.match(entries[2], /LOOK-ALIKE: 2 other waiting requests of this agent go to the same method, host and path, and this one is unlike every one of them in .*header stripe-account/, `${host ?? ''}${path}`);
+  }
+  const apart = listText([charge('ap_a', '/v1/charges'), charge('ap_b', '/v1/refunds'), charge('ap_c', '/v1/charges/ch_1')]);
+  t.notMatch(apart, /look-alike/i, 'other routes are not look-alikes');
+});
+
 t.test('a method override and a rewritten path are printed', async (t) => {
   const out = details(view({ method_override: { values: ['DELETE'], sources: ['header:x-http-method-override'], ambiguous: false }, headers: { 'x-original-url': ['/admin/delete-everything'] } }));
   t.match(out, /DELETE/);
