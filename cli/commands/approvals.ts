@@ -157,6 +157,10 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     ...Object.entries(r.headers ?? {})
       .filter(([n]) => !FRAMING_HEADERS.has(n.toLowerCase()))
       .flatMap(([n, vs]) => vs.map((v) => `header     ${n}: ${v}`)),
+    // Cookie values the record keeps redacted, while held (from memory): an account or tenant beside the session.
+    ...(a.status === 'pending' && 'held_cookies' in a && Array.isArray(a.held_cookies) && a.held_cookies.length
+      ? [`cookies    ${a.held_cookies.map(([n, v]) => `${n}=${v}`).join('; ')} (values while held, of the cookies not named as a session or credential; never recorded)`]
+      : []),
     `body       ${r.body.size} bytes ${r.body.content_type}${r.body.truncated ? ' (truncated)' : ''}`,
     `reason     ${a.reason}`,
     ...(a.rule ? [`rule       ${a.rule}`] : []),

@@ -68,7 +68,7 @@ const VIA = new Set(['studio', 'cli', 'api']);
  * much of the body can be read). `heldNow` overrides the hold state (a new approval is announced
  * just before its request starts waiting).
  */
-export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: ApprovalRecord, bodies?: HeldBodies, heldNow?: boolean): ApprovalView {
+export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: ApprovalRecord, bodies?: HeldBodies, heldNow?: boolean, redact: (text: string) => string = (t) => t): ApprovalView {
   // A record written before copies kept the request's shape may lack its body summary: shown as cut.
   const kept = a.description?.request?.body as BodySummary | undefined;
   const body: BodySummary = kept && typeof kept.size === 'number' ? kept : { size: 1, sha256: '', content_type: '', truncated: false };
@@ -79,6 +79,8 @@ export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: Ap
     held: heldNow ?? q.isHeld(a.id),
     needs_step_up: a.status === 'pending' && q.needsStepUp(a),
     own_credentials: agentCredentialHeaders(a),
+    // Cookie values the record keeps redacted (a tenant or account cookie beside the session), while held.
+    ...(a.status === 'pending' && bytes?.cookies?.length ? { held_cookies: bytes.cookies.map(([n, v]): [string, string] => [redact(n), redact(v)]) } : {}),
     body_view: {
       size: body.size,
       visibility: bodyVisibility(body, cut),
@@ -138,7 +140,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
   const bodies = opts.heldBodies;
   // Secret values an agent put in a body are shown as [secret:NAME], as in the audit log.
   const redact = (text: string): string => opts.redact?.(text) ?? text;
-  const view = (a: ApprovalRecord, heldNow?: boolean) => approvalView(queue!, a, bodies, heldNow);
+  const view = (a: ApprovalRecord, heldNow?: boolean) => approvalView(queue!, a, bodies, heldNow, redact);
   const shown = new Map<string, string>();
   const remember = (id: string, sha256: string): void => {
     if (shown.size >= SHOWN_MAX) shown.delete(shown.keys().next().value!);

@@ -697,7 +697,9 @@ export class ApprovalsView extends LightElement {
     // A parameter the server may read from a cookie: its value is redacted, so it is never on the card.
     const cookies = Array.isArray(a.description?.request?.cookie_params) ? a.description.request.cookie_params : [];
     if (cookies.length) {
-      return { ok: false, why: `the request carries a cookie named like its parameter ${cookies.map((n) => `"${visibleString(n)}"`).join(', ')}, which the server may read instead of what the card shows, and cookie values are not shown`, ackable: true };
+      const held = new Set((Array.isArray(a.held_cookies) && isPending(a) ? a.held_cookies : []).map(([n]) => n));
+      const seen = cookies.every((n) => held.has(n));
+      return { ok: false, why: `the request carries a cookie named like its parameter ${cookies.map((n) => `"${visibleString(n)}"`).join(', ')}, which the server may read instead of what the card shows${seen ? ' (its value is in the headers below while the request is held)' : ', and cookie values are not shown'}`, ackable: true };
     }
     // A handshake is all the card can show of a WebSocket: what goes over it once open is never on a card.
     const upgrade = a.description?.request?.upgrade;
@@ -747,7 +749,7 @@ export class ApprovalsView extends LightElement {
     return html`${o
         ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may run this as ${vis(o.values.join(' or ') || '?')}</b>, not ${vis(r.method)}: a method override in ${vis(o.sources.join(', '))}${o.ambiguous ? html` (ambiguous${o.reason ? html`: ${vis(o.reason)}` : ''})` : ''}.</p>`
         : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}${cookies.length
-        ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may read ${cookies.map((c, i) => html`${i ? ', ' : ''}<span class="mono">${vis(c)}</span>`)} from a cookie</b>, not from the query or form shown: PHP's <span class="mono">$_REQUEST</span> takes a cookie over both when <span class="mono">request_order</span> is unset (as without a php.ini), classic ASP.NET's <span class="mono">Request[…]</span> where they lack the name. Cookie values are not shown.</p>`
+        ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may read ${cookies.map((c, i) => html`${i ? ', ' : ''}<span class="mono">${vis(c)}</span>`)} from a cookie</b>, not from the query or form shown: PHP's <span class="mono">$_REQUEST</span> takes a cookie over both when <span class="mono">request_order</span> is unset (as without a php.ini), classic ASP.NET's <span class="mono">Request[…]</span> where they lack the name. Cookie values are shown only while the request is held, and only those not named as a session or credential.</p>`
         : nothing}`;
   }
 
@@ -847,11 +849,17 @@ export class ApprovalsView extends LightElement {
    * `Content-Profile` another database schema). Framing headers Airlock sets itself are left out;
    * credentials are shown redacted, as the description keeps them.
    */
-  private renderHeaders(r: NonNullable<Approval['description']>['request'] | Record<string, never>) {
+  private renderHeaders(r: NonNullable<Approval['description']>['request'] | Record<string, never>, heldCookies?: Array<[string, string]>) {
     const headers = r.headers && typeof r.headers === 'object' ? Object.entries(r.headers).filter(([n]) => !FRAMING_HEADERS.has(n.toLowerCase())) : [];
     if (!headers.length) return nothing;
     const lines = headers.flatMap(([n, vs]) => (Array.isArray(vs) ? vs : [vs]).map((v) => [n, String(v)] as const));
-    return html`<ul class="small mono request-headers" data-testid="request-headers" aria-label="Request headers">${lines.map(([n, v]) => html`<li><b>${vis(n)}</b>: ${vis(v)}</li>`)}</ul>`;
+    // The record keeps every cookie's value redacted; while held, those not named as a session or
+    // credential (an account, tenant or region picked beside the session) are shown from memory.
+    const cookies = Array.isArray(heldCookies) ? heldCookies.filter((c) => Array.isArray(c) && c.length === 2) : [];
+    return html`<ul class="small mono request-headers" data-testid="request-headers" aria-label="Request headers">${lines.map(([n, v]) => html`<li><b>${vis(n)}</b>: ${vis(v)}</li>`)}${
+      cookies.length
+        ? html`<li data-testid="held-cookies"><span class="muted">cookie values, while held (those not named as a session or credential; never recorded):</span> ${cookies.map(([n, v], i) => html`${i ? '; ' : ''}<b>${vis(String(n))}</b>=${vis(String(v))}`)}</li>`
+        : nothing}</ul>`;
   }
 
   /** "Why a human is needed": the earlier requests of the session that made this one need a human. */
@@ -1285,7 +1293,7 @@ export class ApprovalsView extends LightElement {
           )}</p>`
         : nothing}
       ${this.renderCredentials(a)}
-      ${this.renderHeaders(r)}
+      ${this.renderHeaders(r, isPending(a) ? a.held_cookies : undefined)}
       ${this.renderBody(a, st)}
       ${stepUpAsked && !stepUp ? html`<p class="small warn-text">Step-up is asked for, but no TOTP is enrolled (<code>airlock totp enroll</code>): anyone with the studio login can approve this.</p>` : nothing}
       ${!gate.ok

@@ -106,6 +106,14 @@ t.test('a parameter the server may read from a cookie is printed, and approving 
   t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example', headers: { cookie: ['[redacted]'] } })), /from a cookie/, 'no such cookie, no line');
 });
 
+t.test('each cookie is named, and while held the values of those not named as a session are printed (sixteenth pass)', async (t) => {
+  const r = { url: 'https://api.example/v1/report', headers: { cookie: ['session=[redacted]; org=[redacted]'] } };
+  const held = details({ ...view(r), held: true, held_cookies: [['org', 'acct_1Attacker']] } as View);
+  t.match(held, /^header +cookie: session=\[redacted\]; org=\[redacted\]$/m);
+  t.match(held, /^cookies +org=acct_1Attacker \(values while held/m);
+  t.notMatch(details(view(r)), /^cookies/m, 'none once the hold ended');
+});
+
 t.test('a held binary body, which the terminal does not print, is not approved from it unseen (fifteenth pass)', async (t) => {
   const held = { size: 3, captured: 3, truncated: false, content_type: 'application/octet-stream', sha256: 'x', base64: 'AAEC' };
   const out = details({ ...view({ body: { size: 3, sha256: 'x', content_type: 'application/octet-stream', truncated: false } }), held: true } as View, held);

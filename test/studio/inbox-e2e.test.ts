@@ -589,12 +589,20 @@ t.test('a method override and a rewritten path are on the card, not only in the 
   await reply;
   // Fifteenth pass: a cookie named like a query parameter. PHP's $_REQUEST (no php.ini) takes the
   // cookie over the query: the mail goes to the cookie's address, which the card shows `[redacted]`.
-  const viaCookie = curl('POST', '/v1/cookie-param?to=boss@corp.example', { body: '{}', headers: ['Cookie: session=s1; to=drop@attacker.example'] });
+  // Sixteenth pass: every cookie read `[redacted]` as one header, so an account picked by a cookie
+  // beside the session (`org=acct_1Attacker`) was on no card: the names are kept, and while held the
+  // values of cookies not named as a session or credential are shown from memory (never recorded).
+  const viaCookie = curl('POST', '/v1/cookie-param?to=boss@corp.example', { body: '{}', headers: ['Cookie: session=s1-secret-session; org=acct_1Attacker; to=drop@attacker.example'] });
   await card(page, '/v1/cookie-param?to=boss@corp.example').waitFor();
   const cid = await idOf('/v1/cookie-param?to=boss@corp.example');
   const csel = `[data-approval="${cid}"]`;
   t.match(await page.textContent(`${csel} [data-testid=runs-as]`), /The server may read to from a cookie/, 'the card says the parameter may come from a cookie');
-  await page.waitForSelector(`${csel} .approve-blocked >> text=cookie values are not shown`);
+  await page.waitForSelector(`${csel} .approve-blocked >> text=its value is in the headers below while the request is held`);
+  const headerText = (await page.textContent(`${csel} [data-testid=request-headers]`)) ?? '';
+  t.match(headerText, /cookie: session=\[redacted\]; org=\[redacted\]; to=\[redacted\]/, 'each cookie is named');
+  t.match(await page.textContent(`${csel} [data-testid=held-cookies]`), /org=acct_1Attacker; to=drop@attacker\.example/, 'the account and the address the cookies pick are on the card while held');
+  t.notMatch(headerText, /s1-secret-session/, 'a session cookie\'s value is not');
+  t.notMatch(JSON.stringify(queue.get(cid)), /acct_1Attacker|s1-secret-session|drop@attacker/, 'no cookie value is in the record');
   t.ok(await page.isDisabled(`${csel} [data-action=approve]`), 'approving it is a choice, not a click');
   const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
   const session = login.headers.getSetCookie()[0]!.split(';')[0]!;
@@ -693,7 +701,8 @@ t.test('of look-alike cards, the one unlike the others says in what (twelfth pas
   // session cookie (it lands in the attacker's account), and a third with a cookie no account is
   // read from: every card read `cookie: [redacted]`, and the note said each part was on another card.
   const session = '[data-approval]:has(.url:text-matches("/v1/alike-session$"))';
-  const cookies = ['session=person-123', 'session=attacker-666', 'session=person-123; layout=b'];
+  // (Sixteenth pass: the card names each cookie, so the three send the same names.)
+  const cookies = ['session=person-123; layout=a', 'session=attacker-666; layout=a', 'session=person-123; layout=b'];
   for (const [i, c] of cookies.entries()) {
     replies.push(curl('POST', '/v1/alike-session', { body: '{"report": "Q3"}', headers: [`Cookie: ${c}`] }));
     await page.locator(session).nth(i).waitFor();
