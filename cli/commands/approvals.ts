@@ -12,7 +12,7 @@ import { base64Sections } from '../../studio/app/base64-text.ts';
 import { forwardedHosts } from '../../studio/app/forwarded-hosts.ts';
 import { aspNetReading, phpReading, rackReading } from '../../studio/app/param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes } from '../../studio/app/lookalikes.ts';
-import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.ts';
+import { lookalikesEscaped, terminalJson, terminalText as terminalOnly } from '../../lib/text.ts';
 
 import { airlockRunning } from '../../runtime/running.ts';
 import { cookieParamsText, roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
@@ -240,7 +240,7 @@ export function register(program: Command): void {
       } else {
         list = await withQueue(ch.home, async (q) => q.list(status ? { status: status as ApprovalRecord['status'] } : {}).map((a) => ({ ...a, needs_step_up: a.status === 'pending' && q.needsStepUp(a) })));
       }
-      if (opts.json) return print(JSON.stringify(list, null, 2));
+      if (opts.json) return print(terminalJson(list));
       if (!list.length) return print(status ? `no ${status} approvals` : 'no approvals');
       print(listText(list));
     });
@@ -260,7 +260,7 @@ export function register(program: Command): void {
       const held = ch.kind === 'rest' && 'held' in a && a.held && a.description.request.body.size > 0 && !opts.json
         ? await ch.client.call<HeldBodyAnswer>('GET', `/api/approvals/${encodeURIComponent(a.id)}/body`).catch(() => undefined)
         : undefined;
-      print(opts.json ? JSON.stringify(a, null, 2) : details(a, held));
+      print(opts.json ? terminalJson(a) : details(a, held));
     });
 
   common(approvals.command('approve').description('approve a held request (once), optionally granting similar requests for a while').argument('<id>', 'approval id (or a unique prefix)'))
@@ -338,7 +338,7 @@ export function register(program: Command): void {
       const list = ch.kind === 'rest'
         ? ((await ch.client.call<{ grants?: GrantRecord[] }>('GET', '/api/grants')).grants ?? [])
         : await withQueue(ch.home, async (q) => q.grants());
-      if (opts.json) return print(JSON.stringify(list, null, 2));
+      if (opts.json) return print(terminalJson(list));
       print(list.length ? list.map(grantLine).join('\n') : 'no active grants');
     });
 
