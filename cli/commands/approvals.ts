@@ -12,6 +12,7 @@ import { base64Sections } from '../../studio/app/base64-text.ts';
 import { forwardedHosts } from '../../studio/app/forwarded-hosts.ts';
 import { aspNetReading, phpReading, rackReading } from '../../studio/app/param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes } from '../../studio/app/lookalikes.ts';
+import { SHORT_HOST, hostEnd, shortHost } from '../../studio/app/host-end.ts';
 import { lookalikesEscaped, terminalJson, terminalText as terminalOnly } from '../../lib/text.ts';
 
 import { airlockRunning } from '../../runtime/running.ts';
@@ -59,7 +60,8 @@ export function line(a: View): string {
   const what = a.summary.operation ? `${a.summary.operation} ` : '';
   const flags = [a.held ? 'held' : '', a.needs_step_up ? 'totp' : ''].filter(Boolean).join(',');
   // What the agent sent (path, operation) and the reason quoting it print as one line each.
-  return `${terminalText(`${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${a.summary.host}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}`)}\n    ${terminalText(a.reason)}`;
+  // A long host keeps its end, which says whose it is (`…bbbb.evil.example`), as on the studio's one-line places.
+  return `${terminalText(`${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${shortHost(String(a.summary.host ?? ''))}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}`)}\n    ${terminalText(a.reason)}`;
 }
 
 /**
@@ -130,6 +132,8 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     `status     ${a.status}${a.held ? ' (request held now)' : ''}${a.used_at ? ` (used ${a.used_at})` : ''}`,
     `agent      ${a.agent}`,
     `request    ${r.method} ${r.url}`,
+    // A long host wraps on the terminal with its start in sight: whose name it is, apart.
+    ...(String(r.host ?? '').length > SHORT_HOST && hostEnd(r.host)[0] ? [`host ends  ${hostEnd(r.host)[1]} (the host is a name of ${hostEnd(r.host)[1]}, whatever its start says)`] : []),
     // The query as servers read it: escapes undone, and as Rack 2 splits it (at `;` as at `&`).
     ...queryLines(r.url),
     // What the server runs when it is not the request line.

@@ -21,6 +21,7 @@ import { base64Sections } from './base64-text.ts';
 import { forwardedHosts } from './forwarded-hosts.ts';
 import { aspNetReading, phpReading, rackReading } from './param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from './lookalikes.ts';
+import { hostEnd, shortHost } from './host-end.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
@@ -115,22 +116,6 @@ export function requestLine(a: Approval): string {
   }
 }
 
-/**
- * A host name is read from its end (`api.github.com.x.evil.example` is a name of evil.example), but
- * people read it from its start, and a long one wraps or is cut so that its end is out of sight.
- * Split into what goes before its last two labels and those (an address or a one-label name: all
- * of it), so the end can be drawn apart and kept on screen.
- */
-export function hostEnd(host: string): [string, string] {
-  if (/^[\d.]+$|^\[|:/.test(host)) return ['', host];
-  const labels = host.replace(/\.$/, '').split('.');
-  if (labels.length <= 2) return ['', host];
-  const tail = labels.slice(-2).join('.');
-  return [host.slice(0, host.length - tail.length - (host.endsWith('.') ? 1 : 0)), host.slice(host.length - tail.length - (host.endsWith('.') ? 1 : 0))];
-}
-
-/** Hosts longer than this are shortened from their start in one-line places (the links, notifications). */
-const SHORT_HOST = 40;
 
 /** requestLine for one-line places: a long host keeps its end (`…bbbb.evil.example`), never its start only. */
 export function shortRequestLine(a: Approval): string {
@@ -147,7 +132,7 @@ export function shortRequestLine(a: Approval): string {
   } catch {
     // the record's host and path
   }
-  const shown = host.length > SHORT_HOST ? `…${host.slice(host.length - SHORT_HOST)}` : host;
+  const shown = shortHost(host);
   return visibleString(`${method} ${scheme}${shown}${rest.length > 60 ? `${rest.slice(0, 59)}…` : rest}`);
 }
 

@@ -358,3 +358,14 @@ t.test('a YAML body too long to parse here, or whose aliases expand past a bound
   t.match(read(laughs), { error: /aliases expand past/ });
   t.equal(read('name: web\nimage: nginx\n'), undefined, 'plain YAML reads as written');
 });
+
+t.test('a long host keeps its end in approvals list and show, which say whose name it is (sixteenth pass)', async (t) => {
+  // `api.github.com.aaaa…(60).bbbb…(60).evil.example` wrapped on the terminal with `api.github.com.` in sight.
+  const host = `api.github.com.${'a'.repeat(60)}.${'b'.repeat(60)}.evil.example`;
+  const v = { ...view({ url: `https://${host}/v1/long`, host, path: '/v1/long' }), summary: { method: 'POST', host, path: '/v1/long' } } as View;
+  const listed = listText([v]);
+  t.match(listed, /POST …b+\.evil\.example\/v1\/long/, 'the list line keeps the end');
+  t.notMatch(listed, /api\.github\.com/, 'not the start alone');
+  t.match(details(v), /^host ends +evil\.example \(the host is a name of evil\.example/m);
+  t.notMatch(details(view({ url: 'https://api.github.com/x', host: 'api.github.com' })), /^host ends/m, 'a short host needs no line');
+});
