@@ -5,7 +5,7 @@
 import type { ApprovalView } from '../api/wire.ts';
 
 /** What the comparison reads of an approval (a studio view or the CLI's record). */
-type Approval = Pick<ApprovalView, 'id' | 'agent' | 'description' | 'summary' | 'request_hash' | 'description_complete'>;
+type Approval = Pick<ApprovalView, 'id' | 'agent' | 'description' | 'summary' | 'request_hash' | 'description_complete'> & Partial<Pick<ApprovalView, 'held' | 'held_cookies'>>;
 
 /** Headers of the message's framing that Airlock sets or strips itself: never a part that tells two apart. */
 const FRAMING_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'airlock-approval']);
@@ -17,7 +17,7 @@ export const LOOKALIKE_PARTS = 6;
  * What tells a request apart from another of its agent to the same method, host and path: its
  * exact path, query, each header's values (a header one has and another lacks differs too) and its body.
  */
-function partsOf(a: Approval): Map<string, string> {
+function partsOf(a: Approval, cookies: boolean): Map<string, string> {
   const r = a.description?.request ?? {};
   const parts = new Map<string, string>();
   let search = '';
@@ -34,6 +34,9 @@ function partsOf(a: Approval): Map<string, string> {
   // Credential headers are shown `[redacted]` on every card alike: whose they are (a keyed digest
   // of the agent's own session cookie, token …) is what tells the user's account from another.
   parts.set("whose credentials the agent sent", typeof r.own_credentials === 'string' ? r.own_credentials : '');
+  // While every one of them is held, the cookie values the cards show then (an account or tenant
+  // picked beside the session) are parts too: named, not "a value the card shows redacted".
+  if (cookies) for (const [n, v] of Array.isArray(a.held_cookies) ? a.held_cookies : []) parts.set(`cookie ${n}`, v);
   return parts;
 }
 
@@ -99,7 +102,8 @@ export function lookalikes(list: Approval[]): Map<string, Lookalike> {
       for (const a of group) out.set(a.id, { others: group.length - 1, own: [], same: 0, partial: true });
       continue;
     }
-    const parts = group.map(partsOf);
+    const held = group.every((a) => a.held === true);
+    const parts = group.map((a) => partsOf(a, held));
     // The path, query and body first: past LOOKALIKE_PARTS the card names only how many headers more.
     const names = [...new Set(parts.flatMap((p) => [...p.keys()]))].sort((x, y) => Number(x.startsWith('header ')) - Number(y.startsWith('header ')));
     group.forEach((a, i) => {

@@ -369,3 +369,14 @@ t.test('a long host keeps its end in approvals list and show, which say whose na
   t.match(details(v), /^host ends +evil\.example \(the host is a name of evil\.example/m);
   t.notMatch(details(view({ url: 'https://api.github.com/x', host: 'api.github.com' })), /^host ends/m, 'a short host needs no line');
 });
+
+t.test('look-alikes held now name the cookie whose value tells them apart (sixteenth pass)', async (t) => {
+  const charge = (id: string, org: string, hash: string, held = true): View => {
+    const v = view({ url: 'https://api.example/v1/report', path: '/v1/report', host: 'api.example', headers: { cookie: ['session=[redacted]; org=[redacted]'] } });
+    return { ...v, id, held, held_cookies: [['org', org]], request_hash: hash, description_complete: true, summary: { method: 'POST', host: 'api.example', path: '/v1/report' } } as View;
+  };
+  const entries = listText([charge('ap_a', 'acct_person', 'h1'), charge('ap_b', 'acct_person', 'h1'), charge('ap_c', 'acct_1Attacker', 'h2')]).split(/\n(?=ap_)/);
+  t.match(entries[2], /LOOK-ALIKE: .* unlike every one of them in cookie org: read it/, 'the cookie is named');
+  const once = listText([charge('ap_a', 'acct_person', 'h1'), charge('ap_c', 'acct_1Attacker', 'h2', false)]).split(/\n(?=ap_)/);
+  t.match(once[1], /unlike it in a value the card shows redacted \(header cookie\)/, 'one no longer held: its value is not at hand, and the difference is still said');
+});
