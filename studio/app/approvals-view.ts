@@ -873,11 +873,19 @@ export class ApprovalsView extends LightElement {
     if (!st.why) return html` <span class="muted" data-testid="why-later">(loading the later requests that brought it…)</span>`;
     if (st.why.error) return html` <span class="warn-text" data-testid="why-later">(later requests may have brought it too; the session's timeline cannot be loaded: ${st.why.error})</span>`;
     if (!st.why.timeline) return html` <span class="muted" data-testid="why-later">(loading the later requests that brought it…)</span>`;
-    const later = st.why.timeline.filter((e) => e.id !== firstId && (e.labels_added ?? []).includes(label) && e.time <= (a.created ?? '~'));
-    if (!later.length) return html` <span class="muted" data-testid="why-later">(no later request brought it)</span>`;
+    const timeline = st.why.timeline;
+    const later = timeline.filter((e) => e.id !== firstId && (e.labels_added ?? []).includes(label) && e.time <= (a.created ?? '~'));
+    // The session keeps its last requests only (200): past them, the first one is gone from the
+    // timeline and so is every later one up to its oldest entry. An agent that made 200 requests
+    // after the page that injected it had the card say no later request brought the label.
+    const cut = !timeline.some((e) => e.id === firstId);
+    const gap = cut
+      ? html`<span class="warn-text" data-testid="why-cut">the session keeps only its last ${timeline.length} requests${timeline.length ? html`, from ${timeText(timeline[0]!.time)}` : ''}: any between the first one and those may have brought it again and cannot be listed here (the audit log has them)</span>`
+      : nothing;
+    if (!later.length) return cut ? html` (${gap})` : html` <span class="muted" data-testid="why-later">(no later request brought it)</span>`;
     const shown = later.slice(-20);
-    return html`, and again from ${later.length} later request${later.length === 1 ? '' : 's'}:
-      <ul data-testid="why-later">${shown.map((e) => html`<li><span class="mono">${vis(e.method)} ${vis(e.url)}</span> at ${timeText(e.time)}</li>`)}${later.length > shown.length ? html`<li>and ${later.length - shown.length} earlier ones (see the session)</li>` : nothing}</ul>`;
+    return html`, and again from ${later.length} later request${later.length === 1 ? '' : 's'}${cut ? html` among the ones kept` : ''}:
+      <ul data-testid="why-later">${shown.map((e) => html`<li><span class="mono">${vis(e.method)} ${vis(e.url)}</span> at ${timeText(e.time)}</li>`)}${later.length > shown.length ? html`<li>and ${later.length - shown.length} earlier ones (see the session)</li>` : nothing}${cut ? html`<li>${gap}</li>` : nothing}</ul>`;
   }
 
   /** The session's timeline for a card held because of what its session read. */

@@ -647,6 +647,21 @@ t.test('"why a human is needed" names every request that brought the label, not 
   await reply;
 });
 
+t.test('"why a human is needed" says when the session no longer keeps the requests after the first (sixteenth pass)', async (t) => {
+  // The timeline keeps a session's last 200 requests: the injecting page, then 205 requests (denied
+  // here: any request counts), and the card said "(no later request brought it)".
+  t.equal((await curl('GET', '/page/evil-before-flood')).status, 200);
+  await curl('GET', '/flood/[1-205]');
+  const reply = curl('COPY', '/v1/after-flood', { body: '{}' });
+  await card(page, '/v1/after-flood').waitFor();
+  const id = await idOf('/v1/after-flood');
+  const why = page.locator(`[data-approval="${id}"] [data-testid=why-cut]`);
+  t.match(await why.textContent({ timeout: 5000 }).catch(() => ''), /the session keeps only its last 200 requests.*may have brought it again and cannot be listed here/, 'the gap is said');
+  t.notMatch(await page.textContent(`[data-approval="${id}"] [data-testid=why]`), /no later request brought it/, 'not that none did');
+  await queue.deny(id, { by: 'test' });
+  await reply;
+});
+
 t.test('A approves only a card whose end is on screen: what is below the window was never seen', async (t) => {
   // J brings a card's top into view. Of a card taller than the window (120 harmless headers, then
   // the one that charges another account) A approved what the person never had on screen.
