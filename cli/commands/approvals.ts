@@ -7,12 +7,14 @@
 // Running without a reachable studio is refused for changes: editing the file behind the running
 // process's back would be lost.
 import type { Command } from 'commander';
-import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
+import type { AgentSessionAnswer, HeldBodyAnswer } from '../../studio/api/wire.ts';
 import { base64Sections } from '../../studio/app/base64-text.ts';
 import { forwardedHosts } from '../../studio/app/forwarded-hosts.ts';
 import { aspNetReading, phpReading, rackReading } from '../../studio/app/param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes } from '../../studio/app/lookalikes.ts';
 import { SHORT_HOST, hostEnd, shortHost } from '../../studio/app/host-end.ts';
+import { laterCauses } from '../../studio/app/later-causes.ts';
+import type { TimelineEntry } from '../../state/sessions.ts';
 import { lookalikesEscaped, terminalJson, terminalText as terminalOnly } from '../../lib/text.ts';
 
 import { airlockRunning } from '../../runtime/running.ts';
@@ -124,7 +126,38 @@ export function heldUnseen(held: HeldBodyAnswer | undefined): string | undefined
  * running studio (GET …/body), printed as sent and, when it differs, as its server reads it (form
  * fields and JSON strings unescaped, multipart parts decoded, another charset decoded).
  */
-export function details(a: View, held?: HeldBodyAnswer): string {
+/**
+ * "Why a human is needed", as on the card: each label the session read, the first request that
+ * brought it, and (with the session's timeline, from the running studio) every later one up to the
+ * approval, or that the timeline no longer goes back that far (laterCauses).
+ */
+function whyLines(a: View, timeline: TimelineEntry[] | undefined): string[] {
+  if (!a.because?.length) return [];
+  const labels = a.description.session?.labels ?? {};
+  const sessionId = a.session ?? a.description.session?.id;
+  const out: string[] = [];
+  for (const id of a.because) {
+    const found = Object.entries(labels).find(([, arr]) => arr.request_id === id);
+    if (!found) {
+      out.push(`request ${id}`);
+      continue;
+    }
+    const [label, first] = found;
+    out.push(`${label} first from request ${id} to ${first.host} at ${first.time}`);
+    if (!timeline) {
+      out.push(`${label} again: later requests may have brought it; read them with airlock sessions show ${sessionId ?? '(the session)'}`);
+      continue;
+    }
+    const { later, cut } = laterCauses(timeline, id, label, a.created);
+    for (const e of later.slice(-20)) out.push(`${label} again from ${e.method} ${e.url} at ${e.time}`);
+    if (later.length > 20) out.push(`${label} again from ${later.length - 20} earlier ones (airlock sessions show ${sessionId ?? '(the session)'})`);
+    if (cut) out.push(`${label}: the session keeps only its last ${timeline.length} requests${timeline.length ? ` (from ${timeline[0]!.time})` : ''}: any between the first one and those may have brought it again and cannot be listed (the audit log has them)`);
+    else if (!later.length) out.push(`${label}: no later request brought it`);
+  }
+  return out.map((l, i) => `${i ? '          ' : 'why       '} ${l}`);
+}
+
+export function details(a: View, held?: HeldBodyAnswer, timeline?: TimelineEntry[]): string {
   const r = a.description.request;
   const own = agentCredentialHeaders(a);
   const out = [
@@ -167,6 +200,8 @@ export function details(a: View, held?: HeldBodyAnswer): string {
       : []),
     `body       ${r.body.size} bytes ${r.body.content_type}${r.body.truncated ? ' (truncated)' : ''}`,
     `reason     ${a.reason}`,
+    // Held because of what its session read: every request that brought the labels, not only the first.
+    ...whyLines(a, timeline),
     ...(a.rule ? [`rule       ${a.rule}`] : []),
     `risk       ${a.risk}${a.step_up ? ' (step-up)' : ''}${a.needs_step_up ? ' — approving needs --totp CODE' : a.step_up && a.status === 'pending' ? ' — no TOTP enrolled, so no code is asked: airlock totp enroll' : ''}`,
     `created    ${a.created}`,
@@ -264,7 +299,12 @@ export function register(program: Command): void {
       const held = ch.kind === 'rest' && 'held' in a && a.held && a.description.request.body.size > 0 && !opts.json
         ? await ch.client.call<HeldBodyAnswer>('GET', `/api/approvals/${encodeURIComponent(a.id)}/body`).catch(() => undefined)
         : undefined;
-      print(opts.json ? terminalJson(a) : details(a, held));
+      // Held because of what its session read: the session's timeline names the later requests that brought the labels.
+      const session = a.session ?? a.description.session?.id;
+      const timeline = ch.kind === 'rest' && a.because?.length && session && !opts.json
+        ? await ch.client.call<AgentSessionAnswer>('GET', `/api/sessions/${encodeURIComponent(session)}`).then((s) => (Array.isArray(s.session?.timeline) ? s.session.timeline : undefined)).catch(() => undefined)
+        : undefined;
+      print(opts.json ? terminalJson(a) : details(a, held, timeline));
     });
 
   common(approvals.command('approve').description('approve a held request (once), optionally granting similar requests for a while').argument('<id>', 'approval id (or a unique prefix)'))

@@ -22,6 +22,7 @@ import { forwardedHosts } from './forwarded-hosts.ts';
 import { aspNetReading, phpReading, rackReading } from './param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from './lookalikes.ts';
 import { hostEnd, shortHost } from './host-end.ts';
+import { laterCauses } from './later-causes.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
@@ -874,11 +875,8 @@ export class ApprovalsView extends LightElement {
     if (st.why.error) return html` <span class="warn-text" data-testid="why-later">(later requests may have brought it too; the session's timeline cannot be loaded: ${st.why.error})</span>`;
     if (!st.why.timeline) return html` <span class="muted" data-testid="why-later">(loading the later requests that brought it…)</span>`;
     const timeline = st.why.timeline;
-    const later = timeline.filter((e) => e.id !== firstId && (e.labels_added ?? []).includes(label) && e.time <= (a.created ?? '~'));
-    // The session keeps its last requests only (200): past them, the first one is gone from the
-    // timeline and so is every later one up to its oldest entry. An agent that made 200 requests
-    // after the page that injected it had the card say no later request brought the label.
-    const cut = !timeline.some((e) => e.id === firstId);
+    // The session keeps its last requests only (200): past them, the first one is gone from the timeline (see laterCauses).
+    const { later, cut } = laterCauses(timeline, firstId, label, a.created);
     const gap = cut
       ? html`<span class="warn-text" data-testid="why-cut">the session keeps only its last ${timeline.length} requests${timeline.length ? html`, from ${timeText(timeline[0]!.time)}` : ''}: any between the first one and those may have brought it again and cannot be listed here (the audit log has them)</span>`
       : nothing;

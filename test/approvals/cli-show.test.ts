@@ -380,3 +380,18 @@ t.test('look-alikes held now name the cookie whose value tells them apart (sixte
   const once = listText([charge('ap_a', 'acct_person', 'h1'), charge('ap_c', 'acct_1Attacker', 'h2', false)]).split(/\n(?=ap_)/);
   t.match(once[1], /unlike it in a value the card shows redacted \(header cookie\)/, 'one no longer held: its value is not at hand, and the difference is still said');
 });
+
+t.test('approvals show says why a human is needed: every request that brought the label, or that the timeline no longer reaches back (sixteenth pass)', async (t) => {
+  // The terminal printed the policy's reason alone, which names the first (harmless) page; the card
+  // lists the later one that injected the agent.
+  const session = { id: 'se_1', labels: { untrusted: { request_id: 'r1', host: 'docs.python.org', time: '2026-01-01T00:00:00Z' } } };
+  const v = { ...view({}, { session }), because: ['r1'], session: 'se_1', created: '2026-01-01T00:10:00Z' } as unknown as View;
+  const entry = (id: string, url: string, labels: string[] = []) => ({ id, time: `2026-01-01T00:0${id.slice(1)}:00Z`, method: 'GET', url, host: 'x', outcome: 'forwarded', labels_added: labels });
+  const full = details(v, undefined, [entry('r1', 'https://docs.python.org/3/'), entry('r2', 'https://evil.example/page', ['untrusted']), entry('r3', 'https://api.example/x')]);
+  t.match(full, /^why +untrusted first from request r1 to docs\.python\.org/m);
+  t.match(full, /^ +untrusted again from GET https:\/\/evil\.example\/page at/m, 'the later page that brought it');
+  const cut = details(v, undefined, [entry('r8', 'https://api.example/flood'), entry('r9', 'https://api.example/flood')]);
+  t.match(cut, /untrusted: the session keeps only its last 2 requests \(from .*\): any between the first one and those may have brought it again/, 'a timeline that no longer reaches the first request is said');
+  t.notMatch(cut, /no later request/);
+  t.match(details(v), /untrusted again: later requests may have brought it; read them with airlock sessions show se_1/, 'without the timeline, where to read them');
+});
