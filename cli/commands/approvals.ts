@@ -14,6 +14,7 @@ import { aspNetReading, phpReading, rackReading } from '../../studio/app/param-n
 import { LOOKALIKE_PARTS, lookalikes } from '../../studio/app/lookalikes.ts';
 import { SHORT_HOST, hostEnd, shortHost } from '../../studio/app/host-end.ts';
 import { laterCauses } from '../../studio/app/later-causes.ts';
+import { grantScopeText } from '../../studio/app/grant-scope.ts';
 import type { TimelineEntry } from '../../state/sessions.ts';
 import { lookalikesEscaped, terminalJson, terminalText as terminalOnly } from '../../lib/text.ts';
 
@@ -204,6 +205,8 @@ export function details(a: View, held?: HeldBodyAnswer, timeline?: TimelineEntry
     ...whyLines(a, timeline),
     ...(a.rule ? [`rule       ${a.rule}`] : []),
     `risk       ${a.risk}${a.step_up ? ' (step-up)' : ''}${a.needs_step_up ? ' — approving needs --totp CODE' : a.step_up && a.status === 'pending' ? ' — no TOTP enrolled, so no code is asked: airlock totp enroll' : ''}`,
+    // What --grant-minutes would let through later, unseen: said before it is given, as on the card.
+    ...(a.status === 'pending' ? [`grant      ${grantScopeText(a) ? `--grant-minutes N would let through, for N minutes: ${grantScopeText(a)}` : 'none: this request is approved one at a time (critical, step-up, or held for what its session read)'}`] : []),
     `created    ${a.created}`,
     `hold ends  ${a.expires}`,
     `approvable until ${a.retry_until}`,

@@ -23,6 +23,7 @@ import { aspNetReading, phpReading, rackReading } from './param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from './lookalikes.ts';
 import { hostEnd, shortHost } from './host-end.ts';
 import { laterCauses } from './later-causes.ts';
+import { grantScopeText } from './grant-scope.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
@@ -223,23 +224,8 @@ function isPending(a: Approval): boolean {
   return a.status === 'pending';
 }
 
-/**
- * What "Allow similar" would let through, in words (state/approvals.ts planGrant): a recognized
- * operation in the same place, or — where Airlock reads no operation — every request to this exact
- * path naming the same places with the same credentials of the agent's own, whatever else its query,
- * body and headers say. Undefined when no grant is given for it.
- */
-function grantScope(a: Approval): string | undefined {
-  if (a.risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0) return undefined;
-  const d = a.description ?? {};
-  const r = d.request ?? {};
-  const op = d.service?.operation;
-  const who = `agent ${agentName(a)}`;
-  if (op && op !== 'unknown') {
-    return `${who}'s ${visibleString(r.method)} requests to ${visibleString(r.host)} of operation ${visibleString(op)}, in the same place as this one (repository, channel, table, recipients), at ${a.risk ?? 'this'} risk or lower — whatever else their path, query, body and headers say`;
-  }
-  return `every ${visibleString(r.method)} request of ${who} to ${visibleString(r.host)}${visibleString(r.path)} — this exact path, naming the same places in its query and body (recipients, channels, URLs) and sent with the same credentials of the agent's own, whatever else its query, body and headers say (Airlock reads no operation on this route)`;
-}
+/** What "Allow similar" would let through, in words (see grant-scope.ts), drawn with hidden characters shown. */
+const grantScope = (a: Approval): string | undefined => grantScopeText(a, visibleString);
 
 const riskText: Record<string, string> = {
   critical: 'Critical risk',

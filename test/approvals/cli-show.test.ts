@@ -38,7 +38,7 @@ t.test('the query is printed as servers read it: escapes undone, and split at ";
   const out = details(view({ url: 'https://api.example/v1/send?to=boss@corp.example;to=%64rop@attacker.example' }));
   t.match(out, /^query +to = boss@corp\.example;to=drop@attacker\.example$/m);
   t.match(out, /^rack query to = boss@corp\.example, to = drop@attacker\.example \(Rack 2/m);
-  t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example' })), /query /, 'a plain query is the request line alone');
+  t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example' })), /^(?:rack )?query /m, 'a plain query is the request line alone');
   t.match(details(view({ url: 'https://api.example/v1/send?to=%u0064rop@attacker.example' })), /^iis query +to = drop@attacker\.example \(classic ASP\.NET/m, '%u undone as IIS does');
   const payload = Buffer.from('{"to": "drop@attacker.example"}').toString('base64url');
   t.match(details(view({ url: `https://api.example/v1/send?payload=${payload}`, query: { payload: [payload] } })), /the query as the server reads it \(base64 values decoded\):\n── \.payload\[0\]: base64, decoded\n\{"to": "drop@attacker\.example"\}/, 'a base64 query value is printed decoded');
@@ -394,4 +394,13 @@ t.test('approvals show says why a human is needed: every request that brought th
   t.match(cut, /untrusted: the session keeps only its last 2 requests \(from .*\): any between the first one and those may have brought it again/, 'a timeline that no longer reaches the first request is said');
   t.notMatch(cut, /no later request/);
   t.match(details(v), /untrusted again: later requests may have brought it; read them with airlock sessions show se_1/, 'without the timeline, where to read them');
+});
+
+t.test('approvals show says what --grant-minutes would let through, as the card does (sixteenth pass)', async (t) => {
+  // On a route Airlock reads no operation on, a grant lets through every later body and header to the path.
+  const out = details(view({ url: 'https://hooks.example/send', host: 'hooks.example', path: '/send' }));
+  t.match(out, /^grant +--grant-minutes N would let through, for N minutes: every POST request of agent bot to hooks\.example\/send — this exact path, .*whatever else its query, body and headers say/m);
+  t.match(details(view({}), undefined), /^grant/m);
+  t.match(details({ ...view({}), risk: 'critical' } as View), /^grant +none: this request is approved one at a time/m);
+  t.notMatch(details({ ...view({}), status: 'approved' } as View), /^grant/m, 'only while it waits');
 });
