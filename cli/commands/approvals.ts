@@ -11,7 +11,7 @@ import type { AgentSessionAnswer, HeldBodyAnswer } from '../../studio/api/wire.t
 import { base64Sections } from '../../studio/app/base64-text.ts';
 import { forwardedHosts } from '../../studio/app/forwarded-hosts.ts';
 import { aspNetReading, phpReading, rackReading } from '../../studio/app/param-names.ts';
-import { LOOKALIKE_PARTS, lookalikes } from '../../studio/app/lookalikes.ts';
+import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from '../../studio/app/lookalikes.ts';
 import { SHORT_HOST, hostEnd, shortHost } from '../../studio/app/host-end.ts';
 import { laterCauses } from '../../studio/app/later-causes.ts';
 import { grantScopeText } from '../../studio/app/grant-scope.ts';
@@ -77,15 +77,30 @@ export function listText(list: View[]): string {
   const alike = lookalikes(list.filter((a) => a.status === 'pending'));
   return list.map((a) => {
     const l = alike.get(a.id);
-    if (!l) return line(a);
-    const others = `${l.others} other waiting request${l.others === 1 ? '' : 's'} of this agent ${l.others === 1 ? 'goes' : 'go'} to the same method, host and path`;
-    const note = l.partial
-      ? `look-alike: ${others}; what tells them apart is in their whole requests: read each (airlock approvals show ${a.id})`
-      : l.own.length
-        ? `LOOK-ALIKE: ${others}, and this one is unlike ${l.others === 1 ? 'it' : 'every one of them'} in ${l.own.slice(0, LOOKALIKE_PARTS).join(', ')}${l.own.length > LOOKALIKE_PARTS ? ` and ${l.own.length - LOOKALIKE_PARTS} more header(s)` : ''}: read it before approving (airlock approvals show ${a.id})`
-        : `look-alike: ${others}; ${l.same ? `${l.same} of them ${l.same === 1 ? 'is' : 'are'} this very request` : 'each of its parts is also in another one'}, and each approval lets through only its own request`;
-    return `${line(a)}\n    ${terminalText(note)}`;
+    return l ? `${line(a)}\n    ${terminalText(lookalikeNote(a, l))}` : line(a);
   }).join('\n');
+}
+
+/** The look-alike note of one waiting approval (see lookalikes). */
+function lookalikeNote(a: View, l: Lookalike): string {
+  const others = `${l.others} other waiting request${l.others === 1 ? '' : 's'} of this agent ${l.others === 1 ? 'goes' : 'go'} to the same method, host and path`;
+  return l.partial
+    ? `look-alike: ${others}; what tells them apart is in their whole requests: read each (airlock approvals show ${a.id})`
+    : l.own.length
+      ? `LOOK-ALIKE: ${others}, and this one is unlike ${l.others === 1 ? 'it' : 'every one of them'} in ${l.own.slice(0, LOOKALIKE_PARTS).join(', ')}${l.own.length > LOOKALIKE_PARTS ? ` and ${l.own.length - LOOKALIKE_PARTS} more header(s)` : ''}: read it before approving (airlock approvals show ${a.id})`
+      : `look-alike: ${others}; ${l.same ? `${l.same} of them ${l.same === 1 ? 'is' : 'are'} this very request` : 'each of its parts is also in another one'}, and each approval lets through only its own request`;
+}
+
+/**
+ * `airlock approvals show`: details, and for a waiting approval that looks like others of its agent
+ * the note `approvals list` prints under it: a person given an id (a notification, the webhook's
+ * message) reads `show` and approves, never running `list`.
+ */
+export function showText(a: View, pending: View[], held?: HeldBodyAnswer, timeline?: TimelineEntry[]): string {
+  const shown = details(a, held, timeline);
+  if (a.status !== 'pending') return shown;
+  const l = lookalikes([a, ...pending.filter((p) => p.id !== a.id && p.status === 'pending')]).get(a.id);
+  return l ? `${shown}\n${terminalText(`alike      ${lookalikeNote(a, l)}`)}` : shown;
 }
 
 /** `query` (escapes undone) and `rack query` (`;` separating too) lines for a URL, when they read otherwise than it. */
@@ -307,7 +322,11 @@ export function register(program: Command): void {
       const timeline = ch.kind === 'rest' && a.because?.length && session && !opts.json
         ? await ch.client.call<AgentSessionAnswer>('GET', `/api/sessions/${encodeURIComponent(session)}`).then((s) => (Array.isArray(s.session?.timeline) ? s.session.timeline : undefined)).catch(() => undefined)
         : undefined;
-      print(opts.json ? terminalJson(a) : details(a, held, timeline));
+      // The other waiting approvals, for the look-alike note `list` prints.
+      const pending = opts.json || a.status !== 'pending' ? [] : ch.kind === 'rest'
+        ? ((await ch.client.call<{ approvals?: View[] }>('GET', '/api/approvals?status=pending').catch(() => ({ approvals: [] }))).approvals ?? [])
+        : await withQueue(ch.home, async (q) => q.list({ status: 'pending' }));
+      print(opts.json ? terminalJson(a) : showText(a, pending, held, timeline));
     });
 
   common(approvals.command('approve').description('approve a held request (once), optionally granting similar requests for a while').argument('<id>', 'approval id (or a unique prefix)'))

@@ -404,3 +404,17 @@ t.test('approvals show says what --grant-minutes would let through, as the card 
   t.match(details({ ...view({}), risk: 'critical' } as View), /^grant +none: this request is approved one at a time/m);
   t.notMatch(details({ ...view({}), status: 'approved' } as View), /^grant/m, 'only while it waits');
 });
+
+t.test('approvals show says a waiting approval looks like others, as list does (sixteenth pass)', async (t) => {
+  // Given an id (a notification, the webhook's message), a person reads `show` and approves: the
+  // look-alike note was only under `list`.
+  const { showText } = await import('../../cli/commands/approvals.ts');
+  const charge = (id: string, headers: Record<string, string[]>, hash: string): View => {
+    const v = view({ url: 'https://api.stripe.com/v1/charges', path: '/v1/charges', host: 'api.stripe.com', headers });
+    return { ...v, id, request_hash: hash, description_complete: true, summary: { method: 'POST', host: 'api.stripe.com', path: '/v1/charges' } } as View;
+  };
+  const odd = charge('ap_c', { 'stripe-account': ['acct_1Attacker'] }, 'h2');
+  const out = showText(odd, [charge('ap_a', {}, 'h1'), charge('ap_b', {}, 'h1'), odd]);
+  t.match(out, /^alike +LOOK-ALIKE: 2 other waiting requests of this agent go to the same method, host and path, and this one is unlike every one of them in header stripe-account/m);
+  t.notMatch(showText(odd, [odd]), /^alike/m, 'alone: no note');
+});
