@@ -19,7 +19,7 @@ import type { TimelineEntry } from '../../state/sessions.ts';
 import { lookalikesEscaped, terminalJson, terminalText as terminalOnly } from '../../lib/text.ts';
 
 import { airlockRunning } from '../../runtime/running.ts';
-import { cookieParamsText, roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
+import { cookieParamsText, roundedNumber, unseenBodyText, upgradeText } from '../../state/approval-body.ts';
 import { percentU } from '../../describe/body.ts';
 import { ApprovalError, ApprovalQueue, agentCredentialHeaders, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
@@ -240,7 +240,7 @@ export function details(a: View, held?: HeldBodyAnswer, timeline?: TimelineEntry
   // Without the held bytes, what the record's copy cannot show (a cut preview, a charset's reading,
   // XML or YAML as written): said before the preview, as approving it will ask.
   const unseen = (!held && a.status === 'pending' && rounded === undefined && !r.body.ambiguous ? unseenBodyText(r.body, undefined, bodyCut(a)) : undefined)
-    ?? (a.status === 'pending' ? cookieParamsText(r) : undefined);
+    ?? (a.status === 'pending' ? cookieParamsText(r) ?? upgradeText(r) : undefined);
   if (unseen) shown.push(terminalText(`warning    ${unseen}: approving it needs --accept-unseen-body`));
   if (held?.text !== undefined && held.text !== preview) shown.push('', `body as sent${held.content_encoding?.length && !held.decode_error ? ` (decoded from ${held.content_encoding.join(', ')})` : ''}:`, terminalText(held.text, true));
   else if (preview) shown.push('', r.body.text_truncated && preview === r.body.text ? `body preview (its first ${preview.length} characters; the rest is not in the record):` : 'body preview:', terminalText(preview, true));
@@ -362,7 +362,7 @@ export function register(program: Command): void {
             // What `airlock approvals show` prints: the whole description, not the record's shortened copy.
             const whole = (await q.fullDescription(record.id)) ?? record.description;
             const unseen = (unseenBodyText(record.description.request.body, undefined, bodyCut(record))
-              && unseenBodyText(whole.request.body, undefined)) || cookieParamsText(whole.request);
+              && unseenBodyText(whole.request.body, undefined)) || cookieParamsText(whole.request) || upgradeText(whole.request);
             if (unseen && !opts.acceptUnseenBody) throw new CliError(`not approved: ${unseen}. Deny it, or pass --accept-unseen-body to approve it knowingly`);
             return q.approve(id, {
             by: 'cli',

@@ -27,7 +27,7 @@
 //   DELETE /api/grants/:id
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { bodyVisibility, cookieParamsText, unseenBodyText } from '../../state/approval-body.ts';
+import { bodyVisibility, cookieParamsText, upgradeText, unseenBodyText } from '../../state/approval-body.ts';
 import { ApprovalError, agentCredentialHeaders, bodyCut, type ApprovalEvent, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
 import type { Approvals } from '../../state/stores.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
@@ -263,8 +263,12 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
         else if (!decoded.ok) unseen = decoded.error;
         else if (reading && 'error' in reading) unseen = reading.error;
       }
-      // A parameter the server may read from a cookie the card shows redacted: not seen either.
-      if (!unseen && record.status === 'pending') unseen = cookieParamsText((await readable(record))?.request ?? record.description.request);
+      // A parameter the server may read from a cookie the card shows redacted: not seen either; nor
+      // what an upgraded connection carries once open (the card asked for the choice, the API did not).
+      if (!unseen && record.status === 'pending') {
+        const request = (await readable(record))?.request ?? record.description.request;
+        unseen = cookieParamsText(request) ?? upgradeText(request);
+      }
       if (unseen && body.accept_unseen_body !== true) {
         return reply.code(403).send({ error: `not approved: ${unseen}. Deny it, or approve it knowingly with accept_unseen_body: true`, code: 'body-not-shown' });
       }

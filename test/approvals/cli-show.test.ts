@@ -418,3 +418,9 @@ t.test('approvals show says a waiting approval looks like others, as list does (
   t.match(out, /^alike +LOOK-ALIKE: 2 other waiting requests of this agent go to the same method, host and path, and this one is unlike every one of them in header stripe-account/m);
   t.notMatch(showText(odd, [odd]), /^alike/m, 'alone: no note');
 });
+
+t.test('approvals show warns that approving a WebSocket handshake opens what is never shown (sixteenth pass)', async (t) => {
+  const out = details(view({ method: 'GET', url: 'wss://api.example/socket', upgrade: 'websocket', body: { size: 0, sha256: '', content_type: '', truncated: false } }));
+  t.match(out, /^warning +approving opens a WebSocket: every message the agent then sends over it.*approving it needs --accept-unseen-body/m);
+  t.notMatch(details(view({})), /opens a/, 'a plain request: no line');
+});

@@ -404,6 +404,15 @@ t.test('a person sees the whole body they approve, or approving says what they c
   await page.waitForSelector(`${wsCard} .approve-blocked >> text=opens a WebSocket`);
   await page.waitForSelector(`${wsCard} input[name=ack]`);
   t.ok(await page.isDisabled(`${wsCard} [data-action=approve]`), 'a WebSocket is not approved at a click: what it carries later is never shown');
+  // Sixteenth pass: only the card asked for the choice; the API (and so `airlock approvals approve`) approved it at once.
+  {
+    const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+    const session = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    const { csrf } = (await login.json()) as { csrf: string };
+    const refused = await fetch(`${live.studioBase}/api/approvals/${await idOf('/v1/socket')}/approve`, { method: 'POST', headers: { cookie: session, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });
+    t.equal(refused.status, 403);
+    t.match(await refused.json(), { code: 'body-not-shown', error: /opens a WebSocket/ }, 'the API asks for accept_unseen_body too');
+  }
 
   // Past the capture cap nobody saw the rest: approving needs an explicit choice, here and in the API.
   const hugeFile = path.join(tmp, 'huge.txt');
