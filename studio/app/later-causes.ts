@@ -3,7 +3,7 @@
 // the CLI). The session keeps the first request that brought each label; the page that injected the
 // agent often comes after a harmless one, and only the session's timeline (its last 200 requests)
 // has it.
-import type { TimelineEntry } from '../../state/sessions.ts';
+import type { TimelineEntry } from '../api/wire.ts';
 
 export interface LaterCauses {
   /** Requests after the first that brought the label, up to the approval, oldest first. */
