@@ -256,12 +256,66 @@ function redacted(name: string): boolean {
 
 export function redactHeaderValue(name: string, value: string): string {
   if (!redacted(name)) return value;
+  if (name === 'cookie') return cookieNamesOnly(value);
   if (name === 'authorization' || name === 'proxy-authorization') {
     // Keep the scheme only when it is a known one: a bare credential followed by a space is not a scheme.
     const scheme = /^([A-Za-z][A-Za-z0-9-]*)\s/.exec(value)?.[1];
     return scheme && authSchemes.has(scheme.toLowerCase()) ? `${scheme} [redacted]` : '[redacted]';
   }
   return '[redacted]';
+}
+
+/**
+ * A Cookie header as the description keeps it: each cookie's name, no value (`session=[redacted];
+ * tenant=[redacted]`). Which cookies ride along (an account or tenant picked by a cookie beside the
+ * session) is on the card and in `approvals show`; no value is written down, a session's least of
+ * all, whatever its name. A piece without `=` is a value (browsers send it under an empty name).
+ */
+function cookieNamesOnly(value: string): string {
+  const out: string[] = [];
+  for (const piece of value.split(';')) {
+    const text = piece.trim();
+    if (!text) continue;
+    if (out.length >= MAX_COOKIES) {
+      out.push('… [redacted]');
+      break;
+    }
+    const eq = text.indexOf('=');
+    out.push(eq > 0 ? `${text.slice(0, eq).trim()}=[redacted]` : '[redacted]');
+  }
+  return out.length ? out.join('; ') : '[redacted]';
+}
+
+/** How many cookies, and how much of one's value, a held request shows (a Cookie header is ~4 KiB in browsers). */
+const HELD_COOKIES = 50;
+const HELD_COOKIE_CHARS = 4096;
+
+/**
+ * The cookies of a held request whose values the card may show while it is held, from memory only
+ * (never recorded): those not named as a session or a credential (`identityCookie`), which pick an
+ * account, tenant, region or parameter beside the session (`org=acct_1Attacker`) and read
+ * `[redacted]` in the description like the session does. A value past HELD_COOKIE_CHARS is cut and
+ * says so; past HELD_COOKIES cookies the last entry says how many more were sent.
+ */
+export function heldCookieValues(headers: ReadonlyArray<[string, string]>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  let more = 0;
+  for (const [n, value] of headers) {
+    if (n.toLowerCase() !== 'cookie') continue;
+    for (const piece of value.split(';')) {
+      const eq = piece.indexOf('=');
+      const name = eq > 0 ? piece.slice(0, eq).trim() : '';
+      if (!name || identityCookie.test(name)) continue;
+      if (out.length >= HELD_COOKIES) {
+        more++;
+        continue;
+      }
+      const v = piece.slice(eq + 1).trim();
+      out.push([name, v.length > HELD_COOKIE_CHARS ? `${v.slice(0, HELD_COOKIE_CHARS)}… (cut: ${v.length} characters)` : v]);
+    }
+  }
+  if (more) out.push(['…', `${more} more cookie${more === 1 ? '' : 's'} not shown`]);
+  return out;
 }
 
 function safeDecode(s: string): string {

@@ -29,6 +29,22 @@ export function terminalText(text: string, lines = false): string {
   });
 }
 
+/**
+ * A value as JSON for a terminal (`--json`): the same JSON, with every character terminalText
+ * escapes that JSON.stringify leaves raw (DEL, C1 controls such as U+009B, a CSI to terminals that
+ * read 8-bit controls; bidi overrides; zero-width and other invisible characters) written as a
+ * `\uXXXX` escape, which every JSON parser reads back as the same character.
+ */
+export function terminalJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(unprintable, (c) => {
+    // JSON.stringify escapes C0 controls in strings: a raw line feed is the layout's own.
+    if (c === '\n') return c;
+    let out = '';
+    for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
+    return out;
+  });
+}
+
 const lookalike = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}\p{Script=Cherokee}\p{Script=Coptic}\p{Script=Lisu}]/u;
 const latinLetter = /\p{Script=Latin}/u;
 const wordLike = /[\p{L}\p{M}\p{N}._@-]+/gu;

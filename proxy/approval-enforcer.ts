@@ -17,6 +17,7 @@ import { AbortFlag, type AbortLike } from '../lib/abort-flag.ts';
 import { ApprovalError, holdMs, newApprovalId, requestHash, retryExceedsApproval, type ApprovalRecord, type RetryClaim } from '../state/approvals.ts';
 import type { Approvals } from '../state/stores.ts';
 import type { HeldBodies } from './held-bodies.ts';
+import { heldCookieValues } from '../describe/describe.ts';
 import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
 
 export const APPROVAL_HEADER = 'airlock-approval';
@@ -181,7 +182,7 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
       let approval: ApprovalRecord;
       let heldEarly: (() => void) | undefined;
       const holdBody = (id: string): (() => void) | undefined =>
-        (ctx.body ? bodies?.hold(id, { bytes: ctx.body.bytes, truncated: ctx.body.truncated, contentType: ctx.description.request.body.content_type }) : undefined) || undefined;
+        (ctx.body ? bodies?.hold(id, { bytes: ctx.body.bytes, truncated: ctx.body.truncated, contentType: ctx.description.request.body.content_type, cookies: heldCookieValues(ctx.outgoing.headers) }) : undefined) || undefined;
       if (retryId) {
         const claimed = queue.claimRetry(retryId, ctx.description, hash);
         const claim: RetryClaim = claimed instanceof Promise ? await claimed : claimed;

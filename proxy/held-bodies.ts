@@ -7,6 +7,11 @@ export interface HeldBody {
   /** True when the agent sent more than the capture cap: `bytes` is only the start. */
   truncated: boolean;
   contentType: string;
+  /**
+   * The values of the cookies not named as a session or credential (describe heldCookieValues),
+   * which the description keeps `[redacted]`: shown on the card while held, never written down.
+   */
+  cookies?: Array<[string, string]>;
 }
 
 export class HeldBodies {

@@ -160,6 +160,17 @@ export function mergedFormNames(form: Record<string, unknown>): string[][] {
 }
 
 /**
+ * Why approving a held upgrade (a WebSocket handshake) is a knowing choice: approving opens a
+ * channel over which the agent sends anything for as long as it stays open, none of it ever on a
+ * card or in `airlock approvals show`. Undefined for any other request.
+ */
+export function upgradeText(request: { upgrade?: unknown }): string | undefined {
+  if (typeof request.upgrade !== 'string' || !request.upgrade) return undefined;
+  const what = request.upgrade.toLowerCase() === 'websocket' ? 'a WebSocket' : `a connection upgraded to ${JSON.stringify(request.upgrade)}`;
+  return `approving opens ${what}: every message the agent then sends over it, for as long as it stays open, leaves without being shown or approved`;
+}
+
+/**
  * Why approving a request whose cookies carry one of its parameters (`request.cookie_params`) is a
  * knowing choice: the server may take the parameter from the cookie, whose value nobody is shown
  * (cookies are redacted), not from the query or form the card shows. Undefined when none does.

@@ -7,15 +7,19 @@
 // Running without a reachable studio is refused for changes: editing the file behind the running
 // process's back would be lost.
 import type { Command } from 'commander';
-import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
+import type { AgentSessionAnswer, HeldBodyAnswer } from '../../studio/api/wire.ts';
 import { base64Sections } from '../../studio/app/base64-text.ts';
 import { forwardedHosts } from '../../studio/app/forwarded-hosts.ts';
 import { aspNetReading, phpReading, rackReading } from '../../studio/app/param-names.ts';
-import { LOOKALIKE_PARTS, lookalikes } from '../../studio/app/lookalikes.ts';
-import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.ts';
+import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from '../../studio/app/lookalikes.ts';
+import { SHORT_HOST, hostEnd, shortHost } from '../../studio/app/host-end.ts';
+import { laterCauses } from '../../studio/app/later-causes.ts';
+import { grantScopeText } from '../../studio/app/grant-scope.ts';
+import type { TimelineEntry } from '../../state/sessions.ts';
+import { lookalikesEscaped, terminalJson, terminalText as terminalOnly } from '../../lib/text.ts';
 
 import { airlockRunning } from '../../runtime/running.ts';
-import { cookieParamsText, roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
+import { cookieParamsText, roundedNumber, unseenBodyText, upgradeText } from '../../state/approval-body.ts';
 import { percentU } from '../../describe/body.ts';
 import { ApprovalError, ApprovalQueue, agentCredentialHeaders, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
@@ -59,7 +63,8 @@ export function line(a: View): string {
   const what = a.summary.operation ? `${a.summary.operation} ` : '';
   const flags = [a.held ? 'held' : '', a.needs_step_up ? 'totp' : ''].filter(Boolean).join(',');
   // What the agent sent (path, operation) and the reason quoting it print as one line each.
-  return `${terminalText(`${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${a.summary.host}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}`)}\n    ${terminalText(a.reason)}`;
+  // A long host keeps its end, which says whose it is (`…bbbb.evil.example`), as on the studio's one-line places.
+  return `${terminalText(`${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${shortHost(String(a.summary.host ?? ''))}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}`)}\n    ${terminalText(a.reason)}`;
 }
 
 /**
@@ -72,15 +77,30 @@ export function listText(list: View[]): string {
   const alike = lookalikes(list.filter((a) => a.status === 'pending'));
   return list.map((a) => {
     const l = alike.get(a.id);
-    if (!l) return line(a);
-    const others = `${l.others} other waiting request${l.others === 1 ? '' : 's'} of this agent ${l.others === 1 ? 'goes' : 'go'} to the same method, host and path`;
-    const note = l.partial
-      ? `look-alike: ${others}; what tells them apart is in their whole requests: read each (airlock approvals show ${a.id})`
-      : l.own.length
-        ? `LOOK-ALIKE: ${others}, and this one is unlike ${l.others === 1 ? 'it' : 'every one of them'} in ${l.own.slice(0, LOOKALIKE_PARTS).join(', ')}${l.own.length > LOOKALIKE_PARTS ? ` and ${l.own.length - LOOKALIKE_PARTS} more header(s)` : ''}: read it before approving (airlock approvals show ${a.id})`
-        : `look-alike: ${others}; ${l.same ? `${l.same} of them ${l.same === 1 ? 'is' : 'are'} this very request` : 'each of its parts is also in another one'}, and each approval lets through only its own request`;
-    return `${line(a)}\n    ${terminalText(note)}`;
+    return l ? `${line(a)}\n    ${terminalText(lookalikeNote(a, l))}` : line(a);
   }).join('\n');
+}
+
+/** The look-alike note of one waiting approval (see lookalikes). */
+function lookalikeNote(a: View, l: Lookalike): string {
+  const others = `${l.others} other waiting request${l.others === 1 ? '' : 's'} of this agent ${l.others === 1 ? 'goes' : 'go'} to the same method, host and path`;
+  return l.partial
+    ? `look-alike: ${others}; what tells them apart is in their whole requests: read each (airlock approvals show ${a.id})`
+    : l.own.length
+      ? `LOOK-ALIKE: ${others}, and this one is unlike ${l.others === 1 ? 'it' : 'every one of them'} in ${l.own.slice(0, LOOKALIKE_PARTS).join(', ')}${l.own.length > LOOKALIKE_PARTS ? ` and ${l.own.length - LOOKALIKE_PARTS} more header(s)` : ''}: read it before approving (airlock approvals show ${a.id})`
+      : `look-alike: ${others}; ${l.same ? `${l.same} of them ${l.same === 1 ? 'is' : 'are'} this very request` : 'each of its parts is also in another one'}, and each approval lets through only its own request`;
+}
+
+/**
+ * `airlock approvals show`: details, and for a waiting approval that looks like others of its agent
+ * the note `approvals list` prints under it: a person given an id (a notification, the webhook's
+ * message) reads `show` and approves, never running `list`.
+ */
+export function showText(a: View, pending: View[], held?: HeldBodyAnswer, timeline?: TimelineEntry[]): string {
+  const shown = details(a, held, timeline);
+  if (a.status !== 'pending') return shown;
+  const l = lookalikes([a, ...pending.filter((p) => p.id !== a.id && p.status === 'pending')]).get(a.id);
+  return l ? `${shown}\n${terminalText(`alike      ${lookalikeNote(a, l)}`)}` : shown;
 }
 
 /** `query` (escapes undone) and `rack query` (`;` separating too) lines for a URL, when they read otherwise than it. */
@@ -122,7 +142,38 @@ export function heldUnseen(held: HeldBodyAnswer | undefined): string | undefined
  * running studio (GET …/body), printed as sent and, when it differs, as its server reads it (form
  * fields and JSON strings unescaped, multipart parts decoded, another charset decoded).
  */
-export function details(a: View, held?: HeldBodyAnswer): string {
+/**
+ * "Why a human is needed", as on the card: each label the session read, the first request that
+ * brought it, and (with the session's timeline, from the running studio) every later one up to the
+ * approval, or that the timeline no longer goes back that far (laterCauses).
+ */
+function whyLines(a: View, timeline: TimelineEntry[] | undefined): string[] {
+  if (!a.because?.length) return [];
+  const labels = a.description.session?.labels ?? {};
+  const sessionId = a.session ?? a.description.session?.id;
+  const out: string[] = [];
+  for (const id of a.because) {
+    const found = Object.entries(labels).find(([, arr]) => arr.request_id === id);
+    if (!found) {
+      out.push(`request ${id}`);
+      continue;
+    }
+    const [label, first] = found;
+    out.push(`${label} first from request ${id} to ${first.host} at ${first.time}`);
+    if (!timeline) {
+      out.push(`${label} again: later requests may have brought it; read them with airlock sessions show ${sessionId ?? '(the session)'}`);
+      continue;
+    }
+    const { later, cut } = laterCauses(timeline, id, label, a.created);
+    for (const e of later.slice(-20)) out.push(`${label} again from ${e.method} ${e.url} at ${e.time}`);
+    if (later.length > 20) out.push(`${label} again from ${later.length - 20} earlier ones (airlock sessions show ${sessionId ?? '(the session)'})`);
+    if (cut) out.push(`${label}: the session keeps only its last ${timeline.length} requests${timeline.length ? ` (from ${timeline[0]!.time})` : ''}: any between the first one and those may have brought it again and cannot be listed (the audit log has them)`);
+    else if (!later.length) out.push(`${label}: no later request brought it`);
+  }
+  return out.map((l, i) => `${i ? '          ' : 'why       '} ${l}`);
+}
+
+export function details(a: View, held?: HeldBodyAnswer, timeline?: TimelineEntry[]): string {
   const r = a.description.request;
   const own = agentCredentialHeaders(a);
   const out = [
@@ -130,6 +181,8 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     `status     ${a.status}${a.held ? ' (request held now)' : ''}${a.used_at ? ` (used ${a.used_at})` : ''}`,
     `agent      ${a.agent}`,
     `request    ${r.method} ${r.url}`,
+    // A long host wraps on the terminal with its start in sight: whose name it is, apart.
+    ...(String(r.host ?? '').length > SHORT_HOST && hostEnd(r.host)[0] ? [`host ends  ${hostEnd(r.host)[1]} (the host is a name of ${hostEnd(r.host)[1]}, whatever its start says)`] : []),
     // The query as servers read it: escapes undone, and as Rack 2 splits it (at `;` as at `&`).
     ...queryLines(r.url),
     // What the server runs when it is not the request line.
@@ -157,10 +210,18 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     ...Object.entries(r.headers ?? {})
       .filter(([n]) => !FRAMING_HEADERS.has(n.toLowerCase()))
       .flatMap(([n, vs]) => vs.map((v) => `header     ${n}: ${v}`)),
+    // Cookie values the record keeps redacted, while held (from memory): an account or tenant beside the session.
+    ...(a.status === 'pending' && 'held_cookies' in a && Array.isArray(a.held_cookies) && a.held_cookies.length
+      ? [`cookies    ${a.held_cookies.map(([n, v]) => `${n}=${v}`).join('; ')} (values while held, of the cookies not named as a session or credential; never recorded)`]
+      : []),
     `body       ${r.body.size} bytes ${r.body.content_type}${r.body.truncated ? ' (truncated)' : ''}`,
     `reason     ${a.reason}`,
+    // Held because of what its session read: every request that brought the labels, not only the first.
+    ...whyLines(a, timeline),
     ...(a.rule ? [`rule       ${a.rule}`] : []),
     `risk       ${a.risk}${a.step_up ? ' (step-up)' : ''}${a.needs_step_up ? ' — approving needs --totp CODE' : a.step_up && a.status === 'pending' ? ' — no TOTP enrolled, so no code is asked: airlock totp enroll' : ''}`,
+    // What --grant-minutes would let through later, unseen: said before it is given, as on the card.
+    ...(a.status === 'pending' ? [`grant      ${grantScopeText(a) ? `--grant-minutes N would let through, for N minutes: ${grantScopeText(a)}` : 'none: this request is approved one at a time (critical, step-up, or held for what its session read)'}`] : []),
     `created    ${a.created}`,
     `hold ends  ${a.expires}`,
     `approvable until ${a.retry_until}`,
@@ -179,7 +240,7 @@ export function details(a: View, held?: HeldBodyAnswer): string {
   // Without the held bytes, what the record's copy cannot show (a cut preview, a charset's reading,
   // XML or YAML as written): said before the preview, as approving it will ask.
   const unseen = (!held && a.status === 'pending' && rounded === undefined && !r.body.ambiguous ? unseenBodyText(r.body, undefined, bodyCut(a)) : undefined)
-    ?? (a.status === 'pending' ? cookieParamsText(r) : undefined);
+    ?? (a.status === 'pending' ? cookieParamsText(r) ?? upgradeText(r) : undefined);
   if (unseen) shown.push(terminalText(`warning    ${unseen}: approving it needs --accept-unseen-body`));
   if (held?.text !== undefined && held.text !== preview) shown.push('', `body as sent${held.content_encoding?.length && !held.decode_error ? ` (decoded from ${held.content_encoding.join(', ')})` : ''}:`, terminalText(held.text, true));
   else if (preview) shown.push('', r.body.text_truncated && preview === r.body.text ? `body preview (its first ${preview.length} characters; the rest is not in the record):` : 'body preview:', terminalText(preview, true));
@@ -236,7 +297,7 @@ export function register(program: Command): void {
       } else {
         list = await withQueue(ch.home, async (q) => q.list(status ? { status: status as ApprovalRecord['status'] } : {}).map((a) => ({ ...a, needs_step_up: a.status === 'pending' && q.needsStepUp(a) })));
       }
-      if (opts.json) return print(JSON.stringify(list, null, 2));
+      if (opts.json) return print(terminalJson(list));
       if (!list.length) return print(status ? `no ${status} approvals` : 'no approvals');
       print(listText(list));
     });
@@ -256,7 +317,16 @@ export function register(program: Command): void {
       const held = ch.kind === 'rest' && 'held' in a && a.held && a.description.request.body.size > 0 && !opts.json
         ? await ch.client.call<HeldBodyAnswer>('GET', `/api/approvals/${encodeURIComponent(a.id)}/body`).catch(() => undefined)
         : undefined;
-      print(opts.json ? JSON.stringify(a, null, 2) : details(a, held));
+      // Held because of what its session read: the session's timeline names the later requests that brought the labels.
+      const session = a.session ?? a.description.session?.id;
+      const timeline = ch.kind === 'rest' && a.because?.length && session && !opts.json
+        ? await ch.client.call<AgentSessionAnswer>('GET', `/api/sessions/${encodeURIComponent(session)}`).then((s) => (Array.isArray(s.session?.timeline) ? s.session.timeline : undefined)).catch(() => undefined)
+        : undefined;
+      // The other waiting approvals, for the look-alike note `list` prints.
+      const pending = opts.json || a.status !== 'pending' ? [] : ch.kind === 'rest'
+        ? ((await ch.client.call<{ approvals?: View[] }>('GET', '/api/approvals?status=pending').catch(() => ({ approvals: [] }))).approvals ?? [])
+        : await withQueue(ch.home, async (q) => q.list({ status: 'pending' }));
+      print(opts.json ? terminalJson(a) : showText(a, pending, held, timeline));
     });
 
   common(approvals.command('approve').description('approve a held request (once), optionally granting similar requests for a while').argument('<id>', 'approval id (or a unique prefix)'))
@@ -292,7 +362,7 @@ export function register(program: Command): void {
             // What `airlock approvals show` prints: the whole description, not the record's shortened copy.
             const whole = (await q.fullDescription(record.id)) ?? record.description;
             const unseen = (unseenBodyText(record.description.request.body, undefined, bodyCut(record))
-              && unseenBodyText(whole.request.body, undefined)) || cookieParamsText(whole.request);
+              && unseenBodyText(whole.request.body, undefined)) || cookieParamsText(whole.request) || upgradeText(whole.request);
             if (unseen && !opts.acceptUnseenBody) throw new CliError(`not approved: ${unseen}. Deny it, or pass --accept-unseen-body to approve it knowingly`);
             return q.approve(id, {
             by: 'cli',
@@ -334,7 +404,7 @@ export function register(program: Command): void {
       const list = ch.kind === 'rest'
         ? ((await ch.client.call<{ grants?: GrantRecord[] }>('GET', '/api/grants')).grants ?? [])
         : await withQueue(ch.home, async (q) => q.grants());
-      if (opts.json) return print(JSON.stringify(list, null, 2));
+      if (opts.json) return print(terminalJson(list));
       print(list.length ? list.map(grantLine).join('\n') : 'no active grants');
     });
 

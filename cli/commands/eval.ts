@@ -3,6 +3,7 @@ import { PolicyCompileError } from '../../engine/compile.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { CliError } from '../errors.ts';
 import { requestInput } from '../request-input.ts';
+import { terminalJson } from '../../lib/text.ts';
 
 export function register(program: Command): void {
   program
@@ -26,7 +27,7 @@ export function register(program: Command): void {
           throw err;
         }
         const decision = await engine.decide(input, { replay: opts.replay || raw });
-        process.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
+        process.stdout.write(`${terminalJson(decision)}\n`);
       } finally {
         await engine.close();
       }

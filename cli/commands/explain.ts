@@ -6,6 +6,7 @@ import { PolicyEngine } from '../../engine/engine.ts';
 import { ExplainError, explainDecision, formatExplanation } from '../../engine/explain.ts';
 import { CliError } from '../errors.ts';
 import { isObject, requestInput } from '../request-input.ts';
+import { terminalJson } from '../../lib/text.ts';
 
 export function register(program: Command): void {
   program
@@ -31,7 +32,7 @@ export function register(program: Command): void {
         }
         const decision = await engine.decide(input, { replay });
         const explanation = await explainDecision(opts.policy, input, decision, { replay });
-        process.stdout.write(opts.json ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanation(explanation, { all: opts.all }));
+        process.stdout.write(opts.json ? `${terminalJson(explanation)}\n` : formatExplanation(explanation, { all: opts.all }));
       } catch (err) {
         if (err instanceof ExplainError) throw new CliError(err.message);
         throw err;

@@ -5,6 +5,7 @@ import { readBuckets, type BucketView } from '../../state/ratelimit.ts';
 import { StateFileError } from '../../state/document.ts';
 import { CliError } from '../errors.ts';
 import { channel, type CommonOpts } from '../studio-client.ts';
+import { terminalJson } from '../../lib/text.ts';
 
 function table(buckets: BucketView[]): string {
   if (!buckets.length) return 'no rate-limit buckets in use (every bucket is full)';
@@ -45,7 +46,7 @@ export function register(program: Command): void {
         }
         note = '(from the state file: Airlock is not running or its studio is not reachable)';
       }
-      if (opts.json) return void process.stdout.write(`${JSON.stringify(buckets, null, 2)}\n`);
+      if (opts.json) return void process.stdout.write(`${terminalJson(buckets)}\n`);
       process.stdout.write(`${table(buckets)}\n${note ? `${note}\n` : ''}`);
     });
 }

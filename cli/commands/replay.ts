@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { shellWord, terminalText } from '../../lib/text.ts';
+import { shellWord, terminalText, terminalJson } from '../../lib/text.ts';
 import { SecretStore } from '../../state/secrets/store.ts';
 import { resolveHome } from '../../state/home.ts';
 import type { PlaceholderFinder } from '../../describe/describe.ts';
@@ -228,7 +228,7 @@ export function register(program: Command): void {
           process.removeListener('SIGINT', onSigint);
           bar?.done();
         }
-        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        if (flags.json) process.stdout.write(`${terminalJson(report)}\n`);
         else process.stdout.write(formatReport(report, { policy: flags.policy, baseline: flags.baseline }));
         // A wrong file (not a capture at all) is not a replay that found no changes. An audit log
         // holding only records without a description (refused logins) is a capture all the same.

@@ -1,7 +1,7 @@
 // `airlock sessions list|show|reset|clear`: agent sessions and their labels (docs/sessions.md). While Airlock runs, through the studio's API (the running proxy holds the
 // sessions); otherwise on the shared store when one is configured, else the state folder's journal. Clearing a label and resetting a
 // session are recorded in the audit log either way.
-import { terminalText } from '../../lib/text.ts';
+import { terminalText, terminalJson } from '../../lib/text.ts';
 import type { Command } from 'commander';
 import { sharedState, sharedStoreUrl } from '../../runtime/cli-stores.ts';
 import { AuditLog } from '../../state/audit-log.ts';
@@ -78,7 +78,7 @@ export function register(program: Command): void {
       const list = ch.kind === 'rest'
         ? (await ch.client.call<{ sessions?: SessionSummary[] }>('GET', `/api/sessions?${query}`)).sessions ?? []
         : await offline(ch.home, async (s) => s.list({ ...(o.agent ? { agent: o.agent } : {}), ...(o.live ? { live: true } : {}) }));
-      process.stdout.write(o.json ? `${JSON.stringify(list, null, 2)}\n` : formatList(list));
+      process.stdout.write(o.json ? `${terminalJson(list)}\n` : formatList(list));
     });
 
   common(cmd.command('show <id>').description('one session: labels with the request that brought each, and its timeline').option('--json', 'as JSON'))
@@ -87,7 +87,7 @@ export function register(program: Command): void {
       const s = ch.kind === 'rest'
         ? (await ch.client.call<{ session: SessionRecord }>('GET', `/api/sessions/${encodeURIComponent(id)}`)).session
         : await offline(ch.home, async (store) => store.get(id));
-      process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : formatShow(s));
+      process.stdout.write(o.json ? `${terminalJson(s)}\n` : formatShow(s));
     });
 
   common(cmd.command('reset <id>').description('end a session: the token\'s next request starts a new, empty one (recorded in the audit log)').option('--reason <text>', 'why (kept with the record)'))

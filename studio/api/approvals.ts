@@ -27,7 +27,7 @@
 //   DELETE /api/grants/:id
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { bodyVisibility, cookieParamsText, unseenBodyText } from '../../state/approval-body.ts';
+import { bodyVisibility, cookieParamsText, upgradeText, unseenBodyText } from '../../state/approval-body.ts';
 import { ApprovalError, agentCredentialHeaders, bodyCut, type ApprovalEvent, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
 import type { Approvals } from '../../state/stores.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
@@ -68,7 +68,7 @@ const VIA = new Set(['studio', 'cli', 'api']);
  * much of the body can be read). `heldNow` overrides the hold state (a new approval is announced
  * just before its request starts waiting).
  */
-export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: ApprovalRecord, bodies?: HeldBodies, heldNow?: boolean): ApprovalView {
+export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: ApprovalRecord, bodies?: HeldBodies, heldNow?: boolean, redact: (text: string) => string = (t) => t): ApprovalView {
   // A record written before copies kept the request's shape may lack its body summary: shown as cut.
   const kept = a.description?.request?.body as BodySummary | undefined;
   const body: BodySummary = kept && typeof kept.size === 'number' ? kept : { size: 1, sha256: '', content_type: '', truncated: false };
@@ -79,6 +79,8 @@ export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: Ap
     held: heldNow ?? q.isHeld(a.id),
     needs_step_up: a.status === 'pending' && q.needsStepUp(a),
     own_credentials: agentCredentialHeaders(a),
+    // Cookie values the record keeps redacted (a tenant or account cookie beside the session), while held.
+    ...(a.status === 'pending' && bytes?.cookies?.length ? { held_cookies: bytes.cookies.map(([n, v]): [string, string] => [redact(n), redact(v)]) } : {}),
     body_view: {
       size: body.size,
       visibility: bodyVisibility(body, cut),
@@ -138,7 +140,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
   const bodies = opts.heldBodies;
   // Secret values an agent put in a body are shown as [secret:NAME], as in the audit log.
   const redact = (text: string): string => opts.redact?.(text) ?? text;
-  const view = (a: ApprovalRecord, heldNow?: boolean) => approvalView(queue!, a, bodies, heldNow);
+  const view = (a: ApprovalRecord, heldNow?: boolean) => approvalView(queue!, a, bodies, heldNow, redact);
   const shown = new Map<string, string>();
   const remember = (id: string, sha256: string): void => {
     if (shown.size >= SHOWN_MAX) shown.delete(shown.keys().next().value!);
@@ -261,8 +263,12 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
         else if (!decoded.ok) unseen = decoded.error;
         else if (reading && 'error' in reading) unseen = reading.error;
       }
-      // A parameter the server may read from a cookie the card shows redacted: not seen either.
-      if (!unseen && record.status === 'pending') unseen = cookieParamsText((await readable(record))?.request ?? record.description.request);
+      // A parameter the server may read from a cookie the card shows redacted: not seen either; nor
+      // what an upgraded connection carries once open (the card asked for the choice, the API did not).
+      if (!unseen && record.status === 'pending') {
+        const request = (await readable(record))?.request ?? record.description.request;
+        unseen = cookieParamsText(request) ?? upgradeText(request);
+      }
       if (unseen && body.accept_unseen_body !== true) {
         return reply.code(403).send({ error: `not approved: ${unseen}. Deny it, or approve it knowingly with accept_unseen_body: true`, code: 'body-not-shown' });
       }

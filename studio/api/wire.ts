@@ -80,7 +80,12 @@ export interface BodyView {
 
 /** An approval as the API shows it: the stored record and live facts ("approval" events carry it too). */
 /** `own_credentials`: credentials the agent sent of its own that no directive writes: header names, and `query parameter NAME` (state/approvals.ts agentCredentialHeaders). */
-export type ApprovalView = ApprovalRecord & { held: boolean; needs_step_up: boolean; body_view: BodyView; own_credentials: string[] };
+/**
+ * `held_cookies`: while the request is held, the values of its cookies not named as a session or
+ * credential (`[name, value]`; describe heldCookieValues), which the description keeps redacted:
+ * from memory only, never in the record or the audit log.
+ */
+export type ApprovalView = ApprovalRecord & { held: boolean; needs_step_up: boolean; body_view: BodyView; own_credentials: string[]; held_cookies?: Array<[string, string]> };
 
 /** GET /api/approvals */
 export type ApprovalsAnswer = Unavailable | { available: true; approvals: ApprovalView[]; step_up_enrolled: boolean };

@@ -21,6 +21,9 @@ import { base64Sections } from './base64-text.ts';
 import { forwardedHosts } from './forwarded-hosts.ts';
 import { aspNetReading, phpReading, rackReading } from './param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from './lookalikes.ts';
+import { hostEnd, shortHost } from './host-end.ts';
+import { laterCauses } from './later-causes.ts';
+import { grantScopeText } from './grant-scope.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
@@ -115,22 +118,6 @@ export function requestLine(a: Approval): string {
   }
 }
 
-/**
- * A host name is read from its end (`api.github.com.x.evil.example` is a name of evil.example), but
- * people read it from its start, and a long one wraps or is cut so that its end is out of sight.
- * Split into what goes before its last two labels and those (an address or a one-label name: all
- * of it), so the end can be drawn apart and kept on screen.
- */
-export function hostEnd(host: string): [string, string] {
-  if (/^[\d.]+$|^\[|:/.test(host)) return ['', host];
-  const labels = host.replace(/\.$/, '').split('.');
-  if (labels.length <= 2) return ['', host];
-  const tail = labels.slice(-2).join('.');
-  return [host.slice(0, host.length - tail.length - (host.endsWith('.') ? 1 : 0)), host.slice(host.length - tail.length - (host.endsWith('.') ? 1 : 0))];
-}
-
-/** Hosts longer than this are shortened from their start in one-line places (the links, notifications). */
-const SHORT_HOST = 40;
 
 /** requestLine for one-line places: a long host keeps its end (`…bbbb.evil.example`), never its start only. */
 export function shortRequestLine(a: Approval): string {
@@ -147,7 +134,7 @@ export function shortRequestLine(a: Approval): string {
   } catch {
     // the record's host and path
   }
-  const shown = host.length > SHORT_HOST ? `…${host.slice(host.length - SHORT_HOST)}` : host;
+  const shown = shortHost(host);
   return visibleString(`${method} ${scheme}${shown}${rest.length > 60 ? `${rest.slice(0, 59)}…` : rest}`);
 }
 
@@ -237,23 +224,8 @@ function isPending(a: Approval): boolean {
   return a.status === 'pending';
 }
 
-/**
- * What "Allow similar" would let through, in words (state/approvals.ts planGrant): a recognized
- * operation in the same place, or — where Airlock reads no operation — every request to this exact
- * path naming the same places with the same credentials of the agent's own, whatever else its query,
- * body and headers say. Undefined when no grant is given for it.
- */
-function grantScope(a: Approval): string | undefined {
-  if (a.risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0) return undefined;
-  const d = a.description ?? {};
-  const r = d.request ?? {};
-  const op = d.service?.operation;
-  const who = `agent ${agentName(a)}`;
-  if (op && op !== 'unknown') {
-    return `${who}'s ${visibleString(r.method)} requests to ${visibleString(r.host)} of operation ${visibleString(op)}, in the same place as this one (repository, channel, table, recipients), at ${a.risk ?? 'this'} risk or lower — whatever else their path, query, body and headers say`;
-  }
-  return `every ${visibleString(r.method)} request of ${who} to ${visibleString(r.host)}${visibleString(r.path)} — this exact path, naming the same places in its query and body (recipients, channels, URLs) and sent with the same credentials of the agent's own, whatever else its query, body and headers say (Airlock reads no operation on this route)`;
-}
+/** What "Allow similar" would let through, in words (see grant-scope.ts), drawn with hidden characters shown. */
+const grantScope = (a: Approval): string | undefined => grantScopeText(a, visibleString);
 
 const riskText: Record<string, string> = {
   critical: 'Critical risk',
@@ -697,7 +669,9 @@ export class ApprovalsView extends LightElement {
     // A parameter the server may read from a cookie: its value is redacted, so it is never on the card.
     const cookies = Array.isArray(a.description?.request?.cookie_params) ? a.description.request.cookie_params : [];
     if (cookies.length) {
-      return { ok: false, why: `the request carries a cookie named like its parameter ${cookies.map((n) => `"${visibleString(n)}"`).join(', ')}, which the server may read instead of what the card shows, and cookie values are not shown`, ackable: true };
+      const held = new Set((Array.isArray(a.held_cookies) && isPending(a) ? a.held_cookies : []).map(([n]) => n));
+      const seen = cookies.every((n) => held.has(n));
+      return { ok: false, why: `the request carries a cookie named like its parameter ${cookies.map((n) => `"${visibleString(n)}"`).join(', ')}, which the server may read instead of what the card shows${seen ? ' (its value is in the headers below while the request is held)' : ', and cookie values are not shown'}`, ackable: true };
     }
     // A handshake is all the card can show of a WebSocket: what goes over it once open is never on a card.
     const upgrade = a.description?.request?.upgrade;
@@ -747,7 +721,7 @@ export class ApprovalsView extends LightElement {
     return html`${o
         ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may run this as ${vis(o.values.join(' or ') || '?')}</b>, not ${vis(r.method)}: a method override in ${vis(o.sources.join(', '))}${o.ambiguous ? html` (ambiguous${o.reason ? html`: ${vis(o.reason)}` : ''})` : ''}.</p>`
         : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}${cookies.length
-        ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may read ${cookies.map((c, i) => html`${i ? ', ' : ''}<span class="mono">${vis(c)}</span>`)} from a cookie</b>, not from the query or form shown: PHP's <span class="mono">$_REQUEST</span> takes a cookie over both when <span class="mono">request_order</span> is unset (as without a php.ini), classic ASP.NET's <span class="mono">Request[…]</span> where they lack the name. Cookie values are not shown.</p>`
+        ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may read ${cookies.map((c, i) => html`${i ? ', ' : ''}<span class="mono">${vis(c)}</span>`)} from a cookie</b>, not from the query or form shown: PHP's <span class="mono">$_REQUEST</span> takes a cookie over both when <span class="mono">request_order</span> is unset (as without a php.ini), classic ASP.NET's <span class="mono">Request[…]</span> where they lack the name. Cookie values are shown only while the request is held, and only those not named as a session or credential.</p>`
         : nothing}`;
   }
 
@@ -847,11 +821,17 @@ export class ApprovalsView extends LightElement {
    * `Content-Profile` another database schema). Framing headers Airlock sets itself are left out;
    * credentials are shown redacted, as the description keeps them.
    */
-  private renderHeaders(r: NonNullable<Approval['description']>['request'] | Record<string, never>) {
+  private renderHeaders(r: NonNullable<Approval['description']>['request'] | Record<string, never>, heldCookies?: Array<[string, string]>) {
     const headers = r.headers && typeof r.headers === 'object' ? Object.entries(r.headers).filter(([n]) => !FRAMING_HEADERS.has(n.toLowerCase())) : [];
     if (!headers.length) return nothing;
     const lines = headers.flatMap(([n, vs]) => (Array.isArray(vs) ? vs : [vs]).map((v) => [n, String(v)] as const));
-    return html`<ul class="small mono request-headers" data-testid="request-headers" aria-label="Request headers">${lines.map(([n, v]) => html`<li><b>${vis(n)}</b>: ${vis(v)}</li>`)}</ul>`;
+    // The record keeps every cookie's value redacted; while held, those not named as a session or
+    // credential (an account, tenant or region picked beside the session) are shown from memory.
+    const cookies = Array.isArray(heldCookies) ? heldCookies.filter((c) => Array.isArray(c) && c.length === 2) : [];
+    return html`<ul class="small mono request-headers" data-testid="request-headers" aria-label="Request headers">${lines.map(([n, v]) => html`<li><b>${vis(n)}</b>: ${vis(v)}</li>`)}${
+      cookies.length
+        ? html`<li data-testid="held-cookies"><span class="muted">cookie values, while held (those not named as a session or credential; never recorded):</span> ${cookies.map(([n, v], i) => html`${i ? '; ' : ''}<b>${vis(String(n))}</b>=${vis(String(v))}`)}</li>`
+        : nothing}</ul>`;
   }
 
   /** "Why a human is needed": the earlier requests of the session that made this one need a human. */
@@ -880,11 +860,16 @@ export class ApprovalsView extends LightElement {
     if (!st.why) return html` <span class="muted" data-testid="why-later">(loading the later requests that brought it…)</span>`;
     if (st.why.error) return html` <span class="warn-text" data-testid="why-later">(later requests may have brought it too; the session's timeline cannot be loaded: ${st.why.error})</span>`;
     if (!st.why.timeline) return html` <span class="muted" data-testid="why-later">(loading the later requests that brought it…)</span>`;
-    const later = st.why.timeline.filter((e) => e.id !== firstId && (e.labels_added ?? []).includes(label) && e.time <= (a.created ?? '~'));
-    if (!later.length) return html` <span class="muted" data-testid="why-later">(no later request brought it)</span>`;
+    const timeline = st.why.timeline;
+    // The session keeps its last requests only (200): past them, the first one is gone from the timeline (see laterCauses).
+    const { later, cut } = laterCauses(timeline, firstId, label, a.created);
+    const gap = cut
+      ? html`<span class="warn-text" data-testid="why-cut">the session keeps only its last ${timeline.length} requests${timeline.length ? html`, from ${timeText(timeline[0]!.time)}` : ''}: any between the first one and those may have brought it again and cannot be listed here (the audit log has them)</span>`
+      : nothing;
+    if (!later.length) return cut ? html` (${gap})` : html` <span class="muted" data-testid="why-later">(no later request brought it)</span>`;
     const shown = later.slice(-20);
-    return html`, and again from ${later.length} later request${later.length === 1 ? '' : 's'}:
-      <ul data-testid="why-later">${shown.map((e) => html`<li><span class="mono">${vis(e.method)} ${vis(e.url)}</span> at ${timeText(e.time)}</li>`)}${later.length > shown.length ? html`<li>and ${later.length - shown.length} earlier ones (see the session)</li>` : nothing}</ul>`;
+    return html`, and again from ${later.length} later request${later.length === 1 ? '' : 's'}${cut ? html` among the ones kept` : ''}:
+      <ul data-testid="why-later">${shown.map((e) => html`<li><span class="mono">${vis(e.method)} ${vis(e.url)}</span> at ${timeText(e.time)}</li>`)}${later.length > shown.length ? html`<li>and ${later.length - shown.length} earlier ones (see the session)</li>` : nothing}${cut ? html`<li>${gap}</li>` : nothing}</ul>`;
   }
 
   /** The session's timeline for a card held because of what its session read. */
@@ -1285,7 +1270,7 @@ export class ApprovalsView extends LightElement {
           )}</p>`
         : nothing}
       ${this.renderCredentials(a)}
-      ${this.renderHeaders(r)}
+      ${this.renderHeaders(r, isPending(a) ? a.held_cookies : undefined)}
       ${this.renderBody(a, st)}
       ${stepUpAsked && !stepUp ? html`<p class="small warn-text">Step-up is asked for, but no TOTP is enrolled (<code>airlock totp enroll</code>): anyone with the studio login can approve this.</p>` : nothing}
       ${!gate.ok

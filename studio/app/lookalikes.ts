@@ -5,7 +5,7 @@
 import type { ApprovalView } from '../api/wire.ts';
 
 /** What the comparison reads of an approval (a studio view or the CLI's record). */
-type Approval = Pick<ApprovalView, 'id' | 'agent' | 'description' | 'summary' | 'request_hash' | 'description_complete'>;
+type Approval = Pick<ApprovalView, 'id' | 'agent' | 'description' | 'summary' | 'request_hash' | 'description_complete'> & Partial<Pick<ApprovalView, 'held' | 'held_cookies'>>;
 
 /** Headers of the message's framing that Airlock sets or strips itself: never a part that tells two apart. */
 const FRAMING_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'airlock-approval']);
@@ -17,7 +17,7 @@ export const LOOKALIKE_PARTS = 6;
  * What tells a request apart from another of its agent to the same method, host and path: its
  * exact path, query, each header's values (a header one has and another lacks differs too) and its body.
  */
-function partsOf(a: Approval): Map<string, string> {
+function partsOf(a: Approval, cookies: boolean): Map<string, string> {
   const r = a.description?.request ?? {};
   const parts = new Map<string, string>();
   let search = '';
@@ -34,6 +34,9 @@ function partsOf(a: Approval): Map<string, string> {
   // Credential headers are shown `[redacted]` on every card alike: whose they are (a keyed digest
   // of the agent's own session cookie, token …) is what tells the user's account from another.
   parts.set("whose credentials the agent sent", typeof r.own_credentials === 'string' ? r.own_credentials : '');
+  // While every one of them is held, the cookie values the cards show then (an account or tenant
+  // picked beside the session) are parts too: named, not "a value the card shows redacted".
+  if (cookies) for (const [n, v] of Array.isArray(a.held_cookies) ? a.held_cookies : []) parts.set(`cookie ${n}`, v);
   return parts;
 }
 
@@ -45,8 +48,35 @@ function redactedHeaders(a: Approval): string[] {
 }
 
 /**
- * Waiting approvals that look alike: the same agent, method, host, port and path (as servers that
- * ignore case, `;params` and a trailing slash route it). An agent that
+ * A path as servers route it, for grouping look-alikes: escapes undone (`%63harges`), any letter
+ * case, `;params` cut, empty segments dropped (`//`, a trailing slash) and a format suffix on the
+ * last segment cut (`/v1/charges.json`: Rails' `(.:format)`, Django REST's format suffixes, Spring's
+ * suffix match run the action of `/v1/charges`). Grouping too much only adds a note naming the path.
+ */
+export function routeOf(path: string): string {
+  const segments = path.split('/').map((seg) => {
+    const semi = seg.indexOf(';');
+    const raw = semi >= 0 ? seg.slice(0, semi) : seg;
+    let text = raw;
+    try {
+      text = decodeURIComponent(raw);
+    } catch {
+      /* a broken escape stays as sent */
+    }
+    return text.toLowerCase();
+  }).filter(Boolean);
+  const last = segments.length - 1;
+  if (last >= 0) {
+    const seg = segments[last]!;
+    const dot = seg.lastIndexOf('.');
+    if (dot > 0 && seg.length - dot <= 11 && /^[a-z0-9]+$/.test(seg.slice(dot + 1))) segments[last] = seg.slice(0, dot);
+  }
+  return `/${segments.join('/')}`;
+}
+
+/**
+ * Waiting approvals that look alike: the same agent, method, host, port and path (as servers route
+ * it: routeOf). An agent that
  * sends ten harmless requests and one that differs only in its body, its query or one header
  * (`Stripe-Account`, another recipient) makes a person approve card after card of the same look.
  * For each approval of such a group: how many others there are, and the parts of it that no other
@@ -56,12 +86,10 @@ export function lookalikes(list: Approval[]): Map<string, Lookalike> {
   const groups = new Map<string, Approval[]>();
   for (const a of list) {
     const r = a.description?.request;
-    // The path as many servers route it (any case, `;params` cut, no trailing slash): the exact one is a part that may differ.
-    let route = String(r?.path ?? a.summary?.path ?? '').toLowerCase().replace(/;[^/]*/g, '');
-    let end = route.length;
-    while (end > 0 && route[end - 1] === '/') end--;
-    route = route.slice(0, end);
-    const key = JSON.stringify([a.agent, r?.method ?? a.summary?.method, r?.host ?? a.summary?.host, r?.port ?? null, route]);
+    // The path as many servers route it (see routeOf): the exact one is a part that may differ.
+    const route = routeOf(String(r?.path ?? a.summary?.path ?? ''));
+    const host = String(r?.host ?? a.summary?.host ?? '').toLowerCase().replace(/\.$/, '');
+    const key = JSON.stringify([a.agent, String(r?.method ?? a.summary?.method ?? '').toUpperCase(), host, r?.port ?? null, route]);
     const g = groups.get(key);
     if (g) g.push(a);
     else groups.set(key, [a]);
@@ -74,7 +102,8 @@ export function lookalikes(list: Approval[]): Map<string, Lookalike> {
       for (const a of group) out.set(a.id, { others: group.length - 1, own: [], same: 0, partial: true });
       continue;
     }
-    const parts = group.map(partsOf);
+    const held = group.every((a) => a.held === true);
+    const parts = group.map((a) => partsOf(a, held));
     // The path, query and body first: past LOOKALIKE_PARTS the card names only how many headers more.
     const names = [...new Set(parts.flatMap((p) => [...p.keys()]))].sort((x, y) => Number(x.startsWith('header ')) - Number(y.startsWith('header ')));
     group.forEach((a, i) => {

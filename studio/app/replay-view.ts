@@ -6,6 +6,7 @@ import { ApiError, api, live } from './api.ts';
 import { LightElement, errorText, json } from './base.ts';
 import { visibleLine as vis } from './body-view.ts';
 import { unsavedBuffers } from './draft-buffers.ts';
+import { csvText } from './csv.ts';
 import type {
   ChangedRow as Row, OkAnswer, PolicyProblem, ReplayAnswer, ReplayBody, ReplayRefusal, ReplayReport as Report, ReplaySourcesAnswer,
 } from '../api/wire.ts';
@@ -124,7 +125,7 @@ export class ReplayView extends LightElement {
       });
   }
 
-  /** The rows as a file: JSON, or CSV (cells a spreadsheet would run as a formula are kept as text). */
+  /** The rows as a file: JSON, or CSV (cells a spreadsheet would run as a formula are kept as text: csvCell). */
   private export(kind: 'json' | 'csv'): void {
     const rows = this.rows().map(([row]) => ({
       source: row.source,
@@ -142,12 +143,7 @@ export class ReplayView extends LightElement {
     let text: string;
     if (kind === 'json') text = JSON.stringify(rows, null, 2);
     else {
-      const cell = (v: string): string => {
-        const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-        return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-      };
-      const head = Object.keys(rows[0] ?? { source: '' });
-      text = [head.join(','), ...rows.map((r) => head.map((k) => cell(String((r as Record<string, string>)[k] ?? ''))).join(','))].join('\r\n');
+      text = csvText(Object.keys(rows[0] ?? { source: '' }), rows);
     }
     const link = document.createElement('a');
     link.href = URL.createObjectURL(new Blob([text], { type: kind === 'json' ? 'application/json' : 'text/csv' }));

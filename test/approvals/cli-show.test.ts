@@ -38,7 +38,7 @@ t.test('the query is printed as servers read it: escapes undone, and split at ";
   const out = details(view({ url: 'https://api.example/v1/send?to=boss@corp.example;to=%64rop@attacker.example' }));
   t.match(out, /^query +to = boss@corp\.example;to=drop@attacker\.example$/m);
   t.match(out, /^rack query to = boss@corp\.example, to = drop@attacker\.example \(Rack 2/m);
-  t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example' })), /query /, 'a plain query is the request line alone');
+  t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example' })), /^(?:rack )?query /m, 'a plain query is the request line alone');
   t.match(details(view({ url: 'https://api.example/v1/send?to=%u0064rop@attacker.example' })), /^iis query +to = drop@attacker\.example \(classic ASP\.NET/m, '%u undone as IIS does');
   const payload = Buffer.from('{"to": "drop@attacker.example"}').toString('base64url');
   t.match(details(view({ url: `https://api.example/v1/send?payload=${payload}`, query: { payload: [payload] } })), /the query as the server reads it \(base64 values decoded\):\n── \.payload\[0\]: base64, decoded\n\{"to": "drop@attacker\.example"\}/, 'a base64 query value is printed decoded');
@@ -106,6 +106,14 @@ t.test('a parameter the server may read from a cookie is printed, and approving 
   t.notMatch(details(view({ url: 'https://api.example/v1/send?to=boss@corp.example', headers: { cookie: ['[redacted]'] } })), /from a cookie/, 'no such cookie, no line');
 });
 
+t.test('each cookie is named, and while held the values of those not named as a session are printed (sixteenth pass)', async (t) => {
+  const r = { url: 'https://api.example/v1/report', headers: { cookie: ['session=[redacted]; org=[redacted]'] } };
+  const held = details({ ...view(r), held: true, held_cookies: [['org', 'acct_1Attacker']] } as View);
+  t.match(held, /^header +cookie: session=\[redacted\]; org=\[redacted\]$/m);
+  t.match(held, /^cookies +org=acct_1Attacker \(values while held/m);
+  t.notMatch(details(view(r)), /^cookies/m, 'none once the hold ended');
+});
+
 t.test('a held binary body, which the terminal does not print, is not approved from it unseen (fifteenth pass)', async (t) => {
   const held = { size: 3, captured: 3, truncated: false, content_type: 'application/octet-stream', sha256: 'x', base64: 'AAEC' };
   const out = details({ ...view({ body: { size: 3, sha256: 'x', content_type: 'application/octet-stream', truncated: false } }), held: true } as View, held);
@@ -129,6 +137,23 @@ t.test('approvals list says which waiting requests look alike and in what one di
   t.notMatch(listText([charge('ap_a', {}, 'h1')]), /look-alike/i, 'one request alone: no note');
   const resolved = { ...charge('ap_d', { 'stripe-account': ['acct_1Attacker'] }, 'h3'), status: 'approved' } as View;
   t.notMatch(listText([charge('ap_a', {}, 'h1'), resolved]), /look-alike/i, 'only waiting requests are compared');
+});
+
+t.test('approvals list groups as look-alikes the spellings of one route servers run alike (sixteenth pass)', async (t) => {
+  // `/v1/charges.json` runs the action of `/v1/charges` (Rails' `(.:format)`, Django REST's suffixes),
+  // and so do its escaped, doubled-slash and host-with-a-dot spellings: each was listed as a request of its own.
+  const charge = (id: string, path: string, host = 'api.stripe.com', headers: Record<string, string[]> = {}): View => {
+    const v = view({ url: `https://${host}${path}`, path, host, headers, body: { size: 12, sha256: 'b', content_type: 'application/x-www-form-urlencoded', truncated: false, form: { amount: ['500'] } } });
+    return { ...v, id, request_hash: `h-${id}`, description_complete: true, summary: { method: 'POST', host, path } } as View;
+  };
+  const spellings: Array<[string, string?]> = [['/v1/charges.json'], ['/v1/%63harges'], ['/v1//charges'], ['/V1/Charges.xml'], ['/v1/charges', 'api.stripe.com.'], ['/v1/charges;x=1/']];
+  for (const [path, host] of spellings) {
+    const out = listText([charge('ap_a', '/v1/charges'), charge('ap_b', '/v1/charges'), charge('ap_c', path, host, { 'stripe-account': ['acct_1Attacker'] })]);
+    const entries = out.split(/\n(?=ap_)/);
+    t.match(entries[2], /LOOK-ALIKE: 2 other waiting requests of this agent go to the same method, host and path, and this one is unlike every one of them in .*header stripe-account/, `${host ?? ''}${path}`);
+  }
+  const apart = listText([charge('ap_a', '/v1/charges'), charge('ap_b', '/v1/refunds'), charge('ap_c', '/v1/charges/ch_1')]);
+  t.notMatch(apart, /look-alike/i, 'other routes are not look-alikes');
 });
 
 t.test('a method override and a rewritten path are printed', async (t) => {
@@ -332,4 +357,70 @@ t.test('a YAML body too long to parse here, or whose aliases expand past a bound
   const laughs = 'a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
   t.match(read(laughs), { error: /aliases expand past/ });
   t.equal(read('name: web\nimage: nginx\n'), undefined, 'plain YAML reads as written');
+});
+
+t.test('a long host keeps its end in approvals list and show, which say whose name it is (sixteenth pass)', async (t) => {
+  // `api.github.com.aaaa…(60).bbbb…(60).evil.example` wrapped on the terminal with `api.github.com.` in sight.
+  const host = `api.github.com.${'a'.repeat(60)}.${'b'.repeat(60)}.evil.example`;
+  const v = { ...view({ url: `https://${host}/v1/long`, host, path: '/v1/long' }), summary: { method: 'POST', host, path: '/v1/long' } } as View;
+  const listed = listText([v]);
+  t.match(listed, /POST …b+\.evil\.example\/v1\/long/, 'the list line keeps the end');
+  t.notMatch(listed, /api\.github\.com/, 'not the start alone');
+  t.match(details(v), /^host ends +evil\.example \(the host is a name of evil\.example/m);
+  t.notMatch(details(view({ url: 'https://api.github.com/x', host: 'api.github.com' })), /^host ends/m, 'a short host needs no line');
+});
+
+t.test('look-alikes held now name the cookie whose value tells them apart (sixteenth pass)', async (t) => {
+  const charge = (id: string, org: string, hash: string, held = true): View => {
+    const v = view({ url: 'https://api.example/v1/report', path: '/v1/report', host: 'api.example', headers: { cookie: ['session=[redacted]; org=[redacted]'] } });
+    return { ...v, id, held, held_cookies: [['org', org]], request_hash: hash, description_complete: true, summary: { method: 'POST', host: 'api.example', path: '/v1/report' } } as View;
+  };
+  const entries = listText([charge('ap_a', 'acct_person', 'h1'), charge('ap_b', 'acct_person', 'h1'), charge('ap_c', 'acct_1Attacker', 'h2')]).split(/\n(?=ap_)/);
+  t.match(entries[2], /LOOK-ALIKE: .* unlike every one of them in cookie org: read it/, 'the cookie is named');
+  const once = listText([charge('ap_a', 'acct_person', 'h1'), charge('ap_c', 'acct_1Attacker', 'h2', false)]).split(/\n(?=ap_)/);
+  t.match(once[1], /unlike it in a value the card shows redacted \(header cookie\)/, 'one no longer held: its value is not at hand, and the difference is still said');
+});
+
+t.test('approvals show says why a human is needed: every request that brought the label, or that the timeline no longer reaches back (sixteenth pass)', async (t) => {
+  // The terminal printed the policy's reason alone, which names the first (harmless) page; the card
+  // lists the later one that injected the agent.
+  const session = { id: 'se_1', labels: { untrusted: { request_id: 'r1', host: 'docs.python.org', time: '2026-01-01T00:00:00Z' } } };
+  const v = { ...view({}, { session }), because: ['r1'], session: 'se_1', created: '2026-01-01T00:10:00Z' } as unknown as View;
+  const entry = (id: string, url: string, labels: string[] = []) => ({ id, time: `2026-01-01T00:0${id.slice(1)}:00Z`, method: 'GET', url, host: 'x', outcome: 'forwarded', labels_added: labels });
+  const full = details(v, undefined, [entry('r1', 'https://docs.python.org/3/'), entry('r2', 'https://evil.example/page', ['untrusted']), entry('r3', 'https://api.example/x')]);
+  t.match(full, /^why +untrusted first from request r1 to docs\.python\.org/m);
+  t.match(full, /^ +untrusted again from GET https:\/\/evil\.example\/page at/m, 'the later page that brought it');
+  const cut = details(v, undefined, [entry('r8', 'https://api.example/flood'), entry('r9', 'https://api.example/flood')]);
+  t.match(cut, /untrusted: the session keeps only its last 2 requests \(from .*\): any between the first one and those may have brought it again/, 'a timeline that no longer reaches the first request is said');
+  t.notMatch(cut, /no later request/);
+  t.match(details(v), /untrusted again: later requests may have brought it; read them with airlock sessions show se_1/, 'without the timeline, where to read them');
+});
+
+t.test('approvals show says what --grant-minutes would let through, as the card does (sixteenth pass)', async (t) => {
+  // On a route Airlock reads no operation on, a grant lets through every later body and header to the path.
+  const out = details(view({ url: 'https://hooks.example/send', host: 'hooks.example', path: '/send' }));
+  t.match(out, /^grant +--grant-minutes N would let through, for N minutes: every POST request of agent bot to hooks\.example\/send — this exact path, .*whatever else its query, body and headers say/m);
+  t.match(details(view({}), undefined), /^grant/m);
+  t.match(details({ ...view({}), risk: 'critical' } as View), /^grant +none: this request is approved one at a time/m);
+  t.notMatch(details({ ...view({}), status: 'approved' } as View), /^grant/m, 'only while it waits');
+});
+
+t.test('approvals show says a waiting approval looks like others, as list does (sixteenth pass)', async (t) => {
+  // Given an id (a notification, the webhook's message), a person reads `show` and approves: the
+  // look-alike note was only under `list`.
+  const { showText } = await import('../../cli/commands/approvals.ts');
+  const charge = (id: string, headers: Record<string, string[]>, hash: string): View => {
+    const v = view({ url: 'https://api.stripe.com/v1/charges', path: '/v1/charges', host: 'api.stripe.com', headers });
+    return { ...v, id, request_hash: hash, description_complete: true, summary: { method: 'POST', host: 'api.stripe.com', path: '/v1/charges' } } as View;
+  };
+  const odd = charge('ap_c', { 'stripe-account': ['acct_1Attacker'] }, 'h2');
+  const out = showText(odd, [charge('ap_a', {}, 'h1'), charge('ap_b', {}, 'h1'), odd]);
+  t.match(out, /^alike +LOOK-ALIKE: 2 other waiting requests of this agent go to the same method, host and path, and this one is unlike every one of them in header stripe-account/m);
+  t.notMatch(showText(odd, [odd]), /^alike/m, 'alone: no note');
+});
+
+t.test('approvals show warns that approving a WebSocket handshake opens what is never shown (sixteenth pass)', async (t) => {
+  const out = details(view({ method: 'GET', url: 'wss://api.example/socket', upgrade: 'websocket', body: { size: 0, sha256: '', content_type: '', truncated: false } }));
+  t.match(out, /^warning +approving opens a WebSocket: every message the agent then sends over it.*approving it needs --accept-unseen-body/m);
+  t.notMatch(details(view({})), /opens a/, 'a plain request: no line');
 });

@@ -98,3 +98,21 @@ t.test('a body the CLI cannot show whole is approved only knowingly (--accept-un
   t.equal(ok.code, 0, ok.stderr);
   t.match(ok.stdout, /approved/);
 });
+
+t.test('approvals list and show --json print what the agent chose as escapes a terminal does not act on, the same JSON (sixteenth pass)', async (t) => {
+  // JSON.stringify leaves C1 controls (U+009B is a CSI to terminals reading 8-bit controls), bidi
+  // overrides and zero-width characters raw: `--json` on a terminal drew them.
+  const note = 'ok\u009b2J\u202eevil\u200b\u{e0041}\u2028';
+  const reply = curl(r, 'POST', url('/send/json-out'), { body: JSON.stringify({ note }) });
+  const [a] = await r.api.pending(1);
+  for (const args of [['approvals', 'list', '--json'], ['approvals', 'show', a!.id, '--json']]) {
+    const out = (await airlock(...args)).stdout;
+    t.notMatch(out, /[\u0080-\u009f\u202e\u200b\u2028]|\u{e0041}/u, `${args.slice(0, 2).join(' ')}: none raw`);
+    t.match(out, /\\u009b2J\\u202eevil\\u200b\\udb40\\udc41\\u2028/, 'written as escapes');
+    const parsed = JSON.parse(out) as unknown;
+    const shown = Array.isArray(parsed) ? parsed.find((x: { id: string }) => x.id === a!.id) : parsed;
+    t.equal((shown as { description: { request: { body: { json: { note: string } } } } }).description.request.body.json.note, note, 'the same value');
+  }
+  await airlock('approvals', 'deny', a!.id);
+  t.equal((await reply).status, 403);
+});

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 // The description contract: normalization, redaction, body summary, MCP, placeholders, egress.
 import t from 'tap';
 import crypto from 'node:crypto';
@@ -34,10 +35,23 @@ t.test('headers: lowercase, multi-valued, credentials redacted, proxy auth dropp
   }), { agent });
   t.same(d.request.headers['x-multi'], ['1', '2']);
   t.same(d.request.headers.authorization, ['Bearer [redacted]']);
-  t.same(d.request.headers.cookie, ['[redacted]']);
+  t.same(d.request.headers.cookie, ['session=[redacted]']);
   t.same(d.request.headers['x-api-key'], ['[redacted]']);
   t.notOk('proxy-authorization' in d.request.headers);
   t.notMatch(JSON.stringify(d), /sk-secret-value|session=abc|k-123|YWdlbnQ6dG9rZW4/);
+});
+
+t.test('a Cookie header keeps each cookie name and no value: which cookies ride along is on the card (sixteenth pass)', async (t) => {
+  // `cookie: [redacted]` hid that an account or tenant cookie rode beside the session: `org=acct_1Attacker`.
+  const cookie = (value: string) => describeRequest(raw({ headers: [['Cookie', value]] }), { agent }).request.headers.cookie;
+  t.same(cookie('session=abc; org=acct_1Attacker'), ['session=[redacted]; org=[redacted]']);
+  t.same(cookie(' a=1;;b = 2 ; lone;'), ['a=[redacted]; b=[redacted]; [redacted]'], 'blanks, empty pieces and a piece without a name');
+  t.same(cookie(''), ['[redacted]']);
+  t.equal(cookie(Array.from({ length: 300 }, (_, i) => `c${i}=v`).join('; '))![0]!.split('; ').length, 201, 'bounded in count');
+  fc.assert(fc.property(fc.array(fc.tuple(fc.stringMatching(/^[a-z_.-]{1,8}$/), fc.stringMatching(/^V[0-9]{1,10}$/), fc.constantFrom('; ', ';', ' ; ')), { minLength: 1, maxLength: 6 }), (pairs) => {
+    const [shown] = cookie(pairs.map(([n, v, sep]) => `${n}=${v}${sep}`).join(''))!;
+    return !/V[0-9]/.test(shown!) && shown!.split('; ').length === pairs.length && shown!.endsWith('[redacted]');
+  }), { numRuns: 50 });
 });
 
 t.test('cookies named like a query or form parameter (as PHP and ASP.NET name them) are listed by name, their values redacted (fifteenth pass)', async (t) => {

@@ -5,6 +5,7 @@
 // (with the agent's retry), risk styling and TOTP errors on the card, and bodies a person must be
 // able to read whole (long, binary, invisible characters, past the capture cap).
 import t from 'tap';
+import type { JournalSessionStore } from '../../state/sessions.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -404,6 +405,15 @@ t.test('a person sees the whole body they approve, or approving says what they c
   await page.waitForSelector(`${wsCard} .approve-blocked >> text=opens a WebSocket`);
   await page.waitForSelector(`${wsCard} input[name=ack]`);
   t.ok(await page.isDisabled(`${wsCard} [data-action=approve]`), 'a WebSocket is not approved at a click: what it carries later is never shown');
+  // Sixteenth pass: only the card asked for the choice; the API (and so `airlock approvals approve`) approved it at once.
+  {
+    const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+    const session = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    const { csrf } = (await login.json()) as { csrf: string };
+    const refused = await fetch(`${live.studioBase}/api/approvals/${await idOf('/v1/socket')}/approve`, { method: 'POST', headers: { cookie: session, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });
+    t.equal(refused.status, 403);
+    t.match(await refused.json(), { code: 'body-not-shown', error: /opens a WebSocket/ }, 'the API asks for accept_unseen_body too');
+  }
 
   // Past the capture cap nobody saw the rest: approving needs an explicit choice, here and in the API.
   const hugeFile = path.join(tmp, 'huge.txt');
@@ -589,12 +599,20 @@ t.test('a method override and a rewritten path are on the card, not only in the 
   await reply;
   // Fifteenth pass: a cookie named like a query parameter. PHP's $_REQUEST (no php.ini) takes the
   // cookie over the query: the mail goes to the cookie's address, which the card shows `[redacted]`.
-  const viaCookie = curl('POST', '/v1/cookie-param?to=boss@corp.example', { body: '{}', headers: ['Cookie: session=s1; to=drop@attacker.example'] });
+  // Sixteenth pass: every cookie read `[redacted]` as one header, so an account picked by a cookie
+  // beside the session (`org=acct_1Attacker`) was on no card: the names are kept, and while held the
+  // values of cookies not named as a session or credential are shown from memory (never recorded).
+  const viaCookie = curl('POST', '/v1/cookie-param?to=boss@corp.example', { body: '{}', headers: ['Cookie: session=s1-secret-session; org=acct_1Attacker; to=drop@attacker.example'] });
   await card(page, '/v1/cookie-param?to=boss@corp.example').waitFor();
   const cid = await idOf('/v1/cookie-param?to=boss@corp.example');
   const csel = `[data-approval="${cid}"]`;
   t.match(await page.textContent(`${csel} [data-testid=runs-as]`), /The server may read to from a cookie/, 'the card says the parameter may come from a cookie');
-  await page.waitForSelector(`${csel} .approve-blocked >> text=cookie values are not shown`);
+  await page.waitForSelector(`${csel} .approve-blocked >> text=its value is in the headers below while the request is held`);
+  const headerText = (await page.textContent(`${csel} [data-testid=request-headers]`)) ?? '';
+  t.match(headerText, /cookie: session=\[redacted\]; org=\[redacted\]; to=\[redacted\]/, 'each cookie is named');
+  t.match(await page.textContent(`${csel} [data-testid=held-cookies]`), /org=acct_1Attacker; to=drop@attacker\.example/, 'the account and the address the cookies pick are on the card while held');
+  t.notMatch(headerText, /s1-secret-session/, 'a session cookie\'s value is not');
+  t.notMatch(JSON.stringify(queue.get(cid)), /acct_1Attacker|s1-secret-session|drop@attacker/, 'no cookie value is in the record');
   t.ok(await page.isDisabled(`${csel} [data-action=approve]`), 'approving it is a choice, not a click');
   const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
   const session = login.headers.getSetCookie()[0]!.split(';')[0]!;
@@ -635,6 +653,25 @@ t.test('"why a human is needed" names every request that brought the label, not 
   const later = page.locator(`[data-approval="${id}"] ul[data-testid=why-later]`);
   t.match(await later.textContent({ timeout: 5000 }).catch(() => ''), /GET http:\/\/api\.example:\d+\/page\/evil-injection/, 'the later page that brought it is on the card');
   t.match(await page.textContent(`[data-approval="${id}"] [data-testid=why]`), /first from request/, 'the first one is named as the first');
+  await queue.deny(id, { by: 'test' });
+  await reply;
+});
+
+t.test('"why a human is needed" says when the session no longer keeps the requests after the first (sixteenth pass)', async (t) => {
+  // The timeline keeps a session's last 200 requests: the injecting page, then 200 more (any request
+  // counts; noted here as the proxy notes each decided request, 200 real ones cost seconds), and the
+  // card said "(no later request brought it)".
+  t.equal((await curl('GET', '/page/evil-before-flood')).status, 200);
+  const sessions = (airlock as unknown as { sessions: JournalSessionStore }).sessions;
+  const live = sessions.list({ agent: 'bot' }).filter((x) => !x.ended);
+  t.equal(live.length, 1, 'the agent has one session');
+  for (let i = 0; i < 200; i++) sessions.noteRequest(live[0]!.id, { id: `flood-${i}`, time: new Date().toISOString(), method: 'GET', url: `http://api.example/flood/${i}`, host: 'api.example', outcome: 'denied', status: 403 });
+  const reply = curl('COPY', '/v1/after-flood', { body: '{}' });
+  await card(page, '/v1/after-flood').waitFor();
+  const id = await idOf('/v1/after-flood');
+  const why = page.locator(`[data-approval="${id}"] [data-testid=why-cut]`);
+  t.match(await why.textContent({ timeout: 5000 }).catch(() => ''), /the session keeps only its last 200 requests.*may have brought it again and cannot be listed here/, 'the gap is said');
+  t.notMatch(await page.textContent(`[data-approval="${id}"] [data-testid=why]`), /no later request brought it/, 'not that none did');
   await queue.deny(id, { by: 'test' });
   await reply;
 });
@@ -693,7 +730,8 @@ t.test('of look-alike cards, the one unlike the others says in what (twelfth pas
   // session cookie (it lands in the attacker's account), and a third with a cookie no account is
   // read from: every card read `cookie: [redacted]`, and the note said each part was on another card.
   const session = '[data-approval]:has(.url:text-matches("/v1/alike-session$"))';
-  const cookies = ['session=person-123', 'session=attacker-666', 'session=person-123; layout=b'];
+  // (Sixteenth pass: the card names each cookie, so the three send the same names.)
+  const cookies = ['session=person-123; layout=a', 'session=attacker-666; layout=a', 'session=person-123; layout=b'];
   for (const [i, c] of cookies.entries()) {
     replies.push(curl('POST', '/v1/alike-session', { body: '{"report": "Q3"}', headers: [`Cookie: ${c}`] }));
     await page.locator(session).nth(i).waitFor();
@@ -701,7 +739,10 @@ t.test('of look-alike cards, the one unlike the others says in what (twelfth pas
   await page.locator(`${session} [data-testid=lookalike]`).nth(2).waitFor();
   const told = await page.$$eval(`${session} [data-testid=lookalike]`, (els) => els.map((e) => [e.textContent?.replace(/\s+/g, ' ').trim(), e.classList.contains('warn-text')]));
   t.match(told[1], [/this one is unlike every one of them in whose credentials the agent sent: read it/, true], "another account's session is named in warning colour");
-  for (const i of [0, 2]) t.match(told[i], [/this one is unlike every one of them in a value the card shows redacted \(header cookie\)/, true], 'a difference behind [redacted] is said, not passed off as the same parts');
+  // Sixteenth pass: held, the cookie values not named as a session are on the cards, so the one whose
+  // `layout` no other card shares names it; the first shares each of its parts with another card.
+  t.match(told[2], [/this one is unlike every one of them in cookie layout: read it/, true], 'a difference in a cookie value is named, not passed off as the same parts');
+  t.match(told[0], [/each of its parts is also on another card/, false]);
   for (const id of await page.$$eval(session, (els) => els.map((e) => (e as HTMLElement).dataset.approval!))) await queue.deny(id, { by: 'test' });
   await Promise.all(replies);
 });

@@ -2,6 +2,7 @@
 // comments, numbers, operators, brackets, rule heads and built-in namespaces; and the pure helpers
 // of the app shared with it (base.ts: a card's time of day, dated when not today).
 import t from 'tap';
+import fc from 'fast-check';
 import { StringStream } from '@codemirror/language';
 import { regoParser, type RegoState } from '../../studio/app/rego-language.ts';
 
@@ -58,4 +59,39 @@ t.test('card times: the time of day today, the date too on another day (eleventh
   t.notMatch(dayTime(new Date(2026, 11, 6, 14, 2, 11).toISOString(), now), /2026/, 'today: the time alone');
   t.match(dayTime(new Date(2026, 11, 5, 14, 2, 11).toISOString(), now), /2026|12\/5|5\.12|05/, 'yesterday: with its date');
   t.match(dayTime(new Date(2026, 11, 5, 14, 2, 11).toISOString(), now), /14:02:11/);
+});
+
+t.test("replay's CSV export: no cell a spreadsheet splits out of another starts a formula, in any locale's separator (sixteenth pass)", async (t) => {
+  // A URL the agent chose, `…?a;=HYPERLINK(A9)`, was one unquoted cell to
+  // a comma reader and two to Excel or LibreOffice in a locale that splits on `;` (German, French …):
+  // the second began with `=` and ran as a formula when the person opened the export.
+  const { csvCell, csvText } = await import('../../studio/app/csv.ts');
+  /** The cells of one CSV line as a spreadsheet splits it on `sep` (RFC 4180 quoting). */
+  const cells = (line: string, sep: string): string[] => {
+    const out: string[] = [];
+    let cur = '';
+    let quoted = false;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i]!;
+      if (quoted) {
+        if (c === '"' && line[i + 1] === '"') (cur += '"'), i++;
+        else if (c === '"') quoted = false;
+        else cur += c;
+      } else if (c === '"' && cur === '') quoted = true;
+      else if (c === sep) out.push(cur), (cur = '');
+      else cur += c;
+    }
+    out.push(cur);
+    return out;
+  };
+  const formula = /^[=+\-@\t\r\0]/;
+  const url = 'https://api.example/x?a;=HYPERLINK(A9)&b=1;@SUM(A1:A9)';
+  for (const sep of [',', ';', '\t']) t.notOk(cells(csvText(['url'], [{ url }]).split('\r\n')[1]!, sep).some((c) => formula.test(c)), `split on ${JSON.stringify(sep)}`);
+  t.equal(csvCell('=1+1'), "'=1+1");
+  t.equal(csvCell('plain'), 'plain');
+  fc.assert(fc.property(fc.array(fc.stringMatching(/^[a-z=+@;,\t"\- ]{0,12}$/), { minLength: 1, maxLength: 4 }), (values) => {
+    const row = Object.fromEntries(values.map((v, i) => [`c${i}`, v]));
+    const line = csvText(Object.keys(row), [row]).split('\r\n')[1]!;
+    return [',', ';', '\t'].every((sep) => !cells(line, sep).some((c) => formula.test(c))) && cells(line, ',').length === values.length;
+  }), { numRuns: 200 });
 });

@@ -1,0 +1,24 @@
+// What "Allow similar" (a grant) would let through, in words, for the approval card and `airlock
+// approvals show` (pure: bundled into the browser app and imported by the CLI).
+import type { ApprovalView } from '../api/wire.ts';
+
+type Approval = Pick<ApprovalView, 'agent' | 'risk' | 'step_up' | 'because' | 'description'>;
+
+/**
+ * What "Allow similar" would let through, in words (state/approvals.ts planGrant): a recognized
+ * operation in the same place, or — where Airlock reads no operation — every request to this exact
+ * path naming the same places with the same credentials of the agent's own, whatever else its query,
+ * body and headers say. Undefined when no grant is given for it.
+ */
+export function grantScopeText(a: Approval, show: (text: string) => string = (t) => t): string | undefined {
+  if (a.risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0) return undefined;
+  const d = a.description ?? {};
+  const r = d.request ?? {};
+  const op = d.service?.operation;
+  const who = `agent ${show(a.agent || '?')}`;
+  if (op && op !== 'unknown') {
+    return `${who}'s ${show(r.method)} requests to ${show(r.host)} of operation ${show(op)}, in the same place as this one (repository, channel, table, recipients), at ${a.risk ?? 'this'} risk or lower — whatever else their path, query, body and headers say`;
+  }
+  return `every ${show(r.method)} request of ${who} to ${show(r.host)}${show(r.path)} — this exact path, naming the same places in its query and body (recipients, channels, URLs) and sent with the same credentials of the agent's own, whatever else its query, body and headers say (Airlock reads no operation on this route)`;
+}
+
