@@ -17,8 +17,11 @@ export function grantScopeText(a: Approval, show: (text: string) => string = (t)
   const op = d.service?.operation;
   const who = `agent ${show(a.agent || '?')}`;
   if (op && op !== 'unknown') {
-    return `${who}'s ${show(r.method)} requests to ${show(r.host)} of operation ${show(op)}, in the same place as this one (repository, channel, table, recipients), at ${a.risk ?? 'this'} risk or lower — whatever else their path, query, body and headers say`;
+    return `${who}'s ${show(r.method)} requests to ${show(r.host)} of operation ${show(op)}, in the same place as this one (repository, channel, table, recipients) and with the same switches (dry run, preview, mode), at ${a.risk ?? 'this'} risk or lower — whatever else their path, query, body and headers say`;
   }
-  return `every ${show(r.method)} request of ${who} to ${show(r.host)}${show(r.path)} — this exact path, naming the same places in its query and body (recipients, channels, URLs) and sent with the same credentials of the agent's own, whatever else its query, body and headers say (Airlock reads no operation on this route)`;
+  // engine/grant-scope.ts objectElsewhere: a change's query and body id are part of its target.
+  const change = ['PUT', 'PATCH', 'DELETE'].includes(String(r.effective_method ?? r.method ?? '').toUpperCase());
+  const rest = change ? 'body and headers' : 'query, body and headers';
+  return `every ${show(r.method)} request of ${who} to ${show(r.host)}${show(r.path)} — this exact path, naming the same places in its query and body (recipients, channels, URLs)${change ? ', with the same query and the same object id in its body' : ''}, with the same switches (dry run, preview, mode) and sent with the same credentials and account cookies of the agent's own, whatever else its ${rest} say (Airlock reads no operation on this route)`;
 }
 

@@ -5,6 +5,7 @@ import t from 'tap';
 import { details, heldUnseen, listText } from '../../cli/commands/approvals.ts';
 import { bodyVisibility } from '../../state/approval-body.ts';
 import { formatExplanation } from '../../engine/explain.ts';
+import { grantScopeText } from '../../studio/app/grant-scope.ts';
 
 type View = Parameters<typeof details>[0];
 
@@ -423,4 +424,13 @@ t.test('approvals show warns that approving a WebSocket handshake opens what is 
   const out = details(view({ method: 'GET', url: 'wss://api.example/socket', upgrade: 'websocket', body: { size: 0, sha256: '', content_type: '', truncated: false } }));
   t.match(out, /^warning +approving opens a WebSocket: every message the agent then sends over it.*approving it needs --accept-unseen-body/m);
   t.notMatch(details(view({})), /opens a/, 'a plain request: no line');
+});
+
+t.test('what "Allow similar" lets through names what a grant compares: switches and account cookies, and for a change its query and object id', async (t) => {
+  const at = (method: string, effective?: string) => grantScopeText({ agent: 'bot', risk: 'medium', description: { request: { method, ...(effective ? { effective_method: effective } : {}), host: 'api.example', path: '/items/5' } } } as never)!;
+  t.match(at('GET'), /same switches \(dry run, preview, mode\) and sent with the same credentials and account cookies .*whatever else its query, body and headers say/);
+  t.notMatch(at('GET'), /object id/);
+  for (const [m, e] of [['DELETE'], ['PUT'], ['patch'], ['POST', 'DELETE']] as const) {
+    t.match(at(m, e), /with the same query and the same object id in its body, .*whatever else its body and headers say/, `${m}${e ? ` as ${e}` : ''}`);
+  }
 });

@@ -355,7 +355,7 @@ t.test('a person sees the whole body they approve, or approving says what they c
   await page.waitForSelector(`${tcard} .approve-blocked >> text=scroll it to the end`);
   t.ok(await page.isDisabled(`${tcard} [data-action=approve]`), 'not approvable before the end was on screen');
   // "Allow similar" on a route Airlock reads no operation on covers every body sent to the path: said so.
-  t.match(await page.textContent(`${tcard} [data-testid=grant-scope]`), /every POST request of agent bot to api\.example\/v1\/long-text — this exact path, naming the same places in its query and body \(recipients, channels, URLs\) and sent with the same credentials of the agent's own, whatever else its query, body and headers say/, 'the card says what a grant would let through');
+  t.match(await page.textContent(`${tcard} [data-testid=grant-scope]`), /every POST request of agent bot to api\.example\/v1\/long-text — this exact path, naming the same places in its query and body \(recipients, channels, URLs\), with the same switches \(dry run, preview, mode\) and sent with the same credentials and account cookies of the agent's own, whatever else its query, body and headers say/, 'the card says what a grant would let through');
 
   // Invisible characters cannot hide or reorder text.
   const sneaky = await held('/v1/sneaky', { body: 'pay to: alice\u202Eecila\u202C amount 10\u200B0', type: 'text/plain' });
