@@ -202,6 +202,96 @@ function viewsOf(text: string, wide: boolean): View[] {
   return views;
 }
 
+/**
+ * Characters a reader does not see, put between a value's characters (sixteenth pass): a page or
+ * a viewer that breaks a long token for display (`<wbr>`, soft hyphens: `&shy;`, U+00AD), or a
+ * service that marks what it shows with zero-width characters (U+200B–200F, U+2060–2064, U+FEFF),
+ * written as UTF-8, as HTML references or JSON escapes. A copy, a browser's text or an agent's `replace(/[\u200b…]/g, '')` reads the key
+ * whole. The text is also scanned with them taken out (fillerView), only where it holds one.
+ */
+const FILLER_SOURCE = '\\xe2\\x80[\\x8b-\\x8f]|\\xe2\\x81[\\xa0-\\xa4]|\\xef\\xbb\\xbf|\\xc2\\xad'
+  + '|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)'
+  + '|<[wW][bB][rR]\\s{0,4}\\/?>|\\\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])';
+const FILLER = new RegExp(FILLER_SOURCE);
+const FILLERS = new RegExp(FILLER_SOURCE, 'g');
+/** The unfinished start of a filler at the end of a text (a chunk cut inside one): read as one while the next is awaited. */
+const FILLER_START = /(?:\xe2[\x80\x81]?|\xef\xbb?|\xc2|&[#A-Za-z0-9]{0,14}|<(?:[wW](?:[bB](?:[rR]\s{0,4}\/?)?)?)?|\\(?:u[0-9a-fA-F]{0,3})?)$/;
+/** Raw characters a filler view of a tail is read over (the longest filler, `&ZeroWidthSpace;`, is 16). */
+const FILLER_WIDTH = 17;
+
+/** A text with its fillers taken out, and where each of its characters was. */
+interface FillerView {
+  text: string;
+  /** Per kept stretch: its start in the view and in the text (ascending). */
+  at: number[];
+  from: number[];
+}
+
+/** `text` without its fillers (undefined when it has none); `tail`: an unfinished one at the end goes too. */
+function fillerView(text: string, tail = false): FillerView | undefined {
+  if (!FILLER.test(text) && !(tail && FILLER_START.test(text.slice(-FILLER_WIDTH)))) return undefined;
+  const parts: string[] = [];
+  const at: number[] = [];
+  const from: number[] = [];
+  let size = 0;
+  let last = 0;
+  const keep = (a: number, b: number): void => {
+    if (b <= a) return;
+    at.push(size);
+    from.push(a);
+    parts.push(text.slice(a, b));
+    size += b - a;
+  };
+  FILLERS.lastIndex = 0;
+  for (let m = FILLERS.exec(text); m !== null; m = FILLERS.exec(text)) {
+    keep(last, m.index);
+    last = m.index + m[0].length;
+  }
+  const open = tail ? FILLER_START.exec(text.slice(Math.max(last, text.length - FILLER_WIDTH))) : null;
+  keep(last, open ? text.length - open[0].length : text.length);
+  return { text: parts.join(''), at, from };
+}
+
+/** Whether the character at `i` may stand beside a filler inside a spelling: printable ASCII, a blank, a filler's first byte, or none. */
+function besideText(text: string, i: number): boolean {
+  if (i < 0 || i >= text.length) return true;
+  const c = text.charCodeAt(i);
+  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0xe2 || c === 0xef || c === 0xc2;
+}
+
+/**
+ * The stretches of `text` a match with fillers inside may lie in: fillers less than `reach` apart
+ * chained, and `reach` on either side (a match's characters other than fillers are at most `reach`).
+ */
+function fillerWindows(text: string, reach: number): Array<[number, number]> {
+  if (!FILLER.test(text)) return [];
+  const out: Array<[number, number]> = [];
+  FILLERS.lastIndex = 0;
+  for (let m = FILLERS.exec(text); m !== null; m = FILLERS.exec(text)) {
+    // Between a value's characters a filler has text (or another filler) on both sides: one amid
+    // binary bytes (a soft hyphen's two bytes occur every 64 KiB of random data) starts no window.
+    if (!besideText(text, m.index - 1) || !besideText(text, m.index + m[0].length)) continue;
+    const a = Math.max(0, m.index - reach);
+    const b = Math.min(text.length, m.index + m[0].length + reach);
+    const last = out[out.length - 1];
+    if (last && a <= last[1]) last[1] = b;
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+/** Where view position `v` of a filler view is in its text. */
+function fillerRaw(view: FillerView, v: number): number {
+  let lo = 0;
+  let hi = view.at.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (view.at[mid]! <= v) lo = mid;
+    else hi = mid - 1;
+  }
+  return view.from[lo]! + v - view.at[lo]!;
+}
+
 const isNul = (text: string, i: number): boolean => i >= 0 && i < text.length && text.charCodeAt(i) === 0;
 
 /** A match found in a strided view, stretched over the NULs of its UTF-16/32 encoding. */
@@ -365,6 +455,9 @@ export class Scrubber {
     // A UTF-16/32 start is held too (heldFrom reads the tail's strided views): counted in those
     // views alike, or it would be an oracle of its own (an echo answering in UTF-16).
     const wide = text.indexOf('\0', Math.max(0, text.length - 8)) >= 0 ? viewsOf(text.slice(Math.max(0, text.length - 4 * this.maxLength)), true).slice(1).map((v) => v.text) : [];
+    // A start with fillers between its characters is held too (heldFrom): counted alike.
+    const filled = this.fillerTail(text);
+    if (filled && filled.view.text.length >= min) wide.push(filled.view.text);
     for (const { matcher, rule } of this.parts) {
       const r = this.rules[rule]!;
       whole ??= new Set(this.spans(text, text.length, true).filter((s) => s.end >= text.length).map((s) => s.rule));
@@ -530,6 +623,22 @@ export class Scrubber {
         }
       }
     }
+    // The text read without its invisible fillers (zero-width characters, soft hyphens, <wbr>),
+    // around them only: a match they change holds one, and reaches maxLength past its first and last.
+    for (const [from, to] of fillerWindows(text, this.maxLength)) {
+      const filled = fillerView(text.slice(from, to))!;
+      const push = (a: number, b: number, rule: number): void => {
+        const start = from + fillerRaw(filled, a);
+        if (start < hold) found.push({ start, end: from + fillerRaw(filled, b - 1) + 1, rule, enc: 'utf8' });
+      };
+      if (this.sampled) for (const h of this.sampled.find(filled.text, Infinity)) push(h.start, h.end, h.rule);
+      for (const { matcher, rule } of this.parts) {
+        for (const re of matcher.regexes) {
+          re.lastIndex = 0;
+          for (let m = re.exec(filled.text); m !== null; m = re.exec(filled.text)) push(m.index, m.index + m[0].length, rule);
+        }
+      }
+    }
     const e = this.ebcdic;
     if (e) {
       for (const re of e.matcher.regexes) {
@@ -555,6 +664,22 @@ export class Scrubber {
     return merged;
   }
 
+  /**
+   * The end of `text` read without fillers, as far back as a start of a spelling with fillers
+   * between its characters may reach (with its raw length); undefined when the end holds none.
+   * Its last filler is at most maxLength from the end (or the text ends inside one), so only then
+   * is the longer stretch read.
+   */
+  private fillerTail(text: string): { view: FillerView; length: number } | undefined {
+    const near = text.slice(Math.max(0, text.length - this.maxLength - FILLER_WIDTH));
+    if (!FILLER.test(near) && !FILLER_START.test(near.slice(-FILLER_WIDTH))) return undefined;
+    const tail = text.slice(Math.max(0, text.length - FILLER_WIDTH * this.maxLength));
+    const windows = fillerWindows(tail, this.maxLength);
+    const from = windows.length ? windows[windows.length - 1]![0] : Math.max(0, tail.length - this.maxLength - FILLER_WIDTH);
+    const view = fillerView(tail.slice(from), true);
+    return view && view.text.length ? { view, length: tail.length - from } : undefined;
+  }
+
   /** Start of the earliest suffix of `text` that could still become a match (text.length if none). */
   private heldFrom(text: string): number {
     let held = this.overlong !== undefined ? overlongTail(text) : text.length;
@@ -566,6 +691,16 @@ export class Scrubber {
       if (e.firsts.some((c) => text.indexOf(c, from) >= 0)) held = Math.min(held, e.matcher.prefixes.earliestPrefix(text, from));
     }
     if (this.sampled) held = Math.min(held, this.sampled.earliestPrefix(text));
+    // A spelling under way with fillers between its characters (or one cut inside a filler).
+    const filled = this.fillerTail(text);
+    if (filled) {
+      const fillerFrom = text.length - filled.length;
+      const v = filled.view.text;
+      let p = v.length;
+      for (const { matcher } of this.parts) p = Math.min(p, matcher.prefixes.earliestPrefix(v, Math.max(0, v.length - matcher.maxLength + 1)));
+      if (this.sampled) p = Math.min(p, this.sampled.earliestPrefix(v));
+      if (p < v.length) held = Math.min(held, fillerFrom + fillerRaw(filled.view, p));
+    }
     // A UTF-16/32 spelling may be under way at the end: then its last bytes hold a NUL (a wide
     // prefix may be too short yet to look like wide text). Look at the strided views of the tail.
     const tailStart = Math.max(0, text.length - 4 * this.maxLength);

@@ -465,6 +465,87 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
   t.same(s.startsAtEnd(`x ${rot13(value.slice(0, 11))}`, 10).map((r) => r.replace), [PH], 'ROT13 of two characters past it: the secret\'s start');
 });
 
+// Sixteenth pass: the value with characters a reader does not see between its characters — zero-
+// width characters, soft hyphens (UTF-8, `&shy;`, `&#173;`), `<wbr>`, their JSON escapes — which a
+// browser's text, a copy or an agent's `replace()` drops: the scrubber also reads the text without
+// them, where it holds one, and holds a start under way with them at a chunk's end.
+t.test('sixteenth pass: fillers between the value\'s characters, at any spacing and any chunk cut; text with fillers and no secret passes byte for byte', async (t) => {
+  const fillers = ['\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '&shy;', '&shy', '&#173;', '&#xAD;', '&#8203;', '&#x200b;', '&ZeroWidthSpace;', '&zwj;', '<wbr>', '<WBR/>', '\\u200b', '\\u00AD', '\\uFEFF'];
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const strip = (x: string): string => Buffer.from(x, 'latin1').toString('utf8').replace(/[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]|&(?:shy|ZeroWidthSpace|zwj|#173|#x[aA][dD]|#8203|#x200[bB]);?|<wbr\/?>|\\u(?:200b|00ad|feff)/gi, '');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...fillers), fc.integer({ min: 1, max: 9 }), fc.constantFrom('{"log":"', '<p>', ''), fc.integer({ min: 0, max: 2000 }), async (filler, every, before, at) => {
+    const spelled = [...value].map((c, i) => (i > 0 && i % every === 0 ? filler : '') + c).join('');
+    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (strip(out).toLowerCase().includes(value.slice(8, 20).toLowerCase()) || !out.includes(PH)) throw new Error(`${JSON.stringify(filler)} every ${every} cut at ${cut} passed: ${JSON.stringify(out)}`);
+  }), { numRuns: 60 });
+  // Controls: fillers in ordinary text (an emoji's joiners, soft-hyphenated words, <wbr> in a URL) at every cut.
+  const plain = Buffer.from('{"t":"👨\u200d👩\u200d👧 Ge\u00adschwin\u00addig\u00adkeit &shy;ok https://example.com/a<wbr>/b \\u200b zero\u200bwidth"}', 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 11) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `text with fillers cut at ${cut} passes`);
+  // Soft hyphens' two bytes amid binary data start nothing: the bytes pass as they came.
+  const binary = Buffer.concat([Buffer.from([0x00, 0xc2, 0xad, 0x99]), Buffer.from(value.slice(0, 6)), Buffer.from([0xc2, 0xad, 0xff])]);
+  t.same(await collect(new ScrubStream(s), [binary]), binary, 'binary bytes with a soft hyphen pass');
+  // The tripwire counts a start held with fillers in it as it counts the value's.
+  const zw = (x: string): string => Buffer.from([...x].join('\u200b'), 'utf8').toString('latin1');
+  t.same(s.startsAtEnd(`x ${zw(value.slice(0, 9))}`, 10), [], 'the public prefix and one character, with fillers: no probe');
+  t.same(s.startsAtEnd(`x ${zw(value.slice(0, 11))}`, 10).map((r) => r.replace), [PH], 'two characters past it, with fillers: the secret\'s start');
+});
+
+// Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
+// matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
+// Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), binary digits, octal numbers, the
+// value reversed with its case swapped; hex separated by `_` or `.`, and Perl's `\x{73}`.
+t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, bits, octal, swapped reversal, hex with _ or ., Perl escapes: at any offset and chunk cut', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const blob = (v: Buffer, pad: number): Buffer => Buffer.concat([Buffer.alloc(pad, 0x61), v, Buffer.alloc(8, 0x62)]);
+  const uu = (bytes: Buffer, zero: string): string => {
+    let out = String.fromCharCode(32 + bytes.length);
+    for (let i = 0; i < bytes.length; i += 3) {
+      const [a, b, c] = [bytes[i]!, bytes[i + 1] ?? 0, bytes[i + 2] ?? 0];
+      for (const v of [a >> 2, ((a & 3) << 4) | (b >> 4), ((b & 15) << 2) | (c >> 6), c & 63]) out += v === 0 ? zero : String.fromCharCode(32 + v);
+    }
+    return out;
+  };
+  const b58 = (bytes: Buffer): string => {
+    const A = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+    let n = BigInt(`0x${bytes.toString('hex')}`);
+    let out = '';
+    for (; n > 0n; n /= 58n) out = A[Number(n % 58n)] + out;
+    return out;
+  };
+  const bytes = Buffer.from(value);
+  const shown: Record<string, (pad: number) => string> = {
+    'utf16le-base64': (pad) => blob(Buffer.from(value, 'utf16le'), pad * 2).toString('base64'),
+    'utf16be-base64url': (pad) => blob(Buffer.from(value, 'utf16le').swap16(), pad * 2).toString('base64url'),
+    'utf16le-hex': (pad) => blob(Buffer.from(value, 'utf16le'), pad * 2).toString('hex'),
+    'utf16be-HEX': (pad) => blob(Buffer.from(value, 'utf16le').swap16(), pad * 2).toString('hex').toUpperCase(),
+    base58: () => b58(bytes),
+    yenc: (pad) => [...blob(bytes, pad)].map((b) => String.fromCharCode((b + 42) & 0xff)).join(''),
+    'uuencode-gnu': (pad) => uu(blob(bytes, pad), '`'),
+    'uuencode-python': (pad) => uu(blob(bytes, pad), ' '),
+    bits: () => [...bytes].map((b) => b.toString(2).padStart(8, '0')).join(' '),
+    octal: () => [...bytes].map((b) => b.toString(8)).join(' '),
+    'reversed-swapped': () => [...value].reverse().join('').replace(/[a-z]/gi, (c) => String.fromCharCode(c.charCodeAt(0) ^ 0x20)),
+    'hex-underscore': () => bytes.toString('hex').replace(/(..)(?!$)/g, '$1_'),
+    'hex-dot': () => bytes.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1.'),
+    perl: () => [...value].map((c) => `\\x{${c.charCodeAt(0).toString(16)}}`).join(''),
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2000 }), fc.constantFrom('{"log":"', 'x ', ''), async (name, pad, at, before) => {
+    const form = shown[name]!(pad);
+    const body = Buffer.from(`${before}${form}" and more`, 'latin1');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    const middle = form.slice(Math.floor(form.length / 2) - 8, Math.floor(form.length / 2) + 8);
+    if (out.includes(middle) || !out.includes(PH)) throw new Error(`${name} (pad ${pad}) cut at ${cut} passed: ${out.slice(0, 200)}`);
+  }), { numRuns: 60 });
+  // Control: such text without the secret passes byte for byte.
+  const plain = Buffer.from('{"bits":"01110011 01101011","oct":"163 153 137","hex":"de_ad_be_ef","perl":"\\x{263a}","b64":"cwBrAF8A"}', 'latin1');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `plain text cut at ${cut} passes`);
+});
+
 // Eleventh pass: a host that got a secret showed it as references with five or more leading zeros
 // (`&#0000000115;`, JavaScript's `\u{0000073}`), which browsers, Python's html.unescape and
 // JavaScript read: the spelling patterns allow four zeros. Such content is refused (the request
