@@ -722,6 +722,46 @@ t.test('PackedScan: a secret in undeclared compressed data is refused at any cut
   t.pass('refused at every cut; controls byte for byte');
 });
 
+// Sixteenth pass: compression Node 20 cannot read (zstd, xz, bzip2, 7z, LZ4 files; zip entries
+// compressed with bzip2, LZMA, zstd, xz, PPMd or deflate64, or encrypted) passed on unread. A
+// service exporting its record so (a `.zst` log export, a `.tar.xz` backup) handed the value to an
+// agent that unpacks it. Now refused by its first bytes (an answer or a WebSocket message), and a
+// zip entry by its method, at any cut; such magics inside other binary data pass.
+t.test('sixteenth pass: an answer that is zstd, xz, bzip2 or LZ4 data, or a zip entry Node cannot read, is refused at any cut; the magics inside other data pass', async (t) => {
+  const { packedTexts } = await import('../../proxy/packed-scan.ts');
+  // Real files of {"headers":{"authorization":"Bearer <SECRET>"}} (xz, bzip2, zstd, lz4 command-line tools).
+  const files: Record<string, Buffer> = {
+    xz: Buffer.from('/Td6WFoAAATm1rRGAgAhARYAAAB0L+WjAQBDeyJoZWFkZXJzIjp7ImF1dGhvcml6YXRpb24iOiJCZWFyZXIgZ2hwX0NhbmFyeS9TZWNyZXQrVmFsdWU9NDI/JngifX0AFkTEeujMimgAAVxE+iI5Rx+2830BAAAAAARZWg==', 'base64'),
+    bzip2: Buffer.from('QlpoOTFBWSZTWesLHrUAACCfgFEIlBKYAAkAruXeeiAASIp6QGRoPUNGaj0agpNqekNGTIZGEPQl2blCeaU01yCOzIEU7uoMJW1xVJHH0TbBBsco0xB4EIAlDArhUdCsZlxdyRThQkOsLHrU', 'base64'),
+    zstd: Buffer.from('KLUv/SREIQIAeyJoZWFkZXJzIjp7ImF1dGhvcml6YXRpb24iOiJCZWFyZXIgZ2hwX0NhbmFyeS9TZWNyZXQrVmFsdWU9NDI/JngifX13d53n', 'base64'),
+    lz4: Buffer.from('BCJNGGRAp0QAAIB7ImhlYWRlcnMiOnsiYXV0aG9yaXphdGlvbiI6IkJlYXJlciBnaHBfQ2FuYXJ5L1NlY3JldCtWYWx1ZT00Mj8meCJ9fQAAAADu5FS4', 'base64'),
+  };
+  const zipEntry = (method: number, flags: number): Buffer => {
+    const h = Buffer.alloc(30);
+    h.writeUInt32LE(0x04034b50, 0);
+    h.writeUInt16LE(flags, 6);
+    h.writeUInt16LE(method, 8);
+    h.writeUInt16LE(8, 26);
+    return Buffer.concat([Buffer.from('%export\n'), h, Buffer.from('log.json'), files.bzip2!]);
+  };
+  files['zip-bzip2'] = zipEntry(12, 0);
+  files['zip-zstd'] = zipEntry(93, 0);
+  files['zip-encrypted'] = zipEntry(8, 1);
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(files)), cuts, fc.boolean(), async (kind, at, binary) => {
+    const body = files[kind]!;
+    const got = await packedScanOf(split(body, at), binary);
+    // Nothing past the file's magic (a zip: its entry's data) is let out first.
+    if (!got.err || got.out.length > (kind.startsWith('zip') ? 46 : 8)) throw new Error(`${kind} (cuts ${at}): ${got.err ? `${got.out.length} bytes let out first` : 'passed'}`);
+  }), { numRuns: 30 });
+  for (const [kind, body] of Object.entries(files)) t.throws(() => packedTexts(body), `${kind} as a WebSocket message: refused`);
+  // Controls: the magics inside a binary download, and a `BZh` text, pass byte for byte.
+  const download = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), files.zstd!, files.xz!, Buffer.alloc(64, 7)]);
+  for (const body of [download, Buffer.from('BZh is how a bzip2 file starts')]) {
+    const got = await packedScanOf(split(body, [5, 30]), true);
+    t.ok(!got.err && got.out.equals(body), 'passes as it came');
+  }
+});
+
 // Fifteenth pass: a compressed stream written as base64 text (proxy/packed-base64.ts) — a Flask or
 // Django session cookie's `.eJw…` (base64url of zlib), a gzip payload in a JSON field (`H4sI…`),
 // base64 wrapped at 76 columns or JSON-escaped, a zip in a data: URL — which the agent decodes and
