@@ -8,6 +8,7 @@
 import { PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
+import { READING_WIDTH, endsNearUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
 
 export interface ScrubSecret {
   value: string;
@@ -202,96 +203,6 @@ function viewsOf(text: string, wide: boolean): View[] {
   return views;
 }
 
-/**
- * Characters a reader does not see, put between a value's characters (sixteenth pass): a page or
- * a viewer that breaks a long token for display (`<wbr>`, soft hyphens: `&shy;`, U+00AD), or a
- * service that marks what it shows with zero-width characters (U+200B–200F, U+2060–2064, U+FEFF),
- * written as UTF-8, as HTML references or JSON escapes. A copy, a browser's text or an agent's `replace(/[\u200b…]/g, '')` reads the key
- * whole. The text is also scanned with them taken out (fillerView), only where it holds one.
- */
-const FILLER_SOURCE = '\\xe2\\x80[\\x8b-\\x8f]|\\xe2\\x81[\\xa0-\\xa4]|\\xef\\xbb\\xbf|\\xc2\\xad'
-  + '|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)'
-  + '|<[wW][bB][rR]\\s{0,4}\\/?>|\\\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])';
-const FILLER = new RegExp(FILLER_SOURCE);
-const FILLERS = new RegExp(FILLER_SOURCE, 'g');
-/** The unfinished start of a filler at the end of a text (a chunk cut inside one): read as one while the next is awaited. */
-const FILLER_START = /(?:\xe2[\x80\x81]?|\xef\xbb?|\xc2|&[#A-Za-z0-9]{0,14}|<(?:[wW](?:[bB](?:[rR]\s{0,4}\/?)?)?)?|\\(?:u[0-9a-fA-F]{0,3})?)$/;
-/** Raw characters a filler view of a tail is read over (the longest filler, `&ZeroWidthSpace;`, is 16). */
-const FILLER_WIDTH = 17;
-
-/** A text with its fillers taken out, and where each of its characters was. */
-interface FillerView {
-  text: string;
-  /** Per kept stretch: its start in the view and in the text (ascending). */
-  at: number[];
-  from: number[];
-}
-
-/** `text` without its fillers (undefined when it has none); `tail`: an unfinished one at the end goes too. */
-function fillerView(text: string, tail = false): FillerView | undefined {
-  if (!FILLER.test(text) && !(tail && FILLER_START.test(text.slice(-FILLER_WIDTH)))) return undefined;
-  const parts: string[] = [];
-  const at: number[] = [];
-  const from: number[] = [];
-  let size = 0;
-  let last = 0;
-  const keep = (a: number, b: number): void => {
-    if (b <= a) return;
-    at.push(size);
-    from.push(a);
-    parts.push(text.slice(a, b));
-    size += b - a;
-  };
-  FILLERS.lastIndex = 0;
-  for (let m = FILLERS.exec(text); m !== null; m = FILLERS.exec(text)) {
-    keep(last, m.index);
-    last = m.index + m[0].length;
-  }
-  const open = tail ? FILLER_START.exec(text.slice(Math.max(last, text.length - FILLER_WIDTH))) : null;
-  keep(last, open ? text.length - open[0].length : text.length);
-  return { text: parts.join(''), at, from };
-}
-
-/** Whether the character at `i` may stand beside a filler inside a spelling: printable ASCII, a blank, a filler's first byte, or none. */
-function besideText(text: string, i: number): boolean {
-  if (i < 0 || i >= text.length) return true;
-  const c = text.charCodeAt(i);
-  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0xe2 || c === 0xef || c === 0xc2;
-}
-
-/**
- * The stretches of `text` a match with fillers inside may lie in: fillers less than `reach` apart
- * chained, and `reach` on either side (a match's characters other than fillers are at most `reach`).
- */
-function fillerWindows(text: string, reach: number): Array<[number, number]> {
-  if (!FILLER.test(text)) return [];
-  const out: Array<[number, number]> = [];
-  FILLERS.lastIndex = 0;
-  for (let m = FILLERS.exec(text); m !== null; m = FILLERS.exec(text)) {
-    // Between a value's characters a filler has text (or another filler) on both sides: one amid
-    // binary bytes (a soft hyphen's two bytes occur every 64 KiB of random data) starts no window.
-    if (!besideText(text, m.index - 1) || !besideText(text, m.index + m[0].length)) continue;
-    const a = Math.max(0, m.index - reach);
-    const b = Math.min(text.length, m.index + m[0].length + reach);
-    const last = out[out.length - 1];
-    if (last && a <= last[1]) last[1] = b;
-    else out.push([a, b]);
-  }
-  return out;
-}
-
-/** Where view position `v` of a filler view is in its text. */
-function fillerRaw(view: FillerView, v: number): number {
-  let lo = 0;
-  let hi = view.at.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (view.at[mid]! <= v) lo = mid;
-    else hi = mid - 1;
-  }
-  return view.from[lo]! + v - view.at[lo]!;
-}
-
 const isNul = (text: string, i: number): boolean => i >= 0 && i < text.length && text.charCodeAt(i) === 0;
 
 /** A match found in a strided view, stretched over the NULs of its UTF-16/32 encoding. */
@@ -420,10 +331,13 @@ export class Scrubber {
     return out;
   }
 
-  /** Scrubs a complete latin1 string (a header value, or a final chunk). */
-  scrubString(text: string): string {
+  /**
+   * Scrubs a complete latin1 string (a header value, or a final chunk). `reading`: also as a reader
+   * reads it (proxy/reading-view.ts); a body whose type is no text leaves that out (a pass of its own).
+   */
+  scrubString(text: string, reading = true): string {
     if (this.empty || !text) return text;
-    return this.scan(text, true).out;
+    return this.scan(text, true, reading).out;
   }
 
   /**
@@ -431,9 +345,9 @@ export class Scrubber {
    * chunk. A match starting before the held tail always fits in `text` (see heldFrom), so it is
    * the same match a scan of the whole stream would make.
    */
-  scrubPartial(text: string): { out: string; rest: string } {
+  scrubPartial(text: string, reading = true): { out: string; rest: string } {
     if (this.empty) return { out: text, rest: '' };
-    return this.scan(text, false);
+    return this.scan(text, false, reading);
   }
 
   /** Whether some match occurs in `text` starting before `at` and ending after it (split at `at`). */
@@ -455,8 +369,8 @@ export class Scrubber {
     // A UTF-16/32 start is held too (heldFrom reads the tail's strided views): counted in those
     // views alike, or it would be an oracle of its own (an echo answering in UTF-16).
     const wide = text.indexOf('\0', Math.max(0, text.length - 8)) >= 0 ? viewsOf(text.slice(Math.max(0, text.length - 4 * this.maxLength)), true).slice(1).map((v) => v.text) : [];
-    // A start with fillers between its characters is held too (heldFrom): counted alike.
-    const filled = this.fillerTail(text);
+    // A start read through fillers or folds is held too (heldFrom): counted alike.
+    const filled = this.readTail(text);
     if (filled && filled.view.text.length >= min) wide.push(filled.view.text);
     for (const { matcher, rule } of this.parts) {
       const r = this.rules[rule]!;
@@ -564,9 +478,9 @@ export class Scrubber {
     return { held, viewLength: view.length, tail: view.slice(held), spans, raw };
   }
 
-  private scan(text: string, final: boolean): { out: string; rest: string } {
-    let hold = final ? text.length : this.heldFrom(text);
-    const spans = this.spans(text, hold, final);
+  private scan(text: string, final: boolean, reading = true): { out: string; rest: string } {
+    let hold = final ? text.length : this.heldFrom(text, reading);
+    const spans = this.spans(text, hold, final, reading);
     for (const s of spans) if (s.end > text.length) hold = Math.min(hold, s.start); // its NUL tail is not here yet
     return this.replaced(text, spans, hold);
   }
@@ -587,7 +501,7 @@ export class Scrubber {
   }
 
   /** Every match starting before `hold`, in text coordinates, sorted, overlaps merged into the first. */
-  private spans(text: string, hold: number, final: boolean): Span[] {
+  private spans(text: string, hold: number, final: boolean, reading = true): Span[] {
     const found: Span[] = [];
     const wide = text.includes('\0') && WIDE_TEXT.test(text);
     for (const view of viewsOf(text, wide)) {
@@ -623,13 +537,12 @@ export class Scrubber {
         }
       }
     }
-    // The text read without its invisible fillers (zero-width characters, soft hyphens, <wbr>),
-    // around them only: a match they change holds one, and reaches maxLength past its first and last.
-    for (const [from, to] of fillerWindows(text, this.maxLength)) {
-      const filled = fillerView(text.slice(from, to))!;
+    // The text as read (proxy/reading-view.ts: invisible fillers out, styled letters folded), around
+    // such characters only: a match they change holds one, and reaches maxLength past its first and last.
+    for (const { from, view: filled } of reading ? readingWindows(text, this.maxLength) : []) {
       const push = (a: number, b: number, rule: number): void => {
-        const start = from + fillerRaw(filled, a);
-        if (start < hold) found.push({ start, end: from + fillerRaw(filled, b - 1) + 1, rule, enc: 'utf8' });
+        const start = from + rawSpan(filled, a)[0];
+        if (start < hold) found.push({ start, end: from + rawSpan(filled, b - 1)[1], rule, enc: 'utf8' });
       };
       if (this.sampled) for (const h of this.sampled.find(filled.text, Infinity)) push(h.start, h.end, h.rule);
       for (const { matcher, rule } of this.parts) {
@@ -665,23 +578,26 @@ export class Scrubber {
   }
 
   /**
-   * The end of `text` read without fillers, as far back as a start of a spelling with fillers
-   * between its characters may reach (with its raw length); undefined when the end holds none.
-   * Its last filler is at most maxLength from the end (or the text ends inside one), so only then
-   * is the longer stretch read.
+   * The end of `text` as read (proxy/reading-view.ts), as far back as a start of a spelling read
+   * through fillers or folds may reach (with its raw length); undefined when the end holds none.
+   * Its last such character is at most maxLength from the end (or the text ends inside one), so
+   * only then is the longer stretch read.
    */
-  private fillerTail(text: string): { view: FillerView; length: number } | undefined {
-    const near = text.slice(Math.max(0, text.length - this.maxLength - FILLER_WIDTH));
-    if (!FILLER.test(near) && !FILLER_START.test(near.slice(-FILLER_WIDTH))) return undefined;
-    const tail = text.slice(Math.max(0, text.length - FILLER_WIDTH * this.maxLength));
-    const windows = fillerWindows(tail, this.maxLength);
-    const from = windows.length ? windows[windows.length - 1]![0] : Math.max(0, tail.length - this.maxLength - FILLER_WIDTH);
-    const view = fillerView(tail.slice(from), true);
-    return view && view.text.length ? { view, length: tail.length - from } : undefined;
+  private readTail(text: string): { view: ReadingView; length: number } | undefined {
+    if (!endsNearUnread(text, this.maxLength)) return undefined;
+    // Read back until the view holds maxLength characters (a start is shorter), or as far as one reaches.
+    for (let length = this.maxLength + READING_WIDTH; ; length *= 2) {
+      const most = Math.min(length, READING_WIDTH * this.maxLength, text.length);
+      const view = readingView(text.slice(text.length - most), true);
+      if (!view) return undefined;
+      if (view.text.length >= this.maxLength || most === text.length || most === READING_WIDTH * this.maxLength) {
+        return view.text.length || view.openFold ? { view, length: most } : undefined;
+      }
+    }
   }
 
   /** Start of the earliest suffix of `text` that could still become a match (text.length if none). */
-  private heldFrom(text: string): number {
+  private heldFrom(text: string, reading = true): number {
     let held = this.overlong !== undefined ? overlongTail(text) : text.length;
     for (const { matcher } of this.parts) held = Math.min(held, matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)));
     const e = this.ebcdic;
@@ -691,15 +607,17 @@ export class Scrubber {
       if (e.firsts.some((c) => text.indexOf(c, from) >= 0)) held = Math.min(held, e.matcher.prefixes.earliestPrefix(text, from));
     }
     if (this.sampled) held = Math.min(held, this.sampled.earliestPrefix(text));
-    // A spelling under way with fillers between its characters (or one cut inside a filler).
-    const filled = this.fillerTail(text);
+    // A spelling under way read through fillers or folds (or one cut inside such a character).
+    const filled = reading ? this.readTail(text) : undefined;
     if (filled) {
-      const fillerFrom = text.length - filled.length;
+      const readFrom = text.length - filled.length;
       const v = filled.view.text;
       let p = v.length;
       for (const { matcher } of this.parts) p = Math.min(p, matcher.prefixes.earliestPrefix(v, Math.max(0, v.length - matcher.maxLength + 1)));
       if (this.sampled) p = Math.min(p, this.sampled.earliestPrefix(v));
-      if (p < v.length) held = Math.min(held, fillerFrom + fillerRaw(filled.view, p));
+      if (p < v.length) held = Math.min(held, readFrom + rawSpan(filled.view, p)[0]);
+      // The text ends inside a styled letter: it may begin a spelling.
+      if (filled.view.openFold) held = Math.min(held, text.length - filled.view.openFold);
     }
     // A UTF-16/32 spelling may be under way at the end: then its last bytes hold a NUL (a wide
     // prefix may be too short yet to look like wide text). Look at the strided views of the tail.

@@ -469,7 +469,7 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
 // width characters, soft hyphens (UTF-8, `&shy;`, `&#173;`), `<wbr>`, their JSON escapes — which a
 // browser's text, a copy or an agent's `replace()` drops: the scrubber also reads the text without
 // them, where it holds one, and holds a start under way with them at a chunk's end.
-t.test('sixteenth pass: fillers between the value\'s characters, at any spacing and any chunk cut; text with fillers and no secret passes byte for byte', async (t) => {
+t.test('sixteenth pass: fillers between the value\'s characters and styled letters NFKC reads as plain, at any spacing and any chunk cut; text with them and no secret passes byte for byte', async (t) => {
   const fillers = ['\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '&shy;', '&shy', '&#173;', '&#xAD;', '&#8203;', '&#x200b;', '&ZeroWidthSpace;', '&zwj;', '<wbr>', '<WBR/>', '\\u200b', '\\u00AD', '\\uFEFF'];
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
@@ -487,6 +487,30 @@ t.test('sixteenth pass: fillers between the value\'s characters, at any spacing 
   // Soft hyphens' two bytes amid binary data start nothing: the bytes pass as they came.
   const binary = Buffer.concat([Buffer.from([0x00, 0xc2, 0xad, 0x99]), Buffer.from(value.slice(0, 6)), Buffer.from([0xc2, 0xad, 0xff])]);
   t.same(await collect(new ScrubStream(s), [binary]), binary, 'binary bytes with a soft hyphen pass');
+  // Styled letters and digits NFKC reads as plain ones (mathematical bold, italic, script, double-struck,
+  // sans-serif, monospace; circled), all of the value or some characters, at any cut.
+  const styled = (base: number, digits?: number) => (c: string): string => {
+    const x = c.charCodeAt(0);
+    if (x >= 65 && x <= 90) return String.fromCodePoint(base + x - 65);
+    if (x >= 97 && x <= 122) return String.fromCodePoint(base + 26 + x - 97);
+    return x >= 48 && x <= 57 && digits ? String.fromCodePoint(digits + x - 48) : c;
+  };
+  const circled = (c: string): string => {
+    const x = c.charCodeAt(0);
+    if (x >= 65 && x <= 90) return String.fromCodePoint(0x24b6 + x - 65);
+    if (x >= 97 && x <= 122) return String.fromCodePoint(0x24d0 + x - 97);
+    return x >= 49 && x <= 57 ? String.fromCodePoint(0x2460 + x - 49) : x === 48 ? '\u24ea' : c;
+  };
+  const styles = [styled(0x1d400, 0x1d7ce), styled(0x1d434), styled(0x1d49c), styled(0x1d538, 0x1d7d8), styled(0x1d5a0, 0x1d7e2), styled(0x1d670, 0x1d7f6), circled];
+  await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: styles.length - 1 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 2000 }), async (k, every, at) => {
+    const spelled = [...value].map((c, i) => (i % every === 0 ? styles[k]!(c) : c)).join('');
+    const body = Buffer.from(`<p>${spelled}</p>`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (Buffer.from(out, 'latin1').toString('utf8').normalize('NFKC').includes(value.slice(8, 20))) throw new Error(`style ${k} every ${every} cut at ${cut} passed: ${out}`);
+  }), { numRuns: 30 });
+  const maths = Buffer.from('E = mc² and H₂O, 𝐁𝐨𝐥𝐝 ① ⓐ ™ € 🄰', 'utf8');
+  t.same(await collect(new ScrubStream(s), [maths]), maths, 'styled text without the value passes');
   // The tripwire counts a start held with fillers in it as it counts the value's.
   const zw = (x: string): string => Buffer.from([...x].join('\u200b'), 'utf8').toString('latin1');
   t.same(s.startsAtEnd(`x ${zw(value.slice(0, 9))}`, 10), [], 'the public prefix and one character, with fillers: no probe');
