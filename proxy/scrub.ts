@@ -81,7 +81,10 @@ export class ChunkScrubber {
       this.events = EVENT_FIELDS.some((f) => bare.startsWith(f));
     }
     if (this.events) this.pieces ??= new JsonPieces(() => this.scrubber);
-    if (!this.events) return final ? { out: scrubber.scrubString(text, this.reading), rest: '' } : scrubber.scrubPartial(text, this.reading);
+    // A body typed as binary is read as text too where it looks like text (no control bytes): a
+    // record served as `application/octet-stream` is read so; random bytes hold one within a few.
+    const reading = this.reading || !CONTROL_BYTES.test(text);
+    if (!this.events) return final ? { out: scrubber.scrubString(text, reading), rest: '' } : scrubber.scrubPartial(text, reading);
     const framing = eventFraming(text, this.lineStart, final);
     // Other fields and comments are read apart from the data: a secret in one cannot be replaced
     // without changing what the reader makes of the line, so the stream is refused.
@@ -230,6 +233,9 @@ export class ChunkScrubber {
     }
   }
 }
+
+/** Bytes no text holds (C0 controls but tab, line ends, form feed and escape). */
+const CONTROL_BYTES = /[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]/;
 
 const DATA_FIELD = 'data:';
 /** How an event stream's first line begins (after a byte order mark): a field or a comment. */
@@ -706,8 +712,8 @@ export function scrubResponse(
   const events = types.includes('text/event-stream');
   // Documents a line each (NDJSON, JSON Lines, JSON text sequences): their fields are joined as a reader joins them.
   const lines = types.some((t) => JSON_LINES.has(t));
-  // A body whose type is no text (an image, an archive, a download) is not also read as a person
-  // reads text (proxy/reading-view.ts): in random bytes that pass costs a quarter of the scrub.
+  // A body whose type is no text (an image, an archive, a download) is read as a person reads text
+  // (proxy/reading-view.ts) only where it looks like text: in random bytes that pass costs a quarter of the scrub.
   const reading = types.length === 0 || types.some((t) => READ_AS_TEXT.test(t));
   return { transform: decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit, events, lines, opts.probe, reading) : new ScrubStream(source, sniff, events, lines, opts.probe, reading) };
 }

@@ -484,6 +484,10 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
   // Controls: fillers in ordinary text (an emoji's joiners, soft-hyphenated words, <wbr> in a URL) at every cut.
   const plain = Buffer.from('{"t":"👨\u200d👩\u200d👧 Ge\u00adschwin\u00addig\u00adkeit &shy;ok https://example.com/a<wbr>/b \\u200b zero\u200bwidth"}', 'utf8');
   for (let cut = 0; cut <= plain.length; cut += 11) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `text with fillers cut at ${cut} passes`);
+  // Served as binary (`application/octet-stream`), text is still read so; a control byte marks real binary.
+  const zwText = Buffer.from(`log: ${[...value].join('\u200b')}\n`, 'utf8');
+  const asBinary = (await collect(scrubResponse(s, { statusCode: 200, headers: [['content-type', 'application/octet-stream']] }).transform!, [zwText])).toString('latin1');
+  t.ok(asBinary.includes(PH), 'text with fillers served as application/octet-stream is read as text');
   // Soft hyphens' two bytes amid binary data start nothing: the bytes pass as they came.
   const binary = Buffer.concat([Buffer.from([0x00, 0xc2, 0xad, 0x99]), Buffer.from(value.slice(0, 6)), Buffer.from([0xc2, 0xad, 0xff])]);
   t.same(await collect(new ScrubStream(s), [binary]), binary, 'binary bytes with a soft hyphen pass');
