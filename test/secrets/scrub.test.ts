@@ -484,6 +484,10 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
   // Controls: fillers in ordinary text (an emoji's joiners, soft-hyphenated words, <wbr> in a URL) at every cut.
   const plain = Buffer.from('{"t":"👨\u200d👩\u200d👧 Ge\u00adschwin\u00addig\u00adkeit &shy;ok https://example.com/a<wbr>/b \\u200b zero\u200bwidth"}', 'utf8');
   for (let cut = 0; cut <= plain.length; cut += 11) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `text with fillers cut at ${cut} passes`);
+  // In the head too: a header value with zero-width spaces between the characters.
+  const head = { statusCode: 200, headers: [['x-debug-auth', Buffer.from([...value].join('\u200b'), 'utf8').toString('latin1')], ['content-type', 'text/plain']] as Array<[string, string]> };
+  scrubResponse(s, head);
+  t.equal(head.headers[0]![1], PH, 'a header value with zero-width spaces between the characters is scrubbed');
   // Served as binary (`application/octet-stream`), text is still read so; a control byte marks real binary.
   const zwText = Buffer.from(`log: ${[...value].join('\u200b')}\n`, 'utf8');
   const asBinary = (await collect(scrubResponse(s, { statusCode: 200, headers: [['content-type', 'application/octet-stream']] }).transform!, [zwText])).toString('latin1');
