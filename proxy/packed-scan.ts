@@ -16,7 +16,8 @@
 // (or a WebSocket message) that is a zstd, xz, bzip2, 7z or LZ4 file by its first bytes, and a zip
 // entry compressed by another method (bzip2, LZMA, zstd, xz, PPMd, deflate64) or encrypted. Such
 // data elsewhere in a body (an xz file inside a tar) is not looked for: their magics are short
-// enough to occur by chance in large binary downloads.
+// enough to occur by chance in large binary downloads. So is a uuencoded file anywhere (its
+// `begin 644 name` line and a line of data): its lines cut a value every 45 bytes.
 //
 // brotli has no magic to find it by: an answer whose type is not text (`application/octet-stream`,
 // `application/x-brotli`, none: a `.br` export or backup) whose first chunk decodes as brotli
@@ -49,7 +50,9 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
 const ZIP_LOCAL = Buffer.from('PK\x03\x04', 'latin1');
 /** A PDF stream's data follows its keyword and a line end; a FlateDecode stream is zlib-wrapped. */
 const PDF_STREAM = [Buffer.from('stream\r\n'), Buffer.from('stream\n')];
-const MARKERS = [GZIP_MAGIC, ZIP_LOCAL, ...PDF_STREAM];
+/** A uuencoded file's header line (`begin 644 name`): GNU `uuencode`, Python's `uu`, shar archives. */
+const UU_BEGIN = Buffer.from('begin ');
+const MARKERS = [GZIP_MAGIC, ZIP_LOCAL, ...PDF_STREAM, UU_BEGIN];
 /** Bytes a marker may straddle back into the chunk before (the longest marker but one). */
 const SEAM = 7;
 
@@ -81,6 +84,20 @@ export function unreadableFile(b: Buffer): string | -1 | undefined {
   if (!(b.length >= 3 ? b.subarray(0, 3).equals(head) : head.subarray(0, b.length).equals(b))) return undefined;
   if (b.length < 10) return b.length < 4 || (b[3]! >= 0x31 && b[3]! <= 0x39) ? -1 : undefined;
   return b[3]! >= 0x31 && b[3]! <= 0x39 && BZIP2_BLOCKS.some((m) => b.subarray(4, 10).equals(m)) ? 'bzip2' : undefined;
+}
+
+/**
+ * Whether a uuencoded file begins at `p` (its `begin <mode> <name>` line at a line start, and a
+ * first line of data whose length character is uuencode's); -1 while that is not whole yet.
+ */
+function uuencodedAt(b: Buffer, p: number): boolean | -1 {
+  if (p > 0 && b[p - 1] !== 0x0a) return false;
+  const eol = b.indexOf(0x0a, p);
+  if (eol < 0) return b.length - p > 1024 ? false : -1;
+  if (eol - p > 1024 || !/^begin [0-7]{3,4} [^\r\n]+\r?$/.test(b.toString('latin1', p, eol))) return false;
+  if (b.length < eol + 2) return -1;
+  const length = b[eol + 1]!;
+  return length > 0x20 && length <= 0x60;
 }
 
 /** Zip methods Node cannot read: deflate64, bzip2, LZMA, IBM TERSE/LZ77, zstd, xz, PPMd, AES. */
@@ -420,7 +437,7 @@ export class PackedScan extends Transform {
     // A base64 magic cut by the chunk boundary (one of its bytes searched for, in the tail).
     if (this.tail.length && mayHoldBase64Start(Buffer.concat([this.tail, chunk.subarray(0, SEAM)]))) return true;
     // A marker cut by the chunk boundary begins with one of their first bytes in the tail.
-    if (this.tail.indexOf(0x1f) < 0 && this.tail.indexOf(0x50) < 0 && this.tail.indexOf(0x73) < 0) return false;
+    if (this.tail.indexOf(0x1f) < 0 && this.tail.indexOf(0x50) < 0 && this.tail.indexOf(0x73) < 0 && this.tail.indexOf(0x62) < 0) return false;
     const seam = Buffer.concat([this.tail, chunk.subarray(0, SEAM)]);
     return MARKERS.some((m) => seam.indexOf(m) >= 0);
   }
@@ -501,6 +518,17 @@ export class PackedScan extends Transform {
       }
       // Stored entries are in the clear: the scrubber before this stage read them.
       if (bytes.readUInt16LE(z + 8) === 8) this.start(() => zlib.createInflateRaw(), base + headerEnd, 'raw');
+    }
+    for (let u = bytes.indexOf(UU_BEGIN, from); u >= 0 && (incomplete === undefined || base + u < incomplete); u = bytes.indexOf(UU_BEGIN, u + 1)) {
+      const found = uuencodedAt(bytes, u);
+      if (found === -1) {
+        incomplete = Math.min(incomplete ?? Infinity, base + u);
+        break;
+      }
+      if (found) {
+        this.failure = new UnscrubbableEncodingError('the answer holds a uuencoded file (`begin 644 …`), which Airlock does not decode to read for secrets');
+        return base + u;
+      }
     }
     // A magic may straddle into the next chunk: search again from its possible start.
     for (const marker of PDF_STREAM) {
@@ -683,6 +711,9 @@ export function packedTexts(buf: Buffer, anywhere = false): string[] {
 function binaryPackedTexts(buf: Buffer): string[] {
   const unreadable = unreadableFile(buf);
   if (typeof unreadable === 'string') throw new UnscrubbableEncodingError(`the message is ${unreadable} data, which Airlock cannot decompress to read for secrets`);
+  for (let u = buf.indexOf(UU_BEGIN); u >= 0; u = buf.indexOf(UU_BEGIN, u + 1)) {
+    if (uuencodedAt(buf, u) === true) throw new UnscrubbableEncodingError('the message holds a uuencoded file (`begin 644 …`), which Airlock does not decode to read for secrets');
+  }
   if (!MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
   const starts: Array<{ at: number; raw: boolean }> = [];
   if (isZlib(buf)) starts.push({ at: 0, raw: false });

@@ -759,7 +759,7 @@ t.test('PackedScan: a secret in undeclared compressed data is refused at any cut
 // service exporting its record so (a `.zst` log export, a `.tar.xz` backup) handed the value to an
 // agent that unpacks it. Now refused by its first bytes (an answer or a WebSocket message), and a
 // zip entry by its method, at any cut; such magics inside other binary data pass.
-t.test('sixteenth pass: an answer that is zstd, xz, bzip2 or LZ4 data, or a zip entry Node cannot read, is refused at any cut; the magics inside other data pass', async (t) => {
+t.test('sixteenth pass: an answer that is zstd, xz, bzip2 or LZ4 data, holds a zip entry Node cannot read or a uuencoded file, is refused at any cut; the magics inside other data pass', async (t) => {
   const { packedTexts } = await import('../../proxy/packed-scan.ts');
   // Real files of {"headers":{"authorization":"Bearer <SECRET>"}} (xz, bzip2, zstd, lz4 command-line tools).
   const files: Record<string, Buffer> = {
@@ -776,19 +776,34 @@ t.test('sixteenth pass: an answer that is zstd, xz, bzip2 or LZ4 data, or a zip 
     h.writeUInt16LE(8, 26);
     return Buffer.concat([Buffer.from('%export\n'), h, Buffer.from('log.json'), files.bzip2!]);
   };
+  // A uuencoded record (GNU `uuencode`, Python's `uu`): lines of 45 bytes cut the value.
+  const uu = (bytes: Buffer): string => {
+    let out = '';
+    for (let at = 0; at < bytes.length; at += 45) {
+      const line = bytes.subarray(at, at + 45);
+      out += String.fromCharCode(32 + line.length);
+      for (let i = 0; i < line.length; i += 3) {
+        const [x, y, z] = [line[i]!, line[i + 1] ?? 0, line[i + 2] ?? 0];
+        for (const v of [x >> 2, ((x & 3) << 4) | (y >> 4), ((y & 15) << 2) | (z >> 6), z & 63]) out += v === 0 ? '`' : String.fromCharCode(32 + v);
+      }
+      out += '\n';
+    }
+    return out;
+  };
+  files.uuencode = Buffer.from(`records of today\nbegin 644 record.json\n${uu(Buffer.from(`{"headers":{"authorization":"Bearer ${SECRET}"}}`))}\`\nend\n`, 'latin1');
   files['zip-bzip2'] = zipEntry(12, 0);
   files['zip-zstd'] = zipEntry(93, 0);
   files['zip-encrypted'] = zipEntry(8, 1);
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(files)), cuts, fc.boolean(), async (kind, at, binary) => {
     const body = files[kind]!;
     const got = await packedScanOf(split(body, at), binary);
-    // Nothing past the file's magic (a zip: its entry's data) is let out first.
-    if (!got.err || got.out.length > (kind.startsWith('zip') ? 46 : 8)) throw new Error(`${kind} (cuts ${at}): ${got.err ? `${got.out.length} bytes let out first` : 'passed'}`);
+    // Nothing past the file's magic (a zip: its entry's data; uuencode: its begin line) is let out first.
+    if (!got.err || got.out.length > (kind.startsWith('zip') ? 46 : kind === 'uuencode' ? 39 : 8)) throw new Error(`${kind} (cuts ${at}): ${got.err ? `${got.out.length} bytes let out first` : 'passed'}`);
   }), { numRuns: 30 });
   for (const [kind, body] of Object.entries(files)) t.throws(() => packedTexts(body), `${kind} as a WebSocket message: refused`);
   // Controls: the magics inside a binary download, and a `BZh` text, pass byte for byte.
   const download = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), files.zstd!, files.xz!, Buffer.alloc(64, 7)]);
-  for (const body of [download, Buffer.from('BZh is how a bzip2 file starts')]) {
+  for (const body of [download, Buffer.from('BZh is how a bzip2 file starts'), Buffer.from('to begin 644 lines\nbegin 644 is a mode\nbegin here\n')]) {
     const got = await packedScanOf(split(body, [5, 30]), true);
     t.ok(!got.err && got.out.equals(body), 'passes as it came');
   }
