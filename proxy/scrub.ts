@@ -12,7 +12,6 @@
 // The secrets to look for may grow while a body streams (a long poll, server-sent events, a
 // download): a credential injected into the same host meanwhile is looked for from the next chunk
 // on, since the service may record it and push it down this very stream.
-import { isAscii } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
@@ -46,8 +45,6 @@ export class ChunkScrubber {
   private rest = '';
   /** Whether every secret was ASCII when the head was checked (a charset was accepted on that ground). */
   private readonly asciiAtHead: boolean;
-  /** Whether the text scrubbed now (and so the tail it holds back) may hold a filler or a styled letter (mayHoldUnread). */
-  private unread = true;
   /** An event stream: whether what comes next starts a line (nothing or a line end let out before it). */
   private lineStart = true;
   /** An event stream: the possible start of a secret let out at the end of the last event (SHORT_HOLD). */
@@ -86,7 +83,7 @@ export class ChunkScrubber {
     if (this.events) this.pieces ??= new JsonPieces(() => this.scrubber);
     // A body typed as binary is read as text too where it looks like text (no control bytes): a
     // record served as `application/octet-stream` is read so; random bytes hold one within a few.
-    const reading = this.unread && (this.reading || !CONTROL_BYTES.test(text));
+    const reading = this.reading || !CONTROL_BYTES.test(text);
     if (!this.events) return final ? { out: scrubber.scrubString(text, reading), rest: '' } : scrubber.scrubPartial(text, reading);
     const framing = eventFraming(text, this.lineStart, final);
     // Other fields and comments are read apart from the data: a secret in one cannot be replaced
@@ -116,7 +113,6 @@ export class ChunkScrubber {
     if (this.sniff) input = this.sniff.feed(chunk);
     if (!input) return undefined;
     const before = this.rest;
-    this.unread = mayHoldUnread(input) || (this.unread && before.length > 0);
     const text = before + input.toString('latin1');
     try {
       const { out, rest } = this.scrub(text, false);
@@ -222,7 +218,6 @@ export class ChunkScrubber {
     const before = this.rest;
     const tail = this.rest + (sniffed ? sniffed.toString('latin1') : '');
     this.rest = '';
-    this.unread = true;
     try {
       let out = tail ? this.scrub(tail, true).out : '';
       // The stream ended on a long start of a secret: let out as it is, it would answer the guess.
@@ -237,15 +232,6 @@ export class ChunkScrubber {
       throw err;
     }
   }
-}
-
-/**
- * Whether a chunk may hold a filler or a styled letter (proxy/reading-view.ts): a byte past ASCII,
- * or the start of a reference, a tag or an escape. Native scans (simdutf, memchr): an ASCII JSON
- * answer without escapes skips the reading pass, a tenth of the scrub.
- */
-function mayHoldUnread(b: Buffer): boolean {
-  return !isAscii(b) || b.indexOf(0x26) >= 0 || b.indexOf(0x3c) >= 0 || b.indexOf(0x5c) >= 0;
 }
 
 /** Bytes no text holds (C0 controls but tab, line ends, form feed and escape). */
