@@ -109,7 +109,7 @@ function viewOf(text: string, from: number, to: number, unread: Unread, k: numbe
  * start of a reference, a tag or an escape. Native scans (~10 GB/s): an ASCII JSON answer without
  * escapes skips the regex pass, a tenth of a scrub.
  */
-function mayHoldUnread(text: string): boolean {
+export function mayHoldUnread(text: string): boolean {
   return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length;
 }
 
