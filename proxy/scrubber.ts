@@ -333,7 +333,7 @@ export class Scrubber {
 
   /**
    * Scrubs a complete latin1 string (a header value, or a final chunk). `reading`: also as a reader
-   * reads it (proxy/reading-view.ts); a body whose type is no text leaves that out (a pass of its own).
+   * reads it (proxy/reading-view.ts); a body typed as binary leaves that out where its bytes are no text.
    */
   scrubString(text: string, reading = true): string {
     if (this.empty || !text) return text;
