@@ -12,7 +12,12 @@
 // stream (`stream` and a line end) whose data is a zlib stream (FlateDecode). Each start gets its own inflater,
 // so a stream that is not one (the magic bytes by chance in other data) only costs the few bytes
 // zlib reads before refusing it, and one stream cannot hide another by swallowing its bytes.
-// Encrypted zip entries, other zip methods (bzip2, LZMA, zstd), xz and bzip2 files are not read.
+// Compression Node cannot read (sixteenth pass) is refused instead of passed on unread: an answer
+// (or a WebSocket message) that is a zstd, xz, bzip2, 7z or LZ4 file by its first bytes, and a zip
+// entry compressed by another method (bzip2, LZMA, zstd, xz, PPMd, deflate64) or encrypted. Such
+// data elsewhere in a body (an xz file inside a tar) is not looked for: their magics are short
+// enough to occur by chance in large binary downloads. So is a uuencoded file anywhere (its
+// `begin 644 name` line and a line of data): its lines cut a value every 45 bytes.
 //
 // brotli has no magic to find it by: an answer whose type is not text (`application/octet-stream`,
 // `application/x-brotli`, none: a `.br` export or backup) whose first chunk decodes as brotli
@@ -45,7 +50,9 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
 const ZIP_LOCAL = Buffer.from('PK\x03\x04', 'latin1');
 /** A PDF stream's data follows its keyword and a line end; a FlateDecode stream is zlib-wrapped. */
 const PDF_STREAM = [Buffer.from('stream\r\n'), Buffer.from('stream\n')];
-const MARKERS = [GZIP_MAGIC, ZIP_LOCAL, ...PDF_STREAM];
+/** A uuencoded file's header line (`begin 644 name`): GNU `uuencode`, Python's `uu`, shar archives. */
+const UU_BEGIN = Buffer.from('begin ');
+const MARKERS = [GZIP_MAGIC, ZIP_LOCAL, ...PDF_STREAM, UU_BEGIN];
 /** Bytes a marker may straddle back into the chunk before (the longest marker but one). */
 const SEAM = 7;
 
@@ -56,6 +63,59 @@ const SALVAGE_MAX = 4 * 1024 * 1024;
 
 /** A stream zlib refused inflates past the bound when read again: a bomb. */
 class SalvageTooLarge extends Error {}
+
+/**
+ * Files whose compression Node 20 has no decoder for, by their magic (a bzip2 stream's block or
+ * end marker follows its `BZh` and level; `unreadableFile` checks that).
+ */
+const UNREADABLE_FILES: Array<[Buffer, string]> = [
+  [Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), 'zstd'],
+  [Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), 'xz'],
+  [Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]), '7z'],
+  [Buffer.from([0x04, 0x22, 0x4d, 0x18]), 'LZ4'],
+];
+const BZIP2_BLOCKS = [Buffer.from([0x31, 0x41, 0x59, 0x26, 0x53, 0x59]), Buffer.from([0x17, 0x72, 0x45, 0x38, 0x50, 0x90])];
+
+/**
+ * What compression Node cannot read `b` starts with (its name); -1 while `b` is too short to tell
+ * (a prefix of such a magic); undefined for anything else.
+ */
+export function unreadableFile(b: Buffer): string | -1 | undefined {
+  for (const [magic, name] of UNREADABLE_FILES) {
+    if (b.length >= magic.length ? b.subarray(0, magic.length).equals(magic) : magic.subarray(0, b.length).equals(b)) return b.length >= magic.length ? name : -1;
+  }
+  // BZh, a level 1–9, then a block or the end-of-stream marker.
+  const head = Buffer.from('BZh');
+  if (!(b.length >= 3 ? b.subarray(0, 3).equals(head) : head.subarray(0, b.length).equals(b))) return undefined;
+  if (b.length < 10) return b.length < 4 || (b[3]! >= 0x31 && b[3]! <= 0x39) ? -1 : undefined;
+  return b[3]! >= 0x31 && b[3]! <= 0x39 && BZIP2_BLOCKS.some((m) => b.subarray(4, 10).equals(m)) ? 'bzip2' : undefined;
+}
+
+/**
+ * Whether a uuencoded file begins at `p` (its `begin <mode> <name>` line at a line start, and a
+ * first line of data whose length character is uuencode's); -1 while that is not whole yet.
+ */
+function uuencodedAt(b: Buffer, p: number): boolean | -1 {
+  if (p > 0 && b[p - 1] !== 0x0a) return false;
+  const eol = b.indexOf(0x0a, p);
+  if (eol < 0) return b.length - p > 1024 ? false : -1;
+  if (eol - p > 1024 || !/^begin [0-7]{3,4} [^\r\n]+\r?$/.test(b.toString('latin1', p, eol))) return false;
+  if (b.length < eol + 2) return -1;
+  const length = b[eol + 1]!;
+  return length > 0x20 && length <= 0x60;
+}
+
+/** Zip methods Node cannot read: deflate64, bzip2, LZMA, IBM TERSE/LZ77, zstd, xz, PPMd, AES. */
+const ZIP_UNREADABLE = new Map([[9, 'deflate64'], [12, 'bzip2'], [14, 'LZMA'], [19, 'LZ77'], [93, 'zstd'], [95, 'xz'], [98, 'PPMd'], [99, 'AES-encrypted']]);
+
+/** Why the zip entry whose local header is at `z` cannot be read (its method, or encryption), or undefined. */
+function unreadableZipEntry(b: Buffer, z: number): string | undefined {
+  const method = b.readUInt16LE(z + 8);
+  const named = ZIP_UNREADABLE.get(method);
+  if (named) return `a zip entry compressed with ${named}`;
+  if ((method === 0 || method === 8) && b.readUInt16LE(z + 6) & 1) return 'an encrypted zip entry';
+  return undefined;
+}
 
 /** What an inflater reads: zlib-wrapped or raw deflate, a gzip member (from base64 text), or brotli. */
 type Packing = 'zlib' | 'raw' | 'gzip' | 'brotli';
@@ -389,12 +449,12 @@ export class PackedScan extends Transform {
       this.brotliDecided = true;
       this.brotliAtStart = mayBeBrotli(chunk);
     }
-    if (at === 0 && (chunk.length < 2 || isZlib(chunk) || this.brotliAtStart)) return true;
+    if (at === 0 && (chunk.length < 2 || isZlib(chunk) || this.brotliAtStart || unreadableFile(chunk) !== undefined)) return true;
     if (MARKERS.some((m) => chunk.indexOf(m) >= 0) || mayHoldBase64Start(chunk)) return true;
     // A base64 magic cut by the chunk boundary (one of its bytes searched for, in the tail).
     if (this.tail.length && mayHoldBase64Start(Buffer.concat([this.tail, chunk.subarray(0, SEAM)]))) return true;
     // A marker cut by the chunk boundary begins with one of their first bytes in the tail.
-    if (this.tail.indexOf(0x1f) < 0 && this.tail.indexOf(0x50) < 0 && this.tail.indexOf(0x73) < 0) return false;
+    if (this.tail.indexOf(0x1f) < 0 && this.tail.indexOf(0x50) < 0 && this.tail.indexOf(0x73) < 0 && this.tail.indexOf(0x62) < 0) return false;
     const seam = Buffer.concat([this.tail, chunk.subarray(0, SEAM)]);
     return MARKERS.some((m) => seam.indexOf(m) >= 0);
   }
@@ -442,6 +502,12 @@ export class PackedScan extends Transform {
     if (base === 0 && from === 0) {
       // A zlib header is two bytes at the body's start: wait for the second.
       if (bytes.length < 2) return 0;
+      const unreadable = unreadableFile(bytes);
+      if (unreadable === -1) return 0;
+      if (unreadable) {
+        this.failure = new UnscrubbableEncodingError(`the answer is ${unreadable} data, which Airlock cannot decompress to read for secrets`);
+        return 0;
+      }
       if (isZlib(bytes)) this.start(() => zlib.createInflate(), 0, 'zlib');
       else if (this.brotliAtStart && bytes.indexOf(GZIP_MAGIC) !== 0 && bytes.indexOf(ZIP_LOCAL) !== 0) this.start(() => zlib.createBrotliDecompress(), 0, 'brotli');
     }
@@ -462,8 +528,24 @@ export class PackedScan extends Transform {
         if (headerEnd === Infinity || headerEnd - z <= MAX_ZIP_HEADER) incomplete = Math.min(incomplete ?? Infinity, base + z);
         break;
       }
+      const unreadable = unreadableZipEntry(bytes, z);
+      if (unreadable) {
+        this.failure = new UnscrubbableEncodingError(`the answer holds ${unreadable}, which Airlock cannot read for secrets`);
+        return base + z;
+      }
       // Stored entries are in the clear: the scrubber before this stage read them.
       if (bytes.readUInt16LE(z + 8) === 8) this.start(() => zlib.createInflateRaw(), base + headerEnd, 'raw');
+    }
+    for (let u = bytes.indexOf(UU_BEGIN, from); u >= 0 && (incomplete === undefined || base + u < incomplete); u = bytes.indexOf(UU_BEGIN, u + 1)) {
+      const found = uuencodedAt(bytes, u);
+      if (found === -1) {
+        incomplete = Math.min(incomplete ?? Infinity, base + u);
+        break;
+      }
+      if (found) {
+        this.failure = new UnscrubbableEncodingError('the answer holds a uuencoded file (`begin 644 …`), which Airlock does not decode to read for secrets');
+        return base + u;
+      }
     }
     // A magic may straddle into the next chunk: search again from its possible start.
     for (const marker of PDF_STREAM) {
@@ -671,6 +753,11 @@ export function packedTexts(buf: Buffer, anywhere = false): string[] {
 }
 
 function binaryPackedTexts(buf: Buffer, budget: MessageBudget): string[] {
+  const unreadable = unreadableFile(buf);
+  if (typeof unreadable === 'string') throw new UnscrubbableEncodingError(`the message is ${unreadable} data, which Airlock cannot decompress to read for secrets`);
+  for (let u = buf.indexOf(UU_BEGIN); u >= 0; u = buf.indexOf(UU_BEGIN, u + 1)) {
+    if (uuencodedAt(buf, u) === true) throw new UnscrubbableEncodingError('the message holds a uuencoded file (`begin 644 …`), which Airlock does not decode to read for secrets');
+  }
   if (!MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
   const starts: Array<{ at: number; raw: boolean }> = [];
   if (isZlib(buf)) starts.push({ at: 0, raw: false });
@@ -679,6 +766,8 @@ function binaryPackedTexts(buf: Buffer, budget: MessageBudget): string[] {
     if (end !== undefined && end >= 0) starts.push({ at: end, raw: true });
   }
   for (let z = buf.indexOf(ZIP_LOCAL); z >= 0 && z + 30 <= buf.length; z = buf.indexOf(ZIP_LOCAL, z + 1)) {
+    const entry = unreadableZipEntry(buf, z);
+    if (entry) throw new UnscrubbableEncodingError(`the message holds ${entry}, which Airlock cannot read for secrets`);
     if (buf.readUInt16LE(z + 8) === 8) starts.push({ at: z + 30 + buf.readUInt16LE(z + 26) + buf.readUInt16LE(z + 28), raw: true });
   }
   for (const marker of PDF_STREAM) {

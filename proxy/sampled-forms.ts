@@ -13,6 +13,7 @@
 // key): a few per cent of the scrubber's regex scan.
 
 import { base32Cores } from './spellings.ts';
+import { base64Cores } from '../describe/placeholders.ts';
 
 /** Characters per sampled gram. */
 const Q = 4;
@@ -59,18 +60,66 @@ function rot47(s: string): string {
   return s.replace(/[!-~]/g, (c) => String.fromCharCode(33 + ((c.charCodeAt(0) - 33 + 47) % 94)));
 }
 
+const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+/** Bytes as one base58 number (Bitcoin's alphabet: base58 of a whole field, as `bs58`, `base58` write it). */
+function base58(bytes: Buffer): string {
+  let n = BigInt(`0x${bytes.toString('hex') || '0'}`);
+  let out = '';
+  while (n > 0n) {
+    out = BASE58[Number(n % 58n)]! + out;
+    n /= 58n;
+  }
+  for (let i = 0; i < bytes.length && bytes[i] === 0; i++) out = `1${out}`;
+  return out;
+}
+
+/** Bytes as yEnc writes them (each byte + 42, the critical ones — NUL, LF, CR, `=` — as `=` and the byte + 64). */
+function yenc(bytes: Buffer): string {
+  let out = '';
+  for (const b of bytes) {
+    const c = (b + 42) & 0xff;
+    out += c === 0 || c === 0x0a || c === 0x0d || c === 0x3d ? `=${String.fromCharCode((c + 64) & 0xff)}` : String.fromCharCode(c);
+  }
+  return out;
+}
+
+/**
+ * The uuencode characters of `bytes` that do not depend on what surrounds them, at each of the
+ * three byte offsets of a 3-byte group: GNU `uuencode` writes a zero as `` ` ``, Python's
+ * `binascii.b2a_uu` (and so the `uu` codec) as a blank.
+ */
+function uuCores(bytes: Buffer): string[] {
+  return base64Cores(bytes).flatMap((core) => {
+    const six = [...core].map((c) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.indexOf(c));
+    return [six.map((v) => (v === 0 ? '`' : String.fromCharCode(32 + v))).join(''), six.map((v) => String.fromCharCode(32 + v)).join('')];
+  });
+}
+
+const swapCase = (s: string): string => s.replace(/[A-Za-z]/g, (c) => String.fromCharCode(c.charCodeAt(0) ^ 0x20));
+
 /** The value as each form family writes it (latin1: one character per byte), in a fixed order. */
 function formsOf(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
   const reversed = Buffer.from([...value].reverse().join(''), 'utf8').toString('latin1');
   const r13 = Buffer.from(rot13(value), 'utf8').toString('latin1');
   const cased = (s: string): string[] => [s, s.toLowerCase(), s.toUpperCase()];
+  // The value's UTF-16 bytes encoded (PowerShell's `-EncodedCommand`, .NET's `Encoding.Unicode`
+  // then base64 or hex, a Java `char[]` dumped): each of those bytes in base64 or hex.
+  const wide = [Buffer.from(value, 'utf16le'), Buffer.from(value, 'utf16le').swap16()];
   return [
     ...base85Cores(bytes, ASCII85), ...base85Cores(bytes, Z85), ...base85Cores(bytes, RFC1924),
     ...base32Cores(bytes).map((c) => c.toLowerCase()),
     ...base32Cores(bytes, BASE32HEX), ...base32Cores(bytes, BASE32HEX).map((c) => c.toLowerCase()),
     ...cased(reversed), ...cased(r13),
     Buffer.from(rot47(value), 'utf8').toString('latin1'),
+    // Sixteenth pass: each of these read the key back past every other form.
+    swapCase(reversed),
+    ...wide.flatMap((w) => [...base64Cores(w), ...base64Cores(w, true), w.toString('hex'), w.toString('hex').toUpperCase()]),
+    base58(bytes), yenc(bytes), ...uuCores(bytes),
+    // (Bytes as binary digits or octal numbers were tried: their 4-grams are digits and blanks,
+    // which numbers in ordinary JSON hit at every sample, ~10% slower scrubbing.)
+
   ];
 }
 

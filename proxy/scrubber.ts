@@ -8,6 +8,7 @@
 import { PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
+import { READING_WIDTH, endsNearUnread, mayHoldUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
 
 export interface ScrubSecret {
   value: string;
@@ -330,10 +331,13 @@ export class Scrubber {
     return out;
   }
 
-  /** Scrubs a complete latin1 string (a header value, or a final chunk). */
-  scrubString(text: string): string {
+  /**
+   * Scrubs a complete latin1 string (a header value, or a final chunk). `reading`: also as a reader
+   * reads it (proxy/reading-view.ts); a body typed as binary leaves that out where its bytes are no text.
+   */
+  scrubString(text: string, reading = true): string {
     if (this.empty || !text) return text;
-    return this.scan(text, true).out;
+    return this.scan(text, true, reading).out;
   }
 
   /**
@@ -341,9 +345,9 @@ export class Scrubber {
    * chunk. A match starting before the held tail always fits in `text` (see heldFrom), so it is
    * the same match a scan of the whole stream would make.
    */
-  scrubPartial(text: string): { out: string; rest: string } {
+  scrubPartial(text: string, reading = true): { out: string; rest: string } {
     if (this.empty) return { out: text, rest: '' };
-    return this.scan(text, false);
+    return this.scan(text, false, reading);
   }
 
   /** Whether some match occurs in `text` starting before `at` and ending after it (split at `at`). */
@@ -365,6 +369,9 @@ export class Scrubber {
     // A UTF-16/32 start is held too (heldFrom reads the tail's strided views): counted in those
     // views alike, or it would be an oracle of its own (an echo answering in UTF-16).
     const wide = text.indexOf('\0', Math.max(0, text.length - 8)) >= 0 ? viewsOf(text.slice(Math.max(0, text.length - 4 * this.maxLength)), true).slice(1).map((v) => v.text) : [];
+    // A start read through fillers or folds is held too (heldFrom): counted alike.
+    const filled = this.readTail(text);
+    if (filled && filled.view.text.length >= min) wide.push(filled.view.text);
     for (const { matcher, rule } of this.parts) {
       const r = this.rules[rule]!;
       whole ??= new Set(this.spans(text, text.length, true).filter((s) => s.end >= text.length).map((s) => s.rule));
@@ -471,9 +478,11 @@ export class Scrubber {
     return { held, viewLength: view.length, tail: view.slice(held), spans, raw };
   }
 
-  private scan(text: string, final: boolean): { out: string; rest: string } {
-    let hold = final ? text.length : this.heldFrom(text);
-    const spans = this.spans(text, hold, final);
+  private scan(text: string, final: boolean, reading = true): { out: string; rest: string } {
+    // Asked once here (a tiny event per call adds up), not again by each reading step.
+    reading &&= mayHoldUnread(text);
+    let hold = final ? text.length : this.heldFrom(text, reading);
+    const spans = this.spans(text, hold, final, reading);
     for (const s of spans) if (s.end > text.length) hold = Math.min(hold, s.start); // its NUL tail is not here yet
     return this.replaced(text, spans, hold);
   }
@@ -494,7 +503,7 @@ export class Scrubber {
   }
 
   /** Every match starting before `hold`, in text coordinates, sorted, overlaps merged into the first. */
-  private spans(text: string, hold: number, final: boolean): Span[] {
+  private spans(text: string, hold: number, final: boolean, reading = true): Span[] {
     const found: Span[] = [];
     const wide = text.includes('\0') && WIDE_TEXT.test(text);
     for (const view of viewsOf(text, wide)) {
@@ -530,6 +539,21 @@ export class Scrubber {
         }
       }
     }
+    // The text as read (proxy/reading-view.ts: invisible fillers out, styled letters folded), around
+    // such characters only: a match they change holds one, and reaches maxLength past its first and last.
+    for (const { from, view: filled } of reading ? readingWindows(text, this.maxLength) : []) {
+      const push = (a: number, b: number, rule: number): void => {
+        const start = from + rawSpan(filled, a)[0];
+        if (start < hold) found.push({ start, end: from + rawSpan(filled, b - 1)[1], rule, enc: 'utf8' });
+      };
+      if (this.sampled) for (const h of this.sampled.find(filled.text, Infinity)) push(h.start, h.end, h.rule);
+      for (const { matcher, rule } of this.parts) {
+        for (const re of matcher.regexes) {
+          re.lastIndex = 0;
+          for (let m = re.exec(filled.text); m !== null; m = re.exec(filled.text)) push(m.index, m.index + m[0].length, rule);
+        }
+      }
+    }
     const e = this.ebcdic;
     if (e) {
       for (const re of e.matcher.regexes) {
@@ -555,8 +579,27 @@ export class Scrubber {
     return merged;
   }
 
+  /**
+   * The end of `text` as read (proxy/reading-view.ts), as far back as a start of a spelling read
+   * through fillers or folds may reach (with its raw length); undefined when the end holds none.
+   * Its last such character is at most maxLength from the end (or the text ends inside one), so
+   * only then is the longer stretch read.
+   */
+  private readTail(text: string): { view: ReadingView; length: number } | undefined {
+    if (!endsNearUnread(text, this.maxLength)) return undefined;
+    // Read back until the view holds maxLength characters (a start is shorter), or as far as one reaches.
+    for (let length = this.maxLength + READING_WIDTH; ; length *= 2) {
+      const most = Math.min(length, READING_WIDTH * this.maxLength, text.length);
+      const view = readingView(text.slice(text.length - most), true);
+      if (!view) return undefined;
+      if (view.text.length >= this.maxLength || most === text.length || most === READING_WIDTH * this.maxLength) {
+        return view.text.length || view.openFold ? { view, length: most } : undefined;
+      }
+    }
+  }
+
   /** Start of the earliest suffix of `text` that could still become a match (text.length if none). */
-  private heldFrom(text: string): number {
+  private heldFrom(text: string, reading = true): number {
     let held = this.overlong !== undefined ? overlongTail(text) : text.length;
     for (const { matcher } of this.parts) held = Math.min(held, matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)));
     const e = this.ebcdic;
@@ -566,6 +609,18 @@ export class Scrubber {
       if (e.firsts.some((c) => text.indexOf(c, from) >= 0)) held = Math.min(held, e.matcher.prefixes.earliestPrefix(text, from));
     }
     if (this.sampled) held = Math.min(held, this.sampled.earliestPrefix(text));
+    // A spelling under way read through fillers or folds (or one cut inside such a character).
+    const filled = reading ? this.readTail(text) : undefined;
+    if (filled) {
+      const readFrom = text.length - filled.length;
+      const v = filled.view.text;
+      let p = v.length;
+      for (const { matcher } of this.parts) p = Math.min(p, matcher.prefixes.earliestPrefix(v, Math.max(0, v.length - matcher.maxLength + 1)));
+      if (this.sampled) p = Math.min(p, this.sampled.earliestPrefix(v));
+      if (p < v.length) held = Math.min(held, readFrom + rawSpan(filled.view, p)[0]);
+      // The text ends inside a styled letter: it may begin a spelling.
+      if (filled.view.openFold) held = Math.min(held, text.length - filled.view.openFold);
+    }
     // A UTF-16/32 spelling may be under way at the end: then its last bytes hold a NUL (a wide
     // prefix may be too short yet to look like wide text). Look at the strided views of the tail.
     const tailStart = Math.max(0, text.length - 4 * this.maxLength);

@@ -8,13 +8,13 @@
 //   text     raw bytes; %XX (percent, either hex case; form '+'); =XX and soft line breaks
 //            (quoted-printable); \xXX and \ooo (C, Python, shell, quoted cookies); \uXXXX and
 //            surrogate pairs (JSON, JavaScript), \UXXXXXXXX (YAML, Python), \u{X} (JavaScript, Ruby,
-//            PHP), %uXXXX (IIS, ASP.NET, JavaScript's unescape); \/ and other identity escapes of
+//            PHP), \x{X} (Perl), %uXXXX (IIS, ASP.NET, JavaScript's unescape); \/ and other identity escapes of
 //            punctuation; &#N; &#xH; and &name; (HTML, XML); doubled quotes (SQL, CSV)
 //   base64   standard and URL alphabets at every byte alignment inside a larger blob, padded or
 //            not, wrapped by line breaks or whitespace (MIME's 76 columns, PEM, JSON "\n"), its
 //            punctuation in any text spelling (%2B, \/ …)
 //   wrapped  raw bytes (either case) with a line break and indentation between any two
-//   hex      either case, optionally separated per byte (de:ad, de ad, 0xde,0xad)
+//   hex      either case, optionally separated per byte (de:ad, de ad, de_ad, de.ad, 0xde,0xad)
 //   base32   RFC 4648 (upper case) at every byte alignment
 //   decimal  bytes as a list of numbers (Node's JSON of a Buffer, Go's []byte, Python's list(b))
 // Letters written as themselves match in either case (a service that upper- or lower-cases what
@@ -158,6 +158,7 @@ function cpEscapes(cp: number): Node[] {
   }
   out.push(seq(str('\\U'), hex(cp, 8))); // YAML, Python, C
   out.push(seq(str('\\u{'), zeros(), hexMin(cp), set('}'))); // JavaScript, Ruby, PHP
+  out.push(seq(str('\\x{'), zeros(), hexMin(cp), set('}'))); // Perl, PCRE, Tcl
   // CSS: a backslash, 1–6 hex digits and one optional blank (CSS.escape, cssesc, a stylesheet's content: "…").
   out.push(seq(set('\\'), zeros(), hexMin(cp), opt(alt(str('\r\n'), set(' \t\n\r\f')))));
   out.push(seq(str('&#'), zeros(), str(String(cp)), opt(set(';'))));
@@ -283,12 +284,12 @@ export function base32Cores(bytes: Buffer, alphabet = BASE32): string[] {
 }
 
 /**
- * Bytes in hex, either case, optionally separated per byte (de:ad, de ad, 0xde,0xad), also as a
+ * Bytes in hex, either case, optionally separated per byte (de:ad, de ad, de_ad, de.ad, 0xde,0xad), also as a
  * source array wrapped over indented lines (`xxd -i`: `0x5f,\n  0x6c`; a pretty-printed list of
  * quoted hex strings: `'0x5f',\n '0x6c'`).
  */
 function hexForm(bytes: Buffer): Node {
-  const gap = rep(alt(set(' \t\r\n:,-\'"'), seq(set('0'), set('xX'))), 8);
+  const gap = rep(alt(set(' \t\r\n:,-_.\'"'), seq(set('0'), set('xX'))), 8);
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);

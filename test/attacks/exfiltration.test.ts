@@ -42,6 +42,8 @@ const echoing = (req: http.IncomingMessage, res: http.ServerResponse, body: Buff
     case '/echo-deflate-tail': res.setHeader('content-encoding', 'deflate'); res.end(Buffer.concat([zlib.deflateSync('ok'), Buffer.from(`token=${key}`)])); return;
     // Fourteenth pass: a brotli file no Content-Encoding declares (a `.br` export), which the agent unpacks itself.
     case '/echo-br-file': res.setHeader('content-type', 'application/octet-stream'); res.end(zlib.brotliCompressSync(`{"log":[{"authorization":"Bearer ${key}"}]}`)); return;
+    // Sixteenth pass: a bzip2 file (a `.bz2` export; Node has no decoder) with the key packed past any spelling.
+    case '/echo-bz2-file': res.setHeader('content-type', 'application/x-bzip2'); res.end(Buffer.concat([Buffer.from('BZh91AY&SY', 'latin1'), Buffer.from([...Buffer.from(key)].map((x) => x ^ 0x5a))])); return;
     case '/download': res.setHeader('content-type', 'application/octet-stream'); res.end(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 131 + 7) & 0xff))])); return;
     case '/echo-br-tail': res.setHeader('content-encoding', 'br'); res.end(Buffer.concat([zlib.brotliCompressSync('ok'), Buffer.from(`token=${key}`)])); return;
     case '/echo-double-gzip': res.setHeader('content-encoding', 'gzip, gzip'); res.end(zlib.gzipSync(zlib.gzipSync(`token=${key}`))); return;
@@ -237,6 +239,9 @@ t.test('an upstream echoing the injected value back is scrubbed in every encodin
   let unpacked = br.body.toString('latin1');
   try { unpacked += zlib.brotliDecompressSync(br.body, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }).toString('latin1'); } catch { /* not brotli */ }
   t.same(leaks(unpacked), [], `/echo-br-file: no form of the value reaches the agent (${br.status})`);
+  // Sixteenth pass: a file in a compression Node cannot read is withheld (502 problem), not passed unread.
+  const bz2 = await rawVia(`${apiUrl}/echo-bz2-file`, { authorization: `Bearer ${PH}` });
+  t.same([bz2.status, bz2.headers['content-type']], [502, 'application/problem+json'], `/echo-bz2-file: withheld (${bz2.body.toString().slice(0, 160)})`);
   const bin = await rawVia(`${apiUrl}/download`, { authorization: `Bearer ${PH}` });
   t.same([bin.status, bin.body.length, bin.body.subarray(0, 4).toString('hex')], [200, 70_004, '89504e47'], 'a binary download from the same host arrives whole');
   // Twelfth pass: what follows the end of a deflate or brotli stream is dropped, and the answer ends.

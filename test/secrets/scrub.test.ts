@@ -465,6 +465,117 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
   t.same(s.startsAtEnd(`x ${rot13(value.slice(0, 11))}`, 10).map((r) => r.replace), [PH], 'ROT13 of two characters past it: the secret\'s start');
 });
 
+// Sixteenth pass: the value with characters a reader does not see between its characters — zero-
+// width characters, soft hyphens (UTF-8, `&shy;`, `&#173;`), `<wbr>`, their JSON escapes — which a
+// browser's text, a copy or an agent's `replace()` drops: the scrubber also reads the text without
+// them, where it holds one, and holds a start under way with them at a chunk's end.
+t.test('sixteenth pass: fillers between the value\'s characters and styled letters NFKC reads as plain, at any spacing and any chunk cut; text with them and no secret passes byte for byte', async (t) => {
+  const fillers = ['\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '&shy;', '&shy', '&#173;', '&#xAD;', '&#8203;', '&#x200b;', '&ZeroWidthSpace;', '&zwj;', '<wbr>', '<WBR/>', '\\u200b', '\\u00AD', '\\uFEFF'];
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const strip = (x: string): string => Buffer.from(x, 'latin1').toString('utf8').replace(/[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]|&(?:shy|ZeroWidthSpace|zwj|#173|#x[aA][dD]|#8203|#x200[bB]);?|<wbr\/?>|\\u(?:200b|00ad|feff)/gi, '');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...fillers), fc.integer({ min: 1, max: 9 }), fc.constantFrom('{"log":"', '<p>', ''), fc.integer({ min: 0, max: 2000 }), async (filler, every, before, at) => {
+    const spelled = [...value].map((c, i) => (i > 0 && i % every === 0 ? filler : '') + c).join('');
+    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (strip(out).toLowerCase().includes(value.slice(8, 20).toLowerCase()) || !out.includes(PH)) throw new Error(`${JSON.stringify(filler)} every ${every} cut at ${cut} passed: ${JSON.stringify(out)}`);
+  }), { numRuns: 60 });
+  // Controls: fillers in ordinary text (an emoji's joiners, soft-hyphenated words, <wbr> in a URL) at every cut.
+  const plain = Buffer.from('{"t":"👨\u200d👩\u200d👧 Ge\u00adschwin\u00addig\u00adkeit &shy;ok https://example.com/a<wbr>/b \\u200b zero\u200bwidth"}', 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 11) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `text with fillers cut at ${cut} passes`);
+  // In the head too: a header value with zero-width spaces between the characters.
+  const head = { statusCode: 200, headers: [['x-debug-auth', Buffer.from([...value].join('\u200b'), 'utf8').toString('latin1')], ['content-type', 'text/plain']] as Array<[string, string]> };
+  scrubResponse(s, head);
+  t.equal(head.headers[0]![1], PH, 'a header value with zero-width spaces between the characters is scrubbed');
+  // Served as binary (`application/octet-stream`), text is still read so; a control byte marks real binary.
+  const zwText = Buffer.from(`log: ${[...value].join('\u200b')}\n`, 'utf8');
+  const asBinary = (await collect(scrubResponse(s, { statusCode: 200, headers: [['content-type', 'application/octet-stream']] }).transform!, [zwText])).toString('latin1');
+  t.ok(asBinary.includes(PH), 'text with fillers served as application/octet-stream is read as text');
+  // Soft hyphens' two bytes amid binary data start nothing: the bytes pass as they came.
+  const binary = Buffer.concat([Buffer.from([0x00, 0xc2, 0xad, 0x99]), Buffer.from(value.slice(0, 6)), Buffer.from([0xc2, 0xad, 0xff])]);
+  t.same(await collect(new ScrubStream(s), [binary]), binary, 'binary bytes with a soft hyphen pass');
+  // Styled letters and digits NFKC reads as plain ones (mathematical bold, italic, script, double-struck,
+  // sans-serif, monospace; circled), all of the value or some characters, at any cut.
+  const styled = (base: number, digits?: number) => (c: string): string => {
+    const x = c.charCodeAt(0);
+    if (x >= 65 && x <= 90) return String.fromCodePoint(base + x - 65);
+    if (x >= 97 && x <= 122) return String.fromCodePoint(base + 26 + x - 97);
+    return x >= 48 && x <= 57 && digits ? String.fromCodePoint(digits + x - 48) : c;
+  };
+  const circled = (c: string): string => {
+    const x = c.charCodeAt(0);
+    if (x >= 65 && x <= 90) return String.fromCodePoint(0x24b6 + x - 65);
+    if (x >= 97 && x <= 122) return String.fromCodePoint(0x24d0 + x - 97);
+    return x >= 49 && x <= 57 ? String.fromCodePoint(0x2460 + x - 49) : x === 48 ? '\u24ea' : c;
+  };
+  const styles = [styled(0x1d400, 0x1d7ce), styled(0x1d434), styled(0x1d49c), styled(0x1d538, 0x1d7d8), styled(0x1d5a0, 0x1d7e2), styled(0x1d670, 0x1d7f6), circled];
+  await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: styles.length - 1 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 2000 }), async (k, every, at) => {
+    const spelled = [...value].map((c, i) => (i % every === 0 ? styles[k]!(c) : c)).join('');
+    const body = Buffer.from(`<p>${spelled}</p>`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (Buffer.from(out, 'latin1').toString('utf8').normalize('NFKC').includes(value.slice(8, 20))) throw new Error(`style ${k} every ${every} cut at ${cut} passed: ${out}`);
+  }), { numRuns: 30 });
+  const maths = Buffer.from('E = mc² and H₂O, 𝐁𝐨𝐥𝐝 ① ⓐ ™ € 🄰', 'utf8');
+  t.same(await collect(new ScrubStream(s), [maths]), maths, 'styled text without the value passes');
+  // The tripwire counts a start held with fillers in it as it counts the value's.
+  const zw = (x: string): string => Buffer.from([...x].join('\u200b'), 'utf8').toString('latin1');
+  t.same(s.startsAtEnd(`x ${zw(value.slice(0, 9))}`, 10), [], 'the public prefix and one character, with fillers: no probe');
+  t.same(s.startsAtEnd(`x ${zw(value.slice(0, 11))}`, 10).map((r) => r.replace), [PH], 'two characters past it, with fillers: the secret\'s start');
+});
+
+// Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
+// matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
+// Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
+// swapped; hex separated by `_` or `.`, and Perl's `\x{73}`.
+t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, swapped reversal, hex with _ or ., Perl escapes: at any offset and chunk cut', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const blob = (v: Buffer, pad: number): Buffer => Buffer.concat([Buffer.alloc(pad, 0x61), v, Buffer.alloc(8, 0x62)]);
+  const uu = (bytes: Buffer, zero: string): string => {
+    let out = String.fromCharCode(32 + bytes.length);
+    for (let i = 0; i < bytes.length; i += 3) {
+      const [a, b, c] = [bytes[i]!, bytes[i + 1] ?? 0, bytes[i + 2] ?? 0];
+      for (const v of [a >> 2, ((a & 3) << 4) | (b >> 4), ((b & 15) << 2) | (c >> 6), c & 63]) out += v === 0 ? zero : String.fromCharCode(32 + v);
+    }
+    return out;
+  };
+  const b58 = (bytes: Buffer): string => {
+    const A = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+    let n = BigInt(`0x${bytes.toString('hex')}`);
+    let out = '';
+    for (; n > 0n; n /= 58n) out = A[Number(n % 58n)] + out;
+    return out;
+  };
+  const bytes = Buffer.from(value);
+  const shown: Record<string, (pad: number) => string> = {
+    'utf16le-base64': (pad) => blob(Buffer.from(value, 'utf16le'), pad * 2).toString('base64'),
+    'utf16be-base64url': (pad) => blob(Buffer.from(value, 'utf16le').swap16(), pad * 2).toString('base64url'),
+    'utf16le-hex': (pad) => blob(Buffer.from(value, 'utf16le'), pad * 2).toString('hex'),
+    'utf16be-HEX': (pad) => blob(Buffer.from(value, 'utf16le').swap16(), pad * 2).toString('hex').toUpperCase(),
+    base58: () => b58(bytes),
+    yenc: (pad) => [...blob(bytes, pad)].map((b) => String.fromCharCode((b + 42) & 0xff)).join(''),
+    'uuencode-gnu': (pad) => uu(blob(bytes, pad), '`'),
+    'uuencode-python': (pad) => uu(blob(bytes, pad), ' '),
+    'reversed-swapped': () => [...value].reverse().join('').replace(/[a-z]/gi, (c) => String.fromCharCode(c.charCodeAt(0) ^ 0x20)),
+    'hex-underscore': () => bytes.toString('hex').replace(/(..)(?!$)/g, '$1_'),
+    'hex-dot': () => bytes.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1.'),
+    perl: () => [...value].map((c) => `\\x{${c.charCodeAt(0).toString(16)}}`).join(''),
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2000 }), fc.constantFrom('{"log":"', 'x ', ''), async (name, pad, at, before) => {
+    const form = shown[name]!(pad);
+    const body = Buffer.from(`${before}${form}" and more`, 'latin1');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    const middle = form.slice(Math.floor(form.length / 2) - 8, Math.floor(form.length / 2) + 8);
+    if (out.includes(middle) || !out.includes(PH)) throw new Error(`${name} (pad ${pad}) cut at ${cut} passed: ${out.slice(0, 200)}`);
+  }), { numRuns: 40 });
+  // Control: such text without the secret passes byte for byte.
+  const plain = Buffer.from('{"bits":"01110011 01101011","oct":"163 153 137","hex":"de_ad_be_ef","perl":"\\x{263a}","b64":"cwBrAF8A"}', 'latin1');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `plain text cut at ${cut} passes`);
+});
+
 // Eleventh pass: a host that got a secret showed it as references with five or more leading zeros
 // (`&#0000000115;`, JavaScript's `\u{0000073}`), which browsers, Python's html.unescape and
 // JavaScript read: the spelling patterns allow four zeros. Such content is refused (the request
@@ -639,6 +750,61 @@ t.test('PackedScan: a secret in undeclared compressed data is refused at any cut
     if (passed.err || !passed.out.equals(control)) throw new Error(`${kind} control: ${passed.err?.message ?? 'bytes changed'}`);
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
   t.pass('refused at every cut; controls byte for byte');
+});
+
+// Sixteenth pass: compression Node 20 cannot read (zstd, xz, bzip2, 7z, LZ4 files; zip entries
+// compressed with bzip2, LZMA, zstd, xz, PPMd or deflate64, or encrypted) passed on unread. A
+// service exporting its record so (a `.zst` log export, a `.tar.xz` backup) handed the value to an
+// agent that unpacks it. Now refused by its first bytes (an answer or a WebSocket message), and a
+// zip entry by its method, at any cut; such magics inside other binary data pass.
+t.test('sixteenth pass: an answer that is zstd, xz, bzip2 or LZ4 data, holds a zip entry Node cannot read or a uuencoded file, is refused at any cut; the magics inside other data pass', async (t) => {
+  const { packedTexts } = await import('../../proxy/packed-scan.ts');
+  // Real files of {"headers":{"authorization":"Bearer <SECRET>"}} (xz, bzip2, zstd, lz4 command-line tools).
+  const files: Record<string, Buffer> = {
+    xz: Buffer.from('/Td6WFoAAATm1rRGAgAhARYAAAB0L+WjAQBDeyJoZWFkZXJzIjp7ImF1dGhvcml6YXRpb24iOiJCZWFyZXIgZ2hwX0NhbmFyeS9TZWNyZXQrVmFsdWU9NDI/JngifX0AFkTEeujMimgAAVxE+iI5Rx+2830BAAAAAARZWg==', 'base64'),
+    bzip2: Buffer.from('QlpoOTFBWSZTWesLHrUAACCfgFEIlBKYAAkAruXeeiAASIp6QGRoPUNGaj0agpNqekNGTIZGEPQl2blCeaU01yCOzIEU7uoMJW1xVJHH0TbBBsco0xB4EIAlDArhUdCsZlxdyRThQkOsLHrU', 'base64'),
+    zstd: Buffer.from('KLUv/SREIQIAeyJoZWFkZXJzIjp7ImF1dGhvcml6YXRpb24iOiJCZWFyZXIgZ2hwX0NhbmFyeS9TZWNyZXQrVmFsdWU9NDI/JngifX13d53n', 'base64'),
+    lz4: Buffer.from('BCJNGGRAp0QAAIB7ImhlYWRlcnMiOnsiYXV0aG9yaXphdGlvbiI6IkJlYXJlciBnaHBfQ2FuYXJ5L1NlY3JldCtWYWx1ZT00Mj8meCJ9fQAAAADu5FS4', 'base64'),
+  };
+  const zipEntry = (method: number, flags: number): Buffer => {
+    const h = Buffer.alloc(30);
+    h.writeUInt32LE(0x04034b50, 0);
+    h.writeUInt16LE(flags, 6);
+    h.writeUInt16LE(method, 8);
+    h.writeUInt16LE(8, 26);
+    return Buffer.concat([Buffer.from('%export\n'), h, Buffer.from('log.json'), files.bzip2!]);
+  };
+  // A uuencoded record (GNU `uuencode`, Python's `uu`): lines of 45 bytes cut the value.
+  const uu = (bytes: Buffer): string => {
+    let out = '';
+    for (let at = 0; at < bytes.length; at += 45) {
+      const line = bytes.subarray(at, at + 45);
+      out += String.fromCharCode(32 + line.length);
+      for (let i = 0; i < line.length; i += 3) {
+        const [x, y, z] = [line[i]!, line[i + 1] ?? 0, line[i + 2] ?? 0];
+        for (const v of [x >> 2, ((x & 3) << 4) | (y >> 4), ((y & 15) << 2) | (z >> 6), z & 63]) out += v === 0 ? '`' : String.fromCharCode(32 + v);
+      }
+      out += '\n';
+    }
+    return out;
+  };
+  files.uuencode = Buffer.from(`records of today\nbegin 644 record.json\n${uu(Buffer.from(`{"headers":{"authorization":"Bearer ${SECRET}"}}`))}\`\nend\n`, 'latin1');
+  files['zip-bzip2'] = zipEntry(12, 0);
+  files['zip-zstd'] = zipEntry(93, 0);
+  files['zip-encrypted'] = zipEntry(8, 1);
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(files)), cuts, fc.boolean(), async (kind, at, binary) => {
+    const body = files[kind]!;
+    const got = await packedScanOf(split(body, at), binary);
+    // Nothing past the file's magic (a zip: its entry's data; uuencode: its begin line) is let out first.
+    if (!got.err || got.out.length > (kind.startsWith('zip') ? 46 : kind === 'uuencode' ? 39 : 8)) throw new Error(`${kind} (cuts ${at}): ${got.err ? `${got.out.length} bytes let out first` : 'passed'}`);
+  }), { numRuns: 30 });
+  for (const [kind, body] of Object.entries(files)) t.throws(() => packedTexts(body), `${kind} as a WebSocket message: refused`);
+  // Controls: the magics inside a binary download, and a `BZh` text, pass byte for byte.
+  const download = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), files.zstd!, files.xz!, Buffer.alloc(64, 7)]);
+  for (const body of [download, Buffer.from('BZh is how a bzip2 file starts'), Buffer.from('to begin 644 lines\nbegin 644 is a mode\nbegin here\n')]) {
+    const got = await packedScanOf(split(body, [5, 30]), true);
+    t.ok(!got.err && got.out.equals(body), 'passes as it came');
+  }
 });
 
 // Fifteenth pass: a compressed stream written as base64 text (proxy/packed-base64.ts) — a Flask or

@@ -1,0 +1,182 @@
+// A text as a person, a browser's copy or an agent's NFKC normalization reads it (sixteenth pass):
+// without the characters nobody sees and with styled letters read as plain ones. A service that
+// shows its record of a key with those between or instead of its characters hands the key over past
+// every spelling of proxy/spellings.ts:
+//   fillers  `<wbr>` and soft hyphens (`&shy;`, U+00AD) a viewer puts into a long token so it can
+//            break; zero-width characters (U+200B–200F, U+2060–2064, U+FEFF) a service marks what it
+//            shows with; as UTF-8, HTML references or JSON escapes. Taken out.
+//   folds    mathematical letters and digits (𝐬𝐤, U+1D400–1D7FF), letter-like symbols that fill
+//            their gaps (ℎ, ℂ), circled and squared letters and digits (ⓢ, ①, 🄰), superscript and
+//            subscript digits: each reads as one ASCII letter or digit under NFKC. Read as that.
+// The scrubber (proxy/scrubber.ts) also scans this view, around such characters only: text without
+// them pays one scan for them and nothing else.
+
+// Fillers first (UTF-8, HTML references, JSON escapes, <wbr>), then the UTF-8 (as latin1) of the
+// code points FOLD_RANGES holds (which of them fold is the table's). Written out twice, as literals,
+// so the ReDoS check reads them (test/fuzz/redos.test.ts).
+const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/;
+const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/g;
+const FOLD_RANGES: Array<[number, number]> = [
+  [0xb2, 0xb3], [0xb9, 0xb9], [0x2070, 0x2079], [0x2080, 0x2089], [0x2102, 0x2139], [0x2460, 0x2468], [0x24b6, 0x24ea], [0x1d400, 0x1d7ff], [0x1f130, 0x1f149],
+];
+/** The UTF-8 (latin1) fillers; every other filler starts with `&`, `<` or a backslash. */
+const UTF8_FILLERS = new Set(['\xe2\x80\x8b', '\xe2\x80\x8c', '\xe2\x80\x8d', '\xe2\x80\x8e', '\xe2\x80\x8f', '\xe2\x81\xa0', '\xe2\x81\xa1', '\xe2\x81\xa2', '\xe2\x81\xa3', '\xe2\x81\xa4', '\xef\xbb\xbf', '\xc2\xad']);
+/** The unfinished start of a filler or a fold at the end of a text (a chunk cut inside one). */
+const UNFINISHED = /(?:\xe2[\x80-\x93]?|\xef\xbb?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&[#A-Za-z0-9]{0,14}|<(?:[wW](?:[bB](?:[rR]\s{0,4}\/?)?)?)?|\\(?:u[0-9a-fA-F]{0,3})?)$/;
+/** The unfinished UTF-8 of a fold at the end of a text: it may begin a spelling on its own. */
+const UNFINISHED_FOLD = /(?:\xe2[\x81-\x93]?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?)$/;
+/** Raw characters of the longest filler (`&ZeroWidthSpace;`) and one: a view of a tail reads this many per character. */
+export const READING_WIDTH = 17;
+
+let folds: Map<string, string> | undefined;
+
+/** UTF-8 (latin1) of each code point in FOLD_RANGES that NFKC reads as one ASCII letter or digit → that character. */
+function foldTable(): Map<string, string> {
+  if (folds) return folds;
+  folds = new Map();
+  for (const [a, b] of FOLD_RANGES) {
+    for (let cp = a; cp <= b; cp++) {
+      const plain = String.fromCodePoint(cp).normalize('NFKC');
+      if (/^[A-Za-z0-9]$/.test(plain)) folds.set(Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1'), plain);
+    }
+  }
+  return folds;
+}
+
+/** A text as read, and where each of its characters was. */
+export interface ReadingView {
+  text: string;
+  /** Per stretch: its start in the view and in the text, and the text characters per view character (1, or a fold's bytes). */
+  at: number[];
+  from: number[];
+  width: number[];
+  /** Characters at the end of the text left out as the unfinished start of a fold (it may begin a spelling: held). */
+  openFold: number;
+}
+
+/** The fillers and folds of `text` (flat: start, end, and what each reads as: '' or the letter). */
+interface Unread {
+  start: number[];
+  end: number[];
+  as: string[];
+}
+
+function unreadIn(text: string): Unread {
+  const table = foldTable();
+  const found: Unread = { start: [], end: [], as: [] };
+  EACH.lastIndex = 0;
+  for (let m = EACH.exec(text); m !== null; m = EACH.exec(text)) {
+    const c = m[0].charCodeAt(0);
+    const as = c === 0x26 || c === 0x3c || c === 0x5c || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
+    if (as === undefined) continue; // a code point in the ranges that folds to no letter or digit: kept as it is
+    found.start.push(m.index);
+    found.end.push(m.index + m[0].length);
+    found.as.push(as);
+  }
+  return found;
+}
+
+/** The view of text[from, to) given its fillers and folds (`unread`, those from index `k` on); `open`: characters left out at the end. */
+function viewOf(text: string, from: number, to: number, unread: Unread, k: number, open = 0): ReadingView {
+  const parts: string[] = [];
+  const view: ReadingView = { text: '', at: [], from: [], width: [], openFold: 0 };
+  let size = 0;
+  let last = from;
+  const stop = to - open;
+  const keep = (a: number, b: number, as?: string): void => {
+    if (b <= a || as === '') return;
+    view.at.push(size);
+    view.from.push(a - from);
+    view.width.push(as === undefined ? 1 : b - a);
+    const piece = as ?? text.slice(a, b);
+    parts.push(piece);
+    size += piece.length;
+  };
+  for (; k < unread.start.length && unread.end[k]! <= stop; k++) {
+    const a = unread.start[k]!;
+    if (a < last) continue;
+    keep(last, a);
+    keep(a, unread.end[k]!, unread.as[k]!);
+    last = unread.end[k]!;
+  }
+  keep(last, stop);
+  view.text = parts.join('');
+  return view;
+}
+
+/**
+ * Whether `text` may hold a filler or a fold: a character past ASCII (its UTF-8 is longer), or the
+ * start of a reference, a tag or an escape. Native scans (~10 GB/s): an ASCII JSON answer without
+ * escapes skips the regex pass, a tenth of a scrub.
+ */
+export function mayHoldUnread(text: string): boolean {
+  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length;
+}
+
+/** `text` as read (undefined when it has nothing to take out or fold); `tail`: an unfinished one at the end goes too. */
+export function readingView(text: string, tail = false): ReadingView | undefined {
+  const endsOpen = tail && UNFINISHED.test(text.slice(-READING_WIDTH));
+  if (!ANY.test(text) && !endsOpen) return undefined;
+  const unread = unreadIn(text);
+  const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
+  const open = endsOpen ? UNFINISHED.exec(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : null;
+  const view = viewOf(text, 0, text.length, unread, 0, open ? open[0].length : 0);
+  if (open) view.openFold = UNFINISHED_FOLD.exec(open[0])?.[0].length ?? 0;
+  return view;
+}
+
+/** Where the character at view position `v` is in the text: [start, end). */
+export function rawSpan(view: ReadingView, v: number): [number, number] {
+  let lo = 0;
+  let hi = view.at.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (view.at[mid]! <= v) lo = mid;
+    else hi = mid - 1;
+  }
+  const w = view.width[lo]!;
+  const start = view.from[lo]! + (w === 1 ? v - view.at[lo]! : 0);
+  return [start, start + w];
+}
+
+/** Whether the character at `i` may stand beside a filler or fold inside a spelling: printable ASCII, a blank, a UTF-8 lead byte of one, or none. */
+function besideText(text: string, i: number): boolean {
+  if (i < 0 || i >= text.length) return true;
+  const c = text.charCodeAt(i);
+  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0;
+}
+
+/**
+ * The stretches of `text` a match read through fillers or folds may lie in, each with its view
+ * (`from`: where it starts in `text`): those characters less than `reach` apart chained, and
+ * `reach` on either side (a match's other characters are at most `reach`). One amid binary bytes
+ * (a soft hyphen's two bytes occur every 64 KiB of random data) starts none: inside a spelling
+ * such a character has text, or another one, on both sides. One pass over the text.
+ */
+export function readingWindows(text: string, reach: number): Array<{ from: number; view: ReadingView }> {
+  if (!mayHoldUnread(text)) return [];
+  const unread = unreadIn(text);
+  const windows: Array<[number, number, number]> = [];
+  for (let k = 0; k < unread.start.length; k++) {
+    const s0 = unread.start[k]!;
+    const e0 = unread.end[k]!;
+    if (!besideText(text, s0 - 1) || !besideText(text, e0)) continue;
+    const a = Math.max(0, s0 - reach);
+    const b = Math.min(text.length, e0 + reach);
+    const last = windows[windows.length - 1];
+    if (last && a <= last[1]) last[1] = b;
+    else windows.push([a, b, k]);
+  }
+  return windows.map(([a, b, k]) => {
+    // The first filler or fold inside the window (one before the chaining one may lie in it too).
+    while (k > 0 && unread.start[k - 1]! >= a) k--;
+    return { from: a, view: viewOf(text, a, b, unread, k) };
+  });
+}
+
+/** Whether the end of `text` may be inside (or right after) a filler or fold: its last `near` characters hold one, or it ends in an unfinished one. */
+export function endsNearUnread(text: string, near: number): boolean {
+  const end = text.slice(Math.max(0, text.length - near - READING_WIDTH));
+  if (!mayHoldUnread(end)) return false;
+  return ANY.test(end) || UNFINISHED.test(end.slice(-READING_WIDTH));
+}
