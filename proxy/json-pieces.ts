@@ -154,7 +154,10 @@ export class JsonPieces {
     const scrubber = this.scrubber();
     const probing = f.rest.length >= PROBE_START ? scrubber.startsAtEnd(f.rest, PROBE_START) : undefined;
     const r = final ? { out: scrubber.scrubString(text), rest: '' } : scrubber.scrubPartial(text);
-    if (r.out !== text.slice(0, text.length - r.rest.length)) {
+    // What is held may already be a whole spelling, kept back only because what follows could still
+    // change how it reads (an unfinished `&x…` entity after it: proxy/reading-view.ts): no later
+    // document need come, so the held part is read as final too (it is short: a start of a spelling).
+    if (r.out !== text.slice(0, text.length - r.rest.length) || (!final && r.rest && scrubber.scrubString(r.rest) !== r.rest)) {
       throw new UnscrubbableEncodingError('a secret was handed out a piece per document (a field joined across the events or lines of this stream)');
     }
     // A long start that the next piece (or the end) showed was none: a probe's guess.
