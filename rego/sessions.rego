@@ -1057,21 +1057,72 @@ agent_sends_to_host if agent_carries_url
 agent_carries_url if {
 	some k, vs in object.get(input.request, "query", {})
 	some v in array.concat([k], vs)
-	regex.match(url_carrying, v)
+	some f in parser_forms(v)
+	regex.match(url_carrying, f)
 }
 
-agent_carries_url if regex.match(path_url_carrying, object.get(input.request, "path", ""))
+agent_carries_url if {
+	some f in parser_forms(object.get(input.request, "path", ""))
+	regex.match(path_url_carrying, f)
+}
+
+# A text as a URL parser reads it (sixteenth pass). WHATWG's parser, which fetchers, readers and
+# shorteners use, drops ASCII tabs and newlines anywhere in a URL, percent-decodes a host, and maps
+# it by IDNA: the code points IDNA ignores (soft hyphen U+00AD, U+034F, U+180B-F, zero-width space
+# U+200B, word joiner U+2060, variation selectors, U+FEFF) vanish and the ideographic and fullwidth
+# full stops (U+3002, U+FF0E, U+FF61) are dots. `https://noembed.com%2Eevil.com/`, with a tab or a
+# soft hyphen before the dot, or `evil。com/c`, named `noembed.com` (the fetcher's own site) or no
+# host to the patterns, and the fetcher reached `noembed.com.evil.com`. The patterns read the text
+# as written, in this view, and in this view of its percent-decoding (a path is raw, a fetcher may
+# decode it first). Only hosts and URL shapes are read from these forms.
+parser_forms(t) := {t, strings.replace_n(host_views, lower(t)), strings.replace_n(host_views_decoded, lower(t))} if {
+	contains(t, "%")
+} else := {t, strings.replace_n(host_views, lower(t))}
+
+host_views := {
+	"\t": "", "\r": "", "\n": "", "\u00ad": "", "\u034f": "", "\u180b": "", "\u180c": "", "\u180d": "", "\u180e": "",
+	"\u180f": "", "\u200b": "", "\u2060": "", "\ufeff": "", "\ufe00": "", "\ufe01": "", "\ufe02": "", "\ufe03": "",
+	"\ufe04": "", "\ufe05": "", "\ufe06": "", "\ufe07": "", "\ufe08": "", "\ufe09": "", "\ufe0a": "", "\ufe0b": "",
+	"\ufe0c": "", "\ufe0d": "", "\ufe0e": "", "\ufe0f": "", "\u3002": ".", "\uff0e": ".", "\uff61": ".",
+	"%09": "", "%0a": "", "%0d": "", "%c2%ad": "", "%cd%8f": "", "%e2%80%8b": "", "%e2%81%a0": "", "%ef%bb%bf": "",
+	"%2e": ".", "%e3%80%82": ".", "%ef%bc%8e": ".", "%ef%bd%a1": ".",
+}
+
+# The same, escapes of a URL's structure decoded as well (a fetcher that decodes its path first).
+host_views_decoded := object.union(host_views, {"%2f": "/", "%5c": "\\", "%3f": "?", "%23": "#", "%40": "@", "%3a": ":", "%20": " "})
 
 # A path segment that is a host name under a top-level domain the Public Suffix List knows (a reader's
 # `/evil.com/…`, an archive's `/web/2024/evil.com`), unless its last label is a common file
 # extension that is also a country's domain (`setup.py`, `README.md`, `main.tf`).
 agent_carries_url if some h in path_hosts
 
-path_hosts contains lower(seg) if {
+path_hosts contains h if {
 	some seg in object.get(input.request, "segments", [])
-	contains(seg, ".")
-	regex.match(`^(?:[\pL\pN-]+\.)+\pL[\pL\pN-]*\.?$`, seg)
-	parts := split(trim_suffix(lower(seg), "."), ".")
+	some h in target_hosts(seg)
+}
+
+# A text that is a host a fetcher prefixes `https://` to, in any form a URL parser reads as one
+# (sixteenth pass: only a bare name was read): a name under a top-level domain of the list, with
+# userinfo before it (`docs.python.org@evil.com`: the host is after the last `@`) or a port after it
+# (`evil.com:8080`), an IPv4 address in the parser's spellings (`203.0.113.7`, `0xcb.0.0x71.07`,
+# `0xcb007107`) or an IPv6 literal (`[2001:db8::1]`), in any of the parser's views of the text. A
+# whole number (`3405803783`, which the parser reads as an address too) is not: ids are.
+target_hosts(t) := {h |
+	regex.match(`[.:%\x{3002}\x{FF0E}\x{FF61}]|^\s*(?://|\\\\)?0[xX]`, t) # most segments and values are none
+	some f in parser_forms(t)
+	some m in array.concat(regex.find_all_string_submatch_n(target_host_re, f, 1), regex.find_all_string_submatch_n(target_address_re, f, 1))
+	h := trim_suffix(lower(m[1]), ".")
+	target_host_ok(h)
+}
+
+target_host_re := `(?is)^\s*(?://|\\\\)?(?:.*@)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+\pL[\pL\pN-]*\.?|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}\.?)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`
+
+target_address_re := `(?is)^\s*(?://|\\\\)?(?:.*@)?(0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])(?::[0-9]*)?(?:[/?#\\].*)?\s*$`
+
+target_host_ok(h) if regex.match(`^(?:(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]+|\[.*\])$`, h)
+
+target_host_ok(h) if {
+	parts := split(h, ".")
 	tld := parts[count(parts) - 1]
 	public_rule(tld)
 	not tld in file_extensions
@@ -1083,15 +1134,11 @@ path_hosts contains lower(seg) if {
 # (`<data>.evil.com`: DNS as the channel).
 agent_carries_url if some h in query_hosts
 
-query_hosts contains lower(trim_space(v)) if {
+query_hosts contains h if {
 	some k, vs in object.get(input.request, "query", {})
 	lower(k) in host_params
 	some v in vs
-	regex.match(`^\s*(?:[\pL\pN-]+\.)+\pL[\pL\pN-]*\.?\s*$`, v)
-	parts := split(trim_suffix(lower(trim_space(v)), "."), ".")
-	tld := parts[count(parts) - 1]
-	public_rule(tld)
-	not tld in file_extensions
+	some h in target_hosts(v)
 }
 
 host_params := {
@@ -1116,9 +1163,9 @@ file_extensions := {
 	"sh", "so", "st", "tf", "to", "zip",
 }
 
-url_carrying := `(?i)https?(?::|%3a)(?:[/\\\pL\pN\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?(?:[\pL\pN-]+(?:\.[\pL\pN-]+)*\.\pL[\pL\pN-]*\.?|[0-9]{1,3}(?:\.[0-9]{1,3}){3})(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+url_carrying := `(?i)https?(?::|%3a)(?:[/\\\pL\pN\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?(?:[^\s/\\?#@:<>\[\]^|%.]+(?:\.[^\s/\\?#@:<>\[\]^|%.]+)*\.\pL[\pL\pN-]*\.?|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
 
-path_url_carrying := `(?i)https?(?::|%3a)(?:[/\\a-z0-9\[]|%2f|%5c)|/(?:/|%2f)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]`
+path_url_carrying := `(?i)https?(?::|%3a)(?:[/\\a-z0-9\[%]|%2f|%5c)|/(?:/|%2f)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]`
 
 # A label name is at most 64 characters: a longer host keeps its end (a shorter suffix matches more
 # hosts, which fails closed). Brackets of an IPv6 literal are no label characters.
@@ -1289,7 +1336,8 @@ url_named_header(k) if {
 # The hosts a request carries, for the reason.
 carried_url_hosts contains h if {
 	some t in url_texts
-	some h in text_hosts(t)
+	some f in parser_forms(t)
+	some h in text_hosts(f)
 }
 
 carried_url_hosts contains trim_suffix(h, ".") if some h in (path_hosts | query_hosts)
@@ -1298,22 +1346,36 @@ carried_url_hosts contains trim_suffix(h, ".") if some h in (path_hosts | query_
 # query or fragment follows, and one after `//` in a path.
 scheme_host := `(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*(?:[^/\\?#@\s]*@)?((?:[\pL\pN-]+\.)*[\pL\pN-]+|\[[0-9a-f:.]+\])`
 
-bare_host := `(?i)(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*|[0-9]{1,3}(?:\.[0-9]{1,3}){3})\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+# The authority after a scheme as a URL parser takes it: everything up to `/`, `\`, `?`, `#` (or a
+# character no host holds), userinfo up to the last `@` (which may hold blanks and `@`), a port after
+# `:`. Read beside scheme_host (sixteenth pass: `https://x@noembed.com@evil.com/`, and
+# `https://noembed.com @evil.com/`, which a parser reads as evil.com, were read as the fetcher's own
+# site): whatever a host holds that the name patterns do not (`_`, `%`, a code point IDNA maps) stays
+# in it, so it is another site than the request's (fails closed).
+scheme_authority := `(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*([^#/<>?\\^|]*)`
+
+authority_host(a) := trim_suffix(lower(m[1]), ".") if {
+	some m in regex.find_all_string_submatch_n(`(?s)^(?:.*@)?(\[[^\]]*\]|[^:\s]*)`, a, 1)
+} else := ""
+
+bare_host := `(?i)(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+\pL[\pL\pN-]*|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
 
 slashed_host := `(?i)/(?:/|%2f)((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*)`
 
-text_hosts(t) := {trim_suffix(lower(m[1]), ".") | some re in [scheme_host, bare_host, slashed_host]; some m in regex.find_all_string_submatch_n(re, t, 16)}
+text_hosts(t) := {trim_suffix(lower(m[1]), ".") | some re in [scheme_host, bare_host, slashed_host]; some m in regex.find_all_string_submatch_n(re, t, 16)} | {authority_host(m[1]) | some m in regex.find_all_string_submatch_n(scheme_authority, t, 16)}
 
 # One text that carries a URL of another site than the request's host, or one whose host cannot be
 # read (a scheme with no host after it that the patterns read: fails closed).
 text_fetches_elsewhere(t) if {
-	url_like(t)
-	not all_same_site(text_hosts(t))
+	some f in parser_forms(t)
+	url_like(f)
+	not all_same_site(text_hosts(f))
 }
 
 text_fetches_elsewhere(t) if {
-	url_like(t)
-	count(regex.find_all_string_submatch_n(`(?i)https?(?::|%3a)`, t, 64)) > count(regex.find_all_string_submatch_n(scheme_host, t, 64))
+	some f in parser_forms(t)
+	url_like(f)
+	count(regex.find_all_string_submatch_n(`(?i)https?(?::|%3a)`, f, 64)) > count(regex.find_all_string_submatch_n(scheme_host, f, 64))
 }
 
 url_like(t) if regex.match(url_carrying, t)
