@@ -1264,8 +1264,22 @@ fetches_elsewhere if {
 }
 
 fetches_elsewhere if {
-	some h in (path_hosts | query_hosts)
+	some h in (path_hosts | query_hosts | query_subdomains)
 	host_site(h) != host_site(host)
+}
+
+# A host name below another site's registrable domain as a whole query value of any name
+# (`?q=4111.evil.com`, sixteenth pass): a link previewer or oEmbed endpoint reads its `q=` as a URL
+# to fetch (linkpreview.net does), and a name so made reaches its site's DNS servers and web server
+# with the data in its labels. A name that is a registrable domain itself (`?q=asyncio.run`,
+# `python.org`: what searches hold) is not read so; one in a parameter named for a host is, above.
+query_subdomains contains h if {
+	some _, vs in object.get(input.request, "query", {})
+	some v in vs
+	regex.match(`^\s*[^\s/\\?#]*(?:(?:[.\x{3002}\x{FF0E}\x{FF61}]|(?i:%2e))[^\s/\\?#]*){2,}$`, v) # three labels or more: cheap before the rest
+	some h in target_hosts(v)
+	host_site(h) != h
+	not regex.match(`^(?:(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]+|\[.*\])$`, h) # an address: its own site
 }
 
 url_texts contains t if {
