@@ -1420,6 +1420,21 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	text_fetches_elsewhere(t)
 }
 
+# A host alone in an argument named for a URL (`fetch {url: "4111.evil.com"}`, an address, a host
+# with a port): fetchers that put `https://` in front reach it, data in its labels included
+# (sixteenth pass: only a text shaped as a URL, with a scheme or a path, was read).
+mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
+	some c in mcp_calls
+	c.method == "tools/call"
+	mcp_call_is_read(c)
+	walk(object.get(c, "arguments", {}), [p, v])
+	is_string(v)
+	count(p) > 0
+	body_fetch_key(p[count(p) - 1])
+	some h in target_hosts(v)
+	host_site(h) != host_site(host)
+}
+
 # A resource read by an `https://` URI of another site (a fetch server's resource template) too.
 mcp_fetching_tools contains concat("", [c.method, " ", c.uri]) if {
 	some c in mcp_calls
@@ -1497,6 +1512,17 @@ fetch_through if {
 	some b in body_fetch_texts
 	some t in text_forms(b)
 	text_fetches_elsewhere(t)
+}
+
+# A host alone in such a field (`{"url": "4111.evil.com"}`): scraping APIs put `https://` in front
+# (sixteenth pass).
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some b in body_fetch_texts
+	some h in target_hosts(b)
+	host_site(h) != host_site(host)
 }
 
 # Names compared without case, `_` or `-` (`startUrls`, `start_urls`, `webhook-url`). A field a
