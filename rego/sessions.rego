@@ -966,7 +966,9 @@ host_site(h) := h if {
 	parts := split(trim_suffix(h, "."), ".")
 	n := count(parts)
 	n >= 2
-	idx := [j | some j in numbers.range(1, n - 1); public_suffix(concat(".", array.slice(parts, j, n)))]
+	# The list's longest rules have seven labels: a longer name's other suffixes need no look-up (each
+	# is a scan of its top-level domain's rules; a name of 40 labels in each of 500 values took seconds).
+	idx := [j | some j in numbers.range(max([1, n - 8]), n - 1); public_suffix(concat(".", array.slice(parts, j, n)))]
 	count(idx) > 0
 } else := concat(".", array.slice(parts, count(parts) - 2, count(parts))) if {
 	parts := split(trim_suffix(h, "."), ".")
@@ -1075,21 +1077,27 @@ agent_carries_url if {
 # host to the patterns, and the fetcher reached `noembed.com.evil.com`. The patterns read the text
 # as written, in this view, and in this view of its percent-decoding (a path is raw, a fetcher may
 # decode it first). Only hosts and URL shapes are read from these forms.
-parser_forms(t) := {t, strings.replace_n(host_views, lower(t)), strings.replace_n(host_views_decoded, lower(t))} if {
+parser_forms(t) := {t} if {
+	not regex.match(host_view_chars, t) # most texts: nothing a parser would read otherwise
+} else := {t} if {
+	too_many_views # bounded work: such a request is held whole (below)
+} else := {t, v, structure_decoded(v)} if {
 	contains(t, "%")
-} else := {t, strings.replace_n(host_views, lower(t))}
+	v := parser_view(t)
+} else := {t, parser_view(t)}
 
-host_views := {
-	"\t": "", "\r": "", "\n": "", "\u00ad": "", "\u034f": "", "\u180b": "", "\u180c": "", "\u180d": "", "\u180e": "",
-	"\u180f": "", "\u200b": "", "\u2060": "", "\ufeff": "", "\ufe00": "", "\ufe01": "", "\ufe02": "", "\ufe03": "",
-	"\ufe04": "", "\ufe05": "", "\ufe06": "", "\ufe07": "", "\ufe08": "", "\ufe09": "", "\ufe0a": "", "\ufe0b": "",
-	"\ufe0c": "", "\ufe0d": "", "\ufe0e": "", "\ufe0f": "", "\u3002": ".", "\uff0e": ".", "\uff61": ".",
-	"%09": "", "%0a": "", "%0d": "", "%c2%ad": "", "%cd%8f": "", "%e2%80%8b": "", "%e2%81%a0": "", "%ef%bb%bf": "",
-	"%2e": ".", "%e3%80%82": ".", "%ef%bc%8e": ".", "%ef%bd%a1": ".",
-}
+# The escapes of a URL's structure undone (`%2F`, `%5C`, `%3F`, `%23`, `%40`, `%3A`, `%20`).
+structure_decoded(v) := concat("/", regex.split(`%2[fF]`, concat("\\", regex.split(`%5[cC]`, concat("?", regex.split(`%3[fF]`, concat("#", regex.split(`%23`, concat("@", regex.split(`%40`, concat(":", regex.split(`%3[aA]`, concat(" ", regex.split(`%20`, v))))))))))))))
 
-# The same, escapes of a URL's structure decoded as well (a fetcher that decodes its path first).
-host_views_decoded := object.union(host_views, {"%2f": "/", "%5c": "\\", "%3f": "?", "%23": "#", "%40": "@", "%3a": ":", "%20": " "})
+# Two regex passes, whatever the text: every replacement allocates, and an evaluation frees nothing.
+# (`regex.split` runs JavaScript's RegExp, `regex.match` RE2: the patterns are written for each.)
+parser_view(t) := concat(".", regex.split(host_dots, concat("", regex.split(host_ignored, t))))
+
+host_view_chars := `[\t\r\n%\x{00AD}\x{034F}\x{180B}-\x{180F}\x{200B}\x{2060}\x{FE00}-\x{FE0F}\x{FEFF}\x{3002}\x{FF0E}\x{FF61}]`
+
+host_ignored := `[\t\r\n\u00AD\u034F\u180B-\u180F\u200B\u2060\uFE00-\uFE0F\uFEFF]|%(?:09|0[aAdD]|[cC]2%[aA][dD]|[cC][dD]%8[fF]|[eE]2%80%8[bB]|[eE]2%81%[aA]0|[eE][fF]%[bB][bB]%[bB][fF])`
+
+host_dots := `[\u3002\uFF0E\uFF61]|%(?:2[eE]|[eE]3%80%82|[eE][fF]%[bB][cC]%8[eE]|[eE][fF]%[bB][dD]%[aA]1)`
 
 # A path segment that is a host name under a top-level domain the Public Suffix List knows (a reader's
 # `/evil.com/…`, an archive's `/web/2024/evil.com`), unless its last label is a common file
@@ -1258,6 +1266,14 @@ verdicts contains deny(
 # browsing source served that exact URL; of a host `browse.sources` names, only a URL in a parameter
 # naming one to fetch (a search API searches for the rest). In the trifecta such a read of a trusted
 # sink carries data out.
+# Each parser view costs a few look-ups per host it names; a read whose query and path hold more
+# than 32 texts a parser would read otherwise (escapes, tabs, code points IDNA maps) is held as a
+# fetch of an unreadable URL without reading them (an agent's 500 values of `a.b%2ec…` took
+# seconds of evaluation).
+too_many_views if count([t | some t in url_texts; regex.match(host_view_chars, t)]) > 32
+
+fetches_elsewhere if too_many_views
+
 fetches_elsewhere if {
 	some t in url_texts
 	text_fetches_elsewhere(t)
