@@ -1281,7 +1281,7 @@ fetches_elsewhere if {
 
 fetches_elsewhere if {
 	some h in (path_hosts | query_hosts | query_subdomains)
-	host_site(h) != host_site(host)
+	not harmless_target(h) # another site (loopback names only the fetcher itself)
 }
 
 # A host name below another site's registrable domain as a whole query value of any name
