@@ -91,11 +91,14 @@ preset_module_host_named(h) if {
 	not wildcard_spans_owners(lower(p), h) # `*.github.io` names an attacker's host too
 }
 
-verdicts contains approve("preset.fetches_module", concat("", [
-	input.request.method, " ", host, " names a Go module on ", go_module_host, ", a host no module_hosts entry names: the ",
-	"proxy fetches a module it has not seen from that host, so data in the module's path would reach a host nobody ",
-	"allowed; a human must approve (add the host to host_presets.package_registries.module_hosts if its modules are yours to use)",
-]), "medium") if {
+verdicts contains approve(
+	"preset.fetches_module", concat("", [
+		input.request.method, " ", host, " names a Go module on ", go_module_host, ", a host no module_hosts entry names: the ",
+		"proxy fetches a module it has not seen from that host, so data in the module's path would reach a host nobody ",
+		"allowed; a human must approve (add the host to host_presets.package_registries.module_hosts if its modules are yours to use)",
+	]),
+	"medium",
+) if {
 	preset_host_request
 	h := go_module_host
 	not preset_module_host_named(h)

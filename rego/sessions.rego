@@ -966,6 +966,7 @@ host_site(h) := h if {
 	parts := split(trim_suffix(h, "."), ".")
 	n := count(parts)
 	n >= 2
+
 	# The list's longest rules have seven labels: a longer name's other suffixes need no look-up (each
 	# is a scan of its top-level domain's rules; a name of 40 labels in each of 500 values took seconds).
 	idx := [j | some j in numbers.range(max([1, n - 8]), n - 1); public_suffix(concat(".", array.slice(parts, j, n)))]
@@ -1280,7 +1281,7 @@ fetches_elsewhere if {
 }
 
 fetches_elsewhere if {
-	some h in (path_hosts | query_hosts | query_subdomains)
+	some h in ((path_hosts | query_hosts) | query_subdomains)
 	not harmless_target(h) # another site (loopback names only the fetcher itself)
 }
 
