@@ -632,7 +632,7 @@ limit_for(kind) := l if {
 # service's host is still that service's effect (a comment is a send: 20/h, not MCP's 120/min), and
 # on a plain allowed host the host's limit. MCP's limit is for the configured MCP servers.
 request_limit_key := concat(":", ["browse", input.session.id]) if {
-	browse_allowed
+	browses
 } else := concat(":", [input.service.name, input.service.effect, input.agent.id]) if {
 	input.service
 } else := concat(":", ["mcp", host, input.agent.id]) if {
@@ -641,13 +641,22 @@ request_limit_key := concat(":", ["browse", input.session.id]) if {
 } else := concat(":", ["host", limit_host, input.agent.id])
 
 request_limit_kind := "browse" if {
-	browse_allowed
+	browses
 } else := input.service.effect if {
 	input.service
 } else := "mcp" if {
 	input.mcp
 	mcp_server
 } else := "host"
+
+# A served link followed, or one followed through an allowed host that fetches it (a reader URL a
+# browsing source served, `r.jina.ai/https://…`): both reach a host nobody allowed, and which of the
+# served links the agent picks is data, a few bits a request. The session's browse bucket bounds
+# that channel (sixteenth pass: the reader's fetches paid the host's 120 a minute, 40 times the
+# browse limit).
+browses if browse_allowed
+
+browses if fetch_served_bare
 
 request_rate_limit := {"key": request_limit_key, "limit": l.limit, "window": l.window, "cost": 1} if {
 	l := limit_for(request_limit_kind)

