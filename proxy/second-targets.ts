@@ -495,20 +495,31 @@ function replyAddressesOf(rawHeaders: readonly string[], method: string, body: S
   return out;
 }
 
+/**
+ * Whether the element name `name` found at `at` in `lower` opens a tag: `<name` or `<prefix:name`
+ * (one prefix of at most 64 characters), then a blank, `>` or `/`. Its prefix and the `>` that ends
+ * the tag (-1: never ended); undefined when it is no tag's name.
+ */
+function openingTag(lower: string, name: string, at: number): { prefix: string; gt: number } | undefined {
+  let lt = at - 1;
+  while (lt >= 0 && at - lt <= 65 && lower[lt] !== '<' && /[\w.:-]/.test(lower[lt]!)) lt--;
+  if (lt < 0 || lower[lt] !== '<') return undefined;
+  const prefix = lower.slice(lt + 1, at);
+  if (prefix !== '' && (!prefix.endsWith(':') || prefix.indexOf(':') !== prefix.length - 1)) return undefined;
+  const next = lower[at + name.length];
+  if (next !== '>' && next !== '/' && next !== ' ' && next !== '\t' && next !== '\r' && next !== '\n') return undefined;
+  return { prefix, gt: lower.indexOf('>', at) };
+}
+
 /** The content of each element of that lower-case local name (any prefix), nested markup and all, at most `max`; undefined when one is not closed. */
 function elementBlocks(text: string, name: string, max: number): string[] | undefined {
   const lower = text.toLowerCase();
   const out: string[] = [];
   const n = name.length;
   for (let at = lower.indexOf(name); at >= 0; at = lower.indexOf(name, at + n)) {
-    let lt = at - 1;
-    while (lt >= 0 && at - lt <= 65 && lower[lt] !== '<' && /[\w.:-]/.test(lower[lt]!)) lt--;
-    if (lt < 0 || lower[lt] !== '<') continue;
-    const prefix = lower.slice(lt + 1, at);
-    if (prefix !== '' && (!prefix.endsWith(':') || prefix.indexOf(':') !== prefix.length - 1)) continue;
-    const next = lower[at + n];
-    if (next !== '>' && next !== '/' && next !== ' ' && next !== '\t' && next !== '\r' && next !== '\n') continue;
-    const gt = lower.indexOf('>', at);
+    const tag = openingTag(lower, name, at);
+    if (!tag) continue;
+    const { prefix, gt } = tag;
     if (gt < 0) return undefined;
     if (lower[gt - 1] === '/') continue;
     const close = lower.indexOf(`</${prefix}${name}`, gt);
@@ -1478,15 +1489,9 @@ function elementTexts(text: string, name: string, max: number): string[] | undef
   const out: string[] = [];
   const n = name.length;
   for (let at = lower.indexOf(name); at >= 0 && out.length < max; at = lower.indexOf(name, at + n)) {
-    // An element's name: `<href` or `<prefix:href`, the prefix at most 64 characters.
-    let lt = at - 1;
-    while (lt >= 0 && at - lt <= 65 && lower[lt] !== '<' && /[\w.:-]/.test(lower[lt]!)) lt--;
-    if (lt < 0 || lower[lt] !== '<') continue;
-    const prefix = lower.slice(lt + 1, at);
-    if (prefix !== '' && (!prefix.endsWith(':') || prefix.indexOf(':') !== prefix.length - 1)) continue;
-    const next = lower[at + n];
-    if (next !== '>' && next !== '/' && next !== ' ' && next !== '\t' && next !== '\r' && next !== '\n') continue;
-    const gt = lower.indexOf('>', at);
+    const tag = openingTag(lower, name, at);
+    if (!tag) continue;
+    const { prefix, gt } = tag;
     if (gt < 0) return out;
     if (lower[gt - 1] === '/') continue; // <D:href/>
     const close = lower.indexOf('<', gt + 1);
