@@ -1694,6 +1694,22 @@ function pipelineIndices(method: string, requestUrl: string, body: ServerBody): 
 }
 
 /**
+ * A path whose first segment names indices as Elasticsearch/OpenSearch route it: alone, or before
+ * an `_endpoint` segment (`/a,b/_search`; `DELETE /a,b` deletes both, `GET /a,b/` reads both's
+ * settings). That segment decoded, and the path after it.
+ */
+function indexPath(requestUrl: string): { u: URL; first: string; rest: string } | undefined {
+  const u = new URL(requestUrl);
+  const segs = u.pathname.split('/');
+  if (segs.length < 2 || (segs.length > 2 && segs[2] !== '' && !segs[2]!.startsWith('_'))) return undefined;
+  try {
+    return { u, first: decodeURIComponent(segs[1]!), rest: segs.length > 2 ? `/${segs.slice(2).join('/')}` : '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Elasticsearch/OpenSearch resolve date math in an index name (`<logs-{now/d}>`, sent escaped:
  * `GET /%3Cusers-%7Bnow%7D%3E/_search` searches `users-2026.12.06`), which a policy reading the path
  * sees as `/%3Cusers…`. Each such name (alone or in a comma list, in the path's first segment before
@@ -1703,16 +1719,9 @@ function pipelineIndices(method: string, requestUrl: string, body: ServerBody): 
  */
 function dateMathIndicesOf(method: string, requestUrl: string): IndexTarget[] | Rejection {
   if (!/%3C/i.test(requestUrl) && !requestUrl.includes('<')) return [];
-  const u = new URL(requestUrl);
-  const segs = u.pathname.split('/');
-  if (segs.length < 2 || (segs.length > 2 && segs[2] !== '' && !segs[2]!.startsWith('_'))) return [];
-  let first: string;
-  try {
-    first = decodeURIComponent(segs[1]!);
-  } catch {
-    return [];
-  }
-  const rest = segs.length > 2 ? `/${segs.slice(2).join('/')}` : '';
+  const path = indexPath(requestUrl);
+  if (!path) return [];
+  const { u, first, rest } = path;
   const out: IndexTarget[] = [];
   for (const item of first.split(',').slice(0, MAX_INDICES)) {
     const name = item.trim().replace(/^-/, '');
@@ -1733,19 +1742,11 @@ function dateMathIndicesOf(method: string, requestUrl: string): IndexTarget[] | 
  */
 function indexListOf(method: string, requestUrl: string): IndexTarget[] {
   if (!requestUrl.includes(',') && !/%2c/i.test(requestUrl)) return [];
-  const u = new URL(requestUrl);
-  const segs = u.pathname.split('/');
-  // `/a,b/_search`, or the list alone (`DELETE /a,b` deletes both, `GET /a,b/` reads both's settings).
-  if (segs.length < 2 || (segs.length > 2 && segs[2] !== '' && !segs[2]!.startsWith('_'))) return [];
-  let first: string;
-  try {
-    first = decodeURIComponent(segs[1]!);
-  } catch {
-    return [];
-  }
+  const path = indexPath(requestUrl);
+  if (!path) return [];
+  const { u, first, rest } = path;
   const list = first.split(',').map((i) => i.trim()).filter(Boolean);
   if (list.length < 2) return [];
-  const rest = segs.length > 2 ? `/${segs.slice(2).join('/')}` : '';
   return list.slice(0, MAX_INDICES).map((i) => ({ method, url: new URL(`/${encodeURIComponent(i)}${rest}${u.search}`, u).href, why: `its path names index ${i.slice(0, 100)} in a list` }));
 }
 
