@@ -39,6 +39,11 @@ export interface Recognized {
   sql?: SqlInfo;
   /** Set when the SQL reads differently under the grammars the endpoint might speak. */
   ambiguity?: AmbiguityReason;
+  /**
+   * Set when SQL no service owns holds a statement that writes (INSERT, UPDATE, DELETE, DDL,
+   * CALL …): a GET carrying it is judged as the POST the server runs (describe.ts, `query:sql`).
+   */
+  sqlWrites?: boolean;
 }
 
 /**
@@ -731,6 +736,7 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
     }
     out.sql = info;
     if (unread) out.ambiguity = unread;
+    if (!out.service && info.parsed && !readOnly && info.statements.some((st) => !readKinds.has(st.kind))) out.sqlWrites = true;
     // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are
     // admin, other destructive SQL deletes.
     if (out.service && out.service.effect === 'write' && isSqlEndpoint(out.service)) {
@@ -740,6 +746,12 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
   }
   return out;
 }
+
+/**
+ * Statement kinds that read (a SELECT calling a function nobody proves read-only stays one: a
+ * ClickHouse GET, run read-only there, calls many such).
+ */
+const readKinds = new Set(['select', 'explain', 'show', 'transaction']);
 
 /** Methods the policy may take for reads: their sniffed SQL is scanned for outside calls when no grammar reads it. */
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
