@@ -45,6 +45,7 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
   const n = sql.length;
   let i = 0;
   let versioned = false;
+  const settings: Array<[string, string]> = [];
   // Text copied as it stands runs from `copied` to `i`; it is flushed before anything rewritten.
   let copied = 0;
   const flush = (): void => {
@@ -96,6 +97,7 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
         out.push(sql.slice(i)); // left open: rejected
         return out.join('');
       }
+      if (sql.charCodeAt(i + 2) === 0x2b /* + */) hintSettings(sql.slice(i + 3, end), settings);
       out.push(' ');
       i = copied = end + 2;
       continue;
@@ -135,5 +137,35 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
     i++;
   }
   flush();
+  // A statement's SET_VAR hints, as the settings they are for its run: a statement of their own after it.
+  for (const [name, value] of settings) out.push(`\n; SET "${name}" = '${value}'`);
   return out.join('');
+}
+
+/**
+ * Settings a hint may turn off for one statement that the analysis holds as a privilege change
+ * when SET (sql.ts mysqlPrivilegeSettings): other hinted settings (`sort_buffer_size`,
+ * `max_execution_time`) are left out, so they add no statement to the reading.
+ */
+const hintedChecks = new Set(['foreign_key_checks', 'unique_checks', 'sql_log_bin', 'check_constraint_checks']);
+
+/**
+ * The `SET_VAR(name = value)` items of an optimizer hint's text (`/*+ … *\/`): MySQL sets each
+ * for the run of the statement it follows, so `DELETE /*+ SET_VAR(foreign_key_checks = OFF) *\/
+ * FROM parents WHERE id = 7` deletes with the integrity checks off that `SET foreign_key_checks = 0`
+ * turns off (sixteenth pass). Names and values are kept to word characters. One linear pass.
+ */
+function hintSettings(hint: string, into: Array<[string, string]>): void {
+  const lower = hint.toLowerCase();
+  for (let at = lower.indexOf('set_var'); at >= 0 && into.length < 32; at = lower.indexOf('set_var', at + 7)) {
+    let j = at + 7;
+    while (j < hint.length && hint.charCodeAt(j) <= 0x20) j++;
+    if (hint[j] !== '(') continue;
+    const close = hint.indexOf(')', j);
+    const item = hint.slice(j + 1, close < 0 ? hint.length : close);
+    const eq = item.indexOf('=');
+    const word = (t: string): string => t.replace(/[^A-Za-z0-9_]/g, '');
+    const name = word(eq < 0 ? item : item.slice(0, eq)).replace(/^(session|global)(?=[a-z])/i, (m) => (item.includes('.') ? '' : m));
+    if (hintedChecks.has(name.toLowerCase())) into.push([name.toLowerCase(), word(eq < 0 ? '' : item.slice(eq + 1)) || '?']);
+  }
 }

