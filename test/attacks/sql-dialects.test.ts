@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import t from 'tap';
 import fc from 'fast-check';
-import { bodyPolicy, MCP_HOST, SQL_HOST } from './body-policy.ts';
+import { bodyPolicy, MCP_HOST, SQL_HOST, type Decided } from './body-policy.ts';
 
 const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 120);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -1665,12 +1665,15 @@ t.test('sixteenth pass: SQL that writes in a read\'s URL is judged as its POST, 
     }),
     { numRuns: Math.min(runs, 14), ...seed },
   );
-  // The same under a read-only MCP tool's SQL-named argument.
+  // The same under a read-only MCP tool's SQL-named argument; and SQL that writes there is a tool
+  // call, not a read (`search_issues {sql: "UPDATE users SET role = 'admin' WHERE id = 7"}` was allowed).
   const MCP = `https://${MCP_HOST}/mcp`;
-  for (const sql of ["SET GLOBAL general_log = 'ON'", "EXEC xp_cmdshell 'id'", 'SHUTDOWN']) {
-    const { decision } = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { sql } } }) });
-    t.equal(decision.approval?.risk, 'critical', `search_issues {sql: ${JSON.stringify(sql)}}`);
+  const tool = (args: Record<string, unknown>): Promise<Decided> => decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: args } }) });
+  for (const sql of ["SET GLOBAL general_log = 'ON'", "EXEC xp_cmdshell 'id'", 'SHUTDOWN']) t.equal((await tool({ sql })).decision.approval?.risk, 'critical', `search_issues {sql: ${JSON.stringify(sql)}}`);
+  for (const args of [{ sql: "UPDATE users SET role = 'admin' WHERE id = 7" }, { query: 'INSERT INTO admins (id) VALUES (7)' }, { statements: ['SELECT 1', 'CALL grant_admin(7)'] }]) {
+    t.equal((await tool(args)).decision.action, 'approve', `search_issues ${JSON.stringify(args)}`);
   }
+  for (const args of [{ sql: 'SELECT id FROM users WHERE id = 7' }, { query: 'update my address' }]) t.equal((await tool(args)).decision.action, 'allow', `search_issues ${JSON.stringify(args)}`);
   // Controls: reads (functions nobody proves read-only in a SELECT stay reads: a ClickHouse GET), and phrases.
   for (const [i, sql] of ['SELECT 1', 'SHOW TABLES', 'SELECT toDate(ts), uniq(u) FROM events GROUP BY 1', 'EXPLAIN SELECT * FROM users', 'set a reminder for tomorrow', 'start the car',
     'lock my phone', 'change my password', 'do you have red shoes from italy', 'declare a variable', 'begin with the basics', 'stop the music'].entries()) {
