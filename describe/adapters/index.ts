@@ -84,7 +84,7 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
     if (rpc) return rpc;
   }
   // `q` too on an SQL path: InfluxDB's `/query?q=DROP DATABASE …` (ninth pass).
-  const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'q'] : ['sql'];
+  const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'stmt', 'q'] : ['sql'];
   // Under every name PHP or Rack 2 reads as one of them (`?%20sql=`, `?[sql]=`), and as Rack 2
   // splits the query on `;` (`?x=1;sql=DROP …`).
   const query = paramsByServerName(request.query, names, request.url.includes(';') ? new URL(request.url).search.slice(1) : undefined);
@@ -141,6 +141,7 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
     if (params && 'error' in params) return params;
     return params ? { texts: [o.sql], params: [params] } : { texts: [o.sql] };
   }
+  if (typeof o.stmt === 'string' && o.stmt.trim() !== '') return crateSql(o.stmt, o, sqlPath || last === '_sql');
   const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath, request.segments);
   if (carried) return carried;
   const named = namedFieldSql(o, last);
@@ -174,6 +175,34 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   }
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   return nested.texts.length ? { texts: nested.texts, sniffed: true } : undefined;
+}
+
+/**
+ * CrateDB's HTTP endpoint (sixteenth pass): `POST /_sql {stmt, args}`, and `bulk_args` (a list of
+ * lists) runs the statement once per list. `{stmt: "DROP TABLE users"}` was a plain medium POST.
+ * On `/_sql` or another SQL-looking path the text is SQL; elsewhere SQL when a grammar reads
+ * statements in it, as a `{query}` is. Each bulk list is bound as its own run; more lists than
+ * are read fail closed.
+ */
+const MAX_BULK_LISTS = 64;
+
+function crateSql(stmt: string, o: Record<string, unknown>, sqlPath: boolean): SqlSource {
+  const sniffed = sqlPath ? {} : { sniffed: true as const };
+  const bulk = o.bulk_args;
+  if (Array.isArray(bulk) && bulk.length > 0) {
+    if (bulk.length > MAX_BULK_LISTS) return { error: `a statement bound to ${bulk.length} lists of bulk_args: more than ${MAX_BULK_LISTS} are not read` };
+    if (Array.isArray(o.args)) return { error: 'a statement with both args and bulk_args: which the server binds is not known' };
+    const params: unknown[][] = [];
+    for (const list of bulk) {
+      const v = Array.isArray(list) ? boundValues({ args: list }) : undefined;
+      if (!v || 'error' in v) return { error: 'bulk_args holding something other than lists of values' };
+      params.push(v);
+    }
+    return { texts: bulk.map(() => stmt), params, ...sniffed };
+  }
+  const params = boundValues(o);
+  if (params && 'error' in params) return params;
+  return params ? { texts: [stmt], params: [params], ...sniffed } : { texts: [stmt], ...sniffed };
 }
 
 /** Objects and lists a JSON body is looked through for SQL-named fields below its top level, at most. */

@@ -1685,6 +1685,21 @@ t.test('sixteenth pass: SQL that writes in a read\'s URL is judged as its POST, 
   }
 });
 
+t.test('sixteenth pass: CrateDB\'s HTTP endpoint ({stmt, args, bulk_args} to /_sql) carries SQL', async (t) => {
+  // `POST /_sql {"stmt": "DROP TABLE users"}` was a plain medium POST (a grant for any POST there covered it).
+  const post = (url: string, body: unknown): Promise<Decided> => decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+  const CRATE = `https://${SQL_HOST}/_sql?types`;
+  for (const body of [{ stmt: 'DROP TABLE users' }, { stmt: 'DELETE FROM users WHERE name LIKE ?', args: ['%'] }, { stmt: 'DELETE FROM users WHERE name LIKE $1', bulk_args: [['bob'], ['%']] },
+    { stmt: 'DELETE FROM users WHERE id = ?', bulk_args: Array.from({ length: 65 }, (_, i) => [i]) }, { stmt: 'DELETE FROM users WHERE id = ?', args: [1], bulk_args: [[2]] }]) {
+    t.equal((await post(CRATE, body)).decision.approval?.risk, 'critical', JSON.stringify(body).slice(0, 100));
+  }
+  t.equal((await post(`https://${SQL_HOST}/api/thing`, { stmt: 'DROP TABLE users' })).decision.approval?.risk, 'critical', '{stmt} on another path, read as a {query} is');
+  // Controls: a narrow delete, a bulk insert, and a phrase elsewhere stay medium writes.
+  for (const [url, body] of [[CRATE, { stmt: 'DELETE FROM users WHERE id = ?', args: [1] }], [CRATE, { stmt: 'INSERT INTO t (a) VALUES (?)', bulk_args: [[1], [2]] }], [`https://${SQL_HOST}/api/thing`, { stmt: 'red shoes' }]] as Array<[string, unknown]>) {
+    t.equal((await post(url, body)).decision.approval?.risk, 'medium', JSON.stringify(body));
+  }
+});
+
 t.test('sixteenth pass: a MySQL optimizer hint that switches integrity checks off for its statement is the SET it stands for', async (t) => {
   // `DELETE /*+ SET_VAR(foreign_key_checks = OFF) */ FROM parents WHERE id = 7` (MySQL 8's own
   // example) deletes with foreign keys unchecked, as after `SET foreign_key_checks = 0` (critical on
