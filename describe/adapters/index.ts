@@ -89,8 +89,18 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
   // splits the query on `;` (`?x=1;sql=DROP …`).
   const query = paramsByServerName(request.query, names, request.url.includes(';') ? new URL(request.url).search.slice(1) : undefined);
   const texts = names.flatMap((n) => query[n] ?? []).filter((v) => v.trim() !== '');
+  // Other names that say SQL, on any path (sixteenth pass): phpMyAdmin's `sql_query`, `sqlQuery`,
+  // `rawSql` (as MCP arguments are named), each SQL when a grammar reads statements in it.
+  for (const [k, vs] of Object.entries(request.query)) {
+    const folded = k.toLowerCase().replace(/[_\-\s[\]]/g, '');
+    if (folded === 'sql' || !folded.includes('sql')) continue;
+    for (const v of vs) if (v.trim() !== '' && texts.length < MAX_URL_SQL_TEXTS) texts.push(v);
+  }
   return texts.length ? { texts, sniffed: true } : undefined;
 }
+
+/** Texts read from a URL's parameters, at most (eachSniffed reads each on its own). */
+const MAX_URL_SQL_TEXTS = 64;
 
 /** SQL in the body of a POST or PUT no adapter claims. */
 function bodySql(request: RequestInfo): SqlSource | undefined {

@@ -1635,6 +1635,9 @@ t.test('sixteenth pass: SQL that writes in a read\'s URL is judged as its POST, 
     (s: string) => `https://${SQL_HOST}/v1/sql?query=${q(s)}`,
     (s: string) => `https://${SQL_HOST}/api/run?sql=red%20shoes&sql=${q(s)}`,
     (s: string) => `http://${SQL_HOST}:8123/?query=${q(s)}`,
+    // Other names that say SQL (phpMyAdmin's `sql_query`, `sqlQuery`) were not read in a URL.
+    (s: string) => `https://${SQL_HOST}/import.php?db=app&sql_query=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/api/report?sqlQuery=${q(s)}`,
   );
   const upper = (s: string, mask: number): string => [...s].map((ch, i) => ((mask >> (i % 30)) & 1 ? ch.toUpperCase() : ch)).join('');
   const writes = fc.constantFrom("UPDATE users SET role = 'admin' WHERE id = 7", "INSERT INTO webhooks (url) VALUES ('https://drop.attacker.example/')",
@@ -1677,9 +1680,10 @@ t.test('sixteenth pass: SQL that writes in a read\'s URL is judged as its POST, 
   }
   for (const args of [{ sql: 'SELECT id FROM users WHERE id = 7' }, { query: 'update my address' }]) t.equal((await tool(args)).decision.action, 'allow', `search_issues ${JSON.stringify(args)}`);
   // Controls: reads (functions nobody proves read-only in a SELECT stay reads: a ClickHouse GET), and phrases.
+  t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/api/report?sql_mode=ANSI&nosql=true`, headers: [], body: '' })).decision.action, 'allow', 'sql_mode=ANSI');
   for (const [i, sql] of ['SELECT 1', 'SHOW TABLES', 'SELECT toDate(ts), uniq(u) FROM events GROUP BY 1', 'EXPLAIN SELECT * FROM users', 'set a reminder for tomorrow', 'start the car',
     'lock my phone', 'change my password', 'do you have red shoes from italy', 'declare a variable', 'begin with the basics', 'stop the music'].entries()) {
-    const url = i % 2 ? `http://${SQL_HOST}:8123/?query=${q(sql)}` : `https://${SQL_HOST}/v1/sql?sql=${q(sql)}`;
+    const url = i % 3 === 2 ? `https://${SQL_HOST}/import.php?db=app&sql_query=${q(sql)}` : i % 2 ? `http://${SQL_HOST}:8123/?query=${q(sql)}` : `https://${SQL_HOST}/v1/sql?sql=${q(sql)}`;
     const { decision } = await decide({ method: 'GET', url, headers: [], body: '' });
     t.equal(decision.action, 'allow', url);
   }
