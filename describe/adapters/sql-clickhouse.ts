@@ -206,7 +206,7 @@ const statementWords = new Set(['from', 'into', 'table', 'set', 'where', 'values
 const writeWords = new Set(['into', 'outfile', 'dumpfile', 'delete', 'update', 'insert', 'merge', 'drop', 'truncate', 'alter']);
 
 /** The first word of a text, lower case, after blanks, comments and opening parentheses ('' when it starts otherwise). */
-function firstWord(sql: string): string {
+export function firstWord(sql: string): string {
   return firstWordAt(sql).word;
 }
 
