@@ -3,8 +3,8 @@
 // grammars read the same way. MySQL differs from both where it matters for hiding statements:
 //   - `#` starts a comment to the end of the line (an operator in PostgreSQL);
 //   - `--` is a comment only before a blank or a control character (`--1` is minus minus one);
-//   - `/*! … */` and `/*M! … */` are code to MySQL and MariaDB (a comment everywhere else), and block
-//     comments do not nest;
+//   - `/*! … */` and `/*M! … */` are code to MySQL and MariaDB, `/*T! … */` and `/*T![feature] … */`
+//     to TiDB (a comment everywhere else), and block comments do not nest;
 //   - `"…"` is a string, not an identifier (unless sql_mode has ANSI_QUOTES), and strings take
 //     backslash escapes (unless NO_BACKSLASH_ESCAPES);
 //   - there is no dollar quoting: `$` is a letter of identifiers.
@@ -83,7 +83,12 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
     }
     if (c === 0x2f && next === 0x2a) {
       flush();
-      const bang = sql.charCodeAt(i + 2) === 0x21 ? i + 3 : sql.startsWith('M!', i + 2) ? i + 4 : -1;
+      let bang = sql.charCodeAt(i + 2) === 0x21 ? i + 3 : sql.startsWith('M!', i + 2) || sql.startsWith('T!', i + 2) ? i + 4 : -1;
+      // TiDB's `/*T![feature_id] … */` (sixteenth pass): code where TiDB has the feature.
+      if (bang >= 0 && sql[i + 2] === 'T' && sql[bang] === '[') {
+        const close = sql.indexOf(']', bang);
+        bang = close >= 0 && close - bang <= 64 ? close + 1 : -1;
+      }
       if (bang >= 0 && !versioned) {
         let j = bang;
         while (j < n && j < bang + 6 && sql.charCodeAt(j) >= 0x30 && sql.charCodeAt(j) <= 0x39) j++;

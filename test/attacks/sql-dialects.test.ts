@@ -257,13 +257,16 @@ t.test('a statement hidden from one grammar by another grammar\'s syntax is held
 });
 
 t.test('a statement hidden from PostgreSQL and SQLite by MySQL\'s comments or quoting is held on an endpoint of unknown dialect', async (t) => {
-  // MySQL runs `/*! … */` (and MariaDB `/*M! … */`) as code, reads `#` as a comment and `--1` as
+  // MySQL runs `/*! … */` (MariaDB `/*M! … */`, TiDB `/*T! … */`) as code, reads `#` as a comment and `--1` as
   // minus minus one, and `"…"` as a string with backslash escapes; PostgreSQL and SQLite read each
   // of these the other way.
   const hide = fc.constantFrom(
     (d: string) => `SELECT 1 /*! ; ${d} */`,
     (d: string) => `SELECT 1 /*!50700 ; ${d} */`,
     (d: string) => `SELECT 1 /*M!100100 ; ${d} */`,
+    // Sixteenth pass: TiDB's own executable comments.
+    (d: string) => `SELECT 1 /*T! ; ${d} */`,
+    (d: string) => `SELECT 1 /*T![auto_rand] ; ${d} */`,
     (d: string) => `SELECT 1 --1 ; ${d} ;`,
     (d: string) => `SELECT 1 # '\n; ${d} ; -- '`,
     (d: string) => `SELECT 1 # 2 /*\n; ${d} ; -- */`,
