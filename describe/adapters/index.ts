@@ -574,16 +574,21 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
   const texts: string[] = [];
   // At any depth, in lists too (`run(input: {db: {sql}})`, `run(steps: [{sql}])`, `run(sqls: […])`:
   // ninth pass, one object down only was read); the arguments are already bounded (MAX_CALL_ARGUMENT_NODES).
-  const walk = (v: unknown, named: boolean, depth: number): void => {
+  const walk = (v: unknown, named: boolean, depth: number, says: (k: string) => boolean = sqlArgument): void => {
     if (texts.length >= MAX_GRAPHQL_SQL_TEXTS || depth > MAX_GRAPHQL_SQL_DEPTH) return;
     if (typeof v === 'string') {
       if (named && v.trim() !== '') texts.push(v);
     } else if (Array.isArray(v)) {
-      for (const x of v) walk(x, named, depth + 1);
+      for (const x of v) walk(x, named, depth + 1, says);
     } else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, sqlArgument(k), depth + 1);
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, says(k), depth + 1, says);
     }
   };
+  // A query's or subscription's fields too, under names that say SQL (sixteenth pass: the server
+  // runs the SQL it is given whatever the operation); a search's `query` there stays a phrase
+  // (`search(query: "drop table lamp")`).
+  for (const call of graphql.readCalls ?? []) walk(call.args, false, 0, (k) => k.toLowerCase().includes('sql'));
+  if (graphql.readArgumentsUnread && graphql.documents.some((d) => /sql/i.test(d))) return { error: 'a GraphQL query naming SQL whose arguments are too large to read' };
   for (const call of graphql.calls ?? []) {
     walk(call.args, false, 0);
     // Hasura's generated mutations, judged as the SQL they run (fourteenth pass): `delete_orders(where: {})`

@@ -1736,3 +1736,23 @@ t.test('sixteenth pass: a MySQL optimizer hint that switches integrity checks of
     t.equal(decision.approval?.risk, 'medium', `${url.slice(8, 30)} ${sql}`);
   }
 });
+
+t.test('sixteenth pass: SQL a GraphQL query or subscription field takes is read, as a mutation\'s is', async (t) => {
+  // `GET https://<allowed host>/graphql?query={ executeSql(sql: "DROP TABLE users") { rows } }` was an
+  // allowed read: only mutations' SQL-named arguments were read, and the server runs the SQL whatever the operation.
+  const q = (s: string): string => `https://${SQL_HOST}/graphql?query=${encodeURIComponent(s)}`;
+  for (const [doc, expected] of [
+    ['{ executeSql(sql: "DROP TABLE users") { rows } }', 'critical'],
+    ['query Q($s: String) { run(input: {rawSql: $s}) { ok } }', 'critical'],
+    ['subscription { live(sqlQuery: "DELETE FROM sessions") { n } }', 'critical'],
+    ['{ runSql(input: {rawSql: "UPDATE users SET role = 1 WHERE id = 7"}) { ok } }', 'approve'],
+  ] as const) {
+    const url = q(doc) + (doc.includes('$s') ? `&variables=${encodeURIComponent(JSON.stringify({ s: 'TRUNCATE users' }))}` : '');
+    const { decision } = await decide({ method: 'GET', url, headers: [], body: '' });
+    t.equal(expected === 'approve' ? decision.action : decision.approval?.risk, expected, doc);
+  }
+  // Controls: a search's `query` stays a phrase, a read stays a read.
+  for (const doc of ['{ search(query: "drop table lamp") { id } }', '{ report(sql: "SELECT id FROM users WHERE id = 1") { rows } }']) {
+    t.equal((await decide({ method: 'GET', url: q(doc), headers: [], body: '' })).decision.action, 'allow', doc);
+  }
+});
