@@ -91,12 +91,19 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
   const texts = names.flatMap((n) => query[n] ?? []).filter((v) => v.trim() !== '');
   // Other names that say SQL, on any path (sixteenth pass): phpMyAdmin's `sql_query`, `sqlQuery`,
   // `rawSql` (as MCP arguments are named), each SQL when a grammar reads statements in it.
-  for (const [k, vs] of Object.entries(request.query)) {
+  for (const v of sqlNamedValues(request.query)) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(v);
+  return texts.length ? { texts, sniffed: true } : undefined;
+}
+
+/** The values of parameters whose name holds `sql` but is not `sql` itself (`_`, `-`, blanks, brackets and letter case aside), at most MAX_URL_SQL_TEXTS. */
+function sqlNamedValues(params: Record<string, string[]>): string[] {
+  const out: string[] = [];
+  for (const [k, vs] of Object.entries(params)) {
     const folded = k.toLowerCase().replace(/[_\-\s[\]]/g, '');
     if (folded === 'sql' || !folded.includes('sql')) continue;
-    for (const v of vs) if (v.trim() !== '' && texts.length < MAX_URL_SQL_TEXTS) texts.push(v);
+    for (const v of vs) if (v.trim() !== '' && out.length < MAX_URL_SQL_TEXTS) out.push(v);
   }
-  return texts.length ? { texts, sniffed: true } : undefined;
+  return out;
 }
 
 /** Texts read from a URL's parameters, at most (eachSniffed reads each on its own). */
@@ -125,6 +132,9 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody({ ...request, body: { ...body, form } }, { keys: sqlPath ? keys : ['sql'] });
   // A form's `q` to an SQL path (InfluxDB's POST /query): SQL when a grammar reads statements in it.
   if (form && sqlPath && form.q?.some((v) => v.trim() !== '')) return { texts: form.q.filter((v) => v.trim() !== ''), sniffed: true };
+  // Other form fields whose name says SQL (phpMyAdmin's `sql_query`), as a JSON body's and a URL's are (sixteenth pass).
+  const formSql = body.form ? sqlNamedValues(body.form) : [];
+  if (formSql.length) return { texts: formSql, sniffed: true };
   // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`), and a binary encoding of
   // structured data to an SQL-looking path (PlanetScale's Connect `…/Database/Execute` as
   // `application/proto`, gRPC, MessagePack, CBOR): the SQL is in a body Airlock does not decode.

@@ -1684,6 +1684,10 @@ t.test('sixteenth pass: SQL that writes in a read\'s URL is judged as its POST, 
   for (const args of [{ sql: 'SELECT id FROM users WHERE id = 7' }, { query: 'update my address' }]) t.equal((await tool(args)).decision.action, 'allow', `search_issues ${JSON.stringify(args)}`);
   // Controls: reads (functions nobody proves read-only in a SELECT stay reads: a ClickHouse GET), and phrases.
   t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/api/report?sql_mode=ANSI&nosql=true`, headers: [], body: '' })).decision.action, 'allow', 'sql_mode=ANSI');
+  // The same names in a form (phpMyAdmin POSTs `sql_query`): a plain medium POST whatever it held.
+  const form = (body: string): Promise<Decided> => decide({ url: `https://${SQL_HOST}/import.php`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body });
+  t.equal((await form('db=app&sql_query=DROP+TABLE+users')).decision.approval?.risk, 'critical', 'a form\'s sql_query');
+  t.equal((await form('db=app&sql_query=SELECT+1')).decision.approval?.risk, 'medium', 'a form\'s sql_query that reads');
   for (const [i, sql] of ['SELECT 1', 'SHOW TABLES', 'SELECT toDate(ts), uniq(u) FROM events GROUP BY 1', 'EXPLAIN SELECT * FROM users', 'set a reminder for tomorrow', 'start the car',
     'lock my phone', 'change my password', 'do you have red shoes from italy', 'declare a variable', 'begin with the basics', 'stop the music'].entries()) {
     const url = i % 3 === 2 ? `https://${SQL_HOST}/import.php?db=app&sql_query=${q(sql)}` : i % 2 ? `http://${SQL_HOST}:8123/?query=${q(sql)}` : `https://${SQL_HOST}/v1/sql?sql=${q(sql)}`;
