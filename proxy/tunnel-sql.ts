@@ -22,6 +22,7 @@ import type { Rejection, RelayedMessage, RequestContext } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
 import type { Pipeline } from './pipeline.ts';
 import { denial, refusals } from './refusals.ts';
+import { MysqlReader, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -113,11 +114,38 @@ export class TunnelSql {
   }
 
   /**
+   * A message from the upstream, before it reaches the agent: a MySQL server speaks first (its
+   * greeting), so a tunnel whose stream is not known yet and whose server greets so is MySQL's.
+   */
+  observe(m: RelayedMessage): void {
+    if (this.greeted || (m.kind !== 'text' && m.kind !== 'binary')) return;
+    this.greeted = true;
+    const data = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
+    if (!startsMysqlGreeting(data) || this.reader instanceof MysqlReader) return;
+    // A MySQL client waits for the greeting: bytes the agent sent before it were read as another
+    // protocol's, and the server reads them as MySQL's. The tunnel is closed at its next message.
+    if (this.reader !== undefined || this.sniffedBytes !== 0 || this.spoke) this.lateGreeting = true;
+    else {
+      this.reader = new MysqlReader();
+      this.sniffing = false;
+    }
+  }
+
+  /** The upstream's first message was seen (observe). */
+  private greeted = false;
+  /** The agent sent a message before it. */
+  private spoke = false;
+  /** A MySQL greeting came after the agent had spoken. */
+  private lateGreeting = false;
+
+  /**
    * A message from the agent, before it is relayed: undefined when it completes no statement (it
    * goes on at once), else the decision about the statements it completes (a Rejection closes).
    */
   judge(m: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined {
     if (m.to !== 'upstream' || (m.kind !== 'text' && m.kind !== 'binary')) return undefined;
+    if (this.lateGreeting) return this.refuseUnread('MySQL bytes sent before the server greeted: read as another protocol');
+    this.spoke = true;
     let data = m.data;
     let kind = m.kind;
     if (this.base64 && kind === 'text') {
@@ -134,7 +162,10 @@ export class TunnelSql {
     // While the stream's start is sniffed: what the message says as text (a bridge reads a binary JSON message as a text one).
     const text = this.sniffing ? data.toString('utf8') : undefined;
     if (this.reader === undefined && this.sniffedBytes === 0 && text !== undefined) {
-      if (kind === 'text' && startsHrana(text)) {
+      if (startsMysqlResponse(data)) {
+        this.reader = new MysqlReader();
+        this.sniffing = false;
+      } else if (kind === 'text' && startsHrana(text)) {
         this.reader = new HranaReader('', this.maxStatement);
         this.sniffing = false;
       } else if (kind === 'text' && startsGraphqlWs(text)) {

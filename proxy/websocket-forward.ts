@@ -138,6 +138,7 @@ export class WebSocketForward {
       ended: revoked.ended,
       judge: (m) => sql.judge(m),
       judgeHolding: () => sql.holding(),
+      observe: (m) => sql.observe(m),
       onMessage: (m) => {
         for (const e of enforcers) {
           const r = e.onMessage!(ctx, m);

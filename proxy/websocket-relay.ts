@@ -253,6 +253,8 @@ export interface RelayHooks {
   judge?(message: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined;
   /** Bytes `judge` keeps of what is not yet whole: weighed with the tunnel's unfinished messages. */
   judgeHolding?(): number;
+  /** Shown each message to the agent before it leaves (which protocol the server speaks: MySQL's greeting). */
+  observe?(message: RelayedMessage): void;
 }
 
 /** Messages (or bytes) of the agent waiting behind one being judged before the agent's socket is no longer read. */
@@ -433,6 +435,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       };
       const deliver = (m: RelayedMessage): void => {
         if (end || to.readyState !== WebSocket.OPEN) return;
+        if (dir !== 'upstream') hooks.observe?.(m);
         if (!hooks.judge || dir !== 'upstream') return send(m);
         if (judgeQueue.length) {
           judgeQueue.push(m);

@@ -501,6 +501,18 @@ mcp_call_is_read(c) if startswith(c.method, "notifications/")
 mcp_call_is_read(c) if {
 	c.method == "tools/call"
 	c.tool in mcp_read_only_tools
+	not mcp_sql_writes(object.get(c, "sql", {}))
+}
+
+# SQL a tool call carries that writes (INSERT, UPDATE, DELETE, DDL, CALL …): the server runs it
+# whatever the tool is named, so a tool configured read-only is not read for that call (sixteenth
+# pass: `search_issues {sql: "UPDATE users SET role = 'admin' WHERE id = 7"}` was allowed). A
+# SELECT stays a read; a search phrase no grammar reads has no statements.
+mcp_sql_read_kinds := {"select", "explain", "show", "transaction"}
+
+mcp_sql_writes(sql) if {
+	some s in object.get(sql, "statements", [])
+	not s.kind in mcp_sql_read_kinds
 }
 
 mcp_tool_calls := {object.get(c, "tool", "(no tool name)") | some c in mcp_calls; c.method == "tools/call"; not mcp_call_is_read(c)}

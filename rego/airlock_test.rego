@@ -382,6 +382,16 @@ test_mcp_destructive_sql_in_arguments_is_critical if {
 	r.approval.risk == "critical"
 }
 
+test_mcp_read_only_tool_carrying_sql_that_writes_is_a_tool_call if {
+	sql := {"parsed": true, "destructive": false, "statements": [{"kind": "update", "tables": ["users"], "destructive": false}]}
+	d := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "search_docs", "arguments": {"sql": "UPDATE users SET role = 'admin' WHERE id = 7"}, "sql": sql}) with data.config.mcp_servers as mcp_cfg
+	d.rule == "mcp.tool_call"
+	d.approval.risk == "high"
+	read := {"parsed": true, "destructive": false, "statements": [{"kind": "select", "tables": ["users"], "destructive": false}]}
+	r := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "search_docs", "arguments": {"sql": "SELECT id FROM users"}, "sql": read}) with data.config.mcp_servers as mcp_cfg
+	r.rule == "mcp.read"
+}
+
 test_mcp_sql_past_the_analysis_budget_is_critical if {
 	sql := {"parsed": false, "destructive": true, "statements": [], "limited": true, "error": "not analyzed"}
 	d := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "execute_sql", "arguments": {"query": "SELECT 1"}, "sql": sql}) with data.config.mcp_servers as mcp_cfg

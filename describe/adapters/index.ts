@@ -39,6 +39,11 @@ export interface Recognized {
   sql?: SqlInfo;
   /** Set when the SQL reads differently under the grammars the endpoint might speak. */
   ambiguity?: AmbiguityReason;
+  /**
+   * Set when SQL no service owns holds a statement that writes (INSERT, UPDATE, DELETE, DDL,
+   * CALL …): a GET carrying it is judged as the POST the server runs (describe.ts, `query:sql`).
+   */
+  sqlWrites?: boolean;
 }
 
 /**
@@ -79,13 +84,30 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
     if (rpc) return rpc;
   }
   // `q` too on an SQL path: InfluxDB's `/query?q=DROP DATABASE …` (ninth pass).
-  const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'q'] : ['sql'];
+  const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'stmt', 'q'] : ['sql'];
   // Under every name PHP or Rack 2 reads as one of them (`?%20sql=`, `?[sql]=`), and as Rack 2
   // splits the query on `;` (`?x=1;sql=DROP …`).
   const query = paramsByServerName(request.query, names, request.url.includes(';') ? new URL(request.url).search.slice(1) : undefined);
   const texts = names.flatMap((n) => query[n] ?? []).filter((v) => v.trim() !== '');
+  // Other names that say SQL, on any path (sixteenth pass): phpMyAdmin's `sql_query`, `sqlQuery`,
+  // `rawSql` (as MCP arguments are named), each SQL when a grammar reads statements in it.
+  for (const v of sqlNamedValues(request.query)) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(v);
   return texts.length ? { texts, sniffed: true } : undefined;
 }
+
+/** The values of parameters whose name holds `sql` but is not `sql` itself (`_`, `-`, blanks, brackets and letter case aside), at most MAX_URL_SQL_TEXTS. */
+function sqlNamedValues(params: Record<string, string[]>): string[] {
+  const out: string[] = [];
+  for (const [k, vs] of Object.entries(params)) {
+    const folded = k.toLowerCase().replace(/[_\-\s[\]]/g, '');
+    if (folded === 'sql' || !folded.includes('sql')) continue;
+    for (const v of vs) if (v.trim() !== '' && out.length < MAX_URL_SQL_TEXTS) out.push(v);
+  }
+  return out;
+}
+
+/** Texts read from a URL's parameters, at most (eachSniffed reads each on its own). */
+const MAX_URL_SQL_TEXTS = 64;
 
 /** SQL in the body of a POST or PUT no adapter claims. */
 function bodySql(request: RequestInfo): SqlSource | undefined {
@@ -110,6 +132,9 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody({ ...request, body: { ...body, form } }, { keys: sqlPath ? keys : ['sql'] });
   // A form's `q` to an SQL path (InfluxDB's POST /query): SQL when a grammar reads statements in it.
   if (form && sqlPath && form.q?.some((v) => v.trim() !== '')) return { texts: form.q.filter((v) => v.trim() !== ''), sniffed: true };
+  // Other form fields whose name says SQL (phpMyAdmin's `sql_query`), as a JSON body's and a URL's are (sixteenth pass).
+  const formSql = body.form ? sqlNamedValues(body.form) : [];
+  if (formSql.length) return { texts: formSql, sniffed: true };
   // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`), and a binary encoding of
   // structured data to an SQL-looking path (PlanetScale's Connect `…/Database/Execute` as
   // `application/proto`, gRPC, MessagePack, CBOR): the SQL is in a body Airlock does not decode.
@@ -136,6 +161,7 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
     if (params && 'error' in params) return params;
     return params ? { texts: [o.sql], params: [params] } : { texts: [o.sql] };
   }
+  if (typeof o.stmt === 'string' && o.stmt.trim() !== '') return crateSql(o.stmt, o, sqlPath || last === '_sql');
   const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath, request.segments);
   if (carried) return carried;
   const named = namedFieldSql(o, last);
@@ -169,6 +195,34 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   }
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   return nested.texts.length ? { texts: nested.texts, sniffed: true } : undefined;
+}
+
+/**
+ * CrateDB's HTTP endpoint (sixteenth pass): `POST /_sql {stmt, args}`, and `bulk_args` (a list of
+ * lists) runs the statement once per list. `{stmt: "DROP TABLE users"}` was a plain medium POST.
+ * On `/_sql` or another SQL-looking path the text is SQL; elsewhere SQL when a grammar reads
+ * statements in it, as a `{query}` is. Each bulk list is bound as its own run; more lists than
+ * are read fail closed.
+ */
+const MAX_BULK_LISTS = 64;
+
+function crateSql(stmt: string, o: Record<string, unknown>, sqlPath: boolean): SqlSource {
+  const sniffed = sqlPath ? {} : { sniffed: true as const };
+  const bulk = o.bulk_args;
+  if (Array.isArray(bulk) && bulk.length > 0) {
+    if (bulk.length > MAX_BULK_LISTS) return { error: `a statement bound to ${bulk.length} lists of bulk_args: more than ${MAX_BULK_LISTS} are not read` };
+    if (Array.isArray(o.args)) return { error: 'a statement with both args and bulk_args: which the server binds is not known' };
+    const params: unknown[][] = [];
+    for (const list of bulk) {
+      const v = Array.isArray(list) ? boundValues({ args: list }) : undefined;
+      if (!v || 'error' in v) return { error: 'bulk_args holding something other than lists of values' };
+      params.push(v);
+    }
+    return { texts: bulk.map(() => stmt), params, ...sniffed };
+  }
+  const params = boundValues(o);
+  if (params && 'error' in params) return params;
+  return params ? { texts: [stmt], params: [params], ...sniffed } : { texts: [stmt], ...sniffed };
 }
 
 /** Objects and lists a JSON body is looked through for SQL-named fields below its top level, at most. */
@@ -530,16 +584,21 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
   const texts: string[] = [];
   // At any depth, in lists too (`run(input: {db: {sql}})`, `run(steps: [{sql}])`, `run(sqls: […])`:
   // ninth pass, one object down only was read); the arguments are already bounded (MAX_CALL_ARGUMENT_NODES).
-  const walk = (v: unknown, named: boolean, depth: number): void => {
+  const walk = (v: unknown, named: boolean, depth: number, says: (k: string) => boolean = sqlArgument): void => {
     if (texts.length >= MAX_GRAPHQL_SQL_TEXTS || depth > MAX_GRAPHQL_SQL_DEPTH) return;
     if (typeof v === 'string') {
       if (named && v.trim() !== '') texts.push(v);
     } else if (Array.isArray(v)) {
-      for (const x of v) walk(x, named, depth + 1);
+      for (const x of v) walk(x, named, depth + 1, says);
     } else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, sqlArgument(k), depth + 1);
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, says(k), depth + 1, says);
     }
   };
+  // A query's or subscription's fields too, under names that say SQL (sixteenth pass: the server
+  // runs the SQL it is given whatever the operation); a search's `query` there stays a phrase
+  // (`search(query: "drop table lamp")`).
+  for (const call of graphql.readCalls ?? []) walk(call.args, false, 0, (k) => k.toLowerCase().includes('sql'));
+  if (graphql.readArgumentsUnread && graphql.documents.some((d) => /sql/i.test(d))) return { error: 'a GraphQL query naming SQL whose arguments are too large to read' };
   for (const call of graphql.calls ?? []) {
     walk(call.args, false, 0);
     // Hasura's generated mutations, judged as the SQL they run (fourteenth pass): `delete_orders(where: {})`
@@ -731,6 +790,7 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
     }
     out.sql = info;
     if (unread) out.ambiguity = unread;
+    if (!out.service && info.parsed && !readOnly && info.statements.some((st) => !readKinds.has(st.kind))) out.sqlWrites = true;
     // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are
     // admin, other destructive SQL deletes.
     if (out.service && out.service.effect === 'write' && isSqlEndpoint(out.service)) {
@@ -740,6 +800,12 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
   }
   return out;
 }
+
+/**
+ * Statement kinds that read (a SELECT calling a function nobody proves read-only stays one: a
+ * ClickHouse GET, run read-only there, calls many such).
+ */
+const readKinds = new Set(['select', 'explain', 'show', 'transaction']);
 
 /** Methods the policy may take for reads: their sniffed SQL is scanned for outside calls when no grammar reads it. */
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);

