@@ -67,11 +67,17 @@ const notIdentityHeaders = new Set(['x-csrf-token', 'x-xsrf-token']);
 
 /**
  * Cookie names that say they carry a session or a credential (`_gitlab_session`, `grafana_session`,
- * `auth_token`, `connect.sid`, WordPress's `wordpress_logged_in_…` and `wordpress_sec_…`), or whose
- * organization, tenant, workspace, project or team the request acts in, or that it is a rehearsal
- * (`current_org`, `tenant_id`, `dry_run`, `sandbox`; sixteenth pass: apps choose those by cookie too).
+ * `auth_token`, `connect.sid`, WordPress's `wordpress_logged_in_…` and `wordpress_sec_…`).
  */
-const identityCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|remember|user|account|ident|secret|pass|key|(?:^|[-_])sec(?:$|[-_])|org|tenant|workspace|project|team|company|customer|merchant|realm|shop|dry|simulat|sandbox|livemode|testmode/i;
+const sessionCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|remember|user|account|ident|secret|pass|key|(?:^|[-_])sec(?:$|[-_])/i;
+/**
+ * Cookie names that pick the organization, tenant, workspace, project or team the request acts in,
+ * or say it is a rehearsal (`current_org`, `tenant_id`, `dry_run`, `sandbox`; sixteenth pass: apps
+ * choose those by cookie too). No credential: a person approving sees their values (heldCookieValues).
+ */
+const scopeCookie = /org|tenant|workspace|project|team|company|customer|merchant|realm|shop|dry|simulat|sandbox|livemode|testmode/i;
+/** Cookies that say whose request it is: compared (by digest) in `own_credentials`. */
+const identityCookie = (name: string): boolean => sessionCookie.test(name) || scopeCookie.test(name);
 
 /**
  * The part of a credential header that says whose it is: the whole value, but for schemes that sign
@@ -81,7 +87,7 @@ const identityCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|re
  */
 function identityIn(name: string, value: string): string {
   if (name === 'cookie') {
-    return value.split(';').map((c) => c.trim()).filter((c) => identityCookie.test(c.slice(0, Math.max(0, c.indexOf('='))))).sort().join('; ');
+    return value.split(';').map((c) => c.trim()).filter((c) => identityCookie(c.slice(0, Math.max(0, c.indexOf('='))))).sort().join('; ');
   }
   if (name !== 'authorization') return value;
   const text = value.trim();
@@ -292,7 +298,7 @@ const HELD_COOKIE_CHARS = 4096;
 
 /**
  * The cookies of a held request whose values the card may show while it is held, from memory only
- * (never recorded): those not named as a session or a credential (`identityCookie`), which pick an
+ * (never recorded): those not named as a session or a credential (`sessionCookie`), which pick an
  * account, tenant, region or parameter beside the session (`org=acct_1Attacker`) and read
  * `[redacted]` in the description like the session does. A value past HELD_COOKIE_CHARS is cut and
  * says so; past HELD_COOKIES cookies the last entry says how many more were sent.
@@ -305,7 +311,7 @@ export function heldCookieValues(headers: ReadonlyArray<[string, string]>): Arra
     for (const piece of value.split(';')) {
       const eq = piece.indexOf('=');
       const name = eq > 0 ? piece.slice(0, eq).trim() : '';
-      if (!name || identityCookie.test(name)) continue;
+      if (!name || sessionCookie.test(name)) continue;
       if (out.length >= HELD_COOKIES) {
         more++;
         continue;

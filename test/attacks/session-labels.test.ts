@@ -188,7 +188,7 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
     held = ((await api('GET', '/api/approvals?status=pending')).body.approvals ?? []).filter((a: { held: boolean }) => a.held);
     if (!held.length) await new Promise((r) => setTimeout(r, 20));
   }
-  await api('POST', `/api/approvals/${held[0]!.id}/approve`, {});
+  t.equal((await api('POST', `/api/approvals/${held[0]!.id}/approve`, { accept_unseen_body: true })).status, 200, 'the upgrade is approved (its messages are unseen: said so)');
   const ws = await wsOpen;
   t.teardown(() => ws.terminate());
   const [session] = (await api('GET', '/api/sessions')).body.sessions as Array<{ id: string; labels: Record<string, unknown> }>;
@@ -217,7 +217,7 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
       if (!waiting.length) await new Promise((r) => setTimeout(r, 20));
     }
     t.ok(waiting.length, `${what} is held for a human`);
-    await api('POST', `/api/approvals/${waiting[0]!.id}/approve`, {});
+    await api('POST', `/api/approvals/${waiting[0]!.id}/approve`, { accept_unseen_body: true });
   };
   const dbOpen = new Promise<void>((resolve, reject) => { db.once('open', () => resolve()); db.once('error', reject); });
   await approveNext('the upgrade');
@@ -377,7 +377,7 @@ t.test('a WebSocket opens only once its labels are stored; a label that cannot b
       held = ((await api('GET', '/api/approvals?status=pending')).body.approvals ?? []).filter((a: { held: boolean; agent: string }) => a.held && a.agent === name);
       if (!held.length) await new Promise((r) => setTimeout(r, 20));
     }
-    await api('POST', `/api/approvals/${held[0]!.id}/approve`, {});
+    await api('POST', `/api/approvals/${held[0]!.id}/approve`, { accept_unseen_body: true });
     const r = await opened;
     if (!r.ws) return r;
     t.teardown(() => r.ws!.terminate());
@@ -496,7 +496,7 @@ t.test('a WebSocket whose own answer completes the trifecta is decided as the tr
     for (let i = 0; i < 150 && !settled; i++) {
       const held = ((await api('GET', '/api/approvals?status=pending')).body.approvals ?? []) as Array<{ id: string }>;
       if (held.length) {
-        await api('POST', `/api/approvals/${held[0]!.id}/approve`, {});
+        await api('POST', `/api/approvals/${held[0]!.id}/approve`, { accept_unseen_body: true });
         return;
       }
       await new Promise((r) => setTimeout(r, 20));

@@ -273,7 +273,7 @@ t.test('labels cannot be laundered', async (t) => {
     ws.once('error', reject);
   });
   const [held] = (await eventuallyPending(api)) as Array<{ id: string }>;
-  await api('POST', `/api/approvals/${held!.id}/approve`, {});
+  t.equal((await api('POST', `/api/approvals/${held!.id}/approve`, { accept_unseen_body: true })).status, 200, 'the upgrade is approved (its messages are unseen: said so)');
   const ws = await wsOpen;
   ws.send('hello before any label');
   const upload = http.request({ host: '127.0.0.1', port, method: 'POST', path: `http://hooks.test:${web.port}/upload`, headers: { 'proxy-authorization': auth, host: `hooks.test:${web.port}`, 'content-type': 'text/plain', 'content-length': 4096 } });
