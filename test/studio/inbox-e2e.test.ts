@@ -294,7 +294,14 @@ t.test('an approval whose hold ended waits for the agent to retry, with the same
   t.equal(await page.textContent('[data-testid=pending-badge]'), '2', 'they still count as waiting for a person');
   await shot('21-approvals-waiting-for-retry');
   await look();
-  await page.click(`[data-approval="${problem.approval_id}"] [data-action=approve]`);
+  // A card that moved in the last moment (another card's change reflowed the list) ignores the
+  // click and says so (GUARD_MS): a person looks again and clicks again, as here.
+  for (let i = 0; i < 3; i++) {
+    await page.click(`[data-approval="${problem.approval_id}"] [data-action=approve]`);
+    const moved = await page.waitForSelector(`[data-approval="${problem.approval_id}"] [data-testid=card-error]:has-text("changed just now")`, { timeout: 1500 }).then(() => true, () => false);
+    if (!moved) break;
+    await look();
+  }
   await page.locator(`[data-approval="${problem.approval_id}"]`).waitFor({ state: 'detached' });
   const retry = await curl('PATCH', '/v1/later', { body: '{"v":2}', headers: [`Airlock-Approval: ${problem.approval_id}`] });
   t.equal(retry.status, 200, "the agent's identical retry passes");
