@@ -275,8 +275,12 @@ export function redactHeaderValue(name: string, value: string): string {
  * A Cookie header as the description keeps it: each cookie's name, no value (`session=[redacted];
  * tenant=[redacted]`). Which cookies ride along (an account or tenant picked by a cookie beside the
  * session) is on the card and in `approvals show`; no value is written down, a session's least of
- * all, whatever its name. A piece without `=` is a value (browsers send it under an empty name).
+ * all, whatever its name. A piece without `=` is a value (browsers send it under an empty name), and
+ * so is a name that is no cookie name (RFC 6265's token, at most 64 characters) or one with no value
+ * (`Cookie: Bearer sk_…=`, `ghp_…=`: a credential sent where a cookie goes reads whole as its name).
  */
+const cookieName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+
 function cookieNamesOnly(value: string): string {
   const out: string[] = [];
   for (const piece of value.split(';')) {
@@ -287,7 +291,8 @@ function cookieNamesOnly(value: string): string {
       break;
     }
     const eq = text.indexOf('=');
-    out.push(eq > 0 ? `${text.slice(0, eq).trim()}=[redacted]` : '[redacted]');
+    const name = eq > 0 ? text.slice(0, eq).trim() : '';
+    out.push(cookieName.test(name) && text.slice(eq + 1).trim() !== '' ? `${name}=[redacted]` : '[redacted]');
   }
   return out.length ? out.join('; ') : '[redacted]';
 }

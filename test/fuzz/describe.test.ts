@@ -291,4 +291,9 @@ t.test('regressions the fuzzer found (each once a counterexample)', async (t) =>
   t.doesNotThrow(() => big && assertPlainJson(big, 'description'), 'a JSON number that overflows is not described as Infinity');
   const d = describeOrDescribeError(plain('http://example.com/', { headers: [['Authorization', 'S3CR3Ttoken-value-123 x']] }));
   t.notMatch(JSON.stringify(d), /S3CR3Ttoken-value-123/, 'a credential followed by a space is not kept as if it were the auth scheme');
+  // Found by the property above: a credential sent as a Cookie reads whole as a cookie's name.
+  for (const v of ['Bearer S3CR3Taaaaaaaaaaa=', 'S3CR3Taaaaaaaaaaa=', 'S3CR3Taaaaaaaaaaa x=1']) {
+    const c = describeOrDescribeError(plain('http://example.com/', { headers: [['Cookie', v]] }));
+    t.notMatch(JSON.stringify(c), /S3CR3T/, `a Cookie of ${JSON.stringify(v)} keeps no name (no cookie name, or no value)`);
+  }
 });
