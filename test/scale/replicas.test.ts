@@ -180,8 +180,12 @@ if (missing) {
       t.equal(studio.body.report.decided, cliCount, 'with the same filters, the same records as `airlock replay --store`');
       const db = await PgState.open(store, { listen: false });
       t.teardown(() => db.close());
-      const outcomes = (await db.query<{ outcome: string; n: string }>('SELECT outcome, count(*) AS n FROM audit_log GROUP BY outcome')).rows;
-      const byOutcome = Object.fromEntries(outcomes.map((o) => [o.outcome, Number(o.n)]));
+      // The spool ships on its own schedule once the store is back: wait for it, boundedly.
+      const byOutcome = await until('the spooled 503s to be shipped', async () => {
+        const outcomes = (await db.query<{ outcome: string; n: string }>('SELECT outcome, count(*) AS n FROM audit_log GROUP BY outcome')).rows;
+        const counts: Record<string, number> = Object.fromEntries(outcomes.map((o) => [o.outcome, Number(o.n)]));
+        return (counts['store-unavailable'] ?? 0) >= 2 ? counts : undefined;
+      }).catch(() => ({}) as Record<string, number>);
       t.ok((byOutcome['store-unavailable'] ?? 0) >= 2, 'the 503s while a store was down are in the trail too (spooled, then shipped)');
       t.ok((byOutcome['rate-limited'] ?? 0) >= 2);
     });
