@@ -414,8 +414,13 @@ function percentDecoded(s: string, layers = 3): string {
  * folds accents or numerals away is met on the request's side: `requestSkeletons`.)
  */
 export function skeleton(text: string): string {
+  // Printable ASCII with no escape (most of what requests and links hold): NFKC and every case
+  // fold leave it as it is but for its letters' case, and its letters and digits are [a-z0-9].
+  if (plainAscii.test(text)) return text.toLowerCase().replace(notAsciiAlnum, '');
   return percentDecoded(text).normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
 }
+const plainAscii = /^[\x20-\x24\x26-\x7e]*$/;
+const notAsciiAlnum = /[^a-z0-9]+/g;
 
 /**
  * A decimal digit of any script as its ASCII digit (`٣`, `३`, `๓` → `3`), as a server that
@@ -430,9 +435,11 @@ function asciiDigit(d: string): string {
 }
 
 /** A normalized link's skeleton without its scheme: Unicode host, port, path and query. */
-export function linkSkeleton(link: string): string {
-  const u = new URL(link);
-  return skeleton(`${domainToUnicode(u.hostname)} ${u.port} ${u.pathname}${u.search}`);
+export function linkSkeleton(link: string | URL): string {
+  const u = typeof link === 'string' ? new URL(link) : link;
+  // A host with no punycode label is its own Unicode form (the parser has lower-cased it).
+  const host = u.hostname.includes('xn--') ? domainToUnicode(u.hostname) : u.hostname;
+  return skeleton(`${host} ${u.port} ${u.pathname}${u.search}`);
 }
 
 
@@ -547,13 +554,8 @@ const charsetSensitive = (b: Buffer): boolean => b.some((c) => c >= 0x80 || c ==
  */
 function* byteReadings(raw: readonly Buffer[], answerCharset: string | undefined, known: Set<string>): Generator<void, string[]> {
   const charsets = new Set(['utf-8', 'windows-1252']);
-  if (answerCharset) {
-    try {
-      charsets.add(new TextDecoder(answerCharset).encoding);
-    } catch {
-      /* a charset no TextDecoder reads: the answer is not read for links either */
-    }
-  }
+  const answerEncoding = answerCharset === undefined ? undefined : encodingNamed(answerCharset);
+  if (answerEncoding) charsets.add(answerEncoding);
   const wide = [...charsets].filter((c) => c.startsWith('utf-16'));
   const out: string[] = [];
   const push = (s: string): void => {
@@ -574,6 +576,22 @@ function* byteReadings(raw: readonly Buffer[], answerCharset: string | undefined
   }
   return out;
 }
+
+/** The encoding a charset label names for TextDecoder (undefined: none it reads), remembered for the labels met (a decoder costs microseconds to make). */
+function encodingNamed(label: string): string | undefined {
+  let known = encodingsNamed.get(label);
+  if (known === undefined) {
+    try {
+      known = new TextDecoder(label).encoding;
+    } catch {
+      known = ''; // a charset no TextDecoder reads: the answer is not read for links either
+    }
+    if (encodingsNamed.size >= 256) encodingsNamed.clear();
+    encodingsNamed.set(label, known);
+  }
+  return known || undefined;
+}
+const encodingsNamed = new Map<string, string>();
 
 /**
  * What a request carried, as skeletons: its path and query, every header value, its body (parsed
@@ -692,15 +710,17 @@ export function* requestSkeletonSteps(parts: RequestParts): Generator<void, Requ
         urls++;
         found.push(m[0]);
       }
+      // Both searches below need a slash, backslash or question mark: most header values have none.
+      const pathLike = /[/\\?]/.test(view);
       schemeRelativeInRequest.lastIndex = 0;
-      while (urls < MAX_REQUEST_URLS && (m = schemeRelativeInRequest.exec(view)) !== null) {
+      while (pathLike && urls < MAX_REQUEST_URLS && (m = schemeRelativeInRequest.exec(view)) !== null) {
         // A host with a dot: `a//b` in a path, a `//comment` are no URLs.
         if (!/^[/\\]{2}[^/\\?#]*\./.test(m[1]!)) continue;
         urls++;
         found.push(`https:${m[1]!}`);
       }
       schemelessInRequest.lastIndex = 0;
-      while (urls < MAX_REQUEST_URLS && (m = schemelessInRequest.exec(view)) !== null) {
+      while (pathLike && urls < MAX_REQUEST_URLS && (m = schemelessInRequest.exec(view)) !== null) {
         const host = m[1]!.startsWith('[') ? m[1]!.slice(0, m[1]!.indexOf(']') + 1) : /^[^:/?]*/.exec(m[1]!)![0];
         if (!schemelessHost(host)) continue;
         urls++;
@@ -773,7 +793,7 @@ export function* requestSkeletonSteps(parts: RequestParts): Generator<void, Requ
 export function pageSkeleton(url: string): string {
   try {
     const u = new URL(url);
-    return skeleton(`${u.pathname}${u.search}`) ? linkSkeleton(u.href) : '';
+    return skeleton(`${u.pathname}${u.search}`) ? linkSkeleton(u) : '';
   } catch {
     return '';
   }

@@ -2,7 +2,8 @@
 // (property), and its bounds.
 import fc from 'fast-check';
 import t from 'tap';
-import { LinkScanner, bodyLinkCarriesRequestValue, linkFormat, normalizeLink, redirectCarriesRequestValue, requestValues } from '../../describe/links.ts';
+import { domainToUnicode } from 'node:url';
+import { LinkScanner, bodyLinkCarriesRequestValue, linkFormat, linkSkeleton, normalizeLink, redirectCarriesRequestValue, requestValues, skeleton } from '../../describe/links.ts';
 
 const scan = (format: 'html' | 'json' | 'text', body: string, cuts: number[] = [], limits?: ConstructorParameters<typeof LinkScanner>[2]): string[] => {
   const s = new LinkScanner(format, 'https://page.example/dir/index.html', limits);
@@ -37,6 +38,20 @@ t.test('normalization is the description\'s', async (t) => {
   t.equal(linkFormat('text/html; charset=utf-8'), 'html');
   t.equal(linkFormat('application/vnd.api+json'), 'json');
   t.equal(linkFormat('image/png'), undefined);
+});
+
+t.test('skeletons: the ASCII shortcut reads as the full fold does, hosts with and without punycode (property)', async (t) => {
+  // The full reading: escapes undone, NFKC, case folded through upper case, letters and digits kept.
+  const full = (text: string): string => decodeURIComponent(text.replace(/%(?![0-9a-fA-F]{2})/g, '%25')).normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+  const ascii = fc.string({ unit: fc.constantFrom(...Array.from({ length: 0x60 }, (_, i) => String.fromCharCode(0x20 + i)).filter((c) => c !== '%'), '\t', '\n', '\u007f'), maxLength: 40 });
+  fc.assert(fc.property(ascii, (text) => skeleton(text) === full(text)), { numRuns: 300 });
+  t.equal(skeleton('Ａ%41ß'), 'aass', 'fullwidth, escapes and ß still fold');
+  const label = fc.constantFrom('a', 'xn--bcher-kva', 'Example', 'xn--nxasmq6b', 'x1', 'b-c');
+  const host = fc.oneof(fc.array(label, { minLength: 1, maxLength: 3 }).map((l) => l.join('.')), fc.constantFrom('127.0.0.1', '[::1]', 'a.b:8443'));
+  fc.assert(fc.property(host, fc.constantFrom('', '/p', '/p?q=1', '/%C3%A9?x=%41'), (h, rest) => {
+    const u = new URL(`https://${h}${rest}`);
+    return linkSkeleton(u.href) === full(`${domainToUnicode(u.hostname)} ${u.port} ${u.pathname}${u.search}`);
+  }), { numRuns: 100 });
 });
 
 t.test('chunking never changes what is found (property)', async (t) => {
