@@ -139,7 +139,7 @@ export class SessionStore {
   }
 }
 
-/** Failed-login limiter: at most `max` failures per client per window, then 429 until it passes. */
+/** Failed-login limiter: at most `max` wrong tokens per client per window, then 429 for wrong ones until it passes (the right token always logs in). */
 export class LoginLimiter {
   private readonly failures = new Map<string, number[]>();
   constructor(
@@ -160,10 +160,6 @@ export class LoginLimiter {
     list.push(this.now());
     this.failures.set(client, list);
     if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value!);
-  }
-
-  succeed(client: string): void {
-    this.failures.delete(client);
   }
 
   private recent(client: string): number[] {

@@ -165,14 +165,17 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   // ---- login -------------------------------------------------------------------------------
   app.post<{ Body: Untrusted<LoginBody> | undefined; Reply: SessionAnswer | ErrorAnswer }>('/api/login', async (req, reply) => {
     const key = clientKey(req);
-    const wait = limiter.retryAfter(key);
-    if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many failed logins; try again in ${wait} s` });
     const given = req.body?.token;
+    // The right token always logs in, even past the limit: every process of this machine (another
+    // user's too, who cannot read the token file) shares 127.0.0.1, so refusing the right token
+    // would let any of them keep the person's browser and CLI out by sending wrong ones. Guessing
+    // stays hopeless (256 random bits); the limit only slows wrong tries down.
     if (typeof given !== 'string' || !tokensEqual(given.trim(), token)) {
+      const wait = limiter.retryAfter(key);
+      if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many failed logins; try again in ${wait} s` });
       limiter.fail(key);
       return reply.code(401).send({ error: 'wrong token' });
     }
-    limiter.succeed(key);
     const old = sessionOf(req.headers.cookie);
     if (old) {
       // The session this browser had ends: so do its live feeds (other tabs pick up the new one).
