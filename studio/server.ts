@@ -24,7 +24,7 @@ import { compilePolicy } from '../engine/compile.ts';
 import { ensureHome } from '../state/home.ts';
 import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, sessionCookieValues, WS_PROTOCOL, ensureAdminToken, isMutating, loginAnnouncement, tokenFromProtocols, tokensEqual, type Session } from './auth.ts';
 import { distDir, ensureStudioBuilt } from './build.ts';
-import { STUDIO_REQUEST_MS, boundConnections } from './connections.ts';
+import { STUDIO_HEADER_BYTES, STUDIO_REQUEST_MS, boundConnections } from './connections.ts';
 import { StudioContext } from './context.ts';
 import { DraftPathError } from './drafts.ts';
 import { approvalRoutes } from './api/approvals.ts';
@@ -96,7 +96,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   const limiter = deps.loginLimiter ?? new LoginLimiter();
   const ctx = await StudioContext.open(home, deps.services, deps.projectRoot ?? projectRoot);
 
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 4 * 1024 * 1024, trustProxy: false, requestTimeout: STUDIO_REQUEST_MS });
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 4 * 1024 * 1024, trustProxy: false, requestTimeout: STUDIO_REQUEST_MS, http: { maxHeaderSize: STUDIO_HEADER_BYTES } });
   // The process's descriptors are the proxy's too: connections no logged-in browser uses are bounded.
   const connections = boundConnections(app.server);
   app.decorate('studio', ctx);

@@ -64,12 +64,14 @@ t.test('the login URL logs in and removes the token from the address bar', async
   await other.close();
 });
 
-t.test('a session cookie another port of this host planted does not log the studio out (seventeenth pass)', async (t) => {
+t.test('cookies another port of this host planted (a session cookie, a cookie bomb) do not log the studio out (seventeenth pass)', async (t) => {
   // Cookies are not isolated by port either way: a page on another port of 127.0.0.1 can set
   // `airlock_session` for the studio too. With a longer Path the browser sends it first, and the
   // studio read only the first: every API call and the live feed were refused, a new login too.
   const neighbour = http.createServer((_req, res) => {
-    res.setHeader('set-cookie', ['airlock_session=planted; Path=/api; SameSite=Strict', 'airlock_session=planted2; Path=/api/approvals']);
+    // And a cookie bomb: five 4 KB cookies make every request head to the studio's API past Node's 16 KiB.
+    const bomb = Array.from({ length: 6 }, (_, i) => `bomb${i}=${'b'.repeat(4000)}; Path=/api`);
+    res.setHeader('set-cookie', ['airlock_session=planted; Path=/api; SameSite=Strict', 'airlock_session=planted2; Path=/api/approvals', ...bomb]);
     res.setHeader('content-type', 'text/html');
     res.end('<p>a dev server</p>');
   });
@@ -93,6 +95,7 @@ t.test('a session cookie another port of this host planted does not log the stud
   t.same(seen, { api: 200, live: 'open' }, 'the API and the live feed answer under the longer paths too');
   await context.clearCookies({ name: 'airlock_session', path: '/api' });
   await context.clearCookies({ name: 'airlock_session', path: '/api/approvals' });
+  await context.clearCookies({ name: /^bomb/ });
 });
 
 t.test('an error typed in the editor shows inline and in the problems list; fixing it clears both', async (t) => {
