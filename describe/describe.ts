@@ -71,6 +71,19 @@ const notIdentityHeaders = new Set(['x-csrf-token', 'x-xsrf-token']);
  */
 const sessionCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|remember|user|account|ident|secret|pass|key|(?:^|[-_])sec(?:$|[-_])/i;
 /**
+ * The credential words of `sessionCookie`: the others (`user`, `account`, `ident`) name whom a cookie
+ * says the request acts as (`account_id=acct_1…`, `current_user=42`), which is no credential unless
+ * its value is shaped as one (`credentialValue`).
+ */
+const credentialCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|remember|secret|pass|key|(?:^|[-_])sec(?:$|[-_])/i;
+/**
+ * A value shaped as a credential: a JWT, an Express signed cookie (`s%3A…`, `s:…`), or 32 and more
+ * token characters and nothing else (base64, hex, Slack's `xoxd-…%2F…`), but for a UUID, which
+ * apps use as an account or tenant id. An id (`acct_1…`, `42`), an address or a JSON value is shown.
+ */
+const credentialValue = (v: string): boolean =>
+  /^eyJ|\.eyJ|^s(?:%3A|:)/.test(v) || (/^[A-Za-z0-9+/_.%:-]{32,}=*$/.test(v) && !/^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(v));
+/**
  * Cookie names that pick the organization, tenant, workspace, project or team the request acts in,
  * or say it is a rehearsal (`current_org`, `tenant_id`, `dry_run`, `sandbox`; sixteenth pass: apps
  * choose those by cookie too). No credential: a person approving sees their values (heldCookieValues).
@@ -303,9 +316,11 @@ const HELD_COOKIE_CHARS = 4096;
 
 /**
  * The cookies of a held request whose values the card may show while it is held, from memory only
- * (never recorded): those not named as a session or a credential (`sessionCookie`), which pick an
- * account, tenant, region or parameter beside the session (`org=acct_1Attacker`) and read
- * `[redacted]` in the description like the session does. A value past HELD_COOKIE_CHARS is cut and
+ * (never recorded): those not named as a session or a credential (`credentialCookie`), which pick an
+ * account, user, tenant, region or parameter beside the session (`org=acct_1Attacker`,
+ * `account_id=…`: seventeenth pass, such names were redacted though they say whose account the
+ * request acts in) and read `[redacted]` in the description like the session does; a value shaped
+ * as a credential (`user=eyJ…`, Slack's `d=xoxd-…`) is not shown, whatever its name. A value past HELD_COOKIE_CHARS is cut and
  * says so; past HELD_COOKIES cookies the last entry says how many more were sent.
  */
 export function heldCookieValues(headers: ReadonlyArray<[string, string]>): Array<[string, string]> {
@@ -316,12 +331,15 @@ export function heldCookieValues(headers: ReadonlyArray<[string, string]>): Arra
     for (const piece of value.split(';')) {
       const eq = piece.indexOf('=');
       const name = eq > 0 ? piece.slice(0, eq).trim() : '';
-      if (!name || sessionCookie.test(name)) continue;
+      const v = piece.slice(eq + 1).trim();
+      // Whom the request acts as (`account_id=acct_1Attacker` beside the session) is shown like a
+      // tenant; a credential is not, by its name or by its shape (Slack's `d`, Google's
+      // `__Secure-1PSID`: sessions under names that say nothing).
+      if (!name || credentialCookie.test(name) || credentialValue(v)) continue;
       if (out.length >= HELD_COOKIES) {
         more++;
         continue;
       }
-      const v = piece.slice(eq + 1).trim();
       out.push([name, v.length > HELD_COOKIE_CHARS ? `${v.slice(0, HELD_COOKIE_CHARS)}… (cut: ${v.length} characters)` : v]);
     }
   }

@@ -8,7 +8,7 @@ export interface HeldBody {
   truncated: boolean;
   contentType: string;
   /**
-   * The values of the cookies not named as a session or credential (describe heldCookieValues),
+   * The values of the cookies neither named nor shaped as a session or credential (describe heldCookieValues),
    * which the description keeps `[redacted]`: shown on the card while held, never written down.
    */
   cookies?: Array<[string, string]>;

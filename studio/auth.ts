@@ -82,6 +82,24 @@ export function loginAnnouncement(o: { home: string; url: string; loginUrl: stri
   return `airlock: studio at ${o.url} (log-in token in ${o.admin.file})`;
 }
 
+/**
+ * Every value of the session cookie in a Cookie header, in order (at most 16). Cookies are not
+ * isolated by port: a page on another port of this host can set one of the same name with a longer
+ * Path, which the browser sends first, so reading only the first (as cookie parsers do) let any such
+ * page log the studio out for good. The session is the one whose token the request carries.
+ */
+export function sessionCookieValues(header: string | undefined): string[] {
+  const out: string[] = [];
+  for (const piece of (header ?? '').split(';')) {
+    const eq = piece.indexOf('=');
+    if (eq < 0 || piece.slice(0, eq).trim() !== SESSION_COOKIE) continue;
+    const value = piece.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    if (value && !out.includes(value)) out.push(value);
+    if (out.length >= 16) break;
+  }
+  return out;
+}
+
 export function tokensEqual(a: string, b: string): boolean {
   const ha = crypto.createHash('sha256').update(a).digest();
   const hb = crypto.createHash('sha256').update(b).digest();
@@ -139,7 +157,7 @@ export class SessionStore {
   }
 }
 
-/** Failed-login limiter: at most `max` failures per client per window, then 429 until it passes. */
+/** Failed-login limiter: at most `max` wrong tokens per client per window, then 429 for wrong ones until it passes (the right token always logs in). */
 export class LoginLimiter {
   private readonly failures = new Map<string, number[]>();
   constructor(
@@ -160,10 +178,6 @@ export class LoginLimiter {
     list.push(this.now());
     this.failures.set(client, list);
     if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value!);
-  }
-
-  succeed(client: string): void {
-    this.failures.delete(client);
   }
 
   private recent(client: string): number[] {

@@ -14,6 +14,14 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 export const MAX_ANONYMOUS_CONNECTIONS = 256;
+/**
+ * The largest request head the studio reads (Node's default is 16 KiB). Cookies are not isolated by
+ * port: a page on another port of this host can set five 4 KB cookies with `Path=/api` (a "cookie
+ * bomb"), after which every API request and the live feed got `431` and the person was kept out until
+ * they cleared the browser's cookies. Browsers keep at most ~180 cookies of 4 KB per host (~740 KB).
+ * Bodies may be 4 MiB already, so this changes no bound on what a connection can make the studio hold.
+ */
+export const STUDIO_HEADER_BYTES = 1024 * 1024;
 /** A request (head and body) must have arrived within this; the studio's largest body is 4 MiB on loopback. */
 export const STUDIO_REQUEST_MS = 30_000;
 

@@ -22,9 +22,9 @@ import fastifyStatic from '@fastify/static';
 import { WebSocketServer } from 'ws';
 import { compilePolicy } from '../engine/compile.ts';
 import { ensureHome } from '../state/home.ts';
-import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, WS_PROTOCOL, ensureAdminToken, isMutating, loginAnnouncement, tokenFromProtocols, tokensEqual, type Session } from './auth.ts';
+import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, sessionCookieValues, WS_PROTOCOL, ensureAdminToken, isMutating, loginAnnouncement, tokenFromProtocols, tokensEqual, type Session } from './auth.ts';
 import { distDir, ensureStudioBuilt } from './build.ts';
-import { STUDIO_REQUEST_MS, boundConnections } from './connections.ts';
+import { STUDIO_HEADER_BYTES, STUDIO_REQUEST_MS, boundConnections } from './connections.ts';
 import { StudioContext } from './context.ts';
 import { DraftPathError } from './drafts.ts';
 import { approvalRoutes } from './api/approvals.ts';
@@ -96,17 +96,15 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   const limiter = deps.loginLimiter ?? new LoginLimiter();
   const ctx = await StudioContext.open(home, deps.services, deps.projectRoot ?? projectRoot);
 
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 4 * 1024 * 1024, trustProxy: false, requestTimeout: STUDIO_REQUEST_MS });
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 4 * 1024 * 1024, trustProxy: false, requestTimeout: STUDIO_REQUEST_MS, http: { maxHeaderSize: STUDIO_HEADER_BYTES } });
   // The process's descriptors are the proxy's too: connections no logged-in browser uses are bounded.
   const connections = boundConnections(app.server);
   app.decorate('studio', ctx);
   await app.register(fastifyCookie);
 
-  const sessionOf = (cookieHeader: string | undefined): Session | undefined => {
-    if (!cookieHeader) return undefined;
-    const cookies = app.parseCookie(cookieHeader);
-    return sessions.get(cookies[SESSION_COOKIE]);
-  };
+  /** The live sessions the Cookie header names (a page on another port may have added one: sessionCookieValues). */
+  const sessionsOf = (cookieHeader: string | undefined): Session[] =>
+    sessionCookieValues(cookieHeader).map((id) => sessions.get(id)).filter((s): s is Session => s !== undefined);
 
   // A client given the studio's address as its proxy (CONNECT, or http://host/… in absolute form)
   // is told where the proxy is, instead of a closed connection or a puzzling 421.
@@ -134,11 +132,12 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     if (route === '/api/login') return;
     const isAsset = (req.method === 'GET' || req.method === 'HEAD') && (route === undefined || !route.startsWith('/api'));
     if (isAsset) return; // the app shell and bundle (or the not-found page): no data in them
-    const session = sessionOf(req.headers.cookie);
-    if (!session) return reply.code(401).send({ error: 'login required' });
+    const candidates = sessionsOf(req.headers.cookie);
+    if (!candidates.length) return reply.code(401).send({ error: 'login required' });
     // Reads too: the cookie reaches servers on other ports of this host, the token does not.
     const csrf = req.headers[CSRF_HEADER];
-    if (typeof csrf !== 'string' || !tokensEqual(csrf, session.csrf)) {
+    const session = typeof csrf === 'string' ? candidates.find((c) => tokensEqual(csrf, c.csrf)) : undefined;
+    if (!session) {
       return reply.code(403).send({ error: 'missing or wrong session token (X-Airlock-CSRF)', code: 'csrf' });
     }
     req.session = session;
@@ -165,16 +164,18 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   // ---- login -------------------------------------------------------------------------------
   app.post<{ Body: Untrusted<LoginBody> | undefined; Reply: SessionAnswer | ErrorAnswer }>('/api/login', async (req, reply) => {
     const key = clientKey(req);
-    const wait = limiter.retryAfter(key);
-    if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many failed logins; try again in ${wait} s` });
     const given = req.body?.token;
+    // The right token always logs in, even past the limit: every process of this machine (another
+    // user's too, who cannot read the token file) shares 127.0.0.1, so refusing the right token
+    // would let any of them keep the person's browser and CLI out by sending wrong ones. Guessing
+    // stays hopeless (256 random bits); the limit only slows wrong tries down.
     if (typeof given !== 'string' || !tokensEqual(given.trim(), token)) {
+      const wait = limiter.retryAfter(key);
+      if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many failed logins; try again in ${wait} s` });
       limiter.fail(key);
       return reply.code(401).send({ error: 'wrong token' });
     }
-    limiter.succeed(key);
-    const old = sessionOf(req.headers.cookie);
-    if (old) {
+    for (const old of sessionsOf(req.headers.cookie)) {
       // The session this browser had ends: so do its live feeds (other tabs pick up the new one).
       sessions.destroy(old.id);
       ctx.hub.closeSession(old.id);
@@ -240,11 +241,12 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     if (url !== '/api/ws' && !url.startsWith('/api/ws?')) return refuse(socket, 404, 'Not Found');
     if (!origins.hostAllowed(req.headers.host)) return refuse(socket, 421, 'Misdirected Request');
     if (!origins.originAllowed(req.headers.origin)) return refuse(socket, 403, 'Forbidden');
-    const session = sessionOf(req.headers.cookie);
-    if (!session) return refuse(socket, 401, 'Unauthorized');
+    const candidates = sessionsOf(req.headers.cookie);
+    if (!candidates.length) return refuse(socket, 401, 'Unauthorized');
     const given = tokenFromProtocols(req.headers['sec-websocket-protocol']);
     const tokenHolds = (s: Session | undefined): boolean => !!s && given !== undefined && tokensEqual(given, s.csrf);
-    if (!tokenHolds(session)) return refuse(socket, 403, 'Forbidden');
+    const session = candidates.find(tokenHolds);
+    if (!session) return refuse(socket, 403, 'Forbidden');
     connections.trust(socket as Socket);
     wss.handleUpgrade(req, socket, head, (ws) => {
       ctx.hub.add(ws, session.id);
@@ -252,7 +254,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
       ws.on('pong', () => (alive = true));
       const beat = setInterval(() => {
         // A session that was logged out or expired loses its live feed too.
-        if (!alive || !tokenHolds(sessionOf(req.headers.cookie))) return ws.terminate();
+        if (!alive || !tokenHolds(sessions.get(session.id))) return ws.terminate();
         alive = false;
         ws.ping();
       }, 20_000);

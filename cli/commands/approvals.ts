@@ -212,7 +212,7 @@ export function details(a: View, held?: HeldBodyAnswer, timeline?: TimelineEntry
       .flatMap(([n, vs]) => vs.map((v) => `header     ${n}: ${v}`)),
     // Cookie values the record keeps redacted, while held (from memory): an account or tenant beside the session.
     ...(a.status === 'pending' && 'held_cookies' in a && Array.isArray(a.held_cookies) && a.held_cookies.length
-      ? [`cookies    ${a.held_cookies.map(([n, v]) => `${n}=${v}`).join('; ')} (values while held, of the cookies not named as a session or credential; never recorded)`]
+      ? [`cookies    ${a.held_cookies.map(([n, v]) => `${n}=${v}`).join('; ')} (values while held, of the cookies neither named nor shaped as a session or credential; never recorded)`]
       : []),
     `body       ${r.body.size} bytes ${r.body.content_type}${r.body.truncated ? ' (truncated)' : ''}`,
     `reason     ${a.reason}`,

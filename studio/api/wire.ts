@@ -81,8 +81,8 @@ export interface BodyView {
 /** An approval as the API shows it: the stored record and live facts ("approval" events carry it too). */
 /** `own_credentials`: credentials the agent sent of its own that no directive writes: header names, and `query parameter NAME` (state/approvals.ts agentCredentialHeaders). */
 /**
- * `held_cookies`: while the request is held, the values of its cookies not named as a session or
- * credential (`[name, value]`; describe heldCookieValues), which the description keeps redacted:
+ * `held_cookies`: while the request is held, the values of its cookies neither named nor shaped as a
+ * session or credential (`[name, value]`; describe heldCookieValues), which the description keeps redacted:
  * from memory only, never in the record or the audit log.
  */
 export type ApprovalView = ApprovalRecord & { held: boolean; needs_step_up: boolean; body_view: BodyView; own_credentials: string[]; held_cookies?: Array<[string, string]> };

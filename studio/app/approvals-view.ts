@@ -721,7 +721,7 @@ export class ApprovalsView extends LightElement {
     return html`${o
         ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may run this as ${vis(o.values.join(' or ') || '?')}</b>, not ${vis(r.method)}: a method override in ${vis(o.sources.join(', '))}${o.ambiguous ? html` (ambiguous${o.reason ? html`: ${vis(o.reason)}` : ''})` : ''}.</p>`
         : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}${cookies.length
-        ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may read ${cookies.map((c, i) => html`${i ? ', ' : ''}<span class="mono">${vis(c)}</span>`)} from a cookie</b>, not from the query or form shown: PHP's <span class="mono">$_REQUEST</span> takes a cookie over both when <span class="mono">request_order</span> is unset (as without a php.ini), classic ASP.NET's <span class="mono">Request[…]</span> where they lack the name. Cookie values are shown only while the request is held, and only those not named as a session or credential.</p>`
+        ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may read ${cookies.map((c, i) => html`${i ? ', ' : ''}<span class="mono">${vis(c)}</span>`)} from a cookie</b>, not from the query or form shown: PHP's <span class="mono">$_REQUEST</span> takes a cookie over both when <span class="mono">request_order</span> is unset (as without a php.ini), classic ASP.NET's <span class="mono">Request[…]</span> where they lack the name. Cookie values are shown only while the request is held, and only those neither named nor shaped as a session or credential.</p>`
         : nothing}`;
   }
 
@@ -830,7 +830,7 @@ export class ApprovalsView extends LightElement {
     const cookies = Array.isArray(heldCookies) ? heldCookies.filter((c) => Array.isArray(c) && c.length === 2) : [];
     return html`<ul class="small mono request-headers" data-testid="request-headers" aria-label="Request headers">${lines.map(([n, v]) => html`<li><b>${vis(n)}</b>: ${vis(v)}</li>`)}${
       cookies.length
-        ? html`<li data-testid="held-cookies"><span class="muted">cookie values, while held (those not named as a session or credential; never recorded):</span> ${cookies.map(([n, v], i) => html`${i ? '; ' : ''}<b>${vis(String(n))}</b>=${vis(String(v))}`)}</li>`
+        ? html`<li data-testid="held-cookies"><span class="muted">cookie values, while held (those neither named nor shaped as a session or credential; never recorded):</span> ${cookies.map(([n, v], i) => html`${i ? '; ' : ''}<b>${vis(String(n))}</b>=${vis(String(v))}`)}</li>`
         : nothing}</ul>`;
   }
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 // The description contract: normalization, redaction, body summary, MCP, placeholders, egress.
 import t from 'tap';
 import crypto from 'node:crypto';
-import { describeRequest, type RawRequest } from '../../describe/describe.ts';
+import { describeRequest, heldCookieValues, type RawRequest } from '../../describe/describe.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 
 await loadAdapters();
@@ -52,6 +52,28 @@ t.test('a Cookie header keeps each cookie name and no value: which cookies ride 
     const [shown] = cookie(pairs.map(([n, v, sep]) => `${n}=${v}${sep}`).join(''))!;
     return !/V[0-9]/.test(shown!) && shown!.split('; ').length === pairs.length && shown!.endsWith('[redacted]');
   }), { numRuns: 50 });
+});
+
+t.test('while held, the card shows the cookies that say whose account the request acts in, never one shaped as a credential (seventeenth pass)', async (t) => {
+  // `account_id=acct_1Attacker` beside the session stayed `[redacted]` (named like a credential), so
+  // the person could not see the account; Slack's `d=xoxd-…` (a session under a name that says
+  // nothing) was shown on the card and in `approvals show`.
+  const held = (cookie: string) => heldCookieValues([['Cookie', cookie]]);
+  const whoNames = fc.constantFrom('account', 'account_id', 'accountId', 'current_account', 'user_id', 'current_user', 'identity', 'org', 'tenant_id', 'x');
+  const ids = fc.oneof(fc.stringMatching(/^acct_[A-Za-z0-9]{8,20}$/), fc.stringMatching(/^[0-9]{1,12}$/), fc.stringMatching(/^[a-z]{1,10}@[a-z]{1,10}\.example$/), fc.uuid());
+  fc.assert(fc.property(whoNames, ids, (name, id) => {
+    const out = held(`session=s3cr3t; ${name}=${id}`);
+    return out.length === 1 && out[0]![0] === name && out[0]![1] === id;
+  }), { numRuns: 25 });
+  const secretShaped = fc.oneof(
+    fc.tuple(fc.base64String({ minLength: 12, maxLength: 40 }), fc.base64String({ minLength: 12, maxLength: 40 })).map(([a, b]) => `eyJ${a.replace(/[+/=]/g, 'x')}.eyJ${b.replace(/[+/=]/g, 'x')}.sig`),
+    fc.base64String({ minLength: 32, maxLength: 120 }).filter((v) => v.replace(/=+$/, '').length >= 32),
+    fc.stringMatching(/^xoxd-[A-Za-z0-9%]{40,90}$/),
+    fc.stringMatching(/^s%3A[A-Za-z0-9]{8,20}\.[A-Za-z0-9%]{20,40}$/),
+  );
+  const anyNames = fc.oneof(whoNames, fc.constantFrom('d', '__Secure-1PSID', 'SAPISID', 'sid', 'session', 'remember_user_token', 'auth', 'connect.sid'));
+  fc.assert(fc.property(anyNames, secretShaped, (name, v) => held(`org=acme; ${name}=${v}`).every(([, shown]) => shown !== v && !shown.includes(v.slice(0, 24)))), { numRuns: 30 });
+  t.same(held('session=abc; remember_user_token=42; org=acme'), [['org', 'acme']], 'named as a credential: never shown');
 });
 
 t.test('cookies named like a query or form parameter (as PHP and ASP.NET name them) are listed by name, their values redacted (fifteenth pass)', async (t) => {

@@ -64,6 +64,40 @@ t.test('the login URL logs in and removes the token from the address bar', async
   await other.close();
 });
 
+t.test('cookies another port of this host planted (a session cookie, a cookie bomb) do not log the studio out (seventeenth pass)', async (t) => {
+  // Cookies are not isolated by port either way: a page on another port of 127.0.0.1 can set
+  // `airlock_session` for the studio too. With a longer Path the browser sends it first, and the
+  // studio read only the first: every API call and the live feed were refused, a new login too.
+  const neighbour = http.createServer((_req, res) => {
+    // And a cookie bomb: five 4 KB cookies make every request head to the studio's API past Node's 16 KiB.
+    const bomb = Array.from({ length: 6 }, (_, i) => `bomb${i}=${'b'.repeat(4000)}; Path=/api`);
+    res.setHeader('set-cookie', ['airlock_session=planted; Path=/api; SameSite=Strict', 'airlock_session=planted2; Path=/api/approvals', ...bomb]);
+    res.setHeader('content-type', 'text/html');
+    res.end('<p>a dev server</p>');
+  });
+  await new Promise<void>((r) => neighbour.listen(0, '127.0.0.1', r));
+  t.teardown(() => neighbour.close());
+  const other = await context.newPage();
+  await other.goto(`http://127.0.0.1:${(neighbour.address() as { port: number }).port}/`);
+  await other.close();
+  t.equal((await context.cookies()).filter((c) => c.name === 'airlock_session').length, 3, 'the studio now gets three cookies of its name');
+  // What the page does on every call and on (re)connecting its live feed, with the browser's cookies.
+  const seen = await page.evaluate(async () => {
+    const token = localStorage.getItem('airlock-session-token') ?? '';
+    const api = (await fetch('/api/approvals', { headers: { 'x-airlock-csrf': token } })).status;
+    const live = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(`ws://${location.host}/api/ws`, ['airlock', `airlock-csrf.${token}`]);
+      ws.onmessage = () => (ws.close(), resolve('open'));
+      ws.onerror = () => resolve('refused');
+    });
+    return { api, live };
+  });
+  t.same(seen, { api: 200, live: 'open' }, 'the API and the live feed answer under the longer paths too');
+  await context.clearCookies({ name: 'airlock_session', path: '/api' });
+  await context.clearCookies({ name: 'airlock_session', path: '/api/approvals' });
+  await context.clearCookies({ name: /^bomb/ });
+});
+
 t.test('an error typed in the editor shows inline and in the problems list; fixing it clears both', async (t) => {
   await page.click('.cm-content');
   await page.keyboard.press('Control+End');

@@ -609,17 +609,19 @@ t.test('a method override and a rewritten path are on the card, not only in the 
   // Sixteenth pass: every cookie read `[redacted]` as one header, so an account picked by a cookie
   // beside the session (`org=acct_1Attacker`) was on no card: the names are kept, and while held the
   // values of cookies not named as a session or credential are shown from memory (never recorded).
-  const viaCookie = curl('POST', '/v1/cookie-param?to=boss@corp.example', { body: '{}', headers: ['Cookie: session=s1-secret-session; org=acct_1Attacker; to=drop@attacker.example'] });
+  const viaCookie = curl('POST', '/v1/cookie-param?to=boss@corp.example', { body: '{}', headers: ['Cookie: session=s1-secret-session; org=acct_1Attacker; to=drop@attacker.example; account_id=acct_2Attacker; d=xoxd-QbJ9Hs0aB7kLmN2pQrStUvWxYz0123456789abcdefGH%2FiJ%3D'] });
   await card(page, '/v1/cookie-param?to=boss@corp.example').waitFor();
   const cid = await idOf('/v1/cookie-param?to=boss@corp.example');
   const csel = `[data-approval="${cid}"]`;
   t.match(await page.textContent(`${csel} [data-testid=runs-as]`), /The server may read to from a cookie/, 'the card says the parameter may come from a cookie');
   await page.waitForSelector(`${csel} .approve-blocked >> text=its value is in the headers below while the request is held`);
   const headerText = (await page.textContent(`${csel} [data-testid=request-headers]`)) ?? '';
-  t.match(headerText, /cookie: session=\[redacted\]; org=\[redacted\]; to=\[redacted\]/, 'each cookie is named');
-  t.match(await page.textContent(`${csel} [data-testid=held-cookies]`), /org=acct_1Attacker; to=drop@attacker\.example/, 'the account and the address the cookies pick are on the card while held');
+  t.match(headerText, /cookie: session=\[redacted\]; org=\[redacted\]; to=\[redacted\]; account_id=\[redacted\]; d=\[redacted\]/, 'each cookie is named');
+  const heldText = (await page.textContent(`${csel} [data-testid=held-cookies]`)) ?? '';
+  t.match(heldText, /org=acct_1Attacker; to=drop@attacker\.example; account_id=acct_2Attacker/, 'the account and the address the cookies pick are on the card while held (seventeenth pass: account_id too)');
+  t.notMatch(heldText, /xoxd/, 'a session under a name that says nothing is not (seventeenth pass)');
   t.notMatch(headerText, /s1-secret-session/, 'a session cookie\'s value is not');
-  t.notMatch(JSON.stringify(queue.get(cid)), /acct_1Attacker|s1-secret-session|drop@attacker/, 'no cookie value is in the record');
+  t.notMatch(JSON.stringify(queue.get(cid)), /acct_1Attacker|acct_2Attacker|xoxd|s1-secret-session|drop@attacker/, 'no cookie value is in the record');
   t.ok(await page.isDisabled(`${csel} [data-action=approve]`), 'approving it is a choice, not a click');
   const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
   const session = login.headers.getSetCookie()[0]!.split(';')[0]!;
