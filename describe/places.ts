@@ -114,7 +114,9 @@ const effectArgumentWords = new Set([
 export const foldCase = (key: string): string => key.toUpperCase().toLowerCase();
 
 /** Words of a name: snake, kebab, camel case, dots, colons and a form's brackets (`message[to]`, `to[]`). */
-const nameWords = (key: string): string[] => key.split(/[_\-\s.:[\]]+|(?<=[a-z0-9])(?=[A-Z])/).map(foldCase);
+const nameWords = (key: string): string[] => key.replace(camelJoint, '$1 ').split(/[_\-\s.:[\]]+/).map(foldCase);
+/** A lower-case letter or digit then a capital: a camel-case word boundary (no lookbehind: ReDoS checkers prove this linear at once). */
+const camelJoint = /([a-z0-9])(?=[A-Z])/g;
 
 /** Whether an argument's name says it changes what the call does (effectArgumentNames above). */
 export function isEffectName(key: string): boolean {
