@@ -929,9 +929,13 @@ function batchOf(rawHeaders: readonly string[], url: string, body: ServerBody): 
     return refusals.bad(`the request body is a batch of HTTP calls Airlock cannot read call by call (${body.truncated ? 'larger than the capture cap' : `one boundary, parts that are each an application/http call, at most ${MAX_BATCH_CALLS}`}), and the server runs each of them`);
   }
   const out: SecondTarget[] = [];
+  const refs = new ContentIdReferences(calls.map((c) => c.contentId));
   for (const [n, call] of calls.entries()) {
-    const target = sameOrigin(call.target, url, `call ${n + 1} of the batch`);
+    const written = refs.target(call.target, n);
+    if (typeof written !== 'string') return written;
+    const target = sameOrigin(written, url, `call ${n + 1} of the batch`);
     if (typeof target !== 'string') return target;
+    refs.acted(n, call.method, target);
     const headers = withHost(flat(call.headers.filter(([k]) => serverHeaderKey(k) !== 'host')), target);
     out.push({
       request: { method: call.method, url: target, headers: pairs(headers), body: Buffer.from(call.body, 'latin1'), bodyTruncated: false },
@@ -983,6 +987,11 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
   if (requests.length > MAX_BATCH_CALLS) return refusals.bad(`the request body is a JSON batch of more than ${MAX_BATCH_CALLS} calls`);
   const graph = new URL(url).hostname === 'graph.microsoft.com';
   const out: SecondTarget[] = [];
+  // OData 4.01's JSON batch names each call by its `id` (Content-ID references, below).
+  const refs = new ContentIdReferences(composite ? [] : requests.map((r) => {
+    const id = r && typeof r === 'object' ? (r as { id?: unknown }).id : undefined;
+    return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+  }));
   for (const [n, r] of requests.entries()) {
     const call = r && typeof r === 'object' && !Array.isArray(r) ? (r as { method?: unknown; url?: unknown; headers?: unknown; body?: unknown; richInput?: unknown; httpMethod?: unknown; content?: unknown; path?: unknown; data?: unknown }) : {};
     if (call.body === undefined && call.richInput !== undefined) call.body = call.richInput;
@@ -993,8 +1002,11 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
     if (typeof call.method !== 'string' || typeof call.url !== 'string') return refusals.bad(`call ${n + 1} of the JSON batch has no method or url`);
     const dynamic = filledPath(call.url, '@{');
     if (dynamic) return dynamic;
-    const target = sameOrigin(graph ? call.url.replace(/^\/+/, '') : call.url, base, `call ${n + 1} of the batch`);
+    const written = refs.target(call.url, n);
+    if (typeof written !== 'string') return written;
+    const target = sameOrigin(graph ? written.replace(/^\/+/, '') : written, base, `call ${n + 1} of the batch`);
     if (typeof target !== 'string') return target;
+    refs.acted(n, call.method, target);
     const own = call.headers && typeof call.headers === 'object' && !Array.isArray(call.headers) ? Object.entries(call.headers as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
     const data = call.body === undefined ? Buffer.alloc(0) : Buffer.from(typeof call.body === 'string' ? call.body : JSON.stringify(call.body));
     if (data.length && !own.some(([k]) => k.toLowerCase() === 'content-type')) own.push(['content-type', 'application/json']);
@@ -1004,6 +1016,55 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
     });
   }
   return out;
+}
+
+/**
+ * OData's Content-ID references (OData 4.0 Part 1 §11.7.3.1; 4.01's JSON batch by `id`): a call
+ * whose URL writes `$<id>` acts where the call of that Content-ID created its entity. ASP.NET OData
+ * puts that answer's `Location` in place of the reference wherever it stands in the URL (`$1/Orders`
+ * is `Customers(42)/Orders`; its older versions replace the text `$1` even inside `$10`), Olingo at
+ * the URL's start. Read as written (`/odata/$1`), `DELETE $1` after `POST /keep/Items` deleted under
+ * /keep while the policy saw /odata. A reference at the start is decided under the call it names:
+ * the entity a POST created (`…/keep/Items($1)`), or that call's own target; a reference elsewhere in
+ * the URL, to an id given twice or to a later call, or one that another id's name begins (`$1` and
+ * `$10`), is refused.
+ */
+class ContentIdReferences {
+  private readonly where: Array<string | undefined> = [];
+
+  private readonly ids: ReadonlyArray<string | undefined>;
+
+  constructor(ids: ReadonlyArray<string | undefined>) {
+    this.ids = ids.map((id) => (id ? id : undefined));
+  }
+
+  /** The call's target with a reference at its start put where it acts, or the refusal. */
+  target(raw: string, n: number): string | Rejection {
+    if (!raw.includes('$') || !this.ids.some((id) => id !== undefined)) return raw;
+    let out = raw;
+    for (const m of raw.matchAll(/\$([A-Za-z0-9\-._~]+)/g)) {
+      const token = m[1]!;
+      const named = [...this.ids.entries()].filter(([, id]) => id !== undefined && token.startsWith(id));
+      if (!named.length) continue;
+      const [k, id] = named[0]!;
+      const at = named.length === 1 && id === token && m.index === 0 && k < n ? this.where[k] : undefined;
+      if (at === undefined) {
+        return refusals.bad(`call ${n + 1} of the batch names ${JSON.stringify(m[0].slice(0, 40))}, a Content-ID reference Airlock cannot read one way (not at the start of its URL, to an id given twice, to a later call, or one another id begins): the server puts the location of an earlier call's entity there`);
+      }
+      out = at + raw.slice(m[0].length);
+    }
+    return out;
+  }
+
+  /** Records where call `n` acted, for the calls after it that refer to it. */
+  acted(n: number, method: string, target: string): void {
+    if (this.ids[n] === undefined) return;
+    const u = new URL(target);
+    u.search = '';
+    u.hash = '';
+    // What a POST creates is an entity under the target it was posted to (`Items` → `Items(42)`).
+    this.where[n] = method.toUpperCase() === 'POST' ? `${u.href}($${this.ids[n]})` : u.href;
+  }
 }
 
 /**

@@ -102,7 +102,16 @@ const davClean = (p: string): string => path.posix.normalize(decodeURIComponent(
 // against the service root; it logs each call it runs and answers GETs from davFiles.
 const batchRan: string[] = [];
 const esRan: string[] = [];
-function runBatch(text: string, type: string, root: string): string {
+// Content-ID references as ASP.NET OData resolves them (ContentIdHelpers): a call's `$<id>`, anywhere
+// in its URL, becomes the Location the call of that Content-ID answered (a POST's new entity).
+let created = 0;
+function resolveRefs(url: string, refs: Map<string, string>): string {
+  return url.replace(/\$([A-Za-z0-9\-._~]+)/g, (m, id: string) => refs.get(id) ?? m);
+}
+function remember(refs: Map<string, string>, id: string | undefined, method: string, p: string): void {
+  if (id) refs.set(id, method === 'POST' ? `${p}(${++created})` : p);
+}
+function runBatch(text: string, type: string, root: string, refs = new Map<string, string>()): string {
   const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
   if (!boundary) return '';
   let out = '';
@@ -114,10 +123,11 @@ function runBatch(text: string, type: string, root: string): string {
     const inner = part.slice(blank.index + blank[0].length);
     // Part headers as Microsoft.OData.Core reads them: the name before the first `:`, trimmed.
     const nested = /^[ \t]*content-type[ \t]*:\s*(multipart\/mixed[^\r\n]*)/im.exec(head);
-    if (nested) out += runBatch(inner, nested[1]!, root);
+    if (nested) out += runBatch(inner, nested[1]!, root, refs);
     else if (/^[ \t]*content-type[ \t]*:\s*application\/http/im.test(head)) {
       const [method, target] = inner.replace(/^\s+/, '').split(/\s+/, 2) as [string, string];
-      const p = davClean(new URL(target, `http://x${root}`).pathname);
+      const p = davClean(new URL(resolveRefs(target, refs), `http://x${root}`).pathname);
+      remember(refs, /^[ \t]*content-id[ \t]*:[ \t]*(\S+)/im.exec(head)?.[1], method, p);
       batchRan.push(`${method} ${p}`);
       out += `${method} ${p} -> ${davFiles.get(p) ?? '404'}\n`;
     }
@@ -494,11 +504,13 @@ const dav = await startUpstream(t, {
     if (req.method === 'POST' && odata) {
       const root = odata[1]!;
       const json = String(req.headers['content-type']).startsWith('application/json');
+      const jsonRefs = new Map<string, string>();
       // OData 4.01's JSON batch: each of `requests` is run, its url resolved against the service root.
       const ran = json
         // Read as Go's encoding/json reads it into a struct: keys matched without case, the last winning.
-        ? (JSON.parse(body.toString(), function (this: Record<string, unknown>, k, v: unknown) { if (k !== k.toLowerCase()) this[k.toLowerCase()] = v; return v; }) as { requests: Array<{ method: string; url: string }> }).requests.map((r) => {
-          const p = davClean(new URL(r.url, `http://x${root}`).pathname);
+        ? (JSON.parse(body.toString(), function (this: Record<string, unknown>, k, v: unknown) { if (k !== k.toLowerCase()) this[k.toLowerCase()] = v; return v; }) as { requests: Array<{ id?: string; method: string; url: string }> }).requests.map((r, _i, _all, refs = jsonRefs) => {
+          const p = davClean(new URL(resolveRefs(r.url, refs), `http://x${root}`).pathname);
+          remember(refs, r.id, r.method.toUpperCase(), p);
           batchRan.push(`${r.method.toUpperCase()} ${p}`);
           return `${r.method} ${p} -> ${davFiles.get(p) ?? '404'}\n`;
         }).join('')
@@ -1365,6 +1377,55 @@ t.test('property: each HTTP call a batch body carries (OData $batch, Google batc
   }
   t.notOk(batchRan.some((c) => c.includes('Deny__c')), 'the server never ran a call on the denied object');
   t.notOk(batchRan.some((c) => c.includes('/deny')), 'the server never ran a call under /deny');
+});
+
+t.test('property: a batch call that refers to an earlier call by its Content-ID (`$1`, OData) is decided where the server runs it', async (t) => {
+  // Seventeenth pass: `DELETE $1` after `POST /keep/Items` (Content-ID 1) was decided as a DELETE
+  // of /ok/svc/$1 while ASP.NET OData put the new entity's Location there: /keep/Items(42) was deleted.
+  const dHost = `allowed.example:${dav.port}`;
+  const multipart = (calls: Array<[string, string]>, changeset: boolean): [string, string] => {
+    const parts = calls.map(([id, c]) => `Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: ${id}\r\n\r\n${c} HTTP/1.1\r\n${c.startsWith('POST') ? 'Content-Type: application/json\r\n\r\n{"Name":"x"}' : '\r\n'}\r\n`);
+    const inner = changeset ? [`Content-Type: multipart/mixed; boundary=cs\r\n\r\n${parts.map((p) => `--cs\r\n${p}`).join('\r\n')}\r\n--cs--`] : parts;
+    return ['multipart/mixed; boundary=b', `${inner.map((p) => `--b\r\n${p}`).join('\r\n')}\r\n--b--\r\n`];
+  };
+  const json = (calls: Array<[string, string]>): [string, string] => ['application/json', JSON.stringify({ requests: calls.map(([id, c]) => {
+    const [method, url] = c.split(' ') as [string, string];
+    return { id, method, url, ...(method === 'POST' ? { body: { Name: 'x' }, headers: { 'content-type': 'application/json' } } : { dependsOn: ['1'] }) };
+  }) })];
+  const send = ([type, body]: [string, string], tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST /ok/svc/$batch HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${dHost}/ok/svc/$batch HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const before = batchRan.length;
+  t.match((await send(multipart([['1', 'POST /ok/Items'], ['2', 'DELETE $1']], true), false)).text, /^HTTP\/1\.1 200/, 'control: a reference to an entity created under /ok goes through');
+  t.match((await send(json([['1', 'POST /ok/Items'], ['2', 'PATCH $1/Orders']]), false)).text, /^HTTP\/1\.1 200/, 'control: so does a JSON batch\'s');
+  t.ok(batchRan.slice(before).some((c) => /^DELETE \/ok\/Items\(\d+\)$/.test(c)), 'control: the server ran the DELETE on the entity it created');
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      ref: fc.constantFrom('$1', '$1/Orders', '$1?x=1', '$1/'),
+      format: fc.constantFrom('multipart', 'changeset', 'json'),
+      tunnel: fc.boolean(),
+    }),
+    async ({ ref, format, tunnel }) => {
+      const calls: Array<[string, string]> = [['1', 'POST /keep/Items'], ['2', `DELETE ${ref}`]];
+      const n = batchRan.length;
+      const [res] = parseResponses((await send(format === 'json' ? json(calls) : multipart(calls, format === 'changeset'), tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(n).some((c) => c.startsWith('DELETE /keep'));
+    },
+  ), { numRuns: Math.min(numRuns, 8), ...seed });
+  // A reference ASP.NET resolves where Airlock cannot say what it names: mid-URL, to a later call, to an id another begins.
+  for (const calls of [
+    [['1', 'POST /keep/Items'], ['2', 'DELETE /ok/x/$1']],
+    [['2', 'DELETE $1'], ['1', 'POST /keep/Items']],
+    [['1', 'POST /keep/Items'], ['10', 'POST /ok/Items'], ['3', 'DELETE $10']],
+  ] as Array<Array<[string, string]>>) {
+    const [res] = parseResponses((await send(json(calls), false)).text);
+    t.ok(res?.status === 400 && isProblem(res), `${calls.map((c) => c[1]).join(', ')}: 400 (${res?.status})`);
+  }
+  t.notOk(batchRan.some((c) => c.startsWith('DELETE /keep')), 'the server never deleted under /keep');
 });
 
 t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Salesforce\'s composite graph, sObject tree and collections are decided call by call and record by record', async (t) => {
