@@ -1518,6 +1518,28 @@ t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Sale
     t.ok(res?.status === 400 && isProblem(res), `a ${type.split(';')[0]} body with a batch field past the capture cap: 400 (${res?.status})`);
   }
   t.notOk(batchRan.slice(before).some((c) => c.includes('/deny')), 'no batch call past the capture cap ran under /deny');
+  // Seventeenth pass: a JSON body's `batch` member, past the cap or before a padding the cap cuts
+  // (the captured start is no whole JSON: the reader found no batch in it), ran every call.
+  const jsonBefore = batchRan.length;
+  const list = JSON.parse(calls) as unknown;
+  for (const [i, body] of [
+    JSON.stringify({ pad, batch: list }),
+    JSON.stringify({ batch: list, pad }),
+    JSON.stringify({ pad, batch: calls }),
+    `{"pad": {"deep": [${JSON.stringify(pad)}, {"batch": "not this one"}]}, "b\\u0061tch": ${calls}}`,
+    `{"pad": ${JSON.stringify(pad)} , "BATCH" : ${calls}}`,
+  ].entries()) {
+    const [res] = parseResponses((await post('/v19.0/', 'application/json', body, i % 2 === 1)).text);
+    t.ok(res?.status === 400 && isProblem(res), `a JSON body with a batch member ${i} past the capture cap: 400 (${res?.status})`);
+  }
+  // Untyped (graphBatchOf reads JSON by its first byte, else a form).
+  for (const body of [JSON.stringify({ pad, batch: list }), `pad=${pad}&batch=${encodeURIComponent(calls)}`]) {
+    const [res] = parseResponses((await post('/v19.0/', undefined, body, false)).text);
+    t.ok(res?.status === 400 && isProblem(res), `an untyped body with a batch past the capture cap (${body.slice(0, 4)}…): 400 (${res?.status})`);
+  }
+  const [jsonControl] = parseResponses((await post('/v19.0/', 'application/json', JSON.stringify({ pad, note: { batch: 'a nested member is no batch', list: ['batch'] } }), false)).text);
+  t.ok(jsonControl !== undefined && !isProblem(jsonControl), `control: a JSON body past the cap whose batch is only nested or a value is forwarded (${jsonControl?.status})`);
+  t.notOk(batchRan.slice(jsonBefore).some((c) => c.includes('/deny')), 'no JSON batch call past the capture cap ran under /deny');
 });
 
 t.test('property: an S3 form upload\'s key, a WebDAV REPORT, SEARCH, BIND or REBIND href, a SCIM Bulk operation, an Azure batch request, a Firestore write, read or query and a GCS compose source are decided as the request each amounts to', async (t) => {
