@@ -61,14 +61,18 @@ export function secondTargets(rawHeaders: string[], requestUrl: string, captured
   for (const t of swift) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why, swiftHeaders));
   const written = gcsCopyTargetOf(url);
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
-  for (const t of indexListOf(method, url)) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const listed = indexListOf(method, url);
+  if (!Array.isArray(listed)) return { refusal: listed };
+  for (const t of listed) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const ids = salesforceIdsOf(method, url);
   if (!Array.isArray(ids)) return { refusal: ids };
   for (const t of ids) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const dated = dateMathIndicesOf(method, url);
   if (!Array.isArray(dated)) return { refusal: dated };
   for (const t of dated) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
-  for (const mounted of mountSourcesOf(url)) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
+  const mounts = mountSourcesOf(url);
+  if (!Array.isArray(mounts)) return { refusal: mounts };
+  for (const mounted of mounts) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
   // The body's readers, once per way a server may read its bytes (serverBodies).
   for (const body of serverBodies(rawHeaders, captured)) {
     const refused = bodyTargets(rawHeaders, method, url, body, out);
@@ -144,6 +148,7 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   if (!Array.isArray(graphCalls)) return graphCalls;
   out.push(...graphCalls);
   const uploaded = formUploadKeysOf(rawHeaders, method, url, body);
+  if (!Array.isArray(uploaded)) return uploaded;
   for (const key of uploaded) out.push(bodilessTarget(rawHeaders, 'PUT', key, `its form upload writes ${new URL(key).pathname.slice(0, 200)}`));
   const hrefs = davHrefsOf(method, url, body);
   if (!Array.isArray(hrefs)) return hrefs;
@@ -1370,7 +1375,7 @@ function documentsNamedBy(requestUrl: string, body: ServerBody): NamedTarget[] |
  * /v2/<repo>/blobs/uploads/?mount=<digest>&from=<other repo>`) links a blob of another repository
  * into this one, readable here after: a read of that blob, decided as `GET /v2/<from>/blobs/<digest>`.
  */
-function mountSourcesOf(requestUrl: string): string[] {
+function mountSourcesOf(requestUrl: string): string[] | Rejection {
   if (!requestUrl.includes('/blobs/uploads') || !requestUrl.includes('from=')) return [];
   const u = new URL(requestUrl);
   if (!/^\/v2\/.+\/blobs\/uploads\/?$/.test(u.pathname)) return [];
@@ -1383,7 +1388,7 @@ function mountSourcesOf(requestUrl: string): string[] {
       out.push(new URL(`/v2/${from.split('/').map(segment).join('/')}/blobs/${segment(digest)}`, u).href);
     }
   }
-  return out.slice(0, MAX_INDICES);
+  return out.length > MAX_INDICES ? tooMany('blob mount sources') : out;
 }
 
 /** At most this many keys of one multi-object delete are decided (S3 takes 1,000; past this it is refused). */
@@ -1451,7 +1456,7 @@ function bucketConfigTargetsOf(method: string, requestUrl: string, body: ServerB
  * name), not the bucket: decided as `PUT /<bucket>/<key>`. Only a form with a `file` part (which
  * both require) is read so; read in the captured body, as any body.
  */
-function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): string[] {
+function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): string[] | Rejection {
   if (method.toUpperCase() !== 'POST') return [];
   let type: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
@@ -1473,7 +1478,7 @@ function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: st
     for (const name of key.includes('${filename}') ? (names.length ? names : ['']) : ['']) {
       const k = key.replaceAll('${filename}', name);
       out.add(new URL(prefix + k.split('/').map((seg) => encodeURIComponent(seg)).join('/'), u).href);
-      if (out.size >= MAX_INDICES) return [...out];
+      if (out.size > MAX_INDICES) return tooMany('object keys for its form upload');
     }
   }
   return [...out];
@@ -1575,8 +1580,18 @@ function xmlText(s: string): string {
 /** Elasticsearch/OpenSearch endpoints whose body names indices besides the path's. */
 const multiIndex = new Set(['_bulk', '_msearch', '_mget', '_mtermvectors', '_msearch/template']);
 
-/** At most this many other indices of one body are decided (a body naming more is judged by these). */
+/**
+ * At most this many other indices (keys, sources, places) of one request are decided; a request
+ * naming more is refused (tooMany). Seventeenth pass: the readers kept the first 20 and let the
+ * rest go undecided, so a bulk naming 20 harmless indices before `deny`, a path listing
+ * `/a1,…,a20,deny/_search` or a 21st alias action reached what the policy denies.
+ */
 const MAX_INDICES = 20;
+
+/** The refusal for a request naming more second targets of one kind than Airlock decides. */
+function tooMany(what: string, bound = MAX_INDICES): Rejection {
+  return refusals.bad(`the request names more than ${bound} ${what}: Airlock decides each, and refuses more than that rather than leave some undecided; send fewer in one request`);
+}
 
 /** An index (or alias) a body or path acts on, decided as `method url`. */
 interface IndexTarget {
@@ -1612,7 +1627,7 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
   if (template) segs.splice(-2, 2, '_msearch/template');
   const endpoint = segs.at(-1);
   const target = (method: string, path: string, why: string): IndexTarget => ({ method, url: new URL(path, u).href, why });
-  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean);
   const seg = encodeURIComponent;
   if (endpoint === '_reindex' && segs.length === 1) {
     const o = parseObject(body.captured.toString('utf8'));
@@ -1632,15 +1647,17 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
     // A reindex script may send each document elsewhere (`ctx._index = 'users'`).
     const scripted = scriptIndices(o?.script);
     if (typeof scripted === 'string') return refusals.bad(`the _reindex script ${scripted}`);
-    return [
+    const reindexed = [
       ...names(source?.index).map((i) => ({ ...target('POST', `/${seg(i)}/_search`, `its _reindex reads index ${i.slice(0, 100)}${from === u.origin ? '' : ` on ${from.slice(0, 100)}`}`), url: new URL(`/${seg(i)}/_search`, from).href })),
       ...[...names(dest?.index), ...scripted].map((i) => target('POST', `/${seg(i)}/_bulk`, `its _reindex writes index ${i.slice(0, 100)}`)),
     ];
+    return reindexed.length > MAX_INDICES ? tooMany('indices in its _reindex') : reindexed;
   }
   if (endpoint === '_aliases' && segs.length === 1) {
     const actions = parseObject(body.captured.toString('utf8'))?.actions;
     const out: IndexTarget[] = [];
-    for (const action of Array.isArray(actions) ? actions.slice(0, MAX_INDICES) : []) {
+    if (Array.isArray(actions) && actions.length > MAX_INDICES) return tooMany('_aliases actions');
+    for (const action of Array.isArray(actions) ? actions : []) {
       if (!action || typeof action !== 'object') continue;
       for (const [verb, spec] of Object.entries(action as Record<string, unknown>)) {
         if (!spec || typeof spec !== 'object') continue;
@@ -1656,13 +1673,13 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
         }
       }
     }
-    return out.slice(0, MAX_INDICES * 4);
+    return out.length > MAX_INDICES * 4 ? tooMany('indices and aliases in its _aliases actions', MAX_INDICES * 4) : out;
   }
   if (endpoint === undefined || !multiIndex.has(endpoint) || segs.length > 2) return [];
   const own = segs.length === 2 ? decodeURIComponent(segs[0]!) : undefined;
   const named = new Set<string>();
   const add = (v: unknown): void => {
-    for (const i of names(v)) if (i !== own && named.size < MAX_INDICES) named.add(i);
+    for (const i of names(v)) if (i !== own) named.add(i);
   };
   const text = body.captured.toString('utf8');
   if (endpoint === '_mget' || endpoint === '_mtermvectors') {
@@ -1690,6 +1707,7 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
       header = verb === 'delete';
     }
   }
+  if (named.size > MAX_INDICES) return tooMany(`indices in its ${endpoint} body`);
   return [...named].map((index) => target('POST', `/${seg(index)}/${endpoint}`, `its ${endpoint} body acts on index ${index.slice(0, 100)}`));
 }
 
@@ -1713,7 +1731,7 @@ function scriptIndices(script: unknown): string[] | string {
   let named = 0;
   for (const m of text.matchAll(assigned)) (out.push(m[3]!), named++);
   if (named !== text.split('_index').length - 1) return 'names _index otherwise than by assigning it a literal: Airlock cannot tell where it sends documents';
-  return out.flatMap((i) => i.split(',')).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+  return out.flatMap((i) => i.split(',')).map((i) => i.trim()).filter(Boolean);
 }
 
 /**
@@ -1784,7 +1802,9 @@ function dateMathIndicesOf(method: string, requestUrl: string): IndexTarget[] | 
   if (!path) return [];
   const { u, first, rest } = path;
   const out: IndexTarget[] = [];
-  for (const item of first.split(',').slice(0, MAX_INDICES)) {
+  const items = first.split(',');
+  if (items.length > MAX_INDICES) return tooMany('indices in its path');
+  for (const item of items) {
     const name = item.trim().replace(/^-/, '');
     if (!name.startsWith('<') || !name.endsWith('>') || !name.includes('{')) continue;
     const prefix = name.slice(1, name.indexOf('{'));
@@ -1801,14 +1821,15 @@ function dateMathIndicesOf(method: string, requestUrl: string): IndexTarget[] | 
  * the request under it alone (`GET /users/_search`). Only a list alone or before an `_endpoint`
  * segment is read so.
  */
-function indexListOf(method: string, requestUrl: string): IndexTarget[] {
+function indexListOf(method: string, requestUrl: string): IndexTarget[] | Rejection {
   if (!requestUrl.includes(',') && !/%2c/i.test(requestUrl)) return [];
   const path = indexPath(requestUrl);
   if (!path) return [];
   const { u, first, rest } = path;
   const list = first.split(',').map((i) => i.trim()).filter(Boolean);
   if (list.length < 2) return [];
-  return list.slice(0, MAX_INDICES).map((i) => ({ method, url: new URL(`/${encodeURIComponent(i)}${rest}${u.search}`, u).href, why: `its path names index ${i.slice(0, 100)} in a list` }));
+  if (list.length > MAX_INDICES) return tooMany('indices in its path');
+  return list.map((i) => ({ method, url: new URL(`/${encodeURIComponent(i)}${rest}${u.search}`, u).href, why: `its path names index ${i.slice(0, 100)} in a list` }));
 }
 
 /**
@@ -1832,7 +1853,8 @@ function queryIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
   if (body.truncated) return refusals.bad('the request body is a query larger than the capture cap: Airlock cannot read every index it names');
   const sources = querySources(query, segs[at] === '_ppl', segs[at] === '_query');
   if (typeof sources === 'string') return refusals.bad(`the query names a source Airlock cannot read (${sources}): it cannot decide which indices it reads`);
-  return sources.slice(0, MAX_INDICES).map((i) => ({ method: 'GET', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its query reads index ${i.slice(0, 100)}` }));
+  if (sources.length > MAX_INDICES) return tooMany('sources in its query');
+  return sources.map((i) => ({ method: 'GET', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its query reads index ${i.slice(0, 100)}` }));
 }
 
 /**
@@ -1856,7 +1878,7 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
   if (snap && !u.pathname.endsWith('/_restore') && !(snap.length === 3 || (snap.length === 4 && snap[3] === '_create'))) return [];
   const o = parseObject(body.captured.toString('utf8'));
   if (!o) return [];
-  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean);
   const read: unknown[] = [];
   const written: unknown[] = [];
   const source = o.source as { index?: unknown } | undefined;
@@ -1868,7 +1890,7 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
   const out: IndexTarget[] = [];
   for (const i of read.flatMap(names)) out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its ${m[1]} reads index ${i.slice(0, 100)}` });
   for (const i of written.flatMap(names)) out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_bulk`, u).href, why: `its ${m[1]} writes index ${i.slice(0, 100)}` });
-  return out;
+  return out.length > MAX_INDICES ? tooMany(`indices in its ${m[1]}`) : out;
 }
 
 /**

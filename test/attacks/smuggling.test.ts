@@ -985,6 +985,44 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
   t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
 });
 
+t.test('a request naming more indices, keys or sources than Airlock decides is refused, not decided by its first ones', async (t) => {
+  // Seventeenth pass: the readers kept the first 20 names and let the rest go undecided: a bulk
+  // naming 20 harmless indices before a delete in `deny`, a path `/ok0,…,ok19,deny/_search`, a 21st
+  // alias action, an ES|QL source or a registry mount's 21st `from` reached what the policy denies.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (method: string, path: string, body: string, tunnel: boolean, type = 'application/json'): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `ok${i}`);
+  const nd = 'application/x-ndjson';
+  const shapes = (n: number, last: string): Array<[string, string, string, string]> => [
+    ['POST', '/ok/_bulk', [...names(n).map((i) => `{"index":{"_index":"${i}"}}\n{"a":1}\n`), `{"delete":{"_index":"${last}","_id":"1"}}\n`].join(''), nd],
+    ['POST', '/_msearch', `{"index":"${[...names(n), last].join(',')}"}\n{}\n`, nd],
+    ['GET', `/${[...names(n), last].join(',')}/_search`, '', 'application/json'],
+    ['POST', '/_aliases', JSON.stringify({ actions: [...names(n).map((i) => ({ add: { index: i, alias: 'a' } })), { remove_index: { index: last } }] }), 'application/json'],
+    ['POST', '/_query', JSON.stringify({ query: `FROM ${[...names(n), last].join(', ')} | LIMIT 1` }), 'application/json'],
+    ['POST', '/_reindex', JSON.stringify({ source: { index: [...names(n - 1), last] }, dest: { index: 'ok' } }), 'application/json'],
+  ];
+  for (const [method, path, body, type] of shapes(19, 'ok19').filter((_, i) => i % 2 === 0)) {
+    t.match((await send(method, path, body, false, type)).text, /^HTTP\/1\.1 200/, `control: ${method} ${path.slice(0, 40)} naming 20 indices goes through`);
+  }
+  // Each shape once, 20 to 35 names before the denied one, forward and tunneled.
+  for (const [i, [method, path, body, type]] of shapes(20, 'deny').entries()) {
+    const [, p2, b2, t2] = shapes(20 + 3 * i, 'deny')[i]!;
+    const before = esRan.length;
+    const [res] = parseResponses((await send(method, p2, b2, i % 2 === 1, t2 ?? type)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !esRan.slice(before).some((r) => r.endsWith(' deny')), `${method} ${path.slice(0, 30)} naming ${20 + 3 * i} indices before deny: refused (${res?.status})`);
+  }
+  const froms = [...names(20).map((i) => `from=${i}/base`), 'from=deny/db'].join('&');
+  const [mount] = parseResponses((await send('POST', `/v2/ok/app/blobs/uploads/?mount=sha256:5ec&${froms}`, '', false)).text);
+  t.ok(mount !== undefined && [400, 403].includes(mount.status) && isProblem(mount), `a blob mount with 21 sources: refused (${mount?.status})`);
+  t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
+});
+
 t.test('property: a second target\'s endpoint spelled as its server routes it, a body in a format the server reads, and searches, PPL lookups and joins that read other indices are decided', async (t) => {
   // Fifteenth pass: the readers matched the endpoint as Airlock spelled it, while ASP.NET Core
   // routes `/odata/%24BATCH/` as `$batch` (decoded, without case, past a trailing slash),
