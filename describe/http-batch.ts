@@ -75,7 +75,7 @@ function batchLevel(text: string, type: string, depth: number, out: BatchCall[],
       headers.push([l.slice(0, colon).trim(), l.slice(colon + 1).trim()]);
     }
     // The part's Content-ID, else the call's own (ODataLib reads either); two that differ: not one reading.
-    const partId = /^[ \t]*content-id[ \t]*:[ \t]*([^\r\n]*?)[ \t]*$/im.exec(outer)?.[1];
+    const partId = /^[ \t]*content-id[ \t]*:([^\r\n]*)/im.exec(outer)?.[1]?.trim();
     const ownId = headers.find(([k]) => k.toLowerCase() === 'content-id')?.[1];
     if (partId !== undefined && ownId !== undefined && partId !== ownId) return false;
     const contentId = partId ?? ownId;

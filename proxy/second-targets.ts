@@ -115,10 +115,20 @@ function withoutPathParameters(path: string): string {
   }).join('/');
 }
 
+/**
+ * Elasticsearch/OpenSearch endpoints whose JSON body the readers below read whole (lookups, alias
+ * actions, a reindex's, a job's or a pipeline's indices, a query's sources, an `_mget`'s docs, an
+ * `_msearch`'s lines). Past the capture cap the captured start is no whole JSON: blanks or a padding
+ * member before `"actions"` hid every index they named (seventeenth pass), so such a body is refused.
+ * A `_bulk` past the cap is watched as it leaves instead (proxy/bulk-tail.ts).
+ */
+const elasticJsonPaths = /\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|mtermvectors|mget|sql|query|ppl|eql|reindex|field_caps|aliases|transform|enrich|ml|rollup|snapshot|ingest)(?:[/?#]|$)/;
+
 /** The second targets a body names, read one way, into `out`; the refusal when one cannot be read. */
 function bodyTargets(rawHeaders: string[], method: string, url: string, body: ServerBody, out: SecondTarget[]): Rejection | undefined {
   const format = elasticBodyFormat(rawHeaders, url);
   if (format) return refusals.bad(`the request body is an Elasticsearch body in ${format}, which Elasticsearch reads as it reads JSON and Airlock reads only as JSON: it cannot decide the indices it names; send it as JSON`);
+  if (elasticJsonPaths.test(url) && body.truncated) return refusals.bad('the request body is an Elasticsearch body larger than the capture cap: Airlock reads such a body whole for the indices and documents it names, and cannot read this one; send a smaller one');
   const named = documentsNamedBy(url, body);
   if (!Array.isArray(named)) return named;
   for (const d of named) out.push(bodilessTarget(rawHeaders, d.method, d.url, d.why));
@@ -1686,29 +1696,93 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
     const docs = parseObject(text)?.docs;
     if (Array.isArray(docs)) for (const d of docs) add(d && typeof d === 'object' ? (d as { _index?: unknown })._index : undefined);
   } else {
+    // Line by line as the server reads them (BulkRequestParser, MultiSearchRequest), so that the
+    // readers cannot be put out of step with it: a blank line is skipped only where the server
+    // skips it, an action is the line's first member (what follows it is never read), and a line
+    // the server would read otherwise than JSON.parse (a comment, Jackson's ALLOW_COMMENTS) is refused.
     let header = true;
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      const o: Record<string, unknown> | undefined = header ? parseObject(line) : undefined;
+    const lines = text.split('\n');
+    for (const [n, line] of lines.entries()) {
       if (endpoint !== '_bulk') {
-        // A search header names its indices as `index` or `indices` (MultiSearchRequest reads both).
-        if (header) (add(o?.index), add(o?.indices));
+        // A search header names its indices as `index` or `indices` (MultiSearchRequest reads both);
+        // a blank header is the defaults (the path's index) and a blank line after it its body.
+        if (n === 0 && line === '') continue;
+        if (header && line.trim()) {
+          const o = parseObject(line);
+          if (!o) return refusals.bad(`the ${endpoint} body has a header line Airlock cannot read as JSON (line ${n + 1})`);
+          (add(o.index), add(o.indices));
+        }
         header = !header;
         continue;
       }
       if (!header) {
+        // The document line after an action, whatever it holds (a blank one too).
         header = true;
         continue;
       }
-      const verb: string | undefined = o ? Object.keys(o)[0] : undefined;
-      const meta = verb ? o![verb] : undefined;
-      if (meta && typeof meta === 'object') add((meta as { _index?: unknown })._index);
+      const action = bulkAction(line);
+      if (action === 'blank') continue;
+      if (action === undefined) {
+        // A cut last line (the capture cap) is the bulk tail watch's to read.
+        if (n === lines.length - 1 && body.truncated) break;
+        return refusals.bad(`the _bulk body has an action line Airlock cannot read as the server does (line ${n + 1}): it cannot tell which index it acts on`);
+      }
+      add(action.index);
       // Every verb but `delete` is followed by its document (or partial document) line.
-      header = verb === 'delete';
+      header = action.verb === 'delete';
     }
   }
   if (named.size > MAX_INDICES) return tooMany(`indices in its ${endpoint} body`);
   return [...named].map((index) => target('POST', `/${seg(index)}/${endpoint}`, `its ${endpoint} body acts on index ${index.slice(0, 100)}`));
+}
+
+/**
+ * A bulk action line as Elasticsearch's BulkRequestParser reads it: its first member's name and,
+ * when that member's value is an object, its `_index` (what follows the first member is never
+ * read: `{"delete": {"_index": "deny"}, "delete": {"_index": "ok"}}` deletes in deny, and
+ * `{"delete": {…}, "0": 1}` is a delete though JavaScript lists `"0"` first); `'blank'` for a
+ * line the server skips; undefined for one Airlock cannot read so (a comment, no object).
+ */
+export function bulkAction(line: string): { verb: string; index: unknown } | 'blank' | undefined {
+  if (!/[^ \t\r]/.test(line)) return 'blank';
+  const m = /^[ \t\r]*\{[ \t\r]*("(?:[^"\\]|\\.)*")[ \t\r]*:[ \t\r]*/.exec(line);
+  if (!m) return undefined;
+  let verb: unknown;
+  let meta: unknown;
+  try {
+    verb = JSON.parse(m[1]!);
+    const end = jsonValueEnd(line, m[0].length);
+    if (end < 0) return undefined;
+    meta = JSON.parse(line.slice(m[0].length, end));
+  } catch {
+    return undefined;
+  }
+  if (typeof verb !== 'string') return undefined;
+  return { verb, index: meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as { _index?: unknown })._index : undefined };
+}
+
+/** Where the JSON value starting at `at` ends (an object, array or string by its brackets and quotes; a literal at its delimiter); -1 when it does not. */
+function jsonValueEnd(text: string, at: number): number {
+  const first = text[at];
+  if (first !== '{' && first !== '[' && first !== '"') {
+    const stop = text.slice(at).search(/[,}\] \t\r]/);
+    return stop < 0 ? -1 : at + stop;
+  }
+  let depth = 0;
+  let inString = false;
+  for (let i = at; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') {
+        inString = false;
+        if (depth === 0) return i + 1;
+      }
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && --depth === 0) return i + 1;
+  }
+  return -1;
 }
 
 /**

@@ -366,17 +366,27 @@ const dav = await startUpstream(t, {
         }
       } else if (endpoint === '_mget' || endpoint === '_mtermvectors') for (const d of (JSON.parse(text) as { docs: Array<{ _index?: string }> }).docs) esRan.push(`mget ${d._index ?? own}`);
       else {
+        // Line by line as BulkRequestParser and MultiSearchRequest read them: Jackson's comments
+        // allowed; a blank action line skipped, the line after an action its document whatever it
+        // holds; an action its line's first member (the rest never read); a blank search header
+        // the defaults, a blank first line skipped.
+        const parseLine = (l: string): Record<string, unknown> => JSON.parse(l.replace(/\/\*[^]*?\*\//g, '')) as Record<string, unknown>;
         let header = true;
-        for (const line of text.split('\n').filter((l) => l.trim())) {
+        for (const [n, line] of text.split('\n').entries()) {
           if (!header) { header = true; continue; }
-          const o = JSON.parse(line) as Record<string, { _index?: string } | undefined> & { index?: string | string[]; indices?: string | string[] };
           if (endpoint !== '_bulk') {
+            if (n === 0 && line === '') continue;
+            const o = (line.trim() ? parseLine(line) : {}) as { index?: string | string[]; indices?: string | string[] };
             // MultiSearchRequest reads a header's `index` or `indices`.
             for (const i of list(o.indices ?? o.index)) esRan.push(`msearch ${i}`);
             header = false;
           } else {
-            const verb = Object.keys(o)[0]!;
-            esRan.push(`${verb} ${list(o[verb]?._index ?? own)[0]}`);
+            if (!line.trim()) continue;
+            const stripped = line.replace(/\/\*[^]*?\*\//g, '');
+            const verb = JSON.parse(/^\s*\{\s*("(?:[^"\\]|\\.)*")/.exec(stripped)![1]!) as string;
+            // The first member's object: the text up to its closing brace (no nesting in metadata).
+            const meta = JSON.parse(/^\s*\{\s*"(?:[^"\\]|\\.)*"\s*:\s*(\{[^{}]*\})/.exec(stripped)![1]!) as { _index?: string };
+            esRan.push(`${verb} ${list(meta._index ?? own)[0]}`);
             header = verb === 'delete';
           }
         }
@@ -1021,6 +1031,59 @@ t.test('a request naming more indices, keys or sources than Airlock decides is r
   const [mount] = parseResponses((await send('POST', `/v2/ok/app/blobs/uploads/?mount=sha256:5ec&${froms}`, '', false)).text);
   t.ok(mount !== undefined && [400, 403].includes(mount.status) && isProblem(mount), `a blob mount with 21 sources: refused (${mount?.status})`);
   t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
+});
+
+t.test('an Elasticsearch body past the capture cap: a bulk\'s later lines act only on indices already decided, other bodies are refused', async (t) => {
+  // Seventeenth pass: the readers read the captured start only. A 2 MiB bulk to /ok whose last line
+  // deleted in `deny` was decided as a bulk to /ok; blanks before an `_aliases` body's `actions`,
+  // or a search's lookup after a padding, left the captured start no whole JSON and named nothing.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (path: string, body: string, tunnel: boolean, type = 'application/x-ndjson'): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const doc = `{"msg":"${'x'.repeat(1000)}"}\n`;
+  const docs = (index: string | undefined, n: number): string => `${index === undefined ? '{"index":{}}' : `{"index":{"_index":"${index}"}}`}\n${doc}`.repeat(n);
+  const before = esRan.length;
+  // Controls: later lines on the path's index, on none, or on one a captured line named.
+  t.match((await send('/ok/_bulk', `{"index":{"_index":"ok2"}}\n${doc}${docs(undefined, 300)}${docs('ok', 2)}{"delete":{"_index":"ok2","_id":"1"}}\n`, false)).text, /^HTTP\/1\.1 200/, 'control: a 300 KB bulk whose later lines act on decided indices goes through');
+  t.ok(esRan.slice(before).includes('delete ok2'), 'control: the server ran its last line');
+  for (const [i, [path, body]] of ([
+    ['/ok/_bulk', `${docs(undefined, 300)}{"delete":{"_index":"deny","_id":"1"}}\n`],
+    ['/_bulk', `${docs('ok', 300)}{"index":{"_index":"deny"}}\n{"a":1}\n`],
+    ['/ok/_bulk/', `${docs(undefined, 300)}{"update":{"_index":"\\u0064eny","_id":"1"}}\n{"doc":{"a":1}}\n`],
+    ['/ok/_bulk', `${docs(undefined, 300)}{"delete":{"_index":"deny","_id":"1"}}`],
+  ] as const).entries()) {
+    const [res] = parseResponses((await send(path, body, i % 2 === 1)).text);
+    t.ok(res?.status === 400 && isProblem(res), `a bulk to ${path} naming deny past the capture cap: 400 (${res?.status})`);
+  }
+  // Within the capture: lines the readers read out of step with the server (a blank document
+  // line, a member JavaScript lists before the action, a second action member, a comment).
+  for (const [i, [path, body]] of ([
+    ['/ok/_bulk', '{"index":{"_index":"ok"}}\n\n{"delete":{"_index":"deny","_id":"1"}}\n'],
+    ['/ok/_bulk', '{"delete":{"_index":"ok","_id":"1"},"0":1}\n{"delete":{"_index":"deny","_id":"2"}}\n'],
+    ['/ok/_bulk', '{"delete":{"_index":"deny","_id":"1"},"delete":{"_index":"ok","_id":"1"}}\n'],
+    ['/ok/_bulk', '{/* c */"delete":{"_index":"ok","_id":"1"}}\n{"delete":{"_index":"deny","_id":"2"}}\n'],
+    ['/ok/_msearch', '{}\n\n{"index":"deny"}\n{}\n'],
+  ] as const).entries()) {
+    const [res] = parseResponses((await send(path, body, i % 2 === 0)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `${path} read out of step (${JSON.stringify(body.slice(0, 50))}): refused (${res?.status})`);
+  }
+  t.match((await send('/ok/_msearch', '{}\n{}\n{"index":"ok2"}\n\n', false)).text, /^HTTP\/1\.1 200/, 'control: an msearch with a blank body line goes through');
+  const pad = ' '.repeat(300_000);
+  for (const [path, body] of [
+    ['/_aliases', `{${pad}"actions":[{"remove_index":{"index":"deny"}}]}`],
+    ['/ok/_search', `{${pad}"query":{"terms":{"user":{"index":"deny","id":"2","path":"f"}}}}`],
+    ['/_msearch', `{}\n{"query":{"match_all":{}}}\n${'{}\n{}\n'.repeat(80_000)}{"index":"deny"}\n{}\n`],
+    ['/_query', `{${pad}"query":"FROM deny"}`],
+  ] as const) {
+    const [res] = parseResponses((await send(path, body, false, path === '/_msearch' ? 'application/x-ndjson' : 'application/json')).text);
+    t.ok(res?.status === 400 && isProblem(res), `${path} with a body past the capture cap: 400 (${res?.status})`);
+  }
+  t.notOk(esRan.slice(before).some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
 });
 
 t.test('property: a second target\'s endpoint spelled as its server routes it, a body in a format the server reads, and searches, PPL lookups and joins that read other indices are decided', async (t) => {
