@@ -129,6 +129,8 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   const format = elasticBodyFormat(rawHeaders, url);
   if (format) return refusals.bad(`the request body is an Elasticsearch body in ${format}, which Elasticsearch reads as it reads JSON and Airlock reads only as JSON: it cannot decide the indices it names; send it as JSON`);
   if (elasticJsonPaths.test(url) && body.truncated) return refusals.bad('the request body is an Elasticsearch body larger than the capture cap: Airlock reads such a body whole for the indices and documents it names, and cannot read this one; send a smaller one');
+  // Elasticsearch's JSON parser takes comments (Jackson's ALLOW_COMMENTS): read without them.
+  if (elasticBodyPaths.test(url)) body = withoutComments(body);
   const named = documentsNamedBy(url, body);
   if (!Array.isArray(named)) return named;
   for (const d of named) out.push(bodilessTarget(rawHeaders, d.method, d.url, d.why));
@@ -670,6 +672,40 @@ function serverBodies(rawHeaders: readonly string[], captured: CapturedBody): Se
     if (rawHeaders[i]!.toLowerCase() === 'content-type' && /charset\s*=\s*"?(?:utf-?(?:16|32)|ucs-[24]|unicode)/i.test(rawHeaders[i + 1]!)) return [labelled, serverBody(rawHeaders, captured, false)];
   }
   return [labelled];
+}
+
+/**
+ * The body as Elasticsearch's JSON parser reads it: `/* … *\/` and `// …` comments outside strings
+ * are blanks to it (Jackson's ALLOW_COMMENTS, on in JsonXContentImpl), while JSON.parse refused
+ * them, so `{/**\/"actions": [{"remove_index": {"index": "users"}}]}` named no index to decide.
+ */
+function withoutComments(body: ServerBody): ServerBody {
+  if (body.unreadable || (!body.captured.includes('/*') && !body.captured.includes('//'))) return body;
+  const text = body.captured.toString('utf8');
+  let out = '';
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '/' && (text[i + 1] === '*' || text[i + 1] === '/')) {
+      const end = text[i + 1] === '*' ? text.indexOf('*/', i + 2) : text.indexOf('\n', i + 2);
+      // An unclosed block comment is an error to the server: left as is (nothing runs).
+      if (end < 0 && text[i + 1] === '*') break;
+      out += `${text.slice(from, i)} `;
+      // (A line comment keeps its newline: bulk and msearch lines are split on it.)
+      i = end < 0 ? text.length : text[i + 1] === '*' ? end + 1 : end - 1;
+      from = i + 1;
+    }
+  }
+  if (!from) return body;
+  const captured = Buffer.from(out + text.slice(from));
+  return { captured, truncated: body.truncated, unreadable: undefined };
 }
 
 /** The refusal for a second target's body Airlock cannot read as its server does. */
