@@ -122,7 +122,7 @@ function withoutPathParameters(path: string): string {
  * member before `"actions"` hid every index they named (seventeenth pass), so such a body is refused.
  * A `_bulk` past the cap is watched as it leaves instead (proxy/bulk-tail.ts).
  */
-const elasticJsonPaths = /\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|mtermvectors|mget|sql|query|ppl|eql|reindex|field_caps|aliases|transform|enrich|ml|rollup|snapshot|ingest)(?:[/?#]|$)/;
+const elasticJsonPaths = /\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|mtermvectors|mget|sql|query|ppl|eql|reindex|field_caps|aliases|transform|enrich|ml|rollup|snapshot|ingest|render|scripts)(?:[/?#]|$)/;
 
 /** The second targets a body names, read one way, into `out`; the refusal when one cannot be read. */
 function bodyTargets(rawHeaders: string[], method: string, url: string, body: ServerBody, out: SecondTarget[]): Rejection | undefined {
@@ -594,7 +594,7 @@ function atomicOperationsOf(rawHeaders: readonly string[], url: string, body: Se
 }
 
 /** Elasticsearch endpoints whose body the readers below read for indices and documents. */
-const elasticBodyPaths = /\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|sql|query|ppl|transform|enrich|ml|rollup|snapshot|search|count|delete_by_query|update_by_query|explain|validate|async_search|knn_search|rank_eval|termvectors|ingest)(?:[/?#]|$)/;
+const elasticBodyPaths = /\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|sql|query|ppl|transform|enrich|ml|rollup|snapshot|search|count|delete_by_query|update_by_query|explain|validate|async_search|knn_search|rank_eval|termvectors|ingest|eql|field_caps|render|scripts)(?:[/?#]|$)/;
 
 /**
  * The format other than JSON an Elasticsearch/OpenSearch body is sent in, when one of the readers
@@ -2014,12 +2014,14 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
  */
 function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
   // (Also where a body carries a query: SQL's and ES|QL's `filter`, EQL's, a reindex's `source.query`, field caps' `index_filter`.)
-  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps)(?:[/?#]|$)/.test(requestUrl)) return [];
+  // (And search templates, inline or stored: `_search/template`, `_render/template`, `PUT /_scripts/<id>`.)
+  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps|render|scripts)(?:[/?#]|$)/.test(requestUrl)) return [];
   if (body.unreadable) return unreadableBody('an Elasticsearch query', body.unreadable);
   if (!body.captured.length) return [];
   const text = body.captured.toString('utf8');
-  // Most queries name no other document: no walk without the keys one needs.
-  if (!/"_?index"/.test(text) && !text.includes('\\u')) return [];
+  // Most queries name no other document: no walk without the keys one needs (a template's
+  // source as a JSON string writes them `\"index\"`).
+  if (!/"_?index\\?"/.test(text) && !text.includes('\\u')) return [];
   if (body.truncated) return refusals.bad('the request body is an Elasticsearch query larger than the capture cap that names an index: Airlock cannot read every document it looks up');
   const u = new URL(requestUrl);
   const found = new Map<string, IndexTarget>();
@@ -2032,8 +2034,25 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
       /* not JSON: the server refuses it */
     }
   }
+  // A search template's source (seventeenth pass): the query the server renders from it, read as
+  // one. Given as a JSON string, it is parsed; one whose index the template computes (`{{…}}`), or
+  // a string that is no JSON before rendering and names an index, cannot be read and is refused.
+  const templates = /\/_(?:search|msearch|render)\/template(?:\/|$)/.test(u.pathname) ? 'any' : /\/_scripts\//.test(u.pathname) ? 'mustache' : undefined;
+  for (let k = 0; templates && k < roots.length && k < 64; k++) {
+    for (const o of objectsIn(roots[k])) {
+      const source = o.source ?? o.inline ?? o.template;
+      // (A stored Painless script's source is no template: only a mustache one is stored as one.)
+      if (typeof source !== 'string' || !/_?index/.test(source) || (templates === 'mustache' && o.lang !== 'mustache')) continue;
+      try {
+        roots.push(JSON.parse(source));
+      } catch {
+        return refusals.bad('the request carries a search template whose source Airlock cannot read before the server renders it, and it names an index: Airlock cannot tell which documents it looks up');
+      }
+    }
+  }
   for (const o of objectsIn(...roots)) {
     const index = typeof o._index === 'string' ? o._index : typeof o.index === 'string' && o.id !== undefined ? o.index : undefined;
+    if (index?.includes('{{')) return refusals.bad('the request carries a search template that computes the index of a document it looks up: Airlock cannot tell which index it reads');
     const id = o._index !== undefined ? o._id : o.id;
     if (index !== undefined) {
       for (const i of index.split(',').map((x) => x.trim()).filter(Boolean)) {

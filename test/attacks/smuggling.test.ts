@@ -273,7 +273,17 @@ const dav = await startUpstream(t, {
     // Stored scripts, which a reindex or an ingest pipeline runs by id.
     const stored = /^\/_scripts\/([^/]+)$/.exec(src);
     if (stored && (req.method === 'PUT' || req.method === 'POST')) {
-      storedScripts.set(stored[1]!, (JSON.parse(body.toString()) as { script: { source: string } }).script.source);
+      const source = (JSON.parse(body.toString()) as { script: { source: unknown } }).script.source;
+      storedScripts.set(stored[1]!, typeof source === 'string' ? source : JSON.stringify(source));
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
+    // A search template (mustache): its source, inline (a string or an object) or stored, rendered
+    // with the params (`{{name}}`, `{{#toJson}}name{{/toJson}}`) and run as the search it becomes.
+    if (req.method === 'POST' && /^(?:\/[^/]+)?\/_search\/template$/.test(src)) {
+      const o = JSON.parse(body.toString()) as { id?: string; source?: unknown; params?: Record<string, unknown> };
+      const template = o.id !== undefined ? storedScripts.get(o.id) ?? '{}' : typeof o.source === 'string' ? o.source : JSON.stringify(o.source);
+      const rendered = template.replace(/\{\{#toJson\}\}(\w+)\{\{\/toJson\}\}/g, (_, k: string) => JSON.stringify(o.params?.[k])).replace(/\{\{(\w+)\}\}/g, (_, k: string) => String(o.params?.[k] ?? ''));
+      esLookups(JSON.parse(rendered));
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
     // WS-Addressing (Apache CXF, Axis2): a ReplyTo or FaultTo that is not anonymous gets the answer in a request of its own.
@@ -1073,6 +1083,20 @@ t.test('an Elasticsearch body past the capture cap: a bulk\'s later lines act on
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `${path} read out of step (${JSON.stringify(body.slice(0, 50))}): refused (${res?.status})`);
   }
   t.match((await send('/ok/_msearch', '{}\n{}\n{"index":"ok2"}\n\n', false)).text, /^HTTP\/1\.1 200/, 'control: an msearch with a blank body line goes through');
+  // Search templates (mustache): a lookup in a source given as a JSON string, an index the
+  // template computes from its params, a template stored with a lookup and run by id.
+  const lookupOf = (index: string): unknown => ({ query: { terms: { user: { index, id: '2', path: 'f' } } } });
+  for (const [path, body] of [
+    ['/ok/_search/template', JSON.stringify({ source: JSON.stringify(lookupOf('deny')) })],
+    ['/ok/_search/template', JSON.stringify({ source: lookupOf('{{i}}'), params: { i: 'deny' } })],
+    ['/ok/_search/template', JSON.stringify({ source: JSON.stringify(lookupOf('{{i}}')), params: { i: 'deny' } })],
+    ['/ok/_search/template', JSON.stringify({ source: '{"query": {{#toJson}}q{{/toJson}}}', params: { q: (lookupOf('deny') as { query: unknown }).query } })],
+    ['/_scripts/lookup', JSON.stringify({ script: { lang: 'mustache', source: lookupOf('deny') } })],
+  ] as const) {
+    const [res] = parseResponses((await send(path, body, false, 'application/json')).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `${path} whose template looks up a document of deny: refused (${res?.status})`);
+  }
+  t.match((await send('/ok/_search/template', JSON.stringify({ source: '{"query": {"match": {"t": "{{q}}"}}}', params: { q: 'x' } }), false, 'application/json')).text, /^HTTP\/1\.1 200/, 'control: a search template of the allowed index goes through');
   // Comments, which Elasticsearch's JSON parser takes (Jackson's ALLOW_COMMENTS) and JSON.parse refused.
   for (const [path, body] of [
     ['/_aliases', '{/* x */"actions":[{"remove_index":{"index":"deny"}}]}'],
