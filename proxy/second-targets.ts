@@ -986,6 +986,8 @@ function batchOf(rawHeaders: readonly string[], url: string, body: ServerBody): 
     if (typeof written !== 'string') return written;
     const target = sameOrigin(written, url, `call ${n + 1} of the batch`);
     if (typeof target !== 'string') return target;
+    const elsewhere = otherHost(call.headers, target, n);
+    if (elsewhere) return elsewhere;
     refs.acted(n, call.method, target);
     const headers = withHost(flat(call.headers.filter(([k]) => serverHeaderKey(k) !== 'host')), target);
     out.push({
@@ -1059,6 +1061,8 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
     if (typeof target !== 'string') return target;
     refs.acted(n, call.method, target);
     const own = call.headers && typeof call.headers === 'object' && !Array.isArray(call.headers) ? Object.entries(call.headers as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
+    const elsewhere = otherHost(own, target, n);
+    if (elsewhere) return elsewhere;
     const data = call.body === undefined ? Buffer.alloc(0) : Buffer.from(typeof call.body === 'string' ? call.body : JSON.stringify(call.body));
     if (data.length && !own.some(([k]) => k.toLowerCase() === 'content-type')) own.push(['content-type', 'application/json']);
     out.push({
@@ -1067,6 +1071,23 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
     });
   }
   return out;
+}
+
+/**
+ * A batch call's own Host header naming another authority than the one it was decided at: OData
+ * 4.0 (§11.7.2) lets a call give an absolute path and its host in a Host header, and a server
+ * building the call from them runs it on that virtual host, which the policy never saw. Refused
+ * (421), as a forwarding header naming another host is.
+ */
+function otherHost(headers: ReadonlyArray<[string, string]>, target: string, n: number): Rejection | undefined {
+  const scheme = new URL(target).protocol.slice(0, -1);
+  const here = parseAuthority(new URL(target).host, scheme);
+  for (const [k, v] of headers) {
+    if (serverHeaderKey(k) !== 'host') continue;
+    const there = parseAuthority(v.trim(), scheme);
+    if (!there || !here || !sameAuthority(there, here)) return refusals.misdirected(`call ${n + 1} of the batch names another host in its Host header (${JSON.stringify(v.slice(0, 80))}) than the one it was decided at`);
+  }
+  return undefined;
 }
 
 /**

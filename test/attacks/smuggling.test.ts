@@ -1561,6 +1561,16 @@ t.test('property: a batch call that refers to an earlier call by its Content-ID 
     t.ok(res?.status === 400 && isProblem(res), `${calls.map((c) => c[1]).join(', ')}: 400 (${res?.status})`);
   }
   t.notOk(batchRan.some((c) => c.startsWith('DELETE /keep')), 'the server never deleted under /keep');
+  // A call's own Host header (OData 4.0 §11.7.2: an absolute path and its host) naming another
+  // virtual host at the same address than the batch was decided at: 421; the batch's own host passes.
+  const hosted = (h: string): [string, string] => ['multipart/mixed; boundary=b', `--b\r\nContent-Type: application/http\r\n\r\nGET /ok/dav/a.txt HTTP/1.1\r\nHost: ${h}\r\n\r\n\r\n--b--\r\n`];
+  t.match((await send(hosted(dHost), false)).text, /^HTTP\/1\.1 200/, 'control: a call naming the batch\'s own host goes through');
+  for (const [i, h] of [`alias.example:${dav.port}`, 'localhost', `allowed.example:${dav.port + 1}`].entries()) {
+    const [res] = parseResponses((await send(hosted(h), i === 1)).text);
+    t.ok(res?.status === 421 && isProblem(res), `a call naming Host ${h}: 421 (${res?.status})`);
+  }
+  const [jsonHosted] = parseResponses((await send(['application/json', JSON.stringify({ requests: [{ id: '1', method: 'GET', url: '/ok/dav/a.txt', headers: { Host: `alias.example:${dav.port}` } }] })], false)).text);
+  t.ok(jsonHosted?.status === 421 && isProblem(jsonHosted), `a JSON batch call naming another Host: 421 (${jsonHosted?.status})`);
 });
 
 t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Salesforce\'s composite graph, sObject tree and collections are decided call by call and record by record', async (t) => {
