@@ -13,6 +13,11 @@ export interface BatchCall {
   headers: Array<[string, string]>;
   /** The call's body (latin1, as the bytes came). */
   body: string;
+  /**
+   * Its `Content-ID` (the part's header, or the call's own): OData servers put the location of
+   * what it created where a later call's URL writes `$<id>` (proxy/second-targets.ts reads them).
+   */
+  contentId?: string;
 }
 
 /** At most this many calls of one batch are read (Google takes 100 a batch; more is refused). */
@@ -69,7 +74,12 @@ function batchLevel(text: string, type: string, depth: number, out: BatchCall[],
       if (colon <= 0) return false;
       headers.push([l.slice(0, colon).trim(), l.slice(colon + 1).trim()]);
     }
-    out.push({ method: line[1]!.toUpperCase(), target: line[2]!, headers, body: (body ?? '').replace(/\r?\n$/, '') });
+    // The part's Content-ID, else the call's own (ODataLib reads either); two that differ: not one reading.
+    const partId = /^[ \t]*content-id[ \t]*:([^\r\n]*)/im.exec(outer)?.[1]?.trim();
+    const ownId = headers.find(([k]) => k.toLowerCase() === 'content-id')?.[1];
+    if (partId !== undefined && ownId !== undefined && partId !== ownId) return false;
+    const contentId = partId ?? ownId;
+    out.push({ method: line[1]!.toUpperCase(), target: line[2]!, headers, body: (body ?? '').replace(/\r?\n$/, ''), ...(contentId ? { contentId } : {}) });
   }
   return true;
 }

@@ -15,7 +15,7 @@ const RUN_FIELDS = new Set(['batch']);
 /** The longest part head read (busboy, Node's usual multipart parser, takes up to 80 KiB). */
 const MAX_PART_HEAD = 96 * 1024;
 
-/** The watch for a form body, or undefined for a body that is no form. */
+/** The watch for a form or JSON body (as proxy/second-targets.ts's graphBatchOf reads one), or undefined for another body. */
 export function formTailWatch(rawHeaders: readonly string[]): Transform | undefined {
   let type: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
@@ -25,11 +25,143 @@ export function formTailWatch(rawHeaders: readonly string[]): Transform | undefi
     const boundaries = multipartBoundaries(type!);
     return boundaries.length ? new MultipartWatch(boundaries) : undefined;
   }
+  // JSON, and an untyped body (JSON when it starts like JSON, else read as a form).
+  if (media === '' || media.includes('json')) return new JsonMemberWatch(media === '');
   return undefined;
 }
 
 function stop(name: string): StreamStop {
   return new StreamStop(refusals.bad(`the form body names a ${JSON.stringify(name)} field past the first part Airlock reads (the capture cap): the server runs its calls, which Airlock cannot decide; send the batch in a smaller body`));
+}
+
+/**
+ * A JSON object's top-level member names as they stream by (seventeenth pass): a body larger than
+ * the capture cap is no whole JSON to the readers, so `{"batch": [...], "pad": "<2 MiB>"}` (or the
+ * batch after the padding) named no call while Facebook's Graph API ran each. A member whose name
+ * folds to a watched field (escapes undone, letter case and `_` as the readers fold them) stops the
+ * upload. An untyped body that does not start like a JSON object is watched as a form.
+ */
+class JsonMemberWatch extends Transform {
+  readonly preservesLength = true;
+  /** Undecided until the first byte that is no blank or byte order mark; then JSON, a form, or nothing. */
+  private mode: 'start' | 'json' | 'off' = 'start';
+  private form: UrlencodedWatch | undefined;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  /** The next string at depth 1 is a member name (after `{` or `,`). */
+  private namePosition = false;
+  /** The member name being read (latin1 of its bytes), or undefined for any other string. */
+  private name: string | undefined;
+  /** A member name read, waiting for its `:`. */
+  private named: string | undefined;
+
+  constructor(private readonly untyped: boolean) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.form) return this.form._transform(chunk, enc, cb);
+    let i = 0;
+    if (this.mode === 'start') {
+      while (i < chunk.length && (chunk[i] === 0x20 || chunk[i] === 0x09 || chunk[i] === 0x0a || chunk[i] === 0x0d || chunk[i] === 0xef || chunk[i] === 0xbb || chunk[i] === 0xbf)) i++;
+      if (i === chunk.length) return cb(null, chunk);
+      if (chunk[i] !== 0x7b) {
+        if (!this.untyped) this.mode = 'off';
+        else {
+          this.form = new UrlencodedWatch();
+          return this.form._transform(chunk, enc, cb);
+        }
+      } else this.mode = 'json';
+    }
+    if (this.mode === 'off') return cb(null, chunk);
+    const stopped = this.scan(chunk, i);
+    if (stopped === LONG_NAME) return cb(new StreamStop(refusals.bad(`the JSON body has a member name longer than ${MAX_MEMBER_NAME} bytes past the first part Airlock reads (the capture cap): servers that fold names may read it as a field that runs calls`)));
+    if (stopped) return cb(stop(stopped));
+    cb(null, chunk);
+  }
+
+  /** Reads `chunk` from `i`; the watched name found, if any. */
+  private scan(chunk: Buffer, i: number): string | undefined {
+    for (; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (this.inString) {
+        if (this.name === undefined) {
+          // Inside a value or a deeper name: on to the next quote or backslash.
+          if (this.escaped) {
+            this.escaped = false;
+            continue;
+          }
+          const n = chunk.length;
+          let c = b;
+          while (c !== 0x22) {
+            if (c === 0x5c) i++;
+            if (++i >= n) break;
+            c = chunk[i]!;
+          }
+          if (i > n) this.escaped = true; // the chunk ended on a backslash
+          else if (i < n) this.inString = false;
+          continue;
+        }
+        if (this.escaped) this.escaped = false;
+        else if (b === 0x5c) this.escaped = true;
+        else if (b === 0x22) {
+          this.inString = false;
+          this.named = this.name;
+          this.name = undefined;
+          continue;
+        }
+        // (Underscores fold away, so a name of any length may read as a watched one: past a bound, refused.)
+        if (this.name.length >= MAX_MEMBER_NAME) return LONG_NAME;
+        this.name += String.fromCharCode(b);
+        continue;
+      }
+      switch (b) {
+        case 0x22:
+          this.inString = true;
+          this.name = this.depth === 1 && this.namePosition ? '' : undefined;
+          break;
+        case 0x7b:
+        case 0x5b:
+          this.depth++;
+          this.namePosition = this.depth === 1;
+          break;
+        case 0x7d:
+        case 0x5d:
+          if (--this.depth <= 0) {
+            this.mode = 'off';
+            return undefined;
+          }
+          break;
+        case 0x2c:
+          if (this.depth === 1) this.namePosition = true;
+          break;
+        case 0x3a:
+          if (this.depth === 1 && this.named !== undefined) {
+            const name = memberName(this.named);
+            if (name !== undefined && RUN_FIELDS.has(name)) return name;
+          }
+          this.named = undefined;
+          this.namePosition = false;
+          break;
+        default:
+      }
+    }
+    return undefined;
+  }
+}
+
+/** The longest top-level member name read past the capture cap (4 KiB). */
+const MAX_MEMBER_NAME = 4096;
+const LONG_NAME = '\u0000long';
+
+/** A member name as the readers match it (second-targets.ts foldedKey): escapes undone, without letter case or `_`. */
+function memberName(raw: string): string | undefined {
+  try {
+    return (JSON.parse(`"${Buffer.from(raw, 'latin1').toString('utf8')}"`) as string).toUpperCase().toLowerCase().replaceAll('_', '');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Names as URLSearchParams reads them (`+` a blank, escapes decoded), between `&` and `=`. */

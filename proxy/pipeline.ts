@@ -36,6 +36,7 @@ import type { LastingChecks } from './lasting-request.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
+import { bulkTailWatch } from './bulk-tail.ts';
 import { formTailWatch } from './form-tail.ts';
 import { secondTargets } from './second-targets.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
@@ -472,8 +473,11 @@ export class Pipeline {
       ? { method: 'GET', url: new URL(described.request.url), headers: upstreamHeaders(headers), bodyTransforms: [] }
       : { method: (x.head.method ?? 'GET').toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };
     // A form past the capture: a field that makes the server run calls is watched for as the rest leaves (proxy/form-tail.ts).
+    // So is an Elasticsearch bulk's: its later lines' indices (proxy/bulk-tail.ts).
     const tail = !x.upgrade && x.body.truncated ? formTailWatch(x.head.rawHeaders) : undefined;
     if (tail) outgoing.bodyTransforms.push(tail);
+    const bulk = !x.upgrade && x.body.truncated ? bulkTailWatch(x.head.rawHeaders, described.request.url, x.body.captured) : undefined;
+    if (bulk) outgoing.bodyTransforms.push(bulk);
     const ctx: RequestContext = x.upgrade
       ? { description: described, decision, outgoing, audit: {}, signal, refusalHeaders: {} }
       : { description: described, decision, outgoing, audit: {}, signal, refusalHeaders: {}, body: { bytes: x.body.captured, truncated: x.body.truncated } };

@@ -61,14 +61,18 @@ export function secondTargets(rawHeaders: string[], requestUrl: string, captured
   for (const t of swift) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why, swiftHeaders));
   const written = gcsCopyTargetOf(url);
   if (written) out.push(bodilessTarget(rawHeaders, 'PUT', written, `its copy writes ${new URL(written).pathname.slice(0, 200)}`));
-  for (const t of indexListOf(method, url)) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
+  const listed = indexListOf(method, url);
+  if (!Array.isArray(listed)) return { refusal: listed };
+  for (const t of listed) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const ids = salesforceIdsOf(method, url);
   if (!Array.isArray(ids)) return { refusal: ids };
   for (const t of ids) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
   const dated = dateMathIndicesOf(method, url);
   if (!Array.isArray(dated)) return { refusal: dated };
   for (const t of dated) out.push(bodilessTarget(rawHeaders, t.method, t.url, t.why));
-  for (const mounted of mountSourcesOf(url)) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
+  const mounts = mountSourcesOf(url);
+  if (!Array.isArray(mounts)) return { refusal: mounts };
+  for (const mounted of mounts) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
   // The body's readers, once per way a server may read its bytes (serverBodies).
   for (const body of serverBodies(rawHeaders, captured)) {
     const refused = bodyTargets(rawHeaders, method, url, body, out);
@@ -111,10 +115,22 @@ function withoutPathParameters(path: string): string {
   }).join('/');
 }
 
+/**
+ * Elasticsearch/OpenSearch endpoints whose JSON body the readers below read whole (lookups, alias
+ * actions, a reindex's, a job's or a pipeline's indices, a query's sources, an `_mget`'s docs, an
+ * `_msearch`'s lines). Past the capture cap the captured start is no whole JSON: blanks or a padding
+ * member before `"actions"` hid every index they named (seventeenth pass), so such a body is refused.
+ * A `_bulk` past the cap is watched as it leaves instead (proxy/bulk-tail.ts).
+ */
+const elasticJsonPaths = /\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|mtermvectors|mget|sql|query|ppl|eql|reindex|field_caps|aliases|transform|enrich|ml|rollup|snapshot|ingest|render|scripts)(?:[/?#]|$)/;
+
 /** The second targets a body names, read one way, into `out`; the refusal when one cannot be read. */
 function bodyTargets(rawHeaders: string[], method: string, url: string, body: ServerBody, out: SecondTarget[]): Rejection | undefined {
   const format = elasticBodyFormat(rawHeaders, url);
   if (format) return refusals.bad(`the request body is an Elasticsearch body in ${format}, which Elasticsearch reads as it reads JSON and Airlock reads only as JSON: it cannot decide the indices it names; send it as JSON`);
+  if (elasticJsonPaths.test(url) && body.truncated) return refusals.bad('the request body is an Elasticsearch body larger than the capture cap: Airlock reads such a body whole for the indices and documents it names, and cannot read this one; send a smaller one');
+  // Elasticsearch's JSON parser takes comments (Jackson's ALLOW_COMMENTS): read without them.
+  if (elasticBodyPaths.test(url)) body = withoutComments(body);
   const named = documentsNamedBy(url, body);
   if (!Array.isArray(named)) return named;
   for (const d of named) out.push(bodilessTarget(rawHeaders, d.method, d.url, d.why));
@@ -144,6 +160,7 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   if (!Array.isArray(graphCalls)) return graphCalls;
   out.push(...graphCalls);
   const uploaded = formUploadKeysOf(rawHeaders, method, url, body);
+  if (!Array.isArray(uploaded)) return uploaded;
   for (const key of uploaded) out.push(bodilessTarget(rawHeaders, 'PUT', key, `its form upload writes ${new URL(key).pathname.slice(0, 200)}`));
   const hrefs = davHrefsOf(method, url, body);
   if (!Array.isArray(hrefs)) return hrefs;
@@ -577,7 +594,7 @@ function atomicOperationsOf(rawHeaders: readonly string[], url: string, body: Se
 }
 
 /** Elasticsearch endpoints whose body the readers below read for indices and documents. */
-const elasticBodyPaths = /\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|sql|query|ppl|transform|enrich|ml|rollup|snapshot|search|count|delete_by_query|update_by_query|explain|validate|async_search|knn_search|rank_eval|termvectors|ingest)(?:[/?#]|$)/;
+const elasticBodyPaths = /\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|sql|query|ppl|transform|enrich|ml|rollup|snapshot|search|count|delete_by_query|update_by_query|explain|validate|async_search|knn_search|rank_eval|termvectors|ingest|eql|field_caps|render|scripts)(?:[/?#]|$)/;
 
 /**
  * The format other than JSON an Elasticsearch/OpenSearch body is sent in, when one of the readers
@@ -655,6 +672,40 @@ function serverBodies(rawHeaders: readonly string[], captured: CapturedBody): Se
     if (rawHeaders[i]!.toLowerCase() === 'content-type' && /charset\s*=\s*"?(?:utf-?(?:16|32)|ucs-[24]|unicode)/i.test(rawHeaders[i + 1]!)) return [labelled, serverBody(rawHeaders, captured, false)];
   }
   return [labelled];
+}
+
+/**
+ * The body as Elasticsearch's JSON parser reads it: `/* … *\/` and `// …` comments outside strings
+ * are blanks to it (Jackson's ALLOW_COMMENTS, on in JsonXContentImpl), while JSON.parse refused
+ * them, so `{/**\/"actions": [{"remove_index": {"index": "users"}}]}` named no index to decide.
+ */
+function withoutComments(body: ServerBody): ServerBody {
+  if (body.unreadable || (!body.captured.includes('/*') && !body.captured.includes('//'))) return body;
+  const text = body.captured.toString('utf8');
+  let out = '';
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '/' && (text[i + 1] === '*' || text[i + 1] === '/')) {
+      const end = text[i + 1] === '*' ? text.indexOf('*/', i + 2) : text.indexOf('\n', i + 2);
+      // An unclosed block comment is an error to the server: left as is (nothing runs).
+      if (end < 0 && text[i + 1] === '*') break;
+      out += `${text.slice(from, i)} `;
+      // (A line comment keeps its newline: bulk and msearch lines are split on it.)
+      i = end < 0 ? text.length : text[i + 1] === '*' ? end + 1 : end - 1;
+      from = i + 1;
+    }
+  }
+  if (!from) return body;
+  const captured = Buffer.from(out + text.slice(from));
+  return { captured, truncated: body.truncated, unreadable: undefined };
 }
 
 /** The refusal for a second target's body Airlock cannot read as its server does. */
@@ -929,9 +980,15 @@ function batchOf(rawHeaders: readonly string[], url: string, body: ServerBody): 
     return refusals.bad(`the request body is a batch of HTTP calls Airlock cannot read call by call (${body.truncated ? 'larger than the capture cap' : `one boundary, parts that are each an application/http call, at most ${MAX_BATCH_CALLS}`}), and the server runs each of them`);
   }
   const out: SecondTarget[] = [];
+  const refs = new ContentIdReferences(calls.map((c) => c.contentId));
   for (const [n, call] of calls.entries()) {
-    const target = sameOrigin(call.target, url, `call ${n + 1} of the batch`);
+    const written = refs.target(call.target, n);
+    if (typeof written !== 'string') return written;
+    const target = sameOrigin(written, url, `call ${n + 1} of the batch`);
     if (typeof target !== 'string') return target;
+    const elsewhere = otherHost(call.headers, target, n);
+    if (elsewhere) return elsewhere;
+    refs.acted(n, call.method, target);
     const headers = withHost(flat(call.headers.filter(([k]) => serverHeaderKey(k) !== 'host')), target);
     out.push({
       request: { method: call.method, url: target, headers: pairs(headers), body: Buffer.from(call.body, 'latin1'), bodyTruncated: false },
@@ -983,6 +1040,11 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
   if (requests.length > MAX_BATCH_CALLS) return refusals.bad(`the request body is a JSON batch of more than ${MAX_BATCH_CALLS} calls`);
   const graph = new URL(url).hostname === 'graph.microsoft.com';
   const out: SecondTarget[] = [];
+  // OData 4.01's JSON batch names each call by its `id` (Content-ID references, below).
+  const refs = new ContentIdReferences(composite ? [] : requests.map((r) => {
+    const id = r && typeof r === 'object' ? (r as { id?: unknown }).id : undefined;
+    return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+  }));
   for (const [n, r] of requests.entries()) {
     const call = r && typeof r === 'object' && !Array.isArray(r) ? (r as { method?: unknown; url?: unknown; headers?: unknown; body?: unknown; richInput?: unknown; httpMethod?: unknown; content?: unknown; path?: unknown; data?: unknown }) : {};
     if (call.body === undefined && call.richInput !== undefined) call.body = call.richInput;
@@ -993,9 +1055,14 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
     if (typeof call.method !== 'string' || typeof call.url !== 'string') return refusals.bad(`call ${n + 1} of the JSON batch has no method or url`);
     const dynamic = filledPath(call.url, '@{');
     if (dynamic) return dynamic;
-    const target = sameOrigin(graph ? call.url.replace(/^\/+/, '') : call.url, base, `call ${n + 1} of the batch`);
+    const written = refs.target(call.url, n);
+    if (typeof written !== 'string') return written;
+    const target = sameOrigin(graph ? written.replace(/^\/+/, '') : written, base, `call ${n + 1} of the batch`);
     if (typeof target !== 'string') return target;
+    refs.acted(n, call.method, target);
     const own = call.headers && typeof call.headers === 'object' && !Array.isArray(call.headers) ? Object.entries(call.headers as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
+    const elsewhere = otherHost(own, target, n);
+    if (elsewhere) return elsewhere;
     const data = call.body === undefined ? Buffer.alloc(0) : Buffer.from(typeof call.body === 'string' ? call.body : JSON.stringify(call.body));
     if (data.length && !own.some(([k]) => k.toLowerCase() === 'content-type')) own.push(['content-type', 'application/json']);
     out.push({
@@ -1004,6 +1071,72 @@ function jsonBatchOf(url: string, body: ServerBody): SecondTarget[] | Rejection 
     });
   }
   return out;
+}
+
+/**
+ * A batch call's own Host header naming another authority than the one it was decided at: OData
+ * 4.0 (§11.7.2) lets a call give an absolute path and its host in a Host header, and a server
+ * building the call from them runs it on that virtual host, which the policy never saw. Refused
+ * (421), as a forwarding header naming another host is.
+ */
+function otherHost(headers: ReadonlyArray<[string, string]>, target: string, n: number): Rejection | undefined {
+  const scheme = new URL(target).protocol.slice(0, -1);
+  const here = parseAuthority(new URL(target).host, scheme);
+  for (const [k, v] of headers) {
+    if (serverHeaderKey(k) !== 'host') continue;
+    const there = parseAuthority(v.trim(), scheme);
+    if (!there || !here || !sameAuthority(there, here)) return refusals.misdirected(`call ${n + 1} of the batch names another host in its Host header (${JSON.stringify(v.slice(0, 80))}) than the one it was decided at`);
+  }
+  return undefined;
+}
+
+/**
+ * OData's Content-ID references (OData 4.0 Part 1 §11.7.3.1; 4.01's JSON batch by `id`): a call
+ * whose URL writes `$<id>` acts where the call of that Content-ID created its entity. ASP.NET OData
+ * puts that answer's `Location` in place of the reference wherever it stands in the URL (`$1/Orders`
+ * is `Customers(42)/Orders`; its older versions replace the text `$1` even inside `$10`), Olingo at
+ * the URL's start. Read as written (`/odata/$1`), `DELETE $1` after `POST /keep/Items` deleted under
+ * /keep while the policy saw /odata. A reference at the start is decided under the call it names:
+ * the entity a POST created (`…/keep/Items($1)`), or that call's own target; a reference elsewhere in
+ * the URL, to an id given twice or to a later call, or one that another id's name begins (`$1` and
+ * `$10`), is refused.
+ */
+class ContentIdReferences {
+  private readonly where: Array<string | undefined> = [];
+
+  private readonly ids: ReadonlyArray<string | undefined>;
+
+  constructor(ids: ReadonlyArray<string | undefined>) {
+    this.ids = ids.map((id) => (id ? id : undefined));
+  }
+
+  /** The call's target with a reference at its start put where it acts, or the refusal. */
+  target(raw: string, n: number): string | Rejection {
+    if (!raw.includes('$') || !this.ids.some((id) => id !== undefined)) return raw;
+    let out = raw;
+    for (const m of raw.matchAll(/\$([A-Za-z0-9\-._~]+)/g)) {
+      const token = m[1]!;
+      const named = [...this.ids.entries()].filter(([, id]) => id !== undefined && token.startsWith(id));
+      if (!named.length) continue;
+      const [k, id] = named[0]!;
+      const at = named.length === 1 && id === token && m.index === 0 && k < n ? this.where[k] : undefined;
+      if (at === undefined) {
+        return refusals.bad(`call ${n + 1} of the batch names ${JSON.stringify(m[0].slice(0, 40))}, a Content-ID reference Airlock cannot read one way (not at the start of its URL, to an id given twice, to a later call, or one another id begins): the server puts the location of an earlier call's entity there`);
+      }
+      out = at + raw.slice(m[0].length);
+    }
+    return out;
+  }
+
+  /** Records where call `n` acted, for the calls after it that refer to it. */
+  acted(n: number, method: string, target: string): void {
+    if (this.ids[n] === undefined) return;
+    const u = new URL(target);
+    u.search = '';
+    u.hash = '';
+    // What a POST creates is an entity under the target it was posted to (`Items` → `Items(42)`).
+    this.where[n] = method.toUpperCase() === 'POST' ? `${u.href}($${this.ids[n]})` : u.href;
+  }
 }
 
 /**
@@ -1309,7 +1442,7 @@ function documentsNamedBy(requestUrl: string, body: ServerBody): NamedTarget[] |
  * /v2/<repo>/blobs/uploads/?mount=<digest>&from=<other repo>`) links a blob of another repository
  * into this one, readable here after: a read of that blob, decided as `GET /v2/<from>/blobs/<digest>`.
  */
-function mountSourcesOf(requestUrl: string): string[] {
+function mountSourcesOf(requestUrl: string): string[] | Rejection {
   if (!requestUrl.includes('/blobs/uploads') || !requestUrl.includes('from=')) return [];
   const u = new URL(requestUrl);
   if (!/^\/v2\/.+\/blobs\/uploads\/?$/.test(u.pathname)) return [];
@@ -1322,7 +1455,7 @@ function mountSourcesOf(requestUrl: string): string[] {
       out.push(new URL(`/v2/${from.split('/').map(segment).join('/')}/blobs/${segment(digest)}`, u).href);
     }
   }
-  return out.slice(0, MAX_INDICES);
+  return out.length > MAX_INDICES ? tooMany('blob mount sources') : out;
 }
 
 /** At most this many keys of one multi-object delete are decided (S3 takes 1,000; past this it is refused). */
@@ -1390,7 +1523,7 @@ function bucketConfigTargetsOf(method: string, requestUrl: string, body: ServerB
  * name), not the bucket: decided as `PUT /<bucket>/<key>`. Only a form with a `file` part (which
  * both require) is read so; read in the captured body, as any body.
  */
-function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): string[] {
+function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): string[] | Rejection {
   if (method.toUpperCase() !== 'POST') return [];
   let type: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
@@ -1412,7 +1545,7 @@ function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: st
     for (const name of key.includes('${filename}') ? (names.length ? names : ['']) : ['']) {
       const k = key.replaceAll('${filename}', name);
       out.add(new URL(prefix + k.split('/').map((seg) => encodeURIComponent(seg)).join('/'), u).href);
-      if (out.size >= MAX_INDICES) return [...out];
+      if (out.size > MAX_INDICES) return tooMany('object keys for its form upload');
     }
   }
   return [...out];
@@ -1514,8 +1647,18 @@ function xmlText(s: string): string {
 /** Elasticsearch/OpenSearch endpoints whose body names indices besides the path's. */
 const multiIndex = new Set(['_bulk', '_msearch', '_mget', '_mtermvectors', '_msearch/template']);
 
-/** At most this many other indices of one body are decided (a body naming more is judged by these). */
+/**
+ * At most this many other indices (keys, sources, places) of one request are decided; a request
+ * naming more is refused (tooMany). Seventeenth pass: the readers kept the first 20 and let the
+ * rest go undecided, so a bulk naming 20 harmless indices before `deny`, a path listing
+ * `/a1,…,a20,deny/_search` or a 21st alias action reached what the policy denies.
+ */
 const MAX_INDICES = 20;
+
+/** The refusal for a request naming more second targets of one kind than Airlock decides. */
+function tooMany(what: string, bound = MAX_INDICES): Rejection {
+  return refusals.bad(`the request names more than ${bound} ${what}: Airlock decides each, and refuses more than that rather than leave some undecided; send fewer in one request`);
+}
 
 /** An index (or alias) a body or path acts on, decided as `method url`. */
 interface IndexTarget {
@@ -1551,7 +1694,7 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
   if (template) segs.splice(-2, 2, '_msearch/template');
   const endpoint = segs.at(-1);
   const target = (method: string, path: string, why: string): IndexTarget => ({ method, url: new URL(path, u).href, why });
-  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean);
   const seg = encodeURIComponent;
   if (endpoint === '_reindex' && segs.length === 1) {
     const o = parseObject(body.captured.toString('utf8'));
@@ -1571,15 +1714,17 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
     // A reindex script may send each document elsewhere (`ctx._index = 'users'`).
     const scripted = scriptIndices(o?.script);
     if (typeof scripted === 'string') return refusals.bad(`the _reindex script ${scripted}`);
-    return [
+    const reindexed = [
       ...names(source?.index).map((i) => ({ ...target('POST', `/${seg(i)}/_search`, `its _reindex reads index ${i.slice(0, 100)}${from === u.origin ? '' : ` on ${from.slice(0, 100)}`}`), url: new URL(`/${seg(i)}/_search`, from).href })),
       ...[...names(dest?.index), ...scripted].map((i) => target('POST', `/${seg(i)}/_bulk`, `its _reindex writes index ${i.slice(0, 100)}`)),
     ];
+    return reindexed.length > MAX_INDICES ? tooMany('indices in its _reindex') : reindexed;
   }
   if (endpoint === '_aliases' && segs.length === 1) {
     const actions = parseObject(body.captured.toString('utf8'))?.actions;
     const out: IndexTarget[] = [];
-    for (const action of Array.isArray(actions) ? actions.slice(0, MAX_INDICES) : []) {
+    if (Array.isArray(actions) && actions.length > MAX_INDICES) return tooMany('_aliases actions');
+    for (const action of Array.isArray(actions) ? actions : []) {
       if (!action || typeof action !== 'object') continue;
       for (const [verb, spec] of Object.entries(action as Record<string, unknown>)) {
         if (!spec || typeof spec !== 'object') continue;
@@ -1595,41 +1740,106 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
         }
       }
     }
-    return out.slice(0, MAX_INDICES * 4);
+    return out.length > MAX_INDICES * 4 ? tooMany('indices and aliases in its _aliases actions', MAX_INDICES * 4) : out;
   }
   if (endpoint === undefined || !multiIndex.has(endpoint) || segs.length > 2) return [];
   const own = segs.length === 2 ? decodeURIComponent(segs[0]!) : undefined;
   const named = new Set<string>();
   const add = (v: unknown): void => {
-    for (const i of names(v)) if (i !== own && named.size < MAX_INDICES) named.add(i);
+    for (const i of names(v)) if (i !== own) named.add(i);
   };
   const text = body.captured.toString('utf8');
   if (endpoint === '_mget' || endpoint === '_mtermvectors') {
     const docs = parseObject(text)?.docs;
     if (Array.isArray(docs)) for (const d of docs) add(d && typeof d === 'object' ? (d as { _index?: unknown })._index : undefined);
   } else {
+    // Line by line as the server reads them (BulkRequestParser, MultiSearchRequest), so that the
+    // readers cannot be put out of step with it: a blank line is skipped only where the server
+    // skips it, an action is the line's first member (what follows it is never read), and a line
+    // the server would read otherwise than JSON.parse (a comment, Jackson's ALLOW_COMMENTS) is refused.
     let header = true;
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      const o: Record<string, unknown> | undefined = header ? parseObject(line) : undefined;
+    const lines = text.split('\n');
+    for (const [n, line] of lines.entries()) {
       if (endpoint !== '_bulk') {
-        // A search header names its indices as `index` or `indices` (MultiSearchRequest reads both).
-        if (header) (add(o?.index), add(o?.indices));
+        // A search header names its indices as `index` or `indices` (MultiSearchRequest reads both);
+        // a blank header is the defaults (the path's index) and a blank line after it its body.
+        if (n === 0 && line === '') continue;
+        if (header && line.trim()) {
+          const o = parseObject(line);
+          if (!o) return refusals.bad(`the ${endpoint} body has a header line Airlock cannot read as JSON (line ${n + 1})`);
+          (add(o.index), add(o.indices));
+        }
         header = !header;
         continue;
       }
       if (!header) {
+        // The document line after an action, whatever it holds (a blank one too).
         header = true;
         continue;
       }
-      const verb: string | undefined = o ? Object.keys(o)[0] : undefined;
-      const meta = verb ? o![verb] : undefined;
-      if (meta && typeof meta === 'object') add((meta as { _index?: unknown })._index);
+      const action = bulkAction(line);
+      if (action === 'blank') continue;
+      if (action === undefined) {
+        // A cut last line (the capture cap) is the bulk tail watch's to read.
+        if (n === lines.length - 1 && body.truncated) break;
+        return refusals.bad(`the _bulk body has an action line Airlock cannot read as the server does (line ${n + 1}): it cannot tell which index it acts on`);
+      }
+      add(action.index);
       // Every verb but `delete` is followed by its document (or partial document) line.
-      header = verb === 'delete';
+      header = action.verb === 'delete';
     }
   }
+  if (named.size > MAX_INDICES) return tooMany(`indices in its ${endpoint} body`);
   return [...named].map((index) => target('POST', `/${seg(index)}/${endpoint}`, `its ${endpoint} body acts on index ${index.slice(0, 100)}`));
+}
+
+/**
+ * A bulk action line as Elasticsearch's BulkRequestParser reads it: its first member's name and,
+ * when that member's value is an object, its `_index` (what follows the first member is never
+ * read: `{"delete": {"_index": "deny"}, "delete": {"_index": "ok"}}` deletes in deny, and
+ * `{"delete": {…}, "0": 1}` is a delete though JavaScript lists `"0"` first); `'blank'` for a
+ * line the server skips; undefined for one Airlock cannot read so (a comment, no object).
+ */
+export function bulkAction(line: string): { verb: string; index: unknown } | 'blank' | undefined {
+  if (!/[^ \t\r]/.test(line)) return 'blank';
+  const m = /^[ \t\r]*\{[ \t\r]*("(?:[^"\\]|\\.)*")[ \t\r]*:[ \t\r]*/.exec(line);
+  if (!m) return undefined;
+  let verb: unknown;
+  let meta: unknown;
+  try {
+    verb = JSON.parse(m[1]!);
+    const end = jsonValueEnd(line, m[0].length);
+    if (end < 0) return undefined;
+    meta = JSON.parse(line.slice(m[0].length, end));
+  } catch {
+    return undefined;
+  }
+  if (typeof verb !== 'string') return undefined;
+  return { verb, index: meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as { _index?: unknown })._index : undefined };
+}
+
+/** Where the JSON value starting at `at` ends (an object, array or string by its brackets and quotes; a literal at its delimiter); -1 when it does not. */
+function jsonValueEnd(text: string, at: number): number {
+  const first = text[at];
+  if (first !== '{' && first !== '[' && first !== '"') {
+    const stop = text.slice(at).search(/[,}\] \t\r]/);
+    return stop < 0 ? -1 : at + stop;
+  }
+  let depth = 0;
+  let inString = false;
+  for (let i = at; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') {
+        inString = false;
+        if (depth === 0) return i + 1;
+      }
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && --depth === 0) return i + 1;
+  }
+  return -1;
 }
 
 /**
@@ -1652,7 +1862,7 @@ function scriptIndices(script: unknown): string[] | string {
   let named = 0;
   for (const m of text.matchAll(assigned)) (out.push(m[3]!), named++);
   if (named !== text.split('_index').length - 1) return 'names _index otherwise than by assigning it a literal: Airlock cannot tell where it sends documents';
-  return out.flatMap((i) => i.split(',')).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+  return out.flatMap((i) => i.split(',')).map((i) => i.trim()).filter(Boolean);
 }
 
 /**
@@ -1723,7 +1933,9 @@ function dateMathIndicesOf(method: string, requestUrl: string): IndexTarget[] | 
   if (!path) return [];
   const { u, first, rest } = path;
   const out: IndexTarget[] = [];
-  for (const item of first.split(',').slice(0, MAX_INDICES)) {
+  const items = first.split(',');
+  if (items.length > MAX_INDICES) return tooMany('indices in its path');
+  for (const item of items) {
     const name = item.trim().replace(/^-/, '');
     if (!name.startsWith('<') || !name.endsWith('>') || !name.includes('{')) continue;
     const prefix = name.slice(1, name.indexOf('{'));
@@ -1740,14 +1952,15 @@ function dateMathIndicesOf(method: string, requestUrl: string): IndexTarget[] | 
  * the request under it alone (`GET /users/_search`). Only a list alone or before an `_endpoint`
  * segment is read so.
  */
-function indexListOf(method: string, requestUrl: string): IndexTarget[] {
+function indexListOf(method: string, requestUrl: string): IndexTarget[] | Rejection {
   if (!requestUrl.includes(',') && !/%2c/i.test(requestUrl)) return [];
   const path = indexPath(requestUrl);
   if (!path) return [];
   const { u, first, rest } = path;
   const list = first.split(',').map((i) => i.trim()).filter(Boolean);
   if (list.length < 2) return [];
-  return list.slice(0, MAX_INDICES).map((i) => ({ method, url: new URL(`/${encodeURIComponent(i)}${rest}${u.search}`, u).href, why: `its path names index ${i.slice(0, 100)} in a list` }));
+  if (list.length > MAX_INDICES) return tooMany('indices in its path');
+  return list.map((i) => ({ method, url: new URL(`/${encodeURIComponent(i)}${rest}${u.search}`, u).href, why: `its path names index ${i.slice(0, 100)} in a list` }));
 }
 
 /**
@@ -1771,7 +1984,8 @@ function queryIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
   if (body.truncated) return refusals.bad('the request body is a query larger than the capture cap: Airlock cannot read every index it names');
   const sources = querySources(query, segs[at] === '_ppl', segs[at] === '_query');
   if (typeof sources === 'string') return refusals.bad(`the query names a source Airlock cannot read (${sources}): it cannot decide which indices it reads`);
-  return sources.slice(0, MAX_INDICES).map((i) => ({ method: 'GET', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its query reads index ${i.slice(0, 100)}` }));
+  if (sources.length > MAX_INDICES) return tooMany('sources in its query');
+  return sources.map((i) => ({ method: 'GET', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its query reads index ${i.slice(0, 100)}` }));
 }
 
 /**
@@ -1795,7 +2009,7 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
   if (snap && !u.pathname.endsWith('/_restore') && !(snap.length === 3 || (snap.length === 4 && snap[3] === '_create'))) return [];
   const o = parseObject(body.captured.toString('utf8'));
   if (!o) return [];
-  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean).slice(0, MAX_INDICES);
+  const names = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((i) => (typeof i === 'string' ? i.split(',') : [])).map((i) => i.trim()).filter(Boolean);
   const read: unknown[] = [];
   const written: unknown[] = [];
   const source = o.source as { index?: unknown } | undefined;
@@ -1807,7 +2021,7 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
   const out: IndexTarget[] = [];
   for (const i of read.flatMap(names)) out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_search`, u).href, why: `its ${m[1]} reads index ${i.slice(0, 100)}` });
   for (const i of written.flatMap(names)) out.push({ method: 'POST', url: new URL(`/${encodeURIComponent(i)}/_bulk`, u).href, why: `its ${m[1]} writes index ${i.slice(0, 100)}` });
-  return out;
+  return out.length > MAX_INDICES ? tooMany(`indices in its ${m[1]}`) : out;
 }
 
 /**
@@ -1821,12 +2035,14 @@ function jobIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rejec
  */
 function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] | Rejection {
   // (Also where a body carries a query: SQL's and ES|QL's `filter`, EQL's, a reindex's `source.query`, field caps' `index_filter`.)
-  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps)(?:[/?#]|$)/.test(requestUrl)) return [];
+  // (And search templates, inline or stored: `_search/template`, `_render/template`, `PUT /_scripts/<id>`.)
+  if (!/\/_(?:search|count|delete_by_query|update_by_query|explain|validate|async_search|msearch|knn_search|rank_eval|termvectors|sql|query|eql|reindex|field_caps|render|scripts)(?:[/?#]|$)/.test(requestUrl)) return [];
   if (body.unreadable) return unreadableBody('an Elasticsearch query', body.unreadable);
   if (!body.captured.length) return [];
   const text = body.captured.toString('utf8');
-  // Most queries name no other document: no walk without the keys one needs.
-  if (!/"_?index"/.test(text) && !text.includes('\\u')) return [];
+  // Most queries name no other document: no walk without the keys one needs (a template's
+  // source as a JSON string writes them `\"index\"`).
+  if (!/"_?index\\?"/.test(text) && !text.includes('\\u')) return [];
   if (body.truncated) return refusals.bad('the request body is an Elasticsearch query larger than the capture cap that names an index: Airlock cannot read every document it looks up');
   const u = new URL(requestUrl);
   const found = new Map<string, IndexTarget>();
@@ -1839,8 +2055,25 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
       /* not JSON: the server refuses it */
     }
   }
+  // A search template's source (seventeenth pass): the query the server renders from it, read as
+  // one. Given as a JSON string, it is parsed; one whose index the template computes (`{{…}}`), or
+  // a string that is no JSON before rendering and names an index, cannot be read and is refused.
+  const templates = /\/_(?:search|msearch|render)\/template(?:\/|$)/.test(u.pathname) ? 'any' : /\/_scripts\//.test(u.pathname) ? 'mustache' : undefined;
+  for (let k = 0; templates && k < roots.length && k < 64; k++) {
+    for (const o of objectsIn(roots[k])) {
+      const source = o.source ?? o.inline ?? o.template;
+      // (A stored Painless script's source is no template: only a mustache one is stored as one.)
+      if (typeof source !== 'string' || !/_?index/.test(source) || (templates === 'mustache' && o.lang !== 'mustache')) continue;
+      try {
+        roots.push(JSON.parse(source));
+      } catch {
+        return refusals.bad('the request carries a search template whose source Airlock cannot read before the server renders it, and it names an index: Airlock cannot tell which documents it looks up');
+      }
+    }
+  }
   for (const o of objectsIn(...roots)) {
     const index = typeof o._index === 'string' ? o._index : typeof o.index === 'string' && o.id !== undefined ? o.index : undefined;
+    if (index?.includes('{{')) return refusals.bad('the request carries a search template that computes the index of a document it looks up: Airlock cannot tell which index it reads');
     const id = o._index !== undefined ? o._id : o.id;
     if (index !== undefined) {
       for (const i of index.split(',').map((x) => x.trim()).filter(Boolean)) {

@@ -102,7 +102,16 @@ const davClean = (p: string): string => path.posix.normalize(decodeURIComponent(
 // against the service root; it logs each call it runs and answers GETs from davFiles.
 const batchRan: string[] = [];
 const esRan: string[] = [];
-function runBatch(text: string, type: string, root: string): string {
+// Content-ID references as ASP.NET OData resolves them (ContentIdHelpers): a call's `$<id>`, anywhere
+// in its URL, becomes the Location the call of that Content-ID answered (a POST's new entity).
+let created = 0;
+function resolveRefs(url: string, refs: Map<string, string>): string {
+  return url.replace(/\$([A-Za-z0-9\-._~]+)/g, (m, id: string) => refs.get(id) ?? m);
+}
+function remember(refs: Map<string, string>, id: string | undefined, method: string, p: string): void {
+  if (id) refs.set(id, method === 'POST' ? `${p}(${++created})` : p);
+}
+function runBatch(text: string, type: string, root: string, refs = new Map<string, string>()): string {
   const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
   if (!boundary) return '';
   let out = '';
@@ -114,10 +123,11 @@ function runBatch(text: string, type: string, root: string): string {
     const inner = part.slice(blank.index + blank[0].length);
     // Part headers as Microsoft.OData.Core reads them: the name before the first `:`, trimmed.
     const nested = /^[ \t]*content-type[ \t]*:\s*(multipart\/mixed[^\r\n]*)/im.exec(head);
-    if (nested) out += runBatch(inner, nested[1]!, root);
+    if (nested) out += runBatch(inner, nested[1]!, root, refs);
     else if (/^[ \t]*content-type[ \t]*:\s*application\/http/im.test(head)) {
       const [method, target] = inner.replace(/^\s+/, '').split(/\s+/, 2) as [string, string];
-      const p = davClean(new URL(target, `http://x${root}`).pathname);
+      const p = davClean(new URL(resolveRefs(target, refs), `http://x${root}`).pathname);
+      remember(refs, /^[ \t]*content-id[ \t]*:[ \t]*(\S+)/im.exec(head)?.[1], method, p);
       batchRan.push(`${method} ${p}`);
       out += `${method} ${p} -> ${davFiles.get(p) ?? '404'}\n`;
     }
@@ -263,7 +273,17 @@ const dav = await startUpstream(t, {
     // Stored scripts, which a reindex or an ingest pipeline runs by id.
     const stored = /^\/_scripts\/([^/]+)$/.exec(src);
     if (stored && (req.method === 'PUT' || req.method === 'POST')) {
-      storedScripts.set(stored[1]!, (JSON.parse(body.toString()) as { script: { source: string } }).script.source);
+      const source = (JSON.parse(body.toString()) as { script: { source: unknown } }).script.source;
+      storedScripts.set(stored[1]!, typeof source === 'string' ? source : JSON.stringify(source));
+      return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+    }
+    // A search template (mustache): its source, inline (a string or an object) or stored, rendered
+    // with the params (`{{name}}`, `{{#toJson}}name{{/toJson}}`) and run as the search it becomes.
+    if (req.method === 'POST' && /^(?:\/[^/]+)?\/_search\/template$/.test(src)) {
+      const o = JSON.parse(body.toString()) as { id?: string; source?: unknown; params?: Record<string, unknown> };
+      const template = o.id !== undefined ? storedScripts.get(o.id) ?? '{}' : typeof o.source === 'string' ? o.source : JSON.stringify(o.source);
+      const rendered = template.replace(/\{\{#toJson\}\}(\w+)\{\{\/toJson\}\}/g, (_, k: string) => JSON.stringify(o.params?.[k])).replace(/\{\{(\w+)\}\}/g, (_, k: string) => String(o.params?.[k] ?? ''));
+      esLookups(JSON.parse(rendered));
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
     // WS-Addressing (Apache CXF, Axis2): a ReplyTo or FaultTo that is not anonymous gets the answer in a request of its own.
@@ -338,7 +358,8 @@ const dav = await startUpstream(t, {
       // Date math in an index name (`<deny-{now}>`) resolves by today's date.
       const list = (v: string | string[] | undefined): string[] => [v ?? own].flat().flatMap((i) => i.split(',')).map((i) => i.replace(/^<([^{]*)\{[^}]*\}>$/, '$12026.12.06'));
       // It reads YAML bodies as it reads JSON (XContentType by Content-Type).
-      const text = /yaml/i.test(String(req.headers['content-type'])) ? JSON.stringify(parseYaml(body.toString())) : body.toString();
+      // And JSON with comments (Jackson's ALLOW_COMMENTS): here block comments and whole-line ones.
+      const text = /yaml/i.test(String(req.headers['content-type'])) ? JSON.stringify(parseYaml(body.toString())) : body.toString().replace(/\/\*[^]*?\*\//g, ' ').replace(/^[ \t]*\/\/.*$/gm, '');
       const endpoint = es[2]!;
       if (endpoint === '_search' || endpoint === '_count') {
         for (const i of list(own)) esRan.push(`search ${i}`);
@@ -356,17 +377,27 @@ const dav = await startUpstream(t, {
         }
       } else if (endpoint === '_mget' || endpoint === '_mtermvectors') for (const d of (JSON.parse(text) as { docs: Array<{ _index?: string }> }).docs) esRan.push(`mget ${d._index ?? own}`);
       else {
+        // Line by line as BulkRequestParser and MultiSearchRequest read them: Jackson's comments
+        // allowed; a blank action line skipped, the line after an action its document whatever it
+        // holds; an action its line's first member (the rest never read); a blank search header
+        // the defaults, a blank first line skipped.
+        const parseLine = (l: string): Record<string, unknown> => JSON.parse(l.replace(/\/\*[^]*?\*\//g, '')) as Record<string, unknown>;
         let header = true;
-        for (const line of text.split('\n').filter((l) => l.trim())) {
+        for (const [n, line] of text.split('\n').entries()) {
           if (!header) { header = true; continue; }
-          const o = JSON.parse(line) as Record<string, { _index?: string } | undefined> & { index?: string | string[]; indices?: string | string[] };
           if (endpoint !== '_bulk') {
+            if (n === 0 && line === '') continue;
+            const o = (line.trim() ? parseLine(line) : {}) as { index?: string | string[]; indices?: string | string[] };
             // MultiSearchRequest reads a header's `index` or `indices`.
             for (const i of list(o.indices ?? o.index)) esRan.push(`msearch ${i}`);
             header = false;
           } else {
-            const verb = Object.keys(o)[0]!;
-            esRan.push(`${verb} ${list(o[verb]?._index ?? own)[0]}`);
+            if (!line.trim()) continue;
+            const stripped = line.replace(/\/\*[^]*?\*\//g, '');
+            const verb = JSON.parse(/^\s*\{\s*("(?:[^"\\]|\\.)*")/.exec(stripped)![1]!) as string;
+            // The first member's object: the text up to its closing brace (no nesting in metadata).
+            const meta = JSON.parse(/^\s*\{\s*"(?:[^"\\]|\\.)*"\s*:\s*(\{[^{}]*\})/.exec(stripped)![1]!) as { _index?: string };
+            esRan.push(`${verb} ${list(meta._index ?? own)[0]}`);
             header = verb === 'delete';
           }
         }
@@ -494,11 +525,13 @@ const dav = await startUpstream(t, {
     if (req.method === 'POST' && odata) {
       const root = odata[1]!;
       const json = String(req.headers['content-type']).startsWith('application/json');
+      const jsonRefs = new Map<string, string>();
       // OData 4.01's JSON batch: each of `requests` is run, its url resolved against the service root.
       const ran = json
         // Read as Go's encoding/json reads it into a struct: keys matched without case, the last winning.
-        ? (JSON.parse(body.toString(), function (this: Record<string, unknown>, k, v: unknown) { if (k !== k.toLowerCase()) this[k.toLowerCase()] = v; return v; }) as { requests: Array<{ method: string; url: string }> }).requests.map((r) => {
-          const p = davClean(new URL(r.url, `http://x${root}`).pathname);
+        ? (JSON.parse(body.toString(), function (this: Record<string, unknown>, k, v: unknown) { if (k !== k.toLowerCase()) this[k.toLowerCase()] = v; return v; }) as { requests: Array<{ id?: string; method: string; url: string }> }).requests.map((r, _i, _all, refs = jsonRefs) => {
+          const p = davClean(new URL(resolveRefs(r.url, refs), `http://x${root}`).pathname);
+          remember(refs, r.id, r.method.toUpperCase(), p);
           batchRan.push(`${r.method.toUpperCase()} ${p}`);
           return `${r.method} ${p} -> ${davFiles.get(p) ?? '404'}\n`;
         }).join('')
@@ -973,6 +1006,120 @@ t.test('property: an Elasticsearch _bulk, _msearch, _mget or _reindex body namin
   t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
 });
 
+t.test('a request naming more indices, keys or sources than Airlock decides is refused, not decided by its first ones', async (t) => {
+  // Seventeenth pass: the readers kept the first 20 names and let the rest go undecided: a bulk
+  // naming 20 harmless indices before a delete in `deny`, a path `/ok0,…,ok19,deny/_search`, a 21st
+  // alias action, an ES|QL source or a registry mount's 21st `from` reached what the policy denies.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (method: string, path: string, body: string, tunnel: boolean, type = 'application/json'): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\n${method} ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `${method} http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `ok${i}`);
+  const nd = 'application/x-ndjson';
+  const shapes = (n: number, last: string): Array<[string, string, string, string]> => [
+    ['POST', '/ok/_bulk', [...names(n).map((i) => `{"index":{"_index":"${i}"}}\n{"a":1}\n`), `{"delete":{"_index":"${last}","_id":"1"}}\n`].join(''), nd],
+    ['POST', '/_msearch', `{"index":"${[...names(n), last].join(',')}"}\n{}\n`, nd],
+    ['GET', `/${[...names(n), last].join(',')}/_search`, '', 'application/json'],
+    ['POST', '/_aliases', JSON.stringify({ actions: [...names(n).map((i) => ({ add: { index: i, alias: 'a' } })), { remove_index: { index: last } }] }), 'application/json'],
+    ['POST', '/_query', JSON.stringify({ query: `FROM ${[...names(n), last].join(', ')} | LIMIT 1` }), 'application/json'],
+    ['POST', '/_reindex', JSON.stringify({ source: { index: [...names(n - 1), last] }, dest: { index: 'ok' } }), 'application/json'],
+  ];
+  for (const [method, path, body, type] of shapes(19, 'ok19').filter((_, i) => i % 2 === 0)) {
+    t.match((await send(method, path, body, false, type)).text, /^HTTP\/1\.1 200/, `control: ${method} ${path.slice(0, 40)} naming 20 indices goes through`);
+  }
+  // Each shape once, 20 to 35 names before the denied one, forward and tunneled.
+  for (const [i, [method, path, body, type]] of shapes(20, 'deny').entries()) {
+    const [, p2, b2, t2] = shapes(20 + 3 * i, 'deny')[i]!;
+    const before = esRan.length;
+    const [res] = parseResponses((await send(method, p2, b2, i % 2 === 1, t2 ?? type)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !esRan.slice(before).some((r) => r.endsWith(' deny')), `${method} ${path.slice(0, 30)} naming ${20 + 3 * i} indices before deny: refused (${res?.status})`);
+  }
+  const froms = [...names(20).map((i) => `from=${i}/base`), 'from=deny/db'].join('&');
+  const [mount] = parseResponses((await send('POST', `/v2/ok/app/blobs/uploads/?mount=sha256:5ec&${froms}`, '', false)).text);
+  t.ok(mount !== undefined && [400, 403].includes(mount.status) && isProblem(mount), `a blob mount with 21 sources: refused (${mount?.status})`);
+  t.notOk(esRan.some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
+});
+
+t.test('an Elasticsearch body past the capture cap: a bulk\'s later lines act only on indices already decided, other bodies are refused', async (t) => {
+  // Seventeenth pass: the readers read the captured start only. A 2 MiB bulk to /ok whose last line
+  // deleted in `deny` was decided as a bulk to /ok; blanks before an `_aliases` body's `actions`,
+  // or a search's lookup after a padding, left the captured start no whole JSON and named nothing.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (path: string, body: string, tunnel: boolean, type = 'application/x-ndjson'): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const doc = `{"msg":"${'x'.repeat(1000)}"}\n`;
+  const docs = (index: string | undefined, n: number): string => `${index === undefined ? '{"index":{}}' : `{"index":{"_index":"${index}"}}`}\n${doc}`.repeat(n);
+  const before = esRan.length;
+  // Controls: later lines on the path's index, on none, or on one a captured line named.
+  t.match((await send('/ok/_bulk', `{"index":{"_index":"ok2"}}\n${doc}${docs(undefined, 100)}${docs('ok', 2)}{"delete":{"_index":"ok2","_id":"1"}}\n`, false)).text, /^HTTP\/1\.1 200/, 'control: a 100 KB bulk whose later lines act on decided indices goes through');
+  t.ok(esRan.slice(before).includes('delete ok2'), 'control: the server ran its last line');
+  for (const [i, [path, body]] of ([
+    ['/ok/_bulk', `${docs(undefined, 100)}{"delete":{"_index":"deny","_id":"1"}}\n`],
+    ['/ok/_bulk/', `${docs(undefined, 100)}{"update":{"_index":"\\u0064eny","_id":"1"}}\n{"doc":{"a":1}}\n`],
+    ['/ok/_bulk', `${docs(undefined, 100)}{"delete":{"_index":"deny","_id":"1"}}`],
+  ] as const).entries()) {
+    const [res] = parseResponses((await send(path, body, i % 2 === 1)).text);
+    t.ok(res?.status === 400 && isProblem(res), `a bulk to ${path} naming deny past the capture cap: 400 (${res?.status})`);
+  }
+  // Within the capture: lines the readers read out of step with the server (a blank document
+  // line, a member JavaScript lists before the action, a second action member, a comment).
+  for (const [i, [path, body]] of ([
+    ['/ok/_bulk', '{"index":{"_index":"ok"}}\n\n{"delete":{"_index":"deny","_id":"1"}}\n'],
+    ['/ok/_bulk', '{"delete":{"_index":"ok","_id":"1"},"0":1}\n{"delete":{"_index":"deny","_id":"2"}}\n'],
+    ['/ok/_bulk', '{"delete":{"_index":"deny","_id":"1"},"delete":{"_index":"ok","_id":"1"}}\n'],
+    ['/ok/_bulk', '{/* c */"delete":{"_index":"ok","_id":"1"}}\n{"delete":{"_index":"deny","_id":"2"}}\n'],
+    ['/ok/_msearch', '{}\n\n{"index":"deny"}\n{}\n'],
+  ] as const).entries()) {
+    const [res] = parseResponses((await send(path, body, i % 2 === 0)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `${path} read out of step (${JSON.stringify(body.slice(0, 50))}): refused (${res?.status})`);
+  }
+  t.match((await send('/ok/_msearch', '{}\n{}\n{"index":"ok2"}\n\n', false)).text, /^HTTP\/1\.1 200/, 'control: an msearch with a blank body line goes through');
+  // Search templates (mustache): a lookup in a source given as a JSON string, an index the
+  // template computes from its params, a template stored with a lookup and run by id.
+  const lookupOf = (index: string): unknown => ({ query: { terms: { user: { index, id: '2', path: 'f' } } } });
+  for (const [path, body] of [
+    ['/ok/_search/template', JSON.stringify({ source: JSON.stringify(lookupOf('deny')) })],
+    ['/ok/_search/template', JSON.stringify({ source: lookupOf('{{i}}'), params: { i: 'deny' } })],
+    ['/ok/_search/template', JSON.stringify({ source: JSON.stringify(lookupOf('{{i}}')), params: { i: 'deny' } })],
+    ['/ok/_search/template', JSON.stringify({ source: '{"query": {{#toJson}}q{{/toJson}}}', params: { q: (lookupOf('deny') as { query: unknown }).query } })],
+    ['/_scripts/lookup', JSON.stringify({ script: { lang: 'mustache', source: lookupOf('deny') } })],
+  ] as const) {
+    const [res] = parseResponses((await send(path, body, false, 'application/json')).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `${path} whose template looks up a document of deny: refused (${res?.status})`);
+  }
+  t.match((await send('/ok/_search/template', JSON.stringify({ source: '{"query": {"match": {"t": "{{q}}"}}}', params: { q: 'x' } }), false, 'application/json')).text, /^HTTP\/1\.1 200/, 'control: a search template of the allowed index goes through');
+  // Comments, which Elasticsearch's JSON parser takes (Jackson's ALLOW_COMMENTS) and JSON.parse refused.
+  for (const [path, body] of [
+    ['/_aliases', '{/* x */"actions":[{"remove_index":{"index":"deny"}}]}'],
+    ['/_aliases', '{\n// the cleanup\n"actions":[{"remove_index":{"index":"deny"}}]}'],
+    ['/ok/_search', '{"query":{"terms":{"user":{"index":"deny",/**/"id":"2","path":"f"}}}}'],
+    ['/ok/_bulk', '{"delete":{"_index":"ok","_id":"1"}}\n{"delete":/* x */{"_index":"deny","_id":"1"}}\n'],
+  ] as const) {
+    const [res] = parseResponses((await send(path, body, false, path.endsWith('_bulk') ? 'application/x-ndjson' : 'application/json')).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `${path} naming deny beside a comment: refused (${res?.status})`);
+  }
+  t.match((await send('/ok/_search', '{/* a note */"query":{"match_all":{}}}', false, 'application/json')).text, /^HTTP\/1\.1 200/, 'control: a commented search of the allowed index goes through');
+  const pad = ' '.repeat(100_000);
+  for (const [path, body] of [
+    ['/_aliases', `{${pad}"actions":[{"remove_index":{"index":"deny"}}]}`],
+    ['/ok/_search', `{${pad}"query":{"terms":{"user":{"index":"deny","id":"2","path":"f"}}}}`],
+    ['/_query', `{${pad}"query":"FROM deny"}`],
+  ] as const) {
+    const [res] = parseResponses((await send(path, body, false, 'application/json')).text);
+    t.ok(res?.status === 400 && isProblem(res), `${path} with a body past the capture cap: 400 (${res?.status})`);
+  }
+  t.notOk(esRan.slice(before).some((r) => r.endsWith(' deny')), 'the server never acted on the denied index');
+});
+
 t.test('property: a second target\'s endpoint spelled as its server routes it, a body in a format the server reads, and searches, PPL lookups and joins that read other indices are decided', async (t) => {
   // Fifteenth pass: the readers matched the endpoint as Airlock spelled it, while ASP.NET Core
   // routes `/odata/%24BATCH/` as `$batch` (decoded, without case, past a trailing slash),
@@ -1367,6 +1514,65 @@ t.test('property: each HTTP call a batch body carries (OData $batch, Google batc
   t.notOk(batchRan.some((c) => c.includes('/deny')), 'the server never ran a call under /deny');
 });
 
+t.test('property: a batch call that refers to an earlier call by its Content-ID (`$1`, OData) is decided where the server runs it', async (t) => {
+  // Seventeenth pass: `DELETE $1` after `POST /keep/Items` (Content-ID 1) was decided as a DELETE
+  // of /ok/svc/$1 while ASP.NET OData put the new entity's Location there: /keep/Items(42) was deleted.
+  const dHost = `allowed.example:${dav.port}`;
+  const multipart = (calls: Array<[string, string]>, changeset: boolean): [string, string] => {
+    const parts = calls.map(([id, c]) => `Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: ${id}\r\n\r\n${c} HTTP/1.1\r\n${c.startsWith('POST') ? 'Content-Type: application/json\r\n\r\n{"Name":"x"}' : '\r\n'}\r\n`);
+    const inner = changeset ? [`Content-Type: multipart/mixed; boundary=cs\r\n\r\n${parts.map((p) => `--cs\r\n${p}`).join('\r\n')}\r\n--cs--`] : parts;
+    return ['multipart/mixed; boundary=b', `${inner.map((p) => `--b\r\n${p}`).join('\r\n')}\r\n--b--\r\n`];
+  };
+  const json = (calls: Array<[string, string]>): [string, string] => ['application/json', JSON.stringify({ requests: calls.map(([id, c]) => {
+    const [method, url] = c.split(' ') as [string, string];
+    return { id, method, url, ...(method === 'POST' ? { body: { Name: 'x' }, headers: { 'content-type': 'application/json' } } : { dependsOn: ['1'] }) };
+  }) })];
+  const send = ([type, body]: [string, string], tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST /ok/svc/$batch HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${dHost}/ok/svc/$batch HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const before = batchRan.length;
+  t.match((await send(multipart([['1', 'POST /ok/Items'], ['2', 'DELETE $1']], true), false)).text, /^HTTP\/1\.1 200/, 'control: a reference to an entity created under /ok goes through');
+  t.match((await send(json([['1', 'POST /ok/Items'], ['2', 'PATCH $1/Orders']]), false)).text, /^HTTP\/1\.1 200/, 'control: so does a JSON batch\'s');
+  t.ok(batchRan.slice(before).some((c) => /^DELETE \/ok\/Items\(\d+\)$/.test(c)), 'control: the server ran the DELETE on the entity it created');
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      ref: fc.constantFrom('$1', '$1/Orders', '$1?x=1', '$1/'),
+      format: fc.constantFrom('multipart', 'changeset', 'json'),
+      tunnel: fc.boolean(),
+    }),
+    async ({ ref, format, tunnel }) => {
+      const calls: Array<[string, string]> = [['1', 'POST /keep/Items'], ['2', `DELETE ${ref}`]];
+      const n = batchRan.length;
+      const [res] = parseResponses((await send(format === 'json' ? json(calls) : multipart(calls, format === 'changeset'), tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(n).some((c) => c.startsWith('DELETE /keep'));
+    },
+  ), { numRuns: Math.min(numRuns, 8), ...seed });
+  // A reference ASP.NET resolves where Airlock cannot say what it names: mid-URL, to a later call, to an id another begins.
+  for (const calls of [
+    [['1', 'POST /keep/Items'], ['2', 'DELETE /ok/x/$1']],
+    [['2', 'DELETE $1'], ['1', 'POST /keep/Items']],
+    [['1', 'POST /keep/Items'], ['10', 'POST /ok/Items'], ['3', 'DELETE $10']],
+  ] as Array<Array<[string, string]>>) {
+    const [res] = parseResponses((await send(json(calls), false)).text);
+    t.ok(res?.status === 400 && isProblem(res), `${calls.map((c) => c[1]).join(', ')}: 400 (${res?.status})`);
+  }
+  t.notOk(batchRan.some((c) => c.startsWith('DELETE /keep')), 'the server never deleted under /keep');
+  // A call's own Host header (OData 4.0 §11.7.2: an absolute path and its host) naming another
+  // virtual host at the same address than the batch was decided at: 421; the batch's own host passes.
+  const hosted = (h: string): [string, string] => ['multipart/mixed; boundary=b', `--b\r\nContent-Type: application/http\r\n\r\nGET /ok/dav/a.txt HTTP/1.1\r\nHost: ${h}\r\n\r\n\r\n--b--\r\n`];
+  t.match((await send(hosted(dHost), false)).text, /^HTTP\/1\.1 200/, 'control: a call naming the batch\'s own host goes through');
+  for (const [i, h] of [`alias.example:${dav.port}`, 'localhost', `allowed.example:${dav.port + 1}`].entries()) {
+    const [res] = parseResponses((await send(hosted(h), i === 1)).text);
+    t.ok(res?.status === 421 && isProblem(res), `a call naming Host ${h}: 421 (${res?.status})`);
+  }
+  const [jsonHosted] = parseResponses((await send(['application/json', JSON.stringify({ requests: [{ id: '1', method: 'GET', url: '/ok/dav/a.txt', headers: { Host: `alias.example:${dav.port}` } }] })], false)).text);
+  t.ok(jsonHosted?.status === 421 && isProblem(jsonHosted), `a JSON batch call naming another Host: 421 (${jsonHosted?.status})`);
+});
+
 t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Salesforce\'s composite graph, sObject tree and collections are decided call by call and record by record', async (t) => {
   // `POST /?batch=[{"method":"GET","relative_url":"deny/secret.txt"}]` was judged as one POST to `/`
   // while the server ran the call; a tree under `composite/tree/Account` created a `Deny__c` child.
@@ -1457,6 +1663,28 @@ t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Sale
     t.ok(res?.status === 400 && isProblem(res), `a ${type.split(';')[0]} body with a batch field past the capture cap: 400 (${res?.status})`);
   }
   t.notOk(batchRan.slice(before).some((c) => c.includes('/deny')), 'no batch call past the capture cap ran under /deny');
+  // Seventeenth pass: a JSON body's `batch` member, past the cap or before a padding the cap cuts
+  // (the captured start is no whole JSON: the reader found no batch in it), ran every call.
+  const jsonBefore = batchRan.length;
+  const list = JSON.parse(calls) as unknown;
+  for (const [i, body] of [
+    JSON.stringify({ pad, batch: list }),
+    JSON.stringify({ batch: list, pad }),
+    JSON.stringify({ pad, batch: calls }),
+    `{"pad": {"deep": [${JSON.stringify(pad)}, {"batch": "not this one"}]}, "b\\u0061tch": ${calls}}`,
+    `{"pad": ${JSON.stringify(pad)} , "BATCH" : ${calls}}`,
+  ].entries()) {
+    const [res] = parseResponses((await post('/v19.0/', 'application/json', body, i % 2 === 1)).text);
+    t.ok(res?.status === 400 && isProblem(res), `a JSON body with a batch member ${i} past the capture cap: 400 (${res?.status})`);
+  }
+  // Untyped (graphBatchOf reads JSON by its first byte, else a form).
+  for (const body of [JSON.stringify({ pad, batch: list }), `pad=${pad}&batch=${encodeURIComponent(calls)}`]) {
+    const [res] = parseResponses((await post('/v19.0/', undefined, body, false)).text);
+    t.ok(res?.status === 400 && isProblem(res), `an untyped body with a batch past the capture cap (${body.slice(0, 4)}…): 400 (${res?.status})`);
+  }
+  const [jsonControl] = parseResponses((await post('/v19.0/', 'application/json', JSON.stringify({ pad, note: { batch: 'a nested member is no batch', list: ['batch'] } }), false)).text);
+  t.ok(jsonControl !== undefined && !isProblem(jsonControl), `control: a JSON body past the cap whose batch is only nested or a value is forwarded (${jsonControl?.status})`);
+  t.notOk(batchRan.slice(jsonBefore).some((c) => c.includes('/deny')), 'no JSON batch call past the capture cap ran under /deny');
 });
 
 t.test('property: an S3 form upload\'s key, a WebDAV REPORT, SEARCH, BIND or REBIND href, a SCIM Bulk operation, an Azure batch request, a Firestore write, read or query and a GCS compose source are decided as the request each amounts to', async (t) => {
