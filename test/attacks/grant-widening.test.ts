@@ -2002,7 +2002,7 @@ t.test('a path grant covers a path as servers route it: a wildcard never stands 
   t.teardown(() => queue.close());
   const del = (path: string): RequestDescription => call16('DELETE', `https://api.example${path}`, '', '');
   // A path servers read as other segments (forwarded so only where the decision sets `raw_path`) is covered by its own exact pattern only.
-  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false], ['/items/..%2Fadmin', false], ['/items/5;x=1', true], ['/items/;x=1', false], ['/items/..;/admin', false], ['/items/%252e%252e', false]] as const) {
+  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false], ['/items/..%2Fadmin', false], ['/items/5;x=7', true], ['/items/;x=1', false], ['/items/..;/admin', false], ['/items/%252e%252e', false]] as const) {
     t.equal(await grantedFor(queue, del('/items/5'), del(path), '/items/*'), covered, `/items/* ${covered ? 'covers' : 'does not cover'} ${path}`);
   }
   t.equal(await grantedFor(queue, del('/items/5/'), del('/items/'), '/items/**'), false, '/items/** does not cover /items/ (the collection)');
@@ -2070,6 +2070,33 @@ t.test('a switch or a mode is part of what a grant covers, whatever its name (si
     const covered = await grantedFor(queue, shape(place, name, rehearsal), shape(place, name, same ? rehearsal : real));
     return covered === same;
   }), { numRuns: 12, examples: [[pairs[0]!, 'query', false], [pairs[4]!, 'json', false], [pairs[6]!, 'mcp', false], [pairs[1]!, 'form', false], [pairs[1]!, 'header', false], [pairs[0]!, 'json', true]] });
+});
+
+// A switch spelled as a number or as `yes`/`on` under a name no list holds (`?live=1`, `go: 1`:
+// Go's ParseBool, Rails and pydantic read them as true), and a mode under a name that says so with a
+// value no list holds (`mode=real`, `env: prod`, `X-Run-Mode`): a grant for the rehearsal covered
+// the real run (left open by the sixteenth pass).
+t.test('a switch spelled 0/1, yes/no or on/off, and a mode by its name, are part of what a grant covers (seventeenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const pairs: Array<[string, unknown, unknown]> = [['live', '0', '1'], ['go', 0, 1], ['real', 'no', 'yes'], ['execute', 'off', 'on'], ['mode', 'safe', 'real'], ['env', 'qa', 'prd'], ['runMode', 'rehearse', 'full'], ['target_stage', 'blue', 'green']];
+  const where = ['query', 'json', 'form', 'mcp', 'header'] as const;
+  const shape = (place: (typeof where)[number], name: string, v: unknown | undefined): RequestDescription => {
+    const args = v === undefined ? {} : { [name]: v };
+    return place === 'header' ? call16('POST', 'https://ops.example/api/deploy', '{"service":"web"}', 'application/json', v === undefined ? [] : [[`X-${name}`, String(v)]])
+      : place === 'query' ? call16('POST', `https://ops.example/api/deploy${v === undefined ? '' : `?${name}=${String(v)}`}`, '{"service":"web"}')
+        : place === 'form' ? call16('POST', 'https://ops.example/api/deploy', `service=web${v === undefined ? '' : `&${name}=${String(v)}`}`, 'application/x-www-form-urlencoded')
+          : place === 'json' ? call16('POST', 'https://ops.example/api/deploy', JSON.stringify({ service: 'web', ...args }))
+            : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: { service: 'web', ...args } } }));
+  };
+  // later: the same value (covered), the other one, or the switch added where the approved call had none.
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'other', 'added'), async ([name, rehearsal, real], place, later) => {
+    const covered = await grantedFor(queue, shape(place, name, later === 'added' ? undefined : rehearsal), shape(place, name, later === 'same' ? rehearsal : real));
+    return covered === (later === 'same');
+  }), { numRuns: 12, examples: [[pairs[0]!, 'query', 'other'], [pairs[1]!, 'json', 'added'], [pairs[4]!, 'json', 'other'], [pairs[2]!, 'form', 'other'], [pairs[6]!, 'header', 'other'], [pairs[5]!, 'mcp', 'other'], [pairs[0]!, 'query', 'same']] });
+  // Controls: headers every client sends with 0/1 (`DNT`, `Content-Length`), a browser's Sec-Fetch-Mode, and content that varies stay covered.
+  const note = (text: string, headers: Array<[string, string]>): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text, n: text.length + 4 }), 'application/json', headers);
+  t.ok(await grantedFor(queue, note('a', [['DNT', '1'], ['Sec-Fetch-Mode', 'cors']]), note('bb', [['DNT', '0'], ['Sec-Fetch-Mode', 'no-cors']])), 'other text, another count and standard headers are still covered');
 });
 
 // Apps choose the organization, tenant or workspace (or a rehearsal) by cookie too (`current_org`,
