@@ -30,7 +30,7 @@ export interface BodySummary {
 
 /** Why a body is ambiguous: a stable code and a human-readable detail. */
 export interface AmbiguityReason {
-  code: 'json_duplicate_key' | 'json_number_out_of_range' | 'json_lenient' | 'content_type_mismatch' | 'content_type_conflict' | 'charset_conflict' | 'sql_dialects_disagree';
+  code: 'json_duplicate_key' | 'json_number_out_of_range' | 'json_lenient' | 'content_type_mismatch' | 'content_type_conflict' | 'charset_conflict' | 'sql_dialects_disagree' | 'xml_dtd';
   detail: string;
 }
 

