@@ -332,8 +332,21 @@ merging_options := {o |
 	input.service.operation == "git.push"
 	some o in object.get(input.service.params, "push_options", [])
 	is_string(o)
-	lower(split(o, "=")[0]) in merging_push_options
+	push_option_key(o) in merging_push_options
 }
+
+# An option's `namespace.key` as GitLab reads it (Gitlab::PushOptions): the namespace up to the
+# first `.`, the key up to the first `=`, each trimmed, and `mr` for `merge_request`
+# (seventeenth pass: `-o mr.merge_when_pipeline_succeeds` merged, read as no merge).
+push_option_key(o) := concat(".", [object.get(push_option_aliases, ns, ns), key]) if {
+	name := split(o, "=")[0]
+	dot := indexof(name, ".")
+	dot > 0
+	ns := lower(trim_space(substring(name, 0, dot)))
+	key := lower(trim_space(substring(name, dot + 1, -1)))
+}
+
+push_option_aliases := {"mr": "merge_request"}
 
 # SQL carried over HTTP (input.sql), whatever the service.
 verdicts contains deny("sql.drop_database", "DROP DATABASE is never approved from a chat: run it yourself if you mean it", 850) if {
