@@ -610,7 +610,11 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
     ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings)
     : carriesGraphql(request) ? readGraphqlIfParsed(parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings), namesPersistedQuery(request)) : undefined;
   if (graphql) description.graphql = graphql.info;
-  if (graphql?.calls?.length) description.graphql!.places = mutationPlaces(graphql);
+  if (graphql?.calls?.length) {
+    description.graphql!.places = mutationPlaces(graphql);
+    // How many mutations run: what a request's rate limit is charged (seventeenth pass).
+    description.graphql!.mutation_calls = graphql.calls.length;
+  }
   // Each reading of the body (one, unless it is ambiguous) is recognized; the worst one describes it.
   const methods: string[] = [];
   let sqlWrites = false;

@@ -257,6 +257,8 @@ export interface GraphqlInfo {
   operations: GraphqlOperation[];
   /** Number of requests in a batched (array) body; absent for a single request. */
   batch?: number;
+  /** Mutation root fields that may run, each aliased selection counted (`a: addComment … b: addComment` is 2); absent without mutations. */
+  mutation_calls?: number;
   /**
    * Where each mutation that may run acts: `field(name=value;…)` of its arguments that name a place
    * or an object by id, `?` for a value not in the request. Absent without mutations.

@@ -683,9 +683,18 @@ browses if browse_allowed
 
 browses if fetch_served_bare
 
-request_rate_limit := {"key": request_limit_key, "limit": l.limit, "window": l.window, "cost": 1} if {
+request_rate_limit := {"key": request_limit_key, "limit": l.limit, "window": l.window, "cost": request_cost} if {
 	l := limit_for(request_limit_kind)
 }
+
+# What one request does, counted: each mutation a GraphQL document (or batch) runs, aliased
+# selections included, and each message of a JSON-RPC batch. A request of N sends pays N
+# (seventeenth pass: 1,000 aliased `addComment`s in one document paid one of the 20 sends an hour).
+request_cost := input.graphql.mutation_calls if {
+	input.graphql.mutation_calls > 1
+} else := count(input.mcp.batch) if {
+	count(input.mcp.batch) > 1
+} else := 1
 
 # The name the host limit and the egress budget are kept under. Under a wildcard entry of
 # allowed_hosts ("*.example.com") the agent chooses the name, and every name had buckets of its own:
