@@ -165,6 +165,11 @@ t.test('a GraphQL document of N mutations, or a JSON-RPC batch of N calls, pays 
   t.ok(table.charge(fragment.rate_limits, { request: { egress_bytes: 100 }, agent: { id: 'agent-7' } }).ok, 'three fit');
   const batch = describeRequest({ method: 'POST', url: 'https://mcp.tools.example/mcp', headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(Array.from({ length: 7 }, (_, id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'search', arguments: { q: String(id) } } })))), bodyTruncated: false }, { agent: { id: 'agent-7', labels: {} }, placeholders });
   t.equal(cost(await engine.decide(batch), 'mcp:mcp.tools.example:agent-7'), 7, 'a batch of seven tool calls pays seven');
+  const send = (i: number): string => `--b\r\nContent-Type: application/http\r\n\r\nPOST /gmail/v1/users/me/messages/send HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"raw":"${Buffer.from(`To: x${i}@corp.example\r\n\r\nhi`).toString('base64url')}"}\r\n`;
+  const gmail = describeRequest({ method: 'POST', url: 'https://www.googleapis.com/batch/gmail/v1', headers: [['content-type', 'multipart/mixed; boundary=b']], body: Buffer.from(`${[1, 2, 3, 4].map(send).join('')}--b--\r\n`), bodyTruncated: false }, { agent: { id: 'agent-7', labels: {} }, placeholders });
+  t.equal(cost(await engine.decide(gmail), 'gmail:send:agent-7'), 4, 'a Gmail batch of four sends pays four');
+  const sql = await decide({ method: 'POST', url: 'https://proj1.supabase.co/pg/query', json: { query: 'INSERT INTO notes (b) VALUES (1); INSERT INTO notes (b) VALUES (2); INSERT INTO notes (b) VALUES (3)' } });
+  t.equal(sql.rate_limits?.find((l) => l.unit === undefined)?.cost, 3, 'three SQL statements pay three');
 });
 
 t.test('the isolated (worker thread) engine decides the same', async (t) => {
