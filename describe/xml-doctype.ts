@@ -12,7 +12,9 @@ export function xmlDoctype(text: string, html = false): string | undefined {
   let end = at + 9;
   while (end < text.length && text[end] !== '>' && text[end] !== '[') end++;
   if (text[end] === '[') return 'an internal DTD subset (entities, default attributes)';
-  // An HTML page's `<!DOCTYPE html PUBLIC …>` names the HTML DTD, which HTML readers never load.
-  if (!html && /\b(?:system|public)\b/i.test(text.slice(at + 9, end))) return 'an external DTD';
+  // An HTML page's `<!DOCTYPE html PUBLIC …>` names the HTML DTD, which HTML readers never load; a
+  // W3C DTD (SVG 1.1, XHTML: what editors write) says what the W3C published, not what an agent chose.
+  const head = text.slice(at + 9, end);
+  if (!html && /\b(?:system|public)\b/i.test(head) && !/["']https?:\/\/www\.w3\.org\/[^"']*["']\s*$/i.test(head)) return 'an external DTD';
   return undefined;
 }
