@@ -169,7 +169,7 @@ t.test('a GraphQL document of N mutations, or a JSON-RPC batch of N calls, pays 
   const gmail = describeRequest({ method: 'POST', url: 'https://www.googleapis.com/batch/gmail/v1', headers: [['content-type', 'multipart/mixed; boundary=b']], body: Buffer.from(`${[1, 2, 3, 4].map(send).join('')}--b--\r\n`), bodyTruncated: false }, { agent: { id: 'agent-7', labels: {} }, placeholders });
   t.equal(cost(await engine.decide(gmail), 'gmail:send:agent-7'), 4, 'a Gmail batch of four sends pays four');
   const sql = await decide({ method: 'POST', url: 'https://proj1.supabase.co/pg/query', json: { query: 'INSERT INTO notes (b) VALUES (1); INSERT INTO notes (b) VALUES (2); INSERT INTO notes (b) VALUES (3)' } });
-  t.equal(sql.rate_limits?.find((l) => l.unit === undefined)?.cost, 3, 'three SQL statements pay three');
+  t.equal(sql.rate_limits?.find((l) => l.unit === undefined)?.cost, 1, 'an SQL text of three statements is one call (a migration pays once)');
 });
 
 t.test('the isolated (worker thread) engine decides the same', async (t) => {
