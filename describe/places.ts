@@ -278,6 +278,10 @@ const perRequestIds = new Set(['clientmutationid', 'requestid', 'traceid', 'span
 /** Whether a name says it holds an object's id (`id`, `user_id`, `pk`). */
 const isIdName = (key: string): boolean => nameWords(key).some((w) => idWords.has(w) || w === 'pk' || w === 'oid' || w === 'guid');
 
+/** Words of a name that say it counts or positions (`page`, `offset`, `retry_count`): its `0` or `1` is a number, not a switch. */
+const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'position', 'seq', 'sequence', 'version', 'attempt', 'attempts', 'retry', 'retries', 'size', 'quantity', 'qty', 'total', 'width', 'height', 'line', 'row', 'column', 'number', 'num']);
+const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
+
 /**
  * Names (folded as above) by which calls whose operation is a parameter name the page or object
  * they act on: MediaWiki's `action=edit&title=…` (`MediaWiki:Common.js`, the site's script, beside
@@ -354,8 +358,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // call reaches whatever its name (`callback`, `postback`, `notify`, `sink`, `next` …; sixteenth pass).
       // A name that says it holds a mode (`mode=real`, `env=prod`) is compared whatever the value
       // (a scalar; seventeenth pass), and `0`/`1`, `yes`/`no`, `on`/`off` are switches as `true` is
-      // (under an id's name `1` is an object: `PUT /items/1 {"id": 1}` names nothing new).
-      else if (reading === 'places' && (isSwitch(v, !isIdName(k)) || isAddress(v) || (!nested && isModeName(k)))) places.add(`${prefix}${name}=${placeValue(v)}`);
+      // (under an id's or a count's name `1` is a number: `PUT /items/1 {"id": 1}`, `page=1`).
+      else if (reading === 'places' && (isSwitch(v, !isNumberName(k)) || isAddress(v) || (!nested && isModeName(k)))) places.add(`${prefix}${name}=${placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };
