@@ -328,11 +328,30 @@ verdicts contains approve("git.push_merge", concat("", ["a push asking the serve
 	count(merging_options) > 0
 }
 
-merging_options := {o |
+merging_options contains o if {
 	input.service.operation == "git.push"
 	some o in object.get(input.service.params, "push_options", [])
 	is_string(o)
 	push_option_key(o) in merging_push_options
+}
+
+# Gerrit creates a change and submits it at once, review bypassed, for a push to
+# `refs/for/<branch>%submit` (options after `%`, comma-separated) or with the push option `submit`
+# (seventeenth pass).
+merging_options contains ref if {
+	input.service.operation == "git.push"
+	some ref in object.get(input.service.params, "refs", [])
+	is_string(ref)
+	contains(ref, "%")
+	some o in split(substring(ref, indexof(ref, "%") + 1, -1), ",")
+	lower(trim_space(split(o, "=")[0])) == "submit"
+}
+
+merging_options contains o if {
+	input.service.operation == "git.push"
+	some o in object.get(input.service.params, "push_options", [])
+	is_string(o)
+	lower(trim_space(split(o, "=")[0])) == "submit"
 }
 
 # An option's `namespace.key` as GitLab reads it (Gitlab::PushOptions): the namespace up to the
