@@ -280,7 +280,7 @@ const isIdName = (key: string): boolean => nameWords(key).some((w) => idWords.ha
 
 /** Words of a name that say it counts or positions (`page`, `offset`, `retry_count`): its `0` or `1` is a number, not a switch. */
 const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'position', 'seq', 'sequence', 'version', 'attempt', 'attempts', 'retry', 'retries', 'size', 'quantity', 'qty', 'total', 'width', 'height', 'line', 'row', 'column', 'number', 'num']);
-const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
+export const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
 
 /**
  * Names (folded as above) by which calls whose operation is a parameter name the page or object
