@@ -168,6 +168,10 @@ t.test('a GraphQL document of N mutations, or a JSON-RPC batch of N calls, pays 
   const send = (i: number): string => `--b\r\nContent-Type: application/http\r\n\r\nPOST /gmail/v1/users/me/messages/send HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"raw":"${Buffer.from(`To: x${i}@corp.example\r\n\r\nhi`).toString('base64url')}"}\r\n`;
   const gmail = describeRequest({ method: 'POST', url: 'https://www.googleapis.com/batch/gmail/v1', headers: [['content-type', 'multipart/mixed; boundary=b']], body: Buffer.from(`${[1, 2, 3, 4].map(send).join('')}--b--\r\n`), bodyTruncated: false }, { agent: { id: 'agent-7', labels: {} }, placeholders });
   t.equal(cost(await engine.decide(gmail), 'gmail:send:agent-7'), 4, 'a Gmail batch of four sends pays four');
+  // One API under two names shares one egress budget.
+  for (const url of ['https://gmail.googleapis.com/gmail/v1/users/me/messages', 'https://www.googleapis.com/gmail/v1/users/me/messages']) {
+    t.ok((await decide({ method: 'GET', url })).rate_limits?.some((l) => l.key === 'egress:gmail.googleapis.com:agent-7'), `${new URL(url).host}: the Gmail API's egress budget`);
+  }
   const sql = await decide({ method: 'POST', url: 'https://proj1.supabase.co/pg/query', json: { query: 'INSERT INTO notes (b) VALUES (1); INSERT INTO notes (b) VALUES (2); INSERT INTO notes (b) VALUES (3)' } });
   t.equal(sql.rate_limits?.find((l) => l.unit === undefined)?.cost, 1, 'an SQL text of three statements is one call (a migration pays once)');
 });
