@@ -149,7 +149,7 @@ t.test('every decision satisfies the contract and is not a fail-closed engine de
 // A request pays its rate limit once per operation it carries (seventeenth pass): 25 aliased
 // `addComment`s in one GraphQL document (also through a fragment) paid one of the 20 sends an hour,
 // a JSON-RPC batch of tool calls one of the MCP server's 120 a minute.
-t.test('a GraphQL document of N mutations, or a JSON-RPC batch of N calls, pays N', async (t) => {
+t.test('a request of N operations pays N (GraphQL mutations, JSON-RPC and Gmail batches); one API under two names pays one egress budget', async (t) => {
   const comments = (n: number): string => Array.from({ length: n }, (_, i) => `c${i}: addComment(input: {subjectId: "I_1", body: "spam ${i}"}) { clientMutationId }`).join(' ');
   const cost = (d: EngineDecision, key: string): number | undefined => d.rate_limits?.find((l) => l.key === key)?.cost;
   const inline = await decide({ method: 'POST', url: 'https://api.github.com/graphql', json: { query: `mutation { ${comments(25)} }` } });
