@@ -2128,7 +2128,7 @@ print(json.dumps([sorted({(e.tag, (e.text or '').strip()) for e in ET.fromstring
     // An approved body with a DTD gives no grant either.
     if (first.request.body.ambiguous) return !(await grantedFor(queue, first, first).catch(() => false));
     return !(await grantedFor(queue, first, second));
-  }), { numRuns: 8, examples: [[forms[0]!, 'application/xml'], [forms[1]!, 'text/xml'], [forms[2]!, 'text/xml'], [forms[3]!, 'text/plain'], [forms[4]!, '']] });
+  }), { numRuns: 3, examples: [[forms[0]!, 'application/xml'], [forms[1]!, 'text/xml'], [forms[2]!, 'text/xml'], [forms[3]!, 'text/plain'], [forms[4]!, '']] });
   for (const [name, url, , later] of forms) t.ok(call16('POST', url, later, 'text/xml').request.body.ambiguous_reasons?.some((r) => r.code === 'xml_dtd'), `${name}: the body is ambiguous (xml_dtd)`);
   // Controls: the same XML without a DTD is covered; an HTML page's doctype is no DTD.
   t.ok(await grantedFor(queue, call16('POST', 'https://mail.example/api/send', rest, 'application/xml'), call16('POST', 'https://mail.example/api/send', rest.replace('hi', 'hello'), 'application/xml')), 'XML without a DTD: the same recipient is covered');
