@@ -73,9 +73,10 @@ const sessionCookie = /sess|auth|token|(?:^|[-_.])sid$|^sid|jwt|login|logged|rem
 /**
  * Cookie names that pick the organization, tenant, workspace, project or team the request acts in,
  * or say it is a rehearsal (`current_org`, `tenant_id`, `dry_run`, `sandbox`; sixteenth pass: apps
- * choose those by cookie too). No credential: a person approving sees their values (heldCookieValues).
+ * choose those by cookie too), or name the mode or system it runs in (`mode`, `env`, `stage`, `live`;
+ * seventeenth pass). No credential: a person approving sees their values (heldCookieValues).
  */
-const scopeCookie = /org|tenant|workspace|project|team|company|customer|merchant|realm|shop|dry|simulat|sandbox|livemode|testmode/i;
+const scopeCookie = /org|tenant|workspace|project|team|company|customer|merchant|realm|shop|dry|simulat|sandbox|livemode|testmode|mode|(?:^|[-_.])(?:env|environment|stage|live)(?:$|[-_.])/i;
 /** Cookies that say whose request it is: compared (by digest) in `own_credentials`. */
 const identityCookie = (name: string): boolean => sessionCookie.test(name) || scopeCookie.test(name);
 

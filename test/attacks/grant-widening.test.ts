@@ -2149,6 +2149,10 @@ t.test('a cookie naming the organization, tenant or a rehearsal is part of what 
     ['another tenant', 'current_tenant=acme', 'current_tenant=bigcorp', false],
     ['the rehearsal flag dropped', 'dry_run=1; theme=dark', 'theme=dark', false],
     ['the same organization, another analytics cookie', 'org=acme; _ga=GA1.1', 'org=acme; _ga=GA1.2', true],
+    // (Seventeenth pass) the mode or system by cookie.
+    ['another mode', 'mode=rehearsal', 'mode=real', false],
+    ['another environment', 'app_env=staging', 'app_env=prod', false],
+    ['live switched on', 'live=0', 'live=1', false],
   ];
   for (const [name, first, later, covered] of cases) t.equal(await grantedFor(queue, report(first), report(later)), covered, `${name}: ${covered ? 'covered' : 'not covered'}`);
 });
