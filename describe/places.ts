@@ -150,13 +150,12 @@ const booleanTexts = new Set(['1', '0', 't', 'f', 'y', 'n', 'yes', 'no', 'on', '
 
 /**
  * A boolean, or a text (or a query's or form's one value) that names a mode (modeValues) in any case;
- * with `numeric`, also `0` and `1` (as JSON numbers too) and the other texts servers read as a
- * boolean (booleanTexts). (Headers leave those out: `DNT: 1`, `Content-Length: 0`.)
+ * with `numeric`, also the texts servers read as a boolean (booleanTexts: `1`, `0`, `yes`, `off` …).
+ * A JSON number is not one (`{"a": 1}` is a number; JSON has booleans), nor a header's `DNT: 1`.
  */
 export function isSwitch(v: unknown, numeric = false): boolean {
   if (typeof v === 'boolean') return true;
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
-  if (numeric && (one === 0 || one === 1)) return true;
   if (typeof one !== 'string' || one.length > 16) return false;
   const word = one.trim().toLowerCase();
   return modeValues.has(word) || (numeric && booleanTexts.has(word));

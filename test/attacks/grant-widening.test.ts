@@ -2079,7 +2079,7 @@ t.test('a switch or a mode is part of what a grant covers, whatever its name (si
 t.test('a switch spelled 0/1, yes/no or on/off, and a mode by its name, are part of what a grant covers (seventeenth pass)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
-  const pairs: Array<[string, unknown, unknown]> = [['live', '0', '1'], ['go', 0, 1], ['real', 'no', 'yes'], ['execute', 'off', 'on'], ['mode', 'safe', 'real'], ['env', 'qa', 'prd'], ['runMode', 'rehearse', 'full'], ['target_stage', 'blue', 'green']];
+  const pairs: Array<[string, unknown, unknown]> = [['live', '0', '1'], ['go', '0', '1'], ['real', 'no', 'yes'], ['execute', 'off', 'on'], ['mode', 'safe', 'real'], ['env', 'qa', 'prd'], ['runMode', 'rehearse', 'full'], ['target_stage', 'blue', 'green']];
   const where = ['query', 'json', 'form', 'mcp', 'header'] as const;
   const shape = (place: (typeof where)[number], name: string, v: unknown | undefined): RequestDescription => {
     const args = v === undefined ? {} : { [name]: v };
@@ -2095,8 +2095,8 @@ t.test('a switch spelled 0/1, yes/no or on/off, and a mode by its name, are part
     return covered === (later === 'same');
   }), { numRuns: 12, examples: [[pairs[0]!, 'query', 'other'], [pairs[1]!, 'json', 'added'], [pairs[4]!, 'json', 'other'], [pairs[2]!, 'form', 'other'], [pairs[6]!, 'header', 'other'], [pairs[5]!, 'mcp', 'other'], [pairs[0]!, 'query', 'same']] });
   // Controls: headers every client sends with 0/1 (`DNT`, `Content-Length`), a browser's Sec-Fetch-Mode, and content that varies stay covered.
-  const note = (text: string, n: number, headers: Array<[string, string]>): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}`, JSON.stringify({ text, n: text.length + 4, stream_id: n, retry_count: n - 1 }), 'application/json', headers);
-  t.ok(await grantedFor(queue, note('a', 1, [['DNT', '1'], ['Sec-Fetch-Mode', 'cors'], ['X-Stainless-Retry-Count', '0']]), note('bb', 2, [['DNT', '0'], ['Sec-Fetch-Mode', 'no-cors'], ['X-Stainless-Retry-Count', '1']])), 'other text, another count, page, id and retry count, and standard headers are still covered');
+  const note = (text: string, n: number, headers: Array<[string, string]>): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}`, JSON.stringify({ text, a: n, stream_id: String(n), retry_count: String(n - 1) }), 'application/json', headers);
+  t.ok(await grantedFor(queue, note('a', 1, [['DNT', '1'], ['Sec-Fetch-Mode', 'cors'], ['X-Stainless-Retry-Count', '0']]), note('bb', 2, [['DNT', '0'], ['Sec-Fetch-Mode', 'no-cors'], ['X-Stainless-Retry-Count', '1']])), 'other text, another JSON number (1 then 2), page, id and retry count, and standard headers are still covered');
 });
 
 // An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)
