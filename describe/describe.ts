@@ -86,9 +86,10 @@ const credentialValue = (v: string): boolean =>
 /**
  * Cookie names that pick the organization, tenant, workspace, project or team the request acts in,
  * or say it is a rehearsal (`current_org`, `tenant_id`, `dry_run`, `sandbox`; sixteenth pass: apps
- * choose those by cookie too). No credential: a person approving sees their values (heldCookieValues).
+ * choose those by cookie too), or name the mode or system it runs in (`mode`, `env`, `stage`, `live`;
+ * seventeenth pass). No credential: a person approving sees their values (heldCookieValues).
  */
-const scopeCookie = /org|tenant|workspace|project|team|company|customer|merchant|realm|shop|dry|simulat|sandbox|livemode|testmode/i;
+const scopeCookie = /org|tenant|workspace|project|team|company|customer|merchant|realm|shop|dry|simulat|sandbox|livemode|testmode|mode|(?:^|[-_.])(?:env|environment|stage|live)(?:$|[-_.])/i;
 /** Cookies that say whose request it is: compared (by digest) in `own_credentials`. */
 const identityCookie = (name: string): boolean => sessionCookie.test(name) || scopeCookie.test(name);
 
@@ -628,7 +629,11 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
     ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings)
     : carriesGraphql(request) ? readGraphqlIfParsed(parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings), namesPersistedQuery(request)) : undefined;
   if (graphql) description.graphql = graphql.info;
-  if (graphql?.calls?.length) description.graphql!.places = mutationPlaces(graphql);
+  if (graphql?.calls?.length) {
+    description.graphql!.places = mutationPlaces(graphql);
+    // How many mutations run: what a request's rate limit is charged (seventeenth pass).
+    description.graphql!.mutation_calls = graphql.calls.length;
+  }
   // Each reading of the body (one, unless it is ambiguous) is recognized; the worst one describes it.
   const methods: string[] = [];
   let sqlWrites = false;

