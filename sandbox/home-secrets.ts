@@ -64,6 +64,10 @@ const CREDENTIALS = [
   // KDE's wallets (GNOME's keyrings are above) and the NSS database Chromium and other NSS programs
   // keep client certificates and their private keys in.
   '.local/share/kwalletd', '.pki/nssdb',
+  // Seventeenth pass: Subversion's cached logins (plain-text passwords where no keyring is used)
+  // and mail clients' passwords (fetchmail, msmtp, mbsync: IMAP and SMTP logins, often the same
+  // account as the user's single sign-on).
+  '.subversion/auth', '.fetchmailrc', '.msmtprc', '.config/msmtp', '.mbsyncrc',
 ];
 
 /**

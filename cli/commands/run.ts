@@ -13,7 +13,7 @@ import { StateFileError } from '../../state/document.ts';
 import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
-import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, plantedReport, plantedSince, removeBytecode, systemEntryFiles } from '../../sandbox/entry-files.ts';
+import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginIdentities, loginsChanged, plantedReport, plantedSince, removeBytecode, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
@@ -286,6 +286,7 @@ export function register(program: Command): void {
       const started = Date.now() + 20;
       // Claude Code's state file changes as it runs: its code-running parts are compared instead.
       const claudeBefore = sandbox ? claudeState(userHome, process.env) : new Map();
+      const loginsBefore = sandbox ? loginIdentities(userHome, process.env) : new Map<string, string | undefined>();
       // Credential stores and histories: the ones missing now may be made by the agent (named after
       // the run), and one with another hard link is readable under that name (said now).
       const secretPaths = sandbox ? [...homeSecretPaths(userHome, process.env), ...defaultTicketCaches()] : [];
@@ -334,7 +335,7 @@ export function register(program: Command): void {
         const planted = plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env);
         if (sandbox) {
           removeBytecode(planted.bytecode);
-          planted.planted.push(...claudeStateChanged(claudeBefore, userHome, process.env));
+          planted.planted.push(...claudeStateChanged(claudeBefore, userHome, process.env), ...loginsChanged(loginsBefore, userHome, process.env));
         }
         for (const line of plantedReport(planted, userHome, process.cwd())) process.stderr.write(`${line}\n`);
         for (const p of secretsMissing.filter(lexists)) {
