@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { rcSourced } from './entry-files.ts';
 import { EnvSecretReplacer, type RealValue } from './env-secrets.ts';
-import { walkFolders } from './walk.ts';
+import { walkFolders, type WalkBudget } from './walk.ts';
 
 export interface MaskedFile {
   path: string;
@@ -93,4 +93,54 @@ export function workSecretFiles(cwd: string, values: RealValue[]): MaskedFile[] 
     return false;
   });
   return out;
+}
+
+/**
+ * The other names (hard links) of files holding a real value. The sandbox shows the agent a copy by
+ * binding it over the file's path, and a mount sits on a path, not on the file: another name of the
+ * same file (`ln .env notes.txt`, left by an earlier run before the user put the token in `.env`)
+ * showed the real value. Looked for under `roots` only when a file has more than one name (one
+ * lstat per entry then, within `budget`); `missing`: how many names of each were not found.
+ */
+export function otherNames(files: string[], roots: string[], budget: WalkBudget = { left: 100_000, until: Date.now() + 1000 }): { names: Map<string, string[]>; missing: Map<string, number> } {
+  const wanted = new Map<string, { file: string; nlink: number; found: Set<string> }>();
+  for (const f of files) {
+    try {
+      const st = fs.statSync(f);
+      if (st.isFile() && st.nlink > 1) wanted.set(`${st.dev}:${st.ino}`, { file: f, nlink: st.nlink, found: new Set() });
+    } catch {
+      /* gone */
+    }
+  }
+  const left = (): number => [...wanted.values()].reduce((n, w) => n + Math.max(0, w.nlink - 1 - w.found.size), 0);
+  const devices = new Set([...wanted.keys()].map((k) => k.split(':')[0]));
+  for (const root of wanted.size ? [...new Set(roots)] : []) {
+    if (left() === 0) break;
+    // A hard link is on the file's own filesystem: a root on another (a tmpfs /tmp) holds none.
+    try {
+      if (!devices.has(String(fs.statSync(root).dev))) continue;
+    } catch {
+      continue;
+    }
+    walkFolders(root, budget, (dir, e) => {
+      if (e.isDirectory()) return true;
+      if (!e.isFile()) return false;
+      const p = path.join(dir, e.name);
+      try {
+        const st = fs.lstatSync(p);
+        const w = st.nlink > 1 ? wanted.get(`${st.dev}:${st.ino}`) : undefined;
+        if (w && p !== w.file) w.found.add(p);
+      } catch {
+        /* gone meanwhile */
+      }
+      return false;
+    });
+  }
+  const names = new Map<string, string[]>();
+  const missing = new Map<string, number>();
+  for (const w of wanted.values()) {
+    if (w.found.size) names.set(w.file, [...w.found]);
+    if (w.nlink - 1 - w.found.size > 0) missing.set(w.file, w.nlink - 1 - w.found.size);
+  }
+  return { names, missing };
 }

@@ -77,7 +77,12 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     fs.mkdirSync(path.dirname(path.join(home, f!)), { recursive: true });
     fs.writeFileSync(path.join(home, f!), text!, { mode: 0o600 });
   }
-  const readFiles = '; echo "claude=$(cat ~/.claude/.credentials.json 2>&1)"; echo "codex=$(cat ~/.codex/auth.json 2>&1)"; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
+  // Seventeenth pass: other names of files holding the value (hard links an earlier run left before
+  // the user put the token there): in the project and deep in the home folder.
+  fs.linkSync(path.join(dir, '.env'), path.join(dir, 'notes.txt'));
+  fs.mkdirSync(path.join(home, 'deep', 'a'), { recursive: true });
+  fs.linkSync(path.join(dir, 'config', '.env.production'), path.join(home, 'deep', 'a', 'copy.txt'));
+  const readFiles = '; echo "hardlink=$(tr -d \'\\n\' < notes.txt)"; echo "hardhome=$(cat ~/deep/a/copy.txt)"; echo "claude=$(cat ~/.claude/.credentials.json 2>&1)"; echo "codex=$(cat ~/.codex/auth.json 2>&1)"; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
   for (const sandbox of [false, true]) {
     const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', `env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)${sandbox ? readFiles : ''}`], {
       cwd: sandbox ? dir : world.work,
@@ -122,6 +127,8 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
       t.equal(out.sourced, `export GH_TOKEN='${placeholder}'`, 'a file ~/.bashrc sources: the placeholder');
       t.match(r.stderr, /airlock: ~\/dotfiles\/zshrc holds the real value of secret github/, 'named with its home path (where the link leads)');
       t.notMatch(out.npmrc ?? '', /OtherCanary|_authToken/, `a config with another credential besides stays hidden (${out.npmrc})`);
+      t.equal(out.hardlink, `GITHUB_TOKEN=${placeholder}DEBUG=1`, 'another name (a hard link) of .env in the project: the placeholder too');
+      t.equal(out.hardhome, out.prod, 'and one in the home folder');
       t.notOk(r.stdout.includes(canary), 'the agent read no real value from these files');
       t.notOk(out.wrote, 'the rewritten file is read-only during the run');
       t.equal(fs.readFileSync(path.join(dir, '.env'), 'utf8'), files['.env'], 'the host\'s file is untouched');
@@ -134,6 +141,20 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     }
     neverSeesCanary(t, r);
   }
+  // A name nowhere airlock run looks (the same filesystem, outside the project, the home folder and
+  // the temp folder): the run is refused, the agent never starts.
+  const far = fs.mkdtempSync(path.join('/var/tmp', 'airlock-link-'));
+  t.teardown(() => fs.rmSync(far, { recursive: true, force: true }));
+  try {
+    fs.linkSync(path.join(dir, '.env'), path.join(far, 'env'));
+  } catch {
+    t.comment('skipped: /var/tmp is on another filesystem than the temp folder here');
+    return;
+  }
+  const refused = await runAirlock([...base, '--', 'sh', '-c', 'echo started=yes'], { cwd: dir, env: { ...env, HOME: home } });
+  t.not(refused.code, 0, 'refused');
+  t.match(refused.stderr, /\.env holds the real value of secret github and has 1 more name \(hard link\)/, `the user is told which file and why (${refused.stderr.slice(-300)})`);
+  t.notOk(results(refused.stdout).started, 'the agent never started');
 });
 
 t.test('without the sandbox the variables are only a suggestion (why the sandbox exists)', async (t) => {
