@@ -23,7 +23,7 @@ import { plantable, sandboxSupport } from '../../sandbox/support.ts';
 import { shellWord, terminalText } from '../../lib/text.ts';
 import { CliError } from '../errors.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
-import { readRuntimeInfo } from '../../runtime/running.ts';
+import { lastPolicy, readRuntimeInfo } from '../../runtime/running.ts';
 import { stateFile } from '../../state/home.ts';
 
 interface RunOptions {
@@ -397,7 +397,40 @@ export function protectedPaths(home: string, cwd: string, made: string[] = []): 
     .filter((e) => !OUTPUT_ONLY.has(e))
     .map((e) => path.join(root, e))
     .filter((p) => !inside(p, path.resolve(cwd)) && !inside(path.resolve(home), p));
-  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd), ...gitControlPaths(cwd, made), ...gitHooksPath(cwd)];
+  return [...new Set([...(policy ? [policy] : []), ...knownPolicies(home, cwd)])].concat(code, nodeInstall(cwd), gitControlPaths(cwd, made), gitHooksPath(cwd));
+}
+
+/**
+ * The policy folders the user's state folders start with (seventeenth pass): only the running
+ * Airlock's was kept, so an agent rewrote another project's `rego/` (or this one's, when the running
+ * Airlock loads another), and the next `airlock start` there obeyed it with no human having said
+ * yes. Each state folder's last loaded policy (kept by `airlock start`), and where none is recorded
+ * the default one beside a `.airlock` folder (`rego`, or its config.json's `policy`); never one
+ * holding the working directory (an agent asked to work on a policy edits it there).
+ */
+export function knownPolicies(home: string, cwd: string): string[] {
+  const here = path.resolve(cwd);
+  const out: string[] = [];
+  for (const h of [home, ...otherHomes(home, cwd)]) {
+    const recorded = lastPolicy(h);
+    let configured: string | undefined;
+    try {
+      const doc = JSON.parse(fs.readFileSync(path.join(h, 'config.json'), 'utf8')) as { policy?: unknown };
+      if (typeof doc.policy === 'string' && doc.policy) configured = doc.policy;
+    } catch {
+      /* none */
+    }
+    const guess = path.basename(h) === '.airlock' ? path.resolve(path.dirname(h), configured ?? 'rego') : undefined;
+    for (const p of [recorded, guess]) {
+      if (!p || out.includes(p) || here === p || here.startsWith(`${p}${path.sep}`)) continue;
+      try {
+        if (fs.statSync(p).isDirectory()) out.push(p);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return out.slice(0, 256);
 }
 
 /**
