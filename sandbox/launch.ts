@@ -675,7 +675,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       }
       for (const [i, f] of valued.entries()) {
         o.onMasked?.(f.path, f.secrets, f.text === undefined);
-        const names = [f.path, ...(linked.names.get(f.path) ?? [])];
+        // And under every path a bind mount gives it (mount-aliases.ts), as hidden files are.
+        const names = withMountAliases([f.path, ...(linked.names.get(f.path) ?? [])]);
         if (f.text === undefined) {
           hide.push(...names);
         } else {

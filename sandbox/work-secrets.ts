@@ -13,6 +13,7 @@ import path from 'node:path';
 import { rcSourced } from './entry-files.ts';
 import { EnvSecretReplacer, type RealValue } from './env-secrets.ts';
 import { walkFolders, type WalkBudget } from './walk.ts';
+import { withMountAliases } from './mount-aliases.ts';
 
 export interface MaskedFile {
   path: string;
@@ -103,16 +104,18 @@ export function workSecretFiles(cwd: string, values: RealValue[]): MaskedFile[] 
  * lstat per entry then, within `budget`); `missing`: how many names of each were not found.
  */
 export function otherNames(files: string[], roots: string[], budget: WalkBudget = { left: 100_000, until: Date.now() + 1000 }): { names: Map<string, string[]>; missing: Map<string, number> } {
-  const wanted = new Map<string, { file: string; nlink: number; found: Set<string> }>();
+  // `seen`: paths already accounted for, with every path a bind mount gives each (the same file
+  // under another mount is no other name: counted once, so the search does not stop early).
+  const wanted = new Map<string, { file: string; nlink: number; found: Set<string>; names: number; seen: Set<string> }>();
   for (const f of files) {
     try {
       const st = fs.statSync(f);
-      if (st.isFile() && st.nlink > 1) wanted.set(`${st.dev}:${st.ino}`, { file: f, nlink: st.nlink, found: new Set() });
+      if (st.isFile() && st.nlink > 1) wanted.set(`${st.dev}:${st.ino}`, { file: f, nlink: st.nlink, found: new Set(), names: 0, seen: new Set(withMountAliases([f])) });
     } catch {
       /* gone */
     }
   }
-  const left = (): number => [...wanted.values()].reduce((n, w) => n + Math.max(0, w.nlink - 1 - w.found.size), 0);
+  const left = (): number => [...wanted.values()].reduce((n, w) => n + Math.max(0, w.nlink - 1 - w.names), 0);
   const devices = new Set([...wanted.keys()].map((k) => k.split(':')[0]));
   for (const root of wanted.size ? [...new Set(roots)] : []) {
     if (left() === 0) break;
@@ -129,7 +132,13 @@ export function otherNames(files: string[], roots: string[], budget: WalkBudget 
       try {
         const st = fs.lstatSync(p);
         const w = st.nlink > 1 ? wanted.get(`${st.dev}:${st.ino}`) : undefined;
-        if (w && p !== w.file) w.found.add(p);
+        if (w && p !== w.file) {
+          w.found.add(p);
+          if (!w.seen.has(p)) {
+            w.names++;
+            for (const a of withMountAliases([p])) w.seen.add(a);
+          }
+        }
       } catch {
         /* gone meanwhile */
       }
@@ -140,7 +149,7 @@ export function otherNames(files: string[], roots: string[], budget: WalkBudget 
   const missing = new Map<string, number>();
   for (const w of wanted.values()) {
     if (w.found.size) names.set(w.file, [...w.found]);
-    if (w.nlink - 1 - w.found.size > 0) missing.set(w.file, w.nlink - 1 - w.found.size);
+    if (w.nlink - 1 - w.names > 0) missing.set(w.file, w.nlink - 1 - w.names);
   }
   return { names, missing };
 }

@@ -4,7 +4,7 @@
 // where the policy binds it; the agent never reads the real value back; a placeholder sent to a
 // host with no binding is refused and that host receives nothing.
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -82,7 +82,25 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   fs.linkSync(path.join(dir, '.env'), path.join(dir, 'notes.txt'));
   fs.mkdirSync(path.join(home, 'deep', 'a'), { recursive: true });
   fs.linkSync(path.join(dir, 'config', '.env.production'), path.join(home, 'deep', 'a', 'copy.txt'));
-  const readFiles = '; echo "hardlink=$(tr -d \'\\n\' < notes.txt)"; echo "hardhome=$(cat ~/deep/a/copy.txt)"; echo "claude=$(cat ~/.claude/.credentials.json 2>&1)"; echo "codex=$(cat ~/.codex/auth.json 2>&1)"; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
+  // And the project under a second path (a bind mount: a dev container's view of it), run by root.
+  const alias = fs.mkdtempSync(path.join(world.dir, 'alias-'));
+  let aliased = false;
+  if (process.getuid?.() === 0) {
+    try {
+      execFileSync('mount', ['--bind', dir, alias], { stdio: 'pipe' });
+      aliased = true;
+      t.teardown(() => {
+        try {
+          execFileSync('umount', [alias], { stdio: 'pipe' });
+        } catch {
+          /* left for the machine's clean-up */
+        }
+      });
+    } catch {
+      t.comment('no bind mount here: the alias case is not tried');
+    }
+  }
+  const readFiles = '; echo "viaalias=$(tr -d \'\\n\' < ' + alias + '/.env 2>/dev/null)"; echo "hardlink=$(tr -d \'\\n\' < notes.txt)"; echo "hardhome=$(cat ~/deep/a/copy.txt)"; echo "claude=$(cat ~/.claude/.credentials.json 2>&1)"; echo "codex=$(cat ~/.codex/auth.json 2>&1)"; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
   for (const sandbox of [false, true]) {
     const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', `env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)${sandbox ? readFiles : ''}`], {
       cwd: sandbox ? dir : world.work,
@@ -129,6 +147,7 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
       t.notMatch(out.npmrc ?? '', /OtherCanary|_authToken/, `a config with another credential besides stays hidden (${out.npmrc})`);
       t.equal(out.hardlink, `GITHUB_TOKEN=${placeholder}DEBUG=1`, 'another name (a hard link) of .env in the project: the placeholder too');
       t.equal(out.hardhome, out.prod, 'and one in the home folder');
+      if (aliased) t.equal(out.viaalias, `GITHUB_TOKEN=${placeholder}DEBUG=1`, '.env through a bind mount of the project elsewhere: the placeholder');
       t.notOk(r.stdout.includes(canary), 'the agent read no real value from these files');
       t.notOk(out.wrote, 'the rewritten file is read-only during the run');
       t.equal(fs.readFileSync(path.join(dir, '.env'), 'utf8'), files['.env'], 'the host\'s file is untouched');
