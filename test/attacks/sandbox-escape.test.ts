@@ -1597,6 +1597,10 @@ open('json.pyc', 'wb').write(head + struct.pack('<II', 0, 0) + marshal.dumps(cod
 print('pyc=forged')`;
   // Twelfth pass: a hard link an earlier run left to a history (the sandbox hides one name only).
   fs.linkSync(path.join(homeDir, '.python_history'), path.join(base, 'earlier-link'));
+  // Seventeenth pass: and one it left in the home folder and the project: hidden under those names too.
+  fs.mkdirSync(path.join(homeDir, 'notes'));
+  fs.linkSync(path.join(homeDir, '.psql_history'), path.join(homeDir, 'notes', 'psql.txt'));
+  fs.linkSync(path.join(homeDir, '.git-credentials'), path.join(work, 'creds.txt'));
   const line = `touch ${mark}`;
   /** A probe line's key for entry `i` (letters only, as results() reads them). */
   const tag = (i: number): string => String.fromCharCode(97 + Math.floor(i / 26), 97 + (i % 26));
@@ -1605,6 +1609,7 @@ print('pyc=forged')`;
     // Twelfth pass: credential stores missing at the start, made by the agent as a symlink to a
     // file of its own and as a file it keeps a hard link to: what libpq's or MySQL's user writes
     // there later, the next run reads.
+    `echo "linked_home=$(cat ~/notes/psql.txt 2>/dev/null | tr -d '\\n')"; echo "linked_work=$(cat creds.txt 2>/dev/null | tr -d '\\n')"`,
     `ln -s ${work}/loot ~/.pgpass && printf x > ~/.my.cnf && ln ~/.my.cnf ~/.cache-mycnf && echo planted_stores=yes`,
     `echo 'ls' >> ~/.bash_history 2>/dev/null`,
     `python3 -c '${forge.replace(/'/g, `'"'"'`)}' ${mark}`,
@@ -1671,6 +1676,8 @@ print('pyc=forged')`;
   for (const made of ['~/.pgpass', '~/.my.cnf']) t.match(run.stderr, `airlock: ${made} was made during the run`, `${made} is named after the run`);
   t.notMatch(run.stderr, /~\/\.bash_history was made/, 'a history that was there is not named as made');
   t.match(run.stderr, 'airlock: warning: ~/.python_history has another name (a hard link)', 'the history an earlier link also names is warned of');
+  t.equal(r.linked_home, '', 'a history\'s other name in the home folder reads as nothing too (seventeenth pass)');
+  t.equal(r.linked_work, '', 'a credential store\'s other name in the project reads as nothing too');
   // The host's git with this home reads none of the agent's config in the user's folder.
   const repo = fs.mkdtempSync(path.join(base, 'repo-'));
   const hostGit = { cwd: repo, env: { ...process.env, HOME: homeDir, XDG_CONFIG_HOME: path.join(homeDir, '.config') }, stdio: 'ignore' as const };
