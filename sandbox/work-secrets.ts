@@ -30,7 +30,24 @@ const NAMES = new Set(['.envrc', '.npmrc', '.yarnrc', '.yarnrc.yml', '.pypirc', 
 const SUFFIXES = ['.env', '.tfvars', '.tfvars.json', '.tfstate', '.tfstate.backup'];
 
 function candidate(name: string): boolean {
+  return leftoverOf(name).some(named);
+}
+
+function named(name: string): boolean {
   return name === '.env' || name.startsWith('.env.') || NAMES.has(name) || SUFFIXES.some((s) => name.endsWith(s));
+}
+
+/**
+ * The name, and the file an editor's leftover of that name is of (seventeenth pass): a backup
+ * (`.env~`, `secrets.json.bak`, `.orig`, nano's `.save`), Emacs's auto-save (`#.env#`) and vim's
+ * swap (`.secrets.json.swp`, `.swo`, …, `.env.swp` for a dotfile) hold what the file held, the real
+ * value included.
+ */
+function leftoverOf(name: string): string[] {
+  const out = [name, name.replace(/^#(.+)#$/, '$1').replace(/~$/, '').replace(/\.(?:bak|orig|old|save|tmp)$/, '')];
+  const swap = /^(.+)\.sw[a-p]$/.exec(name)?.[1];
+  if (swap) out.push(swap, swap.replace(/^\./, ''));
+  return out;
 }
 
 /** Not walked: big, and not where a project keeps its settings. */
@@ -93,7 +110,42 @@ export function workSecretFiles(cwd: string, values: RealValue[]): MaskedFile[] 
     if (found) out.push(found);
     return false;
   });
+  for (const p of repoConfigs(cwd)) {
+    const found = scanFile(p, replacer);
+    if (found) out.push(found);
+  }
   return out;
+}
+
+/**
+ * The configs of the git repository holding `cwd` (seventeenth pass): a clone made with the token in
+ * its URL (`https://x-access-token:ghp_…@github.com/…`) and CI checkouts (actions/checkout's
+ * `http.…extraheader = AUTHORIZATION: basic …`) keep it there, where `git remote -v` shows it. For a
+ * linked worktree, its own config and the main repository's.
+ */
+export function repoConfigs(cwd: string): string[] {
+  for (let d = path.resolve(cwd); ; d = path.dirname(d)) {
+    const dotgit = path.join(d, '.git');
+    try {
+      const st = fs.statSync(dotgit);
+      if (st.isDirectory()) return [path.join(dotgit, 'config'), path.join(dotgit, 'config.worktree')].filter((f) => fs.existsSync(f));
+      if (st.isFile()) {
+        const gitdir = fs.readFileSync(dotgit, 'utf8').slice(0, 4096).split('\n').find((l) => l.startsWith('gitdir:'))?.slice(7).trim();
+        if (!gitdir) return [];
+        const own = path.resolve(d, gitdir);
+        const out = [path.join(own, 'config'), path.join(own, 'config.worktree')];
+        try {
+          out.push(path.join(path.resolve(own, fs.readFileSync(path.join(own, 'commondir'), 'utf8').trim()), 'config'));
+        } catch {
+          /* no commondir: a submodule's own folder */
+        }
+        return out.filter((f) => fs.existsSync(f));
+      }
+    } catch {
+      /* no .git here */
+    }
+    if (d === path.dirname(d)) return [];
+  }
 }
 
 /**

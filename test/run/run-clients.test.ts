@@ -43,6 +43,11 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     'config/.env.production': `AUTH="Basic ${basic}"\n`,
     'infra/prod.tfvars': `token = "${encodeURIComponent(canary)}"\n`,
     'notes.env.txt': `not a dotenv: ${canary}\n`,
+    // Seventeenth pass: editors' leftovers of such files hold the same text (a backup, Emacs's
+    // auto-save, vim's swap of secrets.json).
+    '.env~': `GITHUB_TOKEN=${canary}\n`,
+    '#.env#': `GITHUB_TOKEN=${canary}\n`,
+    '.secrets.json.swp': `b0VIM 9.0\0\0\0\0{"token": "${canary}"}\n`,
   };
 
   for (const [f, text] of Object.entries(files)) {
@@ -77,6 +82,11 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     fs.mkdirSync(path.dirname(path.join(home, f!)), { recursive: true });
     fs.writeFileSync(path.join(home, f!), text!, { mode: 0o600 });
   }
+  // Seventeenth pass: the repository's own config holding the token, as a clone with it in the URL
+  // and CI checkouts (actions/checkout's extraheader) leave it.
+  execFileSync('git', ['init', '-q', dir]);
+  execFileSync('git', ['-C', dir, 'config', 'remote.origin.url', `https://x-access-token:${canary}@github.com/o/r.git`]);
+  execFileSync('git', ['-C', dir, 'config', 'http.https://github.com/.extraheader', `AUTHORIZATION: basic ${basic}`]);
   // Seventeenth pass: other names of files holding the value (hard links an earlier run left before
   // the user put the token there): in the project and deep in the home folder.
   fs.linkSync(path.join(dir, '.env'), path.join(dir, 'notes.txt'));
@@ -100,7 +110,7 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
       t.comment('no bind mount here: the alias case is not tried');
     }
   }
-  const readFiles = '; echo "viaalias=$(tr -d \'\\n\' < ' + alias + '/.env 2>/dev/null)"; echo "hardlink=$(tr -d \'\\n\' < notes.txt)"; echo "hardhome=$(cat ~/deep/a/copy.txt)"; echo "claude=$(cat ~/.claude/.credentials.json 2>&1)"; echo "codex=$(cat ~/.codex/auth.json 2>&1)"; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
+  const readFiles = '; echo "gitremote=$(git remote get-url origin)"; echo "githeader=$(git config --get http.https://github.com/.extraheader)"; echo "leftovers=$(cat .env~ \\#.env\\# .secrets.json.swp 2>&1 | tr -d \'\\n\\000\')"; echo "viaalias=$(tr -d \'\\n\' < ' + alias + '/.env 2>/dev/null)"; echo "hardlink=$(tr -d \'\\n\' < notes.txt)"; echo "hardhome=$(cat ~/deep/a/copy.txt)"; echo "claude=$(cat ~/.claude/.credentials.json 2>&1)"; echo "codex=$(cat ~/.codex/auth.json 2>&1)"; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
   for (const sandbox of [false, true]) {
     const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', `env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)${sandbox ? readFiles : ''}`], {
       cwd: sandbox ? dir : world.work,
@@ -147,6 +157,9 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
       t.notMatch(out.npmrc ?? '', /OtherCanary|_authToken/, `a config with another credential besides stays hidden (${out.npmrc})`);
       t.equal(out.hardlink, `GITHUB_TOKEN=${placeholder}DEBUG=1`, 'another name (a hard link) of .env in the project: the placeholder too');
       t.equal(out.hardhome, out.prod, 'and one in the home folder');
+      t.equal(out.gitremote, `https://x-access-token:${placeholder}@github.com/o/r.git`, 'the repository\'s remote URL: the placeholder (seventeenth pass)');
+      t.equal(out.githeader, `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${placeholder}`).toString('base64')}`, 'and its extraheader (a CI checkout\'s): the placeholder, encoded again');
+      t.equal(out.leftovers, `GITHUB_TOKEN=${placeholder}GITHUB_TOKEN=${placeholder}b0VIM 9.0{"token": "${placeholder}"}`, 'editors\' leftovers (.env~, #.env#, a vim swap): the placeholder (seventeenth pass)');
       if (aliased) t.equal(out.viaalias, `GITHUB_TOKEN=${placeholder}DEBUG=1`, '.env through a bind mount of the project elsewhere: the placeholder');
       t.notOk(r.stdout.includes(canary), 'the agent read no real value from these files');
       t.notOk(out.wrote, 'the rewritten file is read-only during the run');
