@@ -50,6 +50,13 @@ function leftoverOf(name: string): string[] {
   return out;
 }
 
+/** A file and where editors leave a copy of its text beside it (see leftoverOf): `~/.zshrc~`, `~/.bashrc.bak`, `~/.zshrc.swp`, `#.zshrc#`. */
+function withLeftovers(p: string): string[] {
+  const dir = path.dirname(p);
+  const base = path.basename(p);
+  return [p, ...['~', '.bak', '.orig', '.old', '.save', '.swp'].map((x) => `${p}${x}`), path.join(dir, `#${base}#`), ...(base.startsWith('.') ? [] : [path.join(dir, `.${base}.swp`)])];
+}
+
 /** Not walked: big, and not where a project keeps its settings. */
 const SKIP = new Set(['node_modules', '.git', '.hg', '.venv', 'venv', 'vendor', 'target', 'dist', 'build', '__pycache__', '.terraform']);
 const MAX_DEPTH = 3;
@@ -71,7 +78,7 @@ export function homeSecretValueFiles(homeDir: string, values: RealValue[]): Mask
   if (!values.length || !homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
   const replacer = new EnvSecretReplacer(values);
   const out: MaskedFile[] = [];
-  for (const p of new Set([...HOME_FILES.map((f) => path.join(homeDir, f)), ...rcSourced(homeDir)])) {
+  for (const p of new Set([...HOME_FILES.map((f) => path.join(homeDir, f)), ...rcSourced(homeDir)].flatMap(withLeftovers))) {
     const found = scanFile(p, replacer);
     if (found) out.push(found);
   }

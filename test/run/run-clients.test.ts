@@ -63,6 +63,8 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   fs.symlinkSync(path.join(home, 'dotfiles', 'zshrc'), path.join(home, '.zshrc'));
   fs.writeFileSync(path.join(home, '.bashrc'), '[ -f ~/.config/tokens.sh ] && . ~/.config/tokens.sh\n');
   fs.writeFileSync(path.join(home, '.config', 'tokens.sh'), `export GH_TOKEN='${canary}'\n`);
+  // Seventeenth pass: an editor's backup of an rc file beside it.
+  fs.writeFileSync(path.join(home, '.bashrc.bak'), `export GITHUB_TOKEN=${canary}\n`);
   // A .env.local that links to a file kept outside the project.
   fs.writeFileSync(path.join(home, 'shared.env'), `GH_TOKEN=${canary}\n`);
   fs.symlinkSync(path.join(home, 'shared.env'), path.join(dir, '.env.local'));
@@ -110,7 +112,7 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
       t.comment('no bind mount here: the alias case is not tried');
     }
   }
-  const readFiles = '; echo "gitremote=$(git remote get-url origin)"; echo "githeader=$(git config --get http.https://github.com/.extraheader)"; echo "leftovers=$(cat .env~ \\#.env\\# .secrets.json.swp 2>&1 | tr -d \'\\n\\000\')"; echo "viaalias=$(tr -d \'\\n\' < ' + alias + '/.env 2>/dev/null)"; echo "hardlink=$(tr -d \'\\n\' < notes.txt)"; echo "hardhome=$(cat ~/deep/a/copy.txt)"; echo "claude=$(cat ~/.claude/.credentials.json 2>&1)"; echo "codex=$(cat ~/.codex/auth.json 2>&1)"; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
+  const readFiles = '; echo "rcbackup=$(cat ~/.bashrc.bak)"; echo "gitremote=$(git remote get-url origin)"; echo "githeader=$(git config --get http.https://github.com/.extraheader)"; echo "leftovers=$(cat .env~ \\#.env\\# .secrets.json.swp 2>&1 | tr -d \'\\n\\000\')"; echo "viaalias=$(tr -d \'\\n\' < ' + alias + '/.env 2>/dev/null)"; echo "hardlink=$(tr -d \'\\n\' < notes.txt)"; echo "hardhome=$(cat ~/deep/a/copy.txt)"; echo "claude=$(cat ~/.claude/.credentials.json 2>&1)"; echo "codex=$(cat ~/.codex/auth.json 2>&1)"; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
   for (const sandbox of [false, true]) {
     const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', `env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)${sandbox ? readFiles : ''}`], {
       cwd: sandbox ? dir : world.work,
@@ -157,6 +159,7 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
       t.notMatch(out.npmrc ?? '', /OtherCanary|_authToken/, `a config with another credential besides stays hidden (${out.npmrc})`);
       t.equal(out.hardlink, `GITHUB_TOKEN=${placeholder}DEBUG=1`, 'another name (a hard link) of .env in the project: the placeholder too');
       t.equal(out.hardhome, out.prod, 'and one in the home folder');
+      t.equal(out.rcbackup, `export GITHUB_TOKEN=${placeholder}`, 'an editor\'s backup of an rc file: the placeholder');
       t.equal(out.gitremote, `https://x-access-token:${placeholder}@github.com/o/r.git`, 'the repository\'s remote URL: the placeholder (seventeenth pass)');
       t.equal(out.githeader, `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${placeholder}`).toString('base64')}`, 'and its extraheader (a CI checkout\'s): the placeholder, encoded again');
       t.equal(out.leftovers, `GITHUB_TOKEN=${placeholder}GITHUB_TOKEN=${placeholder}b0VIM 9.0{"token": "${placeholder}"}`, 'editors\' leftovers (.env~, #.env#, a vim swap): the placeholder (seventeenth pass)');
