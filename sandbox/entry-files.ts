@@ -304,7 +304,9 @@ const HOME_ENTRIES: Record<string, string> = {
   '.R': 'R package builds obey its Makevars (compilers)',
   '.cpan/CPAN/MyConfig.pm': 'cpan runs it (Perl) at every start',
   '.perldb': 'perl -d runs it',
-  '.luarocks': 'luarocks runs its config (Lua)',
+  // luarocks' config files only: its --local tree (~/.luarocks/lib, share) is where the agent's
+  // own `luarocks install --local` goes.
+  ...Object.fromEntries(['config.lua', 'config-5.1.lua', 'config-5.2.lua', 'config-5.3.lua', 'config-5.4.lua'].map((f) => [`.luarocks/${f}`, 'luarocks runs its config (Lua)'])),
   '.octaverc': 'Octave runs it at every start',
   '.config/mpv/scripts': 'mpv runs its scripts at every start',
   '.local/share/nvim/mason': 'neovim starts the language servers installed in it',
@@ -551,6 +553,9 @@ const HOME_FOLDERS: Record<string, string> = {
   '.config/git': '.config', '.config/environment.d': '.config', '.config/autostart': '.config',
   '.config/systemd': '.config', '.config/pip': '.config',
   '.local/share/direnv/allow': '.local/share/direnv', '.gradle/init.d': '.gradle',
+  // Seventeenth pass: the session bus picks a new service file up at once (inotify), so one the
+  // agent made there would be started during the run when any program asks for its name.
+  '.local/share/dbus-1': '.local/share',
 };
 
 /**

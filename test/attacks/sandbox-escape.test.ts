@@ -916,10 +916,12 @@ t.test('seventeenth pass: zsh\'s compiled start files and completion dumps, the 
   // compinit sources its dump (oh-my-zsh's is named after the host and version).
   put('.zshrc', 'source ~/.aliases\nautoload -Uz compinit; compinit\n');
   put('.aliases');
+  put('.local/share/applications/x.desktop');
   const existing = ['.zshrc.zwc', '.aliases.zwc', '.zcompdump-host-5.9', '.zcompdump-host-5.9.zwc', '.lesskey', '.forward', '.config/JetBrains/IdeaIC2024.1/idea64.vmoptions'].map((f) => put(f));
   const bound = homeEntryFiles(fake, work, [], {});
   for (const f of existing) t.ok(bound.includes(f) || bound.some((b) => f.startsWith(`${b}/`)), `${path.relative(fake, f)} is bound read-only`);
   t.equal(compiledForm(path.join(fake, '.zshrc')), path.join(fake, '.zshrc.zwc'));
+  t.ok(bound.includes(path.join(fake, '.local/share/dbus-1')) && fs.statSync(path.join(fake, '.local/share/dbus-1')).isDirectory(), 'D-Bus\'s user service folder, missing, is made empty and bound (the bus picks a new service file up at once)');
   const since = Date.now() - 10_000;
   const planted = plantedSince(since, fake, work, '', {}, {}).planted.map((f) => path.relative(fake, f.path));
   for (const f of ['.zshrc.zwc', '.aliases.zwc', '.zcompdump-host-5.9', '.lesskey', '.forward']) t.ok(planted.includes(f), `~/${f} made during a run is named (${planted.join(' ')})`);
