@@ -14,6 +14,7 @@ import { rcSourced } from './entry-files.ts';
 import { EnvSecretReplacer, type RealValue } from './env-secrets.ts';
 import { walkFolders, type WalkBudget } from './walk.ts';
 import { withMountAliases } from './mount-aliases.ts';
+import { withEditorCopies } from './paths.ts';
 
 export interface MaskedFile {
   path: string;
@@ -50,13 +51,6 @@ function leftoverOf(name: string): string[] {
   return out;
 }
 
-/** A file and where editors leave a copy of its text beside it (see leftoverOf): `~/.zshrc~`, `~/.bashrc.bak`, `~/.zshrc.swp`, `#.zshrc#`. */
-function withLeftovers(p: string): string[] {
-  const dir = path.dirname(p);
-  const base = path.basename(p);
-  return [p, ...['~', '.bak', '.orig', '.old', '.save', '.swp'].map((x) => `${p}${x}`), path.join(dir, `#${base}#`), ...(base.startsWith('.') ? [] : [path.join(dir, `.${base}.swp`)])];
-}
-
 /** Not walked: big, and not where a project keeps its settings. */
 const SKIP = new Set(['node_modules', '.git', '.hg', '.venv', 'venv', 'vendor', 'target', 'dist', 'build', '__pycache__', '.terraform']);
 const MAX_DEPTH = 3;
@@ -78,7 +72,7 @@ export function homeSecretValueFiles(homeDir: string, values: RealValue[]): Mask
   if (!values.length || !homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
   const replacer = new EnvSecretReplacer(values);
   const out: MaskedFile[] = [];
-  for (const p of new Set([...HOME_FILES.map((f) => path.join(homeDir, f)), ...rcSourced(homeDir)].flatMap(withLeftovers))) {
+  for (const p of new Set([...HOME_FILES.map((f) => path.join(homeDir, f)), ...rcSourced(homeDir)].flatMap(withEditorCopies))) {
     const found = scanFile(p, replacer);
     if (found) out.push(found);
   }

@@ -1566,8 +1566,8 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     '.git-credentials', '.config/gh/hosts.yml', '.ssh/config', '.ssh/id_ed25519', '.aws/credentials', '.netrc', 'keys/service-account.json',
     // Sixteenth pass: Firefox's cookies (every site's session, plain SQLite).
     '.mozilla/firefox/p.default-release/cookies.sqlite',
-    // Seventeenth pass: Subversion's cached logins.
-    '.subversion/auth/svn.simple/0123abcd'];
+    // Seventeenth pass: Subversion's cached logins; an editor's backup and swap of hidden stores.
+    '.subversion/auth/svn.simple/0123abcd', '.netrc~', '.git-credentials.swp'];
   for (const f of histories) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
