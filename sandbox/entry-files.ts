@@ -259,11 +259,11 @@ const HOME_ENTRIES: Record<string, string> = {
   '.config/sublime-text-3': 'Sublime Text runs its Python plugins at every start',
   '.config/Code/User/keybindings.json': 'VS Code runs the commands it binds (sendSequence types into your terminal)',
   '.config/Code/User/profiles': 'VS Code obeys the settings and runs the tasks of its profiles',
-  // Desktop sessions: GNOME Shell's extensions (JavaScript run in the shell at login), dconf's
-  // database (custom keyboard shortcuts are commands, and which extensions run), Plasma's login and
-  // logout scripts; file managers that run commands on opening a file.
+  // Desktop sessions: GNOME Shell's extensions (JavaScript run in the shell at login), Plasma's
+  // login and logout scripts; file managers that run commands on opening a file. (Not dconf's
+  // database: GNOME rewrites it by rename whenever an app saves a setting, which would lift the
+  // bind and name it after nearly every run.)
   '.local/share/gnome-shell/extensions': 'GNOME Shell runs its extensions at login',
-  '.config/dconf/user': 'GNOME runs the commands of its keyboard shortcuts and the extensions it enables',
   '.config/autostart-scripts': 'Plasma runs its scripts at login',
   '.config/plasma-workspace/shutdown': 'Plasma runs its scripts at logout',
   '.config/mc': 'Midnight Commander runs the commands its menus and file bindings name',

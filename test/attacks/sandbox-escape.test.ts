@@ -1544,8 +1544,8 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     '.config/go/env', '.config/uv/uv.toml', '.tool-versions',
     // Seventeenth pass: less's lesskey (its #env LESSOPEN runs at every git log, git diff, man),
     // zsh's completion dump (compinit sources it) and a compiled start file (read in place of
-    // ~/.zshrc), mail delivery's ~/.forward, JetBrains' VM options, GNOME's dconf database.
-    '.lesskey', '.zcompdump', '.zshrc', '.zshenv.zwc', '.forward', '.config/JetBrains/IntelliJIdea2024.1/idea64.vmoptions', '.config/dconf/user',
+    // ~/.zshrc), mail delivery's ~/.forward, JetBrains' VM options.
+    '.lesskey', '.zcompdump', '.zshrc', '.zshenv.zwc', '.forward', '.config/JetBrains/IntelliJIdea2024.1/idea64.vmoptions',
     // D-Bus's session services (started for their bus name), a Jupyter kernel's argv, tmux's plugins.
     '.local/share/dbus-1/services/org.freedesktop.Notifications.service', '.local/share/jupyter/kernels/python3/kernel.json', '.tmux/plugins/tpm/tpm'];
   for (const f of existing) {
