@@ -54,9 +54,21 @@ export function writeRuntimeInfo(home: string, at: { proxy: { host: string; port
     started: new Date().toISOString(),
   };
   fs.writeFileSync(file, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  // Kept after this process ends (runtime.json is not): the next start loads the same folder.
+  if (info.policy) fs.writeFileSync(stateFile(home, 'lastPolicy'), `${info.policy}\n`, { mode: 0o600 });
   return () => {
     if (readRuntimeInfo(home)?.pid === process.pid) fs.rmSync(file, { force: true });
   };
+}
+
+/** The policy folder the last `airlock start` of `home` loaded (see STATE_FILES.lastPolicy), if recorded. */
+export function lastPolicy(home: string): string | undefined {
+  try {
+    const p = fs.readFileSync(stateFile(home, 'lastPolicy'), 'utf8').trim();
+    return path.isAbsolute(p) ? p : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The running Airlock's addresses, or undefined when none runs with this state folder. */

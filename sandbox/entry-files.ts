@@ -231,6 +231,110 @@ const HOME_ENTRIES: Record<string, string> = {
   '.config/zellij': 'zellij runs the commands its layouts name at every start',
   '.config/ghostty': 'ghostty runs the command its config names in every window',
   '.ansible.cfg': 'ansible runs the programs it names (a vault password script, plugins)',
+  // Seventeenth pass: what the pager runs. less obeys the `#env` section of its lesskey file
+  // (`LESSOPEN=|-cmd %s`: a command run for every less, piped input included, so every `git log`,
+  // `git diff` and `man`; it wins over a LESSOPEN in the environment), and Debian's and Ubuntu's
+  // lesspipe (set up by their default .bashrc) runs ~/.lessfilter for every file less opens.
+  '.lesskey': 'less runs the LESSOPEN its #env section sets for every page it shows (git log, git diff, man)',
+  '.config/lesskey': 'less runs the LESSOPEN its #env section sets for every page it shows (git log, git diff, man)',
+  '.less': 'less runs the LESSOPEN its (compiled) #env section sets for every page it shows',
+  '.config/less': 'less runs the LESSOPEN its (compiled) #env section sets for every page it shows',
+  '.lessfilter': 'lesspipe (Debian, Ubuntu) runs it for every file less opens',
+  '.config/lessfilter': 'lesspipe (Debian, Ubuntu) runs it for every file less opens',
+  // Mail delivery runs the programs these name for every message the user receives (`|command`).
+  '.forward': 'mail delivery (sendmail, postfix, exim) runs the programs it names for every message you receive',
+  '.procmailrc': 'procmail runs the programs its recipes name for every message you receive',
+  '.mailfilter': 'maildrop runs it for every message you receive',
+  '.qmail': 'qmail runs the programs it names for every message you receive',
+  '.mailcap': 'mail readers and run-mailcap run the viewers it names',
+  // npm init loads it; vim 9.1 reads its XDG folder; svn runs its tunnel, diff and editor commands.
+  '.npm-init.js': 'npm init runs it',
+  '.config/vim': 'vim sources its vimrc and plugins',
+  '.subversion/config': 'svn runs the tunnel, diff and editor commands it names',
+  // IDEs and editors whose folders hold code they run at start: JetBrains' options and VM options
+  // (-javaagent:), its plugins and the IDEs Toolbox installed; Sublime Text's Python plugins.
+  '.config/JetBrains': 'JetBrains IDEs obey its options and VM options (-javaagent) at every start',
+  '.local/share/JetBrains': 'JetBrains IDEs load its plugins (and Toolbox runs the IDEs installed there)',
+  '.config/sublime-text': 'Sublime Text runs its Python plugins at every start',
+  '.config/sublime-text-3': 'Sublime Text runs its Python plugins at every start',
+  '.config/Code/User/keybindings.json': 'VS Code runs the commands it binds (sendSequence types into your terminal)',
+  '.config/Code/User/profiles': 'VS Code obeys the settings and runs the tasks of its profiles',
+  // Desktop sessions: GNOME Shell's extensions (JavaScript run in the shell at login), Plasma's
+  // login and logout scripts; file managers that run commands on opening a file. (Not dconf's
+  // database: GNOME rewrites it by rename whenever an app saves a setting, which would lift the
+  // bind and name it after nearly every run.)
+  '.local/share/gnome-shell/extensions': 'GNOME Shell runs its extensions at login',
+  '.config/autostart-scripts': 'Plasma runs its scripts at login',
+  '.config/plasma-workspace/shutdown': 'Plasma runs its scripts at logout',
+  '.config/mc': 'Midnight Commander runs the commands its menus and file bindings name',
+  '.config/ranger': 'ranger runs the programs its rifle.conf opens files with',
+  '.config/lf': 'lf runs the commands its lfrc names',
+  // Programs that start programs they find in the home folder on their own: D-Bus starts the
+  // session service a `.service` file there names (before the system's) when any program asks for
+  // its bus name (notify-send, a file chooser); Jupyter runs a kernel spec's argv for every notebook
+  // on that kernel; tmux's plugin manager runs its plugins at every tmux start; fish sources and
+  // autoloads what its user vendor folders hold (a `git.fish` function runs for every `git`);
+  // Debian's sensible-editor (crontab -e) runs the editor ~/.selected_editor names; xterm's
+  // translations in X resources type text; podman obeys its runtime, hooks and registries; nix
+  // loads overlays into every evaluation and home-manager runs activation scripts.
+  '.local/share/dbus-1': 'D-Bus starts the services it names (before the system\'s) when a program asks for their bus name',
+  '.local/share/jupyter/kernels': 'Jupyter runs a kernel\'s argv for every notebook on it',
+  '.local/share/jupyter/nbextensions': 'Jupyter loads its extensions in your notebooks',
+  '.local/share/jupyter/labextensions': 'JupyterLab loads its extensions',
+  '.tmux': 'tmux runs its plugins (tpm) at every start',
+  '.local/share/fish/vendor_conf.d': 'fish sources it at every start',
+  '.local/share/fish/vendor_functions.d': 'fish runs the functions in it in place of commands of their name',
+  '.local/share/fish/vendor_completions.d': 'fish sources it at a Tab',
+  '.selected_editor': 'sensible-editor (crontab -e, mutt) runs the editor it names',
+  '.Xresources': 'xterm types the text its translations name; your X session loads it',
+  '.Xdefaults': 'xterm types the text its translations name',
+  '.xbindkeysrc': 'xbindkeys runs the commands it binds',
+  '.config/containers/containers.conf': 'podman runs the runtime and hooks it names',
+  '.config/containers/registries.conf': 'podman pulls images from the registries it names',
+  '.config/containers/registries.conf.d': 'podman pulls images from the registries it names',
+  '.config/containers/policy.json': 'podman trusts the image signatures it names',
+  '.config/nixpkgs': 'nix loads its overlays and config into every evaluation',
+  '.config/nix': 'nix obeys its settings (substituters, builders)',
+  '.config/home-manager': 'home-manager switch runs its activation scripts',
+  '.emacs.el': 'emacs loads it',
+  '.spacemacs': 'emacs loads it (Spacemacs)',
+  '.doom.d': 'emacs loads it (Doom)',
+  '.config/doom': 'emacs loads it (Doom)',
+  '.Renviron': 'R obeys it at every start (R_PROFILE_USER, R_LIBS_USER)',
+  '.R': 'R package builds obey its Makevars (compilers)',
+  '.cpan/CPAN/MyConfig.pm': 'cpan runs it (Perl) at every start',
+  '.perldb': 'perl -d runs it',
+  // luarocks' config files only: its --local tree (~/.luarocks/lib, share) is where the agent's
+  // own `luarocks install --local` goes.
+  ...Object.fromEntries(['config.lua', 'config-5.1.lua', 'config-5.2.lua', 'config-5.3.lua', 'config-5.4.lua'].map((f) => [`.luarocks/${f}`, 'luarocks runs its config (Lua)'])),
+  '.octaverc': 'Octave runs it at every start',
+  '.config/mpv/scripts': 'mpv runs its scripts at every start',
+  '.local/share/nvim/mason': 'neovim starts the language servers installed in it',
+  '.local/share/zed': 'Zed runs its extensions and the language servers it installed',
+  '.local/share/nautilus-python/extensions': 'Files (nautilus) runs its Python extensions at every start',
+  '.local/share/plasma': 'Plasma runs its widgets (JavaScript) at login',
+  '.local/share/kwin/scripts': 'KWin runs its scripts at login',
+  '.config/khotkeysrc': 'Plasma runs the commands it binds',
+  '.config/xfce4': 'Xfce runs its autostart, panel launchers and keyboard shortcuts',
+  '.config/openbox': 'Openbox runs its autostart and key bindings',
+  '.config/labwc': 'labwc runs its autostart and key bindings',
+  '.config/niri': 'niri runs its spawn-at-startup and key bindings',
+  '.config/river': 'river runs its init at every start',
+  '.config/awesome': 'awesome runs its rc.lua at every start',
+  '.config/bspwm': 'bspwm runs its bspwmrc at every start',
+  '.config/qtile': 'qtile runs its config (Python) at every start',
+  '.xmonad': 'xmonad runs its config at every start',
+  '.config/xmonad': 'xmonad runs its config at every start',
+  '.config/herbstluftwm': 'herbstluftwm runs its autostart',
+  '.config/sxhkd': 'sxhkd runs the commands it binds',
+  '.config/waybar': 'waybar runs its modules\' commands',
+  '.config/polybar': 'polybar runs its modules\' commands',
+  '.config/dunst': 'dunst runs its scripts for notifications',
+  '.config/foot': 'foot runs the shell its config names',
+  '.config/terminator': 'terminator runs the commands its profiles name',
+  '.local/share/konsole': 'konsole runs the commands its profiles name',
+  '.config/kak': 'kakoune runs its kakrc (shell expansions)',
+  '.config/micro': 'micro runs its init.lua and plugins',
   // Cline's and Roo Code's MCP servers, kept in VS Code's storage of each extension.
   '.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json': 'Cline starts the MCP servers (commands) it lists',
   '.config/Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json': 'Roo Code starts the MCP servers (commands) it lists',
@@ -333,8 +437,39 @@ export function systemEntryFiles(writable: string[] = [], uid: number | undefine
       /* there already, or no folder for it */
     }
   }
-  const protect = Object.keys(entries).filter((p) => fs.existsSync(p) && !unlocked.some((w) => inside(w, p)));
+  const protect = [...Object.keys(entries), ...Object.keys(entries).map(compiledForm)].filter((p) => fs.existsSync(p) && !unlocked.some((w) => inside(w, p)));
   return { protect, made };
+}
+
+/**
+ * zsh reads `F.zwc`, the compiled form `zcompile` writes, in place of each start file and each file
+ * it sources (`source`, `.`) when the `.zwc` is newer (the writer sets its time), and compinit
+ * sources its completion dump (`~/.zcompdump`, oh-my-zsh's `~/.zcompdump-HOST-VERSION`, and that
+ * one's `.zwc`) at every interactive start. So beside a read-only `~/.zshrc` a `~/.zshrc.zwc` of the
+ * agent's, or a line appended to the dump, ran in the user's next shell (seventeenth pass). The
+ * compiled form of every entry, and the dumps in the home folder and `ZDOTDIR`, are entries too.
+ */
+export function compiledForm(p: string): string {
+  return `${p}.zwc`;
+}
+
+/** The completion dumps compinit sources (see compiledForm), as they exist now. */
+export function zshDumps(homeDir: string, env: NodeJS.ProcessEnv = {}): string[] {
+  const out = new Set<string>();
+  const dirs = [homeDir, env.ZDOTDIR, path.join(homeDir, '.cache', 'prezto'), path.join(homeDir, '.cache', 'zsh')];
+  for (const dir of dirs) {
+    if (!dir || !path.isAbsolute(dir)) continue;
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (/^\.?zcompdump/.test(n) && out.size < 64) out.add(path.join(dir, n));
+  }
+  const named = env.ZSH_COMPDUMP;
+  if (named && path.isAbsolute(named)) for (const f of [named, compiledForm(named)]) if (fs.existsSync(f)) out.add(f);
+  return [...out];
 }
 
 /** Shell startup files whose `source`/`.` lines name further files that run as they do. */
@@ -418,6 +553,9 @@ const HOME_FOLDERS: Record<string, string> = {
   '.config/git': '.config', '.config/environment.d': '.config', '.config/autostart': '.config',
   '.config/systemd': '.config', '.config/pip': '.config',
   '.local/share/direnv/allow': '.local/share/direnv', '.gradle/init.d': '.gradle',
+  // Seventeenth pass: the session bus picks a new service file up at once (inotify), so one the
+  // agent made there would be started during the run when any program asks for its name.
+  '.local/share/dbus-1': '.local/share',
 };
 
 /**
@@ -619,6 +757,12 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
   // What the shell rc files source, protected like them.
   for (const f of rcSourced(homeDir)) {
     if (inside(here, f) || unlocked.some((w) => inside(w, f)) || out.includes(f)) continue;
+    out.push(f);
+  }
+  // zsh's compiled forms of all these, and its completion dumps, protected like them (compiledForm).
+  const zsh = [...Object.keys(HOME_ENTRIES).map((rel) => compiledForm(path.join(homeDir, rel))), ...out.map(compiledForm), ...zshDumps(homeDir, env)];
+  for (const f of zsh) {
+    if (out.includes(f) || inside(here, f) || inside(f, here) || unlocked.some((w) => inside(w, f)) || !fs.existsSync(f)) continue;
     out.push(f);
   }
   return out;
@@ -837,12 +981,23 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   };
   const homeOk = !!homeDir && path.isAbsolute(homeDir) && homeDir !== path.parse(homeDir).root;
   if (homeOk) {
+    const zwc = (p: string): Planted => ({ path: compiledForm(p), why: `zsh runs it in place of ${path.basename(p)} (its compiled form, when newer)` });
     for (const [rel, why] of Object.entries({ ...HOME_ENTRIES, ...HOME_REPORTED })) {
-      for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
+      for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) {
+        if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
+        if (p && changedSince(compiledForm(p), since, budget)) planted.push(zwc(p));
+      }
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
-    for (const f of rcSourced(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
-    for (const [f, why] of envEntryFiles(env, homeDir, cwd)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why });
+    for (const f of rcSourced(homeDir)) {
+      if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
+      if (!planted.some((p) => p.path === compiledForm(f)) && changedSince(compiledForm(f), since, budget)) planted.push(zwc(f));
+    }
+    for (const [f, why] of envEntryFiles(env, homeDir, cwd)) {
+      if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why });
+      if (!planted.some((p) => p.path === compiledForm(f)) && changedSince(compiledForm(f), since, budget)) planted.push(zwc(f));
+    }
+    for (const f of zshDumps(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'zsh\'s compinit sources it at every interactive start' });
     // Python runs the import lines of every .pth file in the user's site-packages, and its
     // usercustomize module, at each start.
     const lib = path.join(homeDir, '.local', 'lib');
@@ -861,7 +1016,10 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
   }
   // Run by root: the system's own places (see SYSTEM_ENTRIES).
-  for (const [p, why] of Object.entries(system ?? {})) if (changedSince(p, since, budget)) planted.push({ path: p, why });
+  for (const [p, why] of Object.entries(system ?? {})) {
+    if (changedSince(p, since, budget)) planted.push({ path: p, why });
+    if (changedSince(compiledForm(p), since, budget)) planted.push({ path: compiledForm(p), why: `zsh runs it in place of ${path.basename(p)} (its compiled form, when newer)` });
+  }
   // A node_modules in a folder above the working directory: Node programs below it (this project,
   // its siblings) load from it what their own node_modules lacks. Not protected: an npm workspace's
   // root is above its packages, and `npm install` in a package writes there (fourteenth pass).
@@ -988,7 +1146,12 @@ export function claudeState(homeDir: string, env: NodeJS.ProcessEnv = {}, unchan
     const empty = (v: unknown): boolean => v === undefined || v === null || v === false || (typeof v === 'object' && Object.keys(v as object).length === 0);
     const parts = (x: Record<string, unknown> | null | undefined): Array<[string, unknown]> => (x && typeof x === 'object'
       ? (['mcpServers', 'enabledMcpjsonServers', 'enableAllProjectMcpServers', 'hasTrustDialogAccepted', 'hooks'] as const).map((k): [string, unknown] => [k, x[k]]).filter(([, v]) => !empty(v)) : []);
-    out.set(file, { id, digest: JSON.stringify([parts(o), Object.entries(projects).map(([k, v]) => [k, parts(v)] as const).filter(([, p]) => p.length > 0)]) });
+    // Whose login it holds (seventeenth pass): a Console key, or the account and organization of a
+    // claude.ai login. An agent that put another account's there has the user's next session work in
+    // that account, prompts and code included; a token refresh changes neither.
+    const account = o.oauthAccount && typeof o.oauthAccount === 'object' ? (o.oauthAccount as Record<string, unknown>) : {};
+    const login = JSON.stringify([o.primaryApiKey ?? null, account.accountUuid ?? null, account.organizationUuid ?? null, account.emailAddress ?? null]);
+    out.set(file, { id, digest: JSON.stringify([parts(o), Object.entries(projects).map(([k, v]) => [k, parts(v)] as const).filter(([, p]) => p.length > 0)]), login });
   }
   return out;
 }
@@ -997,13 +1160,65 @@ export function claudeState(homeDir: string, env: NodeJS.ProcessEnv = {}, unchan
 export interface ClaudeState {
   id: string;
   digest: string;
+  /** Whose login the file holds (its Console key, its claude.ai account and organization). */
+  login?: string;
 }
 
 /** The files of `before` (claudeState) whose code-running parts differ now. */
 export function claudeStateChanged(before: Map<string, ClaudeState | undefined>, homeDir: string, env: NodeJS.ProcessEnv = {}): Planted[] {
   const now = claudeState(homeDir, env, before);
-  return [...now].filter(([f, v]) => v !== undefined && v.digest !== before.get(f)?.digest)
+  const out: Planted[] = [...now].filter(([f, v]) => v !== undefined && v.digest !== before.get(f)?.digest)
     .map(([f]) => ({ path: f, why: 'Claude Code starts the MCP servers it lists and runs the hooks of the projects it trusts; the servers, approvals or trusted projects changed' }));
+  for (const [f, v] of now) {
+    const was = before.get(f)?.login;
+    if (v?.login !== undefined && was !== undefined && v.login !== was) out.push({ path: f, why: LOGIN_CHANGED('Claude Code', 'claude /login') });
+  }
+  return out;
+}
+
+const LOGIN_CHANGED = (cli: string, again: string): string => `it now holds another account's login or key than before the run: your next ${cli} session outside the sandbox would work in that account, your prompts and code going to it; log in again (${again})`;
+
+/**
+ * Whose login Codex's and Gemini CLI's files hold (seventeenth pass): readable inside unless the run
+ * hands the CLI its key, so an agent can put another account's login there, and the user's next
+ * session outside works in that account. A token refresh keeps the account: Codex's key and
+ * `tokens.account_id`, the `sub` and `email` of each file's ID token. Keyed by file; undefined: none.
+ */
+export function loginIdentities(homeDir: string, env: NodeJS.ProcessEnv = {}): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  const codexDir = env.CODEX_HOME && path.isAbsolute(env.CODEX_HOME) ? env.CODEX_HOME : path.join(homeDir, '.codex');
+  for (const file of [path.join(codexDir, 'auth.json'), path.join(homeDir, '.gemini', 'oauth_creds.json')]) {
+    let doc: Record<string, unknown>;
+    try {
+      if (!homeDir || fs.statSync(file).size > 1024 * 1024) continue;
+      doc = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch {
+      out.set(file, undefined);
+      continue;
+    }
+    const tokens = doc.tokens && typeof doc.tokens === 'object' ? (doc.tokens as Record<string, unknown>) : doc;
+    const claims = (jwt: unknown): unknown[] => {
+      try {
+        const c = JSON.parse(Buffer.from(String(jwt).split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+        return [c.sub ?? null, c.email ?? null];
+      } catch {
+        return [null, null];
+      }
+    };
+    out.set(file, JSON.stringify([doc.OPENAI_API_KEY ?? null, tokens.account_id ?? null, ...claims(tokens.id_token)]));
+  }
+  return out;
+}
+
+/** The login files of `before` (loginIdentities) that now name another account. */
+export function loginsChanged(before: Map<string, string | undefined>, homeDir: string, env: NodeJS.ProcessEnv = {}): Planted[] {
+  const out: Planted[] = [];
+  for (const [f, now] of loginIdentities(homeDir, env)) {
+    const was = before.get(f);
+    if (was === undefined || now === undefined || was === now) continue;
+    out.push({ path: f, why: f.endsWith('auth.json') ? LOGIN_CHANGED('Codex', 'codex login') : LOGIN_CHANGED('Gemini CLI', 'gemini, /auth') });
+  }
+  return out;
 }
 
 /**

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { xdgMoved } from './entry-files.ts';
+import { withEditorCopies } from './paths.ts';
 
 /** Shells', REPLs' and editors' history files, relative to the home folder. */
 const HISTORIES = [
@@ -64,6 +65,10 @@ const CREDENTIALS = [
   // KDE's wallets (GNOME's keyrings are above) and the NSS database Chromium and other NSS programs
   // keep client certificates and their private keys in.
   '.local/share/kwalletd', '.pki/nssdb',
+  // Seventeenth pass: Subversion's cached logins (plain-text passwords where no keyring is used)
+  // and mail clients' passwords (fetchmail, msmtp, mbsync: IMAP and SMTP logins, often the same
+  // account as the user's single sign-on).
+  '.subversion/auth', '.fetchmailrc', '.msmtprc', '.config/msmtp', '.mbsyncrc',
 ];
 
 /**
@@ -222,7 +227,18 @@ export function tempSecretFiles(env: NodeJS.ProcessEnv, tmpDirs: string[] = [os.
 
 /** The files that exist, of both kinds, for this home folder and environment (`HISTFILE` too). */
 export function homeSecretFiles(homeDir: string, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
-  return [...new Set([...homeSecretPaths(homeDir, env, cwd).filter((p) => fs.existsSync(p)), ...credentialBearingFiles(homeDir, env)])];
+  // With the copies editors leave beside a file (seventeenth pass: `~/.netrc~`, `~/.pgpass.bak`,
+  // `~/.git-credentials.swp` held what the hidden file held).
+  const files = homeSecretPaths(homeDir, env, cwd).flatMap((p) => (isFile(p) ? withEditorCopies(p) : [p]));
+  return [...new Set([...files.filter((p) => fs.existsSync(p)), ...credentialBearingFiles(homeDir, env)])];
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { agentEnv, type AgentEnvOptions } from './env.ts';
 import { relayConnections, startRelay, type Relay } from './relay.ts';
 import { withMountAliases } from './mount-aliases.ts';
-import { homeSecretValueFiles, workSecretFiles } from './work-secrets.ts';
+import { homeSecretValueFiles, otherNames, workSecretFiles } from './work-secrets.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 import { packageCaches, privateCacheFolder } from './package-caches.ts';
@@ -664,17 +664,39 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const withValues = [...workSecretFiles(cwd, o.realValues ?? []), ...homeSecretValueFiles(o.userHome ?? os.homedir(), o.realValues ?? [])];
       // A file hidden anyway, or inside a hidden folder (a config holding another credential too; a
       // planted `.env` symlink into ~/.config/gh), stays hidden: the copy would show what else it holds.
+      // A hidden file (a history, a credential store) with other names (hard links an earlier run
+      // left): hidden under each found in the working directory and the home folder (a name
+      // elsewhere is warned of by airlock run, as before; seventeenth pass).
+      const linkedHidden = hide.filter((p) => {
+        try {
+          const st = fs.lstatSync(p);
+          return st.isFile() && st.nlink > 1;
+        } catch {
+          return false;
+        }
+      });
+      if (linkedHidden.length) for (const names of otherNames(linkedHidden, [cwd, o.userHome ?? os.homedir()].map((r) => realPath(r))).names.values()) hide.push(...withMountAliases(names));
       const hiddenAlready = (p: string): boolean => hide.some((h) => inside(realPath(p), h));
-      for (const [i, f] of [...new Map(withValues.map((f) => [f.path, f])).values()].filter((f) => !hiddenAlready(f.path)).entries()) {
+      const valued = [...new Map(withValues.map((f) => [f.path, f])).values()].filter((f) => !hiddenAlready(f.path));
+      // Each other name (hard link) of such a file shows what the file holds: replaced too, and the
+      // run refused when a name is nowhere airlock run looks (seventeenth pass).
+      const linked = otherNames(valued.map((f) => f.path), [cwd, o.userHome ?? os.homedir(), os.tmpdir(), '/tmp'].map((r) => realPath(r)));
+      for (const [file, n] of linked.missing) {
+        const f = valued.find((v) => v.path === file)!;
+        throw new LaunchError(`${file} holds the real value of secret ${f.secrets.join(', ')} and has ${n} more name${n === 1 ? '' : 's'} (hard link${n === 1 ? '' : 's'}) outside the working directory, the home folder and the temp folder, through which the agent would read it; remove ${n === 1 ? 'that link' : 'those links'} (find / -xdev -samefile ${JSON.stringify(file)}) and run again`);
+      }
+      for (const [i, f] of valued.entries()) {
         o.onMasked?.(f.path, f.secrets, f.text === undefined);
+        // And under every path a bind mount gives it (mount-aliases.ts), as hidden files are.
+        const names = withMountAliases([f.path, ...(linked.names.get(f.path) ?? [])]);
         if (f.text === undefined) {
-          hide.push(f.path);
+          hide.push(...names);
         } else {
           const copy = path.join(runDir, `masked-${i}`);
           fs.writeFileSync(copy, f.text, { mode: 0o600 });
-          masked.push([copy, f.path]);
+          for (const p of names) masked.push([copy, p]);
         }
-        watched.set(f.path, { id: pathIdentity(f.path), kind: 'hidden' });
+        for (const p of names) watched.set(p, { id: pathIdentity(p), kind: 'hidden' });
       }
       const args = bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked, privateCaches });
       // Run by root, RLIMIT_NPROC binds nothing: a pids cgroup does, joined by bubblewrap before it

@@ -42,3 +42,14 @@ export function realFolders(base: string, rel: string): boolean {
   }
   return true;
 }
+
+/**
+ * A file and where editors leave a copy of its text beside it: backups (`~`, `.bak`, `.orig`,
+ * `.old`, nano's `.save`), vim's swap (`F.swp` for a dotfile, `.F.swp` otherwise) and Emacs's
+ * auto-save (`#F#`). What the file holds (a token, a history), the copy holds too.
+ */
+export function withEditorCopies(p: string): string[] {
+  const dir = path.dirname(p);
+  const base = path.basename(p);
+  return [p, ...['~', '.bak', '.orig', '.old', '.save', '.swp'].map((x) => `${p}${x}`), path.join(dir, `#${base}#`), ...(base.startsWith('.') ? [] : [path.join(dir, `.${base}.swp`)])];
+}

@@ -46,6 +46,11 @@ export const STATE_FILES = {
    * list itself is on the user's filesystem, where an agent can move its folder aside.
    */
   knownHomes: 'state-folders',
+  /**
+   * The policy folder the last `airlock start` of this state folder loaded (absolute), kept after it
+   * stops: every `airlock run` of the user keeps it read-only, as the next start would obey it.
+   */
+  lastPolicy: 'policy-folder',
   /** Airlock's scratch folders (a policy snapshot being published, checked, tested): see privateTempDir. */
   tmp: 'tmp',
 } as const;

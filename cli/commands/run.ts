@@ -13,7 +13,7 @@ import { StateFileError } from '../../state/document.ts';
 import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
-import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, plantedReport, plantedSince, removeBytecode, systemEntryFiles } from '../../sandbox/entry-files.ts';
+import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginIdentities, loginsChanged, plantedReport, plantedSince, removeBytecode, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
@@ -23,7 +23,7 @@ import { plantable, sandboxSupport } from '../../sandbox/support.ts';
 import { shellWord, terminalText } from '../../lib/text.ts';
 import { CliError } from '../errors.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
-import { readRuntimeInfo } from '../../runtime/running.ts';
+import { lastPolicy, readRuntimeInfo } from '../../runtime/running.ts';
 import { stateFile } from '../../state/home.ts';
 
 interface RunOptions {
@@ -286,12 +286,13 @@ export function register(program: Command): void {
       const started = Date.now() + 20;
       // Claude Code's state file changes as it runs: its code-running parts are compared instead.
       const claudeBefore = sandbox ? claudeState(userHome, process.env) : new Map();
+      const loginsBefore = sandbox ? loginIdentities(userHome, process.env) : new Map<string, string | undefined>();
       // Credential stores and histories: the ones missing now may be made by the agent (named after
       // the run), and one with another hard link is readable under that name (said now).
       const secretPaths = sandbox ? [...homeSecretPaths(userHome, process.env), ...defaultTicketCaches()] : [];
       const secretsMissing = secretPaths.filter((p) => !lexists(p));
       for (const p of linkedElsewhere(secretPaths)) {
-        process.stderr.write(`airlock: warning: ${terminalText(tildePath(p, userHome))} has another name (a hard link) elsewhere, which the sandbox does not hide; remove that link\n`);
+        process.stderr.write(`airlock: warning: ${terminalText(tildePath(p, userHome))} has another name (a hard link), which the sandbox hides only where it finds it (the working directory, the home folder); remove that link\n`);
       }
       // Coding agents' own logins (Claude Code's OAuth tokens, Codex's, Gemini CLI's): hidden when
       // the run hands that CLI its key through Airlock, else named here (the agent may be that CLI,
@@ -334,7 +335,7 @@ export function register(program: Command): void {
         const planted = plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env);
         if (sandbox) {
           removeBytecode(planted.bytecode);
-          planted.planted.push(...claudeStateChanged(claudeBefore, userHome, process.env));
+          planted.planted.push(...claudeStateChanged(claudeBefore, userHome, process.env), ...loginsChanged(loginsBefore, userHome, process.env));
         }
         for (const line of plantedReport(planted, userHome, process.cwd())) process.stderr.write(`${line}\n`);
         for (const p of secretsMissing.filter(lexists)) {
@@ -396,7 +397,40 @@ export function protectedPaths(home: string, cwd: string, made: string[] = []): 
     .filter((e) => !OUTPUT_ONLY.has(e))
     .map((e) => path.join(root, e))
     .filter((p) => !inside(p, path.resolve(cwd)) && !inside(path.resolve(home), p));
-  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd), ...gitControlPaths(cwd, made), ...gitHooksPath(cwd)];
+  return [...new Set([...(policy ? [policy] : []), ...knownPolicies(home, cwd)])].concat(code, nodeInstall(cwd), gitControlPaths(cwd, made), gitHooksPath(cwd));
+}
+
+/**
+ * The policy folders the user's state folders start with (seventeenth pass): only the running
+ * Airlock's was kept, so an agent rewrote another project's `rego/` (or this one's, when the running
+ * Airlock loads another), and the next `airlock start` there obeyed it with no human having said
+ * yes. Each state folder's last loaded policy (kept by `airlock start`), and where none is recorded
+ * the default one beside a `.airlock` folder (`rego`, or its config.json's `policy`); never one
+ * holding the working directory (an agent asked to work on a policy edits it there).
+ */
+export function knownPolicies(home: string, cwd: string): string[] {
+  const here = path.resolve(cwd);
+  const out: string[] = [];
+  for (const h of [home, ...otherHomes(home, cwd)]) {
+    const recorded = lastPolicy(h);
+    let configured: string | undefined;
+    try {
+      const doc = JSON.parse(fs.readFileSync(path.join(h, 'config.json'), 'utf8')) as { policy?: unknown };
+      if (typeof doc.policy === 'string' && doc.policy) configured = doc.policy;
+    } catch {
+      /* none */
+    }
+    const guess = path.basename(h) === '.airlock' ? path.resolve(path.dirname(h), configured ?? 'rego') : undefined;
+    for (const p of [recorded, guess]) {
+      if (!p || out.includes(p) || here === p || here.startsWith(`${p}${path.sep}`)) continue;
+      try {
+        if (fs.statSync(p).isDirectory()) out.push(p);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return out.slice(0, 256);
 }
 
 /**

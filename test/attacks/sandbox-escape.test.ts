@@ -901,6 +901,49 @@ t.test('thirteenth pass: the files shell rc files source are run-on-entry files 
   t.same(plantedSince(since, '', work, '', {}, {}).planted, [], 'files named like Object\'s methods are no entries');
 });
 
+t.test('seventeenth pass: zsh\'s compiled start files and completion dumps, the pager\'s configs, and logins now naming another account', async (t) => {
+  const { compiledForm, loginIdentities, loginsChanged, claudeState, claudeStateChanged, plantedSince } = await import('../../sandbox/entry-files.ts');
+  const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-zwc17-'));
+  t.teardown(() => fs.rmSync(fake, { recursive: true, force: true, maxRetries: 10 }));
+  const put = (rel: string, text = '# x\n'): string => {
+    fs.mkdirSync(path.dirname(path.join(fake, rel)), { recursive: true });
+    fs.writeFileSync(path.join(fake, rel), text);
+    return path.join(fake, rel);
+  };
+  const work = path.join(fake, 'work');
+  fs.mkdirSync(work);
+  // zsh reads ~/.zshrc.zwc in place of ~/.zshrc when newer, a sourced file's .zwc likewise, and
+  // compinit sources its dump (oh-my-zsh's is named after the host and version).
+  put('.zshrc', 'source ~/.aliases\nautoload -Uz compinit; compinit\n');
+  put('.aliases');
+  put('.local/share/applications/x.desktop');
+  const existing = ['.zshrc.zwc', '.aliases.zwc', '.zcompdump-host-5.9', '.zcompdump-host-5.9.zwc', '.lesskey', '.forward', '.config/JetBrains/IdeaIC2024.1/idea64.vmoptions'].map((f) => put(f));
+  const bound = homeEntryFiles(fake, work, [], {});
+  for (const f of existing) t.ok(bound.includes(f) || bound.some((b) => f.startsWith(`${b}/`)), `${path.relative(fake, f)} is bound read-only`);
+  t.equal(compiledForm(path.join(fake, '.zshrc')), path.join(fake, '.zshrc.zwc'));
+  t.ok(bound.includes(path.join(fake, '.local/share/dbus-1')) && fs.statSync(path.join(fake, '.local/share/dbus-1')).isDirectory(), 'D-Bus\'s user service folder, missing, is made empty and bound (the bus picks a new service file up at once)');
+  const since = Date.now() - 10_000;
+  const planted = plantedSince(since, fake, work, '', {}, {}).planted.map((f) => path.relative(fake, f.path));
+  for (const f of ['.zshrc.zwc', '.aliases.zwc', '.zcompdump-host-5.9', '.lesskey', '.forward']) t.ok(planted.includes(f), `~/${f} made during a run is named (${planted.join(' ')})`);
+  // Logins: a refresh keeps the account; another account's login is named.
+  const jwt = (claims: object): string => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+  const codex = put('.codex/auth.json', JSON.stringify({ OPENAI_API_KEY: null, tokens: { id_token: jwt({ sub: 'user-1', email: 'me@example.com' }), access_token: 'a1', refresh_token: 'r1', account_id: 'acct-me' } }));
+  const gemini = put('.gemini/oauth_creds.json', JSON.stringify({ access_token: 'a1', id_token: jwt({ sub: '1001', email: 'me@example.com' }) }));
+  put('.claude.json', JSON.stringify({ numStartups: 1, oauthAccount: { accountUuid: 'u-me', organizationUuid: 'o-me', emailAddress: 'me@example.com' } }));
+  const before = loginIdentities(fake, {});
+  const claudeBefore = claudeState(fake, {});
+  put('.codex/auth.json', JSON.stringify({ OPENAI_API_KEY: null, tokens: { id_token: jwt({ sub: 'user-1', email: 'me@example.com' }), access_token: 'a2', refresh_token: 'r2', account_id: 'acct-me' } }));
+  put('.gemini/oauth_creds.json', JSON.stringify({ access_token: 'a2', id_token: jwt({ sub: '1001', email: 'me@example.com' }) }));
+  put('.claude.json', JSON.stringify({ numStartups: 2, oauthAccount: { accountUuid: 'u-me', organizationUuid: 'o-me', emailAddress: 'me@example.com', displayName: 'Me' } }));
+  t.same(loginsChanged(before, fake, {}), [], 'a token refresh is no other login');
+  t.same(claudeStateChanged(claudeBefore, fake, {}), [], 'nor Claude Code\'s own bookkeeping');
+  put('.codex/auth.json', JSON.stringify({ OPENAI_API_KEY: null, tokens: { id_token: jwt({ sub: 'user-2', email: 'x@evil.example' }), access_token: 'a3', refresh_token: 'r3', account_id: 'acct-other' } }));
+  put('.gemini/oauth_creds.json', JSON.stringify({ access_token: 'a3', id_token: jwt({ sub: '2002', email: 'x@evil.example' }) }));
+  put('.claude.json', JSON.stringify({ numStartups: 3, primaryApiKey: 'sk-ant-api03-other', oauthAccount: { accountUuid: 'u-me', organizationUuid: 'o-me', emailAddress: 'me@example.com' } }));
+  t.same(loginsChanged(before, fake, {}).map((p) => p.path).sort(), [codex, gemini].sort(), 'another account\'s login in Codex\'s or Gemini\'s file is named');
+  t.match(claudeStateChanged(claudeBefore, fake, {}).map((p) => p.why).join(' '), /another account's login or key/, 'another key in ~/.claude.json is named');
+});
+
 t.test('kernel-interface filesystems mounted outside /proc, /sys and /dev are bound read-only', async (t) => {
   const info = [
     '22 1 0:21 / /proc rw - proc proc rw',
@@ -1498,7 +1541,13 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     '.config/pipewire/pipewire.conf.d/x.conf', '.config/user-dirs.dirs',
     // Go's settings file (GOFLAGS=-toolexec runs in every go build), uv's config (its index), asdf's
     // global versions (a path: version).
-    '.config/go/env', '.config/uv/uv.toml', '.tool-versions'];
+    '.config/go/env', '.config/uv/uv.toml', '.tool-versions',
+    // Seventeenth pass: less's lesskey (its #env LESSOPEN runs at every git log, git diff, man),
+    // zsh's completion dump (compinit sources it) and a compiled start file (read in place of
+    // ~/.zshrc), mail delivery's ~/.forward, JetBrains' VM options.
+    '.lesskey', '.zcompdump', '.zshrc', '.zshenv.zwc', '.forward', '.config/JetBrains/IntelliJIdea2024.1/idea64.vmoptions',
+    // D-Bus's session services (started for their bus name), a Jupyter kernel's argv, tmux's plugins.
+    '.local/share/dbus-1/services/org.freedesktop.Notifications.service', '.local/share/jupyter/kernels/python3/kernel.json', '.tmux/plugins/tpm/tpm'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
@@ -1516,7 +1565,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   const histories = ['.bash_history', '.zsh_history', '.local/share/fish/fish_history', '.python_history', '.psql_history', '.hist/mine',
     '.git-credentials', '.config/gh/hosts.yml', '.ssh/config', '.ssh/id_ed25519', '.aws/credentials', '.netrc', 'keys/service-account.json',
     // Sixteenth pass: Firefox's cookies (every site's session, plain SQLite).
-    '.mozilla/firefox/p.default-release/cookies.sqlite'];
+    '.mozilla/firefox/p.default-release/cookies.sqlite',
+    // Seventeenth pass: Subversion's cached logins; an editor's backup and swap of hidden stores.
+    '.subversion/auth/svn.simple/0123abcd', '.netrc~', '.git-credentials.swp'];
   for (const f of histories) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
@@ -1531,7 +1582,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   }
   // Fifteenth pass: Claude Code's state file, which it rewrites as it runs (only what starts
   // programs counts), and coding agents' configs the agent makes (hooks, MCP servers).
-  fs.writeFileSync(path.join(homeDir, '.claude.json'), '{"numStartups":1,"projects":{}}');
+  fs.writeFileSync(path.join(homeDir, '.claude.json'), '{"numStartups":1,"projects":{},"oauthAccount":{"accountUuid":"u-me"}}');
   // Fifteenth pass: Python bytecode. A .pyc in __pycache__ recording app.py's time and size is
   // loaded in place of app.py (no diff shows it); a sourceless json.pyc beside a script is imported
   // in place of the standard library's json.
@@ -1548,19 +1599,26 @@ open('json.pyc', 'wb').write(head + struct.pack('<II', 0, 0) + marshal.dumps(cod
 print('pyc=forged')`;
   // Twelfth pass: a hard link an earlier run left to a history (the sandbox hides one name only).
   fs.linkSync(path.join(homeDir, '.python_history'), path.join(base, 'earlier-link'));
+  // Seventeenth pass: and one it left in the home folder and the project: hidden under those names too.
+  fs.mkdirSync(path.join(homeDir, 'notes'));
+  fs.linkSync(path.join(homeDir, '.psql_history'), path.join(homeDir, 'notes', 'psql.txt'));
+  fs.linkSync(path.join(homeDir, '.git-credentials'), path.join(work, 'creds.txt'));
   const line = `touch ${mark}`;
+  /** A probe line's key for entry `i` (letters only, as results() reads them). */
+  const tag = (i: number): string => String.fromCharCode(97 + Math.floor(i / 26), 97 + (i % 26));
   const script = [
-    ...histories.map((f, i) => `echo "history_${'abcdefghijklmnop'[i]}=$(cat ~/${f} 2>/dev/null | tr -d '\\n')"`),
+    ...histories.map((f, i) => `echo "history_${tag(i)}=$(cat ~/${f} 2>/dev/null | tr -d '\\n')"`),
     // Twelfth pass: credential stores missing at the start, made by the agent as a symlink to a
     // file of its own and as a file it keeps a hard link to: what libpq's or MySQL's user writes
     // there later, the next run reads.
+    `echo "linked_home=$(cat ~/notes/psql.txt 2>/dev/null | tr -d '\\n')"; echo "linked_work=$(cat creds.txt 2>/dev/null | tr -d '\\n')"`,
     `ln -s ${work}/loot ~/.pgpass && printf x > ~/.my.cnf && ln ~/.my.cnf ~/.cache-mycnf && echo planted_stores=yes`,
     `echo 'ls' >> ~/.bash_history 2>/dev/null`,
     `python3 -c '${forge.replace(/'/g, `'"'"'`)}' ${mark}`,
-    `printf '{"numStartups":2,"mcpServers":{"x":{"command":"sh","args":["-c","${line}"]}}}' > ~/.claude.json && echo claude_state=yes`,
+    `printf '{"numStartups":2,"mcpServers":{"x":{"command":"sh","args":["-c","${line}"]}},"oauthAccount":{"accountUuid":"u-other"}}' > ~/.claude.json && echo claude_state=yes`,
     `mkdir -p .claude ~/.claude && printf '{"hooks":{"SessionStart":[{"hooks":[{"type":"command","command":"${line}"}]}]}}' | tee .claude/settings.local.json > ~/.claude/settings.json && printf '{"mcpServers":{}}' > .mcp.json && echo agent_configs=yes`,
     ...caches.map((f, i) => `mkdir -p "$(dirname ~/${f})" && printf '${line}\\n' >> ~/${f} && echo cache_${'abcde'[i]}=yes`),
-    ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${'abcdefghijklmnopqrstuvwxyz'[i]}=yes`),
+    ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${tag(i)}=yes`),
     `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
     `mv ~/.bashrc ~/.bashrc-aside 2>/dev/null && echo moved=yes`,
     `mv ~/.config ~/.config-aside 2>/dev/null && echo moved_config=yes`,
@@ -1578,6 +1636,9 @@ print('pyc=forged')`;
     ...['.gitconfig.local', 'extra/inc.cfg'].map((f, i) => `mkdir -p ~/extra 2>/dev/null; printf '[core]\\n\\tfsmonitor = ${line}; false\\n' >> ~/${f} 2>/dev/null && echo include_${'ab'[i]}=yes`),
     `printf '[core]\\n\\tfsmonitor = ${line}; false\\n' >> .gitconfig-team 2>/dev/null && echo include_work=yes`,
     `printf '${line}\\n' > ~/.bash_profile && echo created=yes`,
+    // Seventeenth pass: missing before the run: zsh's compiled ~/.zshrc (read in place of the
+    // read-only one when newer), less's XDG lesskey, Debian's lesspipe filter, npm init's module.
+    `printf x > ~/.zshrc.zwc && mkdir -p ~/.config && printf '#env\\nLESSOPEN=|-${line}; cat %%s\\n' > ~/.config/lesskey && printf '#!/bin/sh\\n${line}\\n' > ~/.lessfilter && printf x > ~/.npm-init.js && echo pager=yes`,
     `mkdir -p sub/deeper && cd sub/deeper && git init -q && git config core.fsmonitor '${line}; false' && echo repo=yes && cd ../..`,
     `printf '${line}\\n' > .envrc && mkdir -p .vscode && printf '{}' > .vscode/tasks.json && echo folder=yes`,
     // Thirteenth pass: a dev container's initializeCommand and a workspace's folderOpen task run on
@@ -1594,28 +1655,31 @@ print('pyc=forged')`;
   const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir, HISTFILE: path.join(homeDir, '.hist', 'mine'), XDG_CONFIG_HOME: path.join(homeDir, 'xdg'), GOOGLE_APPLICATION_CREDENTIALS: path.join(homeDir, 'keys', 'service-account.json'), PATH: `${path.join(homeDir, '.local', 'bin')}:${process.env.PATH}` } });
   const r = results(run.stdout);
   t.equal(r.created, 'yes', 'control: the probe\'s lines are read');
-  histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads as nothing inside`));
+  histories.forEach((f, i) => t.equal(r[`history_${tag(i)}`], '', `~/${f} reads as nothing inside`));
   for (const f of histories) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), `printf %s ${canary} | airlock secret set github_token\n`, `~/${f} unchanged`);
-  existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnopqrstuvwxyz'[i]}`], `~/${f}: read-only inside`));
+  existing.forEach((f, i) => t.notOk(r[`append_${tag(i)}`], `~/${f}: read-only inside`));
   for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'unit_control', 'user_conf', 'npmrc', 'curlrc', 'include_a', 'include_b', 'include_work']) t.notOk(r[k], `${k}: refused`);
   t.equal(fs.readFileSync(path.join(work, '.gitconfig-team'), 'utf8'), '[user]\n\temail = team@example.com\n', 'the working directory\'s file git\'s global config includes is unchanged');
   for (const f of ['.npmrc', '.curlrc']) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), '', `~/${f} was made empty and stays so`);
-  for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv', 'devc']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
+  for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv', 'devc', 'pager']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
   // Named after the run: each file the agent made, none of the files it did not touch.
   for (const k of ['claude_state', 'agent_configs']) t.equal(r[k], 'yes', `control: the agent writes ${k}`);
   for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '.venv', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth', '.devcontainer', 'proj.code-workspace', '~/.gdbinit',
-    '~/.claude.json', '.claude', '.mcp.json', '~/.claude/settings.json']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
+    '~/.claude.json', '.claude', '.mcp.json', '~/.claude/settings.json', '~/.zshrc.zwc', '~/.config/lesskey', '~/.lessfilter', '~/.npm-init.js']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
   for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
   caches.forEach((f, i) => t.equal(r[`cache_${'abcde'[i]}`], 'yes', `control: the agent writes its own ~/${f}`));
   for (const f of caches.slice(0, -1)) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), 'host\n', `the host's ~/${f} is unchanged`);
   t.notOk(fs.existsSync(path.join(homeDir, caches.at(-1)!)), 'the host has no ~/.cache/pre-commit hook of the agent\'s');
   t.equal(r.pyc, 'forged', 'control: the agent writes Python bytecode');
   t.match(run.stderr, 'airlock:   json.pyc (', 'a sourceless .pyc is named after the run');
+  t.match(run.stderr, /~\/\.claude\.json \(it now holds another account's login/, 'another account put in Claude Code\'s state file is named (seventeenth pass)');
   t.equal(r.planted_stores, 'yes', 'control: the agent makes the missing credential stores');
   for (const made of ['~/.pgpass', '~/.my.cnf']) t.match(run.stderr, `airlock: ${made} was made during the run`, `${made} is named after the run`);
   t.notMatch(run.stderr, /~\/\.bash_history was made/, 'a history that was there is not named as made');
   t.match(run.stderr, 'airlock: warning: ~/.python_history has another name (a hard link)', 'the history an earlier link also names is warned of');
+  t.equal(r.linked_home, '', 'a history\'s other name in the home folder reads as nothing too (seventeenth pass)');
+  t.equal(r.linked_work, '', 'a credential store\'s other name in the project reads as nothing too');
   // The host's git with this home reads none of the agent's config in the user's folder.
   const repo = fs.mkdtempSync(path.join(base, 'repo-'));
   const hostGit = { cwd: repo, env: { ...process.env, HOME: homeDir, XDG_CONFIG_HOME: path.join(homeDir, '.config') }, stdio: 'ignore' as const };

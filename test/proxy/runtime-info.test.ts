@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startAirlock } from '../../runtime/airlock.ts';
 import { resolveConfig } from '../../runtime/config.ts';
-import { readRuntimeInfo } from '../../runtime/running.ts';
+import { lastPolicy, readRuntimeInfo } from '../../runtime/running.ts';
 
 const policy = path.resolve('test/proxy/fixtures/policy');
 
@@ -21,6 +21,7 @@ t.test('runtime.json names the bound addresses while running and goes away on cl
   await airlock.close();
   t.equal(readRuntimeInfo(home), undefined);
   t.notOk(fs.existsSync(path.join(home, 'runtime.json')));
+  t.equal(lastPolicy(home), policy, 'the policy folder it loaded stays recorded (airlock run keeps it read-only)');
 });
 
 t.test('a stale runtime.json (its process is gone) is ignored', async (t) => {

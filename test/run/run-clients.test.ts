@@ -4,7 +4,7 @@
 // where the policy binds it; the agent never reads the real value back; a placeholder sent to a
 // host with no binding is refused and that host receives nothing.
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -43,6 +43,11 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     'config/.env.production': `AUTH="Basic ${basic}"\n`,
     'infra/prod.tfvars': `token = "${encodeURIComponent(canary)}"\n`,
     'notes.env.txt': `not a dotenv: ${canary}\n`,
+    // Seventeenth pass: editors' leftovers of such files hold the same text (a backup, Emacs's
+    // auto-save, vim's swap of secrets.json).
+    '.env~': `GITHUB_TOKEN=${canary}\n`,
+    '#.env#': `GITHUB_TOKEN=${canary}\n`,
+    '.secrets.json.swp': `b0VIM 9.0\0\0\0\0{"token": "${canary}"}\n`,
   };
 
   for (const [f, text] of Object.entries(files)) {
@@ -58,6 +63,8 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   fs.symlinkSync(path.join(home, 'dotfiles', 'zshrc'), path.join(home, '.zshrc'));
   fs.writeFileSync(path.join(home, '.bashrc'), '[ -f ~/.config/tokens.sh ] && . ~/.config/tokens.sh\n');
   fs.writeFileSync(path.join(home, '.config', 'tokens.sh'), `export GH_TOKEN='${canary}'\n`);
+  // Seventeenth pass: an editor's backup of an rc file beside it.
+  fs.writeFileSync(path.join(home, '.bashrc.bak'), `export GITHUB_TOKEN=${canary}\n`);
   // A .env.local that links to a file kept outside the project.
   fs.writeFileSync(path.join(home, 'shared.env'), `GH_TOKEN=${canary}\n`);
   fs.symlinkSync(path.join(home, 'shared.env'), path.join(dir, '.env.local'));
@@ -77,7 +84,35 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     fs.mkdirSync(path.dirname(path.join(home, f!)), { recursive: true });
     fs.writeFileSync(path.join(home, f!), text!, { mode: 0o600 });
   }
-  const readFiles = '; echo "claude=$(cat ~/.claude/.credentials.json 2>&1)"; echo "codex=$(cat ~/.codex/auth.json 2>&1)"; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
+  // Seventeenth pass: the repository's own config holding the token, as a clone with it in the URL
+  // and CI checkouts (actions/checkout's extraheader) leave it.
+  execFileSync('git', ['init', '-q', dir]);
+  execFileSync('git', ['-C', dir, 'config', 'remote.origin.url', `https://x-access-token:${canary}@github.com/o/r.git`]);
+  execFileSync('git', ['-C', dir, 'config', 'http.https://github.com/.extraheader', `AUTHORIZATION: basic ${basic}`]);
+  // Seventeenth pass: other names of files holding the value (hard links an earlier run left before
+  // the user put the token there): in the project and deep in the home folder.
+  fs.linkSync(path.join(dir, '.env'), path.join(dir, 'notes.txt'));
+  fs.mkdirSync(path.join(home, 'deep', 'a'), { recursive: true });
+  fs.linkSync(path.join(dir, 'config', '.env.production'), path.join(home, 'deep', 'a', 'copy.txt'));
+  // And the project under a second path (a bind mount: a dev container's view of it), run by root.
+  const alias = fs.mkdtempSync(path.join(world.dir, 'alias-'));
+  let aliased = false;
+  if (process.getuid?.() === 0) {
+    try {
+      execFileSync('mount', ['--bind', dir, alias], { stdio: 'pipe' });
+      aliased = true;
+      t.teardown(() => {
+        try {
+          execFileSync('umount', [alias], { stdio: 'pipe' });
+        } catch {
+          /* left for the machine's clean-up */
+        }
+      });
+    } catch {
+      t.comment('no bind mount here: the alias case is not tried');
+    }
+  }
+  const readFiles = '; echo "rcbackup=$(cat ~/.bashrc.bak)"; echo "gitremote=$(git remote get-url origin)"; echo "githeader=$(git config --get http.https://github.com/.extraheader)"; echo "leftovers=$(cat .env~ \\#.env\\# .secrets.json.swp 2>&1 | tr -d \'\\n\\000\')"; echo "viaalias=$(tr -d \'\\n\' < ' + alias + '/.env 2>/dev/null)"; echo "hardlink=$(tr -d \'\\n\' < notes.txt)"; echo "hardhome=$(cat ~/deep/a/copy.txt)"; echo "claude=$(cat ~/.claude/.credentials.json 2>&1)"; echo "codex=$(cat ~/.codex/auth.json 2>&1)"; echo "dotenv=$(tr -d \'\\n\' < .env)"; echo "prod=$(cat config/.env.production)"; echo "tfvars=$(cat infra/prod.tfvars)"; echo "zshrc=$(cat ~/.zshrc)"; echo "linked=$(cat .env.local)"; echo "ghlink=$(cat ops/.env 2>&1 | tr -d \'\\n\')"; echo "sourced=$(cat ~/.config/tokens.sh)"; echo "npmrc=$(cat ~/.npmrc 2>&1 | tr -d \'\\n\')"; printf x >> .env 2>/dev/null && echo wrote=yes; true';
   for (const sandbox of [false, true]) {
     const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', `env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)${sandbox ? readFiles : ''}`], {
       cwd: sandbox ? dir : world.work,
@@ -122,6 +157,13 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
       t.equal(out.sourced, `export GH_TOKEN='${placeholder}'`, 'a file ~/.bashrc sources: the placeholder');
       t.match(r.stderr, /airlock: ~\/dotfiles\/zshrc holds the real value of secret github/, 'named with its home path (where the link leads)');
       t.notMatch(out.npmrc ?? '', /OtherCanary|_authToken/, `a config with another credential besides stays hidden (${out.npmrc})`);
+      t.equal(out.hardlink, `GITHUB_TOKEN=${placeholder}DEBUG=1`, 'another name (a hard link) of .env in the project: the placeholder too');
+      t.equal(out.hardhome, out.prod, 'and one in the home folder');
+      t.equal(out.rcbackup, `export GITHUB_TOKEN=${placeholder}`, 'an editor\'s backup of an rc file: the placeholder');
+      t.equal(out.gitremote, `https://x-access-token:${placeholder}@github.com/o/r.git`, 'the repository\'s remote URL: the placeholder (seventeenth pass)');
+      t.equal(out.githeader, `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${placeholder}`).toString('base64')}`, 'and its extraheader (a CI checkout\'s): the placeholder, encoded again');
+      t.equal(out.leftovers, `GITHUB_TOKEN=${placeholder}GITHUB_TOKEN=${placeholder}b0VIM 9.0{"token": "${placeholder}"}`, 'editors\' leftovers (.env~, #.env#, a vim swap): the placeholder (seventeenth pass)');
+      if (aliased) t.equal(out.viaalias, `GITHUB_TOKEN=${placeholder}DEBUG=1`, '.env through a bind mount of the project elsewhere: the placeholder');
       t.notOk(r.stdout.includes(canary), 'the agent read no real value from these files');
       t.notOk(out.wrote, 'the rewritten file is read-only during the run');
       t.equal(fs.readFileSync(path.join(dir, '.env'), 'utf8'), files['.env'], 'the host\'s file is untouched');
@@ -134,6 +176,20 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     }
     neverSeesCanary(t, r);
   }
+  // A name nowhere airlock run looks (the same filesystem, outside the project, the home folder and
+  // the temp folder): the run is refused, the agent never starts.
+  const far = fs.mkdtempSync(path.join('/var/tmp', 'airlock-link-'));
+  t.teardown(() => fs.rmSync(far, { recursive: true, force: true }));
+  try {
+    fs.linkSync(path.join(dir, '.env'), path.join(far, 'env'));
+  } catch {
+    t.comment('skipped: /var/tmp is on another filesystem than the temp folder here');
+    return;
+  }
+  const refused = await runAirlock([...base, '--', 'sh', '-c', 'echo started=yes'], { cwd: dir, env: { ...env, HOME: home } });
+  t.not(refused.code, 0, 'refused');
+  t.match(refused.stderr, /\.env holds the real value of secret github and has 1 more name \(hard link\)/, `the user is told which file and why (${refused.stderr.slice(-300)})`);
+  t.notOk(results(refused.stdout).started, 'the agent never started');
 });
 
 t.test('without the sandbox the variables are only a suggestion (why the sandbox exists)', async (t) => {

@@ -39,3 +39,32 @@ t.test('a working directory inside Airlock\'s folder keeps its own entry writabl
   t.ok(p.includes(path.join(root, 'bin')), 'the others stay protected');
   t.notOk(p.some((x) => x.startsWith(home)), 'no policy when no Airlock runs on the folder');
 });
+
+t.test('seventeenth pass: the policy folder every state folder of the user starts with, running or not', async (t) => {
+  const { knownPolicies } = await import('../../cli/commands/run.ts');
+  const state = tempDir(t);
+  const saved = process.env.XDG_STATE_HOME;
+  process.env.XDG_STATE_HOME = state;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.XDG_STATE_HOME;
+    else process.env.XDG_STATE_HOME = saved;
+  });
+  const home = tempDir(t);
+  // Another project, Airlock's default layout: `.airlock` beside `rego`, stopped.
+  const other = tempDir(t);
+  fs.mkdirSync(path.join(other, '.airlock'));
+  fs.writeFileSync(path.join(other, '.airlock', 'agents.json'), '{}');
+  fs.mkdirSync(path.join(other, 'rego'));
+  // A third, started with `--policy` elsewhere, now stopped: its last policy was recorded.
+  const third = tempDir(t);
+  const thirdPolicy = path.join(tempDir(t), 'team-policy');
+  fs.mkdirSync(thirdPolicy);
+  writeRuntimeInfo(third, { proxy: { host: '127.0.0.1', port: 1 } }, thirdPolicy)();
+  fs.mkdirSync(path.join(state, 'airlock'), { recursive: true });
+  fs.writeFileSync(path.join(state, 'airlock', 'state-folders'), `${path.join(other, '.airlock')}\n${third}\n`);
+  const work = tempDir(t);
+  const p = protectedPaths(home, work);
+  t.ok(p.includes(path.join(other, 'rego')), 'another project\'s rego beside its .airlock');
+  t.ok(p.includes(thirdPolicy), 'the policy a stopped Airlock last loaded');
+  t.notOk(knownPolicies(home, path.join(other, 'rego', 'sub')).includes(path.join(other, 'rego')), 'never one holding the working directory');
+});
