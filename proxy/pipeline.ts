@@ -25,7 +25,7 @@ import { parseProxyAuthorization, tokenRefusedHere } from '../state/agents.ts';
 import { credentialSlot } from '../engine/grants.ts';
 import { retryExceedsApproval } from '../state/approvals.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
-import type { Identified } from '../state/stores.ts';
+import type { AuditTrail, Identified } from '../state/stores.ts';
 import { AgentBusyError, AgentGate } from './agent-gate.ts';
 import { AuditBudget, RefusalRate } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
@@ -54,7 +54,7 @@ export interface PipelineDeps {
     identify?(name: string, token: string, opts?: { deferConfirm?: boolean }): Promise<Identified | undefined>;
   };
   /** `available` false: records cannot be written (disk full), so nothing is forwarded (503). */
-  audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined; readonly behind?: boolean };
+  audit: Pick<AuditTrail, 'append' | 'overShare' | 'behindFor'> & { readonly available?: boolean; readonly unavailableReason?: string | undefined; readonly behind?: boolean };
   guard: Pick<DestinationGuard, 'isOwn' | 'resolveEndpoint'>;
   /** Live list: read on every request, so enforcers added after start apply at once. */
   enforcers: Enforcer[];
@@ -191,6 +191,8 @@ export class Pipeline {
     x.token = who.token;
     x.confirm = who.confirm;
     x.record.agent = agent.id;
+    const over = this.auditUnavailable(agent.id);
+    if (over) return over;
     try {
       x.entered(this.gate.enter(agent.id));
     } catch (err) {
@@ -214,10 +216,15 @@ export class Pipeline {
     return undefined;
   }
 
-  /** A refusal while records cannot be written (checked again before dialing). */
-  auditUnavailable(): Rejection | undefined {
+  /**
+   * A refusal while records cannot be written (checked again before dialing), or while `agent`'s
+   * own records waiting to be written are past its share (state/audit-shares.ts).
+   */
+  auditUnavailable(agent?: string): Rejection | undefined {
     const audit = this.deps.audit;
-    return audit.available === false ? refusals.audit(audit.unavailableReason ?? 'write failed') : undefined;
+    if (audit.available === false) return refusals.audit(audit.unavailableReason ?? 'write failed');
+    const over = agent === undefined ? undefined : audit.overShare?.(agent);
+    return over === undefined ? undefined : refusals.audit(over);
   }
 
   async authenticate(header: string | undefined): Promise<AgentInfo | undefined> {
@@ -483,7 +490,7 @@ export class Pipeline {
     const rule = decision.rule;
     if (rejected) return { ...rejected, rule };
     // Checked again at the last moment: an approval hold can last minutes, the disk can fill meanwhile.
-    const unaudited = this.auditUnavailable();
+    const unaudited = this.auditUnavailable(described.agent.id);
     if (unaudited) return { ...unaudited, rule };
     // So can the agent's token be revoked (here or through another replica) while a human looks.
     if (ctx.audit.approval === 'approved') {
@@ -597,7 +604,10 @@ export class Pipeline {
   append(record: AuditRecord): void {
     // Past its agent's rate a refusal is counted into a summary instead (proxy/audit-budget.ts).
     if (!this.refusalRate.admit(record)) return;
-    this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description), this.deps.audit.behind === true);
+    // While the trail is behind, large descriptions are left out for the agents whose records wait (all of them, for a trail that cannot tell).
+    const audit = this.deps.audit;
+    const behind = record.agent !== undefined && audit.behindFor ? audit.behindFor(record.agent) : audit.behind === true;
+    this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description), behind);
     this.deps.audit.append(record);
   }
 

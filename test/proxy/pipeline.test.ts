@@ -26,6 +26,8 @@ interface Script {
   auditBudget?: AuditBudget;
   /** The audit log's disk is behind (records wait in memory). */
   auditBehind?: boolean;
+  /** What the trail says of agent a1's records waiting: past its share (the reason), among the heavy ones. */
+  auditShare?: { over?: string; heavy?: boolean };
 }
 
 async function play(s: Script): Promise<{ trail: string[]; refusal: Refusal | undefined; x: Exchange; records: AuditRecord[] }> {
@@ -61,6 +63,10 @@ async function play(s: Script): Promise<{ trail: string[]; refusal: Refusal | un
       get available() { return available; },
       get behind() { return s.auditBehind === true; },
       unavailableReason: 'disk full',
+      ...(s.auditShare ? {
+        overShare: (who: string) => (who === 'a1' ? s.auditShare!.over : undefined),
+        behindFor: (who: string) => s.auditBehind === true && who === 'a1' && s.auditShare!.heavy === true,
+      } : {}),
     },
     guard: {
       isOwn: () => false,
@@ -215,6 +221,22 @@ t.test('the audit disk behind: large descriptions left out whatever the share, s
   t.ok(JSON.stringify(behind).length < 4096, `the record is ${JSON.stringify(behind).length} bytes`);
   t.ok((await play({ auditBehind: true })).records[0]!.description, 'a small description is recorded whole');
   t.ok((await play({ head: large })).records[0]!.description, 'with the disk keeping up, the same request is recorded whole');
+});
+
+t.test("the audit trail behind with one agent's records: that agent refused past its share, large descriptions left out only for the heavy", async (t) => {
+  // Seventeenth pass: the trail's bound was one pool (one agent's small records past a slow disk's
+  // rate refused everyone), and while it was behind every agent's large descriptions were left out.
+  const over = await play({ auditShare: { over: "agent a1's records wait for the audit disk past its share" } });
+  t.match(over.refusal, { status: 503, type: 'audit-unavailable', detail: /past its share/ }, 'the agent past its share: 503 audit-unavailable');
+  t.same(over.trail, ['authenticate:a1'], 'nothing described, decided or forwarded');
+  t.match(over.records, [{ agent: 'a1', outcome: 'audit-unavailable', status: 503 }], 'and recorded (the trail counts such records)');
+  t.equal((await play({ auditShare: {} })).refusal, undefined, 'an agent within its share is served');
+  const large = { url: `http://api.example.test/items?q=${'x'.repeat(20 * 1024)}` };
+  const light = (await play({ head: large, auditBehind: true, auditShare: { heavy: false } })).records[0]!;
+  t.ok(light.description, 'behind, an agent with few records waiting keeps its large description');
+  const heavy = (await play({ head: large, auditBehind: true, auditShare: { heavy: true } })).records[0]!;
+  t.notOk(heavy.description, 'the agent whose records wait has it left out');
+  t.match(heavy.description_omitted, { reason: /disk is behind/ });
 });
 
 // Ninth pass: a lasting request (a WebSocket, an upload past the capture) that a grant let through
