@@ -154,11 +154,9 @@ export class Pipeline {
     try {
       return await this.gate.run(x.agent!.id, async () => {
         if (readBody) x.body = await readBody();
-        // The main-thread part (the description and its JSON) in the heavy turn when large; the
+        // The main-thread parts (the description, its JSON) in the heavy turn when large; the
         // policy's evaluation (on its own thread) after it, so the next one's describe overlaps it.
-        const step = async (): Promise<Refusal | undefined> => (await this.describe(x)) ?? this.serialize(x);
-        const refused = heavyRequest(x) ? await this.heavy.run(x.agent!.id, step, HEAVY_WAIT_MS, heavyLate) : await step();
-        return refused ?? this.decide(x);
+        return (await this.describe(x, heavyRequest(x))) ?? this.decide(x);
       });
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.closing(refusals.busy(err.message));
@@ -284,7 +282,13 @@ export class Pipeline {
 
   // ─── describe ────────────────────────────────────────────────────────────────────────────────
 
-  async describe(x: Exchange): Promise<Refusal | undefined> {
+  /**
+   * The description, with the enforcers' describe hooks; then its JSON (`serialize`). With `heavy`
+   * the main-thread parts take the heavy turn, each on its own: the hooks wait for stores (grants,
+   * the session, with PostgreSQL the token's confirmation), and a slow database held the one turn
+   * every agent's large requests share for as long (seventeenth pass).
+   */
+  async describe(x: Exchange, heavy = false): Promise<Refusal | undefined> {
     const raw: RawRequest = {
       id: x.id, time: x.time, method: x.head.method ?? 'GET', url: x.url, headers: withHost(withoutNamedHeaders(x.head.rawHeaders), x.url),
       body: x.body.captured, bodyTruncated: x.body.truncated,
@@ -292,7 +296,8 @@ export class Pipeline {
     let d: RequestDescription;
     try {
       const placeholders = this.deps.placeholders();
-      d = await describeRequestLoaded(raw, placeholders ? { agent: x.agent!, placeholders } : { agent: x.agent! });
+      const step = (): Promise<RequestDescription> => describeRequestLoaded(raw, placeholders ? { agent: x.agent!, placeholders } : { agent: x.agent! });
+      d = heavy ? await this.inHeavyTurn(x.agent!.id, step) : await step();
     } catch (err) {
       if (err instanceof DescribeError) return (await this.confirmed(x, undefined)) ?? refusals.bad(err.message);
       throw err;
@@ -306,7 +311,12 @@ export class Pipeline {
     const revoked = await this.confirmed(x, origin, d);
     if (revoked) return revoked;
     x.described = d;
-    return undefined;
+    return heavy ? this.inHeavyTurn(x.agent!.id, async () => this.serialize(x)) : this.serialize(x);
+  }
+
+  /** `step` in the heavy turn (see `heavy`): one at a time in the process, agents taking turns. */
+  private inHeavyTurn<T>(agent: string, step: () => Promise<T>): Promise<T> {
+    return this.heavy.run(agent, step, HEAVY_WAIT_MS, heavyLate);
   }
 
   /** The description as JSON, once: the policy evaluates this text and the audit record carries it. */
@@ -409,20 +419,20 @@ export class Pipeline {
     // to AGENT_OPEN of them, each with a statement being decided) otherwise ran that many describe
     // steps at once and starved every other agent.
     try {
-      const step = (): ReturnType<Pipeline['describeCarried']> => this.describeCarried(x, raw, sqlDialect, onlySql);
-      // A large statement takes the heavy turn too (see `heavy`).
-      return await this.gate.run(x.agent!.id, () => (raw.body.length >= HEAVY_BODY_BYTES ? this.heavy.run(x.agent!.id, step, HEAVY_WAIT_MS, heavyLate) : step()));
+      // A large statement takes the heavy turn too (see `heavy`), for its main-thread parts.
+      return await this.gate.run(x.agent!.id, () => this.describeCarried(x, raw, sqlDialect, onlySql, raw.body.length >= HEAVY_BODY_BYTES));
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.busy(err.message);
       throw err;
     }
   }
 
-  private async describeCarried(x: Exchange, raw: RawRequest, sqlDialect: 'postgresql' | undefined, onlySql: boolean): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection | undefined> {
+  private async describeCarried(x: Exchange, raw: RawRequest, sqlDialect: 'postgresql' | undefined, onlySql: boolean, heavy = false): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection | undefined> {
     let d: RequestDescription;
     try {
       const placeholders = this.deps.placeholders();
-      d = await describeRequestLoaded(raw, { agent: x.agent!, ...(placeholders ? { placeholders } : {}), ...(sqlDialect ? { sqlDialect } : {}) });
+      const step = (): Promise<RequestDescription> => describeRequestLoaded(raw, { agent: x.agent!, ...(placeholders ? { placeholders } : {}), ...(sqlDialect ? { sqlDialect } : {}) });
+      d = heavy ? await this.inHeavyTurn(x.agent!.id, step) : await step();
     } catch (err) {
       if (err instanceof DescribeError) return refusals.bad(err.message);
       throw err;
@@ -435,13 +445,16 @@ export class Pipeline {
       const p = e.describe(d, origin);
       if (p) await p;
     }
-    let inputJson: string | undefined;
-    try {
-      inputJson = JSON.stringify(d);
-      evaluatedAs.set(d, inputJson);
-    } catch {
-      /* the engine says why it cannot evaluate it */
-    }
+    const json = (): string | undefined => {
+      try {
+        const text = JSON.stringify(d);
+        evaluatedAs.set(d, text);
+        return text;
+      } catch {
+        return undefined; // the engine says why it cannot evaluate it
+      }
+    };
+    const inputJson = heavy ? await this.inHeavyTurn(x.agent!.id, async () => json()) : json();
     return { described: d, decision: await this.deps.engine.decide(d, inputJson === undefined ? {} : { inputJson }) };
   }
 
