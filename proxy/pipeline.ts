@@ -369,7 +369,10 @@ export class Pipeline {
    * a copy into it. Nothing is done for the usual request.
    */
   private async decideSecondTargets(x: Exchange, decision: EngineDecision): Promise<Refusal | undefined> {
-    const targets = secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET');
+    // The body's readers parse it whole (a MiB of `_msearch` lines or batch calls: 0.1–0.3 s), so a
+    // large body takes the heavy turn for them too (see `heavy`).
+    const read = (): ReturnType<typeof secondTargets> => secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET');
+    const targets = heavyRequest(x) ? await this.inHeavyTurn(x.agent!.id, async () => read()) : read();
     if (targets === undefined) return undefined;
     const rule = decision.rule ? { rule: decision.rule } : {};
     if ('refusal' in targets) return { ...targets.refusal, ...rule };

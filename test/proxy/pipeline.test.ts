@@ -339,4 +339,13 @@ t.test('large bodies are described one at a time in the process, agents taking t
   t.same([...turnsSeen], [1], 'a large body is described in the heavy turn, one at a time');
   t.ok(mostHooks > 1, `the describe hooks (stores) wait outside it (${mostHooks} at once; one at a time before)`);
   t.equal(neighbourAt, order.indexOf('n:small') === 0 ? 1 : 0, `the neighbour's large request did not wait for the hooks of the agent whose store is slow (${order.join(' ')})`);
+  // The body's readers of second targets (a bulk's lines, a batch's calls) parse it whole too.
+  const heavyGate = (pipeline as unknown as { heavy: { run: (...a: unknown[]) => Promise<unknown> } }).heavy;
+  const run = heavyGate.run.bind(heavyGate);
+  let turns = 0;
+  heavyGate.run = (...a: unknown[]) => (turns++, run(...a));
+  const lines = Buffer.from('{"index":{"_index":"a"}}\n{"f":1}\n'.repeat(1200));
+  const bulk = new Exchange({ method: 'POST', url: 'http://api.example.test/a/_bulk', httpVersion: '1.1', httpVersionMinor: 1, headers: { host: 'api.example.test', 'proxy-authorization': basic('n', 'good'), 'content-type': 'application/x-ndjson' }, rawHeaders: ['host', 'api.example.test', 'proxy-authorization', basic('n', 'good'), 'content-type', 'application/x-ndjson'] }, undefined, false);
+  await pipeline.open(bulk, async () => ({ captured: lines, truncated: false }));
+  t.equal(turns, 3, 'a large bulk body: described, serialized and read for second targets in heavy turns');
 });
