@@ -26,7 +26,7 @@ import { credentialSlot } from '../engine/grants.ts';
 import { retryExceedsApproval } from '../state/approvals.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
 import type { AuditTrail, Identified } from '../state/stores.ts';
-import { AgentBusyError, AgentGate } from './agent-gate.ts';
+import { AgentBusyError, AgentGate, descriptionWeight } from './agent-gate.ts';
 import { AuditBudget, RefusalRate } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
@@ -60,6 +60,8 @@ export interface PipelineDeps {
   enforcers: Enforcer[];
   /** Read on every request (the finder is set once the secrets are loaded). */
   placeholders: () => PlaceholderFinder | undefined;
+  /** The memory one agent's open requests' descriptions may take (proxy/agent-gate.ts AGENT_DESCRIBED_BYTES); the default when absent. */
+  describedPerAgent?: number;
   /** Each agent's share of the audit log's disk (proxy/audit-budget.ts); the default when absent. */
   auditBudget?: AuditBudget;
   /** Refusals one agent may record one by one per minute (proxy/audit-budget.ts); the default when absent. */
@@ -118,7 +120,7 @@ export const BARE_HEADERS: ReadonlyArray<readonly [string, string]> = [['user-ag
 
 export class Pipeline {
   /** Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts). */
-  private readonly gate = new AgentGate();
+  private readonly gate: AgentGate;
   /**
    * The describe and decide steps of a large body, one at a time in the process, agents taking
    * turns. They are main-thread work (parsing, a description of ten times the body's size, its
@@ -137,6 +139,7 @@ export class Pipeline {
   stopping = false;
 
   constructor(private readonly deps: PipelineDeps) {
+    this.gate = new AgentGate(undefined, undefined, undefined, deps.describedPerAgent);
     this.auditBudget = deps.auditBudget ?? new AuditBudget();
     this.refusalRate = new RefusalRate((summary) => deps.audit.append(summary), deps.refusalsPerMinute);
     this.lasting = {
@@ -154,6 +157,8 @@ export class Pipeline {
     try {
       return await this.gate.run(x.agent!.id, async () => {
         if (readBody) x.body = await readBody();
+        // Past the bound of its forwarded requests' descriptions, an agent's large requests wait (AGENT_DESCRIBED_BYTES).
+        if (heavyRequest(x)) this.gate.checkDescribed(x.agent!.id);
         // The main-thread parts (the description, its JSON) in the heavy turn when large; the
         // policy's evaluation (on its own thread) after it, so the next one's describe overlaps it.
         return (await this.describe(x, heavyRequest(x))) ?? this.decide(x);
@@ -311,7 +316,10 @@ export class Pipeline {
     const revoked = await this.confirmed(x, origin, d);
     if (revoked) return revoked;
     x.described = d;
-    return heavy ? this.inHeavyTurn(x.agent!.id, async () => this.serialize(x)) : this.serialize(x);
+    if (!heavy) return this.serialize(x);
+    // Weighed now, counted once the request is forwarded (enforce): see AGENT_DESCRIBED_BYTES.
+    x.weight = await this.inHeavyTurn(x.agent!.id, async () => (this.serialize(x), descriptionWeight(evaluatedAs.get(d) ?? '')));
+    return undefined;
   }
 
   /** `step` in the heavy turn (see `heavy`): one at a time in the process, agents taking turns. */
@@ -508,6 +516,10 @@ export class Pipeline {
     // Checked again at the last moment: an approval hold can last minutes, the disk can fill meanwhile.
     const unaudited = this.auditUnavailable(described.agent.id);
     if (unaudited) return { ...unaudited, rule };
+    // Forwarded, the description is kept until the response is sent (the audit record carries it):
+    // counted against its agent's bound until then (held ones meet the approvals' held-data budget,
+    // refused ones end at once).
+    if (x.weight) x.entered(this.gate.weigh(described.agent.id, x.weight));
     // So can the agent's token be revoked (here or through another replica) while a human looks.
     if (ctx.audit.approval === 'approved') {
       const credential = x.tunnel ? x.tunnel.credential : x.head.headers['proxy-authorization'];

@@ -239,6 +239,44 @@ t.test("the audit trail behind with one agent's records: that agent refused past
   t.match(heavy.description_omitted, { reason: /disk is behind/ });
 });
 
+t.test("an agent's forwarded requests keep at most its bound of descriptions in memory: past it its large ones are refused until some end", async (t) => {
+  // Seventeenth pass: a description is kept until its response is sent, ~8.5 MiB of heap for a
+  // 1 MiB JSON body of tiny objects; one agent's allowed uploads to an upstream that never answers
+  // (it may keep 512 open) held gigabytes.
+  const agents: Record<string, AgentInfo> = { h: { id: 'h', labels: {} }, n: { id: 'n', labels: {} } };
+  const pipeline = new Pipeline({
+    engine: { decide: async () => ({ action: 'allow', reason: 'scripted', rule: 'r', policy_version: 'v1', decision_us: 1 }) as EngineDecision },
+    agents: { authenticate: async (name, token) => (token === 'good' ? agents[name] : undefined) },
+    audit: { append: () => undefined },
+    guard: { isOwn: () => false, resolveEndpoint: async (_host, port) => ({ address: '192.0.2.10', port }) },
+    enforcers: [],
+    placeholders: () => undefined,
+    describedPerAgent: 500_000,
+  });
+  // ~40 KB of tiny objects: ~0.25 MB as the bound weighs them.
+  const big = Buffer.from(JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ a: i % 10, b: i }))));
+  const open = async (who: string): Promise<{ x: Exchange; refusal: Refusal | undefined }> => {
+    const headers: Record<string, string> = { host: 'api.example.test', 'proxy-authorization': basic(who, 'good'), 'content-type': 'application/json', 'content-length': String(big.length) };
+    const x = new Exchange({ method: 'POST', url: 'http://api.example.test/items', httpVersion: '1.1', httpVersionMinor: 1, headers, rawHeaders: Object.entries(headers).flat() }, undefined, false);
+    const refusal = await pipeline.open(x, async () => ({ captured: big, truncated: false }));
+    return { x, refusal: refusal ?? await pipeline.enforce(x, new AbortController().signal) };
+  };
+  const kept: Exchange[] = [];
+  let refused: Refusal | undefined;
+  for (let i = 0; i < 10 && !refused; i++) {
+    const o = await open('h');
+    refused = o.refusal;
+    if (!refused) kept.push(o.x); // never ends: its upstream does not answer
+  }
+  const small = new Exchange({ method: 'GET', url: 'http://api.example.test/items', httpVersion: '1.1', httpVersionMinor: 1, headers: { host: 'api.example.test', 'proxy-authorization': basic('h', 'good') }, rawHeaders: ['host', 'api.example.test', 'proxy-authorization', basic('h', 'good')] }, undefined, false);
+  t.equal(await pipeline.open(small, async () => ({ captured: Buffer.alloc(0), truncated: false })), undefined, 'a small request of that agent is still decided');
+  t.equal(kept.length, 2, 'two large requests open (the bound passed by the second)');
+  t.match(refused, { status: 429, detail: /request descriptions in memory/ }, 'the next one: 429 agent-busy, saying why');
+  t.equal((await open('n')).refusal, undefined, "another agent's large request is decided");
+  kept[0]!.end();
+  t.equal((await open('h')).refusal, undefined, 'once one of them ended, the agent is served again');
+});
+
 // Ninth pass: a lasting request (a WebSocket, an upload past the capture) that a grant let through
 // went on after the grant was revoked (here or through another replica) or expired: only the
 // agent's next request was held again. Its watch decides it again without the grant.
