@@ -22,7 +22,32 @@ export const AGENT_WAITING = 256;
  */
 export const AGENT_OPEN = 512;
 
-/** Thrown by run() when the agent already has AGENT_WAITING requests waiting, and by enter() past AGENT_OPEN. */
+/**
+ * Memory the request descriptions of one agent's forwarded exchanges may take, at most (as
+ * estimated by `descriptionWeight`, counted for large bodies). A description is kept until the
+ * response is sent (the audit record is written then; enforcers and a lasting request's new
+ * decisions read it), and one of a 1 MiB JSON body of tiny objects is ~0.9 MiB of text and
+ * ~8.5 MiB of heap: one agent's allowed uploads to an upstream that never answers (it may keep
+ * AGENT_OPEN of them) held gigabytes (seventeenth pass). Past this, the agent's large requests are
+ * refused (429) until some end: ~9 such uploads at once, ~60 of 1 MiB text (a model's prompt).
+ * Held requests meet the approvals' held-data budget instead; refused ones end at once.
+ */
+export const AGENT_DESCRIBED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The heap a description takes, estimated from its JSON text: the text, and ~24 bytes more for
+ * each value boundary (`{`, `[`, `,`, `:`), which is where parsed JSON costs more than its text.
+ */
+export function descriptionWeight(text: string): number {
+  let marks = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2c || c === 0x3a || c === 0x7b || c === 0x5b) marks++;
+  }
+  return text.length + 24 * marks;
+}
+
+/** Thrown by run() when the agent already has AGENT_WAITING requests waiting, and by enter() past AGENT_OPEN or AGENT_DESCRIBED_BYTES. */
 export class AgentBusyError extends Error {}
 
 export class AgentGate {
@@ -30,8 +55,9 @@ export class AgentGate {
   private readonly waiting = new Map<string, Array<() => void>>();
 
   private readonly open = new Map<string, number>();
+  private readonly described = new Map<string, number>();
 
-  constructor(readonly slots = AGENT_SLOTS, readonly maxWaiting = AGENT_WAITING, readonly maxOpen = AGENT_OPEN) {}
+  constructor(readonly slots = AGENT_SLOTS, readonly maxWaiting = AGENT_WAITING, readonly maxOpen = AGENT_OPEN, readonly maxDescribed = AGENT_DESCRIBED_BYTES) {}
 
   /** Counts one exchange of the agent as open; the returned function (idempotent) ends it. */
   enter(agent: string): () => void {
@@ -45,6 +71,27 @@ export class AgentGate {
       const m = (this.open.get(agent) ?? 1) - 1;
       if (m > 0) this.open.set(agent, m);
       else this.open.delete(agent);
+    };
+  }
+
+  /** Throws while the agent's forwarded exchanges hold its bound of descriptions (checked for a large request in its slot). */
+  checkDescribed(agent: string): void {
+    const held = this.described.get(agent) ?? 0;
+    if (held >= this.maxDescribed) {
+      throw new AgentBusyError(`this agent's forwarded requests already hold ~${Math.round(held / 1048576)} MiB of request descriptions in memory (at most ${Math.round(this.maxDescribed / 1048576)} MiB); its large requests are refused until some end`);
+    }
+  }
+
+  /** Counts `bytes` (a description's weight) against the agent's open exchanges; the returned function (idempotent) gives them back. */
+  weigh(agent: string, bytes: number): () => void {
+    this.described.set(agent, (this.described.get(agent) ?? 0) + bytes);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const m = (this.described.get(agent) ?? bytes) - bytes;
+      if (m > 0) this.described.set(agent, m);
+      else this.described.delete(agent);
     };
   }
 

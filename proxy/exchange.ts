@@ -62,25 +62,26 @@ export class Exchange {
    * request inside a tunnel, whose credential was checked at its CONNECT): set by the listener.
    */
   remoteAddress: string | undefined;
-  /** Set by admit: ends the exchange's count among its agent's open ones (proxy/agent-gate.ts). */
-  private leaveGate: (() => void) | undefined;
+  /** What the description of a large body weighs in memory (proxy/agent-gate.ts descriptionWeight), set by describe. */
+  weight: number | undefined;
+  /** Set by admit (and enforce): end the exchange's counts among its agent's open ones (proxy/agent-gate.ts). */
+  private leaves: Array<() => void> = [];
   private ended = false;
 
   constructor(readonly head: RequestHead, readonly tunnel: Tunnel | undefined, readonly upgrade: boolean) {
     this.record = { time: this.time.toISOString(), id: this.id, method: head.method ?? '', url: loggableTarget(head.url), outcome: 'pending' };
   }
 
-  /** Counted among the agent's open exchanges until end(); called by admit. */
+  /** Counted among the agent's open exchanges (or their descriptions) until end(); called by admit. */
   entered(leave: () => void): void {
     if (this.ended) leave();
-    else this.leaveGate = leave;
+    else this.leaves.push(leave);
   }
 
   /** The response is sent or the connection gone (the socket code calls this once it is). */
   end(): void {
     this.ended = true;
-    this.leaveGate?.();
-    this.leaveGate = undefined;
+    for (const leave of this.leaves.splice(0)) leave();
   }
 
   /** Milliseconds since the request arrived, to the microsecond. */

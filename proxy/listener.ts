@@ -63,6 +63,16 @@ export const defaultTimeouts: ProxyTimeouts = {
 /** The longest wait for an upstream's answer to a WebSocket handshake, once connected. */
 const WEBSOCKET_ANSWER_MS = 30_000;
 
+/**
+ * Requests of one connection in the steps at once. An HTTP/1.1 client may pipeline hundreds of
+ * requests in one packet, and Node's parser hands every one of them over in the same turn of the
+ * event loop: one agent's four writes of 1,000 pipelined GETs (200 KB each) were all admitted,
+ * refused or queued in a burst that held the event loop 0.4–0.7 s (a neighbour's GET up to 2 s).
+ * Their answers go out in order anyway; the rest wait their turn, unread, and those still waiting
+ * when the connection closes are recorded together.
+ */
+export const PIPELINE_WINDOW = 4;
+
 /** Client connections waiting for a request head that nobody has used yet, at most (proxy/idle-connections.ts). */
 export { MAX_IDLE_CONNECTIONS } from './idle-connections.ts';
 
@@ -71,6 +81,8 @@ export class ProxyServer {
   private readonly inner: http.Server;
   private readonly tunnels = new WeakMap<net.Socket, Tunnel>();
   private readonly sockets = new Set<net.Socket>();
+  /** Each connection's requests in the steps, and those waiting their turn (PIPELINE_WINDOW). */
+  private readonly pipelined = new WeakMap<net.Socket, { running: number; waiting: Array<{ req: http.IncomingMessage; start: () => void }> }>();
   /** Connections waiting for a request head, bounded per agent and for those nobody has used yet. */
   private readonly idle = new IdleConnections();
   private readonly pipeline: Pipeline;
@@ -98,7 +110,7 @@ export class ProxyServer {
     // requireHostHeader off: Node's own 400 for a missing Host is not problem+json; the proxy checks
     // Host itself (absolute-form takes the target's authority, tunnels require a matching Host).
     this.inner = this.configure(http.createServer({ maxHeaderSize: deps.maxHeaderSize, requireHostHeader: false }));
-    this.inner.on('request', (req, res) => this.onRequest(req, res).catch(() => res.destroy()));
+    this.inner.on('request', (req, res) => this.inTurn(req, res));
     this.inner.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as net.Socket, head).catch(() => socket.destroy()));
     this.inner.on('connection', (s: net.Socket) => this.waitForHead(s));
     // A CONNECT inside a tunnel would open a tunnel in the tunnel: refused and recorded (Node would
@@ -170,7 +182,7 @@ export class ProxyServer {
       requireHostHeader: false,
       connectionsCheckingInterval: Math.min(1000, this.deps.timeouts.headersMs),
     } as http.ServerOptions));
-    server.on('request', (req, res) => this.onRequest(req, res).catch(() => res.destroy()));
+    server.on('request', (req, res) => this.inTurn(req, res));
     server.on('connect', (req, socket, head) => {
       // The tunnel counts as waiting (for its handshake and first request) until it is handed over:
       // a client opening thousands of tunnels and sending nothing meets the same bound as plain connections.
@@ -234,6 +246,41 @@ export class ProxyServer {
         this.inner.emit('connection', s);
       },
     }, req, socket, head);
+  }
+
+  /** A request, once fewer than PIPELINE_WINDOW of its connection's are in the steps. */
+  private inTurn(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    let window = this.pipelined.get(socket);
+    if (!window) {
+      const w = { running: 0, waiting: [] as Array<{ req: http.IncomingMessage; start: () => void }> };
+      window = w;
+      this.pipelined.set(socket, w);
+      socket.once('close', () => this.unreadPipelined(socket, w.waiting.splice(0)));
+    }
+    const w = window;
+    const start = (): void => {
+      w.running++;
+      res.once('close', () => {
+        w.running--;
+        w.waiting.shift()?.start();
+      });
+      this.onRequest(req, res).catch(() => res.destroy());
+    };
+    if (w.running < PIPELINE_WINDOW) start();
+    else w.waiting.push({ req, start });
+  }
+
+  /** Pipelined requests whose turn never came (the connection closed first): one record for all of them. */
+  private unreadPipelined(socket: net.Socket, unread: Array<{ req: http.IncomingMessage }>): void {
+    if (!unread.length) return;
+    const tunnel = this.tunnels.get(socket);
+    const first = unread[0]!.req;
+    this.pipeline.append({
+      time: new Date().toISOString(), id: crypto.randomUUID(), ...(tunnel ? { agent: tunnel.agent.id } : {}), method: first.method ?? '', url: loggableTarget(first.url),
+      outcome: 'client-aborted',
+      detail: `${unread.length} pipelined requests on this connection were neither decided nor forwarded: the connection closed before their turn (at most ${PIPELINE_WINDOW} of a connection's requests are read at once)`,
+    });
   }
 
   /** One HTTP request: the steps, then the upstream; a refusal is answered on this response. */

@@ -25,8 +25,8 @@ import { parseProxyAuthorization, tokenRefusedHere } from '../state/agents.ts';
 import { credentialSlot } from '../engine/grants.ts';
 import { retryExceedsApproval } from '../state/approvals.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
-import type { Identified } from '../state/stores.ts';
-import { AgentBusyError, AgentGate } from './agent-gate.ts';
+import type { AuditTrail, Identified } from '../state/stores.ts';
+import { AgentBusyError, AgentGate, descriptionWeight } from './agent-gate.ts';
 import { AuditBudget, RefusalRate } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
@@ -55,12 +55,14 @@ export interface PipelineDeps {
     identify?(name: string, token: string, opts?: { deferConfirm?: boolean }): Promise<Identified | undefined>;
   };
   /** `available` false: records cannot be written (disk full), so nothing is forwarded (503). */
-  audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined; readonly behind?: boolean };
+  audit: Pick<AuditTrail, 'append' | 'overShare' | 'behindFor'> & { readonly available?: boolean; readonly unavailableReason?: string | undefined; readonly behind?: boolean };
   guard: Pick<DestinationGuard, 'isOwn' | 'resolveEndpoint'>;
   /** Live list: read on every request, so enforcers added after start apply at once. */
   enforcers: Enforcer[];
   /** Read on every request (the finder is set once the secrets are loaded). */
   placeholders: () => PlaceholderFinder | undefined;
+  /** The memory one agent's open requests' descriptions may take (proxy/agent-gate.ts AGENT_DESCRIBED_BYTES); the default when absent. */
+  describedPerAgent?: number;
   /** Each agent's share of the audit log's disk (proxy/audit-budget.ts); the default when absent. */
   auditBudget?: AuditBudget;
   /** Refusals one agent may record one by one per minute (proxy/audit-budget.ts); the default when absent. */
@@ -119,7 +121,7 @@ export const BARE_HEADERS: ReadonlyArray<readonly [string, string]> = [['user-ag
 
 export class Pipeline {
   /** Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts). */
-  private readonly gate = new AgentGate();
+  private readonly gate: AgentGate;
   /**
    * The describe and decide steps of a large body, one at a time in the process, agents taking
    * turns. They are main-thread work (parsing, a description of ten times the body's size, its
@@ -138,6 +140,7 @@ export class Pipeline {
   stopping = false;
 
   constructor(private readonly deps: PipelineDeps) {
+    this.gate = new AgentGate(undefined, undefined, undefined, deps.describedPerAgent);
     this.auditBudget = deps.auditBudget ?? new AuditBudget();
     this.refusalRate = new RefusalRate((summary) => deps.audit.append(summary), deps.refusalsPerMinute);
     this.lasting = {
@@ -155,11 +158,11 @@ export class Pipeline {
     try {
       return await this.gate.run(x.agent!.id, async () => {
         if (readBody) x.body = await readBody();
-        // The main-thread part (the description and its JSON) in the heavy turn when large; the
+        // Past the bound of its forwarded requests' descriptions, an agent's large requests wait (AGENT_DESCRIBED_BYTES).
+        if (heavyRequest(x)) this.gate.checkDescribed(x.agent!.id);
+        // The main-thread parts (the description, its JSON) in the heavy turn when large; the
         // policy's evaluation (on its own thread) after it, so the next one's describe overlaps it.
-        const step = async (): Promise<Refusal | undefined> => (await this.describe(x)) ?? this.serialize(x);
-        const refused = heavyRequest(x) ? await this.heavy.run(x.agent!.id, step, HEAVY_WAIT_MS, heavyLate) : await step();
-        return refused ?? this.decide(x);
+        return (await this.describe(x, heavyRequest(x))) ?? this.decide(x);
       });
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.closing(refusals.busy(err.message));
@@ -192,6 +195,8 @@ export class Pipeline {
     x.token = who.token;
     x.confirm = who.confirm;
     x.record.agent = agent.id;
+    const over = this.auditUnavailable(agent.id);
+    if (over) return over;
     try {
       x.entered(this.gate.enter(agent.id));
     } catch (err) {
@@ -215,10 +220,15 @@ export class Pipeline {
     return undefined;
   }
 
-  /** A refusal while records cannot be written (checked again before dialing). */
-  auditUnavailable(): Rejection | undefined {
+  /**
+   * A refusal while records cannot be written (checked again before dialing), or while `agent`'s
+   * own records waiting to be written are past its share (state/audit-shares.ts).
+   */
+  auditUnavailable(agent?: string): Rejection | undefined {
     const audit = this.deps.audit;
-    return audit.available === false ? refusals.audit(audit.unavailableReason ?? 'write failed') : undefined;
+    if (audit.available === false) return refusals.audit(audit.unavailableReason ?? 'write failed');
+    const over = agent === undefined ? undefined : audit.overShare?.(agent);
+    return over === undefined ? undefined : refusals.audit(over);
   }
 
   async authenticate(header: string | undefined): Promise<AgentInfo | undefined> {
@@ -278,7 +288,13 @@ export class Pipeline {
 
   // ─── describe ────────────────────────────────────────────────────────────────────────────────
 
-  async describe(x: Exchange): Promise<Refusal | undefined> {
+  /**
+   * The description, with the enforcers' describe hooks; then its JSON (`serialize`). With `heavy`
+   * the main-thread parts take the heavy turn, each on its own: the hooks wait for stores (grants,
+   * the session, with PostgreSQL the token's confirmation), and a slow database held the one turn
+   * every agent's large requests share for as long (seventeenth pass).
+   */
+  async describe(x: Exchange, heavy = false): Promise<Refusal | undefined> {
     const raw: RawRequest = {
       id: x.id, time: x.time, method: x.head.method ?? 'GET', url: x.url, headers: withHost(withoutNamedHeaders(x.head.rawHeaders), x.url),
       body: x.body.captured, bodyTruncated: x.body.truncated,
@@ -286,7 +302,8 @@ export class Pipeline {
     let d: RequestDescription;
     try {
       const placeholders = this.deps.placeholders();
-      d = await describeRequestLoaded(raw, placeholders ? { agent: x.agent!, placeholders } : { agent: x.agent! });
+      const step = (): Promise<RequestDescription> => describeRequestLoaded(raw, placeholders ? { agent: x.agent!, placeholders } : { agent: x.agent! });
+      d = heavy ? await this.inHeavyTurn(x.agent!.id, step) : await step();
     } catch (err) {
       if (err instanceof DescribeError) return (await this.confirmed(x, undefined)) ?? refusals.bad(err.message);
       throw err;
@@ -300,7 +317,15 @@ export class Pipeline {
     const revoked = await this.confirmed(x, origin, d);
     if (revoked) return revoked;
     x.described = d;
+    if (!heavy) return this.serialize(x);
+    // Weighed now, counted once the request is forwarded (enforce): see AGENT_DESCRIBED_BYTES.
+    x.weight = await this.inHeavyTurn(x.agent!.id, async () => (this.serialize(x), descriptionWeight(evaluatedAs.get(d) ?? '')));
     return undefined;
+  }
+
+  /** `step` in the heavy turn (see `heavy`): one at a time in the process, agents taking turns. */
+  private inHeavyTurn<T>(agent: string, step: () => Promise<T>): Promise<T> {
+    return this.heavy.run(agent, step, HEAVY_WAIT_MS, heavyLate);
   }
 
   /** The description as JSON, once: the policy evaluates this text and the audit record carries it. */
@@ -353,7 +378,10 @@ export class Pipeline {
    * a copy into it. Nothing is done for the usual request.
    */
   private async decideSecondTargets(x: Exchange, decision: EngineDecision): Promise<Refusal | undefined> {
-    const targets = secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET');
+    // The body's readers parse it whole (a MiB of `_msearch` lines or batch calls: 0.1–0.3 s), so a
+    // large body takes the heavy turn for them too (see `heavy`).
+    const read = (): ReturnType<typeof secondTargets> => secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET');
+    const targets = heavyRequest(x) ? await this.inHeavyTurn(x.agent!.id, async () => read()) : read();
     if (targets === undefined) return undefined;
     const rule = decision.rule ? { rule: decision.rule } : {};
     if ('refusal' in targets) return { ...targets.refusal, ...rule };
@@ -403,20 +431,20 @@ export class Pipeline {
     // to AGENT_OPEN of them, each with a statement being decided) otherwise ran that many describe
     // steps at once and starved every other agent.
     try {
-      const step = (): ReturnType<Pipeline['describeCarried']> => this.describeCarried(x, raw, sqlDialect, onlySql);
-      // A large statement takes the heavy turn too (see `heavy`).
-      return await this.gate.run(x.agent!.id, () => (raw.body.length >= HEAVY_BODY_BYTES ? this.heavy.run(x.agent!.id, step, HEAVY_WAIT_MS, heavyLate) : step()));
+      // A large statement takes the heavy turn too (see `heavy`), for its main-thread parts.
+      return await this.gate.run(x.agent!.id, () => this.describeCarried(x, raw, sqlDialect, onlySql, raw.body.length >= HEAVY_BODY_BYTES));
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.busy(err.message);
       throw err;
     }
   }
 
-  private async describeCarried(x: Exchange, raw: RawRequest, sqlDialect: 'postgresql' | undefined, onlySql: boolean): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection | undefined> {
+  private async describeCarried(x: Exchange, raw: RawRequest, sqlDialect: 'postgresql' | undefined, onlySql: boolean, heavy = false): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection | undefined> {
     let d: RequestDescription;
     try {
       const placeholders = this.deps.placeholders();
-      d = await describeRequestLoaded(raw, { agent: x.agent!, ...(placeholders ? { placeholders } : {}), ...(sqlDialect ? { sqlDialect } : {}) });
+      const step = (): Promise<RequestDescription> => describeRequestLoaded(raw, { agent: x.agent!, ...(placeholders ? { placeholders } : {}), ...(sqlDialect ? { sqlDialect } : {}) });
+      d = heavy ? await this.inHeavyTurn(x.agent!.id, step) : await step();
     } catch (err) {
       if (err instanceof DescribeError) return refusals.bad(err.message);
       throw err;
@@ -429,13 +457,16 @@ export class Pipeline {
       const p = e.describe(d, origin);
       if (p) await p;
     }
-    let inputJson: string | undefined;
-    try {
-      inputJson = JSON.stringify(d);
-      evaluatedAs.set(d, inputJson);
-    } catch {
-      /* the engine says why it cannot evaluate it */
-    }
+    const json = (): string | undefined => {
+      try {
+        const text = JSON.stringify(d);
+        evaluatedAs.set(d, text);
+        return text;
+      } catch {
+        return undefined; // the engine says why it cannot evaluate it
+      }
+    };
+    const inputJson = heavy ? await this.inHeavyTurn(x.agent!.id, async () => json()) : json();
     return { described: d, decision: await this.deps.engine.decide(d, inputJson === undefined ? {} : { inputJson }) };
   }
 
@@ -487,8 +518,12 @@ export class Pipeline {
     const rule = decision.rule;
     if (rejected) return { ...rejected, rule };
     // Checked again at the last moment: an approval hold can last minutes, the disk can fill meanwhile.
-    const unaudited = this.auditUnavailable();
+    const unaudited = this.auditUnavailable(described.agent.id);
     if (unaudited) return { ...unaudited, rule };
+    // Forwarded, the description is kept until the response is sent (the audit record carries it):
+    // counted against its agent's bound until then (held ones meet the approvals' held-data budget,
+    // refused ones end at once).
+    if (x.weight) x.entered(this.gate.weigh(described.agent.id, x.weight));
     // So can the agent's token be revoked (here or through another replica) while a human looks.
     if (ctx.audit.approval === 'approved') {
       const credential = x.tunnel ? x.tunnel.credential : x.head.headers['proxy-authorization'];
@@ -601,7 +636,10 @@ export class Pipeline {
   append(record: AuditRecord): void {
     // Past its agent's rate a refusal is counted into a summary instead (proxy/audit-budget.ts).
     if (!this.refusalRate.admit(record)) return;
-    this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description), this.deps.audit.behind === true);
+    // While the trail is behind, large descriptions are left out for the agents whose records wait (all of them, for a trail that cannot tell).
+    const audit = this.deps.audit;
+    const behind = record.agent !== undefined && audit.behindFor ? audit.behindFor(record.agent) : audit.behind === true;
+    this.auditBudget.bound(record, record.description && evaluatedAs.get(record.description), behind);
     this.deps.audit.append(record);
   }
 

@@ -10,6 +10,7 @@ import type { RequestDescription } from '../describe/types.ts';
 import { streamLines } from '../lib/lines.ts';
 import { jsonUnescaped } from '../lib/text.ts';
 import { STATE_FILES, stateFile } from './home.ts';
+import { AuditShares, droppedSummary } from './audit-shares.ts';
 import type { Action } from '../engine/decision.ts';
 
 export interface AuditRecord {
@@ -244,6 +245,11 @@ export class AuditLog {
   private checkedAt = 0;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
+  /** Whose bytes wait in `queue`, oldest first ([agent, bytes], '' for none; from `ownersHead` on): see `shares`. */
+  private owners: Array<[string, number]> = [];
+  private ownersHead = 0;
+  /** The waiting bytes per agent (state/audit-shares.ts), and the refusals counted instead of queued. */
+  private readonly shares: AuditShares;
   private writing = false;
   private pumpScheduled = false;
   /** When the last write was handed to the disk (performance.now()). */
@@ -251,8 +257,6 @@ export class AuditLog {
   private failure: NodeJS.ErrnoException | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay: number;
-  /** audit-unavailable refusals counted instead of queued (over maxPendingBytes). */
-  private droppedRefusals = 0;
   /** The backlog was reported (once per episode). */
   private backlogReported = false;
   private closed = false;
@@ -275,6 +279,7 @@ export class AuditLog {
       warn: opts.warn ?? ((line) => process.stderr.write(`${line}\n`)),
     };
     this.retryDelay = this.opts.retryMs;
+    this.shares = new AuditShares(this.opts.maxPendingBytes);
     // A process killed mid-write left its last line torn: end it, or the first record appended
     // now is glued to the fragment and read back as one malformed line (skipped: lost).
     if (endsInsideLine(this.fd)) this.enqueue('\n');
@@ -301,6 +306,19 @@ export class AuditLog {
     return this.queuedBytes > this.opts.maxPendingBytes / 8;
   }
 
+  /**
+   * The agent's records waiting for the disk are past its share (state/audit-shares.ts): its
+   * requests are refused until they are written, while other agents are served.
+   */
+  overShare(agent: string): string | undefined {
+    return this.shares.over(agent) ? this.shares.overReason(agent, 'the audit disk') : undefined;
+  }
+
+  /** Behind, and `agent` has records among those waiting: its large descriptions are left out. */
+  behindFor(agent: string): boolean {
+    return this.behind && this.shares.heavy(agent);
+  }
+
   /** More is waiting in memory than the bound: the disk is not taking records as fast as they come. */
   private get backlogged(): boolean {
     return this.queuedBytes > this.opts.maxPendingBytes;
@@ -314,11 +332,12 @@ export class AuditLog {
 
   append(given: AuditRecord): void {
     const { line, record } = redactedLine(given, this.redact);
-    if (record.outcome === AUDIT_UNAVAILABLE && this.backlogged) {
-      // Memory stays bounded under a flood of refusals; they are summed up once the disk is back.
-      this.droppedRefusals++;
+    if (record.outcome === AUDIT_UNAVAILABLE && (this.backlogged || (record.agent !== undefined && this.shares.over(record.agent)))) {
+      // Memory stays bounded under a flood of refusals; they are summed up once the disk is back
+      // (or their agent's records are written).
+      this.shares.count(record.agent);
     } else {
-      this.enqueue(`${line}\n`);
+      this.enqueue(`${line}\n`, record.agent);
     }
     for (const l of this.listeners) {
       try {
@@ -329,10 +348,12 @@ export class AuditLog {
     }
   }
 
-  private enqueue(text: string): void {
+  private enqueue(text: string, agent = ''): void {
     const buf = Buffer.from(text);
     this.queue.push(buf);
     this.queuedBytes += buf.length;
+    this.owners.push([agent, buf.length]);
+    this.shares.add(agent, buf.length);
     if (this.backlogged && !this.backlogReported && !this.failure) {
       this.backlogReported = true;
       this.opts.warn(`airlock: audit log ${this.file}: the disk is not taking records (${Math.round(this.queuedBytes / 1024)} KiB waiting); requests are refused (503 audit-unavailable) until they are written`);
@@ -389,6 +410,7 @@ export class AuditLog {
       // What was written leaves the queue; the rest of a short or failed write stays at its head.
       this.queue.splice(0, taken, ...(done < batch.length ? [batch.subarray(done)] : []));
       this.queuedBytes -= done;
+      this.written(done);
       if (done > 0) this.unconfirmed.push(batch.subarray(0, done));
       if (err) return this.failed(err);
       if (this.reopenPending || Date.now() - this.checkedAt >= PATH_CHECK_MS) this.confirmPath();
@@ -401,7 +423,7 @@ export class AuditLog {
         this.backlogReported = false;
         this.opts.warn(`airlock: audit log ${this.file} caught up; requests flow`);
         this.summarizeDropped();
-      }
+      } else if (this.shares.dropped.size) this.summarizeDropped();
       // What came in meanwhile waits for the gap too (written at once here, the gap held only for
       // the first write of a burst), unless someone waits for it or the disk is behind.
       if (this.queue.length && !this.drained.length && !this.backlogged && !this.failure) this.schedulePump();
@@ -420,7 +442,10 @@ export class AuditLog {
     if (this.movedAway() && this.removed() && this.unconfirmed.length) {
       const lost = this.unconfirmed;
       this.queue.unshift(...lost);
-      for (const b of lost) this.queuedBytes += b.length;
+      let bytes = 0;
+      for (const b of lost) bytes += b.length;
+      this.queuedBytes += bytes;
+      this.owners.splice(this.ownersHead, 0, ['', bytes]); // written again, counted to nobody
     }
     this.unconfirmed = [];
   }
@@ -513,12 +538,28 @@ export class AuditLog {
     this.summarizeDropped();
   }
 
-  /** The refusals counted instead of queued, as one record. */
+  /** `done` bytes from the queue's head were written: they no longer count against their agents. */
+  private written(done: number): void {
+    let left = done;
+    while (left > 0 && this.ownersHead < this.owners.length) {
+      const entry = this.owners[this.ownersHead]!;
+      const take = Math.min(left, entry[1]);
+      entry[1] -= take;
+      left -= take;
+      this.shares.remove(entry[0], take);
+      if (entry[1] === 0) this.ownersHead++;
+    }
+    if (this.ownersHead > 1024 && this.ownersHead * 2 > this.owners.length) {
+      this.owners = this.owners.slice(this.ownersHead);
+      this.ownersHead = 0;
+    }
+  }
+
+  /** The refusals counted instead of queued, as one record per agent once it may write again. */
   private summarizeDropped(): void {
-    if (this.droppedRefusals > 0) {
-      const n = this.droppedRefusals;
-      this.droppedRefusals = 0;
-      this.enqueue(`${JSON.stringify({ time: new Date().toISOString(), id: `audit-gap-${Date.now()}`, outcome: AUDIT_UNAVAILABLE, detail: `${n} further requests were refused with 503 while the audit log could not be written; counted here, not recorded one by one` })}\n`);
+    if (this.backlogged || this.failure) return;
+    for (const [agent, n] of this.shares.takeDropped((a) => !a || !this.shares.over(a))) {
+      this.enqueue(`${JSON.stringify(droppedSummary(agent, n, 'the audit log could not be written'))}\n`, agent);
     }
   }
 

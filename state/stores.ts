@@ -70,6 +70,13 @@ export interface AuditTrail {
   readonly unavailableReason: string | undefined;
   /** Records wait in memory for a slow disk: large descriptions are left out meanwhile (the embedded log). */
   readonly behind?: boolean;
+  /**
+   * Why `agent`'s requests are refused while others are served: its own records waiting are past
+   * its share of what may wait (state/audit-shares.ts); undefined when they are not.
+   */
+  overShare?(agent: string): string | undefined;
+  /** Behind, and `agent` has records among those waiting: its large descriptions are left out (others' are not). */
+  behindFor?(agent: string): boolean;
   /** Each record as it is appended in this process (the log line, the studio's live view). */
   onRecord(fn: (record: AuditRecord) => void): () => void;
   /** Replaces every real secret value in a serialized record; set by the proxy's secrets. */

@@ -14,6 +14,7 @@ import { AUDIT_UNAVAILABLE, compileFilter, endsInsideLine, redactedLine, type Au
 import { stateFile } from '../home.ts';
 import { streamLines } from '../../lib/lines.ts';
 import type { AuditTrail } from '../stores.ts';
+import { AuditShares, droppedSummary } from '../audit-shares.ts';
 import { isStoreUnavailable } from '../unavailable.ts';
 import type { PgState } from './db.ts';
 
@@ -46,6 +47,12 @@ export interface PgAuditOptions {
    * refused (503 audit-unavailable), as on a full disk, without filling the disk the host shares.
    */
   maxSpoolBytes?: number;
+  /**
+   * Bytes of lines that may wait in memory for a slow database (default 32 MiB, as the file's);
+   * past it requests are refused (503 audit-unavailable) until they are written. An agent's own
+   * waiting lines past an eighth of it refuse only that agent's requests (state/audit-shares.ts).
+   */
+  maxPendingBytes?: number;
   /** Refusals of that kind kept in memory while nothing can be written, at most (default 10,000); further ones are counted. */
   maxPendingRefusals?: number;
   warn?: (line: string) => void;
@@ -70,6 +77,8 @@ export class PgAuditTrail implements AuditTrail {
   /** audit-unavailable refusals counted instead of queued while nothing could be written. */
   private droppedRefusals = 0;
   private pendingRefusals = 0;
+  /** Whose lines wait (state/audit-shares.ts). */
+  private readonly shares: AuditShares;
   private closed = false;
   private readonly listeners = new Set<(r: AuditRecord) => void>();
   private readonly opts: Required<PgAuditOptions>;
@@ -83,9 +92,11 @@ export class PgAuditTrail implements AuditTrail {
       batchBytes: opts.batchBytes ?? 4 * 1024 * 1024,
       retryMs: opts.retryMs ?? 500,
       maxSpoolBytes: opts.maxSpoolBytes ?? 1024 ** 3,
+      maxPendingBytes: opts.maxPendingBytes ?? 32 * 1024 * 1024,
       maxPendingRefusals: opts.maxPendingRefusals ?? 10_000,
       warn: opts.warn ?? ((line) => process.stderr.write(`${line}\n`)),
     };
+    this.shares = new AuditShares(this.opts.maxPendingBytes);
     // Records a previous run spooled (the database was down when it stopped) are shipped first.
     if (fs.existsSync(this.spoolFile) && fs.statSync(this.spoolFile).size > 0) {
       this.spooled = true;
@@ -94,7 +105,22 @@ export class PgAuditTrail implements AuditTrail {
   }
 
   get available(): boolean {
-    return this.spoolError === undefined;
+    return this.spoolError === undefined && !this.backlogged;
+  }
+
+  /** More waits in memory than the bound: the database does not take records as fast as they come. */
+  private get backlogged(): boolean {
+    return this.pendingBytes > this.opts.maxPendingBytes;
+  }
+
+  /** The agent's lines waiting are past its share: its requests are refused until they are written (state/audit-shares.ts). */
+  overShare(agent: string): string | undefined {
+    return this.shares.over(agent) ? this.shares.overReason(agent, 'the state store') : undefined;
+  }
+
+  /** Behind, and `agent` has lines among those waiting: its large descriptions are left out. */
+  behindFor(agent: string): boolean {
+    return this.behind && this.shares.heavy(agent);
   }
 
   /**
@@ -107,7 +133,8 @@ export class PgAuditTrail implements AuditTrail {
   }
 
   get unavailableReason(): string | undefined {
-    return this.spoolError === undefined ? undefined : `the state store is unreachable and the local spool ${this.spoolFile} cannot be written (${this.spoolError})`;
+    if (this.spoolError !== undefined) return `the state store is unreachable and the local spool ${this.spoolFile} cannot be written (${this.spoolError})`;
+    return this.backlogged ? `the state store is not taking audit records (${Math.round(this.pendingBytes / 1024)} KiB waiting)` : undefined;
   }
 
   /** Records waiting in the local spool for the database (0 when none). */
@@ -127,12 +154,19 @@ export class PgAuditTrail implements AuditTrail {
       this.tell(record);
       return;
     }
+    if (record.outcome === AUDIT_UNAVAILABLE && (this.backlogged || (record.agent !== undefined && this.shares.over(record.agent)))) {
+      // The same while the database is behind, for everyone or for this agent's own lines.
+      this.shares.count(record.agent);
+      this.tell(record);
+      return;
+    }
     if (this.spoolError !== undefined && record.outcome === AUDIT_UNAVAILABLE) this.pendingRefusals++;
     this.queue.push({
       replica: this.db.replica, id: record.id, time: record.time, agent: record.agent ?? null,
       host: record.host ?? record.description?.request?.host ?? null, outcome: record.outcome, line,
     });
     this.pendingBytes += line.length;
+    this.shares.add(record.agent, line.length);
     this.tell(record);
     if (this.queue.length >= this.opts.batchRows) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.opts.batchMs);
@@ -191,7 +225,7 @@ export class PgAuditTrail implements AuditTrail {
       if (!this.spooled) {
         try {
           await this.insert(batch);
-          this.pendingBytes -= linesOf(batch);
+          this.taken(batch);
           this.recovered('audit records reach the state store again');
           continue;
         } catch (err) {
@@ -206,7 +240,23 @@ export class PgAuditTrail implements AuditTrail {
         this.scheduleRetry(this.opts.retryMs);
         return;
       }
-      this.pendingBytes -= linesOf(batch);
+      this.taken(batch);
+    }
+  }
+
+  /** The rows left memory (in the table or the spool): they no longer count, and refusals counted meanwhile are summed up. */
+  private taken(rows: readonly Row[]): void {
+    for (const r of rows) {
+      this.pendingBytes -= r.line.length;
+      this.shares.remove(r.agent, r.line.length);
+    }
+    if (!this.shares.dropped.size || this.backlogged || this.spoolError !== undefined) return;
+    for (const [agent, n] of this.shares.takeDropped((a) => !a || !this.shares.over(a))) {
+      const record = droppedSummary(agent, n, 'audit records waited for the state store');
+      const line = JSON.stringify(record);
+      this.queue.push({ replica: this.db.replica, id: record.id, time: record.time, agent: agent || null, host: null, outcome: record.outcome, line });
+      this.pendingBytes += line.length;
+      this.shares.add(agent, line.length);
     }
   }
 
@@ -423,11 +473,4 @@ export async function* auditLines(db: PgState, filter: AuditFilter = {}): AsyncG
     const last = r.rows[r.rows.length - 1]!;
     after = { time: last.time, seq: last.seq };
   }
-}
-
-/** The characters of a batch's lines (what `behind` counts). */
-function linesOf(rows: readonly Row[]): number {
-  let n = 0;
-  for (const r of rows) n += r.line.length;
-  return n;
 }

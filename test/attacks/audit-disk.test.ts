@@ -210,6 +210,49 @@ t.test('the writer: a disk behind is told before the log is unavailable (an eigh
   fs.closeSync(keepOpen);
 });
 
+// Seventeenth pass: the bound on what waits was one pool. One agent's small records (allowed
+// requests, each recorded whole) at a rate past a slow disk's filled it by themselves, and past it
+// every agent was refused; while it was behind, every agent's large descriptions were left out.
+// Must hold: the agent whose records wait is refused by itself past its share, the others are
+// served and keep their large descriptions, and nothing is lost once the disk takes the records.
+t.test("the writer: one agent's records waiting for a stalled disk refuse that agent, not the others", async (t) => {
+  const dir = tempDir(t, 'airlock-audit-share-');
+  const fifo = path.join(dir, 'audit.jsonl');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a disk that takes nothing for now
+  t.teardown(() => fs.closeSync(keepOpen));
+  const log = new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 400_000, warn: () => undefined });
+  const small = (id: string, agent: string): void => log.append({ time: new Date().toISOString(), id, agent, outcome: 'forwarded', status: 200, detail: 'x'.repeat(900) });
+  // More than the pipe takes (64 KiB) and an eighth of the bound: the disk stalls with the rest waiting.
+  let n = 0;
+  for (; n < 400 && !log.overShare('hog'); n++) {
+    small(`hog-${n}`, 'hog');
+    if (n % 50 === 49) await new Promise((r) => setTimeout(r, 10)); // the writer's turns: the pipe fills
+  }
+  t.ok(log.overShare('hog'), `after ${n} small records the hog is past its share`);
+  t.match(log.overShare('hog'), /agent hog's records wait for the audit disk past its share/, 'and the reason says whose');
+  t.equal(log.overShare('neighbour'), undefined, 'the neighbour is not');
+  t.equal(log.available, true, 'the log is available to everyone else');
+  t.equal(log.behind, true, 'and behind');
+  t.equal(log.behindFor('hog'), true, "the hog's large descriptions are left out");
+  t.equal(log.behindFor('neighbour'), false, "the neighbour's are not");
+  for (let i = 0; i < 500; i++) log.append({ time: new Date().toISOString(), id: `hog-refused-${i}`, agent: 'hog', outcome: 'audit-unavailable', status: 503 });
+  t.equal(log.available, true, "the hog's refusals are counted, not queued: still available");
+  for (let i = 0; i < 5; i++) small(`neighbour-${i}`, 'neighbour');
+  const out = path.join(dir, 'read.jsonl');
+  const { spawn } = await import('node:child_process');
+  const cat = spawn('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out], { stdio: 'ignore' });
+  await log.flush();
+  t.equal(log.overShare('hog'), undefined, 'written: the hog is served again');
+  await log.close();
+  await new Promise((r) => cat.once('close', r));
+  const records = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; agent?: string; detail?: string });
+  t.same(records.filter((r) => r.id.startsWith('hog-') && !r.id.includes('refused')).map((r) => r.id), Array.from({ length: n }, (_, i) => `hog-${i}`), "every one of the hog's records, in order");
+  t.equal(records.filter((r) => r.id.startsWith('neighbour-')).length, 5, "and the neighbour's");
+  const gap = records.find((r) => r.id.startsWith('audit-gap-') && r.agent === 'hog');
+  t.match(gap?.detail, /^500 further requests of agent hog were refused/, "the hog's refusals in one record of its own");
+});
+
 t.test('the writer: a stalled disk makes the log unavailable past the memory bound; it recovers, nothing lost', async (t) => {
   const dir = tempDir(t, 'airlock-audit-stall-');
   const fifo = path.join(dir, 'audit.jsonl');

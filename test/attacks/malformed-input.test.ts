@@ -170,6 +170,49 @@ t.test('oversized and never-ending request heads are cut off with problem+json',
   t.notOk(up.received.some((r) => r.headers['x-drip-0']), 'the trickled request never reached the upstream');
 });
 
+// Seventeenth pass: Node's parser hands every request of a pipelined packet over in one turn of
+// the event loop, and each went into the steps at once: one agent's four packets of 1,000 GETs
+// held the event loop 0.4–0.7 s (a neighbour's GET up to 2 s), and past the agent's 260 waiting
+// places the rest were refused and the connection closed. A connection's requests now go in turns
+// of PIPELINE_WINDOW, answered in order; those whose turn never came are recorded together.
+t.test('hundreds of requests pipelined in one packet: a few at a time, every one answered in order', async (t) => {
+  const n = 270;
+  const pipelined = (i: number): string => `GET http://allowed.example:${P}/ok?pipelined=${i} HTTP/1.1\r\nHost: allowed.example:${P}\r\n${auth}\r\n\r\n`;
+  const answers = await new Promise<string>((resolve) => {
+    const s = net.connect(a.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const stop = (): void => { clearTimeout(hard); s.destroy(); resolve(Buffer.concat(chunks).toString('latin1')); };
+    const hard = setTimeout(stop, 20_000);
+    s.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (parseResponses(Buffer.concat(chunks).toString('latin1')).length >= n) stop();
+    });
+    s.on('close', stop);
+    s.on('error', stop);
+    s.on('connect', () => s.write(Array.from({ length: n }, (_, i) => pipelined(i)).join('')));
+  });
+  const got = parseResponses(answers);
+  t.equal(got.length, n, `${n} answers (before: 260, then 429 agent-busy and a close)`);
+  t.ok(got.every((r) => r.status === 200), 'every one forwarded');
+  t.same(got.map((r) => (JSON.parse(r.body) as { url: string }).url), Array.from({ length: n }, (_, i) => `/ok?pipelined=${i}`), 'in order');
+  // A client that leaves after its first answer: the rest are neither decided nor forwarded, and recorded.
+  const before = up.received.length;
+  await new Promise<void>((resolve) => {
+    const s = net.connect(a.port, '127.0.0.1');
+    s.on('data', () => s.destroy());
+    s.on('close', () => resolve());
+    s.on('error', () => undefined);
+    s.on('connect', () => s.write(Array.from({ length: 100 }, (_, i) => pipelined(1000 + i)).join('')));
+  });
+  let unread: { detail?: string } | undefined;
+  for (let i = 0; i < 100 && !unread; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    unread = a.records.find((r) => r.outcome === 'client-aborted' && /pipelined requests on this connection were neither decided nor forwarded/.test(r.detail ?? ''));
+  }
+  t.ok(unread, `those whose turn never came are recorded (${unread?.detail?.slice(0, 60)})`);
+  t.ok(up.received.length - before < 20, `and not forwarded (${up.received.length - before} of 100 were)`);
+});
+
 t.test('WebSocket upgrades are decided like any other request', async (t) => {
   const ws = (path: string): string => `GET http://allowed.example:${P}${path} HTTP/1.1\r\nHost: allowed.example:${P}\r\n${auth}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
   const before = up.received.length;

@@ -26,6 +26,8 @@ interface Script {
   auditBudget?: AuditBudget;
   /** The audit log's disk is behind (records wait in memory). */
   auditBehind?: boolean;
+  /** What the trail says of agent a1's records waiting: past its share (the reason), among the heavy ones. */
+  auditShare?: { over?: string; heavy?: boolean };
 }
 
 async function play(s: Script): Promise<{ trail: string[]; refusal: Refusal | undefined; x: Exchange; records: AuditRecord[] }> {
@@ -61,6 +63,10 @@ async function play(s: Script): Promise<{ trail: string[]; refusal: Refusal | un
       get available() { return available; },
       get behind() { return s.auditBehind === true; },
       unavailableReason: 'disk full',
+      ...(s.auditShare ? {
+        overShare: (who: string) => (who === 'a1' ? s.auditShare!.over : undefined),
+        behindFor: (who: string) => s.auditBehind === true && who === 'a1' && s.auditShare!.heavy === true,
+      } : {}),
     },
     guard: {
       isOwn: () => false,
@@ -217,6 +223,60 @@ t.test('the audit disk behind: large descriptions left out whatever the share, s
   t.ok((await play({ head: large })).records[0]!.description, 'with the disk keeping up, the same request is recorded whole');
 });
 
+t.test("the audit trail behind with one agent's records: that agent refused past its share, large descriptions left out only for the heavy", async (t) => {
+  // Seventeenth pass: the trail's bound was one pool (one agent's small records past a slow disk's
+  // rate refused everyone), and while it was behind every agent's large descriptions were left out.
+  const over = await play({ auditShare: { over: "agent a1's records wait for the audit disk past its share" } });
+  t.match(over.refusal, { status: 503, type: 'audit-unavailable', detail: /past its share/ }, 'the agent past its share: 503 audit-unavailable');
+  t.same(over.trail, ['authenticate:a1'], 'nothing described, decided or forwarded');
+  t.match(over.records, [{ agent: 'a1', outcome: 'audit-unavailable', status: 503 }], 'and recorded (the trail counts such records)');
+  t.equal((await play({ auditShare: {} })).refusal, undefined, 'an agent within its share is served');
+  const large = { url: `http://api.example.test/items?q=${'x'.repeat(20 * 1024)}` };
+  const light = (await play({ head: large, auditBehind: true, auditShare: { heavy: false } })).records[0]!;
+  t.ok(light.description, 'behind, an agent with few records waiting keeps its large description');
+  const heavy = (await play({ head: large, auditBehind: true, auditShare: { heavy: true } })).records[0]!;
+  t.notOk(heavy.description, 'the agent whose records wait has it left out');
+  t.match(heavy.description_omitted, { reason: /disk is behind/ });
+});
+
+t.test("an agent's forwarded requests keep at most its bound of descriptions in memory: past it its large ones are refused until some end", async (t) => {
+  // Seventeenth pass: a description is kept until its response is sent, ~8.5 MiB of heap for a
+  // 1 MiB JSON body of tiny objects; one agent's allowed uploads to an upstream that never answers
+  // (it may keep 512 open) held gigabytes.
+  const agents: Record<string, AgentInfo> = { h: { id: 'h', labels: {} }, n: { id: 'n', labels: {} } };
+  const pipeline = new Pipeline({
+    engine: { decide: async () => ({ action: 'allow', reason: 'scripted', rule: 'r', policy_version: 'v1', decision_us: 1 }) as EngineDecision },
+    agents: { authenticate: async (name, token) => (token === 'good' ? agents[name] : undefined) },
+    audit: { append: () => undefined },
+    guard: { isOwn: () => false, resolveEndpoint: async (_host, port) => ({ address: '192.0.2.10', port }) },
+    enforcers: [],
+    placeholders: () => undefined,
+    describedPerAgent: 500_000,
+  });
+  // ~40 KB of tiny objects: ~0.25 MB as the bound weighs them.
+  const big = Buffer.from(JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ a: i % 10, b: i }))));
+  const open = async (who: string): Promise<{ x: Exchange; refusal: Refusal | undefined }> => {
+    const headers: Record<string, string> = { host: 'api.example.test', 'proxy-authorization': basic(who, 'good'), 'content-type': 'application/json', 'content-length': String(big.length) };
+    const x = new Exchange({ method: 'POST', url: 'http://api.example.test/items', httpVersion: '1.1', httpVersionMinor: 1, headers, rawHeaders: Object.entries(headers).flat() }, undefined, false);
+    const refusal = await pipeline.open(x, async () => ({ captured: big, truncated: false }));
+    return { x, refusal: refusal ?? await pipeline.enforce(x, new AbortController().signal) };
+  };
+  const kept: Exchange[] = [];
+  let refused: Refusal | undefined;
+  for (let i = 0; i < 10 && !refused; i++) {
+    const o = await open('h');
+    refused = o.refusal;
+    if (!refused) kept.push(o.x); // never ends: its upstream does not answer
+  }
+  const small = new Exchange({ method: 'GET', url: 'http://api.example.test/items', httpVersion: '1.1', httpVersionMinor: 1, headers: { host: 'api.example.test', 'proxy-authorization': basic('h', 'good') }, rawHeaders: ['host', 'api.example.test', 'proxy-authorization', basic('h', 'good')] }, undefined, false);
+  t.equal(await pipeline.open(small, async () => ({ captured: Buffer.alloc(0), truncated: false })), undefined, 'a small request of that agent is still decided');
+  t.equal(kept.length, 2, 'two large requests open (the bound passed by the second)');
+  t.match(refused, { status: 429, detail: /request descriptions in memory/ }, 'the next one: 429 agent-busy, saying why');
+  t.equal((await open('n')).refusal, undefined, "another agent's large request is decided");
+  kept[0]!.end();
+  t.equal((await open('h')).refusal, undefined, 'once one of them ended, the agent is served again');
+});
+
 // Ninth pass: a lasting request (a WebSocket, an upload past the capture) that a grant let through
 // went on after the grant was revoked (here or through another replica) or expired: only the
 // agent's next request was held again. Its watch decides it again without the grant.
@@ -265,30 +325,37 @@ t.test('a lasting request decided with a grant is decided again when the grant i
   t.match(await ended(lapsed.watch.ended, 1500), { outcome: 'denied' }, 'its grant expired before the watch began: it ends');
 });
 
-t.test('large bodies are described one at a time in the process, agents taking turns; small ones go at once', async (t) => {
+t.test('large bodies are described one at a time in the process, agents taking turns; small ones go at once; a slow store holds no turn', async (t) => {
   // Sixteenth pass: one agent's four slots of 1 MiB JSON bodies were described side by side on the
   // main thread, and a neighbour's GET waited behind all of them at each of its steps (1–4 s).
+  // Seventeenth pass: the turn also covered the enforcers' describe hooks, which wait for stores
+  // (with PostgreSQL the token's confirmation, the session, grants): a slow database held the one
+  // turn every agent's large requests share. Here agent h's hooks wait 60 ms each.
   const agents: Record<string, AgentInfo> = { h: { id: 'h', labels: {} }, n: { id: 'n', labels: {} } };
-  let inside = 0;
-  let most = 0;
   const order: string[] = [];
-  const pipeline = new Pipeline({
+  const turnsSeen = new Set<number>();
+  let hooks = 0;
+  let mostHooks = 0;
+  // eslint-disable-next-line prefer-const
+  let pipeline: Pipeline;
+  const running = (): number => (pipeline as unknown as { heavy: { running: number } }).heavy.running;
+  pipeline = new Pipeline({
     engine: { decide: async () => ({ action: 'allow', reason: 'scripted', rule: 'r', policy_version: 'v1', decision_us: 1 }) as EngineDecision },
     agents: { authenticate: async (name, token) => (token === 'good' ? agents[name] : undefined) },
     audit: { append: () => undefined },
     guard: { isOwn: () => false, resolveEndpoint: async (_host, port) => ({ address: '192.0.2.10', port }) },
     enforcers: [{
-      name: 'slow-describe',
-      // The describe step's work, made to last: how many large ones are inside it at once.
+      name: 'slow-store',
       describe: async (d) => {
         const large = d.request.body.size >= 32 * 1024;
-        if (large) most = Math.max(most, ++inside);
-        await new Promise((r) => setTimeout(r, 10));
-        if (large) inside--;
+        if (large) mostHooks = Math.max(mostHooks, ++hooks);
+        if (d.agent.id === 'h') await new Promise((r) => setTimeout(r, 60));
+        if (large) hooks--;
         order.push(`${d.agent.id}:${large ? 'large' : 'small'}`);
       },
     }],
-    placeholders: () => undefined,
+    // Called by the describe step itself: in the heavy turn for a large body.
+    placeholders: () => ({ find: (text: string) => { if (text.length >= 32 * 1024) turnsSeen.add(running()); return []; } }),
   });
   const open = (who: string, body: Buffer, extra: Record<string, string> = {}): Promise<Refusal | undefined> => {
     const headers: Record<string, string> = { host: 'api.example.test', 'proxy-authorization': basic(who, 'good'), ...(body.length ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}), ...extra };
@@ -302,9 +369,21 @@ t.test('large bodies are described one at a time in the process, agents taking t
   heavy.push(open('h', Buffer.from('x'.repeat(100)), { 'content-encoding': 'gzip' }));
   await new Promise((r) => setTimeout(r, 5));
   const small = open('n', Buffer.alloc(0));
+  const neighbourLarge = open('n', big);
   t.equal(await small, undefined, "the neighbour's small request is decided");
-  const smallAt = order.indexOf('n:small');
+  t.equal(await neighbourLarge, undefined, "the neighbour's large request is decided");
+  const neighbourAt = order.indexOf('n:large');
   await Promise.all(heavy);
-  t.equal(most, 1, 'one large description at a time (four side by side before)');
-  t.ok(smallAt >= 0 && smallAt <= 2, `the small request did not wait for the large ones (${order.join(' ')})`);
+  t.same([...turnsSeen], [1], 'a large body is described in the heavy turn, one at a time');
+  t.ok(mostHooks > 1, `the describe hooks (stores) wait outside it (${mostHooks} at once; one at a time before)`);
+  t.equal(neighbourAt, order.indexOf('n:small') === 0 ? 1 : 0, `the neighbour's large request did not wait for the hooks of the agent whose store is slow (${order.join(' ')})`);
+  // The body's readers of second targets (a bulk's lines, a batch's calls) parse it whole too.
+  const heavyGate = (pipeline as unknown as { heavy: { run: (...a: unknown[]) => Promise<unknown> } }).heavy;
+  const run = heavyGate.run.bind(heavyGate);
+  let turns = 0;
+  heavyGate.run = (...a: unknown[]) => (turns++, run(...a));
+  const lines = Buffer.from('{"index":{"_index":"a"}}\n{"f":1}\n'.repeat(1200));
+  const bulk = new Exchange({ method: 'POST', url: 'http://api.example.test/a/_bulk', httpVersion: '1.1', httpVersionMinor: 1, headers: { host: 'api.example.test', 'proxy-authorization': basic('n', 'good'), 'content-type': 'application/x-ndjson' }, rawHeaders: ['host', 'api.example.test', 'proxy-authorization', basic('n', 'good'), 'content-type', 'application/x-ndjson'] }, undefined, false);
+  await pipeline.open(bulk, async () => ({ captured: lines, truncated: false }));
+  t.equal(turns, 3, 'a large bulk body: described, serialized and read for second targets in heavy turns');
 });

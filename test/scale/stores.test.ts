@@ -544,6 +544,42 @@ if (missing) {
       await t.rejects(sb.reset('s_', 'cli'), { code: 'bad-request' }, 'a too-short id is refused');
     });
 
+    await t.test("audit: a slow database: one agent's waiting records refuse that agent, not the others; memory bounded", async (t) => {
+      // Seventeenth pass: with a database that answers slowly (not down: nothing is spooled), the
+      // lines waiting in memory had no bound, and one agent's small records (allowed requests,
+      // each recorded whole) past the database's pace grew them as fast as it sent.
+      const own = await PgState.open(url, quiet);
+      t.teardown(() => own.close());
+      const query = own.query.bind(own);
+      let release: () => void = () => undefined;
+      const stalled = new Promise<void>((r) => { release = r; });
+      own.query = (async (text: string, params?: unknown[]) => {
+        if (/INSERT INTO audit_log/.test(text)) await stalled;
+        return query(text, params);
+      }) as typeof own.query;
+      const trail = new PgAuditTrail(own, tempDir(t), { ...quiet, batchBytes: 32 * 1024, maxPendingBytes: 400_000, batchMs: 1 });
+      t.teardown(() => { release(); return trail.close(); });
+      const small = (id: string, agent: string): void => trail.append({ time: new Date().toISOString(), id, agent, host: 'api.example', outcome: 'forwarded', detail: 'x'.repeat(900) });
+      let n = 0;
+      for (; n < 200 && !trail.overShare('hog'); n++) small(`hog-${n}`, 'hog');
+      t.ok(trail.overShare('hog'), `after ${n} small records the hog is past its share`);
+      t.equal(trail.overShare('neighbour'), undefined, 'the neighbour is not');
+      t.equal(trail.available, true, 'the trail is available to everyone else');
+      t.equal(trail.behindFor('hog'), true, "the hog's large descriptions are left out");
+      t.equal(trail.behindFor('neighbour'), false, "the neighbour's are not");
+      for (let i = 0; i < 300; i++) trail.append({ time: new Date().toISOString(), id: `hog-refused-${i}`, agent: 'hog', outcome: AUDIT_UNAVAILABLE, status: 503 });
+      for (let a = 0; a < 8 && trail.available; a++) for (let i = 0; i < 60; i++) small(`many-${a}-${i}`, `many-${a}`);
+      t.equal(trail.available, false, 'eight agents past their shares at once: the bound holds for everyone');
+      t.match(trail.unavailableReason, /not taking audit records/);
+      release();
+      await trail.flush();
+      t.equal(trail.available, true, 'written: available again');
+      t.equal(trail.overShare('hog'), undefined, 'and the hog is served again');
+      const rows = (await query(`SELECT id, line FROM audit_log WHERE agent = 'hog'`)).rows as Array<{ id: string; line: string }>;
+      t.equal(rows.filter((r) => /^hog-\d+$/.test(r.id)).length, n, "every one of the hog's records reached the table");
+      t.match(rows.find((r) => r.id.startsWith('audit-gap-'))?.line, /300 further requests of agent hog were refused/, 'its refusals counted in one record');
+    });
+
     await t.test('audit: batches bounded in bytes: large records within an agent\'s share never make a statement the database cannot finish in time', async (t) => {
       // A record may be ~2 MB (a description with its parsed 1 MiB body); 16 of them in one INSERT
       // took longer than the statement bound on a loaded box (64 anywhere): the batch failed, went to

@@ -1,0 +1,89 @@
+// Whose records wait in memory for the audit trail (the file's disk, the database), so that one
+// agent's backlog costs that agent, not everyone. Seventeenth pass: the trail's bound on what may
+// wait is one pool; past it every agent's request is refused (503 audit-unavailable). An agent
+// sending small allowed requests faster than a slow disk takes their records (each recorded whole:
+// it reached an upstream) filled that pool by itself, and while the trail was behind, every
+// agent's large descriptions were left out, not only the one writing the most.
+//
+// Each trail counts the bytes waiting per agent here: an agent with more than `OWN_SHARE` of the
+// bound waiting is refused by itself until they are written (others are served), and while the
+// trail is behind, large descriptions are left out only for agents with more than `HEAVY_SHARE`
+// waiting. Filling the bound takes at least 1/OWN_SHARE agents doing so at once.
+
+/** The part of the trail's bound one agent's waiting records may take before its requests are refused. */
+export const OWN_SHARE = 1 / 8;
+/** The part past which, while the trail is behind, an agent's large descriptions are left out. */
+export const HEAVY_SHARE = 1 / 64;
+
+export class AuditShares {
+  private readonly waiting = new Map<string, number>();
+  /** audit-unavailable refusals counted instead of queued, per agent ('' for none). */
+  readonly dropped = new Map<string, number>();
+
+  constructor(private readonly bound: number) {}
+
+  add(agent: string | null | undefined, bytes: number): void {
+    if (!agent) return;
+    this.waiting.set(agent, (this.waiting.get(agent) ?? 0) + bytes);
+  }
+
+  remove(agent: string | null | undefined, bytes: number): void {
+    if (!agent) return;
+    const left = (this.waiting.get(agent) ?? 0) - bytes;
+    if (left > 0) this.waiting.set(agent, left);
+    else this.waiting.delete(agent);
+  }
+
+  /** Bytes of `agent`'s records waiting. */
+  of(agent: string): number {
+    return this.waiting.get(agent) ?? 0;
+  }
+
+  /** The agent's waiting records are past its share: its requests are refused until they are written. */
+  over(agent: string): boolean {
+    return this.of(agent) > this.bound * OWN_SHARE;
+  }
+
+  /** While the trail is behind: whether this agent's records are among the heavy ones (its large descriptions are left out). */
+  heavy(agent: string): boolean {
+    return this.of(agent) > this.bound * HEAVY_SHARE;
+  }
+
+  /** Why `agent` is refused, for the 503. */
+  overReason(agent: string, what: string): string {
+    return `agent ${agent}'s records wait for ${what} past its share (${Math.round(this.of(agent) / 1024)} KiB of at most ${Math.round((this.bound * OWN_SHARE) / 1024)} KiB); its requests are refused until they are written, other agents are served`;
+  }
+
+  /** Counts a refusal instead of queueing its record. */
+  count(agent: string | undefined): void {
+    const k = agent ?? '';
+    this.dropped.set(k, (this.dropped.get(k) ?? 0) + 1);
+  }
+
+  /**
+   * The counted refusals that may be summed up now (`ready` says for whom: the trail can take
+   * records again, the agent is back under its share), removed from the count.
+   */
+  takeDropped(ready: (agent: string) => boolean): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    for (const [agent, n] of this.dropped) {
+      if (!ready(agent)) continue;
+      out.push([agent, n]);
+      this.dropped.delete(agent);
+    }
+    return out;
+  }
+}
+
+let serial = 0;
+
+/** The record that stands for refusals counted instead of recorded one by one. */
+export function droppedSummary(agent: string, n: number, why: string): { time: string; id: string; agent?: string; outcome: 'audit-unavailable'; detail: string } {
+  return {
+    time: new Date().toISOString(),
+    id: `audit-gap-${Date.now()}-${(serial++).toString(36)}`,
+    ...(agent ? { agent } : {}),
+    outcome: 'audit-unavailable',
+    detail: `${n} further requests${agent ? ` of agent ${agent}` : ''} were refused with 503 while ${why}; counted here, not recorded one by one`,
+  };
+}
