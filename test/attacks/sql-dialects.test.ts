@@ -1760,3 +1760,45 @@ t.test('sixteenth pass: SQL a GraphQL query or subscription field takes is read,
     t.equal((await decide({ method: 'GET', url: q(doc), headers: [], body: '' })).decision.action, 'allow', doc);
   }
 });
+
+t.test('seventeenth pass: statements SQLite runs before its error are not replaced by another server\'s reading when PostgreSQL refuses the text', async (t) => {
+  // `SELECT $1$; DROP TABLE users; $1$` to an endpoint of unknown dialect: PostgreSQL refuses it
+  // whole, SQLite (libSQL, sqld, any executescript) runs `SELECT $1$` and the DROP before it fails
+  // at the last `$1$`, and ClickHouse reads one heredoc string. With both grammars failing, the
+  // statements SQLite had run were dropped and ClickHouse's (or BigQuery's, MySQL's) reading stood
+  // alone: a medium read, an allowed GET and an allowed read-only MCP call.
+  const shapes: Array<[string, string]> = [['SELECT $1$', '$1$'], ['SELECT $v9$', '$v9$'], ["SELECT '''x'", "SELECT '''"], ['SELECT 1', '/*! SELECT 2 */ (']];
+  const writes = ['DROP TABLE users', 'DELETE FROM users', "UPDATE users SET role = 'admin'"];
+  const oracle = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3, sys, json',
+    'out = []',
+    'for sql in json.loads(sys.argv[1]):',
+    '  c = sqlite3.connect(":memory:")',
+    '  c.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, role TEXT)")',
+    '  c.execute("INSERT INTO users (role) VALUES (\'user\')")',
+    '  try: c.executescript(sql)',
+    '  except sqlite3.Error: pass',
+    '  t = c.execute("SELECT count(*) FROM sqlite_master WHERE name = \'users\'").fetchone()[0]',
+    '  out.append(t == 0 or c.execute("SELECT count(*) FROM users WHERE role = \'user\'").fetchone()[0] == 0)',
+    'print(json.dumps(out))',
+  ].join('\n'), JSON.stringify(shapes.flatMap(([open, close]) => writes.map((w) => `${open}; ${w}; ${close}`)))], (err, out) => (err ? reject(err) : resolve(out.trim()))));
+  t.ok((JSON.parse(oracle) as boolean[]).every(Boolean), 'SQLite runs each write before its error');
+  const MCP = `https://${MCP_HOST}/mcp`;
+  const place = fc.constantFrom('post', 'get', 'mcp');
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...shapes), fc.constantFrom(...writes), place, fc.constantFrom(' ', '\n', '  '), async ([open, close], write, where, gap) => {
+      const sql = `${open};${gap}${write};${gap}${close}`;
+      const { decision } = where === 'post'
+        ? await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) })
+        : where === 'get'
+          ? await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=${encodeURIComponent(sql)}`, headers: [], body: '' })
+          : await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { sql } } }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${where} ${JSON.stringify(sql)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  // Controls: the same pieces without a statement between them stay reads.
+  for (const sql of ['SELECT $$x$$', "SELECT '''x'''", 'SELECT 1 /*! */']) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=${encodeURIComponent(sql)}`, headers: [], body: '' })).decision.action, 'allow', sql);
+  }
+});
