@@ -29,6 +29,41 @@ const mysqlCommands = new Set(['system', 'source', 'pager', 'tee', 'edit', 'conn
 /** Whether a text may hold one of the mysql client's named commands (mysqlCommands) at a line start: a linear test. */
 export const mysqlCommandLine = /(?:^|\n)[ \t]*(?:system|source|pager|tee|edit|connect|charset|delimiter)(?=[ \t\r\n]|$)/i;
 
+/**
+ * Other consoles' own commands at a line start (seventeenth pass: `websocketd sqlcmd`, `sqlplus`,
+ * SQLcl, snowsql, Firebird's isql, db2): sqlcmd reads `!! cmd` (a shell), `:r file`, `:!! cmd`,
+ * `:connect`, `:out`, `:setvar` (a `$(x)` later lines are rewritten with) and `GO 100` (the batch
+ * run a hundred times) at the start of any line, a statement pending or not, inside a string too
+ * (its lines are read before T-SQL is).
+ */
+const anyLineCommand = /(?:^|\n)[ \t]*(?:!!|:!!|:(?:r|out|error|connect|setvar|on|ed|perftrace|exit|xml|reset)(?![A-Za-z0-9_])|go[ \t]+\d)/i;
+
+/**
+ * Commands a console reads at a line start while no statement is pending: a shell (`HOST cmd`,
+ * `HO`, `! cmd`, `$ cmd`, Firebird's `SHELL`, snowsql's `!system`, db2's `!`), a script (`@file`,
+ * `@@file`, `START /path`, `GET /path` then `/`, Firebird's `INPUT 'f'`, SQLcl's `SCRIPT`), a
+ * file written (`SPOOL`, `SAVE /path`, `STORE SET /path`, `OUTPUT 'f'`), text later lines are
+ * rewritten with (`DEFINE x = …`, `ACCEPT x`, `COLUMN c NEW_VALUE x`, SQLcl's `ALIAS`), the buffer
+ * run again (`/`, `RUN`, `R`, SQLcl's `REPEAT`), another server or account (`CONN`, `COPY FROM`,
+ * `PASSWORD`, SQLcl's `SSHTUNNEL`), or the instance (`STARTUP`, `RECOVER`). A word commands share
+ * with chat (`start`, `get`, `save`, `input`) counts only with a path or quoted file after it.
+ */
+const idleLineCommand = new RegExp(
+  [
+    String.raw`^[ \t]*(?:![^=]|!$|@[^ \t\r]|\$[ \t]|(?:\/|run|r)[ \t\r]*$`,
+    String.raw`|(?:host|ho|spool|spo|shell|script|sshtunnel|alias|conn)(?![A-Za-z0-9_$#])|repeat[ \t]+\d`,
+    String.raw`|acc(?:ept)?[ \t]+[A-Za-z_][A-Za-z0-9_$#]*[ \t\r]*(?:$|char|num|date|binary_|format|def|prompt|nopr|hide)`,
+    String.raw`|passw(?:ord)?(?:[ \t]+[A-Za-z0-9_$#"]+)?[ \t\r]*$|startup(?:[ \t]+(?:force|restrict|pfile|quiet|mount|open|nomount|upgrade)|[ \t\r]*$)`,
+    String.raw`|recover(?:[ \t]+(?:database|tablespace|datafile|standby|automatic|managed|until)|[ \t\r]*$)`,
+    String.raw`|def(?:ine)?[ \t]+[A-Za-z_][A-Za-z0-9_$#]*[ \t]*=|col(?:umn)?[ \t][^\n]*(?:new|old)_v|copy[ \t]+(?:from|to)[ \t]`,
+    String.raw`|(?:start|sta|get|save|store|input|output)[ \t][^\n]*[/\\~'"])`,
+  ].join(''),
+  'i',
+);
+
+/** Whether a text may hold one of those commands (anyLineCommand, idleLineCommand) at a line start: a cheap test before the console's reading. */
+export const otherConsoleLine = /(?:^|\n)[ \t]*(?:[!@:$/]|(?:host|ho|spool|spo|shell|script|sshtunnel|alias|repeat|passw|password|startup|recover|conn|run|r|accept|acc|def|define|col|column|copy|start|sta|get|save|store|input|output|go)(?![A-Za-z0-9_]))/i;
+
 /** At most this many statement ends are reported (ConsoleRead.ends): past it the rest read as one. */
 const MAX_ENDS = 1000;
 
@@ -48,16 +83,19 @@ export function consoleRead(text: string): ConsoleRead {
   let end = 0; // where the text after the last sent statement starts
   let command: string | undefined;
   const ends: number[] = [];
+  const anyLine = anyLineCommand.exec(text);
+  if (anyLine) command = anyLine[0].trim().slice(0, 20);
   // Nothing but blanks and comments since the last statement ended (its commands' place).
   let blank = true;
   while (i < n) {
     const c = text[i]!;
     if ((i === 0 || text[i - 1] === '\n') && command === undefined && blank) {
-      // A line while no statement is pending: the mysql client reads its named commands there.
       const lineEnd = text.indexOf('\n', i);
-      const line = text.slice(i, lineEnd < 0 ? n : lineEnd);
+      // A line while no statement is pending: the mysql client reads its named commands there, SQL*Plus and others theirs.
+      const line = text.slice(i, Math.min(lineEnd < 0 ? n : lineEnd, i + 400));
       const name = /^[ \t]*([A-Za-z]+)(?=[ \t\r]|$)/.exec(line.slice(0, 40))?.[1]?.toLowerCase();
       if (name !== undefined && mysqlCommands.has(name)) command = name;
+      else if (idleLineCommand.test(line)) command = line.trim().slice(0, 20);
     }
     if (c === '-' && text[i + 1] === '-') {
       const e = text.indexOf('\n', i);

