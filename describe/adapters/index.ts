@@ -84,7 +84,9 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
     if (rpc) return rpc;
   }
   // `q` too on an SQL path: InfluxDB's `/query?q=DROP DATABASE …` (ninth pass).
-  const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'stmt', 'q'] : ['sql'];
+  // `script`, `command` and `cmd` anywhere (seventeenth pass: `?script=DELETE FROM users` was an
+  // allowed read): SQL only when a grammar reads statements in them, as `?sql=` is.
+  const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'stmt', 'q', 'script', 'command', 'cmd'] : ['sql', 'script', 'command', 'cmd'];
   // Under every name PHP or Rack 2 reads as one of them (`?%20sql=`, `?[sql]=`), and as Rack 2
   // splits the query on `;` (`?x=1;sql=DROP …`).
   const query = paramsByServerName(request.query, names, request.url.includes(';') ? new URL(request.url).search.slice(1) : undefined);

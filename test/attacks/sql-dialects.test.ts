@@ -1802,3 +1802,37 @@ t.test('seventeenth pass: statements SQLite runs before its error are not replac
     t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=${encodeURIComponent(sql)}`, headers: [], body: '' })).decision.action, 'allow', sql);
   }
 });
+
+t.test('seventeenth pass: SQL under `command`, `cmd` or `script`, and below an object an SQL name holds, is read where it adds risk', async (t) => {
+  // `search_issues {command: "DROP TABLE users"}` (a tool the configuration names read-only),
+  // `{sql: {text: "DELETE FROM users"}}` and `GET …/v1/exec?script=DELETE FROM users` were
+  // allowed reads: those names were never read as SQL (a shell tool's command is no SQL), and
+  // an object under `sql` was looked into for SQL names only.
+  const MCP = `https://${MCP_HOST}/mcp`;
+  const call = (name: string, args: unknown): Promise<Decided> => decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }) });
+  const hiding = fc.record({
+    name: fc.constantFrom('command', 'cmd', 'script', 'Command', 'CMD', 'scripts', 'commands'),
+    sql: fc.constantFrom('DROP TABLE users', 'DELETE FROM users', "UPDATE users SET role = 'admin' WHERE id = 7", 'INSERT INTO admins VALUES (7)', 'DELETE LOW_PRIORITY FROM users', '/* x */ TRUNCATE users'),
+    shape: fc.constantFrom('plain', 'list', 'nested'),
+  });
+  await fc.assert(
+    fc.asyncProperty(hiding, async ({ name, sql, shape }) => {
+      const value = shape === 'list' ? ['ls', sql] : shape === 'nested' ? { text: sql } : sql;
+      const args = shape === 'nested' ? { sql: value } : { [name]: value };
+      const { decision } = await call('search_issues', args);
+      if (decision.action === 'allow') throw new Error(`${JSON.stringify(args)}: allowed`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  for (const [url, expected] of [[`https://${SQL_HOST}/v1/exec?script=${encodeURIComponent('DELETE FROM users')}`, 'critical'], [`https://${SQL_HOST}/v1/exec?cmd=${encodeURIComponent('DROP TABLE users')}`, 'critical']] as const) {
+    t.equal((await decide({ method: 'GET', url, headers: [], body: '' })).decision.approval?.risk, expected, url);
+  }
+  // Controls: reads and shell commands under those names stay as they were; a shell tool's call keeps its risk.
+  for (const args of [{ command: 'SELECT id FROM t' }, { script: 'echo hi' }, { command: 'delete the old files' }, { sql: { query: 'SELECT 1', params: ['x'] } }, { command: 'set -e; rm -rf /tmp/x' }]) {
+    t.equal((await call('search_issues', args)).decision.action, 'allow', JSON.stringify(args));
+  }
+  t.equal((await call('run_command', { command: 'ls -la' })).decision.approval?.risk, 'high', 'a shell tool stays a high tool call');
+  for (const q of ['script=SELECT%20id%20FROM%20t', 'cmd=ls', 'command=status']) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/exec?${q}`, headers: [], body: '' })).decision.action, 'allow', q);
+  }
+});
