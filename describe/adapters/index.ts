@@ -94,7 +94,45 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
   // Other names that say SQL, on any path (sixteenth pass): phpMyAdmin's `sql_query`, `sqlQuery`,
   // `rawSql` (as MCP arguments are named), each SQL when a grammar reads statements in it.
   for (const v of sqlNamedValues(request.query)) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(v);
+  // Seventeenth pass: a parameter whose value is a JSON object or list (`?q={"sql": "DELETE FROM
+  // users"}`, `?params=[{"sql": …}]`: a body carried in the URL, as servers that take one read it)
+  // holds SQL where a JSON body would; and a segment after an SQL path name is a statement
+  // (`GET /api/query/DELETE%20FROM%20users`). Each SQL when a grammar reads statements in it.
+  for (const vs of Object.values(request.query)) {
+    for (const v of vs) if (texts.length < MAX_URL_SQL_TEXTS) for (const x of jsonParamSql(v, isSqlPath(request))) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(x);
+  }
+  for (const [i, seg] of request.segments.entries()) {
+    const next = request.segments[i + 1];
+    if (next === undefined || !sqlEndpointNames.has(seg.toLowerCase())) continue;
+    // Segments come decoded (describe.ts), as the server routes them.
+    if (next.trim() !== '' && texts.length < MAX_URL_SQL_TEXTS) texts.push(next);
+  }
   return texts.length ? { texts, sniffed: true } : undefined;
+}
+
+/** Longest URL parameter value parsed as JSON for the SQL it may carry. */
+const MAX_JSON_PARAM = 64 * 1024;
+
+/** SQL-carrying fields (nestedSqlFields; `query`/`statement` too on an SQL path, as in a body) of a parameter value that is a JSON object or list; none for any other value. */
+function jsonParamSql(value: string, sqlPath: boolean): string[] {
+  const c = value.trimStart()[0];
+  if ((c !== '{' && c !== '[') || value.length > MAX_JSON_PARAM) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    return [];
+  }
+  if (!json || typeof json !== 'object') return [];
+  const items = Array.isArray(json) ? json.slice(0, MAX_URL_SQL_TEXTS) : [json];
+  const out: string[] = [];
+  for (const item of items) {
+    if (typeof item === 'string' && sqlPath) out.push(item);
+    if (!isObject(item)) continue;
+    if (sqlPath) for (const k of ['query', 'statement', 'stmt']) if (typeof item[k] === 'string') out.push(item[k] as string);
+    out.push(...nestedSqlFields(item).texts);
+  }
+  return out.filter((t) => t.trim() !== '');
 }
 
 /** The values of parameters whose name holds `sql` but is not `sql` itself (`_`, `-`, blanks, brackets and letter case aside), at most MAX_URL_SQL_TEXTS. */

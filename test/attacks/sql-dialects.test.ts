@@ -1836,3 +1836,27 @@ t.test('seventeenth pass: SQL under `command`, `cmd` or `script`, and below an o
     t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/exec?${q}`, headers: [], body: '' })).decision.action, 'allow', q);
   }
 });
+
+t.test('seventeenth pass: SQL in a JSON object carried by a URL parameter, or in the path after an SQL path name, is read', async (t) => {
+  // `GET https://<allowed host>/v1/run?q={"sql": "DELETE FROM users"}` (a body carried in the URL)
+  // and `GET /api/query/DROP%20TABLE%20users` were allowed reads.
+  const places = [
+    (s: string) => `/v1/run?q=${encodeURIComponent(JSON.stringify({ sql: s }))}`,
+    (s: string) => `/v1/run?params=${encodeURIComponent(JSON.stringify([{ sql: s, args: [] }]))}`,
+    (s: string) => `/v1/query?body=${encodeURIComponent(JSON.stringify({ query: s }))}`,
+    (s: string) => `/v1/run?req=${encodeURIComponent(JSON.stringify({ input: { rawSql: s } }))}`,
+    (s: string) => `/api/query/${encodeURIComponent(s)}`,
+    (s: string) => `/sql/${encodeURIComponent(s)}?format=json`,
+  ];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...places), fc.constantFrom('DROP TABLE users', 'DELETE FROM users', "UPDATE users SET role = 'admin' WHERE id = 7", 'INSERT INTO admins VALUES (7)'), fc.constantFrom('GET', 'HEAD'), async (place, sql, method) => {
+      const { decision } = await decide({ method, url: `https://${SQL_HOST}${place(sql)}`, headers: [], body: '' });
+      if (decision.action === 'allow') throw new Error(`${method} ${place(sql)}: allowed`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  // Controls: reads, search phrases and ordinary JSON filters and paths stay allowed.
+  for (const place of ['/v1/run?q=%7B%22sql%22%3A%22SELECT%20id%20FROM%20t%22%7D', '/search?filter=%7B%22query%22%3A%22drop%20table%20tennis%22%7D', '/api/query/users', '/search/drop%20table%20tennis', '/v1/run?q=%7B%22tags%22%3A%5B%22a%22%5D%7D']) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}${place}`, headers: [], body: '' })).decision.action, 'allow', place);
+  }
+});
