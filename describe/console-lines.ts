@@ -48,18 +48,8 @@ const anyLineCommand = /(?:^|\n)[ \t]*(?:!!|:!!|:(?:r|out|error|connect|setvar|o
  * `PASSWORD`, SQLcl's `SSHTUNNEL`), or the instance (`STARTUP`, `RECOVER`). A word commands share
  * with chat (`start`, `get`, `save`, `input`) counts only with a path or quoted file after it.
  */
-const idleLineCommand = new RegExp(
-  [
-    String.raw`^[ \t]*(?:![^=]|!$|@[^ \t\r]|\$[ \t]|(?:\/|run|r)[ \t\r]*$`,
-    String.raw`|(?:host|ho|spool|spo|shell|script|sshtunnel|alias|conn)(?![A-Za-z0-9_$#])|repeat[ \t]+\d`,
-    String.raw`|acc(?:ept)?[ \t]+[A-Za-z_][A-Za-z0-9_$#]*[ \t\r]*(?:$|char|num|date|binary_|format|def|prompt|nopr|hide)`,
-    String.raw`|passw(?:ord)?(?:[ \t]+[A-Za-z0-9_$#"]+)?[ \t\r]*$|startup(?:[ \t]+(?:force|restrict|pfile|quiet|mount|open|nomount|upgrade)|[ \t\r]*$)`,
-    String.raw`|recover(?:[ \t]+(?:database|tablespace|datafile|standby|automatic|managed|until)|[ \t\r]*$)`,
-    String.raw`|def(?:ine)?[ \t]+[A-Za-z_][A-Za-z0-9_$#]*[ \t]*=|col(?:umn)?[ \t][^\n]*(?:new|old)_v|copy[ \t]+(?:from|to)[ \t]`,
-    String.raw`|(?:start|sta|get|save|store|input|output)[ \t][^\n]*[/\\~'"])`,
-  ].join(''),
-  'i',
-);
+const idleLineCommand =
+  /^[ \t]*(?:![^=]|!$|@[^ \t\r]|\$[ \t]|(?:\/|run|r)[ \t\r]*$|(?:host|ho|spool|spo|shell|script|sshtunnel|alias|conn)(?![A-Za-z0-9_$#])|repeat[ \t]+\d|acc(?:ept)?[ \t]+[A-Za-z_][A-Za-z0-9_$#]*[ \t\r]*(?:$|char|num|date|binary_|format|def|prompt|nopr|hide)|passw(?:ord)?(?:[ \t]+[A-Za-z0-9_$#\"]+)?[ \t\r]*$|startup(?:[ \t]+(?:force|restrict|pfile|quiet|mount|open|nomount|upgrade)|[ \t\r]*$)|recover(?:[ \t]+(?:database|tablespace|datafile|standby|automatic|managed|until)|[ \t\r]*$)|def(?:ine)?[ \t]+[A-Za-z_][A-Za-z0-9_$#]*[ \t]*=|col(?:umn)?[ \t][^\n]*(?:new|old)_v|copy[ \t]+(?:from|to)[ \t]|(?:start|sta|get|save|store|input|output)[ \t][^\n]*[/\\~'\"])/i;
 
 /** Whether a text may hold one of those commands (anyLineCommand, idleLineCommand) at a line start: a cheap test before the console's reading. */
 export const otherConsoleLine = /(?:^|\n)[ \t]*(?:[!@:$/]|(?:host|ho|spool|spo|shell|script|sshtunnel|alias|repeat|passw|password|startup|recover|conn|run|r|accept|acc|def|define|col|column|copy|start|sta|get|save|store|input|output|go)(?![A-Za-z0-9_]))/i;
