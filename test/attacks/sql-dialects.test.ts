@@ -1860,3 +1860,19 @@ t.test('seventeenth pass: SQL in a JSON object carried by a URL parameter, or in
     t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}${place}`, headers: [], body: '' })).decision.action, 'allow', place);
   }
 });
+
+t.test('seventeenth pass: a PRAGMA the agent sends acts on nothing of Airlock\'s (one `hard_heap_limit` left every later SQL unread)', async (t) => {
+  // SQLite acts on many pragmas while compiling them, and `hard_heap_limit` on the whole engine:
+  // describing one `{sql: "PRAGMA hard_heap_limit = 1"}` (to D1, or a GET's `?sql=`, itself held)
+  // made every later SQL SQLite reads, every agent's, unparsed and held critical until a restart.
+  for (const pragma of ['PRAGMA hard_heap_limit = 1', 'pragma HARD_HEAP_LIMIT=4096', "PRAGMA temp_store_directory = '/nonexistent'"]) {
+    const held = pragma.startsWith('pragma')
+      ? await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=${encodeURIComponent(pragma)}`, headers: [], body: '' })
+      : await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: pragma }) });
+    t.equal(held.decision.approval?.risk, 'critical', `${pragma}: held`);
+    const read = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'SELECT id, email FROM users WHERE id = ?', params: [7] }) });
+    t.equal(read.decision.action, 'allow', `after ${pragma}: another agent's read is still read`);
+    const write = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM sessions WHERE id = ?', params: [7] }) });
+    t.equal(write.decision.approval?.risk, 'medium', `after ${pragma}: a narrow delete is still judged by its rows`);
+  }
+});
