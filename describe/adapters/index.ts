@@ -230,11 +230,20 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (!sqlPath) {
     // `{query}` or `{statement}` to any other path (`/api/v1/run`): SQL when a grammar reads
     // statements in it (a grant for one statement there must not cover another), else not SQL.
-    const texts = [o.query, o.statement, ...nested.texts].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
+    const texts = [o.query, o.statement, ...commandTexts(o), ...nested.texts].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
     return texts.length ? { texts, sniffed: true } : undefined;
   }
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
-  return nested.texts.length ? { texts: nested.texts, sniffed: true } : undefined;
+  const texts = [...commandTexts(o), ...nested.texts];
+  return texts.length ? { texts, sniffed: true } : undefined;
+}
+
+/**
+ * `command`, `cmd` and `script` fields (seventeenth pass: a WebSocket's `{"command": "DROP TABLE
+ * users"}` went on as no SQL): SQL when a grammar reads statements in them, a shell command not.
+ */
+function commandTexts(o: Record<string, unknown>): string[] {
+  return [o.command, o.cmd, o.script].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
 }
 
 /**

