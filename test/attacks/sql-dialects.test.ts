@@ -1880,3 +1880,26 @@ t.test('seventeenth pass: a PRAGMA the agent sends acts on nothing of Airlock\'s
     t.equal(write.decision.approval?.risk, 'medium', `after ${pragma}: a narrow delete is still judged by its rows`);
   }
 });
+
+t.test('seventeenth pass: `<> ALL (…)` and `<> ANY (…)` name the rows spared, as NOT IN does', async (t) => {
+  // `DELETE FROM users WHERE id <> ALL (ARRAY[1, 2])` is `NOT IN (1, 2)` (critical), and `<> ANY`
+  // holds for a row that differs from one of the values: both were medium writes on Supabase and Neon.
+  const shapes = fc.record({
+    op: fc.constantFrom('<>', '!='),
+    quant: fc.constantFrom('ALL', 'ANY', 'SOME', 'all'),
+    list: fc.constantFrom('ARRAY[1, 2]', "'{1,2}'", "'{}'::int[]", 'ARRAY[7]', '$1'),
+    stmt: fc.constantFrom((w: string) => `DELETE FROM users WHERE ${w}`, (w: string) => `UPDATE users SET role = 'admin' WHERE ${w}`),
+    url: fc.constantFrom(SUPABASE, NEON),
+  });
+  await fc.assert(
+    fc.asyncProperty(shapes, async ({ op, quant, list, stmt, url }) => {
+      const sql = stmt(`id ${op} ${quant} (${list})`);
+      const body = url === NEON ? { query: sql, params: list === '$1' ? [[1, 2]] : [] } : { query: sql };
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  // Control: `= ANY (ARRAY[1, 2])` names the rows touched, a narrow write.
+  t.equal((await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DELETE FROM users WHERE id = ANY (ARRAY[1, 2])' }) })).decision.approval?.risk, 'medium');
+});
