@@ -242,6 +242,11 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
  * `command`, `cmd` and `script` fields (seventeenth pass: a WebSocket's `{"command": "DROP TABLE
  * users"}` went on as no SQL): SQL when a grammar reads statements in them, a shell command not.
  */
+function commandName(k: string): boolean {
+  const f = k.toLowerCase();
+  return f === 'command' || f === 'cmd' || f === 'script';
+}
+
 function commandTexts(o: Record<string, unknown>): string[] {
   return [o.command, o.cmd, o.script].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
 }
@@ -646,10 +651,12 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
   // A query's or subscription's fields too, under names that say SQL (sixteenth pass: the server
   // runs the SQL it is given whatever the operation); a search's `query` there stays a phrase
   // (`search(query: "drop table lamp")`).
-  for (const call of graphql.readCalls ?? []) walk(call.args, false, 0, (k) => k.toLowerCase().includes('sql'));
+  // `command`, `cmd` and `script` too (seventeenth pass), in queries and mutations: SQL only when a grammar reads statements in them.
+  const says = (k: string): boolean => k.toLowerCase().includes('sql') || commandName(k);
+  for (const call of graphql.readCalls ?? []) walk(call.args, false, 0, says);
   if (graphql.readArgumentsUnread && graphql.documents.some((d) => /sql/i.test(d))) return { error: 'a GraphQL query naming SQL whose arguments are too large to read' };
   for (const call of graphql.calls ?? []) {
-    walk(call.args, false, 0);
+    walk(call.args, false, 0, (k) => sqlArgument(k) || commandName(k));
     // Hasura's generated mutations, judged as the SQL they run (fourteenth pass): `delete_orders(where: {})`
     // deletes every row, as `DELETE FROM orders` does; so does a `where` every row meets.
     const hasura = /^(delete|update)_(.+?)(_many)?$/.exec(call.field);

@@ -1836,6 +1836,10 @@ t.test('seventeenth pass: SQL under `command`, `cmd` or `script`, and below an o
   for (const [body, risk] of [[{ command: 'DROP TABLE users' }, 'critical'], [{ script: 'DELETE FROM users' }, 'critical'], [{ command: 'ls -la' }, 'medium']] as const) {
     t.equal((await decide({ url: `https://${SQL_HOST}/api/thing`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) })).decision.approval?.risk, risk, JSON.stringify(body));
   }
+  // A GraphQL field's `command` or `script` argument, in a query by GET as in a mutation.
+  const gql = (doc: string): string => `https://${SQL_HOST}/graphql?query=${encodeURIComponent(doc)}`;
+  t.equal((await decide({ method: 'GET', url: gql('{ run(command: "DROP TABLE users") { ok } }'), headers: [], body: '' })).decision.approval?.risk, 'critical', 'GraphQL run(command: DROP …)');
+  t.equal((await decide({ method: 'GET', url: gql('{ run(command: "ls -la") { ok } }'), headers: [], body: '' })).decision.action, 'allow', 'GraphQL run(command: ls)');
   for (const q of ['script=SELECT%20id%20FROM%20t', 'cmd=ls', 'command=status']) {
     t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/exec?${q}`, headers: [], body: '' })).decision.action, 'allow', q);
   }
