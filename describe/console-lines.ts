@@ -51,8 +51,28 @@ const anyLineCommand = /(?:^|\n)[ \t]*(?:!!|:!!|:(?:r|out|error|connect|setvar|o
 const idleLineCommand =
   /^[ \t]*(?:![^=]|!$|@[^ \t\r]|\$[ \t]|(?:\/|run|r)[ \t\r]*$|(?:host|ho|spool|spo|shell|script|sshtunnel|alias|conn)(?![A-Za-z0-9_$#])|repeat[ \t]+\d|acc(?:ept)?[ \t]+[A-Za-z_][A-Za-z0-9_$#]*[ \t\r]*(?:$|char|num|date|binary_|format|def|prompt|nopr|hide)|passw(?:ord)?(?:[ \t]+[A-Za-z0-9_$#\"]+)?[ \t\r]*$|startup(?:[ \t]+(?:force|restrict|pfile|quiet|mount|open|nomount|upgrade)|[ \t\r]*$)|recover(?:[ \t]+(?:database|tablespace|datafile|standby|automatic|managed|until)|[ \t\r]*$)|def(?:ine)?[ \t]+[A-Za-z_][A-Za-z0-9_$#]*[ \t]*=|col(?:umn)?[ \t][^\n]*(?:new|old)_v|copy[ \t]+(?:from|to)[ \t]|(?:start|sta|get|save|store|input|output)[ \t][^\n]*[/\\~'\"])/i;
 
-/** Whether a text may hold one of those commands (anyLineCommand, idleLineCommand) at a line start: a cheap test before the console's reading. */
-export const otherConsoleLine = /(?:^|\n)[ \t]*(?:[!@:$/]|(?:host|ho|spool|spo|shell|script|sshtunnel|alias|repeat|passw|password|startup|recover|conn|run|r|accept|acc|def|define|col|column|copy|start|sta|get|save|store|input|output|go)(?![A-Za-z0-9_]))/i;
+/** First words of the commands anyLineCommand and idleLineCommand read (otherConsoleLine). */
+const otherCommandWords = new Set(['host', 'ho', 'spool', 'spo', 'shell', 'script', 'sshtunnel', 'alias', 'repeat', 'passw', 'password', 'startup', 'recover', 'conn', 'run', 'r', 'accept', 'acc', 'def', 'define', 'col', 'column', 'copy', 'start', 'sta', 'get', 'save', 'store', 'input', 'output', 'go']);
+
+/**
+ * Whether a text may hold one of those commands (anyLineCommand, idleLineCommand) at a line start:
+ * a cheap test before the console's reading. One pass over the line starts.
+ */
+export function otherConsoleLine(text: string): boolean {
+  for (let at = 0; at < text.length; ) {
+    let i = at;
+    while (text[i] === ' ' || text[i] === '\t') i++;
+    const c = text[i];
+    if (c === '!' || c === '@' || c === ':' || c === '$' || c === '/') return true;
+    let j = i;
+    while (j < text.length && j - i < 12 && /[A-Za-z]/.test(text[j]!)) j++;
+    if (j > i && !/[A-Za-z0-9_]/.test(text[j] ?? '') && otherCommandWords.has(text.slice(i, j).toLowerCase())) return true;
+    const next = text.indexOf('\n', i);
+    if (next < 0) break;
+    at = next + 1;
+  }
+  return false;
+}
 
 /** At most this many statement ends are reported (ConsoleRead.ends): past it the rest read as one. */
 const MAX_ENDS = 1000;
