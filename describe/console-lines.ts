@@ -48,8 +48,35 @@ const anyLineCommand = /(?:^|\n)[ \t]*(?:!!|:!!|:(?:r|out|error|connect|setvar|o
  * `PASSWORD`, SQLcl's `SSHTUNNEL`), or the instance (`STARTUP`, `RECOVER`). A word commands share
  * with chat (`start`, `get`, `save`, `input`) counts only with a path or quoted file after it.
  */
-const idleLineCommand =
-  /^[ \t]*(?:![^=]|!$|@[^ \t\r]|\$[ \t]|(?:\/|run|r)[ \t\r]*$|(?:host|ho|spool|spo|shell|script|sshtunnel|alias|conn)(?![A-Za-z0-9_$#])|repeat[ \t]+\d|acc(?:ept)?[ \t]+[A-Za-z_][A-Za-z0-9_$#]*[ \t\r]*(?:$|char|num|date|binary_|format|def|prompt|nopr|hide)|passw(?:ord)?(?:[ \t]+[A-Za-z0-9_$#\"]+)?[ \t\r]*$|startup(?:[ \t]+(?:force|restrict|pfile|quiet|mount|open|nomount|upgrade)|[ \t\r]*$)|recover(?:[ \t]+(?:database|tablespace|datafile|standby|automatic|managed|until)|[ \t\r]*$)|def(?:ine)?[ \t]+[A-Za-z_][A-Za-z0-9_$#]*[ \t]*=|col(?:umn)?[ \t][^\n]*(?:new|old)_v|copy[ \t]+(?:from|to)[ \t]|(?:start|sta|get|save|store|input|output)[ \t][^\n]*[/\\~'\"])/i;
+const shellWords = new Set(['host', 'ho', 'spool', 'spo', 'shell', 'script', 'sshtunnel', 'alias', 'conn']);
+const fileWords = new Set(['start', 'sta', 'get', 'save', 'store', 'input', 'output']);
+const acceptOptions = ['char', 'num', 'date', 'binary_', 'format', 'def', 'prompt', 'nopr', 'hide'];
+const startupOptions = new Set(['force', 'restrict', 'pfile', 'quiet', 'mount', 'open', 'nomount', 'upgrade']);
+const recoverOptions = new Set(['database', 'tablespace', 'datafile', 'standby', 'automatic', 'managed', 'until']);
+
+function idleLineCommand(line: string): boolean {
+  const t = line.trimStart();
+  const c = t[0];
+  if (c === '!') return t[1] !== '=';
+  if (c === '@') return t.length > 1 && t[1] !== ' ' && t[1] !== '\t' && t[1] !== '\r';
+  if (c === '$') return t[1] === ' ' || t[1] === '\t';
+  const words = t.toLowerCase().split(/[ \t\r]+/).filter((w) => w !== '');
+  const [w0 = '', w1, w2] = words;
+  if (words.length === 1 && (w0 === '/' || w0 === 'run' || w0 === 'r')) return true;
+  const word = /^[a-z]+/.exec(w0)?.[0] ?? '';
+  if (!word || /[a-z0-9_$#]/.test(w0[word.length] ?? '')) return false;
+  if (shellWords.has(word)) return true;
+  if (word === 'repeat') return /^\d/.test(w1 ?? '');
+  if (word === 'acc' || word === 'accept') return w1 !== undefined && /^[a-z_][\w$#]*$/.test(w1) && (w2 === undefined || acceptOptions.some((o) => w2.startsWith(o)));
+  if (word === 'passw' || word === 'password') return words.length <= 2;
+  if (word === 'startup') return w1 === undefined || startupOptions.has(w1);
+  if (word === 'recover') return w1 === undefined || recoverOptions.has(w1);
+  if (word === 'def' || word === 'define') return /^def(?:ine)?[ \t]+[a-z_][\w$#]*[ \t]*=/i.test(t);
+  if (word === 'col' || word === 'column') return w1 !== undefined && (t.toLowerCase().includes('new_v') || t.toLowerCase().includes('old_v'));
+  if (word === 'copy') return w1 === 'from' || w1 === 'to';
+  if (fileWords.has(word)) return words.length >= 2 && /[/\\~'"]/.test(t.slice(word.length));
+  return false;
+}
 
 /** First words of the commands anyLineCommand and idleLineCommand read (otherConsoleLine). */
 const otherCommandWords = new Set(['host', 'ho', 'spool', 'spo', 'shell', 'script', 'sshtunnel', 'alias', 'repeat', 'passw', 'password', 'startup', 'recover', 'conn', 'run', 'r', 'accept', 'acc', 'def', 'define', 'col', 'column', 'copy', 'start', 'sta', 'get', 'save', 'store', 'input', 'output', 'go']);
@@ -105,7 +132,7 @@ export function consoleRead(text: string): ConsoleRead {
       const line = text.slice(i, Math.min(lineEnd < 0 ? n : lineEnd, i + 400));
       const name = /^[ \t]*([A-Za-z]+)(?=[ \t\r]|$)/.exec(line.slice(0, 40))?.[1]?.toLowerCase();
       if (name !== undefined && mysqlCommands.has(name)) command = name;
-      else if (idleLineCommand.test(line)) command = line.trim().slice(0, 20);
+      else if (idleLineCommand(line)) command = line.trim().slice(0, 20);
     }
     if (c === '-' && text[i + 1] === '-') {
       const e = text.indexOf('\n', i);
