@@ -428,6 +428,43 @@ function mcpSql({ texts, named, unreadable }: McpSqlTexts, budget: SqlBudget): N
   return out;
 }
 
+/** Statement kinds that only read (as the policy's `mcp_sql_read_kinds`). */
+const readKinds = new Set(['select', 'explain', 'show', 'transaction']);
+
+/**
+ * What weak texts (McpSqlTexts.weak) add: the statements of each one read as SQL that writes or is
+ * destructive, and for one no grammar reads that reads as a write or calls outside (or is past a
+ * limit), an unread destructive statement. Undefined when they add nothing.
+ */
+function weakSql(texts: string[], budget: SqlBudget): NonNullable<McpInfo['sql']> | undefined {
+  const out: NonNullable<McpInfo['sql']> = { dialect: 'unknown', parsed: true, statements: [], destructive: false };
+  for (const text of texts) {
+    if (budget.calls >= MAX_MCP_SQL_CALLS || budget.statements >= MAX_SQL_STATEMENTS) {
+      const error = `SQL in more than ${MAX_MCP_SQL_CALLS} tool-call arguments or ${MAX_SQL_STATEMENTS} statements of one request was not analyzed`;
+      return { ...out, parsed: false, error, destructive: true, limited: true };
+    }
+    // Only texts that begin as a statement may (a shell command or prose rarely does): the rest cost no parse.
+    if (!sqlStart.test(text)) continue;
+    budget.calls++;
+    const a = analyzeSqlIn([text], 'unknown');
+    budget.statements += a.info.statements.length;
+    const unread = !a.info.parsed || a.limited ? unreadSqlEffect(text, reachesOutside) : undefined;
+    if (unread !== undefined || (a.limited && a.info.statements.length === 0)) {
+      out.statements.push({ kind: 'unread', tables: [], destructive: true, text: `${text.slice(0, 1000)}${text.length > 1000 ? '…' : ''}` });
+      out.destructive = true;
+      continue;
+    }
+    if (!a.info.statements.some((st) => st.destructive || !readKinds.has(st.kind))) continue;
+    appendAll(out.statements, a.info.statements);
+    if (a.info.destructive) out.destructive = true;
+    if (a.ambiguity) out.ambiguous = true;
+  }
+  return out.statements.length || out.limited ? out : undefined;
+}
+
+/** A text that may begin a statement: a letter, or a comment, after blanks and parentheses. */
+const sqlStart = /^[\s(]*[A-Za-z\-/]/;
+
 function mcpOf(msg: unknown, budget: SqlBudget): McpInfo | undefined {
   if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return undefined;
   const m = msg as { jsonrpc?: unknown; method?: unknown; params?: unknown; id?: unknown };
@@ -441,6 +478,8 @@ function mcpOf(msg: unknown, budget: SqlBudget): McpInfo | undefined {
     info.arguments = params.arguments ?? {};
     const sql = mcpSqlTexts(info.arguments);
     if (sql.texts.length || sql.unreadable) info.sql = mcpSql(sql, budget);
+    const added = sql.weak.length ? weakSql(sql.weak, budget) : undefined;
+    if (added) info.sql = info.sql ? { ...info.sql, statements: [...info.sql.statements, ...added.statements], destructive: info.sql.destructive || added.destructive, ...(added.ambiguous || info.sql.ambiguous ? { ambiguous: true } : {}), ...(added.limited || info.sql.limited ? { limited: true } : {}) } : added;
   }
   return info;
 }
@@ -452,6 +491,14 @@ interface McpSqlTexts {
   texts: string[];
   /** Per text: its argument's name holds `sql` (`sql`, `sql_query`, `sqlStatements`), which names SQL whatever it holds. */
   named: boolean[];
+  /**
+   * Texts that may be SQL or not (seventeenth pass): under `command`, `cmd`, `script` (a shell
+   * tool's, or a database tool's statement), and strings below an object an SQL-carrying name
+   * holds (`{sql: {text: …}}`). Only what they add counts: a statement that writes, a destructive
+   * one, or an unread text that reads as a write; anything else leaves the call as it was (a shell
+   * command is no unparsed SQL, and a SELECT there makes no tool a reader).
+   */
+  weak: string[];
   /** Why some SQL-carrying argument could not be read as text (an array of numbers, too long). */
   unreadable?: string;
 }
@@ -467,21 +514,27 @@ const MAX_MCP_ARGUMENT_DEPTH = 16;
  * `{input: {db: {sql}}}`, `{steps: [{sql}]}`: ninth pass, one object down only was read).
  */
 function mcpSqlTexts(args: unknown): McpSqlTexts {
-  const out: McpSqlTexts = { texts: [], named: [] };
+  const out: McpSqlTexts = { texts: [], named: [], weak: [] };
   let nodes = 0;
-  const walk = (v: unknown, depth: number): void => {
+  const weak = (x: unknown): void => {
+    if (typeof x === 'string') {
+      if (x.trim() !== '' && out.weak.length < MAX_MCP_SQL_TEXTS) out.weak.push(x);
+    } else walk(x, 0, true);
+  };
+  const walk = (v: unknown, depth: number, below = false): void => {
     if (!v || typeof v !== 'object') return;
     if (++nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
       out.unreadable ??= 'arguments too large or deep to look through for SQL';
       return;
     }
     if (Array.isArray(v)) {
-      for (const x of v) walk(x, depth + 1);
+      for (const x of v) (below ? weak(x) : walk(x, depth + 1));
       return;
     }
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
       if (!sqlArgument(k)) {
-        walk(x, depth + 1);
+        if (below || maybeSqlArgument(k)) weak(x);
+        else walk(x, depth + 1);
         continue;
       }
       const named = k.toLowerCase().includes('sql');
@@ -493,15 +546,21 @@ function mcpSqlTexts(args: unknown): McpSqlTexts {
           for (const m of x) {
             if (typeof m === 'string') {
               if (m.trim() !== '') out.texts.push(m), out.named.push(named);
-            } else if (m && typeof m === 'object' && !Array.isArray(m)) walk(m, depth + 1);
+            } else if (m && typeof m === 'object' && !Array.isArray(m)) walk(m, depth + 1, true);
             else out.unreadable ??= `argument ${k} holds a member that is not SQL text`;
           }
         }
-      } else walk(x, depth + 1);
+      } else walk(x, depth + 1, true);
     }
   };
   walk(args, 0);
   return out;
+}
+
+/** Argument names that may carry a statement or a shell command (`command`, `cmd`, `script`): their texts are weak (McpSqlTexts). */
+function maybeSqlArgument(name: string): boolean {
+  const k = name.toLowerCase().replace(/[_-]/g, '');
+  return k === 'command' || k === 'commands' || k === 'cmd' || k === 'cmds' || k === 'script' || k === 'scripts';
 }
 
 /** What a batch member that is a JSON-RPC response (an answer to a server's request) is described as. */

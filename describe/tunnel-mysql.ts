@@ -44,6 +44,18 @@ export function startsMysqlResponse(b: Buffer): boolean {
   return true;
 }
 
+/**
+ * Whether a stream's first bytes (4 or more) may begin a MySQL handshake response as the server
+ * reads it: sequence 1 and a length of at least 32 (the server reads the filler unchecked, and the
+ * packet may come in pieces). A PostgreSQL startup has sequence 1 only at a length of 65,536 or
+ * more here, past anything a client sends before the server answers.
+ */
+export function mayStartMysqlResponse(b: Buffer): boolean {
+  if (b.length < 4 || b[3] !== 1) return false;
+  const len = b[0]! | (b[1]! << 8) | (b[2]! << 16);
+  return len >= 32;
+}
+
 /** Whether a message from the server opens MySQL's protocol: an initial handshake v10 packet, whole. */
 export function startsMysqlGreeting(b: Buffer): boolean {
   if (b.length < 10 || b[3] !== 0 || b[4] !== 0x0a) return false;

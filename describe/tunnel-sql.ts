@@ -29,7 +29,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { consoleRead, mysqlCommandLine } from './console-lines.ts';
+import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
 
@@ -767,7 +767,7 @@ export class JsonMessagesReader implements TunnelSqlReader {
     const joining = this.pending !== '' && !startsJson(text);
     // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one),
     // unless they go on a statement a console holds or start with one of its commands (`\! …`).
-    if (!joining && !sqlWord.test(text) && !text.includes('\\u') && !/^\s*[\\.]/.test(text) && !mysqlCommandLine.test(text)) return { statements: [] };
+    if (!joining && !sqlWord.test(text) && !text.includes('\\u') && !/^\s*[\\.]/.test(text) && !mysqlCommandLine.test(text) && !otherConsoleLine(text)) return { statements: [] };
     if (data.length + this.pending.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may carry SQL: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
     let msg: unknown;
     try {

@@ -22,7 +22,7 @@ import type { Rejection, RelayedMessage, RequestContext } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
 import type { Pipeline } from './pipeline.ts';
 import { denial, refusals } from './refusals.ts';
-import { MysqlReader, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
+import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -105,7 +105,7 @@ export class TunnelSql {
 
   /** Bytes the reader keeps of statements not yet whole: they count with the tunnel's unfinished messages. */
   holding(): number {
-    return this.reader?.holding ?? this.sniffedBytes;
+    return (this.reader?.holding ?? this.sniffedBytes) + (this.earlyMysql?.holding ?? 0) + this.earlyHead.length;
   }
 
   /** The tunnel ended: a statement held for a human stops waiting. */
@@ -120,6 +120,7 @@ export class TunnelSql {
   observe(m: RelayedMessage): void {
     if (this.greeted || (m.kind !== 'text' && m.kind !== 'binary')) return;
     this.greeted = true;
+    this.earlyMysql = null;
     const data = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
     if (!startsMysqlGreeting(data) || this.reader instanceof MysqlReader) return;
     // A MySQL client waits for the greeting: bytes the agent sent before it were read as another
@@ -154,6 +155,50 @@ export class TunnelSql {
       data = Buffer.from(data.toString('latin1'), 'base64');
       kind = 'binary';
     }
+    const early = this.beforeGreeting(data);
+    if (early && !Array.isArray(early)) return early;
+    const read = this.judgeBytes(data, kind);
+    if (!early?.length) return read;
+    // Statements MySQL would run from bytes sent before its greeting: decided after the reading's own.
+    return (async () => (await read) ?? this.decideAll(early))();
+  }
+
+  /**
+   * Bytes the agent sends before the upstream's first message, also read as a MySQL client's (a
+   * MySQL server speaks first, and reads what was sent before its greeting as the handshake
+   * response and the commands after it). Started only when the stream begins as a handshake
+   * response may (sequence 1, a length of 32 or more): such bytes were read as another protocol's
+   * (a PostgreSQL CopyData, a handshake with a filler that is not zeros, one cut across messages)
+   * and relayed, and an account that needs no scramble (no password) ran a COM_QUERY behind them.
+   * Returns the statements that reading completes, or why it cannot read the bytes.
+   */
+  private beforeGreeting(data: Buffer): CarriedStatement[] | Rejection | undefined {
+    if (this.greeted || this.reader instanceof MysqlReader || this.earlyMysql === null) return undefined;
+    if (this.earlyMysql === undefined) {
+      this.earlyHead = this.earlyHead.length ? Buffer.concat([this.earlyHead, data]) : data;
+      if (this.earlyHead.length < 4) return undefined;
+      const head = this.earlyHead;
+      this.earlyHead = Buffer.alloc(0);
+      // A whole handshake response first makes the tunnel MySQL's (judgeBytes): not read twice.
+      if (!mayStartMysqlResponse(head) || (head === data && this.reader === undefined && this.sniffedBytes === 0 && startsMysqlResponse(head))) {
+        this.earlyMysql = null;
+        return undefined;
+      }
+      this.earlyMysql = new MysqlReader();
+      data = head;
+    }
+    const read = this.earlyMysql.read(data);
+    if (read.refused) return this.refuseUnread(`sent before the server greeted, read as MySQL: ${read.refused}`);
+    return read.statements;
+  }
+
+  /** The MySQL reading of what the agent sends before the upstream speaks (null: the stream does not start as MySQL's would). */
+  private earlyMysql: MysqlReader | null | undefined;
+  /** The stream's first bytes while fewer than a MySQL packet header. */
+  private earlyHead: Buffer = Buffer.alloc(0);
+
+  /** The reading of the agent's bytes by the tunnel's protocol (judge). */
+  private judgeBytes(data: Buffer, kind: 'text' | 'binary'): Promise<Rejection | undefined> | Rejection | undefined {
     // A JSON message is parsed whole to be read: one longer than a statement Airlock reads is not.
     const tooLong = data.length > this.maxStatement ? `a message of ${data.length} bytes, longer than Airlock reads of a statement (${this.maxStatement})` : undefined;
     if (tooLong && this.sniffing && this.sniffedBytes === 0 && (data[jsonStart(data)] === 0x7b || data[jsonStart(data)] === 0x5b)) {

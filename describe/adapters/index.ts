@@ -84,7 +84,9 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
     if (rpc) return rpc;
   }
   // `q` too on an SQL path: InfluxDB's `/query?q=DROP DATABASE …` (ninth pass).
-  const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'stmt', 'q'] : ['sql'];
+  // `script`, `command` and `cmd` anywhere (seventeenth pass: `?script=DELETE FROM users` was an
+  // allowed read): SQL only when a grammar reads statements in them, as `?sql=` is.
+  const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'stmt', 'q', 'script', 'command', 'cmd'] : ['sql', 'script', 'command', 'cmd'];
   // Under every name PHP or Rack 2 reads as one of them (`?%20sql=`, `?[sql]=`), and as Rack 2
   // splits the query on `;` (`?x=1;sql=DROP …`).
   const query = paramsByServerName(request.query, names, request.url.includes(';') ? new URL(request.url).search.slice(1) : undefined);
@@ -92,7 +94,45 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
   // Other names that say SQL, on any path (sixteenth pass): phpMyAdmin's `sql_query`, `sqlQuery`,
   // `rawSql` (as MCP arguments are named), each SQL when a grammar reads statements in it.
   for (const v of sqlNamedValues(request.query)) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(v);
+  // Seventeenth pass: a parameter whose value is a JSON object or list (`?q={"sql": "DELETE FROM
+  // users"}`, `?params=[{"sql": …}]`: a body carried in the URL, as servers that take one read it)
+  // holds SQL where a JSON body would; and a segment after an SQL path name is a statement
+  // (`GET /api/query/DELETE%20FROM%20users`). Each SQL when a grammar reads statements in it.
+  for (const vs of Object.values(request.query)) {
+    for (const v of vs) if (texts.length < MAX_URL_SQL_TEXTS) for (const x of jsonParamSql(v, isSqlPath(request))) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(x);
+  }
+  for (const [i, seg] of request.segments.entries()) {
+    const next = request.segments[i + 1];
+    if (next === undefined || !sqlEndpointNames.has(seg.toLowerCase())) continue;
+    // Segments come decoded (describe.ts), as the server routes them.
+    if (next.trim() !== '' && texts.length < MAX_URL_SQL_TEXTS) texts.push(next);
+  }
   return texts.length ? { texts, sniffed: true } : undefined;
+}
+
+/** Longest URL parameter value parsed as JSON for the SQL it may carry. */
+const MAX_JSON_PARAM = 64 * 1024;
+
+/** SQL-carrying fields (nestedSqlFields; `query`/`statement` too on an SQL path, as in a body) of a parameter value that is a JSON object or list; none for any other value. */
+function jsonParamSql(value: string, sqlPath: boolean): string[] {
+  const c = value.trimStart()[0];
+  if ((c !== '{' && c !== '[') || value.length > MAX_JSON_PARAM) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    return [];
+  }
+  if (!json || typeof json !== 'object') return [];
+  const items = Array.isArray(json) ? json.slice(0, MAX_URL_SQL_TEXTS) : [json];
+  const out: string[] = [];
+  for (const item of items) {
+    if (typeof item === 'string' && sqlPath) out.push(item);
+    if (!isObject(item)) continue;
+    if (sqlPath) for (const k of ['query', 'statement', 'stmt']) if (typeof item[k] === 'string') out.push(item[k] as string);
+    out.push(...nestedSqlFields(item).texts);
+  }
+  return out.filter((t) => t.trim() !== '');
 }
 
 /** The values of parameters whose name holds `sql` but is not `sql` itself (`_`, `-`, blanks, brackets and letter case aside), at most MAX_URL_SQL_TEXTS. */
@@ -194,11 +234,25 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (!sqlPath) {
     // `{query}` or `{statement}` to any other path (`/api/v1/run`): SQL when a grammar reads
     // statements in it (a grant for one statement there must not cover another), else not SQL.
-    const texts = [o.query, o.statement, ...nested.texts].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
+    const texts = [o.query, o.statement, ...commandTexts(o), ...nested.texts].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
     return texts.length ? { texts, sniffed: true } : undefined;
   }
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
-  return nested.texts.length ? { texts: nested.texts, sniffed: true } : undefined;
+  const texts = [...commandTexts(o), ...nested.texts];
+  return texts.length ? { texts, sniffed: true } : undefined;
+}
+
+/**
+ * `command`, `cmd` and `script` fields (seventeenth pass: a WebSocket's `{"command": "DROP TABLE
+ * users"}` went on as no SQL): SQL when a grammar reads statements in them, a shell command not.
+ */
+function commandName(k: string): boolean {
+  const f = k.toLowerCase();
+  return f === 'command' || f === 'cmd' || f === 'script';
+}
+
+function commandTexts(o: Record<string, unknown>): string[] {
+  return [o.command, o.cmd, o.script].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
 }
 
 /**
@@ -601,10 +655,12 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
   // A query's or subscription's fields too, under names that say SQL (sixteenth pass: the server
   // runs the SQL it is given whatever the operation); a search's `query` there stays a phrase
   // (`search(query: "drop table lamp")`).
-  for (const call of graphql.readCalls ?? []) walk(call.args, false, 0, (k) => k.toLowerCase().includes('sql'));
+  // `command`, `cmd` and `script` too (seventeenth pass), in queries and mutations: SQL only when a grammar reads statements in them.
+  const says = (k: string): boolean => k.toLowerCase().includes('sql') || commandName(k);
+  for (const call of graphql.readCalls ?? []) walk(call.args, false, 0, says);
   if (graphql.readArgumentsUnread && graphql.documents.some((d) => /sql/i.test(d))) return { error: 'a GraphQL query naming SQL whose arguments are too large to read' };
   for (const call of graphql.calls ?? []) {
-    walk(call.args, false, 0);
+    walk(call.args, false, 0, (k) => sqlArgument(k) || commandName(k));
     // Hasura's generated mutations, judged as the SQL they run (fourteenth pass): `delete_orders(where: {})`
     // deletes every row, as `DELETE FROM orders` does; so does a `where` every row meets.
     const hasura = /^(delete|update)_(.+?)(_many)?$/.exec(call.field);

@@ -387,15 +387,18 @@ function analyzeUnknown(texts: string[], pg: SqlAnalysis, params?: ReadonlyArray
   if (pg.limited) return labelled(pg);
   // libSQL (Turso) and other SQLite servers built with their defaults read `"x"` as D1 does.
   const lite = withDqsReading(analyzeSqlite(texts, params), texts, params);
+  // PostgreSQL parses a whole multi-statement text before it runs any of it; SQLite runs each
+  // statement as it compiles it, so statements before SQLite's error would already have run, also
+  // when PostgreSQL refuses the text (`SELECT $1$; DROP TABLE users; $1$`: no other server's
+  // reading, a ClickHouse heredoc there, stands for what SQLite ran).
+  if (!lite.info.parsed && lite.info.statements.length > 0) {
+    const pgRead = pg.info.parsed ? structure(pg.info) || 'no statement' : `nothing (${pg.info.error ?? ''})`;
+    const detail = `SQLite runs ${structure(lite.info)} before its error (${lite.info.error}); PostgreSQL reads ${pgRead}`;
+    return { ...labelled(lite), ambiguity: { code: 'sql_dialects_disagree', detail: detail.slice(0, 300) } };
+  }
   // A text only one grammar accepts is read by that one: a server of the other dialect rejects it.
   if (!pg.info.parsed && !lite.info.parsed) {
     return labelled({ info: { ...pg.info, error: `PostgreSQL: ${pg.info.error}; SQLite: ${lite.info.error}` }, readOnly: false });
-  }
-  // PostgreSQL parses a whole multi-statement text before it runs any of it; SQLite runs each
-  // statement as it compiles it, so statements before SQLite's error would already have run.
-  if (!lite.info.parsed && lite.info.statements.length > 0) {
-    const detail = `SQLite runs ${structure(lite.info)} before its error (${lite.info.error}); PostgreSQL reads ${structure(pg.info) || 'no statement'}`;
-    return { ...labelled(lite), ambiguity: { code: 'sql_dialects_disagree', detail: detail.slice(0, 300) } };
   }
   // SQLite unread for a limit of Airlock's (not refused by such a server): its reading is unknown.
   if (lite.limited) return labelled(lite);

@@ -168,6 +168,8 @@ interface Sqlite3 {
 
 /** The scratch database being analyzed (analysis is synchronous: one at a time). */
 let current: Scratch | undefined;
+/** The authorizer's answer that leaves an action out of the compiled statement without an error. */
+const SQLITE_IGNORE = 2;
 /** The authorizer and progress callbacks, installed in the WASM function table once. */
 let authorizerPtr = 0;
 let progressPtr = 0;
@@ -178,8 +180,13 @@ const sqlite = engineLoader<Sqlite3>('SQLite engine', async () => {
   const s = await init({ print: () => undefined, printErr: () => undefined });
   const text = (p: number): string | null => (p ? s.wasm.cstrToJs(p) : null);
   authorizerPtr = s.wasm.installFunction('iiiiiii', (_p, code, a, b, dbName) => {
-    if (current?.recording) current.actions.push({ code, a: text(a), b: text(b), db: text(dbName) });
-    return 0;
+    if (!current?.recording) return 0;
+    current.actions.push({ code, a: text(a), b: text(b), db: text(dbName) });
+    // SQLITE_IGNORE for the agent's PRAGMA: SQLite acts on many while compiling them, and some act
+    // on the whole engine, not the scratch database (seventeenth pass: one `PRAGMA hard_heap_limit
+    // = 1`, a D1 query or a GET's `?sql=`, left every later SQL of every agent unread, held
+    // critical, until a restart). Recorded above, then compiled to nothing.
+    return code === A.PRAGMA ? SQLITE_IGNORE : 0;
   });
   progressPtr = s.wasm.installFunction('ii', () => (++progressCallsSeen, current && (++current.progressCalls > PROGRESS_CALLS || ++current.budget.calls > MAX_TOTAL_PROGRESS_CALLS) ? 1 : 0));
   return s;

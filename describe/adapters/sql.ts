@@ -748,6 +748,9 @@ function tautological(expr: unknown, target?: string): boolean {
     // `id <> 7`, `id NOT IN (1, 2)`, `id IS DISTINCT FROM 7`: the values name the rows spared, not the rows touched.
     if (body.kind === 'AEXPR_OP' && (opName(body) === '<>' || opName(body) === '!=')) return true;
     if (body.kind === 'AEXPR_IN' && opName(body) === '<>') return true;
+    // `id <> ALL (ARRAY[1, 2])` is `NOT IN (1, 2)`, `id <> ANY (…)` holds wherever the row differs
+    // from one of them (seventeenth pass: both were narrow writes on Supabase and Neon).
+    if ((body.kind === 'AEXPR_OP_ANY' || body.kind === 'AEXPR_OP_ALL') && (opName(body) === '<>' || opName(body) === '!=')) return true;
     if (body.kind === 'AEXPR_DISTINCT') return true;
     if ((body.kind === 'AEXPR_LIKE' || body.kind === 'AEXPR_ILIKE') && opName(body).startsWith('~~') && !opName(body).startsWith('!')) {
       const pattern = constantText(body.rexpr);

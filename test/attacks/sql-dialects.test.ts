@@ -1760,3 +1760,150 @@ t.test('sixteenth pass: SQL a GraphQL query or subscription field takes is read,
     t.equal((await decide({ method: 'GET', url: q(doc), headers: [], body: '' })).decision.action, 'allow', doc);
   }
 });
+
+t.test('seventeenth pass: statements SQLite runs before its error are not replaced by another server\'s reading when PostgreSQL refuses the text', async (t) => {
+  // `SELECT $1$; DROP TABLE users; $1$` to an endpoint of unknown dialect: PostgreSQL refuses it
+  // whole, SQLite (libSQL, sqld, any executescript) runs `SELECT $1$` and the DROP before it fails
+  // at the last `$1$`, and ClickHouse reads one heredoc string. With both grammars failing, the
+  // statements SQLite had run were dropped and ClickHouse's (or BigQuery's, MySQL's) reading stood
+  // alone: a medium read, an allowed GET and an allowed read-only MCP call.
+  const shapes: Array<[string, string]> = [['SELECT $1$', '$1$'], ['SELECT $v9$', '$v9$'], ["SELECT '''x'", "SELECT '''"], ['SELECT 1', '/*! SELECT 2 */ (']];
+  const writes = ['DROP TABLE users', 'DELETE FROM users', "UPDATE users SET role = 'admin'"];
+  const oracle = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3, sys, json',
+    'out = []',
+    'for sql in json.loads(sys.argv[1]):',
+    '  c = sqlite3.connect(":memory:")',
+    '  c.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, role TEXT)")',
+    '  c.execute("INSERT INTO users (role) VALUES (\'user\')")',
+    '  try: c.executescript(sql)',
+    '  except sqlite3.Error: pass',
+    '  t = c.execute("SELECT count(*) FROM sqlite_master WHERE name = \'users\'").fetchone()[0]',
+    '  out.append(t == 0 or c.execute("SELECT count(*) FROM users WHERE role = \'user\'").fetchone()[0] == 0)',
+    'print(json.dumps(out))',
+  ].join('\n'), JSON.stringify(shapes.flatMap(([open, close]) => writes.map((w) => `${open}; ${w}; ${close}`)))], (err, out) => (err ? reject(err) : resolve(out.trim()))));
+  t.ok((JSON.parse(oracle) as boolean[]).every(Boolean), 'SQLite runs each write before its error');
+  const MCP = `https://${MCP_HOST}/mcp`;
+  const place = fc.constantFrom('post', 'get', 'mcp');
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...shapes), fc.constantFrom(...writes), place, fc.constantFrom(' ', '\n', '  '), async ([open, close], write, where, gap) => {
+      const sql = `${open};${gap}${write};${gap}${close}`;
+      const { decision } = where === 'post'
+        ? await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) })
+        : where === 'get'
+          ? await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=${encodeURIComponent(sql)}`, headers: [], body: '' })
+          : await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { sql } } }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${where} ${JSON.stringify(sql)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  // Controls: the same pieces without a statement between them stay reads.
+  for (const sql of ['SELECT $$x$$', "SELECT '''x'''", 'SELECT 1 /*! */']) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=${encodeURIComponent(sql)}`, headers: [], body: '' })).decision.action, 'allow', sql);
+  }
+});
+
+t.test('seventeenth pass: SQL under `command`, `cmd` or `script`, and below an object an SQL name holds, is read where it adds risk', async (t) => {
+  // `search_issues {command: "DROP TABLE users"}` (a tool the configuration names read-only),
+  // `{sql: {text: "DELETE FROM users"}}` and `GET …/v1/exec?script=DELETE FROM users` were
+  // allowed reads: those names were never read as SQL (a shell tool's command is no SQL), and
+  // an object under `sql` was looked into for SQL names only.
+  const MCP = `https://${MCP_HOST}/mcp`;
+  const call = (name: string, args: unknown): Promise<Decided> => decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }) });
+  const hiding = fc.record({
+    name: fc.constantFrom('command', 'cmd', 'script', 'Command', 'CMD', 'scripts', 'commands'),
+    sql: fc.constantFrom('DROP TABLE users', 'DELETE FROM users', "UPDATE users SET role = 'admin' WHERE id = 7", 'INSERT INTO admins VALUES (7)', 'DELETE LOW_PRIORITY FROM users', '/* x */ TRUNCATE users'),
+    shape: fc.constantFrom('plain', 'list', 'nested'),
+  });
+  await fc.assert(
+    fc.asyncProperty(hiding, async ({ name, sql, shape }) => {
+      const value = shape === 'list' ? ['ls', sql] : shape === 'nested' ? { text: sql } : sql;
+      const args = shape === 'nested' ? { sql: value } : { [name]: value };
+      const { decision } = await call('search_issues', args);
+      if (decision.action === 'allow') throw new Error(`${JSON.stringify(args)}: allowed`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  for (const [url, expected] of [[`https://${SQL_HOST}/v1/exec?script=${encodeURIComponent('DELETE FROM users')}`, 'critical'], [`https://${SQL_HOST}/v1/exec?cmd=${encodeURIComponent('DROP TABLE users')}`, 'critical']] as const) {
+    t.equal((await decide({ method: 'GET', url, headers: [], body: '' })).decision.approval?.risk, expected, url);
+  }
+  // Controls: reads and shell commands under those names stay as they were; a shell tool's call keeps its risk.
+  for (const args of [{ command: 'SELECT id FROM t' }, { script: 'echo hi' }, { command: 'delete the old files' }, { sql: { query: 'SELECT 1', params: ['x'] } }, { command: 'set -e; rm -rf /tmp/x' }]) {
+    t.equal((await call('search_issues', args)).decision.action, 'allow', JSON.stringify(args));
+  }
+  t.equal((await call('run_command', { command: 'ls -la' })).decision.approval?.risk, 'high', 'a shell tool stays a high tool call');
+  // A JSON body's (and a WebSocket message's, judged as one) `command` is SQL when a grammar reads statements in it.
+  for (const [body, risk] of [[{ command: 'DROP TABLE users' }, 'critical'], [{ script: 'DELETE FROM users' }, 'critical'], [{ command: 'ls -la' }, 'medium']] as const) {
+    t.equal((await decide({ url: `https://${SQL_HOST}/api/thing`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) })).decision.approval?.risk, risk, JSON.stringify(body));
+  }
+  // A GraphQL field's `command` or `script` argument, in a query by GET as in a mutation.
+  const gql = (doc: string): string => `https://${SQL_HOST}/graphql?query=${encodeURIComponent(doc)}`;
+  t.equal((await decide({ method: 'GET', url: gql('{ run(command: "DROP TABLE users") { ok } }'), headers: [], body: '' })).decision.approval?.risk, 'critical', 'GraphQL run(command: DROP …)');
+  t.equal((await decide({ method: 'GET', url: gql('{ run(command: "ls -la") { ok } }'), headers: [], body: '' })).decision.action, 'allow', 'GraphQL run(command: ls)');
+  for (const q of ['script=SELECT%20id%20FROM%20t', 'cmd=ls', 'command=status']) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/exec?${q}`, headers: [], body: '' })).decision.action, 'allow', q);
+  }
+});
+
+t.test('seventeenth pass: SQL in a JSON object carried by a URL parameter, or in the path after an SQL path name, is read', async (t) => {
+  // `GET https://<allowed host>/v1/run?q={"sql": "DELETE FROM users"}` (a body carried in the URL)
+  // and `GET /api/query/DROP%20TABLE%20users` were allowed reads.
+  const places = [
+    (s: string) => `/v1/run?q=${encodeURIComponent(JSON.stringify({ sql: s }))}`,
+    (s: string) => `/v1/run?params=${encodeURIComponent(JSON.stringify([{ sql: s, args: [] }]))}`,
+    (s: string) => `/v1/query?body=${encodeURIComponent(JSON.stringify({ query: s }))}`,
+    (s: string) => `/v1/run?req=${encodeURIComponent(JSON.stringify({ input: { rawSql: s } }))}`,
+    (s: string) => `/api/query/${encodeURIComponent(s)}`,
+    (s: string) => `/sql/${encodeURIComponent(s)}?format=json`,
+  ];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...places), fc.constantFrom('DROP TABLE users', 'DELETE FROM users', "UPDATE users SET role = 'admin' WHERE id = 7", 'INSERT INTO admins VALUES (7)'), fc.constantFrom('GET', 'HEAD'), async (place, sql, method) => {
+      const { decision } = await decide({ method, url: `https://${SQL_HOST}${place(sql)}`, headers: [], body: '' });
+      if (decision.action === 'allow') throw new Error(`${method} ${place(sql)}: allowed`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  // Controls: reads, search phrases and ordinary JSON filters and paths stay allowed.
+  for (const place of ['/v1/run?q=%7B%22sql%22%3A%22SELECT%20id%20FROM%20t%22%7D', '/search?filter=%7B%22query%22%3A%22drop%20table%20tennis%22%7D', '/api/query/users', '/search/drop%20table%20tennis', '/v1/run?q=%7B%22tags%22%3A%5B%22a%22%5D%7D']) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}${place}`, headers: [], body: '' })).decision.action, 'allow', place);
+  }
+});
+
+t.test('seventeenth pass: a PRAGMA the agent sends acts on nothing of Airlock\'s (one `hard_heap_limit` left every later SQL unread)', async (t) => {
+  // SQLite acts on many pragmas while compiling them, and `hard_heap_limit` on the whole engine:
+  // describing one `{sql: "PRAGMA hard_heap_limit = 1"}` (to D1, or a GET's `?sql=`, itself held)
+  // made every later SQL SQLite reads, every agent's, unparsed and held critical until a restart.
+  for (const pragma of ['PRAGMA hard_heap_limit = 1', 'pragma HARD_HEAP_LIMIT=4096', "PRAGMA temp_store_directory = '/nonexistent'"]) {
+    const held = pragma.startsWith('pragma')
+      ? await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=${encodeURIComponent(pragma)}`, headers: [], body: '' })
+      : await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: pragma }) });
+    t.equal(held.decision.approval?.risk, 'critical', `${pragma}: held`);
+    const read = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'SELECT id, email FROM users WHERE id = ?', params: [7] }) });
+    t.equal(read.decision.action, 'allow', `after ${pragma}: another agent's read is still read`);
+    const write = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM sessions WHERE id = ?', params: [7] }) });
+    t.equal(write.decision.approval?.risk, 'medium', `after ${pragma}: a narrow delete is still judged by its rows`);
+  }
+});
+
+t.test('seventeenth pass: `<> ALL (…)` and `<> ANY (…)` name the rows spared, as NOT IN does', async (t) => {
+  // `DELETE FROM users WHERE id <> ALL (ARRAY[1, 2])` is `NOT IN (1, 2)` (critical), and `<> ANY`
+  // holds for a row that differs from one of the values: both were medium writes on Supabase and Neon.
+  const shapes = fc.record({
+    op: fc.constantFrom('<>', '!='),
+    quant: fc.constantFrom('ALL', 'ANY', 'SOME', 'all'),
+    list: fc.constantFrom('ARRAY[1, 2]', "'{1,2}'", "'{}'::int[]", 'ARRAY[7]', '$1'),
+    stmt: fc.constantFrom((w: string) => `DELETE FROM users WHERE ${w}`, (w: string) => `UPDATE users SET role = 'admin' WHERE ${w}`),
+    url: fc.constantFrom(SUPABASE, NEON),
+  });
+  await fc.assert(
+    fc.asyncProperty(shapes, async ({ op, quant, list, stmt, url }) => {
+      const sql = stmt(`id ${op} ${quant} (${list})`);
+      const body = url === NEON ? { query: sql, params: list === '$1' ? [[1, 2]] : [] } : { query: sql };
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  // Control: `= ANY (ARRAY[1, 2])` names the rows touched, a narrow write.
+  t.equal((await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DELETE FROM users WHERE id = ANY (ARRAY[1, 2])' }) })).decision.approval?.risk, 'medium');
+});
