@@ -1082,19 +1082,39 @@ parser_forms(t) := {t} if {
 	not regex.match(host_view_chars, t) # most texts: nothing a parser would read otherwise
 } else := {t} if {
 	too_many_views # bounded work: such a request is held whole (below)
-} else := {t, v, structure_decoded(v)} if {
+} else := {t, v, structure_decoded(v), parser_view(structure_decoded(escapes_decoded(escapes_decoded(v))))} if {
 	contains(t, "%")
 	v := parser_view(t)
 } else := {t, parser_view(t)}
+
+# Escapes of letters, digits, `-`, `.` and `%` itself undone, twice: WHATWG decodes a host's escapes
+# before IDNA, and a reader may decode its path (or a fetcher its parameter) once before that, so
+# `%65vil.com/c` or a path's `%2565vil.com/c` names evil.com (seventeenth pass: a name with an
+# escaped character was no name to the patterns, so a fetcher given one without a scheme reached it).
+escapes_decoded(t) := strings.replace_n(unreserved_escapes, t)
+
+unreserved_escapes := object.union(
+	{sprintf("%%%02X", [n]): substring(printable_ascii, n - 32, 1) | some n in numbers.range(32, 126); regex.match(`[A-Za-z0-9.%-]`, substring(printable_ascii, n - 32, 1))},
+	{sprintf("%%%02x", [n]): substring(printable_ascii, n - 32, 1) | some n in numbers.range(32, 126); regex.match(`[A-Za-z0-9.%-]`, substring(printable_ascii, n - 32, 1))},
+)
 
 # The escapes of a URL's structure undone (`%2F`, `%5C`, `%3F`, `%23`, `%40`, `%3A`, `%20`).
 structure_decoded(v) := concat("/", regex.split(`%2[fF]`, concat("\\", regex.split(`%5[cC]`, concat("?", regex.split(`%3[fF]`, concat("#", regex.split(`%23`, concat("@", regex.split(`%40`, concat(":", regex.split(`%3[aA]`, concat(" ", regex.split(`%20`, v))))))))))))))
 
 # Two regex passes, whatever the text: every replacement allocates, and an evaluation frees nothing.
 # (`regex.split` runs JavaScript's RegExp, `regex.match` RE2: the patterns are written for each.)
-parser_view(t) := concat(".", regex.split(host_dots, concat("", regex.split(host_ignored, t))))
+parser_view(t) := concat(".", regex.split(host_dots, concat("", regex.split(host_ignored, ascii_width(t)))))
 
-host_view_chars := `[\t\r\n%\x{00AD}\x{034F}\x{180B}-\x{180F}\x{200B}\x{2060}\x{FE00}-\x{FE0F}\x{FEFF}\x{3002}\x{FF0E}\x{FF61}]`
+host_view_chars := `[\t\r\n%\x{00AD}\x{034F}\x{180B}-\x{180F}\x{200B}\x{2060}\x{FE00}-\x{FE0F}\x{FEFF}\x{3002}\x{FF01}-\x{FF5E}\x{FF61}]`
+
+# Fullwidth ASCII as ASCII, as IDNA maps it (`０ｘcb007107` is 0xcb007107; seventeenth pass).
+ascii_width(t) := strings.replace_n(fullwidth_ascii, t) if regex.match(`[\x{FF01}-\x{FF5E}]`, t)
+
+else := t
+
+fullwidth_ascii := {substring(fullwidth_forms, i, 1): substring(printable_ascii, i + 1, 1) | some i in numbers.range(0, 93)}
+
+fullwidth_forms := "！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～"
 
 host_ignored := `[\t\r\n\u00AD\u034F\u180B-\u180F\u200B\u2060\uFE00-\uFE0F\uFEFF]|%(?:09|0[aAdD]|[cC]2%[aA][dD]|[cC][dD]%8[fF]|[eE]2%80%8[bB]|[eE]2%81%[aA]0|[eE][fF]%[bB][bB]%[bB][fF])`
 
@@ -1117,24 +1137,80 @@ path_hosts contains h if {
 # `0xcb007107`) or an IPv6 literal (`[2001:db8::1]`), in any of the parser's views of the text. A
 # whole number (`3405803783`, which the parser reads as an address too) is not: ids are.
 target_hosts(t) := {h |
-	regex.match(`[.:%\x{3002}\x{FF0E}\x{FF61}]|^\s*(?://|\\\\)?0[xX]`, t) # most segments and values are none
+	regex.match(`[.:%\x{3002}\x{FF01}-\x{FF5E}\x{FF61}]|^\s*(?://|\\\\)?0[xX]`, t) # most segments and values are none
 	some f in parser_forms(t)
 	some m in array.concat(regex.find_all_string_submatch_n(target_host_re, f, 1), regex.find_all_string_submatch_n(target_address_re, f, 1))
 	h := trim_suffix(lower(m[1]), ".")
 	target_host_ok(h)
 }
 
-target_host_re := `(?is)^\s*(?://|\\\\)?(?:.*@)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+\pL[\pL\pN-]*\.?|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}\.?)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`
+# The last label of a name, as a parser may read it: a letter, or any code point beyond ASCII (IDNA
+# maps fullwidth `ｃｏｍ`, mathematical `𝐜𝐨𝐦` and circled `ⓒⓞⓜ` letters, a symbol to `com`;
+# seventeenth pass: only a letter began one, and only a label the list names counted).
+name_tld := `(?:\pL|[^\x00-\x7f])(?:[\pL\pN-]|[^\x00-\x7f])*`
+
+# IPv4 as a URL parser reads it (WHATWG, curl, Go): four numbers, decimal, octal (`0313`) or hex
+# (`0xcb`); or fewer whose last fills the remaining bytes (`203.0.28935`, `203.29447`,
+# `0xcb.0x717107`: 203.0.113.7). A short form reads as a version too (`3.12`, `3.12.1`): it counts
+# where a part is hex or its last exceeds a byte (decimal past 255, octal of four digits or more),
+# which no version has (seventeenth pass: short forms were no address at all). Numerals beyond ASCII
+# (fullwidth `２０３`, mathematical, circled) that IDNA maps to digits count in any form: no
+# version is written so.
+ipv4_form := concat("|", [
+	`(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}`,
+	`(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+))?\.(?:0x[0-9a-f]*|0[0-7]{3,}|[1-9][0-9]{3,}|[3-9][0-9]{2}|2[6-9][0-9]|25[6-9])`,
+	`0x[0-9a-f]*(?:\.(?:0x[0-9a-f]*|[0-9]+)){1,2}`,
+	`[\pN]*[^\x00-\x7f\PN][\pN]*(?:\.[\pN]+)+|(?:[\pN]+\.)+[\pN]*[^\x00-\x7f\PN][\pN]*(?:\.[\pN]+)*`,
+])
+
+target_host_re := concat("", [
+	`(?is)^\s*(?://|\\\\)?(?:.*@)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+`, name_tld, `\.?|(?:`, ipv4_form, `)\.?)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`,
+])
 
 target_address_re := `(?is)^\s*(?://|\\\\)?(?:.*@)?(0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])(?::[0-9]*)?(?:[/?#\\].*)?\s*$`
 
-target_host_ok(h) if regex.match(`^(?:(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]+|\[.*\])$`, h)
+target_host_ok(h) if regex.match(concat("", [`^(?:`, ipv4_form, `|0x[0-9a-f]+|\[.*\])$`]), h)
 
 target_host_ok(h) if {
 	parts := split(h, ".")
 	tld := parts[count(parts) - 1]
 	public_rule(tld)
 	not tld in file_extensions
+}
+
+# A last label beyond ASCII the list does not name is one IDNA may map to a name it does (`ｃｏｍ`):
+# fails closed.
+target_host_ok(h) if {
+	parts := split(h, ".")
+	count(parts) > 1
+	regex.match(`[^\x00-\x7f]`, parts[count(parts) - 1])
+}
+
+# A whole number is an address too (`3405803783` is 203.0.113.7 to WHATWG, curl and Go), but ids
+# are numbers: read so only where a fetcher's URL begins (a reader's first path segment with more
+# after it, `r.jina.ai/3405803783/c?d=…`) and in a value named for a URL (`?url=3405803783/c`,
+# `{"url": "3405803783"}`), from eight digits (a smaller number is an address in 0.0.0.0/8, which
+# reaches nobody) (seventeenth pass: left open by the sixteenth).
+number_hosts(t) := {lower(m[1]) |
+	some f in parser_forms(t)
+	some m in regex.find_all_string_submatch_n(`(?is)^\s*(?://|\\\\)?(?:.*@)?([\pN]{8,}|0x[0-9a-f]+)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`, f, 1)
+}
+
+path_hosts contains h if {
+	segs := object.get(input.request, "segments", [])
+	count(segs) > 0
+	regex.match(`^[\pN]{8,}(?::[0-9]*)?$`, segs[0])
+	count(segs) + count(object.get(input.request, "query", {})) > 1
+	some h in number_hosts(segs[0])
+}
+
+url_params := {"url", "urls", "u", "uri", "link", "href", "src", "image", "image_url", "imageurl", "imgurl", "img_url", "page_url"}
+
+query_hosts contains h if {
+	some k, vs in object.get(input.request, "query", {})
+	lower(k) in url_params
+	some v in vs
+	some h in number_hosts(v)
 }
 
 # A query parameter named for a host (`name=`, `domain=`, `host=`, `target=` …) whose value is a host
@@ -1172,7 +1248,10 @@ file_extensions := {
 	"sh", "so", "st", "tf", "to", "zip",
 }
 
-url_carrying := `(?i)https?(?::|%3a)(?:[/\\\pL\pN\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?(?:[^\s/\\?#@:<>\[\]^|%.]+(?:\.[^\s/\\?#@:<>\[\]^|%.]+)*\.\pL[\pL\pN-]*\.?|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+url_carrying := concat("", [
+	`(?i)https?(?::|%3a)(?:[/\\\pL\pN\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?(?:[^\s/\\?#@:<>\[\]^|%.]+(?:\.[^\s/\\?#@:<>\[\]^|%.]+)*\.`,
+	name_tld, `\.?|`, ipv4_form, `|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`,
+])
 
 path_url_carrying := `(?i)https?(?::|%3a)(?:[/\\a-z0-9\[%]|%2f|%5c)|/(?:/|%2f)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]`
 
@@ -1389,7 +1468,10 @@ authority_host(a) := trim_suffix(lower(m[1]), ".") if {
 	some m in regex.find_all_string_submatch_n(`(?s)^(?:.*@)?(\[[^\]]*\]|[^:\s]*)`, a, 1)
 } else := ""
 
-bare_host := `(?i)(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+\pL[\pL\pN-]*|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+bare_host := concat("", [
+	`(?i)(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+`, name_tld, `|`, ipv4_form,
+	`|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`,
+])
 
 slashed_host := `(?i)/(?:/|%2f)((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*)`
 
@@ -1448,7 +1530,7 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	is_string(v)
 	count(p) > 0
 	body_fetch_key(p[count(p) - 1])
-	some h in target_hosts(v)
+	some h in (target_hosts(v) | number_hosts(v))
 	host_site(h) != host_site(host)
 }
 
@@ -1538,7 +1620,7 @@ fetch_through if {
 	extra_host_allowed
 	not reads_only
 	some b in body_fetch_texts
-	some h in target_hosts(b)
+	some h in (target_hosts(b) | number_hosts(b))
 	host_site(h) != host_site(host)
 }
 
