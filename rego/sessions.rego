@@ -1374,8 +1374,16 @@ query_subdomains contains h if {
 	some v in vs
 	regex.match(`^\s*[^\s/\\?#]*(?:(?:[.\x{3002}\x{FF0E}\x{FF61}]|(?i:%2e))[^\s/\\?#]*){2,}$`, v) # three labels or more: cheap before the rest
 	some h in target_hosts(v)
-	host_site(h) != h
 	not regex.match(`^(?:(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]+|\[.*\])$`, h) # an address: its own site
+	below_registrable(h)
+}
+
+# host_site(h) != h for a name, in one look-up instead of up to eight: a name of three labels or
+# more is below its registrable domain unless all but its first label are a public suffix.
+below_registrable(h) if {
+	parts := split(h, ".")
+	count(parts) >= 3
+	not public_suffix(concat(".", array.slice(parts, 1, count(parts))))
 }
 
 url_texts contains t if {
@@ -1502,7 +1510,20 @@ all_same_site(hosts) if {
 	}
 }
 
-harmless_target(h) if host_site(h) == host_site(host)
+harmless_target(h) if same_site(h)
+
+# The request's own site, looked up only for a host under it (host_site(h) is a suffix of h): a read
+# naming hundreds of other hosts looks none of them up (seventeenth pass).
+same_site(h) if {
+	names_within(h, own_site)
+	host_site(h) == own_site
+}
+
+own_site := host_site(host)
+
+names_within(h, s) if h == s
+
+names_within(h, s) if endswith(h, concat("", [".", s]))
 
 # Loopback names no host the fetcher could reach but itself (an OAuth `redirect_uri=http://localhost:8080/`).
 harmless_target(h) if regex.match(`^(?:localhost|127(?:\.[0-9]{1,3}){3}|\[::1\])$`, h)
@@ -1531,7 +1552,7 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	count(p) > 0
 	body_fetch_key(p[count(p) - 1])
 	some h in (target_hosts(v) | number_hosts(v))
-	host_site(h) != host_site(host)
+	not same_site(h)
 }
 
 # A resource read by an `https://` URI of another site (a fetch server's resource template) too.
@@ -1621,7 +1642,7 @@ fetch_through if {
 	not reads_only
 	some b in body_fetch_texts
 	some h in (target_hosts(b) | number_hosts(b))
-	host_site(h) != host_site(host)
+	not same_site(h)
 }
 
 # Names compared without case, `_` or `-` (`startUrls`, `start_urls`, `webhook-url`). A field a
@@ -1672,7 +1693,7 @@ strings_of(x) := [v | some v in array.slice(x, 0, 256); is_string(v)] if is_arra
 default fetched_text := "a URL whose host cannot be read"
 
 fetched_text := concat(", ", array.slice(others, 0, 3)) if {
-	others := sort([h | some h in carried_url_hosts; host_site(h) != host_site(host)])
+	others := sort([h | some h in carried_url_hosts; not same_site(h)])
 	count(others) > 0
 }
 
@@ -1715,8 +1736,36 @@ public_suffix(x) if public_rule(x)
 # WebAssembly memory ~8 MiB (the idle proxy's RSS with the default policy rose ~45 MiB).
 public_rule(r) if {
 	labels := split(trim_prefix(r, "!"), ".")
-	contains(data.public_suffixes.by_tld[labels[count(labels) - 1]], concat("", ["\n", r, "\n"]))
+	contains(data.public_suffixes.by_tld[rule_bucket(labels)], concat("", ["\n", r, "\n"]))
 }
+
+# A top-level domain with many rules (`com`, `jp`) has them split into strings by the first
+# character of the labels before it (`com/a/a`, named in data.public_suffixes.split, at most four
+# levels: scripts/public-suffixes.js), each keeping the rules no longer than its key: a look-up
+# scans a few KiB (seventeenth pass: `com`'s 30 KB was scanned up to 16 times per host, and a read
+# naming 500 hosts of 44 labels took 5-30 s).
+rule_bucket(l) := k4 if {
+	n := count(l)
+	n >= 4
+	k3 := bucket_key(l, n, 3)
+	data.public_suffixes.split[k3]
+	k4 := concat("/", [k3, substring(l[n - 4], 0, 1)])
+} else := k3 if {
+	n := count(l)
+	n >= 3
+	k2 := bucket_key(l, n, 2)
+	data.public_suffixes.split[k2]
+	k3 := concat("/", [k2, substring(l[n - 3], 0, 1)])
+} else := k2 if {
+	n := count(l)
+	n >= 2
+	data.public_suffixes.split[l[n - 1]]
+	k2 := concat("/", [l[n - 1], substring(l[n - 2], 0, 1)])
+} else := l[count(l) - 1]
+
+bucket_key(l, n, 2) := concat("/", [l[n - 1], substring(l[n - 2], 0, 1)])
+
+bucket_key(l, n, 3) := concat("/", [l[n - 1], substring(l[n - 2], 0, 1), substring(l[n - 3], 0, 1)])
 
 public_suffix(x) if {
 	parts := split(x, ".")
