@@ -1191,10 +1191,23 @@ target_host_ok(h) if {
 # after it, `r.jina.ai/3405803783/c?d=…`) and in a value named for a URL (`?url=3405803783/c`,
 # `{"url": "3405803783"}`), from eight digits (a smaller number is an address in 0.0.0.0/8, which
 # reaches nobody) (seventeenth pass: left open by the sixteenth).
-number_hosts(t) := {lower(m[1]) |
+number_hosts(t) := {h |
 	some f in parser_forms(t)
 	some m in regex.find_all_string_submatch_n(`(?is)^\s*(?://|\\\\)?(?:.*@)?([\pN]{8,}|0x[0-9a-f]+)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`, f, 1)
+	h := lower(m[1])
+	whole_address(h)
 }
+
+# Below 2^32 (a greater number is no address: a 12-digit AWS account id in an SQS queue's path),
+# decimal or octal; hex and numerals beyond ASCII (which IDNA maps) whatever their size.
+whole_address(h) if {
+	regex.match(`^[1-9][0-9]{7,9}$`, h)
+	to_number(h) < 4294967296
+}
+
+whole_address(h) if regex.match(`^(?:0[0-7]{7,10}|0[0-3][0-7]{10})$`, h)
+
+whole_address(h) if regex.match(`^0x[0-9a-f]+$|[^\x00-\x7f]`, h)
 
 path_hosts contains h if {
 	segs := object.get(input.request, "segments", [])
@@ -1577,10 +1590,13 @@ verdicts contains approve(
 	count(mcp_fetching_tools) > 0
 }
 
+# Whatever the method: a write an entry allows carries the URL in its query, path or a URL-named
+# header as well as in its body (seventeenth pass: `POST api.scraper.example/v1/scrape?url=…`,
+# `PUT …/fetch/https://evil.example/…` or an `X-Target-Url` on a POST went on under the entry's
+# method; only the body's fields were read for writes).
 fetch_through if {
 	plain_host_request
 	extra_host_allowed
-	reads_only
 	not named_browse_source(host)
 	fetches_elsewhere
 	not fetch_served
@@ -1629,7 +1645,7 @@ fetch_through if {
 	plain_host_request
 	extra_host_allowed
 	not reads_only
-	some b in body_fetch_texts
+	some b in (body_fetch_texts | body_url_texts)
 	some t in text_forms(b)
 	text_fetches_elsewhere(t)
 }
@@ -1648,7 +1664,10 @@ fetch_through if {
 # Names compared without case, `_` or `-` (`startUrls`, `start_urls`, `webhook-url`). A field a
 # service sends its results to is one too (fifteenth pass: a crawl's `webhook`, `callback_url`,
 # `notify_url`: the service POSTs there), and so are fields below the top level (Apify's
-# `startUrls: [{"url": …}]`, a list of request objects) and Exa's `ids` (its ids are URLs).
+# `startUrls: [{"url": …}]`, a list of request objects) and Exa's `ids` (its ids are URLs). Since the
+# seventeenth pass also any name that ends in `url`, `uri`, `link` or `href` (`avatarUrl`,
+# `sourceUrl`, `feed_url`: services fetch what such fields name), at any depth to eight levels, under
+# a top-level array too (Bright Data's `[{"url": …}]`).
 body_fetch_params := {
 	"url", "urls", "imageurl", "imgurl", "image", "src", "pageurl", "u", "uri", "link", "links", "target", "targets",
 	"starturl", "starturls", "website", "ids", "webhook", "webhooks", "webhookurl", "callback", "callbackurl",
@@ -1660,6 +1679,20 @@ body_fetch_key(k) if {
 	lower(replace(replace(k, "_", ""), "-", "")) in body_fetch_params
 }
 
+body_fetch_key(k) if {
+	is_string(k)
+	regex.match(`(?i)(?:url|uri|link|href)s?$`, k)
+}
+
+# Names a fetch's source also goes by, read for a URL only (not a host alone: `{"source": "web"}`,
+# `{"site": "example.com"}` name no fetch): a Webmention's `source` (the receiver fetches it to
+# verify the mention), a crawler's `page`, `site`, `feed`, a browser API's `goto`, an `endpoint`
+# a service calls (seventeenth pass).
+body_url_key(k) if {
+	is_string(k)
+	lower(replace(replace(k, "_", ""), "-", "")) in {"source", "sources", "href", "goto", "page", "pages", "site", "sites", "feed", "feeds", "endpoint", "location"}
+}
+
 body_fetch_texts contains v if {
 	is_object(input.request.body.json)
 	some k, x in input.request.body.json
@@ -1667,15 +1700,15 @@ body_fetch_texts contains v if {
 	some v in strings_of(x)
 }
 
-# Below the top level, at most four levels down, in bodies of 64 KiB at most (a bigger body: its top
+# Below the top level, at most eight levels down, in bodies of 64 KiB at most (a bigger body: its top
 # level only, above).
 body_fetch_texts contains v if {
 	x := input.request.body.json
-	is_object(x)
+	is_body_tree(x)
 	input.request.body.size <= 65536
 	walk(x, [p, val])
 	count(p) > 1
-	count(p) <= 4
+	count(p) <= 8
 	body_fetch_key(p[count(p) - 1])
 	some v in strings_of(val)
 }
@@ -1685,6 +1718,48 @@ body_fetch_texts contains v if {
 	body_fetch_key(k)
 	some v in vs
 }
+
+body_url_texts contains v if {
+	x := input.request.body.json
+	is_body_tree(x)
+	input.request.body.size <= 65536
+	walk(x, [p, val])
+	count(p) > 0
+	count(p) <= 8
+	body_url_key(p[count(p) - 1])
+	some v in strings_of(val)
+}
+
+body_url_texts contains v if {
+	some k, vs in object.get(input.request.body, "form", {})
+	body_url_key(k)
+	some v in vs
+}
+
+# A body that is a URL and nothing else (a text, a JSON string, a top-level list of them: a batch
+# fetch), whatever it is sent to.
+body_url_texts contains t if {
+	t := trim_space(object.get(input.request.body, "text", ""))
+	count(t) <= 8192
+	regex.match(`^\S+$`, t)
+}
+
+body_url_texts contains v if {
+	x := input.request.body.json
+	is_array(x)
+	some v in strings_of(x)
+}
+
+# An XML-RPC pingback (`pingback.ping(source, target)`: WordPress fetches `source` to verify it).
+body_url_texts contains m[1] if {
+	t := object.get(input.request.body, "text", "")
+	regex.match(`<methodName>\s*pingback\.ping\s*</methodName>`, t)
+	some m in regex.find_all_string_submatch_n(`<(?:string|value)>\s*([^<\s]+)\s*</(?:string|value)>`, t, 16)
+}
+
+is_body_tree(x) if is_object(x)
+
+is_body_tree(x) if is_array(x)
 
 strings_of(x) := [x] if is_string(x)
 
