@@ -1739,6 +1739,8 @@ body_url_texts contains v if {
 # A body that is a URL and nothing else (a text, a JSON string, a top-level list of them: a batch
 # fetch), whatever it is sent to.
 body_url_texts contains t if {
+	not "json" in object.keys(input.request.body) # a compact JSON body is no URL (its fields are read above)
+	not "form" in object.keys(input.request.body)
 	t := trim_space(object.get(input.request.body, "text", ""))
 	count(t) <= 8192
 	regex.match(`^\S+$`, t)
