@@ -1759,6 +1759,35 @@ body_url_texts contains m[1] if {
 	some m in regex.find_all_string_submatch_n(`<(?:string|value)>\s*([^<\s]+)\s*</(?:string|value)>`, t, 16)
 }
 
+# A GraphQL argument given inline (Browserless' BrowserQL: `mutation { goto(url: "https://…") { status } }`;
+# variables are read above as JSON fields), at most 64 of them (seventeenth pass).
+body_fetch_texts contains v if {
+	q := graphql_texts[_]
+	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
+	body_fetch_key(m[1])
+	v := m[2]
+}
+
+body_url_texts contains v if {
+	q := graphql_texts[_]
+	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
+	body_url_key(m[1])
+	v := m[2]
+}
+
+graphql_texts contains q if {
+	object.get(input, ["graphql", "parsed"], false) == true
+	q := input.request.body.json.query
+	is_string(q)
+}
+
+graphql_texts contains q if {
+	object.get(input, ["graphql", "parsed"], false) == true
+	some op in input.request.body.json
+	q := op.query
+	is_string(q)
+}
+
 is_body_tree(x) if is_object(x)
 
 is_body_tree(x) if is_array(x)
