@@ -1423,28 +1423,31 @@ url_texts contains v if {
 url_texts contains d if {
 	segs := object.get(input.request, "segments", [])
 	some i, seg in segs
-	startswith(seg, "aHR0c")
+	regex.match(base64_http, seg)
 	d := base64_text(concat("", array.slice(segs, i, count(segs))))
 }
 
 url_texts contains d if {
 	some _, vs in object.get(input.request, "query", {})
 	some v in vs
-	startswith(trim_space(v), "aHR0c")
+	regex.match(base64_http, trim_space(v))
 	d := base64_text(trim_space(v))
 }
 
 url_texts contains d if {
 	some t in array.concat(object.get(input.request, "segments", []), [v | some _, vs in object.get(input.request, "query", {}); some v in vs])
 	hex_http_start(t)
-	regex.match(`^(?:68747470|48545450)(?:[0-9a-fA-F]{2})+(?:\.[A-Za-z0-9]{1,5})?$`, t)
+	regex.match(`^[46]8[57]4[57]4[57]0(?:[0-9a-fA-F]{2})+(?:\.[A-Za-z0-9]{1,5})?$`, t)
 	h := lower(split(t, ".")[0])
 	d := concat("", [hex_chars[substring(h, i, 2)] | some i in numbers.range(0, count(h) - 2); i % 2 == 0])
 }
 
-hex_http_start(t) if startswith(t, "68747470")
+# `http` in any letter case (`HTTPS://`, `Http://`: URL parsers fold a scheme's case; seventeenth
+# pass: only `http` and `HTTP` were read, so imgproxy's base64 of `HTTPS://evil.example/…` was no URL).
+hex_http_start(t) if regex.match(`^[46]8[57]4[57]4[57]0`, t)
 
-hex_http_start(t) if startswith(t, "48545450")
+# The first five base64 characters of `http` then `s` or `:`, in any letter case.
+base64_http := `^[aS][FH]R[0U][cU]`
 
 # Printable ASCII by its two hex digits (a URL's characters; others are left out).
 printable_ascii := concat("", [` !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`, "`", "abcdefghijklmnopqrstuvwxyz{|}~"])
@@ -1453,7 +1456,7 @@ hex_chars := {sprintf("%02x", [32 + i]): substring(printable_ascii, i, 1) | some
 
 # A text as written, and decoded when it begins as `http` does in base64 (an MCP argument or a body
 # field may carry the URL encoded as an image proxy's path does).
-text_forms(t) := {t, base64_text(trim_space(t))} if startswith(trim_space(t), "aHR0c")
+text_forms(t) := {t, base64_text(trim_space(t))} if regex.match(base64_http, trim_space(t))
 
 else := {t}
 
