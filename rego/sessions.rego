@@ -1737,10 +1737,14 @@ body_fetch_key(k) if {
 # Names a fetch's source also goes by, read for a URL only (not a host alone: `{"source": "web"}`,
 # `{"site": "example.com"}` name no fetch): a Webmention's `source` (the receiver fetches it to
 # verify the mention), a crawler's `page`, `site`, `feed`, a browser API's `goto`, an `endpoint`
-# a service calls (seventeenth pass).
+# a service calls, the `html` or `svg` an HTML-to-PDF or screenshot API renders (its browser loads
+# every image and stylesheet the markup names) (seventeenth pass).
 body_url_key(k) if {
 	is_string(k)
-	lower(replace(replace(k, "_", ""), "-", "")) in {"source", "sources", "href", "goto", "page", "pages", "site", "sites", "feed", "feeds", "endpoint", "location"}
+	lower(replace(replace(k, "_", ""), "-", "")) in {
+		"source", "sources", "href", "goto", "page", "pages", "site", "sites", "feed", "feeds", "endpoint", "location",
+		"html", "svg",
+	}
 }
 
 body_fetch_texts contains v if {
