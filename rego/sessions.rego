@@ -1800,6 +1800,25 @@ body_url_texts contains v if {
 	some v in vs
 }
 
+# A field whose whole value is a URL, whatever its name (Gitea's migration `clone_addr`, an import's
+# `from`, a bookmark's `target`): a service given a reference fetches it as often as not (a preview,
+# an import, a verification), while a URL inside prose (`"note": "see https://… later"`) is a note.
+# At most 1,024 strings of a body of 64 KiB (seventeenth pass).
+body_url_texts contains v if {
+	x := input.request.body.json
+	is_body_tree(x)
+	input.request.body.size <= 65536
+	vs := [t | walk(x, [_, t]); is_string(t)]
+	some v in array.slice(vs, 0, 1024)
+	regex.match(`^\s*\S+\s*$`, v)
+}
+
+body_url_texts contains v if {
+	some _, vs in object.get(input.request.body, "form", {})
+	some v in vs
+	regex.match(`^\s*\S+\s*$`, v)
+}
+
 # A body that is a URL and nothing else (a text, a JSON string, a top-level list of them: a batch
 # fetch), whatever it is sent to.
 body_url_texts contains t if {
