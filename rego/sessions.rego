@@ -1703,11 +1703,7 @@ fetch_through if {
 }
 
 unfurled_texts contains v if {
-	x := input.request.body.json
-	is_body_tree(x)
-	input.request.body.size <= 65536
-	vs := [s | walk(x, [_, s]); is_string(s)]
-	some v in array.slice(vs, 0, 1024)
+	some [_, v] in array.slice(body_strings, 0, 1024)
 }
 
 unfurled_texts contains v if {
@@ -1734,14 +1730,19 @@ body_fetch_params := {
 	"notifyurl", "notificationurl", "resultsurl",
 }
 
-body_fetch_key(k) if {
-	is_string(k)
-	lower(replace(replace(k, "_", ""), "-", "")) in body_fetch_params
-}
+body_fetch_key(k) if name_class(field_norm(k)) == "fetch"
 
-body_fetch_key(k) if {
-	is_string(k)
-	regex.match(`(?i)(?:url|uri|link|href)s?$`, k)
+# A name compared without case, `_` or `-`.
+field_norm(k) := lower(replace(replace(k, "_", ""), "-", "")) if is_string(k)
+
+else := ""
+
+name_class(n) := "fetch" if n in body_fetch_params
+
+else := "fetch" if {
+	m := trim_suffix(n, "s")
+	some e in ["url", "uri", "link", "href"]
+	endswith(m, e)
 }
 
 # Names a fetch's source also goes by, read for a URL only (not a host alone: `{"source": "web"}`,
@@ -1749,13 +1750,9 @@ body_fetch_key(k) if {
 # verify the mention), a crawler's `page`, `site`, `feed`, a browser API's `goto`, an `endpoint`
 # a service calls, the `html` or `svg` an HTML-to-PDF or screenshot API renders (its browser loads
 # every image and stylesheet the markup names) (seventeenth pass).
-body_url_key(k) if {
-	is_string(k)
-	lower(replace(replace(k, "_", ""), "-", "")) in {
-		"source", "sources", "href", "goto", "page", "pages", "site", "sites", "feed", "feeds", "endpoint", "location",
-		"html", "svg",
-	}
-}
+else := "url" if n in {"endpoint", "feed", "feeds", "goto", "html", "location", "page", "pages", "site", "sites", "source", "sources", "svg"}
+
+body_url_key(k) if name_class(field_norm(k)) == "url"
 
 body_fetch_texts contains v if {
 	is_object(input.request.body.json)
@@ -1767,15 +1764,32 @@ body_fetch_texts contains v if {
 # Below the top level, at most eight levels down, in bodies of 64 KiB at most (a bigger body: its top
 # level only, above).
 body_fetch_texts contains v if {
+	some [c, d, v] in body_named
+	c == "fetch"
+	d > 1
+}
+
+# Each string's depth and the class of the name it is under, in one pass.
+body_named := [[c, count(p), v] | some [p, v] in body_strings; count(p) <= 9; c := name_classes[field_name(p)]]
+
+# Each name once (a body repeats few names many times).
+name_classes := {n: c | some n in {field_name(p) | some [p, _] in body_strings}; c := name_class(field_norm(n))}
+
+# The strings of a JSON body of 64 KiB at most with their paths, in one walk (every rule above and
+# below reads this list), at most 4,096 of them.
+body_strings := array.slice(all, 0, 4096) if {
 	x := input.request.body.json
 	is_body_tree(x)
 	input.request.body.size <= 65536
-	walk(x, [p, val])
-	count(p) > 1
-	count(p) <= 8
-	body_fetch_key(p[count(p) - 1])
-	some v in strings_of(val)
-}
+	all := [[p, v] | walk(x, [p, v]); is_string(v)]
+} else := []
+
+# The name a string is under: its key, or its list's (`"urls": ["…"]`).
+field_name(p) := p[count(p) - 1] if is_string(p[count(p) - 1])
+
+else := p[count(p) - 2] if count(p) > 1
+
+else := ""
 
 body_fetch_texts contains v if {
 	some k, vs in object.get(input.request.body, "form", {})
@@ -1784,14 +1798,8 @@ body_fetch_texts contains v if {
 }
 
 body_url_texts contains v if {
-	x := input.request.body.json
-	is_body_tree(x)
-	input.request.body.size <= 65536
-	walk(x, [p, val])
-	count(p) > 0
-	count(p) <= 8
-	body_url_key(p[count(p) - 1])
-	some v in strings_of(val)
+	some [c, _, v] in body_named
+	c == "url"
 }
 
 body_url_texts contains v if {
@@ -1805,13 +1813,18 @@ body_url_texts contains v if {
 # an import, a verification), while a URL inside prose (`"note": "see https://… later"`) is a note.
 # At most 1,024 strings of a body of 64 KiB (seventeenth pass).
 body_url_texts contains v if {
-	x := input.request.body.json
-	is_body_tree(x)
-	input.request.body.size <= 65536
-	vs := [t | walk(x, [_, t]); is_string(t)]
-	some v in array.slice(vs, 0, 1024)
-	regex.match(`^\s*\S+\s*$`, v)
+	some [_, v] in array.slice(body_strings, 0, 1024)
+	url_punctuated(v) # cheap before the patterns: most strings are names and ids
+	not contains(trim_space(v), " ")
 }
+
+url_punctuated(v) if contains(v, "/")
+
+url_punctuated(v) if contains(v, ":")
+
+url_punctuated(v) if contains(v, "%")
+
+url_punctuated(v) if contains(v, "\\")
 
 body_url_texts contains v if {
 	some _, vs in object.get(input.request.body, "form", {})
