@@ -557,6 +557,25 @@ response_labels contains label if {
 	some label in object.get(browse_conf, "labels", ["untrusted"])
 }
 
+# A request that has its host fetch another site (a reader's `/https://…`, a served reader URL, a
+# scraping API's `{"url"}`, an MCP fetch tool) brings that site's page, as a followed link does,
+# whatever the host's own labels say (seventeenth pass: with `labels.hosts: {"r.jina.ai": []}`,
+# or an MCP server labelled `[private]`, the fetched page came in without `untrusted`, and a
+# served reader URL went on without a human: no trifecta formed).
+response_labels contains label if {
+	fetches_other_site
+	some label in object.get(browse_conf, "labels", ["untrusted"])
+}
+
+fetches_other_site if fetch_through
+
+fetches_other_site if fetch_served_bare
+
+fetches_other_site if {
+	host_allowed
+	count(mcp_fetching_tools) > 0
+}
+
 # A plain host, a package registry or an MCP server the agent authenticates to with credentials of
 # its own (an Authorization header, the one curl makes of `user:pass@`, an API key header or query
 # parameter) answers
