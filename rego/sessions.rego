@@ -1475,8 +1475,9 @@ url_texts contains d if {
 # pass: only `http` and `HTTP` were read, so imgproxy's base64 of `HTTPS://evil.example/…` was no URL).
 hex_http_start(t) if regex.match(`^[46]8[57]4[57]4[57]0`, t)
 
-# The first five base64 characters of `http` then `s` or `:`, in any letter case.
-base64_http := `^[aS][FH]R[0U][cU]`
+# The first base64 characters of `http` then `s` or `:`, in any letter case, also after one or two
+# blanks or control characters (WHATWG's parser strips them; they shift the encoding's alignment).
+base64_http := `^(?:[aS][FH]R[0U][cU]|[A-I][02EGUWkm]h[0U][Vd][FH]|[A-I][ABCQRSghiwxy][159BFJNRVZdhlptx][Io][Vd][FH]R[Qw])`
 
 # Printable ASCII by its two hex digits (a URL's characters; others are left out).
 printable_ascii := concat("", [` !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`, "`", "abcdefghijklmnopqrstuvwxyz{|}~"])
