@@ -1601,6 +1601,34 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	not same_site(h)
 }
 
+# A prompt got with arguments runs the server's code with them: mcp-server-fetch's `fetch` prompt
+# fetches its `url` argument to put the page in the prompt's messages (seventeenth pass: only tool
+# calls and resources were read). Read from the body, which holds the arguments.
+mcp_fetching_tools contains concat("", ["prompts/get ", object.get(m.params, "name", "(no prompt name)")]) if {
+	input.mcp
+	some m in mcp_messages
+	m.method == "prompts/get"
+	is_object(m.params)
+	some [k, v] in array.slice([[p[count(p) - 1], t] | walk(object.get(m.params, "arguments", {}), [p, t]); is_string(t); count(p) > 0], 0, 2048)
+	some t in text_forms(v)
+	prompt_argument_fetches(k, t)
+}
+
+mcp_messages := [m | some m in input.request.body.json; is_object(m)] if is_array(input.request.body.json)
+
+else := [input.request.body.json] if is_object(input.request.body.json)
+
+else := []
+
+prompt_argument_fetches(_, t) if text_fetches_elsewhere(t)
+
+# A host alone in an argument named for a URL (`{"url": "4111.evil.com"}`).
+prompt_argument_fetches(k, t) if {
+	body_fetch_key(k)
+	some h in (target_hosts(t) | number_hosts(t))
+	not same_site(h)
+}
+
 # A resource read by an `https://` URI of another site (a fetch server's resource template) too.
 mcp_fetching_tools contains concat("", [c.method, " ", c.uri]) if {
 	some c in mcp_calls
