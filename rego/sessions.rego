@@ -1197,12 +1197,15 @@ target_host_ok(h) if {
 	not tld in file_extensions
 }
 
-# A last label beyond ASCII the list does not name is one IDNA may map to a name it does (`ｃｏｍ`):
-# fails closed.
+# A last label written in letters IDNA maps to ASCII ones (circled `ⓒⓞⓜ`, parenthesized,
+# mathematical `𝐜𝐨𝐦`, enclosed, modifier and subscript letters; fullwidth ones are mapped in the
+# parser's view): fails closed. A label in a script of its own (`J.リーグ`, a wiki title) is none.
 target_host_ok(h) if {
 	parts := split(h, ".")
 	count(parts) > 1
-	regex.match(`[^\x00-\x7f]`, parts[count(parts) - 1])
+	tld := parts[count(parts) - 1]
+	regex.match(`[^\x00-\x7f]`, tld)
+	regex.match(`^(?:[a-z0-9-]|[\x{1D2C}-\x{1D6A}\x{2071}\x{207F}\x{2090}-\x{209C}\x{249C}-\x{24E9}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{1D400}-\x{1D7FF}\x{1F130}-\x{1F189}])+$`, tld)
 }
 
 # A whole number is an address too (`3405803783` is 203.0.113.7 to WHATWG, curl and Go), but ids
