@@ -1168,6 +1168,9 @@ target_hosts(t) := {h |
 # seventeenth pass: only a letter began one, and only a label the list names counted).
 name_tld := `(?:\pL|[^\x00-\x7f])(?:[\pL\pN-]|[^\x00-\x7f])*`
 
+# (A scheme-like word before the host is skipped: images.weserv.nl takes `?url=ssl:evil.example/…`
+# for https; seventeenth pass.)
+#
 # IPv4 as a URL parser reads it (WHATWG, curl, Go): four numbers, decimal, octal (`0313`) or hex
 # (`0xcb`); or fewer whose last fills the remaining bytes (`203.0.28935`, `203.29447`,
 # `0xcb.0x717107`: 203.0.113.7). A short form reads as a version too (`3.12`, `3.12.1`): it counts
@@ -1183,7 +1186,7 @@ ipv4_form := concat("|", [
 ])
 
 target_host_re := concat("", [
-	`(?is)^\s*(?://|\\\\)?(?:.*@)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+`, name_tld, `\.?|(?:`, ipv4_form, `)\.?)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`,
+	`(?is)^\s*(?:[a-z][a-z0-9+.-]*:)?(?://|\\\\)?(?:.*@)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+`, name_tld, `\.?|(?:`, ipv4_form, `)\.?)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`,
 ])
 
 target_address_re := `(?is)^\s*(?://|\\\\)?(?:.*@)?(0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])(?::[0-9]*)?(?:[/?#\\].*)?\s*$`
