@@ -1242,7 +1242,8 @@ path_hosts contains h if {
 	some h in number_hosts(segs[0])
 }
 
-url_params := {"url", "urls", "u", "uri", "link", "href", "src", "image", "image_url", "imageurl", "imgurl", "img_url", "page_url"}
+# (Not `image` or `src`, which hold image ids as often.)
+url_params := {"url", "urls", "u", "uri", "link", "href", "image_url", "imageurl", "imgurl", "img_url", "page_url"}
 
 query_hosts contains h if {
 	some k, vs in object.get(input.request, "query", {})
