@@ -1245,6 +1245,15 @@ path_hosts contains h if {
 # (Not `image` or `src`, which hold image ids as often.)
 url_params := {"url", "urls", "u", "uri", "link", "href", "image_url", "imageurl", "imgurl", "img_url", "page_url"}
 
+# A whole number under a name that says URL (compared without case, `_` or `-`).
+named_number_hosts(k, t) := number_hosts(t) if {
+	n := trim_suffix(field_norm(k), "s")
+	some e in ["url", "uri", "link", "href"]
+	endswith(n, e)
+} else := number_hosts(t) if field_norm(k) == "u"
+
+else := set()
+
 query_hosts contains h if {
 	some k, vs in object.get(input.request, "query", {})
 	lower(k) in url_params
@@ -1604,7 +1613,7 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	is_string(v)
 	count(p) > 0
 	body_fetch_key(p[count(p) - 1])
-	some h in (target_hosts(v) | number_hosts(v))
+	some h in (target_hosts(v) | named_number_hosts(p[count(p) - 1], v))
 	not same_site(h)
 }
 
@@ -1632,7 +1641,7 @@ prompt_argument_fetches(_, t) if text_fetches_elsewhere(t)
 # A host alone in an argument named for a URL (`{"url": "4111.evil.com"}`).
 prompt_argument_fetches(k, t) if {
 	body_fetch_key(k)
-	some h in (target_hosts(t) | number_hosts(t))
+	some h in (target_hosts(t) | named_number_hosts(k, t))
 	not same_site(h)
 }
 
@@ -1725,8 +1734,28 @@ fetch_through if {
 	extra_host_allowed
 	not reads_only
 	some b in body_fetch_texts
-	some h in (target_hosts(b) | number_hosts(b))
+	some h in target_hosts(b)
 	not same_site(h)
+}
+
+# A whole number in a field named for a URL (`{"url": "3405803783"}`; not `image` or `src`, ids).
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some h in body_number_hosts
+	not same_site(h)
+}
+
+body_number_hosts contains h if {
+	some [p, v] in body_strings
+	some h in named_number_hosts(field_name(p), v)
+}
+
+body_number_hosts contains h if {
+	some k, vs in object.get(input.request.body, "form", {})
+	some v in vs
+	some h in named_number_hosts(k, v)
 }
 
 # A chat that unfurls links (browse.unfurlers: Discord's webhooks, Teams, Google Chat, Zulip)
