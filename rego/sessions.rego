@@ -1897,6 +1897,7 @@ body_url_texts contains v if {
 # an import, a verification), while a URL inside prose (`"note": "see https://… later"`) is a note.
 # At most 1,024 strings of a body of 64 KiB (seventeenth pass).
 body_url_texts contains v if {
+	not named_browse_source(host) # a search API searches for the URL in its `query` (Tavily, Exa take POSTs)
 	some [_, v] in array.slice(body_strings, 0, 1024)
 	url_punctuated(v) # cheap before the patterns: most strings are names and ids
 	not contains(trim_space(v), " ")
