@@ -557,6 +557,25 @@ response_labels contains label if {
 	some label in object.get(browse_conf, "labels", ["untrusted"])
 }
 
+# A request that has its host fetch another site (a reader's `/https://…`, a served reader URL, a
+# scraping API's `{"url"}`, an MCP fetch tool) brings that site's page, as a followed link does,
+# whatever the host's own labels say (seventeenth pass: with `labels.hosts: {"r.jina.ai": []}`,
+# or an MCP server labelled `[private]`, the fetched page came in without `untrusted`, and a
+# served reader URL went on without a human: no trifecta formed).
+response_labels contains label if {
+	fetches_other_site
+	some label in object.get(browse_conf, "labels", ["untrusted"])
+}
+
+fetches_other_site if fetch_through
+
+fetches_other_site if fetch_served_bare
+
+fetches_other_site if {
+	host_allowed
+	count(mcp_fetching_tools) > 0
+}
+
 # A plain host, a package registry or an MCP server the agent authenticates to with credentials of
 # its own (an Authorization header, the one curl makes of `user:pass@`, an API key header or query
 # parameter) answers
@@ -1082,19 +1101,39 @@ parser_forms(t) := {t} if {
 	not regex.match(host_view_chars, t) # most texts: nothing a parser would read otherwise
 } else := {t} if {
 	too_many_views # bounded work: such a request is held whole (below)
-} else := {t, v, structure_decoded(v)} if {
+} else := {t, v, structure_decoded(v), parser_view(structure_decoded(escapes_decoded(escapes_decoded(v))))} if {
 	contains(t, "%")
 	v := parser_view(t)
 } else := {t, parser_view(t)}
+
+# Escapes of letters, digits, `-`, `.` and `%` itself undone, twice: WHATWG decodes a host's escapes
+# before IDNA, and a reader may decode its path (or a fetcher its parameter) once before that, so
+# `%65vil.com/c` or a path's `%2565vil.com/c` names evil.com (seventeenth pass: a name with an
+# escaped character was no name to the patterns, so a fetcher given one without a scheme reached it).
+escapes_decoded(t) := strings.replace_n(unreserved_escapes, t)
+
+unreserved_escapes := object.union(
+	{sprintf("%%%02X", [n]): substring(printable_ascii, n - 32, 1) | some n in numbers.range(32, 126); regex.match(`[A-Za-z0-9.%-]`, substring(printable_ascii, n - 32, 1))},
+	{sprintf("%%%02x", [n]): substring(printable_ascii, n - 32, 1) | some n in numbers.range(32, 126); regex.match(`[A-Za-z0-9.%-]`, substring(printable_ascii, n - 32, 1))},
+)
 
 # The escapes of a URL's structure undone (`%2F`, `%5C`, `%3F`, `%23`, `%40`, `%3A`, `%20`).
 structure_decoded(v) := concat("/", regex.split(`%2[fF]`, concat("\\", regex.split(`%5[cC]`, concat("?", regex.split(`%3[fF]`, concat("#", regex.split(`%23`, concat("@", regex.split(`%40`, concat(":", regex.split(`%3[aA]`, concat(" ", regex.split(`%20`, v))))))))))))))
 
 # Two regex passes, whatever the text: every replacement allocates, and an evaluation frees nothing.
 # (`regex.split` runs JavaScript's RegExp, `regex.match` RE2: the patterns are written for each.)
-parser_view(t) := concat(".", regex.split(host_dots, concat("", regex.split(host_ignored, t))))
+parser_view(t) := concat(".", regex.split(host_dots, concat("", regex.split(host_ignored, ascii_width(t)))))
 
-host_view_chars := `[\t\r\n%\x{00AD}\x{034F}\x{180B}-\x{180F}\x{200B}\x{2060}\x{FE00}-\x{FE0F}\x{FEFF}\x{3002}\x{FF0E}\x{FF61}]`
+host_view_chars := `[\t\r\n%\x{00AD}\x{034F}\x{180B}-\x{180F}\x{200B}\x{2060}\x{FE00}-\x{FE0F}\x{FEFF}\x{3002}\x{FF01}-\x{FF5E}\x{FF61}]`
+
+# Fullwidth ASCII as ASCII, as IDNA maps it (`０ｘcb007107` is 0xcb007107; seventeenth pass).
+ascii_width(t) := strings.replace_n(fullwidth_ascii, t) if regex.match(`[\x{FF01}-\x{FF5E}]`, t)
+
+else := t
+
+fullwidth_ascii := {substring(fullwidth_forms, i, 1): substring(printable_ascii, i + 1, 1) | some i in numbers.range(0, 93)}
+
+fullwidth_forms := "！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～"
 
 host_ignored := `[\t\r\n\u00AD\u034F\u180B-\u180F\u200B\u2060\uFE00-\uFE0F\uFEFF]|%(?:09|0[aAdD]|[cC]2%[aA][dD]|[cC][dD]%8[fF]|[eE]2%80%8[bB]|[eE]2%81%[aA]0|[eE][fF]%[bB][bB]%[bB][fF])`
 
@@ -1117,24 +1156,109 @@ path_hosts contains h if {
 # `0xcb007107`) or an IPv6 literal (`[2001:db8::1]`), in any of the parser's views of the text. A
 # whole number (`3405803783`, which the parser reads as an address too) is not: ids are.
 target_hosts(t) := {h |
-	regex.match(`[.:%\x{3002}\x{FF0E}\x{FF61}]|^\s*(?://|\\\\)?0[xX]`, t) # most segments and values are none
+	regex.match(`[.:%\x{3002}\x{FF01}-\x{FF5E}\x{FF61}]|^\s*(?://|\\\\)?0[xX]`, t) # most segments and values are none
 	some f in parser_forms(t)
 	some m in array.concat(regex.find_all_string_submatch_n(target_host_re, f, 1), regex.find_all_string_submatch_n(target_address_re, f, 1))
 	h := trim_suffix(lower(m[1]), ".")
 	target_host_ok(h)
 }
 
-target_host_re := `(?is)^\s*(?://|\\\\)?(?:.*@)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+\pL[\pL\pN-]*\.?|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}\.?)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`
+# The last label of a name, as a parser may read it: a letter, or any code point beyond ASCII (IDNA
+# maps fullwidth `ｃｏｍ`, mathematical `𝐜𝐨𝐦` and circled `ⓒⓞⓜ` letters, a symbol to `com`;
+# seventeenth pass: only a letter began one, and only a label the list names counted).
+name_tld := `(?:\pL|[^\x00-\x7f])(?:[\pL\pN-]|[^\x00-\x7f])*`
+
+# (A scheme-like word before the host is skipped: images.weserv.nl takes `?url=ssl:evil.example/…`
+# for https; seventeenth pass.)
+#
+# IPv4 as a URL parser reads it (WHATWG, curl, Go): four numbers, decimal, octal (`0313`) or hex
+# (`0xcb`); or fewer whose last fills the remaining bytes (`203.0.28935`, `203.29447`,
+# `0xcb.0x717107`: 203.0.113.7). A short form reads as a version too (`3.12`, `3.12.1`): it counts
+# where a part is hex or its last exceeds a byte (decimal past 255, octal of four digits or more),
+# which no version has (seventeenth pass: short forms were no address at all). Numerals beyond ASCII
+# (fullwidth `２０３`, mathematical, circled) that IDNA maps to digits count in any form: no
+# version is written so.
+ipv4_form := concat("|", [
+	`(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}`,
+	`(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+))?\.(?:0x[0-9a-f]*|0[0-7]{3,}|[1-9][0-9]{3,}|[3-9][0-9]{2}|2[6-9][0-9]|25[6-9])`,
+	`0x[0-9a-f]*(?:\.(?:0x[0-9a-f]*|[0-9]+)){1,2}`,
+	`[\pN]*[^\x00-\x7f\PN][\pN]*(?:\.[\pN]+)+|(?:[\pN]+\.)+[\pN]*[^\x00-\x7f\PN][\pN]*(?:\.[\pN]+)*`,
+])
+
+target_host_re := concat("", [
+	`(?is)^\s*(?:[a-z][a-z0-9+.-]*:)?(?://|\\\\)?(?:.*@)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+`, name_tld, `\.?|(?:`, ipv4_form, `)\.?)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`,
+])
 
 target_address_re := `(?is)^\s*(?://|\\\\)?(?:.*@)?(0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])(?::[0-9]*)?(?:[/?#\\].*)?\s*$`
 
-target_host_ok(h) if regex.match(`^(?:(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]+|\[.*\])$`, h)
+target_host_ok(h) if regex.match(concat("", [`^(?:`, ipv4_form, `|0x[0-9a-f]+|\[.*\])$`]), h)
 
 target_host_ok(h) if {
 	parts := split(h, ".")
 	tld := parts[count(parts) - 1]
 	public_rule(tld)
 	not tld in file_extensions
+}
+
+# A last label written in letters IDNA maps to ASCII ones (circled `ⓒⓞⓜ`, parenthesized,
+# mathematical `𝐜𝐨𝐦`, enclosed, modifier and subscript letters; fullwidth ones are mapped in the
+# parser's view): fails closed. A label in a script of its own (`J.リーグ`, a wiki title) is none.
+target_host_ok(h) if {
+	parts := split(h, ".")
+	count(parts) > 1
+	tld := parts[count(parts) - 1]
+	regex.match(`[^\x00-\x7f]`, tld)
+	regex.match(`^(?:[a-z0-9-]|[\x{1D2C}-\x{1D6A}\x{2071}\x{207F}\x{2090}-\x{209C}\x{249C}-\x{24E9}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{1D400}-\x{1D7FF}\x{1F130}-\x{1F189}])+$`, tld)
+}
+
+# A whole number is an address too (`3405803783` is 203.0.113.7 to WHATWG, curl and Go), but ids
+# are numbers: read so only where a fetcher's URL begins (a reader's first path segment with more
+# after it, `r.jina.ai/3405803783/c?d=…`) and in a value named for a URL (`?url=3405803783/c`,
+# `{"url": "3405803783"}`), from eight digits (a smaller number is an address in 0.0.0.0/8, which
+# reaches nobody) (seventeenth pass: left open by the sixteenth).
+number_hosts(t) := {h |
+	some f in parser_forms(t)
+	some m in regex.find_all_string_submatch_n(`(?is)^\s*(?://|\\\\)?(?:.*@)?([\pN]{8,}|0x[0-9a-f]+)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`, f, 1)
+	h := lower(m[1])
+	whole_address(h)
+}
+
+# Below 2^32 (a greater number is no address: a 12-digit AWS account id in an SQS queue's path),
+# decimal or octal; hex and numerals beyond ASCII (which IDNA maps) whatever their size.
+whole_address(h) if {
+	regex.match(`^[1-9][0-9]{7,9}$`, h)
+	to_number(h) < 4294967296
+}
+
+whole_address(h) if regex.match(`^(?:0[0-7]{7,10}|0[0-3][0-7]{10})$`, h)
+
+whole_address(h) if regex.match(`^0x[0-9a-f]+$|[^\x00-\x7f]`, h)
+
+path_hosts contains h if {
+	segs := object.get(input.request, "segments", [])
+	count(segs) > 0
+	regex.match(`^[\pN]{8,}(?::[0-9]*)?$`, segs[0])
+	count(segs) + count(object.get(input.request, "query", {})) > 1
+	some h in number_hosts(segs[0])
+}
+
+# (Not `image` or `src`, which hold image ids as often.)
+url_params := {"url", "urls", "u", "uri", "link", "href", "image_url", "imageurl", "imgurl", "img_url", "page_url"}
+
+# A whole number under a name that says URL (compared without case, `_` or `-`).
+named_number_hosts(k, t) := number_hosts(t) if {
+	n := trim_suffix(field_norm(k), "s")
+	some e in ["url", "uri", "link", "href"]
+	endswith(n, e)
+} else := number_hosts(t) if field_norm(k) == "u"
+
+else := set()
+
+query_hosts contains h if {
+	some k, vs in object.get(input.request, "query", {})
+	lower(k) in url_params
+	some v in vs
+	some h in number_hosts(v)
 }
 
 # A query parameter named for a host (`name=`, `domain=`, `host=`, `target=` …) whose value is a host
@@ -1172,7 +1296,10 @@ file_extensions := {
 	"sh", "so", "st", "tf", "to", "zip",
 }
 
-url_carrying := `(?i)https?(?::|%3a)(?:[/\\\pL\pN\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?(?:[^\s/\\?#@:<>\[\]^|%.]+(?:\.[^\s/\\?#@:<>\[\]^|%.]+)*\.\pL[\pL\pN-]*\.?|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+url_carrying := concat("", [
+	`(?i)https?(?::|%3a)(?:[/\\\pL\pN\[]|%2f|%5c)|(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?(?:[^\s/\\?#@:<>\[\]^|%.]+(?:\.[^\s/\\?#@:<>\[\]^|%.]+)*\.`,
+	name_tld, `\.?|`, ipv4_form, `|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`,
+])
 
 path_url_carrying := `(?i)https?(?::|%3a)(?:[/\\a-z0-9\[%]|%2f|%5c)|/(?:/|%2f)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]`
 
@@ -1293,10 +1420,28 @@ fetches_elsewhere if {
 query_subdomains contains h if {
 	some _, vs in object.get(input.request, "query", {})
 	some v in vs
-	regex.match(`^\s*[^\s/\\?#]*(?:(?:[.\x{3002}\x{FF0E}\x{FF61}]|(?i:%2e))[^\s/\\?#]*){2,}$`, v) # three labels or more: cheap before the rest
+	regex.match(`^\s*[^\s/\\?#]*(?:(?:[.\x{3002}\x{FF0E}\x{FF61}]|(?i:%2e))[^\s/\\?#]*){2,}\s*$`, v) # three labels or more: cheap before the rest
 	some h in target_hosts(v)
-	host_site(h) != h
 	not regex.match(`^(?:(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]+|\[.*\])$`, h) # an address: its own site
+	below_registrable(h)
+}
+
+# A name with a port, in a value of any name (`?q=evil.com:4111`): a previewer reaches that port,
+# which carries 16 bits a request (seventeenth pass). (Userinfo, `?q=4111@evil.com`, is an e-mail
+# address as often: not read so.)
+query_subdomains contains h if {
+	some _, vs in object.get(input.request, "query", {})
+	some v in vs
+	regex.match(`^\s*(?://)?[^\s/\\?#@:]+[.\x{3002}\x{FF0E}\x{FF61}][^\s/\\?#@:]+:[0-9]+\s*$`, v)
+	some h in target_hosts(v)
+}
+
+# host_site(h) != h for a name, in one look-up instead of up to eight: a name of three labels or
+# more is below its registrable domain unless all but its first label are a public suffix.
+below_registrable(h) if {
+	parts := split(h, ".")
+	count(parts) >= 3
+	not public_suffix(concat(".", array.slice(parts, 1, count(parts))))
 }
 
 url_texts contains t if {
@@ -1323,28 +1468,32 @@ url_texts contains v if {
 url_texts contains d if {
 	segs := object.get(input.request, "segments", [])
 	some i, seg in segs
-	startswith(seg, "aHR0c")
+	regex.match(base64_http, seg)
 	d := base64_text(concat("", array.slice(segs, i, count(segs))))
 }
 
 url_texts contains d if {
 	some _, vs in object.get(input.request, "query", {})
 	some v in vs
-	startswith(trim_space(v), "aHR0c")
+	regex.match(base64_http, trim_space(v))
 	d := base64_text(trim_space(v))
 }
 
 url_texts contains d if {
 	some t in array.concat(object.get(input.request, "segments", []), [v | some _, vs in object.get(input.request, "query", {}); some v in vs])
 	hex_http_start(t)
-	regex.match(`^(?:68747470|48545450)(?:[0-9a-fA-F]{2})+(?:\.[A-Za-z0-9]{1,5})?$`, t)
+	regex.match(`^[46]8[57]4[57]4[57]0(?:[0-9a-fA-F]{2})+(?:\.[A-Za-z0-9]{1,5})?$`, t)
 	h := lower(split(t, ".")[0])
 	d := concat("", [hex_chars[substring(h, i, 2)] | some i in numbers.range(0, count(h) - 2); i % 2 == 0])
 }
 
-hex_http_start(t) if startswith(t, "68747470")
+# `http` in any letter case (`HTTPS://`, `Http://`: URL parsers fold a scheme's case; seventeenth
+# pass: only `http` and `HTTP` were read, so imgproxy's base64 of `HTTPS://evil.example/…` was no URL).
+hex_http_start(t) if regex.match(`^[46]8[57]4[57]4[57]0`, t)
 
-hex_http_start(t) if startswith(t, "48545450")
+# The first base64 characters of `http` then `s` or `:`, in any letter case, also after one or two
+# blanks or control characters (WHATWG's parser strips them; they shift the encoding's alignment).
+base64_http := `^(?:[aS][FH]R[0U][cU]|[A-I][02EGUWkm]h[0U][Vd][FH]|[A-I][ABCQRSghiwxy][159BFJNRVZdhlptx][Io][Vd][FH]R[Qw])`
 
 # Printable ASCII by its two hex digits (a URL's characters; others are left out).
 printable_ascii := concat("", [` !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`, "`", "abcdefghijklmnopqrstuvwxyz{|}~"])
@@ -1353,7 +1502,7 @@ hex_chars := {sprintf("%02x", [32 + i]): substring(printable_ascii, i, 1) | some
 
 # A text as written, and decoded when it begins as `http` does in base64 (an MCP argument or a body
 # field may carry the URL encoded as an image proxy's path does).
-text_forms(t) := {t, base64_text(trim_space(t))} if startswith(trim_space(t), "aHR0c")
+text_forms(t) := {t, base64_text(trim_space(t))} if regex.match(base64_http, trim_space(t))
 
 else := {t}
 
@@ -1389,7 +1538,10 @@ authority_host(a) := trim_suffix(lower(m[1]), ".") if {
 	some m in regex.find_all_string_submatch_n(`(?s)^(?:.*@)?(\[[^\]]*\]|[^:\s]*)`, a, 1)
 } else := ""
 
-bare_host := `(?i)(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+\pL[\pL\pN-]*|(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`
+bare_host := concat("", [
+	`(?i)(?:^|[\s(<>"'=,;|*\[@])(?://|\\\\|%2f%2f|%5c%5c)?((?:[^\s/\\?#@:<>\[\]^|%.]+\.)+`, name_tld, `|`, ipv4_form,
+	`|0x[0-9a-f]{1,8}|\[[0-9a-f:.]+\])\.?(?::[0-9]+)?(?:[/?#\\]|%2f|%3f|%23|%5c)`,
+])
 
 slashed_host := `(?i)/(?:/|%2f)((?:[\pL\pN-]+\.)+\pL[\pL\pN-]*)`
 
@@ -1420,7 +1572,20 @@ all_same_site(hosts) if {
 	}
 }
 
-harmless_target(h) if host_site(h) == host_site(host)
+harmless_target(h) if same_site(h)
+
+# The request's own site, looked up only for a host under it (host_site(h) is a suffix of h): a read
+# naming hundreds of other hosts looks none of them up (seventeenth pass).
+same_site(h) if {
+	names_within(h, own_site)
+	host_site(h) == own_site
+}
+
+own_site := host_site(host)
+
+names_within(h, s) if h == s
+
+names_within(h, s) if endswith(h, concat("", [".", s]))
 
 # Loopback names no host the fetcher could reach but itself (an OAuth `redirect_uri=http://localhost:8080/`).
 harmless_target(h) if regex.match(`^(?:localhost|127(?:\.[0-9]{1,3}){3}|\[::1\])$`, h)
@@ -1448,8 +1613,36 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	is_string(v)
 	count(p) > 0
 	body_fetch_key(p[count(p) - 1])
-	some h in target_hosts(v)
-	host_site(h) != host_site(host)
+	some h in (target_hosts(v) | named_number_hosts(p[count(p) - 1], v))
+	not same_site(h)
+}
+
+# A prompt got with arguments runs the server's code with them: mcp-server-fetch's `fetch` prompt
+# fetches its `url` argument to put the page in the prompt's messages (seventeenth pass: only tool
+# calls and resources were read). Read from the body, which holds the arguments.
+mcp_fetching_tools contains concat("", ["prompts/get ", object.get(m.params, "name", "(no prompt name)")]) if {
+	input.mcp
+	some m in mcp_messages
+	m.method == "prompts/get"
+	is_object(m.params)
+	some [k, v] in array.slice([[p[count(p) - 1], t] | walk(object.get(m.params, "arguments", {}), [p, t]); is_string(t); count(p) > 0], 0, 2048)
+	some t in text_forms(v)
+	prompt_argument_fetches(k, t)
+}
+
+mcp_messages := [m | some m in input.request.body.json; is_object(m)] if is_array(input.request.body.json)
+
+else := [input.request.body.json] if is_object(input.request.body.json)
+
+else := []
+
+prompt_argument_fetches(_, t) if text_fetches_elsewhere(t)
+
+# A host alone in an argument named for a URL (`{"url": "4111.evil.com"}`).
+prompt_argument_fetches(k, t) if {
+	body_fetch_key(k)
+	some h in (target_hosts(t) | named_number_hosts(k, t))
+	not same_site(h)
 }
 
 # A resource read by an `https://` URI of another site (a fetch server's resource template) too.
@@ -1474,10 +1667,13 @@ verdicts contains approve(
 	count(mcp_fetching_tools) > 0
 }
 
+# Whatever the method: a write an entry allows carries the URL in its query, path or a URL-named
+# header as well as in its body (seventeenth pass: `POST api.scraper.example/v1/scrape?url=…`,
+# `PUT …/fetch/https://evil.example/…` or an `X-Target-Url` on a POST went on under the entry's
+# method; only the body's fields were read for writes).
 fetch_through if {
 	plain_host_request
 	extra_host_allowed
-	reads_only
 	not named_browse_source(host)
 	fetches_elsewhere
 	not fetch_served
@@ -1526,7 +1722,7 @@ fetch_through if {
 	plain_host_request
 	extra_host_allowed
 	not reads_only
-	some b in body_fetch_texts
+	some b in (body_fetch_texts | body_url_texts)
 	some t in text_forms(b)
 	text_fetches_elsewhere(t)
 }
@@ -1539,23 +1735,108 @@ fetch_through if {
 	not reads_only
 	some b in body_fetch_texts
 	some h in target_hosts(b)
-	host_site(h) != host_site(host)
+	not same_site(h)
+}
+
+# A whole number in a field named for a URL (`{"url": "3405803783"}`; not `image` or `src`, ids).
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some h in body_number_hosts
+	not same_site(h)
+}
+
+body_number_hosts contains h if {
+	some [p, v] in body_strings
+	some h in named_number_hosts(field_name(p), v)
+}
+
+body_number_hosts contains h if {
+	some k, vs in object.get(input.request.body, "form", {})
+	some v in vs
+	some h in named_number_hosts(k, v)
+}
+
+# A chat that unfurls links (browse.unfurlers: Discord's webhooks, Teams, Google Chat, Zulip)
+# fetches every URL a message it is sent holds, to show a preview: a message naming another site's
+# URL takes the data in it there (seventeenth pass: a `{"content": "see https://evil.example/?d=…"}`
+# POSTed to an allowed Discord webhook went on under the entry's method). Every string of such a
+# write's body is read, at most 1,024 of them.
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	unfurling_host
+	some b in unfurled_texts
+	text_fetches_elsewhere(b)
+}
+
+unfurling_host if {
+	some p in object.get(browse_conf, "unfurlers", [])
+	host_matches(lower(p), host)
+}
+
+# A body too big to read here is held whole.
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	unfurling_host
+	input.request.body.size > 65536
+}
+
+unfurled_texts contains v if {
+	some [_, v] in array.slice(body_strings, 0, 1024)
+}
+
+unfurled_texts contains v if {
+	some _, vs in object.get(input.request.body, "form", {})
+	some v in vs
+}
+
+unfurled_texts contains t if {
+	not "json" in object.keys(input.request.body)
+	not "form" in object.keys(input.request.body)
+	t := object.get(input.request.body, "text", "")
 }
 
 # Names compared without case, `_` or `-` (`startUrls`, `start_urls`, `webhook-url`). A field a
 # service sends its results to is one too (fifteenth pass: a crawl's `webhook`, `callback_url`,
 # `notify_url`: the service POSTs there), and so are fields below the top level (Apify's
-# `startUrls: [{"url": …}]`, a list of request objects) and Exa's `ids` (its ids are URLs).
+# `startUrls: [{"url": …}]`, a list of request objects) and Exa's `ids` (its ids are URLs). Since the
+# seventeenth pass also any name that ends in `url`, `uri`, `link` or `href` (`avatarUrl`,
+# `sourceUrl`, `feed_url`: services fetch what such fields name), at any depth to eight levels, under
+# a top-level array too (Bright Data's `[{"url": …}]`).
 body_fetch_params := {
 	"url", "urls", "imageurl", "imgurl", "image", "src", "pageurl", "u", "uri", "link", "links", "target", "targets",
 	"starturl", "starturls", "website", "ids", "webhook", "webhooks", "webhookurl", "callback", "callbackurl",
 	"notifyurl", "notificationurl", "resultsurl",
 }
 
-body_fetch_key(k) if {
-	is_string(k)
-	lower(replace(replace(k, "_", ""), "-", "")) in body_fetch_params
+body_fetch_key(k) if name_class(field_norm(k)) == "fetch"
+
+# A name compared without case, `_` or `-`.
+field_norm(k) := lower(replace(replace(k, "_", ""), "-", "")) if is_string(k)
+
+else := ""
+
+name_class(n) := "fetch" if n in body_fetch_params
+
+else := "fetch" if {
+	m := trim_suffix(n, "s")
+	some e in ["url", "uri", "link", "href"]
+	endswith(m, e)
 }
+
+# Names a fetch's source also goes by, read for a URL only (not a host alone: `{"source": "web"}`,
+# `{"site": "example.com"}` name no fetch): a Webmention's `source` (the receiver fetches it to
+# verify the mention), a crawler's `page`, `site`, `feed`, a browser API's `goto`, an `endpoint`
+# a service calls, the `html` or `svg` an HTML-to-PDF or screenshot API renders (its browser loads
+# every image and stylesheet the markup names) (seventeenth pass).
+else := "url" if n in {"endpoint", "feed", "feeds", "goto", "html", "location", "page", "pages", "site", "sites", "source", "sources", "svg"}
+
+body_url_key(k) if name_class(field_norm(k)) == "url"
 
 body_fetch_texts contains v if {
 	is_object(input.request.body.json)
@@ -1564,24 +1845,133 @@ body_fetch_texts contains v if {
 	some v in strings_of(x)
 }
 
-# Below the top level, at most four levels down, in bodies of 64 KiB at most (a bigger body: its top
+# Below the top level, at most eight levels down, in bodies of 64 KiB at most (a bigger body: its top
 # level only, above).
 body_fetch_texts contains v if {
-	x := input.request.body.json
-	is_object(x)
-	input.request.body.size <= 65536
-	walk(x, [p, val])
-	count(p) > 1
-	count(p) <= 4
-	body_fetch_key(p[count(p) - 1])
-	some v in strings_of(val)
+	some [c, d, v] in body_named
+	c == "fetch"
+	d > 1
 }
+
+# Each string's depth and the class of the name it is under, in one pass.
+body_named := [[c, count(p), v] | some [p, v] in body_strings; count(p) <= 9; c := name_classes[field_name(p)]]
+
+# Each name once (a body repeats few names many times).
+name_classes := {n: c | some n in {field_name(p) | some [p, _] in body_strings}; c := name_class(field_norm(n))}
+
+# The strings of a JSON body of 64 KiB at most with their paths, in one walk (every rule above and
+# below reads this list), at most 4,096 of them.
+body_strings := array.slice(all, 0, 4096) if {
+	x := input.request.body.json
+	is_body_tree(x)
+	input.request.body.size <= 65536
+	all := [[p, v] | walk(x, [p, v]); is_string(v)]
+} else := []
+
+# The name a string is under: its key, or its list's (`"urls": ["…"]`).
+field_name(p) := p[count(p) - 1] if is_string(p[count(p) - 1])
+
+else := p[count(p) - 2] if count(p) > 1
+
+else := ""
 
 body_fetch_texts contains v if {
 	some k, vs in object.get(input.request.body, "form", {})
 	body_fetch_key(k)
 	some v in vs
 }
+
+body_url_texts contains v if {
+	some [c, _, v] in body_named
+	c == "url"
+}
+
+body_url_texts contains v if {
+	some k, vs in object.get(input.request.body, "form", {})
+	body_url_key(k)
+	some v in vs
+}
+
+# A field whose whole value is a URL, whatever its name (Gitea's migration `clone_addr`, an import's
+# `from`, a bookmark's `target`): a service given a reference fetches it as often as not (a preview,
+# an import, a verification), while a URL inside prose (`"note": "see https://… later"`) is a note.
+# At most 1,024 strings of a body of 64 KiB (seventeenth pass).
+body_url_texts contains v if {
+	not named_browse_source(host) # a search API searches for the URL in its `query` (Tavily, Exa take POSTs)
+	some [_, v] in array.slice(body_strings, 0, 1024)
+	url_punctuated(v) # cheap before the patterns: most strings are names and ids
+	not contains(trim_space(v), " ")
+}
+
+url_punctuated(v) if contains(v, "/")
+
+url_punctuated(v) if contains(v, ":")
+
+url_punctuated(v) if contains(v, "%")
+
+url_punctuated(v) if contains(v, "\\")
+
+body_url_texts contains v if {
+	some _, vs in object.get(input.request.body, "form", {})
+	some v in vs
+	regex.match(`^\s*\S+\s*$`, v)
+}
+
+# A body that is a URL and nothing else (a text, a JSON string, a top-level list of them: a batch
+# fetch), whatever it is sent to.
+body_url_texts contains t if {
+	not "json" in object.keys(input.request.body) # a compact JSON body is no URL (its fields are read above)
+	not "form" in object.keys(input.request.body)
+	t := trim_space(object.get(input.request.body, "text", ""))
+	count(t) <= 8192
+	regex.match(`^\S+$`, t)
+}
+
+body_url_texts contains v if {
+	x := input.request.body.json
+	is_array(x)
+	some v in strings_of(x)
+}
+
+# An XML-RPC pingback (`pingback.ping(source, target)`: WordPress fetches `source` to verify it).
+body_url_texts contains m[1] if {
+	t := object.get(input.request.body, "text", "")
+	regex.match(`<methodName>\s*pingback\.ping\s*</methodName>`, t)
+	some m in regex.find_all_string_submatch_n(`<(?:string|value)>\s*([^<\s]+)\s*</(?:string|value)>`, t, 16)
+}
+
+# A GraphQL argument given inline (Browserless' BrowserQL: `mutation { goto(url: "https://…") { status } }`;
+# variables are read above as JSON fields), at most 64 of them (seventeenth pass).
+body_fetch_texts contains v if {
+	q := graphql_texts[_]
+	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
+	body_fetch_key(m[1])
+	v := m[2]
+}
+
+body_url_texts contains v if {
+	q := graphql_texts[_]
+	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
+	body_url_key(m[1])
+	v := m[2]
+}
+
+graphql_texts contains q if {
+	object.get(input, ["graphql", "parsed"], false) == true
+	q := input.request.body.json.query
+	is_string(q)
+}
+
+graphql_texts contains q if {
+	object.get(input, ["graphql", "parsed"], false) == true
+	some op in input.request.body.json
+	q := op.query
+	is_string(q)
+}
+
+is_body_tree(x) if is_object(x)
+
+is_body_tree(x) if is_array(x)
 
 strings_of(x) := [x] if is_string(x)
 
@@ -1590,7 +1980,7 @@ strings_of(x) := [v | some v in array.slice(x, 0, 256); is_string(v)] if is_arra
 default fetched_text := "a URL whose host cannot be read"
 
 fetched_text := concat(", ", array.slice(others, 0, 3)) if {
-	others := sort([h | some h in carried_url_hosts; host_site(h) != host_site(host)])
+	others := sort([h | some h in carried_url_hosts; not same_site(h)])
 	count(others) > 0
 }
 
@@ -1633,8 +2023,36 @@ public_suffix(x) if public_rule(x)
 # WebAssembly memory ~8 MiB (the idle proxy's RSS with the default policy rose ~45 MiB).
 public_rule(r) if {
 	labels := split(trim_prefix(r, "!"), ".")
-	contains(data.public_suffixes.by_tld[labels[count(labels) - 1]], concat("", ["\n", r, "\n"]))
+	contains(data.public_suffixes.by_tld[rule_bucket(labels)], concat("", ["\n", r, "\n"]))
 }
+
+# A top-level domain with many rules (`com`, `jp`) has them split into strings by the first
+# character of the labels before it (`com/a/a`, named in data.public_suffixes.split, at most four
+# levels: scripts/public-suffixes.js), each keeping the rules no longer than its key: a look-up
+# scans a few KiB (seventeenth pass: `com`'s 30 KB was scanned up to 16 times per host, and a read
+# naming 500 hosts of 44 labels took 5-30 s).
+rule_bucket(l) := k4 if {
+	n := count(l)
+	n >= 4
+	k3 := bucket_key(l, n, 3)
+	data.public_suffixes.split[k3]
+	k4 := concat("/", [k3, substring(l[n - 4], 0, 1)])
+} else := k3 if {
+	n := count(l)
+	n >= 3
+	k2 := bucket_key(l, n, 2)
+	data.public_suffixes.split[k2]
+	k3 := concat("/", [k2, substring(l[n - 3], 0, 1)])
+} else := k2 if {
+	n := count(l)
+	n >= 2
+	data.public_suffixes.split[l[n - 1]]
+	k2 := concat("/", [l[n - 1], substring(l[n - 2], 0, 1)])
+} else := l[count(l) - 1]
+
+bucket_key(l, n, 2) := concat("/", [l[n - 1], substring(l[n - 2], 0, 1)])
+
+bucket_key(l, n, 3) := concat("/", [l[n - 1], substring(l[n - 2], 0, 1), substring(l[n - 3], 0, 1)])
 
 public_suffix(x) if {
 	parts := split(x, ".")

@@ -397,3 +397,24 @@ test_written_reader_url_is_held if {
 	d.rule == "host.fetches_url"
 	not d.bare_headers
 }
+
+# --- the Public Suffix List's buckets (seventeenth pass) -----------------------------------------
+
+# Every rule is found where rule_bucket looks for it, the split top-level domains' (`com`, `jp`)
+# included, and a name no rule is under is none.
+test_every_public_suffix_rule_is_found if {
+	missing := [r |
+		some s in data.public_suffixes.by_tld
+		some r in split(trim(s, "\n"), "\n")
+		not airlock.public_rule(r)
+	]
+	missing == []
+	count(data.public_suffixes.split) > 0
+	airlock.public_suffix("s3.amazonaws.com")
+	airlock.public_suffix("x.compute.amazonaws.com") # `*.compute.amazonaws.com`
+	not airlock.public_suffix("amazonaws.com")
+	not airlock.public_suffix("evil.com")
+	airlock.host_site("a.b.c.d.e.f.g.h.i.j.evil.com") == "evil.com"
+	airlock.host_site("bucket.s3.amazonaws.com") == "bucket.s3.amazonaws.com"
+	airlock.host_site("x.y.hokkaido.jp") == "y.hokkaido.jp"
+}

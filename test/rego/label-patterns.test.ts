@@ -113,10 +113,14 @@ const sameSite = (h: string) => h === READER || h.endsWith(`.${READER}`) || h ==
 
 // Pieces a URL parser joins into one host, or reads as something else than the patterns would.
 const glue = fc.constantFrom('.', '%2E', '%2e', '\t', '\n', '\u00AD', '\u200B', '\u2060', '\uFEFF', '\uFE0F', '\u3002', '\uFF0E', '\uFF61', '%E3%80%82', '%C2%AD', '%09', '_.');
-const other = fc.constantFrom('evil.com', 'evil.co.uk', '4111.evil.com', '4111.evil.co.uk', 'EVIL.COM', 'ｅｖｉｌ.com', '4111\u3002evil.com', '4111%2Eevil.com');
+const other = fc.constantFrom('evil.com', 'evil.co.uk', '4111.evil.com', '4111.evil.co.uk', 'EVIL.COM', 'ｅｖｉｌ.com', '4111\u3002evil.com', '4111%2Eevil.com',
+  // Seventeenth pass: a top-level domain IDNA maps to one (fullwidth, circled), an escaped letter (WHATWG decodes a host's escapes).
+  'evil.ｃｏｍ', 'evil.ⓒⓞⓜ', '%65vil.com', 'ev%69l.co.uk', '4111.evil.c%6Fm');
 const gluedHost = fc.tuple(fc.constantFrom(READER, 'reader.example', 'www.reader.example'), glue, other).map(([a, g, b]) => `${a}${g}${b}`);
 const userinfoHost = fc.tuple(fc.constantFrom(READER, `x@${READER}`, `${READER}:x`, `${READER} `, `${READER}%20`), other).map(([u, h]) => `${u}@${h}`);
-const address = fc.constantFrom('203.0.113.7', '0xcb.0.0x71.07', '0313.0.0161.07', '0xcb007107', '[2001:db8::1]', '[::ffff:cb00:7107]');
+const address = fc.constantFrom('203.0.113.7', '0xcb.0.0x71.07', '0313.0.0161.07', '0xcb007107', '[2001:db8::1]', '[::ffff:cb00:7107]',
+  // Seventeenth pass: short forms whose last part fills the remaining bytes, numerals IDNA maps to digits, a whole number.
+  '203.0.28935', '203.29447', '0xcb.0x717107', '0313.070007', '２０３.０.１１３.７', '0ｘcb007107', '3405803783');
 const host = fc.oneof(gluedHost, userinfoHost, address, other);
 const port = fc.constantFrom('', ':8080', ':443');
 const rest = fc.constantFrom('', '/', '/c?d=4111', '/c', '?d=4111', '#d=4111');
@@ -130,7 +134,9 @@ const target = fc.oneof(
 // Placed as a URL-named query value (escaped once, as a client sends it) or as the path after the
 // reader's host; a bare name below another site's domain (data in its labels, `4111.evil.com`) also
 // as a value of any name (a link previewer's `q=`).
-const placed = (text: string) => [
+// A whole number alone (`3405803783`, no path after it) is read as an address in a URL-named value
+// only: as a path segment by itself it is an id.
+const placed = (text: string) => /^(?:\/\/)?3405803783(?::\d+)?$/.test(text) ? [`https://${READER}/?url=${encodeURIComponent(text)}`] : [
   `https://${READER}/?url=${encodeURIComponent(text)}`,
   `https://${READER}/${text.replace(/[\t\n ]/g, encodeURIComponent).replace(/#/g, '%23')}`,
   ...(/^4111[^/?#:@]*evil[^/?#:@]*$/.test(text) ? [`https://${READER}/preview?q=${encodeURIComponent(text)}`] : []),
