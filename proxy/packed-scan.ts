@@ -22,10 +22,12 @@
 // brotli has no magic to find it by: an answer whose type is not text (`application/octet-stream`,
 // `application/x-brotli`, none: a `.br` export or backup) whose first chunk decodes as brotli
 // (other data fails within a few bytes) is also read as a brotli stream from its first byte
-// (`brotliAtStart`); any other answer passes at once, as before. A guess that breaks off is no
-// stream (never a refusal).
+// (`brotliAtStart`), and so is one typed as text whose first bytes are no text (a control byte,
+// not UTF-8: a `.br` export served as `text/plain`); any other answer passes at once, as before.
+// A guess that breaks off is no stream (never a refusal).
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
+import { containerOf, type ContainerWalk, type MemberStart } from './packed-containers.ts';
 import { base64Blobs, Base64Run, base64Starts, mayHoldBase64Start, type Base64Packing } from './packed-base64.ts';
 import { ForbiddenContentError, type Scrubber } from './scrubber.ts';
 import { UnscrubbableEncodingError } from './scrubbable.ts';
@@ -47,6 +49,8 @@ const PROBE_HOLD_MS = 10_000;
 const MAX_HELD = 16 * 1024 * 1024;
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
+/** A tar header block: the body's first one is copied aside to read it. */
+const TAR_BLOCK = 512;
 const ZIP_LOCAL = Buffer.from('PK\x03\x04', 'latin1');
 /** A PDF stream's data follows its keyword and a line end; a FlateDecode stream is zlib-wrapped. */
 const PDF_STREAM = [Buffer.from('stream\r\n'), Buffer.from('stream\n')];
@@ -265,6 +269,13 @@ export class PackedScan extends Transform {
   private readonly startedAt = new Set<number>();
   private inflated = 0;
   private failure: Error | undefined;
+  /** A tar archive or PNG image being walked (proxy/packed-containers.ts); -1 while its first bytes are too few to tell. */
+  private container: ContainerWalk | -1 | undefined = -1;
+  /** The body's first bytes while the container is undecided (and a tar's first header). */
+  private head: Buffer = Buffer.alloc(0);
+  private sniffing = true;
+  /** Members whose first bytes have not all arrived yet. */
+  private members: MemberStart[] = [];
   /** Whether the first chunk was read for a brotli guess (mayBeBrotli). */
   private brotliDecided = false;
   /** With a probe: the rules of which the inflated text held now ends in a start PROBE_START or more long. */
@@ -357,6 +368,7 @@ export class PackedScan extends Transform {
   private look(chunk: Buffer, plainOnly = false): Promise<void> | boolean {
     if (this.failure || this.destroyed) return true;
     const at = this.received;
+    this.sniffContainer(chunk, at);
     const plain = !this.active.length && !this.runs.length && this.releasedTo === at && !this.mayStart(chunk, at);
     if (plainOnly && !plain) return false;
     this.received += chunk.length;
@@ -442,10 +454,30 @@ export class PackedScan extends Transform {
     this.probing = undefined;
   }
 
+  /**
+   * Decides from the body's first bytes whether it is a container whose members are read as
+   * bodies. Nothing waits for the decision (an event stream's first short chunk goes on at once):
+   * the first bytes are copied aside, and a tar's first header is read from that copy.
+   */
+  private sniffContainer(chunk: Buffer, at: number): void {
+    if (!this.sniffing || at < this.head.length) return;
+    this.head = Buffer.concat([this.head, chunk.subarray(0, TAR_BLOCK - this.head.length)]);
+    if (this.container === -1) this.container = containerOf(this.head);
+    // Decided: no container, a PNG (its chunks are read as they come), or a tar once its first header is whole.
+    if (this.container === -1 || (this.container?.kind === 'tar' && this.head.length < TAR_BLOCK)) return;
+    if (this.container?.kind === 'tar') this.members.push(...this.container.read(this.head, 0).starts);
+    this.sniffing = false;
+    this.head = Buffer.alloc(0);
+  }
+
   /** Whether a compressed stream may start in this chunk (or in the last bytes of the one before). */
   private mayStart(chunk: Buffer, at: number): boolean {
+    // A container's next header (or a member's first bytes) in this chunk, or the container not decided yet.
+    if (this.members.length || (!this.sniffing && this.container && this.container !== -1 && this.container.next !== undefined && this.container.next < at + chunk.length)) return true;
     // A brotli guess only where the first chunk reads as brotli: other data passes at once (no hold).
-    if (at === 0 && this.brotliAtStart && !this.brotliDecided) {
+    // An answer typed as text is guessed at too when its first bytes are no text (seventeenth pass:
+    // a `.br` export served as `text/plain` or JSON, which the agent decompresses itself).
+    if (at === 0 && !this.brotliDecided && (this.brotliAtStart || binaryStart(chunk))) {
       this.brotliDecided = true;
       this.brotliAtStart = mayBeBrotli(chunk);
     }
@@ -562,9 +594,41 @@ export class PackedScan extends Transform {
       if (incomplete !== undefined && base + at >= incomplete) break;
       this.startBase64(kind, base + at, bytes.subarray(at));
     }
+    const waiting = this.readContainer(bytes, base);
+    if (this.failure) return base;
+    if (waiting !== undefined) incomplete = Math.min(incomplete ?? Infinity, waiting);
     from = incomplete ?? base + Math.max(0, bytes.length - SEAM);
     this.searchFrom = Math.max(this.searchFrom, from);
     return incomplete;
+  }
+
+  /**
+   * Walks the container's headers in the kept bytes; each member's data is read as a body's first
+   * bytes (a zlib stream, data Node cannot decompress, a `.br` file). Returns where bytes must be
+   * kept from: the container not decided, a header or a member's first bytes not whole yet.
+   */
+  private readContainer(bytes: Buffer, base: number): number | undefined {
+    // A tar's first header is read from the copy of the body's first bytes (sniffContainer).
+    if (!this.container || this.container === -1 || this.sniffing) return undefined;
+    const { starts, waiting } = this.container.read(bytes, base);
+    this.members.push(...starts);
+    const end = base + bytes.length;
+    // Only bytes at hand are kept: a header or member further on brings its chunk here (mayStart).
+    let keep: number | undefined = waiting && this.container.next! < end ? this.container.next : undefined;
+    this.members = this.members.filter((m) => {
+      // Ten bytes tell an xz, zstd or bzip2 file; a member that ends sooner is told by what came.
+      if (end < m.at + 10) {
+        if (m.at < end) keep = Math.min(keep ?? Infinity, m.at);
+        return true;
+      }
+      const data = bytes.subarray(m.at - base);
+      const unreadable = m.zlib ? undefined : unreadableFile(data);
+      if (typeof unreadable === 'string') this.failure ??= new UnscrubbableEncodingError(`the answer holds ${m.name ? `a member (${m.name}) that is ` : ''}${unreadable} data, which Airlock cannot decompress to read for secrets`);
+      else if (isZlib(data)) this.start(() => zlib.createInflate(), m.at, 'zlib');
+      else if (!m.zlib && /\.br$/i.test(m.name ?? '')) this.start(() => zlib.createBrotliDecompress(), m.at, 'brotli');
+      return false;
+    });
+    return keep;
   }
 
   private start(make: () => Inflater, at: number, kind: Packing): void {
@@ -694,6 +758,20 @@ function mayBeBrotli(chunk: Buffer): boolean {
   }
 }
 
+/** Control bytes no text holds (NUL, C0 but tab, line ends and form feed, DEL). */
+const CONTROL = /[\x00-\x08\x0b\x0e-\x1f\x7f]/;
+/** Whether the first bytes of an answer typed as text are no text: a control byte, or no UTF-8. */
+function binaryStart(chunk: Buffer): boolean {
+  const head = chunk.subarray(0, 512);
+  if (CONTROL.test(head.toString('latin1'))) return true;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** A zlib header: CM=8, a window of at most 32 KiB, a checksum divisible by 31. */
 const isZlib = (b: Buffer): boolean => b.length >= 2 && (b[0]! & 0x0f) === 8 && b[0]! >> 4 <= 7 && ((b[0]! << 8) | b[1]!) % 31 === 0;
 
@@ -758,8 +836,16 @@ function binaryPackedTexts(buf: Buffer, budget: MessageBudget): string[] {
   for (let u = buf.indexOf(UU_BEGIN); u >= 0; u = buf.indexOf(UU_BEGIN, u + 1)) {
     if (uuencodedAt(buf, u) === true) throw new UnscrubbableEncodingError('the message holds a uuencoded file (`begin 644 …`), which Airlock does not decode to read for secrets');
   }
-  if (!MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
   const starts: Array<{ at: number; raw: boolean }> = [];
+  // A tar's members and a PNG's compressed text chunks, each read as a message of its own would be.
+  const container = containerOf(buf);
+  for (const m of container && container !== -1 ? container.read(buf, 0).starts : []) {
+    const data = buf.subarray(m.at);
+    const member = m.zlib ? undefined : unreadableFile(data);
+    if (typeof member === 'string') throw new UnscrubbableEncodingError(`the message holds ${m.name ? `a member (${m.name}) that is ` : ''}${member} data, which Airlock cannot decompress to read for secrets`);
+    if (isZlib(data)) starts.push({ at: m.at, raw: false });
+  }
+  if (!starts.length && !MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
   if (isZlib(buf)) starts.push({ at: 0, raw: false });
   for (let g = buf.indexOf(GZIP_MAGIC); g >= 0; g = buf.indexOf(GZIP_MAGIC, g + 1)) {
     const end = gzipHeaderEnd(buf, g);

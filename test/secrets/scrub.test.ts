@@ -807,6 +807,84 @@ t.test('sixteenth pass: an answer that is zstd, xz, bzip2 or LZ4 data, holds a z
   }
 });
 
+// Seventeenth pass: compressed data after other bytes, where no magic is looked for — a tar's
+// member that is a zlib stream, an `.xz`, `.zst` or `.br` file (a `.tar` backup or export), a PNG's
+// `zTXt`, compressed `iTXt` or `iCCP` chunk (a chart or screenshot carrying the record as text) —
+// and a brotli `.br` export served as `text/plain` or JSON: each passed from a host that got a secret.
+t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, brotli typed as text is guessed at: refused at any cut; others pass byte for byte', async (t) => {
+  const { packedTexts } = await import('../../proxy/packed-scan.ts');
+  const doc = (v: string): Buffer => Buffer.from(`{"headers":{"authorization":"Bearer ${v}"}}`);
+  // Real files of doc(SECRET) (the xz and zstd command-line tools), as in the sixteenth pass's test.
+  const xz = Buffer.from('/Td6WFoAAATm1rRGAgAhARYAAAB0L+WjAQBDeyJoZWFkZXJzIjp7ImF1dGhvcml6YXRpb24iOiJCZWFyZXIgZ2hwX0NhbmFyeS9TZWNyZXQrVmFsdWU9NDI/JngifX0AFkTEeujMimgAAVxE+iI5Rx+2830BAAAAAARZWg==', 'base64');
+  const zst = Buffer.from('KLUv/SREIQIAeyJoZWFkZXJzIjp7ImF1dGhvcml6YXRpb24iOiJCZWFyZXIgZ2hwX0NhbmFyeS9TZWNyZXQrVmFsdWU9NDI/JngifX13d53n', 'base64');
+  const tarEntry = (name: string, data: Buffer): Buffer => {
+    const h = Buffer.alloc(512);
+    h.write(name, 0);
+    h.write('0000644\0', 100);
+    h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+    h.write('        ', 148);
+    h.write('0', 156);
+    h.write('ustar\x0000', 257);
+    h.write(`${[...h].reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0 `, 148);
+    return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+  };
+  const tar = (...members: Array<[string, Buffer]>): Buffer => Buffer.concat([...members.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+  const crc = (b: Buffer): number => zlib.crc32(b);
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    td.copy(out, 4);
+    out.writeUInt32BE(crc(td), 8 + data.length);
+    return out;
+  };
+  const png = (...chunks: Buffer[]): Buffer => Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', Buffer.from('00000001000000010800000000', 'hex')), ...chunks, chunk('IDAT', zlib.deflateSync(Buffer.alloc(2))), chunk('IEND', Buffer.alloc(0))]);
+  const bodies: Record<string, (v: string) => Buffer> = {
+    'tar-zlib': (v) => tar(['README', Buffer.from('exported\n')], ['requests.log.z', zlib.deflateSync(doc(v))]),
+    'tar-br': (v) => tar(['README', Buffer.from('exported\n')], ['requests.json.br', zlib.brotliCompressSync(doc(v))]),
+    'png-ztxt': (v) => png(chunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0'), zlib.deflateSync(doc(v))]))),
+    'png-itxt': (v) => png(chunk('iTXt', Buffer.concat([Buffer.from('Comment\0\x01\0en\0Kommentar\0'), zlib.deflateSync(doc(v))]))),
+    'png-iccp': (v) => png(chunk('iCCP', Buffer.concat([Buffer.from('profile\0\0'), zlib.deflateSync(doc(v))]))),
+  };
+  const refused = (kind: string) => async (at: number[], binary: boolean): Promise<void> => {
+    const body = bodies[kind]!(SECRET);
+    const got = await packedScanOf(split(body, at), binary);
+    if (!got.err) throw new Error(`${kind} (cuts ${at}): passed`);
+    // What left before the refusal holds no stream that gives the value.
+    const o = got.out;
+    const text = [...o.keys()].map((i) => {
+      try { return o[i] === 0x78 ? zlib.inflateSync(o.subarray(i), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1') : ''; } catch { return ''; }
+    }).join('');
+    if (text.includes(SECRET)) throw new Error(`${kind} (cuts ${at}): the bytes let out inflate to the value`);
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bodies)), cuts, fc.boolean(), async (kind, at, binary) => refused(kind)(at, binary)), { numRuns: 20 });
+  // Members Node cannot decompress, and brotli under a text type, by the first bytes of each.
+  for (const [name, data] of [['requests.json.xz', xz], ['requests.json.zst', zst]] as const) {
+    for (const at of [[3], [100, 511, 515], [600]]) {
+      const got = await packedScanOf(split(tar(['README', Buffer.from('exported\n')], [name, data]), at), false);
+      t.ok(got.err && got.out.length <= 1024 + 8, `a tar member ${name} (cuts ${at}): refused before its data`);
+    }
+  }
+  for (const at of [[1], [7, 20]]) {
+    const got = await packedScanOf(split(zlib.brotliCompressSync(Buffer.concat([doc(SECRET), Buffer.from(' '.repeat(300))])), at), false);
+    t.ok(got.err, `brotli typed as text (cuts ${at}): refused`);
+  }
+  // As a WebSocket message: each member's text is read (and matched by the caller); an xz member is refused.
+  for (const kind of ['tar-zlib', 'png-ztxt', 'png-itxt']) t.ok(packedTexts(bodies[kind]!(SECRET)).some((text) => text.includes(SECRET)), `${kind} as a WebSocket message: its text read`);
+  t.throws(() => packedTexts(tar(['README', Buffer.from('exported\n')], ['requests.json.xz', xz])), 'a tar with an xz member as a WebSocket message: refused');
+  // Controls: the same containers of other text, text with colour codes, JSON in 3-byte writes, byte for byte.
+  const controls = [...Object.values(bodies).map((b) => b('ghp_nothing_secret_here_at_all_0000')), tar(['a.txt', Buffer.from('hello\n')], ['b.bin', Buffer.alloc(700, 0x78)]), Buffer.from('\x1b[32mok\x1b[0m build passed\n'), Buffer.from('{"ok":true,"items":[1,2,3]}')];
+  for (const body of controls) {
+    for (const at of [[3, 6, 9, 12], [200, 520]]) {
+      for (const binary of [true, false]) {
+        const got = await packedScanOf(split(body, at), binary);
+        if (got.err || !got.out.equals(body)) t.fail(`control ${body.subarray(0, 12).toString('latin1')}… (cuts ${at}): ${got.err?.message ?? 'bytes changed'}`);
+      }
+    }
+  }
+  t.pass('refused at any cut; controls byte for byte');
+});
+
 // Fifteenth pass: a compressed stream written as base64 text (proxy/packed-base64.ts) — a Flask or
 // Django session cookie's `.eJw…` (base64url of zlib), a gzip payload in a JSON field (`H4sI…`),
 // base64 wrapped at 76 columns or JSON-escaped, a zip in a data: URL — which the agent decodes and
