@@ -30,6 +30,12 @@ export function containerOf(head: Buffer): ContainerWalk | -1 | undefined {
   return undefined;
 }
 
+/** A tar header's field: its bytes up to the first NUL. */
+function cString(h: Buffer, from: number, to: number): string {
+  const nul = h.indexOf(0, from);
+  return h.toString('latin1', from, nul >= 0 && nul < to ? nul : to);
+}
+
 /** Whether bytes may begin a tar header: a printable name, NUL-padded (JSON, markup and blanks first are none). */
 function mayBeTarName(b: Buffer): boolean {
   if (/^[\s{["<]/.test(b.toString('latin1', 0, 1))) return false;
@@ -84,18 +90,18 @@ export class ContainerWalk {
     if (h.every((x) => x === 0)) return base + i + 512;
     let sum = 0;
     for (let k = 0; k < 512; k++) sum += k >= 148 && k < 156 ? 0x20 : h[k]!;
-    if (parseInt(h.toString('latin1', 148, 156).replace(/[\0 ]+$/, ''), 8) !== sum) return undefined;
+    if (parseInt(cString(h, 148, 156).trim(), 8) !== sum) return undefined;
     let size: number;
     if (h[124]! & 0x80) {
       // GNU base-256 for sizes past 8 GiB.
       size = 0;
       for (let k = 125; k < 136; k++) size = size * 256 + h[k]!;
     } else {
-      size = parseInt(h.toString('latin1', 124, 136).replace(/[\0 ]+$/, '').trim() || '0', 8);
+      size = parseInt(cString(h, 124, 136).trim() || '0', 8);
     }
     if (!Number.isSafeInteger(size) || size < 0) return undefined;
-    const prefix = h.toString('latin1', 345, 500).replace(/\0.*$/s, '');
-    const name = (prefix ? `${prefix}/` : '') + h.toString('latin1', 0, 100).replace(/\0.*$/s, '');
+    const prefix = cString(h, 345, 500);
+    const name = (prefix ? `${prefix}/` : '') + cString(h, 0, 100);
     if (size > 0) starts.push({ at: base + i + 512, name });
     return base + i + 512 + Math.ceil(size / 512) * 512;
   }

@@ -1,4 +1,5 @@
 // Response scrubbing: every encoded form, every chunk split, compressed bodies, headers.
+import crypto from 'node:crypto';
 import { PassThrough, Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import t from 'tap';
@@ -330,12 +331,40 @@ t.test('scrubResponse: unknown encodings fail closed; bodiless responses carry n
   const head = { statusCode: 304, headers: [['etag', '"1"'], ['content-length', '10']] as Array<[string, string]> };
   t.equal(scrubResponse(scrubber, head).transform, undefined);
   // Fifteenth pass: what is derived from the unscrubbed body (a validator, a checksum, a bodiless answer's length) is dropped.
-  t.same(head.headers, [], 'a 304: its ETag and length dropped');
+  // Seventeenth pass: the ETag is sealed (proxy/entity-tags.ts), not dropped: nothing of the real one shows.
+  t.same(head.headers.map(([n]) => n), ['etag'], 'a 304: its length dropped, its ETag sealed');
+  t.notOk(head.headers[0]![1].includes('"1"'), 'a 304: the real tag does not show');
   const object = { statusCode: 200, headers: [['ETag', '"9b2cf535f27731c974343645a3985328"'], ['x-amz-checksum-sha256', 'q1w2'], ['x-goog-hash', 'crc32c=n03x6A=='], ['x-ms-content-crc64', 'a1b2'], ['x-ms-blob-content-md5', 'm5=='], ['x-goog-stored-content-length', '312'], ['last-modified', 'Sun, 06 Dec 2026 12:00:00 GMT']] as Array<[string, string]> };
   scrubResponse(scrubber, object);
-  t.same(object.headers.map(([n]) => n), ['last-modified'], 'an object\'s ETag and checksums dropped, its date kept');
+  t.same(object.headers.map(([n]) => n), ['ETag', 'last-modified'], 'an object\'s checksums dropped, its date kept, its ETag sealed');
+  t.notOk(object.headers[0]![1].includes('9b2cf535'), 'the object\'s real tag does not show');
   t.equal(scrubResponse(scrubber, { statusCode: 200, headers: [] }, { method: 'HEAD' }).transform, undefined);
   t.equal(scrubResponse(new Scrubber([]), { statusCode: 200, headers: [] }).transform, undefined);
+});
+
+t.test('seventeenth pass: entity tags of a host that got a secret are sealed; a request gets the real tag back, an unissued computable one matches nothing', async (t) => {
+  const { sealTags, unsealTags, UNISSUED_TAG } = await import('../../proxy/entity-tags.ts');
+  const md5 = (b: string): Buffer => crypto.createHash('md5').update(b).digest();
+  const sha1 = (b: string): Buffer => crypto.createHash('sha1').update(b).digest();
+  // What frameworks compute from a body (the agent can too, with a guess): Express/Koa, Rack/Rails, Django, Werkzeug, Spring, nginx, Apache, a base64 MD5.
+  const computed = fc.tuple(fc.string({ maxLength: 40 }), fc.boolean()).map(([body, weak]) => [
+    `"${Buffer.byteLength(body).toString(16)}-${sha1(body).toString('base64').slice(0, 27)}"`, `"${md5(body).toString('hex')}"`, `"${sha1(body).toString('hex')}"`,
+    `"0${md5(body).toString('hex')}"`, `"65f1a2b3-${Buffer.byteLength(body).toString(16)}"`, `"2a-5f8a1b2c3d4e5"`, `"${md5(body).toString('base64')}"`, `"${crypto.createHash('sha256').update(body).digest('base64url')}"`,
+  ].map((tag) => (weak ? `W/${tag}` : tag)));
+  await fc.assert(fc.property(computed, (tags) => {
+    for (const tag of tags) {
+      if (unsealTags(tag, true) !== UNISSUED_TAG) throw new Error(`${tag} on a write: ${unsealTags(tag, true)}`);
+      if (unsealTags(tag, false) !== undefined) throw new Error(`${tag} on a read: kept`);
+      const sealed = sealTags(tag);
+      if (sealed.includes(tag.replace(/^W\//, '').slice(1, -1)) || unsealTags(sealed, true) !== tag || unsealTags(sealed, false) !== tag) throw new Error(`${tag}: sealed ${sealed} does not round-trip`);
+    }
+  }), { numRuns: 30 });
+  // Opaque versions a service hands in its JSON (Graph, Cosmos DB, Azure, Google IAM) go on as they are; `*` too.
+  for (const tag of ['W/"JzEtVGFzayAgQEBAQEBAQEBAQEBAQEBAWCc="', '"00000000-0000-0000-9a2c-2d4e43d701d7"', '"0x8D4BCC2E4835CD0"', '"BwWWja0YfJA="', '*']) t.equal(unsealTags(tag, true), tag, `${tag} on a write: as it is`);
+  t.equal(unsealTags(`${sealTags('"abc"')}, "5f8a1b2c-1a4"`, true), `"abc", ${UNISSUED_TAG}`, 'a list: each tag on its own');
+  t.equal(sealTags('"x"'), sealTags('"x"'), 'equal tags stay equal');
+  const forged = sealTags('"x"').replace(/al1\.(.)/, (_m, c: string) => `al1.${c === 'A' ? 'B' : 'A'}`);
+  t.equal(unsealTags(forged, true), UNISSUED_TAG, 'a sealed tag altered by the agent is no tag Airlock handed out');
 });
 
 t.test('corrupt compressed body errors the stream (never passes it through)', async (t) => {
