@@ -558,7 +558,7 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
 // swapped; hex separated by `_` or `.`, and Perl's `\x{73}`.
-t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, swapped reversal, hex with _ or ., Perl escapes: at any offset and chunk cut', async (t) => {
+t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, swapped reversal, hex with _ or ., Perl escapes (seventeenth: the reversal under or over base64 and hex): at any offset and chunk cut', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const blob = (v: Buffer, pad: number): Buffer => Buffer.concat([Buffer.alloc(pad, 0x61), v, Buffer.alloc(8, 0x62)]);
@@ -578,6 +578,7 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
     return out;
   };
   const bytes = Buffer.from(value);
+  const rev = (x: string): string => [...x].reverse().join('');
   const shown: Record<string, (pad: number) => string> = {
     'utf16le-base64': (pad) => blob(Buffer.from(value, 'utf16le'), pad * 2).toString('base64'),
     'utf16be-base64url': (pad) => blob(Buffer.from(value, 'utf16le').swap16(), pad * 2).toString('base64url'),
@@ -591,6 +592,12 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
     'hex-underscore': () => bytes.toString('hex').replace(/(..)(?!$)/g, '$1_'),
     'hex-dot': () => bytes.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1.'),
     perl: () => [...value].map((c) => `\\x{${c.charCodeAt(0).toString(16)}}`).join(''),
+    // Seventeenth pass: two layers, the reversal under or over base64 and hex.
+    'reversed-base64': (pad) => blob(Buffer.from(rev(value)), pad).toString('base64'),
+    'reversed-base64url': (pad) => blob(Buffer.from(rev(value)), pad).toString('base64url'),
+    'reversed-hex': (pad) => blob(Buffer.from(rev(value)), pad).toString('hex'),
+    'base64-reversed': (pad) => rev(blob(bytes, pad).toString('base64')),
+    'HEX-reversed': (pad) => rev(blob(bytes, pad).toString('hex').toUpperCase()),
   };
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2000 }), fc.constantFrom('{"log":"', 'x ', ''), async (name, pad, at, before) => {
     const form = shown[name]!(pad);
