@@ -499,10 +499,12 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
 // browser's text, a copy or an agent's `replace()` drops: the scrubber also reads the text without
 // them, where it holds one, and holds a start under way with them at a chunk's end.
 t.test('sixteenth pass: fillers between the value\'s characters and styled letters NFKC reads as plain, at any spacing and any chunk cut; text with them and no secret passes byte for byte', async (t) => {
-  const fillers = ['\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '&shy;', '&shy', '&#173;', '&#xAD;', '&#8203;', '&#x200b;', '&ZeroWidthSpace;', '&zwj;', '<wbr>', '<WBR/>', '\\u200b', '\\u00AD', '\\uFEFF'];
+  const fillers = ['\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '&shy;', '&shy', '&#173;', '&#xAD;', '&#8203;', '&#x200b;', '&ZeroWidthSpace;', '&zwj;', '<wbr>', '<WBR/>', '\\u200b', '\\u00AD', '\\uFEFF',
+    // Seventeenth pass: markup a browser shows nothing of — short tags, a comment, a CDATA end and start.
+    '<span>', '</span><span>', '<b class=k>', '</i>', '<!-- -->', '<!---->', ']]><![CDATA['];
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
-  const strip = (x: string): string => Buffer.from(x, 'latin1').toString('utf8').replace(/[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]|&(?:shy|ZeroWidthSpace|zwj|#173|#x[aA][dD]|#8203|#x200[bB]);?|<wbr\/?>|\\u(?:200b|00ad|feff)/gi, '');
+  const strip = (x: string): string => Buffer.from(x, 'latin1').toString('utf8').replace(/[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]|&(?:shy|ZeroWidthSpace|zwj|#173|#x[aA][dD]|#8203|#x200[bB]);?|<[^<>]*>|\]\]>|\\u(?:200b|00ad|feff)/gi, '');
   await fc.assert(fc.asyncProperty(fc.constantFrom(...fillers), fc.integer({ min: 1, max: 9 }), fc.constantFrom('{"log":"', '<p>', ''), fc.integer({ min: 0, max: 2000 }), async (filler, every, before, at) => {
     const spelled = [...value].map((c, i) => (i > 0 && i % every === 0 ? filler : '') + c).join('');
     const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
@@ -513,6 +515,8 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
   // Controls: fillers in ordinary text (an emoji's joiners, soft-hyphenated words, <wbr> in a URL) at every cut.
   const plain = Buffer.from('{"t":"👨\u200d👩\u200d👧 Ge\u00adschwin\u00addig\u00adkeit &shy;ok https://example.com/a<wbr>/b \\u200b zero\u200bwidth"}', 'utf8');
   for (let cut = 0; cut <= plain.length; cut += 11) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `text with fillers cut at ${cut} passes`);
+  const page = Buffer.from('<!doctype html><p>Hello <b>world</b>, <span class=x>sk_</span><i>live</i></p><!-- c --><script><![CDATA[x = a[b[0]]]]></script><a href="/x?a<b">y</a>', 'utf8');
+  for (let cut = 0; cut <= page.length; cut += 13) t.same(await collect(new ScrubStream(s), [page.subarray(0, cut), page.subarray(cut)]), page, `a page with markup cut at ${cut} passes`);
   // In the head too: a header value with zero-width spaces between the characters.
   const head = { statusCode: 200, headers: [['x-debug-auth', Buffer.from([...value].join('\u200b'), 'utf8').toString('latin1')], ['content-type', 'text/plain']] as Array<[string, string]> };
   scrubResponse(s, head);
