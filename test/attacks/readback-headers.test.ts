@@ -114,6 +114,18 @@ function zipOf(text: Buffer): Buffer {
   end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(entries.length, 8); end.writeUInt16LE(entries.length, 10); end.writeUInt32LE(dir.length, 12); end.writeUInt32LE(offset, 16);
   return Buffer.concat([...local, dir, end]);
 }
+/** A tar member as GNU tar writes it: a 512-byte ustar header (its checksum), the data padded to 512. */
+function tarEntry(name: string, data: Buffer): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0);
+  h.write('0000644\0', 100);
+  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+  h.write('        ', 148);
+  h.write('0', 156);
+  h.write('ustar\x0000', 257);
+  h.write(`${[...h].reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0 `, 148);
+  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+}
 const noise = Buffer.from(Array.from({ length: 700 }, (_, i) => (i * 37 + 11) & 0xff));
 const packs = {
   gzip: (d: Buffer) => zlib.gzipSync(d),
@@ -128,6 +140,20 @@ const packs = {
     return Buffer.concat([Buffer.from(`%PDF-1.4\n4 0 obj\n<< /Length ${content.length} /Filter /FlateDecode >>\nstream\r\n`), content, Buffer.from('\r\nendstream\nendobj\n%%EOF\n')]);
   },
   'gzip-part': (d: Buffer) => Buffer.concat([Buffer.from('--b\r\nContent-Type: application/gzip\r\n\r\n'), zlib.gzipSync(d), Buffer.from('\r\n--b--\r\n')]),
+  // Seventeenth pass: a zlib stream after other bytes — a tar's member (`log.z` in a `.tar` backup)
+  // and a PNG's zTXt chunk (a chart export carrying the record as a text chunk).
+  'tar-member': (d: Buffer) => Buffer.concat([tarEntry('README', Buffer.from('exported by svc.example\n')), tarEntry('requests.log.z', zlib.deflateSync(d)), Buffer.alloc(1024)]),
+  'png-ztxt': (d: Buffer) => {
+    const chunk = (type: string, data: Buffer): Buffer => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(data.length);
+      head.write(type, 4);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), data])));
+      return Buffer.concat([head, data, crc]);
+    };
+    return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', Buffer.from('00000001000000010800000000', 'hex')), chunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0'), zlib.deflateSync(d)])), chunk('IDAT', zlib.deflateSync(Buffer.alloc(2))), chunk('IEND', Buffer.alloc(0))]);
+  },
 } as const;
 type Pack = keyof typeof packs;
 const packedDocs = {
