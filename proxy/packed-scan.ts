@@ -122,7 +122,14 @@ function unreadableZipEntry(b: Buffer, z: number): string | undefined {
 }
 
 /** What an inflater reads: zlib-wrapped or raw deflate, a gzip member (from base64 text), or brotli. */
-type Packing = 'zlib' | 'raw' | 'gzip' | 'brotli';
+type Packing = 'zlib' | 'raw' | 'gzip' | 'brotli' | 'dict';
+
+/**
+ * The window a zlib stream with a preset dictionary is read with in place of the dictionary it
+ * names: its references into the dictionary read as zeros, everything else as the reader who has
+ * the dictionary reads it (the literals, and references to the text itself).
+ */
+const STAND_IN_DICTIONARY = Buffer.alloc(32 * 1024);
 
 /** One inflater (raw deflate, zlib-wrapped or brotli) and the matching of what it lets out. */
 class Inflation {
@@ -186,6 +193,7 @@ class Inflation {
       try {
         if (this.kind === 'brotli') return zlib.brotliDecompressSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
         if (this.kind === 'gzip') return zlib.gunzipSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        if (this.kind === 'dict') return zlib.inflateRawSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH, dictionary: STAND_IN_DICTIONARY });
         return (this.kind === 'raw' ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new SalvageTooLarge();
@@ -540,7 +548,10 @@ export class PackedScan extends Transform {
         this.failure = new UnscrubbableEncodingError(`the answer is ${unreadable} data, which Airlock cannot decompress to read for secrets`);
         return 0;
       }
-      if (isZlib(bytes)) this.start(() => zlib.createInflate(), 0, 'zlib');
+      if (isZlib(bytes)) {
+        if (bytes.length < 6) return 0;
+        this.startZlib(bytes, 0);
+      }
       else if (this.brotliAtStart && bytes.indexOf(GZIP_MAGIC) !== 0 && bytes.indexOf(ZIP_LOCAL) !== 0) this.start(() => zlib.createBrotliDecompress(), 0, 'brotli');
     }
     let incomplete: number | undefined;
@@ -583,11 +594,11 @@ export class PackedScan extends Transform {
     for (const marker of PDF_STREAM) {
       for (let p = bytes.indexOf(marker, from); p >= 0 && (incomplete === undefined || base + p < incomplete); p = bytes.indexOf(marker, p + 1)) {
         const data = p + marker.length;
-        if (bytes.length < data + 2) {
+        if (bytes.length < data + 6) {
           incomplete = Math.min(incomplete ?? Infinity, base + p);
           break;
         }
-        if (isZlib(bytes.subarray(data))) this.start(() => zlib.createInflate(), base + data, 'zlib');
+        if (isZlib(bytes.subarray(data))) this.startZlib(bytes.subarray(data), base + data);
       }
     }
     for (const { at, kind } of base64Starts(bytes, from)) {
@@ -624,11 +635,22 @@ export class PackedScan extends Transform {
       const data = bytes.subarray(m.at - base);
       const unreadable = m.zlib ? undefined : unreadableFile(data);
       if (typeof unreadable === 'string') this.failure ??= new UnscrubbableEncodingError(`the answer holds ${m.name ? `a member (${m.name}) that is ` : ''}${unreadable} data, which Airlock cannot decompress to read for secrets`);
-      else if (isZlib(data)) this.start(() => zlib.createInflate(), m.at, 'zlib');
+      else if (isZlib(data)) this.startZlib(data, m.at);
       else if (!m.zlib && /\.br$/i.test(m.name ?? '')) this.start(() => zlib.createBrotliDecompress(), m.at, 'brotli');
       return false;
     });
     return keep;
+  }
+
+  /**
+   * A zlib stream at body offset `at` (`b`: its first 6 bytes or more). One with a preset
+   * dictionary (FDICT) is read as raw deflate past its dictionary id (seventeenth pass: zlib
+   * refuses it without the dictionary, a reader who knows it gets the text), with a stand-in
+   * dictionary of zeros.
+   */
+  private startZlib(b: Buffer, at: number): void {
+    if (b[1]! & 0x20) this.start(() => zlib.createInflateRaw({ dictionary: STAND_IN_DICTIONARY }), at + 6, 'dict');
+    else this.start(() => zlib.createInflate(), at, 'zlib');
   }
 
   private start(make: () => Inflater, at: number, kind: Packing): void {
@@ -772,6 +794,9 @@ function binaryStart(chunk: Buffer): boolean {
   }
 }
 
+/** Where a zlib stream at `at` is read from: past its dictionary id, raw, when it has a preset dictionary. */
+const zlibAt = (b: Buffer, at: number): { at: number; raw: boolean; dict?: boolean } => (b[1]! & 0x20 ? { at: at + 6, raw: true, dict: true } : { at, raw: false });
+
 /** A zlib header: CM=8, a window of at most 32 KiB, a checksum divisible by 31. */
 const isZlib = (b: Buffer): boolean => b.length >= 2 && (b[0]! & 0x0f) === 8 && b[0]! >> 4 <= 7 && ((b[0]! << 8) | b[1]!) % 31 === 0;
 
@@ -836,17 +861,17 @@ function binaryPackedTexts(buf: Buffer, budget: MessageBudget): string[] {
   for (let u = buf.indexOf(UU_BEGIN); u >= 0; u = buf.indexOf(UU_BEGIN, u + 1)) {
     if (uuencodedAt(buf, u) === true) throw new UnscrubbableEncodingError('the message holds a uuencoded file (`begin 644 …`), which Airlock does not decode to read for secrets');
   }
-  const starts: Array<{ at: number; raw: boolean }> = [];
+  const starts: Array<{ at: number; raw: boolean; dict?: boolean }> = [];
   // A tar's members and a PNG's compressed text chunks, each read as a message of its own would be.
   const container = containerOf(buf);
   for (const m of container && container !== -1 ? container.read(buf, 0).starts : []) {
     const data = buf.subarray(m.at);
     const member = m.zlib ? undefined : unreadableFile(data);
     if (typeof member === 'string') throw new UnscrubbableEncodingError(`the message holds ${m.name ? `a member (${m.name}) that is ` : ''}${member} data, which Airlock cannot decompress to read for secrets`);
-    if (isZlib(data)) starts.push({ at: m.at, raw: false });
+    if (isZlib(data)) starts.push(zlibAt(data, m.at));
   }
   if (!starts.length && !MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
-  if (isZlib(buf)) starts.push({ at: 0, raw: false });
+  if (isZlib(buf)) starts.push(zlibAt(buf, 0));
   for (let g = buf.indexOf(GZIP_MAGIC); g >= 0; g = buf.indexOf(GZIP_MAGIC, g + 1)) {
     const end = gzipHeaderEnd(buf, g);
     if (end !== undefined && end >= 0) starts.push({ at: end, raw: true });
@@ -858,15 +883,15 @@ function binaryPackedTexts(buf: Buffer, budget: MessageBudget): string[] {
   }
   for (const marker of PDF_STREAM) {
     for (let p = buf.indexOf(marker); p >= 0; p = buf.indexOf(marker, p + 1)) {
-      if (isZlib(buf.subarray(p + marker.length))) starts.push({ at: p + marker.length, raw: false });
+      if (isZlib(buf.subarray(p + marker.length))) starts.push(zlibAt(buf.subarray(p + marker.length), p + marker.length));
     }
   }
   const out: string[] = [];
   const tooLarge = (): UnscrubbableEncodingError => new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
-  for (const { at, raw } of starts.slice(0, 64)) {
+  for (const { at, raw, dict } of starts.slice(0, 64)) {
     const inflate = (n: number, most: number): Buffer | undefined => {
       try {
-        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(buf.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, most) });
+        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(buf.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, most), ...(dict ? { dictionary: STAND_IN_DICTIONARY } : {}) });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
         return undefined;

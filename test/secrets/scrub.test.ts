@@ -851,7 +851,7 @@ t.test('sixteenth pass: an answer that is zstd, xz, bzip2 or LZ4 data, holds a z
 // member that is a zlib stream, an `.xz`, `.zst` or `.br` file (a `.tar` backup or export), a PNG's
 // `zTXt`, compressed `iTXt` or `iCCP` chunk (a chart or screenshot carrying the record as text) —
 // and a brotli `.br` export served as `text/plain` or JSON: each passed from a host that got a secret.
-t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, brotli typed as text is guessed at: refused at any cut; others pass byte for byte', async (t) => {
+t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, a zlib stream with a preset dictionary is read, brotli typed as text is guessed at: refused at any cut; others pass byte for byte', async (t) => {
   const { packedTexts } = await import('../../proxy/packed-scan.ts');
   const doc = (v: string): Buffer => Buffer.from(`{"headers":{"authorization":"Bearer ${v}"}}`);
   // Real files of doc(SECRET) (the xz and zstd command-line tools), as in the sixteenth pass's test.
@@ -885,6 +885,9 @@ t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, br
     'png-ztxt': (v) => png(chunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0'), zlib.deflateSync(doc(v))]))),
     'png-itxt': (v) => png(chunk('iTXt', Buffer.concat([Buffer.from('Comment\0\x01\0en\0Kommentar\0'), zlib.deflateSync(doc(v))]))),
     'png-iccp': (v) => png(chunk('iCCP', Buffer.concat([Buffer.from('profile\0\0'), zlib.deflateSync(doc(v))]))),
+    // A zlib stream with a preset dictionary (FDICT): zlib refuses it without the dictionary, a reader who has it does not.
+    'zlib-dictionary': (v) => zlib.deflateSync(Buffer.concat([doc(v), doc(v)]), { dictionary: Buffer.from('{"headers":{"authorization":"Bearer ') }),
+    'tar-zlib-dictionary': (v) => tar(['README', Buffer.from('exported\n')], ['requests.log.z', zlib.deflateSync(doc(v), { dictionary: Buffer.from('authorization') })]),
   };
   const refused = (kind: string) => async (at: number[], binary: boolean): Promise<void> => {
     const body = bodies[kind]!(SECRET);
@@ -910,7 +913,7 @@ t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, br
     t.ok(got.err, `brotli typed as text (cuts ${at}): refused`);
   }
   // As a WebSocket message: each member's text is read (and matched by the caller); an xz member is refused.
-  for (const kind of ['tar-zlib', 'png-ztxt', 'png-itxt']) t.ok(packedTexts(bodies[kind]!(SECRET)).some((text) => text.includes(SECRET)), `${kind} as a WebSocket message: its text read`);
+  for (const kind of ['tar-zlib', 'png-ztxt', 'png-itxt', 'zlib-dictionary']) t.ok(packedTexts(bodies[kind]!(SECRET)).some((text) => text.includes(SECRET)), `${kind} as a WebSocket message: its text read`);
   t.throws(() => packedTexts(tar(['README', Buffer.from('exported\n')], ['requests.json.xz', xz])), 'a tar with an xz member as a WebSocket message: refused');
   // Controls: the same containers of other text, text with colour codes, JSON in 3-byte writes, byte for byte.
   const controls = [...Object.values(bodies).map((b) => b('ghp_nothing_secret_here_at_all_0000')), tar(['a.txt', Buffer.from('hello\n')], ['b.bin', Buffer.alloc(700, 0x78)]), Buffer.from('\x1b[32mok\x1b[0m build passed\n'), Buffer.from('{"ok":true,"items":[1,2,3]}')];
