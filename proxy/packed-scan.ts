@@ -122,7 +122,7 @@ function unreadableZipEntry(b: Buffer, z: number): string | undefined {
 }
 
 /** What an inflater reads: zlib-wrapped or raw deflate, a gzip member (from base64 text), or brotli. */
-type Packing = 'zlib' | 'raw' | 'gzip' | 'brotli' | 'dict';
+type Packing = 'zlib' | 'raw' | 'gzip' | 'brotli' | 'dict' | 'raw-guess';
 
 /**
  * The window a zlib stream with a preset dictionary is read with in place of the dictionary it
@@ -194,7 +194,7 @@ class Inflation {
         if (this.kind === 'brotli') return zlib.brotliDecompressSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
         if (this.kind === 'gzip') return zlib.gunzipSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
         if (this.kind === 'dict') return zlib.inflateRawSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH, dictionary: STAND_IN_DICTIONARY });
-        return (this.kind === 'raw' ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        return (this.kind === 'raw' || this.kind === 'raw-guess' ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new SalvageTooLarge();
         return undefined;
@@ -284,6 +284,8 @@ export class PackedScan extends Transform {
   private sniffing = true;
   /** Members whose first bytes have not all arrived yet. */
   private members: MemberStart[] = [];
+  /** Whether the first chunk reads as raw deflate (mayBeDeflate): an inflater is started at the first byte. */
+  private deflateAtStart = false;
   /** Whether the first chunk was read for a brotli guess (mayBeBrotli). */
   private brotliDecided = false;
   /** With a probe: the rules of which the inflated text held now ends in a start PROBE_START or more long. */
@@ -487,9 +489,10 @@ export class PackedScan extends Transform {
     // a `.br` export served as `text/plain` or JSON, which the agent decompresses itself).
     if (at === 0 && !this.brotliDecided && (this.brotliAtStart || binaryStart(chunk))) {
       this.brotliDecided = true;
+      this.deflateAtStart = mayBeDeflate(chunk);
       this.brotliAtStart = mayBeBrotli(chunk);
     }
-    if (at === 0 && (chunk.length < 2 || isZlib(chunk) || this.brotliAtStart || unreadableFile(chunk) !== undefined)) return true;
+    if (at === 0 && (chunk.length < 2 || isZlib(chunk) || this.brotliAtStart || this.deflateAtStart || unreadableFile(chunk) !== undefined)) return true;
     if (MARKERS.some((m) => chunk.indexOf(m) >= 0) || mayHoldBase64Start(chunk)) return true;
     // A base64 magic cut by the chunk boundary (one of its bytes searched for, in the tail).
     if (this.tail.length && mayHoldBase64Start(Buffer.concat([this.tail, chunk.subarray(0, SEAM)]))) return true;
@@ -553,6 +556,8 @@ export class PackedScan extends Transform {
         this.startZlib(bytes, 0);
       }
       else if (this.brotliAtStart && bytes.indexOf(GZIP_MAGIC) !== 0 && bytes.indexOf(ZIP_LOCAL) !== 0) this.start(() => zlib.createBrotliDecompress(), 0, 'brotli');
+      // Raw deflate has no header either: a `.deflate` export, what `zlib.deflateRawSync` or PHP's gzdeflate writes.
+      if (this.deflateAtStart && !isZlib(bytes)) this.start(() => zlib.createInflateRaw(), 0, 'raw-guess', -0.5);
     }
     let incomplete: number | undefined;
     for (let g = bytes.indexOf(GZIP_MAGIC, from); g >= 0; g = bytes.indexOf(GZIP_MAGIC, g + 1)) {
@@ -637,6 +642,7 @@ export class PackedScan extends Transform {
       if (typeof unreadable === 'string') this.failure ??= new UnscrubbableEncodingError(`the answer holds ${m.name ? `a member (${m.name}) that is ` : ''}${unreadable} data, which Airlock cannot decompress to read for secrets`);
       else if (isZlib(data)) this.startZlib(data, m.at);
       else if (!m.zlib && /\.br$/i.test(m.name ?? '')) this.start(() => zlib.createBrotliDecompress(), m.at, 'brotli');
+      else if (!m.zlib && GZIP_MAGIC.compare(data, 0, 3) !== 0 && mayBeDeflate(data.subarray(0, 4096))) this.start(() => zlib.createInflateRaw(), m.at, 'raw-guess', m.at + 0.5);
       return false;
     });
     return keep;
@@ -653,8 +659,9 @@ export class PackedScan extends Transform {
     else this.start(() => zlib.createInflate(), at, 'zlib');
   }
 
-  private start(make: () => Inflater, at: number, kind: Packing): void {
-    if (!this.mayStartAt(at)) return;
+  /** `key`: what marks the start as made (another reading of the same bytes, a guess beside a brotli guess, has its own). */
+  private start(make: () => Inflater, at: number, kind: Packing, key = at): void {
+    if (!this.mayStartAt(key)) return;
     this.active.push({ inflation: this.inflation(make(), kind), fedTo: at });
   }
 
@@ -715,7 +722,7 @@ export class PackedScan extends Transform {
       return;
     }
     // A guessed brotli start that breaks off after a MiB is no brotli stream (binary data that read as one for a while).
-    if (!text && i.kind === 'brotli') return;
+    if (!text && (i.kind === 'brotli' || i.kind === 'raw-guess')) return;
     if (!text) {
       this.failure ??= new UnscrubbableEncodingError('a compressed stream inside the answer broke off after more than 1 MiB; what a reader gets from it cannot be read for secrets');
       return;
@@ -780,10 +787,27 @@ function mayBeBrotli(chunk: Buffer): boolean {
   }
 }
 
+/**
+ * Whether data may begin a raw deflate stream: its first bytes inflate without an error (random
+ * data fails within a few bytes: about 1 in 200 random 4 KiB chunks reads through, and is matched
+ * like any other text it gives). Output past a MiB counts as deflate (read on the side, bounded).
+ */
+function mayBeDeflate(chunk: Buffer): boolean {
+  if (chunk.indexOf(GZIP_MAGIC) === 0 || chunk.indexOf(ZIP_LOCAL) === 0) return false;
+  try {
+    // A first chunk of a few bytes may give nothing yet (a stream written piecemeal): guessed at.
+    return zlib.inflateRawSync(chunk.subarray(0, 64 * 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 1024 * 1024 }).length > 0 || chunk.length < 64;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+  }
+}
+
 /** Control bytes no text holds (NUL, C0 but tab, line ends and form feed, DEL). */
 const CONTROL = /[\x00-\x08\x0b\x0e-\x1f\x7f]/;
-/** Whether the first bytes of an answer typed as text are no text: a control byte, or no UTF-8. */
+/** Whether the first bytes of an answer typed as text are no text (a control byte, no UTF-8), or too few to tell. */
 function binaryStart(chunk: Buffer): boolean {
+  // Too few bytes to tell (a stream written a few bytes at a time): guessed at.
+  if (chunk.length < 8) return true;
   const head = chunk.subarray(0, 512);
   if (CONTROL.test(head.toString('latin1'))) return true;
   try {

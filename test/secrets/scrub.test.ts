@@ -851,7 +851,7 @@ t.test('sixteenth pass: an answer that is zstd, xz, bzip2 or LZ4 data, holds a z
 // member that is a zlib stream, an `.xz`, `.zst` or `.br` file (a `.tar` backup or export), a PNG's
 // `zTXt`, compressed `iTXt` or `iCCP` chunk (a chart or screenshot carrying the record as text) —
 // and a brotli `.br` export served as `text/plain` or JSON: each passed from a host that got a secret.
-t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, a zlib stream with a preset dictionary is read, brotli typed as text is guessed at: refused at any cut; others pass byte for byte', async (t) => {
+t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, a zlib stream with a preset dictionary is read, raw deflate and brotli (typed as text too) are guessed at: refused at any cut; others pass byte for byte', async (t) => {
   const { packedTexts } = await import('../../proxy/packed-scan.ts');
   const doc = (v: string): Buffer => Buffer.from(`{"headers":{"authorization":"Bearer ${v}"}}`);
   // Real files of doc(SECRET) (the xz and zstd command-line tools), as in the sixteenth pass's test.
@@ -887,6 +887,9 @@ t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, a 
     'png-iccp': (v) => png(chunk('iCCP', Buffer.concat([Buffer.from('profile\0\0'), zlib.deflateSync(doc(v))]))),
     // A zlib stream with a preset dictionary (FDICT): zlib refuses it without the dictionary, a reader who has it does not.
     'zlib-dictionary': (v) => zlib.deflateSync(Buffer.concat([doc(v), doc(v)]), { dictionary: Buffer.from('{"headers":{"authorization":"Bearer ') }),
+    // Raw deflate has no header: an answer (or a tar member) that reads as deflate from its first byte.
+    'raw-deflate': (v) => zlib.deflateRawSync(doc(v)),
+    'tar-raw-deflate': (v) => tar(['README', Buffer.from('exported\n')], ['requests.log.deflate', zlib.deflateRawSync(doc(v))]),
     'tar-zlib-dictionary': (v) => tar(['README', Buffer.from('exported\n')], ['requests.log.z', zlib.deflateSync(doc(v), { dictionary: Buffer.from('authorization') })]),
   };
   const refused = (kind: string) => async (at: number[], binary: boolean): Promise<void> => {
@@ -897,6 +900,8 @@ t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, a 
     const o = got.out;
     const text = [...o.keys()].map((i) => {
       try { return o[i] === 0x78 ? zlib.inflateSync(o.subarray(i), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1') : ''; } catch { return ''; }
+    }).join('') + [0, 1536].map((i) => {
+      try { return zlib.inflateRawSync(o.subarray(i), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1'); } catch { return ''; }
     }).join('');
     if (text.includes(SECRET)) throw new Error(`${kind} (cuts ${at}): the bytes let out inflate to the value`);
   };
