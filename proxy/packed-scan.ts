@@ -15,8 +15,11 @@
 // Compression Node cannot read (sixteenth pass) is refused instead of passed on unread: an answer
 // (or a WebSocket message) that is a zstd, xz, bzip2, 7z or LZ4 file by its first bytes, and a zip
 // entry compressed by another method (bzip2, LZMA, zstd, xz, PPMd, deflate64) or encrypted. Such
-// data elsewhere in a body (an xz file inside a tar) is not looked for: their magics are short
-// enough to occur by chance in large binary downloads. So is a uuencoded file anywhere (its
+// data elsewhere in a body is not looked for (their magics are short enough to occur by chance in
+// large binary downloads), except at the members of a container walked from the body's first
+// bytes (seventeenth pass, proxy/packed-containers.ts): a tar's members and a PNG's compressed text
+// chunks are each read as a body's first bytes are. A zlib stream with a preset dictionary is read
+// as raw deflate with a stand-in window (zlib refuses it; a reader who has the dictionary does not). So is a uuencoded file anywhere (its
 // `begin 644 name` line and a line of data): its lines cut a value every 45 bytes.
 //
 // brotli has no magic to find it by: an answer whose type is not text (`application/octet-stream`,
@@ -24,7 +27,8 @@
 // (other data fails within a few bytes) is also read as a brotli stream from its first byte
 // (`brotliAtStart`), and so is one typed as text whose first bytes are no text (a control byte,
 // not UTF-8: a `.br` export served as `text/plain`); any other answer passes at once, as before.
-// A guess that breaks off is no stream (never a refusal).
+// Raw deflate (no header either) is guessed at the same first bytes (seventeenth pass). A guess
+// that breaks off is no stream (never a refusal).
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { containerOf, type ContainerWalk, type MemberStart } from './packed-containers.ts';
