@@ -7,6 +7,8 @@
 //            shows with; as UTF-8, HTML references or JSON escapes. Taken out. So is markup a
 //            browser shows nothing of (seventeenth pass): a short tag (`<span>`, `</b>`, `<i
 //            class=x>`: up to 16 characters), a short comment (`<!-- -->`), a CDATA start or end.
+//            A line break between lines of base64 (16 base64 characters before it, one after:
+//            base64 of a value's UTF-16 bytes wrapped at 76 columns, seventeenth pass) too.
 //   folds    mathematical letters and digits (𝐬𝐤, U+1D400–1D7FF), letter-like symbols that fill
 //            their gaps (ℎ, ℂ), circled and squared letters and digits (ⓢ, ①, 🄰), superscript and
 //            subscript digits: each reads as one ASCII letter or digit under NFKC. Read as that.
@@ -17,8 +19,8 @@
 // other markup on both sides: most of a page's is between words and is left out at once), then the UTF-8 (as latin1) of the
 // code points FOLD_RANGES holds (which of them fold is the table's). Written out twice, as literals,
 // so the ReDoS check reads them (test/fuzz/redos.test.ts).
-const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/;
-const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/g;
+const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|\r?\n(?<=[A-Za-z0-9+/=]{16}\r?\n)(?=[A-Za-z0-9+/])|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/;
+const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|\r?\n(?<=[A-Za-z0-9+/=]{16}\r?\n)(?=[A-Za-z0-9+/])|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/g;
 const FOLD_RANGES: Array<[number, number]> = [
   [0xb2, 0xb3], [0xb9, 0xb9], [0x2070, 0x2079], [0x2080, 0x2089], [0x2102, 0x2139], [0x2460, 0x2468], [0x24b6, 0x24ea], [0x1d400, 0x1d7ff], [0x1f130, 0x1f149],
 ];
@@ -70,7 +72,7 @@ function unreadIn(text: string): Unread {
   EACH.lastIndex = 0;
   for (let m = EACH.exec(text); m !== null; m = EACH.exec(text)) {
     const c = m[0].charCodeAt(0);
-    const as = c === 0x26 || c === 0x3c || c === 0x5c || c === 0x5d || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
+    const as = c === 0x26 || c === 0x3c || c === 0x5c || c === 0x5d || c === 0x0d || c === 0x0a || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
     if (as === undefined) continue; // a code point in the ranges that folds to no letter or digit: kept as it is
     found.start.push(m.index);
     found.end.push(m.index + m[0].length);
@@ -113,8 +115,29 @@ function viewOf(text: string, from: number, to: number, unread: Unread, k: numbe
  * escapes skips the regex pass, a tenth of a scrub.
  */
 export function mayHoldUnread(text: string): boolean {
-  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length;
+  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length || wrappedBase64(text);
 }
+
+/**
+ * Whether a line of `text` ends in 16 base64 characters and the next begins with one. Only the first
+ * 32 line breaks of a text (a chunk) are looked at: a wrapped blob is most of the chunks it is in,
+ * and looking at every line break cost multi-line JSON ~12% of its scrub.
+ */
+function wrappedBase64(text: string): boolean {
+  for (let n = text.indexOf('\n', 16), k = 0; n >= 0 && k < 32; n = text.indexOf('\n', n + 1), k++) {
+    if (!BASE64_CHAR[text.charCodeAt(n + 1)]) continue;
+    let i = n - 1;
+    if (text.charCodeAt(i) === 0x0d) i--;
+    let run = 0;
+    while (run < 16 && i >= 0 && BASE64_CHAR[text.charCodeAt(i)]) {
+      run++;
+      i--;
+    }
+    if (run === 16) return true;
+  }
+  return false;
+}
+const BASE64_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) => /[A-Za-z0-9+/=]/.test(String.fromCharCode(c)));
 
 /** `text` as read (undefined when it has nothing to take out or fold); `tail`: an unfinished one at the end goes too. */
 export function readingView(text: string, tail = false): ReadingView | undefined {

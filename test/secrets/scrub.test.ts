@@ -602,6 +602,8 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
     'reversed-hex': (pad) => blob(Buffer.from(rev(value)), pad).toString('hex'),
     'base64-reversed': (pad) => rev(blob(bytes, pad).toString('base64')),
     'HEX-reversed': (pad) => rev(blob(bytes, pad).toString('hex').toUpperCase()),
+    // Seventeenth pass: UTF-16 bytes in base64 wrapped over lines (76 columns, CRLF or LF; a line may start anywhere in the value).
+    'utf16le-base64-wrapped': (pad) => `${'QUJD'.repeat(pad * 3)}${blob(Buffer.from(value, 'utf16le'), pad * 2).toString('base64')}`.match(/.{1,76}/g)!.join(pad % 2 ? '\r\n' : '\n'),
   };
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2000 }), fc.constantFrom('{"log":"', 'x ', ''), async (name, pad, at, before) => {
     const form = shown[name]!(pad);
