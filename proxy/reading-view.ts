@@ -19,8 +19,8 @@
 // other markup on both sides: most of a page's is between words and is left out at once), then the UTF-8 (as latin1) of the
 // code points FOLD_RANGES holds (which of them fold is the table's). Written out twice, as literals,
 // so the ReDoS check reads them (test/fuzz/redos.test.ts).
-const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|\r?\n(?<=[A-Za-z0-9+/=]{16}\r?\n)(?=[A-Za-z0-9+/])|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/;
-const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|\r?\n(?<=[A-Za-z0-9+/=]{16}\r?\n)(?=[A-Za-z0-9+/])|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/g;
+const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/;
+const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/g;
 const FOLD_RANGES: Array<[number, number]> = [
   [0xb2, 0xb3], [0xb9, 0xb9], [0x2070, 0x2079], [0x2080, 0x2089], [0x2102, 0x2139], [0x2460, 0x2468], [0x24b6, 0x24ea], [0x1d400, 0x1d7ff], [0x1f130, 0x1f149],
 ];
@@ -69,15 +69,27 @@ interface Unread {
 function unreadIn(text: string): Unread {
   const table = foldTable();
   const found: Unread = { start: [], end: [], as: [] };
+  // Line breaks inside base64 (found by code: a lookbehind would cost the pattern its ReDoS proof), merged in order.
+  const breaks = wrapBreaks(text);
+  let b = 0;
+  const breaksBefore = (at: number): void => {
+    for (; b < breaks.length && breaks[b]![0] < at; b++) {
+      found.start.push(breaks[b]![0]);
+      found.end.push(breaks[b]![1]);
+      found.as.push('');
+    }
+  };
   EACH.lastIndex = 0;
   for (let m = EACH.exec(text); m !== null; m = EACH.exec(text)) {
     const c = m[0].charCodeAt(0);
-    const as = c === 0x26 || c === 0x3c || c === 0x5c || c === 0x5d || c === 0x0d || c === 0x0a || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
+    const as = c === 0x26 || c === 0x3c || c === 0x5c || c === 0x5d || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
     if (as === undefined) continue; // a code point in the ranges that folds to no letter or digit: kept as it is
+    breaksBefore(m.index);
     found.start.push(m.index);
     found.end.push(m.index + m[0].length);
     found.as.push(as);
   }
+  breaksBefore(Infinity);
   return found;
 }
 
@@ -119,6 +131,38 @@ export function mayHoldUnread(text: string): boolean {
 }
 
 /**
+ * Whether `text` may end inside a filler the gate of mayHoldUnread does not see: a CDATA end
+ * begun (`]`, `]]`: a chunk cut there), a line break after base64 whose next line is not here yet.
+ */
+export function mayEndOpen(text: string): boolean {
+  return text.endsWith(']') || openBreak(text) > 0;
+}
+
+/** The line breaks (`\n` or `\r\n`) of `text` with 16 base64 characters before and one after: [start, end) each. */
+function wrapBreaks(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let n = text.indexOf('\n', 16); n >= 0; n = text.indexOf('\n', n + 1)) {
+    if (!BASE64_CHAR[text.charCodeAt(n + 1)]) continue;
+    const start = text.charCodeAt(n - 1) === 0x0d ? n - 1 : n;
+    if (base64Before(text, start)) out.push([start, n + 1]);
+  }
+  return out;
+}
+
+/** Whether the 16 characters before `at` are base64 characters. */
+function base64Before(text: string, at: number): boolean {
+  if (at < 16) return false;
+  for (let i = at - 16; i < at; i++) if (!BASE64_CHAR[text.charCodeAt(i)]) return false;
+  return true;
+}
+
+/** How many characters at the end of `text` are a line break after 16 base64 characters whose next line is not here yet (0: none). */
+function openBreak(text: string): number {
+  const n = text.endsWith('\r\n') ? 2 : text.endsWith('\n') || text.endsWith('\r') ? 1 : 0;
+  return n && base64Before(text, text.length - n) ? n : 0;
+}
+
+/**
  * Whether a line of `text` ends in 16 base64 characters and the next begins with one. Only the first
  * 32 line breaks of a text (a chunk) are looked at: a wrapped blob is most of the chunks it is in,
  * and looking at every line break cost multi-line JSON ~12% of its scrub.
@@ -141,13 +185,14 @@ const BASE64_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) => /[A-Za-z0-9
 
 /** `text` as read (undefined when it has nothing to take out or fold); `tail`: an unfinished one at the end goes too. */
 export function readingView(text: string, tail = false): ReadingView | undefined {
-  const endsOpen = tail && UNFINISHED.test(text.slice(-READING_WIDTH));
-  if (!ANY.test(text) && !endsOpen) return undefined;
+  const openAtEnd = tail ? openBreak(text) : 0;
+  const endsOpen = tail && (openAtEnd > 0 || UNFINISHED.test(text.slice(-READING_WIDTH)));
+  if (!ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
-  const open = endsOpen ? UNFINISHED.exec(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : null;
-  const view = viewOf(text, 0, text.length, unread, 0, open ? open[0].length : 0);
-  if (open) view.openFold = UNFINISHED_FOLD.exec(open[0])?.[0].length ?? 0;
+  const open = openAtEnd ? text.slice(-openAtEnd) : endsOpen ? UNFINISHED.exec(text.slice(Math.max(lastEnd, text.length - READING_WIDTH)))?.[0] : undefined;
+  const view = viewOf(text, 0, text.length, unread, 0, open ? open.length : 0);
+  if (open) view.openFold = UNFINISHED_FOLD.exec(open)?.[0].length ?? 0;
   return view;
 }
 
@@ -230,6 +275,6 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
 /** Whether the end of `text` may be inside (or right after) a filler or fold: its last `near` characters hold one, or it ends in an unfinished one. */
 export function endsNearUnread(text: string, near: number): boolean {
   const end = text.slice(Math.max(0, text.length - near - READING_WIDTH));
-  if (!mayHoldUnread(end)) return false;
-  return ANY.test(end) || UNFINISHED.test(end.slice(-READING_WIDTH));
+  if (!mayHoldUnread(end) && !mayEndOpen(end)) return false;
+  return ANY.test(end) || UNFINISHED.test(end.slice(-READING_WIDTH)) || openBreak(end) > 0 || wrapBreaks(end).length > 0;
 }

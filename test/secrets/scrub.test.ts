@@ -613,6 +613,13 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
     const middle = form.slice(Math.floor(form.length / 2) - 8, Math.floor(form.length / 2) + 8);
     if (out.includes(middle) || !out.includes(PH)) throw new Error(`${name} (pad ${pad}) cut at ${cut} passed: ${out.slice(0, 200)}`);
   }), { numRuns: 40 });
+  // Seventeenth pass: the wrapped blob and a key cut by CDATA ends and starts, at every cut (a chunk may end right after a line break, or inside `]]>`).
+  const cdata = [...value].join(']]><![CDATA[');
+  for (const body of [Buffer.from(shown['utf16le-base64-wrapped']!(1)), Buffer.from(`<x><![CDATA[${cdata}]]></x>`)]) {
+    const passed: number[] = [];
+    for (let cut = 1; cut < body.length; cut++) if (!(await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1').includes(PH)) passed.push(cut);
+    t.same(passed, [], `${body.subarray(0, 12).toString('latin1')}…: scrubbed at every cut`);
+  }
   // Control: such text without the secret passes byte for byte.
   const plain = Buffer.from('{"bits":"01110011 01101011","oct":"163 153 137","hex":"de_ad_be_ef","perl":"\\x{263a}","b64":"cwBrAF8A"}', 'latin1');
   for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `plain text cut at ${cut} passes`);
