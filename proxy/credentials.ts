@@ -32,6 +32,7 @@ import { JsonPieces } from './json-pieces.ts';
 import { PackedScan, packedTexts } from './packed-scan.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, scrubText, UnscrubbableEncodingError, type HoldProbe, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
+import { UNISSUED_TAG, unsealTags } from './entity-tags.ts';
 import { heldRefusal, PROBE_START, probeRefusal, SecretProbe } from './secret-probe.ts';
 
 /** How long a request waits while its token holds a long start of a secret elsewhere (then refused). */
@@ -252,10 +253,12 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Takes away the agent's say over how an answer from a host holding an injected secret is spelled:
  * no ranges (a secret cut into pieces cannot be matched), UTF-8 text, only content codings the
- * scrubber decodes. A read's validators go too: the agent can compute a framework's ETag of the
- * scrubbed body with a guess in the placeholder's place (Express's `W/"<length>-<sha1>"`), and a
- * 304 or a 412 would confirm it (answers of such a host carry no ETag, proxy/scrub.ts). A write's
- * `If-Match`/`If-None-Match` stay: dropped, a conditional write would become an unconditional one.
+ * scrubber decodes. Validators the agent could compute itself go: a framework's ETag of the
+ * scrubbed body with a guess in the placeholder's place (Express's `W/"<length>-<sha1>"`) sent as
+ * `If-None-Match` or `If-Match` would be confirmed by a 304 or a 412. Tags such a host sent are
+ * sealed (proxy/entity-tags.ts) and get their real value back here; a tag Airlock did not hand
+ * out is dropped from a read, and on a write (dropped, a conditional write would become an
+ * unconditional one) made one that matches nothing when a body could have given it.
  * Returns the headers it changed, for the audit record.
  */
 export function neutralizeNegotiation(headers: Array<[string, string]>, method = 'GET'): string[] {
@@ -263,9 +266,15 @@ export function neutralizeNegotiation(headers: Array<[string, string]>, method =
   const read = SAFE_METHODS.has(method.toUpperCase());
   for (let i = headers.length - 1; i >= 0; i--) {
     const name = headers[i]![0].toLowerCase();
-    if (name === 'range' || name === 'if-range' || (read && (name === 'if-none-match' || name === 'if-match'))) {
+    if (name === 'range' || name === 'if-range') {
       headers.splice(i, 1);
       changed.add(name);
+    } else if (name === 'if-none-match' || name === 'if-match') {
+      const real = unsealTags(headers[i]![1], !read);
+      if (real === undefined) headers.splice(i, 1);
+      else headers[i]![1] = real;
+      // A sealed tag given its value back is no change to record.
+      if (real === undefined || real.includes(UNISSUED_TAG)) changed.add(name);
     }
   }
   const charsets = headers.filter(([n]) => n.toLowerCase() === 'accept-charset').map(([, v]) => v);

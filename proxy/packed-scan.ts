@@ -15,17 +15,23 @@
 // Compression Node cannot read (sixteenth pass) is refused instead of passed on unread: an answer
 // (or a WebSocket message) that is a zstd, xz, bzip2, 7z or LZ4 file by its first bytes, and a zip
 // entry compressed by another method (bzip2, LZMA, zstd, xz, PPMd, deflate64) or encrypted. Such
-// data elsewhere in a body (an xz file inside a tar) is not looked for: their magics are short
-// enough to occur by chance in large binary downloads. So is a uuencoded file anywhere (its
+// data elsewhere in a body is not looked for (their magics are short enough to occur by chance in
+// large binary downloads), except at the members of a container walked from the body's first
+// bytes (seventeenth pass, proxy/packed-containers.ts): a tar's members and a PNG's compressed text
+// chunks are each read as a body's first bytes are. A zlib stream with a preset dictionary is read
+// as raw deflate with a stand-in window (zlib refuses it; a reader who has the dictionary does not). So is a uuencoded file anywhere (its
 // `begin 644 name` line and a line of data): its lines cut a value every 45 bytes.
 //
 // brotli has no magic to find it by: an answer whose type is not text (`application/octet-stream`,
 // `application/x-brotli`, none: a `.br` export or backup) whose first chunk decodes as brotli
 // (other data fails within a few bytes) is also read as a brotli stream from its first byte
-// (`brotliAtStart`); any other answer passes at once, as before. A guess that breaks off is no
-// stream (never a refusal).
+// (`brotliAtStart`), and so is one typed as text whose first bytes are no text (a control byte,
+// not UTF-8: a `.br` export served as `text/plain`); any other answer passes at once, as before.
+// Raw deflate (no header either) is guessed at the same first bytes (seventeenth pass). A guess
+// that breaks off is no stream (never a refusal).
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
+import { containerOf, type ContainerWalk, type MemberStart } from './packed-containers.ts';
 import { base64Blobs, Base64Run, base64Starts, mayHoldBase64Start, type Base64Packing } from './packed-base64.ts';
 import { ForbiddenContentError, type Scrubber } from './scrubber.ts';
 import { UnscrubbableEncodingError } from './scrubbable.ts';
@@ -47,6 +53,8 @@ const PROBE_HOLD_MS = 10_000;
 const MAX_HELD = 16 * 1024 * 1024;
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
+/** A tar header block: the body's first one is copied aside to read it. */
+const TAR_BLOCK = 512;
 const ZIP_LOCAL = Buffer.from('PK\x03\x04', 'latin1');
 /** A PDF stream's data follows its keyword and a line end; a FlateDecode stream is zlib-wrapped. */
 const PDF_STREAM = [Buffer.from('stream\r\n'), Buffer.from('stream\n')];
@@ -118,7 +126,14 @@ function unreadableZipEntry(b: Buffer, z: number): string | undefined {
 }
 
 /** What an inflater reads: zlib-wrapped or raw deflate, a gzip member (from base64 text), or brotli. */
-type Packing = 'zlib' | 'raw' | 'gzip' | 'brotli';
+type Packing = 'zlib' | 'raw' | 'gzip' | 'brotli' | 'dict' | 'raw-guess';
+
+/**
+ * The window a zlib stream with a preset dictionary is read with in place of the dictionary it
+ * names: its references into the dictionary read as zeros, everything else as the reader who has
+ * the dictionary reads it (the literals, and references to the text itself).
+ */
+const STAND_IN_DICTIONARY = Buffer.alloc(32 * 1024);
 
 /** One inflater (raw deflate, zlib-wrapped or brotli) and the matching of what it lets out. */
 class Inflation {
@@ -182,7 +197,8 @@ class Inflation {
       try {
         if (this.kind === 'brotli') return zlib.brotliDecompressSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
         if (this.kind === 'gzip') return zlib.gunzipSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
-        return (this.kind === 'raw' ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        if (this.kind === 'dict') return zlib.inflateRawSync(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH, dictionary: STAND_IN_DICTIONARY });
+        return (this.kind === 'raw' || this.kind === 'raw-guess' ? zlib.inflateRawSync : zlib.inflateSync)(all.subarray(0, n), { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new SalvageTooLarge();
         return undefined;
@@ -265,6 +281,15 @@ export class PackedScan extends Transform {
   private readonly startedAt = new Set<number>();
   private inflated = 0;
   private failure: Error | undefined;
+  /** A tar archive or PNG image being walked (proxy/packed-containers.ts); -1 while its first bytes are too few to tell. */
+  private container: ContainerWalk | -1 | undefined = -1;
+  /** The body's first bytes while the container is undecided (and a tar's first header). */
+  private head: Buffer = Buffer.alloc(0);
+  private sniffing = true;
+  /** Members whose first bytes have not all arrived yet. */
+  private members: MemberStart[] = [];
+  /** Whether the first chunk reads as raw deflate (mayBeDeflate): an inflater is started at the first byte. */
+  private deflateAtStart = false;
   /** Whether the first chunk was read for a brotli guess (mayBeBrotli). */
   private brotliDecided = false;
   /** With a probe: the rules of which the inflated text held now ends in a start PROBE_START or more long. */
@@ -357,6 +382,7 @@ export class PackedScan extends Transform {
   private look(chunk: Buffer, plainOnly = false): Promise<void> | boolean {
     if (this.failure || this.destroyed) return true;
     const at = this.received;
+    this.sniffContainer(chunk, at);
     const plain = !this.active.length && !this.runs.length && this.releasedTo === at && !this.mayStart(chunk, at);
     if (plainOnly && !plain) return false;
     this.received += chunk.length;
@@ -442,14 +468,35 @@ export class PackedScan extends Transform {
     this.probing = undefined;
   }
 
+  /**
+   * Decides from the body's first bytes whether it is a container whose members are read as
+   * bodies. Nothing waits for the decision (an event stream's first short chunk goes on at once):
+   * the first bytes are copied aside, and a tar's first header is read from that copy.
+   */
+  private sniffContainer(chunk: Buffer, at: number): void {
+    if (!this.sniffing || at < this.head.length) return;
+    this.head = Buffer.concat([this.head, chunk.subarray(0, TAR_BLOCK - this.head.length)]);
+    if (this.container === -1) this.container = containerOf(this.head);
+    // Decided: no container, a PNG (its chunks are read as they come), or a tar once its first header is whole.
+    if (this.container === -1 || (this.container?.kind === 'tar' && this.head.length < TAR_BLOCK)) return;
+    if (this.container?.kind === 'tar') this.members.push(...this.container.read(this.head, 0).starts);
+    this.sniffing = false;
+    this.head = Buffer.alloc(0);
+  }
+
   /** Whether a compressed stream may start in this chunk (or in the last bytes of the one before). */
   private mayStart(chunk: Buffer, at: number): boolean {
+    // A container's next header (or a member's first bytes) in this chunk, or the container not decided yet.
+    if (this.members.length || (!this.sniffing && this.container && this.container !== -1 && this.container.next !== undefined && this.container.next < at + chunk.length)) return true;
     // A brotli guess only where the first chunk reads as brotli: other data passes at once (no hold).
-    if (at === 0 && this.brotliAtStart && !this.brotliDecided) {
+    // An answer typed as text is guessed at too when its first bytes are no text (seventeenth pass:
+    // a `.br` export served as `text/plain` or JSON, which the agent decompresses itself).
+    if (at === 0 && !this.brotliDecided && (this.brotliAtStart || binaryStart(chunk))) {
       this.brotliDecided = true;
+      this.deflateAtStart = mayBeDeflate(chunk);
       this.brotliAtStart = mayBeBrotli(chunk);
     }
-    if (at === 0 && (chunk.length < 2 || isZlib(chunk) || this.brotliAtStart || unreadableFile(chunk) !== undefined)) return true;
+    if (at === 0 && (chunk.length < 2 || isZlib(chunk) || this.brotliAtStart || this.deflateAtStart || unreadableFile(chunk) !== undefined)) return true;
     if (MARKERS.some((m) => chunk.indexOf(m) >= 0) || mayHoldBase64Start(chunk)) return true;
     // A base64 magic cut by the chunk boundary (one of its bytes searched for, in the tail).
     if (this.tail.length && mayHoldBase64Start(Buffer.concat([this.tail, chunk.subarray(0, SEAM)]))) return true;
@@ -508,8 +555,13 @@ export class PackedScan extends Transform {
         this.failure = new UnscrubbableEncodingError(`the answer is ${unreadable} data, which Airlock cannot decompress to read for secrets`);
         return 0;
       }
-      if (isZlib(bytes)) this.start(() => zlib.createInflate(), 0, 'zlib');
+      if (isZlib(bytes)) {
+        if (bytes.length < 6) return 0;
+        this.startZlib(bytes, 0);
+      }
       else if (this.brotliAtStart && bytes.indexOf(GZIP_MAGIC) !== 0 && bytes.indexOf(ZIP_LOCAL) !== 0) this.start(() => zlib.createBrotliDecompress(), 0, 'brotli');
+      // Raw deflate has no header either: a `.deflate` export, what `zlib.deflateRawSync` or PHP's gzdeflate writes.
+      if (this.deflateAtStart && !isZlib(bytes)) this.start(() => zlib.createInflateRaw(), 0, 'raw-guess', -0.5);
     }
     let incomplete: number | undefined;
     for (let g = bytes.indexOf(GZIP_MAGIC, from); g >= 0; g = bytes.indexOf(GZIP_MAGIC, g + 1)) {
@@ -551,24 +603,69 @@ export class PackedScan extends Transform {
     for (const marker of PDF_STREAM) {
       for (let p = bytes.indexOf(marker, from); p >= 0 && (incomplete === undefined || base + p < incomplete); p = bytes.indexOf(marker, p + 1)) {
         const data = p + marker.length;
-        if (bytes.length < data + 2) {
+        if (bytes.length < data + 6) {
           incomplete = Math.min(incomplete ?? Infinity, base + p);
           break;
         }
-        if (isZlib(bytes.subarray(data))) this.start(() => zlib.createInflate(), base + data, 'zlib');
+        if (isZlib(bytes.subarray(data))) this.startZlib(bytes.subarray(data), base + data);
       }
     }
     for (const { at, kind } of base64Starts(bytes, from)) {
       if (incomplete !== undefined && base + at >= incomplete) break;
       this.startBase64(kind, base + at, bytes.subarray(at));
     }
+    const waiting = this.readContainer(bytes, base);
+    if (this.failure) return base;
+    if (waiting !== undefined) incomplete = Math.min(incomplete ?? Infinity, waiting);
     from = incomplete ?? base + Math.max(0, bytes.length - SEAM);
     this.searchFrom = Math.max(this.searchFrom, from);
     return incomplete;
   }
 
-  private start(make: () => Inflater, at: number, kind: Packing): void {
-    if (!this.mayStartAt(at)) return;
+  /**
+   * Walks the container's headers in the kept bytes; each member's data is read as a body's first
+   * bytes (a zlib stream, data Node cannot decompress, a `.br` file). Returns where bytes must be
+   * kept from: the container not decided, a header or a member's first bytes not whole yet.
+   */
+  private readContainer(bytes: Buffer, base: number): number | undefined {
+    // A tar's first header is read from the copy of the body's first bytes (sniffContainer).
+    if (!this.container || this.container === -1 || this.sniffing) return undefined;
+    const { starts, waiting } = this.container.read(bytes, base);
+    this.members.push(...starts);
+    const end = base + bytes.length;
+    // Only bytes at hand are kept: a header or member further on brings its chunk here (mayStart).
+    let keep: number | undefined = waiting && this.container.next! < end ? this.container.next : undefined;
+    this.members = this.members.filter((m) => {
+      // Ten bytes tell an xz, zstd or bzip2 file; a member that ends sooner is told by what came.
+      if (end < m.at + 10) {
+        if (m.at < end) keep = Math.min(keep ?? Infinity, m.at);
+        return true;
+      }
+      const data = bytes.subarray(m.at - base);
+      const unreadable = m.zlib ? undefined : unreadableFile(data);
+      if (typeof unreadable === 'string') this.failure ??= new UnscrubbableEncodingError(`the answer holds ${m.name ? `a member (${m.name}) that is ` : ''}${unreadable} data, which Airlock cannot decompress to read for secrets`);
+      else if (isZlib(data)) this.startZlib(data, m.at);
+      else if (!m.zlib && /\.br$/i.test(m.name ?? '')) this.start(() => zlib.createBrotliDecompress(), m.at, 'brotli');
+      else if (!m.zlib && GZIP_MAGIC.compare(data, 0, 3) !== 0 && mayBeDeflate(data.subarray(0, 4096))) this.start(() => zlib.createInflateRaw(), m.at, 'raw-guess', m.at + 0.5);
+      return false;
+    });
+    return keep;
+  }
+
+  /**
+   * A zlib stream at body offset `at` (`b`: its first 6 bytes or more). One with a preset
+   * dictionary (FDICT) is read as raw deflate past its dictionary id (seventeenth pass: zlib
+   * refuses it without the dictionary, a reader who knows it gets the text), with a stand-in
+   * dictionary of zeros.
+   */
+  private startZlib(b: Buffer, at: number): void {
+    if (b[1]! & 0x20) this.start(() => zlib.createInflateRaw({ dictionary: STAND_IN_DICTIONARY }), at + 6, 'dict');
+    else this.start(() => zlib.createInflate(), at, 'zlib');
+  }
+
+  /** `key`: what marks the start as made (another reading of the same bytes, a guess beside a brotli guess, has its own). */
+  private start(make: () => Inflater, at: number, kind: Packing, key = at): void {
+    if (!this.mayStartAt(key)) return;
     this.active.push({ inflation: this.inflation(make(), kind), fedTo: at });
   }
 
@@ -629,7 +726,7 @@ export class PackedScan extends Transform {
       return;
     }
     // A guessed brotli start that breaks off after a MiB is no brotli stream (binary data that read as one for a while).
-    if (!text && i.kind === 'brotli') return;
+    if (!text && (i.kind === 'brotli' || i.kind === 'raw-guess')) return;
     if (!text) {
       this.failure ??= new UnscrubbableEncodingError('a compressed stream inside the answer broke off after more than 1 MiB; what a reader gets from it cannot be read for secrets');
       return;
@@ -693,6 +790,40 @@ function mayBeBrotli(chunk: Buffer): boolean {
     return (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
   }
 }
+
+/**
+ * Whether data may begin a raw deflate stream: its first bytes inflate without an error (random
+ * data fails within a few bytes: about 1 in 200 random 4 KiB chunks reads through, and is matched
+ * like any other text it gives). Output past a MiB counts as deflate (read on the side, bounded).
+ */
+function mayBeDeflate(chunk: Buffer): boolean {
+  if (chunk.indexOf(GZIP_MAGIC) === 0 || chunk.indexOf(ZIP_LOCAL) === 0) return false;
+  try {
+    // A first chunk of a few bytes may give nothing yet (a stream written piecemeal): guessed at.
+    return zlib.inflateRawSync(chunk.subarray(0, 64 * 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 1024 * 1024 }).length > 0 || chunk.length < 64;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+  }
+}
+
+/** Control bytes no text holds (NUL, C0 but tab, line ends and form feed, DEL). */
+const CONTROL = /[\x00-\x08\x0b\x0e-\x1f\x7f]/;
+/** Whether the first bytes of an answer typed as text are no text (a control byte, no UTF-8), or too few to tell. */
+function binaryStart(chunk: Buffer): boolean {
+  // Too few bytes to tell (a stream written a few bytes at a time): guessed at.
+  if (chunk.length < 8) return true;
+  const head = chunk.subarray(0, 512);
+  if (CONTROL.test(head.toString('latin1'))) return true;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Where a zlib stream at `at` is read from: past its dictionary id, raw, when it has a preset dictionary. */
+const zlibAt = (b: Buffer, at: number): { at: number; raw: boolean; dict?: boolean } => (b[1]! & 0x20 ? { at: at + 6, raw: true, dict: true } : { at, raw: false });
 
 /** A zlib header: CM=8, a window of at most 32 KiB, a checksum divisible by 31. */
 const isZlib = (b: Buffer): boolean => b.length >= 2 && (b[0]! & 0x0f) === 8 && b[0]! >> 4 <= 7 && ((b[0]! << 8) | b[1]!) % 31 === 0;
@@ -758,9 +889,17 @@ function binaryPackedTexts(buf: Buffer, budget: MessageBudget): string[] {
   for (let u = buf.indexOf(UU_BEGIN); u >= 0; u = buf.indexOf(UU_BEGIN, u + 1)) {
     if (uuencodedAt(buf, u) === true) throw new UnscrubbableEncodingError('the message holds a uuencoded file (`begin 644 …`), which Airlock does not decode to read for secrets');
   }
-  if (!MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
-  const starts: Array<{ at: number; raw: boolean }> = [];
-  if (isZlib(buf)) starts.push({ at: 0, raw: false });
+  const starts: Array<{ at: number; raw: boolean; dict?: boolean }> = [];
+  // A tar's members and a PNG's compressed text chunks, each read as a message of its own would be.
+  const container = containerOf(buf);
+  for (const m of container && container !== -1 ? container.read(buf, 0).starts : []) {
+    const data = buf.subarray(m.at);
+    const member = m.zlib ? undefined : unreadableFile(data);
+    if (typeof member === 'string') throw new UnscrubbableEncodingError(`the message holds ${m.name ? `a member (${m.name}) that is ` : ''}${member} data, which Airlock cannot decompress to read for secrets`);
+    if (isZlib(data)) starts.push(zlibAt(data, m.at));
+  }
+  if (!starts.length && !MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
+  if (isZlib(buf)) starts.push(zlibAt(buf, 0));
   for (let g = buf.indexOf(GZIP_MAGIC); g >= 0; g = buf.indexOf(GZIP_MAGIC, g + 1)) {
     const end = gzipHeaderEnd(buf, g);
     if (end !== undefined && end >= 0) starts.push({ at: end, raw: true });
@@ -772,15 +911,15 @@ function binaryPackedTexts(buf: Buffer, budget: MessageBudget): string[] {
   }
   for (const marker of PDF_STREAM) {
     for (let p = buf.indexOf(marker); p >= 0; p = buf.indexOf(marker, p + 1)) {
-      if (isZlib(buf.subarray(p + marker.length))) starts.push({ at: p + marker.length, raw: false });
+      if (isZlib(buf.subarray(p + marker.length))) starts.push(zlibAt(buf.subarray(p + marker.length), p + marker.length));
     }
   }
   const out: string[] = [];
   const tooLarge = (): UnscrubbableEncodingError => new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
-  for (const { at, raw } of starts.slice(0, 64)) {
+  for (const { at, raw, dict } of starts.slice(0, 64)) {
     const inflate = (n: number, most: number): Buffer | undefined => {
       try {
-        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(buf.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, most) });
+        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(buf.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, most), ...(dict ? { dictionary: STAND_IN_DICTIONARY } : {}) });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
         return undefined;

@@ -4,25 +4,30 @@
 // every spelling of proxy/spellings.ts:
 //   fillers  `<wbr>` and soft hyphens (`&shy;`, U+00AD) a viewer puts into a long token so it can
 //            break; zero-width characters (U+200B–200F, U+2060–2064, U+FEFF) a service marks what it
-//            shows with; as UTF-8, HTML references or JSON escapes. Taken out.
+//            shows with; as UTF-8, HTML references or JSON escapes. Taken out. So is markup a
+//            browser shows nothing of (seventeenth pass): a short tag (`<span>`, `</b>`, `<i
+//            class=x>`: up to 16 characters), a short comment (`<!-- -->`), a CDATA start or end.
+//            A line break between lines of base64 (16 base64 characters before it, one after:
+//            base64 of a value's UTF-16 bytes wrapped at 76 columns, seventeenth pass) too.
 //   folds    mathematical letters and digits (𝐬𝐤, U+1D400–1D7FF), letter-like symbols that fill
 //            their gaps (ℎ, ℂ), circled and squared letters and digits (ⓢ, ①, 🄰), superscript and
 //            subscript digits: each reads as one ASCII letter or digit under NFKC. Read as that.
 // The scrubber (proxy/scrubber.ts) also scans this view, around such characters only: text without
 // them pays one scan for them and nothing else.
 
-// Fillers first (UTF-8, HTML references, JSON escapes, <wbr>), then the UTF-8 (as latin1) of the
+// Fillers first (UTF-8, HTML references, JSON escapes, <wbr>, markup with a token's characters or
+// other markup on both sides: most of a page's is between words and is left out at once), then the UTF-8 (as latin1) of the
 // code points FOLD_RANGES holds (which of them fold is the table's). Written out twice, as literals,
 // so the ReDoS check reads them (test/fuzz/redos.test.ts).
-const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/;
-const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/g;
+const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/;
+const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/g;
 const FOLD_RANGES: Array<[number, number]> = [
   [0xb2, 0xb3], [0xb9, 0xb9], [0x2070, 0x2079], [0x2080, 0x2089], [0x2102, 0x2139], [0x2460, 0x2468], [0x24b6, 0x24ea], [0x1d400, 0x1d7ff], [0x1f130, 0x1f149],
 ];
 /** The UTF-8 (latin1) fillers; every other filler starts with `&`, `<` or a backslash. */
 const UTF8_FILLERS = new Set(['\xe2\x80\x8b', '\xe2\x80\x8c', '\xe2\x80\x8d', '\xe2\x80\x8e', '\xe2\x80\x8f', '\xe2\x81\xa0', '\xe2\x81\xa1', '\xe2\x81\xa2', '\xe2\x81\xa3', '\xe2\x81\xa4', '\xef\xbb\xbf', '\xc2\xad']);
 /** The unfinished start of a filler or a fold at the end of a text (a chunk cut inside one). */
-const UNFINISHED = /(?:\xe2[\x80-\x93]?|\xef\xbb?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&[#A-Za-z0-9]{0,14}|<(?:[wW](?:[bB](?:[rR]\s{0,4}\/?)?)?)?|\\(?:u[0-9a-fA-F]{0,3})?)$/;
+const UNFINISHED = /(?:\xe2[\x80-\x93]?|\xef\xbb?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&[#A-Za-z0-9]{0,14}|<[^<>]{0,15}|\]\]?|\\(?:u[0-9a-fA-F]{0,3})?)$/;
 /** The unfinished UTF-8 of a fold at the end of a text: it may begin a spelling on its own. */
 const UNFINISHED_FOLD = /(?:\xe2[\x81-\x93]?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?)$/;
 /** Raw characters of the longest filler (`&ZeroWidthSpace;`) and one: a view of a tail reads this many per character. */
@@ -64,15 +69,27 @@ interface Unread {
 function unreadIn(text: string): Unread {
   const table = foldTable();
   const found: Unread = { start: [], end: [], as: [] };
+  // Line breaks inside base64 (found by code: a lookbehind would cost the pattern its ReDoS proof), merged in order.
+  const breaks = wrapBreaks(text);
+  let b = 0;
+  const breaksBefore = (at: number): void => {
+    for (; b < breaks.length && breaks[b]![0] < at; b++) {
+      found.start.push(breaks[b]![0]);
+      found.end.push(breaks[b]![1]);
+      found.as.push('');
+    }
+  };
   EACH.lastIndex = 0;
   for (let m = EACH.exec(text); m !== null; m = EACH.exec(text)) {
     const c = m[0].charCodeAt(0);
-    const as = c === 0x26 || c === 0x3c || c === 0x5c || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
+    const as = c === 0x26 || c === 0x3c || c === 0x5c || c === 0x5d || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
     if (as === undefined) continue; // a code point in the ranges that folds to no letter or digit: kept as it is
+    breaksBefore(m.index);
     found.start.push(m.index);
     found.end.push(m.index + m[0].length);
     found.as.push(as);
   }
+  breaksBefore(Infinity);
   return found;
 }
 
@@ -110,18 +127,72 @@ function viewOf(text: string, from: number, to: number, unread: Unread, k: numbe
  * escapes skips the regex pass, a tenth of a scrub.
  */
 export function mayHoldUnread(text: string): boolean {
-  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length;
+  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length || wrappedBase64(text);
 }
+
+/**
+ * Whether `text` may end inside a filler the gate of mayHoldUnread does not see: a CDATA end
+ * begun (`]`, `]]`: a chunk cut there), a line break after base64 whose next line is not here yet.
+ */
+export function mayEndOpen(text: string): boolean {
+  return text.endsWith(']') || openBreak(text) > 0;
+}
+
+/** The line breaks (`\n` or `\r\n`) of `text` with 16 base64 characters before and one after: [start, end) each. */
+function wrapBreaks(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let n = text.indexOf('\n', 16); n >= 0; n = text.indexOf('\n', n + 1)) {
+    if (!BASE64_CHAR[text.charCodeAt(n + 1)]) continue;
+    const start = text.charCodeAt(n - 1) === 0x0d ? n - 1 : n;
+    if (base64Before(text, start)) out.push([start, n + 1]);
+  }
+  return out;
+}
+
+/** Whether the 16 characters before `at` are base64 characters. */
+function base64Before(text: string, at: number): boolean {
+  if (at < 16) return false;
+  for (let i = at - 16; i < at; i++) if (!BASE64_CHAR[text.charCodeAt(i)]) return false;
+  return true;
+}
+
+/** How many characters at the end of `text` are a line break after 16 base64 characters whose next line is not here yet (0: none). */
+function openBreak(text: string): number {
+  const n = text.endsWith('\r\n') ? 2 : text.endsWith('\n') || text.endsWith('\r') ? 1 : 0;
+  return n && base64Before(text, text.length - n) ? n : 0;
+}
+
+/**
+ * Whether a line of `text` ends in 16 base64 characters and the next begins with one. Only the first
+ * 32 line breaks of a text (a chunk) are looked at: a wrapped blob is most of the chunks it is in,
+ * and looking at every line break cost multi-line JSON ~12% of its scrub.
+ */
+function wrappedBase64(text: string): boolean {
+  for (let n = text.indexOf('\n', 16), k = 0; n >= 0 && k < 32; n = text.indexOf('\n', n + 1), k++) {
+    if (!BASE64_CHAR[text.charCodeAt(n + 1)]) continue;
+    let i = n - 1;
+    if (text.charCodeAt(i) === 0x0d) i--;
+    let run = 0;
+    while (run < 16 && i >= 0 && BASE64_CHAR[text.charCodeAt(i)]) {
+      run++;
+      i--;
+    }
+    if (run === 16) return true;
+  }
+  return false;
+}
+const BASE64_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) => /[A-Za-z0-9+/=]/.test(String.fromCharCode(c)));
 
 /** `text` as read (undefined when it has nothing to take out or fold); `tail`: an unfinished one at the end goes too. */
 export function readingView(text: string, tail = false): ReadingView | undefined {
-  const endsOpen = tail && UNFINISHED.test(text.slice(-READING_WIDTH));
-  if (!ANY.test(text) && !endsOpen) return undefined;
+  const openAtEnd = tail ? openBreak(text) : 0;
+  const endsOpen = tail && (openAtEnd > 0 || UNFINISHED.test(text.slice(-READING_WIDTH)));
+  if (!ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
-  const open = endsOpen ? UNFINISHED.exec(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : null;
-  const view = viewOf(text, 0, text.length, unread, 0, open ? open[0].length : 0);
-  if (open) view.openFold = UNFINISHED_FOLD.exec(open[0])?.[0].length ?? 0;
+  const open = openAtEnd ? text.slice(-openAtEnd) : endsOpen ? UNFINISHED.exec(text.slice(Math.max(lastEnd, text.length - READING_WIDTH)))?.[0] : undefined;
+  const view = viewOf(text, 0, text.length, unread, 0, open ? open.length : 0);
+  if (open) view.openFold = UNFINISHED_FOLD.exec(open)?.[0].length ?? 0;
   return view;
 }
 
@@ -146,6 +217,29 @@ function besideText(text: string, i: number): boolean {
   return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0;
 }
 
+/** Whether the filler at `i` is markup (a tag, a comment, a CDATA start or end). */
+const isMarkup = (text: string, i: number): boolean => text.charCodeAt(i) === 0x3c || text.charCodeAt(i) === 0x5d;
+
+/** A character a spelling of a secret is made of (letters, digits and the marks of its encodings), or `edge` (a tag's beside it). */
+function tokenChar(text: string, i: number, edge = -1): boolean {
+  // Past the text (a chunk's end): what comes may go on with the token.
+  if (i < 0 || i >= text.length) return true;
+  const c = text.charCodeAt(i);
+  return c === edge || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x23 && c <= 0x2f && c !== 0x27 && c !== 0x2a) || c === 0x3a || c === 0x3d || c === 0x3f || c === 0x40 || c === 0x5f || c === 0x7e || c === 0x5c;
+}
+
+/** Where the run of fillers and folds that abut one another around unread item `k` starts and ends. */
+function chainStart(unread: Unread, k: number): number {
+  let at = unread.start[k]!;
+  for (let j = k - 1; j >= 0 && unread.end[j] === at; j--) at = unread.start[j]!;
+  return at;
+}
+function chainEnd(unread: Unread, k: number): number {
+  let at = unread.end[k]!;
+  for (let j = k + 1; j < unread.start.length && unread.start[j] === at; j++) at = unread.end[j]!;
+  return at;
+}
+
 /**
  * The stretches of `text` a match read through fillers or folds may lie in, each with its view
  * (`from`: where it starts in `text`): those characters less than `reach` apart chained, and
@@ -161,6 +255,10 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
     const s0 = unread.start[k]!;
     const e0 = unread.end[k]!;
     if (!besideText(text, s0 - 1) || !besideText(text, e0)) continue;
+    // Markup opens a window only inside a token (characters of a spelling on both sides, past any
+    // markup beside it): ordinary pages put it between words and tags, and reading every page
+    // through it cost a scrub pass over it all (3.5× slower HTML).
+    if (isMarkup(text, s0) && !(tokenChar(text, chainStart(unread, k) - 1) && tokenChar(text, chainEnd(unread, k)))) continue;
     const a = Math.max(0, s0 - reach);
     const b = Math.min(text.length, e0 + reach);
     const last = windows[windows.length - 1];
@@ -177,6 +275,6 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
 /** Whether the end of `text` may be inside (or right after) a filler or fold: its last `near` characters hold one, or it ends in an unfinished one. */
 export function endsNearUnread(text: string, near: number): boolean {
   const end = text.slice(Math.max(0, text.length - near - READING_WIDTH));
-  if (!mayHoldUnread(end)) return false;
-  return ANY.test(end) || UNFINISHED.test(end.slice(-READING_WIDTH));
+  if (!mayHoldUnread(end) && !mayEndOpen(end)) return false;
+  return ANY.test(end) || UNFINISHED.test(end.slice(-READING_WIDTH)) || openBreak(end) > 0 || wrapBreaks(end).length > 0;
 }

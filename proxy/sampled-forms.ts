@@ -117,6 +117,10 @@ function formsOf(value: string): string[] {
     swapCase(reversed),
     ...wide.flatMap((w) => [...base64Cores(w), ...base64Cores(w, true), w.toString('hex'), w.toString('hex').toUpperCase()]),
     base58(bytes), yenc(bytes), ...uuCores(bytes),
+    // Seventeenth pass: two layers of those — the reversed value in base64 or hex, and the value's
+    // base64 or hex reversed (a puzzle encoder, `rev | base64`, `base64 | rev`).
+    ...[Buffer.from(reversed, 'latin1')].flatMap((r) => [...base64Cores(r), ...base64Cores(r, true), r.toString('hex'), r.toString('hex').toUpperCase()]),
+    ...[...base64Cores(bytes), ...base64Cores(bytes, true), bytes.toString('hex'), bytes.toString('hex').toUpperCase()].map((e) => [...e].reverse().join('')),
     // (Bytes as binary digits or octal numbers were tried: their 4-grams are digits and blanks,
     // which numbers in ordinary JSON hit at every sample, ~10% slower scrubbing.)
 

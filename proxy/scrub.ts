@@ -23,6 +23,7 @@ import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 export type { HoldProbe };
 import { appendAll } from '../lib/arrays.ts';
 import { inTurn } from './scrub-turns.ts';
+import { sealTags } from './entity-tags.ts';
 
 export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type ScrubSecret } from './scrubber.ts';
 export { UnscrubbableEncodingError } from './scrubbable.ts';
@@ -662,9 +663,10 @@ const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content
  * guess where the placeholder is and checks it against the hash offline (a password, a short key:
  * a dictionary), and Express's tag carries the body's length (the secret's), as do a stored
  * object's length headers. Dropped from every
- * answer of a host that got a secret, a HEAD's and a 304's too, with the length they declare.
+ * answer of a host that got a secret, a HEAD's and a 304's too, with the length they declare;
+ * the ETag is sealed instead (proxy/entity-tags.ts: revalidation and conditional writes still work).
  */
-const derivedFromBody = /^(?:etag|content-md5|digest|content-digest|repr-digest|x-amz-checksum-[a-z0-9]+|x-goog-hash|x-ms-content-(?:crc64|md5)|x-ms-blob-content-md5|x-goog-stored-content-length|x-amz-decoded-content-length|x-(?:original|uncompressed|decompressed)-content-length)$/;
+const derivedFromBody = /^(?:content-md5|digest|content-digest|repr-digest|x-amz-checksum-[a-z0-9]+|x-goog-hash|x-ms-content-(?:crc64|md5)|x-ms-blob-content-md5|x-goog-stored-content-length|x-amz-decoded-content-length|x-(?:original|uncompressed|decompressed)-content-length)$/;
 
 /**
  * Scrubs a response head in place (header names and values) and returns the body transform; a
@@ -703,6 +705,7 @@ export function scrubResponse(
   for (let i = head.headers.length - 1; i >= 0; i--) {
     const name = head.headers[i]![0].toLowerCase();
     if (derivedFromBody.test(name) || (noBody && name === 'content-length')) head.headers.splice(i, 1);
+    else if (name === 'etag') head.headers[i]![1] = sealTags(head.headers[i]![1]);
   }
   if (noBody) return { transform: undefined };
   const sniff = checkScrubbable(head, scrubber.asciiOnly);

@@ -8,7 +8,7 @@
 import { PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
-import { READING_WIDTH, endsNearUnread, mayHoldUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
+import { READING_WIDTH, endsNearUnread, mayEndOpen, mayHoldUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
 
 export interface ScrubSecret {
   value: string;
@@ -480,8 +480,10 @@ export class Scrubber {
 
   private scan(text: string, final: boolean, reading = true): { out: string; rest: string } {
     // Asked once here (a tiny event per call adds up), not again by each reading step.
-    reading &&= mayHoldUnread(text);
-    let hold = final ? text.length : this.heldFrom(text, reading);
+    const asRead = reading && mayHoldUnread(text);
+    // A tail cut inside a filler the gate does not see (a CDATA end, a line break in base64) is read too.
+    let hold = final ? text.length : this.heldFrom(text, asRead || (reading && mayEndOpen(text)));
+    reading = asRead;
     const spans = this.spans(text, hold, final, reading);
     for (const s of spans) if (s.end > text.length) hold = Math.min(hold, s.start); // its NUL tail is not here yet
     return this.replaced(text, spans, hold);

@@ -114,6 +114,18 @@ function zipOf(text: Buffer): Buffer {
   end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(entries.length, 8); end.writeUInt16LE(entries.length, 10); end.writeUInt32LE(dir.length, 12); end.writeUInt32LE(offset, 16);
   return Buffer.concat([...local, dir, end]);
 }
+/** A tar member as GNU tar writes it: a 512-byte ustar header (its checksum), the data padded to 512. */
+function tarEntry(name: string, data: Buffer): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0);
+  h.write('0000644\0', 100);
+  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+  h.write('        ', 148);
+  h.write('0', 156);
+  h.write('ustar\x0000', 257);
+  h.write(`${[...h].reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0 `, 148);
+  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+}
 const noise = Buffer.from(Array.from({ length: 700 }, (_, i) => (i * 37 + 11) & 0xff));
 const packs = {
   gzip: (d: Buffer) => zlib.gzipSync(d),
@@ -128,6 +140,20 @@ const packs = {
     return Buffer.concat([Buffer.from(`%PDF-1.4\n4 0 obj\n<< /Length ${content.length} /Filter /FlateDecode >>\nstream\r\n`), content, Buffer.from('\r\nendstream\nendobj\n%%EOF\n')]);
   },
   'gzip-part': (d: Buffer) => Buffer.concat([Buffer.from('--b\r\nContent-Type: application/gzip\r\n\r\n'), zlib.gzipSync(d), Buffer.from('\r\n--b--\r\n')]),
+  // Seventeenth pass: a zlib stream after other bytes — a tar's member (`log.z` in a `.tar` backup)
+  // and a PNG's zTXt chunk (a chart export carrying the record as a text chunk).
+  'tar-member': (d: Buffer) => Buffer.concat([tarEntry('README', Buffer.from('exported by svc.example\n')), tarEntry('requests.log.z', zlib.deflateSync(d)), Buffer.alloc(1024)]),
+  'png-ztxt': (d: Buffer) => {
+    const chunk = (type: string, data: Buffer): Buffer => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(data.length);
+      head.write(type, 4);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), data])));
+      return Buffer.concat([head, data, crc]);
+    };
+    return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', Buffer.from('00000001000000010800000000', 'hex')), chunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0'), zlib.deflateSync(d)])), chunk('IDAT', zlib.deflateSync(Buffer.alloc(2))), chunk('IEND', Buffer.alloc(0))]);
+  },
 } as const;
 type Pack = keyof typeof packs;
 const packedDocs = {
@@ -497,6 +523,30 @@ t.test('the credential read back in the head of an answer', async (t) => {
     const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/etag-record`, { [name]: expressEtag(real.replace(SECRET, guess)) });
     t.equal(r.status, 200, `${name} with the tag of ${guess === SECRET ? 'the right' : 'a wrong'} guess: the same full answer`);
   }
+  // Seventeenth pass: on a write the tag stayed (dropped, the write would be unconditional), so a
+  // PUT with If-Match (or If-None-Match) of a computed guess answered it: 412 or not. Now the tags
+  // the host sends are sealed and get their value back; one Airlock did not hand out that a body
+  // could give (Express's, Rack's, nginx's shapes) matches nothing; an opaque version goes on.
+  const call = (method: string, headers: Record<string, string>): Promise<{ status: number; etag: string }> => new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: a.proxyAddress.port, method, path: `${origin('svc.example')}/etag-record`, agent: false, headers: { host: `svc.example:${up.port}`, 'proxy-authorization': `Basic ${Buffer.from(auth).toString('base64')}`, ...headers } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, etag: String(res.headers.etag ?? '') }));
+    });
+    req.on('error', reject);
+    req.end(method === 'PUT' ? '{}' : undefined);
+  });
+  const guessed = await Promise.all([SECRET, 'sk_live_wrong'].flatMap((guess) => ['if-match', 'if-none-match'].map(async (name) => {
+    const tag = expressEtag(real.replace(SECRET, guess));
+    return `${name} ${guess === SECRET ? 'right' : 'wrong'}: ${(await call('PUT', { [name]: tag })).status}/${(await call('PUT', { [name]: tag.slice(2) })).status}`;
+  })));
+  t.same(guessed.map((g) => g.replace(/ (right|wrong):/, ':')), ['if-match: 412/412', 'if-none-match: 200/200', 'if-match: 412/412', 'if-none-match: 200/200'], 'PUT with a computed guess (weak or strong): the same answer for the right and a wrong guess');
+  const issued = await call('GET', {});
+  t.ok(issued.etag && !issued.etag.includes(expressEtag(real).slice(3, -1)), `GET: a sealed tag (${issued.etag.slice(0, 16)}…), not the real one`);
+  t.equal((await call('PUT', { 'if-match': issued.etag })).status, 200, 'control: PUT with If-Match of the tag Airlock handed out: the conditional write goes through');
+  t.equal((await call('GET', { 'if-none-match': issued.etag })).status, 304, 'control: GET with If-None-Match of the tag handed out: 304 (revalidation works)');
+  const opaque = 'W/"JzEtVGFzayAgQEBAQEBAQEBAQEBAQEBAWCc="';
+  t.equal((await call('PUT', { 'if-match': opaque })).status, 412, 'control: an opaque version (Graph\'s @odata.etag) is compared by the service');
+  t.equal(up.received.at(-1)?.headers['if-match'], opaque, 'control: … and reaches it as it was sent');
   // Thirteenth pass: the record a few characters per document of a stream (event stream, NDJSON).
   const pieces = fc.record({
     f: fc.constantFrom(...(Object.keys(pieceFormats) as PieceFormat[])),

@@ -1,4 +1,5 @@
 // Response scrubbing: every encoded form, every chunk split, compressed bodies, headers.
+import crypto from 'node:crypto';
 import { PassThrough, Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import t from 'tap';
@@ -330,12 +331,40 @@ t.test('scrubResponse: unknown encodings fail closed; bodiless responses carry n
   const head = { statusCode: 304, headers: [['etag', '"1"'], ['content-length', '10']] as Array<[string, string]> };
   t.equal(scrubResponse(scrubber, head).transform, undefined);
   // Fifteenth pass: what is derived from the unscrubbed body (a validator, a checksum, a bodiless answer's length) is dropped.
-  t.same(head.headers, [], 'a 304: its ETag and length dropped');
+  // Seventeenth pass: the ETag is sealed (proxy/entity-tags.ts), not dropped: nothing of the real one shows.
+  t.same(head.headers.map(([n]) => n), ['etag'], 'a 304: its length dropped, its ETag sealed');
+  t.notOk(head.headers[0]![1].includes('"1"'), 'a 304: the real tag does not show');
   const object = { statusCode: 200, headers: [['ETag', '"9b2cf535f27731c974343645a3985328"'], ['x-amz-checksum-sha256', 'q1w2'], ['x-goog-hash', 'crc32c=n03x6A=='], ['x-ms-content-crc64', 'a1b2'], ['x-ms-blob-content-md5', 'm5=='], ['x-goog-stored-content-length', '312'], ['last-modified', 'Sun, 06 Dec 2026 12:00:00 GMT']] as Array<[string, string]> };
   scrubResponse(scrubber, object);
-  t.same(object.headers.map(([n]) => n), ['last-modified'], 'an object\'s ETag and checksums dropped, its date kept');
+  t.same(object.headers.map(([n]) => n), ['ETag', 'last-modified'], 'an object\'s checksums dropped, its date kept, its ETag sealed');
+  t.notOk(object.headers[0]![1].includes('9b2cf535'), 'the object\'s real tag does not show');
   t.equal(scrubResponse(scrubber, { statusCode: 200, headers: [] }, { method: 'HEAD' }).transform, undefined);
   t.equal(scrubResponse(new Scrubber([]), { statusCode: 200, headers: [] }).transform, undefined);
+});
+
+t.test('seventeenth pass: entity tags of a host that got a secret are sealed; a request gets the real tag back, an unissued computable one matches nothing', async (t) => {
+  const { sealTags, unsealTags, UNISSUED_TAG } = await import('../../proxy/entity-tags.ts');
+  const md5 = (b: string): Buffer => crypto.createHash('md5').update(b).digest();
+  const sha1 = (b: string): Buffer => crypto.createHash('sha1').update(b).digest();
+  // What frameworks compute from a body (the agent can too, with a guess): Express/Koa, Rack/Rails, Django, Werkzeug, Spring, nginx, Apache, a base64 MD5.
+  const computed = fc.tuple(fc.string({ maxLength: 40 }), fc.boolean()).map(([body, weak]) => [
+    `"${Buffer.byteLength(body).toString(16)}-${sha1(body).toString('base64').slice(0, 27)}"`, `"${md5(body).toString('hex')}"`, `"${sha1(body).toString('hex')}"`,
+    `"0${md5(body).toString('hex')}"`, `"65f1a2b3-${Buffer.byteLength(body).toString(16)}"`, `"2a-5f8a1b2c3d4e5"`, `"${md5(body).toString('base64')}"`, `"${crypto.createHash('sha256').update(body).digest('base64url')}"`,
+  ].map((tag) => (weak ? `W/${tag}` : tag)));
+  await fc.assert(fc.property(computed, (tags) => {
+    for (const tag of tags) {
+      if (unsealTags(tag, true) !== UNISSUED_TAG) throw new Error(`${tag} on a write: ${unsealTags(tag, true)}`);
+      if (unsealTags(tag, false) !== undefined) throw new Error(`${tag} on a read: kept`);
+      const sealed = sealTags(tag);
+      if (sealed.includes(tag.replace(/^W\//, '').slice(1, -1)) || unsealTags(sealed, true) !== tag || unsealTags(sealed, false) !== tag) throw new Error(`${tag}: sealed ${sealed} does not round-trip`);
+    }
+  }), { numRuns: 30 });
+  // Opaque versions a service hands in its JSON (Graph, Cosmos DB, Azure, Google IAM) go on as they are; `*` too.
+  for (const tag of ['W/"JzEtVGFzayAgQEBAQEBAQEBAQEBAQEBAWCc="', '"00000000-0000-0000-9a2c-2d4e43d701d7"', '"0x8D4BCC2E4835CD0"', '"BwWWja0YfJA="', '*']) t.equal(unsealTags(tag, true), tag, `${tag} on a write: as it is`);
+  t.equal(unsealTags(`${sealTags('"abc"')}, "5f8a1b2c-1a4"`, true), `"abc", ${UNISSUED_TAG}`, 'a list: each tag on its own');
+  t.equal(sealTags('"x"'), sealTags('"x"'), 'equal tags stay equal');
+  const forged = sealTags('"x"').replace(/al1\.(.)/, (_m, c: string) => `al1.${c === 'A' ? 'B' : 'A'}`);
+  t.equal(unsealTags(forged, true), UNISSUED_TAG, 'a sealed tag altered by the agent is no tag Airlock handed out');
 });
 
 t.test('corrupt compressed body errors the stream (never passes it through)', async (t) => {
@@ -470,10 +499,12 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
 // browser's text, a copy or an agent's `replace()` drops: the scrubber also reads the text without
 // them, where it holds one, and holds a start under way with them at a chunk's end.
 t.test('sixteenth pass: fillers between the value\'s characters and styled letters NFKC reads as plain, at any spacing and any chunk cut; text with them and no secret passes byte for byte', async (t) => {
-  const fillers = ['\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '&shy;', '&shy', '&#173;', '&#xAD;', '&#8203;', '&#x200b;', '&ZeroWidthSpace;', '&zwj;', '<wbr>', '<WBR/>', '\\u200b', '\\u00AD', '\\uFEFF'];
+  const fillers = ['\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '&shy;', '&shy', '&#173;', '&#xAD;', '&#8203;', '&#x200b;', '&ZeroWidthSpace;', '&zwj;', '<wbr>', '<WBR/>', '\\u200b', '\\u00AD', '\\uFEFF',
+    // Seventeenth pass: markup a browser shows nothing of — short tags, a comment, a CDATA end and start.
+    '<span>', '</span><span>', '<b class=k>', '</i>', '<!-- -->', '<!---->', ']]><![CDATA['];
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
-  const strip = (x: string): string => Buffer.from(x, 'latin1').toString('utf8').replace(/[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]|&(?:shy|ZeroWidthSpace|zwj|#173|#x[aA][dD]|#8203|#x200[bB]);?|<wbr\/?>|\\u(?:200b|00ad|feff)/gi, '');
+  const strip = (x: string): string => Buffer.from(x, 'latin1').toString('utf8').replace(/[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]|&(?:shy|ZeroWidthSpace|zwj|#173|#x[aA][dD]|#8203|#x200[bB]);?|<[^<>]*>|\]\]>|\\u(?:200b|00ad|feff)/gi, '');
   await fc.assert(fc.asyncProperty(fc.constantFrom(...fillers), fc.integer({ min: 1, max: 9 }), fc.constantFrom('{"log":"', '<p>', ''), fc.integer({ min: 0, max: 2000 }), async (filler, every, before, at) => {
     const spelled = [...value].map((c, i) => (i > 0 && i % every === 0 ? filler : '') + c).join('');
     const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
@@ -484,6 +515,8 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
   // Controls: fillers in ordinary text (an emoji's joiners, soft-hyphenated words, <wbr> in a URL) at every cut.
   const plain = Buffer.from('{"t":"👨\u200d👩\u200d👧 Ge\u00adschwin\u00addig\u00adkeit &shy;ok https://example.com/a<wbr>/b \\u200b zero\u200bwidth"}', 'utf8');
   for (let cut = 0; cut <= plain.length; cut += 11) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `text with fillers cut at ${cut} passes`);
+  const page = Buffer.from('<!doctype html><p>Hello <b>world</b>, <span class=x>sk_</span><i>live</i></p><!-- c --><script><![CDATA[x = a[b[0]]]]></script><a href="/x?a<b">y</a>', 'utf8');
+  for (let cut = 0; cut <= page.length; cut += 13) t.same(await collect(new ScrubStream(s), [page.subarray(0, cut), page.subarray(cut)]), page, `a page with markup cut at ${cut} passes`);
   // In the head too: a header value with zero-width spaces between the characters.
   const head = { statusCode: 200, headers: [['x-debug-auth', Buffer.from([...value].join('\u200b'), 'utf8').toString('latin1')], ['content-type', 'text/plain']] as Array<[string, string]> };
   scrubResponse(s, head);
@@ -529,7 +562,7 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
 // swapped; hex separated by `_` or `.`, and Perl's `\x{73}`.
-t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, swapped reversal, hex with _ or ., Perl escapes: at any offset and chunk cut', async (t) => {
+t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, swapped reversal, hex with _ or ., Perl escapes (seventeenth: the reversal under or over base64 and hex): at any offset and chunk cut', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const blob = (v: Buffer, pad: number): Buffer => Buffer.concat([Buffer.alloc(pad, 0x61), v, Buffer.alloc(8, 0x62)]);
@@ -549,6 +582,7 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
     return out;
   };
   const bytes = Buffer.from(value);
+  const rev = (x: string): string => [...x].reverse().join('');
   const shown: Record<string, (pad: number) => string> = {
     'utf16le-base64': (pad) => blob(Buffer.from(value, 'utf16le'), pad * 2).toString('base64'),
     'utf16be-base64url': (pad) => blob(Buffer.from(value, 'utf16le').swap16(), pad * 2).toString('base64url'),
@@ -562,6 +596,14 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
     'hex-underscore': () => bytes.toString('hex').replace(/(..)(?!$)/g, '$1_'),
     'hex-dot': () => bytes.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1.'),
     perl: () => [...value].map((c) => `\\x{${c.charCodeAt(0).toString(16)}}`).join(''),
+    // Seventeenth pass: two layers, the reversal under or over base64 and hex.
+    'reversed-base64': (pad) => blob(Buffer.from(rev(value)), pad).toString('base64'),
+    'reversed-base64url': (pad) => blob(Buffer.from(rev(value)), pad).toString('base64url'),
+    'reversed-hex': (pad) => blob(Buffer.from(rev(value)), pad).toString('hex'),
+    'base64-reversed': (pad) => rev(blob(bytes, pad).toString('base64')),
+    'HEX-reversed': (pad) => rev(blob(bytes, pad).toString('hex').toUpperCase()),
+    // Seventeenth pass: UTF-16 bytes in base64 wrapped over lines (76 columns, CRLF or LF; a line may start anywhere in the value).
+    'utf16le-base64-wrapped': (pad) => `${'QUJD'.repeat(pad * 3)}${blob(Buffer.from(value, 'utf16le'), pad * 2).toString('base64')}`.match(/.{1,76}/g)!.join(pad % 2 ? '\r\n' : '\n'),
   };
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2000 }), fc.constantFrom('{"log":"', 'x ', ''), async (name, pad, at, before) => {
     const form = shown[name]!(pad);
@@ -571,6 +613,13 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
     const middle = form.slice(Math.floor(form.length / 2) - 8, Math.floor(form.length / 2) + 8);
     if (out.includes(middle) || !out.includes(PH)) throw new Error(`${name} (pad ${pad}) cut at ${cut} passed: ${out.slice(0, 200)}`);
   }), { numRuns: 40 });
+  // Seventeenth pass: the wrapped blob and a key cut by CDATA ends and starts, at every cut (a chunk may end right after a line break, or inside `]]>`).
+  const cdata = [...value].join(']]><![CDATA[');
+  for (const body of [Buffer.from(shown['utf16le-base64-wrapped']!(1)), Buffer.from(`<x><![CDATA[${cdata}]]></x>`)]) {
+    const passed: number[] = [];
+    for (let cut = 1; cut < body.length; cut++) if (!(await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1').includes(PH)) passed.push(cut);
+    t.same(passed, [], `${body.subarray(0, 12).toString('latin1')}…: scrubbed at every cut`);
+  }
   // Control: such text without the secret passes byte for byte.
   const plain = Buffer.from('{"bits":"01110011 01101011","oct":"163 153 137","hex":"de_ad_be_ef","perl":"\\x{263a}","b64":"cwBrAF8A"}', 'latin1');
   for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `plain text cut at ${cut} passes`);
@@ -805,6 +854,92 @@ t.test('sixteenth pass: an answer that is zstd, xz, bzip2 or LZ4 data, holds a z
     const got = await packedScanOf(split(body, [5, 30]), true);
     t.ok(!got.err && got.out.equals(body), 'passes as it came');
   }
+});
+
+// Seventeenth pass: compressed data after other bytes, where no magic is looked for — a tar's
+// member that is a zlib stream, an `.xz`, `.zst` or `.br` file (a `.tar` backup or export), a PNG's
+// `zTXt`, compressed `iTXt` or `iCCP` chunk (a chart or screenshot carrying the record as text) —
+// and a brotli `.br` export served as `text/plain` or JSON: each passed from a host that got a secret.
+t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, a zlib stream with a preset dictionary is read, raw deflate and brotli (typed as text too) are guessed at: refused at any cut; others pass byte for byte', async (t) => {
+  const { packedTexts } = await import('../../proxy/packed-scan.ts');
+  const doc = (v: string): Buffer => Buffer.from(`{"headers":{"authorization":"Bearer ${v}"}}`);
+  // Real files of doc(SECRET) (the xz and zstd command-line tools), as in the sixteenth pass's test.
+  const xz = Buffer.from('/Td6WFoAAATm1rRGAgAhARYAAAB0L+WjAQBDeyJoZWFkZXJzIjp7ImF1dGhvcml6YXRpb24iOiJCZWFyZXIgZ2hwX0NhbmFyeS9TZWNyZXQrVmFsdWU9NDI/JngifX0AFkTEeujMimgAAVxE+iI5Rx+2830BAAAAAARZWg==', 'base64');
+  const zst = Buffer.from('KLUv/SREIQIAeyJoZWFkZXJzIjp7ImF1dGhvcml6YXRpb24iOiJCZWFyZXIgZ2hwX0NhbmFyeS9TZWNyZXQrVmFsdWU9NDI/JngifX13d53n', 'base64');
+  const tarEntry = (name: string, data: Buffer): Buffer => {
+    const h = Buffer.alloc(512);
+    h.write(name, 0);
+    h.write('0000644\0', 100);
+    h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+    h.write('        ', 148);
+    h.write('0', 156);
+    h.write('ustar\x0000', 257);
+    h.write(`${[...h].reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0 `, 148);
+    return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+  };
+  const tar = (...members: Array<[string, Buffer]>): Buffer => Buffer.concat([...members.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+  const crc = (b: Buffer): number => zlib.crc32(b);
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    td.copy(out, 4);
+    out.writeUInt32BE(crc(td), 8 + data.length);
+    return out;
+  };
+  const png = (...chunks: Buffer[]): Buffer => Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', Buffer.from('00000001000000010800000000', 'hex')), ...chunks, chunk('IDAT', zlib.deflateSync(Buffer.alloc(2))), chunk('IEND', Buffer.alloc(0))]);
+  const bodies: Record<string, (v: string) => Buffer> = {
+    'tar-zlib': (v) => tar(['README', Buffer.from('exported\n')], ['requests.log.z', zlib.deflateSync(doc(v))]),
+    'tar-br': (v) => tar(['README', Buffer.from('exported\n')], ['requests.json.br', zlib.brotliCompressSync(doc(v))]),
+    'png-ztxt': (v) => png(chunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0'), zlib.deflateSync(doc(v))]))),
+    'png-itxt': (v) => png(chunk('iTXt', Buffer.concat([Buffer.from('Comment\0\x01\0en\0Kommentar\0'), zlib.deflateSync(doc(v))]))),
+    'png-iccp': (v) => png(chunk('iCCP', Buffer.concat([Buffer.from('profile\0\0'), zlib.deflateSync(doc(v))]))),
+    // A zlib stream with a preset dictionary (FDICT): zlib refuses it without the dictionary, a reader who has it does not.
+    'zlib-dictionary': (v) => zlib.deflateSync(Buffer.concat([doc(v), doc(v)]), { dictionary: Buffer.from('{"headers":{"authorization":"Bearer ') }),
+    // Raw deflate has no header: an answer (or a tar member) that reads as deflate from its first byte.
+    'raw-deflate': (v) => zlib.deflateRawSync(doc(v)),
+    'tar-raw-deflate': (v) => tar(['README', Buffer.from('exported\n')], ['requests.log.deflate', zlib.deflateRawSync(doc(v))]),
+    'tar-zlib-dictionary': (v) => tar(['README', Buffer.from('exported\n')], ['requests.log.z', zlib.deflateSync(doc(v), { dictionary: Buffer.from('authorization') })]),
+  };
+  const refused = (kind: string) => async (at: number[], binary: boolean): Promise<void> => {
+    const body = bodies[kind]!(SECRET);
+    const got = await packedScanOf(split(body, at), binary);
+    if (!got.err) throw new Error(`${kind} (cuts ${at}): passed`);
+    // What left before the refusal holds no stream that gives the value.
+    const o = got.out;
+    const text = [...o.keys()].map((i) => {
+      try { return o[i] === 0x78 ? zlib.inflateSync(o.subarray(i), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1') : ''; } catch { return ''; }
+    }).join('') + [0, 1536].map((i) => {
+      try { return zlib.inflateRawSync(o.subarray(i), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString('latin1'); } catch { return ''; }
+    }).join('');
+    if (text.includes(SECRET)) throw new Error(`${kind} (cuts ${at}): the bytes let out inflate to the value`);
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bodies)), cuts, fc.boolean(), async (kind, at, binary) => refused(kind)(at, binary)), { numRuns: 20 });
+  // Members Node cannot decompress, and brotli under a text type, by the first bytes of each.
+  for (const [name, data] of [['requests.json.xz', xz], ['requests.json.zst', zst]] as const) {
+    for (const at of [[3], [100, 511, 515], [600]]) {
+      const got = await packedScanOf(split(tar(['README', Buffer.from('exported\n')], [name, data]), at), false);
+      t.ok(got.err && got.out.length <= 1024 + 8, `a tar member ${name} (cuts ${at}): refused before its data`);
+    }
+  }
+  for (const at of [[1], [7, 20]]) {
+    const got = await packedScanOf(split(zlib.brotliCompressSync(Buffer.concat([doc(SECRET), Buffer.from(' '.repeat(300))])), at), false);
+    t.ok(got.err, `brotli typed as text (cuts ${at}): refused`);
+  }
+  // As a WebSocket message: each member's text is read (and matched by the caller); an xz member is refused.
+  for (const kind of ['tar-zlib', 'png-ztxt', 'png-itxt', 'zlib-dictionary']) t.ok(packedTexts(bodies[kind]!(SECRET)).some((text) => text.includes(SECRET)), `${kind} as a WebSocket message: its text read`);
+  t.throws(() => packedTexts(tar(['README', Buffer.from('exported\n')], ['requests.json.xz', xz])), 'a tar with an xz member as a WebSocket message: refused');
+  // Controls: the same containers of other text, text with colour codes, JSON in 3-byte writes, byte for byte.
+  const controls = [...Object.values(bodies).map((b) => b('ghp_nothing_secret_here_at_all_0000')), tar(['a.txt', Buffer.from('hello\n')], ['b.bin', Buffer.alloc(700, 0x78)]), Buffer.from('\x1b[32mok\x1b[0m build passed\n'), Buffer.from('{"ok":true,"items":[1,2,3]}')];
+  for (const body of controls) {
+    for (const at of [[3, 6, 9, 12], [200, 520]]) {
+      for (const binary of [true, false]) {
+        const got = await packedScanOf(split(body, at), binary);
+        if (got.err || !got.out.equals(body)) t.fail(`control ${body.subarray(0, 12).toString('latin1')}… (cuts ${at}): ${got.err?.message ?? 'bytes changed'}`);
+      }
+    }
+  }
+  t.pass('refused at any cut; controls byte for byte');
 });
 
 // Fifteenth pass: a compressed stream written as base64 text (proxy/packed-base64.ts) — a Flask or
