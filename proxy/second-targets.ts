@@ -280,8 +280,10 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
-    // A form's nested name by its last part (`config[url]`, WebSub's `hub.callback`).
-    const key = foldedKey(k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k.slice(k.lastIndexOf('.') + 1)).replaceAll('-', '');
+    // A form's nested name by its last part (`config[url]`, WebSub's `hub.callback`, and that one
+    // nested: `options[hub.callback]`, which PHP keeps whole inside brackets).
+    const inner = k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k;
+    const key = foldedKey(inner.slice(inner.lastIndexOf('.') + 1)).replaceAll('-', '');
     if (!callbackKeys.has(key) && !(hookPath && (key === 'url' || key === 'address'))) continue;
     const value = v.trim();
     if (!/^https?:\/\/[^/]/i.test(value) || !URL.canParse(value)) continue;

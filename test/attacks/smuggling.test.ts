@@ -1374,7 +1374,8 @@ t.test('property: a configuration that has the server send elsewhere later (buck
       const [res] = parseResponses(await send(method, path, type, body, tunnel));
       return res?.status === 403 && isProblem(res) && sentTo.length === sent;
     },
-  ), { numRuns: Math.min(numRuns, 8), ...seed });
+    // WebSub's dotted name nested in a PHP form name (found by this property at a seed in the seventeenth merge).
+  ), { numRuns: Math.min(numRuns, 8), ...seed, examples: [[{ key: 'hub.callback', place: 'bracket', tunnel: false }]] });
 });
 
 t.test('property: a registry blob mount from another repository is decided as a read of that repository\'s blob', async (t) => {
