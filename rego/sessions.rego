@@ -1912,6 +1912,7 @@ url_punctuated(v) if contains(v, "%")
 url_punctuated(v) if contains(v, "\\")
 
 body_url_texts contains v if {
+	not named_browse_source(host) # a search form searches for the URL in its `q` (DuckDuckGo's HTML endpoint takes POSTs)
 	some _, vs in object.get(input.request.body, "form", {})
 	some v in vs
 	regex.match(`^\s*\S+\s*$`, v)

