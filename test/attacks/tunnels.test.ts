@@ -782,7 +782,8 @@ t.test('seventeenth pass: a message ending in the key\'s public prefix and a run
   // `sk_live_` and 40 blanks was "48 characters of the key's start": the token was revoked.
   const cases = [['spaces', 8, ' '.repeat(40)], ['tabs', 9, '\t'.repeat(30)], ['soft breaks', 9, '=\r\n'.repeat(6)], ['line breaks', 8, '\r\n'.repeat(20)]] as const;
   for (const [what, take, tail] of cases) {
-    for (const end of ['more', 'open'] as const) {
+    // (Left hanging, each waits out the hold: two of the fillers are enough there.)
+    for (const end of what === 'spaces' || what === 'soft breaks' ? ['more', 'open'] as const : ['more'] as const) {
       const path = `/cut?form=raw&take=${take}&pad=note%20&tail=${encodeURIComponent(tail)}&end=${end}&bin=1&case=${what.replace(' ', '-')}`;
       const { got, code } = await keyedTunnel(path);
       if (end === 'more') t.same(got, [`note ${SECRET.slice(0, take)}${tail}`, ' and then more'], `${what} (binary), then more: relayed in order`);
