@@ -376,7 +376,9 @@ export class Scrubber {
       const r = this.rules[rule]!;
       whole ??= new Set(this.spans(text, text.length, true).filter((s) => s.end >= text.length).map((s) => s.rule));
       if (whole.has(rule)) continue;
-      const heldIn = (v: string): number => v.length - matcher.prefixes.earliestPrefix(v, Math.max(0, v.length - matcher.maxLength + 1));
+      // Counted in what spells the value (gaps left out: heldSpelled), not in held characters: a
+      // run of blanks, tabs, line breaks or soft breaks after a key's start spells none of it.
+      const heldIn = (v: string): number => matcher.prefixes.heldSpelled(v, Math.max(0, v.length - matcher.maxLength + 1));
       if (Math.max(heldIn(text), ...wide.map(heldIn)) >= Math.max(min, r.probeMin)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
     }
     // The EBCDIC forms' starts are held too (heldFrom): counted alike, or they would be an oracle of their own.

@@ -30,7 +30,7 @@ import { base64Cores } from '../describe/placeholders.ts';
 
 /** A pattern: one character out of a set, a sequence, alternatives, or 0..max repetitions. */
 export type Node =
-  | { k: 'set'; c: string }
+  | { k: 'set'; c: string; fill?: true }
   | { k: 'seq'; n: Node[] }
   | { k: 'alt'; n: Node[] }
   | { k: 'rep'; n: Node; max: number };
@@ -104,6 +104,21 @@ function alt(...options: Node[]): Node {
 }
 
 const rep = (n: Node, max: number): Node => ({ k: 'rep', n, max });
+
+/**
+ * A gap between a spelling's characters (line breaks, blanks, separators), marked so the tripwire
+ * counts a held start in what spells the value, not in what a gap lets in (PrefixAutomaton.heldSpelled):
+ * a run of blanks or `=\r\n` after a key's public prefix is no characters of the key.
+ */
+function filler(n: Node): Node {
+  switch (n.k) {
+    case 'set': return { k: 'set', c: n.c, fill: true };
+    case 'seq': return { k: 'seq', n: n.n.map(filler) };
+    case 'alt': return { k: 'alt', n: n.n.map(filler) };
+    case 'rep': return { k: 'rep', n: filler(n.n), max: n.max };
+  }
+}
+
 const opt = (n: Node): Node => rep(n, 1);
 
 /** HTML5 named references of ASCII characters (those a serializer or an encoder may emit). */
@@ -220,7 +235,7 @@ const softBreak = (): Node => seq(set('='), opt(set('\r')), set('\n'));
  * JSON of one (`["s","k"]`), Python's `list(s)` (`['s', 'k']`), Go's `%q` of a `[]rune`.
  */
 function wrappedForm(value: string): Node {
-  const gap = rep(set(' \t\r\n,\'"'), 20);
+  const gap = filler(rep(set(' \t\r\n,\'"'), 20));
   const out: Node[] = [];
   [...Buffer.from(value, 'utf8')].forEach((b, i) => {
     if (i > 0) out.push(gap);
@@ -232,7 +247,7 @@ function wrappedForm(value: string): Node {
 /** The value as text: each character in any text spelling, soft line breaks allowed between them. */
 function textForm(value: string): Node {
   // At most 4 (not 1): V8 unrolls quantifiers up to {0,3}, which makes the regex far costlier to compile.
-  const gap = rep(softBreak(), 4);
+  const gap = filler(rep(softBreak(), 4));
   const out: Node[] = [];
   [...value].forEach((c, i) => {
     if (i > 0) out.push(gap);
@@ -246,7 +261,7 @@ function textForm(value: string): Node {
  * are, punctuation in any text spelling, line breaks and whitespace anywhere between characters.
  */
 function base64Form(std: string, url: string): Node {
-  const gap = rep(alt(set(WHITESPACE), seq(set('\\'), set('rnt')), softBreak()), 8);
+  const gap = filler(rep(alt(set(WHITESPACE), seq(set('\\'), set('rnt')), softBreak()), 8));
   const out: Node[] = [];
   for (let i = 0; i < std.length; i++) {
     if (i > 0) out.push(gap);
@@ -289,7 +304,7 @@ export function base32Cores(bytes: Buffer, alphabet = BASE32): string[] {
  * quoted hex strings: `'0x5f',\n '0x6c'`).
  */
 function hexForm(bytes: Buffer): Node {
-  const gap = rep(alt(set(' \t\r\n:,-_.\'"'), seq(set('0'), set('xX'))), 8);
+  const gap = filler(rep(alt(set(' \t\r\n:,-_.\'"'), seq(set('0'), set('xX'))), 8));
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);
@@ -386,7 +401,7 @@ function decimalForm(bytes: Buffer): Node {
   // Bounded tightly: the longest gap sets maxLength, the tail a stream holds back and re-reads.
   const blank = set(' \t\r\n');
   const key = seq(set('"'), rep(set('0123456789'), 7), set('"'), set(':'), opt(set(' ')));
-  const gap = alt(seq(set(','), rep(blank, 12), opt(key)), seq(blank, rep(blank, 11)));
+  const gap = filler(alt(seq(set(','), rep(blank, 12), opt(key)), seq(blank, rep(blank, 11))));
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);
@@ -466,6 +481,10 @@ export class PrefixAutomaton {
   private readonly threadsB: Int32Array;
   private readonly startsA: Int32Array;
   private readonly startsB: Int32Array;
+  /** Per character state: 1 when it is a gap's (a filler between a spelling's characters: filler()). */
+  private readonly fill: Uint8Array;
+  /** Scratch for heldSpelled: per thread, the characters it read that were no gap's (made on first use). */
+  private spelled?: [Int32Array, Int32Array];
   private epoch = 0;
 
   constructor(patterns: Node[]) {
@@ -475,8 +494,9 @@ export class PrefixAutomaton {
     const out: number[] = []; // char state → successor
     const splitOut: number[][] = []; // split state → successors
     const isChar: boolean[] = [];
+    const fills: number[] = [];
     const bitmaps = new Map<string, Uint8Array>();
-    const charState = (chars: string, successor: number): number => {
+    const charState = (chars: string, successor: number, fill: boolean): number => {
       let b = bitmaps.get(chars);
       if (!b) {
         b = new Uint8Array(256);
@@ -485,6 +505,7 @@ export class PrefixAutomaton {
       }
       const id = isChar.length;
       isChar.push(true);
+      if (fill) fills.push(id);
       this.bits[id] = b;
       out[id] = successor;
       return id;
@@ -497,7 +518,7 @@ export class PrefixAutomaton {
     };
     const build = (n: Node, successor: number): number => {
       switch (n.k) {
-        case 'set': return charState(n.c, successor);
+        case 'set': return charState(n.c, successor, n.fill === true);
         case 'seq': {
           let e = successor;
           for (let i = n.n.length - 1; i >= 0; i--) e = build(n.n[i]!, e);
@@ -551,6 +572,8 @@ export class PrefixAutomaton {
     this.threadsB = new Int32Array(count);
     this.startsA = new Int32Array(count);
     this.startsB = new Int32Array(count);
+    this.fill = new Uint8Array(count);
+    for (const id of fills) this.fill[id] = 1;
   }
 
   /**
@@ -601,6 +624,79 @@ export class PrefixAutomaton {
     let earliest = text.length;
     for (let k = 0; k < curLen; k++) earliest = Math.min(earliest, curStart[k]!);
     return earliest;
+  }
+
+  /**
+   * How much of a spelling the held start of `text` (earliestPrefix) reads, gaps left out: of the
+   * readings that start where it does, the fewest characters that were no gap's (line breaks,
+   * blanks, separators, soft breaks between the value's characters). The tripwire's count
+   * (Scrubber.startsAtEnd): every spelling of a character is at least one such character, so this
+   * is never less than the characters of the value the start spells, and a run of blanks or
+   * `=\r\n` adds none. 0 when nothing is held. Asked only of held text (a tail), so kept apart
+   * from earliestPrefix, which every chunk runs.
+   */
+  heldSpelled(text: string, from: number): number {
+    const n = this.stamp.length;
+    const [spelledA, spelledB] = (this.spelled ??= [new Int32Array(n), new Int32Array(n)]);
+    let cur = this.threadsA;
+    let curStart = this.startsA;
+    let curSpelled = spelledA;
+    let nxt = this.threadsB;
+    let nxtStart = this.startsB;
+    let nxtSpelled = spelledB;
+    let curLen = 0;
+    for (let i = from; i < text.length; i++) {
+      const c = text.charCodeAt(i) & 0xff;
+      const fresh = this.first[c] === 1;
+      if (curLen === 0 && !fresh) continue;
+      if (++this.epoch === 0x7fffffff) {
+        this.epoch = 1;
+        this.stamp.fill(0);
+      }
+      const epoch = this.epoch;
+      let nxtLen = 0;
+      const total = curLen + (fresh ? this.starts.length : 0);
+      for (let k = 0; k < total; k++) {
+        const s = k < curLen ? cur[k]! : this.starts[k - curLen]!;
+        if (this.bits[s]![c] !== 1) continue;
+        const start = k < curLen ? curStart[k]! : i;
+        const spelled = (k < curLen ? curSpelled[k]! : 0) + (this.fill[s] === 1 ? 0 : 1);
+        const f = this.follow[s]!;
+        for (let j = 0; j < f.length; j++) {
+          const t = f[j]!;
+          if (t === ACCEPT) continue;
+          if (this.stamp[t] !== epoch) {
+            this.stamp[t] = epoch;
+            this.slot[t] = nxtLen;
+            nxt[nxtLen] = t;
+            nxtStart[nxtLen] = start;
+            nxtSpelled[nxtLen++] = spelled;
+          } else {
+            // Per state the earliest start, and of those the fewest characters spelled: what
+            // follows adds the same to every thread in a state, so the order is kept.
+            const at = this.slot[t]!;
+            if (nxtStart[at]! > start || (nxtStart[at] === start && nxtSpelled[at]! > spelled)) {
+              nxtStart[at] = start;
+              nxtSpelled[at] = spelled;
+            }
+          }
+        }
+      }
+      [cur, nxt] = [nxt, cur];
+      [curStart, nxtStart] = [nxtStart, curStart];
+      [curSpelled, nxtSpelled] = [nxtSpelled, curSpelled];
+      curLen = nxtLen;
+    }
+    let earliest = text.length;
+    let fewest = 0;
+    for (let k = 0; k < curLen; k++) {
+      const start = curStart[k]!;
+      if (start < earliest || (start === earliest && curSpelled[k]! < fewest)) {
+        earliest = start;
+        fewest = curSpelled[k]!;
+      }
+    }
+    return fewest;
   }
 
 }

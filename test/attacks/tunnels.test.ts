@@ -64,16 +64,18 @@ const keyed = await startWsUpstream(t, {
     }
     // /cut?form=hex&cuts=3,9&pad=ab&end=close|stay|more: the key's form sent in pieces, as a
     // terminal or log tail splits its output; `end` says whether the last piece is left out.
+    // `tail`: text after the key's form (blanks padding a column); `bin=1`: binary messages;
+    // `end=open`: every piece sent, then nothing (the tunnel left open).
     if (req.url!.startsWith('/cut')) {
       const q = new URL(req.url!, 'http://x').searchParams;
       const raw = Buffer.from(key);
       const form = q.get('form') === 'hex' ? raw.toString('hex') : q.get('form') === 'base64' ? raw.toString('base64') : key;
       const cuts = (q.get('cuts') ?? '').split(',').filter(Boolean).map(Number);
-      const text = `${q.get('pad') ?? ''}${form.slice(0, Number(q.get('take') ?? form.length))}`;
+      const text = `${q.get('pad') ?? ''}${form.slice(0, Number(q.get('take') ?? form.length))}${q.get('tail') ?? ''}`;
       const at = [0, ...cuts.map((c) => c + (q.get('pad') ?? '').length), text.length];
       const pieces = at.slice(1).map((e, i) => text.slice(at[i], e)).filter(Boolean);
       const end = q.get('end') ?? 'more';
-      if (end !== 'more') pieces.pop();
+      if (end !== 'more' && end !== 'open') pieces.pop();
       // Between pieces, a ping or an empty message (which must neither let a held start go nor break it).
       const sep = q.get('sep');
       // Thirteenth pass: each piece a JSON document, as a terminal or exec stream sends output.
@@ -81,7 +83,7 @@ const keyed = await startWsUpstream(t, {
       pieces.forEach((p, i) => {
         if (i > 0 && sep === 'ping') ws.ping('x');
         if (i > 0 && sep === 'empty') ws.send('');
-        ws.send(wrap(p));
+        ws.send(wrap(p), { binary: q.get('bin') === '1' });
       });
       if (end === 'more') ws.send(wrap(' and then more'));
       if (end === 'close') ws.close(1000, 'bye');
@@ -778,6 +780,33 @@ t.test('tenth pass: a key an upstream sends a few characters at a time never rea
   // tripwire) is relayed once the next one shows it is not.
   const control = await keyedTunnel(`/cut?form=raw&take=9&pad=note%20&end=more`);
   t.same(control.got, [`note ${SECRET.slice(0, 9)}`, ' and then more'], 'the look-alike is relayed, in order');
+});
+
+t.test('seventeenth pass: a message ending in the key\'s public prefix and a run of blanks, line breaks or soft breaks is no probe: held, then relayed or refused, the token kept', async (t) => {
+  // Before: the tripwire counted the held start in held characters, blanks and all (a spelling
+  // lets line breaks and blanks in between a key's characters, and a soft break `=\r\n`), so
+  // `sk_live_` and 40 blanks was "48 characters of the key's start": the token was revoked.
+  const cases = [['spaces', 8, ' '.repeat(40)], ['tabs', 9, '\t'.repeat(30)], ['soft breaks', 9, '=\r\n'.repeat(6)], ['line breaks', 8, '\r\n'.repeat(20)]] as const;
+  for (const [what, take, tail] of cases) {
+    // (Left hanging, each waits out the hold: two of the fillers are enough there.)
+    for (const end of what === 'spaces' || what === 'soft breaks' ? ['more', 'open'] as const : ['more'] as const) {
+      const path = `/cut?form=raw&take=${take}&pad=note%20&tail=${encodeURIComponent(tail)}&end=${end}&bin=1&case=${what.replace(' ', '-')}`;
+      const { got, code } = await keyedTunnel(path);
+      if (end === 'more') t.same(got, [`note ${SECRET.slice(0, take)}${tail}`, ' and then more'], `${what} (binary), then more: relayed in order`);
+      else {
+        t.equal(code, 1008, `${what} (binary), then nothing: closed after the hold`);
+        t.ok(await eventually(() => a.records.some((r) => r.url?.includes(path) && r.outcome === 'scrub-refused')), `${what}, then nothing: recorded as refused`);
+      }
+      // Its record at the upgrade, then the one at its end (which would say `secret-probe`).
+      t.ok(await eventually(() => a.records.filter((r) => r.url?.includes(path)).length >= 2), `${what}, then ${end}: the tunnel's end is recorded`);
+      t.notOk(a.records.some((r) => r.url?.includes(path) && r.outcome === 'secret-probe'), `${what}, then ${end}: no secret probe recorded, the token kept`);
+    }
+  }
+  // The wire still trips: two characters past the prefix, then blanks, then nothing.
+  const path = `/cut?form=raw&take=10&pad=note%20&tail=${encodeURIComponent(' '.repeat(40))}&end=open&bin=1`;
+  const tripped = await keyedTunnel(path);
+  t.equal(tripped.code, 1008, 'ten characters of the key and blanks, then nothing: closed');
+  t.ok(await eventually(() => a.records.some((r) => r.url?.includes(path) && r.outcome === 'secret-probe')), 'and recorded as a secret probe');
 });
 
 t.test('thirteenth pass: a key an upstream sends a few characters per JSON message never reaches the agent joined', async (t) => {

@@ -187,6 +187,40 @@ t.test('thirteenth pass: the tripwire on what a stream holds back (a long start 
   t.same(whole.trips, [], 'the key handed back whole in EBCDIC across two chunks does not trip (it is scrubbed)');
 });
 
+// Seventeenth pass: the tripwire counted a held start in held characters, fillers and all: the
+// blanks, tabs, line breaks, soft breaks (`=\r\n`) and separators a spelling lets in between (or
+// after) a key's characters. A piece ending in a key's public prefix and a run of blanks (a padded
+// column, a binary frame's space padding) was held, then let go, and revoked the agent's token.
+// Counted now in the characters that spell the key, gaps left out (PrefixAutomaton.heldSpelled).
+t.test('seventeenth pass: the tripwire counts a held start in characters of the key, not the blanks, line breaks or soft breaks after or between them', async (t) => {
+  const keys = ['sk_live_51HabcDEFghiJKLmno0123456789', 'ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789', 'xoxb-123456789012-abcdefABCDEF', 'github_pat_11ABCDEFG0abcdefghij_KLMNOPqrstuv', 'sk-ant-api03-AbCdEfGhIjKlMnOp'];
+  const scrubbers = keys.map((value) => new Scrubber([{ value, placeholder: PH }]));
+  const fillers = [' ', '\t', '\n', '\r\n', '=\r\n', '=\n', '=', ', ', '"', '\\n', '\0', '\u200b', ' \t\r\n'];
+  const between = ['', ' ', '\n', ', ', '=\r\n', '\r\n  '];
+  await fc.assert(fc.property(fc.integer({ min: 0, max: keys.length - 1 }), fc.constantFrom(...fillers), fc.integer({ min: 1, max: 200 }), fc.constantFrom(...between), fc.integer({ min: 1, max: 16 }), fc.constantFrom('', 'x ', 'log: '), (k, filler, run, gap, n, before) => {
+    const key = keys[k]!;
+    const s = scrubbers[k]!;
+    const least = Math.max(10, publicPrefixLength(key) + 2);
+    const text = Buffer.from(`${before}${[...key.slice(0, n)].join(gap)}${filler.repeat(run)}`, 'utf8').toString('latin1');
+    const held = s.scrubPartial(text).rest;
+    const trips = held.length >= 10 && s.startsAtEnd(held, 10).length > 0;
+    if (n < least && trips) throw new Error(`${n} characters of ${key.slice(0, 8)}… (gap ${JSON.stringify(gap)}) and ${run} × ${JSON.stringify(filler)} tripped`);
+    // A start the tripwire must still see: held with 10 or more of the key's characters in it.
+    if (n >= least && held.includes(key[0]!) && held.length >= 10 && !trips) throw new Error(`${n} characters of ${key.slice(0, 8)}… (gap ${JSON.stringify(gap)}) and ${run} × ${JSON.stringify(filler)} held without tripping`);
+  }), { numRuns: 300 });
+  t.pass('a held start counts the key\'s characters, not the fillers');
+  const s = scrubbers[0]!;
+  // The report's case: the public prefix and a run of blanks, held and then let go.
+  t.same(s.startsAtEnd(`note sk_live_${' '.repeat(40)}`, 10), [], 'the public prefix and 40 blanks: no probe');
+  t.same(s.startsAtEnd('note sk_live_5=\r\n=\r\n=\r\n', 10), [], 'the prefix, one character and soft breaks: no probe');
+  t.same(s.startsAtEnd('note sk_live_5=', 10), [], 'the prefix, one character and an `=` (a soft break or an escape begun): no probe');
+  t.same(s.startsAtEnd(`note ${[...'sk_live_5'].join(', ')}, `, 10), [], 'the prefix and one character as a list: no probe');
+  // The wire itself: 10 characters of the key, however spaced, trip.
+  t.same(s.startsAtEnd(`note sk_live_51${' '.repeat(40)}`, 10).map((r) => r.replace), [PH], 'two characters past the prefix and blanks: the key\'s start');
+  t.same(s.startsAtEnd(`note ${[...'sk_live_51'].join('=\r\n')}`, 10).map((r) => r.replace), [PH], 'two characters past the prefix with soft breaks between: the key\'s start');
+  t.same(s.startsAtEnd(`note ${[...'sk_live_51'].join(', ')}, `, 10).map((r) => r.replace), [PH], 'as a list: the key\'s start');
+});
+
 // Fifteenth pass: the packed scan held inflated text ending in a key's start without the tripwire
 // counting it: an echo of the agent's guess inside a `.gz` streamed in flushes (a log export that
 // follows) answered the guess by the hold, a character at a time.
