@@ -16,6 +16,7 @@ import { startAirlock, type Airlock } from '../../runtime/airlock.ts';
 import { SecretStore } from '../../state/secrets/store.ts';
 import { fixtures, startUpstream, tempDir } from './helpers.ts';
 import { reveal } from './spelling-oracle.ts';
+import { tarEntry } from '../helpers/tar.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 40);
@@ -113,18 +114,6 @@ function zipOf(text: Buffer): Buffer {
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(entries.length, 8); end.writeUInt16LE(entries.length, 10); end.writeUInt32LE(dir.length, 12); end.writeUInt32LE(offset, 16);
   return Buffer.concat([...local, dir, end]);
-}
-/** A tar member as GNU tar writes it: a 512-byte ustar header (its checksum), the data padded to 512. */
-function tarEntry(name: string, data: Buffer): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0);
-  h.write('0000644\0', 100);
-  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\x0000', 257);
-  h.write(`${[...h].reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0 `, 148);
-  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
 }
 const noise = Buffer.from(Array.from({ length: 700 }, (_, i) => (i * 37 + 11) & 0xff));
 const packs = {

@@ -6,6 +6,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { ChunkScrubber, Scrubber, ScrubStream, scrubForms, scrubResponse } from '../../proxy/scrub.ts';
 import { publicPrefixLength } from '../../proxy/scrubber.ts';
+import { tarEntry } from '../helpers/tar.ts';
 
 const SECRET = 'ghp_Canary/Secret+Value=42?&x';
 const PH = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
@@ -900,17 +901,7 @@ t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, a 
   // Real files of doc(SECRET) (the xz and zstd command-line tools), as in the sixteenth pass's test.
   const xz = Buffer.from('/Td6WFoAAATm1rRGAgAhARYAAAB0L+WjAQBDeyJoZWFkZXJzIjp7ImF1dGhvcml6YXRpb24iOiJCZWFyZXIgZ2hwX0NhbmFyeS9TZWNyZXQrVmFsdWU9NDI/JngifX0AFkTEeujMimgAAVxE+iI5Rx+2830BAAAAAARZWg==', 'base64');
   const zst = Buffer.from('KLUv/SREIQIAeyJoZWFkZXJzIjp7ImF1dGhvcml6YXRpb24iOiJCZWFyZXIgZ2hwX0NhbmFyeS9TZWNyZXQrVmFsdWU9NDI/JngifX13d53n', 'base64');
-  const tarEntry = (name: string, data: Buffer): Buffer => {
-    const h = Buffer.alloc(512);
-    h.write(name, 0);
-    h.write('0000644\0', 100);
-    h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write('        ', 148);
-    h.write('0', 156);
-    h.write('ustar\x0000', 257);
-    h.write(`${[...h].reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0 `, 148);
-    return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
-  };
+
   const tar = (...members: Array<[string, Buffer]>): Buffer => Buffer.concat([...members.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
   const crc = (b: Buffer): number => zlib.crc32(b);
   const chunk = (type: string, data: Buffer): Buffer => {
