@@ -3,6 +3,7 @@
 // their turn, with their bodies still in the socket (TCP pushes back), so an agent that opens a
 // hundred 1 MiB uploads at once costs a few bodies of memory and a few describe steps at a time,
 // and another agent's request never queues behind them. Holds for approval come after the gate.
+import { Tally } from '../lib/tally.ts';
 
 export const AGENT_SLOTS = 4;
 /**
@@ -51,32 +52,23 @@ export function descriptionWeight(text: string): number {
 export class AgentBusyError extends Error {}
 
 export class AgentGate {
-  private readonly busy = new Map<string, number>();
+  private readonly busy = new Tally();
   private readonly waiting = new Map<string, Array<() => void>>();
 
-  private readonly open = new Map<string, number>();
-  private readonly described = new Map<string, number>();
+  private readonly open = new Tally();
+  private readonly described = new Tally();
 
   constructor(readonly slots = AGENT_SLOTS, readonly maxWaiting = AGENT_WAITING, readonly maxOpen = AGENT_OPEN, readonly maxDescribed = AGENT_DESCRIBED_BYTES) {}
 
   /** Counts one exchange of the agent as open; the returned function (idempotent) ends it. */
   enter(agent: string): () => void {
-    const n = this.open.get(agent) ?? 0;
-    if (n >= this.maxOpen) throw new AgentBusyError(`${this.maxOpen} of this agent's requests and tunnels are already open`);
-    this.open.set(agent, n + 1);
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      const m = (this.open.get(agent) ?? 1) - 1;
-      if (m > 0) this.open.set(agent, m);
-      else this.open.delete(agent);
-    };
+    if (this.open.of(agent) >= this.maxOpen) throw new AgentBusyError(`${this.maxOpen} of this agent's requests and tunnels are already open`);
+    return this.open.hold(agent, 1);
   }
 
   /** Throws while the agent's forwarded exchanges hold its bound of descriptions (checked for a large request in its slot). */
   checkDescribed(agent: string): void {
-    const held = this.described.get(agent) ?? 0;
+    const held = this.described.of(agent);
     if (held >= this.maxDescribed) {
       throw new AgentBusyError(`this agent's forwarded requests already hold ~${Math.round(held / 1048576)} MiB of request descriptions in memory (at most ${Math.round(this.maxDescribed / 1048576)} MiB); its large requests are refused until some end`);
     }
@@ -84,20 +76,12 @@ export class AgentGate {
 
   /** Counts `bytes` (a description's weight) against the agent's open exchanges; the returned function (idempotent) gives them back. */
   weigh(agent: string, bytes: number): () => void {
-    this.described.set(agent, (this.described.get(agent) ?? 0) + bytes);
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      const m = (this.described.get(agent) ?? bytes) - bytes;
-      if (m > 0) this.described.set(agent, m);
-      else this.described.delete(agent);
-    };
+    return this.described.hold(agent, bytes);
   }
 
   /** Runs `fn` once one of the agent's slots is free; the slot is freed when it settles. */
   async run<T>(agent: string, fn: () => Promise<T>): Promise<T> {
-    if ((this.busy.get(agent) ?? 0) >= this.slots) {
+    if (this.busy.of(agent) >= this.slots) {
       if ((this.waiting.get(agent)?.length ?? 0) >= this.maxWaiting) throw new AgentBusyError(`${this.maxWaiting} of this agent's requests are already waiting`);
       await new Promise<void>((resolve) => {
         const queue = this.waiting.get(agent);
@@ -105,7 +89,7 @@ export class AgentGate {
         else this.waiting.set(agent, [resolve]);
       });
     } else {
-      this.busy.set(agent, (this.busy.get(agent) ?? 0) + 1);
+      this.busy.add(agent, 1);
     }
     try {
       return await fn();
@@ -120,8 +104,6 @@ export class AgentGate {
     const next = queue?.shift();
     if (queue && queue.length === 0) this.waiting.delete(agent);
     if (next) return next(); // the slot passes on: busy stays the same
-    const n = (this.busy.get(agent) ?? 1) - 1;
-    if (n > 0) this.busy.set(agent, n);
-    else this.busy.delete(agent);
+    this.busy.sub(agent, 1);
   }
 }

@@ -9,6 +9,7 @@
 // bound waiting is refused by itself until they are written (others are served), and while the
 // trail is behind, large descriptions are left out only for agents with more than `HEAVY_SHARE`
 // waiting. Filling the bound takes at least 1/OWN_SHARE agents doing so at once.
+import { Tally } from '../lib/tally.ts';
 
 /** The part of the trail's bound one agent's waiting records may take before its requests are refused. */
 export const OWN_SHARE = 1 / 8;
@@ -16,27 +17,23 @@ export const OWN_SHARE = 1 / 8;
 export const HEAVY_SHARE = 1 / 64;
 
 export class AuditShares {
-  private readonly waiting = new Map<string, number>();
+  private readonly waiting = new Tally();
   /** audit-unavailable refusals counted instead of queued, per agent ('' for none). */
   readonly dropped = new Map<string, number>();
 
   constructor(private readonly bound: number) {}
 
   add(agent: string | null | undefined, bytes: number): void {
-    if (!agent) return;
-    this.waiting.set(agent, (this.waiting.get(agent) ?? 0) + bytes);
+    if (agent) this.waiting.add(agent, bytes);
   }
 
   remove(agent: string | null | undefined, bytes: number): void {
-    if (!agent) return;
-    const left = (this.waiting.get(agent) ?? 0) - bytes;
-    if (left > 0) this.waiting.set(agent, left);
-    else this.waiting.delete(agent);
+    if (agent) this.waiting.sub(agent, bytes);
   }
 
   /** Bytes of `agent`'s records waiting. */
   of(agent: string): number {
-    return this.waiting.get(agent) ?? 0;
+    return this.waiting.of(agent);
   }
 
   /** The agent's waiting records are past its share: its requests are refused until they are written. */
