@@ -4,7 +4,7 @@
 // engine reloads), compare versions, roll back with a note. Replay is in replay-e2e.test.ts, the
 // other pages and a studio restart in pages-e2e.test.ts.
 // Screenshots go to test-artifacts/.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -50,15 +50,7 @@ t.test('the login URL logs in and removes the token from the address bar', async
   // receives the session cookie: browsers do not isolate cookies by port. Its pages cannot read
   // the token, and the studio answers nothing without it (test/approvals/e2e.test.ts).
   const cookiesSeen: string[] = [];
-  const neighbour = http.createServer((req, res) => {
-    cookiesSeen.push(req.headers.cookie ?? '');
-    res.setHeader('content-type', 'text/html');
-    res.end('<p>a dev server</p>');
-  });
-  await new Promise<void>((r) => neighbour.listen(0, '127.0.0.1', r));
-  t.teardown(() => neighbour.close());
-  const other = await context.newPage();
-  await other.goto(`http://127.0.0.1:${(neighbour.address() as { port: number }).port}/`);
+  const other = await neighbourPage(t, (req, res) => cookiesSeen.push(req.headers.cookie ?? ''));
   t.match(cookiesSeen[0], /airlock_session=/, 'the other port received the studio\'s cookie');
   t.equal(await other.evaluate(() => localStorage.getItem('airlock-session-token')), null, 'but not the token');
   await other.close();
@@ -68,17 +60,11 @@ t.test('cookies another port of this host planted (a session cookie, a cookie bo
   // Cookies are not isolated by port either way: a page on another port of 127.0.0.1 can set
   // `airlock_session` for the studio too. With a longer Path the browser sends it first, and the
   // studio read only the first: every API call and the live feed were refused, a new login too.
-  const neighbour = http.createServer((_req, res) => {
+  const other = await neighbourPage(t, (_req, res) => {
     // And a cookie bomb: five 4 KB cookies make every request head to the studio's API past Node's 16 KiB.
     const bomb = Array.from({ length: 6 }, (_, i) => `bomb${i}=${'b'.repeat(4000)}; Path=/api`);
     res.setHeader('set-cookie', ['airlock_session=planted; Path=/api; SameSite=Strict', 'airlock_session=planted2; Path=/api/approvals', ...bomb]);
-    res.setHeader('content-type', 'text/html');
-    res.end('<p>a dev server</p>');
   });
-  await new Promise<void>((r) => neighbour.listen(0, '127.0.0.1', r));
-  t.teardown(() => neighbour.close());
-  const other = await context.newPage();
-  await other.goto(`http://127.0.0.1:${(neighbour.address() as { port: number }).port}/`);
   await other.close();
   t.equal((await context.cookies()).filter((c) => c.name === 'airlock_session').length, 3, 'the studio now gets three cookies of its name');
   // What the page does on every call and on (re)connecting its live feed, with the browser's cookies.
@@ -304,3 +290,20 @@ t.test('a reload keeps the session; logging out forgets its token', async (t) =>
 t.test('no script errors in the page', async (t) => {
   t.same(consoleErrors.filter((e) => !/401|Failed to load resource/.test(e)), []);
 });
+
+/**
+ * A page of a dev server on another port of this host (its `seen` sees each request and may set
+ * headers), opened in the studio's browser context: browsers do not isolate cookies by port.
+ */
+async function neighbourPage(t: Test, seen: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
+  const neighbour = http.createServer((req, res) => {
+    seen(req, res);
+    res.setHeader('content-type', 'text/html');
+    res.end('<p>a dev server</p>');
+  });
+  await new Promise<void>((r) => neighbour.listen(0, '127.0.0.1', r));
+  t.teardown(() => neighbour.close());
+  const other = await context.newPage();
+  await other.goto(`http://127.0.0.1:${(neighbour.address() as { port: number }).port}/`);
+  return other;
+}
