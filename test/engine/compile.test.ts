@@ -120,7 +120,9 @@ t.test('findOpa passes over an opa on PATH that the user (so a sandboxed agent) 
 t.test("Go runs without its settings file: a GOTOOLCHAIN planted there does not run the agent's go", async (t) => {
   const go = ['/usr/local/go/bin/go', '/usr/bin/go'].find((g) => fs.existsSync(g));
   if (!go) return void t.skip('SKIPPED LOUDLY: no Go installed (/usr/local/go/bin/go, /usr/bin/go); this check needs one', () => undefined);
-  const dir = t.testdir({ config: { go: { env: 'GOTOOLCHAIN=go1.99.0+path\n' } }, bin: {} });
+  // Telemetry off in the planted folder too: Go otherwise starts a detached child that writes
+  // counters there after `go env` returns, racing the fixture's removal (ENOTEMPTY in CI).
+  const dir = t.testdir({ config: { go: { env: 'GOTOOLCHAIN=go1.99.0+path\n', telemetry: { mode: 'off\n' } } }, bin: {} });
   const mark = path.join(dir, 'planted-go-ran');
   fs.writeFileSync(path.join(dir, 'bin', 'go1.99.0'), `#!/bin/sh\ntouch '${mark}'\necho go1.99.0\n`, { mode: 0o755 });
   const { goVersion } = await import('../../engine/toolchain.ts');
