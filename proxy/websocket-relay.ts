@@ -490,21 +490,25 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       });
       from.on('ping', (data: Buffer) => pass('ping', data));
       from.on('pong', (data: Buffer) => pass('pong', data));
+      // The end of `from` (its close, or a frame that broke the protocol) waits for the messages
+      // before it still being judged: they were valid and sent first. It waits for the judging, not
+      // for a human: a statement held for approval when its agent has left is dropped (the
+      // tunnel's end withdraws the hold), as a held request is.
+      const afterJudging = (run: () => void): void => {
+        if (!judgeQueue.length || end) return run();
+        const before = closeWaiting;
+        if (before) clearTimeout(before.timer);
+        closeWaiting = { run: () => { before?.run(); run(); }, timer: setTimeout(afterJudged, CLOSE_AFTER_JUDGED_MS) };
+      };
       from.on('error', (err: Error & { code?: string }) => {
         // `ws` closes `from` itself (1002/1007/1009); the other side is told why it ends.
-        if (end) return;
-        end = { by: name, error: err.code ?? 'error', detail: err.message.slice(0, 200) };
-        shut(to, dir === 'upstream' ? 1001 : 1014, dir === 'upstream' ? 'the agent broke the WebSocket protocol' : 'the upstream broke the WebSocket protocol');
+        afterJudging(() => {
+          if (end) return;
+          end = { by: name, error: err.code ?? 'error', detail: err.message.slice(0, 200) };
+          shut(to, dir === 'upstream' ? 1001 : 1014, dir === 'upstream' ? 'the agent broke the WebSocket protocol' : 'the upstream broke the WebSocket protocol');
+        });
       });
-      from.on('close', (code: number, reason: Buffer) => {
-        if (judgeQueue.length && !end) {
-          // Waits for the judging, not for a human: a statement held for approval when its agent
-          // has left is dropped (the tunnel's end withdraws the hold), as a held request is.
-          closeWaiting = { run: () => onClose(code, reason), timer: setTimeout(afterJudged, CLOSE_AFTER_JUDGED_MS) };
-          return;
-        }
-        onClose(code, reason);
-      });
+      from.on('close', (code: number, reason: Buffer) => afterJudging(() => onClose(code, reason)));
       const onClose = (code: number, reason: Buffer): void => {
         // A close reason that completes what was held is refused by onMessage below; otherwise what
         // was held stays a secret's start that nothing ended: never relayed.

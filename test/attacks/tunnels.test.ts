@@ -2089,3 +2089,28 @@ t.test('fifteenth pass (on a real PostgreSQL 15): a search path names schemas ca
   t.same(seen.where, { upper: 1, lower: 0 }, 'an unqualified name then acts in Public, not public');
   t.same([seen.before, seen.after], ['lowered', 'airlock'], 'DISCARD ALL acts as the login role again');
 });
+
+// A binary message that opens a database protocol's packet (`\0\n$`) sends the text behind it to
+// the policy; an invalid frame right after ended the tunnel at once and that valid text message,
+// still being judged, never left (found by the frame property at seed -289353656). A broken
+// frame now waits for the judging as a close frame does.
+t.test('messages still being judged when the agent breaks the protocol reach the upstream before the tunnel ends', async (t) => {
+  const frame = (opcode: number, payload: Buffer, fin = true): FrameSpec => ({ fin, rsv: 0, opcode, payload, mask: crypto.randomBytes(4) });
+  const opener = frame(2, Buffer.from([0, 10, 36]));
+  const broken = [frame(0, Buffer.alloc(0), false), frame(1, Buffer.from('x'), true), { ...frame(1, Buffer.from('y')), rsv: 4 }];
+  for (const [i, bad] of broken.entries()) {
+    for (const text of ['', 'hi', 'select 1']) {
+      const path = `/judged-broken/${i}/${text.length}`;
+      const [url, host] = at(sink.port, path);
+      const sent = [opener, frame(1, Buffer.from(text)), ...(i === 1 ? [frame(1, Buffer.from('w'), false)] : []), bad];
+      const agent = rawAgent(net.connect(a.port, '127.0.0.1'), Buffer.from(handshake(url, host, auth)));
+      t.equal((await agent.response).status, 101);
+      agent.send(Buffer.concat(sent.map(encodeFrame)));
+      t.ok(await agent.closed(6000), 'the tunnel ended');
+      agent.destroy();
+      const c = sink.conn(path);
+      await eventually(() => c?.close !== undefined, 3000);
+      t.same(c?.messages.map((m) => m.data.toString('hex')), ['000a24', Buffer.from(text).toString('hex')], `broken frame ${i} after ${JSON.stringify(text)}: both valid messages relayed, then the end`);
+    }
+  }
+});
