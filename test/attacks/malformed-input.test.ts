@@ -222,6 +222,7 @@ t.test('WebSocket upgrades are decided like any other request', async (t) => {
   t.ok(res && isProblem(res), 'problem+json');
   const toEvil = await send(Buffer.from(ws('/x').replace(/allowed\.example/g, 'evil.example')));
   t.equal(parseResponses(toEvil.text)[0]?.status, 403, 'an upgrade to a denied host: 403');
-  t.equal(up.received.length, before, 'the upstream saw neither upgrade');
+  // By content, not by count: the test before leaves pipelined GETs that may still land here.
+  t.same(up.received.slice(before).filter((r) => r.headers.upgrade !== undefined || !r.url.includes('pipelined=')), [], 'the upstream saw neither upgrade');
   t.notMatch(up.bytes(), /\/deny\/socket/);
 });
