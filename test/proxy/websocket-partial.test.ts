@@ -68,7 +68,7 @@ const eventually = async (what: () => boolean, label: string): Promise<void> => 
 
 t.test('agents hoarding unfinished messages up to the budget of all: a neighbour\'s message still arrives; the hoarders past their part are closed', async (t) => {
   const piece = Buffer.alloc(MiB / 2, 0x61);
-  const hoarders = [];
+  const hoarders: Array<{ ws: WebSocket; code?: number }> = [];
   for (let h = 0; h < 3; h++) {
     const e = await open(`/hoarder${h}/t`);
     for (let k = 0; k < 7; k++) e.ws.send(piece, { fin: false, binary: true }); // 3.5 MiB never finished
@@ -89,7 +89,7 @@ t.test('agents hoarding unfinished messages up to the budget of all: a neighbour
 
 t.test('past the budget of all, an agent past its equal part that grows is refused (closed 1009), as before', async (t) => {
   const piece = Buffer.alloc(MiB / 2, 0x61);
-  const quiet = [];
+  const quiet: Array<{ ws: WebSocket; code?: number }> = [];
   for (let h = 0; h < 3; h++) {
     const e = await open(`/steady${h}/t`);
     for (let k = 0; k < 6; k++) e.ws.send(piece, { fin: false, binary: true }); // 3 MiB each: at their part
