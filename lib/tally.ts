@@ -3,17 +3,31 @@
 
 export class Tally {
   private readonly counts = new Map<string, number>();
+  private sum = 0;
 
   of(key: string): number {
     return this.counts.get(key) ?? 0;
   }
 
+  /** The amount counted over every key. */
+  get total(): number {
+    return this.sum;
+  }
+
+  /** How many keys have something counted. */
+  get size(): number {
+    return this.counts.size;
+  }
+
   add(key: string, n: number): void {
     this.counts.set(key, this.of(key) + n);
+    this.sum += n;
   }
 
   sub(key: string, n: number): void {
-    const left = this.of(key) - n;
+    const had = this.of(key);
+    const left = had - n;
+    this.sum -= Math.min(had, n);
     if (left > 0) this.counts.set(key, left);
     else this.counts.delete(key);
   }

@@ -47,16 +47,53 @@ export const TOTAL_PARTIAL_BYTES = 512 * 1024 * 1024;
 export class PartialMessages {
   private total = 0;
   private readonly perAgent = new Map<string, number>();
+  /** Each open tunnel's cut (closes it 1009) and what it holds, per agent. */
+  private readonly tunnels = new Map<string, Set<{ held: () => number; cut: () => void }>>();
 
   constructor(readonly agentBudget = AGENT_PARTIAL_BYTES, readonly totalBudget = TOTAL_PARTIAL_BYTES) {}
 
-  /** Records that one tunnel of `agent` now holds `now` bytes instead of `before`; false past a budget. */
+  /** A tunnel of `agent` that may be cut to make room for another agent; the returned function forgets it. */
+  register(agent: string, tunnel: { held: () => number; cut: () => void }): () => void {
+    let own = this.tunnels.get(agent);
+    if (!own) this.tunnels.set(agent, (own = new Set()));
+    own.add(tunnel);
+    return () => {
+      own.delete(tunnel);
+      if (!own.size && this.tunnels.get(agent) === own) this.tunnels.delete(agent);
+    };
+  }
+
+  /**
+   * Records that one tunnel of `agent` now holds `now` bytes instead of `before`; false past a
+   * budget. Past the budget of all, an agent within its equal part (among the agents holding
+   * some) is not refused: the tunnels of the agents past theirs are cut, largest first, instead.
+   * Refusing the one that crossed let eight agents at their budget (8 × 64 MiB) close every other
+   * agent's tunnel at its next message (eighteenth pass). What is held stays under twice the total.
+   */
   change(agent: string, before: number, now: number): boolean {
     const mine = (this.perAgent.get(agent) ?? 0) + now - before;
     this.total += now - before;
     if (mine > 0) this.perAgent.set(agent, mine);
     else this.perAgent.delete(agent);
-    return now <= before || (mine <= this.agentBudget && this.total <= this.totalBudget);
+    if (now <= before || this.total <= this.totalBudget) return now <= before || mine <= this.agentBudget;
+    const fair = this.totalBudget / Math.max(1, this.perAgent.size);
+    if (mine > this.agentBudget || mine > fair) return false;
+    this.makeRoom(fair);
+    return true;
+  }
+
+  /** Cuts the largest tunnels of the agents holding more than `fair` until they hold no more (their bytes go when they close). */
+  private makeRoom(fair: number): void {
+    for (const [other, bytes] of this.perAgent) {
+      if (bytes <= fair) continue;
+      const own = [...(this.tunnels.get(other) ?? [])].sort((a, b) => b.held() - a.held());
+      let left = bytes;
+      for (const tunnel of own) {
+        if (left <= fair) break;
+        left -= tunnel.held();
+        tunnel.cut();
+      }
+    }
   }
 }
 
@@ -282,6 +319,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
   return new Promise((resolve) => {
     const closed = (): void => {
       if (--open > 0) return;
+      forget?.();
       if (budget && held) budget.messages.change(budget.agent, held, 0);
       held = 0;
       if (again) clearTimeout(again);
@@ -312,13 +350,21 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       const fits = budget.messages.change(budget.agent, held, now);
       held = now;
       if (fits || end) return;
-      end = { by: 'airlock', detail: 'messages not yet whole or not yet sent held more than their budget (one agent\'s tunnels, or every tunnel): closed' };
+      overBudget('messages not yet whole or not yet sent held more than their budget (one agent\'s tunnels, or every tunnel): closed');
+    };
+    const overBudget = (detail: string): void => {
+      if (end) return;
+      end = { by: 'airlock', detail };
       // A close frame queued behind what the side does not read would keep it all for the close timeout.
       for (const [ws, code, reason] of [[agent, 1009, 'messages over budget'], [upstream, 1001, 'closed by the proxy']] as const) {
         if (ws.bufferedAmount > HIGH_WATER) ws.terminate();
         else shut(ws, code, reason);
       }
     };
+    const forget = budget?.messages.register(budget.agent, {
+      held: () => held,
+      cut: () => overBudget('every tunnel\'s unfinished messages were past their budget and this agent\'s past its equal part: closed to make room for another agent\'s'),
+    });
     // Compressed frames are inflated after the read (on zlib's threads): weighed again shortly
     // after, for as long as what the tunnel holds keeps changing.
     let again: NodeJS.Timeout | undefined;

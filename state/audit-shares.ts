@@ -8,11 +8,15 @@
 // Each trail counts the bytes waiting per agent here: an agent with more than `OWN_SHARE` of the
 // bound waiting is refused by itself until they are written (others are served), and while the
 // trail is behind, large descriptions are left out only for agents with more than `HEAVY_SHARE`
-// waiting. Filling the bound takes at least 1/OWN_SHARE agents doing so at once.
+// waiting. Eighteenth pass: a fixed eighth let eight agents flooding at once fill the bound and
+// every agent was refused; past `CROWDED` of the bound the agents with records waiting split that
+// part between them, so however many flood, about `CROWDED` waits and a neighbour is admitted.
 import { Tally } from '../lib/tally.ts';
 
 /** The part of the trail's bound one agent's waiting records may take before its requests are refused. */
 export const OWN_SHARE = 1 / 8;
+/** The part of the bound past which each agent with records waiting may hold only its equal part of it. */
+export const CROWDED = 1 / 2;
 /** The part past which, while the trail is behind, an agent's large descriptions are left out. */
 export const HEAVY_SHARE = 1 / 64;
 
@@ -31,6 +35,13 @@ export class AuditShares {
     if (agent) this.waiting.sub(agent, bytes);
   }
 
+  /** What one agent may have waiting now: its share, or once the waiting agents crowd the bound, its equal part of `CROWDED` of it. */
+  private limit(): number {
+    const own = this.bound * OWN_SHARE;
+    if (this.waiting.total <= this.bound * CROWDED) return own;
+    return Math.min(own, (this.bound * CROWDED) / Math.max(1, this.waiting.size));
+  }
+
   /** Bytes of `agent`'s records waiting. */
   of(agent: string): number {
     return this.waiting.of(agent);
@@ -38,7 +49,7 @@ export class AuditShares {
 
   /** The agent's waiting records are past its share: its requests are refused until they are written. */
   over(agent: string): boolean {
-    return this.of(agent) > this.bound * OWN_SHARE;
+    return this.of(agent) > this.limit();
   }
 
   /** While the trail is behind: whether this agent's records are among the heavy ones (its large descriptions are left out). */
@@ -48,7 +59,7 @@ export class AuditShares {
 
   /** Why `agent` is refused, for the 503. */
   overReason(agent: string, what: string): string {
-    return `agent ${agent}'s records wait for ${what} past its share (${Math.round(this.of(agent) / 1024)} KiB of at most ${Math.round((this.bound * OWN_SHARE) / 1024)} KiB); its requests are refused until they are written, other agents are served`;
+    return `agent ${agent}'s records wait for ${what} past its share (${Math.round(this.of(agent) / 1024)} KiB of at most ${Math.round(this.limit() / 1024)} KiB now, ${this.waiting.size} agents' records waiting); its requests are refused until they are written, other agents are served`;
   }
 
   /** Counts a refusal instead of queueing its record. */

@@ -78,29 +78,88 @@ export function liveRecord<T extends { description?: unknown }>(record: T, budge
 }
 
 /**
- * Recent traffic, newest last, bounded in count and in bytes (each entry's serialized size is
- * counted; the oldest go first). Entries are bounded copies, so nothing here holds a body.
+ * What one agent's records may put on the live view whole, per second (refilling) and at once.
+ * Every studio tab gets every record: one agent's flood of requests carrying 16 KiB of headers
+ * sent each tab ~16 KiB a request, and a slow tab was dropped at 4 MiB queued (eighteenth pass).
+ * Past this the agent's records are shown brief (without the description) until it refills.
  */
-export class LiveBuffer<T extends { description?: unknown }> {
-  private readonly entries: Array<{ record: T; bytes: number }> = [];
+export const LIVE_AGENT_BYTES_PER_SECOND = 64 * 1024;
+export const LIVE_AGENT_BURST_BYTES = 512 * 1024;
+/** How much of a brief record is kept (its fields but the description). */
+const BRIEF_RECORD_BYTES = 2 * 1024;
+
+/**
+ * Recent traffic, newest last, bounded in count and in bytes (each entry's serialized size is
+ * counted). Entries are bounded copies, so nothing here holds a body. Past a bound the oldest
+ * record of the agent keeping the most goes first, not the oldest of all: one agent's flood of
+ * requests pushed a neighbour's out of the recent list (eighteenth pass).
+ */
+export class LiveBuffer<T extends { description?: unknown; agent?: string }> {
+  private readonly byAgent = new Map<string, { entries: Array<{ seq: number; record: T; bytes: number }>; bytes: number }>();
+  private readonly rates = new Map<string, { left: number; at: number }>();
+  private count = 0;
   private total = 0;
+  private seq = 0;
 
-  constructor(readonly maxRecords = 500, readonly maxBytes = LIVE_BUFFER_BYTES) {}
+  constructor(readonly maxRecords = 500, readonly maxBytes = LIVE_BUFFER_BYTES, private readonly now: () => number = Date.now) {}
 
-  /** Keeps a bounded copy of `record`; returns it (what to broadcast). */
-  push(record: T): T {
-    const small = liveRecord(record);
-    const bytes = Buffer.byteLength(JSON.stringify(small));
-    this.entries.push({ record: small, bytes });
-    this.total += bytes;
-    while (this.entries.length > this.maxRecords || (this.total > this.maxBytes && this.entries.length > 1)) {
-      this.total -= this.entries.shift()!.bytes;
+  /** Keeps a bounded copy of `record` (brief past its agent's rate, unless `rated` is false: records of the past loaded at start); returns it (what to broadcast). */
+  push(record: T, rated = true): T {
+    const agent = typeof record?.agent === 'string' ? record.agent : '';
+    let small = liveRecord(record);
+    let bytes = Buffer.byteLength(JSON.stringify(small));
+    if (rated && !this.spend(agent, bytes)) {
+      small = liveRecord({ ...record, description: undefined }, BRIEF_RECORD_BYTES * 4);
+      delete (small as { description?: unknown }).description;
+      small.cut = 'this agent\'s records passed their share of the live view: shown without the request description; the audit log has all of it';
+      bytes = Buffer.byteLength(JSON.stringify(small));
     }
+    let own = this.byAgent.get(agent);
+    if (!own) this.byAgent.set(agent, (own = { entries: [], bytes: 0 }));
+    own.entries.push({ seq: this.seq++, record: small, bytes });
+    own.bytes += bytes;
+    this.count++;
+    this.total += bytes;
+    while (this.count > this.maxRecords || (this.total > this.maxBytes && this.count > 1)) this.evict(this.count > this.maxRecords);
     return small;
   }
 
-  records(limit = this.entries.length): T[] {
-    return this.entries.slice(-limit).map((e) => e.record);
+  /** Takes `bytes` from the agent's refilling allowance; false past it. */
+  private spend(agent: string, bytes: number): boolean {
+    const now = this.now();
+    const r = this.rates.get(agent) ?? { left: LIVE_AGENT_BURST_BYTES, at: now };
+    r.left = Math.min(LIVE_AGENT_BURST_BYTES, r.left + ((now - r.at) / 1000) * LIVE_AGENT_BYTES_PER_SECOND);
+    r.at = now;
+    const ok = r.left >= bytes;
+    if (ok) r.left -= bytes;
+    this.rates.set(agent, r);
+    // Agents are the directory's (and '' for requests without one); forget the full ones now and then.
+    if (this.rates.size > 1000) for (const [k, v] of this.rates) if (v.left >= LIVE_AGENT_BURST_BYTES) this.rates.delete(k);
+    return ok;
+  }
+
+  /** Drops the oldest record of the agent keeping the most records (`byCount`) or bytes. */
+  private evict(byCount: boolean): void {
+    let worst: { entries: Array<{ bytes: number }>; bytes: number } | undefined;
+    let worstKey = '';
+    for (const [k, v] of this.byAgent) {
+      if (!worst || (byCount ? v.entries.length > worst.entries.length : v.bytes > worst.bytes)) {
+        worst = v;
+        worstKey = k;
+      }
+    }
+    const gone = worst!.entries.shift()!;
+    worst!.bytes -= gone.bytes;
+    if (!worst!.entries.length) this.byAgent.delete(worstKey);
+    this.count--;
+    this.total -= gone.bytes;
+  }
+
+  records(limit = this.count): T[] {
+    const all: Array<{ seq: number; record: T }> = [];
+    for (const v of this.byAgent.values()) all.push(...v.entries);
+    all.sort((a, b) => a.seq - b.seq);
+    return all.slice(-limit).map((e) => e.record);
   }
 
   get bytes(): number {

@@ -36,11 +36,11 @@ export async function systemRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
     // Seed the recent list from the end of the file (never the whole log: it can be large).
     const seed = new JsonlTail(file, () => undefined, 500, (r) => liveRecord(r as AuditRecord));
     seed.loadExisting();
-    for (const r of seed.records() as AuditRecord[]) recent.push(r);
+    for (const r of seed.records() as AuditRecord[]) recent.push(r, false);
   } else {
     const tail = new JsonlTail(file, (r) => push(r as AuditRecord), 500, (r) => liveRecord(r as AuditRecord));
     tail.start();
-    for (const r of tail.records() as AuditRecord[]) recent.push(r);
+    for (const r of tail.records() as AuditRecord[]) recent.push(r, false);
     ctx.onClose(() => tail.stop());
   }
 

@@ -104,6 +104,35 @@ t.test('held request data is bounded per agent: one agent cannot stall the other
   t.equal(other.status, 'pending', 'another agent still gets its approvals');
 });
 
+// Eighteenth pass: each agent's bound was a fixed part of the whole (16 of 64 MiB, 50 of 1,000
+// approvals), so four agents holding uploads (twenty holding requests) at once filled the whole
+// and every other agent's held request was refused (429 approvals-backlog). Must hold: however
+// many agents fill their bounds at once, a neighbour with nothing held still gets its approval.
+t.test('held request data and pending approvals: several agents at their bounds at once leave room for a neighbour', async (t) => {
+  const dir = home(t);
+  const q = await ApprovalQueue.open(dir, { sweepMs: 0, maxHeldBytesPerAgent: 4 * 1024 * 1024, maxHeldBytes: 16 * 1024 * 1024, maxPendingPerAgent: 6, maxPending: 24 });
+  t.teardown(() => q.close());
+  for (const [crowd, kib] of [[4, 1024], [6, 1], [5, 700]] as const) {
+    let refusals = 0;
+    for (let a = 0; a < crowd; a++) {
+      for (let i = 0; i < 8; i++) {
+        try {
+          await q.create(upload(`flood-${crowd}-${a}`, kib, i), decision);
+        } catch (err) {
+          if (!(err instanceof ApprovalError && err.code === 'too-many')) throw err;
+          refusals++;
+        }
+      }
+    }
+    t.ok(refusals > 0, `${crowd} agents holding ${kib} KiB uploads: each is refused past its bound`);
+    const other = await q.create(upload(`neighbour-${crowd}`, 512, 99), decision);
+    t.equal(other.status, 'pending', `a neighbour still gets its approval (${crowd} agents at their bounds)`);
+  }
+  const pending = q.list({ status: 'pending' });
+  const bytes = pending.reduce((n, a) => n + (a.description_bytes ?? 0), 0);
+  t.ok(bytes <= 2 * 16 * 1024 * 1024 && pending.length <= 2 * 24, `what is held in all stays under twice each bound (${pending.length} approvals, ${Math.round(bytes / 1048576)} MiB)`);
+});
+
 t.test('a version-1 approvals.json is moved to one file per approval, and a crash leaves nothing half-written', async (t) => {
   const dir = home(t);
   const legacy = upload('bot', 300);

@@ -253,6 +253,50 @@ t.test("the writer: one agent's records waiting for a stalled disk refuse that a
   t.match(gap?.detail, /^500 further requests of agent hog were refused/, "the hog's refusals in one record of its own");
 });
 
+// Eighteenth pass (left open by the seventeenth): each agent's share was a fixed eighth of the
+// bound, so eight agents flooding a slow disk at once (each admitted while under its own share, as
+// the proxy admits them) filled the bound together and every agent was refused, a neighbour with
+// nothing waiting too. Must hold: however many agents flood, a neighbour with nothing waiting is
+// admitted and the log stays available; the flooders are refused by themselves.
+t.test('the writer: eight agents (and then sixteen) flooding a stalled disk at once refuse themselves, not a neighbour', async (t) => {
+  const dir = tempDir(t, 'airlock-audit-crowd-');
+  const fifo = path.join(dir, 'audit.jsonl');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a disk that takes nothing for now
+  t.teardown(() => fs.closeSync(keepOpen));
+  const log = new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 400_000, warn: () => undefined });
+  // As the proxy does: a request is admitted only while the log is available and its agent is
+  // under its share (Pipeline.auditUnavailable); its record follows.
+  const admitted = (agent: string): boolean => log.available && log.overShare(agent) === undefined;
+  let served = 0;
+  for (const crowd of [8, 16]) {
+    for (let round = 0; round < 200; round++) {
+      for (let a = 0; a < crowd; a++) {
+        const agent = `flood-${a}`;
+        if (admitted(agent)) log.append({ time: new Date().toISOString(), id: `${agent}-${round}`, agent, outcome: 'forwarded', status: 200, detail: 'x'.repeat(900) });
+      }
+      if (round % 20 === 19) await new Promise((r) => setTimeout(r, 5)); // the writer's turns: the pipe fills
+    }
+    t.equal(log.available, true, `${crowd} agents flooding at once: the log stays available`);
+    t.ok(log.overShare('flood-0'), `and each flooder is refused by itself (${crowd})`);
+    // A neighbour of its own per crowd: the disk takes nothing, so one that keeps sending ends at its equal part too.
+    for (let i = 0; i < 8; i++) {
+      t.ok(admitted(`neighbour-${crowd}`), `a neighbour is admitted (${crowd} flooders, request ${i})`);
+      log.append({ time: new Date().toISOString(), id: `neighbour-${crowd}-${i}`, agent: `neighbour-${crowd}`, outcome: 'forwarded', status: 200, detail: 'x'.repeat(900) });
+      served++;
+    }
+  }
+  const out = path.join(dir, 'read.jsonl');
+  const { spawn } = await import('node:child_process');
+  const cat = spawn('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out], { stdio: 'ignore' });
+  await log.flush();
+  t.equal(log.overShare('flood-0'), undefined, 'written: the flooders are served again');
+  await log.close();
+  await new Promise((r) => cat.once('close', r));
+  const records = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string });
+  t.equal(records.filter((r) => r.id.startsWith('neighbour-')).length, served, "every one of the neighbour's records");
+});
+
 t.test('the writer: a stalled disk makes the log unavailable past the memory bound; it recovers, nothing lost', async (t) => {
   const dir = tempDir(t, 'airlock-audit-stall-');
   const fifo = path.join(dir, 'audit.jsonl');

@@ -568,8 +568,15 @@ if (missing) {
       t.equal(trail.behindFor('hog'), true, "the hog's large descriptions are left out");
       t.equal(trail.behindFor('neighbour'), false, "the neighbour's are not");
       for (let i = 0; i < 300; i++) trail.append({ time: new Date().toISOString(), id: `hog-refused-${i}`, agent: 'hog', outcome: AUDIT_UNAVAILABLE, status: 503 });
-      for (let a = 0; a < 8 && trail.available; a++) for (let i = 0; i < 60; i++) small(`many-${a}-${i}`, `many-${a}`);
-      t.equal(trail.available, false, 'eight agents past their shares at once: the bound holds for everyone');
+      // Eighteenth pass: eight agents admitted as the proxy admits them (under their share) no
+      // longer fill the bound together: past half of it they split it, and a neighbour is served.
+      for (let i = 0; i < 60; i++) for (let a = 0; a < 8; a++) if (trail.available && !trail.overShare(`many-${a}`)) small(`many-${a}-${i}`, `many-${a}`);
+      t.equal(trail.available, true, 'eight agents flooding at once: still available');
+      t.ok(trail.overShare('many-0'), 'each of them refused by itself');
+      t.equal(trail.overShare('neighbour'), undefined, 'a neighbour is admitted');
+      // Records appended past every share (as if admitted earlier) still meet the bound for everyone.
+      for (let a = 0; a < 8 && trail.available; a++) for (let i = 0; i < 60; i++) small(`late-${a}-${i}`, `many-${a}`);
+      t.equal(trail.available, false, 'past the bound itself: unavailable for everyone');
       t.match(trail.unavailableReason, /not taking audit records/);
       release();
       await trail.flush();

@@ -38,3 +38,49 @@ t.test('the buffer is bounded in bytes and in count', async (t) => {
   t.equal(kept[kept.length - 1]!.id, 'r1999', 'the newest last');
   t.ok(JSON.stringify(kept).length <= LIVE_BUFFER_BYTES + kept.length * 64);
 });
+
+// Eighteenth pass: one agent's flood pushed a neighbour's records out of the recent list, and put
+// every record whole on every studio tab. Over any interleaving of a flooder and a few neighbours
+// (record sizes from a few bytes to past the live copy's bound), a neighbour's last records are
+// kept while the flooder holds more than it, and what the flooder's records cost on the feed stays
+// within its refilling share.
+t.test('one agent cannot push a neighbour out of the recent list, nor take more than its share of the feed', async (t) => {
+  const { default: fc } = await import('fast-check');
+  const { LIVE_AGENT_BURST_BYTES, LIVE_AGENT_BYTES_PER_SECOND } = await import('../../studio/live.ts');
+  const seed = process.env.AIRLOCK_FUZZ_SEED === undefined ? undefined : Number(process.env.AIRLOCK_FUZZ_SEED);
+  fc.assert(fc.property(
+    fc.array(fc.record({ agent: fc.constantFrom('flood', 'flood', 'flood', 'flood', 'n1', 'n2'), pad: fc.nat(30_000), ms: fc.nat(20) }), { minLength: 1, maxLength: 1500 }),
+    (steps) => {
+      let now = 0;
+      const buf = new LiveBuffer<{ id: string; time: string; outcome: string; agent: string; description: unknown }>(200, 512 * 1024, () => now);
+      const sent: Record<string, number> = {};
+      const last: Record<string, string> = {};
+      steps.forEach((s, i) => {
+        now += s.ms;
+        const out = buf.push({ id: `r${i}`, time: 't', outcome: 'denied', agent: s.agent, description: { request: { path: '/', headers: { x: ['p'.repeat(s.pad)] } } } });
+        sent[s.agent] = (sent[s.agent] ?? 0) + Buffer.byteLength(JSON.stringify(out));
+        last[s.agent] = `r${i}`;
+      });
+      const kept = buf.records();
+      const count = (a: string): number => kept.filter((r) => r.agent === a).length;
+      for (const n of ['n1', 'n2']) {
+        if (!last[n] || count('flood') <= count(n)) continue;
+        if (!kept.some((r) => r.id === last[n])) return false;
+      }
+      // Brief records (no description) are at most ~2 KiB each.
+      const floods = steps.filter((s) => s.agent === 'flood').length;
+      return (sent.flood ?? 0) <= LIVE_AGENT_BURST_BYTES + (now / 1000) * LIVE_AGENT_BYTES_PER_SECOND + floods * 3 * 1024;
+    },
+  ), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30), ...(seed === undefined ? {} : { seed }) });
+});
+
+t.test('the recent list: a flood keeps the neighbour and loses its own oldest; records loaded at start are not charged', async (t) => {
+  const buf = new LiveBuffer<{ id: string; time: string; outcome: string; agent?: string }>(10);
+  buf.push({ id: 'n', time: 't', outcome: 'denied', agent: 'neighbour' });
+  for (let i = 0; i < 50; i++) buf.push({ id: `f${i}`, time: 't', outcome: 'denied', agent: 'flood' });
+  const ids = buf.records().map((r) => r.id);
+  t.same(ids, ['n', ...Array.from({ length: 9 }, (_, i) => `f${41 + i}`)], 'the neighbour and the flood\'s newest, oldest first');
+  const past = new LiveBuffer<{ id: string; time: string; outcome: string; agent?: string; description?: unknown }>(500);
+  for (let i = 0; i < 100; i++) past.push({ id: `p${i}`, time: 't', outcome: 'denied', agent: 'a', description: { x: 'y'.repeat(12_000) } }, false);
+  t.ok(past.records().every((r) => r.description), 'loaded at start: all whole');
+});

@@ -1,0 +1,105 @@
+// Issue 23, class 1, eighteenth pass: the budget of unfinished WebSocket messages is per agent
+// (64 MiB) and over every tunnel (512 MiB); past the total, the tunnel whose bytes crossed it was
+// closed (1009) whoever held the rest, so eight agents each at its own budget closed every other
+// agent's tunnel at its next message. Must hold, over real sockets (`ws` clients, a real `ws`
+// server upstream, the proxy's relay between, budgets scaled down to 4 MiB per agent and 12 MiB
+// in all): three agents hoarding unfinished messages do not keep a neighbour's message from
+// arriving whole; the hoarders past their equal part are the ones closed (1009); an agent past
+// its equal part that grows is refused as before.
+import http from 'node:http';
+import type net from 'node:net';
+import t from 'tap';
+import WebSocket, { WebSocketServer } from 'ws';
+import { PartialMessages, relay } from '../../proxy/websocket-relay.ts';
+
+const MiB = 1024 * 1024;
+const partial = new PartialMessages(4 * MiB, 12 * MiB);
+
+// The upstream: a real `ws` server that keeps every message it gets, per path.
+const got = new Map<string, Buffer[]>();
+const upstream = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * MiB });
+upstream.on('connection', (ws, req) => {
+  ws.on('message', (data) => {
+    const list = got.get(req.url ?? '') ?? [];
+    list.push(data as Buffer);
+    got.set(req.url ?? '', list);
+  });
+  ws.on('error', () => undefined);
+});
+await new Promise((r) => upstream.once('listening', r));
+const upPort = (upstream.address() as { port: number }).port;
+
+// The relay: each agent connection (its name is the path's first part) relayed to the upstream.
+const front = new WebSocketServer({ noServer: true, maxPayload: 64 * MiB });
+const server = http.createServer();
+server.on('upgrade', (req, socket, head) => {
+  front.handleUpgrade(req, socket as net.Socket, head, (agentWs) => {
+    const agent = (req.url ?? '/x').split('/')[1]!;
+    const up = new WebSocket(`ws://127.0.0.1:${upPort}${req.url}`, { perMessageDeflate: false, maxPayload: 64 * MiB });
+    up.on('error', () => undefined);
+    agentWs.on('error', () => undefined);
+    up.once('open', () => void relay(agentWs, up, { onMessage: () => undefined, partial: { messages: partial, agent } }));
+  });
+});
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+const port = (server.address() as { port: number }).port;
+t.teardown(() => {
+  server.closeAllConnections();
+  server.close();
+  upstream.close();
+  for (const c of upstream.clients) c.terminate();
+  for (const c of front.clients) c.terminate();
+});
+
+async function open(path: string): Promise<{ ws: WebSocket; code?: number }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false });
+  const entry: { ws: WebSocket; code?: number } = { ws };
+  ws.on('close', (code) => { entry.code = code; });
+  ws.on('error', () => undefined);
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  // The relay dials its upstream after the agent's side is open: wait until it has.
+  for (let i = 0; i < 200 && upstream.clients.size < front.clients.size; i++) await new Promise((r) => setTimeout(r, 10));
+  return entry;
+}
+const eventually = async (what: () => boolean, label: string): Promise<void> => {
+  for (let i = 0; i < 1000 && !what(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (!what()) throw new Error(`not reached: ${label}`);
+};
+
+t.test('agents hoarding unfinished messages up to the budget of all: a neighbour\'s message still arrives; the hoarders past their part are closed', async (t) => {
+  const piece = Buffer.alloc(MiB / 2, 0x61);
+  const hoarders: Array<{ ws: WebSocket; code?: number }> = [];
+  for (let h = 0; h < 3; h++) {
+    const e = await open(`/hoarder${h}/t`);
+    for (let k = 0; k < 7; k++) e.ws.send(piece, { fin: false, binary: true }); // 3.5 MiB never finished
+    hoarders.push(e);
+  }
+  // Let the relay read what they sent: 10.5 MiB held, each hoarder within its own 4 MiB.
+  await new Promise((r) => setTimeout(r, 500));
+  t.ok(hoarders.every((e) => e.code === undefined), 'each hoarder within its own budget stays open');
+  const calm = await open('/calm/t');
+  calm.ws.send(Buffer.alloc(2 * MiB, 0x62));
+  await eventually(() => (got.get('/calm/t')?.length ?? 0) === 1 || calm.code !== undefined, "the neighbour's message or its close");
+  t.equal(calm.code, undefined, "the neighbour's tunnel is not closed");
+  t.equal(got.get('/calm/t')?.[0]?.length, 2 * MiB, "the neighbour's 2 MiB message arrives whole");
+  await eventually(() => hoarders.every((e) => e.code !== undefined), 'the hoarders closed');
+  t.same(hoarders.map((e) => e.code), [1009, 1009, 1009], 'the hoarders past their equal part (3 of 12 MiB) are closed 1009');
+  calm.ws.close();
+});
+
+t.test('past the budget of all, an agent past its equal part that grows is refused (closed 1009), as before', async (t) => {
+  const piece = Buffer.alloc(MiB / 2, 0x61);
+  const quiet: Array<{ ws: WebSocket; code?: number }> = [];
+  for (let h = 0; h < 3; h++) {
+    const e = await open(`/steady${h}/t`);
+    for (let k = 0; k < 6; k++) e.ws.send(piece, { fin: false, binary: true }); // 3 MiB each: at their part
+    quiet.push(e);
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const greedy = await open('/greedy/t');
+  for (let k = 0; k < 8; k++) greedy.ws.send(piece, { fin: false, binary: true }); // 4 MiB: past its part of 12 among 4
+  await eventually(() => greedy.code !== undefined, 'the greedy agent closed');
+  t.equal(greedy.code, 1009, 'the agent that grew past its part is closed');
+  for (const e of quiet) e.ws.terminate();
+  greedy.ws.terminate();
+});
