@@ -297,6 +297,9 @@ export class ApprovalsView extends LightElement {
   private measureTimer: number | undefined;
   /** When the window or tab last came to the front (see onWindowShown). */
   private shownAt = -Infinity;
+  /** The run of keys being typed (each less than TYPING_MS after the one before): when it began, its last key. */
+  private keyRunStart = -Infinity;
+  private keyRunLast = -Infinity;
   /** The page's size and scroll position at the last measure (see measure). */
   private pageSize: string | undefined;
   private pageScroll: string | undefined;
@@ -1100,6 +1103,17 @@ export class ApprovalsView extends LightElement {
     }
     if (!this.active || e.defaultPrevented) return;
     const key = e.key.toLowerCase();
+    // A run of keys that began before the window came to the front (or just as it did) was typed
+    // for another window: a page the agent serves can bring the studio up (window.open) while the
+    // person types a sentence there, and "just a moment" held a J that selected a card and an A that
+    // approved it, past the front guard. Shortcuts wait for a pause in the typing.
+    if (t - this.keyRunLast >= TYPING_MS) this.keyRunStart = t;
+    this.keyRunLast = t;
+    if (this.keyRunStart < this.shownAt + GUARD_MS && ['j', 'k', 'a', 'd'].includes(key)) {
+      e.preventDefault();
+      this.showHint('The studio came to the front while keys were being typed: they are not shortcuts, nothing was done. Stop typing a moment, then press the key again.');
+      return;
+    }
     // Letters right after the field typed in lost focus by itself are more typing: not shortcuts.
     if (this.typedIn && document.activeElement !== this.typedIn && t - this.typedAt < TYPING_MS) {
       this.typedAt = t;
