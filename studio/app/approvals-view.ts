@@ -300,6 +300,9 @@ export class ApprovalsView extends LightElement {
   /** The run of keys being typed (each less than TYPING_MS after the one before): when it began, its last key. */
   private keyRunStart = -Infinity;
   private keyRunLast = -Infinity;
+  /** The run of pointer presses (each less than GUARD_MS after the one before): when it began, its last press. */
+  private pointerRunStart = -Infinity;
+  private pointerRunLast = -Infinity;
   /** The page's size and scroll position at the last measure (see measure). */
   private pageSize: string | undefined;
   private pageScroll: string | undefined;
@@ -365,6 +368,9 @@ export class ApprovalsView extends LightElement {
 
   private readonly onPointerDown = (): void => {
     this.typedIn = undefined;
+    const t = performance.now();
+    if (t - this.pointerRunLast >= GUARD_MS) this.pointerRunStart = t;
+    this.pointerRunLast = t;
   };
 
   /** Puts focus on the list after a card left (not the person's choice: typing goes on). */
@@ -993,8 +999,13 @@ export class ApprovalsView extends LightElement {
   private attempt(a: Approval, kind: Kind): void {
     const st = this.card(a.id);
     this.measure();
-    if (performance.now() - this.shownAt < GUARD_MS) {
-      st.error = 'The studio just came to the front (another window or tab was over it): nothing was done. Look at this card, then act.';
+    // A click of a run of clicks that began before the window came to the front (or just as it did)
+    // was aimed at the window that was there: a page asking for rapid clicks ("click to win") brings
+    // the studio up under the pointer, and the clicks past the first 700 ms landed on Approve.
+    const t = performance.now();
+    const clickRun = t - this.pointerRunLast < GUARD_MS && this.pointerRunStart < this.shownAt + GUARD_MS;
+    if (t - this.shownAt < GUARD_MS || clickRun) {
+      st.error = `The studio just came to the front (another window or tab was over it)${clickRun ? ' while clicks were coming' : ''}: nothing was done. Look at this card, then act${clickRun ? ' after a pause' : ''}.`;
       st.errorField = '';
       this.requestUpdate();
       return;

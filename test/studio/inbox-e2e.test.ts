@@ -263,29 +263,6 @@ t.test('a card the page scrolled under the pointer, or a window that just came t
   t.fail('could not click within the guard in three attempts');
 });
 
-t.test('keys typed for another window that brought the studio up are not shortcuts (eighteenth pass)', async (t) => {
-  // A page the agent serves (a dev server the person opens) brings the studio's window up
-  // (window.open) while the person types a sentence there. The front guard ignores actions for
-  // 700 ms; the typing went on: "please wait just a moment" held a J that selected the first card
-  // and, 1.7 s after the window came up, an A that approved it.
-  const one = await held('/v1/typed-into', { body: '{"amount": 5}' });
-  await look();
-  const before = queue.list({ status: 'pending' }).map((a) => a.id);
-  await page.locator('#approval-list').focus();
-  await page.evaluate(() => window.dispatchEvent(new FocusEvent('focus')));
-  await page.keyboard.type('please wait just a moment', { delay: 100 });
-  const hint = await page.locator('.hint-line', { hasText: 'came to the front while keys were being typed' }).textContent({ timeout: 3000 }).catch(() => '');
-  await page.waitForTimeout(300);
-  t.same(before.map((id) => status(id)), before.map(() => 'pending'), 'no card was approved or denied by the typing');
-  t.equal(received.filter((r) => r.url === '/v1/typed-into').length, 0, 'nothing reached the upstream');
-  t.match(hint, /not shortcuts/, 'the hint says why');
-  // Control: after a pause, J and A are shortcuts again.
-  await page.waitForTimeout(1400);
-  await page.locator(`[data-approval="${one.id}"]`).focus();
-  await page.keyboard.press('a');
-  t.equal((await one.reply).status, 200, 'A after a pause approves the selected card');
-});
-
 t.test('an approval whose hold ended waits for the agent to retry, with the same actions', async (t) => {
   // The agent gives up (its client times out): the card says so at once.
   const gone = curl('POST', '/v1/gave-up', { body: '{"n":1}', maxTime: 1 });

@@ -1,0 +1,84 @@
+// The studio's window brought to the front by another page while the person types or clicks there
+// (eighteenth pass): keys and clicks of a run that began before the window came up were aimed at the
+// other window, and are not taken as actions on a card. In Debian's Chromium against a whole Airlock,
+// curl as the agent.
+import t from 'tap';
+import { GUARD_MS, look as lookAt, openInbox, startLiveAirlock } from './helpers.ts';
+import type { ApprovalQueue } from '../../state/approvals.ts';
+
+const policy = `package airlock
+
+import rego.v1
+
+default decision := {"action": "deny", "reason": "not allowed", "rule": "default"}
+
+decision := {"action": "approve", "reason": "writes need a human", "rule": "write", "approval": {"risk": "high", "timeout": "60s"}} if input.request.method == "POST"
+`;
+
+const live = await startLiveAirlock(t, policy);
+const { airlock, curl, received } = live;
+const queue = (airlock as unknown as { approvals: ApprovalQueue }).approvals;
+const { page, consoleErrors } = await openInbox(t, live);
+const look = () => lookAt(page);
+const status = (id: string) => queue.get(id).status;
+
+async function held(pathname: string, o: Parameters<typeof curl>[2] = {}) {
+  const reply = curl('POST', pathname, { body: '{}', ...o });
+  const card = page.locator('[data-approval]').filter({ has: page.locator('.url', { hasText: new RegExp(`${pathname.replace(/[/.?+*()[\]{}|^$\\]/g, '\\$&')}$`) }) });
+  await card.waitFor();
+  return { reply, id: (await card.getAttribute('data-approval'))! };
+}
+
+t.test('keys typed for another window that brought the studio up are not shortcuts (eighteenth pass)', async (t) => {
+  // A page the agent serves (a dev server the person opens) brings the studio's window up
+  // (window.open) while the person types a sentence there. The front guard ignores actions for
+  // 700 ms; the typing went on: "please wait just a moment" held a J that selected the first card
+  // and, 1.7 s after the window came up, an A that approved it.
+  const one = await held('/v1/typed-into', { body: '{"amount": 5}' });
+  await look();
+  const before = queue.list({ status: 'pending' }).map((a) => a.id);
+  await page.locator('#approval-list').focus();
+  await page.evaluate(() => window.dispatchEvent(new FocusEvent('focus')));
+  await page.keyboard.type('please wait just a moment', { delay: 100 });
+  const hint = await page.locator('.hint-line', { hasText: 'came to the front while keys were being typed' }).textContent({ timeout: 3000 }).catch(() => '');
+  await page.waitForTimeout(300);
+  t.same(before.map((id) => status(id)), before.map(() => 'pending'), 'no card was approved or denied by the typing');
+  t.equal(received.filter((r) => r.url === '/v1/typed-into').length, 0, 'nothing reached the upstream');
+  t.match(hint, /not shortcuts/, 'the hint says why');
+  // Control: after a pause, J and A are shortcuts again.
+  await page.waitForTimeout(1400);
+  await page.locator(`[data-approval="${one.id}"]`).focus();
+  await page.keyboard.press('a');
+  t.equal((await one.reply).status, 200, 'A after a pause approves the selected card');
+});
+
+t.test('clicks of a run that began before the studio came to the front are not taken (eighteenth pass)', async (t) => {
+  // The mouse's form of the same: a page asking for rapid clicks ("click as fast as you can")
+  // brings the studio up with a card's Approve under the pointer; the front guard ignored the
+  // clicks of its first 700 ms, and the ones after approved the card.
+  const one = await held('/v1/clicked-into', { body: '{"amount": 5}' });
+  await look();
+  const button = page.locator(`[data-approval="${one.id}"] [data-action=approve]`);
+  await button.scrollIntoViewIfNeeded();
+  const box = (await button.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.evaluate(() => window.dispatchEvent(new FocusEvent('focus')));
+  for (let i = 0; i < 12; i++) {
+    await page.mouse.down();
+    await page.mouse.up();
+    await page.waitForTimeout(150);
+  }
+  const said = await page.locator(`[data-approval="${one.id}"] [data-testid=card-error]`, { hasText: 'while clicks were coming' }).textContent({ timeout: 3000 }).catch(() => '');
+  await page.waitForTimeout(300);
+  t.equal(status(one.id), 'pending', 'no click of the run approved the card');
+  t.equal(received.filter((r) => r.url === '/v1/clicked-into').length, 0, 'nothing reached the upstream');
+  t.match(said, /after a pause/, 'the card says why');
+  // Control: after a pause, a click is taken.
+  await page.waitForTimeout(GUARD_MS + 200);
+  await button.click();
+  t.equal((await one.reply).status, 200, 'a click after a pause approves');
+});
+
+t.test('no script errors in the page', async (t) => {
+  t.same(consoleErrors, []);
+});
