@@ -10,7 +10,7 @@
 // page and its assets, requests without a session) are at most MAX_ANONYMOUS_CONNECTIONS: past it
 // the longest-open one is closed, whatever it is doing. A browser opens a handful; the bound only
 // ever bites a flood, and the flooder's own oldest connections go first.
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 export const MAX_ANONYMOUS_CONNECTIONS = 256;
@@ -30,17 +30,54 @@ export interface ConnectionBound {
   trust(socket: Socket | undefined): void;
 }
 
-export function boundConnections(server: Server, cap = MAX_ANONYMOUS_CONNECTIONS): ConnectionBound {
-  // Insertion order is opening order: the first is the longest-open.
-  const anonymous = new Set<Socket>();
+/**
+ * The bytes connections no logged-in browser uses may have sent the studio and still be waiting on
+ * (a request's head not yet ended, or its body: only a login reads one without a session). Heads of
+ * up to 1 MiB and login bodies of up to 4 MiB on 256 connections, each for 30 s, were ~256 MiB to
+ * 1 GiB held by anyone who can reach the port, in the proxy's process. Past this the connection
+ * waiting on the most is closed. A browser's page load under a neighbour's cookie bomb (~740 KB a
+ * request, a handful at once) stays well within it.
+ */
+export const ANONYMOUS_PENDING_BYTES = 32 * 1024 * 1024;
+
+export function boundConnections(server: Server, cap = MAX_ANONYMOUS_CONNECTIONS, pendingCap = ANONYMOUS_PENDING_BYTES): ConnectionBound {
+  // Insertion order is opening order: the first is the longest-open. The value: bytes received
+  // since its last request's head ended (what the parser or a login's body still holds).
+  const anonymous = new Map<Socket, number>();
+  let pending = 0;
+  const forget = (s: Socket): void => {
+    pending -= anonymous.get(s) ?? 0;
+    anonymous.delete(s);
+  };
   server.on('connection', (s: Socket) => {
-    anonymous.add(s);
-    s.once('close', () => anonymous.delete(s));
+    anonymous.set(s, 0);
+    s.once('close', () => forget(s));
+    // (A 'data' listener makes Node's HTTP server read through the stream, so every chunk is counted.)
+    s.on('data', (chunk: Buffer) => {
+      const held = anonymous.get(s);
+      if (held === undefined) return;
+      anonymous.set(s, held + chunk.length);
+      pending += chunk.length;
+      while (pending > pendingCap && anonymous.size) {
+        let most: Socket = s;
+        for (const [other, n] of anonymous) if (n > anonymous.get(most)!) most = other;
+        forget(most);
+        most.destroy();
+      }
+    });
     while (anonymous.size > cap) {
-      const oldest = anonymous.values().next().value as Socket;
-      anonymous.delete(oldest);
+      const oldest = anonymous.keys().next().value as Socket;
+      forget(oldest);
       oldest.destroy();
     }
   });
-  return { trust: (s) => void (s && anonymous.delete(s)) };
+  // A head ended: the parser holds it no more (a login's body is counted from here).
+  server.on('request', (req: IncomingMessage) => {
+    const s = req.socket;
+    const held = anonymous.get(s);
+    if (held === undefined) return;
+    pending -= held;
+    anonymous.set(s, 0);
+  });
+  return { trust: (s) => void (s && forget(s)) };
 }
