@@ -1003,9 +1003,9 @@ export class ApprovalsView extends LightElement {
     // was aimed at the window that was there: a page asking for rapid clicks ("click to win") brings
     // the studio up under the pointer, and the clicks past the first 700 ms landed on Approve.
     const t = performance.now();
-    const clickRun = t - this.pointerRunLast < GUARD_MS && this.pointerRunStart < this.shownAt + GUARD_MS;
-    if (t - this.shownAt < GUARD_MS || clickRun) {
-      st.error = `The studio just came to the front (another window or tab was over it)${clickRun ? ' while clicks were coming' : ''}: nothing was done. Look at this card, then act${clickRun ? ' after a pause' : ''}.`;
+    const run = this.fromBeforeFront(t);
+    if (t - this.shownAt < GUARD_MS || run) {
+      st.error = `The studio just came to the front (another window or tab was over it)${run ? ` while ${run} were coming` : ''}: nothing was done. Look at this card, then act${run ? ' after a pause' : ''}.`;
       st.errorField = '';
       this.requestUpdate();
       return;
@@ -1018,6 +1018,19 @@ export class ApprovalsView extends LightElement {
     }
     if (st.busy) return;
     void this.act(a, kind);
+  }
+
+  /**
+   * Whether the input that triggers an action now (the latest key or pointer press) belongs to a
+   * run that began before the window came to the front, or within its first GUARD_MS: it was aimed
+   * at the window that was there. A page that brings the studio up while the person types (a Space
+   * or Enter on a focused button) or clicks rapidly had those land on a card past the front guard.
+   */
+  private fromBeforeFront(t: number): 'keys' | 'clicks' | undefined {
+    const keyed = this.keyRunLast >= this.pointerRunLast;
+    const [start, last, gap] = keyed ? [this.keyRunStart, this.keyRunLast, TYPING_MS] : [this.pointerRunStart, this.pointerRunLast, GUARD_MS];
+    if (t - last >= gap || start >= this.shownAt + GUARD_MS) return undefined;
+    return keyed ? 'keys' : 'clicks';
   }
 
   private async act(a: Approval, kind: Kind): Promise<void> {
@@ -1104,9 +1117,12 @@ export class ApprovalsView extends LightElement {
 
   /** J/K move between cards; A approves and D denies the card that has focus. Never while typing. */
   private readonly onKey = (e: KeyboardEvent): void => {
+    const t = performance.now();
+    // Every key counts for the run (see fromBeforeFront): Enter or Space on a focused button too.
+    if (t - this.keyRunLast >= TYPING_MS) this.keyRunStart = t;
+    this.keyRunLast = t;
     if (e.key === 'Tab' || e.key === 'Enter' || e.key === 'Escape') this.typedIn = undefined;
     if (e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1) return;
-    const t = performance.now();
     if (isTyping(e.target as Element)) {
       this.typedIn = e.target as Element;
       this.typedAt = t;
@@ -1118,8 +1134,6 @@ export class ApprovalsView extends LightElement {
     // for another window: a page the agent serves can bring the studio up (window.open) while the
     // person types a sentence there, and "just a moment" held a J that selected a card and an A that
     // approved it, past the front guard. Shortcuts wait for a pause in the typing.
-    if (t - this.keyRunLast >= TYPING_MS) this.keyRunStart = t;
-    this.keyRunLast = t;
     if (this.keyRunStart < this.shownAt + GUARD_MS && ['j', 'k', 'a', 'd'].includes(key)) {
       e.preventDefault();
       this.showHint('The studio came to the front while keys were being typed: they are not shortcuts, nothing was done. Stop typing a moment, then press the key again.');

@@ -79,6 +79,28 @@ t.test('clicks of a run that began before the studio came to the front are not t
   t.equal((await one.reply).status, 200, 'a click after a pause approves');
 });
 
+t.test('Space or Enter typed for another window does not press a focused Approve (eighteenth pass)', async (t) => {
+  // Focus was left on a card's Approve (the person had tabbed to it) when they went to another
+  // window. A page there brings the studio up while they type: a Space of the sentence past the
+  // first 700 ms pressed the button.
+  const one = await held('/v1/spaced-into', { body: '{"amount": 5}' });
+  await look();
+  await page.focus(`[data-approval="${one.id}"] [data-action=approve]`);
+  await page.evaluate(() => window.dispatchEvent(new FocusEvent('focus')));
+  await page.keyboard.type('ok then, sending it now', { delay: 100 });
+  await page.keyboard.press('Enter');
+  const said = await page.locator(`[data-approval="${one.id}"] [data-testid=card-error]`, { hasText: 'while keys were coming' }).textContent({ timeout: 3000 }).catch(() => '');
+  await page.waitForTimeout(300);
+  t.equal(status(one.id), 'pending', 'no Space or Enter of the typing approved the card');
+  t.equal(received.filter((r) => r.url === '/v1/spaced-into').length, 0, 'nothing reached the upstream');
+  t.match(said, /after a pause/, 'the card says why');
+  // Control: after a pause, Enter on the focused button approves.
+  await page.waitForTimeout(1400);
+  await page.focus(`[data-approval="${one.id}"] [data-action=approve]`);
+  await page.keyboard.press('Enter');
+  t.equal((await one.reply).status, 200, 'Enter after a pause approves');
+});
+
 t.test('no script errors in the page', async (t) => {
   t.same(consoleErrors, []);
 });
