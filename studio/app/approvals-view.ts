@@ -682,6 +682,8 @@ export class ApprovalsView extends LightElement {
       const seen = cookies.every((n) => held.has(n));
       return { ok: false, why: `the request carries a cookie named like its parameter ${cookies.map((n) => `"${visibleString(n)}"`).join(', ')}, which the server may read instead of what the card shows${seen ? ' (its value is in the headers below while the request is held)' : ', and cookie values are not shown'}`, ackable: true };
     }
+    // Cookies that may say whose account it acts in, whose values the card cannot show (past its bound, cut, or no longer held).
+    if (typeof a.cookies_unseen === 'string' && isPending(a)) return { ok: false, why: visibleString(a.cookies_unseen), ackable: true };
     // A handshake is all the card can show of a WebSocket: what goes over it once open is never on a card.
     const upgrade = a.description?.request?.upgrade;
     if (upgrade) {

@@ -1,7 +1,8 @@
-// The studio's window brought to the front by another page while the person types or clicks there
-// (eighteenth pass): keys and clicks of a run that began before the window came up were aimed at the
-// other window, and are not taken as actions on a card. In Debian's Chromium against a whole Airlock,
-// curl as the agent.
+// Eighteenth pass, in Debian's Chromium against a whole Airlock, curl as the agent: the studio's
+// window brought to the front by another page while the person types or clicks there (keys and clicks
+// of a run that began before the window came up were aimed at the other window, and are not taken as
+// actions on a card); cookies that say whose account a request acts in, whose values the card cannot
+// show, are not approved at a click.
 import t from 'tap';
 import { GUARD_MS, look as lookAt, openInbox, startLiveAirlock } from './helpers.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
@@ -99,6 +100,46 @@ t.test('Space or Enter typed for another window does not press a focused Approve
   await page.focus(`[data-approval="${one.id}"] [data-action=approve]`);
   await page.keyboard.press('Enter');
   t.equal((await one.reply).status, 200, 'Enter after a pause approves');
+});
+
+t.test('an account cookie the card cannot show is not approved at a click: past the shown cookies, or once the hold ended (eighteenth pass)', async (t) => {
+  // The card shows a held request's cookie values (an account beside the session) from memory, at
+  // most 50 of them: `account_id=acct_1Attacker` put 51st read "1 more cookie not shown", and an agent
+  // that hung up once held left a card waiting for its retry with every value redacted. Both were
+  // approved at a click; the agent's retry charged the attacker's account.
+  const padding = Array.from({ length: 50 }, (_, i) => `pref${i}=dark`).join('; ');
+  const past = await held('/v1/cookie-past', { body: '{"amount": 5}', headers: [`Cookie: ${padding}; account_id=acct_1Attacker`] });
+  const hangUp = new AbortController();
+  const gone = curl('POST', '/v1/cookie-gone', { body: '{"amount": 5}', headers: ['Cookie: account_id=acct_1Attacker'], signal: hangUp.signal });
+  const goneCard = page.locator('[data-approval]').filter({ has: page.locator('.url', { hasText: /\/v1\/cookie-gone$/ }) });
+  await goneCard.waitFor();
+  const goneId = (await goneCard.getAttribute('data-approval'))!;
+  await page.waitForSelector(`[data-approval="${goneId}"][data-section=held]`);
+  hangUp.abort();
+  await gone;
+  await page.waitForSelector(`[data-approval="${goneId}"][data-section=waiting]`);
+  await look();
+  for (const [id, why] of [[past.id, /more cookies than the card shows/], [goneId, /shown only while it is held/]] as const) {
+    await page.waitForSelector(`[data-approval="${id}"] .approve-blocked`);
+    t.match(await page.textContent(`[data-approval="${id}"] .approve-blocked`), why, 'the card says what it cannot show');
+    t.ok(await page.isDisabled(`[data-approval="${id}"] [data-action=approve]`), 'Approve once waits for the explicit choice');
+    const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+    const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    const { csrf } = (await login.json()) as { csrf: string };
+    const refused = await fetch(`${live.studioBase}/api/approvals/${id}/approve`, { method: 'POST', headers: { cookie, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });
+    t.match(await refused.json(), { code: 'body-not-shown' }, 'the API refuses it unseen');
+    t.equal(status(id), 'pending');
+  }
+  t.equal(received.filter((r) => r.url.startsWith('/v1/cookie-')).length, 0, 'nothing reached the upstream');
+  // Control: the account cookie among the 50 shown, while held, is approved at a click.
+  await queue.deny(past.id, { by: 'test' });
+  await queue.deny(goneId, { by: 'test' });
+  await past.reply;
+  const shown = await held('/v1/cookie-shown', { body: '{"amount": 5}', headers: ['Cookie: pref=dark; account_id=acct_1Mine'] });
+  await look();
+  await page.waitForSelector(`[data-approval="${shown.id}"] [data-testid=held-cookies] >> text=acct_1Mine`);
+  await page.click(`[data-approval="${shown.id}"] [data-action=approve]`);
+  t.equal((await shown.reply).status, 200, 'a held request whose cookies are all on the card is approved at a click');
 });
 
 t.test('no script errors in the page', async (t) => {
