@@ -190,7 +190,7 @@ export function cookieValuesText(request: { headers?: unknown }, held: ReadonlyA
   const names = [...new Set(values.flatMap((v) => v.split(';')).map((p) => p.trim()).filter((p) => p.endsWith('=[redacted]')).map((p) => p.slice(0, -'=[redacted]'.length)).filter(cookieShownWhileHeld))];
   if (!names.length) return undefined;
   const listed = names.slice(0, 8).map((n) => JSON.stringify(n)).join(', ') + (names.length > 8 ? ` and ${names.length - 8} more` : '');
-  if (!held) return `the request carries cookies (${listed}) whose values, which may say whose account it acts in, are shown only while it is held, and it is no longer held`;
+  if (!held) return `the request carries cookies (${listed}) whose values, which may say whose account it acts in, are shown only while it is held, by the Airlock holding it: they are not on this card`;
   const more = held.find(([n]) => n === '…');
   const cut = held.filter(([, v]) => /… \(cut: \d+ characters\)$/.test(v)).map(([n]) => JSON.stringify(n));
   if (!more && !cut.length) return undefined;

@@ -119,7 +119,7 @@ t.test('an account cookie the card cannot show is not approved at a click: past 
   await gone;
   await page.waitForSelector(`[data-approval="${goneId}"][data-section=waiting]`);
   await look();
-  for (const [id, why] of [[past.id, /more cookies than the card shows/], [goneId, /shown only while it is held/]] as const) {
+  for (const [id, why] of [[past.id, /more cookies than the card shows/], [goneId, /shown only while it is held, by the Airlock holding it/]] as const) {
     await page.waitForSelector(`[data-approval="${id}"] .approve-blocked`);
     t.match(await page.textContent(`[data-approval="${id}"] .approve-blocked`), why, 'the card says what it cannot show');
     t.ok(await page.isDisabled(`[data-approval="${id}"] [data-action=approve]`), 'Approve once waits for the explicit choice');
