@@ -130,3 +130,48 @@ print(json.dumps(out))
   t.same(contentTypeReadings(['text/plain; charset=utf-8']), [{ type: 'text/plain', charset: 'utf-8' }]);
   t.match(summarize('to bob+AEA-attacker.example', { 'content-type': ["text/plain; charset*=utf-8''utf-7"] }).summary.ambiguous_reasons, [{ code: 'charset_conflict' }]);
 });
+
+t.test('eighteenth pass: an RFC 2231 boundary (`boundary*=`, `boundary*0=` pieces) is read as Werkzeug reads it: its parts are fields', async (t) => {
+  // Werkzeug (Flask) takes `boundary*=''b` over `boundary=a` and reads the parts under it: the card
+  // and the policy read only those under `a` (`to = boss@…`) while Flask's `form['to']` was the other.
+  const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+  const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
+  const spelling = fc.record({
+    name: fc.constantFrom('boundary', 'BOUNDARY', 'Boundary'),
+    prefix: fc.constantFrom("utf-8''", "''", "us-ascii'en'"),
+    split: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+    plain: fc.constantFrom('before', 'after', 'none'),
+    other: fc.constantFrom('xyz987', 'Zq-boundary-2', 'b'),
+  });
+  const cases = fc.sample(spelling, { numRuns: runs, ...(seed !== undefined ? { seed } : {}) }).map((s) => {
+    const cut = Math.min(s.split ?? 0, s.other.length - 1);
+    const ext = s.split === undefined ? `${s.name}*=${s.prefix}${s.other}` : `${s.name}*0*=${s.prefix}${s.other.slice(0, cut)}; ${s.name}*1=${s.other.slice(cut)}`;
+    const type = `multipart/form-data; ${s.plain === 'before' ? 'boundary=aaa; ' : ''}${ext}${s.plain === 'after' ? '; boundary=aaa' : ''}`;
+    const body = `--aaa\r\nContent-Disposition: form-data; name="to"\r\n\r\nboss@corp.example\r\n--aaa--\r\n--${s.other}\r\nContent-Disposition: form-data; name="to"\r\n\r\ndrop@attacker.example\r\n--${s.other}--\r\n`;
+    return { type, body };
+  });
+  const oracle = JSON.parse(execFileSync('python3', ['-c', `
+import io, json, sys
+from werkzeug.wrappers import Request
+out = []
+for c in json.load(sys.stdin):
+    data = c['body'].encode('latin1')
+    env = {'REQUEST_METHOD': 'POST', 'CONTENT_TYPE': c['type'], 'CONTENT_LENGTH': str(len(data)), 'wsgi.input': io.BytesIO(data), 'SERVER_NAME': 'x', 'SERVER_PORT': '80', 'wsgi.url_scheme': 'http', 'PATH_INFO': '/'}
+    try:
+        out.append(Request(env).form.getlist('to'))
+    except Exception as e:
+        out.append([])
+print(json.dumps(out))
+`], { input: JSON.stringify(cases) }).toString()) as string[][];
+  let checked = 0;
+  for (const [i, c] of cases.entries()) {
+    const form = summarize(Buffer.from(c.body, 'latin1'), { 'content-type': [c.type] }).summary.form ?? {};
+    for (const v of oracle[i]!) {
+      checked++;
+      if (!(form.to ?? []).includes(v)) t.fail(`${c.type}: Flask reads to = ${v}, the description's form is ${JSON.stringify(form)}`);
+    }
+  }
+  t.ok(checked >= runs / 2, `every value Flask reads is in the description's form (${checked} checked)`);
+  // Control: a plain boundary reads its own parts only.
+  t.same(summarize(Buffer.from('--aaa\r\nContent-Disposition: form-data; name="to"\r\n\r\nboss@corp.example\r\n--aaa--\r\n'), { 'content-type': ['multipart/form-data; boundary=aaa'] }).summary.form, Object.assign(Object.create(null), { to: ['boss@corp.example'] }));
+});

@@ -886,6 +886,8 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     '/v1/read-ext-utf7': curl('POST', '/v1/read-ext-utf7', { body: 'to bob+AEA-attacker.example', type: "text/plain; charset*=utf-8''utf-7" }),
     '/v1/read-ext-pieces-utf7': curl('POST', '/v1/read-ext-pieces-utf7', { body: 'to=bob+AEA-attacker.example', type: 'application/x-www-form-urlencoded; charset=utf-8; charset*0=utf-; charset*1=7' }),
     '/v1/read-ext-utf16': curl('POST', '/v1/read-ext-utf16', { file: utf16ext, type: "text/plain; charset*=''utf-16le" }),
+    // Eighteenth pass: Werkzeug takes `boundary*=` over `boundary=` and reads the parts under it.
+    '/v1/read-ext-boundary': curl('POST', '/v1/read-ext-boundary', { body: '--aaa\r\nContent-Disposition: form-data; name="to"\r\n\r\nboss@corp.example\r\n--aaa--\r\n--bbb\r\nContent-Disposition: form-data; name="to"\r\n\r\ndrop@attacker.example\r\n--bbb--\r\n', type: "multipart/form-data; boundary=aaa; boundary*=''bbb" }),
     '/v1/read-last-utf7': curl('POST', '/v1/read-last-utf7', { body: 'to bob+AEA-attacker.example', type: 'text/plain; charset=utf-8; charset=utf-7' }),
     // Fourteenth pass: a part named "subject" on the card whose RFC 2231 `name*` is `to`: Werkzeug
     // (Flask) reads `to` = [drop@attacker.example, boss@corp.example] and `form['to']` is the first.
