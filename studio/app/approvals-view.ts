@@ -1001,9 +1001,8 @@ export class ApprovalsView extends LightElement {
   private attempt(a: Approval, kind: Kind): void {
     const st = this.card(a.id);
     this.measure();
-    // A click of a run of clicks that began before the window came to the front (or just as it did)
-    // was aimed at the window that was there: a page asking for rapid clicks ("click to win") brings
-    // the studio up under the pointer, and the clicks past the first 700 ms landed on Approve.
+    // Right after the window came to the front, and while a run of keys or clicks that began before
+    // it goes on (fromBeforeFront), the person was aiming at the window that was there.
     const t = performance.now();
     const run = this.fromBeforeFront(t);
     if (t - this.shownAt < GUARD_MS || run) {
