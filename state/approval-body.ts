@@ -172,11 +172,6 @@ export function upgradeText(request: { upgrade?: unknown }): string | undefined 
 }
 
 /**
- * Why approving a request whose cookies carry one of its parameters (`request.cookie_params`) is a
- * knowing choice: the server may take the parameter from the cookie, whose value nobody is shown
- * (cookies are redacted), not from the query or form the card shows. Undefined when none does.
- */
-/**
  * Why the card cannot show the values of the cookies that say whose account a request acts in
  * (`account_id=acct_1Attacker` beside the session: the record keeps every value redacted, and the
  * card shows them from the held request's memory only), or undefined. `held`: the values the held
@@ -197,6 +192,11 @@ export function cookieValuesText(request: { headers?: unknown }, held: ReadonlyA
   return `the request carries ${more ? `more cookies than the card shows (${more[1]})` : ''}${more && cut.length ? ', and ' : ''}${cut.length ? `cookie values the card shows cut (${cut.join(', ')})` : ''}: whose account it acts in may be in what is not shown`;
 }
 
+/**
+ * Why approving a request whose cookies carry one of its parameters (`request.cookie_params`) is a
+ * knowing choice: the server may take the parameter from the cookie, whose value nobody is shown
+ * (cookies are redacted), not from the query or form the card shows. Undefined when none does.
+ */
 export function cookieParamsText(request: { cookie_params?: unknown }): string | undefined {
   const names = Array.isArray(request.cookie_params) ? request.cookie_params.map(String) : [];
   if (!names.length) return undefined;

@@ -77,6 +77,7 @@ export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: Ap
   const held = heldNow ?? q.isHeld(a.id);
   // Cookie values come from the held request's memory: only while it is held (its release event included).
   const cookies = held && bytes ? bytes.cookies ?? [] : undefined;
+  const cookiesUnseen = a.status === 'pending' ? cookieValuesText(a.description?.request ?? {}, cookies) : undefined;
   return {
     ...a,
     held,
@@ -85,7 +86,7 @@ export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: Ap
     // Cookie values the record keeps redacted (a tenant or account cookie beside the session), while held.
     ...(a.status === 'pending' && cookies?.length ? { held_cookies: cookies.map(([n, v]): [string, string] => [redact(n), redact(v)]) } : {}),
     // Cookies whose values the card cannot show (past its bound, cut, or the hold ended): approving needs the choice.
-    ...(a.status === 'pending' ? optional('cookies_unseen', cookieValuesText(a.description?.request ?? {}, cookies)) : {}),
+    ...(cookiesUnseen !== undefined ? { cookies_unseen: cookiesUnseen } : {}),
     body_view: {
       size: body.size,
       visibility: bodyVisibility(body, cut),
@@ -97,8 +98,6 @@ export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: Ap
     },
   };
 }
-
-const optional = <K extends string>(key: K, v: string | undefined): { [P in K]?: string } => (v === undefined ? {} : ({ [key]: v } as { [P in K]: string }));
 
 /** The body as text when it is UTF-8 with no control characters but tab and line ends; else undefined (binary). */
 function asText(bytes: Buffer): string | undefined {
