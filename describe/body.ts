@@ -10,7 +10,8 @@ import zlib from 'node:zlib';
 import type { AmbiguityReason, BodySummary } from './types.ts';
 import { caseFoldedReadings, describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
 import { parseLenientJson } from './json-lenient.ts';
-import { multipartBoundary, multipartFields } from './multipart.ts';
+import { multipartBoundaries, multipartFields } from './multipart.ts';
+import { extendedParamValues } from './content-disposition.ts';
 import { xmlDoctype } from './xml-doctype.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -270,6 +271,9 @@ export function contentTypeReadings(values: string[]): Array<{ type: string; cha
     const cut = /^[^;,\s]*/.exec(value.trim().toLowerCase())![0];
     add(type, params.charset);
     for (const c of [naive[naive.length - 1], quoted[0]?.[1], quoted[quoted.length - 1]?.[1]]) add(type, c);
+    // RFC 2231 `charset*=utf-8''utf-7` (or `charset*0=`, `charset*1=` pieces): Werkzeug, Django and
+    // Python's email package take it for the charset, over a plain `charset=` too.
+    for (const c of extendedParamValues(value.split(';').slice(1), 'charset')) add(type, c);
     if (cut !== type) add(cut, params.charset);
   }
   return out;
@@ -502,7 +506,7 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   // carries SQL (`curl -F sql=@q.sql`, which some servers read as the field) or a credential (Slack's
   // `files.upload` takes `token`).
   if (content_type === 'multipart/form-data' && !truncated) {
-    const header = contentTypes.find((h) => multipartBoundary(h) !== undefined);
+    const header = contentTypes.find((h) => multipartBoundaries(h).length > 0);
     if (header !== undefined) {
       const mp = multipartFields(bytes, header, (n, file) => !file || parameterNames(n).some((x) => sqlFormFields.has(x.toLowerCase()) || credentialParams.has(x.toLowerCase())));
       if (mp.fields.length) {

@@ -82,6 +82,36 @@ function extendedValue(value: string, encoded: boolean): string {
 }
 
 /**
+ * The RFC 2231 extended values of the parameter `name` among `params` (each `key=value` as split at
+ * `;`): every `name*=` decoded, and the `name*0*`, `name*1` … continuations joined in order, as
+ * Werkzeug, Django and Python's email package read them (`charset*=utf-8''utf-7` is the charset
+ * `utf-7` to them). Bounded by MAX_CONTINUATIONS pieces.
+ */
+export function extendedParamValues(params: string[], name: string): string[] {
+  const out: string[] = [];
+  const pieces: Array<[number, string, boolean]> = [];
+  for (const param of params) {
+    const eq = param.indexOf('=');
+    if (eq < 0) continue;
+    const key = asciiLower(param.slice(0, eq).trim());
+    const value = param.slice(eq + 1);
+    if (key === `${name}*`) out.push(extendedValue(value, true));
+    else if (key.startsWith(`${name}*`) && pieces.length < MAX_CONTINUATIONS) {
+      const rest = key.slice(name.length + 1);
+      const encoded = rest.endsWith('*');
+      const index = Number(encoded ? rest.slice(0, -1) : rest);
+      if (Number.isInteger(index) && index >= 0) pieces.push([index, value, encoded]);
+    }
+  }
+  if (pieces.length) {
+    pieces.sort((a, b) => a[0] - b[0]);
+    // (The charset prefix is on the first piece only.)
+    out.push(pieces.map(([i, v, enc]) => (enc && i > 0 ? extendedValue(`''${v.trim()}`, true) : extendedValue(v, enc))).join(''));
+  }
+  return out;
+}
+
+/**
  * Every name parsers read a part by: the `name=` parameter as dispositionName reads it (the last),
  * the first of several `name=` parameters (Python's email package keeps the first), and the RFC
  * 2231 extended `name*=utf-8''…` (with its `name*0*`, `name*1*` continuations), which Werkzeug,
@@ -97,34 +127,20 @@ export function dispositionNames(raw: string): string[] {
   if (plain !== undefined) out.add(plain);
   const lower = asciiLower(head);
   for (const [start, end] of segments(head, lower)) {
-    const pieces: Array<[number, string, boolean]> = [];
+    const params = head.slice(start, end).split(';').slice(1);
     let firstPlain: string | undefined;
     let lastPlain: string | undefined;
-    for (const param of head.slice(start, end).split(';').slice(1)) {
+    for (const param of params) {
       const eq = param.indexOf('=');
-      if (eq < 0) continue;
-      const key = asciiLower(param.slice(0, eq).trim());
-      const value = param.slice(eq + 1);
-      if (key === 'name') {
-        lastPlain = extendedValue(value, false);
+      if (eq >= 0 && asciiLower(param.slice(0, eq).trim()) === 'name') {
+        lastPlain = extendedValue(param.slice(eq + 1), false);
         firstPlain ??= lastPlain;
-      }
-      else if (key === 'name*') out.add(extendedValue(value, true));
-      else if (key.startsWith('name*') && pieces.length < MAX_CONTINUATIONS) {
-        const rest = key.slice(5);
-        const encoded = rest.endsWith('*');
-        const index = Number(encoded ? rest.slice(0, -1) : rest);
-        if (Number.isInteger(index) && index >= 0) pieces.push([index, value, encoded]);
       }
     }
     // (Every Content-Disposition line of the part: parsers take the first header or the last.)
     if (firstPlain !== undefined) out.add(firstPlain);
     if (lastPlain !== undefined) out.add(lastPlain);
-    if (pieces.length) {
-      pieces.sort((a, b) => a[0] - b[0]);
-      // (The charset prefix is on the first piece only.)
-      out.add(pieces.map(([i, v, enc]) => (enc && i > 0 ? extendedValue(`''${v.trim()}`, true) : extendedValue(v, enc))).join(''));
-    }
+    for (const v of extendedParamValues(params, 'name')) out.add(v);
   }
   return [...out];
 }

@@ -324,6 +324,11 @@ const HELD_COOKIE_CHARS = 4096;
  * as a credential (`user=eyJ…`, Slack's `d=xoxd-…`) is not shown, whatever its name. A value past HELD_COOKIE_CHARS is cut and
  * says so; past HELD_COOKIES cookies the last entry says how many more were sent.
  */
+/** A cookie name whose value a held request's card shows (unless the value is shaped as a credential): not one named as a session or credential. */
+export function cookieShownWhileHeld(name: string): boolean {
+  return name !== '' && !credentialCookie.test(name);
+}
+
 export function heldCookieValues(headers: ReadonlyArray<[string, string]>): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   let more = 0;
@@ -336,7 +341,7 @@ export function heldCookieValues(headers: ReadonlyArray<[string, string]>): Arra
       // Whom the request acts as (`account_id=acct_1Attacker` beside the session) is shown like a
       // tenant; a credential is not, by its name or by its shape (Slack's `d`, Google's
       // `__Secure-1PSID`: sessions under names that say nothing).
-      if (!name || credentialCookie.test(name) || credentialValue(v)) continue;
+      if (!cookieShownWhileHeld(name) || credentialValue(v)) continue;
       if (out.length >= HELD_COOKIES) {
         more++;
         continue;

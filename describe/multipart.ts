@@ -2,7 +2,7 @@
 // PHP, Laravel, Spring): every part between two delimiters, past a close delimiter too (parsers
 // differ on what follows it), with a head that ends in a blank line of CRLFs or of bare LFs (PHP
 // takes both). Linear in the body; at most MAX_PARTS parts.
-import { dispositionNames } from './content-disposition.ts';
+import { dispositionNames, extendedParamValues } from './content-disposition.ts';
 import { appendAll } from '../lib/arrays.ts';
 
 /** At most this many parts are looked at; past it the body counts as not seen whole. */
@@ -36,6 +36,9 @@ export function multipartBoundaries(header: string): string[] {
   };
   const first = multipartBoundary(header);
   if (first) add(first);
+  // RFC 2231 `boundary*=utf-8''b` (or `boundary*0=`, `boundary*1=` pieces): Werkzeug (Flask) takes
+  // it over a plain `boundary=`, and reads the parts under it.
+  for (const b of extendedParamValues(header.split(';').slice(1), 'boundary')) add(b.trim().replace(/^"|"$/g, '').slice(0, 200));
   const lower = header.toLowerCase();
   // The last occurrence first (Rack's reading), so a cap reached by repeated parameters never drops it.
   const last = lower.lastIndexOf('boundary=');

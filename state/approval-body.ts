@@ -4,6 +4,7 @@
 // cap) needs the held request's own bytes, or must be approved knowingly unseen.
 import type { BodySummary } from '../describe/types.ts';
 import { phpName } from '../describe/body.ts';
+import { cookieShownWhileHeld } from '../describe/describe.ts';
 
 export type BodyVisibility =
   /** No body at all. */
@@ -168,6 +169,27 @@ export function upgradeText(request: { upgrade?: unknown }): string | undefined 
   if (typeof request.upgrade !== 'string' || !request.upgrade) return undefined;
   const what = request.upgrade.toLowerCase() === 'websocket' ? 'a WebSocket' : `a connection upgraded to ${JSON.stringify(request.upgrade)}`;
   return `approving opens ${what}: every message the agent then sends over it, for as long as it stays open, leaves without being shown or approved`;
+}
+
+/**
+ * Why the card cannot show the values of the cookies that say whose account a request acts in
+ * (`account_id=acct_1Attacker` beside the session: the record keeps every value redacted, and the
+ * card shows them from the held request's memory only), or undefined. `held`: the values the held
+ * request keeps (describe heldCookieValues, `…` marking cookies past its bound and values it cut),
+ * undefined once the request is no longer held. An agent that put the account cookie after 50
+ * others, or hung up once held (its card waiting for the retry), had it approved at a click, unseen.
+ */
+export function cookieValuesText(request: { headers?: unknown }, held: ReadonlyArray<readonly [string, string]> | undefined): string | undefined {
+  const header = (request.headers as Record<string, unknown> | undefined)?.cookie;
+  const values = Array.isArray(header) ? header.map(String) : typeof header === 'string' ? [header] : [];
+  const names = [...new Set(values.flatMap((v) => v.split(';')).map((p) => p.trim()).filter((p) => p.endsWith('=[redacted]')).map((p) => p.slice(0, -'=[redacted]'.length)).filter(cookieShownWhileHeld))];
+  if (!names.length) return undefined;
+  const listed = names.slice(0, 8).map((n) => JSON.stringify(n)).join(', ') + (names.length > 8 ? ` and ${names.length - 8} more` : '');
+  if (!held) return `the request carries cookies (${listed}) whose values, which may say whose account it acts in, are shown only while it is held, by the Airlock holding it: they are not on this card`;
+  const more = held.find(([n]) => n === '…');
+  const cut = held.filter(([, v]) => /… \(cut: \d+ characters\)$/.test(v)).map(([n]) => JSON.stringify(n));
+  if (!more && !cut.length) return undefined;
+  return `the request carries ${more ? `more cookies than the card shows (${more[1]})` : ''}${more && cut.length ? ', and ' : ''}${cut.length ? `cookie values the card shows cut (${cut.join(', ')})` : ''}: whose account it acts in may be in what is not shown`;
 }
 
 /**

@@ -10,7 +10,7 @@
 // page and its assets, requests without a session) are at most MAX_ANONYMOUS_CONNECTIONS: past it
 // the longest-open one is closed, whatever it is doing. A browser opens a handful; the bound only
 // ever bites a flood, and the flooder's own oldest connections go first.
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 export const MAX_ANONYMOUS_CONNECTIONS = 256;
@@ -30,17 +30,52 @@ export interface ConnectionBound {
   trust(socket: Socket | undefined): void;
 }
 
-export function boundConnections(server: Server, cap = MAX_ANONYMOUS_CONNECTIONS): ConnectionBound {
-  // Insertion order is opening order: the first is the longest-open.
-  const anonymous = new Set<Socket>();
+/**
+ * The bytes connections no logged-in browser uses may have sent the studio and still be waiting on
+ * (a request's head not yet ended, or its body: only a login reads one without a session). Heads of
+ * up to 1 MiB and login bodies of up to 4 MiB on 256 connections, each for 30 s, were ~256 MiB to
+ * 1 GiB held by anyone who can reach the port, in the proxy's process. Past this (measured every
+ * PENDING_CHECK_MS) the connection waiting on the most is closed. A browser's page load under a
+ * neighbour's cookie bomb (~740 KB a request, a handful at once) stays well within it.
+ */
+export const ANONYMOUS_PENDING_BYTES = 32 * 1024 * 1024;
+
+/** How often what anonymous connections hold is measured (Node's parser reads natively: no event per chunk). */
+const PENDING_CHECK_MS = 100;
+
+export function boundConnections(server: Server, cap = MAX_ANONYMOUS_CONNECTIONS, pendingCap = ANONYMOUS_PENDING_BYTES): ConnectionBound {
+  // Insertion order is opening order: the first is the longest-open. The value: the socket's
+  // bytesRead when its last request's head ended (what it sent since, the parser or a login's body holds).
+  const anonymous = new Map<Socket, number>();
+  const measure = (): void => {
+    let pending = 0;
+    for (const [s, mark] of anonymous) pending += s.bytesRead - mark;
+    while (pending > pendingCap && anonymous.size) {
+      let most: Socket | undefined;
+      let mostBytes = -1;
+      for (const [s, mark] of anonymous) {
+        if (s.bytesRead - mark > mostBytes) [most, mostBytes] = [s, s.bytesRead - mark];
+      }
+      anonymous.delete(most!);
+      most!.destroy();
+      pending -= mostBytes;
+    }
+  };
+  const timer = setInterval(measure, PENDING_CHECK_MS);
+  timer.unref();
+  server.once('close', () => clearInterval(timer));
   server.on('connection', (s: Socket) => {
-    anonymous.add(s);
+    anonymous.set(s, 0);
     s.once('close', () => anonymous.delete(s));
     while (anonymous.size > cap) {
-      const oldest = anonymous.values().next().value as Socket;
+      const oldest = anonymous.keys().next().value as Socket;
       anonymous.delete(oldest);
       oldest.destroy();
     }
+  });
+  // A head ended: the parser holds it no more (a login's body is counted from here).
+  server.on('request', (req: IncomingMessage) => {
+    if (anonymous.has(req.socket)) anonymous.set(req.socket, req.socket.bytesRead);
   });
   return { trust: (s) => void (s && anonymous.delete(s)) };
 }

@@ -19,7 +19,7 @@ import type { TimelineEntry } from '../../state/sessions.ts';
 import { lookalikesEscaped, terminalJson, terminalText as terminalOnly } from '../../lib/text.ts';
 
 import { airlockRunning } from '../../runtime/running.ts';
-import { cookieParamsText, roundedNumber, unseenBodyText, upgradeText } from '../../state/approval-body.ts';
+import { cookieParamsText, cookieValuesText, roundedNumber, unseenBodyText, upgradeText } from '../../state/approval-body.ts';
 import { percentU } from '../../describe/body.ts';
 import { ApprovalError, ApprovalQueue, agentCredentialHeaders, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
@@ -29,7 +29,7 @@ import { checkWebhookUrl, displayUrl } from '../../state/webhook.ts';
 import { CliError } from '../errors.ts';
 import { channel, type CommonOpts } from '../studio-client.ts';
 
-type View = ApprovalRecord & { held?: boolean; needs_step_up?: boolean };
+type View = ApprovalRecord & { held?: boolean; needs_step_up?: boolean; cookies_unseen?: string };
 
 /** Agent-chosen text for a terminal: controls and invisible characters escaped, look-alike letters in Latin words too. */
 const terminalText = (text: string, lines = false): string => lookalikesEscaped(terminalOnly(text, lines));
@@ -240,7 +240,7 @@ export function details(a: View, held?: HeldBodyAnswer, timeline?: TimelineEntry
   // Without the held bytes, what the record's copy cannot show (a cut preview, a charset's reading,
   // XML or YAML as written): said before the preview, as approving it will ask.
   const unseen = (!held && a.status === 'pending' && rounded === undefined && !r.body.ambiguous ? unseenBodyText(r.body, undefined, bodyCut(a)) : undefined)
-    ?? (a.status === 'pending' ? cookieParamsText(r) ?? upgradeText(r) : undefined);
+    ?? (a.status === 'pending' ? cookieParamsText(r) ?? upgradeText(r) ?? ('held' in a ? a.cookies_unseen : cookieValuesText(r, undefined)) : undefined);
   if (unseen) shown.push(terminalText(`warning    ${unseen}: approving it needs --accept-unseen-body`));
   if (held?.text !== undefined && held.text !== preview) shown.push('', `body as sent${held.content_encoding?.length && !held.decode_error ? ` (decoded from ${held.content_encoding.join(', ')})` : ''}:`, terminalText(held.text, true));
   else if (preview) shown.push('', r.body.text_truncated && preview === r.body.text ? `body preview (its first ${preview.length} characters; the rest is not in the record):` : 'body preview:', terminalText(preview, true));
@@ -362,7 +362,7 @@ export function register(program: Command): void {
             // What `airlock approvals show` prints: the whole description, not the record's shortened copy.
             const whole = (await q.fullDescription(record.id)) ?? record.description;
             const unseen = (unseenBodyText(record.description.request.body, undefined, bodyCut(record))
-              && unseenBodyText(whole.request.body, undefined)) || cookieParamsText(whole.request) || upgradeText(whole.request);
+              && unseenBodyText(whole.request.body, undefined)) || cookieParamsText(whole.request) || upgradeText(whole.request) || cookieValuesText(whole.request, undefined);
             if (unseen && !opts.acceptUnseenBody) throw new CliError(`not approved: ${unseen}. Deny it, or pass --accept-unseen-body to approve it knowingly`);
             return q.approve(id, {
             by: 'cli',

@@ -27,7 +27,7 @@
 //   DELETE /api/grants/:id
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { bodyVisibility, cookieParamsText, upgradeText, unseenBodyText } from '../../state/approval-body.ts';
+import { bodyVisibility, cookieParamsText, cookieValuesText, upgradeText, unseenBodyText } from '../../state/approval-body.ts';
 import { ApprovalError, agentCredentialHeaders, bodyCut, type ApprovalEvent, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
 import type { Approvals } from '../../state/stores.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
@@ -74,13 +74,19 @@ export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: Ap
   const body: BodySummary = kept && typeof kept.size === 'number' ? kept : { size: 1, sha256: '', content_type: '', truncated: false };
   const bytes = bodies?.get(a.id);
   const cut = bodyCut(a) || body !== kept;
+  const held = heldNow ?? q.isHeld(a.id);
+  // Cookie values come from the held request's memory: only while it is held (its release event included).
+  const cookies = held && bytes ? bytes.cookies ?? [] : undefined;
+  const cookiesUnseen = a.status === 'pending' ? cookieValuesText(a.description?.request ?? {}, cookies) : undefined;
   return {
     ...a,
-    held: heldNow ?? q.isHeld(a.id),
+    held,
     needs_step_up: a.status === 'pending' && q.needsStepUp(a),
     own_credentials: agentCredentialHeaders(a),
     // Cookie values the record keeps redacted (a tenant or account cookie beside the session), while held.
-    ...(a.status === 'pending' && bytes?.cookies?.length ? { held_cookies: bytes.cookies.map(([n, v]): [string, string] => [redact(n), redact(v)]) } : {}),
+    ...(a.status === 'pending' && cookies?.length ? { held_cookies: cookies.map(([n, v]): [string, string] => [redact(n), redact(v)]) } : {}),
+    // Cookies whose values the card cannot show (past its bound, cut, or the hold ended): approving needs the choice.
+    ...(cookiesUnseen !== undefined ? { cookies_unseen: cookiesUnseen } : {}),
     body_view: {
       size: body.size,
       visibility: bodyVisibility(body, cut),
@@ -267,7 +273,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
       // what an upgraded connection carries once open (the card asked for the choice, the API did not).
       if (!unseen && record.status === 'pending') {
         const request = (await readable(record))?.request ?? record.description.request;
-        unseen = cookieParamsText(request) ?? upgradeText(request);
+        unseen = cookieParamsText(request) ?? upgradeText(request) ?? cookieValuesText(request, held && queue.isHeld(record.id) ? held.cookies ?? [] : undefined);
       }
       if (unseen && body.accept_unseen_body !== true) {
         return reply.code(403).send({ error: `not approved: ${unseen}. Deny it, or approve it knowingly with accept_unseen_body: true`, code: 'body-not-shown' });

@@ -85,7 +85,8 @@ export interface BodyView {
  * session or credential (`[name, value]`; describe heldCookieValues), which the description keeps redacted:
  * from memory only, never in the record or the audit log.
  */
-export type ApprovalView = ApprovalRecord & { held: boolean; needs_step_up: boolean; body_view: BodyView; own_credentials: string[]; held_cookies?: Array<[string, string]> };
+/** `cookies_unseen`: why the card cannot show the values of cookies that may say whose account the request acts in (state/approval-body.ts cookieValuesText); approving then needs `accept_unseen_body`. */
+export type ApprovalView = ApprovalRecord & { held: boolean; needs_step_up: boolean; body_view: BodyView; own_credentials: string[]; held_cookies?: Array<[string, string]>; cookies_unseen?: string };
 
 /** GET /api/approvals */
 export type ApprovalsAnswer = Unavailable | { available: true; approvals: ApprovalView[]; step_up_enrolled: boolean };

@@ -297,6 +297,12 @@ export class ApprovalsView extends LightElement {
   private measureTimer: number | undefined;
   /** When the window or tab last came to the front (see onWindowShown). */
   private shownAt = -Infinity;
+  /** The run of keys being typed (each less than TYPING_MS after the one before): when it began, its last key. */
+  private keyRunStart = -Infinity;
+  private keyRunLast = -Infinity;
+  /** The run of pointer presses (each less than GUARD_MS after the one before): when it began, its last press. */
+  private pointerRunStart = -Infinity;
+  private pointerRunLast = -Infinity;
   /** The page's size and scroll position at the last measure (see measure). */
   private pageSize: string | undefined;
   private pageScroll: string | undefined;
@@ -362,6 +368,9 @@ export class ApprovalsView extends LightElement {
 
   private readonly onPointerDown = (): void => {
     this.typedIn = undefined;
+    const t = performance.now();
+    if (t - this.pointerRunLast >= GUARD_MS) this.pointerRunStart = t;
+    this.pointerRunLast = t;
   };
 
   /** Puts focus on the list after a card left (not the person's choice: typing goes on). */
@@ -673,6 +682,8 @@ export class ApprovalsView extends LightElement {
       const seen = cookies.every((n) => held.has(n));
       return { ok: false, why: `the request carries a cookie named like its parameter ${cookies.map((n) => `"${visibleString(n)}"`).join(', ')}, which the server may read instead of what the card shows${seen ? ' (its value is in the headers below while the request is held)' : ', and cookie values are not shown'}`, ackable: true };
     }
+    // Cookies that may say whose account it acts in, whose values the card cannot show (past its bound, cut, or no longer held).
+    if (typeof a.cookies_unseen === 'string' && isPending(a)) return { ok: false, why: visibleString(a.cookies_unseen), ackable: true };
     // A handshake is all the card can show of a WebSocket: what goes over it once open is never on a card.
     const upgrade = a.description?.request?.upgrade;
     if (upgrade) {
@@ -990,8 +1001,12 @@ export class ApprovalsView extends LightElement {
   private attempt(a: Approval, kind: Kind): void {
     const st = this.card(a.id);
     this.measure();
-    if (performance.now() - this.shownAt < GUARD_MS) {
-      st.error = 'The studio just came to the front (another window or tab was over it): nothing was done. Look at this card, then act.';
+    // Right after the window came to the front, and while a run of keys or clicks that began before
+    // it goes on (fromBeforeFront), the person was aiming at the window that was there.
+    const t = performance.now();
+    const run = this.fromBeforeFront(t);
+    if (t - this.shownAt < GUARD_MS || run) {
+      st.error = `The studio just came to the front (another window or tab was over it)${run ? ` while ${run} were coming` : ''}: nothing was done. Look at this card, then act${run ? ' after a pause' : ''}.`;
       st.errorField = '';
       this.requestUpdate();
       return;
@@ -1004,6 +1019,19 @@ export class ApprovalsView extends LightElement {
     }
     if (st.busy) return;
     void this.act(a, kind);
+  }
+
+  /**
+   * Whether the input that triggers an action now (the latest key or pointer press) belongs to a
+   * run that began before the window came to the front, or within its first GUARD_MS: it was aimed
+   * at the window that was there. A page that brings the studio up while the person types (a Space
+   * or Enter on a focused button) or clicks rapidly had those land on a card past the front guard.
+   */
+  private fromBeforeFront(t: number): 'keys' | 'clicks' | undefined {
+    const keyed = this.keyRunLast >= this.pointerRunLast;
+    const [start, last, gap] = keyed ? [this.keyRunStart, this.keyRunLast, TYPING_MS] : [this.pointerRunStart, this.pointerRunLast, GUARD_MS];
+    if (t - last >= gap || start >= this.shownAt + GUARD_MS) return undefined;
+    return keyed ? 'keys' : 'clicks';
   }
 
   private async act(a: Approval, kind: Kind): Promise<void> {
@@ -1090,9 +1118,12 @@ export class ApprovalsView extends LightElement {
 
   /** J/K move between cards; A approves and D denies the card that has focus. Never while typing. */
   private readonly onKey = (e: KeyboardEvent): void => {
+    const t = performance.now();
+    // Every key counts for the run (see fromBeforeFront): Enter or Space on a focused button too.
+    if (t - this.keyRunLast >= TYPING_MS) this.keyRunStart = t;
+    this.keyRunLast = t;
     if (e.key === 'Tab' || e.key === 'Enter' || e.key === 'Escape') this.typedIn = undefined;
     if (e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1) return;
-    const t = performance.now();
     if (isTyping(e.target as Element)) {
       this.typedIn = e.target as Element;
       this.typedAt = t;
@@ -1100,6 +1131,15 @@ export class ApprovalsView extends LightElement {
     }
     if (!this.active || e.defaultPrevented) return;
     const key = e.key.toLowerCase();
+    // A run of keys that began before the window came to the front (or just as it did) was typed
+    // for another window: a page the agent serves can bring the studio up (window.open) while the
+    // person types a sentence there, and "just a moment" held a J that selected a card and an A that
+    // approved it, past the front guard. Shortcuts wait for a pause in the typing.
+    if (this.keyRunStart < this.shownAt + GUARD_MS && ['j', 'k', 'a', 'd'].includes(key)) {
+      e.preventDefault();
+      this.showHint('The studio came to the front while keys were being typed: they are not shortcuts, nothing was done. Stop typing a moment, then press the key again.');
+      return;
+    }
     // Letters right after the field typed in lost focus by itself are more typing: not shortcuts.
     if (this.typedIn && document.activeElement !== this.typedIn && t - this.typedAt < TYPING_MS) {
       this.typedAt = t;

@@ -115,6 +115,16 @@ t.test('each cookie is named, and while held the values of those not named as a 
   t.notMatch(details(view(r)), /^cookies/m, 'none once the hold ended');
 });
 
+t.test('cookie values a card cannot show make approving need --accept-unseen-body: the hold ended, or past the values shown (eighteenth pass)', async (t) => {
+  const r = { url: 'https://api.example/v1/report', headers: { cookie: ['session=[redacted]; account_id=[redacted]'] } };
+  // Airlock stopped (the record alone): no value was ever shown.
+  t.match(details(view(r)), /^warning +the request carries cookies \("account_id"\) whose values.*approving it needs --accept-unseen-body/m);
+  // Running: the studio's view says why, or nothing when every value is shown.
+  t.match(details({ ...view(r), held: false, cookies_unseen: 'the request carries cookies ("account_id") whose values …' } as View), /^warning +the request carries cookies \("account_id"\)/m);
+  t.notMatch(details({ ...view(r), held: true, held_cookies: [['account_id', 'acct_1Mine']] } as View), /^warning/m, 'every value shown while held: no warning');
+  t.notMatch(details(view({ url: 'https://api.example/v1/report', headers: { cookie: ['session=[redacted]; auth_token=[redacted]'] } })), /^warning/m, 'cookies named as a session or credential are never shown: no warning');
+});
+
 t.test('a held binary body, which the terminal does not print, is not approved from it unseen (fifteenth pass)', async (t) => {
   const held = { size: 3, captured: 3, truncated: false, content_type: 'application/octet-stream', sha256: 'x', base64: 'AAEC' };
   const out = details({ ...view({ body: { size: 3, sha256: 'x', content_type: 'application/octet-stream', truncated: false } }), held: true } as View, held);

@@ -4,7 +4,8 @@
 import t from 'tap';
 import fc from 'fast-check';
 import zlib from 'node:zlib';
-import { summarizeBody } from '../../describe/body.ts';
+import { execFileSync } from 'node:child_process';
+import { contentTypeReadings, summarizeBody } from '../../describe/body.ts';
 import { scanJson } from '../../describe/json-readings.ts';
 
 const summarize = (body: Buffer | string, headers: Record<string, string[]> = {}, truncated = false) =>
@@ -77,4 +78,100 @@ t.test('git: the whole command section, whatever the ref names say', async (t) =
   const s = summarize(Buffer.from(body, 'latin1'), { 'content-type': ['application/x-git-receive-pack-request'] }).summary;
   t.ok(s.text?.includes('refs/heads/main'), 'a ref named PACK does not cut the command list short');
   t.notOk(s.text?.includes('\u0002'), 'the pack itself is not in the description');
+});
+
+t.test('eighteenth pass: an RFC 2231 charset (`charset*=`, `charset*0=` pieces) is one of the readings, as Werkzeug and Python read it', async (t) => {
+  // Werkzeug (Flask) and Python's email package take `charset*=utf-8''utf-7` for the charset, over a
+  // plain `charset=` too: the card read such a body as UTF-8 and called it shown whole.
+  const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+  const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60);
+  const label = fc.constantFrom('utf-7', 'utf-16le', 'shift_jis', 'windows-1252', 'iso-2022-jp');
+  const spelling = fc.record({
+    label,
+    name: fc.constantFrom('charset', 'CHARSET', 'Charset'),
+    prefix: fc.constantFrom("utf-8''", "UTF-8'en'", "''", "us-ascii'x'"),
+    escape: fc.boolean(),
+    split: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
+    plainBefore: fc.boolean(),
+  });
+  const types = fc.sample(spelling, { numRuns: runs, ...(seed !== undefined ? { seed } : {}) }).map((s) => {
+    const spelled = s.escape ? s.label.replace(/[a-z]/, (c) => `%${c.charCodeAt(0).toString(16)}`) : s.label;
+    const cut = Math.min(s.split ?? 0, s.label.length - 1);
+    const param = s.split === undefined
+      ? `${s.name}*=${s.prefix}${spelled}`
+      : `${s.name}*0*=${s.prefix}${s.label.slice(0, cut)}; ${s.name}*1=${s.label.slice(cut)}`;
+    return `text/plain; ${s.plainBefore ? 'charset=utf-8; ' : ''}${param}`;
+  });
+  const oracle = JSON.parse(execFileSync('python3', ['-c', `
+import codecs, json, sys, email.message
+from werkzeug.http import parse_options_header
+def known(c):
+    try:
+        return c if c and codecs.lookup(c) else None
+    except LookupError:
+        return None  # (Python's email package joins a plain charset to the pieces: no codec, the server fails)
+out = []
+for v in json.load(sys.stdin):
+    m = email.message.Message(); m['Content-Type'] = v
+    out.append([known(parse_options_header(v)[1].get('charset')), known(m.get_content_charset())])
+print(json.dumps(out))
+`], { input: JSON.stringify(types) }).toString()) as Array<[string | null, string | null]>;
+  let checked = 0;
+  for (const [i, v] of types.entries()) {
+    const ours = contentTypeReadings([v]).map((r) => r.charset);
+    for (const theirs of oracle[i]!) {
+      if (!theirs) continue;
+      checked++;
+      if (!ours.includes(theirs.toLowerCase())) t.fail(`${v}: a server reads charset ${theirs}, the readings are ${JSON.stringify(ours)}`);
+    }
+  }
+  t.ok(checked >= runs, `every server's charset is among the readings (${checked} checked)`);
+  // Control: a plain charset is one reading, and the body under it is not ambiguous.
+  t.same(contentTypeReadings(['text/plain; charset=utf-8']), [{ type: 'text/plain', charset: 'utf-8' }]);
+  t.match(summarize('to bob+AEA-attacker.example', { 'content-type': ["text/plain; charset*=utf-8''utf-7"] }).summary.ambiguous_reasons, [{ code: 'charset_conflict' }]);
+});
+
+t.test('eighteenth pass: an RFC 2231 boundary (`boundary*=`, `boundary*0=` pieces) is read as Werkzeug reads it: its parts are fields', async (t) => {
+  // Werkzeug (Flask) takes `boundary*=''b` over `boundary=a` and reads the parts under it: the card
+  // and the policy read only those under `a` (`to = boss@…`) while Flask's `form['to']` was the other.
+  const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+  const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
+  const spelling = fc.record({
+    name: fc.constantFrom('boundary', 'BOUNDARY', 'Boundary'),
+    prefix: fc.constantFrom("utf-8''", "''", "us-ascii'en'"),
+    split: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+    plain: fc.constantFrom('before', 'after', 'none'),
+    other: fc.constantFrom('xyz987', 'Zq-boundary-2', 'b'),
+  });
+  const cases = fc.sample(spelling, { numRuns: runs, ...(seed !== undefined ? { seed } : {}) }).map((s) => {
+    const cut = Math.min(s.split ?? 0, s.other.length - 1);
+    const ext = s.split === undefined ? `${s.name}*=${s.prefix}${s.other}` : `${s.name}*0*=${s.prefix}${s.other.slice(0, cut)}; ${s.name}*1=${s.other.slice(cut)}`;
+    const type = `multipart/form-data; ${s.plain === 'before' ? 'boundary=aaa; ' : ''}${ext}${s.plain === 'after' ? '; boundary=aaa' : ''}`;
+    const body = `--aaa\r\nContent-Disposition: form-data; name="to"\r\n\r\nboss@corp.example\r\n--aaa--\r\n--${s.other}\r\nContent-Disposition: form-data; name="to"\r\n\r\ndrop@attacker.example\r\n--${s.other}--\r\n`;
+    return { type, body };
+  });
+  const oracle = JSON.parse(execFileSync('python3', ['-c', `
+import io, json, sys
+from werkzeug.wrappers import Request
+out = []
+for c in json.load(sys.stdin):
+    data = c['body'].encode('latin1')
+    env = {'REQUEST_METHOD': 'POST', 'CONTENT_TYPE': c['type'], 'CONTENT_LENGTH': str(len(data)), 'wsgi.input': io.BytesIO(data), 'SERVER_NAME': 'x', 'SERVER_PORT': '80', 'wsgi.url_scheme': 'http', 'PATH_INFO': '/'}
+    try:
+        out.append(Request(env).form.getlist('to'))
+    except Exception as e:
+        out.append([])
+print(json.dumps(out))
+`], { input: JSON.stringify(cases) }).toString()) as string[][];
+  let checked = 0;
+  for (const [i, c] of cases.entries()) {
+    const form = summarize(Buffer.from(c.body, 'latin1'), { 'content-type': [c.type] }).summary.form ?? {};
+    for (const v of oracle[i]!) {
+      checked++;
+      if (!(form.to ?? []).includes(v)) t.fail(`${c.type}: Flask reads to = ${v}, the description's form is ${JSON.stringify(form)}`);
+    }
+  }
+  t.ok(checked >= runs / 2, `every value Flask reads is in the description's form (${checked} checked)`);
+  // Control: a plain boundary reads its own parts only.
+  t.same(summarize(Buffer.from('--aaa\r\nContent-Disposition: form-data; name="to"\r\n\r\nboss@corp.example\r\n--aaa--\r\n'), { 'content-type': ['multipart/form-data; boundary=aaa'] }).summary.form, Object.assign(Object.create(null), { to: ['boss@corp.example'] }));
 });

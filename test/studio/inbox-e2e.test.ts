@@ -833,6 +833,8 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
   // No byte order mark, a charset that names no byte order: Python and .NET read it little-endian, RFC 2781 big-endian.
   const utf16nobom = path.join(tmp, 'utf16-nobom.txt');
   fs.writeFileSync(utf16nobom, Buffer.from('to: drop@attacker.example', 'utf16le'));
+  const utf16ext = path.join(tmp, 'utf16-ext.txt');
+  fs.writeFileSync(utf16ext, Buffer.from('to: drop@attacker.example', 'utf16le'));
   const pct = [...'drop@attacker.example'].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
   const pctU = [...'drop@attacker.example'].map((c) => `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
   const esc = [...'drop@attacker.example'].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
@@ -879,6 +881,13 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // Thirteenth pass: the reading was the parsed JSON written out again, and the parse rounds an
     // integer past 2^53 (another account) and writes 1e400 as null; the escape makes a reading appear.
     '/v1/read-big-number': curl('POST', '/v1/read-big-number', { body: '{"to_account": 9007199254740993, "limit": 1e400, "to": "drop@attacker.ex\\u0061mple"}' }),
+    // Eighteenth pass: the charset as an RFC 2231 extended parameter (Werkzeug and Python's email
+    // package take it, over a plain `charset=` too): the card read UTF-8 and called it shown whole.
+    '/v1/read-ext-utf7': curl('POST', '/v1/read-ext-utf7', { body: 'to bob+AEA-attacker.example', type: "text/plain; charset*=utf-8''utf-7" }),
+    '/v1/read-ext-pieces-utf7': curl('POST', '/v1/read-ext-pieces-utf7', { body: 'to=bob+AEA-attacker.example', type: 'application/x-www-form-urlencoded; charset=utf-8; charset*0=utf-; charset*1=7' }),
+    '/v1/read-ext-utf16': curl('POST', '/v1/read-ext-utf16', { file: utf16ext, type: "text/plain; charset*=''utf-16le" }),
+    // Eighteenth pass: Werkzeug takes `boundary*=` over `boundary=` and reads the parts under it.
+    '/v1/read-ext-boundary': curl('POST', '/v1/read-ext-boundary', { body: '--aaa\r\nContent-Disposition: form-data; name="to"\r\n\r\nboss@corp.example\r\n--aaa--\r\n--bbb\r\nContent-Disposition: form-data; name="to"\r\n\r\ndrop@attacker.example\r\n--bbb--\r\n', type: "multipart/form-data; boundary=aaa; boundary*=''bbb" }),
     '/v1/read-last-utf7': curl('POST', '/v1/read-last-utf7', { body: 'to bob+AEA-attacker.example', type: 'text/plain; charset=utf-8; charset=utf-7' }),
     // Fourteenth pass: a part named "subject" on the card whose RFC 2231 `name*` is `to`: Werkzeug
     // (Flask) reads `to` = [drop@attacker.example, boss@corp.example] and `form['to']` is the first.
