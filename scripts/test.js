@@ -35,7 +35,7 @@ if (args.some((a) => a.startsWith('-'))) {
 // The files that take longest start first, so the run does not end with one of them alone on a
 // core while the others are idle. (Measured: `npm test` prints the slowest files at its end.)
 const slowFirst = [
-  'test/studio/inbox-churn-e2e.test.ts', 'test/studio/inbox-e2e.test.ts', 'test/fuzz/redos.test.ts',
+  'test/studio/inbox-churn-e2e.test.ts', 'test/studio/inbox-e2e.test.ts', 'test/fuzz/redos.test.ts', 'test/studio/inbox-guards-e2e.test.ts',
   'test/attacks/hostile-neighbour.test.ts', 'test/scale/replica-attacks.test.ts', 'test/attacks/sandbox-escape.test.ts',
   'test/proxy/cli-errors.test.ts', 'test/attacks/session-labels.test.ts', 'test/attacks/connections.test.ts',
   'test/attacks/tunnels.test.ts', 'test/studio/e2e.test.ts', 'test/studio/api-publish.test.ts',
