@@ -1218,7 +1218,7 @@ target_host_ok(h) if {
 # reaches nobody) (seventeenth pass: left open by the sixteenth).
 number_hosts(t) := {h |
 	some f in parser_forms(t)
-	some m in regex.find_all_string_submatch_n(`(?is)^\s*(?://|\\\\)?(?:.*@)?([\pN]{8,}|0x[0-9a-f]+)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`, f, 1)
+	some m in regex.find_all_string_submatch_n(`(?is)^\s*(?://|\\\\)?(?:.*@)?([\pN]{8,}|0x[0-9a-f]+|[0-9]{1,3}(?:\.[0-9]{1,3}){1,2})(?::[0-9]*)?(?:[/?#\\].*)?\s*$`, f, 1)
 	h := lower(m[1])
 	whole_address(h)
 }
@@ -1234,10 +1234,21 @@ whole_address(h) if regex.match(`^(?:0[0-7]{7,10}|0[0-3][0-7]{10})$`, h)
 
 whole_address(h) if regex.match(`^0x[0-9a-f]+$|[^\x00-\x7f]`, h)
 
+# Two or three decimal parts, each a byte, where a fetcher's URL begins: WHATWG, curl and Go read
+# `1.2.4` as 1.2.0.4 and `3.12` as 3.0.0.12, the form a version has (eighteenth pass: a reader's
+# `/1.2.4/c?d=…` or `?url=1.2.4/c.png` reached 1.2.0.4, a server an attacker can rent). Only in the
+# places number_hosts reads; a version elsewhere in a path or query is none.
+whole_address(h) if {
+	regex.match(`^[0-9]{1,3}(?:\.[0-9]{1,3}){1,2}$`, h)
+	every p in split(h, ".") {
+		to_number(p) <= 255
+	}
+}
+
 path_hosts contains h if {
 	segs := object.get(input.request, "segments", [])
 	count(segs) > 0
-	regex.match(`^[\pN]{8,}(?::[0-9]*)?$`, segs[0])
+	regex.match(`^(?:[\pN]{8,}|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?::[0-9]*)?$`, segs[0])
 	count(segs) + count(object.get(input.request, "query", {})) > 1
 	some h in number_hosts(segs[0])
 }
@@ -1247,18 +1258,34 @@ url_params := {"url", "urls", "u", "uri", "link", "href", "image_url", "imageurl
 
 # A whole number under a name that says URL (compared without case, `_` or `-`).
 named_number_hosts(k, t) := number_hosts(t) if {
-	n := trim_suffix(field_norm(k), "s")
+	n := trim_suffix(query_key(k), "s")
 	some e in ["url", "uri", "link", "href"]
 	endswith(n, e)
-} else := number_hosts(t) if field_norm(k) == "u"
+} else := number_hosts(t) if query_key(k) == "u"
 
 else := set()
 
 query_hosts contains h if {
 	some k, vs in object.get(input.request, "query", {})
-	lower(k) in url_params
+	query_url_key(k)
 	some v in vs
 	some h in number_hosts(v)
+}
+
+# A query key as the server reads it: without the brackets or index PHP, Rails and qs read as the
+# same parameter (`url[]`, `url[0]`, `url%5B%5D`), without case, `_` or `-` (eighteenth pass:
+# `?url[]=3405803783/c` or `?image-url=evil.com` named no URL to fetch, while `?url=` did).
+query_key(k) := field_norm(m[1]) if {
+	is_string(k)
+	some m in regex.find_all_string_submatch_n(`(?is)^(.*?)(?:\[[^\]]*\]|%5b.*?%5d|\.[0-9]+)*$`, k, 1)
+} else := field_norm(k)
+
+query_url_key(k) if query_key(k) in {field_norm(p) | some p in url_params}
+
+query_url_key(k) if {
+	n := trim_suffix(query_key(k), "s")
+	some e in ["url", "uri", "link", "href"]
+	endswith(n, e)
 }
 
 # A query parameter named for a host (`name=`, `domain=`, `host=`, `target=` …) whose value is a host
@@ -1269,10 +1296,14 @@ agent_carries_url if some h in query_hosts
 
 query_hosts contains h if {
 	some k, vs in object.get(input.request, "query", {})
-	lower(k) in host_params
+	query_host_key(k)
 	some v in vs
 	some h in target_hosts(v)
 }
+
+query_host_key(k) if query_key(k) in {field_norm(p) | some p in host_params}
+
+query_host_key(k) if query_url_key(k)
 
 host_params := {
 	"name", "host", "hostname", "domain", "domainname", "domain_name", "fqdn", "target", "site", "url", "u",
@@ -1433,6 +1464,17 @@ query_subdomains contains h if {
 	some _, vs in object.get(input.request, "query", {})
 	some v in vs
 	regex.match(`^\s*(?://)?[^\s/\\?#@:]+[.\x{3002}\x{FF0E}\x{FF61}][^\s/\\?#@:]+:[0-9]+\s*$`, v)
+	some h in target_hosts(v)
+}
+
+# Userinfo an e-mail address cannot hold, in a value of any name: a password after `:`
+# (`?q=u:4111@evil.com`), a second `@`, or `//` before it — a previewer fetches the host after the
+# last `@`, and curl or requests send the userinfo to it as Basic credentials (eighteenth pass: such
+# a value was taken for an e-mail address).
+query_subdomains contains h if {
+	some _, vs in object.get(input.request, "query", {})
+	some v in vs
+	regex.match(`^\s*(?://[^\s/\\?#]*|[^\s/\\?#@]*[:@][^\s/\\?#]*)@[^\s/\\?#@]+\s*$`, v)
 	some h in target_hosts(v)
 }
 
@@ -1706,7 +1748,7 @@ fetch_through if {
 	reads_only
 	named_browse_source(host)
 	some k, vs in object.get(input.request, "query", {})
-	lower(k) in fetched_params
+	query_key(k) in {field_norm(p) | some p in fetched_params}
 	some v in vs
 	text_fetches_elsewhere(v)
 	not fetch_served
@@ -1837,6 +1879,50 @@ else := "fetch" if {
 else := "url" if n in {"endpoint", "feed", "feeds", "goto", "html", "location", "page", "pages", "site", "sites", "source", "sources", "svg"}
 
 body_url_key(k) if name_class(field_norm(k)) == "url"
+
+# A task in prose to a browsing agent's API (Browser Use's `{"task": "go to evil.com and paste …"}`,
+# Skyvern's `navigation_goal`, an `instructions` or `prompt` a hosted agent acts on): its browser goes
+# to the site the prose names, data in hand, from outside Airlock (eighteenth pass: only fields whose
+# whole value is a URL, or that are named for one, were read). Read for a URL and for a host name
+# alone anywhere in the text.
+task_names := {
+	"task", "tasks", "instruction", "instructions", "goal", "goals", "navigationgoal", "dataextractiongoal",
+	"objective", "prompt", "prompts", "cmd", "command", "commands", "action", "actions", "steps",
+}
+
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some b in body_task_texts
+	task_names_elsewhere(b)
+}
+
+body_task_texts contains v if {
+	some [p, v] in body_strings
+	field_norm(field_name(p)) in task_names
+}
+
+body_task_texts contains v if {
+	some k, vs in object.get(input.request.body, "form", {})
+	query_key(k) in task_names
+	some v in vs
+}
+
+task_names_elsewhere(t) if text_fetches_elsewhere(t)
+
+task_names_elsewhere(t) if {
+	some f in parser_forms(t)
+	some m in regex.find_all_string_submatch_n(prose_host_re, f, 64)
+	h := trim_suffix(lower(m[1]), ".")
+	target_host_ok(h)
+	not harmless_target(h)
+}
+
+# A name under a top-level domain (or an IPv4 address) standing as a word of prose.
+prose_host_re := concat("", [
+	`(?i)(?:^|[^\pL\pN@._%/-])((?:[\pL\pN-]+\.)+`, name_tld, `|[0-9]{1,3}(?:\.[0-9]{1,3}){3})(?:[^\pL\pN-]|$)`,
+])
 
 body_fetch_texts contains v if {
 	is_object(input.request.body.json)
