@@ -1780,6 +1780,73 @@ fetch_through if {
 	not same_site(h)
 }
 
+# A host alone in a write's field named for a host (`{"hostname": "4111.evil.com"}` to an uptime or
+# DNS checker, a webhook test's `endpoint`, a mail setting's `smtp_host`, `nameservers`): the server
+# resolves the name, or connects to it, and data in its labels reaches that site's DNS servers
+# (eighteenth pass: a query's `host=` was read so, a body's field never). A `name` is read so only
+# for a name below another site's registrable domain or with a port (`{"name": "acme.com"}` names a
+# domain added to a project as often).
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some v in body_host_texts
+	some h in target_hosts(v)
+	not harmless_target(h)
+}
+
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some v in body_name_texts
+	regex.match(`^\s*[^\s/\\?#@]+\s*$`, v)
+	some h in target_hosts(v)
+	not regex.match(`^(?:[0-9.]+|0x[0-9a-f]+|\[.*\])$`, h)
+	name_carries_data(v, h)
+	not harmless_target(h)
+}
+
+name_carries_data(_, h) if below_registrable(h)
+
+name_carries_data(v, _) if contains(v, ":")
+
+body_host_texts contains v if {
+	some [p, v] in body_strings
+	host_field(field_name(p))
+}
+
+body_host_texts contains v if {
+	some k, vs in object.get(input.request.body, "form", {})
+	host_field(k)
+	some v in vs
+}
+
+body_host_texts contains m[2] if {
+	q := graphql_texts[_]
+	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
+	host_field(m[1])
+}
+
+body_name_texts contains v if {
+	some [p, v] in body_strings
+	query_key(field_name(p)) == "name"
+}
+
+body_name_texts contains v if {
+	some k, vs in object.get(input.request.body, "form", {})
+	query_key(k) == "name"
+	some v in vs
+}
+
+host_field(k) if query_key(k) in {"ns", "addr", "fqdn"}
+
+host_field(k) if {
+	n := query_key(k)
+	some e in ["host", "hostname", "hosts", "hostnames", "domain", "domains", "fqdn", "server", "servers", "servername", "servernames", "nameserver", "nameservers", "endpoint", "endpoints"]
+	endswith(n, e)
+}
+
 # A whole number in a field named for a URL (`{"url": "3405803783"}`; not `image` or `src`, ids).
 fetch_through if {
 	plain_host_request

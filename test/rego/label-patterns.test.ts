@@ -237,3 +237,35 @@ t.test('a task in prose naming another site is held; the API\'s own site is not'
     return true;
   }), { numRuns: fuzzRuns, ...fuzzSeed });
 });
+
+// Eighteenth pass: a write's field named for a host, which the server resolves or connects to (an
+// uptime check's `hostname`, a webhook test's `endpoint`, `smtp_host`, `nameservers`). Property:
+// over names × case and separators × depth × JSON or form, another site's name (data in a label),
+// a name with a port or an address is held; the API's own site, a name without a domain, a region
+// go on.
+t.test('a host-named field of a write naming another site is held', async (t) => {
+  await engine.load(apiPolicy);
+  const hostField = fc.constantFrom('host', 'Host', 'hostname', 'hostName', 'smtp_host', 'db-host', 'domain', 'customDomain', 'fqdn', 'server', 'server_name', 'nameservers', 'endpoint', 'ns', 'addr');
+  const target = fc.constantFrom('4111.evil.com', 'evil.com:4111', 'a.4111.evil.co.uk', '203.0.113.7', '4111.evil.com.', '4111%2Eevil.com');
+  const fine = fc.constantFrom('api.agent.example', 'eu.api.agent.example', 'db-primary', 'us-east-1', 'localhost', '/v1/items');
+  const send = async (form: boolean, field: string, value: string, depth: number) => {
+    let json: unknown = { [field]: field === 'nameservers' ? [value] : value };
+    for (let i = 0; i < depth; i++) json = { config: json };
+    const body = form ? Buffer.from(`${encodeURIComponent(field)}=${encodeURIComponent(value)}`) : Buffer.from(JSON.stringify(json));
+    const type = form ? 'application/x-www-form-urlencoded' : 'application/json';
+    return engine.decide(describeRequest({ method: 'POST', url: 'https://api.agent.example/v1/checks', headers: [['content-type', type]], body, bodyTruncated: false }, { agent: { id: 'agent-7', labels: {} } }));
+  };
+  await fc.assert(fc.asyncProperty(hostField, target, fine, fc.boolean(), fc.nat(3), async (field, other, own, form, depth) => {
+    const held = await send(form, field, other, form ? 0 : depth);
+    if (held.action !== 'approve' || held.rule !== 'host.fetches_url') {
+      t.fail(`${field}=${other} (${form ? 'form' : `JSON, depth ${depth}`}) was ${held.action} ${held.rule}: ${held.reason}`);
+      return false;
+    }
+    const ok = await send(form, field, own, form ? 0 : depth);
+    if (ok.action !== 'allow') {
+      t.fail(`${field}=${own} was ${ok.action} ${ok.rule}: ${ok.reason}`);
+      return false;
+    }
+    return true;
+  }), { numRuns: fuzzRuns, ...fuzzSeed });
+});
