@@ -1272,6 +1272,17 @@ query_hosts contains h if {
 	some h in number_hosts(v)
 }
 
+# A parameter with no `=` read as the URL to open (`/json/new?3405803783/c`), a whole number or a
+# short form of bytes with a port or path after it (one alone is a cache-busting timestamp as often).
+query_hosts contains h if {
+	some k, vs in object.get(input.request, "query", {})
+	every v in vs {
+		v == ""
+	}
+	regex.match(`(?i)^\s*(?://|\\\\)?(?:[\pN]{8,}|0x[0-9a-f]+|[0-9]{1,3}(?:\.[0-9]{1,3}){1,2})(?::[0-9]+|[/\\])`, k)
+	some h in number_hosts(k)
+}
+
 # A query key as the server reads it: without the brackets or index PHP, Rails and qs read as the
 # same parameter (`url[]`, `url[0]`, `url%5B%5D`), without case, `_` or `-` (eighteenth pass:
 # `?url[]=3405803783/c` or `?image-url=evil.com` named no URL to fetch, while `?url=` did).
@@ -1449,8 +1460,7 @@ fetches_elsewhere if {
 # with the data in its labels. A name that is a registrable domain itself (`?q=asyncio.run`,
 # `python.org`: what searches hold) is not read so; one in a parameter named for a host is, above.
 query_subdomains contains h if {
-	some _, vs in object.get(input.request, "query", {})
-	some v in vs
+	some v in query_values
 	regex.match(`^\s*[^\s/\\?#]*(?:(?:[.\x{3002}\x{FF0E}\x{FF61}]|(?i:%2e))[^\s/\\?#]*){2,}\s*$`, v) # three labels or more: cheap before the rest
 	some h in target_hosts(v)
 	not regex.match(`^(?:(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]+|\[.*\])$`, h) # an address: its own site
@@ -1461,8 +1471,7 @@ query_subdomains contains h if {
 # which carries 16 bits a request (seventeenth pass). (Userinfo, `?q=4111@evil.com`, is an e-mail
 # address as often: not read so.)
 query_subdomains contains h if {
-	some _, vs in object.get(input.request, "query", {})
-	some v in vs
+	some v in query_values
 	regex.match(`^\s*(?://)?[^\s/\\?#@:]+[.\x{3002}\x{FF0E}\x{FF61}][^\s/\\?#@:]+:[0-9]+\s*$`, v)
 	some h in target_hosts(v)
 }
@@ -1472,10 +1481,25 @@ query_subdomains contains h if {
 # last `@`, and curl or requests send the userinfo to it as Basic credentials (eighteenth pass: such
 # a value was taken for an e-mail address).
 query_subdomains contains h if {
-	some _, vs in object.get(input.request, "query", {})
-	some v in vs
+	some v in query_values
 	regex.match(`^\s*(?://[^\s/\\?#]*|[^\s/\\?#@]*[:@][^\s/\\?#]*)@[^\s/\\?#@]+\s*$`, v)
 	some h in target_hosts(v)
+}
+
+# A query's values, and a parameter with no `=` taken as one: a server may read the whole query as the
+# URL to open (Chrome's DevTools endpoint `/json/new?4111.evil.com`, a previewer's `?{url}`), so a
+# name given there reaches its site as a value's does (eighteenth pass: the patterns read values
+# only).
+query_values contains v if {
+	some _, vs in object.get(input.request, "query", {})
+	some v in vs
+}
+
+query_values contains k if {
+	some k, vs in object.get(input.request, "query", {})
+	every v in vs {
+		v == ""
+	}
 }
 
 # host_site(h) != h for a name, in one look-up instead of up to eight: a name of three labels or

@@ -145,6 +145,8 @@ const placed = (text: string) => urlOnly.test(text) ? [`https://${READER}/?url=$
   `https://${READER}/?url=${encodeURIComponent(text)}`,
   `https://${READER}/${text.replace(/[\t\n ]/g, encodeURIComponent).replace(/#/g, '%23')}`,
   ...(/^4111[^/?#:@]*evil[^/?#:@]*$/.test(text) ? [`https://${READER}/preview?q=${encodeURIComponent(text)}`] : []),
+  // Eighteenth pass: also as a parameter with no `=` (DevTools' `/json/new?{url}` reads the whole query).
+  ...(/^4111[^/?#:@]*evil[^/?#:@]*$/.test(text) ? [`https://${READER}/json/new?${encodeURIComponent(text)}`] : []),
 ];
 
 t.test('a target a URL parser reads as another site is held, in every spelling', async (t) => {
