@@ -1316,6 +1316,20 @@ query_host_key(k) if query_key(k) in {field_norm(p) | some p in host_params}
 
 query_host_key(k) if query_url_key(k)
 
+# A name ending in `host`, `domain`, `server` … (`?smtp_host=`, `?db-host=`), as in a write's body.
+query_host_key(k) if host_field(k)
+
+# A header named for a host (`X-Target-Host`, `X-Upstream-Domain`): a proxy or fetcher that takes
+# its target there connects to it (eighteenth pass: only headers named for a URL were read, and a
+# host alone is no URL). `Host` itself is the request's own, checked against it elsewhere.
+query_hosts contains h if {
+	some k, vs in object.get(input.request, "headers", {})
+	regex.match(`^(?:x-|.+-)(?:[a-z]+-)*(?:host|hostname|domain|server-name|fqdn)(?:-[a-z]+)*$`, lower(k))
+	not startswith(lower(k), "sec-")
+	some v in vs
+	some h in target_hosts(v)
+}
+
 host_params := {
 	"name", "host", "hostname", "domain", "domainname", "domain_name", "fqdn", "target", "site", "url", "u",
 	"uri", "link", "addr", "address", "server",
@@ -1927,8 +1941,7 @@ body_host_texts contains v if {
 }
 
 body_host_texts contains m[2] if {
-	q := graphql_texts[_]
-	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
+	some m in graphql_arguments
 	host_field(m[1])
 }
 
@@ -2074,6 +2087,11 @@ body_task_texts contains v if {
 	field_norm(field_name(p)) in task_names
 }
 
+body_task_texts contains m[2] if {
+	some m in graphql_arguments
+	field_norm(m[1]) in task_names
+}
+
 body_task_texts contains v if {
 	some k, vs in object.get(input.request.body, "form", {})
 	query_key(k) in task_names
@@ -2201,17 +2219,22 @@ body_url_texts contains m[1] if {
 # A GraphQL argument given inline (Browserless' BrowserQL: `mutation { goto(url: "https://…") { status } }`;
 # variables are read above as JSON fields), at most 64 of them (seventeenth pass).
 body_fetch_texts contains v if {
-	q := graphql_texts[_]
-	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
+	some m in graphql_arguments
 	body_fetch_key(m[1])
 	v := m[2]
 }
 
 body_url_texts contains v if {
-	q := graphql_texts[_]
-	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
+	some m in graphql_arguments
 	body_url_key(m[1])
 	v := m[2]
+}
+
+# A GraphQL document's arguments given inline as strings (`name: "value"`), at most 64 a document,
+# as [_, name, value].
+graphql_arguments contains m if {
+	q := graphql_texts[_]
+	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
 }
 
 graphql_texts contains q if {
