@@ -1550,6 +1550,7 @@ argument_fetches(k, v) if {
 
 argument_fetches(k, v) if {
 	host_field(k)
+	count(v) <= 1024
 	some h in target_hosts(v)
 	not harmless_target(h)
 }
@@ -1909,8 +1910,19 @@ fetch_through if {
 	extra_host_allowed
 	not reads_only
 	some v in body_host_texts
+	count(v) <= 1024
 	some h in target_hosts(v)
 	not harmless_target(h)
+}
+
+# A host-named value longer than any host (with a port and userinfo) is held unread: no name that
+# long resolves, and reading it costs evaluation time.
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some v in body_host_texts
+	count(v) > 1024
 }
 
 fetch_through if {
@@ -2098,11 +2110,20 @@ body_task_texts contains v if {
 	some v in vs
 }
 
-task_names_elsewhere(t) if text_fetches_elsewhere(t)
+# A task past 4 KiB is held whole: reading it costs more than it could be worth (8 KiB of `a.a.a…`
+# took most of a second of evaluation).
+task_names_elsewhere(t) if count(t) > 4096
 
 task_names_elsewhere(t) if {
+	count(t) <= 4096
+	text_fetches_elsewhere(t)
+}
+
+task_names_elsewhere(t) if {
+	count(t) <= 4096
 	some f in parser_forms(t)
 	some m in regex.find_all_string_submatch_n(prose_host_re, f, 64)
+	count(m[1]) <= 254 # a longer name resolves nowhere
 	h := trim_suffix(lower(m[1]), ".")
 	target_host_ok(h)
 	not harmless_target(h)
