@@ -2099,6 +2099,14 @@ body_task_texts contains v if {
 	field_norm(field_name(p)) in task_names
 }
 
+# A task in a query (`GET /run?task=go+to+evil.com`), as in a body.
+fetches_elsewhere if {
+	some k, vs in object.get(input.request, "query", {})
+	query_key(k) in task_names
+	some v in vs
+	task_names_elsewhere(v)
+}
+
 body_task_texts contains m[2] if {
 	some m in graphql_arguments
 	field_norm(m[1]) in task_names
