@@ -1218,7 +1218,7 @@ target_host_ok(h) if {
 # reaches nobody) (seventeenth pass: left open by the sixteenth).
 number_hosts(t) := {h |
 	some f in parser_forms(t)
-	some m in regex.find_all_string_submatch_n(`(?is)^\s*(?://|\\\\)?(?:.*@)?([\pN]{8,}|0x[0-9a-f]+)(?::[0-9]*)?(?:[/?#\\].*)?\s*$`, f, 1)
+	some m in regex.find_all_string_submatch_n(`(?is)^\s*(?://|\\\\)?(?:.*@)?([\pN]{8,}|0x[0-9a-f]+|[0-9]{1,3}(?:\.[0-9]{1,3}){1,2})(?::[0-9]*)?(?:[/?#\\].*)?\s*$`, f, 1)
 	h := lower(m[1])
 	whole_address(h)
 }
@@ -1234,10 +1234,21 @@ whole_address(h) if regex.match(`^(?:0[0-7]{7,10}|0[0-3][0-7]{10})$`, h)
 
 whole_address(h) if regex.match(`^0x[0-9a-f]+$|[^\x00-\x7f]`, h)
 
+# Two or three decimal parts, each a byte, where a fetcher's URL begins: WHATWG, curl and Go read
+# `1.2.4` as 1.2.0.4 and `3.12` as 3.0.0.12, the form a version has (eighteenth pass: a reader's
+# `/1.2.4/c?d=…` or `?url=1.2.4/c.png` reached 1.2.0.4, a server an attacker can rent). Only in the
+# places number_hosts reads; a version elsewhere in a path or query is none.
+whole_address(h) if {
+	regex.match(`^[0-9]{1,3}(?:\.[0-9]{1,3}){1,2}$`, h)
+	every p in split(h, ".") {
+		to_number(p) <= 255
+	}
+}
+
 path_hosts contains h if {
 	segs := object.get(input.request, "segments", [])
 	count(segs) > 0
-	regex.match(`^[\pN]{8,}(?::[0-9]*)?$`, segs[0])
+	regex.match(`^(?:[\pN]{8,}|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?::[0-9]*)?$`, segs[0])
 	count(segs) + count(object.get(input.request, "query", {})) > 1
 	some h in number_hosts(segs[0])
 }
@@ -1247,18 +1258,45 @@ url_params := {"url", "urls", "u", "uri", "link", "href", "image_url", "imageurl
 
 # A whole number under a name that says URL (compared without case, `_` or `-`).
 named_number_hosts(k, t) := number_hosts(t) if {
-	n := trim_suffix(field_norm(k), "s")
+	n := trim_suffix(query_key(k), "s")
 	some e in ["url", "uri", "link", "href"]
 	endswith(n, e)
-} else := number_hosts(t) if field_norm(k) == "u"
+} else := number_hosts(t) if query_key(k) == "u"
 
 else := set()
 
 query_hosts contains h if {
 	some k, vs in object.get(input.request, "query", {})
-	lower(k) in url_params
+	query_url_key(k)
 	some v in vs
 	some h in number_hosts(v)
+}
+
+# A parameter with no `=` read as the URL to open (`/json/new?3405803783/c`), a whole number or a
+# short form of bytes with a port or path after it (one alone is a cache-busting timestamp as often).
+query_hosts contains h if {
+	some k, vs in object.get(input.request, "query", {})
+	every v in vs {
+		v == ""
+	}
+	regex.match(`(?i)^\s*(?://|\\\\)?(?:[\pN]{8,}|0x[0-9a-f]+|[0-9]{1,3}(?:\.[0-9]{1,3}){1,2})(?::[0-9]+|[/\\])`, k)
+	some h in number_hosts(k)
+}
+
+# A query key as the server reads it: without the brackets or index PHP, Rails and qs read as the
+# same parameter (`url[]`, `url[0]`, `url%5B%5D`), without case, `_` or `-` (eighteenth pass:
+# `?url[]=3405803783/c` or `?image-url=evil.com` named no URL to fetch, while `?url=` did).
+query_key(k) := field_norm(m[1]) if {
+	is_string(k)
+	some m in regex.find_all_string_submatch_n(`(?is)^(.*?)(?:\[[^\]]*\]|%5b.*?%5d|\.[0-9]+)*$`, k, 1)
+} else := field_norm(k)
+
+query_url_key(k) if query_key(k) in {field_norm(p) | some p in url_params}
+
+query_url_key(k) if {
+	n := trim_suffix(query_key(k), "s")
+	some e in ["url", "uri", "link", "href"]
+	endswith(n, e)
 }
 
 # A query parameter named for a host (`name=`, `domain=`, `host=`, `target=` …) whose value is a host
@@ -1269,7 +1307,25 @@ agent_carries_url if some h in query_hosts
 
 query_hosts contains h if {
 	some k, vs in object.get(input.request, "query", {})
-	lower(k) in host_params
+	query_host_key(k)
+	some v in vs
+	some h in target_hosts(v)
+}
+
+query_host_key(k) if query_key(k) in {field_norm(p) | some p in host_params}
+
+query_host_key(k) if query_url_key(k)
+
+# A name ending in `host`, `domain`, `server` … (`?smtp_host=`, `?db-host=`), as in a write's body.
+query_host_key(k) if host_field(k)
+
+# A header named for a host (`X-Target-Host`, `X-Upstream-Domain`): a proxy or fetcher that takes
+# its target there connects to it (eighteenth pass: only headers named for a URL were read, and a
+# host alone is no URL). `Host` itself is the request's own, checked against it elsewhere.
+query_hosts contains h if {
+	some k, vs in object.get(input.request, "headers", {})
+	regex.match(`^(?:x-|.+-)(?:[a-z]+-)*(?:host|hostname|domain|server-name|fqdn)(?:-[a-z]+)*$`, lower(k))
+	not startswith(lower(k), "sec-")
 	some v in vs
 	some h in target_hosts(v)
 }
@@ -1418,8 +1474,7 @@ fetches_elsewhere if {
 # with the data in its labels. A name that is a registrable domain itself (`?q=asyncio.run`,
 # `python.org`: what searches hold) is not read so; one in a parameter named for a host is, above.
 query_subdomains contains h if {
-	some _, vs in object.get(input.request, "query", {})
-	some v in vs
+	some v in query_values
 	regex.match(`^\s*[^\s/\\?#]*(?:(?:[.\x{3002}\x{FF0E}\x{FF61}]|(?i:%2e))[^\s/\\?#]*){2,}\s*$`, v) # three labels or more: cheap before the rest
 	some h in target_hosts(v)
 	not regex.match(`^(?:(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){3}|0x[0-9a-f]+|\[.*\])$`, h) # an address: its own site
@@ -1430,10 +1485,106 @@ query_subdomains contains h if {
 # which carries 16 bits a request (seventeenth pass). (Userinfo, `?q=4111@evil.com`, is an e-mail
 # address as often: not read so.)
 query_subdomains contains h if {
-	some _, vs in object.get(input.request, "query", {})
-	some v in vs
+	some v in query_values
 	regex.match(`^\s*(?://)?[^\s/\\?#@:]+[.\x{3002}\x{FF0E}\x{FF61}][^\s/\\?#@:]+:[0-9]+\s*$`, v)
 	some h in target_hosts(v)
+}
+
+# Userinfo an e-mail address cannot hold, in a value of any name: a password after `:`
+# (`?q=u:4111@evil.com`), a second `@`, or `//` before it — a previewer fetches the host after the
+# last `@`, and curl or requests send the userinfo to it as Basic credentials (eighteenth pass: such
+# a value was taken for an e-mail address).
+query_subdomains contains h if {
+	some v in query_values
+	regex.match(`^\s*(?://[^\s/\\?#]*|[^\s/\\?#@]*[:@][^\s/\\?#]*)@[^\s/\\?#@]+\s*$`, v)
+	some h in target_hosts(v)
+}
+
+# A document a fetcher renders whose requests no pattern can read (eighteenth pass): a `data:` URL of
+# markup (`data:text/html;base64,…` holds `<img src="https://evil.example/?d=…">` out of sight) or a
+# `javascript:` URL where a fetcher's URL goes; markup a renderer runs (`<script>`, an `on…=`
+# handler, a `data:` or `javascript:` URL, an iframe's `srcdoc`) in an `html` or `svg` field; code a
+# browser or runner executes (`code`, `script`, `expression`: Browserless' `/function`, CDP's
+# `Runtime.evaluate`) that reaches the network. Each builds its URL as it runs: held as a fetch of a
+# URL whose host cannot be read.
+# (Blanks and control characters before the scheme, raw or escaped, are stripped by WHATWG's parser.)
+fetches_elsewhere if {
+	some t in active_url_texts
+	active_url(t)
+}
+
+fetches_elsewhere if {
+	some [p, v] in body_strings
+	render_runs(field_name(p), v)
+}
+
+fetches_elsewhere if {
+	some [p, v] in body_strings
+	code_reaches_network(field_name(p), v)
+}
+
+active_url(t) if regex.match(`(?i)^(?:[\s\x00-\x1f]|%[01][0-9a-f]|%20)*(?:data(?::|%3a)\s*(?:text|image|application)(?:/|%2f)(?:html|svg|xhtml|xml)|(?:java|vb)script(?::|%3a))`, t)
+
+render_runs(k, v) if {
+	field_norm(k) in {"html", "svg", "xhtml", "markup"}
+	regex.match(`(?i)<script|<[^>]*\son[a-z]+\s*=|(?:java|vb)script:|data:\s*(?:text/html|image/svg|application/(?:xhtml|xml)|text/xml)|srcdoc\s*=`, v)
+}
+
+code_reaches_network(k, v) if {
+	field_norm(k) in code_names
+	regex.match(`(?i)\b(?:fetch|goto|navigate|sendBeacon|XMLHttpRequest|WebSocket|EventSource|importScripts|import|urlopen|open)\s*\(|new\s+Image\b|\blocation(?:\.href)?\s*=|\.src\s*=|\b(?:requests|httpx|axios|urllib|http|https|net|socket|dns)\.[a-z]|\b(?:curl|wget|nc|ssh)\s`, v)
+}
+
+# The same readings of an MCP tool's or prompt's argument `k` (eighteenth pass): a task in prose, a
+# host-named argument, a document or code a browser tool renders or runs.
+argument_fetches(_, v) if active_url(v)
+
+argument_fetches(k, v) if render_runs(k, v)
+
+argument_fetches(k, v) if code_reaches_network(k, v)
+
+argument_fetches(k, v) if {
+	field_norm(k) in task_names
+	task_names_elsewhere(v)
+}
+
+argument_fetches(k, v) if {
+	host_field(k)
+	count(v) <= 1024
+	some h in target_hosts(v)
+	not harmless_target(h)
+}
+
+code_names := {"code", "script", "scripts", "function", "func", "expression", "js", "javascript", "evaluate", "pagefunction", "source_code", "sourcecode"}
+
+active_url_texts contains v if {
+	some k, vs in object.get(input.request, "query", {})
+	query_url_key(k)
+	some v in vs
+}
+
+# A reader's path from its start (`r.jina.ai/data:text/html;base64,…`; a media type's `/` splits it
+# into segments).
+active_url_texts contains trim_left(object.get(input.request, "path", ""), "/")
+
+active_url_texts contains v if some v in body_fetch_texts
+
+active_url_texts contains v if some v in body_url_texts
+
+# A query's values, and a parameter with no `=` taken as one: a server may read the whole query as the
+# URL to open (Chrome's DevTools endpoint `/json/new?4111.evil.com`, a previewer's `?{url}`), so a
+# name given there reaches its site as a value's does (eighteenth pass: the patterns read values
+# only).
+query_values contains v if {
+	some _, vs in object.get(input.request, "query", {})
+	some v in vs
+}
+
+query_values contains k if {
+	some k, vs in object.get(input.request, "query", {})
+	every v in vs {
+		v == ""
+	}
 }
 
 # host_site(h) != h for a name, in one look-up instead of up to eight: a name of three labels or
@@ -1617,6 +1768,14 @@ mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
 	not same_site(h)
 }
 
+mcp_fetching_tools contains object.get(c, "tool", "(no tool name)") if {
+	some c in mcp_calls
+	c.method == "tools/call"
+	mcp_call_is_read(c)
+	some [k, v] in array.slice([[p[count(p) - 1], t] | walk(object.get(c, "arguments", {}), [p, t]); is_string(t); count(p) > 0], 0, 2048)
+	argument_fetches(k, v)
+}
+
 # A prompt got with arguments runs the server's code with them: mcp-server-fetch's `fetch` prompt
 # fetches its `url` argument to put the page in the prompt's messages (seventeenth pass: only tool
 # calls and resources were read). Read from the body, which holds the arguments.
@@ -1637,6 +1796,8 @@ else := [input.request.body.json] if is_object(input.request.body.json)
 else := []
 
 prompt_argument_fetches(_, t) if text_fetches_elsewhere(t)
+
+prompt_argument_fetches(k, t) if argument_fetches(k, t)
 
 # A host alone in an argument named for a URL (`{"url": "4111.evil.com"}`).
 prompt_argument_fetches(k, t) if {
@@ -1706,7 +1867,7 @@ fetch_through if {
 	reads_only
 	named_browse_source(host)
 	some k, vs in object.get(input.request, "query", {})
-	lower(k) in fetched_params
+	query_key(k) in {field_norm(p) | some p in fetched_params}
 	some v in vs
 	text_fetches_elsewhere(v)
 	not fetch_served
@@ -1736,6 +1897,83 @@ fetch_through if {
 	some b in body_fetch_texts
 	some h in target_hosts(b)
 	not same_site(h)
+}
+
+# A host alone in a write's field named for a host (`{"hostname": "4111.evil.com"}` to an uptime or
+# DNS checker, a webhook test's `endpoint`, a mail setting's `smtp_host`, `nameservers`): the server
+# resolves the name, or connects to it, and data in its labels reaches that site's DNS servers
+# (eighteenth pass: a query's `host=` was read so, a body's field never). A `name` is read so only
+# for a name below another site's registrable domain or with a port (`{"name": "acme.com"}` names a
+# domain added to a project as often).
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some v in body_host_texts
+	count(v) <= 1024
+	some h in target_hosts(v)
+	not harmless_target(h)
+}
+
+# A host-named value longer than any host (with a port and userinfo) is held unread: no name that
+# long resolves, and reading it costs evaluation time.
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some v in body_host_texts
+	count(v) > 1024
+}
+
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some v in body_name_texts
+	regex.match(`^\s*[^\s/\\?#@]+\s*$`, v)
+	some h in target_hosts(v)
+	not regex.match(`^(?:[0-9.]+|0x[0-9a-f]+|\[.*\])$`, h)
+	name_carries_data(v, h)
+	not harmless_target(h)
+}
+
+name_carries_data(_, h) if below_registrable(h)
+
+name_carries_data(v, _) if contains(v, ":")
+
+body_host_texts contains v if {
+	some [p, v] in body_strings
+	host_field(field_name(p))
+}
+
+body_host_texts contains v if {
+	some k, vs in object.get(input.request.body, "form", {})
+	host_field(k)
+	some v in vs
+}
+
+body_host_texts contains m[2] if {
+	some m in graphql_arguments
+	host_field(m[1])
+}
+
+body_name_texts contains v if {
+	some [p, v] in body_strings
+	query_key(field_name(p)) == "name"
+}
+
+body_name_texts contains v if {
+	some k, vs in object.get(input.request.body, "form", {})
+	query_key(k) == "name"
+	some v in vs
+}
+
+host_field(k) if query_key(k) in {"ns", "addr", "fqdn"}
+
+host_field(k) if {
+	n := query_key(k)
+	some e in ["host", "hostname", "hosts", "hostnames", "domain", "domains", "fqdn", "server", "servers", "servername", "servernames", "nameserver", "nameservers", "endpoint", "endpoints"]
+	endswith(n, e)
 }
 
 # A whole number in a field named for a URL (`{"url": "3405803783"}`; not `image` or `src`, ids).
@@ -1837,6 +2075,72 @@ else := "fetch" if {
 else := "url" if n in {"endpoint", "feed", "feeds", "goto", "html", "location", "page", "pages", "site", "sites", "source", "sources", "svg"}
 
 body_url_key(k) if name_class(field_norm(k)) == "url"
+
+# A task in prose to a browsing agent's API (Browser Use's `{"task": "go to evil.com and paste …"}`,
+# Skyvern's `navigation_goal`, an `instructions` or `prompt` a hosted agent acts on): its browser goes
+# to the site the prose names, data in hand, from outside Airlock (eighteenth pass: only fields whose
+# whole value is a URL, or that are named for one, were read). Read for a URL and for a host name
+# alone anywhere in the text.
+task_names := {
+	"task", "tasks", "instruction", "instructions", "goal", "goals", "navigationgoal", "dataextractiongoal",
+	"objective", "prompt", "prompts", "cmd", "command", "commands", "action", "actions", "steps",
+}
+
+fetch_through if {
+	plain_host_request
+	extra_host_allowed
+	not reads_only
+	some b in body_task_texts
+	task_names_elsewhere(b)
+}
+
+body_task_texts contains v if {
+	some [p, v] in body_strings
+	field_norm(field_name(p)) in task_names
+}
+
+# A task in a query (`GET /run?task=go+to+evil.com`), as in a body.
+fetches_elsewhere if {
+	some k, vs in object.get(input.request, "query", {})
+	query_key(k) in task_names
+	some v in vs
+	task_names_elsewhere(v)
+}
+
+body_task_texts contains m[2] if {
+	some m in graphql_arguments
+	field_norm(m[1]) in task_names
+}
+
+body_task_texts contains v if {
+	some k, vs in object.get(input.request.body, "form", {})
+	query_key(k) in task_names
+	some v in vs
+}
+
+# A task past 4 KiB is held whole: reading it costs more than it could be worth (8 KiB of `a.a.a…`
+# took most of a second of evaluation).
+task_names_elsewhere(t) if count(t) > 4096
+
+task_names_elsewhere(t) if {
+	count(t) <= 4096
+	text_fetches_elsewhere(t)
+}
+
+task_names_elsewhere(t) if {
+	count(t) <= 4096
+	some f in parser_forms(t)
+	some m in regex.find_all_string_submatch_n(prose_host_re, f, 64)
+	count(m[1]) <= 254 # a longer name resolves nowhere
+	h := trim_suffix(lower(m[1]), ".")
+	target_host_ok(h)
+	not harmless_target(h)
+}
+
+# A name under a top-level domain (or an IPv4 address) standing as a word of prose.
+prose_host_re := concat("", [
+	`(?i)(?:^|[^\pL\pN@._%/-])((?:[\pL\pN-]+\.)+`, name_tld, `|[0-9]{1,3}(?:\.[0-9]{1,3}){3})(?:[^\pL\pN-]|$)`,
+])
 
 body_fetch_texts contains v if {
 	is_object(input.request.body.json)
@@ -1944,17 +2248,22 @@ body_url_texts contains m[1] if {
 # A GraphQL argument given inline (Browserless' BrowserQL: `mutation { goto(url: "https://…") { status } }`;
 # variables are read above as JSON fields), at most 64 of them (seventeenth pass).
 body_fetch_texts contains v if {
-	q := graphql_texts[_]
-	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
+	some m in graphql_arguments
 	body_fetch_key(m[1])
 	v := m[2]
 }
 
 body_url_texts contains v if {
-	q := graphql_texts[_]
-	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
+	some m in graphql_arguments
 	body_url_key(m[1])
 	v := m[2]
+}
+
+# A GraphQL document's arguments given inline as strings (`name: "value"`), at most 64 a document,
+# as [_, name, value].
+graphql_arguments contains m if {
+	q := graphql_texts[_]
+	some m in regex.find_all_string_submatch_n(`([_A-Za-z][_0-9A-Za-z]*)\s*:\s*"((?:[^"\\]|\\.)*)"`, q, 64)
 }
 
 graphql_texts contains q if {

