@@ -47,7 +47,7 @@ export function runRegoTests(dir: string): Promise<RegoTestOutcome> {
       resolve({ passed: 0, failed: 1, failures: [message], details: [{ file: '', line: 0, name: '', message }] });
       return;
     }
-    execFile(opa, ['test', '--format=json', dir], { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 }, (err, stdout, stderr) => {
+    execFile(opa, ['test', '--format=json', '--timeout=30s', dir], { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 }, (err, stdout, stderr) => {
       const code: number | string = err ? ((err as { code?: number | string }).code ?? 1) : 0;
       let results: OpaTestResult[] | undefined;
       try {

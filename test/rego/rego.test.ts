@@ -31,7 +31,7 @@ t.test('opa check --strict is clean', async (t) => {
 });
 
 t.test('opa test passes and covers every module', async (t) => {
-  const r = await opa(['test', '--format', 'json', regoDir]);
+  const r = await opa(['test', '--format', 'json', '--timeout=30s', regoDir]);
   t.ok(r.ok, r.out.slice(0, 20_000));
   const results = JSON.parse(r.out) as Array<{ package: string; name: string; fail?: boolean; error?: unknown; location: { file: string } }>;
   t.ok(results.length >= 50, `ran ${results.length} tests`);
