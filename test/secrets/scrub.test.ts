@@ -967,6 +967,112 @@ t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, a 
   t.pass('refused at any cut; controls byte for byte');
 });
 
+// Eighteenth pass: compressed data inside compressed data (a `.gz` log in a `.tar.gz` backup, a
+// zip of `.gz` files, a `.gz` of a `.gz`), a stored zip entry that is a `.br` or raw deflate file,
+// and PDF streams ReportLab writes by default (`/Filter [/ASCII85Decode /FlateDecode]`), as hex,
+// or after a lone CR (pdf.js and poppler read them so): each passed, the inflated text was matched
+// but not read again, and no magic shows in ASCII85 or hex text. WebSocket messages that are
+// brotli or raw deflate (OKX's API sends raw deflate) were not read either.
+t.test('eighteenth pass: compressed data inside compressed data, stored zip entries, PDF streams under ASCII85, hex or a lone CR, brotli and raw deflate messages: refused at any cut, read as messages; others pass byte for byte', async (t) => {
+  const { packedTexts } = await import('../../proxy/packed-scan.ts');
+  const doc = (v: string): Buffer => Buffer.from(`{"headers":{"authorization":"Bearer ${v}"},"log":"${'GET /v1/items 200 12ms; '.repeat(12)}"}`);
+  const tar = (...members: Array<[string, Buffer]>): Buffer => Buffer.concat([...members.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+  const zipEntry = (name: string, data: Buffer, method: 0 | 8): Buffer => {
+    const h = Buffer.alloc(30);
+    const stored = method === 8 ? zlib.deflateRawSync(data) : data;
+    h.writeUInt32LE(0x04034b50, 0);
+    h.writeUInt16LE(method, 8);
+    h.writeUInt32LE(stored.length, 18);
+    h.writeUInt32LE(data.length, 22);
+    h.writeUInt16LE(name.length, 26);
+    return Buffer.concat([h, Buffer.from(name), stored]);
+  };
+  // ASCII85 as ReportLab writes it (`z` for zero groups, lines of 75, `~>` at the end).
+  const a85 = (b: Buffer): string => {
+    let out = '';
+    for (let i = 0; i < b.length; i += 4) {
+      const n = Math.min(4, b.length - i);
+      const q = Buffer.alloc(4);
+      b.copy(q, 0, i, i + n);
+      let v = q.readUInt32BE(0);
+      if (v === 0 && n === 4) {
+        out += 'z';
+        continue;
+      }
+      let group = '';
+      for (let k = 0; k < 5; k++, v = Math.floor(v / 85)) group = String.fromCharCode(33 + (v % 85)) + group;
+      out += group.slice(0, n + 1);
+    }
+    return `${out.replace(/.{75}(?=.)/g, '$&\n')}~>`;
+  };
+  const pdf = (filter: string, data: Buffer, eol = '\n'): Buffer => Buffer.concat([Buffer.from(`%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n4 0 obj\n<< /Filter ${filter} /Length ${data.length} >>\nstream${eol}`, 'latin1'), data, Buffer.from('\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n')]);
+  const bodies: Record<string, (v: string) => Buffer> = {
+    'tgz-gz': (v) => zlib.gzipSync(tar(['README', Buffer.from('logs\n')], ['requests.log.gz', zlib.gzipSync(doc(v))])),
+    'tgz-br': (v) => zlib.gzipSync(tar(['README', Buffer.from('logs\n')], ['requests.json.br', zlib.brotliCompressSync(doc(v))])),
+    'zip-of-gz': (v) => Buffer.concat([zipEntry('README', Buffer.from('logs\n'), 8), zipEntry('requests.log.gz', zlib.gzipSync(doc(v)), 8)]),
+    'gz-gz': (v) => zlib.gzipSync(zlib.gzipSync(doc(v))),
+    'zip-stored-deflate': (v) => Buffer.concat([zipEntry('README', Buffer.from('logs\n'), 0), zipEntry('requests.deflate', zlib.deflateRawSync(doc(v)), 0)]),
+    'zip-stored-br': (v) => Buffer.concat([zipEntry('README', Buffer.from('logs\n'), 0), zipEntry('requests.json.br', zlib.brotliCompressSync(doc(v)), 0)]),
+    'pdf-a85': (v) => pdf('[ /ASCII85Decode /FlateDecode ]', Buffer.from(a85(zlib.deflateSync(doc(v))))),
+    'pdf-hex': (v) => pdf('[ /ASCIIHexDecode /FlateDecode ]', Buffer.from(`${zlib.deflateSync(doc(v)).toString('hex').replace(/.{64}(?=.)/g, '$&\n')}>`)),
+    'pdf-cr': (v) => pdf('/FlateDecode', zlib.deflateSync(doc(v)), '\r'),
+  };
+  // What a reader gets from bytes let out: every gzip, zlib and zip entry start (stored data read
+  // as brotli or raw deflate too), every ASCII85 or hex PDF stream, inflated as far as it goes, and
+  // what that gives read again so (three layers).
+  const sync = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const reveal = (b: Buffer, depth = 0): string => {
+    if (depth > 3 || !b.length) return '';
+    const outs: Buffer[] = [];
+    const tryf = (f: () => Buffer): void => {
+      try { const r = f(); if (r.length) outs.push(r); } catch { /* not such a stream */ }
+    };
+    const guesses = (d: Buffer): void => {
+      tryf(() => zlib.inflateRawSync(d, sync));
+      tryf(() => zlib.brotliDecompressSync(d, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }));
+    };
+    guesses(b);
+    for (let i = 0; i < b.length; i++) {
+      if (b[i] === 0x1f && b[i + 1] === 0x8b) tryf(() => zlib.inflateRawSync(b.subarray(i + 10), sync));
+      if (b[i] === 0x78) tryf(() => zlib.inflateSync(b.subarray(i), sync));
+      if (b[i] === 0x50 && b[i + 1] === 0x4b && b[i + 2] === 3 && b.length >= i + 30) guesses(b.subarray(i + 30 + b.readUInt16LE(i + 26) + b.readUInt16LE(i + 28)));
+      if (i % 512 === 0 && i) guesses(b.subarray(i));
+    }
+    const text = b.toString('latin1');
+    for (const m of text.matchAll(/stream\r?\n?([!-uz\s]+)(?:~>|$)/g)) {
+      const chars = m[1]!.replace(/\s/g, '').replace(/z/g, '!!!!!');
+      const bytes: number[] = [];
+      for (let i = 0; i < chars.length; i += 5) {
+        const g = chars.slice(i, i + 5).padEnd(5, 'u');
+        let v = 0;
+        for (const c of g) v = v * 85 + c.charCodeAt(0) - 33;
+        bytes.push(...[v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].slice(0, Math.min(4, chars.length - i - 1)));
+      }
+      tryf(() => zlib.inflateSync(Buffer.from(bytes), sync));
+    }
+    for (const m of text.matchAll(/stream\r?\n?([0-9a-fA-F\s]+)/g)) tryf(() => zlib.inflateSync(Buffer.from(m[1]!.replace(/\s/g, ''), 'hex'), sync));
+    return outs.map((o) => `${o.toString('latin1')}\n${reveal(o, depth + 1)}`).join('\n');
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bodies)), cuts, fc.boolean(), async (kind, at, binary) => {
+    const body = bodies[kind]!(SECRET);
+    if (!reveal(body).includes(SECRET)) throw new Error(`${kind}: the oracle does not read the value in the body itself`);
+    const got = await packedScanOf(split(body, at), binary);
+    if (!got.err) throw new Error(`${kind} (cuts ${at}): passed`);
+    if (reveal(got.out).includes(SECRET)) throw new Error(`${kind} (cuts ${at}): the bytes let out before the refusal give the value`);
+    const control = bodies[kind]!('ghp_nothing_secret_here_at_all_0000');
+    const passed = await packedScanOf(split(control, at), binary);
+    if (passed.err || !passed.out.equals(control)) throw new Error(`${kind} control (cuts ${at}): ${passed.err?.message ?? 'bytes changed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
+  // As WebSocket messages: the same, and a message that is brotli or raw deflate from its first byte.
+  const messages = { ...bodies, brotli: (v: string) => zlib.brotliCompressSync(doc(v)), 'raw-deflate': (v: string) => zlib.deflateRawSync(doc(v)) };
+  for (const [kind, make] of Object.entries(messages)) {
+    t.ok(packedTexts(make(SECRET)).some((text) => text.includes(SECRET)), `${kind} as a WebSocket message: its text read`);
+    t.notOk(packedTexts(make('ghp_nothing_secret_here_at_all_0000')).some((text) => text.includes(SECRET)), `${kind} control as a message: read, nothing found`);
+  }
+  // Controls: binary messages and a text PDF stream that hold nothing compressed pass unread.
+  for (const b of [crypto.randomBytes(4096), Buffer.from('stream\r\nBT /F1 12 Tf (hello) Tj ET\nendstream\n'), Buffer.from('{"type":"ping"}')]) t.doesNotThrow(() => packedTexts(b), 'a message with nothing compressed passes');
+});
+
 // Fifteenth pass: a compressed stream written as base64 text (proxy/packed-base64.ts) — a Flask or
 // Django session cookie's `.eJw…` (base64url of zlib), a gzip payload in a JSON field (`H4sI…`),
 // base64 wrapped at 76 columns or JSON-escaped, a zip in a data: URL — which the agent decodes and
