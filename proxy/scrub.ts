@@ -667,6 +667,17 @@ const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content
  * the ETag is sealed instead (proxy/entity-tags.ts: revalidation and conditional writes still work).
  */
 const derivedFromBody = /^(?:content-md5|digest|content-digest|repr-digest|x-amz-checksum-[a-z0-9]+|x-goog-hash|x-ms-content-(?:crc64|md5)|x-ms-blob-content-md5|x-goog-stored-content-length|x-amz-decoded-content-length|x-(?:original|uncompressed|decompressed)-content-length)$/;
+/**
+ * Eighteenth pass: the same by a word of the name, for the stores nobody listed — Artifactory's
+ * `X-Checksum-Sha256`, Backblaze's `X-Bz-Content-Sha1`, Alibaba's and Tencent's
+ * `x-oss-hash-crc64ecma`/`x-cos-hash-crc64ecma`, a registry's `Docker-Content-Digest`.
+ */
+const digestWord = /(?:^|-)(?:md5|sha(?:1|224|256|384|512)?|crc(?:32c?|64(?:ecma)?)?|checksum|hash|digest)(?:-|$)/;
+/**
+ * A Content-Security-Policy's hash sources (`'sha256-…'`) are hashes of inline scripts and styles
+ * of the unscrubbed body: dropped (the inline code they allowed is blocked, never more allowed).
+ */
+const cspHashSource = /'sha(?:256|384|512)-[A-Za-z0-9+/_=-]*'/gi;
 
 /**
  * Scrubs a response head in place (header names and values) and returns the body transform; a
@@ -704,8 +715,9 @@ export function scrubResponse(
   const noBody = opts.method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304 || (head.statusCode >= 100 && head.statusCode < 200);
   for (let i = head.headers.length - 1; i >= 0; i--) {
     const name = head.headers[i]![0].toLowerCase();
-    if (derivedFromBody.test(name) || (noBody && name === 'content-length')) head.headers.splice(i, 1);
+    if (derivedFromBody.test(name) || digestWord.test(name) || (noBody && name === 'content-length')) head.headers.splice(i, 1);
     else if (name === 'etag') head.headers[i]![1] = sealTags(head.headers[i]![1]);
+    else if (name.startsWith('content-security-policy')) head.headers[i]![1] = head.headers[i]![1].replace(cspHashSource, '');
   }
   if (noBody) return { transform: undefined };
   const sniff = checkScrubbable(head, scrubber.asciiOnly);

@@ -377,6 +377,21 @@ t.test('scrubResponse: unknown encodings fail closed; bodiless responses carry n
   t.equal(scrubResponse(new Scrubber([]), { statusCode: 200, headers: [] }).transform, undefined);
 });
 
+// Eighteenth pass: checksums other stores send (Artifactory, Backblaze, Alibaba OSS, Tencent COS, a
+// registry's digest) and a Content-Security-Policy's hash sources are functions of the unscrubbed
+// body too: the agent checks a guess put where the placeholder is against them offline.
+t.test('eighteenth pass: checksum headers named by a word of their name, and CSP hash sources, are dropped; other headers stay', async (t) => {
+  const hashHeaders = ['X-Checksum-Sha1', 'X-Checksum-Sha256', 'X-Checksum-Md5', 'X-Bz-Content-Sha1', 'x-oss-hash-crc64ecma', 'x-cos-hash-crc64ecma', 'Docker-Content-Digest', 'X-Content-SHA512', 'x-object-crc32c', 'X-Body-Hash'];
+  await fc.assert(fc.property(fc.subarray(hashHeaders, { minLength: 1 }), fc.boolean(), (names, upper) => {
+    const head = { statusCode: 200, headers: [...names.map((n) => [upper ? n.toUpperCase() : n, crypto.randomBytes(20).toString('hex')]), ['X-Request-Id', 'abc123'], ['Content-Type', 'text/plain']] as Array<[string, string]> };
+    scrubResponse(scrubber, head);
+    if (head.headers.map(([n]) => n).join() !== 'X-Request-Id,Content-Type') throw new Error(`kept: ${head.headers.map(([n]) => n).join()}`);
+  }), { numRuns: 30 });
+  const head = { statusCode: 200, headers: [['Content-Security-Policy', "default-src 'self'; script-src 'self' 'sha256-RFWPLDbv2BY+rCkDzsE+0fr8ylGr2R2faWMhq4lfEQc=' 'nonce-abc'"], ['content-security-policy-report-only', "style-src 'sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC'"]] as Array<[string, string]> };
+  scrubResponse(scrubber, head);
+  t.same(head.headers, [['Content-Security-Policy', "default-src 'self'; script-src 'self'  'nonce-abc'"], ['content-security-policy-report-only', 'style-src ']], 'hash sources dropped, the rest of the policy kept');
+});
+
 t.test('seventeenth pass: entity tags of a host that got a secret are sealed; a request gets the real tag back, an unissued computable one matches nothing', async (t) => {
   const { sealTags, unsealTags, UNISSUED_TAG } = await import('../../proxy/entity-tags.ts');
   const md5 = (b: string): Buffer => crypto.createHash('md5').update(b).digest();
