@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { ChunkScrubber, Scrubber, ScrubStream, scrubForms, scrubResponse } from '../../proxy/scrub.ts';
 import { publicPrefixLength } from '../../proxy/scrubber.ts';
 import { tarEntry } from '../helpers/tar.ts';
+import { ascii85, pdfTextStreams } from '../helpers/ascii85.ts';
 
 const SECRET = 'ghp_Canary/Secret+Value=42?&x';
 const PH = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
@@ -1002,24 +1003,6 @@ t.test('eighteenth pass: compressed data inside compressed data, stored zip entr
     h.writeUInt16LE(name.length, 26);
     return Buffer.concat([h, Buffer.from(name), stored]);
   };
-  // ASCII85 as ReportLab writes it (`z` for zero groups, lines of 75, `~>` at the end).
-  const a85 = (b: Buffer): string => {
-    let out = '';
-    for (let i = 0; i < b.length; i += 4) {
-      const n = Math.min(4, b.length - i);
-      const q = Buffer.alloc(4);
-      b.copy(q, 0, i, i + n);
-      let v = q.readUInt32BE(0);
-      if (v === 0 && n === 4) {
-        out += 'z';
-        continue;
-      }
-      let group = '';
-      for (let k = 0; k < 5; k++, v = Math.floor(v / 85)) group = String.fromCharCode(33 + (v % 85)) + group;
-      out += group.slice(0, n + 1);
-    }
-    return `${out.replace(/.{75}(?=.)/g, '$&\n')}~>`;
-  };
   const pdf = (filter: string, data: Buffer, eol = '\n'): Buffer => Buffer.concat([Buffer.from(`%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n4 0 obj\n<< /Filter ${filter} /Length ${data.length} >>\nstream${eol}`, 'latin1'), data, Buffer.from('\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n')]);
   const bodies: Record<string, (v: string) => Buffer> = {
     'tgz-gz': (v) => zlib.gzipSync(tar(['README', Buffer.from('logs\n')], ['requests.log.gz', zlib.gzipSync(doc(v))])),
@@ -1028,7 +1011,7 @@ t.test('eighteenth pass: compressed data inside compressed data, stored zip entr
     'gz-gz': (v) => zlib.gzipSync(zlib.gzipSync(doc(v))),
     'zip-stored-deflate': (v) => Buffer.concat([zipEntry('README', Buffer.from('logs\n'), 0), zipEntry('requests.deflate', zlib.deflateRawSync(doc(v)), 0)]),
     'zip-stored-br': (v) => Buffer.concat([zipEntry('README', Buffer.from('logs\n'), 0), zipEntry('requests.json.br', zlib.brotliCompressSync(doc(v)), 0)]),
-    'pdf-a85': (v) => pdf('[ /ASCII85Decode /FlateDecode ]', Buffer.from(a85(zlib.deflateSync(doc(v))))),
+    'pdf-a85': (v) => pdf('[ /ASCII85Decode /FlateDecode ]', Buffer.from(ascii85(zlib.deflateSync(doc(v))))),
     'pdf-hex': (v) => pdf('[ /ASCIIHexDecode /FlateDecode ]', Buffer.from(`${zlib.deflateSync(doc(v)).toString('hex').replace(/.{64}(?=.)/g, '$&\n')}>`)),
     'pdf-cr': (v) => pdf('/FlateDecode', zlib.deflateSync(doc(v)), '\r'),
   };
@@ -1053,19 +1036,7 @@ t.test('eighteenth pass: compressed data inside compressed data, stored zip entr
       if (b[i] === 0x50 && b[i + 1] === 0x4b && b[i + 2] === 3 && b.length >= i + 30) guesses(b.subarray(i + 30 + b.readUInt16LE(i + 26) + b.readUInt16LE(i + 28)));
       if (i % 512 === 0 && i) guesses(b.subarray(i));
     }
-    const text = b.toString('latin1');
-    for (const m of text.matchAll(/stream\r?\n?([!-uz\s]+)(?:~>|$)/g)) {
-      const chars = m[1]!.replace(/\s/g, '').replace(/z/g, '!!!!!');
-      const bytes: number[] = [];
-      for (let i = 0; i < chars.length; i += 5) {
-        const g = chars.slice(i, i + 5).padEnd(5, 'u');
-        let v = 0;
-        for (const c of g) v = v * 85 + c.charCodeAt(0) - 33;
-        bytes.push(...[v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].slice(0, Math.min(4, chars.length - i - 1)));
-      }
-      tryf(() => zlib.inflateSync(Buffer.from(bytes), sync));
-    }
-    for (const m of text.matchAll(/stream\r?\n?([0-9a-fA-F\s]+)/g)) tryf(() => zlib.inflateSync(Buffer.from(m[1]!.replace(/\s/g, ''), 'hex'), sync));
+    for (const d of pdfTextStreams(b.toString('latin1'))) tryf(() => zlib.inflateSync(d, sync));
     return outs.map((o) => `${o.toString('latin1')}\n${reveal(o, depth + 1)}`).join('\n');
   };
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bodies)), cuts, fc.boolean(), async (kind, at, binary) => {
