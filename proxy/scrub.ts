@@ -17,6 +17,7 @@ import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 import { JsonPieces } from './json-pieces.ts';
+import { DecodedReading } from './decoded-reading.ts';
 import { packedTexts } from './packed-scan.ts';
 import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 
@@ -57,6 +58,9 @@ export class ChunkScrubber {
   /** Told the tripwire's error when a long start stayed held past PROBE_HOLD_MS (the owning stream ends). */
   expired?: (err: Error) => void;
 
+  /** Readings of the text in its declared legacy charsets, and the scrubbed text waiting on them. */
+  private readonly readings = new Map<string, DecodedReading>();
+  private waiting = '';
   /** Whether the body is an event stream (undefined: not known until its first bytes). */
   private events: boolean | undefined;
   /** An event stream's or NDJSON's documents, their fields joined as a reader joins them (proxy/json-pieces.ts). */
@@ -109,6 +113,23 @@ export class ChunkScrubber {
     return s;
   }
 
+  /**
+   * Scrubbed text read again in each legacy charset it is declared in (proxy/decoded-reading.ts):
+   * what may go on now, all of it held while a decoded reading ends in what may start a secret.
+   */
+  private decoded(free: string, final: boolean): string {
+    const labels = this.sniff?.legacy;
+    if (!labels?.size) return free;
+    for (const label of labels) if (!this.readings.has(label)) this.readings.set(label, new DecodedReading(label));
+    let held = false;
+    for (const reading of this.readings.values()) held = reading.read(this.scrubber, free, final) || held;
+    this.waiting += free;
+    if (held && !final) return '';
+    const out = this.waiting;
+    this.waiting = '';
+    return out;
+  }
+
   /** The scrubbed bytes that can leave now (none when all of the chunk is held back). */
   feed(chunk: Buffer): Buffer | undefined {
     let input: Buffer | undefined = chunk;
@@ -121,7 +142,7 @@ export class ChunkScrubber {
       this.rest = rest;
       // What was held as a long start of a secret went out as it was: the next bytes showed it was none.
       if (this.probing && rest.length < text.length && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
-      const free = this.pieces && out ? this.pieces.take(out, false) : out;
+      const free = this.decoded(this.pieces && out ? this.pieces.take(out, false) : out, false);
       const released = this.pieces?.takeReleased();
       if (this.probe) {
         if (released?.length) this.trip(released);
@@ -225,6 +246,7 @@ export class ChunkScrubber {
       // The stream ended on a long start of a secret: let out as it is, it would answer the guess.
       if (this.probing && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
       if (this.pieces) out = this.pieces.take(out, true);
+      out = this.decoded(out, true);
       const released = this.pieces?.takeReleased();
       if (released?.length && this.probe) this.trip(released);
       this.settle();

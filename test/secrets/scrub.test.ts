@@ -680,6 +680,65 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
 // (`&#0000000115;`, JavaScript's `\u{0000073}`), which browsers, Python's html.unescape and
 // JavaScript read: the spelling patterns allow four zeros. Such content is refused (the request
 // guard refuses it going out), wherever it is and wherever the stream is cut.
+// Eighteenth pass: a page in a legacy charset (Shift_JIS, EUC-JP, GBK, GB18030, Big5, EUC-KR,
+// windows-1252) is matched as bytes, which spell an ASCII key as UTF-8 does; but the same charsets
+// spell full-width letters (a page in zenkaku, `mb_convert_kana`) and soft hyphens in bytes of
+// their own, which a reader decodes and NFKC (or a copy) reads as the key. Refused now, at any cut.
+t.test('eighteenth pass: a page in a legacy charset showing the key in full-width letters (whole or every other) or with soft hyphens is refused at any cut; such pages without it pass byte for byte, an ASCII echo is replaced', async (t) => {
+  /** The bytes `label` writes each character of `chars` as (found by decoding every one- and two-byte sequence). */
+  const encoderFor = (label: string): Map<string, Buffer> => {
+    const map = new Map<string, Buffer>();
+    const dec = new TextDecoder(label, { fatal: true });
+    const tryBytes = (b: Buffer): void => {
+      try { const c = dec.decode(b); if ([...c].length === 1 && !map.has(c)) map.set(c, Buffer.from(b)); } catch { /* not a character */ }
+    };
+    for (let x = 0; x < 256; x++) tryBytes(Buffer.from([x]));
+    for (let lead = 0x81; lead <= 0xfe; lead++) for (let trail = 0x40; trail <= 0xfe; trail++) tryBytes(Buffer.from([lead, trail]));
+    return map;
+  };
+  const wide = (c: string): string => String.fromCharCode(c.charCodeAt(0) + 0xfee0);
+  const cjk = ['shift_jis', 'euc-jp', 'gbk', 'gb18030', 'big5', 'euc-kr'];
+  const encoders = new Map([...cjk, 'windows-1252'].map((l) => [l, encoderFor(l)]));
+  const encode = (label: string, text: string): Buffer => Buffer.concat([...text].map((c) => encoders.get(label)!.get(c) ?? Buffer.from(c)));
+  const forms: Record<string, (v: string) => string> = {
+    'full-width': (v) => [...v].map(wide).join(''),
+    'every other': (v) => [...v].map((c, i) => (i % 2 ? wide(c) : c)).join(''),
+    'soft hyphens': (v) => [...v].join('\u00ad'),
+  };
+  const page = (label: string, shown: string, meta: boolean): string => `<html><head>${meta ? `<meta charset="${label}">` : ''}<title>鍵</title></head><body><p>あなたのキー: ${shown}</p><p>${'お知らせ '.repeat(40)}</p></body></html>`;
+  const reads = (label: string, out: Buffer): string => new TextDecoder(label).decode(out).normalize('NFKC').replace(/\u00ad/g, '');
+  const run = async (label: string, body: Buffer, meta: boolean, at: number[]): Promise<{ out: Buffer; err?: Error }> => {
+    const { transform } = scrubResponse(scrubber, { statusCode: 200, headers: [['Content-Type', meta ? 'text/html' : `text/html; charset=${label}`]] });
+    const points = [...new Set(at.map((p) => p % body.length))].sort((x, y) => x - y).filter(Boolean);
+    const chunks = [0, ...points].map((p, i) => body.subarray(p, points[i] ?? body.length));
+    const out: Buffer[] = [];
+    transform!.on('data', (d: Buffer) => out.push(d));
+    return new Promise((resolve) => {
+      transform!.on('end', () => resolve({ out: Buffer.concat(out) }));
+      transform!.on('error', (err: Error) => resolve({ out: Buffer.concat(out), err }));
+      Readable.from(chunks).pipe(transform!);
+    });
+  };
+  const label = fc.constantFrom(...cjk, 'windows-1252');
+  await fc.assert(fc.asyncProperty(label, fc.constantFrom(...Object.keys(forms)), fc.boolean(), cuts, async (cs, form, meta, at) => {
+    // windows-1252 has no full-width letters; the CJK charsets have no one-byte soft hyphen.
+    if ((cs === 'windows-1252') !== (form === 'soft hyphens')) return;
+    const body = encode(cs, page(cs, forms[form]!(SECRET), meta));
+    if (!reads(cs, body).includes(SECRET)) throw new Error(`${cs} ${form}: the oracle does not read the key in the page itself`);
+    const got = await run(cs, body, meta, at);
+    if (!got.err) throw new Error(`${cs} ${form} (${meta ? '<meta>' : 'header'}, cuts ${at}): passed`);
+    if (reads(cs, got.out).includes(SECRET)) throw new Error(`${cs} ${form}: the bytes let out before the refusal read as the key`);
+    const control = encode(cs, page(cs, forms[form]!('ghp_nothing_secret_here_at_all_0000'), meta));
+    const passed = await run(cs, control, meta, at);
+    if (passed.err || !passed.out.equals(control)) throw new Error(`${cs} ${form} control: ${passed.err?.message ?? 'bytes changed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  // The key in ASCII in such a page is replaced by its placeholder, as before, not refused.
+  for (const cs of [...cjk, 'windows-1252']) {
+    const got = await run(cs, encode(cs, page(cs, SECRET, false)), false, [40, 90]);
+    t.ok(!got.err && reads(cs, got.out).includes(PH) && !reads(cs, got.out).includes(SECRET), `${cs}: the ASCII key replaced`);
+  }
+});
+
 t.test('overlong references from a host that got a secret are refused, at every cut; four zeros are a spelling', async (t) => {
   const padded = (zeros: number): string => [...SECRET].map((c) => `&#${'0'.repeat(zeros)}${c.charCodeAt(0)};`).join('');
   const js = [...SECRET].map((c) => `\\u{000000${c.charCodeAt(0).toString(16)}}`).join('');

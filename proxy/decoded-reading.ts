@@ -1,0 +1,51 @@
+// An answer in a legacy charset read as its reader decodes it (eighteenth pass). The scrubber
+// matches the bytes of an ASCII-compatible charset (Shift_JIS, EUC-JP, GBK, Big5, EUC-KR,
+// windows-1252, ISO-8859-*) as it matches UTF-8's: an ASCII secret is the same bytes there. But
+// such a charset also spells characters a reader folds into ASCII: full-width letters (`ｓｋ＿…`,
+// two bytes each in the CJK charsets: a page in zenkaku), superscript digits, `ª` and `º`, a soft
+// hyphen between letters (one byte in windows-1252), which the scrubber's reading view
+// (proxy/reading-view.ts) undoes only in UTF-8. So the scrubbed text is decoded here in the
+// declared charset, written as UTF-8 and matched again; what shows a secret only so is refused
+// (it cannot be replaced in the charset's own bytes), and the scrubbed bytes wait while the
+// decoded text ends in what may start one.
+import type { Scrubber } from './scrubber.ts';
+import { UnscrubbableEncodingError } from './scrubbable.ts';
+
+/** A byte of a multi-byte sequence or of a single-byte charset's upper half. */
+const NOT_ASCII = /[\x80-\xff]/;
+
+export class DecodedReading {
+  private readonly decoder: TextDecoder;
+  /** Decoded text (UTF-8 bytes as latin1) not yet known to be free of a secret's start. */
+  private rest = '';
+  /** The last byte read was no ASCII: it may lead a sequence the next bytes end. */
+  private lead = false;
+
+  /** `label`: a charset TextDecoder knows (checked when the head was). */
+  constructor(readonly label: string) {
+    this.decoder = new TextDecoder(label);
+  }
+
+  /**
+   * Reads scrubbed bytes (latin1) in the charset; throws when the decoded text shows a secret.
+   * Returns whether it ends in what may start one (the bytes must wait for what follows).
+   */
+  read(scrubber: Scrubber, scrubbed: string, final: boolean): boolean {
+    // ASCII decodes to itself, which the scrubber read already (it held back any start of a
+    // secret's ASCII spelling at its end): nothing new to read, unless a start is held here.
+    // (After a non-ASCII byte the decoder may hold a lead byte whose trail is ASCII: Shift_JIS.)
+    if (!this.rest && !this.lead && !NOT_ASCII.test(scrubbed)) {
+      if (final) this.decoder.decode();
+      return false;
+    }
+    if (scrubbed) this.lead = scrubbed.charCodeAt(scrubbed.length - 1) >= 0x80;
+    const text = this.decoder.decode(Buffer.from(scrubbed, 'latin1'), { stream: !final });
+    const all = this.rest + Buffer.from(text, 'utf8').toString('latin1');
+    const r = final ? { out: scrubber.scrubString(all), rest: '' } : scrubber.scrubPartial(all);
+    if (r.out !== all.slice(0, all.length - r.rest.length)) {
+      throw new UnscrubbableEncodingError(`the answer's text in ${this.label} shows a secret as its reader decodes it (full-width or other letters read as ASCII)`);
+    }
+    this.rest = r.rest;
+    return r.rest.length > 0;
+  }
+}
