@@ -613,6 +613,40 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
 // swapped; hex separated by `_` or `.`, and Perl's `\x{73}`.
+// Eighteenth pass: full-width and styled letters written as JSON escapes (`\uff53`, Python's
+// `json.dumps` and every `ensure_ascii` writer; a surrogate pair `\ud835\udc2c` for a styled
+// letter) or as numeric character references (`&#xff53;`, `&#65363;`, `&#x1d42c;`): a reader
+// decodes them, then NFKC (or a person) reads the key. The reading view folded them only as UTF-8.
+t.test('eighteenth pass: full-width and styled letters as JSON escapes or numeric references, whole or in part, at any chunk cut; CJK text escaped so passes byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const bold = (c: string): number => {
+    const x = c.charCodeAt(0);
+    return x >= 97 && x <= 122 ? 0x1d41a + x - 97 : x >= 65 && x <= 90 ? 0x1d400 + x - 65 : x >= 48 && x <= 57 ? 0x1d7ce + x - 48 : x;
+  };
+  const points: Record<string, (c: string) => number> = { 'full-width': (c) => c.charCodeAt(0) + 0xfee0, bold, circled: (c) => (/[a-z]/.test(c) ? 0x24d0 + c.charCodeAt(0) - 97 : c.charCodeAt(0)) };
+  const writes: Record<string, (cp: number) => string> = {
+    json: (cp) => JSON.stringify(String.fromCodePoint(cp)).slice(1, -1).replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    'JSON upper': (cp) => [...String.fromCodePoint(cp)].map((ch) => [...Array(ch.length).keys()].map((k) => `\\u${ch.charCodeAt(k).toString(16).toUpperCase().padStart(4, '0')}`).join('')).join(''),
+    'hex reference': (cp) => `&#x${cp.toString(16)};`,
+    'decimal reference': (cp) => `&#${cp};`,
+    'padded reference': (cp) => `&#X00${cp.toString(16).toUpperCase()};`,
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(points)), fc.constantFrom(...Object.keys(writes)), fc.integer({ min: 1, max: 3 }), fc.constantFrom('{"shown":"', '<p>', ''), fc.integer({ min: 0, max: 2000 }), async (kind, write, every, before, at) => {
+    const spelled = [...value].map((c, i) => {
+      const cp = points[kind]!(c);
+      return i % every === 0 && cp !== c.charCodeAt(0) ? writes[write]!(cp) : c;
+    }).join('');
+    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (!out.includes(PH)) throw new Error(`${kind} as ${write} every ${every} cut at ${cut} passed: ${out}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 80) });
+  // Controls: Japanese escaped by json.dumps (full-width punctuation among it), references in a page, at every cut.
+  const plain = Buffer.from(`{"t":${JSON.stringify('こんにちは（世界）！ＡＢＣ順で ｓｋ は略語 ２０２６年').replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`)}}<p>&#xff21;&#65314; &#x1d400;&#x1d401; &#12354;</p>`, 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `escaped CJK text cut at ${cut} passes`);
+});
+
 t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, swapped reversal, hex with _ or ., Perl escapes (seventeenth: the reversal under or over base64 and hex): at any offset and chunk cut', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
