@@ -8,8 +8,38 @@
 // declared charset, written as UTF-8 and matched again; what shows a secret only so is refused
 // (it cannot be replaced in the charset's own bytes), and the scrubbed bytes wait while the
 // decoded text ends in what may start one.
+import { isUtf8 } from 'node:buffer';
 import type { Scrubber } from './scrubber.ts';
 import { UnscrubbableEncodingError } from './scrubbable.ts';
+
+/**
+ * The charsets a reader guesses for text no label declares (charset_normalizer behind Python
+ * requests' `r.text`, Beautiful Soup's UnicodeDammit, a browser's detector) that spell letters a
+ * reader folds into ASCII in bytes of their own.
+ */
+export const GUESSED = ['shift_jis', 'euc-jp', 'gb18030', 'big5', 'euc-kr', 'windows-1252'];
+
+/** Control bytes no text holds (as the scrubbing stage's CONTROL_BYTES). */
+const CONTROL = /[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]/;
+
+/**
+ * Whether scrubbed text (latin1) with no charset declared reads as text in another charset than
+ * UTF-8: bytes past ASCII that are no UTF-8 (a sequence cut by the chunk's end aside) and no
+ * control byte (binary data holds one within a few bytes); false when it is UTF-8 past ASCII,
+ * undefined when it shows neither.
+ */
+export function undeclaredLegacy(text: string): boolean | undefined {
+  // undefined: nothing shown yet (ASCII, or binary data); false: UTF-8 past ASCII.
+  if (!NOT_ASCII.test(text) || CONTROL.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'latin1');
+  let end = bytes.length;
+  // A UTF-8 sequence cut by the chunk's end: its lead and continuation bytes (three at most).
+  for (let k = 0; k < 3 && end > 0 && bytes[end - 1]! >= 0x80; k++) {
+    end--;
+    if (bytes[end]! >= 0xc0) break;
+  }
+  return !isUtf8(bytes.subarray(0, end));
+}
 
 /** A byte of a multi-byte sequence or of a single-byte charset's upper half. */
 const NOT_ASCII = /[\x80-\xff]/;

@@ -17,7 +17,7 @@ import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 import { JsonPieces } from './json-pieces.ts';
-import { DecodedReading } from './decoded-reading.ts';
+import { DecodedReading, GUESSED, undeclaredLegacy } from './decoded-reading.ts';
 import { packedTexts } from './packed-scan.ts';
 import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 
@@ -61,6 +61,12 @@ export class ChunkScrubber {
   /** Readings of the text in its declared legacy charsets, and the scrubbed text waiting on them. */
   private readonly readings = new Map<string, DecodedReading>();
   private waiting = '';
+  /** Charsets guessed for text no label declares (undeclaredLegacy), once it showed it is no UTF-8. */
+  private guessed: Set<string> | undefined;
+  /** The last bytes let out while no charset was guessed yet. */
+  private lastOut = '';
+  /** The text showed UTF-8 past ASCII: no charset is guessed for it. */
+  private utf8Shown = false;
   /** Whether the body is an event stream (undefined: not known until its first bytes). */
   private events: boolean | undefined;
   /** An event stream's or NDJSON's documents, their fields joined as a reader joins them (proxy/json-pieces.ts). */
@@ -118,11 +124,25 @@ export class ChunkScrubber {
    * what may go on now, all of it held while a decoded reading ends in what may start a secret.
    */
   private decoded(free: string, final: boolean): string {
-    const labels = this.sniff?.legacy;
+    // No charset declared: once the text reads as another charset than UTF-8, in those a reader guesses.
+    // The last bytes let out before go first (a character the chunk's edge cut, as it came).
+    let read = free;
+    // Text that showed itself UTF-8 past ASCII is not looked at again (a body keeps its charset).
+    if (!this.guessed && !this.utf8Shown && !this.sniff?.legacy.size) {
+      const legacy = undeclaredLegacy(free);
+      if (legacy) {
+        this.guessed = new Set(GUESSED);
+        read = this.lastOut + free;
+      } else {
+        this.utf8Shown = legacy === false;
+        this.lastOut = free.length >= 8 ? free.slice(-8) : (this.lastOut + free).slice(-8);
+      }
+    }
+    const labels = this.guessed ?? this.sniff?.legacy;
     if (!labels?.size) return free;
     for (const label of labels) if (!this.readings.has(label)) this.readings.set(label, new DecodedReading(label));
     let held = false;
-    for (const reading of this.readings.values()) held = reading.read(this.scrubber, free, final) || held;
+    for (const reading of this.readings.values()) held = reading.read(this.scrubber, read, final) || held;
     this.waiting += free;
     if (held && !final) return '';
     const out = this.waiting;
