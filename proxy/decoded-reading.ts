@@ -22,15 +22,24 @@ export const GUESSED = ['shift_jis', 'euc-jp', 'gb18030', 'big5', 'euc-kr', 'win
 /** Control bytes no text holds (as the scrubbing stage's CONTROL_BYTES). */
 const CONTROL = /[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]/;
 
+/** An ISO-2022-JP escape sequence (to ASCII, JIS X 0201 Roman, JIS X 0208): 7-bit text a reader guesses by them. */
+const ISO_2022_JP = /\x1b(?:\([BJ]|\$[@B])/;
+
 /**
- * Whether scrubbed text (latin1) with no charset declared reads as text in another charset than
- * UTF-8: bytes past ASCII that are no UTF-8 (a sequence cut by the chunk's end aside) and no
- * control byte (binary data holds one within a few bytes); false when it is UTF-8 past ASCII,
- * undefined when it shows neither.
+ * The charsets to read scrubbed text (latin1) with no charset declared in: ISO-2022-JP when it
+ * holds that charset's escape sequences (redundant shifts between a key's letters decode to
+ * nothing; `ESC $ B` then `#s#k` is full-width `ｓｋ`), the GUESSED ones when it holds bytes past
+ * ASCII that are no UTF-8 (a sequence cut by the chunk's end aside); false when it is UTF-8 past
+ * ASCII, undefined when it shows neither. Text with a control byte is binary data (which holds one
+ * within a few bytes), never guessed at.
  */
-export function undeclaredLegacy(text: string): boolean | undefined {
-  // undefined: nothing shown yet (ASCII, or binary data); false: UTF-8 past ASCII.
-  if (!NOT_ASCII.test(text) || CONTROL.test(text)) return undefined;
+export function undeclaredLegacy(text: string): string[] | false | undefined {
+  // Native scans first: most text is ASCII without an escape (a JSON answer) and stops here.
+  const escape = text.indexOf('\x1b') >= 0;
+  const high = NOT_ASCII.test(text);
+  if ((!escape && !high) || CONTROL.test(text)) return undefined;
+  if (escape && ISO_2022_JP.test(text)) return high ? ['iso-2022-jp', ...GUESSED] : ['iso-2022-jp'];
+  if (!high) return undefined;
   const bytes = Buffer.from(text, 'latin1');
   let end = bytes.length;
   // A UTF-8 sequence cut by the chunk's end: its lead and continuation bytes (three at most).
@@ -38,7 +47,7 @@ export function undeclaredLegacy(text: string): boolean | undefined {
     end--;
     if (bytes[end]! >= 0xc0) break;
   }
-  return !isUtf8(bytes.subarray(0, end));
+  return isUtf8(bytes.subarray(0, end)) ? false : GUESSED;
 }
 
 /** A byte of a multi-byte sequence or of a single-byte charset's upper half. */
@@ -51,9 +60,13 @@ export class DecodedReading {
   /** The last byte read was no ASCII: it may lead a sequence the next bytes end. */
   private lead = false;
 
-  /** `label`: a charset TextDecoder knows (checked when the head was). */
+  /** A charset whose ASCII bytes may mean other characters after an escape (ISO-2022-JP): always decoded. */
+  private readonly stateful: boolean;
+
+  /** `label`: a charset TextDecoder knows (checked when the head was, or guessed). */
   constructor(readonly label: string) {
     this.decoder = new TextDecoder(label);
+    this.stateful = this.decoder.encoding === 'iso-2022-jp';
   }
 
   /**
@@ -64,7 +77,7 @@ export class DecodedReading {
     // ASCII decodes to itself, which the scrubber read already (it held back any start of a
     // secret's ASCII spelling at its end): nothing new to read, unless a start is held here.
     // (After a non-ASCII byte the decoder may hold a lead byte whose trail is ASCII: Shift_JIS.)
-    if (!this.rest && !this.lead && !NOT_ASCII.test(scrubbed)) {
+    if (!this.rest && !this.lead && !this.stateful && !NOT_ASCII.test(scrubbed)) {
       if (final) this.decoder.decode();
       return false;
     }

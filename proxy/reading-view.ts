@@ -29,7 +29,7 @@ const UTF8_FILLERS = new Set(['\xe2\x80\x8b', '\xe2\x80\x8c', '\xe2\x80\x8d', '\
 /** The unfinished start of a filler or a fold at the end of a text (a chunk cut inside one). */
 const UNFINISHED = /(?:\xe2[\x80-\x93]?|\xef\xbb?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&[#A-Za-z0-9]{0,14}|<[^<>]{0,15}|\]\]?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[5cC]\\?(?:u[0-9a-fA-F]{0,3})?)$/;
 /** The unfinished UTF-8, escape or numeric reference of a fold at the end of a text: it may begin a spelling on its own. */
-const UNFINISHED_FOLD = /(?:\xe2[\x81-\x93]?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&(?:#[xX]?[0-9a-fA-F]{0,6})?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[5cC]\\?(?:u[0-9a-fA-F]{0,3})?)$/;
+const UNFINISHED_FOLD = /(?:\xe2[\x81-\x93]?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&(?:#[xX]?[0-9a-fA-F]{0,9})?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[5cC]\\?(?:u[0-9a-fA-F]{0,3})?)$/;
 /** Raw characters of the longest filler (`&ZeroWidthSpace;`) and one: a view of a tail reads this many per character. */
 export const READING_WIDTH = 17;
 

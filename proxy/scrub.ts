@@ -17,7 +17,7 @@ import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 import { JsonPieces } from './json-pieces.ts';
-import { DecodedReading, GUESSED, undeclaredLegacy } from './decoded-reading.ts';
+import { DecodedReading, undeclaredLegacy } from './decoded-reading.ts';
 import { packedTexts } from './packed-scan.ts';
 import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 
@@ -131,7 +131,7 @@ export class ChunkScrubber {
     if (!this.guessed && !this.utf8Shown && !this.sniff?.legacy.size) {
       const legacy = undeclaredLegacy(free);
       if (legacy) {
-        this.guessed = new Set(GUESSED);
+        this.guessed = new Set(legacy);
         read = this.lastOut + free;
       } else {
         this.utf8Shown = legacy === false;

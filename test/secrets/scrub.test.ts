@@ -770,6 +770,39 @@ t.test('eighteenth pass: a page in a legacy charset (declared or not) showing th
     const passed = await run(cs, control, meta, at);
     if (passed.err || !passed.out.equals(control)) throw new Error(`${cs} ${form} control: ${passed.err?.message ?? 'bytes changed'}`);
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  // ISO-2022-JP with no label (declared, it is refused): 7-bit text a reader guesses by its escape
+  // sequences — a redundant `ESC ( B` between the key's letters, or full-width letters in JIS X 0208
+  // (`ESC $ B` then `#s#k…`) — served as text, binary or untyped, at any cut.
+  // JIS X 0208 rows 1 and 3 (symbols, letters and digits): each full-width character's two 7-bit bytes.
+  const jisOf = new Map<string, string>();
+  for (let row = 0x21; row <= 0x23; row++) {
+    for (let cell = 0x21; cell <= 0x7e; cell++) jisOf.set(new TextDecoder('iso-2022-jp').decode(Buffer.from([0x1b, 0x24, 0x42, row, cell])), String.fromCharCode(row, cell));
+  }
+  const jis = (c: string): string => jisOf.get(String.fromCharCode(c.charCodeAt(0) + 0xfee0)) ?? c;
+  const iso2022: Record<string, (v: string) => string> = {
+    'shifts between': (v) => [...v].join('\x1b(B'),
+    'JIS full-width': (v) => `\x1b$B${[...v].map(jis).join('')}\x1b(B`,
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(iso2022)), fc.constantFrom('text/plain', 'application/octet-stream', ''), cuts, async (kind, type, at) => {
+    const body = Buffer.from(`build log\n\x1b$B$3$s$K$A$O\x1b(B key: ${iso2022[kind]!(SECRET)}\ndone\n`, 'latin1');
+    const readAs = (b: Buffer): string => new TextDecoder('iso-2022-jp').decode(b).normalize('NFKC');
+    if (!readAs(body).includes(SECRET)) throw new Error(`${kind}: the oracle does not read the key`);
+    const { transform } = scrubResponse(scrubber, { statusCode: 200, headers: type ? [['Content-Type', type]] : [] });
+    const got = await new Promise<{ out: Buffer; err?: Error }>((resolve) => {
+      const out: Buffer[] = [];
+      transform!.on('data', (d: Buffer) => out.push(d));
+      transform!.on('end', () => resolve({ out: Buffer.concat(out) }));
+      transform!.on('error', (err: Error) => resolve({ out: Buffer.concat(out), err }));
+      Readable.from(split(body, at)).pipe(transform!);
+    });
+    if (!got.err || readAs(got.out).includes(SECRET)) throw new Error(`${kind} as ${type || 'no type'} (cuts ${at}): ${got.err ? 'the bytes let out read as the key' : 'passed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
+  // Controls: Japanese in ISO-2022-JP and a log coloured by tput (`ESC ( B ESC [ m`) pass byte for byte.
+  for (const text of ['\x1b$B$3$s$K$A$O\x1b(B sekai\n', 'ok \x1b[1mbold\x1b(B\x1b[m done ghp_nothing_secret_here\n']) {
+    const body = Buffer.from(text.repeat(30), 'latin1');
+    const out = await collect(scrubResponse(scrubber, { statusCode: 200, headers: [['Content-Type', 'text/plain']] }).transform!, split(body, [7, 100, 333]));
+    t.same(out, body, 'ISO-2022-JP text without the key passes');
+  }
   // The key in ASCII in such a page (no charset declared) is replaced by its placeholder, as before, not refused.
   for (const cs of [...cjk, 'windows-1252']) {
     const got = await run(cs, encode(cs, page(cs, SECRET, 'none')), 'none', [40, 90]);
