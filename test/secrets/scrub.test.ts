@@ -617,7 +617,7 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
 // `json.dumps` and every `ensure_ascii` writer; a surrogate pair `\ud835\udc2c` for a styled
 // letter) or as numeric character references (`&#xff53;`, `&#65363;`, `&#x1d42c;`): a reader
 // decodes them, then NFKC (or a person) reads the key. The reading view folded them only as UTF-8.
-t.test('eighteenth pass: full-width and styled letters as JSON escapes or numeric references, whole or in part, at any chunk cut; CJK text escaped so passes byte for byte', async (t) => {
+t.test('eighteenth pass: full-width and styled letters as JSON escapes, numeric references or percent-encoded, whole or in part, at any chunk cut; CJK text escaped so passes byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const bold = (c: string): number => {
@@ -631,6 +631,9 @@ t.test('eighteenth pass: full-width and styled letters as JSON escapes or numeri
     'hex reference': (cp) => `&#x${cp.toString(16)};`,
     'decimal reference': (cp) => `&#${cp};`,
     'padded reference': (cp) => `&#X00${cp.toString(16).toUpperCase()};`,
+    // Percent-encoded UTF-8 (a redirect's query, a link to the record): either case.
+    percent: (cp) => encodeURIComponent(String.fromCodePoint(cp)),
+    'percent lower': (cp) => encodeURIComponent(String.fromCodePoint(cp)).toLowerCase(),
   };
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(points)), fc.constantFrom(...Object.keys(writes)), fc.integer({ min: 1, max: 3 }), fc.constantFrom('{"shown":"', '<p>', ''), fc.integer({ min: 0, max: 2000 }), async (kind, write, every, before, at) => {
     const spelled = [...value].map((c, i) => {
@@ -643,7 +646,7 @@ t.test('eighteenth pass: full-width and styled letters as JSON escapes or numeri
     if (!out.includes(PH)) throw new Error(`${kind} as ${write} every ${every} cut at ${cut} passed: ${out}`);
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 80) });
   // Controls: Japanese escaped by json.dumps (full-width punctuation among it), references in a page, at every cut.
-  const plain = Buffer.from(`{"t":${JSON.stringify('こんにちは（世界）！ＡＢＣ順で ｓｋ は略語 ２０２６年').replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`)}}<p>&#xff21;&#65314; &#x1d400;&#x1d401; &#12354;</p>`, 'utf8');
+  const plain = Buffer.from(`{"t":${JSON.stringify('こんにちは（世界）！ＡＢＣ順で ｓｋ は略語 ２０２６年').replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`)}}<p>&#xff21;&#65314; &#x1d400;&#x1d401; &#12354;</p><a href="/s?q=${encodeURIComponent('（ＡＢＣ）検索 ｓｋ')}&amp;p=2%20">next</a> 100%`, 'utf8');
   for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `escaped CJK text cut at ${cut} passes`);
 });
 
