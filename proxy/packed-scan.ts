@@ -29,10 +29,12 @@
 // not UTF-8: a `.br` export served as `text/plain`); any other answer passes at once, as before.
 // Raw deflate (no header either) is guessed at the same first bytes (seventeenth pass). A guess
 // that breaks off is no stream (never a refusal).
-import { Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type TransformCallback } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { containerOf, type ContainerWalk, type MemberStart } from './packed-containers.ts';
 import { base64Blobs, Base64Run, base64Starts, mayHoldBase64Start, type Base64Packing } from './packed-base64.ts';
+import { pdfStreamData, STREAM, textRunAt, type TextRun } from './packed-pdf.ts';
 import { ForbiddenContentError, type Scrubber } from './scrubber.ts';
 import { UnscrubbableEncodingError } from './scrubbable.ts';
 import { PROBE_START, type HoldProbe } from './secret-probe.ts';
@@ -49,6 +51,8 @@ const RATIO_AFTER = 1024 * 1024;
 const MAX_ZIP_HEADER = 64 * 1024;
 /** How long a long start may stay held before it counts as dropped (as the scrubbing stage's). */
 const PROBE_HOLD_MS = 10_000;
+/** Compressed layers read inside one another (a `.gz` in a `.tar.gz` is two). */
+const NESTED_DEPTH = 3;
 /** Bytes kept back at most while inflated text may end in a secret's start. */
 const MAX_HELD = 16 * 1024 * 1024;
 
@@ -56,8 +60,8 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
 /** A tar header block: the body's first one is copied aside to read it. */
 const TAR_BLOCK = 512;
 const ZIP_LOCAL = Buffer.from('PK\x03\x04', 'latin1');
-/** A PDF stream's data follows its keyword and a line end; a FlateDecode stream is zlib-wrapped. */
-const PDF_STREAM = [Buffer.from('stream\r\n'), Buffer.from('stream\n')];
+/** A PDF stream's data follows its keyword and a line end (CR LF, LF, or a lone CR as pdf.js and poppler read it): proxy/packed-pdf.ts. */
+const PDF_STREAM = [Buffer.from('stream\r'), Buffer.from('stream\n')];
 /** A uuencoded file's header line (`begin 644 name`): GNU `uuencode`, Python's `uu`, shar archives. */
 const UU_BEGIN = Buffer.from('begin ');
 const MARKERS = [GZIP_MAGIC, ZIP_LOCAL, ...PDF_STREAM, UU_BEGIN];
@@ -145,6 +149,9 @@ class Inflation {
   fed: Buffer[] | undefined = [];
   private fedBytes = 0;
   private waiting: (() => void) | undefined;
+  /** What the inflated text is read as in turn (a body's bytes: a `.gz` in a `.tar.gz`, a zip of `.gz` files), and how much of it went there. */
+  nested: PackedScan | undefined;
+  nestedFed = 0;
 
   constructor(readonly stream: Inflater, readonly kind: Packing, onText: (self: Inflation, text: Buffer) => void) {
     stream.on('data', (d: Buffer) => onText(this, d));
@@ -216,13 +223,13 @@ type Inflater = zlib.Inflate | zlib.InflateRaw | zlib.Gunzip | zlib.BrotliDecomp
  * raw when deflated). Ends the inflater when the run ends.
  */
 class Base64Feed {
-  private readonly run = new Base64Run();
   /** A zip's decoded bytes while its local header is not whole. */
   private zipHead: Buffer | undefined;
   /** The inflater, once known (a zip's after its header). */
   inflation: Inflation | undefined;
 
-  constructor(kind: Base64Packing, private readonly make: (kind: Packing) => Inflation) {
+  /** `run`: the text's decoder (base64; a PDF stream's ASCII85 or hex: proxy/packed-pdf.ts). */
+  constructor(kind: Base64Packing, private readonly make: (kind: Packing) => Inflation, private readonly run: TextRun = new Base64Run()) {
     if (kind === 'zip') this.zipHead = Buffer.alloc(0);
     else this.inflation = make(kind);
   }
@@ -288,6 +295,8 @@ export class PackedScan extends Transform {
   private sniffing = true;
   /** Members whose first bytes have not all arrived yet. */
   private members: MemberStart[] = [];
+  /** The last stored zip entry's data offset taken as a member (a header is searched for again). */
+  private storedTo = -1;
   /** Whether the first chunk reads as raw deflate (mayBeDeflate): an inflater is started at the first byte. */
   private deflateAtStart = false;
   /** Whether the first chunk was read for a brotli guess (mayBeBrotli). */
@@ -307,7 +316,8 @@ export class PackedScan extends Transform {
    * back on a long start of a secret that then proves none, or is dropped, is a guess answered by
    * the hold, as in the scrubbing stage.
    */
-  constructor(private readonly scrubber: () => Scrubber, private readonly inner: Transform, private brotliAtStart = false, private readonly probe?: HoldProbe) {
+  /** `depth`: how many compressed layers this stage reads inside (a nested reading of inflated text is one deeper). */
+  constructor(private readonly scrubber: () => Scrubber, private readonly inner: Transform, private brotliAtStart = false, private readonly probe?: HoldProbe, private readonly depth = 0) {
     super();
     inner.on('data', (d: Buffer) => this.enqueue(d));
     inner.on('error', (err) => this.destroy(err));
@@ -335,7 +345,10 @@ export class PackedScan extends Transform {
     if (probing && !err) this.probe?.trip(probing, true);
     else if (probing) this.probe?.end();
     this.inner.destroy();
-    for (const a of this.active) a.inflation.stream.destroy();
+    for (const a of this.active) {
+      a.inflation.stream.destroy();
+      a.inflation.nested?.destroy();
+    }
     for (const r of this.runs) r.feed.inflation?.stream.destroy();
     cb(err);
   }
@@ -413,7 +426,10 @@ export class PackedScan extends Transform {
     this.runs.length = 0;
     for (const i of inflations) i.stream.end();
     await Promise.all(inflations.map((i) => new Promise<void>((resolve) => (i.ended ? resolve() : i.stream.once('close', () => resolve())))));
-    for (const i of inflations) this.settle(i);
+    for (const i of inflations) {
+      this.settle(i);
+      await this.endNested(i);
+    }
     // The body ended on a long start that nothing completed: let out, it would answer the guess.
     const probing = this.probing;
     this.endProbe();
@@ -518,17 +534,23 @@ export class PackedScan extends Transform {
     }));
     // Output comes before a write's callback; one more turn for any queued behind it.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    const inflations = (): Inflation[] => [...this.active.map((a) => a.inflation), ...this.runs.flatMap((r) => (r.feed.inflation ? [r.feed.inflation] : []))];
+    await Promise.all(inflations().map((i) => i.nested?.idle()));
     for (let k = this.active.length - 1; k >= 0; k--) {
       const i = this.active[k]!.inflation;
       if (i.ended) {
         this.settle(i);
+        await this.endNested(i);
         this.active.splice(k, 1);
       }
     }
     for (let k = this.runs.length - 1; k >= 0; k--) {
       const f = this.runs[k]!.feed;
       if (!f.done) continue;
-      if (f.inflation) this.settle(f.inflation);
+      if (f.inflation) {
+        this.settle(f.inflation);
+        await this.endNested(f.inflation);
+      }
       this.runs.splice(k, 1);
     }
     this.watchHolds();
@@ -538,7 +560,7 @@ export class PackedScan extends Transform {
       return;
     }
     // A zip header not yet whole waits; so does everything while inflated text ends in a possible start.
-    if (this.active.some((a) => a.inflation.rest.length >= SHORT_HOLD) || this.runs.some((r) => (r.feed.inflation?.rest.length ?? 0) >= SHORT_HOLD)) return;
+    if (inflations().some((i) => i.rest.length >= SHORT_HOLD || i.nested?.holds(i.nestedFed))) return;
     // Base64 characters not yet decoded (a partial quad) wait: decoded, they would be bytes the inflater has not had.
     this.release(Math.min(waitFor ?? this.received, ...this.runs.map((r) => r.feed.heldFrom ?? Infinity)));
   }
@@ -585,8 +607,13 @@ export class PackedScan extends Transform {
         this.failure = new UnscrubbableEncodingError(`the answer holds ${unreadable}, which Airlock cannot read for secrets`);
         return base + z;
       }
-      // Stored entries are in the clear: the scrubber before this stage read them.
       if (bytes.readUInt16LE(z + 8) === 8) this.start(() => zlib.createInflateRaw(), base + headerEnd, 'raw');
+      // A stored entry's text the scrubber before this stage read; its data is read as a body's
+      // first bytes too, as a tar member's (eighteenth pass: a stored `.br`, `.deflate` or `.xz` file).
+      else if (bytes.readUInt16LE(z + 8) === 0 && base + headerEnd > this.storedTo) {
+        this.storedTo = base + headerEnd;
+        this.members.push({ at: base + headerEnd, name: bytes.toString('latin1', z + 30, z + 30 + bytes.readUInt16LE(z + 26)) });
+      }
     }
     for (let u = bytes.indexOf(UU_BEGIN, from); u >= 0 && (incomplete === undefined || base + u < incomplete); u = bytes.indexOf(UU_BEGIN, u + 1)) {
       const found = uuencodedAt(bytes, u);
@@ -602,12 +629,17 @@ export class PackedScan extends Transform {
     // A magic may straddle into the next chunk: search again from its possible start.
     for (const marker of PDF_STREAM) {
       for (let p = bytes.indexOf(marker, from); p >= 0 && (incomplete === undefined || base + p < incomplete); p = bytes.indexOf(marker, p + 1)) {
-        const data = p + marker.length;
-        if (bytes.length < data + 6) {
+        const data = pdfStreamData(bytes, p);
+        if (data === undefined) continue;
+        const run = data === -1 || bytes.length < data + 6 ? -1 : isZlib(bytes.subarray(data)) ? undefined : textRunAt(bytes, data, isZlib);
+        if (run === -1) {
           incomplete = Math.min(incomplete ?? Infinity, base + p);
           break;
         }
-        if (isZlib(bytes.subarray(data))) this.startZlib(bytes.subarray(data), base + data);
+        // FlateDecode under ASCII85 or hex (ReportLab's default): decoded as it streams, then inflated.
+        if (run) {
+          if (this.mayStartAt(-1 - (base + data))) this.runs.push({ feed: new Base64Feed('zlib', this.feedMaker(), run), fedTo: base + data });
+        } else if (isZlib(bytes.subarray(data))) this.startZlib(bytes.subarray(data), base + data);
       }
     }
     for (const { at, kind } of base64Starts(bytes, from)) {
@@ -628,13 +660,15 @@ export class PackedScan extends Transform {
    * kept from: the container not decided, a header or a member's first bytes not whole yet.
    */
   private readContainer(bytes: Buffer, base: number): number | undefined {
-    // A tar's first header is read from the copy of the body's first bytes (sniffContainer).
-    if (!this.container || this.container === -1 || this.sniffing) return undefined;
-    const { starts, waiting } = this.container.read(bytes, base);
-    this.members.push(...starts);
     const end = base + bytes.length;
-    // Only bytes at hand are kept: a header or member further on brings its chunk here (mayStart).
-    let keep: number | undefined = waiting && this.container.next! < end ? this.container.next : undefined;
+    let keep: number | undefined;
+    // A tar's first header is read from the copy of the body's first bytes (sniffContainer).
+    if (this.container && this.container !== -1 && !this.sniffing) {
+      const { starts, waiting } = this.container.read(bytes, base);
+      this.members.push(...starts);
+      // Only bytes at hand are kept: a header or member further on brings its chunk here (mayStart).
+      keep = waiting && this.container.next! < end ? this.container.next : undefined;
+    }
     this.members = this.members.filter((m) => {
       // Ten bytes tell an xz, zstd or bzip2 file; a member that ends sooner is told by what came.
       if (end < m.at + 10) {
@@ -692,12 +726,51 @@ export class PackedScan extends Transform {
       return;
     }
     if (!this.mayStartAt(-1 - at)) return;
-    const make = (k: Packing): Inflation => this.inflation(k === 'gzip' ? zlib.createGunzip() : k === 'raw' ? zlib.createInflateRaw() : zlib.createInflate(), k);
-    this.runs.push({ feed: new Base64Feed(kind, make), fedTo: at });
+    this.runs.push({ feed: new Base64Feed(kind, this.feedMaker()), fedTo: at });
+  }
+
+  /** The inflater a decoded text run's bytes go to. */
+  private feedMaker(): (k: Packing) => Inflation {
+    return (k) => this.inflation(k === 'gzip' ? zlib.createGunzip() : k === 'raw' ? zlib.createInflateRaw() : zlib.createInflate(), k);
   }
 
   private inflation(stream: Inflater, kind: Packing): Inflation {
-    return new Inflation(stream, kind, (self, text) => this.check(self, text, false));
+    const i = new Inflation(stream, kind, (self, text) => this.check(self, text, false));
+    // Eighteenth pass: what a stream inflates to is read as a body in turn (a `.gz` inside a
+    // `.tar.gz`, a zip of `.gz` files, a `.gz` of a `.gz`), to NESTED_DEPTH layers.
+    if (this.depth < NESTED_DEPTH) {
+      const nested = new PackedScan(this.scrubber, new PassThrough(), false, undefined, this.depth + 1);
+      nested.on('error', (err: Error) => { this.failure ??= err; });
+      nested.resume();
+      i.nested = nested;
+    }
+    return i;
+  }
+
+  /** Whether this stage still holds bytes back, or has some to read: what came before them cannot go on yet. */
+  holds(fed: number): boolean {
+    return this.releasedTo < fed || this.failure !== undefined;
+  }
+
+  /** Resolves once what was written so far has been read (the chunks queued have had their turn). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  /** An inflater's text goes to its nested reading too (from `from`: salvaged text repeats what went before). */
+  private feedNested(i: Inflation, text: Buffer): void {
+    if (!i.nested || !text.length || i.nested.destroyed) return;
+    i.nestedFed += text.length;
+    i.nested.write(text);
+  }
+
+  /** Ends an inflater's nested reading and waits for its last text to be read (its failure is this stage's). */
+  private async endNested(i: Inflation): Promise<void> {
+    const nested = i.nested;
+    if (!nested) return;
+    i.nested = undefined;
+    if (!nested.destroyed) nested.end();
+    await finished(nested).catch((err: Error) => { this.failure ??= err; });
   }
 
   /** Whether a stream may start at `at` (not started there yet, not too many at once: past that the answer is refused). */
@@ -731,14 +804,16 @@ export class PackedScan extends Transform {
       this.failure ??= new UnscrubbableEncodingError('a compressed stream inside the answer broke off after more than 1 MiB; what a reader gets from it cannot be read for secrets');
       return;
     }
-    // The whole salvaged text: what was matched before is matched again, in one piece.
+    // The whole salvaged text: what was matched before is matched again, in one piece (its nested reading gets what it had not).
     i.rest = '';
-    this.check(i, text, true);
+    this.feedNested(i, text.subarray(i.nestedFed));
+    this.check(i, text, true, false);
   }
 
   /** Matches inflated text (after what its inflater's text held back) for the secrets. */
-  private check(i: Inflation, text: Buffer, final: boolean): void {
+  private check(i: Inflation, text: Buffer, final: boolean, nested = true): void {
     if (this.failure) return;
+    if (nested) this.feedNested(i, text);
     this.inflated += text.length;
     if (this.inflated > MAX_INFLATED || (this.inflated > RATIO_AFTER && this.inflated > MAX_RATIO * this.received)) {
       this.failure = new UnscrubbableEncodingError('a compressed stream inside the answer expands past what is read for secrets (a decompression bomb or a very large archive)');
@@ -883,22 +958,45 @@ export function packedTexts(buf: Buffer, anywhere = false): string[] {
   return [...binaryPackedTexts(buf, budget), ...base64Blobs(buf, anywhere).flatMap((b) => binaryPackedTexts(b, budget))];
 }
 
-function binaryPackedTexts(buf: Buffer, budget: MessageBudget): string[] {
+function binaryPackedTexts(buf: Buffer, budget: MessageBudget, depth = 0): string[] {
   const unreadable = unreadableFile(buf);
   if (typeof unreadable === 'string') throw new UnscrubbableEncodingError(`the message is ${unreadable} data, which Airlock cannot decompress to read for secrets`);
   for (let u = buf.indexOf(UU_BEGIN); u >= 0; u = buf.indexOf(UU_BEGIN, u + 1)) {
     if (uuencodedAt(buf, u) === true) throw new UnscrubbableEncodingError('the message holds a uuencoded file (`begin 644 …`), which Airlock does not decode to read for secrets');
   }
-  const starts: Array<{ at: number; raw: boolean; dict?: boolean }> = [];
+  const starts: Array<{ at: number; raw: boolean; dict?: boolean; src?: Buffer }> = [];
+  const out: string[] = [];
+  // Eighteenth pass: what is read inside is read as a message in turn (a `.gz` in a `.tar.gz`, a
+  // stored zip entry, a tar member that is brotli), to NESTED_DEPTH layers.
+  const inner = (data: Buffer): void => {
+    if (depth < NESTED_DEPTH) out.push(...binaryPackedTexts(data, budget, depth + 1));
+  };
   // A tar's members and a PNG's compressed text chunks, each read as a message of its own would be.
   const container = containerOf(buf);
-  for (const m of container && container !== -1 ? container.read(buf, 0).starts : []) {
+  for (const m of container && container !== -1 ? container.read(buf, 0).starts.slice(0, 64) : []) {
     const data = buf.subarray(m.at);
     const member = m.zlib ? undefined : unreadableFile(data);
     if (typeof member === 'string') throw new UnscrubbableEncodingError(`the message holds ${m.name ? `a member (${m.name}) that is ` : ''}${member} data, which Airlock cannot decompress to read for secrets`);
     if (isZlib(data)) starts.push(zlibAt(data, m.at));
+    else if (!m.zlib) inner(data);
   }
-  if (!starts.length && !MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return [];
+  // A message whose first bytes are no text may be brotli or raw deflate from its first byte (as an
+  // answer's: a WebSocket API that sends each message compressed so, OKX's raw deflate).
+  if (!isZlib(buf) && buf.indexOf(GZIP_MAGIC) !== 0 && buf.indexOf(ZIP_LOCAL) !== 0 && binaryStart(buf)) {
+    for (const guess of [zlib.brotliDecompressSync, zlib.inflateRawSync] as const) {
+      let text: Buffer | undefined;
+      try {
+        text = guess(buf, { finishFlush: guess === zlib.brotliDecompressSync ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, budget.left) });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
+      }
+      if (!text?.length) continue;
+      budget.left -= text.length;
+      out.push(text.toString('latin1'));
+      inner(text);
+    }
+  }
+  if (!starts.length && !MARKERS.some((m) => buf.indexOf(m) >= 0) && !isZlib(buf)) return out;
   if (isZlib(buf)) starts.push(zlibAt(buf, 0));
   for (let g = buf.indexOf(GZIP_MAGIC); g >= 0; g = buf.indexOf(GZIP_MAGIC, g + 1)) {
     const end = gzipHeaderEnd(buf, g);
@@ -907,33 +1005,45 @@ function binaryPackedTexts(buf: Buffer, budget: MessageBudget): string[] {
   for (let z = buf.indexOf(ZIP_LOCAL); z >= 0 && z + 30 <= buf.length; z = buf.indexOf(ZIP_LOCAL, z + 1)) {
     const entry = unreadableZipEntry(buf, z);
     if (entry) throw new UnscrubbableEncodingError(`the message holds ${entry}, which Airlock cannot read for secrets`);
-    if (buf.readUInt16LE(z + 8) === 8) starts.push({ at: z + 30 + buf.readUInt16LE(z + 26) + buf.readUInt16LE(z + 28), raw: true });
+    const data = z + 30 + buf.readUInt16LE(z + 26) + buf.readUInt16LE(z + 28);
+    if (buf.readUInt16LE(z + 8) === 8) starts.push({ at: data, raw: true });
+    else if (buf.readUInt16LE(z + 8) === 0 && data < buf.length) inner(buf.subarray(data));
   }
   for (const marker of PDF_STREAM) {
     for (let p = buf.indexOf(marker); p >= 0; p = buf.indexOf(marker, p + 1)) {
-      if (isZlib(buf.subarray(p + marker.length))) starts.push(zlibAt(buf.subarray(p + marker.length), p + marker.length));
+      const data = pdfStreamData(buf, p);
+      if (data === undefined || data === -1) continue;
+      if (isZlib(buf.subarray(data))) starts.push(zlibAt(buf.subarray(data), data));
+      const run = textRunAt(buf, data, isZlib);
+      if (run && run !== -1) {
+        // FlateDecode under ASCII85 or hex: the text decoded, then read from its zlib header.
+        const decoded = Buffer.concat([run.feed(buf, data), run.end()]);
+        starts.push({ ...zlibAt(decoded, 0), src: decoded });
+      }
     }
   }
-  const out: string[] = [];
   const tooLarge = (): UnscrubbableEncodingError => new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
-  for (const { at, raw, dict } of starts.slice(0, 64)) {
+  for (const { at, raw, dict, src = buf } of starts.slice(0, 64)) {
     const inflate = (n: number, most: number): Buffer | undefined => {
       try {
-        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(buf.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, most), ...(dict ? { dictionary: STAND_IN_DICTIONARY } : {}) });
+        return (raw ? zlib.inflateRawSync : zlib.inflateSync)(src.subarray(at, at + n), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, most), ...(dict ? { dictionary: STAND_IN_DICTIONARY } : {}) });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
         return undefined;
       }
     };
-    let text = inflate(buf.length - at, budget.left);
+    let text = inflate(src.length - at, budget.left);
     if (!text) {
       if (++budget.broken > MAX_BROKEN_STREAMS) throw new UnscrubbableEncodingError(`more than ${MAX_BROKEN_STREAMS} compressed streams inside the message break off, which cannot all be read for secrets`);
       // Refused somewhere: the longest prefix that inflates (what a reader feeding it piece by piece gets).
-      text = longestInflatingPrefix((n) => inflate(n, Math.min(budget.left, MESSAGE_SALVAGE_MAX)), Math.min(buf.length - at, KEEP_FED));
+      text = longestInflatingPrefix((n) => inflate(n, Math.min(budget.left, MESSAGE_SALVAGE_MAX)), Math.min(src.length - at, KEEP_FED));
     }
     budget.left -= text.length;
     if (budget.left < 0) throw tooLarge();
-    if (text.length) out.push(text.toString('latin1'));
+    if (text.length) {
+      out.push(text.toString('latin1'));
+      inner(text);
+    }
   }
   return out;
 }

@@ -19,17 +19,17 @@
 // other markup on both sides: most of a page's is between words and is left out at once), then the UTF-8 (as latin1) of the
 // code points FOLD_RANGES holds (which of them fold is the table's). Written out twice, as literals,
 // so the ReDoS check reads them (test/fuzz/redos.test.ts).
-const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/;
-const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]/g;
+const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]|\\u(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|00[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24(?:6[0-8]|[b-eB-E][0-9a-fA-F])|[dD]835\\u[dD][c-fC-F][0-9a-fA-F]{2}|[dD]83[cC]\\u[dD][dD][34][0-9a-fA-F])|&#(?:[xX]0{0,4}(?:[fF][fF][0-5][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2}|1[fF]1[34][0-9a-fA-F]|[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24[6-9a-eA-E][0-9a-fA-F])|0{0,4}(?:65[23][0-9]{2}|119[89][0-9]{2}|120[0-8][0-9]{2}|127[23][0-9]{2}|17[89]|185|83[0-2][0-9]|8[45][0-9]{2}|9[34][0-9]{2}));|%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]%[89][0-9a-fA-F]|[cC]2)%[89a-bA-B][0-9a-fA-F]/;
+const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]|\\u(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|00[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24(?:6[0-8]|[b-eB-E][0-9a-fA-F])|[dD]835\\u[dD][c-fC-F][0-9a-fA-F]{2}|[dD]83[cC]\\u[dD][dD][34][0-9a-fA-F])|&#(?:[xX]0{0,4}(?:[fF][fF][0-5][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2}|1[fF]1[34][0-9a-fA-F]|[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24[6-9a-eA-E][0-9a-fA-F])|0{0,4}(?:65[23][0-9]{2}|119[89][0-9]{2}|120[0-8][0-9]{2}|127[23][0-9]{2}|17[89]|185|83[0-2][0-9]|8[45][0-9]{2}|9[34][0-9]{2}));|%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]%[89][0-9a-fA-F]|[cC]2)%[89a-bA-B][0-9a-fA-F]/g;
 const FOLD_RANGES: Array<[number, number]> = [
   [0xb2, 0xb3], [0xb9, 0xb9], [0x2070, 0x2079], [0x2080, 0x2089], [0x2102, 0x2139], [0x2460, 0x2468], [0x24b6, 0x24ea], [0x1d400, 0x1d7ff], [0x1f130, 0x1f149],
 ];
 /** The UTF-8 (latin1) fillers; every other filler starts with `&`, `<` or a backslash. */
 const UTF8_FILLERS = new Set(['\xe2\x80\x8b', '\xe2\x80\x8c', '\xe2\x80\x8d', '\xe2\x80\x8e', '\xe2\x80\x8f', '\xe2\x81\xa0', '\xe2\x81\xa1', '\xe2\x81\xa2', '\xe2\x81\xa3', '\xe2\x81\xa4', '\xef\xbb\xbf', '\xc2\xad']);
 /** The unfinished start of a filler or a fold at the end of a text (a chunk cut inside one). */
-const UNFINISHED = /(?:\xe2[\x80-\x93]?|\xef\xbb?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&[#A-Za-z0-9]{0,14}|<[^<>]{0,15}|\]\]?|\\(?:u[0-9a-fA-F]{0,3})?)$/;
-/** The unfinished UTF-8 of a fold at the end of a text: it may begin a spelling on its own. */
-const UNFINISHED_FOLD = /(?:\xe2[\x81-\x93]?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?)$/;
+const UNFINISHED = /(?:\xe2[\x80-\x93]?|\xef\xbb?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&[#A-Za-z0-9]{0,14}|<[^<>]{0,15}|\]\]?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[5cC]\\?(?:u[0-9a-fA-F]{0,3})?|(?:%[0-9a-fA-F]{2}){0,3}%[0-9a-fA-F]?|(?:%[0-9a-fA-F]{2}){1,3})$/;
+/** The unfinished UTF-8, escape or numeric reference of a fold at the end of a text: it may begin a spelling on its own. */
+const UNFINISHED_FOLD = /(?:\xe2[\x81-\x93]?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&(?:#[xX]?[0-9a-fA-F]{0,9})?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[5cC]\\?(?:u[0-9a-fA-F]{0,3})?|(?:%[0-9a-fA-F]{2}){0,3}%[0-9a-fA-F]?|(?:%[0-9a-fA-F]{2}){1,3})$/;
 /** Raw characters of the longest filler (`&ZeroWidthSpace;`) and one: a view of a tail reads this many per character. */
 export const READING_WIDTH = 17;
 
@@ -46,6 +46,39 @@ function foldTable(): Map<string, string> {
     }
   }
   return folds;
+}
+
+/** Code points of the fillers a numeric reference or an escape may name. */
+const FILLER_POINTS = new Set([0xad, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xfeff]);
+
+/**
+ * What a numeric reference (`&#xff53;`, `&#65363;`) or a JSON/JavaScript escape (`\uff53`, a
+ * surrogate pair `\ud835\udc2c`) reads as: '' for a filler, the ASCII character of a full-width
+ * one (U+FF01–FF5E: Python's `json.dumps` writes a page's zenkaku so) or of a fold; undefined for
+ * any other code point (kept as it is).
+ */
+function escapedAs(escape: string, table: Map<string, string>): string | undefined {
+  let cp: number;
+  if (escape.charCodeAt(0) === 0x5c) {
+    cp = parseInt(escape.slice(2, 6), 16);
+    if (escape.length > 6) cp = 0x10000 + ((cp - 0xd800) << 10) + (parseInt(escape.slice(8, 12), 16) - 0xdc00);
+  } else {
+    const hex = escape[2] === 'x' || escape[2] === 'X';
+    cp = parseInt(escape.slice(hex ? 3 : 2).replace(';', ''), hex ? 16 : 10);
+  }
+  if (FILLER_POINTS.has(cp)) return '';
+  if (cp >= 0xff01 && cp <= 0xff5e) return String.fromCharCode(cp - 0xfee0);
+  return cp > 0x10ffff ? undefined : table.get(Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1'));
+}
+
+/** What the percent-encoded UTF-8 of a filler, full-width letter or fold (`%EF%BD%93`: a URL's query) reads as, as escapedAs. */
+function percentAs(escaped: string, table: Map<string, string>): string | undefined {
+  const bytes = escaped.replace(/%/g, '');
+  const utf8 = Buffer.from(bytes, 'hex').toString('latin1');
+  if (UTF8_FILLERS.has(utf8)) return '';
+  const cp = Buffer.from(utf8, 'latin1').toString('utf8').codePointAt(0)!;
+  if (cp >= 0xff01 && cp <= 0xff5e) return String.fromCharCode(cp - 0xfee0);
+  return table.get(utf8);
 }
 
 /** A text as read, and where each of its characters was. */
@@ -82,7 +115,8 @@ function unreadIn(text: string): Unread {
   EACH.lastIndex = 0;
   for (let m = EACH.exec(text); m !== null; m = EACH.exec(text)) {
     const c = m[0].charCodeAt(0);
-    const as = c === 0x26 || c === 0x3c || c === 0x5c || c === 0x5d || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
+    // A numeric reference or a `\u` escape: a filler's, or a letter that folds (eighteenth pass).
+    const as = (c === 0x26 && m[0].charCodeAt(1) === 0x23) || c === 0x5c ? escapedAs(m[0], table) : c === 0x25 ? percentAs(m[0], table) : c === 0x26 || c === 0x3c || c === 0x5d || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
     if (as === undefined) continue; // a code point in the ranges that folds to no letter or digit: kept as it is
     breaksBefore(m.index);
     found.start.push(m.index);
@@ -127,15 +161,18 @@ function viewOf(text: string, from: number, to: number, unread: Unread, k: numbe
  * escapes skips the regex pass, a tenth of a scrub.
  */
 export function mayHoldUnread(text: string): boolean {
-  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length || wrappedBase64(text);
+  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length || wrappedBase64(text) || (text.indexOf('%') >= 0 && PERCENT_UNREAD.test(text));
 }
+/** A percent-encoded lead of a filler, a full-width letter or a fold (eighteenth pass). */
+const PERCENT_UNREAD = /%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]|[cC]2%[aAbB])/;
 
 /**
  * Whether `text` may end inside a filler the gate of mayHoldUnread does not see: a CDATA end
- * begun (`]`, `]]`: a chunk cut there), a line break after base64 whose next line is not here yet.
+ * begun (`]`, `]]`: a chunk cut there), a line break after base64 whose next line is not here yet,
+ * a percent-encoded sequence begun.
  */
 export function mayEndOpen(text: string): boolean {
-  return text.endsWith(']') || openBreak(text) > 0;
+  return text.endsWith(']') || openBreak(text) > 0 || (text.length > 0 && text.lastIndexOf('%') >= text.length - 12);
 }
 
 /** The line breaks (`\n` or `\r\n`) of `text` with 16 base64 characters before and one after: [start, end) each. */

@@ -17,6 +17,7 @@ import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 import { JsonPieces } from './json-pieces.ts';
+import { DecodedReading, undeclaredLegacy } from './decoded-reading.ts';
 import { packedTexts } from './packed-scan.ts';
 import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 
@@ -57,6 +58,15 @@ export class ChunkScrubber {
   /** Told the tripwire's error when a long start stayed held past PROBE_HOLD_MS (the owning stream ends). */
   expired?: (err: Error) => void;
 
+  /** Readings of the text in its declared legacy charsets, and the scrubbed text waiting on them. */
+  private readonly readings = new Map<string, DecodedReading>();
+  private waiting = '';
+  /** Charsets guessed for text no label declares (undeclaredLegacy), once it showed it is no UTF-8. */
+  private guessed: Set<string> | undefined;
+  /** The last bytes let out while no charset was guessed yet. */
+  private lastOut = '';
+  /** The text showed UTF-8 past ASCII: no charset is guessed for it. */
+  private utf8Shown = false;
   /** Whether the body is an event stream (undefined: not known until its first bytes). */
   private events: boolean | undefined;
   /** An event stream's or NDJSON's documents, their fields joined as a reader joins them (proxy/json-pieces.ts). */
@@ -109,6 +119,37 @@ export class ChunkScrubber {
     return s;
   }
 
+  /**
+   * Scrubbed text read again in each legacy charset it is declared in (proxy/decoded-reading.ts):
+   * what may go on now, all of it held while a decoded reading ends in what may start a secret.
+   */
+  private decoded(free: string, final: boolean): string {
+    // No charset declared: once the text reads as another charset than UTF-8, in those a reader guesses.
+    // The last bytes let out before go first (a character the chunk's edge cut, as it came).
+    let read = free;
+    // Text that showed itself UTF-8 past ASCII is not looked at again (a body keeps its charset).
+    if (!this.guessed && !this.utf8Shown && !this.sniff?.legacy.size) {
+      const legacy = undeclaredLegacy(free);
+      if (legacy) {
+        this.guessed = new Set(legacy);
+        read = this.lastOut + free;
+      } else {
+        this.utf8Shown = legacy === false;
+        this.lastOut = free.length >= 8 ? free.slice(-8) : (this.lastOut + free).slice(-8);
+      }
+    }
+    const labels = this.guessed ?? this.sniff?.legacy;
+    if (!labels?.size) return free;
+    for (const label of labels) if (!this.readings.has(label)) this.readings.set(label, new DecodedReading(label));
+    let held = false;
+    for (const reading of this.readings.values()) held = reading.read(this.scrubber, read, final) || held;
+    this.waiting += free;
+    if (held && !final) return '';
+    const out = this.waiting;
+    this.waiting = '';
+    return out;
+  }
+
   /** The scrubbed bytes that can leave now (none when all of the chunk is held back). */
   feed(chunk: Buffer): Buffer | undefined {
     let input: Buffer | undefined = chunk;
@@ -121,7 +162,7 @@ export class ChunkScrubber {
       this.rest = rest;
       // What was held as a long start of a secret went out as it was: the next bytes showed it was none.
       if (this.probing && rest.length < text.length && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
-      const free = this.pieces && out ? this.pieces.take(out, false) : out;
+      const free = this.decoded(this.pieces && out ? this.pieces.take(out, false) : out, false);
       const released = this.pieces?.takeReleased();
       if (this.probe) {
         if (released?.length) this.trip(released);
@@ -225,6 +266,7 @@ export class ChunkScrubber {
       // The stream ended on a long start of a secret: let out as it is, it would answer the guess.
       if (this.probing && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
       if (this.pieces) out = this.pieces.take(out, true);
+      out = this.decoded(out, true);
       const released = this.pieces?.takeReleased();
       if (released?.length && this.probe) this.trip(released);
       this.settle();
@@ -667,6 +709,17 @@ const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content
  * the ETag is sealed instead (proxy/entity-tags.ts: revalidation and conditional writes still work).
  */
 const derivedFromBody = /^(?:content-md5|digest|content-digest|repr-digest|x-amz-checksum-[a-z0-9]+|x-goog-hash|x-ms-content-(?:crc64|md5)|x-ms-blob-content-md5|x-goog-stored-content-length|x-amz-decoded-content-length|x-(?:original|uncompressed|decompressed)-content-length)$/;
+/**
+ * Eighteenth pass: the same by a word of the name, for the stores nobody listed — Artifactory's
+ * `X-Checksum-Sha256`, Backblaze's `X-Bz-Content-Sha1`, Alibaba's and Tencent's
+ * `x-oss-hash-crc64ecma`/`x-cos-hash-crc64ecma`, a registry's `Docker-Content-Digest`.
+ */
+const digestWord = /(?:^|-)(?:md5|sha(?:1|224|256|384|512)?|crc(?:32c?|64(?:ecma)?)?|checksum|hash|digest)(?:-|$)/;
+/**
+ * A Content-Security-Policy's hash sources (`'sha256-…'`) are hashes of inline scripts and styles
+ * of the unscrubbed body: dropped (the inline code they allowed is blocked, never more allowed).
+ */
+const cspHashSource = /'sha(?:256|384|512)-[A-Za-z0-9+/_=-]*'/gi;
 
 /**
  * Scrubs a response head in place (header names and values) and returns the body transform; a
@@ -704,8 +757,9 @@ export function scrubResponse(
   const noBody = opts.method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304 || (head.statusCode >= 100 && head.statusCode < 200);
   for (let i = head.headers.length - 1; i >= 0; i--) {
     const name = head.headers[i]![0].toLowerCase();
-    if (derivedFromBody.test(name) || (noBody && name === 'content-length')) head.headers.splice(i, 1);
+    if (derivedFromBody.test(name) || digestWord.test(name) || (noBody && name === 'content-length')) head.headers.splice(i, 1);
     else if (name === 'etag') head.headers[i]![1] = sealTags(head.headers[i]![1]);
+    else if (name.startsWith('content-security-policy')) head.headers[i]![1] = head.headers[i]![1].replace(cspHashSource, '');
   }
   if (noBody) return { transform: undefined };
   const sniff = checkScrubbable(head, scrubber.asciiOnly);

@@ -133,24 +133,26 @@ export function checkScrubbable(head: Head, asciiOnly: boolean): BodySniffer {
   if (head.headers.some(([n]) => n.toLowerCase() === 'content-range') && head.statusCode !== 416) {
     throw new UnscrubbableEncodingError('a response with Content-Range cannot be scrubbed: a secret may be cut across ranges');
   }
+  const labels: string[] = [];
   for (const t of types) {
     if (mediaTypeOf(t) === 'multipart/byteranges') throw new UnscrubbableEncodingError('a multipart/byteranges response cannot be scrubbed: a secret may be cut across ranges');
     for (const cs of charsetParams(t)) {
       const problem = charsetProblem(cs, asciiOnly);
       if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: its Content-Type declares ${problem}`);
+      labels.push(cs);
     }
   }
   const type = types.length ? mediaTypeOf(types[0]!) : '';
   // A multipart or message body carries parts with charsets of their own, which a MIME reader decodes.
-  if (/^(multipart|message)\//.test(type)) return new BodySniffer(4, false, asciiOnly, false, true);
-  if (!markup.test(type) && type) return new BodySniffer(4, textual.test(type), asciiOnly, false);
+  if (/^(multipart|message)\//.test(type)) return new BodySniffer(4, false, asciiOnly, false, true).declaring(labels);
+  if (!markup.test(type) && type) return new BodySniffer(4, textual.test(type), asciiOnly, false).declaring(labels);
   // HTML parsers look for <meta charset> further than the 1,024 bytes of the HTML standard's
   // prescan: Beautiful Soup up to 2,048 bytes or 5% of the document, libxml2 (lxml) wherever it
   // meets one in the head, switching to it from there. Held back until that far; past it, a
   // declaration met later cuts the body before the text it would govern.
   const length = Number(head.headers.find(([n]) => n.toLowerCase() === 'content-length')?.[1]);
   const window = Math.min(MARKUP_WINDOW_MAX, Math.max(MARKUP_WINDOW, Number.isFinite(length) ? Math.ceil(length * 0.05) : 0));
-  return new BodySniffer(window, markup.test(type), asciiOnly, true);
+  return new BodySniffer(window, markup.test(type), asciiOnly, true).declaring(labels);
 }
 
 /** Bytes of markup held back while looking for an in-document charset declaration. */
@@ -185,9 +187,25 @@ export class BodySniffer {
   /** The header lines of a multipart or message body, read as the body streams. */
   private readonly mime: MimeHeaderLines;
   done = false;
+  /**
+   * The charsets other than UTF-8 the text is declared in (the Content-Type's, the document's own
+   * once read): canonical names, each read by proxy/decoded-reading.ts. Grows when decided.
+   */
+  readonly legacy = new Set<string>();
 
   constructor(private readonly window: number, private readonly textualType: boolean, private readonly asciiOnly: boolean, private readonly markupScan = false, private readonly partScan = false) {
     this.mime = new MimeHeaderLines(asciiOnly);
+  }
+
+  /** Adds declared labels (accepted already) to `legacy` when they name a charset other than UTF-8. */
+  declaring(labels: string[]): this {
+    for (const label of labels) {
+      try {
+        const name = new TextDecoder(label.trim().replace(/^["']|["']$/g, '')).encoding;
+        if (name !== 'utf-8') this.legacy.add(name);
+      } catch { /* refused when the head was checked */ }
+    }
+    return this;
   }
 
   /** Bytes that may go on to the scrubber now (undefined while still looking). Throws when refused. */
@@ -265,6 +283,7 @@ export class BodySniffer {
       const problem = charsetProblem(d, this.asciiOnly);
       if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: the document declares ${problem}`);
     }
+    this.declaring(declared);
     if (this.markupScan) this.carry = text.slice(-META_CARRY);
     return head;
   }

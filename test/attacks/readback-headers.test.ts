@@ -17,6 +17,7 @@ import { SecretStore } from '../../state/secrets/store.ts';
 import { fixtures, startUpstream, tempDir } from './helpers.ts';
 import { reveal } from './spelling-oracle.ts';
 import { tarEntry } from '../helpers/tar.ts';
+import { ascii85, pdfTextStreams } from '../helpers/ascii85.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 40);
@@ -143,6 +144,14 @@ const packs = {
     };
     return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', Buffer.from('00000001000000010800000000', 'hex')), chunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0'), zlib.deflateSync(d)])), chunk('IDAT', zlib.deflateSync(Buffer.alloc(2))), chunk('IEND', Buffer.alloc(0))]);
   },
+  // Eighteenth pass: a `.gz` log inside a `.tar.gz` backup and inside a zip, and a PDF export as
+  // ReportLab writes it by default (`/Filter [/ASCII85Decode /FlateDecode]`).
+  'tgz-gz': (d: Buffer) => zlib.gzipSync(Buffer.concat([tarEntry('README', Buffer.from('exported by svc.example\n')), tarEntry('requests.log.gz', zlib.gzipSync(d)), Buffer.alloc(1024)])),
+  'zip-of-gz': (d: Buffer) => zipOf(zlib.gzipSync(d)),
+  'pdf-a85': (d: Buffer) => {
+    const content = ascii85(zlib.deflateSync(Buffer.concat([Buffer.from('BT /F1 9 Tf 20 800 Td ('), Buffer.from(d.toString('latin1').replace(/[()\\]/g, '\\$&'), 'latin1'), Buffer.from(') Tj ET')])));
+    return Buffer.concat([Buffer.from(`%PDF-1.4\n4 0 obj\n<< /Length ${content.length} /Filter [ /ASCII85Decode /FlateDecode ] >>\nstream\n${content}\nendstream\nendobj\n%%EOF\n`)]);
+  },
 } as const;
 type Pack = keyof typeof packs;
 const packedDocs = {
@@ -159,9 +168,10 @@ function expressEtag(body: string): string {
 function inflatedRuns(text: string): string {
   return [...text.matchAll(/[A-Za-z0-9+/_-]{16,}/g)].map((m) => unpacked(Buffer.from(m[0], 'base64'))).join('\n');
 }
-/** Everything an agent can unpack from `body`: each gzip, zlib or zip stream in it, read as far as it came. */
-function unpacked(body: Buffer): string {
+/** Everything an agent can unpack from `body`: each gzip, zlib or zip stream in it, read as far as it came, and what those hold (three layers). */
+function unpacked(body: Buffer, depth = 0): string {
   const out: string[] = [body.toString('latin1')];
+  if (depth > 3) return out[0]!;
   const sync = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
   const tryInflate = (f: () => Buffer): void => {
     try { out.push(f().toString('latin1')); } catch { /* not such a stream */ }
@@ -172,7 +182,8 @@ function unpacked(body: Buffer): string {
     if (body[i] === 0x78) tryInflate(() => zlib.inflateSync(body.subarray(i), sync));
     if (body.readUInt32LE(Math.min(i, body.length - 4)) === 0x04034b50 && i + 30 <= body.length) tryInflate(() => zlib.inflateRawSync(body.subarray(i + 30 + body.readUInt16LE(i + 26) + body.readUInt16LE(i + 28)), sync));
   }
-  return out.join('\n');
+  for (const d of pdfTextStreams(body.toString('latin1'))) tryInflate(() => zlib.inflateSync(d, sync));
+  return [out[0], ...out.slice(1).map((o) => unpacked(Buffer.from(o, 'latin1'), depth + 1))].join('\n');
 }
 
 // Thirteenth pass: the record handed out a few characters per document, as a streaming API sends

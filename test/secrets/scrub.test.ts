@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { ChunkScrubber, Scrubber, ScrubStream, scrubForms, scrubResponse } from '../../proxy/scrub.ts';
 import { publicPrefixLength } from '../../proxy/scrubber.ts';
 import { tarEntry } from '../helpers/tar.ts';
+import { ascii85, pdfTextStreams } from '../helpers/ascii85.ts';
 
 const SECRET = 'ghp_Canary/Secret+Value=42?&x';
 const PH = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
@@ -377,6 +378,21 @@ t.test('scrubResponse: unknown encodings fail closed; bodiless responses carry n
   t.equal(scrubResponse(new Scrubber([]), { statusCode: 200, headers: [] }).transform, undefined);
 });
 
+// Eighteenth pass: checksums other stores send (Artifactory, Backblaze, Alibaba OSS, Tencent COS, a
+// registry's digest) and a Content-Security-Policy's hash sources are functions of the unscrubbed
+// body too: the agent checks a guess put where the placeholder is against them offline.
+t.test('eighteenth pass: checksum headers named by a word of their name, and CSP hash sources, are dropped; other headers stay', async (t) => {
+  const hashHeaders = ['X-Checksum-Sha1', 'X-Checksum-Sha256', 'X-Checksum-Md5', 'X-Bz-Content-Sha1', 'x-oss-hash-crc64ecma', 'x-cos-hash-crc64ecma', 'Docker-Content-Digest', 'X-Content-SHA512', 'x-object-crc32c', 'X-Body-Hash'];
+  await fc.assert(fc.property(fc.subarray(hashHeaders, { minLength: 1 }), fc.boolean(), (names, upper) => {
+    const head = { statusCode: 200, headers: [...names.map((n) => [upper ? n.toUpperCase() : n, crypto.randomBytes(20).toString('hex')]), ['X-Request-Id', 'abc123'], ['Content-Type', 'text/plain']] as Array<[string, string]> };
+    scrubResponse(scrubber, head);
+    if (head.headers.map(([n]) => n).join() !== 'X-Request-Id,Content-Type') throw new Error(`kept: ${head.headers.map(([n]) => n).join()}`);
+  }), { numRuns: 30 });
+  const head = { statusCode: 200, headers: [['Content-Security-Policy', "default-src 'self'; script-src 'self' 'sha256-RFWPLDbv2BY+rCkDzsE+0fr8ylGr2R2faWMhq4lfEQc=' 'nonce-abc'"], ['content-security-policy-report-only', "style-src 'sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC'"]] as Array<[string, string]> };
+  scrubResponse(scrubber, head);
+  t.same(head.headers, [['Content-Security-Policy', "default-src 'self'; script-src 'self'  'nonce-abc'"], ['content-security-policy-report-only', 'style-src ']], 'hash sources dropped, the rest of the policy kept');
+});
+
 t.test('seventeenth pass: entity tags of a host that got a secret are sealed; a request gets the real tag back, an unissued computable one matches nothing', async (t) => {
   const { sealTags, unsealTags, UNISSUED_TAG } = await import('../../proxy/entity-tags.ts');
   const md5 = (b: string): Buffer => crypto.createHash('md5').update(b).digest();
@@ -597,6 +613,43 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
 // swapped; hex separated by `_` or `.`, and Perl's `\x{73}`.
+// Eighteenth pass: full-width and styled letters written as JSON escapes (`\uff53`, Python's
+// `json.dumps` and every `ensure_ascii` writer; a surrogate pair `\ud835\udc2c` for a styled
+// letter) or as numeric character references (`&#xff53;`, `&#65363;`, `&#x1d42c;`): a reader
+// decodes them, then NFKC (or a person) reads the key. The reading view folded them only as UTF-8.
+t.test('eighteenth pass: full-width and styled letters as JSON escapes, numeric references or percent-encoded, whole or in part, at any chunk cut; CJK text escaped so passes byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const bold = (c: string): number => {
+    const x = c.charCodeAt(0);
+    return x >= 97 && x <= 122 ? 0x1d41a + x - 97 : x >= 65 && x <= 90 ? 0x1d400 + x - 65 : x >= 48 && x <= 57 ? 0x1d7ce + x - 48 : x;
+  };
+  const points: Record<string, (c: string) => number> = { 'full-width': (c) => c.charCodeAt(0) + 0xfee0, bold, circled: (c) => (/[a-z]/.test(c) ? 0x24d0 + c.charCodeAt(0) - 97 : c.charCodeAt(0)) };
+  const writes: Record<string, (cp: number) => string> = {
+    json: (cp) => JSON.stringify(String.fromCodePoint(cp)).slice(1, -1).replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    'JSON upper': (cp) => [...String.fromCodePoint(cp)].map((ch) => [...Array(ch.length).keys()].map((k) => `\\u${ch.charCodeAt(k).toString(16).toUpperCase().padStart(4, '0')}`).join('')).join(''),
+    'hex reference': (cp) => `&#x${cp.toString(16)};`,
+    'decimal reference': (cp) => `&#${cp};`,
+    'padded reference': (cp) => `&#X00${cp.toString(16).toUpperCase()};`,
+    // Percent-encoded UTF-8 (a redirect's query, a link to the record): either case.
+    percent: (cp) => encodeURIComponent(String.fromCodePoint(cp)),
+    'percent lower': (cp) => encodeURIComponent(String.fromCodePoint(cp)).toLowerCase(),
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(points)), fc.constantFrom(...Object.keys(writes)), fc.integer({ min: 1, max: 3 }), fc.constantFrom('{"shown":"', '<p>', ''), fc.integer({ min: 0, max: 2000 }), async (kind, write, every, before, at) => {
+    const spelled = [...value].map((c, i) => {
+      const cp = points[kind]!(c);
+      return i % every === 0 && cp !== c.charCodeAt(0) ? writes[write]!(cp) : c;
+    }).join('');
+    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (!out.includes(PH)) throw new Error(`${kind} as ${write} every ${every} cut at ${cut} passed: ${out}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 80) });
+  // Controls: Japanese escaped by json.dumps (full-width punctuation among it), references in a page, at every cut.
+  const plain = Buffer.from(`{"t":${JSON.stringify('こんにちは（世界）！ＡＢＣ順で ｓｋ は略語 ２０２６年').replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`)}}<p>&#xff21;&#65314; &#x1d400;&#x1d401; &#12354;</p><a href="/s?q=${encodeURIComponent('（ＡＢＣ）検索 ｓｋ')}&amp;p=2%20">next</a> 100%`, 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `escaped CJK text cut at ${cut} passes`);
+});
+
 t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, swapped reversal, hex with _ or ., Perl escapes (seventeenth: the reversal under or over base64 and hex): at any offset and chunk cut', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
@@ -664,6 +717,102 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
 // (`&#0000000115;`, JavaScript's `\u{0000073}`), which browsers, Python's html.unescape and
 // JavaScript read: the spelling patterns allow four zeros. Such content is refused (the request
 // guard refuses it going out), wherever it is and wherever the stream is cut.
+// Eighteenth pass: a page in a legacy charset (Shift_JIS, EUC-JP, GBK, GB18030, Big5, EUC-KR,
+// windows-1252) is matched as bytes, which spell an ASCII key as UTF-8 does; but the same charsets
+// spell full-width letters (a page in zenkaku, `mb_convert_kana`) and soft hyphens in bytes of
+// their own, which a reader decodes and NFKC (or a copy) reads as the key. Refused now, at any cut.
+t.test('eighteenth pass: a page in a legacy charset (declared or not) showing the key in full-width letters (whole or every other) or with soft hyphens is refused at any cut; such pages without it pass byte for byte, an ASCII echo is replaced', async (t) => {
+  /** The bytes `label` writes each character of `chars` as (found by decoding every one- and two-byte sequence). */
+  const encoderFor = (label: string): Map<string, Buffer> => {
+    const map = new Map<string, Buffer>();
+    const dec = new TextDecoder(label, { fatal: true });
+    const tryBytes = (b: Buffer): void => {
+      try { const c = dec.decode(b); if ([...c].length === 1 && !map.has(c)) map.set(c, Buffer.from(b)); } catch { /* not a character */ }
+    };
+    for (let x = 0; x < 256; x++) tryBytes(Buffer.from([x]));
+    for (let lead = 0x81; lead <= 0xfe; lead++) for (let trail = 0x40; trail <= 0xfe; trail++) tryBytes(Buffer.from([lead, trail]));
+    return map;
+  };
+  const wide = (c: string): string => String.fromCharCode(c.charCodeAt(0) + 0xfee0);
+  const cjk = ['shift_jis', 'euc-jp', 'gbk', 'gb18030', 'big5', 'euc-kr'];
+  const encoders = new Map([...cjk, 'windows-1252'].map((l) => [l, encoderFor(l)]));
+  const encode = (label: string, text: string): Buffer => Buffer.concat([...text].map((c) => encoders.get(label)!.get(c) ?? Buffer.from(c)));
+  const forms: Record<string, (v: string) => string> = {
+    'full-width': (v) => [...v].map(wide).join(''),
+    'every other': (v) => [...v].map((c, i) => (i % 2 ? wide(c) : c)).join(''),
+    'soft hyphens': (v) => [...v].join('\u00ad'),
+  };
+  type Declared = 'header' | 'meta' | 'none';
+  const page = (label: string, shown: string, declared: Declared): string => (label === 'windows-1252'
+    ? `<html><head>${declared === 'meta' ? `<meta charset="${label}">` : ''}<title>Clé</title></head><body><p>Votre clé : ${shown}</p><p>${'Déjà noté. '.repeat(40)}</p></body></html>`
+    : `<html><head>${declared === 'meta' ? `<meta charset="${label}">` : ''}<title>鍵</title></head><body><p>あなたのキー: ${shown}</p><p>${'お知らせ '.repeat(40)}</p></body></html>`);
+  const reads = (label: string, out: Buffer): string => new TextDecoder(label).decode(out).normalize('NFKC').replace(/\u00ad/g, '');
+  const run = async (label: string, body: Buffer, declared: Declared, at: number[]): Promise<{ out: Buffer; err?: Error }> => {
+    const { transform } = scrubResponse(scrubber, { statusCode: 200, headers: [['Content-Type', declared === 'header' ? `text/html; charset=${label}` : 'text/html']] });
+    const points = [...new Set(at.map((p) => p % body.length))].sort((x, y) => x - y).filter(Boolean);
+    const chunks = [0, ...points].map((p, i) => body.subarray(p, points[i] ?? body.length));
+    const out: Buffer[] = [];
+    transform!.on('data', (d: Buffer) => out.push(d));
+    return new Promise((resolve) => {
+      transform!.on('end', () => resolve({ out: Buffer.concat(out) }));
+      transform!.on('error', (err: Error) => resolve({ out: Buffer.concat(out), err }));
+      Readable.from(chunks).pipe(transform!);
+    });
+  };
+  const label = fc.constantFrom(...cjk, 'windows-1252');
+  // Declared by the header or the page's <meta>, or not at all (eighteenth pass too: a reader guesses it).
+  await fc.assert(fc.asyncProperty(label, fc.constantFrom(...Object.keys(forms)), fc.constantFrom<Declared>('header', 'meta', 'none'), cuts, async (cs, form, meta, at) => {
+    // windows-1252 has no full-width letters; the CJK charsets have no one-byte soft hyphen.
+    if ((cs === 'windows-1252') !== (form === 'soft hyphens')) return;
+    const body = encode(cs, page(cs, forms[form]!(SECRET), meta));
+    if (!reads(cs, body).includes(SECRET)) throw new Error(`${cs} ${form}: the oracle does not read the key in the page itself`);
+    const got = await run(cs, body, meta, at);
+    if (!got.err) throw new Error(`${cs} ${form} (${meta}, cuts ${at}): passed`);
+    if (reads(cs, got.out).includes(SECRET)) throw new Error(`${cs} ${form}: the bytes let out before the refusal read as the key`);
+    const control = encode(cs, page(cs, forms[form]!('ghp_nothing_secret_here_at_all_0000'), meta));
+    const passed = await run(cs, control, meta, at);
+    if (passed.err || !passed.out.equals(control)) throw new Error(`${cs} ${form} control: ${passed.err?.message ?? 'bytes changed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  // ISO-2022-JP with no label (declared, it is refused): 7-bit text a reader guesses by its escape
+  // sequences — a redundant `ESC ( B` between the key's letters, or full-width letters in JIS X 0208
+  // (`ESC $ B` then `#s#k…`) — served as text, binary or untyped, at any cut.
+  // JIS X 0208 rows 1 and 3 (symbols, letters and digits): each full-width character's two 7-bit bytes.
+  const jisOf = new Map<string, string>();
+  for (let row = 0x21; row <= 0x23; row++) {
+    for (let cell = 0x21; cell <= 0x7e; cell++) jisOf.set(new TextDecoder('iso-2022-jp').decode(Buffer.from([0x1b, 0x24, 0x42, row, cell])), String.fromCharCode(row, cell));
+  }
+  const jis = (c: string): string => jisOf.get(String.fromCharCode(c.charCodeAt(0) + 0xfee0)) ?? c;
+  const iso2022: Record<string, (v: string) => string> = {
+    'shifts between': (v) => [...v].join('\x1b(B'),
+    'JIS full-width': (v) => `\x1b$B${[...v].map(jis).join('')}\x1b(B`,
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(iso2022)), fc.constantFrom('text/plain', 'application/octet-stream', ''), cuts, async (kind, type, at) => {
+    const body = Buffer.from(`build log\n\x1b$B$3$s$K$A$O\x1b(B key: ${iso2022[kind]!(SECRET)}\ndone\n`, 'latin1');
+    const readAs = (b: Buffer): string => new TextDecoder('iso-2022-jp').decode(b).normalize('NFKC');
+    if (!readAs(body).includes(SECRET)) throw new Error(`${kind}: the oracle does not read the key`);
+    const { transform } = scrubResponse(scrubber, { statusCode: 200, headers: type ? [['Content-Type', type]] : [] });
+    const got = await new Promise<{ out: Buffer; err?: Error }>((resolve) => {
+      const out: Buffer[] = [];
+      transform!.on('data', (d: Buffer) => out.push(d));
+      transform!.on('end', () => resolve({ out: Buffer.concat(out) }));
+      transform!.on('error', (err: Error) => resolve({ out: Buffer.concat(out), err }));
+      Readable.from(split(body, at)).pipe(transform!);
+    });
+    if (!got.err || readAs(got.out).includes(SECRET)) throw new Error(`${kind} as ${type || 'no type'} (cuts ${at}): ${got.err ? 'the bytes let out read as the key' : 'passed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
+  // Controls: Japanese in ISO-2022-JP and a log coloured by tput (`ESC ( B ESC [ m`) pass byte for byte.
+  for (const text of ['\x1b$B$3$s$K$A$O\x1b(B sekai\n', 'ok \x1b[1mbold\x1b(B\x1b[m done ghp_nothing_secret_here\n']) {
+    const body = Buffer.from(text.repeat(30), 'latin1');
+    const out = await collect(scrubResponse(scrubber, { statusCode: 200, headers: [['Content-Type', 'text/plain']] }).transform!, split(body, [7, 100, 333]));
+    t.same(out, body, 'ISO-2022-JP text without the key passes');
+  }
+  // The key in ASCII in such a page (no charset declared) is replaced by its placeholder, as before, not refused.
+  for (const cs of [...cjk, 'windows-1252']) {
+    const got = await run(cs, encode(cs, page(cs, SECRET, 'none')), 'none', [40, 90]);
+    t.ok(!got.err && reads(cs, got.out).includes(PH) && !reads(cs, got.out).includes(SECRET), `${cs}: the ASCII key replaced`);
+  }
+});
+
 t.test('overlong references from a host that got a secret are refused, at every cut; four zeros are a spelling', async (t) => {
   const padded = (zeros: number): string => [...SECRET].map((c) => `&#${'0'.repeat(zeros)}${c.charCodeAt(0)};`).join('');
   const js = [...SECRET].map((c) => `\\u{000000${c.charCodeAt(0).toString(16)}}`).join('');
@@ -965,6 +1114,82 @@ t.test('seventeenth pass: tar members and PNG text chunks are read as bodies, a 
     }
   }
   t.pass('refused at any cut; controls byte for byte');
+});
+
+// Eighteenth pass: compressed data inside compressed data (a `.gz` log in a `.tar.gz` backup, a
+// zip of `.gz` files, a `.gz` of a `.gz`), a stored zip entry that is a `.br` or raw deflate file,
+// and PDF streams ReportLab writes by default (`/Filter [/ASCII85Decode /FlateDecode]`), as hex,
+// or after a lone CR (pdf.js and poppler read them so): each passed, the inflated text was matched
+// but not read again, and no magic shows in ASCII85 or hex text. WebSocket messages that are
+// brotli or raw deflate (OKX's API sends raw deflate) were not read either.
+t.test('eighteenth pass: compressed data inside compressed data, stored zip entries, PDF streams under ASCII85, hex or a lone CR, brotli and raw deflate messages: refused at any cut, read as messages; others pass byte for byte', async (t) => {
+  const { packedTexts } = await import('../../proxy/packed-scan.ts');
+  const doc = (v: string): Buffer => Buffer.from(`{"headers":{"authorization":"Bearer ${v}"},"log":"${'GET /v1/items 200 12ms; '.repeat(12)}"}`);
+  const tar = (...members: Array<[string, Buffer]>): Buffer => Buffer.concat([...members.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+  const zipEntry = (name: string, data: Buffer, method: 0 | 8): Buffer => {
+    const h = Buffer.alloc(30);
+    const stored = method === 8 ? zlib.deflateRawSync(data) : data;
+    h.writeUInt32LE(0x04034b50, 0);
+    h.writeUInt16LE(method, 8);
+    h.writeUInt32LE(stored.length, 18);
+    h.writeUInt32LE(data.length, 22);
+    h.writeUInt16LE(name.length, 26);
+    return Buffer.concat([h, Buffer.from(name), stored]);
+  };
+  const pdf = (filter: string, data: Buffer, eol = '\n'): Buffer => Buffer.concat([Buffer.from(`%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n4 0 obj\n<< /Filter ${filter} /Length ${data.length} >>\nstream${eol}`, 'latin1'), data, Buffer.from('\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n')]);
+  const bodies: Record<string, (v: string) => Buffer> = {
+    'tgz-gz': (v) => zlib.gzipSync(tar(['README', Buffer.from('logs\n')], ['requests.log.gz', zlib.gzipSync(doc(v))])),
+    'tgz-br': (v) => zlib.gzipSync(tar(['README', Buffer.from('logs\n')], ['requests.json.br', zlib.brotliCompressSync(doc(v))])),
+    'zip-of-gz': (v) => Buffer.concat([zipEntry('README', Buffer.from('logs\n'), 8), zipEntry('requests.log.gz', zlib.gzipSync(doc(v)), 8)]),
+    'gz-gz': (v) => zlib.gzipSync(zlib.gzipSync(doc(v))),
+    'zip-stored-deflate': (v) => Buffer.concat([zipEntry('README', Buffer.from('logs\n'), 0), zipEntry('requests.deflate', zlib.deflateRawSync(doc(v)), 0)]),
+    'zip-stored-br': (v) => Buffer.concat([zipEntry('README', Buffer.from('logs\n'), 0), zipEntry('requests.json.br', zlib.brotliCompressSync(doc(v)), 0)]),
+    'pdf-a85': (v) => pdf('[ /ASCII85Decode /FlateDecode ]', Buffer.from(ascii85(zlib.deflateSync(doc(v))))),
+    'pdf-hex': (v) => pdf('[ /ASCIIHexDecode /FlateDecode ]', Buffer.from(`${zlib.deflateSync(doc(v)).toString('hex').replace(/.{64}(?=.)/g, '$&\n')}>`)),
+    'pdf-cr': (v) => pdf('/FlateDecode', zlib.deflateSync(doc(v)), '\r'),
+  };
+  // What a reader gets from bytes let out: every gzip, zlib and zip entry start (stored data read
+  // as brotli or raw deflate too), every ASCII85 or hex PDF stream, inflated as far as it goes, and
+  // what that gives read again so (three layers).
+  const sync = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const reveal = (b: Buffer, depth = 0): string => {
+    if (depth > 3 || !b.length) return '';
+    const outs: Buffer[] = [];
+    const tryf = (f: () => Buffer): void => {
+      try { const r = f(); if (r.length) outs.push(r); } catch { /* not such a stream */ }
+    };
+    const guesses = (d: Buffer): void => {
+      tryf(() => zlib.inflateRawSync(d, sync));
+      tryf(() => zlib.brotliDecompressSync(d, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }));
+    };
+    guesses(b);
+    for (let i = 0; i < b.length; i++) {
+      if (b[i] === 0x1f && b[i + 1] === 0x8b) tryf(() => zlib.inflateRawSync(b.subarray(i + 10), sync));
+      if (b[i] === 0x78) tryf(() => zlib.inflateSync(b.subarray(i), sync));
+      if (b[i] === 0x50 && b[i + 1] === 0x4b && b[i + 2] === 3 && b.length >= i + 30) guesses(b.subarray(i + 30 + b.readUInt16LE(i + 26) + b.readUInt16LE(i + 28)));
+      if (i % 512 === 0 && i) guesses(b.subarray(i));
+    }
+    for (const d of pdfTextStreams(b.toString('latin1'))) tryf(() => zlib.inflateSync(d, sync));
+    return outs.map((o) => `${o.toString('latin1')}\n${reveal(o, depth + 1)}`).join('\n');
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bodies)), cuts, fc.boolean(), async (kind, at, binary) => {
+    const body = bodies[kind]!(SECRET);
+    if (!reveal(body).includes(SECRET)) throw new Error(`${kind}: the oracle does not read the value in the body itself`);
+    const got = await packedScanOf(split(body, at), binary);
+    if (!got.err) throw new Error(`${kind} (cuts ${at}): passed`);
+    if (reveal(got.out).includes(SECRET)) throw new Error(`${kind} (cuts ${at}): the bytes let out before the refusal give the value`);
+    const control = bodies[kind]!('ghp_nothing_secret_here_at_all_0000');
+    const passed = await packedScanOf(split(control, at), binary);
+    if (passed.err || !passed.out.equals(control)) throw new Error(`${kind} control (cuts ${at}): ${passed.err?.message ?? 'bytes changed'}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
+  // As WebSocket messages: the same, and a message that is brotli or raw deflate from its first byte.
+  const messages = { ...bodies, brotli: (v: string) => zlib.brotliCompressSync(doc(v)), 'raw-deflate': (v: string) => zlib.deflateRawSync(doc(v)) };
+  for (const [kind, make] of Object.entries(messages)) {
+    t.ok(packedTexts(make(SECRET)).some((text) => text.includes(SECRET)), `${kind} as a WebSocket message: its text read`);
+    t.notOk(packedTexts(make('ghp_nothing_secret_here_at_all_0000')).some((text) => text.includes(SECRET)), `${kind} control as a message: read, nothing found`);
+  }
+  // Controls: binary messages and a text PDF stream that hold nothing compressed pass unread.
+  for (const b of [crypto.randomBytes(4096), Buffer.from('stream\r\nBT /F1 12 Tf (hello) Tj ET\nendstream\n'), Buffer.from('{"type":"ping"}')]) t.doesNotThrow(() => packedTexts(b), 'a message with nothing compressed passes');
 });
 
 // Fifteenth pass: a compressed stream written as base64 text (proxy/packed-base64.ts) — a Flask or
