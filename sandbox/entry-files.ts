@@ -923,6 +923,73 @@ function targetChangedSince(p: string, since: number): boolean {
   }
 }
 
+/** Bounds of the look through installed packages after a run (files read, milliseconds). */
+const PACKAGE_ENTRIES = 200_000;
+const PACKAGE_MS = 2000;
+/** More packages changed than this in one folder (an install): named as one entry. */
+const MANY_PACKAGES = 5;
+
+/**
+ * The packages of a `node_modules` or a `site-packages` folder, as paths: each entry (a scope's
+ * packages for `@scope`), but for npm's, pnpm's and yarn's bookkeeping and build caches (dot
+ * entries other than pnpm's store: `.bin` is looked at on its own) and Python's bytecode.
+ */
+function packagesIn(dir: string): string[] {
+  const names = (d: string): string[] => {
+    try {
+      return fs.readdirSync(d).slice(0, 20_000);
+    } catch {
+      return [];
+    }
+  };
+  const out: string[] = [];
+  for (const n of names(dir)) {
+    if (n === '__pycache__' || (n.startsWith('.') && n !== '.pnpm')) continue;
+    if (n.startsWith('@') && path.basename(dir) === 'node_modules') out.push(...names(path.join(dir, n)).map((m) => path.join(dir, n, m)));
+    else out.push(path.join(dir, n));
+  }
+  return out;
+}
+
+/**
+ * Whether a file (not a folder: Python adds `__pycache__` to a package on its first import) at or
+ * below `p` changed at or after `since`; bytecode aside (removed after the run where the walk
+ * finds it, and Python writes it on its own).
+ */
+function packageChangedSince(p: string, since: number, budget: { left: number; until: number }, depth = 0): boolean {
+  if (--budget.left < 0 || Date.now() > budget.until) return false;
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return false;
+  }
+  if (!st.isDirectory()) return !p.endsWith('.pyc') && st.ctimeMs >= since;
+  if (depth > 32 || path.basename(p) === '__pycache__') return false;
+  let names: string[];
+  try {
+    names = fs.readdirSync(p);
+  } catch {
+    return false;
+  }
+  return names.some((n) => packageChangedSince(path.join(p, n), since, budget, depth + 1));
+}
+
+/**
+ * Installed packages changed during the run (eighteenth pass): what the project's next `npm test`,
+ * dev server or build, or `python app.py` in its venv, loads, and in no diff (git ignores
+ * node_modules and venvs). Named by package, or the folder once when an install changed many.
+ */
+function packagesChanged(dir: string, since: number, budget: { left: number; until: number }, why: string): Planted[] {
+  const changed = packagesIn(dir).filter((p) => packageChangedSince(p, since, budget));
+  if (changed.length <= MANY_PACKAGES) return changed.map((p) => ({ path: p, why }));
+  const some = changed.slice(0, 3).map((p) => path.relative(dir, p)).join(', ');
+  return [{ path: dir, why: `${changed.length} packages changed (${some}, …): ${why}` }];
+}
+
+const NODE_PACKAGE = 'Node programs of the project load its code (npm test, a dev server, a build); node_modules is in no diff: reinstall with npm ci unless the agent was to install packages';
+const PYTHON_PACKAGE = 'the environment\'s python imports its code (and pytest its entry points); a venv is in no diff: reinstall unless the agent was to install packages';
+
 /** dotenv files: `.env`, `.env.local`, `.env.development.local`, `.flaskenv`. */
 const DOTENV = /^(?:\.env(?:\.[\w-]+)*|\.flaskenv)$/;
 
@@ -1055,7 +1122,11 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   for (const dir of homeOk ? [path.join(homeDir, '.local', 'bin'), path.join(homeDir, 'bin')] : []) {
     if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your login profile puts this folder first on PATH once it exists: it runs in place of any program of that name');
   }
-  const complete = walkFolders(root, budget, (dir, e) => {
+  const packageBudget = { left: PACKAGE_ENTRIES, until: Date.now() + PACKAGE_MS };
+  const addPackages = (found: Planted[]): void => {
+    for (const f of found) if (!planted.some((g) => g.path === f.path)) planted.push(f);
+  };
+  const walked = walkFolders(root, budget, (dir, e) => {
     const p = path.join(dir, e.name);
     // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which
     // `core.worktree` gives a working tree): git run inside it obeys its config as a .git's.
@@ -1071,6 +1142,13 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       if ([p, ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) {
         planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script and, once activated, the programs in its bin' });
       }
+      let pythons: string[] = [];
+      try {
+        pythons = fs.readdirSync(path.join(dir, 'lib')).filter((n) => n.startsWith('python') || n.startsWith('pypy'));
+      } catch {
+        /* none */
+      }
+      for (const py of pythons.slice(0, 8)) addPackages(packagesChanged(path.join(dir, 'lib', py, 'site-packages'), since, packageBudget, PYTHON_PACKAGE));
     }
     // node_modules is not walked, but what `npm run`, `npx` and `yarn` start is in its .bin (links
     // into the packages): one changed there, or the file it leads to, runs at the next script, and
@@ -1080,6 +1158,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
         planted.push({ path: path.join(p, '.bin'), why: 'npm run, npx and yarn run its programs (node_modules is in no diff: reinstall with npm ci unless the agent was to install packages)' });
       }
     }
+    if (e.name === 'node_modules' && e.isDirectory()) addPackages(packagesChanged(p, since, packageBudget, NODE_PACKAGE));
     // Python bytecode (fifteenth pass): Python loads `__pycache__/x.cpython-312.pyc` in place of
     // `x.py` when the source time and size recorded in it match, and both are the writer's to copy,
     // so a forged one runs code no diff of `x.py` shows (`*.pyc` is in every .gitignore). Python
@@ -1104,6 +1183,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     return !NOT_WALKED.has(e.name);
   });
+  const complete = walked && packageBudget.left >= 0 && Date.now() <= packageBudget.until;
   return { planted, complete, bytecode };
 }
 
@@ -1250,6 +1330,6 @@ export function plantedReport(found: { planted: Planted[]; complete: boolean }, 
     for (const f of found.planted.slice(0, 50)) lines.push(`airlock:   ${terminalText(shown(f.path))} (${f.why})`);
     if (found.planted.length > 50) lines.push(`airlock:   … and ${found.planted.length - 50} more`);
   }
-  if (!found.complete) lines.push(`airlock: the working directory is too big to check whole for such files (.git, .envrc, .vscode, …) after the run; look for new ones yourself`);
+  if (!found.complete) lines.push(`airlock: the working directory (or its installed packages) is too big to check whole for such files (.git, .envrc, .vscode, node_modules, …) after the run; look for new ones yourself`);
   return lines;
 }
