@@ -539,6 +539,51 @@ export function rcSourced(homeDir: string): string[] {
 }
 
 /**
+ * Program folders of the home folder that installers and version managers put on PATH from the
+ * rc files: a program there runs in place of the one of that name (rustup's proxies in
+ * `.cargo/bin` are every cargo and rustc; shims are every node, python and ruby).
+ */
+const INSTALLER_BINS = [
+  '.cargo/bin', '.pyenv/shims', '.pyenv/bin', '.rbenv/shims', '.nodenv/shims', '.goenv/shims', '.asdf/shims', '.local/share/mise/shims',
+  '.volta/bin', 'go/bin', '.bun/bin', '.deno/bin', '.local/share/pnpm', '.npm-global/bin', '.npm-packages/bin', '.yarn/bin',
+  '.config/yarn/global/node_modules/.bin', '.dotnet/tools', '.ghcup/bin', '.cabal/bin', '.pub-cache/bin', '.config/composer/vendor/bin',
+  '.composer/vendor/bin', '.krew/bin', '.foundry/bin', '.juliaup/bin', '.elan/bin', '.nimble/bin', '.pulumi/bin', '.sdkman/bin',
+  '.nix-profile/bin', '.local/share/gem/ruby', '.gem/bin', '.rye/shims', '.pixi/bin', '.wasmtime/bin', '.fly/bin', '.console-ninja/.bin',
+];
+
+/**
+ * Folders of the home folder that the rc files (and the files they source) add to PATH:
+ * `export PATH="$HOME/tools/bin:$PATH"`, `PATH=~/x:$PATH`, zsh's `path=(~/bin $path)`. Only what
+ * reads without running anything (`~`, `$HOME`, `${HOME}`); at most 32.
+ */
+export function rcPathFolders(homeDir: string): string[] {
+  if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
+  const out = new Set<string>();
+  for (const file of [...RC_FILES.map((f) => path.join(homeDir, f)), ...rcSourced(homeDir)]) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+    } catch {
+      continue;
+    }
+    for (const raw of text.split('\n').slice(0, 5000)) {
+      for (const m of raw.matchAll(/\b(?:PATH=|path\+?=\()("[^"]*"|'[^']*'|[^\s;&|)]+(?:\s+[^\s;&|)]+)*)/g)) {
+        for (let word of m[1]!.replace(/^["']|["']$/g, '').split(/[:\s]+/)) {
+          word = word.replace(/^["']|["']$/g, '');
+          if (word === '~' || word.startsWith('~/')) word = homeDir + word.slice(1);
+          word = word.replace(/^\$\{HOME\}|^\$HOME\b/, homeDir);
+          if (!path.isAbsolute(word) || /[$`*?[\]]/.test(word)) continue;
+          const dir = path.normalize(word);
+          if (inside(dir, homeDir) && dir !== path.resolve(homeDir)) out.add(dir);
+        }
+      }
+      if (out.size >= 32) return [...out];
+    }
+  }
+  return [...out];
+}
+
+/**
  * Entries above that are folders, which programs read the files of when the files exist: an empty
  * folder changes nothing for them (unlike an empty `.inputrc` or `.bash_profile`, which would be
  * read instead of another file), so one that is missing is made before the run and protected like
@@ -1121,6 +1166,12 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   // the git of the user's next login (fifteenth pass).
   for (const dir of homeOk ? [path.join(homeDir, '.local', 'bin'), path.join(homeDir, 'bin')] : []) {
     if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your login profile puts this folder first on PATH once it exists: it runs in place of any program of that name');
+  }
+  // The program folders installers and version managers put on PATH from the rc files (rustup's
+  // `.cargo/env`, `eval "$(pyenv init -)"`'s shims), and those the rc files name themselves: on no
+  // PATH of a run started from a launcher, an IDE or a shell that did not read them (eighteenth pass).
+  for (const dir of homeOk ? [...INSTALLER_BINS.map((rel) => path.join(homeDir, rel)), ...rcPathFolders(homeDir)] : []) {
+    if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your shell\'s rc files (or the installer of its tools) put this folder on PATH: it runs in place of any program of that name');
   }
   const packageBudget = { left: PACKAGE_ENTRIES, until: Date.now() + PACKAGE_MS };
   const addPackages = (found: Planted[]): void => {

@@ -110,3 +110,25 @@ t.test('property: a change at any depth of any package, npm\'s, pnpm\'s or pip\'
   ), { numRuns, seed });
   t.pass('every change named by its package, the untouched package never');
 });
+
+t.test('a program changed in a folder installers and version managers put on PATH is named, also when the run\'s PATH lacks it', async (t) => {
+  // rustup's `~/.cargo/env`, pyenv's `eval "$(pyenv init -)"`, Go's and bun's installers, and the
+  // user's own `export PATH="$HOME/tools/bin:$PATH"` put these first on PATH in the rc files: a
+  // `cargo` there is the user's next cargo. `airlock run` started from a launcher, an IDE task, a
+  // login shell whose profile is not the rc file that adds them, sees a PATH without them.
+  const home = tempDir(t, 'hunt18-sandbox-bins-');
+  const write = writer(home);
+  write('.bashrc', 'export PATH="$HOME/tools/bin:$PATH"\n. "$HOME/.cargo/env"\n');
+  write('.cargo/env', 'case ":${PATH}:" in *:"$HOME/.cargo/bin":*) ;; *) export PATH="$HOME/.cargo/bin:$PATH" ;; esac\n');
+  write('.zshrc', 'path=(~/zbin $path)\nexport PATH=${HOME}/.opt/bin:${PATH}\n');
+  const programs = ['.cargo/bin/cargo', '.pyenv/shims/python', '.asdf/shims/node', '.local/share/mise/shims/node', '.volta/bin/node', 'go/bin/gopls', '.bun/bin/bun', '.deno/bin/deno', '.local/share/pnpm/pnpm', '.npm-global/bin/claude', '.rbenv/shims/ruby', '.dotnet/tools/dotnet-ef', 'tools/bin/deploy', 'zbin/git', '.opt/bin/make'];
+  for (const p of programs) write(p, '#!/bin/sh\nexec /usr/bin/true\n');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.map((f) => path.relative(home, f.path)).sort();
+  t.same(named(), [], 'control: nothing installed before the run is named');
+  for (const p of programs) write(p, '#!/bin/sh\ntouch /tmp/x\nexec /usr/bin/true\n');
+  const after = named();
+  for (const p of programs) t.ok(after.includes(p), `${p} is named (${after.join(', ')})`);
+});
