@@ -1001,8 +1001,11 @@ function packagesIn(dir: string): string[] {
  * below `p` changed at or after `since`; bytecode aside (removed after the run where the walk
  * finds it, and Python writes it on its own).
  */
-function packageChangedSince(p: string, since: number, budget: { left: number; until: number }, depth = 0): boolean {
-  if (--budget.left < 0 || Date.now() > budget.until) return false;
+function packageChangedSince(p: string, since: number, budget: { left: number; until: number; ranOut?: boolean }, depth = 0): boolean {
+  if (--budget.left < 0 || Date.now() > budget.until) {
+    budget.ranOut = true;
+    return false;
+  }
   let st: fs.Stats;
   try {
     st = fs.lstatSync(p);
@@ -1025,7 +1028,8 @@ function packageChangedSince(p: string, since: number, budget: { left: number; u
  * dev server or build, or `python app.py` in its venv, loads, and in no diff (git ignores
  * node_modules and venvs). Named by package, or the folder once when an install changed many.
  */
-function packagesChanged(dir: string, since: number, budget: { left: number; until: number }, why: string): Planted[] {
+function packagesChanged(dir: string, since: number, budget: { left: number; until: number; ranOut?: boolean }, why: string): Planted[] {
+  if (!budget.until) budget.until = Date.now() + PACKAGE_MS; // from the first package folder met
   const changed = packagesIn(dir).filter((p) => packageChangedSince(p, since, budget));
   if (changed.length <= MANY_PACKAGES) return changed.map((p) => ({ path: p, why }));
   const some = changed.slice(0, 3).map((p) => path.relative(dir, p)).join(', ');
@@ -1173,7 +1177,10 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   for (const dir of homeOk ? [...INSTALLER_BINS.map((rel) => path.join(homeDir, rel)), ...rcPathFolders(homeDir)] : []) {
     if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your shell\'s rc files (or the installer of its tools) put this folder on PATH: it runs in place of any program of that name');
   }
-  const packageBudget = { left: PACKAGE_ENTRIES, until: Date.now() + PACKAGE_MS };
+  const packageBudget: { left: number; until: number; ranOut?: boolean } = { left: PACKAGE_ENTRIES, until: 0 };
+  // The working directory's walk gets its own time: the home folder's checks above take most of it
+  // on a loaded machine, and the walk then reported a small project as too big to check.
+  budget.until = Math.max(budget.until, Date.now() + WALK_MS);
   const addPackages = (found: Planted[]): void => {
     for (const f of found) if (!planted.some((g) => g.path === f.path)) planted.push(f);
   };
@@ -1234,7 +1241,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     return !NOT_WALKED.has(e.name);
   });
-  const complete = walked && packageBudget.left >= 0 && Date.now() <= packageBudget.until;
+  const complete = walked && !packageBudget.ranOut;
   return { planted, complete, bytecode };
 }
 

@@ -322,6 +322,7 @@ export function register(program: Command): void {
           onMasked: (p, secrets, hidden) => process.stderr.write(hidden
             ? `airlock: ${terminalText(shownPath(p, userHome))} holds the real value of secret ${secrets.join(', ')} in a form Airlock cannot replace; it is hidden from the agent\n`
             : `airlock: ${terminalText(shownPath(p, userHome))} holds the real value of secret ${secrets.join(', ')}; the agent reads its placeholder there (the file is read-only during the run)\n`),
+          onHistoryUnchecked: () => process.stderr.write('airlock: warning: the git repository here is too big to read whole for real secret values within the bounds; the agent may read a value committed once with git show\n'),
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
             ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`
             : `airlock: your environment variable ${envVar} holds the real value of secret ${secret}; the agent gets its placeholder instead\n`),

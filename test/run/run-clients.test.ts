@@ -192,6 +192,40 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   t.notOk(results(refused.stdout).started, 'the agent never started');
 });
 
+t.test('eighteenth pass: a real value in the repository\'s history (a .env committed once) is no way around the copy', async (t) => {
+  // The sandbox shows a copy of `.env` with the placeholder, but git keeps every version it was
+  // given: `git show HEAD~1:.env`, `git log -p`, a stash, a blob staged and unstaged read the value
+  // out of the object store (loose or packed) inside.
+  const dir = fs.mkdtempSync(path.join(world.dir, 'history-'));
+  const git = (...args: string[]): string => execFileSync('git', ['-C', dir, '-c', 'user.name=u', '-c', 'user.email=u@example.com', ...args], { encoding: 'utf8' });
+  git('init', '-q');
+  fs.writeFileSync(path.join(dir, 'app.js'), 'console.log(1)\n');
+  fs.writeFileSync(path.join(dir, '.env'), `GITHUB_TOKEN=${canary}\n`);
+  git('add', '.');
+  git('commit', '-qm', 'first');
+  git('rm', '-q', '--cached', '.env');
+  fs.writeFileSync(path.join(dir, '.gitignore'), '.env\n');
+  git('add', '.gitignore');
+  git('commit', '-qm', 'keep .env out');
+  git('gc', '-q');
+  const read = 'echo "shown=$(git show HEAD~1:.env 2>&1 | tr -d \'\\n\')"; echo started=yes';
+  const r = await runAirlock([...base, '--', 'sh', '-c', read], { cwd: dir, env });
+  t.notOk(r.stdout.includes(canary), 'the agent does not read the value out of the history');
+  t.not(r.code, 0, 'the run is refused');
+  t.notOk(results(r.stdout).started, 'the agent never started');
+  t.match(r.stderr, /history .*holds the real value of secret github/, `the user is told which secret and why (${r.stderr.slice(-400)})`);
+  // Control: the same repository once the history no longer holds it runs as before.
+  const clean = fs.mkdtempSync(path.join(world.dir, 'history-clean-'));
+  execFileSync('git', ['-C', clean, 'init', '-q']);
+  fs.writeFileSync(path.join(clean, '.env'), `GITHUB_TOKEN=${canary}\n`);
+  fs.writeFileSync(path.join(clean, 'app.js'), 'console.log(1)\n');
+  execFileSync('git', ['-C', clean, '-c', 'user.name=u', '-c', 'user.email=u@example.com', 'add', 'app.js']);
+  execFileSync('git', ['-C', clean, '-c', 'user.name=u', '-c', 'user.email=u@example.com', 'commit', '-qm', 'only code']);
+  const ok = await runAirlock([...base, '--', 'sh', '-c', 'echo "dotenv=$(tr -d \'\\n\' < .env)"; echo started=yes'], { cwd: clean, env });
+  t.equal(ok.code, 0, `a repository whose history holds no value runs (${ok.stderr.slice(-300)})`);
+  t.equal(results(ok.stdout).dotenv, `GITHUB_TOKEN=${placeholder}`, 'and its .env is read with the placeholder');
+});
+
 t.test('without the sandbox the variables are only a suggestion (why the sandbox exists)', async (t) => {
   const before = world.http.hits.length;
   const r = await runAirlock([...base, '--no-sandbox', '--', 'curl', '-sS', '--noproxy', '*', `http://127.0.0.1:${world.http.port}/bypassed`], { cwd: world.work, env });
