@@ -208,6 +208,19 @@ const HOME_ENTRIES: Record<string, string> = {
   '.asdf/installs': 'asdf\'s tools: every program it runs',
   '.local/share/mise/installs': 'mise\'s tools: every program it runs',
   '.sdkman/candidates': 'sdkman\'s JDKs and tools: every java, gradle and maven you run',
+  // Eighteenth pass: the command-line tools installed into the home folder, outside any version
+  // manager: npm's global packages under a user prefix (npm's docs suggest ~/.npm-global; `claude`
+  // is installed so), pipx's and uv's tool environments, pnpm's, bun's and yarn's global folders.
+  // A package changed there is the user's next `claude`, `black`, `tsc`. `npm install -g` inside fails.
+  '.npm-global/lib/node_modules': 'npm\'s global packages: every command you installed with npm install -g',
+  '.npm-packages/lib/node_modules': 'npm\'s global packages: every command you installed with npm install -g',
+  '.local/lib/node_modules': 'npm\'s global packages (prefix ~/.local): every command you installed with npm install -g',
+  '.local/share/pipx/venvs': 'pipx\'s environments: every command you installed with pipx',
+  '.local/pipx/venvs': 'pipx\'s environments: every command you installed with pipx',
+  '.local/share/uv/tools': 'uv\'s tool environments: every command you installed with uv tool install',
+  '.local/share/pnpm/global': 'pnpm\'s global packages: every command you installed with pnpm add -g',
+  '.bun/install/global': 'bun\'s global packages: every command you installed with bun add -g',
+  '.config/yarn/global': 'yarn\'s global packages: every command you installed with yarn global add',
   // Sixteenth pass: more shells' start files (as fish's and nushell's); the global version file of
   // asdf and mise (a `path:` version is any folder of programs: every node, python … you run);
   // package managers' own configs as pip's (uv's and poetry's indexes and find-links: a package of
@@ -862,7 +875,31 @@ export function envEntryFiles(env: NodeJS.ProcessEnv, homeDir: string, cwd: stri
   for (const lib of (get('LD_PRELOAD') ?? '').split(/[\s:]+/).filter(Boolean).slice(0, 32)) add(lib, 'LD_PRELOAD names it: every program loads it');
   for (const dir of (get('PYTHONPATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on PYTHONPATH: Python imports from it before the standard library');
   for (const dir of (get('NODE_PATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on NODE_PATH: Node programs load from it what their node_modules lacks');
+  // Where the user installs tools globally, moved by the environment or npm's config (eighteenth pass).
+  // Both: the user's other shells may lack the variable.
+  for (const prefix of [get('NPM_CONFIG_PREFIX'), npmrcPrefix(get('NPM_CONFIG_USERCONFIG') ?? path.join(homeDir, '.npmrc'), homeDir)]) {
+    if (prefix) add(path.join(prefix.replace(/^~(?=\/|$)/, homeDir), 'lib', 'node_modules'), 'npm\'s global packages (your prefix): every command you installed with npm install -g');
+  }
+  const pipx = get('PIPX_HOME');
+  if (pipx) add(path.join(pipx, 'venvs'), 'pipx\'s environments: every command you installed with pipx');
+  add(get('UV_TOOL_DIR'), 'uv\'s tool environments: every command you installed with uv tool install');
+  const pnpm = get('PNPM_HOME');
+  if (pnpm) add(path.join(pnpm, 'global'), 'pnpm\'s global packages: every command you installed with pnpm add -g');
+  const bun = get('BUN_INSTALL');
+  if (bun) add(path.join(bun, 'install', 'global'), 'bun\'s global packages: every command you installed with bun add -g');
   return out;
+}
+
+/** The `prefix` an npmrc sets (`prefix=~/.npm-global`, `${HOME}` read), or undefined. */
+function npmrcPrefix(file: string, homeDir: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').slice(0, 64 * 1024);
+  } catch {
+    return undefined;
+  }
+  const value = /^\s*prefix\s*=\s*"?([^"\r\n]+?)"?\s*$/m.exec(text)?.[1];
+  return value?.replace(/^\$\{HOME\}|^\$HOME\b/, homeDir);
 }
 
 /**
