@@ -62,3 +62,66 @@ t.test('inside the sandbox the agent cannot change the user\'s globally installe
     t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), '// installed\n', `~/${rel} is as installed`);
   });
 });
+
+// The caches from which host tools run programs and load code without checking them again: the
+// browsers Playwright, Puppeteer, Cypress and Selenium start for the user's end-to-end tests, the
+// Electron builds and node-gyp's headers native modules compile against, Hugging Face's remote-code
+// modules and pickled weights and torch hub's `hubconf.py` (imported by `from_pretrained`,
+// `torch.hub.load`), virtualenv's seed wheels (the pip of every new environment), coursier's and
+// Ivy's jars. Each gets a private copy as npm's and pip's caches do.
+const CACHES: Record<string, string> = {
+  playwright: '.cache/ms-playwright/chromium-1140/chrome-linux/chrome',
+  puppeteer: '.cache/puppeteer/chrome/linux-131.0.6778.85/chrome-linux64/chrome',
+  cypress: '.cache/Cypress/13.6.0/Cypress/Cypress',
+  selenium: '.cache/selenium/chromedriver/linux64/131.0.6778.85/chromedriver',
+  electron: '.cache/electron/electron-v33.2.1-linux-x64.zip',
+  'node-gyp': '.cache/node-gyp/20.18.0/include/node/node.h',
+  huggingface: '.cache/huggingface/modules/transformers_modules/org/model/modeling.py',
+  torch: '.cache/torch/hub/pytorch_vision_main/hubconf.py',
+  virtualenv: '.local/share/virtualenv/wheel/3.12/image/1/CopyPipInstall/pip-24.0-py3-none-any/pip/__init__.py',
+  coursier: '.cache/coursier/v1/https/repo1.maven.org/maven2/org/x/x_2.13/1.0/x_2.13-1.0.jar',
+  ivy: '.ivy2/cache/org.x/x/jars/x-1.0.jar',
+};
+
+t.test('the caches host tools run programs and code from are the agent\'s own inside', async (t) => {
+  const { packageCaches } = await import('../../sandbox/package-caches.ts');
+  const home = tempDir(t, 'hunt18-sandbox-caches-');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  for (const rel of Object.values(CACHES)) {
+    fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
+    fs.writeFileSync(path.join(home, rel), 'host\n', { mode: 0o755 });
+  }
+  const names = new Map(packageCaches(home, {}, work).map((c) => [c.name, c.path]));
+  for (const [name, rel] of Object.entries(CACHES)) t.ok(names.get(name) && path.join(home, rel).startsWith(names.get(name)!), `${name}: ${names.get(name)}`);
+  // Where the environment moves them.
+  const moved = { PLAYWRIGHT_BROWSERS_PATH: path.join(home, 'pw'), HF_HOME: path.join(home, 'hf'), TORCH_HOME: path.join(home, 'th') };
+  for (const d of Object.values(moved)) fs.mkdirSync(d);
+  const found = new Map(packageCaches(home, moved, work).map((c) => [c.name, c.path]));
+  t.equal(found.get('playwright'), path.join(fs.realpathSync(home), 'pw'), 'PLAYWRIGHT_BROWSERS_PATH');
+  t.equal(found.get('huggingface'), path.join(fs.realpathSync(home), 'hf'), 'HF_HOME');
+  t.equal(found.get('torch'), path.join(fs.realpathSync(home), 'th'), 'TORCH_HOME');
+  // Playwright's `PLAYWRIGHT_BROWSERS_PATH=0` keeps browsers inside node_modules: not a folder here.
+  t.notOk(new Map(packageCaches(home, { PLAYWRIGHT_BROWSERS_PATH: '0' }, work).map((c) => [c.name, c.path])).get('playwright')?.endsWith('/0'), 'PLAYWRIGHT_BROWSERS_PATH=0 is no folder');
+});
+
+t.test('inside the sandbox the agent writes into those caches and the host\'s stay as they were', async (t) => {
+  const world = await startWorld();
+  t.teardown(() => world.close());
+  const home = path.join(world.dir, 'user');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  for (const rel of Object.values(CACHES)) {
+    fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
+    fs.writeFileSync(path.join(home, rel), 'host\n', { mode: 0o755 });
+  }
+  const keys = Object.keys(CACHES).map((_, i) => `c_${'abcdefghijklmnop'[i]}`);
+  const script = Object.values(CACHES).map((rel, i) => `mkdir -p "$(dirname ~/${rel})" && printf 'agent\\n' > ~/${rel} && echo ${keys[i]}=$(cat ~/${rel})`).join('; ');
+  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
+  t.equal(r.code, 0, `the run ends well (${r.stderr.slice(-300)})`);
+  const out = results(r.stdout);
+  Object.values(CACHES).forEach((rel, i) => {
+    t.equal(out[keys[i]!], 'agent', `inside, the agent works with its own ~/${rel}`);
+    t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), 'host\n', `the host's ~/${rel} is as it was`);
+  });
+});
