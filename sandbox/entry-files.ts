@@ -1187,6 +1187,15 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     // folder's own entries are HOME_ENTRIES' (its `.cargo` and `.vscode` change with every build
     // and extension install).
     // Only with the home folder known: without it, the folder above may be the home folder itself.
+    // The home folder's own repository (eighteenth pass): a `~/.git` the agent makes (or changes the
+    // control files of, where the user keeps dotfiles there) is the repository of every folder under
+    // the home folder that has none of its own, whose config the prompt runs.
+    if (homeOk && path.resolve(a) === path.resolve(homeDir)) {
+      for (const name of ['.git', '.hg']) {
+        const q = path.join(a, name);
+        if (!planted.some((f) => f.path === q) && folderEntryWatched(q).some((w) => changedSince(w, since, budget))) planted.push({ path: q, why: `${FOLDER_ENTRIES[name]} (the home folder's: every folder under it that is in no repository of its own)` });
+      }
+    }
     if (!homeOk || a === path.parse(a).root || path.resolve(a) === path.resolve(homeDir) || inside(homeDir, a)) continue;
     for (const name of Object.keys(FOLDER_ENTRIES)) {
       if (name === '.pth' || name === '.code-workspace') continue; // suffix rules, in the walk below
