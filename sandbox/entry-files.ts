@@ -85,6 +85,8 @@ const HOME_ENTRIES: Record<string, string> = {
   '.cargo/config.toml': 'cargo runs programs it names',
   '.config/direnv': 'direnv sources direnvrc and trusts its allow-list',
   '.local/share/direnv/allow': 'direnv runs the .envrc files it lists',
+  // Eighteenth pass: mise's equivalent (a file per config the user trusted with `mise trust`).
+  '.local/state/mise/trusted-configs': 'mise runs the hooks, tasks and env scripts of the config files it trusts',
   '.gemrc': 'gem obeys it',
   '.gradle/init.d': 'gradle runs its scripts',
   '.gradle/init.gradle': 'gradle runs it',
@@ -611,6 +613,7 @@ const HOME_FOLDERS: Record<string, string> = {
   '.config/git': '.config', '.config/environment.d': '.config', '.config/autostart': '.config',
   '.config/systemd': '.config', '.config/pip': '.config',
   '.local/share/direnv/allow': '.local/share/direnv', '.gradle/init.d': '.gradle',
+  '.local/state/mise/trusted-configs': '.local/state/mise',
   // Seventeenth pass: the session bus picks a new service file up at once (inotify), so one the
   // agent made there would be started during the run when any program asks for its name.
   '.local/share/dbus-1': '.local/share',
@@ -859,6 +862,8 @@ export function envEntryFiles(env: NodeJS.ProcessEnv, homeDir: string, cwd: stri
   add(get('WGETRC'), 'WGETRC names it: wget obeys it');
   add(get('SCREENRC'), 'SCREENRC names it: screen runs its commands');
   add(get('MYVIMRC'), 'MYVIMRC names it: vim runs it');
+  const miseState = get('MISE_STATE_DIR');
+  if (miseState) add(path.join(miseState, 'trusted-configs'), 'mise runs the hooks, tasks and env scripts of the config files it trusts');
   const curlHome = get('CURL_HOME');
   if (curlHome) add(path.join(curlHome, '.curlrc'), 'CURL_HOME names its folder: curl obeys it');
   // Option strings: the file after each preload flag, however it is spelled.

@@ -125,3 +125,21 @@ t.test('inside the sandbox the agent writes into those caches and the host\'s st
     t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), 'host\n', `the host's ~/${rel} is as it was`);
   });
 });
+
+t.test('mise\'s list of trusted config files is kept read-only, as direnv\'s allow-list is', async (t) => {
+  // mise runs the hooks, tasks and `_.source` env of a `mise.toml` only once the user trusted it
+  // (`mise trust`, a file per config in its state folder): a trust the agent adds for the
+  // `mise.toml` it made runs that file's `[hooks] enter` at the user's next `cd`, unasked.
+  const home = tempDir(t, 'hunt18-sandbox-mise-');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  fs.mkdirSync(path.join(home, '.local', 'state', 'mise'), { recursive: true });
+  const bound = homeEntryFiles(home, work, [], {});
+  t.ok(bound.includes(path.join(home, '.local/state/mise/trusted-configs')), 'made (empty) where mise keeps its state, and bound read-only');
+  const moved = path.join(home, 'mise-state');
+  fs.mkdirSync(path.join(moved, 'trusted-configs'), { recursive: true });
+  t.ok(homeEntryFiles(home, work, [], { MISE_STATE_DIR: moved }).includes(path.join(moved, 'trusted-configs')), 'and where MISE_STATE_DIR moves it');
+  const bare = tempDir(t, 'hunt18-sandbox-mise-none-');
+  homeEntryFiles(bare, path.join(bare, 'w'), [], {});
+  t.notOk(fs.existsSync(path.join(bare, '.local', 'state', 'mise')), 'nothing made where mise is not used');
+});
