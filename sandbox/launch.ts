@@ -663,7 +663,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const devices = process.getuid?.() === 0 ? privateDevices(home) : [];
       // The working directory's .env and the like holding a real value: a copy with placeholders.
       const masked: Array<[string, string]> = [];
-      const withValues = [...workSecretFiles(cwd, o.realValues ?? []), ...homeSecretValueFiles(o.userHome ?? os.homedir(), o.realValues ?? [])];
+      const withValues = [...workSecretFiles(cwd, o.realValues ?? [], o.userHome ?? os.homedir()), ...homeSecretValueFiles(o.userHome ?? os.homedir(), o.realValues ?? [])];
       // A file hidden anyway, or inside a hidden folder (a config holding another credential too; a
       // planted `.env` symlink into ~/.config/gh), stays hidden: the copy would show what else it holds.
       // A hidden file (a history, a credential store) with other names (hard links an earlier run

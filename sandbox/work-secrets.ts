@@ -58,6 +58,9 @@ const MAX_DEPTH = 3;
 const MAX_ENTRIES = 5000;
 const MAX_BYTES = 1 << 20;
 const MAX_MS = 300;
+/** The home folder's walk: deeper (`~/src/org/project/config/.env`), more entries. */
+const HOME_DEPTH = 5;
+const HOME_ENTRIES = 20_000;
 
 /**
  * Files of the home folder where people keep tokens for their shell: the rc files (`export
@@ -100,18 +103,27 @@ function scanFile(p: string, replacer: EnvSecretReplacer): MaskedFile | undefine
   return scan.secrets.length || scan.value === undefined ? { path: real, secrets: scan.secrets, text: scan.value } : undefined;
 }
 
-/** The working directory's files (by name, at most 3 folders deep) holding a real value, with what the agent gets instead. */
-export function workSecretFiles(cwd: string, values: RealValue[]): MaskedFile[] {
+/**
+ * The working directory's files (by name, at most 3 folders deep) holding a real value, with what the
+ * agent gets instead. With `home`, the home folder's too (eighteenth pass: other projects' `.env`
+ * files hold the same token, and the agent reads the whole home folder), 5 folders deep, passing
+ * over its top-level dot folders (tools' state: their credential stores are hidden by name).
+ */
+export function workSecretFiles(cwd: string, values: RealValue[], home?: string): MaskedFile[] {
   if (!values.length) return [];
   const replacer = new EnvSecretReplacer(values);
   const out: MaskedFile[] = [];
-  walkFolders(cwd, { left: MAX_ENTRIES, until: Date.now() + MAX_MS }, (dir, e, depth) => {
-    if (e.isDirectory()) return depth < MAX_DEPTH && !SKIP.has(e.name);
-    if (!(e.isFile() || e.isSymbolicLink()) || !candidate(e.name)) return false;
-    const found = scanFile(path.join(dir, e.name), replacer);
-    if (found) out.push(found);
-    return false;
-  });
+  const roots: Array<{ root: string; depth: number; dotFolders: boolean }> = [{ root: cwd, depth: MAX_DEPTH, dotFolders: true }];
+  if (home && path.isAbsolute(home) && home !== path.parse(home).root && path.resolve(home) !== path.resolve(cwd)) roots.push({ root: home, depth: HOME_DEPTH, dotFolders: false });
+  for (const { root, depth: maxDepth, dotFolders } of roots) {
+    walkFolders(root, { left: root === cwd ? MAX_ENTRIES : HOME_ENTRIES, until: Date.now() + MAX_MS }, (dir, e, depth) => {
+      if (e.isDirectory()) return depth < maxDepth && !SKIP.has(e.name) && (dotFolders || depth > 0 || !e.name.startsWith('.')) && path.join(dir, e.name) !== path.resolve(cwd);
+      if (!(e.isFile() || e.isSymbolicLink()) || !candidate(e.name)) return false;
+      const found = scanFile(path.join(dir, e.name), replacer);
+      if (found) out.push(found);
+      return false;
+    });
+  }
   for (const p of repoConfigs(cwd)) {
     const found = scanFile(p, replacer);
     if (found) out.push(found);

@@ -226,6 +226,32 @@ t.test('eighteenth pass: a real value in the repository\'s history (a .env commi
   t.equal(results(ok.stdout).dotenv, `GITHUB_TOKEN=${placeholder}`, 'and its .env is read with the placeholder');
 });
 
+t.test('eighteenth pass: another project\'s .env in the home folder holding the value reads with the placeholder', async (t) => {
+  // The same token sits in every project's .env that uses the service; only the working directory's
+  // was looked at, while the agent reads the whole home folder.
+  const home = fs.mkdtempSync(path.join(world.dir, 'projects-home-'));
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const files: Record<string, string> = {
+    'src/api/.env': `GITHUB_TOKEN=${canary}\n`,
+    'work/client/deploy/.env.production': `TOKEN=${canary}\n`,
+    'old/secrets.json': `{"gh": "${canary}"}\n`,
+  };
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(home, f)), { recursive: true });
+    fs.writeFileSync(path.join(home, f), text);
+  }
+  const script = Object.keys(files).map((f, i) => `echo "f_${'abc'[i]}=$(tr -d '\\n' < "$HOME/${f}")"`).join('; ');
+  const r = await runAirlock([...base, '--', 'sh', '-c', script], { cwd: work, env: { ...env, HOME: home } });
+  t.equal(r.code, 0, `the run ends well (${r.stderr.slice(-300)})`);
+  neverSeesCanary(t, r);
+  const out = results(r.stdout);
+  t.equal(out.f_a, `GITHUB_TOKEN=${placeholder}`, 'a sibling project\'s .env: the placeholder');
+  t.equal(out.f_b, `TOKEN=${placeholder}`, 'a .env.production four folders down: the placeholder');
+  t.equal(out.f_c, `{"gh": "${placeholder}"}`, 'a secrets.json: the placeholder');
+  for (const [f, text] of Object.entries(files)) t.equal(fs.readFileSync(path.join(home, f), 'utf8'), text, `~/${f} is unchanged on the host`);
+});
+
 t.test('without the sandbox the variables are only a suggestion (why the sandbox exists)', async (t) => {
   const before = world.http.hits.length;
   const r = await runAirlock([...base, '--no-sandbox', '--', 'curl', '-sS', '--noproxy', '*', `http://127.0.0.1:${world.http.port}/bypassed`], { cwd: world.work, env });
