@@ -64,6 +64,15 @@ const DEFAULTS: Record<string, string> = {
   virtualenv: '.local/share/virtualenv',
   coursier: '.cache/coursier',
   ivy: '.ivy2/cache',
+  // Julia's packages, their precompiled images (loaded in place of the sources) and artifacts
+  // (binaries), cabal's store of built libraries and its source tarballs, Bazel's output bases
+  // (fetched external repositories and action outputs a later build takes as they are).
+  'julia-packages': '.julia/packages',
+  'julia-compiled': '.julia/compiled',
+  'julia-artifacts': '.julia/artifacts',
+  'cabal-store': '.cabal/store',
+  'cabal-packages': '.cabal/packages',
+  bazel: '.cache/bazel',
 };
 
 function env1(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -83,6 +92,8 @@ function ownVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
   const cargo = env1(env, 'CARGO_HOME');
   const gradle = env1(env, 'GRADLE_USER_HOME');
   const gopath = env.GOPATH?.split(':').find((p) => path.isAbsolute(p));
+  // The first depot of JULIA_DEPOT_PATH is where Julia writes.
+  const julia = env.JULIA_DEPOT_PATH?.split(':').find((p) => path.isAbsolute(p));
   switch (name) {
     case 'npm': return env1(env, 'npm_config_cache');
     case 'pip': return env1(env, 'PIP_CACHE_DIR');
@@ -107,6 +118,9 @@ function ownVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
     case 'torch': return env1(env, 'TORCH_HOME');
     case 'virtualenv': return env1(env, 'VIRTUALENV_OVERRIDE_APP_DATA');
     case 'coursier': return env1(env, 'COURSIER_CACHE');
+    case 'julia-packages': return julia && path.join(julia, 'packages');
+    case 'julia-compiled': return julia && path.join(julia, 'compiled');
+    case 'julia-artifacts': return julia && path.join(julia, 'artifacts');
     case 'cargo-registry': return cargo && path.join(cargo, 'registry');
     case 'cargo-git': return cargo && path.join(cargo, 'git');
     case 'go-mod': return env1(env, 'GOMODCACHE') ?? (gopath && path.join(gopath, 'pkg', 'mod'));

@@ -81,6 +81,12 @@ const CACHES: Record<string, string> = {
   virtualenv: '.local/share/virtualenv/wheel/3.12/image/1/CopyPipInstall/pip-24.0-py3-none-any/pip/__init__.py',
   coursier: '.cache/coursier/v1/https/repo1.maven.org/maven2/org/x/x_2.13/1.0/x_2.13-1.0.jar',
   ivy: '.ivy2/cache/org.x/x/jars/x-1.0.jar',
+  'julia-packages': '.julia/packages/HTTP/abcd1/src/HTTP.jl',
+  'julia-compiled': '.julia/compiled/v1.10/HTTP/xyz_abc.ji',
+  'julia-artifacts': '.julia/artifacts/0123abcd/bin/ffmpeg',
+  'cabal-store': '.cabal/store/ghc-9.4.8/aeson-2.2.1.0-abc/lib/libHSaeson.a',
+  'cabal-packages': '.cabal/packages/hackage.haskell.org/aeson/2.2.1.0/aeson-2.2.1.0.tar.gz',
+  bazel: '.cache/bazel/_bazel_root/0123abcd/external/rules_x/defs.bzl',
 };
 
 t.test('the caches host tools run programs and code from are the agent\'s own inside', async (t) => {
@@ -115,7 +121,7 @@ t.test('inside the sandbox the agent writes into those caches and the host\'s st
     fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
     fs.writeFileSync(path.join(home, rel), 'host\n', { mode: 0o755 });
   }
-  const keys = Object.keys(CACHES).map((_, i) => `c_${'abcdefghijklmnop'[i]}`);
+  const keys = Object.keys(CACHES).map((_, i) => `c_${'abcdefghijklmnopqrstuvwxyz'[i]}`);
   const script = Object.values(CACHES).map((rel, i) => `mkdir -p "$(dirname ~/${rel})" && printf 'agent\\n' > ~/${rel} && echo ${keys[i]}=$(cat ~/${rel})`).join('; ');
   const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
   t.equal(r.code, 0, `the run ends well (${r.stderr.slice(-300)})`);
