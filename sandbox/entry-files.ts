@@ -563,7 +563,7 @@ const INSTALLER_BINS = [
   '.volta/bin', 'go/bin', '.bun/bin', '.deno/bin', '.local/share/pnpm', '.npm-global/bin', '.npm-packages/bin', '.yarn/bin',
   '.config/yarn/global/node_modules/.bin', '.dotnet/tools', '.ghcup/bin', '.cabal/bin', '.pub-cache/bin', '.config/composer/vendor/bin',
   '.composer/vendor/bin', '.krew/bin', '.foundry/bin', '.juliaup/bin', '.elan/bin', '.nimble/bin', '.pulumi/bin', '.sdkman/bin',
-  '.nix-profile/bin', '.local/share/gem/ruby', '.gem/bin', '.rye/shims', '.pixi/bin', '.wasmtime/bin', '.fly/bin', '.console-ninja/.bin',
+  '.nix-profile/bin', '.rye/shims', '.pixi/bin', '.wasmtime/bin', '.fly/bin', '.console-ninja/.bin',
 ];
 
 /**
@@ -992,6 +992,15 @@ function folderEntryWatched(p: string): string[] {
   return [p];
 }
 
+/** The names of the folders in `dir` (bounded). */
+function subfolders(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).slice(0, 16).map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
 /** The entries of a program folder (bounded), as paths. */
 function programsIn(dir: string): string[] {
   try {
@@ -1171,6 +1180,17 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       // package there (a `yaml` or `requests` of the agent's) is what every Python program of the
       // user's imports in place of the system's.
       changedIn(path.join(lib, py, 'site-packages'), (n) => !n.endsWith('.dist-info') && !n.endsWith('.egg-info') && n !== '__pycache__', 'your Python programs import it before the system\'s packages');
+    }
+    // Ruby's and R's user libraries, as the Python user site (eighteenth pass): RubyGems puts the
+    // user's gem folder on every ruby's path and activates the highest version found (a gemspec there
+    // is a gem), R puts R_LIBS_USER (`~/R/<platform>-library/<version>`) first in .libPaths().
+    for (const gems of [path.join(homeDir, '.local', 'share', 'gem', 'ruby'), path.join(homeDir, '.gem', 'ruby')]) {
+      for (const version of subfolders(gems)) {
+        for (const d of ['gems', 'specifications']) changedIn(path.join(gems, version, d), () => true, 'every ruby of yours loads your user gems (the highest version of a gem wins)');
+      }
+    }
+    for (const platform of subfolders(path.join(homeDir, 'R'))) {
+      for (const version of subfolders(path.join(homeDir, 'R', platform))) changedIn(path.join(homeDir, 'R', platform, version), () => true, 'R loads your user library before the site\'s packages');
     }
   }
   // Run by root: the system's own places (see SYSTEM_ENTRIES).

@@ -132,3 +132,25 @@ t.test('a program changed in a folder installers and version managers put on PAT
   const after = named();
   for (const p of programs) t.ok(after.includes(p), `${p} is named (${after.join(', ')})`);
 });
+
+t.test('a gem or R package changed in the user\'s own libraries is named, as the Python user site\'s packages are', async (t) => {
+  // RubyGems puts the user's gem folder (`gem install --user-install`) on every ruby's path and
+  // activates the highest version it finds there; R puts R_LIBS_USER first in .libPaths(): a gem or
+  // package the agent adds or changes there is what the user's next ruby or R program loads.
+  const home = tempDir(t, 'hunt18-sandbox-userlibs-');
+  const write = writer(home);
+  const libs = ['.local/share/gem/ruby/3.2.0/gems/rake-13.0.6/lib/rake.rb', '.gem/ruby/3.0.0/gems/json-2.7.1/lib/json.rb', 'R/x86_64-pc-linux-gnu-library/4.3/jsonlite/R/jsonlite'];
+  for (const p of [...libs, '.local/share/gem/ruby/3.2.0/gems/minitest-5.20.0/lib/minitest.rb']) write(p, '# installed\n');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.map((f) => path.relative(home, f.path)).sort();
+  t.same(named(), [], 'control: nothing installed before the run is named');
+  for (const p of libs) fs.appendFileSync(path.join(home, p), 'system("touch /tmp/x")\n');
+  write('.local/share/gem/ruby/3.2.0/specifications/rake-99.0.0.gemspec', 'Gem::Specification.new\n');
+  const after = named();
+  for (const p of ['.local/share/gem/ruby/3.2.0/gems/rake-13.0.6', '.gem/ruby/3.0.0/gems/json-2.7.1', 'R/x86_64-pc-linux-gnu-library/4.3/jsonlite', '.local/share/gem/ruby/3.2.0/specifications/rake-99.0.0.gemspec']) {
+    t.ok(after.includes(p), `~/${p} is named (${after.join(', ')})`);
+  }
+  t.notOk(after.some((p) => p.includes('minitest')), 'an untouched gem is not named');
+});
