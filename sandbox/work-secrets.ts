@@ -117,6 +117,12 @@ export function workSecretFiles(cwd: string, values: RealValue[], home?: string)
   if (home && path.isAbsolute(home) && home !== path.parse(home).root && path.resolve(home) !== path.resolve(cwd)) roots.push({ root: home, depth: HOME_DEPTH, dotFolders: false });
   for (const { root, depth: maxDepth, dotFolders } of roots) {
     walkFolders(root, { left: root === cwd ? MAX_ENTRIES : HOME_ENTRIES, until: Date.now() + MAX_MS }, (dir, e, depth) => {
+      // Another project's repository config (a clone with the token in its URL, a CI checkout's
+      // extraheader), as the working directory's own (repoConfigs).
+      if (root !== cwd && e.name === '.git' && e.isDirectory()) {
+        const found = scanFile(path.join(dir, '.git', 'config'), replacer);
+        if (found) out.push(found);
+      }
       if (e.isDirectory()) return depth < maxDepth && !SKIP.has(e.name) && (dotFolders || depth > 0 || !e.name.startsWith('.')) && path.join(dir, e.name) !== path.resolve(cwd);
       if (!(e.isFile() || e.isSymbolicLink()) || !candidate(e.name)) return false;
       const found = scanFile(path.join(dir, e.name), replacer);

@@ -241,7 +241,11 @@ t.test('eighteenth pass: another project\'s .env in the home folder holding the 
     fs.mkdirSync(path.dirname(path.join(home, f)), { recursive: true });
     fs.writeFileSync(path.join(home, f), text);
   }
-  const script = Object.keys(files).map((f, i) => `echo "f_${'abc'[i]}=$(tr -d '\\n' < "$HOME/${f}")"`).join('; ');
+  // And another project cloned with the token in its URL: `git remote -v` there shows it.
+  execFileSync('git', ['init', '-q', path.join(home, 'src', 'cli')]);
+  execFileSync('git', ['-C', path.join(home, 'src', 'cli'), 'config', 'remote.origin.url', `https://x-access-token:${canary}@github.com/o/cli.git`]);
+  files['src/cli/.git/config'] = fs.readFileSync(path.join(home, 'src', 'cli', '.git', 'config'), 'utf8');
+  const script = Object.keys(files).map((f, i) => `echo "f_${'abcd'[i]}=$(tr -d '\\n' < "$HOME/${f}")"`).join('; ');
   const r = await runAirlock([...base, '--', 'sh', '-c', script], { cwd: work, env: { ...env, HOME: home } });
   t.equal(r.code, 0, `the run ends well (${r.stderr.slice(-300)})`);
   neverSeesCanary(t, r);
@@ -249,6 +253,7 @@ t.test('eighteenth pass: another project\'s .env in the home folder holding the 
   t.equal(out.f_a, `GITHUB_TOKEN=${placeholder}`, 'a sibling project\'s .env: the placeholder');
   t.equal(out.f_b, `TOKEN=${placeholder}`, 'a .env.production four folders down: the placeholder');
   t.equal(out.f_c, `{"gh": "${placeholder}"}`, 'a secrets.json: the placeholder');
+  t.match(out.f_d, `x-access-token:${placeholder}@github.com`, 'another clone\'s remote URL: the placeholder');
   for (const [f, text] of Object.entries(files)) t.equal(fs.readFileSync(path.join(home, f), 'utf8'), text, `~/${f} is unchanged on the host`);
 });
 
