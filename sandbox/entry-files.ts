@@ -87,6 +87,17 @@ const HOME_ENTRIES: Record<string, string> = {
   '.local/share/direnv/allow': 'direnv runs the .envrc files it lists',
   // Eighteenth pass: mise's equivalent (a file per config the user trusted with `mise trust`).
   '.local/state/mise/trusted-configs': 'mise runs the hooks, tasks and env scripts of the config files it trusts',
+  // Eighteenth pass: REPLs' and tools' start files that run code from the home folder at every start.
+  '.mongoshrc.js': 'mongosh runs it at every start', '.mongorc.js': 'the mongo shell runs it at every start',
+  '.erlang': 'Erlang runs it at every start', '.iex.exs': 'IEx runs it at every start', '.sbclrc': 'SBCL runs it at every start',
+  '.ocamlinit': 'the OCaml toplevel and utop run it at every start', '.racketrc': 'Racket\'s REPL runs it at every start',
+  '.guile': 'Guile runs it at every start', '.gnuplot': 'gnuplot runs it at every start (system() runs commands)',
+  '.pylintrc': 'pylint runs its init-hook (VS Code\'s extension on opening a file)',
+  '.config/pylintrc': 'pylint runs its init-hook (VS Code\'s extension on opening a file)',
+  '.lein/profiles.clj': 'Leiningen runs its user profile\'s injections in every project',
+  '.mix/archives': 'every mix loads its archives', '.config/yt-dlp': 'yt-dlp runs the commands its config names (--exec)',
+  '.config/mpv': 'mpv runs its scripts at every start', '.config/bat/config': 'bat runs the pager it names',
+  '.config/lazygit': 'lazygit runs the pager and commands its config names', '.config/aria2': 'aria2 runs the hooks its config names',
   '.gemrc': 'gem obeys it',
   '.gradle/init.d': 'gradle runs its scripts',
   '.gradle/init.gradle': 'gradle runs it',

@@ -149,3 +149,34 @@ t.test('mise\'s list of trusted config files is kept read-only, as direnv\'s all
   homeEntryFiles(bare, path.join(bare, 'w'), [], {});
   t.notOk(fs.existsSync(path.join(bare, '.local', 'state', 'mise')), 'nothing made where mise is not used');
 });
+
+// Start files of REPLs and tools that run code from the home folder at every start, on no list:
+// mongosh's, Erlang's and IEx's, SBCL's, OCaml's, Racket's, Guile's and gnuplot's (`system`), Julia's
+// `startup.jl` (every `julia`), pylint's (`init-hook`, which VS Code's extension runs on opening a
+// file), Leiningen's user profile (`:injections`), Mix's archives (loaded by every `mix`), yt-dlp's
+// (`--exec`), mpv's scripts, bat's and lazygit's (a pager command), aria2's (download hooks).
+const START_FILES = [
+  '.mongoshrc.js', '.mongorc.js', '.erlang', '.iex.exs', '.sbclrc', '.ocamlinit', '.racketrc', '.guile', '.gnuplot',
+  '.julia/config/startup.jl', '.pylintrc', '.config/pylintrc', '.lein/profiles.clj', '.mix/archives/evil-0.1.0/evil-0.1.0/ebin/evil.beam',
+  '.config/yt-dlp/config', '.config/mpv/scripts/x.lua', '.config/bat/config', '.config/lazygit/config.yml', '.config/aria2/aria2.conf',
+];
+
+t.test('REPLs\' and tools\' start files are kept read-only', async (t) => {
+  const world = await startWorld();
+  t.teardown(() => world.close());
+  const home = path.join(world.dir, 'user');
+  for (const rel of START_FILES) {
+    fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
+    fs.writeFileSync(path.join(home, rel), '# mine\n');
+  }
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const bound = homeEntryFiles(home, work, [], {});
+  for (const rel of START_FILES) t.ok(bound.some((b) => path.join(home, rel) === b || path.join(home, rel).startsWith(`${b}/`)), `~/${rel} is bound read-only`);
+  const keys = START_FILES.map((_, i) => `s_${'abcdefghijklmnopqrstuvwxyz'[i]}`);
+  const script = START_FILES.map((rel, i) => `printf 'x\\n' >> ~/${rel} 2>/dev/null && echo ${keys[i]}=yes || echo ${keys[i]}=no`).join('; ');
+  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
+  const out = results(r.stdout);
+  START_FILES.forEach((rel, i) => t.equal(out[keys[i]!], 'no', `~/${rel} cannot be written inside (${r.stderr.slice(-150)})`));
+  for (const rel of START_FILES) t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), '# mine\n', `~/${rel} unchanged`);
+});
