@@ -768,6 +768,27 @@ export function xdgMoved(homeDir: string, rel: string, env: NodeJS.ProcessEnv): 
 }
 
 /**
+ * The remote editors' servers installed in the home folder (eighteenth pass): VS Code's Remote-SSH,
+ * Cursor's and Windsurf's start their server (its Node, JavaScript and the `code-<commit>` CLI that
+ * launches it) from here at the next connection, unchecked. Kept read-only where they exist; not
+ * named after a run (the running server writes its logs beside them all the time).
+ */
+export function remoteServers(homeDir: string): string[] {
+  const out: string[] = [];
+  for (const name of ['.vscode-server', '.vscode-server-insiders', '.vscodium-server', '.cursor-server', '.windsurf-server']) {
+    const dir = path.join(homeDir, name);
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(dir).slice(0, 256);
+    } catch {
+      continue;
+    }
+    for (const e of entries) if (e === 'bin' || e === 'cli' || e.startsWith('code-')) out.push(path.join(dir, e));
+  }
+  return out;
+}
+
+/**
  * The home folder's entry files that exist (folders made first, see HOME_FOLDERS), to bind
  * read-only in the sandbox: all but one that
  * holds the working directory, or that a `--writable` path names (itself or a path inside it:
@@ -826,6 +847,7 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
     if (unlocked.some((w) => inside(w, f)) || out.includes(f) || !fs.existsSync(f)) continue;
     out.push(f);
   }
+  for (const f of remoteServers(homeDir)) if (!inside(here, f) && !unlocked.some((w) => inside(w, f))) out.push(f);
   // What the shell rc files source, protected like them.
   for (const f of rcSourced(homeDir)) {
     if (inside(here, f) || unlocked.some((w) => inside(w, f)) || out.includes(f)) continue;

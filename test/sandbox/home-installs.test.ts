@@ -180,3 +180,39 @@ t.test('REPLs\' and tools\' start files are kept read-only', async (t) => {
   START_FILES.forEach((rel, i) => t.equal(out[keys[i]!], 'no', `~/${rel} cannot be written inside (${r.stderr.slice(-150)})`));
   for (const rel of START_FILES) t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), '# mine\n', `~/${rel} unchanged`);
 });
+
+t.test('the remote editors\' servers installed in the home folder are kept read-only', async (t) => {
+  // VS Code's Remote-SSH (and Cursor's, Windsurf's) installs its server in the home folder of the
+  // machine it connects to and starts it from there at the next connection: the server's Node and
+  // JavaScript, and the CLI that launches it. Only its extensions and machine settings were kept.
+  const world = await startWorld();
+  t.teardown(() => world.close());
+  const home = path.join(world.dir, 'user');
+  const servers = [
+    '.vscode-server/cli/servers/Stable-0123abcd/server/out/server-main.js',
+    '.vscode-server/bin/0123abcd/node',
+    '.vscode-server/code-0123abcd',
+    '.cursor-server/bin/4567ef/out/server-main.js',
+    '.windsurf-server/bin/89ab/out/server-main.js',
+  ];
+  for (const rel of servers) {
+    fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
+    fs.writeFileSync(path.join(home, rel), '// server\n', { mode: 0o755 });
+  }
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const keys = servers.map((_, i) => `v_${'abcde'[i]}`);
+  const script = servers.map((rel, i) => `printf 'x\\n' >> ~/${rel} 2>/dev/null && echo ${keys[i]}=yes || echo ${keys[i]}=no`).join('; ');
+  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
+  const out = results(r.stdout);
+  servers.forEach((rel, i) => t.equal(out[keys[i]!], 'no', `~/${rel} cannot be written inside (${r.stderr.slice(-150)})`));
+  for (const rel of servers) t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), '// server\n', `~/${rel} unchanged`);
+  // Control: the running server's logs change all the time; a run does not name them.
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const since = Date.now();
+  await new Promise((r) => setTimeout(r, 20));
+  fs.mkdirSync(path.join(home, '.vscode-server', 'data', 'logs'), { recursive: true });
+  fs.writeFileSync(path.join(home, '.vscode-server', 'data', 'logs', 'remoteagent.log'), 'x\n');
+  fs.writeFileSync(path.join(home, '.vscode-server', 'cli', 'servers', 'Stable-0123abcd', 'log.txt'), 'x\n');
+  t.notOk(plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.some((f) => f.path.includes('.vscode-server')), 'the server\'s own logs are not named');
+});
