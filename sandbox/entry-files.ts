@@ -85,6 +85,19 @@ const HOME_ENTRIES: Record<string, string> = {
   '.cargo/config.toml': 'cargo runs programs it names',
   '.config/direnv': 'direnv sources direnvrc and trusts its allow-list',
   '.local/share/direnv/allow': 'direnv runs the .envrc files it lists',
+  // Eighteenth pass: mise's equivalent (a file per config the user trusted with `mise trust`).
+  '.local/state/mise/trusted-configs': 'mise runs the hooks, tasks and env scripts of the config files it trusts',
+  // Eighteenth pass: REPLs' and tools' start files that run code from the home folder at every start.
+  '.mongoshrc.js': 'mongosh runs it at every start', '.mongorc.js': 'the mongo shell runs it at every start',
+  '.erlang': 'Erlang runs it at every start', '.iex.exs': 'IEx runs it at every start', '.sbclrc': 'SBCL runs it at every start',
+  '.ocamlinit': 'the OCaml toplevel and utop run it at every start', '.racketrc': 'Racket\'s REPL runs it at every start',
+  '.guile': 'Guile runs it at every start', '.gnuplot': 'gnuplot runs it at every start (system() runs commands)',
+  '.pylintrc': 'pylint runs its init-hook (VS Code\'s extension on opening a file)',
+  '.config/pylintrc': 'pylint runs its init-hook (VS Code\'s extension on opening a file)',
+  '.lein/profiles.clj': 'Leiningen runs its user profile\'s injections in every project',
+  '.mix/archives': 'every mix loads its archives', '.config/yt-dlp': 'yt-dlp runs the commands its config names (--exec)',
+  '.config/mpv': 'mpv runs its scripts at every start', '.config/bat/config': 'bat runs the pager it names',
+  '.config/lazygit': 'lazygit runs the pager and commands its config names', '.config/aria2': 'aria2 runs the hooks its config names',
   '.gemrc': 'gem obeys it',
   '.gradle/init.d': 'gradle runs its scripts',
   '.gradle/init.gradle': 'gradle runs it',
@@ -208,6 +221,19 @@ const HOME_ENTRIES: Record<string, string> = {
   '.asdf/installs': 'asdf\'s tools: every program it runs',
   '.local/share/mise/installs': 'mise\'s tools: every program it runs',
   '.sdkman/candidates': 'sdkman\'s JDKs and tools: every java, gradle and maven you run',
+  // Eighteenth pass: the command-line tools installed into the home folder, outside any version
+  // manager: npm's global packages under a user prefix (npm's docs suggest ~/.npm-global; `claude`
+  // is installed so), pipx's and uv's tool environments, pnpm's, bun's and yarn's global folders.
+  // A package changed there is the user's next `claude`, `black`, `tsc`. `npm install -g` inside fails.
+  '.npm-global/lib/node_modules': 'npm\'s global packages: every command you installed with npm install -g',
+  '.npm-packages/lib/node_modules': 'npm\'s global packages: every command you installed with npm install -g',
+  '.local/lib/node_modules': 'npm\'s global packages (prefix ~/.local): every command you installed with npm install -g',
+  '.local/share/pipx/venvs': 'pipx\'s environments: every command you installed with pipx',
+  '.local/pipx/venvs': 'pipx\'s environments: every command you installed with pipx',
+  '.local/share/uv/tools': 'uv\'s tool environments: every command you installed with uv tool install',
+  '.local/share/pnpm/global': 'pnpm\'s global packages: every command you installed with pnpm add -g',
+  '.bun/install/global': 'bun\'s global packages: every command you installed with bun add -g',
+  '.config/yarn/global': 'yarn\'s global packages: every command you installed with yarn global add',
   // Sixteenth pass: more shells' start files (as fish's and nushell's); the global version file of
   // asdf and mise (a `path:` version is any folder of programs: every node, python … you run);
   // package managers' own configs as pip's (uv's and poetry's indexes and find-links: a package of
@@ -539,6 +565,51 @@ export function rcSourced(homeDir: string): string[] {
 }
 
 /**
+ * Program folders of the home folder that installers and version managers put on PATH from the
+ * rc files: a program there runs in place of the one of that name (rustup's proxies in
+ * `.cargo/bin` are every cargo and rustc; shims are every node, python and ruby).
+ */
+const INSTALLER_BINS = [
+  '.cargo/bin', '.pyenv/shims', '.pyenv/bin', '.rbenv/shims', '.nodenv/shims', '.goenv/shims', '.asdf/shims', '.local/share/mise/shims',
+  '.volta/bin', 'go/bin', '.bun/bin', '.deno/bin', '.local/share/pnpm', '.npm-global/bin', '.npm-packages/bin', '.yarn/bin',
+  '.config/yarn/global/node_modules/.bin', '.dotnet/tools', '.ghcup/bin', '.cabal/bin', '.pub-cache/bin', '.config/composer/vendor/bin',
+  '.composer/vendor/bin', '.krew/bin', '.foundry/bin', '.juliaup/bin', '.elan/bin', '.nimble/bin', '.pulumi/bin', '.sdkman/bin',
+  '.nix-profile/bin', '.rye/shims', '.pixi/bin', '.wasmtime/bin', '.fly/bin', '.console-ninja/.bin',
+];
+
+/**
+ * Folders of the home folder that the rc files (and the files they source) add to PATH:
+ * `export PATH="$HOME/tools/bin:$PATH"`, `PATH=~/x:$PATH`, zsh's `path=(~/bin $path)`. Only what
+ * reads without running anything (`~`, `$HOME`, `${HOME}`); at most 32.
+ */
+export function rcPathFolders(homeDir: string): string[] {
+  if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
+  const out = new Set<string>();
+  for (const file of [...RC_FILES.map((f) => path.join(homeDir, f)), ...rcSourced(homeDir)]) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+    } catch {
+      continue;
+    }
+    for (const raw of text.split('\n').slice(0, 5000)) {
+      for (const m of raw.matchAll(/\b(?:PATH=|path\+?=\()("[^"]*"|'[^']*'|[^\s;&|)]+(?:\s+[^\s;&|)]+)*)/g)) {
+        for (let word of m[1]!.replace(/^["']|["']$/g, '').split(/[:\s]+/)) {
+          word = word.replace(/^["']|["']$/g, '');
+          if (word === '~' || word.startsWith('~/')) word = homeDir + word.slice(1);
+          word = word.replace(/^\$\{HOME\}|^\$HOME\b/, homeDir);
+          if (!path.isAbsolute(word) || /[$`*?[\]]/.test(word)) continue;
+          const dir = path.normalize(word);
+          if (inside(dir, homeDir) && dir !== path.resolve(homeDir)) out.add(dir);
+        }
+      }
+      if (out.size >= 32) return [...out];
+    }
+  }
+  return [...out];
+}
+
+/**
  * Entries above that are folders, which programs read the files of when the files exist: an empty
  * folder changes nothing for them (unlike an empty `.inputrc` or `.bash_profile`, which would be
  * read instead of another file), so one that is missing is made before the run and protected like
@@ -553,6 +624,7 @@ const HOME_FOLDERS: Record<string, string> = {
   '.config/git': '.config', '.config/environment.d': '.config', '.config/autostart': '.config',
   '.config/systemd': '.config', '.config/pip': '.config',
   '.local/share/direnv/allow': '.local/share/direnv', '.gradle/init.d': '.gradle',
+  '.local/state/mise/trusted-configs': '.local/state/mise',
   // Seventeenth pass: the session bus picks a new service file up at once (inotify), so one the
   // agent made there would be started during the run when any program asks for its name.
   '.local/share/dbus-1': '.local/share',
@@ -696,6 +768,27 @@ export function xdgMoved(homeDir: string, rel: string, env: NodeJS.ProcessEnv): 
 }
 
 /**
+ * The remote editors' servers installed in the home folder (eighteenth pass): VS Code's Remote-SSH,
+ * Cursor's and Windsurf's start their server (its Node, JavaScript and the `code-<commit>` CLI that
+ * launches it) from here at the next connection, unchecked. Kept read-only where they exist; not
+ * named after a run (the running server writes its logs beside them all the time).
+ */
+export function remoteServers(homeDir: string): string[] {
+  const out: string[] = [];
+  for (const name of ['.vscode-server', '.vscode-server-insiders', '.vscodium-server', '.cursor-server', '.windsurf-server']) {
+    const dir = path.join(homeDir, name);
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(dir).slice(0, 256);
+    } catch {
+      continue;
+    }
+    for (const e of entries) if (e === 'bin' || e === 'cli' || e.startsWith('code-')) out.push(path.join(dir, e));
+  }
+  return out;
+}
+
+/**
  * The home folder's entry files that exist (folders made first, see HOME_FOLDERS), to bind
  * read-only in the sandbox: all but one that
  * holds the working directory, or that a `--writable` path names (itself or a path inside it:
@@ -754,6 +847,7 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
     if (unlocked.some((w) => inside(w, f)) || out.includes(f) || !fs.existsSync(f)) continue;
     out.push(f);
   }
+  for (const f of remoteServers(homeDir)) if (!inside(here, f) && !unlocked.some((w) => inside(w, f))) out.push(f);
   // What the shell rc files source, protected like them.
   for (const f of rcSourced(homeDir)) {
     if (inside(here, f) || unlocked.some((w) => inside(w, f)) || out.includes(f)) continue;
@@ -801,6 +895,8 @@ export function envEntryFiles(env: NodeJS.ProcessEnv, homeDir: string, cwd: stri
   add(get('WGETRC'), 'WGETRC names it: wget obeys it');
   add(get('SCREENRC'), 'SCREENRC names it: screen runs its commands');
   add(get('MYVIMRC'), 'MYVIMRC names it: vim runs it');
+  const miseState = get('MISE_STATE_DIR');
+  if (miseState) add(path.join(miseState, 'trusted-configs'), 'mise runs the hooks, tasks and env scripts of the config files it trusts');
   const curlHome = get('CURL_HOME');
   if (curlHome) add(path.join(curlHome, '.curlrc'), 'CURL_HOME names its folder: curl obeys it');
   // Option strings: the file after each preload flag, however it is spelled.
@@ -817,7 +913,31 @@ export function envEntryFiles(env: NodeJS.ProcessEnv, homeDir: string, cwd: stri
   for (const lib of (get('LD_PRELOAD') ?? '').split(/[\s:]+/).filter(Boolean).slice(0, 32)) add(lib, 'LD_PRELOAD names it: every program loads it');
   for (const dir of (get('PYTHONPATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on PYTHONPATH: Python imports from it before the standard library');
   for (const dir of (get('NODE_PATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on NODE_PATH: Node programs load from it what their node_modules lacks');
+  // Where the user installs tools globally, moved by the environment or npm's config (eighteenth pass).
+  // Both: the user's other shells may lack the variable.
+  for (const prefix of [get('NPM_CONFIG_PREFIX'), npmrcPrefix(get('NPM_CONFIG_USERCONFIG') ?? path.join(homeDir, '.npmrc'), homeDir)]) {
+    if (prefix) add(path.join(prefix.replace(/^~(?=\/|$)/, homeDir), 'lib', 'node_modules'), 'npm\'s global packages (your prefix): every command you installed with npm install -g');
+  }
+  const pipx = get('PIPX_HOME');
+  if (pipx) add(path.join(pipx, 'venvs'), 'pipx\'s environments: every command you installed with pipx');
+  add(get('UV_TOOL_DIR'), 'uv\'s tool environments: every command you installed with uv tool install');
+  const pnpm = get('PNPM_HOME');
+  if (pnpm) add(path.join(pnpm, 'global'), 'pnpm\'s global packages: every command you installed with pnpm add -g');
+  const bun = get('BUN_INSTALL');
+  if (bun) add(path.join(bun, 'install', 'global'), 'bun\'s global packages: every command you installed with bun add -g');
   return out;
+}
+
+/** The `prefix` an npmrc sets (`prefix=~/.npm-global`, `${HOME}` read), or undefined. */
+function npmrcPrefix(file: string, homeDir: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').slice(0, 64 * 1024);
+  } catch {
+    return undefined;
+  }
+  const value = /^\s*prefix\s*=\s*"?([^"\r\n]+?)"?\s*$/m.exec(text)?.[1];
+  return value?.replace(/^\$\{HOME\}|^\$HOME\b/, homeDir);
 }
 
 /**
@@ -905,6 +1025,15 @@ function folderEntryWatched(p: string): string[] {
   return [p];
 }
 
+/** The names of the folders in `dir` (bounded). */
+function subfolders(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).slice(0, 16).map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
 /** The entries of a program folder (bounded), as paths. */
 function programsIn(dir: string): string[] {
   try {
@@ -922,6 +1051,77 @@ function targetChangedSince(p: string, since: number): boolean {
     return false;
   }
 }
+
+/** Bounds of the look through installed packages after a run (files read, milliseconds). */
+const PACKAGE_ENTRIES = 200_000;
+const PACKAGE_MS = 2000;
+/** More packages changed than this in one folder (an install): named as one entry. */
+const MANY_PACKAGES = 5;
+
+/**
+ * The packages of a `node_modules` or a `site-packages` folder, as paths: each entry (a scope's
+ * packages for `@scope`), but for npm's, pnpm's and yarn's bookkeeping and build caches (dot
+ * entries other than pnpm's store: `.bin` is looked at on its own) and Python's bytecode.
+ */
+function packagesIn(dir: string): string[] {
+  const names = (d: string): string[] => {
+    try {
+      return fs.readdirSync(d).slice(0, 20_000);
+    } catch {
+      return [];
+    }
+  };
+  const out: string[] = [];
+  for (const n of names(dir)) {
+    if (n === '__pycache__' || (n.startsWith('.') && n !== '.pnpm')) continue;
+    if (n.startsWith('@') && path.basename(dir) === 'node_modules') out.push(...names(path.join(dir, n)).map((m) => path.join(dir, n, m)));
+    else out.push(path.join(dir, n));
+  }
+  return out;
+}
+
+/**
+ * Whether a file (not a folder: Python adds `__pycache__` to a package on its first import) at or
+ * below `p` changed at or after `since`; bytecode aside (removed after the run where the walk
+ * finds it, and Python writes it on its own).
+ */
+function packageChangedSince(p: string, since: number, budget: { left: number; until: number; ranOut?: boolean }, depth = 0): boolean {
+  if (--budget.left < 0 || Date.now() > budget.until) {
+    budget.ranOut = true;
+    return false;
+  }
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return false;
+  }
+  if (!st.isDirectory()) return !p.endsWith('.pyc') && st.ctimeMs >= since;
+  if (depth > 32 || path.basename(p) === '__pycache__') return false;
+  let names: string[];
+  try {
+    names = fs.readdirSync(p);
+  } catch {
+    return false;
+  }
+  return names.some((n) => packageChangedSince(path.join(p, n), since, budget, depth + 1));
+}
+
+/**
+ * Installed packages changed during the run (eighteenth pass): what the project's next `npm test`,
+ * dev server or build, or `python app.py` in its venv, loads, and in no diff (git ignores
+ * node_modules and venvs). Named by package, or the folder once when an install changed many.
+ */
+function packagesChanged(dir: string, since: number, budget: { left: number; until: number; ranOut?: boolean }, why: string): Planted[] {
+  if (!budget.until) budget.until = Date.now() + PACKAGE_MS; // from the first package folder met
+  const changed = packagesIn(dir).filter((p) => packageChangedSince(p, since, budget));
+  if (changed.length <= MANY_PACKAGES) return changed.map((p) => ({ path: p, why }));
+  const some = changed.slice(0, 3).map((p) => path.relative(dir, p)).join(', ');
+  return [{ path: dir, why: `${changed.length} packages changed (${some}, …): ${why}` }];
+}
+
+const NODE_PACKAGE = 'Node programs of the project load its code (npm test, a dev server, a build); node_modules is in no diff: reinstall with npm ci unless the agent was to install packages';
+const PYTHON_PACKAGE = 'the environment\'s python imports its code (and pytest its entry points); a venv is in no diff: reinstall unless the agent was to install packages';
 
 /** dotenv files: `.env`, `.env.local`, `.env.development.local`, `.flaskenv`. */
 const DOTENV = /^(?:\.env(?:\.[\w-]+)*|\.flaskenv)$/;
@@ -1014,6 +1214,17 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       // user's imports in place of the system's.
       changedIn(path.join(lib, py, 'site-packages'), (n) => !n.endsWith('.dist-info') && !n.endsWith('.egg-info') && n !== '__pycache__', 'your Python programs import it before the system\'s packages');
     }
+    // Ruby's and R's user libraries, as the Python user site (eighteenth pass): RubyGems puts the
+    // user's gem folder on every ruby's path and activates the highest version found (a gemspec there
+    // is a gem), R puts R_LIBS_USER (`~/R/<platform>-library/<version>`) first in .libPaths().
+    for (const gems of [path.join(homeDir, '.local', 'share', 'gem', 'ruby'), path.join(homeDir, '.gem', 'ruby')]) {
+      for (const version of subfolders(gems)) {
+        for (const d of ['gems', 'specifications']) changedIn(path.join(gems, version, d), () => true, 'every ruby of yours loads your user gems (the highest version of a gem wins)');
+      }
+    }
+    for (const platform of subfolders(path.join(homeDir, 'R'))) {
+      for (const version of subfolders(path.join(homeDir, 'R', platform))) changedIn(path.join(homeDir, 'R', platform, version), () => true, 'R loads your user library before the site\'s packages');
+    }
   }
   // Run by root: the system's own places (see SYSTEM_ENTRIES).
   for (const [p, why] of Object.entries(system ?? {})) {
@@ -1034,6 +1245,15 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     // folder's own entries are HOME_ENTRIES' (its `.cargo` and `.vscode` change with every build
     // and extension install).
     // Only with the home folder known: without it, the folder above may be the home folder itself.
+    // The home folder's own repository (eighteenth pass): a `~/.git` the agent makes (or changes the
+    // control files of, where the user keeps dotfiles there) is the repository of every folder under
+    // the home folder that has none of its own, whose config the prompt runs.
+    if (homeOk && path.resolve(a) === path.resolve(homeDir)) {
+      for (const name of ['.git', '.hg']) {
+        const q = path.join(a, name);
+        if (!planted.some((f) => f.path === q) && folderEntryWatched(q).some((w) => changedSince(w, since, budget))) planted.push({ path: q, why: `${FOLDER_ENTRIES[name]} (the home folder's: every folder under it that is in no repository of its own)` });
+      }
+    }
     if (!homeOk || a === path.parse(a).root || path.resolve(a) === path.resolve(homeDir) || inside(homeDir, a)) continue;
     for (const name of Object.keys(FOLDER_ENTRIES)) {
       if (name === '.pth' || name === '.code-workspace') continue; // suffix rules, in the walk below
@@ -1055,7 +1275,20 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   for (const dir of homeOk ? [path.join(homeDir, '.local', 'bin'), path.join(homeDir, 'bin')] : []) {
     if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your login profile puts this folder first on PATH once it exists: it runs in place of any program of that name');
   }
-  const complete = walkFolders(root, budget, (dir, e) => {
+  // The program folders installers and version managers put on PATH from the rc files (rustup's
+  // `.cargo/env`, `eval "$(pyenv init -)"`'s shims), and those the rc files name themselves: on no
+  // PATH of a run started from a launcher, an IDE or a shell that did not read them (eighteenth pass).
+  for (const dir of homeOk ? [...INSTALLER_BINS.map((rel) => path.join(homeDir, rel)), ...rcPathFolders(homeDir)] : []) {
+    if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your shell\'s rc files (or the installer of its tools) put this folder on PATH: it runs in place of any program of that name');
+  }
+  const packageBudget: { left: number; until: number; ranOut?: boolean } = { left: PACKAGE_ENTRIES, until: 0 };
+  // The working directory's walk gets its own time: the home folder's checks above take most of it
+  // on a loaded machine, and the walk then reported a small project as too big to check.
+  budget.until = Math.max(budget.until, Date.now() + WALK_MS);
+  const addPackages = (found: Planted[]): void => {
+    for (const f of found) if (!planted.some((g) => g.path === f.path)) planted.push(f);
+  };
+  const walked = walkFolders(root, budget, (dir, e) => {
     const p = path.join(dir, e.name);
     // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which
     // `core.worktree` gives a working tree): git run inside it obeys its config as a .git's.
@@ -1071,6 +1304,13 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       if ([p, ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) {
         planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script and, once activated, the programs in its bin' });
       }
+      let pythons: string[] = [];
+      try {
+        pythons = fs.readdirSync(path.join(dir, 'lib')).filter((n) => n.startsWith('python') || n.startsWith('pypy'));
+      } catch {
+        /* none */
+      }
+      for (const py of pythons.slice(0, 8)) addPackages(packagesChanged(path.join(dir, 'lib', py, 'site-packages'), since, packageBudget, PYTHON_PACKAGE));
     }
     // node_modules is not walked, but what `npm run`, `npx` and `yarn` start is in its .bin (links
     // into the packages): one changed there, or the file it leads to, runs at the next script, and
@@ -1080,6 +1320,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
         planted.push({ path: path.join(p, '.bin'), why: 'npm run, npx and yarn run its programs (node_modules is in no diff: reinstall with npm ci unless the agent was to install packages)' });
       }
     }
+    if (e.name === 'node_modules' && e.isDirectory()) addPackages(packagesChanged(p, since, packageBudget, NODE_PACKAGE));
     // Python bytecode (fifteenth pass): Python loads `__pycache__/x.cpython-312.pyc` in place of
     // `x.py` when the source time and size recorded in it match, and both are the writer's to copy,
     // so a forged one runs code no diff of `x.py` shows (`*.pyc` is in every .gitignore). Python
@@ -1104,6 +1345,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     return !NOT_WALKED.has(e.name);
   });
+  const complete = walked && !packageBudget.ranOut;
   return { planted, complete, bytecode };
 }
 
@@ -1250,6 +1492,6 @@ export function plantedReport(found: { planted: Planted[]; complete: boolean }, 
     for (const f of found.planted.slice(0, 50)) lines.push(`airlock:   ${terminalText(shown(f.path))} (${f.why})`);
     if (found.planted.length > 50) lines.push(`airlock:   … and ${found.planted.length - 50} more`);
   }
-  if (!found.complete) lines.push(`airlock: the working directory is too big to check whole for such files (.git, .envrc, .vscode, …) after the run; look for new ones yourself`);
+  if (!found.complete) lines.push(`airlock: the working directory (or its installed packages) is too big to check whole for such files (.git, .envrc, .vscode, node_modules, …) after the run; look for new ones yourself`);
   return lines;
 }

@@ -130,6 +130,12 @@ export class EnvSecretReplacer {
     return [...this.spellings.find(Buffer.from(name, 'utf8').toString('latin1'))];
   }
 
+  /** The secrets a text (read as latin1, as bytes) holds in any spelling the scrubber or detector reads. */
+  holds(latin1: string): string[] {
+    if (!this.spellings) return [];
+    return [...new Set([...this.spellings.find(latin1), ...this.detector.find(latin1)])];
+  }
+
   scan(value: string): EnvScan {
     const spellings = this.spellings;
     if (!spellings) return { value, secrets: [] };

@@ -69,7 +69,24 @@ const CREDENTIALS = [
   // and mail clients' passwords (fetchmail, msmtp, mbsync: IMAP and SMTP logins, often the same
   // account as the user's single sign-on).
   '.subversion/auth', '.fetchmailrc', '.msmtprc', '.config/msmtp', '.mbsyncrc',
+  // Eighteenth pass: plain-text and fixed-key stores (Emacs's auth-source, Pidgin's accounts,
+  // FileZilla's sites, a VNC password, CIFS and davfs2 mount credentials, HTTPie's sessions, DBeaver's
+  // credentials, Remmina's profiles, lftp's bookmarks, offlineimap's and aerc's accounts), API
+  // clients' collections and environments, VS Code's and Cursor's secret storage (sign-in sessions,
+  // Copilot's token; a fixed key where no desktop keyring runs), and more CLIs' tokens and keys.
+  '.authinfo', '.purple/accounts.xml', '.config/filezilla', '.filezilla', '.vnc/passwd', '.smbcredentials', '.davfs2/secrets',
+  '.config/httpie/sessions', '.local/share/DBeaverData/workspace6/General/.dbeaver/credentials-config.json',
+  '.config/remmina', '.local/share/remmina', '.local/share/lftp/bookmarks', '.lftp/bookmarks', '.offlineimaprc', '.config/aerc/accounts.conf',
+  '.config/Insomnia', '.config/Postman', '.config/Code/User/globalStorage/state.vscdb', '.config/Code - Insiders/User/globalStorage/state.vscdb',
+  '.config/VSCodium/User/globalStorage/state.vscdb', '.config/Cursor/User/globalStorage/state.vscdb', '.config/Windsurf/User/globalStorage/state.vscdb',
+  '.kaggle/kaggle.json', '.config/kaggle/kaggle.json', '.modal.toml', '.config/turso', '.config/neonctl', '.twilio-cli', '.config/twilio-cli',
+  '.ollama/id_ed25519', '.codeium/config.json', '.local/share/com.vercel.cli', '.dogrc', '.newrelic/credentials.json', '.config/atlascli',
+  '.mongodb/atlascli', '.config/influxdb2', '.cassandra/cqlshrc', '.minikube/profiles', '.minikube/ca.key', '.docker/contexts/tls',
+  '.config/exoscale', '.vultr-cli.yaml', '.config/vultr-cli.yaml', '.config/upctl.yaml', '.tccli',
 ];
+
+/** A password in mutt's settings (`imap_pass`, `smtp_pass`) or in a mail server's URL. */
+const MUTT_PASSWORD = /(?:imap_pass|smtp_pass|pop_pass)\s*=|(?:imaps?|smtps?|pops?):\/\/[^\s/@:"']+:[^\s/@"']+@/i;
 
 /**
  * Configuration files that tools inside still read, hidden only when they hold a credential: an
@@ -90,6 +107,11 @@ const CREDENTIAL_BEARING: Record<string, RegExp> = {
   '.config/git/config': /extraheader\s*=[\s"]*authorization/i,
   '.curlrc': /^[ \t]*-?-?(?:user|u|oauth2-bearer|proxy-user)(?![\w-])/im,
   '.wgetrc': /password\s*=/i,
+  // Eighteenth pass: mutt's and neomutt's rc files with an IMAP or SMTP password, or one in a URL.
+  '.muttrc': MUTT_PASSWORD,
+  '.config/mutt/muttrc': MUTT_PASSWORD,
+  '.neomuttrc': MUTT_PASSWORD,
+  '.config/neomutt/neomuttrc': MUTT_PASSWORD,
 };
 
 /** Those of CREDENTIAL_BEARING in `homeDir` that exist and hold a credential. */

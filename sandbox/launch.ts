@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { agentEnv, type AgentEnvOptions } from './env.ts';
 import { relayConnections, startRelay, type Relay } from './relay.ts';
 import { withMountAliases } from './mount-aliases.ts';
-import { homeSecretValueFiles, otherNames, workSecretFiles } from './work-secrets.ts';
+import { historySecrets, homeSecretValueFiles, otherNames, workSecretFiles } from './work-secrets.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 import { packageCaches, privateCacheFolder } from './package-caches.ts';
@@ -96,6 +96,8 @@ export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' |
    * a copy with placeholders (`hidden`: one that could not be rewritten is hidden instead).
    */
   onMasked?: (p: string, secrets: string[], hidden: boolean) => void;
+  /** The repository's objects could not all be read for real values within the bounds (historySecrets). */
+  onHistoryUnchecked?: () => void;
   /** The user's home folder (default: os.homedir()), whose rc files are looked at too. */
   userHome?: string;
   /** A PKCS12 trust store with Airlock's CA (for JAVA_TOOL_OPTIONS), when one could be made. */
@@ -661,7 +663,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const devices = process.getuid?.() === 0 ? privateDevices(home) : [];
       // The working directory's .env and the like holding a real value: a copy with placeholders.
       const masked: Array<[string, string]> = [];
-      const withValues = [...workSecretFiles(cwd, o.realValues ?? []), ...homeSecretValueFiles(o.userHome ?? os.homedir(), o.realValues ?? [])];
+      const withValues = [...workSecretFiles(cwd, o.realValues ?? [], o.userHome ?? os.homedir()), ...homeSecretValueFiles(o.userHome ?? os.homedir(), o.realValues ?? [])];
       // A file hidden anyway, or inside a hidden folder (a config holding another credential too; a
       // planted `.env` symlink into ~/.config/gh), stays hidden: the copy would show what else it holds.
       // A hidden file (a history, a credential store) with other names (hard links an earlier run
@@ -685,6 +687,14 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         const f = valued.find((v) => v.path === file)!;
         throw new LaunchError(`${file} holds the real value of secret ${f.secrets.join(', ')} and has ${n} more name${n === 1 ? '' : 's'} (hard link${n === 1 ? '' : 's'}) outside the working directory, the home folder and the temp folder, through which the agent would read it; remove ${n === 1 ? 'that link' : 'those links'} (find / -xdev -samefile ${JSON.stringify(file)}) and run again`);
       }
+      // The repository's objects keep what a copy cannot cover: every version of a .env committed,
+      // stashed or staged once, which git show reads inside (eighteenth pass). Refused: nothing can
+      // take a blob out of a pack file for one run.
+      const history = historySecrets(cwd, o.realValues ?? []);
+      if (history.secrets.length) {
+        throw new LaunchError(`the git repository's history here holds the real value of secret ${history.secrets.join(', ')} (a file such as .env committed, stashed or staged once): the agent would read it with git show or git log -p. Rotate the secret (a value in a repository's history is as good as published), give Airlock the new one (airlock secret set), and run again`);
+      }
+      if (!history.complete) o.onHistoryUnchecked?.();
       for (const [i, f] of valued.entries()) {
         o.onMasked?.(f.path, f.secrets, f.text === undefined);
         // And under every path a bind mount gives it (mount-aliases.ts), as hidden files are.

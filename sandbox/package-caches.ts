@@ -48,6 +48,31 @@ const DEFAULTS: Record<string, string> = {
   ccache: '.cache/ccache',
   'ccache-old': '.ccache',
   sccache: '.cache/sccache',
+  // Eighteenth pass: programs and code host tools take from a cache unchecked: the browsers and
+  // drivers end-to-end test runners start, Electron's builds and node-gyp's headers (native modules
+  // compile against them), Hugging Face's remote-code modules and pickled weights and torch hub's
+  // `hubconf.py` (imported by `from_pretrained`, `torch.hub.load`), virtualenv's seed wheels (the pip
+  // of every new environment), coursier's and Ivy's jars (sbt, mill, ant builds).
+  playwright: '.cache/ms-playwright',
+  puppeteer: '.cache/puppeteer',
+  cypress: '.cache/Cypress',
+  selenium: '.cache/selenium',
+  electron: '.cache/electron',
+  'node-gyp': '.cache/node-gyp',
+  huggingface: '.cache/huggingface',
+  torch: '.cache/torch',
+  virtualenv: '.local/share/virtualenv',
+  coursier: '.cache/coursier',
+  ivy: '.ivy2/cache',
+  // Julia's packages, their precompiled images (loaded in place of the sources) and artifacts
+  // (binaries), cabal's store of built libraries and its source tarballs, Bazel's output bases
+  // (fetched external repositories and action outputs a later build takes as they are).
+  'julia-packages': '.julia/packages',
+  'julia-compiled': '.julia/compiled',
+  'julia-artifacts': '.julia/artifacts',
+  'cabal-store': '.cabal/store',
+  'cabal-packages': '.cabal/packages',
+  bazel: '.cache/bazel',
 };
 
 function env1(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -67,6 +92,8 @@ function ownVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
   const cargo = env1(env, 'CARGO_HOME');
   const gradle = env1(env, 'GRADLE_USER_HOME');
   const gopath = env.GOPATH?.split(':').find((p) => path.isAbsolute(p));
+  // The first depot of JULIA_DEPOT_PATH is where Julia writes.
+  const julia = env.JULIA_DEPOT_PATH?.split(':').find((p) => path.isAbsolute(p));
   switch (name) {
     case 'npm': return env1(env, 'npm_config_cache');
     case 'pip': return env1(env, 'PIP_CACHE_DIR');
@@ -81,6 +108,19 @@ function ownVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
     case 'nuget': return env1(env, 'NUGET_PACKAGES');
     case 'ccache': return env1(env, 'CCACHE_DIR');
     case 'sccache': return env1(env, 'SCCACHE_DIR');
+    case 'playwright': return env1(env, 'PLAYWRIGHT_BROWSERS_PATH');
+    case 'puppeteer': return env1(env, 'PUPPETEER_CACHE_DIR');
+    case 'cypress': return env1(env, 'CYPRESS_CACHE_FOLDER');
+    case 'selenium': return env1(env, 'SE_CACHE_PATH');
+    case 'electron': return env1(env, 'ELECTRON_CACHE');
+    case 'node-gyp': return env1(env, 'npm_config_devdir');
+    case 'huggingface': return env1(env, 'HF_HOME');
+    case 'torch': return env1(env, 'TORCH_HOME');
+    case 'virtualenv': return env1(env, 'VIRTUALENV_OVERRIDE_APP_DATA');
+    case 'coursier': return env1(env, 'COURSIER_CACHE');
+    case 'julia-packages': return julia && path.join(julia, 'packages');
+    case 'julia-compiled': return julia && path.join(julia, 'compiled');
+    case 'julia-artifacts': return julia && path.join(julia, 'artifacts');
     case 'cargo-registry': return cargo && path.join(cargo, 'registry');
     case 'cargo-git': return cargo && path.join(cargo, 'git');
     case 'go-mod': return env1(env, 'GOMODCACHE') ?? (gopath && path.join(gopath, 'pkg', 'mod'));

@@ -8,6 +8,7 @@
 // people export tokens for their shell. Looked for by name (the places such files have), near the top of the
 // working directory, within bounds: reading every file of a big repository at each run would cost
 // more than a run's start may.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { rcSourced } from './entry-files.ts';
@@ -57,6 +58,9 @@ const MAX_DEPTH = 3;
 const MAX_ENTRIES = 5000;
 const MAX_BYTES = 1 << 20;
 const MAX_MS = 300;
+/** The home folder's walk: deeper (`~/src/org/project/config/.env`), more entries. */
+const HOME_DEPTH = 5;
+const HOME_ENTRIES = 20_000;
 
 /**
  * Files of the home folder where people keep tokens for their shell: the rc files (`export
@@ -99,18 +103,33 @@ function scanFile(p: string, replacer: EnvSecretReplacer): MaskedFile | undefine
   return scan.secrets.length || scan.value === undefined ? { path: real, secrets: scan.secrets, text: scan.value } : undefined;
 }
 
-/** The working directory's files (by name, at most 3 folders deep) holding a real value, with what the agent gets instead. */
-export function workSecretFiles(cwd: string, values: RealValue[]): MaskedFile[] {
+/**
+ * The working directory's files (by name, at most 3 folders deep) holding a real value, with what the
+ * agent gets instead. With `home`, the home folder's too (eighteenth pass: other projects' `.env`
+ * files hold the same token, and the agent reads the whole home folder), 5 folders deep, passing
+ * over its top-level dot folders (tools' state: their credential stores are hidden by name).
+ */
+export function workSecretFiles(cwd: string, values: RealValue[], home?: string): MaskedFile[] {
   if (!values.length) return [];
   const replacer = new EnvSecretReplacer(values);
   const out: MaskedFile[] = [];
-  walkFolders(cwd, { left: MAX_ENTRIES, until: Date.now() + MAX_MS }, (dir, e, depth) => {
-    if (e.isDirectory()) return depth < MAX_DEPTH && !SKIP.has(e.name);
-    if (!(e.isFile() || e.isSymbolicLink()) || !candidate(e.name)) return false;
-    const found = scanFile(path.join(dir, e.name), replacer);
-    if (found) out.push(found);
-    return false;
-  });
+  const roots: Array<{ root: string; depth: number; dotFolders: boolean }> = [{ root: cwd, depth: MAX_DEPTH, dotFolders: true }];
+  if (home && path.isAbsolute(home) && home !== path.parse(home).root && path.resolve(home) !== path.resolve(cwd)) roots.push({ root: home, depth: HOME_DEPTH, dotFolders: false });
+  for (const { root, depth: maxDepth, dotFolders } of roots) {
+    walkFolders(root, { left: root === cwd ? MAX_ENTRIES : HOME_ENTRIES, until: Date.now() + MAX_MS }, (dir, e, depth) => {
+      // Another project's repository config (a clone with the token in its URL, a CI checkout's
+      // extraheader), as the working directory's own (repoConfigs).
+      if (root !== cwd && e.name === '.git' && e.isDirectory()) {
+        const found = scanFile(path.join(dir, '.git', 'config'), replacer);
+        if (found) out.push(found);
+      }
+      if (e.isDirectory()) return depth < maxDepth && !SKIP.has(e.name) && (dotFolders || depth > 0 || !e.name.startsWith('.')) && path.join(dir, e.name) !== path.resolve(cwd);
+      if (!(e.isFile() || e.isSymbolicLink()) || !candidate(e.name)) return false;
+      const found = scanFile(path.join(dir, e.name), replacer);
+      if (found) out.push(found);
+      return false;
+    });
+  }
   for (const p of repoConfigs(cwd)) {
     const found = scanFile(p, replacer);
     if (found) out.push(found);
@@ -147,6 +166,74 @@ export function repoConfigs(cwd: string): string[] {
     }
     if (d === path.dirname(d)) return [];
   }
+}
+
+/** Bounds of the look through a repository's objects: a blob larger than this is passed over (assets, not settings). */
+const HISTORY_BLOB_BYTES = 1 << 20;
+const HISTORY_OBJECTS = 20_000;
+const HISTORY_MS = 3000;
+
+export interface HistorySecrets {
+  /** The secrets whose real values some object of the repository holds. */
+  secrets: string[];
+  /** False when the repository was too big to read within the bounds. */
+  complete: boolean;
+}
+
+/**
+ * Secrets whose real value the object store of the git repository holding `cwd` keeps (eighteenth
+ * pass): the sandbox shows a copy of `.env` with placeholders, but a `.env` committed once (and
+ * removed since), stashed, or staged stays a blob there, which `git show HEAD~1:.env`, `git log -p`
+ * or the pack files read inside. Read: every version of each file looked for by name (`.env`,
+ * `secrets.json`, … as above) in every commit of every ref, the reflog and the index, and every
+ * loose blob (one staged and unstaged stays loose until git's clean-up), each up to 1 MiB. Every
+ * blob of a repository would be too much (an 18 MB repository is 580 MB of blobs). `cat-file` and
+ * `rev-list` run no hook or filter; the user's own git settings are left out.
+ */
+export function historySecrets(cwd: string, values: RealValue[]): HistorySecrets {
+  const replacer = new EnvSecretReplacer(values);
+  if (!values.length) return { secrets: [], complete: true };
+  const until = Date.now() + HISTORY_MS;
+  const git = (args: string[], input?: string) => spawnSync('git', ['-c', 'safe.directory=*', '-c', 'core.fsmonitor=false', '-C', cwd, ...args], {
+    input, maxBuffer: 64 << 20, timeout: Math.max(1, until - Date.now()), env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+  });
+  const where = git(['rev-parse', '--path-format=absolute', '--git-common-dir']);
+  if (where.status !== 0) return { secrets: [], complete: true };
+  const objects = path.join(where.stdout.toString('utf8').trim(), 'objects');
+  let complete = true;
+  const ids = new Set<string>();
+  const listed = git(['rev-list', '--objects', '--all', '--reflog', '--indexed-objects']);
+  if (listed.status !== 0 || listed.error) complete = false;
+  for (const line of listed.stdout?.toString('utf8').split('\n') ?? []) {
+    const space = line.indexOf(' ');
+    if (space > 0 && candidate(path.posix.basename(line.slice(space + 1)))) ids.add(line.slice(0, space));
+  }
+  try {
+    for (const d of fs.readdirSync(objects).filter((n) => /^[0-9a-f]{2}$/.test(n))) {
+      for (const f of fs.readdirSync(path.join(objects, d))) if (/^[0-9a-f]{38,62}$/.test(f)) ids.add(d + f);
+      if (ids.size > HISTORY_OBJECTS) break;
+    }
+  } catch {
+    /* no loose objects */
+  }
+  if (ids.size > HISTORY_OBJECTS) complete = false;
+  const asked = [...ids].slice(0, HISTORY_OBJECTS).join('\n') + '\n';
+  const checked = git(['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)'], asked);
+  if (checked.status !== 0 || checked.error) return { secrets: [], complete: false };
+  const blobs = checked.stdout.toString('latin1').split('\n').map((l) => l.split(' ')).filter(([, type, size]) => type === 'blob' && Number(size) <= HISTORY_BLOB_BYTES).map(([id]) => id!);
+  const found = new Set<string>();
+  const read = git(['cat-file', '--batch'], blobs.join('\n') + '\n');
+  if (read.status !== 0 || read.error) complete = false;
+  const out = read.stdout ?? Buffer.alloc(0);
+  for (let at = 0; at < out.length;) {
+    const eol = out.indexOf(10, at);
+    if (eol < 0) break;
+    const size = Number(out.subarray(at, eol).toString('latin1').split(' ')[2]);
+    if (!Number.isFinite(size)) break;
+    for (const s of replacer.holds(out.subarray(eol + 1, eol + 1 + size).toString('latin1'))) found.add(s);
+    at = eol + 1 + size + 1;
+  }
+  return { secrets: [...found].sort(), complete };
 }
 
 /**

@@ -322,6 +322,7 @@ export function register(program: Command): void {
           onMasked: (p, secrets, hidden) => process.stderr.write(hidden
             ? `airlock: ${terminalText(shownPath(p, userHome))} holds the real value of secret ${secrets.join(', ')} in a form Airlock cannot replace; it is hidden from the agent\n`
             : `airlock: ${terminalText(shownPath(p, userHome))} holds the real value of secret ${secrets.join(', ')}; the agent reads its placeholder there (the file is read-only during the run)\n`),
+          onHistoryUnchecked: () => process.stderr.write('airlock: warning: the git repository here is too big to read whole for real secret values within the bounds; the agent may read a value committed once with git show\n'),
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
             ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`
             : `airlock: your environment variable ${envVar} holds the real value of secret ${secret}; the agent gets its placeholder instead\n`),
@@ -481,97 +482,108 @@ export function gitHooksPath(cwd: string, homeDir: string = os.homedir()): strin
  * so none can be added.
  */
 export function gitControlPaths(cwd: string, made: string[] = []): string[] {
+  // Every repository holding the working directory, not only the nearest (eighteenth pass): git run
+  // in a folder that is in no inner repository finds the outer one, so a dotfiles repository at
+  // `~/.git` or a monorepo's above a nested project is the repository of every such folder, whose
+  // config and hooks the user's prompt runs.
+  const out: string[] = [];
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
-    const dotGit = path.join(dir, '.git');
-    let gitDir: string | undefined;
-    let isFile = false;
-    try {
-      const st = fs.statSync(dotGit);
-      if (st.isDirectory()) gitDir = dotGit;
-      else if (st.isFile()) {
-        isFile = true;
-        const named = gitdirOf(fs.readFileSync(dotGit, 'utf8').slice(0, 4096));
-        if (named) gitDir = path.resolve(dir, named);
-      }
-    } catch {
-      /* no .git here: look further up */
-    }
-    if (gitDir) {
-      let common = gitDir;
-      try {
-        common = path.resolve(gitDir, fs.readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim());
-      } catch {
-        /* not a linked worktree */
-      }
-      // A worktree's own config, read when extensions.worktreeConfig is on (`git sparse-checkout`
-      // turns it on): made empty when missing then, so none can be added.
-      let worktreeConfig = false;
-      try {
-        worktreeConfig = setsWorktreeConfig(fs.readFileSync(path.join(common, 'config'), 'utf8'));
-      } catch {
-        /* no config: git makes one */
-      }
-      for (const d of worktreeConfig ? new Set([gitDir, common]) : []) {
-        try {
-          fs.writeFileSync(path.join(d, 'config.worktree'), '', { flag: 'wx' });
-        } catch {
-          /* there already, or not ours to make */
-        }
-      }
-      const out = [...(isFile ? [dotGit] : []), path.join(gitDir, 'config.worktree')];
-      const repos = [common];
-      const gitDirs = new Set([gitDir]);
-      // Submodules' own repositories: modules/<name>[/modules/<name>…], bounded.
-      for (let i = 0; i < repos.length && repos.length < 64; i++) {
-        try {
-          for (const e of fs.readdirSync(path.join(repos[i]!, 'modules'), { withFileTypes: true })) if (e.isDirectory() && repos.length < 64) repos.push(path.join(repos[i]!, 'modules', e.name));
-        } catch {
-          /* no submodules */
-        }
-      }
-      for (const repo of repos) gitDirs.add(repo);
-      // `commondir` in a git folder names the folder git takes config, hooks and info from (a linked
-      // worktree's has one): one the agent adds to the repository's .git makes a folder of its own,
-      // with its config, the repository's for the next `git status`. One that exists is protected;
-      // where there is none, one naming the folder itself (`.`, what git does without it) is put
-      // there for the run and protected, and taken away after it (`made`).
-      for (const d of gitDirs) {
-        const file = path.join(d, 'commondir');
-        try {
-          fs.writeFileSync(file, '.\n', { flag: 'wx' });
-          made.push(file);
-        } catch {
-          /* there already (protected below), or not ours to make */
-        }
-        out.push(file);
-      }
-      for (const repo of repos) {
-        for (const d of ['hooks', 'info']) {
-          try {
-            fs.mkdirSync(path.join(repo, d));
-          } catch {
-            /* there already, or not ours to make */
-          }
-        }
-        out.push(path.join(repo, 'config'), path.join(repo, 'config.worktree'), path.join(repo, 'hooks'), path.join(repo, 'info'));
-      }
-      // What those configs include (`git config include.path ../.gitconfig` shares a tracked file of
-      // the working tree as config): git obeys it as the config itself, and the user's prompt runs
-      // `git status` before any review of the change. Read-only too; a missing one is made empty
-      // (git reads an empty one as none) where its folder exists.
-      const configs = [...gitDirs].flatMap((d) => [path.join(d, 'config'), path.join(d, 'config.worktree')]);
-      for (const inc of configIncludes(configs, os.homedir())) {
-        try {
-          if (fs.statSync(path.dirname(inc)).isDirectory()) fs.writeFileSync(inc, '', { flag: 'wx', mode: 0o644 });
-        } catch {
-          /* there already, or not ours to make */
-        }
-        out.push(inc);
-      }
-      return out.filter((p) => fs.existsSync(p));
-    }
-    if (dir === path.dirname(dir)) return [];
+    out.push(...repositoryControlPaths(dir, made));
+    if (dir === path.dirname(dir) || out.length > 2048) return [...new Set(out)];
   }
+}
+
+/** gitControlPaths for the repository whose `.git` is in `dir` (none: []). */
+function repositoryControlPaths(dir: string, made: string[]): string[] {
+  const dotGit = path.join(dir, '.git');
+  let gitDir: string | undefined;
+  let isFile = false;
+  try {
+    const st = fs.statSync(dotGit);
+    if (st.isDirectory()) gitDir = dotGit;
+    else if (st.isFile()) {
+      isFile = true;
+      const named = gitdirOf(fs.readFileSync(dotGit, 'utf8').slice(0, 4096));
+      if (named) gitDir = path.resolve(dir, named);
+    }
+  } catch {
+    /* no .git here: look further up */
+  }
+  if (gitDir) {
+    let common = gitDir;
+    try {
+      common = path.resolve(gitDir, fs.readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim());
+    } catch {
+      /* not a linked worktree */
+    }
+    // A worktree's own config, read when extensions.worktreeConfig is on (`git sparse-checkout`
+    // turns it on): made empty when missing then, so none can be added.
+    let worktreeConfig = false;
+    try {
+      worktreeConfig = setsWorktreeConfig(fs.readFileSync(path.join(common, 'config'), 'utf8'));
+    } catch {
+      /* no config: git makes one */
+    }
+    for (const d of worktreeConfig ? new Set([gitDir, common]) : []) {
+      try {
+        fs.writeFileSync(path.join(d, 'config.worktree'), '', { flag: 'wx' });
+      } catch {
+        /* there already, or not ours to make */
+      }
+    }
+    const out = [...(isFile ? [dotGit] : []), path.join(gitDir, 'config.worktree')];
+    const repos = [common];
+    const gitDirs = new Set([gitDir]);
+    // Submodules' own repositories: modules/<name>[/modules/<name>…], bounded.
+    for (let i = 0; i < repos.length && repos.length < 64; i++) {
+      try {
+        for (const e of fs.readdirSync(path.join(repos[i]!, 'modules'), { withFileTypes: true })) if (e.isDirectory() && repos.length < 64) repos.push(path.join(repos[i]!, 'modules', e.name));
+      } catch {
+        /* no submodules */
+      }
+    }
+    for (const repo of repos) gitDirs.add(repo);
+    // `commondir` in a git folder names the folder git takes config, hooks and info from (a linked
+    // worktree's has one): one the agent adds to the repository's .git makes a folder of its own,
+    // with its config, the repository's for the next `git status`. One that exists is protected;
+    // where there is none, one naming the folder itself (`.`, what git does without it) is put
+    // there for the run and protected, and taken away after it (`made`).
+    for (const d of gitDirs) {
+      const file = path.join(d, 'commondir');
+      try {
+        fs.writeFileSync(file, '.\n', { flag: 'wx' });
+        made.push(file);
+      } catch {
+        /* there already (protected below), or not ours to make */
+      }
+      out.push(file);
+    }
+    for (const repo of repos) {
+      for (const d of ['hooks', 'info']) {
+        try {
+          fs.mkdirSync(path.join(repo, d));
+        } catch {
+          /* there already, or not ours to make */
+        }
+      }
+      out.push(path.join(repo, 'config'), path.join(repo, 'config.worktree'), path.join(repo, 'hooks'), path.join(repo, 'info'));
+    }
+    // What those configs include (`git config include.path ../.gitconfig` shares a tracked file of
+    // the working tree as config): git obeys it as the config itself, and the user's prompt runs
+    // `git status` before any review of the change. Read-only too; a missing one is made empty
+    // (git reads an empty one as none) where its folder exists.
+    const configs = [...gitDirs].flatMap((d) => [path.join(d, 'config'), path.join(d, 'config.worktree')]);
+    for (const inc of configIncludes(configs, os.homedir())) {
+      try {
+        if (fs.statSync(path.dirname(inc)).isDirectory()) fs.writeFileSync(inc, '', { flag: 'wx', mode: 0o644 });
+      } catch {
+        /* there already, or not ours to make */
+      }
+      out.push(inc);
+    }
+    return out.filter((p) => fs.existsSync(p));
+  }
+  return [];
 }
 
 /**

@@ -192,6 +192,71 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   t.notOk(results(refused.stdout).started, 'the agent never started');
 });
 
+t.test('eighteenth pass: a real value in the repository\'s history (a .env committed once) is no way around the copy', async (t) => {
+  // The sandbox shows a copy of `.env` with the placeholder, but git keeps every version it was
+  // given: `git show HEAD~1:.env`, `git log -p`, a stash, a blob staged and unstaged read the value
+  // out of the object store (loose or packed) inside.
+  const dir = fs.mkdtempSync(path.join(world.dir, 'history-'));
+  const git = (...args: string[]): string => execFileSync('git', ['-C', dir, '-c', 'user.name=u', '-c', 'user.email=u@example.com', ...args], { encoding: 'utf8' });
+  git('init', '-q');
+  fs.writeFileSync(path.join(dir, 'app.js'), 'console.log(1)\n');
+  fs.writeFileSync(path.join(dir, '.env'), `GITHUB_TOKEN=${canary}\n`);
+  git('add', '.');
+  git('commit', '-qm', 'first');
+  git('rm', '-q', '--cached', '.env');
+  fs.writeFileSync(path.join(dir, '.gitignore'), '.env\n');
+  git('add', '.gitignore');
+  git('commit', '-qm', 'keep .env out');
+  git('gc', '-q');
+  const read = 'echo "shown=$(git show HEAD~1:.env 2>&1 | tr -d \'\\n\')"; echo started=yes';
+  const r = await runAirlock([...base, '--', 'sh', '-c', read], { cwd: dir, env });
+  t.notOk(r.stdout.includes(canary), 'the agent does not read the value out of the history');
+  t.not(r.code, 0, 'the run is refused');
+  t.notOk(results(r.stdout).started, 'the agent never started');
+  t.match(r.stderr, /history .*holds the real value of secret github/, `the user is told which secret and why (${r.stderr.slice(-400)})`);
+  // Control: the same repository once the history no longer holds it runs as before.
+  const clean = fs.mkdtempSync(path.join(world.dir, 'history-clean-'));
+  execFileSync('git', ['-C', clean, 'init', '-q']);
+  fs.writeFileSync(path.join(clean, '.env'), `GITHUB_TOKEN=${canary}\n`);
+  fs.writeFileSync(path.join(clean, 'app.js'), 'console.log(1)\n');
+  execFileSync('git', ['-C', clean, '-c', 'user.name=u', '-c', 'user.email=u@example.com', 'add', 'app.js']);
+  execFileSync('git', ['-C', clean, '-c', 'user.name=u', '-c', 'user.email=u@example.com', 'commit', '-qm', 'only code']);
+  const ok = await runAirlock([...base, '--', 'sh', '-c', 'echo "dotenv=$(tr -d \'\\n\' < .env)"; echo started=yes'], { cwd: clean, env });
+  t.equal(ok.code, 0, `a repository whose history holds no value runs (${ok.stderr.slice(-300)})`);
+  t.equal(results(ok.stdout).dotenv, `GITHUB_TOKEN=${placeholder}`, 'and its .env is read with the placeholder');
+});
+
+t.test('eighteenth pass: another project\'s .env in the home folder holding the value reads with the placeholder', async (t) => {
+  // The same token sits in every project's .env that uses the service; only the working directory's
+  // was looked at, while the agent reads the whole home folder.
+  const home = fs.mkdtempSync(path.join(world.dir, 'projects-home-'));
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const files: Record<string, string> = {
+    'src/api/.env': `GITHUB_TOKEN=${canary}\n`,
+    'work/client/deploy/.env.production': `TOKEN=${canary}\n`,
+    'old/secrets.json': `{"gh": "${canary}"}\n`,
+  };
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(home, f)), { recursive: true });
+    fs.writeFileSync(path.join(home, f), text);
+  }
+  // And another project cloned with the token in its URL: `git remote -v` there shows it.
+  execFileSync('git', ['init', '-q', path.join(home, 'src', 'cli')]);
+  execFileSync('git', ['-C', path.join(home, 'src', 'cli'), 'config', 'remote.origin.url', `https://x-access-token:${canary}@github.com/o/cli.git`]);
+  files['src/cli/.git/config'] = fs.readFileSync(path.join(home, 'src', 'cli', '.git', 'config'), 'utf8');
+  const script = Object.keys(files).map((f, i) => `echo "f_${'abcd'[i]}=$(tr -d '\\n' < "$HOME/${f}")"`).join('; ');
+  const r = await runAirlock([...base, '--', 'sh', '-c', script], { cwd: work, env: { ...env, HOME: home } });
+  t.equal(r.code, 0, `the run ends well (${r.stderr.slice(-300)})`);
+  neverSeesCanary(t, r);
+  const out = results(r.stdout);
+  t.equal(out.f_a, `GITHUB_TOKEN=${placeholder}`, 'a sibling project\'s .env: the placeholder');
+  t.equal(out.f_b, `TOKEN=${placeholder}`, 'a .env.production four folders down: the placeholder');
+  t.equal(out.f_c, `{"gh": "${placeholder}"}`, 'a secrets.json: the placeholder');
+  t.match(out.f_d, `x-access-token:${placeholder}@github.com`, 'another clone\'s remote URL: the placeholder');
+  for (const [f, text] of Object.entries(files)) t.equal(fs.readFileSync(path.join(home, f), 'utf8'), text, `~/${f} is unchanged on the host`);
+});
+
 t.test('without the sandbox the variables are only a suggestion (why the sandbox exists)', async (t) => {
   const before = world.http.hits.length;
   const r = await runAirlock([...base, '--no-sandbox', '--', 'curl', '-sS', '--noproxy', '*', `http://127.0.0.1:${world.http.port}/bypassed`], { cwd: world.work, env });

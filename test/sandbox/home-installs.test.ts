@@ -1,0 +1,218 @@
+// Eighteenth pass (issue 15, class 7: files that run later outside the sandbox). The command-line
+// tools a user installs into the home folder — `npm install -g` under a user prefix (npm's docs
+// recommend `~/.npm-global` to avoid sudo; `claude` is installed so), pipx's and `uv tool`'s
+// environments, pnpm's, bun's and yarn's global folders — are what the user's next `claude`,
+// `black`, `ruff` runs outside the sandbox. Only the version managers' folders were kept read-only.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { homeEntryFiles } from '../../sandbox/entry-files.ts';
+import { results, runAirlock, startWorld } from './helpers.ts';
+import { tempDir } from '../temp-dir.ts';
+
+const INSTALLS = [
+  '.npm-global/lib/node_modules/@anthropic-ai/claude-code/cli.js',
+  '.local/lib/node_modules/typescript/bin/tsc',
+  '.local/share/pipx/venvs/black/lib/python3.12/site-packages/black/__init__.py',
+  '.local/share/uv/tools/ruff/bin/ruff',
+  '.local/share/pnpm/global/5/node_modules/vercel/dist/index.js',
+  '.bun/install/global/node_modules/prettier/index.js',
+  '.config/yarn/global/node_modules/serve/build/main.js',
+];
+
+function makeHome(home: string, extra: string[] = []): void {
+  for (const rel of [...INSTALLS, ...extra]) {
+    fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
+    fs.writeFileSync(path.join(home, rel), '// installed\n', { mode: 0o755 });
+  }
+}
+
+t.test('global tool installs in the home folder are bound read-only (where they exist)', async (t) => {
+  const home = tempDir(t, 'hunt18-sandbox-installs-');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  // A prefix of the user's own choosing, named in ~/.npmrc or the environment.
+  makeHome(home, ['tools/npm/lib/node_modules/x/cli.js', 'envprefix/lib/node_modules/y/cli.js', '.pipx-home/venvs/z/bin/z']);
+  fs.writeFileSync(path.join(home, '.npmrc'), `prefix=\${HOME}/tools/npm\n`);
+  const bound = homeEntryFiles(home, work, [], { NPM_CONFIG_PREFIX: path.join(home, 'envprefix'), PIPX_HOME: path.join(home, '.pipx-home') });
+  for (const rel of ['.npm-global/lib/node_modules', '.local/lib/node_modules', '.local/share/pipx/venvs', '.local/share/uv/tools', '.local/share/pnpm/global', '.bun/install/global', '.config/yarn/global', 'tools/npm/lib/node_modules', 'envprefix/lib/node_modules', '.pipx-home/venvs']) {
+    t.ok(bound.includes(path.join(home, rel)), `~/${rel} is read-only`);
+  }
+  // Controls: none made when missing; a prefix that holds the working directory is not bound.
+  const bare = tempDir(t, 'hunt18-sandbox-installs-bare-');
+  t.notOk(homeEntryFiles(bare, path.join(bare, 'w'), [], {}).some((p) => p.includes('node_modules') || p.includes('pipx')), 'nothing made where none is installed');
+  fs.writeFileSync(path.join(home, '.npmrc'), 'prefix=~/src/app\n');
+  fs.mkdirSync(path.join(work, 'lib', 'node_modules'), { recursive: true });
+  t.notOk(homeEntryFiles(home, work, [], {}).includes(path.join(work, 'lib', 'node_modules')), 'not a prefix inside the working directory (the project\'s own)');
+});
+
+t.test('inside the sandbox the agent cannot change the user\'s globally installed CLIs', async (t) => {
+  const world = await startWorld();
+  t.teardown(() => world.close());
+  const home = path.join(world.dir, 'user');
+  makeHome(home);
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const script = INSTALLS.map((rel, i) => `printf '%s\\n' 'require("child_process").execSync("touch /tmp/x")' >> ~/${rel} 2>/dev/null && echo w_${'abcdefghij'[i]}=yes || echo w_${'abcdefghij'[i]}=no`).join('; ');
+  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
+  t.equal(r.code, 0, `the run ends well (${r.stderr.slice(-300)})`);
+  const out = results(r.stdout);
+  INSTALLS.forEach((rel, i) => {
+    t.equal(out[`w_${'abcdefghij'[i]}`], 'no', `~/${rel} cannot be written`);
+    t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), '// installed\n', `~/${rel} is as installed`);
+  });
+});
+
+// The caches from which host tools run programs and load code without checking them again: the
+// browsers Playwright, Puppeteer, Cypress and Selenium start for the user's end-to-end tests, the
+// Electron builds and node-gyp's headers native modules compile against, Hugging Face's remote-code
+// modules and pickled weights and torch hub's `hubconf.py` (imported by `from_pretrained`,
+// `torch.hub.load`), virtualenv's seed wheels (the pip of every new environment), coursier's and
+// Ivy's jars. Each gets a private copy as npm's and pip's caches do.
+const CACHES: Record<string, string> = {
+  playwright: '.cache/ms-playwright/chromium-1140/chrome-linux/chrome',
+  puppeteer: '.cache/puppeteer/chrome/linux-131.0.6778.85/chrome-linux64/chrome',
+  cypress: '.cache/Cypress/13.6.0/Cypress/Cypress',
+  selenium: '.cache/selenium/chromedriver/linux64/131.0.6778.85/chromedriver',
+  electron: '.cache/electron/electron-v33.2.1-linux-x64.zip',
+  'node-gyp': '.cache/node-gyp/20.18.0/include/node/node.h',
+  huggingface: '.cache/huggingface/modules/transformers_modules/org/model/modeling.py',
+  torch: '.cache/torch/hub/pytorch_vision_main/hubconf.py',
+  virtualenv: '.local/share/virtualenv/wheel/3.12/image/1/CopyPipInstall/pip-24.0-py3-none-any/pip/__init__.py',
+  coursier: '.cache/coursier/v1/https/repo1.maven.org/maven2/org/x/x_2.13/1.0/x_2.13-1.0.jar',
+  ivy: '.ivy2/cache/org.x/x/jars/x-1.0.jar',
+  'julia-packages': '.julia/packages/HTTP/abcd1/src/HTTP.jl',
+  'julia-compiled': '.julia/compiled/v1.10/HTTP/xyz_abc.ji',
+  'julia-artifacts': '.julia/artifacts/0123abcd/bin/ffmpeg',
+  'cabal-store': '.cabal/store/ghc-9.4.8/aeson-2.2.1.0-abc/lib/libHSaeson.a',
+  'cabal-packages': '.cabal/packages/hackage.haskell.org/aeson/2.2.1.0/aeson-2.2.1.0.tar.gz',
+  bazel: '.cache/bazel/_bazel_root/0123abcd/external/rules_x/defs.bzl',
+};
+
+t.test('the caches host tools run programs and code from are the agent\'s own inside', async (t) => {
+  const { packageCaches } = await import('../../sandbox/package-caches.ts');
+  const home = tempDir(t, 'hunt18-sandbox-caches-');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  for (const rel of Object.values(CACHES)) {
+    fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
+    fs.writeFileSync(path.join(home, rel), 'host\n', { mode: 0o755 });
+  }
+  const names = new Map(packageCaches(home, {}, work).map((c) => [c.name, c.path]));
+  for (const [name, rel] of Object.entries(CACHES)) t.ok(names.get(name) && path.join(home, rel).startsWith(names.get(name)!), `${name}: ${names.get(name)}`);
+  // Where the environment moves them.
+  const moved = { PLAYWRIGHT_BROWSERS_PATH: path.join(home, 'pw'), HF_HOME: path.join(home, 'hf'), TORCH_HOME: path.join(home, 'th') };
+  for (const d of Object.values(moved)) fs.mkdirSync(d);
+  const found = new Map(packageCaches(home, moved, work).map((c) => [c.name, c.path]));
+  t.equal(found.get('playwright'), path.join(fs.realpathSync(home), 'pw'), 'PLAYWRIGHT_BROWSERS_PATH');
+  t.equal(found.get('huggingface'), path.join(fs.realpathSync(home), 'hf'), 'HF_HOME');
+  t.equal(found.get('torch'), path.join(fs.realpathSync(home), 'th'), 'TORCH_HOME');
+  // Playwright's `PLAYWRIGHT_BROWSERS_PATH=0` keeps browsers inside node_modules: not a folder here.
+  t.notOk(new Map(packageCaches(home, { PLAYWRIGHT_BROWSERS_PATH: '0' }, work).map((c) => [c.name, c.path])).get('playwright')?.endsWith('/0'), 'PLAYWRIGHT_BROWSERS_PATH=0 is no folder');
+});
+
+t.test('inside the sandbox the agent writes into those caches and the host\'s stay as they were', async (t) => {
+  const world = await startWorld();
+  t.teardown(() => world.close());
+  const home = path.join(world.dir, 'user');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  for (const rel of Object.values(CACHES)) {
+    fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
+    fs.writeFileSync(path.join(home, rel), 'host\n', { mode: 0o755 });
+  }
+  const keys = Object.keys(CACHES).map((_, i) => `c_${'abcdefghijklmnopqrstuvwxyz'[i]}`);
+  const script = Object.values(CACHES).map((rel, i) => `mkdir -p "$(dirname ~/${rel})" && printf 'agent\\n' > ~/${rel} && echo ${keys[i]}=$(cat ~/${rel})`).join('; ');
+  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
+  t.equal(r.code, 0, `the run ends well (${r.stderr.slice(-300)})`);
+  const out = results(r.stdout);
+  Object.values(CACHES).forEach((rel, i) => {
+    t.equal(out[keys[i]!], 'agent', `inside, the agent works with its own ~/${rel}`);
+    t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), 'host\n', `the host's ~/${rel} is as it was`);
+  });
+});
+
+t.test('mise\'s list of trusted config files is kept read-only, as direnv\'s allow-list is', async (t) => {
+  // mise runs the hooks, tasks and `_.source` env of a `mise.toml` only once the user trusted it
+  // (`mise trust`, a file per config in its state folder): a trust the agent adds for the
+  // `mise.toml` it made runs that file's `[hooks] enter` at the user's next `cd`, unasked.
+  const home = tempDir(t, 'hunt18-sandbox-mise-');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  fs.mkdirSync(path.join(home, '.local', 'state', 'mise'), { recursive: true });
+  const bound = homeEntryFiles(home, work, [], {});
+  t.ok(bound.includes(path.join(home, '.local/state/mise/trusted-configs')), 'made (empty) where mise keeps its state, and bound read-only');
+  const moved = path.join(home, 'mise-state');
+  fs.mkdirSync(path.join(moved, 'trusted-configs'), { recursive: true });
+  t.ok(homeEntryFiles(home, work, [], { MISE_STATE_DIR: moved }).includes(path.join(moved, 'trusted-configs')), 'and where MISE_STATE_DIR moves it');
+  const bare = tempDir(t, 'hunt18-sandbox-mise-none-');
+  homeEntryFiles(bare, path.join(bare, 'w'), [], {});
+  t.notOk(fs.existsSync(path.join(bare, '.local', 'state', 'mise')), 'nothing made where mise is not used');
+});
+
+// Start files of REPLs and tools that run code from the home folder at every start, on no list:
+// mongosh's, Erlang's and IEx's, SBCL's, OCaml's, Racket's, Guile's and gnuplot's (`system`), Julia's
+// `startup.jl` (every `julia`), pylint's (`init-hook`, which VS Code's extension runs on opening a
+// file), Leiningen's user profile (`:injections`), Mix's archives (loaded by every `mix`), yt-dlp's
+// (`--exec`), mpv's scripts, bat's and lazygit's (a pager command), aria2's (download hooks).
+const START_FILES = [
+  '.mongoshrc.js', '.mongorc.js', '.erlang', '.iex.exs', '.sbclrc', '.ocamlinit', '.racketrc', '.guile', '.gnuplot',
+  '.julia/config/startup.jl', '.pylintrc', '.config/pylintrc', '.lein/profiles.clj', '.mix/archives/evil-0.1.0/evil-0.1.0/ebin/evil.beam',
+  '.config/yt-dlp/config', '.config/mpv/scripts/x.lua', '.config/bat/config', '.config/lazygit/config.yml', '.config/aria2/aria2.conf',
+];
+
+t.test('REPLs\' and tools\' start files are kept read-only', async (t) => {
+  const world = await startWorld();
+  t.teardown(() => world.close());
+  const home = path.join(world.dir, 'user');
+  for (const rel of START_FILES) {
+    fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
+    fs.writeFileSync(path.join(home, rel), '# mine\n');
+  }
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const bound = homeEntryFiles(home, work, [], {});
+  for (const rel of START_FILES) t.ok(bound.some((b) => path.join(home, rel) === b || path.join(home, rel).startsWith(`${b}/`)), `~/${rel} is bound read-only`);
+  const keys = START_FILES.map((_, i) => `s_${'abcdefghijklmnopqrstuvwxyz'[i]}`);
+  const script = START_FILES.map((rel, i) => `printf 'x\\n' >> ~/${rel} 2>/dev/null && echo ${keys[i]}=yes || echo ${keys[i]}=no`).join('; ');
+  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
+  const out = results(r.stdout);
+  START_FILES.forEach((rel, i) => t.equal(out[keys[i]!], 'no', `~/${rel} cannot be written inside (${r.stderr.slice(-150)})`));
+  for (const rel of START_FILES) t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), '# mine\n', `~/${rel} unchanged`);
+});
+
+t.test('the remote editors\' servers installed in the home folder are kept read-only', async (t) => {
+  // VS Code's Remote-SSH (and Cursor's, Windsurf's) installs its server in the home folder of the
+  // machine it connects to and starts it from there at the next connection: the server's Node and
+  // JavaScript, and the CLI that launches it. Only its extensions and machine settings were kept.
+  const world = await startWorld();
+  t.teardown(() => world.close());
+  const home = path.join(world.dir, 'user');
+  const servers = [
+    '.vscode-server/cli/servers/Stable-0123abcd/server/out/server-main.js',
+    '.vscode-server/bin/0123abcd/node',
+    '.vscode-server/code-0123abcd',
+    '.cursor-server/bin/4567ef/out/server-main.js',
+    '.windsurf-server/bin/89ab/out/server-main.js',
+  ];
+  for (const rel of servers) {
+    fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
+    fs.writeFileSync(path.join(home, rel), '// server\n', { mode: 0o755 });
+  }
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const keys = servers.map((_, i) => `v_${'abcde'[i]}`);
+  const script = servers.map((rel, i) => `printf 'x\\n' >> ~/${rel} 2>/dev/null && echo ${keys[i]}=yes || echo ${keys[i]}=no`).join('; ');
+  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
+  const out = results(r.stdout);
+  servers.forEach((rel, i) => t.equal(out[keys[i]!], 'no', `~/${rel} cannot be written inside (${r.stderr.slice(-150)})`));
+  for (const rel of servers) t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), '// server\n', `~/${rel} unchanged`);
+  // Control: the running server's logs change all the time; a run does not name them.
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const since = Date.now();
+  await new Promise((r) => setTimeout(r, 20));
+  fs.mkdirSync(path.join(home, '.vscode-server', 'data', 'logs'), { recursive: true });
+  fs.writeFileSync(path.join(home, '.vscode-server', 'data', 'logs', 'remoteagent.log'), 'x\n');
+  fs.writeFileSync(path.join(home, '.vscode-server', 'cli', 'servers', 'Stable-0123abcd', 'log.txt'), 'x\n');
+  t.notOk(plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.some((f) => f.path.includes('.vscode-server')), 'the server\'s own logs are not named');
+});

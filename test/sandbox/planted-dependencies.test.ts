@@ -1,0 +1,156 @@
+// Eighteenth pass (issue 15, class 7: files that run later outside the sandbox). What the project's
+// next `npm test`, `node server.js` or `python app.py` loads from its installed packages is in no
+// diff (node_modules and a venv's site-packages are ignored by git), and the program folders that
+// installers and version managers put on PATH from the rc files are not on every PATH `airlock
+// run` is started with. Checked in-process over `plantedSince`, as the fourteenth pass's `.bin` test.
+import t from 'tap';
+import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { plantedSince } from '../../sandbox/entry-files.ts';
+import { tempDir } from '../temp-dir.ts';
+
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+
+const writer = (root: string) => (rel: string, text: string): string => {
+  const p = path.join(root, rel);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, text, { mode: 0o755 });
+  return p;
+};
+const tick = (): Promise<number> => new Promise((r) => {
+  const since = Date.now() + 5;
+  setTimeout(() => r(since), 25);
+});
+const AGENT = 'require("child_process").execSync("touch " + process.env.MARK)\n';
+
+t.test('a package\'s code in node_modules or a venv changed during the run is named; packages left alone are not', async (t) => {
+  const work = tempDir(t, 'hunt18-sandbox-deps-');
+  const write = writer(work);
+  // Installed before the run (as npm, pnpm and pip lay them out).
+  write('node_modules/express/package.json', '{"name":"express","main":"index.js"}\n');
+  write('node_modules/express/index.js', 'module.exports = 1;\n');
+  write('node_modules/@babel/core/lib/transformation/file/file.js', '"use strict";\n');
+  write('node_modules/.pnpm/lodash@4.17.21/node_modules/lodash/lodash.js', 'module.exports = {};\n');
+  write('node_modules/left-pad/index.js', 'module.exports = 0;\n');
+  write('node_modules/.package-lock.json', '{}\n');
+  write('.venv/pyvenv.cfg', 'home = /usr/bin\n');
+  write('.venv/bin/python', '');
+  write('.venv/lib/python3.12/site-packages/requests/api.py', 'def get(): pass\n');
+  write('.venv/lib/python3.12/site-packages/pytest-8.0.dist-info/entry_points.txt', '[console_scripts]\npytest = pytest:console_main\n');
+  write('.venv/lib/python3.12/site-packages/six.py', '');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control: nothing installed before the run is named');
+
+  // The agent, inside: express's entry point, a file deep in a scoped package and in pnpm's store
+  // (what `npm test`, a dev server or a build loads next), a module of a venv package and a pytest
+  // plugin declared in a dist-info's entry points (pytest loads every `pytest11` entry at start).
+  fs.appendFileSync(path.join(work, 'node_modules/express/index.js'), AGENT);
+  fs.appendFileSync(path.join(work, 'node_modules/@babel/core/lib/transformation/file/file.js'), AGENT);
+  fs.appendFileSync(path.join(work, 'node_modules/.pnpm/lodash@4.17.21/node_modules/lodash/lodash.js'), AGENT);
+  fs.appendFileSync(path.join(work, '.venv/lib/python3.12/site-packages/requests/api.py'), 'import os; os.system("touch $MARK")\n');
+  fs.appendFileSync(path.join(work, '.venv/lib/python3.12/site-packages/pytest-8.0.dist-info/entry_points.txt'), '[pytest11]\nx = six\n');
+  // Written by tools the agent runs, which load nothing of it as code: npm's hidden lockfile,
+  // Python's bytecode of a package (removed after the run where the walk collects it).
+  write('node_modules/.package-lock.json', '{"changed":true}\n');
+  write('.venv/lib/python3.12/site-packages/__pycache__/six.cpython-312.pyc', 'x');
+  const after = named();
+  for (const p of ['node_modules/express', 'node_modules/@babel/core', 'node_modules/.pnpm', '.venv/lib/python3.12/site-packages/requests', '.venv/lib/python3.12/site-packages/pytest-8.0.dist-info']) {
+    t.ok(after.includes(p), `${p} is named (${after.join(', ')})`);
+  }
+  for (const p of ['node_modules/left-pad', 'node_modules/.package-lock.json', '.venv/lib/python3.12/site-packages/six.py', '.venv/lib/python3.12/site-packages/__pycache__']) {
+    t.notOk(after.includes(p), `${p} is not named`);
+  }
+  const why = plantedSince(since, '', work).planted.find((f) => f.path === path.join(work, 'node_modules/express'))?.why ?? '';
+  t.match(why, /no diff/, 'the reason says why no review shows it');
+
+  // What the name is about: the host's next Node program of the project runs the agent's code.
+  const mark = path.join(work, 'ran');
+  execFileSync(process.execPath, ['-e', 'require("express")'], { cwd: work, env: { ...process.env, MARK: mark } });
+  t.ok(fs.existsSync(mark), 'the changed package runs in the host\'s next program (why it is named)');
+});
+
+t.test('an install of many packages during the run is named as one line per folder', async (t) => {
+  const work = tempDir(t, 'hunt18-sandbox-deps-');
+  const write = writer(work);
+  write('package.json', '{}\n');
+  const since = await tick();
+  for (let i = 0; i < 40; i++) write(`node_modules/pkg${i}/index.js`, '');
+  const planted = plantedSince(since, '', work).planted.filter((f) => f.path.includes('node_modules'));
+  t.equal(planted.length, 1, 'one entry');
+  t.equal(planted[0]?.path, path.join(work, 'node_modules'));
+  t.match(planted[0]?.why ?? '', /40 packages/, 'it counts them');
+});
+
+t.test('property: a change at any depth of any package, npm\'s, pnpm\'s or pip\'s layout, is named by its package', async (t) => {
+  const work = tempDir(t, 'hunt18-sandbox-deps-prop-');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('node_modules', 'packages/api/node_modules', 'env/lib/python3.11/site-packages', '.venv/lib/python3.13/site-packages'),
+    fc.constantFrom('a', 'jest-cli', '@scope/b', '.pnpm', 'six.py'),
+    fc.array(fc.constantFrom('lib', 'dist', 'build', 'x', 'node_modules', 'sub'), { maxLength: 10 }),
+    fc.constantFrom('index.js', 'x.mjs', 'mod.py', 'native.so', 'package.json', 'RECORD'),
+    async (folder, pkg, dirs, file) => {
+      const python = folder.includes('site-packages');
+      const name = python && pkg === '@scope/b' ? 'scope_b' : pkg;
+      const root = path.join(work, `c${n++}`);
+      const write = writer(root);
+      const rel = name.endsWith('.py') ? path.join(folder, name) : path.join(folder, name, ...dirs, file);
+      if (python) write(`${folder.split('/lib/')[0]}/pyvenv.cfg`, 'home = /usr/bin\n');
+      write(rel, 'before\n');
+      write(path.join(folder, 'untouched', 'index.js'), 'x\n');
+      const since = await tick();
+      fs.appendFileSync(path.join(root, rel), 'after\n');
+      const named = plantedSince(since, '', root).planted.map((f) => path.relative(root, f.path));
+      return named.includes(path.join(folder, name)) && !named.includes(path.join(folder, 'untouched'));
+    },
+  ), { numRuns, seed });
+  t.pass('every change named by its package, the untouched package never');
+});
+
+t.test('a program changed in a folder installers and version managers put on PATH is named, also when the run\'s PATH lacks it', async (t) => {
+  // rustup's `~/.cargo/env`, pyenv's `eval "$(pyenv init -)"`, Go's and bun's installers, and the
+  // user's own `export PATH="$HOME/tools/bin:$PATH"` put these first on PATH in the rc files: a
+  // `cargo` there is the user's next cargo. `airlock run` started from a launcher, an IDE task, a
+  // login shell whose profile is not the rc file that adds them, sees a PATH without them.
+  const home = tempDir(t, 'hunt18-sandbox-bins-');
+  const write = writer(home);
+  write('.bashrc', 'export PATH="$HOME/tools/bin:$PATH"\n. "$HOME/.cargo/env"\n');
+  write('.cargo/env', 'case ":${PATH}:" in *:"$HOME/.cargo/bin":*) ;; *) export PATH="$HOME/.cargo/bin:$PATH" ;; esac\n');
+  write('.zshrc', 'path=(~/zbin $path)\nexport PATH=${HOME}/.opt/bin:${PATH}\n');
+  const programs = ['.cargo/bin/cargo', '.pyenv/shims/python', '.asdf/shims/node', '.local/share/mise/shims/node', '.volta/bin/node', 'go/bin/gopls', '.bun/bin/bun', '.deno/bin/deno', '.local/share/pnpm/pnpm', '.npm-global/bin/claude', '.rbenv/shims/ruby', '.dotnet/tools/dotnet-ef', 'tools/bin/deploy', 'zbin/git', '.opt/bin/make'];
+  for (const p of programs) write(p, '#!/bin/sh\nexec /usr/bin/true\n');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.map((f) => path.relative(home, f.path)).sort();
+  t.same(named(), [], 'control: nothing installed before the run is named');
+  for (const p of programs) write(p, '#!/bin/sh\ntouch /tmp/x\nexec /usr/bin/true\n');
+  const after = named();
+  for (const p of programs) t.ok(after.includes(p), `${p} is named (${after.join(', ')})`);
+});
+
+t.test('a gem or R package changed in the user\'s own libraries is named, as the Python user site\'s packages are', async (t) => {
+  // RubyGems puts the user's gem folder (`gem install --user-install`) on every ruby's path and
+  // activates the highest version it finds there; R puts R_LIBS_USER first in .libPaths(): a gem or
+  // package the agent adds or changes there is what the user's next ruby or R program loads.
+  const home = tempDir(t, 'hunt18-sandbox-userlibs-');
+  const write = writer(home);
+  const libs = ['.local/share/gem/ruby/3.2.0/gems/rake-13.0.6/lib/rake.rb', '.gem/ruby/3.0.0/gems/json-2.7.1/lib/json.rb', 'R/x86_64-pc-linux-gnu-library/4.3/jsonlite/R/jsonlite'];
+  for (const p of [...libs, '.local/share/gem/ruby/3.2.0/gems/minitest-5.20.0/lib/minitest.rb']) write(p, '# installed\n');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.map((f) => path.relative(home, f.path)).sort();
+  t.same(named(), [], 'control: nothing installed before the run is named');
+  for (const p of libs) fs.appendFileSync(path.join(home, p), 'system("touch /tmp/x")\n');
+  write('.local/share/gem/ruby/3.2.0/specifications/rake-99.0.0.gemspec', 'Gem::Specification.new\n');
+  const after = named();
+  for (const p of ['.local/share/gem/ruby/3.2.0/gems/rake-13.0.6', '.gem/ruby/3.0.0/gems/json-2.7.1', 'R/x86_64-pc-linux-gnu-library/4.3/jsonlite', '.local/share/gem/ruby/3.2.0/specifications/rake-99.0.0.gemspec']) {
+    t.ok(after.includes(p), `~/${p} is named (${after.join(', ')})`);
+  }
+  t.notOk(after.some((p) => p.includes('minitest')), 'an untouched gem is not named');
+});
