@@ -328,7 +328,12 @@ export function unicodeLabel(label: string): Encoding | 'utf-16' | 'utf-32' | un
   }
 }
 
-export class DecodeFailure extends Error {}
+export class DecodeFailure extends Error {
+  /** `tooLarge`: the body decodes, to more than MAX_DECODED_BYTES (a reader of its whole text read none of it). */
+  constructor(message: string, readonly tooLarge = false) {
+    super(message);
+  }
+}
 
 function decodeUtf32(b: Buffer, littleEndian: boolean): string {
   if (b.length % 4 !== 0) throw new DecodeFailure('UTF-32 body length is not a multiple of 4');
@@ -407,7 +412,7 @@ export function undoContentCoding(body: Buffer, codings: string[], prefix = fals
     } catch (err) {
       if (err instanceof DecodeFailure) throw err;
       const code = (err as { code?: string }).code;
-      throw new DecodeFailure(code === 'ERR_BUFFER_TOO_LARGE' ? `${coding} body decodes to more than ${MAX_DECODED_BYTES} bytes` : `${coding} body does not decode (${(err as Error).message})`);
+      throw new DecodeFailure(code === 'ERR_BUFFER_TOO_LARGE' ? `${coding} body decodes to more than ${MAX_DECODED_BYTES} bytes` : `${coding} body does not decode (${(err as Error).message})`, code === 'ERR_BUFFER_TOO_LARGE');
     }
   }
   return out;

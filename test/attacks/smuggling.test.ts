@@ -10,6 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import crypto from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { withoutNamedHeaders } from '../../proxy/http-util.ts';
 import { leavesUnreadBody, readableAsRequest } from '../../proxy/upstream.ts';
@@ -2027,3 +2028,76 @@ t.test('property: a body the upstream sends where Node reads none (HEAD, 204, 30
     t.equal(leavesUnreadBody(method, status, headers), unread, `${method} → ${status} ${headers.join(': ')}: ${unread ? 'closed after it' : 'pooled'}`);
   }
 });
+
+t.test('property: a Graph batch or JSON:API atomic:operations in a body the server decodes (gzip, deflate, br; UTF-16) or past the capture cap is found where the readers read none', async (t) => {
+  // Eighteenth pass: a gzip'd `{"pad": "<1.2 MiB>", "batch": [...]}` of 1 KB decoded to more than the
+  // readers decode (MAX_DECODED_BYTES): they read none of it, and the watch past the capture cap
+  // saw compressed bytes (or UTF-16's `b\0a\0t\0c\0h\0`): the server decoded it and ran each call.
+  // And an `atomic:operations` list after (or before) a `meta` padding past the cap, plain too: its
+  // reader parsed the captured start, no whole JSON, and found no list.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (path: string, type: string | undefined, bytes: Buffer, extra: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = Buffer.from(`${type === undefined ? '' : `Content-Type: ${type}\r\n`}${extra}Content-Length: ${bytes.length}\r\n\r\n`);
+    return tunnel
+      ? rawToProxy(a.port, [Buffer.from(`CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${dHost}\r\n`), head, bytes], { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, [Buffer.from(`POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}`), head, bytes], { responses: 1 });
+  };
+  const calls = [{ method: 'GET', relative_url: 'ok/dav/a.txt' }, { method: 'DELETE', relative_url: 'deny/secret.txt' }];
+  // Padding that compresses (1.2 MiB decoded in ~1 KB: past the readers' decoding, within the capture)
+  // or does not (300 KB of random text: past the capture cap on the wire).
+  const pads = { 'decoded past the readers': 'x'.repeat(1_200_000), 'past the capture cap': crypto.randomBytes(225_000).toString('base64') };
+  const bodyOf = (shape: string, pad: string, batch: boolean): { path?: string; type: string | undefined; text: string } => {
+    const list = batch ? calls : [{ note: 'no calls' }];
+    const ops = [{ op: 'remove', href: batch ? '/deny/2' : '/ok/2' }];
+    const atomic = 'application/vnd.api+json; ext="https://jsonapi.org/ext/atomic"';
+    switch (shape) {
+      case 'atomic after': return { path: '/ok/operations', type: atomic, text: JSON.stringify({ meta: { pad }, 'atomic:operations': ops }) };
+      case 'atomic before': return { path: '/ok/operations', type: 'application/vnd.api+json', text: `{"atomic:operations": ${JSON.stringify(ops)}, "meta": {"pad": "${pad}"}}` };
+      case 'JSON after': return { type: 'application/json', text: JSON.stringify({ pad, [batch ? 'batch' : 'notes']: list }) };
+      case 'JSON before': return { type: 'application/json', text: `{"${batch ? 'B\\u0061TCH' : 'notes'}": ${JSON.stringify(list)}, "pad": "${pad}"}` };
+      case 'untyped JSON': return { type: undefined, text: JSON.stringify({ pad, [batch ? 'batch' : 'notes']: JSON.stringify(list) }) };
+      case 'form': return { type: 'application/x-www-form-urlencoded', text: `pad=${pad}&${batch ? 'batch' : 'notes'}=${encodeURIComponent(JSON.stringify(list))}` };
+      default: return { type: 'multipart/form-data; boundary=fb', text: `--fb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n--fb\r\nContent-Disposition: form-data; name="${batch ? 'batch' : 'notes'}"\r\n\r\n${JSON.stringify(list)}\r\n--fb--\r\n` };
+    }
+  };
+  const encode = (text: string, how: string, type: string | undefined): { bytes: Buffer; extra: string; type: string | undefined } => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    switch (how) {
+      case 'identity': return { bytes: Buffer.from(text), extra: '', type };
+      case 'gzip': return { bytes: zlib.gzipSync(text), extra: 'Content-Encoding: gzip\r\n', type };
+      case 'deflate': return { bytes: zlib.deflateSync(text), extra: 'Content-Encoding: deflate\r\n', type };
+      case 'br': return { bytes: zlib.brotliCompressSync(text), extra: 'Content-Encoding: br\r\n', type };
+      case 'gzip, br': return { bytes: zlib.brotliCompressSync(zlib.gzipSync(text)), extra: 'Content-Encoding: gzip, br\r\n', type };
+      case 'gzip of UTF-16': return { bytes: zlib.gzipSync(utf16), extra: 'Content-Encoding: gzip\r\n', type };
+      case 'UTF-16LE BOM': return { bytes: utf16, extra: '', type };
+      default: return { bytes: Buffer.from(text, 'utf16le'), extra: '', type: `${type}; charset=utf-16le` }; // labelled, no mark
+    }
+  };
+  const codings = ['identity', 'gzip', 'deflate', 'br', 'gzip, br', 'gzip of UTF-16', 'UTF-16LE BOM', 'charset=utf-16le'];
+  // Controls: the same bodies without a batch member go through (a coded or UTF-16 upload is not refused for its size).
+  for (const [i, [how, size, shape]] of ([['gzip', 'decoded past the readers', 'JSON after'], ['br', 'past the capture cap', 'form'], ['UTF-16LE BOM', 'past the capture cap', 'JSON after'], ['gzip', 'decoded past the readers', 'multipart'], ['identity', 'past the capture cap', 'untyped JSON']] as const).entries()) {
+    const b = bodyOf(shape, pads[size], false);
+    const e = encode(b.text, how, b.type);
+    const [res] = parseResponses((await send(b.path ?? '/v19.0/', e.type, e.bytes, e.extra, i % 2 === 1)).text);
+    t.ok(res !== undefined && !isProblem(res), `control: a ${how} ${shape} body ${size} without a batch goes through (${res?.status})`);
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      how: fc.constantFrom(...codings),
+      size: fc.constantFrom(...(Object.keys(pads) as Array<keyof typeof pads>)),
+      shape: fc.constantFrom('JSON after', 'JSON before', 'untyped JSON', 'form', 'multipart', 'atomic after', 'atomic before'),
+      tunnel: fc.boolean(),
+    }).filter(({ how, size, shape }) => !(shape === 'untyped JSON' && how === 'charset=utf-16le') && !(shape === 'multipart' && !['identity', 'gzip', 'deflate', 'br', 'gzip, br'].includes(how)) && !(size === 'decoded past the readers' && !['gzip', 'deflate', 'br', 'gzip, br', 'gzip of UTF-16'].includes(how))),
+    async ({ how, size, shape, tunnel }) => {
+      const b = bodyOf(shape, pads[size], true);
+      const e = encode(b.text, how, b.type);
+      const before = batchRan.length;
+      const [res] = parseResponses((await send(b.path ?? '/v19.0/', e.type, e.bytes, e.extra, tunnel)).text);
+      return (res === undefined || ([400, 403].includes(res.status) && isProblem(res))) && !batchRan.slice(before).some((c) => c.includes('/deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
+  const [small] = parseResponses((await send('/ok/operations', 'application/vnd.api+json', Buffer.from(JSON.stringify({ 'atomic:operations': [{ op: 'remove', href: '/ok/2' }] })), '', false)).text);
+  t.equal(small?.status, 200, 'control: an atomic:operations list within the capture on allowed paths goes through');
+});
+
