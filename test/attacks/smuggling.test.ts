@@ -54,6 +54,28 @@ t.teardown(() => void pyServer.kill());
 let pyLog = '';
 pyServer.stderr.on('data', (c: Buffer) => { pyLog += c.toString(); });
 const pyPort = Number(await new Promise<string>((r) => pyServer.stdout.once('data', (c: Buffer) => r(c.toString()))));
+// An OData-style batch server whose multipart reader is Python's `email` package (RFC 2046: a
+// delimiter begins a line and ends it): it logs the request line of each application/http part.
+const pyBatch = spawn('python3', ['-c', `
+import email, http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('content-length') or 0))
+        msg = email.message_from_bytes(b'Content-Type: ' + self.headers.get('content-type', '').encode('latin1') + b'\\r\\n\\r\\n' + body)
+        for part in msg.walk():
+            if part.get_content_type() == 'application/http':
+                sys.stderr.write('RAN ' + part.get_payload().lstrip().splitlines()[0] + '\\n'); sys.stderr.flush()
+        self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+`]);
+t.teardown(() => void pyBatch.kill());
+let pyBatchLog = '';
+pyBatch.stderr.on('data', (c: Buffer) => { pyBatchLog += c.toString(); });
+const pyBatchPort = Number(await new Promise<string>((r) => pyBatch.stdout.once('data', (c: Buffer) => r(c.toString()))));
 // A server that keys headers the CGI way, as Rack's Puma did before 6.4.3 (CVE-2024-45614):
 // upper-cased, `-` as `_`, the last of a name winning, so `Transfer_Encoding` is its
 // TRANSFER_ENCODING. It frames each body by those keys (chunked first), keeps the connection and
@@ -564,7 +586,7 @@ const dav = await startUpstream(t, {
 });
 // A small capture cap, so an upload streams past it (the body framing test).
 const a = await startTestAirlock(t, {
-  policy: 'strict', resolve: ['allowed.example=127.0.0.1', 'alias.example=127.0.0.1', 'raw.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`, `127.0.0.1:${pyPort}`, `127.0.0.1:${cgiPort}`, `127.0.0.1:${dav.port}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
+  policy: 'strict', resolve: ['allowed.example=127.0.0.1', 'alias.example=127.0.0.1', 'raw.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`, `127.0.0.1:${pyPort}`, `127.0.0.1:${cgiPort}`, `127.0.0.1:${dav.port}`, `127.0.0.1:${pyBatchPort}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
 });
 const host = `allowed.example:${up.port}`;
 const origin = `http://${host}`;
@@ -2101,3 +2123,38 @@ t.test('property: a Graph batch or JSON:API atomic:operations in a body the serv
   t.equal(small?.status, 200, 'control: an atomic:operations list within the capture on allowed paths goes through');
 });
 
+
+t.test('property: a multipart batch is read by its delimiter lines, as Python\'s email (and Go, ODataLib) read them: a `--b--` inside a call or a line that only begins with the delimiter hides no call', async (t) => {
+  // Eighteenth pass: Airlock split the body at every `--b`, so `x--b--` inside the first call's body
+  // closed the batch for it (one allowed POST) while the server, for which a delimiter begins a line,
+  // read on and ran `DELETE /deny/x`; a line `--b--x` (no delimiter to it) did the same.
+  const pHost = `allowed.example:${pyBatchPort}`;
+  const post = (body: string, type: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${pHost} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}\r\nPOST /ok/svc/$batch HTTP/1.1\r\nHost: ${pHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${pHost}/ok/svc/$batch HTTP/1.1\r\nHost: ${pHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const call = (line: string, body = ''): string => `Content-Type: application/http\r\n\r\n${line} HTTP/1.1\r\n${body ? 'Content-Type: text/plain\r\n' : ''}\r\n${body}\r\n`;
+  const control = `--b\r\n${call('POST /ok/a', 'x--b-- y')}--b  \r\n${call('GET /ok/b')}--b--\r\n`;
+  t.match((await post(control, 'multipart/mixed; boundary=b', false)).text, /^HTTP\/1\.1 200/, 'control: a batch of allowed calls (a `--b--` mid-line in a body, padding after a delimiter) goes through');
+  t.match(pyBatchLog, /RAN POST \/ok\/a[^]*RAN GET \/ok\/b/, 'control: the server ran both');
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      // What sits where Airlock saw a close: inside the first call's body, or a line of its own.
+      hider: fc.constantFrom('x--b--', 'x --b--', '--b--x', '--b-- x', '--bx', '--b--\t;'),
+      changeset: fc.boolean(),
+      tunnel: fc.boolean(),
+    }),
+    async ({ hider, changeset, tunnel }) => {
+      const denied = changeset
+        ? `Content-Type: multipart/mixed; boundary=cs\r\n\r\n--cs\r\n${call('DELETE /deny/x')}--cs--\r\n`
+        : call('DELETE /deny/x');
+      const text = `--b\r\n${call('POST /ok/a', `note\r\n${hider}`)}--b\r\n${denied}--b--\r\n`;
+      const before = pyBatchLog.length;
+      const [res] = parseResponses((await post(text, 'multipart/mixed; boundary=b', tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !pyBatchLog.slice(before).includes('/deny');
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
+});
