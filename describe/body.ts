@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import type { AmbiguityReason, BodySummary } from './types.ts';
 import { caseFoldedReadings, describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
 import { parseLenientJson } from './json-lenient.ts';
-import { multipartBoundary, multipartFields } from './multipart.ts';
+import { multipartBoundaries, multipartFields } from './multipart.ts';
 import { xmlDoctype } from './xml-doctype.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -507,7 +507,7 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   // carries SQL (`curl -F sql=@q.sql`, which some servers read as the field) or a credential (Slack's
   // `files.upload` takes `token`).
   if (content_type === 'multipart/form-data' && !truncated) {
-    const header = contentTypes.find((h) => multipartBoundary(h) !== undefined);
+    const header = contentTypes.find((h) => multipartBoundaries(h).length > 0);
     if (header !== undefined) {
       const mp = multipartFields(bytes, header, (n, file) => !file || parameterNames(n).some((x) => sqlFormFields.has(x.toLowerCase()) || credentialParams.has(x.toLowerCase())));
       if (mp.fields.length) {

@@ -36,6 +36,7 @@ export function multipartBoundaries(header: string): string[] {
   };
   const first = multipartBoundary(header);
   if (first) add(first);
+  for (const b of parameterReadings(header, 'boundary')) add(b);
   const lower = header.toLowerCase();
   // The last occurrence first (Rack's reading), so a cap reached by repeated parameters never drops it.
   const last = lower.lastIndexOf('boundary=');
@@ -44,6 +45,59 @@ export function multipartBoundaries(header: string): string[] {
     for (const b of boundaryValuesAt(header, at)) add(b);
   }
   return out;
+}
+
+/**
+ * A parameter's values as Go's `mime.ParseMediaType` and Python's `email` (Django, Werkzeug and
+ * python-multipart read parameters so too) read them (eighteenth pass): blanks around `=`
+ * (`boundary = X`), a quoted string's `\` escapes (`"A\"B"` is `A"B`), RFC 2231's extended value
+ * (`boundary*=utf-8''X`, escapes as the bytes they name) and continuations (`boundary*0=X;
+ * boundary*1=Y` is `XY`). The patterns above found no boundary in these, so no part of such a body
+ * was read while those servers read every one. Each reading found, distinct.
+ */
+export function parameterReadings(header: string, name: string): string[] {
+  const out: string[] = [];
+  const pieces = new Map<number, string>();
+  let i = header.indexOf(';');
+  if (i < 0) return out;
+  const n = Math.min(header.length, 4096);
+  while (i < n) {
+    while (i < n && (header[i] === ';' || header[i] === ' ' || header[i] === '\t')) i++;
+    let end = i;
+    while (end < n && !'=;'.includes(header[end]!)) end++;
+    const key = header.slice(i, end).trim().toLowerCase();
+    i = end;
+    if (header[i] !== '=') continue;
+    i++;
+    while (i < n && (header[i] === ' ' || header[i] === '\t')) i++;
+    let value = '';
+    if (header[i] === '"') {
+      for (i++; i < n && header[i] !== '"'; i++) value += header[i] === '\\' && i + 1 < n ? header[++i] : header[i];
+      i++;
+    } else {
+      end = i;
+      while (end < n && !'; \t'.includes(header[end]!)) end++;
+      value = header.slice(i, end);
+      i = end;
+    }
+    if (!key.startsWith(name)) continue;
+    const rest = key.slice(name.length);
+    const extended = rest.endsWith('*');
+    const decoded = (v: string): string => v.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    if (rest === '') out.push(value);
+    else if (rest === '*') out.push(decoded(value.slice(value.indexOf("'", value.indexOf("'") + 1) + 1)));
+    else {
+      const m = /^\*(\d{1,3})\*?$/.exec(rest);
+      // (The first piece of an extended continuation carries the charset and language.)
+      if (m) pieces.set(Number(m[1]), extended ? decoded(m[1] === '0' ? value.slice(value.indexOf("'", value.indexOf("'") + 1) + 1) : value) : value);
+    }
+  }
+  if (pieces.size) {
+    let joined = '';
+    for (let k = 0; pieces.has(k); k++) joined += pieces.get(k)!;
+    out.push(joined);
+  }
+  return [...new Set(out.filter((v) => v.length > 0 && v.length <= 200))];
 }
 
 /** The value of a `boundary=` at `at`: as most parsers end it (at a blank), and as Rack does (at `"`, `;` or `,`). */
