@@ -55,7 +55,8 @@ let pyLog = '';
 pyServer.stderr.on('data', (c: Buffer) => { pyLog += c.toString(); });
 const pyPort = Number(await new Promise<string>((r) => pyServer.stdout.once('data', (c: Buffer) => r(c.toString()))));
 // An OData-style batch server whose multipart reader is Python's `email` package (RFC 2046: a
-// delimiter begins a line and ends it): it logs the request line of each application/http part.
+// delimiter begins a line and ends it): it logs the request line of each application/http part,
+// and each field of a form (a Graph API `batch`, an S3 form upload's `key`) it would act on.
 const pyBatch = spawn('python3', ['-c', `
 import email, http.server, sys
 class H(http.server.BaseHTTPRequestHandler):
@@ -66,6 +67,8 @@ class H(http.server.BaseHTTPRequestHandler):
         for part in msg.walk():
             if part.get_content_type() == 'application/http':
                 sys.stderr.write('RAN ' + part.get_payload().lstrip().splitlines()[0] + '\\n'); sys.stderr.flush()
+            elif part.get_param('name', header='content-disposition'):
+                sys.stderr.write('FIELD ' + part.get_param('name', header='content-disposition') + '=' + part.get_payload(decode=True).decode('latin1') + '\\n'); sys.stderr.flush()
         self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')
     def log_message(self, *a): pass
 s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
@@ -305,7 +308,9 @@ const dav = await startUpstream(t, {
     if (req.method === 'POST' && /^(?:\/[^/]+)?\/_search\/template$/.test(src)) {
       const o = JSON.parse(body.toString()) as { id?: string; source?: unknown; params?: Record<string, unknown> };
       const template = o.id !== undefined ? storedScripts.get(o.id) ?? '{}' : typeof o.source === 'string' ? o.source : JSON.stringify(o.source);
-      const rendered = template.replace(/\{\{#toJson\}\}(\w+)\{\{\/toJson\}\}/g, (_, k: string) => JSON.stringify(o.params?.[k])).replace(/\{\{(\w+)\}\}/g, (_, k: string) => String(o.params?.[k] ?? ''));
+      // (`{{{name}}}` is written raw; `{{name}}` JSON-escaped, as Elasticsearch's mustache does in a JSON template.)
+      const rendered = template.replace(/\{\{#toJson\}\}(\w+)\{\{\/toJson\}\}/g, (_, k: string) => JSON.stringify(o.params?.[k])).replace(/\{\{\{(\w+)\}\}\}|\{\{& ?(\w+)\}\}/g, (_, k: string | undefined, k2: string | undefined) => String(o.params?.[k ?? k2!] ?? ''))
+        .replace(/\{\{(\w+)\}\}/g, (_, k: string) => JSON.stringify(String(o.params?.[k] ?? '')).slice(1, -1));
       esLookups(JSON.parse(rendered));
       return void res.writeHead(200, { 'content-length': 2 }).end('ok');
     }
@@ -2157,4 +2162,110 @@ t.test('property: a multipart batch is read by its delimiter lines, as Python\'s
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !pyBatchLog.slice(before).includes('/deny');
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed });
+});
+
+t.test('property: a multipart body whose boundary parameter is spelled as Go\'s mime and Python\'s email read it (blanks around `=`, RFC 2231, continuations, quoted escapes) is read by its parts', async (t) => {
+  // Eighteenth pass: `multipart/form-data; boundary = X` (or `boundary*=utf-8''X`, `boundary*0=X;
+  // boundary*1=Y`) gave Airlock no boundary, so no field was read — a Graph API `batch` calling
+  // /deny, an S3 form upload's key under protected/ — while Go (MinIO), Django, Werkzeug and
+  // python-multipart read the parameter so and acted on every field.
+  const pHost = `allowed.example:${pyBatchPort}`;
+  const post = (path: string, type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${pHost} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${pHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${pHost}${path} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  // Each spelling: the Content-Type parameter, and the delimiter the server takes from it.
+  const spellings: Array<[string, string]> = [
+    ['boundary = XyZ', 'XyZ'], ['boundary =XyZ', 'XyZ'], ['boundary= "XyZ"', 'XyZ'], ["boundary*=utf-8''XyZ", 'XyZ'], ["boundary*=utf-8'en'X%79Z", 'XyZ'],
+    ['boundary*0=Xy; boundary*1=Z', 'XyZ'], ["boundary*0*=utf-8''Xy; boundary*1=Z", 'XyZ'], ['boundary="X\\yZ"', 'XyZ'], ['BOUNDARY = "XyZ"', 'XyZ'],
+  ];
+  const field = (d: string, name: string, value: string, file = false): string => `--${d}\r\nContent-Disposition: form-data; name="${name}"${file ? '; filename="f.txt"' : ''}\r\n\r\n${value}\r\n`;
+  const calls = (target: string): string => JSON.stringify([{ method: 'GET', relative_url: 'ok/dav/a.txt' }, { method: 'DELETE', relative_url: target }]);
+  const shapes = {
+    'Graph batch': (d: string, bad: boolean): [string, string] => ['/', `${field(d, 'access_token', 'x')}${field(d, 'batch', calls(bad ? 'deny/secret.txt' : 'ok/b.txt'))}--${d}--\r\n`],
+    'form upload key': (d: string, bad: boolean): [string, string] => ['/ok', `${field(d, 'key', bad ? 'protected/keep.txt' : 'up/new.txt')}${field(d, 'file', 'data', true)}--${d}--\r\n`],
+  };
+  for (const [i, [param, d]] of spellings.slice(0, 3).entries()) {
+    for (const [name, shape] of Object.entries(shapes)) {
+      const before = pyBatchLog.length;
+      const [path, body] = shape(d, false);
+      const [res] = parseResponses((await post(path, `multipart/form-data; ${param}`, body, i % 2 === 1)).text);
+      t.ok(res?.status === 200 && pyBatchLog.slice(before).includes('FIELD '), `control: a ${name} of allowed targets under \`${param}\` goes through and is read by the server (${res?.status})`);
+    }
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({ spelling: fc.constantFrom(...spellings), shape: fc.constantFrom(...(Object.keys(shapes) as Array<keyof typeof shapes>)), tunnel: fc.boolean() }),
+    async ({ spelling: [param, d], shape, tunnel }) => {
+      const before = pyBatchLog.length;
+      const [path, body] = shapes[shape](d, true);
+      const [res] = parseResponses((await post(path, `multipart/form-data; ${param}`, body, tunnel)).text);
+      const got = pyBatchLog.slice(before);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !got.includes('deny/secret') && !got.includes('protected/');
+    },
+  ), { numRuns: Math.min(numRuns, 16), ...seed });
+});
+
+t.test('property: a search template whose member names or raw insertions come from its params is read as it renders (inline) or refused (stored)', async (t) => {
+  // Eighteenth pass: `{"source": "{\"query\": {\"terms\": {\"user\": {\"{{k}}\": \"deny\", …}}}}",
+  // "params": {"k": "index"}}` named no lookup as written (the member is `{{k}}`), and a raw
+  // `{{{q}}}` with `q` a JSON text named none at all; Elasticsearch rendered both to a terms lookup
+  // of a document in deny. Stored under `_scripts` and run by id, the same.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (path: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const lookup = JSON.stringify({ terms: { user: { index: 'deny', id: '2', path: 'f' } } });
+  // [template source, params]: each renders to a terms lookup of a document of deny.
+  const templates: Record<string, [string, Record<string, unknown>]> = {
+    'member from a param': ['{"query": {"terms": {"user": {"{{k}}": "deny", "id": "2", "path": "f"}}}}', { k: 'index' }],
+    'member from two params': ['{"query": {"terms": {"user": {"{{a}}{{b}}": "deny", "id": "2", "path": "f"}}}}', { a: 'ind', b: 'ex' }],
+    'raw insertion': ['{"query": {{{q}}}}', { q: lookup }],
+    'raw & insertion': ['{"query": {{& q}}}', { q: lookup }],
+    'raw pieces': ['{"query": {"terms": {"user": {{{a}}}{{{b}}}}}}', { a: '{"ind', b: 'ex": "deny", "id": "2", "path": "f"}' }],
+  };
+  const from = esRan.length;
+  const ran = (): boolean => esRan.slice(from).some((r) => r === 'lookup deny');
+  for (const [i, body] of [
+    { source: '{"query": {"match": {"{{field}}": "{{q}}"}}}', params: { field: 'title', q: 'the index of books' } },
+    { source: '{"query": {{{q}}}}', params: { q: '{"match": {"title": "index"}}' } },
+    { source: { query: { match: { t: '{{q}}' } } }, params: { q: 'x' } },
+  ].entries()) {
+    t.match((await send('/ok/_search/template', JSON.stringify(body), i % 2 === 1)).text, /^HTTP\/1\.1 200/, `control: an inline template rendering a search of the allowed index goes through (${i})`);
+  }
+  t.match((await send('/_scripts/plain', JSON.stringify({ script: { lang: 'mustache', source: '{"query": {"match": {"t": "{{q}}"}}}' } }), false)).text, /^HTTP\/1\.1 200/, 'control: storing a template with params in values goes through');
+  t.notOk(ran(), 'the controls looked up nothing in deny');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.record({ name: fc.constantFrom(...Object.keys(templates)), how: fc.constantFrom('inline string', 'inline object', 'stored, run by id'), tunnel: fc.boolean() }),
+    async ({ name, how, tunnel }) => {
+      const [source, params] = templates[name]!;
+      let object: unknown;
+      try {
+        object = JSON.parse(source);
+      } catch {
+        if (how === 'inline object') return true; // a raw insertion is no JSON object
+      }
+      const responses: Array<ReturnType<typeof parseResponses>[number] | undefined> = [];
+      if (how === 'stored, run by id') {
+        const id = `t${n++}`;
+        responses.push(parseResponses((await send(`/_scripts/${id}`, JSON.stringify({ script: { lang: 'mustache', source } }), tunnel)).text)[0]);
+        responses.push(parseResponses((await send('/ok/_search/template', JSON.stringify({ id, params }), tunnel)).text)[0]);
+        // The store is refused; the run (of nothing stored) does nothing.
+        return responses[0] !== undefined && [400, 403].includes(responses[0].status) && isProblem(responses[0]) && !ran();
+      }
+      const [res] = parseResponses((await send('/ok/_search/template', JSON.stringify({ source: how === 'inline object' ? object : source, params }), tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !ran();
+    },
+  ), { numRuns: Math.min(numRuns, 20), ...seed });
+  // Run by id, params carrying the lookup as JSON text (for a template stored before): read, refused.
+  const [byId] = parseResponses((await send('/ok/_search/template', JSON.stringify({ id: 'plain', params: { q: lookup } }), false)).text);
+  t.ok(byId !== undefined && [400, 403].includes(byId.status) && isProblem(byId), `a template run by id whose params carry a lookup as JSON text: refused (${byId?.status})`);
+  t.notOk(ran(), 'the server never looked up a document of deny');
 });
