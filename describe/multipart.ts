@@ -3,6 +3,7 @@
 // differ on what follows it), with a head that ends in a blank line of CRLFs or of bare LFs (PHP
 // takes both). Linear in the body; at most MAX_PARTS parts.
 import { dispositionNames } from './content-disposition.ts';
+import { unQuotedPrintable } from './text-decodings.ts';
 import { appendAll } from '../lib/arrays.ts';
 
 /** At most this many parts are looked at; past it the body counts as not seen whole. */
@@ -155,8 +156,15 @@ function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file
       // Under every name a parser may read the part by (RFC 2231 `name*`, the first or last `name=`).
       const head = part.slice(0, split);
       const file = fileHead.test(head);
+      const value = part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, '');
+      // And as MIME-aware servers read it (Python's email, Django, python-multipart): its
+      // Content-Transfer-Encoding undone (eighteenth pass: a base64 `batch` part ran its calls).
+      const cte = /^[ \t]*content-transfer-encoding[ \t]*:[ \t]*(base64|quoted-printable)[ \t]*$/im.exec(head)?.[1]?.toLowerCase();
+      const decoded = cte === 'base64' ? Buffer.from(value, 'base64').toString('latin1') : cte ? unQuotedPrintable(value) : undefined;
       for (const name of dispositionNames(head)) {
-        if (wanted(name, file)) fields.push([name, part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, '')]);
+        if (!wanted(name, file)) continue;
+        fields.push([name, value]);
+        if (decoded !== undefined && decoded !== value) fields.push([name, decoded]);
       }
     }
     at = next;

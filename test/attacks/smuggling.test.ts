@@ -2269,3 +2269,34 @@ t.test('property: a search template whose member names or raw insertions come fr
   t.ok(byId !== undefined && [400, 403].includes(byId.status) && isProblem(byId), `a template run by id whose params carry a lookup as JSON text: refused (${byId?.status})`);
   t.notOk(ran(), 'the server never looked up a document of deny');
 });
+
+t.test('property: a form field under a Content-Transfer-Encoding (base64, quoted-printable) is read decoded, as Python\'s email, Django and python-multipart read it', async (t) => {
+  // Eighteenth pass: a Graph API `batch` part labelled `Content-Transfer-Encoding: base64` was read
+  // as its base64 text (no list: no call to decide) while a MIME-aware server decoded it and ran DELETE /deny.
+  const pHost = `allowed.example:${pyBatchPort}`;
+  const post = (path: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: multipart/form-data; boundary=X\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, `CONNECT ${pHost} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${pHost}\r\n${head}${body}`, { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, `POST http://${pHost}${path} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}${head}${body}`, { responses: 1 });
+  };
+  const encode = (value: string, cte: string): string => (/base64/i.test(cte) ? Buffer.from(value).toString('base64').replace(/(.{76})/g, '$1\r\n') : [...value].map((c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/(.{72})/g, '$1=\r\n'));
+  const part = (name: string, value: string, cte: string, file = false): string => `--X\r\nContent-Disposition: form-data; name="${name}"${file ? '; filename="f.txt"' : ''}\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${encode(value, cte)}\r\n`;
+  const calls = (target: string): string => JSON.stringify([{ method: 'GET', relative_url: 'ok/a.txt' }, { method: 'DELETE', relative_url: target }]);
+  const before0 = pyBatchLog.length;
+  t.match((await post('/', `${part('batch', calls('ok/b.txt'), 'base64')}--X--\r\n`, false)).text, /^HTTP\/1\.1 200/, 'control: a base64 batch of allowed calls goes through');
+  t.match(pyBatchLog.slice(before0), /FIELD batch=\[/, 'control: the server read it decoded');
+  await fc.assert(fc.asyncProperty(
+    fc.record({ cte: fc.constantFrom('base64', 'BASE64', 'quoted-printable', 'Quoted-Printable'), shape: fc.constantFrom('Graph batch', 'form upload key'), tunnel: fc.boolean() }),
+    async ({ cte, shape, tunnel }) => {
+      const before = pyBatchLog.length;
+      const [path, body] = shape === 'Graph batch'
+        ? ['/', `${part('batch', calls('deny/secret.txt'), cte)}--X--\r\n`]
+        : ['/ok', `${part('key', 'protected/keep.txt', cte)}--X\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\n\r\ndata\r\n--X--\r\n`];
+      const [res] = parseResponses((await post(path, body, tunnel)).text);
+      const got = pyBatchLog.slice(before);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !got.includes('deny/secret') && !got.includes('protected/');
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
+});
