@@ -37,11 +37,12 @@ export function multipartBoundaries(header: string): string[] {
   };
   const first = multipartBoundary(header);
   if (first) add(first);
-  for (const b of parameterReadings(header, 'boundary')) add(b);
   const lower = header.toLowerCase();
   // The last occurrence first (Rack's reading), so a cap reached by repeated parameters never drops it.
   const last = lower.lastIndexOf('boundary=');
   if (last >= 0) for (const b of boundaryValuesAt(header, last)) add(b);
+  // (Go's and Python's before the other repeated ones: a repeated plain one is read above.)
+  for (const b of parameterReadings(header, 'boundary')) add(b);
   for (let at = lower.indexOf('boundary='); at >= 0 && out.length < MAX_BOUNDARIES; at = lower.indexOf('boundary=', at + 1)) {
     for (const b of boundaryValuesAt(header, at)) add(b);
   }
