@@ -335,14 +335,15 @@ export class DecodeFailure extends Error {
   }
 }
 
-function decodeUtf32(b: Buffer, littleEndian: boolean): string {
+function decodeUtf32(b: Buffer, littleEndian: boolean, surrogates = false): string {
   if (b.length % 4 !== 0) throw new DecodeFailure('UTF-32 body length is not a multiple of 4');
   const parts: string[] = [];
   let chunk: number[] = [];
   for (let i = 0; i < b.length; i += 4) {
     const cp = littleEndian ? b.readUInt32LE(i) : b.readUInt32BE(i);
-    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new DecodeFailure(`invalid UTF-32 code point at byte ${i}`);
-    chunk.push(cp);
+    const surrogate = cp >= 0xd800 && cp <= 0xdfff;
+    if (cp > 0x10ffff || (surrogate && !surrogates)) throw new DecodeFailure(`invalid UTF-32 code point at byte ${i}`);
+    chunk.push(surrogate ? 0xfffd : cp);
     if (chunk.length === 8192) {
       parts.push(String.fromCodePoint(...chunk));
       chunk = [];
@@ -352,7 +353,8 @@ function decodeUtf32(b: Buffer, littleEndian: boolean): string {
   return parts.join('');
 }
 
-function decodeAs(b: Buffer, encoding: Encoding): string {
+/** `surrogates`: an unpaired surrogate read as U+FFFD rather than refused (Python's `json.loads` decodes with `surrogatepass`). */
+function decodeAs(b: Buffer, encoding: Encoding, surrogates = false): string {
   switch (encoding) {
     case 'utf-8':
       return b.toString('utf8'); // invalid sequences become U+FFFD, as Node, Go and most JSON servers read them
@@ -360,14 +362,14 @@ function decodeAs(b: Buffer, encoding: Encoding): string {
     case 'utf-16be':
       if (b.length % 2 !== 0) throw new DecodeFailure('UTF-16 body has an odd number of bytes');
       try {
-        return new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(b);
+        return new TextDecoder(encoding, { fatal: !surrogates, ignoreBOM: true }).decode(b);
       } catch {
         throw new DecodeFailure(`invalid ${encoding.toUpperCase()} (unpaired surrogate)`);
       }
     case 'utf-32le':
-      return decodeUtf32(b, true);
+      return decodeUtf32(b, true, surrogates);
     case 'utf-32be':
-      return decodeUtf32(b, false);
+      return decodeUtf32(b, false, surrogates);
   }
 }
 
@@ -375,7 +377,8 @@ function decodeAs(b: Buffer, encoding: Encoding): string {
  * A body's bytes as the UTF-8 a server's parser reads when it follows a byte order mark, a UTF-16 or
  * UTF-32 charset, or (JSON) the NUL pattern of the first bytes (Python's `json.loads`, Jackson, .NET):
  * undefined when it reads them as UTF-8 already (nearly every body: a few byte comparisons). Other
- * charsets keep ASCII where it is. Throws DecodeFailure for bytes no such reading accepts.
+ * charsets keep ASCII where it is. Throws DecodeFailure for bytes no such reading accepts (an odd
+ * UTF-16 length, a code point past U+10FFFF; an unpaired surrogate is read as U+FFFD).
  */
 export function unicodeText(bytes: Buffer, contentType: string | undefined): Buffer | undefined {
   const bom = bomOf(bytes);
@@ -383,7 +386,9 @@ export function unicodeText(bytes: Buffer, contentType: string | undefined): Buf
   let encoding: Encoding | undefined = bom?.encoding ?? sniffJsonEncoding(bytes);
   if (!bom && named && named !== 'utf-8') encoding = named === 'utf-16' ? (encoding?.startsWith('utf-16') ? encoding : 'utf-16be') : named === 'utf-32' ? (encoding?.startsWith('utf-32') ? encoding : 'utf-32be') : named;
   if (!encoding || (encoding === 'utf-8' && !bom)) return undefined;
-  return Buffer.from(decodeAs(bom ? bytes.subarray(bom.length) : bytes, encoding), 'utf8');
+  // (An unpaired surrogate is no refusal here: Python's `json.loads` reads it (`surrogatepass`), so a
+  // `batch` after one ran while every reader skipped the body as unreadable: eighteenth pass.)
+  return Buffer.from(decodeAs(bom ? bytes.subarray(bom.length) : bytes, encoding, true), 'utf8');
 }
 
 /**

@@ -2300,3 +2300,54 @@ t.test('property: a form field under a Content-Transfer-Encoding (base64, quoted
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed });
 });
+
+t.test('property: a UTF-16/32 JSON body with an unpaired surrogate is read as Python\'s json.loads reads it (surrogatepass), not skipped as unreadable', async (t) => {
+  // Eighteenth pass: `{"pad": "\ud800", "batch": [...]}` in UTF-16 failed Airlock's strict decoding, so
+  // the readers that read any host's body (Graph batch, atomic operations) skipped it as unreadable;
+  // Python's json.loads decodes UTF-16/32 with `surrogatepass` and the server ran DELETE /deny.
+  const dHost = `allowed.example:${dav.port}`;
+  const encode = (text: string, how: string): { bytes: Buffer; charset?: string } => {
+    const units = (be: boolean): Buffer => {
+      const b = Buffer.alloc(text.length * 2);
+      for (let i = 0; i < text.length; i++) if (be) b.writeUInt16BE(text.charCodeAt(i), 2 * i); else b.writeUInt16LE(text.charCodeAt(i), 2 * i);
+      return b;
+    };
+    switch (how) {
+      case 'UTF-16LE BOM': return { bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), units(false)]) };
+      case 'UTF-16BE BOM': return { bytes: Buffer.concat([Buffer.from([0xfe, 0xff]), units(true)]) };
+      case 'charset=utf-16le': return { bytes: units(false), charset: 'utf-16le' };
+      default: { // UTF-32LE without a mark, the surrogate as its own code point
+        const b = Buffer.alloc(text.length * 4);
+        for (let i = 0; i < text.length; i++) b.writeUInt32LE(text.charCodeAt(i), 4 * i);
+        return { bytes: b };
+      }
+    }
+  };
+  const send = (path: string, enc: { bytes: Buffer; charset?: string }, tunnel: boolean): Promise<{ text: string }> => {
+    const head = Buffer.from(`Content-Type: application/json${enc.charset ? `; charset=${enc.charset}` : ''}\r\nContent-Length: ${enc.bytes.length}\r\n\r\n`);
+    return tunnel
+      ? rawToProxy(a.port, [Buffer.from(`CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${dHost}\r\n`), head, enc.bytes], { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, [Buffer.from(`POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}`), head, enc.bytes], { responses: 1 });
+  };
+  const bodies = {
+    'Graph batch': (target: string, lone: string): [string, string] => ['/', `{"pad": "${lone}x", "batch": [{"method": "DELETE", "relative_url": "${target}"}]}`],
+    'atomic operations': (target: string, lone: string): [string, string] => ['/ok/operations', `{"meta": {"note": "${lone}"}, "atomic:operations": [{"op": "remove", "href": "/${target}"}]}`],
+  };
+  const [cPath, cText] = bodies['Graph batch']('ok/dav/a.txt', '\ud800');
+  t.match((await send(cPath, encode(cText, 'UTF-16LE BOM'), false)).text, /^HTTP\/1\.1 200/, 'control: a UTF-16 batch of allowed calls with an unpaired surrogate goes through');
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      body: fc.constantFrom(...(Object.keys(bodies) as Array<keyof typeof bodies>)),
+      how: fc.constantFrom('UTF-16LE BOM', 'UTF-16BE BOM', 'charset=utf-16le', 'UTF-32LE'),
+      lone: fc.constantFrom('\ud800', '\udfff', '\udc00\udc00'),
+      tunnel: fc.boolean(),
+    }),
+    async ({ body, how, lone, tunnel }) => {
+      const [path, text] = bodies[body]('deny/secret.txt', lone);
+      const before = batchRan.length;
+      const [res] = parseResponses((await send(path, encode(text, how), tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
+});
