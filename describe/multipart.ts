@@ -126,27 +126,56 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
   const fields: Array<[string, string]> = [];
   let complete = true;
   for (const boundary of boundaries) {
-    const one = fieldsUnder(body, boundary, wanted);
+    const one = fieldsUnder(body, boundary, wanted, false);
     appendAll(fields, one.fields);
     complete &&= one.complete;
+    // Where the delimiter also stands mid-line, the reading of RFC 2046 parsers too (Python's email,
+    // Go, busboy, Rack 3: a delimiter begins a line): a `--X` inside a part's own head (`name="batch";
+    // x="--X"`) cut that head for the reading above, which lost the field (eighteenth pass).
+    if (midLineDelimiter(body, `--${boundary}`)) {
+      const lines = fieldsUnder(body, boundary, wanted, true);
+      const seen = new Map<string, number>();
+      for (const [n, v] of one.fields) seen.set(`${n}\u0000${v}`, (seen.get(`${n}\u0000${v}`) ?? 0) + 1);
+      for (const f of lines.fields) {
+        const k = `${f[0]}\u0000${f[1]}`;
+        const left = seen.get(k) ?? 0;
+        if (left > 0) seen.set(k, left - 1);
+        else fields.push(f);
+      }
+      complete &&= lines.complete;
+    }
   }
   return { fields, complete };
+}
+
+/** Whether `delimiter` occurs in the body anywhere but at the start of a line. */
+function midLineDelimiter(body: Buffer, delimiter: string): boolean {
+  for (let at = body.indexOf(delimiter, 1, 'latin1'); at >= 0; at = body.indexOf(delimiter, at + delimiter.length, 'latin1')) {
+    if (body[at - 1] !== 0x0a) return true;
+  }
+  return false;
 }
 
 /** A part head naming a file (`filename=`, `filename*=`): servers hand it over as an upload, not a form field. */
 const fileHead = /;\s*filename\*?\s*=/i;
 
-function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file: boolean) => boolean): MultipartFields {
+/** `lineStart`: delimiters only where a line begins (RFC 2046), else wherever they stand. */
+function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file: boolean) => boolean, lineStart: boolean): MultipartFields {
   const text = body.toString('latin1');
   const delimiter = `--${boundary}`;
+  const find = (from: number): number => {
+    let at = text.indexOf(delimiter, from);
+    while (lineStart && at > 0 && text[at - 1] !== '\n') at = text.indexOf(delimiter, at + delimiter.length);
+    return at;
+  };
   const fields: Array<[string, string]> = [];
   let closed = false;
-  let at = text.indexOf(delimiter);
+  let at = find(0);
   let parts = 0;
   while (at >= 0) {
     const start = at + delimiter.length;
     if (text.startsWith('--', start)) closed = true;
-    const next = text.indexOf(delimiter, start);
+    const next = find(start);
     if (next < 0) break;
     if (++parts > MAX_PARTS) return { fields, complete: false };
     const part = text.slice(start, next);
