@@ -400,6 +400,17 @@ export function unicodeText(bytes: Buffer, contentType: string | undefined): Buf
 export const MAX_CONTENT_CODINGS = 4;
 
 /**
+ * Whether a `deflate` body starts with a zlib header (RFC 1950: method 8, header a multiple of 31),
+ * as RFC 9110 says it should; else it is raw deflate, which servers take too (ASP.NET Core's request
+ * decompression reads `deflate` with DeflateStream, raw only; Netty's ZLIB_OR_NONE either): read
+ * as zlib only, a raw deflate batch did not decode and the readers of any host's body skipped it
+ * (eighteenth pass).
+ */
+export function zlibWrapped(b: Buffer): boolean {
+  return b.length < 2 || ((b[0]! & 0x0f) === 8 && ((b[0]! << 8) | b[1]!) % 31 === 0);
+}
+
+/**
  * Undoes Content-Encoding (`gzip`, `x-gzip`, `deflate`, `br`, stacked), bounded in output size and
  * layers. `prefix`: the body is the start of a longer one, and what its start decodes to is returned.
  */
@@ -411,7 +422,7 @@ export function undoContentCoding(body: Buffer, codings: string[], prefix = fals
     const opts = { maxOutputLength: MAX_DECODED_BYTES, ...(prefix ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {}) };
     try {
       if (coding === 'gzip' || coding === 'x-gzip') out = zlib.gunzipSync(out, opts);
-      else if (coding === 'deflate') out = zlib.inflateSync(out, opts);
+      else if (coding === 'deflate') out = zlibWrapped(out) ? zlib.inflateSync(out, opts) : zlib.inflateRawSync(out, opts);
       else if (coding === 'br') out = zlib.brotliDecompressSync(out, { maxOutputLength: MAX_DECODED_BYTES, ...(prefix ? { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH } : {}) });
       else if (coding !== 'identity') throw new DecodeFailure(`unknown content coding "${coding.slice(0, 40)}"`);
     } catch (err) {

@@ -8,7 +8,7 @@
 // server has the whole body.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { bomOf, MAX_CONTENT_CODINGS, unicodeLabel } from '../describe/body.ts';
+import { bomOf, MAX_CONTENT_CODINGS, unicodeLabel, zlibWrapped } from '../describe/body.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
 
@@ -58,7 +58,8 @@ export class DecodedWatch extends Transform {
     super();
     if (codings.length > MAX_CONTENT_CODINGS) this.broken = true;
     for (const c of [...codings].reverse()) {
-      this.stages.push(c === 'br' ? zlib.createBrotliDecompress() : c === 'deflate' ? zlib.createInflate() : zlib.createGunzip());
+      // (`deflate` is read as zlib or raw by its first bytes, undoContentCoding's zlibWrapped: placed on the first write.)
+      this.stages.push(c === 'br' ? zlib.createBrotliDecompress() : c === 'deflate' ? new DeflateStage() : zlib.createGunzip());
     }
     for (const s of this.stages) s.on('error', () => { this.broken = true; });
     // (A multipart body is bytes: its parts say their own charsets.)
@@ -150,5 +151,35 @@ export class DecodedWatch extends Transform {
   private watch(b: Buffer): Promise<StreamStop | undefined> {
     if (!b.length) return Promise.resolve(undefined);
     return new Promise((resolve) => this.inner._transform(b, 'latin1', (err) => resolve(err instanceof StreamStop ? err : undefined)));
+  }
+}
+
+/** A `deflate` decoder that is zlib's or raw's by the first two bytes it is given (zlibWrapped). */
+class DeflateStage extends Transform {
+  private inner: Transform | undefined;
+  private head = Buffer.alloc(0);
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.inner) {
+      this.head = Buffer.concat([this.head, chunk]);
+      if (this.head.length < 2) return cb();
+      this.inner = zlibWrapped(this.head) ? zlib.createInflate() : zlib.createInflateRaw();
+      this.inner.on('data', (b: Buffer) => this.push(b));
+      this.inner.on('error', (err) => this.destroy(err));
+      chunk = this.head;
+    }
+    this.inner.write(chunk, () => cb());
+  }
+
+  override _flush(cb: TransformCallback): void {
+    const inner = this.inner ?? (this.head.length ? zlib.createInflateRaw() : undefined);
+    if (!inner) return cb();
+    if (!this.inner) {
+      inner.on('data', (b: Buffer) => this.push(b));
+      inner.write(this.head);
+    }
+    inner.once('end', () => cb());
+    inner.once('error', (err) => cb(err));
+    inner.end();
   }
 }
