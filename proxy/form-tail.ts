@@ -30,10 +30,13 @@ const MAX_PART_HEAD = 96 * 1024;
  */
 export function formTailWatch(rawHeaders: readonly string[], body: { captured: Buffer; truncated: boolean }): Transform | undefined {
   const codings = requestCodings(rawHeaders);
-  if (!body.truncated && !(codings?.length && decodesPastReaders(body.captured, codings))) return undefined;
+  if (!body.truncated && !codings?.length) return undefined;
   let type: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
   const media = type?.trim().toLowerCase() ?? '';
+  if (!watchedMedia(media)) return undefined;
+  // (Decoded once more only for a watched type: most coded uploads are not forms or JSON.)
+  if (!body.truncated && !decodesPastReaders(body.captured, codings!)) return undefined;
   let watch: Transform | undefined;
   if (media.startsWith('application/x-www-form-urlencoded')) watch = new UrlencodedWatch();
   else if (media.startsWith('multipart/form-data')) {
@@ -46,6 +49,11 @@ export function formTailWatch(rawHeaders: readonly string[], body: { captured: B
   if (!watch || !codings) return watch;
   const unicode = !media.startsWith('multipart/') && (/;\s*charset\s*=\s*"?(?:utf-?(?:16|32)|ucs-[24]|unicode)/i.test(media) || bomOf(body.captured) !== undefined || body.captured[1] === 0 || body.captured[0] === 0);
   return codings.length || unicode ? new DecodedWatch(codings, type, watch) : watch;
+}
+
+/** The media types watched: forms, JSON, and an untyped body. */
+function watchedMedia(media: string): boolean {
+  return media === '' || media.includes('json') || media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/form-data');
 }
 
 /** Whether a coded body decodes to more than the second-target readers decode (they read none of it then). */
