@@ -104,14 +104,20 @@ export class DecodedWatch extends Transform {
     const onData = (b: Buffer): void => { out.push(b); };
     s.on('data', onData);
     return new Promise<Buffer[]>((resolve) => {
+      let settled = false;
       const done = (): void => {
+        if (settled) return;
+        settled = true;
         s.off('data', onData);
+        s.off('error', done);
         resolve(out);
       };
+      // (A decoder that fails may never call back: its error settles the piece, `broken` ends the watch.)
+      s.once('error', done);
       const input = Buffer.concat(pieces);
-      if (last) {
+      if (this.broken || s.destroyed) done();
+      else if (last) {
         s.once('end', done);
-        s.once('error', done);
         s.end(input);
       } else if (!input.length) done();
       else s.write(input, () => setImmediate(done));
