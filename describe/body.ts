@@ -332,16 +332,22 @@ export function unicodeLabel(label: string): Encoding | 'utf-16' | 'utf-32' | un
   }
 }
 
-export class DecodeFailure extends Error {}
+export class DecodeFailure extends Error {
+  /** `tooLarge`: the body decodes, to more than MAX_DECODED_BYTES (a reader of its whole text read none of it). */
+  constructor(message: string, readonly tooLarge = false) {
+    super(message);
+  }
+}
 
-function decodeUtf32(b: Buffer, littleEndian: boolean): string {
+function decodeUtf32(b: Buffer, littleEndian: boolean, surrogates = false): string {
   if (b.length % 4 !== 0) throw new DecodeFailure('UTF-32 body length is not a multiple of 4');
   const parts: string[] = [];
   let chunk: number[] = [];
   for (let i = 0; i < b.length; i += 4) {
     const cp = littleEndian ? b.readUInt32LE(i) : b.readUInt32BE(i);
-    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new DecodeFailure(`invalid UTF-32 code point at byte ${i}`);
-    chunk.push(cp);
+    const surrogate = cp >= 0xd800 && cp <= 0xdfff;
+    if (cp > 0x10ffff || (surrogate && !surrogates)) throw new DecodeFailure(`invalid UTF-32 code point at byte ${i}`);
+    chunk.push(surrogate ? 0xfffd : cp);
     if (chunk.length === 8192) {
       parts.push(String.fromCodePoint(...chunk));
       chunk = [];
@@ -351,7 +357,8 @@ function decodeUtf32(b: Buffer, littleEndian: boolean): string {
   return parts.join('');
 }
 
-function decodeAs(b: Buffer, encoding: Encoding): string {
+/** `surrogates`: an unpaired surrogate read as U+FFFD rather than refused (Python's `json.loads` decodes with `surrogatepass`). */
+function decodeAs(b: Buffer, encoding: Encoding, surrogates = false): string {
   switch (encoding) {
     case 'utf-8':
       return b.toString('utf8'); // invalid sequences become U+FFFD, as Node, Go and most JSON servers read them
@@ -359,14 +366,14 @@ function decodeAs(b: Buffer, encoding: Encoding): string {
     case 'utf-16be':
       if (b.length % 2 !== 0) throw new DecodeFailure('UTF-16 body has an odd number of bytes');
       try {
-        return new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(b);
+        return new TextDecoder(encoding, { fatal: !surrogates, ignoreBOM: true }).decode(b);
       } catch {
         throw new DecodeFailure(`invalid ${encoding.toUpperCase()} (unpaired surrogate)`);
       }
     case 'utf-32le':
-      return decodeUtf32(b, true);
+      return decodeUtf32(b, true, surrogates);
     case 'utf-32be':
-      return decodeUtf32(b, false);
+      return decodeUtf32(b, false, surrogates);
   }
 }
 
@@ -374,7 +381,8 @@ function decodeAs(b: Buffer, encoding: Encoding): string {
  * A body's bytes as the UTF-8 a server's parser reads when it follows a byte order mark, a UTF-16 or
  * UTF-32 charset, or (JSON) the NUL pattern of the first bytes (Python's `json.loads`, Jackson, .NET):
  * undefined when it reads them as UTF-8 already (nearly every body: a few byte comparisons). Other
- * charsets keep ASCII where it is. Throws DecodeFailure for bytes no such reading accepts.
+ * charsets keep ASCII where it is. Throws DecodeFailure for bytes no such reading accepts (an odd
+ * UTF-16 length, a code point past U+10FFFF; an unpaired surrogate is read as U+FFFD).
  */
 export function unicodeText(bytes: Buffer, contentType: string | undefined): Buffer | undefined {
   const bom = bomOf(bytes);
@@ -382,7 +390,9 @@ export function unicodeText(bytes: Buffer, contentType: string | undefined): Buf
   let encoding: Encoding | undefined = bom?.encoding ?? sniffJsonEncoding(bytes);
   if (!bom && named && named !== 'utf-8') encoding = named === 'utf-16' ? (encoding?.startsWith('utf-16') ? encoding : 'utf-16be') : named === 'utf-32' ? (encoding?.startsWith('utf-32') ? encoding : 'utf-32be') : named;
   if (!encoding || (encoding === 'utf-8' && !bom)) return undefined;
-  return Buffer.from(decodeAs(bom ? bytes.subarray(bom.length) : bytes, encoding), 'utf8');
+  // (An unpaired surrogate is no refusal here: Python's `json.loads` reads it (`surrogatepass`), so a
+  // `batch` after one ran while every reader skipped the body as unreadable: eighteenth pass.)
+  return Buffer.from(decodeAs(bom ? bytes.subarray(bom.length) : bytes, encoding, true), 'utf8');
 }
 
 /**
@@ -392,6 +402,17 @@ export function unicodeText(bytes: Buffer, contentType: string | undefined): Buf
  * for every agent, in each of the places that read the decoded body. More is not decoded (fails closed).
  */
 export const MAX_CONTENT_CODINGS = 4;
+
+/**
+ * Whether a `deflate` body starts with a zlib header (RFC 1950: method 8, header a multiple of 31),
+ * as RFC 9110 says it should; else it is raw deflate, which servers take too (ASP.NET Core's request
+ * decompression reads `deflate` with DeflateStream, raw only; Netty's ZLIB_OR_NONE either): read
+ * as zlib only, a raw deflate batch did not decode and the readers of any host's body skipped it
+ * (eighteenth pass).
+ */
+export function zlibWrapped(b: Buffer): boolean {
+  return b.length < 2 || ((b[0]! & 0x0f) === 8 && ((b[0]! << 8) | b[1]!) % 31 === 0);
+}
 
 /**
  * Undoes Content-Encoding (`gzip`, `x-gzip`, `deflate`, `br`, stacked), bounded in output size and
@@ -405,13 +426,13 @@ export function undoContentCoding(body: Buffer, codings: string[], prefix = fals
     const opts = { maxOutputLength: MAX_DECODED_BYTES, ...(prefix ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {}) };
     try {
       if (coding === 'gzip' || coding === 'x-gzip') out = zlib.gunzipSync(out, opts);
-      else if (coding === 'deflate') out = zlib.inflateSync(out, opts);
+      else if (coding === 'deflate') out = zlibWrapped(out) ? zlib.inflateSync(out, opts) : zlib.inflateRawSync(out, opts);
       else if (coding === 'br') out = zlib.brotliDecompressSync(out, { maxOutputLength: MAX_DECODED_BYTES, ...(prefix ? { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH } : {}) });
       else if (coding !== 'identity') throw new DecodeFailure(`unknown content coding "${coding.slice(0, 40)}"`);
     } catch (err) {
       if (err instanceof DecodeFailure) throw err;
       const code = (err as { code?: string }).code;
-      throw new DecodeFailure(code === 'ERR_BUFFER_TOO_LARGE' ? `${coding} body decodes to more than ${MAX_DECODED_BYTES} bytes` : `${coding} body does not decode (${(err as Error).message})`);
+      throw new DecodeFailure(code === 'ERR_BUFFER_TOO_LARGE' ? `${coding} body decodes to more than ${MAX_DECODED_BYTES} bytes` : `${coding} body does not decode (${(err as Error).message})`, code === 'ERR_BUFFER_TOO_LARGE');
     }
   }
   return out;

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
-import { multipartBoundary, multipartFields } from './multipart.ts';
+import { multipartBoundaries, multipartFields } from './multipart.ts';
 import { argumentPlaces, MAX_MCP_PLACES, placeValue, type ArgumentReading } from './places.ts';
 import { paramsByServerName, rackTwoParams } from './body.ts';
 import { appendAll } from '../lib/arrays.ts';
@@ -601,7 +601,7 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     if (truncated) return fail('the GraphQL body was larger than the capture and could not be read whole');
     const text = body.toString('utf8');
     // (Of several Content-Type headers, a multipart one is what some server reads the body by.)
-    const typeHeader = (request.headers['content-type'] ?? []).find((h) => multipartBoundary(h) !== undefined);
+    const typeHeader = (request.headers['content-type'] ?? []).find((h) => multipartBoundaries(h).length > 0);
     const parts = typeHeader !== undefined ? multipartRequests(body, typeHeader) : undefined;
     const found = parts && !('error' in parts) ? parts : requestsIn(text);
     const others: OneRequest[] = [];

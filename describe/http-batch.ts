@@ -2,7 +2,7 @@
 // `application/http` parts (OData `$batch` in Olingo, ASP.NET OData, SAP Gateway, SharePoint,
 // Dynamics, with changesets one level down; Google's batch endpoints). `POST /svc/$batch` holding
 // `DELETE /svc/Orders(1)` runs the DELETE. Pure: the calls as sent; proxy/pipeline.ts decides each.
-// (engine/grant-scope.ts reads the same parts into a grant's scope items.)
+// (engine/grant-scope.ts and the Gmail adapter read the same parts: delimitedParts.)
 import { multipartBoundaries } from './multipart.ts';
 
 /** One HTTP request carried in a batch, as its part spells it. */
@@ -49,10 +49,9 @@ function batchLevel(text: string, type: string, depth: number, out: BatchCall[],
   // Every boundary a server may take from the type (describe/multipart.ts): one, or it is not read one way.
   const boundaries = multipartBoundaries(type);
   if (boundaries.length !== 1 || depth > 1) return false;
-  const parts = text.split(`--${boundaries[0]}`);
-  const close = parts.findIndex((p, i) => i > 0 && p.startsWith('--'));
-  if (close < 0) return false;
-  for (const part of parts.slice(1, close)) {
+  const parts = delimitedParts(text, boundaries[0]!);
+  if (!parts) return false;
+  for (const part of parts) {
     const [outer, inner] = splitHead(part.replace(/^[ \t]*\r?\n/, ''));
     const nested = inner === undefined ? null : /^[ \t]*content-type[ \t]*:[ \t]*(multipart\/[^\r\n]*)/im.exec(outer);
     if (nested) {
@@ -82,6 +81,33 @@ function batchLevel(text: string, type: string, depth: number, out: BatchCall[],
     out.push({ method: line[1]!.toUpperCase(), target: line[2]!, headers, body: (body ?? '').replace(/\r?\n$/, ''), ...(contentId ? { contentId } : {}) });
   }
   return true;
+}
+
+/**
+ * The parts between the delimiter lines of `boundary`, up to the first close delimiter, as Python's
+ * `email`, Go's mime/multipart and ODataLib read them (RFC 2046 §5.1.1): a delimiter begins a line
+ * and is followed by `--` (the close), blanks, and the line's end. A `--b--` inside a call's body
+ * (mid-line) had closed the batch here while those servers read on and ran the calls after it
+ * (eighteenth pass). A line that begins with the delimiter but goes on (`--b--x`, `--bx`) is none
+ * to them and one to a parser matching the prefix: undefined then, as for a batch with no close.
+ */
+export function delimitedParts(text: string, boundary: string): string[] | undefined {
+  const d = `--${boundary}`;
+  const parts: string[] = [];
+  let partStart = -1;
+  for (let i = text.indexOf(d); i >= 0; i = text.indexOf(d, i + d.length)) {
+    if (i > 0 && text[i - 1] !== '\n') continue; // mid-line: a part's content
+    let j = i + d.length;
+    const close = text.startsWith('--', j);
+    if (close) j += 2;
+    while (text[j] === ' ' || text[j] === '\t') j++;
+    const eol = text.startsWith('\r\n', j) ? 2 : text[j] === '\n' ? 1 : j === text.length ? 0 : -1;
+    if (eol < 0) return undefined;
+    if (partStart >= 0) parts.push(text.slice(partStart, i));
+    if (close) return parts;
+    partStart = j + eol;
+  }
+  return undefined;
 }
 
 /** A MIME or HTTP head and what follows its blank line (CRLF or bare LF). */

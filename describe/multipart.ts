@@ -2,7 +2,8 @@
 // PHP, Laravel, Spring): every part between two delimiters, past a close delimiter too (parsers
 // differ on what follows it), with a head that ends in a blank line of CRLFs or of bare LFs (PHP
 // takes both). Linear in the body; at most MAX_PARTS parts.
-import { dispositionNames, extendedParamValues } from './content-disposition.ts';
+import { dispositionNames } from './content-disposition.ts';
+import { unQuotedPrintable } from './text-decodings.ts';
 import { appendAll } from '../lib/arrays.ts';
 
 /** At most this many parts are looked at; past it the body counts as not seen whole. */
@@ -36,17 +37,69 @@ export function multipartBoundaries(header: string): string[] {
   };
   const first = multipartBoundary(header);
   if (first) add(first);
-  // RFC 2231 `boundary*=utf-8''b` (or `boundary*0=`, `boundary*1=` pieces): Werkzeug (Flask) takes
-  // it over a plain `boundary=`, and reads the parts under it.
-  for (const b of extendedParamValues(header.split(';').slice(1), 'boundary')) add(b.trim().replace(/^"|"$/g, '').slice(0, 200));
   const lower = header.toLowerCase();
   // The last occurrence first (Rack's reading), so a cap reached by repeated parameters never drops it.
   const last = lower.lastIndexOf('boundary=');
   if (last >= 0) for (const b of boundaryValuesAt(header, last)) add(b);
+  // (Go's and Python's before the other repeated ones: a repeated plain one is read above.)
+  for (const b of parameterReadings(header, 'boundary')) add(b);
   for (let at = lower.indexOf('boundary='); at >= 0 && out.length < MAX_BOUNDARIES; at = lower.indexOf('boundary=', at + 1)) {
     for (const b of boundaryValuesAt(header, at)) add(b);
   }
   return out;
+}
+
+/**
+ * A parameter's values as Go's `mime.ParseMediaType` and Python's `email` (Django, Werkzeug and
+ * python-multipart read parameters so too) read them (eighteenth pass): blanks around `=`
+ * (`boundary = X`), a quoted string's `\` escapes (`"A\"B"` is `A"B`), RFC 2231's extended value
+ * (`boundary*=utf-8''X`, escapes as the bytes they name) and continuations (`boundary*0=X;
+ * boundary*1=Y` is `XY`). The patterns above found no boundary in these, so no part of such a body
+ * was read while those servers read every one. Each reading found, distinct.
+ */
+export function parameterReadings(header: string, name: string): string[] {
+  const out: string[] = [];
+  const pieces = new Map<number, string>();
+  let i = header.indexOf(';');
+  if (i < 0) return out;
+  const n = Math.min(header.length, 4096);
+  while (i < n) {
+    while (i < n && (header[i] === ';' || header[i] === ' ' || header[i] === '\t')) i++;
+    let end = i;
+    while (end < n && !'=;'.includes(header[end]!)) end++;
+    const key = header.slice(i, end).trim().toLowerCase();
+    i = end;
+    if (header[i] !== '=') continue;
+    i++;
+    while (i < n && (header[i] === ' ' || header[i] === '\t')) i++;
+    let value = '';
+    if (header[i] === '"') {
+      for (i++; i < n && header[i] !== '"'; i++) value += header[i] === '\\' && i + 1 < n ? header[++i] : header[i];
+      i++;
+    } else {
+      end = i;
+      while (end < n && !'; \t'.includes(header[end]!)) end++;
+      value = header.slice(i, end);
+      i = end;
+    }
+    if (!key.startsWith(name)) continue;
+    const rest = key.slice(name.length);
+    const extended = rest.endsWith('*');
+    const decoded = (v: string): string => v.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    if (rest === '') out.push(value);
+    else if (rest === '*') out.push(decoded(value.slice(value.indexOf("'", value.indexOf("'") + 1) + 1)));
+    else {
+      const m = /^\*(\d{1,3})\*?$/.exec(rest);
+      // (The first piece of an extended continuation carries the charset and language.)
+      if (m) pieces.set(Number(m[1]), extended ? decoded(m[1] === '0' ? value.slice(value.indexOf("'", value.indexOf("'") + 1) + 1) : value) : value);
+    }
+  }
+  if (pieces.size) {
+    let joined = '';
+    for (let k = 0; pieces.has(k); k++) joined += pieces.get(k)!;
+    out.push(joined);
+  }
+  return [...new Set(out.filter((v) => v.length > 0 && v.length <= 200))];
 }
 
 /** The value of a `boundary=` at `at`: as most parsers end it (at a blank), and as Rack does (at `"`, `;` or `,`). */
@@ -73,27 +126,56 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
   const fields: Array<[string, string]> = [];
   let complete = true;
   for (const boundary of boundaries) {
-    const one = fieldsUnder(body, boundary, wanted);
+    const one = fieldsUnder(body, boundary, wanted, false);
     appendAll(fields, one.fields);
     complete &&= one.complete;
+    // Where the delimiter also stands mid-line, the reading of RFC 2046 parsers too (Python's email,
+    // Go, busboy, Rack 3: a delimiter begins a line): a `--X` inside a part's own head (`name="batch";
+    // x="--X"`) cut that head for the reading above, which lost the field (eighteenth pass).
+    if (midLineDelimiter(body, `--${boundary}`)) {
+      const lines = fieldsUnder(body, boundary, wanted, true);
+      const seen = new Map<string, number>();
+      for (const [n, v] of one.fields) seen.set(`${n}\u0000${v}`, (seen.get(`${n}\u0000${v}`) ?? 0) + 1);
+      for (const f of lines.fields) {
+        const k = `${f[0]}\u0000${f[1]}`;
+        const left = seen.get(k) ?? 0;
+        if (left > 0) seen.set(k, left - 1);
+        else fields.push(f);
+      }
+      complete &&= lines.complete;
+    }
   }
   return { fields, complete };
+}
+
+/** Whether `delimiter` occurs in the body anywhere but at the start of a line. */
+function midLineDelimiter(body: Buffer, delimiter: string): boolean {
+  for (let at = body.indexOf(delimiter, 1, 'latin1'); at >= 0; at = body.indexOf(delimiter, at + delimiter.length, 'latin1')) {
+    if (body[at - 1] !== 0x0a) return true;
+  }
+  return false;
 }
 
 /** A part head naming a file (`filename=`, `filename*=`): servers hand it over as an upload, not a form field. */
 const fileHead = /;\s*filename\*?\s*=/i;
 
-function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file: boolean) => boolean): MultipartFields {
+/** `lineStart`: delimiters only where a line begins (RFC 2046), else wherever they stand. */
+function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file: boolean) => boolean, lineStart: boolean): MultipartFields {
   const text = body.toString('latin1');
   const delimiter = `--${boundary}`;
+  const find = (from: number): number => {
+    let at = text.indexOf(delimiter, from);
+    while (lineStart && at > 0 && text[at - 1] !== '\n') at = text.indexOf(delimiter, at + delimiter.length);
+    return at;
+  };
   const fields: Array<[string, string]> = [];
   let closed = false;
-  let at = text.indexOf(delimiter);
+  let at = find(0);
   let parts = 0;
   while (at >= 0) {
     const start = at + delimiter.length;
     if (text.startsWith('--', start)) closed = true;
-    const next = text.indexOf(delimiter, start);
+    const next = find(start);
     if (next < 0) break;
     if (++parts > MAX_PARTS) return { fields, complete: false };
     const part = text.slice(start, next);
@@ -104,8 +186,15 @@ function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file
       // Under every name a parser may read the part by (RFC 2231 `name*`, the first or last `name=`).
       const head = part.slice(0, split);
       const file = fileHead.test(head);
+      const value = part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, '');
+      // And as MIME-aware servers read it (Python's email, Django, python-multipart): its
+      // Content-Transfer-Encoding undone (eighteenth pass: a base64 `batch` part ran its calls).
+      const cte = /^[ \t]*content-transfer-encoding[ \t]*:[ \t]*(base64|quoted-printable)[ \t]*$/im.exec(head)?.[1]?.toLowerCase();
+      const decoded = cte === 'base64' ? Buffer.from(value, 'base64').toString('latin1') : cte ? unQuotedPrintable(value) : undefined;
       for (const name of dispositionNames(head)) {
-        if (wanted(name, file)) fields.push([name, part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, '')]);
+        if (!wanted(name, file)) continue;
+        fields.push([name, value]);
+        if (decoded !== undefined && decoded !== value) fields.push([name, decoded]);
       }
     }
     at = next;

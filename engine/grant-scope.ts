@@ -12,6 +12,7 @@ import { pathAmbiguity, pathRewriteHeaders } from '../describe/path-ambiguity.ts
 import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
+import { delimitedParts } from '../describe/http-batch.ts';
 import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isSwitch, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
@@ -429,10 +430,9 @@ function multipartCalls(d: RequestDescription): string[] {
 function batchParts(text: string, type: string, depth: number, out: Set<string>): boolean {
   const boundaries = multipartBoundaries(type);
   if (boundaries.length !== 1 || depth > 1) return false;
-  const parts = text.split(`--${boundaries[0]}`);
-  const close = parts.findIndex((p, i) => i > 0 && p.startsWith('--'));
-  if (close < 0 || close - 1 > MAX_BATCH_CALLS) return false;
-  for (const part of parts.slice(1, close)) {
+  const parts = delimitedParts(text, boundaries[0]!);
+  if (!parts || parts.length > MAX_BATCH_CALLS) return false;
+  for (const part of parts) {
     const body = part.replace(/^[ \t]*\r?\n/, '');
     const blank = /\r?\n\r?\n/.exec(body);
     if (!blank) return false;

@@ -4,34 +4,71 @@
 // [{"method":"DELETE","relative_url":…}]` ran calls no one decided. The upload is cut where such a
 // field starts (StreamStop: a refusal, and the server never gets a whole request to run).
 import { Transform, type TransformCallback } from 'node:stream';
+import { bomOf, DecodeFailure, undoContentCoding } from '../describe/body.ts';
 import { dispositionNames } from '../describe/content-disposition.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
+import { DecodedWatch, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
 
-/** Field names whose value the server runs as requests (proxy/second-targets.ts reads them in the captured part). */
-const RUN_FIELDS = new Set(['batch']);
+/**
+ * Field and member names whose value the server runs as requests (proxy/second-targets.ts reads them
+ * in the captured part): Facebook's `batch`, JSON:API's `atomic:operations` (eighteenth pass: its
+ * reader parses the captured start, which is no whole JSON past the cap, so a list past it, or
+ * before a padding `meta` the cap cut, named no operation while the server ran each).
+ */
+const RUN_FIELDS = new Set(['batch', 'atomic:operations']);
 
 /** The longest part head read (busboy, Node's usual multipart parser, takes up to 80 KiB). */
 const MAX_PART_HEAD = 96 * 1024;
 
-/** The watch for a form or JSON body (as proxy/second-targets.ts's graphBatchOf reads one), or undefined for another body. */
-export function formTailWatch(rawHeaders: readonly string[]): Transform | undefined {
+/**
+ * The watch for a form or JSON body (as proxy/second-targets.ts's graphBatchOf reads one), or
+ * undefined for another body or one the readers read whole: a body past the capture cap, or one
+ * whose content coding decodes to more than the readers decode (MAX_DECODED_BYTES: they read none of
+ * it). A coded or UTF-16/32 body is watched as its server decodes it (proxy/decoded-watch.ts).
+ */
+export function formTailWatch(rawHeaders: readonly string[], body: { captured: Buffer; truncated: boolean }): Transform | undefined {
+  const codings = requestCodings(rawHeaders);
+  if (!body.truncated && !codings?.length) return undefined;
   let type: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
   const media = type?.trim().toLowerCase() ?? '';
-  if (media.startsWith('application/x-www-form-urlencoded')) return new UrlencodedWatch();
-  if (media.startsWith('multipart/form-data')) {
+  if (!watchedMedia(media)) return undefined;
+  // (Decoded once more only for a watched type: most coded uploads are not forms or JSON.)
+  if (!body.truncated && !decodesPastReaders(body.captured, codings!)) return undefined;
+  let watch: Transform | undefined;
+  if (media.startsWith('application/x-www-form-urlencoded')) watch = new UrlencodedWatch();
+  else if (media.startsWith('multipart/form-data')) {
     const boundaries = multipartBoundaries(type!);
-    return boundaries.length ? new MultipartWatch(boundaries) : undefined;
+    watch = boundaries.length ? new MultipartWatch(boundaries) : undefined;
+  } else if (media === '' || media.includes('json')) {
+    // JSON, and an untyped body (JSON when it starts like JSON, else read as a form).
+    watch = new JsonMemberWatch(media === '');
   }
-  // JSON, and an untyped body (JSON when it starts like JSON, else read as a form).
-  if (media === '' || media.includes('json')) return new JsonMemberWatch(media === '');
-  return undefined;
+  if (!watch || !codings) return watch;
+  const unicode = !media.startsWith('multipart/') && (/;\s*charset\s*=\s*"?(?:utf-?(?:16|32)|ucs-[24]|unicode)/i.test(media) || bomOf(body.captured) !== undefined || body.captured[1] === 0 || body.captured[0] === 0);
+  return codings.length || unicode ? new DecodedWatch(codings, type, watch) : watch;
+}
+
+/** The media types watched: forms, JSON, and an untyped body. */
+function watchedMedia(media: string): boolean {
+  return media === '' || media.includes('json') || media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/form-data');
+}
+
+/** Whether a coded body decodes to more than the second-target readers decode (they read none of it then). */
+function decodesPastReaders(captured: Buffer, codings: string[]): boolean {
+  try {
+    undoContentCoding(captured, codings);
+    return false;
+  } catch (err) {
+    if (err instanceof DecodeFailure) return err.tooLarge;
+    throw err;
+  }
 }
 
 function stop(name: string): StreamStop {
-  return new StreamStop(refusals.bad(`the form body names a ${JSON.stringify(name)} field past the first part Airlock reads (the capture cap): the server runs its calls, which Airlock cannot decide; send the batch in a smaller body`));
+  return new StreamStop(refusals.bad(`the body names a ${JSON.stringify(name)} field past the part Airlock reads (the capture cap, or what it decodes): the server runs its calls, which Airlock cannot decide; send the batch in a smaller body`));
 }
 
 /**

@@ -503,9 +503,9 @@ export class Pipeline {
     const outgoing: OutgoingRequest = x.upgrade
       ? { method: 'GET', url: new URL(described.request.url), headers: upstreamHeaders(headers), bodyTransforms: [] }
       : { method: (x.head.method ?? 'GET').toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };
-    // A form past the capture: a field that makes the server run calls is watched for as the rest leaves (proxy/form-tail.ts).
-    // So is an Elasticsearch bulk's: its later lines' indices (proxy/bulk-tail.ts).
-    const tail = !x.upgrade && x.body.truncated ? formTailWatch(x.head.rawHeaders) : undefined;
+    // A form past the capture (or decoding past what the readers decode): a field that makes the server run calls is watched
+    // for as the rest leaves (proxy/form-tail.ts). So is an Elasticsearch bulk's: its later lines' indices (proxy/bulk-tail.ts).
+    const tail = !x.upgrade && x.body.captured.length ? formTailWatch(x.head.rawHeaders, x.body) : undefined;
     if (tail) outgoing.bodyTransforms.push(tail);
     const bulk = !x.upgrade && x.body.truncated ? bulkTailWatch(x.head.rawHeaders, described.request.url, x.body.captured) : undefined;
     if (bulk) outgoing.bodyTransforms.push(bulk);

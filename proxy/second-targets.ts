@@ -2050,11 +2050,15 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
   if (body.unreadable) return unreadableBody('an Elasticsearch query', body.unreadable);
   if (!body.captured.length) return [];
   const text = body.captured.toString('utf8');
+  const u = new URL(requestUrl);
+  const templates = /\/_(?:search|msearch|render)\/template(?:\/|$)/.test(u.pathname) ? 'any' : /\/_scripts\//.test(u.pathname) ? 'mustache' : undefined;
+  // A template's member names and raw insertions come from its params (eighteenth pass): read
+  // before the quick look below, which sees only the text as sent.
+  if (templates && text.includes('{{') && body.truncated) return refusals.bad('the request body is a search template larger than the capture cap: Airlock cannot read what it renders to');
   // Most queries name no other document: no walk without the keys one needs (a template's
   // source as a JSON string writes them `\"index\"`).
-  if (!/"_?index\\?"/.test(text) && !text.includes('\\u')) return [];
+  if (!/"_?index\\?"/.test(text) && !text.includes('\\u') && !(templates && text.includes('{{'))) return [];
   if (body.truncated) return refusals.bad('the request body is an Elasticsearch query larger than the capture cap that names an index: Airlock cannot read every document it looks up');
-  const u = new URL(requestUrl);
   const found = new Map<string, IndexTarget>();
   const roots: unknown[] = [];
   for (const line of /\/_msearch/.test(u.pathname) ? text.split('\n') : [text]) {
@@ -2068,12 +2072,44 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
   // A search template's source (seventeenth pass): the query the server renders from it, read as
   // one. Given as a JSON string, it is parsed; one whose index the template computes (`{{…}}`), or
   // a string that is no JSON before rendering and names an index, cannot be read and is refused.
-  const templates = /\/_(?:search|msearch|render)\/template(?:\/|$)/.test(u.pathname) ? 'any' : /\/_scripts\//.test(u.pathname) ? 'mustache' : undefined;
+  // Eighteenth pass: an inline template is rendered with its params as the server renders it
+  // (renderedTemplate): `"{{k}}": "deny"` with `k: index`, or `{{{q}}}` with a JSON text, rendered
+  // to a lookup of deny that no written member named. A stored one (no params yet) with a tag in a
+  // member name or a raw insertion (`{{{q}}}`, `{{& q}}`) is refused; one run by id has the JSON
+  // its params carry as text read too.
   for (let k = 0; templates && k < roots.length && k < 64; k++) {
     for (const o of objectsIn(roots[k])) {
+      if (o.params && typeof o.params === 'object') {
+        for (const p of objectsIn(o.params)) {
+          for (const v of Object.values(p)) {
+            // (Only text quoting the member as JSON does: a word `index` in a search phrase is no lookup.)
+            if (typeof v !== 'string' || !/"_?index\\?"/.test(v)) continue;
+            try {
+              roots.push(JSON.parse(v));
+            } catch {
+              return refusals.bad('the request carries a search template param holding JSON text that names an index: Airlock cannot tell which documents the rendered query looks up');
+            }
+          }
+        }
+      }
       const source = o.source ?? o.inline ?? o.template;
       // (A stored Painless script's source is no template: only a mustache one is stored as one.)
-      if (typeof source !== 'string' || !/_?index/.test(source) || (templates === 'mustache' && o.lang !== 'mustache')) continue;
+      if (source === undefined || (templates === 'mustache' && o.lang !== 'mustache')) continue;
+      const written = typeof source === 'string' ? source : JSON.stringify(source);
+      if (written.includes('{{')) {
+        const rendered = templates === 'any' ? renderedTemplate(written, o.params) : undefined;
+        if (rendered !== undefined) {
+          try {
+            roots.push(JSON.parse(rendered));
+            continue;
+          } catch {
+            /* read as written, below */
+          }
+        } else if (/\{\{\s*[{&]/.test(written) || tagInMemberName(written)) {
+          return refusals.bad('the request carries a search template whose member names or raw insertions come from its params: Airlock cannot tell which documents the query it renders to looks up');
+        }
+      }
+      if (typeof source !== 'string' || !/_?index/.test(source)) continue;
       try {
         roots.push(JSON.parse(source));
       } catch {
@@ -2094,6 +2130,56 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
     }
   }
   return [...found.values()];
+}
+
+/**
+ * A mustache template rendered with its params as Elasticsearch renders one in a JSON template:
+ * `{{name}}` JSON-escaped, `{{{name}}}` and `{{& name}}` raw, `{{#toJson}}name{{/toJson}}` as JSON,
+ * `{{#join}}name{{/join}}` joined by commas; dotted names walk the params. Undefined for any other
+ * tag (sections, partials, delimiter changes): not rendered here.
+ */
+function renderedTemplate(template: string, params: unknown): string | undefined {
+  const value = (name: string): unknown => {
+    let v: unknown = params;
+    for (const part of name.trim().split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
+    return v;
+  };
+  const text = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  let out = '';
+  let at = 0;
+  for (let open = template.indexOf('{{'); open >= 0; open = template.indexOf('{{', at)) {
+    out += template.slice(at, open);
+    const raw = template[open + 2] === '{';
+    const close = template.indexOf(raw ? '}}}' : '}}', open + 2);
+    if (close < 0) return undefined;
+    const tag = template.slice(open + (raw ? 3 : 2), close).trim();
+    at = close + (raw ? 3 : 2);
+    const fn = /^#(toJson|join)$/.exec(tag);
+    if (fn) {
+      const end = template.indexOf(`{{/${fn[1]}}}`, at);
+      if (end < 0) return undefined;
+      const v = value(template.slice(at, end));
+      out += fn[1] === 'toJson' ? JSON.stringify(v ?? null) : Array.isArray(v) ? v.map(text).join(',') : text(v);
+      at = end + fn[1]!.length + 5;
+    } else if (raw || tag.startsWith('&')) out += text(value(raw ? tag : tag.slice(1)));
+    else if (/^[\w.-]+$/.test(tag)) out += JSON.stringify(text(value(tag))).slice(1, -1);
+    else return undefined;
+  }
+  return out + template.slice(at);
+}
+
+/** Whether a JSON-like text has a member name holding a mustache tag (`"{{k}}": …`), scanned linearly. */
+function tagInMemberName(text: string): boolean {
+  for (let i = text.indexOf('"'); i >= 0; ) {
+    let j = i + 1;
+    while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+    if (j >= text.length) return false;
+    let k = j + 1;
+    while (text[k] === ' ' || text[k] === '\t' || text[k] === '\n' || text[k] === '\r') k++;
+    if (text[k] === ':' && text.slice(i + 1, j).includes('{{')) return true;
+    i = text.indexOf('"', j + 1);
+  }
+  return false;
 }
 
 /** A query's tokens: words (runs without blanks, quotes or `,|();[]`), quoted names, strings, punctuation; comments left out. */

@@ -2,7 +2,8 @@
 // media upload forms /upload/gmail/v1/… and /resumable/upload/gmail/v1/… used to send large messages. www.googleapis.com hosts many
 // Google APIs, so there only /gmail/ paths are Gmail.
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
-import { multipartBoundaries, multipartBoundary } from '../multipart.ts';
+import { delimitedParts } from '../http-batch.ts';
+import { multipartBoundaries } from '../multipart.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { bodyField, effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
 
@@ -72,14 +73,13 @@ function describeBatch(request: RequestInfo): ServiceInfo {
   if (request.method !== 'POST') return unreadableBatch('a batch is a POST');
   if (header.length !== 1 || !header[0]!.trim().toLowerCase().startsWith('multipart/mixed')) return unreadableBatch('not a multipart/mixed body');
   // A header that gives several boundaries (servers take the first or the last) is not read one way.
-  const boundary = multipartBoundaries(header[0]!).length === 1 ? multipartBoundary(header[0]!) : undefined;
+  const boundaries = multipartBoundaries(header[0]!);
+  const boundary = boundaries.length === 1 ? boundaries[0] : undefined;
   const text = request.body.text;
   if (!boundary || text === undefined || request.body.text_truncated || request.body.truncated) return unreadableBatch('the batch body was not seen whole');
-  const parts = text.split(`--${boundary}`);
-  // Before the first delimiter is preamble; after the close delimiter (`--boundary--`) epilogue.
-  const close = parts.findIndex((p, i) => i > 0 && p.startsWith('--'));
-  if (close < 0) return unreadableBatch('the batch body has no close delimiter');
-  const calls = parts.slice(1, close);
+  // Before the first delimiter line is preamble; after the close delimiter (`--boundary--`) epilogue.
+  const calls = delimitedParts(text, boundary);
+  if (!calls) return unreadableBatch('the batch body has no close delimiter, or a line only beginning with one');
   if (calls.length === 0 || calls.length > MAX_BATCH_CALLS) return unreadableBatch(`a batch of ${calls.length} calls`);
   const operations = new Set<string>();
   const users = new Set<string>();

@@ -215,6 +215,11 @@ t.test('server-specific spellings of an override to DELETE are judged as the del
       headers: [], query: '',
       body: { type: `multipart/form-data${params}`, text: `--AAA\r\nContent-Disposition: form-data; name="note"\r\n\r\n--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--XyZ--\r\n\r\n--AAA--\r\n` },
     })),
+    // Eighteenth pass: the boundary parameter as Go's mime and Python's email (Django, Werkzeug) read
+    // it — blanks around `=`, RFC 2231's extended value and continuations, a quoted string's escapes.
+    fc.tuple(fc.constantFrom('; boundary = XyZ', "; boundary*=utf-8''XyZ", '; boundary*0=Xy; boundary*1=Z', '; boundary="X\\yZ"'), deleteValue).map(([params, v]) => ({
+      headers: [], query: '', body: { type: `multipart/form-data${params}`, text: `--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--XyZ--\r\n` },
+    })),
     // Rack parses multipart/mixed and multipart/related for form fields too.
     fc.tuple(fc.constantFrom('multipart/mixed', 'multipart/related', 'Multipart/Mixed'), deleteValue).map(([type, v]) => ({ headers: [], query: '', body: { type: `${type}; boundary=XyZ`, text: `--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--XyZ--\r\n` } })),
   );
