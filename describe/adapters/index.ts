@@ -179,6 +179,11 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   // Other form fields whose name says SQL (phpMyAdmin's `sql_query`), as a JSON body's and a URL's are (sixteenth pass).
   const formSql = formFields ? sqlNamedValues(formFields) : [];
   if (formSql.length) return { texts: formSql, sniffed: true };
+  if (formFields) {
+    const named = paramsByServerName(formWithSemicolonSplit(formFields), formSqlNames);
+    const texts = formSqlNames.flatMap((n) => named[n] ?? []).filter((v) => v.trim() !== '').slice(0, MAX_URL_SQL_TEXTS);
+    if (texts.length) return { texts, sniffed: true };
+  }
   // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`), and a binary encoding of
   // structured data to an SQL-looking path (PlanetScale's Connect `…/Database/Execute` as
   // `application/proto`, gRPC, MessagePack, CBOR): the SQL is in a body Airlock does not decode.
@@ -244,16 +249,25 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
 
 /**
  * `command`, `cmd` and `script` fields (seventeenth pass: a WebSocket's `{"command": "DROP TABLE
- * users"}` went on as no SQL): SQL when a grammar reads statements in them, a shell command not.
+ * users"}` went on as no SQL), and `code` (eighteenth pass: a notebook cell, a sandbox's run, a
+ * Jupyter-style message): SQL when a grammar reads statements in them, a shell command, other
+ * code or an authorization code not.
  */
+const commandNames = ['command', 'cmd', 'script', 'code'];
 function commandName(k: string): boolean {
-  const f = k.toLowerCase();
-  return f === 'command' || f === 'cmd' || f === 'script';
+  return commandNames.includes(k.toLowerCase());
 }
 
 function commandTexts(o: Record<string, unknown>): string[] {
-  return [o.command, o.cmd, o.script].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
+  return commandNames.map((k) => o[k]).filter((v): v is string => typeof v === 'string' && v.trim() !== '');
 }
+
+/**
+ * Form fields under the names a JSON body's SQL is read under on any path (eighteenth pass:
+ * `query=DROP TABLE users` or `command=…` as a form to `/api/run` was a plain medium POST while its
+ * JSON twin was destructive): SQL when a grammar reads statements in them, as there.
+ */
+const formSqlNames = ['query', 'statement', 'stmt', ...commandNames];
 
 /**
  * CrateDB's HTTP endpoint (sixteenth pass): `POST /_sql {stmt, args}`, and `bulk_args` (a list of

@@ -1907,3 +1907,36 @@ t.test('seventeenth pass: `<> ALL (…)` and `<> ANY (…)` name the rows spared
   // Control: `= ANY (ARRAY[1, 2])` names the rows touched, a narrow write.
   t.equal((await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DELETE FROM users WHERE id = ANY (ARRAY[1, 2])' }) })).decision.approval?.risk, 'medium');
 });
+
+t.test('eighteenth pass: a form\'s `query`, `statement`, `command` or `code`, and a JSON or MCP `code`, carry SQL as a JSON body\'s fields do', async (t) => {
+  // `curl -d query='DROP TABLE users' https://<allowed host>/api/run` (also `command=`, `cmd=`,
+  // `script=`, `[statement]=`, multipart) was a plain medium POST while its JSON twin was
+  // destructive (a grant for one form POST there covered it); `{code: "DROP TABLE users"}` (a
+  // notebook cell, a sandbox's run) and a read-only MCP tool's `code` were not read at all.
+  const FORM = 'application/x-www-form-urlencoded';
+  const field = fc.record({
+    name: fc.constantFrom('query', 'statement', 'stmt', 'command', 'cmd', 'script', 'code', 'Command', '[query]', ' code'),
+    sql: fc.constantFrom('DROP TABLE users', 'DELETE FROM users', "UPDATE users SET role = 'admin' WHERE 1 = 1", 'TRUNCATE users'),
+    place: fc.constantFrom('form', 'form after another field', 'multipart', 'json code', 'mcp code'),
+  });
+  await fc.assert(
+    fc.asyncProperty(field, async ({ name, sql, place }) => {
+      const url = `https://${SQL_HOST}/api/run`;
+      const r = place === 'form' ? { url, headers: [['Content-Type', FORM]] as Array<[string, string]>, body: `${encodeURIComponent(name)}=${encodeURIComponent(sql)}` }
+        : place === 'form after another field' ? { url, headers: [['Content-Type', FORM]] as Array<[string, string]>, body: `lang=en&${encodeURIComponent(name)}=${encodeURIComponent(sql)}` }
+          : place === 'multipart' ? { url, headers: [['Content-Type', 'multipart/form-data; boundary=XyZ']] as Array<[string, string]>, body: `--XyZ\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${sql}\r\n--XyZ--\r\n` }
+            : place === 'json code' ? { url, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ language: 'auto', code: sql }) }
+              : { url: `https://${MCP_HOST}/mcp`, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { code: sql } } }) };
+      const { decision } = await decide(r);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${place} ${JSON.stringify(name)}=${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 25), ...seed },
+  );
+  // Controls: a shell command, an OAuth code exchange, a search phrase and Python stay plain POSTs; a read-only tool's Python or SELECT stays a read.
+  for (const [path, ct, body] of [['/api/run', FORM, 'command=ls%20-la'], ['/oauth/token', FORM, 'grant_type=authorization_code&code=4%2F0AX4XfWh&redirect_uri=https%3A%2F%2Fx'], ['/api/run', FORM, 'query=red%20shoes'], ['/api/run', 'application/json', JSON.stringify({ code: 'import os\nprint(os.getcwd())' })]]) {
+    t.equal((await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', ct!]], body })).decision.approval?.risk, 'medium', `${path} ${body}`);
+  }
+  for (const code of ['print(1)', 'SELECT id FROM users WHERE id = 7']) {
+    t.equal((await decide({ url: `https://${MCP_HOST}/mcp`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { code } } }) })).decision.action, 'allow', `search_issues {code: ${code}}`);
+  }
+});
