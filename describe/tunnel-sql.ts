@@ -39,7 +39,7 @@ export interface CarriedStatement {
    * `pg`: `{query, params?}` as Neon's `/sql` takes it; `hrana`: one request of Hrana's HTTP
    * pipeline; `graphql`: an operation's payload; `json`: a JSON message of another protocol, as sent.
    */
-  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql';
+  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql' | 'mssql';
   body: Record<string, unknown>;
   /** The message's own bytes, POSTed as they are (`json`: duplicate keys and all, read as HTTP bodies are). */
   raw?: Buffer;
@@ -56,7 +56,7 @@ export interface TunnelRead {
 }
 
 export interface TunnelSqlReader {
-  readonly protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql';
+  readonly protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql' | 'mssql';
   /** Bytes kept of what is not yet whole. */
   readonly holding?: number;
   /**
