@@ -70,8 +70,15 @@ const tsqlWrites = new Set([
  * it: `'…'` (and `N'…'`) with `''` inside and no backslash escapes, `[…]` with `]]`, `"…"`, `--`
  * to a line end, `/* … *\/` nested. undefined when a string, name or comment is left open.
  */
-function tsqlWords(sql: string): Array<{ word: string; quoted: boolean }> | undefined {
+function tsqlWords(sql: string): { words: Array<{ word: string; quoted: boolean }>; code: string } | undefined {
   const out: Array<{ word: string; quoted: boolean }> = [];
+  // The text with strings and comments blanked out, names kept: where calls stand.
+  const code: string[] = [];
+  let from = 0;
+  const blank = (start: number, keep = false): void => {
+    code.push(sql.slice(from, start), keep ? sql.slice(start, i) : ' ');
+    from = i;
+  };
   const n = sql.length;
   let i = 0;
   const closing = (q: string): boolean => {
@@ -90,14 +97,18 @@ function tsqlWords(sql: string): Array<{ word: string; quoted: boolean }> | unde
   };
   while (i < n) {
     const c = sql[i]!;
+    const at = i;
     if (c === "'") {
       if (!closing("'")) return undefined;
+      blank(at);
     } else if (c === '"' || c === '[') {
       const start = i + 1;
       if (!closing(c === '[' ? ']' : '"')) return undefined;
       out.push({ word: sql.slice(start, i - 1).toLowerCase(), quoted: true });
+      blank(at, true);
     } else if (c === '-' && sql[i + 1] === '-') {
       while (i < n && sql[i] !== '\n') i++;
+      blank(at);
     } else if (c === '/' && sql[i + 1] === '*') {
       let depth = 0;
       while (i < n) {
@@ -111,25 +122,31 @@ function tsqlWords(sql: string): Array<{ word: string; quoted: boolean }> | unde
         } else i++;
       }
       if (depth !== 0) return undefined;
+      blank(at);
     } else if (/[\p{L}_@#]/u.test(c)) {
       const start = i;
       while (i < n && /[\p{L}\p{N}_@#$]/u.test(sql[i]!)) i++;
       out.push({ word: sql.slice(start, i).toLowerCase(), quoted: false });
     } else i++;
   }
-  return out;
+  code.push(sql.slice(from));
+  return { words: out, code: code.join('') };
 }
+
+/** A call of a schema-qualified name (`dbo.f(…)`, `[dbo].[f] (…)`): T-SQL's user functions are called so, and may run extended procedures. */
+const qualifiedCall = /[\p{L}\p{N}_\]"]\s*\.\s*(\[[^\]]*\]|"[^"]*"|[\p{L}\p{N}_@#$]+)\s*\(/u;
 
 /**
  * Whether a T-SQL text is plainly a read: it begins with SELECT or WITH (or only sets session
  * options), and holds no word of a write, a call (`EXEC`, `sp_…`, `xp_…`), another server or
  * file, `INTO`, or a setting not known harmless, anywhere outside its strings and comments. A
- * read is judged as a console's text is (`{query}`: read when a grammar reads it); anything else
+ * read (nor a call of a schema-qualified name: a user function) is judged as a console's text is (`{query}`: read when a grammar reads it); anything else
  * as `{sql}`, where text no grammar reads is unread SQL, held.
  */
 export function tsqlPlainRead(sql: string): boolean {
-  const words = tsqlWords(sql);
-  if (!words || words.length === 0) return false;
+  const read = tsqlWords(sql);
+  if (!read || read.words.length === 0 || qualifiedCall.test(read.code)) return false;
+  const { words } = read;
   const first = words[0]!;
   if (first.quoted || (first.word !== 'select' && first.word !== 'with' && first.word !== 'set')) return false;
   for (let k = 0; k < words.length; k++) {

