@@ -426,7 +426,14 @@ function stringsWithin(v: unknown, out: string[], depth = 0): boolean {
 }
 
 /** Media types of binary encodings of structured data (protobuf, gRPC, Connect, MessagePack, CBOR, Avro, Thrift). */
-const binaryStructured = /^application\/(x-)?(proto|protobuf|grpc|grpc\+proto|connect\+proto|msgpack|cbor|avro|x-thrift|vnd\.apache\.thrift\.binary)$/;
+/**
+ * Encodings of structured data Airlock does not decode: protobuf, gRPC and Connect (any codec: a
+ * `+json` one is still a length-prefixed envelope), MessagePack, CBOR, Avro, Thrift, BSON, Ion.
+ * Eighteenth pass: gRPC-web (`application/grpc-web+proto`, `grpc-web-text`, base64 of the frames),
+ * `grpc+json`, `connect+json`, `vnd.google.protobuf` were not on the list, so `DROP TABLE users` to
+ * PlanetScale's `…/Database/Execute` was a plain write (grantable from any other POST there).
+ */
+const binaryStructured = /^application\/(x-|vnd\.google\.|vnd\.apache\.)?(proto|protobuf|google-protobuf|grpc(-web(-text)?)?(\+[a-z0-9.-]+)?|connect\+[a-z0-9.-]+|msgpack|cbor|avro(\+binary)?|thrift(\.[a-z]+)?|x-thrift|bson|ion|amzn-ion)$/;
 
 /** Requests of one body whose SQL is looked at, at most (more fails closed). */
 const MAX_CARRIED_REQUESTS = 1000;

@@ -1940,3 +1940,27 @@ t.test('eighteenth pass: a form\'s `query`, `statement`, `command` or `code`, an
     t.equal((await decide({ url: `https://${MCP_HOST}/mcp`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { code } } }) })).decision.action, 'allow', `search_issues {code: ${code}}`);
   }
 });
+
+t.test('eighteenth pass: a binary or enveloped body of any gRPC, Connect or protobuf flavour to an SQL path is unread SQL', async (t) => {
+  // `POST …/psdb.v1alpha1.Database/Execute` (PlanetScale) as gRPC-web (`application/grpc-web+proto`,
+  // or `grpc-web-text`: base64 of the frames) carrying `DROP TABLE users` was a plain medium write:
+  // only `application/proto`, `grpc`, `connect+proto` and a few others were known not to be read.
+  const frame = (sql: string): Buffer => { const msg = Buffer.concat([Buffer.from([0x0a, sql.length]), Buffer.from(sql)]); const h = Buffer.alloc(5); h.writeUInt32BE(msg.length, 1); return Buffer.concat([h, msg]); };
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('application/grpc-web+proto', 'application/grpc-web', 'application/grpc-web-text', 'application/grpc-web-text+proto', 'application/grpc+json', 'application/connect+json', 'application/vnd.google.protobuf', 'application/x-google-protobuf', 'application/grpc', 'application/proto'),
+      fc.constantFrom('/psdb.v1alpha1.Database/Execute', '/v1/sql', '/api/query'),
+      fc.constantFrom('DROP TABLE users', 'DELETE FROM users'),
+      async (ct, path, sql) => {
+        const body = ct.includes('text') ? frame(sql).toString('base64') : ct.endsWith('json') ? Buffer.concat([Buffer.from([0, 0, 0, 0, 40]), Buffer.from(JSON.stringify({ sql }))]) : frame(sql);
+        const { decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', ct]], body });
+        if (decision.approval?.risk !== 'critical') throw new Error(`${ct} to ${path}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+      },
+    ),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: the same bodies to a path that says nothing of SQL, and an image upload, stay plain writes.
+  for (const [path, ct] of [['/acme.v1.Orders/List', 'application/grpc-web+proto'], ['/upload/raw', 'application/octet-stream']]) {
+    t.equal((await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', ct!]], body: frame('x') })).decision.approval?.risk, 'medium', `${ct} to ${path}`);
+  }
+});
