@@ -1964,3 +1964,26 @@ t.test('eighteenth pass: a binary or enveloped body of any gRPC, Connect or prot
     t.equal((await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', ct!]], body: frame('x') })).decision.approval?.risk, 'medium', `${ct} to ${path}`);
   }
 });
+
+t.test('eighteenth pass: Prisma\'s JSON protocol is read: raw SQL, and deleteMany/updateMany without a where', async (t) => {
+  // What Prisma Client sends to Accelerate, Prisma Postgres or a self-hosted data proxy:
+  // `{modelName: "User", action: "deleteMany", query: {arguments: {}}}` deletes every row and was a
+  // plain POST (medium, grantable from a createOne there; unreadable GraphQL, high, on `/graphql`);
+  // `executeRaw` with `arguments.query: "DROP TABLE users"` likewise.
+  const op = fc.oneof(
+    fc.record({ action: fc.constantFrom('deleteMany', 'updateMany'), where: fc.constantFrom(undefined, {}, null) }).map(({ action, where }) => ({ modelName: 'User', action, query: { arguments: { ...(where !== undefined ? { where } : {}), ...(action === 'updateMany' ? { data: { role: 'admin' } } : {}) }, selection: { count: true } } })),
+    fc.record({ action: fc.constantFrom('executeRaw', 'queryRaw'), query: fc.constantFrom('DROP TABLE users', 'DELETE FROM "User"', 'TRUNCATE "User"') }).map(({ action, query }) => ({ action, query: { arguments: { query, parameters: '[]' }, selection: {} } })),
+  );
+  await fc.assert(
+    fc.asyncProperty(op, fc.constantFrom('/6.2.0/0123abcd/graphql', '/api/prisma', '/6.2.0/0123abcd/itx/tx1/graphql'), fc.boolean(), async (o, path, batched) => {
+      const body = batched ? { batch: [{ modelName: 'User', action: 'findMany', query: { arguments: {}, selection: { $scalars: true } } }, o], transaction: { isolationLevel: null } } : o;
+      const { decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)} to ${path}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: a create, a read and a delete that names its rows stay as they were (a plain write off `/graphql`).
+  for (const o of [{ modelName: 'User', action: 'createOne', query: { arguments: { data: { name: 'a' } }, selection: { $scalars: true } } }, { modelName: 'User', action: 'deleteMany', query: { arguments: { where: { id: 7 } }, selection: { count: true } } }, { modelName: 'User', action: 'findMany', query: { arguments: {}, selection: { $scalars: true } } }]) {
+    t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', o.action);
+  }
+});
