@@ -773,6 +773,53 @@ function hasuraHoldsForEveryRow(where: unknown, depth = 0): boolean {
   });
 }
 
+/** Longest text decoded again (base64, percent-encoding) for the SQL it may carry. */
+const MAX_ENCODED_TEXT = 64 * 1024;
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A text's other readings as a server that decodes it once more reads it (eighteenth pass:
+ * `?sql=RFJPUCBUQUJMRSB1c2Vycw==`, the base64 of `DROP TABLE users`, and `?sql=DROP%2520TABLE%2520users`
+ * were allowed reads): percent-decoded when it holds `%XX`; base64 or base64url-decoded when it is
+ * nothing else and decodes to printable UTF-8 text with a blank in it (a token or an image does not).
+ */
+function encodedReadings(v: string): string[] {
+  if (v.length > MAX_ENCODED_TEXT) return [];
+  const out: string[] = [];
+  if (/%[0-9a-fA-F]{2}/.test(v)) {
+    try {
+      const d = decodeURIComponent(v);
+      if (d !== v) out.push(d);
+    } catch {
+      // Not percent-encoding as a server decodes it.
+    }
+  }
+  const t = v.trim();
+  if (t.length >= 8 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) {
+    try {
+      const d = fatalUtf8.decode(Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
+      if (/\s/.test(d) && !/[\u0000-\u0008\u000e-\u001f\u007f\ufffd]/.test(d)) out.push(d);
+    } catch {
+      // Bytes that are not UTF-8: no text.
+    }
+  }
+  return out;
+}
+
+/** A sniffed source with each text's encodedReadings beside it (each read on its own by eachSniffed). */
+function withEncodedReadings(source: Extract<SqlSource, { texts: string[] }>): SqlSource {
+  const texts = [...source.texts];
+  const params = source.params ? [...source.params] : undefined;
+  source.texts.forEach((text, i) => {
+    for (const d of encodedReadings(text)) {
+      if (texts.length >= 2 * MAX_URL_SQL_TEXTS) return;
+      texts.push(d);
+      params?.push(source.params![i]);
+    }
+  });
+  return texts.length === source.texts.length ? source : { ...source, texts, ...(params ? { params } : {}) };
+}
+
 /** The texts of a sniffed source that read as SQL one by one (with their params); undefined when none does. */
 function eachSniffed(source: Extract<SqlSource, { texts: string[] }>, method: string): SqlSource | undefined {
   const keep = source.texts.map((text, i) => {
@@ -884,6 +931,7 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
   // Several places that carry SQL only sometimes (`?sql=red shoes&sql=DROP TABLE users`, `query`
   // beside `statement`, a value and its `%u`-decoded reading): each is SQL on its own when a grammar
   // reads statements in it, so a text that is none does not hide one that is.
+  if (source && 'texts' in source && source.sniffed === true) source = withEncodedReadings(source);
   if (source && 'texts' in source && source.sniffed === true && source.texts.length > 1) source = eachSniffed(source, request.method);
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.

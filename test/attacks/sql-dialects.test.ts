@@ -1987,3 +1987,32 @@ t.test('eighteenth pass: Prisma\'s JSON protocol is read: raw SQL, and deleteMan
     t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', o.action);
   }
 });
+
+t.test('eighteenth pass: SQL sent base64- or twice percent-encoded where SQL is read is read decoded', async (t) => {
+  // `GET https://<allowed host>/v1/run?sql=RFJPUCBUQUJMRSB1c2Vycw==` (the base64 of `DROP TABLE users`;
+  // servers and dashboards that carry a query in a URL often encode it) and `?sql=DROP%2520TABLE%2520users`
+  // (decoded twice by a proxy and the app) were allowed reads.
+  const encodings: Record<string, (s: string) => string> = {
+    base64: (s) => Buffer.from(s).toString('base64'),
+    base64url: (s) => Buffer.from(s).toString('base64url'),
+    twicePercent: (s) => encodeURIComponent(s),
+  };
+  const places: Record<string, (v: string) => { method: string; url: string; headers: Array<[string, string]>; body: string }> = {
+    '?sql=': (v) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=${encodeURIComponent(v)}`, headers: [], body: '' }),
+    '?query= on an SQL path': (v) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/query?query=${encodeURIComponent(v)}`, headers: [], body: '' }),
+    '?script=': (v) => ({ method: 'HEAD', url: `https://${SQL_HOST}/v1/exec?script=${encodeURIComponent(v)}`, headers: [], body: '' }),
+    'JSON sql_base64': (v) => ({ method: 'POST', url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql_base64: v }) }),
+    'form sql_query': (v) => ({ method: 'POST', url: `https://${SQL_HOST}/import.php`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: `sql_query=${encodeURIComponent(v)}` }),
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...Object.keys(encodings)), fc.constantFrom(...Object.keys(places)), fc.constantFrom('DROP TABLE users', 'DELETE FROM users', "UPDATE users SET role = 'admin' WHERE 1 = 1"), async (enc, place, sql) => {
+      const { decision } = await decide(places[place]!(encodings[enc]!(sql)));
+      if (decision.approval?.risk !== 'critical') throw new Error(`${place} ${enc}(${sql}): ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: an encoded read stays a read; a search token and an image's base64 are no SQL.
+  for (const url of [`/v1/run?sql=${encodeURIComponent(Buffer.from('SELECT id FROM users WHERE id = 7').toString('base64'))}`, `/v1/query?q=${Buffer.from('this is a search').toString('base64url')}`, '/v1/run?sql=SELECT%2520id%2520FROM%2520t', `/v1/query?q=${encodeURIComponent(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]).toString('base64'))}`]) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}${url}`, headers: [], body: '' })).decision.action, 'allow', url);
+  }
+});
