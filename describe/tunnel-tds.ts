@@ -36,6 +36,19 @@ export function startsTds(first: Buffer): boolean {
   return len > 8 && len <= 32768;
 }
 
+/**
+ * Whether the agent's first bytes are a SQL batch or an RPC of a session a bridge logged in
+ * itself (as a PostgreSQL bridge may open the session): the packet whole in them, end of message
+ * (a reset flag allowed), SPID and window 0, and ALL_HEADERS that end inside it.
+ */
+export function startsTdsSession(b: Buffer): boolean {
+  if (b.length < 12 || (b[0] !== 0x01 && b[0] !== 0x03) || (b[1]! & ~0x19) !== 0 || !(b[1]! & 0x01) || b.readUInt16BE(4) !== 0 || b[7] !== 0) return false;
+  const len = b.readUInt16BE(2);
+  if (len < 12 || len > b.length) return false;
+  const headers = b.readUInt32LE(8);
+  return headers >= 4 && headers <= len - 8;
+}
+
 /** The ENCRYPTION option of a PRELOGIN payload (option tokens: type, offset, length; 0xFF ends them), or undefined. */
 function preloginEncryption(p: Buffer): number | undefined {
   for (let at = 0; at + 5 <= p.length && p[at] !== 0xff; at += 5) {
@@ -244,6 +257,11 @@ export class TdsReader implements TunnelSqlReader {
   private preparedWrite = false;
   /** ALL_HEADERS lead batches and RPCs: TDS 7.2 and later (read from LOGIN7 when it is plain). */
   private allHeaders = true;
+
+  /** `sessionOpen`: a bridge logged in itself; the stream starts at the session's first request. */
+  constructor(opts: { sessionOpen?: boolean } = {}) {
+    if (opts.sessionOpen) this.prelogged = true;
+  }
 
   get holding(): number {
     return this.buf.length + this.messageBytes;

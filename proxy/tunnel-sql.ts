@@ -23,7 +23,7 @@ import type { Exchange } from './exchange.ts';
 import type { Pipeline } from './pipeline.ts';
 import { denial, refusals } from './refusals.ts';
 import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
-import { TdsReader, startsTds } from '../describe/tunnel-tds.ts';
+import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -245,8 +245,8 @@ export class TunnelSql {
       if (startsPostgres(first)) {
         // A startup's length leaves its first byte 0: one starting with a message type is a session a bridge opened.
         this.reader = new PgFrontendReader({ sessionOpen: startsWithMessage(first), maxBind: this.maxStatement });
-      } else if (startsTds(first)) {
-        this.reader = new TdsReader();
+      } else if (startsTds(first) || startsTdsSession(data)) {
+        this.reader = new TdsReader({ sessionOpen: !startsTds(first) });
       } else {
         // Not PostgreSQL: text messages are read for the SQL they may carry.
         this.reader ??= this.textReader;

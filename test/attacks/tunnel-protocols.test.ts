@@ -10,7 +10,7 @@ import { WebSocket } from 'ws';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { MysqlReader } from '../../describe/tunnel-mysql.ts';
 import type { CarriedStatement } from '../../describe/tunnel-sql.ts';
-import { TdsReader } from '../../describe/tunnel-tds.ts';
+import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
 import { startTestAirlock } from './helpers.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 
@@ -143,6 +143,11 @@ t.test('eighteenth pass: SQL Server\'s TDS through a bridge is read packet by pa
   t.ok(readTds([offPrelogin, tlsHandshake, tlsRecord, tdsBatch('DROP TABLE users')], serverSays(3)).refused, 'a server that requires encryption: the handshake is refused');
   t.same(readTds([offPrelogin, tlsHandshake, tlsRecord, tdsBatch('DROP TABLE users')], serverSays(0)).bodies, [{ sql: 'DROP TABLE users' }], 'a login encrypted alone: the batch after it is read');
   t.ok(readTds([offPrelogin, tlsHandshake, tlsRecord, tdsBatch('SELECT 1'), tlsRecord], serverSays(0)).refused, 'TLS after the login: refused');
+  // A session a bridge opened starts at a batch or RPC, read alike; other binary messages (MQTT's CONNECT, a protobuf) are not taken for one.
+  t.ok(startsTdsSession(tedious.dropBatch) && startsTdsSession(tedious.executeSql), 'a batch or an RPC first: TDS');
+  for (const other of ['101000044d5154540402003c0000', '0a0a0801120474657374', '0101000800000100']) t.notOk(startsTdsSession(Buffer.from(other, 'hex')), `${other}: not TDS`);
+  const bareReader = new TdsReader({ sessionOpen: true });
+  t.same(bareReader.read(tedious.dropBatch).statements.map((st) => st.body), [{ sql: 'DROP TABLE users' }], 'a session the bridge opened: the batch is read');
   // Controls: the connect batch, reads and an sp_executesql read with its value go on as reads.
   const reads = readTds([...opened(), tdsBatch('SELECT TOP 10 id, name FROM users WHERE name = N\'x\' ORDER BY id'), tdsBatch('SELECT @@VERSION'), tdsBatch('SELECT COUNT(*), MAX(u.id) FROM dbo.users u WHERE u.name LIKE N\'a.b(%\''), tdsRpc(10, [['@statement', 'SELECT id FROM users WHERE name LIKE @p'], ['@params', '@p nvarchar(1)'], ['@p', '%']])]);
   t.notOk(reads.refused, 'reads are not refused');
@@ -173,6 +178,10 @@ t.test('eighteenth pass (live): a TDS DROP through a bridge never reaches the se
   t.equal(dropped.code, 1008, 'the DROP closes the tunnel');
   t.notOk(dropped.got.includes('DROP TABLE'), 'the server never got it');
   t.ok(dropped.got.includes('set ansi_nulls on'), 'the connect batch went on');
+  // A bridge that logged in itself: the stream starts at the first batch.
+  const bare = await session([tedious.dropBatch]);
+  t.equal(bare.code, 1008, 'a DROP first on a session the bridge opened closes the tunnel');
+  t.notOk(bare.got.includes('DROP TABLE'), 'the server never got it');
   const read = await session([...opened(), tdsBatch('SELECT TOP 10 id FROM users ORDER BY id')]);
   t.not(read.code, 1008, 'a read is relayed');
   t.ok(read.got.includes('SELECT TOP 10 id'), 'the server got the read');
