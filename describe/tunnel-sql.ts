@@ -762,7 +762,7 @@ const MIN_FRAMED_CANDIDATE = 10;
 /**
  * SQL inside a binary protocol Airlock has no reader for (eighteenth pass): Cassandra's native
  * protocol carries CQL as a length-prefixed string in a binary frame (`QUERY 'DROP TABLE users'`),
- * ClickHouse's native protocol, a database's own framing behind websockify — the control bytes
+ * ClickHouse's native protocol, a database's own framing behind websockify (in UTF-8 or UTF-16) — the control bytes
  * around the text made it no SQL to the text reading, so it went on undecided. The message's runs
  * of text (split at control characters and bytes that are not UTF-8) are read from each place a
  * statement may start to the run's end, each as `{query}` (SQL when a grammar reads statements in
@@ -770,9 +770,14 @@ const MIN_FRAMED_CANDIDATE = 10;
  * MAX_FRAMED_CANDIDATES places in one message: refused.
  */
 function framedRead(data: Buffer): TunnelRead {
-  const text = data.toString('utf8');
+  // UTF-16 text too (SQL Server's and .NET's protocols carry it so): NUL bytes between ASCII letters.
+  const texts = [data.toString('utf8')];
+  if (data.includes(0)) {
+    texts.push(data.toString('utf16le'));
+    if (data.length > 1) texts.push(Buffer.from(data.subarray(1)).toString('utf16le'));
+  }
   const statements: CarriedStatement[] = [];
-  for (const run of text.split(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]+/)) {
+  for (const run of texts.flatMap((text) => text.split(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]+/))) {
     if (run.length < MIN_FRAMED_CANDIDATE) continue;
     statementStart.lastIndex = 0;
     for (let m = statementStart.exec(run); m; m = statementStart.exec(run)) {
