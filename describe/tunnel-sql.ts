@@ -753,7 +753,12 @@ const framing = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
  * that is a letter glues onto it: `\u0000\u0000\u0000DDROP TABLE …`): a word that begins one, a blank and
  * what a statement's next word starts with.
  */
-const statementStart = /(select|insert|update|delete|drop|alter|create|truncate|grant|revoke|merge|replace|upsert|copy|call|exec|execute|with|pragma|attach|set|load|vacuum|prepare|kill|batch|begin)[ \t\r\n]+[\p{L}_("`'*@$[]/giu;
+const statementStart = /(select|insert|update|delete|drop|alter|create|truncate|grant|revoke|merge|replace|upsert|copy|call|exec|execute|with|pragma|attach|set|load|vacuum|prepare|kill|batch|begin)[ \t\r\n]/gi;
+/** Whether a statement's next word may start at `i` of `run` (after the blanks there). */
+function nextWordAt(run: string, i: number): boolean {
+  while (i < run.length && (run[i] === ' ' || run[i] === '\t' || run[i] === '\r' || run[i] === '\n')) i++;
+  return i < run.length && /[\p{L}_("`'*@$[]/u.test(run[i]!);
+}
 /** Candidate statements read from one framed message, at most (past it the message is refused). */
 const MAX_FRAMED_CANDIDATES = 16;
 /** Shortest candidate read (a statement's word, a blank and a few characters). */
@@ -782,7 +787,7 @@ function framedRead(data: Buffer): TunnelRead {
     statementStart.lastIndex = 0;
     for (let m = statementStart.exec(run); m; m = statementStart.exec(run)) {
       const candidate = run.slice(m.index);
-      if (candidate.length >= MIN_FRAMED_CANDIDATE) {
+      if (candidate.length >= MIN_FRAMED_CANDIDATE && nextWordAt(run, m.index + m[0].length)) {
         if (statements.length >= MAX_FRAMED_CANDIDATES) return { statements: [], refused: `a binary message with more than ${MAX_FRAMED_CANDIDATES} places where SQL may start: not read` };
         if (candidate.length > MAX_JSON_MESSAGE) return { statements: [], refused: `text of ${candidate.length} bytes in a binary message that may carry SQL: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
         statements.push({ protocol: 'json', message: 'framed', body: unreadSqlEffect(candidate, reachesOutside) !== undefined ? { sql: candidate } : { query: candidate } });

@@ -83,14 +83,16 @@ const tsqlWrites = new Set([
  * it: `'…'` (and `N'…'`) with `''` inside and no backslash escapes, `[…]` with `]]`, `"…"`, `--`
  * to a line end, `/* … *\/` nested. undefined when a string, name or comment is left open.
  */
-function tsqlWords(sql: string): { words: Array<{ word: string; quoted: boolean }>; code: string } | undefined {
+function tsqlWords(sql: string): { words: Array<{ word: string; quoted: boolean }>; qualifiedCall: boolean } | undefined {
   const out: Array<{ word: string; quoted: boolean }> = [];
-  // The text with strings and comments blanked out, names kept: where calls stand.
-  const code: string[] = [];
-  let from = 0;
-  const blank = (start: number, keep = false): void => {
-    code.push(sql.slice(from, start), keep ? sql.slice(start, i) : ' ');
-    from = i;
+  // The last three tokens outside strings and comments (`w` a name, `.`, or another character):
+  // a `(` after `w . w` calls a schema-qualified name (`dbo.f(…)`, `[dbo].[f] (…)`).
+  const last: string[] = [];
+  let qualifiedCall = false;
+  const token = (k: string): void => {
+    if (k === '(' && last.join('') === 'w.w') qualifiedCall = true;
+    last.push(k);
+    if (last.length > 3) last.shift();
   };
   const n = sql.length;
   let i = 0;
@@ -110,18 +112,16 @@ function tsqlWords(sql: string): { words: Array<{ word: string; quoted: boolean 
   };
   while (i < n) {
     const c = sql[i]!;
-    const at = i;
     if (c === "'") {
       if (!closing("'")) return undefined;
-      blank(at);
+      token("'");
     } else if (c === '"' || c === '[') {
       const start = i + 1;
       if (!closing(c === '[' ? ']' : '"')) return undefined;
       out.push({ word: sql.slice(start, i - 1).toLowerCase(), quoted: true });
-      blank(at, true);
+      token('w');
     } else if (c === '-' && sql[i + 1] === '-') {
       while (i < n && sql[i] !== '\n') i++;
-      blank(at);
     } else if (c === '/' && sql[i + 1] === '*') {
       let depth = 0;
       while (i < n) {
@@ -135,19 +135,19 @@ function tsqlWords(sql: string): { words: Array<{ word: string; quoted: boolean 
         } else i++;
       }
       if (depth !== 0) return undefined;
-      blank(at);
     } else if (/[\p{L}_@#]/u.test(c)) {
       const start = i;
       while (i < n && /[\p{L}\p{N}_@#$]/u.test(sql[i]!)) i++;
       out.push({ word: sql.slice(start, i).toLowerCase(), quoted: false });
-    } else i++;
+      token('w');
+    } else {
+      // Blanks separate nothing in a name chain (`dbo . f (`); any other character is a token.
+      if (!/\s/.test(c)) token(c === '.' || c === '(' ? c : '?');
+      i++;
+    }
   }
-  code.push(sql.slice(from));
-  return { words: out, code: code.join('') };
+  return { words: out, qualifiedCall };
 }
-
-/** A call of a schema-qualified name (`dbo.f(…)`, `[dbo].[f] (…)`): T-SQL's user functions are called so, and may run extended procedures. */
-const qualifiedCall = /[\p{L}\p{N}_\]"]\s*\.\s*(\[[^\]]*\]|"[^"]*"|[\p{L}\p{N}_@#$]+)\s*\(/u;
 
 /**
  * Whether a T-SQL text is plainly a read: it begins with SELECT or WITH (or only sets session
@@ -158,7 +158,8 @@ const qualifiedCall = /[\p{L}\p{N}_\]"]\s*\.\s*(\[[^\]]*\]|"[^"]*"|[\p{L}\p{N}_@
  */
 export function tsqlPlainRead(sql: string): boolean {
   const read = tsqlWords(sql);
-  if (!read || read.words.length === 0 || qualifiedCall.test(read.code)) return false;
+  // A call of a schema-qualified name: T-SQL's user functions are called so, and may run extended procedures.
+  if (!read || read.words.length === 0 || read.qualifiedCall) return false;
   const { words } = read;
   const first = words[0]!;
   if (first.quoted || (first.word !== 'select' && first.word !== 'with' && first.word !== 'set')) return false;
