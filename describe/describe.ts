@@ -562,10 +562,13 @@ function mcpSqlTexts(args: unknown): McpSqlTexts {
   return out;
 }
 
-/** Argument names that may carry a statement or a shell command (`command`, `cmd`, `script`): their texts are weak (McpSqlTexts). */
+/**
+ * Argument names that may carry a statement or a shell command (`command`, `cmd`, `script`; and
+ * `code`, eighteenth pass: a notebook's or sandbox's cell): their texts are weak (McpSqlTexts).
+ */
 function maybeSqlArgument(name: string): boolean {
   const k = name.toLowerCase().replace(/[_-]/g, '');
-  return k === 'command' || k === 'commands' || k === 'cmd' || k === 'cmds' || k === 'script' || k === 'scripts';
+  return k === 'command' || k === 'commands' || k === 'cmd' || k === 'cmds' || k === 'script' || k === 'scripts' || k === 'code';
 }
 
 /** What a batch member that is a JSON-RPC response (an answer to a server's request) is described as. */

@@ -9,6 +9,7 @@
 // greeting (a handshake v10 packet), which the agent cannot forge.
 import type { CarriedStatement, TunnelRead, TunnelSqlReader } from './tunnel-sql.ts';
 import { firstWord } from './adapters/sql-clickhouse.ts';
+import { analyzeSqlIn } from './adapters/sql-dialects.ts';
 
 /** Longest packet kept to be read (a statement past it is not parsed anyway). */
 const MAX_PACKET = 1024 * 1024 + 64 * 1024;
@@ -69,6 +70,21 @@ export function startsMysqlGreeting(b: Buffer): boolean {
 }
 
 const readFirstWords = new Set(['select', 'with', 'show', 'explain', 'describe', 'desc', 'values', 'table']);
+const readKinds = new Set(['select', 'show', 'explain', 'values']);
+
+/**
+ * Whether a prepared text may be something other than a read, so that running it with values
+ * Airlock never sees is refused. The first word alone let `WITH c AS (SELECT 1) DELETE FROM users
+ * WHERE name LIKE ?` (MySQL 8 runs DML after a WITH) and `/* /* *\/ DELETE … -- *\/ select`
+ * (MySQL's comments do not nest) pass as reads: every reading's statements must be reads too.
+ */
+export function mayWrite(sql: string): boolean {
+  if (!readFirstWords.has(firstWord(sql))) return true;
+  const a = analyzeSqlIn([sql], 'unknown');
+  // Unread (MySQL's `?` is no parameter to PostgreSQL), destructive, or calling a function not proven read-only: not a read.
+  if (!a.info.parsed || a.info.destructive) return true;
+  return a.info.statements.some((st) => !readKinds.has(st.kind) || st.destructive || (!a.readOnly && (st.functions?.length ?? 0) > 0));
+}
 
 export class MysqlReader implements TunnelSqlReader {
   readonly protocol = 'mysql';
@@ -108,7 +124,7 @@ export class MysqlReader implements TunnelSqlReader {
       const cmd = p[0];
       if (cmd === 0x03 || cmd === 0x16) {
         const sql = p.subarray(1).toString('utf8');
-        if (cmd === 0x16 && !readFirstWords.has(firstWord(sql))) this.preparedWrite = true;
+        if (cmd === 0x16 && !this.preparedWrite && mayWrite(sql)) this.preparedWrite = true;
         if (statements.length >= MAX_STATEMENTS) return refused(`more than ${MAX_STATEMENTS} MySQL statements in one message`);
         statements.push({ protocol: 'mysql', message: cmd === 0x03 ? 'COM_QUERY' : 'COM_STMT_PREPARE', body: { sql } });
       } else if (cmd === 0x17) {

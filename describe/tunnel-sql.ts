@@ -39,7 +39,7 @@ export interface CarriedStatement {
    * `pg`: `{query, params?}` as Neon's `/sql` takes it; `hrana`: one request of Hrana's HTTP
    * pipeline; `graphql`: an operation's payload; `json`: a JSON message of another protocol, as sent.
    */
-  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql';
+  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql' | 'mssql';
   body: Record<string, unknown>;
   /** The message's own bytes, POSTed as they are (`json`: duplicate keys and all, read as HTTP bodies are). */
   raw?: Buffer;
@@ -56,7 +56,7 @@ export interface TunnelRead {
 }
 
 export interface TunnelSqlReader {
-  readonly protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql';
+  readonly protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql' | 'mssql';
   /** Bytes kept of what is not yet whole. */
   readonly holding?: number;
   /**
@@ -746,6 +746,59 @@ function consoleStatements(text: string, ends: number[]): string[] {
   return out;
 }
 
+/** Control characters no JSON text, console line or SQL statement holds: a binary protocol's framing. */
+const framing = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
+/**
+ * Where a statement may start inside a run of text, whatever comes right before it (a length byte
+ * that is a letter glues onto it: `\u0000\u0000\u0000DDROP TABLE …`): a word that begins one, a blank and
+ * what a statement's next word starts with.
+ */
+const statementStart = /(select|insert|update|delete|drop|alter|create|truncate|grant|revoke|merge|replace|upsert|copy|call|exec|execute|with|pragma|attach|set|load|vacuum|prepare|kill|batch|begin)[ \t\r\n]/gi;
+/** Whether a statement's next word may start at `i` of `run` (after the blanks there). */
+function nextWordAt(run: string, i: number): boolean {
+  while (i < run.length && (run[i] === ' ' || run[i] === '\t' || run[i] === '\r' || run[i] === '\n')) i++;
+  return i < run.length && /[\p{L}_("`'*@$[]/u.test(run[i]!);
+}
+/** Candidate statements read from one framed message, at most (past it the message is refused). */
+const MAX_FRAMED_CANDIDATES = 16;
+/** Shortest candidate read (a statement's word, a blank and a few characters). */
+const MIN_FRAMED_CANDIDATE = 10;
+
+/**
+ * SQL inside a binary protocol Airlock has no reader for (eighteenth pass): Cassandra's native
+ * protocol carries CQL as a length-prefixed string in a binary frame (`QUERY 'DROP TABLE users'`),
+ * ClickHouse's native protocol, a database's own framing behind websockify (in UTF-8 or UTF-16) — the control bytes
+ * around the text made it no SQL to the text reading, so it went on undecided. The message's runs
+ * of text (split at control characters and bytes that are not UTF-8) are read from each place a
+ * statement may start to the run's end, each as `{query}` (SQL when a grammar reads statements in
+ * it) or, when it reads as a write or an outside call no grammar reads, as `{sql}`. More than
+ * MAX_FRAMED_CANDIDATES places in one message: refused.
+ */
+function framedRead(data: Buffer): TunnelRead {
+  // UTF-16 text too (SQL Server's and .NET's protocols carry it so): NUL bytes between ASCII letters.
+  const texts = [data.toString('utf8')];
+  if (data.includes(0)) {
+    texts.push(data.toString('utf16le'));
+    if (data.length > 1) texts.push(Buffer.from(data.subarray(1)).toString('utf16le'));
+  }
+  const statements: CarriedStatement[] = [];
+  for (const run of texts.flatMap((text) => text.split(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]+/))) {
+    if (run.length < MIN_FRAMED_CANDIDATE) continue;
+    statementStart.lastIndex = 0;
+    for (let m = statementStart.exec(run); m; m = statementStart.exec(run)) {
+      const candidate = run.slice(m.index);
+      if (candidate.length >= MIN_FRAMED_CANDIDATE && nextWordAt(run, m.index + m[0].length)) {
+        if (statements.length >= MAX_FRAMED_CANDIDATES) return { statements: [], refused: `a binary message with more than ${MAX_FRAMED_CANDIDATES} places where SQL may start: not read` };
+        if (candidate.length > MAX_JSON_MESSAGE) return { statements: [], refused: `text of ${candidate.length} bytes in a binary message that may carry SQL: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
+        statements.push({ protocol: 'json', message: 'framed', body: unreadSqlEffect(candidate, reachesOutside) !== undefined ? { sql: candidate } : { query: candidate } });
+      }
+      // Overlapping starts (`DDROP`): from the next character on.
+      statementStart.lastIndex = m.index + 1;
+    }
+  }
+  return { statements };
+}
+
 export class JsonMessagesReader implements TunnelSqlReader {
   readonly protocol = 'json';
   /**
@@ -760,10 +813,11 @@ export class JsonMessagesReader implements TunnelSqlReader {
   }
 
   read(data: Buffer, binary: boolean): TunnelRead {
-    // Many servers read a binary message's bytes as they read text (`JSON.parse(data.toString())`):
-    // one that is UTF-8 is read as text; other bytes (media, protobuf) are not.
-    if (binary && !isUtf8(data)) return { statements: [] };
+    // A message with binary framing (control bytes, or not UTF-8: a protocol's header before and
+    // after the text it carries) is read for statements in its runs of text (eighteenth pass).
+    if (binary && !isUtf8(data)) return framedRead(data);
     const text = data.toString('utf8');
+    if (framing.test(text)) return framedRead(data);
     const joining = this.pending !== '' && !startsJson(text);
     // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one),
     // unless they go on a statement a console holds or start with one of its commands (`\! …`).

@@ -23,6 +23,7 @@ import type { Exchange } from './exchange.ts';
 import type { Pipeline } from './pipeline.ts';
 import { denial, refusals } from './refusals.ts';
 import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
+import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -118,7 +119,10 @@ export class TunnelSql {
    * greeting), so a tunnel whose stream is not known yet and whose server greets so is MySQL's.
    */
   observe(m: RelayedMessage): void {
-    if (this.greeted || (m.kind !== 'text' && m.kind !== 'binary')) return;
+    if (m.kind !== 'text' && m.kind !== 'binary') return;
+    // SQL Server's PRELOGIN answer says whether the session will be encrypted whole.
+    if (this.reader instanceof TdsReader) this.reader.observe(this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data);
+    if (this.greeted) return;
     this.greeted = true;
     this.earlyMysql = null;
     const data = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
@@ -241,6 +245,8 @@ export class TunnelSql {
       if (startsPostgres(first)) {
         // A startup's length leaves its first byte 0: one starting with a message type is a session a bridge opened.
         this.reader = new PgFrontendReader({ sessionOpen: startsWithMessage(first), maxBind: this.maxStatement });
+      } else if (startsTds(first) || startsTdsSession(data)) {
+        this.reader = new TdsReader({ sessionOpen: !startsTds(first) });
       } else {
         // Not PostgreSQL: text messages are read for the SQL they may carry.
         this.reader ??= this.textReader;
@@ -288,7 +294,7 @@ export class TunnelSql {
     const raw: RawRequest = { method: 'POST', url, headers, body, bodyTruncated: false };
     let decided;
     try {
-      decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined, s.protocol === 'json');
+      decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined, s.protocol === 'json' || s.protocol === 'mssql');
     } catch (err) {
       decided = refusals.internal(err);
     }

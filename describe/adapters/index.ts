@@ -179,6 +179,11 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   // Other form fields whose name says SQL (phpMyAdmin's `sql_query`), as a JSON body's and a URL's are (sixteenth pass).
   const formSql = formFields ? sqlNamedValues(formFields) : [];
   if (formSql.length) return { texts: formSql, sniffed: true };
+  if (formFields) {
+    const named = paramsByServerName(formWithSemicolonSplit(formFields), formSqlNames);
+    const texts = formSqlNames.flatMap((n) => named[n] ?? []).filter((v) => v.trim() !== '').slice(0, MAX_URL_SQL_TEXTS);
+    if (texts.length) return { texts, sniffed: true };
+  }
   // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`), and a binary encoding of
   // structured data to an SQL-looking path (PlanetScale's Connect `…/Database/Execute` as
   // `application/proto`, gRPC, MessagePack, CBOR): the SQL is in a body Airlock does not decode.
@@ -206,6 +211,8 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
     return params ? { texts: [o.sql], params: [params] } : { texts: [o.sql] };
   }
   if (typeof o.stmt === 'string' && o.stmt.trim() !== '') return crateSql(o.stmt, o, sqlPath || last === '_sql');
+  const prisma = prismaSql(o);
+  if (prisma) return prisma;
   const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath, request.segments);
   if (carried) return carried;
   const named = namedFieldSql(o, last);
@@ -242,18 +249,58 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   return texts.length ? { texts, sniffed: true } : undefined;
 }
 
+/** Prisma's JSON protocol actions that run SQL text, and those that write every row their `where` leaves unnamed. */
+const prismaRaw = new Set(['executeRaw', 'queryRaw']);
+const prismaMany: Record<string, (table: string) => string> = {
+  deleteMany: (t) => `DELETE FROM ${t}`,
+  updateMany: (t) => `UPDATE ${t} SET prisma_data = prisma_data`,
+};
+
+/**
+ * Prisma's JSON protocol (eighteenth pass), what Prisma Client sends to Accelerate, Prisma Postgres
+ * and self-hosted data proxies: `{modelName, action, query: {arguments}}`, or `{batch: [...]}`.
+ * `executeRaw`/`queryRaw` run `arguments.query` as SQL; `deleteMany`/`updateMany` without a
+ * `where` (or an empty one) write every row of the model, read as the statement they run. Was a
+ * plain POST (medium, grantable from a `createOne` there) or unreadable GraphQL on `/graphql`.
+ */
+function prismaSql(o: Record<string, unknown>): SqlSource | undefined {
+  const ops = Array.isArray(o.batch) ? o.batch.slice(0, MAX_CARRIED_REQUESTS + 1) : [o];
+  const texts: string[] = [];
+  for (const op of ops) {
+    if (!isObject(op) || typeof op.action !== 'string' || !isObject(op.query)) continue;
+    const args = isObject(op.query.arguments) ? op.query.arguments : {};
+    if (prismaRaw.has(op.action) && typeof args.query === 'string') texts.push(args.query);
+    const many = prismaMany[op.action];
+    const where = args.where;
+    if (many && typeof op.modelName === 'string' && (where === undefined || where === null || (isObject(where) && Object.keys(where).length === 0))) {
+      texts.push(many(`"${op.modelName.replace(/"/g, '""')}"`));
+    }
+  }
+  if (ops.length > MAX_CARRIED_REQUESTS) return { error: `a Prisma batch of more than ${MAX_CARRIED_REQUESTS} operations` };
+  return texts.length ? { texts } : undefined;
+}
+
 /**
  * `command`, `cmd` and `script` fields (seventeenth pass: a WebSocket's `{"command": "DROP TABLE
- * users"}` went on as no SQL): SQL when a grammar reads statements in them, a shell command not.
+ * users"}` went on as no SQL), and `code` (eighteenth pass: a notebook cell, a sandbox's run, a
+ * Jupyter-style message): SQL when a grammar reads statements in them, a shell command, other
+ * code or an authorization code not.
  */
+const commandNames = ['command', 'cmd', 'script', 'code'];
 function commandName(k: string): boolean {
-  const f = k.toLowerCase();
-  return f === 'command' || f === 'cmd' || f === 'script';
+  return commandNames.includes(k.toLowerCase());
 }
 
 function commandTexts(o: Record<string, unknown>): string[] {
-  return [o.command, o.cmd, o.script].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
+  return commandNames.map((k) => o[k]).filter((v): v is string => typeof v === 'string' && v.trim() !== '');
 }
+
+/**
+ * Form fields under the names a JSON body's SQL is read under on any path (eighteenth pass:
+ * `query=DROP TABLE users` or `command=…` as a form to `/api/run` was a plain medium POST while its
+ * JSON twin was destructive): SQL when a grammar reads statements in them, as there.
+ */
+const formSqlNames = ['query', 'statement', 'stmt', ...commandNames];
 
 /**
  * CrateDB's HTTP endpoint (sixteenth pass): `POST /_sql {stmt, args}`, and `bulk_args` (a list of
@@ -412,7 +459,14 @@ function stringsWithin(v: unknown, out: string[], depth = 0): boolean {
 }
 
 /** Media types of binary encodings of structured data (protobuf, gRPC, Connect, MessagePack, CBOR, Avro, Thrift). */
-const binaryStructured = /^application\/(x-)?(proto|protobuf|grpc|grpc\+proto|connect\+proto|msgpack|cbor|avro|x-thrift|vnd\.apache\.thrift\.binary)$/;
+/**
+ * Encodings of structured data Airlock does not decode: protobuf, gRPC and Connect (any codec: a
+ * `+json` one is still a length-prefixed envelope), MessagePack, CBOR, Avro, Thrift, BSON, Ion.
+ * Eighteenth pass: gRPC-web (`application/grpc-web+proto`, `grpc-web-text`, base64 of the frames),
+ * `grpc+json`, `connect+json`, `vnd.google.protobuf` were not on the list, so `DROP TABLE users` to
+ * PlanetScale's `…/Database/Execute` was a plain write (grantable from any other POST there).
+ */
+const binaryStructured = /^application\/(x-|vnd\.google\.|vnd\.apache\.)?(proto|protobuf|google-protobuf|grpc(-web(-text)?)?(\+[a-z0-9.-]+)?|connect\+[a-z0-9.-]+|msgpack|cbor|avro(\+binary)?|thrift(\.[a-z]+)?|x-thrift|bson|ion|amzn-ion)$/;
 
 /** Requests of one body whose SQL is looked at, at most (more fails closed). */
 const MAX_CARRIED_REQUESTS = 1000;
@@ -719,6 +773,53 @@ function hasuraHoldsForEveryRow(where: unknown, depth = 0): boolean {
   });
 }
 
+/** Longest text decoded again (base64, percent-encoding) for the SQL it may carry. */
+const MAX_ENCODED_TEXT = 64 * 1024;
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A text's other readings as a server that decodes it once more reads it (eighteenth pass:
+ * `?sql=RFJPUCBUQUJMRSB1c2Vycw==`, the base64 of `DROP TABLE users`, and `?sql=DROP%2520TABLE%2520users`
+ * were allowed reads): percent-decoded when it holds `%XX`; base64 or base64url-decoded when it is
+ * nothing else and decodes to printable UTF-8 text with a blank in it (a token or an image does not).
+ */
+function encodedReadings(v: string): string[] {
+  if (v.length > MAX_ENCODED_TEXT) return [];
+  const out: string[] = [];
+  if (/%[0-9a-fA-F]{2}/.test(v)) {
+    try {
+      const d = decodeURIComponent(v);
+      if (d !== v) out.push(d);
+    } catch {
+      // Not percent-encoding as a server decodes it.
+    }
+  }
+  const t = v.trim();
+  if (t.length >= 8 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) {
+    try {
+      const d = fatalUtf8.decode(Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
+      if (/\s/.test(d) && !/[\u0000-\u0008\u000e-\u001f\u007f\ufffd]/.test(d)) out.push(d);
+    } catch {
+      // Bytes that are not UTF-8: no text.
+    }
+  }
+  return out;
+}
+
+/** A sniffed source with each text's encodedReadings beside it (each read on its own by eachSniffed). */
+function withEncodedReadings(source: Extract<SqlSource, { texts: string[] }>): SqlSource {
+  const texts = [...source.texts];
+  const params = source.params ? [...source.params] : undefined;
+  source.texts.forEach((text, i) => {
+    for (const d of encodedReadings(text)) {
+      if (texts.length >= 2 * MAX_URL_SQL_TEXTS) return;
+      texts.push(d);
+      params?.push(source.params![i]);
+    }
+  });
+  return texts.length === source.texts.length ? source : { ...source, texts, ...(params ? { params } : {}) };
+}
+
 /** The texts of a sniffed source that read as SQL one by one (with their params); undefined when none does. */
 function eachSniffed(source: Extract<SqlSource, { texts: string[] }>, method: string): SqlSource | undefined {
   const keep = source.texts.map((text, i) => {
@@ -830,6 +931,7 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
   // Several places that carry SQL only sometimes (`?sql=red shoes&sql=DROP TABLE users`, `query`
   // beside `statement`, a value and its `%u`-decoded reading): each is SQL on its own when a grammar
   // reads statements in it, so a text that is none does not hide one that is.
+  if (source && 'texts' in source && source.sniffed === true) source = withEncodedReadings(source);
   if (source && 'texts' in source && source.sniffed === true && source.texts.length > 1) source = eachSniffed(source, request.method);
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.

@@ -1907,3 +1907,112 @@ t.test('seventeenth pass: `<> ALL (…)` and `<> ANY (…)` name the rows spared
   // Control: `= ANY (ARRAY[1, 2])` names the rows touched, a narrow write.
   t.equal((await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DELETE FROM users WHERE id = ANY (ARRAY[1, 2])' }) })).decision.approval?.risk, 'medium');
 });
+
+t.test('eighteenth pass: a form\'s `query`, `statement`, `command` or `code`, and a JSON or MCP `code`, carry SQL as a JSON body\'s fields do', async (t) => {
+  // `curl -d query='DROP TABLE users' https://<allowed host>/api/run` (also `command=`, `cmd=`,
+  // `script=`, `[statement]=`, multipart) was a plain medium POST while its JSON twin was
+  // destructive (a grant for one form POST there covered it); `{code: "DROP TABLE users"}` (a
+  // notebook cell, a sandbox's run) and a read-only MCP tool's `code` were not read at all.
+  const FORM = 'application/x-www-form-urlencoded';
+  const field = fc.record({
+    name: fc.constantFrom('query', 'statement', 'stmt', 'command', 'cmd', 'script', 'code', 'Command', '[query]', ' code'),
+    sql: fc.constantFrom('DROP TABLE users', 'DELETE FROM users', "UPDATE users SET role = 'admin' WHERE 1 = 1", 'TRUNCATE users'),
+    place: fc.constantFrom('form', 'form after another field', 'multipart', 'json code', 'mcp code'),
+  });
+  await fc.assert(
+    fc.asyncProperty(field, async ({ name, sql, place }) => {
+      const url = `https://${SQL_HOST}/api/run`;
+      const r = place === 'form' ? { url, headers: [['Content-Type', FORM]] as Array<[string, string]>, body: `${encodeURIComponent(name)}=${encodeURIComponent(sql)}` }
+        : place === 'form after another field' ? { url, headers: [['Content-Type', FORM]] as Array<[string, string]>, body: `lang=en&${encodeURIComponent(name)}=${encodeURIComponent(sql)}` }
+          : place === 'multipart' ? { url, headers: [['Content-Type', 'multipart/form-data; boundary=XyZ']] as Array<[string, string]>, body: `--XyZ\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${sql}\r\n--XyZ--\r\n` }
+            : place === 'json code' ? { url, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ language: 'auto', code: sql }) }
+              : { url: `https://${MCP_HOST}/mcp`, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { code: sql } } }) };
+      const { decision } = await decide(r);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${place} ${JSON.stringify(name)}=${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 25), ...seed },
+  );
+  // Controls: a shell command, an OAuth code exchange, a search phrase and Python stay plain POSTs; a read-only tool's Python or SELECT stays a read.
+  for (const [path, ct, body] of [['/api/run', FORM, 'command=ls%20-la'], ['/oauth/token', FORM, 'grant_type=authorization_code&code=4%2F0AX4XfWh&redirect_uri=https%3A%2F%2Fx'], ['/api/run', FORM, 'query=red%20shoes'], ['/api/run', 'application/json', JSON.stringify({ code: 'import os\nprint(os.getcwd())' })]]) {
+    t.equal((await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', ct!]], body })).decision.approval?.risk, 'medium', `${path} ${body}`);
+  }
+  for (const code of ['print(1)', 'SELECT id FROM users WHERE id = 7']) {
+    t.equal((await decide({ url: `https://${MCP_HOST}/mcp`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { code } } }) })).decision.action, 'allow', `search_issues {code: ${code}}`);
+  }
+});
+
+t.test('eighteenth pass: a binary or enveloped body of any gRPC, Connect or protobuf flavour to an SQL path is unread SQL', async (t) => {
+  // `POST …/psdb.v1alpha1.Database/Execute` (PlanetScale) as gRPC-web (`application/grpc-web+proto`,
+  // or `grpc-web-text`: base64 of the frames) carrying `DROP TABLE users` was a plain medium write:
+  // only `application/proto`, `grpc`, `connect+proto` and a few others were known not to be read.
+  const frame = (sql: string): Buffer => { const msg = Buffer.concat([Buffer.from([0x0a, sql.length]), Buffer.from(sql)]); const h = Buffer.alloc(5); h.writeUInt32BE(msg.length, 1); return Buffer.concat([h, msg]); };
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('application/grpc-web+proto', 'application/grpc-web', 'application/grpc-web-text', 'application/grpc-web-text+proto', 'application/grpc+json', 'application/connect+json', 'application/vnd.google.protobuf', 'application/x-google-protobuf', 'application/grpc', 'application/proto'),
+      fc.constantFrom('/psdb.v1alpha1.Database/Execute', '/v1/sql', '/api/query'),
+      fc.constantFrom('DROP TABLE users', 'DELETE FROM users'),
+      async (ct, path, sql) => {
+        const body = ct.includes('text') ? frame(sql).toString('base64') : ct.endsWith('json') ? Buffer.concat([Buffer.from([0, 0, 0, 0, 40]), Buffer.from(JSON.stringify({ sql }))]) : frame(sql);
+        const { decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', ct]], body });
+        if (decision.approval?.risk !== 'critical') throw new Error(`${ct} to ${path}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+      },
+    ),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: the same bodies to a path that says nothing of SQL, and an image upload, stay plain writes.
+  for (const [path, ct] of [['/acme.v1.Orders/List', 'application/grpc-web+proto'], ['/upload/raw', 'application/octet-stream']]) {
+    t.equal((await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', ct!]], body: frame('x') })).decision.approval?.risk, 'medium', `${ct} to ${path}`);
+  }
+});
+
+t.test('eighteenth pass: Prisma\'s JSON protocol is read: raw SQL, and deleteMany/updateMany without a where', async (t) => {
+  // What Prisma Client sends to Accelerate, Prisma Postgres or a self-hosted data proxy:
+  // `{modelName: "User", action: "deleteMany", query: {arguments: {}}}` deletes every row and was a
+  // plain POST (medium, grantable from a createOne there; unreadable GraphQL, high, on `/graphql`);
+  // `executeRaw` with `arguments.query: "DROP TABLE users"` likewise.
+  const op = fc.oneof(
+    fc.record({ action: fc.constantFrom('deleteMany', 'updateMany'), where: fc.constantFrom(undefined, {}, null) }).map(({ action, where }) => ({ modelName: 'User', action, query: { arguments: { ...(where !== undefined ? { where } : {}), ...(action === 'updateMany' ? { data: { role: 'admin' } } : {}) }, selection: { count: true } } })),
+    fc.record({ action: fc.constantFrom('executeRaw', 'queryRaw'), query: fc.constantFrom('DROP TABLE users', 'DELETE FROM "User"', 'TRUNCATE "User"') }).map(({ action, query }) => ({ action, query: { arguments: { query, parameters: '[]' }, selection: {} } })),
+  );
+  await fc.assert(
+    fc.asyncProperty(op, fc.constantFrom('/6.2.0/0123abcd/graphql', '/api/prisma', '/6.2.0/0123abcd/itx/tx1/graphql'), fc.boolean(), async (o, path, batched) => {
+      const body = batched ? { batch: [{ modelName: 'User', action: 'findMany', query: { arguments: {}, selection: { $scalars: true } } }, o], transaction: { isolationLevel: null } } : o;
+      const { decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)} to ${path}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: a create, a read and a delete that names its rows stay as they were (a plain write off `/graphql`).
+  for (const o of [{ modelName: 'User', action: 'createOne', query: { arguments: { data: { name: 'a' } }, selection: { $scalars: true } } }, { modelName: 'User', action: 'deleteMany', query: { arguments: { where: { id: 7 } }, selection: { count: true } } }, { modelName: 'User', action: 'findMany', query: { arguments: {}, selection: { $scalars: true } } }]) {
+    t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', o.action);
+  }
+});
+
+t.test('eighteenth pass: SQL sent base64- or twice percent-encoded where SQL is read is read decoded', async (t) => {
+  // `GET https://<allowed host>/v1/run?sql=RFJPUCBUQUJMRSB1c2Vycw==` (the base64 of `DROP TABLE users`;
+  // servers and dashboards that carry a query in a URL often encode it) and `?sql=DROP%2520TABLE%2520users`
+  // (decoded twice by a proxy and the app) were allowed reads.
+  const encodings: Record<string, (s: string) => string> = {
+    base64: (s) => Buffer.from(s).toString('base64'),
+    base64url: (s) => Buffer.from(s).toString('base64url'),
+    twicePercent: (s) => encodeURIComponent(s),
+  };
+  const places: Record<string, (v: string) => { method: string; url: string; headers: Array<[string, string]>; body: string }> = {
+    '?sql=': (v) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=${encodeURIComponent(v)}`, headers: [], body: '' }),
+    '?query= on an SQL path': (v) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/query?query=${encodeURIComponent(v)}`, headers: [], body: '' }),
+    '?script=': (v) => ({ method: 'HEAD', url: `https://${SQL_HOST}/v1/exec?script=${encodeURIComponent(v)}`, headers: [], body: '' }),
+    'JSON sql_base64': (v) => ({ method: 'POST', url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql_base64: v }) }),
+    'form sql_query': (v) => ({ method: 'POST', url: `https://${SQL_HOST}/import.php`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: `sql_query=${encodeURIComponent(v)}` }),
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...Object.keys(encodings)), fc.constantFrom(...Object.keys(places)), fc.constantFrom('DROP TABLE users', 'DELETE FROM users', "UPDATE users SET role = 'admin' WHERE 1 = 1"), async (enc, place, sql) => {
+      const { decision } = await decide(places[place]!(encodings[enc]!(sql)));
+      if (decision.approval?.risk !== 'critical') throw new Error(`${place} ${enc}(${sql}): ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: an encoded read stays a read; a search token and an image's base64 are no SQL.
+  for (const url of [`/v1/run?sql=${encodeURIComponent(Buffer.from('SELECT id FROM users WHERE id = 7').toString('base64'))}`, `/v1/query?q=${Buffer.from('this is a search').toString('base64url')}`, '/v1/run?sql=SELECT%2520id%2520FROM%2520t', `/v1/query?q=${encodeURIComponent(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]).toString('base64'))}`]) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}${url}`, headers: [], body: '' })).decision.action, 'allow', url);
+  }
+});

