@@ -4,15 +4,12 @@
 // refuse what it cannot read; the same reader is what the proxy runs per tunnel (tunnels.test.ts
 // drives it live).
 import fc from 'fast-check';
-import { HttpProxyAgent } from 'http-proxy-agent';
 import t from 'tap';
-import { WebSocket } from 'ws';
 import { loadAdapters } from '../../describe/adapters/index.ts';
-import { MysqlReader } from '../../describe/tunnel-mysql.ts';
 import { JsonMessagesReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
 import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
 import { startTestAirlock } from './helpers.ts';
-import { startWsUpstream } from './websocket-helpers.ts';
+import { bridgeSession, readMysql, startWsUpstream } from './websocket-helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 25);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -26,17 +23,6 @@ const mysqlCommand = (cmd: number, sql: string): Buffer => mysqlPacket(0, Buffer
 /** COM_STMT_EXECUTE of statement 1 with one value bound in binary (what the server runs it with is never read). */
 const mysqlExecute = mysqlPacket(0, Buffer.from('170100000000010000000001fe00012500', 'hex'));
 
-/** What a reader refuses, and the statements it found before that. */
-function readMysql(msgs: Buffer[]): { refused?: string; sql: string[] } {
-  const reader = new MysqlReader();
-  const sql: string[] = [];
-  for (const m of msgs) {
-    const r = reader.read(m);
-    sql.push(...r.statements.map((st) => String(st.body.sql)));
-    if (r.refused) return { refused: r.refused, sql };
-  }
-  return { sql };
-}
 
 t.test('eighteenth pass: a prepared MySQL statement is a read only when every reading of it is one, before it runs with values never seen', async (t) => {
   // `COM_STMT_PREPARE 'WITH c AS (SELECT 1) DELETE FROM users WHERE name LIKE ?'` (MySQL 8 runs
@@ -162,18 +148,7 @@ t.test('eighteenth pass (live): a TDS DROP through a bridge never reaches the se
     : tdsPacket(0x04, Buffer.from('fd0000c1000000000000000000', 'hex'));
   const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', (d: Buffer) => ws.send(answer(d[0]!), { binary: true })) });
   const a = await startTestAirlock(t, { policy: 'streams', resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
-  /** Sends each message after the answer to the one before; how the tunnel ended and what the server got. */
-  const session = (msgs: Buffer[]): Promise<{ code: number; got: string }> => new Promise((resolve, reject) => {
-    const before = bridge.conns.length;
-    const ws = new WebSocket(`ws://sql.example:${bridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
-    let sent = 0;
-    const next = (): void => { if (sent < msgs.length) ws.send(msgs[sent++]!, { binary: true }); else ws.close(1000); };
-    ws.on('open', next);
-    ws.on('message', next);
-    ws.on('close', (code) => resolve({ code, got: Buffer.concat(bridge.conns[before]?.messages.map((m) => m.data) ?? []).toString('utf16le') }));
-    ws.on('error', reject);
-    setTimeout(() => ws.terminate(), 8000).unref();
-  });
+  const session = (msgs: Buffer[]): Promise<{ code: number; got: string }> => bridgeSession(bridge, a.proxyUrl, 'sql.example', msgs, 'utf16le');
   const dropped = await session([...opened(), tedious.dropBatch, tdsBatch('SELECT 1')]);
   t.equal(dropped.code, 1008, 'the DROP closes the tunnel');
   t.notOk(dropped.got.includes('DROP TABLE'), 'the server never got it');
@@ -223,17 +198,7 @@ t.test('eighteenth pass: SQL inside a binary protocol Airlock has no reader for 
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
   const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', () => ws.send(Buffer.from([0x84, 0, 0, 1, 0x08, 0, 0, 0, 4, 0, 0, 0, 1]), { binary: true })) });
   const a = await startTestAirlock(t, { policy: 'streams', resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
-  const send = (msgs: Buffer[]): Promise<{ code: number; got: string }> => new Promise((resolve, reject) => {
-    const before = bridge.conns.length;
-    const ws = new WebSocket(`ws://sql.example:${bridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
-    let sent = 0;
-    const next = (): void => { if (sent < msgs.length) ws.send(msgs[sent++]!, { binary: true }); else ws.close(1000); };
-    ws.on('open', next);
-    ws.on('message', next);
-    ws.on('close', (code) => resolve({ code, got: Buffer.concat(bridge.conns[before]?.messages.map((m) => m.data) ?? []).toString('latin1') }));
-    ws.on('error', reject);
-    setTimeout(() => ws.terminate(), 8000).unref();
-  });
+  const send = (msgs: Buffer[]): Promise<{ code: number; got: string }> => bridgeSession(bridge, a.proxyUrl, 'sql.example', msgs, 'latin1');
   const dropped = await send([cqlQuery('SELECT release_version FROM system.local'), cqlQuery('DROP TABLE users')]);
   t.equal(dropped.code, 1008, 'the DROP closes the tunnel');
   t.notOk(dropped.got.includes('DROP TABLE'), 'Cassandra never got it');

@@ -26,11 +26,10 @@ import { WebSocket, createWebSocketStream } from 'ws';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
 import { HranaReader, JsonMessagesReader, PgFrontendReader } from '../../describe/tunnel-sql.ts';
-import { MysqlReader } from '../../describe/tunnel-mysql.ts';
 import { AGENT_DEFLATE_TUNNELS } from '../../proxy/websocket-forward.ts';
 import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type UpstreamHandler } from './helpers.ts';
 import {
-  acceptFor, closeCode, encodeFrame, handshake, newKey, oracle, rawAgent, startRawUpstream, startWsUpstream, type DecodedFrame, type FrameSpec,
+  acceptFor, closeCode, encodeFrame, handshake, newKey, oracle, rawAgent, readMysql, startRawUpstream, startWsUpstream, type DecodedFrame, type FrameSpec,
 } from './websocket-helpers.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
@@ -1987,17 +1986,6 @@ t.test('sixteenth pass: MySQL\'s client protocol through a bridge is read packet
     setTimeout(() => ws.terminate(), 4000).unref();
   });
   const drop = query('DROP TABLE users');
-  // What the reader refuses or reads, in process.
-  const readAll = (msgs: Buffer[]): { refused?: string; sql: string[] } => {
-    const reader = new MysqlReader();
-    const sql: string[] = [];
-    for (const m of msgs) {
-      const r = reader.read(m);
-      sql.push(...r.statements.map((st) => String(st.body.sql)));
-      if (r.refused) return { refused: r.refused, sql };
-    }
-    return { sql };
-  };
   for (const [name, msgs] of [
     ['a client in SJIS', [handshake(13), query('SELECT 1')]],
     ['TLS inside the tunnel', [handshake(0x21, 0x00bfaa85)]],
@@ -2005,9 +1993,9 @@ t.test('sixteenth pass: MySQL\'s client protocol through a bridge is read packet
     ['a prepared write run with bound values', [handshake(), query('DELETE FROM users WHERE name LIKE ?', 0x16), mysqlPacket(0, Buffer.from([0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0]))]],
     ['another account (COM_CHANGE_USER)', [handshake(), mysqlPacket(0, Buffer.from('\x11root\0', 'latin1'))]],
     ['replication (COM_BINLOG_DUMP)', [handshake(), mysqlPacket(0, Buffer.from([0x12, 4, 0, 0, 0]))]],
-  ] as Array<[string, Buffer[]]>) t.ok(readAll(msgs).refused, `${name}: refused`);
-  t.same(readAll([handshake(), Buffer.concat([drop, query('SELECT 1')]).subarray(0, 9), Buffer.concat([drop, query('SELECT 1')]).subarray(9)]).sql, ['DROP TABLE users', 'SELECT 1'], 'packets across messages are read whole');
-  t.same(readAll([handshake(), query('SELECT ?', 0x16), mysqlPacket(0, Buffer.from([0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0]))]), { sql: ['SELECT ?'] }, 'a prepared read runs with its values');
+  ] as Array<[string, Buffer[]]>) t.ok(readMysql(msgs).refused, `${name}: refused`);
+  t.same(readMysql([handshake(), Buffer.concat([drop, query('SELECT 1')]).subarray(0, 9), Buffer.concat([drop, query('SELECT 1')]).subarray(9)]).sql, ['DROP TABLE users', 'SELECT 1'], 'packets across messages are read whole');
+  t.same(readMysql([handshake(), query('SELECT ?', 0x16), mysqlPacket(0, Buffer.from([0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0]))]), { sql: ['SELECT ?'] }, 'a prepared read runs with its values');
   // Through the proxy: after the greeting, split across messages, and sent before the greeting.
   for (const [name, msgs, early] of [
     ['a COM_QUERY', [handshake(), drop], false],

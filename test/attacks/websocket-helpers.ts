@@ -7,7 +7,9 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { WebSocket, WebSocketServer } from 'ws';
+import { MysqlReader } from '../../describe/tunnel-mysql.ts';
 import type { CertificateAuthority } from '../../proxy/ca.ts';
 import type { Teardown } from './helpers.ts';
 
@@ -361,4 +363,35 @@ export function rawAgent(socket: net.Socket, request: Buffer | string): RawAgent
 export function closeCode(frames: DecodedFrame[]): number | undefined {
   const c = frames.find((f) => f.opcode === 8);
   return c ? (c.payload.length >= 2 ? c.payload.readUInt16BE(0) : 1005) : undefined;
+}
+
+/**
+ * A client of a database bridge through the proxy: each binary message sent after the bridge's
+ * answer to the one before, then a close. How the tunnel ended, and what the bridge got (its
+ * messages joined, as `encoding` text).
+ */
+export function bridgeSession(bridge: WsUpstream, proxyUrl: string, host: string, msgs: Buffer[], encoding: BufferEncoding): Promise<{ code: number; got: string }> {
+  return new Promise((resolve, reject) => {
+    const before = bridge.conns.length;
+    const ws = new WebSocket(`ws://${host}:${bridge.port}/`, [], { agent: new HttpProxyAgent(proxyUrl), perMessageDeflate: false });
+    let sent = 0;
+    const next = (): void => { if (sent < msgs.length) ws.send(msgs[sent++]!, { binary: true }); else ws.close(1000); };
+    ws.on('open', next);
+    ws.on('message', next);
+    ws.on('close', (code) => resolve({ code, got: Buffer.concat(bridge.conns[before]?.messages.map((m) => m.data) ?? []).toString(encoding) }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+}
+
+/** What a MySQL reader refuses in `msgs`, in process, and the statements it found before that. */
+export function readMysql(msgs: Buffer[]): { refused?: string; sql: string[] } {
+  const reader = new MysqlReader();
+  const sql: string[] = [];
+  for (const m of msgs) {
+    const r = reader.read(m);
+    sql.push(...r.statements.map((st) => String(st.body.sql)));
+    if (r.refused) return { refused: r.refused, sql };
+  }
+  return { sql };
 }
