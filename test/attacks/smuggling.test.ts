@@ -598,6 +598,15 @@ const a = await startTestAirlock(t, {
 const host = `allowed.example:${up.port}`;
 const origin = `http://${host}`;
 const auth = `Proxy-Authorization: ${a.auth}\r\n`;
+/** A POST to the Python batch server (it reads bodies with the `email` package), forward or through a plain tunnel. */
+const postToPyBatch = (path: string, type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+  const pHost = `allowed.example:${pyBatchPort}`;
+  const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  return tunnel
+    ? rawToProxy(a.port, `CONNECT ${pHost} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${pHost}\r\n${head}${body}`, { responses: 1 })
+      .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+    : rawToProxy(a.port, `POST http://${pHost}${path} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}${head}${body}`, { responses: 1 });
+};
 const smuggled = `GET ${origin}/deny/SMUGGLED HTTP/1.1\r\nHost: ${host}\r\n${auth}\r\n`;
 
 /** The outcome every smuggling attempt must have: only refusals or a closed connection, nothing smuggled upstream. */
@@ -2144,14 +2153,7 @@ t.test('property: a multipart batch is read by its delimiter lines, as Python\'s
   // Eighteenth pass: Airlock split the body at every `--b`, so `x--b--` inside the first call's body
   // closed the batch for it (one allowed POST) while the server, for which a delimiter begins a line,
   // read on and ran `DELETE /deny/x`; a line `--b--x` (no delimiter to it) did the same.
-  const pHost = `allowed.example:${pyBatchPort}`;
-  const post = (body: string, type: string, tunnel: boolean): Promise<{ text: string }> => {
-    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-    return tunnel
-      ? rawToProxy(a.port, `CONNECT ${pHost} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}\r\nPOST /ok/svc/$batch HTTP/1.1\r\nHost: ${pHost}\r\n${head}${body}`, { responses: 1 })
-        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
-      : rawToProxy(a.port, `POST http://${pHost}/ok/svc/$batch HTTP/1.1\r\nHost: ${pHost}\r\n${auth}${head}${body}`, { responses: 1 });
-  };
+  const post = (body: string, type: string, tunnel: boolean): Promise<{ text: string }> => postToPyBatch('/ok/svc/$batch', type, body, tunnel);
   const call = (line: string, body = ''): string => `Content-Type: application/http\r\n\r\n${line} HTTP/1.1\r\n${body ? 'Content-Type: text/plain\r\n' : ''}\r\n${body}\r\n`;
   const control = `--b\r\n${call('POST /ok/a', 'x--b-- y')}--b  \r\n${call('GET /ok/b')}--b--\r\n`;
   t.match((await post(control, 'multipart/mixed; boundary=b', false)).text, /^HTTP\/1\.1 200/, 'control: a batch of allowed calls (a `--b--` mid-line in a body, padding after a delimiter) goes through');
@@ -2180,14 +2182,7 @@ t.test('property: a multipart body whose boundary parameter is spelled as Go\'s 
   // boundary*1=Y`) gave Airlock no boundary, so no field was read — a Graph API `batch` calling
   // /deny, an S3 form upload's key under protected/ — while Go (MinIO), Django, Werkzeug and
   // python-multipart read the parameter so and acted on every field.
-  const pHost = `allowed.example:${pyBatchPort}`;
-  const post = (path: string, type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
-    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-    return tunnel
-      ? rawToProxy(a.port, `CONNECT ${pHost} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${pHost}\r\n${head}${body}`, { responses: 1 })
-        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
-      : rawToProxy(a.port, `POST http://${pHost}${path} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}${head}${body}`, { responses: 1 });
-  };
+  const post = postToPyBatch;
   // Each spelling: the Content-Type parameter, and the delimiter the server takes from it.
   const spellings: Array<[string, string]> = [
     ['boundary = XyZ', 'XyZ'], ['boundary =XyZ', 'XyZ'], ['boundary= "XyZ"', 'XyZ'], ["boundary*=utf-8''XyZ", 'XyZ'], ["boundary*=utf-8'en'X%79Z", 'XyZ'],
@@ -2284,14 +2279,7 @@ t.test('property: a search template whose member names or raw insertions come fr
 t.test('property: a form field under a Content-Transfer-Encoding (base64, quoted-printable) is read decoded, as Python\'s email, Django and python-multipart read it', async (t) => {
   // Eighteenth pass: a Graph API `batch` part labelled `Content-Transfer-Encoding: base64` was read
   // as its base64 text (no list: no call to decide) while a MIME-aware server decoded it and ran DELETE /deny.
-  const pHost = `allowed.example:${pyBatchPort}`;
-  const post = (path: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
-    const head = `Content-Type: multipart/form-data; boundary=X\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-    return tunnel
-      ? rawToProxy(a.port, `CONNECT ${pHost} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${pHost}\r\n${head}${body}`, { responses: 1 })
-        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
-      : rawToProxy(a.port, `POST http://${pHost}${path} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}${head}${body}`, { responses: 1 });
-  };
+  const post = (path: string, body: string, tunnel: boolean): Promise<{ text: string }> => postToPyBatch(path, 'multipart/form-data; boundary=X', body, tunnel);
   const encode = (value: string, cte: string): string => (/base64/i.test(cte) ? Buffer.from(value).toString('base64').replace(/(.{76})/g, '$1\r\n') : [...value].map((c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/(.{72})/g, '$1=\r\n'));
   const part = (name: string, value: string, cte: string, file = false): string => `--X\r\nContent-Disposition: form-data; name="${name}"${file ? '; filename="f.txt"' : ''}\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${encode(value, cte)}\r\n`;
   const calls = (target: string): string => JSON.stringify([{ method: 'GET', relative_url: 'ok/a.txt' }, { method: 'DELETE', relative_url: target }]);
@@ -2367,14 +2355,7 @@ t.test('property: a form part whose own head holds the delimiter mid-line is sti
   // Eighteenth pass: `Content-Disposition: form-data; name="batch"; x="--X"` cut the part at the `--X`
   // for Airlock's reading (a delimiter wherever it stands), which then found no name; Python's email
   // (and Go, busboy, Rack 3) take a delimiter only where a line begins, and ran the batch.
-  const pHost = `allowed.example:${pyBatchPort}`;
-  const post = (path: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
-    const head = `Content-Type: multipart/form-data; boundary=X\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-    return tunnel
-      ? rawToProxy(a.port, `CONNECT ${pHost} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${pHost}\r\n${head}${body}`, { responses: 1 })
-        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
-      : rawToProxy(a.port, `POST http://${pHost}${path} HTTP/1.1\r\nHost: ${pHost}\r\n${auth}${head}${body}`, { responses: 1 });
-  };
+  const post = (path: string, body: string, tunnel: boolean): Promise<{ text: string }> => postToPyBatch(path, 'multipart/form-data; boundary=X', body, tunnel);
   const heads = {
     'a parameter after the name': (name: string): string => `Content-Disposition: form-data; name="${name}"; x="--X"`,
     'a parameter before the name': (name: string): string => `Content-Disposition: form-data; x="a--X"; name="${name}"`,
