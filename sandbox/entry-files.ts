@@ -936,8 +936,16 @@ function npmrcPrefix(file: string, homeDir: string): string | undefined {
   } catch {
     return undefined;
   }
-  const value = /^\s*prefix\s*=\s*"?([^"\r\n]+?)"?\s*$/m.exec(text)?.[1];
-  return value?.replace(/^\$\{HOME\}|^\$HOME\b/, homeDir);
+  // A line at a time (one pattern over the whole text was polynomial in its blanks: the ReDoS guard).
+  for (const line of text.split(/\r?\n/)) {
+    const t = line.trim();
+    if (!t.startsWith('prefix')) continue;
+    const rest = t.slice('prefix'.length).trimStart();
+    if (!rest.startsWith('=')) continue;
+    const value = rest.slice(1).trim().replace(/^"/, '').replace(/"$/, '');
+    if (value && !value.includes('"')) return value.replace(/^\$\{HOME\}|^\$HOME\b/, homeDir);
+  }
+  return undefined;
 }
 
 /**

