@@ -160,8 +160,16 @@ export function isSwitch(v: unknown, numeric = false): boolean {
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
   if (typeof one !== 'string' || one.length > 16) return false;
   const word = one.trim().toLowerCase();
-  return modeValues.has(word) || (numeric && booleanTexts.has(word));
+  return modeValues.has(word) || (numeric && (booleanTexts.has(word) || smallInteger.test(word)));
 }
+
+/**
+ * A small integer text (`9`, `01`, `-1`; eighteenth pass): `int()` reads any of them as true, and
+ * under a name no list holds it is as often a level, tier or priority (`?level=9`, `tier: "3"`) as a
+ * switch, so it is compared as one. Longer ones (a timestamp, a cache buster, a port) and those
+ * under a count's or an id's name (isNumberName) stay content.
+ */
+const smallInteger = /^[+-]?\d{1,2}$/;
 
 /**
  * Words of a name that say its value is how the call runs or where (seventeenth pass): `mode=real`,
@@ -280,7 +288,10 @@ const perRequestIds = new Set(['clientmutationid', 'requestid', 'traceid', 'span
 const isIdName = (key: string): boolean => nameWords(key).some((w) => idWords.has(w) || w === 'pk' || w === 'oid' || w === 'guid');
 
 /** Words of a name that say it counts or positions (`page`, `offset`, `retry_count`): its `0` or `1` is a number, not a switch. */
-const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'position', 'seq', 'sequence', 'version', 'attempt', 'attempts', 'retry', 'retries', 'size', 'quantity', 'qty', 'total', 'width', 'height', 'line', 'row', 'column', 'number', 'num']);
+const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'position', 'seq', 'sequence', 'version', 'attempt', 'attempts', 'retry', 'retries', 'size', 'quantity', 'qty', 'total', 'width', 'height', 'line', 'row', 'column', 'number', 'num',
+  // (Eighteenth pass: small integers are compared under other names, so the usual counts, spans and times are named here.)
+  'n', 'k', 'top', 'first', 'last', 'skip', 'take', 'max', 'min', 'per', 'days', 'day', 'hours', 'hour', 'minutes', 'minute', 'seconds', 'second', 'weeks', 'week', 'months', 'month', 'year', 'years',
+  'timeout', 'ttl', 'age', 'depth', 'zoom', 'precision', 'decimals', 'digits', 'rows', 'cols', 'columns', 'lines', 'items', 'results', 'start', 'end', 'v', 'lat', 'lng', 'lon', 'quality', 'scale', 'step', 'interval', 'period', 'window', 'batch', 'chunk', 'part', 'round', 'tab', 'slide', 'frame', 'shard', 'partition', 'replica', 'port', 'rank', 'rating', 'score', 'stars']);
 export const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
 
 /**

@@ -924,7 +924,7 @@ function placeHeaders(d: RequestDescription): string[] {
     // isEffectName) counts as its arguments do, and so does one holding a switch or a mode
     // (`X-Preview: true`, `X-Mode: sandbox`; sixteenth pass), or a mode by its name or `X-Live: 1`
     // (seventeenth pass; a browser's `Sec-Fetch-Mode` aside).
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], key.startsWith('x-') && !isNumberName(key))) || modeHeader(key)) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], key.startsWith('x-') && !isNumberName(key.slice(2)))) || modeHeader(key)) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     // By its name as sent (a Node server reads `X-Tenant-Id`, never `X_Tenant_Id`; a CGI one both).
     out.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }

