@@ -22,6 +22,9 @@ const mcpPlaceArguments = new Set([
  * `user_id` (a direct message), `phone_number` (SMS), `webhook_url`, `destination`, `room_id`.
  * Tools name their targets freely; a name that only looks like one makes grants stricter, never wider.
  */
+/** Words naming whom a message or payment reaches, for both lists below (eighteenth pass). */
+const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary', 'beneficiaries', 'iban', 'creditor', 'debtor', 'counterparty', 'counterparties',
+  'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers'];
 const mcpPlaceWords = new Set([
   'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone',
   'chat', 'user', 'users', 'member', 'members', 'contact', 'contacts', 'channel', 'channels', 'room', 'group', 'guild', 'space',
@@ -38,6 +41,10 @@ const mcpPlaceWords = new Set([
   'reviewer', 'reviewers', 'collaborator', 'collaborators', 'username', 'usernames', 'login', 'grantee', 'grantees',
   'principal', 'principals', 'audience', 'subscriber', 'subscribers', 'follower', 'followers', 'people', 'person', 'share',
   'sharee', 'viewer', 'viewers', 'editor', 'editors', 'msisdn', 'mention', 'mentions', 'forward',
+  // Whom a message or payment reaches under other APIs' words (eighteenth pass): Plivo's `dst`, an
+  // SMTP API's `rcpt`, a transfer's `payee`, `beneficiary`, `creditor_iban`, `counterparty`, an SMS
+  // API's `mobiles`, a crypto `wallet`, a `mailbox`, a charge's `customer`.
+  ...placeReachWords,
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they
@@ -56,6 +63,7 @@ const serviceReachWords = new Set([
   // Whom a payment charges or is made for (Stripe's `customer`, `on_behalf_of`): a grant for charging
   // the team's test customer covers no other customer's saved card.
   'customer', 'customers', 'behalf', 'payer', 'payee', 'beneficiary',
+  ...placeReachWords,
 ]);
 
 /** Names (folded, `_` and `-` aside) of the account a call hands something to: a repository transfer's `new_owner`. (The owner a module names is its place already.) */

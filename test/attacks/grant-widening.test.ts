@@ -2123,6 +2123,23 @@ t.test('a small integer under a name no list holds is part of what a grant cover
   t.ok(await grantedFor(queue, list(1, 1733500000123), list(3, 1733500000999)), 'pages, sizes, limits, days, top, a cache buster, a timeout header and a JSON number still vary under the grant');
 });
 
+// Whom a call reaches, named by a word the place list lacked (left open since the thirteenth pass:
+// "a place named by a word outside it (`dst`, `rcpt`) is not compared"): Plivo's `dst`, an SMTP
+// API's `rcpt`, a bank transfer's `payee`, `beneficiary`, `iban`, `creditor` or `counterparty`, an
+// SMS API's `mobile`/`msisdn`, a crypto `wallet`, a `mailbox`: a grant for a message or a payment to
+// the team covered one to anyone.
+t.test('a recipient or payee named by dst, rcpt, payee, beneficiary, iban, mobile, wallet … is a place (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names: Array<[string, string, string]> = [['dst', '+15551230000', '+15559990000'], ['rcpt', 'alice', 'mallory'], ['payee', 'acct_team', 'acct_evil'], ['beneficiary', 'B-100', 'B-666'], ['creditor_iban', 'DE89370400440532013000', 'GB33BUKB20201555555555'], ['counterparty', 'cp_team', 'cp_evil'], ['mobiles', '9198000000', '9199999999'], ['msisdn', '447700900000', '447700900666'], ['walletAddress', '0xteam', '0xevil'], ['mailbox', 'ops', 'evil']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const send = (to: string, n: number): RequestDescription => how === 'json' ? call16('POST', 'https://pay.example/v1/transfers', JSON.stringify({ note: `batch ${n}`, [name]: to }))
+      : how === 'form' ? call16('POST', 'https://pay.example/v1/transfers', new URLSearchParams({ note: `batch ${n}`, [name]: to }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'send', arguments: { note: `batch ${n}`, [name]: to } } }));
+    return (await grantedFor(queue, send(mine, 1), send(same ? mine : other, 2))) === same;
+  }), { numRuns: 12, examples: [[names[0]!, 'json', false], [names[1]!, 'form', false], [names[2]!, 'mcp', false], [names[4]!, 'json', false], [names[6]!, 'form', false], [names[0]!, 'json', true]] });
+});
+
 // An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)
 // expand internal entities to text or markup and apply `<!ATTLIST>` defaults, while Airlock's reader
 // leaves `&x;` as written. A grant for a message to alice (a REST XML call, SOAP, XML-RPC) covered the
