@@ -726,10 +726,19 @@ request_cost := input.graphql.mutation_calls if {
 # `$batch` of 20 sends paid one of the host's 120 a minute): `{requests}` or `{compositeRequest}`,
 # a bare array, or Facebook's `batch` field, of members naming a method and a URL (in any letter
 # case, as the grant's scope reads them), and an OData multipart `$batch`'s `application/http`
-# parts. A bare array of rows names no method: it is one call.
+# parts, JMAP's `methodCalls`, Hasura's `bulk`. A bare array of rows names no method: it is one call.
 envelope_calls := count([c | some c in envelope_members; envelope_call(c)]) if {
 	not input.service
 	envelope_members
+} else := count([c | some c in input.request.body.json.methodCalls; is_array(c)]) if {
+	# JMAP: each `[name, arguments, id]` of `methodCalls` is a call (an `EmailSubmission/set` sends).
+	not input.service
+	is_array(input.request.body.json.methodCalls)
+} else := count(input.request.body.json.args) if {
+	# Hasura's schema and metadata API: a `bulk` runs each of its `args`.
+	not input.service
+	lower(input.request.body.json.type) == "bulk"
+	is_array(input.request.body.json.args)
 } else := count(split(lower(input.request.body.text), "application/http")) - 1 if {
 	not input.service
 	startswith(lower(input.request.body.content_type), "multipart/")

@@ -744,6 +744,16 @@ test_batch_envelope_pays_per_call if {
 	{"key": "host:graph.example.com:agent-1", "limit": 120, "window": "1m", "cost": 5} in d4.rate_limits
 }
 
+test_jmap_and_hasura_bulk_pay_per_call if {
+	hosts := [{"host": "graph.example.com", "methods": ["POST"]}]
+	jmap := object.union(req("POST", "graph.example.com", "/jmap/api/"), {"request": {"body": {"json": {"using": ["urn:ietf:params:jmap:submission"], "methodCalls": [["EmailSubmission/set", {}, "a"], ["EmailSubmission/set", {}, "b"], ["EmailSubmission/set", {}, "c"]]}}}})
+	d1 := airlock.decision with input as jmap with data.config.allowed_hosts as hosts
+	{"key": "host:graph.example.com:agent-1", "limit": 120, "window": "1m", "cost": 3} in d1.rate_limits
+	bulk := object.union(req("POST", "graph.example.com", "/v2/query"), {"request": {"body": {"json": {"type": "bulk", "args": [{"type": "delete", "args": {}}, {"type": "delete", "args": {}}]}}}})
+	d2 := airlock.decision with input as bulk with data.config.allowed_hosts as hosts
+	{"key": "host:graph.example.com:agent-1", "limit": 120, "window": "1m", "cost": 2} in d2.rate_limits
+}
+
 test_rows_and_single_calls_pay_one if {
 	hosts := [{"host": "graph.example.com", "methods": ["POST"]}]
 	rows := object.union(req("POST", "graph.example.com", "/rows"), {"request": {"body": {"json": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}}})
