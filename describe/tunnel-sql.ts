@@ -22,7 +22,7 @@
 //   each `subscribe`/`start` payload judged as the same `{query, variables}` POSTed to the tunnel's
 //   URL (mutations run over these sockets as well as subscriptions).
 // - MCP over WebSocket (the `mcp` subprotocol, or any JSON tunnel): each JSON-RPC message naming an
-//   MCP method (`tools/call`, `resources/read`, …; alone or in a batch) judged as the same message
+//   MCP method that acts (`tools/call`, `resources/read`, …; alone or in a batch) judged as the same message
 //   POSTed to the tunnel's URL, as the Streamable HTTP transport sends it (eighteenth pass: a tool
 //   call an MCP server's POST would have held was relayed undecided over its WebSocket).
 //
@@ -701,10 +701,13 @@ function actingHeaders(payload: unknown): Array<[string, string]> {
 }
 
 /**
- * MCP's method namespaces (and `initialize`, `ping`): a JSON-RPC request or notification naming one
- * is a message its server acts on as it would on the same message POSTed to it.
+ * MCP's method namespaces that act (a tool call, a resource read, a prompt, a completion …): a
+ * JSON-RPC request or notification naming one is a message its server acts on as it would on the
+ * same message POSTed to it. `initialize`, `ping` and `notifications/…` are left to the tunnel:
+ * other JSON-RPC protocols over WebSocket use them too (LSP's `initialize`, an exchange's `ping`),
+ * and they act on nothing.
  */
-const mcpMethod = /^(?:initialize|ping|(?:tools|resources|prompts|completion|logging|roots|sampling|elicitation|notifications|tasks)\/.*)$/;
+const mcpMethod = /^(?:tools|resources|prompts|completion|logging|roots|sampling|elicitation|tasks)\//;
 
 /**
  * Whether a JSON text is a JSON-RPC message naming an MCP method, or a batch holding one (by its

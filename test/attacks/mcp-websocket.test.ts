@@ -29,6 +29,12 @@ decision := {"action": "allow", "reason": "the MCP server's WebSocket", "rule": 
 	input.request.method == "GET"
 }
 
+# A language server over WebSocket (JSON-RPC too): its upgrade only.
+decision := {"action": "allow", "reason": "the language server's WebSocket", "rule": "lsp-upgrade"} if {
+	input.request.host == "lsp.example"
+	input.request.method == "GET"
+}
+
 decision := {"action": "allow", "reason": "a read tool", "rule": "mcp-read"} if {
 	input.request.host == "mcp.example"
 	input.request.method == "POST"
@@ -66,12 +72,12 @@ const server = await startWsUpstream(t, {
     ws.send(JSON.stringify(Array.isArray(m) ? m.map(answer) : answer(m as { id?: unknown })));
   }),
 });
-const a = await startTestAirlock(t, { policy, resolve: ['mcp.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${server.port}`] });
+const a = await startTestAirlock(t, { policy, resolve: ['mcp.example=127.0.0.1', 'lsp.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${server.port}`] });
 
 interface Session { code: number; replies: number }
-function session(msgs: Array<string | Buffer>, protocols = ['mcp']): Promise<Session> {
+function session(msgs: Array<string | Buffer>, protocols = ['mcp'], host = 'mcp.example'): Promise<Session> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://mcp.example:${server.port}/mcp`, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    const ws = new WebSocket(`ws://${host}:${server.port}/mcp`, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
     let replies = 0;
     ws.on('open', () => { for (const m of msgs) ws.send(m, { binary: typeof m !== 'string' }); });
     ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
@@ -87,7 +93,7 @@ const call = (tool: string, id?: number): Record<string, unknown> => rpc('tools/
 const toolsCalled = (): string[] => ran.flatMap((m) => (Array.isArray(m) ? m : [m])).filter((m) => (m as { method?: string }).method === 'tools/call').map((m) => (m as { params: { name: string } }).params.name);
 
 t.test('control: initialize, tools/list and a permitted tool call are answered over the socket', async (t) => {
-  const s = await session([init, JSON.stringify(rpc('tools/list', {}, 1)), JSON.stringify(call('search', 2)), JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }).replace('}', ', "id": 3}')]);
+  const s = await session([init, JSON.stringify(rpc('tools/list', {}, 1)), JSON.stringify(call('search', 2)), JSON.stringify(rpc('notifications/initialized', {}, 3))]);
   t.same(s, { code: 1000, replies: 4 }, 'all answered, the socket closed by the client');
   t.ok(toolsCalled().includes('search'), 'the server ran the search');
   t.ok(a.records.some((r) => (r.extra as { tunnel?: { protocol?: string } } | undefined)?.tunnel?.protocol === 'mcp'), 'each message is audited as its twin');
@@ -123,4 +129,9 @@ t.test('control: the same spellings of a permitted tool are answered', async (t)
     const { msgs, protocols } = spellings[how]!('search');
     t.equal((await session(msgs, protocols)).code, 1000, `${how}: answered`);
   }
+});
+
+t.test('control: another JSON-RPC protocol over a WebSocket whose host takes no POST (a language server) is not closed', async (t) => {
+  const lsp = [JSON.stringify(rpc('initialize', { processId: null, rootUri: null, capabilities: {} }, 1)), JSON.stringify(rpc('textDocument/didOpen', { textDocument: { uri: 'file:///a.ts', text: 'x' } }, 2)), JSON.stringify(rpc('ping', {}, 3))];
+  t.same(await session(lsp, [], 'lsp.example'), { code: 1000, replies: 3 }, 'initialize, a notification and a ping are answered');
 });
