@@ -201,6 +201,12 @@ function isAddress(v: unknown): boolean {
   return at > 0 && at === text.lastIndexOf('@') && text.length <= 320 && !/\s/.test(text) && text.indexOf('.', at + 2) > at + 1 && !text.endsWith('.');
 }
 
+/** A Matrix user, room or alias id (`@alice:corp.example`, `!room:server`, `#team:server`). */
+const matrixId = /^[@!#+][^\s:]{1,255}:[^\s]{1,255}$/;
+
+/** A name that is itself an address: a URL, an e-mail address or a Matrix id. */
+const isAddressKey = (k: string): boolean => k.length <= 512 && (matrixId.test(k) || isAddress(k));
+
 /** Longest string read as nested JSON for places. */
 const MAX_NESTED_JSON = 64 * 1024;
 
@@ -365,6 +371,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // blanks, `to%00x` and ` to` are `to` there; Rack 2 reads `[to]` as `to`; ASP.NET decodes
       // `%u0074o`): such a spelling beside the approved one is another place (fifteenth pass).
       const found = (n: string): boolean => (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
+      // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
+      // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
+      if (!effectsOnly && isAddressKey(k)) places.add(`${prefix}(key)=${placeValue(k)}`);
       if (found(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && found(n)))) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
       // A public key is whom a call lets in, whatever its name (a deploy key, an SSH or GPG key
       // added to an account, a signing key): another key is another grantee (fifteenth pass).

@@ -2140,6 +2140,27 @@ t.test('a recipient or payee named by dst, rcpt, payee, beneficiary, iban, mobil
   }), { numRuns: 12, examples: [[names[0]!, 'json', false], [names[1]!, 'form', false], [names[2]!, 'mcp', false], [names[4]!, 'json', false], [names[6]!, 'form', false], [names[0]!, 'json', true]] });
 });
 
+// Whom a call reaches given as a map's keys: Matrix's send-to-device (`messages: {"@alice:corp": …}`),
+// a fan-out keyed by webhook URL, per-recipient variables keyed by address. A value that is an
+// address is a place whatever its name (sixteenth pass), but a key that is one was content: a grant
+// for a message to alice covered the same call keyed by the attacker.
+t.test('an address, URL or Matrix id used as a key is a place (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const keys: Array<[string, string]> = [['@alice:corp.example', '@mallory:attacker.example'], ['alice@corp.example', 'drop@attacker.example'], ['https://ci.corp.example/hook', 'https://attacker.example/hook']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...keys), fc.constantFrom('json', 'form', 'mcp', 'put'), fc.boolean(), async ([mine, other], how, same) => {
+    const send = (key: string, n: number): RequestDescription => how === 'json' ? call16('POST', 'https://chat.example/api/fanout', JSON.stringify({ note: `n${n}`, messages: { [key]: { '*': { body: 'hi' } } } }))
+      : how === 'put' ? call16('PUT', `https://chat.example/_matrix/client/v3/sendToDevice/m.room.encrypted/txn${n}`, JSON.stringify({ messages: { [key]: { DEVICE: { body: 'hi' } } } }))
+        : how === 'form' ? call16('POST', 'https://chat.example/api/fanout', `${encodeURIComponent(key)}=hi&note=n${n}`, 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'fanout', arguments: { note: `n${n}`, targets: { [key]: 'all' } } } }));
+    const covered = await grantedFor(queue, send(mine, 1), send(same ? mine : other, 2), how === 'put' ? '/_matrix/client/v3/sendToDevice/m.room.encrypted/*' : undefined);
+    return covered === same;
+  }), { numRuns: 12, examples: [[keys[0]!, 'put', false], [keys[1]!, 'json', false], [keys[2]!, 'mcp', false], [keys[1]!, 'form', false], [keys[0]!, 'put', true]] });
+  // Control: a map keyed by plain names, dates or ids varies under the grant.
+  const stats = (k: string): RequestDescription => call16('POST', 'https://chat.example/api/stats', JSON.stringify({ counts: { [k]: 3, 'user:42': 1 } }));
+  t.ok(await grantedFor(queue, stats('2026-12-01'), stats('2026-12-02')), 'keys that are no address still vary');
+});
+
 // An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)
 // expand internal entities to text or markup and apply `<!ATTLIST>` defaults, while Airlock's reader
 // leaves `&x;` as written. A grant for a message to alice (a REST XML call, SOAP, XML-RPC) covered the
