@@ -190,12 +190,28 @@ export function isModeName(key: string): boolean {
   return nameWords(key).some((w) => modeNameWords.has(w));
 }
 
-/** A URL with a scheme (`https://…`, `s3://…`, `mailto:…`, `tel:…`) or an e-mail address, as the whole value (or one of a list's). */
+/**
+ * Where traffic comes from or goes, without a scheme (eighteenth pass): an IPv4 address (with a
+ * CIDR prefix or a port), an IPv6 one (`::` in it, or all eight groups; a CIDR prefix), a
+ * scheme-relative URL (`//host/…`) or a host name with a path (`ci.corp.example/hook`). A firewall
+ * rule's `sourceRanges: ["0.0.0.0/0"]` is not the office's `198.51.100.7/32`. Times (`12:30:00`),
+ * versions (`1.2.3`), device ids (`aa:bb:…`) and file names (`report.pdf`) are none of these.
+ */
+function networkAddress(text: string): boolean {
+  if (text.length > 300) return false;
+  if (/^\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?(?::\d{1,5})?$/.test(text)) return true;
+  if (/^[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\/\d{1,3})?$/i.test(text) && (text.includes('::') || text.split(':').length === 8)) return true;
+  if (/^\/\/[a-z0-9.-]{1,253}(?::\d{1,5})?(?:[/?#]\S*)?$/i.test(text)) return text.slice(2).split(/[/:?#]/)[0]!.includes('.');
+  return /^(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}(?::\d{1,5})?\/\S*$/i.test(text);
+}
+
+/** A URL with a scheme (`https://…`, `s3://…`, `mailto:…`, `tel:…`), a network address or an e-mail address, as the whole value (or one of a list's). */
 function isAddress(v: unknown): boolean {
   if (Array.isArray(v)) return v.length <= MAX_MCP_PLACES && v.some((x) => typeof x === 'string' && isAddress(x));
   if (typeof v !== 'string' || v.length > 4096) return false;
   const text = v.trim();
   if (/^[a-z][a-z0-9+.-]{0,30}:\/\/[^\s]+$/i.test(text) || /^(?:mailto|tel|sms|callto|xmpp):[^\s]+$/i.test(text)) return true;
+  if (networkAddress(text)) return true;
   // local@domain.tld, no blanks, one `@`, a dot in the domain (a linear check, not a pattern)
   const at = text.indexOf('@');
   return at > 0 && at === text.lastIndexOf('@') && text.length <= 320 && !/\s/.test(text) && text.indexOf('.', at + 2) > at + 1 && !text.endsWith('.');

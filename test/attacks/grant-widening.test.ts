@@ -2161,6 +2161,26 @@ t.test('an address, URL or Matrix id used as a key is a place (eighteenth pass)'
   t.ok(await grantedFor(queue, stats('2026-12-01'), stats('2026-12-02')), 'keys that are no address still vary');
 });
 
+// Who may reach what, and where traffic goes, given as a network address: a firewall rule's
+// `sourceRanges`, `source_ips`, `cidr`, AWS's `CidrIp`, an allow list's `allowed_ips` (a grant for
+// opening port 22 to the office covered opening it to `0.0.0.0/0` or `::/0`), and a callback given
+// without a scheme (`ci.corp.example/hook`, `//ci.corp.example/x`): a URL with a scheme was a place
+// whatever its name (sixteenth pass), these were content.
+t.test('an IP address, a CIDR range or a scheme-less URL is a place whatever its name (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['sourceRanges', ['198.51.100.7/32'], ['0.0.0.0/0']], ['source_ips', '198.51.100.7', '203.0.113.66'], ['cidr', '198.51.100.0/24', '0.0.0.0/0'], ['allowed_ips', '2001:db8::7', '::/0'], ['CidrIp', '198.51.100.7/32', '0.0.0.0/0'], ['relay', '198.51.100.7:25', '203.0.113.9:25'], ['callback', 'ci.corp.example/hook', 'attacker.example/hook'], ['next', '//ci.corp.example/done', '//attacker.example/done']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const rule = (v: unknown, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://cloud.example/v1/firewalls/fw1/rules', JSON.stringify({ note: n, port: 22, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://cloud.example/v1/firewalls/fw1/rules', new URLSearchParams({ note: n, port: '22', [name]: String(v) }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'open_port', arguments: { note: n, port: 22, [name]: v } } }));
+    return (await grantedFor(queue, rule(mine, 'alpha'), rule(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[2]!, 'form', false], [cases[3]!, 'mcp', false], [cases[6]!, 'json', false], [cases[7]!, 'form', false], [cases[0]!, 'json', true]] });
+  // Controls: times, versions, MAC-like ids, file names and dates are no address and vary under the grant.
+  const note = (v: Record<string, string>): RequestDescription => call16('POST', 'https://cloud.example/v1/notes', JSON.stringify(v));
+  t.ok(await grantedFor(queue, note({ at: '12:30:00', v: '1.2.3', dev: 'aa:bb:cc:dd:ee:ff', doc: 'report.pdf', d: '2026-12-01' }), note({ at: '13:45:10', v: '1.2.4', dev: 'aa:bb:cc:dd:ee:00', doc: 'notes.txt', d: '2026-12-02' })), 'times, versions, device ids, file names and dates still vary');
+});
+
 // An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)
 // expand internal entities to text or markup and apply `<!ATTLIST>` defaults, while Airlock's reader
 // leaves `&x;` as written. A grant for a message to alice (a REST XML call, SOAP, XML-RPC) covered the
