@@ -111,6 +111,10 @@ const effectArgumentWords = new Set([
   'dry', 'archived', 'archive', 'trashed', 'trash', 'deleted', 'delete', 'destroy', 'closed', 'disabled', 'suspended', 'banned',
   'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes',
   'force', 'cascade', 'purge', 'permanent', 'permanently', 'amount', 'amounts',
+  // (Eighteenth pass) how much a call spends or buys under other words: a price, a budget or bid, a
+  // spend or credit limit, a fee or tip, a balance, a payout, leverage, a quantity of shares or seats.
+  'price', 'prices', 'budget', 'budgets', 'bid', 'bids', 'spend', 'credit', 'credits', 'fee', 'fees', 'tip', 'tips', 'balance',
+  'balances', 'payout', 'payouts', 'leverage', 'quantity', 'qty', 'shares', 'seats', 'cost', 'costs',
 ]);
 
 /**

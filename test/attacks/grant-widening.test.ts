@@ -2181,6 +2181,23 @@ t.test('an IP address, a CIDR range or a scheme-less URL is a place whatever its
   t.ok(await grantedFor(queue, note({ at: '12:30:00', v: '1.2.3', dev: 'aa:bb:cc:dd:ee:ff', doc: 'report.pdf', d: '2026-12-01' }), note({ at: '13:45:10', v: '1.2.4', dev: 'aa:bb:cc:dd:ee:00', doc: 'notes.txt', d: '2026-12-02' })), 'times, versions, device ids, file names and dates still vary');
 });
 
+// How much a call spends or buys, under words other than `amount` (which the fourteenth pass made
+// an effect): a price, a budget or bid (Google Ads' `daily_budget`), a spend or credit limit, a fee or
+// tip, a balance, a payout, leverage, a quantity of shares or seats: a grant for an order of 5 covered
+// one of 5,000.
+t.test('what a call spends or buys (price, budget, bid, fee, balance, quantity, shares …) is part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['price', 'daily_budget', 'maxBid', 'spend_limit', 'credit_limit', 'fee', 'tip', 'balance', 'payout', 'leverage', 'quantity', 'qty', 'shares', 'seats', 'unitCost'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom('json', 'form', 'query', 'mcp'), fc.boolean(), async (name, how, same) => {
+    const order = (v: number, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://shop.example/api/orders', JSON.stringify({ sku: 'A1', note: n, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://shop.example/api/orders', `sku=A1&note=${n}&${name}=${v}`, 'application/x-www-form-urlencoded')
+        : how === 'query' ? call16('POST', `https://shop.example/api/orders?${name}=${v}`, JSON.stringify({ sku: 'A1', note: n }))
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'place_order', arguments: { sku: 'A1', note: n, [name]: v } } }));
+    return (await grantedFor(queue, order(5, 'alpha'), order(same ? 5 : 5000, 'beta'))) === same;
+  }), { numRuns: 12, examples: [['price', 'json', false], ['daily_budget', 'mcp', false], ['quantity', 'form', false], ['shares', 'query', false], ['price', 'json', true]] });
+});
+
 // An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)
 // expand internal entities to text or markup and apply `<!ATTLIST>` defaults, while Airlock's reader
 // leaves `&x;` as written. A grant for a message to alice (a REST XML call, SOAP, XML-RPC) covered the
