@@ -22,9 +22,15 @@ const mcpPlaceArguments = new Set([
  * `user_id` (a direct message), `phone_number` (SMS), `webhook_url`, `destination`, `room_id`.
  * Tools name their targets freely; a name that only looks like one makes grants stricter, never wider.
  */
-/** Words naming whom a message or payment reaches, for both lists below (eighteenth pass). */
+/**
+ * Words naming whom a message or payment reaches, for both lists below (eighteenth pass); and how
+ * long what a call creates lasts and how often it can be used (a share link, an API key, an
+ * invitation: an hour's link is not one that never expires). Not effect words: a stored row's
+ * `expires_at` (a session table's) changes with every insert.
+ */
 const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary', 'beneficiaries', 'iban', 'creditor', 'debtor', 'counterparty', 'counterparties',
-  'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers'];
+  'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers',
+  'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses'];
 const mcpPlaceWords = new Set([
   'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone',
   'chat', 'user', 'users', 'member', 'members', 'contact', 'contacts', 'channel', 'channels', 'room', 'group', 'guild', 'space',

@@ -2198,6 +2198,21 @@ t.test('what a call spends or buys (price, budget, bid, fee, balance, quantity, 
   }), { numRuns: 12, examples: [['price', 'json', false], ['daily_budget', 'mcp', false], ['quantity', 'form', false], ['shares', 'query', false], ['price', 'json', true]] });
 });
 
+// How long what a call creates lasts, and how often it can be used: a share link's, an API key's or
+// an invitation's `expires_in`, `expiresAt`, `expiration`, `expiry`, `ttl`, `valid_until`, `max_uses`:
+// a grant for a link valid an hour covered one that never expires.
+t.test('how long what a call creates lasts, and how often it can be used, is part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['expires_in', 3600, 0], ['expiresAt', '2026-12-07T00:00:00Z', '2099-01-01T00:00:00Z'], ['expiration', '1h', 'never'], ['expiry', '2026-12-07', 'none'], ['ttl', 3600, 31536000], ['valid_until', '2026-12-07', '2099-12-31'], ['max_uses', 1, 1000000], ['validity_days', 1, 3650]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const link = (v: unknown, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://files.example/api/share_links', JSON.stringify({ doc: 'f1', note: n, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://files.example/api/share_links', new URLSearchParams({ doc: 'f1', note: n, [name]: String(v) }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share', arguments: { doc: 'f1', note: n, [name]: v } } }));
+    return (await grantedFor(queue, link(mine, 'alpha'), link(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[6]!, 'form', false], [cases[0]!, 'json', true]] });
+});
+
 // An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)
 // expand internal entities to text or markup and apply `<!ATTLIST>` defaults, while Airlock's reader
 // leaves `&x;` as written. A grant for a message to alice (a REST XML call, SOAP, XML-RPC) covered the
