@@ -335,6 +335,21 @@ const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'positi
 export const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
 
 /**
+ * Names (folded as above) of the arguments that say which objects a call acts on (MongoDB's
+ * `filter`, a `where`, CouchDB's `selector`, `criteria`, `conditions`): for a bulk delete or update
+ * (bulkCall) they are its place, as a query's ids are a DELETE's; `{}` is every document.
+ */
+export const selectionArguments: ReadonlySet<string> = new Set(['filter', 'filters', 'where', 'selector', 'criteria', 'condition', 'conditions', 'predicate', 'match', 'matching']);
+
+/** Words of a call's name (a path segment, a tool's name) that say it deletes or changes what it selects, many at once. */
+const bulkWords = new Set(['delete', 'deletes', 'remove', 'purge', 'destroy', 'archive', 'trash', 'wipe', 'clear', 'erase', 'truncate', 'update', 'updates', 'modify', 'patch', 'replace', 'bulk', 'many', 'all']);
+
+/** Whether a call's name (a path segment or a tool's name: `deleteMany`, `bulk_delete`, `_purge`) says it acts on what it selects. */
+export function bulkCall(name: string): boolean {
+  return name.length <= 200 && nameWords(name).some((w) => bulkWords.has(w));
+}
+
+/**
  * Names (folded as above) by which calls whose operation is a parameter name the page or object
  * they act on: MediaWiki's `action=edit&title=…` (`MediaWiki:Common.js`, the site's script, beside
  * a sandbox page), `titles`, `pageids`, `oldid`, a move's `fromtitle`/`totitle`.

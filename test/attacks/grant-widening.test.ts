@@ -2213,6 +2213,29 @@ t.test('how long what a call creates lasts, and how often it can be used, is par
   }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[6]!, 'form', false], [cases[0]!, 'json', true]] });
 });
 
+// Which objects a bulk call acts on is its filter: MongoDB's Data API `deleteMany {filter}`, a
+// `bulk_delete {where}`, an MCP `delete_many {filter}`, an `updateMany`: a grant for deleting the
+// spam (`{status: "spam"}`) or one document covered `filter: {}` (every document) or `$ne`.
+t.test('the filter of a bulk delete or update is part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const filters: Array<[string, unknown, unknown]> = [['filter', { _id: { $oid: '64a1' } }, {}], ['filter', { status: 'spam' }, { status: { $ne: 'x' } }], ['where', { id: 5 }, {}], ['selector', { tag: 'old' }, { tag: { $exists: true } }], ['criteria', 'age > 30', 'true']];
+  const shapes = ['mongo', 'rest', 'mcp', 'update', 'delete-method'] as const;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...filters), fc.constantFrom(...shapes), fc.boolean(), async ([name, mine, other], how, same) => {
+    const call = (f: unknown, n: string): RequestDescription => how === 'mongo' ? call16('POST', 'https://data.mongodb-api.com/app/x/endpoint/data/v1/action/deleteMany', JSON.stringify({ dataSource: 'c0', database: 'app', collection: 'users', comment: n, [name]: f }))
+      : how === 'update' ? call16('POST', 'https://data.mongodb-api.com/app/x/endpoint/data/v1/action/updateMany', JSON.stringify({ dataSource: 'c0', database: 'app', collection: 'users', comment: n, [name]: f, update: { $set: { hidden: 1 } } }))
+        : how === 'rest' ? call16('POST', 'https://api.example/v1/notes/bulk_delete', JSON.stringify({ comment: n, [name]: f }))
+          : how === 'delete-method' ? call16('DELETE', 'https://api.example/v1/notes', JSON.stringify({ comment: n, [name]: f }))
+            : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_many', arguments: { collection: 'users', comment: n, [name]: f } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[filters[0]!, 'mongo', false], [filters[2]!, 'rest', false], [filters[0]!, 'mcp', false], [filters[1]!, 'update', false], [filters[2]!, 'delete-method', false], [filters[0]!, 'mongo', true]] });
+  // Controls: a read that filters (Notion's database query, an MCP search) still varies its filter under the grant.
+  const query = (f: unknown): RequestDescription => call16('POST', 'https://notion.example/v1/databases/db1/query', JSON.stringify({ filter: f }));
+  t.ok(await grantedFor(queue, query({ property: 'Status', select: { equals: 'Done' } }), query({ property: 'Status', select: { equals: 'Todo' } })), 'a query\'s filter still varies');
+  const search = (f: unknown): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_notes', arguments: { filter: f } } }));
+  t.ok(await grantedFor(queue, search({ status: 'open' }), search({ status: 'done' })), 'an MCP search\'s filter still varies');
+});
+
 // An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)
 // expand internal entities to text or markup and apply `<!ATTLIST>` defaults, while Airlock's reader
 // leaves `&x;` as written. A grant for a message to alice (a REST XML call, SOAP, XML-RPC) covered the
