@@ -31,6 +31,8 @@ const mcpPlaceArguments = new Set([
 const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary', 'beneficiaries', 'iban', 'creditor', 'debtor', 'counterparty', 'counterparties',
   'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers',
   'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses'];
+/** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes; eighteenth pass). */
+const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters'];
 const mcpPlaceWords = new Set([
   'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone',
   'chat', 'user', 'users', 'member', 'members', 'contact', 'contacts', 'channel', 'channels', 'room', 'group', 'guild', 'space',
@@ -50,7 +52,7 @@ const mcpPlaceWords = new Set([
   // Whom a message or payment reaches under other APIs' words (eighteenth pass): Plivo's `dst`, an
   // SMTP API's `rcpt`, a transfer's `payee`, `beneficiary`, `creditor_iban`, `counterparty`, an SMS
   // API's `mobiles`, a crypto `wallet`, a `mailbox`, a charge's `customer`.
-  ...placeReachWords,
+  ...placeReachWords, ...storeWords,
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they

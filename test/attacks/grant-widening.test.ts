@@ -2236,6 +2236,20 @@ t.test('the filter of a bulk delete or update is part of what a grant covers (ei
   t.ok(await grantedFor(queue, search({ status: 'open' }), search({ status: 'done' })), 'an MCP search\'s filter still varies');
 });
 
+// Where a data API acts, under the words its own API uses for a table: MongoDB's `collection`, a
+// BigQuery `dataset`, Cassandra's `keyspace`, Cosmos DB's `container`, a Kubernetes-style `namespace`
+// or `cluster`: a grant for deleting in `logs` covered deleting in `users`.
+t.test('a collection, dataset, keyspace, container, namespace or cluster is a place (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['collection', 'dataset', 'keyspace', 'container', 'namespace', 'cluster', 'datasetId'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom('json', 'mcp'), fc.boolean(), async (name, how, same) => {
+    const del = (where: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://data.mongodb-api.com/app/x/endpoint/data/v1/action/deleteOne', JSON.stringify({ dataSource: 'c0', database: 'app', comment: n, [name]: where, filter: { _id: 1 } }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_one', arguments: { comment: n, [name]: where, filter: { _id: 1 } } } }));
+    return (await grantedFor(queue, del('logs', 'alpha'), del(same ? 'logs' : 'users', 'beta'))) === same;
+  }), { numRuns: 10, examples: [['collection', 'json', false], ['keyspace', 'mcp', false], ['namespace', 'json', false], ['collection', 'json', true]] });
+});
+
 // An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)
 // expand internal entities to text or markup and apply `<!ATTLIST>` defaults, while Airlock's reader
 // leaves `&x;` as written. A grant for a message to alice (a REST XML call, SOAP, XML-RPC) covered the
