@@ -726,7 +726,9 @@ request_cost := input.graphql.mutation_calls if {
 # `$batch` of 20 sends paid one of the host's 120 a minute): `{requests}` or `{compositeRequest}`,
 # a bare array, or Facebook's `batch` field, of members naming a method and a URL (in any letter
 # case, as the grant's scope reads them), and an OData multipart `$batch`'s `application/http`
-# parts, JMAP's `methodCalls`, Hasura's `bulk`. A bare array of rows names no method: it is one call.
+# parts, JMAP's `methodCalls`, Hasura's `bulk`, XML-RPC's `system.multicall`. A bare array of rows
+# names no method: it is one call. (Bulk data — an Elasticsearch `_bulk`, Firestore's `writes`, a
+# Docs `batchUpdate` — is one call: thousands of rows in one request are routine there.)
 envelope_calls := count([c | some c in envelope_members; envelope_call(c)]) if {
 	not input.service
 	envelope_members
@@ -739,6 +741,10 @@ envelope_calls := count([c | some c in envelope_members; envelope_call(c)]) if {
 	not input.service
 	lower(input.request.body.json.type) == "bulk"
 	is_array(input.request.body.json.args)
+} else := count(split(lower(input.request.body.text), "<name>methodname</name>")) - 1 if {
+	# XML-RPC's `system.multicall`: each struct naming a `methodName` is a call.
+	not input.service
+	contains(input.request.body.text, "system.multicall")
 } else := count(split(lower(input.request.body.text), "application/http")) - 1 if {
 	not input.service
 	startswith(lower(input.request.body.content_type), "multipart/")

@@ -754,6 +754,15 @@ test_jmap_and_hasura_bulk_pay_per_call if {
 	{"key": "host:graph.example.com:agent-1", "limit": 120, "window": "1m", "cost": 2} in d2.rate_limits
 }
 
+test_xmlrpc_multicall_pays_per_call if {
+	hosts := [{"host": "graph.example.com", "methods": ["POST"]}]
+	call := "<value><struct><member><name>methodName</name><value>wp.deletePost</value></member></struct></value>"
+	text := concat("", ["<?xml version=\"1.0\"?><methodCall><methodName>system.multicall</methodName><params><param><value><array><data>", call, call, call, call, "</data></array></value></param></params></methodCall>"])
+	multicall := object.union(req("POST", "graph.example.com", "/xmlrpc.php"), {"request": {"body": {"content_type": "text/xml", "text": text}}})
+	d := airlock.decision with input as multicall with data.config.allowed_hosts as hosts
+	{"key": "host:graph.example.com:agent-1", "limit": 120, "window": "1m", "cost": 4} in d.rate_limits
+}
+
 test_rows_and_single_calls_pay_one if {
 	hosts := [{"host": "graph.example.com", "methods": ["POST"]}]
 	rows := object.union(req("POST", "graph.example.com", "/rows"), {"request": {"body": {"json": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}}})
