@@ -114,7 +114,9 @@ const MAX_EFFECT_ARGUMENT_DEPTH = 64;
 // Ansible's `check_mode`, Terraform Cloud's `plan-only` and `auto-apply`, Stripe's `livemode` and
 // `confirm`, a `sandbox` or `testmode` flag — whatever their value's type.)
 const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intrash', 'isdeleted', 'isadmin', 'issuperuser', 'isstaff', 'accesslevel', 'harddelete',
-  'simulate', 'simulation', 'simulated', 'noop', 'checkmode', 'planonly', 'autoapply', 'autocommit', 'livemode', 'testmode', 'sandbox', 'confirm']);
+  'simulate', 'simulation', 'simulated', 'noop', 'checkmode', 'planonly', 'autoapply', 'autocommit', 'livemode', 'testmode', 'sandbox', 'confirm',
+  // (Eighteenth pass) what a cloud call pays for by machine (`instance_type`, GCP's `machineType`, Azure's `vmSize`, RDS's `DBInstanceClass`).
+  'instancetype', 'machinetype', 'vmsize', 'nodetype', 'nodesize', 'instanceclass', 'dbinstanceclass', 'cachenodetype']);
 const effectArgumentWords = new Set([
   'dry', 'archived', 'archive', 'trashed', 'trash', 'deleted', 'delete', 'destroy', 'closed', 'disabled', 'suspended', 'banned',
   'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes',
@@ -123,6 +125,8 @@ const effectArgumentWords = new Set([
   // spend or credit limit, a fee or tip, a balance, a payout, leverage, a quantity of shares or seats.
   'price', 'prices', 'budget', 'budgets', 'bid', 'bids', 'spend', 'credit', 'credits', 'fee', 'fees', 'tip', 'tips', 'balance',
   'balances', 'payout', 'payouts', 'leverage', 'quantity', 'qty', 'shares', 'seats', 'cost', 'costs',
+  // and what it pays for: a subscription's plan or tier, a SKU.
+  'plan', 'plans', 'pricing', 'sku', 'skus',
 ]);
 
 /**

@@ -2198,6 +2198,21 @@ t.test('what a call spends or buys (price, budget, bid, fee, balance, quantity, 
   }), { numRuns: 12, examples: [['price', 'json', false], ['daily_budget', 'mcp', false], ['quantity', 'form', false], ['shares', 'query', false], ['price', 'json', true]] });
 });
 
+// What a call pays for by name: a subscription's `plan` or `tier`, a `sku`, a cloud machine's
+// `instance_type`, `machineType`, `vmSize` or `DBInstanceClass`: a grant for a `t3.micro` covered a
+// `p4d.24xlarge`, one for the starter plan the enterprise plan.
+t.test('the plan, tier, SKU or machine type a call pays for is part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, string]> = [['plan', 'starter', 'enterprise'], ['pricing_tier', 'free', 'business'], ['planId', 'price_starter', 'price_enterprise'], ['sku', 'STD', 'ULTRA'], ['instance_type', 't3.micro', 'p4d.24xlarge'], ['machineType', 'e2-small', 'a2-ultragpu-8g'], ['vmSize', 'Standard_B1s', 'Standard_ND96asr_v4'], ['DBInstanceClass', 'db.t3.micro', 'db.x2iedn.32xlarge']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const order = (v: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://cloud.example/api/servers', JSON.stringify({ account: 'acme', note: n, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://cloud.example/api/servers', new URLSearchParams({ account: 'acme', note: n, [name]: v }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_server', arguments: { account: 'acme', note: n, [name]: v } } }));
+    return (await grantedFor(queue, order(mine, 'alpha'), order(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[4]!, 'mcp', false], [cases[7]!, 'form', false], [cases[0]!, 'json', true]] });
+});
+
 // How long what a call creates lasts, and how often it can be used: a share link's, an API key's or
 // an invitation's `expires_in`, `expiresAt`, `expiration`, `expiry`, `ttl`, `valid_until`, `max_uses`:
 // a grant for a link valid an hour covered one that never expires.
