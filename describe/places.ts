@@ -31,8 +31,10 @@ const mcpPlaceArguments = new Set([
 const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary', 'beneficiaries', 'iban', 'creditor', 'debtor', 'counterparty', 'counterparties',
   'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers',
   'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses'];
-/** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes; eighteenth pass). */
-const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters'];
+/** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes), and on which ports (eighteenth pass). */
+const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
+  // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`)
+  'port', 'ports'];
 const mcpPlaceWords = new Set([
   'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone',
   'chat', 'user', 'users', 'member', 'members', 'contact', 'contacts', 'channel', 'channels', 'room', 'group', 'guild', 'space',

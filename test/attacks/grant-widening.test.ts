@@ -2198,6 +2198,19 @@ t.test('what a call spends or buys (price, budget, bid, fee, balance, quantity, 
   }), { numRuns: 12, examples: [['price', 'json', false], ['daily_budget', 'mcp', false], ['quantity', 'form', false], ['shares', 'query', false], ['price', 'json', true]] });
 });
 
+// Which ports a firewall or forwarding rule opens: a grant for opening 443 to the office covered
+// opening 22, or every port (`port_range: "0-65535"`, AWS's `FromPort`/`ToPort`).
+t.test('the ports a rule opens are part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['port', 443, 22], ['ports', [443], [22, 3389]], ['port_range', '443', '0-65535'], ['ToPort', 443, 65535], ['destinationPort', '443', '*']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const rule = (v: unknown, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://cloud.example/v1/firewalls/fw1/rules', JSON.stringify({ note: n, [name]: v }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'open_port', arguments: { note: n, [name]: v } } }));
+    return (await grantedFor(queue, rule(mine, 'alpha'), rule(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[3]!, 'json', false], [cases[0]!, 'json', true]] });
+});
+
 // What a call pays for by name: a subscription's `plan` or `tier`, a `sku`, a cloud machine's
 // `instance_type`, `machineType`, `vmSize` or `DBInstanceClass`: a grant for a `t3.micro` covered a
 // `p4d.24xlarge`, one for the starter plan the enterprise plan.
