@@ -118,7 +118,9 @@ const MAX_EFFECT_ARGUMENT_DEPTH = 64;
 const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intrash', 'isdeleted', 'isadmin', 'issuperuser', 'isstaff', 'accesslevel', 'harddelete',
   'simulate', 'simulation', 'simulated', 'noop', 'checkmode', 'planonly', 'autoapply', 'autocommit', 'livemode', 'testmode', 'sandbox', 'confirm',
   // (Eighteenth pass) what a cloud call pays for by machine (`instance_type`, GCP's `machineType`, Azure's `vmSize`, RDS's `DBInstanceClass`).
-  'instancetype', 'machinetype', 'vmsize', 'nodetype', 'nodesize', 'instanceclass', 'dbinstanceclass', 'cachenodetype']);
+  'instancetype', 'machinetype', 'vmsize', 'nodetype', 'nodesize', 'instanceclass', 'dbinstanceclass', 'cachenodetype',
+  // (Eighteenth pass) the program a code tool runs (`python {code}`; as a word `code` would make a postal code one).
+  'code', 'sourcecode', 'pythoncode', 'jscode', 'argv']);
 const effectArgumentWords = new Set([
   'dry', 'archived', 'archive', 'trashed', 'trash', 'deleted', 'delete', 'destroy', 'closed', 'disabled', 'suspended', 'banned',
   'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes',
@@ -129,6 +131,9 @@ const effectArgumentWords = new Set([
   'balances', 'payout', 'payouts', 'leverage', 'quantity', 'qty', 'shares', 'seats', 'cost', 'costs',
   // and what it pays for: a subscription's plan or tier, a SKU.
   'plan', 'plans', 'pricing', 'sku', 'skus',
+  // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
+  // statement is; a grant for `ls -la` covers no `rm -rf ~`.
+  'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
 ]);
 
 /**
