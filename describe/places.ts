@@ -33,8 +33,8 @@ const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary
   'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses'];
 /** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes), and on which ports (eighteenth pass). */
 const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
-  // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`)
-  'port', 'ports'];
+  // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`), in which region data is kept
+  'port', 'ports', 'region', 'regions'];
 const mcpPlaceWords = new Set([
   'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone',
   'chat', 'user', 'users', 'member', 'members', 'contact', 'contacts', 'channel', 'channels', 'room', 'group', 'guild', 'space',
@@ -171,7 +171,9 @@ function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): bo
 const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'simulate', 'simulation', 'preview', 'plan', 'check', 'validate', 'noop',
   'rollback', 'commit', 'apply', 'test', 'sandbox', 'live', 'production', 'draft', 'publish', 'published', 'private', 'public',
   // (Seventeenth pass) the real run and the systems it runs on in other words.
-  'run', 'execute', 'real', 'prod', 'staging', 'dev', 'development', 'testing', 'trial', 'demo', 'mock', 'rehearsal', 'whatif', 'verify']);
+  'run', 'execute', 'real', 'prod', 'staging', 'dev', 'development', 'testing', 'trial', 'demo', 'mock', 'rehearsal', 'whatif', 'verify',
+  // (Eighteenth pass) who may read what is shared, as values: Drive's `type: "anyone"`, GCS's `allUsers`, an ACL's `public-read`.
+  'anyone', 'everyone', 'anonymous', 'world', 'allusers', 'allauthenticatedusers', 'public-read', 'public-read-write', 'authenticated-read']);
 
 /**
  * Texts servers read as a boolean besides `true`/`false` (seventeenth pass): Go's `strconv.ParseBool`

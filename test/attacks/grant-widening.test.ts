@@ -2213,6 +2213,21 @@ t.test('the command, code or script a tool runs is part of what a grant covers (
   }), { numRuns: 12, examples: [[cases[0]!, 'mcp', false], [cases[3]!, 'mcp', false], [cases[2]!, 'json', false], [cases[1]!, 'form', false], [cases[6]!, 'mcp', false], [cases[0]!, 'mcp', true]] });
 });
 
+// Who may read what a call shares, given as a value under a name that says nothing (Google Drive's
+// permission `type: "anyone"`, GCS's `entity: "allUsers"`, an `audience: "everyone"`), and the region
+// data is put in: a grant for sharing with a user, or a bucket in `eu-west-1`, covered sharing with
+// anyone, or a bucket in another jurisdiction.
+t.test('sharing with anyone, and the region data goes to, are part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, string]> = [['type', 'user', 'anyone'], ['entity', 'user-alice', 'allUsers'], ['kind', 'domain', 'everyone'], ['grantee_type', 'member', 'anonymous'], ['region', 'eu-west-1', 'us-east-1'], ['regionId', 'fra1', 'nyc3']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const share = (v: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://docs.example/v1/files/f1/permissions', JSON.stringify({ note: n, access: 'reader', [name]: v }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share', arguments: { note: n, access: 'reader', [name]: v } } }));
+    return (await grantedFor(queue, share(mine, 'alpha'), share(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[4]!, 'json', false], [cases[0]!, 'json', true]] });
+});
+
 // Which ports a firewall or forwarding rule opens: a grant for opening 443 to the office covered
 // opening 22, or every port (`port_range: "0-65535"`, AWS's `FromPort`/`ToPort`).
 t.test('the ports a rule opens are part of what a grant covers (eighteenth pass)', async (t) => {
