@@ -120,10 +120,12 @@ const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intras
   // (Eighteenth pass) what a cloud call pays for by machine (`instance_type`, GCP's `machineType`, Azure's `vmSize`, RDS's `DBInstanceClass`).
   'instancetype', 'machinetype', 'vmsize', 'nodetype', 'nodesize', 'instanceclass', 'dbinstanceclass', 'cachenodetype',
   // (Eighteenth pass) the program a code tool runs (`python {code}`; as a word `code` would make a postal code one).
-  'code', 'sourcecode', 'pythoncode', 'jscode', 'argv']);
+  'code', 'sourcecode', 'pythoncode', 'jscode', 'argv',
+  // and the access a share gives, by names that say so (not the word: `access_token` is a credential).
+  'access', 'accesstype', 'accessright', 'accessrights', 'grant']);
 const effectArgumentWords = new Set([
   'dry', 'archived', 'archive', 'trashed', 'trash', 'deleted', 'delete', 'destroy', 'closed', 'disabled', 'suspended', 'banned',
-  'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes',
+  'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes', 'rights',
   'force', 'cascade', 'purge', 'permanent', 'permanently', 'amount', 'amounts',
   // (Eighteenth pass) how much a call spends or buys under other words: a price, a budget or bid, a
   // spend or credit limit, a fee or tip, a balance, a payout, leverage, a quantity of shares or seats.

@@ -2228,6 +2228,18 @@ t.test('sharing with anyone, and the region data goes to, are part of what a gra
   }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[4]!, 'json', false], [cases[0]!, 'json', true]] });
 });
 
+// The access a share gives, under names that say access rather than role or permission: a grant for
+// sharing with `access: "reader"` covered `access: "owner"` (also `accessType`, `rights`, `grant`).
+t.test('the access a share gives is part of what a grant covers, under access, rights or grant too (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  await fc.assert(fc.asyncProperty(fc.constantFrom('access', 'accessType', 'rights', 'user_rights', 'grant'), fc.constantFrom('json', 'mcp'), fc.boolean(), async (name, how, same) => {
+    const share = (v: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://docs.example/v1/files/f1/share', JSON.stringify({ user: 'alice', note: n, [name]: v }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share', arguments: { user: 'alice', note: n, [name]: v } } }));
+    return (await grantedFor(queue, share('reader', 'alpha'), share(same ? 'reader' : 'owner', 'beta'))) === same;
+  }), { numRuns: 8, examples: [['access', 'json', false], ['rights', 'mcp', false], ['grant', 'json', false], ['access', 'json', true]] });
+});
+
 // Which ports a firewall or forwarding rule opens: a grant for opening 443 to the office covered
 // opening 22, or every port (`port_range: "0-65535"`, AWS's `FromPort`/`ToPort`).
 t.test('the ports a rule opens are part of what a grant covers (eighteenth pass)', async (t) => {
