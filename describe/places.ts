@@ -244,6 +244,9 @@ function isAddress(v: unknown): boolean {
   return at > 0 && at === text.lastIndexOf('@') && text.length <= 320 && !/\s/.test(text) && text.indexOf('.', at + 2) > at + 1 && !text.endsWith('.');
 }
 
+/** A name that says its value is a credential (`webhook_secret`, `channel_token`, `password`, `api_key`). */
+const credentialName = (k: string): boolean => /token|secret|passw|credential|api[-_]?key|access[-_]?key|private[-_]?key|signature/i.test(k);
+
 /** A Matrix user, room or alias id (`@alice:corp.example`, `!room:server`, `#team:server`). */
 const matrixId = /^[@!#+][^\s:]{1,255}:[^\s]{1,255}$/;
 
@@ -432,7 +435,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
       // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
       if (!effectsOnly && isAddressKey(k)) places.add(`${prefix}(key)=${placeValue(k)}`);
-      if (found(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && found(n)))) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      // A credential under a place word (`webhook_secret`, `channel_token`) by its digest: grants keep no credential's value.
+      if (found(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && found(n)))) places.add(`${prefix}${name}=${nested || credentialName(k) ? valueDigest(v) : placeValue(v)}`);
       // A public key is whom a call lets in, whatever its name (a deploy key, an SSH or GPG key
       // added to an account, a signing key): another key is another grantee (fifteenth pass).
       else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) places.add(`${prefix}${name}=${digest(v)}`);

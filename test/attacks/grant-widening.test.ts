@@ -2240,6 +2240,23 @@ t.test('the access a share gives is part of what a grant covers, under access, r
   }), { numRuns: 8, examples: [['access', 'json', false], ['rights', 'mcp', false], ['grant', 'json', false], ['access', 'json', true]] });
 });
 
+// A credential under a place word (a webhook's `webhook_secret`, a `channel_token`) was written into
+// the grant's target as it was sent: grants keep no credential's value (the agent's own are compared
+// by digest). Another secret is still another call.
+t.test('a credential named with a place word is compared by digest, never kept in a grant (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const hook = (secret: string): RequestDescription => call16('POST', 'https://svc.example/api/hooks', JSON.stringify({ url: 'https://ci.corp.example/h', webhook_secret: secret, channel_token: `${secret}-c`, note: 'x' }));
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  const first = hook('s3cr3t-value-abc');
+  await queue.approve((await queue.create(first, await engine.decide(first))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  const stored = JSON.stringify(queue.grants());
+  t.notOk(stored.includes('s3cr3t-value-abc'), 'the grant keeps no credential value');
+  t.ok(stored.includes('https://ci.corp.example/h'), 'the URL is still its place');
+  t.equal(await grantedFor(queue, hook('s3cr3t-value-abc'), hook('s3cr3t-value-abc')), true, 'the same secret is covered');
+  t.equal(await grantedFor(queue, hook('s3cr3t-value-abc'), hook('other-secret-xyz')), false, 'another secret is not');
+});
+
 // Which ports a firewall or forwarding rule opens: a grant for opening 443 to the office covered
 // opening 22, or every port (`port_range: "0-65535"`, AWS's `FromPort`/`ToPort`).
 t.test('the ports a rule opens are part of what a grant covers (eighteenth pass)', async (t) => {
