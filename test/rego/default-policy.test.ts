@@ -172,6 +172,11 @@ t.test('a request of N operations pays N (GraphQL mutations, JSON-RPC and Gmail 
   for (const url of ['https://gmail.googleapis.com/gmail/v1/users/me/messages', 'https://www.googleapis.com/gmail/v1/users/me/messages']) {
     t.ok((await decide({ method: 'GET', url })).rate_limits?.some((l) => l.key === 'egress:gmail.googleapis.com:agent-7'), `${new URL(url).host}: the Gmail API's egress budget`);
   }
+  // (Eighteenth pass) GitHub's API, uploads, git and content hosts share one budget, as Slack's do.
+  for (const [method, url] of [['GET', 'https://api.github.com/repos/acme/app'], ['POST', 'https://uploads.github.com/repos/acme/app/releases/1/assets?name=a.zip'], ['POST', 'https://github.com/acme/app.git/git-receive-pack'], ['GET', 'https://codeload.github.com/acme/app/zip/main'], ['POST', 'https://files.slack.com/upload/v1/abc'], ['POST', 'https://hooks.slack.com/services/T0/B0/x']] as const) {
+    const key = new URL(url).host.includes('slack') ? 'egress:slack.com:agent-7' : 'egress:api.github.com:agent-7';
+    t.ok((await decide({ method, url, json: method === 'POST' ? {} : undefined })).rate_limits?.some((l) => l.key === key), `${method} ${new URL(url).host}: ${key}`);
+  }
   const sql = await decide({ method: 'POST', url: 'https://proj1.supabase.co/pg/query', json: { query: 'INSERT INTO notes (b) VALUES (1); INSERT INTO notes (b) VALUES (2); INSERT INTO notes (b) VALUES (3)' } });
   t.equal(sql.rate_limits?.find((l) => l.unit === undefined)?.cost, 1, 'an SQL text of three statements is one call (a migration pays once)');
 });

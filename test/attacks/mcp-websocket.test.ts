@@ -1,0 +1,137 @@
+// MCP over WebSocket (eighteenth pass, left open by the seventeenth): an MCP server reached by its
+// WebSocket transport (the `mcp` subprotocol) takes every JSON-RPC message of the socket as its
+// Streamable HTTP transport takes a POST. The policy decided the upgrade and nothing after it: a
+// `tools/call` the same server's POST would have denied was relayed undecided (unless it happened to
+// name an SQL word). Each message naming an MCP method is now judged as its POST twin to the tunnel's
+// URL: denied, the tunnel is closed (1008) and the server never gets it. A real `ws` client and
+// server, through a real Airlock.
+import fc from 'fast-check';
+import t from 'tap';
+import { WebSocket } from 'ws';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { startTestAirlock } from './helpers.ts';
+import { startWsUpstream } from './websocket-helpers.ts';
+
+const FUZZ_SEED = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+const FUZZ_RUNS = process.env.AIRLOCK_FUZZ_RUNS ? Number(process.env.AIRLOCK_FUZZ_RUNS) : 10;
+
+// The MCP server's policy: its upgrade is allowed, and a POST of MCP messages whose tool calls are
+// all `search` (or other methods: initialize, tools/list, notifications). Any other tool is denied.
+const policy = t.testdir({
+  'policy.rego': `package airlock
+
+import rego.v1
+
+default decision := {"action": "deny", "reason": "no rule", "rule": "default"}
+
+decision := {"action": "allow", "reason": "the MCP server's WebSocket", "rule": "mcp-upgrade"} if {
+	input.request.host == "mcp.example"
+	input.request.method == "GET"
+}
+
+# A language server over WebSocket (JSON-RPC too): its upgrade only.
+decision := {"action": "allow", "reason": "the language server's WebSocket", "rule": "lsp-upgrade"} if {
+	input.request.host == "lsp.example"
+	input.request.method == "GET"
+}
+
+decision := {"action": "allow", "reason": "a read tool", "rule": "mcp-read"} if {
+	input.request.host == "mcp.example"
+	input.request.method == "POST"
+	input.mcp
+	every c in calls {
+		permitted(c)
+	}
+}
+
+calls := input.mcp.batch if input.mcp.batch
+else := [input.mcp]
+
+permitted(c) if c.method != "tools/call"
+
+permitted(c) if {
+	c.method == "tools/call"
+	c.tool == "search"
+}
+`,
+});
+
+/** What the MCP server ran: every message it got, parsed as JSON.parse reads it. */
+const ran: unknown[] = [];
+const server = await startWsUpstream(t, {
+  handleProtocols: (p) => (p.has('mcp') ? 'mcp' : false),
+  onConnection: (ws) => ws.on('message', (d: Buffer) => {
+    let m: unknown;
+    try {
+      m = JSON.parse(d.toString());
+    } catch {
+      return void ws.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error' } }));
+    }
+    ran.push(m);
+    const answer = (x: { id?: unknown }): unknown => ({ jsonrpc: '2.0', id: x.id ?? null, result: {} });
+    ws.send(JSON.stringify(Array.isArray(m) ? m.map(answer) : answer(m as { id?: unknown })));
+  }),
+});
+const a = await startTestAirlock(t, { policy, resolve: ['mcp.example=127.0.0.1', 'lsp.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${server.port}`] });
+
+interface Session { code: number; replies: number }
+function session(msgs: Array<string | Buffer>, protocols = ['mcp'], host = 'mcp.example'): Promise<Session> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://${host}:${server.port}/mcp`, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => { for (const m of msgs) ws.send(m, { binary: typeof m !== 'string' }); });
+    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, replies }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 5000).unref();
+  });
+}
+
+const rpc = (method: string, params: unknown, id: number | undefined = 1): Record<string, unknown> => ({ jsonrpc: '2.0', ...(id === undefined ? {} : { id }), method, params });
+const init = JSON.stringify(rpc('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'agent', version: '1' } }, 0));
+const call = (tool: string, id?: number): Record<string, unknown> => rpc('tools/call', { name: tool, arguments: { q: 'weekly report' } }, id);
+const toolsCalled = (): string[] => ran.flatMap((m) => (Array.isArray(m) ? m : [m])).filter((m) => (m as { method?: string }).method === 'tools/call').map((m) => (m as { params: { name: string } }).params.name);
+
+t.test('control: initialize, tools/list and a permitted tool call are answered over the socket', async (t) => {
+  const s = await session([init, JSON.stringify(rpc('tools/list', {}, 1)), JSON.stringify(call('search', 2)), JSON.stringify(rpc('notifications/initialized', {}, 3))]);
+  t.same(s, { code: 1000, replies: 4 }, 'all answered, the socket closed by the client');
+  t.ok(toolsCalled().includes('search'), 'the server ran the search');
+  t.ok(a.records.some((r) => (r.extra as { tunnel?: { protocol?: string } } | undefined)?.tunnel?.protocol === 'mcp'), 'each message is audited as its twin');
+});
+
+// Spellings of one denied call: alone, as a notification (no id), in a batch beside a permitted one,
+// as a binary message, behind the method's escape, after a first message another reader would take
+// the tunnel for (GraphQL's connection_init, Hrana's hello), without the subprotocol, with a key given
+// twice whose first reading is the call (a server keeping the first key runs it).
+const spellings: Record<string, (tool: string) => { msgs: Array<string | Buffer>; protocols?: string[] }> = {
+  alone: (tool) => ({ msgs: [init, JSON.stringify(call(tool, 1))] }),
+  notification: (tool) => ({ msgs: [init, JSON.stringify(call(tool, undefined))] }),
+  batch: (tool) => ({ msgs: [init, JSON.stringify([call('search', 1), call(tool, 2)])] }),
+  binary: (tool) => ({ msgs: [init, Buffer.from(JSON.stringify(call(tool, 1)))] }),
+  escaped: (tool) => ({ msgs: [init, JSON.stringify(call(tool, 1)).replace('"tools/call"', '"tools\\u002fcall"').replace('"method"', '"m\\u0065thod"')] }),
+  'after connection_init': (tool) => ({ msgs: [JSON.stringify({ type: 'connection_init', payload: {} }), JSON.stringify(call(tool, 1))] }),
+  'inside a hello': (tool) => ({ msgs: [JSON.stringify({ type: 'hello', jwt: null }), JSON.stringify({ type: 'hello', ...call(tool, 1) })] }),
+  'no subprotocol': (tool) => ({ msgs: [init, JSON.stringify(call(tool, 1))], protocols: [] }),
+  'first key wins': (tool) => ({ msgs: [init, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"${tool}","arguments":{}},"method":"ping"}`] }),
+};
+
+t.test('a tool call the POST twin would deny closes the socket and never reaches the server, in every spelling', async (t) => {
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(spellings)), fc.constantFrom('delete_project', 'send_email'), async (how, tool) => {
+    const { msgs, protocols } = spellings[how]!(tool);
+    const s = await session(msgs, protocols);
+    return s.code === 1008 && !toolsCalled().includes(tool);
+  }), { numRuns: FUZZ_RUNS, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(spellings).map((k) => [k, 'delete_project'] as [string, string]) });
+  t.same(toolsCalled().filter((n) => n !== 'search'), [], 'the server ran no denied tool');
+});
+
+t.test('control: the same spellings of a permitted tool are answered', async (t) => {
+  for (const how of ['alone', 'batch', 'binary', 'escaped', 'no subprotocol'] as const) {
+    const { msgs, protocols } = spellings[how]!('search');
+    t.equal((await session(msgs, protocols)).code, 1000, `${how}: answered`);
+  }
+});
+
+t.test('control: another JSON-RPC protocol over a WebSocket whose host takes no POST (a language server) is not closed', async (t) => {
+  const lsp = [JSON.stringify(rpc('initialize', { processId: null, rootUri: null, capabilities: {} }, 1)), JSON.stringify(rpc('textDocument/didOpen', { textDocument: { uri: 'file:///a.ts', text: 'x' } }, 2)), JSON.stringify(rpc('ping', {}, 3))];
+  t.same(await session(lsp, [], 'lsp.example'), { code: 1000, replies: 3 }, 'initialize, a notification and a ping are answered');
+});
