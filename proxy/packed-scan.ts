@@ -883,10 +883,13 @@ function mayBeDeflate(chunk: Buffer): boolean {
 
 /** Control bytes no text holds (NUL, C0 but tab, line ends and form feed, DEL). */
 const CONTROL = /[\x00-\x08\x0b\x0e-\x1f\x7f]/;
-/** Whether the first bytes of an answer typed as text are no text (a control byte, no UTF-8), or too few to tell. */
-function binaryStart(chunk: Buffer): boolean {
+/**
+ * Whether the first bytes of an answer typed as text are no text (a control byte, no UTF-8), or too
+ * few to tell. `whole`: the chunk is a whole message, so a few bytes of text are text.
+ */
+function binaryStart(chunk: Buffer, whole = false): boolean {
   // Too few bytes to tell (a stream written a few bytes at a time): guessed at.
-  if (chunk.length < 8) return true;
+  if (chunk.length < 8 && !whole) return true;
   const head = chunk.subarray(0, 512);
   if (CONTROL.test(head.toString('latin1'))) return true;
   try {
@@ -982,13 +985,20 @@ function binaryPackedTexts(buf: Buffer, budget: MessageBudget, depth = 0): strin
   }
   // A message whose first bytes are no text may be brotli or raw deflate from its first byte (as an
   // answer's: a WebSocket API that sends each message compressed so, OKX's raw deflate).
-  if (!isZlib(buf) && buf.indexOf(GZIP_MAGIC) !== 0 && buf.indexOf(ZIP_LOCAL) !== 0 && binaryStart(buf)) {
+  // (A whole message: a short header value of text is text, not guessed at; every response header
+  // of a host that got a secret passes here, and each failed guess cost an error with its stack.)
+  if (!isZlib(buf) && buf.indexOf(GZIP_MAGIC) !== 0 && buf.indexOf(ZIP_LOCAL) !== 0 && binaryStart(buf, true)) {
     for (const guess of [zlib.brotliDecompressSync, zlib.inflateRawSync] as const) {
       let text: Buffer | undefined;
+      // Most binary messages are neither: zlib's refusal is the common case, kept cheap.
+      const stackLimit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
       try {
         text = guess(buf, { finishFlush: guess === zlib.brotliDecompressSync ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, budget.left) });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new UnscrubbableEncodingError('a compressed stream inside the message expands past what is read for secrets');
+      } finally {
+        Error.stackTraceLimit = stackLimit;
       }
       if (!text?.length) continue;
       budget.left -= text.length;
