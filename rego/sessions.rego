@@ -1025,6 +1025,7 @@ response_labels contains written_label(e) if {
 response_labels contains concat("", ["wrote:", written_key(k)]) if {
 	object.get(browse_conf, "enabled", false) == true
 	object.get(browse_conf, "from_allowed_hosts", true) == true
+	may_write_store # (before the walk of every store: most requests are reads)
 	some st in object.get(browse_conf, "stores", [])
 	store_written(st)
 	some p in object.get(st, "serves", [])
@@ -1039,6 +1040,15 @@ names_overlap(a, b) if a == b
 names_overlap(a, b) if endswith(a, concat("", [".", b]))
 
 names_overlap(a, b) if endswith(b, concat("", [".", a]))
+
+# What store_written needs of the request whatever the store: a service's write, or data sent to a
+# host no module describes.
+may_write_store if input.service.effect != "read"
+
+may_write_store if {
+	not input.service
+	agent_sends_to_host
+}
 
 store_written(st) if {
 	input.service.name == st.writes
