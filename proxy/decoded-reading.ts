@@ -54,7 +54,7 @@ export function undeclaredLegacy(text: string): string[] | false | undefined {
 const NOT_ASCII = /[\x80-\xff]/;
 
 export class DecodedReading {
-  private readonly decoder: TextDecoder;
+  private decoder: TextDecoder;
   /** Decoded text (UTF-8 bytes as latin1) not yet known to be free of a secret's start. */
   private rest = '';
   /** The last byte read was no ASCII: it may lead a sequence the next bytes end. */
@@ -82,7 +82,21 @@ export class DecodedReading {
       return false;
     }
     if (scrubbed) this.lead = scrubbed.charCodeAt(scrubbed.length - 1) >= 0x80;
-    const text = this.decoder.decode(Buffer.from(scrubbed, 'latin1'), { stream: !final });
+    const bytes = Buffer.from(scrubbed, 'latin1');
+    let text: string;
+    try {
+      text = this.decoder.decode(bytes, { stream: !final });
+    } catch {
+      // Node's ICU decoders (euc-jp) can throw on some byte runs even when not fatal: read this
+      // piece afresh, and where even that fails, as the bytes it is (the scrubber read those).
+      this.decoder = new TextDecoder(this.label);
+      try {
+        text = this.decoder.decode(bytes);
+      } catch {
+        this.decoder = new TextDecoder(this.label);
+        text = scrubbed;
+      }
+    }
     const all = this.rest + Buffer.from(text, 'utf8').toString('latin1');
     const r = final ? { out: scrubber.scrubString(all), rest: '' } : scrubber.scrubPartial(all);
     if (r.out !== all.slice(0, all.length - r.rest.length)) {
