@@ -7,6 +7,7 @@
 //   node scripts/public-suffixes.js [path-to-public_suffix_list.dat]
 // (default: /usr/share/publicsuffix/public_suffix_list.dat, Debian's and Ubuntu's `publicsuffix` package).
 // A `.json` path re-buckets the rules of an earlier data.json (same rules, same source line).
+// SHARED_HOSTS are added to whichever list is read (nineteenth pass).
 //
 // A string past BUCKET_BYTES is split by the first character of the next label to the left
 // (`com` → `com/a` → `com/a/a` …, named in `split`), a bucket keeping the rules no longer than its
@@ -19,6 +20,25 @@ import { domainToASCII } from 'node:url';
 const BUCKET_BYTES = 4096;
 const MAX_DEPTH = 4; // rego/sessions.rego rule_bucket reads this many levels
 
+// Domains where anyone gets a host of their own that the list does not name (nineteenth pass: a
+// `*.loca.lt` trusted sink or `labels.hosts` entry, meant for the user's own tunnel, vouched for an
+// attacker's tunnel beside it): tunnels to a laptop, request bins and out-of-band interaction
+// catchers (every name below them is logged for whoever made it: DNS exfiltration's own tools),
+// and hosted docs and blogs. Kept out of the refresh so that a newer list does not drop them.
+const SHARED_HOSTS = [
+  // tunnels (localtunnel, serveo, localhost.run, Pinggy, Tunnelmole, zrok, Microsoft Dev Tunnels, LocalXpose, Loophole)
+  'loca.lt', 'localtunnel.me', 'serveo.net', 'serveousercontent.com', 'lhr.life', 'localhost.run',
+  'pinggy.link', 'pinggy.online', 'a.pinggy.link', 'a.free.pinggy.link', 'run.pinggy-free.link',
+  'tunnelmole.net', 'share.zrok.io', 'devtunnels.ms', '*.devtunnels.ms', 'loclx.io', 'localxpose.io', 'loophole.site',
+  'gradio.live', 'up.railway.app', 'railway.app',
+  // request bins and out-of-band catchers (Burp Collaborator, interactsh, dnslog, ceye, requestrepo)
+  'webhook.site', 'requestcatcher.com', 'beeceptor.com', 'free.beeceptor.com', 'pipedream.net', 'm.pipedream.net',
+  'oastify.com', 'burpcollaborator.net', 'oast.fun', 'oast.pro', 'oast.live', 'oast.site', 'oast.online', 'oast.me',
+  'interact.sh', 'dnslog.cn', 'ceye.io', 'requestrepo.com',
+  // hosted docs, sites and blogs
+  'gitbook.io', 'surge.sh', 'neocities.org', 'hashnode.dev', 'substack.com', 'ghost.io', 'mintlify.app',
+];
+
 const source = process.argv[2] ?? '/usr/share/publicsuffix/public_suffix_list.dat';
 const out = path.join(import.meta.dirname, '..', 'rego', 'public_suffixes', 'data.json');
 const rules = new Set();
@@ -26,7 +46,7 @@ let sourceName;
 if (source.endsWith('.json')) {
   const earlier = JSON.parse(fs.readFileSync(source, 'utf8'));
   for (const s of Object.values(earlier.by_tld)) for (const r of s.split('\n')) if (r) rules.add(r);
-  sourceName = earlier.source.replace(/, \d+ rules$/, '');
+  sourceName = earlier.source.replace(/(?: \+ \d+ shared hosts)?, \d+ rules$/, '');
 } else {
   for (const raw of fs.readFileSync(source, 'utf8').split('\n')) {
     const line = raw.trim().split(/\s/)[0];
@@ -38,6 +58,8 @@ if (source.endsWith('.json')) {
   }
   sourceName = path.basename(source);
 }
+for (const r of SHARED_HOSTS) rules.add(r);
+sourceName = `${sourceName} + ${SHARED_HOSTS.length} shared hosts`;
 const sorted = [...rules].sort();
 const labelsOf = (r) => r.replace(/^!/, '').split('.');
 const text = (rs) => `\n${rs.join('\n')}\n`;
