@@ -1293,6 +1293,17 @@ query_hosts contains h if {
 	some h in number_hosts(k)
 }
 
+# A whole-number or hex address with a port or a path after it, in a value of any name
+# (`?q=3405803783/c?d=…`, `?q=3405803783:4111`): a link previewer reads its `q=` as the URL to fetch,
+# as it reads a dotted address with a path (nineteenth pass: whole numbers were read in URL-named
+# values and bare keys only). A number alone is a number searched for; so is a short form of bytes
+# with a path (`?doc=3.12/library`), which is a version as often.
+query_hosts contains h if {
+	some v in query_values
+	regex.match(`(?i)^\s*(?://|\\\\)?(?:[^\s/\\?#]*@)?(?:[\pN]{8,}|0x[0-9a-f]+)(?::[0-9]+|[/\\?#])`, ascii_width(v))
+	some h in number_hosts(v)
+}
+
 # A query key as the server reads it: without the brackets or index PHP, Rails and qs read as the
 # same parameter (`url[]`, `url[0]`, `url%5B%5D`), without case, `_` or `-` (eighteenth pass:
 # `?url[]=3405803783/c` or `?image-url=evil.com` named no URL to fetch, while `?url=` did).

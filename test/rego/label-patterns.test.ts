@@ -176,7 +176,8 @@ t.test('a target a URL parser reads as another site is held, in every spelling',
 t.test('controls: the reader\'s own site and plain pages go on', async (t) => {
   await engine.load(fetcherPolicy);
   for (const url of [`https://${READER}/?url=${encodeURIComponent(`https://${READER}/docs`)}`, `https://${READER}/docs/setup.py`, `https://${READER}/?q=1.2.3`, `https://${READER}/issues/3405803783`,
-    `https://${READER}/releases/3.12.1/notes`, `https://${READER}/3.12/library/os.html`, `https://${READER}/v1.2.4/c`, `https://${READER}/?url[]=/docs/a.png&ids[]=3405803783`]) {
+    `https://${READER}/releases/3.12.1/notes`, `https://${READER}/3.12/library/os.html`, `https://${READER}/v1.2.4/c`, `https://${READER}/?url[]=/docs/a.png&ids[]=3405803783`,
+    `https://${READER}/preview?q=3405803783`, `https://${READER}/?doc=3.12/library/os.html&order=1234567`]) {
     const d = await decide(url);
     t.equal(d.action, 'allow', url);
   }
@@ -206,6 +207,31 @@ t.test('a URL-named query key in any spelling servers read is read for its targe
     const own = await decide(`https://${READER}/img?${name}${suffix}=${encodeURIComponent('/thumbs/1.png')}`);
     if (own.action !== 'allow') {
       t.fail(`${name}${suffix}=/thumbs/1.png was ${own.action} ${own.rule}`);
+      return false;
+    }
+    return true;
+  }), { numRuns: fuzzRuns, ...fuzzSeed });
+});
+
+// Nineteenth pass: a whole-number or hex address with a port or a path after it, in a value of any
+// name (a link previewer's `q=` reads it as the URL to fetch, as it reads a dotted address so); a
+// number alone, or a version with a path, is what a search holds.
+const wholeAddress = fc.constantFrom('3405803783', '0xcb007107', '0XCB007107', '0ｘcb007107', '３４０５８０３７８３', '033700070407');
+const afterAddress = fc.constantFrom(':8080', ':4111', '/', '/c?d=4111', '/4111', '?d=4111', '#4111', ':443/c', '\\c');
+const addressBefore = fc.constantFrom('', '//', 'u@', ' ');
+const anyName = fc.constantFrom('q', 'query', 'text', 's', 'term', 'x', 'preview');
+t.test('a whole-number address with a port or a path, in a value of any name, is held', async (t) => {
+  await engine.load(fetcherPolicy);
+  await fc.assert(fc.asyncProperty(anyName, addressBefore, wholeAddress, afterAddress, async (name, pre, address, post) => {
+    const url = `https://${READER}/preview?${name}=${encodeURIComponent(`${pre}${address}${post}`)}`;
+    const d = await decide(url);
+    if (d.action !== 'approve' || d.rule !== 'host.fetches_url') {
+      t.fail(`${url} was ${d.action} ${d.rule}: ${d.reason}`);
+      return false;
+    }
+    const alone = await decide(`https://${READER}/preview?${name}=${encodeURIComponent(address)}`);
+    if (alone.action !== 'allow') {
+      t.fail(`${name}=${address} alone was ${alone.action} ${alone.rule}`);
       return false;
     }
     return true;
