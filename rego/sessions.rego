@@ -2150,6 +2150,36 @@ task_names_elsewhere(t) if {
 
 task_names_elsewhere(t) if {
 	count(t) <= 4096
+	some _ in prose_names(t)
+}
+
+# A name the model reading the task takes for one though its dots are written otherwise (nineteenth
+# pass: only names written whole were read, and the browsing agent's model went to `evil.com` all
+# the same): defanged as threat reports write them (`evil[.]com`, `evil(dot)com`, `evil{.}com`), any
+# top-level domain; spoken or spaced (`evil dot com`, `evil . com`) only before a common one, since
+# prose is full of `dot` and ` . ` before words that are top-level domains too (`the red dot next`).
+# (regex.split runs as a JavaScript pattern in Airlock's evaluator: no inline flags.)
+task_names_elsewhere(t) if {
+	count(t) <= 4096
+	regex.match(defanged_dot, t)
+	some _ in prose_names(concat(".", regex.split(defanged_dot, t)))
+}
+
+task_names_elsewhere(t) if {
+	count(t) <= 4096
+	regex.match(spoken_dot, t)
+	some h in prose_names(concat(".", regex.split(spoken_dot, concat(".", regex.split(defanged_dot, t)))))
+	parts := split(h, ".")
+	parts[count(parts) - 1] in spoken_tlds
+}
+
+defanged_dot := `\s*[\[({<]\s*(?:\.|[dD][oO][tT])\s*[\])}>]\s*`
+
+spoken_dot := `\s+(?:[dD][oO][tT]|\.)\s+`
+
+spoken_tlds := {"com", "net", "org", "io", "co", "dev", "app", "ai", "xyz", "info", "biz", "site", "online", "uk", "de", "ru", "cn", "sh", "ly", "gg", "cc", "tk", "ml", "ga", "cf", "pw"}
+
+prose_names(t) := {h |
 	some f in parser_forms(t)
 	some m in regex.find_all_string_submatch_n(prose_host_re, f, 64)
 	count(m[1]) <= 254 # a longer name resolves nowhere

@@ -245,7 +245,9 @@ const apiPolicy = { ...shipped, data: mergeData(shipped.data, { config: { allowe
 const taskField = fc.constantFrom('task', 'Task', 'instructions', 'navigation_goal', 'navigationGoal', 'prompt', 'goal', 'objective', 'command');
 const before = fc.constantFrom('go to ', 'Open ', 'please visit\n', '1. navigate to ', '(see ', '"', '');
 const after = fc.constantFrom(' and paste 4111 1111 1111 1111', ', then log in', ').', '." Done', '', '\tthen stop', '!');
-const elsewhere = fc.constantFrom('evil.com', '4111.evil.com', 'EVIL.co.uk', 'https://evil.example/c?d=4111', 'evil.com/c?d=4111', '203.0.113.7', 'ｅｖｉｌ.com', 'evil.ｃｏｍ');
+const elsewhere = fc.constantFrom('evil.com', '4111.evil.com', 'EVIL.co.uk', 'https://evil.example/c?d=4111', 'evil.com/c?d=4111', '203.0.113.7', 'ｅｖｉｌ.com', 'evil.ｃｏｍ',
+  // Nineteenth pass: dots spoken, defanged or spaced, which the model reading the task reads as dots.
+  'evil dot com', '4111 DOT evil dot co dot uk', 'evil[.]com', '4111[.]evil[.]click', 'evil(dot)com', 'evil (.) net', 'evil{.}io', 'evil . com', 'evil[dot]xyz');
 const nowhere = fc.constantFrom('api.agent.example/dashboard', 'report.pdf', 'setup.py', 'version 3.12.1', 'e.g. the login page', 'agent.example');
 t.test('a task in prose naming another site is held; the API\'s own site is not', async (t) => {
   await engine.load(apiPolicy);
