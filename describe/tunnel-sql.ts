@@ -955,7 +955,8 @@ export class JsonMessagesReader implements TunnelSqlReader {
     if (!joining && startsJson(text) && (text.includes('method') || text.includes('\\u'))) {
       if (data.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may be an MCP call: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
       if (namesMcpMethod(text)) return { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] };
-      const loads = cdpLoadsOf(text);
+      // CDP's methods are `Domain.command`: only a message naming one (or escaping) is parsed again.
+      const loads = /"method"\s*:\s*"[A-Z]/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
       if (loads.urls.length) return { statements: loads.urls.slice(0, 16).map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
     }
