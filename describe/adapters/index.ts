@@ -19,6 +19,7 @@ import { loadSqlParser, MAX_SQL_BYTES, reachesOutside } from './sql.ts';
 import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
+import { prismaSql } from './sql-prisma.ts';
 import { boundValues, isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
@@ -247,37 +248,6 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   const texts = [...commandTexts(o), ...nested.texts];
   return texts.length ? { texts, sniffed: true } : undefined;
-}
-
-/** Prisma's JSON protocol actions that run SQL text, and those that write every row their `where` leaves unnamed. */
-const prismaRaw = new Set(['executeRaw', 'queryRaw']);
-const prismaMany: Record<string, (table: string) => string> = {
-  deleteMany: (t) => `DELETE FROM ${t}`,
-  updateMany: (t) => `UPDATE ${t} SET prisma_data = prisma_data`,
-};
-
-/**
- * Prisma's JSON protocol (eighteenth pass), what Prisma Client sends to Accelerate, Prisma Postgres
- * and self-hosted data proxies: `{modelName, action, query: {arguments}}`, or `{batch: [...]}`.
- * `executeRaw`/`queryRaw` run `arguments.query` as SQL; `deleteMany`/`updateMany` without a
- * `where` (or an empty one) write every row of the model, read as the statement they run. Was a
- * plain POST (medium, grantable from a `createOne` there) or unreadable GraphQL on `/graphql`.
- */
-function prismaSql(o: Record<string, unknown>): SqlSource | undefined {
-  const ops = Array.isArray(o.batch) ? o.batch.slice(0, MAX_CARRIED_REQUESTS + 1) : [o];
-  const texts: string[] = [];
-  for (const op of ops) {
-    if (!isObject(op) || typeof op.action !== 'string' || !isObject(op.query)) continue;
-    const args = isObject(op.query.arguments) ? op.query.arguments : {};
-    if (prismaRaw.has(op.action) && typeof args.query === 'string') texts.push(args.query);
-    const many = prismaMany[op.action];
-    const where = args.where;
-    if (many && typeof op.modelName === 'string' && (where === undefined || where === null || (isObject(where) && Object.keys(where).length === 0))) {
-      texts.push(many(`"${op.modelName.replace(/"/g, '""')}"`));
-    }
-  }
-  if (ops.length > MAX_CARRIED_REQUESTS) return { error: `a Prisma batch of more than ${MAX_CARRIED_REQUESTS} operations` };
-  return texts.length ? { texts } : undefined;
 }
 
 /**

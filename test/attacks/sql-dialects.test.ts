@@ -1988,6 +1988,35 @@ t.test('eighteenth pass: Prisma\'s JSON protocol is read: raw SQL, and deleteMan
   }
 });
 
+t.test('nineteenth pass: a Prisma many-action\'s where is read as the WHERE it runs, and a raw statement\'s values are bound', async (t) => {
+  // `deleteMany {where: {id: {not: -1}}}` deletes every row and was a narrow (medium) write: only an
+  // absent or empty `where` was read. Likewise `OR: [{}, …]`, `contains: ""`, `notIn`, `not: null`,
+  // a field compared with itself by a field reference; and `executeRaw` with `parameters: '["%"]'`
+  // (Prisma Client sends the values as a JSON text) bound nothing to `LIKE $1`.
+  const ref = { $type: 'FieldRef', value: { _ref: 'id', _container: 'User' } };
+  const everyRow = [{ id: { not: -1 } }, { OR: [{}, { id: 1 }] }, { email: { contains: '' } }, { email: { startsWith: '', mode: 'insensitive' } }, { id: { notIn: [1, 2] } }, { id: { not: null } }, { id: { equals: ref } }, { NOT: { id: -1 } }, { AND: [{ id: { not: 3 } }] }, { id: { gte: ref } }];
+  const op = fc.oneof(
+    fc.record({ action: fc.constantFrom('deleteMany', 'updateMany'), where: fc.constantFrom(...everyRow) }).map(({ action, where }) => ({ modelName: 'User', action, query: { arguments: { where, ...(action === 'updateMany' ? { data: { role: 'admin' } } : {}) }, selection: { count: true } } })),
+    fc.record({ action: fc.constantFrom('executeRaw', 'queryRaw'), value: fc.constantFrom('%', '%%', { prisma__type: 'string', prisma__value: '%' }) }).map(({ action, value }) => ({ action, query: { arguments: { query: 'DELETE FROM users WHERE email LIKE $1', parameters: JSON.stringify([value]) }, selection: {} } })),
+  );
+  await fc.assert(
+    fc.asyncProperty(op, fc.constantFrom('/6.2.0/0123abcd/graphql', '/api/prisma'), fc.boolean(), async (o, path, batched) => {
+      const body = batched ? { batch: [{ modelName: 'User', action: 'findMany', query: { arguments: {}, selection: { $scalars: true } } }, o] } : o;
+      const { decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)} to ${path}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Controls: wheres that name their rows (a value, a range, a relation's rows, a prefix) and a raw value stay narrow writes.
+  const narrow = [{ id: 7 }, { id: { in: [1, 2] } }, { email: { startsWith: 'tmp_' } }, { createdAt: { lt: { $type: 'DateTime', value: '2020-01-01T00:00:00.000Z' } } }, { posts: { some: { published: false } }, email: 'a@b.c' }, { OR: [{ id: 1 }, { id: 2 }] }];
+  for (const where of narrow) {
+    const o = { modelName: 'User', action: 'deleteMany', query: { arguments: { where }, selection: { count: true } } };
+    t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', JSON.stringify(where));
+  }
+  const rawNarrow = { action: 'executeRaw', query: { arguments: { query: 'DELETE FROM users WHERE email LIKE $1', parameters: '["a@b.c"]' } } };
+  t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(rawNarrow) })).decision.approval?.risk, 'medium', 'a raw statement with a narrow value');
+});
+
 t.test('eighteenth pass: SQL sent base64- or twice percent-encoded where SQL is read is read decoded', async (t) => {
   // `GET https://<allowed host>/v1/run?sql=RFJPUCBUQUJMRSB1c2Vycw==` (the base64 of `DROP TABLE users`;
   // servers and dashboards that carry a query in a URL often encode it) and `?sql=DROP%2520TABLE%2520users`
