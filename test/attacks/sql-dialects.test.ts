@@ -2017,6 +2017,29 @@ t.test('nineteenth pass: a Prisma many-action\'s where is read as the WHERE it r
   t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(rawNarrow) })).decision.approval?.risk, 'medium', 'a raw statement with a narrow value');
 });
 
+t.test('nineteenth pass: a URL parameter under any name holding a statement that writes is SQL', async (t) => {
+  // `GET https://<allowed host>/v1/run?expr=DROP TABLE users` was an allowed read: only names that
+  // say SQL (`sql`, `script`, `command`, `*sql*`; `query`/`q` on an SQL path) were read.
+  const name = fc.constantFrom('expr', 'expression', 'filter', 'where', 'run', 'x', 'input', 'body', 'p', 'Expr');
+  const write = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users', 'UPDATE users SET role = \'admin\'', 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity', 'VACUUM INTO \'/tmp/x.db\'', 'GRANT ALL ON users TO public', 'with x as (select 1) delete from users');
+  await fc.assert(
+    fc.asyncProperty(name, write, fc.constantFrom('/v1/run', '/api/items', '/'), fc.constantFrom('GET', 'HEAD'), async (n, sql, path, method) => {
+      const url = `https://${SQL_HOST}${path}?page=1&${n}=${encodeURIComponent(sql)}`;
+      const { decision } = await decide({ method, url });
+      if (decision.action === 'allow') throw new Error(`${method} ${url}: allowed`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Controls: phrases (also SQL's words, and two words that are a maintenance statement) and reads stay allowed reads.
+  for (const v of ['update my profile and delete the old one', 'drop table', 'vacuum cleaner', 'analyze results', 'call me', 'select all', 'SELECT * FROM users WHERE id = 1', 'how to delete from a table in postgres', 'begin work', 'set up the project']) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/api/items?x=${encodeURIComponent(v)}` })).decision.action, 'allow', v);
+  }
+  // A search or a title may say anything: `?q=drop table tennis`, `?title=truncate logs`.
+  for (const [n, v] of [['q', 'drop table tennis'], ['title', 'truncate logs'], ['search', 'delete from cart']]) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/api/items?${n}=${encodeURIComponent(v!)}` })).decision.action, 'allow', `${n}=${v}`);
+  }
+});
+
 t.test('eighteenth pass: SQL sent base64- or twice percent-encoded where SQL is read is read decoded', async (t) => {
   // `GET https://<allowed host>/v1/run?sql=RFJPUCBUQUJMRSB1c2Vycw==` (the base64 of `DROP TABLE users`;
   // servers and dashboards that carry a query in a URL often encode it) and `?sql=DROP%2520TABLE%2520users`
