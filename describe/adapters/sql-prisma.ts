@@ -115,6 +115,38 @@ function rawParameters(p: unknown): unknown[] | undefined {
 
 const raw = new Set(['executeRaw', 'queryRaw']);
 
+/** MongoDB commands a `runCommandRaw` may run that only read. */
+const mongoReads = new Set(['find', 'count', 'distinct', 'listcollections', 'listindexes', 'dbstats', 'collstats', 'ping', 'buildinfo', 'hello', 'ismaster', 'serverstatus', 'explain', 'getmore', 'killcursors', 'listdatabases', 'connectionstatus']);
+
+/** Whether an aggregation pipeline writes (`$out`, `$merge`), bounded. */
+const pipelineWrites = (p: unknown): boolean => Array.isArray(p) && p.slice(0, 1000).some((st) => isObject(st) && ('$out' in st || '$merge' in st));
+
+/**
+ * Prisma's raw MongoDB actions (nineteenth pass: plain POSTs whatever they ran): `runCommandRaw
+ * {command: {dropDatabase: 1}}` runs any command of the database, `aggregateRaw` with a `$out` or
+ * `$merge` stage replaces or rewrites a collection. The first is unread unless its command only
+ * reads; the second is the emptying of the collection it writes. Undefined for other actions.
+ */
+function mongoRaw(action: string, model: string | undefined, args: Record<string, unknown>): string | { error: string } | undefined {
+  if (action === 'runCommandRaw') {
+    const command = isObject(args.command) ? args.command : undefined;
+    const name = command ? Object.keys(command)[0]?.toLowerCase() : undefined;
+    if (name === 'aggregate' && !pipelineWrites(command!.pipeline)) return undefined;
+    if (name !== undefined && mongoReads.has(name)) return undefined;
+    return { error: `a raw MongoDB command (${String(name ?? '?').slice(0, 40)}) Airlock does not read` };
+  }
+  if (action === 'aggregateRaw' && pipelineWrites(args.pipeline)) {
+    const stages = (args.pipeline as unknown[]).filter((st): st is Record<string, unknown> => isObject(st) && ('$out' in st || '$merge' in st));
+    const target = (st: Record<string, unknown>): string => {
+      const v = st.$out ?? st.$merge;
+      const into = isObject(v) ? (v.into ?? v.coll) : v;
+      return typeof into === 'string' ? into : isObject(into) && typeof into.coll === 'string' ? into.coll : model ?? '?';
+    };
+    return stages.map((st) => `DELETE FROM ${ident(target(st))}`).join('; ');
+  }
+  return undefined;
+}
+
 /**
  * Prisma's operations (eighteenth pass: raw actions' SQL and a many-action without a `where`;
  * nineteenth: any `where`, and raw actions' values). Undefined when the body is no Prisma request
@@ -132,6 +164,12 @@ export function prismaSql(o: Record<string, unknown>): SqlSource | undefined {
       if (raw.has(op.action) && typeof args.query === 'string') {
         texts.push(args.query);
         params.push(rawParameters(args.parameters));
+      }
+      const mongo = mongoRaw(op.action, typeof op.modelName === 'string' ? op.modelName : undefined, args);
+      if (mongo !== undefined) {
+        if (typeof mongo !== 'string') return mongo;
+        texts.push(mongo);
+        params.push(undefined);
       }
       const many = typeof op.modelName === 'string' ? manyStatement(op.action, op.modelName, args.where) : undefined;
       if (many) {

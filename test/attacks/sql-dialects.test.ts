@@ -1988,7 +1988,7 @@ t.test('eighteenth pass: Prisma\'s JSON protocol is read: raw SQL, and deleteMan
   }
 });
 
-t.test('nineteenth pass: a Prisma many-action\'s where is read as the WHERE it runs, and a raw statement\'s values are bound', async (t) => {
+t.test('nineteenth pass: a Prisma many-action\'s where is read as the WHERE it runs, a raw statement\'s values are bound, raw MongoDB commands are read', async (t) => {
   // `deleteMany {where: {id: {not: -1}}}` deletes every row and was a narrow (medium) write: only an
   // absent or empty `where` was read. Likewise `OR: [{}, …]`, `contains: ""`, `notIn`, `not: null`,
   // a field compared with itself by a field reference; and `executeRaw` with `parameters: '["%"]'`
@@ -1998,6 +1998,9 @@ t.test('nineteenth pass: a Prisma many-action\'s where is read as the WHERE it r
   const op = fc.oneof(
     fc.record({ action: fc.constantFrom('deleteMany', 'updateMany'), where: fc.constantFrom(...everyRow) }).map(({ action, where }) => ({ modelName: 'User', action, query: { arguments: { where, ...(action === 'updateMany' ? { data: { role: 'admin' } } : {}) }, selection: { count: true } } })),
     fc.record({ action: fc.constantFrom('executeRaw', 'queryRaw'), value: fc.constantFrom('%', '%%', { prisma__type: 'string', prisma__value: '%' }) }).map(({ action, value }) => ({ action, query: { arguments: { query: 'DELETE FROM users WHERE email LIKE $1', parameters: JSON.stringify([value]) }, selection: {} } })),
+    // MongoDB through Prisma: any command, and an aggregation that replaces or rewrites a collection.
+    fc.constantFrom({ dropDatabase: 1 }, { drop: 'User' }, { delete: 'User', deletes: [{ q: {}, limit: 0 }] }, { aggregate: 'Post', pipeline: [{ $out: 'User' }], cursor: {} }).map((command) => ({ action: 'runCommandRaw', query: { arguments: { command }, selection: {} } })),
+    fc.constantFrom([{ $match: {} }, { $out: 'User' }], [{ $merge: { into: 'User', whenMatched: 'replace' } }]).map((pipeline) => ({ modelName: 'Post', action: 'aggregateRaw', query: { arguments: { pipeline }, selection: {} } })),
   );
   await fc.assert(
     fc.asyncProperty(op, fc.constantFrom('/6.2.0/0123abcd/graphql', '/api/prisma'), fc.boolean(), async (o, path, batched) => {
@@ -2012,6 +2015,9 @@ t.test('nineteenth pass: a Prisma many-action\'s where is read as the WHERE it r
   for (const where of narrow) {
     const o = { modelName: 'User', action: 'deleteMany', query: { arguments: { where }, selection: { count: true } } };
     t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', JSON.stringify(where));
+  }
+  for (const o of [{ action: 'runCommandRaw', query: { arguments: { command: { find: 'User', filter: { id: 1 } } } } }, { modelName: 'Post', action: 'aggregateRaw', query: { arguments: { pipeline: [{ $match: { published: true } }] } } }]) {
+    t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', `a MongoDB read: ${o.action}`);
   }
   const rawNarrow = { action: 'executeRaw', query: { arguments: { query: 'DELETE FROM users WHERE email LIKE $1', parameters: '["a@b.c"]' } } };
   t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(rawNarrow) })).decision.approval?.risk, 'medium', 'a raw statement with a narrow value');
