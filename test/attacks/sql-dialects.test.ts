@@ -2046,6 +2046,34 @@ t.test('nineteenth pass: a URL parameter under any name holding a statement that
   }
 });
 
+t.test('nineteenth pass: values bound under the names drivers take them by, and by name in an object, are bound', async (t) => {
+  // An SQL proxy handing its body to a driver: mysql2's `{sql, values}`, Sequelize's `bind` and
+  // `replacements`, node-oracledb's `binds`, libSQL's `args: {p: …}` (named), `params: {p: …}`:
+  // `DELETE FROM users WHERE email LIKE :p` with `%` was a narrow (medium) write, the value unbound.
+  const shapes: Record<string, (v: string) => Record<string, unknown>> = {
+    values: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE ?', values: [v] }),
+    bind: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE $1', bind: [v] }),
+    binds: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE :1', binds: [v] }),
+    arguments: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE ?', arguments: [v] }),
+    replacements: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE :p', replacements: { p: v } }),
+    namedArgs: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE :p', args: { p: v } }),
+    namedParams: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE :p', params: { ':p': v } }),
+    namedValues: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE @p', values: { p: v } }),
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...Object.keys(shapes)), fc.constantFrom('%', '%%'), async (shape, v) => {
+      const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify(shapes[shape]!(v)) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${shape} ${v}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Controls: a narrow value under each name stays a narrow write; two lists still fail closed.
+  for (const shape of Object.keys(shapes)) {
+    t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify(shapes[shape]!('a@corp.example')) })).decision.approval?.risk, 'medium', `${shape}: a narrow value`);
+  }
+  t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email LIKE ?', params: ['a'], values: ['%'] }) })).decision.approval?.risk, 'critical', 'two lists: not read');
+});
+
 t.test('eighteenth pass: SQL sent base64- or twice percent-encoded where SQL is read is read decoded', async (t) => {
   // `GET https://<allowed host>/v1/run?sql=RFJPUCBUQUJMRSB1c2Vycw==` (the base64 of `DROP TABLE users`;
   // servers and dashboards that carry a query in a URL often encode it) and `?sql=DROP%2520TABLE%2520users`
