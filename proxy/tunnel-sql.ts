@@ -24,6 +24,7 @@ import type { Pipeline } from './pipeline.ts';
 import { denial, refusals } from './refusals.ts';
 import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
 import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
+import { RedisReader, RedisStart } from '../describe/tunnel-redis.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -106,7 +107,7 @@ export class TunnelSql {
 
   /** Bytes the reader keeps of statements not yet whole: they count with the tunnel's unfinished messages. */
   holding(): number {
-    return (this.reader?.holding ?? this.sniffedBytes) + (this.earlyMysql?.holding ?? 0) + this.earlyHead.length;
+    return (this.reader?.holding ?? this.sniffedBytes) + (this.earlyMysql?.holding ?? 0) + this.earlyHead.length + (this.redis?.holding ?? this.redisStart.holding);
   }
 
   /** The tunnel ended: a statement held for a human stops waiting. */
@@ -161,10 +162,33 @@ export class TunnelSql {
     }
     const early = this.beforeGreeting(data);
     if (early && !Array.isArray(early)) return early;
+    const redis = this.redisCommands(data);
+    if (redis && !Array.isArray(redis)) return redis;
     const read = this.judgeBytes(data, kind);
-    if (!early?.length) return read;
-    // Statements MySQL would run from bytes sent before its greeting: decided after the reading's own.
-    return (async () => (await read) ?? this.decideAll(early))();
+    const more = [...(early ?? []), ...(redis ?? [])];
+    if (!more.length) return read;
+    // Statements MySQL would run from bytes sent before its greeting, and Redis commands: decided after the reading's own.
+    return (async () => (await read) ?? this.decideAll(more))();
+  }
+
+  /**
+   * A tunnel whose stream begins as a Redis client's (a multibulk request, or an inline command
+   * that acts on the server with the arguments Redis checks) is read as Redis too, from then on,
+   * beside the tunnel's other reading (nineteenth pass: `FLUSHALL`, `CONFIG SET`, `EVAL` through a
+   * bridge went on undecided). Returns the commands that may write, or why the stream cannot be read.
+   */
+  private redisCommands(data: Buffer): CarriedStatement[] | Rejection | undefined {
+    if (this.redis === undefined) {
+      // Only a stream no other protocol's reader took (PostgreSQL's, MySQL's and TDS's are read whole).
+      if (this.reader !== undefined && !(this.reader instanceof JsonMessagesReader)) return undefined;
+      const from = this.redisStart.feed(data);
+      if (from === undefined) return undefined;
+      this.redis = new RedisReader(this.maxStatement);
+      data = from;
+    }
+    const read = this.redis.read(data);
+    if (read.refused) return this.refuseUnread(read.refused);
+    return read.statements;
   }
 
   /**
@@ -195,6 +219,10 @@ export class TunnelSql {
     if (read.refused) return this.refuseUnread(`sent before the server greeted, read as MySQL: ${read.refused}`);
     return read.statements;
   }
+
+  /** The Redis reading of the agent's stream, once it began as a Redis client's. */
+  private redis: RedisReader | undefined;
+  private readonly redisStart = new RedisStart();
 
   /** The MySQL reading of what the agent sends before the upstream speaks (null: the stream does not start as MySQL's would). */
   private earlyMysql: MysqlReader | null | undefined;

@@ -19,6 +19,7 @@ import { loadSqlParser, MAX_SQL_BYTES, reachesOutside } from './sql.ts';
 import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
+import { prismaSql } from './sql-prisma.ts';
 import { boundValues, isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
@@ -101,6 +102,19 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
   for (const vs of Object.values(request.query)) {
     for (const v of vs) if (texts.length < MAX_URL_SQL_TEXTS) for (const x of jsonParamSql(v, isSqlPath(request))) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(x);
   }
+  // Nineteenth pass: any other name (`?expr=DROP TABLE users`, `?filter=`, `?run=`): a GET of it
+  // was an allowed read. A phrase or a read under such a name stays no SQL; a statement that a
+  // grammar reads whole and that writes, or that grammars read differently, is SQL.
+  let tried = 0;
+  for (const [k, vs] of Object.entries(request.query)) {
+    if (names.includes(k) || phraseNames.has(k.toLowerCase())) continue;
+    for (const v of vs) {
+      if (texts.length >= MAX_URL_SQL_TEXTS || texts.includes(v) || !writeWord.test(v)) continue;
+      // Each reading costs the grammars' time: past a bound the values are read as if SQL (unread).
+      if (++tried > MAX_UNNAMED_READINGS) return { error: `more than ${MAX_UNNAMED_READINGS} URL parameters holding SQL's words` };
+      if (writingStatement(v)) texts.push(v);
+    }
+  }
   for (const [i, seg] of request.segments.entries()) {
     const next = request.segments[i + 1];
     if (next === undefined || !sqlEndpointNames.has(seg.toLowerCase())) continue;
@@ -108,6 +122,24 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
     if (next.trim() !== '' && texts.length < MAX_URL_SQL_TEXTS) texts.push(next);
   }
   return texts.length ? { texts, sniffed: true } : undefined;
+}
+
+/** Names that hold what people write (a search, a title, a message): `?query=drop table tennis` off an SQL path is a search. */
+const phraseNames = new Set(['query', 'q', 'search', 's', 'term', 'terms', 'keyword', 'keywords', 'text', 'title', 'subject', 'message', 'msg', 'comment', 'description', 'content', 'prompt', 'name']);
+/** Longest value under a name that says nothing of SQL read for a statement that writes. */
+const MAX_UNNAMED_SQL = 16 * 1024;
+/** Values under other names read by the grammars per request, at most. */
+const MAX_UNNAMED_READINGS = 16;
+/** A word that begins or makes a statement that writes, in any grammar (a cheap test before the grammars). */
+const writeWord = /\b(drop|delete|update|insert|truncate|alter|create|grant|revoke|replace|merge|call|exec|execute|do|copy|set|attach|detach|pragma|vacuum|load|rename|upsert|lock|comment|reindex|cluster|refresh|kill|shutdown|handler|into|prepare|deallocate|import|export|install|begin|declare|select)\b/i;
+
+/** Whether a text under a name that says nothing of SQL is a statement that writes as a grammar reads it whole. */
+function writingStatement(v: string): boolean {
+  if (v.length > MAX_UNNAMED_SQL || v.trim().length < 6 || !writeWord.test(v)) return false;
+  const a = analyzeSqlIn([v], 'unknown');
+  // Two plain words that happen to be a maintenance statement (`vacuum cleaner`, `analyze results`) are a phrase.
+  if (/^\s*[A-Za-z]+\s+[A-Za-z]+\s*$/.test(v) && !a.info.destructive) return false;
+  return a.ambiguity !== undefined || (a.info.parsed && a.info.statements.length > 0 && !a.readOnly);
 }
 
 /** Longest URL parameter value parsed as JSON for the SQL it may carry. */
@@ -247,37 +279,6 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   const texts = [...commandTexts(o), ...nested.texts];
   return texts.length ? { texts, sniffed: true } : undefined;
-}
-
-/** Prisma's JSON protocol actions that run SQL text, and those that write every row their `where` leaves unnamed. */
-const prismaRaw = new Set(['executeRaw', 'queryRaw']);
-const prismaMany: Record<string, (table: string) => string> = {
-  deleteMany: (t) => `DELETE FROM ${t}`,
-  updateMany: (t) => `UPDATE ${t} SET prisma_data = prisma_data`,
-};
-
-/**
- * Prisma's JSON protocol (eighteenth pass), what Prisma Client sends to Accelerate, Prisma Postgres
- * and self-hosted data proxies: `{modelName, action, query: {arguments}}`, or `{batch: [...]}`.
- * `executeRaw`/`queryRaw` run `arguments.query` as SQL; `deleteMany`/`updateMany` without a
- * `where` (or an empty one) write every row of the model, read as the statement they run. Was a
- * plain POST (medium, grantable from a `createOne` there) or unreadable GraphQL on `/graphql`.
- */
-function prismaSql(o: Record<string, unknown>): SqlSource | undefined {
-  const ops = Array.isArray(o.batch) ? o.batch.slice(0, MAX_CARRIED_REQUESTS + 1) : [o];
-  const texts: string[] = [];
-  for (const op of ops) {
-    if (!isObject(op) || typeof op.action !== 'string' || !isObject(op.query)) continue;
-    const args = isObject(op.query.arguments) ? op.query.arguments : {};
-    if (prismaRaw.has(op.action) && typeof args.query === 'string') texts.push(args.query);
-    const many = prismaMany[op.action];
-    const where = args.where;
-    if (many && typeof op.modelName === 'string' && (where === undefined || where === null || (isObject(where) && Object.keys(where).length === 0))) {
-      texts.push(many(`"${op.modelName.replace(/"/g, '""')}"`));
-    }
-  }
-  if (ops.length > MAX_CARRIED_REQUESTS) return { error: `a Prisma batch of more than ${MAX_CARRIED_REQUESTS} operations` };
-  return texts.length ? { texts } : undefined;
 }
 
 /**

@@ -66,7 +66,7 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
 }
 
 /** Sets of values a statement object may carry, each the list one server binds (see boundValues). */
-const valueLists = ['params', 'parameters', 'args', 'bindings', 'queryParameters'] as const;
+const valueLists = ['params', 'parameters', 'args', 'bindings', 'queryParameters', 'values', 'bind', 'binds', 'replacements', 'arguments'] as const;
 
 /** A value bound to a named parameter (`:id`, `@id`, `$id`), matched by name in the sample run. */
 export interface NamedValue {
@@ -106,18 +106,24 @@ function plainValue(v: unknown): unknown {
 export function boundValues(o: unknown): unknown[] | undefined | { error: string } {
   if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
   const r = o as Record<string, unknown>;
-  // Lists only (Snowflake's bindings are an object keyed by position): `args: {verbose: true}` beside `params` is no second list.
-  const present = valueLists.filter((k) => Array.isArray(r[k]) || (k === 'bindings' && !!r[k] && typeof r[k] === 'object'));
+  // Lists first: `args: {verbose: true}` beside `params` is no second list. Without a list, an
+  // object of values (Snowflake's bindings by position; nineteenth pass: by name, as the drivers
+  // an SQL proxy hands its body to take them: libSQL's `args: {p}`, mysql2's `values`,
+  // Sequelize's `bind` and `replacements`, node-oracledb's `binds`; they were not bound, so
+  // `LIKE :p` with `%` was a narrow write).
+  let present: string[] = valueLists.filter((k) => Array.isArray(r[k]));
+  if (present.length === 0) present = valueLists.filter((k) => !!r[k] && typeof r[k] === 'object');
   if (present.length > 1) return { error: `the statement carries several lists of bound values (${present.join(', ')}): which one the server binds is not known` };
   let list = present.length ? r[present[0]!] : undefined;
-  // Snowflake's bindings are keyed by position ("1", "2" …).
+  const values: unknown[] = [];
   if (list && typeof list === 'object' && !Array.isArray(list)) {
-    const entries = Object.entries(list as Record<string, unknown>).filter(([k]) => /^\d{1,4}$/.test(k));
     const arr: unknown[] = [];
-    for (const [k, v] of entries) arr[Number(k) - 1] = v;
+    for (const [k, v] of Object.entries(list as Record<string, unknown>).slice(0, 10_000)) {
+      if (/^\d{1,4}$/.test(k)) arr[Number(k) - 1] = v;
+      else values.push({ named: k.replace(/^[:@$]/, ''), value: plainValue(v) } satisfies NamedValue);
+    }
     list = arr;
   }
-  const values: unknown[] = [];
   const add = (v: unknown): void => {
     const name = v && typeof v === 'object' && !Array.isArray(v) ? (v as { name?: unknown }).name : undefined;
     // Hrana names carry their sigil (`:e`), Databricks and BigQuery do not.

@@ -2438,3 +2438,19 @@ t.test('a URL or an e-mail address among the arguments is a place whatever its n
     return (await grantedFor(queue, job(mine, 1), job(same ? mine : other, 2))) === same;
   }), { numRuns: 12, examples: [['callback', addresses[0]!, 'json', false], ['notify', addresses[1]!, 'form', false], ['sink', addresses[2]!, 'mcp', false], ['next', addresses[0]!, 'json', true]] });
 });
+
+// Prisma's JSON protocol (nineteenth pass): a many-action's `where` was read only when absent or
+// empty, so a grant for `deleteMany {where: {id: 7}}` covered `{id: 8}` and `{id: {not: -1}}`
+// (every row), and one for a raw statement's values covered other values.
+t.test('a Prisma operation\'s where and a raw statement\'s values are compared by a grant (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const many = (where: unknown): RequestDescription => call16('POST', 'https://db.acme.dev/api/prisma', JSON.stringify({ modelName: 'User', action: 'deleteMany', query: { arguments: { where }, selection: { count: true } } }));
+  const raw = (value: string): RequestDescription => call16('POST', 'https://db.acme.dev/api/prisma', JSON.stringify({ action: 'executeRaw', query: { arguments: { query: 'DELETE FROM users WHERE email = $1', parameters: JSON.stringify([value]) } } }));
+  for (const later of [{ id: 8 }, { id: { not: -1 } }, { OR: [{ id: 7 }, {}] }, { id: { gt: 0 } }]) {
+    t.equal(await grantedFor(queue, many({ id: 7 }), many(later)), false, `${JSON.stringify(later)} is not covered`);
+  }
+  t.equal(await grantedFor(queue, many({ id: 7 }), many({ id: 7 })), true, 'the same where is covered');
+  t.equal(await grantedFor(queue, raw('a@corp.example'), raw('b@corp.example')), false, 'another raw value is not covered');
+  t.equal(await grantedFor(queue, raw('a@corp.example'), raw('a@corp.example')), true, 'the same raw value is covered');
+});

@@ -1988,6 +1988,92 @@ t.test('eighteenth pass: Prisma\'s JSON protocol is read: raw SQL, and deleteMan
   }
 });
 
+t.test('nineteenth pass: a Prisma many-action\'s where is read as the WHERE it runs, a raw statement\'s values are bound, raw MongoDB commands are read', async (t) => {
+  // `deleteMany {where: {id: {not: -1}}}` deletes every row and was a narrow (medium) write: only an
+  // absent or empty `where` was read. Likewise `OR: [{}, …]`, `contains: ""`, `notIn`, `not: null`,
+  // a field compared with itself by a field reference; and `executeRaw` with `parameters: '["%"]'`
+  // (Prisma Client sends the values as a JSON text) bound nothing to `LIKE $1`.
+  const ref = { $type: 'FieldRef', value: { _ref: 'id', _container: 'User' } };
+  const everyRow = [{ id: { not: -1 } }, { OR: [{}, { id: 1 }] }, { email: { contains: '' } }, { email: { startsWith: '', mode: 'insensitive' } }, { id: { notIn: [1, 2] } }, { id: { not: null } }, { id: { equals: ref } }, { NOT: { id: -1 } }, { AND: [{ id: { not: 3 } }] }, { id: { gte: ref } }];
+  const op = fc.oneof(
+    fc.record({ action: fc.constantFrom('deleteMany', 'updateMany'), where: fc.constantFrom(...everyRow) }).map(({ action, where }) => ({ modelName: 'User', action, query: { arguments: { where, ...(action === 'updateMany' ? { data: { role: 'admin' } } : {}) }, selection: { count: true } } })),
+    fc.record({ action: fc.constantFrom('executeRaw', 'queryRaw'), value: fc.constantFrom('%', '%%', { prisma__type: 'string', prisma__value: '%' }) }).map(({ action, value }) => ({ action, query: { arguments: { query: 'DELETE FROM users WHERE email LIKE $1', parameters: JSON.stringify([value]) }, selection: {} } })),
+    // MongoDB through Prisma: any command, and an aggregation that replaces or rewrites a collection.
+    fc.constantFrom({ dropDatabase: 1 }, { drop: 'User' }, { delete: 'User', deletes: [{ q: {}, limit: 0 }] }, { aggregate: 'Post', pipeline: [{ $out: 'User' }], cursor: {} }).map((command) => ({ action: 'runCommandRaw', query: { arguments: { command }, selection: {} } })),
+    fc.constantFrom([{ $match: {} }, { $out: 'User' }], [{ $merge: { into: 'User', whenMatched: 'replace' } }]).map((pipeline) => ({ modelName: 'Post', action: 'aggregateRaw', query: { arguments: { pipeline }, selection: {} } })),
+  );
+  await fc.assert(
+    fc.asyncProperty(op, fc.constantFrom('/6.2.0/0123abcd/graphql', '/api/prisma'), fc.boolean(), async (o, path, batched) => {
+      const body = batched ? { batch: [{ modelName: 'User', action: 'findMany', query: { arguments: {}, selection: { $scalars: true } } }, o] } : o;
+      const { decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)} to ${path}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Controls: wheres that name their rows (a value, a range, a relation's rows, a prefix) and a raw value stay narrow writes.
+  const narrow = [{ id: 7 }, { id: { in: [1, 2] } }, { email: { startsWith: 'tmp_' } }, { createdAt: { lt: { $type: 'DateTime', value: '2020-01-01T00:00:00.000Z' } } }, { posts: { some: { published: false } }, email: 'a@b.c' }, { OR: [{ id: 1 }, { id: 2 }] }];
+  for (const where of narrow) {
+    const o = { modelName: 'User', action: 'deleteMany', query: { arguments: { where }, selection: { count: true } } };
+    t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', JSON.stringify(where));
+  }
+  for (const o of [{ action: 'runCommandRaw', query: { arguments: { command: { find: 'User', filter: { id: 1 } } } } }, { modelName: 'Post', action: 'aggregateRaw', query: { arguments: { pipeline: [{ $match: { published: true } }] } } }]) {
+    t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', `a MongoDB read: ${o.action}`);
+  }
+  const rawNarrow = { action: 'executeRaw', query: { arguments: { query: 'DELETE FROM users WHERE email LIKE $1', parameters: '["a@b.c"]' } } };
+  t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(rawNarrow) })).decision.approval?.risk, 'medium', 'a raw statement with a narrow value');
+});
+
+t.test('nineteenth pass: a URL parameter under any name holding a statement that writes is SQL', async (t) => {
+  // `GET https://<allowed host>/v1/run?expr=DROP TABLE users` was an allowed read: only names that
+  // say SQL (`sql`, `script`, `command`, `*sql*`; `query`/`q` on an SQL path) were read.
+  const name = fc.constantFrom('expr', 'expression', 'filter', 'where', 'run', 'x', 'input', 'body', 'p', 'Expr');
+  const write = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users', 'UPDATE users SET role = \'admin\'', 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity', 'VACUUM INTO \'/tmp/x.db\'', 'GRANT ALL ON users TO public', 'with x as (select 1) delete from users');
+  await fc.assert(
+    fc.asyncProperty(name, write, fc.constantFrom('/v1/run', '/api/items', '/'), fc.constantFrom('GET', 'HEAD'), async (n, sql, path, method) => {
+      const url = `https://${SQL_HOST}${path}?page=1&${n}=${encodeURIComponent(sql)}`;
+      const { decision } = await decide({ method, url });
+      if (decision.action === 'allow') throw new Error(`${method} ${url}: allowed`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Controls: phrases (also SQL's words, and two words that are a maintenance statement) and reads stay allowed reads.
+  for (const v of ['update my profile and delete the old one', 'drop table', 'vacuum cleaner', 'analyze results', 'call me', 'select all', 'SELECT * FROM users WHERE id = 1', 'how to delete from a table in postgres', 'begin work', 'set up the project']) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/api/items?x=${encodeURIComponent(v)}` })).decision.action, 'allow', v);
+  }
+  // A search or a title may say anything: `?q=drop table tennis`, `?title=truncate logs`.
+  for (const [n, v] of [['q', 'drop table tennis'], ['title', 'truncate logs'], ['search', 'delete from cart']]) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/api/items?${n}=${encodeURIComponent(v!)}` })).decision.action, 'allow', `${n}=${v}`);
+  }
+});
+
+t.test('nineteenth pass: values bound under the names drivers take them by, and by name in an object, are bound', async (t) => {
+  // An SQL proxy handing its body to a driver: mysql2's `{sql, values}`, Sequelize's `bind` and
+  // `replacements`, node-oracledb's `binds`, libSQL's `args: {p: …}` (named), `params: {p: …}`:
+  // `DELETE FROM users WHERE email LIKE :p` with `%` was a narrow (medium) write, the value unbound.
+  const shapes: Record<string, (v: string) => Record<string, unknown>> = {
+    values: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE ?', values: [v] }),
+    bind: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE $1', bind: [v] }),
+    binds: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE :1', binds: [v] }),
+    arguments: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE ?', arguments: [v] }),
+    replacements: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE :p', replacements: { p: v } }),
+    namedArgs: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE :p', args: { p: v } }),
+    namedParams: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE :p', params: { ':p': v } }),
+    namedValues: (v) => ({ sql: 'DELETE FROM users WHERE email LIKE @p', values: { p: v } }),
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...Object.keys(shapes)), fc.constantFrom('%', '%%'), async (shape, v) => {
+      const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify(shapes[shape]!(v)) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${shape} ${v}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Controls: a narrow value under each name stays a narrow write; two lists still fail closed.
+  for (const shape of Object.keys(shapes)) {
+    t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify(shapes[shape]!('a@corp.example')) })).decision.approval?.risk, 'medium', `${shape}: a narrow value`);
+  }
+  t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email LIKE ?', params: ['a'], values: ['%'] }) })).decision.approval?.risk, 'critical', 'two lists: not read');
+});
+
 t.test('eighteenth pass: SQL sent base64- or twice percent-encoded where SQL is read is read decoded', async (t) => {
   // `GET https://<allowed host>/v1/run?sql=RFJPUCBUQUJMRSB1c2Vycw==` (the base64 of `DROP TABLE users`;
   // servers and dashboards that carry a query in a URL often encode it) and `?sql=DROP%2520TABLE%2520users`

@@ -3,11 +3,15 @@
 // is given the bytes a real client sends and must find every statement the server would run, or
 // refuse what it cannot read; the same reader is what the proxy runs per tunnel (tunnels.test.ts
 // drives it live).
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import fc from 'fast-check';
 import t from 'tap';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { JsonMessagesReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
 import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
+import { RedisReader, RedisStart, startsRedisInline } from '../../describe/tunnel-redis.ts';
+import { missingRedis, startRedis } from '../helpers/pg-redis.ts';
 import { startTestAirlock } from './helpers.ts';
 import { bridgeSession, readMysql, startWsUpstream } from './websocket-helpers.ts';
 
@@ -203,4 +207,74 @@ t.test('eighteenth pass: SQL inside a binary protocol Airlock has no reader for 
   t.equal(dropped.code, 1008, 'the DROP closes the tunnel');
   t.notOk(dropped.got.includes('DROP TABLE'), 'Cassandra never got it');
   t.ok(dropped.got.includes('release_version'), 'the read before it went on');
+});
+
+/** A Redis request as clients send it: a multibulk array of bulk strings (RESP2 and RESP3 alike). */
+const resp = (args: string[]): Buffer => Buffer.from(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+/** The same command as an inline line (`redis-cli` over a raw socket, telnet), quoted where it must be. */
+const inline = (args: string[]): Buffer => Buffer.from(`${args.map((a) => (/[\s"']/.test(a) ? `"${a.replace(/["\\]/g, (c) => `\\${c}`)}"` : a)).join(' ')}\r\n`);
+
+t.test('nineteenth pass: Redis commands through a bridge are read as Redis reads them, each that may write judged', async (t) => {
+  // Left open by the eighteenth pass: `FLUSHALL`, `CONFIG SET dir`, `EVAL`, `MODULE LOAD` through a
+  // bridge before port 6379 are no SQL, so the tunnel relayed them undecided.
+  const dangerous: string[][] = [['FLUSHALL'], ['flushdb', 'ASYNC'], ['CONFIG', 'SET', 'dir', '/tmp'], ['EVAL', "redis.call('flushall')", '0'], ['MODULE', 'LOAD', '/tmp/x.so'], ['SCRIPT', 'FLUSH'], ['REPLICAOF', 'evil.example', '6379'], ['SWAPDB', '0', '1'], ['ACL', 'SETUSER', 'x', 'on', '>p', '+@all'], ['FUNCTION', 'FLUSH']];
+  const readAll = (msgs: Buffer[]): { twins: string[]; refused?: string } => {
+    // As the proxy reads a tunnel (proxy/tunnel-sql.ts): from where a Redis request starts.
+    const start = new RedisStart();
+    let reader: RedisReader | undefined;
+    const twins: string[] = [];
+    for (const m of msgs) {
+      const from = reader ? m : start.feed(m);
+      if (!reader && from) reader = new RedisReader(1 << 20);
+      const r = from && reader?.read(from);
+      twins.push(...(r?.statements ?? []).map((s) => String(s.body.sql)));
+      if (r?.refused) return { twins, refused: r.refused };
+    }
+    return { twins };
+  };
+  await fc.assert(
+    fc.property(fc.constantFrom(...dangerous), fc.constantFrom('resp', 'inline'), fc.boolean(), fc.nat(), (args, how, afterPing, cut) => {
+      // A read first (inline or multibulk), then the command, the stream cut anywhere (a bridge joins the pieces).
+      const first = afterPing ? (how === 'resp' ? Buffer.from('PING\r\n') : resp(['PING'])) : Buffer.alloc(0);
+      const bytes = Buffer.concat([first, how === 'resp' ? resp(args) : inline(args)]);
+      const at = 1 + (cut % (bytes.length - 1));
+      const msgs = [bytes.subarray(0, at), bytes.subarray(at)];
+      const { twins } = readAll(msgs);
+      if (twins.length !== 1 || !/^(DROP SCHEMA|COPY redis FROM PROGRAM)/.test(twins[0]!)) throw new Error(`${how} ${args.join(' ')}: ${JSON.stringify(twins)}`);
+    }),
+    { numRuns: Math.min(numRuns * 2, 40), ...seed },
+  );
+  // Reads go on (nothing judged); writes are judged as narrow writes of their key; a bad request is refused.
+  t.same(readAll([resp(['HELLO', '3']), resp(['GET', 'k']), resp(['CONFIG', 'GET', 'maxmemory']), resp(['SCAN', '0'])]).twins, [], 'reads: nothing judged');
+  t.same(readAll([resp(['SET', 'k', 'v']), resp(['DEL', 'a', 'b'])]).twins, ["UPDATE redis SET value = 'v' WHERE command = 'set' AND key = 'k'", "DELETE FROM redis WHERE key IN ('a', 'b')"], 'writes: their keys');
+  t.ok(readAll([resp(['PING']), Buffer.from('*1\r\nX\r\n')]).refused, 'a multibulk argument that is not bulk: refused');
+  // Chat that begins with a Redis word is no command Redis runs (its arguments are wrong): not read as Redis.
+  for (const chat of ['save the file\n', 'flushall the caches please\n', 'config files are in /etc\n', 'eval this idea\n', 'shutdown at noon\n']) t.notOk(startsRedisInline(Buffer.from(chat)), chat.trim());
+  // Live: a real redis-server behind a bridge; the FLUSHALL never runs, the reads before it do.
+  const missing = missingRedis();
+  if (missing) return void t.comment(missing);
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const redis = await startRedis(t);
+  const port = Number(new URL(redis.url).port);
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const cli = (...args: string[]): string => execFileSync('redis-cli', ['-p', String(port), ...args]).toString().trim();
+  cli('SET', 'keep', '1');
+  for (const [how, msgs] of [['resp', [resp(['GET', 'keep']), resp(['FLUSHALL'])]], ['inline', [Buffer.from('GET keep\r\n'), Buffer.from('FLUSHALL\r\n')]], ['config', [resp(['CONFIG', 'SET', 'maxmemory', '1'])]]] as const) {
+    const r = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [...msgs], 'latin1');
+    t.equal(r.code, 1008, `${how}: the tunnel is closed`);
+    t.equal(cli('GET', 'keep'), '1', `${how}: the key is still there`);
+    t.equal(cli('CONFIG', 'GET', 'maxmemory').split('\n')[1], '0', `${how}: the setting is unchanged`);
+  }
+  const read = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [resp(['PING']), resp(['GET', 'keep'])], 'latin1');
+  t.not(read.code, 1008, 'reads go on');
+  t.ok(read.got.includes('GET'), 'the bridge got the read');
 });

@@ -1,0 +1,186 @@
+// Prisma's JSON protocol, what Prisma Client sends to Accelerate, Prisma Postgres and self-hosted
+// data proxies (`{modelName, action, query: {arguments}}`, or `{batch: [...]}`), read as the SQL
+// its query engine runs, so the SQL reader judges it as it judges that statement.
+import type { SqlSource } from './adapter.ts';
+
+const MAX_OPERATIONS = 1000;
+/** Deepest `where` read, and most conditions in one; past either the statement is unread SQL. */
+const MAX_DEPTH = 16;
+const MAX_CONDITIONS = 2000;
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const ident = (s: string): string => `"${s.slice(0, 200).replaceAll('"', '""')}"`;
+
+class Unreadable extends Error {}
+
+/**
+ * A value as SQL: Prisma's tagged values (`{$type: "BigInt", value}`, `DateTime`, `Decimal`) as
+ * their text, and a field reference (`{$type: "FieldRef", value: {_ref: "id"}}`, which compares a
+ * column with a column: `{id: {equals: <ref id>}}` is every row) as the column.
+ */
+function literal(v: unknown): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (typeof v === 'string') return `'${v.slice(0, 10_000).replaceAll("'", "''")}'`;
+  if (isObject(v) && typeof v.$type === 'string') {
+    if (v.$type === 'FieldRef' && isObject(v.value) && typeof v.value._ref === 'string') return ident(v.value._ref);
+    if (typeof v.value === 'string' || typeof v.value === 'number') return literal(String(v.value));
+  }
+  throw new Unreadable();
+}
+
+const comparisons: Record<string, string> = { equals: '=', lt: '<', lte: '<=', gt: '>', gte: '>=' };
+
+/**
+ * Prisma's `where` as an SQL condition (nineteenth pass: only an absent or empty `where` was read,
+ * so `{id: {not: -1}}`, `{OR: [{}, {id: 1}]}`, `{email: {contains: ""}}` or `{id: {equals: <field
+ * ref id>}}`, which every row meets, were narrow writes, and a grant for one `where` covered any
+ * other). Relation filters read as `EXISTS` over the related model; an unknown operator is unread.
+ */
+function condition(where: unknown, depth: number, budget: { n: number }): string {
+  if (depth > MAX_DEPTH || --budget.n < 0) throw new Unreadable();
+  if (where === undefined || where === null) return 'TRUE';
+  if (!isObject(where)) throw new Unreadable();
+  const parts: string[] = [];
+  for (const [key, cond] of Object.entries(where)) {
+    if (key === 'AND' || key === 'OR' || key === 'NOT') {
+      const list = Array.isArray(cond) ? cond : [cond];
+      const inner = list.map((c) => condition(c, depth + 1, budget));
+      if (key === 'OR') parts.push(inner.length ? `(${inner.join(' OR ')})` : 'FALSE');
+      else if (key === 'AND') parts.push(inner.length ? `(${inner.join(' AND ')})` : 'TRUE');
+      else parts.push(inner.length ? `NOT (${inner.join(' OR ')})` : 'TRUE');
+      continue;
+    }
+    parts.push(fieldCondition(key, cond, depth + 1, budget));
+  }
+  return parts.length ? parts.join(' AND ') : 'TRUE';
+}
+
+function fieldCondition(field: string, cond: unknown, depth: number, budget: { n: number }): string {
+  const col = ident(field);
+  if (!isObject(cond) || (typeof cond.$type === 'string')) return cond === null ? `${col} IS NULL` : `${col} = ${literal(cond)}`;
+  const parts: string[] = [];
+  const insensitive = cond.mode === 'insensitive';
+  for (const [op, v] of Object.entries(cond)) {
+    if (--budget.n < 0) throw new Unreadable();
+    if (op === 'mode') continue;
+    if (op in comparisons) parts.push(v === null && op === 'equals' ? `${col} IS NULL` : `${col} ${comparisons[op]} ${literal(v)}`);
+    else if (op === 'not') parts.push(v === null ? `${col} IS NOT NULL` : isObject(v) && typeof v.$type !== 'string' ? `NOT (${fieldCondition(field, v, depth + 1, budget)})` : `${col} <> ${literal(v)}`);
+    else if (op === 'in' || op === 'notIn') {
+      if (!Array.isArray(v)) throw new Unreadable();
+      const list = v.slice(0, MAX_CONDITIONS).map(literal);
+      parts.push(list.length === 0 ? (op === 'in' ? 'FALSE' : 'TRUE') : `${col} ${op === 'in' ? 'IN' : 'NOT IN'} (${list.join(', ')})`);
+    } else if (op === 'contains' || op === 'startsWith' || op === 'endsWith') {
+      if (typeof v !== 'string') throw new Unreadable();
+      const escaped = v.replace(/[\\%_]/g, (c) => `\\${c}`);
+      const pattern = op === 'contains' ? `%${escaped}%` : op === 'startsWith' ? `${escaped}%` : `%${escaped}`;
+      parts.push(`${col} ${insensitive ? 'ILIKE' : 'LIKE'} ${literal(pattern)}`);
+    } else if (op === 'some' || op === 'is') parts.push(`EXISTS (SELECT 1 FROM ${col} WHERE ${condition(v, depth + 1, budget)})`);
+    else if (op === 'none' || op === 'isNot') parts.push(`NOT EXISTS (SELECT 1 FROM ${col} WHERE ${condition(v, depth + 1, budget)})`);
+    else if (op === 'every') parts.push(`NOT EXISTS (SELECT 1 FROM ${col} WHERE NOT (${condition(v, depth + 1, budget)}))`);
+    else throw new Unreadable();
+  }
+  // A relation's filter written without an operator (`{author: {name: "a"}}`): the related row's condition.
+  if (parts.length === 0 && Object.keys(cond).length > 0) return `EXISTS (SELECT 1 FROM ${col} WHERE ${condition(cond, depth + 1, budget)})`;
+  return parts.length ? parts.join(' AND ') : 'TRUE';
+}
+
+/** The statement a many-action runs: every row its `where` meets, of the model. */
+function manyStatement(action: string, model: string, where: unknown): string | undefined {
+  if (action !== 'deleteMany' && action !== 'updateMany' && action !== 'updateManyAndReturn') return undefined;
+  const w = condition(where, 0, { n: MAX_CONDITIONS });
+  const filter = w === 'TRUE' ? '' : ` WHERE ${w}`;
+  return action === 'deleteMany' ? `DELETE FROM ${ident(model)}${filter}` : `UPDATE ${ident(model)} SET prisma_data = prisma_data${filter}`;
+}
+
+/**
+ * A raw query's values: Prisma Client sends them as a JSON text of a list (`parameters:
+ * "[\"%\"]"`), tagged values as `{prisma__type, prisma__value}` (nineteenth pass: not bound, so
+ * `DELETE FROM users WHERE email LIKE $1` with `%` was a narrow delete).
+ */
+function rawParameters(p: unknown): unknown[] | undefined {
+  let list = p;
+  if (typeof p === 'string') {
+    try {
+      list = JSON.parse(p);
+    } catch {
+      throw new Unreadable();
+    }
+  }
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list)) throw new Unreadable();
+  return list.slice(0, 10_000).map((v) => (isObject(v) && 'prisma__value' in v ? v.prisma__value : v));
+}
+
+const raw = new Set(['executeRaw', 'queryRaw']);
+
+/** MongoDB commands a `runCommandRaw` may run that only read. */
+const mongoReads = new Set(['find', 'count', 'distinct', 'listcollections', 'listindexes', 'dbstats', 'collstats', 'ping', 'buildinfo', 'hello', 'ismaster', 'serverstatus', 'explain', 'getmore', 'killcursors', 'listdatabases', 'connectionstatus']);
+
+/** Whether an aggregation pipeline writes (`$out`, `$merge`), bounded. */
+const pipelineWrites = (p: unknown): boolean => Array.isArray(p) && p.slice(0, 1000).some((st) => isObject(st) && ('$out' in st || '$merge' in st));
+
+/**
+ * Prisma's raw MongoDB actions (nineteenth pass: plain POSTs whatever they ran): `runCommandRaw
+ * {command: {dropDatabase: 1}}` runs any command of the database, `aggregateRaw` with a `$out` or
+ * `$merge` stage replaces or rewrites a collection. The first is unread unless its command only
+ * reads; the second is the emptying of the collection it writes. Undefined for other actions.
+ */
+function mongoRaw(action: string, model: string | undefined, args: Record<string, unknown>): string | { error: string } | undefined {
+  if (action === 'runCommandRaw') {
+    const command = isObject(args.command) ? args.command : undefined;
+    const name = command ? Object.keys(command)[0]?.toLowerCase() : undefined;
+    if (name === 'aggregate' && !pipelineWrites(command!.pipeline)) return undefined;
+    if (name !== undefined && mongoReads.has(name)) return undefined;
+    return { error: `a raw MongoDB command (${String(name ?? '?').slice(0, 40)}) Airlock does not read` };
+  }
+  if (action === 'aggregateRaw' && pipelineWrites(args.pipeline)) {
+    const stages = (args.pipeline as unknown[]).filter((st): st is Record<string, unknown> => isObject(st) && ('$out' in st || '$merge' in st));
+    const target = (st: Record<string, unknown>): string => {
+      const v = st.$out ?? st.$merge;
+      const into = isObject(v) ? (v.into ?? v.coll) : v;
+      return typeof into === 'string' ? into : isObject(into) && typeof into.coll === 'string' ? into.coll : model ?? '?';
+    };
+    return stages.map((st) => `DELETE FROM ${ident(target(st))}`).join('; ');
+  }
+  return undefined;
+}
+
+/**
+ * Prisma's operations (eighteenth pass: raw actions' SQL and a many-action without a `where`;
+ * nineteenth: any `where`, and raw actions' values). Undefined when the body is no Prisma request
+ * that writes or runs SQL.
+ */
+export function prismaSql(o: Record<string, unknown>): SqlSource | undefined {
+  const ops = Array.isArray(o.batch) ? o.batch.slice(0, MAX_OPERATIONS + 1) : [o];
+  if (ops.length > MAX_OPERATIONS) return { error: `a Prisma batch of more than ${MAX_OPERATIONS} operations` };
+  const texts: string[] = [];
+  const params: Array<unknown[] | undefined> = [];
+  try {
+    for (const op of ops) {
+      if (!isObject(op) || typeof op.action !== 'string' || !isObject(op.query)) continue;
+      const args = isObject(op.query.arguments) ? op.query.arguments : {};
+      if (raw.has(op.action) && typeof args.query === 'string') {
+        texts.push(args.query);
+        params.push(rawParameters(args.parameters));
+      }
+      const mongo = mongoRaw(op.action, typeof op.modelName === 'string' ? op.modelName : undefined, args);
+      if (mongo !== undefined) {
+        if (typeof mongo !== 'string') return mongo;
+        texts.push(mongo);
+        params.push(undefined);
+      }
+      const many = typeof op.modelName === 'string' ? manyStatement(op.action, op.modelName, args.where) : undefined;
+      if (many) {
+        texts.push(many);
+        params.push(undefined);
+      }
+    }
+  } catch (e) {
+    if (e instanceof Unreadable) return { error: 'a Prisma operation whose where or values Airlock does not read' };
+    throw e;
+  }
+  if (!texts.length) return undefined;
+  return params.some((p) => p !== undefined) ? { texts, params } : { texts };
+}

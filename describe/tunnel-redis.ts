@@ -1,0 +1,263 @@
+// Redis commands carried by a WebSocket tunnel (a bridge before port 6379: websockify, a Redis
+// console over WebSocket), read as the server reads its input (networking.c's
+// processInputBuffer): a multibulk request `*N\r\n$len\r\narg\r\n…` (RESP2 and RESP3 clients
+// send requests so), or an inline command (a line of words, quoted as sdssplitargs reads them).
+// Nineteenth pass (left open by the eighteenth): `FLUSHALL`, `CONFIG SET dir`, `EVAL`, `MODULE
+// LOAD` are no SQL, so they went on undecided. Each command that may write is judged as the SQL
+// statement that does the same to a table `redis` (its twin, `{sql, redis: [args]}`): the
+// flushes a DROP, what runs code or reconfigures the server a program run on it, a deletion a
+// DELETE of its keys, another write an UPDATE of its key; reads go on.
+import { redisReadCommands } from './method-override.ts';
+import type { CarriedStatement, TunnelRead, TunnelSqlReader } from './tunnel-sql.ts';
+
+/** Longest inline command Redis reads (PROTO_INLINE_MAX_SIZE), and most arguments Airlock reads in one. */
+const MAX_INLINE = 64 * 1024;
+const MAX_ARGS = 10_000;
+
+/** Commands that only read, change the connection, or queue and run what was judged when queued. */
+const connectionCommands = new Set([
+  'auth', 'hello', 'select', 'ping', 'echo', 'quit', 'reset', 'info', 'time', 'lastsave', 'role', 'command', 'readonly', 'readwrite',
+  'watch', 'unwatch', 'multi', 'discard', 'exec', 'subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe',
+  'dump', 'touch', 'lcs', 'substr', 'sintercard', 'zrandmember', 'zdiff', 'zinter', 'zunion', 'zintercard', 'xpending', 'geosearch', 'georadius_ro', 'georadiusbymember_ro', 'sort_ro', 'bitfield_ro', 'object', 'memory', 'xinfo', 'latency', 'slowlog', 'pubsub', 'wait', 'waitaof', 'monitor',
+]);
+/** A container command's subcommands that only read. */
+const readingSubcommands: Record<string, Set<string>> = {
+  config: new Set(['get', 'help']),
+  client: new Set(['id', 'info', 'list', 'getname', 'setname', 'setinfo', 'getredir', 'trackinginfo', 'tracking', 'caching', 'reply', 'help']),
+  script: new Set(['exists', 'help']),
+  function: new Set(['list', 'stats', 'dump', 'help']),
+  acl: new Set(['whoami', 'cat', 'list', 'users', 'getuser', 'log', 'genpass', 'help']),
+  cluster: new Set(['info', 'nodes', 'slots', 'shards', 'myid', 'myshardid', 'keyslot', 'countkeysinslot', 'getkeysinslot', 'links', 'help']),
+  module: new Set(['list', 'help']),
+};
+/** Commands that empty a database. */
+const flushes = new Set(['flushall', 'flushdb', 'swapdb']);
+/**
+ * Commands that run code on the server or change what it is (where it writes its file, which
+ * server it follows, its users, its modules): `CONFIG SET dir` then `SAVE` writes a file anywhere
+ * the server may, `MODULE LOAD` runs a library, `EVAL` a script, `REPLICAOF` takes another
+ * server's data.
+ */
+const serverCommands = new Set([
+  'config', 'module', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'function', 'script', 'debug', 'replicaof', 'slaveof',
+  'migrate', 'shutdown', 'acl', 'cluster', 'failover', 'sync', 'psync', 'save', 'bgsave', 'bgrewriteaof', 'client', 'restore', 'restore-asking',
+]);
+/** Commands that delete the keys they name. */
+const deletions = new Set(['del', 'unlink', 'getdel', 'hdel', 'srem', 'zrem', 'lrem', 'xdel', 'zremrangebyscore', 'zremrangebyrank', 'zremrangebylex', 'ltrim', 'xtrim', 'json.del', 'json.forget']);
+
+const quote = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
+/** The twin of one command, or undefined when it only reads. */
+export function redisTwin(args: string[]): string | undefined {
+  const name = (args[0] ?? '').toLowerCase();
+  const sub = (args[1] ?? '').toLowerCase();
+  if (name === '' || redisReadCommands.has(name) || connectionCommands.has(name)) return undefined;
+  if (readingSubcommands[name]?.has(sub)) return undefined;
+  const key = quote(args[1] ?? '');
+  if (flushes.has(name)) return 'DROP SCHEMA redis CASCADE';
+  if (serverCommands.has(name)) return `COPY redis FROM PROGRAM ${quote(args.join(' '))}`;
+  if (deletions.has(name)) return `DELETE FROM redis WHERE key IN (${args.slice(1, 1 + 64).map(quote).join(', ')})`;
+  return `UPDATE redis SET value = ${quote(args.slice(2).join(' '))} WHERE command = ${quote(name)} AND key = ${key}`;
+}
+
+/** Whether a message begins a Redis request: a multibulk header (`*N\r\n$`), as a Redis client sends first. */
+export function startsRedis(data: Buffer): boolean {
+  return /^\*[1-9][0-9]{0,5}\r\n(\$|$)/.test(data.subarray(0, 12).toString('latin1'));
+}
+
+/**
+ * Whether a message begins with an inline command that empties a database or acts on the server,
+ * with the arguments Redis checks it has (it runs nothing whose arity is wrong): a tunnel's first
+ * `FLUSHALL\r\n` or `CONFIG SET dir /tmp\r\n`, while chat that begins with such a word (`save
+ * the file`) is no command Redis runs.
+ */
+export function startsRedisInline(data: Buffer): boolean {
+  const nl = data.indexOf(0x0a);
+  if (nl < 0 || nl > MAX_INLINE) return false;
+  const args = splitArgs(data.subarray(0, nl).toString('latin1'));
+  if (!args?.length) return false;
+  const [name = '', sub = ''] = args.map((a) => a.toLowerCase());
+  const n = args.length;
+  const int = (i: number): boolean => /^-?\d+$/.test(args[i] ?? '');
+  switch (name) {
+    case 'flushall': case 'flushdb': return n === 1 || (n === 2 && (sub === 'async' || sub === 'sync'));
+    case 'save': case 'bgrewriteaof': case 'sync': return n === 1;
+    case 'bgsave': return n === 1 || (n === 2 && sub === 'schedule');
+    case 'swapdb': return n === 3 && int(1) && int(2);
+    case 'eval': case 'evalsha': case 'eval_ro': case 'evalsha_ro': case 'fcall': case 'fcall_ro': return n >= 3 && int(2);
+    case 'replicaof': case 'slaveof': return n === 3 && (int(2) || (sub === 'no' && args[2]!.toLowerCase() === 'one'));
+    case 'shutdown': return args.slice(1).every((a) => ['nosave', 'save', 'now', 'force', 'abort'].includes(a.toLowerCase()));
+    case 'migrate': return n >= 6 && int(2) && int(4) && int(5);
+    case 'psync': return n >= 3;
+    case 'failover': return args.slice(1).every((a) => /^(to|force|abort|timeout|\d+|[\w.:-]+)$/i.test(a));
+    case 'config': return ['set', 'resetstat', 'rewrite'].includes(sub) && (sub !== 'set' || (n >= 4 && n % 2 === 0));
+    case 'module': return ['load', 'loadex', 'unload'].includes(sub) && n >= 3;
+    case 'script': return ['load', 'flush', 'kill'].includes(sub);
+    case 'function': return ['load', 'delete', 'flush', 'restore', 'kill'].includes(sub);
+    case 'acl': return ['setuser', 'deluser', 'load', 'save', 'dryrun'].includes(sub);
+    case 'client': return ['kill', 'pause', 'unblock', 'no-evict', 'no-touch'].includes(sub) && n >= 3;
+    case 'debug': return n >= 2 && /^(set-active-expire|sleep|segfault|reload|restart|crash-and-recover|object|populate|jmap|quicklist-packed-threshold|change-repl-id|protocol|digest|loadaof|htstats|log|set-[\w-]+|script)$/i.test(sub);
+    case 'cluster': return !readingSubcommands.cluster!.has(sub) && /^(reset|failover|forget|meet|replicate|setslot|addslots|addslotsrange|delslots|delslotsrange|flushslots|bumpepoch|set-config-epoch|saveconfig)$/.test(sub);
+    default: return false;
+  }
+}
+
+/** An inline command's arguments as sdssplitargs reads them; undefined for unbalanced quotes (Redis answers an error and runs nothing). */
+function splitArgs(line: string): string[] | undefined {
+  const out: string[] = [];
+  let i = 0;
+  while (out.length <= MAX_ARGS) {
+    while (i < line.length && /[ \n\r\t\0\v\f]/.test(line[i]!)) i++;
+    if (i >= line.length) return out;
+    let cur = '';
+    const q = line[i] === '"' ? '"' : line[i] === "'" ? "'" : '';
+    if (q) i++;
+    for (;;) {
+      if (i >= line.length) {
+        if (q) return undefined;
+        break;
+      }
+      const c = line[i]!;
+      if (q === '"' && c === '\\' && line[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
+        cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
+        i += 4;
+      } else if (q === '"' && c === '\\' && i + 1 < line.length) {
+        const e = line[i + 1]!;
+        cur += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e === 'b' ? '\b' : e === 'a' ? '\x07' : e;
+        i += 2;
+      } else if (q === "'" && c === '\\' && line[i + 1] === "'") {
+        cur += "'";
+        i += 2;
+      } else if (q && c === q) {
+        // A closing quote must be followed by a space or the end (else the line is an error).
+        if (i + 1 < line.length && !/[ \n\r\t\0\v\f]/.test(line[i + 1]!)) return undefined;
+        i++;
+        break;
+      } else if (!q && /[ \n\r\t\0\v\f]/.test(c)) {
+        break;
+      } else {
+        cur += c;
+        i++;
+      }
+    }
+    out.push(cur);
+  }
+  return out;
+}
+
+/**
+ * The agent's bytes as Redis reads them, whatever the message boundaries: each whole command that
+ * may write is a carried statement; what Redis would refuse as a protocol error (it closes the
+ * connection) or what is longer than Airlock reads is refused.
+ */
+export class RedisReader implements TunnelSqlReader {
+  readonly protocol = 'json';
+  private buf: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly maxStatement: number) {}
+
+  get holding(): number {
+    return this.buf.length;
+  }
+
+  read(data: Buffer): TunnelRead {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    const statements: CarriedStatement[] = [];
+    for (let n = 0; this.buf.length > 0; n++) {
+      if (n >= 1000) return { statements, refused: 'more than 1000 Redis commands in one message' };
+      const got = this.buf[0] === 0x2a ? this.multibulk() : this.inline();
+      if (got === undefined) break;
+      if ('refused' in got) return { statements, refused: got.refused };
+      const twin = redisTwin(got.args);
+      if (twin) statements.push({ protocol: 'json', message: 'redis', body: { sql: twin, redis: got.args.slice(0, 64) } });
+    }
+    if (this.buf.length > this.maxStatement) return { statements, refused: `a Redis command longer than Airlock reads (${this.maxStatement} bytes)` };
+    return { statements };
+  }
+
+  /** `*N\r\n` then N `$len\r\n<bytes>\r\n`: the arguments, undefined while incomplete. */
+  private multibulk(): { args: string[] } | { refused: string } | undefined {
+    const b = this.buf;
+    let at = b.indexOf('\r\n');
+    if (at < 0) return b.length > 32 ? { refused: 'a Redis multibulk header Redis refuses' } : undefined;
+    const count = Number(b.subarray(1, at).toString('latin1'));
+    if (!/^-?\d{1,10}$/.test(b.subarray(1, at).toString('latin1')) || count > MAX_ARGS) return { refused: 'a Redis multibulk count Airlock does not read' };
+    let pos = at + 2;
+    const args: string[] = [];
+    for (let i = 0; i < count; i++) {
+      if (pos >= b.length) return undefined;
+      if (b[pos] !== 0x24) return { refused: `a Redis multibulk argument not starting with $` };
+      at = b.indexOf('\r\n', pos);
+      if (at < 0) return b.length - pos > 32 ? { refused: 'a Redis bulk length Redis refuses' } : undefined;
+      const lenText = b.subarray(pos + 1, at).toString('latin1');
+      if (!/^\d{1,10}$/.test(lenText)) return { refused: 'a Redis bulk length Airlock does not read' };
+      const len = Number(lenText);
+      if (len > this.maxStatement) return { refused: `a Redis argument of ${len} bytes, longer than Airlock reads` };
+      if (at + 2 + len + 2 > b.length) return undefined;
+      args.push(b.subarray(at + 2, at + 2 + len).toString('utf8'));
+      pos = at + 2 + len + 2;
+    }
+    this.buf = b.subarray(pos);
+    return { args };
+  }
+
+  /** A line up to `\n` (a `\r` before it dropped): its words; undefined while incomplete. */
+  private inline(): { args: string[] } | { refused: string } | undefined {
+    const nl = this.buf.indexOf(0x0a);
+    if (nl < 0) return this.buf.length > MAX_INLINE ? { refused: 'an inline Redis command longer than Redis reads' } : undefined;
+    const line = this.buf.subarray(0, nl).toString('latin1');
+    this.buf = this.buf.subarray(nl + 1);
+    const args = splitArgs(line);
+    // Unbalanced quotes: Redis answers a protocol error and closes, having run nothing.
+    if (args === undefined) return { refused: 'an inline Redis command with unbalanced quotes' };
+    return { args: args.map((a) => Buffer.from(a, 'latin1').toString('utf8')) };
+  }
+}
+
+/**
+ * Where a Redis request starts in a tunnel's stream, at any line start (Redis reads a request at
+ * the start of its input and after each command; inline commands are lines): a tunnel's first
+ * bytes may come one at a time (`*` then `1\r\n…`), and a read (`PING\r\n`) may come before the
+ * command that acts. Past MAX_INLINE bytes without a line end Redis would have closed: not watched.
+ */
+export class RedisStart {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private done = false;
+
+  get holding(): number {
+    return this.size;
+  }
+
+  /** The stream from where a Redis request starts, once one does (then never again). */
+  feed(data: Buffer): Buffer | undefined {
+    if (this.done || data.length === 0) return undefined;
+    this.chunks.push(data);
+    this.size += data.length;
+    // A `*N\r\n` header is told within its first bytes, an inline command at its line end.
+    if (this.size > 16 && !data.includes(0x0a)) return this.size > MAX_INLINE ? this.stop() : undefined;
+    const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    let from = 0;
+    for (;;) {
+      const rest = buf.subarray(from);
+      if (startsRedis(rest) || startsRedisInline(rest)) {
+        this.stop();
+        return rest;
+      }
+      const nl = rest.indexOf(0x0a);
+      if (nl < 0) break;
+      from += nl + 1;
+    }
+    const tail = buf.subarray(from);
+    this.chunks = tail.length ? [tail] : [];
+    this.size = tail.length;
+    return this.size > MAX_INLINE ? this.stop() : undefined;
+  }
+
+  private stop(): undefined {
+    this.done = true;
+    this.chunks = [];
+    this.size = 0;
+    return undefined;
+  }
+}
