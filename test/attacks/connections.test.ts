@@ -8,11 +8,9 @@
 // exchanges open at once (forwarded requests an upstream is slow to answer, unread downloads and
 // WebSocket tunnels hold two descriptors each for as long as the upstream budgets allow: minutes,
 // or for ever), while another agent is served.
-import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import t from 'tap';
 import { AGENT_OPEN, AGENT_SLOTS, AGENT_WAITING } from '../../proxy/agent-gate.ts';
 import { IdleConnections } from '../../proxy/idle-connections.ts';
@@ -20,30 +18,7 @@ import { MAX_IDLE_CONNECTIONS } from '../../proxy/listener.ts';
 import { MAX_IDLE_UPSTREAM } from '../../proxy/upstream.ts';
 import { ensureAdminToken } from '../../studio/auth.ts';
 import { MAX_ANONYMOUS_CONNECTIONS } from '../../studio/connections.ts';
-import { eventually, fixtures, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
-
-const holder = path.join(fixtures, 'clients', 'socket-holder.mjs');
-
-/** Starts the holder: `opened` once all its connections are open, `result` once it has held them its time. */
-function hold(args: string[]): { opened: Promise<void>; result: Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }>; stop: () => void } {
-  const child = spawn(process.execPath, [holder, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  let markOpen!: () => void;
-  const opened = new Promise<void>((resolve) => (markOpen = resolve));
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (out.includes('\n')) markOpen();
-  });
-  const result = new Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', () => {
-      markOpen();
-      const lines = out.trim().split('\n');
-      resolve(JSON.parse(lines[lines.length - 1]!) as never);
-    });
-  });
-  return { opened, result, stop: () => child.kill() };
-}
+import { eventually, hold, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
 
 const up = await startUpstream(t);
 // With its studio (the studio's connections are held in this process too).
