@@ -14,7 +14,7 @@ import { AgentGate } from '../../proxy/agent-gate.ts';
 import { type Teardown } from '../temp-dir.ts';
 import { hold, startTestAirlock, viaProxy } from './helpers.ts';
 
-const LIMIT = 700;
+const LIMIT = 400;
 const hard = /^Max open files\s+\d+\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? String(LIMIT);
 const lowered = spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${LIMIT}:${hard}`]).status === 0 && openFileLimit() === LIMIT;
 
@@ -38,11 +38,11 @@ if (!lowered) {
   t.test('one agent\'s requests an upstream never answers stop at the part of the limit, a neighbour is served', async (t) => {
     await count();
     const before = hung();
-    const held = hold([String(a.port), '400', 'get', a.auth, '60000', hang]);
+    const held = hold([String(a.port), '250', 'get', a.auth, '60000', hang]);
     t.teardown(held.stop);
     await held.opened;
     for (let i = 0; i < 3; i++) t.equal((await ask()).status, 200, `the neighbour's request ${i + 1} is served (before: the connection closed at once)`);
-    t.ok(await until(async () => hung() - before + refused('attacker') >= 400, count), 'every request was forwarded or refused');
+    t.ok(await until(async () => hung() - before + refused('attacker') >= 250, count), 'every request was forwarded or refused');
     t.ok(hung() - before <= bounds.crowdedExchanges, `${hung() - before} reached the upstream, ${refused('attacker')} got 429 agent-busy (${bounds.crowdedExchanges} exchanges fit ${LIMIT} descriptors)`);
     held.stop();
     t.equal((await held.result).failed, 0, 'every connection was accepted');
@@ -55,13 +55,13 @@ if (!lowered) {
     const holders: Array<ReturnType<typeof hold>> = [];
     for (let i = 0; i < 5; i++) {
       const ag = await a.airlock.agents.add(`flood${i}`);
-      holders.push(hold([String(a.port), '120', 'get', basic(`flood${i}`, ag.token), '60000', hang]));
+      holders.push(hold([String(a.port), '60', 'get', basic(`flood${i}`, ag.token), '60000', hang]));
     }
     t.teardown(() => { for (const h of holders) h.stop(); });
     await Promise.all(holders.map((h) => h.opened));
     for (let i = 0; i < 3; i++) t.equal((await ask()).status, 200, `the neighbour's request ${i + 1} is served`);
     const flooded = (): number => [0, 1, 2, 3, 4].reduce((n, i) => n + refused(`flood${i}`), 0);
-    t.ok(await until(async () => hung() - before + flooded() >= 600, count), 'every request was forwarded or refused');
+    t.ok(await until(async () => hung() - before + flooded() >= 300, count), 'every request was forwarded or refused');
     // Each agent past the crowded bound holds at most its equal part: with five, well under twice the bound.
     t.ok(hung() - before <= 2 * bounds.crowdedExchanges, `${hung() - before} reached the upstream, ${flooded()} got 429 agent-busy`);
     for (const h of holders) h.stop();
@@ -69,11 +69,11 @@ if (!lowered) {
     await settled();
   });
 
-  t.test('twenty agents\' idle keep-alive connections meet their equal parts; a neighbour is served', async (t) => {
+  t.test('twenty-four agents\' idle keep-alive connections meet their equal parts; a neighbour is served', async (t) => {
     // Each agent within its own bound of idle connections: together past the limit.
     const auths: string[] = [];
-    for (let i = 0; i < 20; i++) auths.push(basic(`many${i}`, (await a.airlock.agents.add(`many${i}`)).token));
-    const kept = hold([String(a.port), String(20 * 40), 'get', auths.join(','), '60000', `http://${slow.host}:${slow.port}/count`]);
+    for (let i = 0; i < 24; i++) auths.push(basic(`many${i}`, (await a.airlock.agents.add(`many${i}`)).token));
+    const kept = hold([String(a.port), String(24 * 20), 'get', auths.join(','), '60000', `http://${slow.host}:${slow.port}/count`]);
     t.teardown(kept.stop);
     await kept.opened;
     for (let i = 0; i < 3; i++) t.equal((await ask()).status, 200, `the neighbour's request ${i + 1} is served while the kept connections wait`);
