@@ -3,6 +3,7 @@
 // their turn, with their bodies still in the socket (TCP pushes back), so an agent that opens a
 // hundred 1 MiB uploads at once costs a few bodies of memory and a few describe steps at a time,
 // and another agent's request never queues behind them. Holds for approval come after the gate.
+import { processDescriptorBounds } from '../lib/descriptors.ts';
 import { Tally } from '../lib/tally.ts';
 
 export const AGENT_SLOTS = 4;
@@ -54,15 +55,36 @@ export class AgentBusyError extends Error {}
 export class AgentGate {
   private readonly busy = new Tally();
   private readonly waiting = new Map<string, Array<() => void>>();
+  /** Requests waiting for a slot, over every agent. */
+  private waitingTotal = 0;
 
   private readonly open = new Tally();
   private readonly described = new Tally();
 
-  constructor(readonly slots = AGENT_SLOTS, readonly maxWaiting = AGENT_WAITING, readonly maxOpen = AGENT_OPEN, readonly maxDescribed = AGENT_DESCRIBED_BYTES) {}
+  /**
+   * The bounds that hold descriptors shrink to fit the process's limit (lib/descriptors.ts);
+   * `crowdedOpen` is the exchanges open across agents past which each agent holding some may hold
+   * only its equal part of it, itself counted: however many agents flood, about that many stay
+   * open and a newcomer is admitted (before, nothing bounded them across agents); `crowdedWaiting`
+   * is the same for requests waiting for a slot.
+   */
+  constructor(
+    readonly slots = AGENT_SLOTS,
+    readonly maxWaiting = Math.min(AGENT_WAITING, processDescriptorBounds().sixteenth),
+    readonly maxOpen = AGENT_OPEN,
+    readonly maxDescribed = AGENT_DESCRIBED_BYTES,
+    readonly crowdedOpen = processDescriptorBounds().crowdedExchanges,
+    readonly crowdedWaiting = processDescriptorBounds().anonymous,
+  ) {}
 
   /** Counts one exchange of the agent as open; the returned function (idempotent) ends it. */
   enter(agent: string): () => void {
-    if (this.open.of(agent) >= this.maxOpen) throw new AgentBusyError(`${this.maxOpen} of this agent's requests and tunnels are already open`);
+    const own = this.open.of(agent);
+    if (own >= this.maxOpen) throw new AgentBusyError(`${this.maxOpen} of this agent's requests and tunnels are already open`);
+    if (this.open.total >= this.crowdedOpen) {
+      const part = Math.max(1, Math.floor(this.crowdedOpen / (this.open.size + (own === 0 ? 1 : 0))));
+      if (own >= part) throw new AgentBusyError(`${own} of this agent's requests and tunnels are open while ${this.open.total} are across ${this.open.size} agents, past the ${this.crowdedOpen} this process's file descriptors allow: each agent may hold its equal part (${part}) until some end`);
+    }
     return this.open.hold(agent, 1);
   }
 
@@ -82,7 +104,15 @@ export class AgentGate {
   /** Runs `fn` once one of the agent's slots is free; the slot is freed when it settles. */
   async run<T>(agent: string, fn: () => Promise<T>): Promise<T> {
     if (this.busy.of(agent) >= this.slots) {
-      if ((this.waiting.get(agent)?.length ?? 0) >= this.maxWaiting) throw new AgentBusyError(`${this.maxWaiting} of this agent's requests are already waiting`);
+      const queued = this.waiting.get(agent)?.length ?? 0;
+      if (queued >= this.maxWaiting) throw new AgentBusyError(`${this.maxWaiting} of this agent's requests are already waiting`);
+      // Each waiting request holds a socket: past the part of the descriptors they may take in
+      // all, an agent holding its equal part among the agents with some waiting is refused.
+      if (this.waitingTotal >= this.crowdedWaiting) {
+        const part = Math.max(1, Math.floor(this.crowdedWaiting / (this.waiting.size + (queued === 0 ? 1 : 0))));
+        if (queued >= part) throw new AgentBusyError(`${queued} of this agent's requests are waiting while ${this.waitingTotal} of ${this.waiting.size} agents' are, past the ${this.crowdedWaiting} this process's file descriptors allow: each agent may have its equal part (${part}) waiting`);
+      }
+      this.waitingTotal++;
       await new Promise<void>((resolve) => {
         const queue = this.waiting.get(agent);
         if (queue) queue.push(resolve);
@@ -102,6 +132,7 @@ export class AgentGate {
   private release(agent: string): void {
     const queue = this.waiting.get(agent);
     const next = queue?.shift();
+    if (next) this.waitingTotal--;
     if (queue && queue.length === 0) this.waiting.delete(agent);
     if (next) return next(); // the slot passes on: busy stays the same
     this.busy.sub(agent, 1);

@@ -10,6 +10,7 @@
 // pool is closed: a flood of new connections closed every agent's idle keep-alive connections and
 // tunnels (one pool for all) and only ever closes its own now.
 import type net from 'node:net';
+import { processDescriptorBounds } from '../lib/descriptors.ts';
 
 /** Connections waiting that nobody has used yet, at most. */
 export const MAX_IDLE_CONNECTIONS = 4096;
@@ -22,8 +23,16 @@ export class IdleConnections {
   private readonly perAgent = new Map<string, Set<net.Socket>>();
   private readonly owner = new WeakMap<net.Socket, string>();
   private readonly watched = new WeakSet<net.Socket>();
+  /** Connections waiting in the agents' pools, over every agent. */
+  private owned = 0;
 
-  constructor(readonly anonymousCap = MAX_IDLE_CONNECTIONS, readonly agentCap = MAX_IDLE_PER_AGENT) {}
+  /** Each bound shrinks to fit the process's file descriptor limit (lib/descriptors.ts). */
+  constructor(
+    readonly anonymousCap = Math.min(MAX_IDLE_CONNECTIONS, processDescriptorBounds().anonymous),
+    readonly agentCap = Math.min(MAX_IDLE_PER_AGENT, processDescriptorBounds().sixteenth),
+    /** The agents' connections in all (past it, the agent with the most loses its longest-waiting): unbounded under a large limit. */
+    readonly ownedCap = processDescriptorBounds().anonymous,
+  ) {}
 
   /** The connection is `agent`'s from now on (it authenticated a request or a tunnel on it). */
   own(s: net.Socket, agent: string): void {
@@ -49,11 +58,21 @@ export class IdleConnections {
       cap = this.agentCap;
     }
     pool.add(s);
-    while (pool.size > cap) {
-      const oldest = pool.values().next().value as net.Socket;
-      this.busy(oldest);
-      oldest.destroy();
+    if (agent !== undefined) this.owned++;
+    while (pool.size > cap) this.close(pool);
+    // Many agents each within its own bound may together take the descriptors: the one keeping
+    // the most gives up its longest-waiting.
+    while (this.owned > this.ownedCap) {
+      let most: Set<net.Socket> | undefined;
+      for (const p of this.perAgent.values()) if (!most || p.size > most.size) most = p;
+      this.close(most!);
     }
+  }
+
+  private close(pool: Set<net.Socket>): void {
+    const oldest = pool.values().next().value as net.Socket;
+    this.busy(oldest);
+    oldest.destroy();
   }
 
   /** A request head arrived (or the connection closed): it no longer waits. */
@@ -62,6 +81,8 @@ export class IdleConnections {
     const agent = this.owner.get(s);
     if (agent === undefined) return;
     const pool = this.perAgent.get(agent);
-    if (pool?.delete(s) && pool.size === 0) this.perAgent.delete(agent);
+    if (!pool?.delete(s)) return;
+    this.owned--;
+    if (pool.size === 0) this.perAgent.delete(agent);
   }
 }

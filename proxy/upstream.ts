@@ -8,6 +8,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { Readable, Transform, Writable, pipeline } from 'node:stream';
 import tls from 'node:tls';
+import { processDescriptorBounds } from '../lib/descriptors.ts';
 import { CheckedHttpAgent, CheckedHttpsAgent, type ConnectionCheck } from './checked-dial.ts';
 import { CREDENTIAL_RECHECK_MS, watchCredentials } from './credential-watch.ts';
 import { DestinationError } from './destination.ts';
@@ -104,7 +105,7 @@ function boundIdle<A extends http.Agent>(agent: A): A {
     if (unreadBody.has(socket)) return false;
     let idle = 0;
     for (const name in agent.freeSockets) idle += agent.freeSockets[name]?.length ?? 0;
-    if (idle >= MAX_IDLE_UPSTREAM || keep(socket) === false) return false;
+    if (idle >= Math.min(MAX_IDLE_UPSTREAM, processDescriptorBounds().sixteenth) || keep(socket) === false) return false;
     socket.on('data', idleData);
     return true;
   };

@@ -12,6 +12,7 @@
 // ever bites a flood, and the flooder's own oldest connections go first.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { processDescriptorBounds } from '../lib/descriptors.ts';
 
 export const MAX_ANONYMOUS_CONNECTIONS = 256;
 /**
@@ -43,7 +44,7 @@ export const ANONYMOUS_PENDING_BYTES = 32 * 1024 * 1024;
 /** How often what anonymous connections hold is measured (Node's parser reads natively: no event per chunk). */
 const PENDING_CHECK_MS = 100;
 
-export function boundConnections(server: Server, cap = MAX_ANONYMOUS_CONNECTIONS, pendingCap = ANONYMOUS_PENDING_BYTES): ConnectionBound {
+export function boundConnections(server: Server, cap = Math.min(MAX_ANONYMOUS_CONNECTIONS, processDescriptorBounds().sixteenth), pendingCap = ANONYMOUS_PENDING_BYTES): ConnectionBound {
   // Insertion order is opening order: the first is the longest-open. The value: the socket's
   // bytesRead when its last request's head ended (what it sent since, the parser or a login's body holds).
   const anonymous = new Map<Socket, number>();

@@ -8,11 +8,9 @@
 // exchanges open at once (forwarded requests an upstream is slow to answer, unread downloads and
 // WebSocket tunnels hold two descriptors each for as long as the upstream budgets allow: minutes,
 // or for ever), while another agent is served.
-import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import t from 'tap';
 import { AGENT_OPEN, AGENT_SLOTS, AGENT_WAITING } from '../../proxy/agent-gate.ts';
 import { IdleConnections } from '../../proxy/idle-connections.ts';
@@ -20,30 +18,7 @@ import { MAX_IDLE_CONNECTIONS } from '../../proxy/listener.ts';
 import { MAX_IDLE_UPSTREAM } from '../../proxy/upstream.ts';
 import { ensureAdminToken } from '../../studio/auth.ts';
 import { MAX_ANONYMOUS_CONNECTIONS } from '../../studio/connections.ts';
-import { eventually, fixtures, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
-
-const holder = path.join(fixtures, 'clients', 'socket-holder.mjs');
-
-/** Starts the holder: `opened` once all its connections are open, `result` once it has held them its time. */
-function hold(args: string[]): { opened: Promise<void>; result: Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }>; stop: () => void } {
-  const child = spawn(process.execPath, [holder, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  let markOpen!: () => void;
-  const opened = new Promise<void>((resolve) => (markOpen = resolve));
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (out.includes('\n')) markOpen();
-  });
-  const result = new Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', () => {
-      markOpen();
-      const lines = out.trim().split('\n');
-      resolve(JSON.parse(lines[lines.length - 1]!) as never);
-    });
-  });
-  return { opened, result, stop: () => child.kill() };
-}
+import { eventually, hold, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
 
 const up = await startUpstream(t);
 // With its studio (the studio's connections are held in this process too).
@@ -236,14 +211,15 @@ t.test('thirteenth pass: studio connections no logged-in browser uses are bounde
   t.ok(r.closed >= extra, `the studio closed ${r.closed} of them (at least the ${extra} past ${MAX_ANONYMOUS_CONNECTIONS}), longest-open first`);
 });
 
+/** A socket standing in for a connection (the floods themselves are the tests above). */
+function fake(): net.Socket {
+  const s = new EventEmitter() as EventEmitter & { destroyed: boolean; destroy(): void };
+  s.destroyed = false;
+  s.destroy = () => { s.destroyed = true; s.emit('close'); };
+  return s as unknown as net.Socket;
+}
+
 t.test('thirteenth pass: an agent\'s waiting connections meet its own bound, never another\'s or the anonymous one', async (t) => {
-  // Sockets stand in for connections (the flood itself is the first test above).
-  const fake = (): net.Socket => {
-    const s = new EventEmitter() as EventEmitter & { destroyed: boolean; destroy(): void };
-    s.destroyed = false;
-    s.destroy = () => { s.destroyed = true; s.emit('close'); };
-    return s as unknown as net.Socket;
-  };
   const idle = new IdleConnections(8, 3);
   const calm = Array.from({ length: 3 }, fake);
   for (const s of calm) (idle.own(s, 'calm'), idle.wait(s));
@@ -258,4 +234,20 @@ t.test('thirteenth pass: an agent\'s waiting connections meet its own bound, nev
   idle.busy(calm[0]!);
   idle.wait(calm[0]!);
   t.notOk(calm[0]!.destroyed, 'a connection that waits again rejoins its agent\'s bound');
+});
+
+t.test('nineteenth pass: many agents each within its own bound: past the bound in all, the agent keeping the most loses its longest-waiting', async (t) => {
+  const idle = new IdleConnections(8, 4, 10);
+  const calm = [fake()];
+  idle.own(calm[0]!, 'calm');
+  idle.wait(calm[0]!);
+  const agents = Array.from({ length: 5 }, (_, a) => Array.from({ length: 4 }, () => {
+    const s = fake();
+    idle.own(s, `busy${a}`);
+    idle.wait(s);
+    return s;
+  }));
+  t.equal(agents.flat().filter((s) => !s.destroyed).length + 1, 10, 'ten wait in all (twenty-one came, each agent within its 4)');
+  t.notOk(calm[0]!.destroyed, 'the agent keeping one keeps it');
+  t.ok(agents.every((own) => own.filter((s) => !s.destroyed).length >= 1), 'every agent keeps its newest');
 });

@@ -3,7 +3,7 @@
 // the target got nothing it should not), a test CA for HTTPS upstreams, a test resolver for DNS
 // rebinding, and raw-socket / raw-TLS clients for request shapes no well-behaved client sends.
 // Everything listens on loopback; nothing here ever dials a non-loopback address.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -370,4 +370,25 @@ export async function eventually(check: () => boolean, maxMs = 3000): Promise<bo
     await new Promise((r) => setTimeout(r, 20));
   }
   return check();
+}
+
+/** Starts fixtures/clients/socket-holder.mjs in a child process (its descriptors are not the proxy's): `opened` once all its connections are open, `result` once it has held them its time. */
+export function hold(args: string[]): { opened: Promise<void>; result: Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }>; stop: () => void } {
+  const child = spawn(process.execPath, [path.join(fixtures, 'clients', 'socket-holder.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  let markOpen!: () => void;
+  const opened = new Promise<void>((resolve) => (markOpen = resolve));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('\n')) markOpen();
+  });
+  const result = new Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', () => {
+      markOpen();
+      const lines = out.trim().split('\n');
+      resolve(JSON.parse(lines[lines.length - 1]!) as never);
+    });
+  });
+  return { opened, result, stop: () => child.kill() };
 }
