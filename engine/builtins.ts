@@ -1,7 +1,8 @@
 // Rego builtins that OPA's WASM target does not compile natively and the opa-wasm SDK does not
-// ship in JavaScript. The time builtins read the evaluation's clock, which is the real time live
+// ship in JavaScript (or ships in another language: `regex.split`, regex-split.ts). The time builtins read the evaluation's clock, which is the real time live
 // and the captured request's time during replay, so replays are deterministic.
 import crypto from 'node:crypto';
+import { regexSplit } from './regex-split.ts';
 
 export type BuiltinFn = (...args: any[]) => unknown;
 
@@ -103,6 +104,7 @@ const hmac = (alg: string) => (x: string, key: string): string => crypto.createH
 export function makeBuiltins(clock: EvalClock): Record<string, BuiltinFn> {
   return {
     'time.now_ns': () => clock.nowNs(),
+    'regex.split': regexSplit,
     'time.parse_rfc3339_ns': (s: string) => parseRfc3339Ns(s),
     'time.parse_duration_ns': (s: string) => parseDurationNs(s),
     'time.date': (arg: number | [number, string]) => {

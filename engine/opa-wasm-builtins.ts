@@ -6,3 +6,8 @@ import path from 'node:path';
 const require = createRequire(import.meta.url);
 const sdkDir = path.dirname(require.resolve('@open-policy-agent/opa-wasm'));
 export const builtinFuncs: Record<string, unknown> = require(path.join(sdkDir, 'builtins', 'index.js'));
+
+// The SDK calls its own builtin before a custom one of the same name, and its `regex.split` is
+// JavaScript's, not OPA's (regex-split.ts): taken out of its table (the one object it consults, a
+// package outside every bundle), so Airlock's RE2 version (builtins.ts) is the one called.
+delete builtinFuncs['regex.split'];

@@ -1131,7 +1131,6 @@ unreserved_escapes := object.union(
 structure_decoded(v) := concat("/", regex.split(`%2[fF]`, concat("\\", regex.split(`%5[cC]`, concat("?", regex.split(`%3[fF]`, concat("#", regex.split(`%23`, concat("@", regex.split(`%40`, concat(":", regex.split(`%3[aA]`, concat(" ", regex.split(`%20`, v))))))))))))))
 
 # Two regex passes, whatever the text: every replacement allocates, and an evaluation frees nothing.
-# (`regex.split` runs JavaScript's RegExp, `regex.match` RE2: the patterns are written for each.)
 parser_view(t) := concat(".", regex.split(host_dots, concat("", regex.split(host_ignored, ascii_width(t)))))
 
 host_view_chars := `[\t\r\n%\x{00AD}\x{034F}\x{180B}-\x{180F}\x{200B}\x{2060}\x{FE00}-\x{FE0F}\x{FEFF}\x{3002}\x{FF01}-\x{FF5E}\x{FF61}]`
@@ -1145,9 +1144,9 @@ fullwidth_ascii := {substring(fullwidth_forms, i, 1): substring(printable_ascii,
 
 fullwidth_forms := "！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～"
 
-host_ignored := `[\t\r\n\u00AD\u034F\u180B-\u180F\u200B\u2060\uFE00-\uFE0F\uFEFF]|%(?:09|0[aAdD]|[cC]2%[aA][dD]|[cC][dD]%8[fF]|[eE]2%80%8[bB]|[eE]2%81%[aA]0|[eE][fF]%[bB][bB]%[bB][fF])`
+host_ignored := `[\t\r\n\x{00AD}\x{034F}\x{180B}-\x{180F}\x{200B}\x{2060}\x{FE00}-\x{FE0F}\x{FEFF}]|%(?:09|0[aAdD]|[cC]2%[aA][dD]|[cC][dD]%8[fF]|[eE]2%80%8[bB]|[eE]2%81%[aA]0|[eE][fF]%[bB][bB]%[bB][fF])`
 
-host_dots := `[\u3002\uFF0E\uFF61]|%(?:2[eE]|[eE]3%80%82|[eE][fF]%[bB][cC]%8[eE]|[eE][fF]%[bB][dD]%[aA]1)`
+host_dots := `[\x{3002}\x{FF0E}\x{FF61}]|%(?:2[eE]|[eE]3%80%82|[eE][fF]%[bB][cC]%8[eE]|[eE][fF]%[bB][dD]%[aA]1)`
 
 # A path segment that is a host name under a top-level domain the Public Suffix List knows (a reader's
 # `/evil.com/…`, an archive's `/web/2024/evil.com`), unless its last label is a common file
@@ -2158,7 +2157,6 @@ task_names_elsewhere(t) if {
 # the same): defanged as threat reports write them (`evil[.]com`, `evil(dot)com`, `evil{.}com`), any
 # top-level domain; spoken or spaced (`evil dot com`, `evil . com`) only before a common one, since
 # prose is full of `dot` and ` . ` before words that are top-level domains too (`the red dot next`).
-# (regex.split runs as a JavaScript pattern in Airlock's evaluator: no inline flags.)
 task_names_elsewhere(t) if {
 	count(t) <= 4096
 	regex.match(defanged_dot, t)
@@ -2173,9 +2171,9 @@ task_names_elsewhere(t) if {
 	parts[count(parts) - 1] in spoken_tlds
 }
 
-defanged_dot := `\s*[\[({<]\s*(?:\.|[dD][oO][tT])\s*[\])}>]\s*`
+defanged_dot := `[\s\p{Z}]*[\[({<][\s\p{Z}]*(?:\.|(?i:dot))[\s\p{Z}]*[\])}>][\s\p{Z}]*`
 
-spoken_dot := `\s+(?:[dD][oO][tT]|\.)\s+`
+spoken_dot := `[\s\p{Z}]+(?:(?i:dot)|\.)[\s\p{Z}]+`
 
 spoken_tlds := {"com", "net", "org", "io", "co", "dev", "app", "ai", "xyz", "info", "biz", "site", "online", "uk", "de", "ru", "cn", "sh", "ly", "gg", "cc", "tk", "ml", "ga", "cf", "pw"}
 
