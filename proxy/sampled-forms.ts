@@ -1,6 +1,6 @@
 // Forms of a secret that are exact strings written in the characters ordinary text is made of:
 // base85 (Ascii85, Z85, RFC 1924 — git, Python's `b85encode`), base32 in lower case and in the
-// extended-hex alphabet, the value reversed, ROT13 and ROT47. A service that shows its record of a
+// extended-hex alphabet, the value reversed, ROT13 and ROT47 (and more since: below, `formsOf`). A service that shows its record of a
 // credential that way hands the value over past every spelling of proxy/spellings.ts.
 //
 // Matching them as more literals of the scrubber's regexes made scrubbing about twice as slow (a
@@ -96,6 +96,26 @@ function uuCores(bytes: Buffer): string[] {
   });
 }
 
+/** Letters shifted `k` places (ROT13 is k = 13; digits and marks kept). */
+function caesar(s: string, k: number): string {
+  return s.replace(/[A-Za-z]/g, (c) => {
+    const base = c <= 'Z' ? 65 : 97;
+    return String.fromCharCode(((c.charCodeAt(0) - base + k) % 26) + base);
+  });
+}
+const CAESAR_SHIFTS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
+/** Letters mirrored in the alphabet (a↔z). */
+const atbash = (s: string): string => s.replace(/[A-Za-z]/g, (c) => String.fromCharCode((c <= 'Z' ? 155 : 219) - c.charCodeAt(0)));
+const GROUP_SIZES = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+const GROUP_MARKS = ['-', '.', ':', '/', '|', '_'];
+/** `s` in groups of `n` characters from its start, `mark` between them. */
+function grouped(s: string, n: number, mark: string): string {
+  const chars = [...s];
+  const out: string[] = [];
+  for (let i = 0; i < chars.length; i += n) out.push(chars.slice(i, i + n).join(''));
+  return out.join(mark);
+}
+
 const swapCase = (s: string): string => s.replace(/[A-Za-z]/g, (c) => String.fromCharCode(c.charCodeAt(0) ^ 0x20));
 
 /** The value as each form family writes it (latin1: one character per byte), in a fixed order. */
@@ -123,7 +143,10 @@ function formsOf(value: string): string[] {
     ...[...base64Cores(bytes), ...base64Cores(bytes, true), bytes.toString('hex'), bytes.toString('hex').toUpperCase()].map((e) => [...e].reverse().join('')),
     // (Bytes as binary digits or octal numbers were tried: their 4-grams are digits and blanks,
     // which numbers in ordinary JSON hit at every sample, ~10% slower scrubbing.)
-
+    // Nineteenth pass: the other Caesar shifts and Atbash (a "masking" viewer, a puzzle encoder), and
+    // the value grouped from its start every 4–16 characters by `-`, `.`, `:`, `/`, `|` or `_` (a
+    // license-key or recovery-code layout, `fold`-like grouping for reading aloud).
+    ...[...CAESAR_SHIFTS.map((k) => caesar(value, k)), atbash(value), ...GROUP_SIZES.flatMap((n) => GROUP_MARKS.map((mark) => grouped(value, n, mark)))].map((f) => Buffer.from(f, 'utf8').toString('latin1')),
   ];
 }
 

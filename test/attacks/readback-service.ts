@@ -26,7 +26,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -103,6 +103,14 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     case 'base32-lower': return { text: base32(Buffer.from(json)).toLowerCase(), type: 'text/plain' };
     case 'base32hex': return { text: [...base32(Buffer.from(json))].map((c) => (c === '=' ? c : B32HEX['ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(c)])).join(''), type: 'text/plain' };
     case 'base32hex-lower': return { text: [...base32(Buffer.from(json))].map((c) => (c === '=' ? c : B32HEX['ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(c)])).join('').toLowerCase(), type: 'text/plain' };
+    // Nineteenth pass: long tokens grouped by fours (a recovery-code layout), a Caesar cipher and
+    // Atbash, every character coloured (lolcat: a 256-colour sequence before each), and a
+    // stylesheet writing the record in full-width letters as CSS escapes.
+    case 'grouped': return { text: json.replace(/[^\s"]{16,}/g, (w) => w.match(/.{1,4}/g)!.join('-')), type: 'text/plain' };
+    case 'caesar3': return { text: json.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + 3) % 26) + (c <= 'Z' ? 65 : 97))), type: 'text/plain' };
+    case 'atbash': return { text: json.replace(/[a-z]/gi, (c) => String.fromCharCode((c <= 'Z' ? 155 : 219) - c.charCodeAt(0))), type: 'text/plain' };
+    case 'lolcat': return { text: `${[...json].map((c, i) => `\x1b[38;5;${16 + (i % 200)}m${c}`).join('')}\x1b[0m\n`, type: 'text/plain' };
+    case 'css-fullwidth': return { text: `.log::after{content:"${[...json].map((c) => (c > ' ' && c <= '~' ? `\\${(c.charCodeAt(0) + 0xfee0).toString(16)} ` : c)).join('')}"}`, type: 'text/css' };
     case 'node-buffer-pretty': return { text: JSON.stringify({ raw: Buffer.from(json) }, null, 2), type: 'application/json' };
     case 'typed-array': return { text: JSON.stringify({ raw: new Uint8Array(Buffer.from(json)) }), type: 'application/json' };
     case 'inspect': return { text: util.inspect(new Uint8Array(Buffer.from(json)), { maxArrayLength: null }), type: 'text/plain' };

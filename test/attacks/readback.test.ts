@@ -356,6 +356,27 @@ t.test('2(b): the record reversed, rotated, in base85 or in lower-case or extend
   }
 });
 
+// Nineteenth pass: the record shown grouped by fours, Caesar-shifted, mirrored (Atbash), coloured a
+// character at a time (lolcat) or as a stylesheet of full-width letters in CSS escapes: each
+// undone by the oracle a reader would apply (join the groups, shift back, strip the colours, decode
+// the escapes and read them under NFKC).
+t.test('2(b) nineteenth pass: the record grouped, Caesar-shifted, mirrored, coloured a character at a time or as full-width CSS escapes never shows the value', async (t) => {
+  await inject();
+  const undo: Record<string, (x: string) => string> = {
+    grouped: (x) => x.replace(/-/g, ''),
+    caesar3: (x) => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + 23) % 26) + (c <= 'Z' ? 65 : 97))),
+    atbash: (x) => x.replace(/[a-z]/gi, (c) => String.fromCharCode((c <= 'Z' ? 155 : 219) - c.charCodeAt(0))),
+    lolcat: (x) => x.replace(/\x1b\[[0-9;]*m/g, ''),
+    'css-fullwidth': (x) => x.replace(/\\([0-9a-fA-F]{1,6}) ?/g, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).normalize('NFKC'),
+  };
+  for (const format of ['grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth'] as const) {
+    const { seen, statuses } = await readRecord({ host: 'svc.example', format, only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
+    const read = undo[format]!(seen.toString('utf8'));
+    t.notOk(read.includes(SECRET.slice(0, 24)), `the record as ${format} does not show the value (status ${statuses.join(',')})`);
+    t.ok(seen.toString('utf8').includes(PH), `the record as ${format} shows the placeholder`);
+  }
+});
+
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
 // was all the sniffer read), in a charset the scrubber cannot read — Beautiful Soup looks 2,048
 // bytes or 5% of the page far, libxml2 anywhere in the head.

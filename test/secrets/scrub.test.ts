@@ -545,6 +545,34 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
   t.same(s.startsAtEnd(`x ${rot13(value.slice(0, 11))}`, 10).map((r) => r.replace), [PH], 'ROT13 of two characters past it: the secret\'s start');
 });
 
+// Nineteenth pass: the value grouped from its start every 4–16 characters by `-`, `.`, `:`, `/`, `|`
+// or `_` (a recovery-code or license-key layout, a viewer grouping a token to read it aloud), and
+// shifted by any Caesar shift or mirrored (Atbash): exact strings no spelling matched (ROT13 alone was).
+t.test('nineteenth pass: the value grouped by a mark every 4–16 characters, under any Caesar shift or Atbash, at any chunk cut; dates, addresses, versions and grouped ids pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const shift = (x: string, k: number): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + k) % 26) + (c <= 'Z' ? 65 : 97)));
+  const atbash = (x: string): string => x.replace(/[a-z]/gi, (c) => String.fromCharCode((c <= 'Z' ? 155 : 219) - c.charCodeAt(0)));
+  const group = (x: string, n: number, mark: string): string => x.match(new RegExp(`.{1,${n}}`, 'g'))!.join(mark);
+  const form = fc.oneof(
+    fc.record({ n: fc.integer({ min: 4, max: 16 }), mark: fc.constantFrom('-', '.', ':', '/', '|', '_') }).map(({ n, mark }) => ({ label: `grouped ${n} by ${mark}`, text: group(value, n, mark) })),
+    fc.integer({ min: 1, max: 25 }).map((k) => ({ label: `shifted ${k}`, text: shift(value, k) })),
+    fc.constant({ label: 'atbash', text: atbash(value) }),
+  );
+  await fc.assert(fc.asyncProperty(form, fc.constantFrom('{"code":"', 'key: ', ''), fc.integer({ min: 0, max: 2000 }), async ({ label, text }, before, at) => {
+    const body = Buffer.from(`${before}${text}" and more`, 'latin1');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (out.includes(text.slice(10, 22)) || !out.includes(PH)) throw new Error(`${label} cut at ${cut} passed: ${out}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 80) });
+  // Controls: grouped text of other kinds, at every cut.
+  const plain = Buffer.from('{"at":"2026-12-06T23:19:00Z","ip":"fe80::1:2:3","v":"1.22.333.4444","code":"ABCD-EFGH-IJKL-MNOP","path":"/usr/local/lib","mac":"00:1a:2b:3c:4d:5e","t":"a|b|c","word":"uryyb jbeyq"}', 'latin1');
+  for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `grouped text cut at ${cut} passes`);
+  // The tripwire: the grouped public prefix and one character is no probe; two past it are.
+  t.same(s.startsAtEnd(`x ${group(value, 4, '-').slice(0, 11)}`, 10), [], 'grouped by 4: the public prefix and one character, no probe');
+  t.same(s.startsAtEnd(`x ${group(value, 4, '-').slice(0, 14)}`, 10).map((r) => r.replace), [PH], 'grouped by 4: two characters past it, the secret\'s start');
+});
+
 // Sixteenth pass: the value with characters a reader does not see between its characters — zero-
 // width characters, soft hyphens (UTF-8, `&shy;`, `&#173;`), `<wbr>`, their JSON escapes — which a
 // browser's text, a copy or an agent's `replace()` drops: the scrubber also reads the text without
@@ -607,6 +635,57 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
   const zw = (x: string): string => Buffer.from([...x].join('\u200b'), 'utf8').toString('latin1');
   t.same(s.startsAtEnd(`x ${zw(value.slice(0, 9))}`, 10), [], 'the public prefix and one character, with fillers: no probe');
   t.same(s.startsAtEnd(`x ${zw(value.slice(0, 11))}`, 10).map((r) => r.replace), [PH], 'two characters past it, with fillers: the secret\'s start');
+});
+
+// Nineteenth pass (left open by the eighteenth): the same letters under CSS escapes (`\ff53 `, a
+// page's `content:` or a stylesheet a service writes, `\01d42c`), JavaScript's `\u{ff53}` and
+// Python's `\U0000ff53` (its `repr`/`unicode_escape` of a styled letter): a reader decodes them and
+// NFKC reads the key. And terminal colour sequences between a key's characters (a CI log, a
+// `script`/asciinema recording, Rich or chalk highlighting a token; raw, JSON's `\u001b[` in a
+// recording, Python's `\x1b[` in a repr): a terminal shows the key, `strip-ansi` gives it.
+t.test('nineteenth pass: full-width and styled letters as CSS, \\u{…} or \\U escapes, and colour sequences between a key\'s characters, at any chunk cut; CSS and coloured logs without it pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const bold = (c: string): number => {
+    const x = c.charCodeAt(0);
+    return x >= 97 && x <= 122 ? 0x1d41a + x - 97 : x >= 65 && x <= 90 ? 0x1d400 + x - 65 : x >= 48 && x <= 57 ? 0x1d7ce + x - 48 : x;
+  };
+  const points: Record<string, (c: string) => number> = { 'full-width': (c) => c.charCodeAt(0) + 0xfee0, bold, circled: (c) => (/[a-z]/.test(c) ? 0x24d0 + c.charCodeAt(0) - 97 : c.charCodeAt(0)) };
+  const hex = (cp: number): string => cp.toString(16);
+  const writes: Record<string, (cp: number) => string> = {
+    'css blank': (cp) => `\\${hex(cp)} `,
+    'css padded': (cp) => `\\${hex(cp).padStart(6, '0')}`,
+    'css upper, line feed': (cp) => `\\${hex(cp).toUpperCase()}\n`,
+    'js braces': (cp) => `\\u{${hex(cp)}}`,
+    'js braces padded': (cp) => `\\u{00${hex(cp).toUpperCase()}}`,
+    python: (cp) => `\\U${hex(cp).padStart(8, '0')}`,
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(points)), fc.constantFrom(...Object.keys(writes)), fc.integer({ min: 1, max: 3 }), fc.constantFrom('{"shown":"', '.k::after{content:"', ''), fc.integer({ min: 0, max: 2000 }), async (kind, write, every, before, at) => {
+    const spelled = [...value].map((c, i) => {
+      const cp = points[kind]!(c);
+      return i % every === 0 && cp !== c.charCodeAt(0) ? writes[write]!(cp) : c;
+    }).join('');
+    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (!out.includes(PH)) throw new Error(`${kind} as ${write} every ${every} cut at ${cut} passed: ${out}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  const colours: Record<string, [string, string]> = {
+    raw: ['\x1b[31m', '\x1b[0m'], bold: ['\x1b[1;32m', '\x1b[m'], '256': ['\x1b[38;5;196m', '\x1b[39m'],
+    json: ['\\u001b[33m', '\\u001b[0m'], 'JSON upper': ['\\u001B[1m', '\\u001B[22m'], python: ['\\x1b[36m', '\\x1b[0m'],
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(colours)), fc.integer({ min: 1, max: 12 }), fc.boolean(), fc.constantFrom('{"stdout":"', '[ok] ', ''), fc.integer({ min: 0, max: 2000 }), async (kind, every, closed, before, at) => {
+    const [on, off] = colours[kind]!;
+    const spelled = [...value].map((c, i) => (i % every === 0 ? `${on}${c}${closed ? off : ''}` : c)).join('');
+    const body = Buffer.from(`${before}${spelled} done`, 'latin1');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (!out.includes(PH)) throw new Error(`${kind} every ${every} cut at ${cut} passed: ${JSON.stringify(out)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  // Controls: a stylesheet with such escapes and a coloured build log (raw and as a recording's JSON), at every cut.
+  const plain = Buffer.from('.q::before{content:"\\ff08\\FF09 \\01d400"}.i{content:"\\1d42c \\24d0"} a\\:hover{x:\\u{ff21}\\U0000ff22}\n'
+    + '\x1b[32m✓\x1b[0m 12 passed \x1b[1;31msk_test\x1b[0m_fixture \x1b[38;5;196mERROR\x1b[39m\n[0.5, "o", "\\u001b[1mBuilding\\u001b[0m \\u001b[32mok\\u001b[0m"]\n', 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 5) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `CSS and coloured text cut at ${cut} passes`);
 });
 
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
