@@ -1128,6 +1128,49 @@ function packagesChanged(dir: string, since: number, budget: { left: number; unt
   return [{ path: dir, why: `${changed.length} packages changed (${some}, …): ${why}` }];
 }
 
+/**
+ * Build tools' caches of compiled code in a project (nineteenth pass): babel-loader's, webpack's,
+ * `@babel/register`'s, turbo's and nx's in `node_modules/.cache`, Vite's optimized dependencies
+ * (`node_modules/.vite`), Next's `.next/cache`, Parcel's, turbo's and nx's own folders, Angular's.
+ * The host's next build or dev server takes an entry as it finds it (its key is a hash of the source
+ * and options, or a time, both the writer's to copy; turbo and nx restore a task's whole output from
+ * one) in place of compiling the source again, so a forged entry runs code no diff of the source
+ * shows, and git ignores them all. Tools write them at every build, so an entry's being new says
+ * nothing: those written during the run are removed after it, and the tools compile again.
+ * Keyed by the folder holding the cache (`*`: any).
+ */
+const CODE_CACHES: Array<[parent: string, name: string]> = [
+  ['node_modules', '.cache'], ['node_modules', '.vite'], ['.next', 'cache'], ['*', '.parcel-cache'],
+  ['*', '.turbo'], ['.nx', 'cache'], ['.angular', 'cache'],
+];
+/** Bounds of the look through code caches after a run (entries, milliseconds). */
+const CACHE_ENTRIES = 100_000;
+const CACHE_MS = 1500;
+
+/**
+ * The files at or below `dir` (a real folder, not followed) changed at or after `since`, into `out`;
+ * false when the budget ran out first.
+ */
+function cacheFilesSince(dir: string, since: number, budget: { left: number; until: number }, out: string[]): boolean {
+  try {
+    if (!fs.lstatSync(dir).isDirectory()) return true;
+  } catch {
+    return true;
+  }
+  return walkFolders(dir, budget, (d, e) => {
+    const p = path.join(d, e.name);
+    if (!e.isDirectory() && !e.isSymbolicLink() && !e.isFile()) return false;
+    if (!e.isDirectory()) {
+      try {
+        if (fs.lstatSync(p).ctimeMs >= since) out.push(p);
+      } catch {
+        /* gone */
+      }
+    }
+    return e.isDirectory();
+  });
+}
+
 const NODE_PACKAGE = 'Node programs of the project load its code (npm test, a dev server, a build); node_modules is in no diff: reinstall with npm ci unless the agent was to install packages';
 const PYTHON_PACKAGE = 'the environment\'s python imports its code (and pytest its entry points); a venv is in no diff: reinstall unless the agent was to install packages';
 
@@ -1170,9 +1213,10 @@ function codeVariables(file: string): string | undefined {
  * config, hooks or info changed: objects and the index change with every commit). The walk is
  * bounded; `complete` says whether it saw everything.
  */
-export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean; bytecode: string[] } {
+export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean; caches: string[] } {
   const planted: Planted[] = [];
-  const bytecode: string[] = [];
+  // Python's bytecode and build tools' code caches written during the run: removed after it.
+  const caches: string[] = [];
   const budget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
   const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
     let names: string[];
@@ -1228,6 +1272,23 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     for (const gems of [path.join(homeDir, '.local', 'share', 'gem', 'ruby'), path.join(homeDir, '.gem', 'ruby')]) {
       for (const version of subfolders(gems)) {
         for (const d of ['gems', 'specifications']) changedIn(path.join(gems, version, d), () => true, 'every ruby of yours loads your user gems (the highest version of a gem wins)');
+      }
+    }
+    // @babel/register's cache where the project has no node_modules/.cache: `~/.babel.<version>.<env>.json`
+    // (`~/.babel.json` in Babel 6), or BABEL_CACHE_PATH; an entry is the compiled code of a source
+    // file, taken while the source's time matches (nineteenth pass, see CODE_CACHES).
+    let homeNames: string[] = [];
+    try {
+      homeNames = fs.readdirSync(homeDir).filter((n) => /^\.babel\..*json$/.test(n));
+    } catch {
+      /* unreadable */
+    }
+    const babel = env.BABEL_CACHE_PATH && path.isAbsolute(env.BABEL_CACHE_PATH) ? [env.BABEL_CACHE_PATH] : [];
+    for (const f of [...homeNames.slice(0, 32).map((n) => path.join(homeDir, n)), ...babel]) {
+      try {
+        if (fs.lstatSync(f).ctimeMs >= since) caches.push(f);
+      } catch {
+        /* none */
       }
     }
     for (const platform of subfolders(path.join(homeDir, 'R'))) {
@@ -1290,6 +1351,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your shell\'s rc files (or the installer of its tools) put this folder on PATH: it runs in place of any program of that name');
   }
   const packageBudget: { left: number; until: number; ranOut?: boolean } = { left: PACKAGE_ENTRIES, until: 0 };
+  const cacheBudget: { left: number; until: number; ranOut?: boolean } = { left: CACHE_ENTRIES, until: 0 };
   // The working directory's walk gets its own time: the home folder's checks above take most of it
   // on a loaded machine, and the walk then reported a small project as too big to check.
   budget.until = Math.max(budget.until, Date.now() + WALK_MS);
@@ -1329,6 +1391,19 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       }
     }
     if (e.name === 'node_modules' && e.isDirectory()) addPackages(packagesChanged(p, since, packageBudget, NODE_PACKAGE));
+    // Build tools' code caches (CODE_CACHES): node_modules' are not walked, the others not by the
+    // walk's budget (a `.next/cache` holds thousands of entries).
+    for (const [parent, name] of CODE_CACHES) {
+      const cache = e.name === parent && parent === 'node_modules' ? path.join(p, name)
+        : e.name === name && (parent === '*' || path.basename(dir) === parent) ? p : undefined;
+      if (!cache || !e.isDirectory()) continue;
+      if (!cacheBudget.until) cacheBudget.until = Date.now() + CACHE_MS;
+      if (!cacheFilesSince(cache, since, cacheBudget, caches)) {
+        cacheBudget.ranOut = true;
+        if (!planted.some((f) => f.path === cache)) planted.push({ path: cache, why: 'a build tool\'s cache of compiled code, which your next build or dev server loads as it finds it; too big to check after the run: remove it (the tool compiles again)' });
+      }
+      if (cache === p) return false;
+    }
     // Python bytecode (fifteenth pass): Python loads `__pycache__/x.cpython-312.pyc` in place of
     // `x.py` when the source time and size recorded in it match, and both are the writer's to copy,
     // so a forged one runs code no diff of `x.py` shows (`*.pyc` is in every .gitignore). Python
@@ -1337,7 +1412,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     // imported as the module of its name when no `.py` is beside it (`json.pyc` next to a script
     // is imported in place of the standard library's json); Python never writes one there: named.
     if (e.name.endsWith('.pyc') && e.isFile() && changedSince(p, since, budget)) {
-      if (path.basename(dir) === '__pycache__') bytecode.push(p);
+      if (path.basename(dir) === '__pycache__') caches.push(p);
       else if (!planted.some((f) => f.path === p)) planted.push({ path: p, why: 'Python imports it as the module of its name where no .py is beside it, before the standard library\'s' });
     }
     // A dotenv file setting a variable that runs code: bun, pipenv, VS Code's Python, docker
@@ -1354,7 +1429,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     return !NOT_WALKED.has(e.name);
   });
   const complete = walked && !packageBudget.ranOut;
-  return { planted, complete, bytecode };
+  return { planted, complete: complete && !cacheBudget.ranOut, caches };
 }
 
 /**
@@ -1472,14 +1547,14 @@ export function loginsChanged(before: Map<string, string | undefined>, homeDir: 
 }
 
 /**
- * Removes the Python bytecode files written during the run (plantedSince's `bytecode`): caches
- * Python makes again from the sources. After the run, with the agent gone; a name only, never
- * followed (a `__pycache__` the walk found was a real folder).
+ * Removes the Python bytecode and build tools' cache entries written during the run (plantedSince's
+ * `caches`), which the tools make again from the sources. After the run, with the agent gone; a
+ * name only, never followed (a link the agent left there is removed, not what it leads to).
  */
-export function removeBytecode(files: string[]): void {
+export function removeCaches(files: string[]): void {
   for (const f of files) {
     try {
-      if (fs.lstatSync(f).isFile()) fs.unlinkSync(f);
+      if (!fs.lstatSync(f).isDirectory()) fs.unlinkSync(f);
     } catch {
       /* gone already */
     }

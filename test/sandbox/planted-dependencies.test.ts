@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { plantedSince } from '../../sandbox/entry-files.ts';
+import { plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
 import { tempDir } from '../temp-dir.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
@@ -153,4 +153,71 @@ t.test('a gem or R package changed in the user\'s own libraries is named, as the
     t.ok(after.includes(p), `~/${p} is named (${after.join(', ')})`);
   }
   t.notOk(after.some((p) => p.includes('minitest')), 'an untouched gem is not named');
+});
+
+// Nineteenth pass (left open by the eighteenth): build tools' caches of compiled code in the project
+// (babel-loader's and webpack's in node_modules/.cache, Vite's optimized dependencies, Next's,
+// Parcel's, turbo's, nx's, Angular's) and @babel/register's in the home folder. The host's next build
+// or dev server takes an entry as it finds it (keyed by a hash of the source or its time, both the
+// writer's to copy; turbo and nx restore a task's output from one), git ignores them all, and the
+// agent's own builds write them at every run: each entry written during the run is removed after it.
+const CACHES = [
+  'node_modules/.cache/babel-loader/4f1e.json', 'node_modules/.cache/@babel/register/.babel.7.24.0.development.json',
+  'node_modules/.cache/webpack/default-development/0.pack', 'node_modules/.cache/turbo/9a8b.tar.zst',
+  'node_modules/.vite/deps/react.js', '.next/cache/webpack/client-development/0.pack', '.parcel-cache/data.mdb',
+  '.turbo/cache/9a8b.tar.zst', '.nx/cache/1234/outputs/dist/main.js', '.angular/cache/17.3.0/babel-webpack/x.json',
+];
+
+t.test('build tools\' code cache entries written during the run are removed after it; the rest of the project is left', async (t) => {
+  const home = tempDir(t, 'hunt19-sandbox-caches-');
+  const write = writer(home);
+  const work = path.join(home, 'src', 'app');
+  const old = ['node_modules/.cache/babel-loader/old.json', 'node_modules/.vite/deps/_metadata.json', '.next/cache/images/a.webp'];
+  for (const p of old) write(path.join('src/app', p), 'cached before the run\n');
+  write('.babel.7.24.0.development.json', '{}\n');
+  write('.babel.json', '{}\n');
+  write('elsewhere.js', 'module.exports = 1;\n');
+  const since = await tick();
+  const found = (): string[] => plantedSince(since, home, work, '/usr/bin:/bin', {}).caches.map((f) => path.relative(home, f)).sort();
+  t.same(found(), [], 'control: nothing written before the run');
+
+  // The agent, inside: a forged entry in each cache, @babel/register's home cache rewritten, and a
+  // link in Vite's deps to a file elsewhere.
+  for (const p of CACHES) write(path.join('src/app', p), AGENT);
+  for (const p of ['packages/web/.next/cache/swc/plugins/x.js', 'packages/web/node_modules/.vite/deps/vue.js']) write(path.join('src/app', p), AGENT);
+  fs.symlinkSync(path.join(home, 'elsewhere.js'), path.join(work, 'node_modules/.vite/deps/lodash.js'));
+  fs.appendFileSync(path.join(home, '.babel.7.24.0.development.json'), ' ');
+  // Controls: the project's own files and build output, folders that only share a cache's name.
+  for (const p of ['src/index.js', 'dist/main.js', 'src/cache/x.js', '.cache/x.js', 'lib/.vite/x.js']) write(path.join('src/app', p), 'ok\n');
+  const after = found();
+  for (const p of [...CACHES, 'packages/web/.next/cache/swc/plugins/x.js', 'packages/web/node_modules/.vite/deps/vue.js', 'node_modules/.vite/deps/lodash.js']) {
+    t.ok(after.includes(path.join('src/app', p)), `${p} is collected`);
+  }
+  t.ok(after.includes('.babel.7.24.0.development.json'), '@babel/register\'s home cache rewritten during the run is collected');
+  t.notOk(after.includes('.babel.json'), 'an untouched one is not');
+  for (const p of [...old, 'src/index.js', 'dist/main.js', 'src/cache/x.js', '.cache/x.js', 'lib/.vite/x.js']) t.notOk(after.includes(path.join('src/app', p)), `${p} is not`);
+  t.same(plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.filter((f) => /cache|\.vite|\.turbo|\.nx/.test(f.path)), [], 'nothing is named for them (the agent\'s own builds write them)');
+
+  removeCaches(plantedSince(since, home, work, '/usr/bin:/bin', {}).caches);
+  for (const p of CACHES) t.notOk(fs.existsSync(path.join(work, p)), `${p} is gone after the run`);
+  t.notOk(fs.existsSync(path.join(work, 'node_modules/.vite/deps/lodash.js')), 'the link is gone');
+  t.ok(fs.existsSync(path.join(home, 'elsewhere.js')), 'what it led to is left');
+  for (const p of [...old, 'src/index.js', 'dist/main.js', 'src/cache/x.js']) t.ok(fs.existsSync(path.join(work, p)), `${p} is left`);
+});
+
+t.test('property: an entry written in any code cache, at any depth, in a project at any depth, is removed', async (t) => {
+  const base = tempDir(t, 'hunt19-sandbox-caches-');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom(...CACHES), fc.array(fc.constantFrom('a', 'b-c', '_d'), { maxLength: 3 }), fc.array(fc.constantFrom('pkg', 'apps', 'x'), { maxLength: 2 }),
+    async (cache, below, project) => {
+      const work = path.join(base, String(n++));
+      const rel = path.join(...project, path.dirname(cache), ...below, path.basename(cache));
+      const since = await tick();
+      writer(work)(rel, AGENT);
+      const { caches } = plantedSince(since, '', work);
+      removeCaches(caches);
+      return caches.includes(path.join(work, rel)) && !fs.existsSync(path.join(work, rel));
+    },
+  ), { numRuns: Math.min(numRuns, 25), seed });
 });
