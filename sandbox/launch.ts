@@ -68,7 +68,7 @@ export interface SandboxSpec {
 }
 
 /** Who the agent is and which secrets its environment may show: as for agentEnv(). */
-export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' | 'placeholders' | 'realValues' | 'onReplaced'> {
+export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' | 'placeholders' | 'realValues' | 'onReplaced' | 'onCredentials'> {
   command: string[];
   /** Airlock's proxy socket on the host. */
   proxySocket: string;
@@ -635,7 +635,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const env = agentEnv(o.baseEnv ?? process.env, {
         agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: SANDBOX_PROXY_PORT,
         caCert: `${SANDBOX_RUN_DIR}/ca.pem`, placeholders: o.placeholders, sandboxed: true,
-        realValues: o.realValues, onReplaced: o.onReplaced, nodePreload: seen(files.preload), javaTrustStore: seen(files.trustStore),
+        realValues: o.realValues, onReplaced: o.onReplaced, onCredentials: o.onCredentials, nodePreload: seen(files.preload), javaTrustStore: seen(files.trustStore),
       });
       // Hidden and protected under every path that reaches them: a bind mount of the state folder,
       // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
@@ -746,7 +746,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const env = agentEnv(o.baseEnv ?? process.env, {
         agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: port,
         caCert: o.caCert, placeholders: o.placeholders, sandboxed: false,
-        realValues: o.realValues, onReplaced: o.onReplaced, nodePreload: files.preload, javaTrustStore: files.trustStore,
+        realValues: o.realValues, onReplaced: o.onReplaced, onCredentials: o.onCredentials, nodePreload: files.preload, javaTrustStore: files.trustStore,
       });
       child = spawn(o.command[0]!, o.command.slice(1), { env, cwd, stdio: 'inherit' });
       deliver = (sig) => {
