@@ -286,9 +286,8 @@ const HOME_ENTRIES: Record<string, string> = {
   '.config/Code/User/keybindings.json': 'VS Code runs the commands it binds (sendSequence types into your terminal)',
   '.config/Code/User/profiles': 'VS Code obeys the settings and runs the tasks of its profiles',
   // Desktop sessions: GNOME Shell's extensions (JavaScript run in the shell at login), Plasma's
-  // login and logout scripts; file managers that run commands on opening a file. (Not dconf's
-  // database: GNOME rewrites it by rename whenever an app saves a setting, which would lift the
-  // bind and name it after nearly every run.)
+  // login and logout scripts; file managers that run commands on opening a file. (dconf's
+  // database: desktopSettings.)
   '.local/share/gnome-shell/extensions': 'GNOME Shell runs its extensions at login',
   '.config/autostart-scripts': 'Plasma runs its scripts at login',
   '.config/plasma-workspace/shutdown': 'Plasma runs its scripts at logout',
@@ -789,6 +788,30 @@ export function remoteServers(homeDir: string): string[] {
 }
 
 /**
+ * dconf's database folder (nineteenth pass; left open since the sixteenth): GNOME's settings, among
+ * them commands it runs (a custom keybinding's `command`, the default terminal's `exec`) and what
+ * runs at login. Inside, with no D-Bus, an agent writes the database file itself, and the desktop
+ * obeys it at the next login. The folder is kept read-only, not the file: dconf's service replaces
+ * the file by a rename in that folder whenever an app saves a setting, which lifts a bind of the
+ * file but not of the folder; and not named after a run (it changes whenever a setting is saved).
+ * Made (empty, private, as dconf makes it) where the system has dconf and the folder is missing, so
+ * the agent cannot make the first database either.
+ */
+export function desktopSettings(homeDir: string, env: NodeJS.ProcessEnv, dconfInstalled = ['/etc/dconf', '/usr/libexec/dconf-service', '/usr/lib/dconf/dconf-service'].some((p) => fs.existsSync(p))): string[] {
+  const out: string[] = [];
+  for (const p of [path.join(homeDir, '.config', 'dconf'), xdgMoved(homeDir, '.config/dconf', env)]) {
+    if (!p || out.includes(p)) continue;
+    try {
+      if (!fs.existsSync(p) && dconfInstalled && fs.existsSync(path.dirname(p)) && fs.lstatSync(path.dirname(p)).isDirectory()) fs.mkdirSync(p, { mode: 0o700 });
+    } catch {
+      /* not ours to make */
+    }
+    if (isDir(p)) out.push(p);
+  }
+  return out;
+}
+
+/**
  * The home folder's entry files that exist (folders made first, see HOME_FOLDERS), to bind
  * read-only in the sandbox: all but one that
  * holds the working directory, or that a `--writable` path names (itself or a path inside it:
@@ -847,7 +870,7 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
     if (unlocked.some((w) => inside(w, f)) || out.includes(f) || !fs.existsSync(f)) continue;
     out.push(f);
   }
-  for (const f of remoteServers(homeDir)) if (!inside(here, f) && !unlocked.some((w) => inside(w, f))) out.push(f);
+  for (const f of [...remoteServers(homeDir), ...desktopSettings(homeDir, env)]) if (!inside(here, f) && !inside(f, here) && !unlocked.some((w) => inside(w, f))) out.push(f);
   // What the shell rc files source, protected like them.
   for (const f of rcSourced(homeDir)) {
     if (inside(here, f) || unlocked.some((w) => inside(w, f)) || out.includes(f)) continue;

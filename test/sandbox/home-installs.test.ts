@@ -6,7 +6,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { homeEntryFiles } from '../../sandbox/entry-files.ts';
+import { desktopSettings, homeEntryFiles } from '../../sandbox/entry-files.ts';
 import { results, runAirlock, startWorld } from './helpers.ts';
 import { tempDir } from '../temp-dir.ts';
 
@@ -87,6 +87,15 @@ const CACHES: Record<string, string> = {
   'cabal-store': '.cabal/store/ghc-9.4.8/aeson-2.2.1.0-abc/lib/libHSaeson.a',
   'cabal-packages': '.cabal/packages/hackage.haskell.org/aeson/2.2.1.0/aeson-2.2.1.0.tar.gz',
   bazel: '.cache/bazel/_bazel_root/0123abcd/external/rules_x/defs.bzl',
+  // Nineteenth pass: what Python tools editors run load with pickle.load (code, to pickle), and
+  // Dart's package sources, compiled in place.
+  parso: '.cache/parso/CPython-312/0123abcd/4567ef.pkl',
+  jedi: '.cache/jedi/CPython-312/0123abcd/4567ef.pkl',
+  pylint: '.cache/pylint/app_1.stats',
+  'pylint-old': '.pylint.d/app1.stats',
+  black: '.cache/black/24.1.0/cache.0123abcd.pickle',
+  pub: '.pub-cache/hosted/pub.dev/http-1.2.0/lib/http.dart',
+  'pub-git': '.pub-cache/git/x-0123abcd/lib/x.dart',
 };
 
 t.test('the caches host tools run programs and code from are the agent\'s own inside', async (t) => {
@@ -107,6 +116,18 @@ t.test('the caches host tools run programs and code from are the agent\'s own in
   t.equal(found.get('playwright'), path.join(fs.realpathSync(home), 'pw'), 'PLAYWRIGHT_BROWSERS_PATH');
   t.equal(found.get('huggingface'), path.join(fs.realpathSync(home), 'hf'), 'HF_HOME');
   t.equal(found.get('torch'), path.join(fs.realpathSync(home), 'th'), 'TORCH_HOME');
+  const tools = { PYLINT_HOME: path.join(home, 'pl'), BLACK_CACHE_DIR: path.join(home, 'bl'), PUB_CACHE: path.join(home, 'pc') };
+  for (const d of [tools.PYLINT_HOME, tools.BLACK_CACHE_DIR, path.join(tools.PUB_CACHE, 'hosted')]) fs.mkdirSync(d, { recursive: true });
+  const byTools = new Map(packageCaches(home, tools, work).map((c) => [c.name, c.path]));
+  t.equal(byTools.get('pylint'), path.join(fs.realpathSync(home), 'pl'), 'PYLINT_HOME');
+  t.equal(byTools.get('black'), path.join(fs.realpathSync(home), 'bl'), 'BLACK_CACHE_DIR');
+  t.equal(byTools.get('pub'), path.join(fs.realpathSync(home), 'pc', 'hosted'), 'PUB_CACHE');
+  // pylint (and ccache) use the old folder once it exists: never made.
+  const bare = tempDir(t, 'hunt19-sandbox-caches-');
+  fs.mkdirSync(path.join(bare, '.cache'));
+  packageCaches(bare, {}, path.join(bare, 'w'));
+  t.notOk(fs.existsSync(path.join(bare, '.pylint.d')), '~/.pylint.d is not made');
+  t.ok(fs.existsSync(path.join(bare, '.cache', 'parso')), 'a missing ~/.cache/parso is made (private), so the agent cannot make the first one');
   // Playwright's `PLAYWRIGHT_BROWSERS_PATH=0` keeps browsers inside node_modules: not a folder here.
   t.notOk(new Map(packageCaches(home, { PLAYWRIGHT_BROWSERS_PATH: '0' }, work).map((c) => [c.name, c.path])).get('playwright')?.endsWith('/0'), 'PLAYWRIGHT_BROWSERS_PATH=0 is no folder');
 });
@@ -159,6 +180,8 @@ const START_FILES = [
   '.mongoshrc.js', '.mongorc.js', '.erlang', '.iex.exs', '.sbclrc', '.ocamlinit', '.racketrc', '.guile', '.gnuplot',
   '.julia/config/startup.jl', '.pylintrc', '.config/pylintrc', '.lein/profiles.clj', '.mix/archives/evil-0.1.0/evil-0.1.0/ebin/evil.beam',
   '.config/yt-dlp/config', '.config/mpv/scripts/x.lua', '.config/bat/config', '.config/lazygit/config.yml', '.config/aria2/aria2.conf',
+  // Nineteenth pass: dconf's database (GNOME's custom keybindings' commands, its default terminal).
+  '.config/dconf/user',
 ];
 
 t.test('REPLs\' and tools\' start files are kept read-only', async (t) => {
@@ -215,4 +238,28 @@ t.test('the remote editors\' servers installed in the home folder are kept read-
   fs.writeFileSync(path.join(home, '.vscode-server', 'data', 'logs', 'remoteagent.log'), 'x\n');
   fs.writeFileSync(path.join(home, '.vscode-server', 'cli', 'servers', 'Stable-0123abcd', 'log.txt'), 'x\n');
   t.notOk(plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.some((f) => f.path.includes('.vscode-server')), 'the server\'s own logs are not named');
+});
+
+t.test('dconf\'s database folder is kept read-only (made where dconf is installed), not named after a run', async (t) => {
+  // Inside there is no D-Bus, so an agent writes ~/.config/dconf/user itself (a custom keybinding
+  // whose `command` is its program), and GNOME obeys it at the next login. The folder is bound, not
+  // the file: dconf's service renames a new database over it whenever an app saves a setting.
+  const home = tempDir(t, 'hunt19-sandbox-dconf-');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(path.join(home, '.config'), { recursive: true });
+  fs.mkdirSync(work, { recursive: true });
+  t.same(desktopSettings(home, {}, false), [], 'not made where dconf is not installed');
+  t.notOk(fs.existsSync(path.join(home, '.config', 'dconf')));
+  t.same(desktopSettings(home, {}, true), [path.join(home, '.config', 'dconf')], 'made (empty) where it is');
+  t.equal(fs.statSync(path.join(home, '.config', 'dconf')).mode & 0o777, 0o700, 'private, as dconf makes it');
+  const moved = path.join(home, 'xdg');
+  fs.mkdirSync(moved);
+  t.ok(desktopSettings(home, { XDG_CONFIG_HOME: moved }, true).includes(path.join(moved, 'dconf')), 'also where XDG_CONFIG_HOME moves it');
+  t.ok(homeEntryFiles(home, work, [], {}).includes(path.join(home, '.config', 'dconf')), 'bound read-only');
+  t.notOk(homeEntryFiles(home, work, [path.join(home, '.config', 'dconf')], {}).includes(path.join(home, '.config', 'dconf')), 'unless --writable names it');
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const since = Date.now();
+  await new Promise((r) => setTimeout(r, 20));
+  fs.writeFileSync(path.join(home, '.config', 'dconf', 'user'), 'GVariant\n');
+  t.notOk(plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.some((f) => f.path.includes('dconf')), 'a setting saved during the run is not named');
 });
