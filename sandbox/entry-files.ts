@@ -745,6 +745,32 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'tailwind.config.ts': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
 };
 
+/**
+ * Interpreters and programs installed into the home folder by managers HOME_ENTRIES does not list
+ * (nineteenth pass): kept read-only where they exist, as the version managers' installs are, but
+ * not looked through after a run (a conda root holds 100,000 files, more than the walk's budget; an
+ * agent cannot change them inside).
+ */
+const HOME_INSTALLS: Record<string, string> = {
+  // The same installed by other managers: conda's and mamba's (their base
+  // interpreter and every environment; `conda init`'s block in the rc files runs `<root>/bin/conda
+  // shell.bash hook` at every shell start), Homebrew's in the home folder (every program it
+  // installed), IntelliJ's downloaded JDKs, .NET's user install, rye's Pythons, ghcup's GHCs,
+  // elan's Lean toolchains, gvm's Go versions, juliaup's Julias, pixi's global environments.
+  ...Object.fromEntries(['miniconda3', 'anaconda3', 'miniforge3', 'mambaforge', 'miniconda', 'anaconda', 'micromamba', '.local/share/mamba', '.conda/envs']
+    .map((d) => [d, 'conda\'s Python and environments: every python, pip and conda you run (your shell runs its conda at every start)'])),
+  '.linuxbrew': 'Homebrew\'s programs: every program you installed with brew',
+  '.jdks': 'the JDKs your IDE downloaded: every java its builds and runs start',
+  '.dotnet/dotnet': '.NET\'s host: every dotnet you run', '.dotnet/sdk': '.NET\'s SDKs: every dotnet build',
+  '.dotnet/shared': '.NET\'s runtimes: every .NET program you run', '.dotnet/host': '.NET\'s host resolver: every dotnet you run',
+  '.rye/py': 'rye\'s Pythons: every python rye runs',
+  '.ghcup/ghc': 'ghcup\'s GHCs: every ghc and cabal build',
+  '.elan/toolchains': 'elan\'s Lean toolchains: every lean and lake you run',
+  '.gvm/gos': 'gvm\'s Go versions: every go you run',
+  '.julia/juliaup': 'juliaup\'s Julias: every julia you run',
+  '.pixi/envs': 'pixi\'s global environments: every command you installed with pixi global',
+};
+
 /** Folders not walked in the working directory: big, and no prompt or editor enters them. */
 const NOT_WALKED = new Set(['node_modules', '.git', '.hg']);
 /** Bounds of the walk after a run (entries read, milliseconds). */
@@ -870,7 +896,12 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
     if (unlocked.some((w) => inside(w, f)) || out.includes(f) || !fs.existsSync(f)) continue;
     out.push(f);
   }
-  for (const f of [...remoteServers(homeDir), ...desktopSettings(homeDir, env)]) if (!inside(here, f) && !inside(f, here) && !unlocked.some((w) => inside(w, f))) out.push(f);
+  // conda and mamba installed elsewhere in the home folder (`~/opt/miniconda3`): `conda init` and
+  // `micromamba shell init` export where.
+  const condaExe = env.CONDA_EXE && path.isAbsolute(env.CONDA_EXE) ? path.dirname(path.dirname(env.CONDA_EXE)) : undefined;
+  const installs = [...Object.keys(HOME_INSTALLS).map((rel) => path.join(homeDir, rel)), condaExe, env.MAMBA_ROOT_PREFIX]
+    .filter((p): p is string => !!p && path.isAbsolute(p) && inside(p, homeDir) && path.resolve(p) !== path.resolve(homeDir) && !out.includes(p) && fs.existsSync(p));
+  for (const f of [...remoteServers(homeDir), ...desktopSettings(homeDir, env), ...installs]) if (!inside(here, f) && !inside(f, here) && !unlocked.some((w) => inside(w, f))) out.push(f);
   // What the shell rc files source, protected like them.
   for (const f of rcSourced(homeDir)) {
     if (inside(here, f) || unlocked.some((w) => inside(w, f)) || out.includes(f)) continue;

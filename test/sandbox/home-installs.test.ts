@@ -18,7 +18,13 @@ const INSTALLS = [
   '.local/share/pnpm/global/5/node_modules/vercel/dist/index.js',
   '.bun/install/global/node_modules/prettier/index.js',
   '.config/yarn/global/node_modules/serve/build/main.js',
+  // Nineteenth pass: interpreters other managers install into the home folder: conda's base (its
+  // `conda` runs at every shell start through `conda init`'s block) and environments, one where
+  // CONDA_EXE says, Homebrew's, the IDE's JDKs, .NET's user install, rye's Pythons.
+  'miniconda3/bin/conda', '.conda/envs/ml/lib/python3.12/site-packages/numpy/__init__.py', 'opt/mc/bin/conda',
+  '.linuxbrew/bin/jq', '.jdks/temurin-21/bin/java', '.dotnet/dotnet', '.rye/py/cpython@3.12.1/bin/python3',
 ];
+const CONDA_EXE = 'opt/mc/bin/conda';
 
 function makeHome(home: string, extra: string[] = []): void {
   for (const rel of [...INSTALLS, ...extra]) {
@@ -38,9 +44,13 @@ t.test('global tool installs in the home folder are bound read-only (where they 
   for (const rel of ['.npm-global/lib/node_modules', '.local/lib/node_modules', '.local/share/pipx/venvs', '.local/share/uv/tools', '.local/share/pnpm/global', '.bun/install/global', '.config/yarn/global', 'tools/npm/lib/node_modules', 'envprefix/lib/node_modules', '.pipx-home/venvs']) {
     t.ok(bound.includes(path.join(home, rel)), `~/${rel} is read-only`);
   }
+  const others = homeEntryFiles(home, work, [], { CONDA_EXE: path.join(home, CONDA_EXE) });
+  for (const rel of ['miniconda3', '.conda/envs', 'opt/mc', '.linuxbrew', '.jdks', '.dotnet/dotnet', '.rye/py']) t.ok(others.includes(path.join(home, rel)), `~/${rel} is read-only`);
+  t.notOk(homeEntryFiles(home, work, [], { CONDA_EXE: '/opt/conda/bin/conda' }).includes('/opt/conda'), 'not a conda outside the home folder');
+  t.notOk(homeEntryFiles(home, work, [], { CONDA_EXE: path.join(home, 'bin', 'conda') }).includes(home), 'nor the home folder itself');
   // Controls: none made when missing; a prefix that holds the working directory is not bound.
   const bare = tempDir(t, 'hunt18-sandbox-installs-bare-');
-  t.notOk(homeEntryFiles(bare, path.join(bare, 'w'), [], {}).some((p) => p.includes('node_modules') || p.includes('pipx')), 'nothing made where none is installed');
+  t.notOk(homeEntryFiles(bare, path.join(bare, 'w'), [], {}).some((p) => p.includes('node_modules') || p.includes('pipx') || p.includes('conda') || p.includes('.jdks')), 'nothing made where none is installed');
   fs.writeFileSync(path.join(home, '.npmrc'), 'prefix=~/src/app\n');
   fs.mkdirSync(path.join(work, 'lib', 'node_modules'), { recursive: true });
   t.notOk(homeEntryFiles(home, work, [], {}).includes(path.join(work, 'lib', 'node_modules')), 'not a prefix inside the working directory (the project\'s own)');
@@ -53,12 +63,12 @@ t.test('inside the sandbox the agent cannot change the user\'s globally installe
   makeHome(home);
   const work = path.join(home, 'src', 'app');
   fs.mkdirSync(work, { recursive: true });
-  const script = INSTALLS.map((rel, i) => `printf '%s\\n' 'require("child_process").execSync("touch /tmp/x")' >> ~/${rel} 2>/dev/null && echo w_${'abcdefghij'[i]}=yes || echo w_${'abcdefghij'[i]}=no`).join('; ');
-  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
+  const script = INSTALLS.map((rel, i) => `printf '%s\\n' 'require("child_process").execSync("touch /tmp/x")' >> ~/${rel} 2>/dev/null && echo w_${'abcdefghijklmnopqrstuvwxyz'[i]}=yes || echo w_${'abcdefghijklmnopqrstuvwxyz'[i]}=no`).join('; ');
+  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home, CONDA_EXE: path.join(home, CONDA_EXE) } });
   t.equal(r.code, 0, `the run ends well (${r.stderr.slice(-300)})`);
   const out = results(r.stdout);
   INSTALLS.forEach((rel, i) => {
-    t.equal(out[`w_${'abcdefghij'[i]}`], 'no', `~/${rel} cannot be written`);
+    t.equal(out[`w_${'abcdefghijklmnopqrstuvwxyz'[i]}`], 'no', `~/${rel} cannot be written`);
     t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), '// installed\n', `~/${rel} is as installed`);
   });
 });
