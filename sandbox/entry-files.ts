@@ -1228,6 +1228,36 @@ function cacheFilesSince(dir: string, since: number, budget: { left: number; unt
 const NODE_PACKAGE = 'Node programs of the project load its code (npm test, a dev server, a build); node_modules is in no diff: reinstall with npm ci unless the agent was to install packages';
 const PYTHON_PACKAGE = 'the environment\'s python imports its code (and pytest its entry points); a venv is in no diff: reinstall unless the agent was to install packages';
 
+/**
+ * The virtual environments tools keep for projects in the home folder rather than in the project:
+ * pipenv's (`~/.local/share/virtualenvs`, or `WORKON_HOME`), virtualenvwrapper's (`~/.virtualenvs`,
+ * `WORKON_HOME`), pdm's (`~/.local/share/pdm/venvs`), hatch's (`~/.local/share/hatch/env/virtual`,
+ * nested by project). A folder holding `pyvenv.cfg`, 3 deep at most, 256 in all.
+ */
+function outsideVenvs(homeDir: string, env: NodeJS.ProcessEnv): string[] {
+  const dataHome = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(homeDir, '.local', 'share');
+  const workon = env.WORKON_HOME && path.isAbsolute(env.WORKON_HOME) ? [env.WORKON_HOME] : [];
+  const roots = [...new Set([path.join(dataHome, 'virtualenvs'), path.join(homeDir, '.virtualenvs'), ...workon, path.join(dataHome, 'pdm', 'venvs'), path.join(dataHome, 'hatch', 'env', 'virtual')])];
+  const out: string[] = [];
+  const look = (dir: string, depth: number): void => {
+    if (out.length >= 256) return;
+    if (depth > 0 && fs.existsSync(path.join(dir, 'pyvenv.cfg'))) {
+      out.push(dir);
+      return;
+    }
+    if (depth >= 3) return;
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).slice(0, 256).map((e) => e.name);
+    } catch {
+      /* none */
+    }
+    for (const n of names) look(path.join(dir, n), depth + 1);
+  };
+  for (const r of roots) look(r, 0);
+  return out;
+}
+
 /** dotenv files: `.env`, `.env.local`, `.env.development.local`, `.flaskenv`. */
 const DOTENV = /^(?:\.env(?:\.[\w-]+)*|\.flaskenv)$/;
 
@@ -1412,6 +1442,23 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   const addPackages = (found: Planted[]): void => {
     for (const f of found) if (!planted.some((g) => g.path === f.path)) planted.push(f);
   };
+  const venvChanged = (dir: string, why = 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script and, once activated, the programs in its bin'): void => {
+    if (planted.some((f) => f.path === dir)) return;
+    // Every program of its bin (fourteenth pass): an activated environment puts bin first on PATH,
+    // so a changed `pytest` or `pip` there runs in place of the real one.
+    if ([path.join(dir, 'pyvenv.cfg'), ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) planted.push({ path: dir, why });
+    let pythons: string[] = [];
+    try {
+      pythons = fs.readdirSync(path.join(dir, 'lib')).filter((n) => n.startsWith('python') || n.startsWith('pypy'));
+    } catch {
+      /* none */
+    }
+    for (const py of pythons.slice(0, 8)) addPackages(packagesChanged(path.join(dir, 'lib', py, 'site-packages'), since, packageBudget, PYTHON_PACKAGE));
+  };
+  // The project's environments kept outside it (nineteenth pass): pipenv's, virtualenvwrapper's,
+  // pdm's and hatch's, which `pipenv run`, `workon`, `pdm run`, `hatch run` and the editor's Python
+  // use for the project as its own `.venv` (the same names; not protected: the agent installs there).
+  for (const dir of homeOk ? outsideVenvs(homeDir, env) : []) venvChanged(dir, 'a Python virtual environment of a project (pipenv, virtualenvwrapper, pdm, hatch): `pipenv run`, `workon`, your editor run its python and the programs in its bin');
   const walked = walkFolders(root, budget, (dir, e) => {
     const p = path.join(dir, e.name);
     // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which
@@ -1422,20 +1469,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     // A Python virtual environment (pyvenv.cfg beside bin/): VS Code's and PyCharm's Python
     // support run its interpreter on opening the folder, the user's shell its activate script.
-    if (e.name === 'pyvenv.cfg' && e.isFile() && !planted.some((f) => f.path === dir)) {
-      // Every program of its bin (fourteenth pass): an activated environment puts bin first on PATH,
-      // so a changed `pytest` or `pip` there runs in place of the real one.
-      if ([p, ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) {
-        planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script and, once activated, the programs in its bin' });
-      }
-      let pythons: string[] = [];
-      try {
-        pythons = fs.readdirSync(path.join(dir, 'lib')).filter((n) => n.startsWith('python') || n.startsWith('pypy'));
-      } catch {
-        /* none */
-      }
-      for (const py of pythons.slice(0, 8)) addPackages(packagesChanged(path.join(dir, 'lib', py, 'site-packages'), since, packageBudget, PYTHON_PACKAGE));
-    }
+    if (e.name === 'pyvenv.cfg' && e.isFile()) venvChanged(dir);
     // node_modules is not walked, but what `npm run`, `npx` and `yarn` start is in its .bin (links
     // into the packages): one changed there, or the file it leads to, runs at the next script, and
     // node_modules is in no diff (fourteenth pass).

@@ -221,3 +221,29 @@ t.test('property: an entry written in any code cache, at any depth, in a project
     },
   ), { numRuns: Math.min(numRuns, 25), seed });
 });
+
+// Nineteenth pass: the environments pipenv, virtualenvwrapper, pdm and hatch keep for a project in
+// the home folder, not in it: `pipenv run python app.py` (and the editor's Python) imports their
+// packages as a project `.venv`'s, whose changes were named (eighteenth pass); these were not.
+t.test('a package changed in a project\'s environment kept in the home folder (pipenv, virtualenvwrapper, pdm, hatch) is named', async (t) => {
+  const home = tempDir(t, 'hunt19-sandbox-venvs-');
+  const write = writer(home);
+  const envs = ['.local/share/virtualenvs/app-AbC123', '.virtualenvs/api', 'workon/tools', '.local/share/pdm/venvs/web-x1y2-3.12', '.local/share/hatch/env/virtual/svc/AbCd/default'];
+  for (const e of envs) {
+    write(`${e}/pyvenv.cfg`, 'home = /usr/bin\n');
+    write(`${e}/bin/pytest`, '#!/bin/sh\n');
+    write(`${e}/lib/python3.12/site-packages/requests/api.py`, 'def get(): pass\n');
+    write(`${e}/lib/python3.12/site-packages/six.py`, '');
+  }
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, home, work, '/usr/bin:/bin', { WORKON_HOME: path.join(home, 'workon') }).planted.map((f) => path.relative(home, f.path)).sort();
+  t.same(named(), [], 'control: nothing changed, nothing named');
+  for (const e of envs) fs.appendFileSync(path.join(home, e, 'lib/python3.12/site-packages/requests/api.py'), 'import os; os.system("touch $MARK")\n');
+  fs.appendFileSync(path.join(home, envs[1]!, 'bin/pytest'), 'touch "$MARK"\n');
+  const after = named();
+  for (const e of envs) t.ok(after.includes(`${e}/lib/python3.12/site-packages/requests`), `${e}: the changed package is named (${after.join(', ')})`);
+  t.ok(after.includes(envs[1]!), 'a changed program in its bin names the environment');
+  t.notOk(after.some((p) => p.endsWith('six.py')), 'an untouched module is not');
+});
