@@ -622,6 +622,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   const handlers = new Map<NodeJS.Signals, () => void>();
   const cleanups: Array<() => Promise<void> | void> = [];
   const watched = new Map<string, { id: string | undefined; kind: 'hidden' | 'protected' | 'cache' }>();
+  const listedAt = Date.now();
   try {
     let child: ChildProcess;
     let deliver: (sig: NodeJS.Signals) => void;
@@ -785,7 +786,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
     await Promise.all(listeners.map((l) => l.close()));
     if (filterFd !== undefined) fs.closeSync(filterFd);
     fs.rmSync(runDir, { recursive: true, force: true });
-    replacedPaths(watched, o.onPathReplaced);
+    replacedPaths(watched, listedAt, o.onPathReplaced);
   }
 }
 
@@ -854,6 +855,27 @@ function pathIdentity(p: string): string | undefined {
 }
 
 /**
+ * Whether `p` is the mount point bubblewrap made on the host because what was there vanished
+ * between the listing and its start (nineteenth pass): the sandbox's root is the host's, so
+ * bubblewrap made an empty read-only file there, which outlived the run — a history or ticket cache
+ * the user's tools could no longer write. Removed when it is that: an empty file without write
+ * permission, made since the listing, the user's. A name only, never followed.
+ */
+function mountPointLeft(p: string, listedAt: number): boolean {
+  try {
+    const st = fs.lstatSync(p);
+    if (Math.max(st.birthtimeMs, st.ctimeMs) < listedAt || st.uid !== process.getuid?.()) return false;
+    // Not an empty folder: one the host made in its place looks the same, and an empty folder
+    // blocks no tool.
+    if (!st.isFile() || st.size !== 0 || (st.mode & 0o222) !== 0) return false;
+    fs.unlinkSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The sandbox hides and protects by mounting over a path, and a mount sits on the directory entry:
  * when a program outside replaces that entry during the run (a rename over it, as editors, `git
  * config`, git's credential store, fish, zsh and readline save their files; a removal and a new
@@ -864,12 +886,14 @@ function pathIdentity(p: string): string | undefined {
  * have put there) so that the next program on the host makes a new one instead of loading the
  * agent's code.
  */
-function replacedPaths(watched: Map<string, { id: string | undefined; kind: 'hidden' | 'protected' | 'cache' }>, report?: LaunchOptions['onPathReplaced']): void {
+function replacedPaths(watched: Map<string, { id: string | undefined; kind: 'hidden' | 'protected' | 'cache' }>, listedAt: number, report?: LaunchOptions['onPathReplaced']): void {
   for (const [p, { id, kind }] of watched) {
     if (id === undefined) continue;
     const now = pathIdentity(p);
     // Gone is not replaced: there is nothing new to read, change or load.
     if (now === id || now === undefined) continue;
+    if (mountPointLeft(p, listedAt)) continue;
+
     if (kind === 'cache') {
       const aside = `${p}.airlock-replaced-${process.pid}-${Date.now()}`;
       try {
