@@ -1499,9 +1499,11 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     // removed (bytecode), and Python compiles the sources again. A `.pyc` outside `__pycache__` is
     // imported as the module of its name when no `.py` is beside it (`json.pyc` next to a script
     // is imported in place of the standard library's json); Python never writes one there: named.
-    if (e.name.endsWith('.pyc') && e.isFile() && changedSince(p, since, budget)) {
+    // Numba's cache beside it (nineteenth pass): `__pycache__/f.x-12.py312.nbi`, an index numba reads
+    // with pickle.load (code) when the source's recorded time and size match, and its `.nbc` data.
+    if (/\.(?:pyc|nbi|nbc)$/.test(e.name) && e.isFile() && changedSince(p, since, budget)) {
       if (path.basename(dir) === '__pycache__') caches.push(p);
-      else if (!planted.some((f) => f.path === p)) planted.push({ path: p, why: 'Python imports it as the module of its name where no .py is beside it, before the standard library\'s' });
+      else if (e.name.endsWith('.pyc') && !planted.some((f) => f.path === p)) planted.push({ path: p, why: 'Python imports it as the module of its name where no .py is beside it, before the standard library\'s' });
     }
     // A dotenv file setting a variable that runs code: bun, pipenv, VS Code's Python, docker
     // compose and `node --env-file` load it into the programs they start (fourteenth pass).

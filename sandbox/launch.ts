@@ -512,7 +512,7 @@ export function tempCodeCaches(tmp: string = os.tmpdir()): string[] {
 /**
  * Code caches the environment moves (wherever they are): Node's compile cache (`NODE_COMPILE_CACHE`),
  * Python's bytecode (`PYTHONPYCACHEPREFIX`: a .pyc there is loaded in place of the source it names,
- * its recorded source size and time are the agent's to copy), v8-compile-cache's and jiti's. Made
+ * its recorded source size and time are the agent's to copy), numba's, v8-compile-cache's and jiti's. Made
  * (private) when missing, so the agent cannot make one first, and hidden like tempCodeCaches.
  */
 export function envCodeCaches(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
@@ -521,7 +521,8 @@ export function envCodeCaches(env: NodeJS.ProcessEnv, cwd: string = process.cwd(
   // where they sit in a temp folder, which --read-only leaves writable; hidden elsewhere they would
   // cost the agent's builds a cold cache in memory for nothing the home folder does not give anyway.
   const inTemp = [env.GOCACHE, env.CCACHE_DIR, env.SCCACHE_DIR].filter((p) => p && path.isAbsolute(p) && temps.some((t) => inside(realPath(path.resolve(p)), t)));
-  const named = [env.NODE_COMPILE_CACHE, env.PYTHONPYCACHEPREFIX, env.V8_COMPILE_CACHE_CACHE_DIR, env.JITI_CACHE, env.JITI_FS_CACHE, ...inTemp];
+  // NUMBA_CACHE_DIR (nineteenth pass): numba loads its index there with pickle.load.
+  const named = [env.NODE_COMPILE_CACHE, env.PYTHONPYCACHEPREFIX, env.NUMBA_CACHE_DIR, env.V8_COMPILE_CACHE_CACHE_DIR, env.JITI_CACHE, env.JITI_FS_CACHE, ...inTemp];
   const out: string[] = [];
   for (const p of named) {
     if (!p || !path.isAbsolute(p)) continue; // jiti's also take "true"/"false"

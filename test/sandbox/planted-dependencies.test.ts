@@ -185,12 +185,14 @@ t.test('build tools\' code cache entries written during the run are removed afte
   // link in Vite's deps to a file elsewhere.
   for (const p of CACHES) write(path.join('src/app', p), AGENT);
   for (const p of ['packages/web/.next/cache/swc/plugins/x.js', 'packages/web/node_modules/.vite/deps/vue.js']) write(path.join('src/app', p), AGENT);
+  // Numba's cache in __pycache__: an index it loads with pickle.load, and its data.
+  for (const p of ['lib/__pycache__/kernels.step-12.py312.nbi', 'lib/__pycache__/kernels.step-12.py312.1.nbc']) write(path.join('src/app', p), 'pickle');
   fs.symlinkSync(path.join(home, 'elsewhere.js'), path.join(work, 'node_modules/.vite/deps/lodash.js'));
   fs.appendFileSync(path.join(home, '.babel.7.24.0.development.json'), ' ');
   // Controls: the project's own files and build output, folders that only share a cache's name.
   for (const p of ['src/index.js', 'dist/main.js', 'src/cache/x.js', '.cache/x.js', 'lib/.vite/x.js']) write(path.join('src/app', p), 'ok\n');
   const after = found();
-  for (const p of [...CACHES, 'packages/web/.next/cache/swc/plugins/x.js', 'packages/web/node_modules/.vite/deps/vue.js', 'node_modules/.vite/deps/lodash.js']) {
+  for (const p of [...CACHES, 'packages/web/.next/cache/swc/plugins/x.js', 'packages/web/node_modules/.vite/deps/vue.js', 'node_modules/.vite/deps/lodash.js', 'lib/__pycache__/kernels.step-12.py312.nbi', 'lib/__pycache__/kernels.step-12.py312.1.nbc']) {
     t.ok(after.includes(path.join('src/app', p)), `${p} is collected`);
   }
   t.ok(after.includes('.babel.7.24.0.development.json'), '@babel/register\'s home cache rewritten during the run is collected');
@@ -246,4 +248,13 @@ t.test('a package changed in a project\'s environment kept in the home folder (p
   for (const e of envs) t.ok(after.includes(`${e}/lib/python3.12/site-packages/requests`), `${e}: the changed package is named (${after.join(', ')})`);
   t.ok(after.includes(envs[1]!), 'a changed program in its bin names the environment');
   t.notOk(after.some((p) => p.endsWith('six.py')), 'an untouched module is not');
+});
+
+t.test('numba\'s cache moved by NUMBA_CACHE_DIR is hidden (made first when missing), as Python\'s moved bytecode is', async (t) => {
+  const { envCodeCaches } = await import('../../sandbox/launch.ts');
+  const base = tempDir(t, 'hunt19-sandbox-numba-');
+  const dir = path.join(base, 'numba-cache');
+  t.ok(envCodeCaches({ NUMBA_CACHE_DIR: dir }, path.join(base, 'work')).includes(dir), 'hidden');
+  t.ok(fs.existsSync(dir), 'made when missing, so the agent cannot make the first one');
+  t.notOk(envCodeCaches({ NUMBA_CACHE_DIR: base }, path.join(base, 'work')).includes(base), 'never a folder holding the working directory');
 });
