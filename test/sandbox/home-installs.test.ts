@@ -106,6 +106,11 @@ const CACHES: Record<string, string> = {
   black: '.cache/black/24.1.0/cache.0123abcd.pickle',
   pub: '.pub-cache/hosted/pub.dev/http-1.2.0/lib/http.dart',
   'pub-git': '.pub-cache/git/x-0123abcd/lib/x.dart',
+  whisper: '.cache/whisper/base.pt',
+  clip: '.cache/clip/ViT-B-32.pt',
+  nltk: 'nltk_data/tokenizers/punkt/english.pickle',
+  sklearn: 'scikit_learn_data/covertype/samples',
+  keras: '.keras/models/resnet50_weights_tf_dim_ordering_tf_kernels.h5',
 };
 
 t.test('the caches host tools run programs and code from are the agent\'s own inside', async (t) => {
@@ -137,6 +142,13 @@ t.test('the caches host tools run programs and code from are the agent\'s own in
   fs.mkdirSync(path.join(bare, '.cache'));
   packageCaches(bare, {}, path.join(bare, 'w'));
   t.notOk(fs.existsSync(path.join(bare, '.pylint.d')), '~/.pylint.d is not made');
+  for (const d of ['nltk_data', 'scikit_learn_data', '.keras']) t.notOk(fs.existsSync(path.join(bare, d)), `~/${d} is not made`);
+  const data = { NLTK_DATA: `${path.join(home, 'nl')}:/usr/share/nltk_data`, SCIKIT_LEARN_DATA: path.join(home, 'sk'), KERAS_HOME: path.join(home, 'ke') };
+  for (const d of ['nl', 'sk', 'ke']) fs.mkdirSync(path.join(home, d));
+  const byData = new Map(packageCaches(home, data, work).map((c) => [c.name, c.path]));
+  t.equal(byData.get('nltk'), path.join(fs.realpathSync(home), 'nl'), 'NLTK_DATA (its first folder)');
+  t.equal(byData.get('sklearn'), path.join(fs.realpathSync(home), 'sk'), 'SCIKIT_LEARN_DATA');
+  t.equal(byData.get('keras'), path.join(fs.realpathSync(home), 'ke'), 'KERAS_HOME');
   t.ok(fs.existsSync(path.join(bare, '.cache', 'parso')), 'a missing ~/.cache/parso is made (private), so the agent cannot make the first one');
   // Playwright's `PLAYWRIGHT_BROWSERS_PATH=0` keeps browsers inside node_modules: not a folder here.
   t.notOk(new Map(packageCaches(home, { PLAYWRIGHT_BROWSERS_PATH: '0' }, work).map((c) => [c.name, c.path])).get('playwright')?.endsWith('/0'), 'PLAYWRIGHT_BROWSERS_PATH=0 is no folder');
@@ -152,7 +164,7 @@ t.test('inside the sandbox the agent writes into those caches and the host\'s st
     fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
     fs.writeFileSync(path.join(home, rel), 'host\n', { mode: 0o755 });
   }
-  const keys = Object.keys(CACHES).map((_, i) => `c_${'abcdefghijklmnopqrstuvwxyz'[i]}`);
+  const keys = Object.keys(CACHES).map((_, i) => `c_${'abcdefghijklmnopqrstuvwxyz'[i % 26]}${'abc'[Math.floor(i / 26)]}`);
   const script = Object.values(CACHES).map((rel, i) => `mkdir -p "$(dirname ~/${rel})" && printf 'agent\\n' > ~/${rel} && echo ${keys[i]}=$(cat ~/${rel})`).join('; ');
   const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
   t.equal(r.code, 0, `the run ends well (${r.stderr.slice(-300)})`);
