@@ -58,5 +58,8 @@ export function credentialValue(value: string): boolean {
  */
 export function credentialVariable(name: string, value: string): boolean {
   if (value.includes(PLACEHOLDER_PREFIX)) return false;
-  return (value.trim().length >= 6 && credentialName(name)) || credentialValue(value);
+  // A path names where a credential is (`GOOGLE_APPLICATION_CREDENTIALS=/home/me/key.json`): the
+  // file is hidden by name or by that variable (home-secrets.ts), and the path is no credential.
+  const aPath = /^~?\/[^\s:]*$/.test(value.trim());
+  return (value.trim().length >= 6 && !aPath && credentialName(name)) || credentialValue(value);
 }

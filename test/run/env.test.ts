@@ -83,7 +83,7 @@ const ORDINARY: Record<string, string> = {
   GITHUB_ACTIONS: 'true', GITHUB_SHA: '4b825dc642cb6eb9a060e54bf8d69288fbee4904', CI: 'true', NODE_ENV: 'development', npm_config_cache: '/home/me/.npm',
   DATABASE_HOST: 'db.internal', TOKEN_ENDPOINT: 'https://auth.example.com/token', PIP_INDEX_URL: 'https://pypi.org/simple', DEV_DB: 'postgres://localhost/app',
   XAUTHORITY: '/home/me/.Xauthority', KRB5CCNAME: 'FILE:/tmp/krb5cc_1000', GIT_ASKPASS: '/usr/lib/git-core/git-gui--askpass', SSH_ASKPASS: '/usr/bin/ksshaskpass',
-  VIRTUAL_ENV: '/home/me/src/app/.venv', SECRET_SCANNING: 'on', HISTCONTROL: 'ignoredups', TASK_ID: 'task-abcdefghijklmnopqrstuvwxyz', EDITOR: 'vim',
+  VIRTUAL_ENV: '/home/me/src/app/.venv', SECRET_SCANNING: 'on', GOOGLE_APPLICATION_CREDENTIALS: '/home/me/.config/gcloud/key.json', VAULT_TOKEN_HELPER_PATH_X: '~/bin/vault-helper', HISTCONTROL: 'ignoredups', TASK_ID: 'task-abcdefghijklmnopqrstuvwxyz', EDITOR: 'vim',
 };
 
 t.test('credentials Airlock does not keep are left out of a sandboxed agent\'s environment, by name or value; ordinary variables stay', async (t) => {
