@@ -1207,7 +1207,11 @@ const CACHE_MS = 1500;
  */
 function cacheFilesSince(dir: string, since: number, budget: { left: number; until: number }, out: string[]): boolean {
   try {
-    if (!fs.lstatSync(dir).isDirectory()) return true;
+    const st = fs.lstatSync(dir);
+    // The cache itself made a link during the run (`node_modules/.vite -> /tmp/x`, entries forged
+    // there): the link goes, what it leads to is left.
+    if (st.isSymbolicLink() && st.ctimeMs >= since) out.push(dir);
+    if (!st.isDirectory()) return true;
   } catch {
     return true;
   }

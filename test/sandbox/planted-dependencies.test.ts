@@ -188,6 +188,10 @@ t.test('build tools\' code cache entries written during the run are removed afte
   // Numba's cache in __pycache__: an index it loads with pickle.load, and its data.
   for (const p of ['lib/__pycache__/kernels.step-12.py312.nbi', 'lib/__pycache__/kernels.step-12.py312.1.nbc']) write(path.join('src/app', p), 'pickle');
   fs.symlinkSync(path.join(home, 'elsewhere.js'), path.join(work, 'node_modules/.vite/deps/lodash.js'));
+  // A nested project's whole cache made a link to a folder of forged entries elsewhere.
+  write('forged/deps/react.js', AGENT);
+  fs.mkdirSync(path.join(work, 'packages/api/node_modules'), { recursive: true });
+  fs.symlinkSync(path.join(home, 'forged'), path.join(work, 'packages/api/node_modules/.vite'));
   fs.appendFileSync(path.join(home, '.babel.7.24.0.development.json'), ' ');
   // Controls: the project's own files and build output, folders that only share a cache's name.
   for (const p of ['src/index.js', 'dist/main.js', 'src/cache/x.js', '.cache/x.js', 'lib/.vite/x.js']) write(path.join('src/app', p), 'ok\n');
@@ -204,6 +208,8 @@ t.test('build tools\' code cache entries written during the run are removed afte
   for (const p of CACHES) t.notOk(fs.existsSync(path.join(work, p)), `${p} is gone after the run`);
   t.notOk(fs.existsSync(path.join(work, 'node_modules/.vite/deps/lodash.js')), 'the link is gone');
   t.ok(fs.existsSync(path.join(home, 'elsewhere.js')), 'what it led to is left');
+  t.notOk(fs.existsSync(path.join(work, 'packages/api/node_modules/.vite')), 'a cache made a link is gone');
+  t.ok(fs.existsSync(path.join(home, 'forged/deps/react.js')), 'what it led to is left');
   for (const p of [...old, 'src/index.js', 'dist/main.js', 'src/cache/x.js']) t.ok(fs.existsSync(path.join(work, p)), `${p} is left`);
 });
 
