@@ -286,9 +286,8 @@ const HOME_ENTRIES: Record<string, string> = {
   '.config/Code/User/keybindings.json': 'VS Code runs the commands it binds (sendSequence types into your terminal)',
   '.config/Code/User/profiles': 'VS Code obeys the settings and runs the tasks of its profiles',
   // Desktop sessions: GNOME Shell's extensions (JavaScript run in the shell at login), Plasma's
-  // login and logout scripts; file managers that run commands on opening a file. (Not dconf's
-  // database: GNOME rewrites it by rename whenever an app saves a setting, which would lift the
-  // bind and name it after nearly every run.)
+  // login and logout scripts; file managers that run commands on opening a file. (dconf's
+  // database: desktopSettings.)
   '.local/share/gnome-shell/extensions': 'GNOME Shell runs its extensions at login',
   '.config/autostart-scripts': 'Plasma runs its scripts at login',
   '.config/plasma-workspace/shutdown': 'Plasma runs its scripts at logout',
@@ -746,6 +745,32 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'tailwind.config.ts': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
 };
 
+/**
+ * Interpreters and programs installed into the home folder by managers HOME_ENTRIES does not list
+ * (nineteenth pass): kept read-only where they exist, as the version managers' installs are, but
+ * not looked through after a run (a conda root holds 100,000 files, more than the walk's budget; an
+ * agent cannot change them inside).
+ */
+const HOME_INSTALLS: Record<string, string> = {
+  // The same installed by other managers: conda's and mamba's (their base
+  // interpreter and every environment; `conda init`'s block in the rc files runs `<root>/bin/conda
+  // shell.bash hook` at every shell start), Homebrew's in the home folder (every program it
+  // installed), IntelliJ's downloaded JDKs, .NET's user install, rye's Pythons, ghcup's GHCs,
+  // elan's Lean toolchains, gvm's Go versions, juliaup's Julias, pixi's global environments.
+  ...Object.fromEntries(['miniconda3', 'anaconda3', 'miniforge3', 'mambaforge', 'miniconda', 'anaconda', 'micromamba', '.local/share/mamba', '.conda/envs']
+    .map((d) => [d, 'conda\'s Python and environments: every python, pip and conda you run (your shell runs its conda at every start)'])),
+  '.linuxbrew': 'Homebrew\'s programs: every program you installed with brew',
+  '.jdks': 'the JDKs your IDE downloaded: every java its builds and runs start',
+  '.dotnet/dotnet': '.NET\'s host: every dotnet you run', '.dotnet/sdk': '.NET\'s SDKs: every dotnet build',
+  '.dotnet/shared': '.NET\'s runtimes: every .NET program you run', '.dotnet/host': '.NET\'s host resolver: every dotnet you run',
+  '.rye/py': 'rye\'s Pythons: every python rye runs',
+  '.ghcup/ghc': 'ghcup\'s GHCs: every ghc and cabal build',
+  '.elan/toolchains': 'elan\'s Lean toolchains: every lean and lake you run',
+  '.gvm/gos': 'gvm\'s Go versions: every go you run',
+  '.julia/juliaup': 'juliaup\'s Julias: every julia you run',
+  '.pixi/envs': 'pixi\'s global environments: every command you installed with pixi global',
+};
+
 /** Folders not walked in the working directory: big, and no prompt or editor enters them. */
 const NOT_WALKED = new Set(['node_modules', '.git', '.hg']);
 /** Bounds of the walk after a run (entries read, milliseconds). */
@@ -784,6 +809,30 @@ export function remoteServers(homeDir: string): string[] {
       continue;
     }
     for (const e of entries) if (e === 'bin' || e === 'cli' || e.startsWith('code-')) out.push(path.join(dir, e));
+  }
+  return out;
+}
+
+/**
+ * dconf's database folder (nineteenth pass; left open since the sixteenth): GNOME's settings, among
+ * them commands it runs (a custom keybinding's `command`, the default terminal's `exec`) and what
+ * runs at login. Inside, with no D-Bus, an agent writes the database file itself, and the desktop
+ * obeys it at the next login. The folder is kept read-only, not the file: dconf's service replaces
+ * the file by a rename in that folder whenever an app saves a setting, which lifts a bind of the
+ * file but not of the folder; and not named after a run (it changes whenever a setting is saved).
+ * Made (empty, private, as dconf makes it) where the system has dconf and the folder is missing, so
+ * the agent cannot make the first database either.
+ */
+export function desktopSettings(homeDir: string, env: NodeJS.ProcessEnv, dconfInstalled = ['/etc/dconf', '/usr/libexec/dconf-service', '/usr/lib/dconf/dconf-service'].some((p) => fs.existsSync(p))): string[] {
+  const out: string[] = [];
+  for (const p of [path.join(homeDir, '.config', 'dconf'), xdgMoved(homeDir, '.config/dconf', env)]) {
+    if (!p || out.includes(p)) continue;
+    try {
+      if (!fs.existsSync(p) && dconfInstalled && fs.existsSync(path.dirname(p)) && fs.lstatSync(path.dirname(p)).isDirectory()) fs.mkdirSync(p, { mode: 0o700 });
+    } catch {
+      /* not ours to make */
+    }
+    if (isDir(p)) out.push(p);
   }
   return out;
 }
@@ -847,7 +896,12 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
     if (unlocked.some((w) => inside(w, f)) || out.includes(f) || !fs.existsSync(f)) continue;
     out.push(f);
   }
-  for (const f of remoteServers(homeDir)) if (!inside(here, f) && !unlocked.some((w) => inside(w, f))) out.push(f);
+  // conda and mamba installed elsewhere in the home folder (`~/opt/miniconda3`): `conda init` and
+  // `micromamba shell init` export where.
+  const condaExe = env.CONDA_EXE && path.isAbsolute(env.CONDA_EXE) ? path.dirname(path.dirname(env.CONDA_EXE)) : undefined;
+  const installs = [...Object.keys(HOME_INSTALLS).map((rel) => path.join(homeDir, rel)), condaExe, env.MAMBA_ROOT_PREFIX]
+    .filter((p): p is string => !!p && path.isAbsolute(p) && inside(p, homeDir) && path.resolve(p) !== path.resolve(homeDir) && !out.includes(p) && fs.existsSync(p));
+  for (const f of [...remoteServers(homeDir), ...desktopSettings(homeDir, env), ...installs]) if (!inside(here, f) && !inside(f, here) && !unlocked.some((w) => inside(w, f))) out.push(f);
   // What the shell rc files source, protected like them.
   for (const f of rcSourced(homeDir)) {
     if (inside(here, f) || unlocked.some((w) => inside(w, f)) || out.includes(f)) continue;
@@ -1128,8 +1182,85 @@ function packagesChanged(dir: string, since: number, budget: { left: number; unt
   return [{ path: dir, why: `${changed.length} packages changed (${some}, …): ${why}` }];
 }
 
+/**
+ * Build tools' caches of compiled code in a project (nineteenth pass): babel-loader's, webpack's,
+ * `@babel/register`'s, turbo's and nx's in `node_modules/.cache`, Vite's optimized dependencies
+ * (`node_modules/.vite`), Next's `.next/cache`, Parcel's, turbo's and nx's own folders, Angular's.
+ * The host's next build or dev server takes an entry as it finds it (its key is a hash of the source
+ * and options, or a time, both the writer's to copy; turbo and nx restore a task's whole output from
+ * one) in place of compiling the source again, so a forged entry runs code no diff of the source
+ * shows, and git ignores them all. Tools write them at every build, so an entry's being new says
+ * nothing: those written during the run are removed after it, and the tools compile again.
+ * Keyed by the folder holding the cache (`*`: any).
+ */
+const CODE_CACHES: Array<[parent: string, name: string]> = [
+  ['node_modules', '.cache'], ['node_modules', '.vite'], ['.next', 'cache'], ['*', '.parcel-cache'],
+  ['*', '.turbo'], ['.nx', 'cache'], ['.angular', 'cache'],
+];
+/** Bounds of the look through code caches after a run (entries, milliseconds). */
+const CACHE_ENTRIES = 100_000;
+const CACHE_MS = 1500;
+
+/**
+ * The files at or below `dir` (a real folder, not followed) changed at or after `since`, into `out`;
+ * false when the budget ran out first.
+ */
+function cacheFilesSince(dir: string, since: number, budget: { left: number; until: number }, out: string[]): boolean {
+  try {
+    const st = fs.lstatSync(dir);
+    // The cache itself made a link during the run (`node_modules/.vite -> /tmp/x`, entries forged
+    // there): the link goes, what it leads to is left.
+    if (st.isSymbolicLink() && st.ctimeMs >= since) out.push(dir);
+    if (!st.isDirectory()) return true;
+  } catch {
+    return true;
+  }
+  return walkFolders(dir, budget, (d, e) => {
+    const p = path.join(d, e.name);
+    if (!e.isDirectory() && !e.isSymbolicLink() && !e.isFile()) return false;
+    if (!e.isDirectory()) {
+      try {
+        if (fs.lstatSync(p).ctimeMs >= since) out.push(p);
+      } catch {
+        /* gone */
+      }
+    }
+    return e.isDirectory();
+  });
+}
+
 const NODE_PACKAGE = 'Node programs of the project load its code (npm test, a dev server, a build); node_modules is in no diff: reinstall with npm ci unless the agent was to install packages';
 const PYTHON_PACKAGE = 'the environment\'s python imports its code (and pytest its entry points); a venv is in no diff: reinstall unless the agent was to install packages';
+
+/**
+ * The virtual environments tools keep for projects in the home folder rather than in the project:
+ * pipenv's (`~/.local/share/virtualenvs`, or `WORKON_HOME`), virtualenvwrapper's (`~/.virtualenvs`,
+ * `WORKON_HOME`), pdm's (`~/.local/share/pdm/venvs`), hatch's (`~/.local/share/hatch/env/virtual`,
+ * nested by project). A folder holding `pyvenv.cfg`, 3 deep at most, 256 in all.
+ */
+function outsideVenvs(homeDir: string, env: NodeJS.ProcessEnv): string[] {
+  const dataHome = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(homeDir, '.local', 'share');
+  const workon = env.WORKON_HOME && path.isAbsolute(env.WORKON_HOME) ? [env.WORKON_HOME] : [];
+  const roots = [...new Set([path.join(dataHome, 'virtualenvs'), path.join(homeDir, '.virtualenvs'), ...workon, path.join(dataHome, 'pdm', 'venvs'), path.join(dataHome, 'hatch', 'env', 'virtual')])];
+  const out: string[] = [];
+  const look = (dir: string, depth: number): void => {
+    if (out.length >= 256) return;
+    if (depth > 0 && fs.existsSync(path.join(dir, 'pyvenv.cfg'))) {
+      out.push(dir);
+      return;
+    }
+    if (depth >= 3) return;
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).slice(0, 256).map((e) => e.name);
+    } catch {
+      /* none */
+    }
+    for (const n of names) look(path.join(dir, n), depth + 1);
+  };
+  for (const r of roots) look(r, 0);
+  return out;
+}
 
 /** dotenv files: `.env`, `.env.local`, `.env.development.local`, `.flaskenv`. */
 const DOTENV = /^(?:\.env(?:\.[\w-]+)*|\.flaskenv)$/;
@@ -1170,9 +1301,10 @@ function codeVariables(file: string): string | undefined {
  * config, hooks or info changed: objects and the index change with every commit). The walk is
  * bounded; `complete` says whether it saw everything.
  */
-export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean; bytecode: string[] } {
+export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean; caches: string[] } {
   const planted: Planted[] = [];
-  const bytecode: string[] = [];
+  // Python's bytecode and build tools' code caches written during the run: removed after it.
+  const caches: string[] = [];
   const budget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
   const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
     let names: string[];
@@ -1228,6 +1360,23 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     for (const gems of [path.join(homeDir, '.local', 'share', 'gem', 'ruby'), path.join(homeDir, '.gem', 'ruby')]) {
       for (const version of subfolders(gems)) {
         for (const d of ['gems', 'specifications']) changedIn(path.join(gems, version, d), () => true, 'every ruby of yours loads your user gems (the highest version of a gem wins)');
+      }
+    }
+    // @babel/register's cache where the project has no node_modules/.cache: `~/.babel.<version>.<env>.json`
+    // (`~/.babel.json` in Babel 6), or BABEL_CACHE_PATH; an entry is the compiled code of a source
+    // file, taken while the source's time matches (nineteenth pass, see CODE_CACHES).
+    let homeNames: string[] = [];
+    try {
+      homeNames = fs.readdirSync(homeDir).filter((n) => /^\.babel\..*json$/.test(n));
+    } catch {
+      /* unreadable */
+    }
+    const babel = env.BABEL_CACHE_PATH && path.isAbsolute(env.BABEL_CACHE_PATH) ? [env.BABEL_CACHE_PATH] : [];
+    for (const f of [...homeNames.slice(0, 32).map((n) => path.join(homeDir, n)), ...babel]) {
+      try {
+        if (fs.lstatSync(f).ctimeMs >= since) caches.push(f);
+      } catch {
+        /* none */
       }
     }
     for (const platform of subfolders(path.join(homeDir, 'R'))) {
@@ -1290,12 +1439,30 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your shell\'s rc files (or the installer of its tools) put this folder on PATH: it runs in place of any program of that name');
   }
   const packageBudget: { left: number; until: number; ranOut?: boolean } = { left: PACKAGE_ENTRIES, until: 0 };
+  const cacheBudget: { left: number; until: number; ranOut?: boolean } = { left: CACHE_ENTRIES, until: 0 };
   // The working directory's walk gets its own time: the home folder's checks above take most of it
   // on a loaded machine, and the walk then reported a small project as too big to check.
   budget.until = Math.max(budget.until, Date.now() + WALK_MS);
   const addPackages = (found: Planted[]): void => {
     for (const f of found) if (!planted.some((g) => g.path === f.path)) planted.push(f);
   };
+  const venvChanged = (dir: string, why = 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script and, once activated, the programs in its bin'): void => {
+    if (planted.some((f) => f.path === dir)) return;
+    // Every program of its bin (fourteenth pass): an activated environment puts bin first on PATH,
+    // so a changed `pytest` or `pip` there runs in place of the real one.
+    if ([path.join(dir, 'pyvenv.cfg'), ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) planted.push({ path: dir, why });
+    let pythons: string[] = [];
+    try {
+      pythons = fs.readdirSync(path.join(dir, 'lib')).filter((n) => n.startsWith('python') || n.startsWith('pypy'));
+    } catch {
+      /* none */
+    }
+    for (const py of pythons.slice(0, 8)) addPackages(packagesChanged(path.join(dir, 'lib', py, 'site-packages'), since, packageBudget, PYTHON_PACKAGE));
+  };
+  // The project's environments kept outside it (nineteenth pass): pipenv's, virtualenvwrapper's,
+  // pdm's and hatch's, which `pipenv run`, `workon`, `pdm run`, `hatch run` and the editor's Python
+  // use for the project as its own `.venv` (the same names; not protected: the agent installs there).
+  for (const dir of homeOk ? outsideVenvs(homeDir, env) : []) venvChanged(dir, 'a Python virtual environment of a project (pipenv, virtualenvwrapper, pdm, hatch): `pipenv run`, `workon`, your editor run its python and the programs in its bin');
   const walked = walkFolders(root, budget, (dir, e) => {
     const p = path.join(dir, e.name);
     // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which
@@ -1306,20 +1473,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     // A Python virtual environment (pyvenv.cfg beside bin/): VS Code's and PyCharm's Python
     // support run its interpreter on opening the folder, the user's shell its activate script.
-    if (e.name === 'pyvenv.cfg' && e.isFile() && !planted.some((f) => f.path === dir)) {
-      // Every program of its bin (fourteenth pass): an activated environment puts bin first on PATH,
-      // so a changed `pytest` or `pip` there runs in place of the real one.
-      if ([p, ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) {
-        planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script and, once activated, the programs in its bin' });
-      }
-      let pythons: string[] = [];
-      try {
-        pythons = fs.readdirSync(path.join(dir, 'lib')).filter((n) => n.startsWith('python') || n.startsWith('pypy'));
-      } catch {
-        /* none */
-      }
-      for (const py of pythons.slice(0, 8)) addPackages(packagesChanged(path.join(dir, 'lib', py, 'site-packages'), since, packageBudget, PYTHON_PACKAGE));
-    }
+    if (e.name === 'pyvenv.cfg' && e.isFile()) venvChanged(dir);
     // node_modules is not walked, but what `npm run`, `npx` and `yarn` start is in its .bin (links
     // into the packages): one changed there, or the file it leads to, runs at the next script, and
     // node_modules is in no diff (fourteenth pass).
@@ -1329,6 +1483,19 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       }
     }
     if (e.name === 'node_modules' && e.isDirectory()) addPackages(packagesChanged(p, since, packageBudget, NODE_PACKAGE));
+    // Build tools' code caches (CODE_CACHES): node_modules' are not walked, the others not by the
+    // walk's budget (a `.next/cache` holds thousands of entries).
+    for (const [parent, name] of CODE_CACHES) {
+      const cache = e.name === parent && parent === 'node_modules' ? path.join(p, name)
+        : e.name === name && (parent === '*' || path.basename(dir) === parent) ? p : undefined;
+      if (!cache || !e.isDirectory()) continue;
+      if (!cacheBudget.until) cacheBudget.until = Date.now() + CACHE_MS;
+      if (!cacheFilesSince(cache, since, cacheBudget, caches)) {
+        cacheBudget.ranOut = true;
+        if (!planted.some((f) => f.path === cache)) planted.push({ path: cache, why: 'a build tool\'s cache of compiled code, which your next build or dev server loads as it finds it; too big to check after the run: remove it (the tool compiles again)' });
+      }
+      if (cache === p) return false;
+    }
     // Python bytecode (fifteenth pass): Python loads `__pycache__/x.cpython-312.pyc` in place of
     // `x.py` when the source time and size recorded in it match, and both are the writer's to copy,
     // so a forged one runs code no diff of `x.py` shows (`*.pyc` is in every .gitignore). Python
@@ -1336,9 +1503,11 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     // removed (bytecode), and Python compiles the sources again. A `.pyc` outside `__pycache__` is
     // imported as the module of its name when no `.py` is beside it (`json.pyc` next to a script
     // is imported in place of the standard library's json); Python never writes one there: named.
-    if (e.name.endsWith('.pyc') && e.isFile() && changedSince(p, since, budget)) {
-      if (path.basename(dir) === '__pycache__') bytecode.push(p);
-      else if (!planted.some((f) => f.path === p)) planted.push({ path: p, why: 'Python imports it as the module of its name where no .py is beside it, before the standard library\'s' });
+    // Numba's cache beside it (nineteenth pass): `__pycache__/f.x-12.py312.nbi`, an index numba reads
+    // with pickle.load (code) when the source's recorded time and size match, and its `.nbc` data.
+    if (/\.(?:pyc|nbi|nbc)$/.test(e.name) && e.isFile() && changedSince(p, since, budget)) {
+      if (path.basename(dir) === '__pycache__') caches.push(p);
+      else if (e.name.endsWith('.pyc') && !planted.some((f) => f.path === p)) planted.push({ path: p, why: 'Python imports it as the module of its name where no .py is beside it, before the standard library\'s' });
     }
     // A dotenv file setting a variable that runs code: bun, pipenv, VS Code's Python, docker
     // compose and `node --env-file` load it into the programs they start (fourteenth pass).
@@ -1354,7 +1523,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     return !NOT_WALKED.has(e.name);
   });
   const complete = walked && !packageBudget.ranOut;
-  return { planted, complete, bytecode };
+  return { planted, complete: complete && !cacheBudget.ranOut, caches };
 }
 
 /**
@@ -1472,14 +1641,14 @@ export function loginsChanged(before: Map<string, string | undefined>, homeDir: 
 }
 
 /**
- * Removes the Python bytecode files written during the run (plantedSince's `bytecode`): caches
- * Python makes again from the sources. After the run, with the agent gone; a name only, never
- * followed (a `__pycache__` the walk found was a real folder).
+ * Removes the Python bytecode and build tools' cache entries written during the run (plantedSince's
+ * `caches`), which the tools make again from the sources. After the run, with the agent gone; a
+ * name only, never followed (a link the agent left there is removed, not what it leads to).
  */
-export function removeBytecode(files: string[]): void {
+export function removeCaches(files: string[]): void {
   for (const f of files) {
     try {
-      if (fs.lstatSync(f).isFile()) fs.unlinkSync(f);
+      if (!fs.lstatSync(f).isDirectory()) fs.unlinkSync(f);
     } catch {
       /* gone already */
     }

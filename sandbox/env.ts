@@ -1,5 +1,6 @@
 // The environment an agent runs with: every common client pointed at Airlock's proxy, Airlock's
 // CA trusted, secret placeholders where real keys would be, and Airlock's own secrets removed.
+import { credentialVariable } from './env-credentials.ts';
 import { EnvSecretReplacer } from './env-secrets.ts';
 
 export const proxyVars = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'] as const;
@@ -54,6 +55,11 @@ export interface AgentEnvOptions {
   realValues?: Array<{ secret: string; value: string; placeholder: string }>;
   /** Told (names only, never values) about each replacement; `dropped` when the variable was removed instead. */
   onReplaced?: (envVar: string, secret: string, dropped?: boolean) => void;
+  /**
+   * Told the names (never values) of the variables left out of a sandboxed agent's environment as
+   * credentials Airlock does not keep (sandbox/env-credentials.ts).
+   */
+  onCredentials?: (envVars: string[]) => void;
   /** In a sandbox, host-side sockets (ssh-agent, D-Bus) are out of reach anyway: don't advertise them. */
   sandboxed: boolean;
   /** Path (as the agent sees it) of node-fetch-proxy.cjs, preloaded into every Node process. */
@@ -76,12 +82,14 @@ export function agentEnv(base: NodeJS.ProcessEnv, o: AgentEnvOptions): Record<st
     if (v === undefined || dropped.includes(k) || k.startsWith('AIRLOCK_') || otherProxySetting(k)) continue;
     env[k] = v;
   }
+  const replaced = new Set<string>();
   if (o.realValues?.length) {
     const replacer = new EnvSecretReplacer(o.realValues);
     for (const [k, v] of Object.entries(env)) {
       const inName = replacer.nameHolds(k);
       const scan = inName.length ? { value: undefined, secrets: inName } : replacer.scan(v);
       if (!scan.secrets.length) continue;
+      replaced.add(k);
       if (scan.value === undefined) delete env[k];
       else env[k] = scan.value;
       for (const s of scan.secrets) o.onReplaced?.(k, s, scan.value === undefined);
@@ -90,6 +98,11 @@ export function agentEnv(base: NodeJS.ProcessEnv, o: AgentEnvOptions): Record<st
   if (o.sandboxed) {
     delete env.SSH_AUTH_SOCK;
     delete env.DBUS_SESSION_BUS_ADDRESS;
+    // Credentials Airlock does not keep (the files tools keep them in are hidden; a variable
+    // holding a secret's real value was replaced above): left out, names told.
+    const creds = Object.keys(env).filter((k) => !replaced.has(k) && credentialVariable(k, env[k]!));
+    for (const k of creds) delete env[k];
+    if (creds.length) o.onCredentials?.(creds);
   }
   // Agent names are [A-Za-z0-9._-] and tokens base64url: nothing to escape, but stay safe.
   const url = `http://${encodeURIComponent(o.agent)}:${encodeURIComponent(o.token)}@${o.proxyHost}:${o.proxyPort}`;

@@ -68,7 +68,7 @@ export interface SandboxSpec {
 }
 
 /** Who the agent is and which secrets its environment may show: as for agentEnv(). */
-export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' | 'placeholders' | 'realValues' | 'onReplaced'> {
+export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' | 'placeholders' | 'realValues' | 'onReplaced' | 'onCredentials'> {
   command: string[];
   /** Airlock's proxy socket on the host. */
   proxySocket: string;
@@ -512,7 +512,7 @@ export function tempCodeCaches(tmp: string = os.tmpdir()): string[] {
 /**
  * Code caches the environment moves (wherever they are): Node's compile cache (`NODE_COMPILE_CACHE`),
  * Python's bytecode (`PYTHONPYCACHEPREFIX`: a .pyc there is loaded in place of the source it names,
- * its recorded source size and time are the agent's to copy), v8-compile-cache's and jiti's. Made
+ * its recorded source size and time are the agent's to copy), numba's, v8-compile-cache's and jiti's. Made
  * (private) when missing, so the agent cannot make one first, and hidden like tempCodeCaches.
  */
 export function envCodeCaches(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
@@ -521,7 +521,8 @@ export function envCodeCaches(env: NodeJS.ProcessEnv, cwd: string = process.cwd(
   // where they sit in a temp folder, which --read-only leaves writable; hidden elsewhere they would
   // cost the agent's builds a cold cache in memory for nothing the home folder does not give anyway.
   const inTemp = [env.GOCACHE, env.CCACHE_DIR, env.SCCACHE_DIR].filter((p) => p && path.isAbsolute(p) && temps.some((t) => inside(realPath(path.resolve(p)), t)));
-  const named = [env.NODE_COMPILE_CACHE, env.PYTHONPYCACHEPREFIX, env.V8_COMPILE_CACHE_CACHE_DIR, env.JITI_CACHE, env.JITI_FS_CACHE, ...inTemp];
+  // NUMBA_CACHE_DIR (nineteenth pass): numba loads its index there with pickle.load.
+  const named = [env.NODE_COMPILE_CACHE, env.PYTHONPYCACHEPREFIX, env.NUMBA_CACHE_DIR, env.V8_COMPILE_CACHE_CACHE_DIR, env.JITI_CACHE, env.JITI_FS_CACHE, ...inTemp];
   const out: string[] = [];
   for (const p of named) {
     if (!p || !path.isAbsolute(p)) continue; // jiti's also take "true"/"false"
@@ -622,6 +623,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   const handlers = new Map<NodeJS.Signals, () => void>();
   const cleanups: Array<() => Promise<void> | void> = [];
   const watched = new Map<string, { id: string | undefined; kind: 'hidden' | 'protected' | 'cache' }>();
+  const listedAt = Date.now();
   try {
     let child: ChildProcess;
     let deliver: (sig: NodeJS.Signals) => void;
@@ -635,7 +637,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const env = agentEnv(o.baseEnv ?? process.env, {
         agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: SANDBOX_PROXY_PORT,
         caCert: `${SANDBOX_RUN_DIR}/ca.pem`, placeholders: o.placeholders, sandboxed: true,
-        realValues: o.realValues, onReplaced: o.onReplaced, nodePreload: seen(files.preload), javaTrustStore: seen(files.trustStore),
+        realValues: o.realValues, onReplaced: o.onReplaced, onCredentials: o.onCredentials, nodePreload: seen(files.preload), javaTrustStore: seen(files.trustStore),
       });
       // Hidden and protected under every path that reaches them: a bind mount of the state folder,
       // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
@@ -746,7 +748,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const env = agentEnv(o.baseEnv ?? process.env, {
         agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: port,
         caCert: o.caCert, placeholders: o.placeholders, sandboxed: false,
-        realValues: o.realValues, onReplaced: o.onReplaced, nodePreload: files.preload, javaTrustStore: files.trustStore,
+        realValues: o.realValues, onReplaced: o.onReplaced, onCredentials: o.onCredentials, nodePreload: files.preload, javaTrustStore: files.trustStore,
       });
       child = spawn(o.command[0]!, o.command.slice(1), { env, cwd, stdio: 'inherit' });
       deliver = (sig) => {
@@ -785,7 +787,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
     await Promise.all(listeners.map((l) => l.close()));
     if (filterFd !== undefined) fs.closeSync(filterFd);
     fs.rmSync(runDir, { recursive: true, force: true });
-    replacedPaths(watched, o.onPathReplaced);
+    replacedPaths(watched, listedAt, o.onPathReplaced);
   }
 }
 
@@ -854,6 +856,27 @@ function pathIdentity(p: string): string | undefined {
 }
 
 /**
+ * Whether `p` is the mount point bubblewrap made on the host because what was there vanished
+ * between the listing and its start (nineteenth pass): the sandbox's root is the host's, so
+ * bubblewrap made an empty read-only file there, which outlived the run — a history or ticket cache
+ * the user's tools could no longer write. Removed when it is that: an empty file without write
+ * permission, made since the listing, the user's. A name only, never followed.
+ */
+function mountPointLeft(p: string, listedAt: number): boolean {
+  try {
+    const st = fs.lstatSync(p);
+    if (Math.max(st.birthtimeMs, st.ctimeMs) < listedAt || st.uid !== process.getuid?.()) return false;
+    // Not an empty folder: one the host made in its place looks the same, and an empty folder
+    // blocks no tool.
+    if (!st.isFile() || st.size !== 0 || (st.mode & 0o222) !== 0) return false;
+    fs.unlinkSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The sandbox hides and protects by mounting over a path, and a mount sits on the directory entry:
  * when a program outside replaces that entry during the run (a rename over it, as editors, `git
  * config`, git's credential store, fish, zsh and readline save their files; a removal and a new
@@ -864,12 +887,14 @@ function pathIdentity(p: string): string | undefined {
  * have put there) so that the next program on the host makes a new one instead of loading the
  * agent's code.
  */
-function replacedPaths(watched: Map<string, { id: string | undefined; kind: 'hidden' | 'protected' | 'cache' }>, report?: LaunchOptions['onPathReplaced']): void {
+function replacedPaths(watched: Map<string, { id: string | undefined; kind: 'hidden' | 'protected' | 'cache' }>, listedAt: number, report?: LaunchOptions['onPathReplaced']): void {
   for (const [p, { id, kind }] of watched) {
     if (id === undefined) continue;
     const now = pathIdentity(p);
     // Gone is not replaced: there is nothing new to read, change or load.
     if (now === id || now === undefined) continue;
+    if (mountPointLeft(p, listedAt)) continue;
+
     if (kind === 'cache') {
       const aside = `${p}.airlock-replaced-${process.pid}-${Date.now()}`;
       try {

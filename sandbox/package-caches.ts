@@ -73,7 +73,29 @@ const DEFAULTS: Record<string, string> = {
   'cabal-store': '.cabal/store',
   'cabal-packages': '.cabal/packages',
   bazel: '.cache/bazel',
+  // Nineteenth pass: caches that Python tools editors run on every file load with `pickle.load`
+  // (which runs whatever code the pickle names): parso's and jedi's parsed modules (IPython's
+  // completion, jedi-language-server, pylsp), pylint's stats (VS Code's extension runs pylint on
+  // opening a file), black's file cache (format on save). And Dart's pub cache, whose package sources
+  // every `dart`/`flutter` build compiles in place, as Go's module cache.
+  parso: '.cache/parso',
+  jedi: '.cache/jedi',
+  pylint: '.cache/pylint',
+  'pylint-old': '.pylint.d',
+  black: '.cache/black',
+  pub: '.pub-cache/hosted',
+  'pub-git': '.pub-cache/git',
+  // Models and data that libraries load with pickle (torch.load of a whole checkpoint, joblib):
+  // Whisper's and CLIP's checkpoints, NLTK's data (its punkt tokenizers were pickles),
+  // scikit-learn's fetched data sets, Keras's models (an HDF5 model's Lambda layers run code).
+  whisper: '.cache/whisper',
+  clip: '.cache/clip',
+  nltk: 'nltk_data',
+  sklearn: 'scikit_learn_data',
+  keras: '.keras',
 };
+/** Caches never made when missing: folders directly in the home folder the tool makes itself. */
+const NOT_MADE = new Set(['ccache-old', 'pylint-old', 'nltk', 'sklearn', 'keras']);
 
 function env1(env: NodeJS.ProcessEnv, name: string): string | undefined {
   // npm reads its settings in any case (npm_config_cache, NPM_CONFIG_CACHE).
@@ -94,6 +116,7 @@ function ownVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
   const gopath = env.GOPATH?.split(':').find((p) => path.isAbsolute(p));
   // The first depot of JULIA_DEPOT_PATH is where Julia writes.
   const julia = env.JULIA_DEPOT_PATH?.split(':').find((p) => path.isAbsolute(p));
+  const pub = env1(env, 'PUB_CACHE');
   switch (name) {
     case 'npm': return env1(env, 'npm_config_cache');
     case 'pip': return env1(env, 'PIP_CACHE_DIR');
@@ -118,6 +141,13 @@ function ownVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
     case 'torch': return env1(env, 'TORCH_HOME');
     case 'virtualenv': return env1(env, 'VIRTUALENV_OVERRIDE_APP_DATA');
     case 'coursier': return env1(env, 'COURSIER_CACHE');
+    case 'pylint': return env1(env, 'PYLINT_HOME');
+    case 'nltk': return env.NLTK_DATA?.split(':').find((p) => path.isAbsolute(p));
+    case 'sklearn': return env1(env, 'SCIKIT_LEARN_DATA');
+    case 'keras': return env1(env, 'KERAS_HOME');
+    case 'black': return env1(env, 'BLACK_CACHE_DIR');
+    case 'pub': return pub && path.join(pub, 'hosted');
+    case 'pub-git': return pub && path.join(pub, 'git');
     case 'julia-packages': return julia && path.join(julia, 'packages');
     case 'julia-compiled': return julia && path.join(julia, 'compiled');
     case 'julia-artifacts': return julia && path.join(julia, 'artifacts');
@@ -155,8 +185,9 @@ export function packageCaches(homeDir: string, env: NodeJS.ProcessEnv, cwd: stri
     const p = path.resolve(other ?? path.join(homeDir, rel));
     // The tool's own folder: `~/.cargo` for `~/.cargo/registry`, the home folder for `~/.npm`.
     const top = other ? path.dirname(p) : rel.includes('/') ? path.join(homeDir, rel.split('/')[0]!) : homeDir;
-    // Not ~/.ccache: ccache uses it instead of ~/.cache/ccache once it exists.
-    if (make && name !== 'ccache-old' && !fs.existsSync(p) && isDir(top) && realFolders(top, path.relative(top, p))) {
+    // Not ~/.ccache nor ~/.pylint.d: ccache and pylint use them instead of ~/.cache's once they exist;
+    // nor a folder of a library's data directly in the home folder.
+    if (make && !NOT_MADE.has(name) && !fs.existsSync(p) && isDir(top) && realFolders(top, path.relative(top, p))) {
       try {
         fs.mkdirSync(p, { recursive: true, mode: 0o700 });
       } catch {

@@ -13,7 +13,7 @@ import { StateFileError } from '../../state/document.ts';
 import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
-import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginIdentities, loginsChanged, plantedReport, plantedSince, removeBytecode, systemEntryFiles } from '../../sandbox/entry-files.ts';
+import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginIdentities, loginsChanged, plantedReport, plantedSince, removeCaches, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
@@ -323,6 +323,7 @@ export function register(program: Command): void {
             ? `airlock: ${terminalText(shownPath(p, userHome))} holds the real value of secret ${secrets.join(', ')} in a form Airlock cannot replace; it is hidden from the agent\n`
             : `airlock: ${terminalText(shownPath(p, userHome))} holds the real value of secret ${secrets.join(', ')}; the agent reads its placeholder there (the file is read-only during the run)\n`),
           onHistoryUnchecked: () => process.stderr.write('airlock: warning: the git repository here is too big to read whole for real secret values within the bounds; the agent may read a value committed once with git show\n'),
+          onCredentials: (envVars) => process.stderr.write(`airlock: your environment variable${envVars.length > 1 ? 's' : ''} ${envVars.slice(0, 20).map((v) => terminalText(v)).join(', ')}${envVars.length > 20 ? ', …' : ''} look${envVars.length > 1 ? '' : 's'} like a credential Airlock does not keep (by name or value); the agent does not get ${envVars.length > 1 ? 'them' : 'it'}: give Airlock a credential the agent should use as a secret (airlock secret set NAME --env VAR) and the agent gets its placeholder\n`),
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
             ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`
             : `airlock: your environment variable ${envVar} holds the real value of secret ${secret}; the agent gets its placeholder instead\n`),
@@ -335,7 +336,7 @@ export function register(program: Command): void {
         removePlaced(placed);
         const planted = plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env);
         if (sandbox) {
-          removeBytecode(planted.bytecode);
+          removeCaches(planted.caches);
           planted.planted.push(...claudeStateChanged(claudeBefore, userHome, process.env), ...loginsChanged(loginsBefore, userHome, process.env));
         }
         for (const line of plantedReport(planted, userHome, process.cwd())) process.stderr.write(`${line}\n`);

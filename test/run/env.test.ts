@@ -1,6 +1,8 @@
 // The agent environment and the seccomp program as pure functions (no processes).
 import t from 'tap';
+import fc from 'fast-check';
 import { agentEnv, caVars, proxyVars } from '../../sandbox/env.ts';
+import { credentialVariable } from '../../sandbox/env-credentials.ts';
 import { seccompProgram, seccompSupported } from '../../sandbox/seccomp.ts';
 
 const base = {
@@ -54,6 +56,65 @@ t.test('real secret values in the inherited environment become placeholders', as
   t.equal(env.PAT, 'token=airlock-ph-pat-1');
   t.equal(env.SHORT, 'abc', 'values too short to be told from ordinary text are left alone');
   t.same(seen, ['PAT:pat']);
+});
+
+// Nineteenth pass: credentials Airlock does not keep, in the environment under names of any kind
+// (the files tools keep them in are hidden). Left out of a sandboxed agent's environment, named.
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+const CREDENTIALS: Record<string, string> = {
+  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjEXAMPLE',
+  DATABASE_URL: 'postgres://app:s3cr3t-pw@db.internal:5432/app', REDIS_URL: 'redis://:hunter22@cache:6379/0',
+  CI_JOB_TOKEN: 'glcbt-64_abcdefghijklmnop', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'eyJhbGciOiJSUzI1NiJ9.x.y', ACTIONS_RUNTIME_TOKEN: 'eyJ0eXAiOiJKV1Qi.a.b',
+  SENTRY_DSN: 'https://0123456789abcdef@o1.ingest.sentry.io/1', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/XXXXXXXX',
+  PGPASSWORD: 'pg-password-1', MYSQL_PWD: 'mysql-pw-1', DJANGO_SECRET_KEY: 'django-insecure-abcdefgh', OPENAI_API_KEY: 'sk-proj-abcdefghijklmnopqrstuvwx',
+  AZURE_STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=abc==', NODE_AUTH_TOKEN: 'npm_abcdefghijklmnopqrstuvwxyz0123456789',
+  VAULT_TOKEN: 'hvs.CAESIabcdefgh', GH_PAT: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', SMTP_PASS: 'mail-pass-1', DB_PASSWD: 'db-passwd-1',
+  // Odd names, told by the value: a known token format, a URL with a password, an HTTP credential header.
+  MY_THING: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', deploy_key2: 'AKIAIOSFODNN7EXAMPLE', UPSTREAM: 'https://bot:tok3n-value@git.example.com/repo.git',
+  PIP_EXTRA_INDEX_URL: 'https://pypi.org/simple https://me:idx-token-1@pypi.corp.example/simple', GIT_CONFIG_VALUE_0: 'AUTHORIZATION: basic eC1hY2Nlc3M6dG9r',
+  SIGNER: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk=\n-----END OPENSSH PRIVATE KEY-----',
+};
+// What shells, CI runners, editors and toolchains set: none is a credential, each stays.
+const ORDINARY: Record<string, string> = {
+  PATH: '/usr/bin', HOME: '/home/me', PWD: '/home/me/src/app', OLDPWD: '/home/me', SHELL: '/bin/bash', TERM: 'xterm-256color', LANG: 'C.UTF-8',
+  TOKENIZERS_PARALLELISM: 'false', GPG_KEY: '7169605F62C751356D054A26A821E680E5FA6305', PASSWORD_STORE_DIR: '/home/me/.password-store',
+  ACTIONS_ID_TOKEN_REQUEST_URL: 'https://pipelines.actions.githubusercontent.com/abc/idtoken', AWS_ACCESS_KEY_ID_FILE: '/run/secrets/id',
+  GITHUB_ACTIONS: 'true', GITHUB_SHA: '4b825dc642cb6eb9a060e54bf8d69288fbee4904', CI: 'true', NODE_ENV: 'development', npm_config_cache: '/home/me/.npm',
+  DATABASE_HOST: 'db.internal', TOKEN_ENDPOINT: 'https://auth.example.com/token', PIP_INDEX_URL: 'https://pypi.org/simple', DEV_DB: 'postgres://localhost/app',
+  XAUTHORITY: '/home/me/.Xauthority', KRB5CCNAME: 'FILE:/tmp/krb5cc_1000', GIT_ASKPASS: '/usr/lib/git-core/git-gui--askpass', SSH_ASKPASS: '/usr/bin/ksshaskpass',
+  VIRTUAL_ENV: '/home/me/src/app/.venv', SECRET_SCANNING: 'on', GOOGLE_APPLICATION_CREDENTIALS: '/home/me/.config/gcloud/key.json', VAULT_TOKEN_HELPER_PATH_X: '~/bin/vault-helper', HISTCONTROL: 'ignoredups', TASK_ID: 'task-abcdefghijklmnopqrstuvwxyz', EDITOR: 'vim',
+};
+
+t.test('credentials Airlock does not keep are left out of a sandboxed agent\'s environment, by name or value; ordinary variables stay', async (t) => {
+  const told: string[][] = [];
+  const env = agentEnv({ ...ORDINARY, ...CREDENTIALS }, { ...opts, onCredentials: (names) => told.push(names) });
+  for (const k of Object.keys(CREDENTIALS)) t.notOk(k in env, `${k} is left out`);
+  for (const [k, v] of Object.entries(ORDINARY)) t.equal(env[k], v, `${k} stays`);
+  t.same(told, [Object.keys(CREDENTIALS)], 'named once, all of them (names only)');
+  t.notOk(JSON.stringify(told).includes('s3cr3t'), 'no value is told');
+  // A real value of a secret Airlock keeps is its placeholder there, and a placeholder stays.
+  const kept = agentEnv({ GH_PAT: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', OTHER_TOKEN: 'airlock-ph-gh-0123abcd' }, {
+    ...opts, realValues: [{ secret: 'gh', value: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', placeholder: 'airlock-ph-gh-0123abcd' }], placeholders: { GITHUB_TOKEN: 'airlock-ph-gh-0123abcd' },
+  });
+  t.equal(kept.GH_PAT, 'airlock-ph-gh-0123abcd', 'a secret\'s real value is replaced, not left out');
+  t.equal(kept.OTHER_TOKEN, 'airlock-ph-gh-0123abcd', 'a placeholder stays');
+  t.equal(kept.GITHUB_TOKEN, 'airlock-ph-gh-0123abcd', 'the run\'s placeholders are set');
+  // Without the sandbox nothing confines the agent (it reads every file): the environment is as before.
+  t.equal(agentEnv(CREDENTIALS, { ...opts, sandboxed: false }).AWS_SECRET_ACCESS_KEY, CREDENTIALS.AWS_SECRET_ACCESS_KEY);
+});
+
+t.test('property: a credential word anywhere in a name, in any case and separator, or a credential value under any name, is left out', async (t) => {
+  const word = fc.constantFrom('TOKEN', 'SECRET', 'PASSWORD', 'PASSWD', 'PASSPHRASE', 'PASS', 'PAT', 'DSN', 'APIKEY', 'API_KEY', 'PRIVATE_KEY', 'ACCESS_KEY', 'ACCOUNT_KEY', 'CONNECTION_STRING', 'CREDENTIALS', 'WEBHOOK', 'AUTH_TOKEN', 'SIGNING_KEY');
+  const part = fc.constantFrom('MY', 'APP', 'GITLAB', 'X1', 'PROD', 'DB', 'SERVICE');
+  const sep = fc.constantFrom('_', '__');
+  await fc.assert(fc.property(fc.array(part, { maxLength: 2 }), word, fc.array(fc.constantFrom('V2', 'PROD', 'RW'), { maxLength: 1 }), sep, fc.boolean(), (before, w, after, s, lower) => {
+    const name = [...before, w, ...after].join(s);
+    return credentialVariable(lower ? name.toLowerCase() : name, 'value-of-some-length');
+  }), { numRuns, seed });
+  const value = fc.constantFrom(...['MY_THING', 'deploy_key2', 'UPSTREAM', 'PIP_EXTRA_INDEX_URL', 'GIT_CONFIG_VALUE_0', 'SIGNER', 'DATABASE_URL', 'REDIS_URL', 'OPENAI_API_KEY', 'NODE_AUTH_TOKEN', 'GH_PAT'].map((k) => CREDENTIALS[k]!));
+  await fc.assert(fc.property(fc.constantFrom('X', 'CONFIG', 'setting', 'A_B', 'UPSTREAM_REPO'), value, fc.constantFrom('', 'prefix ', 'a=1;'), (name, v, pre) => credentialVariable(name, `${pre}${v}`)), { numRuns, seed });
+  for (const [k, v] of Object.entries(ORDINARY)) t.notOk(credentialVariable(k, v), `${k} is not one`);
 });
 
 t.test('seccomp program: whole instructions, AF_UNIX allowed only when asked', async (t) => {

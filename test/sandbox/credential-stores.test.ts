@@ -14,6 +14,7 @@ import { results, runAirlock, startWorld } from './helpers.ts';
 import { tempDir } from '../temp-dir.ts';
 
 const CANARY = 'StoreCanary-18-0123456789';
+const ENV_CANARY = 'EnvCanary-19-0123456789';
 const STORES = [
   '.authinfo', '.purple/accounts.xml', '.config/filezilla/sitemanager.xml', '.vnc/passwd', '.smbcredentials', '.davfs2/secrets',
   '.config/httpie/sessions/api.example/default.json', '.local/share/DBeaverData/workspace6/General/.dbeaver/credentials-config.json',
@@ -61,10 +62,20 @@ t.test('inside the sandbox the agent reads none of them', async (t) => {
   const work = path.join(home, 'src', 'app');
   fs.mkdirSync(work, { recursive: true });
   const all = [...STORES, ...Object.keys(BEARING)];
-  const script = `for f in ${all.map((rel) => `"$HOME/${rel}"`).join(' ')}; do cat "$f" 2>/dev/null; done | grep -c '${CANARY}' | sed 's/^/seen=/'; echo started=yes`;
-  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
+  // Nineteenth pass: the same credentials in the environment (a shell profile's exports, CI's job
+  // tokens), under names of any kind; and ordinary variables as the control.
+  const creds = {
+    AWS_SECRET_ACCESS_KEY: `${ENV_CANARY}-aws`, DATABASE_URL: `postgres://app:${ENV_CANARY}@db:5432/app`, CI_JOB_TOKEN: `${ENV_CANARY}-ci`,
+    SLACK_WEBHOOK_URL: `https://hooks.slack.com/services/${ENV_CANARY}`, MY_UPSTREAM: `https://bot:${ENV_CANARY}@git.example.com/r.git`, PGPASSWORD: ENV_CANARY,
+  };
+  const script = `for f in ${all.map((rel) => `"$HOME/${rel}"`).join(' ')}; do cat "$f" 2>/dev/null; done | grep -c '${CANARY}' | sed 's/^/seen=/'; env | grep -c '${ENV_CANARY}' | sed 's/^/envseen=/'; echo tok=$TOKENIZERS_PARALLELISM; echo started=yes`;
+  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home, ...creds, TOKENIZERS_PARALLELISM: 'false' } });
   t.equal(results(r.stdout).started, 'yes', `the agent ran (${r.stderr.slice(-300)})`);
   t.equal(results(r.stdout).seen, '0', 'no store shows its credential inside');
   t.notOk(r.stdout.includes(CANARY), 'the canary never reaches the agent');
   for (const rel of STORES) t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), `secret=${CANARY}\n`, `~/${rel} is as it was on the host`);
+  t.equal(results(r.stdout).envseen, '0', 'no credential of the environment reaches the agent');
+  t.equal(results(r.stdout).tok, 'false', 'control: an ordinary variable does');
+  for (const k of Object.keys(creds)) t.match(r.stderr, new RegExp(`environment variables [^\\n]*\\b${k}\\b[^\\n]*like a credential`), `${k} is named`);
+  t.notOk(r.stderr.includes(ENV_CANARY), 'no value is printed');
 });

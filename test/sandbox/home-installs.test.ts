@@ -6,7 +6,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { homeEntryFiles } from '../../sandbox/entry-files.ts';
+import { desktopSettings, homeEntryFiles } from '../../sandbox/entry-files.ts';
 import { results, runAirlock, startWorld } from './helpers.ts';
 import { tempDir } from '../temp-dir.ts';
 
@@ -18,7 +18,13 @@ const INSTALLS = [
   '.local/share/pnpm/global/5/node_modules/vercel/dist/index.js',
   '.bun/install/global/node_modules/prettier/index.js',
   '.config/yarn/global/node_modules/serve/build/main.js',
+  // Nineteenth pass: interpreters other managers install into the home folder: conda's base (its
+  // `conda` runs at every shell start through `conda init`'s block) and environments, one where
+  // CONDA_EXE says, Homebrew's, the IDE's JDKs, .NET's user install, rye's Pythons.
+  'miniconda3/bin/conda', '.conda/envs/ml/lib/python3.12/site-packages/numpy/__init__.py', 'opt/mc/bin/conda',
+  '.linuxbrew/bin/jq', '.jdks/temurin-21/bin/java', '.dotnet/dotnet', '.rye/py/cpython@3.12.1/bin/python3',
 ];
+const CONDA_EXE = 'opt/mc/bin/conda';
 
 function makeHome(home: string, extra: string[] = []): void {
   for (const rel of [...INSTALLS, ...extra]) {
@@ -38,9 +44,13 @@ t.test('global tool installs in the home folder are bound read-only (where they 
   for (const rel of ['.npm-global/lib/node_modules', '.local/lib/node_modules', '.local/share/pipx/venvs', '.local/share/uv/tools', '.local/share/pnpm/global', '.bun/install/global', '.config/yarn/global', 'tools/npm/lib/node_modules', 'envprefix/lib/node_modules', '.pipx-home/venvs']) {
     t.ok(bound.includes(path.join(home, rel)), `~/${rel} is read-only`);
   }
+  const others = homeEntryFiles(home, work, [], { CONDA_EXE: path.join(home, CONDA_EXE) });
+  for (const rel of ['miniconda3', '.conda/envs', 'opt/mc', '.linuxbrew', '.jdks', '.dotnet/dotnet', '.rye/py']) t.ok(others.includes(path.join(home, rel)), `~/${rel} is read-only`);
+  t.notOk(homeEntryFiles(home, work, [], { CONDA_EXE: '/opt/conda/bin/conda' }).includes('/opt/conda'), 'not a conda outside the home folder');
+  t.notOk(homeEntryFiles(home, work, [], { CONDA_EXE: path.join(home, 'bin', 'conda') }).includes(home), 'nor the home folder itself');
   // Controls: none made when missing; a prefix that holds the working directory is not bound.
   const bare = tempDir(t, 'hunt18-sandbox-installs-bare-');
-  t.notOk(homeEntryFiles(bare, path.join(bare, 'w'), [], {}).some((p) => p.includes('node_modules') || p.includes('pipx')), 'nothing made where none is installed');
+  t.notOk(homeEntryFiles(bare, path.join(bare, 'w'), [], {}).some((p) => p.includes('node_modules') || p.includes('pipx') || p.includes('conda') || p.includes('.jdks')), 'nothing made where none is installed');
   fs.writeFileSync(path.join(home, '.npmrc'), 'prefix=~/src/app\n');
   fs.mkdirSync(path.join(work, 'lib', 'node_modules'), { recursive: true });
   t.notOk(homeEntryFiles(home, work, [], {}).includes(path.join(work, 'lib', 'node_modules')), 'not a prefix inside the working directory (the project\'s own)');
@@ -53,12 +63,12 @@ t.test('inside the sandbox the agent cannot change the user\'s globally installe
   makeHome(home);
   const work = path.join(home, 'src', 'app');
   fs.mkdirSync(work, { recursive: true });
-  const script = INSTALLS.map((rel, i) => `printf '%s\\n' 'require("child_process").execSync("touch /tmp/x")' >> ~/${rel} 2>/dev/null && echo w_${'abcdefghij'[i]}=yes || echo w_${'abcdefghij'[i]}=no`).join('; ');
-  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
+  const script = INSTALLS.map((rel, i) => `printf '%s\\n' 'require("child_process").execSync("touch /tmp/x")' >> ~/${rel} 2>/dev/null && echo w_${'abcdefghijklmnopqrstuvwxyz'[i]}=yes || echo w_${'abcdefghijklmnopqrstuvwxyz'[i]}=no`).join('; ');
+  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home, CONDA_EXE: path.join(home, CONDA_EXE) } });
   t.equal(r.code, 0, `the run ends well (${r.stderr.slice(-300)})`);
   const out = results(r.stdout);
   INSTALLS.forEach((rel, i) => {
-    t.equal(out[`w_${'abcdefghij'[i]}`], 'no', `~/${rel} cannot be written`);
+    t.equal(out[`w_${'abcdefghijklmnopqrstuvwxyz'[i]}`], 'no', `~/${rel} cannot be written`);
     t.equal(fs.readFileSync(path.join(home, rel), 'utf8'), '// installed\n', `~/${rel} is as installed`);
   });
 });
@@ -87,6 +97,20 @@ const CACHES: Record<string, string> = {
   'cabal-store': '.cabal/store/ghc-9.4.8/aeson-2.2.1.0-abc/lib/libHSaeson.a',
   'cabal-packages': '.cabal/packages/hackage.haskell.org/aeson/2.2.1.0/aeson-2.2.1.0.tar.gz',
   bazel: '.cache/bazel/_bazel_root/0123abcd/external/rules_x/defs.bzl',
+  // Nineteenth pass: what Python tools editors run load with pickle.load (code, to pickle), and
+  // Dart's package sources, compiled in place.
+  parso: '.cache/parso/CPython-312/0123abcd/4567ef.pkl',
+  jedi: '.cache/jedi/CPython-312/0123abcd/4567ef.pkl',
+  pylint: '.cache/pylint/app_1.stats',
+  'pylint-old': '.pylint.d/app1.stats',
+  black: '.cache/black/24.1.0/cache.0123abcd.pickle',
+  pub: '.pub-cache/hosted/pub.dev/http-1.2.0/lib/http.dart',
+  'pub-git': '.pub-cache/git/x-0123abcd/lib/x.dart',
+  whisper: '.cache/whisper/base.pt',
+  clip: '.cache/clip/ViT-B-32.pt',
+  nltk: 'nltk_data/tokenizers/punkt/english.pickle',
+  sklearn: 'scikit_learn_data/covertype/samples',
+  keras: '.keras/models/resnet50_weights_tf_dim_ordering_tf_kernels.h5',
 };
 
 t.test('the caches host tools run programs and code from are the agent\'s own inside', async (t) => {
@@ -107,6 +131,25 @@ t.test('the caches host tools run programs and code from are the agent\'s own in
   t.equal(found.get('playwright'), path.join(fs.realpathSync(home), 'pw'), 'PLAYWRIGHT_BROWSERS_PATH');
   t.equal(found.get('huggingface'), path.join(fs.realpathSync(home), 'hf'), 'HF_HOME');
   t.equal(found.get('torch'), path.join(fs.realpathSync(home), 'th'), 'TORCH_HOME');
+  const tools = { PYLINT_HOME: path.join(home, 'pl'), BLACK_CACHE_DIR: path.join(home, 'bl'), PUB_CACHE: path.join(home, 'pc') };
+  for (const d of [tools.PYLINT_HOME, tools.BLACK_CACHE_DIR, path.join(tools.PUB_CACHE, 'hosted')]) fs.mkdirSync(d, { recursive: true });
+  const byTools = new Map(packageCaches(home, tools, work).map((c) => [c.name, c.path]));
+  t.equal(byTools.get('pylint'), path.join(fs.realpathSync(home), 'pl'), 'PYLINT_HOME');
+  t.equal(byTools.get('black'), path.join(fs.realpathSync(home), 'bl'), 'BLACK_CACHE_DIR');
+  t.equal(byTools.get('pub'), path.join(fs.realpathSync(home), 'pc', 'hosted'), 'PUB_CACHE');
+  // pylint (and ccache) use the old folder once it exists: never made.
+  const bare = tempDir(t, 'hunt19-sandbox-caches-');
+  fs.mkdirSync(path.join(bare, '.cache'));
+  packageCaches(bare, {}, path.join(bare, 'w'));
+  t.notOk(fs.existsSync(path.join(bare, '.pylint.d')), '~/.pylint.d is not made');
+  for (const d of ['nltk_data', 'scikit_learn_data', '.keras']) t.notOk(fs.existsSync(path.join(bare, d)), `~/${d} is not made`);
+  const data = { NLTK_DATA: `${path.join(home, 'nl')}:/usr/share/nltk_data`, SCIKIT_LEARN_DATA: path.join(home, 'sk'), KERAS_HOME: path.join(home, 'ke') };
+  for (const d of ['nl', 'sk', 'ke']) fs.mkdirSync(path.join(home, d));
+  const byData = new Map(packageCaches(home, data, work).map((c) => [c.name, c.path]));
+  t.equal(byData.get('nltk'), path.join(fs.realpathSync(home), 'nl'), 'NLTK_DATA (its first folder)');
+  t.equal(byData.get('sklearn'), path.join(fs.realpathSync(home), 'sk'), 'SCIKIT_LEARN_DATA');
+  t.equal(byData.get('keras'), path.join(fs.realpathSync(home), 'ke'), 'KERAS_HOME');
+  t.ok(fs.existsSync(path.join(bare, '.cache', 'parso')), 'a missing ~/.cache/parso is made (private), so the agent cannot make the first one');
   // Playwright's `PLAYWRIGHT_BROWSERS_PATH=0` keeps browsers inside node_modules: not a folder here.
   t.notOk(new Map(packageCaches(home, { PLAYWRIGHT_BROWSERS_PATH: '0' }, work).map((c) => [c.name, c.path])).get('playwright')?.endsWith('/0'), 'PLAYWRIGHT_BROWSERS_PATH=0 is no folder');
 });
@@ -121,7 +164,7 @@ t.test('inside the sandbox the agent writes into those caches and the host\'s st
     fs.mkdirSync(path.dirname(path.join(home, rel)), { recursive: true });
     fs.writeFileSync(path.join(home, rel), 'host\n', { mode: 0o755 });
   }
-  const keys = Object.keys(CACHES).map((_, i) => `c_${'abcdefghijklmnopqrstuvwxyz'[i]}`);
+  const keys = Object.keys(CACHES).map((_, i) => `c_${'abcdefghijklmnopqrstuvwxyz'[i % 26]}${'abc'[Math.floor(i / 26)]}`);
   const script = Object.values(CACHES).map((rel, i) => `mkdir -p "$(dirname ~/${rel})" && printf 'agent\\n' > ~/${rel} && echo ${keys[i]}=$(cat ~/${rel})`).join('; ');
   const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: home } });
   t.equal(r.code, 0, `the run ends well (${r.stderr.slice(-300)})`);
@@ -159,6 +202,8 @@ const START_FILES = [
   '.mongoshrc.js', '.mongorc.js', '.erlang', '.iex.exs', '.sbclrc', '.ocamlinit', '.racketrc', '.guile', '.gnuplot',
   '.julia/config/startup.jl', '.pylintrc', '.config/pylintrc', '.lein/profiles.clj', '.mix/archives/evil-0.1.0/evil-0.1.0/ebin/evil.beam',
   '.config/yt-dlp/config', '.config/mpv/scripts/x.lua', '.config/bat/config', '.config/lazygit/config.yml', '.config/aria2/aria2.conf',
+  // Nineteenth pass: dconf's database (GNOME's custom keybindings' commands, its default terminal).
+  '.config/dconf/user',
 ];
 
 t.test('REPLs\' and tools\' start files are kept read-only', async (t) => {
@@ -215,4 +260,28 @@ t.test('the remote editors\' servers installed in the home folder are kept read-
   fs.writeFileSync(path.join(home, '.vscode-server', 'data', 'logs', 'remoteagent.log'), 'x\n');
   fs.writeFileSync(path.join(home, '.vscode-server', 'cli', 'servers', 'Stable-0123abcd', 'log.txt'), 'x\n');
   t.notOk(plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.some((f) => f.path.includes('.vscode-server')), 'the server\'s own logs are not named');
+});
+
+t.test('dconf\'s database folder is kept read-only (made where dconf is installed), not named after a run', async (t) => {
+  // Inside there is no D-Bus, so an agent writes ~/.config/dconf/user itself (a custom keybinding
+  // whose `command` is its program), and GNOME obeys it at the next login. The folder is bound, not
+  // the file: dconf's service renames a new database over it whenever an app saves a setting.
+  const home = tempDir(t, 'hunt19-sandbox-dconf-');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(path.join(home, '.config'), { recursive: true });
+  fs.mkdirSync(work, { recursive: true });
+  t.same(desktopSettings(home, {}, false), [], 'not made where dconf is not installed');
+  t.notOk(fs.existsSync(path.join(home, '.config', 'dconf')));
+  t.same(desktopSettings(home, {}, true), [path.join(home, '.config', 'dconf')], 'made (empty) where it is');
+  t.equal(fs.statSync(path.join(home, '.config', 'dconf')).mode & 0o777, 0o700, 'private, as dconf makes it');
+  const moved = path.join(home, 'xdg');
+  fs.mkdirSync(moved);
+  t.ok(desktopSettings(home, { XDG_CONFIG_HOME: moved }, true).includes(path.join(moved, 'dconf')), 'also where XDG_CONFIG_HOME moves it');
+  t.ok(homeEntryFiles(home, work, [], {}).includes(path.join(home, '.config', 'dconf')), 'bound read-only');
+  t.notOk(homeEntryFiles(home, work, [path.join(home, '.config', 'dconf')], {}).includes(path.join(home, '.config', 'dconf')), 'unless --writable names it');
+  const { plantedSince } = await import('../../sandbox/entry-files.ts');
+  const since = Date.now();
+  await new Promise((r) => setTimeout(r, 20));
+  fs.writeFileSync(path.join(home, '.config', 'dconf', 'user'), 'GVariant\n');
+  t.notOk(plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.some((f) => f.path.includes('dconf')), 'a setting saved during the run is not named');
 });

@@ -2,6 +2,7 @@
 // with it, also when `airlock run` itself is killed.
 import t from 'tap';
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { eventually, processesWith, runAirlock, startWorld } from './helpers.ts';
@@ -89,4 +90,35 @@ t.test('SIGKILL of airlock run while the sandbox is still starting leaves nothin
   });
   t.equal(r.signal, 'SIGKILL');
   t.ok(await eventually(() => processesWith(m).length === 0), 'bubblewrap, the bridge and the command are gone');
+});
+
+t.test('a hidden path that vanishes before bubblewrap mounts over it leaves nothing behind on the host', async (t) => {
+  // Nineteenth pass (left open by the eighteenth): `airlock run` lists what to hide, then starts
+  // bubblewrap, which makes a missing mount point itself — on the host, since the sandbox's root is
+  // the host's: an empty read-only file where a ticket cache, a history or a `--hide` path was
+  // removed in between (a temp cleaner, another test's teardown), which the user's tools then could
+  // not write. A bubblewrap that removes the file first stands in for that race.
+  const dir = fs.mkdtempSync(path.join(world.dir, 'vanish-'));
+  const file = path.join(dir, 'gone.txt');
+  fs.writeFileSync(file, 'secret\n');
+  const real = fs.realpathSync(execFileSync('sh', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).trim());
+  const wrapper = path.join(world.dir, 'bwrap-racing');
+  fs.writeFileSync(wrapper, `#!/bin/sh\ncase "$*" in *${file}*) rm -f ${file} ;; esac\nexec ${real} "$@"\n`, { mode: 0o755 });
+  const r = await runAirlock(['--agent', world.agent, '--home', world.home, '--hide', file, '--', 'sh', '-c', 'echo ran=yes'], { cwd: world.work, env: { ...process.env, AIRLOCK_BWRAP: wrapper } });
+  t.match(r.stdout, /ran=yes/, `the agent ran (${r.stderr.slice(-300)})`);
+  t.notOk(fs.existsSync(file), 'no file is left where the hidden file was');
+  t.notMatch(r.stderr, /replaced on the host/, 'nor is it reported as replaced by the host');
+  // Control: a file the host put there during the run is still named, and left.
+  fs.writeFileSync(file, 'old\n');
+  const started = path.join(world.work, 'started-vanish');
+  const swap = await runAirlock(['--agent', world.agent, '--home', world.home, '--hide', file, '--', 'sh', '-c', `touch ${started}; i=0; while [ ! -e ${started}.done ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done`], {
+    cwd: world.work,
+    onSpawn: () => void eventually(() => fs.existsSync(started)).then(() => {
+      fs.writeFileSync(`${file}.new`, 'new\n');
+      fs.renameSync(`${file}.new`, file);
+      fs.writeFileSync(`${started}.done`, '');
+    }),
+  });
+  t.match(swap.stderr, /gone\.txt was replaced on the host during the run/, 'a file the host replaced is named');
+  t.equal(fs.readFileSync(file, 'utf8'), 'new\n', 'and left as the host wrote it');
 });

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { plantedSince } from '../../sandbox/entry-files.ts';
+import { plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
 import { tempDir } from '../temp-dir.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
@@ -153,4 +153,114 @@ t.test('a gem or R package changed in the user\'s own libraries is named, as the
     t.ok(after.includes(p), `~/${p} is named (${after.join(', ')})`);
   }
   t.notOk(after.some((p) => p.includes('minitest')), 'an untouched gem is not named');
+});
+
+// Nineteenth pass (left open by the eighteenth): build tools' caches of compiled code in the project
+// (babel-loader's and webpack's in node_modules/.cache, Vite's optimized dependencies, Next's,
+// Parcel's, turbo's, nx's, Angular's) and @babel/register's in the home folder. The host's next build
+// or dev server takes an entry as it finds it (keyed by a hash of the source or its time, both the
+// writer's to copy; turbo and nx restore a task's output from one), git ignores them all, and the
+// agent's own builds write them at every run: each entry written during the run is removed after it.
+const CACHES = [
+  'node_modules/.cache/babel-loader/4f1e.json', 'node_modules/.cache/@babel/register/.babel.7.24.0.development.json',
+  'node_modules/.cache/webpack/default-development/0.pack', 'node_modules/.cache/turbo/9a8b.tar.zst',
+  'node_modules/.vite/deps/react.js', '.next/cache/webpack/client-development/0.pack', '.parcel-cache/data.mdb',
+  '.turbo/cache/9a8b.tar.zst', '.nx/cache/1234/outputs/dist/main.js', '.angular/cache/17.3.0/babel-webpack/x.json',
+];
+
+t.test('build tools\' code cache entries written during the run are removed after it; the rest of the project is left', async (t) => {
+  const home = tempDir(t, 'hunt19-sandbox-caches-');
+  const write = writer(home);
+  const work = path.join(home, 'src', 'app');
+  const old = ['node_modules/.cache/babel-loader/old.json', 'node_modules/.vite/deps/_metadata.json', '.next/cache/images/a.webp'];
+  for (const p of old) write(path.join('src/app', p), 'cached before the run\n');
+  write('.babel.7.24.0.development.json', '{}\n');
+  write('.babel.json', '{}\n');
+  write('elsewhere.js', 'module.exports = 1;\n');
+  const since = await tick();
+  const found = (): string[] => plantedSince(since, home, work, '/usr/bin:/bin', {}).caches.map((f) => path.relative(home, f)).sort();
+  t.same(found(), [], 'control: nothing written before the run');
+
+  // The agent, inside: a forged entry in each cache, @babel/register's home cache rewritten, and a
+  // link in Vite's deps to a file elsewhere.
+  for (const p of CACHES) write(path.join('src/app', p), AGENT);
+  for (const p of ['packages/web/.next/cache/swc/plugins/x.js', 'packages/web/node_modules/.vite/deps/vue.js']) write(path.join('src/app', p), AGENT);
+  // Numba's cache in __pycache__: an index it loads with pickle.load, and its data.
+  for (const p of ['lib/__pycache__/kernels.step-12.py312.nbi', 'lib/__pycache__/kernels.step-12.py312.1.nbc']) write(path.join('src/app', p), 'pickle');
+  fs.symlinkSync(path.join(home, 'elsewhere.js'), path.join(work, 'node_modules/.vite/deps/lodash.js'));
+  // A nested project's whole cache made a link to a folder of forged entries elsewhere.
+  write('forged/deps/react.js', AGENT);
+  fs.mkdirSync(path.join(work, 'packages/api/node_modules'), { recursive: true });
+  fs.symlinkSync(path.join(home, 'forged'), path.join(work, 'packages/api/node_modules/.vite'));
+  fs.appendFileSync(path.join(home, '.babel.7.24.0.development.json'), ' ');
+  // Controls: the project's own files and build output, folders that only share a cache's name.
+  for (const p of ['src/index.js', 'dist/main.js', 'src/cache/x.js', '.cache/x.js', 'lib/.vite/x.js']) write(path.join('src/app', p), 'ok\n');
+  const after = found();
+  for (const p of [...CACHES, 'packages/web/.next/cache/swc/plugins/x.js', 'packages/web/node_modules/.vite/deps/vue.js', 'node_modules/.vite/deps/lodash.js', 'lib/__pycache__/kernels.step-12.py312.nbi', 'lib/__pycache__/kernels.step-12.py312.1.nbc']) {
+    t.ok(after.includes(path.join('src/app', p)), `${p} is collected`);
+  }
+  t.ok(after.includes('.babel.7.24.0.development.json'), '@babel/register\'s home cache rewritten during the run is collected');
+  t.notOk(after.includes('.babel.json'), 'an untouched one is not');
+  for (const p of [...old, 'src/index.js', 'dist/main.js', 'src/cache/x.js', '.cache/x.js', 'lib/.vite/x.js']) t.notOk(after.includes(path.join('src/app', p)), `${p} is not`);
+  t.same(plantedSince(since, home, work, '/usr/bin:/bin', {}).planted.filter((f) => /cache|\.vite|\.turbo|\.nx/.test(f.path)), [], 'nothing is named for them (the agent\'s own builds write them)');
+
+  removeCaches(plantedSince(since, home, work, '/usr/bin:/bin', {}).caches);
+  for (const p of CACHES) t.notOk(fs.existsSync(path.join(work, p)), `${p} is gone after the run`);
+  t.notOk(fs.existsSync(path.join(work, 'node_modules/.vite/deps/lodash.js')), 'the link is gone');
+  t.ok(fs.existsSync(path.join(home, 'elsewhere.js')), 'what it led to is left');
+  t.notOk(fs.existsSync(path.join(work, 'packages/api/node_modules/.vite')), 'a cache made a link is gone');
+  t.ok(fs.existsSync(path.join(home, 'forged/deps/react.js')), 'what it led to is left');
+  for (const p of [...old, 'src/index.js', 'dist/main.js', 'src/cache/x.js']) t.ok(fs.existsSync(path.join(work, p)), `${p} is left`);
+});
+
+t.test('property: an entry written in any code cache, at any depth, in a project at any depth, is removed', async (t) => {
+  const base = tempDir(t, 'hunt19-sandbox-caches-');
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom(...CACHES), fc.array(fc.constantFrom('a', 'b-c', '_d'), { maxLength: 3 }), fc.array(fc.constantFrom('pkg', 'apps', 'x'), { maxLength: 2 }),
+    async (cache, below, project) => {
+      const work = path.join(base, String(n++));
+      const rel = path.join(...project, path.dirname(cache), ...below, path.basename(cache));
+      const since = await tick();
+      writer(work)(rel, AGENT);
+      const { caches } = plantedSince(since, '', work);
+      removeCaches(caches);
+      return caches.includes(path.join(work, rel)) && !fs.existsSync(path.join(work, rel));
+    },
+  ), { numRuns: Math.min(numRuns, 25), seed });
+});
+
+// Nineteenth pass: the environments pipenv, virtualenvwrapper, pdm and hatch keep for a project in
+// the home folder, not in it: `pipenv run python app.py` (and the editor's Python) imports their
+// packages as a project `.venv`'s, whose changes were named (eighteenth pass); these were not.
+t.test('a package changed in a project\'s environment kept in the home folder (pipenv, virtualenvwrapper, pdm, hatch) is named', async (t) => {
+  const home = tempDir(t, 'hunt19-sandbox-venvs-');
+  const write = writer(home);
+  const envs = ['.local/share/virtualenvs/app-AbC123', '.virtualenvs/api', 'workon/tools', '.local/share/pdm/venvs/web-x1y2-3.12', '.local/share/hatch/env/virtual/svc/AbCd/default'];
+  for (const e of envs) {
+    write(`${e}/pyvenv.cfg`, 'home = /usr/bin\n');
+    write(`${e}/bin/pytest`, '#!/bin/sh\n');
+    write(`${e}/lib/python3.12/site-packages/requests/api.py`, 'def get(): pass\n');
+    write(`${e}/lib/python3.12/site-packages/six.py`, '');
+  }
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, home, work, '/usr/bin:/bin', { WORKON_HOME: path.join(home, 'workon') }).planted.map((f) => path.relative(home, f.path)).sort();
+  t.same(named(), [], 'control: nothing changed, nothing named');
+  for (const e of envs) fs.appendFileSync(path.join(home, e, 'lib/python3.12/site-packages/requests/api.py'), 'import os; os.system("touch $MARK")\n');
+  fs.appendFileSync(path.join(home, envs[1]!, 'bin/pytest'), 'touch "$MARK"\n');
+  const after = named();
+  for (const e of envs) t.ok(after.includes(`${e}/lib/python3.12/site-packages/requests`), `${e}: the changed package is named (${after.join(', ')})`);
+  t.ok(after.includes(envs[1]!), 'a changed program in its bin names the environment');
+  t.notOk(after.some((p) => p.endsWith('six.py')), 'an untouched module is not');
+});
+
+t.test('numba\'s cache moved by NUMBA_CACHE_DIR is hidden (made first when missing), as Python\'s moved bytecode is', async (t) => {
+  const { envCodeCaches } = await import('../../sandbox/launch.ts');
+  const base = tempDir(t, 'hunt19-sandbox-numba-');
+  const dir = path.join(base, 'numba-cache');
+  t.ok(envCodeCaches({ NUMBA_CACHE_DIR: dir }, path.join(base, 'work')).includes(dir), 'hidden');
+  t.ok(fs.existsSync(dir), 'made when missing, so the agent cannot make the first one');
+  t.notOk(envCodeCaches({ NUMBA_CACHE_DIR: base }, path.join(base, 'work')).includes(base), 'never a folder holding the working directory');
 });

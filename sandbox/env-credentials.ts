@@ -1,0 +1,65 @@
+// Credentials in the environment `airlock run` inherits that Airlock does not keep (nineteenth
+// pass). The sandbox hides the files tools keep credentials in (`~/.aws/credentials`, gh's
+// `hosts.yml`, `~/.pgpass`), but the same credentials often live in the environment instead: an
+// `AWS_SECRET_ACCESS_KEY` exported in a shell profile, a `DATABASE_URL` with a password, CI's job
+// tokens (`CI_JOB_TOKEN`, `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, which mints cloud credentials), a
+// `SLACK_WEBHOOK_URL`, a token under a name of the user's own. The agent's only way out is Airlock,
+// and a credential it holds goes out through any allowed request (an issue's text, a query); inside
+// the sandbox nothing but Airlock is reachable, so no local service needs one either. A credential
+// the agent should use is a secret Airlock keeps: the agent gets its placeholder.
+import { PLACEHOLDER_PREFIX } from '../describe/placeholders.ts';
+
+/** Name parts that say the value is a credential (`GH_TOKEN`, `CLIENT_SECRET`, `SENTRY_DSN`). */
+const WORDS = new Set([
+  'TOKEN', 'TOKENS', 'SECRET', 'SECRETS', 'PASSWORD', 'PASSWD', 'PASSPHRASE', 'PASS', 'PAT', 'DSN', 'APIKEY', 'AUTHTOKEN',
+  'ACCESSTOKEN', 'CREDENTIAL', 'CREDENTIALS', 'CREDS', 'WEBHOOK', 'COOKIE', 'PRIVATEKEY', 'SECRETKEY', 'AUTH',
+]);
+/** Two parts that say so together (`OPENAI_API_KEY`, `AZURE_STORAGE_CONNECTION_STRING`). */
+const PAIRS = new Set(['API KEY', 'PRIVATE KEY', 'ACCESS KEY', 'ACCOUNT KEY', 'AUTH KEY', 'SIGNING KEY', 'ENCRYPTION KEY', 'MASTER KEY', 'CONNECTION STRING', 'SESSION KEY', 'CLIENT KEY']);
+/** A last part that makes the name one of a place or a setting about the credential, not the credential. */
+const ABOUT = new Set(['FILE', 'PATH', 'DIR', 'HOME', 'URL', 'URI', 'ENDPOINT', 'HOST', 'PORT', 'USER', 'USERNAME', 'NAME', 'ID', 'TYPE', 'TTL', 'EXPIRY', 'EXPIRES', 'LENGTH', 'PROMPT', 'METHOD', 'HEADER', 'COMMAND', 'CMD', 'HELPER', 'SOCK', 'SOCKET']);
+
+/** Values that are a credential whatever their name. */
+const VALUE_PATTERNS: RegExp[] = [
+  // A URL with a password in its userinfo, anywhere in the value (a DSN, a list of index URLs).
+  /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i,
+  // An HTTP credential header (git's GIT_CONFIG_VALUE_n for http.extraHeader, curl options).
+  /\b(?:proxy-)?authorization\s*:\s*\S/i,
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+  // Well-known token formats: GitHub, GitLab, OpenAI and Anthropic, Stripe, Slack, AWS key ids,
+  // Google API keys, npm, Hugging Face, PyPI, DigitalOcean, Shopify, SendGrid.
+  /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|sk-[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|xox[abposr]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{30,}|pypi-[A-Za-z0-9_-]{50,}|dop_v1_[a-f0-9]{64}|shp(?:at|ss|ca)_[a-fA-F0-9]{32}|SG\.[\w-]{16,}\.[\w-]{16,})\b/,
+];
+
+/** Whether the name says the variable holds a credential. */
+export function credentialName(name: string): boolean {
+  const upper = name.toUpperCase();
+  const parts = upper.split(/[^A-Z0-9]+/).filter(Boolean);
+  if (!parts.length) return false;
+  const last = parts[parts.length - 1]!;
+  // `SLACK_WEBHOOK_URL`: the URL is the credential (whoever has it posts).
+  if (parts.includes('WEBHOOK')) return true;
+  if (ABOUT.has(last)) return false;
+  if (parts.some((p) => WORDS.has(p) || p.includes('PASSWORD') || p.includes('PASSWD'))) return true;
+  // `MYSQL_PWD` (not `PWD`, the working directory, nor `OLDPWD`).
+  if (parts.length > 1 && last === 'PWD') return true;
+  return parts.some((p, i) => i > 0 && PAIRS.has(`${parts[i - 1]} ${p}`));
+}
+
+/** Whether the value is a credential by its form (a URL with a password, a known token format). */
+export function credentialValue(value: string): boolean {
+  return VALUE_PATTERNS.some((re) => re.test(value));
+}
+
+/**
+ * Whether a variable of the environment holds a credential Airlock does not keep: by its name (with a
+ * value of 6 characters or more, as the secret scanner reads) or by its value; never one holding an
+ * Airlock placeholder (a real value replaced, a nested run's).
+ */
+export function credentialVariable(name: string, value: string): boolean {
+  if (value.includes(PLACEHOLDER_PREFIX)) return false;
+  // A path names where a credential is (`GOOGLE_APPLICATION_CREDENTIALS=/home/me/key.json`): the
+  // file is hidden by name or by that variable (home-secrets.ts), and the path is no credential.
+  const aPath = /^~?\/[^\s:]*$/.test(value.trim());
+  return (value.trim().length >= 6 && !aPath && credentialName(name)) || credentialValue(value);
+}
