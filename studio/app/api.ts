@@ -114,7 +114,8 @@ async function send<T>(method: string, url: string, body: unknown, token: string
 
 export async function login(token: string): Promise<void> {
   const key = await newSessionKey();
-  const r = await api<SessionAnswer>('POST', '/api/login', { token, ...(key ? { key } : {}) } satisfies LoginBody);
+  const r = await api<SessionAnswer>('POST', '/api/login', { token, ...(key ? { key: key.jwk } : {}) } satisfies LoginBody);
+  await key?.keep();
   setSessionToken(r.csrf);
 }
 

@@ -30,15 +30,26 @@ async function withStore<T>(mode: IDBTransactionMode, fn: (s: IDBObjectStore) =>
   }
 }
 
-/** A new session key, kept in place of the last; its public half (JWK), or undefined where the browser has no WebCrypto or IndexedDB. */
-export async function newSessionKey(): Promise<JsonWebKey | undefined> {
+/**
+ * A new session key: its public half (JWK) for the login, and `keep`, which puts it in place of the
+ * last once the login succeeded (a login that fails, such as a login URL with a wrong token another
+ * page opened, must not replace the key of the session that goes on). Undefined where the browser
+ * has no WebCrypto.
+ */
+export async function newSessionKey(): Promise<{ jwk: JsonWebKey; keep: () => Promise<void> } | undefined> {
   try {
     const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
-    await withStore('readwrite', (s) => s.put(pair.privateKey, ID));
     const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
-    return { kty, crv, x, y };
+    const keep = async (): Promise<void> => {
+      try {
+        await withStore('readwrite', (s) => s.put(pair.privateKey, ID));
+      } catch {
+        /* storage disabled: a lost cookie means logging in again */
+      }
+    };
+    return { jwk: { kty, crv, x, y }, keep };
   } catch {
-    return undefined; // not a secure context (a LAN address over HTTP), storage disabled: the cookie alone
+    return undefined; // not a secure context (a LAN address over HTTP): the cookie alone
   }
 }
 

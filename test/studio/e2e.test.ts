@@ -97,6 +97,12 @@ t.test('a neighbour that replaces the session cookie (Path=/) or pushes it out o
   t.equal(await page.locator('#login-token, #relogin-token').count(), 0, 'no login asked for: the page resumed its session');
   t.notSame((await context.cookies()).filter((c) => c.name === 'airlock_session').map((c) => c.value), ['planted'], 'the studio set its cookie again');
 
+  // The neighbour opens the login URL with a wrong token (a login that fails): the page's key stays.
+  const wrong = await context.newPage();
+  const refused = wrong.waitForResponse((r) => r.url().endsWith('/api/login') && r.status() === 401);
+  await wrong.goto(`${studio.url}#token=not-the-token-not-the-token-not-the-token`);
+  await refused;
+  await wrong.close();
   const evicting = await neighbourPage(t, (_req, res) => res.setHeader('set-cookie', Array.from({ length: 200 }, (_, i) => `jar${i}=1; Path=/`)));
   await evicting.close();
   t.equal((await context.cookies()).filter((c) => c.name === 'airlock_session').length, 0, 'the neighbour pushed the studio\'s cookie out');
