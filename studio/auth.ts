@@ -111,6 +111,27 @@ export interface Session {
   csrf: string;
   created: number;
   expires: number;
+  /** The page's session key (public half), when it sent one at login: it takes the session back after the cookie is lost. */
+  key?: crypto.KeyObject;
+  /** Challenges outstanding for a resume (each single-use; a few, for tabs that lost the cookie at once). */
+  challenges?: Map<string, number>;
+}
+
+/** What the page signs to take its session back: a fixed prefix, so the key signs nothing else. */
+export const RESUME_PREFIX = 'airlock-session-resume:';
+const CHALLENGE_TTL_MS = 60_000;
+
+/**
+ * The public key a login offers (an ECDSA P-256 JWK, what WebCrypto exports), or undefined when
+ * none is offered; throws on anything else, so a login never silently goes without one it asked for.
+ */
+export function sessionKeyFrom(jwk: unknown): crypto.KeyObject | undefined {
+  if (jwk === undefined || jwk === null) return undefined;
+  const k = jwk as Record<string, unknown>;
+  if (typeof jwk !== 'object' || k.kty !== 'EC' || k.crv !== 'P-256' || typeof k.x !== 'string' || typeof k.y !== 'string' || 'd' in k) {
+    throw new Error('the session key must be the public half of an ECDSA P-256 key (JWK)');
+  }
+  return crypto.createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: k.x, y: k.y }, format: 'jwk' });
 }
 
 /** In-memory sessions: a restart logs everyone out, which is fine for a local control plane. */
@@ -118,7 +139,7 @@ export class SessionStore {
   private readonly sessions = new Map<string, Session>();
   constructor(private readonly now: () => number = Date.now) {}
 
-  create(): Session {
+  create(key?: crypto.KeyObject): Session {
     this.sweep();
     const t = this.now();
     const s: Session = {
@@ -126,9 +147,45 @@ export class SessionStore {
       csrf: crypto.randomBytes(24).toString('base64url'),
       created: t,
       expires: t + SESSION_TTL_MS,
+      ...(key ? { key } : {}),
     };
     this.sessions.set(s.id, s);
     return s;
+  }
+
+  /**
+   * The live session holding this token, when it has a key to take it back with. Cookies are not
+   * isolated by port: a page on another port can replace the studio's (same name, Path=/) or evict
+   * it (a full cookie jar). The token (per-origin localStorage) and the key (unextractable, in the
+   * origin's IndexedDB) are out of its reach, so together they stand for the cookie.
+   */
+  resumable(token: string | undefined): Session | undefined {
+    if (!token) return undefined;
+    const t = this.now();
+    for (const s of this.sessions.values()) {
+      if (s.key && s.expires > t && tokensEqual(token, s.csrf)) return s;
+    }
+    return undefined;
+  }
+
+  /** A fresh single-use challenge for `s` (at most 8 outstanding; the oldest goes first). */
+  challenge(s: Session): string {
+    const value = crypto.randomBytes(24).toString('base64url');
+    s.challenges ??= new Map();
+    s.challenges.set(value, this.now() + CHALLENGE_TTL_MS);
+    if (s.challenges.size > 8) s.challenges.delete(s.challenges.keys().next().value!);
+    return value;
+  }
+
+  /** Whether `signature` (base64url, IEEE P1363) is `s`'s key over one of its outstanding challenges, which is spent. */
+  resume(s: Session, challenge: unknown, signature: unknown): boolean {
+    if (!s.key || typeof challenge !== 'string' || typeof signature !== 'string') return false;
+    const expires = s.challenges?.get(challenge);
+    s.challenges?.delete(challenge);
+    if (expires === undefined || expires <= this.now()) return false;
+    const ok = crypto.verify('sha256', Buffer.from(RESUME_PREFIX + challenge), { key: s.key, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'));
+    if (ok) s.expires = this.now() + SESSION_TTL_MS;
+    return ok;
   }
 
   get(id: string | undefined): Session | undefined {

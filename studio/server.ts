@@ -22,7 +22,7 @@ import fastifyStatic from '@fastify/static';
 import { WebSocketServer } from 'ws';
 import { compilePolicy } from '../engine/compile.ts';
 import { ensureHome } from '../state/home.ts';
-import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, sessionCookieValues, WS_PROTOCOL, ensureAdminToken, isMutating, loginAnnouncement, tokenFromProtocols, tokensEqual, type Session } from './auth.ts';
+import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, sessionCookieValues, sessionKeyFrom, WS_PROTOCOL, ensureAdminToken, isMutating, loginAnnouncement, tokenFromProtocols, tokensEqual, type Session } from './auth.ts';
 import { distDir, ensureStudioBuilt } from './build.ts';
 import { STUDIO_HEADER_BYTES, STUDIO_REQUEST_MS, boundConnections } from './connections.ts';
 import { StudioContext } from './context.ts';
@@ -34,7 +34,7 @@ import { policyRoutes } from './api/policy.ts';
 import { replayRoutes } from './api/replay.ts';
 import { sessionRoutes } from './api/sessions.ts';
 import { systemRoutes } from './api/system.ts';
-import type { Broadcast, ErrorAnswer, LiveEvents, LoginBody, OkAnswer, SessionAnswer, Untrusted } from './api/wire.ts';
+import type { Broadcast, CookieLostAnswer, ErrorAnswer, LiveEvents, LoginBody, OkAnswer, ResumeBody, SessionAnswer, Untrusted } from './api/wire.ts';
 import { proxyAddressText, type StudioServices } from './services.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -105,6 +105,11 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   /** The live sessions the Cookie header names (a page on another port may have added one: sessionCookieValues). */
   const sessionsOf = (cookieHeader: string | undefined): Session[] =>
     sessionCookieValues(cookieHeader).map((id) => sessions.get(id)).filter((s): s is Session => s !== undefined);
+  const setSessionCookie = (req: FastifyRequest, reply: FastifyReply, s: Session): void => {
+    // Secure when the page came over HTTPS (a TLS reverse proxy in front); plain loopback HTTP otherwise.
+    const secure = (req.headers.origin ?? '').startsWith('https://');
+    reply.setCookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'strict', path: '/', secure, maxAge: 12 * 3600 });
+  };
 
   // A client given the studio's address as its proxy (CONNECT, or http://host/… in absolute form)
   // is told where the proxy is, instead of a closed connection or a puzzling 421.
@@ -129,15 +134,22 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     // Decide on the matched route, not the raw URL: the router decodes percent-escapes
     // ("/%61pi/status" is "/api/status"), a prefix check on req.url would not.
     const route = req.routeOptions.url;
-    if (route === '/api/login') return;
+    if (route === '/api/login' || route === '/api/session/resume') return;
     const isAsset = (req.method === 'GET' || req.method === 'HEAD') && (route === undefined || !route.startsWith('/api'));
     if (isAsset) return; // the app shell and bundle (or the not-found page): no data in them
     const candidates = sessionsOf(req.headers.cookie);
-    if (!candidates.length) return reply.code(401).send({ error: 'login required' });
     // Reads too: the cookie reaches servers on other ports of this host, the token does not.
     const csrf = req.headers[CSRF_HEADER];
     const session = typeof csrf === 'string' ? candidates.find((c) => tokensEqual(csrf, c.csrf)) : undefined;
     if (!session) {
+      // The token without its cookie: another port of this host replaced or evicted the cookie.
+      // Nothing is done; the page proves its key over a challenge (/api/session/resume) and retries.
+      const lost = sessions.resumable(typeof csrf === 'string' ? csrf : undefined);
+      if (lost) {
+        const answer: CookieLostAnswer = { error: 'the session cookie is gone (replaced or evicted): sign the challenge', code: 'cookie-lost', challenge: sessions.challenge(lost) };
+        return reply.code(401).send(answer);
+      }
+      if (!candidates.length) return reply.code(401).send({ error: 'login required' });
       return reply.code(403).send({ error: 'missing or wrong session token (X-Airlock-CSRF)', code: 'csrf' });
     }
     req.session = session;
@@ -175,15 +187,32 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
       limiter.fail(key);
       return reply.code(401).send({ error: 'wrong token' });
     }
+    let pageKey;
+    try {
+      pageKey = sessionKeyFrom(req.body?.key);
+    } catch (err) {
+      return reply.code(400).send({ error: (err as Error).message });
+    }
     for (const old of sessionsOf(req.headers.cookie)) {
       // The session this browser had ends: so do its live feeds (other tabs pick up the new one).
       sessions.destroy(old.id);
       ctx.hub.closeSession(old.id);
     }
-    const s = sessions.create();
-    // Secure when the page came over HTTPS (a TLS reverse proxy in front); plain loopback HTTP otherwise.
-    const secure = (req.headers.origin ?? '').startsWith('https://');
-    reply.setCookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'strict', path: '/', secure, maxAge: 12 * 3600 });
+    const s = sessions.create(pageKey);
+    setSessionCookie(req, reply, s);
+    return { ok: true, csrf: s.csrf };
+  });
+
+  // The page whose cookie another port replaced or evicted takes its session back: its token (the
+  // header) and its key's signature over a challenge it was given; the cookie is set again.
+  app.post<{ Body: Untrusted<ResumeBody> | undefined; Reply: SessionAnswer | ErrorAnswer }>('/api/session/resume', async (req, reply) => {
+    const csrf = req.headers[CSRF_HEADER];
+    const s = sessions.resumable(typeof csrf === 'string' ? csrf : undefined);
+    if (!s || !sessions.resume(s, req.body?.challenge, req.body?.signature)) {
+      return reply.code(403).send({ error: 'this session cannot be taken back: log in again', code: 'csrf' });
+    }
+    setSessionCookie(req, reply, s);
+    connections.trust(req.raw.socket);
     return { ok: true, csrf: s.csrf };
   });
 

@@ -50,6 +50,26 @@ export interface SessionAnswer {
 /** POST /api/login */
 export interface LoginBody {
   token: string;
+  /**
+   * The public half (an ECDSA P-256 JWK) of a key the page made unextractable and keeps in its
+   * origin's IndexedDB: with it the page takes its session back when another port of this host
+   * replaced or evicted the cookie (POST /api/session/resume). Optional (the CLI sends none).
+   */
+  key?: JsonWebKey;
+}
+
+/** 401 `cookie-lost`: the request carried a live session's token but not its cookie; sign `challenge`. */
+export interface CookieLostAnswer {
+  error: string;
+  code: 'cookie-lost';
+  challenge: string;
+}
+
+/** POST /api/session/resume (with the session's token in X-Airlock-CSRF). */
+export interface ResumeBody {
+  challenge: string;
+  /** base64url of the ECDSA P-256/SHA-256 signature (IEEE P1363) of RESUME_PREFIX + challenge (studio/auth.ts). */
+  signature: string;
 }
 
 /** A part of the running Airlock this studio was not given (no proxy in its process). */

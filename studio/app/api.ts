@@ -1,6 +1,7 @@
 // Browser side of the studio API: JSON fetch with the session token header, login state, and the
 // live WebSocket feed with automatic reconnection.
-import type { LiveEvents, LoginBody, OkAnswer, SessionAnswer } from '../api/wire.ts';
+import type { CookieLostAnswer, LiveEvents, LoginBody, OkAnswer, ResumeBody, SessionAnswer } from '../api/wire.ts';
+import { forgetSessionKey, newSessionKey, signWithSessionKey } from './session-key.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -21,6 +22,7 @@ export const authEvents = new EventTarget();
 const TOKEN_KEY = 'airlock-session-token';
 const WS_PROTOCOL = 'airlock'; // studio/auth.ts WS_PROTOCOL, WS_TOKEN_PREFIX
 const WS_TOKEN_PREFIX = 'airlock-csrf.';
+const RESUME_PREFIX = 'airlock-session-resume:'; // studio/auth.ts RESUME_PREFIX
 let tokenInMemory = ''; // only where localStorage is unavailable
 
 export function sessionToken(): string {
@@ -73,6 +75,21 @@ export async function api<T = Record<string, unknown>>(method: string, url: stri
 }
 
 async function request<T>(method: string, url: string, body: unknown, token: string): Promise<T> {
+  try {
+    return await send<T>(method, url, body, token);
+  } catch (err) {
+    // Another port of this host replaced or evicted the session cookie: the studio did nothing and
+    // gave a challenge; the page's key (out of any other port's reach) signs it and the call goes again.
+    if (!(err instanceof ApiError && err.status === 401 && err.body.code === 'cookie-lost')) throw err;
+    const challenge = String((err.body as unknown as CookieLostAnswer).challenge);
+    const signature = await signWithSessionKey(RESUME_PREFIX + challenge);
+    if (!signature) throw err;
+    await send<SessionAnswer>('POST', '/api/session/resume', { challenge, signature } satisfies ResumeBody, token);
+    return await send<T>(method, url, body, token);
+  }
+}
+
+async function send<T>(method: string, url: string, body: unknown, token: string): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (url !== '/api/login') headers['x-airlock-csrf'] = token;
@@ -96,7 +113,9 @@ async function request<T>(method: string, url: string, body: unknown, token: str
 }
 
 export async function login(token: string): Promise<void> {
-  const r = await api<SessionAnswer>('POST', '/api/login', { token } satisfies LoginBody);
+  const key = await newSessionKey();
+  const r = await api<SessionAnswer>('POST', '/api/login', { token, ...(key ? { key: key.jwk } : {}) } satisfies LoginBody);
+  await key?.keep();
   setSessionToken(r.csrf);
 }
 
@@ -106,6 +125,7 @@ export async function logout(): Promise<void> {
     await api<OkAnswer>('POST', '/api/logout');
   } finally {
     forgetSessionToken(token);
+    await forgetSessionKey();
   }
 }
 

@@ -295,6 +295,8 @@ export class ApprovalsView extends LightElement {
   private buffered: Array<LiveEvents['approval']> | undefined;
   private tick: number | undefined;
   private measureTimer: number | undefined;
+  /** The first list was shown (see load): the cards came up then. */
+  private shownFirst = false;
   /** When the window or tab last came to the front (see onWindowShown). */
   private shownAt = -Infinity;
   /** The run of keys being typed (each less than TYPING_MS after the one before): when it began, its last key. */
@@ -310,6 +312,11 @@ export class ApprovalsView extends LightElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    // A studio that has just loaded came to the front as much as one brought up: a page the agent
+    // serves opens it (window.open) while the person types or clicks there, and no focus event
+    // reaches this view (made once the session resumes), so the guards had nothing to measure from.
+    // Its cards come up when the first list is in (load).
+    this.shownAt = performance.now();
     void this.load();
     live.on('approval', (d) => this.onEvent(d));
     live.addEventListener('grants', () => void this.loadGrants());
@@ -502,7 +509,10 @@ export class ApprovalsView extends LightElement {
     } finally {
       if (this.buffered === buffered) this.buffered = undefined;
     }
+    const first = !this.shownFirst;
+    this.shownFirst = true;
     this.publish();
+    if (first) this.shownAt = performance.now(); // the cards came up (connectedCallback)
     void this.loadGrants();
   }
 

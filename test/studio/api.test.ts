@@ -68,6 +68,71 @@ t.test('every API route needs the session cookie and its token, reads included',
   t.equal(ok.statusCode, 200);
 });
 
+t.test('a session whose cookie another port replaced or evicted is taken back only with its token and its page key (nineteenth pass)', async (t) => {
+  // The page's key, made as the studio page makes it (WebCrypto, unextractable; studio/app/session-key.ts).
+  const keyPair = async () => {
+    const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
+    return { pair, jwk: { kty, crv, x, y } };
+  };
+  const sign = async (key: CryptoKey, challenge: string) =>
+    Buffer.from(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, new TextEncoder().encode(`airlock-session-resume:${challenge}`))).toString('base64url');
+  const mine = await keyPair();
+  const other = await keyPair();
+  const login = await app.inject({ method: 'POST', url: '/api/login', headers: { host: HOST, origin: ORIGIN }, payload: { token: TOKEN, key: mine.jwk } });
+  t.equal(login.statusCode, 200);
+  const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+  const csrf = (login.json() as { csrf: string }).csrf;
+  const asPage = (headers: Record<string, string>, url = '/api/status', method: 'GET' | 'POST' = 'GET', payload?: object) =>
+    app.inject({ method, url, headers: { host: HOST, origin: ORIGIN, ...headers }, ...(payload ? { payload } : {}) });
+
+  // The token without the cookie (a neighbour's Path=/ cookie in its place, or none): nothing is answered but a challenge.
+  for (const jar of ['', 'airlock_session=planted', `airlock_session=planted; ${s.cookie}`]) {
+    const res = await asPage({ 'x-airlock-csrf': csrf, ...(jar ? { cookie: jar } : {}) });
+    t.equal(res.statusCode, 401, `the token with cookies "${jar.slice(0, 24)}" reads nothing`);
+    t.equal(res.json().code, 'cookie-lost');
+    t.notMatch(res.body, /"proxy"|"policy"/);
+  }
+  // The neighbour holds the cookie (and learns the name and the session id): it gets no challenge, and cannot resume.
+  const bare = await asPage({ cookie });
+  t.equal(bare.statusCode, 403);
+  t.notOk(bare.json().challenge, 'the cookie alone gets no challenge');
+  const { challenge } = (await asPage({ 'x-airlock-csrf': csrf })).json() as { challenge: string };
+  for (const [how, headers, body] of [
+    ['without the token', { cookie }, { challenge, signature: await sign(mine.pair.privateKey, challenge) }],
+    ['signed by another key', { 'x-airlock-csrf': csrf }, { challenge, signature: await sign(other.pair.privateKey, challenge) }],
+    ['a challenge never given', { 'x-airlock-csrf': csrf }, { challenge: 'made-up', signature: await sign(mine.pair.privateKey, 'made-up') }],
+    ['a signature of the challenge alone', { 'x-airlock-csrf': csrf }, { challenge, signature: Buffer.from(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, mine.pair.privateKey, new TextEncoder().encode(challenge))).toString('base64url') }],
+  ] as const) {
+    const res = await asPage(headers as Record<string, string>, '/api/session/resume', 'POST', body);
+    t.equal(res.statusCode, 403, `a resume ${how} is refused`);
+    t.notOk(res.headers['set-cookie'], 'and sets no cookie');
+  }
+  // A failed try spent that challenge; a fresh one, signed by the page's key, takes the session back once.
+  const fresh = ((await asPage({ 'x-airlock-csrf': csrf })).json() as { challenge: string }).challenge;
+  const signature = await sign(mine.pair.privateKey, fresh);
+  const crossSite = await app.inject({ method: 'POST', url: '/api/session/resume', headers: { host: HOST, origin: 'http://127.0.0.1:3000', 'x-airlock-csrf': csrf }, payload: { challenge: fresh, signature } });
+  t.equal(crossSite.statusCode, 403, 'another origin cannot resume');
+  const resumed = await asPage({ 'x-airlock-csrf': csrf }, '/api/session/resume', 'POST', { challenge: fresh, signature });
+  t.equal(resumed.statusCode, 200, 'the page takes its session back');
+  t.equal(String(resumed.headers['set-cookie']).split(';')[0], cookie, 'its cookie is set again');
+  t.match(String(resumed.headers['set-cookie']), /HttpOnly/);
+  t.equal((await asPage({ cookie, 'x-airlock-csrf': csrf })).statusCode, 200);
+  const replayed = await asPage({ 'x-airlock-csrf': csrf }, '/api/session/resume', 'POST', { challenge: fresh, signature });
+  t.equal(replayed.statusCode, 403, 'a signature is good once');
+
+  // A session logged out cannot be taken back; one logged in without a key (the CLI) gets no challenge.
+  await asPage({ cookie, 'x-airlock-csrf': csrf }, '/api/logout', 'POST', {});
+  t.equal((await asPage({ 'x-airlock-csrf': csrf })).statusCode, 401);
+  t.notOk((await asPage({ 'x-airlock-csrf': csrf })).json().challenge, 'a logged-out session gets no challenge');
+  const cli = await loginSession(app);
+  t.notOk((await asPage({ 'x-airlock-csrf': cli.csrf })).json().challenge, 'a session without a key gets no challenge');
+  for (const key of [{ ...mine.jwk, d: 'AAAA' }, { ...mine.jwk, crv: 'P-384' }, { kty: 'RSA', n: 'AQAB', e: 'AQAB' }, 'key', { kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA' }]) {
+    const res = await app.inject({ method: 'POST', url: '/api/login', headers: { host: HOST, origin: ORIGIN }, payload: { token: TOKEN, key } });
+    t.equal(res.statusCode, 400, `a login offering ${JSON.stringify(key).slice(0, 40)} is refused`);
+  }
+});
+
 t.test('login sets an HttpOnly SameSite=Strict session cookie; the app shell needs no login', async (t) => {
   const res = await app.inject({ method: 'POST', url: '/api/login', headers: { host: HOST, origin: ORIGIN }, payload: { token: TOKEN } });
   t.equal(res.statusCode, 200);

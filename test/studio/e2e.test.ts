@@ -84,6 +84,38 @@ t.test('cookies another port of this host planted (a session cookie, a cookie bo
   await context.clearCookies({ name: /^bomb/ });
 });
 
+t.test('a neighbour that replaces the session cookie (Path=/) or pushes it out of the cookie jar does not log the studio out (nineteenth pass)', async (t) => {
+  // Cookies are not isolated by port for setting: a page on another port of 127.0.0.1 can set
+  // `airlock_session` under the studio's own Path=/, which replaces the studio's, or set 200
+  // cookies of its own, past the 180 a browser keeps for one host, which evicts it. Either logged
+  // the person out until they found the token again; held requests waited meanwhile.
+  const replaced = await neighbourPage(t, (_req, res) => res.setHeader('set-cookie', 'airlock_session=planted; Path=/; SameSite=Strict'));
+  await replaced.close();
+  t.same((await context.cookies()).filter((c) => c.name === 'airlock_session').map((c) => c.value), ['planted'], 'the neighbour replaced the studio\'s cookie');
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+  t.equal(await page.locator('#login-token, #relogin-token').count(), 0, 'no login asked for: the page resumed its session');
+  t.notSame((await context.cookies()).filter((c) => c.name === 'airlock_session').map((c) => c.value), ['planted'], 'the studio set its cookie again');
+
+  // The neighbour opens the login URL with a wrong token (a login that fails): the page's key stays.
+  const wrong = await context.newPage();
+  const refused = wrong.waitForResponse((r) => r.url().endsWith('/api/login') && r.status() === 401);
+  await wrong.goto(`${studio.url}#token=not-the-token-not-the-token-not-the-token`);
+  await refused;
+  await wrong.close();
+  const evicting = await neighbourPage(t, (_req, res) => res.setHeader('set-cookie', Array.from({ length: 200 }, (_, i) => `jar${i}=1; Path=/`)));
+  await evicting.close();
+  t.equal((await context.cookies()).filter((c) => c.name === 'airlock_session').length, 0, 'the neighbour pushed the studio\'s cookie out');
+  // The page's own next call (the limits page loading), not a reload.
+  const listed = page.waitForResponse((r) => r.url().includes('/api/limits') && r.status() === 200, { timeout: 10_000 });
+  await page.click('nav >> text=Limits');
+  await listed;
+  t.equal(await page.locator('#login-token, #relogin-token').count(), 0, 'no login asked for: the call resumed the session');
+  t.equal((await context.cookies()).filter((c) => c.name === 'airlock_session').length, 1, 'the studio set its cookie again');
+  await context.clearCookies({ name: /^jar/ });
+  await page.click('nav >> text=Policy');
+});
+
 t.test('an error typed in the editor shows inline and in the problems list; fixing it clears both', async (t) => {
   await page.click('.cm-content');
   await page.keyboard.press('Control+End');

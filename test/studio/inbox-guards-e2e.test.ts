@@ -4,6 +4,7 @@
 // actions on a card); cookies that say whose account a request acts in, whose values the card cannot
 // show, are not approved at a click.
 import t from 'tap';
+import http from 'node:http';
 import { GUARD_MS, look as lookAt, openInbox, startLiveAirlock } from './helpers.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
 
@@ -19,7 +20,7 @@ decision := {"action": "approve", "reason": "writes need a human", "rule": "writ
 const live = await startLiveAirlock(t, policy);
 const { airlock, curl, received } = live;
 const queue = (airlock as unknown as { approvals: ApprovalQueue }).approvals;
-const { page, consoleErrors } = await openInbox(t, live);
+const { context, page, consoleErrors } = await openInbox(t, live);
 const look = () => lookAt(page);
 const status = (id: string) => queue.get(id).status;
 
@@ -140,6 +141,34 @@ t.test('an account cookie the card cannot show is not approved at a click: past 
   await page.waitForSelector(`[data-approval="${shown.id}"] [data-testid=held-cookies] >> text=acct_1Mine`);
   await page.click(`[data-approval="${shown.id}"] [data-action=approve]`);
   t.equal((await shown.reply).status, 200, 'a held request whose cookies are all on the card is approved at a click');
+});
+
+t.test('keys going on while a page opens the studio in a new window are not actions (nineteenth pass)', async (t) => {
+  // A page the agent serves opens the studio in a window of its own (window.open) while the person
+  // types a sentence there (or clicks rapidly: the same guard). A freshly loaded studio had never
+  // "come to the front" (no focus event reaches the inbox, which is made after the session
+  // resumes), so the guards of the eighteenth pass had nothing to measure from: J selected the
+  // first card and A approved it (rapid clicks on Approve's place approved it too).
+  const one = await held('/v1/opened-into', { body: '{"amount": 5}' });
+  await look();
+  const neighbour = http.createServer((_req, res) => res.end('<p>a dev server</p>'));
+  await new Promise<void>((r) => neighbour.listen(0, '127.0.0.1', r));
+  t.teardown(() => neighbour.close());
+  const other = await context.newPage();
+  await other.goto(`http://127.0.0.1:${(neighbour.address() as { port: number }).port}/`);
+  const opened = context.waitForEvent('page');
+  await other.evaluate((url) => void window.open(url), `${live.studioBase}/#/approvals`);
+  const studio = await opened;
+  await studio.keyboard.type('please wait, just a moment, just a moment', { delay: 100 });
+  await studio.waitForTimeout(300);
+  t.equal(status(one.id), 'pending', 'no card was approved or denied by the typing');
+  t.equal(received.filter((r) => r.url === '/v1/opened-into').length, 0, 'nothing reached the upstream');
+  // Control: in the window that opened, a click after a pause is taken.
+  await studio.waitForTimeout(GUARD_MS + 200);
+  await studio.locator(`[data-approval="${one.id}"] [data-action=deny]`).click();
+  t.equal((await one.reply).status, 403, 'a click after a pause denies');
+  await studio.close();
+  await other.close();
 });
 
 t.test('no script errors in the page', async (t) => {
