@@ -133,6 +133,10 @@ const effectArgumentWords = new Set([
   'balances', 'payout', 'payouts', 'leverage', 'quantity', 'qty', 'shares', 'seats', 'cost', 'costs',
   // and what it pays for: a subscription's plan or tier, a SKU.
   'plan', 'plans', 'pricing', 'sku', 'skus',
+  // (Nineteenth pass) what the amount is counted in and what is traded: a currency (5 USD is not 5
+  // KWD nor 5 BTC), a unit (`cents` or `dollars`), a trade's `symbol`, `ticker` or `instrument`, and
+  // its `side` (a grant for buying covers no selling).
+  'currency', 'currencies', 'unit', 'units', 'denomination', 'coin', 'coins', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'side',
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
@@ -346,6 +350,17 @@ const perRequestIds = new Set(['clientmutationid', 'requestid', 'traceid', 'span
 
 /** Whether a name says it holds an object's id (`id`, `user_id`, `pk`). */
 const isIdName = (key: string): boolean => nameWords(key).some((w) => idWords.has(w) || w === 'pk' || w === 'oid' || w === 'guid');
+
+/**
+ * Whether a name ends in an id word (`issue_id`, `itemId`, `noteUUID`, `post_slug`, `order-pk`): it
+ * names the object a handler looks up (`Issue.find(params[:issue_id])`), as `id` does; ids a
+ * client makes per request (`request_id`, `clientMutationId`) aside (nineteenth pass).
+ */
+export function isObjectIdName(key: string): boolean {
+  const words = nameWords(key).filter(Boolean);
+  const last = words[words.length - 1];
+  return last !== undefined && (idWords.has(last) || last === 'pk' || last === 'oid' || last === 'guid') && !perRequestIds.has(foldCase(key).replace(/[_-]/g, ''));
+}
 
 /** Words of a name that say it counts or positions (`page`, `offset`, `retry_count`): its `0` or `1` is a number, not a switch. */
 const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'position', 'seq', 'sequence', 'version', 'attempt', 'attempts', 'retry', 'retries', 'size', 'quantity', 'qty', 'total', 'width', 'height', 'line', 'row', 'column', 'number', 'num',

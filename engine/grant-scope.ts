@@ -13,7 +13,7 @@ import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isObjectIdName, isSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -861,7 +861,8 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
       // Under every name a server registers it by (` id`, `id%00x`, `[id]`), in any letter case (ASP.NET's binding).
       const names = parameterNames(k);
-      const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')));
+      // (Nineteenth pass: under a longer name too, `issue_id`, `itemId`: isObjectIdName.)
+      const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
       // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
       if (source === 'query' ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
@@ -873,7 +874,27 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   look('query', args.query);
   look('form', args.form);
   look('json', args.json);
+  // A header naming the object (`X-Resource-Id`, `X-Item-Id`; nineteenth pass), a client's
+  // per-request and tracing ids aside, a credential's never.
+  for (const [name, values] of Object.entries(d.request.headers ?? {})) {
+    const key = serverHeaderKey(name);
+    if (!objectHeader(key) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    if (values.every((v) => inPath.has(v.trim()))) continue;
+    out.push(`object.header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
+    if (out.length > MAX_MCP_PLACES) break;
+  }
   return out.length > MAX_MCP_PLACES ? ['object=?'] : out;
+}
+
+/** Words of a header's name that say its id is made per request, per trace or per client, not an object's (`X-Request-Id`, `X-B3-SpanId`, `Last-Event-ID`). */
+const perRequestHeader = /request|trace|span|correl|transaction|invocation|activity|operation|call|debug|message|event|idempot|nonce|session|client|device|install|b3|datadog|amzn|sentry/;
+
+/** A header whose name ends in an object's id (`X-Resource-Id`, `X-ItemId`, `X-Document-UUID`), per-request ones aside. */
+function objectHeader(key: string): boolean {
+  if (key.length > 100 || perRequestHeader.test(key)) return false;
+  const words = key.split(/[-_]/);
+  const last = words[words.length - 1]!;
+  return objectIdNames.has(last) || /^(?:resource|object|item|record|document|entity|entry|node|row|file|asset)(?:id|ids|uuid|guid)$/.test(last) || (words.length > 1 && /(?:uuid|guid)$/.test(last));
 }
 
 /** Encodings of structured arguments (a media type's subtype, `x-`/`vnd.` aside, or its `+suffix`) whose fields are not read here. */

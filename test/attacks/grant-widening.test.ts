@@ -2438,3 +2438,54 @@ t.test('a URL or an e-mail address among the arguments is a place whatever its n
     return (await grantedFor(queue, job(mine, 1), job(same ? mine : other, 2))) === same;
   }), { numRuns: 12, examples: [['callback', addresses[0]!, 'json', false], ['notify', addresses[1]!, 'form', false], ['sink', addresses[2]!, 'mcp', false], ['next', addresses[0]!, 'json', true]] });
 });
+
+// Nineteenth pass: what a call trades beside how much — a payment's or a price's currency (5 USD
+// then 5 KWD, or 5 BTC), a trade's instrument (`symbol: AAPL` then `BRK.A`, a `ticker`, OANDA's
+// `instrument`), its side (`buy` then `sell`), the unit an amount is counted in (`cents` then
+// `dollars`) — was content on a host no module describes and in MCP calls: a grant for buying 5
+// shares of one stock covered selling, or buying 5 of another worth 4,000 times as much.
+t.test('what a call trades beside how much (currency, symbol, side, unit) is part of what a grant covers (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, string]> = [['currency', 'usd', 'kwd'], ['currency_code', 'EUR', 'BTC'], ['symbol', 'AAPL', 'BRK.A'], ['ticker', 'MSFT', 'NVDA'], ['side', 'buy', 'sell'], ['instrument', 'EUR_USD', 'XAU_USD'], ['unit', 'cents', 'dollars'], ['coin', 'usdc', 'btc'], ['denomination', 'sat', 'btc']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'query', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const order = (v: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://broker.example/api/orders', JSON.stringify({ qty: 5, note: n, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://broker.example/api/orders', `qty=5&note=${n}&${name}=${encodeURIComponent(v)}`, 'application/x-www-form-urlencoded')
+        : how === 'query' ? call16('POST', `https://broker.example/api/orders?${name}=${encodeURIComponent(v)}`, JSON.stringify({ qty: 5, note: n }))
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'place_order', arguments: { qty: 5, note: n, [name]: v } } }));
+    return (await grantedFor(queue, order(mine, 'alpha'), order(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[4]!, 'form', false], [cases[1]!, 'query', false], [cases[6]!, 'json', false], [cases[0]!, 'json', true]] });
+  // Stripe's own module reads a charge's currency too (a service operation's effect arguments).
+  const intent = (currency: string): RequestDescription => call16('POST', 'https://api.stripe.com/v1/payment_intents', `amount=500&currency=${currency}&customer=cus_team`, 'application/x-www-form-urlencoded');
+  t.equal(await grantedFor(queue, intent('usd'), intent('jpy')), false, 'a Stripe payment intent of 500 in another currency is not covered');
+  t.equal(await grantedFor(queue, intent('usd'), intent('usd')), true, 'the same payment intent is covered');
+});
+
+// Nineteenth pass (left open by the eighteenth: "another id in the body of a path naming one"): the
+// sixteenth pass compared a body's `id`, `_id`, `ID` with the path's, not an id under a longer name
+// (`issue_id`, `itemId`, `noteUUID`, `post_slug`), which handlers bind as readily
+// (`Issue.find(params[:issue_id])`, `repo.update(body.itemId, …)`), nor an id named by a header
+// (`X-Resource-Id`, `X-Item-Id`, `X-Object-Id`): a grant for `PATCH /repos/a/b/issues/1` covered
+// the same PATCH with `{"issue_id": 2}`, and a grant for `DELETE /items/current` with
+// `X-Item-Id: 1` covered `X-Item-Id: 2`.
+t.test('a PUT, PATCH or DELETE naming another object by a longer id name or a header is not covered (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['issue_id', 'issueId', 'ItemID', 'note_uuid', 'post_slug', 'recordGuid', 'order-pk'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom('PUT', 'PATCH', 'DELETE'), fc.constantFrom('json', 'form'), fc.constantFrom('other', 'path', 'none'), async (name, method, how, later) => {
+    const url = 'https://tracker.example/repos/a/b/issues/1';
+    const args: Record<string, string | number> = later === 'none' ? { title: 'second' } : { title: 'second', [name]: later === 'path' ? 1 : 2 };
+    const at = (a: Record<string, string | number>): RequestDescription => how === 'json' ? call16(method, url, JSON.stringify(a))
+      : call16(method, url, new URLSearchParams(Object.entries(a).map(([k, v]) => [k, String(v)])).toString(), 'application/x-www-form-urlencoded');
+    return (await grantedFor(queue, at({ title: 'first' }), at(args))) === (later !== 'other');
+  }), { numRuns: 14, examples: [['issue_id', 'PATCH', 'json', 'other'], ['issueId', 'PUT', 'form', 'other'], ['ItemID', 'DELETE', 'json', 'other'], ['issue_id', 'PATCH', 'json', 'path'], ['note_uuid', 'PATCH', 'json', 'none']] });
+  const del = (headers: Array<[string, string]>): RequestDescription => call16('DELETE', 'https://tracker.example/api/items/current', '', '', headers);
+  for (const name of ['X-Resource-Id', 'X-Item-Id', 'X-Object-ID', 'Record-Id', 'X-Document-UUID']) {
+    t.equal(await grantedFor(queue, del([[name, '1']]), del([[name, '2']])), false, `${name}: another object is not covered`);
+    t.equal(await grantedFor(queue, del([[name, '1']]), del([[name, '1']])), true, `${name}: the same object is covered`);
+  }
+  // Controls: ids a client makes per request or per session (tracing, idempotency, a client's own id) still vary.
+  const traced = (n: number): RequestDescription => call16('PATCH', 'https://tracker.example/repos/a/b/issues/1', JSON.stringify({ title: `t${n}`, request_id: `r${n}`, clientMutationId: `m${n}` }), 'application/json',
+    [['X-Request-Id', `req-${n}`], ['X-Correlation-ID', `c${n}`], ['X-Amzn-Trace-Id', `Root=1-${n}`], ['X-B3-SpanId', `s${n}`], ['X-Datadog-Parent-Id', String(n)], ['x-ms-client-request-id', `q${n}`], ['X-Transaction-Id', `x${n}`], ['Last-Event-ID', String(n)]]);
+  t.ok(await grantedFor(queue, traced(1), traced(2)), 'per-request ids in the body and headers still vary under the grant');
+});
