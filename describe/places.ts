@@ -150,8 +150,8 @@ const effectArgumentWords = new Set([
  */
 export const foldCase = (key: string): string => key.toUpperCase().toLowerCase();
 
-/** Words of a name: snake, kebab, camel case, dots, colons and a form's brackets (`message[to]`, `to[]`). */
-const nameWords = (key: string): string[] => key.replace(camelJoint, '$1 ').split(/[_\-\s.:[\]]+/).map(foldCase);
+/** Words of a name: snake, kebab, camel case, dots, colons, slashes (MCP's `_meta` keys: `io.acme/workspace`) and a form's brackets (`message[to]`, `to[]`). */
+const nameWords = (key: string): string[] => key.replace(camelJoint, '$1 ').split(/[_\-\s.:/[\]]+/).map(foldCase);
 /** A lower-case letter or digit then a capital: a camel-case word boundary (no lookbehind: ReDoS checkers prove this linear at once). */
 const camelJoint = /([a-z0-9])(?=[A-Z])/g;
 

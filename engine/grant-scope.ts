@@ -641,6 +641,18 @@ function mcpTarget(d: RequestDescription): string | undefined {
     if (places === undefined) return 'mcp:places=?';
     out.add(`${placeValue(c.tool ?? '?')}(${places})`);
   }
+  // `params._meta`, which the SDKs hand to the tool's handler beside its arguments (nineteenth
+  // pass): a `dryRun`, an account or a callback named there is the call's as much (a progress token aside).
+  const json = d.request.body?.json;
+  for (const m of Array.isArray(json) ? json.slice(0, MAX_MCP_PLACES) : [json]) {
+    const params = m && typeof m === 'object' && !Array.isArray(m) && (m as Record<string, unknown>).method === 'tools/call' ? (m as Record<string, unknown>).params : undefined;
+    const meta = params && typeof params === 'object' ? (params as Record<string, unknown>)._meta : undefined;
+    if (!meta || typeof meta !== 'object' || Array.isArray(meta)) continue;
+    const { progressToken: _p, ...rest } = meta as Record<string, unknown>;
+    const places = argumentPlaces(rest, budget, false, undefined, true);
+    if (places === undefined) return 'mcp:places=?';
+    if (places) out.add(`_meta(${places})`);
+  }
   return `mcp:${[...out].sort().join(';')}`;
 }
 

@@ -2489,3 +2489,24 @@ t.test('a PUT, PATCH or DELETE naming another object by a longer id name or a he
     [['X-Request-Id', `req-${n}`], ['X-Correlation-ID', `c${n}`], ['X-Amzn-Trace-Id', `Root=1-${n}`], ['X-B3-SpanId', `s${n}`], ['X-Datadog-Parent-Id', String(n)], ['x-ms-client-request-id', `q${n}`], ['X-Transaction-Id', `x${n}`], ['Last-Event-ID', String(n)]]);
   t.ok(await grantedFor(queue, traced(1), traced(2)), 'per-request ids in the body and headers still vary under the grant');
 });
+
+// Nineteenth pass (left open by the eighteenth): an MCP call's `params._meta`, which the SDKs hand
+// to the tool's handler (`extra._meta`, FastMCP's `ctx.request_context.meta`), was not read: a
+// grant for a call under `_meta: {dryRun: true}` or for one account covered the real run or
+// another account named there.
+t.test("an MCP call's _meta is read for places and switches as its arguments are (nineteenth pass)", async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const call = (meta: Record<string, unknown> | undefined, batch = false): RequestDescription => {
+    const one = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'sync_orders', arguments: { note: 'x' }, ...(meta ? { _meta: meta } : {}) } };
+    return call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify(batch ? [one, { ...one, id: 2 }] : one));
+  };
+  for (const [name, mine, other] of [['dryRun', true, false], ['account', 'acct_team', 'acct_evil'], ['callback', 'https://ci.corp.example/hook', 'https://attacker.example/hook'], ['io.acme/workspace', 'team', 'evil']] as const) {
+    t.equal(await grantedFor(queue, call({ [name]: mine }), call({ [name]: other })), false, `_meta.${name}: another value is not covered`);
+    t.equal(await grantedFor(queue, call({ [name]: mine }), call({ [name]: mine })), true, `_meta.${name}: the same value is covered`);
+  }
+  t.equal(await grantedFor(queue, call({ dryRun: true }), call(undefined)), false, '_meta.dryRun left out is not covered');
+  t.equal(await grantedFor(queue, call({ dryRun: true }), call({ dryRun: false }, true)), false, 'in a batch too');
+  // Control: a progress token and trace context vary per call.
+  t.ok(await grantedFor(queue, call({ progressToken: 1, traceparent: '00-aa-01' }), call({ progressToken: 2, traceparent: '00-bb-01' })), 'a progress token and trace context still vary');
+});
