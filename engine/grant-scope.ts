@@ -862,11 +862,7 @@ const credentialLike = /token|secret|passw|signature|credential|api[-_]?key|acce
 function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): string[] {
   const method = (d.request.effective_method ?? d.request.method).toUpperCase();
   if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE') return [];
-  const inPath = new Set<string>();
-  for (const segment of d.request.path.split('/')) {
-    inPath.add(segment);
-    inPath.add(safeDecode(segment));
-  }
+  const segments = d.request.path.split('/').map((x) => safeDecode(withoutParams(x)));
   const out: string[] = [];
   const look = (source: string, o: unknown): void => {
     if (!o || typeof o !== 'object' || Array.isArray(o)) return;
@@ -878,7 +874,7 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
       // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
       if (source === 'query' ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
-      if (id && values.every((v) => (typeof v === 'string' || typeof v === 'number') && inPath.has(String(v)))) continue;
+      if (id && values.every((v) => (typeof v === 'string' || typeof v === 'number') && namedByPath(segments, k, String(v)))) continue;
       out.push(`object.${source}.${spelledName(k)}=${placeValue(values.length === 1 ? values[0] : values)}`);
       if (out.length > MAX_MCP_PLACES) return;
     }
@@ -891,11 +887,27 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const key = serverHeaderKey(name);
     if (!objectHeader(key) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
-    if (values.every((v) => inPath.has(v.trim()))) continue;
+    if (values.every((v) => namedByPath(segments, key.replace(/^x-/, ''), v.trim()))) continue;
     out.push(`object.header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
     if (out.length > MAX_MCP_PLACES) break;
   }
   return out.length > MAX_MCP_PLACES ? ['object=?'] : out;
+}
+
+/**
+ * Whether the path names the object an id argument names, so it names nothing new: the segment
+ * after its collection's (`issue_id` and `/issues/1`), else for a bare `id` (or a noun no segment
+ * holds) the last segment holding a digit, or the last one. Not any segment (nineteenth pass):
+ * `PUT /orgs/7/items/1 {"id": 7}` updates item 7 where the handler reads the body's id.
+ */
+function namedByPath(segments: string[], name: string, value: string): boolean {
+  const noun = foldCase(name).replace(/[^a-z0-9]/g, '').replace(/(?:ids?|uuid|guid|gid|pk|oid|slug|handle)$/, '');
+  const after: string[] = [];
+  if (noun.length >= 3) for (let i = 0; i + 1 < segments.length; i++) if (foldCase(segments[i]!).replace(/[^a-z0-9]/g, '').startsWith(noun)) after.push(segments[i + 1]!);
+  if (after.length) return after.includes(value);
+  const named = segments.filter((x) => x !== '');
+  const last = [...named].reverse().find((x) => /\d/.test(x)) ?? named[named.length - 1];
+  return last === value;
 }
 
 /** Words of a header's name that say its id is made per request, per trace or per client, not an object's (`X-Request-Id`, `X-B3-SpanId`, `Last-Event-ID`). */

@@ -2484,6 +2484,18 @@ t.test('a PUT, PATCH or DELETE naming another object by a longer id name or a he
     t.equal(await grantedFor(queue, del([[name, '1']]), del([[name, '2']])), false, `${name}: another object is not covered`);
     t.equal(await grantedFor(queue, del([[name, '1']]), del([[name, '1']])), true, `${name}: the same object is covered`);
   }
+  // The path's other segments name other objects: `{"id": 7}` under `/orgs/7/items/1` is item 7 to a
+  // handler reading the body's id (a segment anywhere in the path was taken as naming it).
+  const put = (path: string, body: string): RequestDescription => call16('PUT', `https://tracker.example${path}`, body);
+  for (const [first, later, pattern, covered] of [
+    [put('/orgs/7/items/1', '{"name":"a"}'), put('/orgs/7/items/1', '{"name":"b","id":7}'), undefined, false],
+    [put('/orgs/7/items/1', '{"name":"a"}'), put('/orgs/7/items/1?id=7', '{"name":"b"}'), undefined, false],
+    [put('/orgs/7/items/1', '{"name":"a"}'), put('/orgs/7/items/1', '{"name":"b","item_id":7}'), undefined, false],
+    [put('/orgs/7/items/1', '{"name":"a"}'), put('/orgs/7/items/1', '{"name":"b","item_id":1,"id":1}'), undefined, true],
+    [put('/orgs/7/items/1/status', '{"v":"a"}'), put('/orgs/7/items/1/status', '{"v":"b","id":1}'), undefined, true],
+    [put('/orgs/7/items/1', '{"id":1}'), put('/orgs/7/items/2', '{"id":2}'), '/orgs/7/items/*', true],
+    [put('/orgs/7/items/1', '{"id":1}'), put('/orgs/7/items/2', '{"id":7}'), '/orgs/7/items/*', false],
+  ] as const) t.equal(await grantedFor(queue, first, later, pattern), covered, `${later.request.url} ${JSON.stringify(later.request.body?.json)}${pattern ? ` under ${pattern}` : ''}: ${covered ? 'covered' : 'not covered'}`);
   // Controls: ids a client makes per request or per session (tracing, idempotency, a client's own id) still vary.
   const traced = (n: number): RequestDescription => call16('PATCH', 'https://tracker.example/repos/a/b/issues/1', JSON.stringify({ title: `t${n}`, request_id: `r${n}`, clientMutationId: `m${n}` }), 'application/json',
     [['X-Request-Id', `req-${n}`], ['X-Correlation-ID', `c${n}`], ['X-Amzn-Trace-Id', `Root=1-${n}`], ['X-B3-SpanId', `s${n}`], ['X-Datadog-Parent-Id', String(n)], ['x-ms-client-request-id', `q${n}`], ['X-Transaction-Id', `x${n}`], ['Last-Event-ID', String(n)]]);
