@@ -861,8 +861,12 @@ const credentialLike = /token|secret|passw|signature|credential|api[-_]?key|acce
  */
 function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): string[] {
   const method = (d.request.effective_method ?? d.request.method).toUpperCase();
-  if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE') return [];
   const segments = d.request.path.split('/').map((x) => safeDecode(withoutParams(x)));
+  // A POST acting on an object its path names (`POST /items/1/archive`: a segment with a digit, a
+  // version aside) reads an id beside it as readily (nineteenth pass); its other query parameters
+  // are arguments, not the resource.
+  const post = method === 'POST' && segments.some((x) => /\d/.test(x) && !/^v\d+(?:\.\d+)*$/i.test(x));
+  if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE' && !post) return [];
   const out: string[] = [];
   const look = (source: string, o: unknown): void => {
     if (!o || typeof o !== 'object' || Array.isArray(o)) return;
@@ -872,7 +876,7 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
       // (Nineteenth pass: under a longer name too, `issue_id`, `itemId`: isObjectIdName.)
       const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
       // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
-      if (source === 'query' ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
+      if (source === 'query' && !post ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
       if (id && values.every((v) => (typeof v === 'string' || typeof v === 'number') && namedByPath(segments, k, String(v)))) continue;
       out.push(`object.${source}.${spelledName(k)}=${placeValue(values.length === 1 ? values[0] : values)}`);

@@ -2496,6 +2496,15 @@ t.test('a PUT, PATCH or DELETE naming another object by a longer id name or a he
     [put('/orgs/7/items/1', '{"id":1}'), put('/orgs/7/items/2', '{"id":2}'), '/orgs/7/items/*', true],
     [put('/orgs/7/items/1', '{"id":1}'), put('/orgs/7/items/2', '{"id":7}'), '/orgs/7/items/*', false],
   ] as const) t.equal(await grantedFor(queue, first, later, pattern), covered, `${later.request.url} ${JSON.stringify(later.request.body?.json)}${pattern ? ` under ${pattern}` : ''}: ${covered ? 'covered' : 'not covered'}`);
+  // A POST acting on an object its path names (`POST /items/1/archive`) reads an id beside it as readily.
+  const act = (body: string, query = '', headers: Array<[string, string]> = [], type = 'application/json'): RequestDescription => call16('POST', `https://tracker.example/api/items/1/archive${query}`, body, type, headers);
+  for (const [later, covered, what] of [
+    [act('{"reason":"old","id":2}'), false, 'another id in the JSON body'],
+    [act('', '?item_id=2'), false, 'another id in the query'],
+    [act('reason=old&id=2', '', [], 'application/x-www-form-urlencoded'), false, 'another id in a form'],
+    [act('{"reason":"old"}', '', [['X-Item-Id', '2']]), false, 'another id in a header'],
+    [act('{"reason":"new","id":1}', '?page=2'), true, 'its own id, another reason, a page'],
+  ] as const) t.equal(await grantedFor(queue, act('{"reason":"old"}'), later), covered, `POST /api/items/1/archive, ${what}: ${covered ? 'covered' : 'not covered'}`);
   // Controls: ids a client makes per request or per session (tracing, idempotency, a client's own id) still vary.
   const traced = (n: number): RequestDescription => call16('PATCH', 'https://tracker.example/repos/a/b/issues/1', JSON.stringify({ title: `t${n}`, request_id: `r${n}`, clientMutationId: `m${n}` }), 'application/json',
     [['X-Request-Id', `req-${n}`], ['X-Correlation-ID', `c${n}`], ['X-Amzn-Trace-Id', `Root=1-${n}`], ['X-B3-SpanId', `s${n}`], ['X-Datadog-Parent-Id', String(n)], ['x-ms-client-request-id', `q${n}`], ['X-Transaction-Id', `x${n}`], ['Last-Event-ID', String(n)]]);
