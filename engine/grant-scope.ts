@@ -868,18 +868,26 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   const post = method === 'POST' && segments.some((x) => /\d/.test(x) && !/^v\d+(?:\.\d+)*$/i.test(x));
   if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE' && !post) return [];
   const out: string[] = [];
-  const look = (source: string, o: unknown): void => {
+  const look = (source: string, o: unknown, prefix = ''): void => {
     if (!o || typeof o !== 'object' || Array.isArray(o)) return;
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
+      // An id one level down names the object as well (nineteenth pass): JSON:API's `data.id`, a
+      // model's params nested under its name (`{"item": {"id": 2}}`, a form's `item[id]=2`: Rails'
+      // `params[:item][:id]`).
+      // (A bulk call's filter is its place whole already: selectionArguments.)
+      if (!prefix && source === 'json' && raw && typeof raw === 'object' && !Array.isArray(raw) && !selectionArguments.has(foldCase(k))) look(source, raw, `${spelledName(k)}.`);
+      const leaf = /\[([^[\]]+)\]$/.exec(k)?.[1];
       // Under every name a server registers it by (` id`, `id%00x`, `[id]`), in any letter case (ASP.NET's binding).
-      const names = parameterNames(k);
+      const names = leaf ? [...parameterNames(k), leaf] : parameterNames(k);
       // (Nineteenth pass: under a longer name too, `issue_id`, `itemId`: isObjectIdName.)
       const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
       // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
       if (source === 'query' && !post ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
-      if (id && values.every((v) => (typeof v === 'string' || typeof v === 'number') && namedByPath(segments, k, String(v)))) continue;
-      out.push(`object.${source}.${spelledName(k)}=${placeValue(values.length === 1 ? values[0] : values)}`);
+      // One level down only a plain id (an operator object there is some other argument's).
+      if (prefix && !(typeof raw === 'string' || typeof raw === 'number')) continue;
+      if (id && values.every((v) => (typeof v === 'string' || typeof v === 'number') && namedByPath(segments, leaf ?? k, String(v)))) continue;
+      out.push(`object.${source}.${prefix}${spelledName(k)}=${placeValue(values.length === 1 ? values[0] : values)}`);
       if (out.length > MAX_MCP_PLACES) return;
     }
   };

@@ -2496,6 +2496,15 @@ t.test('a PUT, PATCH or DELETE naming another object by a longer id name or a he
     [put('/orgs/7/items/1', '{"id":1}'), put('/orgs/7/items/2', '{"id":2}'), '/orgs/7/items/*', true],
     [put('/orgs/7/items/1', '{"id":1}'), put('/orgs/7/items/2', '{"id":7}'), '/orgs/7/items/*', false],
   ] as const) t.equal(await grantedFor(queue, first, later, pattern), covered, `${later.request.url} ${JSON.stringify(later.request.body?.json)}${pattern ? ` under ${pattern}` : ''}: ${covered ? 'covered' : 'not covered'}`);
+  // One level down: JSON:API's `data.id`, params nested under the model's name (`item[id]`, `{"item": {"id": 2}}`).
+  const F = 'application/x-www-form-urlencoded';
+  for (const [first, later, covered] of [
+    [call16('PATCH', 'https://tracker.example/articles/1', '{"data":{"type":"articles","id":"1","attributes":{"title":"a"}}}', 'application/vnd.api+json'), call16('PATCH', 'https://tracker.example/articles/1', '{"data":{"type":"articles","id":"2","attributes":{"title":"a"}}}', 'application/vnd.api+json'), false],
+    [call16('PATCH', 'https://tracker.example/articles/1', '{"data":{"type":"articles","id":"1","attributes":{"title":"a"}}}', 'application/vnd.api+json'), call16('PATCH', 'https://tracker.example/articles/1', '{"data":{"type":"articles","id":"1","attributes":{"title":"b"}}}', 'application/vnd.api+json'), true],
+    [call16('PATCH', 'https://tracker.example/items/1', '{"item":{"name":"a"}}'), call16('PATCH', 'https://tracker.example/items/1', '{"item":{"name":"a","id":2}}'), false],
+    [call16('PUT', 'https://tracker.example/items/1', 'item[name]=a', F), call16('PUT', 'https://tracker.example/items/1', 'item[name]=a&item[id]=2', F), false],
+    [call16('PUT', 'https://tracker.example/items/1', 'item[name]=a', F), call16('PUT', 'https://tracker.example/items/1', 'item[name]=b&item[id]=1', F), true],
+  ] as const) t.equal(await grantedFor(queue, first, later), covered, `${later.request.method} ${later.request.path} ${later.request.body?.json ? JSON.stringify(later.request.body.json) : JSON.stringify(later.request.body?.form)}: ${covered ? 'covered' : 'not covered'}`);
   // A POST acting on an object its path names (`POST /items/1/archive`) reads an id beside it as readily.
   const act = (body: string, query = '', headers: Array<[string, string]> = [], type = 'application/json'): RequestDescription => call16('POST', `https://tracker.example/api/items/1/archive${query}`, body, type, headers);
   for (const [later, covered, what] of [
