@@ -191,12 +191,15 @@ const booleanTexts = new Set(['1', '0', 't', 'f', 'y', 'n', 'yes', 'no', 'on', '
 
 /**
  * A boolean, or a text (or a query's or form's one value) that names a mode (modeValues) in any case;
- * with `numeric`, also the texts servers read as a boolean (booleanTexts: `1`, `0`, `yes`, `off` …).
- * A JSON number is not one (`{"a": 1}` is a number; JSON has booleans), nor a header's `DNT: 1`.
+ * with `numeric`, also the texts servers read as a boolean (booleanTexts: `1`, `0`, `yes`, `off` …)
+ * and small integers, as text or (nineteenth pass) as a JSON number: `{"execute": 1}` is as truthy
+ * to Python, PHP and JavaScript as `"1"`, and `{"level": 9}` the same level as `?level=9`. Not a
+ * header's `DNT: 1` (no `numeric` there), nor a larger number or a fraction.
  */
 export function isSwitch(v: unknown, numeric = false): boolean {
   if (typeof v === 'boolean') return true;
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof one === 'number') return numeric && Number.isInteger(one) && Math.abs(one) <= 99;
   if (typeof one !== 'string' || one.length > 16) return false;
   const word = one.trim().toLowerCase();
   return modeValues.has(word) || (numeric && (booleanTexts.has(word) || smallInteger.test(word)));
@@ -366,6 +369,8 @@ export function isObjectIdName(key: string): boolean {
 const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'position', 'seq', 'sequence', 'version', 'attempt', 'attempts', 'retry', 'retries', 'size', 'quantity', 'qty', 'total', 'width', 'height', 'line', 'row', 'column', 'number', 'num',
   // (Eighteenth pass: small integers are compared under other names, so the usual counts, spans and times are named here.)
   'n', 'k', 'top', 'first', 'last', 'skip', 'take', 'max', 'min', 'per', 'days', 'day', 'hours', 'hour', 'minutes', 'minute', 'seconds', 'second', 'weeks', 'week', 'months', 'month', 'year', 'years',
+  // (Nineteenth pass: small JSON integers are compared too, so a seed, a delay, coordinates and sizes are named here.)
+  'seed', 'duration', 'delay', 'x', 'y', 'z', 'w', 'h', 'angle', 'rotation', 'radius', 'opacity', 'volume', 'weight',
   'timeout', 'ttl', 'age', 'depth', 'zoom', 'precision', 'decimals', 'digits', 'rows', 'cols', 'columns', 'lines', 'items', 'results', 'start', 'end', 'v', 'lat', 'lng', 'lon', 'quality', 'scale', 'step', 'interval', 'period', 'window', 'batch', 'chunk', 'part', 'round', 'tab', 'slide', 'frame', 'shard', 'partition', 'replica', 'port', 'rank', 'rating', 'score', 'stars']);
 export const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
 
@@ -465,7 +470,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // A name that says it holds a mode (`mode=real`, `env=prod`) is compared whatever the value
       // (a scalar; seventeenth pass), and `0`/`1`, `yes`/`no`, `on`/`off` are switches as `true` is
       // (under an id's or a count's name `1` is a number: `PUT /items/1 {"id": 1}`, `page=1`).
-      else if (reading === 'places' && (isSwitch(v, !isNumberName(k)) || isAddress(v) || (!nested && isModeName(k)))) places.add(`${prefix}${name}=${placeValue(v)}`);
+      // (A JSON number only under a name of letters: a map keyed by data, `counts: {"2026-12-01": 3}`, holds numbers as content.)
+      else if (reading === 'places' && (isSwitch(v, !isNumberName(k) && (typeof v !== 'number' || /^[A-Za-z_]{1,64}$/.test(k))) || isAddress(v) || (!nested && isModeName(k)))) places.add(`${prefix}${name}=${placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

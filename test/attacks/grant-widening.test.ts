@@ -2095,8 +2095,9 @@ t.test('a switch spelled 0/1, yes/no or on/off, and a mode by its name, are part
     return covered === (later === 'same');
   }), { numRuns: 12, examples: [[pairs[0]!, 'query', 'other'], [pairs[1]!, 'json', 'added'], [pairs[4]!, 'json', 'other'], [pairs[2]!, 'form', 'other'], [pairs[6]!, 'header', 'other'], [pairs[5]!, 'mcp', 'other'], [pairs[0]!, 'query', 'same']] });
   // Controls: headers every client sends with 0/1 (`DNT`, `Content-Length`), a browser's Sec-Fetch-Mode, and content that varies stay covered.
-  const note = (text: string, n: number, headers: Array<[string, string]>): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}`, JSON.stringify({ text, a: n, stream_id: String(n), retry_count: String(n - 1) }), 'application/json', headers);
-  t.ok(await grantedFor(queue, note('a', 1, [['DNT', '1'], ['Sec-Fetch-Mode', 'cors'], ['X-Stainless-Retry-Count', '0']]), note('bb', 2, [['DNT', '0'], ['Sec-Fetch-Mode', 'no-cors'], ['X-Stainless-Retry-Count', '1']])), 'other text, another JSON number (1 then 2), page, id and retry count, and standard headers are still covered');
+  // (Nineteenth pass: a small JSON integer under a name no list holds is compared too; a larger one varies.)
+  const note = (text: string, n: number, headers: Array<[string, string]>): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}`, JSON.stringify({ text, a: n * 100, stream_id: String(n), retry_count: String(n - 1) }), 'application/json', headers);
+  t.ok(await grantedFor(queue, note('a', 1, [['DNT', '1'], ['Sec-Fetch-Mode', 'cors'], ['X-Stainless-Retry-Count', '0']]), note('bb', 2, [['DNT', '0'], ['Sec-Fetch-Mode', 'no-cors'], ['X-Stainless-Retry-Count', '1']])), 'other text, another JSON number (100 then 200), page, id and retry count, and standard headers are still covered');
 });
 
 // A small integer text under a name no list holds (`?level=9`, `tier: "3"`, `?live=2`): Python's
@@ -2119,7 +2120,7 @@ t.test('a small integer under a name no list holds is part of what a grant cover
   }), { numRuns: 12, examples: [[pairs[0]!, 'query', 'added'], [pairs[1]!, 'mcp', 'added'], [pairs[2]!, 'query', 'other'], [pairs[4]!, 'form', 'other'], [pairs[5]!, 'header', 'other'], [pairs[0]!, 'query', 'same']] });
   // Controls: counts, sizes, times and positions under their names, long numbers (a cache buster, a
   // timestamp) and JSON numbers still vary under the grant.
-  const list = (n: number, stamp: number): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}&per_page=${n * 10}&limit=${n + 5}&days=${n}&top=${n}&_=${stamp}`, JSON.stringify({ text: 'a', a: n }), 'application/json', [['X-Request-Start', String(stamp)], ['X-Stainless-Timeout', String(n * 60)]]);
+  const list = (n: number, stamp: number): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}&per_page=${n * 10}&limit=${n + 5}&days=${n}&top=${n}&_=${stamp}`, JSON.stringify({ text: 'a', a: n * 100 }), 'application/json', [['X-Request-Start', String(stamp)], ['X-Stainless-Timeout', String(n * 60)]]);
   t.ok(await grantedFor(queue, list(1, 1733500000123), list(3, 1733500000999)), 'pages, sizes, limits, days, top, a cache buster, a timeout header and a JSON number still vary under the grant');
 });
 
@@ -2539,4 +2540,30 @@ t.test("an MCP call's _meta is read for places and switches as its arguments are
   t.equal(await grantedFor(queue, call({ dryRun: true }), call({ dryRun: false }, true)), false, 'in a batch too');
   // Control: a progress token and trace context vary per call.
   t.ok(await grantedFor(queue, call({ progressToken: 1, traceparent: '00-aa-01' }), call({ progressToken: 2, traceparent: '00-bb-01' })), 'a progress token and trace context still vary');
+});
+
+// Nineteenth pass (left open by the eighteenth: "JSON numbers as switches under unlisted names"):
+// the eighteenth pass compared `?level=9` and `tier: "3"` as text, not the same level written as
+// a JSON number (`{"level": 9}`, `{"execute": 1}`), which Python's `if body["execute"]:`, PHP and
+// JavaScript read as the same truthy switch or level: a grant for `{"execute": 0}` covered
+// `{"execute": 1}`, one for `{"tier": 2}` `{"tier": 3}`.
+t.test('a small JSON integer under a name no list holds is part of what a grant covers (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const where = ['json', 'mcp', 'jsonrpc', 'graphql'] as const;
+  const shape = (place: (typeof where)[number], name: string, v: number | undefined): RequestDescription => {
+    const args = { service: 'web', ...(v === undefined ? {} : { [name]: v }) };
+    return place === 'json' ? call16('POST', 'https://ops.example/api/deploy', JSON.stringify(args))
+      : place === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: args } }))
+        : place === 'jsonrpc' ? call16('POST', 'https://rpc.ops.example/', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'deploy', params: args }))
+          : call16('POST', 'https://gql.ops.example/graphql', JSON.stringify({ query: 'mutation D($input: DeployInput!) { deploy(input: $input) { ok } }', variables: { input: args } }));
+  };
+  const pairs: Array<[string, number, number]> = [['level', 1, 9], ['tier', 2, 3], ['execute', 0, 1], ['escalate', 0, -1], ['priority', 5, 99], ['go', 0, 1]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'other', 'added'), async ([name, mine, other], place, later) => {
+    const covered = await grantedFor(queue, shape(place, name, later === 'added' ? undefined : mine), shape(place, name, later === 'same' ? mine : other));
+    return covered === (later === 'same');
+  }), { numRuns: 12, examples: [[pairs[2]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[0]!, 'jsonrpc', 'added'], [pairs[4]!, 'graphql', 'other'], [pairs[2]!, 'json', 'same']] });
+  // Controls: counts, ids and positions under their names, larger numbers and fractions still vary.
+  const list = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: 'a', page: n, per_page: n * 10, limit: n + 5, note_id: n, a: n * 100, temperature: n / 10 }));
+  t.ok(await grantedFor(queue, list(1), list(3)), 'pages, sizes, limits, ids, a three-digit number and a fraction still vary under the grant');
 });
