@@ -470,8 +470,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // A name that says it holds a mode (`mode=real`, `env=prod`) is compared whatever the value
       // (a scalar; seventeenth pass), and `0`/`1`, `yes`/`no`, `on`/`off` are switches as `true` is
       // (under an id's or a count's name `1` is a number: `PUT /items/1 {"id": 1}`, `page=1`).
-      // (A JSON number only under a name of letters: a map keyed by data, `counts: {"2026-12-01": 3}`, holds numbers as content.)
-      else if (reading === 'places' && (isSwitch(v, !isNumberName(k) && (typeof v !== 'number' || /^[A-Za-z_]{1,64}$/.test(k))) || isAddress(v) || (!nested && isModeName(k)))) places.add(`${prefix}${name}=${placeValue(v)}`);
+      // (A JSON number only under a name of two letters or more: a map keyed by data, `counts: {"2026-12-01": 3}`,
+      // holds numbers as content, and a one-letter name (`{"a": 1}`) says nothing of a level or switch.)
+      else if (reading === 'places' && (isSwitch(v, !isNumberName(k) && (typeof v !== 'number' || /^[A-Za-z_]{2,64}$/.test(k))) || isAddress(v) || (!nested && isModeName(k)))) places.add(`${prefix}${name}=${placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

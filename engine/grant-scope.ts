@@ -865,7 +865,9 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   // A POST acting on an object its path names (`POST /items/1/archive`: a segment with a digit, a
   // version aside) reads an id beside it as readily (nineteenth pass); its other query parameters
   // are arguments, not the resource.
-  const post = method === 'POST' && segments.some((x) => /\d/.test(x) && !/^v\d+(?:\.\d+)*$/i.test(x));
+  // So does a POST whose path says it deletes or changes what it names (`/notes/delete`,
+  // `/archiveItem`, `notes.remove`: an RPC-style route, the object in its arguments).
+  const post = method === 'POST' && (segments.some((x) => /\d/.test(x) && !/^v\d+(?:\.\d+)*$/i.test(x)) || segments.slice(-3).some((x) => bulkCall(x)));
   if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE' && !post) return [];
   const out: string[] = [];
   const look = (source: string, o: unknown, prefix = ''): void => {

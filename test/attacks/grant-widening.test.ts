@@ -2095,9 +2095,8 @@ t.test('a switch spelled 0/1, yes/no or on/off, and a mode by its name, are part
     return covered === (later === 'same');
   }), { numRuns: 12, examples: [[pairs[0]!, 'query', 'other'], [pairs[1]!, 'json', 'added'], [pairs[4]!, 'json', 'other'], [pairs[2]!, 'form', 'other'], [pairs[6]!, 'header', 'other'], [pairs[5]!, 'mcp', 'other'], [pairs[0]!, 'query', 'same']] });
   // Controls: headers every client sends with 0/1 (`DNT`, `Content-Length`), a browser's Sec-Fetch-Mode, and content that varies stay covered.
-  // (Nineteenth pass: a small JSON integer under a name no list holds is compared too; a larger one varies.)
-  const note = (text: string, n: number, headers: Array<[string, string]>): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}`, JSON.stringify({ text, a: n * 100, stream_id: String(n), retry_count: String(n - 1) }), 'application/json', headers);
-  t.ok(await grantedFor(queue, note('a', 1, [['DNT', '1'], ['Sec-Fetch-Mode', 'cors'], ['X-Stainless-Retry-Count', '0']]), note('bb', 2, [['DNT', '0'], ['Sec-Fetch-Mode', 'no-cors'], ['X-Stainless-Retry-Count', '1']])), 'other text, another JSON number (100 then 200), page, id and retry count, and standard headers are still covered');
+  const note = (text: string, n: number, headers: Array<[string, string]>): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}`, JSON.stringify({ text, a: n, stream_id: String(n), retry_count: String(n - 1) }), 'application/json', headers);
+  t.ok(await grantedFor(queue, note('a', 1, [['DNT', '1'], ['Sec-Fetch-Mode', 'cors'], ['X-Stainless-Retry-Count', '0']]), note('bb', 2, [['DNT', '0'], ['Sec-Fetch-Mode', 'no-cors'], ['X-Stainless-Retry-Count', '1']])), 'other text, another JSON number (1 then 2), page, id and retry count, and standard headers are still covered');
 });
 
 // A small integer text under a name no list holds (`?level=9`, `tier: "3"`, `?live=2`): Python's
@@ -2120,7 +2119,7 @@ t.test('a small integer under a name no list holds is part of what a grant cover
   }), { numRuns: 12, examples: [[pairs[0]!, 'query', 'added'], [pairs[1]!, 'mcp', 'added'], [pairs[2]!, 'query', 'other'], [pairs[4]!, 'form', 'other'], [pairs[5]!, 'header', 'other'], [pairs[0]!, 'query', 'same']] });
   // Controls: counts, sizes, times and positions under their names, long numbers (a cache buster, a
   // timestamp) and JSON numbers still vary under the grant.
-  const list = (n: number, stamp: number): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}&per_page=${n * 10}&limit=${n + 5}&days=${n}&top=${n}&_=${stamp}`, JSON.stringify({ text: 'a', a: n * 100 }), 'application/json', [['X-Request-Start', String(stamp)], ['X-Stainless-Timeout', String(n * 60)]]);
+  const list = (n: number, stamp: number): RequestDescription => call16('POST', `https://ops.example/api/notes?page=${n}&per_page=${n * 10}&limit=${n + 5}&days=${n}&top=${n}&_=${stamp}`, JSON.stringify({ text: 'a', a: n }), 'application/json', [['X-Request-Start', String(stamp)], ['X-Stainless-Timeout', String(n * 60)]]);
   t.ok(await grantedFor(queue, list(1, 1733500000123), list(3, 1733500000999)), 'pages, sizes, limits, days, top, a cache buster, a timeout header and a JSON number still vary under the grant');
 });
 
@@ -2515,6 +2514,11 @@ t.test('a PUT, PATCH or DELETE naming another object by a longer id name or a he
     [act('{"reason":"old"}', '', [['X-Item-Id', '2']]), false, 'another id in a header'],
     [act('{"reason":"new","id":1}', '?page=2'), true, 'its own id, another reason, a page'],
   ] as const) t.equal(await grantedFor(queue, act('{"reason":"old"}'), later), covered, `POST /api/items/1/archive, ${what}: ${covered ? 'covered' : 'not covered'}`);
+  // An RPC-style route that says it deletes or changes (`/notes/delete`, `/archiveItem`, `notes.remove`) acts on the object its arguments name.
+  for (const [path, body, other, type] of [['/api/notes/delete', '{"id":1}', '{"id":2}', 'application/json'], ['/api/archiveItem', '{"itemId":"a1"}', '{"itemId":"b2"}', 'application/json'], ['/notes.remove', 'note_id=1', 'note_id=2', F]] as const) {
+    t.equal(await grantedFor(queue, call16('POST', `https://tracker.example${path}`, body, type), call16('POST', `https://tracker.example${path}`, other, type)), false, `POST ${path} of another object: not covered`);
+    t.equal(await grantedFor(queue, call16('POST', `https://tracker.example${path}`, body, type), call16('POST', `https://tracker.example${path}`, body, type)), true, `POST ${path} of the same object: covered`);
+  }
   // Controls: ids a client makes per request or per session (tracing, idempotency, a client's own id) still vary.
   const traced = (n: number): RequestDescription => call16('PATCH', 'https://tracker.example/repos/a/b/issues/1', JSON.stringify({ title: `t${n}`, request_id: `r${n}`, clientMutationId: `m${n}` }), 'application/json',
     [['X-Request-Id', `req-${n}`], ['X-Correlation-ID', `c${n}`], ['X-Amzn-Trace-Id', `Root=1-${n}`], ['X-B3-SpanId', `s${n}`], ['X-Datadog-Parent-Id', String(n)], ['x-ms-client-request-id', `q${n}`], ['X-Transaction-Id', `x${n}`], ['Last-Event-ID', String(n)]]);
@@ -2564,6 +2568,6 @@ t.test('a small JSON integer under a name no list holds is part of what a grant 
     return covered === (later === 'same');
   }), { numRuns: 12, examples: [[pairs[2]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[0]!, 'jsonrpc', 'added'], [pairs[4]!, 'graphql', 'other'], [pairs[2]!, 'json', 'same']] });
   // Controls: counts, ids and positions under their names, larger numbers and fractions still vary.
-  const list = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: 'a', page: n, per_page: n * 10, limit: n + 5, note_id: n, a: n * 100, temperature: n / 10 }));
-  t.ok(await grantedFor(queue, list(1), list(3)), 'pages, sizes, limits, ids, a three-digit number and a fraction still vary under the grant');
+  const list = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: 'a', page: n, per_page: n * 10, limit: n + 5, note_id: n, a: n, hits: n * 100, temperature: n / 10 }));
+  t.ok(await grantedFor(queue, list(1), list(3)), 'pages, sizes, limits, ids, a one-letter name, a three-digit number and a fraction still vary under the grant');
 });
