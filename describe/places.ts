@@ -202,7 +202,17 @@ export function isSwitch(v: unknown, numeric = false): boolean {
   if (typeof one === 'number') return numeric && Number.isInteger(one) && Math.abs(one) <= 99;
   if (typeof one !== 'string' || one.length > 16) return false;
   const word = one.trim().toLowerCase();
-  return modeValues.has(word) || (numeric && (booleanTexts.has(word) || smallInteger.test(word)));
+  return modeValues.has(word) || (numeric && (booleanTexts.has(word) || smallInteger.test(word) || smallNumber(word)));
+}
+
+/**
+ * A small integer in the other spellings servers read as a number (nineteenth pass): `9.0`, `1.`
+ * (PHP and JavaScript), `1e0`, `0x1` (JavaScript's `Number`, Python's `int(x, 0)`), `1_0` and
+ * any Unicode decimal digits (`٣`, `１`: Python's `int()`). Fractions (`0.15`) and versions stay content.
+ */
+function smallNumber(word: string): boolean {
+  const w = word.replace(/_/g, '');
+  return /^[+-]?\p{Nd}{1,2}(?:\.0{0,4})?(?:e[+-]?\d{1,2})?$/u.test(w) || /^0[xob][0-9a-f]{1,2}$/.test(w);
 }
 
 /**

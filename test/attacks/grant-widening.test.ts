@@ -2571,3 +2571,26 @@ t.test('a small JSON integer under a name no list holds is part of what a grant 
   const list = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: 'a', page: n, per_page: n * 10, limit: n + 5, note_id: n, a: n, hits: n * 100, temperature: n / 10 }));
   t.ok(await grantedFor(queue, list(1), list(3)), 'pages, sizes, limits, ids, a one-letter name, a three-digit number and a fraction still vary under the grant');
 });
+
+// Nineteenth pass: the eighteenth pass's small integers, in the other spellings servers read as a
+// number — `9.0` (PHP and JavaScript read a number, and any non-"0" text as truthy), `1e0`, `0x1`
+// (`int(x, 0)`, JavaScript's `Number`), `1_0` and `١`/`１` (Python's `int()` takes underscores and
+// any Unicode decimal digit): `?go=1e0` added where the approved call had none was content.
+t.test('a small number in any spelling a server reads as one is part of what a grant covers (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const where = ['query', 'form', 'mcp', 'header'] as const;
+  const shape = (place: (typeof where)[number], name: string, v: string | undefined): RequestDescription =>
+    place === 'header' ? call16('POST', 'https://ops.example/api/deploy', '{"service":"web"}', 'application/json', v === undefined ? [] : [[`X-${name}`, v]])
+      : place === 'query' ? call16('POST', `https://ops.example/api/deploy${v === undefined ? '' : `?${name}=${encodeURIComponent(v)}`}`, '{"service":"web"}')
+        : place === 'form' ? call16('POST', 'https://ops.example/api/deploy', `service=web${v === undefined ? '' : `&${name}=${encodeURIComponent(v)}`}`, 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: { service: 'web', ...(v === undefined ? {} : { [name]: v }) } } }));
+  const values = ['9.0', '1e0', '0x1', '1_0', '\u0663', '\uff11', '1.', '+9.00'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom('level', 'tier', 'go', 'escalate'), fc.constantFrom(...values), fc.constantFrom(...where), async (name, v, place) => {
+    return !(await grantedFor(queue, shape(place, name, undefined), shape(place, name, v)));
+  }), { numRuns: 12, examples: [['go', '1e0', 'query'], ['level', '9.0', 'form'], ['tier', '\u0663', 'mcp'], ['go', '0x1', 'header'], ['level', '1_0', 'query']] });
+  // Controls: versions, decimals and long numbers still vary.
+  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?ratio=0.${n}5&release=1.${n}.0&stamp=17335000${n}0123`, '{"text":"a"}');
+  t.ok(await grantedFor(queue, list(1), list(3)), 'fractions, versions and timestamps still vary under the grant');
+});
+
