@@ -179,7 +179,9 @@ const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'si
   // (Seventeenth pass) the real run and the systems it runs on in other words.
   'run', 'execute', 'real', 'prod', 'staging', 'dev', 'development', 'testing', 'trial', 'demo', 'mock', 'rehearsal', 'whatif', 'verify',
   // (Eighteenth pass) who may read what is shared, as values: Drive's `type: "anyone"`, GCS's `allUsers`, an ACL's `public-read`.
-  'anyone', 'everyone', 'anonymous', 'world', 'allusers', 'allauthenticatedusers', 'public-read', 'public-read-write', 'authenticated-read']);
+  'anyone', 'everyone', 'anonymous', 'world', 'allusers', 'allauthenticatedusers', 'public-read', 'public-read-write', 'authenticated-read',
+  // (Nineteenth pass) how far a write goes: a hard delete, an overwrite or replace, a purge or wipe, recursive, cascading, forced.
+  'hard', 'overwrite', 'replace', 'purge', 'wipe', 'destroy', 'permanent', 'recursive', 'cascade', 'force', 'forced']);
 
 /**
  * Texts servers read as a boolean besides `true`/`false` (seventeenth pass): Go's `strconv.ParseBool`

@@ -2594,3 +2594,19 @@ t.test('a small number in any spelling a server reads as one is part of what a g
   t.ok(await grantedFor(queue, list(1), list(3)), 'fractions, versions and timestamps still vary under the grant');
 });
 
+// Nineteenth pass: how far a write goes, named as a value under a name that says nothing — a
+// delete's `type: "soft"` then `"hard"`, a conflict strategy's `skip` then `overwrite`, `archive`
+// then `purge`, `recursive`, `cascade`, `force` — was content on a host no module describes and in
+// MCP calls (only `dry-run`, `preview`, `commit` … were mode values): a grant for a soft delete
+// covered the hard one.
+t.test('a value saying how far a write goes (hard, overwrite, purge, recursive, cascade, force) is part of what a grant covers (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const pairs: Array<[string, string]> = [['soft', 'hard'], ['skip', 'overwrite'], ['archive', 'purge'], ['single', 'recursive'], ['restrict', 'cascade'], ['normal', 'force'], ['append', 'replace'], ['keep', 'wipe']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom('type', 'strategy', 'on_conflict', 'behavior', 'kind'), fc.constantFrom(...pairs), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async (name, [mine, other], how, same) => {
+    const del = (v: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://files.example/api/folders/remove', JSON.stringify({ folder: 'tmp', note: n, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://files.example/api/folders/remove', `folder=tmp&note=${n}&${name}=${v}`, 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remove_folder', arguments: { folder: 'tmp', note: n, [name]: v } } }));
+    return (await grantedFor(queue, del(mine, 'alpha'), del(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [['type', pairs[0]!, 'json', false], ['strategy', pairs[1]!, 'mcp', false], ['kind', pairs[2]!, 'form', false], ['behavior', pairs[4]!, 'json', false], ['type', pairs[0]!, 'json', true]] });
+});
