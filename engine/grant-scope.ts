@@ -867,7 +867,7 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   // are arguments, not the resource.
   // So does a POST whose path says it deletes or changes what it names (`/notes/delete`,
   // `/archiveItem`, `notes.remove`: an RPC-style route, the object in its arguments).
-  const post = method === 'POST' && (segments.some((x) => /\d/.test(x) && !/^v\d+(?:\.\d+)*$/i.test(x)) || segments.slice(-3).some((x) => bulkCall(x)));
+  const post = method === 'POST' && (segments.some((x) => /\d/.test(x) && !versionSegment.test(x)) || segments.slice(-3).some((x) => bulkCall(x)));
   if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE' && !post) return [];
   const out: string[] = [];
   const look = (source: string, o: unknown, prefix = ''): void => {
@@ -908,6 +908,9 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   return out.length > MAX_MCP_PLACES ? ['object=?'] : out;
 }
 
+/** A path segment naming an API's version (`v1`, `v2.1`), not an object. */
+const versionSegment = /^v\d+(?:\.\d+)*$/i;
+
 /**
  * Whether the path names the object an id argument names, so it names nothing new: the segment
  * after its collection's (`issue_id` and `/issues/1`), else for a bare `id` (or a noun no segment
@@ -920,7 +923,7 @@ function namedByPath(segments: string[], name: string, value: string): boolean {
   if (noun.length >= 3) for (let i = 0; i + 1 < segments.length; i++) if (foldCase(segments[i]!).replace(/[^a-z0-9]/g, '').startsWith(noun)) after.push(segments[i + 1]!);
   if (after.length) return after.includes(value);
   const named = segments.filter((x) => x !== '');
-  const last = [...named].reverse().find((x) => /\d/.test(x)) ?? named[named.length - 1];
+  const last = [...named].reverse().find((x) => /\d/.test(x) && !versionSegment.test(x)) ?? named[named.length - 1];
   return last === value;
 }
 

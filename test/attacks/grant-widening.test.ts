@@ -2495,6 +2495,7 @@ t.test('a PUT, PATCH or DELETE naming another object by a longer id name or a he
     [put('/orgs/7/items/1/status', '{"v":"a"}'), put('/orgs/7/items/1/status', '{"v":"b","id":1}'), undefined, true],
     [put('/orgs/7/items/1', '{"id":1}'), put('/orgs/7/items/2', '{"id":2}'), '/orgs/7/items/*', true],
     [put('/orgs/7/items/1', '{"id":1}'), put('/orgs/7/items/2', '{"id":7}'), '/orgs/7/items/*', false],
+    [put('/v2/items/abc', '{"id":"abc"}'), put('/v2/items/def', '{"id":"def"}'), '/v2/items/*', true],
   ] as const) t.equal(await grantedFor(queue, first, later, pattern), covered, `${later.request.url} ${JSON.stringify(later.request.body?.json)}${pattern ? ` under ${pattern}` : ''}: ${covered ? 'covered' : 'not covered'}`);
   // One level down: JSON:API's `data.id`, params nested under the model's name (`item[id]`, `{"item": {"id": 2}}`).
   const F = 'application/x-www-form-urlencoded';
