@@ -134,9 +134,9 @@ const effectArgumentWords = new Set([
   // and what it pays for: a subscription's plan or tier, a SKU.
   'plan', 'plans', 'pricing', 'sku', 'skus',
   // (Nineteenth pass) what the amount is counted in and what is traded: a currency (5 USD is not 5
-  // KWD nor 5 BTC), a unit (`cents` or `dollars`), a trade's `symbol`, `ticker` or `instrument`, and
+  // KWD nor 5 BTC; ISO 20022's and FIX's `Ccy`, with their `Amt`), a unit (`cents` or `dollars`), a trade's `symbol`, `ticker` or `instrument`, and
   // its `side` (a grant for buying covers no selling).
-  'currency', 'currencies', 'unit', 'units', 'denomination', 'coin', 'coins', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'side',
+  'currency', 'currencies', 'ccy', 'amt', 'amts', 'unit', 'units', 'denomination', 'coin', 'coins', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'side',
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',

@@ -2447,7 +2447,7 @@ t.test('a URL or an e-mail address among the arguments is a place whatever its n
 t.test('what a call trades beside how much (currency, symbol, side, unit) is part of what a grant covers (nineteenth pass)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
-  const cases: Array<[string, string, string]> = [['currency', 'usd', 'kwd'], ['currency_code', 'EUR', 'BTC'], ['symbol', 'AAPL', 'BRK.A'], ['ticker', 'MSFT', 'NVDA'], ['side', 'buy', 'sell'], ['instrument', 'EUR_USD', 'XAU_USD'], ['unit', 'cents', 'dollars'], ['coin', 'usdc', 'btc'], ['denomination', 'sat', 'btc']];
+  const cases: Array<[string, string, string]> = [['currency', 'usd', 'kwd'], ['currency_code', 'EUR', 'BTC'], ['symbol', 'AAPL', 'BRK.A'], ['ticker', 'MSFT', 'NVDA'], ['side', 'buy', 'sell'], ['instrument', 'EUR_USD', 'XAU_USD'], ['unit', 'cents', 'dollars'], ['coin', 'usdc', 'btc'], ['denomination', 'sat', 'btc'], ['Ccy', 'EUR', 'KWD'], ['InstdAmt', '5', '5000']];
   await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'query', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
     const order = (v: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://broker.example/api/orders', JSON.stringify({ qty: 5, note: n, [name]: v }))
       : how === 'form' ? call16('POST', 'https://broker.example/api/orders', `qty=5&note=${n}&${name}=${encodeURIComponent(v)}`, 'application/x-www-form-urlencoded')
