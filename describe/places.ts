@@ -30,7 +30,9 @@ const mcpPlaceArguments = new Set([
  */
 const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary', 'beneficiaries', 'iban', 'creditor', 'debtor', 'counterparty', 'counterparties',
   'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers',
-  'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses'];
+  'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses',
+  // (Nineteenth pass) and under other words: a link's `duration`, a `lifespan`, a `retention` period.
+  'duration', 'lifespan', 'retention'];
 /** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes), and on which ports (eighteenth pass). */
 const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
   // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`), in which region data is kept
@@ -382,7 +384,7 @@ const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'positi
   // (Eighteenth pass: small integers are compared under other names, so the usual counts, spans and times are named here.)
   'n', 'k', 'top', 'first', 'last', 'skip', 'take', 'max', 'min', 'per', 'days', 'day', 'hours', 'hour', 'minutes', 'minute', 'seconds', 'second', 'weeks', 'week', 'months', 'month', 'year', 'years',
   // (Nineteenth pass: small JSON integers are compared too, so a seed, a delay, coordinates and sizes are named here.)
-  'seed', 'duration', 'delay', 'x', 'y', 'z', 'w', 'h', 'angle', 'rotation', 'radius', 'opacity', 'volume', 'weight',
+  'seed', 'delay', 'x', 'y', 'z', 'w', 'h', 'angle', 'rotation', 'radius', 'opacity', 'volume', 'weight',
   'timeout', 'ttl', 'age', 'depth', 'zoom', 'precision', 'decimals', 'digits', 'rows', 'cols', 'columns', 'lines', 'items', 'results', 'start', 'end', 'v', 'lat', 'lng', 'lon', 'quality', 'scale', 'step', 'interval', 'period', 'window', 'batch', 'chunk', 'part', 'round', 'tab', 'slide', 'frame', 'shard', 'partition', 'replica', 'port', 'rank', 'rating', 'score', 'stars']);
 export const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
 

@@ -2611,3 +2611,17 @@ t.test('a value saying how far a write goes (hard, overwrite, purge, recursive, 
     return (await grantedFor(queue, del(mine, 'alpha'), del(same ? mine : other, 'beta'))) === same;
   }), { numRuns: 12, examples: [['type', pairs[0]!, 'json', false], ['strategy', pairs[1]!, 'mcp', false], ['kind', pairs[2]!, 'form', false], ['behavior', pairs[4]!, 'json', false], ['type', pairs[0]!, 'json', true]] });
 });
+
+// Nineteenth pass: how long what a call creates lasts, under words the eighteenth pass's list
+// lacked — a link's or a session's `duration` (3600 then 0, which many APIs read as "never
+// expires"), a `lifespan`, a `retention` period: a grant for an hour's link covered a link forever.
+t.test('a duration, lifespan or retention is part of what a grant covers (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['duration', 3600, 0], ['lifespan', '1h', 'forever'], ['retention_days', 30, 3650], ['linkDuration', 3600, 31536000]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const link = (v: unknown, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://files.example/api/share_links', JSON.stringify({ doc: 'f1', note: n, [name]: v }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share', arguments: { doc: 'f1', note: n, [name]: v } } }));
+    return (await grantedFor(queue, link(mine, 'alpha'), link(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[2]!, 'json', false], [cases[3]!, 'mcp', false], [cases[0]!, 'json', true]] });
+});
