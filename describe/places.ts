@@ -30,7 +30,9 @@ const mcpPlaceArguments = new Set([
  */
 const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary', 'beneficiaries', 'iban', 'creditor', 'debtor', 'counterparty', 'counterparties',
   'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers',
-  'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses'];
+  'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses',
+  // (Nineteenth pass) and under other words: a link's `duration`, a `lifespan`, a `retention` period.
+  'duration', 'lifespan', 'retention'];
 /** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes), and on which ports (eighteenth pass). */
 const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
   // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`), in which region data is kept
@@ -133,6 +135,10 @@ const effectArgumentWords = new Set([
   'balances', 'payout', 'payouts', 'leverage', 'quantity', 'qty', 'shares', 'seats', 'cost', 'costs',
   // and what it pays for: a subscription's plan or tier, a SKU.
   'plan', 'plans', 'pricing', 'sku', 'skus',
+  // (Nineteenth pass) what the amount is counted in and what is traded: a currency (5 USD is not 5
+  // KWD nor 5 BTC; ISO 20022's and FIX's `Ccy`, with their `Amt`), a unit (`cents` or `dollars`), a trade's `symbol`, `ticker` or `instrument`, and
+  // its `side` (a grant for buying covers no selling).
+  'currency', 'currencies', 'ccy', 'amt', 'amts', 'unit', 'units', 'denomination', 'coin', 'coins', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'side',
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
@@ -146,8 +152,8 @@ const effectArgumentWords = new Set([
  */
 export const foldCase = (key: string): string => key.toUpperCase().toLowerCase();
 
-/** Words of a name: snake, kebab, camel case, dots, colons and a form's brackets (`message[to]`, `to[]`). */
-const nameWords = (key: string): string[] => key.replace(camelJoint, '$1 ').split(/[_\-\s.:[\]]+/).map(foldCase);
+/** Words of a name: snake, kebab, camel case, dots, colons, slashes (MCP's `_meta` keys: `io.acme/workspace`) and a form's brackets (`message[to]`, `to[]`). */
+const nameWords = (key: string): string[] => key.replace(camelJoint, '$1 ').split(/[_\-\s.:/[\]]+/).map(foldCase);
 /** A lower-case letter or digit then a capital: a camel-case word boundary (no lookbehind: ReDoS checkers prove this linear at once). */
 const camelJoint = /([a-z0-9])(?=[A-Z])/g;
 
@@ -175,7 +181,9 @@ const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'si
   // (Seventeenth pass) the real run and the systems it runs on in other words.
   'run', 'execute', 'real', 'prod', 'staging', 'dev', 'development', 'testing', 'trial', 'demo', 'mock', 'rehearsal', 'whatif', 'verify',
   // (Eighteenth pass) who may read what is shared, as values: Drive's `type: "anyone"`, GCS's `allUsers`, an ACL's `public-read`.
-  'anyone', 'everyone', 'anonymous', 'world', 'allusers', 'allauthenticatedusers', 'public-read', 'public-read-write', 'authenticated-read']);
+  'anyone', 'everyone', 'anonymous', 'world', 'allusers', 'allauthenticatedusers', 'public-read', 'public-read-write', 'authenticated-read',
+  // (Nineteenth pass) how far a write goes: a hard delete, an overwrite or replace, a purge or wipe, recursive, cascading, forced.
+  'hard', 'overwrite', 'replace', 'purge', 'wipe', 'destroy', 'permanent', 'recursive', 'cascade', 'force', 'forced']);
 
 /**
  * Texts servers read as a boolean besides `true`/`false` (seventeenth pass): Go's `strconv.ParseBool`
@@ -187,15 +195,28 @@ const booleanTexts = new Set(['1', '0', 't', 'f', 'y', 'n', 'yes', 'no', 'on', '
 
 /**
  * A boolean, or a text (or a query's or form's one value) that names a mode (modeValues) in any case;
- * with `numeric`, also the texts servers read as a boolean (booleanTexts: `1`, `0`, `yes`, `off` …).
- * A JSON number is not one (`{"a": 1}` is a number; JSON has booleans), nor a header's `DNT: 1`.
+ * with `numeric`, also the texts servers read as a boolean (booleanTexts: `1`, `0`, `yes`, `off` …)
+ * and small integers, as text or (nineteenth pass) as a JSON number: `{"execute": 1}` is as truthy
+ * to Python, PHP and JavaScript as `"1"`, and `{"level": 9}` the same level as `?level=9`. Not a
+ * header's `DNT: 1` (no `numeric` there), nor a larger number or a fraction.
  */
 export function isSwitch(v: unknown, numeric = false): boolean {
   if (typeof v === 'boolean') return true;
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof one === 'number') return numeric && Number.isInteger(one) && Math.abs(one) <= 99;
   if (typeof one !== 'string' || one.length > 16) return false;
   const word = one.trim().toLowerCase();
-  return modeValues.has(word) || (numeric && (booleanTexts.has(word) || smallInteger.test(word)));
+  return modeValues.has(word) || (numeric && (booleanTexts.has(word) || smallInteger.test(word) || smallNumber(word)));
+}
+
+/**
+ * A small integer in the other spellings servers read as a number (nineteenth pass): `9.0`, `1.`
+ * (PHP and JavaScript), `1e0`, `0x1` (JavaScript's `Number`, Python's `int(x, 0)`), `1_0` and
+ * any Unicode decimal digits (`٣`, `１`: Python's `int()`). Fractions (`0.15`) and versions stay content.
+ */
+function smallNumber(word: string): boolean {
+  const w = word.replace(/_/g, '');
+  return /^[+-]?\p{Nd}{1,2}(?:\.0{0,4})?(?:e[+-]?\d{1,2})?$/u.test(w) || /^0[xob][0-9a-f]{1,2}$/.test(w);
 }
 
 /**
@@ -347,10 +368,23 @@ const perRequestIds = new Set(['clientmutationid', 'requestid', 'traceid', 'span
 /** Whether a name says it holds an object's id (`id`, `user_id`, `pk`). */
 const isIdName = (key: string): boolean => nameWords(key).some((w) => idWords.has(w) || w === 'pk' || w === 'oid' || w === 'guid');
 
+/**
+ * Whether a name ends in an id word (`issue_id`, `itemId`, `noteUUID`, `post_slug`, `order-pk`): it
+ * names the object a handler looks up (`Issue.find(params[:issue_id])`), as `id` does; ids a
+ * client makes per request (`request_id`, `clientMutationId`) aside (nineteenth pass).
+ */
+export function isObjectIdName(key: string): boolean {
+  const words = nameWords(key).filter(Boolean);
+  const last = words[words.length - 1];
+  return last !== undefined && (idWords.has(last) || last === 'pk' || last === 'oid' || last === 'guid') && !perRequestIds.has(foldCase(key).replace(/[_-]/g, ''));
+}
+
 /** Words of a name that say it counts or positions (`page`, `offset`, `retry_count`): its `0` or `1` is a number, not a switch. */
 const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'position', 'seq', 'sequence', 'version', 'attempt', 'attempts', 'retry', 'retries', 'size', 'quantity', 'qty', 'total', 'width', 'height', 'line', 'row', 'column', 'number', 'num',
   // (Eighteenth pass: small integers are compared under other names, so the usual counts, spans and times are named here.)
   'n', 'k', 'top', 'first', 'last', 'skip', 'take', 'max', 'min', 'per', 'days', 'day', 'hours', 'hour', 'minutes', 'minute', 'seconds', 'second', 'weeks', 'week', 'months', 'month', 'year', 'years',
+  // (Nineteenth pass: small JSON integers are compared too, so a seed, a delay, coordinates and sizes are named here.)
+  'seed', 'delay', 'x', 'y', 'z', 'w', 'h', 'angle', 'rotation', 'radius', 'opacity', 'volume', 'weight',
   'timeout', 'ttl', 'age', 'depth', 'zoom', 'precision', 'decimals', 'digits', 'rows', 'cols', 'columns', 'lines', 'items', 'results', 'start', 'end', 'v', 'lat', 'lng', 'lon', 'quality', 'scale', 'step', 'interval', 'period', 'window', 'batch', 'chunk', 'part', 'round', 'tab', 'slide', 'frame', 'shard', 'partition', 'replica', 'port', 'rank', 'rating', 'score', 'stars']);
 export const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
 
@@ -450,7 +484,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // A name that says it holds a mode (`mode=real`, `env=prod`) is compared whatever the value
       // (a scalar; seventeenth pass), and `0`/`1`, `yes`/`no`, `on`/`off` are switches as `true` is
       // (under an id's or a count's name `1` is a number: `PUT /items/1 {"id": 1}`, `page=1`).
-      else if (reading === 'places' && (isSwitch(v, !isNumberName(k)) || isAddress(v) || (!nested && isModeName(k)))) places.add(`${prefix}${name}=${placeValue(v)}`);
+      // (A JSON number only under a name of two letters or more: a map keyed by data, `counts: {"2026-12-01": 3}`,
+      // holds numbers as content, and a one-letter name (`{"a": 1}`) says nothing of a level or switch.)
+      else if (reading === 'places' && (isSwitch(v, !isNumberName(k) && (typeof v !== 'number' || /^[A-Za-z_]{2,64}$/.test(k))) || isAddress(v) || (!nested && isModeName(k)))) places.add(`${prefix}${name}=${placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

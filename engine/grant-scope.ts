@@ -13,7 +13,7 @@ import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isObjectIdName, isSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -641,6 +641,18 @@ function mcpTarget(d: RequestDescription): string | undefined {
     if (places === undefined) return 'mcp:places=?';
     out.add(`${placeValue(c.tool ?? '?')}(${places})`);
   }
+  // `params._meta`, which the SDKs hand to the tool's handler beside its arguments (nineteenth
+  // pass): a `dryRun`, an account or a callback named there is the call's as much (a progress token aside).
+  const json = d.request.body?.json;
+  for (const m of Array.isArray(json) ? json.slice(0, MAX_MCP_PLACES) : [json]) {
+    const params = m && typeof m === 'object' && !Array.isArray(m) && (m as Record<string, unknown>).method === 'tools/call' ? (m as Record<string, unknown>).params : undefined;
+    const meta = params && typeof params === 'object' ? (params as Record<string, unknown>)._meta : undefined;
+    if (!meta || typeof meta !== 'object' || Array.isArray(meta)) continue;
+    const { progressToken: _p, ...rest } = meta as Record<string, unknown>;
+    const places = argumentPlaces(rest, budget, false, undefined, true);
+    if (places === undefined) return 'mcp:places=?';
+    if (places) out.add(`_meta(${places})`);
+  }
   return `mcp:${[...out].sort().join(';')}`;
 }
 
@@ -849,31 +861,81 @@ const credentialLike = /token|secret|passw|signature|credential|api[-_]?key|acce
  */
 function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): string[] {
   const method = (d.request.effective_method ?? d.request.method).toUpperCase();
-  if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE') return [];
-  const inPath = new Set<string>();
-  for (const segment of d.request.path.split('/')) {
-    inPath.add(segment);
-    inPath.add(safeDecode(segment));
-  }
+  const segments = d.request.path.split('/').map((x) => safeDecode(withoutParams(x)));
+  // A POST acting on an object its path names (`POST /items/1/archive`: a segment with a digit, a
+  // version aside) reads an id beside it as readily (nineteenth pass); its other query parameters
+  // are arguments, not the resource.
+  // So does a POST whose path says it deletes or changes what it names (`/notes/delete`,
+  // `/archiveItem`, `notes.remove`: an RPC-style route, the object in its arguments).
+  const post = method === 'POST' && (segments.some((x) => /\d/.test(x) && !versionSegment.test(x)) || segments.slice(-3).some((x) => bulkCall(x)));
+  if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE' && !post) return [];
   const out: string[] = [];
-  const look = (source: string, o: unknown): void => {
+  const look = (source: string, o: unknown, prefix = ''): void => {
     if (!o || typeof o !== 'object' || Array.isArray(o)) return;
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
+      // An id one level down names the object as well (nineteenth pass): JSON:API's `data.id`, a
+      // model's params nested under its name (`{"item": {"id": 2}}`, a form's `item[id]=2`: Rails'
+      // `params[:item][:id]`).
+      // (A bulk call's filter is its place whole already: selectionArguments.)
+      if (!prefix && source === 'json' && raw && typeof raw === 'object' && !Array.isArray(raw) && !selectionArguments.has(foldCase(k))) look(source, raw, `${spelledName(k)}.`);
+      const leaf = /\[([^[\]]+)\]$/.exec(k)?.[1];
       // Under every name a server registers it by (` id`, `id%00x`, `[id]`), in any letter case (ASP.NET's binding).
-      const names = parameterNames(k);
-      const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')));
+      const names = leaf ? [...parameterNames(k), leaf] : parameterNames(k);
+      // (Nineteenth pass: under a longer name too, `issue_id`, `itemId`: isObjectIdName.)
+      const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
       // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
-      if (source === 'query' ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
+      if (source === 'query' && !post ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
-      if (id && values.every((v) => (typeof v === 'string' || typeof v === 'number') && inPath.has(String(v)))) continue;
-      out.push(`object.${source}.${spelledName(k)}=${placeValue(values.length === 1 ? values[0] : values)}`);
+      // One level down only a plain id (an operator object there is some other argument's).
+      if (prefix && !(typeof raw === 'string' || typeof raw === 'number')) continue;
+      if (id && values.every((v) => (typeof v === 'string' || typeof v === 'number') && namedByPath(segments, leaf ?? k, String(v)))) continue;
+      out.push(`object.${source}.${prefix}${spelledName(k)}=${placeValue(values.length === 1 ? values[0] : values)}`);
       if (out.length > MAX_MCP_PLACES) return;
     }
   };
   look('query', args.query);
   look('form', args.form);
   look('json', args.json);
+  // A header naming the object (`X-Resource-Id`, `X-Item-Id`; nineteenth pass), a client's
+  // per-request and tracing ids aside, a credential's never.
+  for (const [name, values] of Object.entries(d.request.headers ?? {})) {
+    const key = serverHeaderKey(name);
+    if (!objectHeader(key) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    if (values.every((v) => namedByPath(segments, key.replace(/^x-/, ''), v.trim()))) continue;
+    out.push(`object.header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
+    if (out.length > MAX_MCP_PLACES) break;
+  }
   return out.length > MAX_MCP_PLACES ? ['object=?'] : out;
+}
+
+/** A path segment naming an API's version (`v1`, `v2.1`), not an object. */
+const versionSegment = /^v\d+(?:\.\d+)*$/i;
+
+/**
+ * Whether the path names the object an id argument names, so it names nothing new: the segment
+ * after its collection's (`issue_id` and `/issues/1`), else for a bare `id` (or a noun no segment
+ * holds) the last segment holding a digit, or the last one. Not any segment (nineteenth pass):
+ * `PUT /orgs/7/items/1 {"id": 7}` updates item 7 where the handler reads the body's id.
+ */
+function namedByPath(segments: string[], name: string, value: string): boolean {
+  const noun = foldCase(name).replace(/[^a-z0-9]/g, '').replace(/(?:ids?|uuid|guid|gid|pk|oid|slug|handle)$/, '');
+  const after: string[] = [];
+  if (noun.length >= 3) for (let i = 0; i + 1 < segments.length; i++) if (foldCase(segments[i]!).replace(/[^a-z0-9]/g, '').startsWith(noun)) after.push(segments[i + 1]!);
+  if (after.length) return after.includes(value);
+  const named = segments.filter((x) => x !== '');
+  const last = [...named].reverse().find((x) => /\d/.test(x) && !versionSegment.test(x)) ?? named[named.length - 1];
+  return last === value;
+}
+
+/** Words of a header's name that say its id is made per request, per trace or per client, not an object's (`X-Request-Id`, `X-B3-SpanId`, `Last-Event-ID`). */
+const perRequestHeader = /request|trace|span|correl|transaction|invocation|activity|operation|call|debug|message|event|idempot|nonce|session|client|device|install|b3|datadog|amzn|sentry/;
+
+/** A header whose name ends in an object's id (`X-Resource-Id`, `X-ItemId`, `X-Document-UUID`), per-request ones aside. */
+function objectHeader(key: string): boolean {
+  if (key.length > 100 || perRequestHeader.test(key)) return false;
+  const words = key.split(/[-_]/);
+  const last = words[words.length - 1]!;
+  return objectIdNames.has(last) || /^(?:resource|object|item|record|document|entity|entry|node|row|file|asset)(?:id|ids|uuid|guid)$/.test(last) || (words.length > 1 && /(?:uuid|guid)$/.test(last));
 }
 
 /** Encodings of structured arguments (a media type's subtype, `x-`/`vnd.` aside, or its `+suffix`) whose fields are not read here. */

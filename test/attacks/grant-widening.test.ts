@@ -2454,3 +2454,190 @@ t.test('a Prisma operation\'s where and a raw statement\'s values are compared b
   t.equal(await grantedFor(queue, raw('a@corp.example'), raw('b@corp.example')), false, 'another raw value is not covered');
   t.equal(await grantedFor(queue, raw('a@corp.example'), raw('a@corp.example')), true, 'the same raw value is covered');
 });
+
+// Nineteenth pass: what a call trades beside how much — a payment's or a price's currency (5 USD
+// then 5 KWD, or 5 BTC), a trade's instrument (`symbol: AAPL` then `BRK.A`, a `ticker`, OANDA's
+// `instrument`), its side (`buy` then `sell`), the unit an amount is counted in (`cents` then
+// `dollars`) — was content on a host no module describes and in MCP calls: a grant for buying 5
+// shares of one stock covered selling, or buying 5 of another worth 4,000 times as much.
+t.test('what a call trades beside how much (currency, symbol, side, unit) is part of what a grant covers (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, string]> = [['currency', 'usd', 'kwd'], ['currency_code', 'EUR', 'BTC'], ['symbol', 'AAPL', 'BRK.A'], ['ticker', 'MSFT', 'NVDA'], ['side', 'buy', 'sell'], ['instrument', 'EUR_USD', 'XAU_USD'], ['unit', 'cents', 'dollars'], ['coin', 'usdc', 'btc'], ['denomination', 'sat', 'btc'], ['Ccy', 'EUR', 'KWD'], ['InstdAmt', '5', '5000']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'query', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const order = (v: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://broker.example/api/orders', JSON.stringify({ qty: 5, note: n, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://broker.example/api/orders', `qty=5&note=${n}&${name}=${encodeURIComponent(v)}`, 'application/x-www-form-urlencoded')
+        : how === 'query' ? call16('POST', `https://broker.example/api/orders?${name}=${encodeURIComponent(v)}`, JSON.stringify({ qty: 5, note: n }))
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'place_order', arguments: { qty: 5, note: n, [name]: v } } }));
+    return (await grantedFor(queue, order(mine, 'alpha'), order(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[4]!, 'form', false], [cases[1]!, 'query', false], [cases[6]!, 'json', false], [cases[0]!, 'json', true]] });
+  // Stripe's own module reads a charge's currency too (a service operation's effect arguments).
+  const intent = (currency: string): RequestDescription => call16('POST', 'https://api.stripe.com/v1/payment_intents', `amount=500&currency=${currency}&customer=cus_team`, 'application/x-www-form-urlencoded');
+  t.equal(await grantedFor(queue, intent('usd'), intent('jpy')), false, 'a Stripe payment intent of 500 in another currency is not covered');
+  t.equal(await grantedFor(queue, intent('usd'), intent('usd')), true, 'the same payment intent is covered');
+});
+
+// Nineteenth pass (left open by the eighteenth: "another id in the body of a path naming one"): the
+// sixteenth pass compared a body's `id`, `_id`, `ID` with the path's, not an id under a longer name
+// (`issue_id`, `itemId`, `noteUUID`, `post_slug`), which handlers bind as readily
+// (`Issue.find(params[:issue_id])`, `repo.update(body.itemId, …)`), nor an id named by a header
+// (`X-Resource-Id`, `X-Item-Id`, `X-Object-Id`): a grant for `PATCH /repos/a/b/issues/1` covered
+// the same PATCH with `{"issue_id": 2}`, and a grant for `DELETE /items/current` with
+// `X-Item-Id: 1` covered `X-Item-Id: 2`.
+t.test('a PUT, PATCH or DELETE naming another object by a longer id name or a header is not covered (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['issue_id', 'issueId', 'ItemID', 'note_uuid', 'post_slug', 'recordGuid', 'order-pk'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom('PUT', 'PATCH', 'DELETE'), fc.constantFrom('json', 'form'), fc.constantFrom('other', 'path', 'none'), async (name, method, how, later) => {
+    const url = 'https://tracker.example/repos/a/b/issues/1';
+    const args: Record<string, string | number> = later === 'none' ? { title: 'second' } : { title: 'second', [name]: later === 'path' ? 1 : 2 };
+    const at = (a: Record<string, string | number>): RequestDescription => how === 'json' ? call16(method, url, JSON.stringify(a))
+      : call16(method, url, new URLSearchParams(Object.entries(a).map(([k, v]) => [k, String(v)])).toString(), 'application/x-www-form-urlencoded');
+    return (await grantedFor(queue, at({ title: 'first' }), at(args))) === (later !== 'other');
+  }), { numRuns: 14, examples: [['issue_id', 'PATCH', 'json', 'other'], ['issueId', 'PUT', 'form', 'other'], ['ItemID', 'DELETE', 'json', 'other'], ['issue_id', 'PATCH', 'json', 'path'], ['note_uuid', 'PATCH', 'json', 'none']] });
+  const del = (headers: Array<[string, string]>): RequestDescription => call16('DELETE', 'https://tracker.example/api/items/current', '', '', headers);
+  for (const name of ['X-Resource-Id', 'X-Item-Id', 'X-Object-ID', 'Record-Id', 'X-Document-UUID']) {
+    t.equal(await grantedFor(queue, del([[name, '1']]), del([[name, '2']])), false, `${name}: another object is not covered`);
+    t.equal(await grantedFor(queue, del([[name, '1']]), del([[name, '1']])), true, `${name}: the same object is covered`);
+  }
+  // The path's other segments name other objects: `{"id": 7}` under `/orgs/7/items/1` is item 7 to a
+  // handler reading the body's id (a segment anywhere in the path was taken as naming it).
+  const put = (path: string, body: string): RequestDescription => call16('PUT', `https://tracker.example${path}`, body);
+  for (const [first, later, pattern, covered] of [
+    [put('/orgs/7/items/1', '{"name":"a"}'), put('/orgs/7/items/1', '{"name":"b","id":7}'), undefined, false],
+    [put('/orgs/7/items/1', '{"name":"a"}'), put('/orgs/7/items/1?id=7', '{"name":"b"}'), undefined, false],
+    [put('/orgs/7/items/1', '{"name":"a"}'), put('/orgs/7/items/1', '{"name":"b","item_id":7}'), undefined, false],
+    [put('/orgs/7/items/1', '{"name":"a"}'), put('/orgs/7/items/1', '{"name":"b","item_id":1,"id":1}'), undefined, true],
+    [put('/orgs/7/items/1/status', '{"v":"a"}'), put('/orgs/7/items/1/status', '{"v":"b","id":1}'), undefined, true],
+    [put('/orgs/7/items/1', '{"id":1}'), put('/orgs/7/items/2', '{"id":2}'), '/orgs/7/items/*', true],
+    [put('/orgs/7/items/1', '{"id":1}'), put('/orgs/7/items/2', '{"id":7}'), '/orgs/7/items/*', false],
+    [put('/v2/items/abc', '{"id":"abc"}'), put('/v2/items/def', '{"id":"def"}'), '/v2/items/*', true],
+  ] as const) t.equal(await grantedFor(queue, first, later, pattern), covered, `${later.request.url} ${JSON.stringify(later.request.body?.json)}${pattern ? ` under ${pattern}` : ''}: ${covered ? 'covered' : 'not covered'}`);
+  // One level down: JSON:API's `data.id`, params nested under the model's name (`item[id]`, `{"item": {"id": 2}}`).
+  const F = 'application/x-www-form-urlencoded';
+  for (const [first, later, covered] of [
+    [call16('PATCH', 'https://tracker.example/articles/1', '{"data":{"type":"articles","id":"1","attributes":{"title":"a"}}}', 'application/vnd.api+json'), call16('PATCH', 'https://tracker.example/articles/1', '{"data":{"type":"articles","id":"2","attributes":{"title":"a"}}}', 'application/vnd.api+json'), false],
+    [call16('PATCH', 'https://tracker.example/articles/1', '{"data":{"type":"articles","id":"1","attributes":{"title":"a"}}}', 'application/vnd.api+json'), call16('PATCH', 'https://tracker.example/articles/1', '{"data":{"type":"articles","id":"1","attributes":{"title":"b"}}}', 'application/vnd.api+json'), true],
+    [call16('PATCH', 'https://tracker.example/items/1', '{"item":{"name":"a"}}'), call16('PATCH', 'https://tracker.example/items/1', '{"item":{"name":"a","id":2}}'), false],
+    [call16('PUT', 'https://tracker.example/items/1', 'item[name]=a', F), call16('PUT', 'https://tracker.example/items/1', 'item[name]=a&item[id]=2', F), false],
+    [call16('PUT', 'https://tracker.example/items/1', 'item[name]=a', F), call16('PUT', 'https://tracker.example/items/1', 'item[name]=b&item[id]=1', F), true],
+  ] as const) t.equal(await grantedFor(queue, first, later), covered, `${later.request.method} ${later.request.path} ${later.request.body?.json ? JSON.stringify(later.request.body.json) : JSON.stringify(later.request.body?.form)}: ${covered ? 'covered' : 'not covered'}`);
+  // A POST acting on an object its path names (`POST /items/1/archive`) reads an id beside it as readily.
+  const act = (body: string, query = '', headers: Array<[string, string]> = [], type = 'application/json'): RequestDescription => call16('POST', `https://tracker.example/api/items/1/archive${query}`, body, type, headers);
+  for (const [later, covered, what] of [
+    [act('{"reason":"old","id":2}'), false, 'another id in the JSON body'],
+    [act('', '?item_id=2'), false, 'another id in the query'],
+    [act('reason=old&id=2', '', [], 'application/x-www-form-urlencoded'), false, 'another id in a form'],
+    [act('{"reason":"old"}', '', [['X-Item-Id', '2']]), false, 'another id in a header'],
+    [act('{"reason":"new","id":1}', '?page=2'), true, 'its own id, another reason, a page'],
+  ] as const) t.equal(await grantedFor(queue, act('{"reason":"old"}'), later), covered, `POST /api/items/1/archive, ${what}: ${covered ? 'covered' : 'not covered'}`);
+  // An RPC-style route that says it deletes or changes (`/notes/delete`, `/archiveItem`, `notes.remove`) acts on the object its arguments name.
+  for (const [path, body, other, type] of [['/api/notes/delete', '{"id":1}', '{"id":2}', 'application/json'], ['/api/archiveItem', '{"itemId":"a1"}', '{"itemId":"b2"}', 'application/json'], ['/notes.remove', 'note_id=1', 'note_id=2', F]] as const) {
+    t.equal(await grantedFor(queue, call16('POST', `https://tracker.example${path}`, body, type), call16('POST', `https://tracker.example${path}`, other, type)), false, `POST ${path} of another object: not covered`);
+    t.equal(await grantedFor(queue, call16('POST', `https://tracker.example${path}`, body, type), call16('POST', `https://tracker.example${path}`, body, type)), true, `POST ${path} of the same object: covered`);
+  }
+  // Controls: ids a client makes per request or per session (tracing, idempotency, a client's own id) still vary.
+  const traced = (n: number): RequestDescription => call16('PATCH', 'https://tracker.example/repos/a/b/issues/1', JSON.stringify({ title: `t${n}`, request_id: `r${n}`, clientMutationId: `m${n}` }), 'application/json',
+    [['X-Request-Id', `req-${n}`], ['X-Correlation-ID', `c${n}`], ['X-Amzn-Trace-Id', `Root=1-${n}`], ['X-B3-SpanId', `s${n}`], ['X-Datadog-Parent-Id', String(n)], ['x-ms-client-request-id', `q${n}`], ['X-Transaction-Id', `x${n}`], ['Last-Event-ID', String(n)]]);
+  t.ok(await grantedFor(queue, traced(1), traced(2)), 'per-request ids in the body and headers still vary under the grant');
+});
+
+// Nineteenth pass (left open by the eighteenth): an MCP call's `params._meta`, which the SDKs hand
+// to the tool's handler (`extra._meta`, FastMCP's `ctx.request_context.meta`), was not read: a
+// grant for a call under `_meta: {dryRun: true}` or for one account covered the real run or
+// another account named there.
+t.test("an MCP call's _meta is read for places and switches as its arguments are (nineteenth pass)", async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const call = (meta: Record<string, unknown> | undefined, batch = false): RequestDescription => {
+    const one = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'sync_orders', arguments: { note: 'x' }, ...(meta ? { _meta: meta } : {}) } };
+    return call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify(batch ? [one, { ...one, id: 2 }] : one));
+  };
+  for (const [name, mine, other] of [['dryRun', true, false], ['account', 'acct_team', 'acct_evil'], ['callback', 'https://ci.corp.example/hook', 'https://attacker.example/hook'], ['io.acme/workspace', 'team', 'evil']] as const) {
+    t.equal(await grantedFor(queue, call({ [name]: mine }), call({ [name]: other })), false, `_meta.${name}: another value is not covered`);
+    t.equal(await grantedFor(queue, call({ [name]: mine }), call({ [name]: mine })), true, `_meta.${name}: the same value is covered`);
+  }
+  t.equal(await grantedFor(queue, call({ dryRun: true }), call(undefined)), false, '_meta.dryRun left out is not covered');
+  t.equal(await grantedFor(queue, call({ dryRun: true }), call({ dryRun: false }, true)), false, 'in a batch too');
+  // Control: a progress token and trace context vary per call.
+  t.ok(await grantedFor(queue, call({ progressToken: 1, traceparent: '00-aa-01' }), call({ progressToken: 2, traceparent: '00-bb-01' })), 'a progress token and trace context still vary');
+});
+
+// Nineteenth pass (left open by the eighteenth: "JSON numbers as switches under unlisted names"):
+// the eighteenth pass compared `?level=9` and `tier: "3"` as text, not the same level written as
+// a JSON number (`{"level": 9}`, `{"execute": 1}`), which Python's `if body["execute"]:`, PHP and
+// JavaScript read as the same truthy switch or level: a grant for `{"execute": 0}` covered
+// `{"execute": 1}`, one for `{"tier": 2}` `{"tier": 3}`.
+t.test('a small JSON integer under a name no list holds is part of what a grant covers (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const where = ['json', 'mcp', 'jsonrpc', 'graphql'] as const;
+  const shape = (place: (typeof where)[number], name: string, v: number | undefined): RequestDescription => {
+    const args = { service: 'web', ...(v === undefined ? {} : { [name]: v }) };
+    return place === 'json' ? call16('POST', 'https://ops.example/api/deploy', JSON.stringify(args))
+      : place === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: args } }))
+        : place === 'jsonrpc' ? call16('POST', 'https://rpc.ops.example/', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'deploy', params: args }))
+          : call16('POST', 'https://gql.ops.example/graphql', JSON.stringify({ query: 'mutation D($input: DeployInput!) { deploy(input: $input) { ok } }', variables: { input: args } }));
+  };
+  const pairs: Array<[string, number, number]> = [['level', 1, 9], ['tier', 2, 3], ['execute', 0, 1], ['escalate', 0, -1], ['priority', 5, 99], ['go', 0, 1]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'other', 'added'), async ([name, mine, other], place, later) => {
+    const covered = await grantedFor(queue, shape(place, name, later === 'added' ? undefined : mine), shape(place, name, later === 'same' ? mine : other));
+    return covered === (later === 'same');
+  }), { numRuns: 12, examples: [[pairs[2]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[0]!, 'jsonrpc', 'added'], [pairs[4]!, 'graphql', 'other'], [pairs[2]!, 'json', 'same']] });
+  // Controls: counts, ids and positions under their names, larger numbers and fractions still vary.
+  const list = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: 'a', page: n, per_page: n * 10, limit: n + 5, note_id: n, a: n, hits: n * 100, temperature: n / 10 }));
+  t.ok(await grantedFor(queue, list(1), list(3)), 'pages, sizes, limits, ids, a one-letter name, a three-digit number and a fraction still vary under the grant');
+});
+
+// Nineteenth pass: the eighteenth pass's small integers, in the other spellings servers read as a
+// number — `9.0` (PHP and JavaScript read a number, and any non-"0" text as truthy), `1e0`, `0x1`
+// (`int(x, 0)`, JavaScript's `Number`), `1_0` and `١`/`１` (Python's `int()` takes underscores and
+// any Unicode decimal digit): `?go=1e0` added where the approved call had none was content.
+t.test('a small number in any spelling a server reads as one is part of what a grant covers (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const where = ['query', 'form', 'mcp', 'header'] as const;
+  const shape = (place: (typeof where)[number], name: string, v: string | undefined): RequestDescription =>
+    place === 'header' ? call16('POST', 'https://ops.example/api/deploy', '{"service":"web"}', 'application/json', v === undefined ? [] : [[`X-${name}`, v]])
+      : place === 'query' ? call16('POST', `https://ops.example/api/deploy${v === undefined ? '' : `?${name}=${encodeURIComponent(v)}`}`, '{"service":"web"}')
+        : place === 'form' ? call16('POST', 'https://ops.example/api/deploy', `service=web${v === undefined ? '' : `&${name}=${encodeURIComponent(v)}`}`, 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: { service: 'web', ...(v === undefined ? {} : { [name]: v }) } } }));
+  const values = ['9.0', '1e0', '0x1', '1_0', '\u0663', '\uff11', '1.', '+9.00'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom('level', 'tier', 'go', 'escalate'), fc.constantFrom(...values), fc.constantFrom(...where), async (name, v, place) => {
+    return !(await grantedFor(queue, shape(place, name, undefined), shape(place, name, v)));
+  }), { numRuns: 12, examples: [['go', '1e0', 'query'], ['level', '9.0', 'form'], ['tier', '\u0663', 'mcp'], ['go', '0x1', 'header'], ['level', '1_0', 'query']] });
+  // Controls: versions, decimals and long numbers still vary.
+  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?ratio=0.${n}5&release=1.${n}.0&stamp=17335000${n}0123`, '{"text":"a"}');
+  t.ok(await grantedFor(queue, list(1), list(3)), 'fractions, versions and timestamps still vary under the grant');
+});
+
+// Nineteenth pass: how far a write goes, named as a value under a name that says nothing — a
+// delete's `type: "soft"` then `"hard"`, a conflict strategy's `skip` then `overwrite`, `archive`
+// then `purge`, `recursive`, `cascade`, `force` — was content on a host no module describes and in
+// MCP calls (only `dry-run`, `preview`, `commit` … were mode values): a grant for a soft delete
+// covered the hard one.
+t.test('a value saying how far a write goes (hard, overwrite, purge, recursive, cascade, force) is part of what a grant covers (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const pairs: Array<[string, string]> = [['soft', 'hard'], ['skip', 'overwrite'], ['archive', 'purge'], ['single', 'recursive'], ['restrict', 'cascade'], ['normal', 'force'], ['append', 'replace'], ['keep', 'wipe']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom('type', 'strategy', 'on_conflict', 'behavior', 'kind'), fc.constantFrom(...pairs), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async (name, [mine, other], how, same) => {
+    const del = (v: string, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://files.example/api/folders/remove', JSON.stringify({ folder: 'tmp', note: n, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://files.example/api/folders/remove', `folder=tmp&note=${n}&${name}=${v}`, 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remove_folder', arguments: { folder: 'tmp', note: n, [name]: v } } }));
+    return (await grantedFor(queue, del(mine, 'alpha'), del(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [['type', pairs[0]!, 'json', false], ['strategy', pairs[1]!, 'mcp', false], ['kind', pairs[2]!, 'form', false], ['behavior', pairs[4]!, 'json', false], ['type', pairs[0]!, 'json', true]] });
+});
+
+// Nineteenth pass: how long what a call creates lasts, under words the eighteenth pass's list
+// lacked — a link's or a session's `duration` (3600 then 0, which many APIs read as "never
+// expires"), a `lifespan`, a `retention` period: a grant for an hour's link covered a link forever.
+t.test('a duration, lifespan or retention is part of what a grant covers (nineteenth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['duration', 3600, 0], ['lifespan', '1h', 'forever'], ['retention_days', 30, 3650], ['linkDuration', 3600, 31536000]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const link = (v: unknown, n: string): RequestDescription => how === 'json' ? call16('POST', 'https://files.example/api/share_links', JSON.stringify({ doc: 'f1', note: n, [name]: v }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share', arguments: { doc: 'f1', note: n, [name]: v } } }));
+    return (await grantedFor(queue, link(mine, 'alpha'), link(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[2]!, 'json', false], [cases[3]!, 'mcp', false], [cases[0]!, 'json', true]] });
+});
