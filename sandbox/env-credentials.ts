@@ -21,8 +21,9 @@ const ABOUT = new Set(['FILE', 'PATH', 'DIR', 'HOME', 'URL', 'URI', 'ENDPOINT', 
 
 /** Values that are a credential whatever their name. */
 const VALUE_PATTERNS: RegExp[] = [
-  // A URL with a password in its userinfo, anywhere in the value (a DSN, a list of index URLs).
-  /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i,
+  // A URL with a password in its userinfo, anywhere in the value (a DSN, a list of index URLs);
+  // the scheme read from its last character only, so each start is tried once (linear).
+  /[a-z0-9+.-]:\/\/[^\s/@:]*:[^\s/@]+@/i,
   // An HTTP credential header (git's GIT_CONFIG_VALUE_n for http.extraHeader, curl options).
   /\b(?:proxy-)?authorization\s*:\s*\S/i,
   /-----BEGIN [A-Z ]*PRIVATE KEY-----/,

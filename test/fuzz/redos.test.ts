@@ -5,6 +5,7 @@
 // rule is simple: a pattern recheck cannot call safe fails this test, wherever it is. Patterns
 // built at run time (`new RegExp`) are allowed only in the files listed below, whose built values
 // are checked here too.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as acorn from 'acorn';
@@ -114,9 +115,23 @@ function verdict(pattern: string, flags: string, checker: 'auto' | 'automaton' =
     const exact = checkSync(pattern, flags, { timeout: 60_000, checker: 'automaton' });
     if (exact.status === 'safe') return 'safe';
   }
+  // With bounded repetitions there is no exact analysis to ask, and the fuzzer's step counts on a
+  // loaded machine have called a linear pattern quadratic (`proxy/reading-view.ts`'s UNFINISHED,
+  // now and then). Its attack, pumped four times longer, is run by V8 itself: a super-linear
+  // pattern takes minutes on it (16× the fuzzer's own attack for a square), a linear one well
+  // under a second; 5 s between them.
+  if (r.status === 'vulnerable' && r.checker === 'fuzz' && checker === 'auto' && relaxed !== null && runsLinearly(pattern, flags, r.attack)) return 'safe';
   if (r.status === 'safe') return 'safe';
   if (r.status === 'vulnerable') return `vulnerable (${r.complexity.summary}); attack: ${JSON.stringify(r.attack.pattern).slice(0, 120)}`;
   return `not proven safe (${r.status}: ${JSON.stringify(r.error ?? r)})`;
+}
+
+/** Whether V8 matches the attack, its pumps repeated four times as often, within 5 s (in a child: a slow one is killed). */
+function runsLinearly(pattern: string, flags: string, attack: { pumps: Array<{ prefix: string; pump: string }>; suffix: string; base: number }): boolean {
+  const text = attack.pumps.map((p) => p.prefix + p.pump.repeat(4 * attack.base)).join('') + attack.suffix;
+  const script = 'const [p, f, s] = JSON.parse(require("node:fs").readFileSync(0, "utf8")); new RegExp(p, f).exec(s);';
+  const run = spawnSync(process.execPath, ['-e', script], { input: JSON.stringify([pattern, flags, text]), timeout: 5_000, stdio: ['pipe', 'ignore', 'ignore'] });
+  return run.status === 0 && !run.error;
 }
 
 // Several hundred patterns take a minute or two on a loaded 2-core machine: more than the runner's
