@@ -1868,12 +1868,14 @@ t.test('property: a body an origin that ignores it could read as a request goes 
   t.notMatch(pyLog, /\/deny/, 'the origin never ran a request read from a body');
 });
 
-t.test('a forwarding header naming another host (X-Forwarded-Host, Forwarded host=) is refused on an allow: 421, nothing forwarded', async (t) => {
+t.test('a forwarding header naming another host (X-Forwarded-Host and kin, Forwarded host=) is refused on an allow: 421, nothing forwarded', async (t) => {
   // Express with `trust proxy`, Django's USE_X_FORWARDED_HOST, Symfony and Spring behind a proxy serve
   // the host these name: allowed.example's request would be answered as evil.example, which the policy denies.
   const tHost = `allowed.example:${tlsUp.port}`;
   const spellings = ['X-Forwarded-Host: evil.example', 'x-forwarded-host: allowed.example, evil.example', 'X_Forwarded_Host: evil.example',
-    `X-Forwarded-Host: allowed.example:1`, 'Forwarded: for=1.2.3.4;host=evil.example;proto=https', 'Forwarded: host="evil.example:443"', 'X-Forwarded-Host: '];
+    `X-Forwarded-Host: allowed.example:1`, 'Forwarded: for=1.2.3.4;host=evil.example;proto=https', 'Forwarded: host="evil.example:443"', 'X-Forwarded-Host: ',
+    // Nineteenth pass: the other names servers take a host from (Azure's front ends and IIS ARR, Apache's mod_proxy, older PHP front controllers).
+    'X-Original-Host: evil.example', 'x-host: evil.example', 'X-HTTP-Host-Override: evil.example', 'X-Forwarded-Server: evil.example', 'X.Original.Host: evil.example'];
   for (const [i, h] of spellings.entries()) {
     const r = await rawToProxy(a.port, `GET ${origin}/ok/fwd-${i} HTTP/1.1\r\nHost: ${host}\r\n${auth}${h}\r\n\r\n`, { responses: 1 });
     const [res] = parseResponses(r.text);
@@ -1885,7 +1887,7 @@ t.test('a forwarding header naming another host (X-Forwarded-Host, Forwarded hos
   t.equal(curled.stdout, '421', 'curl: 421');
   t.notMatch(up.bytes() + tlsUp.bytes(), /\/ok\/fwd-/, 'nothing reached an upstream');
   // Naming the request's own host (a sidecar that forwards Host) is fine.
-  for (const h of [`X-Forwarded-Host: ${host}`, 'X-Forwarded-Host: ALLOWED.example', `Forwarded: host=${host};proto=http`]) {
+  for (const h of [`X-Forwarded-Host: ${host}`, 'X-Forwarded-Host: ALLOWED.example', `Forwarded: host=${host};proto=http`, `X-Original-Host: ${host}`, 'X-Forwarded-Server: allowed.example']) {
     const r = await rawToProxy(a.port, `GET ${origin}/ok/fwd-same HTTP/1.1\r\nHost: ${host}\r\n${auth}${h}\r\n\r\n`, { responses: 1 });
     t.equal(parseResponses(r.text)[0]?.status, 200, `${h}: forwarded`);
   }
