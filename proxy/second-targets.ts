@@ -275,15 +275,27 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   return callbackUrls(pairs, hookPath);
 }
 
+/**
+ * A member or field name as callbackUrls matches it: a form's nested name by its last part
+ * (`config[url]`, WebSub's `hub.callback`, and that one nested: `options[hub.callback]`, which PHP
+ * keeps whole inside brackets), letter case, `_` and `-` folded away.
+ */
+function callbackKey(k: string): string {
+  const inner = k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k;
+  return foldedKey(inner.slice(inner.lastIndexOf('.') + 1)).replaceAll('-', '');
+}
+
+/** Whether a member or field name is one a service reads a callback URL from (callbackKeys), for the watch past the capture (proxy/form-tail.ts). */
+export function namesCallback(name: string): boolean {
+  return name.length <= 128 && callbackKeys.has(callbackKey(name));
+}
+
 /** The callback URLs among a request's named values (callbackTargetsOf), each as a POST to it. */
 function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean): NamedTarget[] | Rejection {
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
-    // A form's nested name by its last part (`config[url]`, WebSub's `hub.callback`, and that one
-    // nested: `options[hub.callback]`, which PHP keeps whole inside brackets).
-    const inner = k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k;
-    const key = foldedKey(inner.slice(inner.lastIndexOf('.') + 1)).replaceAll('-', '');
+    const key = callbackKey(k);
     if (!callbackKeys.has(key) && !(hookPath && (key === 'url' || key === 'address'))) continue;
     const value = v.trim();
     if (!/^https?:\/\/[^/]/i.test(value) || !URL.canParse(value)) continue;
@@ -291,7 +303,7 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
     out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${value.slice(0, 160)}` });
     if (out.size > MAX_INDICES) return refusals.bad(`the request registers more than ${MAX_INDICES} URLs for the service to call`);
   }
-  // (A body past the capture cap is read in its first MiB, as every body is.)
+  // (A body past the capture cap, no whole JSON to read: its callback members are watched as it leaves, proxy/form-tail.ts.)
   return [...out.values()];
 }
 
