@@ -60,7 +60,7 @@ function watchedMedia(media: string): boolean {
 /** Whether a coded body decodes to more than the second-target readers decode (they read none of it then). */
 function decodesPastReaders(captured: Buffer, codings: string[]): boolean {
   try {
-    undoContentCoding(captured, codings);
+    undoContentCoding(captured, codings, false, true);
     return false;
   } catch (err) {
     if (err instanceof DecodeFailure) return err.tooLarge;
