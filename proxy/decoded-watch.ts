@@ -102,28 +102,7 @@ export class DecodedWatch extends Transform {
 
   /** What one decoder gives for `pieces` (ended when `last`). */
   private stageThrough(s: Transform, pieces: Buffer[], last: boolean): Promise<Buffer[]> {
-    const out: Buffer[] = [];
-    const onData = (b: Buffer): void => { out.push(b); };
-    s.on('data', onData);
-    return new Promise<Buffer[]>((resolve) => {
-      let settled = false;
-      const done = (): void => {
-        if (settled) return;
-        settled = true;
-        s.off('data', onData);
-        s.off('error', done);
-        resolve(out);
-      };
-      // (A decoder that fails may never call back: its error settles the piece, `broken` ends the watch.)
-      s.once('error', done);
-      const input = Buffer.concat(pieces);
-      if (s.destroyed) done();
-      else if (last) {
-        s.once('end', done);
-        s.end(input);
-      } else if (!input.length) done();
-      else s.write(input, () => setImmediate(done));
-    });
+    return decoderThrough(s, Buffer.concat(pieces), last, () => { this.broken = true; });
   }
 
   /** Decoded bytes as UTF-8 text bytes once the encoding is known (kept back until then). */
@@ -231,30 +210,47 @@ class RawStage {
     return out;
   }
 
-  /** One write (or the end) of the inflater, and what it gave. */
   private through(s: zlib.InflateRaw, input: Buffer, end: boolean): Promise<Buffer[]> {
-    const out: Buffer[] = [];
-    const onData = (b: Buffer): void => { out.push(b); };
-    s.on('data', onData);
-    return new Promise<Buffer[]>((resolve) => {
-      let settled = false;
-      const done = (): void => {
-        if (settled) return;
-        settled = true;
-        s.off('data', onData);
-        resolve(out);
-      };
-      s.once('error', () => {
-        this.onError();
-        done();
-      });
-      if (s.destroyed) done();
-      else if (end) {
-        s.once('end', done);
-        s.end();
-      } else s.write(input, () => setImmediate(done));
-    });
+    return decoderThrough(s, input, end, this.onError);
   }
+}
+
+/**
+ * What a decoder gives for one write of `input` (or, when `end`, for its end after it). Settled by
+ * the write's callback, the end, an error (`onError` told) or the stream's close, and at once when
+ * it has ended already: a decoder that reached the end of its data with input left over (brotli, a
+ * raw inflater, bytes after the stream) ends without waiting for end(), and a wait for its 'end'
+ * after that never settled, so the upload hung.
+ */
+function decoderThrough(s: Transform, input: Buffer, end: boolean, onError: () => void): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  const onData = (b: Buffer): void => { out.push(b); };
+  s.on('data', onData);
+  return new Promise<Buffer[]>((resolve) => {
+    let settled = false;
+    const failed = (): void => {
+      onError();
+      done();
+    };
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      s.off('data', onData);
+      s.off('close', done);
+      s.off('end', done);
+      s.off('error', failed);
+      resolve(out);
+    };
+    s.once('error', failed);
+    s.once('close', done);
+    if (s.destroyed || s.readableEnded) done();
+    else if (end) {
+      s.once('end', done);
+      if (s.writableEnded) setImmediate(done);
+      else s.end(input);
+    } else if (!input.length) done();
+    else s.write(input, () => setImmediate(done));
+  });
 }
 
 /** Where a gzip member's deflate data starts (RFC 1952 §2.3), 'more' when its header is not all here, 'bad' when it is no header. */
