@@ -127,6 +127,13 @@ const elasticJsonPaths = /\/_(?:search|count|delete_by_query|update_by_query|exp
 
 /** The second targets a body names, read one way, into `out`; the refusal when one cannot be read. */
 function bodyTargets(rawHeaders: string[], method: string, url: string, body: ServerBody, out: SecondTarget[]): Rejection | undefined {
+  // A content coding Airlock has no decoder for (zstd, compress, a name of the agent's) hides from
+  // every reader what the body names, while a server that decodes it (Envoy's decompressor and Go
+  // middlewares take zstd) acts on it: the readers of any host's body (a Graph API batch, callback
+  // URLs, JSON:API operations) skipped it (nineteenth pass). S3's `aws-chunked` frames the object's
+  // bytes, which S3 stores, and is left to the body guard.
+  const unknown = /^unknown content coding "(.*)"$/.exec(body.unreadable ?? '')?.[1];
+  if (unknown !== undefined && unknown !== 'aws-chunked') return unreadableBody('sent with a content coding', body.unreadable!);
   const format = elasticBodyFormat(rawHeaders, url);
   if (format) return refusals.bad(`the request body is an Elasticsearch body in ${format}, which Elasticsearch reads as it reads JSON and Airlock reads only as JSON: it cannot decide the indices it names; send it as JSON`);
   if (elasticJsonPaths.test(url) && body.truncated) return refusals.bad('the request body is an Elasticsearch body larger than the capture cap: Airlock reads such a body whole for the indices and documents it names, and cannot read this one; send a smaller one');

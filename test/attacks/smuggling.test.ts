@@ -448,11 +448,24 @@ const dav = await startUpstream(t, {
       if (type.startsWith('application/x-www-form-urlencoded')) value ??= new URLSearchParams(body.toString()).get('batch') ?? undefined;
       else if (type.startsWith('multipart/form-data')) value ??= /name="batch"\r\n\r\n([^]*?)\r\n--/.exec(body.toString())?.[1];
       else if (type.startsWith('application/json')) {
-        const b = (JSON.parse(body.toString()) as { batch?: unknown }).batch;
+        // (JSON that does not parse, as a cut stream's may not, is a 400: nothing runs.)
+        let parsed: { batch?: unknown };
+        try {
+          parsed = JSON.parse(body.toString()) as { batch?: unknown };
+        } catch {
+          return void res.writeHead(400, { 'content-length': 0 }).end();
+        }
+        const b = parsed.batch;
         if (b !== undefined) value ??= typeof b === 'string' ? b : JSON.stringify(b);
       }
       if (value !== undefined) {
-        for (const c of JSON.parse(value) as Array<{ method?: string; relative_url: string }>) batchRan.push(`${(c.method ?? 'GET').toUpperCase()} ${davClean(new URL(c.relative_url.replace(/^\/*/, ''), 'http://x/').pathname)}`);
+        let list: Array<{ method?: string; relative_url: string }>;
+        try {
+          list = JSON.parse(value) as typeof list;
+        } catch {
+          return void res.writeHead(400, { 'content-length': 0 }).end();
+        }
+        for (const c of list) batchRan.push(`${(c.method ?? 'GET').toUpperCase()} ${davClean(new URL(c.relative_url.replace(/^\/*/, ''), 'http://x/').pathname)}`);
         return void res.writeHead(200, { 'content-length': 2 }).end('ok');
       }
     }
@@ -511,7 +524,12 @@ const dav = await startUpstream(t, {
     // JSON:API's Atomic Operations (JsonApiDotNetCore): each operation on its href, or on
     // <type>/<id>[/relationships/<name>] under the endpoint's namespace.
     if (req.method === 'POST' && src.endsWith('/operations')) {
-      const o = JSON.parse(body.toString()) as { 'atomic:operations': Array<{ op: string; href?: string; ref?: { type: string; id?: string; relationship?: string }; data?: { type: string; id?: string } }> };
+      let o: { 'atomic:operations': Array<{ op: string; href?: string; ref?: { type: string; id?: string; relationship?: string }; data?: { type: string; id?: string } }> };
+      try {
+        o = JSON.parse(body.toString()) as typeof o;
+      } catch {
+        return void res.writeHead(400, { 'content-length': 0 }).end(); // (a cut stream's JSON: nothing runs)
+      }
       for (const op of o['atomic:operations']) {
         const named = op.ref ?? op.data!;
         const p = op.href ?? `${src.slice(0, -'operations'.length)}${named.type}${named.id && op.ref ? `/${named.id}` : ''}${op.ref?.relationship ? `/relationships/${op.ref.relationship}` : ''}`;
@@ -2219,8 +2237,9 @@ t.test('property: a Graph batch or JSON:API atomic:operations in a body the serv
       const e = damaged(b.text, how);
       const before = batchRan.length;
       // (At the root: this server runs a relative call there, as a batch sent to Facebook's root is run.)
-      const [res] = parseResponses((await send(b.path ?? '/', b.type, e.bytes, e.extra, tunnel)).text);
-      return (res === undefined || ([400, 403].includes(res.status) && isProblem(res))) && !batchRan.slice(before).some((c) => c.includes('/deny'));
+      await send(b.path ?? '/', b.type, e.bytes, e.extra, tunnel);
+      // (Refused by Airlock, or forwarded where the stream's data is cut short of a whole JSON or form the server can run.)
+      return !batchRan.slice(before).some((c) => c.includes('/deny'));
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ how: 'gzip without trailer', size: 'small', shape: 'JSON after', tunnel: false }]] });
   // Controls: such a body naming allowed calls only, and one that decodes to nothing readable, go through.
@@ -2228,6 +2247,16 @@ t.test('property: a Graph batch or JSON:API atomic:operations in a body the serv
     const [res] = parseResponses((await send('/', 'application/json', damaged(JSON.stringify({ batch: [calls[0]] }), how).bytes, damaged('', how).extra, false)).text);
     t.equal(res?.status, 200, `control: a ${how} batch of allowed calls goes through`);
   }
+  // A content coding Airlock cannot decode (zstd, which Envoy's decompressor and Go middlewares undo;
+  // `compress`; a name of the agent's) hid the batch from every reader of any host's body: refused
+  // now (400), as the body guard refuses it where secrets are bound. S3's aws-chunked framing stays.
+  for (const [i, coding] of ['zstd', 'compress', 'x-agent-coding', 'gzip, zstd', 'ZSTD'].entries()) {
+    const before = batchRan.length;
+    const [res] = parseResponses((await send('/', 'application/json', Buffer.from(JSON.stringify({ batch: calls })), `Content-Encoding: ${coding}\r\n`, i % 2 === 1)).text);
+    t.ok(res?.status === 400 && isProblem(res) && batchRan.length === before, `a body under Content-Encoding: ${coding} is refused (${res?.status}), nothing run`);
+  }
+  const [chunked] = parseResponses((await send('/ok/dav/chunked.bin', 'application/octet-stream', Buffer.from('5;chunk-signature=0\r\nhello\r\n0;chunk-signature=0\r\n\r\n'), 'Content-Encoding: aws-chunked\r\n', false)).text);
+  t.ok(chunked !== undefined && !isProblem(chunked), `control: an S3 aws-chunked upload is forwarded (the server answered ${chunked?.status})`);
 });
 
 
