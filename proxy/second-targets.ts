@@ -133,7 +133,7 @@ function bodyTargets(rawHeaders: string[], method: string, url: string, body: Se
   // URLs, JSON:API operations) skipped it (nineteenth pass). S3's `aws-chunked` frames the object's
   // bytes, which S3 stores, and is left to the body guard.
   const unknown = /^unknown content coding "(.*)"$/.exec(body.unreadable ?? '')?.[1];
-  if (unknown !== undefined && unknown !== 'aws-chunked') return unreadableBody('sent with a content coding', body.unreadable!);
+  if (unknown !== undefined && unknown !== 'aws-chunked') return refusals.bodyUnreadable(`the request body is sent with Content-Encoding ${JSON.stringify(unknown.slice(0, 40))}, which a server may decode and act on while Airlock cannot read what it names (a batch of calls, a callback URL); send it without that coding`);
   const format = elasticBodyFormat(rawHeaders, url);
   if (format) return refusals.bad(`the request body is an Elasticsearch body in ${format}, which Elasticsearch reads as it reads JSON and Airlock reads only as JSON: it cannot decide the indices it names; send it as JSON`);
   if (elasticJsonPaths.test(url) && body.truncated) return refusals.bad('the request body is an Elasticsearch body larger than the capture cap: Airlock reads such a body whole for the indices and documents it names, and cannot read this one; send a smaller one');
