@@ -417,8 +417,10 @@ export function zlibWrapped(b: Buffer): boolean {
 /**
  * Undoes Content-Encoding (`gzip`, `x-gzip`, `deflate`, `br`, stacked), bounded in output size and
  * layers. `prefix`: the body is the start of a longer one, and what its start decodes to is returned.
+ * `lenient`: a layer that does not decode whole is read as lenient decoders read it (`leniently`),
+ * for the readings of what a server acts on; the body guard keeps the strict reading (refused).
  */
-export function undoContentCoding(body: Buffer, codings: string[], prefix = false): Buffer {
+export function undoContentCoding(body: Buffer, codings: string[], prefix = false, lenient = false): Buffer {
   let out = body;
   const layers = codings.filter((c) => c !== 'identity').length;
   if (layers > MAX_CONTENT_CODINGS) throw new DecodeFailure(`${layers} stacked content codings (at most ${MAX_CONTENT_CODINGS} are decoded)`);
@@ -432,10 +434,76 @@ export function undoContentCoding(body: Buffer, codings: string[], prefix = fals
     } catch (err) {
       if (err instanceof DecodeFailure) throw err;
       const code = (err as { code?: string }).code;
-      throw new DecodeFailure(code === 'ERR_BUFFER_TOO_LARGE' ? `${coding} body decodes to more than ${MAX_DECODED_BYTES} bytes` : `${coding} body does not decode (${(err as Error).message})`, code === 'ERR_BUFFER_TOO_LARGE');
+      const failure = new DecodeFailure(code === 'ERR_BUFFER_TOO_LARGE' ? `${coding} body decodes to more than ${MAX_DECODED_BYTES} bytes` : `${coding} body does not decode (${(err as Error).message})`, code === 'ERR_BUFFER_TOO_LARGE');
+      if (!lenient || failure.tooLarge) throw failure;
+      out = leniently(coding, out, failure);
     }
   }
   return out;
+}
+
+/**
+ * A layer as lenient decoders read it (nineteenth pass), when it does not decode whole: Go's
+ * compress/gzip (and its zlib and flate readers) and Java's GZIPInputStream hand over the data
+ * before they read the trailer, so a JSON decoder has its value before the missing or wrong CRC or
+ * Adler-32, the cut end, or the bytes after the member are an error; .NET's GZipStream and
+ * DeflateStream check no trailer at all. A gzip'd Graph API batch without its 8-byte trailer was
+ * unreadable to Airlock, its calls undecided, while such servers ran them. Gzip members are read one
+ * after another as Go's multistream reader does, each up to where its deflate data ends; what is
+ * read before an error stands. Nothing read: the strict failure.
+ */
+function leniently(coding: string, b: Buffer, failure: DecodeFailure): Buffer {
+  const flush = { maxOutputLength: MAX_DECODED_BYTES, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const read = (f: () => Buffer): Buffer => {
+    try {
+      return f();
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new DecodeFailure(`${coding} body decodes to more than ${MAX_DECODED_BYTES} bytes`, true);
+      return Buffer.alloc(0);
+    }
+  };
+  let out: Buffer = Buffer.alloc(0);
+  if (coding === 'br') out = read(() => zlib.brotliDecompressSync(b, { maxOutputLength: MAX_DECODED_BYTES, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }));
+  else if (coding === 'deflate') out = read(() => zlib.inflateRawSync(zlibWrapped(b) && b.length >= 2 ? b.subarray(2) : b, flush));
+  else {
+    const pieces: Buffer[] = [];
+    let size = 0;
+    // (Bounded: each member takes at least its 10-byte header and one byte of deflate data.)
+    for (let at = 0, members = 0; at < b.length && members < 64; members++) {
+      const start = gzipDataStart(b, at);
+      if (start === undefined) break;
+      let used = 0;
+      const piece = read(() => {
+        const r = zlib.inflateRawSync(b.subarray(start), { ...flush, info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+        used = r.engine.bytesWritten;
+        return r.buffer;
+      });
+      size += piece.length;
+      if (size > MAX_DECODED_BYTES) throw new DecodeFailure(`${coding} body decodes to more than ${MAX_DECODED_BYTES} bytes`, true);
+      pieces.push(piece);
+      if (!used) break;
+      at = start + used + 8;
+    }
+    out = Buffer.concat(pieces);
+  }
+  if (!out.length) throw failure;
+  return out;
+}
+
+/** Where a gzip member's deflate data starts (RFC 1952 §2.3: its header and optional fields), or undefined. */
+function gzipDataStart(b: Buffer, at: number): number | undefined {
+  if (b[at] !== 0x1f || b[at + 1] !== 0x8b || b[at + 2] !== 8) return undefined;
+  const flags = b[at + 3]!;
+  let p = at + 10;
+  if (flags & 4) p += 2 + (b.readUInt16LE(Math.min(p, b.length - 2)) || 0);
+  for (const bit of [8, 16]) {
+    if (!(flags & bit)) continue;
+    const nul = b.indexOf(0, p);
+    if (nul < 0) return undefined;
+    p = nul + 1;
+  }
+  if (flags & 2) p += 2;
+  return p < b.length ? p : undefined;
 }
 
 /** The git receive-pack command section (pkt-lines before the pack), as latin1 text for the git adapter. */
@@ -512,7 +580,8 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     decoded = undefined;
     if (truncated) return finish();
     try {
-      bytes = undoContentCoding(body, codings);
+      // (As lenient servers read it: the policy judges what such a server acts on.)
+      bytes = undoContentCoding(body, codings, false, true);
     } catch (err) {
       summary.decode_error = (err as Error).message;
       return finish();

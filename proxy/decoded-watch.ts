@@ -44,7 +44,7 @@ function labelledEncoding(type: string | undefined): string | undefined {
  */
 export class DecodedWatch extends Transform {
   readonly preservesLength = true;
-  private readonly stages: Transform[] = [];
+  private readonly stages: Array<Transform | RawStage> = [];
   private decoded = 0;
   /** Undecided until four decoded bytes are seen; then the text's encoding, or 'utf-8' (bytes as they are). */
   private encoding: string | undefined;
@@ -58,10 +58,11 @@ export class DecodedWatch extends Transform {
     super();
     if (codings.length > MAX_CONTENT_CODINGS) this.broken = true;
     for (const c of [...codings].reverse()) {
-      // (`deflate` is read as zlib or raw by its first bytes, undoContentCoding's zlibWrapped: placed on the first write.)
-      this.stages.push(c === 'br' ? zlib.createBrotliDecompress() : c === 'deflate' ? new DeflateStage() : zlib.createGunzip());
+      // (`deflate` is read as zlib or raw by its first bytes, undoContentCoding's zlibWrapped.)
+      const broke = (): void => { this.broken = true; };
+      if (c === 'br') this.stages.push(zlib.createBrotliDecompress({ finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }).on('error', broke));
+      else this.stages.push(new RawStage(c !== 'deflate', broke));
     }
-    for (const s of this.stages) s.on('error', () => { this.broken = true; });
     // (A multipart body is bytes: its parts say their own charsets.)
     this.encoding = type !== undefined && /^\s*multipart\//i.test(type) ? 'utf-8' : labelledEncoding(type);
     if (this.encoding === 'utf-16' || this.encoding === 'utf-32') this.encoding = undefined; // the first bytes tell which order
@@ -77,12 +78,13 @@ export class DecodedWatch extends Transform {
 
   /** `chunk` through the decoders and into the inner watch; the stop it gave, if any. */
   private async through(chunk: Buffer, last: boolean): Promise<StreamStop | undefined> {
-    let pieces = [chunk];
-    for (const stage of this.stages) {
-      if (this.broken) return undefined;
-      pieces = await this.stageThrough(stage, pieces, last);
-    }
+    // (A decoder that failed earlier: nothing after is watched, as a server's decoder reads no more.)
     if (this.broken) return undefined;
+    let pieces = [chunk];
+    // What a stage gave before it failed goes on through the rest and is watched (nineteenth pass):
+    // lenient decoders (Go's compress/gzip, Java's GZIPInputStream, .NET's) hand it to the server
+    // before the missing or wrong trailer is an error (describe/body.ts leniently).
+    for (const stage of this.stages) pieces = stage instanceof RawStage ? await stage.feed(Buffer.concat(pieces), last) : await this.stageThrough(stage, pieces, last);
     for (const p of pieces) {
       this.decoded += p.length;
       if (this.decoded > MAX_WATCHED_DECODED) return new StreamStop(refusals.bad(`the request body decodes (Content-Encoding) to more than ${MAX_WATCHED_DECODED} bytes, which Airlock does not read for the calls a server runs from it`));
@@ -100,28 +102,7 @@ export class DecodedWatch extends Transform {
 
   /** What one decoder gives for `pieces` (ended when `last`). */
   private stageThrough(s: Transform, pieces: Buffer[], last: boolean): Promise<Buffer[]> {
-    const out: Buffer[] = [];
-    const onData = (b: Buffer): void => { out.push(b); };
-    s.on('data', onData);
-    return new Promise<Buffer[]>((resolve) => {
-      let settled = false;
-      const done = (): void => {
-        if (settled) return;
-        settled = true;
-        s.off('data', onData);
-        s.off('error', done);
-        resolve(out);
-      };
-      // (A decoder that fails may never call back: its error settles the piece, `broken` ends the watch.)
-      s.once('error', done);
-      const input = Buffer.concat(pieces);
-      if (this.broken || s.destroyed) done();
-      else if (last) {
-        s.once('end', done);
-        s.end(input);
-      } else if (!input.length) done();
-      else s.write(input, () => setImmediate(done));
-    });
+    return decoderThrough(s, Buffer.concat(pieces), last, () => { this.broken = true; });
   }
 
   /** Decoded bytes as UTF-8 text bytes once the encoding is known (kept back until then). */
@@ -160,32 +141,134 @@ export class DecodedWatch extends Transform {
   }
 }
 
-/** A `deflate` decoder that is zlib's or raw's by the first two bytes it is given (zlibWrapped). */
-class DeflateStage extends Transform {
-  private inner: Transform | undefined;
-  private head = Buffer.alloc(0);
+/**
+ * Deflate data read as lenient servers read it (nineteenth pass: describe/body.ts leniently): a
+ * raw inflater up to where the data ends, after a zlib or gzip header; a trailer (CRC, Adler-32),
+ * its absence or bytes after it are never checked, as Go's, Java's and .NET's decoders hand the
+ * data over before they are. zlib's own checks raised their error in the write that held the
+ * trailer, and the data of that write was lost: a Graph API `batch` at the end went unwatched.
+ * Gzip members follow one another as Go's multistream reader reads them (64 at most).
+ */
+class RawStage {
+  private inflater: (zlib.InflateRaw & { bytesWritten: number }) | undefined;
+  private state: 'header' | 'data' | 'trailer' | 'done' = 'header';
+  private pending = Buffer.alloc(0);
+  private trailerLeft = 0;
+  private members = 0;
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (!this.inner) {
-      this.head = Buffer.concat([this.head, chunk]);
-      if (this.head.length < 2) return cb();
-      this.inner = zlibWrapped(this.head) ? zlib.createInflate() : zlib.createInflateRaw();
-      this.inner.on('data', (b: Buffer) => this.push(b));
-      this.inner.on('error', (err) => this.destroy(err));
-      chunk = this.head;
+  constructor(private readonly gzip: boolean, private readonly onError: () => void) {}
+
+  /** What `input` decodes to (and, when `last`, what the data's end gives). */
+  async feed(input: Buffer, last: boolean): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    let rest = input;
+    for (let step = 0; rest.length && step < 400 && this.state !== 'done'; step++) {
+      if (this.state === 'trailer') {
+        const skip = Math.min(this.trailerLeft, rest.length);
+        this.trailerLeft -= skip;
+        rest = rest.subarray(skip);
+        if (!this.trailerLeft) this.state = 'header';
+        continue;
+      }
+      if (this.state === 'header') {
+        this.pending = Buffer.concat([this.pending, rest]);
+        rest = Buffer.alloc(0);
+        const p = this.pending;
+        const start = this.gzip ? gzipHeaderEnd(p) : p.length < 2 ? 'more' : zlibWrapped(p) ? 2 : 0;
+        if (start === 'more' && p.length < 64 * 1024) break;
+        if (typeof start !== 'number' || ++this.members > 64) {
+          // No (further) member: bytes after one are ignored; none at all is no body a server reads either.
+          if (!this.members) this.onError();
+          this.state = 'done';
+          break;
+        }
+        rest = p.subarray(start);
+        this.pending = Buffer.alloc(0);
+        this.state = 'data';
+        this.inflater = zlib.createInflateRaw({ finishFlush: zlib.constants.Z_SYNC_FLUSH }) as zlib.InflateRaw & { bytesWritten: number };
+        this.inflater.on('error', () => undefined);
+        continue;
+      }
+      const inflater = this.inflater!;
+      const before = inflater.bytesWritten;
+      out.push(...(await this.through(inflater, rest, false)));
+      const used = inflater.bytesWritten - before;
+      if (used >= rest.length) {
+        rest = Buffer.alloc(0);
+        continue;
+      }
+      // The deflate data ended within this piece: what follows is the member's trailer, then the next member.
+      rest = rest.subarray(used);
+      this.inflater = undefined;
+      this.state = this.gzip ? 'trailer' : 'done';
+      this.trailerLeft = 8;
     }
-    this.inner.write(chunk, () => cb());
+    if (last && this.inflater) {
+      out.push(...(await this.through(this.inflater, Buffer.alloc(0), true)));
+      this.inflater = undefined;
+    }
+    return out;
   }
 
-  override _flush(cb: TransformCallback): void {
-    const inner = this.inner ?? (this.head.length ? zlib.createInflateRaw() : undefined);
-    if (!inner) return cb();
-    if (!this.inner) {
-      inner.on('data', (b: Buffer) => this.push(b));
-      inner.write(this.head);
-    }
-    inner.once('end', () => cb());
-    inner.once('error', (err) => cb(err));
-    inner.end();
+  private through(s: zlib.InflateRaw, input: Buffer, end: boolean): Promise<Buffer[]> {
+    return decoderThrough(s, input, end, this.onError);
   }
+}
+
+/**
+ * What a decoder gives for one write of `input` (or, when `end`, for its end after it). Settled by
+ * the write's callback, the end, an error (`onError` told) or the stream's close, and at once when
+ * it has ended already: a decoder that reached the end of its data with input left over (brotli, a
+ * raw inflater, bytes after the stream) ends without waiting for end(), and a wait for its 'end'
+ * after that never settled, so the upload hung.
+ */
+function decoderThrough(s: Transform, input: Buffer, end: boolean, onError: () => void): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  const onData = (b: Buffer): void => { out.push(b); };
+  s.on('data', onData);
+  return new Promise<Buffer[]>((resolve) => {
+    let settled = false;
+    const failed = (): void => {
+      onError();
+      done();
+    };
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      s.off('data', onData);
+      s.off('close', done);
+      s.off('end', done);
+      s.off('error', failed);
+      resolve(out);
+    };
+    s.once('error', failed);
+    s.once('close', done);
+    if (s.destroyed || s.readableEnded) done();
+    else if (end) {
+      s.once('end', done);
+      if (s.writableEnded) setImmediate(done);
+      else s.end(input);
+    } else if (!input.length) done();
+    else s.write(input, () => setImmediate(done));
+  });
+}
+
+/** Where a gzip member's deflate data starts (RFC 1952 §2.3), 'more' when its header is not all here, 'bad' when it is no header. */
+function gzipHeaderEnd(b: Buffer): number | 'more' | 'bad' {
+  if (b.length < 10) return b.length >= 1 && b[0] !== 0x1f ? 'bad' : b.length >= 2 && b[1] !== 0x8b ? 'bad' : 'more';
+  if (b[0] !== 0x1f || b[1] !== 0x8b || b[2] !== 8) return 'bad';
+  const flags = b[3]!;
+  let p = 10;
+  if (flags & 4) {
+    if (b.length < p + 2) return 'more';
+    p += 2 + b.readUInt16LE(p);
+  }
+  for (const bit of [8, 16]) {
+    if (!(flags & bit)) continue;
+    const nul = b.indexOf(0, p);
+    if (nul < 0) return 'more';
+    p = nul + 1;
+  }
+  if (flags & 2) p += 2;
+  return p <= b.length ? p : 'more';
 }

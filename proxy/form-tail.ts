@@ -10,6 +10,7 @@ import { multipartBoundaries } from '../describe/multipart.ts';
 import { DecodedWatch, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
+import { namesCallback } from './second-targets.ts';
 
 /**
  * Field and member names whose value the server runs as requests (proxy/second-targets.ts reads them
@@ -59,12 +60,39 @@ function watchedMedia(media: string): boolean {
 /** Whether a coded body decodes to more than the second-target readers decode (they read none of it then). */
 function decodesPastReaders(captured: Buffer, codings: string[]): boolean {
   try {
-    undoContentCoding(captured, codings);
+    undoContentCoding(captured, codings, false, true);
     return false;
   } catch (err) {
     if (err instanceof DecodeFailure) return err.tooLarge;
     throw err;
   }
+}
+
+/**
+ * A callback member (second-targets.ts callbackKeys: `notificationUrl`, `callback_url`, `webhook`
+ * …, at any depth of a JSON body, or a form field) holding an http(s) URL, past what the readers
+ * read whole (nineteenth pass): a JSON body past the capture cap is no JSON to them, so
+ * `{"notificationUrl": "https://evil.example/", "pad": "<2 MiB>"}` — the member before the cap as
+ * well as after it — registered a destination nobody decided.
+ */
+function callbackStop(name: string): StreamStop {
+  return new StreamStop(refusals.bad(`the body names a callback URL (${JSON.stringify(name.slice(0, 40))}) in a body larger than Airlock reads whole (the capture cap, or what it decodes): the service would send to it, which Airlock cannot decide; send it in a smaller body`));
+}
+
+/** The first characters of a value, raw: enough for `https:` spelled with escapes. */
+const VALUE_HEAD = 48;
+
+/** Whether the start of a value (JSON escapes or percent-escapes undone as `undo` does) is an http(s) URL. */
+function urlStart(head: string, undo: (s: string) => string): boolean {
+  return /^\s*https?:/i.test(undo(head));
+}
+
+function undoJsonEscapes(s: string): string {
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\(.)/g, (_, hex: string | undefined, c: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : c === '/' ? '/' : c ?? ''));
+}
+
+function undoFormEscapes(s: string): string {
+  return s.replaceAll('+', ' ').replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
 function stop(name: string): StreamStop {
@@ -84,17 +112,27 @@ class JsonMemberWatch extends Transform {
   private mode: 'start' | 'json' | 'off' = 'start';
   private form: UrlencodedWatch | undefined;
   private depth = 0;
+  /** Per open container, whether it is an object (its strings after `{` and `,` are names). */
+  private readonly objects: boolean[] = [];
   private inString = false;
   private escaped = false;
-  /** The next string at depth 1 is a member name (after `{` or `,`). */
+  /** The next string is a member name (after `{` or `,` in an object). */
   private namePosition = false;
   /** The member name being read (latin1 of its bytes), or undefined for any other string. */
   private name: string | undefined;
   /** A member name read, waiting for its `:`. */
   private named: string | undefined;
+  /** The member whose value is next, when it names a callback; `valueHead` its string value's start. */
+  private callbackMember: string | undefined;
+  private valueHead: string | undefined;
 
   constructor(private readonly untyped: boolean) {
     super();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.form) return this.form._flush(cb);
+    cb();
   }
 
   override _transform(chunk: Buffer, enc: BufferEncoding, cb: TransformCallback): void {
@@ -114,6 +152,7 @@ class JsonMemberWatch extends Transform {
     if (this.mode === 'off') return cb(null, chunk);
     const stopped = this.scan(chunk, i);
     if (stopped === LONG_NAME) return cb(new StreamStop(refusals.bad(`the JSON body has a member name longer than ${MAX_MEMBER_NAME} bytes past the first part Airlock reads (the capture cap): servers that fold names may read it as a field that runs calls`)));
+    if (stopped?.startsWith(CALLBACK)) return cb(callbackStop(stopped.slice(CALLBACK.length)));
     if (stopped) return cb(stop(stopped));
     cb(null, chunk);
   }
@@ -122,6 +161,22 @@ class JsonMemberWatch extends Transform {
   private scan(chunk: Buffer, i: number): string | undefined {
     for (; i < chunk.length; i++) {
       const b = chunk[i]!;
+      if (this.inString && this.valueHead !== undefined) {
+        // A callback member's string value: its first characters, then skipped as any value.
+        const end = b === 0x22 && !this.escaped;
+        if (!end) {
+          this.escaped = !this.escaped && b === 0x5c;
+          this.valueHead += String.fromCharCode(b);
+        }
+        if (end || this.valueHead.length >= VALUE_HEAD) {
+          const url = urlStart(Buffer.from(this.valueHead, 'latin1').toString('utf8'), undoJsonEscapes);
+          this.valueHead = undefined;
+          if (url) return CALLBACK + this.callbackMember!;
+          this.callbackMember = undefined;
+          if (end) this.inString = false;
+        }
+        continue;
+      }
       if (this.inString) {
         if (this.name === undefined) {
           // Inside a value or a deeper name: on to the next quote or backslash.
@@ -150,33 +205,46 @@ class JsonMemberWatch extends Transform {
         }
         // (Underscores fold away, so a name of any length may read as a watched one: past a bound, refused.)
         if (this.name.length >= MAX_MEMBER_NAME) return LONG_NAME;
+        // (A deeper name is read for a callback member only, whose names are short: a long one is skipped as a value.)
+        if (this.depth > 1 && this.name.length > 1024) {
+          this.name = undefined;
+          this.named = undefined;
+          continue;
+        }
         this.name += String.fromCharCode(b);
         continue;
       }
+      if (this.callbackMember !== undefined && b !== 0x22 && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.callbackMember = undefined;
       switch (b) {
         case 0x22:
           this.inString = true;
-          this.name = this.depth === 1 && this.namePosition ? '' : undefined;
+          this.name = this.namePosition ? '' : undefined;
+          if (this.callbackMember !== undefined) this.valueHead = '';
           break;
         case 0x7b:
         case 0x5b:
           this.depth++;
-          this.namePosition = this.depth === 1;
+          this.objects.push(b === 0x7b);
+          this.namePosition = b === 0x7b;
           break;
         case 0x7d:
         case 0x5d:
+          this.objects.pop();
+          this.namePosition = false;
           if (--this.depth <= 0) {
             this.mode = 'off';
             return undefined;
           }
           break;
         case 0x2c:
-          if (this.depth === 1) this.namePosition = true;
+          this.namePosition = this.objects.at(-1) === true;
           break;
         case 0x3a:
-          if (this.depth === 1 && this.named !== undefined) {
+          if (this.named !== undefined) {
             const name = memberName(this.named);
-            if (name !== undefined && RUN_FIELDS.has(name)) return name;
+            if (this.depth === 1 && name !== undefined && RUN_FIELDS.has(name)) return name;
+            const raw = Buffer.from(this.named, 'latin1').toString('utf8');
+            if (namesCallback(name ?? raw) || namesCallback(undoJsonEscapes(raw))) this.callbackMember = undoJsonEscapes(raw);
           }
           this.named = undefined;
           this.namePosition = false;
@@ -187,6 +255,9 @@ class JsonMemberWatch extends Transform {
     return undefined;
   }
 }
+
+/** The scan's mark for a callback member holding a URL (followed by the member's name). */
+const CALLBACK = '\u0000callback:';
 
 /** The longest top-level member name read past the capture cap (4 KiB). */
 const MAX_MEMBER_NAME = 4096;
@@ -207,12 +278,36 @@ class UrlencodedWatch extends Transform {
   readonly preservesLength = true;
   private inName = true;
   private name = '';
+  /** A callback field's name, and the start of its value, while it is read. */
+  private callbackField: string | undefined;
+  private valueHead = '';
+  /** Chunks kept back while a callback field's value is undecided (the body's last bytes may be all of it). */
+  private held: Buffer[] = [];
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    const stopped = this.scan(chunk);
+    if (stopped) return cb(stopped);
+    if (this.callbackField !== undefined && !this.inName) {
+      this.held.push(chunk);
+      return cb();
+    }
+    const out = this.held.length ? Buffer.concat([...this.held, chunk]) : chunk;
+    this.held = [];
+    cb(null, out);
+  }
+
+  private scan(chunk: Buffer): StreamStop | undefined {
     let at = 0;
     while (at < chunk.length) {
       if (!this.inName) {
         const amp = chunk.indexOf(0x26, at);
+        if (this.callbackField !== undefined) {
+          this.valueHead += chunk.toString('latin1', at, Math.min(amp < 0 ? chunk.length : amp, at + VALUE_HEAD));
+          if (amp >= 0 || this.valueHead.length >= VALUE_HEAD) {
+            if (urlStart(this.valueHead, undoFormEscapes)) return callbackStop(this.callbackField);
+            this.callbackField = undefined;
+          }
+        }
         if (amp < 0) break;
         this.inName = true;
         this.name = '';
@@ -227,12 +322,24 @@ class UrlencodedWatch extends Transform {
       if (end < 0) break;
       if (end === eq) {
         const name = formName(this.name);
-        if (name !== undefined && RUN_FIELDS.has(name)) return cb(stop(name));
+        if (name !== undefined && RUN_FIELDS.has(name)) return stop(name);
+        if (name !== undefined && namesCallback(name)) {
+          this.callbackField = name;
+          this.valueHead = '';
+        }
         this.inName = false;
       } else this.name = '';
       at = end + 1;
     }
-    cb(null, chunk);
+    return undefined;
+  }
+
+  /** A callback field whose value the body's end cut short of VALUE_HEAD. */
+  override _flush(cb: TransformCallback): void {
+    if (this.callbackField !== undefined && !this.inName && urlStart(this.valueHead, undoFormEscapes)) return cb(callbackStop(this.callbackField));
+    if (this.held.length) this.push(Buffer.concat(this.held));
+    this.held = [];
+    cb();
   }
 }
 

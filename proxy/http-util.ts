@@ -207,18 +207,27 @@ export function formatAuthority(a: Authority, scheme: string): string {
 }
 
 /**
- * A forwarding header naming another host than the request's: frameworks that trust them (Express
- * with `trust proxy`, Django's USE_X_FORWARDED_HOST, Symfony and Spring behind a proxy) take the
- * host from `X-Forwarded-Host` or `Forwarded: host=`, so a request the policy allowed for
- * allowed.example is served as admin.example by a server hosting both. Undefined when every such
- * header names the request's own host (a port, when given, included).
+ * Headers that name the request's host to a server configured to trust them, each a comma list:
+ * `X-Forwarded-Host` (Express with `trust proxy`, Django's USE_X_FORWARDED_HOST, Symfony, Spring,
+ * Rails), `X-Original-Host` (what Azure's front ends and IIS ARR pass on, which the applications
+ * behind them read as their host), `X-Host` and `X-HTTP-Host-Override` (older PHP frameworks and
+ * hand-written front controllers), `X-Forwarded-Server` (Apache's mod_proxy sets it to the name it
+ * served, and applications behind it build their host from it).
+ */
+const hostHeaders = new Set(['x-forwarded-host', 'x-original-host', 'x-host', 'x-http-host-override', 'x-forwarded-server']);
+
+/**
+ * A forwarding header naming another host than the request's (`hostHeaders`, or `Forwarded:
+ * host=`): a request the policy allowed for allowed.example is served as admin.example by a server
+ * hosting both that trusts the header. Undefined when every such header names the request's own
+ * host (a port, when given, included).
  */
 export function otherForwardedHost(rawHeaders: readonly string[], target: Authority, scheme: string): string | undefined {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = serverHeaderKey(rawHeaders[i]!);
     const value = rawHeaders[i + 1]!;
     let hosts: string[];
-    if (name === 'x-forwarded-host') hosts = value.split(',');
+    if (hostHeaders.has(name)) hosts = value.split(',');
     else if (name === 'forwarded') {
       hosts = [];
       for (const element of value.split(',')) {

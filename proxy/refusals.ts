@@ -45,6 +45,8 @@ export const refusals = {
     ...(header === undefined || header.trim() === '' ? { outcome: 'auth-challenge' } : {}),
   }),
   bad: (detail: string): Rejection => ({ status: 400, type: 'bad-request', title: 'Bad request', detail, outcome: 'rejected' }),
+  /** A body under a coding Airlock cannot decode, as the body guard's refusal (proxy/credentials.ts) says it. */
+  bodyUnreadable: (detail: string): Rejection => ({ status: 415, type: 'body-unreadable', title: 'Request body cannot be checked', detail, outcome: 'rejected' }),
   notImplemented: (detail: string): Rejection => ({ status: 501, type: 'not-implemented', title: 'Not implemented', detail, outcome: 'rejected' }),
   misdirected: (detail: string): Rejection => ({ status: 421, type: 'misdirected-request', title: 'Misdirected request', detail, outcome: 'rejected' }),
   self: (detail: string): Rejection => ({ status: 403, type: 'airlock-itself', title: 'Request aimed at Airlock itself', detail, outcome: 'rejected' }),

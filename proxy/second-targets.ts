@@ -127,6 +127,13 @@ const elasticJsonPaths = /\/_(?:search|count|delete_by_query|update_by_query|exp
 
 /** The second targets a body names, read one way, into `out`; the refusal when one cannot be read. */
 function bodyTargets(rawHeaders: string[], method: string, url: string, body: ServerBody, out: SecondTarget[]): Rejection | undefined {
+  // A content coding Airlock has no decoder for (zstd, compress, a name of the agent's) hides from
+  // every reader what the body names, while a server that decodes it (Envoy's decompressor and Go
+  // middlewares take zstd) acts on it: the readers of any host's body (a Graph API batch, callback
+  // URLs, JSON:API operations) skipped it (nineteenth pass). S3's `aws-chunked` frames the object's
+  // bytes, which S3 stores, and is left to the body guard.
+  const unknown = /^unknown content coding "(.*)"$/.exec(body.unreadable ?? '')?.[1];
+  if (unknown !== undefined && unknown !== 'aws-chunked') return refusals.bodyUnreadable(`the request body is sent with Content-Encoding ${JSON.stringify(unknown.slice(0, 40))}, which a server may decode and act on while Airlock cannot read what it names (a batch of calls, a callback URL); send it without that coding`);
   const format = elasticBodyFormat(rawHeaders, url);
   if (format) return refusals.bad(`the request body is an Elasticsearch body in ${format}, which Elasticsearch reads as it reads JSON and Airlock reads only as JSON: it cannot decide the indices it names; send it as JSON`);
   if (elasticJsonPaths.test(url) && body.truncated) return refusals.bad('the request body is an Elasticsearch body larger than the capture cap: Airlock reads such a body whole for the indices and documents it names, and cannot read this one; send a smaller one');
@@ -275,15 +282,27 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   return callbackUrls(pairs, hookPath);
 }
 
+/**
+ * A member or field name as callbackUrls matches it: a form's nested name by its last part
+ * (`config[url]`, WebSub's `hub.callback`, and that one nested: `options[hub.callback]`, which PHP
+ * keeps whole inside brackets), letter case, `_` and `-` folded away.
+ */
+function callbackKey(k: string): string {
+  const inner = k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k;
+  return foldedKey(inner.slice(inner.lastIndexOf('.') + 1)).replaceAll('-', '');
+}
+
+/** Whether a member or field name is one a service reads a callback URL from (callbackKeys), for the watch past the capture (proxy/form-tail.ts). */
+export function namesCallback(name: string): boolean {
+  return name.length <= 128 && callbackKeys.has(callbackKey(name));
+}
+
 /** The callback URLs among a request's named values (callbackTargetsOf), each as a POST to it. */
 function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean): NamedTarget[] | Rejection {
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
-    // A form's nested name by its last part (`config[url]`, WebSub's `hub.callback`, and that one
-    // nested: `options[hub.callback]`, which PHP keeps whole inside brackets).
-    const inner = k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k;
-    const key = foldedKey(inner.slice(inner.lastIndexOf('.') + 1)).replaceAll('-', '');
+    const key = callbackKey(k);
     if (!callbackKeys.has(key) && !(hookPath && (key === 'url' || key === 'address'))) continue;
     const value = v.trim();
     if (!/^https?:\/\/[^/]/i.test(value) || !URL.canParse(value)) continue;
@@ -291,7 +310,7 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
     out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${value.slice(0, 160)}` });
     if (out.size > MAX_INDICES) return refusals.bad(`the request registers more than ${MAX_INDICES} URLs for the service to call`);
   }
-  // (A body past the capture cap is read in its first MiB, as every body is.)
+  // (A body past the capture cap, no whole JSON to read: its callback members are watched as it leaves, proxy/form-tail.ts.)
   return [...out.values()];
 }
 
@@ -647,7 +666,8 @@ function serverBody(rawHeaders: readonly string[], body: CapturedBody, labelled 
     }
     try {
       // Past the capture cap, what its start decodes to: read as the start of any body is.
-      const bytes = codings.length ? undoContentCoding(body.captured, codings, body.truncated) : body.captured;
+      // (A layer that does not decode whole is read as lenient servers read it: describe/body.ts leniently.)
+      const bytes = codings.length ? undoContentCoding(body.captured, codings, body.truncated, true) : body.captured;
       const text = type !== undefined && /^\s*multipart\//i.test(type) ? undefined : unicodeText(bytes, labelled ? type : undefined);
       return (read = { captured: text ?? bytes, truncated: body.truncated, unreadable: undefined });
     } catch (err) {

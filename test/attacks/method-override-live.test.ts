@@ -124,6 +124,11 @@ t.test('property: override, forwarding and path headers spelled with any token s
     { words: ['X', 'HTTP', 'Method'], value: 'DELETE' },
     { words: ['X', 'Method', 'Override'], value: 'DELETE' },
     { words: ['X', 'Forwarded', 'Host'], value: 'admin.internal' },
+    // Nineteenth pass: the other names a trusting server takes its host from.
+    { words: ['X', 'Original', 'Host'], value: 'admin.internal' },
+    { words: ['X', 'HTTP', 'Host', 'Override'], value: 'admin.internal' },
+    { words: ['X', 'Forwarded', 'Server'], value: 'admin.internal' },
+    { words: ['X', 'Host'], value: 'admin.internal' },
     { words: ['X', 'Original', 'URL'], value: '/admin/users/delete' },
   ];
   let n = 0;
