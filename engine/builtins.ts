@@ -4,6 +4,8 @@
 // and the captured request's time during replay, so replays are deterministic.
 import crypto from 'node:crypto';
 import { goSprintf } from './go-sprintf.ts';
+import { goUtf8 } from './go-utf8.ts';
+import { yamlIsValid, yamlUnmarshal } from './go-yaml.ts';
 import { regexSplit } from './regex-split.ts';
 
 export type BuiltinFn = (...args: any[]) => unknown;
@@ -313,31 +315,6 @@ function queryUnescape(s: string): string {
   return goUtf8(Uint8Array.from(out));
 }
 
-/** Bytes as a Go string becomes JSON text: each byte of an invalid UTF-8 sequence one U+FFFD (utf8.DecodeRune). */
-export function goUtf8(bytes: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i]!;
-    const [len, lo, hi] = b < 0x80 ? [1, 0, 0] : b >= 0xc2 && b <= 0xdf ? [2, 0x80, 0xbf] : b === 0xe0 ? [3, 0xa0, 0xbf]
-      : b === 0xed ? [3, 0x80, 0x9f] : b >= 0xe1 && b <= 0xef ? [3, 0x80, 0xbf] : b === 0xf0 ? [4, 0x90, 0xbf]
-        : b >= 0xf1 && b <= 0xf3 ? [4, 0x80, 0xbf] : b === 0xf4 ? [4, 0x80, 0x8f] : [0, 0, 0];
-    let ok = len > 0 && i + len <= bytes.length;
-    for (let k = 1; ok && k < len; k++) {
-      const c = bytes[i + k]!;
-      ok = k === 1 ? c >= lo && c <= hi : c >= 0x80 && c <= 0xbf;
-    }
-    if (ok) {
-      out += Buffer.from(bytes.subarray(i, i + len)).toString('utf8');
-      i += len;
-    } else {
-      out += '\ufffd';
-      i += 1;
-    }
-  }
-  return out;
-}
-
 /**
  * A builtin's error makes its expression undefined, as OPA does (`opa eval`, `opa test`, and the
  * builtins compiled into WebAssembly): a policy decides here as it was tested. An uncaught throw
@@ -366,6 +343,8 @@ export function goBuiltins(clock: EvalClock): Record<string, BuiltinFn> {
   return {
     'time.now_ns': () => clock.nowNs(),
     'regex.split': regexSplit,
+    'yaml.unmarshal': yamlUnmarshal,
+    'yaml.is_valid': yamlIsValid,
     sprintf: (format: unknown, values: unknown) => {
       if (typeof format !== 'string' || !Array.isArray(values)) throw new Error('sprintf: operands must be a string and an array');
       return goSprintf(format, values);

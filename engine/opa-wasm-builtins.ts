@@ -13,3 +13,6 @@ export const builtinFuncs: Record<string, unknown> = require(path.join(sdkDir, '
 delete builtinFuncs['regex.split'];
 // Likewise its `sprintf` (sprintf-js: C's printf on JavaScript values) for Go's fmt (go-sprintf.ts).
 delete builtinFuncs.sprintf;
+// And its YAML reading (the `yaml` 1.x package, YAML 1.2) for go-yaml v3's as OPA uses it (go-yaml.ts).
+delete builtinFuncs['yaml.unmarshal'];
+delete builtinFuncs['yaml.is_valid'];

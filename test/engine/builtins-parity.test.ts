@@ -52,10 +52,23 @@ const ns = fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 }).map((n) => n *
 const zone = fc.constantFrom('', 'UTC', 'Local', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Europe/London', 'Asia/Kathmandu', 'Pacific/Chatham', 'No/Such_Zone', 'Etc/GMT+5');
 const timeArg = fc.oneof(ns, fc.tuple(ns, zone), fc.tuple(ns, zone, fc.constantFrom('', 'RFC3339Nano')));
 const urlText = join(fc.constantFrom('a', 'Z', '0', ' ', '+', '%', '%41', '%2B', '%20', '%ff', '%e2%82', '%E2%82%AC', '%c3%a9', '%ed%a0%80', '%4', '%zz', 'é', '😀', '~', '*', '(', '!', '&', '=', '/', '\u0000'));
+// YAML documents from scalar spellings YAML 1.1, 1.2 and go-yaml read otherwise, in maps, lists and flows.
+const yamlScalar = fc.constantFrom('010', '0o10', '0x1F', '0b101', '1_000', '08', '-010', '+1', '1e3', '1.0', '.5', '.inf', '-.Inf', '.nan', 'yes', 'no', 'on', 'off', 'y', 'True',
+  'TRUE', 'tRUE', 'null', 'Null', '~', '', '2020-01-01', '2020-01-01T00:00:00Z', '12:30', '12345678901234567890', '99999999999999999999', '1e400', '"010"', "'yes'", '!!binary aGk=',
+  '!!binary /w==', '!!str 1', 'a b', '"\\u00e9"', '0.', '+.5', '0x', '1__0', '_1');
+const yamlKey = fc.constantFrom('a', 'b', '1', 'true', 'null', '"a"', '<<', '010');
+const yamlDoc = fc.oneof(
+  fc.array(fc.tuple(yamlKey, yamlScalar), { maxLength: 4 }).map((kv) => kv.map(([k, v]) => `${k}: ${v}`).join('\n')),
+  fc.array(yamlScalar, { maxLength: 4 }).map((vs) => vs.map((v) => `- ${v}`).join('\n')),
+  fc.array(fc.tuple(yamlKey, yamlScalar), { maxLength: 3 }).map((kv) => `{${kv.map(([k, v]) => `${k}: ${v}`).join(', ')}}`),
+  fc.tuple(yamlScalar, yamlScalar).map(([a, b]) => `x: &r ${a}\ny: *r\n---\nz: ${b}`),
+  fc.constantFrom('a: [1', 'a: {b: 1}\n<<: {c: 2}', 'a: &x {b: 1}\nc:\n  <<: *x\n  d: 2', '\ta: 1', 'a:\n\t- 1', '---\n---', 'a: 1\n...\n', '? [1, 2]\n: x', '[1, 2]: x', 'a: b: c'));
 const strOrList = fc.oneof(word, fc.array(word, { maxLength: 3 }));
 
 const arbitraries: Record<string, fc.Arbitrary<unknown[]>> = {
   sprintf: sprintfCase,
+  'yaml.unmarshal': yamlDoc.map((d) => [d]),
+  'yaml.is_valid': yamlDoc.map((d) => [d]),
   'units.parse': unitsCase.map((s) => [s]),
   'units.parse_bytes': unitsCase.map((s) => [s]),
   'time.parse_duration_ns': durationCase.map((s) => [s]),
@@ -81,6 +94,7 @@ const arbitraries: Record<string, fc.Arbitrary<unknown[]>> = {
 const picked: Record<string, unknown[][]> = {
   sprintf: [['%v %s %d', [['a', 1], { k: [true, null] }, 3.5]], ['%v %v', [1]], ['%v', [1, 2]], ['%t|%x|%q|%5.2f|%-4d|%04d', [true, 'hi', 'a"b', 3.14159, 7, 7]],
     ['%%%02X', [10]], ['%02x', [32]], ['%v', [123456789.5]], ['%s', [null]], ['%', []], ['%d', [2 ** 53 - 1]]],
+  'yaml.unmarshal': [['a: 010'], ['a: 1_000'], ['a: .inf'], ['a: !!binary aGk='], ['{a: 1, a: 2}'], ['---\na: 1\n---\nb: 2'], ['a: yes'], ['']],
   'units.parse': [['10m'], ['1.5Ki'], ['10mi'], ['1 K'], ['1e3'], ['0.1m']],
   'units.parse_bytes': [['10 MB'], ['1.5KiB'], ['1.1kb'], ['1e3'], ['10K'], [' 1KB']],
   'time.parse_duration_ns': [[' 1s'], ['1.s'], ['1.1h'], ['1d'], ['1.5w'], ['1y2d3h'], ['0'], ['']],
@@ -89,6 +103,12 @@ const picked: Record<string, unknown[][]> = {
   'urlquery.encode': [["a b&c=d/é~*'()!"]],
   'urlquery.decode': [['%ff'], ['a+b%20c%41'], ['%'], ['100%']],
 };
+
+/** JSON with objects' keys in order: Rego objects have none. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x)
+    ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+}
 
 t.test('every builtin the proxy runs in JavaScript agrees with OPA\'s own on generated arguments', async (t) => {
   const cases: Record<string, unknown[][]> = {};
@@ -118,10 +138,10 @@ t.test('every builtin the proxy runs in JavaScript agrees with OPA\'s own on gen
       } catch {
         got = 'an evaluation error';
       }
-      const mine = got === undefined ? 'undefined' : JSON.stringify(got);
+      const mine = got === undefined ? 'undefined' : canonical(got);
       const want = opa[name]![`c${k}`];
       if (want === undefined) undefinedThere++;
-      const theirs = want === undefined ? 'undefined' : JSON.stringify(want);
+      const theirs = want === undefined ? 'undefined' : canonical(want);
       if (mine !== theirs) differ.push(`${name}(${JSON.stringify(args).slice(1, -1)}): opa ${theirs}, airlock ${mine}`);
     });
     // ASCII only: a raw line separator would break the TAP stream.
@@ -130,7 +150,7 @@ t.test('every builtin the proxy runs in JavaScript agrees with OPA\'s own on gen
   }
 });
 
-t.test('the proxy\'s evaluator calls these builtins, not the SDK\'s JavaScript sprintf, and an error is undefined', async (t) => {
+t.test('the proxy\'s evaluator calls these builtins, not the SDK\'s JavaScript sprintf and yaml, and an error is undefined', async (t) => {
   const policy = `package airlock
 
 import rego.v1
@@ -139,6 +159,7 @@ bad_escape if urlquery.decode(input.q) == "x"
 
 decision := {"action": "allow", "reason": json.marshal([
 \tsprintf("%v|%d|%x", [["a", 1], 3.5, "hi"]),
+\tyaml.unmarshal("a: 010\\nb: 1_000"),
 ])} if not bad_escape
 
 decision := {"action": "deny", "reason": "decoded"} if bad_escape
@@ -147,6 +168,8 @@ decision := {"action": "deny", "reason": "decoded"} if bad_escape
   const raw = ev.evaluate(JSON.stringify({ q: '%zz' }), 0);
   const out = JSON.parse(raw) as Array<{ result: { action: string; reason: string } }>;
   t.equal(out[0]!.result.action, 'allow', 'urlquery.decode of a bad escape is undefined, as under opa eval (not an evaluation error)');
-  t.same(JSON.parse(out[0]!.result.reason)[0], '["a", 1]|%!d(float64=3.5)|6869', 'Go\'s fmt on Rego values');
+  const reason = JSON.parse(out[0]!.result.reason) as unknown[];
+  t.same(reason[0], '["a", 1]|%!d(float64=3.5)|6869', 'Go\'s fmt on Rego values');
+  t.same(reason[1], { a: 8, b: 1000 }, 'go-yaml\'s integers (a YAML 1.1 octal, underscores)');
   t.throws(() => goBuiltins({ nowNs: () => 0 })['urlquery.decode']!('%zz'), /invalid URL escape/, 'the Go-side error is still there to read');
 });
