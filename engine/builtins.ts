@@ -4,6 +4,7 @@
 // and the captured request's time during replay, so replays are deterministic.
 import crypto from 'node:crypto';
 import { goSprintf } from './go-sprintf.ts';
+import { goFormat, namedLayouts } from './go-time-format.ts';
 import { goUtf8 } from './go-utf8.ts';
 import { yamlIsValid, yamlUnmarshal } from './go-yaml.ts';
 import { regexSplit } from './regex-split.ts';
@@ -380,10 +381,8 @@ export function goBuiltins(clock: EvalClock): Record<string, BuiltinFn> {
     },
     'time.format': (arg: unknown) => {
       const t = zonedTime(arg);
-      if (t.layout !== '' && t.layout !== 'RFC3339Nano' && t.layout !== '2006-01-02T15:04:05.999999999Z07:00') {
-        throw new Error('time.format: only the RFC 3339 layout is implemented in the proxy');
-      }
-      return rfc3339Nano(t.ns, t.zone);
+      if (t.layout === '') return rfc3339Nano(t.ns, t.zone);
+      return goFormat(wallClock(t.ns, t.zone), namedLayouts[t.layout] ?? t.layout, t.zone === 'UTC');
     },
     'crypto.sha256': hash('sha256'),
     'crypto.sha1': hash('sha1'),
