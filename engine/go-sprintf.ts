@@ -220,9 +220,48 @@ function fmtF(x: Decimal, prec: number): string {
   return out;
 }
 
+const MASK64 = (1n << 64n) - 1n;
+
+/** strconv's fmtX: a hexadecimal float (`0x1.8p+00`), the mantissa rounded to prec hex digits. */
+function hexFloat(f: number, verb: string, prec: number): string {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(f));
+  const bits = view.getBigUint64(0);
+  const biased = Number(bits >> 52n);
+  let mant = bits & ((1n << 52n) - 1n);
+  let exp = biased === 0 ? 1 - 1023 : biased - 1023;
+  if (biased !== 0) mant |= 1n << 52n;
+  if (mant === 0n) exp = 0;
+  mant <<= 8n;
+  while (mant !== 0n && (mant & (1n << 60n)) === 0n) { mant <<= 1n; exp--; }
+  if (prec >= 0 && prec < 15) {
+    const shift = BigInt(prec * 4);
+    const extra = (mant << shift) & ((1n << 60n) - 1n);
+    mant >>= 60n - shift;
+    if ((extra | (mant & 1n)) > 1n << 59n) mant++;
+    mant <<= 60n - shift;
+    if ((mant & (1n << 61n)) !== 0n) { mant >>= 1n; exp++; }
+  }
+  const hex = verb === 'X' ? '0123456789ABCDEF' : '0123456789abcdef';
+  let out = `0${verb}${(mant >> 60n) & 1n}`;
+  mant = (mant << 4n) & MASK64;
+  if ((prec < 0 && mant !== 0n) || prec > 0) {
+    out += '.';
+    for (let i = 0; prec < 0 ? mant !== 0n : i < prec; i++) {
+      out += hex[Number((mant >> 60n) & 15n)];
+      mant = (mant << 4n) & MASK64;
+    }
+  }
+  const e = Math.abs(exp);
+  return `${out}${verb === 'X' ? 'P' : 'p'}${exp < 0 ? '-' : '+'}${e < 100 ? pad2(e) : String(e)}`;
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
 /** strconv.FormatFloat(f, verb, prec, 64) without the sign. */
 function formatFloat(f: number, verb: string, prec: number): string {
   const e = verb === 'E' || verb === 'G' ? 'E' : 'e';
+  if (verb === 'x' || verb === 'X') return hexFloat(f, verb, prec);
   if (verb === 'b') {
     // strconv's 'b': the 53-bit mantissa, "p", the binary exponent.
     const view = new DataView(new ArrayBuffer(8));
@@ -266,9 +305,10 @@ function fmtFloat(f: number, verb: string, sp: Spec): string {
   const prec = sp.prec ?? (v === 'e' || v === 'E' || v === 'f' ? 6 : -1);
   let num = (f < 0 ? '-' : '+') + formatFloat(f, v, prec);
   if (sp.sharp && v !== 'b') {
-    let digits = v === 'g' || v === 'G' ? (prec === -1 ? 6 : prec) : 0;
+    // Go's own list: %#X keeps no digits, %#x does (fmt/format.go).
+    let digits = v === 'g' || v === 'G' || v === 'x' ? (prec === -1 ? 6 : prec) : 0;
     let tail = '';
-    const at = num.search(/[eE]/);
+    const at = num.search(v === 'x' || v === 'X' ? /[pP]/ : /[eE]/);
     if (at >= 0) {
       tail = num.slice(at);
       num = num.slice(0, at);
@@ -316,8 +356,7 @@ function fmtString(s: string, verb: string, sp: Spec): string | undefined {
 function fmtArg(a: GoArg, verb: string, sp: Spec): string {
   let out: string | undefined;
   if (a.type === 'string') out = fmtString(a.s, verb, sp);
-  // (%x/%X of a float, a hexadecimal float, is not written: left, see docs/policies.md.)
-  else if (a.type === 'float64') out = 'vbgGfFeE'.includes(verb) ? fmtFloat(a.f, verb, sp) : undefined;
+  else if (a.type === 'float64') out = 'vbgGxXfFeE'.includes(verb) ? fmtFloat(a.f, verb, sp) : undefined;
   else if (a.type === 'int64') out = 'vdboOxXcqU'.includes(verb) ? fmtInteger(a.n, verb, sp) : undefined;
   else return fmtBigInt(a.n, verb, sp);
   // Go's badVerb prints the value with %v and the flags, width and precision given.
