@@ -373,9 +373,42 @@ export function goSprintf(format: string, values: unknown[]): string {
   const args = values.map(goArg);
   let out = '';
   let argNum = 0;
+  let reordered = false;
   const chars = Array.from(format);
+  const end = chars.length;
   let i = 0;
-  while (i < chars.length) {
+  /** Go's parsenum: digits (a number past a million is no number, and ends the directive). */
+  const parseNum = (): number | undefined => {
+    let n: number | undefined;
+    while (i < end && /[0-9]/.test(chars[i]!)) {
+      if (n !== undefined && n > 1e6) { i = end; return undefined; }
+      n = (n ?? 0) * 10 + Number(chars[i++]);
+    }
+    return n;
+  };
+  let goodArgNum = true;
+  /** Go's argNumber: an explicit `[n]` (one-based) sets the argument used next. */
+  const argIndex = (): boolean => {
+    if (i >= end || chars[i] !== '[') return false;
+    reordered = true;
+    let close = -1;
+    if (end - i >= 3) for (let j = i + 1; j < end; j++) if (chars[j] === ']') { close = j; break; }
+    if (close < 0) { i += 1; goodArgNum = false; return false; }
+    const text = chars.slice(i + 1, close).join('');
+    i = close + 1;
+    if (!/^[0-9]+$/.test(text) || text.length > 7) { goodArgNum = false; return false; }
+    const index = Number(text) - 1;
+    if (index >= 0 && index < args.length) { argNum = index; return true; }
+    goodArgNum = false;
+    return true;
+  };
+  /** Go's intFromArg: an int64 argument within a million, else none; the argument is used up if there is one. */
+  const star = (): number | undefined => {
+    if (argNum >= args.length) return undefined;
+    const a = args[argNum++]!;
+    return a.type === 'int64' && a.n <= 1000000n && a.n >= -1000000n ? Number(a.n) : undefined;
+  };
+  while (i < end) {
     const c = chars[i]!;
     if (c !== '%') {
       out += c;
@@ -383,8 +416,9 @@ export function goSprintf(format: string, values: unknown[]): string {
       continue;
     }
     i++;
+    goodArgNum = true;
     const sp: Spec = { plus: false, minus: false, sharp: false, space: false, zero: false };
-    for (; i < chars.length; i++) {
+    for (; i < end; i++) {
       const f = chars[i];
       if (f === '+') sp.plus = true;
       else if (f === '-') { sp.minus = true; sp.zero = false; }
@@ -393,36 +427,35 @@ export function goSprintf(format: string, values: unknown[]): string {
       else if (f === '0') sp.zero = !sp.minus;
       else break;
     }
-    const star = (): number | undefined => {
-      const a = args[argNum++];
-      return a && a.type === 'int64' && a.n <= 1000000n && a.n >= -1000000n ? Number(a.n) : undefined;
-    };
-    if (chars[i] === '*') {
+    let afterIndex = argIndex();
+    if (i < end && chars[i] === '*') {
       i++;
       const w = star();
       if (w === undefined) out += '%!(BADWIDTH)';
       else if (w < 0) { sp.minus = true; sp.zero = false; sp.wid = -w; }
       else sp.wid = w;
+      afterIndex = false;
     } else {
-      let w = '';
-      while (i < chars.length && /[0-9]/.test(chars[i]!) && w.length < 7) w += chars[i++];
-      if (w) sp.wid = Number(w);
+      sp.wid = parseNum();
+      if (afterIndex && sp.wid !== undefined) goodArgNum = false;
     }
-    if (chars[i] === '.') {
+    if (i + 1 < end && chars[i] === '.') {
       i++;
-      if (chars[i] === '*') {
+      if (afterIndex) goodArgNum = false;
+      afterIndex = argIndex();
+      if (i < end && chars[i] === '*') {
         i++;
         const p = star();
+        // A negative precision is none (BADPREC) too.
         if (p === undefined || p < 0) out += '%!(BADPREC)';
         else sp.prec = p;
+        afterIndex = false;
       } else {
-        let p = '';
-        while (i < chars.length && /[0-9]/.test(chars[i]!) && p.length < 7) p += chars[i++];
-        sp.prec = Number(p || '0');
+        sp.prec = parseNum() ?? 0;
       }
     }
-    if (!sp.minus && sp.zero && sp.wid === undefined) sp.zero = true;
-    if (i >= chars.length) {
+    if (!afterIndex) afterIndex = argIndex();
+    if (i >= end) {
       out += '%!(NOVERB)';
       break;
     }
@@ -435,9 +468,10 @@ export function goSprintf(format: string, values: unknown[]): string {
       sp.plus = false;
     }
     if (verb === '%') out += '%';
+    else if (!goodArgNum) out += `%!${verb}(BADINDEX)`;
     else if (argNum >= args.length) out += `%!${verb}(MISSING)`;
     else out += fmtArg(args[argNum++]!, verb, sp);
   }
-  if (argNum < args.length) out += `%!(EXTRA ${args.slice(argNum).map((a) => `${a.type}=${plainV(a)}`).join(', ')})`;
+  if (!reordered && argNum < args.length) out += `%!(EXTRA ${args.slice(argNum).map((a) => `${a.type}=${plainV(a)}`).join(', ')})`;
   return out;
 }

@@ -21,7 +21,7 @@ const word = join(fc.constantFrom('a', 'Z', '0', '9', ' ', '"', '\\', '\n', '\t'
 
 // sprintf: Go's fmt verbs, flags, widths and precisions over every kind of Rego value.
 const verb = fc.tuple(fc.constantFrom('', '', '+', '-', '#', ' ', '0', '-0', '+0', '# '), fc.constantFrom('', '', '5', '1', '08', '*'),
-  fc.constantFrom('', '', '.2', '.0', '.', '.10', '.*'), fc.constantFrom('v', 'v', 's', 'd', 'f', 'e', 'E', 'g', 'G', 'x', 'X', 'o', 'O', 'b', 'c', 'q', 'U', 't', '%', 'z', 'F'))
+  fc.constantFrom('', '', '.2', '.0', '.', '.10', '.*', '[2]', '.[1]*', '[1]*', '[3].2', '[0]', '[9]', '[x]', '['), fc.constantFrom('v', 'v', 's', 'd', 'f', 'e', 'E', 'g', 'G', 'x', 'X', 'o', 'O', 'b', 'c', 'q', 'U', 't', '%', 'z', 'F'))
   .map(([flags, wid, prec, v]) => `%${flags}${wid}${prec}${v}`);
 const format = fc.array(fc.oneof(verb, fc.constantFrom('a', ' ', '|', 'é', '%')), { maxLength: 4 }).map((a) => a.join(''));
 const scalar = fc.oneof(fc.integer({ min: -300, max: 300 }), fc.constantFrom(0, 65, 0x1f600, 2 ** 53 - 1, -(2 ** 40), 1e20, 123456789),
