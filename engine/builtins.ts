@@ -1,7 +1,8 @@
 // Rego builtins that OPA's WASM target does not compile natively, written as OPA's Go writes them
-// (the opa-wasm SDK's JavaScript `regex.split` and `sprintf` read other languages: regex-split.ts,
-// go-sprintf.ts); test/engine/builtins-parity.test.ts holds each to the `opa` binary's answers. The time builtins read the evaluation's clock, which is the real time live
-// and the captured request's time during replay, so replays are deterministic.
+// (the opa-wasm SDK's JavaScript `regex.split`, `sprintf` and YAML reading read other languages:
+// regex-split.ts, go-sprintf.ts, go-yaml.ts); test/engine/builtins-parity.test.ts holds each to the
+// `opa` binary's answers. The time builtins read the evaluation's clock, which is the real time
+// live and the captured request's time during replay, so replays are deterministic.
 import crypto from 'node:crypto';
 import { goSprintf } from './go-sprintf.ts';
 import { goFormat, namedLayouts } from './go-time-format.ts';
