@@ -11,3 +11,8 @@ export const builtinFuncs: Record<string, unknown> = require(path.join(sdkDir, '
 // JavaScript's, not OPA's (regex-split.ts): taken out of its table (the one object it consults, a
 // package outside every bundle), so Airlock's RE2 version (builtins.ts) is the one called.
 delete builtinFuncs['regex.split'];
+// Likewise its `sprintf` (sprintf-js: C's printf on JavaScript values) for Go's fmt (go-sprintf.ts).
+delete builtinFuncs.sprintf;
+// And its YAML reading (the `yaml` 1.x package, YAML 1.2) for go-yaml v3's as OPA uses it (go-yaml.ts).
+delete builtinFuncs['yaml.unmarshal'];
+delete builtinFuncs['yaml.is_valid'];
