@@ -9,6 +9,7 @@ import { goFormat, namedLayouts } from './go-time-format.ts';
 import { goUtf8 } from './go-utf8.ts';
 import { yamlIsValid, yamlUnmarshal } from './go-yaml.ts';
 import { regexSplit } from './regex-split.ts';
+import { trimTrailing } from '../lib/text.ts';
 
 export type BuiltinFn = (...args: any[]) => unknown;
 
@@ -114,12 +115,24 @@ export function parseDurationNs(s: string): number {
   if (!/[dwy]/.test(s)) return Number(goParseDuration(s));
   const m = /^([-+]?)((?:[0-9.]+(?:ms|us|\u00b5s|ns|[a-z]))+)$/.exec(s);
   if (!m) throw new Error(`time: invalid duration "${s}"`);
-  const rewritten = m[1]! + m[2]!.replace(/([0-9.]+)(ms|us|\u00b5s|ns|[a-z])/g, (_, digits: string, unit: string) => {
+  // The text is number-unit pairs (the pattern above): read one pair at a time (a global replace
+  // restarts at every digit of a run that has no unit after it: quadratic).
+  let rewritten = m[1]!;
+  const body = m[2]!;
+  for (let i = 0; i < body.length;) {
+    let j = i;
+    while (j < body.length && (body[j] === '.' || (body[j]! >= '0' && body[j]! <= '9'))) j++;
+    const digits = body.slice(i, j);
+    const unit = /^(?:ms|us|\u00b5s|ns|[a-z])/.exec(body.slice(j, j + 3))![0];
+    i = j + unit.length;
     const hours = extendedUnitHours[unit];
-    if (hours === undefined) return digits + unit;
-    if (!/^([0-9]+\.?[0-9]*|\.[0-9]+)$/.test(digits)) throw new Error(`time: invalid duration "${s}"`);
-    return `${fixedText(Number(digits) * hours)}h`;
-  });
+    if (hours === undefined) {
+      rewritten += digits + unit;
+      continue;
+    }
+    if (!/^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(digits)) throw new Error(`time: invalid duration "${s}"`);
+    rewritten += `${fixedText(Number(digits) * hours)}h`;
+  }
   try {
     return Number(goParseDuration(rewritten));
   } catch {
@@ -282,7 +295,7 @@ const two = (n: number): string => String(n).padStart(2, '0');
 /** Go's time.Format with RFC3339Nano: fraction without trailing zeros, "Z" or the zone's offset. */
 function rfc3339Nano(ns: bigint, zone: string): string {
   const w = wallClock(ns, zone);
-  const frac = w.frac ? `.${String(w.frac).padStart(9, '0').replace(/0+$/, '')}` : '';
+  const frac = w.frac ? `.${trimTrailing(String(w.frac).padStart(9, '0'), '0')}` : '';
   const off = Math.abs(w.offset);
   const zoneText = w.offset === 0 ? 'Z' : `${w.offset < 0 ? '-' : '+'}${two(Math.floor(off / 3600))}:${two(Math.floor(off / 60) % 60)}`;
   const year = w.y >= 0 ? String(w.y).padStart(4, '0') : `-${String(-w.y).padStart(4, '0')}`;

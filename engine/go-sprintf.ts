@@ -7,6 +7,8 @@
 // What JSON cannot carry from the WebAssembly side is not told apart: 1.0 arrives as the integer 1,
 // and a set as an array.
 
+import { trimTrailing } from '../lib/text.ts';
+
 type GoArg = { type: 'int64' | '*big.Int'; n: bigint } | { type: 'float64'; f: number } | { type: 'string'; s: string };
 
 interface Spec {
@@ -183,7 +185,7 @@ function exactDecimal(f: number): Decimal {
 }
 
 function trim(x: Decimal): Decimal {
-  const d = x.d.replace(/0+$/, '');
+  const d = trimTrailing(x.d, '0');
   return d === '' ? { d: '', dp: 0 } : { d, dp: x.dp };
 }
 

@@ -3,6 +3,8 @@
 // kept. A zone's abbreviation ("MST") is written only for UTC: Go takes it from its own zone
 // database, which JavaScript does not carry (another zone's is refused: undefined).
 
+import { trimTrailing } from '../lib/text.ts';
+
 export interface WallClock { y: number; mo: number; d: number; h: number; mi: number; s: number; wd: number; frac: number; offset: number }
 
 /** OPA's named layouts (acceptedTimeFormats). */
@@ -53,7 +55,7 @@ export function goFormat(w: WallClock, layout: string, utc: boolean): string {
       const digits = pad(w.frac, 9).slice(0, Math.min(n, 9));
       if (frac[1]![0] === '0') out += layout[i] + digits;
       else {
-        const trimmed = digits.replace(/0+$/, '');
+        const trimmed = trimTrailing(digits, '0');
         if (trimmed) out += layout[i] + trimmed;
       }
       i += frac[0].length;
