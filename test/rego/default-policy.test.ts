@@ -105,7 +105,7 @@ t.test('credentials never follow a placeholder to the wrong place', async (t) =>
 });
 
 t.test('grants, SQL edge cases and payments', async (t) => {
-  const grant: Grant = { id: 'g-1', agent: 'agent-7', method: 'POST', host: 'api.github.com', operation: 'issues.create', target: 'github:owner=acme;repo=app', expires: '2999-01-01T00:00:00Z' };
+  const grant: Grant = { id: 'g-1', agent: 'agent-7', method: 'POST', host: 'api.github.com', operation: 'issues.create', target: 'github:owner=acme;repo=app', expires: '2200-01-01T00:00:00Z' }; // (OPA reads no time past 2262 in nanoseconds: a later expiry is no date to it)
   const issue = { method: 'POST', url: 'https://api.github.com/repos/acme/app/issues', json: { title: 'x' } };
   t.match(await decide(issue), { action: 'approve', rule: 'effect.write', approval: { risk: 'medium' } });
   t.match(await decide({ ...issue, grants: [grant] }), { action: 'allow', rule: 'grant.matched' });
@@ -185,7 +185,7 @@ t.test('the isolated (worker thread) engine decides the same', async (t) => {
   const isolated = new PolicyEngine({ mode: 'isolated', threads: 1, timeoutMs: 10_000 });
   t.teardown(() => isolated.close());
   await isolated.load({ ...shipped, data: mergeData(shipped.data, configured) });
-  const grant: Grant = { id: 'g-2', agent: 'agent-7', method: 'POST', host: 'api.github.com', path_pattern: '/repos/*/app/issues', target: 'github:owner=acme;repo=app', expires: '2999-01-01T00:00:00Z' };
+  const grant: Grant = { id: 'g-2', agent: 'agent-7', method: 'POST', host: 'api.github.com', path_pattern: '/repos/*/app/issues', target: 'github:owner=acme;repo=app', expires: '2200-01-01T00:00:00Z' }; // (OPA reads no time past 2262 in nanoseconds: a later expiry is no date to it)
   const calls: Call[] = [
     { method: 'POST', url: 'https://proj1.supabase.co/pg/query', json: { query: 'DROP TABLE users' } },
     { method: 'POST', url: 'https://api.github.com/repos/acme/app/issues', json: { title: 'x' }, grants: [grant] },
