@@ -52,6 +52,17 @@ export function descriptionWeight(text: string): number {
 /** Thrown by run() when the agent already has AGENT_WAITING requests waiting, and by enter() past AGENT_OPEN or AGENT_DESCRIBED_BYTES. */
 export class AgentBusyError extends Error {}
 
+/**
+ * An agent's part once `total` has passed `bound`: the room left under one and a half bounds, shared
+ * by the agents holding some (and this one, when new); at least one, so a newcomer is admitted. A
+ * part of the bound itself let each agent arriving later take its share on top of the earlier ones'
+ * excess, bound × (1 + 1/2 + … + 1/n) in all (five agents arriving one after another held 141 of a
+ * 136 meant for them: the descriptors the bound was to keep).
+ */
+function equalPart(bound: number, total: number, holders: number, newcomer: boolean): number {
+  return Math.max(1, Math.floor((bound * 1.5 - total) / (holders + (newcomer ? 1 : 0))));
+}
+
 export class AgentGate {
   private readonly busy = new Tally();
   private readonly waiting = new Map<string, Array<() => void>>();
@@ -82,7 +93,7 @@ export class AgentGate {
     const own = this.open.of(agent);
     if (own >= this.maxOpen) throw new AgentBusyError(`${this.maxOpen} of this agent's requests and tunnels are already open`);
     if (this.open.total >= this.crowdedOpen) {
-      const part = Math.max(1, Math.floor(this.crowdedOpen / (this.open.size + (own === 0 ? 1 : 0))));
+      const part = equalPart(this.crowdedOpen, this.open.total, this.open.size, own === 0);
       if (own >= part) throw new AgentBusyError(`${own} of this agent's requests and tunnels are open while ${this.open.total} are across ${this.open.size} agents, past the ${this.crowdedOpen} this process's file descriptors allow: each agent may hold its equal part (${part}) until some end`);
     }
     return this.open.hold(agent, 1);
@@ -109,7 +120,7 @@ export class AgentGate {
       // Each waiting request holds a socket: past the part of the descriptors they may take in
       // all, an agent holding its equal part among the agents with some waiting is refused.
       if (this.waitingTotal >= this.crowdedWaiting) {
-        const part = Math.max(1, Math.floor(this.crowdedWaiting / (this.waiting.size + (queued === 0 ? 1 : 0))));
+        const part = equalPart(this.crowdedWaiting, this.waitingTotal, this.waiting.size, queued === 0);
         if (queued >= part) throw new AgentBusyError(`${queued} of this agent's requests are waiting while ${this.waitingTotal} of ${this.waiting.size} agents' are, past the ${this.crowdedWaiting} this process's file descriptors allow: each agent may have its equal part (${part}) waiting`);
       }
       this.waitingTotal++;

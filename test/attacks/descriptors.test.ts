@@ -109,6 +109,25 @@ if (!lowered) {
     t.ok(newcomer, 'a newcomer gets its slots and may wait');
   });
 
+  t.test('agents arriving one after another do not add up past the bound; a newcomer is still admitted', async (t) => {
+    // The first fills the crowded bound alone, then each later one takes what it may: a part of the
+    // bound each added up to bound × (1 + 1/2 + … + 1/n) (141 of 136 held live under load).
+    const gate = new AgentGate(4, 16, 512, undefined, 68, 34); // the bounds of a 400-descriptor limit
+    const bound = gate.crowdedOpen;
+    for (let agent = 0; agent < 12; agent++) {
+      for (let i = 0; i < gate.maxOpen; i++) {
+        try {
+          gate.enter(`seq${agent}`);
+        } catch {
+          break;
+        }
+      }
+    }
+    const held = (gate as unknown as { open: { total: number } }).open.total;
+    t.ok(held <= bound * 1.5 + 12, `${held} open across twelve agents arriving in turn (the bound ${bound})`);
+    t.doesNotThrow(() => gate.enter('newcomer'), 'a newcomer is admitted');
+  });
+
   t.test('the bounds: a large limit keeps the fixed ones, a small one shrinks them, unknown is none', async (t) => {
     t.equal(openFileLimit('Max open files            1048576              1048576              files\n'), 1048576);
     t.equal(openFileLimit('Max open files            unlimited            unlimited            files\n'), Infinity);

