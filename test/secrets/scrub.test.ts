@@ -637,6 +637,30 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
   t.same(s.startsAtEnd(`x ${zw(value.slice(0, 11))}`, 10).map((r) => r.replace), [PH], 'two characters past it, with fillers: the secret\'s start');
 });
 
+/** Full-width, bold and circled forms of a key's letters and digits (what NFKC reads back as the key). */
+const letterForms: Record<string, (c: string) => number> = {
+  'full-width': (c) => c.charCodeAt(0) + 0xfee0,
+  bold: (c) => {
+    const x = c.charCodeAt(0);
+    return x >= 97 && x <= 122 ? 0x1d41a + x - 97 : x >= 65 && x <= 90 ? 0x1d400 + x - 65 : x >= 48 && x <= 57 ? 0x1d7ce + x - 48 : x;
+  },
+  circled: (c) => (/[a-z]/.test(c) ? 0x24d0 + c.charCodeAt(0) - 97 : c.charCodeAt(0)),
+};
+
+/** Property: the key with every `every`-th character in a letter form, written by `writes`, after a prefix, cut anywhere, is scrubbed. */
+async function lettersWrittenAreScrubbed(s: Scrubber, value: string, writes: Record<string, (cp: number) => string>, befores: string[], runs: number): Promise<void> {
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(letterForms)), fc.constantFrom(...Object.keys(writes)), fc.integer({ min: 1, max: 3 }), fc.constantFrom(...befores), fc.integer({ min: 0, max: 2000 }), async (kind, write, every, before, at) => {
+    const spelled = [...value].map((c, i) => {
+      const cp = letterForms[kind]!(c);
+      return i % every === 0 && cp !== c.charCodeAt(0) ? writes[write]!(cp) : c;
+    }).join('');
+    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (!out.includes(PH)) throw new Error(`${kind} as ${write} every ${every} cut at ${cut} passed: ${out}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? runs) });
+}
+
 // Nineteenth pass (left open by the eighteenth): the same letters under CSS escapes (`\ff53 `, a
 // page's `content:` or a stylesheet a service writes, `\01d42c`), JavaScript's `\u{ff53}` and
 // Python's `\U0000ff53` (its `repr`/`unicode_escape` of a styled letter): a reader decodes them and
@@ -646,11 +670,6 @@ t.test('sixteenth pass: fillers between the value\'s characters and styled lette
 t.test('nineteenth pass: full-width and styled letters as CSS, \\u{…} or \\U escapes, and colour sequences between a key\'s characters, at any chunk cut; CSS and coloured logs without it pass byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
-  const bold = (c: string): number => {
-    const x = c.charCodeAt(0);
-    return x >= 97 && x <= 122 ? 0x1d41a + x - 97 : x >= 65 && x <= 90 ? 0x1d400 + x - 65 : x >= 48 && x <= 57 ? 0x1d7ce + x - 48 : x;
-  };
-  const points: Record<string, (c: string) => number> = { 'full-width': (c) => c.charCodeAt(0) + 0xfee0, bold, circled: (c) => (/[a-z]/.test(c) ? 0x24d0 + c.charCodeAt(0) - 97 : c.charCodeAt(0)) };
   const hex = (cp: number): string => cp.toString(16);
   const writes: Record<string, (cp: number) => string> = {
     'css blank': (cp) => `\\${hex(cp)} `,
@@ -660,16 +679,7 @@ t.test('nineteenth pass: full-width and styled letters as CSS, \\u{…} or \\U e
     'js braces padded': (cp) => `\\u{00${hex(cp).toUpperCase()}}`,
     python: (cp) => `\\U${hex(cp).padStart(8, '0')}`,
   };
-  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(points)), fc.constantFrom(...Object.keys(writes)), fc.integer({ min: 1, max: 3 }), fc.constantFrom('{"shown":"', '.k::after{content:"', ''), fc.integer({ min: 0, max: 2000 }), async (kind, write, every, before, at) => {
-    const spelled = [...value].map((c, i) => {
-      const cp = points[kind]!(c);
-      return i % every === 0 && cp !== c.charCodeAt(0) ? writes[write]!(cp) : c;
-    }).join('');
-    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
-    const cut = at % (body.length + 1);
-    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
-    if (!out.includes(PH)) throw new Error(`${kind} as ${write} every ${every} cut at ${cut} passed: ${out}`);
-  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  await lettersWrittenAreScrubbed(s, value, writes, ['{"shown":"', '.k::after{content:"', ''], 60);
   const colours: Record<string, [string, string]> = {
     raw: ['\x1b[31m', '\x1b[0m'], bold: ['\x1b[1;32m', '\x1b[m'], '256': ['\x1b[38;5;196m', '\x1b[39m'],
     json: ['\\u001b[33m', '\\u001b[0m'], 'JSON upper': ['\\u001B[1m', '\\u001B[22m'], python: ['\\x1b[36m', '\\x1b[0m'],
@@ -699,11 +709,6 @@ t.test('nineteenth pass: full-width and styled letters as CSS, \\u{…} or \\U e
 t.test('eighteenth pass: full-width and styled letters as JSON escapes, numeric references or percent-encoded, whole or in part, at any chunk cut; CJK text escaped so passes byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
-  const bold = (c: string): number => {
-    const x = c.charCodeAt(0);
-    return x >= 97 && x <= 122 ? 0x1d41a + x - 97 : x >= 65 && x <= 90 ? 0x1d400 + x - 65 : x >= 48 && x <= 57 ? 0x1d7ce + x - 48 : x;
-  };
-  const points: Record<string, (c: string) => number> = { 'full-width': (c) => c.charCodeAt(0) + 0xfee0, bold, circled: (c) => (/[a-z]/.test(c) ? 0x24d0 + c.charCodeAt(0) - 97 : c.charCodeAt(0)) };
   const writes: Record<string, (cp: number) => string> = {
     json: (cp) => JSON.stringify(String.fromCodePoint(cp)).slice(1, -1).replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`),
     'JSON upper': (cp) => [...String.fromCodePoint(cp)].map((ch) => [...Array(ch.length).keys()].map((k) => `\\u${ch.charCodeAt(k).toString(16).toUpperCase().padStart(4, '0')}`).join('')).join(''),
@@ -714,16 +719,7 @@ t.test('eighteenth pass: full-width and styled letters as JSON escapes, numeric 
     percent: (cp) => encodeURIComponent(String.fromCodePoint(cp)),
     'percent lower': (cp) => encodeURIComponent(String.fromCodePoint(cp)).toLowerCase(),
   };
-  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(points)), fc.constantFrom(...Object.keys(writes)), fc.integer({ min: 1, max: 3 }), fc.constantFrom('{"shown":"', '<p>', ''), fc.integer({ min: 0, max: 2000 }), async (kind, write, every, before, at) => {
-    const spelled = [...value].map((c, i) => {
-      const cp = points[kind]!(c);
-      return i % every === 0 && cp !== c.charCodeAt(0) ? writes[write]!(cp) : c;
-    }).join('');
-    const body = Buffer.from(`${before}${spelled} and more`, 'utf8');
-    const cut = at % (body.length + 1);
-    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
-    if (!out.includes(PH)) throw new Error(`${kind} as ${write} every ${every} cut at ${cut} passed: ${out}`);
-  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 80) });
+  await lettersWrittenAreScrubbed(s, value, writes, ['{"shown":"', '<p>', ''], 80);
   // Controls: Japanese escaped by json.dumps (full-width punctuation among it), references in a page, at every cut.
   const plain = Buffer.from(`{"t":${JSON.stringify('こんにちは（世界）！ＡＢＣ順で ｓｋ は略語 ２０２６年').replace(/[^\x00-\x7f]/g, (m) => `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`)}}<p>&#xff21;&#65314; &#x1d400;&#x1d401; &#12354;</p><a href="/s?q=${encodeURIComponent('（ＡＢＣ）検索 ｓｋ')}&amp;p=2%20">next</a> 100%`, 'utf8');
   for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `escaped CJK text cut at ${cut} passes`);
