@@ -849,10 +849,46 @@ export function privateDevices(home: string): string[] {
 function pathIdentity(p: string): string | undefined {
   try {
     const st = fs.lstatSync(p);
-    return `${st.dev}:${st.ino}:${st.mode & fs.constants.S_IFMT}:${st.birthtimeMs}`;
+    return `${st.dev}:${st.ino}:${st.mode & fs.constants.S_IFMT}|${st.birthtimeMs}`;
   } catch {
     return undefined;
   }
+}
+
+/** Whether two identities are of different files: another inode, or the same number born again. */
+function replacedIdentity(then: string, now: string): boolean {
+  const [thenFile, thenBirth] = then.split('|');
+  const [nowFile, nowBirth] = now.split('|');
+  return thenFile !== nowFile || (thenBirth !== nowBirth && realBirthTimes());
+}
+
+let birthTimesChecked: boolean | undefined;
+
+/**
+ * Whether this system reports birth times. Where statx is refused (older kernels, some container
+ * sandboxes) libuv falls back to stat and reports the change time as the birth time: every write
+ * into a hidden folder (another Airlock's state folder in use, a cache the host's npm fills) read
+ * as a new folder in its place, named as replaced and, for a cache, set aside. Asked once, only
+ * when a birth time moved: a file changed well after it was made has an older birth time.
+ */
+function realBirthTimes(): boolean {
+  if (birthTimesChecked !== undefined) return birthTimesChecked;
+  let dir: string | undefined;
+  try {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-btime-'));
+    const probe = path.join(dir, 'probe');
+    fs.writeFileSync(probe, '');
+    // Past the file system's coarse clock tick (a few milliseconds), so that the change time moves.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
+    fs.chmodSync(probe, 0o600);
+    const st = fs.statSync(probe);
+    birthTimesChecked = st.birthtimeMs !== st.ctimeMs;
+  } catch {
+    birthTimesChecked = false;
+  } finally {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return birthTimesChecked;
 }
 
 /**
@@ -892,7 +928,7 @@ function replacedPaths(watched: Map<string, { id: string | undefined; kind: 'hid
     if (id === undefined) continue;
     const now = pathIdentity(p);
     // Gone is not replaced: there is nothing new to read, change or load.
-    if (now === id || now === undefined) continue;
+    if (now === undefined || !replacedIdentity(id, now)) continue;
     if (mountPointLeft(p, listedAt)) continue;
 
     if (kind === 'cache') {
