@@ -82,6 +82,22 @@ export class PartialMessages {
     return true;
   }
 
+  /**
+   * A tunnel of `agent` being cut holds `bytes`: no longer its agent's (another of its tunnels was
+   * cut too, for bytes already on their way out, when the sockets took their time to close), still
+   * everyone's until `left` says it has closed.
+   */
+  leaving(agent: string, bytes: number): void {
+    const mine = (this.perAgent.get(agent) ?? 0) - bytes;
+    if (mine > 0) this.perAgent.set(agent, mine);
+    else this.perAgent.delete(agent);
+  }
+
+  /** A cut tunnel that held `bytes` has closed. */
+  left(bytes: number): void {
+    this.total -= bytes;
+  }
+
   /** Cuts the largest tunnels of the agents holding more than `fair` until they hold no more (their bytes go when they close). */
   private makeRoom(fair: number): void {
     for (const [other, bytes] of this.perAgent) {
@@ -321,7 +337,9 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       if (--open > 0) return;
       forget?.();
       if (budget && held) budget.messages.change(budget.agent, held, 0);
+      if (budget && leaving) budget.messages.left(leaving);
       held = 0;
+      leaving = 0;
       if (again) clearTimeout(again);
       resolve({ ...(end ?? { by: 'airlock', detail: 'both connections dropped' }), ...stats });
     };
@@ -342,6 +360,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
     // After each read of either side, and each message sent or flushed: what the tunnel holds of
     // unfinished messages and of messages not yet sent, against the budgets.
     let held = 0;
+    let leaving = 0;
     const budget = hooks.partial;
     const weigh = (): void => {
       if (!budget) return;
@@ -355,6 +374,9 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
     const overBudget = (detail: string): void => {
       if (end) return;
       end = { by: 'airlock', detail };
+      if (budget && held) budget.messages.leaving(budget.agent, held);
+      leaving = held;
+      held = 0;
       // A close frame queued behind what the side does not read would keep it all for the close timeout.
       for (const [ws, code, reason] of [[agent, 1009, 'messages over budget'], [upstream, 1001, 'closed by the proxy']] as const) {
         if (ws.bufferedAmount > HIGH_WATER) ws.terminate();

@@ -19,6 +19,8 @@ const partial = new PartialMessages(4 * MiB, 12 * MiB);
 const got = new Map<string, Buffer[]>();
 const upstream = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * MiB });
 upstream.on('connection', (ws, req) => {
+  // An upstream slow to close: it reads nothing more, so a close frame sent to it gets no answer.
+  if (req.url?.endsWith('/slow-to-close')) (ws as unknown as { _socket: net.Socket })._socket.pause();
   ws.on('message', (data) => {
     const list = got.get(req.url ?? '') ?? [];
     list.push(data as Buffer);
@@ -102,4 +104,31 @@ t.test('past the budget of all, an agent past its equal part that grows is refus
   t.equal(greedy.code, 1009, 'the agent that grew past its part is closed');
   for (const e of quiet) e.ws.terminate();
   greedy.ws.terminate();
+});
+
+t.test('a tunnel cut for its agent\'s budget: its bytes, on their way out, do not cut the agent\'s next tunnel too', async (t) => {
+  // Twentieth pass (CI): the cut tunnel's bytes stayed its agent's until one of its sockets was read
+  // again (the close replies: they take their time under load), so the agent's other tunnels still
+  // filling within the budget were cut for them as well — two of five tunnels holding 14 MiB each
+  // under a 64 MiB budget. Here neither side of the cut tunnel answers its close at all.
+  const piece = Buffer.alloc(MiB / 2, 0x61);
+  const first = await open('/leaver/slow-to-close');
+  for (let k = 0; k < 8; k++) first.ws.send(piece, { fin: false, binary: true }); // 4 MiB: at the budget
+  await new Promise((r) => setTimeout(r, 300));
+  // The bytes that cross it come last, in one read: nothing of this tunnel is read after its cut.
+  first.ws.send(Buffer.alloc(16 * 1024, 0x61), { fin: false, binary: true });
+  (first.ws as unknown as { _socket: net.Socket })._socket.pause();
+  await new Promise((r) => setTimeout(r, 300));
+  const next = await open('/leaver/next');
+  for (let k = 0; k < 4; k++) next.ws.send(piece, { fin: false, binary: true }); // 2 MiB, within 4
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(next.code, undefined, 'the agent\'s next tunnel, within the budget, stays open');
+  next.ws.send(piece, { fin: true, binary: true });
+  await eventually(() => (got.get('/leaver/next')?.length ?? 0) === 1 || next.code !== undefined, 'the next message or its close');
+  t.equal(got.get('/leaver/next')?.[0]?.length, 5 * MiB / 2, 'and its message arrives whole');
+  (first.ws as unknown as { _socket: net.Socket })._socket.resume();
+  await eventually(() => first.code !== undefined, 'the first tunnel\'s close read');
+  t.equal(first.code, 1009, 'the tunnel that crossed the budget was closed 1009');
+  first.ws.terminate();
+  next.ws.terminate();
 });
