@@ -1,14 +1,17 @@
 // Rego builtins that OPA's WASM target does not compile natively, written as OPA's Go writes them
 // (the opa-wasm SDK's JavaScript `regex.split`, `sprintf` and YAML reading read other languages:
-// regex-split.ts, go-sprintf.ts, go-yaml.ts); test/engine/builtins-parity.test.ts holds each to the
-// `opa` binary's answers. The time builtins read the evaluation's clock, which is the real time
+// go-regexp.ts, go-sprintf.ts, go-yaml.ts; the rest: go-text.ts, go-semver.ts, go-net.ts);
+// test/engine/builtins-parity.test.ts holds each to the `opa` binary's answers. The time builtins read the evaluation's clock, which is the real time
 // live and the captured request's time during replay, so replays are deterministic.
 import crypto from 'node:crypto';
 import { goSprintf } from './go-sprintf.ts';
 import { goFormat, namedLayouts } from './go-time-format.ts';
 import { goUtf8 } from './go-utf8.ts';
 import { yamlIsValid, yamlUnmarshal } from './go-yaml.ts';
-import { regexSplit } from './regex-split.ts';
+import { regexFindN, regexReplace, regexSplit } from './go-regexp.ts';
+import { semverCompare, semverIsValid } from './go-semver.ts';
+import { base64UrlEncodeNoPad, globQuoteMeta, hexDecode, hexEncode, indexOfN, stringsCount } from './go-text.ts';
+import { cidrIsValid } from './go-net.ts';
 import { trimTrailing } from '../lib/text.ts';
 
 export type BuiltinFn = (...args: any[]) => unknown;
@@ -330,6 +333,70 @@ function queryUnescape(s: string): string {
   return goUtf8(Uint8Array.from(out));
 }
 
+/** Go's url.Values.Encode of OPA's object: keys in byte order, each value (a string, or strings) as `k=v`. */
+function encodeObject(o: unknown): string {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error('urlquery.encode_object: operand 1 must be object');
+  const keys = Object.keys(o).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const parts: string[] = [];
+  for (const k of keys) {
+    const v = (o as Record<string, unknown>)[k];
+    const values = typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
+    if (!values || !values.every((x) => typeof x === 'string')) throw new Error('urlquery.encode_object: values must be strings, arrays or sets of strings');
+    for (const x of values as string[]) parts.push(`${queryEscape(k)}=${queryEscape(x)}`);
+  }
+  return parts.join('&');
+}
+
+/** Go's url.ParseQuery: `&`-separated, a `;` or a bad escape anywhere is an error, repeated keys collected. */
+function decodeObject(s: string): Record<string, string[]> {
+  if (typeof s !== 'string') throw new Error('urlquery.decode_object: operand 1 must be string');
+  const out: Record<string, string[]> = {};
+  for (const pair of s.split('&')) {
+    if (pair.includes(';')) throw new Error('invalid semicolon separator in query');
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const [k, v] = eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    const key = queryUnescape(k);
+    (out[key] ??= []).push(queryUnescape(v));
+  }
+  return out;
+}
+
+/** OPA's `time.diff` (icza/gox's algorithm): years to seconds between two times, in the first one's zone. */
+function timeDiff(a: unknown, b: unknown): number[] {
+  const t1 = zonedTime(a);
+  const t2 = zonedTime(b);
+  // The second time's zone is read too (an unknown zone is an error), though not used.
+  wallClock(t2.ns, t2.zone);
+  const [early, late] = t1.ns > t2.ns ? [t2.ns, t1.ns] : [t1.ns, t2.ns];
+  const x = wallClock(early, t1.zone);
+  const y = wallClock(late, t1.zone);
+  let [year, month, day, hour, min, sec] = [y.y - x.y, y.mo - x.mo, y.d - x.d, y.h - x.h, y.mi - x.mi, y.s - x.s];
+  if (sec < 0) { sec += 60; min--; }
+  if (min < 0) { min += 60; hour--; }
+  if (hour < 0) { hour += 24; day--; }
+  if (day < 0) {
+    // The days of the earlier time's month.
+    const d = new Date(0);
+    d.setUTCFullYear(x.y, x.mo, 0);
+    day += d.getUTCDate();
+    month--;
+  }
+  if (month < 0) { month += 12; year--; }
+  return [year, month, day, hour, min, sec];
+}
+
+/** OPA's `numbers.range_step`: from `a` to `b` inclusive by a positive whole step, counting down when `a` > `b`. */
+function rangeStep(a: unknown, b: unknown, step: unknown): number[] {
+  if (![a, b, step].every(Number.isInteger)) throw new Error('numbers.range_step: operands must be integers');
+  const [from, to, by] = [a, b, step] as [number, number, number];
+  if (by <= 0) throw new Error('numbers.range_step: step must be a positive number above zero');
+  const out: number[] = [];
+  if (from <= to) for (let i = from; i <= to; i += by) out.push(i);
+  else for (let i = from; i >= to; i -= by) out.push(i);
+  return out;
+}
+
 /**
  * A builtin's error makes its expression undefined, as OPA does (`opa eval`, `opa test`, and the
  * builtins compiled into WebAssembly): a policy decides here as it was tested. An uncaught throw
@@ -401,12 +468,33 @@ export function goBuiltins(clock: EvalClock): Record<string, BuiltinFn> {
     'crypto.sha256': hash('sha256'),
     'crypto.sha1': hash('sha1'),
     'crypto.md5': hash('md5'),
+    'crypto.hmac.md5': hmac('md5'),
+    'crypto.hmac.sha1': hmac('sha1'),
     'crypto.hmac.sha256': hmac('sha256'),
     'crypto.hmac.sha512': hmac('sha512'),
     'crypto.hmac.equal': (a: string, b: string) => {
       const [x, y] = [Buffer.from(String(a)), Buffer.from(String(b))];
       return x.length === y.length && crypto.timingSafeEqual(x, y);
     },
+    'time.diff': timeDiff,
+    'numbers.range_step': rangeStep,
+    'urlquery.encode_object': encodeObject,
+    'urlquery.decode_object': decodeObject,
+    'regex.find_n': regexFindN,
+    'regex.replace': regexReplace,
+    'strings.count': stringsCount,
+    indexof_n: indexOfN,
+    'hex.encode': hexEncode,
+    'hex.decode': hexDecode,
+    'base64url.encode_no_pad': base64UrlEncodeNoPad,
+    'glob.quote_meta': globQuoteMeta,
+    'semver.is_valid': semverIsValid,
+    'semver.compare': semverCompare,
+    'net.cidr_is_valid': cidrIsValid,
+    // print() and trace() write to OPA's own output (opa eval, opa test); the proxy has no reader
+    // for them per request, so they are true and say nothing (docs/policies.md).
+    'internal.print': () => true,
+    trace: () => true,
     'units.parse_bytes': (s: string) => parseBytes(s),
     'units.parse': (s: string) => parseUnits(s),
     'urlquery.encode': (s: string) => queryEscape(s),

@@ -8,7 +8,7 @@ const sdkDir = path.dirname(require.resolve('@open-policy-agent/opa-wasm'));
 export const builtinFuncs: Record<string, unknown> = require(path.join(sdkDir, 'builtins', 'index.js'));
 
 // The SDK calls its own builtin before a custom one of the same name, and its `regex.split` is
-// JavaScript's, not OPA's (regex-split.ts): taken out of its table (the one object it consults, a
+// JavaScript's, not OPA's (go-regexp.ts): taken out of its table (the one object it consults, a
 // package outside every bundle), so Airlock's RE2 version (builtins.ts) is the one called.
 delete builtinFuncs['regex.split'];
 // Likewise its `sprintf` (sprintf-js: C's printf on JavaScript values) for Go's fmt (go-sprintf.ts).

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { compilePolicy } from '../../engine/compile.ts';
 import { Evaluator } from '../../engine/evaluator.ts';
-import { regexSplit } from '../../engine/regex-split.ts';
+import { regexSplit } from '../../engine/go-regexp.ts';
 import { requireOpa } from '../../engine/toolchain.ts';
 
 const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : Date.now() % 2 ** 31;
