@@ -1,6 +1,6 @@
 // Rego builtins that OPA's WASM target does not compile natively, written as OPA's Go writes them
 // (the opa-wasm SDK's JavaScript `regex.split`, `sprintf` and YAML reading read other languages:
-// go-regexp.ts, go-sprintf.ts, go-yaml.ts; the rest: go-text.ts, go-semver.ts, go-net.ts);
+// go-regexp.ts, go-sprintf.ts, go-yaml.ts; the rest: go-text.ts, go-semver.ts, go-net.ts, go-jwt.ts);
 // test/engine/builtins-parity.test.ts holds each to the `opa` binary's answers. The time builtins read the evaluation's clock, which is the real time
 // live and the captured request's time during replay, so replays are deterministic.
 import crypto from 'node:crypto';
@@ -12,6 +12,7 @@ import { regexFindN, regexReplace, regexSplit } from './go-regexp.ts';
 import { semverCompare, semverIsValid } from './go-semver.ts';
 import { base64UrlEncodeNoPad, globQuoteMeta, hexDecode, hexEncode, indexOfN, stringsCount } from './go-text.ts';
 import { cidrIsValid } from './go-net.ts';
+import { jwtDecode, jwtDecodeVerify, jwtVerify, jwtVerifyHs } from './go-jwt.ts';
 import { trimTrailing } from '../lib/text.ts';
 
 export type BuiltinFn = (...args: any[]) => unknown;
@@ -491,6 +492,13 @@ export function goBuiltins(clock: EvalClock): Record<string, BuiltinFn> {
     'semver.is_valid': semverIsValid,
     'semver.compare': semverCompare,
     'net.cidr_is_valid': cidrIsValid,
+    'io.jwt.decode': jwtDecode,
+    'io.jwt.decode_verify': jwtDecodeVerify(() => clock.nowNs()),
+    ...Object.fromEntries(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'].map((alg) => [`io.jwt.verify_${alg.toLowerCase()}`, jwtVerify(alg)])),
+    'io.jwt.verify_eddsa': jwtVerify('EdDSA'),
+    'io.jwt.verify_hs256': jwtVerifyHs('HS256'),
+    'io.jwt.verify_hs384': jwtVerifyHs('HS384'),
+    'io.jwt.verify_hs512': jwtVerifyHs('HS512'),
     // print() and trace() write to OPA's own output (opa eval, opa test); the proxy has no reader
     // for them per request, so they are true and say nothing (docs/policies.md).
     'internal.print': () => true,

@@ -105,9 +105,7 @@ export class Evaluator {
       // Refuse a bundle that needs a builtin nobody implements, at load time rather than per request.
       const needed = importedBuiltins(policy);
       const missing = needed.filter((name) => !(name in builtins) && !(name in builtinFuncs));
-      if (missing.length) {
-        throw new UnsupportedBuiltinError(`policy uses builtins that Airlock's WASM evaluator does not provide: ${missing.join(', ')}`);
-      }
+      if (missing.length) throw new UnsupportedBuiltinError(`policy uses builtins that Airlock's WASM evaluator does not provide: ${missing.map(unsupportedWhy).join('; ')} (docs/policies.md lists those it does)`);
       policy.setData(compiled.data as object);
       self = new Evaluator(policy, compiled.version, limits);
       return self;
@@ -162,6 +160,16 @@ export class Evaluator {
     this.opa.opa_heap_ptr_set(this.internals.dataHeapPtr);
     this.evalsSinceReset = 0;
   }
+}
+
+// Builtins left out on purpose, and why (a policy author reads this in the load error).
+const NETWORK = new Set(['http.send', 'net.lookup_ip_addr', 'providers.aws.sign_req']);
+const SETS = new Set(['net.cidr_expand', 'net.cidr_merge', 'net.cidr_contains_matches', 'graph.reachable_paths', 'object.subset']);
+
+function unsupportedWhy(name: string): string {
+  if (NETWORK.has(name)) return `${name} (a decision reaches no other host: what it answered would decide, and the call would leave unchecked)`;
+  if (SETS.has(name)) return `${name} (it takes or gives sets, which reach JavaScript as arrays)`;
+  return name;
 }
 
 /** Names of the builtins the compiled module imports (opa-wasm keeps this map private). */
