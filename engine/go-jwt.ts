@@ -4,6 +4,7 @@
 // as OPA honours them), Node's crypto for the signatures. Held to the `opa` binary over generated
 // tokens in builtins-parity.test.ts. Encrypted tokens (JWE) are refused, as in OPA.
 import crypto from 'node:crypto';
+import { trimAny } from '../lib/text.ts';
 import { goUtf8 } from './go-utf8.ts';
 
 const ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512', 'EdDSA']);
@@ -89,7 +90,7 @@ export function jwtDecode(jwt: unknown): unknown[] {
   const payload = base64Url(t.payload, 'payload');
   if ('cty' in header) {
     if (typeof header.cty !== 'string') throw new Error('cty: must be a string');
-    if (header.cty === 'JWT') return jwtDecode(goUtf8(payload).replace(/^["']+|["']+$/g, ''));
+    if (header.cty === 'JWT') return jwtDecode(trimAny(goUtf8(payload), `"'`));
   }
   const body = jsonObject(payload, 'JWT payload');
   return [header, body, base64Url(t.signature, 'signature').toString('hex')];
@@ -103,18 +104,34 @@ interface VerificationKey {
   kid: string;
 }
 
-const PEM = /-----BEGIN ([^\n-]*)-----\r?\n([\s\S]*?)-----END \1-----[^\n]*(?:\n|$)/;
+/** Go's pem.Decode, as far as OPA relies on it: the first block's type and bytes, and what follows its END line. */
+function firstPemBlock(text: string): { type: string; der: Buffer; rest: string } | undefined {
+  // At the start of the text or of a line.
+  const begin = text.startsWith('-----BEGIN ') ? 0 : text.indexOf('\n-----BEGIN ') + 1;
+  if (begin <= 0 && !text.startsWith('-----BEGIN ')) return undefined;
+  const typeEnd = text.indexOf('-----', begin + 11);
+  const lineEnd = text.indexOf('\n', begin);
+  if (typeEnd < 0 || lineEnd < 0 || lineEnd < typeEnd) return undefined;
+  const type = text.slice(begin + 11, typeEnd);
+  const endLine = `-----END ${type}-----`;
+  const end = text.indexOf(endLine, lineEnd);
+  if (end < 0) return undefined;
+  const afterEnd = text.indexOf('\n', end);
+  // Header lines (`Proc-Type: …`) are not base64.
+  const body = text.slice(lineEnd + 1, end).split('\n').filter((line) => !line.includes(':')).join('');
+  return { type, der: Buffer.from(body, 'base64'), rest: afterEnd < 0 ? '' : text.slice(afterEnd + 1) };
+}
 
 /** OPA's getKeysFromCertOrJWK: the first PEM block (a certificate or a public key, nothing after it), else a JWK or JWK set. */
 function keysOf(certificate: unknown): VerificationKey[] {
   if (typeof certificate !== 'string') throw new Error('operand 2 must be string');
-  const pem = PEM.exec(certificate);
+  const pem = firstPemBlock(certificate);
   if (pem) {
-    if (certificate.slice(pem.index + pem[0].length).length > 0) throw new Error('extra data after a PEM certificate block');
-    const der = Buffer.from(pem[2]!.replace(/^[A-Za-z-]+:.*$/gm, ''), 'base64');
+    if (pem.rest.length > 0) throw new Error('extra data after a PEM certificate block');
+    const der = pem.der;
     let key: crypto.KeyObject;
-    if (pem[1] === 'CERTIFICATE') key = new crypto.X509Certificate(der).publicKey;
-    else if (pem[1] === 'PUBLIC KEY') key = crypto.createPublicKey({ key: der, format: 'der', type: 'spki' });
+    if (pem.type === 'CERTIFICATE') key = new crypto.X509Certificate(der).publicKey;
+    else if (pem.type === 'PUBLIC KEY') key = crypto.createPublicKey({ key: der, format: 'der', type: 'spki' });
     else throw new Error('failed to extract a Key from the PEM certificate');
     return [{ key: supported(key), isPrivate: false, alg: '', kid: '' }];
   }

@@ -9,6 +9,15 @@ export function trimTrailing(text: string, char: string): string {
   return end === text.length ? text : text.slice(0, end);
 }
 
+/** Go's `strings.Trim(text, cutset)`: every leading and trailing character found in `cutset`. */
+export function trimAny(text: string, cutset: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && cutset.includes(text[start]!)) start++;
+  while (end > start && cutset.includes(text[end - 1]!)) end--;
+  return text.slice(start, end);
+}
+
 const unprintable = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]/gu;
 
 /**

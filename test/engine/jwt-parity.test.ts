@@ -49,7 +49,7 @@ const rightForms: Record<string, string[]> = {
   EdDSA: [spki(ed.publicKey), JSON.stringify(jwk(ed.publicKey, { alg: 'EdDSA' })), JSON.stringify(jwk(ed.privateKey))],
   HS: [JSON.stringify({ kty: 'oct', k: Buffer.from('s3cret').toString('base64url') })],
 };
-const otherForms = [spki(otherRsa.publicKey), JSON.stringify({ keys: [jwk(rsa.publicKey, { alg: 'RSA-OAEP' })] }), JSON.stringify({ keys: [] }), 'not a key', '{"kty": "RSA"}',
+const otherForms = [spki(otherRsa.publicKey), `junk${spki(rsa.publicKey)}`, JSON.stringify({ keys: [jwk(rsa.publicKey, { alg: 'RSA-OAEP' })] }), JSON.stringify({ keys: [] }), 'not a key', '{"kty": "RSA"}',
   `${spki(rsa.publicKey)}\n\n`, `${spki(rsa.publicKey)}${spki(otherRsa.publicKey)}`];
 const keyForms = [...new Set([...Object.values(rightForms).flat(), ...otherForms])];
 const formsFor = (alg: string): string[] => rightForms[alg] ?? rightForms[alg.slice(0, 2)]!;
