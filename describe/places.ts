@@ -124,7 +124,10 @@ const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intras
   // (Eighteenth pass) the program a code tool runs (`python {code}`; as a word `code` would make a postal code one).
   'code', 'sourcecode', 'pythoncode', 'jscode', 'argv',
   // and the access a share gives, by names that say so (not the word: `access_token` is a credential).
-  'access', 'accesstype', 'accessright', 'accessrights', 'grant']);
+  'access', 'accesstype', 'accessright', 'accessrights', 'grant',
+  // (Twentieth pass) what a call runs under other names: a container's `Entrypoint` and `Image`
+  // (Docker's `containers/create`), a tool's argument vector and flags.
+  'entrypoint', 'image', 'imagename', 'imageref', 'containerimage', 'args', 'cliargs', 'extraargs', 'flags']);
 const effectArgumentWords = new Set([
   'dry', 'archived', 'archive', 'trashed', 'trash', 'deleted', 'delete', 'destroy', 'closed', 'disabled', 'suspended', 'banned',
   'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes', 'rights',
@@ -166,6 +169,8 @@ export function isEffectName(key: string): boolean {
 function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
   const folded = foldCase(key).replace(/[_-]/g, '');
   if (mcpPlaceArguments.has(folded) || extra?.has(folded) || isEffectName(key)) return true;
+  // A bulk call's (selectionArguments among `extra`): how many and which by age it acts on (twentieth pass).
+  if (extra?.has('where') && nameWords(key).some((w) => bulkSelectionWords.has(w))) return true;
   if (ids && perRequestIds.has(folded)) return false;
   // Brackets too: a form's `message[to]` and `to[]` (Rack, PHP) name `to`.
   return nameWords(key).some((w) => mcpPlaceWords.has(w) || (ids && idWords.has(w)));
@@ -209,6 +214,23 @@ export function isSwitch(v: unknown, numeric = false): boolean {
   return modeValues.has(word) || (numeric && (booleanTexts.has(word) || smallInteger.test(word) || smallNumber(word)));
 }
 
+/** A command-line option: `-rf`, `--force`, `--since=1d` (a letter after the dashes: `-1` is a number). */
+const cliOption = /^--?[A-Za-z][\w.-]{0,63}(?:=\S{0,256})?$/;
+
+/**
+ * Whether a value tells a program how to run (twentieth pass): a command-line option as the value
+ * (`--force`), as its first word (`--prune --all`) or as an entry of an argument vector (`["push",
+ * "--force", "origin"]`), whatever the argument is called. A tool given `-r` is not one given `-rf`.
+ */
+export function holdsOption(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length <= 256 && v.some((x) => typeof x === 'string' && x.length <= 320 && cliOption.test(x));
+  if (typeof v !== 'string') return false;
+  const text = v.trimStart();
+  const end = text.search(/\s/);
+  const first = end < 0 ? text : text.slice(0, end);
+  return first.length <= 320 && cliOption.test(first);
+}
+
 /**
  * A small integer in the other spellings servers read as a number (nineteenth pass): `9.0`, `1.`
  * (PHP and JavaScript), `1e0`, `0x1` (JavaScript's `Number`, Python's `int(x, 0)`), `1_0` and
@@ -217,6 +239,22 @@ export function isSwitch(v: unknown, numeric = false): boolean {
 function smallNumber(word: string): boolean {
   const w = word.replace(/_/g, '');
   return /^[+-]?\p{Nd}{1,2}(?:\.0{0,4})?(?:e[+-]?\d{1,2})?$/u.test(w) || /^0[xob][0-9a-f]{1,2}$/.test(w);
+}
+
+/**
+ * The order of magnitude of an integer of three digits or more (a JSON number, a text, a query's one
+ * value): `~3d` for 100 to 999, `~-6d` for -100000 to -999999; undefined for anything else.
+ */
+export function magnitude(v: unknown): string | undefined {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  let text: string;
+  if (typeof one === 'number') {
+    if (!Number.isSafeInteger(one)) return undefined;
+    text = String(one);
+  } else if (typeof one === 'string' && one.length <= 24) text = one.trim();
+  else return undefined;
+  const m = /^([+-]?)0*(\d{3,18})$/.exec(text);
+  return m ? `~${m[1] === '-' ? '-' : ''}${m[2]!.length}d` : undefined;
 }
 
 /**
@@ -395,6 +433,15 @@ export const isNumberName = (key: string): boolean => isIdName(key) || nameWords
  */
 export const selectionArguments: ReadonlySet<string> = new Set(['filter', 'filters', 'where', 'selector', 'criteria', 'condition', 'conditions', 'predicate', 'match', 'matching']);
 
+/**
+ * Words of a name that say how many, or which by age, a bulk delete or update acts on, beside its
+ * filter (twentieth pass): a purge's `limit`, `max_count`, `top`, `older_than_days`, `before`,
+ * `since`, `keep_last`. A purge of 100 messages older than 30 days is not one of 100,000, nor of
+ * every message (`older_than_days: 0`). Outside a bulk call they page and window a list freely.
+ */
+const bulkSelectionWords = new Set(['limit', 'max', 'count', 'top', 'first', 'last', 'take', 'n', 'batch', 'size', 'before', 'after', 'since', 'older', 'newer', 'age',
+  'days', 'hours', 'minutes', 'seconds', 'weeks', 'months', 'years', 'keep', 'retain', 'from']);
+
 /** Words of a call's name (a path segment, a tool's name) that say it deletes or changes what it selects, many at once. */
 const bulkWords = new Set(['delete', 'deletes', 'remove', 'purge', 'destroy', 'archive', 'trash', 'wipe', 'clear', 'erase', 'truncate', 'update', 'updates', 'modify', 'patch', 'replace', 'bulk', 'many', 'all']);
 
@@ -461,6 +508,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // a grant for `?dryRun=All` (nothing done) does not cover `?DryRun=All` (the real run there).
       const name = spelledName(k);
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
+      // A number under this name may be a level or a switch (not a count's, an id's, nor a one-letter name's).
+      const numeric = !isNumberName(k) && (typeof v !== 'number' || /^[A-Za-z_]{2,64}$/.test(k));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
       // Found under every name a server registers it by (PHP cuts a name at a NUL and drops leading
       // blanks, `to%00x` and ` to` are `to` there; Rack 2 reads `[to]` as `to`; ASP.NET decodes
@@ -486,7 +535,13 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // (under an id's or a count's name `1` is a number: `PUT /items/1 {"id": 1}`, `page=1`).
       // (A JSON number only under a name of two letters or more: a map keyed by data, `counts: {"2026-12-01": 3}`,
       // holds numbers as content, and a one-letter name (`{"a": 1}`) says nothing of a level or switch.)
-      else if (reading === 'places' && (isSwitch(v, !isNumberName(k) && (typeof v !== 'number' || /^[A-Za-z_]{2,64}$/.test(k))) || isAddress(v) || (!nested && isModeName(k)))) places.add(`${prefix}${name}=${placeValue(v)}`);
+      // A command-line option says how a program runs whatever its name (`flags: "--force"`, an
+      // argument vector holding one; twentieth pass).
+      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v))) places.add(`${prefix}${name}=${placeValue(v)}`);
+      // An integer of three digits or more under a name no list holds (a `level`, `quota`, `cap`,
+      // `replicas`) by its order of magnitude (twentieth pass): a grant for 100 covers 100 to 999,
+      // not 100,000; ids, timestamps and cache busters keep theirs.
+      else if (reading === 'places' && numeric && magnitude(v) !== undefined) places.add(`${prefix}${name}=${magnitude(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

