@@ -381,15 +381,24 @@ export function valueDigest(v: unknown): string {
   return inexactNumber(v) ? '?' : digest(JSON.stringify(v) ?? '');
 }
 
+/** A text JSON would read as another type: a number, a boolean or null (any case: `False`, `NULL`). */
+const typedText = /^(?:true|false|null|[+-]?\d*(?:\.\d*)?(?:e[+-]?\d+)?)$/i;
+
 export function placeValue(v: unknown): string {
   const one = (x: unknown): string => {
     if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') return '?';
     if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) return '?';
-    const text = String(x);
+    // A text that reads as a number, a boolean or null (or starts as a quoted text or a list does)
+    // is shown quoted (twentieth pass): `"false"` and `"0"` are true to JavaScript's and Python's
+    // tests of truth, `false` and `0` are not, so they are different values.
+    const text = typeof x === 'string' && (typedText.test(x) || x.startsWith('"') || x.startsWith('[')) ? JSON.stringify(x) : String(x);
     // Long values by digest: the target stays short, equal values still compare equal.
     return text.length <= 200 && !/[;=,?]/.test(text) ? text : digest(text);
   };
   if (!Array.isArray(v)) return one(v);
+  // A list of one value that is no text is not that value (`[false]` is true where `false` is not).
+  // (A list of one text is the text: a query's or form's one value.)
+  if (v.length === 1 && typeof v[0] !== 'string') return `[${one(v[0])}]`;
   // Past 50 entries the list ends in `?` (no grant covers it) rather than growing without bound.
   return v.slice(0, 50).map(one).concat(v.length > 50 ? ['?'] : []).join(',');
 }

@@ -2714,3 +2714,22 @@ t.test('an integer of three digits or more under a name no list holds is compare
   const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?cb=17335000${n}0123`, JSON.stringify({ text: 'a', parent: 4000 + n, ts: 1733500000 + n, hits: n * 100, limit: n * 1000, note_id: n * 10000 }));
   t.ok(await grantedFor(queue, list(1), list(3)), 'ids, timestamps and cache busters of one magnitude, and counts by name, still vary');
 });
+
+// Twentieth pass: a place's value was compared as text, so a JSON value's type was lost — a grant
+// for `{"is_admin": false}` covered `{"is_admin": "false"}` and `{"is_admin": [false]}`, and one for
+// `{"execute": 0}` covered `{"execute": "0"}`, which JavaScript's `if (args.is_admin)` and Python's
+// `if body["execute"]:` read as true (a non-empty text or list): the grant for a plain user made an admin.
+t.test("a value's JSON type is part of what a grant covers: false is not \"false\" nor [false] (twentieth pass)", async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const pairs: Array<[string, unknown, unknown]> = [['is_admin', false, 'false'], ['is_admin', false, [false]], ['execute', 0, '0'], ['dryRun', true, 'true'], ['level', 9, '9'], ['archived', false, ['false']], ['to', 'a@corp.example', ['a@corp.example', 'evil@attacker.example']]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom('json', 'mcp', 'github'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const call = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://ops.example/api/users', JSON.stringify({ login: 'bo', note, [name]: v }))
+      : how === 'github' ? call16('PATCH', 'https://api.github.com/repos/acme/app', JSON.stringify({ description: note, [name]: v }))
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_user', arguments: { login: 'bo', note, [name]: v } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[pairs[0]!, 'mcp', false], [pairs[1]!, 'json', false], [pairs[2]!, 'json', false], [pairs[5]!, 'github', false], [pairs[0]!, 'mcp', true]] });
+  // Control: the same texts in a query and a form (always text) still compare equal to themselves.
+  const q = (note: string): RequestDescription => call16('POST', `https://ops.example/api/users?is_admin=false&level=9&note=${note}`, `execute=0&login=bo&note=${note}`, 'application/x-www-form-urlencoded');
+  t.ok(await grantedFor(queue, q('alpha'), q('beta')), 'a query and a form compare as before');
+});
