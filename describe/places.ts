@@ -142,6 +142,11 @@ const effectArgumentWords = new Set([
   // KWD nor 5 BTC; ISO 20022's and FIX's `Ccy`, with their `Amt`), a unit (`cents` or `dollars`), a trade's `symbol`, `ticker` or `instrument`, and
   // its `side` (a grant for buying covers no selling).
   'currency', 'currencies', 'ccy', 'amt', 'amts', 'unit', 'units', 'denomination', 'coin', 'coins', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'side',
+  // (Twentieth pass) what a call pays or moves under other words: an invoice's `total` (a count's
+  // word otherwise), a refund, deposit or withdrawal, pay, a discount, a quota or cap, a stake, a premium or tax.
+  'total', 'totals', 'subtotal', 'refund', 'refunds', 'deposit', 'deposits', 'withdrawal', 'withdrawals', 'withdraw', 'salary', 'salaries',
+  'wage', 'wages', 'bonus', 'bonuses', 'reward', 'rewards', 'discount', 'discounts', 'allowance', 'allowances', 'quota', 'quotas', 'cap', 'caps',
+  'stake', 'stakes', 'wager', 'bet', 'overdraft', 'premium', 'tax', 'taxes', 'payment', 'payments', 'donation', 'loan', 'gas',
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
@@ -492,6 +497,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
   // With `nestedJson`, a string holding a JSON object or array is read as it (a form's
   // `payload={"to": …}`, a JSON string of JSON): servers and SDKs parse such fields.
   const value = (x: unknown): unknown => (nestedJson ? parsedJsonString(x) : x);
+  // Where pick adds what it finds (an entry of a list gathers its own first).
+  let sink = places;
   const pick = (o: unknown, prefix: string, depth: number): void => {
     if (!o || typeof o !== 'object') return;
     if (++budget.nodes > maxNodes || depth > maxDepth) {
@@ -499,10 +506,22 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       return;
     }
     if (Array.isArray(o)) {
+      // How many entries name each place (twentieth pass): a list of three payouts of 5 to alice is
+      // not the approved one payout, though it names the same places. Each entry's places are
+      // gathered apart and the list of more than one is also placed by the multiset of them.
+      const outer = sink;
+      const entries = new Map<string, number>();
       for (const raw of o) {
         const x = value(raw);
-        if (x && typeof x === 'object') pick(x, prefix, depth + 1);
+        if (!x || typeof x !== 'object') continue;
+        sink = new Set();
+        pick(x, prefix, depth + 1);
+        for (const p of sink) outer.add(p);
+        const key = [...sink].sort().join(';');
+        if (key) entries.set(key, (entries.get(key) ?? 0) + 1);
+        sink = outer;
       }
+      if (o.length > 1 && entries.size) sink.add(`${prefix}(entries)=${digest(JSON.stringify([...entries].sort()))}`);
       return;
     }
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
@@ -526,12 +545,12 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       const found = (n: string): boolean => (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
       // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
       // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
-      if (!effectsOnly && isAddressKey(k)) places.add(`${prefix}(key)=${placeValue(k)}`);
+      if (!effectsOnly && isAddressKey(k)) sink.add(`${prefix}(key)=${placeValue(k)}`);
       // A credential under a place word (`webhook_secret`, `channel_token`) by its digest: grants keep no credential's value.
-      if (found(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && found(n)))) places.add(`${prefix}${name}=${nested || credentialName(k) ? valueDigest(v) : placeValue(v)}`);
+      if (found(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && found(n)))) sink.add(`${prefix}${name}=${nested || credentialName(k) ? valueDigest(v) : placeValue(v)}`);
       // A public key is whom a call lets in, whatever its name (a deploy key, an SSH or GPG key
       // added to an account, a signing key): another key is another grantee (fifteenth pass).
-      else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) places.add(`${prefix}${name}=${digest(v)}`);
+      else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) sink.add(`${prefix}${name}=${digest(v)}`);
       // A switch (`true`/`false` in JSON or as a query or form value, or a mode such as `preview`,
       // `live`, `draft`) says how the call acts, not what it carries, whatever its name (sixteenth
       // pass): `simulate`, `commit`, `apply`, `notify`, `plan-only`, `mode` … a grant for the
@@ -546,11 +565,11 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // holds numbers as content, and a one-letter name (`{"a": 1}`) says nothing of a level or switch.)
       // A command-line option says how a program runs whatever its name (`flags: "--force"`, an
       // argument vector holding one; twentieth pass).
-      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v))) places.add(`${prefix}${name}=${placeValue(v)}`);
-      // An integer of three digits or more under a name no list holds (a `level`, `quota`, `cap`,
+      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v))) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // An integer of three digits or more under a name no list holds (a `level`, `ceiling`, `burst`,
       // `replicas`) by its order of magnitude (twentieth pass): a grant for 100 covers 100 to 999,
       // not 100,000; ids, timestamps and cache busters keep theirs.
-      else if (reading === 'places' && numeric && magnitude(v) !== undefined) places.add(`${prefix}${name}=${magnitude(v)}`);
+      else if (reading === 'places' && numeric && magnitude(v) !== undefined) sink.add(`${prefix}${name}=${magnitude(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

@@ -2691,7 +2691,7 @@ t.test('what a call runs (entrypoint, image, args, flags) and a command-line opt
 });
 
 // Twentieth pass (left open by the nineteenth: integers of three digits or more under names no list
-// holds): `{"level": 100}` then `100000`, a key's `quota`, a card's `cap`, `replicas` (300 then
+// holds): `{"level": 100}` then `100000`, a `ceiling`, a `burst`, `replicas` (300 then
 // 30000), `?tier=100` were content: a grant for one covered any other. Compared by their order of
 // magnitude (ids, timestamps and cache busters keep theirs), a grant for 100 covers 100 to 999 only.
 t.test('an integer of three digits or more under a name no list holds is compared by its magnitude (twentieth pass)', async (t) => {
@@ -2705,7 +2705,7 @@ t.test('an integer of three digits or more under a name no list holds is compare
         : place === 'form' ? call16('POST', 'https://ops.example/api/settings', `service=web&note=${note}&${name}=${v}`, 'application/x-www-form-urlencoded')
           : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'set_limits', arguments: args } }));
   };
-  const pairs: Array<[string, number, number]> = [['level', 100, 100000], ['quota', 500, 5000000], ['cap', 250, 25000], ['replicas', 300, 30000], ['threshold', -100, -100000], ['tier', 100, 1000]];
+  const pairs: Array<[string, number, number]> = [['level', 100, 100000], ['ceiling', 500, 5000000], ['burst', 250, 25000], ['replicas', 300, 30000], ['threshold', -100, -100000], ['tier', 100, 1000]];
   await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'near', 'other'), async ([name, mine, other], place, later) => {
     const v = later === 'same' ? mine : later === 'near' ? mine + Math.sign(mine) * 10 : other;
     return (await grantedFor(queue, shape(place, name, mine, 'alpha'), shape(place, name, v, 'beta'))) === (later !== 'other');
@@ -2723,7 +2723,10 @@ t.test("a value's JSON type is part of what a grant covers: false is not \"false
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const pairs: Array<[string, unknown, unknown]> = [['is_admin', false, 'false'], ['is_admin', false, [false]], ['execute', 0, '0'], ['dryRun', true, 'true'], ['level', 9, '9'], ['archived', false, ['false']], ['to', 'a@corp.example', ['a@corp.example', 'evil@attacker.example']]];
-  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom('json', 'mcp', 'github'), fc.boolean(), async ([name, mine, other], how, same) => {
+  // (A service's operation compares only the arguments that say whom it reaches or what it changes: not `level` or `execute`.)
+  const serviceNames = new Set(['is_admin', 'archived', 'dryRun', 'to']);
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom('json', 'mcp', 'github'), fc.boolean(), async ([name, mine, other], where, same) => {
+    const how = where === 'github' && !serviceNames.has(name) ? 'json' : where;
     const call = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://ops.example/api/users', JSON.stringify({ login: 'bo', note, [name]: v }))
       : how === 'github' ? call16('PATCH', 'https://api.github.com/repos/acme/app', JSON.stringify({ description: note, [name]: v }))
         : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_user', arguments: { login: 'bo', note, [name]: v } } }));
@@ -2732,4 +2735,41 @@ t.test("a value's JSON type is part of what a grant covers: false is not \"false
   // Control: the same texts in a query and a form (always text) still compare equal to themselves.
   const q = (note: string): RequestDescription => call16('POST', `https://ops.example/api/users?is_admin=false&level=9&note=${note}`, `execute=0&login=bo&note=${note}`, 'application/x-www-form-urlencoded');
   t.ok(await grantedFor(queue, q('alpha'), q('beta')), 'a query and a form compare as before');
+});
+
+// Twentieth pass: a list's entries were read into one set of places, so the same entry twice named
+// nothing more: a grant for a payout list of one payment of 5 to alice (`payments: [{to, amount}]`)
+// covered a list of three (or a thousand) in one request, one for an SMS batch of one message to a
+// number a batch of many to it — one request, one unit of any rate limit.
+t.test('how many entries of a list name each place is part of what a grant covers (twentieth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const a = { to: 'alice@corp.example', amount: 5 };
+  const b = { to: 'bob@corp.example', amount: 5 };
+  const lists: Array<[unknown[], unknown[]]> = [[[a], [a, a]], [[a], [a, a, a]], [[a, b], [a, a, b]], [[a, a, b], [a, b, b]], [[a], [a, b]]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...lists), fc.constantFrom('json', 'bare', 'mcp'), fc.boolean(), async ([mine, other], how, same) => {
+    const pay = (list: unknown[], note: string): RequestDescription => how === 'json' ? call16('POST', 'https://pay.example/api/payouts', JSON.stringify({ note, payments: list }))
+      : how === 'bare' ? call16('POST', `https://pay.example/api/payouts?note=${note}`, JSON.stringify(list))
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'payout', arguments: { note, payments: list } } }));
+    return (await grantedFor(queue, pay(mine, 'alpha'), pay(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[lists[0]!, 'json', false], [lists[1]!, 'mcp', false], [lists[3]!, 'bare', false], [lists[2]!, 'json', true]] });
+  // Control: the entries' content, and their order, still vary.
+  const sms = (n: number): RequestDescription => call16('POST', 'https://sms.example/api/send', JSON.stringify({ messages: n === 1 ? [{ to: '+15550001', text: 'a' }, { to: '+15550002', text: 'b' }] : [{ to: '+15550002', text: 'c' }, { to: '+15550001', text: 'd' }] }));
+  t.ok(await grantedFor(queue, sms(1), sms(2)), 'the same recipients in another order, with other texts, are covered');
+});
+
+// Twentieth pass: what a call pays or moves under words the eighteenth and nineteenth passes' lists
+// lacked — an invoice's `total` (a count's word), a `refund`, `deposit`, `withdrawal`, `salary`,
+// `bonus`, `discount`, `quota`, `cap`, `stake`, `premium`, `tax` — was content, or within one
+// magnitude: a grant for a refund of 100 covered one of 900.
+t.test('what a call pays or moves under other words (total, refund, deposit, salary, discount, quota, cap …) is compared exactly (twentieth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['total', 'refund', 'deposit', 'withdrawal', 'salary', 'bonus', 'discount', 'quota', 'cap', 'stake', 'premium', 'tax', 'refundValue', 'max_withdrawal'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async (name, how, same) => {
+    const call = (v: number, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://pay.example/api/orders/o1/settle', JSON.stringify({ note, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://pay.example/api/orders/o1/settle', `note=${note}&${name}=${v}`, 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'settle_order', arguments: { order: 'o1', note, [name]: v } } }));
+    return (await grantedFor(queue, call(100, 'alpha'), call(same ? 100 : 900, 'beta'))) === same;
+  }), { numRuns: 12, examples: [['total', 'json', false], ['refund', 'mcp', false], ['quota', 'form', false], ['total', 'json', true]] });
 });
