@@ -219,6 +219,15 @@ export function isSwitch(v: unknown, numeric = false): boolean {
   return modeValues.has(word) || (numeric && (booleanTexts.has(word) || smallInteger.test(word) || smallNumber(word)));
 }
 
+/**
+ * A name that says what its value is, not a key of data (a date, an id): it starts with a letter and
+ * has another, and no run of three digits. Kebab-case, dotted and numbered names (`risk-tier`,
+ * `priority.level`, `level2`; twentieth pass) as well as `level`; not `2026-12-01`, `u123456`, `a`.
+ */
+function wordName(k: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9_.-]{1,63}$/.test(k) && /^[A-Za-z][^A-Za-z]*[A-Za-z]/.test(k) && !/\d{3}/.test(k);
+}
+
 /** A command-line option: `-rf`, `--force`, `--since=1d` (a letter after the dashes: `-1` is a number). */
 const cliOption = /^--?[A-Za-z][\w.-]{0,63}(?:=\S{0,256})?$/;
 
@@ -247,19 +256,25 @@ function smallNumber(word: string): boolean {
 }
 
 /**
- * The order of magnitude of an integer of three digits or more (a JSON number, a text, a query's one
- * value): `~3d` for 100 to 999, `~-6d` for -100000 to -999999; undefined for anything else.
+ * The order of magnitude of a number of three digits or more before its point (a JSON number, a
+ * text, a query's one value): `~3d` for 100 to 999.99, `~-6d` for -100000 to -999999; undefined
+ * for anything else.
  */
 export function magnitude(v: unknown): string | undefined {
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
-  let text: string;
-  if (typeof one === 'number') {
-    if (!Number.isSafeInteger(one)) return undefined;
-    text = String(one);
-  } else if (typeof one === 'string' && one.length <= 24) text = one.trim();
-  else return undefined;
-  const m = /^([+-]?)0*(\d{3,18})$/.exec(text);
-  return m ? `~${m[1] === '-' ? '-' : ''}${m[2]!.length}d` : undefined;
+  if (typeof one === 'number') return Number.isFinite(one) && Math.abs(one) >= 100 ? `~${one < 0 ? '-' : ''}${Math.floor(Math.log10(Math.abs(one))) + 1}d` : undefined;
+  if (typeof one !== 'string' || one.length > 40) return undefined;
+  // In every spelling servers read as a number (twentieth pass, as smallNumber's): `100_000`, any
+  // Unicode decimal digits (`１０００００`: Python's `int()`), `0x186a0`, `1e5`, `100000.0`.
+  const text = one.trim().replace(/_/g, '');
+  const sign = text.startsWith('-') ? '-' : '';
+  const body = text.replace(/^[+-]/, '');
+  if (/^\p{Nd}+$/u.test(body)) {
+    const digits = [...body.replace(/^[0\uff10]+/, '')].length;
+    return digits >= 3 ? `~${sign}${digits}d` : undefined;
+  }
+  const n = /^0[xob][0-9a-f]{1,16}$/i.test(body) ? Number(body) : /^\d{1,20}(?:\.\d{0,20})?(?:e\+?\d{1,3})?$/i.test(body) ? Number(body) : NaN;
+  return Number.isFinite(n) && n >= 100 ? `~${sign}${Math.floor(Math.log10(n)) + 1}d` : undefined;
 }
 
 /**
@@ -537,7 +552,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       const name = spelledName(k);
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
       // A number under this name may be a level or a switch (not a count's, an id's, nor a one-letter name's).
-      const numeric = !isNumberName(k) && (typeof v !== 'number' || /^[A-Za-z_]{2,64}$/.test(k));
+      const numeric = !isNumberName(k) && (typeof v !== 'number' || wordName(k));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
       // Found under every name a server registers it by (PHP cuts a name at a NUL and drops leading
       // blanks, `to%00x` and ` to` are `to` there; Rack 2 reads `[to]` as `to`; ASP.NET decodes

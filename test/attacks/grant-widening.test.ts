@@ -2660,7 +2660,7 @@ t.test('how many and which by age a bulk delete or update acts on is part of wha
   };
   await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom(...where), fc.boolean(), async ([name, mine, other], how, same) => {
     return (await grantedFor(queue, purge(how, name, mine, 'alpha'), purge(how, name, same ? mine : other, 'beta'))) === same;
-  }), { numRuns: 12, examples: [[cases[0]!, 'post', false], [cases[1]!, 'mcp', false], [cases[2]!, 'delete', false], [cases[5]!, 'form', false], [cases[0]!, 'post', true]] });
+  }), { numRuns: 6, examples: [[cases[0]!, 'post', false], [cases[1]!, 'mcp', false], [cases[2]!, 'delete', false], [cases[5]!, 'form', false], [cases[0]!, 'post', true]] });
   // Control: a list that is no bulk call still pages as it likes.
   const list = (n: number): RequestDescription => call16('POST', 'https://chat.example/api/messages/search', JSON.stringify({ room: 'general', limit: n * 100, before: `2024-0${n}-01` }));
   t.ok(await grantedFor(queue, list(1), list(3)), 'a search names its page size and window freely');
@@ -2684,7 +2684,7 @@ t.test('what a call runs (entrypoint, image, args, flags) and a command-line opt
         : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'git', arguments: args } }));
     };
     return (await grantedFor(queue, run(mine, 'alpha'), run(same ? mine : other, 'beta'))) === same;
-  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[1]!, 'json', false], [cases[2]!, 'mcp', false], [cases[3]!, 'mcp', false], [cases[7]!, 'json', false], [cases[2]!, 'mcp', true]] });
+  }), { numRuns: 6, examples: [[cases[0]!, 'json', false], [cases[1]!, 'json', false], [cases[2]!, 'mcp', false], [cases[3]!, 'mcp', false], [cases[7]!, 'json', false], [cases[2]!, 'mcp', true]] });
   // Control: text that holds dashes, and lists of words, still vary.
   const post = (n: number): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_note', arguments: { text: `- item ${n} -- see e-mail`, tags: [`t${n}`, 'x-ray'], title: `re-run ${n}` } } }));
   t.ok(await grantedFor(queue, post(1), post(2)), 'notes with dashes and tag lists still vary under the grant');
@@ -2709,9 +2709,22 @@ t.test('an integer of three digits or more under a name no list holds is compare
   await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'near', 'other'), async ([name, mine, other], place, later) => {
     const v = later === 'same' ? mine : later === 'near' ? mine + Math.sign(mine) * 10 : other;
     return (await grantedFor(queue, shape(place, name, mine, 'alpha'), shape(place, name, v, 'beta'))) === (later !== 'other');
-  }), { numRuns: 12, examples: [[pairs[0]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[3]!, 'query', 'other'], [pairs[2]!, 'form', 'other'], [pairs[0]!, 'json', 'near']] });
+  }), { numRuns: 6, examples: [[pairs[0]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[3]!, 'query', 'other'], [pairs[2]!, 'form', 'other'], [pairs[0]!, 'json', 'near']] });
+  // In the spellings servers read as a number (`100_000`, full-width digits, hex, an exponent, a
+  // float), added where the approved call had none or beside the approved 100, and in an `X-` header.
+  const spellings = ['100_000', '\uff11\uff10\uff10\uff10\uff10\uff10', '0x186a0', '1.0e5', '100000.0', '100000'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom('level', 'ceiling', 'replicas'), fc.constantFrom(...spellings), fc.constantFrom('query', 'form', 'mcp', 'header'), fc.boolean(), async (name, spelled, place, added) => {
+    const call = (v: string | undefined, note: string): RequestDescription => {
+      const extra = v === undefined ? {} : { [name]: v };
+      return place === 'header' ? call16('POST', 'https://ops.example/api/settings', JSON.stringify({ service: 'web', note }), 'application/json', v === undefined ? [] : [[`X-${name}`, v]])
+        : place === 'query' ? call16('POST', `https://ops.example/api/settings${v === undefined ? '' : `?${name}=${encodeURIComponent(v)}`}`, JSON.stringify({ service: 'web', note }))
+          : place === 'form' ? call16('POST', 'https://ops.example/api/settings', new URLSearchParams({ service: 'web', note, ...extra }).toString(), 'application/x-www-form-urlencoded')
+            : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'set_limits', arguments: { service: 'web', note, ...extra } } }));
+    };
+    return !(await grantedFor(queue, call(added ? undefined : '100', 'alpha'), call(spelled, 'beta')));
+  }), { numRuns: 6, examples: [['level', spellings[1]!, 'query', true], ['replicas', spellings[2]!, 'header', false], ['ceiling', spellings[0]!, 'mcp', false], ['level', spellings[5]!, 'header', true]] });
   // Controls: ids, timestamps and a cache buster keep their magnitude; counts and ids by name vary freely.
-  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?cb=17335000${n}0123`, JSON.stringify({ text: 'a', parent: 4000 + n, ts: 1733500000 + n, hits: n * 100, limit: n * 1000, note_id: n * 10000 }));
+  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?cb=17335000${n}0123`, JSON.stringify({ text: 'a', parent: 4000 + n, ts: 1733500000 + n, hits: n * 100, limit: n * 1000, note_id: n * 10000 }), 'application/json', [['X-Timestamp', `17335000${n}0`], ['X-Request-Start', `17335000${n}0123`]]);
   t.ok(await grantedFor(queue, list(1), list(3)), 'ids, timestamps and cache busters of one magnitude, and counts by name, still vary');
 });
 
@@ -2731,7 +2744,7 @@ t.test("a value's JSON type is part of what a grant covers: false is not \"false
       : how === 'github' ? call16('PATCH', 'https://api.github.com/repos/acme/app', JSON.stringify({ description: note, [name]: v }))
         : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_user', arguments: { login: 'bo', note, [name]: v } } }));
     return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
-  }), { numRuns: 12, examples: [[pairs[0]!, 'mcp', false], [pairs[1]!, 'json', false], [pairs[2]!, 'json', false], [pairs[5]!, 'github', false], [pairs[0]!, 'mcp', true]] });
+  }), { numRuns: 6, examples: [[pairs[0]!, 'mcp', false], [pairs[1]!, 'json', false], [pairs[2]!, 'json', false], [pairs[5]!, 'github', false], [pairs[0]!, 'mcp', true]] });
   // Control: the same texts in a query and a form (always text) still compare equal to themselves.
   const q = (note: string): RequestDescription => call16('POST', `https://ops.example/api/users?is_admin=false&level=9&note=${note}`, `execute=0&login=bo&note=${note}`, 'application/x-www-form-urlencoded');
   t.ok(await grantedFor(queue, q('alpha'), q('beta')), 'a query and a form compare as before');
@@ -2752,7 +2765,7 @@ t.test('how many entries of a list name each place is part of what a grant cover
       : how === 'bare' ? call16('POST', `https://pay.example/api/payouts?note=${note}`, JSON.stringify(list))
         : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'payout', arguments: { note, payments: list } } }));
     return (await grantedFor(queue, pay(mine, 'alpha'), pay(same ? mine : other, 'beta'))) === same;
-  }), { numRuns: 12, examples: [[lists[0]!, 'json', false], [lists[1]!, 'mcp', false], [lists[3]!, 'bare', false], [lists[2]!, 'json', true]] });
+  }), { numRuns: 6, examples: [[lists[0]!, 'json', false], [lists[1]!, 'mcp', false], [lists[3]!, 'bare', false], [lists[2]!, 'json', true]] });
   // Control: the entries' content, and their order, still vary.
   const sms = (n: number): RequestDescription => call16('POST', 'https://sms.example/api/send', JSON.stringify({ messages: n === 1 ? [{ to: '+15550001', text: 'a' }, { to: '+15550002', text: 'b' }] : [{ to: '+15550002', text: 'c' }, { to: '+15550001', text: 'd' }] }));
   t.ok(await grantedFor(queue, sms(1), sms(2)), 'the same recipients in another order, with other texts, are covered');
@@ -2771,5 +2784,23 @@ t.test('what a call pays or moves under other words (total, refund, deposit, sal
       : how === 'form' ? call16('POST', 'https://pay.example/api/orders/o1/settle', `note=${note}&${name}=${v}`, 'application/x-www-form-urlencoded')
         : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'settle_order', arguments: { order: 'o1', note, [name]: v } } }));
     return (await grantedFor(queue, call(100, 'alpha'), call(same ? 100 : 900, 'beta'))) === same;
-  }), { numRuns: 12, examples: [['total', 'json', false], ['refund', 'mcp', false], ['quota', 'form', false], ['total', 'json', true]] });
+  }), { numRuns: 6, examples: [['total', 'json', false], ['refund', 'mcp', false], ['quota', 'form', false], ['total', 'json', true]] });
+});
+
+// Twentieth pass: the nineteenth pass compared a JSON number as a switch only under a name of
+// letters and `_` (so a map keyed by dates or ids keeps its numbers as content), which left out the
+// names kebab-case, dotted and numbered APIs use: `{"risk-tier": 1}` then `9`, `priority.level`,
+// `level2`, `Escalation-Level`, and the same at three digits or more (100 then 100000).
+t.test('a JSON number under a kebab-case, dotted or numbered name is compared as under a plain one (twentieth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const pairs: Array<[number, number]> = [[1, 9], [0, 1], [100, 100000]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom('risk-tier', 'priority.level', 'level2', 'Escalation-Level', 'tier-2'), fc.constantFrom(...pairs), fc.constantFrom('json', 'mcp'), fc.boolean(), async (name, [mine, other], how, same) => {
+    const call = (v: number, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://ops.example/api/deploy', JSON.stringify({ service: 'web', note, [name]: v }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'deploy', arguments: { service: 'web', note, [name]: v } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 6, examples: [['risk-tier', pairs[0]!, 'json', false], ['priority.level', pairs[2]!, 'mcp', false], ['level2', pairs[1]!, 'json', false], ['risk-tier', pairs[0]!, 'json', true]] });
+  // Control: maps keyed by dates and ids keep their numbers as content.
+  const tally = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/report', JSON.stringify({ counts: { '2026-12-01': n, u123456: n * 2, 'item-48213': n * 300 } }));
+  t.ok(await grantedFor(queue, tally(1), tally(4)), 'numbers keyed by dates and ids still vary');
 });
