@@ -13,8 +13,8 @@ const mcpPlaceArguments = new Set([
   'owner', 'repo', 'repository', 'reponame', 'org', 'organization', 'project', 'projectid', 'projectref', 'projectname',
   'channel', 'channelid', 'channelname', 'to', 'cc', 'bcc', 'recipient', 'recipients', 'email', 'workspace', 'team',
   'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
-  // An SMS or call's `number` (as a word it would make `issue_number` a place too).
-  'number',
+  // An SMS or call's `number` (as a word it would make `issue_number` a place too), a UK sort code.
+  'number', 'sortcode',
 ]);
 /**
  * Words of an argument name (snake, kebab or camel case) that say where a call acts or whom it
@@ -32,7 +32,11 @@ const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary
   'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers',
   'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses',
   // (Nineteenth pass) and under other words: a link's `duration`, a `lifespan`, a `retention` period.
-  'duration', 'lifespan', 'retention'];
+  'duration', 'lifespan', 'retention',
+  // (Twentieth pass) an account or address by its abbreviation or bank code: a wallet's `addr`, `acct`,
+  // a routing number, a UK `sort_code` (by name), a BIC or SWIFT code, an Australian BSB, an Indian
+  // IFSC, a Mexican CLABE, a UPI `vpa`.
+  'addr', 'addrs', 'acct', 'accts', 'routing', 'bic', 'swift', 'bsb', 'ifsc', 'clabe', 'vpa'];
 /** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes), and on which ports (eighteenth pass). */
 const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
   // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`), in which region data is kept
@@ -80,7 +84,7 @@ const serviceReachWords = new Set([
 
 /** Names (folded, `_` and `-` aside) of the account a call hands something to: a repository transfer's `new_owner`. (The owner a module names is its place already.) */
 // And whom a network allow list lets in (GitHub's `allowListValue`, a CIDR).
-const serviceReachNames = new Set(['newowner', 'newownerid', 'targetowner', 'transferto', 'allowlistvalue', 'cidr', 'cidrs', 'ipaddress', 'ipaddresses', 'iprange', 'ipranges']);
+const serviceReachNames = new Set(['newowner', 'newownerid', 'targetowner', 'transferto', 'allowlistvalue', 'cidr', 'cidrs', 'ipaddress', 'ipaddresses', 'iprange', 'ipranges', 'sortcode']);
 
 /** Whether a service operation's argument names whom it reaches or where it sends (serviceReachWords), or changes what it does. */
 function isServiceReachName(key: string): boolean {

@@ -2804,3 +2804,20 @@ t.test('a JSON number under a kebab-case, dotted or numbered name is compared as
   const tally = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/report', JSON.stringify({ counts: { '2026-12-01': n, u123456: n * 2, 'item-48213': n * 300 } }));
   t.ok(await grantedFor(queue, tally(1), tally(4)), 'numbers keyed by dates and ids still vary');
 });
+
+// Twentieth pass: where a transfer goes under the abbreviations and bank codes payment APIs use —
+// `addr` (a wallet's `0x…`), `acct`, `routing`, `sort_code`, `bic`, `swift`, `bsb`, `ifsc`, `clabe`,
+// a UPI `vpa` — was content (only `account`, `iban`, `wallet` … were places): a grant for a transfer
+// to the team's account covered one to any account.
+t.test('an account or address named by its abbreviation or bank code is a place (twentieth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, string]> = [['addr', '0x52908400098527886e0f7030069857d2e4169ee7', '0x8617e340b3d01fa5f11f306f4090fd50e238070d'], ['acct', '12345678', '87654321'], ['routing', '021000021', '026009593'],
+    ['sort_code', '40-47-84', '20-00-00'], ['bic', 'DEUTDEFF', 'EVILGB2L'], ['swift', 'DEUTDEFF', 'EVILGB2L'], ['bsb', '062-000', '033-000'], ['ifsc', 'SBIN0000001', 'HDFC0000002'], ['vpa', 'team@okaxis', 'evil@okaxis'], ['dest_acct_no', '4411', '9911']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const send = (v: string, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://bank.example/api/transfers', JSON.stringify({ note, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://bank.example/api/transfers', new URLSearchParams({ note, [name]: v }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'transfer', arguments: { note, [name]: v } } }));
+    return (await grantedFor(queue, send(mine, 'alpha'), send(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 6, examples: [[cases[0]!, 'mcp', false], [cases[1]!, 'json', false], [cases[3]!, 'form', false], [cases[8]!, 'json', false], [cases[1]!, 'json', true]] });
+});
