@@ -13,8 +13,8 @@ const mcpPlaceArguments = new Set([
   'owner', 'repo', 'repository', 'reponame', 'org', 'organization', 'project', 'projectid', 'projectref', 'projectname',
   'channel', 'channelid', 'channelname', 'to', 'cc', 'bcc', 'recipient', 'recipients', 'email', 'workspace', 'team',
   'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
-  // An SMS or call's `number` (as a word it would make `issue_number` a place too).
-  'number',
+  // An SMS or call's `number` (as a word it would make `issue_number` a place too), a UK sort code.
+  'number', 'sortcode',
 ]);
 /**
  * Words of an argument name (snake, kebab or camel case) that say where a call acts or whom it
@@ -32,7 +32,11 @@ const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary
   'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers',
   'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses',
   // (Nineteenth pass) and under other words: a link's `duration`, a `lifespan`, a `retention` period.
-  'duration', 'lifespan', 'retention'];
+  'duration', 'lifespan', 'retention',
+  // (Twentieth pass) an account or address by its abbreviation or bank code: a wallet's `addr`, `acct`,
+  // a routing number, a UK `sort_code` (by name), a BIC or SWIFT code, an Australian BSB, an Indian
+  // IFSC, a Mexican CLABE, a UPI `vpa`.
+  'addr', 'addrs', 'acct', 'accts', 'routing', 'bic', 'swift', 'bsb', 'ifsc', 'clabe', 'vpa'];
 /** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes), and on which ports (eighteenth pass). */
 const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
   // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`), in which region data is kept
@@ -80,7 +84,7 @@ const serviceReachWords = new Set([
 
 /** Names (folded, `_` and `-` aside) of the account a call hands something to: a repository transfer's `new_owner`. (The owner a module names is its place already.) */
 // And whom a network allow list lets in (GitHub's `allowListValue`, a CIDR).
-const serviceReachNames = new Set(['newowner', 'newownerid', 'targetowner', 'transferto', 'allowlistvalue', 'cidr', 'cidrs', 'ipaddress', 'ipaddresses', 'iprange', 'ipranges']);
+const serviceReachNames = new Set(['newowner', 'newownerid', 'targetowner', 'transferto', 'allowlistvalue', 'cidr', 'cidrs', 'ipaddress', 'ipaddresses', 'iprange', 'ipranges', 'sortcode']);
 
 /** Whether a service operation's argument names whom it reaches or where it sends (serviceReachWords), or changes what it does. */
 function isServiceReachName(key: string): boolean {
@@ -124,7 +128,10 @@ const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intras
   // (Eighteenth pass) the program a code tool runs (`python {code}`; as a word `code` would make a postal code one).
   'code', 'sourcecode', 'pythoncode', 'jscode', 'argv',
   // and the access a share gives, by names that say so (not the word: `access_token` is a credential).
-  'access', 'accesstype', 'accessright', 'accessrights', 'grant']);
+  'access', 'accesstype', 'accessright', 'accessrights', 'grant',
+  // (Twentieth pass) what a call runs under other names: a container's `Entrypoint` and `Image`
+  // (Docker's `containers/create`), a tool's argument vector and flags.
+  'entrypoint', 'image', 'imagename', 'imageref', 'containerimage', 'args', 'cliargs', 'extraargs', 'flags']);
 const effectArgumentWords = new Set([
   'dry', 'archived', 'archive', 'trashed', 'trash', 'deleted', 'delete', 'destroy', 'closed', 'disabled', 'suspended', 'banned',
   'role', 'roles', 'admin', 'admins', 'superuser', 'permission', 'permissions', 'privilege', 'privileges', 'scope', 'scopes', 'rights',
@@ -139,6 +146,11 @@ const effectArgumentWords = new Set([
   // KWD nor 5 BTC; ISO 20022's and FIX's `Ccy`, with their `Amt`), a unit (`cents` or `dollars`), a trade's `symbol`, `ticker` or `instrument`, and
   // its `side` (a grant for buying covers no selling).
   'currency', 'currencies', 'ccy', 'amt', 'amts', 'unit', 'units', 'denomination', 'coin', 'coins', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'side',
+  // (Twentieth pass) what a call pays or moves under other words: an invoice's `total` (a count's
+  // word otherwise), a refund, deposit or withdrawal, pay, a discount, a quota or cap, a stake, a premium or tax.
+  'total', 'totals', 'subtotal', 'refund', 'refunds', 'deposit', 'deposits', 'withdrawal', 'withdrawals', 'withdraw', 'salary', 'salaries',
+  'wage', 'wages', 'bonus', 'bonuses', 'reward', 'rewards', 'discount', 'discounts', 'allowance', 'allowances', 'quota', 'quotas', 'cap', 'caps',
+  'stake', 'stakes', 'wager', 'bet', 'overdraft', 'premium', 'tax', 'taxes', 'payment', 'payments', 'donation', 'loan', 'gas',
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
@@ -166,6 +178,8 @@ export function isEffectName(key: string): boolean {
 function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
   const folded = foldCase(key).replace(/[_-]/g, '');
   if (mcpPlaceArguments.has(folded) || extra?.has(folded) || isEffectName(key)) return true;
+  // A bulk call's (selectionArguments among `extra`): how many and which by age it acts on (twentieth pass).
+  if (extra?.has('where') && nameWords(key).some((w) => bulkSelectionWords.has(w))) return true;
   if (ids && perRequestIds.has(folded)) return false;
   // Brackets too: a form's `message[to]` and `to[]` (Rack, PHP) name `to`.
   return nameWords(key).some((w) => mcpPlaceWords.has(w) || (ids && idWords.has(w)));
@@ -210,6 +224,32 @@ export function isSwitch(v: unknown, numeric = false): boolean {
 }
 
 /**
+ * A name that says what its value is, not a key of data (a date, an id): it starts with a letter and
+ * has another, and no run of three digits. Kebab-case, dotted and numbered names (`risk-tier`,
+ * `priority.level`, `level2`; twentieth pass) as well as `level`; not `2026-12-01`, `u123456`, `a`.
+ */
+function wordName(k: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9_.-]{1,63}$/.test(k) && /^[A-Za-z][^A-Za-z]*[A-Za-z]/.test(k) && !/\d{3}/.test(k);
+}
+
+/** A command-line option: `-rf`, `--force`, `--since=1d` (a letter after the dashes: `-1` is a number). */
+const cliOption = /^--?[A-Za-z][\w.-]{0,63}(?:=\S{0,256})?$/;
+
+/**
+ * Whether a value tells a program how to run (twentieth pass): a command-line option as the value
+ * (`--force`), as its first word (`--prune --all`) or as an entry of an argument vector (`["push",
+ * "--force", "origin"]`), whatever the argument is called. A tool given `-r` is not one given `-rf`.
+ */
+export function holdsOption(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length <= 256 && v.some((x) => typeof x === 'string' && x.length <= 320 && cliOption.test(x));
+  if (typeof v !== 'string') return false;
+  const text = v.trimStart();
+  const end = text.search(/\s/);
+  const first = end < 0 ? text : text.slice(0, end);
+  return first.length <= 320 && cliOption.test(first);
+}
+
+/**
  * A small integer in the other spellings servers read as a number (nineteenth pass): `9.0`, `1.`
  * (PHP and JavaScript), `1e0`, `0x1` (JavaScript's `Number`, Python's `int(x, 0)`), `1_0` and
  * any Unicode decimal digits (`٣`, `１`: Python's `int()`). Fractions (`0.15`) and versions stay content.
@@ -217,6 +257,28 @@ export function isSwitch(v: unknown, numeric = false): boolean {
 function smallNumber(word: string): boolean {
   const w = word.replace(/_/g, '');
   return /^[+-]?\p{Nd}{1,2}(?:\.0{0,4})?(?:e[+-]?\d{1,2})?$/u.test(w) || /^0[xob][0-9a-f]{1,2}$/.test(w);
+}
+
+/**
+ * The order of magnitude of a number of three digits or more before its point (a JSON number, a
+ * text, a query's one value): `~3d` for 100 to 999.99, `~-6d` for -100000 to -999999; undefined
+ * for anything else.
+ */
+export function magnitude(v: unknown): string | undefined {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof one === 'number') return Number.isFinite(one) && Math.abs(one) >= 100 ? `~${one < 0 ? '-' : ''}${Math.floor(Math.log10(Math.abs(one))) + 1}d` : undefined;
+  if (typeof one !== 'string' || one.length > 40) return undefined;
+  // In every spelling servers read as a number (twentieth pass, as smallNumber's): `100_000`, any
+  // Unicode decimal digits (`１０００００`: Python's `int()`), `0x186a0`, `1e5`, `100000.0`.
+  const text = one.trim().replace(/_/g, '');
+  const sign = text.startsWith('-') ? '-' : '';
+  const body = text.replace(/^[+-]/, '');
+  if (/^\p{Nd}+$/u.test(body)) {
+    const digits = [...body.replace(/^[0\uff10]+/, '')].length;
+    return digits >= 3 ? `~${sign}${digits}d` : undefined;
+  }
+  const n = /^0[xob][0-9a-f]{1,16}$/i.test(body) ? Number(body) : /^\d{1,20}(?:\.\d{0,20})?(?:e\+?\d{1,3})?$/i.test(body) ? Number(body) : NaN;
+  return Number.isFinite(n) && n >= 100 ? `~${sign}${Math.floor(Math.log10(n)) + 1}d` : undefined;
 }
 
 /**
@@ -343,15 +405,24 @@ export function valueDigest(v: unknown): string {
   return inexactNumber(v) ? '?' : digest(JSON.stringify(v) ?? '');
 }
 
+/** A text JSON would read as another type: a number, a boolean or null (any case: `False`, `NULL`). */
+const typedText = /^(?:true|false|null|[+-]?\d*(?:\.\d*)?(?:e[+-]?\d+)?)$/i;
+
 export function placeValue(v: unknown): string {
   const one = (x: unknown): string => {
     if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') return '?';
     if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) return '?';
-    const text = String(x);
+    // A text that reads as a number, a boolean or null (or starts as a quoted text or a list does)
+    // is shown quoted (twentieth pass): `"false"` and `"0"` are true to JavaScript's and Python's
+    // tests of truth, `false` and `0` are not, so they are different values.
+    const text = typeof x === 'string' && (typedText.test(x) || x.startsWith('"') || x.startsWith('[')) ? JSON.stringify(x) : String(x);
     // Long values by digest: the target stays short, equal values still compare equal.
     return text.length <= 200 && !/[;=,?]/.test(text) ? text : digest(text);
   };
   if (!Array.isArray(v)) return one(v);
+  // A list of one value that is no text is not that value (`[false]` is true where `false` is not).
+  // (A list of one text is the text: a query's or form's one value.)
+  if (v.length === 1 && typeof v[0] !== 'string') return `[${one(v[0])}]`;
   // Past 50 entries the list ends in `?` (no grant covers it) rather than growing without bound.
   return v.slice(0, 50).map(one).concat(v.length > 50 ? ['?'] : []).join(',');
 }
@@ -395,6 +466,15 @@ export const isNumberName = (key: string): boolean => isIdName(key) || nameWords
  */
 export const selectionArguments: ReadonlySet<string> = new Set(['filter', 'filters', 'where', 'selector', 'criteria', 'condition', 'conditions', 'predicate', 'match', 'matching']);
 
+/**
+ * Words of a name that say how many, or which by age, a bulk delete or update acts on, beside its
+ * filter (twentieth pass): a purge's `limit`, `max_count`, `top`, `older_than_days`, `before`,
+ * `since`, `keep_last`. A purge of 100 messages older than 30 days is not one of 100,000, nor of
+ * every message (`older_than_days: 0`). Outside a bulk call they page and window a list freely.
+ */
+const bulkSelectionWords = new Set(['limit', 'max', 'count', 'top', 'first', 'last', 'take', 'n', 'batch', 'size', 'before', 'after', 'since', 'older', 'newer', 'age',
+  'days', 'hours', 'minutes', 'seconds', 'weeks', 'months', 'years', 'keep', 'retain', 'from']);
+
 /** Words of a call's name (a path segment, a tool's name) that say it deletes or changes what it selects, many at once. */
 const bulkWords = new Set(['delete', 'deletes', 'remove', 'purge', 'destroy', 'archive', 'trash', 'wipe', 'clear', 'erase', 'truncate', 'update', 'updates', 'modify', 'patch', 'replace', 'bulk', 'many', 'all']);
 
@@ -436,6 +516,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
   // With `nestedJson`, a string holding a JSON object or array is read as it (a form's
   // `payload={"to": …}`, a JSON string of JSON): servers and SDKs parse such fields.
   const value = (x: unknown): unknown => (nestedJson ? parsedJsonString(x) : x);
+  // Where pick adds what it finds (an entry of a list gathers its own first).
+  let sink = places;
   const pick = (o: unknown, prefix: string, depth: number): void => {
     if (!o || typeof o !== 'object') return;
     if (++budget.nodes > maxNodes || depth > maxDepth) {
@@ -443,10 +525,22 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       return;
     }
     if (Array.isArray(o)) {
+      // How many entries name each place (twentieth pass): a list of three payouts of 5 to alice is
+      // not the approved one payout, though it names the same places. Each entry's places are
+      // gathered apart and the list of more than one is also placed by the multiset of them.
+      const outer = sink;
+      const entries = new Map<string, number>();
       for (const raw of o) {
         const x = value(raw);
-        if (x && typeof x === 'object') pick(x, prefix, depth + 1);
+        if (!x || typeof x !== 'object') continue;
+        sink = new Set();
+        pick(x, prefix, depth + 1);
+        for (const p of sink) outer.add(p);
+        const key = [...sink].sort().join(';');
+        if (key) entries.set(key, (entries.get(key) ?? 0) + 1);
+        sink = outer;
       }
+      if (o.length > 1 && entries.size) sink.add(`${prefix}(entries)=${digest(JSON.stringify([...entries].sort()))}`);
       return;
     }
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
@@ -461,6 +555,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // a grant for `?dryRun=All` (nothing done) does not cover `?DryRun=All` (the real run there).
       const name = spelledName(k);
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
+      // A number under this name may be a level or a switch (not a count's, an id's, nor a one-letter name's).
+      const numeric = !isNumberName(k) && (typeof v !== 'number' || wordName(k));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
       // Found under every name a server registers it by (PHP cuts a name at a NUL and drops leading
       // blanks, `to%00x` and ` to` are `to` there; Rack 2 reads `[to]` as `to`; ASP.NET decodes
@@ -468,12 +564,12 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       const found = (n: string): boolean => (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
       // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
       // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
-      if (!effectsOnly && isAddressKey(k)) places.add(`${prefix}(key)=${placeValue(k)}`);
+      if (!effectsOnly && isAddressKey(k)) sink.add(`${prefix}(key)=${placeValue(k)}`);
       // A credential under a place word (`webhook_secret`, `channel_token`) by its digest: grants keep no credential's value.
-      if (found(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && found(n)))) places.add(`${prefix}${name}=${nested || credentialName(k) ? valueDigest(v) : placeValue(v)}`);
+      if (found(k) || (/[\0 [\]%]/.test(k) && serverNames(k).some((n) => n !== k && found(n)))) sink.add(`${prefix}${name}=${nested || credentialName(k) ? valueDigest(v) : placeValue(v)}`);
       // A public key is whom a call lets in, whatever its name (a deploy key, an SSH or GPG key
       // added to an account, a signing key): another key is another grantee (fifteenth pass).
-      else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) places.add(`${prefix}${name}=${digest(v)}`);
+      else if (!effectsOnly && typeof v === 'string' && publicKey.test(v)) sink.add(`${prefix}${name}=${digest(v)}`);
       // A switch (`true`/`false` in JSON or as a query or form value, or a mode such as `preview`,
       // `live`, `draft`) says how the call acts, not what it carries, whatever its name (sixteenth
       // pass): `simulate`, `commit`, `apply`, `notify`, `plan-only`, `mode` … a grant for the
@@ -486,7 +582,13 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // (under an id's or a count's name `1` is a number: `PUT /items/1 {"id": 1}`, `page=1`).
       // (A JSON number only under a name of two letters or more: a map keyed by data, `counts: {"2026-12-01": 3}`,
       // holds numbers as content, and a one-letter name (`{"a": 1}`) says nothing of a level or switch.)
-      else if (reading === 'places' && (isSwitch(v, !isNumberName(k) && (typeof v !== 'number' || /^[A-Za-z_]{2,64}$/.test(k))) || isAddress(v) || (!nested && isModeName(k)))) places.add(`${prefix}${name}=${placeValue(v)}`);
+      // A command-line option says how a program runs whatever its name (`flags: "--force"`, an
+      // argument vector holding one; twentieth pass).
+      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v))) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // An integer of three digits or more under a name no list holds (a `level`, `ceiling`, `burst`,
+      // `replicas`) by its order of magnitude (twentieth pass): a grant for 100 covers 100 to 999,
+      // not 100,000; ids, timestamps and cache busters keep theirs.
+      else if (reading === 'places' && numeric && magnitude(v) !== undefined) sink.add(`${prefix}${name}=${magnitude(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

@@ -13,7 +13,7 @@ import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isObjectIdName, isSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isObjectIdName, isSwitch, magnitude, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -992,7 +992,14 @@ function placeHeaders(d: RequestDescription): string[] {
     // isEffectName) counts as its arguments do, and so does one holding a switch or a mode
     // (`X-Preview: true`, `X-Mode: sandbox`; sixteenth pass), or a mode by its name or `X-Live: 1`
     // (seventeenth pass; a browser's `Sec-Fetch-Mode` aside).
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], key.startsWith('x-') && !isNumberName(key.slice(2)))) || modeHeader(key)) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    const numeric = key.startsWith('x-') && !isNumberName(key.slice(2));
+    // A number of three digits or more under such a name by its magnitude (`X-Replicas: 300`; twentieth pass).
+    const size = numeric && values.length === 1 ? magnitude(values[0]) : undefined;
+    if (actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || modeHeader(key))) {
+      if (size !== undefined) out.push(`header.${spelledName(name.toLowerCase())}=${size}`);
+      continue;
+    }
     // By its name as sent (a Node server reads `X-Tenant-Id`, never `X_Tenant_Id`; a CGI one both).
     out.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
