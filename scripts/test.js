@@ -32,18 +32,15 @@ if (args.some((a) => a.startsWith('-'))) {
   process.exit(tap.status ?? 1);
 }
 
-// The files that take longest start first, so the run does not end with one of them alone on a
-// core while the others are idle. (Measured: `npm test` prints the slowest files at its end.)
-const slowFirst = [
-  'test/studio/inbox-churn-e2e.test.ts', 'test/studio/inbox-e2e.test.ts', 'test/fuzz/redos.test.ts', 'test/studio/inbox-guards-e2e.test.ts',
-  'test/attacks/hostile-neighbour.test.ts', 'test/scale/replica-attacks.test.ts', 'test/attacks/sandbox-escape.test.ts',
-  'test/proxy/cli-errors.test.ts', 'test/attacks/session-labels.test.ts', 'test/attacks/connections.test.ts',
-  'test/attacks/tunnels.test.ts', 'test/studio/e2e.test.ts', 'test/studio/api-publish.test.ts',
-  'test/studio/live-e2e.test.ts', 'test/scale/replicas.test.ts', 'test/engine/decide.test.ts',
-  'test/attacks/approval-binding.test.ts', 'test/studio/replay-e2e.test.ts', 'test/run/registries.test.ts',
-];
+// The files that take longest start first (longest first is close to the best packing of files
+// onto jobs), so the run does not end with one of them alone on a core while the others are idle.
+// Each file's seconds in a full run are in scripts/test-times.json (`AIRLOCK_TEST_TIMES=write npm
+// test` writes them anew); a file not listed there yet is taken to be slowish, so it starts early.
+const timesFile = path.join(root, 'scripts', 'test-times.json');
+const UNLISTED_S = 20;
+const listedTimes = fs.existsSync(timesFile) ? JSON.parse(fs.readFileSync(timesFile, 'utf8')) : {};
 
-/** Every test file under test/, the slow ones first (a name no longer there is skipped). */
+/** Every test file under test/, the slow ones first. */
 function orderedTestFiles() {
   const all = [];
   const walk = (dir) => {
@@ -54,10 +51,8 @@ function orderedTestFiles() {
     }
   };
   walk('test');
-  all.sort();
-  const present = new Set(all);
-  const first = slowFirst.filter((f) => present.has(f));
-  return [...first, ...all.filter((f) => !first.includes(f))];
+  const cost = (f) => listedTimes[f] ?? UNLISTED_S;
+  return all.sort((a, b) => cost(b) - cost(a) || (a < b ? -1 : 1));
 }
 
 const files = args.length ? args : orderedTestFiles();
@@ -160,6 +155,10 @@ function startMore() {
 }
 
 function finish() {
+  if (process.env.AIRLOCK_TEST_TIMES === 'write' && !args.length) {
+    const lines = times.map(([sec, f]) => `  ${JSON.stringify(f)}: ${Math.round(sec)}`).sort();
+    fs.writeFileSync(timesFile, `{\n${lines.join(',\n')}\n}\n`);
+  }
   const slowest = times.sort((a, b) => b[0] - a[0]).slice(0, 12);
   process.stdout.write(`1..${files.length}\n# slowest files: ${slowest.map(([s, f]) => `${f} ${s.toFixed(0)} s`).join(', ')}\n`);
   process.stdout.write(`\n${totals.pass} passed, ${totals.fail} failed${totals.skip ? `, ${totals.skip} skipped` : ''}${totals.todo ? `, ${totals.todo} todo` : ''}\n`);
