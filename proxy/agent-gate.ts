@@ -4,7 +4,7 @@
 // hundred 1 MiB uploads at once costs a few bodies of memory and a few describe steps at a time,
 // and another agent's request never queues behind them. Holds for approval come after the gate.
 import { processDescriptorBounds } from '../lib/descriptors.ts';
-import { Tally } from '../lib/tally.ts';
+import { equalPart, Tally } from '../lib/tally.ts';
 
 export const AGENT_SLOTS = 4;
 /**
@@ -51,17 +51,6 @@ export function descriptionWeight(text: string): number {
 
 /** Thrown by run() when the agent already has AGENT_WAITING requests waiting, and by enter() past AGENT_OPEN or AGENT_DESCRIBED_BYTES. */
 export class AgentBusyError extends Error {}
-
-/**
- * An agent's part once `total` has passed `bound`: the room left under one and a half bounds, shared
- * by the agents holding some (and this one, when new); at least one, so a newcomer is admitted. A
- * part of the bound itself let each agent arriving later take its share on top of the earlier ones'
- * excess, bound × (1 + 1/2 + … + 1/n) in all (five agents arriving one after another held 141 of a
- * 136 meant for them: the descriptors the bound was to keep).
- */
-function equalPart(bound: number, total: number, holders: number, newcomer: boolean): number {
-  return Math.max(1, Math.floor((bound * 1.5 - total) / (holders + (newcomer ? 1 : 0))));
-}
 
 export class AgentGate {
   private readonly busy = new Tally();
