@@ -212,6 +212,42 @@ t.test('a click pressed while the page was too busy to show a shift is not taken
   await third.reply;
 });
 
+t.test("an agent holding and letting go of its own card in a loop does not keep the person from acting on another card (twentieth pass)", async (t) => {
+  // A pending card moves between "Held now" and "Waiting for a retry" as its request holds and lets
+  // go, and the cards after it move with it: an agent retrying its own approval and hanging up every
+  // 400 ms kept every card "changed just now", so no click approved or denied any of them.
+  const firstHangUp = new AbortController();
+  const flipper = await held('/v1/flip-own', { body: '{"amount": 1}', signal: firstHangUp.signal });
+  const victim = await held('/v1/flip-victim', { body: '{"amount": 7}' });
+  firstHangUp.abort();
+  await flipper.reply.catch(() => undefined);
+  await page.waitForSelector(`[data-approval="${flipper.id}"][data-section=waiting]`);
+  let stop = false;
+  const loop = (async () => {
+    for (let i = 0; i < 100 && !stop; i++) {
+      const hangUp = new AbortController();
+      const reply = curl('POST', '/v1/flip-own', { body: '{"amount": 1}', headers: [`Airlock-Approval: ${flipper.id}`], signal: hangUp.signal });
+      await new Promise((r) => setTimeout(r, 150));
+      hangUp.abort();
+      await reply.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  await page.waitForTimeout(1500);
+  let done = false;
+  for (let attempt = 0; attempt < 3 && !done; attempt++) {
+    await look();
+    await page.click(`[data-approval="${victim.id}"] [data-action=deny]`);
+    done = await page.locator(`[data-approval="${victim.id}"]`).waitFor({ state: 'detached', timeout: 1500 }).then(() => true, () => false);
+  }
+  stop = true;
+  await loop;
+  t.ok(done, 'the person denied the other card within three looks');
+  if (!done) await queue.deny(victim.id, { by: 'test' });
+  t.equal((await victim.reply).status, 403);
+  await queue.deny(flipper.id, { by: 'test' });
+});
+
 t.test('no script errors in the page', async (t) => {
   t.same(consoleErrors, []);
 });
