@@ -203,3 +203,34 @@ t.test('held approvals: agents arriving one after another do not add up past the
   t.ok(mib <= 1.5 * 16, `held request data stays under one and a half bounds (${mib} MiB of 16; it was 46.75)`);
   t.doesNotThrow(() => checkCapacity(pending, 'newcomer', 8 * 1024, now, big), 'a newcomer\'s small request is still held');
 });
+
+// The same over the class's space (fast-check): agents arriving in any order, at once or in turn,
+// with any sizes, each sending until refused or done. What is held stays under one and a half
+// bounds, beside one request (or 16 KiB) per agent; an agent holding nothing is always held.
+t.test('held approvals: any order of arrivals stays under one and a half bounds; a newcomer is held (property)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+  const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS) || 60;
+  const opts = { maxPendingPerAgent: 8, maxPending: 30, maxHeldBytesPerAgent: 400_000, maxHeldBytes: 1_000_000 };
+  const now = Date.now();
+  const expires = new Date(now + 60_000).toISOString();
+  fc.assert(fc.property(fc.array(fc.record({ agent: fc.integer({ min: 0, max: 39 }), bytes: fc.integer({ min: 100, max: 150_000 }), times: fc.integer({ min: 1, max: 10 }) }), { minLength: 1, maxLength: 120 }), (sends) => {
+    const pending: ApprovalRecord[] = [];
+    for (const { agent, bytes, times } of sends) {
+      for (let i = 0; i < times; i++) {
+        try {
+          checkCapacity(pending, `a${agent}`, bytes, now, opts);
+        } catch (err) {
+          if (!(err instanceof ApprovalError && err.code === 'too-many')) throw err;
+          break;
+        }
+        pending.push({ agent: `a${agent}`, expires, description_bytes: bytes } as ApprovalRecord);
+      }
+    }
+    const agents = new Set(pending.map((a) => a.agent)).size;
+    const bytes = pending.reduce((n, a) => n + a.description_bytes!, 0);
+    checkCapacity(pending, 'newcomer', 1000, now, opts); // throws if a newcomer's small request is refused
+    return pending.length <= 1.5 * opts.maxPending + agents && bytes <= 1.5 * opts.maxHeldBytes + agents * APPROVAL_DESCRIPTION_BYTES;
+  }), { numRuns, ...(seed !== undefined ? { seed } : {}) });
+  t.pass(`${numRuns} orders of arrival (AIRLOCK_FUZZ_SEED replays one)`);
+});
