@@ -43,3 +43,15 @@ export class Tally {
     };
   }
 }
+
+/**
+ * One holder's part of a bound once what is held in all (`total`) has passed it: the room left under
+ * one and a half bounds, shared by the holders (and this one, when new), at least `least` (so a
+ * newcomer is admitted). A part of the bound itself let each holder arriving later take its share on
+ * top of the earlier ones' excess, bound × (1 + 1/2 + … + 1/n) in all (nineteenth pass: descriptors;
+ * twentieth: held approvals and the audit trail's waiting records). Admitting only within it keeps
+ * the total under one and a half bounds, beside what the `least` parts add.
+ */
+export function equalPart(bound: number, total: number, holders: number, newcomer: boolean, least = 1): number {
+  return Math.max(least, Math.floor((bound * 1.5 - total) / (holders + (newcomer ? 1 : 0))));
+}

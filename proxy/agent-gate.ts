@@ -4,7 +4,7 @@
 // hundred 1 MiB uploads at once costs a few bodies of memory and a few describe steps at a time,
 // and another agent's request never queues behind them. Holds for approval come after the gate.
 import { processDescriptorBounds } from '../lib/descriptors.ts';
-import { Tally } from '../lib/tally.ts';
+import { equalPart, Tally } from '../lib/tally.ts';
 
 export const AGENT_SLOTS = 4;
 /**
@@ -37,6 +37,14 @@ export const AGENT_OPEN = 512;
 export const AGENT_DESCRIBED_BYTES = 64 * 1024 * 1024;
 
 /**
+ * Agents' bounds of descriptions that may be held in all (256 MiB by default) before each agent
+ * holding some may hold only its equal part (lib/tally.ts `equalPart`): the bound above was per agent
+ * alone, so forty agents' uploads to upstreams that never answer could hold forty of them (2.5 GiB,
+ * past a default Node heap: every agent's requests lost with the process). Twentieth pass.
+ */
+export const DESCRIBED_CROWD = 4;
+
+/**
  * The heap a description takes, estimated from its JSON text: the text, and ~24 bytes more for
  * each value boundary (`{`, `[`, `,`, `:`), which is where parsed JSON costs more than its text.
  */
@@ -51,17 +59,6 @@ export function descriptionWeight(text: string): number {
 
 /** Thrown by run() when the agent already has AGENT_WAITING requests waiting, and by enter() past AGENT_OPEN or AGENT_DESCRIBED_BYTES. */
 export class AgentBusyError extends Error {}
-
-/**
- * An agent's part once `total` has passed `bound`: the room left under one and a half bounds, shared
- * by the agents holding some (and this one, when new); at least one, so a newcomer is admitted. A
- * part of the bound itself let each agent arriving later take its share on top of the earlier ones'
- * excess, bound × (1 + 1/2 + … + 1/n) in all (five agents arriving one after another held 141 of a
- * 136 meant for them: the descriptors the bound was to keep).
- */
-function equalPart(bound: number, total: number, holders: number, newcomer: boolean): number {
-  return Math.max(1, Math.floor((bound * 1.5 - total) / (holders + (newcomer ? 1 : 0))));
-}
 
 export class AgentGate {
   private readonly busy = new Tally();
@@ -86,6 +83,7 @@ export class AgentGate {
     readonly maxDescribed = AGENT_DESCRIBED_BYTES,
     readonly crowdedOpen = processDescriptorBounds().crowdedExchanges,
     readonly crowdedWaiting = processDescriptorBounds().anonymous,
+    readonly crowdedDescribed = maxDescribed * DESCRIBED_CROWD,
   ) {}
 
   /** Counts one exchange of the agent as open; the returned function (idempotent) ends it. */
@@ -99,11 +97,18 @@ export class AgentGate {
     return this.open.hold(agent, 1);
   }
 
-  /** Throws while the agent's forwarded exchanges hold its bound of descriptions (checked for a large request in its slot). */
+  /**
+   * Throws while the agent's forwarded exchanges hold its bound of descriptions, or, past
+   * `crowdedDescribed` in all, its equal part of what is left (checked for a large request in its slot).
+   */
   checkDescribed(agent: string): void {
     const held = this.described.of(agent);
     if (held >= this.maxDescribed) {
       throw new AgentBusyError(`this agent's forwarded requests already hold ~${Math.round(held / 1048576)} MiB of request descriptions in memory (at most ${Math.round(this.maxDescribed / 1048576)} MiB); its large requests are refused until some end`);
+    }
+    if (this.described.total >= this.crowdedDescribed) {
+      const part = equalPart(this.crowdedDescribed, this.described.total, this.described.size, held === 0);
+      if (held >= part) throw new AgentBusyError(`this agent's forwarded requests already hold ~${Math.round(held / 1048576)} MiB of request descriptions in memory while ${this.described.size} agents' hold ~${Math.round(this.described.total / 1048576)} MiB, past the ${Math.round(this.crowdedDescribed / 1048576)} MiB all may: each agent may hold its equal part of what is left; its large requests are refused until some end`);
     }
   }
 

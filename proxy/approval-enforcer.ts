@@ -14,6 +14,7 @@
 // neither the studio nor `airlock approvals` can resolve it) the answer is an immediate 403
 // `approval-unavailable`: nobody would ever see the request.
 import { AbortFlag, type AbortLike } from '../lib/abort-flag.ts';
+import { Tally } from '../lib/tally.ts';
 import { ApprovalError, holdMs, newApprovalId, requestHash, retryExceedsApproval, type ApprovalRecord, type RetryClaim } from '../state/approvals.ts';
 import type { Approvals } from '../state/stores.ts';
 import type { HeldBodies } from './held-bodies.ts';
@@ -149,12 +150,22 @@ function refused(detail: string, approvalId?: string): Rejection {
   };
 }
 
+/**
+ * Requests held on one approval at once, at most: the one that made it and one retry (a client that
+ * sent it again before its first connection was seen to close). Each keeps its own captured body and
+ * parsed description while it waits (a 1 MiB body of tiny JSON objects: ~9 MiB of heap), which the
+ * held-data budget counts once per approval: one agent's 500 retries of one held upload held
+ * gigabytes (twentieth pass). Past it a retry is refused at once; the answer reaches the ones held.
+ */
+export const HOLDS_PER_APPROVAL = 2;
+
 /** What the enforcer asks of the approvals store. */
 export type ApprovalHolds = Pick<Approvals, 'matchingGrants' | 'claimRetry' | 'create' | 'wait'>;
 
 export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOptions = {}): Enforcer {
   const approvedIds = new WeakMap<RequestContext, string>();
   const bodies = opts.bodies;
+  const holding = new Tally();
   return {
     name: 'approvals',
     handlesApproval: true,
@@ -203,6 +214,12 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
         if (!channel) return unavailable(ctx.decision.reason);
         if (exceeds) return refused(exceeds, claim.approval.id);
         approval = claim.approval; // still pending: hold again on the same approval
+        if (holding.of(approval.id) >= HOLDS_PER_APPROVAL && asks?.waitMs !== 0) {
+          return {
+            status: 429, type: 'approvals-backlog', title: 'Approval already held', headers: { 'retry-after': '10' }, extra: { approval_id: approval.id, retry_after: 10 }, outcome: 'approval-refused',
+            detail: `approval ${approval.id} is already held by ${holding.of(approval.id)} of this agent's requests (at most ${HOLDS_PER_APPROVAL}): wait for the answer on one of them, or retry once it has ended`,
+          };
+        }
       } else {
         if (!channel) return unavailable(ctx.decision.reason);
         // The bytes are held before the approval is announced, so its first card can show them
@@ -233,6 +250,7 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
       }
       const started = Date.now();
       const release = heldEarly ?? holdBody(approval.id);
+      const leave = holding.hold(approval.id, 1);
       // The hold ends when the agent goes away or when Airlock stops, whichever comes first.
       const ended = new AbortFlag();
       const end = (): void => ended.abort();
@@ -243,6 +261,7 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
       try {
         outcome = await queue.wait(approval.id, { timeoutMs, signal: ended });
       } finally {
+        leave();
         release?.();
         ctx.signal.removeEventListener('abort', end);
         opts.stopping?.removeEventListener('abort', end);

@@ -22,6 +22,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { boundedCopy } from '../lib/bounded.ts';
+import { equalPart } from '../lib/tally.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
 import { openDocument, StateFileError, type Document } from './document.ts';
 import { stateFile } from './home.ts';
@@ -373,28 +374,33 @@ export function bodyCut(a: Pick<ApprovalRecord, 'body_cut' | 'description_comple
 /**
  * Refuses a new hold past the bounds: pending approvals per agent and in all, and the bytes of
  * descriptions of requests within their hold (held uploads cannot exhaust memory). Past a bound
- * in all, an agent is refused only while it would hold more than its equal part of that bound
- * (among the agents holding something, itself counted): a fixed part each (16 of 64 MiB, 50 of
- * 1,000) let four agents' uploads (twenty agents' requests) at once refuse every other agent's
- * held request (eighteenth pass). What is held in all stays under twice each bound.
+ * in all, an agent is refused only while it would hold more than its equal part (lib/tally.ts
+ * `equalPart`: the room left under one and a half bounds, shared by the agents holding some,
+ * itself counted): a fixed part each (16 of 64 MiB, 50 of 1,000) let four agents' uploads (twenty
+ * agents' requests) at once refuse every other agent's held request (eighteenth pass); a part of the
+ * bound itself let agents arriving one after another add up to bound × (1 + 1/2 + … + 1/n) and left
+ * a newcomer a part below one request (twentieth). A newcomer always has one request, or
+ * `APPROVAL_DESCRIPTION_BYTES` of data, held.
  */
 export function checkCapacity(pending: ApprovalRecord[], agent: string, bytes: number, t: number, opts: Pick<ApprovalQueueOptions, 'maxPending' | 'maxPendingPerAgent' | 'maxHeldBytes' | 'maxHeldBytesPerAgent'>): void {
   const maxAgent = opts.maxPendingPerAgent ?? 50;
   const maxAll = opts.maxPending ?? 1000;
   const mineCount = pending.filter((a) => a.agent === agent).length;
-  const pendingAgents = new Set(pending.map((a) => a.agent)).add(agent).size;
-  if (mineCount >= maxAgent || (pending.length >= maxAll && mineCount + 1 > maxAll / pendingAgents)) {
-    throw new ApprovalError('too-many', `too many pending approvals${mineCount >= maxAgent ? ` for agent ${agent}` : ` (agent ${agent} holds its equal part of ${maxAll} among ${pendingAgents} agents)`}; resolve some first`);
+  const pendingAgents = new Set(pending.map((a) => a.agent));
+  const countPart = equalPart(maxAll, pending.length, pendingAgents.size, mineCount === 0);
+  if (mineCount >= maxAgent || (pending.length >= maxAll && mineCount >= countPart)) {
+    throw new ApprovalError('too-many', `too many pending approvals${mineCount >= maxAgent ? ` for agent ${agent}` : ` (agent ${agent} holds its equal part, ${countPart}, of what is left of ${maxAll} among ${pendingAgents.add(agent).size} agents)`}; resolve some first`);
   }
   const holding = pending.filter((a) => Date.parse(a.expires) > t);
   const heldBy = (who?: string): number => holding.reduce((n, a) => n + (who === undefined || a.agent === who ? a.description_bytes ?? 0 : 0), 0);
   const maxAgentBytes = opts.maxHeldBytesPerAgent ?? 16 * 1024 * 1024;
   const maxAllBytes = opts.maxHeldBytes ?? 64 * 1024 * 1024;
   const agentBytes = heldBy(agent);
-  const holders = new Set(holding.filter((a) => (a.description_bytes ?? 0) > 0).map((a) => a.agent)).add(agent).size;
+  const holders = new Set(holding.filter((a) => (a.description_bytes ?? 0) > 0).map((a) => a.agent));
   const mine = agentBytes + bytes > maxAgentBytes;
-  if (mine || (heldBy() + bytes > maxAllBytes && agentBytes + bytes > maxAllBytes / holders)) {
-    throw new ApprovalError('too-many', `requests held for approval${mine ? ` by agent ${agent}` : ''} already hold ${mib(mine ? agentBytes : heldBy())} MiB of request data (at most ${mib(mine ? maxAgentBytes : maxAllBytes)} MiB${mine ? '' : `, agent ${agent} past its equal part among ${holders} agents`}); resolve some first`);
+  const bytesPart = equalPart(maxAllBytes, heldBy(), holders.size, agentBytes === 0, APPROVAL_DESCRIPTION_BYTES);
+  if (mine || (heldBy() + bytes > maxAllBytes && agentBytes + bytes > bytesPart)) {
+    throw new ApprovalError('too-many', `requests held for approval${mine ? ` by agent ${agent}` : ''} already hold ${mib(mine ? agentBytes : heldBy())} MiB of request data (at most ${mib(mine ? maxAgentBytes : maxAllBytes)} MiB${mine ? '' : `, agent ${agent} past its equal part of what is left among ${holders.add(agent).size} agents`}); resolve some first`);
   }
 }
 

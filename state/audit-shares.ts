@@ -11,7 +11,10 @@
 // waiting. Eighteenth pass: a fixed eighth let eight agents flooding at once fill the bound and
 // every agent was refused; past `CROWDED` of the bound the agents with records waiting split that
 // part between them, so however many flood, about `CROWDED` waits and a neighbour is admitted.
-import { Tally } from '../lib/tally.ts';
+// Twentieth pass: a part of `CROWDED` itself let agents arriving one after another each take theirs
+// on top of the earlier ones' (sixty filled the bound); the part is now the room left under one and
+// a half times `CROWDED`, shared (lib/tally.ts `equalPart`, as the descriptor bound's).
+import { equalPart, Tally } from '../lib/tally.ts';
 
 /** The part of the trail's bound one agent's waiting records may take before its requests are refused. */
 export const OWN_SHARE = 1 / 8;
@@ -35,11 +38,15 @@ export class AuditShares {
     if (agent) this.waiting.sub(agent, bytes);
   }
 
-  /** What one agent may have waiting now: its share, or once the waiting agents crowd the bound, its equal part of `CROWDED` of it. */
-  private limit(): number {
+  /**
+   * What `agent` may have waiting now: its share, or once the waiting agents crowd the bound, its
+   * equal part of what is left under one and a half times `CROWDED` of it (an agent with nothing
+   * waiting is never over: its next record is taken).
+   */
+  private limit(agent: string): number {
     const own = this.bound * OWN_SHARE;
     if (this.waiting.total <= this.bound * CROWDED) return own;
-    return Math.min(own, (this.bound * CROWDED) / Math.max(1, this.waiting.size));
+    return Math.min(own, equalPart(this.bound * CROWDED, this.waiting.total, this.waiting.size, this.of(agent) === 0, 0));
   }
 
   /** Bytes of `agent`'s records waiting. */
@@ -49,7 +56,7 @@ export class AuditShares {
 
   /** The agent's waiting records are past its share: its requests are refused until they are written. */
   over(agent: string): boolean {
-    return this.of(agent) > this.limit();
+    return this.of(agent) > this.limit(agent);
   }
 
   /** While the trail is behind: whether this agent's records are among the heavy ones (its large descriptions are left out). */
@@ -59,7 +66,7 @@ export class AuditShares {
 
   /** Why `agent` is refused, for the 503. */
   overReason(agent: string, what: string): string {
-    return `agent ${agent}'s records wait for ${what} past its share (${Math.round(this.of(agent) / 1024)} KiB of at most ${Math.round(this.limit() / 1024)} KiB now, ${this.waiting.size} agents' records waiting); its requests are refused until they are written, other agents are served`;
+    return `agent ${agent}'s records wait for ${what} past its share (${Math.round(this.of(agent) / 1024)} KiB of at most ${Math.round(this.limit(agent) / 1024)} KiB now, ${this.waiting.size} agents' records waiting); its requests are refused until they are written, other agents are served`;
   }
 
   /** Counts a refusal instead of queueing its record. */

@@ -60,6 +60,8 @@ const statusOf: Record<ApprovalError['code'], number> = {
   'too-many': 429,
 };
 
+/** A card's moves between "Held now" and "Waiting for a retry" are shown at most this often. */
+export const FLIP_MS = 3000;
 const STATUSES = new Set<ApprovalStatus>(['pending', 'approved', 'denied', 'expired']);
 const VIA = new Set(['studio', 'cli', 'api']);
 
@@ -172,15 +174,51 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
 
   if (queue) {
     const broadcast = opts.broadcast;
+    // A pending card moves between "Held now" and "Waiting for a retry" as its request holds and
+    // lets go, and every card after it moves with it. An agent that retried one approval and hung up
+    // in a loop (every 400 ms) kept every card of the inbox "changed just now", so the person could
+    // approve or deny none, its own or another agent's (twentieth pass). Those moves are shown at
+    // most once per FLIP_MS per approval, the state as it is then: a click after a look is taken.
+    const flips = new Map<string, { at: number; held: boolean; timer?: NodeJS.Timeout }>();
+    const sendFlip = (a: ApprovalRecord, f: { at: number; held: boolean }): void => {
+      f.at = Date.now();
+      f.held = queue.isHeld(a.id);
+      broadcast('approval', { event: f.held ? 'held' : 'released', approval: view(a) });
+    };
     const off = queue.onChange((e: ApprovalEvent) => {
       // A new approval is created by the request that is about to wait on it.
       if ('approval' in e) {
-        if (e.approval.status !== 'pending') shown.delete(e.approval.id);
-        broadcast('approval', { event: e.type, approval: view(e.approval, e.type === 'created' ? true : undefined) });
+        const a = e.approval;
+        if (a.status !== 'pending') shown.delete(a.id);
+        if ((e.type === 'held' || e.type === 'released') && a.status === 'pending') {
+          const f = flips.get(a.id);
+          if (!f) {
+            if (flips.size >= SHOWN_MAX) flips.delete(flips.keys().next().value!);
+            flips.set(a.id, { at: 0, held: false });
+            return sendFlip(a, flips.get(a.id)!);
+          }
+          if (f.timer) return; // one is due: it shows the state then
+          const wait = f.at + FLIP_MS - Date.now();
+          if (wait <= 0) return sendFlip(a, f);
+          f.timer = setTimeout(() => {
+            f.timer = undefined;
+            if (a.status === 'pending' && queue.isHeld(a.id) !== f.held) sendFlip(a, f);
+          }, wait);
+          f.timer.unref();
+          return;
+        }
+        if (a.status !== 'pending') {
+          clearTimeout(flips.get(a.id)?.timer);
+          flips.delete(a.id);
+        }
+        broadcast('approval', { event: e.type, approval: view(a, e.type === 'created' ? true : undefined) });
       }
       else broadcast('grants', { event: e.type, grant: e.grant });
     });
-    app.addHook('onClose', async () => off());
+    app.addHook('onClose', async () => {
+      off();
+      for (const f of flips.values()) clearTimeout(f.timer);
+    });
   }
 
   const unavailable: Unavailable = { available: false, reason: 'approvals run inside the proxy; start Airlock with `airlock start` to use them here' };

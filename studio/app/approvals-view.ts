@@ -32,6 +32,17 @@ import type {
 
 /** An action on a card that changed less than this long ago is ignored. */
 export const GUARD_MS = 700;
+
+/**
+ * When the person pressed the key or button behind `e`: its time stamp (the browser's, when the
+ * input arrived), not the clock when the page got to it. A page busy for a while (a flood of rows, a
+ * large card) handles a press late, after it moved the cards; measured at handling, a press made on
+ * what was on screen before counted as made long after the move (twentieth pass).
+ */
+function inputTime(e?: Event): number {
+  const now = performance.now();
+  return e && e.isTrusted && e.timeStamp > 0 ? Math.min(now, e.timeStamp) : now;
+}
 /**
  * A field being typed in can lose focus without the person moving it: its card was decided
  * elsewhere and left, or moved between the sections. Letters typed on less than this long after the
@@ -71,6 +82,8 @@ interface CardState {
   readBoxes?: Set<string>;
   expanded?: boolean;
   changedAt: number;
+  /** The card changed and no frame has shown it yet (see measure): every action waits for one. */
+  unshown?: boolean;
   sig?: string;
   /** The studio refused the approval as unseen (403 body-not-shown): why, so the card offers the explicit choice. */
   serverUnseen?: string;
@@ -373,9 +386,9 @@ export class ApprovalsView extends LightElement {
     if (!this.movingFocus && this.typedIn && !this.typedIn.contains(e.target as Node)) this.typedIn = undefined;
   };
 
-  private readonly onPointerDown = (): void => {
+  private readonly onPointerDown = (e: Event): void => {
     this.typedIn = undefined;
-    const t = performance.now();
+    const t = inputTime(e);
     if (t - this.pointerRunLast >= GUARD_MS) this.pointerRunStart = t;
     this.pointerRunLast = t;
   };
@@ -425,7 +438,17 @@ export class ApprovalsView extends LightElement {
       const across = [...actions.querySelectorAll('button')].map((b) => `${Math.round(b.getBoundingClientRect().left)}${underToast(b) ? 't' : ''}`).join(',');
       const sig = `${docTop(actions)}|${across}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}|${wholeShown(this.cards.get(id))}`;
       const st = this.card(id);
-      if ((st.sig !== undefined && st.sig !== sig) || shifted) st.changedAt = t;
+      if ((st.sig !== undefined && st.sig !== sig) || shifted) {
+        st.changedAt = t;
+        // A change counts from the frame that shows it: a busy page paints it late.
+        if (!st.unshown) {
+          st.unshown = true;
+          requestAnimationFrame((frame) => {
+            st.unshown = false;
+            st.changedAt = Math.max(st.changedAt, frame);
+          });
+        }
+      }
       st.sig = sig;
       const long = st.expanded ? [] : [...el.querySelectorAll<HTMLElement>('.body-text')].filter((box) => box.scrollHeight > box.clientHeight + 2);
       const overflow = long.length > 0;
@@ -1008,12 +1031,12 @@ export class ApprovalsView extends LightElement {
   // ---- acting -------------------------------------------------------------------------------
 
   /** Entry point for every click and key: refuses actions on cards that just changed. */
-  private attempt(a: Approval, kind: Kind): void {
+  private attempt(a: Approval, kind: Kind, e: Event): void {
     const st = this.card(a.id);
     this.measure();
     // Right after the window came to the front, and while a run of keys or clicks that began before
     // it goes on (fromBeforeFront), the person was aiming at the window that was there.
-    const t = performance.now();
+    const t = inputTime(e);
     const run = this.fromBeforeFront(t);
     if (t - this.shownAt < GUARD_MS || run) {
       st.error = `The studio just came to the front (another window or tab was over it)${run ? ` while ${run} were coming` : ''}: nothing was done. Look at this card, then act${run ? ' after a pause' : ''}.`;
@@ -1021,7 +1044,7 @@ export class ApprovalsView extends LightElement {
       this.requestUpdate();
       return;
     }
-    if (performance.now() - st.changedAt < GUARD_MS) {
+    if (st.unshown || t - st.changedAt < GUARD_MS) {
       st.error = 'This card changed just now (it arrived, moved or was updated): nothing was done. Look at it again, then act.';
       st.errorField = '';
       this.requestUpdate();
@@ -1128,7 +1151,7 @@ export class ApprovalsView extends LightElement {
 
   /** J/K move between cards; A approves and D denies the card that has focus. Never while typing. */
   private readonly onKey = (e: KeyboardEvent): void => {
-    const t = performance.now();
+    const t = inputTime(e);
     // Every key counts for the run (see fromBeforeFront): Enter or Space on a focused button too.
     if (t - this.keyRunLast >= TYPING_MS) this.keyRunStart = t;
     this.keyRunLast = t;
@@ -1180,7 +1203,7 @@ export class ApprovalsView extends LightElement {
       return this.showHint('This card goes on below the window: nothing was done. Scroll to its end (its buttons), then press A.');
     }
     this.hint = '';
-    this.attempt(a, key === 'a' ? 'approve' : 'deny');
+    this.attempt(a, key === 'a' ? 'approve' : 'deny', e);
   };
 
   private showHint(text: string): void {
@@ -1287,7 +1310,7 @@ export class ApprovalsView extends LightElement {
     const blocked = !gate.ok && !(gate.ackable && st.ack);
     const act = (kind: Kind) => (e: Event) => {
       e.preventDefault();
-      this.attempt(a, kind);
+      this.attempt(a, kind, e);
     };
     const errId = `ap-err-${a.id}`;
     return html`<article class="card approval risk-${risk} ${waiting ? 'waiting' : ''}" data-approval=${a.id} data-section=${waiting ? 'waiting' : 'held'} data-risk=${risk}
@@ -1334,7 +1357,7 @@ export class ApprovalsView extends LightElement {
         ${stepUp
           ? html`<label class="small totp">TOTP code <input name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" size="7" required
               .value=${st.totp} @input=${(e: Event) => (st.totp = (e.target as HTMLInputElement).value)}
-              @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && (e.preventDefault(), this.attempt(a, 'approve'))}
+              @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && (e.preventDefault(), this.attempt(a, 'approve', e))}
               aria-invalid=${st.errorField === 'totp' ? 'true' : 'false'} aria-describedby=${errId} /></label>`
           : nothing}
         <button class="primary" data-action="approve" aria-describedby="ap-title-${a.id}" ?disabled=${st.busy || blocked} @click=${act('approve')}>Approve once</button>
@@ -1346,7 +1369,7 @@ export class ApprovalsView extends LightElement {
         <span class="group">
           <input name="message" placeholder="Message to the agent (optional)" aria-label="Deny message" .value=${st.message}
             @input=${(e: Event) => (st.message = (e.target as HTMLInputElement).value)}
-            @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && (e.preventDefault(), this.attempt(a, 'deny'))} />
+            @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && (e.preventDefault(), this.attempt(a, 'deny', e))} />
           <button class="danger" data-action="deny" aria-describedby="ap-title-${a.id}" ?disabled=${st.busy} @click=${act('deny')}>Deny</button>
         </span>
       </div>

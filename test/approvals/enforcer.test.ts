@@ -7,7 +7,7 @@ import t from 'tap';
 import { ApprovalQueue } from '../../state/approvals.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
-import { approvalEnforcer } from '../../proxy/approval-enforcer.ts';
+import { approvalEnforcer, HOLDS_PER_APPROVAL } from '../../proxy/approval-enforcer.ts';
 import type { Rejection, RequestContext } from '../../proxy/enforcers.ts';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'al-enf-'));
@@ -107,4 +107,28 @@ t.test('grants reach the policy through describe', async (t) => {
 t.test('a backlog of pending approvals is refused with 429', async (t) => {
   for (let i = 0; i < 3; i++) await e.beforeForward!(ctx(description(`/f${i}`, 'flood'), { approval: { risk: 'low', timeout: 0 } }));
   t.match(await e.beforeForward!(ctx(description('/f9', 'flood'), {})), { status: 429, type: 'approvals-backlog', headers: { 'retry-after': '60' } });
+});
+
+// Twentieth pass: a retry naming a pending approval was held again with no bound: the held-data
+// budget counts each approval's description once, and held requests are not weighed against the
+// agent's bound of descriptions, yet each retry keeps its own captured body and parsed description
+// (a 1 MiB body of tiny JSON objects: ~9 MiB of heap) until the person answers. One agent's 500
+// retries of one held upload were gigabytes. Past two holds of one approval, a retry is refused.
+t.test('retries held again on one pending approval are bounded; the first holds and its answer reaches them', async (t) => {
+  const c0 = ctx(description('/again', 'repeater'), {});
+  const first = e.beforeForward!(c0);
+  const id = await pendingFor('/again');
+  const answered: Array<Rejection | undefined> = [];
+  const holds = Array.from({ length: 12 }, () => Promise.resolve(e.beforeForward!(ctx(description('/again', 'repeater'), {}, [['airlock-approval', id]]))).then((r: Rejection | undefined) => {
+    answered.push(r);
+    return r;
+  }));
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(answered.length, 12 + 1 - HOLDS_PER_APPROVAL, `the retries past the bound are answered at once (${answered.length} of 12)`);
+  t.ok(answered.every((r) => r?.status === 429 && /already held/.test(r.detail ?? '')), 'with 429, saying why');
+  t.equal(queue.get(id).status, 'pending', 'the approval is still pending');
+  await queue.deny(id, { by: 'api' });
+  t.match(await first, { status: 403, type: 'approval-denied' }, 'the first hold gets the answer');
+  const all = await Promise.all(holds);
+  t.ok(all.some((r) => r?.type === 'approval-denied'), 'so does the retry held beside it');
 });

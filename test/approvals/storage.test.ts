@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { APPROVAL_DESCRIPTION_BYTES, ApprovalError, ApprovalQueue } from '../../state/approvals.ts';
+import { APPROVAL_DESCRIPTION_BYTES, ApprovalError, ApprovalQueue, checkCapacity, type ApprovalRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
@@ -161,4 +161,76 @@ t.test('a version-1 approvals.json is moved to one file per approval, and a cras
     err = e;
   }
   t.ok(err instanceof StateFileError, 'an unreadable record stops the start (never overwritten)');
+});
+
+// Twentieth pass: past a bound in all, an agent's part was the bound shared by the agents holding
+// some, so each agent arriving after the others had filled theirs took its part on top: bound ×
+// (1 + 1/2 + … + 1/n) in all (40 agents' uploads held 46.75 of a 16 MiB bound), and past as many
+// agents as the bound counts a newcomer's first request was refused (its part was below one).
+t.test('held approvals: agents arriving one after another do not add up past the bound, and a newcomer is still held', async (t) => {
+  const opts = { maxPendingPerAgent: 6, maxPending: 24, maxHeldBytesPerAgent: 4 * 1024 * 1024, maxHeldBytes: 16 * 1024 * 1024 };
+  const now = Date.now();
+  const expires = new Date(now + 60_000).toISOString();
+  const pending: ApprovalRecord[] = [];
+  const fill = (agent: string, bytes: number): void => {
+    for (let i = 0; i < 50; i++) {
+      try {
+        checkCapacity(pending, agent, bytes, now, opts);
+      } catch (err) {
+        if (!(err instanceof ApprovalError && err.code === 'too-many')) throw err;
+        return;
+      }
+      pending.push({ agent, expires, description_bytes: bytes } as ApprovalRecord);
+    }
+  };
+  for (let a = 0; a < 40; a++) fill(`small-${a}`, 2048);
+  t.ok(pending.length <= 1.5 * 24 + 40, `pending approvals stay under one and a half bounds and one each (${pending.length} of 24)`);
+  t.doesNotThrow(() => checkCapacity(pending, 'newcomer', 2048, now, opts), 'a newcomer\'s first request is still held');
+  pending.length = 0;
+  const big = { ...opts, maxPending: 10_000, maxPendingPerAgent: 10_000 };
+  for (let a = 0; a < 40; a++) {
+    for (let i = 0; i < 50; i++) {
+      try {
+        checkCapacity(pending, `upload-${a}`, 256 * 1024, now, big);
+      } catch (err) {
+        if (!(err instanceof ApprovalError && err.code === 'too-many')) throw err;
+        break;
+      }
+      pending.push({ agent: `upload-${a}`, expires, description_bytes: 256 * 1024 } as ApprovalRecord);
+    }
+  }
+  const mib = pending.reduce((n, a) => n + a.description_bytes!, 0) / 1048576;
+  t.ok(mib <= 1.5 * 16, `held request data stays under one and a half bounds (${mib} MiB of 16; it was 46.75)`);
+  t.doesNotThrow(() => checkCapacity(pending, 'newcomer', 8 * 1024, now, big), 'a newcomer\'s small request is still held');
+});
+
+// The same over the class's space (fast-check): agents arriving in any order, at once or in turn,
+// with any sizes, each sending until refused or done. What is held stays under one and a half
+// bounds, beside one request (or 16 KiB) per agent; an agent holding nothing is always held.
+t.test('held approvals: any order of arrivals stays under one and a half bounds; a newcomer is held (property)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+  const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS) || 60;
+  const opts = { maxPendingPerAgent: 8, maxPending: 30, maxHeldBytesPerAgent: 400_000, maxHeldBytes: 1_000_000 };
+  const now = Date.now();
+  const expires = new Date(now + 60_000).toISOString();
+  fc.assert(fc.property(fc.array(fc.record({ agent: fc.integer({ min: 0, max: 39 }), bytes: fc.integer({ min: 100, max: 150_000 }), times: fc.integer({ min: 1, max: 10 }) }), { minLength: 1, maxLength: 120 }), (sends) => {
+    const pending: ApprovalRecord[] = [];
+    for (const { agent, bytes, times } of sends) {
+      for (let i = 0; i < times; i++) {
+        try {
+          checkCapacity(pending, `a${agent}`, bytes, now, opts);
+        } catch (err) {
+          if (!(err instanceof ApprovalError && err.code === 'too-many')) throw err;
+          break;
+        }
+        pending.push({ agent: `a${agent}`, expires, description_bytes: bytes } as ApprovalRecord);
+      }
+    }
+    const agents = new Set(pending.map((a) => a.agent)).size;
+    const bytes = pending.reduce((n, a) => n + a.description_bytes!, 0);
+    checkCapacity(pending, 'newcomer', 1000, now, opts); // throws if a newcomer's small request is refused
+    return pending.length <= 1.5 * opts.maxPending + agents && bytes <= 1.5 * opts.maxHeldBytes + agents * APPROVAL_DESCRIPTION_BYTES;
+  }), { numRuns, ...(seed !== undefined ? { seed } : {}) });
+  t.pass(`${numRuns} orders of arrival (AIRLOCK_FUZZ_SEED replays one)`);
 });

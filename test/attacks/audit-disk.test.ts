@@ -279,12 +279,16 @@ t.test('the writer: eight agents (and then sixteen) flooding a stalled disk at o
     }
     t.equal(log.available, true, `${crowd} agents flooding at once: the log stays available`);
     t.ok(log.overShare('flood-0'), `and each flooder is refused by itself (${crowd})`);
-    // A neighbour of its own per crowd: the disk takes nothing, so one that keeps sending ends at its equal part too.
-    for (let i = 0; i < 8; i++) {
-      t.ok(admitted(`neighbour-${crowd}`), `a neighbour is admitted (${crowd} flooders, request ${i})`);
+    // A neighbour of its own per crowd: the disk takes nothing, so one that keeps sending ends at its
+    // equal part of what is left too (twentieth pass: with sixteen flooders and the first crowd's
+    // neighbour holding some, ~6 KiB: its first few records), refused by itself, the log available.
+    let mine = 0;
+    for (let i = 0; i < 8 && admitted(`neighbour-${crowd}`); i++, mine++) {
       log.append({ time: new Date().toISOString(), id: `neighbour-${crowd}-${i}`, agent: `neighbour-${crowd}`, outcome: 'forwarded', status: 200, detail: 'x'.repeat(900) });
       served++;
     }
+    t.ok(mine >= (crowd === 8 ? 8 : 3), `a neighbour is admitted (${crowd} flooders: ${mine} requests)`);
+    t.ok(log.available && (mine === 8 || log.overShare(`neighbour-${crowd}`)), 'past its part, refused by itself');
   }
   const out = path.join(dir, 'read.jsonl');
   const { spawn } = await import('node:child_process');
@@ -295,6 +299,33 @@ t.test('the writer: eight agents (and then sixteen) flooding a stalled disk at o
   await new Promise((r) => cat.once('close', r));
   const records = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string });
   t.equal(records.filter((r) => r.id.startsWith('neighbour-')).length, served, "every one of the neighbour's records");
+});
+
+// Twentieth pass: past the crowded part each agent with records waiting had an equal part of that
+// part itself, so agents arriving one after another (each flooding until refused) each took theirs
+// on top of the earlier ones': half the bound × (1 + 1/2 + … + 1/n) waiting, and with sixty agents
+// the bound filled and every agent was refused (503 audit-unavailable). Must hold: the log stays
+// available and a neighbour is admitted.
+t.test('the writer: sixty agents flooding a stalled disk one after another do not add up past the bound', async (t) => {
+  const dir = tempDir(t, 'airlock-audit-turns-');
+  const fifo = path.join(dir, 'audit.jsonl');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a disk that takes nothing for now
+  t.teardown(() => fs.closeSync(keepOpen));
+  const log = new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 400_000, warn: () => undefined });
+  const admitted = (agent: string): boolean => log.available && log.overShare(agent) === undefined;
+  for (let a = 0; a < 60; a++) {
+    const agent = `flood-${a}`;
+    for (let i = 0; i < 200 && admitted(agent); i++) log.append({ time: new Date().toISOString(), id: `${agent}-${i}`, agent, outcome: 'forwarded', status: 200, detail: 'x'.repeat(900) });
+    await new Promise((r) => setImmediate(r)); // the writer's turn: the pipe stays full
+  }
+  t.equal(log.available, true, 'sixty agents in turn: the log stays available');
+  t.ok(log.overShare('flood-59'), 'the last flooder is refused by itself (the pipe took the first\'s records)');
+  t.ok(admitted('neighbour'), 'a neighbour is admitted');
+  const { spawn } = await import('node:child_process');
+  const cat = spawn('sh', ['-c', 'exec cat "$0" > /dev/null', fifo], { stdio: 'ignore' });
+  await log.close();
+  await new Promise((r) => cat.once('close', r));
 });
 
 t.test('the writer: a stalled disk makes the log unavailable past the memory bound; it recovers, nothing lost', async (t) => {

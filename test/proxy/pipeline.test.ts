@@ -277,6 +277,40 @@ t.test("an agent's forwarded requests keep at most its bound of descriptions in 
   t.equal((await open('h')).refusal, undefined, 'once one of them ended, the agent is served again');
 });
 
+// Twentieth pass: the bound of descriptions was per agent only, so a dozen agents' allowed uploads to
+// an upstream that never answers held a dozen bounds (64 MiB of heap estimate each by default:
+// forty agents, 2.5 GiB, past a default Node heap). Past four agents' bounds in all, each agent may
+// hold only its equal part of what is left under one and a half of that (lib/tally.ts equalPart).
+t.test('forwarded requests\' descriptions across agents: past four bounds in all, each agent holds its equal part; a newcomer is served', async (t) => {
+  const agents: Record<string, AgentInfo> = {};
+  const pipeline = new Pipeline({
+    engine: { decide: async () => ({ action: 'allow', reason: 'scripted', rule: 'r', policy_version: 'v1', decision_us: 1 }) as EngineDecision },
+    agents: { authenticate: async (name, token) => (token === 'good' ? (agents[name] ??= { id: name, labels: {} }) : undefined) },
+    audit: { append: () => undefined },
+    guard: { isOwn: () => false, resolveEndpoint: async (_host, port) => ({ address: '192.0.2.10', port }) },
+    enforcers: [],
+    placeholders: () => undefined,
+    describedPerAgent: 2_000_000,
+  });
+  const big = Buffer.from(JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ a: i % 10, b: i })))); // ~0.25 MB weighed
+  const open = async (who: string): Promise<Refusal | undefined> => {
+    const headers: Record<string, string> = { host: 'api.example.test', 'proxy-authorization': basic(who, 'good'), 'content-type': 'application/json', 'content-length': String(big.length) };
+    const x = new Exchange({ method: 'POST', url: 'http://api.example.test/items', httpVersion: '1.1', httpVersionMinor: 1, headers, rawHeaders: Object.entries(headers).flat() }, undefined, false);
+    return (await pipeline.open(x, async () => ({ captured: big, truncated: false }))) ?? await pipeline.enforce(x, new AbortController().signal); // never ends
+  };
+  let kept = 0;
+  for (let a = 0; a < 12; a++) {
+    for (let i = 0; i < 12; i++) {
+      if (await open(`up${a}`)) break;
+      kept++;
+    }
+  }
+  // Four agents fill four bounds; eight more, one after another, share what is left under six, one request each at least.
+  const weighed = (pipeline as unknown as { gate: { described: { total: number } } }).gate.described.total;
+  t.ok(weighed <= 1.5 * 4 * 2_000_000 + 12 * 500_000, `${(weighed / 1e6).toFixed(1)} MB of descriptions kept in ${kept} requests across twelve agents (it was 24.7 MB in 60)`);
+  t.equal(await open('newcomer'), undefined, "a newcomer's large request is decided");
+});
+
 // Ninth pass: a lasting request (a WebSocket, an upload past the capture) that a grant let through
 // went on after the grant was revoked (here or through another replica) or expired: only the
 // agent's next request was held again. Its watch decides it again without the grant.

@@ -171,6 +171,83 @@ t.test('keys going on while a page opens the studio in a new window are not acti
   await other.close();
 });
 
+t.test('a click pressed while the page was too busy to show a shift is not taken once it is handled (twentieth pass)', async (t) => {
+  // The change guard measured from when the page's script moved the cards to when it handled the
+  // click, both by the clock at handling. A card decided elsewhere moves the next one under the
+  // pointer; the page is busy (a flood of rows, a large card) and shows the new places only after:
+  // a click the person pressed on what they saw, 200 ms after the move, was handled 1.5 s after
+  // it and approved the card that had slid under the pointer, which they had never seen there.
+  const cards = [];
+  for (const name of ['stall-a', 'stall-b', 'stall-c']) cards.push(await held(`/v1/${name}`, { body: '{"amount": 5}' }));
+  const [first, second, third] = cards as [typeof cards[0], typeof cards[0], typeof cards[0]];
+  await look();
+  const button = page.locator(`[data-approval="${second.id}"] [data-action=approve]`);
+  await button.scrollIntoViewIfNeeded();
+  await look();
+  const box = (await button.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  // As a busy page does: the task that moves the cards goes on for 1.5 s before anything is painted.
+  await page.evaluate((gone) => {
+    const watch = new MutationObserver(() => {
+      if (document.querySelector(`[data-approval="${gone}"]`)) return;
+      watch.disconnect();
+      const until = performance.now() + 1500;
+      while (performance.now() < until) { /* busy */ }
+    });
+    watch.observe(document.body, { childList: true, subtree: true });
+  }, first.id);
+  await queue.deny(first.id, { by: 'test' });
+  await new Promise((r) => setTimeout(r, 200));
+  await page.mouse.down();
+  await page.mouse.up();
+  await first.reply;
+  await page.waitForTimeout(300);
+  t.same([second.id, third.id].map((id) => status(id)), ['pending', 'pending'], 'neither card was approved by the click pressed before the move was shown');
+  t.equal(received.filter((r) => r.url.startsWith('/v1/stall-')).length, 0, 'nothing reached the upstream');
+  // Control: a click after a look is taken.
+  await look();
+  await page.click(`[data-approval="${second.id}"] [data-action=deny]`);
+  t.equal((await second.reply).status, 403, 'a click after a look denies');
+  await queue.deny(third.id, { by: 'test' });
+  await third.reply;
+});
+
+t.test("an agent holding and letting go of its own card in a loop does not keep the person from acting on another card (twentieth pass)", async (t) => {
+  // A pending card moves between "Held now" and "Waiting for a retry" as its request holds and lets
+  // go, and the cards after it move with it: an agent retrying its own approval and hanging up every
+  // 400 ms kept every card "changed just now", so no click approved or denied any of them.
+  const firstHangUp = new AbortController();
+  const flipper = await held('/v1/flip-own', { body: '{"amount": 1}', signal: firstHangUp.signal });
+  const victim = await held('/v1/flip-victim', { body: '{"amount": 7}' });
+  firstHangUp.abort();
+  await flipper.reply.catch(() => undefined);
+  await page.waitForSelector(`[data-approval="${flipper.id}"][data-section=waiting]`);
+  let stop = false;
+  const loop = (async () => {
+    for (let i = 0; i < 100 && !stop; i++) {
+      const hangUp = new AbortController();
+      const reply = curl('POST', '/v1/flip-own', { body: '{"amount": 1}', headers: [`Airlock-Approval: ${flipper.id}`], signal: hangUp.signal });
+      await new Promise((r) => setTimeout(r, 150));
+      hangUp.abort();
+      await reply.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  await page.waitForTimeout(1500);
+  let done = false;
+  for (let attempt = 0; attempt < 3 && !done; attempt++) {
+    await look();
+    await page.click(`[data-approval="${victim.id}"] [data-action=deny]`);
+    done = await page.locator(`[data-approval="${victim.id}"]`).waitFor({ state: 'detached', timeout: 1500 }).then(() => true, () => false);
+  }
+  stop = true;
+  await loop;
+  t.ok(done, 'the person denied the other card within three looks');
+  if (!done) await queue.deny(victim.id, { by: 'test' });
+  t.equal((await victim.reply).status, 403);
+  await queue.deny(flipper.id, { by: 'test' });
+});
+
 t.test('no script errors in the page', async (t) => {
   t.same(consoleErrors, []);
 });
