@@ -10,7 +10,7 @@ import { multipartBoundaries } from '../describe/multipart.ts';
 import { DecodedWatch, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
-import { namesCallback, replyAddressesIn } from './second-targets.ts';
+import { mayBeHttpUrl, namesCallback, replyAddressesIn } from './second-targets.ts';
 import { serverCharsets } from './charset-readings.ts';
 
 /**
@@ -174,11 +174,18 @@ const VALUE_HEAD = 48;
 
 /** Whether the start of a value (JSON escapes or percent-escapes undone as `undo` does) is an http(s) URL. */
 function urlStart(head: string, undo: (s: string) => string): boolean {
-  return /^\s*https?:/i.test(undo(head));
+  const text = undo(head);
+  if (mayBeHttpUrl(text)) return true;
+  // (A head of blanks, tabs or newlines, or of a scheme spread out by them, may still become one: WHATWG drops them.)
+  const left = text.replace(/^[\s\x00-\x20]+/, '').replace(/[\t\n\r]/g, '').toLowerCase();
+  return head.length >= VALUE_HEAD && 'https:'.startsWith(left);
 }
 
+/** JSON's one-letter escapes (a tab in a URL's scheme is dropped by WHATWG parsers: `h\ttps://`). */
+const namedEscapes: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
 function undoJsonEscapes(s: string): string {
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\(.)/g, (_, hex: string | undefined, c: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : c === '/' ? '/' : c ?? ''));
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\(.)/g, (_, hex: string | undefined, c: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : namedEscapes[c ?? ''] ?? c ?? ''));
 }
 
 function undoFormEscapes(s: string): string {

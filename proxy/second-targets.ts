@@ -287,7 +287,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
     // Every member with a string value, at any depth, in the parse's one pass.
     try {
       JSON.parse(bytes.toString('utf8'), (k, v: unknown) => {
-        if (typeof v === 'string' && k.length <= 64 && /^\s*https?:/i.test(v)) pairs.push([k, v]);
+        if (typeof v === 'string' && k.length <= 64 && mayBeHttpUrl(v)) pairs.push([k, v]);
         return v;
       });
     } catch {
@@ -319,14 +319,42 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
     if (typeof v !== 'string' || k.length > 128) continue;
     const key = callbackKey(k);
     if (!callbackKeys.has(key) && !(hookPath && (key === 'url' || key === 'address'))) continue;
-    const value = v.trim();
-    if (!/^https?:\/\/[^/]/i.test(value) || !URL.canParse(value)) continue;
-    const target = new URL(value).href;
-    out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${value.slice(0, 160)}` });
+    const target = httpUrlAsParsed(v);
+    if (target === undefined) continue;
+    out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${v.trim().slice(0, 160)}` });
     if (out.size > MAX_INDICES) return refusals.bad(`the request registers more than ${MAX_INDICES} URLs for the service to call`);
   }
   // (A body past the capture cap, no whole JSON to read: its callback members are watched as it leaves, proxy/form-tail.ts.)
   return [...out.values()];
+}
+
+/**
+ * Whether a value may read as an http(s) URL to a WHATWG URL parser (Node's `fetch` and `new URL`,
+ * Rust's `url` crate): it strips leading C0 controls and blanks and drops tabs and newlines
+ * anywhere, so `\x01https://…` and `h\ttps://…` are such URLs (twentieth pass). Cheap: most values
+ * are ruled out by their first character.
+ */
+export function mayBeHttpUrl(v: string): boolean {
+  const c = v.charCodeAt(0);
+  if (c > 0x20 && c !== 0x68 && c !== 0x48 && !/\s/.test(v[0]!)) return false;
+  return /^https?:/i.test(unpadded(v).replace(/[\t\n\r]/g, ''));
+}
+
+/** A value without leading and trailing C0 controls and blanks (WHATWG), nor Unicode whitespace (Python's `requests` strips it). */
+function unpadded(v: string): string {
+  return v.replace(/^[\s\x00-\x20]+|[\s\x00-\x20]+$/g, '');
+}
+
+/**
+ * The http(s) URL a service that parses a value as WHATWG does dials (`https:\\evil.example\cb`,
+ * `https:evil.example/cb`, `https:/evil.example` are `https://evil.example/…` to it, as a backslash
+ * is a slash to .NET's `Uri` too); undefined when it names none.
+ */
+function httpUrlAsParsed(v: string): string | undefined {
+  const value = unpadded(v);
+  if (!mayBeHttpUrl(value) || !URL.canParse(value)) return undefined;
+  const u = new URL(value);
+  return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : undefined;
 }
 
 /** A URL for a destination named by an AWS ARN (SQS queue, SNS topic, Lambda function), undefined for MinIO's (the operator's targets); a string saying why it cannot be read. */

@@ -2607,6 +2607,56 @@ t.test('property: a SOAP message\'s WS-Addressing ReplyTo or FaultTo past the ca
   ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ element: 'ReplyTo', prefix: 'wsa:', type: 'application/soap+xml', coding: 'identity', cut: false, tunnel: false }]] });
 });
 
+t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backslashes, no slashes, tabs, C0 controls) is decided where the service will send', async (t) => {
+  // Twentieth pass: the readers took a callback value for a URL only when it began `http(s)://`,
+  // while Node's fetch and `new URL` (and Rust's url crate; .NET's Uri takes `\` for `/`) read
+  // `https:\\evil.example\cb`, `https:evil.example/cb`, `h<TAB>ttps://…` and `\x01https://…` as
+  // https://evil.example/…: a subscription posting there went through undecided.
+  const dHost = `allowed.example:${dav.port}`;
+  const whatwg = (v: string): string | undefined => { try { const u = new URL(v.trim()); return /^https?:$/.test(u.protocol) ? u.host : undefined; } catch { return undefined; } };
+  const send = (type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, [`CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST /ok/subscriptions HTTP/1.1\r\nHost: ${dHost}\r\n${head}`, body], { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, [`POST http://${dHost}/ok/subscriptions HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, body], { responses: 1 });
+  };
+  const spell = (how: string, host: string): string => {
+    switch (how) {
+      case 'backslashes': return `https:\\\\${host}\\cb`;
+      case 'no slashes': return `https:${host}/cb`;
+      case 'one slash': return `HTTPS:/${host}/cb`;
+      case 'tab in the scheme': return `h\tt\ntps://${host}/cb`;
+      default: return `\u0001https://${host}/cb`;
+    }
+  };
+  const pad = crypto.randomBytes(150_000).toString('hex');
+  const bodyOf = (shape: string, value: string, large: boolean): [string, string] => shape === 'form'
+    ? ['application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}callback_url=${encodeURIComponent(value)}`]
+    : ['application/json', JSON.stringify(large ? { pad, subscription: { notificationUrl: value } } : { notificationUrl: value })];
+  const spellings = ['backslashes', 'no slashes', 'one slash', 'tab in the scheme', 'C0 control'];
+  // Controls: the same spellings of the allowed host register there; a value that is no URL past the cap goes through.
+  for (const [i, how] of spellings.entries()) {
+    const before = sentTo.length;
+    const [type, body] = bodyOf(i % 2 ? 'form' : 'JSON', spell(how, dHost), false);
+    const [res] = parseResponses((await send(type, body, i % 2 === 0)).text);
+    t.ok(res?.status === 201 && sentTo.slice(before).some((v) => whatwg(v) === dHost), `control: a callback to the allowed host spelled with ${how} is registered (${res?.status})`);
+  }
+  for (const shape of ['JSON', 'form']) {
+    const [type, body] = bodyOf(shape, 'none', true);
+    t.equal(parseResponses((await send(type, body, false)).text)[0]?.status, 201, `control: a ${shape} body past the capture cap whose callback is no URL goes through`);
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({ how: fc.constantFrom(...spellings), shape: fc.constantFrom('JSON', 'form'), large: fc.boolean(), tunnel: fc.boolean() }),
+    async ({ how, shape, large, tunnel }) => {
+      const before = sentTo.length;
+      const [type, body] = bodyOf(shape, spell(how, 'evil.example'), large);
+      const [res] = parseResponses((await send(type, body, tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => whatwg(v) === 'evil.example');
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ how: 'backslashes', shape: 'JSON', large: false, tunnel: false }], [{ how: 'tab in the scheme', shape: 'form', large: true, tunnel: true }]] });
+});
+
 t.test('property: a form part whose own head holds the delimiter mid-line is still read by its name, as RFC 2046 parsers read it', async (t) => {
   // Eighteenth pass: `Content-Disposition: form-data; name="batch"; x="--X"` cut the part at the `--X`
   // for Airlock's reading (a delimiter wherever it stands), which then found no name; Python's email
