@@ -14,6 +14,8 @@ export interface MultipartFields {
   fields: Array<[string, string]>;
   /** False when the body has no close delimiter or too many parts: what was not read may hold more. */
   complete: boolean;
+  /** Names of wanted fields whose part declares a charset no decoder here knows (UTF-7, EBCDIC). */
+  undecodable?: string[];
 }
 
 /** The boundary of a multipart Content-Type header value, or undefined. */
@@ -124,11 +126,13 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
   const boundaries = multipartBoundaries(header);
   if (boundaries.length === 0) return { fields: [], complete: false };
   const fields: Array<[string, string]> = [];
+  const undecodable: string[] = [];
   let complete = true;
   for (const boundary of boundaries) {
     const one = fieldsUnder(body, boundary, wanted, false);
     appendAll(fields, one.fields);
     complete &&= one.complete;
+    if (one.undecodable) appendAll(undecodable, one.undecodable);
     // Where the delimiter also stands mid-line, the reading of RFC 2046 parsers too (Python's email,
     // Go, busboy, Rack 3: a delimiter begins a line): a `--X` inside a part's own head (`name="batch";
     // x="--X"`) cut that head for the reading above, which lost the field (eighteenth pass).
@@ -143,9 +147,10 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
         else fields.push(f);
       }
       complete &&= lines.complete;
+      if (lines.undecodable) appendAll(undecodable, lines.undecodable);
     }
   }
-  return { fields, complete };
+  return undecodable.length ? { fields, complete, undecodable } : { fields, complete };
 }
 
 /** Whether `delimiter` occurs in the body anywhere but at the start of a line. */
@@ -169,6 +174,7 @@ function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file
     return at;
   };
   const fields: Array<[string, string]> = [];
+  let undecodable: string[] | undefined;
   let closed = false;
   let at = find(0);
   let parts = 0;
@@ -191,13 +197,35 @@ function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file
       // Content-Transfer-Encoding undone (eighteenth pass: a base64 `batch` part ran its calls).
       const cte = /^[ \t]*content-transfer-encoding[ \t]*:[ \t]*(base64|quoted-printable)[ \t]*$/im.exec(head)?.[1]?.toLowerCase();
       const decoded = cte === 'base64' ? Buffer.from(value, 'base64').toString('latin1') : cte ? unQuotedPrintable(value) : undefined;
+      // And in the charset its own Content-Type declares, as busboy (multer, fastify-multipart)
+      // decodes a field (twentieth pass: a `batch` part in `charset=utf-16le` ran its calls).
+      const charset = partCharset(head);
+      const inCharset = charset === undefined ? undefined : textIn(Buffer.from(decoded ?? value, 'latin1'), charset);
       for (const name of dispositionNames(head)) {
         if (!wanted(name, file)) continue;
         fields.push([name, value]);
         if (decoded !== undefined && decoded !== value) fields.push([name, decoded]);
+        if (inCharset === null) (undecodable ??= []).push(name);
+        else if (inCharset !== undefined && inCharset !== (decoded ?? value)) fields.push([name, inCharset]);
       }
     }
     at = next;
   }
-  return { fields, complete: closed };
+  return undecodable ? { fields, complete: closed, undecodable } : { fields, complete: closed };
+}
+
+/** The charset a part's own Content-Type declares, lower case, unless UTF-8 (or none). */
+function partCharset(head: string): string | undefined {
+  const type = /^[ \t]*content-type[ \t]*:([^\r\n]*)/im.exec(head)?.[1];
+  const label = type === undefined ? undefined : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
+  return label === undefined || label === 'utf-8' || label === 'utf8' || label === 'us-ascii' ? undefined : label;
+}
+
+/** A part's bytes decoded in `charset`, as latin1 of their UTF-8 (the fields' form); null for a charset no decoder here knows. */
+function textIn(bytes: Buffer, charset: string): string | null {
+  try {
+    return Buffer.from(new TextDecoder(charset).decode(bytes)).toString('latin1');
+  } catch {
+    return null;
+  }
 }

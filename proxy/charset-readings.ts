@@ -11,7 +11,7 @@
 // the guard refuses what it cannot read. Pure.
 import { parseMediaType } from '../describe/body.ts';
 import { multipartParts } from './mime-parts.ts';
-import { charsetProblem } from './scrubbable.ts';
+import { charsetParams, charsetProblem } from './scrubbable.ts';
 import { asLatin1 } from './secret-values.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -260,6 +260,35 @@ export function bodyReadings(bytes: Buffer, contentTypes: string[], asciiOnly: b
         if (v) extendedParameters(v, out);
       }
     }
+  }
+  return out;
+}
+
+/**
+ * The charsets other than UTF-8 (and the UTF-16/32 that describe/body.ts unicodeText reads) a server
+ * that follows the request's Content-Type label decodes its body by: Spring's Jackson converter reads
+ * JSON through a reader in that charset, Django REST Framework's JSONParser and Django's form and
+ * multipart parsing decode by `request.encoding` (the label, when Python's codecs know it), servlets
+ * decode forms so. `legacy`: TextDecoder's names for the ones read here (Shift_JIS, where `\x81\`
+ * is one character, so a quote after it ends a string that a UTF-8 reading continues; ISO-2022-JP,
+ * whose escape sequences decode to nothing); `unknown`: labels no decoder here knows (UTF-7, whose
+ * `+AGI-atch` is `batch`; EBCDIC code pages, whose every byte differs from ASCII's).
+ */
+export function serverCharsets(contentType: string | undefined): { legacy: string[]; unknown: string[] } {
+  const out = { legacy: [] as string[], unknown: [] as string[] };
+  if (contentType === undefined || !/charset/i.test(contentType)) return out;
+  for (const raw of charsetParams(contentType)) {
+    const name = cleanLabel(raw);
+    if (!name || notCharsets.has(name) || isWideLabel(name) || name === 'utf-8' || name === 'utf8') continue;
+    let canonical: string;
+    try {
+      canonical = new TextDecoder(name).encoding;
+    } catch {
+      if (!out.unknown.includes(name)) out.unknown.push(name.slice(0, 40));
+      continue;
+    }
+    if (canonical === 'utf-8' || canonical.startsWith('utf-16')) continue;
+    if (!out.legacy.includes(canonical)) out.legacy.push(canonical);
   }
   return out;
 }

@@ -54,7 +54,8 @@ export class DecodedWatch extends Transform {
   /** Decoding failed: the server cannot read it either, nothing more is watched. */
   private broken = false;
 
-  constructor(codings: readonly string[], type: string | undefined, private readonly inner: Transform) {
+  /** `legacy`: a charset (TextDecoder's name) to read the decoded bytes in, whatever they look like. */
+  constructor(codings: readonly string[], type: string | undefined, private readonly inner: Transform, legacy?: string) {
     super();
     if (codings.length > MAX_CONTENT_CODINGS) this.broken = true;
     for (const c of [...codings].reverse()) {
@@ -66,6 +67,7 @@ export class DecodedWatch extends Transform {
     // (A multipart body is bytes: its parts say their own charsets.)
     this.encoding = type !== undefined && /^\s*multipart\//i.test(type) ? 'utf-8' : labelledEncoding(type);
     if (this.encoding === 'utf-16' || this.encoding === 'utf-32') this.encoding = undefined; // the first bytes tell which order
+    if (legacy !== undefined) this.encoding = legacy;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -119,7 +121,7 @@ export class DecodedWatch extends Transform {
       if (bom) b = b.subarray(bom.length);
     }
     if (this.encoding === 'utf-8') return b;
-    if (this.encoding.startsWith('utf-16')) {
+    if (!this.encoding.startsWith('utf-32')) { // UTF-16, or a legacy charset
       this.text ??= new TextDecoder(this.encoding);
       return Buffer.from(this.text.decode(b, { stream: !end }));
     }

@@ -10,7 +10,8 @@ import { multipartBoundaries } from '../describe/multipart.ts';
 import { DecodedWatch, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
-import { namesCallback } from './second-targets.ts';
+import { mayBeHttpUrl, namesCallback, replyAddressesIn } from './second-targets.ts';
+import { serverCharsets } from './charset-readings.ts';
 
 /**
  * Field and member names whose value the server runs as requests (proxy/second-targets.ts reads them
@@ -24,37 +25,126 @@ const RUN_FIELDS = new Set(['batch', 'atomic:operations']);
 const MAX_PART_HEAD = 96 * 1024;
 
 /**
- * The watch for a form or JSON body (as proxy/second-targets.ts's graphBatchOf reads one), or
- * undefined for another body or one the readers read whole: a body past the capture cap, or one
- * whose content coding decodes to more than the readers decode (MAX_DECODED_BYTES: they read none of
- * it). A coded or UTF-16/32 body is watched as its server decodes it (proxy/decoded-watch.ts).
+ * The watches for a form or JSON body (as proxy/second-targets.ts's graphBatchOf reads one), none for
+ * another body or one the readers read whole: a body past the capture cap, or one whose content
+ * coding decodes to more than the readers decode (MAX_DECODED_BYTES: they read none of it). A coded
+ * or UTF-16/32 body is watched as its server decodes it (proxy/decoded-watch.ts); one labelled in a
+ * legacy charset (Shift_JIS, ISO-2022-JP …) also as a server decoding by the label reads it
+ * (second-targets.ts serverBodies reads both ways too).
  */
-export function formTailWatch(rawHeaders: readonly string[], body: { captured: Buffer; truncated: boolean }): Transform | undefined {
+export function formTailWatches(rawHeaders: readonly string[], body: { captured: Buffer; truncated: boolean }): Transform[] {
   const codings = requestCodings(rawHeaders);
-  if (!body.truncated && !codings?.length) return undefined;
+  if (!body.truncated && !codings?.length) return [];
   let type: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
   const media = type?.trim().toLowerCase() ?? '';
-  if (!watchedMedia(media)) return undefined;
+  if (!watchedMedia(media)) return [];
   // (Decoded once more only for a watched type: most coded uploads are not forms or JSON.)
-  if (!body.truncated && !decodesPastReaders(body.captured, codings!)) return undefined;
-  let watch: Transform | undefined;
-  if (media.startsWith('application/x-www-form-urlencoded')) watch = new UrlencodedWatch();
-  else if (media.startsWith('multipart/form-data')) {
-    const boundaries = multipartBoundaries(type!);
-    watch = boundaries.length ? new MultipartWatch(boundaries) : undefined;
-  } else if (media === '' || media.includes('json')) {
+  if (!body.truncated && !decodesPastReaders(body.captured, codings!)) return [];
+  const make = (): Transform | undefined => {
+    if (xmlMedia(media)) return new XmlReplyWatch(codings?.length ? 0 : body.captured.length);
+    if (media.startsWith('application/x-www-form-urlencoded')) return new UrlencodedWatch();
+    if (media.startsWith('multipart/form-data')) {
+      const boundaries = multipartBoundaries(type!);
+      return boundaries.length ? new MultipartWatch(boundaries) : undefined;
+    }
     // JSON, and an untyped body (JSON when it starts like JSON, else read as a form).
-    watch = new JsonMemberWatch(media === '');
-  }
-  if (!watch || !codings) return watch;
-  const unicode = !media.startsWith('multipart/') && (/;\s*charset\s*=\s*"?(?:utf-?(?:16|32)|ucs-[24]|unicode)/i.test(media) || bomOf(body.captured) !== undefined || body.captured[1] === 0 || body.captured[0] === 0);
-  return codings.length || unicode ? new DecodedWatch(codings, type, watch) : watch;
+    return new JsonMemberWatch(media === '');
+  };
+  const watch = make();
+  if (!watch) return [];
+  // (An untyped body may be a SOAP envelope: second-targets.ts reads one so.)
+  const replies = media === '' ? [new XmlReplyWatch(codings?.length ? 0 : body.captured.length)] : [];
+  if (!codings) return [watch, ...replies];
+  const multipart = media.startsWith('multipart/');
+  const unicode = !multipart && (/;\s*charset\s*=\s*"?(?:utf-?(?:16|32)|ucs-[24]|unicode)/i.test(media) || bomOf(body.captured) !== undefined || body.captured[1] === 0 || body.captured[0] === 0);
+  const legacy = multipart ? [] : serverCharsets(type).legacy;
+  const decoded = (w: Transform, legacyLabel?: string): Transform => (codings.length || unicode || legacyLabel !== undefined ? new DecodedWatch(codings, type, w, legacyLabel) : w);
+  return [decoded(watch), ...replies.map((w) => decoded(w)), ...legacy.map((l) => decoded(make()!, l))];
 }
 
-/** The media types watched: forms, JSON, and an untyped body. */
+/** The media types watched: forms, JSON, XML (SOAP), and an untyped body. */
 function watchedMedia(media: string): boolean {
-  return media === '' || media.includes('json') || media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/form-data');
+  return media === '' || media.includes('json') || xmlMedia(media) || media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/form-data');
+}
+
+/** XML as second-targets.ts replyAddressesOf reads it (`text/xml`, `application/soap+xml` …). */
+function xmlMedia(media: string): boolean {
+  return !media.startsWith('multipart/') && /xml|soap/.test(media);
+}
+
+/** The longest WS-Addressing ReplyTo/FaultTo element read past the capture cap. */
+const MAX_REPLY_ELEMENT = 16 * 1024;
+const replyOpening = /<(?:[\w.-]{1,64}:)?(?:ReplyTo|FaultTo)[\s>/]/;
+
+/**
+ * A SOAP message's WS-Addressing `ReplyTo` or `FaultTo` past the capture cap (twentieth pass): the
+ * reader (second-targets.ts replyAddressesOf) reads the captured start, so `<wsa:ReplyTo>` after a
+ * large header (a padding element, a WS-Security token) had CXF, Axis2 or WCF post the answer to an
+ * address nobody decided. Each such element that ends past what the reader read is read whole (held
+ * back while open, up to 16 KiB) and one naming anything but the anonymous address stops the upload.
+ */
+class XmlReplyWatch extends Transform {
+  readonly preservesLength = true;
+  /** Bytes seen before the current text; the text kept from earlier chunks (an opening cut in two, an open element). */
+  private seen = 0;
+  private kept = '';
+  private held: Buffer[] = [];
+
+  /** `decided`: bytes the reader read (an element ending within them was decided there). */
+  constructor(private readonly decided: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    const text = this.kept + chunk.toString('latin1');
+    const base = this.seen - this.kept.length;
+    this.seen += chunk.length;
+    let from = 0;
+    for (;;) {
+      const open = replyOpening.exec(text.slice(from));
+      if (!open) {
+        // (An opening cut at the chunk's end: its start is kept for the next chunk.)
+        this.kept = text.slice(Math.max(from, text.length - 80));
+        this.held.push(chunk);
+        return cb(null, this.release());
+      }
+      const start = from + open.index;
+      const name = /(?:ReplyTo|FaultTo)/.exec(open[0])![0];
+      const close = new RegExp(`</(?:[\\w.-]{1,64}:)?${name}\\s*>`).exec(text.slice(start));
+      const selfClosed = /^[^>]*\/>/.exec(text.slice(start));
+      const end = selfClosed && (!close || selfClosed[0].length <= close.index) ? start + selfClosed[0].length : close ? start + close.index + close[0].length : -1;
+      if (end < 0) {
+        if (text.length - start > MAX_REPLY_ELEMENT) return cb(replyStop(`a WS-Addressing ${name} longer than ${MAX_REPLY_ELEMENT} bytes`));
+        this.kept = text.slice(start);
+        this.held.push(chunk);
+        return cb();
+      }
+      if (base + end > this.decided) {
+        const read = replyAddressesIn(Buffer.from(text.slice(start, end), 'latin1').toString('utf8'));
+        if (!Array.isArray(read)) return cb(replyStop(read.detail ?? `a WS-Addressing ${name} Airlock cannot read`));
+        if (read.length) return cb(replyStop(`its WS-Addressing ${name} names ${read[0]!.url.slice(0, 120)}`));
+      }
+      from = end;
+    }
+  }
+
+  /** The chunks held while an element was open, once it is read. */
+  private release(): Buffer {
+    const out = Buffer.concat(this.held);
+    this.held = [];
+    return out;
+  }
+
+  override _flush(cb: TransformCallback): void {
+    // (An element still open at the end: no parser reads the message.)
+    if (this.held.length) return cb(null, this.release());
+    cb();
+  }
+}
+
+function replyStop(what: string): StreamStop {
+  return new StreamStop(refusals.bad(`the message past the part Airlock reads (the capture cap) has the service send elsewhere (${what}), which Airlock cannot decide; send it in a smaller message`));
 }
 
 /** Whether a coded body decodes to more than the second-target readers decode (they read none of it then). */
@@ -84,11 +174,18 @@ const VALUE_HEAD = 48;
 
 /** Whether the start of a value (JSON escapes or percent-escapes undone as `undo` does) is an http(s) URL. */
 function urlStart(head: string, undo: (s: string) => string): boolean {
-  return /^\s*https?:/i.test(undo(head));
+  const text = undo(head);
+  if (mayBeHttpUrl(text)) return true;
+  // (A head of blanks, tabs or newlines, or of a scheme spread out by them, may still become one: WHATWG drops them.)
+  const left = text.replace(/^[\s\x00-\x20]+/, '').replace(/[\t\n\r]/g, '').toLowerCase();
+  return head.length >= VALUE_HEAD && 'https:'.startsWith(left);
 }
 
+/** JSON's one-letter escapes (a tab in a URL's scheme is dropped by WHATWG parsers: `h\ttps://`). */
+const namedEscapes: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
 function undoJsonEscapes(s: string): string {
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\(.)/g, (_, hex: string | undefined, c: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : c === '/' ? '/' : c ?? ''));
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\(.)/g, (_, hex: string | undefined, c: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : namedEscapes[c ?? ''] ?? c ?? ''));
 }
 
 function undoFormEscapes(s: string): string {

@@ -37,7 +37,7 @@ import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
 import { bulkTailWatch } from './bulk-tail.ts';
-import { formTailWatch } from './form-tail.ts';
+import { formTailWatches } from './form-tail.ts';
 import { secondTargets } from './second-targets.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
@@ -380,7 +380,8 @@ export class Pipeline {
   private async decideSecondTargets(x: Exchange, decision: EngineDecision): Promise<Refusal | undefined> {
     // The body's readers parse it whole (a MiB of `_msearch` lines or batch calls: 0.1–0.3 s), so a
     // large body takes the heavy turn for them too (see `heavy`).
-    const read = (): ReturnType<typeof secondTargets> => secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET');
+    const held = decision.action !== 'allow';
+    const read = (): ReturnType<typeof secondTargets> => secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET', held);
     const targets = heavyRequest(x) ? await this.inHeavyTurn(x.agent!.id, async () => read()) : read();
     if (targets === undefined) return undefined;
     const rule = decision.rule ? { rule: decision.rule } : {};
@@ -402,7 +403,7 @@ export class Pipeline {
         if (chosen.action === 'deny') break;
       }
       const r = target.request;
-      const found = secondTargets(r.headers.flat(), r.url, { captured: r.body, truncated: r.bodyTruncated }, r.method);
+      const found = secondTargets(r.headers.flat(), r.url, { captured: r.body, truncated: r.bodyTruncated }, r.method, held);
       if (found === undefined) continue;
       if ('refusal' in found) return { ...found.refusal, detail: `${target.why}: ${found.refusal.detail}`, ...rule };
       const inner = found.filter((t) => !seen.has(targetKey(t.request)));
@@ -505,8 +506,7 @@ export class Pipeline {
       : { method: (x.head.method ?? 'GET').toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };
     // A form past the capture (or decoding past what the readers decode): a field that makes the server run calls is watched
     // for as the rest leaves (proxy/form-tail.ts). So is an Elasticsearch bulk's: its later lines' indices (proxy/bulk-tail.ts).
-    const tail = !x.upgrade && x.body.captured.length ? formTailWatch(x.head.rawHeaders, x.body) : undefined;
-    if (tail) outgoing.bodyTransforms.push(tail);
+    if (!x.upgrade && x.body.captured.length) outgoing.bodyTransforms.push(...formTailWatches(x.head.rawHeaders, x.body));
     const bulk = !x.upgrade && x.body.truncated ? bulkTailWatch(x.head.rawHeaders, described.request.url, x.body.captured) : undefined;
     if (bulk) outgoing.bodyTransforms.push(bulk);
     const ctx: RequestContext = x.upgrade

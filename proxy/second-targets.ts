@@ -29,6 +29,7 @@ import type { Rejection } from './enforcers.ts';
 import { parseAuthority, sameAuthority, withoutNamedHeaders } from './http-util.ts';
 import type { CapturedBody } from './request-body.ts';
 import { refusals } from './refusals.ts';
+import { serverCharsets } from './charset-readings.ts';
 
 /** A request to decide besides the request itself, and what to call it in the decision's reason. */
 export interface SecondTarget {
@@ -40,7 +41,7 @@ export interface SecondTarget {
  * What the request also does, for the pipeline to decide; undefined for the usual request (none of
  * the above); a refusal when a second target cannot be read one way.
  */
-export function secondTargets(rawHeaders: string[], requestUrl: string, captured: CapturedBody, method = 'GET'): SecondTarget[] | { refusal: Rejection } | undefined {
+export function secondTargets(rawHeaders: string[], requestUrl: string, captured: CapturedBody, method = 'GET', held = false): SecondTarget[] | { refusal: Rejection } | undefined {
   const url = routedUrl(requestUrl);
   const out: SecondTarget[] = [];
   const destination = destinationOf(rawHeaders, url);
@@ -74,12 +75,26 @@ export function secondTargets(rawHeaders: string[], requestUrl: string, captured
   const mounts = mountSourcesOf(url);
   if (!Array.isArray(mounts)) return { refusal: mounts };
   for (const mounted of mounts) out.push(bodilessTarget(rawHeaders, 'GET', mounted, `its blob mount reads ${new URL(mounted).pathname.slice(0, 200)}`));
+  // A charset label no decoder here knows (UTF-7, EBCDIC): a server that decodes by it reads what no
+  // reader here can (twentieth pass: `{"+AGI-atch": [...]}` under `charset=utf-7` is a Graph API
+  // batch to Django REST Framework, and `+AG4-otificationUrl` a callback). Refused unless `held`: a
+  // human's card says the body cannot be shown, and approving it is refused (studio/approvals).
+  const charsets = serverCharsets(contentTypeOf(rawHeaders));
+  if (charsets.unknown.length && captured.captured.length && !held) {
+    return { refusal: refusals.bodyUnreadable(`the request body is declared in charset ${JSON.stringify(charsets.unknown[0])}, which a server may decode and act on while Airlock cannot read what it names (a batch of calls, a callback URL); send it in UTF-8`) };
+  }
   // The body's readers, once per way a server may read its bytes (serverBodies).
-  for (const body of serverBodies(rawHeaders, captured)) {
+  for (const body of serverBodies(rawHeaders, captured, charsets.legacy)) {
     const refused = bodyTargets(rawHeaders, method, url, body, out);
     if (refused) return { refusal: refused };
   }
   return out.length ? out : undefined;
+}
+
+/** The request's (first) Content-Type (a second one is refused before: http-util.ts misreadHeader). */
+function contentTypeOf(rawHeaders: readonly string[]): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') return rawHeaders[i + 1]!;
+  return undefined;
 }
 
 /**
@@ -272,7 +287,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
     // Every member with a string value, at any depth, in the parse's one pass.
     try {
       JSON.parse(bytes.toString('utf8'), (k, v: unknown) => {
-        if (typeof v === 'string' && k.length <= 64 && /^\s*https?:/i.test(v)) pairs.push([k, v]);
+        if (typeof v === 'string' && k.length <= 64 && mayBeHttpUrl(v)) pairs.push([k, v]);
         return v;
       });
     } catch {
@@ -304,14 +319,42 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
     if (typeof v !== 'string' || k.length > 128) continue;
     const key = callbackKey(k);
     if (!callbackKeys.has(key) && !(hookPath && (key === 'url' || key === 'address'))) continue;
-    const value = v.trim();
-    if (!/^https?:\/\/[^/]/i.test(value) || !URL.canParse(value)) continue;
-    const target = new URL(value).href;
-    out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${value.slice(0, 160)}` });
+    const target = httpUrlAsParsed(v);
+    if (target === undefined) continue;
+    out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${v.trim().slice(0, 160)}` });
     if (out.size > MAX_INDICES) return refusals.bad(`the request registers more than ${MAX_INDICES} URLs for the service to call`);
   }
   // (A body past the capture cap, no whole JSON to read: its callback members are watched as it leaves, proxy/form-tail.ts.)
   return [...out.values()];
+}
+
+/**
+ * Whether a value may read as an http(s) URL to a WHATWG URL parser (Node's `fetch` and `new URL`,
+ * Rust's `url` crate): it strips leading C0 controls and blanks and drops tabs and newlines
+ * anywhere, so `\x01https://…` and `h\ttps://…` are such URLs (twentieth pass). Cheap: most values
+ * are ruled out by their first character.
+ */
+export function mayBeHttpUrl(v: string): boolean {
+  const c = v.charCodeAt(0);
+  if (c > 0x20 && c !== 0x68 && c !== 0x48 && !/\s/.test(v[0]!)) return false;
+  return /^https?:/i.test(unpadded(v).replace(/[\t\n\r]/g, ''));
+}
+
+/** A value without leading and trailing C0 controls and blanks (WHATWG), nor Unicode whitespace (Python's `requests` strips it). */
+function unpadded(v: string): string {
+  return v.replace(/^[\s\x00-\x20]+|[\s\x00-\x20]+$/g, '');
+}
+
+/**
+ * The http(s) URL a service that parses a value as WHATWG does dials (`https:\\evil.example\cb`,
+ * `https:evil.example/cb`, `https:/evil.example` are `https://evil.example/…` to it, as a backslash
+ * is a slash to .NET's `Uri` too); undefined when it names none.
+ */
+function httpUrlAsParsed(v: string): string | undefined {
+  const value = unpadded(v);
+  if (!mayBeHttpUrl(value) || !URL.canParse(value)) return undefined;
+  const u = new URL(value);
+  return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : undefined;
 }
 
 /** A URL for a destination named by an AWS ARN (SQS queue, SNS topic, Lambda function), undefined for MinIO's (the operator's targets); a string saying why it cannot be read. */
@@ -517,6 +560,15 @@ function replyAddressesOf(rawHeaders: readonly string[], method: string, body: S
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type' && /xml|soap/i.test(rawHeaders[i + 1]!)) xmlish = true;
   const text = body.captured.toString('utf8');
   if (!xmlish && !/<(?:[\w.-]+:)?Envelope[\s>]/i.test(text)) return [];
+  return replyAddressesIn(text);
+}
+
+/**
+ * The WS-Addressing reply and fault addresses an XML text names (anonymous ones left out), or the
+ * refusal when one cannot be read one way; also read on a `<ReplyTo>` element past the capture cap
+ * (proxy/form-tail.ts XmlReplyWatch).
+ */
+export function replyAddressesIn(text: string): NamedTarget[] | Rejection {
   const xml = xmlWithoutMarkup(text);
   const out: NamedTarget[] = [];
   for (const element of ['replyto', 'faultto']) {
@@ -650,7 +702,7 @@ interface ServerBody {
  * the server ran each. A body that cannot be read so is `unreadable`: each reader refuses the
  * request it would have read.
  */
-function serverBody(rawHeaders: readonly string[], body: CapturedBody, labelled = true): ServerBody {
+function serverBody(rawHeaders: readonly string[], body: CapturedBody, labelled = true, legacy?: string): ServerBody {
   let read: { captured: Buffer; truncated: boolean; unreadable: string | undefined } | undefined;
   const get = (): NonNullable<typeof read> => {
     if (read) return read;
@@ -668,7 +720,9 @@ function serverBody(rawHeaders: readonly string[], body: CapturedBody, labelled 
       // Past the capture cap, what its start decodes to: read as the start of any body is.
       // (A layer that does not decode whole is read as lenient servers read it: describe/body.ts leniently.)
       const bytes = codings.length ? undoContentCoding(body.captured, codings, body.truncated, true) : body.captured;
-      const text = type !== undefined && /^\s*multipart\//i.test(type) ? undefined : unicodeText(bytes, labelled ? type : undefined);
+      const multipart = type !== undefined && /^\s*multipart\//i.test(type);
+      if (legacy !== undefined && !multipart) return (read = { captured: Buffer.from(new TextDecoder(legacy).decode(bytes)), truncated: body.truncated, unreadable: undefined });
+      const text = multipart ? undefined : unicodeText(bytes, labelled ? type : undefined);
       return (read = { captured: text ?? bytes, truncated: body.truncated, unreadable: undefined });
     } catch (err) {
       if (!(err instanceof DecodeFailure)) throw err;
@@ -688,9 +742,13 @@ function serverBody(rawHeaders: readonly string[], body: CapturedBody, labelled 
  * whatever it says (RFC 8259): `charset=utf-16` on UTF-8 bytes hid a batch's calls from a reading
  * by the label while such a server ran them. Both readings are read then.
  */
-function serverBodies(rawHeaders: readonly string[], captured: CapturedBody): ServerBody[] {
+function serverBodies(rawHeaders: readonly string[], captured: CapturedBody, legacy: readonly string[] = []): ServerBody[] {
   const labelled = serverBody(rawHeaders, captured);
   if (!captured.captured.length || bomOf(captured.captured)) return [labelled];
+  // A legacy charset label (Shift_JIS, ISO-2022-JP …): the bytes as Spring, servlets and Django
+  // decode them by it, and as Go, Node and Rust read them, as UTF-8 (twentieth pass: a Shift_JIS
+  // `"\x81\"` ends a string the UTF-8 reading continues, so a `batch` after it hid in the string).
+  if (legacy.length) return [labelled, ...legacy.map((l) => serverBody(rawHeaders, captured, true, l))];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (rawHeaders[i]!.toLowerCase() === 'content-type' && /charset\s*=\s*"?(?:utf-?(?:16|32)|ucs-[24]|unicode)/i.test(rawHeaders[i + 1]!)) return [labelled, serverBody(rawHeaders, captured, false)];
   }
@@ -1206,8 +1264,7 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
   const values: string[] = [];
   const q = url.indexOf('?');
   if (q >= 0 && /batch|%/i.test(url.slice(q))) appendAll(values, new URLSearchParams(url.slice(q + 1).split('#')[0]).getAll('batch'));
-  let type: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
+  const type = contentTypeOf(rawHeaders);
   const media = type?.trim().toLowerCase() ?? '';
   const bodyMayHold = media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/form-data') || media === '' || /json/.test(media);
   if (bodyMayHold && !body.unreadable && body.captured.length) {
@@ -1219,7 +1276,9 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
     const multipart = media.startsWith('multipart/form-data');
     if (bytes.includes('batch') || bytes.includes(multipart ? 'name*' : json ? '\\u' : '%')) {
       if (multipart) {
-        for (const [name, value] of multipartFields(bytes, type!, (n, file) => n === 'batch' && !file).fields) if (name === 'batch') values.push(Buffer.from(value, 'latin1').toString('utf8'));
+        const read = multipartFields(bytes, type!, (n, file) => n === 'batch' && !file);
+        if (read.undecodable?.includes('batch')) return refusals.bodyUnreadable('the request carries a Graph API batch field in a charset Airlock cannot decode, which a server may decode and run; send it in UTF-8');
+        for (const [name, value] of read.fields) if (name === 'batch') values.push(Buffer.from(value, 'latin1').toString('utf8'));
       } else if (json) {
         const text = bytes.toString('utf8');
         const o = parseObject(text);
@@ -1380,7 +1439,7 @@ function gcsCopyTargetOf(requestUrl: string): string | undefined {
 }
 
 /** A document, object or collection a request's body names, decided as `method url`. */
-interface NamedTarget {
+export interface NamedTarget {
   method: string;
   url: string;
   why: string;
@@ -1555,8 +1614,7 @@ function bucketConfigTargetsOf(method: string, requestUrl: string, body: ServerB
  */
 function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: string, body: ServerBody): string[] | Rejection {
   if (method.toUpperCase() !== 'POST') return [];
-  let type: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
+  const type = contentTypeOf(rawHeaders);
   if (!type || !/^\s*multipart\/form-data/i.test(type)) return [];
   const u = new URL(url);
   const segs = u.pathname.split('/').filter(Boolean);

@@ -5,7 +5,7 @@
 // byte stream never contains the smuggled request.
 import t, { type Test } from 'tap';
 import fc from 'fast-check';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -184,7 +184,7 @@ function serverRead(req: http.IncomingMessage, raw: Buffer): Buffer {
   }
   const type = String(req.headers['content-type'] ?? '');
   if (/^multipart\//i.test(type)) return b;
-  const charset = /charset=([\w-]+)/i.exec(type)?.[1]?.toLowerCase();
+  const charset = /charset\*?=(?:utf-8'')?"?([\w-]+)/i.exec(type)?.[1]?.toLowerCase();
   const boms: Array<[number[], string]> = [[[0xff, 0xfe, 0, 0], 'utf-32le'], [[0xef, 0xbb, 0xbf], 'utf-8'], [[0xff, 0xfe], 'utf-16le'], [[0xfe, 0xff], 'utf-16be']];
   const bom = boms.find(([m]) => m.every((x, i) => b[i] === x));
   if (bom) return Buffer.from(bom[1] === 'utf-32le' ? String.fromCodePoint(...Array.from({ length: (b.length - 4) / 4 }, (_, i) => b.readUInt32LE(4 + 4 * i))) : new TextDecoder(bom[1]).decode(b.subarray(bom[0].length)));
@@ -192,7 +192,18 @@ function serverRead(req: http.IncomingMessage, raw: Buffer): Buffer {
   // Java and .NET decode by the label; Go, Node and Rust read JSON as UTF-8 whatever it says (RFC
   // 8259): here a labelled body without a NUL byte is read the second way.
   if ((charset?.startsWith('utf-16') && b.includes(0)) || (b[0] !== 0 && b[1] === 0)) return Buffer.from(new TextDecoder(charset === 'utf-16be' || charset === 'utf-16' ? 'utf-16be' : 'utf-16le').decode(b));
-  return b;
+  // Spring's Jackson converter and Django REST Framework's parsers decode by any other label too
+  // (Shift_JIS, ISO-2022-JP; UTF-7 and EBCDIC through Python's codecs, as Django does).
+  return charset && !/^utf-?(?:8|16|32)/.test(charset) ? decodedIn(b, charset) : b;
+}
+/** Bytes in a charset as UTF-8: TextDecoder's, else Python's codecs (UTF-7, EBCDIC); as they are when neither knows it. */
+function decodedIn(b: Buffer, charset: string): Buffer {
+  try {
+    return Buffer.from(new TextDecoder(charset).decode(b));
+  } catch {
+    const py = spawnSync('python3', ['-c', 'import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().decode(sys.argv[1]).encode())', charset], { input: b });
+    return py.status === 0 ? py.stdout : b;
+  }
 }
 davFiles.set('/v1/AUTH_a/ok/a.txt', 'hello');
 davFiles.set('/v1/AUTH_a/private/secret.txt', 'TOP-SECRET');
@@ -446,7 +457,11 @@ const dav = await startUpstream(t, {
       const type = String(req.headers['content-type'] ?? '');
       let value = new URL(req.url ?? '/', 'http://x').searchParams.get('batch') ?? undefined;
       if (type.startsWith('application/x-www-form-urlencoded')) value ??= new URLSearchParams(body.toString()).get('batch') ?? undefined;
-      else if (type.startsWith('multipart/form-data')) value ??= /name="batch"\r\n\r\n([^]*?)\r\n--/.exec(body.toString())?.[1];
+      else if (type.startsWith('multipart/form-data')) {
+        // (A part in the charset its own Content-Type declares is decoded so, as busboy decodes a field.)
+        const m = /name="batch"\r\n(?:Content-Type: [^\r\n]*?charset=([\w-]+)[^\r\n]*\r\n)?\r\n([^]*?)\r\n--/.exec(body.toString('latin1'));
+        if (m) value ??= (m[1] ? decodedIn(Buffer.from(m[2]!, 'latin1'), m[1]) : Buffer.from(m[2]!, 'latin1')).toString();
+      }
       else if (type.startsWith('application/json')) {
         // (JSON that does not parse, as a cut stream's may not, is a 400: nothing runs.)
         let parsed: { batch?: unknown };
@@ -2460,6 +2475,186 @@ t.test('property: a UTF-16/32 JSON body with an unpaired surrogate is read as Py
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny'));
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed });
+});
+
+t.test('property: a body (or a multipart part) in a charset its server decodes by the label (UTF-7, EBCDIC, Shift_JIS, ISO-2022-JP, UTF-16) is read as that server reads it, or refused', async (t) => {
+  // Twentieth pass: the readers of any host's body read it as UTF-8 bytes whatever its charset said,
+  // while Spring's Jackson converter and Django REST Framework's JSONParser (and Django's form
+  // parsing) decode it by the label: `{"+AGI-atch": [...]}` under `charset=utf-7` is a Graph batch
+  // to them, an EBCDIC body is no JSON to Airlock at all, a Shift_JIS `"\x81\"` ends a string the UTF-8
+  // reading continues (the batch hid inside it), ISO-2022-JP's escape sequences decode to nothing.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (path: string, type: string, bytes: Buffer, tunnel: boolean): Promise<{ text: string }> => {
+    const head = Buffer.from(`Content-Type: ${type}\r\nContent-Length: ${bytes.length}\r\n\r\n`);
+    return tunnel
+      ? rawToProxy(a.port, [Buffer.from(`CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${dHost}\r\n`), head, bytes], { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, [Buffer.from(`POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}`), head, bytes], { responses: 1 });
+  };
+  // Each charset hides a member name its own way; the bytes are what Python's codecs (the server's) make of the text.
+  // (The EBCDIC texts are ASCII: each code page's bytes for ASCII, from Python's codecs once.)
+  const ascii = String.fromCharCode(...Array.from({ length: 128 }, (_, i) => i));
+  const tables = Object.fromEntries(['cp037', 'cp1140'].map((cs) => [cs, spawnSync('python3', ['-c', 'import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().decode().encode(sys.argv[1]))', cs], { input: ascii }).stdout]));
+  const pyEncode = (text: string, charset: string): Buffer => Buffer.from([...text].map((c) => tables[charset]![c.charCodeAt(0)]!));
+  const hide = (name: string, charset: string, pad: string): Buffer => {
+    switch (charset) {
+      case 'utf-7': return Buffer.from(`{"pad": "${pad}", "+${Buffer.from(`\0${name[0]}`).toString('base64').replace(/=+$/, '')}-${name.slice(1)}": `); // `+AGI-atch`
+      case 'shift_jis': return Buffer.concat([Buffer.from(`{"pad": "${pad}", "a": "`), Buffer.from([0x81, 0x5c]), Buffer.from(`", "${name}": `)]);
+      case 'iso-2022-jp': return Buffer.from(`{"pad": "${pad}", "${name[0]}\x1b(B${name.slice(1)}": `);
+      default: return pyEncode(`{"pad": "${pad}", "${name}": `, charset);
+    }
+  };
+  const tail = (charset: string): Buffer => charset === 'shift_jis' ? Buffer.concat([Buffer.from(', "z": "'), Buffer.from([0x81, 0x5c]), Buffer.from('"}')]) : ['utf-7', 'iso-2022-jp'].includes(charset) ? Buffer.from('}') : pyEncode('}', charset);
+  const value = (v: unknown, charset: string): Buffer => ['utf-7', 'shift_jis', 'iso-2022-jp'].includes(charset) ? Buffer.from(JSON.stringify(v)) : pyEncode(JSON.stringify(v), charset);
+  const shapes = {
+    'Graph batch': (ok: boolean): [string, string, unknown] => ['/', 'batch', [{ method: 'DELETE', relative_url: ok ? 'ok/dav/x.txt' : 'deny/secret.txt' }]],
+    'atomic operations': (ok: boolean): [string, string, unknown] => ['/ok/operations', 'atomic:operations', [{ op: 'remove', href: ok ? '/ok/2' : '/deny/2' }]],
+    'callback': (ok: boolean): [string, string, unknown] => ['/ok/subscriptions', 'notificationUrl', ok ? `http://${dHost}/ok/cb` : 'https://evil.example/cb'],
+  };
+  const bodyOf = (shape: keyof typeof shapes, charset: string, pad: string, ok: boolean, rename?: string): [string, Buffer] => {
+    const [path, name, v] = shapes[shape](ok);
+    return [path, Buffer.concat([hide(rename ?? name, charset, pad), value(v, charset), tail(charset)])];
+  };
+  const pads = { small: 'x', 'past the capture cap': crypto.randomBytes(150_000).toString('hex') };
+  // A multipart `batch` part in the charset its own Content-Type declares (busboy decodes a field so).
+  const part = (charset: string, calls: unknown): Buffer => {
+    const text = JSON.stringify(calls);
+    const bytes = charset === 'utf-16le' ? Buffer.from(text, 'utf16le') : charset === 'utf-7' ? Buffer.from(text.replace('[', '+AFs-')) : pyEncode(text, charset);
+    return Buffer.concat([Buffer.from(`--fb\r\nContent-Disposition: form-data; name="batch"\r\nContent-Type: text/plain; charset=${charset}\r\n\r\n`), bytes, Buffer.from('\r\n--fb--\r\n')]);
+  };
+  for (const [i, charset] of ['utf-16le', 'utf-7', 'cp037'].entries()) {
+    const before = batchRan.length;
+    const [res] = parseResponses((await send('/', 'multipart/form-data; boundary=fb', part(charset, [{ method: 'DELETE', relative_url: 'deny/secret.txt' }]), i % 2 === 1)).text);
+    t.ok(res !== undefined && [403, 415].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny')), `a multipart batch part in ${charset} is decided or refused (${res?.status})`);
+  }
+  t.equal(parseResponses((await send('/', 'multipart/form-data; boundary=fb', part('utf-16le', [{ method: 'GET', relative_url: 'ok/dav/a.txt' }]), false)).text)[0]?.status, 200, 'control: a UTF-16 multipart batch of allowed calls goes through');
+  // Controls: the legacy charsets Airlock reads, naming allowed calls and the allowed host, go through;
+  // past the capture cap, such a body naming nothing the watches stop for does too.
+  for (const [i, shape] of (Object.keys(shapes) as Array<keyof typeof shapes>).entries()) {
+    for (const charset of ['shift_jis', 'iso-2022-jp']) {
+      const [path, bytes] = bodyOf(shape, charset, 'x', true);
+      const [res] = parseResponses((await send(path, `application/json; charset=${charset}`, bytes, i % 2 === 0)).text);
+      t.ok(res !== undefined && !isProblem(res), `control: a ${charset} ${shape} naming allowed targets goes through (${res?.status})`);
+      const [, large] = bodyOf(shape, charset, pads['past the capture cap'], true, 'notes');
+      const [big] = parseResponses((await send('/ok/dav/x.json', `application/json; charset=${charset}`, large, i % 2 === 1)).text);
+      t.ok(big !== undefined && !isProblem(big), `control: a ${charset} body past the capture cap naming no batch or callback goes through (${big?.status})`);
+    }
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      shape: fc.constantFrom(...(Object.keys(shapes) as Array<keyof typeof shapes>)),
+      charset: fc.constantFrom('utf-7', 'cp037', 'cp1140', 'shift_jis', 'iso-2022-jp'),
+      label: fc.constantFrom('charset=%s', 'charset="%s"', "charset*=utf-8''%s"),
+      size: fc.constantFrom(...(Object.keys(pads) as Array<keyof typeof pads>)),
+      tunnel: fc.boolean(),
+    }),
+    async ({ shape, charset, label, size, tunnel }) => {
+      const [path, bytes] = bodyOf(shape, charset, pads[size], false);
+      const ran = [batchRan.length, sentTo.length];
+      const [res] = parseResponses((await send(path, `application/json; ${label.replace('%s', charset)}`, bytes, tunnel)).text);
+      return res !== undefined && [400, 403, 415].includes(res.status) && isProblem(res) && !batchRan.slice(ran[0]).some((c) => c.includes('/deny')) && sentTo.length === ran[1];
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ shape: 'Graph batch', charset: 'utf-7', label: 'charset=%s', size: 'small', tunnel: false }], [{ shape: 'callback', charset: 'shift_jis', label: 'charset=%s', size: 'past the capture cap', tunnel: true }], [{ shape: 'Graph batch', charset: 'iso-2022-jp', label: 'charset=%s', size: 'past the capture cap', tunnel: false }]] });
+});
+
+t.test('property: a SOAP message\'s WS-Addressing ReplyTo or FaultTo past the capture cap is read as it leaves: one naming another address stops the upload', async (t) => {
+  // Twentieth pass (left open by the nineteenth): the reader reads the captured start, and XML bodies
+  // were not watched as they leave, so a ReplyTo after a large header (a padding element, a
+  // WS-Security token) had CXF, Axis2 or WCF post the answer to an address nobody decided.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (type: string | undefined, pieces: Buffer[], extra: string, tunnel: boolean): Promise<{ text: string }> => {
+    const length = pieces.reduce((n, p) => n + p.length, 0);
+    const head = Buffer.from(`${type === undefined ? '' : `Content-Type: ${type}\r\n`}${extra}Content-Length: ${length}\r\n\r\n`);
+    return tunnel
+      ? rawToProxy(a.port, [Buffer.from(`CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST /ok/soap HTTP/1.1\r\nHost: ${dHost}\r\n`), head, ...pieces], { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, [Buffer.from(`POST http://${dHost}/ok/soap HTTP/1.1\r\nHost: ${dHost}\r\n${auth}`), head, ...pieces], { responses: 1 });
+  };
+  const pad = crypto.randomBytes(150_000).toString('hex');
+  const envelope = (address: string, element: string, prefix: string, before: boolean): string => {
+    const reply = `<${prefix}${element}>\n  <${prefix}Address>${address}</${prefix}Address>\n</${prefix}${element}>`;
+    const padding = `<x:Padding xmlns:x="urn:pad">${pad}</x:Padding>`;
+    return `<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:${prefix ? prefix.slice(0, -1) : 'x0'}="http://www.w3.org/2005/08/addressing"><soap:Header><${prefix}Action>urn:echo</${prefix}Action>${before ? reply + padding : padding + reply}</soap:Header><soap:Body><echo>hi</echo></soap:Body></soap:Envelope>`;
+  };
+  const bytesOf = (text: string, coding: string): { body: Buffer; extra: string } => coding === 'gzip' ? { body: zlib.gzipSync(text), extra: 'Content-Encoding: gzip\r\n' } : { body: Buffer.from(text), extra: '' };
+  // (Cut where the element's name is, so its opening arrives in two pieces.)
+  const pieces = (body: Buffer, cut: boolean): Buffer[] => {
+    const at = body.lastIndexOf('To>');
+    return cut && at > 0 ? [body.subarray(0, at - 3), body.subarray(at - 3)] : [body];
+  };
+  // Controls: the anonymous reply past the cap, a reply to the allowed host within the cap before a large header, go through.
+  for (const [i, [address, before]] of ([['http://www.w3.org/2005/08/addressing/anonymous', false], [`http://${dHost}/ok/answers`, true]] as const).entries()) {
+    const sent = sentTo.length;
+    const [res] = parseResponses((await send('application/soap+xml', [Buffer.from(envelope(address, 'ReplyTo', 'wsa:', before))], '', i === 1)).text);
+    t.ok(res?.status === 202, `control: a reply to ${address} ${before ? 'within' : 'past'} the capture cap goes through (${res?.status})`);
+    t.equal(sentTo.length - sent, address.includes('anonymous') ? 0 : 1, 'control: the server took it');
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      element: fc.constantFrom('ReplyTo', 'FaultTo'),
+      prefix: fc.constantFrom('wsa:', 'a:', ''),
+      type: fc.constantFrom<string | undefined>('application/soap+xml', 'text/xml; charset=utf-8', undefined),
+      coding: fc.constantFrom('identity', 'gzip'),
+      cut: fc.boolean(),
+      tunnel: fc.boolean(),
+    }),
+    async ({ element, prefix, type, coding, cut, tunnel }) => {
+      const { body, extra } = bytesOf(envelope('https://evil.example/collect', element, prefix, false), coding);
+      const sent = sentTo.length;
+      const [res] = parseResponses((await send(type, pieces(body, cut), extra, tunnel)).text);
+      return (res === undefined || ([400, 403].includes(res.status) && isProblem(res))) && sentTo.length === sent;
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ element: 'ReplyTo', prefix: 'wsa:', type: 'application/soap+xml', coding: 'identity', cut: false, tunnel: false }]] });
+});
+
+t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backslashes, no slashes, tabs, C0 controls) is decided where the service will send', async (t) => {
+  // Twentieth pass: the readers took a callback value for a URL only when it began `http(s)://`,
+  // while Node's fetch and `new URL` (and Rust's url crate; .NET's Uri takes `\` for `/`) read
+  // `https:\\evil.example\cb`, `https:evil.example/cb`, `h<TAB>ttps://…` and `\x01https://…` as
+  // https://evil.example/…: a subscription posting there went through undecided.
+  const dHost = `allowed.example:${dav.port}`;
+  const whatwg = (v: string): string | undefined => { try { const u = new URL(v.trim()); return /^https?:$/.test(u.protocol) ? u.host : undefined; } catch { return undefined; } };
+  const send = (type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, [`CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST /ok/subscriptions HTTP/1.1\r\nHost: ${dHost}\r\n${head}`, body], { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, [`POST http://${dHost}/ok/subscriptions HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, body], { responses: 1 });
+  };
+  const spell = (how: string, host: string): string => {
+    switch (how) {
+      case 'backslashes': return `https:\\\\${host}\\cb`;
+      case 'no slashes': return `https:${host}/cb`;
+      case 'one slash': return `HTTPS:/${host}/cb`;
+      case 'tab in the scheme': return `h\tt\ntps://${host}/cb`;
+      default: return `\u0001https://${host}/cb`;
+    }
+  };
+  const pad = crypto.randomBytes(150_000).toString('hex');
+  const bodyOf = (shape: string, value: string, large: boolean): [string, string] => shape === 'form'
+    ? ['application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}callback_url=${encodeURIComponent(value)}`]
+    : ['application/json', JSON.stringify(large ? { pad, subscription: { notificationUrl: value } } : { notificationUrl: value })];
+  const spellings = ['backslashes', 'no slashes', 'one slash', 'tab in the scheme', 'C0 control'];
+  // Controls: the same spellings of the allowed host register there; a value that is no URL past the cap goes through.
+  for (const [i, how] of spellings.entries()) {
+    const before = sentTo.length;
+    const [type, body] = bodyOf(i % 2 ? 'form' : 'JSON', spell(how, dHost), false);
+    const [res] = parseResponses((await send(type, body, i % 2 === 0)).text);
+    t.ok(res?.status === 201 && sentTo.slice(before).some((v) => whatwg(v) === dHost), `control: a callback to the allowed host spelled with ${how} is registered (${res?.status})`);
+  }
+  for (const shape of ['JSON', 'form']) {
+    const [type, body] = bodyOf(shape, 'none', true);
+    t.equal(parseResponses((await send(type, body, false)).text)[0]?.status, 201, `control: a ${shape} body past the capture cap whose callback is no URL goes through`);
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({ how: fc.constantFrom(...spellings), shape: fc.constantFrom('JSON', 'form'), large: fc.boolean(), tunnel: fc.boolean() }),
+    async ({ how, shape, large, tunnel }) => {
+      const before = sentTo.length;
+      const [type, body] = bodyOf(shape, spell(how, 'evil.example'), large);
+      const [res] = parseResponses((await send(type, body, tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => whatwg(v) === 'evil.example');
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ how: 'backslashes', shape: 'JSON', large: false, tunnel: false }], [{ how: 'tab in the scheme', shape: 'form', large: true, tunnel: true }]] });
 });
 
 t.test('property: a form part whose own head holds the delimiter mid-line is still read by its name, as RFC 2046 parsers read it', async (t) => {
