@@ -754,6 +754,13 @@ function mcpMessage(msg: Record<string, unknown>, data: Buffer): TunnelRead {
 const cdpLoads: Record<string, string> = {
   'Page.navigate': 'url', 'Target.createTarget': 'url', 'Network.loadNetworkResource': 'url', 'Fetch.continueRequest': 'url', 'DOM.setAttributeValue': 'value',
   'DOM.setAttributesAsText': 'text',
+  // Twentieth pass: a browser context whose traffic goes through a proxy of the agent's choosing
+  // (Puppeteer's `createBrowserContext({proxyServer})`, Playwright's `newContext({proxy})`): every
+  // later load reaches that server first, an http URL's data whole. A proxy that is no http(s) URL
+  // (`socks5://…`, a bare `host:port`) closes the tunnel.
+  'Target.createBrowserContext': 'proxyServer',
+  // The older interception's continuation, sent elsewhere (its `rawResponse` is read below).
+  'Network.continueInterceptedRequest': 'url',
 };
 
 const cdpMethod = /^[A-Z][A-Za-z]*\.[a-z][A-Za-z]*$/;
@@ -768,6 +775,16 @@ const cdpCode: Record<string, readonly string[]> = {
   'Runtime.evaluate': ['expression'], 'Runtime.callFunctionOn': ['functionDeclaration', 'arguments'], 'Runtime.compileScript': ['expression'],
   'Page.addScriptToEvaluateOnNewDocument': ['source'], 'Page.addScriptToEvaluateOnLoad': ['scriptSource'], 'Debugger.evaluateOnCallFrame': ['expression'],
   'Debugger.setScriptSource': ['scriptSource'], 'DOM.setNodeValue': ['value'], 'CSS.setStyleSheetText': ['text'], 'CSS.setStyleTexts': ['edits'], 'CSS.addRule': ['ruleText'],
+  // An intercepted request answered or continued with headers (a `Location` the browser follows).
+  'Fetch.fulfillRequest': ['responseHeaders'], 'Fetch.continueResponse': ['responseHeaders'],
+};
+/**
+ * Answers and requests a command makes up for the browser, in base64 (an intercepted request
+ * answered with a page, or with `302 Location: https://evil.example/?d=…`, which the browser then
+ * follows; a request sent again as raw bytes): read as code is, for the URLs they name.
+ */
+const cdpEncoded: Record<string, readonly string[]> = {
+  'Fetch.fulfillRequest': ['body', 'binaryResponseHeaders'], 'Fetch.continueResponse': ['binaryResponseHeaders'], 'Network.continueInterceptedRequest': ['rawResponse'],
 };
 /** Commands that give the browser markup to parse, by the parameter that holds it. */
 const cdpMarkup: Record<string, string> = { 'DOM.setOuterHTML': 'outerHTML', 'Page.setDocumentContent': 'html' };
@@ -800,14 +817,17 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       if (typeof inner === 'string') readings(inner).forEach((r) => visit(r, depth + 1));
       return;
     }
-    const code = cdpCode[method];
-    if (code) {
-      for (const k of code) {
-        const v = (params as Record<string, unknown>)[k];
-        if (v !== undefined) written(method, typeof v === 'string' ? v : JSON.stringify(v) ?? '');
-      }
-      return;
+    for (const k of cdpCode[method] ?? []) {
+      const v = (params as Record<string, unknown>)[k];
+      if (v !== undefined) written(method, typeof v === 'string' ? v : JSON.stringify(v) ?? '');
     }
+    for (const k of cdpEncoded[method] ?? []) {
+      const v = (params as Record<string, unknown>)[k];
+      // A binary answer (an image: NUL bytes) loads nothing, whatever URLs its metadata names (XMP's).
+      const bytes = typeof v === 'string' ? Buffer.from(v, 'base64').toString('latin1') : '';
+      if (k === 'binaryResponseHeaders' || !bytes.includes('\u0000')) written(method, bytes);
+    }
+    if ((cdpCode[method] || cdpEncoded[method]) && !cdpLoads[method]) return;
     const markup = cdpMarkup[method];
     if (markup) {
       const v = (params as Record<string, unknown>)[markup];

