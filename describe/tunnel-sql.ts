@@ -811,6 +811,36 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
     return [securityOrigin, storageKey].filter((o): o is string => typeof o === 'string');
   },
 };
+/**
+ * Playwright's protocol (twentieth pass: a Playwright server's WebSocket was relayed undecided, its
+ * method names having no CDP domain): methods whose parameters name a URL the browser or the
+ * server goes to, and those carrying code or made-up answers, read as CDP's are. (`setContent` is
+ * markup; proxies, base URLs, cookies, launch arguments and `fetch` are read in `cdpLoadsOf`.)
+ */
+const playwrightLoads: Record<string, readonly string[]> = {
+  goto: ['url'], redirectNavigationRequest: ['url'], continue: ['url'], fallback: ['url'], addScriptTag: ['url'], addStyleTag: ['url'], connectOverCDP: ['endpointURL'],
+  waitForNavigation: [], newPage: [],
+};
+const playwrightCode: Record<string, readonly string[]> = {
+  evaluateExpression: ['expression', 'arg'], evaluateExpressionHandle: ['expression', 'arg'], addInitScript: ['source'], addScriptTag: ['content'], addStyleTag: ['content'],
+  continue: ['headers'], fallback: ['headers'], fulfill: ['headers', 'body'], exposeBinding: [], dispatchEvent: ['eventInit'],
+};
+/**
+ * A Playwright `fetch`'s URL with its query parameters added as the server adds them
+ * (`encodedParams` after the query, else each `params` pair appended): the URL judged is the one
+ * sent (a served link with `d=<data>` added is another link).
+ */
+function withParams(url: string, encoded: unknown, params: unknown): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url; // relative (the context's base) or unparsable: as given
+  }
+  if (typeof encoded === 'string' && encoded.replace(/^\?/, '')) u.search = u.search ? `${u.search}&${encoded.replace(/^\?/, '')}` : encoded.replace(/^\?/, '');
+  else if (Array.isArray(params)) for (const x of params.slice(0, 1000)) u.searchParams.append(String((x as { name?: unknown } | null)?.name ?? ''), String((x as { value?: unknown } | null)?.value ?? ''));
+  return u.href;
+}
 /** Commands that give the browser markup to parse, by the parameter that holds it. */
 const cdpMarkup: Record<string, string> = { 'DOM.setOuterHTML': 'outerHTML', 'Page.setDocumentContent': 'html' };
 /**
@@ -835,7 +865,8 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
   let refused: string | undefined;
   const visit = (m: unknown, depth: number): void => {
     if (refused || !m || typeof m !== 'object' || Array.isArray(m) || depth > 4) return;
-    const { method, params } = m as { method?: unknown; params?: unknown };
+    const { method, params, guid } = m as { method?: unknown; params?: unknown; guid?: unknown };
+    if (typeof guid === 'string' && typeof method === 'string' && params && typeof params === 'object') return void playwright(method, params as Record<string, unknown>);
     if (typeof method !== 'string' || !cdpMethod.test(method) || !params || typeof params !== 'object') return;
     if (method === 'Target.sendMessageToTarget') {
       const inner = (params as { message?: unknown }).message;
@@ -885,6 +916,50 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       const v = part.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '').split(/[\x00-\x20]/)[0]!;
       if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`);
       else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v);
+    }
+  };
+  // Playwright's own protocol (`browserType.connect(wsEndpoint)` to `playwright run-server`,
+  // Browserless, a cloud grid: `{id, guid, method, params}`), read as the CDP commands it becomes.
+  const playwright = (method: string, p: Record<string, unknown>): void => {
+    const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+    // The server resolves a relative URL against the context's `baseURL` (judged when the context
+    // was made): one that keeps its host stays there; `//host/…` leaves it.
+    const go = (what: string, v: string): void => {
+      const t = v.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '');
+      if (/^[\\/]{2}/.test(t)) load(what, `https:${t}`);
+      else if (/^[a-z][a-z0-9+.-]*:/i.test(t)) load(what, t);
+    };
+    for (const k of playwrightLoads[method] ?? []) {
+      const v = str(p[k]);
+      if (v !== undefined) go(`Playwright ${method}`, v);
+    }
+    for (const k of playwrightCode[method] ?? []) {
+      const v = p[k];
+      if (v === undefined) continue;
+      // A fulfilled body in base64 (`isBase64`) is read decoded, unless binary (an image loads nothing).
+      const text = k === 'body' && p.isBase64 === true && typeof v === 'string' ? Buffer.from(v, 'base64').toString('latin1') : typeof v === 'string' ? v : JSON.stringify(v) ?? '';
+      if (!(k === 'body' && text.includes('\u0000'))) written(`Playwright ${method}`, text);
+    }
+    if (method === 'setContent' && typeof p.html === 'string') {
+      const parts = markupParts(p.html);
+      for (const [name, value] of parts.attributes) attribute('Playwright setContent', name, value);
+      written('Playwright setContent', parts.text);
+    }
+    // A context or request context made with a proxy, a base URL, cookies or storage for sites.
+    const proxy = (p.proxy && typeof p.proxy === 'object' ? p.proxy : {}) as { server?: unknown };
+    if (typeof proxy.server === 'string') load(`Playwright ${method} proxy`, proxy.server);
+    if (typeof p.baseURL === 'string') load(`Playwright ${method} baseURL`, p.baseURL);
+    const state = (p.storageState && typeof p.storageState === 'object' ? p.storageState : {}) as { cookies?: unknown; origins?: unknown };
+    for (const site of [...cookieSites(method === 'addCookies' ? p.cookies : state.cookies), ...(Array.isArray(state.origins) ? state.origins : []).map((o) => str((o as { origin?: unknown } | null)?.origin)).filter((o): o is string => !!o)].slice(0, 64)) load(`Playwright ${method}`, site);
+    // Launch arguments that send the browser's traffic elsewhere or run a program.
+    if (Array.isArray(p.args) && p.args.some((a) => typeof a === 'string' && /^--(?:proxy|host-resolver|host-rules|renderer-cmd-prefix|utility-cmd-prefix|gpu-launcher|browser-subprocess-path)/i.test(a))) refused = `Playwright ${method} with browser arguments that route its traffic or run a program`;
+    if (Array.isArray(p.args)) written(`Playwright ${method}`, JSON.stringify(p.args));
+    // A request the Playwright server sends itself (`context.request`, `page.request`): a GET or
+    // HEAD is judged as the agent's; another method, whose body Airlock would not see, closes the tunnel.
+    if (method === 'fetch' && typeof p.url === 'string') {
+      const verb = (str(p.method) ?? 'GET').toUpperCase();
+      if (verb !== 'GET' && verb !== 'HEAD') refused = `Playwright fetch with ${verb}: a request the browser's server sends is decided only as a GET`;
+      else go('Playwright fetch', withParams(p.url, p.encodedParams, p.params));
     }
   };
   // Code or markup: each URL written in it (a WebSocket's judged as its http twin); a text naming
@@ -1053,8 +1128,9 @@ export class JsonMessagesReader implements TunnelSqlReader {
     if (!joining && startsJson(text) && (text.includes('method') || text.includes('\\u'))) {
       if (data.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may be an MCP call: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
       if (namesMcpMethod(text)) return { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] };
-      // CDP's methods are `Domain.command`: only a message naming one (or escaping) is parsed again.
-      const loads = /"method"\s*:\s*"[A-Z]/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
+      // CDP's methods are `Domain.command`, Playwright's messages carry a `guid`: only a message
+      // naming one (or escaping) is parsed again.
+      const loads = /"method"\s*:\s*"[A-Z]|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
       if (loads.urls.length) return { statements: loads.urls.map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
     }

