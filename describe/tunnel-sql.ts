@@ -841,6 +841,13 @@ function withParams(url: string, encoded: unknown, params: unknown): string {
   else if (Array.isArray(params)) for (const x of params.slice(0, 1000)) u.searchParams.append(String((x as { name?: unknown } | null)?.name ?? ''), String((x as { value?: unknown } | null)?.value ?? ''));
   return u.href;
 }
+/** A WebDriver BiDi command: `module.command`, both in lower camel case. */
+const bidiMethod = /^(?:browsingContext|script|network|storage|browser|session|emulation|input|webExtension|log|permissions)\.[a-z][A-Za-z]*$/;
+/** BiDi commands carrying code, headers or values given to code, by their parameters. */
+const bidiCode: Record<string, readonly string[]> = {
+  'script.evaluate': ['expression'], 'script.callFunction': ['functionDeclaration', 'arguments', 'this'], 'script.addPreloadScript': ['functionDeclaration', 'arguments'],
+  'network.continueRequest': ['headers', 'cookies'], 'network.continueResponse': ['headers', 'cookies'], 'network.provideResponse': ['headers', 'cookies'],
+};
 /** Commands that give the browser markup to parse, by the parameter that holds it. */
 const cdpMarkup: Record<string, string> = { 'DOM.setOuterHTML': 'outerHTML', 'Page.setDocumentContent': 'html' };
 /**
@@ -867,6 +874,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
     if (refused || !m || typeof m !== 'object' || Array.isArray(m) || depth > 4) return;
     const { method, params, guid } = m as { method?: unknown; params?: unknown; guid?: unknown };
     if (typeof guid === 'string' && typeof method === 'string' && params && typeof params === 'object') return void playwright(method, params as Record<string, unknown>);
+    if (typeof method === 'string' && bidiMethod.test(method) && params && typeof params === 'object') return void bidi(method, params as Record<string, unknown>);
     if (typeof method !== 'string' || !cdpMethod.test(method) || !params || typeof params !== 'object') return;
     if (method === 'Target.sendMessageToTarget') {
       const inner = (params as { message?: unknown }).message;
@@ -961,6 +969,37 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       if (verb !== 'GET' && verb !== 'HEAD') refused = `Playwright fetch with ${verb}: a request the browser's server sends is decided only as a GET`;
       else go('Playwright fetch', withParams(p.url, p.encodedParams, p.params));
     }
+  };
+  // WebDriver BiDi (Selenium 4, Firefox, chromedriver's `webSocketUrl`: `module.command` in lower
+  // case), read as the CDP commands it becomes.
+  const bidi = (method: string, p: Record<string, unknown>): void => {
+    const what = `BiDi ${method}`;
+    if (method === 'browsingContext.navigate' || method === 'network.continueRequest') {
+      if (typeof p.url === 'string') load(what, p.url);
+    }
+    for (const k of bidiCode[method] ?? []) if (p[k] !== undefined) written(what, typeof p[k] === 'string' ? p[k] as string : JSON.stringify(p[k]) ?? '');
+    // An answer made up for an intercepted request: its body a string or base64 value.
+    const body = (p.body && typeof p.body === 'object' ? p.body : {}) as { type?: unknown; value?: unknown };
+    if (method === 'network.provideResponse' && typeof body.value === 'string') {
+      const text = body.type === 'base64' ? Buffer.from(body.value, 'base64').toString('latin1') : body.value;
+      if (!text.includes('\u0000')) written(what, text);
+    }
+    if (method === 'storage.setCookie') {
+      const { cookie, partition } = p as { cookie?: { domain?: unknown }; partition?: { sourceOrigin?: unknown } };
+      if (typeof cookie?.domain === 'string') load(what, `https://${cookie.domain.replace(/^\./, '')}/`);
+      if (typeof partition?.sourceOrigin === 'string') load(what, partition.sourceOrigin);
+    }
+    // A proxy for a user context or the session (`host:port` values, a PAC file's URL).
+    const proxies: unknown[] = [p.proxy, (p as { capabilities?: { alwaysMatch?: { proxy?: unknown } } }).capabilities?.alwaysMatch?.proxy];
+    const first = (p as { capabilities?: { firstMatch?: unknown } }).capabilities?.firstMatch;
+    if (Array.isArray(first)) for (const f of first.slice(0, 16)) proxies.push((f as { proxy?: unknown } | null)?.proxy);
+    for (const x of proxies) {
+      if (!x || typeof x !== 'object') continue;
+      const c = x as Record<string, unknown>;
+      for (const k of ['httpProxy', 'sslProxy', 'socksProxy']) if (typeof c[k] === 'string') load(`${what} ${k}`, /^[a-z][a-z0-9+.-]*:\/\//i.test(c[k] as string) ? c[k] as string : `http://${c[k] as string}/`);
+      if (typeof c.proxyAutoconfigUrl === 'string') load(`${what} proxyAutoconfigUrl`, c.proxyAutoconfigUrl);
+    }
+    if (method === 'webExtension.install') refused = `${what}: an extension the browser runs is not read`;
   };
   // Code or markup: each URL written in it (a WebSocket's judged as its http twin); a text naming
   // more than Airlock decides is refused whole.
@@ -1128,9 +1167,9 @@ export class JsonMessagesReader implements TunnelSqlReader {
     if (!joining && startsJson(text) && (text.includes('method') || text.includes('\\u'))) {
       if (data.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may be an MCP call: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
       if (namesMcpMethod(text)) return { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] };
-      // CDP's methods are `Domain.command`, Playwright's messages carry a `guid`: only a message
-      // naming one (or escaping) is parsed again.
-      const loads = /"method"\s*:\s*"[A-Z]|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
+      // CDP's methods are `Domain.command`, BiDi's `module.command`, Playwright's messages carry a
+      // `guid`: only a message naming one (or escaping) is parsed again.
+      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|webExtension)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
       if (loads.urls.length) return { statements: loads.urls.map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
     }

