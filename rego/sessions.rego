@@ -1988,6 +1988,17 @@ body_host_texts contains m[2] if {
 	host_field(m[1])
 }
 
+# A browser's launch arguments in a session's capabilities (`goog:chromeOptions.args`, a
+# Browserless or Playwright launch): `--proxy-server=evil.com:8080` (per scheme too,
+# `http=evil.com:8080;https=…`) or `--proxy-pac-url=…` sends the browser's traffic there (twentieth
+# pass).
+body_host_texts contains trim_space(h[1]) if {
+	some [_, v] in body_strings
+	some m in regex.find_all_string_submatch_n(`(?i)^\s*--?proxy-(?:server|pac-url)\s*=\s*"?([^"]*)`, v, 1)
+	some part in split(m[1], ";")
+	some h in regex.find_all_string_submatch_n(`(?i)^\s*(?:[a-z0-9]+=)?(.*)$`, part, 1)
+}
+
 body_name_texts contains v if {
 	some [p, v] in body_strings
 	query_key(field_name(p)) == "name"
@@ -2000,6 +2011,15 @@ body_name_texts contains v if {
 }
 
 host_field(k) if query_key(k) in {"ns", "addr", "fqdn"}
+
+# A proxy setting (WebDriver's `proxy: {httpProxy, sslProxy, socksProxy}`, Firefox's
+# `network.proxy.http` preference, `proxy_server`): the browser or client sends its traffic through
+# that host (twentieth pass). `noProxy` lists hosts it does not.
+host_field(k) if {
+	n := query_key(k)
+	regex.match(`proxy\.?(?:server|host|http|https|ssl|socks|ftp)?s?$`, n)
+	not startswith(n, "no")
+}
 
 host_field(k) if {
 	n := query_key(k)
