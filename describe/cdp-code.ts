@@ -28,18 +28,45 @@ const absoluteUrl = /\b(?:https?|wss?):[\\/]+[^\s"'<>`{}|\\^\u0000-\u001f\u007f]
 // `//host…` after a character that starts a value in code, markup or CSS.
 const schemeRelative = /["'`=(,]\s*[\\/]{2}([^\s"'<>`{}|\\^/?#\u0000-\u001f\u007f]+)([^\s"'<>`{}|\\^\u0000-\u001f\u007f]*)/g;
 const base64Literal = /["'`]([A-Za-z0-9+/_-]{12,}={0,2})["'`]/g;
-const jsEscape = /\\(?:x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|([^]))/g;
 
 const jsLetters: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', 0: '\0' };
 
-/** JavaScript's string escapes undone (an unknown escape is its character, as JavaScript reads it). */
+/** The hex number s holds from `from` to `to`, or -1. */
+function hexAt(s: string, from: number, to: number): number {
+  return to <= s.length && /^[0-9a-fA-F]+$/.test(s.slice(from, to)) ? parseInt(s.slice(from, to), 16) : -1;
+}
+
+/**
+ * JavaScript's string escapes undone (an unknown escape is its character, a line continuation
+ * nothing, as JavaScript reads them). A scan, not a replace with a callback per escape (as
+ * lib/text.ts jsonUnescaped): 200,000 escapes cost a second of callbacks.
+ */
 function jsUnescaped(s: string): string {
   if (!s.includes('\\')) return s;
-  return s.replace(jsEscape, (_m, x?: string, braced?: string, u?: string, other?: string) => {
-    if (other !== undefined) return other === '\n' || other === '\r' ? '' : (jsLetters[other] ?? other);
-    const code = parseInt(x ?? braced ?? u ?? '', 16);
-    return code <= 0x10ffff ? String.fromCodePoint(code) : '';
-  });
+  const out: string[] = [];
+  let from = 0;
+  for (let i = s.indexOf('\\'); i >= 0 && i + 1 < s.length; i = s.indexOf('\\', i)) {
+    const c = s[i + 1]!;
+    let one: string;
+    let end = i + 2;
+    if (c === 'x' && hexAt(s, i + 2, i + 4) >= 0) {
+      one = String.fromCharCode(hexAt(s, i + 2, i + 4));
+      end = i + 4;
+    } else if (c === 'u' && s[i + 2] === '{' && hexAt(s, i + 3, i + 3 + s.slice(i + 3, i + 10).indexOf('}')) >= 0) {
+      // (`}` looked for within the six digits a code point has: a search to the end would be quadratic)
+      const close = i + 3 + s.slice(i + 3, i + 10).indexOf('}');
+      const code = hexAt(s, i + 3, close);
+      one = code <= 0x10ffff ? String.fromCodePoint(code) : '';
+      end = close + 1;
+    } else if (c === 'u' && hexAt(s, i + 2, i + 6) >= 0) {
+      one = String.fromCharCode(hexAt(s, i + 2, i + 6));
+      end = i + 6;
+    } else one = c === '\n' || c === '\r' ? '' : (jsLetters[c] ?? c);
+    out.push(s.slice(from, i), one);
+    from = i = end;
+  }
+  out.push(s.slice(from));
+  return out.join('');
 }
 
 /** HTML character references decoded as a browser decodes them in markup it is given. */
