@@ -823,6 +823,7 @@ const playwrightLoads: Record<string, readonly string[]> = {
 };
 const playwrightCode: Record<string, readonly string[]> = {
   evaluateExpression: ['expression', 'arg'], evaluateExpressionHandle: ['expression', 'arg'], addInitScript: ['source'], addScriptTag: ['content'], addStyleTag: ['content'],
+  waitForFunction: ['expression', 'arg'], evalOnSelector: ['expression', 'arg'], evalOnSelectorAll: ['expression', 'arg'],
   continue: ['headers'], fallback: ['headers'], fulfill: ['headers', 'body'], exposeBinding: [], dispatchEvent: ['eventInit'],
 };
 /**
