@@ -874,7 +874,13 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
   const visit = (m: unknown, depth: number): void => {
     if (refused || !m || typeof m !== 'object' || Array.isArray(m) || depth > 4) return;
     const { method, params, guid } = m as { method?: unknown; params?: unknown; guid?: unknown };
-    if (typeof guid === 'string' && typeof method === 'string' && params && typeof params === 'object') return void playwright(method, params as Record<string, unknown>);
+    if (typeof guid === 'string' && typeof method === 'string' && params && typeof params === 'object') {
+      // A CDP session Playwright opens for the agent (`context.newCDPSession(page)`): its `send`
+      // carries a CDP command, read as one.
+      const inner = params as { method?: unknown; params?: unknown };
+      if (method === 'send' && typeof inner.method === 'string') return void visit({ method: inner.method, params: inner.params ?? {} }, depth + 1);
+      return void playwright(method, params as Record<string, unknown>);
+    }
     if (typeof method === 'string' && bidiMethod.test(method) && params && typeof params === 'object') return void bidi(method, params as Record<string, unknown>);
     if (typeof method !== 'string' || !cdpMethod.test(method) || !params || typeof params !== 'object') return;
     if (method === 'Target.sendMessageToTarget') {

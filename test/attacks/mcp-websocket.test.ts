@@ -332,6 +332,7 @@ const pwSpellings: Record<string, (url: string) => string> = {
   'page.evaluate with the URL an argument': (url) => pw('frame@3c1f0d6a8f', 'evaluateExpression', { expression: '(u) => fetch(u)', isFunction: true, arg: { value: { s: url }, handles: [] } }),
   'page.waitForFunction': (url) => pw('frame@3c1f0d6a8f', 'waitForFunction', { expression: `() => fetch('${url}').then(() => true)`, isFunction: true, arg: { value: { v: 'undefined' }, handles: [] }, pollingInterval: 100 }),
   'locator.evaluate (evalOnSelector)': (url) => pw('frame@3c1f0d6a8f', 'evalOnSelector', { selector: 'body', strict: true, expression: `(b, u) => { b.innerHTML = '<img src=' + u + '>'; }`, isFunction: true, arg: { value: { s: url }, handles: [] } }),
+  'a CDP session\'s send': (url) => pw('cdp-session@41', 'send', { method: 'Runtime.evaluate', params: { expression: `fetch('${url}')` } }),
   'page.setContent': (url) => pw('frame@3c1f0d6a8f', 'setContent', { html: `<img src="${url}">`, waitUntil: 'load' }),
   'context.addInitScript': (url) => pw('browser-context@9a2b', 'addInitScript', { source: `navigator.sendBeacon('${url}')` }),
   'page.addScriptTag': (url) => pw('frame@3c1f0d6a8f', 'addScriptTag', { url }),
