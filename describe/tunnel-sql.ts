@@ -882,6 +882,12 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       return void playwright(method, params as Record<string, unknown>);
     }
     if (typeof method === 'string' && bidiMethod.test(method) && params && typeof params === 'object') return void bidi(method, params as Record<string, unknown>);
+    // chromedriver's BiDi extension `goog:cdp.sendCommand {method, params}` carries a CDP command.
+    if (typeof method === 'string' && /^goog:cdp\.send(?:Command)?$/.test(method) && params && typeof params === 'object') {
+      const inner = params as { method?: unknown; params?: unknown };
+      if (typeof inner.method === 'string') visit({ method: inner.method, params: inner.params ?? {} }, depth + 1);
+      return;
+    }
     if (typeof method !== 'string' || !cdpMethod.test(method) || !params || typeof params !== 'object') return;
     if (method === 'Target.sendMessageToTarget') {
       const inner = (params as { message?: unknown }).message;
@@ -1176,7 +1182,7 @@ export class JsonMessagesReader implements TunnelSqlReader {
       if (namesMcpMethod(text)) return { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] };
       // CDP's methods are `Domain.command`, BiDi's `module.command`, Playwright's messages carry a
       // `guid`: only a message naming one (or escaping) is parsed again.
-      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|webExtension)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
+      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
       if (loads.urls.length) return { statements: loads.urls.map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
     }

@@ -387,6 +387,7 @@ const bidiSpellings: Record<string, (url: string) => string> = {
   'network.continueRequest elsewhere': (url) => bidi('network.continueRequest', { request: 'req-1', url }),
   'network.provideResponse with a redirect': (url) => bidi('network.provideResponse', { request: 'req-1', statusCode: 302, headers: [{ name: 'Location', value: { type: 'string', value: url } }] }),
   'network.provideResponse with a page (base64)': (url) => bidi('network.provideResponse', { request: 'req-1', statusCode: 200, body: { type: 'base64', value: Buffer.from(`<img src="${url}">`).toString('base64') } }),
+  'goog:cdp.sendCommand (chromedriver)': (url) => bidi('goog:cdp.sendCommand', { method: 'Page.navigate', params: { url }, session: 'S1' }),
   'storage.setCookie': (url) => bidi('storage.setCookie', { cookie: { name: 'd', value: { type: 'string', value: '4111' }, domain: new URL(url).hostname } }),
   'browser.createUserContext with a proxy': (url) => bidi('browser.createUserContext', { proxy: { proxyType: 'manual', httpProxy: `${new URL(url).hostname}:8080`, sslProxy: `${new URL(url).hostname}:8080` } }),
 };
