@@ -11,7 +11,8 @@
 // `//div` is none), once JavaScript's escapes (`\x68`, `\u0068`, `\u{68}`) and HTML's character
 // references are undone, and inside string literals written in base64 (`atob('aHR0cHM6…')`). A
 // scheme with no host after it (`'https://' + host`) is returned as written: it does not parse, so
-// the command is refused (its host is made at run time). Not read (docs/policies.md says so): a URL
+// the command is refused (its host is made at run time); a host assigned to `location.host` or a
+// URL's `hostname` is a load of it. Not read (docs/policies.md says so): a URL
 // assembled at run time from pieces none of which is one (`'ht' + 'tps:/' + '/evil.example'`,
 // `String.fromCharCode(…)`), and what code sends to the page's own site or an allowed one (a
 // `fetch(url, {method: 'POST', body})` is judged as the GET of its URL).
@@ -27,6 +28,9 @@ const MAX_BASE64 = 64;
 const absoluteUrl = /\b(?:https?|wss?):[\\/]+[^\s"'<>`{}|\\^\u0000-\u001f\u007f]*/gi;
 // `//host…` after a character that starts a value in code, markup or CSS.
 const schemeRelative = /["'`=(,]\s*[\\/]{2}([^\s"'<>`{}|\\^/?#\u0000-\u001f\u007f]+)([^\s"'<>`{}|\\^\u0000-\u001f\u007f]*)/g;
+// A host given to a URL object or `location` by assignment (`location.host = 'evil.example'`,
+// `u.hostname = "evil.example"`): the page then goes (or the URL points) there.
+const hostAssigned = /\.(?:host|hostname)\s*=\s*["'`]([^"'`\s/\\?#]+)["'`]/g;
 const base64Literal = /["'`]([A-Za-z0-9+/_-]{12,}={0,2})["'`]/g;
 
 const jsLetters: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', 0: '\0' };
@@ -89,6 +93,10 @@ function urlsIn(text: string, out: Set<string>): void {
   for (const m of text.matchAll(absoluteUrl)) {
     if (out.size > MAX_CODE_URLS) return;
     out.add(m[0]);
+  }
+  for (const m of text.matchAll(hostAssigned)) {
+    if (out.size > MAX_CODE_URLS) return;
+    out.add(`https://${m[1]}/`);
   }
   for (const m of text.matchAll(schemeRelative)) {
     if (out.size > MAX_CODE_URLS) return;

