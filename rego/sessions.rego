@@ -1254,10 +1254,11 @@ whole_address(h) if {
 	}
 }
 
+# (A short form of two parts with a port, `52.7:8080`, is no version: twentieth pass.)
 path_hosts contains h if {
 	segs := object.get(input.request, "segments", [])
 	count(segs) > 0
-	regex.match(`^(?:[\pN]{8,}|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?::[0-9]*)?$`, segs[0])
+	regex.match(`^(?:[\pN]{8,}|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?::[0-9]*)?$|^[0-9]{1,3}\.[0-9]{1,3}:[0-9]+$`, segs[0])
 	count(segs) + count(object.get(input.request, "query", {})) > 1
 	some h in number_hosts(segs[0])
 }
@@ -1300,6 +1301,16 @@ query_hosts contains h if {
 query_hosts contains h if {
 	some v in query_values
 	regex.match(`(?i)^\s*(?://|\\\\)?(?:[^\s/\\?#]*@)?(?:[\pN]{8,}|0x[0-9a-f]+)(?::[0-9]+|[/\\?#])`, ascii_width(v))
+	some h in number_hosts(v)
+}
+
+# A short form of bytes with a port (`?q=52.7:8080/c?d=…`, `?q=4111@52.1.7:8080`): no version has a
+# port, and a previewer fetches 52.0.0.7 (twentieth pass: only a path after it was weighed, and a
+# version has one as often). A time or a ratio (`10.30:45`, `3.12:1`) is none: a port alone below
+# 60 counts only with a path after it.
+query_hosts contains h if {
+	some v in query_values
+	regex.match(`(?i)^\s*(?://|\\\\)?(?:[^\s/\\?#]*@)?[0-9]{1,3}(?:\.[0-9]{1,3}){1,2}:(?:[0-9]+[/\\?#]|(?:[6-9][0-9]|[1-9][0-9]{2,})\s*$)`, ascii_width(v))
 	some h in number_hosts(v)
 }
 
@@ -1977,6 +1988,17 @@ body_host_texts contains m[2] if {
 	host_field(m[1])
 }
 
+# A browser's launch arguments in a session's capabilities (`goog:chromeOptions.args`, a
+# Browserless or Playwright launch): `--proxy-server=evil.com:8080` (per scheme too,
+# `http=evil.com:8080;https=…`) or `--proxy-pac-url=…` sends the browser's traffic there (twentieth
+# pass).
+body_host_texts contains trim_space(h[1]) if {
+	some [_, v] in body_strings
+	some m in regex.find_all_string_submatch_n(`(?i)^\s*--?proxy-(?:server|pac-url)\s*=\s*"?([^"]*)`, v, 1)
+	some part in split(m[1], ";")
+	some h in regex.find_all_string_submatch_n(`(?i)^\s*(?:[a-z0-9]+=)?(.*)$`, part, 1)
+}
+
 body_name_texts contains v if {
 	some [p, v] in body_strings
 	query_key(field_name(p)) == "name"
@@ -1989,6 +2011,15 @@ body_name_texts contains v if {
 }
 
 host_field(k) if query_key(k) in {"ns", "addr", "fqdn"}
+
+# A proxy setting (WebDriver's `proxy: {httpProxy, sslProxy, socksProxy}`, Firefox's
+# `network.proxy.http` preference, `proxy_server`): the browser or client sends its traffic through
+# that host (twentieth pass). `noProxy` lists hosts it does not.
+host_field(k) if {
+	n := query_key(k)
+	regex.match(`proxy\.?(?:server|host|http|https|ssl|socks|ftp)?s?$`, n)
+	not startswith(n, "no")
+}
 
 host_field(k) if {
 	n := query_key(k)

