@@ -9,13 +9,18 @@ export function trimTrailing(text: string, char: string): string {
   return end === text.length ? text : text.slice(0, end);
 }
 
-/** Go's `strings.Trim(text, cutset)`: every leading and trailing character found in `cutset`. */
-export function trimAny(text: string, cutset: string): string {
+/** `text` without its leading and trailing characters (UTF-16 units) that `trimmed` says go. */
+export function trimWhere(text: string, trimmed: (c: string) => boolean): string {
   let start = 0;
   let end = text.length;
-  while (start < end && cutset.includes(text[start]!)) start++;
-  while (end > start && cutset.includes(text[end - 1]!)) end--;
-  return text.slice(start, end);
+  while (start < end && trimmed(text[start]!)) start++;
+  while (end > start && trimmed(text[end - 1]!)) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/** Go's `strings.Trim(text, cutset)`: every leading and trailing character found in `cutset`. */
+export function trimAny(text: string, cutset: string): string {
+  return trimWhere(text, (c) => cutset.includes(c));
 }
 
 const unprintable = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]/gu;

@@ -75,6 +75,8 @@ function xmlMedia(media: string): boolean {
 
 /** The longest WS-Addressing ReplyTo/FaultTo element read past the capture cap. */
 const MAX_REPLY_ELEMENT = 16 * 1024;
+/** The end of each element the watch reads (under any namespace prefix). */
+const replyClosing = { ReplyTo: /<\/(?:[\w.-]{1,64}:)?ReplyTo\s*>/, FaultTo: /<\/(?:[\w.-]{1,64}:)?FaultTo\s*>/ };
 const replyOpening = /<(?:[\w.-]{1,64}:)?(?:ReplyTo|FaultTo)[\s>/]/;
 
 /**
@@ -111,7 +113,7 @@ class XmlReplyWatch extends Transform {
       }
       const start = from + open.index;
       const name = /(?:ReplyTo|FaultTo)/.exec(open[0])![0];
-      const close = new RegExp(`</(?:[\\w.-]{1,64}:)?${name}\\s*>`).exec(text.slice(start));
+      const close = replyClosing[name as keyof typeof replyClosing].exec(text.slice(start));
       const selfClosed = /^[^>]*\/>/.exec(text.slice(start));
       const end = selfClosed && (!close || selfClosed[0].length <= close.index) ? start + selfClosed[0].length : close ? start + close.index + close[0].length : -1;
       if (end < 0) {

@@ -23,7 +23,7 @@ import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
 import { multipartFields } from '../describe/multipart.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
-import { serverHeaderKey } from '../lib/text.ts';
+import { serverHeaderKey, trimWhere } from '../lib/text.ts';
 import { appendAll } from '../lib/arrays.ts';
 import type { Rejection } from './enforcers.ts';
 import { parseAuthority, sameAuthority, withoutNamedHeaders } from './http-util.ts';
@@ -342,7 +342,7 @@ export function mayBeHttpUrl(v: string): boolean {
 
 /** A value without leading and trailing C0 controls and blanks (WHATWG), nor Unicode whitespace (Python's `requests` strips it). */
 function unpadded(v: string): string {
-  return v.replace(/^[\s\x00-\x20]+|[\s\x00-\x20]+$/g, '');
+  return trimWhere(v, (c) => c <= ' ' || /\s/.test(c));
 }
 
 /**
