@@ -10,7 +10,7 @@ import { goUtf8 } from './go-utf8.ts';
 import { yamlIsValid, yamlUnmarshal } from './go-yaml.ts';
 import { regexFindN, regexReplace, regexSplit } from './go-regexp.ts';
 import { semverCompare, semverIsValid } from './go-semver.ts';
-import { base64UrlEncodeNoPad, globQuoteMeta, hexDecode, hexEncode, indexOfN, stringsCount } from './go-text.ts';
+import { base64UrlEncodeNoPad, globQuoteMeta, hexDecode, hexEncode, indexOfN, stringsCount, stringsSplitN } from './go-text.ts';
 import { cidrIsValid } from './go-net.ts';
 import { jwtDecode, jwtDecodeVerify, jwtVerify, jwtVerifyHs } from './go-jwt.ts';
 import { trimTrailing } from '../lib/text.ts';
@@ -484,6 +484,7 @@ export function goBuiltins(clock: EvalClock): Record<string, BuiltinFn> {
     'regex.find_n': regexFindN,
     'regex.replace': regexReplace,
     'strings.count': stringsCount,
+    'strings.split_n': stringsSplitN,
     indexof_n: indexOfN,
     'hex.encode': hexEncode,
     'hex.decode': hexDecode,

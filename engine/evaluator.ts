@@ -26,7 +26,11 @@ const { loadPolicySync } = (opaWasm as unknown as { default: Pick<typeof opaWasm
 
 type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
 
-export class UnsupportedBuiltinError extends Error {}
+export class UnsupportedBuiltinError extends Error {
+  constructor(message: string, readonly names: string[] = []) {
+    super(message);
+  }
+}
 
 /** The parts of opa-wasm's LoadedPolicy this module drives directly. */
 interface PolicyInternals {
@@ -105,7 +109,7 @@ export class Evaluator {
       // Refuse a bundle that needs a builtin nobody implements, at load time rather than per request.
       const needed = importedBuiltins(policy);
       const missing = needed.filter((name) => !(name in builtins) && !(name in builtinFuncs));
-      if (missing.length) throw new UnsupportedBuiltinError(`policy uses builtins that Airlock's WASM evaluator does not provide: ${missing.map(unsupportedWhy).join('; ')} (docs/policies.md lists those it does)`);
+      if (missing.length) throw new UnsupportedBuiltinError(`policy uses builtins that Airlock's WASM evaluator does not provide: ${missing.map(unsupportedWhy).join('; ')} (docs/policies.md lists those it does)`, missing);
       policy.setData(compiled.data as object);
       self = new Evaluator(policy, compiled.version, limits);
       return self;

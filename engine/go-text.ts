@@ -51,3 +51,12 @@ export function globQuoteMeta(s: string): string {
   text('glob.quote_meta', s);
   return s.replace(/[*?\\[\]{}]/g, (c) => `\\${c}`);
 }
+
+/** OPA's `strings.split_n(s, delimiter, n)`: the first `n` parts of the split (the rest dropped), or the last `-n`. */
+export function stringsSplitN(s: string, delimiter: string, n: number): string[] {
+  text('strings.split_n', s, delimiter);
+  if (!Number.isInteger(n)) throw new Error('strings.split_n: operand 3 must be an integer');
+  // Go splits by an empty delimiter into runes.
+  const parts = delimiter === '' ? [...s] : s.split(delimiter);
+  return n >= 0 ? parts.slice(0, n) : parts.slice(Math.max(parts.length + n, 0));
+}

@@ -83,6 +83,7 @@ const arbitraries: Record<string, fc.Arbitrary<unknown[]>> = {
   'regex.find_n': fc.tuple(rePattern, reText, fc.integer({ min: -2, max: 3 })),
   'regex.replace': fc.tuple(reText, rePattern, template),
   'strings.count': fc.tuple(word, fc.constantFrom('', 'a', 'aa', 'é', '😀', ' ', '"\\')),
+  'strings.split_n': fc.tuple(reText, fc.constantFrom('', 'a', 'ab', 'é', '😀', 'x'), fc.constantFrom(-3, -1, 0, 1, 2, 5, 1.5)),
   indexof_n: fc.tuple(reText, fc.constantFrom('', 'a', 'aa', 'é', '😀', 'ab', 'b')),
   'hex.encode': word.map((s) => [s]),
   'hex.decode': hexText.map((s) => [s]),
