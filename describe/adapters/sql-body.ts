@@ -65,8 +65,18 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
   return { error: 'no SQL found in the request body' };
 }
 
-/** Sets of values a statement object may carry, each the list one server binds (see boundValues). */
-const valueLists = ['params', 'parameters', 'args', 'bindings', 'queryParameters', 'values', 'bind', 'binds', 'replacements', 'arguments'] as const;
+/**
+ * Whether a member names a set of values a statement object may carry, each the list one server
+ * binds (see boundValues): `params`, `parameters`, `args`, `bindings`, BigQuery's `queryParameters`,
+ * mysql2's `values`, `bind`, `binds`, `replacements`, `arguments`; twentieth pass: the names the
+ * other drivers and APIs take them by (`named_params`, `namedParameters`, `variables`, `vars`,
+ * ArangoDB's `bindVars`, `parameterValues`, `query_params`, `placeholders`) were not bound, so `LIKE
+ * :p` with `%` was a narrow write. Hrana's `named_args` beside `args` is read on its own.
+ */
+const valueList = (k: string): boolean => {
+  const f = k.toLowerCase().replace(/[_-]/g, '');
+  return f !== 'namedargs' && /^(named|query|sql|stmt|statement|bind|parameter|param)?(params?|parameters?|args?|arguments?|bindings?|binds?|vars?|variables?|values?|replacements?|placeholders?|substitutions?)$/.test(f);
+};
 
 /** A value bound to a named parameter (`:id`, `@id`, `$id`), matched by name in the sample run. */
 export interface NamedValue {
@@ -77,6 +87,7 @@ export interface NamedValue {
 /** Type names of the wrappers whose value is a number or a boolean written as text (Snowflake, Databricks, BigQuery, Hrana). */
 const numericType = /^(integer|int|int64|bigint|smallint|tinyint|fixed|real|float|float64|double|decimal|numeric|number|bignumeric)$/i;
 const booleanType = /^bool(ean)?$/i;
+const rdsFields = new Set(['stringValue', 'longValue', 'doubleValue', 'booleanValue', 'blobValue']);
 
 /**
  * A value as given, or inside its protocol's wrapper (Hrana `{type, value}`, Snowflake `{type:
@@ -86,6 +97,9 @@ const booleanType = /^bool(ean)?$/i;
  */
 function plainValue(v: unknown): unknown {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+  // The RDS Data API's and Aurora's typed field (`{stringValue: "%"}`, `{longValue: -1}`; twentieth pass).
+  const typed = Object.keys(v).find((k) => rdsFields.has(k));
+  if (typed !== undefined && Object.keys(v).length === 1) return (v as Record<string, unknown>)[typed];
   const o = v as { type?: unknown; value?: unknown; parameterType?: { type?: unknown }; parameterValue?: { value?: unknown } };
   const value = o.parameterValue && typeof o.parameterValue === 'object' ? o.parameterValue.value : 'value' in o ? o.value : v;
   if (value === v) return v;
@@ -111,8 +125,9 @@ export function boundValues(o: unknown): unknown[] | undefined | { error: string
   // an SQL proxy hands its body to take them: libSQL's `args: {p}`, mysql2's `values`,
   // Sequelize's `bind` and `replacements`, node-oracledb's `binds`; they were not bound, so
   // `LIKE :p` with `%` was a narrow write).
-  let present: string[] = valueLists.filter((k) => Array.isArray(r[k]));
-  if (present.length === 0) present = valueLists.filter((k) => !!r[k] && typeof r[k] === 'object');
+  const names = Object.keys(r).slice(0, 256).filter(valueList);
+  let present: string[] = names.filter((k) => Array.isArray(r[k]));
+  if (present.length === 0) present = names.filter((k) => !!r[k] && typeof r[k] === 'object');
   if (present.length > 1) return { error: `the statement carries several lists of bound values (${present.join(', ')}): which one the server binds is not known` };
   let list = present.length ? r[present[0]!] : undefined;
   const values: unknown[] = [];

@@ -2102,3 +2102,29 @@ t.test('eighteenth pass: SQL sent base64- or twice percent-encoded where SQL is 
     t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}${url}`, headers: [], body: '' })).decision.action, 'allow', url);
   }
 });
+
+t.test('twentieth pass: values bound under the other names drivers and APIs take them by are bound', async (t) => {
+  // `{sql: "DELETE FROM users WHERE email LIKE :p", named_params: {p: "%"}}` (also `variables`,
+  // `namedParameters`, ArangoDB's `bindVars`, `parameterValues`, `query_params`, and the RDS Data
+  // API's `parameters: [{name, value: {stringValue}}]`) was a narrow (medium) write, the value unbound.
+  const names = ['named_params', 'namedParams', 'namedParameters', 'named_parameters', 'variables', 'vars', 'bindVars', 'bind_vars', 'parameterValues', 'query_params', 'queryParams', 'placeholders', 'sql_params'];
+  const shape = fc.oneof(
+    fc.record({ name: fc.constantFrom(...names), sigil: fc.constantFrom('', ':', '@') }).map(({ name, sigil }) => (v: string) => ({ sql: 'DELETE FROM users WHERE email LIKE :p', [name]: { [`${sigil}p`]: v } })),
+    fc.constantFrom(...names).map((name) => (v: string) => ({ sql: 'DELETE FROM users WHERE email LIKE ?', [name]: [v] })),
+    fc.constantFrom('stringValue', 'blobValue').map((field) => (v: string) => ({ resourceArn: 'arn:aws:rds:x', sql: 'DELETE FROM users WHERE email LIKE :p', parameters: [{ name: 'p', value: { [field]: v } }] })),
+  );
+  await fc.assert(
+    fc.asyncProperty(shape, fc.constantFrom('%', '%%'), fc.constantFrom(GENERIC, `https://${SQL_HOST}/Execute`), async (make, v, url) => {
+      const body = make(v);
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: a narrow value under each name stays a narrow write; a number the RDS API types as one, too.
+  for (const name of names) {
+    t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email LIKE :p', [name]: { p: 'a@corp.example' } }) })).decision.approval?.risk, 'medium', `${name}: a narrow value`);
+  }
+  t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE id = :id', parameters: [{ name: 'id', value: { longValue: 7 } }] }) })).decision.approval?.risk, 'medium', 'an RDS longValue');
+  t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE id > :id', parameters: [{ name: 'id', value: { longValue: -1e12 } }] }) })).decision.approval?.risk, 'critical', 'an RDS longValue below every id');
+});
