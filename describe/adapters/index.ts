@@ -959,7 +959,7 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
       // database (fifteenth pass): ClickHouse answers a GET read-only but runs its table functions,
       // `SELECT * FROM file('/etc/passwd', LineAsString) SETTINGS max_threads = 1` (`SETTINGS` is its
       // own syntax); `?sql=DELETE LOW_PRIORITY FROM users` (MySQL's) was an allowed GET.
-      const effect = (readMethods.has(request.method) || source.interfaceShaped === true) && 'texts' in source ? firstUnreadEffect(source.texts) : undefined;
+      const effect = 'texts' in source && (readMethods.has(request.method) || source.interfaceShaped === true) ? firstUnreadEffect(source.texts) : undefined;
       if (effect === undefined) return out;
       info.error = `SQL no grammar Airlock has reads, with ${effect}: ${info.error ?? ''}`.slice(0, MAX_ERROR_CHARS);
       unread = { code: 'sql_dialects_disagree', detail: `PostgreSQL and SQLite read no statement; lexed as ClickHouse or standard SQL it holds ${effect}`.slice(0, 300) };
