@@ -108,7 +108,9 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
   let tried = 0;
   for (const [k, vs] of Object.entries(request.query)) {
     if (names.includes(k) || phraseNames.has(k.toLowerCase())) continue;
-    for (const v of vs) {
+    // Twentieth pass: base64 or twice percent-encoded there too (`?expr=RFJPUCBUQUJMRSB1c2Vycw==`
+    // was an allowed read; only names that say SQL were decoded).
+    for (const v of vs.flatMap((x) => [x, ...encodedReadings(x)])) {
       if (texts.length >= MAX_URL_SQL_TEXTS || texts.includes(v) || !writeWord.test(v)) continue;
       // Each reading costs the grammars' time: past a bound the values are read as if SQL (unread).
       if (++tried > MAX_UNNAMED_READINGS) return { error: `more than ${MAX_UNNAMED_READINGS} URL parameters holding SQL's words` };

@@ -2163,3 +2163,26 @@ t.test('twentieth pass: ClickHouse statements POSTed to / of a host that does no
     t.equal((await decide({ method: 'POST', url: `https://${SQL_HOST}${path}`, headers, body })).decision.approval?.risk, 'medium', `${path} ${body}`);
   }
 });
+
+t.test('twentieth pass: a statement that writes, base64- or twice percent-encoded under any URL parameter name, is SQL', async (t) => {
+  // `GET https://<allowed host>/v1/run?expr=RFJPUCBUQUJMRSB1c2Vycw==` (base64 of `DROP TABLE users`)
+  // was an allowed read: values under other names were read as sent, only names saying SQL decoded.
+  const encodings: Record<string, (s: string) => string> = {
+    base64: (s) => Buffer.from(s).toString('base64'),
+    base64url: (s) => Buffer.from(s).toString('base64url'),
+    twicePercent: (s) => encodeURIComponent(s),
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('expr', 'filter', 'p', 'payload', 'data', 'b64', 'x'), fc.constantFrom(...Object.keys(encodings)), fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users', "UPDATE users SET role = 'admin'", 'GRANT ALL ON users TO public'), fc.constantFrom('GET', 'HEAD'), async (name, enc, sql, method) => {
+      const url = `https://${SQL_HOST}/v1/run?page=2&${name}=${encodeURIComponent(encodings[enc]!(sql))}`;
+      const { decision } = await decide({ method, url });
+      if (decision.action === 'allow') throw new Error(`${method} ${url} (${enc} of ${sql}): allowed`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: tokens, an encoded read and an encoded phrase stay allowed reads.
+  const b64 = (s: string): string => encodeURIComponent(Buffer.from(s).toString('base64'));
+  for (const q of [`token=${b64('a'.repeat(24))}`, 'state=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl', `cursor=${b64('SELECT id FROM users WHERE id > 40')}`, `x=${b64('please delete my old account')}`, `filter=${b64('status = open')}`]) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?${q}` })).decision.action, 'allow', q);
+  }
+});
