@@ -113,6 +113,49 @@ function rawParameters(p: unknown): unknown[] | undefined {
   return list.slice(0, 10_000).map((v) => (isObject(v) && 'prisma__value' in v ? v.prisma__value : v));
 }
 
+/**
+ * The statements a write's nested relation operations run (twentieth pass: `updateOne {data:
+ * {posts: {deleteMany: {}}}}` deletes every post of the user, and was read as the user's update):
+ * `deleteMany` and `updateMany` as the DELETE or UPDATE of the related model under their `where`
+ * (the parent's scope aside: the worse reading), `set` of a list of records as the UPDATE of every
+ * related row but those (`set: []`, which a scalar list takes too, as every row), `delete` and
+ * `disconnect` as the narrow statements they are; `update` and `upsert` are read through, to any
+ * depth (bounded with the `where`s).
+ */
+function nestedStatements(data: unknown, depth: number, budget: { n: number }, out: string[]): void {
+  if (!isObject(data)) return;
+  if (depth > MAX_DEPTH || --budget.n < 0) throw new Unreadable();
+  for (const [field, v] of Object.entries(data)) {
+    if (!isObject(v) || typeof v.$type === 'string') continue;
+    const model = ident(field);
+    const each = (x: unknown): unknown[] => (Array.isArray(x) ? x.slice(0, MAX_CONDITIONS) : [x]);
+    const filtered = (w: unknown): string => {
+      const c = condition(w, depth + 1, budget);
+      return c === 'TRUE' ? '' : ` WHERE ${c}`;
+    };
+    for (const [op, arg] of Object.entries(v)) {
+      if (--budget.n < 0) throw new Unreadable();
+      if (op === 'deleteMany') for (const w of each(arg)) out.push(`DELETE FROM ${model}${filtered(w)}`);
+      else if (op === 'updateMany') for (const u of each(arg)) out.push(`UPDATE ${model} SET prisma_data = prisma_data${filtered(isObject(u) ? u.where : undefined)}`);
+      else if (op === 'set' && Array.isArray(arg) && arg.every(isObject)) {
+        const kept = arg.slice(0, MAX_CONDITIONS).map((w) => condition(w, depth + 1, budget));
+        out.push(`UPDATE ${model} SET prisma_parent = NULL${kept.length ? ` WHERE NOT (${kept.join(' OR ')})` : ''}`);
+      } else if (op === 'delete' || op === 'disconnect') {
+        for (const w of each(arg)) {
+          // `true` (a to-one relation): the one related row.
+          const where = w === true ? ' WHERE prisma_parent = 1' : w === false ? undefined : filtered(w);
+          if (where === '') throw new Unreadable();
+          if (where !== undefined) out.push(op === 'delete' ? `DELETE FROM ${model}${where}` : `UPDATE ${model} SET prisma_parent = NULL${where}`);
+        }
+      } else if (op === 'update') for (const u of each(arg)) nestedStatements(isObject(u) && 'data' in u ? u.data : u, depth + 1, budget, out);
+      else if (op === 'upsert') for (const u of each(arg)) if (isObject(u)) for (const d of [u.update, u.create]) nestedStatements(d, depth + 1, budget, out);
+    }
+  }
+}
+
+/** Actions whose arguments hold data a nested relation operation may sit in. */
+const dataActions = new Set(['updateOne', 'upsertOne', 'createOne', 'update', 'upsert', 'create']);
+
 const raw = new Set(['executeRaw', 'queryRaw']);
 
 /** MongoDB commands a `runCommandRaw` may run that only read. */
@@ -175,6 +218,12 @@ export function prismaSql(o: Record<string, unknown>): SqlSource | undefined {
       if (many) {
         texts.push(many);
         params.push(undefined);
+      }
+      if (dataActions.has(op.action)) {
+        const nested: string[] = [];
+        const budget = { n: MAX_CONDITIONS };
+        for (const d of [args.data, args.update, args.create]) nestedStatements(d, 0, budget, nested);
+        for (const n of nested) texts.push(n), params.push(undefined);
       }
     }
   } catch (e) {

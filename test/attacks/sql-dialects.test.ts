@@ -2186,3 +2186,39 @@ t.test('twentieth pass: a statement that writes, base64- or twice percent-encode
     t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?${q}` })).decision.action, 'allow', q);
   }
 });
+
+t.test('twentieth pass: a Prisma write\'s nested relation operations are read as the statements they run', async (t) => {
+  // `updateOne {where: {id: 1}, data: {posts: {deleteMany: {}}}}` deletes every post of the user and
+  // was read as the user's update: a narrow medium write (also `updateMany`, `set: []`, inside an
+  // upsert's `update` or `create`, a nested `update`'s data, any depth, alone or batched).
+  const everyRow = [{}, { id: { not: -1 } }, { OR: [{}, { id: 1 }] }, { title: { contains: '' } }];
+  const relationOp = fc.oneof(
+    fc.constantFrom(...everyRow).map((w) => ({ deleteMany: w })),
+    fc.constantFrom(...everyRow).map((w) => ({ deleteMany: [w] })),
+    fc.constantFrom(...everyRow).map((where) => ({ updateMany: { where, data: { published: false } } })),
+    fc.constant({ set: [] }),
+    fc.constant({ set: [{ id: 3 }] }),
+  );
+  const wrap = fc.constantFrom(
+    (rel: object) => ({ action: 'updateOne', args: { where: { id: 1 }, data: { name: 'a', posts: rel } } }),
+    (rel: object) => ({ action: 'upsertOne', args: { where: { id: 1 }, create: { name: 'a' }, update: { posts: rel } } }),
+    (rel: object) => ({ action: 'updateOne', args: { where: { id: 1 }, data: { posts: { update: { where: { id: 2 }, data: { comments: rel } } } } } }),
+    (rel: object) => ({ action: 'updateOne', args: { where: { id: 1 }, data: { profile: { upsert: { create: {}, update: { posts: rel } } } } } }),
+  );
+  await fc.assert(
+    fc.asyncProperty(relationOp, wrap, fc.constantFrom('/6.2.0/0123abcd/graphql', '/api/prisma'), fc.boolean(), async (rel, w, path, batched) => {
+      const { action, args } = w(rel);
+      const o = { modelName: 'User', action, query: { arguments: args, selection: { $scalars: true } } };
+      const body = batched ? { batch: [{ modelName: 'User', action: 'findMany', query: { arguments: {}, selection: { $scalars: true } } }, o] } : o;
+      const { decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)} to ${path}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: narrow nested deletes, scalar operators (`set` of a value or a scalar list, `increment`),
+  // nested creates and connects, a to-one disconnect stay narrow writes.
+  for (const data of [{ posts: { delete: { id: 5 } } }, { posts: { deleteMany: { id: { in: [1, 2] } } } }, { name: { set: 'x' }, tags: { set: ['a'] }, logins: { increment: 1 } }, { posts: { create: [{ title: 't' }], connect: [{ id: 3 }] } }, { author: { disconnect: true } }, { posts: { disconnect: [{ id: 4 }] } }]) {
+    const o = { modelName: 'User', action: 'updateOne', query: { arguments: { where: { id: 1 }, data }, selection: { $scalars: true } } };
+    t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', JSON.stringify(data));
+  }
+});
