@@ -20,7 +20,7 @@ import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { prismaSql } from './sql-prisma.ts';
-import { boundValues, isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
+import { boundValues, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
@@ -216,6 +216,11 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (formFields) {
     const named = paramsByServerName(formWithSemicolonSplit(formFields), formSqlNames);
     const texts = formSqlNames.flatMap((n) => named[n] ?? []).filter((v) => v.trim() !== '').slice(0, MAX_URL_SQL_TEXTS);
+    // Twentieth pass: a field whose value is a JSON object (Hue's `snippet={"statement": "DROP TABLE
+    // users"}` to `/notebook/api/execute/sql`) holds SQL where a JSON body would, as a URL parameter's does.
+    for (const vs of Object.values(formFields).slice(0, MAX_URL_SQL_TEXTS)) {
+      for (const v of vs.slice(0, MAX_URL_SQL_TEXTS)) for (const x of jsonParamSql(v, sqlPath)) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(x);
+    }
     if (texts.length) return { texts, sniffed: true };
   }
   // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`), and a binary encoding of
@@ -802,6 +807,7 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
 function encodedReadings(v: string): string[] {
   if (v.length > MAX_ENCODED_TEXT) return [];
   const out: string[] = [];
+  out.push(...magicReadings(v));
   if (/%[0-9a-fA-F]{2}/.test(v)) {
     try {
       const d = decodeURIComponent(v);

@@ -230,3 +230,16 @@ export function sqlArgument(name: string): boolean {
   const k = name.toLowerCase().replace(/[_-]/g, '');
   return k.includes('sql') || k === 'query' || k === 'queries' || k === 'statement' || k === 'statements' || k === 'stmt' || k === 'stmts';
 }
+
+/**
+ * A text's readings past a notebook's magic before the statement (twentieth pass: `%%sql⏎DROP
+ * TABLE users` in Jupyter's ipython-sql and Databricks, `%%bigquery --project p⏎…`, Zeppelin's
+ * `%jdbc(pg) …`, `%sql DELETE …`: the kernel runs the rest as SQL, and no grammar read past the
+ * `%`): after the magic's name, and after its line. None for a text that begins otherwise.
+ */
+export function magicReadings(v: string): string[] {
+  const magic = /^\s*%%?[A-Za-z][\w.]{0,40}(\([^)\n]{0,200}\))?/.exec(v);
+  if (!magic) return [];
+  const nl = v.indexOf('\n');
+  return nl > 0 ? [v.slice(magic[0].length), v.slice(nl + 1)] : [v.slice(magic[0].length)];
+}

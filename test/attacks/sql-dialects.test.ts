@@ -2222,3 +2222,40 @@ t.test('twentieth pass: a Prisma write\'s nested relation operations are read as
     t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', JSON.stringify(data));
   }
 });
+
+t.test('twentieth pass: SQL past a notebook\'s magic, and in a form field holding JSON, is read', async (t) => {
+  // `{code: "%%sql\nDROP TABLE users"}` (Jupyter's ipython-sql, Databricks; also `%sql …`,
+  // Zeppelin's `%jdbc(postgres) …`, `%%bigquery --project p`) was a plain write, `?sql=%sql DROP
+  // TABLE users` an allowed read, a read-only MCP tool's `sql: "%sql DROP TABLE users"` an allowed
+  // call: no grammar reads past the `%`. Hue's `snippet={"statement": "DROP TABLE users"}` form
+  // field to `/notebook/api/execute/sql` was a plain write: only URL parameters were read as JSON.
+  const magic = fc.constantFrom('%%sql\n', '%sql ', '%%sql postgresql://app@db/app\n', '%jdbc(postgres) ', '%%bigquery --project p\n', '  %spark.sql\n', '%%sql -l\n');
+  const write = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users', "UPDATE users SET role = 'admin'");
+  const MCP = `https://${MCP_HOST}/mcp`;
+  const places: Record<string, (s: string) => { method: string; url: string; headers: Array<[string, string]>; body: string }> = {
+    'JSON code': (s) => ({ method: 'POST', url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ code: s }) }),
+    'JSON sql': (s) => ({ method: 'POST', url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: s }) }),
+    'form command': (s) => ({ method: 'POST', url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: `command=${encodeURIComponent(s)}` }),
+    '?sql=': (s) => ({ method: 'GET', url: `https://${SQL_HOST}/api/run?sql=${encodeURIComponent(s)}`, headers: [], body: '' }),
+    'read-only MCP sql': (s) => ({ method: 'POST', url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { sql: s } } }) }),
+    'read-only MCP code': (s) => ({ method: 'POST', url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { code: s } } }) }),
+  };
+  await fc.assert(
+    fc.asyncProperty(magic, write, fc.constantFrom(...Object.keys(places)), async (m, sql, place) => {
+      const { decision } = await decide(places[place]!(`${m}${sql}`));
+      if (decision.approval?.risk !== 'critical') throw new Error(`${place} ${JSON.stringify(m + sql)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // A form field holding JSON, as Hue sends a snippet, on its SQL path and under an SQL name anywhere.
+  for (const [path, field] of [['/notebook/api/execute/sql', { statement: 'DROP TABLE users' }], ['/notebook/api/execute/sql', { type: 'hive', statement: 'DELETE FROM users' }], ['/api/run', { rawSql: 'TRUNCATE users' }]] as const) {
+    const body = `notebook=${encodeURIComponent('{"id": 1}')}&snippet=${encodeURIComponent(JSON.stringify(field))}`;
+    t.equal((await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body })).decision.approval?.risk, 'critical', `${path} ${JSON.stringify(field)}`);
+  }
+  // Controls: magics before reads or Python, and a form field of JSON without SQL, stay as they were.
+  t.equal((await decide(places['JSON code']!('%%sql\nSELECT 1'))).decision.approval?.risk, 'medium', '%%sql before a read');
+  t.equal((await decide(places['JSON code']!('%matplotlib inline\nimport pandas as pd'))).decision.approval?.risk, 'medium', 'a Python magic');
+  t.equal((await decide(places['?sql=']!('%sql SELECT id FROM users'))).decision.action, 'allow', 'a GET of a read after %sql');
+  t.equal((await decide(places['read-only MCP code']!('%%time\nprint(1)'))).decision.action, 'allow', 'a read-only tool given Python');
+  t.equal((await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: `state=${encodeURIComponent('{"query": "drop table tennis", "page": 2}')}` })).decision.approval?.risk, 'medium', 'a JSON field with a phrase off SQL paths');
+});
