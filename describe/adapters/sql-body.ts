@@ -100,7 +100,10 @@ function plainValue(v: unknown): unknown {
   // The RDS Data API's and Aurora's typed field (`{stringValue: "%"}`, `{longValue: -1}`; twentieth pass).
   const typed = Object.keys(v).find((k) => rdsFields.has(k));
   if (typed !== undefined && Object.keys(v).length === 1) return (v as Record<string, unknown>)[typed];
-  const o = v as { type?: unknown; value?: unknown; parameterType?: { type?: unknown }; parameterValue?: { value?: unknown } };
+  const o = v as { type?: unknown; value?: unknown; base64?: unknown; parameterType?: { type?: unknown }; parameterValue?: { value?: unknown } };
+  // Hrana's blob (`{type: "blob", base64: "JQ=="}`: `%`, which SQLite's LIKE matches as text; a blob
+  // sorts after every number and text): bound as the bytes it is (twentieth pass: it was its JSON text).
+  if (typeof o.type === 'string' && /^blob$/i.test(o.type) && typeof o.base64 === 'string') return new Uint8Array(Buffer.from(o.base64.slice(0, 20_000), 'base64'));
   const value = o.parameterValue && typeof o.parameterValue === 'object' ? o.parameterValue.value : 'value' in o ? o.value : v;
   if (value === v) return v;
   const type = typeof o.type === 'string' ? o.type : typeof o.parameterType?.type === 'string' ? o.parameterType.type : '';

@@ -2286,3 +2286,39 @@ t.test('twentieth pass: other servers\' file, credential and export functions on
     t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent(sql)}` })).decision.action, 'allow', sql);
   }
 });
+
+t.test('twentieth pass: a Hrana blob value is bound as the bytes it is', async (t) => {
+  // `{type: "execute", stmt: {sql: "DELETE FROM users WHERE email LIKE ?", args: [{type: "blob",
+  // base64: "JQ=="}]}}` (`%` as a blob; SQLite's LIKE reads it as text) and `email < X'00'` (a blob
+  // sorts after every text) were narrow writes: the blob was bound as its JSON text.
+  const H = `https://${SQL_HOST}`;
+  const stmt = fc.constantFrom(['email LIKE ?', '%'], ['email < ?', '\u0000'], ['email LIKE :e', '%'], ['name GLOB ?', '*'], ['id <> ?', '\u0007']);
+  await fc.assert(
+    fc.asyncProperty(stmt, fc.constantFrom('/v2/pipeline', '/v3/pipeline'), fc.boolean(), async ([where, bytes], path, update) => {
+      const blob = { type: 'blob', base64: Buffer.from(bytes!, 'latin1').toString('base64') };
+      const sql = `${update ? "UPDATE users SET role = 'admin'" : 'DELETE FROM users'} WHERE ${where}`;
+      const s = where!.includes(':e') ? { sql, named_args: [{ name: ':e', value: blob }] } : { sql, args: [blob] };
+      const { decision } = await decide({ url: `${H}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ baton: null, requests: [{ type: 'execute', stmt: s }] }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql} with ${JSON.stringify(blob)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // SQLite's reading (Python's sqlite3): a blob sorts after every text and equals no number, so both
+  // delete every row. (LIKE matches a blob as its text in SQLite's default build; Debian's, Python's
+  // here, is built with SQLITE_LIKE_DOESNT_MATCH_BLOBS: the worse reading stands.)
+  const oracle = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3',
+    'c = sqlite3.connect(":memory:")',
+    'n = []',
+    'for where, v in (("id <> ?", b"\\x07"), ("email < ?", b"\\x00")):',
+    '    c.executescript("DROP TABLE IF EXISTS users; CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT); INSERT INTO users(email) VALUES (\'a@b.c\'), (\'x@y.z\');")',
+    '    n.append(c.execute("DELETE FROM users WHERE " + where, (v,)).rowcount)',
+    'print(*n)',
+  ].join('\n')], (err, out) => (err ? reject(err) : resolve(out.trim()))));
+  t.equal(oracle, '2 2', 'SQLite deletes every row with either blob');
+  // Controls: a blob naming one row stays a narrow write.
+  for (const [where, bytes] of [['email LIKE ?', 'a@b.c'], ['hash = ?', '\u00de\u00ad\u00be\u00ef']]) {
+    const body = JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: `DELETE FROM users WHERE ${where}`, args: [{ type: 'blob', base64: Buffer.from(bytes!, 'latin1').toString('base64') }] } }] });
+    t.equal((await decide({ url: `${H}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where);
+  }
+});
