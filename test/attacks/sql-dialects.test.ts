@@ -2319,6 +2319,6 @@ t.test('twentieth pass: a Hrana blob value is bound as the bytes it is', async (
   // Controls: a blob naming one row stays a narrow write.
   for (const [where, bytes] of [['email LIKE ?', 'a@b.c'], ['hash = ?', '\u00de\u00ad\u00be\u00ef']]) {
     const body = JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: `DELETE FROM users WHERE ${where}`, args: [{ type: 'blob', base64: Buffer.from(bytes!, 'latin1').toString('base64') }] } }] });
-    t.equal((await decide({ url: `${H}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where);
+    t.equal((await decide({ url: `${H}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where!);
   }
 });
