@@ -19,7 +19,7 @@ import { loadSqlParser, MAX_SQL_BYTES, reachesOutside } from './sql.ts';
 import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
-import { prismaSql } from './sql-prisma.ts';
+import { mongoDataApiSql, prismaSql } from './sql-prisma.ts';
 import { boundValues, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
@@ -250,7 +250,7 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
     return params ? { texts: [o.sql], params: [params] } : { texts: [o.sql] };
   }
   if (typeof o.stmt === 'string' && o.stmt.trim() !== '') return crateSql(o.stmt, o, sqlPath || last === '_sql');
-  const prisma = prismaSql(o);
+  const prisma = prismaSql(o) ?? mongoDataApiSql(o, request.segments);
   if (prisma) return prisma;
   const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath, request.segments);
   if (carried) return carried;

@@ -1,6 +1,7 @@
 // Prisma's JSON protocol, what Prisma Client sends to Accelerate, Prisma Postgres and self-hosted
 // data proxies (`{modelName, action, query: {arguments}}`, or `{batch: [...]}`), read as the SQL
-// its query engine runs, so the SQL reader judges it as it judges that statement.
+// its query engine runs, so the SQL reader judges it as it judges that statement; and MongoDB's
+// Data API actions (`…/action/deleteMany`), read with the same MongoDB rules.
 import type { SqlSource } from './adapter.ts';
 
 const MAX_OPERATIONS = 1000;
@@ -186,6 +187,65 @@ function mongoRaw(action: string, model: string | undefined, args: Record<string
       return typeof into === 'string' ? into : isObject(into) && typeof into.coll === 'string' ? into.coll : model ?? '?';
     };
     return stages.map((st) => `DELETE FROM ${ident(target(st))}`).join('; ');
+  }
+  return undefined;
+}
+
+/** An Extended JSON value (`{$oid: "…"}`, `{$date: …}`, `{$numberLong: "7"}`) as its text; undefined for another object. */
+function extendedJson(v: Record<string, unknown>): string | undefined {
+  const keys = Object.keys(v);
+  if (keys.length !== 1 || !/^\$(oid|date|numberLong|numberInt|numberDouble|numberDecimal|uuid)$/.test(keys[0]!)) return undefined;
+  const x = v[keys[0]!];
+  return typeof x === 'string' || typeof x === 'number' ? String(x) : undefined;
+}
+
+/**
+ * A MongoDB filter as an SQL condition: `{}` every document, fields equal to plain values (or
+ * `$eq`, `$in`) narrow; any other operator (`$ne`, `$nin`, `$exists`, `$regex`, `$where`, `$expr`
+ * …) unread, which fails closed.
+ */
+function mongoCondition(filter: unknown, budget: { n: number }): string {
+  if (filter === undefined || filter === null) return 'TRUE';
+  if (!isObject(filter)) throw new Unreadable();
+  const parts: string[] = [];
+  for (const [field, v] of Object.entries(filter)) {
+    if (--budget.n < 0 || field.startsWith('$')) throw new Unreadable();
+    if (!isObject(v)) parts.push(`${ident(field)} = ${literal(v)}`);
+    else if (extendedJson(v) !== undefined) parts.push(`${ident(field)} = ${literal(extendedJson(v))}`);
+    else if (Object.keys(v).length === 1 && '$eq' in v) parts.push(`${ident(field)} = ${literal(v.$eq)}`);
+    else if (Object.keys(v).length === 1 && Array.isArray(v.$in) && v.$in.length > 0) parts.push(`${ident(field)} IN (${v.$in.slice(0, MAX_CONDITIONS).map(literal).join(', ')})`);
+    else throw new Unreadable();
+  }
+  return parts.length ? parts.join(' AND ') : 'TRUE';
+}
+
+/**
+ * MongoDB's Data API (`POST …/action/deleteMany {collection, filter}`, as Atlas served it and
+ * compatible servers do; twentieth pass: a plain write whatever it deleted): a many-action is the
+ * DELETE or UPDATE of the collection under its filter (`{}` every document, destructive); a filter
+ * with operators, or a one-document action's filter running code (`$where`, `$function`, `$expr`),
+ * is unread; an `aggregate` writing with `$out`/`$merge` the emptying of what it writes.
+ * Undefined for other requests.
+ */
+export function mongoDataApiSql(o: Record<string, unknown>, segments: readonly string[]): SqlSource | undefined {
+  const action = segments[segments.length - 1] ?? '';
+  if (segments[segments.length - 2]?.toLowerCase() !== 'action' || typeof o.collection !== 'string') return undefined;
+  try {
+    if (action === 'deleteMany' || action === 'updateMany') {
+      const w = mongoCondition(o.filter, { n: MAX_CONDITIONS });
+      const filter = w === 'TRUE' ? '' : ` WHERE ${w}`;
+      return { texts: [action === 'deleteMany' ? `DELETE FROM ${ident(o.collection)}${filter}` : `UPDATE ${ident(o.collection)} SET mongo_data = mongo_data${filter}`] };
+    }
+    if (action === 'aggregate') {
+      const written = mongoRaw('aggregateRaw', o.collection, { pipeline: o.pipeline });
+      return typeof written === 'string' ? { texts: [written] } : undefined;
+    }
+    if (/^(deleteOne|updateOne|replaceOne|findOne|find)$/.test(action) && JSON.stringify(o.filter ?? {}).length < 100_000 && /"\$(where|function|accumulator|expr)"/.test(JSON.stringify(o.filter ?? {}))) {
+      return { error: 'a MongoDB filter that runs code ($where, $function, $expr): not read' };
+    }
+  } catch (e) {
+    if (e instanceof Unreadable) return { error: 'a MongoDB filter Airlock does not read' };
+    throw e;
   }
   return undefined;
 }

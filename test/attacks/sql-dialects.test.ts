@@ -2322,3 +2322,24 @@ t.test('twentieth pass: a Hrana blob value is bound as the bytes it is', async (
     t.equal((await decide({ url: `${H}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where!);
   }
 });
+
+t.test('twentieth pass: MongoDB Data API many-actions are read as the statements they run', async (t) => {
+  // `POST …/action/deleteMany {collection: "users", filter: {}}` (Atlas's Data API shape, served by
+  // compatible servers; also a filter with operators, `updateMany` without one, an `aggregate` with
+  // `$out`, a `findOne` whose filter runs code) to an allowed host was a plain medium write.
+  const body = fc.oneof(
+    fc.record({ action: fc.constantFrom('deleteMany', 'updateMany'), filter: fc.constantFrom(undefined, {}, { _id: { $ne: 1 } }, { email: { $regex: '.*' } }, { $or: [{}, { a: 1 }] }, { a: { $exists: true } }) }).map(({ action, filter }) => ({ action, o: { collection: 'users', ...(filter === undefined ? {} : { filter }), ...(action === 'updateMany' ? { update: { $set: { role: 'admin' } } } : {}) } })),
+    fc.constantFrom({ action: 'aggregate', o: { collection: 'posts', pipeline: [{ $match: {} }, { $out: 'users' }] } }, { action: 'aggregate', o: { collection: 'posts', pipeline: [{ $merge: { into: 'users' } }] } }, { action: 'findOne', o: { collection: 'users', filter: { $where: 'sleep(100000) || true' } } }),
+  );
+  await fc.assert(
+    fc.asyncProperty(body, fc.constantFrom('/app/data-abc/endpoint/data/v1/action/', '/action/'), async ({ action, o }, prefix) => {
+      const { decision } = await decide({ url: `https://${SQL_HOST}${prefix}${action}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ dataSource: 'Cluster0', database: 'app', ...o }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${action} ${JSON.stringify(o)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: narrow filters, one-document actions, reads and a reading pipeline stay plain writes.
+  for (const [action, o] of [['deleteMany', { collection: 'users', filter: { status: 'tmp', _id: { $in: [1, 2] } } }], ['deleteMany', { collection: 'users', filter: { _id: { $oid: '64b0c0ffee' } } }], ['deleteOne', { collection: 'users', filter: { _id: { $oid: '64b0c0ffee' } } }], ['find', { collection: 'users', filter: { age: { $gt: 3 } } }], ['aggregate', { collection: 'users', pipeline: [{ $match: { a: 1 } }] }]] as const) {
+    t.equal((await decide({ url: `https://${SQL_HOST}/action/${action}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', `${action} ${JSON.stringify(o)}`);
+  }
+});
