@@ -20,7 +20,7 @@ import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { mongoDataApiSql, prismaSql } from './sql-prisma.ts';
-import { boundValues, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
+import { boundValues, chatSqlCommand, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
@@ -221,6 +221,8 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
     for (const vs of Object.values(formFields).slice(0, MAX_URL_SQL_TEXTS)) {
       for (const v of vs.slice(0, MAX_URL_SQL_TEXTS)) for (const x of jsonParamSql(v, sqlPath)) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(x);
     }
+    // A slash command naming a database (Slack's `command=/sql&text=DROP TABLE users`): its `text` is the statement.
+    if ((named.command ?? []).some((c) => chatSqlCommand(c.trim()))) for (const v of (formFields.text ?? []).slice(0, MAX_URL_SQL_TEXTS)) if (v.trim() !== '') texts.push(v);
     if (texts.length) return { texts, sniffed: true };
   }
   // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`), and a binary encoding of

@@ -241,8 +241,17 @@ export function sqlArgument(name: string): boolean {
  * `%`): after the magic's name, and after its line. None for a text that begins otherwise.
  */
 export function magicReadings(v: string): string[] {
+  // A chat command naming a database (`/sql DROP TABLE users` to Mattermost's command API, `!psql
+  // …` to a bot) likewise.
+  const chat = /^\s*[/!][\w.-]{0,40}\s+/.exec(v);
+  if (chat && chatSqlCommand(chat[0].trim())) return [v.slice(chat[0].length)];
   const magic = /^\s*%%?[A-Za-z][\w.]{0,40}(\([^)\n]{0,200}\))?/.exec(v);
   if (!magic) return [];
   const nl = v.indexOf('\n');
   return nl > 0 ? [v.slice(magic[0].length), v.slice(nl + 1)] : [v.slice(magic[0].length)];
+}
+
+/** Whether a chat command's name (`/sql`, `!psql`, `/db-query`) says it runs SQL (twentieth pass). */
+export function chatSqlCommand(name: string): boolean {
+  return /^[/!][\w.-]{0,40}$/.test(name) && /sql|query|queries|psql|mysql|sqlite|clickhouse|duckdb|(^|[^a-z])db([^a-z]|$)/i.test(name.slice(1));
 }

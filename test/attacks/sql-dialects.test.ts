@@ -2343,3 +2343,28 @@ t.test('twentieth pass: MongoDB Data API many-actions are read as the statements
     t.equal((await decide({ url: `https://${SQL_HOST}/action/${action}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', `${action} ${JSON.stringify(o)}`);
   }
 });
+
+t.test('twentieth pass: SQL typed as a chat command naming a database is read', async (t) => {
+  // Slack's slash command `command=/sql&text=DROP TABLE users` to a ChatOps bot's endpoint, Mattermost's
+  // `POST /api/v4/commands/execute {command: "/sql DROP TABLE users"}`, a bot's `!psql DELETE FROM
+  // users`: the statement behind the command's name was a plain write.
+  const name = fc.constantFrom('/sql', '/psql', '!mysql', '/db', '/run-query', '!sqlite3', '/clickhouse');
+  const write = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users');
+  const shape = fc.constantFrom(
+    (n: string, sql: string) => ({ url: `https://${SQL_HOST}/slack/commands`, headers: [['Content-Type', 'application/x-www-form-urlencoded']] as Array<[string, string]>, body: `token=x&team_id=T1&channel_id=C1&command=${encodeURIComponent(n)}&text=${encodeURIComponent(sql)}` }),
+    (n: string, sql: string) => ({ url: `https://${SQL_HOST}/api/v4/commands/execute`, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ channel_id: 'c', command: `${n} ${sql}` }) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(name, write, shape, async (n, sql, s) => {
+      const { decision } = await decide(s(n, sql));
+      if (decision.approval?.risk !== 'critical') throw new Error(`${n} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Controls: other commands with SQL's words, a read, a program path stay plain writes.
+  for (const [command, text] of [['/weather', 'drop by later'], ['/sql', 'SELECT 1'], ['/giphy', 'drop table'], ['/remind', 'me to delete from the backlog']]) {
+    const body = `command=${encodeURIComponent(command!)}&text=${encodeURIComponent(text!)}`;
+    t.equal((await decide({ url: `https://${SQL_HOST}/slack/commands`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body })).decision.approval?.risk, 'medium', `${command} ${text}`);
+  }
+  t.equal((await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ command: '/usr/bin/db-dump --all' }) })).decision.approval?.risk, 'medium', 'a program path');
+});
