@@ -789,11 +789,27 @@ function hasuraHoldsForEveryRow(where: unknown, depth = 0): boolean {
     const ops = Object.entries(cond as Record<string, unknown>);
     // A relationship (its keys are columns, not `_operators`): the related rows' expression.
     if (ops.length === 0 || !ops.every(([op]) => op.startsWith('_'))) return hasuraHoldsForEveryRow(cond, depth + 1);
-    return ops.every(([op, v]) => hasuraSparing.has(op) || (op === '_is_null' && v === false)
+    return ops.every(([op, v]) => hasuraSparing.has(op) || (op === '_is_null' && v === false) || (hasuraRanges.has(op) && rangeHoldsForEveryRow(op, v))
       || ((op === '_like' || op === '_ilike' || op === '_similar') && typeof v === 'string' && /^%+$/.test(v))
       || ((op === '_regex' || op === '_iregex') && typeof v === 'string' && /^(\.\*|\^|\$|\^\.\*\$?)?$/.test(v))
       || (op === '_contains' && !!v && typeof v === 'object' && Object.keys(v).length === 0));
   });
+}
+
+const rangeOperators: Record<string, string> = { _gt: '>', _gte: '>=', _lt: '<', _lte: '<=' };
+
+/**
+ * Whether a Hasura range on a column holds for every row, as the SQL reader's sample run judges
+ * the DELETE it is (twentieth pass: `{id: {_gt: -1000000000000}}`, inline or by variable, was a
+ * narrow write while `DELETE … WHERE id > -1000000000000` is destructive). Numbers, and numeric
+ * text (Hasura takes bigint and numeric values as strings), only.
+ */
+function rangeHoldsForEveryRow(op: string, v: unknown): boolean {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?(e[+-]?\d+)?\s*$/i.test(v) ? Number(v) : undefined;
+  if (n === undefined || !Number.isFinite(n)) return false;
+  // The column's name does not matter to the judgement (and quoted, SQLite may read it as a string).
+  const sql = `DELETE FROM airlock_hasura WHERE c ${rangeOperators[op]} ${n}`;
+  return analyzeSqlIn([sql], 'unknown').info.destructive;
 }
 
 /** Longest text decoded again (base64, percent-encoding) for the SQL it may carry. */

@@ -2368,3 +2368,25 @@ t.test('twentieth pass: SQL typed as a chat command naming a database is read', 
   }
   t.equal((await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ command: '/usr/bin/db-dump --all' }) })).decision.approval?.risk, 'medium', 'a program path');
 });
+
+t.test('twentieth pass: a Hasura range past every row is judged as the SQL it runs', async (t) => {
+  // `delete_users(where: {id: {_gt: -1000000000000}})` (inline, by variable, as numeric text, in an
+  // update) was a narrow write, while `DELETE FROM users WHERE id > -1000000000000` is destructive:
+  // ranges were never read as holding for every row.
+  const value = fc.constantFrom('-1000000000000', '"-1000000000000"', '-1e15');
+  await fc.assert(
+    fc.asyncProperty(value, fc.constantFrom('_gt', '_gte'), fc.boolean(), fc.boolean(), async (v, op, byVariable, update) => {
+      const field = update ? `update_users(where: {id: {${op}: ${byVariable ? '$n' : v}}}, _set: {role: "admin"})` : `delete_users(where: {id: {${op}: ${byVariable ? '$n' : v}}})`;
+      const query = byVariable ? `mutation($n: bigint) { ${field} { affected_rows } }` : `mutation { ${field} { affected_rows } }`;
+      const body = JSON.stringify(byVariable ? { query, variables: { n: JSON.parse(v) } } : { query });
+      const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: ranges the SQL reader takes for narrow (as it does their SQL twins) stay narrow.
+  for (const where of ['{id: {_gt: 100}}', '{ts: {_lt: 1700000000000}}', '{id: {_gt: -1000000000000, _lt: 5}}', '{id: {_eq: 5}}']) {
+    const body = JSON.stringify({ query: `mutation { delete_users(where: ${where}) { affected_rows } }` });
+    t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where);
+  }
+});
