@@ -231,7 +231,8 @@ export function mongoDataApiSql(o: Record<string, unknown>, segments: readonly s
   const action = segments[segments.length - 1] ?? '';
   if (segments[segments.length - 2]?.toLowerCase() !== 'action' || typeof o.collection !== 'string') return undefined;
   try {
-    if (action === 'deleteMany' || action === 'updateMany') {
+    // The API's own member only (`filter`): a body naming its rows otherwise is left as it was.
+    if ((action === 'deleteMany' || action === 'updateMany') && isObject(o.filter)) {
       const w = mongoCondition(o.filter, { n: MAX_CONDITIONS });
       const filter = w === 'TRUE' ? '' : ` WHERE ${w}`;
       return { texts: [action === 'deleteMany' ? `DELETE FROM ${ident(o.collection)}${filter}` : `UPDATE ${ident(o.collection)} SET mongo_data = mongo_data${filter}`] };
