@@ -528,6 +528,9 @@ function textKept(type: string, previewBytes: number): number {
   return type === 'multipart/mixed' ? Math.max(previewBytes, MAX_BATCH_TEXT) : previewBytes;
 }
 
+/** What a form encoder never leaves raw in a body it writes (URLSearchParams, browsers, curl's `--data-urlencode`). */
+const rawFormText = /[\s()'";`/]/;
+
 function parseJson(text: string): { value: unknown } | undefined {
   try {
     return { value: JSON.parse(text) };
@@ -751,6 +754,13 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   }
   if (!truncated && content_type === 'application/x-www-form-urlencoded') {
     summary.form = multiMap(new URLSearchParams(text));
+    // Characters no form encoder leaves raw (a blank, a quote, a parenthesis: curl's `-d 'DROP
+    // TABLE users'` types its text as a form): servers that read the raw body (ClickHouse's `POST /`)
+    // read that text (twentieth pass), so it is read as text too.
+    if (rawFormText.test(text)) {
+      const keep = textKept('text/plain', previewBytes);
+      alternates.push({ label: 'text (a form no encoder wrote)', text: text.slice(0, keep), textTruncated: text.length > keep });
+    }
     // Rack, PHP and Go read a form's bytes whatever its `charset` says; servlets decode them by it.
     // A charset under which the bytes read otherwise (`charset=utf-16` over ASCII) gives two forms.
     if (bytes !== undefined && (encoding !== undefined ? encoding !== 'utf-8' : other !== undefined)) {

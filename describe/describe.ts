@@ -8,7 +8,7 @@ import { carriesGraphql, isGraphqlEndpoint, loadAdapters, withSqlDialect } from 
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
 import { MAX_SQL_STATEMENTS, reachesOutside } from './adapters/sql.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
-import { sqlArgument } from './adapters/sql-body.ts';
+import { magicReadings, sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
@@ -482,6 +482,9 @@ function mcpOf(msg: unknown, budget: SqlBudget): McpInfo | undefined {
     if (typeof params.name === 'string') info.tool = params.name;
     info.arguments = params.arguments ?? {};
     const sql = mcpSqlTexts(info.arguments);
+    // Past a notebook's magic (`%%sql⏎DROP TABLE users`) too, each reading on its own (twentieth pass).
+    for (const [i, text] of [...sql.texts.entries()]) for (const r of magicReadings(text)) sql.texts.push(r), sql.named.push(sql.named[i]!);
+    for (const text of [...sql.weak]) sql.weak.push(...magicReadings(text));
     if (sql.texts.length || sql.unreadable) info.sql = mcpSql(sql, budget);
     const added = sql.weak.length ? weakSql(sql.weak, budget) : undefined;
     if (added) info.sql = info.sql ? { ...info.sql, statements: [...info.sql.statements, ...added.statements], destructive: info.sql.destructive || added.destructive, ...(added.ambiguous || info.sql.ambiguous ? { ambiguous: true } : {}), ...(added.limited || info.sql.limited ? { limited: true } : {}) } : added;

@@ -24,7 +24,7 @@ import type { Pipeline } from './pipeline.ts';
 import { denial, refusals } from './refusals.ts';
 import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
 import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
-import { RedisReader, RedisStart } from '../describe/tunnel-redis.ts';
+import { answersAsRedis, RedisReader, RedisStart } from '../describe/tunnel-redis.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -107,7 +107,7 @@ export class TunnelSql {
 
   /** Bytes the reader keeps of statements not yet whole: they count with the tunnel's unfinished messages. */
   holding(): number {
-    return (this.reader?.holding ?? this.sniffedBytes) + (this.earlyMysql?.holding ?? 0) + this.earlyHead.length + (this.redis?.holding ?? this.redisStart.holding);
+    return (this.reader?.holding ?? this.sniffedBytes) + (this.earlyMysql?.holding ?? 0) + this.earlyHead.length + (this.redis?.holding ?? this.redisStart.holding) + (this.redisPending?.length ?? 0);
   }
 
   /** The tunnel ended: a statement held for a human stops waiting. */
@@ -127,6 +127,12 @@ export class TunnelSql {
     this.greeted = true;
     this.earlyMysql = null;
     const data = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
+    // A Redis server answering the agent's first line (twentieth pass): read as Redis from here on,
+    // whatever that line was (an inline command Airlock has no arity for went on unread).
+    if (this.spoke && this.redis === undefined && (this.reader === undefined || this.reader instanceof JsonMessagesReader) && answersAsRedis(data)) {
+      this.redis = new RedisReader(this.maxStatement);
+      this.redisPending = this.redisStart.rest();
+    }
     if (!startsMysqlGreeting(data) || this.reader instanceof MysqlReader) return;
     // A MySQL client waits for the greeting: bytes the agent sent before it were read as another
     // protocol's, and the server reads them as MySQL's. The tunnel is closed at its next message.
@@ -185,6 +191,10 @@ export class TunnelSql {
       if (from === undefined) return undefined;
       this.redis = new RedisReader(this.maxStatement);
       data = from;
+    } else if (this.redisPending) {
+      // The line the agent had begun when the server's answer made the stream Redis's.
+      data = Buffer.concat([this.redisPending, data]);
+      this.redisPending = undefined;
     }
     const read = this.redis.read(data);
     if (read.refused) return this.refuseUnread(read.refused);
@@ -223,6 +233,8 @@ export class TunnelSql {
   /** The Redis reading of the agent's stream, once it began as a Redis client's. */
   private redis: RedisReader | undefined;
   private readonly redisStart = new RedisStart();
+  /** What RedisStart held of a line when the server's answer started the Redis reading. */
+  private redisPending: Buffer | undefined;
 
   /** The MySQL reading of what the agent sends before the upstream speaks (null: the stream does not start as MySQL's would). */
   private earlyMysql: MysqlReader | null | undefined;

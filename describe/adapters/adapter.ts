@@ -12,6 +12,12 @@ export type SqlSource =
        * SQL endpoint): SQL when a grammar reads statements in it, otherwise not SQL at all.
        */
       sniffed?: boolean;
+      /**
+       * Sniffed text in the shape of an SQL interface's request (ClickHouse's `POST /?query=`, a
+       * text body POSTed to `/`): when no grammar reads it, it is still SQL when it holds a write's
+       * words or an outside call (sql-clickhouse.ts unreadSqlEffect), whatever the method.
+       */
+      interfaceShaped?: boolean;
       /** The values the request binds to each text's parameters (D1's and Neon's `params`), where it gives them. */
       params?: Array<unknown[] | undefined>;
     }

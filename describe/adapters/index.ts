@@ -19,8 +19,8 @@ import { loadSqlParser, MAX_SQL_BYTES, reachesOutside } from './sql.ts';
 import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
-import { prismaSql } from './sql-prisma.ts';
-import { boundValues, isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
+import { mongoDataApiSql, prismaSql } from './sql-prisma.ts';
+import { boundValues, chatSqlCommand, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
@@ -108,7 +108,9 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
   let tried = 0;
   for (const [k, vs] of Object.entries(request.query)) {
     if (names.includes(k) || phraseNames.has(k.toLowerCase())) continue;
-    for (const v of vs) {
+    // Twentieth pass: base64 or twice percent-encoded there too (`?expr=RFJPUCBUQUJMRSB1c2Vycw==`
+    // was an allowed read; only names that say SQL were decoded).
+    for (const v of vs.flatMap((x) => [x, ...encodedReadings(x)])) {
       if (texts.length >= MAX_URL_SQL_TEXTS || texts.includes(v) || !writeWord.test(v)) continue;
       // Each reading costs the grammars' time: past a bound the values are read as if SQL (unread).
       if (++tried > MAX_UNNAMED_READINGS) return { error: `more than ${MAX_UNNAMED_READINGS} URL parameters holding SQL's words` };
@@ -214,6 +216,13 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (formFields) {
     const named = paramsByServerName(formWithSemicolonSplit(formFields), formSqlNames);
     const texts = formSqlNames.flatMap((n) => named[n] ?? []).filter((v) => v.trim() !== '').slice(0, MAX_URL_SQL_TEXTS);
+    // Twentieth pass: a field whose value is a JSON object (Hue's `snippet={"statement": "DROP TABLE
+    // users"}` to `/notebook/api/execute/sql`) holds SQL where a JSON body would, as a URL parameter's does.
+    for (const vs of Object.values(formFields).slice(0, MAX_URL_SQL_TEXTS)) {
+      for (const v of vs.slice(0, MAX_URL_SQL_TEXTS)) for (const x of jsonParamSql(v, sqlPath)) if (texts.length < MAX_URL_SQL_TEXTS) texts.push(x);
+    }
+    // A slash command naming a database (Slack's `command=/sql&text=DROP TABLE users`): its `text` is the statement.
+    if ((named.command ?? []).some((c) => chatSqlCommand(c.trim()))) for (const v of (formFields.text ?? []).slice(0, MAX_URL_SQL_TEXTS)) if (v.trim() !== '') texts.push(v);
     if (texts.length) return { texts, sniffed: true };
   }
   // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`), and a binary encoding of
@@ -243,7 +252,7 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
     return params ? { texts: [o.sql], params: [params] } : { texts: [o.sql] };
   }
   if (typeof o.stmt === 'string' && o.stmt.trim() !== '') return crateSql(o.stmt, o, sqlPath || last === '_sql');
-  const prisma = prismaSql(o);
+  const prisma = prismaSql(o) ?? mongoDataApiSql(o, request.segments);
   if (prisma) return prisma;
   const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath, request.segments);
   if (carried) return carried;
@@ -664,10 +673,23 @@ function clickhouseSql(request: RequestInfo): SqlSource | undefined {
   // SQL when a grammar reads statements in it. A GET runs read-only there: judged, never failed closed
   // (its SELECT answers with rows: read as SQL, it brings what SQL brings, `private` by default).
   const sniffed = !signalled || request.method === 'GET' || request.method === 'HEAD';
-  if (!signalled && !(request.segments.length === 0 && queries.length > 0 && ['POST', 'GET', 'HEAD'].includes(request.method))) return undefined;
+  // Twentieth pass: the statement as the whole body of a POST to `/` (`curl --data-binary 'DROP
+  // TABLE users' https://ch.example/`, typed as a form by curl) was a plain write there.
+  const bodyOnly = request.method === 'POST' && queries.length === 0 && textBodyAtRoot(request);
+  if (!signalled && !(request.segments.length === 0 && (queries.length > 0 || bodyOnly) && ['POST', 'GET', 'HEAD'].includes(request.method))) return undefined;
   const found = clickhouseText(request, queries);
   if (!found || !sniffed) return found;
-  return 'texts' in found ? { ...found, sniffed: true } : undefined;
+  // Twentieth pass: ClickHouse's own statements no grammar reads (`ALTER TABLE users DELETE WHERE
+  // 1`, `ALTER … UPDATE`, `OPTIMIZE … FINAL`, `EXCHANGE TABLES`, `CREATE TABLE … ENGINE = URL(…)`)
+  // POSTed there were taken for a phrase: a plain write.
+  return 'texts' in found ? { ...found, sniffed: true, interfaceShaped: request.method === 'POST' } : undefined;
+}
+
+/** A POST body to `/` read as text: untyped, `text/plain`, or a form's text (what curl's `-d` types; body.ts reads it as text too). */
+function textBodyAtRoot(request: RequestInfo): boolean {
+  const body = request.body;
+  if (request.segments.length !== 0 || body.size === 0 || body.json !== undefined || body.form !== undefined || body.text === undefined || body.text.trim() === '') return false;
+  return ['', 'text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded'].includes(body.content_type ?? '');
 }
 
 function clickhouseText(request: RequestInfo, queries: string[]): SqlSource | undefined {
@@ -767,11 +789,27 @@ function hasuraHoldsForEveryRow(where: unknown, depth = 0): boolean {
     const ops = Object.entries(cond as Record<string, unknown>);
     // A relationship (its keys are columns, not `_operators`): the related rows' expression.
     if (ops.length === 0 || !ops.every(([op]) => op.startsWith('_'))) return hasuraHoldsForEveryRow(cond, depth + 1);
-    return ops.every(([op, v]) => hasuraSparing.has(op) || (op === '_is_null' && v === false)
+    return ops.every(([op, v]) => hasuraSparing.has(op) || (op === '_is_null' && v === false) || (hasuraRanges.has(op) && rangeHoldsForEveryRow(op, v))
       || ((op === '_like' || op === '_ilike' || op === '_similar') && typeof v === 'string' && /^%+$/.test(v))
       || ((op === '_regex' || op === '_iregex') && typeof v === 'string' && /^(\.\*|\^|\$|\^\.\*\$?)?$/.test(v))
       || (op === '_contains' && !!v && typeof v === 'object' && Object.keys(v).length === 0));
   });
+}
+
+const rangeOperators: Record<string, string> = { _gt: '>', _gte: '>=', _lt: '<', _lte: '<=' };
+
+/**
+ * Whether a Hasura range on a column holds for every row, as the SQL reader's sample run judges
+ * the DELETE it is (twentieth pass: `{id: {_gt: -1000000000000}}`, inline or by variable, was a
+ * narrow write while `DELETE … WHERE id > -1000000000000` is destructive). Numbers, and numeric
+ * text (Hasura takes bigint and numeric values as strings), only.
+ */
+function rangeHoldsForEveryRow(op: string, v: unknown): boolean {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?(e[+-]?\d+)?\s*$/i.test(v) ? Number(v) : undefined;
+  if (n === undefined || !Number.isFinite(n)) return false;
+  // The column's name does not matter to the judgement (and quoted, SQLite may read it as a string).
+  const sql = `DELETE FROM airlock_hasura WHERE c ${rangeOperators[op]} ${n}`;
+  return analyzeSqlIn([sql], 'unknown').info.destructive;
 }
 
 /** Longest text decoded again (base64, percent-encoding) for the SQL it may carry. */
@@ -787,6 +825,7 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
 function encodedReadings(v: string): string[] {
   if (v.length > MAX_ENCODED_TEXT) return [];
   const out: string[] = [];
+  out.push(...magicReadings(v));
   if (/%[0-9a-fA-F]{2}/.test(v)) {
     try {
       const d = decodeURIComponent(v);
@@ -946,7 +985,7 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
       // database (fifteenth pass): ClickHouse answers a GET read-only but runs its table functions,
       // `SELECT * FROM file('/etc/passwd', LineAsString) SETTINGS max_threads = 1` (`SETTINGS` is its
       // own syntax); `?sql=DELETE LOW_PRIORITY FROM users` (MySQL's) was an allowed GET.
-      const effect = readMethods.has(request.method) && 'texts' in source ? firstUnreadEffect(source.texts) : undefined;
+      const effect = 'texts' in source && (readMethods.has(request.method) || source.interfaceShaped === true) ? firstUnreadEffect(source.texts) : undefined;
       if (effect === undefined) return out;
       info.error = `SQL no grammar Airlock has reads, with ${effect}: ${info.error ?? ''}`.slice(0, MAX_ERROR_CHARS);
       unread = { code: 'sql_dialects_disagree', detail: `PostgreSQL and SQLite read no statement; lexed as ClickHouse or standard SQL it holds ${effect}`.slice(0, 300) };

@@ -65,8 +65,18 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
   return { error: 'no SQL found in the request body' };
 }
 
-/** Sets of values a statement object may carry, each the list one server binds (see boundValues). */
-const valueLists = ['params', 'parameters', 'args', 'bindings', 'queryParameters', 'values', 'bind', 'binds', 'replacements', 'arguments'] as const;
+/**
+ * Whether a member names a set of values a statement object may carry, each the list one server
+ * binds (see boundValues): `params`, `parameters`, `args`, `bindings`, BigQuery's `queryParameters`,
+ * mysql2's `values`, `bind`, `binds`, `replacements`, `arguments`; twentieth pass: the names the
+ * other drivers and APIs take them by (`named_params`, `namedParameters`, `variables`, `vars`,
+ * ArangoDB's `bindVars`, `parameterValues`, `query_params`, `placeholders`) were not bound, so `LIKE
+ * :p` with `%` was a narrow write. Hrana's `named_args` beside `args` is read on its own.
+ */
+const valueList = (k: string): boolean => {
+  const f = k.toLowerCase().replace(/[_-]/g, '');
+  return f !== 'namedargs' && /^(named|query|sql|stmt|statement|bind|parameter|param)?(params?|parameters?|args?|arguments?|bindings?|binds?|vars?|variables?|values?|replacements?|placeholders?|substitutions?)$/.test(f);
+};
 
 /** A value bound to a named parameter (`:id`, `@id`, `$id`), matched by name in the sample run. */
 export interface NamedValue {
@@ -77,6 +87,7 @@ export interface NamedValue {
 /** Type names of the wrappers whose value is a number or a boolean written as text (Snowflake, Databricks, BigQuery, Hrana). */
 const numericType = /^(integer|int|int64|bigint|smallint|tinyint|fixed|real|float|float64|double|decimal|numeric|number|bignumeric)$/i;
 const booleanType = /^bool(ean)?$/i;
+const rdsFields = new Set(['stringValue', 'longValue', 'doubleValue', 'booleanValue', 'blobValue']);
 
 /**
  * A value as given, or inside its protocol's wrapper (Hrana `{type, value}`, Snowflake `{type:
@@ -86,7 +97,13 @@ const booleanType = /^bool(ean)?$/i;
  */
 function plainValue(v: unknown): unknown {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
-  const o = v as { type?: unknown; value?: unknown; parameterType?: { type?: unknown }; parameterValue?: { value?: unknown } };
+  // The RDS Data API's and Aurora's typed field (`{stringValue: "%"}`, `{longValue: -1}`; twentieth pass).
+  const typed = Object.keys(v).find((k) => rdsFields.has(k));
+  if (typed !== undefined && Object.keys(v).length === 1) return (v as Record<string, unknown>)[typed];
+  const o = v as { type?: unknown; value?: unknown; base64?: unknown; parameterType?: { type?: unknown }; parameterValue?: { value?: unknown } };
+  // Hrana's blob (`{type: "blob", base64: "JQ=="}`: `%`, which SQLite's LIKE matches as text; a blob
+  // sorts after every number and text): bound as the bytes it is (twentieth pass: it was its JSON text).
+  if (typeof o.type === 'string' && /^blob$/i.test(o.type) && typeof o.base64 === 'string') return new Uint8Array(Buffer.from(o.base64.slice(0, 20_000), 'base64'));
   const value = o.parameterValue && typeof o.parameterValue === 'object' ? o.parameterValue.value : 'value' in o ? o.value : v;
   if (value === v) return v;
   const type = typeof o.type === 'string' ? o.type : typeof o.parameterType?.type === 'string' ? o.parameterType.type : '';
@@ -111,8 +128,9 @@ export function boundValues(o: unknown): unknown[] | undefined | { error: string
   // an SQL proxy hands its body to take them: libSQL's `args: {p}`, mysql2's `values`,
   // Sequelize's `bind` and `replacements`, node-oracledb's `binds`; they were not bound, so
   // `LIKE :p` with `%` was a narrow write).
-  let present: string[] = valueLists.filter((k) => Array.isArray(r[k]));
-  if (present.length === 0) present = valueLists.filter((k) => !!r[k] && typeof r[k] === 'object');
+  const names = Object.keys(r).slice(0, 256).filter(valueList);
+  let present: string[] = names.filter((k) => Array.isArray(r[k]));
+  if (present.length === 0) present = names.filter((k) => !!r[k] && typeof r[k] === 'object');
   if (present.length > 1) return { error: `the statement carries several lists of bound values (${present.join(', ')}): which one the server binds is not known` };
   let list = present.length ? r[present[0]!] : undefined;
   const values: unknown[] = [];
@@ -214,4 +232,26 @@ export const isRpcPath = (segments: readonly string[]): boolean => segments.leng
 export function sqlArgument(name: string): boolean {
   const k = name.toLowerCase().replace(/[_-]/g, '');
   return k.includes('sql') || k === 'query' || k === 'queries' || k === 'statement' || k === 'statements' || k === 'stmt' || k === 'stmts';
+}
+
+/**
+ * A text's readings past a notebook's magic before the statement (twentieth pass: `%%sql⏎DROP
+ * TABLE users` in Jupyter's ipython-sql and Databricks, `%%bigquery --project p⏎…`, Zeppelin's
+ * `%jdbc(pg) …`, `%sql DELETE …`: the kernel runs the rest as SQL, and no grammar read past the
+ * `%`): after the magic's name, and after its line. None for a text that begins otherwise.
+ */
+export function magicReadings(v: string): string[] {
+  // A chat command naming a database (`/sql DROP TABLE users` to Mattermost's command API, `!psql
+  // …` to a bot) likewise.
+  const chat = /^\s*[/!][\w.-]{0,40}\s+/.exec(v);
+  if (chat && chatSqlCommand(chat[0].trim())) return [v.slice(chat[0].length)];
+  const magic = /^\s*%%?[A-Za-z][\w.]{0,40}(\([^)\n]{0,200}\))?/.exec(v);
+  if (!magic) return [];
+  const nl = v.indexOf('\n');
+  return nl > 0 ? [v.slice(magic[0].length), v.slice(nl + 1)] : [v.slice(magic[0].length)];
+}
+
+/** Whether a chat command's name (`/sql`, `!psql`, `/db-query`) says it runs SQL (twentieth pass). */
+export function chatSqlCommand(name: string): boolean {
+  return /^[/!][\w.-]{0,40}$/.test(name) && /sql|query|queries|psql|mysql|sqlite|clickhouse|duckdb|(^|[^a-z])db([^a-z]|$)/i.test(name.slice(1));
 }

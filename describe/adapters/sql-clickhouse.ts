@@ -157,7 +157,7 @@ const writeStarters = new Set([
   'attach', 'detach', 'copy', 'load', 'call', 'exec', 'execute', 'kill', 'system', 'optimize', 'vacuum', 'install', 'export',
   'remove', 'undrop', 'handler', 'flush', 'purge', 'shutdown', 'backup', 'restore', 'prepare', 'declare', 'begin', 'pragma', 'use',
   'set', 'do', 'start', 'stop', 'change', 'xa', 'uninstall', 'restart', 'clone', 'binlog', 'import', 'lock', 'unlock', 'unload', 'repair', 'add',
-  'bulk', 'dbcc',
+  'bulk', 'dbcc', 'exchange',
 ]);
 /** A write's first words that make a statement whatever follows (`TRUNCATE users SETTINGS …`): no phrase begins so. */
 const writeAlone = new Set(['truncate', 'vacuum', 'optimize', 'undrop', 'upsert', 'pragma', 'binlog', 'xa', 'exec', 'execute', 'dbcc']);
@@ -165,6 +165,8 @@ const writeAlone = new Set(['truncate', 'vacuum', 'optimize', 'undrop', 'upsert'
 const runsText = new Set(['exec', 'execute']);
 /** Statements of one word (MySQL's `SHUTDOWN` and `RESTART`): a write when nothing follows. */
 const writeWhole = new Set(['shutdown', 'restart']);
+/** Words that make a text beginning with a write's word an SQL statement rather than a phrase (`DELETE LOW_PRIORITY FROM users`). */
+const statementWords = new Set(['from', 'into', 'table', 'set', 'where', 'values', 'database', 'schema', 'index', 'view', 'column', 'trigger', 'function', 'procedure', 'partition', 'privileges', 'infile', 'data', 'query', 'identified']);
 /**
  * Other servers' statements whose first word PostgreSQL's and SQLite's grammars do not know, each
  * with the words that make it a statement rather than a phrase (sixteenth pass): MySQL's `SET
@@ -182,6 +184,9 @@ const starterWords: Record<string, ReadonlySet<string>> = {
   stop: new Set(['replica', 'slave', 'group_replication']),
   change: new Set(['master', 'replication']),
   clone: new Set(['instance']),
+  // ClickHouse's `EXCHANGE TABLES a AND b` (each takes the other's rows) and `SYSTEM SHUTDOWN`, `SYSTEM DROP REPLICA` (twentieth pass).
+  exchange: new Set(['tables', 'dictionaries']),
+  system: new Set([...statementWords, 'shutdown', 'kill', 'drop', 'reload', 'flush', 'sync', 'restart', 'unfreeze', 'restore']),
   uninstall: new Set(['plugin', 'component']),
   install: new Set([...['from', 'into', 'table', 'set', 'where', 'values', 'database', 'schema', 'index', 'view', 'column', 'trigger', 'function', 'procedure', 'partition', 'privileges', 'infile', 'data', 'query'], 'plugin', 'component', 'extension']),
   lock: new Set(['tables', 'instance']),
@@ -200,8 +205,6 @@ const starterWords: Record<string, ReadonlySet<string>> = {
 };
 /** Read starters a phrase may begin with (`show me …`, `explain …`): a call counts once a word a statement holds came first, or right after them. */
 const phraseStarters = new Set(['show', 'describe', 'desc', 'explain', 'exists']);
-/** Words that make a text beginning with a write's word an SQL statement rather than a phrase (`DELETE LOW_PRIORITY FROM users`). */
-const statementWords = new Set(['from', 'into', 'table', 'set', 'where', 'values', 'database', 'schema', 'index', 'view', 'column', 'trigger', 'function', 'procedure', 'partition', 'privileges', 'infile', 'data', 'query', 'identified']);
 /** Words that make a read's text a write: `SELECT … INTO OUTFILE '/var/www/x.php'` (MySQL), `SELECT … INTO t`, `WITH x AS (DELETE …)`. */
 const writeWords = new Set(['into', 'outfile', 'dumpfile', 'delete', 'update', 'insert', 'merge', 'drop', 'truncate', 'alter']);
 

@@ -1,6 +1,7 @@
 // Prisma's JSON protocol, what Prisma Client sends to Accelerate, Prisma Postgres and self-hosted
 // data proxies (`{modelName, action, query: {arguments}}`, or `{batch: [...]}`), read as the SQL
-// its query engine runs, so the SQL reader judges it as it judges that statement.
+// its query engine runs, so the SQL reader judges it as it judges that statement; and MongoDB's
+// Data API actions (`…/action/deleteMany`), read with the same MongoDB rules.
 import type { SqlSource } from './adapter.ts';
 
 const MAX_OPERATIONS = 1000;
@@ -113,6 +114,49 @@ function rawParameters(p: unknown): unknown[] | undefined {
   return list.slice(0, 10_000).map((v) => (isObject(v) && 'prisma__value' in v ? v.prisma__value : v));
 }
 
+/**
+ * The statements a write's nested relation operations run (twentieth pass: `updateOne {data:
+ * {posts: {deleteMany: {}}}}` deletes every post of the user, and was read as the user's update):
+ * `deleteMany` and `updateMany` as the DELETE or UPDATE of the related model under their `where`
+ * (the parent's scope aside: the worse reading), `set` of a list of records as the UPDATE of every
+ * related row but those (`set: []`, which a scalar list takes too, as every row), `delete` and
+ * `disconnect` as the narrow statements they are; `update` and `upsert` are read through, to any
+ * depth (bounded with the `where`s).
+ */
+function nestedStatements(data: unknown, depth: number, budget: { n: number }, out: string[]): void {
+  if (!isObject(data)) return;
+  if (depth > MAX_DEPTH || --budget.n < 0) throw new Unreadable();
+  for (const [field, v] of Object.entries(data)) {
+    if (!isObject(v) || typeof v.$type === 'string') continue;
+    const model = ident(field);
+    const each = (x: unknown): unknown[] => (Array.isArray(x) ? x.slice(0, MAX_CONDITIONS) : [x]);
+    const filtered = (w: unknown): string => {
+      const c = condition(w, depth + 1, budget);
+      return c === 'TRUE' ? '' : ` WHERE ${c}`;
+    };
+    for (const [op, arg] of Object.entries(v)) {
+      if (--budget.n < 0) throw new Unreadable();
+      if (op === 'deleteMany') for (const w of each(arg)) out.push(`DELETE FROM ${model}${filtered(w)}`);
+      else if (op === 'updateMany') for (const u of each(arg)) out.push(`UPDATE ${model} SET prisma_data = prisma_data${filtered(isObject(u) ? u.where : undefined)}`);
+      else if (op === 'set' && Array.isArray(arg) && arg.every(isObject)) {
+        const kept = arg.slice(0, MAX_CONDITIONS).map((w) => condition(w, depth + 1, budget));
+        out.push(`UPDATE ${model} SET prisma_parent = NULL${kept.length ? ` WHERE NOT (${kept.join(' OR ')})` : ''}`);
+      } else if (op === 'delete' || op === 'disconnect') {
+        for (const w of each(arg)) {
+          // `true` (a to-one relation): the one related row.
+          const where = w === true ? ' WHERE prisma_parent = 1' : w === false ? undefined : filtered(w);
+          if (where === '') throw new Unreadable();
+          if (where !== undefined) out.push(op === 'delete' ? `DELETE FROM ${model}${where}` : `UPDATE ${model} SET prisma_parent = NULL${where}`);
+        }
+      } else if (op === 'update') for (const u of each(arg)) nestedStatements(isObject(u) && 'data' in u ? u.data : u, depth + 1, budget, out);
+      else if (op === 'upsert') for (const u of each(arg)) if (isObject(u)) for (const d of [u.update, u.create]) nestedStatements(d, depth + 1, budget, out);
+    }
+  }
+}
+
+/** Actions whose arguments hold data a nested relation operation may sit in. */
+const dataActions = new Set(['updateOne', 'upsertOne', 'createOne', 'update', 'upsert', 'create']);
+
 const raw = new Set(['executeRaw', 'queryRaw']);
 
 /** MongoDB commands a `runCommandRaw` may run that only read. */
@@ -147,6 +191,66 @@ function mongoRaw(action: string, model: string | undefined, args: Record<string
   return undefined;
 }
 
+/** An Extended JSON value (`{$oid: "…"}`, `{$date: …}`, `{$numberLong: "7"}`) as its text; undefined for another object. */
+function extendedJson(v: Record<string, unknown>): string | undefined {
+  const keys = Object.keys(v);
+  if (keys.length !== 1 || !/^\$(oid|date|numberLong|numberInt|numberDouble|numberDecimal|uuid)$/.test(keys[0]!)) return undefined;
+  const x = v[keys[0]!];
+  return typeof x === 'string' || typeof x === 'number' ? String(x) : undefined;
+}
+
+/**
+ * A MongoDB filter as an SQL condition: `{}` every document, fields equal to plain values (or
+ * `$eq`, `$in`) narrow; any other operator (`$ne`, `$nin`, `$exists`, `$regex`, `$where`, `$expr`
+ * …) unread, which fails closed.
+ */
+function mongoCondition(filter: unknown, budget: { n: number }): string {
+  if (filter === undefined || filter === null) return 'TRUE';
+  if (!isObject(filter)) throw new Unreadable();
+  const parts: string[] = [];
+  for (const [field, v] of Object.entries(filter)) {
+    if (--budget.n < 0 || field.startsWith('$')) throw new Unreadable();
+    if (!isObject(v)) parts.push(`${ident(field)} = ${literal(v)}`);
+    else if (extendedJson(v) !== undefined) parts.push(`${ident(field)} = ${literal(extendedJson(v))}`);
+    else if (Object.keys(v).length === 1 && '$eq' in v) parts.push(`${ident(field)} = ${literal(v.$eq)}`);
+    else if (Object.keys(v).length === 1 && Array.isArray(v.$in) && v.$in.length > 0) parts.push(`${ident(field)} IN (${v.$in.slice(0, MAX_CONDITIONS).map(literal).join(', ')})`);
+    else throw new Unreadable();
+  }
+  return parts.length ? parts.join(' AND ') : 'TRUE';
+}
+
+/**
+ * MongoDB's Data API (`POST …/action/deleteMany {collection, filter}`, as Atlas served it and
+ * compatible servers do; twentieth pass: a plain write whatever it deleted): a many-action is the
+ * DELETE or UPDATE of the collection under its filter (`{}` every document, destructive); a filter
+ * with operators, or a one-document action's filter running code (`$where`, `$function`, `$expr`),
+ * is unread; an `aggregate` writing with `$out`/`$merge` the emptying of what it writes.
+ * Undefined for other requests.
+ */
+export function mongoDataApiSql(o: Record<string, unknown>, segments: readonly string[]): SqlSource | undefined {
+  const action = segments[segments.length - 1] ?? '';
+  if (segments[segments.length - 2]?.toLowerCase() !== 'action' || typeof o.collection !== 'string') return undefined;
+  try {
+    // The API's own member only (`filter`): a body naming its rows otherwise is left as it was.
+    if ((action === 'deleteMany' || action === 'updateMany') && isObject(o.filter)) {
+      const w = mongoCondition(o.filter, { n: MAX_CONDITIONS });
+      const filter = w === 'TRUE' ? '' : ` WHERE ${w}`;
+      return { texts: [action === 'deleteMany' ? `DELETE FROM ${ident(o.collection)}${filter}` : `UPDATE ${ident(o.collection)} SET mongo_data = mongo_data${filter}`] };
+    }
+    if (action === 'aggregate') {
+      const written = mongoRaw('aggregateRaw', o.collection, { pipeline: o.pipeline });
+      return typeof written === 'string' ? { texts: [written] } : undefined;
+    }
+    if (/^(deleteOne|updateOne|replaceOne|findOne|find)$/.test(action) && JSON.stringify(o.filter ?? {}).length < 100_000 && /"\$(where|function|accumulator|expr)"/.test(JSON.stringify(o.filter ?? {}))) {
+      return { error: 'a MongoDB filter that runs code ($where, $function, $expr): not read' };
+    }
+  } catch (e) {
+    if (e instanceof Unreadable) return { error: 'a MongoDB filter Airlock does not read' };
+    throw e;
+  }
+  return undefined;
+}
+
 /**
  * Prisma's operations (eighteenth pass: raw actions' SQL and a many-action without a `where`;
  * nineteenth: any `where`, and raw actions' values). Undefined when the body is no Prisma request
@@ -175,6 +279,12 @@ export function prismaSql(o: Record<string, unknown>): SqlSource | undefined {
       if (many) {
         texts.push(many);
         params.push(undefined);
+      }
+      if (dataActions.has(op.action)) {
+        const nested: string[] = [];
+        const budget = { n: MAX_CONDITIONS };
+        for (const d of [args.data, args.update, args.create]) nestedStatements(d, 0, budget, nested);
+        for (const n of nested) texts.push(n), params.push(undefined);
       }
     }
   } catch (e) {

@@ -127,6 +127,7 @@ interface Capi {
   sqlite3_bind_int(stmt: number, i: number, v: number): number;
   sqlite3_bind_double(stmt: number, i: number, v: number): number;
   sqlite3_bind_text(stmt: number, i: number, v: number, n: number, destructor: number): number;
+  sqlite3_bind_blob(stmt: number, i: number, v: number, n: number, destructor: number): number;
   SQLITE_WASM_DEALLOC: number;
   sqlite3_bind_null(stmt: number, i: number): number;
   sqlite3_bind_parameter_name(stmt: number, i: number): string | null;
@@ -151,6 +152,7 @@ interface Wasm {
   installFunction(sig: string, fn: (...args: number[]) => number): number;
   cstrToJs(p: number): string;
   allocCString(s: string, withLength: true): [number, number];
+  allocFromTypedArray(a: Uint8Array): number;
   dealloc(p: number): void;
   peekPtr(p: number): number;
   pstack: { pointer: number; restore(p: number): void; allocPtr(): number };
@@ -578,7 +580,11 @@ class Scratch {
     if (v === null || v === undefined) capi.sqlite3_bind_null(stmt, i);
     else if (typeof v === 'number') Number.isInteger(v) && Math.abs(v) < 2 ** 31 ? capi.sqlite3_bind_int(stmt, i, v) : capi.sqlite3_bind_double(stmt, i, v);
     else if (typeof v === 'boolean') capi.sqlite3_bind_int(stmt, i, v ? 1 : 0);
-    else {
+    else if (v instanceof Uint8Array) {
+      // A blob (Hrana's `{type: "blob", base64}`): SQLite compares and matches it as a blob (twentieth pass).
+      const bytes = v.subarray(0, 10_000);
+      capi.sqlite3_bind_blob(stmt, i, this.s.wasm.allocFromTypedArray(bytes.length ? bytes : new Uint8Array(1)), bytes.length, capi.SQLITE_WASM_DEALLOC);
+    } else {
       // A pointer the binding frees (the wrapper's own string path is broken in this build).
       const [p, n] = this.s.wasm.allocCString((typeof v === 'string' ? v : JSON.stringify(v)).slice(0, 10_000), true);
       capi.sqlite3_bind_text(stmt, i, p, n, capi.SQLITE_WASM_DEALLOC);

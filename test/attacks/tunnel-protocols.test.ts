@@ -4,6 +4,9 @@
 // refuse what it cannot read; the same reader is what the proxy runs per tunnel (tunnels.test.ts
 // drives it live).
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import fc from 'fast-check';
 import t from 'tap';
@@ -277,4 +280,65 @@ t.test('nineteenth pass: Redis commands through a bridge are read as Redis reads
   const read = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [resp(['PING']), resp(['GET', 'keep'])], 'latin1');
   t.not(read.code, 1008, 'reads go on');
   t.ok(read.got.includes('GET'), 'the bridge got the read');
+});
+
+t.test('twentieth pass: a Redis session of inline narrow writes is read as Redis, by the command\'s arity or by the server\'s answer', async (t) => {
+  // Left open by the nineteenth pass: a session whose first command is an inline narrow write
+  // (`DEL sessions:admin\r\n`, `SET k v\n`) was not read as Redis until a multibulk request or a
+  // command that acts on the server came, so every such write went on undecided.
+  const writes: string[][] = [['DEL', 'sessions:admin'], ['del', 'a', 'b', 'c'], ['UNLINK', 'k'], ['HSET', 'user:1', 'role', 'admin'], ['SETEX', 'k', '10', 'v'], ['LPUSH', 'q', 'job'], ['INCRBY', 'balance', '1000'], ['ZADD', 'z', '1', 'm'], ['SET', 'k', 'v'], ['EXPIRE', 'k', '0'], ['RENAME', 'a', 'b'], ['PUBLISH', 'ch', 'msg']];
+  const english = new Set(['set', 'expire', 'rename', 'publish']);
+  await fc.assert(
+    fc.property(fc.constantFrom(...writes), fc.boolean(), fc.nat(), (args, afterRead, cut) => {
+      // English-named commands start a session on the CRLF every client sends; the others on `\n` too.
+      const crlf = english.has(args[0]!.toLowerCase()) || cut % 2 === 0;
+      const bytes = Buffer.from(`${afterRead ? 'GET k\r\n' : ''}${args.join(' ')}${crlf ? '\r\n' : '\n'}`);
+      const start = new RedisStart();
+      const at = 1 + (cut % (bytes.length - 1));
+      let from: Buffer | undefined;
+      for (const m of [bytes.subarray(0, at), bytes.subarray(at)]) from ??= start.feed(m);
+      const twins = from ? new RedisReader(1 << 20).read(from).statements.map((s) => String(s.body.sql)) : [];
+      if (twins.length !== 1) throw new Error(`${JSON.stringify(bytes.toString())}: ${JSON.stringify(twins)}`);
+    }),
+    { numRuns: Math.min(numRuns * 2, 40), ...seed },
+  );
+  // Chat whose words are Redis's, without a CRLF or with the wrong count, is no command.
+  for (const chat of ['set the table\n', 'copy that please\n', 'append this\n', 'rename it\r\n', 'del\n', 'hset a b\n', 'publish the post now\r\n', 'move it\n']) t.notOk(startsRedisInline(Buffer.from(chat)), JSON.stringify(chat));
+  // Live: a real redis-server behind a bridge, a policy that lets reads through and refuses writes.
+  const missing = missingRedis();
+  if (missing) return void t.comment(missing);
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const redis = await startRedis(t);
+  const port = Number(new URL(redis.url).port);
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-redis-writes-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'policy.rego'), [
+    'package airlock', 'import rego.v1',
+    'default decision := {"action": "deny", "reason": "unknown destination", "rule": "default-deny"}',
+    'decision := {"action": "allow", "reason": "the bridge", "rule": "upgrade"} if { input.request.host == "sql.example"; input.request.upgrade }',
+    'writes if { some s in input.sql.statements; s.kind != "select" }',
+    'writes if { input.sql.parsed == false }',
+    'decision := {"action": "deny", "reason": "a write", "rule": "writes"} if { input.request.host == "sql.example"; input.request.method == "POST"; writes }',
+    'decision := {"action": "allow", "reason": "a read", "rule": "reads"} if { input.request.host == "sql.example"; input.request.method == "POST"; not writes }',
+  ].join('\n'));
+  const a = await startTestAirlock(t, { policy: dir, resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const cli = (...args: string[]): string => execFileSync('redis-cli', ['-p', String(port), ...args]).toString().trim();
+  cli('SET', 'keep', '1');
+  for (const [how, msgs] of [['a first inline DEL', ['DEL keep\r\n']], ['a SET after the server answered a PING', ['PING\n', 'SET keep 2\n']], ['an APPEND after an answered read', ['GET keep\n', 'append keep 2\n']]] as const) {
+    const r = await bridgeSession(bridge, a.proxyUrl, 'sql.example', msgs.map((m) => Buffer.from(m)), 'latin1');
+    t.equal(r.code, 1008, `${how}: the tunnel is closed`);
+    t.equal(cli('GET', 'keep'), '1', `${how}: the key is unchanged`);
+  }
+  const read = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [Buffer.from('PING\n'), Buffer.from('GET keep\n')], 'latin1');
+  t.not(read.code, 1008, 'reads go on');
+  t.ok(read.got.includes('GET keep'), 'the bridge got the read');
 });
