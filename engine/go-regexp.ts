@@ -76,13 +76,25 @@ export function regexSplit(source: string, s: string): string[] {
   if (source.length > 0 && s.length === 0) return [''];
   // No match at all (most texts a policy splits): the whole text, found by RE2JS's quicker test.
   if (!re.test(s)) return [s];
-  const m = re.matcher(s);
   const out: string[] = [];
   let beg = 0;
   let end = 0;
+  for (const match of goMatches(re, s, -1)) {
+    end = match.start;
+    if (match.end !== 0) out.push(s.slice(beg, end));
+    beg = match.end;
+  }
+  if (end !== s.length) out.push(s.slice(beg));
+  return out;
+}
+
+/** Go's `allMatches` (regexp.go): at most `n` matches (all when negative), no empty match right after a match. */
+function* goMatches(re: RE2JS, s: string, n: number): Generator<{ start: number; end: number }> {
+  const m = re.matcher(s);
   let prevMatchEnd = -1;
+  let found = 0;
   // At most one match per position (an empty match moves on by one character): bounded by s.length + 1.
-  for (let pos = 0; pos <= s.length && m.find(pos);) {
+  for (let pos = 0; (n < 0 || found < n) && pos <= s.length && m.find(pos);) {
     const start = m.start();
     const stop = m.end();
     let accept = true;
@@ -95,34 +107,8 @@ export function regexSplit(source: string, s: string): string[] {
     }
     prevMatchEnd = stop;
     if (!accept) continue;
-    end = start;
-    if (stop !== 0) out.push(s.slice(beg, end));
-    beg = stop;
-  }
-  if (end !== s.length) out.push(s.slice(beg));
-  return out;
-}
-
-/** Go's `allMatches` (regexp.go): at most `n` matches (all when negative), no empty match right after a match. */
-function* goMatches(re: RE2JS, s: string, n: number): Generator<{ start: number; end: number; group: (i: number) => [number, number] }> {
-  const m = re.matcher(s);
-  let prevMatchEnd = -1;
-  let found = 0;
-  // At most one match per position (an empty match moves on by one character): bounded by s.length + 1.
-  for (let pos = 0; (n < 0 || found < n) && pos <= s.length && m.find(pos);) {
-    const start = m.start();
-    const stop = m.end();
-    let accept = true;
-    if (stop === pos) {
-      if (start === prevMatchEnd) accept = false;
-      pos += pos < s.length ? (s.codePointAt(pos)! > 0xffff ? 2 : 1) : 1;
-    } else {
-      pos = stop;
-    }
-    prevMatchEnd = stop;
-    if (!accept) continue;
     found++;
-    yield { start, end: stop, group: (i) => [m.start(i), m.end(i)] };
+    yield { start, end: stop };
   }
 }
 
