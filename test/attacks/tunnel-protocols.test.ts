@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import fc from 'fast-check';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { JsonMessagesReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
 import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
@@ -30,6 +30,24 @@ const mysqlCommand = (cmd: number, sql: string): Buffer => mysqlPacket(0, Buffer
 /** COM_STMT_EXECUTE of statement 1 with one value bound in binary (what the server runs it with is never read). */
 const mysqlExecute = mysqlPacket(0, Buffer.from('170100000000010000000001fe00012500', 'hex'));
 
+
+
+/** A real redis-server and a WebSocket bridge in front of it (each message's bytes to Redis, its answers back). */
+async function redisBehindBridge(t: Test) {
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const redis = await startRedis(t);
+  const port = Number(new URL(redis.url).port);
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  return { redis, port, bridge };
+}
 
 t.test('eighteenth pass: a prepared MySQL statement is a read only when every reading of it is one, before it runs with values never seen', async (t) => {
   // `COM_STMT_PREPARE 'WITH c AS (SELECT 1) DELETE FROM users WHERE name LIKE ?'` (MySQL 8 runs
@@ -256,18 +274,7 @@ t.test('nineteenth pass: Redis commands through a bridge are read as Redis reads
   // Live: a real redis-server behind a bridge; the FLUSHALL never runs, the reads before it do.
   const missing = missingRedis();
   if (missing) return void t.comment(missing);
-  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
-  const redis = await startRedis(t);
-  const port = Number(new URL(redis.url).port);
-  const bridge = await startWsUpstream(t, {
-    onConnection: (ws) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.on('data', (d) => ws.send(d, { binary: true }));
-      s.on('error', () => ws.terminate());
-      ws.on('message', (d: Buffer) => s.write(d));
-      ws.on('close', () => s.end());
-    },
-  });
+  const { redis, port, bridge } = await redisBehindBridge(t);
   const a = await startTestAirlock(t, { policy: 'streams', resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
   const cli = (...args: string[]): string => execFileSync('redis-cli', ['-p', String(port), ...args]).toString().trim();
   cli('SET', 'keep', '1');
@@ -307,18 +314,7 @@ t.test('twentieth pass: a Redis session of inline narrow writes is read as Redis
   // Live: a real redis-server behind a bridge, a policy that lets reads through and refuses writes.
   const missing = missingRedis();
   if (missing) return void t.comment(missing);
-  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
-  const redis = await startRedis(t);
-  const port = Number(new URL(redis.url).port);
-  const bridge = await startWsUpstream(t, {
-    onConnection: (ws) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.on('data', (d) => ws.send(d, { binary: true }));
-      s.on('error', () => ws.terminate());
-      ws.on('message', (d: Buffer) => s.write(d));
-      ws.on('close', () => s.end());
-    },
-  });
+  const { redis, port, bridge } = await redisBehindBridge(t);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-redis-writes-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'policy.rego'), [
