@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { terminalText } from '../lib/text.ts';
 import { inside, isDir, realFolders } from './paths.ts';
+import { hiddenFromGit } from './git-review.ts';
 import { walkFolders } from './walk.ts';
 
 /** In the home folder: path → what runs it. A folder stands for everything in it. */
@@ -1087,6 +1088,15 @@ function folderEntryWatched(p: string): string[] {
   return [p];
 }
 
+/** Whether a folder holds a Python source (a `.py` file): where Python imports modules from. */
+function besidePython(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).some((n) => n.endsWith('.py'));
+  } catch {
+    return false;
+  }
+}
+
 /** The names of the folders in `dir` (bounded). */
 function subfolders(dir: string): string[] {
   try {
@@ -1509,6 +1519,14 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       if (path.basename(dir) === '__pycache__') caches.push(p);
       else if (e.name.endsWith('.pyc') && !planted.some((f) => f.path === p)) planted.push({ path: p, why: 'Python imports it as the module of its name where no .py is beside it, before the standard library\'s' });
     }
+    // A Python extension module beside Python sources (twentieth pass): Python's finder tries
+    // `x.cpython-312-….so`, `x.abi3.so` and `x.so` before `x.py` in each folder, so one there runs in
+    // place of a source no diff shows changed (and, in a script's folder, of an installed package of
+    // that name); `*.so` is in every Python .gitignore. Installed packages are named by package.
+    if (e.isFile() && e.name.endsWith('.so') && !planted.some((f) => f.path === p) && !/(?:^|[\\/])(?:site|dist)-packages(?:[\\/]|$)/.test(dir)
+      && changedSince(p, since, budget) && besidePython(dir)) {
+      planted.push({ path: p, why: 'Python imports an extension module in place of the .py of the same name beside it (and of an installed package of that name); *.so is in every Python .gitignore' });
+    }
     // A dotenv file setting a variable that runs code: bun, pipenv, VS Code's Python, docker
     // compose and `node --env-file` load it into the programs they start (fourteenth pass).
     if (e.isFile() && DOTENV.test(e.name) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
@@ -1522,6 +1540,8 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     return !NOT_WALKED.has(e.name);
   });
+  // Changes git's own view hides from a review (twentieth pass, `git-review.ts`).
+  for (const h of hiddenFromGit(since, root)) if (!planted.some((f) => f.path === h.path)) planted.push(h);
   const complete = walked && !packageBudget.ranOut;
   return { planted, complete: complete && !cacheBudget.ranOut, caches };
 }

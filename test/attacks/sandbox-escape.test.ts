@@ -1482,6 +1482,10 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
     `echo ${base}/common > ${main}/.git/commondir 2>/dev/null && echo commondir=yes`,
     `echo ${base}/common > ${main}/.git/worktrees/tree/commondir 2>/dev/null && echo worktree_commondir=yes`,
     `echo ${base}/common > ${main}/.git/modules/sub/commondir 2>/dev/null && echo submodule_commondir=yes`,
+    // Twentieth pass: what git's own view hides from the user's review (the index and refs are the
+    // agent's to write): a change marked skip-worktree, and a replace ref for HEAD.
+    `echo 'touch ${mark}' > a && git update-index --skip-worktree a && echo skip_worktree=yes`,
+    `git replace --graft HEAD && echo replace=yes`,
   ].join('\n');
   // Same run: the caches of compiled code that tsx (Airlock's sources without a bundle, run-ts.js,
   // its tests), v8-compile-cache, Node and jiti keep in the temp folder and load as they find them.
@@ -1506,6 +1510,11 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir']) t.notOk(r[k], `${k}: refused`);
   t.notOk(fs.existsSync(path.join(main, '.git', 'commondir')), 'the commondir put in place for the run is gone after it');
   t.equal(fs.readFileSync(path.join(main, '.git', 'worktrees', 'tree', 'commondir'), 'utf8'), '../..\n', 'the worktree\'s commondir is as git made it');
+  t.equal(r.skip_worktree, 'yes', 'control: the agent writes the index');
+  t.equal(r.replace, 'yes', 'control: and refs');
+  t.notMatch(git(tree, 'status', '--porcelain'), /\ba\b/, 'the attack: the host\'s git status does not show the change to a');
+  t.match(run.stderr, /airlock: {3}a \(changed during the run and marked skip-worktree/, 'the hidden change is named after the run');
+  t.match(run.stderr, /refs\/replace \(git replace refs made during the run/, 'so is the replace ref');
   // What the user's prompt or editor runs next, and the user's next checkout.
   for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
     try {
