@@ -705,6 +705,12 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'opencode.json': 'opencode starts the MCP servers and plugins it names',
   '.opencode': 'opencode runs its plugins',
   '.pre-commit-config.yaml': 'pre-commit runs its hooks at your next commit',
+  // Twentieth pass: what hides a file from the review itself. A file a `.gitignore` covers shows in
+  // no `git status` or diff (a `conftest.py` pytest loads, a `requests.py` beside a script), and a
+  // new one can cover itself (`*`); a `.gitattributes` line `-diff` shows a file's change as
+  // "Binary files differ".
+  '.gitignore': 'git hides what it covers (and itself, with *) from git status and every diff: review the files it ignores',
+  '.gitattributes': 'git shows the diff of a file it marks -diff or binary as "Binary files differ"',
   'GNUmakefile': 'make reads it before Makefile',
   'makefile': 'make reads it before Makefile',
   'eslint.config.js': 'VS Code\'s ESLint extension runs it on opening a file',
@@ -892,6 +898,10 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
     }
     if (fs.existsSync(inc) && !out.includes(inc)) out.push(inc);
   }
+  // The global ignore and attributes files (twentieth pass), where they exist in the home folder.
+  for (const f of gitGlobalFiles(homeDir, env)) {
+    if (inside(f, homeDir) && !inside(here, f) && !inside(f, here) && !unlocked.some((w) => inside(w, f)) && fs.existsSync(f) && !out.includes(f)) out.push(f);
+  }
   // What the user's environment names as startup code, protected like them (missing: named after the run).
   for (const f of envEntryFiles(env, homeDir, cwd).keys()) {
     if (unlocked.some((w) => inside(w, f)) || out.includes(f) || !fs.existsSync(f)) continue;
@@ -1011,6 +1021,44 @@ function npmrcPrefix(file: string, homeDir: string): string | undefined {
 export function gitIncludes(homeDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
   return configIncludes([path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)]
     .filter((p): p is string => !!p), homeDir);
+}
+
+/**
+ * The ignore and attributes files git's global configs name (`core.excludesFile`,
+ * `core.attributesFile`), in every repository of the user's: a line the agent adds to the first
+ * hides a file of its own (a `conftest.py` pytest loads) from every `git status` and diff, the second
+ * turns a file's diff into "Binary files differ" (`-diff`). Twentieth pass; the default places
+ * (`~/.config/git/ignore`, `attributes`) are in `~/.config/git`, protected whole.
+ */
+export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const configs = [path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)].filter((p): p is string => !!p);
+  const out: string[] = [];
+  for (const file of [...configs, ...configIncludes(configs, homeDir)]) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+    } catch {
+      continue;
+    }
+    let core = false;
+    for (const raw of text.split('\n')) {
+      let line = raw.trim();
+      if (line.startsWith('[')) {
+        core = /^\[\s*core\s*\]/i.test(line);
+        const close = line.indexOf(']');
+        line = close < 0 ? '' : line.slice(close + 1).trim();
+      }
+      const eq = line.indexOf('=');
+      if (!core || eq < 0 || !['excludesfile', 'attributesfile'].includes(line.slice(0, eq).trim().toLowerCase())) continue;
+      let value = line.slice(eq + 1).trim();
+      if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
+      else value = value.split(/[;#]/, 1)[0]!.trim();
+      if (!value) continue;
+      const target = value.startsWith('~/') ? path.join(homeDir, value.slice(2)) : path.isAbsolute(value) ? value : undefined;
+      if (target && !out.includes(target) && out.length < 16) out.push(target);
+    }
+  }
+  return out;
 }
 
 /** The files the git config files `configs` include, nested up to 4 deep (see gitIncludes). */
@@ -1339,6 +1387,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       }
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
+    for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it as the ignore or attributes file of every repository: a file it hides shows in no git status or diff' });
     for (const f of rcSourced(homeDir)) {
       if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
       if (!planted.some((p) => p.path === compiledForm(f)) && changedSince(compiledForm(f), since, budget)) planted.push(zwc(f));
@@ -1533,7 +1582,10 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       const runs = codeVariables(p);
       if (runs) planted.push({ path: p, why: `it sets ${runs}, which runs code in the programs that load it (bun, pipenv, VS Code's Python, docker compose, node --env-file)` });
     }
-    const why = (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
+    // The `*` .gitignore tools put in their own folders (pytest's, ruff's and mypy's caches, a venv
+    // uv or virtualenv made, husky's `_`): nothing there is collected or imported by name.
+    const toolIgnore = e.name === '.gitignore' && (/^\..*cache$/.test(path.basename(dir)) || path.basename(dir) === '_' || fs.existsSync(path.join(dir, 'pyvenv.cfg')));
+    const why = toolIgnore ? undefined : (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
       ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : e.name.endsWith('.code-workspace') ? FOLDER_ENTRIES['.code-workspace'] : undefined);
     if (why) {
       if (!planted.some((f) => f.path === p) && folderEntryWatched(p).some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });

@@ -422,3 +422,42 @@ t.test('a Python extension module made beside Python sources during the run is n
   execFileSync('python3', ['main.py'], { cwd: work, env: { ...process.env, MARK: mark } });
   t.ok(fs.existsSync(mark), 'the host\'s python main.py imports the extension in place of util.py (why it is named)');
 });
+
+t.test('ignore and attributes files that hide a change from the review are named when changed; the global ones are read-only inside', async (t) => {
+  const { homeEntryFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt20-sandbox-ignore-');
+  const write = writer(home);
+  const repo = path.join(home, 'src', 'app');
+  write('src/app/tests/test_app.py', 'def test_x(): pass\n');
+  write('src/app/app.py', 'print(1)\n');
+  write('.gitconfig', '[user]\n\tname = me\n[core]\n\texcludesFile = ~/.gitignore_global\n\tattributesfile = "~/.gitattributes_global" ; shared\n');
+  write('.gitignore_global', '*.swp\n');
+  write('.gitattributes_global', '');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const protectedFiles = homeEntryFiles(home, repo, [], {});
+  for (const f of ['.gitignore_global', '.gitattributes_global']) t.ok(protectedFiles.includes(path.join(home, f)), `${f} (named by the global config) is read-only inside`);
+  t.notOk(homeEntryFiles(home, repo, [path.join(home, '.gitignore_global')], {}).includes(path.join(home, '.gitignore_global')), '--writable naming it unlocks it');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, home, repo, '', {}).planted.map((f) => path.relative(home, f.path)).sort();
+  t.same(named(), [], 'control');
+  // The agent: a conftest.py pytest loads on the host, hidden by a .gitignore that covers itself;
+  // a .gitattributes that shows app.py's diff as binary; tools' own `*` ignores (controls).
+  write('src/app/tests/conftest.py', 'import os; os.system("touch $MARK")\n');
+  write('src/app/tests/.gitignore', '*\n');
+  write('src/app/.gitattributes', '*.py -diff\n');
+  write('src/app/.pytest_cache/.gitignore', '# Created by pytest automatically.\n*\n');
+  write('src/app/.venv/pyvenv.cfg', 'home = /usr/bin\n');
+  write('src/app/.venv/.gitignore', '*\n');
+  fs.appendFileSync(path.join(repo, 'app.py'), 'import os; os.system("touch $MARK")\n');
+  t.notMatch(git(repo, 'status', '--porcelain', '--untracked-files=all'), /conftest|tests\/\.gitignore/, 'the attack: git status shows neither the conftest.py nor its .gitignore');
+  git(repo, 'add', '.gitattributes');
+  t.match(git(repo, 'diff', '--', 'app.py'), /Binary files/, 'the attack: git diff shows the change to app.py as binary');
+  const after = named();
+  t.ok(after.includes('src/app/tests/.gitignore'), `the self-covering .gitignore is named (${after.join(', ')})`);
+  t.ok(after.includes('src/app/.gitattributes'), 'the .gitattributes is named');
+  t.notOk(after.some((p) => p.includes('.pytest_cache') || p.includes('.venv/.gitignore')), 'the ignores tools put in their own folders are not');
+  fs.appendFileSync(path.join(home, '.gitignore_global'), 'conftest.py\n'); // where --writable unlocked it
+  t.ok(named().includes('.gitignore_global'), 'the global ignore file changed is named');
+});
