@@ -1522,8 +1522,11 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   // pdm's and hatch's, which `pipenv run`, `workon`, `pdm run`, `hatch run` and the editor's Python
   // use for the project as its own `.venv` (the same names; not protected: the agent installs there).
   for (const dir of homeOk ? outsideVenvs(homeDir, env) : []) venvChanged(dir, 'a Python virtual environment of a project (pipenv, virtualenvwrapper, pdm, hatch): `pipenv run`, `workon`, your editor run its python and the programs in its bin');
+  // Submodules' and nested repositories' working trees, read for hidden changes after the walk.
+  const repositories: string[] = [];
   const walked = walkFolders(root, budget, (dir, e) => {
     const p = path.join(dir, e.name);
+    if (e.name === '.git' && dir !== root) repositories.push(dir);
     // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which
     // `core.worktree` gives a working tree): git run inside it obeys its config as a .git's.
     if (e.name === 'HEAD' && e.isFile() && dir !== root && ['objects', 'refs'].every((n) => isDir(path.join(dir, n)))
@@ -1593,7 +1596,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     return !NOT_WALKED.has(e.name);
   });
   // Changes git's own view hides from a review (twentieth pass, `git-review.ts`).
-  for (const h of hiddenFromGit(since, root)) if (!planted.some((f) => f.path === h.path)) planted.push(h);
+  for (const h of hiddenFromGit(since, [root, ...repositories])) if (!planted.some((f) => f.path === h.path)) planted.push(h);
   const complete = walked && !packageBudget.ranOut;
   return { planted, complete: complete && !cacheBudget.ranOut, caches };
 }

@@ -162,12 +162,23 @@ function storedForms(content: Buffer): Buffer[] {
 }
 
 /**
- * Files of the repository holding `cwd` changed since `since` (ms) that `git status` and `git diff`
- * do not show as changed, and replace refs made since then: each named with why.
+ * Files of the repositories holding `dirs` (the working directory's, and the submodules and nested
+ * repositories found in it: `git status` recurses into submodules) changed since `since` (ms) that
+ * `git status` and `git diff` do not show as changed, and replace refs made since then: each named
+ * with why. At most 64 repositories.
  */
-export function hiddenFromGit(since: number, cwd: string): Hidden[] {
-  const repo = repositoryOf(cwd);
-  if (!repo) return [];
+export function hiddenFromGit(since: number, dirs: string[]): Hidden[] {
+  const repos = new Map<string, { top: string; gitDir: string; common: string }>();
+  for (const d of dirs) {
+    const repo = repositoryOf(d);
+    if (repo && !repos.has(repo.gitDir) && repos.size < 64) repos.set(repo.gitDir, repo);
+  }
+  const out: Hidden[] = [];
+  for (const repo of repos.values()) for (const h of hiddenIn(since, repo)) if (!out.some((o) => o.path === h.path)) out.push(h);
+  return out;
+}
+
+function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }): Hidden[] {
   const out: Hidden[] = [];
   let config = '';
   try {

@@ -461,3 +461,31 @@ t.test('ignore and attributes files that hide a change from the review are named
   fs.appendFileSync(path.join(home, '.gitignore_global'), 'conftest.py\n'); // where --writable unlocked it
   t.ok(named().includes('.gitignore_global'), 'the global ignore file changed is named');
 });
+
+t.test('a change hidden in a submodule\'s or a nested repository\'s index is named too (git status recurses into submodules)', async (t) => {
+  const base = tempDir(t, 'hunt20-sandbox-gitsub-');
+  const lib = path.join(base, 'lib');
+  const repo = path.join(base, 'app');
+  writer(lib)('lib.py', 'x = 1\n');
+  git(lib, 'init', '-q');
+  git(lib, 'add', '.');
+  git(lib, 'commit', '-qm', 'lib');
+  writer(repo)('app.py', 'import lib\n');
+  writer(repo)('.gitignore', 'vendor/\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'app');
+  git(repo, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', lib, 'sub');
+  git(repo, 'commit', '-qm', 'sub');
+  writer(repo)('vendor/tool/tool.py', 'y = 2\n');
+  git(path.join(repo, 'vendor', 'tool'), 'init', '-q'); // a nested repository of its own, ignored by the outer one
+  git(path.join(repo, 'vendor', 'tool'), 'add', '.');
+  git(path.join(repo, 'vendor', 'tool'), 'commit', '-qm', 'tool');
+  const since = await tick();
+  agentHides(path.join(repo, 'sub'), 'lib.py', 'skip-worktree');
+  agentHides(path.join(repo, 'vendor', 'tool'), 'tool.py', 'assume-unchanged');
+  t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: the parent\'s git status shows nothing');
+  t.equal(git(path.join(repo, 'vendor', 'tool'), 'status', '--porcelain'), '', 'nor the nested repository\'s');
+  const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  t.same(named, ['sub/lib.py', 'vendor/tool/tool.py'], 'both are named');
+});
