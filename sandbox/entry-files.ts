@@ -750,6 +750,16 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'tailwind.config.cjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.mjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.ts': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
+  // Twentieth pass: the test runners' and Svelte's configs their VS Code extensions run on opening
+  // the folder (Vitest's starts Vitest on the Vite or Vitest config it finds, Playwright's lists the
+  // tests — config and test files loaded —, Jest's starts jest, Svelte's language server imports its
+  // config for the preprocessors), before any review of the change.
+  ...Object.fromEntries([
+    ...['vitest.config', 'vitest.workspace', 'vite.config'].map((n) => [n, 'VS Code\'s Vitest extension runs it on opening the folder']),
+    ...['playwright.config', 'playwright-ct.config'].map((n) => [n, 'VS Code\'s Playwright extension runs it (and loads the tests) on opening the folder']),
+    ['jest.config', 'VS Code\'s Jest extension runs it on opening the folder'],
+    ['svelte.config', 'VS Code\'s Svelte extension runs it on opening a .svelte file'],
+  ].flatMap(([n, why]) => ['js', 'mjs', 'cjs', 'ts', 'mts', 'cts'].map((ext) => [`${n}.${ext}`, why]))),
 };
 
 /**

@@ -489,3 +489,18 @@ t.test('a change hidden in a submodule\'s or a nested repository\'s index is nam
   const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
   t.same(named, ['sub/lib.py', 'vendor/tool/tool.py'], 'both are named');
 });
+
+t.test('the test runners\' and Svelte\'s configs their editor extensions run on opening the folder are named when made or changed', async (t) => {
+  const work = tempDir(t, 'hunt20-sandbox-extcfg-');
+  const write = writer(work);
+  write('vite.config.ts', 'export default {}\n');
+  write('web/jest.config.js', 'module.exports = {}\n');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control: configs made before the run');
+  const made = ['vitest.config.mts', 'e2e/playwright.config.ts', 'app/svelte.config.js', 'vitest.workspace.ts'];
+  for (const f of made) write(f, 'import "node:child_process"; export default {}\n');
+  fs.appendFileSync(path.join(work, 'web/jest.config.js'), 'require("child_process").execSync("touch $MARK")\n');
+  write('vitest.setup.ts', ''); // loaded by a test run, not by the extension on opening
+  t.same(named(), [...made, 'web/jest.config.js'].sort(), 'each made or changed is named; the setup file is not');
+});
