@@ -1037,7 +1037,9 @@ export function gitIncludes(homeDir: string, env: NodeJS.ProcessEnv = process.en
  * The ignore and attributes files git's global configs name (`core.excludesFile`,
  * `core.attributesFile`), in every repository of the user's: a line the agent adds to the first
  * hides a file of its own (a `conftest.py` pytest loads) from every `git status` and diff, the second
- * turns a file's diff into "Binary files differ" (`-diff`). Twentieth pass; the default places
+ * turns a file's diff into "Binary files differ" (`-diff`); and the template folder (`init.templateDir`,
+ * `GIT_TEMPLATE_DIR`), whose hooks git copies into every repository the user makes or clones (a
+ * `post-checkout` there runs at the end of the next `git clone`). Twentieth pass; the default places
  * (`~/.config/git/ignore`, `attributes`) are in `~/.config/git`, protected whole.
  */
 export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
@@ -1050,16 +1052,17 @@ export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process
     } catch {
       continue;
     }
-    let core = false;
+    let section = '';
     for (const raw of text.split('\n')) {
       let line = raw.trim();
       if (line.startsWith('[')) {
-        core = /^\[\s*core\s*\]/i.test(line);
+        section = /^\[\s*(core|init)\s*\]/i.exec(line)?.[1]?.toLowerCase() ?? '';
         const close = line.indexOf(']');
         line = close < 0 ? '' : line.slice(close + 1).trim();
       }
       const eq = line.indexOf('=');
-      if (!core || eq < 0 || !['excludesfile', 'attributesfile'].includes(line.slice(0, eq).trim().toLowerCase())) continue;
+      const key = `${section}.${eq < 0 ? '' : line.slice(0, eq).trim().toLowerCase()}`;
+      if (!['core.excludesfile', 'core.attributesfile', 'init.templatedir'].includes(key)) continue;
       let value = line.slice(eq + 1).trim();
       if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
       else value = value.split(/[;#]/, 1)[0]!.trim();
@@ -1068,6 +1071,8 @@ export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process
       if (target && !out.includes(target) && out.length < 16) out.push(target);
     }
   }
+  const template = env.GIT_TEMPLATE_DIR;
+  if (template && path.isAbsolute(template) && !out.includes(template)) out.push(template);
   return out;
 }
 
@@ -1397,7 +1402,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       }
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
-    for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it as the ignore or attributes file of every repository: a file it hides shows in no git status or diff' });
+    for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: as the ignore or attributes file, what it hides shows in no git status or diff; as the template folder, its hooks are copied into your next git init or clone and run there' });
     for (const f of rcSourced(homeDir)) {
       if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
       if (!planted.some((p) => p.path === compiledForm(f)) && changedSince(compiledForm(f), since, budget)) planted.push(zwc(f));

@@ -430,14 +430,22 @@ t.test('ignore and attributes files that hide a change from the review are named
   const repo = path.join(home, 'src', 'app');
   write('src/app/tests/test_app.py', 'def test_x(): pass\n');
   write('src/app/app.py', 'print(1)\n');
-  write('.gitconfig', '[user]\n\tname = me\n[core]\n\texcludesFile = ~/.gitignore_global\n\tattributesfile = "~/.gitattributes_global" ; shared\n');
+  write('.gitconfig', '[user]\n\tname = me\n[core]\n\texcludesFile = ~/.gitignore_global\n\tattributesfile = "~/.gitattributes_global" ; shared\n[init]\n\ttemplateDir = ~/.git-templates\n');
   write('.gitignore_global', '*.swp\n');
   write('.gitattributes_global', '');
+  write('.git-templates/hooks/.keep', '');
+  write('tpl-env/hooks/.keep', '');
   git(repo, 'init', '-q');
   git(repo, 'add', '.');
   git(repo, 'commit', '-qm', 'init');
   const protectedFiles = homeEntryFiles(home, repo, [], {});
-  for (const f of ['.gitignore_global', '.gitattributes_global']) t.ok(protectedFiles.includes(path.join(home, f)), `${f} (named by the global config) is read-only inside`);
+  for (const f of ['.gitignore_global', '.gitattributes_global', '.git-templates']) t.ok(protectedFiles.includes(path.join(home, f)), `${f} (named by the global config) is read-only inside`);
+  t.ok(homeEntryFiles(home, repo, [], { GIT_TEMPLATE_DIR: path.join(home, 'tpl-env') }).includes(path.join(home, 'tpl-env')), 'so is the template folder GIT_TEMPLATE_DIR names');
+  // Why: a hook in the template folder is copied into the next clone and runs at its checkout.
+  const mark = path.join(home, 'cloned-ran');
+  fs.writeFileSync(path.join(home, 'tpl-env', 'hooks', 'post-checkout'), `#!/bin/sh\ntouch ${mark}\n`, { mode: 0o755 });
+  git(home, '-c', `init.templateDir=${path.join(home, 'tpl-env')}`, 'clone', '-q', repo, path.join(home, 'clone'));
+  t.ok(fs.existsSync(mark), 'the template\'s post-checkout ran in the next git clone');
   t.notOk(homeEntryFiles(home, repo, [path.join(home, '.gitignore_global')], {}).includes(path.join(home, '.gitignore_global')), '--writable naming it unlocks it');
   const since = await tick();
   const named = (): string[] => plantedSince(since, home, repo, '', {}).planted.map((f) => path.relative(home, f.path)).sort();
@@ -460,6 +468,8 @@ t.test('ignore and attributes files that hide a change from the review are named
   t.notOk(after.some((p) => p.includes('.pytest_cache') || p.includes('.venv/.gitignore')), 'the ignores tools put in their own folders are not');
   fs.appendFileSync(path.join(home, '.gitignore_global'), 'conftest.py\n'); // where --writable unlocked it
   t.ok(named().includes('.gitignore_global'), 'the global ignore file changed is named');
+  fs.writeFileSync(path.join(home, '.git-templates', 'hooks', 'post-checkout'), '#!/bin/sh\n');
+  t.ok(named().includes('.git-templates'), 'and the template folder');
 });
 
 t.test('a change hidden in a submodule\'s or a nested repository\'s index is named too (git status recurses into submodules)', async (t) => {
