@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { terminalText } from '../lib/text.ts';
-import { inside, isDir, realFolders } from './paths.ts';
+import { inside, isDir, isFile, realFolders } from './paths.ts';
 import { hiddenFromGit } from './git-review.ts';
 import { walkFolders } from './walk.ts';
 
@@ -1034,7 +1034,9 @@ export function gitIncludes(homeDir: string, env: NodeJS.ProcessEnv = process.en
 }
 
 /**
- * The ignore and attributes files git's global configs name (`core.excludesFile`,
+ * The files of the home folder git's global configs name by path: the programs git runs
+ * (`gpg.program = ~/bin/gpg-wrap`, `core.editor`, a credential helper, a filter), and
+ * the ignore and attributes files (`core.excludesFile`,
  * `core.attributesFile`), in every repository of the user's: a line the agent adds to the first
  * hides a file of its own (a `conftest.py` pytest loads) from every `git status` and diff, the second
  * turns a file's diff into "Binary files differ" (`-diff`); and the template folder (`init.templateDir`,
@@ -1061,8 +1063,19 @@ export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process
         line = close < 0 ? '' : line.slice(close + 1).trim();
       }
       const eq = line.indexOf('=');
-      const key = `${section}.${eq < 0 ? '' : line.slice(0, eq).trim().toLowerCase()}`;
-      if (!['core.excludesfile', 'core.attributesfile', 'init.templatedir'].includes(key)) continue;
+      if (eq < 0 || line.startsWith('#') || line.startsWith(';')) continue;
+      const key = `${section}.${line.slice(0, eq).trim().toLowerCase()}`;
+      if (!['core.excludesfile', 'core.attributesfile', 'init.templatedir'].includes(key)) {
+        // Any other value naming a file of the home folder by path: a program git runs (`gpg.program`,
+        // `core.editor`, `credential.helper`, `diff.external`, a filter, an alias `!~/bin/x`) or a file
+        // it trusts (`http.sslCAInfo`); the program, rewritten, runs at the next commit or fetch.
+        for (const m of line.slice(eq + 1).matchAll(/(?:^|[\s'"=!:(])((?:~|\$HOME|\$\{HOME\})\/[^\s'";|&)]+|\/[^\s'";|&)]+)/g)) {
+          const raw = m[1]!;
+          const target = path.resolve(raw.startsWith('/') ? raw : path.join(homeDir, raw.slice(raw.indexOf('/') + 1)));
+          if (out.length < 32 && !out.includes(target) && inside(target, homeDir) && target !== path.resolve(homeDir) && isFile(target)) out.push(target);
+        }
+        continue;
+      }
       let value = line.slice(eq + 1).trim();
       if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
       else value = value.split(/[;#]/, 1)[0]!.trim();
@@ -1402,7 +1415,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       }
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
-    for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: as the ignore or attributes file, what it hides shows in no git status or diff; as the template folder, its hooks are copied into your next git init or clone and run there' });
+    for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: a program git runs, an ignore or attributes file (what it hides shows in no git status or diff) or the template folder (its hooks go into your next git init or clone and run there)' });
     for (const f of rcSourced(homeDir)) {
       if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
       if (!planted.some((p) => p.path === compiledForm(f)) && changedSince(compiledForm(f), since, budget)) planted.push(zwc(f));

@@ -434,6 +434,10 @@ t.test('ignore and attributes files that hide a change from the review are named
   write('.gitignore_global', '*.swp\n');
   write('.gitattributes_global', '');
   write('.git-templates/hooks/.keep', '');
+  // Programs and files the global config names by path, each a way to run code at the next commit or fetch.
+  fs.appendFileSync(path.join(home, '.gitconfig'), `[gpg]\n\tprogram = ~/tools/gpg-wrap\n[alias]\n\tlg = !~/scripts/git-lg.sh --all\n[http]\n\tsslCAInfo = $HOME/certs/ca.pem\n[core]\n\teditor = "${path.join(home, 'tools', 'ed')}" -w\n[safe]\n\tdirectory = ~/src\n[url "https://github.com/"]\n\tinsteadOf = gh:\n[diff]\n\texternal = ~/tools/missing-difftool\n`);
+  for (const f of ['tools/gpg-wrap', 'scripts/git-lg.sh', 'tools/ed']) write(f, '#!/bin/sh\n');
+  write('certs/ca.pem', '');
   write('tpl-env/hooks/.keep', '');
   git(repo, 'init', '-q');
   git(repo, 'add', '.');
@@ -441,6 +445,12 @@ t.test('ignore and attributes files that hide a change from the review are named
   const protectedFiles = homeEntryFiles(home, repo, [], {});
   for (const f of ['.gitignore_global', '.gitattributes_global', '.git-templates']) t.ok(protectedFiles.includes(path.join(home, f)), `${f} (named by the global config) is read-only inside`);
   t.ok(homeEntryFiles(home, repo, [], { GIT_TEMPLATE_DIR: path.join(home, 'tpl-env') }).includes(path.join(home, 'tpl-env')), 'so is the template folder GIT_TEMPLATE_DIR names');
+  for (const f of ['tools/gpg-wrap', 'scripts/git-lg.sh', 'tools/ed', 'certs/ca.pem']) t.ok(protectedFiles.includes(path.join(home, f)), `~/${f}, named by path in the global config, is read-only inside`);
+  t.notOk(protectedFiles.some((f) => f === path.join(home, 'src') || f.endsWith('missing-difftool')), 'a folder and a missing file it names are not taken');
+  const ranAlias = path.join(home, 'alias-ran');
+  fs.writeFileSync(path.join(home, 'scripts/git-lg.sh'), `#!/bin/sh\ntouch ${ranAlias}\n`, { mode: 0o755 });
+  execFileSync('git', ['lg'], { cwd: repo, env: { ...GIT_ENV, GIT_CONFIG_GLOBAL: path.join(home, '.gitconfig'), HOME: home } });
+  t.ok(fs.existsSync(ranAlias), 'why: the host\'s next git lg runs the file the alias names');
   // Why: a hook in the template folder is copied into the next clone and runs at its checkout.
   const mark = path.join(home, 'cloned-ran');
   fs.writeFileSync(path.join(home, 'tpl-env', 'hooks', 'post-checkout'), `#!/bin/sh\ntouch ${mark}\n`, { mode: 0o755 });
@@ -470,6 +480,8 @@ t.test('ignore and attributes files that hide a change from the review are named
   t.ok(named().includes('.gitignore_global'), 'the global ignore file changed is named');
   fs.writeFileSync(path.join(home, '.git-templates', 'hooks', 'post-checkout'), '#!/bin/sh\n');
   t.ok(named().includes('.git-templates'), 'and the template folder');
+  fs.appendFileSync(path.join(home, 'tools/gpg-wrap'), 'touch $MARK\n');
+  t.ok(named().includes('tools/gpg-wrap'), 'and a program the config names');
 });
 
 t.test('a change hidden in a submodule\'s or a nested repository\'s index is named too (git status recurses into submodules)', async (t) => {
