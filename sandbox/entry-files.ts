@@ -908,8 +908,9 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
     }
     if (fs.existsSync(inc) && !out.includes(inc)) out.push(inc);
   }
-  // The global ignore and attributes files (twentieth pass), where they exist in the home folder.
-  for (const f of gitGlobalFiles(homeDir, env)) {
+  // The global ignore and attributes files and the programs git's and ssh's configs name (twentieth
+  // pass), where they exist in the home folder.
+  for (const f of [...gitGlobalFiles(homeDir, env), ...sshPrograms(homeDir)]) {
     if (inside(f, homeDir) && !inside(here, f) && !inside(f, here) && !unlocked.some((w) => inside(w, f)) && fs.existsSync(f) && !out.includes(f)) out.push(f);
   }
   // What the user's environment names as startup code, protected like them (missing: named after the run).
@@ -1034,6 +1035,41 @@ export function gitIncludes(homeDir: string, env: NodeJS.ProcessEnv = process.en
 }
 
 /**
+ * The regular files of the home folder a config's value names by path (`~/x`, `$HOME/x`, `${HOME}/x`
+ * or absolute), at the start of the value or after a space, quote, `=`, `!`, `:` or `(`.
+ */
+function homeFilesNamed(value: string, homeDir: string): string[] {
+  const out: string[] = [];
+  for (const m of value.matchAll(/(?:^|[\s'"=!:(])((?:~|\$HOME|\$\{HOME\})\/[^\s'";|&)]+|\/[^\s'";|&)]+)/g)) {
+    const raw = m[1]!;
+    const target = path.resolve(raw.startsWith('/') ? raw : path.join(homeDir, raw.slice(raw.indexOf('/') + 1)));
+    if (out.length < 32 && !out.includes(target) && inside(target, homeDir) && target !== path.resolve(homeDir) && isFile(target)) out.push(target);
+  }
+  return out;
+}
+
+/**
+ * The programs of the home folder `~/.ssh/config` runs by path (`ProxyCommand ~/bin/proxy.sh %h`,
+ * `LocalCommand`, `KnownHostsCommand`, `Match exec`, a PKCS#11 or security key provider library):
+ * `~/.ssh` is hidden whole, but a program it names elsewhere was the agent's to rewrite, and the
+ * user's next `ssh` (or `git push` over ssh) ran it (twentieth pass). Top-level file only.
+ */
+export function sshPrograms(homeDir: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(homeDir, '.ssh', 'config'), 'utf8').slice(0, 256 * 1024);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*(proxycommand|localcommand|knownhostscommand|match\b.*\bexec|pkcs11provider|securitykeyprovider)(?:\s*=\s*|\s+)(.*)$/i.exec(line);
+    if (m) for (const f of homeFilesNamed(m[2]!, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
+  }
+  return out;
+}
+
+/**
  * The files of the home folder git's global configs name by path: the programs git runs
  * (`gpg.program = ~/bin/gpg-wrap`, `core.editor`, a credential helper, a filter), and
  * the ignore and attributes files (`core.excludesFile`,
@@ -1069,11 +1105,7 @@ export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process
         // Any other value naming a file of the home folder by path: a program git runs (`gpg.program`,
         // `core.editor`, `credential.helper`, `diff.external`, a filter, an alias `!~/bin/x`) or a file
         // it trusts (`http.sslCAInfo`); the program, rewritten, runs at the next commit or fetch.
-        for (const m of line.slice(eq + 1).matchAll(/(?:^|[\s'"=!:(])((?:~|\$HOME|\$\{HOME\})\/[^\s'";|&)]+|\/[^\s'";|&)]+)/g)) {
-          const raw = m[1]!;
-          const target = path.resolve(raw.startsWith('/') ? raw : path.join(homeDir, raw.slice(raw.indexOf('/') + 1)));
-          if (out.length < 32 && !out.includes(target) && inside(target, homeDir) && target !== path.resolve(homeDir) && isFile(target)) out.push(target);
-        }
+        for (const target of homeFilesNamed(line.slice(eq + 1), homeDir)) if (out.length < 32 && !out.includes(target)) out.push(target);
         continue;
       }
       let value = line.slice(eq + 1).trim();
@@ -1415,6 +1447,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       }
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
+    for (const f of sshPrograms(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.ssh/config runs it (ProxyCommand, LocalCommand, Match exec) at your next ssh or git push' });
     for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: a program git runs, an ignore or attributes file (what it hides shows in no git status or diff) or the template folder (its hooks go into your next git init or clone and run there)' });
     for (const f of rcSourced(homeDir)) {
       if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });

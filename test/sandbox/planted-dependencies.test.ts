@@ -526,3 +526,21 @@ t.test('the test runners\' and Svelte\'s configs their editor extensions run on 
   write('vitest.setup.ts', ''); // loaded by a test run, not by the extension on opening
   t.same(named(), [...made, 'web/jest.config.js'].sort(), 'each made or changed is named; the setup file is not');
 });
+
+t.test('the programs ~/.ssh/config runs by path outside ~/.ssh are read-only inside and named when changed', async (t) => {
+  const { homeEntryFiles, sshPrograms } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt20-sandbox-ssh-');
+  const write = writer(home);
+  write('.ssh/config', 'Host jump\n  ProxyCommand ~/bin-ssh/proxy.sh %h %p\nHost *\n  LocalCommand=$HOME/scripts/on-login.sh\nMatch host x exec "/' + 'HOME/check.sh %h"\n  KnownHostsCommand ~/scripts/missing.sh\n  IdentityFile ~/.ssh/id_ed25519\n');
+  fs.writeFileSync(path.join(home, '.ssh/config'), fs.readFileSync(path.join(home, '.ssh/config'), 'utf8').replace('/HOME', home));
+  for (const f of ['bin-ssh/proxy.sh', 'scripts/on-login.sh', 'check.sh']) write(f, '#!/bin/sh\n');
+  const programs = sshPrograms(home).map((p) => path.relative(home, p)).sort();
+  t.same(programs, ['bin-ssh/proxy.sh', 'check.sh', 'scripts/on-login.sh'], 'each program named by ProxyCommand, LocalCommand and Match exec; not a missing one, not an IdentityFile line');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const protectedFiles = homeEntryFiles(home, work, [], {});
+  for (const f of programs) t.ok(protectedFiles.includes(path.join(home, f)), `~/${f} is read-only inside`);
+  const since = await tick();
+  fs.appendFileSync(path.join(home, 'bin-ssh/proxy.sh'), 'touch $MARK\n'); // where --writable unlocked it
+  t.ok(plantedSince(since, home, work, '', {}).planted.some((f) => f.path === path.join(home, 'bin-ssh/proxy.sh')), 'a changed one is named');
+});
