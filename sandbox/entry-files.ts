@@ -910,7 +910,7 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
   }
   // The global ignore and attributes files and the programs git's and ssh's configs name (twentieth
   // pass), where they exist in the home folder.
-  for (const f of [...gitGlobalFiles(homeDir, env), ...sshPrograms(homeDir)]) {
+  for (const f of [...gitGlobalFiles(homeDir, env), ...sshPrograms(homeDir), ...configNamedFiles(homeDir)]) {
     if (inside(f, homeDir) && !inside(here, f) && !inside(f, here) && !unlocked.some((w) => inside(w, f)) && fs.existsSync(f) && !out.includes(f)) out.push(f);
   }
   // What the user's environment names as startup code, protected like them (missing: named after the run).
@@ -1065,6 +1065,29 @@ export function sshPrograms(homeDir: string): string[] {
   for (const line of text.split('\n')) {
     const m = /^\s*(proxycommand|localcommand|knownhostscommand|match\b.*\bexec|pkcs11provider|securitykeyprovider)(?:\s*=\s*|\s+)(.*)$/i.exec(line);
     if (m) for (const f of homeFilesNamed(m[2]!, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
+  }
+  return out;
+}
+
+/**
+ * The files of the home folder npm's and tmux's user configs name by path: npm runs `script-shell`
+ * and the `--require` of `node-options` in every script and trusts `cafile`; tmux runs `run-shell`
+ * and `if-shell` commands and loads `source-file`s at every start. Their configs are read-only, what
+ * they name was the agent's (twentieth pass).
+ */
+export function configNamedFiles(homeDir: string): string[] {
+  const out: string[] = [];
+  for (const rel of ['.npmrc', '.tmux.conf', '.config/tmux/tmux.conf']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(homeDir, rel), 'utf8').slice(0, 256 * 1024);
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (/^\s*[#;]/.test(line)) continue;
+      for (const f of homeFilesNamed(line, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
+    }
   }
   return out;
 }
@@ -1448,6 +1471,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
     for (const f of sshPrograms(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.ssh/config runs it (ProxyCommand, LocalCommand, Match exec) at your next ssh or git push' });
+    for (const f of configNamedFiles(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.npmrc or tmux config names it: npm or tmux runs or loads it at its next start' });
     for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: a program git runs, an ignore or attributes file (what it hides shows in no git status or diff) or the template folder (its hooks go into your next git init or clone and run there)' });
     for (const f of rcSourced(homeDir)) {
       if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });

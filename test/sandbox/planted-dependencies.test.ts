@@ -544,3 +544,21 @@ t.test('the programs ~/.ssh/config runs by path outside ~/.ssh are read-only ins
   fs.appendFileSync(path.join(home, 'bin-ssh/proxy.sh'), 'touch $MARK\n'); // where --writable unlocked it
   t.ok(plantedSince(since, home, work, '', {}).planted.some((f) => f.path === path.join(home, 'bin-ssh/proxy.sh')), 'a changed one is named');
 });
+
+t.test('the files ~/.npmrc and tmux\'s config name by path are read-only inside and named when changed', async (t) => {
+  const { homeEntryFiles, configNamedFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt20-sandbox-npmrc-');
+  const write = writer(home);
+  write('.npmrc', `script-shell=${home}/tools/sh-wrap\nnode-options=--require ~/tools/preload.js --max-old-space-size=4096\n; cafile=~/tools/commented.pem\n`);
+  write('.tmux.conf', 'set -g mouse on\nrun-shell ~/.tmux-scripts/status.sh\nsource-file "$HOME/.tmux.local"\n');
+  for (const f of ['tools/sh-wrap', 'tools/preload.js', 'tools/commented.pem', '.tmux-scripts/status.sh', '.tmux.local']) write(f, '');
+  const named = configNamedFiles(home).map((p) => path.relative(home, p)).sort();
+  t.same(named, ['.tmux-scripts/status.sh', '.tmux.local', 'tools/preload.js', 'tools/sh-wrap'], 'each file named, not a commented line');
+  const work = path.join(home, 'src');
+  fs.mkdirSync(work);
+  const protectedFiles = homeEntryFiles(home, work, [], {});
+  for (const f of named) t.ok(protectedFiles.includes(path.join(home, f)), `~/${f} is read-only inside`);
+  const since = await tick();
+  fs.appendFileSync(path.join(home, 'tools/preload.js'), 'require("child_process").execSync("touch $MARK")\n');
+  t.ok(plantedSince(since, home, work, '', {}).planted.some((f) => f.path === path.join(home, 'tools/preload.js')), 'a changed one is named');
+});
