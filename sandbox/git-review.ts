@@ -18,6 +18,9 @@ export interface Hidden {
 /** At most this many bytes of changed files are hashed (the rest is named as unread). */
 const HASH_BYTES = 64 * 1024 * 1024;
 const MAX_ENTRIES = 1_000_000;
+/** An index not changed during the run is read up to this size, for at most this many marked files. */
+const INDEX_BYTES = 32 * 1024 * 1024;
+const MARKED_FILES = 20_000;
 
 /** The path a `.git` file names (`gitdir: PATH`), read line by line (no pattern to backtrack). */
 export function gitdirOf(text: string): string | undefined {
@@ -188,9 +191,14 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
   }
   const sha256 = /^\s*objectformat\s*=\s*sha256\s*$/im.test(config);
   const indexFile = path.join(repo.gitDir, 'index');
+  // An index changed during the run is read whole; one left as it was only for the files the user
+  // marked before the run (a change the agent made to one of those is hidden as well).
   let buf: Buffer | undefined;
+  let indexChanged = false;
   try {
-    if (fs.statSync(indexFile).ctimeMs >= since) buf = fs.readFileSync(indexFile);
+    const st = fs.statSync(indexFile);
+    indexChanged = st.ctimeMs >= since;
+    if (indexChanged || st.size <= INDEX_BYTES) buf = fs.readFileSync(indexFile);
   } catch {
     /* no index */
   }
@@ -212,13 +220,16 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
   if (replaced) out.push({ path: replace, why: 'git replace refs made during the run: git status, diff and log read the objects they name (the agent\'s) in place of the real ones; review with GIT_NO_REPLACE_OBJECTS=1 git diff, then git replace -d each' });
   if (!buf) return out;
   const index = readIndex(buf, sha256 ? 32 : 20);
+  if ('unread' in index && !indexChanged) return out;
   if ('unread' in index) {
     out.push({ path: indexFile, why: `git's index changed during the run and could not be read (${index.unread}): git status may not show every change the agent made` });
     return out;
   }
   let hashed = 0;
+  let marked = 0;
   for (const e of index.entries) {
     if (e.stage !== 0) continue;
+    if (!indexChanged && (!e.unlooked || ++marked > MARKED_FILES)) continue;
     const kind = e.mode >>> 12;
     if (kind !== 0o10 && kind !== 0o12) continue; // regular files and symlinks; not submodules or sparse folders
     const file = path.join(repo.top, e.name);

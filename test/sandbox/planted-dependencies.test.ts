@@ -562,3 +562,19 @@ t.test('the files ~/.npmrc and tmux\'s config name by path are read-only inside 
   fs.appendFileSync(path.join(home, 'tools/preload.js'), 'require("child_process").execSync("touch $MARK")\n');
   t.ok(plantedSince(since, home, work, '', {}).planted.some((f) => f.path === path.join(home, 'tools/preload.js')), 'a changed one is named');
 });
+
+t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
+  const repo = tempDir(t, 'hunt20-sandbox-gitmark-');
+  for (const f of ['settings.py', 'sparse.py', 'app.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  git(repo, 'update-index', '--assume-unchanged', 'settings.py'); // the user's local settings
+  git(repo, 'update-index', '--skip-worktree', 'sparse.py');
+  const since = await tick();
+  fs.appendFileSync(path.join(repo, 'settings.py'), 'import os; os.system("touch $MARK")\n');
+  fs.appendFileSync(path.join(repo, 'app.py'), '# visible\n');
+  t.ok(fs.statSync(path.join(repo, '.git', 'index')).ctimeMs < since, 'the index is as before the run');
+  t.same(plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)), ['settings.py'], 'the marked file changed is named; the visible change and the untouched mark are not');
+  t.equal(git(repo, 'status', '--porcelain'), ' M app.py\n', 'the attack: git status shows only app.py');
+});
