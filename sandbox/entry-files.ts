@@ -14,7 +14,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { terminalText } from '../lib/text.ts';
-import { inside, isDir, realFolders } from './paths.ts';
+import { inside, isDir, isFile, realFolders } from './paths.ts';
+import { hiddenFromGit } from './git-review.ts';
 import { walkFolders } from './walk.ts';
 
 /** In the home folder: path → what runs it. A folder stands for everything in it. */
@@ -704,6 +705,12 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'opencode.json': 'opencode starts the MCP servers and plugins it names',
   '.opencode': 'opencode runs its plugins',
   '.pre-commit-config.yaml': 'pre-commit runs its hooks at your next commit',
+  // Twentieth pass: what hides a file from the review itself. A file a `.gitignore` covers shows in
+  // no `git status` or diff (a `conftest.py` pytest loads, a `requests.py` beside a script), and a
+  // new one can cover itself (`*`); a `.gitattributes` line `-diff` shows a file's change as
+  // "Binary files differ".
+  '.gitignore': 'git hides what it covers (and itself, with *) from git status and every diff: review the files it ignores',
+  '.gitattributes': 'git shows the diff of a file it marks -diff or binary as "Binary files differ"',
   'GNUmakefile': 'make reads it before Makefile',
   'makefile': 'make reads it before Makefile',
   'eslint.config.js': 'VS Code\'s ESLint extension runs it on opening a file',
@@ -743,6 +750,16 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'tailwind.config.cjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.mjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.ts': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
+  // Twentieth pass: the test runners' and Svelte's configs their VS Code extensions run on opening
+  // the folder (Vitest's starts Vitest on the Vite or Vitest config it finds, Playwright's lists the
+  // tests — config and test files loaded —, Jest's starts jest, Svelte's language server imports its
+  // config for the preprocessors), before any review of the change.
+  ...Object.fromEntries([
+    ...['vitest.config', 'vitest.workspace', 'vite.config'].map((n) => [n, 'VS Code\'s Vitest extension runs it on opening the folder']),
+    ...['playwright.config', 'playwright-ct.config'].map((n) => [n, 'VS Code\'s Playwright extension runs it (and loads the tests) on opening the folder']),
+    ['jest.config', 'VS Code\'s Jest extension runs it on opening the folder'],
+    ['svelte.config', 'VS Code\'s Svelte extension runs it on opening a .svelte file'],
+  ].flatMap(([n, why]) => ['js', 'mjs', 'cjs', 'ts', 'mts', 'cts'].map((ext) => [`${n}.${ext}`, why]))),
 };
 
 /**
@@ -891,6 +908,11 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
     }
     if (fs.existsSync(inc) && !out.includes(inc)) out.push(inc);
   }
+  // The global ignore and attributes files and the programs git's and ssh's configs name (twentieth
+  // pass), where they exist in the home folder.
+  for (const f of [...gitGlobalFiles(homeDir, env), ...sshPrograms(homeDir), ...configNamedFiles(homeDir)]) {
+    if (inside(f, homeDir) && !inside(here, f) && !inside(f, here) && !unlocked.some((w) => inside(w, f)) && fs.existsSync(f) && !out.includes(f)) out.push(f);
+  }
   // What the user's environment names as startup code, protected like them (missing: named after the run).
   for (const f of envEntryFiles(env, homeDir, cwd).keys()) {
     if (unlocked.some((w) => inside(w, f)) || out.includes(f) || !fs.existsSync(f)) continue;
@@ -1012,6 +1034,116 @@ export function gitIncludes(homeDir: string, env: NodeJS.ProcessEnv = process.en
     .filter((p): p is string => !!p), homeDir);
 }
 
+/**
+ * The regular files of the home folder a config's value names by path (`~/x`, `$HOME/x`, `${HOME}/x`
+ * or absolute), at the start of the value or after a space, quote, `=`, `!`, `:` or `(`.
+ */
+function homeFilesNamed(value: string, homeDir: string): string[] {
+  const out: string[] = [];
+  for (const m of value.matchAll(/(?:^|[\s'"=!:(])((?:~|\$HOME|\$\{HOME\})\/[^\s'";|&)]+|\/[^\s'";|&)]+)/g)) {
+    const raw = m[1]!;
+    const target = path.resolve(raw.startsWith('/') ? raw : path.join(homeDir, raw.slice(raw.indexOf('/') + 1)));
+    if (out.length < 32 && !out.includes(target) && inside(target, homeDir) && target !== path.resolve(homeDir) && isFile(target)) out.push(target);
+  }
+  return out;
+}
+
+/**
+ * The programs of the home folder `~/.ssh/config` runs by path (`ProxyCommand ~/bin/proxy.sh %h`,
+ * `LocalCommand`, `KnownHostsCommand`, `Match exec`, a PKCS#11 or security key provider library):
+ * `~/.ssh` is hidden whole, but a program it names elsewhere was the agent's to rewrite, and the
+ * user's next `ssh` (or `git push` over ssh) ran it (twentieth pass). Top-level file only.
+ */
+export function sshPrograms(homeDir: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(homeDir, '.ssh', 'config'), 'utf8').slice(0, 256 * 1024);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*(proxycommand|localcommand|knownhostscommand|match\b.*\bexec|pkcs11provider|securitykeyprovider)(?:\s*=\s*|\s+)(.*)$/i.exec(line);
+    if (m) for (const f of homeFilesNamed(m[2]!, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
+  }
+  return out;
+}
+
+/**
+ * The files of the home folder npm's and tmux's user configs name by path: npm runs `script-shell`
+ * and the `--require` of `node-options` in every script and trusts `cafile`; tmux runs `run-shell`
+ * and `if-shell` commands and loads `source-file`s at every start. Their configs are read-only, what
+ * they name was the agent's (twentieth pass).
+ */
+export function configNamedFiles(homeDir: string): string[] {
+  const out: string[] = [];
+  for (const rel of ['.npmrc', '.tmux.conf', '.config/tmux/tmux.conf']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(homeDir, rel), 'utf8').slice(0, 256 * 1024);
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (/^\s*[#;]/.test(line)) continue;
+      for (const f of homeFilesNamed(line, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
+    }
+  }
+  return out;
+}
+
+/**
+ * The files of the home folder git's global configs name by path: the programs git runs
+ * (`gpg.program = ~/bin/gpg-wrap`, `core.editor`, a credential helper, a filter), and
+ * the ignore and attributes files (`core.excludesFile`,
+ * `core.attributesFile`), in every repository of the user's: a line the agent adds to the first
+ * hides a file of its own (a `conftest.py` pytest loads) from every `git status` and diff, the second
+ * turns a file's diff into "Binary files differ" (`-diff`); and the template folder (`init.templateDir`,
+ * `GIT_TEMPLATE_DIR`), whose hooks git copies into every repository the user makes or clones (a
+ * `post-checkout` there runs at the end of the next `git clone`). Twentieth pass; the default places
+ * (`~/.config/git/ignore`, `attributes`) are in `~/.config/git`, protected whole.
+ */
+export function gitGlobalFiles(homeDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const configs = [path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)].filter((p): p is string => !!p);
+  const out: string[] = [];
+  for (const file of [...configs, ...configIncludes(configs, homeDir)]) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+    } catch {
+      continue;
+    }
+    let section = '';
+    for (const raw of text.split('\n')) {
+      let line = raw.trim();
+      if (line.startsWith('[')) {
+        section = /^\[\s*(core|init)\s*\]/i.exec(line)?.[1]?.toLowerCase() ?? '';
+        const close = line.indexOf(']');
+        line = close < 0 ? '' : line.slice(close + 1).trim();
+      }
+      const eq = line.indexOf('=');
+      if (eq < 0 || line.startsWith('#') || line.startsWith(';')) continue;
+      const key = `${section}.${line.slice(0, eq).trim().toLowerCase()}`;
+      if (!['core.excludesfile', 'core.attributesfile', 'init.templatedir'].includes(key)) {
+        // Any other value naming a file of the home folder by path: a program git runs (`gpg.program`,
+        // `core.editor`, `credential.helper`, `diff.external`, a filter, an alias `!~/bin/x`) or a file
+        // it trusts (`http.sslCAInfo`); the program, rewritten, runs at the next commit or fetch.
+        for (const target of homeFilesNamed(line.slice(eq + 1), homeDir)) if (out.length < 32 && !out.includes(target)) out.push(target);
+        continue;
+      }
+      let value = line.slice(eq + 1).trim();
+      if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
+      else value = value.split(/[;#]/, 1)[0]!.trim();
+      if (!value) continue;
+      const target = value.startsWith('~/') ? path.join(homeDir, value.slice(2)) : path.isAbsolute(value) ? value : undefined;
+      if (target && !out.includes(target) && out.length < 16) out.push(target);
+    }
+  }
+  const template = env.GIT_TEMPLATE_DIR;
+  if (template && path.isAbsolute(template) && !out.includes(template)) out.push(template);
+  return out;
+}
+
 /** The files the git config files `configs` include, nested up to 4 deep (see gitIncludes). */
 export function configIncludes(configs: string[], homeDir: string): string[] {
   const out: string[] = [];
@@ -1085,6 +1217,15 @@ function folderEntryWatched(p: string): string[] {
   if (name === '.git' && isDir(p)) return ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n));
   if (name === '.hg' && isDir(p)) return [path.join(p, 'hgrc')];
   return [p];
+}
+
+/** Whether a folder holds a Python source (a `.py` file): where Python imports modules from. */
+function besidePython(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).some((n) => n.endsWith('.py'));
+  } catch {
+    return false;
+  }
 }
 
 /** The names of the folders in `dir` (bounded). */
@@ -1329,6 +1470,9 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       }
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
+    for (const f of sshPrograms(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.ssh/config runs it (ProxyCommand, LocalCommand, Match exec) at your next ssh or git push' });
+    for (const f of configNamedFiles(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.npmrc or tmux config names it: npm or tmux runs or loads it at its next start' });
+    for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: a program git runs, an ignore or attributes file (what it hides shows in no git status or diff) or the template folder (its hooks go into your next git init or clone and run there)' });
     for (const f of rcSourced(homeDir)) {
       if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
       if (!planted.some((p) => p.path === compiledForm(f)) && changedSince(compiledForm(f), since, budget)) planted.push(zwc(f));
@@ -1463,8 +1607,11 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   // pdm's and hatch's, which `pipenv run`, `workon`, `pdm run`, `hatch run` and the editor's Python
   // use for the project as its own `.venv` (the same names; not protected: the agent installs there).
   for (const dir of homeOk ? outsideVenvs(homeDir, env) : []) venvChanged(dir, 'a Python virtual environment of a project (pipenv, virtualenvwrapper, pdm, hatch): `pipenv run`, `workon`, your editor run its python and the programs in its bin');
+  // Submodules' and nested repositories' working trees, read for hidden changes after the walk.
+  const repositories: string[] = [];
   const walked = walkFolders(root, budget, (dir, e) => {
     const p = path.join(dir, e.name);
+    if (e.name === '.git' && dir !== root) repositories.push(dir);
     // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which
     // `core.worktree` gives a working tree): git run inside it obeys its config as a .git's.
     if (e.name === 'HEAD' && e.isFile() && dir !== root && ['objects', 'refs'].every((n) => isDir(path.join(dir, n)))
@@ -1509,19 +1656,32 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       if (path.basename(dir) === '__pycache__') caches.push(p);
       else if (e.name.endsWith('.pyc') && !planted.some((f) => f.path === p)) planted.push({ path: p, why: 'Python imports it as the module of its name where no .py is beside it, before the standard library\'s' });
     }
+    // A Python extension module beside Python sources (twentieth pass): Python's finder tries
+    // `x.cpython-312-….so`, `x.abi3.so` and `x.so` before `x.py` in each folder, so one there runs in
+    // place of a source no diff shows changed (and, in a script's folder, of an installed package of
+    // that name); `*.so` is in every Python .gitignore. Installed packages are named by package.
+    if (e.isFile() && e.name.endsWith('.so') && !planted.some((f) => f.path === p) && !/(?:^|[\\/])(?:site|dist)-packages(?:[\\/]|$)/.test(dir)
+      && changedSince(p, since, budget) && besidePython(dir)) {
+      planted.push({ path: p, why: 'Python imports an extension module in place of the .py of the same name beside it (and of an installed package of that name); *.so is in every Python .gitignore' });
+    }
     // A dotenv file setting a variable that runs code: bun, pipenv, VS Code's Python, docker
     // compose and `node --env-file` load it into the programs they start (fourteenth pass).
     if (e.isFile() && DOTENV.test(e.name) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
       const runs = codeVariables(p);
       if (runs) planted.push({ path: p, why: `it sets ${runs}, which runs code in the programs that load it (bun, pipenv, VS Code's Python, docker compose, node --env-file)` });
     }
-    const why = (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
+    // The `*` .gitignore tools put in their own folders (pytest's, ruff's and mypy's caches, a venv
+    // uv or virtualenv made, husky's `_`): nothing there is collected or imported by name.
+    const toolIgnore = e.name === '.gitignore' && (/^\..*cache$/.test(path.basename(dir)) || path.basename(dir) === '_' || fs.existsSync(path.join(dir, 'pyvenv.cfg')));
+    const why = toolIgnore ? undefined : (Object.hasOwn(FOLDER_ENTRIES, e.name) ? FOLDER_ENTRIES[e.name] : undefined)
       ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : e.name.endsWith('.code-workspace') ? FOLDER_ENTRIES['.code-workspace'] : undefined);
     if (why) {
       if (!planted.some((f) => f.path === p) && folderEntryWatched(p).some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
     }
     return !NOT_WALKED.has(e.name);
   });
+  // Changes git's own view hides from a review (twentieth pass, `git-review.ts`).
+  for (const h of hiddenFromGit(since, [root, ...repositories])) if (!planted.some((f) => f.path === h.path)) planted.push(h);
   const complete = walked && !packageBudget.ranOut;
   return { planted, complete: complete && !cacheBudget.ranOut, caches };
 }

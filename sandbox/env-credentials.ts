@@ -30,7 +30,37 @@ const VALUE_PATTERNS: RegExp[] = [
   // Well-known token formats: GitHub, GitLab, OpenAI and Anthropic, Stripe, Slack, AWS key ids,
   // Google API keys, npm, Hugging Face, PyPI, DigitalOcean, Shopify, SendGrid.
   /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|sk-[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|xox[abposr]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{30,}|pypi-[A-Za-z0-9_-]{50,}|dop_v1_[a-f0-9]{64}|shp(?:at|ss|ca)_[a-fA-F0-9]{32}|SG\.[\w-]{16,}\.[\w-]{16,})\b/,
+  // Twentieth pass: formats whose body is all lower case, all hex or short, which the prefixed
+  // rule below cannot tell from ordinary text: Vault, Twilio, Mailgun, Databricks, Pulumi,
+  // Terraform Cloud, Google's OAuth access and refresh tokens, age and Tailscale keys, Doppler,
+  // ElevenLabs, Stripe's webhook secrets, Azure storage keys and SAS signatures, Mapbox's secret
+  // tokens, Atlassian's, Square's, and a signed JWT (a bearer token: CI's OIDC tokens, Supabase's
+  // service role key).
+  /\b(?:hv[sbr]\.[A-Za-z0-9_-]{20,}|SK[0-9a-f]{32}|key-[0-9a-f]{32}|dapi[0-9a-f]{32}|pul-[0-9a-f]{40}|[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{40,}|ya29\.[\w-]{20,}|1\/\/0[\w-]{30,}|AGE-SECRET-KEY-1[0-9A-Z]{50,}|tskey-[\w-]{20,}|dp\.(?:st|pt|sa|ct|scim|audit)\.[\w.-]{20,}|sk_[0-9a-f]{48}|whsec_[A-Za-z0-9+/=]{24,}|sk\.eyJ[\w.-]{20,}|ATATT[\w=-]{40,}|(?:EAAA|sq0csp-)[\w-]{30,}|eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{16,})/,
+  /\bAccountKey=[A-Za-z0-9+/]{20,}|[?&;]sig=[A-Za-z0-9%+/]{20,}/,
 ];
+
+/**
+ * A vendor's token under a name of the user's own: a short lower-case prefix (`xai-`, `gsk_`, `r8_`,
+ * `lin_api_`, `dckr_pat_`, `glsa_`, `pcsk_`, a vendor not listed yet) and 30 or more letters and
+ * digits of all three kinds with many distinct characters (random, not a word or a hex id). Hashes
+ * (`sha512-…`, npm's integrity) are not tokens.
+ */
+const PREFIXED = /\b([a-z][a-z0-9]{0,11}(?:[_-][A-Za-z0-9]{1,8}){0,2})[_-]([A-Za-z0-9]{30,})(?![A-Za-z0-9])/g;
+const HASHES = /^(?:sha\d*|md5|blake\d*|h\d)$/;
+
+function prefixedToken(value: string): boolean {
+  let n = 0;
+  for (const m of value.matchAll(PREFIXED)) {
+    if (++n > 64) return false;
+    const prefix = m[1]!;
+    const body = m[2]!.slice(0, 256);
+    if (HASHES.test(prefix.split(/[_-]/)[0]!)) continue;
+    const kinds = [/[a-z]/g, /[A-Z]/g, /[0-9]/g].map((re) => body.match(re)?.length ?? 0);
+    if (kinds.every((k) => k >= 2) && new Set(body).size >= 16) return true;
+  }
+  return false;
+}
 
 /** Whether the name says the variable holds a credential. */
 export function credentialName(name: string): boolean {
@@ -49,7 +79,7 @@ export function credentialName(name: string): boolean {
 
 /** Whether the value is a credential by its form (a URL with a password, a known token format). */
 export function credentialValue(value: string): boolean {
-  return VALUE_PATTERNS.some((re) => re.test(value));
+  return VALUE_PATTERNS.some((re) => re.test(value)) || prefixedToken(value);
 }
 
 /**

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { xdgMoved } from './entry-files.ts';
-import { withEditorCopies } from './paths.ts';
+import { isFile, withEditorCopies } from './paths.ts';
 
 /** Shells', REPLs' and editors' history files, relative to the home folder. */
 const HISTORIES = [
@@ -253,14 +253,6 @@ export function homeSecretFiles(homeDir: string, env: NodeJS.ProcessEnv, cwd: st
   // `~/.git-credentials.swp` held what the hidden file held).
   const files = homeSecretPaths(homeDir, env, cwd).flatMap((p) => (isFile(p) ? withEditorCopies(p) : [p]));
   return [...new Set([...files.filter((p) => fs.existsSync(p)), ...credentialBearingFiles(homeDir, env)])];
-}
-
-function isFile(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /**

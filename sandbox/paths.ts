@@ -11,6 +11,15 @@ export function isDir(p: string): boolean {
   }
 }
 
+/** Whether `p` is a regular file itself (a symlink to one is not). */
+export function isFile(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** Whether `child` is `parent` or lies below it (both resolved the same way by the caller). */
 export function inside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);

@@ -15,6 +15,7 @@ import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginIdentities, loginsChanged, plantedReport, plantedSince, removeCaches, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
+import { gitdirOf } from '../../sandbox/git-review.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
@@ -615,15 +616,6 @@ function removePlaced(files: string[]): void {
       /* gone already */
     }
   }
-}
-
-/** The path a worktree's `.git` file names (`gitdir: PATH`), read line by line (no pattern to backtrack). */
-function gitdirOf(text: string): string | undefined {
-  for (const line of text.split('\n')) {
-    const t = line.trimEnd();
-    if (t.startsWith('gitdir:')) return t.slice('gitdir:'.length).trim() || undefined;
-  }
-  return undefined;
 }
 
 /** Whether a git config turns on `extensions.worktreeConfig` (`worktreeconfig = true`, any case, as git reads a boolean). */

@@ -1482,6 +1482,10 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
     `echo ${base}/common > ${main}/.git/commondir 2>/dev/null && echo commondir=yes`,
     `echo ${base}/common > ${main}/.git/worktrees/tree/commondir 2>/dev/null && echo worktree_commondir=yes`,
     `echo ${base}/common > ${main}/.git/modules/sub/commondir 2>/dev/null && echo submodule_commondir=yes`,
+    // Twentieth pass: what git's own view hides from the user's review (the index and refs are the
+    // agent's to write): a change marked skip-worktree, and a replace ref for HEAD.
+    `echo 'touch ${mark}' > a && git update-index --skip-worktree a && echo skip_worktree=yes`,
+    `git replace --graft HEAD && echo replace=yes`,
   ].join('\n');
   // Same run: the caches of compiled code that tsx (Airlock's sources without a bundle, run-ts.js,
   // its tests), v8-compile-cache, Node and jiti keep in the temp folder and load as they find them.
@@ -1506,6 +1510,11 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir']) t.notOk(r[k], `${k}: refused`);
   t.notOk(fs.existsSync(path.join(main, '.git', 'commondir')), 'the commondir put in place for the run is gone after it');
   t.equal(fs.readFileSync(path.join(main, '.git', 'worktrees', 'tree', 'commondir'), 'utf8'), '../..\n', 'the worktree\'s commondir is as git made it');
+  t.equal(r.skip_worktree, 'yes', 'control: the agent writes the index');
+  t.equal(r.replace, 'yes', 'control: and refs');
+  t.notMatch(git(tree, 'status', '--porcelain'), /\ba\b/, 'the attack: the host\'s git status does not show the change to a');
+  t.match(run.stderr, /airlock: {3}a \(changed during the run and marked skip-worktree/, 'the hidden change is named after the run');
+  t.match(run.stderr, /refs\/replace \(git replace refs made during the run/, 'so is the replace ref');
   // What the user's prompt or editor runs next, and the user's next checkout.
   for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
     try {
@@ -1559,6 +1568,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   // Sixteenth pass: and one kept in the working directory (a team's shared config in the project).
   fs.appendFileSync(path.join(homeDir, '.gitconfig'), `[include]\n\tpath = ${path.join(work, '.gitconfig-team')}\n`);
   fs.writeFileSync(path.join(work, '.gitconfig-team'), '[user]\n\temail = team@example.com\n');
+  // Twentieth pass: the global ignore file the config names (a line there hides a file from every review).
+  fs.appendFileSync(path.join(homeDir, '.gitconfig'), '[core]\n\texcludesFile = ~/.gitignore_global\n');
+  fs.writeFileSync(path.join(homeDir, '.gitignore_global'), '*.swp\n');
   // Command histories hold what the user typed: the real value of a secret given to Airlock too;
   // so do the credential stores of the tools whose services Airlock brokers (gh, git, ssh, AWS).
   const canary = 'ghp_HistoryCanary8c1f0e2d';
@@ -1635,6 +1647,8 @@ print('pyc=forged')`;
     `printf 'output=${mark}\\n' > ~/.curlrc 2>/dev/null && echo curlrc=yes`,
     ...['.gitconfig.local', 'extra/inc.cfg'].map((f, i) => `mkdir -p ~/extra 2>/dev/null; printf '[core]\\n\\tfsmonitor = ${line}; false\\n' >> ~/${f} 2>/dev/null && echo include_${'ab'[i]}=yes`),
     `printf '[core]\\n\\tfsmonitor = ${line}; false\\n' >> .gitconfig-team 2>/dev/null && echo include_work=yes`,
+    `printf 'conftest.py\\n' >> ~/.gitignore_global 2>/dev/null && echo global_ignore=yes`,
+    `mkdir -p tests && printf '*\\n' > tests/.gitignore && echo ignore=yes`,
     `printf '${line}\\n' > ~/.bash_profile && echo created=yes`,
     // Seventeenth pass: missing before the run: zsh's compiled ~/.zshrc (read in place of the
     // read-only one when newer), less's XDG lesskey, Debian's lesspipe filter, npm init's module.
@@ -1658,15 +1672,15 @@ print('pyc=forged')`;
   histories.forEach((f, i) => t.equal(r[`history_${tag(i)}`], '', `~/${f} reads as nothing inside`));
   for (const f of histories) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), `printf %s ${canary} | airlock secret set github_token\n`, `~/${f} unchanged`);
   existing.forEach((f, i) => t.notOk(r[`append_${tag(i)}`], `~/${f}: read-only inside`));
-  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'unit_control', 'user_conf', 'npmrc', 'curlrc', 'include_a', 'include_b', 'include_work']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'unit_control', 'user_conf', 'npmrc', 'curlrc', 'include_a', 'include_b', 'include_work', 'global_ignore']) t.notOk(r[k], `${k}: refused`);
   t.equal(fs.readFileSync(path.join(work, '.gitconfig-team'), 'utf8'), '[user]\n\temail = team@example.com\n', 'the working directory\'s file git\'s global config includes is unchanged');
   for (const f of ['.npmrc', '.curlrc']) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), '', `~/${f} was made empty and stays so`);
-  for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv', 'devc', 'pager']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
+  for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv', 'devc', 'pager', 'ignore']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
   // Named after the run: each file the agent made, none of the files it did not touch.
   for (const k of ['claude_state', 'agent_configs']) t.equal(r[k], 'yes', `control: the agent writes ${k}`);
   for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '.venv', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth', '.devcontainer', 'proj.code-workspace', '~/.gdbinit',
-    '~/.claude.json', '.claude', '.mcp.json', '~/.claude/settings.json', '~/.zshrc.zwc', '~/.config/lesskey', '~/.lessfilter', '~/.npm-init.js']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
+    '~/.claude.json', '.claude', '.mcp.json', '~/.claude/settings.json', '~/.zshrc.zwc', '~/.config/lesskey', '~/.lessfilter', '~/.npm-init.js', 'tests/.gitignore']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
   for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
   caches.forEach((f, i) => t.equal(r[`cache_${'abcde'[i]}`], 'yes', `control: the agent writes its own ~/${f}`));
   for (const f of caches.slice(0, -1)) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), 'host\n', `the host's ~/${f} is unchanged`);
@@ -1702,7 +1716,9 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
     '.claude/settings.local.json', '.mcp.json', '.cursor/mcp.json', '.pre-commit-config.yaml', 'GNUmakefile', 'eslint.config.js', '.aider.conf.yml',
     'rust-toolchain.toml', 'sitecustomize.py',
     // sixteenth pass
-    '.tool-versions', 'prettier.config.js', '.stylelintrc.cjs', 'tailwind.config.ts'];
+    '.tool-versions', 'prettier.config.js', '.stylelintrc.cjs', 'tailwind.config.ts',
+    // twentieth pass
+    '.gitattributes', 'vitest.config.ts', 'vite.config.mjs', 'playwright.config.ts', 'jest.config.js', 'svelte.config.js'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));

@@ -264,3 +264,317 @@ t.test('numba\'s cache moved by NUMBA_CACHE_DIR is hidden (made first when missi
   t.ok(fs.existsSync(dir), 'made when missing, so the agent cannot make the first one');
   t.notOk(envCodeCaches({ NUMBA_CACHE_DIR: base }, path.join(base, 'work')).includes(base), 'never a folder holding the working directory');
 });
+
+// Twentieth pass: changes git's own view hides from the user's review. The agent commits, so the
+// index and refs are its to write; `git status` and `git diff` trust both.
+const FORGE_INDEX = `
+import hashlib, os, struct, sys
+index, name, top = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
+f = os.path.join(top, name.decode())
+t = os.stat(f).st_mtime - 10
+os.utime(f, (t, t))  # older than the index: git does not take the entry as racy and look again
+b = bytearray(open(index, 'rb').read())
+version, count = struct.unpack('>II', b[4:12])
+at, prev = 12, b''
+for _ in range(count):
+    start = at
+    flags = struct.unpack('>H', b[at + 60:at + 62])[0]
+    at += 62 + (2 if flags & 0x4000 else 0)
+    if version == 4:
+        c = b[at]; at += 1; strip = c & 127
+        while c & 128:
+            c = b[at]; at += 1; strip = ((strip + 1) << 7) + (c & 127)
+        end = b.index(0, at); n = prev[:len(prev) - strip] + bytes(b[at:end]); at = end + 1
+    else:
+        end = b.index(0, at); n = bytes(b[at:end]); at = start + ((at - start + end - at + 8) & ~7)
+    prev = n
+    if n == name:
+        st = os.stat(os.path.join(top, name.decode()))
+        b[start:start + 40] = struct.pack('>10I', int(st.st_ctime), st.st_ctime_ns % 10**9, int(st.st_mtime), st.st_mtime_ns % 10**9,
+            st.st_dev & 0xffffffff, st.st_ino & 0xffffffff, struct.unpack('>I', b[start + 24:start + 28])[0], st.st_uid, st.st_gid, st.st_size & 0xffffffff)
+b[-20:] = hashlib.sha1(bytes(b[:-20])).digest()
+open(index, 'wb').write(bytes(b))
+`;
+const GIT_ENV = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'u', GIT_AUTHOR_EMAIL: 'u@example.com', GIT_COMMITTER_NAME: 'u', GIT_COMMITTER_EMAIL: 'u@example.com' };
+const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+type Hide = 'skip-worktree' | 'assume-unchanged' | 'forged-stat' | 'shown' | 'staged' | 'untouched';
+/** What the agent does to one tracked file; all but the last three hide a change from git status. */
+function agentHides(repo: string, rel: string, how: Hide): void {
+  if (how === 'untouched') return;
+  fs.writeFileSync(path.join(repo, rel), `import os; os.system("touch $MARK")  # ${how}\n`);
+  if (how === 'skip-worktree' || how === 'assume-unchanged') git(repo, 'update-index', `--${how}`, rel);
+  if (how === 'forged-stat') execFileSync('python3', ['-c', FORGE_INDEX, path.join(repo, '.git', 'index'), rel, repo]);
+  if (how === 'staged') git(repo, 'add', rel);
+}
+const HIDDEN: Hide[] = ['skip-worktree', 'assume-unchanged', 'forged-stat'];
+
+t.test('a tracked file changed during the run that git status does not show (index flags, a forged index entry, a replace ref) is named', async (t) => {
+  const repo = tempDir(t, 'hunt20-sandbox-git-');
+  const files = ['app.py', 'util.py', 'lib/db.py', 'cfg.py', 'other.py', 'sparse.py', 'same.py'];
+  for (const f of files) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  git(repo, 'update-index', '--skip-worktree', 'sparse.py'); // the user's, before the run
+  // Controls: what git stores in another form than the file (line ends made LF, Git LFS's pointer).
+  git(repo, 'config', 'core.autocrlf', 'input');
+  git(repo, 'config', 'filter.lfs.clean', 't=$(mktemp); cat > "$t"; printf "version https://git-lfs.github.com/spec/v1\\noid sha256:%s\\nsize %s\\n" "$(sha256sum < "$t" | cut -d" " -f1)" "$(wc -c < "$t" | tr -d " ")"; rm "$t"');
+  git(repo, 'config', 'filter.lfs.smudge', 'cat');
+  writer(repo)('.gitattributes', '*.bin filter=lfs\n');
+  git(repo, 'add', '.gitattributes');
+  git(repo, 'commit', '-qm', 'attributes');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  t.same(named(), [], 'control: nothing changed, nothing named');
+
+  agentHides(repo, 'app.py', 'skip-worktree');
+  agentHides(repo, 'util.py', 'assume-unchanged');
+  agentHides(repo, 'lib/db.py', 'forged-stat');
+  agentHides(repo, 'cfg.py', 'shown'); // git status shows it
+  agentHides(repo, 'other.py', 'staged'); // git status shows it staged
+  writer(repo)('crlf.py', 'print(1)\r\nprint(2)\r\n');
+  writer(repo)('model.bin', 'weights');
+  git(repo, 'add', 'crlf.py', 'model.bin');
+  t.ok(git(repo, 'ls-files', '-s', 'model.bin') !== '' && !git(repo, 'cat-file', '-p', `:model.bin`).includes('weights'), 'control: the LFS stand-in stores a pointer');
+  // Marked during the run, content as committed: nothing hidden.
+  fs.writeFileSync(path.join(repo, 'same.py'), fs.readFileSync(path.join(repo, 'same.py')));
+  git(repo, 'update-index', '--assume-unchanged', 'same.py');
+  t.same(git(repo, 'status', '--porcelain').split('\n').filter(Boolean).sort(), [' M cfg.py', 'A  crlf.py', 'A  model.bin', 'M  other.py'], 'the attack: git status shows only the visible changes');
+  t.equal(git(repo, 'diff', 'HEAD', '--name-only').trim().split('\n').sort().join(' '), 'cfg.py crlf.py model.bin other.py', 'and git diff HEAD the same');
+  t.same(named(), ['app.py', 'lib/db.py', 'util.py'], 'each hidden change is named, the visible and unchanged ones are not');
+  const why = plantedSince(since, '', repo).planted.find((f) => f.path === path.join(repo, 'app.py'))?.why ?? '';
+  t.match(why, /skip-worktree.*git status/, 'the reason names the mark and what it hides');
+
+  // A replace ref: HEAD reads as a commit of the agent's whose tree holds its change, the index
+  // matching it, so git status, git diff HEAD and git log show nothing.
+  git(repo, 'update-index', '--no-skip-worktree', 'app.py');
+  git(repo, 'update-index', '--no-assume-unchanged', 'util.py', 'same.py');
+  git(repo, 'checkout', '-q', '--', '.');
+  git(repo, 'reset', '-q', '--hard');
+  const since2 = await tick();
+  const head = git(repo, 'rev-parse', 'HEAD').trim();
+  fs.writeFileSync(path.join(repo, 'app.py'), 'import os; os.system("touch $MARK")\n');
+  git(repo, 'add', 'app.py');
+  const tree = git(repo, 'write-tree').trim();
+  const commit = git(repo, 'cat-file', 'commit', head).replace(/^tree .*/m, `tree ${tree}`);
+  const forged = execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: repo, env: GIT_ENV, input: commit, encoding: 'utf8' }).trim();
+  git(repo, 'replace', head, forged);
+  t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status is clean');
+  t.equal(git(repo, 'rev-parse', 'HEAD').trim(), head, 'and HEAD is the same commit id');
+  const after = plantedSince(since2, '', repo).planted;
+  t.ok(after.some((f) => f.path === path.join(repo, '.git', 'refs', 'replace') && /replace/.test(f.why)), `the replace ref is named (${after.map((f) => f.path).join(', ')})`);
+  git(repo, 'replace', '-d', head);
+  t.equal(git(repo, 'status', '--porcelain').trim(), 'M  app.py', 'what it hid');
+});
+
+t.test('property: a change hidden from git status by any means, at any depth, in any index version, is named; visible ones are not', async (t) => {
+  const hows: Hide[] = [...HIDDEN, 'shown', 'staged', 'untouched'];
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom(2, 3, 4),
+    fc.array(fc.record({ dir: fc.array(fc.constantFrom('src', 'a', 'deep', 'pkg'), { maxLength: 3 }), how: fc.constantFrom(...hows) }), { minLength: 1, maxLength: 5 }),
+    async (version, plan) => {
+      const repo = fs.mkdtempSync(path.join(path.dirname(tempDir(t, 'hunt20-sandbox-gitp-')), 'hunt20-sandbox-gitp-'));
+      try {
+        const rels = plan.map((p, i) => path.join(...p.dir, `m${i}.py`));
+        for (const r of rels) writer(repo)(r, `x = ${JSON.stringify(r)}\n`);
+        git(repo, 'init', '-q');
+        git(repo, 'add', '.');
+        git(repo, 'commit', '-qm', 'init');
+        git(repo, 'update-index', '--index-version', String(version));
+        const since = await tick();
+        plan.forEach((p, i) => agentHides(repo, rels[i]!, p.how));
+        const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+        const expected = rels.filter((_, i) => HIDDEN.includes(plan[i]!.how)).sort();
+        return JSON.stringify(named) === JSON.stringify(expected);
+      } finally {
+        fs.rmSync(repo, { recursive: true, force: true });
+      }
+    },
+  ), { numRuns: process.env.AIRLOCK_FUZZ_RUNS ? numRuns : 5, seed });
+});
+
+t.test('a Python extension module made beside Python sources during the run is named; installed packages\' are not', async (t) => {
+  const work = tempDir(t, 'hunt20-sandbox-so-');
+  const write = writer(work);
+  write('main.py', 'import util\n');
+  write('util.py', 'def f(): pass\n');
+  write('native/build.so', 'old'); // a library of the project's, no Python beside it
+  write('.venv/pyvenv.cfg', 'home = /usr/bin\n');
+  write('.venv/lib/python3.11/site-packages/numpy/core/x.py', '');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control');
+  const suffix = execFileSync('python3', ['-c', 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'], { encoding: 'utf8' }).trim();
+  const include = execFileSync('python3', ['-c', 'import sysconfig; print(sysconfig.get_paths()["include"])'], { encoding: 'utf8' }).trim();
+  const so = path.join(work, `util${suffix}`);
+  // The agent's: a real extension module named util, which runs its code when imported.
+  const source = write('ext.c', '#include <Python.h>\n#include <stdlib.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "util", 0, -1, 0};\nPyMODINIT_FUNC PyInit_util(void) { system("touch \\"$MARK\\""); return PyModule_Create(&m); }\n');
+  execFileSync('cc', ['-shared', '-fPIC', `-I${include}`, source, '-o', so]);
+  fs.rmSync(source);
+  write('pkg/__init__.py', '');
+  write('pkg/fast.abi3.so', 'x');
+  write('native/build.so', 'new');
+  write('.venv/lib/python3.11/site-packages/numpy/core/_multiarray.cpython-311-x86_64-linux-gnu.so', 'x');
+  const after = named();
+  t.same(after.filter((p) => p.endsWith('.so')), [`util${suffix}`, 'pkg/fast.abi3.so'].sort(), 'the modules beside Python sources are named; a library in a folder of no Python and an installed package\'s are not');
+  t.ok(after.includes('.venv/lib/python3.11/site-packages/numpy'), 'the installed package is named as a package, as before');
+  const mark = path.join(work, 'ran');
+  execFileSync('python3', ['main.py'], { cwd: work, env: { ...process.env, MARK: mark } });
+  t.ok(fs.existsSync(mark), 'the host\'s python main.py imports the extension in place of util.py (why it is named)');
+});
+
+t.test('ignore and attributes files that hide a change from the review are named when changed; the global ones are read-only inside', async (t) => {
+  const { homeEntryFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt20-sandbox-ignore-');
+  const write = writer(home);
+  const repo = path.join(home, 'src', 'app');
+  write('src/app/tests/test_app.py', 'def test_x(): pass\n');
+  write('src/app/app.py', 'print(1)\n');
+  write('.gitconfig', '[user]\n\tname = me\n[core]\n\texcludesFile = ~/.gitignore_global\n\tattributesfile = "~/.gitattributes_global" ; shared\n[init]\n\ttemplateDir = ~/.git-templates\n');
+  write('.gitignore_global', '*.swp\n');
+  write('.gitattributes_global', '');
+  write('.git-templates/hooks/.keep', '');
+  // Programs and files the global config names by path, each a way to run code at the next commit or fetch.
+  fs.appendFileSync(path.join(home, '.gitconfig'), `[gpg]\n\tprogram = ~/tools/gpg-wrap\n[alias]\n\tlg = !~/scripts/git-lg.sh --all\n[http]\n\tsslCAInfo = $HOME/certs/ca.pem\n[core]\n\teditor = "${path.join(home, 'tools', 'ed')}" -w\n[safe]\n\tdirectory = ~/src\n[url "https://github.com/"]\n\tinsteadOf = gh:\n[diff]\n\texternal = ~/tools/missing-difftool\n`);
+  for (const f of ['tools/gpg-wrap', 'scripts/git-lg.sh', 'tools/ed']) write(f, '#!/bin/sh\n');
+  write('certs/ca.pem', '');
+  write('tpl-env/hooks/.keep', '');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const protectedFiles = homeEntryFiles(home, repo, [], {});
+  for (const f of ['.gitignore_global', '.gitattributes_global', '.git-templates']) t.ok(protectedFiles.includes(path.join(home, f)), `${f} (named by the global config) is read-only inside`);
+  t.ok(homeEntryFiles(home, repo, [], { GIT_TEMPLATE_DIR: path.join(home, 'tpl-env') }).includes(path.join(home, 'tpl-env')), 'so is the template folder GIT_TEMPLATE_DIR names');
+  for (const f of ['tools/gpg-wrap', 'scripts/git-lg.sh', 'tools/ed', 'certs/ca.pem']) t.ok(protectedFiles.includes(path.join(home, f)), `~/${f}, named by path in the global config, is read-only inside`);
+  t.notOk(protectedFiles.some((f) => f === path.join(home, 'src') || f.endsWith('missing-difftool')), 'a folder and a missing file it names are not taken');
+  const ranAlias = path.join(home, 'alias-ran');
+  fs.writeFileSync(path.join(home, 'scripts/git-lg.sh'), `#!/bin/sh\ntouch ${ranAlias}\n`, { mode: 0o755 });
+  execFileSync('git', ['lg'], { cwd: repo, env: { ...GIT_ENV, GIT_CONFIG_GLOBAL: path.join(home, '.gitconfig'), HOME: home } });
+  t.ok(fs.existsSync(ranAlias), 'why: the host\'s next git lg runs the file the alias names');
+  // Why: a hook in the template folder is copied into the next clone and runs at its checkout.
+  const mark = path.join(home, 'cloned-ran');
+  fs.writeFileSync(path.join(home, 'tpl-env', 'hooks', 'post-checkout'), `#!/bin/sh\ntouch ${mark}\n`, { mode: 0o755 });
+  git(home, '-c', `init.templateDir=${path.join(home, 'tpl-env')}`, 'clone', '-q', repo, path.join(home, 'clone'));
+  t.ok(fs.existsSync(mark), 'the template\'s post-checkout ran in the next git clone');
+  t.notOk(homeEntryFiles(home, repo, [path.join(home, '.gitignore_global')], {}).includes(path.join(home, '.gitignore_global')), '--writable naming it unlocks it');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, home, repo, '', {}).planted.map((f) => path.relative(home, f.path)).sort();
+  t.same(named(), [], 'control');
+  // The agent: a conftest.py pytest loads on the host, hidden by a .gitignore that covers itself;
+  // a .gitattributes that shows app.py's diff as binary; tools' own `*` ignores (controls).
+  write('src/app/tests/conftest.py', 'import os; os.system("touch $MARK")\n');
+  write('src/app/tests/.gitignore', '*\n');
+  write('src/app/.gitattributes', '*.py -diff\n');
+  write('src/app/.pytest_cache/.gitignore', '# Created by pytest automatically.\n*\n');
+  write('src/app/.venv/pyvenv.cfg', 'home = /usr/bin\n');
+  write('src/app/.venv/.gitignore', '*\n');
+  fs.appendFileSync(path.join(repo, 'app.py'), 'import os; os.system("touch $MARK")\n');
+  t.notMatch(git(repo, 'status', '--porcelain', '--untracked-files=all'), /conftest|tests\/\.gitignore/, 'the attack: git status shows neither the conftest.py nor its .gitignore');
+  git(repo, 'add', '.gitattributes');
+  t.match(git(repo, 'diff', '--', 'app.py'), /Binary files/, 'the attack: git diff shows the change to app.py as binary');
+  const after = named();
+  t.ok(after.includes('src/app/tests/.gitignore'), `the self-covering .gitignore is named (${after.join(', ')})`);
+  t.ok(after.includes('src/app/.gitattributes'), 'the .gitattributes is named');
+  t.notOk(after.some((p) => p.includes('.pytest_cache') || p.includes('.venv/.gitignore')), 'the ignores tools put in their own folders are not');
+  fs.appendFileSync(path.join(home, '.gitignore_global'), 'conftest.py\n'); // where --writable unlocked it
+  t.ok(named().includes('.gitignore_global'), 'the global ignore file changed is named');
+  fs.writeFileSync(path.join(home, '.git-templates', 'hooks', 'post-checkout'), '#!/bin/sh\n');
+  t.ok(named().includes('.git-templates'), 'and the template folder');
+  fs.appendFileSync(path.join(home, 'tools/gpg-wrap'), 'touch $MARK\n');
+  t.ok(named().includes('tools/gpg-wrap'), 'and a program the config names');
+});
+
+t.test('a change hidden in a submodule\'s or a nested repository\'s index is named too (git status recurses into submodules)', async (t) => {
+  const base = tempDir(t, 'hunt20-sandbox-gitsub-');
+  const lib = path.join(base, 'lib');
+  const repo = path.join(base, 'app');
+  writer(lib)('lib.py', 'x = 1\n');
+  git(lib, 'init', '-q');
+  git(lib, 'add', '.');
+  git(lib, 'commit', '-qm', 'lib');
+  writer(repo)('app.py', 'import lib\n');
+  writer(repo)('.gitignore', 'vendor/\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'app');
+  git(repo, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', lib, 'sub');
+  git(repo, 'commit', '-qm', 'sub');
+  writer(repo)('vendor/tool/tool.py', 'y = 2\n');
+  git(path.join(repo, 'vendor', 'tool'), 'init', '-q'); // a nested repository of its own, ignored by the outer one
+  git(path.join(repo, 'vendor', 'tool'), 'add', '.');
+  git(path.join(repo, 'vendor', 'tool'), 'commit', '-qm', 'tool');
+  const since = await tick();
+  agentHides(path.join(repo, 'sub'), 'lib.py', 'skip-worktree');
+  agentHides(path.join(repo, 'vendor', 'tool'), 'tool.py', 'assume-unchanged');
+  t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: the parent\'s git status shows nothing');
+  t.equal(git(path.join(repo, 'vendor', 'tool'), 'status', '--porcelain'), '', 'nor the nested repository\'s');
+  const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  t.same(named, ['sub/lib.py', 'vendor/tool/tool.py'], 'both are named');
+});
+
+t.test('the test runners\' and Svelte\'s configs their editor extensions run on opening the folder are named when made or changed', async (t) => {
+  const work = tempDir(t, 'hunt20-sandbox-extcfg-');
+  const write = writer(work);
+  write('vite.config.ts', 'export default {}\n');
+  write('web/jest.config.js', 'module.exports = {}\n');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control: configs made before the run');
+  const made = ['vitest.config.mts', 'e2e/playwright.config.ts', 'app/svelte.config.js', 'vitest.workspace.ts'];
+  for (const f of made) write(f, 'import "node:child_process"; export default {}\n');
+  fs.appendFileSync(path.join(work, 'web/jest.config.js'), 'require("child_process").execSync("touch $MARK")\n');
+  write('vitest.setup.ts', ''); // loaded by a test run, not by the extension on opening
+  t.same(named(), [...made, 'web/jest.config.js'].sort(), 'each made or changed is named; the setup file is not');
+});
+
+t.test('the programs ~/.ssh/config runs by path outside ~/.ssh are read-only inside and named when changed', async (t) => {
+  const { homeEntryFiles, sshPrograms } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt20-sandbox-ssh-');
+  const write = writer(home);
+  write('.ssh/config', 'Host jump\n  ProxyCommand ~/bin-ssh/proxy.sh %h %p\nHost *\n  LocalCommand=$HOME/scripts/on-login.sh\nMatch host x exec "/' + 'HOME/check.sh %h"\n  KnownHostsCommand ~/scripts/missing.sh\n  IdentityFile ~/.ssh/id_ed25519\n');
+  fs.writeFileSync(path.join(home, '.ssh/config'), fs.readFileSync(path.join(home, '.ssh/config'), 'utf8').replace('/HOME', home));
+  for (const f of ['bin-ssh/proxy.sh', 'scripts/on-login.sh', 'check.sh']) write(f, '#!/bin/sh\n');
+  const programs = sshPrograms(home).map((p) => path.relative(home, p)).sort();
+  t.same(programs, ['bin-ssh/proxy.sh', 'check.sh', 'scripts/on-login.sh'], 'each program named by ProxyCommand, LocalCommand and Match exec; not a missing one, not an IdentityFile line');
+  const work = path.join(home, 'src', 'app');
+  fs.mkdirSync(work, { recursive: true });
+  const protectedFiles = homeEntryFiles(home, work, [], {});
+  for (const f of programs) t.ok(protectedFiles.includes(path.join(home, f)), `~/${f} is read-only inside`);
+  const since = await tick();
+  fs.appendFileSync(path.join(home, 'bin-ssh/proxy.sh'), 'touch $MARK\n'); // where --writable unlocked it
+  t.ok(plantedSince(since, home, work, '', {}).planted.some((f) => f.path === path.join(home, 'bin-ssh/proxy.sh')), 'a changed one is named');
+});
+
+t.test('the files ~/.npmrc and tmux\'s config name by path are read-only inside and named when changed', async (t) => {
+  const { homeEntryFiles, configNamedFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt20-sandbox-npmrc-');
+  const write = writer(home);
+  write('.npmrc', `script-shell=${home}/tools/sh-wrap\nnode-options=--require ~/tools/preload.js --max-old-space-size=4096\n; cafile=~/tools/commented.pem\n`);
+  write('.tmux.conf', 'set -g mouse on\nrun-shell ~/.tmux-scripts/status.sh\nsource-file "$HOME/.tmux.local"\n');
+  for (const f of ['tools/sh-wrap', 'tools/preload.js', 'tools/commented.pem', '.tmux-scripts/status.sh', '.tmux.local']) write(f, '');
+  const named = configNamedFiles(home).map((p) => path.relative(home, p)).sort();
+  t.same(named, ['.tmux-scripts/status.sh', '.tmux.local', 'tools/preload.js', 'tools/sh-wrap'], 'each file named, not a commented line');
+  const work = path.join(home, 'src');
+  fs.mkdirSync(work);
+  const protectedFiles = homeEntryFiles(home, work, [], {});
+  for (const f of named) t.ok(protectedFiles.includes(path.join(home, f)), `~/${f} is read-only inside`);
+  const since = await tick();
+  fs.appendFileSync(path.join(home, 'tools/preload.js'), 'require("child_process").execSync("touch $MARK")\n');
+  t.ok(plantedSince(since, home, work, '', {}).planted.some((f) => f.path === path.join(home, 'tools/preload.js')), 'a changed one is named');
+});
+
+t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
+  const repo = tempDir(t, 'hunt20-sandbox-gitmark-');
+  for (const f of ['settings.py', 'sparse.py', 'app.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  git(repo, 'update-index', '--assume-unchanged', 'settings.py'); // the user's local settings
+  git(repo, 'update-index', '--skip-worktree', 'sparse.py');
+  const since = await tick();
+  fs.appendFileSync(path.join(repo, 'settings.py'), 'import os; os.system("touch $MARK")\n');
+  fs.appendFileSync(path.join(repo, 'app.py'), '# visible\n');
+  t.ok(fs.statSync(path.join(repo, '.git', 'index')).ctimeMs < since, 'the index is as before the run');
+  t.same(plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)), ['settings.py'], 'the marked file changed is named; the visible change and the untouched mark are not');
+  t.equal(git(repo, 'status', '--porcelain'), ' M app.py\n', 'the attack: git status shows only app.py');
+});

@@ -1,0 +1,266 @@
+// Changes git's own view hides (twentieth pass). The user reviews an agent's work with `git status`
+// and `git diff`, then runs it. Git trusts its index and refs for that view, and both are the
+// agent's to write (it commits, so they are not kept read-only): a tracked file marked
+// `skip-worktree` or `assume-unchanged`, or whose index entry records the changed file's size and
+// time with the old content's id, is "unchanged" to `git status`, `git diff` and `git diff HEAD`;
+// a `refs/replace/<commit>` makes git read another commit (the agent's tree) wherever HEAD is read.
+// Read after the run straight from the files, so no git (and nothing of the repository's config)
+// runs on the host; only files changed during the run are hashed.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface Hidden {
+  path: string;
+  why: string;
+}
+
+/** At most this many bytes of changed files are hashed (the rest is named as unread). */
+const HASH_BYTES = 64 * 1024 * 1024;
+const MAX_ENTRIES = 1_000_000;
+/** An index not changed during the run is read up to this size, for at most this many marked files. */
+const INDEX_BYTES = 32 * 1024 * 1024;
+const MARKED_FILES = 20_000;
+
+/** The path a `.git` file names (`gitdir: PATH`), read line by line (no pattern to backtrack). */
+export function gitdirOf(text: string): string | undefined {
+  for (const line of text.split('\n')) {
+    const t = line.trimEnd();
+    if (t.startsWith('gitdir:')) return t.slice('gitdir:'.length).trim() || undefined;
+  }
+  return undefined;
+}
+
+/** The nearest repository holding `cwd`: its working tree's top, its git folder and common folder. */
+export function repositoryOf(cwd: string): { top: string; gitDir: string; common: string } | undefined {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const dotGit = path.join(dir, '.git');
+    let gitDir: string | undefined;
+    try {
+      const st = fs.statSync(dotGit);
+      if (st.isDirectory()) gitDir = dotGit;
+      else if (st.isFile()) {
+        const named = gitdirOf(fs.readFileSync(dotGit, 'utf8').slice(0, 4096));
+        if (named) gitDir = path.resolve(dir, named);
+      }
+    } catch {
+      /* none here */
+    }
+    if (gitDir) {
+      let common = gitDir;
+      try {
+        common = path.resolve(gitDir, fs.readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim());
+      } catch {
+        /* not a linked worktree */
+      }
+      return { top: dir, gitDir, common };
+    }
+    if (dir === path.dirname(dir)) return undefined;
+  }
+}
+
+interface IndexEntry {
+  name: string;
+  mode: number;
+  mtimeSec: number;
+  size: number;
+  oid: Buffer;
+  /** assume-unchanged (`assume valid`) or skip-worktree: git does not look at the file. */
+  unlooked: 'assume-unchanged' | 'skip-worktree' | undefined;
+  stage: number;
+}
+
+/** Git's offset varint (index v4's name prefix lengths). */
+function varint(buf: Buffer, at: number): [number, number] {
+  let c = buf[at++]!;
+  let val = c & 127;
+  while (c & 128 && at < buf.length) {
+    c = buf[at++]!;
+    val = ((val + 1) << 7) + (c & 127);
+  }
+  return [val, at];
+}
+
+/**
+ * The entries of a git index (versions 2, 3 and 4), or a reason it cannot be read as plain entries
+ * (a split index keeps them in another file; an unknown version).
+ */
+export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry[] } | { unread: string } {
+  if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'DIRC') return { unread: 'not a git index' };
+  const version = buf.readUInt32BE(4);
+  if (version < 2 || version > 4) return { unread: `index version ${version}` };
+  const count = buf.readUInt32BE(8);
+  if (count > MAX_ENTRIES) return { unread: `${count} entries` };
+  const entries: IndexEntry[] = [];
+  let at = 12;
+  let previous = '';
+  for (let i = 0; i < count; i++) {
+    const start = at;
+    if (at + 40 + oidLength + 2 > buf.length) return { unread: 'cut short' };
+    const mtimeSec = buf.readUInt32BE(at + 8);
+    const mode = buf.readUInt32BE(at + 24);
+    const size = buf.readUInt32BE(at + 36);
+    const oid = buf.subarray(at + 40, at + 40 + oidLength);
+    const flags = buf.readUInt16BE(at + 40 + oidLength);
+    at += 40 + oidLength + 2;
+    let extended = 0;
+    if (flags & 0x4000) {
+      if (version < 3 || at + 2 > buf.length) return { unread: 'extended flags' };
+      extended = buf.readUInt16BE(at);
+      at += 2;
+    }
+    let name: string;
+    if (version === 4) {
+      const [strip, next] = varint(buf, at);
+      const end = buf.indexOf(0, next);
+      if (end < 0 || strip > Buffer.byteLength(previous)) return { unread: 'cut short' };
+      const kept = Buffer.from(previous);
+      name = Buffer.concat([kept.subarray(0, kept.length - strip), buf.subarray(next, end)]).toString('utf8');
+      at = end + 1;
+    } else {
+      const end = buf.indexOf(0, at);
+      if (end < 0) return { unread: 'cut short' };
+      name = buf.toString('utf8', at, end);
+      // 1 to 8 NULs pad the entry to a multiple of 8 bytes.
+      at = start + ((at - start + (end - at) + 8) & ~7);
+    }
+    previous = name;
+    entries.push({
+      name,
+      mode,
+      mtimeSec,
+      size,
+      oid,
+      stage: (flags >> 12) & 3,
+      unlooked: flags & 0x8000 ? 'assume-unchanged' : extended & 0x4000 ? 'skip-worktree' : undefined,
+    });
+  }
+  // A split index (`git update-index --split-index`) keeps most entries in a shared file, which
+  // the `link` extension names; what is here is only part of the view.
+  for (let e = at; e + 8 <= buf.length - oidLength;) {
+    const sig = buf.toString('latin1', e, e + 4);
+    const len = buf.readUInt32BE(e + 4);
+    if (sig === 'link') return { unread: 'a split index' };
+    e += 8 + len;
+  }
+  return { entries };
+}
+
+/** Git's object id of a blob with this content. */
+function blobId(content: Buffer, sha256: boolean): Buffer {
+  return crypto.createHash(sha256 ? 'sha256' : 'sha1').update(`blob ${content.length}\0`).update(content).digest();
+}
+
+/**
+ * What git may have stored for a file's content: the content itself, with CRLF line ends made LF
+ * (`core.autocrlf`, `text` attributes), or Git LFS's pointer to it. A file staged through another
+ * clean filter (git-crypt) differs from every one, and is named if changed during the run.
+ */
+function storedForms(content: Buffer): Buffer[] {
+  const forms = [content];
+  if (content.includes('\r\n')) forms.push(Buffer.from(content.toString('latin1').replaceAll('\r\n', '\n'), 'latin1'));
+  const oid = crypto.createHash('sha256').update(content).digest('hex');
+  forms.push(Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${content.length}\n`));
+  return forms;
+}
+
+/**
+ * Files of the repositories holding `dirs` (the working directory's, and the submodules and nested
+ * repositories found in it: `git status` recurses into submodules) changed since `since` (ms) that
+ * `git status` and `git diff` do not show as changed, and replace refs made since then: each named
+ * with why. At most 64 repositories.
+ */
+export function hiddenFromGit(since: number, dirs: string[]): Hidden[] {
+  const repos = new Map<string, { top: string; gitDir: string; common: string }>();
+  for (const d of dirs) {
+    const repo = repositoryOf(d);
+    if (repo && !repos.has(repo.gitDir) && repos.size < 64) repos.set(repo.gitDir, repo);
+  }
+  const out: Hidden[] = [];
+  for (const repo of repos.values()) for (const h of hiddenIn(since, repo)) if (!out.some((o) => o.path === h.path)) out.push(h);
+  return out;
+}
+
+function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }): Hidden[] {
+  const out: Hidden[] = [];
+  let config = '';
+  try {
+    config = fs.readFileSync(path.join(repo.common, 'config'), 'utf8');
+  } catch {
+    /* none */
+  }
+  const sha256 = /^\s*objectformat\s*=\s*sha256\s*$/im.test(config);
+  const indexFile = path.join(repo.gitDir, 'index');
+  // An index changed during the run is read whole; one left as it was only for the files the user
+  // marked before the run (a change the agent made to one of those is hidden as well).
+  let buf: Buffer | undefined;
+  let indexChanged = false;
+  try {
+    const st = fs.statSync(indexFile);
+    indexChanged = st.ctimeMs >= since;
+    if (indexChanged || st.size <= INDEX_BYTES) buf = fs.readFileSync(indexFile);
+  } catch {
+    /* no index */
+  }
+  // Replace refs (loose or packed) made during the run: git shows the object one names in place of
+  // the real one, so HEAD can read as a commit of the agent's whose tree is the changed files.
+  const replace = path.join(repo.common, 'refs', 'replace');
+  let replaced = false;
+  try {
+    replaced = fs.readdirSync(replace).some((n) => fs.lstatSync(path.join(replace, n)).ctimeMs >= since);
+  } catch {
+    /* none */
+  }
+  try {
+    const packed = path.join(repo.common, 'packed-refs');
+    if (!replaced && fs.statSync(packed).ctimeMs >= since) replaced = fs.readFileSync(packed, 'latin1').includes(' refs/replace/');
+  } catch {
+    /* none */
+  }
+  if (replaced) out.push({ path: replace, why: 'git replace refs made during the run: git status, diff and log read the objects they name (the agent\'s) in place of the real ones; review with GIT_NO_REPLACE_OBJECTS=1 git diff, then git replace -d each' });
+  if (!buf) return out;
+  const index = readIndex(buf, sha256 ? 32 : 20);
+  if ('unread' in index && !indexChanged) return out;
+  if ('unread' in index) {
+    out.push({ path: indexFile, why: `git's index changed during the run and could not be read (${index.unread}): git status may not show every change the agent made` });
+    return out;
+  }
+  let hashed = 0;
+  let marked = 0;
+  for (const e of index.entries) {
+    if (e.stage !== 0) continue;
+    if (!indexChanged && (!e.unlooked || ++marked > MARKED_FILES)) continue;
+    const kind = e.mode >>> 12;
+    if (kind !== 0o10 && kind !== 0o12) continue; // regular files and symlinks; not submodules or sparse folders
+    const file = path.join(repo.top, e.name);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(file);
+    } catch {
+      continue;
+    }
+    if (st.ctimeMs < since) continue;
+    // What git looks at before it reads a file: nothing for the two flags, else size and time.
+    const looksSame = e.unlooked !== undefined || (Math.floor(st.mtimeMs / 1000) === e.mtimeSec && st.size % 2 ** 32 === e.size);
+    if (!looksSame) continue;
+    if (hashed > HASH_BYTES) {
+      out.push({ path: file, why: 'changed during the run, and too much was changed to compare it with git\'s index: review it whole' });
+      continue;
+    }
+    let content: Buffer;
+    try {
+      content = st.isSymbolicLink() ? Buffer.from(fs.readlinkSync(file)) : st.isFile() ? fs.readFileSync(file) : Buffer.alloc(0);
+    } catch {
+      continue;
+    }
+    hashed += content.length;
+    if (storedForms(content).some((c) => blobId(c, sha256).equals(e.oid))) continue;
+    out.push({
+      path: file,
+      why: e.unlooked
+        ? `changed during the run and marked ${e.unlooked} in git's index: git status and git diff do not show the change; review it, then git update-index --no-${e.unlooked === 'assume-unchanged' ? 'assume-unchanged' : 'skip-worktree'}`
+        : 'changed during the run while git\'s index records its size and time with the old content: git status and git diff do not show the change; review it, then git update-index --really-refresh',
+    });
+  }
+  return out;
+}
