@@ -1054,6 +1054,25 @@ function homeFilesNamed(value: string, homeDir: string): string[] {
  * `~/.ssh` is hidden whole, but a program it names elsewhere was the agent's to rewrite, and the
  * user's next `ssh` (or `git push` over ssh) ran it (twentieth pass). Top-level file only.
  */
+const SSH_RUNS = new Set(['proxycommand', 'localcommand', 'knownhostscommand', 'pkcs11provider', 'securitykeyprovider']);
+
+/** What an ssh_config line runs or loads: the value of a keyword above, or what follows `exec` in a `Match` line. */
+function sshCommandValue(line: string): string | undefined {
+  const text = line.trimStart();
+  const keyword = /^[A-Za-z0-9]+/.exec(text)?.[0] ?? '';
+  let rest = text.slice(keyword.length);
+  if (keyword.toLowerCase() === 'match') {
+    const exec = /\bexec(?=[\s=])/i.exec(rest);
+    if (!exec) return undefined;
+    rest = rest.slice(exec.index + 4);
+  } else if (!SSH_RUNS.has(keyword.toLowerCase())) {
+    return undefined;
+  }
+  // Blanks, or an `=` between blanks, before the value.
+  rest = rest.trimStart();
+  return rest.startsWith('=') ? rest.slice(1).trimStart() : rest;
+}
+
 export function sshPrograms(homeDir: string): string[] {
   let text: string;
   try {
@@ -1063,8 +1082,8 @@ export function sshPrograms(homeDir: string): string[] {
   }
   const out: string[] = [];
   for (const line of text.split('\n')) {
-    const m = /^\s*(proxycommand|localcommand|knownhostscommand|match\b.*\bexec|pkcs11provider|securitykeyprovider)(?:\s*=\s*|\s+)(.*)$/i.exec(line);
-    if (m) for (const f of homeFilesNamed(m[2]!, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
+    const value = sshCommandValue(line);
+    if (value !== undefined) for (const f of homeFilesNamed(value, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
   }
   return out;
 }

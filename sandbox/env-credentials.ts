@@ -36,9 +36,51 @@ const VALUE_PATTERNS: RegExp[] = [
   // ElevenLabs, Stripe's webhook secrets, Azure storage keys and SAS signatures, Mapbox's secret
   // tokens, Atlassian's, Square's, and a signed JWT (a bearer token: CI's OIDC tokens, Supabase's
   // service role key).
-  /\b(?:hv[sbr]\.[A-Za-z0-9_-]{20,}|SK[0-9a-f]{32}|key-[0-9a-f]{32}|dapi[0-9a-f]{32}|pul-[0-9a-f]{40}|[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{40,}|ya29\.[\w-]{20,}|1\/\/0[\w-]{30,}|AGE-SECRET-KEY-1[0-9A-Z]{50,}|tskey-[\w-]{20,}|dp\.(?:st|pt|sa|ct|scim|audit)\.[\w.-]{20,}|sk_[0-9a-f]{48}|whsec_[A-Za-z0-9+/=]{24,}|sk\.eyJ[\w.-]{20,}|ATATT[\w=-]{40,}|(?:EAAA|sq0csp-)[\w-]{30,}|eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{16,})/,
+  // One pattern a format: together, as one alternation, the ReDoS checker could not prove them linear.
+  /\bhv[sbr]\.[A-Za-z0-9_-]{20,}/,
+  /\bSK[0-9a-f]{32}/,
+  /\bkey-[0-9a-f]{32}/,
+  /\bdapi[0-9a-f]{32}/,
+  /\bpul-[0-9a-f]{40}/,
+  /\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{40,}/,
+  /\bya29\.[\w-]{20,}/,
+  /\b1\/\/0[\w-]{30,}/,
+  /\bAGE-SECRET-KEY-1[0-9A-Z]{50,}/,
+  /\btskey-[\w-]{20,}/,
+  /\bdp\.(?:st|pt|sa|ct|scim|audit)\.[\w.-]{20,}/,
+  /\bsk_[0-9a-f]{48}/,
+  /\bwhsec_[A-Za-z0-9+/=]{24,}/,
+  /\bsk\.eyJ[\w.-]{20,}/,
+  /\bATATT[\w=-]{40,}/,
+  /\b(?:EAAA|sq0csp-)[\w-]{30,}/,
   /\bAccountKey=[A-Za-z0-9+/]{20,}|[?&;]sig=[A-Za-z0-9%+/]{20,}/,
 ];
+
+/**
+ * A signed JWT anywhere in the value (`eyJ…` header and payload of 8+ more characters, a signature of
+ * 16+). Scanned, not matched by a pattern: `[\w-]` runs through `-eyJ-eyJ…`, so every start
+ * re-read the run (quadratic). The end of each run is found once, from the right.
+ */
+function signedJwt(value: string): boolean {
+  const word = (c: string | undefined): boolean => c !== undefined && /[\w-]/.test(c);
+  const runEnd = new Int32Array(value.length + 1);
+  runEnd[value.length] = value.length;
+  for (let i = value.length - 1; i >= 0; i--) runEnd[i] = word(value[i]) ? runEnd[i + 1]! : i;
+  const segment = (at: number, header: boolean, least: number): number => {
+    if (header && !value.startsWith('eyJ', at)) return -1;
+    const end = runEnd[at]!;
+    return end - at >= least ? end : -1;
+  };
+  for (let i = value.indexOf('eyJ'); i >= 0; i = value.indexOf('eyJ', i + 1)) {
+    if (i > 0 && /\w/.test(value[i - 1]!)) continue;
+    const h = segment(i, true, 11);
+    if (h < 0 || value[h] !== '.') continue;
+    const p = segment(h + 1, true, 11);
+    if (p < 0 || value[p] !== '.') continue;
+    if (segment(p + 1, false, 16) >= 0) return true;
+  }
+  return false;
+}
 
 /**
  * A vendor's token under a name of the user's own: a short lower-case prefix (`xai-`, `gsk_`, `r8_`,
@@ -79,7 +121,7 @@ export function credentialName(name: string): boolean {
 
 /** Whether the value is a credential by its form (a URL with a password, a known token format). */
 export function credentialValue(value: string): boolean {
-  return VALUE_PATTERNS.some((re) => re.test(value)) || prefixedToken(value);
+  return VALUE_PATTERNS.some((re) => re.test(value)) || signedJwt(value) || prefixedToken(value);
 }
 
 /**

@@ -189,7 +189,11 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
   } catch {
     /* none */
   }
-  const sha256 = /^\s*objectformat\s*=\s*sha256\s*$/im.test(config);
+  // A line `objectformat = sha256` (any case, any blanks), read line by line: linear.
+  const sha256 = config.split('\n').some((line) => {
+    const eq = line.indexOf('=');
+    return eq > 0 && line.slice(0, eq).trim().toLowerCase() === 'objectformat' && line.slice(eq + 1).trim().toLowerCase() === 'sha256';
+  });
   const indexFile = path.join(repo.gitDir, 'index');
   // An index changed during the run is read whole; one left as it was only for the files the user
   // marked before the run (a change the agent made to one of those is hidden as well).
