@@ -25,6 +25,7 @@ import { denial, refusals } from './refusals.ts';
 import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
 import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
 import { RedisReader, RedisStart } from '../describe/tunnel-redis.ts';
+import { TlsHelloScan } from '../describe/tunnel-tls.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -143,6 +144,8 @@ export class TunnelSql {
   private spoke = false;
   /** A MySQL greeting came after the agent had spoken. */
   private lateGreeting = false;
+  /** The agent's stream, read for a TLS hello wherever it starts. */
+  private readonly tlsScan = new TlsHelloScan();
 
   /**
    * A message from the agent, before it is relayed: undefined when it completes no statement (it
@@ -160,6 +163,8 @@ export class TunnelSql {
       data = Buffer.from(data.toString('latin1'), 'base64');
       kind = 'binary';
     }
+    // TLS run by the agent inside the tunnel: what follows its hello is ciphertext no reader judges.
+    if (this.tlsScan.read(data)) return this.refuseUnread('a TLS handshake inside the tunnel: the session it opens could not be read');
     const early = this.beforeGreeting(data);
     if (early && !Array.isArray(early)) return early;
     const redis = this.redisCommands(data);

@@ -5,15 +5,21 @@
 // drives it live).
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
+import tls from 'node:tls';
 import fc from 'fast-check';
 import t from 'tap';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { JsonMessagesReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
 import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
 import { RedisReader, RedisStart, startsRedisInline } from '../../describe/tunnel-redis.ts';
-import { missingRedis, startRedis } from '../helpers/pg-redis.ts';
+import { TlsHelloScan } from '../../describe/tunnel-tls.ts';
+import { tempDir } from '../temp-dir.ts';
+import { upstreamCert } from '../upstream-cert.ts';
+import { freePort, missingRedis, startRedis } from '../helpers/pg-redis.ts';
 import { startTestAirlock } from './helpers.ts';
 import { bridgeSession, readMysql, startWsUpstream } from './websocket-helpers.ts';
+import { WebSocket, createWebSocketStream } from 'ws';
+import { HttpProxyAgent } from 'http-proxy-agent';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 25);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -277,4 +283,84 @@ t.test('nineteenth pass: Redis commands through a bridge are read as Redis reads
   const read = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [resp(['PING']), resp(['GET', 'keep'])], 'latin1');
   t.not(read.code, 1008, 'reads go on');
   t.ok(read.got.includes('GET'), 'the bridge got the read');
+});
+
+/** The first bytes a real TLS client (Node's, OpenSSL) sends: its ClientHello, as options shape it. */
+function clientHello(opts: tls.ConnectionOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer((s) => s.once('data', (d: Buffer) => { resolve(d); s.destroy(); srv.close(); }));
+    srv.listen(0, '127.0.0.1', () => {
+      const c = tls.connect({ ...opts, port: (srv.address() as net.AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false });
+      c.on('error', () => undefined);
+    });
+    srv.on('error', reject);
+  });
+}
+
+t.test('twentieth pass: TLS run by the agent inside a WebSocket tunnel is never relayed, wherever its hello starts', async (t) => {
+  // A bridge before a service's TLS port (websockify, wstunnel): the agent's own TLS session in the
+  // messages, and every command after the hello is ciphertext no reader judges — a raw tunnel.
+  const hellos = await Promise.all([
+    clientHello({}), clientHello({ servername: 'evil.example', ALPNProtocols: ['h2'] }), clientHello({ servername: 'redis.example', maxVersion: 'TLSv1.2' }),
+    clientHello({ minVersion: 'TLSv1.3', ALPNProtocols: ['http/1.1', 'acme-tls/1'] }),
+  ]);
+  await fc.assert(fc.property(
+    fc.constantFrom(...hellos), fc.constantFrom(Buffer.alloc(0), Buffer.from('STARTTLS\r\n'), Buffer.from('*1\r\n$4\r\nPING\r\n'), Buffer.from([0x16, 0x03])),
+    fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(),
+    (hello, before, cuts, text) => {
+      // The stream the bridge joins, cut into messages anywhere (the hello itself too).
+      const stream = Buffer.concat([before, hello]);
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
+      const scan = new TlsHelloScan();
+      let found = false;
+      let at = 0;
+      for (const p of [...points, stream.length]) {
+        found ||= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      if (!found) throw new Error(`not seen: ${text} ${stream.subarray(0, 16).toString('hex')} cut at ${points.join(',')}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: random binary messages, a PostgreSQL startup, MySQL's packets, a PNG, Redis and chat are no hello.
+  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 600 }), { maxLength: 6 }), (msgs) => {
+    const scan = new TlsHelloScan();
+    for (const m of msgs) if (scan.read(Buffer.from(m))) throw new Error(Buffer.from(m).toString('hex'));
+  }), { numRuns: numRuns * 8, ...seed });
+  const controls = new TlsHelloScan();
+  for (const m of [mysqlHandshake(), mysqlCommand(0x03, 'SELECT 1'), Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.from('hello \x16\x03\x01 there')]) t.notOk(controls.read(m), m.subarray(0, 8).toString('hex'));
+
+  // Live: a real redis-server's TLS port behind a bridge; the FLUSHALL inside the agent's TLS never runs.
+  const missing = missingRedis();
+  if (missing) return void t.comment(missing);
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const dir = tempDir(t, 'hunt20-tunnels-tls-');
+  const { certFile } = upstreamCert(dir, ['localhost', '127.0.0.1']);
+  const tlsPort = await freePort();
+  const redis = await startRedis(t, ['--tls-port', String(tlsPort), '--tls-cert-file', certFile, '--tls-key-file', `${dir}/upstream-key.pem`, '--tls-ca-cert-file', certFile, '--tls-auth-clients', 'no']);
+  const port = Number(new URL(redis.url).port);
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect(tlsPort, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const cli = (...args: string[]): string => execFileSync('redis-cli', ['-p', String(port), ...args]).toString().trim();
+  cli('SET', 'keep', '1');
+  const closed = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`ws://sql.example:${bridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => {
+      const secure = tls.connect({ socket: createWebSocketStream(ws) as unknown as net.Socket, rejectUnauthorized: false, servername: 'localhost' });
+      secure.on('error', () => undefined);
+      secure.on('secureConnect', () => secure.write('FLUSHALL\r\n'));
+    });
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', () => resolve(-1));
+    setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+  });
+  t.equal(closed, 1008, 'the tunnel is closed at the hello');
+  t.equal(cli('GET', 'keep'), '1', 'the key is still there: nothing ran inside the agent\'s TLS');
 });
