@@ -25,7 +25,7 @@ import { denial, refusals } from './refusals.ts';
 import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
 import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
 import { RedisReader, RedisStart } from '../describe/tunnel-redis.ts';
-import { TlsHelloScan } from '../describe/tunnel-tls.ts';
+import { InnerSessionScan } from '../describe/tunnel-inner.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -144,8 +144,8 @@ export class TunnelSql {
   private spoke = false;
   /** A MySQL greeting came after the agent had spoken. */
   private lateGreeting = false;
-  /** The agent's stream, read for a TLS hello wherever it starts. */
-  private readonly tlsScan = new TlsHelloScan();
+  /** The agent's stream, read for another protocol's session opened inside it (TLS, SSH, HTTP). */
+  private readonly inner = new InnerSessionScan();
 
   /**
    * A message from the agent, before it is relayed: undefined when it completes no statement (it
@@ -163,8 +163,9 @@ export class TunnelSql {
       data = Buffer.from(data.toString('latin1'), 'base64');
       kind = 'binary';
     }
-    // TLS run by the agent inside the tunnel: what follows its hello is ciphertext no reader judges.
-    if (this.tlsScan.read(data)) return this.refuseUnread('a TLS handshake inside the tunnel: the session it opens could not be read');
+    // A session the agent opens inside the tunnel (TLS, SSH, an HTTP request to a bridged server) is never decided here.
+    const inner = this.inner.read(data);
+    if (inner) return this.refuseUnread(`${inner} inside the tunnel: what it carries is not decided here (send HTTP through the proxy)`);
     const early = this.beforeGreeting(data);
     if (early && !Array.isArray(early)) return early;
     const redis = this.redisCommands(data);

@@ -4,6 +4,7 @@
 // refuse what it cannot read; the same reader is what the proxy runs per tunnel (tunnels.test.ts
 // drives it live).
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import fc from 'fast-check';
@@ -12,7 +13,7 @@ import { loadAdapters } from '../../describe/adapters/index.ts';
 import { JsonMessagesReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
 import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
 import { RedisReader, RedisStart, startsRedisInline } from '../../describe/tunnel-redis.ts';
-import { TlsHelloScan } from '../../describe/tunnel-tls.ts';
+import { InnerSessionScan } from '../../describe/tunnel-inner.ts';
 import { tempDir } from '../temp-dir.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 import { freePort, missingRedis, startRedis } from '../helpers/pg-redis.ts';
@@ -311,11 +312,11 @@ t.test('twentieth pass: TLS run by the agent inside a WebSocket tunnel is never 
       // The stream the bridge joins, cut into messages anywhere (the hello itself too).
       const stream = Buffer.concat([before, hello]);
       const points = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
-      const scan = new TlsHelloScan();
+      const scan = new InnerSessionScan();
       let found = false;
       let at = 0;
       for (const p of [...points, stream.length]) {
-        found ||= scan.read(stream.subarray(at, p));
+        found ||= scan.read(stream.subarray(at, p)) === 'a TLS handshake';
         at = p;
       }
       if (!found) throw new Error(`not seen: ${text} ${stream.subarray(0, 16).toString('hex')} cut at ${points.join(',')}`);
@@ -323,10 +324,10 @@ t.test('twentieth pass: TLS run by the agent inside a WebSocket tunnel is never 
   ), { numRuns: numRuns * 4, ...seed });
   // Controls: random binary messages, a PostgreSQL startup, MySQL's packets, a PNG, Redis and chat are no hello.
   fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 600 }), { maxLength: 6 }), (msgs) => {
-    const scan = new TlsHelloScan();
+    const scan = new InnerSessionScan();
     for (const m of msgs) if (scan.read(Buffer.from(m))) throw new Error(Buffer.from(m).toString('hex'));
   }), { numRuns: numRuns * 8, ...seed });
-  const controls = new TlsHelloScan();
+  const controls = new InnerSessionScan();
   for (const m of [mysqlHandshake(), mysqlCommand(0x03, 'SELECT 1'), Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.from('hello \x16\x03\x01 there')]) t.notOk(controls.read(m), m.subarray(0, 8).toString('hex'));
 
   // Live: a real redis-server's TLS port behind a bridge; the FLUSHALL inside the agent's TLS never runs.
@@ -363,4 +364,61 @@ t.test('twentieth pass: TLS run by the agent inside a WebSocket tunnel is never 
   });
   t.equal(closed, 1008, 'the tunnel is closed at the hello');
   t.equal(cli('GET', 'keep'), '1', 'the key is still there: nothing ran inside the agent\'s TLS');
+});
+
+t.test('twentieth pass: an HTTP request or an SSH session the agent opens inside a WebSocket tunnel is never relayed', async (t) => {
+  // A bridge before an HTTP server (websockify, wstunnel to port 80): the request in the messages
+  // was relayed undecided, a denied path and virtual host included. Spelled as the most lenient
+  // server reads a request line (Python's http.server: any blanks), after blank lines or another
+  // request, cut across messages anywhere.
+  const blanks = fc.constantFrom(' ', '\t', '  ', '\x0b', '\x0c', '\x1f', '\x85', '\xa0', ' \r ');
+  await fc.assert(fc.property(
+    fc.constantFrom('GET', 'DELETE', 'POST', 'get', 'PROPFIND', 'X'), blanks, blanks, fc.constantFrom('/deny/x', 'http://admin.example/', '*', 'x'),
+    fc.constantFrom('', '\r\n', '\n\n', ' ', 'GET /ok HTTP/1.1\r\nHost: allowed.example\r\n\r\n'), fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(),
+    (method, b1, b2, target, before, cuts, text) => {
+      const stream = Buffer.from(`${before}${method}${b1}${target}${b2}HTTP/1.1\r\nHost: admin.example\r\n\r\n`, 'latin1');
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
+      const scan = new InnerSessionScan();
+      let found: string | undefined;
+      let at = 0;
+      for (const p of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      if (found !== 'an HTTP request') throw new Error(`${text} ${JSON.stringify(stream.toString('latin1'))} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // The ssh client's identification line (OpenSSH, Dropbear's 1.99 form), whole or cut.
+  for (const banner of ['SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n', 'SSH-1.99-dropbear_2022.83\r\n']) {
+    const scan = new InnerSessionScan();
+    t.equal([scan.read(Buffer.from(banner.slice(0, 5))), scan.read(Buffer.from(banner.slice(5)))].find(Boolean), 'an SSH session', banner.trim());
+  }
+  // Controls: chat, JSON naming HTTP, Redis inline commands, a console's statements, a log line go on.
+  const controls = new InnerSessionScan();
+  for (const m of ['hello there\n', '{"url": "https://x.example/", "proto": "HTTP/1.1"}', 'GET keep\r\n', 'SET k v\r\n', 'SELECT 1;\n', 'we spoke HTTP today\n', '127.0.0.1 - - "GET / HTTP/1.1" 200\n', 'SSH is fine\n', 'ssh-2.0 notes\n']) {
+    t.equal(controls.read(Buffer.from(m)), undefined, m.trim());
+  }
+
+  // Live: a bridge before a real HTTP server; the denied request inside never reaches it.
+  const got: string[] = [];
+  const server = http.createServer((req, res) => { got.push(`${req.method} ${req.headers.host} ${req.url}`); res.end('secret admin page'); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const httpPort = (server.address() as net.AddressInfo).port;
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect(httpPort, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from('DELETE /deny/all HTTP/1.1\r\nHost: admin.example\r\n\r\n')], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed at the request line');
+  await new Promise((res) => setTimeout(res, 200));
+  t.same(got, [], 'the HTTP server behind the bridge got no request');
+  const chat = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from('hello there\n')], 'latin1');
+  t.not(chat.code, 1008, 'other bytes go on');
 });
