@@ -9,9 +9,10 @@
 // - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext;
 // - an HTTP/1 request line (`GET /deny HTTP/1.1` to an HTTP server behind the bridge): a request
 //   the policy would decide on its own, sent undecided (twentieth pass). Read at every line start
-//   as the most lenient server reads one (Python's http.server: three words split at any blank,
-//   NEL and NBSP included, the last beginning `HTTP/`), since servers skip blank lines before it
-//   and a keep-alive stream holds one request after another.
+//   (and every message start: a line bridge ends each message with a newline of its own) as the
+//   most lenient server reads one (Python's http.server: three words split at any blank, NEL and
+//   NBSP included, the last `HTTP/<digits>.<digits>`), since servers skip blank lines before it and
+//   a keep-alive stream holds one request after another.
 
 /** Bytes of a TLS handshake record's start that identify it: record header (5), handshake header (4), version (2). */
 const HEAD = 11;
@@ -40,17 +41,42 @@ function blank(c: number): boolean {
 const HTTP = Buffer.from('HTTP/');
 const SSH = [Buffer.from('SSH-2.0-'), Buffer.from('SSH-1.99-')];
 
-/** Where a line's start stands: blanks before a word, inside word 1 or 2, blanks after it, or matched so far of `HTTP/`. */
-type LineState = { at: 'lead' | 'word1' | 'gap1' | 'word2' | 'gap2' | 'dead' } | { at: 'version'; n: number };
+/**
+ * Where a reading of a request line stands: 0 blanks before a word, 1 in word 1, 2 blanks, 3 in
+ * word 2, 4 blanks, 5 + n matched n bytes of `HTTP/`, then the version. A reading that fails is dropped.
+ */
+function next(state: number, c: number): number | undefined {
+  const b = blank(c);
+  switch (state) {
+    case 0: return b ? 0 : 1;
+    case 1: return b ? 2 : 1;
+    case 2: return b ? 2 : 3;
+    case 3: return b ? 4 : 3;
+    case 4: return b ? 4 : c === HTTP[0] ? 6 : undefined;
+    case VERSION: return digit(c) ? VERSION + 1 : undefined;
+    case VERSION + 1: return digit(c) ? state : c === 0x2e ? VERSION + 2 : undefined;
+    case VERSION + 2: return digit(c) ? MATCHED : undefined;
+    default: return c === HTTP[state - 5] ? state + 1 : undefined;
+  }
+}
+/** After `HTTP/`: the version's major digits, its dot, a minor digit (Python reads `HTTP/<digits>.<digits>`, else 400). */
+const VERSION = 5 + HTTP.length;
+const MATCHED = VERSION + 3;
+const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
-/** Reads the agent's side of a tunnel as one stream; `read` names another protocol's session once one has started in it. */
+/**
+ * Reads the agent's side of a tunnel as one stream; `read` names another protocol's session once
+ * one has started in it. A line starts after LF and, for bridges that end each message with a
+ * line of their own (websocketd), at each message too: the readings from both are kept at once,
+ * as a set of states (at most a dozen, whatever the number of messages).
+ */
 export class InnerSessionScan {
   /** The last HEAD - 1 bytes of the stream so far: a hello cut across messages. */
   private tail = Buffer.alloc(0);
-  private line: LineState = { at: 'lead' };
-  /** Bytes of the current line so far, while they may still begin SSH's identification. */
-  private lineHead = 0;
-  private sshMatch = [true, true];
+  /** Readings of a request line under way. */
+  private lines = new Set<number>([0]);
+  /** Readings of SSH's identification under way: [banner, bytes matched]. */
+  private ssh = new Set<number>([0, 100]);
 
   read(data: Buffer): string | undefined {
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;
@@ -58,6 +84,8 @@ export class InnerSessionScan {
       if (helloAt(b, i)) return 'a TLS handshake';
     }
     this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (HEAD - 1))));
+    this.lines.add(0);
+    this.ssh.add(0).add(100);
     for (const c of data) {
       const found = this.step(c);
       if (found) return found;
@@ -65,42 +93,31 @@ export class InnerSessionScan {
     return undefined;
   }
 
-  /** One byte of the stream through the line-start readers (linear: each byte is looked at once). */
+  /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */
   private step(c: number): string | undefined {
     if (c === 0x0a) {
-      this.line = { at: 'lead' };
-      this.lineHead = 0;
-      this.sshMatch = [true, true];
+      this.lines = new Set([0]);
+      this.ssh = new Set([0, 100]);
       return undefined;
     }
-    if (this.lineHead < 9) {
-      for (let k = 0; k < SSH.length; k++) {
-        if (!this.sshMatch[k]) continue;
-        if (SSH[k]![this.lineHead] !== c) this.sshMatch[k] = false;
-        else if (this.lineHead === SSH[k]!.length - 1) return 'an SSH session';
+    const lines = new Set<number>();
+    for (const st of this.lines) {
+      const n = next(st, c);
+      if (n === MATCHED) return 'an HTTP request';
+      if (n !== undefined) lines.add(n);
+    }
+    this.lines = lines;
+    if (this.ssh.size) {
+      const ssh = new Set<number>();
+      for (const st of this.ssh) {
+        const banner = SSH[st >= 100 ? 1 : 0]!;
+        const at = st % 100;
+        if (banner[at] !== c) continue;
+        if (at === banner.length - 1) return 'an SSH session';
+        ssh.add(st + 1);
       }
-      this.lineHead++;
+      this.ssh = ssh;
     }
-    const s = this.line;
-    const b = blank(c);
-    switch (s.at) {
-      case 'dead': return undefined;
-      case 'lead': this.line = { at: b ? 'lead' : 'word1' }; return undefined;
-      case 'word1': if (b) this.line = { at: 'gap1' }; return undefined;
-      case 'gap1': if (!b) this.line = { at: 'word2' }; return undefined;
-      case 'word2': if (b) this.line = { at: 'gap2' }; return undefined;
-      case 'gap2':
-        if (b) return undefined;
-        this.line = c === HTTP[0] ? { at: 'version', n: 1 } : { at: 'dead' };
-        return undefined;
-      case 'version':
-        if (c !== HTTP[s.n]) {
-          this.line = { at: 'dead' };
-          return undefined;
-        }
-        if (s.n === HTTP.length - 1) return 'an HTTP request';
-        this.line = { at: 'version', n: s.n + 1 };
-        return undefined;
-    }
+    return undefined;
   }
 }

@@ -388,6 +388,11 @@ t.test('twentieth pass: an HTTP request or an SSH session the agent opens inside
       if (found !== 'an HTTP request') throw new Error(`${text} ${JSON.stringify(stream.toString('latin1'))} cut at ${points.join(',')}: ${found}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
+  // A line bridge (websocketd) ends each message with a newline of its own: a message start is a line start too.
+  const lined = new InnerSessionScan();
+  t.equal([lined.read(Buffer.from('a b')), lined.read(Buffer.from('GET /deny HTTP/1.1'))].find(Boolean), 'an HTTP request', 'a request line as the message after one without a newline');
+  const sshLined = new InnerSessionScan();
+  t.equal([sshLined.read(Buffer.from('x')), sshLined.read(Buffer.from('SSH-2.0-OpenSSH_9.2'))].find(Boolean), 'an SSH session', 'a banner as the message after one without a newline');
   // The ssh client's identification line (OpenSSH, Dropbear's 1.99 form), whole or cut.
   for (const banner of ['SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n', 'SSH-1.99-dropbear_2022.83\r\n']) {
     const scan = new InnerSessionScan();
@@ -395,7 +400,7 @@ t.test('twentieth pass: an HTTP request or an SSH session the agent opens inside
   }
   // Controls: chat, JSON naming HTTP, Redis inline commands, a console's statements, a log line go on.
   const controls = new InnerSessionScan();
-  for (const m of ['hello there\n', '{"url": "https://x.example/", "proto": "HTTP/1.1"}', 'GET keep\r\n', 'SET k v\r\n', 'SELECT 1;\n', 'we spoke HTTP today\n', '127.0.0.1 - - "GET / HTTP/1.1" 200\n', 'SSH is fine\n', 'ssh-2.0 notes\n']) {
+  for (const m of ['hello there\n', '{"url": "https://x.example/", "proto": "HTTP/1.1"}', 'GET keep\r\n', 'SET k v\r\n', 'SELECT 1;\n', 'we spoke HTTP today\n', 'I love HTTP/3', 'see HTTP/1.1 spec\n', 'we use http/1.1\n', 'use HTTP/x.1\n', '127.0.0.1 - - "GET / HTTP/1.1" 200\n', 'SSH is fine\n', 'ssh-2.0 notes\n']) {
     t.equal(controls.read(Buffer.from(m)), undefined, m.trim());
   }
 
