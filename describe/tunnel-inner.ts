@@ -5,7 +5,7 @@
 //   pass: `FLUSHALL` to a redis-server's TLS port behind a bridge ran undecided). The readers
 //   refuse a database's own way into TLS (PostgreSQL's SSLRequest, MySQL's SSL flag, TDS
 //   encryption); this finds the hello itself wherever it starts (after a STARTTLS line, cut
-//   across messages);
+//   across messages, cut into records of a byte each);
 // - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext;
 // - an HTTP/1 request line (`GET /deny HTTP/1.1` to an HTTP server behind the bridge): a request
 //   the policy would decide on its own, sent undecided (twentieth pass). Read at every line start
@@ -14,23 +14,21 @@
 //   NBSP included, the last `HTTP/<digits>.<digits>`), since servers skip blank lines before it and
 //   a keep-alive stream holds one request after another.
 
-/** Bytes of a TLS handshake record's start that identify it: record header (5), handshake header (4), version (2). */
-const HEAD = 11;
+/** Bytes of a TLS handshake record's start that identify it: the record header (5), the handshake type (1). */
+const HEAD = 6;
 
 /**
- * Whether `b` at `i` starts a TLS record holding a ClientHello or ServerHello: content type 22,
- * a record version 3.0–3.4, a handshake of type 1 or 2 of a hello's least length in a record of
- * a possible length, and the hello's own version 3.x. Random bytes match one place in ~10^13.
+ * Whether `b` at `i` starts a TLS record whose fragment begins a ClientHello or ServerHello:
+ * content type 22, a record version 3.0–3.4, a length a record may have, handshake type 1 or 2.
+ * Nothing more is asked of it: a hello may be cut into records of one byte each (OpenSSL joins
+ * them and answers), so its own length and version may be in the next record. Random bytes match
+ * one place in ~10^11.
  */
 function helloAt(b: Buffer, i: number): boolean {
   if (b[i] !== 0x16 || b[i + 1] !== 0x03 || b[i + 2]! > 0x04) return false;
   const record = b.readUInt16BE(i + 3);
-  const type = b[i + 5];
-  if (type !== 0x01 && type !== 0x02) return false;
-  const hs = (b[i + 6]! << 16) | (b[i + 7]! << 8) | b[i + 8]!;
-  // A record holds at most 2^14 bytes (+2048 of expansion); a hello at least 38 (version, random, lengths).
-  if (record < 4 + 38 || record > 0x4800 || hs < 38) return false;
-  return b[i + 9] === 0x03 && b[i + 10]! <= 0x04;
+  // A record holds at most 2^14 bytes (+2048 of expansion).
+  return record >= 1 && record <= 0x4800 && (b[i + 5] === 0x01 || b[i + 5] === 0x02);
 }
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import fc from 'fast-check';
 import t from 'tap';
@@ -298,6 +299,19 @@ function clientHello(opts: tls.ConnectionOptions): Promise<Buffer> {
   });
 }
 
+/** A TLS stream's handshake records cut into records of `size` bytes each (OpenSSL joins them: a ServerHello comes back). */
+function fragmented(stream: Buffer, size: number): Buffer {
+  const out: Buffer[] = [];
+  for (let i = 0; i + 5 <= stream.length;) {
+    const len = stream.readUInt16BE(i + 3);
+    const body = stream.subarray(i + 5, i + 5 + len);
+    if (stream[i] !== 0x16) out.push(stream.subarray(i, i + 5 + len));
+    else for (let j = 0; j < body.length; j += size) out.push(Buffer.concat([stream.subarray(i, i + 3), Buffer.from([0, Math.min(size, body.length - j)]), body.subarray(j, j + size)]));
+    i += 5 + len;
+  }
+  return Buffer.concat(out);
+}
+
 t.test('twentieth pass: TLS run by the agent inside a WebSocket tunnel is never relayed, wherever its hello starts', async (t) => {
   // A bridge before a service's TLS port (websockify, wstunnel): the agent's own TLS session in the
   // messages, and every command after the hello is ciphertext no reader judges — a raw tunnel.
@@ -306,7 +320,7 @@ t.test('twentieth pass: TLS run by the agent inside a WebSocket tunnel is never 
     clientHello({ minVersion: 'TLSv1.3', ALPNProtocols: ['http/1.1', 'acme-tls/1'] }),
   ]);
   await fc.assert(fc.property(
-    fc.constantFrom(...hellos), fc.constantFrom(Buffer.alloc(0), Buffer.from('STARTTLS\r\n'), Buffer.from('*1\r\n$4\r\nPING\r\n'), Buffer.from([0x16, 0x03])),
+    fc.constantFrom(...hellos, ...hellos.map((h) => fragmented(h, 1)), ...hellos.map((h) => fragmented(h, 7))), fc.constantFrom(Buffer.alloc(0), Buffer.from('STARTTLS\r\n'), Buffer.from('*1\r\n$4\r\nPING\r\n'), Buffer.from([0x16, 0x03])),
     fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(),
     (hello, before, cuts, text) => {
       // The stream the bridge joins, cut into messages anywhere (the hello itself too).
@@ -364,6 +378,31 @@ t.test('twentieth pass: TLS run by the agent inside a WebSocket tunnel is never 
   });
   t.equal(closed, 1008, 'the tunnel is closed at the hello');
   t.equal(cli('GET', 'keep'), '1', 'the key is still there: nothing ran inside the agent\'s TLS');
+  // The same hello cut into records of one byte each (what DPI evasion tools send; OpenSSL joins them).
+  const cut = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`ws://sql.example:${bridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => {
+      const raw = createWebSocketStream(ws);
+      let first = true;
+      const shim = new Duplex({
+        write(chunk: Buffer, _enc, cb) {
+          raw.write(first ? fragmented(chunk, 1) : chunk, cb);
+          first = false;
+        },
+        read() {},
+      });
+      raw.on('data', (d: Buffer) => shim.push(d));
+      raw.on('error', () => undefined);
+      const secure = tls.connect({ socket: shim as unknown as net.Socket, rejectUnauthorized: false, servername: 'localhost' });
+      secure.on('error', () => undefined);
+      secure.on('secureConnect', () => secure.write('FLUSHALL\r\n'));
+    });
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', () => resolve(-1));
+    setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+  });
+  t.equal(cut, 1008, 'a hello in one-byte records: the tunnel is closed');
+  t.equal(cli('GET', 'keep'), '1', 'a hello in one-byte records: the key is still there');
 });
 
 t.test('twentieth pass: an HTTP request or an SSH session the agent opens inside a WebSocket tunnel is never relayed', async (t) => {
