@@ -348,7 +348,7 @@ t.test('twentieth pass: TLS run by the agent inside a WebSocket tunnel is never 
   const missing = missingRedis();
   if (missing) return void t.comment(missing);
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
-  const dir = tempDir(t, 'hunt20-tunnels-tls-');
+  const dir = tempDir(t, 'airlock-redis-tls-');
   const { certFile } = upstreamCert(dir, ['localhost', '127.0.0.1']);
   const tlsPort = await freePort();
   const redis = await startRedis(t, ['--tls-port', String(tlsPort), '--tls-cert-file', certFile, '--tls-key-file', `${dir}/upstream-key.pem`, '--tls-ca-cert-file', certFile, '--tls-auth-clients', 'no']);
