@@ -25,6 +25,7 @@ import { denial, refusals } from './refusals.ts';
 import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
 import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
 import { answersAsRedis, RedisReader, RedisStart } from '../describe/tunnel-redis.ts';
+import { InnerSessionScan } from '../describe/tunnel-inner.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
@@ -149,6 +150,8 @@ export class TunnelSql {
   private spoke = false;
   /** A MySQL greeting came after the agent had spoken. */
   private lateGreeting = false;
+  /** The agent's stream, read for another protocol's session opened inside it (TLS, SSH, HTTP). */
+  private readonly inner = new InnerSessionScan();
 
   /**
    * A message from the agent, before it is relayed: undefined when it completes no statement (it
@@ -166,6 +169,9 @@ export class TunnelSql {
       data = Buffer.from(data.toString('latin1'), 'base64');
       kind = 'binary';
     }
+    // A session the agent opens inside the tunnel (TLS, SSH, an HTTP request to a bridged server) is never decided here.
+    const inner = this.inner.read(data);
+    if (inner) return this.refuseUnread(`${inner} inside the tunnel: what it carries is not decided here (send HTTP through the proxy)`);
     const early = this.beforeGreeting(data);
     if (early && !Array.isArray(early)) return early;
     const redis = this.redisCommands(data);

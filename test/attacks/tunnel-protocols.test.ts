@@ -7,16 +7,24 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { JsonMessagesReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
 import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
 import { RedisReader, RedisStart, startsRedisInline } from '../../describe/tunnel-redis.ts';
-import { missingRedis, startRedis } from '../helpers/pg-redis.ts';
+import { InnerSessionScan } from '../../describe/tunnel-inner.ts';
+import { tempDir } from '../temp-dir.ts';
+import { upstreamCert } from '../upstream-cert.ts';
+import { freePort, missingRedis, startRedis } from '../helpers/pg-redis.ts';
 import { startTestAirlock } from './helpers.ts';
 import { bridgeSession, readMysql, startWsUpstream } from './websocket-helpers.ts';
+import { WebSocket, createWebSocketStream } from 'ws';
+import { HttpProxyAgent } from 'http-proxy-agent';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 25);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -337,4 +345,184 @@ t.test('twentieth pass: a Redis session of inline narrow writes is read as Redis
   const read = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [Buffer.from('PING\n'), Buffer.from('GET keep\n')], 'latin1');
   t.not(read.code, 1008, 'reads go on');
   t.ok(read.got.includes('GET keep'), 'the bridge got the read');
+});
+
+/** The first bytes a real TLS client (Node's, OpenSSL) sends: its ClientHello, as options shape it. */
+function clientHello(opts: tls.ConnectionOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer((s) => s.once('data', (d: Buffer) => { resolve(d); s.destroy(); srv.close(); }));
+    srv.listen(0, '127.0.0.1', () => {
+      const c = tls.connect({ ...opts, port: (srv.address() as net.AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false });
+      c.on('error', () => undefined);
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** A TLS stream's handshake records cut into records of `size` bytes each (OpenSSL joins them: a ServerHello comes back). */
+function fragmented(stream: Buffer, size: number): Buffer {
+  const out: Buffer[] = [];
+  for (let i = 0; i + 5 <= stream.length;) {
+    const len = stream.readUInt16BE(i + 3);
+    const body = stream.subarray(i + 5, i + 5 + len);
+    if (stream[i] !== 0x16) out.push(stream.subarray(i, i + 5 + len));
+    else for (let j = 0; j < body.length; j += size) out.push(Buffer.concat([stream.subarray(i, i + 3), Buffer.from([0, Math.min(size, body.length - j)]), body.subarray(j, j + size)]));
+    i += 5 + len;
+  }
+  return Buffer.concat(out);
+}
+
+t.test('twentieth pass: TLS run by the agent inside a WebSocket tunnel is never relayed, wherever its hello starts', async (t) => {
+  // A bridge before a service's TLS port (websockify, wstunnel): the agent's own TLS session in the
+  // messages, and every command after the hello is ciphertext no reader judges — a raw tunnel.
+  const hellos = await Promise.all([
+    clientHello({}), clientHello({ servername: 'evil.example', ALPNProtocols: ['h2'] }), clientHello({ servername: 'redis.example', maxVersion: 'TLSv1.2' }),
+    clientHello({ minVersion: 'TLSv1.3', ALPNProtocols: ['http/1.1', 'acme-tls/1'] }),
+  ]);
+  await fc.assert(fc.property(
+    fc.constantFrom(...hellos, ...hellos.map((h) => fragmented(h, 1)), ...hellos.map((h) => fragmented(h, 7))), fc.constantFrom(Buffer.alloc(0), Buffer.from('STARTTLS\r\n'), Buffer.from('*1\r\n$4\r\nPING\r\n'), Buffer.from([0x16, 0x03])),
+    fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(),
+    (hello, before, cuts, text) => {
+      // The stream the bridge joins, cut into messages anywhere (the hello itself too).
+      const stream = Buffer.concat([before, hello]);
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
+      const scan = new InnerSessionScan();
+      let found = false;
+      let at = 0;
+      for (const p of [...points, stream.length]) {
+        found ||= scan.read(stream.subarray(at, p)) === 'a TLS handshake';
+        at = p;
+      }
+      if (!found) throw new Error(`not seen: ${text} ${stream.subarray(0, 16).toString('hex')} cut at ${points.join(',')}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: random binary messages, a PostgreSQL startup, MySQL's packets, a PNG, Redis and chat are no hello.
+  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 600 }), { maxLength: 6 }), (msgs) => {
+    const scan = new InnerSessionScan();
+    for (const m of msgs) if (scan.read(Buffer.from(m))) throw new Error(Buffer.from(m).toString('hex'));
+  }), { numRuns: numRuns * 8, ...seed });
+  const controls = new InnerSessionScan();
+  for (const m of [mysqlHandshake(), mysqlCommand(0x03, 'SELECT 1'), Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.from('hello \x16\x03\x01 there')]) t.notOk(controls.read(m), m.subarray(0, 8).toString('hex'));
+
+  // Live: a real redis-server's TLS port behind a bridge; the FLUSHALL inside the agent's TLS never runs.
+  const missing = missingRedis();
+  if (missing) return void t.comment(missing);
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const dir = tempDir(t, 'airlock-redis-tls-');
+  const { certFile } = upstreamCert(dir, ['localhost', '127.0.0.1']);
+  const tlsPort = await freePort();
+  const redis = await startRedis(t, ['--tls-port', String(tlsPort), '--tls-cert-file', certFile, '--tls-key-file', `${dir}/upstream-key.pem`, '--tls-ca-cert-file', certFile, '--tls-auth-clients', 'no']);
+  const port = Number(new URL(redis.url).port);
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect(tlsPort, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const cli = (...args: string[]): string => execFileSync('redis-cli', ['-p', String(port), ...args]).toString().trim();
+  cli('SET', 'keep', '1');
+  const closed = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`ws://sql.example:${bridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => {
+      const secure = tls.connect({ socket: createWebSocketStream(ws) as unknown as net.Socket, rejectUnauthorized: false, servername: 'localhost' });
+      secure.on('error', () => undefined);
+      secure.on('secureConnect', () => secure.write('FLUSHALL\r\n'));
+    });
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', () => resolve(-1));
+    setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+  });
+  t.equal(closed, 1008, 'the tunnel is closed at the hello');
+  t.equal(cli('GET', 'keep'), '1', 'the key is still there: nothing ran inside the agent\'s TLS');
+  // The same hello cut into records of one byte each (what DPI evasion tools send; OpenSSL joins them).
+  const cut = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`ws://sql.example:${bridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => {
+      const raw = createWebSocketStream(ws);
+      let first = true;
+      const shim = new Duplex({
+        write(chunk: Buffer, _enc, cb) {
+          raw.write(first ? fragmented(chunk, 1) : chunk, cb);
+          first = false;
+        },
+        read() {},
+      });
+      raw.on('data', (d: Buffer) => shim.push(d));
+      raw.on('error', () => undefined);
+      const secure = tls.connect({ socket: shim as unknown as net.Socket, rejectUnauthorized: false, servername: 'localhost' });
+      secure.on('error', () => undefined);
+      secure.on('secureConnect', () => secure.write('FLUSHALL\r\n'));
+    });
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', () => resolve(-1));
+    setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+  });
+  t.equal(cut, 1008, 'a hello in one-byte records: the tunnel is closed');
+  t.equal(cli('GET', 'keep'), '1', 'a hello in one-byte records: the key is still there');
+});
+
+t.test('twentieth pass: an HTTP request or an SSH session the agent opens inside a WebSocket tunnel is never relayed', async (t) => {
+  // A bridge before an HTTP server (websockify, wstunnel to port 80): the request in the messages
+  // was relayed undecided, a denied path and virtual host included. Spelled as the most lenient
+  // server reads a request line (Python's http.server: any blanks), after blank lines or another
+  // request, cut across messages anywhere.
+  const blanks = fc.constantFrom(' ', '\t', '  ', '\x0b', '\x0c', '\x1f', '\x85', '\xa0', ' \r ');
+  await fc.assert(fc.property(
+    fc.constantFrom('GET', 'DELETE', 'POST', 'get', 'PROPFIND', 'X'), blanks, blanks, fc.constantFrom('/deny/x', 'http://admin.example/', '*', 'x'),
+    fc.constantFrom('', '\r\n', '\n\n', ' ', 'GET /ok HTTP/1.1\r\nHost: allowed.example\r\n\r\n'), fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(),
+    (method, b1, b2, target, before, cuts, text) => {
+      const stream = Buffer.from(`${before}${method}${b1}${target}${b2}HTTP/1.1\r\nHost: admin.example\r\n\r\n`, 'latin1');
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
+      const scan = new InnerSessionScan();
+      let found: string | undefined;
+      let at = 0;
+      for (const p of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      if (found !== 'an HTTP request') throw new Error(`${text} ${JSON.stringify(stream.toString('latin1'))} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // A line bridge (websocketd) ends each message with a newline of its own: a message start is a line start too.
+  const lined = new InnerSessionScan();
+  t.equal([lined.read(Buffer.from('a b')), lined.read(Buffer.from('GET /deny HTTP/1.1'))].find(Boolean), 'an HTTP request', 'a request line as the message after one without a newline');
+  const sshLined = new InnerSessionScan();
+  t.equal([sshLined.read(Buffer.from('x')), sshLined.read(Buffer.from('SSH-2.0-OpenSSH_9.2'))].find(Boolean), 'an SSH session', 'a banner as the message after one without a newline');
+  // The ssh client's identification line (OpenSSH, Dropbear's 1.99 form), whole or cut.
+  for (const banner of ['SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n', 'SSH-1.99-dropbear_2022.83\r\n']) {
+    const scan = new InnerSessionScan();
+    t.equal([scan.read(Buffer.from(banner.slice(0, 5))), scan.read(Buffer.from(banner.slice(5)))].find(Boolean), 'an SSH session', banner.trim());
+  }
+  // Controls: chat, JSON naming HTTP, Redis inline commands, a console's statements, a log line go on.
+  const controls = new InnerSessionScan();
+  for (const m of ['hello there\n', '{"url": "https://x.example/", "proto": "HTTP/1.1"}', 'GET keep\r\n', 'SET k v\r\n', 'SELECT 1;\n', 'we spoke HTTP today\n', 'I love HTTP/3', 'see HTTP/1.1 spec\n', 'we use http/1.1\n', 'use HTTP/x.1\n', '127.0.0.1 - - "GET / HTTP/1.1" 200\n', 'SSH is fine\n', 'ssh-2.0 notes\n']) {
+    t.equal(controls.read(Buffer.from(m)), undefined, m.trim());
+  }
+
+  // Live: a bridge before a real HTTP server; the denied request inside never reaches it.
+  const got: string[] = [];
+  const server = http.createServer((req, res) => { got.push(`${req.method} ${req.headers.host} ${req.url}`); res.end('secret admin page'); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const httpPort = (server.address() as net.AddressInfo).port;
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect(httpPort, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from('DELETE /deny/all HTTP/1.1\r\nHost: admin.example\r\n\r\n')], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed at the request line');
+  await new Promise((res) => setTimeout(res, 200));
+  t.same(got, [], 'the HTTP server behind the bridge got no request');
+  const chat = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from('hello there\n')], 'latin1');
+  t.not(chat.code, 1008, 'other bytes go on');
 });

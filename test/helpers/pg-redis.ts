@@ -147,7 +147,8 @@ export interface TestRedis {
 }
 
 /** Starts redis-server on a free loopback port, no persistence, its folder temporary. */
-export async function startRedis(t: Teardown): Promise<TestRedis> {
+/** `extra`: more of redis-server's options (a TLS port, say). */
+export async function startRedis(t: Teardown, extra: string[] = []): Promise<TestRedis> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-redis-'));
   const port = await freePort();
   let child: ReturnType<typeof spawn> | undefined;
@@ -155,7 +156,7 @@ export async function startRedis(t: Teardown): Promise<TestRedis> {
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 20_000);

@@ -1,0 +1,121 @@
+// Another protocol's session carried by a WebSocket tunnel, opened by the agent inside the
+// messages a bridge (websockify, wstunnel, a database or TCP bridge) joins into a stream to its
+// service: what crosses it was never decided — a raw tunnel behind an allowed upgrade.
+// - a TLS (or SSL 3) hello: every command after it is ciphertext no reader judges (twentieth
+//   pass: `FLUSHALL` to a redis-server's TLS port behind a bridge ran undecided). The readers
+//   refuse a database's own way into TLS (PostgreSQL's SSLRequest, MySQL's SSL flag, TDS
+//   encryption); this finds the hello itself wherever it starts (after a STARTTLS line, cut
+//   across messages, cut into records of a byte each);
+// - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext;
+// - an HTTP/1 request line (`GET /deny HTTP/1.1` to an HTTP server behind the bridge): a request
+//   the policy would decide on its own, sent undecided (twentieth pass). Read at every line start
+//   (and every message start: a line bridge ends each message with a newline of its own) as the
+//   most lenient server reads one (Python's http.server: three words split at any blank, NEL and
+//   NBSP included, the last `HTTP/<digits>.<digits>`), since servers skip blank lines before it and
+//   a keep-alive stream holds one request after another.
+
+/** Bytes of a TLS handshake record's start that identify it: the record header (5), the handshake type (1). */
+const HEAD = 6;
+
+/**
+ * Whether `b` at `i` starts a TLS record whose fragment begins a ClientHello or ServerHello:
+ * content type 22, a record version 3.0–3.4, a length a record may have, handshake type 1 or 2.
+ * Nothing more is asked of it: a hello may be cut into records of one byte each (OpenSSL joins
+ * them and answers), so its own length and version may be in the next record. Random bytes match
+ * one place in ~10^11.
+ */
+function helloAt(b: Buffer, i: number): boolean {
+  if (b[i] !== 0x16 || b[i + 1] !== 0x03 || b[i + 2]! > 0x04) return false;
+  const record = b.readUInt16BE(i + 3);
+  // A record holds at most 2^14 bytes (+2048 of expansion).
+  return record >= 1 && record <= 0x4800 && (b[i + 5] === 0x01 || b[i + 5] === 0x02);
+}
+
+/** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
+function blank(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d && c !== 0x0a) || (c >= 0x1c && c <= 0x1f) || c === 0x85 || c === 0xa0;
+}
+
+const HTTP = Buffer.from('HTTP/');
+const SSH = [Buffer.from('SSH-2.0-'), Buffer.from('SSH-1.99-')];
+
+/**
+ * Where a reading of a request line stands: 0 blanks before a word, 1 in word 1, 2 blanks, 3 in
+ * word 2, 4 blanks, 5 + n matched n bytes of `HTTP/`, then the version. A reading that fails is dropped.
+ */
+function next(state: number, c: number): number | undefined {
+  const b = blank(c);
+  switch (state) {
+    case 0: return b ? 0 : 1;
+    case 1: return b ? 2 : 1;
+    case 2: return b ? 2 : 3;
+    case 3: return b ? 4 : 3;
+    case 4: return b ? 4 : c === HTTP[0] ? 6 : undefined;
+    case VERSION: return digit(c) ? VERSION + 1 : undefined;
+    case VERSION + 1: return digit(c) ? state : c === 0x2e ? VERSION + 2 : undefined;
+    case VERSION + 2: return digit(c) ? MATCHED : undefined;
+    default: return c === HTTP[state - 5] ? state + 1 : undefined;
+  }
+}
+/** After `HTTP/`: the version's major digits, its dot, a minor digit (Python reads `HTTP/<digits>.<digits>`, else 400). */
+const VERSION = 5 + HTTP.length;
+const MATCHED = VERSION + 3;
+const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/**
+ * Reads the agent's side of a tunnel as one stream; `read` names another protocol's session once
+ * one has started in it. A line starts after LF and, for bridges that end each message with a
+ * line of their own (websocketd), at each message too: the readings from both are kept at once,
+ * as a set of states (at most a dozen, whatever the number of messages).
+ */
+export class InnerSessionScan {
+  /** The last HEAD - 1 bytes of the stream so far: a hello cut across messages. */
+  private tail = Buffer.alloc(0);
+  /** Readings of a request line under way. */
+  private lines = new Set<number>([0]);
+  /** Readings of SSH's identification under way: [banner, bytes matched]. */
+  private ssh = new Set<number>([0, 100]);
+
+  read(data: Buffer): string | undefined {
+    const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;
+    for (let i = b.indexOf(0x16); i !== -1 && i + HEAD <= b.length; i = b.indexOf(0x16, i + 1)) {
+      if (helloAt(b, i)) return 'a TLS handshake';
+    }
+    this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (HEAD - 1))));
+    this.lines.add(0);
+    this.ssh.add(0).add(100);
+    for (const c of data) {
+      const found = this.step(c);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */
+  private step(c: number): string | undefined {
+    if (c === 0x0a) {
+      this.lines = new Set([0]);
+      this.ssh = new Set([0, 100]);
+      return undefined;
+    }
+    const lines = new Set<number>();
+    for (const st of this.lines) {
+      const n = next(st, c);
+      if (n === MATCHED) return 'an HTTP request';
+      if (n !== undefined) lines.add(n);
+    }
+    this.lines = lines;
+    if (this.ssh.size) {
+      const ssh = new Set<number>();
+      for (const st of this.ssh) {
+        const banner = SSH[st >= 100 ? 1 : 0]!;
+        const at = st % 100;
+        if (banner[at] !== c) continue;
+        if (at === banner.length - 1) return 'an SSH session';
+        ssh.add(st + 1);
+      }
+      this.ssh = ssh;
+    }
+    return undefined;
+  }
+}
