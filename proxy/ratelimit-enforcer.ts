@@ -33,10 +33,13 @@ export function rateLimitEnforcer(limiter: Limiter): Enforcer {
         return invalid(err);
       }
     },
-    egressMeter(ctx: RequestContext): EgressMeter | undefined {
+    egressMeter(ctx: RequestContext): EgressMeter {
+      // A meter even when the decision set no byte budget: a stream that lasts (an upload, a
+      // WebSocket) is decided again when another policy version goes live, and a budget that
+      // version adds meters the rest of it (twentieth pass: one read at the opening only bound
+      // new requests, and an open tunnel went on sending without bound).
       let source = ctx.decision.rate_limits;
       let egress = egressDirectives(source);
-      if (!egress) return undefined;
       // The decision already paid for the body bytes the description counted.
       let covered = ctx.description.request.body.size;
       let streamed = 0;
