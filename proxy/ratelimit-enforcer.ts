@@ -12,7 +12,7 @@ import type { RateLimits } from '../state/stores.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext } from './enforcers.ts';
 
 /** What the enforcer asks of the limiter: charges, answered at once by an in-process limiter. */
-type Limiter = Pick<RateLimits, 'charge' | 'chargeEgress'>;
+type Limiter = Pick<RateLimits, 'charge' | 'chargeEgress' | 'meterEgress'>;
 
 export function rateLimitEnforcer(limiter: Limiter): Enforcer {
   return {
@@ -54,13 +54,15 @@ export function rateLimitEnforcer(limiter: Limiter): Enforcer {
           egress = egressDirectives(source);
         }
         if (!egress) return undefined;
-        const result = limiter.chargeEgress(egress, cost);
-        if (result.ok) {
+        const settle = (result: ChargeResult): Rejection | undefined => {
+          if (!result.ok) return limited(ctx, result, streamed);
           streamed += cost;
           ctx.audit.egress_streamed = streamed;
           return undefined;
-        }
-        return limited(ctx, result, streamed);
+        };
+        // A limiter shared by replicas may ask its store about a large chunk: it waits for the answer.
+        const result = limiter.meterEgress ? limiter.meterEgress(egress, cost) : limiter.chargeEgress(egress, cost);
+        return result instanceof Promise ? result.then(settle) : settle(result);
       };
     },
   };
