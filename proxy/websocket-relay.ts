@@ -471,6 +471,8 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
           stop(r);
           paused = false;
           from.resume();
+          // An agent's close that waited behind the message goes now (the tunnel's end is recorded).
+          if (!judgeQueue.length) afterJudged();
         };
         void answer.then((limited) => {
           metering = undefined;
