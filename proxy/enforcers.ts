@@ -101,7 +101,8 @@ export interface RelayedMessage {
 }
 
 /** Charges bytes as they leave; a Rejection means the budget is empty and the stream is cut there. */
-export type EgressMeter = (bytes: number) => Rejection | undefined;
+/** A chunk may have to wait for the answer (a limiter shared by replicas asking its store). */
+export type EgressMeter = (bytes: number) => Rejection | undefined | Promise<Rejection | undefined>;
 
 /** Asked before each chunk of a response body goes to the agent; a Rejection cuts the response there. */
 export type ResponseGuard = () => Rejection | undefined;
@@ -197,7 +198,22 @@ export function egressMeterOf(enforcers: readonly Enforcer[], ctx: RequestContex
     const m = e.egressMeter?.(ctx);
     if (m) (meters ??= []).push(m);
   }
-  return meters && firstRefusal(meters);
+  if (!meters) return undefined;
+  if (meters.length === 1) return meters[0];
+  const all = meters;
+  // In order, the first refusal wins; a meter that waits holds the ones after it until it answered.
+  const from = (i: number, bytes: number): ReturnType<EgressMeter> => {
+    for (; i < all.length; i++) {
+      const r = all[i]!(bytes);
+      if (r instanceof Promise) {
+        const next = i + 1;
+        return r.then((refused) => refused ?? from(next, bytes));
+      }
+      if (r) return r;
+    }
+    return undefined;
+  };
+  return (bytes) => from(0, bytes);
 }
 
 /** The enforcers' response guards for one request, as one (undefined when none guards it). */

@@ -12,7 +12,7 @@ import type { RateLimits } from '../state/stores.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext } from './enforcers.ts';
 
 /** What the enforcer asks of the limiter: charges, answered at once by an in-process limiter. */
-type Limiter = Pick<RateLimits, 'charge' | 'chargeEgress'>;
+type Limiter = Pick<RateLimits, 'charge' | 'chargeEgress' | 'meterEgress'>;
 
 export function rateLimitEnforcer(limiter: Limiter): Enforcer {
   return {
@@ -33,10 +33,13 @@ export function rateLimitEnforcer(limiter: Limiter): Enforcer {
         return invalid(err);
       }
     },
-    egressMeter(ctx: RequestContext): EgressMeter | undefined {
+    egressMeter(ctx: RequestContext): EgressMeter {
+      // A meter even when the decision set no byte budget: a stream that lasts (an upload, a
+      // WebSocket) is decided again when another policy version goes live, and a budget that
+      // version adds meters the rest of it (twentieth pass: one read at the opening only bound
+      // new requests, and an open tunnel went on sending without bound).
       let source = ctx.decision.rate_limits;
       let egress = egressDirectives(source);
-      if (!egress) return undefined;
       // The decision already paid for the body bytes the description counted.
       let covered = ctx.description.request.body.size;
       let streamed = 0;
@@ -51,13 +54,15 @@ export function rateLimitEnforcer(limiter: Limiter): Enforcer {
           egress = egressDirectives(source);
         }
         if (!egress) return undefined;
-        const result = limiter.chargeEgress(egress, cost);
-        if (result.ok) {
+        const settle = (result: ChargeResult): Rejection | undefined => {
+          if (!result.ok) return limited(ctx, result, streamed);
           streamed += cost;
           ctx.audit.egress_streamed = streamed;
           return undefined;
-        }
-        return limited(ctx, result, streamed);
+        };
+        // A limiter shared by replicas may ask its store about a large chunk: it waits for the answer.
+        const result = limiter.meterEgress ? limiter.meterEgress(egress, cost) : limiter.chargeEgress(egress, cost);
+        return result instanceof Promise ? result.then(settle) : settle(result);
       };
     },
   };

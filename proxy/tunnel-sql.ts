@@ -414,7 +414,10 @@ export class TunnelSql {
   private async charge(ctx: RequestContext, s: CarriedStatement): Promise<Rejection | undefined> {
     // A byte budget the upgrade also has is paid by the frames as they leave; one only the twin
     // has (a policy that budgets SQL bytes, not the socket's) is paid here, by what the twin counts.
-    const metered = new Set((this.x.context?.decision.rate_limits ?? []).filter((l) => l.unit === 'egress_bytes').map((l) => l.key));
+    // The upgrade's budgets are those the frames are metered with now: a version that went live
+    // since the tunnel opened may have moved a budget off the socket (twentieth pass).
+    const upgrade = this.x.context;
+    const metered = new Set((upgrade?.meteredLimits ?? upgrade?.decision.rate_limits ?? []).filter((l) => l.unit === 'egress_bytes').map((l) => l.key));
     const limits = ctx.decision.rate_limits?.filter((l) => l.unit !== 'egress_bytes' || !metered.has(l.key));
     if (!limits?.length) return undefined;
     // Parse and the Bind after it are one execution (one POST of the twin): the Parse pays, the

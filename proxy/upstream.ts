@@ -12,7 +12,7 @@ import { processDescriptorBounds } from '../lib/descriptors.ts';
 import { CheckedHttpAgent, CheckedHttpsAgent, type ConnectionCheck } from './checked-dial.ts';
 import { CREDENTIAL_RECHECK_MS, watchCredentials } from './credential-watch.ts';
 import { DestinationError } from './destination.ts';
-import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
+import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type Rejection, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
 import { flatten, responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
@@ -219,10 +219,11 @@ class HttpForward {
     // A body held whole goes through its stages (the body guard, a substitution) first and then
     // leaves with a Content-Length, as it came: chunked, it reached servers that read only
     // Content-Length (Python's http.server, S3's 411) empty, and they read the chunks as a request.
-    wholeThrough(body.captured, transforms).then((sent) => {
+    wholeThrough(body.captured, transforms).then(async (sent) => {
       if (this.settled) return;
       const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
-      const limited = meter?.(sent.length);
+      const limited = await meter?.(sent.length);
+      if (this.settled) return;
       if (limited) return this.stopped(limited);
       this.whole = sent;
       this.send();
@@ -282,11 +283,11 @@ class HttpForward {
    * byte budgets like any (the decision paid for the first attempt, head and body; the upstream
    * may well have read it before resetting). An empty bucket stops it as a limit.
    */
-  private chargeAgain(): Refusal | undefined {
+  private async chargeAgain(): Promise<Refusal | undefined> {
     const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
     if (!meter) return undefined;
     // A new meter counts the body the decision paid for as covered: that was the first attempt's.
-    meter(this.ctx.description.request.body.size);
+    await meter(this.ctx.description.request.body.size);
     return meter(this.ctx.description.request.egress_bytes);
   }
 
@@ -531,12 +532,16 @@ class HttpForward {
     if (err instanceof StreamStop) return this.stopped(err.rejection);
     if (!timedOut && this.retryable(err)) {
       this.retried = true;
-      const limited = this.chargeAgain();
-      this.ctx.audit.upstream_retry = `a reused connection was reset before any answer; ${limited ? 'not sent again: a byte budget cannot pay for a second copy' : 'sent again on a new one'}`;
-      if (limited) return this.stopped(limited);
       const stale = this.upReq;
-      this.send();
+      // Nothing of this attempt counts any more (its events are ignored) while the copy is charged.
+      this.upReq = undefined;
       stale?.destroy();
+      void this.chargeAgain().then((limited) => {
+        if (this.settled) return;
+        this.ctx.audit.upstream_retry = `a reused connection was reset before any answer; ${limited ? 'not sent again: a byte budget cannot pay for a second copy' : 'sent again on a new one'}`;
+        if (limited) return this.stopped(limited);
+        this.send();
+      });
       return;
     }
     if (!this.res.headersSent) {
@@ -641,9 +646,11 @@ function wholeThrough(body: Buffer, stages: Transform[]): Promise<Buffer> {
 function meterStage(meter: EgressMeter): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      const done = (limited: Rejection | undefined): void => (limited ? cb(new StreamStop(limited)) : cb(null, chunk));
       const limited = meter(chunk.length);
-      if (limited) cb(new StreamStop(limited));
-      else cb(null, chunk);
+      // A chunk the limiter asks its store about leaves once it answered (the agent waits meanwhile).
+      if (limited instanceof Promise) limited.then(done, (err: Error) => cb(err));
+      else done(limited);
     },
   });
 }

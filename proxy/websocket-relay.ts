@@ -415,7 +415,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       let paused = false;
       const drained = (): void => {
         weigh();
-        if (paused && !judgeQueue.length && to.bufferedAmount < HIGH_WATER / 2) {
+        if (paused && !judgeQueue.length && !metering && to.bufferedAmount < HIGH_WATER / 2) {
           paused = false;
           from.resume();
         }
@@ -439,6 +439,10 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       };
       const pass = (kind: RelayedMessage['kind'], data: Buffer): void => {
         if (end || to.readyState !== WebSocket.OPEN) return;
+        if (metering) {
+          metering.push([kind, data]);
+          return;
+        }
         const message: RelayedMessage = { to: dir, kind, data };
         const refused = hooks.onMessage(message);
         if (refused) {
@@ -447,8 +451,45 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         }
         if (dir === 'upstream' && hooks.meter) {
           const limited = hooks.meter(frameBytes(message.data.length));
+          if (limited instanceof Promise) return meteredLater(message, limited);
           if (limited) return stop(limited);
         }
+        metered(message);
+      };
+      /**
+       * A message whose bytes the meter asks its store about (a large one, budgets shared by
+       * replicas): it and every message after it wait, in order, with the agent's side paused.
+       */
+      const meteredLater = (message: RelayedMessage, answer: Promise<Rejection | undefined>): void => {
+        const behind: Array<[RelayedMessage['kind'], Buffer]> = (metering = []);
+        if (!paused) {
+          paused = true;
+          from.pause();
+        }
+        // Ended: the agent's side reads again, or its answer to the close frame is never read.
+        const ended = (r: Rejection): void => {
+          stop(r);
+          paused = false;
+          from.resume();
+          // An agent's close that waited behind the message goes now (the tunnel's end is recorded).
+          if (!judgeQueue.length) afterJudged();
+        };
+        void answer.then((limited) => {
+          metering = undefined;
+          if (limited) return ended(limited);
+          metered(message);
+          for (const [kind, data] of behind) pass(kind, data);
+          if (metering) return;
+          if (!judgeQueue.length) afterJudged();
+          drained();
+        }, (err: Error) => {
+          metering = undefined;
+          ended({ status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `a message could not be metered: ${err.message}`.slice(0, 300), outcome: 'error' });
+        });
+      };
+      /** What follows the meter: held with what may continue it, or delivered. */
+      const metered = (message: RelayedMessage): void => {
+        if (end || to.readyState !== WebSocket.OPEN) return;
         if (message.hold) {
           held.push(message);
           heldBytes += message.data.length;
@@ -462,6 +503,8 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         for (const m of before) deliver(m);
         deliver(message);
       };
+      // Messages waiting, in order, behind one whose bytes are being metered (meteredLater).
+      let metering: Array<[RelayedMessage['kind'], Buffer]> | undefined;
       // Messages to the upstream waiting, in order, behind one being judged (hooks.judge).
       const judgeQueue: RelayedMessage[] = [];
       let judgeBytes = 0;
@@ -496,7 +539,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         judgeQueue.length = 0;
         judgeBytes = 0;
         afterJudged();
-        if (paused && !end && to.bufferedAmount < HIGH_WATER / 2) {
+        if (paused && !end && !metering && to.bufferedAmount < HIGH_WATER / 2) {
           paused = false;
           from.resume();
         }
@@ -563,7 +606,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       // for a human: a statement held for approval when its agent has left is dropped (the
       // tunnel's end withdraws the hold), as a held request is.
       const afterJudging = (run: () => void): void => {
-        if (!judgeQueue.length || end) return run();
+        if ((!judgeQueue.length && !metering) || end) return run();
         const before = closeWaiting;
         if (before) clearTimeout(before.timer);
         closeWaiting = { run: () => { before?.run(); run(); }, timer: setTimeout(afterJudged, CLOSE_AFTER_JUDGED_MS) };
@@ -595,9 +638,15 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
           if (code === 1006) to.terminate();
           else {
             const message: RelayedMessage = { to: dir, kind: 'close', data: reason };
-            const refused = hooks.onMessage(message)
+            const charged = hooks.onMessage(message)
               ?? (dir === 'upstream' && hooks.meter && sendable(code) ? hooks.meter(frameBytes(2 + Buffer.byteLength(message.data))) : undefined);
-            if (refused) {
+            // A close frame is small enough to be metered at once; one that is not leaves without
+            // the agent's code and reason (the tunnel ends now, not after the store answered).
+            const refused = charged instanceof Promise ? undefined : charged;
+            if (charged instanceof Promise) {
+              void charged.catch(() => undefined);
+              shut(to, 1001, 'closed by the proxy');
+            } else if (refused) {
               end = { by: 'airlock', rejection: refused, detail: refused.detail };
               shut(to, dir === 'upstream' ? 1001 : 1008, dir === 'upstream' ? 'closed by the proxy' : refused.title);
             } else if (sendable(code)) {

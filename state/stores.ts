@@ -127,6 +127,12 @@ export interface RateLimits {
   charge(directives: RateLimitDirective[] | undefined, description?: Chargeable): Awaitable<ChargeResult>;
   /** Charges bytes as they leave (per chunk of a stream): synchronous, see the rules above. */
   chargeEgress(directives: RateLimitDirective[] | undefined, bytes: number): ChargeResult;
+  /**
+   * Charges a chunk of a stream as chargeEgress does, unless the limiter's own estimate cannot vouch
+   * for it: a store shared by replicas (Redis) asks the store about a large chunk first, and the
+   * chunk waits for the answer (absent: chargeEgress).
+   */
+  meterEgress?(directives: RateLimitDirective[] | undefined, bytes: number): ChargeResult | Promise<ChargeResult>;
   snapshot(): Awaitable<BucketView[]>;
   /** Refills every bucket with this key; the number of buckets reset. */
   reset(key: string): Awaitable<number>;

@@ -427,6 +427,29 @@ export class RedisRateLimits implements RateLimits {
     return this.settling;
   }
 
+  /**
+   * A chunk past METER_LOCALLY_BYTES is charged in Redis (checked and debited at once, after what is
+   * queued) before it leaves: the level this replica estimates is corrected only by answers to its
+   * own charges, and counts a bucket it never charged as full, so another replica's spending since
+   * was invisible to it (twentieth pass: one WebSocket message as large as a whole budget passed on
+   * a replica whose last answer predated another replica draining the bucket). Smaller chunks are
+   * metered on the estimate, at most a round trip's worth past the budget.
+   */
+  meterEgress(directives: RateLimitDirective[] | undefined, bytes: number): ChargeResult | Promise<ChargeResult> {
+    if (bytes <= RedisRateLimits.METER_LOCALLY_BYTES) return this.chargeEgress(directives, bytes);
+    const egress = egressDirectives(directives);
+    if (!egress) return { ok: true, charged: [] };
+    const down = this.down ?? this.evicting;
+    if (down !== undefined) return this.chargeEgress(directives, bytes);
+    return Promise.resolve(this.charge(egress, { request: { egress_bytes: bytes } })).catch((err: unknown): ChargeResult => ({
+      ok: false, retryAfter: 1, impossible: false, reason: (err as Error).message,
+      short: this.plan(egress, { request: { egress_bytes: bytes } }).map((p) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: 0 })),
+    }));
+  }
+
+  /** The largest chunk a replica meters on its own estimate (meterEgress). */
+  static METER_LOCALLY_BYTES = 64 * 1024;
+
   chargeEgress(directives: RateLimitDirective[] | undefined, bytes: number): ChargeResult {
     const plan = this.plan(egressDirectives(directives), { request: { egress_bytes: bytes } });
     if (plan.length === 0) return { ok: true, charged: [] };

@@ -253,6 +253,42 @@ t.test('a budget lowered while an upload streams meters the rest of it', async (
   await a.airlock.engine.load(streams);
 });
 
+// Twentieth pass: a stream opened under no byte budget was never metered: the meter was made only
+// when the opening decision had a budget, so a policy version that adds one (an operator who saw an
+// agent exfiltrating through an open tunnel or upload) bound new requests only, and the open
+// WebSocket and upload went on sending without bound.
+t.test('a budget added while a WebSocket and an upload stream meters the rest of them', async (t) => {
+  const source = fs.readFileSync(path.join(fixtures, 'streams', 'policy.rego'), 'utf8');
+  const added = source.replace('decision := {"action": "allow", "reason": "allowed host", "rule": "allowed-host"} if {',
+    'decision := {"action": "allow", "reason": "allowed host", "rule": "allowed-host", "rate_limits": [{"key": "egress:added", "limit": 3000, "window": "1000h", "unit": "egress_bytes"}]} if {');
+  t.not(added, source, 'the variant puts the allowed host under a budget of 3,000 bytes');
+  const [withBudget, streams] = await Promise.all([compilePolicy(t.testdir({ 'policy.rego': added })), compilePolicy(path.join(fixtures, 'streams'))]);
+  const wsPath = '/open-before-a-budget';
+  const client = new WebSocket(`ws://allowed.example:${sink.port}${wsPath}`, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+  const closed = new Promise<number>((resolve) => client.on('close', (code: number) => resolve(code)));
+  client.on('error', () => undefined);
+  await new Promise((r) => client.once('open', r));
+  client.send('before');
+  const key = 'upload-before-a-budget';
+  const { sock, reply: answered } = await streamingUpload(`key=${key}`, a.auth);
+  t.ok(await eventually(() => (uploads.get(key)?.bytes ?? 0) >= BODY_CAP + 1000 && sink.conn(wsPath)?.messages.length === 1, 3000), 'both stream, under no budget');
+  await a.airlock.engine.load(withBudget);
+  t.teardown(() => a.airlock.engine.load(streams));
+  await new Promise((r) => setTimeout(r, 150));
+  // 2,000 bytes of each fit the new bucket once: the second stream to send them is cut.
+  for (let i = 0; i < 3 && client.readyState === WebSocket.OPEN; i++) client.send(Buffer.alloc(1000, 0x62));
+  const code = await Promise.race([closed, new Promise((r) => setTimeout(() => r('open'), 2000))]);
+  t.equal(code, 1008, 'the WebSocket is closed 1008 once the added budget is spent');
+  t.equal(sink.conn(wsPath)!.messages.length, 3, 'the upstream got the two messages the budget paid for, no more');
+  const before = uploads.get(key)!.bytes;
+  sock.write(chunk(2000));
+  t.ok(await eventually(() => answered() !== '', 2000), 'the next chunk of the upload is answered');
+  t.match(answered(), /^HTTP\/1\.1 429 /, 'with a 429: the added budget is spent');
+  sock.destroy();
+  t.equal(uploads.get(key)!.bytes, before, 'the chunk the added budget cannot pay for never left');
+  await a.airlock.engine.load(streams);
+});
+
 /** Bytes of one masked frame carrying `n` payload bytes (RFC 6455 §5.2): what leaves per message. */
 const frameBytes = (n: number): number => 2 + (n > 65535 ? 8 : n > 125 ? 2 : 0) + 4 + n;
 

@@ -27,7 +27,8 @@ import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
 import { HranaReader, JsonMessagesReader, PgFrontendReader } from '../../describe/tunnel-sql.ts';
 import { AGENT_DEFLATE_TUNNELS } from '../../proxy/websocket-forward.ts';
-import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type UpstreamHandler } from './helpers.ts';
+import { compilePolicy } from '../../engine/compile.ts';
+import { eventually, fixtures, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type UpstreamHandler } from './helpers.ts';
 import {
   acceptFor, closeCode, encodeFrame, handshake, newKey, oracle, rawAgent, readMysql, startRawUpstream, startWsUpstream, type DecodedFrame, type FrameSpec,
 } from './websocket-helpers.ts';
@@ -1758,6 +1759,38 @@ t.test('twelfth pass: a statement in a tunnel pays its twin\'s request limits; p
   t.ok(sent >= 1 && sent <= 3, `${sent} of six ~300-byte statements ran under a budget of 700 bytes`);
   const twin = await viaProxy(a.port, `http://sqlcap.example:${hrana.port}/v2/pipeline`, { auth: a.auth, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'SELECT 1' } }] }) });
   t.equal(twin.status, 429, 'the HTTP twin pays the same bucket');
+});
+
+// Twentieth pass: which of the twin's byte budgets the frames already pay was read from the
+// decision that opened the tunnel. Opened under a version that budgets the socket and the SQL in one
+// bucket, then a version that budgets only the SQL went live: the frames paid nothing any more and
+// each statement still skipped the bucket the opening decision had metered, so none paid at all.
+t.test('a byte budget moved from the socket to the statements by a new version: the statements pay it', async (t) => {
+  const source = fs.readFileSync(path.join(fixtures, 'streams', 'policy.rego'), 'utf8');
+  const upgradeRule = 'decision := {"action": "allow", "reason": "the byte-capped database\'s WebSocket", "rule": "sqlbytes-upgrade"} if {';
+  const both = source.replace(upgradeRule, 'decision := {"action": "allow", "reason": "the byte-capped database\'s WebSocket", "rule": "sqlbytes-upgrade", "rate_limits": [{"key": concat(":", ["sqlbytes", input.agent.id]), "limit": 700, "window": "1000h", "unit": "egress_bytes"}]} if {');
+  t.not(both, source, 'the variant budgets the socket in the statements\' bucket');
+  const [socketToo, streams] = await Promise.all([compilePolicy(t.testdir({ 'policy.rego': both })), compilePolicy(path.join(fixtures, 'streams'))]);
+  await a.airlock.engine.load(socketToo);
+  t.teardown(() => a.airlock.engine.load(streams));
+  const agent = await a.airlock.agents.add('sqlbytes-moved');
+  const hello = JSON.stringify({ type: 'hello', jwt: null });
+  const exec = (note: string): string => JSON.stringify({ type: 'request', request_id: 1, request: { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${note}'` } } });
+  const ws = new WebSocket(`ws://sqlbytes.example:${hrana.port}/`, ['hrana3'], { agent: new HttpProxyAgent(a.airlock.proxyUrl('sqlbytes-moved', agent.token)), perMessageDeflate: false });
+  let code: number | undefined;
+  ws.on('close', (c) => { code = c; });
+  ws.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  ws.send(hello);
+  await new Promise((r) => setTimeout(r, 100));
+  await a.airlock.engine.load(streams);
+  await new Promise((r) => setTimeout(r, 150));
+  for (let i = 0; i < 6 && code === undefined; i++) ws.send(exec(`moved${i}${'x'.repeat(200)}`));
+  t.ok(await eventually(() => code !== undefined, 5000), 'the tunnel ends');
+  ws.terminate();
+  const ran = ['moved0', 'moved1', 'moved2', 'moved3', 'moved4', 'moved5'].filter((n) => JSON.stringify(hranaRuns).includes(n)).length;
+  t.equal(code, 1008, 'statements past the budget their twin has close the tunnel');
+  t.ok(ran >= 1 && ran <= 3, `${ran} of six ~300-byte statements ran under a budget of 700 bytes`);
 });
 
 t.test('twelfth pass: in a PostgreSQL tunnel a Parse and its Bind pay once, and every further Bind of a prepared statement pays again', async (t) => {

@@ -10,6 +10,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
+import type { Rejection } from '../../proxy/enforcers.ts';
 import { PartialMessages, relay } from '../../proxy/websocket-relay.ts';
 
 const MiB = 1024 * 1024;
@@ -17,6 +18,17 @@ const partial = new PartialMessages(4 * MiB, 12 * MiB);
 
 // The upstream: a real `ws` server that keeps every message it gets, per path.
 const got = new Map<string, Buffer[]>();
+
+/** A byte budget whose meter answers frames over 1,000 bytes only after 30 ms, as a store asked first does. */
+function laterMeter(budget: number): (bytes: number) => Rejection | undefined | Promise<Rejection | undefined> {
+  let left = budget;
+  const charge = (bytes: number): Rejection | undefined => {
+    if (bytes > left) return { status: 429, type: 'rate-limited', title: 'Rate limit exceeded', detail: 'egress budget ran out', outcome: 'rate-limited' };
+    left -= bytes;
+    return undefined;
+  };
+  return (bytes) => (bytes > 1000 ? new Promise((r) => setTimeout(() => r(charge(bytes)), 30)) : charge(bytes));
+}
 const upstream = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * MiB });
 upstream.on('connection', (ws, req) => {
   // An upstream slow to close: it reads nothing more, so a close frame sent to it gets no answer.
@@ -40,7 +52,9 @@ server.on('upgrade', (req, socket, head) => {
     const up = new WebSocket(`ws://127.0.0.1:${upPort}${req.url}`, { perMessageDeflate: false, maxPayload: 64 * MiB });
     up.on('error', () => undefined);
     agentWs.on('error', () => undefined);
-    up.once('open', () => void relay(agentWs, up, { onMessage: () => undefined, partial: { messages: partial, agent } }));
+    // `/metered`: frames under a byte budget whose large ones the meter answers later (a store shared by replicas).
+    const meter = req.url === '/metered' ? laterMeter(10_000) : undefined;
+    up.once('open', () => void relay(agentWs, up, { onMessage: () => undefined, partial: { messages: partial, agent }, ...(meter ? { meter } : {}) }));
   });
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -131,4 +145,18 @@ t.test('a tunnel cut for its agent\'s budget: its bytes, on their way out, do no
   t.equal(first.code, 1009, 'the tunnel that crossed the budget was closed 1009');
   first.ws.terminate();
   next.ws.terminate();
+});
+
+// Twentieth pass: with budgets shared by replicas a large frame is charged in the store before it
+// leaves (its meter answers later). It and the messages behind it wait, in order; the first the
+// budget cannot pay for closes the tunnel and nothing after it leaves.
+t.test('a frame the meter answers later: it and those behind it leave in order, and none past the budget', async (t) => {
+  const { ws, code } = await open('/metered').then((e) => ({ ws: e.ws, code: () => e.code }));
+  const big = (c: string): Buffer => Buffer.alloc(4000, c);
+  await new Promise((r) => setTimeout(r, 200)); // the relay starts once the upstream side is open
+  for (const m of ['a', big('x'), 'b', big('y'), 'c', big('z'), 'd']) ws.send(m);
+  for (let i = 0; i < 100 && code() === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(code(), 1008, 'the frame past the budget closes the tunnel');
+  const seen = (got.get('/metered') ?? []).map((b) => (b.length > 1 ? `${b[0] === 0x78 ? 'x' : b[0] === 0x79 ? 'y' : '?'}${b.length}` : b.toString()));
+  t.same(seen, ['a', 'x4000', 'b', 'y4000', 'c'], 'the upstream got what the budget paid for, in the order sent');
 });

@@ -732,6 +732,21 @@ if (missing) {
     t.equal(seen, 400, 'B sees the bytes A sent (the debit reached Redis)');
     t.equal((await b.charge(bytes as never, { request: { egress_bytes: 500 } })).ok, false, "and B's next charge is refused");
 
+    // Twentieth pass: a replica metered a stream's chunks on its own estimate, corrected only by
+    // answers to its own charges (a bucket it never charged counted as full): a tunnel opened on B,
+    // the budget drained through A, and one message as large as the budget still left through B.
+    // A chunk past METER_LOCALLY_BYTES is now checked and debited in Redis before it leaves.
+    const big = [{ key: 'big', limit: 1_000_000, window: '1000h', unit: 'egress_bytes' }];
+    t.equal((await b.charge(big as never, { request: { egress_bytes: 10 } })).ok, true, 'B opens a stream: it knows the level then');
+    t.equal((await a.meterEgress(big as never, 600_000)).ok, true, 'A sends a large message');
+    t.equal((await b.meterEgress(big as never, 600_000)).ok, false, 'B cannot send another on its stale estimate: Redis holds 399,990');
+    t.equal((await b.meterEgress(big as never, 300_000)).ok, true, 'one that fits what Redis holds passes');
+    const small = b.meterEgress(big as never, 1000);
+    t.ok(!(small instanceof Promise) && small.ok, 'a small chunk is metered at once, on the estimate the answers corrected');
+    const never = [{ key: 'drained-elsewhere', limit: 1_000_000, window: '1000h', unit: 'egress_bytes' }];
+    t.equal((await a.charge(never as never, { request: { egress_bytes: 990_000 } })).ok, true, 'A drains a bucket B never charged');
+    t.equal((await b.meterEgress(never as never, 900_000)).ok, false, 'B does not count it as full');
+
     // Sixteenth pass: every metered chunk was a Lua script in Redis of its own: one agent's tunnels
     // of tiny WebSocket frames (each metered) ran one per frame, taking Redis's time and the event
     // loop from every agent on every replica (a neighbour's GET p50 12 → 33 ms, max 0.4 s). The
