@@ -223,9 +223,6 @@ function fullwidth(cp: number): Node[] {
 }
 
 /** Quoted-printable soft line break: "=" at the end of a line, which decoders drop. */
-/** Every latin1 character but an ASCII letter or digit: what a reader skips between a key's characters. */
-const NOT_ALNUM = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c)).filter((c) => !/[0-9A-Za-z]/.test(c)).join('');
-
 const softBreak = (): Node => seq(set('='), opt(set('\r')), set('\n'));
 
 /**
@@ -236,13 +233,9 @@ const softBreak = (): Node => seq(set('='), opt(set('\r')), set('\n'));
  * Also the value as a list of its characters (blanks, commas and quotes between them): Java's
  * `Arrays.toString` of a `char[]` (`[s, k, _]`: Lombok's `@ToString` of a password field), Gson's
  * JSON of one (`["s","k"]`), Python's `list(s)` (`['s', 'k']`), Go's `%q` of a `[]rune`.
- * Twentieth pass: any byte that is no letter or digit between them, as a reader skips it — the key
- * grouped by any mark every 1–3 characters or from before its start (a whole blob grouped), no-break
- * and thin spaces, combining marks (`s̶k̶`: strikethrough text), bidi controls, variation selectors,
- * tag characters, a Hangul or Mongolian filler, man-page underline (`_\bs`).
  */
 function wrappedForm(value: string): Node {
-  const gap = filler(rep(set(NOT_ALNUM), 20));
+  const gap = filler(rep(set(' \t\r\n,\'"'), 20));
   const out: Node[] = [];
   [...Buffer.from(value, 'utf8')].forEach((b, i) => {
     if (i > 0) out.push(gap);
@@ -377,30 +370,10 @@ export function spellingsOf(value: string): Node[] {
     const [head, tail] = endsOf(value);
     return [...canonical, ...spellingsOf(head), ...spellingsOf(tail)];
   }
-  // The value reversed in that form too (twentieth pass): reversed and grouped, or reversed and
-  // case-changed, which the sampled exact reversal (proxy/sampled-forms.ts) does not match.
-  const forms: Node[] = [textForm(value), wrappedForm(value), wrappedForm([...value].reverse().join(''))];
+  const forms: Node[] = [textForm(value), wrappedForm(value)];
   encodedForms(bytes, forms);
   return forms;
 }
-
-/**
- * The value cut short (twentieth pass; left open by the nineteenth): its raw bytes from the first
- * through at least the `least`-th, as far as they go on — a request inspector that truncates a
- * header value at a width (`Bearer sk_live_51HxYzAbCdEf0…`), a page or a log showing a key's
- * start. Past a public prefix and half the rest, what is shown is most of the key. One pattern
- * (nested optional characters), so a key shown whole is one match and costs no second literal.
- * Undefined for a value too short to have half its rest shown safely.
- */
-export function truncatedForm(value: string, least: number): Node | undefined {
-  const bytes = Buffer.from(value, 'utf8');
-  if (bytes.length < TRUNCATED_MIN || bytes.length > FULL_SPELLING_MAX || least >= bytes.length) return undefined;
-  let rest: Node = EMPTY;
-  for (let i = bytes.length - 1; i >= least; i--) rest = opt(seq(set(String.fromCharCode(bytes[i]!)), rest));
-  return seq(str(bytes.subarray(0, least).toString('latin1')), rest);
-}
-/** A value shorter than this is never matched cut short: half of a short password's rest is common text. */
-const TRUNCATED_MIN = 20;
 
 /** The base64, hex and base32 forms of `bytes`, added to `forms`. */
 function encodedForms(bytes: Buffer, forms: Node[]): void {
@@ -463,7 +436,6 @@ export function regexSource(n: Node): string {
     case 'set': {
       if (n.c.length === 1) return esc(n.c);
       if (n.c === WHITESPACE) return '\\s';
-      if (n.c === NOT_ALNUM) return '[^0-9A-Za-z]';
       // Inside a class "-" and "^" need escaping wherever they are.
       return `[${[...n.c].map((c) => (c === '-' || c === '^' ? `\\${c}` : esc(c))).join('')}]`;
     }

@@ -698,115 +698,6 @@ t.test('nineteenth pass: full-width and styled letters as CSS, \\u{…} or \\U e
   for (let cut = 0; cut <= plain.length; cut += 5) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `CSS and coloured text cut at ${cut} passes`);
 });
 
-// Twentieth pass (left open by the nineteenth): what a reader skips between a key's characters,
-// beyond the fillers and marks tried before — the key grouped every 1–3 characters by any mark, or
-// a whole blob grouped so that the key starts inside a group; no-break and thin spaces; combining
-// marks (`s̶k̶`: a "strikethrough text" generator), bidi controls, variation selectors, tag
-// characters, Hangul and Mongolian fillers; a man page's overstrike (`_\bs` underline, `s\bs` bold:
-// `man | col -b`, `less` and a terminal show the key); 24-bit colour (`ESC[38;2;r;g;bm`, longer
-// than the 8 parameter characters read before) and other CSI sequences (erase, cursor moves).
-t.test('twentieth pass: the key grouped every 1–3 characters or from before its start, or reversed and grouped, with marks, spaces, combining or invisible characters, overstrike or 24-bit colour between its characters, at any chunk cut; such text without it passes byte for byte', async (t) => {
-  const value = 'sk_live_51HxYzAbCdEf0123456789';
-  const s = new Scrubber([{ value, placeholder: PH }]);
-  const marks = ['-', '.', ':', '/', '|', '_', ' ', '\u00a0', '\u2009', '\u00b7', '\u2022', '\t', ', '];
-  const between: Record<string, (c: string, i: number) => string> = {
-    strike: (c) => `${c}\u0336`, underline: (c) => `${c}\u0332`, acute: (c) => `${c}\u0301`, 'variation selector': (c) => `${c}\ufe0f`,
-    'tag space': (c) => `${c}\u{e0020}`, 'hangul filler': (c) => `${c}\u3164`, mongolian: (c) => `${c}\u180e`,
-    'bidi override': (c) => `\u202e${c}\u202c`, 'bidi isolate': (c) => `\u2066${c}\u2069`,
-    'man underline': (c) => `_\b${c}`, 'man bold': (c) => `${c}\b${c}`, 'bold underline': (c) => `_\b${c}\b${c}`,
-    'man bold json': (c) => `${c}\\b${c}`, 'man underline json': (c) => `_\\u0008${c}`,
-    truecolor: (c, i) => `\x1b[38;2;${(i * 37) % 256};128;${255 - i}m${c}`, 'bold truecolor': (c, i) => `\x1b[1;38;2;255;${i};0m${c}\x1b[0m`,
-    'truecolor json': (c, i) => `\\u001b[48;2;0;${i * 8};255m${c}`, 'colon truecolor': (c) => `\x1b[38:2::255:0:0m${c}`,
-    'erase line': (c) => `\x1b[K${c}`, 'cursor forward': (c) => `${c}\x1b[0C`,
-  };
-  const read = (out: string): string => Buffer.from(out, 'latin1').toString('utf8').replace(/\\b|\\u0008/g, '\b').replace(/(?:\x1b|\\u001b)\[[0-9;:?]*[@-~]/g, '').replace(/[^\x08]\x08/g, '').normalize('NFKD').replace(/[^0-9A-Za-z]/g, '');
-  const core = value.replace(/[^0-9A-Za-z]/g, '');
-  const form = fc.oneof(
-    fc.record({ n: fc.integer({ min: 1, max: 3 }), mark: fc.constantFrom(...marks), lead: fc.constantFrom('', 'a', 'ab', 'abc', 'abcd') })
-      .map(({ n, mark, lead }) => ({ label: `grouped ${n} by ${JSON.stringify(mark)} after ${lead.length}`, text: `${lead}${value}xyz`.match(new RegExp(`.{1,${n}}`, 'g'))!.join(mark) })),
-    // Reversed, grouped by any size and mark, case changed or not (a reader reverses it back).
-    fc.record({ n: fc.integer({ min: 1, max: 16 }), mark: fc.constantFrom(...marks), upper: fc.boolean() })
-      .map(({ n, mark, upper }) => ({ label: `reversed, grouped ${n} by ${JSON.stringify(mark)}${upper ? ', upper case' : ''}`, text: [...(upper ? value.toUpperCase() : value)].reverse().join('').match(new RegExp(`.{1,${n}}`, 'g'))!.join(mark) })),
-    fc.record({ kind: fc.constantFrom(...Object.keys(between)), every: fc.integer({ min: 1, max: 4 }) })
-      .map(({ kind, every }) => ({ label: `${kind} every ${every}`, text: [...value].map((c, i) => (i % every === 0 ? between[kind]!(c, i) : c)).join('') })),
-  );
-  await fc.assert(fc.asyncProperty(form, fc.constantFrom('{"log":"', 'key: ', '<p>', ''), fc.integer({ min: 0, max: 2000 }), async ({ label, text }, before, at) => {
-    const body = Buffer.from(`${before}${text} done\n`, 'utf8');
-    const shown = (x: string): boolean => [x, [...x].reverse().join('')].some((y) => y.toLowerCase().includes(core.slice(6, 18).toLowerCase()));
-    if (!shown(read(body.toString('latin1')))) throw new Error(`${label}: the reader does not read the key`);
-    const cut = at % (body.length + 1);
-    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
-    if (!out.includes(PH) || shown(read(out))) throw new Error(`${label} cut at ${cut} passed: ${JSON.stringify(out)}`);
-  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 80) });
-  // Controls, at every 3rd cut: a man page's overstrike, a 24-bit coloured log, Vietnamese and
-  // strikethrough text, grouped numbers and punctuation, the key's public prefix grouped.
-  const plain = Buffer.from('N\bNA\bAM\bME\bE\n     _\bl_\bs - list\n\x1b[38;2;255;100;0mwarn\x1b[0m \x1b[1;38;2;0;255;0msk_live\x1b[0m_fixture \x1b[2K\x1b[1G100%\n'
-    + 'Tiếng Việt có dấu; s\u0336k\u0336i\u0336p\u0336 this; \u202eabc\u202c \u2066x\u2069 ❤\ufe0f \u3164\n'
-    + 'card 4242-4242-4242-4242, tel +1 (555) 010-0000, s.k._.l.i.v.e, a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-t-u-v-w-x-y-z, 0.1.2.3.4.5.6.7.8.9\n', 'utf8');
-  for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `such text cut at ${cut} passes`);
-});
-
-// Twentieth pass (left open by the nineteenth): the key cut short — a request inspector that
-// truncates a header value at a width (`Bearer sk_live_51HxYzAbCdEf0…`), a page or a log showing a
-// key's start past its public prefix and half the rest — passed wherever no chunk ended inside it.
-t.test('twentieth pass: the key cut short past its public prefix and half the rest, in a body at any cut or a header, is replaced; the key whole is one match; shorter starts pass', async (t) => {
-  const value = 'sk_live_51HxYzAbCdEf0123456789';
-  const s = new Scrubber([{ value, placeholder: PH }]);
-  const least = 8 + Math.ceil((value.length - 8) / 2);
-  await fc.assert(fc.asyncProperty(fc.integer({ min: least, max: value.length - 1 }), fc.constantFrom('…', '...', '"', ' (truncated)', ''), fc.constantFrom('{"authorization":"Bearer ', 'key: ', ''), fc.integer({ min: 0, max: 2000 }), async (n, marker, before, at) => {
-    const body = Buffer.from(`${before}${value.slice(0, n)}${marker}`, 'utf8');
-    const cut = at % (body.length + 1);
-    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('utf8');
-    if (out !== `${before}${PH}${marker}`) throw new Error(`cut short at ${n}, chunk cut at ${cut}: ${out}`);
-    const head = { statusCode: 200, headers: [['x-seen-authorization', `Bearer ${value.slice(0, n)}${marker}`]] as Array<[string, string]> };
-    scrubResponse(s, head);
-    if (head.headers[0]![1] !== `Bearer ${PH}${marker}`) throw new Error(`cut short at ${n} in a header: ${head.headers[0]![1]}`);
-  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
-  // Controls: the key whole at every cut is one placeholder; a start shorter than that passes; a
-  // short value (a password) is never matched cut short.
-  const whole = Buffer.from(`a ${value} b ${value}`);
-  for (let cut = 0; cut <= whole.length; cut++) t.equal((await collect(new ScrubStream(s), [whole.subarray(0, cut), whole.subarray(cut)])).toString(), `a ${PH} b ${PH}`, `the key whole, cut at ${cut}: one match each`);
-  const shorter = Buffer.from(`{"shown":"${value.slice(0, least - 1)}…"}`);
-  t.same(await collect(new ScrubStream(s), [shorter]), shorter, 'a start one shorter passes');
-  const password = new Scrubber([{ value: 'correct-horse-b4', placeholder: PH }]);
-  t.equal(password.scrubString('correct-horse is a phrase'), 'correct-horse is a phrase', 'a short value is not matched cut short');
-  // The tripwire: a held start past that length is still a start (the next piece may prove none),
-  // not the key completed; a start proved none trips as before, one cut short and let out does not.
-  t.same(s.startsAtEnd(`x ${value.slice(0, least + 3)}`, 10).map((r) => r.replace), [PH], 'a start cut short is still a start to the tripwire');
-  t.same(s.startsAtEnd(`x ${value}`, 10), [], 'the key whole is no start');
-});
-
-// Twentieth pass: Greek and Cyrillic letters drawn as Latin ones in place of some of a key's
-// letters (`ѕk_lіvе_51НхYz…`): a person, a screenshot's reader or an agent reads the key; NFKC
-// keeps them, so no fold read them. And modifier and subscript letters (`ˢᵏ_ˡⁱᵛᵉ`, a "superscript
-// text" generator), which NFKC reads as plain ones, outside the ranges folded before.
-t.test('twentieth pass: the key with Greek or Cyrillic look-alikes or modifier letters for any of its letters, at any chunk cut; Greek, Russian, IPA and mixed text passes byte for byte', async (t) => {
-  const value = 'sk_live_51HxYzAbCdEf0123456789';
-  const s = new Scrubber([{ value, placeholder: PH }]);
-  const looks: Record<string, string[]> = {
-    s: ['ѕ', 'ˢ', 'ₛ'], i: ['і', 'ⁱ', 'ᵢ'], e: ['е', 'ᵉ', 'ₑ'], x: ['х', 'ˣ', 'ₓ'], l: ['ӏ', 'ˡ', 'ₗ'], H: ['Н', 'Η', 'ᴴ'], Y: ['Ү', 'Υ'], z: ['ᶻ'], A: ['А', 'Α', 'ᴬ'], b: ['ᵇ'], C: ['С'], d: ['ԁ', 'ᵈ'], E: ['Е', 'Ε', 'ᴱ'], f: ['ᶠ'], k: ['ᵏ', 'ₖ'], v: ['ν', 'ᵛ', 'ᵥ'],
-  };
-  // Look-alikes and modifier letters each alone: a run of look-alikes beside modifier letters only (`ѕᵏ`) is left open.
-  const cyrillicOrGreek = (c: string): boolean => c.charCodeAt(0) >= 0x370 && c.charCodeAt(0) < 0x530;
-  const skeleton = (x: string): string => {
-    const back = new Map(Object.entries(looks).flatMap(([plain, ls]) => ls.map((l) => [l, plain] as [string, string])));
-    return [...x].map((c) => back.get(c) ?? c).join('');
-  };
-  await fc.assert(fc.asyncProperty(fc.array(fc.boolean(), { minLength: value.length, maxLength: value.length }), fc.nat(), fc.constantFrom('{"key":"', 'key: ', '<td>', ''), fc.integer({ min: 0, max: 2000 }), async (swap, pick, before, at) => {
-    const kind = pick % 2 === 0;
-    const spelled = [...value].map((c, i) => {
-      const ls = (looks[c] ?? []).filter((l) => cyrillicOrGreek(l) === kind);
-      return swap[i] && ls.length ? ls[pick % ls.length]! : c;
-    }).join('');
-    const body = Buffer.from(`${before}${spelled} ok`, 'utf8');
-    const cut = at % (body.length + 1);
-    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
-    if (skeleton(Buffer.from(out, 'latin1').toString('utf8')).includes(value.slice(6, 18)) || !out.includes(PH)) throw new Error(`${spelled} cut at ${cut} passed: ${Buffer.from(out, 'latin1').toString('utf8')}`);
-  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 80) });
-  const plain = Buffer.from('{"ru":"Съешь же ещё этих мягких французских булок, да выпей чаю. Windows 10 и macOS, iPhone-а, USB-С, 5кг","el":"Καλημέρα κόσμε, Α1 και Β2, Ω3, ΑΒΓ_τεστ, CO2 και H2O","ipa":"/ˈfəʊnˌiːm/ kʰæt, 10ᵗʰ, Xₙ₊₁, Tiếng Việt"}', 'utf8');
-  for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `Greek and Russian text cut at ${cut} passes`);
-});
-
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
@@ -951,8 +842,7 @@ t.test('eighteenth pass: a page in a legacy charset (declared or not) showing th
     const body = encode(cs, page(cs, forms[form]!(SECRET), meta));
     if (!reads(cs, body).includes(SECRET)) throw new Error(`${cs} ${form}: the oracle does not read the key in the page itself`);
     const got = await run(cs, body, meta, at);
-    // Refused, or (twentieth pass: soft hyphens are bytes a reader skips between the key's) replaced.
-    if (!got.err && !got.out.includes(PH)) throw new Error(`${cs} ${form} (${meta}, cuts ${at}): passed`);
+    if (!got.err) throw new Error(`${cs} ${form} (${meta}, cuts ${at}): passed`);
     if (reads(cs, got.out).includes(SECRET)) throw new Error(`${cs} ${form}: the bytes let out before the refusal read as the key`);
     const control = encode(cs, page(cs, forms[form]!('ghp_nothing_secret_here_at_all_0000'), meta));
     const passed = await run(cs, control, meta, at);
