@@ -60,8 +60,10 @@ const statusOf: Record<ApprovalError['code'], number> = {
   'too-many': 429,
 };
 
-/** A card's moves between "Held now" and "Waiting for a retry" are shown at most this often. */
+/** A card's moves between "Held now" and "Waiting for a retry" are shown at most FLIP_BURST times in FLIP_MS. */
 export const FLIP_MS = 3000;
+/** Two: a hold that ended and the agent's retry held again (the ordinary retry) show at once. */
+const FLIP_BURST = 2;
 const STATUSES = new Set<ApprovalStatus>(['pending', 'approved', 'denied', 'expired']);
 const VIA = new Set(['studio', 'cli', 'api']);
 
@@ -178,10 +180,12 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     // lets go, and every card after it moves with it. An agent that retried one approval and hung up
     // in a loop (every 400 ms) kept every card of the inbox "changed just now", so the person could
     // approve or deny none, its own or another agent's (twentieth pass). Those moves are shown at
-    // most once per FLIP_MS per approval, the state as it is then: a click after a look is taken.
-    const flips = new Map<string, { at: number; held: boolean; timer?: NodeJS.Timeout }>();
-    const sendFlip = (a: ApprovalRecord, f: { at: number; held: boolean }): void => {
-      f.at = Date.now();
+    // most FLIP_BURST times per FLIP_MS per approval, the state as it is then: a click after a look
+    // is taken. (Once per FLIP_MS kept an ordinary retry, held again right after its hold ended, off
+    // the card for longer than a short hold lasts.)
+    const flips = new Map<string, { shown: number[]; held: boolean; timer?: NodeJS.Timeout }>();
+    const sendFlip = (a: ApprovalRecord, f: { shown: number[]; held: boolean }): void => {
+      f.shown = [...f.shown, Date.now()].slice(-FLIP_BURST);
       f.held = queue.isHeld(a.id);
       broadcast('approval', { event: f.held ? 'held' : 'released', approval: view(a) });
     };
@@ -194,11 +198,11 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
           const f = flips.get(a.id);
           if (!f) {
             if (flips.size >= SHOWN_MAX) flips.delete(flips.keys().next().value!);
-            flips.set(a.id, { at: 0, held: false });
+            flips.set(a.id, { shown: [], held: false });
             return sendFlip(a, flips.get(a.id)!);
           }
           if (f.timer) return; // one is due: it shows the state then
-          const wait = f.at + FLIP_MS - Date.now();
+          const wait = f.shown.length < FLIP_BURST ? 0 : f.shown[0]! + FLIP_MS - Date.now();
           if (wait <= 0) return sendFlip(a, f);
           f.timer = setTimeout(() => {
             f.timer = undefined;
