@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { terminalText } from '../lib/text.ts';
-import { inside, isDir, isFile, realFolders } from './paths.ts';
+import { configLines, inside, isDir, isFile, realFolders } from './paths.ts';
 import { hiddenFromGit } from './git-review.ts';
 import { walkFolders } from './walk.ts';
 
@@ -1074,14 +1074,8 @@ function sshCommandValue(line: string): string | undefined {
 }
 
 export function sshPrograms(homeDir: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(homeDir, '.ssh', 'config'), 'utf8').slice(0, 256 * 1024);
-  } catch {
-    return [];
-  }
   const out: string[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of configLines(path.join(homeDir, '.ssh', 'config'))) {
     const value = sshCommandValue(line);
     if (value !== undefined) for (const f of homeFilesNamed(value, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
   }

@@ -31,30 +31,40 @@ export function gitdirOf(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The repository whose `.git` is in `dir`: its git folder (the folder itself, or the one a `.git`
+ * file names), its common folder (a linked worktree's `commondir`), and whether `.git` is a file.
+ */
+export function gitFoldersIn(dir: string): { gitDir: string; common: string; dotGitIsFile: boolean } | undefined {
+  const dotGit = path.join(dir, '.git');
+  let gitDir: string | undefined;
+  let dotGitIsFile = false;
+  try {
+    const st = fs.statSync(dotGit);
+    if (st.isDirectory()) gitDir = dotGit;
+    else if (st.isFile()) {
+      dotGitIsFile = true;
+      const named = gitdirOf(fs.readFileSync(dotGit, 'utf8').slice(0, 4096));
+      if (named) gitDir = path.resolve(dir, named);
+    }
+  } catch {
+    /* none here */
+  }
+  if (!gitDir) return undefined;
+  let common = gitDir;
+  try {
+    common = path.resolve(gitDir, fs.readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim());
+  } catch {
+    /* not a linked worktree */
+  }
+  return { gitDir, common, dotGitIsFile };
+}
+
 /** The nearest repository holding `cwd`: its working tree's top, its git folder and common folder. */
 export function repositoryOf(cwd: string): { top: string; gitDir: string; common: string } | undefined {
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
-    const dotGit = path.join(dir, '.git');
-    let gitDir: string | undefined;
-    try {
-      const st = fs.statSync(dotGit);
-      if (st.isDirectory()) gitDir = dotGit;
-      else if (st.isFile()) {
-        const named = gitdirOf(fs.readFileSync(dotGit, 'utf8').slice(0, 4096));
-        if (named) gitDir = path.resolve(dir, named);
-      }
-    } catch {
-      /* none here */
-    }
-    if (gitDir) {
-      let common = gitDir;
-      try {
-        common = path.resolve(gitDir, fs.readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim());
-      } catch {
-        /* not a linked worktree */
-      }
-      return { top: dir, gitDir, common };
-    }
+    const found = gitFoldersIn(dir);
+    if (found) return { top: dir, gitDir: found.gitDir, common: found.common };
     if (dir === path.dirname(dir)) return undefined;
   }
 }

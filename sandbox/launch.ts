@@ -28,7 +28,7 @@ import { historySecrets, homeSecretValueFiles, otherNames, workSecretFiles } fro
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 import { packageCaches, privateCacheFolder } from './package-caches.ts';
-import { inside, isDir, realPath } from './paths.ts';
+import { configLines, inside, isDir, realPath } from './paths.ts';
 import { removeTaskCgroup, taskCgroup } from './task-cgroup.ts';
 
 /** The proxy port inside the sandbox: its loopback is private, so the conventional port is free. */
@@ -368,14 +368,8 @@ export function runtimeFolder(dir: string | undefined, homeDir: string, cwd: str
  * `%` tokens (`/tmp/ssh-%r@%h:%p`) stands for every existing socket of that shape in its folder.
  */
 export function sshConfigSockets(homeDir: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(homeDir, '.ssh', 'config'), 'utf8').slice(0, 256 * 1024);
-  } catch {
-    return [];
-  }
   const out: string[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of configLines(path.join(homeDir, '.ssh', 'config'))) {
     const m = /^\s*(identityagent|controlpath)(?:\s*=\s*|\s+)("[^"]*"|\S+)/i.exec(line);
     if (!m) continue;
     let value = m[2]!.replace(/^"|"$/g, '');

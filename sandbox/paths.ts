@@ -62,3 +62,12 @@ export function withEditorCopies(p: string): string[] {
   const base = path.basename(p);
   return [p, ...['~', '.bak', '.orig', '.old', '.save', '.swp'].map((x) => `${p}${x}`), path.join(dir, `#${base}#`), ...(base.startsWith('.') ? [] : [path.join(dir, `.${base}.swp`)])];
 }
+
+/** A config file's lines (its first 256 KiB: what a user writes by hand), none when it cannot be read. */
+export function configLines(file: string): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').slice(0, 256 * 1024).split('\n');
+  } catch {
+    return [];
+  }
+}

@@ -15,7 +15,7 @@ import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginIdentities, loginsChanged, plantedReport, plantedSince, removeCaches, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
-import { gitdirOf } from '../../sandbox/git-review.ts';
+import { gitFoldersIn } from '../../sandbox/git-review.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
@@ -497,27 +497,11 @@ export function gitControlPaths(cwd: string, made: string[] = []): string[] {
 
 /** gitControlPaths for the repository whose `.git` is in `dir` (none: []). */
 function repositoryControlPaths(dir: string, made: string[]): string[] {
-  const dotGit = path.join(dir, '.git');
-  let gitDir: string | undefined;
-  let isFile = false;
-  try {
-    const st = fs.statSync(dotGit);
-    if (st.isDirectory()) gitDir = dotGit;
-    else if (st.isFile()) {
-      isFile = true;
-      const named = gitdirOf(fs.readFileSync(dotGit, 'utf8').slice(0, 4096));
-      if (named) gitDir = path.resolve(dir, named);
-    }
-  } catch {
-    /* no .git here: look further up */
-  }
-  if (gitDir) {
-    let common = gitDir;
-    try {
-      common = path.resolve(gitDir, fs.readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim());
-    } catch {
-      /* not a linked worktree */
-    }
+  const found = gitFoldersIn(dir);
+  if (found) {
+    const { gitDir, common } = found;
+    const dotGit = path.join(dir, '.git');
+    const isFile = found.dotGitIsFile;
     // A worktree's own config, read when extensions.worktreeConfig is on (`git sparse-checkout`
     // turns it on): made empty when missing then, so none can be added.
     let worktreeConfig = false;
