@@ -56,7 +56,7 @@ function orderedTestFiles() {
 }
 
 const files = args.length ? args : orderedTestFiles();
-const jobs = Math.max(1, Number(process.env.AIRLOCK_TEST_JOBS) || tapConfig.jobs || 3);
+const jobs = Math.max(1, Number(process.env.AIRLOCK_TEST_JOBS) || tapConfig.jobs || 4);
 const timeoutS = Number(tapConfig.timeout) || 30;
 const nodeArgs = ['--enable-source-maps', ...(tapConfig['node-arg'] ?? [])];
 // Each file runs as a process of its own root (tap prints its counts only then), with tap's timeout.
