@@ -253,18 +253,23 @@ t.test("the writer: one agent's records waiting for a stalled disk refuse that a
   t.match(gap?.detail, /^500 further requests of agent hog were refused/, "the hog's refusals in one record of its own");
 });
 
+/** An audit log whose file is a FIFO nobody reads: a disk that takes nothing for now. */
+function stalledLog(t: Test, prefix: string): { log: AuditLog; dir: string; fifo: string } {
+  const dir = tempDir(t, prefix);
+  const fifo = path.join(dir, 'audit.jsonl');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(keepOpen));
+  return { log: new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 400_000, warn: () => undefined }), dir, fifo };
+}
+
 // Eighteenth pass (left open by the seventeenth): each agent's share was a fixed eighth of the
 // bound, so eight agents flooding a slow disk at once (each admitted while under its own share, as
 // the proxy admits them) filled the bound together and every agent was refused, a neighbour with
 // nothing waiting too. Must hold: however many agents flood, a neighbour with nothing waiting is
 // admitted and the log stays available; the flooders are refused by themselves.
 t.test('the writer: eight agents (and then sixteen) flooding a stalled disk at once refuse themselves, not a neighbour', async (t) => {
-  const dir = tempDir(t, 'airlock-audit-crowd-');
-  const fifo = path.join(dir, 'audit.jsonl');
-  execFileSync('mkfifo', ['-m', '600', fifo]);
-  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a disk that takes nothing for now
-  t.teardown(() => fs.closeSync(keepOpen));
-  const log = new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 400_000, warn: () => undefined });
+  const { log, dir, fifo } = stalledLog(t, 'airlock-audit-crowd-');
   // As the proxy does: a request is admitted only while the log is available and its agent is
   // under its share (Pipeline.auditUnavailable); its record follows.
   const admitted = (agent: string): boolean => log.available && log.overShare(agent) === undefined;
@@ -307,12 +312,7 @@ t.test('the writer: eight agents (and then sixteen) flooding a stalled disk at o
 // the bound filled and every agent was refused (503 audit-unavailable). Must hold: the log stays
 // available and a neighbour is admitted.
 t.test('the writer: sixty agents flooding a stalled disk one after another do not add up past the bound', async (t) => {
-  const dir = tempDir(t, 'airlock-audit-turns-');
-  const fifo = path.join(dir, 'audit.jsonl');
-  execFileSync('mkfifo', ['-m', '600', fifo]);
-  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a disk that takes nothing for now
-  t.teardown(() => fs.closeSync(keepOpen));
-  const log = new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 400_000, warn: () => undefined });
+  const { log, fifo } = stalledLog(t, 'airlock-audit-turns-');
   const admitted = (agent: string): boolean => log.available && log.overShare(agent) === undefined;
   for (let a = 0; a < 60; a++) {
     const agent = `flood-${a}`;
