@@ -10,6 +10,7 @@ import * as tar from 'tar';
 import { shellWord } from '../lib/text.ts';
 import { projectRoot, requireOpa } from './toolchain.ts';
 import { checkDataFiles } from './data-files.ts';
+import { compileKey, readCompiled, writeCompiled } from './compile-cache.ts';
 import type { PolicyProblem } from './problem.ts';
 import { ENTRYPOINT } from './entrypoint.ts';
 
@@ -167,17 +168,24 @@ export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
   if (!files.some((f) => f.endsWith('.rego'))) {
     throw new PolicyCompileError([{ file: dir, line: 0, column: 0, message: 'policy folder has no .rego files' }]);
   }
+  // Only policy sources go in: tests are compiled by `opa test`, not shipped in the decision bundle.
+  const buildArgs = ['build', '-t', 'wasm', '-e', ENTRYPOINT, '--ignore', '*_test.rego', '.'];
+  const keyNow = (): string | undefined => compileKey(abs, requireOpa(), `check --format json .\0${buildArgs.join('\0')}`);
+  const key = keyNow();
+  const kept = key === undefined ? undefined : readCompiled(key);
+  if (kept) return { wasm: kept.wasm, data: JSON.parse(kept.dataJson) as unknown, version: policyVersion(abs, files), dir: abs, files };
+
   const problems = await checkPolicy(abs);
   if (problems.length) throw new PolicyCompileError(problems, abs);
-
-  // Only policy sources go in: tests are compiled by `opa test`, not shipped in the decision bundle.
-  const r = await opaBundle(['build', '-t', 'wasm', '-e', ENTRYPOINT, '--ignore', '*_test.rego', '.'], abs);
+  const r = await opaBundle(buildArgs, abs);
   if (!r.ok) throw new PolicyCompileError(r.out.includes(`entrypoint "${ENTRYPOINT}" does not refer to a rule`) ? [noDecision] : problemsFromOpaText(r.out, abs), abs);
   const entries = await bundleEntries(r.bundle);
   const wasm = entries.get('policy.wasm');
   if (!wasm) throw new PolicyCompileError([{ file: '(policy)', line: 0, column: 0, message: 'opa build produced no policy.wasm' }], abs);
-  const dataJson = entries.get('data.json');
-  const data: unknown = dataJson ? JSON.parse(dataJson.toString('utf8')) : {};
+  const dataJson = entries.get('data.json')?.toString('utf8') ?? '{}';
+  const data: unknown = JSON.parse(dataJson);
+  // Kept only if the folder did not change while opa read it: the entry is what this key compiles to.
+  if (key !== undefined && keyNow() === key) writeCompiled(key, { wasm, dataJson });
   return { wasm, data, version: policyVersion(abs, files), dir: abs, files };
 }
 
