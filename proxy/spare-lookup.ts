@@ -55,11 +55,13 @@ export function parseHosts(text: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const line of text.split('\n')) {
     const f = line.replace(/#.*/, '').trim().split(/\s+/);
-    if (f.length < 2 || !net.isIP(f[0]!.replace(/%.*/, ''))) continue;
+    // A zone (`fe80::1%eth0`) is left off: the guard judges the address itself (link-local).
+    const address = f[0]!.replace(/%.*/, '');
+    if (f.length < 2 || !net.isIP(address)) continue;
     for (const n of f.slice(1)) {
       const name = n.toLowerCase().replace(/\.$/, '');
       const list = out.get(name) ?? [];
-      if (!list.includes(f[0]!)) list.push(f[0]!);
+      if (!list.includes(address)) list.push(address);
       out.set(name, list);
     }
   }
