@@ -99,6 +99,12 @@ export class TurnCache<T> {
     return answer;
   }
 
+  /** The answer known for `key` and still fresh, if any (no job is started). */
+  fresh(key: string): T | undefined {
+    const hit = this.known.get(key);
+    return hit && hit.until > Date.now() ? hit.value : undefined;
+  }
+
   /** Forgets every known answer (pending jobs still settle for their owners). */
   clear(): void {
     this.known.clear();

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { trimTrailing } from '../lib/text.ts';
+import { SPARE_LOOKUP_MS, spareLookup } from './spare-lookup.ts';
 import { TurnCache, TurnGate } from '../lib/turn-gate.ts';
 
 /** Special-purpose ranges, by the reason a destination in them is refused. */
@@ -277,6 +278,17 @@ export const DNS_TIMEOUT_MS = 5000;
  */
 const MAX_LOOKUPS = 3;
 const MAX_LOOKUPS_PER_AGENT = 1;
+/**
+ * A system lookup running longer than this is taken as one that will not answer soon. When every
+ * slot above holds such a lookup (three agents asking for names that never answer: twenty-first
+ * pass), a new name is resolved by the spare lane (proxy/spare-lookup.ts: the hosts file, then
+ * the name servers asked directly, no pool thread), where agents take turns again, so a neighbour's
+ * name still resolves. Normal lookups take milliseconds; a slow name server's up to about a second.
+ */
+const STUCK_LOOKUP_MS = 1500;
+/** Spare lookups at once, and per agent: each is a socket on the event loop, cancelled after SPARE_LOOKUP_MS. */
+const MAX_SPARE_LOOKUPS = 32;
+const MAX_SPARE_LOOKUPS_PER_AGENT = 2;
 
 export class DestinationGuard {
   private readonly allow: AllowRule[];
@@ -370,13 +382,43 @@ export class DestinationGuard {
    * from the queue. An answer is shared once known; a lookup still queued is only its agent's.
    */
   private readonly answers = new TurnCache<string[]>(new TurnGate(MAX_LOOKUPS, MAX_LOOKUPS_PER_AGENT), 5000, dnsCacheMs);
+  /** When each system lookup still running started (performance.now()). */
+  private readonly systemRunning = new Set<{ at: number }>();
+  /** The spare lane's answers and turns (used while the system's lookups are jammed). */
+  private readonly spareAnswers = new TurnCache<string[]>(new TurnGate(MAX_SPARE_LOOKUPS, MAX_SPARE_LOOKUPS_PER_AGENT), 5000, dnsCacheMs);
+  /** The name servers the spare lane asks (undefined: the system's, from resolv.conf). */
+  spareServers: string[] | undefined;
 
   /**
    * getaddrinfo runs on libuv's small thread pool; a few seconds of caching keeps it off the hot
    * path. Safe against rebinding: whatever the answer, the proxy dials the address it checked.
    */
   private cachedLookup(host: string, owner: string): Promise<string[]> {
-    return this.answers.get(host, owner, () => this.lookup(host), DNS_TIMEOUT_MS, () => new Error(`no answer from DNS within ${Math.round(DNS_TIMEOUT_MS / 1000)} s`));
+    const late = (): Error => new Error(`no answer from DNS within ${Math.round(DNS_TIMEOUT_MS / 1000)} s`);
+    const known = this.answers.fresh(host) ?? this.spareAnswers.fresh(host);
+    if (known) return Promise.resolve(known);
+    if (this.systemJammed()) return this.spareAnswers.get(host, owner, () => spareLookup(host, this.spareServers), Math.min(DNS_TIMEOUT_MS, SPARE_LOOKUP_MS + 500), late);
+    return this.answers.get(host, owner, () => this.systemLookupTimed(host), DNS_TIMEOUT_MS, late);
+  }
+
+  private systemLookupTimed(host: string): Promise<string[]> {
+    const entry = { at: performance.now() };
+    this.systemRunning.add(entry);
+    let out: Promise<string[]>;
+    try {
+      out = this.lookup(host);
+    } catch (err) {
+      out = Promise.reject(err);
+    }
+    return out.finally(() => this.systemRunning.delete(entry));
+  }
+
+  /** Every system lookup slot is held by a lookup that has run past STUCK_LOOKUP_MS. */
+  private systemJammed(): boolean {
+    if (this.systemRunning.size < MAX_LOOKUPS) return false;
+    const now = performance.now();
+    for (const e of this.systemRunning) if (now - e.at < STUCK_LOOKUP_MS) return false;
+    return true;
   }
 
   /**

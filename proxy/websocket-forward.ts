@@ -13,6 +13,7 @@ import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type Enforc
 import type { Exchange } from './exchange.ts';
 import { watchLasting } from './lasting-request.ts';
 import { responseHeaders } from './http-util.ts';
+import { equalPart, Tally } from '../lib/tally.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
 import type { ConnectionCheck } from './checked-dial.ts';
@@ -43,6 +44,14 @@ export interface WebSocketForwardOptions {
  * audit log). Bounded, an agent has at most four jobs a tunnel of these in that queue.
  */
 export const AGENT_DEFLATE_TUNNELS = 8;
+/**
+ * Compressing tunnels over every agent past which each agent holding some may hold only its equal
+ * part of what is left (lib/tally.ts `equalPart`, nothing for a newcomer once none is left): the
+ * bound above was per agent alone, so four agents' 32 tunnels put 4 × 512 MiB of zlib work ahead
+ * of a neighbour's message, and a thousand agents without end (twenty-first pass). In all at most
+ * one and a half of this compress; past it a new tunnel is relayed uncompressed, which works.
+ */
+export const DEFLATE_CROWD = 16;
 
 export class WebSocketForward {
   /** Upstream WebSocket connections of open tunnels (ended on close()). */
@@ -50,7 +59,7 @@ export class WebSocketForward {
   /** What open tunnels hold of messages not yet whole, per agent and in all (websocket-relay.ts). */
   private readonly partial = new PartialMessages();
   /** Tunnels offered or using permessage-deflate, per agent. */
-  private readonly deflating = new Map<string, number>();
+  private readonly deflating = new Tally();
 
   constructor(private readonly opts: WebSocketForwardOptions) {}
 
@@ -68,14 +77,10 @@ export class WebSocketForward {
 
   /** One of the agent's compressing tunnels, or undefined when it has AGENT_DEFLATE_TUNNELS already. */
   private reserveDeflate(agent: string): (() => void) | undefined {
-    const n = this.deflating.get(agent) ?? 0;
+    const n = this.deflating.of(agent);
     if (n >= AGENT_DEFLATE_TUNNELS) return undefined;
-    this.deflating.set(agent, n + 1);
-    return () => {
-      const m = (this.deflating.get(agent) ?? 1) - 1;
-      if (m > 0) this.deflating.set(agent, m);
-      else this.deflating.delete(agent);
-    };
+    if (this.deflating.total >= DEFLATE_CROWD && n >= equalPart(DEFLATE_CROWD, this.deflating.total, this.deflating.size, n === 0, 0)) return undefined;
+    return this.deflating.hold(agent, 1);
   }
 
   private async tunnel(x: Exchange, req: http.IncomingMessage, socket: net.Socket, head: Buffer, refuse: (r: Refusal) => void, offer: AgentHandshake): Promise<void> {

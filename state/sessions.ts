@@ -161,6 +161,8 @@ export interface JournalOptions {
   limits?: Partial<SessionLimits>;
   /** Token ids that still authenticate: sessions of others count as ended when the journal is compacted. */
   liveTokens?: () => Set<string> | undefined;
+  /** Told when a compaction failed (the journal is kept as it was; tried again a minute later; default stderr). */
+  warn?: (message: string) => void;
 }
 
 /** The embedded AgentSessions (state/stores.ts; runtime/services.ts holds it as that port). */
@@ -179,6 +181,11 @@ export class JournalSessionStore {
   private readonly changes = new ChangeFeed<SessionChange>();
   private readonly limits: SessionLimits;
   private closed = false;
+  /** The compaction running, if any. */
+  private compacting: Promise<void> | undefined;
+  /** While one runs: what was written to the journal since its copy of the state was taken. */
+  private since: Buffer[] | undefined;
+  private compactFailedAt = -Infinity;
 
   private constructor(file: string, private readonly opts: JournalOptions) {
     this.file = file;
@@ -340,6 +347,7 @@ export class JournalSessionStore {
     let off = 0;
     while (off < buf.length) off += fs.writeSync(this.fd, buf, off);
     this.size += buf.length;
+    this.since?.push(buf);
   }
 
   /** Writes batched lines (counters, links, timeline); compacts when the journal has doubled. */
@@ -356,47 +364,91 @@ export class JournalSessionStore {
       this.writeText(text);
     }
     const threshold = Math.max(this.opts.compactBytes ?? 4 * 1024 * 1024, 2 * this.compactedSize);
-    if (this.size > threshold) this.compact();
+    if (this.size > threshold && !this.compacting && performance.now() - this.compactFailedAt >= 60_000) {
+      void this.compact().catch((err: Error) => {
+        this.compactFailedAt = performance.now();
+        (this.opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(`airlock: compacting ${this.file} failed (${err.message}); the journal is kept as it was`);
+      });
+    }
   }
 
-  /** Rewrites the journal as a snapshot of what is in memory (temp file, fsync, rename). */
-  compact(): void {
+  /**
+   * Rewrites the journal as a snapshot of what is in memory (temp file, fsync, rename). The snapshot
+   * of every session at its bounds is tens of MB (64 sessions holding their links: 61 MB, 3 s of
+   * JSON, writing and fsync on a loaded box), and one agent whose answers carry new links grows the
+   * journal to the next compaction as often as it likes: done in one go on the main thread it froze
+   * every agent's requests and the studio for seconds (twenty-first pass). So the state is copied at
+   * once (cheap: arrays of the same entries), written from the copy in slices, each a turn of its
+   * own, and the lines written to the journal meanwhile follow the snapshot in the new file, which
+   * takes the old one's place in the same turn as they are copied: nothing falls between.
+   */
+  compact(): Promise<void> {
+    this.compacting ??= this.compactInSlices().finally(() => {
+      this.compacting = undefined;
+    });
+    return this.compacting;
+  }
+
+  private async compactInSlices(): Promise<void> {
     this.pruneEnded();
-    const lines: string[] = [];
-    for (const { rec, links } of this.sessions.values()) {
-      lines.push(JSON.stringify({ e: 'open', id: rec.id, agent: rec.agent, token: rec.token, time: rec.started } satisfies JournalLine));
-      // Label history first (added and cleared, in order), then the labels held now, so a reload
-      // ends with exactly today's labels and their first arrivals.
-      for (const ev of rec.events) {
-        if (ev.kind === 'cleared') lines.push(JSON.stringify({ e: 'clear', id: rec.id, label: ev.label!, by: ev.by ?? 'unknown', time: ev.time, ...(ev.reason ? { reason: ev.reason } : {}) }));
-      }
-      for (const [label, a] of Object.entries(rec.labels)) lines.push(JSON.stringify({ e: 'label', id: rec.id, label, request_id: a.request_id, host: a.host, time: a.time } satisfies JournalLine));
-      lines.push(JSON.stringify({ e: 'count', id: rec.id, requests: rec.requests, egress: rec.egress_bytes, time: rec.last_seen } satisfies JournalLine));
-      const groups = new Map<string, { from: { request_id: string; host: string }; urls: string[] }>();
-      for (const [u, from] of links) {
-        const k = `${from.request_id}\0${from.host}`;
-        let g = groups.get(k);
-        if (!g) groups.set(k, (g = { from, urls: [] }));
-        g.urls.push(u);
-      }
-      for (const g of groups.values()) lines.push(JSON.stringify({ e: 'links', id: rec.id, r: g.from.request_id, h: g.from.host, u: g.urls } satisfies JournalLine));
-      for (const entry of rec.timeline) lines.push(JSON.stringify({ e: 'req', id: rec.id, entry } satisfies JournalLine));
-      if (rec.ended) lines.push(JSON.stringify({ e: 'reset', id: rec.id, by: rec.ended.by, time: rec.ended.time, ...(rec.ended.reason ? { reason: rec.ended.reason } : {}) } satisfies JournalLine));
-    }
-    const text = lines.length ? `${lines.join('\n')}\n` : '';
+    // A link keeps where it was first seen for as long as it is remembered: its URLs are copied, where
+    // they were seen is read in the slices (one forgotten meanwhile is left out: fewer links, which
+    // fails closed, as a crash does). Copying the pairs took 0.2–0.5 s for 320,000 links.
+    const copies = [...this.sessions.values()].map(({ rec, links }) => ({
+      rec: { ...rec, labels: { ...rec.labels }, events: rec.events.slice(), timeline: rec.timeline.slice() },
+      urls: [...links.keys()],
+      links,
+    }));
+    const since: Buffer[] = [];
+    this.since = since;
     const tmp = `${this.file}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
+    let done = false;
+    let fh: fs.promises.FileHandle | undefined;
     try {
-      fs.writeSync(fd, text);
-      fs.fsyncSync(fd);
+      fh = await fs.promises.open(tmp, 'w', 0o600);
+      let written = 0;
+      let lines: string[] = [];
+      let chars = 0;
+      const out = async (): Promise<void> => {
+        if (!lines.length) return;
+        const chunk = Buffer.from(`${lines.join('\n')}\n`);
+        lines = [];
+        chars = 0;
+        await fh!.write(chunk);
+        written += chunk.length;
+      };
+      for (const c of copies) {
+        for (const line of snapshotLines(c.rec, c.urls, c.links)) {
+          lines.push(line);
+          chars += line.length;
+          if (chars >= COMPACT_SLICE_CHARS) await out();
+        }
+      }
+      await out();
+      const snapshot = written;
+      // The lines written since the copy follow it, in slices while there are many.
+      for (let rounds = 0; rounds < 64 && since.reduce((n, b) => n + b.length, 0) > COMPACT_SLICE_CHARS; rounds++) {
+        const part = Buffer.concat(since.splice(0));
+        await fh.write(part);
+        written += part.length;
+      }
+      await fh.sync();
+      if (this.closed) return;
+      // The last of them, then the new file in the old one's place, in one turn: nothing falls between.
+      const tail = Buffer.concat(since.splice(0));
+      for (let off = 0; off < tail.length;) off += fs.writeSync(fh.fd, tail, off);
+      if (tail.length) fs.fdatasyncSync(fh.fd);
+      fs.renameSync(tmp, this.file);
+      fs.closeSync(this.fd);
+      this.fd = fs.openSync(this.file, 'a', 0o600);
+      this.size = written + tail.length;
+      this.compactedSize = snapshot;
+      done = true;
     } finally {
-      fs.closeSync(fd);
+      if (this.since === since) this.since = undefined;
+      await fh?.close().catch(() => undefined);
+      if (!done) await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
     }
-    fs.renameSync(tmp, this.file);
-    fs.closeSync(this.fd);
-    this.fd = fs.openSync(this.file, 'a', 0o600);
-    this.size = this.compactedSize = Buffer.byteLength(text);
-    // The snapshot's label events were rewritten as clears + labels: keep memory as a reload sees it.
   }
 
   /** Ended sessions (reset, or their token no longer exists) beyond the newest N are dropped. */
@@ -543,9 +595,39 @@ export class JournalSessionStore {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
     this.flush();
+    await this.compacting;
     this.closed = true;
     fs.closeSync(this.fd);
   }
+}
+
+/** Characters of journal lines a compaction writes in one slice (a turn of its own), about. */
+const COMPACT_SLICE_CHARS = 256 * 1024;
+
+/**
+ * One session as the journal lines that rebuild it: opened, label history (clears, then the labels
+ * held now, so a reload ends with exactly today's labels and their first arrivals), counters,
+ * links by where they were seen, timeline, end.
+ */
+function* snapshotLines(rec: SessionRecord, urls: readonly string[], links: ReadonlyMap<string, { request_id: string; host: string }>): Generator<string> {
+  yield JSON.stringify({ e: 'open', id: rec.id, agent: rec.agent, token: rec.token, time: rec.started } satisfies JournalLine);
+  for (const ev of rec.events) {
+    if (ev.kind === 'cleared') yield JSON.stringify({ e: 'clear', id: rec.id, label: ev.label!, by: ev.by ?? 'unknown', time: ev.time, ...(ev.reason ? { reason: ev.reason } : {}) } satisfies JournalLine);
+  }
+  for (const [label, a] of Object.entries(rec.labels)) yield JSON.stringify({ e: 'label', id: rec.id, label, request_id: a.request_id, host: a.host, time: a.time } satisfies JournalLine);
+  yield JSON.stringify({ e: 'count', id: rec.id, requests: rec.requests, egress: rec.egress_bytes, time: rec.last_seen } satisfies JournalLine);
+  const groups = new Map<string, { from: { request_id: string; host: string }; urls: string[] }>();
+  for (const u of urls) {
+    const from = links.get(u);
+    if (!from) continue;
+    const k = `${from.request_id}\0${from.host}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { from, urls: [] }));
+    g.urls.push(u);
+  }
+  for (const g of groups.values()) yield JSON.stringify({ e: 'links', id: rec.id, r: g.from.request_id, h: g.from.host, u: g.urls } satisfies JournalLine);
+  for (const entry of rec.timeline) yield JSON.stringify({ e: 'req', id: rec.id, entry } satisfies JournalLine);
+  if (rec.ended) yield JSON.stringify({ e: 'reset', id: rec.id, by: rec.ended.by, time: rec.ended.time, ...(rec.ended.reason ? { reason: rec.ended.reason } : {}) } satisfies JournalLine);
 }
 
 /** The host of a normalized link (as the description writes hosts: no brackets). */

@@ -10,6 +10,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import net from 'node:net';
 import { describeRequest } from '../../describe/describe.ts';
+import { listenDns, startDns } from '../dns-server.ts';
 import { normalizeLink } from '../../describe/links.ts';
 import type { DestinationGuard } from '../../proxy/destination.ts';
 import {
@@ -149,6 +150,62 @@ t.test('names whose DNS never answers: refused in bounded time, and one agent ca
   const answers = await Promise.all(hostile);
   t.ok(answers.every((r) => r.status === 502 && isProblem(r) && /no answer from DNS/.test(r.body)), `every unanswered name is refused with a problem (${answers.map((r) => r.status)})`);
   t.ok(most <= 3, `at most 3 lookups were outstanding at once (${most})`);
+});
+
+t.test('twenty-first pass: three agents whose names never answer do not take the lookups from a fourth', async (t) => {
+  // The system's lookups (getaddrinfo, one of libuv's pool threads each, never cancelled) are three
+  // at once, one per agent: three hostile agents asking for names that never answer held all three,
+  // and every other agent's new name waited its five seconds and was refused. A real name server on
+  // loopback stands for the system's: it answers the neighbour's names and never the hostile ones.
+  const a = open;
+  const dnsQueries: string[] = [];
+  const server = startDns((name) => (name.endsWith('.never.example') ? 'silent' : name.endsWith('.example') ? 'address' : 'nxdomain'), dnsQueries);
+  const dnsPort = await listenDns(server);
+  t.teardown(() => server.close());
+  const guard = a.airlock.guard as unknown as { lookup: (h: string) => Promise<string[]>; spareServers: string[] | undefined };
+  const system = guard.lookup;
+  const hung: Array<() => void> = [];
+  let hanging = true;
+  guard.lookup = (host) => {
+    const noAnswer = (reject: (e: Error) => void): void => reject(Object.assign(new Error('no answer'), { code: 'EAI_AGAIN' }));
+    if (host.endsWith('.never.example')) return new Promise((_, reject) => (hanging ? hung.push(() => noAnswer(reject)) : noAnswer(reject)));
+    return new Promise((resolve) => setTimeout(() => resolve(['127.0.0.1']), 5));
+  };
+  guard.spareServers = [`127.0.0.1:${dnsPort}`];
+  t.teardown(() => { guard.lookup = system; guard.spareServers = undefined; for (const f of hung) f(); });
+  const auths: string[] = [];
+  for (const name of ['hostile-1', 'hostile-2', 'hostile-3', 'neighbour-21']) {
+    const { token } = await a.airlock.agents.add(name, {});
+    auths.push(`Basic ${Buffer.from(`${name}:${token}`).toString('base64')}`);
+  }
+  const neighbour = auths.pop()!;
+  const control = await viaProxy(a.port, `http://first21.example:${good.port}/ok`, { auth: neighbour });
+  t.equal(control.status, 200, 'control: the neighbour resolves a name before the flood');
+  // Each hostile agent keeps asking for new names that never answer, four at a time.
+  let flooding = true;
+  const floods = auths.map(async (auth, k) => {
+    const answers: number[] = [];
+    for (let i = 0; flooding && i < 40; i++) {
+      const batch = await Promise.all(Array.from({ length: 4 }, (_, j) => viaProxy(a.port, `http://h${k}-${i}-${j}.never.example:${good.port}/`, { auth })));
+      answers.push(...batch.map((r) => r.status));
+    }
+    return answers;
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    const r = await viaProxy(a.port, `http://late21-${i}.example:${good.port}/ok`, { auth: neighbour });
+    const took = performance.now() - started;
+    t.equal(r.status, 200, `the neighbour's name ${i} resolves and is forwarded while three agents' lookups hang (${r.status}, ${Math.round(took)} ms)`);
+    t.ok(took < 4000, `without waiting for the DNS timeout (${Math.round(took)} ms)`);
+  }
+  flooding = false;
+  // The system's lookups answer at last (their threads come back): the hostile requests end.
+  hanging = false;
+  for (const f of hung.splice(0)) f();
+  const hostile = (await Promise.all(floods)).flat();
+  t.ok(hostile.length > 0 && hostile.every((s) => s === 502), `every hostile name is refused (${hostile.length}, ${[...new Set(hostile)]})`);
+  t.ok(dnsQueries.some((q) => q.startsWith('late21-')), 'the neighbour\'s names were asked of the name servers directly');
 });
 
 t.test('deny-list evasion: case, trailing dots, userinfo, backslashes, fragments, IDN look-alikes', async (t) => {

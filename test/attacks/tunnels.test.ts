@@ -26,7 +26,7 @@ import { WebSocket, createWebSocketStream } from 'ws';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
 import { HranaReader, JsonMessagesReader, PgFrontendReader } from '../../describe/tunnel-sql.ts';
-import { AGENT_DEFLATE_TUNNELS } from '../../proxy/websocket-forward.ts';
+import { AGENT_DEFLATE_TUNNELS, DEFLATE_CROWD } from '../../proxy/websocket-forward.ts';
 import { compilePolicy } from '../../engine/compile.ts';
 import { eventually, fixtures, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type UpstreamHandler } from './helpers.ts';
 import {
@@ -1226,6 +1226,34 @@ t.test('thirteenth pass: one agent\'s compressing tunnels are bounded; past it t
   const again = await open('deflater', hostile.token, '/deflate-again');
   t.ok(compressed(again), 'once one of its compressing tunnels closed, the agent\'s next one compresses');
   for (const c of [...tunnels, calm, again]) c.terminate();
+});
+
+t.test('twenty-first pass: agents\' compressing tunnels do not add up without bound; a newcomer still compresses', async (t) => {
+  // The bound of compressing tunnels was per agent alone: agents arriving one after another each
+  // took eight, each tunnel up to four 16 MiB jobs in ws's one zlib queue ahead of everyone's.
+  const open = (name: string, token: string, path: string): Promise<WebSocket> => new Promise((resolve, reject) => {
+    const c = new WebSocket(`ws://allowed.example:${rich.port}${path}`, { agent: new HttpProxyAgent(a.airlock.proxyUrl(name, token)), perMessageDeflate: true });
+    c.on('open', () => resolve(c));
+    c.on('error', reject);
+  });
+  const compressed = (c: WebSocket): boolean => c.extensions.includes('permessage-deflate');
+  const all: WebSocket[] = [];
+  t.teardown(() => { for (const c of all) c.terminate(); });
+  for (let k = 0; k < 4; k++) {
+    const agent = await a.airlock.agents.add(`crowd-deflater-${k}`);
+    all.push(...await Promise.all(Array.from({ length: AGENT_DEFLATE_TUNNELS }, (_, i) => open(`crowd-deflater-${k}`, agent.token, `/crowd${k}-${i}`))));
+  }
+  const most = Math.floor(DEFLATE_CROWD * 1.5);
+  const n = all.filter(compressed).length;
+  t.ok(n <= most, `four agents' ${all.length} tunnels: ${n} compress, at most ${most} in all`);
+  t.ok(n >= DEFLATE_CROWD, `control: up to ${DEFLATE_CROWD} compress in all before any agent is held to its part (${n})`);
+  const late = await a.airlock.agents.add('crowd-newcomer');
+  const calm = await open('crowd-newcomer', late.token, '/crowd-calm');
+  all.push(calm);
+  t.ok(compressed(calm), 'a newcomer\'s tunnel still compresses');
+  const echoed = new Promise<string>((resolve) => calm.once('message', (d: Buffer) => resolve(d.toString())));
+  calm.send('compressed and relayed');
+  t.equal(await echoed, 'compressed and relayed', 'and its message is relayed');
 });
 
 // ─── SQL inside a tunnel ────────────────────────────────────────────────────────────────────────

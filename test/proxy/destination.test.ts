@@ -3,6 +3,7 @@
 import t from 'tap';
 import { DestinationError, DestinationGuard, classifyAddress, parseAllowPrivate, parseResolvePins, unmapIPv4 } from '../../proxy/destination.ts';
 import { parseTarget } from '../../describe/describe.ts';
+import { parseHosts } from '../../proxy/spare-lookup.ts';
 
 /** How a resolution ends: the address, or the kind of refusal with its message. */
 async function outcome(p: Promise<string>): Promise<string> {
@@ -136,4 +137,23 @@ t.test('--resolve HOST[:PORT]=ADDR[:PORT]: a pin may name the port it applies to
     ['registry.test:443=host.test:80', /not an IP address/],
     ['=127.0.0.1', /expected HOST\[:PORT\]=ADDR\[:PORT\]/],
   ] as const) t.throws(() => parseResolvePins([bad]), why, bad);
+});
+
+t.test('the spare lane reads the hosts file as the system does (names, aliases, comments; a zone left off)', async (t) => {
+  const hosts = parseHosts([
+    '127.0.0.1 localhost',
+    '# 10.0.0.9 commented.example',
+    '10.1.2.3\tBuild.Internal. build   # the CI box',
+    'fe80::1%eth0 router.lan',
+    '::1 localhost ip6-localhost',
+    'not-an-address bogus.example',
+    '10.1.2.4 build.internal',
+  ].join('\n'));
+  t.same(hosts.get('localhost'), ['127.0.0.1', '::1'], 'every address a name is given, in file order');
+  t.same(hosts.get('build.internal'), ['10.1.2.3', '10.1.2.4'], 'case and a trailing dot as the resolver reads them');
+  t.same(hosts.get('build'), ['10.1.2.3'], 'an alias');
+  t.same(hosts.get('router.lan'), ['fe80::1'], 'the zone left off: the guard judges fe80::1 (link-local)');
+  t.notOk(hosts.has('commented.example'), 'a comment');
+  t.notOk(hosts.has('bogus.example'), 'a line without an address');
+  t.match(classifyAddress(hosts.get('router.lan')![0]!), /link-local|private/, 'and refuses it unless opened');
 });

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAirlock, type Airlock } from '../../runtime/airlock.ts';
+import { startDns } from '../dns-server.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -64,35 +65,6 @@ function listen(server: net.Server | dgram.Socket): Promise<number> {
 /** Names the DNS server answers (with 127.0.0.1); everything else gets NXDOMAIN. */
 const dnsAnswers = new Set(['dns-allowed.test']);
 
-/** A minimal DNS responder: one question, A records only. Records every queried name. */
-function startDns(queries: string[]): dgram.Socket {
-  const sock = dgram.createSocket('udp4');
-  sock.on('message', (msg, rinfo) => {
-    if (msg.length < 12) return;
-    const labels: string[] = [];
-    let i = 12;
-    while (i < msg.length && msg[i] !== 0 && labels.length < 64) {
-      const len = msg[i]!;
-      labels.push(msg.subarray(i + 1, i + 1 + len).toString('latin1'));
-      i += len + 1;
-    }
-    const name = labels.join('.').toLowerCase();
-    const qtype = msg.readUInt16BE(i + 1);
-    queries.push(name);
-    const question = msg.subarray(12, i + 5);
-    const known = dnsAnswers.has(name);
-    const answer = known && qtype === 1;
-    const head = Buffer.alloc(12);
-    msg.copy(head, 0, 0, 2);
-    head.writeUInt16BE(known ? 0x8180 : 0x8183, 2);
-    head.writeUInt16BE(1, 4);
-    head.writeUInt16BE(answer ? 1 : 0, 6);
-    const rr = answer ? Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4, 127, 0, 0, 1]) : Buffer.alloc(0);
-    sock.send(Buffer.concat([head, question, rr]), rinfo.port, rinfo.address);
-  });
-  return sock;
-}
-
 export async function startWorld(opts: { before?: (home: string) => Promise<void> } = {}): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-test-world-'));
   const home = path.join(dir, 'home');
@@ -109,7 +81,7 @@ export async function startWorld(opts: { before?: (home: string) => Promise<void
   const tlsFiles = { key: upstream.key, cert: upstream.cert };
   const httpsServer = https.createServer(tlsFiles, recordingHandler(httpsHits));
   const otherServer = https.createServer(tlsFiles, recordingHandler(otherHits));
-  const dnsServer = startDns(queries);
+  const dnsServer = startDns((name) => (dnsAnswers.has(name) ? 'address' : 'nxdomain'), queries);
   const [httpPort, httpsPort, otherPort, dnsPort] = await Promise.all([listen(httpServer), listen(httpsServer), listen(otherServer), listen(dnsServer)]);
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   await opts.before?.(home);

@@ -665,6 +665,29 @@ if (missing) {
       await down.flush();
       t.ok(down.spooledBytes > 0, 'the record is in the local spool');
       t.ok(down.available, 'and the trail still takes records');
+      // Twenty-first pass: with the database away, every batch waiting was spooled (written and
+      // fsynced) in one turn of the main thread, and each later batch held it for its fsync.
+      const heavy = new PgAuditTrail(a, tempDir(t), { ...quiet, retryMs: 60_000, batchBytes: 1024 * 1024 });
+      const wide = 'y'.repeat(400 * 1024);
+      for (let i = 0; i < 48; i++) heavy.append({ time: new Date().toISOString(), id: `heavy-${i}`, agent: `heavy-${i % 12}`, host: 'api.example', outcome: 'denied', detail: wide });
+      let turns = 0;
+      let longest = 0;
+      let last = performance.now();
+      const ticker = setInterval(() => {
+        const now = performance.now();
+        longest = Math.max(longest, now - last);
+        last = now;
+        turns++;
+      }, 1);
+      const spoolStarted = performance.now();
+      await heavy.flush();
+      const spoolTook = performance.now() - spoolStarted;
+      longest = Math.max(longest, performance.now() - last);
+      clearInterval(ticker);
+      t.ok(heavy.spooledBytes > 48 * 400 * 1024, `the records are in the spool (${heavy.spooledBytes} bytes)`);
+      t.ok(turns >= 6, `spooling them took turns (${turns} of the ticker's in ${Math.round(spoolTook)} ms)`);
+      t.ok(longest < Math.max(150, spoolTook / 3), `no turn held the loop for long (${Math.round(longest)} ms of ${Math.round(spoolTook)} ms)`);
+      await heavy.close();
       await t.rejects(a.query('SELECT 1'), { message: /PostgreSQL \(state store\) is unreachable/ }, 'queries fail as "unavailable"');
       // A spool with a bound: past it, requests are refused (as on a full disk); their refusals are
       // counted past a few in memory; all of it reaches the database once it is back.

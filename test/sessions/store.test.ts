@@ -85,6 +85,7 @@ t.test('bounds: links per session (oldest first), all links, compaction keeps th
   await store.addLabels(a, ['untrusted'], { request_id: 'r', host: 'h', time: at(10) });
   for (let i = 0; i < 200; i++) store.noteRequest(b, { id: `q${i}`, time: at(11), method: 'GET', url: 'https://y.example/', host: 'y.example', outcome: 'forwarded' });
   store.flush();
+  await store.compact();
   const size = fs.statSync(path.join(home, 'sessions.jsonl')).size;
   t.ok(size < 64 * 1024, `the journal was compacted (${size} bytes)`);
   await store.close();
@@ -92,5 +93,55 @@ t.test('bounds: links per session (oldest first), all links, compaction keeps th
   t.ok(back.get(a).labels.untrusted, 'labels survive compaction');
   t.equal(back.get(b).links, 5);
   t.equal(back.get(b).timeline.length, 200);
+  await back.close();
+});
+
+t.test('twenty-first pass: compacting many sessions at their link bounds takes turns; what is written meanwhile is kept', async (t) => {
+  // Done in one go, compacting 10 sessions holding 1 MiB of links each held the event loop ~0.6 s
+  // (64 sessions: 3 s), and one agent whose answers carry new links grows the journal to the next
+  // compaction as often as it likes.
+  const home = tempDir(t);
+  const store = JournalSessionStore.open(home, { flushMs: 0, compactBytes: 1e12 });
+  const ids: string[] = [];
+  for (let a = 0; a < 10; a++) {
+    const id = (await store.enter(`agent${a}`, `tok${a}`, at(1))).session.id;
+    ids.push(id);
+    for (let r = 0; r < 25; r++) {
+      store.addLinks(id, { request_id: `r${a}-${r}`, host: 'h.example' }, Array.from({ length: 200 }, (_, i) => `https://h.example/${a}/${r}/${i}/${'x'.repeat(170)}`));
+    }
+  }
+  await store.addLabels(ids[0]!, ['untrusted'], { request_id: 'r', host: 'h.example', time: at(2) });
+  store.flush();
+  let turns = 0;
+  let longest = 0;
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    turns++;
+  }, 1);
+  const started = performance.now();
+  const compacting = store.compact();
+  // Meanwhile: a label, new links and a session of a newcomer are written to the journal.
+  await new Promise((r) => setTimeout(r, 5));
+  await store.addLabels(ids[1]!, ['private'], { request_id: 'r2', host: 'db.example', time: at(3) });
+  store.addLinks(ids[2]!, { request_id: 'late', host: 'h.example' }, ['https://h.example/late']);
+  const late = (await store.enter('newcomer', 'tok-late', at(4))).session.id;
+  store.flush();
+  await compacting;
+  const took = performance.now() - started;
+  clearInterval(ticker);
+  t.ok(turns >= 5, `the compaction took turns (${turns} of the ticker's in ${Math.round(took)} ms)`);
+  t.ok(longest < Math.max(250, took / 3), `no turn held the loop for long (${Math.round(longest)} ms of ${Math.round(took)} ms)`);
+  await store.close();
+  const size = fs.statSync(path.join(home, 'sessions.jsonl')).size;
+  const back = JournalSessionStore.open(home, { flushMs: 0 });
+  t.ok(back.get(ids[0]!).labels.untrusted, 'a label from before the compaction survives');
+  t.ok(back.get(ids[1]!).labels.private, 'a label written while it ran survives');
+  t.ok(back.seen(ids[2]!, 'https://h.example/late'), 'a link written while it ran survives');
+  t.ok(back.seen(ids[3]!, `https://h.example/3/24/199/${'x'.repeat(170)}`), 'the links of before survive');
+  t.equal(back.get(late).agent, 'newcomer', 'a session opened while it ran survives');
+  t.ok(size < 20 * 1024 * 1024, `the journal is the snapshot (${size} bytes)`);
   await back.close();
 });
