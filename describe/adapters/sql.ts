@@ -629,6 +629,34 @@ export function regexMatchesAnything(pattern: string): boolean {
   return regexSamples.every((sample) => re.test(sample));
 }
 
+/**
+ * Whether a `SIMILAR TO` pattern matches every string (twenty-first pass: `'%|x'`, `'(%|a)'`,
+ * `'_*'`, `'%(a)*'` were narrow; only patterns of `%()*+?|` alone were tried): translated as
+ * PostgreSQL's `similar_to_escape` does (`%` is `.*`, `_` is `.`, `.`, `^`, `$` and escaped
+ * characters literal, the whole anchored) and tried on the samples.
+ */
+function similarMatchesAnything(pattern: string): boolean {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    // `.` of PostgreSQL's regular expressions matches a line break too.
+    if (c === '%') re += '[\\s\\S]*';
+    else if (c === '_') re += '[\\s\\S]';
+    else if (c === '\\' && i + 1 < pattern.length) re += literal(pattern[++i]!);
+    else if (c === '[') {
+      // A bracket expression is copied as it is (`%` and `_` are themselves there).
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) return true;
+      re += pattern.slice(i, end + 1);
+      i = end;
+    }
+    else if ('.^$/\\'.includes(c)) re += literal(c);
+    else re += c;
+  }
+  return regexMatchesAnything(`^(?:${re})$`);
+}
+const literal = (c: string): string => (/[\\^$.*+?()[\]{}|/]/.test(c) ? `\\${c}` : c);
+
 /** Quantifiers and alternatives a pattern may hold to be run on the samples. */
 const MAX_PATTERN_CHOICES = 6;
 
@@ -749,7 +777,7 @@ function tautological(expr: unknown, target?: string): boolean {
     }
     if (body.kind === 'AEXPR_SIMILAR' && opName(body) === '~') {
       const pattern = constantText(body.rexpr);
-      if (pattern !== undefined && /^[%()*+?|]*$/.test(pattern) && pattern.includes('%')) return true;
+      if (pattern !== undefined && similarMatchesAnything(pattern)) return true;
     }
     if (body.kind === 'AEXPR_NOT_DISTINCT' && sameSides) return true;
     // `id <> 7`, `id NOT IN (1, 2)`, `id IS DISTINCT FROM 7`: the values name the rows spared, not the rows touched.
