@@ -32,7 +32,9 @@
 // A tunnel is read as PostgreSQL when the first 8 bytes the agent sends are a startup, SSL,
 // GSSAPI or cancel packet (a server refuses any other start) or a plausible Query/Parse (a bridge
 // that opens the session itself), and as Hrana when the upstream chose a `hrana` subprotocol or
-// the first message is a Hrana `hello`. Other tunnels are not read here.
+// the first message is a Hrana `hello`. MongoDB's (describe/tunnel-mongo.ts) when its first 16
+// bytes are a request header, Redis's (tunnel-redis.ts), MySQL's and TDS's by their own starts.
+// Other tunnels are not read here.
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
