@@ -741,9 +741,17 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
     walk(call.args, false, 0, (k) => sqlArgument(k) || commandName(k));
     // Hasura's generated mutations, judged as the SQL they run (fourteenth pass): `delete_orders(where: {})`
     // deletes every row, as `DELETE FROM orders` does; so does a `where` every row meets.
+    const args = (call.args ?? {}) as Record<string, unknown>;
+    // An insert that updates the rows it conflicts with (twenty-first pass: `insert_users(objects: […],
+    // on_conflict: {constraint: users_pkey, update_columns: [role]})` was a narrow insert, while its
+    // query-API and SQL twins, `INSERT … ON CONFLICT DO UPDATE`, overwrite rows): judged as that upsert.
+    const insert = /^insert_(.+?)(_one)?$/.exec(call.field);
+    if (insert && isObject(args.on_conflict) && texts.length < MAX_GRAPHQL_SQL_TEXTS) {
+      const columns = args.on_conflict.update_columns;
+      if (!Array.isArray(columns) || columns.length > 0) texts.push(`INSERT INTO "${insert[1]!.slice(0, 200).replaceAll('"', '""')}" (airlock_hasura_key) VALUES (1) ON CONFLICT (airlock_hasura_key) DO UPDATE SET airlock_hasura_key = 1`);
+    }
     const hasura = /^(delete|update)_(.+?)(_many)?$/.exec(call.field);
     if (!hasura || call.field.endsWith('_by_pk') || texts.length >= MAX_GRAPHQL_SQL_TEXTS) continue;
-    const args = (call.args ?? {}) as Record<string, unknown>;
     const wheres = hasura[3] ? (Array.isArray(args.updates) ? args.updates.map((u) => (u as Record<string, unknown> | null)?.where) : []) : [args.where];
     // `where` is required (Hasura refuses a call without it): absent, the call runs nothing.
     if (wheres.some((w) => w !== undefined && hasuraHoldsForEveryRow(w))) {

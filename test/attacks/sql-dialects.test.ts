@@ -2439,3 +2439,24 @@ t.test('twenty-first pass: a SIMILAR TO pattern every string matches holds for e
     t.equal(decision.approval?.risk, 'medium', pattern);
   }
 });
+
+t.test('twenty-first pass: a Hasura insert that updates the rows it conflicts with is judged as the upsert it runs', async (t) => {
+  // `insert_users(objects: […], on_conflict: {constraint: users_pkey, update_columns: [role]})` was a
+  // narrow insert, while the same call to the query API and its SQL twin (`ON CONFLICT DO UPDATE`) overwrite rows.
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('insert_users(objects: [$o]', 'insert_users_one(object: $o'), fc.constantFrom('[role]', 'role', '[role, email]'), fc.boolean(), async (field, columns, byVariable) => {
+      const conflict = byVariable ? '$c' : `{constraint: users_pkey, update_columns: ${columns}}`;
+      const query = `mutation($o: users_insert_input!${byVariable ? ', $c: users_on_conflict' : ''}) { ${field}, on_conflict: ${conflict}) { __typename } }`;
+      const variables = { o: { id: 1, role: 'admin' }, ...(byVariable ? { c: { constraint: 'users_pkey', update_columns: columns.replace(/[[\]\s]/g, '').split(',') } } : {}) };
+      const body = JSON.stringify({ query, variables });
+      const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  // Controls: an insert without `on_conflict`, or one that updates nothing on a conflict (DO NOTHING), stays a narrow write.
+  for (const args of ['objects: [{id: 1}]', 'objects: [{id: 1}], on_conflict: {constraint: users_pkey, update_columns: []}']) {
+    const body = JSON.stringify({ query: `mutation { insert_users(${args}) { affected_rows } }` });
+    t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', args);
+  }
+});
