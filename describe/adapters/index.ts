@@ -745,10 +745,10 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
     // An insert that updates the rows it conflicts with (twenty-first pass: `insert_users(objects: […],
     // on_conflict: {constraint: users_pkey, update_columns: [role]})` was a narrow insert, while its
     // query-API and SQL twins, `INSERT … ON CONFLICT DO UPDATE`, overwrite rows): judged as that upsert.
+    // A nested insert's own `on_conflict` (`objects: [{posts: {data: […], on_conflict: …}}]`) too.
     const insert = /^insert_(.+?)(_one)?$/.exec(call.field);
-    if (insert && isObject(args.on_conflict) && texts.length < MAX_GRAPHQL_SQL_TEXTS) {
-      const columns = args.on_conflict.update_columns;
-      if (!Array.isArray(columns) || columns.length > 0) texts.push(`INSERT INTO "${insert[1]!.slice(0, 200).replaceAll('"', '""')}" (airlock_hasura_key) VALUES (1) ON CONFLICT (airlock_hasura_key) DO UPDATE SET airlock_hasura_key = 1`);
+    if (insert && texts.length < MAX_GRAPHQL_SQL_TEXTS && upsertsOnConflict(args)) {
+      texts.push(`INSERT INTO "${insert[1]!.slice(0, 200).replaceAll('"', '""')}" (airlock_hasura_key) VALUES (1) ON CONFLICT (airlock_hasura_key) DO UPDATE SET airlock_hasura_key = 1`);
     }
     const hasura = /^(delete|update)_(.+?)(_many)?$/.exec(call.field);
     if (!hasura || call.field.endsWith('_by_pk') || texts.length >= MAX_GRAPHQL_SQL_TEXTS) continue;
@@ -765,6 +765,16 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
     return a.info.statements.length > 0 || a.ambiguity !== undefined || a.limited === true;
   });
   return sql.length ? { texts: sql, sniffed: true } : undefined;
+}
+
+/** Whether a Hasura insert's arguments hold, at any depth, an `on_conflict` that updates columns (bounded). */
+function upsertsOnConflict(v: unknown, budget = { n: 2000 }, depth = 0): boolean {
+  if (--budget.n < 0 || depth > MAX_GRAPHQL_SQL_DEPTH) return false;
+  if (Array.isArray(v)) return v.some((x) => upsertsOnConflict(x, budget, depth + 1));
+  if (!isObject(v)) return false;
+  const conflict = v.on_conflict;
+  if (isObject(conflict) && (!Array.isArray(conflict.update_columns) || conflict.update_columns.length > 0)) return true;
+  return Object.values(v).some((x) => upsertsOnConflict(x, budget, depth + 1));
 }
 
 /** Longest text decoded again (base64, percent-encoding) for the SQL it may carry. */

@@ -2454,6 +2454,9 @@ t.test('twenty-first pass: a Hasura insert that updates the rows it conflicts wi
     }),
     { numRuns: Math.min(runs, 12), ...seed },
   );
+  // A nested insert's own conflict clause overwrites the related rows.
+  const nested = JSON.stringify({ query: 'mutation { insert_users(objects: [{id: 1, posts: {data: [{id: 7, body: "x"}], on_conflict: {constraint: posts_pkey, update_columns: [body]}}}]) { affected_rows } }' });
+  t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body: nested })).decision.approval?.risk, 'critical', 'a nested upsert');
   // Controls: an insert without `on_conflict`, or one that updates nothing on a conflict (DO NOTHING), stays a narrow write.
   for (const args of ['objects: [{id: 1}]', 'objects: [{id: 1}], on_conflict: {constraint: users_pkey, update_columns: []}']) {
     const body = JSON.stringify({ query: `mutation { insert_users(${args}) { affected_rows } }` });
