@@ -2463,3 +2463,30 @@ t.test('twenty-first pass: a Hasura insert that updates the rows it conflicts wi
     t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', args);
   }
 });
+
+t.test('twenty-first pass: values bound to PostgreSQL\'s own operators are judged with the statement', async (t) => {
+  // `DELETE FROM users WHERE email ILIKE $1` with `["%%"]` (also `~ $1` with `"a*"`, `~* $1` with
+  // `""`, `SIMILAR TO $1` with `"%|x"`, `LIKE ANY($1)` with `[["%"]]`, `id::text LIKE $1`) was a narrow
+  // write on Neon and Supabase: only SQLite's sample run bound the values, and it has none of these
+  // operators; the same statements with the values written in are destructive.
+  const pairs: Array<[string, unknown]> = [['email ILIKE $1', '%%'], ['email ~ $1', 'a*'], ['email ~* $1', ''], ['email SIMILAR TO $1', '%|x'], ['email LIKE ANY($1)', ['%']], ['email ILIKE ANY($1::text[])', ['a%', '%']], ['id::text LIKE $1', '%'], ['email ~ $1 OR id = $2', '^'], ['lower(email) ~~* $1', '%']];
+  const places: Array<[string, (sql: string, params: unknown[]) => string]> = [
+    [NEON, (sql, params) => JSON.stringify({ query: sql, params })],
+    [SUPABASE, (sql, parameters) => JSON.stringify({ query: sql, parameters })],
+    [GENERIC, (sql, params) => JSON.stringify({ sql, params })],
+  ];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...places), fc.boolean(), async ([where, value], [url, body], update) => {
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const params = where.includes('$2') ? [value, 5] : [value];
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(sql, params) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql} ${JSON.stringify(params)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: values that name the rows touched stay narrow; reads stay reads.
+  for (const [sql, params] of [['DELETE FROM users WHERE email ILIKE $1', ['a%']], ['DELETE FROM users WHERE email ~ $1', ['^a']], ['DELETE FROM users WHERE id = ANY($1)', [[1, 2]]], ['DELETE FROM users WHERE email LIKE ANY($1)', [['a%', 'b%']]], ['DELETE FROM users WHERE id = $1 AND email ILIKE $2', [5, '%']], ['DELETE FROM users WHERE email = $1', ["o'brien\\x"]]] as Array<[string, unknown[]]>) {
+    t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql, params }) })).decision.approval?.risk, 'medium', `${sql} ${JSON.stringify(params)}`);
+  }
+  t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT * FROM users WHERE email ILIKE $1', params: ['%'] }) })).decision.action, 'allow', 'a read');
+});
