@@ -32,7 +32,9 @@
 // A tunnel is read as PostgreSQL when the first 8 bytes the agent sends are a startup, SSL,
 // GSSAPI or cancel packet (a server refuses any other start) or a plausible Query/Parse (a bridge
 // that opens the session itself), and as Hrana when the upstream chose a `hrana` subprotocol or
-// the first message is a Hrana `hello`. Other tunnels are not read here.
+// the first message is a Hrana `hello`. MongoDB's (describe/tunnel-mongo.ts) when its first 16
+// bytes are a request header, Redis's (tunnel-redis.ts), MySQL's and TDS's by their own starts.
+// Other tunnels are not read here.
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
@@ -186,6 +188,12 @@ export class PgFrontendReader implements TunnelSqlReader {
    */
   private readonly prepared = new Map<string, Prepared[]>();
   private preparedBytes = 0;
+  /**
+   * A message since the last Sync may have failed, so the server may be discarding what follows
+   * until the next Sync: `Parse 'x' (SELECT … FROM a missing table); Close 's'; Parse 's' (SELECT
+   * $1); Sync` leaves `s` the DELETE it was, and the next Bind runs that with its values.
+   */
+  private mayBeSkipping = false;
   /** A text in this tunnel may have run SQL's PREPARE, which names statements Airlock does not follow. */
   private sqlPrepare = false;
 
@@ -288,6 +296,10 @@ export class PgFrontendReader implements TunnelSqlReader {
       if (len < 4) throw new Error('invalid PostgreSQL message length');
       if (type === 'F') throw new Error('a PostgreSQL FunctionCall (a function called by its OID) cannot be judged');
       const kept = type === 'Q' || type === 'P' || type === 'B' || type === 'X' || type === 'C';
+      // After an error in an extended-query message the server discards every message until Sync:
+      // from the first that may fail, a Close or an unnamed Parse may never happen (twenty-first pass).
+      if (type === 'S') this.mayBeSkipping = false;
+      else if (type === 'E' || type === 'D') this.mayBeSkipping = true;
       if (!kept) {
         // Not SQL (CopyData, Sync, Execute, a password …): passed on without being kept.
         const have = Math.min(this.buffered, len + 1);
@@ -312,6 +324,7 @@ export class PgFrontendReader implements TunnelSqlReader {
       } else if (type === 'P') out.push(this.parse(m));
       else if (type === 'C') this.close(m);
       else appendAll(out, this.bind(m));
+      if (type === 'P' || type === 'B') this.mayBeSkipping = true;
     }
   }
 
@@ -337,7 +350,8 @@ export class PgFrontendReader implements TunnelSqlReader {
     if (before === undefined && this.prepared.size >= MAX_PREPARED) throw new Error(`more than ${MAX_PREPARED} prepared statements on one connection`);
     // The unnamed statement is dropped before the server parses the next one; a named one stays
     // if the server refuses the new Parse (the name is taken), so both may answer a Bind.
-    const kept = name.text === '' ? [] : (before ?? []).filter((p) => p.text !== query.text || p.types.join() !== types.join());
+    // Neither when the server may be discarding the Parse (an earlier message since the Sync failed).
+    const kept = name.text === '' && !this.mayBeSkipping ? [] : (before ?? []).filter((p) => p.text !== query.text || p.types.join() !== types.join());
     if (kept.length >= MAX_TEXTS_PER_NAME) throw new Error(`a PostgreSQL statement name parsed with more than ${MAX_TEXTS_PER_NAME} texts and no Close: which one the server holds is not known`);
     for (const p of before ?? []) this.preparedBytes -= p.text.length;
     const now = [...kept, { text: query.text, types }];
@@ -349,7 +363,8 @@ export class PgFrontendReader implements TunnelSqlReader {
 
   /** Close of a statement ('S'): the server forgets the name (a Close of a portal changes nothing here). */
   private close(m: Buffer): void {
-    if (m[0] !== 0x53) return;
+    // A Close the server may discard (an earlier message since the Sync failed) forgets nothing.
+    if (m[0] !== 0x53 || this.mayBeSkipping) return;
     const name = cstring(m, 1).text;
     for (const p of this.prepared.get(name) ?? []) this.preparedBytes -= p.text.length;
     this.prepared.delete(name);

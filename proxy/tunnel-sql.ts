@@ -25,10 +25,12 @@ import { denial, refusals } from './refusals.ts';
 import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
 import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
 import { answersAsRedis, RedisReader, RedisStart } from '../describe/tunnel-redis.ts';
+import { MongoReader, mayStartMongo, startsMongo } from '../describe/tunnel-mongo.ts';
 import { InnerSessionScan } from '../describe/tunnel-inner.ts';
 
 /** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
 const SNIFF = 8;
+const MONGO_SNIFF = 16;
 
 const unreadable = (detail: string): Rejection => ({ status: 403, type: 'policy-denied', title: 'SQL in the tunnel cannot be read', detail: `${detail}; the tunnel was closed`, outcome: 'denied' });
 
@@ -277,7 +279,8 @@ export class TunnelSql {
       const own = data;
       this.sniffed.push(data);
       this.sniffedBytes += data.length;
-      if (this.sniffedBytes < SNIFF) {
+      // A MongoDB header is told by its first 16 bytes (its `responseTo` and opcode).
+      if (this.sniffedBytes < SNIFF || (this.sniffedBytes < MONGO_SNIFF && mayStartMongo(Buffer.concat(this.sniffed)) && !startsPostgres(Buffer.concat(this.sniffed)))) {
         // Too short to tell: read for SQL as any other message is meanwhile.
         const early = this.textReader.read(own, kind === 'binary');
         if (early.refused) return this.refuseUnread(early.refused);
@@ -293,6 +296,8 @@ export class TunnelSql {
         this.reader = new PgFrontendReader({ sessionOpen: startsWithMessage(first), maxBind: this.maxStatement });
       } else if (startsTds(first) || startsTdsSession(data)) {
         this.reader = new TdsReader({ sessionOpen: !startsTds(first) });
+      } else if (startsMongo(data)) {
+        this.reader = new MongoReader(this.maxStatement);
       } else {
         // Not PostgreSQL: text messages are read for the SQL they may carry.
         this.reader ??= this.textReader;

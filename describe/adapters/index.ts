@@ -20,6 +20,7 @@ import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { mongoDataApiSql, prismaSql } from './sql-prisma.ts';
+import { hasuraHoldsForEveryRow } from './sql-hasura.ts';
 import { boundValues, chatSqlCommand, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
@@ -740,9 +741,17 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
     walk(call.args, false, 0, (k) => sqlArgument(k) || commandName(k));
     // Hasura's generated mutations, judged as the SQL they run (fourteenth pass): `delete_orders(where: {})`
     // deletes every row, as `DELETE FROM orders` does; so does a `where` every row meets.
+    const args = (call.args ?? {}) as Record<string, unknown>;
+    // An insert that updates the rows it conflicts with (twenty-first pass: `insert_users(objects: […],
+    // on_conflict: {constraint: users_pkey, update_columns: [role]})` was a narrow insert, while its
+    // query-API and SQL twins, `INSERT … ON CONFLICT DO UPDATE`, overwrite rows): judged as that upsert.
+    // A nested insert's own `on_conflict` (`objects: [{posts: {data: […], on_conflict: …}}]`) too.
+    const insert = /^insert_(.+?)(_one)?$/.exec(call.field);
+    if (insert && texts.length < MAX_GRAPHQL_SQL_TEXTS && upsertsOnConflict(args)) {
+      texts.push(`INSERT INTO "${insert[1]!.slice(0, 200).replaceAll('"', '""')}" (airlock_hasura_key) VALUES (1) ON CONFLICT (airlock_hasura_key) DO UPDATE SET airlock_hasura_key = 1`);
+    }
     const hasura = /^(delete|update)_(.+?)(_many)?$/.exec(call.field);
     if (!hasura || call.field.endsWith('_by_pk') || texts.length >= MAX_GRAPHQL_SQL_TEXTS) continue;
-    const args = (call.args ?? {}) as Record<string, unknown>;
     const wheres = hasura[3] ? (Array.isArray(args.updates) ? args.updates.map((u) => (u as Record<string, unknown> | null)?.where) : []) : [args.where];
     // `where` is required (Hasura refuses a call without it): absent, the call runs nothing.
     if (wheres.some((w) => w !== undefined && hasuraHoldsForEveryRow(w))) {
@@ -758,58 +767,14 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
   return sql.length ? { texts: sql, sniffed: true } : undefined;
 }
 
-/** Hasura's comparison operators that name the rows spared, or match every value (patterns that match anything). */
-const hasuraSparing = new Set(['_neq', '_nin', '_nlike', '_nilike', '_nsimilar', '_nregex', '_niregex']);
-const hasuraRanges = new Set(['_gt', '_gte', '_lt', '_lte']);
-
-/**
- * Whether a Hasura boolean expression holds for every row: absent or `{}`, an empty `_and` or
- * `_or` (read as filtering nothing), `_not` of anything but a range, `_neq`/`_nin`/negated
- * patterns (they name the rows spared, as SQL's `<>` does), `_is_null: false`, a pattern that
- * matches anything, `_contains` of an empty value; a relationship's expression likewise.
- */
-function hasuraHoldsForEveryRow(where: unknown, depth = 0): boolean {
-  if (where === undefined || where === null) return true;
-  if (depth > 8 || typeof where !== 'object' || Array.isArray(where)) return false;
-  const entries = Object.entries(where as Record<string, unknown>);
-  if (entries.length === 0) return true;
-  return entries.every(([key, cond]) => {
-    if (key === '_and' || key === '_or') {
-      if (!Array.isArray(cond)) return hasuraHoldsForEveryRow(cond, depth + 1);
-      if (cond.length === 0) return true;
-      const holds = cond.map((c) => hasuraHoldsForEveryRow(c, depth + 1));
-      return key === '_or' ? holds.some(Boolean) : holds.every(Boolean);
-    }
-    if (key === '_not') {
-      if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
-      const inner = Object.values(cond as Record<string, unknown>);
-      return inner.length > 0 && !inner.every((c) => !!c && typeof c === 'object' && Object.keys(c).length > 0 && Object.keys(c).every((op) => hasuraRanges.has(op)));
-    }
-    if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
-    const ops = Object.entries(cond as Record<string, unknown>);
-    // A relationship (its keys are columns, not `_operators`): the related rows' expression.
-    if (ops.length === 0 || !ops.every(([op]) => op.startsWith('_'))) return hasuraHoldsForEveryRow(cond, depth + 1);
-    return ops.every(([op, v]) => hasuraSparing.has(op) || (op === '_is_null' && v === false) || (hasuraRanges.has(op) && rangeHoldsForEveryRow(op, v))
-      || ((op === '_like' || op === '_ilike' || op === '_similar') && typeof v === 'string' && /^%+$/.test(v))
-      || ((op === '_regex' || op === '_iregex') && typeof v === 'string' && /^(\.\*|\^|\$|\^\.\*\$?)?$/.test(v))
-      || (op === '_contains' && !!v && typeof v === 'object' && Object.keys(v).length === 0));
-  });
-}
-
-const rangeOperators: Record<string, string> = { _gt: '>', _gte: '>=', _lt: '<', _lte: '<=' };
-
-/**
- * Whether a Hasura range on a column holds for every row, as the SQL reader's sample run judges
- * the DELETE it is (twentieth pass: `{id: {_gt: -1000000000000}}`, inline or by variable, was a
- * narrow write while `DELETE … WHERE id > -1000000000000` is destructive). Numbers, and numeric
- * text (Hasura takes bigint and numeric values as strings), only.
- */
-function rangeHoldsForEveryRow(op: string, v: unknown): boolean {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?(e[+-]?\d+)?\s*$/i.test(v) ? Number(v) : undefined;
-  if (n === undefined || !Number.isFinite(n)) return false;
-  // The column's name does not matter to the judgement (and quoted, SQLite may read it as a string).
-  const sql = `DELETE FROM airlock_hasura WHERE c ${rangeOperators[op]} ${n}`;
-  return analyzeSqlIn([sql], 'unknown').info.destructive;
+/** Whether a Hasura insert's arguments hold, at any depth, an `on_conflict` that updates columns (bounded). */
+function upsertsOnConflict(v: unknown, budget = { n: 2000 }, depth = 0): boolean {
+  if (--budget.n < 0 || depth > MAX_GRAPHQL_SQL_DEPTH) return false;
+  if (Array.isArray(v)) return v.some((x) => upsertsOnConflict(x, budget, depth + 1));
+  if (!isObject(v)) return false;
+  const conflict = v.on_conflict;
+  if (isObject(conflict) && (!Array.isArray(conflict.update_columns) || conflict.update_columns.length > 0)) return true;
+  return Object.values(v).some((x) => upsertsOnConflict(x, budget, depth + 1));
 }
 
 /** Longest text decoded again (base64, percent-encoding) for the SQL it may carry. */

@@ -4,7 +4,7 @@
 // (nested comments, `"` vs `` ` `` vs `[ ]` quoting, `\'` vs `''`, E'' strings, dollar quoting)
 // make it ambiguous: the worse reading describes it and the body is marked ambiguous.
 import type { AmbiguityReason, SqlInfo, SqlStatement } from '../types.ts';
-import { analyzeSql, backslashReading, pgLexedText, sqlPastTokenBound, type SqlAnalysis } from './sql.ts';
+import { analyzeSql, backslashReading, pgLexedText, pgWithValues, sqlPastTokenBound, type SqlAnalysis } from './sql.ts';
 import { analyzeSqlite } from './sql-sqlite.ts';
 import { mysqlModes, mysqlText, type MysqlMode } from './sql-mysql.ts';
 import { oracleText } from './sql-oracle.ts';
@@ -257,16 +257,32 @@ function withStatementSamples(pg: SqlAnalysis, params: ReadonlyArray<unknown[] |
   return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
 }
 
+/**
+ * PostgreSQL's reading of each DELETE/UPDATE with the request's bound values written in as literals
+ * (`pgWithValues`): its shape checks then see the patterns and ranges the values make (`ILIKE $1`
+ * with `%`), which SQLite's sample run cannot judge for PostgreSQL's own operators. Flags only add.
+ */
+function withValuesWritten(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>, dialect?: 'unknown'): SqlAnalysis {
+  if (!params || !pg.info.parsed || !pg.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return pg;
+  const written = texts.map((t, i) => (params[i]?.length ? (pgWithValues(t, params[i]!) ?? t) : t));
+  if (written.every((w, i) => w === texts[i])) return pg;
+  const w = analyzeSql(written, dialect);
+  if (!w.info.parsed || structure(w.info) !== structure(pg.info)) return pg;
+  const statements = mergeFlags(pg.info.statements, w.info.statements);
+  if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
+  return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
+}
+
 /** Analyzes SQL in a dialect; `unknown` reads it with every known grammar and compares. */
 export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: ReadonlyArray<unknown[] | undefined>): DialectAnalysis {
   const tooLong = sqlPastTokenBound(texts);
   if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false, limited: true };
   if (dialect === 'postgresql') {
-    const pg = withSampleReading(analyzeSql(texts), texts, params);
+    const pg = withSampleReading(withValuesWritten(analyzeSql(texts), texts, params), texts, params);
     return withMultibyteReading(texts, withBackslashReading(texts, pg, pg, 'postgresql'), 'postgresql');
   }
   if (dialect === 'sqlite') return withDqsReading(withWhereReading(analyzeSqlite(texts, params), texts), texts, params);
-  const pg = analyzeSql(texts, 'unknown');
+  const pg = withValuesWritten(analyzeSql(texts, 'unknown'), texts, params, 'unknown');
   // Past a size, statement or lexing-cost limit PostgreSQL's reading is unknown (not refused by
   // such a server), so no other grammar's reading stands for it, and reading again only costs time.
   if (pg.limited) return labelled(pg);

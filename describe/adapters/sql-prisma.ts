@@ -191,6 +191,74 @@ function mongoRaw(action: string, model: string | undefined, args: Record<string
   return undefined;
 }
 
+/** More commands a MongoDB client sends that only read, or only open, end or steer its session. */
+const mongoSessionReads = new Set([
+  'aggregate', 'countdocuments', 'saslstart', 'saslcontinue', 'authenticate', 'getnonce', 'logout', 'endsessions', 'startsession', 'refreshsessions',
+  'committransaction', 'aborttransaction', 'getlasterror', 'getparameter', 'hostinfo', 'whatsmyuri', 'listcommands', 'getcmdlineopts', 'getlog',
+  'usersinfo', 'rolesinfo', 'replsetgetstatus', 'dbhash', 'datasize', 'currentop', 'top', 'lockinfo', 'getdefaultrwconcern', 'listsearchindexes',
+  'geonear', 'validate', 'getmore', 'killcursors', 'features', 'isdbgrid', 'ismaster', 'hello', 'atlasversion', 'connpoolstats', 'shardingstate',
+]);
+/** Commands that drop what they name (`drop` its collection, `dropDatabase` all of them). */
+const mongoDrops = new Set(['drop', 'dropdatabase', 'dropindexes', 'deleteindexes', 'dropsearchindex', 'dropconnections']);
+/** Commands that change a collection's shape or place (DDL): `renameCollection` (with `dropTarget`), `collMod`, `convertToCapped`. */
+const mongoSchema = new Set(['create', 'createindexes', 'createsearchindexes', 'updatesearchindex', 'collmod', 'converttocapped', 'clonecollectionascapped', 'renamecollection', 'compact', 'cleanuporphaned', 'reindex']);
+
+/** Whether any member of a value names server-side code (`$where`, `$function`, `$accumulator`), bounded. */
+function runsCode(v: unknown, budget = { n: 10_000 }, depth = 0): boolean {
+  if (--budget.n < 0 || depth > 100) return true;
+  if (Array.isArray(v)) return v.some((x) => runsCode(x, budget, depth + 1));
+  if (!isObject(v)) return false;
+  return Object.entries(v).some(([k, x]) => k === '$where' || k === '$function' || k === '$accumulator' || k === '$code' || runsCode(x, budget, depth + 1));
+}
+
+/**
+ * A MongoDB command (as a driver sends it over the wire: `{delete: "users", deletes: [{q: {}, limit: 0}], $db}`)
+ * as the SQL statements that do the same to a table named for its collection, or undefined when it
+ * only reads (twenty-first pass: MongoDB's wire protocol through a bridge went on undecided).
+ * A delete or multi-update of every document the filter matches is the DELETE/UPDATE under the
+ * filter as the Data API's is read (a filter with operators: every document, the worse reading);
+ * one document's write is narrow; a drop is a DROP; a writing pipeline the emptying of what it
+ * writes; server code and commands that change the server a program run on it. A command Airlock
+ * does not know is taken for one that changes the server.
+ */
+export function mongoCommandSql(cmd: Record<string, unknown>): string | undefined {
+  const first = Object.keys(cmd)[0] ?? '';
+  const name = first.toLowerCase();
+  const coll = typeof cmd[first] === 'string' ? (cmd[first] as string) : String(cmd.$db ?? 'mongo');
+  const server = `COPY mongo FROM PROGRAM ${literal(`mongodb ${first.slice(0, 64)}`)}`;
+  if (runsCode(cmd) || name === 'eval' || name === '$eval' || name === 'mapreduce') return server;
+  if (name === 'aggregate' || name === 'explain') {
+    const written = mongoRaw('aggregateRaw', coll, { pipeline: isObject(cmd.explain) ? cmd.explain.pipeline : cmd.pipeline });
+    if (typeof written === 'string') return written;
+    if (name === 'aggregate') return undefined;
+  }
+  if (mongoReads.has(name) || mongoSessionReads.has(name)) return undefined;
+  if (mongoDrops.has(name)) return name === 'dropdatabase' ? 'DROP SCHEMA mongo CASCADE' : name === 'drop' ? `DROP TABLE ${ident(coll)}` : `DROP INDEX ${ident(`${coll}_index`)}`;
+  const where = (filter: unknown): string => {
+    try {
+      const w = mongoCondition(filter, { n: MAX_CONDITIONS });
+      return w === 'TRUE' ? '' : ` WHERE ${w}`;
+    } catch (e) {
+      if (e instanceof Unreadable) return '';
+      throw e;
+    }
+  };
+  const list = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v : [v]).slice(0, MAX_CONDITIONS).filter(isObject);
+  if (name === 'delete') {
+    const out = list(cmd.deletes).map((d) => (d.limit === 1 ? `DELETE FROM ${ident(coll)} WHERE mongo_one = 1` : `DELETE FROM ${ident(coll)}${where(d.q)}`));
+    return out.length ? out.join('; ') : undefined;
+  }
+  if (name === 'update') {
+    const out = list(cmd.updates).map((u) => (u.multi === true ? `UPDATE ${ident(coll)} SET mongo_data = mongo_data${where(u.q)}` : `UPDATE ${ident(coll)} SET mongo_data = mongo_data WHERE mongo_one = 1`));
+    return out.length ? out.join('; ') : undefined;
+  }
+  if (name === 'insert') return `INSERT INTO ${ident(coll)} (mongo_data) VALUES (1)`;
+  if (name === 'findandmodify') return cmd.remove === true ? `DELETE FROM ${ident(coll)} WHERE mongo_one = 1` : `UPDATE ${ident(coll)} SET mongo_data = mongo_data WHERE mongo_one = 1`;
+  if (name === 'renamecollection' && cmd.dropTarget === true) return `DROP TABLE ${ident(String(cmd.to ?? coll))}`;
+  if (mongoSchema.has(name)) return `ALTER TABLE ${ident(coll)} ADD COLUMN mongo_${name} int`;
+  return server;
+}
+
 /** An Extended JSON value (`{$oid: "…"}`, `{$date: …}`, `{$numberLong: "7"}`) as its text; undefined for another object. */
 function extendedJson(v: Record<string, unknown>): string | undefined {
   const keys = Object.keys(v);

@@ -629,6 +629,34 @@ export function regexMatchesAnything(pattern: string): boolean {
   return regexSamples.every((sample) => re.test(sample));
 }
 
+/**
+ * Whether a `SIMILAR TO` pattern matches every string (twenty-first pass: `'%|x'`, `'(%|a)'`,
+ * `'_*'`, `'%(a)*'` were narrow; only patterns of `%()*+?|` alone were tried): translated as
+ * PostgreSQL's `similar_to_escape` does (`%` is `.*`, `_` is `.`, `.`, `^`, `$` and escaped
+ * characters literal, the whole anchored) and tried on the samples.
+ */
+function similarMatchesAnything(pattern: string): boolean {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    // `.` of PostgreSQL's regular expressions matches a line break too.
+    if (c === '%') re += '[\\s\\S]*';
+    else if (c === '_') re += '[\\s\\S]';
+    else if (c === '\\' && i + 1 < pattern.length) re += literal(pattern[++i]!);
+    else if (c === '[') {
+      // A bracket expression is copied as it is (`%` and `_` are themselves there).
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) return true;
+      re += pattern.slice(i, end + 1);
+      i = end;
+    }
+    else if ('.^$/\\'.includes(c)) re += literal(c);
+    else re += c;
+  }
+  return regexMatchesAnything(`^(?:${re})$`);
+}
+const literal = (c: string): string => (/[\\^$.*+?()[\]{}|/]/.test(c) ? `\\${c}` : c);
+
 /** Quantifiers and alternatives a pattern may hold to be run on the samples. */
 const MAX_PATTERN_CHOICES = 6;
 
@@ -739,7 +767,10 @@ function tautological(expr: unknown, target?: string): boolean {
     // `x LIKE ANY (ARRAY['%'])`, `x ~ ANY ('{"", a}')`: a pattern every string matches among them.
     // `x LIKE ALL (ARRAY['%'])` when every one is.
     if ((body.kind === 'AEXPR_OP_ANY' || body.kind === 'AEXPR_OP_ALL') && ['~~', '~~*', '~', '~*'].includes(opName(body))) {
-      const elements = (((body.rexpr as Node | undefined)?.A_ArrayExpr as Node | undefined)?.elements ?? []) as unknown[];
+      // The list cast or not (`ANY (ARRAY['a%', '%']::text[])`).
+      let list = body.rexpr as Node | undefined;
+      for (let i = 0; i < 4 && list?.TypeCast; i++) list = (list.TypeCast as Node).arg as Node | undefined;
+      const elements = ((list?.A_ArrayExpr as Node | undefined)?.elements ?? []) as unknown[];
       const regex = opName(body).startsWith('~~') ? (p: string) => /^%+$/.test(p) : regexMatchesAnything;
       const matches = (e: unknown): boolean => {
         const p = constantText(e);
@@ -749,7 +780,7 @@ function tautological(expr: unknown, target?: string): boolean {
     }
     if (body.kind === 'AEXPR_SIMILAR' && opName(body) === '~') {
       const pattern = constantText(body.rexpr);
-      if (pattern !== undefined && /^[%()*+?|]*$/.test(pattern) && pattern.includes('%')) return true;
+      if (pattern !== undefined && similarMatchesAnything(pattern)) return true;
     }
     if (body.kind === 'AEXPR_NOT_DISTINCT' && sameSides) return true;
     // `id <> 7`, `id NOT IN (1, 2)`, `id IS DISTINCT FROM 7`: the values name the rows spared, not the rows touched.
@@ -1310,6 +1341,51 @@ export function pgLexedText(sql: string): string | undefined {
     at = tk.end;
   }
   if (at === 0) return sql;
+  out.push(bytes.subarray(at).toString('utf8'));
+  return out.join('');
+}
+
+/**
+ * The text with each `$n` PostgreSQL's lexer finds written as the literal of the value bound to it
+ * (twenty-first pass: `email ILIKE $1` with `["%%"]`, `~ $1` with `["a*"]`, `SIMILAR TO $1`,
+ * `LIKE ANY($1)` with `[["%"]]` were judged by SQLite's sample run alone, which has none of those
+ * operators, so they were narrow). Strings as standard literals, numbers and booleans as
+ * themselves, lists as `ARRAY[…]`; undefined when a value is none of those (an object, a string
+ * holding a backslash, which a literal would read otherwise), the text does not lex, or no `$n`.
+ */
+export function pgWithValues(sql: string, params: readonly unknown[]): string | undefined {
+  const pg = parser.get();
+  if (!pg || params.length === 0) return undefined;
+  const literal = (v: unknown, depth: number): string | undefined => {
+    if (v === null) return 'NULL';
+    if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+    if (typeof v === 'number') return Number.isFinite(v) ? `(${v})` : undefined;
+    if (typeof v === 'string') return v.includes('\\') ? undefined : `'${v.replaceAll("'", "''")}'`;
+    if (Array.isArray(v) && depth === 0 && v.length > 0 && v.length <= 100) {
+      const items = v.map((x) => literal(x, 1));
+      return items.every((x) => x !== undefined) ? `ARRAY[${items.join(', ')}]` : undefined;
+    }
+    return undefined;
+  };
+  let tokens: Array<{ start: number; end: number; text: string; tokenName: string }>;
+  try {
+    tokens = pg.scanSync(sql).tokens as typeof tokens;
+  } catch {
+    return undefined;
+  }
+  const bytes = Buffer.from(sql);
+  const out: string[] = [];
+  let at = 0;
+  for (const tk of tokens) {
+    if (tk.tokenName !== 'PARAM') continue;
+    const n = Number(tk.text.slice(1));
+    if (!(n >= 1 && n <= params.length)) continue;
+    const written = literal(params[n - 1], 0);
+    if (written === undefined) return undefined;
+    out.push(bytes.subarray(at, tk.start).toString('utf8'), ` ${written} `);
+    at = tk.end;
+  }
+  if (at === 0) return undefined;
   out.push(bytes.subarray(at).toString('utf8'));
   return out.join('');
 }

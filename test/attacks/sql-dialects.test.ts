@@ -2391,3 +2391,102 @@ t.test('twentieth pass: a Hasura range past every row is judged as the SQL it ru
     t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where);
   }
 });
+
+t.test('twenty-first pass: a Hasura boolean expression is judged whole as the SQL condition it runs', async (t) => {
+  // Judged by a list of operators, these were narrow writes while their SQL twins are destructive:
+  // a column compared with itself (`_ceq`), regular expressions and SIMILAR TO patterns every string
+  // matches, `_not` of a range below every value, `_is_null` as text, an empty `_has_keys_all`, a
+  // count predicate every count meets, `_not` of an empty `_in`, an OR of a range and its complement,
+  // a null comparison (Hasura's `V1_BOOLEAN_NULL_COLLAPSE` reads it as no condition).
+  const every = ['{id: {_ceq: "id"}}', '{id: {_cgte: ["$", "id"]}}', '{name: {_regex: "a*"}}', '{name: {_iregex: "|"}}', '{name: {_similar: "%|x"}}', '{_not: {id: {_lt: -1000000000000}}}', '{name: {_is_null: "false"}}', '{data: {_has_keys_all: []}}', '{posts_aggregate: {count: {predicate: {_gte: 0}}}}', '{_not: {id: {_in: []}}}', '{_or: [{id: {_gt: 5}}, {id: {_lte: 5}}]}', '{id: {_eq: null}}', '{author: {name: {_nregex: "zz"}}}'];
+  const json = (w: string): unknown => JSON.parse(w.replace(/([{,]\s*)([$\w]+):/g, '$1"$2":'));
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...every), fc.constantFrom('inline', 'variable', 'query-api'), fc.boolean(), async (where, place, update) => {
+      let url = `https://${SQL_HOST}/v1/graphql`;
+      let body: string;
+      if (place === 'query-api') {
+        url = `https://${SQL_HOST}/v2/query`;
+        body = JSON.stringify({ type: update ? 'update' : 'delete', args: { table: { schema: 'public', name: 'users' }, where: json(where), ...(update ? { $set: { role: 'admin' } } : {}) } });
+      } else {
+        const w = place === 'variable' ? '$w' : where;
+        const field = update ? `update_users(where: ${w}, _set: {role: "admin"})` : `delete_users(where: ${w})`;
+        const query = place === 'variable' ? `mutation($w: users_bool_exp!) { ${field} { affected_rows } }` : `mutation { ${field} { affected_rows } }`;
+        body = JSON.stringify(place === 'variable' ? { query, variables: { w: json(where) } } : { query });
+      }
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: conditions that name the rows touched stay narrow, as their SQL twins do.
+  for (const where of ['{id: {_ceq: "owner_id"}}', '{name: {_similar: "a%"}}', '{name: {_regex: "^a"}}', '{_not: {id: {_lt: 5}}}', '{id: {_in: []}}', '{id: {_in: [1, 2]}}', '{posts_aggregate: {count: {predicate: {_eq: 3}}}}', '{geom: {_st_intersects: "x"}}', '{author: {name: {_eq: "x"}}}', '{name: {_eq: "O\'Brien"}}', '{_and: [{id: {_gt: 5}}, {id: {_lt: 9}}]}']) {
+    const body = JSON.stringify({ query: `mutation { delete_users(where: ${where}) { affected_rows } }` });
+    t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where);
+  }
+});
+
+t.test('twenty-first pass: a SIMILAR TO pattern every string matches holds for every row', async (t) => {
+  // Only patterns of `%()*+?|` alone were taken to match anything: `'%|x'` (real PostgreSQL matches
+  // '', 'b' and a line break with each of these) was a narrow delete on Supabase and Neon.
+  for (const pattern of ['%|x', '(%|a)', '_*', '%(a)*', '[%]%|%', '(a|%)', '%|', 'x*%']) {
+    for (const url of [SUPABASE, NEON]) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE email SIMILAR TO '${pattern}'` }) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${pattern}`);
+    }
+  }
+  for (const pattern of ['a%', '%a%', '[ab]%', '%.%', '(a|b)%', '_%', '%@example.com']) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE email SIMILAR TO '${pattern}'` }) });
+    t.equal(decision.approval?.risk, 'medium', pattern);
+  }
+});
+
+t.test('twenty-first pass: a Hasura insert that updates the rows it conflicts with is judged as the upsert it runs', async (t) => {
+  // `insert_users(objects: […], on_conflict: {constraint: users_pkey, update_columns: [role]})` was a
+  // narrow insert, while the same call to the query API and its SQL twin (`ON CONFLICT DO UPDATE`) overwrite rows.
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('insert_users(objects: [$o]', 'insert_users_one(object: $o'), fc.constantFrom('[role]', 'role', '[role, email]'), fc.boolean(), async (field, columns, byVariable) => {
+      const conflict = byVariable ? '$c' : `{constraint: users_pkey, update_columns: ${columns}}`;
+      const query = `mutation($o: users_insert_input!${byVariable ? ', $c: users_on_conflict' : ''}) { ${field}, on_conflict: ${conflict}) { __typename } }`;
+      const variables = { o: { id: 1, role: 'admin' }, ...(byVariable ? { c: { constraint: 'users_pkey', update_columns: columns.replace(/[[\]\s]/g, '').split(',') } } : {}) };
+      const body = JSON.stringify({ query, variables });
+      const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  // A nested insert's own conflict clause overwrites the related rows.
+  const nested = JSON.stringify({ query: 'mutation { insert_users(objects: [{id: 1, posts: {data: [{id: 7, body: "x"}], on_conflict: {constraint: posts_pkey, update_columns: [body]}}}]) { affected_rows } }' });
+  t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body: nested })).decision.approval?.risk, 'critical', 'a nested upsert');
+  // Controls: an insert without `on_conflict`, or one that updates nothing on a conflict (DO NOTHING), stays a narrow write.
+  for (const args of ['objects: [{id: 1}]', 'objects: [{id: 1}], on_conflict: {constraint: users_pkey, update_columns: []}']) {
+    const body = JSON.stringify({ query: `mutation { insert_users(${args}) { affected_rows } }` });
+    t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', args);
+  }
+});
+
+t.test('twenty-first pass: values bound to PostgreSQL\'s own operators are judged with the statement', async (t) => {
+  // `DELETE FROM users WHERE email ILIKE $1` with `["%%"]` (also `~ $1` with `"a*"`, `~* $1` with
+  // `""`, `SIMILAR TO $1` with `"%|x"`, `LIKE ANY($1)` with `[["%"]]`, `id::text LIKE $1`) was a narrow
+  // write on Neon and Supabase: only SQLite's sample run bound the values, and it has none of these
+  // operators; the same statements with the values written in are destructive.
+  const pairs: Array<[string, unknown]> = [['email ILIKE $1', '%%'], ['email ~ $1', 'a*'], ['email ~* $1', ''], ['email SIMILAR TO $1', '%|x'], ['email LIKE ANY($1)', ['%']], ['email ILIKE ANY($1::text[])', ['a%', '%']], ['id::text LIKE $1', '%'], ['email ~ $1 OR id = $2', '^'], ['lower(email) ~~* $1', '%']];
+  const places: Array<[string, (sql: string, params: unknown[]) => string]> = [
+    [NEON, (sql, params) => JSON.stringify({ query: sql, params })],
+    [SUPABASE, (sql, parameters) => JSON.stringify({ query: sql, parameters })],
+    [GENERIC, (sql, params) => JSON.stringify({ sql, params })],
+  ];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...places), fc.boolean(), async ([where, value], [url, body], update) => {
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const params = where.includes('$2') ? [value, 5] : [value];
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(sql, params) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql} ${JSON.stringify(params)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: values that name the rows touched stay narrow; reads stay reads.
+  for (const [sql, params] of [['DELETE FROM users WHERE email ILIKE $1', ['a%']], ['DELETE FROM users WHERE email ~ $1', ['^a']], ['DELETE FROM users WHERE id = ANY($1)', [[1, 2]]], ['DELETE FROM users WHERE email LIKE ANY($1)', [['a%', 'b%']]], ['DELETE FROM users WHERE id = $1 AND email ILIKE $2', [5, '%']], ['DELETE FROM users WHERE email = $1', ["o'brien\\x"]]] as Array<[string, unknown[]]>) {
+    t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql, params }) })).decision.approval?.risk, 'medium', `${sql} ${JSON.stringify(params)}`);
+  }
+  t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT * FROM users WHERE email ILIKE $1', params: ['%'] }) })).decision.action, 'allow', 'a read');
+});

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
+import zlib from 'node:zlib';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import fc from 'fast-check';
@@ -17,6 +18,7 @@ import { loadAdapters } from '../../describe/adapters/index.ts';
 import { JsonMessagesReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
 import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
 import { RedisReader, RedisStart, startsRedisInline } from '../../describe/tunnel-redis.ts';
+import { MongoReader, startsMongo } from '../../describe/tunnel-mongo.ts';
 import { InnerSessionScan } from '../../describe/tunnel-inner.ts';
 import { tempDir } from '../temp-dir.ts';
 import { upstreamCert } from '../upstream-cert.ts';
@@ -525,4 +527,140 @@ t.test('twentieth pass: an HTTP request or an SSH session the agent opens inside
   t.same(got, [], 'the HTTP server behind the bridge got no request');
   const chat = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from('hello there\n')], 'latin1');
   t.not(chat.code, 1008, 'other bytes go on');
+});
+
+/** A BSON document as drivers encode one (int32 for small integers, doubles otherwise, int64 for bigints). */
+function bson(doc: Record<string, unknown> | unknown[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [k, v] of Object.entries(doc)) {
+    const name = Buffer.from(`${k}\0`);
+    const el = (type: number, body: Buffer): void => void parts.push(Buffer.from([type]), name, body);
+    if (typeof v === 'string') {
+      const b = Buffer.from(`${v}\0`);
+      const n = Buffer.alloc(4);
+      n.writeInt32LE(b.length);
+      el(0x02, Buffer.concat([n, b]));
+    } else if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 31) {
+      const n = Buffer.alloc(4);
+      n.writeInt32LE(v);
+      el(0x10, n);
+    } else if (typeof v === 'number') {
+      const n = Buffer.alloc(8);
+      n.writeDoubleLE(v);
+      el(0x01, n);
+    } else if (typeof v === 'bigint') {
+      const n = Buffer.alloc(8);
+      n.writeBigInt64LE(v);
+      el(0x12, n);
+    } else if (typeof v === 'boolean') el(0x08, Buffer.from([v ? 1 : 0]));
+    else if (v === null) el(0x0a, Buffer.alloc(0));
+    else el(Array.isArray(v) ? 0x04 : 0x03, bson(v as Record<string, unknown>));
+  }
+  const body = Buffer.concat([...parts, Buffer.from([0])]);
+  const len = Buffer.alloc(4);
+  len.writeInt32LE(body.length + 4);
+  return Buffer.concat([len, body]);
+}
+const mongoHeader = (length: number, op: number): Buffer => {
+  const h = Buffer.alloc(16);
+  h.writeInt32LE(length, 0);
+  h.writeInt32LE(7, 4);
+  h.writeInt32LE(op, 12);
+  return h;
+};
+/** An OP_MSG: the command, its list under `seq` moved to a document sequence (as drivers send `deletes`, `documents`). */
+function opMsg(cmd: Record<string, unknown>, seq?: string): Buffer {
+  const { [seq ?? '']: docs, ...rest } = cmd;
+  const sections = [Buffer.from([0, 0, 0, 0, 0]), bson(seq ? rest : cmd)];
+  if (seq) {
+    const id = Buffer.from(`${seq}\0`);
+    const body = Buffer.concat((docs as Record<string, unknown>[]).map(bson));
+    const size = Buffer.alloc(4);
+    size.writeInt32LE(4 + id.length + body.length);
+    sections.push(Buffer.from([1]), size, id, body);
+  }
+  const payload = Buffer.concat(sections);
+  return Buffer.concat([mongoHeader(16 + payload.length, 2013), payload]);
+}
+/** A legacy OP_QUERY of a command on `<db>.$cmd` (older servers run any command so). */
+function opQuery(cmd: Record<string, unknown>): Buffer {
+  const payload = Buffer.concat([Buffer.from([0, 0, 0, 0]), Buffer.from('app.$cmd\0'), Buffer.from([0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]), bson(cmd)]);
+  return Buffer.concat([mongoHeader(16 + payload.length, 2004), payload]);
+}
+/** A message compressed as OP_COMPRESSED (zlib, or noop). */
+function opCompressed(msg: Buffer, zlibbed: boolean): Buffer {
+  const inner = msg.subarray(16);
+  const packed = zlibbed ? zlib.deflateSync(inner) : inner;
+  const head = Buffer.alloc(9);
+  head.writeInt32LE(msg.readInt32LE(12), 0);
+  head.writeInt32LE(inner.length, 4);
+  head[8] = zlibbed ? 2 : 0;
+  return Buffer.concat([mongoHeader(16 + 9 + packed.length, 2012), head, packed]);
+}
+const hello = opQuery({ isMaster: 1, helloOk: true, client: { driver: { name: 'nodejs', version: '6.21.0' } } });
+
+t.test('twenty-first pass: MongoDB\'s wire protocol through a bridge is read as the server reads it, each command that may write judged', async (t) => {
+  // Left open by the twentieth pass: `{dropDatabase: 1}`, `{delete: "users", deletes: [{q: {}, limit: 0}]}`
+  // and a pipeline ending in `$out` through a bridge before port 27017 are no text SQL: relayed undecided.
+  const dangerous: Array<[Record<string, unknown>, string | undefined, RegExp]> = [
+    [{ dropDatabase: 1, $db: 'app' }, undefined, /^DROP SCHEMA/],
+    [{ drop: 'users', $db: 'app' }, undefined, /^DROP TABLE "users"/],
+    [{ delete: 'users', deletes: [{ q: {}, limit: 0 }], ordered: true, $db: 'app' }, 'deletes', /^DELETE FROM "users"$/],
+    [{ delete: 'users', deletes: [{ q: { role: { $ne: 'admin' } }, limit: 0 }], $db: 'app' }, 'deletes', /^DELETE FROM "users"$/],
+    [{ update: 'users', updates: [{ q: {}, u: { $set: { admin: true } }, multi: true }], $db: 'app' }, 'updates', /^UPDATE "users" SET mongo_data = mongo_data$/],
+    [{ aggregate: 'users', pipeline: [{ $match: {} }, { $out: 'sessions' }], cursor: {}, $db: 'app' }, undefined, /^DELETE FROM "sessions"/],
+    [{ aggregate: 'users', pipeline: [{ $merge: { into: 'audit' } }], cursor: {}, $db: 'app' }, undefined, /^DELETE FROM "audit"/],
+    [{ find: 'users', filter: { $where: 'sleep(100000) || true' }, $db: 'app' }, undefined, /^COPY mongo FROM PROGRAM/],
+    [{ createUser: 'eve', pwd: 'x', roles: ['root'], $db: 'admin' }, undefined, /^COPY mongo FROM PROGRAM/],
+    [{ setParameter: 1, javascriptEnabled: true, $db: 'admin' }, undefined, /^COPY mongo FROM PROGRAM/],
+    [{ renameCollection: 'app.a', to: 'app.users', dropTarget: true, $db: 'admin' }, undefined, /^DROP TABLE "app.users"/],
+  ];
+  const readAll = (msgs: Buffer[]): { twins: string[]; refused?: string } => {
+    const reader = new MongoReader(1 << 20);
+    const twins: string[] = [];
+    for (const m of msgs) {
+      const r = reader.read(m);
+      twins.push(...r.statements.map((s) => String(s.body.sql)));
+      if (r.refused) return { twins, refused: r.refused };
+    }
+    return { twins };
+  };
+  await fc.assert(
+    fc.property(fc.constantFrom(...dangerous), fc.constantFrom('msg', 'sequence', 'query', 'zlib', 'noop'), fc.nat(), ([cmd, seq, twin], how, cut) => {
+      const msg = how === 'query' ? opQuery(cmd) : opMsg(cmd, how === 'msg' ? undefined : seq);
+      const sent = how === 'zlib' || how === 'noop' ? opCompressed(msg, how === 'zlib') : msg;
+      // The handshake first, the stream cut anywhere (a bridge joins the pieces).
+      const bytes = Buffer.concat([hello, sent]);
+      const at = 1 + (cut % (bytes.length - 1));
+      if (!startsMongo(bytes)) throw new Error('not taken for MongoDB');
+      const { twins, refused } = readAll([bytes.subarray(0, at), bytes.subarray(at)]);
+      if (refused || twins.length !== 1 || !twin.test(twins[0]!)) throw new Error(`${how} ${JSON.stringify(cmd)}: ${refused ?? JSON.stringify(twins)}`);
+    }),
+    { numRuns: Math.min(numRuns * 2, 50), ...seed },
+  );
+  // Reads and the session's own commands go on; narrow writes are narrow; what cannot be read is refused.
+  const reads = [hello, opMsg({ hello: 1, $db: 'admin' }), opMsg({ find: 'users', filter: { _id: 1 }, $db: 'app' }), opMsg({ aggregate: 'users', pipeline: [{ $match: { a: 1 } }], cursor: {}, $db: 'app' }), opMsg({ saslStart: 1, mechanism: 'SCRAM-SHA-256', payload: 'x', $db: 'admin' }), opMsg({ endSessions: [{ id: 1 }], $db: 'admin' }), opMsg({ getMore: 5n, collection: 'users', $db: 'app' })];
+  t.same(readAll(reads).twins, [], 'reads: nothing judged');
+  t.same(readAll([opMsg({ delete: 'users', deletes: [{ q: { _id: 5 }, limit: 1 }], $db: 'app' }, 'deletes'), opMsg({ delete: 'users', deletes: [{ q: { email: 'a@b.c' }, limit: 0 }], $db: 'app' }), opMsg({ insert: 'users', documents: [{ a: 1 }], $db: 'app' }, 'documents')]).twins, ['DELETE FROM "users" WHERE mongo_one = 1', 'DELETE FROM "users" WHERE "email" = \'a@b.c\'', 'INSERT INTO "users" (mongo_data) VALUES (1)'], 'narrow writes: narrow');
+  const dup = Buffer.from(opMsg({ drop: 'users', xrop: 'keep', $db: 'app' }).toString('latin1').replace('xrop', 'drop'), 'latin1');
+  t.ok(readAll([dup]).refused, 'a document with a duplicate field: refused');
+  const snappy = opCompressed(opMsg({ drop: 'users', $db: 'app' }), false);
+  snappy[16 + 8] = 1;
+  t.ok(readAll([snappy]).refused, 'a snappy-compressed message: refused');
+  const legacyDelete = Buffer.concat([mongoHeader(16 + 4 + 10 + 4 + 5, 2006), Buffer.alloc(4), Buffer.from('app.users\0'), Buffer.alloc(4), bson({})]);
+  t.ok(readAll([legacyDelete]).refused, 'a legacy OP_DELETE: refused');
+  // Live: the bridge behind Airlock never gets the drop; the handshake and a read before it go on.
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const ok = opMsg({ ok: 1 });
+  const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', () => ws.send(ok, { binary: true })) });
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  for (const [how, last] of [['dropDatabase', opMsg({ dropDatabase: 1, $db: 'app' })], ['delete every user', opMsg({ delete: 'users', deletes: [{ q: {}, limit: 0 }], $db: 'app' }, 'deletes')], ['zlib drop', opCompressed(opMsg({ drop: 'users', $db: 'app' }), true)]] as const) {
+    // The handshake's header cut after 10 bytes (fewer than a MongoDB header is told by).
+    const r = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [hello.subarray(0, 10), hello.subarray(10), opMsg({ find: 'users', filter: {}, $db: 'app' }), last], 'latin1');
+    t.equal(r.code, 1008, `${how}: the tunnel is closed`);
+    t.ok(r.got.includes('find'), `${how}: the read went on`);
+    t.notOk(r.got.includes(last.toString('latin1')), `${how}: the bridge never got it`);
+  }
+  const read = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [hello, opMsg({ find: 'users', filter: { a: 1 }, $db: 'app' })], 'latin1');
+  t.not(read.code, 1008, 'reads go on');
 });

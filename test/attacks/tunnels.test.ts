@@ -1473,6 +1473,18 @@ t.test('twelfth pass: a Bind runs what the server holds under its name, with val
       serialize.parse({ name: 's', text: 'DELETE FROM pv WHERE email LIKE $1' }), serialize.sync(),
       serialize.parse({ name: 's', text: 'DELETE FROM pv WHERE email = $1' }), serialize.sync(),
       ...run(serialize.bind({ statement: 's', values: ['%'] }))]],
+    // Twenty-first pass: after an error (a read of a table that does not exist) the server discards
+    // every message until Sync, so the Close and the new Parse never happen and the Bind runs the LIKE.
+    ['a Close and a Parse the server discards after an error', [
+      serialize.parse({ name: 's', text: 'DELETE FROM pv WHERE email LIKE $1' }), serialize.sync(),
+      serialize.parse({ name: 'x', text: 'SELECT * FROM no_such_table' }), serialize.close({ type: 'S', name: 's' }),
+      serialize.parse({ name: 's', text: 'SELECT $1::text' }), serialize.sync(),
+      ...run(serialize.bind({ statement: 's', values: ['%'] }))]],
+    ['an unnamed Parse the server discards after an error', [
+      serialize.parse({ text: 'DELETE FROM pv WHERE email LIKE $1' }), serialize.sync(),
+      serialize.parse({ name: 'x', text: 'SELECT * FROM no_such_table' }),
+      serialize.parse({ text: 'SELECT $1::text' }), serialize.sync(),
+      ...run(serialize.bind({ values: ['%'] }))]],
     // SQL's PREPARE names statements in the namespace Parse and Bind use.
     ['a name SQL\'s PREPARE took first', [
       serialize.query('PREPARE s(text) AS DELETE FROM pv WHERE email LIKE $1'),

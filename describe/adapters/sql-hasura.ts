@@ -1,0 +1,113 @@
+// Hasura's boolean expressions (`where: {id: {_gt: 5}}`) read as the SQL condition Hasura runs, so
+// the SQL reader judges whether a delete or update reaches every row (twenty-first pass: the
+// expression was judged by a list of operators, and `_ceq: "id"` (`id = id`), `_regex: "a*"`,
+// `_not` of a range below every value, `_similar: "%|x"` were narrow writes).
+import { analyzeSqlIn } from './sql-dialects.ts';
+
+/** Nodes of an expression read; past them (or deeper than MAX_DEPTH) it is taken to hold for every row. */
+const MAX_NODES = 200;
+const MAX_DEPTH = 12;
+
+const comparisons: Record<string, string> = {
+  _eq: '=', _neq: '<>', _gt: '>', _gte: '>=', _lt: '<', _lte: '<=',
+  _like: 'LIKE', _nlike: 'NOT LIKE', _ilike: 'ILIKE', _nilike: 'NOT ILIKE',
+  _similar: 'SIMILAR TO', _nsimilar: 'NOT SIMILAR TO',
+  _regex: '~', _nregex: '!~', _iregex: '~*', _niregex: '!~*',
+};
+/** Column comparison operators (`{id: {_ceq: "owner_id"}}`, `["$", "id"]` for the root table's). */
+const columnComparisons: Record<string, string> = { _ceq: '=', _cneq: '<>', _cgt: '>', _cgte: '>=', _clt: '<', _clte: '<=' };
+
+class Unread extends Error {}
+
+/**
+ * The SQL condition a Hasura boolean expression runs, over columns renamed `c0`, `c1`, … (one name
+ * each, so `_ceq` of a column with itself stays `c0 = c0`). Operators it does not know read as a
+ * comparison with a value of their own (narrow, and under `_not` every other row: the worse
+ * reading); a null value, as Hasura's `V1_BOOLEAN_NULL_COLLAPSE` reads it, as no condition.
+ */
+export function hasuraWhereSql(where: unknown): string | undefined {
+  const columns = new Map<string, string>();
+  let nodes = 0;
+  const column = (name: string): string => {
+    let c = columns.get(name);
+    if (c === undefined) columns.set(name, (c = `c${columns.size}`));
+    return c;
+  };
+  const value = (v: unknown, numeric: boolean): string => {
+    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+    // Hasura takes bigint and numeric values as strings.
+    if (numeric && typeof v === 'string' && /^\s*-?\d+(\.\d+)?(e[+-]?\d+)?\s*$/i.test(v)) return String(Number(v));
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    return `'${text.replaceAll("'", "''")}'`;
+  };
+  const compare = (lhs: string, op: string, v: unknown, unknownOp: number): string => {
+    if (v === null || v === undefined) return 'TRUE';
+    if (op === '_is_null') return v === true || v === 'true' ? `${lhs} IS NULL` : `${lhs} IS NOT NULL`;
+    if (op === '_in' || op === '_nin') {
+      const list = Array.isArray(v) ? v : [v];
+      // An empty list: in none (a condition on the column, so its NOT holds for every row), out of every one.
+      if (list.length === 0) return op === '_in' ? `${lhs} IN (NULL)` : 'TRUE';
+      if (list.length > MAX_NODES) throw new Unread();
+      return `${lhs} ${op === '_in' ? 'IN' : 'NOT IN'} (${list.map((x) => value(x, true)).join(', ')})`;
+    }
+    const sqlOp = comparisons[op];
+    if (sqlOp) return `${lhs} ${sqlOp} ${value(v, ['>', '<', '>=', '<=', '=', '<>'].includes(sqlOp))}`;
+    const colOp = columnComparisons[op];
+    if (colOp) {
+      const other = Array.isArray(v) ? v[v.length - 1] : v;
+      if (typeof other !== 'string') throw new Unread();
+      return `${lhs} ${colOp} ${column(other)}`;
+    }
+    // jsonb: every value contains the empty object and has every key of an empty list.
+    if ((op === '_contains' && v && typeof v === 'object' && Object.keys(v).length === 0) || ((op === '_has_keys_all') && Array.isArray(v) && v.length === 0)) return `${lhs} IS NOT NULL`;
+    return `${lhs} = 'airlock-hasura-${unknownOp}'`;
+  };
+  const operators = (lhs: string, ops: Array<[string, unknown]>): string => `(${ops.map(([op, v], i) => compare(lhs, op, v, nodes * 16 + i)).join(' AND ')})`;
+  const expr = (w: unknown, depth: number, prefix: string): string => {
+    if (++nodes > MAX_NODES || depth > MAX_DEPTH) throw new Unread();
+    if (w === null || w === undefined) return 'TRUE';
+    if (typeof w !== 'object' || Array.isArray(w)) throw new Unread();
+    const parts = Object.entries(w as Record<string, unknown>).map(([key, cond]): string => {
+      if (key === '_and' || key === '_or') {
+        const list = Array.isArray(cond) ? cond : [cond];
+        // An empty `_and` or `_or` filters nothing.
+        if (list.length === 0) return 'TRUE';
+        return `(${list.map((c) => expr(c, depth + 1, prefix)).join(key === '_and' ? ' AND ' : ' OR ')})`;
+      }
+      if (key === '_not') return `NOT (${expr(cond, depth + 1, prefix)})`;
+      // `_exists` over another table: the worse reading takes it to hold when its own condition may.
+      if (key === '_exists') return expr((cond as Record<string, unknown> | null)?._where, depth + 1, `${prefix}exists.`);
+      if (cond === null || typeof cond !== 'object' || Array.isArray(cond)) throw new Unread();
+      const ops = Object.entries(cond as Record<string, unknown>);
+      if (ops.length > 0 && ops.every(([op]) => op.startsWith('_'))) return operators(column(`${prefix}${key}`), ops);
+      // An aggregate's predicate (`posts_aggregate: {count: {predicate: {_gte: 0}}}`): over a count.
+      const count = (cond as Record<string, unknown>).count as Record<string, unknown> | undefined;
+      if (key.endsWith('_aggregate') && count && typeof count === 'object' && 'predicate' in count) {
+        const predicate = count.predicate;
+        if (!predicate || typeof predicate !== 'object' || Array.isArray(predicate)) throw new Unread();
+        // A count is never below zero, as no absolute value is.
+        return operators(`abs(${column(`${prefix}${key}.count`)})`, Object.entries(predicate as Record<string, unknown>));
+      }
+      // A relationship (its keys are the related table's columns): the related rows' expression.
+      return expr(cond, depth + 1, `${prefix}${key}.`);
+    });
+    return parts.length === 0 ? 'TRUE' : parts.join(' AND ');
+  };
+  try {
+    return expr(where, 0, '');
+  } catch (e) {
+    if (e instanceof Unread) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Whether a Hasura boolean expression holds for every row, as the SQL reader judges the DELETE
+ * it runs (an expression too large or deep to read is taken to).
+ */
+export function hasuraHoldsForEveryRow(where: unknown): boolean {
+  const condition = hasuraWhereSql(where);
+  if (condition === undefined) return true;
+  return analyzeSqlIn([`DELETE FROM airlock_hasura WHERE ${condition}`], 'postgresql').info.destructive;
+}
