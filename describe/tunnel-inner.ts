@@ -5,14 +5,19 @@
 //   pass: `FLUSHALL` to a redis-server's TLS port behind a bridge ran undecided). The readers
 //   refuse a database's own way into TLS (PostgreSQL's SSLRequest, MySQL's SSL flag, TDS
 //   encryption); this finds the hello itself wherever it starts (after a STARTTLS line, cut
-//   across messages, cut into records of a byte each);
+//   across messages, cut into records of a byte each), in the SSL 2 record format too (OpenSSL
+//   3 still parses such a hello and negotiates TLS 1.2 from it: twenty-first pass);
 // - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext;
 // - an HTTP/1 request line (`GET /deny HTTP/1.1` to an HTTP server behind the bridge): a request
 //   the policy would decide on its own, sent undecided (twentieth pass). Read at every line start
 //   (and every message start: a line bridge ends each message with a newline of its own) as the
 //   most lenient server reads one (Python's http.server: three words split at any blank, NEL and
 //   NBSP included, the last `HTTP/<digits>.<digits>`), since servers skip blank lines before it and
-//   a keep-alive stream holds one request after another.
+//   a keep-alive stream holds one request after another;
+// - an HTTP/0.9 request, `GET <target>` and no version (Python's http.server and nginx still run
+//   it), as the stream's first line: a server reads 0.9 only as a connection's first request, and
+//   a line ends at LF, at a message's end (a line bridge adds one) or where the agent stops
+//   (twenty-first pass). A chat's first message `GET /help` is refused with it.
 
 /** Bytes of a TLS handshake record's start that identify it: the record header (5), the handshake type (1). */
 const HEAD = 6;
@@ -31,12 +36,34 @@ function helloAt(b: Buffer, i: number): boolean {
   return record >= 1 && record <= 0x4800 && (b[i + 5] === 0x01 || b[i + 5] === 0x02);
 }
 
+/** Bytes of an SSL 2 record's start that identify a hello in it (header 2, type 1, version 2, three lengths 6). */
+const V2_HEAD = 11;
+
+/**
+ * Whether `b` at `i` starts an SSL 2 format ClientHello (RFC 6101 appendix E, what OpenSSL still
+ * accepts to begin TLS ≤ 1.2): a 2-byte record header with its high bit set, message type 1, a
+ * version 3.x (or 0.2), cipher specs of 3 bytes each, a session id of at most 32 bytes, and the
+ * record's length exactly what those and the challenge take. Random bytes match one place in ~10^15.
+ */
+function v2HelloAt(b: Buffer, i: number): boolean {
+  if (!(b[i]! & 0x80) || b[i + 2] !== 0x01) return false;
+  const major = b[i + 3]!;
+  const minor = b[i + 4]!;
+  if (!((major === 3 && minor <= 4) || (major === 0 && minor === 2))) return false;
+  const length = ((b[i]! & 0x7f) << 8) | b[i + 1]!;
+  const specs = b.readUInt16BE(i + 5);
+  const session = b.readUInt16BE(i + 7);
+  const challenge = b.readUInt16BE(i + 9);
+  return specs > 0 && specs % 3 === 0 && session <= 32 && length === 9 + specs + session + challenge;
+}
+
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d && c !== 0x0a) || (c >= 0x1c && c <= 0x1f) || c === 0x85 || c === 0xa0;
 }
 
 const HTTP = Buffer.from('HTTP/');
+const GET = Buffer.from('GET');
 const SSH = [Buffer.from('SSH-2.0-'), Buffer.from('SSH-1.99-')];
 
 /**
@@ -57,6 +84,25 @@ function next(state: number, c: number): number | undefined {
     default: return c === HTTP[state - 5] ? state + 1 : undefined;
   }
 }
+/**
+ * Where the reading of the stream's first line as an HTTP/0.9 request stands: 0 before it (blanks
+ * and line ends a server skips), 1–3 matched n bytes of `GET`, 4 blanks, 5 a scheme, 6–7 its `:/`,
+ * 8 in the target, 9 blanks after it (a third word makes it no 0.9 request).
+ */
+function next09(state: number, c: number): number | undefined {
+  const b = blank(c);
+  if (state === 0) return b ? 0 : c === GET[0] ? 1 : undefined;
+  if (state < 3) return c === GET[state] ? state + 1 : undefined;
+  if (state === 3 || state === 4) return b ? 4 : state === 3 ? undefined : c === 0x2f ? 8 : alpha(c) ? 5 : undefined;
+  if (state === 5) return alpha(c) || digit(c) || c === 0x2b || c === 0x2d || c === 0x2e ? 5 : c === 0x3a ? 6 : undefined;
+  if (state === 6 || state === 7) return c === 0x2f ? state + 1 : undefined;
+  if (state === 8) return b ? 9 : 8;
+  return b ? 9 : undefined;
+}
+/** The 0.9 reading holds a whole request line once it is in the target or the blanks after it. */
+const whole09 = (state: number | undefined): boolean => state === 8 || state === 9;
+const alpha = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+
 /** After `HTTP/`: the version's major digits, its dot, a minor digit (Python reads `HTTP/<digits>.<digits>`, else 400). */
 const VERSION = 5 + HTTP.length;
 const MATCHED = VERSION + 3;
@@ -69,8 +115,10 @@ const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
  * as a set of states (at most a dozen, whatever the number of messages).
  */
 export class InnerSessionScan {
-  /** The last HEAD - 1 bytes of the stream so far: a hello cut across messages. */
+  /** The last V2_HEAD - 1 bytes of the stream so far: a hello cut across messages. */
   private tail = Buffer.alloc(0);
+  /** The reading of the stream's first line as an HTTP/0.9 request, until it fails or the line ends. */
+  private first: number | undefined = 0;
   /** Readings of a request line under way. */
   private lines = new Set<number>([0]);
   /** Readings of SSH's identification under way: [banner, bytes matched]. */
@@ -81,18 +129,27 @@ export class InnerSessionScan {
     for (let i = b.indexOf(0x16); i !== -1 && i + HEAD <= b.length; i = b.indexOf(0x16, i + 1)) {
       if (helloAt(b, i)) return 'a TLS handshake';
     }
-    this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (HEAD - 1))));
+    for (let i = b.indexOf(0x01, 2); i !== -1 && i - 2 + V2_HEAD <= b.length; i = b.indexOf(0x01, i + 1)) {
+      if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
+    }
+    this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (V2_HEAD - 1))));
     this.lines.add(0);
     this.ssh.add(0).add(100);
     for (const c of data) {
       const found = this.step(c);
       if (found) return found;
     }
+    // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
+    if (whole09(this.first)) return 'an HTTP request';
     return undefined;
   }
 
   /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */
   private step(c: number): string | undefined {
+    if (this.first !== undefined) {
+      if (c === 0x0a && whole09(this.first)) return 'an HTTP request';
+      this.first = c === 0x0a ? (this.first === 0 ? 0 : undefined) : next09(this.first, c);
+    }
     if (c === 0x0a) {
       this.lines = new Set([0]);
       this.ssh = new Set([0, 100]);

@@ -3,7 +3,7 @@
 // is given the bytes a real client sends and must find every statement the server would run, or
 // refuse what it cannot read; the same reader is what the proxy runs per tunnel (tunnels.test.ts
 // drives it live).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -525,4 +525,123 @@ t.test('twentieth pass: an HTTP request or an SSH session the agent opens inside
   t.same(got, [], 'the HTTP server behind the bridge got no request');
   const chat = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from('hello there\n')], 'latin1');
   t.not(chat.code, 1008, 'other bytes go on');
+});
+
+/** An SSL 2 format ClientHello (RFC 6101 appendix E) offering TLS `minor`: what OpenSSL still parses to begin TLS ≤ 1.2. */
+function v2Hello(specs: number[][], session: number, challenge: number, minor: number): Buffer {
+  const body = Buffer.concat([
+    Buffer.from([0x01, minor === -1 ? 0 : 3, minor === -1 ? 2 : minor]),
+    Buffer.from([0, 0, 0, 0, 0, 0]), Buffer.from(specs.flat()), Buffer.alloc(session, 7), Buffer.alloc(challenge, 9),
+  ]);
+  body.writeUInt16BE(specs.length * 3, 3);
+  body.writeUInt16BE(session, 5);
+  body.writeUInt16BE(challenge, 7);
+  return Buffer.concat([Buffer.from([0x80 | (body.length >> 8), body.length & 0xff]), body]);
+}
+
+t.test('twenty-first pass: an HTTP/0.9 request line and an SSL 2 format hello inside a WebSocket tunnel are never relayed', async (t) => {
+  // Left open by the twentieth pass. Python's http.server and nginx run `GET /deny/x` with no
+  // version (HTTP/0.9) as a connection's first request, and OpenSSL 3 negotiates TLS 1.2 from a
+  // hello in SSL 2's record format: behind a bridge each went on undecided.
+  const blanks = fc.constantFrom(' ', '\t', '  ', '\x0b', '\x0c', '\x1f', '\x85', '\xa0');
+  await fc.assert(fc.property(
+    fc.constantFrom('', '\r\n', ' ', '\t', '\n\r\n'), blanks, fc.constantFrom('/deny/x', '/', '//deny', 'http://admin.example/deny', 'HTTPS://admin.example:8443/'),
+    fc.constantFrom('\r\n', '\n', '', ' \r\n', '\x0c\n'), fc.array(fc.nat(), { maxLength: 4 }),
+    (lead, b, target, end, cuts) => {
+      const stream = Buffer.from(`${lead}GET${b}${target}${end}`, 'latin1');
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
+      const scan = new InnerSessionScan();
+      let found: string | undefined;
+      let at = 0;
+      for (const p of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      if (found !== 'an HTTP request') throw new Error(`${JSON.stringify(stream.toString('latin1'))} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  await fc.assert(fc.property(
+    fc.array(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 3, maxLength: 3 }), { minLength: 1, maxLength: 40 }), fc.constantFrom(0, 16, 32),
+    fc.integer({ min: 16, max: 32 }), fc.constantFrom(-1, 0, 1, 2, 3), fc.constantFrom(Buffer.alloc(0), Buffer.from('STARTTLS\r\n'), Buffer.from('*1\r\n$4\r\nPING\r\n')), fc.array(fc.nat(), { maxLength: 4 }),
+    (specs, session, challenge, minor, before, cuts) => {
+      const stream = Buffer.concat([before, v2Hello(specs, session, challenge, minor)]);
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
+      const scan = new InnerSessionScan();
+      let found: string | undefined;
+      let at = 0;
+      for (const p of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      if (!found?.startsWith('a TLS handshake')) throw new Error(`not seen: ${stream.subarray(0, 16).toString('hex')} cut at ${points.join(',')}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: Redis's inline GET, a 0.9 line after the first, a three-word chat line, random binary (the property above).
+  for (const msgs of [['GET keep\r\n'], ['GET keep'], ['hello\n', 'GET /help\n'], ['hi', 'GET /help'], ['GET /help me please\n'], ['GETTING /x\n'], ['get /x\n'], ['GET x/y\n']]) {
+    const scan = new InnerSessionScan();
+    t.equal(msgs.map((m) => scan.read(Buffer.from(m))).find(Boolean), undefined, JSON.stringify(msgs));
+  }
+
+  // Live: Python's http.server (it runs HTTP/0.9) and a TLS server (OpenSSL 3, SECLEVEL=0 as for
+  // legacy clients) behind bridges; neither gets the agent's bytes.
+  const py = spawn('python3', ['-c', `
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        sys.stderr.write('RAN ' + self.path + '\\n'); sys.stderr.flush()
+        self.send_response(200); self.end_headers(); self.wfile.write(b'secret')
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(('127.0.0.1', 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+`]);
+  t.teardown(() => void py.kill());
+  let ran = '';
+  py.stderr.on('data', (c: Buffer) => { ran += c.toString(); });
+  const pyPort = Number(await new Promise<string>((r) => py.stdout.once('data', (c: Buffer) => r(c.toString()))));
+  const dir = tempDir(t, 'airlock-v2-hello-');
+  const { certFile } = upstreamCert(dir, ['localhost', '127.0.0.1']);
+  const tlsServer = tls.createServer({ cert: fs.readFileSync(certFile), key: fs.readFileSync(`${dir}/upstream-key.pem`), minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' });
+  tlsServer.on('tlsClientError', () => undefined);
+  await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+  t.teardown(() => tlsServer.close());
+  /** What each bridge wrote to its service. */
+  const wrote = new Map<number, Buffer[]>();
+  const bridgeTo = (port: number) => startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => { s.write(d); (wrote.get(port) ?? wrote.set(port, []).get(port)!).push(d); });
+      ws.on('close', () => s.end());
+    },
+  });
+  const httpBridge = await bridgeTo(pyPort);
+  const tlsBridge = await bridgeTo((tlsServer.address() as net.AddressInfo).port);
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${httpBridge.port}`, `127.0.0.1:${tlsBridge.port}`] });
+  // (SQL*Plus's `GET file` reading refuses the plainest spellings already; Python splits at more blanks.)
+  for (const line of ['GET\x0b/deny/all\r\n', 'GET\xa0/deny/all', '\x0cGET\x0chttp://admin.example/deny\r\n']) {
+    const http09 = await bridgeSession(httpBridge, a.proxyUrl, 'allowed.example', [Buffer.from(line, 'latin1')], 'latin1');
+    t.equal(http09.code, 1008, `the tunnel is closed at the 0.9 request line ${JSON.stringify(line)}`);
+  }
+  const hello = v2Hello([[0, 0, 0x9c], [0, 0, 0x2f], [0, 0, 0x35], [0, 0, 0xff]], 0, 32, 3);
+  const v2 = await new Promise<{ code: number; answer: Buffer }>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${tlsBridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    const answer: Buffer[] = [];
+    ws.on('open', () => ws.send(hello, { binary: true }));
+    ws.on('message', (d: Buffer) => { answer.push(d); ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, answer: Buffer.concat(answer) }));
+    ws.on('error', () => resolve({ code: -1, answer: Buffer.concat(answer) }));
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  t.equal(v2.code, 1008, 'the tunnel is closed at the SSL 2 format hello');
+  t.equal(v2.answer.length, 0, 'no ServerHello came back');
+  await new Promise((res) => setTimeout(res, 200));
+  t.equal(ran, '', 'Python\'s server ran no request');
+  t.equal(Buffer.concat(wrote.get((tlsServer.address() as net.AddressInfo).port) ?? []).length, 0, 'the TLS server got no hello');
+  t.equal(Buffer.concat(wrote.get(pyPort) ?? []).length, 0, 'the HTTP server got no request line');
+  // Control: chat goes on (the in-process controls above show a 0.9-shaped line after the first is not read as one).
+  const chat = await bridgeSession(httpBridge, a.proxyUrl, 'allowed.example', [Buffer.from('hello there\n')], 'latin1');
+  t.not(chat.code, 1008, 'chat goes on');
 });
