@@ -18,6 +18,7 @@ import { JsonMessagesReader, type CarriedStatement } from '../../describe/tunnel
 import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
 import { RedisReader, RedisStart, startsRedisInline } from '../../describe/tunnel-redis.ts';
 import { InnerSessionScan } from '../../describe/tunnel-inner.ts';
+import { bridgeTargets } from '../../proxy/bridge-targets.ts';
 import { tempDir } from '../temp-dir.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 import { freePort, missingRedis, startRedis } from '../helpers/pg-redis.ts';
@@ -644,4 +645,68 @@ s.serve_forever()
   // Control: chat goes on (the in-process controls above show a 0.9-shaped line after the first is not read as one).
   const chat = await bridgeSession(httpBridge, a.proxyUrl, 'allowed.example', [Buffer.from('hello there\n')], 'latin1');
   t.not(chat.code, 1008, 'chat goes on');
+});
+
+t.test('twenty-first pass: the destination an upgrade names for a bridge to dial is decided as a request to it', async (t) => {
+  // Left open by the twentieth pass: a TCP-over-WebSocket bridge (wstunnel, a front taking
+  // `?host=&port=`) dials what the upgrade names; the upgrade was decided by the bridge's URL only.
+  const jwt = (claims: object): string => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
+  fc.assert(fc.property(
+    fc.constantFrom('host', 'HOST', 'target', 'remote', 'dest', 'addr', 'upstream'), fc.constantFrom('port', 'rport', 'remote_port', 'inline'),
+    fc.constantFrom('admin.example', '10.0.0.5', '[::1]'), fc.integer({ min: 1, max: 65535 }), fc.constantFrom('query', 'jwt', 'path'),
+    (hostName, portName, host, port, place) => {
+      const query = portName === 'inline' ? `?${hostName}=${encodeURIComponent(`${host}:${port}`)}` : `?${hostName}=${encodeURIComponent(host)}&${portName}=${port}`;
+      const url = place === 'query' ? `ws://allowed.example/ws${query}` : place === 'path' ? `ws://allowed.example/wstunnel/tcp/${host}/${port}` : 'ws://allowed.example/v1/events';
+      const headers = place === 'jwt' ? ['Sec-WebSocket-Protocol', `v1, authorization.bearer.${jwt({ id: '1', p: { Tcp: {} }, r: host.replace(/^\[|\]$/g, ''), rp: port })}`] : [];
+      const found = bridgeTargets(headers, url);
+      if (!Array.isArray(found) || found.length !== 1 || new URL(found[0]!.request.url).host !== `${host}:${port}`) throw new Error(`${place} ${url} ${JSON.stringify(found)}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: no host with a port, an opaque bearer token, a chat's parameters.
+  for (const [url, headers] of [['ws://allowed.example/chat?to=alice&room=7', []], ['ws://allowed.example/ws?host=allowed.example', []], ['ws://allowed.example/ws?port=5', []],
+    ['ws://allowed.example/ws', ['Sec-WebSocket-Protocol', 'authorization.bearer.abc123']], ['ws://allowed.example/ws', ['Sec-WebSocket-Protocol', `authorization.bearer.${jwt({ sub: 'u1' })}`]]] as const) {
+    t.equal(bridgeTargets([...headers], url), undefined, `${url} ${headers.join(': ')}`);
+  }
+
+  // Live: a bridge dialling what the upgrade names; admin.example (denied) and allowed.example
+  // are two services on this machine.
+  const got: string[] = [];
+  const service = net.createServer((s) => s.on('data', (d) => got.push(d.toString('latin1'))));
+  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+  t.teardown(() => service.close());
+  const svcPort = (service.address() as net.AddressInfo).port;
+  const asked: string[] = [];
+  const bridge = await startWsUpstream(t, {
+    handleProtocols: (p) => (p.has('v1') ? 'v1' : false),
+    onConnection: (ws, req) => {
+      const u = new URL(req.url ?? '/', 'http://bridge');
+      const claims = /authorization\.bearer\.[^.]*\.([^.,\s]+)/.exec(String(req.headers['sec-websocket-protocol'] ?? ''))?.[1];
+      const r = claims ? JSON.parse(Buffer.from(claims, 'base64url').toString()) as { r: string; rp: number } : undefined;
+      const target = r ? `${r.r}:${r.rp}` : u.searchParams.get('host') ? `${u.searchParams.get('host')}:${u.searchParams.get('port')}` : /\/tcp\/([^/]+)\/(\d+)/.exec(u.pathname)?.slice(1).join(':');
+      if (!target) return;
+      asked.push(target);
+      const s = net.connect(Number(target.split(':').pop()), '127.0.0.1');
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const open = (path: string, protocols: string[]): Promise<number | 'open'> => new Promise((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}${path}`, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => { ws.send('DELETE /all\r\n'); setTimeout(() => { ws.close(); resolve('open'); }, 100); });
+    ws.on('unexpected-response', (_req, res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    ws.on('error', () => resolve(-1));
+    setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+  });
+  for (const [path, protocols] of [[`/ws?host=admin.example&port=${svcPort}`, []], ['/v1/events', ['v1', `authorization.bearer.${jwt({ id: '1', p: { Tcp: { proxy_protocol: false } }, r: 'admin.example', rp: svcPort })}`]], [`/wstunnel/tcp/admin.example/${svcPort}`, []]] as const) {
+    t.equal(await open(path, [...protocols]), 403, `refused: ${path} ${protocols.join(', ').slice(0, 40)}`);
+  }
+  t.same(asked, [], 'the bridge was never asked to dial admin.example');
+  t.same(got, [], 'the service behind it got nothing');
+  t.ok(a.records.some((r) => r.outcome === 'denied' && /bridge target/.test(String(r.decision?.reason ?? r.detail ?? ''))), 'the refusal names the bridge target');
+  // Controls: the allowed host behind the bridge, a chat's parameters.
+  t.equal(await open(`/ws?host=allowed.example&port=${svcPort}`, []), 'open', 'a bridge target the policy allows');
+  t.equal(await open('/chat?to=alice', []), 'open', 'parameters naming no host and port');
 });
