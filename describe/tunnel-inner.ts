@@ -24,16 +24,20 @@ const HEAD = 6;
 
 /**
  * Whether `b` at `i` starts a TLS record whose fragment begins a ClientHello or ServerHello:
- * content type 22, a record version 3.0–3.4, a length a record may have, handshake type 1 or 2.
+ * content type 22, a record version 3.x, a length a record may have, handshake type 1 or 2.
  * Nothing more is asked of it: a hello may be cut into records of one byte each (OpenSSL joins
  * them and answers), so its own length and version may be in the next record. Random bytes match
  * one place in ~10^11.
  */
 function helloAt(b: Buffer, i: number): boolean {
-  if (b[i] !== 0x16 || b[i + 1] !== 0x03 || b[i + 2]! > 0x04) return false;
+  if (b[i] !== 0x16 || b[i + 1] !== 0x03) return false;
   const record = b.readUInt16BE(i + 3);
   // A record holds at most 2^14 bytes (+2048 of expansion).
-  return record >= 1 && record <= 0x4800 && (b[i + 5] === 0x01 || b[i + 5] === 0x02);
+  if (record < 1 || record > 0x4800 || (b[i + 5] !== 0x01 && b[i + 5] !== 0x02)) return false;
+  // OpenSSL takes the first records of any minor version (`16 03 09 …` is answered: twenty-first
+  // pass); past TLS's own (3.0–3.4) the hello's length, when the record holds its first byte, must
+  // be one a hello has (under 2^18), so random bytes match no more often than before.
+  return b[i + 2]! <= 0x04 || record === 1 || i + 6 >= b.length || b[i + 6]! <= 0x02;
 }
 
 /** Bytes of an SSL 2 record's start that identify a hello in it (header 2, type 1, version 2, three lengths 6). */
