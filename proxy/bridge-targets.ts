@@ -3,8 +3,9 @@
 // consoles ship) connects to whatever host and port the upgrade asks for, so an upgrade allowed
 // to the bridge reached every service behind it, decided by the bridge's URL only (twenty-first
 // pass, left open by the twentieth: `decideSecondTargets` was not run for upgrades). Each named
-// destination is a second target (proxy/second-targets.ts): decided as a GET to that host and
-// port, the strictest decision winning.
+// destination is a second target (proxy/second-targets.ts): decided as a WebSocket upgrade to
+// that host and port, the strictest decision winning (Neon's own proxy names the endpoint it
+// fronts, `?address=<the same host>:5432`).
 //
 // Read: wstunnel's JWT in `Sec-WebSocket-Protocol` (`authorization.bearer.<jwt>`, claims `r` and
 // `rp`; its server does not check the signature unless told to), its older path form
@@ -57,7 +58,12 @@ export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondT
   }
   if (!named.length) return undefined;
   if (named.length > MAX_BRIDGE_TARGETS) return { refusal: refusals.bad(`the upgrade names more than ${MAX_BRIDGE_TARGETS} destinations for a bridge to dial`) };
-  return named.map(({ host, port: p, why }) => bodilessTarget(rawHeaders, 'GET', `http://${host}:${p}/`, `${why} (${host}:${p}, dialled behind the upgrade)`));
+  // Each as the upgrade it amounts to (a policy allowing a host's WebSocket allows its bridge target there).
+  return named.map(({ host, port: p, why }) => {
+    const target = bodilessTarget(rawHeaders, 'GET', `ws://${host}:${p}/`, `${why} (${host}:${p}, dialled behind the upgrade)`);
+    if (!target.request.headers.some(([k]) => k.toLowerCase() === 'upgrade')) target.request.headers.push(['Upgrade', 'websocket']);
+    return target;
+  });
 }
 
 /** A JWT's claims (its signature unchecked, as such a bridge reads them), or undefined. */
