@@ -14,6 +14,8 @@
 //   most lenient server reads one (Python's http.server: three words split at any blank, NEL and
 //   NBSP included, the last `HTTP/<digits>.<digits>`), since servers skip blank lines before it and
 //   a keep-alive stream holds one request after another;
+// - a SOCKS 4 or 5 client's first words at the stream's start (a SOCKS proxy behind the bridge,
+//   gost's or wstunnel's: it dials whatever the request names; twenty-first pass);
 // - an HTTP/0.9 request, `GET <target>` and no version (Python's http.server and nginx still run
 //   it), as the stream's first line: a server reads 0.9 only as a connection's first request, and
 //   a line ends at LF, at a message's end (a line bridge adds one) or where the agent stops
@@ -60,6 +62,50 @@ function v2HelloAt(b: Buffer, i: number): boolean {
   const challenge = b.readUInt16BE(i + 9);
   return specs > 0 && specs % 3 === 0 && session <= 32 && length === 9 + specs + session + challenge;
 }
+
+/** The stream's start kept to read a SOCKS request in (a SOCKS 4a request with its user and host: at most ~520 bytes). */
+const SOCKS_START = 600;
+
+/**
+ * Whether the stream's start is a SOCKS client's first words and nothing more (a SOCKS client
+ * waits for the server's answer): a SOCKS 5 greeting (version 5, 1–32 methods of those defined,
+ * optionally with the CONNECT, BIND or UDP request already behind it) or a SOCKS 4/4a request
+ * (command 1 or 2, port, address, a user id and, for 4a, a host name, each ended by NUL).
+ * Undefined while what has come may still become one.
+ */
+function socksStart(b: Buffer): boolean | undefined {
+  if (!b.length) return undefined;
+  if (b[0] === 0x05) {
+    if (b.length < 2) return undefined;
+    const n = b[1]!;
+    if (n < 1 || n > 32) return false;
+    for (let i = 2; i < Math.min(b.length, 2 + n); i++) if (b[i]! > 0x09 && (b[i]! < 0x80 || b[i] === 0xff)) return false;
+    if (b.length < 2 + n) return undefined;
+    const rest = b.subarray(2 + n);
+    if (!rest.length) return true;
+    // A client that does not wait (its request right behind): version 5, a command, 0, an address type.
+    const want = [0x05, -1, 0x00, -2];
+    for (let i = 0; i < Math.min(rest.length, 4); i++) {
+      const c = rest[i]!;
+      if (want[i] === -1 ? c < 1 || c > 3 : want[i] === -2 ? c !== 1 && c !== 3 && c !== 4 : c !== want[i]) return false;
+    }
+    return rest.length >= 4 ? true : undefined;
+  }
+  if (b[0] === 0x04) {
+    if (b.length >= 2 && b[1] !== 0x01 && b[1] !== 0x02) return false;
+    if (b.length < 9) return undefined;
+    const v4a = b[4] === 0 && b[5] === 0 && b[6] === 0 && b[7] !== 0;
+    const user = b.indexOf(0, 8);
+    if (user < 0) return [...b.subarray(8)].every(printable) ? undefined : false;
+    if (![...b.subarray(8, user)].every(printable)) return false;
+    if (!v4a) return user === b.length - 1;
+    const host = b.indexOf(0, user + 1);
+    if (host < 0) return [...b.subarray(user + 1)].every(printable) ? undefined : false;
+    return host > user + 1 && host === b.length - 1 && [...b.subarray(user + 1, host)].every(printable);
+  }
+  return false;
+}
+const printable = (c: number): boolean => c >= 0x20 && c < 0x7f;
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
@@ -121,7 +167,10 @@ const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 export class InnerSessionScan {
   /** The last V2_HEAD - 1 bytes of the stream so far: a hello cut across messages. */
   private tail = Buffer.alloc(0);
+  /** The stream's start while it may be a SOCKS client's first words (undefined once it cannot). */
+  private socks: Buffer | undefined = Buffer.alloc(0);
   /** The reading of the stream's first line as an HTTP/0.9 request, until it fails or the line ends. */
+
   private first: number | undefined = 0;
   /** Readings of a request line under way. */
   private lines = new Set<number>([0]);
@@ -137,6 +186,12 @@ export class InnerSessionScan {
       if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
     }
     this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (V2_HEAD - 1))));
+    if (this.socks) {
+      const start = Buffer.concat([this.socks, data]);
+      const socks = start.length > SOCKS_START ? false : socksStart(start);
+      if (socks) return 'a SOCKS request';
+      this.socks = socks === undefined ? start : undefined;
+    }
     this.lines.add(0);
     this.ssh.add(0).add(100);
     for (const c of data) {

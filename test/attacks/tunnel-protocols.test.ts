@@ -674,9 +674,11 @@ t.test('twenty-first pass: the destination an upgrade names for a bridge to dial
   const jwt = (claims: object): string => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
   fc.assert(fc.property(
     fc.constantFrom('host', 'HOST', 'target', 'remote', 'dest', 'addr', 'upstream'), fc.constantFrom('port', 'rport', 'remote_port', 'inline'),
-    fc.constantFrom('admin.example', '10.0.0.5', '[::1]'), fc.integer({ min: 1, max: 65535 }), fc.constantFrom('query', 'jwt', 'path'),
-    (hostName, portName, host, port, place) => {
-      const query = portName === 'inline' ? `?${hostName}=${encodeURIComponent(`${host}:${port}`)}` : `?${hostName}=${encodeURIComponent(host)}&${portName}=${port}`;
+    fc.constantFrom('admin.example', '10.0.0.5', '[::1]'), fc.integer({ min: 1, max: 65535 }), fc.constantFrom('query', 'jwt', 'path'), fc.constantFrom('', 'abc', ' '),
+    (hostName, portName, host, port, place, after) => {
+      // A bare IPv6 literal beside its port, and a port as parseInt reads it (`22abc`).
+      const bare = portName !== 'inline' && host === '[::1]' ? '::1' : host;
+      const query = portName === 'inline' ? `?${hostName}=${encodeURIComponent(`${host}:${port}`)}` : `?${hostName}=${encodeURIComponent(bare)}&${portName}=${port}${encodeURIComponent(after)}`;
       const url = place === 'query' ? `ws://allowed.example/ws${query}` : place === 'path' ? `ws://allowed.example/wstunnel/tcp/${host}/${port}` : 'ws://allowed.example/v1/events';
       const headers = place === 'jwt' ? ['Sec-WebSocket-Protocol', `v1, authorization.bearer.${jwt({ id: '1', p: { Tcp: {} }, r: host.replace(/^\[|\]$/g, ''), rp: port })}`] : [];
       const found = bridgeTargets(headers, url);
@@ -730,4 +732,79 @@ t.test('twenty-first pass: the destination an upgrade names for a bridge to dial
   // Controls: the allowed host behind the bridge, a chat's parameters.
   t.equal(await open(`/ws?host=allowed.example&port=${svcPort}`, []), 'open', 'a bridge target the policy allows');
   t.equal(await open('/chat?to=alice', []), 'open', 'parameters naming no host and port');
+});
+
+t.test('twenty-first pass: a SOCKS client inside a WebSocket tunnel is never relayed to the proxy behind the bridge', async (t) => {
+  // A SOCKS proxy behind a bridge (gost's socks5+ws, wstunnel's socks5 mode) dials whatever its
+  // request names: an allowed WebSocket to it reached every host.
+  const host = (h: string): Buffer => Buffer.concat([Buffer.from([h.length]), Buffer.from(h)]);
+  const port = (p: number): Buffer => Buffer.from([p >> 8, p & 0xff]);
+  fc.assert(fc.property(
+    fc.constantFrom('5', '5-auth', '5-piped', '5-ip', '4', '4a'), fc.constantFrom('admin.example', 'db.internal'), fc.integer({ min: 1, max: 65535 }), fc.array(fc.nat(), { maxLength: 3 }), fc.boolean(),
+    (kind, name, p, cuts, emptyFirst) => {
+      const stream = {
+        5: Buffer.from([5, 1, 0]),
+        '5-auth': Buffer.from([5, 2, 0, 2]),
+        '5-piped': Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3]), host(name), port(p)]),
+        '5-ip': Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 1, 10, 0, 0, 5]), port(p)]),
+        4: Buffer.concat([Buffer.from([4, 1]), port(p), Buffer.from([10, 0, 0, 5]), Buffer.from('agent\0')]),
+        '4a': Buffer.concat([Buffer.from([4, 1]), port(p), Buffer.from([0, 0, 0, 1]), Buffer.from(`\0${name}\0`)]),
+      }[kind]!;
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
+      const scan = new InnerSessionScan();
+      let found = emptyFirst ? scan.read(Buffer.alloc(0)) : undefined;
+      let at = 0;
+      for (const q of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, q));
+        at = q;
+      }
+      if (found !== 'a SOCKS request') throw new Error(`${kind} ${stream.toString('hex')} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: other binary starts (a SOCKS-like greeting with more behind it, CQL's STARTUP, a byte 5 or 4 alone then data).
+  for (const msgs of [[Buffer.from([5, 1, 0, 0x42, 0x42])], [Buffer.from('0400000001000000160001000b43514c5f56455253494f4e0005332e302e30', 'hex')], [Buffer.from([4, 1, 0, 80, 1, 2, 3, 4, 0x61, 0x62]), Buffer.from([0xff, 0])], [Buffer.from([5]), Buffer.from([0x40])]]) {
+    const scan = new InnerSessionScan();
+    t.equal(msgs.map((m) => scan.read(m)).find(Boolean), undefined, msgs.map((m) => m.toString('hex')).join(' '));
+  }
+
+  // Live: a SOCKS 5 proxy behind a bridge; the `socks` client over the WebSocket asks it for admin.example.
+  const dialled: string[] = [];
+  const socksServer = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', (greeting: Buffer) => {
+      dialled.push(`greeting ${greeting.toString('hex')}`);
+      s.write(Buffer.from([5, 0]));
+      s.once('data', (req: Buffer) => {
+        dialled.push(`request ${req.subarray(5, 5 + req[4]!).toString()}`);
+        s.end(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 80]));
+      });
+    });
+  });
+  await new Promise<void>((r) => socksServer.listen(0, '127.0.0.1', r));
+  t.teardown(() => socksServer.close());
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect((socksServer.address() as net.AddressInfo).port, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const { SocksClient } = await import('socks');
+  const code = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => {
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => undefined);
+      SocksClient.createConnection({ proxy: { host: '127.0.0.1', port: 1, type: 5 }, command: 'connect', destination: { host: 'admin.example', port: 22 }, existing_socket: stream as never, timeout: 3000 }).catch(() => undefined);
+    });
+    ws.on('close', (c) => resolve(c));
+    ws.on('error', () => resolve(-1));
+    setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+  });
+  t.equal(code, 1008, 'the tunnel is closed at the SOCKS greeting');
+  t.same(dialled, [], 'the SOCKS proxy got nothing: admin.example was never asked for');
 });
