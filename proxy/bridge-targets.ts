@@ -11,6 +11,7 @@
 // `rp`; its server does not check the signature unless told to), its older path form
 // (`/…/tcp/<host>/<port>`), and a query naming a host with a port (`?host=db&port=5432`,
 // `?target=db:5432`, `remote`, `dest`, …). A host without a port (`?to=alice`) names no bridge target.
+import { isIPv6 } from 'node:net';
 import { bodilessTarget, type SecondTarget } from './second-targets.ts';
 import type { Rejection } from './enforcers.ts';
 import { refusals } from './refusals.ts';
@@ -33,13 +34,15 @@ export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondT
   }
   const named: Array<{ host: string; port: string; why: string }> = [];
   const add = (value: string, port: string | undefined, why: string): void => {
-    const m = HOST_PORT.exec(value.trim());
+    // A bare IPv6 literal (`?host=::1`) is dialled as one.
+    const m = HOST_PORT.exec(isIPv6(value.trim()) ? `[${value.trim()}]` : value.trim());
     const p = m?.[2] ?? port;
     if (m && p !== undefined && /^\d{1,5}$/.test(p) && Number(p) <= 65535) named.push({ host: m[1]!, port: p, why });
   };
   // The query: a host-naming parameter with its port in it, or beside it.
   const params = [...url.searchParams].map(([k, v]) => [k.toLowerCase(), v] as const);
-  const port = params.find(([k, v]) => PORT_NAMES.has(k) && /^\s*\d{1,5}\s*$/.test(v))?.[1].trim();
+  // The port as `parseInt` and `Number('+22')` read it (`22abc`, ` +22`).
+  const port = params.map(([k, v]) => (PORT_NAMES.has(k) ? /^\s*\+?(\d{1,5})/.exec(v)?.[1] : undefined)).find((v) => v !== undefined);
   for (const [k, v] of params) if (HOST_NAMES.has(k)) add(v, port, `the bridge target its ?${k}= names`);
   // wstunnel's older path: …/tcp/<host>/<port>.
   const path = /\/(?:tcp|udp)\/([^/]+)\/(\d{1,5})(?:\/|$)/i.exec(url.pathname);
