@@ -7,7 +7,9 @@
 //   encryption); this finds the hello itself wherever it starts (after a STARTTLS line, cut
 //   across messages, cut into records of a byte each), in the SSL 2 record format too (OpenSSL
 //   3 still parses such a hello and negotiates TLS 1.2 from it: twenty-first pass);
-// - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext;
+// - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext. Read as
+//   OpenSSH's sshd reads it (`sscanf("SSH-%d.%d-%[^\n]")`, major 2 or 1.99): `SSH-02.0-`,
+//   `SSH- 2.0-`, `SSH-+2.5-` are accepted there too (twenty-first pass);
 // - an HTTP/1 request line (`GET /deny HTTP/1.1` to an HTTP server behind the bridge): a request
 //   the policy would decide on its own, sent undecided (twentieth pass). Read at every line start
 //   (and every message start: a line bridge ends each message with a newline of its own) as the
@@ -114,7 +116,14 @@ function blank(c: number): boolean {
 
 const HTTP = Buffer.from('HTTP/');
 const GET = Buffer.from('GET');
-const SSH = [Buffer.from('SSH-2.0-'), Buffer.from('SSH-1.99-')];
+/**
+ * An identification line's start as sshd's `sscanf("SSH-%d.%d-…")` reads it: blanks and a sign
+ * before each number (`%d` skips them), any leading zeros. A line past this long without a match is none.
+ */
+const SSH_LINE = /^SSH-[\t\v\f\r ]*\+?0*(\d{1,9})\.[\t\v\f\r ]*\+?0*(\d{1,9})-/;
+const SSH_LINE_MAX = 80;
+/** Whether `line` (from a line start) may still become an identification line's start. */
+const sshPrefix = (line: string): boolean => line.length <= 4 ? 'SSH-'.startsWith(line) : line.startsWith('SSH-') && line.length <= SSH_LINE_MAX;
 
 /**
  * Where a reading of a request line stands: 0 blanks before a word, 1 in word 1, 2 blanks, 3 in
@@ -174,8 +183,8 @@ export class InnerSessionScan {
   private first: number | undefined = 0;
   /** Readings of a request line under way. */
   private lines = new Set<number>([0]);
-  /** Readings of SSH's identification under way: [banner, bytes matched]. */
-  private ssh = new Set<number>([0, 100]);
+  /** Readings of SSH's identification under way: the line so far, from a line or message start. */
+  private ssh = new Set<string>(['']);
 
   read(data: Buffer): string | undefined {
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;
@@ -193,7 +202,7 @@ export class InnerSessionScan {
       this.socks = socks === undefined ? start : undefined;
     }
     this.lines.add(0);
-    this.ssh.add(0).add(100);
+    this.ssh.add('');
     for (const c of data) {
       const found = this.step(c);
       if (found) return found;
@@ -211,7 +220,7 @@ export class InnerSessionScan {
     }
     if (c === 0x0a) {
       this.lines = new Set([0]);
-      this.ssh = new Set([0, 100]);
+      this.ssh = new Set(['']);
       return undefined;
     }
     const lines = new Set<number>();
@@ -222,13 +231,17 @@ export class InnerSessionScan {
     }
     this.lines = lines;
     if (this.ssh.size) {
-      const ssh = new Set<number>();
-      for (const st of this.ssh) {
-        const banner = SSH[st >= 100 ? 1 : 0]!;
-        const at = st % 100;
-        if (banner[at] !== c) continue;
-        if (at === banner.length - 1) return 'an SSH session';
-        ssh.add(st + 1);
+      const ssh = new Set<string>();
+      for (const line of this.ssh) {
+        const now = line + String.fromCharCode(c);
+        if (!sshPrefix(now)) continue;
+        const m = SSH_LINE.exec(now);
+        if (m) {
+          // sshd takes major version 2 (any minor) and 1.99; another version is refused there.
+          if (m[1] === '2' || (m[1] === '1' && m[2] === '99')) return 'an SSH session';
+          continue;
+        }
+        ssh.add(now);
       }
       this.ssh = ssh;
     }
