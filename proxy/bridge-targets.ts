@@ -17,7 +17,8 @@ import type { Rejection } from './enforcers.ts';
 import { refusals } from './refusals.ts';
 
 /** Query names under which a bridge takes the host it dials, and those under which it takes the port. */
-const HOST_NAMES = new Set(['host', 'hostname', 'target', 'dest', 'destination', 'remote', 'remote_host', 'remotehost', 'rhost', 'upstream', 'backend', 'addr', 'address', 'server', 'connect']);
+// (Not `server` or `backend`: chat and game sockets name a shard so, `?server=eu1&port=443`.)
+const HOST_NAMES = new Set(['host', 'hostname', 'target', 'dest', 'destination', 'remote', 'remote_host', 'remotehost', 'rhost', 'upstream', 'addr', 'address']);
 const PORT_NAMES = new Set(['port', 'remote_port', 'remoteport', 'rport', 'rp', 'dport', 'target_port', 'dest_port', 'destport']);
 /** More destinations than this in one upgrade are refused, not decided one by one. */
 const MAX_BRIDGE_TARGETS = 8;

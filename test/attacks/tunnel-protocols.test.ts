@@ -686,7 +686,7 @@ t.test('twenty-first pass: the destination an upgrade names for a bridge to dial
     },
   ), { numRuns: numRuns * 4, ...seed });
   // Controls: no host with a port, an opaque bearer token, a chat's parameters.
-  for (const [url, headers] of [['ws://allowed.example/chat?to=alice&room=7', []], ['ws://allowed.example/ws?host=allowed.example', []], ['ws://allowed.example/ws?port=5', []],
+  for (const [url, headers] of [['ws://allowed.example/chat?to=alice&room=7', []], ['ws://allowed.example/ws?host=allowed.example', []], ['ws://allowed.example/ws?port=5', []], ['ws://allowed.example/play?server=eu1&port=443', []],
     ['ws://allowed.example/ws', ['Sec-WebSocket-Protocol', 'authorization.bearer.abc123']], ['ws://allowed.example/ws', ['Sec-WebSocket-Protocol', `authorization.bearer.${jwt({ sub: 'u1' })}`]]] as const) {
     t.equal(bridgeTargets([...headers], url), undefined, `${url} ${headers.join(': ')}`);
   }
