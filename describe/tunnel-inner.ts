@@ -17,7 +17,8 @@
 //   NBSP included, the last `HTTP/<digits>.<digits>`), since servers skip blank lines before it and
 //   a keep-alive stream holds one request after another;
 // - a SOCKS 4 or 5 client's first words at the stream's start (a SOCKS proxy behind the bridge,
-//   gost's or wstunnel's: it dials whatever the request names; twenty-first pass);
+//   gost's or wstunnel's: it dials whatever the request names; twenty-first pass), and Trojan's
+//   and VLESS's requests there (the proxies V2Ray, Xray and trojan-go carry over WebSockets);
 // - an HTTP/0.9 request, `GET <target>` and no version (Python's http.server and nginx still run
 //   it), as the stream's first line: a server reads 0.9 only as a connection's first request, and
 //   a line ends at LF, at a message's end (a line bridge adds one) or where the agent stops
@@ -108,6 +109,50 @@ function socksStart(b: Buffer): boolean | undefined {
   return false;
 }
 const printable = (c: number): boolean => c >= 0x20 && c < 0x7f;
+const hexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
+const hostChar = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x2d || c === 0x2e;
+
+/**
+ * Trojan's request at the stream's start (a proxy's own protocol over a WebSocket, as trojan-go
+ * carries it): the password's SHA-224 in 56 hex digits, CRLF, a command (1 connect, 3 UDP), an
+ * address type (1, 3, 4). Undefined while what has come may still become one.
+ */
+function trojanStart(b: Buffer): boolean | undefined {
+  for (let i = 0; i < Math.min(b.length, 56); i++) if (!hexDigit(b[i]!)) return false;
+  const want = [0x0d, 0x0a];
+  for (let i = 56; i < Math.min(b.length, 58); i++) if (b[i] !== want[i - 56]) return false;
+  if (b.length > 58 && b[58] !== 1 && b[58] !== 3) return false;
+  if (b.length > 59) return b[59] === 1 || b[59] === 3 || b[59] === 4;
+  return undefined;
+}
+
+/**
+ * VLESS's request at the stream's start (V2Ray and Xray over a WebSocket): version 0, a 16-byte
+ * user id, addons (none, or a protobuf message), a command (1 TCP, 2 UDP, 3 mux), a port and an
+ * address (type 1 IPv4, 2 a name of host characters, 3 IPv6), whole.
+ */
+function vlessStart(b: Buffer): boolean | undefined {
+  if (b[0] !== 0) return false;
+  if (b.length < 18) return undefined;
+  const m = b[17]!;
+  if (m > 64 || (m > 0 && b.length > 18 && b[18] !== 0x0a)) return false;
+  const at = 18 + m;
+  if (b.length <= at) return undefined;
+  if (b[at]! < 1 || b[at]! > 3) return false;
+  if (b.length <= at + 3) return undefined;
+  const type = b[at + 3]!;
+  if (type === 1) return b.length >= at + 8 ? true : undefined;
+  if (type === 3) return b.length >= at + 20 ? true : undefined;
+  if (type !== 2) return false;
+  if (b.length <= at + 4) return undefined;
+  const n = b[at + 4]!;
+  if (!n) return false;
+  for (let i = at + 5; i < Math.min(b.length, at + 5 + n); i++) if (!hostChar(b[i]!)) return false;
+  return b.length >= at + 5 + n ? true : undefined;
+}
+
+/** The proxy protocols read at a stream's start: each names the host its server dials next. */
+const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined]> = [['a SOCKS request', socksStart], ['a Trojan request', trojanStart], ['a VLESS request', vlessStart]];
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
@@ -176,7 +221,7 @@ const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 export class InnerSessionScan {
   /** The last V2_HEAD - 1 bytes of the stream so far: a hello cut across messages. */
   private tail = Buffer.alloc(0);
-  /** The stream's start while it may be a SOCKS client's first words (undefined once it cannot). */
+  /** The stream's start while it may be a proxy client's first words (SOCKS, Trojan, VLESS; undefined once it cannot). */
   private socks: Buffer | undefined = Buffer.alloc(0);
   /** The reading of the stream's first line as an HTTP/0.9 request, until it fails or the line ends. */
 
@@ -197,9 +242,13 @@ export class InnerSessionScan {
     this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (V2_HEAD - 1))));
     if (this.socks) {
       const start = Buffer.concat([this.socks, data]);
-      const socks = start.length > SOCKS_START ? false : socksStart(start);
-      if (socks) return 'a SOCKS request';
-      this.socks = socks === undefined ? start : undefined;
+      let open = false;
+      for (const [name, read] of PROXY_STARTS) {
+        const r = start.length > SOCKS_START ? false : read(start);
+        if (r) return name;
+        open ||= r === undefined;
+      }
+      this.socks = open ? start : undefined;
     }
     this.lines.add(0);
     this.ssh.add('');

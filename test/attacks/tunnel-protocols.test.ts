@@ -734,15 +734,23 @@ t.test('twenty-first pass: the destination an upgrade names for a bridge to dial
   t.equal(await open('/chat?to=alice', []), 'open', 'parameters naming no host and port');
 });
 
-t.test('twenty-first pass: a SOCKS client inside a WebSocket tunnel is never relayed to the proxy behind the bridge', async (t) => {
+t.test('twenty-first pass: a SOCKS, Trojan or VLESS client inside a WebSocket tunnel is never relayed to the proxy behind the bridge', async (t) => {
   // A SOCKS proxy behind a bridge (gost's socks5+ws, wstunnel's socks5 mode) dials whatever its
   // request names: an allowed WebSocket to it reached every host.
   const host = (h: string): Buffer => Buffer.concat([Buffer.from([h.length]), Buffer.from(h)]);
   const port = (p: number): Buffer => Buffer.from([p >> 8, p & 0xff]);
   fc.assert(fc.property(
-    fc.constantFrom('5', '5-auth', '5-piped', '5-ip', '4', '4a'), fc.constantFrom('admin.example', 'db.internal'), fc.integer({ min: 1, max: 65535 }), fc.array(fc.nat(), { maxLength: 3 }), fc.boolean(),
+    fc.constantFrom('5', '5-auth', '5-piped', '5-ip', '4', '4a', 'trojan', 'trojan-ip', 'vless', 'vless-flow', 'vless-ip', 'vless-v6'), fc.constantFrom('admin.example', 'db.internal'), fc.integer({ min: 1, max: 65535 }), fc.array(fc.nat(), { maxLength: 3 }), fc.boolean(),
     (kind, name, p, cuts, emptyFirst) => {
+      const uuid = Buffer.from('b831381d63244d53ad4f8cda48b30811', 'hex');
+      const flow = Buffer.concat([Buffer.from([0x0a, 16]), Buffer.from('xtls-rprx-vision')]);
       const stream = {
+        trojan: Buffer.concat([Buffer.from(`${'a3'.repeat(28)}\r\n`), Buffer.from([1, 3]), host(name), port(p), Buffer.from('\r\nGET / HTTP/1.1')]),
+        'trojan-ip': Buffer.concat([Buffer.from(`${'0f'.repeat(28)}\r\n`), Buffer.from([1, 1, 10, 0, 0, 5]), port(p), Buffer.from('\r\n')]),
+        vless: Buffer.concat([Buffer.from([0]), uuid, Buffer.from([0, 1]), port(p), Buffer.from([2]), host(name)]),
+        'vless-flow': Buffer.concat([Buffer.from([0]), uuid, Buffer.from([flow.length]), flow, Buffer.from([1]), port(p), Buffer.from([2]), host(name), Buffer.from('payload')]),
+        'vless-ip': Buffer.concat([Buffer.from([0]), uuid, Buffer.from([0, 1]), port(p), Buffer.from([1, 10, 0, 0, 5])]),
+        'vless-v6': Buffer.concat([Buffer.from([0]), uuid, Buffer.from([0, 1]), port(p), Buffer.from([3]), Buffer.alloc(15), Buffer.from([1])]),
         5: Buffer.from([5, 1, 0]),
         '5-auth': Buffer.from([5, 2, 0, 2]),
         '5-piped': Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3]), host(name), port(p)]),
@@ -758,11 +766,16 @@ t.test('twenty-first pass: a SOCKS client inside a WebSocket tunnel is never rel
         found ??= scan.read(stream.subarray(at, q));
         at = q;
       }
-      if (found !== 'a SOCKS request') throw new Error(`${kind} ${stream.toString('hex')} cut at ${points.join(',')}: ${found}`);
+      if (!found || !/^a (SOCKS|Trojan|VLESS) request$/.test(found)) throw new Error(`${kind} ${stream.toString('hex')} cut at ${points.join(',')}: ${found}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
   // Controls: other binary starts (a SOCKS-like greeting with more behind it, CQL's STARTUP, a byte 5 or 4 alone then data).
-  for (const msgs of [[Buffer.from([5, 1, 0, 0x42, 0x42])], [Buffer.from('0400000001000000160001000b43514c5f56455253494f4e0005332e302e30', 'hex')], [Buffer.from([4, 1, 0, 80, 1, 2, 3, 4, 0x61, 0x62]), Buffer.from([0xff, 0])], [Buffer.from([5]), Buffer.from([0x40])]]) {
+  // (also PostgreSQL's startup, alone and after an SSLRequest the server declined, and a digest line followed by text).
+  const startup = (user: string): Buffer => {
+    const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), Buffer.from(`user\0${user}\0database\0postgres\0\0`)]);
+    return Buffer.concat([Buffer.from([0, 0, 0, body.length + 4]), body]);
+  };
+  for (const msgs of [[startup('abcd')], [startup('airlock')], [Buffer.from('0000000804d2162f', 'hex'), startup('abcd')], [Buffer.from(`${'a3'.repeat(28)}\r\nhello`)], [Buffer.from([5, 1, 0, 0x42, 0x42])], [Buffer.from('0400000001000000160001000b43514c5f56455253494f4e0005332e302e30', 'hex')], [Buffer.from([4, 1, 0, 80, 1, 2, 3, 4, 0x61, 0x62]), Buffer.from([0xff, 0])], [Buffer.from([5]), Buffer.from([0x40])]]) {
     const scan = new InnerSessionScan();
     t.equal(msgs.map((m) => scan.read(m)).find(Boolean), undefined, msgs.map((m) => m.toString('hex')).join(' '));
   }
