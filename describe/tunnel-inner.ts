@@ -5,31 +5,154 @@
 //   pass: `FLUSHALL` to a redis-server's TLS port behind a bridge ran undecided). The readers
 //   refuse a database's own way into TLS (PostgreSQL's SSLRequest, MySQL's SSL flag, TDS
 //   encryption); this finds the hello itself wherever it starts (after a STARTTLS line, cut
-//   across messages, cut into records of a byte each);
-// - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext;
+//   across messages, cut into records of a byte each), in the SSL 2 record format too (OpenSSL
+//   3 still parses such a hello and negotiates TLS 1.2 from it: twenty-first pass);
+// - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext. Read as
+//   OpenSSH's sshd reads it (`sscanf("SSH-%d.%d-%[^\n]")`, major 2 or 1.99): `SSH-02.0-`,
+//   `SSH- 2.0-`, `SSH-+2.5-` are accepted there too (twenty-first pass);
 // - an HTTP/1 request line (`GET /deny HTTP/1.1` to an HTTP server behind the bridge): a request
 //   the policy would decide on its own, sent undecided (twentieth pass). Read at every line start
 //   (and every message start: a line bridge ends each message with a newline of its own) as the
 //   most lenient server reads one (Python's http.server: three words split at any blank, NEL and
 //   NBSP included, the last `HTTP/<digits>.<digits>`), since servers skip blank lines before it and
-//   a keep-alive stream holds one request after another.
+//   a keep-alive stream holds one request after another;
+// - a SOCKS 4 or 5 client's first words at the stream's start (a SOCKS proxy behind the bridge,
+//   gost's or wstunnel's: it dials whatever the request names; twenty-first pass), and Trojan's
+//   and VLESS's requests there (the proxies V2Ray, Xray and trojan-go carry over WebSockets);
+// - an HTTP/0.9 request, `GET <target>` and no version (Python's http.server and nginx still run
+//   it), as the stream's first line: a server reads 0.9 only as a connection's first request, and
+//   a line ends at LF, at a message's end (a line bridge adds one) or where the agent stops
+//   (twenty-first pass). A chat's first message `GET /help` is refused with it.
 
 /** Bytes of a TLS handshake record's start that identify it: the record header (5), the handshake type (1). */
 const HEAD = 6;
 
 /**
  * Whether `b` at `i` starts a TLS record whose fragment begins a ClientHello or ServerHello:
- * content type 22, a record version 3.0–3.4, a length a record may have, handshake type 1 or 2.
+ * content type 22, a record version 3.x, a length a record may have, handshake type 1 or 2.
  * Nothing more is asked of it: a hello may be cut into records of one byte each (OpenSSL joins
  * them and answers), so its own length and version may be in the next record. Random bytes match
  * one place in ~10^11.
  */
 function helloAt(b: Buffer, i: number): boolean {
-  if (b[i] !== 0x16 || b[i + 1] !== 0x03 || b[i + 2]! > 0x04) return false;
+  if (b[i] !== 0x16 || b[i + 1] !== 0x03) return false;
   const record = b.readUInt16BE(i + 3);
   // A record holds at most 2^14 bytes (+2048 of expansion).
-  return record >= 1 && record <= 0x4800 && (b[i + 5] === 0x01 || b[i + 5] === 0x02);
+  if (record < 1 || record > 0x4800 || (b[i + 5] !== 0x01 && b[i + 5] !== 0x02)) return false;
+  // OpenSSL takes the first records of any minor version (`16 03 09 …` is answered: twenty-first
+  // pass); past TLS's own (3.0–3.4) the hello's length, when the record holds its first byte, must
+  // be one a hello has (under 2^18), so random bytes match no more often than before.
+  return b[i + 2]! <= 0x04 || record === 1 || i + 6 >= b.length || b[i + 6]! <= 0x02;
 }
+
+/** Bytes of an SSL 2 record's start that identify a hello in it (header 2, type 1, version 2, three lengths 6). */
+const V2_HEAD = 11;
+
+/**
+ * Whether `b` at `i` starts an SSL 2 format ClientHello (RFC 6101 appendix E, what OpenSSL still
+ * accepts to begin TLS ≤ 1.2): a 2-byte record header with its high bit set, message type 1, a
+ * version 3.x (or 0.2), cipher specs of 3 bytes each, a session id of at most 32 bytes, and the
+ * record's length exactly what those and the challenge take. Random bytes match one place in ~10^15.
+ */
+function v2HelloAt(b: Buffer, i: number): boolean {
+  if (!(b[i]! & 0x80) || b[i + 2] !== 0x01) return false;
+  const major = b[i + 3]!;
+  const minor = b[i + 4]!;
+  if (!((major === 3 && minor <= 4) || (major === 0 && minor === 2))) return false;
+  const length = ((b[i]! & 0x7f) << 8) | b[i + 1]!;
+  const specs = b.readUInt16BE(i + 5);
+  const session = b.readUInt16BE(i + 7);
+  const challenge = b.readUInt16BE(i + 9);
+  return specs > 0 && specs % 3 === 0 && session <= 32 && length === 9 + specs + session + challenge;
+}
+
+/** The stream's start kept to read a SOCKS request in (a SOCKS 4a request with its user and host: at most ~520 bytes). */
+const SOCKS_START = 600;
+
+/**
+ * Whether the stream's start is a SOCKS client's first words and nothing more (a SOCKS client
+ * waits for the server's answer): a SOCKS 5 greeting (version 5, 1–32 methods of those defined,
+ * optionally with the CONNECT, BIND or UDP request already behind it) or a SOCKS 4/4a request
+ * (command 1 or 2, port, address, a user id and, for 4a, a host name, each ended by NUL).
+ * Undefined while what has come may still become one.
+ */
+function socksStart(b: Buffer): boolean | undefined {
+  if (!b.length) return undefined;
+  if (b[0] === 0x05) {
+    if (b.length < 2) return undefined;
+    const n = b[1]!;
+    if (n < 1 || n > 32) return false;
+    for (let i = 2; i < Math.min(b.length, 2 + n); i++) if (b[i]! > 0x09 && (b[i]! < 0x80 || b[i] === 0xff)) return false;
+    if (b.length < 2 + n) return undefined;
+    const rest = b.subarray(2 + n);
+    if (!rest.length) return true;
+    // A client that does not wait (its request right behind): version 5, a command, 0, an address type.
+    const want = [0x05, -1, 0x00, -2];
+    for (let i = 0; i < Math.min(rest.length, 4); i++) {
+      const c = rest[i]!;
+      if (want[i] === -1 ? c < 1 || c > 3 : want[i] === -2 ? c !== 1 && c !== 3 && c !== 4 : c !== want[i]) return false;
+    }
+    return rest.length >= 4 ? true : undefined;
+  }
+  if (b[0] === 0x04) {
+    if (b.length >= 2 && b[1] !== 0x01 && b[1] !== 0x02) return false;
+    if (b.length < 9) return undefined;
+    const v4a = b[4] === 0 && b[5] === 0 && b[6] === 0 && b[7] !== 0;
+    const user = b.indexOf(0, 8);
+    if (user < 0) return [...b.subarray(8)].every(printable) ? undefined : false;
+    if (![...b.subarray(8, user)].every(printable)) return false;
+    if (!v4a) return user === b.length - 1;
+    const host = b.indexOf(0, user + 1);
+    if (host < 0) return [...b.subarray(user + 1)].every(printable) ? undefined : false;
+    return host > user + 1 && host === b.length - 1 && [...b.subarray(user + 1, host)].every(printable);
+  }
+  return false;
+}
+const printable = (c: number): boolean => c >= 0x20 && c < 0x7f;
+const hexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
+const hostChar = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x2d || c === 0x2e;
+
+/**
+ * Trojan's request at the stream's start (a proxy's own protocol over a WebSocket, as trojan-go
+ * carries it): the password's SHA-224 in 56 hex digits, CRLF, a command (1 connect, 3 UDP), an
+ * address type (1, 3, 4). Undefined while what has come may still become one.
+ */
+function trojanStart(b: Buffer): boolean | undefined {
+  for (let i = 0; i < Math.min(b.length, 56); i++) if (!hexDigit(b[i]!)) return false;
+  const want = [0x0d, 0x0a];
+  for (let i = 56; i < Math.min(b.length, 58); i++) if (b[i] !== want[i - 56]) return false;
+  if (b.length > 58 && b[58] !== 1 && b[58] !== 3) return false;
+  if (b.length > 59) return b[59] === 1 || b[59] === 3 || b[59] === 4;
+  return undefined;
+}
+
+/**
+ * VLESS's request at the stream's start (V2Ray and Xray over a WebSocket): version 0, a 16-byte
+ * user id, addons (none, or a protobuf message), a command (1 TCP, 2 UDP, 3 mux), a port and an
+ * address (type 1 IPv4, 2 a name of host characters, 3 IPv6), whole.
+ */
+function vlessStart(b: Buffer): boolean | undefined {
+  if (b[0] !== 0) return false;
+  if (b.length < 18) return undefined;
+  const m = b[17]!;
+  if (m > 64 || (m > 0 && b.length > 18 && b[18] !== 0x0a)) return false;
+  const at = 18 + m;
+  if (b.length <= at) return undefined;
+  if (b[at]! < 1 || b[at]! > 3) return false;
+  if (b.length <= at + 3) return undefined;
+  const type = b[at + 3]!;
+  if (type === 1) return b.length >= at + 8 ? true : undefined;
+  if (type === 3) return b.length >= at + 20 ? true : undefined;
+  if (type !== 2) return false;
+  if (b.length <= at + 4) return undefined;
+  const n = b[at + 4]!;
+  if (!n) return false;
+  for (let i = at + 5; i < Math.min(b.length, at + 5 + n); i++) if (!hostChar(b[i]!)) return false;
+  return b.length >= at + 5 + n ? true : undefined;
+}
+
+/** The proxy protocols read at a stream's start: each names the host its server dials next. */
+const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined]> = [['a SOCKS request', socksStart], ['a Trojan request', trojanStart], ['a VLESS request', vlessStart]];
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
@@ -37,7 +160,15 @@ function blank(c: number): boolean {
 }
 
 const HTTP = Buffer.from('HTTP/');
-const SSH = [Buffer.from('SSH-2.0-'), Buffer.from('SSH-1.99-')];
+const GET = Buffer.from('GET');
+/**
+ * An identification line's start as sshd's `sscanf("SSH-%d.%d-…")` reads it: blanks and a sign
+ * before each number (`%d` skips them), any leading zeros. A line past this long without a match is none.
+ */
+const SSH_LINE = /^SSH-[\t\v\f\r ]*\+?0*(\d{1,9})\.[\t\v\f\r ]*\+?0*(\d{1,9})-/;
+const SSH_LINE_MAX = 80;
+/** Whether `line` (from a line start) may still become an identification line's start. */
+const sshPrefix = (line: string): boolean => line.length <= 4 ? 'SSH-'.startsWith(line) : line.startsWith('SSH-') && line.length <= SSH_LINE_MAX;
 
 /**
  * Where a reading of a request line stands: 0 blanks before a word, 1 in word 1, 2 blanks, 3 in
@@ -57,6 +188,25 @@ function next(state: number, c: number): number | undefined {
     default: return c === HTTP[state - 5] ? state + 1 : undefined;
   }
 }
+/**
+ * Where the reading of the stream's first line as an HTTP/0.9 request stands: 0 before it (blanks
+ * and line ends a server skips), 1–3 matched n bytes of `GET`, 4 blanks, 5 a scheme, 6–7 its `:/`,
+ * 8 in the target, 9 blanks after it (a third word makes it no 0.9 request).
+ */
+function next09(state: number, c: number): number | undefined {
+  const b = blank(c);
+  if (state === 0) return b ? 0 : c === GET[0] ? 1 : undefined;
+  if (state < 3) return c === GET[state] ? state + 1 : undefined;
+  if (state === 3 || state === 4) return b ? 4 : state === 3 ? undefined : c === 0x2f ? 8 : alpha(c) ? 5 : undefined;
+  if (state === 5) return alpha(c) || digit(c) || c === 0x2b || c === 0x2d || c === 0x2e ? 5 : c === 0x3a ? 6 : undefined;
+  if (state === 6 || state === 7) return c === 0x2f ? state + 1 : undefined;
+  if (state === 8) return b ? 9 : 8;
+  return b ? 9 : undefined;
+}
+/** The 0.9 reading holds a whole request line once it is in the target or the blanks after it. */
+const whole09 = (state: number | undefined): boolean => state === 8 || state === 9;
+const alpha = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+
 /** After `HTTP/`: the version's major digits, its dot, a minor digit (Python reads `HTTP/<digits>.<digits>`, else 400). */
 const VERSION = 5 + HTTP.length;
 const MATCHED = VERSION + 3;
@@ -69,33 +219,57 @@ const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
  * as a set of states (at most a dozen, whatever the number of messages).
  */
 export class InnerSessionScan {
-  /** The last HEAD - 1 bytes of the stream so far: a hello cut across messages. */
+  /** The last V2_HEAD - 1 bytes of the stream so far: a hello cut across messages. */
   private tail = Buffer.alloc(0);
+  /** The stream's start while it may be a proxy client's first words (SOCKS, Trojan, VLESS; undefined once it cannot). */
+  private socks: Buffer | undefined = Buffer.alloc(0);
+  /** The reading of the stream's first line as an HTTP/0.9 request, until it fails or the line ends. */
+
+  private first: number | undefined = 0;
   /** Readings of a request line under way. */
   private lines = new Set<number>([0]);
-  /** Readings of SSH's identification under way: [banner, bytes matched]. */
-  private ssh = new Set<number>([0, 100]);
+  /** Readings of SSH's identification under way: the line so far, from a line or message start. */
+  private ssh = new Set<string>(['']);
 
   read(data: Buffer): string | undefined {
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;
     for (let i = b.indexOf(0x16); i !== -1 && i + HEAD <= b.length; i = b.indexOf(0x16, i + 1)) {
       if (helloAt(b, i)) return 'a TLS handshake';
     }
-    this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (HEAD - 1))));
+    for (let i = b.indexOf(0x01, 2); i !== -1 && i - 2 + V2_HEAD <= b.length; i = b.indexOf(0x01, i + 1)) {
+      if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
+    }
+    this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (V2_HEAD - 1))));
+    if (this.socks) {
+      const start = Buffer.concat([this.socks, data]);
+      let open = false;
+      for (const [name, read] of PROXY_STARTS) {
+        const r = start.length > SOCKS_START ? false : read(start);
+        if (r) return name;
+        open ||= r === undefined;
+      }
+      this.socks = open ? start : undefined;
+    }
     this.lines.add(0);
-    this.ssh.add(0).add(100);
+    this.ssh.add('');
     for (const c of data) {
       const found = this.step(c);
       if (found) return found;
     }
+    // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
+    if (whole09(this.first)) return 'an HTTP request';
     return undefined;
   }
 
   /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */
   private step(c: number): string | undefined {
+    if (this.first !== undefined) {
+      if (c === 0x0a && whole09(this.first)) return 'an HTTP request';
+      this.first = c === 0x0a ? (this.first === 0 ? 0 : undefined) : next09(this.first, c);
+    }
     if (c === 0x0a) {
       this.lines = new Set([0]);
-      this.ssh = new Set([0, 100]);
+      this.ssh = new Set(['']);
       return undefined;
     }
     const lines = new Set<number>();
@@ -106,13 +280,17 @@ export class InnerSessionScan {
     }
     this.lines = lines;
     if (this.ssh.size) {
-      const ssh = new Set<number>();
-      for (const st of this.ssh) {
-        const banner = SSH[st >= 100 ? 1 : 0]!;
-        const at = st % 100;
-        if (banner[at] !== c) continue;
-        if (at === banner.length - 1) return 'an SSH session';
-        ssh.add(st + 1);
+      const ssh = new Set<string>();
+      for (const line of this.ssh) {
+        const now = line + String.fromCharCode(c);
+        if (!sshPrefix(now)) continue;
+        const m = SSH_LINE.exec(now);
+        if (m) {
+          // sshd takes major version 2 (any minor) and 1.99; another version is refused there.
+          if (m[1] === '2' || (m[1] === '1' && m[2] === '99')) return 'an SSH session';
+          continue;
+        }
+        ssh.add(now);
       }
       this.ssh = ssh;
     }

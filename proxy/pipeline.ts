@@ -39,6 +39,7 @@ import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.t
 import { bulkTailWatch } from './bulk-tail.ts';
 import { formTailWatches } from './form-tail.ts';
 import { secondTargets } from './second-targets.ts';
+import { bridgeTargets } from './bridge-targets.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
 export interface PipelineDeps {
@@ -367,7 +368,8 @@ export class Pipeline {
       ? undefined
       : otherForwardedHost(x.head.rawHeaders, { hostname: described.request.host, port: described.request.port }, described.request.scheme);
     if (otherHost) return { ...refusals.misdirected(`the request names two hosts: ${otherHost}; send it to that host, or without the header`), ...(decision.rule ? { rule: decision.rule } : {}) };
-    return x.upgrade ? undefined : this.decideSecondTargets(x, decision);
+    // An upgrade has no body: what it may name is the destination a bridge dials behind it.
+    return this.decideSecondTargets(x, decision, x.upgrade ? () => bridgeTargets(x.head.rawHeaders, x.url) : undefined);
   }
 
   /**
@@ -377,11 +379,11 @@ export class Pipeline {
    * decisions (deny over approve over allow), so a policy that refuses writes under /admin refuses
    * a copy into it. Nothing is done for the usual request.
    */
-  private async decideSecondTargets(x: Exchange, decision: EngineDecision): Promise<Refusal | undefined> {
+  private async decideSecondTargets(x: Exchange, decision: EngineDecision, reader?: () => ReturnType<typeof secondTargets>): Promise<Refusal | undefined> {
     // The body's readers parse it whole (a MiB of `_msearch` lines or batch calls: 0.1–0.3 s), so a
     // large body takes the heavy turn for them too (see `heavy`).
     const held = decision.action !== 'allow';
-    const read = (): ReturnType<typeof secondTargets> => secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET', held);
+    const read = reader ?? ((): ReturnType<typeof secondTargets> => secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET', held));
     const targets = heavyRequest(x) ? await this.inHeavyTurn(x.agent!.id, async () => read()) : read();
     if (targets === undefined) return undefined;
     const rule = decision.rule ? { rule: decision.rule } : {};

@@ -798,7 +798,7 @@ function unreadableBody(what: string, why: string): Rejection {
  * A second target as a request of its own with the agent's end-to-end headers, less those naming
  * the second target and those describing a body (it has none), Host set to the target's.
  */
-function bodilessTarget(rawHeaders: string[], method: string, target: string, why: string, drop?: Set<string>): SecondTarget {
+export function bodilessTarget(rawHeaders: string[], method: string, target: string, why: string, drop?: Set<string>): SecondTarget {
   const kept = withoutNamedHeaders(rawHeaders);
   const headers: string[] = [];
   for (let i = 0; i < kept.length; i += 2) {

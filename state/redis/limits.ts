@@ -8,14 +8,18 @@
 // hour are 100 across every replica. A bucket untouched for its window is full, so its key
 // expires then; an index (sorted set) lists the buckets for `airlock limits` and the studio.
 //
-// Egress bytes of a stream are metered per chunk, synchronously (the port's rule): the meter
-// decides on the bucket's level as Redis last reported it, minus what this replica sent since,
-// and debits Redis in the background (the bucket may go below zero, which later charges wait
-// out): one debit in flight at a time, the chunks metered meanwhile merged per bucket into the
-// next, so a stream of a million tiny WebSocket frames is a few debits per round trip, not a Lua
-// script each (which took Redis's time and the event loop from every agent). Across replicas a
-// byte budget can thus be overdrawn by the chunks metered during two round trips, never more;
-// request counts are exact. A debit Redis does not take (it
+// Egress bytes of a stream leave on a lease (meterEgress): a replica takes bytes from a bucket in
+// Redis (checked and debited at once, all or none) ahead of the chunks that spend them, a chunk
+// that its lease covers leaves at once, and one it does not waits for the next lease; what a lease
+// has left when its stream has gone quiet for a second goes back to the bucket. So a stream of a
+// million tiny WebSocket frames is a script per lease, not per frame (which took Redis's time and
+// the event loop from every agent), and no replica spends what another has spent: byte budgets
+// are exact across replicas, as request counts are (twenty-first pass: each replica metered small
+// chunks on its own estimate of the level, so replicas streaming together each sent nearly a
+// whole budget). chargeEgress, the port's synchronous meter, still decides on the level as Redis
+// last reported it, minus what this replica sent since, and debits Redis in the background
+// (the bucket may go below zero, which later charges wait out): one debit in flight at a time,
+// the chunks metered meanwhile merged per bucket into the next. A debit Redis does not take (it
 // answers an error: out of memory, a read-only replica; or no answer in time) is owed: kept here,
 // sent again every 250 ms, and until Redis has taken it every metered chunk and every charge on
 // this replica is refused, so bytes that left are never lost to the budget.
@@ -145,7 +149,8 @@ else
     local win = tonumber(ARGV[base + 2])
     local cost = tonumber(ARGV[base + 3])
     local left = levels[i] - cost
-    if mode ~= 'debit' then left = math.max(0, left) else left = math.max(-limit, left) end
+    -- a debit may take a bucket below zero; a negative one (a lease given back) never fills it past its limit
+    if mode ~= 'debit' then left = math.max(0, left) else left = math.min(limit, math.max(-limit, left)) end
     -- the level is as of now, never earlier than it was: a clock set back (a failover to a Redis
     -- whose clock is behind) must not date it back, or the bucket refills twice once time catches up
     local upd = now
@@ -428,27 +433,105 @@ export class RedisRateLimits implements RateLimits {
   }
 
   /**
-   * A chunk past METER_LOCALLY_BYTES is charged in Redis (checked and debited at once, after what is
-   * queued) before it leaves: the level this replica estimates is corrected only by answers to its
-   * own charges, and counts a bucket it never charged as full, so another replica's spending since
-   * was invisible to it (twentieth pass: one WebSocket message as large as a whole budget passed on
-   * a replica whose last answer predated another replica draining the bucket). Smaller chunks are
-   * metered on the estimate, at most a round trip's worth past the budget.
+   * Bytes of a bucket this replica took from Redis ahead of the chunks that spend them (meterEgress),
+   * per bucket, with when a chunk last spent from it. Bounded by the buckets of open streams.
+   */
+  private readonly leases = new Map<string, { bytes: number; plan: Planned; used: number; timer: NodeJS.Timeout }>();
+  /** The most a lease takes beyond its chunk (and at most an eighth of the bucket: other replicas' share). */
+  static LEASE_BYTES = 64 * 1024;
+  /** A lease its streams have not spent from for this long goes back to its bucket. */
+  static LEASE_IDLE_MS = 1000;
+
+  /**
+   * A chunk of a stream, on this replica's lease of each of its buckets (see the header): at once
+   * when the leases cover it, else once Redis has granted it (and a new lease) or refused it. The
+   * level this replica last heard of is never relied on: the twentieth pass had small chunks
+   * metered on it, at most a round trip's worth past the budget per replica, and a replica whose
+   * view was stale (another replica had drained the bucket) sent up to the whole budget again.
    */
   meterEgress(directives: RateLimitDirective[] | undefined, bytes: number): ChargeResult | Promise<ChargeResult> {
-    if (bytes <= RedisRateLimits.METER_LOCALLY_BYTES) return this.chargeEgress(directives, bytes);
     const egress = egressDirectives(directives);
     if (!egress) return { ok: true, charged: [] };
-    const down = this.down ?? this.evicting;
-    if (down !== undefined) return this.chargeEgress(directives, bytes);
-    return Promise.resolve(this.charge(egress, { request: { egress_bytes: bytes } })).catch((err: unknown): ChargeResult => ({
+    if ((this.down ?? this.evicting) !== undefined) return this.chargeEgress(directives, bytes);
+    const plan = this.plan(egress, { request: { egress_bytes: bytes } });
+    if (plan.every((p) => (this.leases.get(p.id)?.bytes ?? 0) + EPSILON >= p.cost)) {
+      const now = Date.now();
+      return {
+        ok: true,
+        charged: plan.map((p): Charge => {
+          const lease = this.leases.get(p.id)!;
+          lease.bytes -= p.cost;
+          lease.used = now;
+          return { key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, lease.bytes)) };
+        }),
+      };
+    }
+    return this.lease(plan).catch((err: unknown): ChargeResult => ({
       ok: false, retryAfter: 1, impossible: false, reason: (err as Error).message,
-      short: this.plan(egress, { request: { egress_bytes: bytes } }).map((p) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: 0 })),
+      short: plan.map((p) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: 0 })),
     }));
   }
 
-  /** The largest chunk a replica meters on its own estimate (meterEgress). */
-  static METER_LOCALLY_BYTES = 64 * 1024;
+  /** Takes from Redis what the leases do not cover of a chunk, and a lease beyond it when the bucket holds one. */
+  private async lease(plan: Planned[]): Promise<ChargeResult> {
+    // What the leases hold is spent now (a chunk metered meanwhile cannot spend it too), given back on a refusal.
+    const held = plan.map((p) => {
+      const lease = this.leases.get(p.id);
+      const take = Math.min(p.cost, Math.max(0, lease?.bytes ?? 0));
+      if (lease) lease.bytes -= take;
+      return take;
+    });
+    const need = plan.map((p, i) => ({ ...p, cost: p.cost - held[i]! }));
+    const extra = need.map((p) => Math.min(RedisRateLimits.LEASE_BYTES, p.limit / 8));
+    let granted: number[] = extra;
+    let result: ChargeResult;
+    try {
+      if (this.queued.size > 0) void this.sendQueued();
+      if (this.owed.size > 0) await this.settle();
+      result = await this.run('all', need.map((p, i) => ({ ...p, cost: p.cost + extra[i]! })));
+      // A bucket with less left than a lease beyond the chunk: the chunk alone.
+      if (!result.ok && result.reason === undefined && extra.some((e) => e > 0)) {
+        granted = extra.map(() => 0);
+        result = await this.run('all', need);
+      }
+    } catch (err) {
+      result = { ok: false, retryAfter: 1, impossible: false, reason: (err as Error).message, short: [] };
+    }
+    if (!result.ok) {
+      plan.forEach((p, i) => { if (held[i]) this.leases.get(p.id)!.bytes += held[i]!; });
+      // The chunk as the agent sent it (what it cost, what the bucket holds), not the lease asked for.
+      const short = result.short.length ? result.short : plan.map((p) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: 0 }));
+      return { ...result, short: short.map((c) => ({ ...c, cost: plan.find((p) => p.key === c.key && p.unit === c.unit)?.cost ?? c.cost })) };
+    }
+    const now = Date.now();
+    plan.forEach((p, i) => {
+      const lease = this.leases.get(p.id);
+      if (lease) {
+        lease.bytes += granted[i]!;
+        lease.used = now;
+      } else if (granted[i]! > 0) {
+        const timer = setTimeout(() => this.giveBack(p.id), RedisRateLimits.LEASE_IDLE_MS).unref();
+        this.leases.set(p.id, { bytes: granted[i]!, plan: p, used: now, timer });
+      }
+    });
+    return { ok: true, charged: plan.map((p, i) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, (result as { charged: Charge[] }).charged[i]?.remaining ?? 0)) })) };
+  }
+
+  /** A lease whose streams have gone quiet goes back to its bucket (a credit; lost if Redis does not take it: fail closed). */
+  private giveBack(id: string): Promise<void> {
+    const lease = this.leases.get(id);
+    if (!lease) return Promise.resolve();
+    const idle = Date.now() - lease.used;
+    if (idle < RedisRateLimits.LEASE_IDLE_MS && !this.closing) {
+      lease.timer = setTimeout(() => this.giveBack(id), RedisRateLimits.LEASE_IDLE_MS - idle).unref();
+      return Promise.resolve();
+    }
+    this.leases.delete(id);
+    clearTimeout(lease.timer);
+    if (lease.bytes <= EPSILON) return Promise.resolve();
+    return this.run('debit', [{ ...lease.plan, cost: -lease.bytes }], '', true).then(() => undefined, () => undefined);
+  }
+  private closing = false;
 
   chargeEgress(directives: RateLimitDirective[] | undefined, bytes: number): ChargeResult {
     const plan = this.plan(egressDirectives(directives), { request: { egress_bytes: bytes } });
@@ -532,7 +615,11 @@ export class RedisRateLimits implements RateLimits {
     try {
       const n = await this.redis.airlockReset(ids.length, ...ids, RedisRateLimits.RESET_MARK_MS);
       await this.redis.zrem(INDEX, ...ids);
-      for (const id of ids) this.levels.delete(id);
+      for (const id of ids) {
+        this.levels.delete(id);
+        clearTimeout(this.leases.get(id)?.timer);
+        this.leases.delete(id);
+      }
       return n;
     } catch (err) {
       throw this.unavailable(err);
@@ -543,6 +630,8 @@ export class RedisRateLimits implements RateLimits {
     if (this.evictionTimer) clearInterval(this.evictionTimer);
     if (this.owedTimer) clearTimeout(this.owedTimer);
     this.owedTimer = undefined;
+    this.closing = true;
+    await Promise.all([...this.leases.keys()].map((id) => this.giveBack(id)));
     if (this.queued.size > 0) await this.sendQueued();
     if (this.owed.size > 0) await this.settle().catch(() => undefined);
     if (this.owedTimer) clearTimeout(this.owedTimer);

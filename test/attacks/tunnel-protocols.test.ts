@@ -3,7 +3,7 @@
 // is given the bytes a real client sends and must find every statement the server would run, or
 // refuse what it cannot read; the same reader is what the proxy runs per tunnel (tunnels.test.ts
 // drives it live).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
 import { RedisReader, RedisStart, startsRedisInline } from '../../describe/tunnel-redis.ts';
 import { MongoReader, startsMongo } from '../../describe/tunnel-mongo.ts';
 import { InnerSessionScan } from '../../describe/tunnel-inner.ts';
+import { bridgeTargets } from '../../proxy/bridge-targets.ts';
 import { tempDir } from '../temp-dir.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 import { freePort, missingRedis, startRedis } from '../helpers/pg-redis.ts';
@@ -663,4 +664,325 @@ t.test('twenty-first pass: MongoDB\'s wire protocol through a bridge is read as 
   }
   const read = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [hello, opMsg({ find: 'users', filter: { a: 1 }, $db: 'app' })], 'latin1');
   t.not(read.code, 1008, 'reads go on');
+});
+
+/** An SSL 2 format ClientHello (RFC 6101 appendix E) offering TLS `minor`: what OpenSSL still parses to begin TLS ≤ 1.2. */
+function v2Hello(specs: number[][], session: number, challenge: number, minor: number): Buffer {
+  const body = Buffer.concat([
+    Buffer.from([0x01, minor === -1 ? 0 : 3, minor === -1 ? 2 : minor]),
+    Buffer.from([0, 0, 0, 0, 0, 0]), Buffer.from(specs.flat()), Buffer.alloc(session, 7), Buffer.alloc(challenge, 9),
+  ]);
+  body.writeUInt16BE(specs.length * 3, 3);
+  body.writeUInt16BE(session, 5);
+  body.writeUInt16BE(challenge, 7);
+  return Buffer.concat([Buffer.from([0x80 | (body.length >> 8), body.length & 0xff]), body]);
+}
+
+t.test('twenty-first pass: an HTTP/0.9 request line, an SSL 2 format hello and a hello of record version 3.5+ inside a WebSocket tunnel are never relayed', async (t) => {
+  // Left open by the twentieth pass. Python's http.server and nginx run `GET /deny/x` with no
+  // version (HTTP/0.9) as a connection's first request, and OpenSSL 3 negotiates TLS 1.2 from a
+  // hello in SSL 2's record format: behind a bridge each went on undecided.
+  const blanks = fc.constantFrom(' ', '\t', '  ', '\x0b', '\x0c', '\x1f', '\x85', '\xa0');
+  await fc.assert(fc.property(
+    fc.constantFrom('', '\r\n', ' ', '\t', '\n\r\n'), blanks, fc.constantFrom('/deny/x', '/', '//deny', 'http://admin.example/deny', 'HTTPS://admin.example:8443/'),
+    fc.constantFrom('\r\n', '\n', '', ' \r\n', '\x0c\n'), fc.array(fc.nat(), { maxLength: 4 }),
+    (lead, b, target, end, cuts) => {
+      const stream = Buffer.from(`${lead}GET${b}${target}${end}`, 'latin1');
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
+      const scan = new InnerSessionScan();
+      let found: string | undefined;
+      let at = 0;
+      for (const p of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      if (found !== 'an HTTP request') throw new Error(`${JSON.stringify(stream.toString('latin1'))} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  await fc.assert(fc.property(
+    fc.array(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 3, maxLength: 3 }), { minLength: 1, maxLength: 40 }), fc.constantFrom(0, 16, 32),
+    fc.integer({ min: 16, max: 32 }), fc.constantFrom(-1, 0, 1, 2, 3), fc.constantFrom(Buffer.alloc(0), Buffer.from('STARTTLS\r\n'), Buffer.from('*1\r\n$4\r\nPING\r\n')), fc.array(fc.nat(), { maxLength: 4 }),
+    (specs, session, challenge, minor, before, cuts) => {
+      const stream = Buffer.concat([before, v2Hello(specs, session, challenge, minor)]);
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
+      const scan = new InnerSessionScan();
+      let found: string | undefined;
+      let at = 0;
+      for (const p of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      if (!found?.startsWith('a TLS handshake')) throw new Error(`not seen: ${stream.subarray(0, 16).toString('hex')} cut at ${points.join(',')}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // A TLS hello whose records say a minor version past TLS's own (OpenSSL answers it), whole or in one-byte records.
+  const hellos = await Promise.all([clientHello({}), clientHello({ maxVersion: 'TLSv1.2' })]);
+  const versioned = (h: Buffer, minor: number): Buffer => {
+    const out = Buffer.from(h);
+    for (let i = 0; i + 5 <= out.length; i += 5 + out.readUInt16BE(i + 3)) out[i + 2] = minor;
+    return out;
+  };
+  await fc.assert(fc.property(fc.constantFrom(...hellos), fc.integer({ min: 5, max: 255 }), fc.constantFrom(0, 1, 7), fc.array(fc.nat(), { maxLength: 3 }), (hello, minor, size, cuts) => {
+    const stream = versioned(size ? fragmented(hello, size) : hello, minor);
+    const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
+    const scan = new InnerSessionScan();
+    let found: string | undefined;
+    let at = 0;
+    for (const p of [...points, stream.length]) {
+      found ??= scan.read(stream.subarray(at, p));
+      at = p;
+    }
+    if (found !== 'a TLS handshake') throw new Error(`not seen: minor ${minor}, records of ${size}, cut at ${points.join(',')}`);
+  }), { numRuns: numRuns * 4, ...seed });
+  // Controls: Redis's inline GET, a 0.9 line after the first, a three-word chat line, random binary (the property above).
+  for (const msgs of [['GET keep\r\n'], ['GET keep'], ['hello\n', 'GET /help\n'], ['hi', 'GET /help'], ['GET /help me please\n'], ['GETTING /x\n'], ['get /x\n'], ['GET x/y\n']]) {
+    const scan = new InnerSessionScan();
+    t.equal(msgs.map((m) => scan.read(Buffer.from(m))).find(Boolean), undefined, JSON.stringify(msgs));
+  }
+
+  // Live: Python's http.server (it runs HTTP/0.9) and a TLS server (OpenSSL 3, SECLEVEL=0 as for
+  // legacy clients) behind bridges; neither gets the agent's bytes.
+  const py = spawn('python3', ['-c', `
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        sys.stderr.write('RAN ' + self.path + '\\n'); sys.stderr.flush()
+        self.send_response(200); self.end_headers(); self.wfile.write(b'secret')
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(('127.0.0.1', 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+`]);
+  t.teardown(() => void py.kill());
+  let ran = '';
+  py.stderr.on('data', (c: Buffer) => { ran += c.toString(); });
+  const pyPort = Number(await new Promise<string>((r) => py.stdout.once('data', (c: Buffer) => r(c.toString()))));
+  const dir = tempDir(t, 'airlock-v2-hello-');
+  const { certFile } = upstreamCert(dir, ['localhost', '127.0.0.1']);
+  const tlsServer = tls.createServer({ cert: fs.readFileSync(certFile), key: fs.readFileSync(`${dir}/upstream-key.pem`), minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' });
+  tlsServer.on('tlsClientError', () => undefined);
+  await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+  t.teardown(() => tlsServer.close());
+  /** What each bridge wrote to its service. */
+  const wrote = new Map<number, Buffer[]>();
+  const bridgeTo = (port: number) => startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => { s.write(d); (wrote.get(port) ?? wrote.set(port, []).get(port)!).push(d); });
+      ws.on('close', () => s.end());
+    },
+  });
+  const httpBridge = await bridgeTo(pyPort);
+  const tlsBridge = await bridgeTo((tlsServer.address() as net.AddressInfo).port);
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${httpBridge.port}`, `127.0.0.1:${tlsBridge.port}`] });
+  // (SQL*Plus's `GET file` reading refuses the plainest spellings already; Python splits at more blanks.)
+  for (const line of ['GET\x0b/deny/all\r\n', 'GET\xa0/deny/all', '\x0cGET\x0chttp://admin.example/deny\r\n']) {
+    const http09 = await bridgeSession(httpBridge, a.proxyUrl, 'allowed.example', [Buffer.from(line, 'latin1')], 'latin1');
+    t.equal(http09.code, 1008, `the tunnel is closed at the 0.9 request line ${JSON.stringify(line)}`);
+  }
+  const hello = v2Hello([[0, 0, 0x9c], [0, 0, 0x2f], [0, 0, 0x35], [0, 0, 0xff]], 0, 32, 3);
+  const v2 = await new Promise<{ code: number; answer: Buffer }>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${tlsBridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    const answer: Buffer[] = [];
+    ws.on('open', () => ws.send(hello, { binary: true }));
+    ws.on('message', (d: Buffer) => { answer.push(d); ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, answer: Buffer.concat(answer) }));
+    ws.on('error', () => resolve({ code: -1, answer: Buffer.concat(answer) }));
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  t.equal(v2.code, 1008, 'the tunnel is closed at the SSL 2 format hello');
+  t.equal(v2.answer.length, 0, 'no ServerHello came back');
+  const odd = await bridgeSession(tlsBridge, a.proxyUrl, 'allowed.example', [versioned(hellos[0]!, 9)], 'latin1');
+  t.equal(odd.code, 1008, 'the tunnel is closed at a hello whose record says version 3.9');
+  await new Promise((res) => setTimeout(res, 200));
+  t.equal(ran, '', 'Python\'s server ran no request');
+  t.equal(Buffer.concat(wrote.get((tlsServer.address() as net.AddressInfo).port) ?? []).length, 0, 'the TLS server got no hello');
+  t.equal(Buffer.concat(wrote.get(pyPort) ?? []).length, 0, 'the HTTP server got no request line');
+  // Control: chat goes on (the in-process controls above show a 0.9-shaped line after the first is not read as one).
+  const chat = await bridgeSession(httpBridge, a.proxyUrl, 'allowed.example', [Buffer.from('hello there\n')], 'latin1');
+  t.not(chat.code, 1008, 'chat goes on');
+});
+
+t.test('twenty-first pass: the destination an upgrade names for a bridge to dial is decided as a request to it', async (t) => {
+  // Left open by the twentieth pass: a TCP-over-WebSocket bridge (wstunnel, a front taking
+  // `?host=&port=`) dials what the upgrade names; the upgrade was decided by the bridge's URL only.
+  const jwt = (claims: object): string => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
+  fc.assert(fc.property(
+    fc.constantFrom('host', 'HOST', 'target', 'remote', 'dest', 'addr', 'upstream'), fc.constantFrom('port', 'rport', 'remote_port', 'inline'),
+    fc.constantFrom('admin.example', '10.0.0.5', '[::1]'), fc.integer({ min: 1, max: 65535 }), fc.constantFrom('query', 'jwt', 'path'), fc.constantFrom('', 'abc', ' '),
+    (hostName, portName, host, port, place, after) => {
+      // A bare IPv6 literal beside its port, and a port as parseInt reads it (`22abc`).
+      const bare = portName !== 'inline' && host === '[::1]' ? '::1' : host;
+      const query = portName === 'inline' ? `?${hostName}=${encodeURIComponent(`${host}:${port}`)}` : `?${hostName}=${encodeURIComponent(bare)}&${portName}=${port}${encodeURIComponent(after)}`;
+      const url = place === 'query' ? `ws://allowed.example/ws${query}` : place === 'path' ? `ws://allowed.example/wstunnel/tcp/${host}/${port}` : 'ws://allowed.example/v1/events';
+      const headers = place === 'jwt' ? ['Sec-WebSocket-Protocol', `v1, authorization.bearer.${jwt({ id: '1', p: { Tcp: {} }, r: host.replace(/^\[|\]$/g, ''), rp: port })}`] : [];
+      const found = bridgeTargets(headers, url);
+      if (!Array.isArray(found) || found.length !== 1 || found[0]!.request.url !== `ws://${host}:${port}/`) throw new Error(`${place} ${url} ${JSON.stringify(found)}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: no host with a port, an opaque bearer token, a chat's parameters.
+  for (const [url, headers] of [['ws://allowed.example/chat?to=alice&room=7', []], ['ws://allowed.example/ws?host=allowed.example', []], ['ws://allowed.example/ws?port=5', []], ['ws://allowed.example/play?server=eu1&port=443', []],
+    ['ws://allowed.example/ws', ['Sec-WebSocket-Protocol', 'authorization.bearer.abc123']], ['ws://allowed.example/ws', ['Sec-WebSocket-Protocol', `authorization.bearer.${jwt({ sub: 'u1' })}`]]] as const) {
+    t.equal(bridgeTargets([...headers], url), undefined, `${url} ${headers.join(': ')}`);
+  }
+
+  // Live: a bridge dialling what the upgrade names; admin.example (denied) and allowed.example
+  // are two services on this machine.
+  const got: string[] = [];
+  const service = net.createServer((s) => s.on('data', (d) => got.push(d.toString('latin1'))));
+  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+  t.teardown(() => service.close());
+  const svcPort = (service.address() as net.AddressInfo).port;
+  const asked: string[] = [];
+  const bridge = await startWsUpstream(t, {
+    handleProtocols: (p) => (p.has('v1') ? 'v1' : false),
+    onConnection: (ws, req) => {
+      const u = new URL(req.url ?? '/', 'http://bridge');
+      const claims = /authorization\.bearer\.[^.]*\.([^.,\s]+)/.exec(String(req.headers['sec-websocket-protocol'] ?? ''))?.[1];
+      const r = claims ? JSON.parse(Buffer.from(claims, 'base64url').toString()) as { r: string; rp: number } : undefined;
+      const target = r ? `${r.r}:${r.rp}` : u.searchParams.get('host') ? `${u.searchParams.get('host')}:${u.searchParams.get('port')}` : /\/tcp\/([^/]+)\/(\d+)/.exec(u.pathname)?.slice(1).join(':');
+      if (!target) return;
+      asked.push(target);
+      const s = net.connect(Number(target.split(':').pop()), '127.0.0.1');
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const open = (path: string, protocols: string[]): Promise<number | 'open'> => new Promise((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}${path}`, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => { ws.send('DELETE /all\r\n'); setTimeout(() => { ws.close(); resolve('open'); }, 100); });
+    ws.on('unexpected-response', (_req, res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    ws.on('error', () => resolve(-1));
+    setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+  });
+  for (const [path, protocols] of [[`/ws?host=admin.example&port=${svcPort}`, []], ['/v1/events', ['v1', `authorization.bearer.${jwt({ id: '1', p: { Tcp: { proxy_protocol: false } }, r: 'admin.example', rp: svcPort })}`]], [`/wstunnel/tcp/admin.example/${svcPort}`, []]] as const) {
+    t.equal(await open(path, [...protocols]), 403, `refused: ${path} ${protocols.join(', ').slice(0, 40)}`);
+  }
+  t.same(asked, [], 'the bridge was never asked to dial admin.example');
+  t.same(got, [], 'the service behind it got nothing');
+  t.ok(a.records.some((r) => r.outcome === 'denied' && /bridge target/.test(String(r.decision?.reason ?? r.detail ?? ''))), 'the refusal names the bridge target');
+  // Controls: the allowed host behind the bridge, a chat's parameters.
+  t.equal(await open(`/ws?host=allowed.example&port=${svcPort}`, []), 'open', 'a bridge target the policy allows');
+  t.equal(await open('/chat?to=alice', []), 'open', 'parameters naming no host and port');
+});
+
+t.test('twenty-first pass: a SOCKS, Trojan or VLESS client inside a WebSocket tunnel is never relayed to the proxy behind the bridge', async (t) => {
+  // A SOCKS proxy behind a bridge (gost's socks5+ws, wstunnel's socks5 mode) dials whatever its
+  // request names: an allowed WebSocket to it reached every host.
+  const host = (h: string): Buffer => Buffer.concat([Buffer.from([h.length]), Buffer.from(h)]);
+  const port = (p: number): Buffer => Buffer.from([p >> 8, p & 0xff]);
+  fc.assert(fc.property(
+    fc.constantFrom('5', '5-auth', '5-piped', '5-ip', '4', '4a', 'trojan', 'trojan-ip', 'vless', 'vless-flow', 'vless-ip', 'vless-v6'), fc.constantFrom('admin.example', 'db.internal'), fc.integer({ min: 1, max: 65535 }), fc.array(fc.nat(), { maxLength: 3 }), fc.boolean(),
+    (kind, name, p, cuts, emptyFirst) => {
+      const uuid = Buffer.from('b831381d63244d53ad4f8cda48b30811', 'hex');
+      const flow = Buffer.concat([Buffer.from([0x0a, 16]), Buffer.from('xtls-rprx-vision')]);
+      const stream = {
+        trojan: Buffer.concat([Buffer.from(`${'a3'.repeat(28)}\r\n`), Buffer.from([1, 3]), host(name), port(p), Buffer.from('\r\nGET / HTTP/1.1')]),
+        'trojan-ip': Buffer.concat([Buffer.from(`${'0f'.repeat(28)}\r\n`), Buffer.from([1, 1, 10, 0, 0, 5]), port(p), Buffer.from('\r\n')]),
+        vless: Buffer.concat([Buffer.from([0]), uuid, Buffer.from([0, 1]), port(p), Buffer.from([2]), host(name)]),
+        'vless-flow': Buffer.concat([Buffer.from([0]), uuid, Buffer.from([flow.length]), flow, Buffer.from([1]), port(p), Buffer.from([2]), host(name), Buffer.from('payload')]),
+        'vless-ip': Buffer.concat([Buffer.from([0]), uuid, Buffer.from([0, 1]), port(p), Buffer.from([1, 10, 0, 0, 5])]),
+        'vless-v6': Buffer.concat([Buffer.from([0]), uuid, Buffer.from([0, 1]), port(p), Buffer.from([3]), Buffer.alloc(15), Buffer.from([1])]),
+        5: Buffer.from([5, 1, 0]),
+        '5-auth': Buffer.from([5, 2, 0, 2]),
+        '5-piped': Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3]), host(name), port(p)]),
+        '5-ip': Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 1, 10, 0, 0, 5]), port(p)]),
+        4: Buffer.concat([Buffer.from([4, 1]), port(p), Buffer.from([10, 0, 0, 5]), Buffer.from('agent\0')]),
+        '4a': Buffer.concat([Buffer.from([4, 1]), port(p), Buffer.from([0, 0, 0, 1]), Buffer.from(`\0${name}\0`)]),
+      }[kind]!;
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
+      const scan = new InnerSessionScan();
+      let found = emptyFirst ? scan.read(Buffer.alloc(0)) : undefined;
+      let at = 0;
+      for (const q of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, q));
+        at = q;
+      }
+      if (!found || !/^a (SOCKS|Trojan|VLESS) request$/.test(found)) throw new Error(`${kind} ${stream.toString('hex')} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: other binary starts (a SOCKS-like greeting with more behind it, CQL's STARTUP, a byte 5 or 4 alone then data).
+  // (also PostgreSQL's startup, alone and after an SSLRequest the server declined, and a digest line followed by text).
+  const startup = (user: string): Buffer => {
+    const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), Buffer.from(`user\0${user}\0database\0postgres\0\0`)]);
+    return Buffer.concat([Buffer.from([0, 0, 0, body.length + 4]), body]);
+  };
+  for (const msgs of [[startup('abcd')], [startup('airlock')], [Buffer.from('0000000804d2162f', 'hex'), startup('abcd')], [Buffer.from(`${'a3'.repeat(28)}\r\nhello`)], [Buffer.from([5, 1, 0, 0x42, 0x42])], [Buffer.from('0400000001000000160001000b43514c5f56455253494f4e0005332e302e30', 'hex')], [Buffer.from([4, 1, 0, 80, 1, 2, 3, 4, 0x61, 0x62]), Buffer.from([0xff, 0])], [Buffer.from([5]), Buffer.from([0x40])]]) {
+    const scan = new InnerSessionScan();
+    t.equal(msgs.map((m) => scan.read(m)).find(Boolean), undefined, msgs.map((m) => m.toString('hex')).join(' '));
+  }
+
+  // Live: a SOCKS 5 proxy behind a bridge; the `socks` client over the WebSocket asks it for admin.example.
+  const dialled: string[] = [];
+  const socksServer = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', (greeting: Buffer) => {
+      dialled.push(`greeting ${greeting.toString('hex')}`);
+      s.write(Buffer.from([5, 0]));
+      s.once('data', (req: Buffer) => {
+        dialled.push(`request ${req.subarray(5, 5 + req[4]!).toString()}`);
+        s.end(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 80]));
+      });
+    });
+  });
+  await new Promise<void>((r) => socksServer.listen(0, '127.0.0.1', r));
+  t.teardown(() => socksServer.close());
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect((socksServer.address() as net.AddressInfo).port, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const { SocksClient } = await import('socks');
+  const code = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}/`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => {
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => undefined);
+      SocksClient.createConnection({ proxy: { host: '127.0.0.1', port: 1, type: 5 }, command: 'connect', destination: { host: 'admin.example', port: 22 }, existing_socket: stream as never, timeout: 3000 }).catch(() => undefined);
+    });
+    ws.on('close', (c) => resolve(c));
+    ws.on('error', () => resolve(-1));
+    setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+  });
+  t.equal(code, 1008, 'the tunnel is closed at the SOCKS greeting');
+  t.same(dialled, [], 'the SOCKS proxy got nothing: admin.example was never asked for');
+});
+
+t.test('twenty-first pass: an SSH identification line spelled as OpenSSH\'s sshd reads it closes the tunnel', (t) => {
+  // sshd reads the client's line with sscanf("SSH-%d.%d-%[^\\n]"): blanks and a sign before each
+  // number, leading zeros, and any minor version of major 2 are accepted (kex.c); only `SSH-2.0-`
+  // and `SSH-1.99-` were read here (not checked against a live sshd: none on this machine).
+  fc.assert(fc.property(
+    fc.constantFrom('', ' ', '\t', '  ', '\x0b', '\r', '+', ' +'), fc.constantFrom('', '0', '00'), fc.constantFrom(['2', '0'], ['2', '5'], ['2', '99'], ['1', '99'], ['1', '099']),
+    fc.constantFrom('', ' ', '+'), fc.constantFrom('', 'x\r\n', 'hello\n'), fc.array(fc.nat(), { maxLength: 3 }),
+    (b1, zeros, [major, minor], b2, before, cuts) => {
+      const stream = Buffer.from(`${before}SSH-${b1}${zeros}${major}.${b2}${minor}-OpenSSH_9.6\r\n`, 'latin1');
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
+      const scan = new InnerSessionScan();
+      let found: string | undefined;
+      let at = 0;
+      for (const p of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      if (found !== 'an SSH session') throw new Error(`${JSON.stringify(stream.toString('latin1'))} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: versions sshd refuses, a line without the dot, prose.
+  for (const m of ['SSH-3.0-x\r\n', 'SSH-1.5-x\r\n', 'SSH-2-x\r\n', 'SSH-x.0-y\n', 'SSH is fine\n', 'ssh-2.0 notes\n', 'SSH-12.0-x\n', 'SSH--2.0-x\n']) {
+    t.equal(new InnerSessionScan().read(Buffer.from(m)), undefined, JSON.stringify(m));
+  }
+  t.end();
 });

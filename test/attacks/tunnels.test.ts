@@ -1286,7 +1286,8 @@ class WsSocket extends Duplex {
   ref(): this { return this; }
   unref(): this { return this; }
 }
-const sqlUrl = (path = '/v2?address=db:5432'): string => `ws://sql.example:${bridge.port}${path}`;
+// Neon's own proxy names the endpoint it fronts (a bridge's target is decided: proxy/bridge-targets.ts).
+const sqlUrl = (path = '/v2?address=sql.example:5432'): string => `ws://sql.example:${bridge.port}${path}`;
 async function overTunnel(): Promise<{ client: pgLib.Client; socket: WsSocket }> {
   const socket = new WsSocket(sqlUrl());
   const client = new pgLib.Client({ user: 'airlock', database: 'postgres', stream: () => socket as never });

@@ -758,17 +758,57 @@ if (missing) {
     // Twentieth pass: a replica metered a stream's chunks on its own estimate, corrected only by
     // answers to its own charges (a bucket it never charged counted as full): a tunnel opened on B,
     // the budget drained through A, and one message as large as the budget still left through B.
-    // A chunk past METER_LOCALLY_BYTES is now checked and debited in Redis before it leaves.
+    // A chunk now leaves on bytes taken from Redis before it (a lease, twenty-first pass).
     const big = [{ key: 'big', limit: 1_000_000, window: '1000h', unit: 'egress_bytes' }];
     t.equal((await b.charge(big as never, { request: { egress_bytes: 10 } })).ok, true, 'B opens a stream: it knows the level then');
     t.equal((await a.meterEgress(big as never, 600_000)).ok, true, 'A sends a large message');
     t.equal((await b.meterEgress(big as never, 600_000)).ok, false, 'B cannot send another on its stale estimate: Redis holds 399,990');
     t.equal((await b.meterEgress(big as never, 300_000)).ok, true, 'one that fits what Redis holds passes');
     const small = b.meterEgress(big as never, 1000);
-    t.ok(!(small instanceof Promise) && small.ok, 'a small chunk is metered at once, on the estimate the answers corrected');
+    t.ok((small instanceof Promise ? await small : small).ok, 'a small chunk that fits what Redis holds passes (A holds a lease of 64 KiB: B asked Redis)');
     const never = [{ key: 'drained-elsewhere', limit: 1_000_000, window: '1000h', unit: 'egress_bytes' }];
     t.equal((await a.charge(never as never, { request: { egress_bytes: 990_000 } })).ok, true, 'A drains a bucket B never charged');
     t.equal((await b.meterEgress(never as never, 900_000)).ok, false, 'B does not count it as full');
+
+    // Twenty-first pass: chunks of at most 64 KiB were metered on the replica's estimate, so
+    // replicas streaming at once each sent nearly a whole budget: each had heard the level when its
+    // stream opened, and a read's worth of chunks (a burst, before any answer) passed on it. Now a
+    // chunk leaves on bytes leased from Redis ahead of it: exact across replicas.
+    const c = await RedisRateLimits.open(redis.url, quiet);
+    t.teardown(() => c.close());
+    const idle = RedisRateLimits.LEASE_IDLE_MS;
+    RedisRateLimits.LEASE_IDLE_MS = 300;
+    t.teardown(() => { RedisRateLimits.LEASE_IDLE_MS = idle; });
+    const shared = [{ key: 'shared', limit: 300_000, window: '100000h', unit: 'egress_bytes' }]; // no refill to speak of
+    for (const r of [a, b, c]) t.equal((await r.charge(shared as never, { request: { egress_bytes: 10 } })).ok, true, 'a stream opens: its replica hears the level');
+    let sent = 0;
+    for (let round = 0; round < 4; round++) {
+      for (const r of [a, b, c]) {
+        // One read's worth of 60 KB chunks, each sent once the meter said yes (waiting when it asks Redis).
+        for (let i = 0; i < 6; i++) {
+          const m = r.meterEgress(shared as never, 60_000);
+          if (!(m instanceof Promise ? await m : m).ok) break;
+          sent += 60_000;
+        }
+      }
+    }
+    t.ok(sent <= 300_000 - 30, `three replicas streamed ${sent} bytes of a 300,000-byte budget`);
+    t.ok(sent >= 240_000, 'the budget is still usable');
+    const tiny = [{ key: 'tiny-frames', limit: 1e6, window: '100000h', unit: 'egress_bytes' }];
+    let synchronous = 0;
+    for (let i = 0; i < 1000; i++) {
+      const m = c.meterEgress(tiny as never, 10);
+      if (m instanceof Promise) await m;
+      else synchronous++;
+    }
+    t.ok(synchronous >= 990, `tiny chunks leave at once on a lease (${synchronous} of 1000 without asking Redis)`);
+    // What a lease has left goes back once its stream is quiet: every byte not sent is the bucket's again.
+    let back: number | undefined;
+    for (let i = 0; i < 100 && back !== 1e6 - 10_000; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      back = Math.round((await a.snapshot()).find((v) => v.key === 'tiny-frames')?.available ?? 0);
+    }
+    t.equal(back, 1e6 - 10_000, 'the unspent lease went back to the bucket');
 
     // Sixteenth pass: every metered chunk was a Lua script in Redis of its own: one agent's tunnels
     // of tiny WebSocket frames (each metered) ran one per frame, taking Redis's time and the event

@@ -1,0 +1,83 @@
+// The destination a WebSocket upgrade names for a bridge to dial: a TCP-over-WebSocket bridge
+// (wstunnel, a websockify or `websocat` front with a target parameter, the tunnels chat and DB
+// consoles ship) connects to whatever host and port the upgrade asks for, so an upgrade allowed
+// to the bridge reached every service behind it, decided by the bridge's URL only (twenty-first
+// pass, left open by the twentieth: `decideSecondTargets` was not run for upgrades). Each named
+// destination is a second target (proxy/second-targets.ts): decided as a WebSocket upgrade to
+// that host and port, the strictest decision winning (Neon's own proxy names the endpoint it
+// fronts, `?address=<the same host>:5432`).
+//
+// Read: wstunnel's JWT in `Sec-WebSocket-Protocol` (`authorization.bearer.<jwt>`, claims `r` and
+// `rp`; its server does not check the signature unless told to), its older path form
+// (`/…/tcp/<host>/<port>`), and a query naming a host with a port (`?host=db&port=5432`,
+// `?target=db:5432`, `remote`, `dest`, …). A host without a port (`?to=alice`) names no bridge target.
+import { isIPv6 } from 'node:net';
+import { bodilessTarget, type SecondTarget } from './second-targets.ts';
+import type { Rejection } from './enforcers.ts';
+import { refusals } from './refusals.ts';
+
+/** Query names under which a bridge takes the host it dials, and those under which it takes the port. */
+// (Not `server` or `backend`: chat and game sockets name a shard so, `?server=eu1&port=443`.)
+const HOST_NAMES = new Set(['host', 'hostname', 'target', 'dest', 'destination', 'remote', 'remote_host', 'remotehost', 'rhost', 'upstream', 'addr', 'address']);
+const PORT_NAMES = new Set(['port', 'remote_port', 'remoteport', 'rport', 'rp', 'dport', 'target_port', 'dest_port', 'destport']);
+/** More destinations than this in one upgrade are refused, not decided one by one. */
+const MAX_BRIDGE_TARGETS = 8;
+
+/** A host (a name, an IPv4 or a bracketed IPv6 literal) with an optional port, as a bridge dials it. */
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?)(?::(\d{1,5}))?$/i;
+
+export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondTarget[] | { refusal: Rejection } | undefined {
+  let url: URL;
+  try {
+    url = new URL(requestUrl);
+  } catch {
+    return undefined;
+  }
+  const named: Array<{ host: string; port: string; why: string }> = [];
+  const add = (value: string, port: string | undefined, why: string): void => {
+    // A bare IPv6 literal (`?host=::1`) is dialled as one.
+    const m = HOST_PORT.exec(isIPv6(value.trim()) ? `[${value.trim()}]` : value.trim());
+    const p = m?.[2] ?? port;
+    if (m && p !== undefined && /^\d{1,5}$/.test(p) && Number(p) <= 65535) named.push({ host: m[1]!, port: p, why });
+  };
+  // The query: a host-naming parameter with its port in it, or beside it.
+  const params = [...url.searchParams].map(([k, v]) => [k.toLowerCase(), v] as const);
+  // The port as `parseInt` and `Number('+22')` read it (`22abc`, ` +22`).
+  const port = params.map(([k, v]) => (PORT_NAMES.has(k) ? /^\s*\+?(\d{1,5})/.exec(v)?.[1] : undefined)).find((v) => v !== undefined);
+  for (const [k, v] of params) if (HOST_NAMES.has(k)) add(v, port, `the bridge target its ?${k}= names`);
+  // wstunnel's older path: …/tcp/<host>/<port>.
+  const path = /\/(?:tcp|udp)\/([^/]+)\/(\d{1,5})(?:\/|$)/i.exec(url.pathname);
+  if (path) add(decodeURIComponent(path[1]!), path[2], 'the bridge target its path names');
+  // wstunnel's JWT among the subprotocols.
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() !== 'sec-websocket-protocol') continue;
+    for (const token of rawHeaders[i + 1]!.split(',')) {
+      const t = token.trim();
+      if (!/^authorization\.bearer\./i.test(t)) continue;
+      const claims = jwtClaims(t.slice('authorization.bearer.'.length));
+      if (claims && typeof claims.r === 'string' && (typeof claims.rp === 'number' || typeof claims.rp === 'string')) {
+        add(claims.r.includes(':') && !claims.r.startsWith('[') ? `[${claims.r}]` : claims.r, String(claims.rp), 'the bridge target its wstunnel token names');
+      }
+    }
+  }
+  if (!named.length) return undefined;
+  if (named.length > MAX_BRIDGE_TARGETS) return { refusal: refusals.bad(`the upgrade names more than ${MAX_BRIDGE_TARGETS} destinations for a bridge to dial`) };
+  // Each as the upgrade it amounts to (a policy allowing a host's WebSocket allows its bridge target there).
+  return named.map(({ host, port: p, why }) => {
+    const target = bodilessTarget(rawHeaders, 'GET', `ws://${host}:${p}/`, `${why} (${host}:${p}, dialled behind the upgrade)`);
+    if (!target.request.headers.some(([k]) => k.toLowerCase() === 'upgrade')) target.request.headers.push(['Upgrade', 'websocket']);
+    return target;
+  });
+}
+
+/** A JWT's claims (its signature unchecked, as such a bridge reads them), or undefined. */
+function jwtClaims(jwt: string): Record<string, unknown> | undefined {
+  const part = jwt.split('.')[1];
+  if (!part || part.length > 8192) return undefined;
+  try {
+    const v: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : undefined;
+  } catch {
+    return undefined;
+  }
+}
