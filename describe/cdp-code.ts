@@ -12,9 +12,12 @@
 // references are undone, and inside string literals written in base64 (`atob('aHR0cHM6…')`). A
 // scheme with no host after it (`'https://' + host`) is returned as written: it does not parse, so
 // the command is refused (its host is made at run time); a host assigned to `location.host` or a
-// URL's `hostname` is a load of it. Not read (docs/policies.md says so): a URL
-// assembled at run time from pieces none of which is one (`'ht' + 'tps:/' + '/evil.example'`,
-// `String.fromCharCode(…)`), and what code sends to the page's own site or an allowed one (a
+// URL's `hostname` is a load of it. Twenty-first pass: a URL assembled from literal pieces
+// (`'ht' + 'tps:/' + '/evil.example'`, `.concat`, character codes written out, a list joined, a
+// literal decoded, a template's literal substitutions) is read as the string it makes, and one whose
+// host is made at run time (`'//' + h`) is refused (`assembled`). Not read (docs/policies.md says
+// so): a string computed otherwise (a variable holding the slashes, a string reversed or mapped),
+// and what code sends to the page's own site or an allowed one (a
 // `fetch(url, {method: 'POST', body})` is judged as the GET of its URL).
 import { Parser } from 'htmlparser2';
 
@@ -89,6 +92,161 @@ function relativeHost(host: string): boolean {
   return h.startsWith('[') || /[^.]\.[^.]/.test(h);
 }
 
+/** A string literal in code: where it is, and its value (a template's substitutions as `parts`). */
+interface Literal { start: number; end: number; value: string; dynamic: string[]; folded: boolean }
+
+/**
+ * The string literals of code, left to right in one pass (a literal left open ends the scan of
+ * its line: a regular expression retrying from every quote was quadratic). A template's
+ * substitution that is itself one literal is its value; another is made at run time: the value
+ * holds U+0000 there (a URL read in it ends), and `dynamic` the text before each.
+ */
+function literals(code: string, max = 100_000): Literal[] {
+  const out: Literal[] = [];
+  let noBraceFrom = Infinity; // past here no `}` is left
+  for (let i = 0; i < code.length && out.length < max; i++) {
+    const q = code[i]!;
+    if (q !== "'" && q !== '"' && q !== '`') continue;
+    let value = '';
+    let folded = false;
+    const dynamic: string[] = [];
+    let j = i + 1;
+    let closed = false;
+    let from = j;
+    while (j < code.length) {
+      const c = code[j]!;
+      if (c === '\\') {
+        j += 2;
+        continue;
+      }
+      if (c === q) {
+        closed = true;
+        break;
+      }
+      if (q !== '`' && (c === '\n' || c === '\r')) break;
+      if (q === '`' && c === '$' && code[j + 1] === '{') {
+        const close = j + 2 >= noBraceFrom ? -1 : code.indexOf('}', j + 2);
+        if (close < 0) {
+          noBraceFrom = Math.min(noBraceFrom, j + 2);
+          break;
+        }
+        const inner = code.slice(j + 2, close).trim();
+        value += jsUnescaped(code.slice(from, j));
+        const one = /^(['"])((?:(?!\1)[^\\\n]|\\[\s\S])*)\1$/.exec(inner);
+        folded = true;
+        if (one) value += jsUnescaped(one[2]!);
+        else {
+          if (!ownSite.test(inner)) dynamic.push(value);
+          value += '\u0000';
+        }
+        j = from = close + 1;
+        continue;
+      }
+      j++;
+    }
+    if (!closed) {
+      i = j; // left open: no literal starts inside what was scanned
+      continue;
+    }
+    value += jsUnescaped(code.slice(from, j));
+    out.push({ start: i, end: j + 1, value, dynamic, folded });
+    i = j;
+  }
+  return out;
+}
+
+// What a page's own code reads its site from: a host made from it stays on the page's site.
+const ownSite = /^\s*(?:\+|\)?\s*\.\s*concat\s*\(|\$\{)?\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?(?:location\s*\.\s*(?:host|hostname|origin)|domain)\b/;
+// A piece ending where a URL's host begins: `//` with or without a scheme, a scheme alone, userinfo's `@`.
+const hostNext = (value: string): boolean => {
+  const tail = value.slice(-256);
+  return /(?:^|[^\\/])[\\/]{2}$/.test(tail) || /^[a-z][a-z0-9+.-]{0,30}:[\\/]?$/i.test(value) || /:[\\/]{2}[^\\/?#\s]{0,200}@$/.test(tail);
+};
+// Between two pieces of one string: `+`, or `.concat(`.
+const joiner = /^\s*\)?\s*(?:\+|\.\s*concat\s*\()\s*$/;
+const moreNext = /^\s*\)?\s*(?:\+|\.\s*concat\s*\()/;
+const numberLiteral = /^(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|\d+)$/;
+const decodedCall = /\b(decodeURIComponent|decodeURI|unescape)\s*\(\s*(['"`])([^'"`\\\n]{0,20000})\2\s*\)/g;
+const charCodes = /String\s*\.\s*from(?:CharCode|CodePoint)\s*\(([^()]{1,20000})\)/g;
+
+/**
+ * The code with the strings it assembles from literal pieces written as the one literal they make
+ * (twenty-first pass: `'//' + 'evil.example/c'`, `'ht' + 'tps:/' + '/evil.example'`,
+ * `String.fromCharCode(104, …)`, `['https:', '', 'evil.example'].join('/')`,
+ * `` `//${'evil.example'}` ``, `decodeURIComponent('https%3A%2F%2F…')` were read as no URL), and
+ * whether a URL's host is made at run time: a piece ending where a host begins followed by anything
+ * but a literal or the page's own site (`'//' + h`, `` `https://${h}/` ``, `location.hostname = h`).
+ */
+export function assembled(text: string): { strings: string[]; runtimeHost: boolean } {
+  let runtimeHost = false;
+  const strings: string[] = [];
+  // Character codes written out (or spread from a list written out) are the literal they make.
+  // Codes computed are not known (Playwright's injected script makes characters so): a host made
+  // of them is caught where it joins a `//`.
+  let t = text.replace(charCodes, (whole, args: string) => {
+    const codes = args.replace(/^\s*\.\.\.\s*\[([^\]]*)\]\s*$/, '$1').split(',').map((a) => a.trim()).filter((a) => a !== '');
+    if (!codes.length || !codes.every((c) => numberLiteral.test(c))) return whole;
+    const points = codes.map((c) => Number(c));
+    const made = points.every((n) => n <= 0x10ffff) ? String.fromCodePoint(...points) : '';
+    strings.push(made);
+    return JSON.stringify(made);
+  });
+  // A literal the code decodes (`decodeURIComponent('https%3A%2F%2F…')`) is what it decodes to.
+  t = t.replace(decodedCall, (whole, fn: string, _q: string, v: string) => {
+    try {
+      const made = fn === 'unescape' ? unescape(v) : fn === 'decodeURI' ? decodeURI(v) : decodeURIComponent(v);
+      strings.push(made);
+      return JSON.stringify(made);
+    } catch {
+      return whole; // not an escape sequence: as written
+    }
+  });
+  for (const m of t.matchAll(/\.\s*(?:host|hostname)\s*=(?!=)\s*([^;\n]{0,200})/g)) {
+    if (!/^(['"`])[^'"`]*\1/.test(m[1]!.trim()) && !ownSite.test(m[1]!)) runtimeHost = true;
+  }
+  const lits = literals(t);
+  let at = 0;
+  for (let k = 0; k < lits.length; k++) {
+    const first = lits[k]!;
+    for (const before of first.dynamic) if (hostNext(before)) runtimeHost = true;
+    // A run of pieces joined by `+` or `.concat(`.
+    let value = first.value;
+    let last = first;
+    while (k + 1 < lits.length && joiner.test(t.slice(last.end, lits[k + 1]!.start))) {
+      const next = lits[++k]!;
+      for (const before of next.dynamic) if (hostNext(value + before)) runtimeHost = true;
+      value += next.value;
+      last = next;
+    }
+    const rest = t.slice(last.end, last.end + 80);
+    if (hostNext(value) && moreNext.test(rest) && !ownSite.test(rest.replace(/^\s*\)/, ''))) runtimeHost = true;
+    // A list of pieces joined (`['https:', '', 'evil.example'].join('/')`).
+    let start = first.start;
+    let end = last.end;
+    if (first === last && /\[\s*$/.test(t.slice(Math.max(at, first.start - 20), first.start))) {
+      const items = [first.value];
+      let j = k;
+      while (j + 1 < lits.length && /^\s*,\s*$/.test(t.slice(lits[j]!.end, lits[j + 1]!.start))) items.push(lits[++j]!.value);
+      const tail = /^\s*,?\s*\]\s*\.\s*join\s*\(\s*/.exec(t.slice(lits[j]!.end, lits[j]!.end + 200));
+      if (tail) {
+        const sepLit = lits[j + 1];
+        const after = lits[j]!.end + tail[0].length;
+        const sep = sepLit && sepLit.start === after && /^\s*\)/.test(t.slice(sepLit.end)) ? sepLit : undefined;
+        if (sep || /^\s*\)/.test(t.slice(after))) {
+          value = items.join(sep ? sep.value : ',');
+          start = t.lastIndexOf('[', first.start);
+          end = sep ? sep.end : after;
+          k = sep ? j + 1 : j;
+        }
+      }
+    }
+    if (start < at) continue;
+    if (first !== last || start !== first.start || end !== first.end || first.folded) strings.push(value);
+    at = end;
+  }
+  return { strings: strings.slice(0, MAX_CODE_URLS * 4), runtimeHost };
+}
+
 function urlsIn(text: string, out: Set<string>): void {
   for (const m of text.matchAll(absoluteUrl)) {
     if (out.size > MAX_CODE_URLS) return;
@@ -113,7 +271,11 @@ export function codeUrls(text: string): string[] {
   // The readings a browser's parsers give the text: as written, escapes undone, then references
   // decoded; tabs and line breaks dropped (URL parsers drop them inside a URL).
   const escaped = jsUnescaped(text);
-  const views = new Set([text, escaped, referencesDecoded(escaped)]);
+  const built = assembled(text);
+  // A host made at run time: returned as the bare scheme it follows, which does not parse, so the
+  // caller refuses the command.
+  if (built.runtimeHost) out.add('https://');
+  const views = new Set([text, escaped, referencesDecoded(escaped), ...built.strings.map((v) => `"${v}"`)]);
   for (const v of [...views]) views.add(v.replace(/[\t\n\r]/g, ''));
   for (const v of views) urlsIn(v, out);
   let decoded = 0;

