@@ -813,6 +813,43 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
   },
 };
 /**
+ * Values the agent has the browser send with every request, or with a request it paused, to hosts
+ * no rule decides: the third-party images, scripts and beacons of an allowed page, or the paused
+ * request's own host (twenty-first pass, left open by the twentieth: `Network.setExtraHTTPHeaders
+ * {"X-D": "<data>"}`, a user agent of `Mozilla/5.0 (<data>)`, a paused request continued with
+ * headers, a body or credentials rode to every host the page then loaded from). Returns why the
+ * command is refused, or undefined: headers only when none are set; a user agent only when it is
+ * left as the browser's (`""`, what Playwright sends without a `userAgent`); a language list only
+ * when it is language tags (`de-DE,en;q=0.8`, no private-use subtags); a paused request's headers,
+ * body or credentials only with the URL it goes to, which is then decided.
+ */
+const languageList = /^(?:[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|\d{3}))?|\*)(?:;q=[01](?:\.\d{1,3})?)?(?:\s*,\s*(?:[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|\d{3}))?|\*)(?:;q=[01](?:\.\d{1,3})?)?){0,7}$/;
+const nonEmpty = (v: unknown): boolean => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
+export function browserWideValues(method: string, p: Record<string, unknown>): string | undefined {
+  const why = (what: string): string => `${method} ${what}: the browser sends it to hosts no rule decides (an allowed page's third-party loads)`;
+  switch (method) {
+    case 'Network.setExtraHTTPHeaders': case 'network.setExtraHeaders': case 'setExtraHTTPHeaders':
+      return nonEmpty(p.headers) ? why('sets headers for every request') : undefined;
+    case 'Network.setUserAgentOverride': case 'Emulation.setUserAgentOverride': case 'emulation.setUserAgentOverride': {
+      if (nonEmpty(p.userAgent)) return why('sets a user agent for every request');
+      if (nonEmpty(p.acceptLanguage) && !(typeof p.acceptLanguage === 'string' && languageList.test(p.acceptLanguage))) return why('sets an Accept-Language that is no list of languages');
+      return undefined;
+    }
+    case 'Fetch.continueRequest': case 'Network.continueInterceptedRequest': case 'network.continueRequest': case 'continue': case 'fallback':
+      if (typeof p.url === 'string' && p.url) return undefined; // goes where its URL says, decided
+      return ['headers', 'postData', 'body', 'cookies', 'authChallengeResponse'].some((k) => nonEmpty(p[k])) ? why('continues a paused request with values of its own') : undefined;
+    case 'Fetch.continueWithAuth': case 'network.continueWithAuth': {
+      const r = (p.authChallengeResponse ?? p.credentials) as { username?: unknown; password?: unknown } | undefined;
+      return nonEmpty(r?.username) || nonEmpty(r?.password) || nonEmpty((p.credentials as { type?: unknown } | undefined)?.type) ? why('answers an authentication challenge with credentials') : undefined;
+    }
+    case 'Network.setHttpAuthCredentials': case 'setHTTPCredentials':
+      return nonEmpty(p.username) || nonEmpty(p.httpCredentials) ? why('sets credentials for any host that asks') : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
  * Playwright's protocol (twentieth pass: a Playwright server's WebSocket was relayed undecided, its
  * method names having no CDP domain): methods whose parameters name a URL the browser or the
  * server goes to, and those carrying code or made-up answers, read as CDP's are. (`setContent` is
@@ -890,6 +927,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       return;
     }
     if (typeof method !== 'string' || !cdpMethod.test(method) || !params || typeof params !== 'object') return;
+    refused ??= browserWideValues(method, params as Record<string, unknown>);
     if (method === 'Target.sendMessageToTarget') {
       const inner = (params as { message?: unknown }).message;
       if (typeof inner === 'string') readings(inner).forEach((r) => visit(r, depth + 1));
@@ -944,6 +982,9 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
   // Browserless, a cloud grid: `{id, guid, method, params}`), read as the CDP commands it becomes.
   const playwright = (method: string, p: Record<string, unknown>): void => {
     const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+    // A context made with headers, a user agent, a locale or credentials for every request.
+    refused ??= browserWideValues(method, p) ?? browserWideValues('setExtraHTTPHeaders', { headers: p.extraHTTPHeaders }) ??
+      browserWideValues('Emulation.setUserAgentOverride', { userAgent: p.userAgent, acceptLanguage: p.locale }) ?? browserWideValues('setHTTPCredentials', { httpCredentials: p.httpCredentials });
     // The server resolves a relative URL against the context's `baseURL` (judged when the context
     // was made): one that keeps its host stays there; `//host/…` leaves it.
     const go = (what: string, v: string): void => {
@@ -988,6 +1029,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
   // case), read as the CDP commands it becomes.
   const bidi = (method: string, p: Record<string, unknown>): void => {
     const what = `BiDi ${method}`;
+    refused ??= browserWideValues(method, p);
     if (method === 'browsingContext.navigate' || method === 'network.continueRequest') {
       if (typeof p.url === 'string') load(what, p.url);
     }
@@ -1183,7 +1225,7 @@ export class JsonMessagesReader implements TunnelSqlReader {
       if (namesMcpMethod(text)) return { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] };
       // CDP's methods are `Domain.command`, BiDi's `module.command`, Playwright's messages carry a
       // `guid`: only a message naming one (or escaping) is parsed again.
-      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
+      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|emulation|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
       if (loads.urls.length) return { statements: loads.urls.map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
     }

@@ -501,3 +501,46 @@ t.test('control: BiDi traffic on the allowed site goes on', async (t) => {
   ];
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
 });
+
+// Values the browser sends with every request, or with a request it paused, to hosts no rule
+// decides (twenty-first pass, left open by the twentieth): headers for every request, a user agent
+// or language list made of data, a paused request (an allowed page's third-party image) continued
+// with headers, a body or credentials of the agent's, credentials for any host that asks. Each
+// rode to the third-party hosts an allowed page loads from. Now each closes the socket.
+t.test('headers, a user agent, a body or credentials the browser sends to hosts no rule decides close the socket, over CDP, BiDi and Playwright', async (t) => {
+  const data = '4111111111111111';
+  for (const msg of [
+    JSON.stringify(cdp('Network.setExtraHTTPHeaders', { headers: { 'X-Trace': data } })),
+    JSON.stringify({ ...cdp('Network.setExtraHTTPHeaders', { headers: { Referer: `https://docs.example/?d=${data}` } }), sessionId: 'S1' }),
+    JSON.stringify(cdp('Emulation.setUserAgentOverride', { userAgent: `Mozilla/5.0 (X11; Linux x86_64; ${data})` })),
+    JSON.stringify(cdp('Network.setUserAgentOverride', { userAgent: '', acceptLanguage: `en-x-${data.slice(0, 8)}` })),
+    JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'interception-7', headers: [{ name: 'X-D', value: data }] })),
+    JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'interception-7', method: 'POST', postData: Buffer.from(data).toString('base64') })),
+    JSON.stringify(cdp('Fetch.continueWithAuth', { requestId: 'interception-7', authChallengeResponse: { response: 'ProvideCredentials', username: 'u', password: data } })),
+    JSON.stringify(cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', headers: { 'X-D': data } })),
+    JSON.stringify(cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('Network.setExtraHTTPHeaders', { headers: { 'X-D': data } }, 9)) })),
+    bidi('network.setExtraHeaders', { headers: [{ name: 'X-D', value: { type: 'string', value: data } }] }),
+    bidi('network.continueRequest', { request: 'r-7', headers: [{ name: 'X-D', value: { type: 'string', value: data } }] }),
+    bidi('emulation.setUserAgentOverride', { userAgent: `Mozilla/5.0 ${data}` }),
+    pw('browser-context@9a2b', 'setExtraHTTPHeaders', { headers: [{ name: 'X-D', value: data }] }),
+    pw('browser@11', 'newContext', { userAgent: `Mozilla/5.0 ${data}`, viewport: { width: 1280, height: 720 } }),
+    pw('browser@11', 'newContext', { extraHTTPHeaders: [{ name: 'X-D', value: data }] }),
+    pw('browser@11', 'newContext', { httpCredentials: { username: 'u', password: data } }),
+    pw('route@77aa', 'continue', { headers: [{ name: 'X-D', value: data }], isFallback: false }),
+  ]) t.equal((await session([msg], [], 'browser.example')).code, 1008, msg.slice(0, 100));
+  t.notOk(ranText().includes('4111'), 'nothing reached the browser');
+});
+
+t.test('control: no headers, the browser\'s own user agent, a language list, a paused request continued as it was or to the allowed site, go on', async (t) => {
+  const msgs = [
+    JSON.stringify(cdp('Network.setExtraHTTPHeaders', { headers: {} })),
+    JSON.stringify(cdp('Emulation.setUserAgentOverride', { userAgent: '', acceptLanguage: 'de-DE', userAgentMetadata: { mobile: false, model: '', architecture: 'x86', platform: 'Windows', platformVersion: '' } })),
+    JSON.stringify(cdp('Network.setUserAgentOverride', { userAgent: '', acceptLanguage: 'en-US,en;q=0.9,zh-Hant-TW;q=0.5' })),
+    JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'interception-7' })),
+    JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'interception-7', url: 'https://docs.example/api', headers: [{ name: 'X-Requested-With', value: 'fetch' }] })),
+    JSON.stringify(cdp('Fetch.continueWithAuth', { requestId: 'interception-7', authChallengeResponse: { response: 'CancelAuth' } })),
+    pw('browser@11', 'newContext', { locale: 'fr-FR', viewport: { width: 1280, height: 720 } }),
+    pw('route@77aa', 'continue', { isFallback: false }),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
+});
