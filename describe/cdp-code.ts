@@ -15,10 +15,10 @@
 // URL's `hostname` is a load of it. Twenty-first pass: a URL assembled from literal pieces
 // (`'ht' + 'tps:/' + '/evil.example'`, `.concat`, character codes written out, a list joined, a
 // literal decoded, a template's literal substitutions) is read as the string it makes, and one whose
-// host is made at run time (`'//' + h`) is refused (`assembled`). Not read (docs/policies.md says
-// so): a string computed otherwise (a variable holding the slashes, a string reversed or mapped),
-// and what code sends to the page's own site or an allowed one (a
-// `fetch(url, {method: 'POST', body})` is judged as the GET of its URL).
+// host is made at run time (`'//' + h`) is refused (`assembled`); code that sends a write has its
+// URLs judged as writes, and one naming no URL is refused (`codeSends`). Not read (docs/policies.md
+// says so): a string computed otherwise (a variable holding the slashes, a string reversed or
+// mapped), and a write whose method the code hides (`fetch(u, opts)` with `opts` made elsewhere).
 import { Parser } from 'htmlparser2';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
@@ -260,6 +260,22 @@ function urlsIn(text: string, out: Set<string>): void {
     if (out.size > MAX_CODE_URLS) return;
     if (relativeHost(m[1]!)) out.add(`https://${m[1]}${m[2]}`);
   }
+}
+
+/**
+ * Whether code sends a write: a request's `method` other than a read written out (`fetch(u,
+ * {method: 'POST', body})`, `{method: m}`), `xhr.open('PUT', u)`, a form's method set to one, a
+ * beacon (always a POST), a form submitted
+ * (twenty-first pass: each URL in such code was judged as its GET, so a body of data went to a
+ * host that takes only reads, or to a served link, which is browsed by GET only). Its URLs are
+ * then judged as writes, and a write with no URL named (the page's own site, a relative path:
+ * where is not known here) refuses the command.
+ */
+export function codeSends(text: string): boolean {
+  const t = jsUnescaped(text);
+  // A `method:` that is not a read written out (a method chosen at run time counts as a write).
+  if (/["'`]?\bmethod["'`]?\s*:(?!\s*["'`]\s*(?:get|head|options)\s*["'`])/i.test(t)) return true;
+  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*\(|\bmethod\s*=\s*["'`]?\s*(?:post|put|patch|delete)\b/i.test(t);
 }
 
 /**

@@ -36,7 +36,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { codeUrls, markupParts, MAX_CODE_URLS } from './cdp-code.ts';
+import { codeSends, codeUrls, markupParts, MAX_CODE_URLS } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -52,6 +52,8 @@ export interface CarriedStatement {
   body: Record<string, unknown>;
   /** `cdp`: the URL the browser is told to load, judged as its GET (no body, no twin POSTed). */
   target?: string;
+  /** `cdp`: the code sends a write there (judged as a POST, its body not known). */
+  writes?: boolean;
   /** The message's own bytes, POSTed as they are (`json`: duplicate keys and all, read as HTTP bodies are). */
   raw?: Buffer;
   /** Headers the server takes from the session rather than the message (GraphQL's `connection_init` payload). */
@@ -906,8 +908,9 @@ const urlAttributes = new Set(['src', 'srcset', 'href', 'xlink:href', 'action', 
  * rule reads), a URL the browser's parser would not take. `Target.sendMessageToTarget` carries a
  * message as a string: read too, a few levels down. Both readings of a key given twice count.
  */
-export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
+export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; refused?: string } {
   const urls: string[] = [];
+  const writes: string[] = [];
   let refused: string | undefined;
   const visit = (m: unknown, depth: number): void => {
     if (refused || !m || typeof m !== 'object' || Array.isArray(m) || depth > 4) return;
@@ -1060,11 +1063,13 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
   // Code or markup: each URL written in it (a WebSocket's judged as its http twin); a text naming
   // more than Airlock decides is refused whole.
   const written = (method: string, text: string): void => {
-    const found = codeUrls(text);
+    const found = codeUrls(text).filter((u) => !namespaceNames.has(u));
     if (found.length > MAX_CODE_URLS) refused = `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command`;
-    for (const u of found) if (!namespaceNames.has(u)) load(method, u.replace(/^ws(s?):/i, 'http$1:'));
+    const sends = codeSends(text);
+    if (sends && !found.length) refused = `${method} sends a write to the page's own site or a relative URL: where it goes is not known here`;
+    for (const u of found) load(method, u.replace(/^ws(s?):/i, 'http$1:'), sends);
   };
-  const load = (method: string, value: string): void => {
+  const load = (method: string, value: string, sends = false): void => {
     let u: URL;
     try {
       u = new URL(value.trim());
@@ -1072,15 +1077,16 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       refused = `${method} to a URL that does not parse: where the browser goes is not known`;
       return;
     }
-    if (u.protocol === 'http:' || u.protocol === 'https:') urls.push(u.href);
+    if (u.protocol === 'http:' || u.protocol === 'https:') (sends ? writes : urls).push(u.href);
     else if (u.protocol !== 'about:') refused = `${method} to a ${u.protocol} URL: what it runs or renders is not read`;
   };
   for (const r of readings(text)) visit(r, 0);
   // Each distinct URL is decided; a message naming more than are decided is refused (the 17th
   // candidate of a `srcset` after sixteen allowed ones was relayed undecided).
   const distinct = [...new Set(urls)];
-  if (!refused && distinct.length > MAX_CDP_LOADS) refused = `a command naming ${distinct.length} URLs for the browser to load: more than Airlock decides in one message (${MAX_CDP_LOADS})`;
-  return refused ? { urls: distinct, refused } : { urls: distinct };
+  const sent = [...new Set(writes)];
+  if (!refused && distinct.length + sent.length > MAX_CDP_LOADS) refused = `a command naming ${distinct.length + sent.length} URLs for the browser to load: more than Airlock decides in one message (${MAX_CDP_LOADS})`;
+  return { urls: distinct, ...(sent.length ? { writes: sent } : {}), ...(refused ? { refused } : {}) };
 }
 
 /** A JSON text as a server reads it (last key wins), and as one reading the first key of a pair. */
@@ -1227,7 +1233,9 @@ export class JsonMessagesReader implements TunnelSqlReader {
       // `guid`: only a message naming one (or escaping) is parsed again.
       const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|emulation|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
-      if (loads.urls.length) return { statements: loads.urls.map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
+      if (loads.urls.length || loads.writes?.length) {
+        return { statements: [...loads.urls.map((target): CarriedStatement => ({ protocol: 'cdp', message: 'navigation', body: {}, target })), ...(loads.writes ?? []).map((target): CarriedStatement => ({ protocol: 'cdp', message: 'write', body: {}, target, writes: true }))] };
+      }
     }
     // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one),
     // unless they go on a statement a console holds or start with one of its commands (`\! …`).
