@@ -819,23 +819,65 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
  * no rule decides: the third-party images, scripts and beacons of an allowed page, or the paused
  * request's own host (twenty-first pass, left open by the twentieth: `Network.setExtraHTTPHeaders
  * {"X-D": "<data>"}`, a user agent of `Mozilla/5.0 (<data>)`, a paused request continued with
- * headers, a body or credentials rode to every host the page then loaded from). Returns why the
- * command is refused, or undefined: headers only when none are set; a user agent only when it is
- * left as the browser's (`""`, what Playwright sends without a `userAgent`); a language list only
- * when it is language tags (`de-DE,en;q=0.8`, no private-use subtags); a paused request's headers,
- * body or credentials only with the URL it goes to, which is then decided.
+ * headers, a body or credentials, rode to every host the page then loaded from). Such values go on
+ * only in the shapes everyday calls give them, which carry no more than a choice among versions
+ * does: headers a browser sends itself with their few values (`Accept-Language` a list of language
+ * tags, `DNT: 1`, `Cache-Control: no-cache` …), a user agent of a real browser's form (Chrome,
+ * Safari, Edge or Firefox on a platform a browser reports, versions in digits), client hints of
+ * those platforms; a paused request's headers, body or credentials only with the URL it goes to,
+ * which is then decided. Anything else (an `Authorization` for every host included) closes the
+ * tunnel. Returns why, or undefined.
  */
-const languageList = /^(?:[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|\d{3}))?|\*)(?:;q=[01](?:\.\d{1,3})?)?(?:\s*,\s*(?:[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|\d{3}))?|\*)(?:;q=[01](?:\.\d{1,3})?)?){0,7}$/;
+const languageTag = String.raw`(?:[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|\d{3}))?|\*)(?:;\s*q=[01](?:\.\d{1,3})?)?`;
+const languageList = new RegExp(`^${languageTag}(?:\\s*,\\s*${languageTag}){0,7}$`);
+const everydayHeaders: Record<string, RegExp> = {
+  'accept-language': languageList, dnt: /^[01]$/, 'sec-gpc': /^1$/, 'upgrade-insecure-requests': /^1$/,
+  'cache-control': /^(?:no-cache|no-store|max-age=0)$/, pragma: /^no-cache$/, 'save-data': /^on$/,
+};
+/** Phone and tablet models a user agent or client hint names (Playwright's devices). */
+const deviceModel = String.raw`(?:K|Pixel \d{1,2}[a-z]?(?: Pro)?(?: XL)?(?: \(5G\))?|Nexus \d{1,2}[A-Z]?|SM-[A-Z]\d{3}[A-Z]?|Moto G \(\d\))`;
+const uaPlatform = String.raw`(?:Windows NT 10\.0; Win64; x64|Macintosh; Intel Mac OS X 1[0-5][_.]\d{1,2}(?:[_.]\d{1,2})?|X11; (?:Ubuntu; )?Linux x86_64|X11; CrOS x86_64 \d{1,5}\.\d{1,3}\.\d{1,3}|Linux; Android \d{1,2}(?:\.\d){0,2}; ${deviceModel}(?: Build/[A-Z0-9]{5,8}(?:\.\d{3}){0,2})?|iPhone; CPU iPhone OS \d{1,2}_\d(?:_\d)? like Mac OS X|iPad; CPU OS \d{1,2}_\d(?:_\d)? like Mac OS X)`;
+const browserUserAgent = new RegExp([
+  String.raw`^Mozilla/5\.0 \(${uaPlatform}\) AppleWebKit/\d{3}\.\d{1,2}(?:\.\d{1,2})? \(KHTML, like Gecko\)(?: (?:Headless)?Chrome/\d{2,3}\.0\.\d{1,4}\.\d{1,3})?(?: Version/\d{1,2}(?:\.\d{1,2})?)?(?: Mobile(?:/[0-9A-Z]{1,8})?)? Safari/\d{3}\.\d{1,2}(?:\.\d{1,2})?(?: Edg/\d{2,3}(?:\.\d{1,4}){0,3})?$`,
+  String.raw`^Mozilla/5\.0 \((?:Windows NT 10\.0; Win64; x64|Macintosh; Intel Mac OS X 1[0-5]\.\d{1,2}|X11; (?:Ubuntu; )?Linux x86_64|Android \d{1,2}(?:\.\d)?; Mobile); rv:\d{2,3}\.\d\) Gecko/(?:20100101|\d{2,3}\.\d) Firefox/\d{2,3}\.\d$`,
+].join('|'));
+/** Client hints a browser reports (`userAgentMetadata`): platforms, architectures, versions in digits. */
+function everydayHints(m: unknown): boolean {
+  if (m === undefined || m === null) return true;
+  if (typeof m !== 'object' || Array.isArray(m)) return false;
+  const known: Record<string, RegExp> = {
+    platform: /^(?:Windows|macOS|Linux|Android|iOS|Chrome OS|Chromium OS|)$/, architecture: /^(?:x86|arm|)$/, bitness: /^(?:32|64|)$/,
+    model: new RegExp(`^(?:${deviceModel})?$`), platformVersion: /^[\d.]{0,16}$/, fullVersion: /^[\d.]{0,16}$/,
+  };
+  return Object.entries(m as Record<string, unknown>).every(([k, v]) => {
+    if (k === 'mobile' || k === 'wow64') return typeof v === 'boolean';
+    if (k === 'brands' || k === 'fullVersionList') {
+      return Array.isArray(v) && v.length <= 4 && v.every((b) => {
+        const { brand, version } = (b ?? {}) as { brand?: unknown; version?: unknown };
+        return typeof brand === 'string' && /^(?:Chromium|Google Chrome|Microsoft Edge|HeadlessChrome|Not[ A-Za-z_;.:()/=?-]{0,8}Brand)$/.test(brand) && typeof version === 'string' && /^[\d.]{1,16}$/.test(version);
+      });
+    }
+    return typeof v === 'string' && !!known[k]?.test(v);
+  });
+}
+/** Headers as CDP (an object), BiDi (`[{name, value: {type, value}}]`) or Playwright (`[{name, value}]`) give them. */
+function headerPairs(h: unknown): Array<[string, unknown]> {
+  if (Array.isArray(h)) return h.map((x) => [String((x as { name?: unknown } | null)?.name ?? ''), ((x as { value?: unknown } | null)?.value as { value?: unknown } | undefined)?.value ?? (x as { value?: unknown } | null)?.value]);
+  return h && typeof h === 'object' ? Object.entries(h as Record<string, unknown>) : [];
+}
 const nonEmpty = (v: unknown): boolean => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
 export function browserWideValues(method: string, p: Record<string, unknown>): string | undefined {
   const why = (what: string): string => `${method} ${what}: the browser sends it to hosts no rule decides (an allowed page's third-party loads)`;
   switch (method) {
-    case 'Network.setExtraHTTPHeaders': case 'network.setExtraHeaders': case 'setExtraHTTPHeaders':
-      return nonEmpty(p.headers) ? why('sets headers for every request') : undefined;
+    case 'Network.setExtraHTTPHeaders': case 'network.setExtraHeaders': case 'setExtraHTTPHeaders': {
+      const odd = headerPairs(p.headers).find(([k, v]) => !(typeof v === 'string' && everydayHeaders[k.toLowerCase()]?.test(v.trim())));
+      return odd ? why(`sets the header ${JSON.stringify(odd[0].slice(0, 40))} for every request`) : undefined;
+    }
     case 'Network.setUserAgentOverride': case 'Emulation.setUserAgentOverride': case 'emulation.setUserAgentOverride': {
-      if (nonEmpty(p.userAgent)) return why('sets a user agent for every request');
+      if (nonEmpty(p.userAgent) && !(typeof p.userAgent === 'string' && browserUserAgent.test(p.userAgent))) return why('sets a user agent of no browser\'s form for every request');
       if (nonEmpty(p.acceptLanguage) && !(typeof p.acceptLanguage === 'string' && languageList.test(p.acceptLanguage))) return why('sets an Accept-Language that is no list of languages');
-      return undefined;
+      if (nonEmpty(p.platform) && !(typeof p.platform === 'string' && /^(?:Win32|MacIntel|Linux x86_64|Linux armv8l|iPhone|iPad)$/.test(p.platform))) return why('sets a platform no browser reports');
+      return everydayHints(p.userAgentMetadata) ? undefined : why('sets client hints no browser reports');
     }
     case 'Fetch.continueRequest': case 'Network.continueInterceptedRequest': case 'network.continueRequest': case 'continue': case 'fallback':
       if (typeof p.url === 'string' && p.url) return undefined; // goes where its URL says, decided

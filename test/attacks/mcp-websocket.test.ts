@@ -511,6 +511,9 @@ t.test('headers, a user agent, a body or credentials the browser sends to hosts 
   const data = '4111111111111111';
   for (const msg of [
     JSON.stringify(cdp('Network.setExtraHTTPHeaders', { headers: { 'X-Trace': data } })),
+    JSON.stringify(cdp('Network.setExtraHTTPHeaders', { headers: { 'Accept-Language': 'en', Authorization: 'Bearer airlock-ph-github_token-0000' } })),
+    JSON.stringify(cdp('Network.setExtraHTTPHeaders', { headers: { DNT: data } })),
+    JSON.stringify(cdp('Emulation.setUserAgentOverride', { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.28 Safari/537.36', userAgentMetadata: { platform: 'Linux', model: data, mobile: false } })),
     JSON.stringify({ ...cdp('Network.setExtraHTTPHeaders', { headers: { Referer: `https://docs.example/?d=${data}` } }), sessionId: 'S1' }),
     JSON.stringify(cdp('Emulation.setUserAgentOverride', { userAgent: `Mozilla/5.0 (X11; Linux x86_64; ${data})` })),
     JSON.stringify(cdp('Network.setUserAgentOverride', { userAgent: '', acceptLanguage: `en-x-${data.slice(0, 8)}` })),
@@ -531,9 +534,21 @@ t.test('headers, a user agent, a body or credentials the browser sends to hosts 
   t.notOk(ranText().includes('4111'), 'nothing reached the browser');
 });
 
-t.test('control: no headers, the browser\'s own user agent, a language list, a paused request continued as it was or to the allowed site, go on', async (t) => {
+t.test('control: no headers or a browser\'s own (a language list, DNT), a real browser\'s user agent, a paused request continued as it was or to the allowed site, go on', async (t) => {
   const msgs = [
     JSON.stringify(cdp('Network.setExtraHTTPHeaders', { headers: {} })),
+    JSON.stringify(cdp('Network.setExtraHTTPHeaders', { headers: { 'Accept-Language': 'fr-CH, fr;q=0.9, en;q=0.8', DNT: '1', 'Cache-Control': 'no-cache' } })),
+    bidi('network.setExtraHeaders', { headers: [{ name: 'Sec-GPC', value: { type: 'string', value: '1' } }] }),
+    // User agents of real browsers (Playwright's devices: desktop Chrome, Edge, Safari, Firefox, an iPhone, a Pixel, a Galaxy).
+    ...[
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0',
+      'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
+      'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 15_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/15.0 Mobile/15E148 Safari/604.1',
+      'Mozilla/5.0 (Linux; Android 14; Pixel 9 Pro XL) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/159.0.8154.6 Mobile Safari/537.36',
+      'Mozilla/5.0 (Linux; Android 7.0; SM-G950U Build/NRD90M) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/159.0.8154.6 Mobile Safari/537.36',
+    ].map((userAgent) => JSON.stringify(cdp('Emulation.setUserAgentOverride', { userAgent, userAgentMetadata: { platform: 'Android', model: 'Pixel 9 Pro XL', mobile: true, architecture: '', platformVersion: '14' } }))),
+    pw('browser@11', 'newContext', { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.28 Safari/537.36', extraHTTPHeaders: [{ name: 'Accept-Language', value: 'de-DE' }] }),
     JSON.stringify(cdp('Emulation.setUserAgentOverride', { userAgent: '', acceptLanguage: 'de-DE', userAgentMetadata: { mobile: false, model: '', architecture: 'x86', platform: 'Windows', platformVersion: '' } })),
     JSON.stringify(cdp('Network.setUserAgentOverride', { userAgent: '', acceptLanguage: 'en-US,en;q=0.9,zh-Hant-TW;q=0.5' })),
     JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'interception-7' })),
