@@ -19,7 +19,7 @@
 // URLs judged as writes, and one naming no URL is refused (`codeSends`); a load whose URL is
 // computed or relative to the page is refused (`computedLoad`). Not read (docs/policies.md says
 // so): a write whose method the code hides (`fetch(u, opts)` with `opts` made elsewhere), and a
-// load through a sink it hides (`window[name](u)`): JavaScript is not read as a program.
+// load through a sink it hides (`self[k].call(self, u)`): JavaScript is not read as a program.
 import { Parser } from 'htmlparser2';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
