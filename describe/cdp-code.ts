@@ -12,10 +12,14 @@
 // references are undone, and inside string literals written in base64 (`atob('aHR0cHM6…')`). A
 // scheme with no host after it (`'https://' + host`) is returned as written: it does not parse, so
 // the command is refused (its host is made at run time); a host assigned to `location.host` or a
-// URL's `hostname` is a load of it. Not read (docs/policies.md says so): a URL
-// assembled at run time from pieces none of which is one (`'ht' + 'tps:/' + '/evil.example'`,
-// `String.fromCharCode(…)`), and what code sends to the page's own site or an allowed one (a
-// `fetch(url, {method: 'POST', body})` is judged as the GET of its URL).
+// URL's `hostname` is a load of it. Twenty-first pass: a URL assembled from literal pieces
+// (`'ht' + 'tps:/' + '/evil.example'`, `.concat`, character codes written out, a list joined, a
+// literal decoded, a template's literal substitutions) is read as the string it makes, and one whose
+// host is made at run time (`'//' + h`) is refused (`assembled`); code that sends a write has its
+// URLs judged as writes, and one naming no URL is refused (`codeSends`); a load whose URL is
+// computed or relative to the page is refused (`computedLoad`). Not read (docs/policies.md says
+// so): a write whose method the code hides (`fetch(u, opts)` with `opts` made elsewhere), and a
+// load through a sink it hides (`self[k].call(self, u)`): JavaScript is not read as a program.
 import { Parser } from 'htmlparser2';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
@@ -89,6 +93,216 @@ function relativeHost(host: string): boolean {
   return h.startsWith('[') || /[^.]\.[^.]/.test(h);
 }
 
+/** A string literal in code: where it is, and its value (a template's substitutions as `parts`). */
+interface Literal { start: number; end: number; value: string; dynamic: string[]; folded: boolean }
+
+/**
+ * The string literals of code, left to right in one pass (a literal left open ends the scan of
+ * its line: a regular expression retrying from every quote was quadratic). A template's
+ * substitution that is itself one literal is its value; another is made at run time: the value
+ * holds U+0000 there (a URL read in it ends), and `dynamic` the text before each.
+ */
+function literals(code: string, max = 100_000): Literal[] {
+  const out: Literal[] = [];
+  let noBraceFrom = Infinity; // past here no `}` is left
+  for (let i = 0; i < code.length && out.length < max; i++) {
+    const q = code[i]!;
+    if (q !== "'" && q !== '"' && q !== '`') continue;
+    let value = '';
+    let folded = false;
+    const dynamic: string[] = [];
+    let j = i + 1;
+    let closed = false;
+    let from = j;
+    while (j < code.length) {
+      const c = code[j]!;
+      if (c === '\\') {
+        j += 2;
+        continue;
+      }
+      if (c === q) {
+        closed = true;
+        break;
+      }
+      if (q !== '`' && (c === '\n' || c === '\r')) break;
+      if (q === '`' && c === '$' && code[j + 1] === '{') {
+        const close = j + 2 >= noBraceFrom ? -1 : code.indexOf('}', j + 2);
+        if (close < 0) {
+          noBraceFrom = Math.min(noBraceFrom, j + 2);
+          break;
+        }
+        const inner = code.slice(j + 2, close).trim();
+        value += jsUnescaped(code.slice(from, j));
+        const one = /^(['"])((?:(?!\1)[^\\\n]|\\[\s\S])*)\1$/.exec(inner);
+        folded = true;
+        if (one) value += jsUnescaped(one[2]!);
+        else {
+          if (!ownSite.test(inner)) dynamic.push(value);
+          value += '\u0000';
+        }
+        j = from = close + 1;
+        continue;
+      }
+      j++;
+    }
+    if (!closed) {
+      i = j; // left open: no literal starts inside what was scanned
+      continue;
+    }
+    value += jsUnescaped(code.slice(from, j));
+    out.push({ start: i, end: j + 1, value, dynamic, folded });
+    i = j;
+  }
+  return out;
+}
+
+// What a page's own code reads its site from: a host made from it stays on the page's site.
+const ownSite = /^\s*(?:\+|\)?\s*\.\s*concat\s*\(|\$\{)?\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?(?:location\s*\.\s*(?:host|hostname|origin)|domain)\b/;
+// A piece ending where a URL's host begins: `//` with or without a scheme, a scheme alone, userinfo's `@`.
+const hostNext = (value: string): boolean => {
+  const tail = value.slice(-256);
+  return /(?:^|[^\\/])[\\/]{2}$/.test(tail) || /^[a-z][a-z0-9+.-]{0,30}:[\\/]?$/i.test(value) || /:[\\/]{2}[^\\/?#\s]{0,200}@$/.test(tail);
+};
+// Between two pieces of one string: `+`, or `.concat(`.
+const joiner = /^\s*\)?\s*(?:\+|\.\s*concat\s*\()\s*$/;
+const moreNext = /^\s*\)?\s*(?:\+|\.\s*concat\s*\()/;
+const numberLiteral = /^(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|\d+)$/;
+const decodedCall = /\b(decodeURIComponent|decodeURI|unescape)\s*\(\s*(['"`])([^'"`\\\n]{0,20000})\2\s*\)/g;
+const charCodes = /String\s*\.\s*from(?:CharCode|CodePoint)\s*\(([^()]{1,20000})\)/g;
+
+/**
+ * The code with the strings it assembles from literal pieces written as the one literal they make
+ * (twenty-first pass: `'//' + 'evil.example/c'`, `'ht' + 'tps:/' + '/evil.example'`,
+ * `String.fromCharCode(104, …)`, `['https:', '', 'evil.example'].join('/')`,
+ * `` `//${'evil.example'}` ``, `decodeURIComponent('https%3A%2F%2F…')` were read as no URL), and
+ * whether a URL's host is made at run time: a piece ending where a host begins followed by anything
+ * but a literal or the page's own site (`'//' + h`, `` `https://${h}/` ``, `location.hostname = h`).
+ */
+export function assembled(text: string): { strings: string[]; runtimeHost: boolean } {
+  let runtimeHost = false;
+  const strings: string[] = [];
+  // Character codes written out (or spread from a list written out) are the literal they make.
+  // Codes computed are not known (Playwright's injected script makes characters so): a host made
+  // of them is caught where it joins a `//`.
+  let t = text.replace(charCodes, (whole, args: string) => {
+    const codes = args.replace(/^\s*\.\.\.\s*\[([^\]]*)\]\s*$/, '$1').split(',').map((a) => a.trim()).filter((a) => a !== '');
+    if (!codes.length || !codes.every((c) => numberLiteral.test(c))) return whole;
+    const points = codes.map((c) => Number(c));
+    const made = points.every((n) => n <= 0x10ffff) ? String.fromCodePoint(...points) : '';
+    strings.push(made);
+    return JSON.stringify(made);
+  });
+  // A literal the code decodes (`decodeURIComponent('https%3A%2F%2F…')`) is what it decodes to.
+  t = t.replace(decodedCall, (whole, fn: string, _q: string, v: string) => {
+    try {
+      const made = fn === 'unescape' ? unescape(v) : fn === 'decodeURI' ? decodeURI(v) : decodeURIComponent(v);
+      strings.push(made);
+      return JSON.stringify(made);
+    } catch {
+      return whole; // not an escape sequence: as written
+    }
+  });
+  for (const m of t.matchAll(/\.\s*(?:host|hostname)\s*=(?!=)\s*([^;\n]{0,200})/g)) {
+    if (!/^(['"`])[^'"`]*\1/.test(m[1]!.trim()) && !ownSite.test(m[1]!)) runtimeHost = true;
+  }
+  const lits = literals(t);
+  let at = 0;
+  for (let k = 0; k < lits.length; k++) {
+    const first = lits[k]!;
+    for (const before of first.dynamic) if (hostNext(before)) runtimeHost = true;
+    // A run of pieces joined by `+` or `.concat(`.
+    let value = first.value;
+    let last = first;
+    while (k + 1 < lits.length && joiner.test(t.slice(last.end, lits[k + 1]!.start))) {
+      const next = lits[++k]!;
+      for (const before of next.dynamic) if (hostNext(value + before)) runtimeHost = true;
+      value += next.value;
+      last = next;
+    }
+    const rest = t.slice(last.end, last.end + 80);
+    if (hostNext(value) && moreNext.test(rest) && !ownSite.test(rest.replace(/^\s*\)/, ''))) runtimeHost = true;
+    // A list of pieces joined (`['https:', '', 'evil.example'].join('/')`).
+    let start = first.start;
+    let end = last.end;
+    if (first === last && /\[\s*$/.test(t.slice(Math.max(at, first.start - 20), first.start))) {
+      const items = [first.value];
+      let j = k;
+      while (j + 1 < lits.length && /^\s*,\s*$/.test(t.slice(lits[j]!.end, lits[j + 1]!.start))) items.push(lits[++j]!.value);
+      const tail = /^\s*,?\s*\]\s*\.\s*join\s*\(\s*/.exec(t.slice(lits[j]!.end, lits[j]!.end + 200));
+      if (tail) {
+        const sepLit = lits[j + 1];
+        const after = lits[j]!.end + tail[0].length;
+        const sep = sepLit && sepLit.start === after && /^\s*\)/.test(t.slice(sepLit.end)) ? sepLit : undefined;
+        if (sep || /^\s*\)/.test(t.slice(after))) {
+          value = items.join(sep ? sep.value : ',');
+          start = t.lastIndexOf('[', first.start);
+          end = sep ? sep.end : after;
+          k = sep ? j + 1 : j;
+        }
+      }
+    }
+    if (start < at) continue;
+    if (first !== last || start !== first.start || end !== first.end || first.folded) strings.push(value);
+    at = end;
+  }
+  return { strings: strings.slice(0, MAX_CODE_URLS * 4), runtimeHost };
+}
+
+// Where code has the browser load a URL (twenty-first pass): a call or assignment that takes one.
+const loadCalls = /\b(?:fetch|sendBeacon|importScripts|import|open)\s*\(|\blocation\s*\.\s*(?:assign|replace)\s*\(|\bnew\s+(?:Worker|SharedWorker|EventSource|WebSocket|Request|Audio)\s*\(/g;
+const loadAssignments = /(?:\.\s*(?:src|href|action|formAction|poster|srcset|search|pathname|port|protocol)|\blocation)\s*=(?!=)/g;
+const loadAttributes = /\bsetAttribute\s*\(\s*(['"`])(?:src|href|action|formaction|poster|srcset|ping|background)\1\s*,/gi;
+const httpMethod = /^(['"`])\s*(?:get|head|post|put|patch|delete|options)\s*\1\s*,/i;
+
+/**
+ * Whether code has the browser load a URL that is not written out whole: computed at run time
+ * (`fetch(u)`, `img.src = s + s + h`, `` fetch(`/c?d=${x}`) ``) or relative to the page
+ * (`fetch('/c?d=' + x)`, `location.search = '?d=…'`). Such a load cannot be decided here: the
+ * host is chosen when the code runs, or is the page's, which the tunnel does not know (a click may
+ * have taken it anywhere; a page reached by a served link takes only that link). Twenty-first
+ * pass: both were relayed, and the browser took data to a host nobody decided. An absolute URL
+ * written out (read by `codeUrls`), an empty one and a fragment are decided or load nothing.
+ */
+export function computedLoad(text: string): boolean {
+  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute/i.test(text)) return false;
+  const lits = literals(text);
+  const at = new Map(lits.map((l, i) => [l.start, i]));
+  // The literal run an argument begins with, and whether it is the whole argument.
+  const argument = (from: number): { value: string; whole: boolean } | undefined => {
+    let i = from;
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+    let k = at.get(i);
+    if (k === undefined) return undefined;
+    let value = lits[k]!.value;
+    while (k + 1 < lits.length && joiner.test(text.slice(lits[k]!.end, lits[k + 1]!.start))) value += lits[++k]!.value;
+    const cut = value.indexOf('\u0000'); // a template's substitution: computed from there
+    if (cut >= 0) return { value: value.slice(0, cut), whole: false };
+    return { value, whole: /^\s*(?:[,);}\]]|$|\n)/.test(text.slice(lits[k]!.end, lits[k]!.end + 40)) };
+  };
+  // Decided: an absolute URL written out (read by codeUrls), an empty one, a fragment; or one whose
+  // scheme, host and the delimiter after the host are written out, the rest computed: the host is
+  // fixed, and the URL judged is that prefix (a served link is its exact URL, which a prefix is not).
+  const decided = (a: { value: string; whole: boolean } | undefined): boolean => a !== undefined && (a.whole
+    ? a.value.trim() === '' || /^\s*#/.test(a.value) || /^\s*(?:(?:https?|wss?):|[\\/]{2}|about:)/i.test(a.value)
+    : /^\s*(?:(?:https?|wss?):)?[\\/]{2}[^\\/?#\s]+[\\/?#]/i.test(a.value));
+  let seen = 0;
+  for (const re of [loadCalls, loadAssignments, loadAttributes]) {
+    for (const m of text.matchAll(re)) {
+      if (++seen > 1000) return true; // more than is read: not decided piecemeal
+      let from = m.index! + m[0].length;
+      // `xhr.open('POST', url)`: the URL is the second argument (`window.open(url)` the first).
+      if (/open\s*\($/.test(m[0])) {
+        const method = httpMethod.exec(text.slice(from).trimStart());
+        if (method) from = text.indexOf(method[0], from) + method[0].length;
+        else if (/^\s*\)/.test(text.slice(from))) continue; // `document.open()`: no URL
+      }
+      if (/^\s*\)/.test(text.slice(from)) && /\(\s*$/.test(m[0])) continue; // a call with no argument
+      if (!decided(argument(from))) return true;
+    }
+  }
+  return false;
+}
+
 function urlsIn(text: string, out: Set<string>): void {
   for (const m of text.matchAll(absoluteUrl)) {
     if (out.size > MAX_CODE_URLS) return;
@@ -105,6 +319,38 @@ function urlsIn(text: string, out: Set<string>): void {
 }
 
 /**
+ * Whether code sends a write: a request's `method` other than a read written out (`fetch(u,
+ * {method: 'POST', body})`, `{method: m}`), `xhr.open('PUT', u)`, a form's method set to one, a
+ * beacon (always a POST), a form submitted
+ * (twenty-first pass: each URL in such code was judged as its GET, so a body of data went to a
+ * host that takes only reads, or to a served link, which is browsed by GET only). Its URLs are
+ * then judged as writes, and a write with no URL named (the page's own site, a relative path:
+ * where is not known here) refuses the command.
+ */
+export function codeSends(text: string): boolean {
+  const t = jsUnescaped(text);
+  // A `method:` that is not a read written out (a method chosen at run time counts as a write).
+  if (/["'`]?\bmethod["'`]?\s*:(?!\s*["'`]\s*(?:get|head|options)\s*["'`])/i.test(t)) return true;
+  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*\(|\bmethod\s*=\s*["'`]?\s*(?:post|put|patch|delete)\b/i.test(t);
+}
+
+/**
+ * Code the text decodes before it runs it (`eval(atob('…'))`, `Function(decodeURIComponent('…'))`):
+ * its base64 literals that decode to text, and the strings it decodes, at most MAX_BASE64 of them.
+ * Twenty-first pass: what `computedLoad` and `codeSends` read was missed inside such code.
+ */
+export function decodedCode(text: string): string[] {
+  const out: string[] = [];
+  for (const m of jsUnescaped(text).matchAll(base64Literal)) {
+    if (out.length >= MAX_BASE64) break;
+    const plain = Buffer.from(m[1]!.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
+    if (/^[\t\n\r\x20-\x7e]*$/.test(plain) && /[(=]/.test(plain)) out.push(plain);
+  }
+  for (const v of assembled(text).strings) if (out.length < MAX_BASE64 && /[(=]/.test(v)) out.push(v);
+  return out;
+}
+
+/**
  * The URLs code or markup names, as written (a scheme's `ws` kept: the caller judges it as its
  * http twin), at most MAX_CODE_URLS + 1 (the caller refuses a text naming more).
  */
@@ -113,7 +359,11 @@ export function codeUrls(text: string): string[] {
   // The readings a browser's parsers give the text: as written, escapes undone, then references
   // decoded; tabs and line breaks dropped (URL parsers drop them inside a URL).
   const escaped = jsUnescaped(text);
-  const views = new Set([text, escaped, referencesDecoded(escaped)]);
+  const built = assembled(text);
+  // A host made at run time: returned as the bare scheme it follows, which does not parse, so the
+  // caller refuses the command.
+  if (built.runtimeHost) out.add('https://');
+  const views = new Set([text, escaped, referencesDecoded(escaped), ...built.strings.map((v) => `"${v}"`)]);
   for (const v of [...views]) views.add(v.replace(/[\t\n\r]/g, ''));
   for (const v of views) urlsIn(v, out);
   let decoded = 0;

@@ -38,7 +38,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { codeUrls, markupParts, MAX_CODE_URLS } from './cdp-code.ts';
+import { codeSends, codeUrls, computedLoad, decodedCode, markupParts, MAX_CODE_URLS } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -54,6 +54,8 @@ export interface CarriedStatement {
   body: Record<string, unknown>;
   /** `cdp`: the URL the browser is told to load, judged as its GET (no body, no twin POSTed). */
   target?: string;
+  /** `cdp`: the code sends a write there (judged as a POST, its body not known). */
+  writes?: boolean;
   /** The message's own bytes, POSTed as they are (`json`: duplicate keys and all, read as HTTP bodies are). */
   raw?: Buffer;
   /** Headers the server takes from the session rather than the message (GraphQL's `connection_init` payload). */
@@ -828,6 +830,85 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
   },
 };
 /**
+ * Values the agent has the browser send with every request, or with a request it paused, to hosts
+ * no rule decides: the third-party images, scripts and beacons of an allowed page, or the paused
+ * request's own host (twenty-first pass, left open by the twentieth: `Network.setExtraHTTPHeaders
+ * {"X-D": "<data>"}`, a user agent of `Mozilla/5.0 (<data>)`, a paused request continued with
+ * headers, a body or credentials, rode to every host the page then loaded from). Such values go on
+ * only in the shapes everyday calls give them, which carry no more than a choice among versions
+ * does: headers a browser sends itself with their few values (`Accept-Language` a list of language
+ * tags, `DNT: 1`, `Cache-Control: no-cache` …), a user agent of a real browser's form (Chrome,
+ * Safari, Edge or Firefox on a platform a browser reports, versions in digits), client hints of
+ * those platforms; a paused request's headers, body or credentials only with the URL it goes to,
+ * which is then decided. Anything else (an `Authorization` for every host included) closes the
+ * tunnel. Returns why, or undefined.
+ */
+const languageTag = String.raw`(?:[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|\d{3}))?|\*)(?:;\s*q=[01](?:\.\d{1,3})?)?`;
+const languageList = new RegExp(`^${languageTag}(?:\\s*,\\s*${languageTag}){0,7}$`);
+const everydayHeaders: Record<string, RegExp> = {
+  'accept-language': languageList, dnt: /^[01]$/, 'sec-gpc': /^1$/, 'upgrade-insecure-requests': /^1$/,
+  'cache-control': /^(?:no-cache|no-store|max-age=0)$/, pragma: /^no-cache$/, 'save-data': /^on$/,
+};
+/** Phone and tablet models a user agent or client hint names (Playwright's devices). */
+const deviceModel = String.raw`(?:K|Pixel \d{1,2}[a-z]?(?: Pro)?(?: XL)?(?: \(5G\))?|Nexus \d{1,2}[A-Z]?|SM-[A-Z]\d{3}[A-Z]?|Moto G \(\d\))`;
+const uaPlatform = String.raw`(?:Windows NT 10\.0; Win64; x64|Macintosh; Intel Mac OS X 1[0-5][_.]\d{1,2}(?:[_.]\d{1,2})?|X11; (?:Ubuntu; )?Linux x86_64|X11; CrOS x86_64 \d{1,5}\.\d{1,3}\.\d{1,3}|Linux; Android \d{1,2}(?:\.\d){0,2}; ${deviceModel}(?: Build/[A-Z0-9]{5,8}(?:\.\d{3}){0,2})?|iPhone; CPU iPhone OS \d{1,2}_\d(?:_\d)? like Mac OS X|iPad; CPU OS \d{1,2}_\d(?:_\d)? like Mac OS X)`;
+const browserUserAgent = new RegExp([
+  String.raw`^Mozilla/5\.0 \(${uaPlatform}\) AppleWebKit/\d{3}\.\d{1,2}(?:\.\d{1,2})? \(KHTML, like Gecko\)(?: (?:Headless)?Chrome/\d{2,3}\.0\.\d{1,4}\.\d{1,3})?(?: Version/\d{1,2}(?:\.\d{1,2})?)?(?: Mobile(?:/[0-9A-Z]{1,8})?)? Safari/\d{3}\.\d{1,2}(?:\.\d{1,2})?(?: Edg/\d{2,3}(?:\.\d{1,4}){0,3})?$`,
+  String.raw`^Mozilla/5\.0 \((?:Windows NT 10\.0; Win64; x64|Macintosh; Intel Mac OS X 1[0-5]\.\d{1,2}|X11; (?:Ubuntu; )?Linux x86_64|Android \d{1,2}(?:\.\d)?; Mobile); rv:\d{2,3}\.\d\) Gecko/(?:20100101|\d{2,3}\.\d) Firefox/\d{2,3}\.\d$`,
+].join('|'));
+/** Client hints a browser reports (`userAgentMetadata`): platforms, architectures, versions in digits. */
+function everydayHints(m: unknown): boolean {
+  if (m === undefined || m === null) return true;
+  if (typeof m !== 'object' || Array.isArray(m)) return false;
+  const known: Record<string, RegExp> = {
+    platform: /^(?:Windows|macOS|Linux|Android|iOS|Chrome OS|Chromium OS|)$/, architecture: /^(?:x86|arm|)$/, bitness: /^(?:32|64|)$/,
+    model: new RegExp(`^(?:${deviceModel})?$`), platformVersion: /^[\d.]{0,16}$/, fullVersion: /^[\d.]{0,16}$/,
+  };
+  return Object.entries(m as Record<string, unknown>).every(([k, v]) => {
+    if (k === 'mobile' || k === 'wow64') return typeof v === 'boolean';
+    if (k === 'brands' || k === 'fullVersionList') {
+      return Array.isArray(v) && v.length <= 4 && v.every((b) => {
+        const { brand, version } = (b ?? {}) as { brand?: unknown; version?: unknown };
+        return typeof brand === 'string' && /^(?:Chromium|Google Chrome|Microsoft Edge|HeadlessChrome|Not[ A-Za-z_;.:()/=?-]{0,8}Brand)$/.test(brand) && typeof version === 'string' && /^[\d.]{1,16}$/.test(version);
+      });
+    }
+    return typeof v === 'string' && !!known[k]?.test(v);
+  });
+}
+/** Headers as CDP (an object), BiDi (`[{name, value: {type, value}}]`) or Playwright (`[{name, value}]`) give them. */
+function headerPairs(h: unknown): Array<[string, unknown]> {
+  if (Array.isArray(h)) return h.map((x) => [String((x as { name?: unknown } | null)?.name ?? ''), ((x as { value?: unknown } | null)?.value as { value?: unknown } | undefined)?.value ?? (x as { value?: unknown } | null)?.value]);
+  return h && typeof h === 'object' ? Object.entries(h as Record<string, unknown>) : [];
+}
+const nonEmpty = (v: unknown): boolean => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
+export function browserWideValues(method: string, p: Record<string, unknown>): string | undefined {
+  const why = (what: string): string => `${method} ${what}: the browser sends it to hosts no rule decides (an allowed page's third-party loads)`;
+  switch (method) {
+    case 'Network.setExtraHTTPHeaders': case 'network.setExtraHeaders': case 'setExtraHTTPHeaders': {
+      const odd = headerPairs(p.headers).find(([k, v]) => !(typeof v === 'string' && everydayHeaders[k.toLowerCase()]?.test(v.trim())));
+      return odd ? why(`sets the header ${JSON.stringify(odd[0].slice(0, 40))} for every request`) : undefined;
+    }
+    case 'Network.setUserAgentOverride': case 'Emulation.setUserAgentOverride': case 'emulation.setUserAgentOverride': {
+      if (nonEmpty(p.userAgent) && !(typeof p.userAgent === 'string' && browserUserAgent.test(p.userAgent))) return why('sets a user agent of no browser\'s form for every request');
+      if (nonEmpty(p.acceptLanguage) && !(typeof p.acceptLanguage === 'string' && languageList.test(p.acceptLanguage))) return why('sets an Accept-Language that is no list of languages');
+      if (nonEmpty(p.platform) && !(typeof p.platform === 'string' && /^(?:Win32|MacIntel|Linux x86_64|Linux armv8l|iPhone|iPad)$/.test(p.platform))) return why('sets a platform no browser reports');
+      return everydayHints(p.userAgentMetadata) ? undefined : why('sets client hints no browser reports');
+    }
+    case 'Fetch.continueRequest': case 'Network.continueInterceptedRequest': case 'network.continueRequest': case 'continue': case 'fallback':
+      if (typeof p.url === 'string' && p.url) return undefined; // goes where its URL says, decided
+      return ['headers', 'postData', 'body', 'cookies', 'authChallengeResponse'].some((k) => nonEmpty(p[k])) ? why('continues a paused request with values of its own') : undefined;
+    case 'Fetch.continueWithAuth': case 'network.continueWithAuth': {
+      const r = (p.authChallengeResponse ?? p.credentials) as { username?: unknown; password?: unknown } | undefined;
+      return nonEmpty(r?.username) || nonEmpty(r?.password) || nonEmpty((p.credentials as { type?: unknown } | undefined)?.type) ? why('answers an authentication challenge with credentials') : undefined;
+    }
+    case 'Network.setHttpAuthCredentials': case 'setHTTPCredentials':
+      return nonEmpty(p.username) || nonEmpty(p.httpCredentials) ? why('sets credentials for any host that asks') : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
  * Playwright's protocol (twentieth pass: a Playwright server's WebSocket was relayed undecided, its
  * method names having no CDP domain): methods whose parameters name a URL the browser or the
  * server goes to, and those carrying code or made-up answers, read as CDP's are. (`setContent` is
@@ -884,8 +965,9 @@ const urlAttributes = new Set(['src', 'srcset', 'href', 'xlink:href', 'action', 
  * rule reads), a URL the browser's parser would not take. `Target.sendMessageToTarget` carries a
  * message as a string: read too, a few levels down. Both readings of a key given twice count.
  */
-export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
+export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; refused?: string } {
   const urls: string[] = [];
+  const writes: string[] = [];
   let refused: string | undefined;
   const visit = (m: unknown, depth: number): void => {
     if (refused || !m || typeof m !== 'object' || Array.isArray(m) || depth > 4) return;
@@ -905,6 +987,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       return;
     }
     if (typeof method !== 'string' || !cdpMethod.test(method) || !params || typeof params !== 'object') return;
+    refused ??= browserWideValues(method, params as Record<string, unknown>);
     if (method === 'Target.sendMessageToTarget') {
       const inner = (params as { message?: unknown }).message;
       if (typeof inner === 'string') readings(inner).forEach((r) => visit(r, depth + 1));
@@ -959,6 +1042,9 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
   // Browserless, a cloud grid: `{id, guid, method, params}`), read as the CDP commands it becomes.
   const playwright = (method: string, p: Record<string, unknown>): void => {
     const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+    // A context made with headers, a user agent, a locale or credentials for every request.
+    refused ??= browserWideValues(method, p) ?? browserWideValues('setExtraHTTPHeaders', { headers: p.extraHTTPHeaders }) ??
+      browserWideValues('Emulation.setUserAgentOverride', { userAgent: p.userAgent, acceptLanguage: p.locale }) ?? browserWideValues('setHTTPCredentials', { httpCredentials: p.httpCredentials });
     // The server resolves a relative URL against the context's `baseURL` (judged when the context
     // was made): one that keeps its host stays there; `//host/…` leaves it.
     const go = (what: string, v: string): void => {
@@ -1003,6 +1089,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
   // case), read as the CDP commands it becomes.
   const bidi = (method: string, p: Record<string, unknown>): void => {
     const what = `BiDi ${method}`;
+    refused ??= browserWideValues(method, p);
     if (method === 'browsingContext.navigate' || method === 'network.continueRequest') {
       if (typeof p.url === 'string') load(what, p.url);
     }
@@ -1033,11 +1120,16 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
   // Code or markup: each URL written in it (a WebSocket's judged as its http twin); a text naming
   // more than Airlock decides is refused whole.
   const written = (method: string, text: string): void => {
-    const found = codeUrls(text);
+    const found = codeUrls(text).filter((u) => !namespaceNames.has(u));
     if (found.length > MAX_CODE_URLS) refused = `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command`;
-    for (const u of found) if (!namespaceNames.has(u)) load(method, u.replace(/^ws(s?):/i, 'http$1:'));
+    // Code the text decodes and runs is read as its code is (a load or write inside `eval(atob(…))`).
+    const inner = decodedCode(text);
+    const sends = codeSends(text) || inner.some(codeSends);
+    if (computedLoad(text) || inner.some(computedLoad)) refused ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
+    if (sends && !found.length) refused = `${method} sends a write to the page's own site or a relative URL: where it goes is not known here`;
+    for (const u of found) load(method, u.replace(/^ws(s?):/i, 'http$1:'), sends);
   };
-  const load = (method: string, value: string): void => {
+  const load = (method: string, value: string, sends = false): void => {
     let u: URL;
     try {
       u = new URL(value.trim());
@@ -1045,15 +1137,16 @@ export function cdpLoadsOf(text: string): { urls: string[]; refused?: string } {
       refused = `${method} to a URL that does not parse: where the browser goes is not known`;
       return;
     }
-    if (u.protocol === 'http:' || u.protocol === 'https:') urls.push(u.href);
+    if (u.protocol === 'http:' || u.protocol === 'https:') (sends ? writes : urls).push(u.href);
     else if (u.protocol !== 'about:') refused = `${method} to a ${u.protocol} URL: what it runs or renders is not read`;
   };
   for (const r of readings(text)) visit(r, 0);
   // Each distinct URL is decided; a message naming more than are decided is refused (the 17th
   // candidate of a `srcset` after sixteen allowed ones was relayed undecided).
   const distinct = [...new Set(urls)];
-  if (!refused && distinct.length > MAX_CDP_LOADS) refused = `a command naming ${distinct.length} URLs for the browser to load: more than Airlock decides in one message (${MAX_CDP_LOADS})`;
-  return refused ? { urls: distinct, refused } : { urls: distinct };
+  const sent = [...new Set(writes)];
+  if (!refused && distinct.length + sent.length > MAX_CDP_LOADS) refused = `a command naming ${distinct.length + sent.length} URLs for the browser to load: more than Airlock decides in one message (${MAX_CDP_LOADS})`;
+  return { urls: distinct, ...(sent.length ? { writes: sent } : {}), ...(refused ? { refused } : {}) };
 }
 
 /** A JSON text as a server reads it (last key wins), and as one reading the first key of a pair. */
@@ -1198,9 +1291,11 @@ export class JsonMessagesReader implements TunnelSqlReader {
       if (namesMcpMethod(text)) return { statements: [{ protocol: 'mcp', message: 'jsonrpc', body: {}, raw: data }] };
       // CDP's methods are `Domain.command`, BiDi's `module.command`, Playwright's messages carry a
       // `guid`: only a message naming one (or escaping) is parsed again.
-      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
+      const loads = /"method"\s*:\s*"(?:[A-Z]|(?:browsingContext|script|network|storage|browser|session|emulation|webExtension|goog:cdp)\.)|"guid"\s*:/.test(text) || text.includes('\\u') ? cdpLoadsOf(text) : { urls: [] };
       if (loads.refused) return { statements: [], refused: loads.refused };
-      if (loads.urls.length) return { statements: loads.urls.map((target) => ({ protocol: 'cdp', message: 'navigation', body: {}, target })) };
+      if (loads.urls.length || loads.writes?.length) {
+        return { statements: [...loads.urls.map((target): CarriedStatement => ({ protocol: 'cdp', message: 'navigation', body: {}, target })), ...(loads.writes ?? []).map((target): CarriedStatement => ({ protocol: 'cdp', message: 'write', body: {}, target, writes: true }))] };
+      }
     }
     // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one),
     // unless they go on a statement a console holds or start with one of its commands (`\! …`).

@@ -1499,6 +1499,22 @@ fetches_elsewhere if {
 	not harmless_target(h) # another site (loopback names only the fetcher itself)
 }
 
+# A proxy that names the site it fetches in its own host name: Google Translate's website proxy
+# (`evil-com.translate.goog/c?d=…` is `evil.com/c?d=…` translated, `-` for `.` and `--` for `-`)
+# fetches that site from outside Airlock, so a read of one under an allowed `*.translate.goog` is
+# browsing without link provenance, the data in the path, the query or the name's own labels
+# (twenty-first pass: it went on as a read of the allowed host). (The AMP cache's
+# `evil-com.cdn.ampproject.org/c/s/evil.com/…` names its site in the path too, read already.)
+host_named_proxies := {"translate.goog"}
+
+fetches_elsewhere if {
+	some p in host_named_proxies
+	endswith(host, concat("", [".", p]))
+	label := split(host, ".")[0]
+	site := replace(replace(replace(label, "--", "\u0000"), "-", "."), "\u0000", "-")
+	not harmless_target(site)
+}
+
 # A host name below another site's registrable domain as a whole query value of any name
 # (`?q=4111.evil.com`, sixteenth pass): a link previewer or oEmbed endpoint reads its `q=` as a URL
 # to fetch (linkpreview.net does), and a name so made reaches its site's DNS servers and web server

@@ -24,7 +24,7 @@ const MAX_DEPTH = 4; // rego/sessions.rego rule_bucket reads this many levels
 // `*.loca.lt` trusted sink or `labels.hosts` entry, meant for the user's own tunnel, vouched for an
 // attacker's tunnel beside it): tunnels to a laptop, request bins and out-of-band interaction
 // catchers (every name below them is logged for whoever made it: DNS exfiltration's own tools),
-// and hosted docs and blogs. Kept out of the refresh so that a newer list does not drop them.
+// hosted docs and blogs, and wildcard DNS. Kept out of the refresh so that a newer list does not drop them.
 const SHARED_HOSTS = [
   // tunnels (localtunnel, serveo, localhost.run, Pinggy, Tunnelmole, zrok, Microsoft Dev Tunnels, LocalXpose, Loophole)
   'loca.lt', 'localtunnel.me', 'serveo.net', 'serveousercontent.com', 'lhr.life', 'localhost.run',
@@ -37,6 +37,9 @@ const SHARED_HOSTS = [
   'interact.sh', 'dnslog.cn', 'ceye.io', 'requestrepo.com',
   // hosted docs, sites and blogs
   'gitbook.io', 'surge.sh', 'neocities.org', 'hashnode.dev', 'substack.com', 'ghost.io', 'mintlify.app',
+  // wildcard DNS (twenty-first pass): every name below resolves to the address it spells
+  // (`203-0-113-7.nip.io` is 203.0.113.7), so `*.nip.io` names every server on the internet
+  'nip.io', 'sslip.io', 'traefik.me', 'nip.direct', 'xip.io',
 ];
 
 const source = process.argv[2] ?? '/usr/share/publicsuffix/public_suffix_list.dat';

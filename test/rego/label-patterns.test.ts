@@ -362,3 +362,20 @@ t.test('a data: URL of markup or a javascript: URL where a fetcher\'s URL goes i
     return true;
   }), { numRuns: fuzzRuns, ...fuzzSeed });
 });
+
+// Twenty-first pass: a proxy naming the site it fetches in its own host name. Google Translate's
+// website proxy reads `a-b--c-com.translate.goog` as `a.b-c.com` (`--` for a hyphen, `-` for a dot).
+// Property: under an allowed `*.translate.goog`, any site so named (labels with hyphens, data in a
+// label, any top-level domain) and any path or query is held as a fetch of that site.
+t.test('a site named in a translate.goog host is a fetch of that site, whatever its labels', async (t) => {
+  await engine.load({ ...shipped, data: mergeData(shipped.data, { config: { allowed_hosts: ['*.translate.goog'] } }) });
+  const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/);
+  const encode = (site: string) => site.replace(/-/g, '--').replace(/\./g, '-');
+  await fc.assert(fc.asyncProperty(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom('com', 'co.uk', 'org', 'dev', 'io'), fc.constantFrom('/', '/c?d=4111&_x_tr_sl=auto&_x_tr_tl=en', '/?_x_tr_sl=auto', '/a/b.html'), async (labels, tld, rest) => {
+    const site = `${labels.join('.')}.${tld}`;
+    const d = await decide(`https://${encode(site)}.translate.goog${rest}`);
+    if (d.action === 'approve' && d.rule === 'host.fetches_url') return true;
+    t.fail(`${site} through translate.goog was ${d.action} ${d.rule}`);
+    return false;
+  }), { numRuns: fuzzRuns, ...fuzzSeed });
+});
