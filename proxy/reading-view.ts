@@ -10,7 +10,9 @@
 //            A line break between lines of base64 (16 base64 characters before it, one after:
 //            base64 of a value's UTF-16 bytes wrapped at 76 columns, seventeenth pass) too.
 //            So are terminal colour sequences (`ESC [31m`; `\u001b[` in a recording's JSON,
-//            `\x1b[` in a repr: a CI log coloured a piece at a time, lolcat; nineteenth pass).
+//            `\x1b[` in a repr: a CI log coloured a piece at a time, lolcat; nineteenth pass);
+//            any CSI sequence — 24-bit colour, erase, cursor moves — and a man page's overstrike,
+//            `_\bs`, `s\bs`: twentieth pass).
 //   folds    mathematical letters and digits (𝐬𝐤, U+1D400–1D7FF), letter-like symbols that fill
 //            their gaps (ℎ, ℂ), circled and squared letters and digits (ⓢ, ①, 🄰), superscript and
 //            subscript digits: each reads as one ASCII letter or digit under NFKC. Read as that.
@@ -26,11 +28,17 @@
 const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]|\\u(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|00[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24(?:6[0-8]|[b-eB-E][0-9a-fA-F])|[dD]835\\u[dD][c-fC-F][0-9a-fA-F]{2}|[dD]83[cC]\\u[dD][dD][34][0-9a-fA-F])|&#(?:[xX]0{0,4}(?:[fF][fF][0-5][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2}|1[fF]1[34][0-9a-fA-F]|[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24[6-9a-eA-E][0-9a-fA-F])|0{0,4}(?:65[23][0-9]{2}|119[89][0-9]{2}|120[0-8][0-9]{2}|127[23][0-9]{2}|17[89]|185|83[0-2][0-9]|8[45][0-9]{2}|9[34][0-9]{2}));|%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]%[89][0-9a-fA-F]|[cC]2)%[89a-bA-B][0-9a-fA-F]/;
 const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]|\\u(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|00[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24(?:6[0-8]|[b-eB-E][0-9a-fA-F])|[dD]835\\u[dD][c-fC-F][0-9a-fA-F]{2}|[dD]83[cC]\\u[dD][dD][34][0-9a-fA-F])|&#(?:[xX]0{0,4}(?:[fF][fF][0-5][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2}|1[fF]1[34][0-9a-fA-F]|[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24[6-9a-eA-E][0-9a-fA-F])|0{0,4}(?:65[23][0-9]{2}|119[89][0-9]{2}|120[0-8][0-9]{2}|127[23][0-9]{2}|17[89]|185|83[0-2][0-9]|8[45][0-9]{2}|9[34][0-9]{2}));|%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]%[89][0-9a-fA-F]|[cC]2)%[89a-bA-B][0-9a-fA-F]/g;
 /**
- * Nineteenth pass: CSS, `\u{…}` and `\U` escapes of a fold, and terminal colour sequences (raw, or
- * written `\u001b[`, `\x1b[`): patterns of their own, so each stays quick to prove linear.
+ * Nineteenth pass: CSS, `\u{…}` and `\U` escapes of a fold: patterns of their own, so each stays
+ * quick to prove linear.
  */
-const ESCAPE_ANY = /\\u\{0{0,4}(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2}|24[b-eB-E][0-9a-fA-F])\}|\\U000(?:0[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|024[b-eB-E][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2})|\\(?:00(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|01[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n])?|\\(?:0?(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n]|(?![0-9a-fA-F]))|(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;]{0,8}m/;
-const ESCAPE_EACH = /\\u\{0{0,4}(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2}|24[b-eB-E][0-9a-fA-F])\}|\\U000(?:0[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|024[b-eB-E][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2})|\\(?:00(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|01[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n])?|\\(?:0?(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n]|(?![0-9a-fA-F]))|(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;]{0,8}m/g;
+const ESCAPE_ANY = /\\u\{0{0,4}(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2}|24[b-eB-E][0-9a-fA-F])\}|\\U000(?:0[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|024[b-eB-E][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2})|\\(?:00(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|01[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n])?|\\(?:0?(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n]|(?![0-9a-fA-F]))/;
+const ESCAPE_EACH = /\\u\{0{0,4}(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2}|24[b-eB-E][0-9a-fA-F])\}|\\U000(?:0[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|024[b-eB-E][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2})|\\(?:00(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|01[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n])?|\\(?:0?(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n]|(?![0-9a-fA-F]))/g;
+/**
+ * Terminal sequences (nineteenth pass: colour; twentieth: any CSI sequence — 24-bit colour, erase,
+ * cursor moves — and a man page's overstrike, `_\bs`, `s\bs`), raw or written `\u001b[`, `\x1b[`.
+ */
+const TERMINAL_ANY = /(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;:?]{0,20}[@-~]|[ -~]\x08/;
+const TERMINAL_EACH = /(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;:?]{0,20}[@-~]|[ -~]\x08/g;
 const FOLD_RANGES: Array<[number, number]> = [
   [0xb2, 0xb3], [0xb9, 0xb9], [0x2070, 0x2079], [0x2080, 0x2089], [0x2102, 0x2139], [0x2460, 0x2468], [0x24b6, 0x24ea], [0x1d400, 0x1d7ff], [0x1f130, 0x1f149],
 ];
@@ -45,7 +53,7 @@ const UNFINISHED_FOLD = /(?:\xe2[\x81-\x93]?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\
  * pass), at the end of a text: patterns of their own (one alternation with UNFINISHED is not provably
  * linear); `unfinished` takes the earlier match.
  */
-const UNFINISHED_ESCAPE = /(?:\\(?:u\{[0-9a-fA-F]{0,9}|U[0-9a-fA-F]{0,7}|[0-9a-fA-F]{1,6}\r?|u001[bB]\[?[0-9;]{0,8}|x1[bB]?\[?[0-9;]{0,8})|\x1b\[?[0-9;]{0,8})$/;
+const UNFINISHED_ESCAPE = /(?:\\(?:u\{[0-9a-fA-F]{0,9}|U[0-9a-fA-F]{0,7}|[0-9a-fA-F]{1,6}\r?|u001[bB]\[?[0-9;:?]{0,20}|x1[bB]?\[?[0-9;:?]{0,20})|\x1b\[?[0-9;:?]{0,20})$/;
 const UNFINISHED_ESCAPE_FOLD = /\\(?:u\{[0-9a-fA-F]{0,9}|U[0-9a-fA-F]{0,7}|[0-9a-fA-F]{1,6}\r?)$/;
 
 /** The earliest unfinished filler (or, `fold`, fold) at the end of `text`, if any. */
@@ -55,8 +63,8 @@ function unfinished(text: string, fold = false): string | undefined {
   return a && (!b || a.index <= b.index) ? a[0] : b?.[0];
 }
 
-/** Raw characters of the longest filler (`&ZeroWidthSpace;`) and one: a view of a tail reads this many per character. */
-export const READING_WIDTH = 17;
+/** Raw characters of the longest filler (`\\u001b[` with 20 parameter characters and its final: 24-bit colour) and one: a view of a tail reads this many per character. */
+export const READING_WIDTH = 29;
 
 let folds: Map<string, string> | undefined;
 
@@ -130,15 +138,18 @@ interface Unread {
   as: string[];
 }
 
-/** The matches of EACH and ESCAPE_EACH in `text`, by where they start. */
+/** The matches of EACH, ESCAPE_EACH and TERMINAL_EACH in `text`, by where they start. */
 function matchesIn(text: string): RegExpExecArray[] {
   const all: RegExpExecArray[] = [];
-  for (const re of [EACH, ESCAPE_EACH]) {
+  for (const re of [EACH, ESCAPE_EACH, TERMINAL_EACH]) {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) all.push(m);
   }
   return all.sort((a, b) => a.index - b.index);
 }
+
+/** A terminal's control sequence (raw, or as a recording's JSON or a repr writes it) or an overstruck character. */
+const isTerminal = (m: string): boolean => m.charCodeAt(m.length - 1) === 0x08 || m.charCodeAt(0) === 0x1b || (m.charCodeAt(0) === 0x5c && (m[1] === 'x' || m.startsWith('\\u001')));
 
 function unreadIn(text: string): Unread {
   const table = foldTable();
@@ -156,7 +167,7 @@ function unreadIn(text: string): Unread {
   for (const m of matchesIn(text)) {
     const c = m[0].charCodeAt(0);
     // A numeric reference or a `\u` escape: a filler's, or a letter that folds (eighteenth pass).
-    const as = m[0].endsWith('m') && m[0].includes('[') ? '' : (c === 0x26 && m[0].charCodeAt(1) === 0x23) || c === 0x5c ? escapedAs(m[0], table) : c === 0x25 ? percentAs(m[0], table) : c === 0x26 || c === 0x3c || c === 0x5d || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
+    const as = isTerminal(m[0]) ? '' : (c === 0x26 && m[0].charCodeAt(1) === 0x23) || c === 0x5c ? escapedAs(m[0], table) : c === 0x25 ? percentAs(m[0], table) : c === 0x26 || c === 0x3c || c === 0x5d || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
     if (as === undefined) continue; // a code point in the ranges that folds to no letter or digit: kept as it is
     breaksBefore(m.index);
     found.start.push(m.index);
@@ -201,7 +212,7 @@ function viewOf(text: string, from: number, to: number, unread: Unread, k: numbe
  * escapes skips the regex pass, a tenth of a scrub.
  */
 export function mayHoldUnread(text: string): boolean {
-  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || text.indexOf('\x1b') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length || wrappedBase64(text) || (text.indexOf('%') >= 0 && PERCENT_UNREAD.test(text));
+  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || text.indexOf('\x1b') >= 0 || text.indexOf('\x08') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length || wrappedBase64(text) || (text.indexOf('%') >= 0 && PERCENT_UNREAD.test(text));
 }
 /** A percent-encoded lead of a filler, a full-width letter or a fold (eighteenth pass). */
 const PERCENT_UNREAD = /%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]|[cC]2%[aAbB])/;
@@ -264,7 +275,7 @@ const BASE64_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) => /[A-Za-z0-9
 export function readingView(text: string, tail = false): ReadingView | undefined {
   const openAtEnd = tail ? openBreak(text) : 0;
   const endsOpen = tail && (openAtEnd > 0 || unfinished(text.slice(-READING_WIDTH)) !== undefined);
-  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
+  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
   const open = openAtEnd ? text.slice(-openAtEnd) : endsOpen ? unfinished(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : undefined;
@@ -353,5 +364,5 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
 export function endsNearUnread(text: string, near: number): boolean {
   const end = text.slice(Math.max(0, text.length - near - READING_WIDTH));
   if (!mayHoldUnread(end) && !mayEndOpen(end)) return false;
-  return ANY.test(end) || ESCAPE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
+  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
 }

@@ -223,6 +223,9 @@ function fullwidth(cp: number): Node[] {
 }
 
 /** Quoted-printable soft line break: "=" at the end of a line, which decoders drop. */
+/** Every latin1 character but an ASCII letter or digit: what a reader skips between a key's characters. */
+const NOT_ALNUM = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c)).filter((c) => !/[0-9A-Za-z]/.test(c)).join('');
+
 const softBreak = (): Node => seq(set('='), opt(set('\r')), set('\n'));
 
 /**
@@ -233,9 +236,13 @@ const softBreak = (): Node => seq(set('='), opt(set('\r')), set('\n'));
  * Also the value as a list of its characters (blanks, commas and quotes between them): Java's
  * `Arrays.toString` of a `char[]` (`[s, k, _]`: Lombok's `@ToString` of a password field), Gson's
  * JSON of one (`["s","k"]`), Python's `list(s)` (`['s', 'k']`), Go's `%q` of a `[]rune`.
+ * Twentieth pass: any byte that is no letter or digit between them, as a reader skips it — the key
+ * grouped by any mark every 1–3 characters or from before its start (a whole blob grouped), no-break
+ * and thin spaces, combining marks (`s̶k̶`: strikethrough text), bidi controls, variation selectors,
+ * tag characters, a Hangul or Mongolian filler, man-page underline (`_\bs`).
  */
 function wrappedForm(value: string): Node {
-  const gap = filler(rep(set(' \t\r\n,\'"'), 20));
+  const gap = filler(rep(set(NOT_ALNUM), 20));
   const out: Node[] = [];
   [...Buffer.from(value, 'utf8')].forEach((b, i) => {
     if (i > 0) out.push(gap);
@@ -436,6 +443,7 @@ export function regexSource(n: Node): string {
     case 'set': {
       if (n.c.length === 1) return esc(n.c);
       if (n.c === WHITESPACE) return '\\s';
+      if (n.c === NOT_ALNUM) return '[^0-9A-Za-z]';
       // Inside a class "-" and "^" need escaping wherever they are.
       return `[${[...n.c].map((c) => (c === '-' || c === '^' ? `\\${c}` : esc(c))).join('')}]`;
     }
