@@ -5,7 +5,7 @@
 // Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
 // and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
-import { PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
+import { PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, truncatedForm, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
 import { READING_WIDTH, endsNearUnread, mayEndOpen, mayHoldUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
@@ -147,6 +147,12 @@ const KNOWN_PUBLIC_PREFIXES = ['github_pat_11'];
  * separators come before it (a random key rarely starts so; if one does, the tripwire only counts
  * from further on, which teaches an agent nothing it did not know). 0 for none.
  */
+/** How much of a value's start shown is matched as the value cut short: its public prefix and half the rest. */
+function truncatedLeast(value: string): number {
+  const prefix = publicPrefixLength(value);
+  return prefix + Math.ceil((Buffer.byteLength(value) - prefix) / 2);
+}
+
 export function publicPrefixLength(value: string): number {
   const known = KNOWN_PUBLIC_PREFIXES.find((p) => value.startsWith(p));
   if (known) return known.length;
@@ -256,17 +262,23 @@ class Matcher {
 const MAX_MATCHERS = 512;
 const matchers = new Map<string, Matcher>();
 
-/** The shared matcher of a value's every spelling (`value`) or of exact strings (`forms`). */
-function matcherFor(value: string | undefined, forms: string[] | undefined): Matcher | undefined {
+/** The shared matcher of a value's every spelling (`value`) or of exact strings (`forms`); `cut`: of the value cut short only (truncatedForm). */
+function matcherFor(value: string | undefined, forms: string[] | undefined, cut = false): Matcher | undefined {
   const exact = (forms ?? []).filter(Boolean);
   if (!value && !exact.length) return undefined;
-  const key = JSON.stringify([value ?? null, exact]);
+  const key = JSON.stringify([value ?? null, exact, cut]);
   let m = matchers.get(key);
   if (m) {
     // Most recently used last: the first entry is the one to evict.
     matchers.delete(key);
   } else {
-    m = new Matcher([...(value ? spellingsOf(value) : []), ...exact.map(literalPattern)]);
+    if (cut) {
+      const short = value ? truncatedForm(value, truncatedLeast(value)) : undefined;
+      if (!short) return undefined;
+      m = new Matcher([short]);
+    } else {
+      m = new Matcher([...(value ? spellingsOf(value) : []), ...exact.map(literalPattern)]);
+    }
     if (matchers.size >= MAX_MATCHERS) matchers.delete(matchers.keys().next().value!);
   }
   matchers.set(key, m);
@@ -275,13 +287,16 @@ function matcherFor(value: string | undefined, forms: string[] | undefined): Mat
 
 /** Compiles a value's matcher ahead of use (so the first response that needs it does not wait). */
 export function precompile(value: string): void {
-  if (value) matcherFor(value, undefined);
+  if (!value) return;
+  matcherFor(value, undefined);
+  // What comes back is scrubbed of it cut short too (a secret's value).
+  matcherFor(value, undefined, true);
 }
 
 /** A set of rules over shared matchers: scrubs (or refuses) every spelling of each. */
 export class Scrubber {
   private readonly rules: Rule[] = [];
-  private readonly parts: Array<{ matcher: Matcher; rule: number }> = [];
+  private readonly parts: Array<{ matcher: Matcher; rule: number; cut?: true }> = [];
   /** The secrets' EBCDIC forms (an unlabelled EBCDIC answer, which requests decodes by itself). */
   private readonly ebcdic: EbcdicPart | undefined;
   /** The secrets' base85, other base32, reversed and rotated forms, found by sampling (proxy/sampled-forms.ts). */
@@ -306,6 +321,10 @@ export class Scrubber {
       if (!matcher) continue;
       if (own.includes(r)) ebcdic.push({ value: r.value!, replace: r.replace!, rule: this.rules.length });
       this.parts.push({ matcher, rule: this.rules.length });
+      // A secret of this process's own (what comes back): also cut short (truncatedForm), a part of
+      // its own that a held start's tripwire does not take for the key completed (startsAtEnd).
+      const short = own.includes(r) ? matcherFor(r.value, undefined, true) : undefined;
+      if (short) this.parts.push({ matcher: short, rule: this.rules.length, cut: true });
       // Every spelling is at least as long as what it spells: a start that long in any spelling covers no more of the key.
       const probeMin = r.value ? publicPrefixLength(r.value) + 2 : 0;
       this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map(), probeMin });
@@ -372,9 +391,11 @@ export class Scrubber {
     // A start read through fillers or folds is held too (heldFrom): counted alike.
     const filled = this.readTail(text);
     if (filled && filled.view.text.length >= min) wide.push(filled.view.text);
-    for (const { matcher, rule } of this.parts) {
+    for (const { matcher, rule, cut } of this.parts) {
+      if (cut) continue; // its starts are the raw form's
       const r = this.rules[rule]!;
-      whole ??= new Set(this.spans(text, text.length, true).filter((s) => s.end >= text.length).map((s) => s.rule));
+      // The value cut short is no completion here: a longer start of it is still a start (the next piece may prove none).
+      whole ??= new Set(this.spans(text, text.length, true, true, false).filter((s) => s.end >= text.length).map((s) => s.rule));
       if (whole.has(rule)) continue;
       // Counted in what spells the value (gaps left out: heldSpelled), not in held characters: a
       // run of blanks, tabs, line breaks or soft breaks after a key's start spells none of it.
@@ -507,7 +528,7 @@ export class Scrubber {
   }
 
   /** Every match starting before `hold`, in text coordinates, sorted, overlaps merged into the first. */
-  private spans(text: string, hold: number, final: boolean, reading = true): Span[] {
+  private spans(text: string, hold: number, final: boolean, reading = true, withCut = true): Span[] {
     const found: Span[] = [];
     const wide = text.includes('\0') && WIDE_TEXT.test(text);
     for (const view of viewsOf(text, wide)) {
@@ -528,7 +549,8 @@ export class Scrubber {
           found.push({ start, end, rule: h.rule, enc });
         }
       }
-      for (const { matcher, rule } of this.parts) {
+      for (const { matcher, rule, cut } of this.parts) {
+        if (cut && !withCut) continue;
         for (const re of matcher.regexes) {
           re.lastIndex = 0;
           for (let m = re.exec(view.text); m !== null; m = re.exec(view.text)) {
@@ -551,7 +573,8 @@ export class Scrubber {
         if (start < hold) found.push({ start, end: from + rawSpan(filled, b - 1)[1], rule, enc: 'utf8' });
       };
       if (this.sampled) for (const h of this.sampled.find(filled.text, Infinity)) push(h.start, h.end, h.rule);
-      for (const { matcher, rule } of this.parts) {
+      for (const { matcher, rule, cut } of this.parts) {
+        if (cut && !withCut) continue;
         for (const re of matcher.regexes) {
           re.lastIndex = 0;
           for (let m = re.exec(filled.text); m !== null; m = re.exec(filled.text)) push(m.index, m.index + m[0].length, rule);

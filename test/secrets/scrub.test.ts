@@ -741,6 +741,36 @@ t.test('twentieth pass: the key grouped every 1–3 characters or from before it
   for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `such text cut at ${cut} passes`);
 });
 
+// Twentieth pass (left open by the nineteenth): the key cut short — a request inspector that
+// truncates a header value at a width (`Bearer sk_live_51HxYzAbCdEf0…`), a page or a log showing a
+// key's start past its public prefix and half the rest — passed wherever no chunk ended inside it.
+t.test('twentieth pass: the key cut short past its public prefix and half the rest, in a body at any cut or a header, is replaced; the key whole is one match; shorter starts pass', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const least = 8 + Math.ceil((value.length - 8) / 2);
+  await fc.assert(fc.asyncProperty(fc.integer({ min: least, max: value.length - 1 }), fc.constantFrom('…', '...', '"', ' (truncated)', ''), fc.constantFrom('{"authorization":"Bearer ', 'key: ', ''), fc.integer({ min: 0, max: 2000 }), async (n, marker, before, at) => {
+    const body = Buffer.from(`${before}${value.slice(0, n)}${marker}`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('utf8');
+    if (out !== `${before}${PH}${marker}`) throw new Error(`cut short at ${n}, chunk cut at ${cut}: ${out}`);
+    const head = { statusCode: 200, headers: [['x-seen-authorization', `Bearer ${value.slice(0, n)}${marker}`]] as Array<[string, string]> };
+    scrubResponse(s, head);
+    if (head.headers[0]![1] !== `Bearer ${PH}${marker}`) throw new Error(`cut short at ${n} in a header: ${head.headers[0]![1]}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  // Controls: the key whole at every cut is one placeholder; a start shorter than that passes; a
+  // short value (a password) is never matched cut short.
+  const whole = Buffer.from(`a ${value} b ${value}`);
+  for (let cut = 0; cut <= whole.length; cut++) t.equal((await collect(new ScrubStream(s), [whole.subarray(0, cut), whole.subarray(cut)])).toString(), `a ${PH} b ${PH}`, `the key whole, cut at ${cut}: one match each`);
+  const shorter = Buffer.from(`{"shown":"${value.slice(0, least - 1)}…"}`);
+  t.same(await collect(new ScrubStream(s), [shorter]), shorter, 'a start one shorter passes');
+  const password = new Scrubber([{ value: 'correct-horse-b4', placeholder: PH }]);
+  t.equal(password.scrubString('correct-horse is a phrase'), 'correct-horse is a phrase', 'a short value is not matched cut short');
+  // The tripwire: a held start past that length is still a start (the next piece may prove none),
+  // not the key completed; a start proved none trips as before, one cut short and let out does not.
+  t.same(s.startsAtEnd(`x ${value.slice(0, least + 3)}`, 10).map((r) => r.replace), [PH], 'a start cut short is still a start to the tripwire');
+  t.same(s.startsAtEnd(`x ${value}`, 10), [], 'the key whole is no start');
+});
+
 // Sixteenth pass: more forms a service shows its record in, each an exact string no spelling
 // matched: the value's UTF-16 bytes in base64 or hex (PowerShell's -EncodedCommand, .NET's
 // Encoding.Unicode), base58, yEnc, uuencode (GNU and Python), the value reversed with its case
