@@ -17,7 +17,9 @@
 //            their gaps (ℎ, ℂ), circled and squared letters and digits (ⓢ, ①, 🄰), superscript and
 //            subscript digits: each reads as one ASCII letter or digit under NFKC. Read as that.
 //            Also written as escapes: JSON's `\uff53`, references, percent-encoding (eighteenth
-//            pass), CSS's `\ff53 `, `\u{ff53}` and Python's `\U0000ff53` (nineteenth pass).
+//            pass), CSS's `\ff53 `, `\u{ff53}` and Python's `\U0000ff53` (nineteenth pass);
+//            modifier and subscript letters (ˢᵏ, ᴬ, ₛ; twentieth pass). Greek and Cyrillic letters
+//            drawn as Latin ones (ѕ, і, Η) beside ASCII ones, though NFKC keeps them (twentieth pass).
 // The scrubber (proxy/scrubber.ts) also scans this view, around such characters only: text without
 // them pays one scan for them and nothing else.
 
@@ -58,6 +60,8 @@ function confusableRuns(text: string, out: Array<{ index: number; 0: string }>):
   let last = 0;
   CONFUSABLE_EDGE.lastIndex = 0;
   for (let m = CONFUSABLE_EDGE.exec(text); m !== null; m = CONFUSABLE_EDGE.exec(text)) {
+    // Edges overlap (`bСdЕ`: the `d` ends one and starts the next): look again from the second character.
+    CONFUSABLE_EDGE.lastIndex = m.index + 1;
     let a = m.index + 1;
     let b = a;
     if (isLead(text, a)) {
@@ -69,10 +73,21 @@ function confusableRuns(text: string, out: Array<{ index: number; 0: string }>):
       for (let k = 0; k < CONFUSABLE_RUN && isTrail(text, a - 1) && isLead(text, a - 2); k++) a -= 2;
       b = m.index + 2;
     }
-    if (b - a < 3 || a < last) continue;
+    // Runs that share their ASCII character (`Үz` and `zΑ`): the second starts past it.
+    if (a < last) a = last;
+    if (b - a < 2) continue;
     out.push({ index: a, 0: text.slice(a, b) });
     last = b;
   }
+}
+
+/** The cut UTF-8 of a modifier letter ending `text` (MODIFIER_ANY; `\xe2` ones are UNFINISHED's). */
+function modifierTail(text: string): string | undefined {
+  const n = text.length;
+  const last = text.charCodeAt(n - 1);
+  if (last === 0xca || last === 0xcb || last === 0xe1) return text.slice(n - 1);
+  const lead = text.charCodeAt(n - 2);
+  return lead === 0xe1 && last >= 0xb4 && last <= 0xb6 ? text.slice(n - 2) : undefined;
 }
 
 /**
@@ -90,7 +105,15 @@ const CONFUSABLES: Record<string, string> = {
   a: 'а', c: 'с', d: 'ԁ', e: 'е', h: 'һ', i: 'і', j: 'ј', l: 'ӏ', o: 'оο', p: 'р', q: 'ԛ', s: 'ѕ', v: 'ν', w: 'ԝ', x: 'х', y: 'у',
   A: 'АΑ', B: 'ВΒ', C: 'С', E: 'ЕΕ', H: 'НΗ', I: 'ІΙ', J: 'Ј', K: 'КΚ', M: 'МΜ', N: 'Ν', O: 'ОΟ', P: 'РΡ', Q: 'Ԛ', S: 'Ѕ', T: 'ТΤ', W: 'Ԝ', X: 'ХΧ', Y: 'ҮΥ', Z: 'Ζ',
 };
+/**
+ * Twentieth pass: modifier and subscript letters NFKC reads as plain ones (ˢᵏ, ʰ, ᴬ, ₛ: a
+ * "superscript text" generator), apart from the nineteenth pass's folds so each pattern stays quick
+ * to prove linear; which of them fold is the table's.
+ */
+const MODIFIER_ANY = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/;
+const MODIFIER_EACH = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/g;
 const FOLD_RANGES: Array<[number, number]> = [
+  [0x2b0, 0x2e3], [0x1d2c, 0x1d65], [0x1d9c, 0x1dbb], [0x207f, 0x207f], [0x2090, 0x209c],
   [0xb2, 0xb3], [0xb9, 0xb9], [0x2070, 0x2079], [0x2080, 0x2089], [0x2102, 0x2139], [0x2460, 0x2468], [0x24b6, 0x24ea], [0x1d400, 0x1d7ff], [0x1f130, 0x1f149],
 ];
 /** The UTF-8 (latin1) fillers; every other filler starts with `&`, `<` or a backslash. */
@@ -112,7 +135,7 @@ function unfinished(text: string, fold = false): string | undefined {
   const a = (fold ? UNFINISHED_FOLD : UNFINISHED).exec(text);
   const b = (fold ? UNFINISHED_ESCAPE_FOLD : UNFINISHED_ESCAPE).exec(text);
   const found = a && (!b || a.index <= b.index) ? a[0] : b?.[0];
-  const run = confusableTail(text);
+  const run = confusableTail(text) ?? modifierTail(text);
   return run !== undefined && (found === undefined || run.length > found.length) ? run : found;
 }
 
@@ -192,10 +215,10 @@ interface Unread {
   as: string[];
 }
 
-/** The matches of EACH, ESCAPE_EACH and TERMINAL_EACH in `text`, and the confusable runs, by where they start. */
+/** The matches of EACH, ESCAPE_EACH, TERMINAL_EACH and MODIFIER_EACH in `text`, and the confusable runs, by where they start. */
 function matchesIn(text: string): RegExpExecArray[] {
   const all: RegExpExecArray[] = [];
-  for (const re of [EACH, ESCAPE_EACH, TERMINAL_EACH]) {
+  for (const re of [EACH, ESCAPE_EACH, TERMINAL_EACH, MODIFIER_EACH]) {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) all.push(m);
   }
@@ -347,7 +370,7 @@ const BASE64_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) => /[A-Za-z0-9
 export function readingView(text: string, tail = false): ReadingView | undefined {
   const openAtEnd = tail ? openBreak(text) : 0;
   const endsOpen = tail && (openAtEnd > 0 || unfinished(text.slice(-READING_WIDTH)) !== undefined);
-  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
+  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !MODIFIER_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
   const open = openAtEnd ? text.slice(-openAtEnd) : endsOpen ? unfinished(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : undefined;
@@ -374,7 +397,7 @@ export function rawSpan(view: ReadingView, v: number): [number, number] {
 function besideText(text: string, i: number): boolean {
   if (i < 0 || i >= text.length) return true;
   const c = text.charCodeAt(i);
-  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || (c >= 0xce && c <= 0xd4);
+  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
 }
 
 /** Whether the filler at `i` is markup (a tag, a comment, a CDATA start or end). */
@@ -436,5 +459,5 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
 export function endsNearUnread(text: string, near: number): boolean {
   const end = text.slice(Math.max(0, text.length - near - READING_WIDTH));
   if (!mayHoldUnread(end) && !mayEndOpen(end)) return false;
-  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
+  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || MODIFIER_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
 }
