@@ -377,6 +377,25 @@ t.test('2(b) nineteenth pass: the record grouped, Caesar-shifted, mirrored, colo
   }
 });
 
+// Twentieth pass: the record grouped by threes, in 24-bit colour a character at a time, overstruck
+// as a man page's bold, or cut short at 30 characters: each undone by what a reader does (join the
+// groups, strip the colours, let the terminal overstrike; the start it shows is most of the key).
+t.test('2(b) twentieth pass: the record grouped by threes, in 24-bit colour, overstruck or cut short never shows the value', async (t) => {
+  await inject();
+  const undo: Record<string, (x: string) => string> = {
+    grouped3: (x) => x.replace(/\./g, ''),
+    truecolor: (x) => x.replace(/\x1b\[[0-9;:?]*[@-~]/g, ''),
+    'man-bold': (x) => x.replace(/[^\x08]\x08/g, ''),
+    truncated: (x) => x,
+  };
+  for (const format of ['grouped3', 'truecolor', 'man-bold', 'truncated'] as const) {
+    const { seen, statuses } = await readRecord({ host: 'svc.example', format, only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
+    const read = undo[format]!(seen.toString('utf8'));
+    t.notOk(read.includes(SECRET.slice(0, 24)), `the record as ${format} does not show the value (status ${statuses.join(',')})`);
+    t.ok(undo[format]!(seen.toString('utf8')).includes(PH), `the record as ${format} shows the placeholder`);
+  }
+});
+
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
 // was all the sniffer read), in a charset the scrubber cannot read — Beautiful Soup looks 2,048
 // bytes or 5% of the page far, libxml2 anywhere in the head.
