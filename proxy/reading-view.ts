@@ -37,10 +37,11 @@ const ESCAPE_ANY = /\\u\{0{0,4}(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|1[dD
 const ESCAPE_EACH = /\\u\{0{0,4}(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2}|24[b-eB-E][0-9a-fA-F])\}|\\U000(?:0[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|024[b-eB-E][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2})|\\(?:00(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|01[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n])?|\\(?:0?(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n]|(?![0-9a-fA-F]))/g;
 /**
  * Terminal sequences (nineteenth pass: colour; twentieth: any CSI sequence — 24-bit colour, erase,
- * cursor moves — and a man page's overstrike, `_\bs`, `s\bs`), raw or written `\u001b[`, `\x1b[`.
+ * cursor moves — and a man page's overstrike, `_\bs`, `s\bs`), raw or written `\u001b[`, `\x1b[`
+ * (the backspace as JSON writes it, `\b`, `\u0008`: a recording of a man page).
  */
-const TERMINAL_ANY = /(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;:?]{0,20}[@-~]|[ -~]\x08/;
-const TERMINAL_EACH = /(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;:?]{0,20}[@-~]|[ -~]\x08/g;
+const TERMINAL_ANY = /(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;:?]{0,20}[@-~]|[ -~](?:\x08|\\b|\\u0008)/;
+const TERMINAL_EACH = /(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;:?]{0,20}[@-~]|[ -~](?:\x08|\\b|\\u0008)/g;
 /**
  * Twentieth pass: Greek and Cyrillic letters drawn as Latin ones (`ѕk_lіvе`: a person, a screenshot
  * or an agent reads the key). A key keeps digits and marks no such letter draws, so a run of them
@@ -244,7 +245,7 @@ function confusableAs(m: string, table: Map<string, string>): string | undefined
   return out;
 }
 /** A terminal's control sequence (raw, or as a recording's JSON or a repr writes it) or an overstruck character. */
-const isTerminal = (m: string): boolean => m.charCodeAt(m.length - 1) === 0x08 || m.charCodeAt(0) === 0x1b || (m.charCodeAt(0) === 0x5c && (m[1] === 'x' || m.startsWith('\\u001')));
+const isTerminal = (m: string): boolean => m.charCodeAt(m.length - 1) === 0x08 || m.endsWith('\\b') || m.endsWith('\\u0008') || m.charCodeAt(0) === 0x1b || (m.charCodeAt(0) === 0x5c && (m[1] === 'x' || m.startsWith('\\u001')));
 
 function unreadIn(text: string): Unread {
   const table = foldTable();

@@ -714,11 +714,12 @@ t.test('twentieth pass: the key grouped every 1–3 characters or from before it
     'tag space': (c) => `${c}\u{e0020}`, 'hangul filler': (c) => `${c}\u3164`, mongolian: (c) => `${c}\u180e`,
     'bidi override': (c) => `\u202e${c}\u202c`, 'bidi isolate': (c) => `\u2066${c}\u2069`,
     'man underline': (c) => `_\b${c}`, 'man bold': (c) => `${c}\b${c}`, 'bold underline': (c) => `_\b${c}\b${c}`,
+    'man bold json': (c) => `${c}\\b${c}`, 'man underline json': (c) => `_\\u0008${c}`,
     truecolor: (c, i) => `\x1b[38;2;${(i * 37) % 256};128;${255 - i}m${c}`, 'bold truecolor': (c, i) => `\x1b[1;38;2;255;${i};0m${c}\x1b[0m`,
     'truecolor json': (c, i) => `\\u001b[48;2;0;${i * 8};255m${c}`, 'colon truecolor': (c) => `\x1b[38:2::255:0:0m${c}`,
     'erase line': (c) => `\x1b[K${c}`, 'cursor forward': (c) => `${c}\x1b[0C`,
   };
-  const read = (out: string): string => Buffer.from(out, 'latin1').toString('utf8').replace(/(?:\x1b|\\u001b)\[[0-9;:?]*[@-~]/g, '').replace(/[^\x08]\x08/g, '').normalize('NFKD').replace(/[^0-9A-Za-z]/g, '');
+  const read = (out: string): string => Buffer.from(out, 'latin1').toString('utf8').replace(/\\b|\\u0008/g, '\b').replace(/(?:\x1b|\\u001b)\[[0-9;:?]*[@-~]/g, '').replace(/[^\x08]\x08/g, '').normalize('NFKD').replace(/[^0-9A-Za-z]/g, '');
   const core = value.replace(/[^0-9A-Za-z]/g, '');
   const form = fc.oneof(
     fc.record({ n: fc.integer({ min: 1, max: 3 }), mark: fc.constantFrom(...marks), lead: fc.constantFrom('', 'a', 'ab', 'abc', 'abcd') })
