@@ -377,7 +377,9 @@ export function spellingsOf(value: string): Node[] {
     const [head, tail] = endsOf(value);
     return [...canonical, ...spellingsOf(head), ...spellingsOf(tail)];
   }
-  const forms: Node[] = [textForm(value), wrappedForm(value)];
+  // The value reversed in that form too (twentieth pass): reversed and grouped, or reversed and
+  // case-changed, which the sampled exact reversal (proxy/sampled-forms.ts) does not match.
+  const forms: Node[] = [textForm(value), wrappedForm(value), wrappedForm([...value].reverse().join(''))];
   encodedForms(bytes, forms);
   return forms;
 }
