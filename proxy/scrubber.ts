@@ -385,43 +385,70 @@ export class Scrubber {
     const out: Array<{ label?: string; replace: string }> = [];
     if (text.length < min) return out;
     let whole: Set<number> | undefined;
+    for (const rule of this.startedRules(text, min, true)) {
+      // The value cut short is no completion here: a longer start of it is still a start (the next piece may prove none).
+      whole ??= new Set(this.spans(text, text.length, true, true, false).filter((s) => s.end >= text.length).map((s) => s.rule));
+      if (whole.has(rule)) continue;
+      const r = this.rules[rule]!;
+      if (!out.some((o) => o.replace === r.replace && o.label === r.label)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+    }
+    return out;
+  }
+
+  /**
+   * Whether `text` ends with a start of some spelling that spells `min` or more of what it spells
+   * (gaps left out, in any view: wide, read through fillers or folds, EBCDIC, sampled forms): a
+   * WebSocket hold's measure (proxy/credentials.ts). Counted in held bytes, a message ending in
+   * one letter of a key and binary bytes a reader may skip (PostgreSQL's `Sync`, `S` 00 00 00 04)
+   * was a long start, held until a next message that the protocol never sends before an answer.
+   * No public prefix counts less here: a key's shared start (`sk_live_`) is still held.
+   */
+  spellsAtEnd(text: string, min: number): boolean {
+    return text.length >= min && this.startedRules(text, min, false, true).length > 0;
+  }
+
+  /**
+   * The rules of which `text` ends with a start spelling at least `min` characters (gaps left
+   * out; `decided`: and the rule's probeMin), each view's start counted in what it spells. `any`:
+   * the first such rule is enough.
+   */
+  private startedRules(text: string, min: number, decided: boolean, any = false): number[] {
+    const found: number[] = [];
+    const add = (rule: number): void => {
+      if (!found.includes(rule)) found.push(rule);
+    };
     // A UTF-16/32 start is held too (heldFrom reads the tail's strided views): counted in those
     // views alike, or it would be an oracle of its own (an echo answering in UTF-16).
     const wide = text.indexOf('\0', Math.max(0, text.length - 8)) >= 0 ? viewsOf(text.slice(Math.max(0, text.length - 4 * this.maxLength)), true).slice(1).map((v) => v.text) : [];
     // A start read through fillers or folds is held too (heldFrom): counted alike.
     const filled = this.readTail(text);
-    if (filled && filled.view.text.length >= min) wide.push(filled.view.text);
+    if (filled) wide.push(filled.view.text);
     for (const { matcher, rule, cut } of this.parts) {
       if (cut) continue; // its starts are the raw form's
-      const r = this.rules[rule]!;
-      // The value cut short is no completion here: a longer start of it is still a start (the next piece may prove none).
-      whole ??= new Set(this.spans(text, text.length, true, true, false).filter((s) => s.end >= text.length).map((s) => s.rule));
-      if (whole.has(rule)) continue;
       // Counted in what spells the value (gaps left out: heldSpelled), not in held characters: a
       // run of blanks, tabs, line breaks or soft breaks after a key's start spells none of it.
-      const heldIn = (v: string): number => matcher.prefixes.heldSpelled(v, Math.max(0, v.length - matcher.maxLength + 1));
-      if (Math.max(heldIn(text), ...wide.map(heldIn)) >= Math.max(min, r.probeMin)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+      const need = decided ? Math.max(min, this.rules[rule]!.probeMin) : min;
+      const heldIn = (v: string): number => (v.length < need ? 0 : matcher.prefixes.heldSpelled(v, Math.max(0, v.length - matcher.maxLength + 1), !decided));
+      if (heldIn(text) >= need || wide.some((v) => heldIn(v) >= need)) {
+        add(rule);
+        if (any) return found;
+      }
     }
     // The EBCDIC forms' starts are held too (heldFrom): counted alike, or they would be an oracle of their own.
     const e = this.ebcdic;
     if (e && e.firsts.some((c) => text.indexOf(c, Math.max(0, text.length - e.matcher.maxLength + 1)) >= 0)) {
       for (const [form, { rule }] of e.byForm) {
-        const r = this.rules[rule]!;
-        const least = Math.max(min, r.probeMin);
-        for (let n = Math.min(form.length - 1, text.length); n >= least; n--) {
+        const need = decided ? Math.max(min, this.rules[rule]!.probeMin) : min;
+        for (let n = Math.min(form.length - 1, text.length); n >= need; n--) {
           if (!text.endsWith(form.slice(0, n))) continue;
-          if (!out.some((o) => o.replace === r.replace && o.label === r.label)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+          add(rule);
+          if (any) return found;
           break;
         }
       }
     }
-    if (this.sampled) {
-      for (const rule of [text, ...wide].flatMap((v) => [...this.sampled!.startsAtEnd(v, min)])) {
-        const r = this.rules[rule]!;
-        if (!out.some((o) => o.replace === r.replace && o.label === r.label)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
-      }
-    }
-    return out;
+    if (this.sampled) for (const v of [text, ...wide]) for (const rule of this.sampled.startsAtEnd(v, min, decided)) add(rule);
+    return found;
   }
 
   /** Labels of the rules that match anywhere in `text` (latin1). */

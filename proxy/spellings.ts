@@ -661,9 +661,10 @@ export class PrefixAutomaton {
    * (Scrubber.startsAtEnd): every spelling of a character is at least one such character, so this
    * is never less than the characters of the value the start spells, and a run of blanks or
    * `=\r\n` adds none. 0 when nothing is held. Asked only of held text (a tail), so kept apart
-   * from earliestPrefix, which every chunk runs.
+   * from earliestPrefix, which every chunk runs. `most`: the most any reading under way at the
+   * end spells instead (a WebSocket hold's measure: a key's `_` a gap may also take is counted).
    */
-  heldSpelled(text: string, from: number): number {
+  heldSpelled(text: string, from: number, most = false): number {
     const n = this.stamp.length;
     const [spelledA, spelledB] = (this.spelled ??= [new Int32Array(n), new Int32Array(n)]);
     let cur = this.threadsA;
@@ -703,7 +704,7 @@ export class PrefixAutomaton {
             // Per state the earliest start, and of those the fewest characters spelled: what
             // follows adds the same to every thread in a state, so the order is kept.
             const at = this.slot[t]!;
-            if (nxtStart[at]! > start || (nxtStart[at] === start && nxtSpelled[at]! > spelled)) {
+            if (most ? nxtSpelled[at]! < spelled : nxtStart[at]! > start || (nxtStart[at] === start && nxtSpelled[at]! > spelled)) {
               nxtStart[at] = start;
               nxtSpelled[at] = spelled;
             }
@@ -717,6 +718,10 @@ export class PrefixAutomaton {
     }
     let earliest = text.length;
     let fewest = 0;
+    if (most) {
+      for (let k = 0; k < curLen; k++) fewest = Math.max(fewest, curSpelled[k]!);
+      return fewest;
+    }
     for (let k = 0; k < curLen; k++) {
       const start = curStart[k]!;
       if (start < earliest || (start === earliest && curSpelled[k]! < fewest)) {

@@ -223,6 +223,38 @@ t.test('seventeenth pass: the tripwire counts a held start in characters of the 
   t.same(s.startsAtEnd(`note ${[...'sk_live_51'].join(', ')}, `, 10).map((r) => r.replace), [PH], 'as a list: the key\'s start');
 });
 
+// Twenty-first pass: a WebSocket hold (proxy/credentials.ts readAcross) counted a held start in
+// held bytes. With any byte that is no letter or digit a gap between a key's characters (twentieth
+// pass), one letter of a key and binary framing after it (PostgreSQL's Sync, `S` 00 00 00 04) was
+// an 8-byte start: held until a next message the client sends only after the server answered.
+t.test('twenty-first pass: a hold counts a start in the characters it spells: one letter of a key and binary framing is none, the public prefix and eight spaced characters are', async (t) => {
+  const key = 'sk_live_TUNNEL_CANARY_0123456789abcdef';
+  const s = new Scrubber([{ value: key, placeholder: PH }]);
+  const holds = (text: string): boolean => {
+    const held = s.scrubPartial(text).rest;
+    return held.length >= 8 && s.spellsAtEnd(held, 8);
+  };
+  const letters = [...new Set([...key.replace(/[^0-9A-Za-z]/g, '')].flatMap((c) => [c.toLowerCase(), c.toUpperCase()]))];
+  // Random bytes, one letter of the key, random bytes: spells one or two characters, never eight
+  // (a run of bytes that happens to spell seven more of the key in order is not drawn).
+  await fc.assert(fc.property(fc.uint8Array({ maxLength: 24 }), fc.constantFrom(...letters), fc.uint8Array({ minLength: 1, maxLength: 12 }), (before, c, after) => {
+    const text = Buffer.concat([before, Buffer.from(c), after]).toString('latin1');
+    if (holds(text)) throw new Error(`held: ${JSON.stringify(text)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 400), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  for (const [what, text] of [['Sync', 'S\0\0\0\x04'], ['Execute + Sync', 'E\0\0\0\x09\0\0\0\0\0S\0\0\0\x04'], ['ReadyForQuery', 'Z\0\0\0\x05I'], ['a MySQL packet', '\x05\0\0\0\x03USE\0'], ['UTF-16 of 5 characters', Buffer.from(key.slice(0, 5), 'utf16le').toString('latin1')]] as const) {
+    t.notOk(holds(text), `${what}: not held`);
+  }
+  // What the hold is for: 8 characters of the key's start, however spaced, in any spelling.
+  for (const [what, text] of [
+    ['the public prefix and blanks', `note ${key.slice(0, 8)}${' '.repeat(40)}`],
+    ['the public prefix and soft breaks', `note ${key.slice(0, 9)}${'=\r\n'.repeat(6)}`],
+    ['8 characters grouped by binary bytes', [...key.slice(0, 8).toUpperCase()].map((c, i) => c + String.fromCharCode(i + 1)).join('')],
+    ['UTF-16 of 8 characters', Buffer.from(key.slice(0, 8), 'utf16le').toString('latin1')],
+    ['hex of 4 characters', `x ${Buffer.from(key.slice(0, 4)).toString('hex')}`],
+    ['reversed', [...key].reverse().join('').slice(0, 9)],
+  ] as const) t.ok(holds(text), `${what}: held`);
+});
+
 // Fifteenth pass: the packed scan held inflated text ending in a key's start without the tripwire
 // counting it: an echo of the agent's guess inside a `.gz` streamed in flushes (a log export that
 // follows) answered the guess by the hold, a character at a time.
