@@ -5,7 +5,7 @@
 // Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
 // and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
-import { PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, truncatedForm, type Node } from './spellings.ts';
+import { PrefixAutomaton, literalPattern, maxLength, regexSource, runForm, spellingsOf, truncatedForm, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
 import { READING_WIDTH, endsNearUnread, mayEndOpen, mayHoldUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
@@ -153,6 +153,15 @@ function truncatedLeast(value: string): number {
   return prefix + Math.ceil((Buffer.byteLength(value) - prefix) / 2);
 }
 
+/**
+ * How many bytes in a row of a value past its public prefix are matched anywhere (runForm): half
+ * the rest, at least 12 (fewer of a short value's rest would be common text) and at most 24 (of a
+ * long token, 24 bytes shown are no less a leak; each start is a window of its own).
+ */
+function runLeast(value: string, prefix: number): number {
+  return Math.max(12, Math.min(24, Math.ceil((Buffer.byteLength(value) - prefix) / 2)));
+}
+
 export function publicPrefixLength(value: string): number {
   const known = KNOWN_PUBLIC_PREFIXES.find((p) => value.startsWith(p));
   if (known) return known.length;
@@ -262,7 +271,7 @@ class Matcher {
 const MAX_MATCHERS = 512;
 const matchers = new Map<string, Matcher>();
 
-/** The shared matcher of a value's every spelling (`value`) or of exact strings (`forms`); `cut`: of the value cut short only (truncatedForm). */
+/** The shared matcher of a value's every spelling (`value`) or of exact strings (`forms`); `cut`: of the value cut short only (truncatedForm, runForm). */
 function matcherFor(value: string | undefined, forms: string[] | undefined, cut = false): Matcher | undefined {
   const exact = (forms ?? []).filter(Boolean);
   if (!value && !exact.length) return undefined;
@@ -275,7 +284,9 @@ function matcherFor(value: string | undefined, forms: string[] | undefined, cut 
     if (cut) {
       const short = value ? truncatedForm(value, truncatedLeast(value)) : undefined;
       if (!short) return undefined;
-      m = new Matcher([short]);
+      const prefix = publicPrefixLength(value!);
+      const run = runForm(value!, prefix, runLeast(value!, prefix));
+      m = new Matcher(run ? [short, run] : [short]);
     } else {
       m = new Matcher([...(value ? spellingsOf(value) : []), ...exact.map(literalPattern)]);
     }
@@ -321,8 +332,9 @@ export class Scrubber {
       if (!matcher) continue;
       if (own.includes(r)) ebcdic.push({ value: r.value!, replace: r.replace!, rule: this.rules.length });
       this.parts.push({ matcher, rule: this.rules.length });
-      // A secret of this process's own (what comes back): also cut short (truncatedForm), a part of
-      // its own that a held start's tripwire does not take for the key completed (startsAtEnd).
+      // A secret of this process's own (what comes back): also cut short (truncatedForm) or its end
+      // without its start (runForm), a part of its own that a held start's tripwire does not take
+      // for the key completed, nor count (startsAtEnd: a page showing a key's middle is no probe).
       const short = own.includes(r) ? matcherFor(r.value, undefined, true) : undefined;
       if (short) this.parts.push({ matcher: short, rule: this.rules.length, cut: true });
       // Every spelling is at least as long as what it spells: a start that long in any spelling covers no more of the key.
@@ -466,7 +478,7 @@ export class Scrubber {
    * the framing inside it (the framing before a held start goes out: what follows continues its line).
    * `holdAt`: hold from there at the latest. `behind`: what the reader saw just before `text`,
    * already let out (a match beginning there is refused: it cannot be taken back). `boundary`: the
-   * text ends with framing (an event's end): a possible start shorter than `shortHold` there is
+   * text ends with framing (an event's end): a possible start spelling fewer than `shortHold` characters there is
    * let out rather than held a whole event, and returned as the next `behind`.
    */
   scrubHidden(text: string, hidden: ReadonlyArray<readonly [number, number]>, final: boolean, opts: { holdAt?: number; behind?: string; boundary?: boolean; shortHold?: number } = {}): { out: string; rest: string; behind: string } {
@@ -483,7 +495,7 @@ export class Scrubber {
       // Still the start begun before this text: all of it waits (what is out stays out).
       hold = 0;
       next = behind;
-    } else if (opts.boundary && opts.shortHold !== undefined && viewLength - held < opts.shortHold) {
+    } else if (opts.boundary && opts.shortHold !== undefined && !this.spellsAtEnd(tail, opts.shortHold)) {
       hold = text.length;
       next = tail;
     } else {

@@ -402,6 +402,22 @@ export function truncatedForm(value: string, least: number): Node | undefined {
 /** A value shorter than this is never matched cut short: half of a short password's rest is common text. */
 const TRUNCATED_MIN = 20;
 
+/**
+ * Any `least` bytes in a row of the value from its `from`-th on (twenty-first pass; left open by
+ * the twentieth): the key's end without its start — a page showing `…NNEL_CANARY_0123456789abcdef`,
+ * a log column keeping a value's end, a service that drops a key's public prefix (`sk_live_`)
+ * before showing the rest, which is the whole secret. One window per start, factored as a trie:
+ * a longer run is windows back to back, so what is left shown of it is shorter than `least`.
+ * Undefined where truncatedForm is.
+ */
+export function runForm(value: string, from: number, least: number): Node | undefined {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length < TRUNCATED_MIN || bytes.length > FULL_SPELLING_MAX || from + least > bytes.length) return undefined;
+  const windows: Node[] = [];
+  for (let i = from; i + least <= bytes.length; i++) windows.push(str(bytes.subarray(i, i + least).toString('latin1')));
+  return alt(...windows);
+}
+
 /** The base64, hex and base32 forms of `bytes`, added to `forms`. */
 function encodedForms(bytes: Buffer, forms: Node[]): void {
   const std = base64Cores(bytes);

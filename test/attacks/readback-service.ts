@@ -26,7 +26,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -118,6 +118,8 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     case 'truecolor': return { text: `${[...json].map((c, i) => `\x1b[38;2;${i % 256};${(i * 7) % 256};200m${c}`).join('')}\x1b[0m\n`, type: 'text/plain' };
     case 'man-bold': return { text: [...json].map((c) => (c > ' ' && c <= '~' ? `${c}\b${c}` : c)).join(''), type: 'text/plain' };
     case 'truncated': return { text: json.replace(/[^\s"]{31,}/g, (w) => `${w.slice(0, 30)}...`), type: 'text/plain' };
+    // Twenty-first pass: long tokens shown by their end (a log column keeping the last 30 characters).
+    case 'key-end': return { text: json.replace(/[^\s"]{31,}/g, (w) => `…${w.slice(-30)}`), type: 'text/plain' };
     case 'node-buffer-pretty': return { text: JSON.stringify({ raw: Buffer.from(json) }, null, 2), type: 'application/json' };
     case 'typed-array': return { text: JSON.stringify({ raw: new Uint8Array(Buffer.from(json)) }), type: 'application/json' };
     case 'inspect': return { text: util.inspect(new Uint8Array(Buffer.from(json)), { maxArrayLength: null }), type: 'text/plain' };

@@ -396,6 +396,18 @@ t.test('2(b) twentieth pass: the record grouped by threes, in 24-bit colour, ove
   }
 });
 
+// Twenty-first pass (left open by the twentieth): the record with long tokens shown by their end
+// (`…` and the last 30 characters): the key without its public prefix is the whole secret.
+t.test('2(b) twenty-first pass: the record showing long tokens by their end never shows half the secret in a row', async (t) => {
+  await inject();
+  const { seen, statuses } = await readRecord({ host: 'svc.example', format: 'key-end', only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
+  const text = seen.toString('utf8');
+  const least = Math.max(12, Math.min(24, Math.ceil((SECRET.length - 8) / 2)));
+  const run = Array.from({ length: SECRET.length - 8 - least + 1 }, (_, i) => SECRET.slice(8 + i, 8 + i + least)).find((r) => text.includes(r));
+  t.notOk(run, `the record by its tokens' ends shows no ${least} characters of the secret in a row (status ${statuses.join(',')})`);
+  t.ok(text.includes(PH), 'it shows the placeholder');
+});
+
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
 // was all the sniffer read), in a charset the scrubber cannot read — Beautiful Soup looks 2,048
 // bytes or 5% of the page far, libxml2 anywhere in the head.

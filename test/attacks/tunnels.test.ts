@@ -831,14 +831,20 @@ t.test('twenty-first pass: binary framing around one letter of a key (a database
     Buffer.from('*1\r\n$4\r\nSAVE\r\n', 'latin1'), // a Redis command
     Buffer.from('\x05\0\0\0\x03USE\0', 'latin1'), // a MySQL COM_QUERY cut short
     Buffer.from('\x1d\0\0\0\x01\0\0\0\0\0\0\0\xdd\x07\0\0\0\0\0\0\0\x08\0\0\0\x10a\0\x01\0\0\0\0', 'latin1'), // a MongoDB OP_MSG
+    // JSON a terminal or a tool sends, a field ending in `s` and marks (read joined across messages).
+    Buffer.from(JSON.stringify({ type: 'stdout', data: 'ls\r\nfiles\r\n\u001b[0m$ ' })),
+    Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'All tests pass. ----- ' }] } })),
   ];
   const message = fc.oneof(
     fc.tuple(bytes(12), fc.constantFrom(...letters), bytes(8)).map(([a, c, b]) => Buffer.concat([a, Buffer.from(c), b])),
     fc.constantFrom(...framings),
   );
   let n = 0;
-  await fc.assert(fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 6 }), fc.boolean(), async (messages, binary) => {
+  await fc.assert(fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 5 }), fc.boolean(), async (drawn, binary) => {
     n++;
+    // Opened by a line no protocol reader takes for its start (a stream opened by PostgreSQL's
+    // Sync is read as PostgreSQL, and refuses a message type it does not know: tested apart).
+    const messages = [Buffer.from('hi there\n'), ...drawn];
     const ws = new WebSocket(`ws://keyed.example:${keyed.port}/mirror`, { agent: new HttpProxyAgent(a.proxyUrl), headers: { authorization: `Bearer ${PH}` }, perMessageDeflate: false });
     const got: Buffer[] = [];
     let code = 0;
@@ -859,7 +865,7 @@ t.test('twenty-first pass: binary framing around one letter of a key (a database
     } finally {
       ws.close();
     }
-  }), { numRuns: Math.min(numRuns, 12), ...seed });
+  }), { numRuns: Math.min(numRuns, 8), ...seed });
   t.pass(`${n} sequences of framed messages relayed in full and in order`);
 });
 

@@ -6,6 +6,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { ChunkScrubber, Scrubber, ScrubStream, scrubForms, scrubResponse } from '../../proxy/scrub.ts';
 import { publicPrefixLength } from '../../proxy/scrubber.ts';
+import { JsonPieces } from '../../proxy/json-pieces.ts';
 import { tarEntry } from '../helpers/tar.ts';
 import { ascii85, pdfTextStreams } from '../helpers/ascii85.ts';
 
@@ -253,6 +254,23 @@ t.test('twenty-first pass: a hold counts a start in the characters it spells: on
     ['hex of 4 characters', `x ${Buffer.from(key.slice(0, 4)).toString('hex')}`],
     ['reversed', [...key].reverse().join('').slice(0, 9)],
   ] as const) t.ok(holds(text), `${what}: held`);
+  // The same count where a joined JSON field or an event is kept back until the next (a message
+  // then waits a second and the tunnel closes; an event stream waits for an event that may never
+  // come): a terminal's output or a tool's result ending in `s` and marks is no start.
+  const ordinary = ['ls\r\nfiles\r\n\u001b[0m$ ', 'status: pass\r\n\r\n\r\n\r\n', 'All tests pass. ----- '];
+  for (const data of ordinary) {
+    const pieces = new JsonPieces(() => s);
+    t.notOk(pieces.document(JSON.stringify({ type: 'stdout', data })), `a JSON message ending ${JSON.stringify(data.slice(-8))}: not kept back`);
+    const events = scrubResponse(s, { statusCode: 200, headers: [['content-type', 'text/event-stream']] }).transform!;
+    const got: Buffer[] = [];
+    events.on('data', (d: Buffer) => got.push(d));
+    const event = `data: ${JSON.stringify(data)}\n\n`;
+    events.write(Buffer.from(event));
+    await new Promise((r) => setTimeout(r, 20));
+    t.equal(Buffer.concat(got).toString(), event, `an event ending ${JSON.stringify(data.slice(-8))}: goes out when it ends`);
+  }
+  const started = new JsonPieces(() => s);
+  t.ok(started.document(JSON.stringify({ type: 'stdout', data: `note ${key.slice(0, 9)}      ` })), 'a JSON message ending in the key\'s start and blanks: kept back');
 });
 
 // Fifteenth pass: the packed scan held inflated text ending in a key's start without the tripwire
@@ -806,6 +824,33 @@ t.test('twentieth pass: the key cut short past its public prefix and half the re
   // not the key completed; a start proved none trips as before, one cut short and let out does not.
   t.same(s.startsAtEnd(`x ${value.slice(0, least + 3)}`, 10).map((r) => r.replace), [PH], 'a start cut short is still a start to the tripwire');
   t.same(s.startsAtEnd(`x ${value}`, 10), [], 'the key whole is no start');
+});
+
+// Twenty-first pass (left open by the twentieth): the key's end without its start — a page showing
+// `…NNEL_CANARY_0123…`, a log column keeping a value's end, a service dropping a key's public
+// prefix (which leaves the whole secret). Any run of half the rest (12 to 24 bytes) is replaced.
+t.test('twenty-first pass: a run of the key past its public prefix, half the rest or longer, anywhere and at any cut, is replaced; shorter runs pass and are no probe', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const least = Math.max(12, Math.ceil((value.length - 8) / 2)); // half the rest, at least 12
+  const runs = (text: string): string | undefined => Array.from({ length: value.length - 8 - least + 1 }, (_, i) => value.slice(8 + i, 8 + i + least)).find((r) => text.includes(r));
+  await fc.assert(fc.asyncProperty(fc.integer({ min: 8, max: value.length - least }), fc.integer({ min: least, max: value.length - 8 }), fc.constantFrom('…', '...', '"', ''), fc.constantFrom('{"authorization":"Bearer ', 'key: ', ''), fc.integer({ min: 0, max: 2000 }), async (from, n, marker, before, at) => {
+    const shown = value.slice(from, Math.min(value.length, from + n));
+    if (shown.length < least) return;
+    const body = Buffer.from(`${before}${marker}${shown}${marker}`, 'utf8');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('utf8');
+    if (runs(out) || !out.includes(PH)) throw new Error(`${shown} (from ${from}), chunk cut at ${cut}: ${out}`);
+    const head = { statusCode: 200, headers: [['x-seen', `${marker}${shown}`]] as Array<[string, string]> };
+    scrubResponse(s, head);
+    if (runs(head.headers[0]![1])) throw new Error(`${shown} in a header: ${head.headers[0]![1]}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls: a run one shorter passes; the key whole is one placeholder; a held run is no probe.
+  const shorter = Buffer.from(`{"shown":"…${value.slice(-(least - 1))}"}`);
+  t.same(await collect(new ScrubStream(s), [shorter]), shorter, 'a run one shorter passes');
+  t.equal(s.scrubString(`a ${value} b`), `a ${PH} b`, 'the key whole: one placeholder');
+  t.equal(s.scrubString(value.slice(8)), PH.repeat(Math.floor((value.length - 8) / least)) + value.slice(8 + least * Math.floor((value.length - 8) / least)), 'the key without its prefix: windows of it replaced, less than a window left');
+  t.same(s.startsAtEnd(`x ${value.slice(10, 10 + least - 1)}`, 10), [], 'a run held at a chunk\'s end is no start of the key to the tripwire');
 });
 
 // Twentieth pass: Greek and Cyrillic letters drawn as Latin ones in place of some of a key's
