@@ -43,6 +43,17 @@ const ESCAPE_EACH = /\\u\{0{0,4}(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|1[d
 const TERMINAL_ANY = /(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;:?]{0,20}[@-~]|[ -~](?:\x08|\\b|\\u0008)/;
 const TERMINAL_EACH = /(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;:?]{0,20}[@-~]|[ -~](?:\x08|\\b|\\u0008)/g;
 /**
+ * Twenty-first pass: a terminal's other sequences between a key's characters — a hyperlink around
+ * each (OSC 8, `ESC]8;;url ESC\`, a link-per-character renderer), a window title, DCS, APC, PM and
+ * SOS strings (ended by BEL or ST), and the short escapes (`ESC(B`, `ESC7`, `ESC=`). A terminal
+ * shows the key and `strip-ansi` gives it. Raw, or as a recording's JSON (`\u001b]`, `\u0007`,
+ * `\u001b\\`) or a repr (`\x1b]`, `\x07`, `\a`) writes them; a pattern pair of their own.
+ */
+const STRING_ANY = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,32}(?:\x07|\x1b\\|\\(?:u0007|x07|a|u001[bB]\\\\|x1[bB]\\\\))|[ -/]{0,2}[0-OQ-WYZ`-~])/;
+const STRING_EACH = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,32}(?:\x07|\x1b\\|\\(?:u0007|x07|a|u001[bB]\\\\|x1[bB]\\\\))|[ -/]{0,2}[0-OQ-WYZ`-~])/g;
+/** Such a string or escape not yet ended at the end of a text (its BEL or ST still to come, cut inside an escaped one). */
+const UNFINISHED_STRING = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,32}(?:\x1b|\\[0-9a-fA-Fux]{0,5}\\?)?|[ -/]{1,2})$/;
+/**
  * Twentieth pass: Greek and Cyrillic letters drawn as Latin ones (`ѕk_lіvе`: a person, a screenshot
  * or an agent reads the key). A key keeps digits and marks no such letter draws, so a run of them
  * (up to 8) beside an ASCII letter, digit or `_` is read, that character with it; CONFUSABLES says
@@ -135,13 +146,15 @@ const UNFINISHED_ESCAPE_FOLD = /\\(?:u\{[0-9a-fA-F]{0,9}|U[0-9a-fA-F]{0,7}|[0-9a
 function unfinished(text: string, fold = false): string | undefined {
   const a = (fold ? UNFINISHED_FOLD : UNFINISHED).exec(text);
   const b = (fold ? UNFINISHED_ESCAPE_FOLD : UNFINISHED_ESCAPE).exec(text);
-  const found = a && (!b || a.index <= b.index) ? a[0] : b?.[0];
+  const c = fold ? null : UNFINISHED_STRING.exec(text);
+  const ab = a && (!b || a.index <= b.index) ? a : b;
+  const found = (c && (!ab || c.index < ab.index) ? c : ab)?.[0];
   const run = confusableTail(text) ?? modifierTail(text);
   return run !== undefined && (found === undefined || run.length > found.length) ? run : found;
 }
 
-/** Raw characters of the longest filler (`\\u001b[` with 20 parameter characters and its final: 24-bit colour) and one: a view of a tail reads this many per character. */
-export const READING_WIDTH = 29;
+/** Raw characters of the longest filler (`\\u001b]`, 32 characters and `\\u001b\\\\`: a hyperlink's OSC as JSON writes it) and one: a view of a tail reads this many per character. */
+export const READING_WIDTH = 48;
 
 let folds: Map<string, string> | undefined;
 
@@ -216,10 +229,10 @@ interface Unread {
   as: string[];
 }
 
-/** The matches of EACH, ESCAPE_EACH, TERMINAL_EACH and MODIFIER_EACH in `text`, and the confusable runs, by where they start. */
+/** The matches of EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH and MODIFIER_EACH in `text`, and the confusable runs, by where they start. */
 function matchesIn(text: string): RegExpExecArray[] {
   const all: RegExpExecArray[] = [];
-  for (const re of [EACH, ESCAPE_EACH, TERMINAL_EACH, MODIFIER_EACH]) {
+  for (const re of [EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH, MODIFIER_EACH]) {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) all.push(m);
   }
@@ -371,7 +384,7 @@ const BASE64_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) => /[A-Za-z0-9
 export function readingView(text: string, tail = false): ReadingView | undefined {
   const openAtEnd = tail ? openBreak(text) : 0;
   const endsOpen = tail && (openAtEnd > 0 || unfinished(text.slice(-READING_WIDTH)) !== undefined);
-  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !MODIFIER_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
+  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !MODIFIER_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
   const open = openAtEnd ? text.slice(-openAtEnd) : endsOpen ? unfinished(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : undefined;
@@ -460,5 +473,5 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
 export function endsNearUnread(text: string, near: number): boolean {
   const end = text.slice(Math.max(0, text.length - near - READING_WIDTH));
   if (!mayHoldUnread(end) && !mayEndOpen(end)) return false;
-  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || MODIFIER_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
+  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || STRING_ANY.test(end) || MODIFIER_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
 }

@@ -796,6 +796,35 @@ t.test('twentieth pass: the key grouped every 1–3 characters or from before it
   for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `such text cut at ${cut} passes`);
 });
 
+// Twenty-first pass (left open by the twentieth): a terminal's other sequences between a key's
+// characters — a hyperlink around each (OSC 8: a renderer linking every character), a window title,
+// DCS strings, charset and cursor-save escapes — raw, or as a recording's JSON or a repr writes
+// them: a terminal shows the key and strip-ansi gives it.
+t.test('twenty-first pass: the key with OSC hyperlinks, titles, DCS strings or short escapes between its characters, at any chunk cut; terminal text with them passes byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const kinds: Record<string, (c: string, url: string) => string> = {
+    'osc8 st': (c, url) => `\x1b]8;;${url}\x1b\\${c}\x1b]8;;\x1b\\`, 'osc8 bel': (c, url) => `\x1b]8;;${url}\x07${c}\x1b]8;;\x07`,
+    'osc8 json': (c, url) => `\\u001b]8;;${url}\\u001b\\\\${c}\\u001b]8;;\\u001b\\\\`, 'osc8 repr': (c, url) => `\\x1b]8;;${url}\\x07${c}\\x1b]8;;\\x07`,
+    title: (c, url) => `\x1b]0;${url.slice(0, 12)}\x07${c}`, dcs: (c) => `\x1bP1$r0m\x1b\\${c}`, charset: (c) => `\x1b(B${c}`, 'save restore': (c) => `\x1b7${c}\x1b8`,
+  };
+  const read = (out: string): string => out.replace(/\\u001b|\\x1b/gi, '\x1b').replace(/\\u0007|\\x07|\\a/g, '\x07').replace(/\x1b\\\\/g, '\x1b\\')
+    .replace(/\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]/g, '');
+  const url = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789:/.-?=&'.split('')), maxLength: 28 }).map((p) => `https:${p}`.slice(0, 32));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(kinds)), url, fc.integer({ min: 1, max: 4 }), fc.constantFrom('{"log":"', '$ ls\r\n', ''), fc.integer({ min: 0, max: 4000 }), async (kind, link, every, before, at) => {
+    const text = [...value].map((c, i) => (i % every === 0 ? kinds[kind]!(c, link) : c)).join('');
+    const body = Buffer.from(`${before}${text} done\n`, 'utf8');
+    if (!read(body.toString('latin1')).includes(value)) throw new Error(`${kind}: the reader does not read the key`);
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (!out.includes(PH) || read(out).includes(value.slice(6, 18))) throw new Error(`${kind} every ${every} (${link}) cut at ${cut} passed: ${JSON.stringify(out)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 80), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls, at every 3rd cut: `ls --hyperlink` output, a title, a recording's JSON, the public prefix linked.
+  const plain = Buffer.from('\x1b]0;build: ok\x07\x1b]8;;file://host/home/u/a.txt\x1b\\a.txt\x1b]8;;\x1b\\  \x1b]8;;file://host/home/u/b.txt\x1b\\b.txt\x1b]8;;\x1b\\\n'
+    + '\x1b(B\x1b7progress 50%\x1b8 \x1b]8;;https://docs.example/keys\x07sk_live\x1b]8;;\x07_fixture\n[1.5, "o", "\\u001b]8;;https://x.example\\u001b\\\\link\\u001b]8;;\\u001b\\\\ \\u001b(B ok"]\n', 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `terminal text cut at ${cut} passes`);
+});
+
 // Twentieth pass (left open by the nineteenth): the key cut short — a request inspector that
 // truncates a header value at a width (`Bearer sk_live_51HxYzAbCdEf0…`), a page or a log showing a
 // key's start past its public prefix and half the rest — passed wherever no chunk ended inside it.
@@ -1060,7 +1089,8 @@ t.test('eighteenth pass: a page in a legacy charset (declared or not) showing th
       transform!.on('error', (err: Error) => resolve({ out: Buffer.concat(out), err }));
       Readable.from(split(body, at)).pipe(transform!);
     });
-    if (!got.err || readAs(got.out).includes(SECRET)) throw new Error(`${kind} as ${type || 'no type'} (cuts ${at}): ${got.err ? 'the bytes let out read as the key' : 'passed'}`);
+    // Refused, or (twenty-first pass: `ESC ( B` is a terminal escape a reader skips between the key's characters) replaced.
+    if ((!got.err && !got.out.includes(PH)) || readAs(got.out).includes(SECRET)) throw new Error(`${kind} as ${type || 'no type'} (cuts ${at}): ${got.err || got.out.includes(PH) ? 'the bytes let out read as the key' : 'passed'}`);
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30) });
   // Controls: Japanese in ISO-2022-JP and a log coloured by tput (`ESC ( B ESC [ m`) pass byte for byte.
   for (const text of ['\x1b$B$3$s$K$A$O\x1b(B sekai\n', 'ok \x1b[1mbold\x1b(B\x1b[m done ghp_nothing_secret_here\n']) {
