@@ -112,6 +112,48 @@ function confusableTail(text: string): string | undefined {
   for (let k = 0; k < CONFUSABLE_RUN && isTrail(text, a - 1) && isLead(text, a - 2); k++) a -= 2;
   return a < text.length && (a === 0 || text.charCodeAt(a - 1) < 0x80) ? text.slice(a) : undefined;
 }
+/**
+ * Twenty-first pass: a hex dump's line ends (`xxd`, `hexdump -C`, `od -A x -t x1z`): a line's hex,
+ * two spaces, its bytes as text (`|…|`, `>…<` or bare), a line break and the next line's offset.
+ * A reader (`xxd -r`, anyone reading the hex) joins the lines' hex, which spells the value with
+ * separators; the text column and offset are what it skips. The next line's head is found by a
+ * pattern (a line break, 6–8 hex digits, `: ` or blanks, a hex byte), the text column walked back
+ * in code: as a pattern it overlaps the blanks before it (not provably linear).
+ */
+const DUMP_HEAD = /\r?\n[0-9a-fA-F]{6,8}(?::? {1,2})(?=[0-9a-fA-F]{2})/g;
+const DUMP_HEAD_ANY = /\n[0-9a-fA-F]{6,8}:? {1,2}[0-9a-fA-F]{2}/;
+const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+/** Where a dump line's text column (with the two spaces before it) begins, the line ending at `nl`; -1 when it is no dump line. */
+function dumpColumn(text: string, nl: number): number {
+  for (let p = Math.max(1, nl - 20); p + 2 <= nl; p++) {
+    if (text.charCodeAt(p) !== 0x20 || text.charCodeAt(p + 1) !== 0x20 || !isHexDigit(text.charCodeAt(p - 1))) continue;
+    let ok = true;
+    for (let i = p + 2; i < nl && ok; i++) ok = text.charCodeAt(i) >= 0x20 && text.charCodeAt(i) < 0x7f;
+    if (ok) return p;
+  }
+  return -1;
+}
+/** The line ends of a hex dump in `text` (its text column, line break and the next offset), added to `out`. */
+function dumpBreaks(text: string, out: Array<{ index: number; 0: string }>): void {
+  if (text.indexOf('\n0') < 0) return;
+  DUMP_HEAD.lastIndex = 0;
+  for (let m = DUMP_HEAD.exec(text); m !== null; m = DUMP_HEAD.exec(text)) {
+    // A dump without a text column (`od -t x1`): the line break and offset alone.
+    const column = dumpColumn(text, m.index);
+    const from = column >= 0 ? column : isHexDigit(text.charCodeAt(m.index - 1)) ? m.index : -1;
+    if (from >= 0) out.push({ index: from, 0: text.slice(from, m.index + m[0].length) });
+  }
+}
+/** A hex dump's line end cut at the end of `text`: hex, two spaces, then at most a text column, a line break and an offset begun. */
+function dumpTail(text: string): string | undefined {
+  const nl = text.lastIndexOf('\n');
+  const lineEnd = nl >= 0 && text.length - nl <= 11 && /^\n[0-9a-fA-F]{0,8}:? {0,2}$/.test(text.slice(nl)) ? (text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl) : text.length;
+  const column = dumpColumn(text, lineEnd);
+  const from = column >= 0 ? column : lineEnd < text.length && isHexDigit(text.charCodeAt(lineEnd - 1)) ? lineEnd : -1;
+  return from >= 0 ? text.slice(from) : undefined;
+}
+const isDump = (m: string): boolean => (m.charCodeAt(0) === 0x20 || m.charCodeAt(0) === 0x0d || m.charCodeAt(0) === 0x0a) && m.includes('\n');
+
 /** Greek and Cyrillic letters no reader tells from a Latin one, by that Latin letter. */
 const CONFUSABLES: Record<string, string> = {
   a: 'а', c: 'с', d: 'ԁ', e: 'е', h: 'һ', i: 'і', j: 'ј', l: 'ӏ', o: 'оο', p: 'р', q: 'ԛ', s: 'ѕ', v: 'ν', w: 'ԝ', x: 'х', y: 'у',
@@ -149,7 +191,7 @@ function unfinished(text: string, fold = false): string | undefined {
   const c = fold ? null : UNFINISHED_STRING.exec(text);
   const ab = a && (!b || a.index <= b.index) ? a : b;
   const found = (c && (!ab || c.index < ab.index) ? c : ab)?.[0];
-  const run = confusableTail(text) ?? modifierTail(text);
+  const run = confusableTail(text) ?? modifierTail(text) ?? (fold ? undefined : dumpTail(text));
   return run !== undefined && (found === undefined || run.length > found.length) ? run : found;
 }
 
@@ -237,6 +279,7 @@ function matchesIn(text: string): RegExpExecArray[] {
     for (let m = re.exec(text); m !== null; m = re.exec(text)) all.push(m);
   }
   confusableRuns(text, all as unknown as Array<{ index: number; 0: string }>);
+  dumpBreaks(text, all as unknown as Array<{ index: number; 0: string }>);
   return all.sort((a, b) => a.index - b.index);
 }
 
@@ -276,7 +319,7 @@ function unreadIn(text: string): Unread {
   for (const m of matchesIn(text)) {
     const c = m[0].charCodeAt(0);
     // A numeric reference or a `\u` escape: a filler's, or a letter that folds (eighteenth pass).
-    const as = isTerminal(m[0]) ? '' : isConfusableRun(m[0]) ? confusableAs(m[0], table) : (c === 0x26 && m[0].charCodeAt(1) === 0x23) || c === 0x5c ? escapedAs(m[0], table) : c === 0x25 ? percentAs(m[0], table) : c === 0x26 || c === 0x3c || c === 0x5d || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
+    const as = isTerminal(m[0]) || isDump(m[0]) ? '' : isConfusableRun(m[0]) ? confusableAs(m[0], table) : (c === 0x26 && m[0].charCodeAt(1) === 0x23) || c === 0x5c ? escapedAs(m[0], table) : c === 0x25 ? percentAs(m[0], table) : c === 0x26 || c === 0x3c || c === 0x5d || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
     if (as === undefined) continue; // a code point in the ranges that folds to no letter or digit: kept as it is
     breaksBefore(m.index);
     found.start.push(m.index);
@@ -321,7 +364,7 @@ function viewOf(text: string, from: number, to: number, unread: Unread, k: numbe
  * escapes skips the regex pass, a tenth of a scrub.
  */
 export function mayHoldUnread(text: string): boolean {
-  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || text.indexOf('\x1b') >= 0 || text.indexOf('\x08') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length || wrappedBase64(text) || (text.indexOf('%') >= 0 && PERCENT_UNREAD.test(text));
+  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || text.indexOf('\x1b') >= 0 || text.indexOf('\x08') >= 0 || (text.indexOf('\n0') >= 0 && DUMP_HEAD_ANY.test(text)) || Buffer.byteLength(text, 'utf8') !== text.length || wrappedBase64(text) || (text.indexOf('%') >= 0 && PERCENT_UNREAD.test(text));
 }
 /** A percent-encoded lead of a filler, a full-width letter or a fold (eighteenth pass). */
 const PERCENT_UNREAD = /%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]|[cC]2%[aAbB])/;
@@ -384,7 +427,7 @@ const BASE64_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) => /[A-Za-z0-9
 export function readingView(text: string, tail = false): ReadingView | undefined {
   const openAtEnd = tail ? openBreak(text) : 0;
   const endsOpen = tail && (openAtEnd > 0 || unfinished(text.slice(-READING_WIDTH)) !== undefined);
-  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !MODIFIER_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
+  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !DUMP_HEAD_ANY.test(text) && !MODIFIER_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
   const open = openAtEnd ? text.slice(-openAtEnd) : endsOpen ? unfinished(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : undefined;
@@ -473,5 +516,5 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
 export function endsNearUnread(text: string, near: number): boolean {
   const end = text.slice(Math.max(0, text.length - near - READING_WIDTH));
   if (!mayHoldUnread(end) && !mayEndOpen(end)) return false;
-  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || STRING_ANY.test(end) || MODIFIER_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
+  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || STRING_ANY.test(end) || DUMP_HEAD_ANY.test(end) || MODIFIER_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
 }

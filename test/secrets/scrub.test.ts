@@ -1,5 +1,6 @@
 // Response scrubbing: every encoded form, every chunk split, compressed bodies, headers.
 import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { PassThrough, Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import t from 'tap';
@@ -823,6 +824,34 @@ t.test('twenty-first pass: the key with OSC hyperlinks, titles, DCS strings or s
   const plain = Buffer.from('\x1b]0;build: ok\x07\x1b]8;;file://host/home/u/a.txt\x1b\\a.txt\x1b]8;;\x1b\\  \x1b]8;;file://host/home/u/b.txt\x1b\\b.txt\x1b]8;;\x1b\\\n'
     + '\x1b(B\x1b7progress 50%\x1b8 \x1b]8;;https://docs.example/keys\x07sk_live\x1b]8;;\x07_fixture\n[1.5, "o", "\\u001b]8;;https://x.example\\u001b\\\\link\\u001b]8;;\\u001b\\\\ \\u001b(B ok"]\n', 'utf8');
   for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `terminal text cut at ${cut} passes`);
+});
+
+// Twenty-first pass: a hex dump of the record (`xxd`, `hexdump -C`, `od`: a debug page showing the
+// raw request): each line's hex spells 16 bytes, and a reader joins the lines (`xxd -r`); the text
+// column and the next line's offset stood between them, so no spelling matched across lines.
+t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od) at any offset and chunk cut is not read back from its hex; dumps without it pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const tools: Record<string, string[]> = { xxd: ['xxd'], 'hexdump -C': ['hexdump', '-C'], 'od with text': ['od', '-A', 'x', '-t', 'x1z', '-v'], 'od without text': ['od', '-A', 'x', '-t', 'x1', '-v'] };
+  const dump = (tool: string, bytes: Buffer): string => spawnSync(tools[tool]![0]!, tools[tool]!.slice(1), { input: bytes }).stdout.toString('latin1');
+  // The reader: each line's hex (after its offset, before its text column), joined and decoded.
+  const unhex = (out: string): string => Buffer.from(out.split('\n').map((l) => {
+    const hex = /^[0-9a-fA-F]{6,8}:? +(.*)$/.exec(l)?.[1] ?? '';
+    return (/^[0-9a-fA-F]{8}: /.test(l) ? hex.slice(0, 39) : hex.replace(/ {2}[|>].*$/, '')).replace(/\s/g, '');
+  }).join('').replace(/[^0-9a-fA-F]/g, ''), 'hex').toString('latin1');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(tools)), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4000 }), async (tool, pad, at) => {
+    const text = dump(tool, Buffer.from(`${'x'.repeat(pad)}Authorization: Bearer ${value}\r\nhost: svc.example\r\n`));
+    if (!unhex(text).includes(value)) throw new Error(`${tool}: the reader does not read the key`);
+    const body = Buffer.from(text, 'latin1');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (unhex(out).includes(value.slice(8, 20)) || !out.includes(PH)) throw new Error(`${tool} after ${pad} cut at ${cut}: ${JSON.stringify(out)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls: dumps of other bytes, at every 5th cut.
+  for (const tool of Object.keys(tools)) {
+    const plain = Buffer.from(dump(tool, Buffer.from('GET /v1/charges HTTP/1.1\r\nauthorization: Bearer sk_test_fixture_0000\r\n\r\n\x00\x01\x02binary')), 'latin1');
+    for (let cut = 0; cut <= plain.length; cut += 5) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `${tool} of other bytes cut at ${cut} passes`);
+  }
 });
 
 // Twentieth pass (left open by the nineteenth): the key cut short — a request inspector that
