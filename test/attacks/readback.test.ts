@@ -396,9 +396,9 @@ t.test('2(b) twentieth pass: the record grouped by threes, in 24-bit colour, ove
   }
 });
 
-// Twenty-first pass (left open by the twentieth): the record with long tokens shown by their end
+// Twenty-first pass (left open by the twentieth): the record with long tokens shown by their end, and as a hex dump
 // (`…` and the last 30 characters): the key without its public prefix is the whole secret.
-t.test('2(b) twenty-first pass: the record showing long tokens by their end never shows half the secret in a row', async (t) => {
+t.test('2(b) twenty-first pass: the record showing long tokens by their end, or as a hex dump, never shows half the secret in a row', async (t) => {
   await inject();
   const { seen, statuses } = await readRecord({ host: 'svc.example', format: 'key-end', only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
   const text = seen.toString('utf8');
@@ -406,6 +406,11 @@ t.test('2(b) twenty-first pass: the record showing long tokens by their end neve
   const run = Array.from({ length: SECRET.length - 8 - least + 1 }, (_, i) => SECRET.slice(8 + i, 8 + i + least)).find((r) => text.includes(r));
   t.notOk(run, `the record by its tokens' ends shows no ${least} characters of the secret in a row (status ${statuses.join(',')})`);
   t.ok(text.includes(PH), 'it shows the placeholder');
+  // A hex dump of the record (`xxd`): its hex read back joined over lines, as `xxd -r` does.
+  const dumped = (await readRecord({ host: 'svc.example', format: 'xxd', only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 })).seen.toString('latin1');
+  const hex = dumped.split('\n').map((l) => (/^[0-9a-f]{8}: (.{0,39})/.exec(l)?.[1] ?? '').replace(/[^0-9a-f]/g, '')).join('');
+  t.notOk(Buffer.from(hex, 'hex').toString('latin1').includes(SECRET.slice(8, 8 + least)), 'the record as a hex dump: its hex does not read as the secret');
+  t.ok(dumped.includes(PH), 'it shows the placeholder');
 });
 
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
