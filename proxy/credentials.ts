@@ -123,9 +123,10 @@ function setQueryParam(url: URL, name: string, value: string): void {
 }
 
 /**
- * A WebSocket message to the agent whose end (with the messages before it) is this long a start of
- * some spelling of an injected secret is kept back until the next message (websocket-relay.ts):
- * an upstream that splits a secret across messages hands over at most HOLD_PREFIX - 1 characters.
+ * A WebSocket message to the agent whose end (with the messages before it) is a start of some
+ * spelling of an injected secret spelling this many of its characters (gaps left out) is kept
+ * back until the next message (websocket-relay.ts): an upstream that splits a secret across
+ * messages hands over at most HOLD_PREFIX - 1 characters.
  */
 const HOLD_PREFIX = 8;
 
@@ -174,7 +175,10 @@ function readAcross(state: TunnelTails, kind: RelayedMessage['kind'], text: stri
   const start = by.scrubPartial(beforeOf(prev) + text).rest;
   const tail = text.length >= keep ? text.slice(text.length - keep) : (prev?.tail ?? '').slice(-(keep - text.length)) + text;
   state[own] = { tail, start, by };
-  return { joined, hold: [state.data, state.control].some((t) => t !== undefined && t.start.length >= HOLD_PREFIX) };
+  // Counted in what the start spells (gaps a reader skips left out), not in held bytes: binary
+  // framing after one letter of a key (PostgreSQL's Sync, `S` 00 00 00 04, ends every batch and
+  // the client then waits for the answer) is no long start, and was held until the tunnel closed.
+  return { joined, hold: [state.data, state.control].some((t) => t !== undefined && t.start.length >= HOLD_PREFIX && t.by.spellsAtEnd(t.start, HOLD_PREFIX)) };
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Scrubber } from './scrubber.ts';
 import { appendAll } from '../lib/arrays.ts';
 import { PROBE_START } from './secret-probe.ts';
 
-/** A possible start of a secret shorter than this at a joined field's end goes out with its line. */
+/** A possible start of a secret spelling fewer characters than this (Scrubber.spellsAtEnd) at a joined field's end goes out with its line. */
 const SHORT_HOLD = 8;
 /** A line longer than this is not read as one document: let out as it comes. */
 const MAX_LINE = 64 * 1024;
@@ -65,7 +65,7 @@ export class JsonPieces {
     // A line that will not end is no document: it is no longer read.
     if (this.current.length > MAX_LINE) this.current = '';
     for (const f of this.fields.values()) {
-      if (f.rest.length < SHORT_HOLD) continue;
+      if (!this.scrubber().spellsAtEnd(f.rest, SHORT_HOLD)) continue;
       // Kept back while the next piece may complete it; bounded (a stream that never says).
       if (this.held.length > MAX_HELD) throw new UnscrubbableEncodingError('a stream kept more than 1 MiB back while a field joined across its documents ended in what may start a secret');
       return '';
@@ -84,7 +84,7 @@ export class JsonPieces {
    */
   document(text: string): boolean {
     this.line(text.trim());
-    for (const f of this.fields.values()) if (f.rest.length >= SHORT_HOLD) return true;
+    for (const f of this.fields.values()) if (this.scrubber().spellsAtEnd(f.rest, SHORT_HOLD)) return true;
     return false;
   }
 

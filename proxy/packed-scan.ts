@@ -39,7 +39,7 @@ import { ForbiddenContentError, type Scrubber } from './scrubber.ts';
 import { UnscrubbableEncodingError } from './scrubbable.ts';
 import { PROBE_START, type HoldProbe } from './secret-probe.ts';
 
-/** How many characters of a possible secret's start may reach the agent before the rest shows it is none (as over a WebSocket). */
+/** How many characters of a possible secret's start (as it spells them: Scrubber.spellsAtEnd) may reach the agent before the rest shows it is none (as over a WebSocket). */
 const SHORT_HOLD = 8;
 /** Inflaters running at once; past this the answer is refused (a body crafted to exhaust them). */
 const MAX_ACTIVE = 8;
@@ -560,7 +560,7 @@ export class PackedScan extends Transform {
       return;
     }
     // A zip header not yet whole waits; so does everything while inflated text ends in a possible start.
-    if (inflations().some((i) => i.rest.length >= SHORT_HOLD || i.nested?.holds(i.nestedFed))) return;
+    if (inflations().some((i) => this.scrubber().spellsAtEnd(i.rest, SHORT_HOLD) || i.nested?.holds(i.nestedFed))) return;
     // Base64 characters not yet decoded (a partial quad) wait: decoded, they would be bytes the inflater has not had.
     this.release(Math.min(waitFor ?? this.received, ...this.runs.map((r) => r.feed.heldFrom ?? Infinity)));
   }

@@ -10,12 +10,16 @@
 //            A line break between lines of base64 (16 base64 characters before it, one after:
 //            base64 of a value's UTF-16 bytes wrapped at 76 columns, seventeenth pass) too.
 //            So are terminal colour sequences (`ESC [31m`; `\u001b[` in a recording's JSON,
-//            `\x1b[` in a repr: a CI log coloured a piece at a time, lolcat; nineteenth pass).
+//            `\x1b[` in a repr: a CI log coloured a piece at a time, lolcat; nineteenth pass);
+//            any CSI sequence — 24-bit colour, erase, cursor moves — and a man page's overstrike,
+//            `_\bs`, `s\bs`: twentieth pass).
 //   folds    mathematical letters and digits (𝐬𝐤, U+1D400–1D7FF), letter-like symbols that fill
 //            their gaps (ℎ, ℂ), circled and squared letters and digits (ⓢ, ①, 🄰), superscript and
 //            subscript digits: each reads as one ASCII letter or digit under NFKC. Read as that.
 //            Also written as escapes: JSON's `\uff53`, references, percent-encoding (eighteenth
-//            pass), CSS's `\ff53 `, `\u{ff53}` and Python's `\U0000ff53` (nineteenth pass).
+//            pass), CSS's `\ff53 `, `\u{ff53}` and Python's `\U0000ff53` (nineteenth pass);
+//            modifier and subscript letters (ˢᵏ, ᴬ, ₛ; twentieth pass). Greek and Cyrillic letters
+//            drawn as Latin ones (ѕ, і, Η) beside ASCII ones, though NFKC keeps them (twentieth pass).
 // The scrubber (proxy/scrubber.ts) also scans this view, around such characters only: text without
 // them pays one scan for them and nothing else.
 
@@ -26,12 +30,144 @@
 const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]|\\u(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|00[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24(?:6[0-8]|[b-eB-E][0-9a-fA-F])|[dD]835\\u[dD][c-fC-F][0-9a-fA-F]{2}|[dD]83[cC]\\u[dD][dD][34][0-9a-fA-F])|&#(?:[xX]0{0,4}(?:[fF][fF][0-5][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2}|1[fF]1[34][0-9a-fA-F]|[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24[6-9a-eA-E][0-9a-fA-F])|0{0,4}(?:65[23][0-9]{2}|119[89][0-9]{2}|120[0-8][0-9]{2}|127[23][0-9]{2}|17[89]|185|83[0-2][0-9]|8[45][0-9]{2}|9[34][0-9]{2}));|%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]%[89][0-9a-fA-F]|[cC]2)%[89a-bA-B][0-9a-fA-F]/;
 const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]|\\u(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|00[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24(?:6[0-8]|[b-eB-E][0-9a-fA-F])|[dD]835\\u[dD][c-fC-F][0-9a-fA-F]{2}|[dD]83[cC]\\u[dD][dD][34][0-9a-fA-F])|&#(?:[xX]0{0,4}(?:[fF][fF][0-5][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2}|1[fF]1[34][0-9a-fA-F]|[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24[6-9a-eA-E][0-9a-fA-F])|0{0,4}(?:65[23][0-9]{2}|119[89][0-9]{2}|120[0-8][0-9]{2}|127[23][0-9]{2}|17[89]|185|83[0-2][0-9]|8[45][0-9]{2}|9[34][0-9]{2}));|%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]%[89][0-9a-fA-F]|[cC]2)%[89a-bA-B][0-9a-fA-F]/g;
 /**
- * Nineteenth pass: CSS, `\u{…}` and `\U` escapes of a fold, and terminal colour sequences (raw, or
- * written `\u001b[`, `\x1b[`): patterns of their own, so each stays quick to prove linear.
+ * Nineteenth pass: CSS, `\u{…}` and `\U` escapes of a fold: patterns of their own, so each stays
+ * quick to prove linear.
  */
-const ESCAPE_ANY = /\\u\{0{0,4}(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2}|24[b-eB-E][0-9a-fA-F])\}|\\U000(?:0[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|024[b-eB-E][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2})|\\(?:00(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|01[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n])?|\\(?:0?(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n]|(?![0-9a-fA-F]))|(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;]{0,8}m/;
-const ESCAPE_EACH = /\\u\{0{0,4}(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2}|24[b-eB-E][0-9a-fA-F])\}|\\U000(?:0[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|024[b-eB-E][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2})|\\(?:00(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|01[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n])?|\\(?:0?(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n]|(?![0-9a-fA-F]))|(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;]{0,8}m/g;
+const ESCAPE_ANY = /\\u\{0{0,4}(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2}|24[b-eB-E][0-9a-fA-F])\}|\\U000(?:0[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|024[b-eB-E][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2})|\\(?:00(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|01[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n])?|\\(?:0?(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n]|(?![0-9a-fA-F]))/;
+const ESCAPE_EACH = /\\u\{0{0,4}(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2}|24[b-eB-E][0-9a-fA-F])\}|\\U000(?:0[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|024[b-eB-E][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2})|\\(?:00(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|01[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n])?|\\(?:0?(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|24[b-eB-E][0-9a-fA-F])|1[dD][4-7][0-9a-fA-F]{2})(?:\r\n|[ \t\n]|(?![0-9a-fA-F]))/g;
+/**
+ * Terminal sequences (nineteenth pass: colour; twentieth: any CSI sequence — 24-bit colour, erase,
+ * cursor moves — and a man page's overstrike, `_\bs`, `s\bs`), raw or written `\u001b[`, `\x1b[`
+ * (the backspace as JSON writes it, `\b`, `\u0008`: a recording of a man page).
+ */
+const TERMINAL_ANY = /(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;:?]{0,20}[@-~]|[ -~](?:\x08|\\b|\\u0008)/;
+const TERMINAL_EACH = /(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;:?]{0,20}[@-~]|[ -~](?:\x08|\\b|\\u0008)/g;
+/**
+ * Twenty-first pass: a terminal's other sequences between a key's characters — a hyperlink around
+ * each (OSC 8, `ESC]8;;url ESC\`, a link-per-character renderer), a window title, DCS, APC, PM and
+ * SOS strings (ended by BEL or ST), and the short escapes (`ESC(B`, `ESC7`, `ESC=`). A terminal
+ * shows the key and `strip-ansi` gives it. Raw, or as a recording's JSON (`\u001b]`, `\u0007`,
+ * `\u001b\\`) or a repr (`\x1b]`, `\x07`, `\a`) writes them; a pattern pair of their own.
+ */
+const STRING_ANY = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,32}(?:\x07|\x1b\\|\\(?:u0007|x07|a|u001[bB]\\\\|x1[bB]\\\\))|[ -/]{0,2}[0-OQ-WYZ`-~])/;
+const STRING_EACH = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,32}(?:\x07|\x1b\\|\\(?:u0007|x07|a|u001[bB]\\\\|x1[bB]\\\\))|[ -/]{0,2}[0-OQ-WYZ`-~])/g;
+/** Such a string or escape not yet ended at the end of a text (its BEL or ST still to come, cut inside an escaped one). */
+const UNFINISHED_STRING = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,32}(?:\x1b|\\[0-9a-fA-Fux]{0,5}\\?)?|[ -/]{1,2})$/;
+/**
+ * Twentieth pass: Greek and Cyrillic letters drawn as Latin ones (`ѕk_lіvе`: a person, a screenshot
+ * or an agent reads the key). A key keeps digits and marks no such letter draws, so a run of them
+ * (up to 8) beside an ASCII letter, digit or `_` is read, that character with it; CONFUSABLES says
+ * which fold. Found from its edge (an ASCII character beside a two-byte one) and walked in code:
+ * Greek or Cyrillic text, whose runs are beside blanks, is read as it was (read at every letter, a
+ * Russian page scrubbed 16× slower; a regex for the runs, 4× slower).
+ */
+const CONFUSABLE_ANY = /[0-9A-Za-z_][\xce-\xd4]|[\x80-\xbf][0-9A-Za-z_]/;
+const CONFUSABLE_EDGE = /[0-9A-Za-z_][\xce-\xd4]|[\x80-\xbf][0-9A-Za-z_]/g;
+const CONFUSABLE_RUN = 8;
+const isLead = (text: string, i: number): boolean => i >= 0 && text.charCodeAt(i) >= 0xce && text.charCodeAt(i) <= 0xd4;
+const isTrail = (text: string, i: number): boolean => i < text.length && text.charCodeAt(i) >= 0x80 && text.charCodeAt(i) <= 0xbf;
+
+/** The runs of two-byte Greek or Cyrillic characters beside an ASCII letter, digit or `_`, each with that character, added to `out`. */
+function confusableRuns(text: string, out: Array<{ index: number; 0: string }>): void {
+  let last = 0;
+  CONFUSABLE_EDGE.lastIndex = 0;
+  for (let m = CONFUSABLE_EDGE.exec(text); m !== null; m = CONFUSABLE_EDGE.exec(text)) {
+    // Edges overlap (`bСdЕ`: the `d` ends one and starts the next): look again from the second character.
+    CONFUSABLE_EDGE.lastIndex = m.index + 1;
+    let a = m.index + 1;
+    let b = a;
+    if (isLead(text, a)) {
+      // An ASCII character, then the run.
+      a = m.index;
+      for (let k = 0; k < CONFUSABLE_RUN && isLead(text, b) && isTrail(text, b + 1); k++) b += 2;
+    } else {
+      // The run, then an ASCII character.
+      for (let k = 0; k < CONFUSABLE_RUN && isTrail(text, a - 1) && isLead(text, a - 2); k++) a -= 2;
+      b = m.index + 2;
+    }
+    // Runs that share their ASCII character (`Үz` and `zΑ`): the second starts past it.
+    if (a < last) a = last;
+    if (b - a < 2) continue;
+    out.push({ index: a, 0: text.slice(a, b) });
+    last = b;
+  }
+}
+
+/** The cut UTF-8 of a modifier letter ending `text` (MODIFIER_ANY; `\xe2` ones are UNFINISHED's). */
+function modifierTail(text: string): string | undefined {
+  const n = text.length;
+  const last = text.charCodeAt(n - 1);
+  if (last === 0xca || last === 0xcb || last === 0xe1) return text.slice(n - 1);
+  const lead = text.charCodeAt(n - 2);
+  return lead === 0xe1 && last >= 0xb4 && last <= 0xb6 ? text.slice(n - 2) : undefined;
+}
+
+/**
+ * A run of up to 8 two-byte Greek or Cyrillic characters (or a cut one) ending `text` after an
+ * ASCII character or from its start: the start of a key whose next (ASCII) character is still to come.
+ */
+function confusableTail(text: string): string | undefined {
+  let a = text.length;
+  if (isLead(text, a - 1)) a--;
+  for (let k = 0; k < CONFUSABLE_RUN && isTrail(text, a - 1) && isLead(text, a - 2); k++) a -= 2;
+  return a < text.length && (a === 0 || text.charCodeAt(a - 1) < 0x80) ? text.slice(a) : undefined;
+}
+/**
+ * Twenty-first pass: a hex dump's line ends (`xxd`, `hexdump -C`, `od -A x -t x1z`): a line's hex,
+ * two spaces, its bytes as text (`|…|`, `>…<` or bare), a line break and the next line's offset.
+ * A reader (`xxd -r`, anyone reading the hex) joins the lines' hex, which spells the value with
+ * separators; the text column and offset are what it skips. The next line's head is found by a
+ * pattern (a line break, 6–8 hex digits, `: ` or blanks, a hex byte), the text column walked back
+ * in code: as a pattern it overlaps the blanks before it (not provably linear).
+ */
+const DUMP_HEAD = /\r?\n[0-9a-fA-F]{6,8}(?::? {1,2})(?=[0-9a-fA-F]{2})/g;
+const DUMP_HEAD_ANY = /\n[0-9a-fA-F]{6,8}:? {1,2}[0-9a-fA-F]{2}/;
+const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+/** Where a dump line's text column (with the two spaces before it) begins, the line ending at `nl`; -1 when it is no dump line. */
+function dumpColumn(text: string, nl: number): number {
+  for (let p = Math.max(1, nl - 20); p + 2 <= nl; p++) {
+    if (text.charCodeAt(p) !== 0x20 || text.charCodeAt(p + 1) !== 0x20 || !isHexDigit(text.charCodeAt(p - 1))) continue;
+    let ok = true;
+    for (let i = p + 2; i < nl && ok; i++) ok = text.charCodeAt(i) >= 0x20 && text.charCodeAt(i) < 0x7f;
+    if (ok) return p;
+  }
+  return -1;
+}
+/** The line ends of a hex dump in `text` (its text column, line break and the next offset), added to `out`. */
+function dumpBreaks(text: string, out: Array<{ index: number; 0: string }>): void {
+  if (text.indexOf('\n0') < 0) return;
+  DUMP_HEAD.lastIndex = 0;
+  for (let m = DUMP_HEAD.exec(text); m !== null; m = DUMP_HEAD.exec(text)) {
+    // A dump without a text column (`od -t x1`): the line break and offset alone.
+    const column = dumpColumn(text, m.index);
+    const from = column >= 0 ? column : isHexDigit(text.charCodeAt(m.index - 1)) ? m.index : -1;
+    if (from >= 0) out.push({ index: from, 0: text.slice(from, m.index + m[0].length) });
+  }
+}
+/** A hex dump's line end cut at the end of `text`: hex, two spaces, then at most a text column, a line break and an offset begun. */
+function dumpTail(text: string): string | undefined {
+  const nl = text.lastIndexOf('\n');
+  const lineEnd = nl >= 0 && text.length - nl <= 11 && /^\n[0-9a-fA-F]{0,8}:? {0,2}$/.test(text.slice(nl)) ? (text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl) : text.length;
+  const column = dumpColumn(text, lineEnd);
+  const from = column >= 0 ? column : lineEnd < text.length && isHexDigit(text.charCodeAt(lineEnd - 1)) ? lineEnd : -1;
+  return from >= 0 ? text.slice(from) : undefined;
+}
+const isDump = (m: string): boolean => (m.charCodeAt(0) === 0x20 || m.charCodeAt(0) === 0x0d || m.charCodeAt(0) === 0x0a) && m.includes('\n');
+
+/** Greek and Cyrillic letters no reader tells from a Latin one, by that Latin letter. */
+const CONFUSABLES: Record<string, string> = {
+  a: 'а', c: 'с', d: 'ԁ', e: 'е', h: 'һ', i: 'і', j: 'ј', l: 'ӏ', o: 'оο', p: 'р', q: 'ԛ', s: 'ѕ', v: 'ν', w: 'ԝ', x: 'х', y: 'у',
+  A: 'АΑ', B: 'ВΒ', C: 'С', E: 'ЕΕ', H: 'НΗ', I: 'ІΙ', J: 'Ј', K: 'КΚ', M: 'МΜ', N: 'Ν', O: 'ОΟ', P: 'РΡ', Q: 'Ԛ', S: 'Ѕ', T: 'ТΤ', W: 'Ԝ', X: 'ХΧ', Y: 'ҮΥ', Z: 'Ζ',
+};
+/**
+ * Twentieth pass: modifier and subscript letters NFKC reads as plain ones (ˢᵏ, ʰ, ᴬ, ₛ: a
+ * "superscript text" generator), apart from the nineteenth pass's folds so each pattern stays quick
+ * to prove linear; which of them fold is the table's.
+ */
+const MODIFIER_ANY = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/;
+const MODIFIER_EACH = /\xca[\xb0-\xbf]|\xcb[\x80-\xa3]|\xe1(?:\xb4[\xac-\xbf]|\xb5[\x80-\xa5]|\xb6[\x9c-\xbb])|\xe2(?:\x81[\xb1\xbf]|\x82[\x90-\x9c])/g;
 const FOLD_RANGES: Array<[number, number]> = [
+  [0x2b0, 0x2e3], [0x1d2c, 0x1d65], [0x1d9c, 0x1dbb], [0x207f, 0x207f], [0x2090, 0x209c],
   [0xb2, 0xb3], [0xb9, 0xb9], [0x2070, 0x2079], [0x2080, 0x2089], [0x2102, 0x2139], [0x2460, 0x2468], [0x24b6, 0x24ea], [0x1d400, 0x1d7ff], [0x1f130, 0x1f149],
 ];
 /** The UTF-8 (latin1) fillers; every other filler starts with `&`, `<` or a backslash. */
@@ -45,18 +181,22 @@ const UNFINISHED_FOLD = /(?:\xe2[\x81-\x93]?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\
  * pass), at the end of a text: patterns of their own (one alternation with UNFINISHED is not provably
  * linear); `unfinished` takes the earlier match.
  */
-const UNFINISHED_ESCAPE = /(?:\\(?:u\{[0-9a-fA-F]{0,9}|U[0-9a-fA-F]{0,7}|[0-9a-fA-F]{1,6}\r?|u001[bB]\[?[0-9;]{0,8}|x1[bB]?\[?[0-9;]{0,8})|\x1b\[?[0-9;]{0,8})$/;
+const UNFINISHED_ESCAPE = /(?:\\(?:u\{[0-9a-fA-F]{0,9}|U[0-9a-fA-F]{0,7}|[0-9a-fA-F]{1,6}\r?|u001[bB]\[?[0-9;:?]{0,20}|x1[bB]?\[?[0-9;:?]{0,20})|\x1b\[?[0-9;:?]{0,20})$/;
 const UNFINISHED_ESCAPE_FOLD = /\\(?:u\{[0-9a-fA-F]{0,9}|U[0-9a-fA-F]{0,7}|[0-9a-fA-F]{1,6}\r?)$/;
 
 /** The earliest unfinished filler (or, `fold`, fold) at the end of `text`, if any. */
 function unfinished(text: string, fold = false): string | undefined {
   const a = (fold ? UNFINISHED_FOLD : UNFINISHED).exec(text);
   const b = (fold ? UNFINISHED_ESCAPE_FOLD : UNFINISHED_ESCAPE).exec(text);
-  return a && (!b || a.index <= b.index) ? a[0] : b?.[0];
+  const c = fold ? null : UNFINISHED_STRING.exec(text);
+  const ab = a && (!b || a.index <= b.index) ? a : b;
+  const found = (c && (!ab || c.index < ab.index) ? c : ab)?.[0];
+  const run = confusableTail(text) ?? modifierTail(text) ?? (fold ? undefined : dumpTail(text));
+  return run !== undefined && (found === undefined || run.length > found.length) ? run : found;
 }
 
-/** Raw characters of the longest filler (`&ZeroWidthSpace;`) and one: a view of a tail reads this many per character. */
-export const READING_WIDTH = 17;
+/** Raw characters of the longest filler (`\\u001b]`, 32 characters and `\\u001b\\\\`: a hyperlink's OSC as JSON writes it) and one: a view of a tail reads this many per character. */
+export const READING_WIDTH = 48;
 
 let folds: Map<string, string> | undefined;
 
@@ -70,6 +210,7 @@ function foldTable(): Map<string, string> {
       if (/^[A-Za-z0-9]$/.test(plain)) folds.set(Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1'), plain);
     }
   }
+  for (const [plain, looks] of Object.entries(CONFUSABLES)) for (const c of looks) folds.set(Buffer.from(c, 'utf8').toString('latin1'), plain);
   return folds;
 }
 
@@ -130,15 +271,37 @@ interface Unread {
   as: string[];
 }
 
-/** The matches of EACH and ESCAPE_EACH in `text`, by where they start. */
+/** The matches of EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH and MODIFIER_EACH in `text`, and the confusable runs, by where they start. */
 function matchesIn(text: string): RegExpExecArray[] {
   const all: RegExpExecArray[] = [];
-  for (const re of [EACH, ESCAPE_EACH]) {
+  for (const re of [EACH, ESCAPE_EACH, TERMINAL_EACH, STRING_EACH, MODIFIER_EACH]) {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) all.push(m);
   }
+  confusableRuns(text, all as unknown as Array<{ index: number; 0: string }>);
+  dumpBreaks(text, all as unknown as Array<{ index: number; 0: string }>);
   return all.sort((a, b) => a.index - b.index);
 }
+
+/** Whether a match is a run of Greek or Cyrillic letters beside an ASCII character (confusableRuns). */
+const isConfusableRun = (m: string): boolean => (m.charCodeAt(0) >= 0xce && m.charCodeAt(0) <= 0xd4) || (/^[0-9A-Za-z_][\xce-\xd4]/.test(m) && m.charCodeAt(m.length - 1) !== 0x08);
+/** What such a run reads as: its ASCII character and each letter's Latin look-alike; undefined when one has none. */
+function confusableAs(m: string, table: Map<string, string>): string | undefined {
+  let out = '';
+  for (let i = 0; i < m.length; ) {
+    if (m.charCodeAt(i) < 0x80) {
+      out += m[i++];
+      continue;
+    }
+    const plain = table.get(m.slice(i, i + 2));
+    if (plain === undefined) return undefined;
+    out += plain;
+    i += 2;
+  }
+  return out;
+}
+/** A terminal's control sequence (raw, or as a recording's JSON or a repr writes it) or an overstruck character. */
+const isTerminal = (m: string): boolean => m.charCodeAt(m.length - 1) === 0x08 || m.endsWith('\\b') || m.endsWith('\\u0008') || m.charCodeAt(0) === 0x1b || (m.charCodeAt(0) === 0x5c && (m[1] === 'x' || m.startsWith('\\u001')));
 
 function unreadIn(text: string): Unread {
   const table = foldTable();
@@ -156,7 +319,7 @@ function unreadIn(text: string): Unread {
   for (const m of matchesIn(text)) {
     const c = m[0].charCodeAt(0);
     // A numeric reference or a `\u` escape: a filler's, or a letter that folds (eighteenth pass).
-    const as = m[0].endsWith('m') && m[0].includes('[') ? '' : (c === 0x26 && m[0].charCodeAt(1) === 0x23) || c === 0x5c ? escapedAs(m[0], table) : c === 0x25 ? percentAs(m[0], table) : c === 0x26 || c === 0x3c || c === 0x5d || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
+    const as = isTerminal(m[0]) || isDump(m[0]) ? '' : isConfusableRun(m[0]) ? confusableAs(m[0], table) : (c === 0x26 && m[0].charCodeAt(1) === 0x23) || c === 0x5c ? escapedAs(m[0], table) : c === 0x25 ? percentAs(m[0], table) : c === 0x26 || c === 0x3c || c === 0x5d || UTF8_FILLERS.has(m[0]) ? '' : table.get(m[0]);
     if (as === undefined) continue; // a code point in the ranges that folds to no letter or digit: kept as it is
     breaksBefore(m.index);
     found.start.push(m.index);
@@ -201,7 +364,7 @@ function viewOf(text: string, from: number, to: number, unread: Unread, k: numbe
  * escapes skips the regex pass, a tenth of a scrub.
  */
 export function mayHoldUnread(text: string): boolean {
-  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || text.indexOf('\x1b') >= 0 || Buffer.byteLength(text, 'utf8') !== text.length || wrappedBase64(text) || (text.indexOf('%') >= 0 && PERCENT_UNREAD.test(text));
+  return text.indexOf('&') >= 0 || text.indexOf('<') >= 0 || text.indexOf('\\') >= 0 || text.indexOf('\x1b') >= 0 || text.indexOf('\x08') >= 0 || (text.indexOf('\n0') >= 0 && DUMP_HEAD_ANY.test(text)) || Buffer.byteLength(text, 'utf8') !== text.length || wrappedBase64(text) || (text.indexOf('%') >= 0 && PERCENT_UNREAD.test(text));
 }
 /** A percent-encoded lead of a filler, a full-width letter or a fold (eighteenth pass). */
 const PERCENT_UNREAD = /%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]|[cC]2%[aAbB])/;
@@ -264,7 +427,7 @@ const BASE64_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) => /[A-Za-z0-9
 export function readingView(text: string, tail = false): ReadingView | undefined {
   const openAtEnd = tail ? openBreak(text) : 0;
   const endsOpen = tail && (openAtEnd > 0 || unfinished(text.slice(-READING_WIDTH)) !== undefined);
-  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
+  if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !DUMP_HEAD_ANY.test(text) && !MODIFIER_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
   const open = openAtEnd ? text.slice(-openAtEnd) : endsOpen ? unfinished(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : undefined;
@@ -287,11 +450,11 @@ export function rawSpan(view: ReadingView, v: number): [number, number] {
   return [start, start + w];
 }
 
-/** Whether the character at `i` may stand beside a filler or fold inside a spelling: printable ASCII, a blank, a UTF-8 lead byte of one, or none. */
+/** Whether the character at `i` may stand beside a filler or fold inside a spelling: printable ASCII, a blank, a UTF-8 lead byte of one (a Greek or Cyrillic one too), or none. */
 function besideText(text: string, i: number): boolean {
   if (i < 0 || i >= text.length) return true;
   const c = text.charCodeAt(i);
-  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0;
+  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
 }
 
 /** Whether the filler at `i` is markup (a tag, a comment, a CDATA start or end). */
@@ -353,5 +516,5 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
 export function endsNearUnread(text: string, near: number): boolean {
   const end = text.slice(Math.max(0, text.length - near - READING_WIDTH));
   if (!mayHoldUnread(end) && !mayEndOpen(end)) return false;
-  return ANY.test(end) || ESCAPE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
+  return ANY.test(end) || ESCAPE_ANY.test(end) || TERMINAL_ANY.test(end) || STRING_ANY.test(end) || DUMP_HEAD_ANY.test(end) || MODIFIER_ANY.test(end) || CONFUSABLE_ANY.test(end) || unfinished(end.slice(-READING_WIDTH)) !== undefined || openBreak(end) > 0 || wrapBreaks(end).length > 0;
 }

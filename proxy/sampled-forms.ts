@@ -322,15 +322,16 @@ export class SampledForms {
   }
 
   /**
-   * The rules of which `text` ends with a proper prefix of a form at least `min` (and the form's
-   * probeMin) characters long: the tripwire's question (proxy/secret-probe.ts).
+   * The rules of which `text` ends with a proper prefix of a form at least `min` (and, `decided`,
+   * the form's probeMin) characters long: the tripwire's question (proxy/secret-probe.ts), and
+   * without `decided` a WebSocket hold's (Scrubber.spellsAtEnd).
    */
-  startsAtEnd(text: string, min: number): Set<number> {
+  startsAtEnd(text: string, min: number, decided = true): Set<number> {
     const rules = new Set<number>();
     const from = Math.max(0, text.length - this.maxLength + 1);
     for (let i = from; i + min <= text.length; i++) {
       const tail = text.slice(i);
-      for (const f of this.forms) if (f.text.length > tail.length && tail.length >= f.probeMin && f.text.startsWith(tail)) rules.add(f.rule);
+      for (const f of this.forms) if (f.text.length > tail.length && (!decided || tail.length >= f.probeMin) && f.text.startsWith(tail)) rules.add(f.rule);
     }
     return rules;
   }

@@ -736,6 +736,9 @@ export function scrubResponse(
 ): ScrubbedResponse {
   const scrubber = typeof source === 'function' ? source() : source;
   if (scrubber.empty && typeof source !== 'function') return { transform: undefined };
+  // What a client joins, as sent: a piece may be scrubbed on its own (half a key or more is: the
+  // value cut short or a run of it), which would hide that the pieces joined make the whole key.
+  const sent = reassembled(head.headers);
   for (const h of head.headers) {
     h[0] = scrubText(scrubber, h[0]);
     h[1] = scrubText(scrubber, h[1]);
@@ -743,9 +746,12 @@ export function scrubResponse(
   if (head.statusMessage) head.statusMessage = scrubText(scrubber, head.statusMessage);
   checkHeaderCharsets(head.statusMessage ? [...head.headers, ['', head.statusMessage]] : head.headers, scrubber.asciiOnly);
   const joins = reassembled(head.headers);
-  for (const text of joins) {
-    // Each header is scrubbed already: a match here spans two of them.
-    if (scrubText(scrubber, text) !== text) throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');
+  for (const [i, text] of joins.entries()) {
+    // Each header is scrubbed already: a match here spans two of them; so does one that scrubbing
+    // the pieces joined finds otherwise than scrubbing each (the same order of the same headers).
+    if (scrubText(scrubber, text) !== text || (sent.length === joins.length && scrubText(scrubber, sent[i]!) !== text)) {
+      throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');
+    }
   }
   // A compressed stream written as base64 in a header (a Flask or Django session cookie: base64url
   // of zlib), whole or in pieces a client joins: inflated and matched.

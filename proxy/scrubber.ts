@@ -5,7 +5,7 @@
 // Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
 // and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
-import { PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
+import { PrefixAutomaton, literalPattern, maxLength, regexSource, runForm, spellingsOf, truncatedForm, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
 import { READING_WIDTH, endsNearUnread, mayEndOpen, mayHoldUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
@@ -147,6 +147,21 @@ const KNOWN_PUBLIC_PREFIXES = ['github_pat_11'];
  * separators come before it (a random key rarely starts so; if one does, the tripwire only counts
  * from further on, which teaches an agent nothing it did not know). 0 for none.
  */
+/** How much of a value's start shown is matched as the value cut short: its public prefix and half the rest. */
+function truncatedLeast(value: string): number {
+  const prefix = publicPrefixLength(value);
+  return prefix + Math.ceil((Buffer.byteLength(value) - prefix) / 2);
+}
+
+/**
+ * How many bytes in a row of a value past its public prefix are matched anywhere (runForm): half
+ * the rest, at least 12 (fewer of a short value's rest would be common text) and at most 24 (of a
+ * long token, 24 bytes shown are no less a leak; each start is a window of its own).
+ */
+function runLeast(value: string, prefix: number): number {
+  return Math.max(12, Math.min(24, Math.ceil((Buffer.byteLength(value) - prefix) / 2)));
+}
+
 export function publicPrefixLength(value: string): number {
   const known = KNOWN_PUBLIC_PREFIXES.find((p) => value.startsWith(p));
   if (known) return known.length;
@@ -256,17 +271,25 @@ class Matcher {
 const MAX_MATCHERS = 512;
 const matchers = new Map<string, Matcher>();
 
-/** The shared matcher of a value's every spelling (`value`) or of exact strings (`forms`). */
-function matcherFor(value: string | undefined, forms: string[] | undefined): Matcher | undefined {
+/** The shared matcher of a value's every spelling (`value`) or of exact strings (`forms`); `cut`: of the value cut short only (truncatedForm, runForm). */
+function matcherFor(value: string | undefined, forms: string[] | undefined, cut = false): Matcher | undefined {
   const exact = (forms ?? []).filter(Boolean);
   if (!value && !exact.length) return undefined;
-  const key = JSON.stringify([value ?? null, exact]);
+  const key = JSON.stringify([value ?? null, exact, cut]);
   let m = matchers.get(key);
   if (m) {
     // Most recently used last: the first entry is the one to evict.
     matchers.delete(key);
   } else {
-    m = new Matcher([...(value ? spellingsOf(value) : []), ...exact.map(literalPattern)]);
+    if (cut) {
+      const short = value ? truncatedForm(value, truncatedLeast(value)) : undefined;
+      if (!short) return undefined;
+      const prefix = publicPrefixLength(value!);
+      const run = runForm(value!, prefix, runLeast(value!, prefix));
+      m = new Matcher(run ? [short, run] : [short]);
+    } else {
+      m = new Matcher([...(value ? spellingsOf(value) : []), ...exact.map(literalPattern)]);
+    }
     if (matchers.size >= MAX_MATCHERS) matchers.delete(matchers.keys().next().value!);
   }
   matchers.set(key, m);
@@ -275,13 +298,16 @@ function matcherFor(value: string | undefined, forms: string[] | undefined): Mat
 
 /** Compiles a value's matcher ahead of use (so the first response that needs it does not wait). */
 export function precompile(value: string): void {
-  if (value) matcherFor(value, undefined);
+  if (!value) return;
+  matcherFor(value, undefined);
+  // What comes back is scrubbed of it cut short too (a secret's value).
+  matcherFor(value, undefined, true);
 }
 
 /** A set of rules over shared matchers: scrubs (or refuses) every spelling of each. */
 export class Scrubber {
   private readonly rules: Rule[] = [];
-  private readonly parts: Array<{ matcher: Matcher; rule: number }> = [];
+  private readonly parts: Array<{ matcher: Matcher; rule: number; cut?: true }> = [];
   /** The secrets' EBCDIC forms (an unlabelled EBCDIC answer, which requests decodes by itself). */
   private readonly ebcdic: EbcdicPart | undefined;
   /** The secrets' base85, other base32, reversed and rotated forms, found by sampling (proxy/sampled-forms.ts). */
@@ -306,6 +332,11 @@ export class Scrubber {
       if (!matcher) continue;
       if (own.includes(r)) ebcdic.push({ value: r.value!, replace: r.replace!, rule: this.rules.length });
       this.parts.push({ matcher, rule: this.rules.length });
+      // A secret of this process's own (what comes back): also cut short (truncatedForm) or its end
+      // without its start (runForm), a part of its own that a held start's tripwire does not take
+      // for the key completed, nor count (startsAtEnd: a page showing a key's middle is no probe).
+      const short = own.includes(r) ? matcherFor(r.value, undefined, true) : undefined;
+      if (short) this.parts.push({ matcher: short, rule: this.rules.length, cut: true });
       // Every spelling is at least as long as what it spells: a start that long in any spelling covers no more of the key.
       const probeMin = r.value ? publicPrefixLength(r.value) + 2 : 0;
       this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map(), probeMin });
@@ -366,41 +397,70 @@ export class Scrubber {
     const out: Array<{ label?: string; replace: string }> = [];
     if (text.length < min) return out;
     let whole: Set<number> | undefined;
+    for (const rule of this.startedRules(text, min, true)) {
+      // The value cut short is no completion here: a longer start of it is still a start (the next piece may prove none).
+      whole ??= new Set(this.spans(text, text.length, true, true, false).filter((s) => s.end >= text.length).map((s) => s.rule));
+      if (whole.has(rule)) continue;
+      const r = this.rules[rule]!;
+      if (!out.some((o) => o.replace === r.replace && o.label === r.label)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+    }
+    return out;
+  }
+
+  /**
+   * Whether `text` ends with a start of some spelling that spells `min` or more of what it spells
+   * (gaps left out, in any view: wide, read through fillers or folds, EBCDIC, sampled forms): a
+   * WebSocket hold's measure (proxy/credentials.ts). Counted in held bytes, a message ending in
+   * one letter of a key and binary bytes a reader may skip (PostgreSQL's `Sync`, `S` 00 00 00 04)
+   * was a long start, held until a next message that the protocol never sends before an answer.
+   * No public prefix counts less here: a key's shared start (`sk_live_`) is still held.
+   */
+  spellsAtEnd(text: string, min: number): boolean {
+    return text.length >= min && this.startedRules(text, min, false, true).length > 0;
+  }
+
+  /**
+   * The rules of which `text` ends with a start spelling at least `min` characters (gaps left
+   * out; `decided`: and the rule's probeMin), each view's start counted in what it spells. `any`:
+   * the first such rule is enough.
+   */
+  private startedRules(text: string, min: number, decided: boolean, any = false): number[] {
+    const found: number[] = [];
+    const add = (rule: number): void => {
+      if (!found.includes(rule)) found.push(rule);
+    };
     // A UTF-16/32 start is held too (heldFrom reads the tail's strided views): counted in those
     // views alike, or it would be an oracle of its own (an echo answering in UTF-16).
     const wide = text.indexOf('\0', Math.max(0, text.length - 8)) >= 0 ? viewsOf(text.slice(Math.max(0, text.length - 4 * this.maxLength)), true).slice(1).map((v) => v.text) : [];
     // A start read through fillers or folds is held too (heldFrom): counted alike.
     const filled = this.readTail(text);
-    if (filled && filled.view.text.length >= min) wide.push(filled.view.text);
-    for (const { matcher, rule } of this.parts) {
-      const r = this.rules[rule]!;
-      whole ??= new Set(this.spans(text, text.length, true).filter((s) => s.end >= text.length).map((s) => s.rule));
-      if (whole.has(rule)) continue;
+    if (filled) wide.push(filled.view.text);
+    for (const { matcher, rule, cut } of this.parts) {
+      if (cut) continue; // its starts are the raw form's
       // Counted in what spells the value (gaps left out: heldSpelled), not in held characters: a
       // run of blanks, tabs, line breaks or soft breaks after a key's start spells none of it.
-      const heldIn = (v: string): number => matcher.prefixes.heldSpelled(v, Math.max(0, v.length - matcher.maxLength + 1));
-      if (Math.max(heldIn(text), ...wide.map(heldIn)) >= Math.max(min, r.probeMin)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+      const need = decided ? Math.max(min, this.rules[rule]!.probeMin) : min;
+      const heldIn = (v: string): number => (v.length < need ? 0 : matcher.prefixes.heldSpelled(v, Math.max(0, v.length - matcher.maxLength + 1), !decided));
+      if (heldIn(text) >= need || wide.some((v) => heldIn(v) >= need)) {
+        add(rule);
+        if (any) return found;
+      }
     }
     // The EBCDIC forms' starts are held too (heldFrom): counted alike, or they would be an oracle of their own.
     const e = this.ebcdic;
     if (e && e.firsts.some((c) => text.indexOf(c, Math.max(0, text.length - e.matcher.maxLength + 1)) >= 0)) {
       for (const [form, { rule }] of e.byForm) {
-        const r = this.rules[rule]!;
-        const least = Math.max(min, r.probeMin);
-        for (let n = Math.min(form.length - 1, text.length); n >= least; n--) {
+        const need = decided ? Math.max(min, this.rules[rule]!.probeMin) : min;
+        for (let n = Math.min(form.length - 1, text.length); n >= need; n--) {
           if (!text.endsWith(form.slice(0, n))) continue;
-          if (!out.some((o) => o.replace === r.replace && o.label === r.label)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
+          add(rule);
+          if (any) return found;
           break;
         }
       }
     }
-    if (this.sampled) {
-      for (const rule of [text, ...wide].flatMap((v) => [...this.sampled!.startsAtEnd(v, min)])) {
-        const r = this.rules[rule]!;
-        if (!out.some((o) => o.replace === r.replace && o.label === r.label)) out.push({ ...(r.label !== undefined ? { label: r.label } : {}), replace: r.replace });
-      }
-    }
-    return out;
+    if (this.sampled) for (const v of [text, ...wide]) for (const rule of this.sampled.startsAtEnd(v, min, decided)) add(rule);
+    return found;
   }
 
   /** Labels of the rules that match anywhere in `text` (latin1). */
@@ -418,7 +478,7 @@ export class Scrubber {
    * the framing inside it (the framing before a held start goes out: what follows continues its line).
    * `holdAt`: hold from there at the latest. `behind`: what the reader saw just before `text`,
    * already let out (a match beginning there is refused: it cannot be taken back). `boundary`: the
-   * text ends with framing (an event's end): a possible start shorter than `shortHold` there is
+   * text ends with framing (an event's end): a possible start spelling fewer than `shortHold` characters there is
    * let out rather than held a whole event, and returned as the next `behind`.
    */
   scrubHidden(text: string, hidden: ReadonlyArray<readonly [number, number]>, final: boolean, opts: { holdAt?: number; behind?: string; boundary?: boolean; shortHold?: number } = {}): { out: string; rest: string; behind: string } {
@@ -435,7 +495,7 @@ export class Scrubber {
       // Still the start begun before this text: all of it waits (what is out stays out).
       hold = 0;
       next = behind;
-    } else if (opts.boundary && opts.shortHold !== undefined && viewLength - held < opts.shortHold) {
+    } else if (opts.boundary && opts.shortHold !== undefined && !this.spellsAtEnd(tail, opts.shortHold)) {
       hold = text.length;
       next = tail;
     } else {
@@ -507,7 +567,7 @@ export class Scrubber {
   }
 
   /** Every match starting before `hold`, in text coordinates, sorted, overlaps merged into the first. */
-  private spans(text: string, hold: number, final: boolean, reading = true): Span[] {
+  private spans(text: string, hold: number, final: boolean, reading = true, withCut = true): Span[] {
     const found: Span[] = [];
     const wide = text.includes('\0') && WIDE_TEXT.test(text);
     for (const view of viewsOf(text, wide)) {
@@ -528,7 +588,8 @@ export class Scrubber {
           found.push({ start, end, rule: h.rule, enc });
         }
       }
-      for (const { matcher, rule } of this.parts) {
+      for (const { matcher, rule, cut } of this.parts) {
+        if (cut && !withCut) continue;
         for (const re of matcher.regexes) {
           re.lastIndex = 0;
           for (let m = re.exec(view.text); m !== null; m = re.exec(view.text)) {
@@ -551,7 +612,8 @@ export class Scrubber {
         if (start < hold) found.push({ start, end: from + rawSpan(filled, b - 1)[1], rule, enc: 'utf8' });
       };
       if (this.sampled) for (const h of this.sampled.find(filled.text, Infinity)) push(h.start, h.end, h.rule);
-      for (const { matcher, rule } of this.parts) {
+      for (const { matcher, rule, cut } of this.parts) {
+        if (cut && !withCut) continue;
         for (const re of matcher.regexes) {
           re.lastIndex = 0;
           for (let m = re.exec(filled.text); m !== null; m = re.exec(filled.text)) push(m.index, m.index + m[0].length, rule);

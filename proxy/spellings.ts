@@ -223,6 +223,9 @@ function fullwidth(cp: number): Node[] {
 }
 
 /** Quoted-printable soft line break: "=" at the end of a line, which decoders drop. */
+/** Every latin1 character but an ASCII letter or digit: what a reader skips between a key's characters. */
+const NOT_ALNUM = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c)).filter((c) => !/[0-9A-Za-z]/.test(c)).join('');
+
 const softBreak = (): Node => seq(set('='), opt(set('\r')), set('\n'));
 
 /**
@@ -233,9 +236,13 @@ const softBreak = (): Node => seq(set('='), opt(set('\r')), set('\n'));
  * Also the value as a list of its characters (blanks, commas and quotes between them): Java's
  * `Arrays.toString` of a `char[]` (`[s, k, _]`: Lombok's `@ToString` of a password field), Gson's
  * JSON of one (`["s","k"]`), Python's `list(s)` (`['s', 'k']`), Go's `%q` of a `[]rune`.
+ * Twentieth pass: any byte that is no letter or digit between them, as a reader skips it — the key
+ * grouped by any mark every 1–3 characters or from before its start (a whole blob grouped), no-break
+ * and thin spaces, combining marks (`s̶k̶`: strikethrough text), bidi controls, variation selectors,
+ * tag characters, a Hangul or Mongolian filler, man-page underline (`_\bs`).
  */
 function wrappedForm(value: string): Node {
-  const gap = filler(rep(set(' \t\r\n,\'"'), 20));
+  const gap = filler(rep(set(NOT_ALNUM), 20));
   const out: Node[] = [];
   [...Buffer.from(value, 'utf8')].forEach((b, i) => {
     if (i > 0) out.push(gap);
@@ -370,9 +377,45 @@ export function spellingsOf(value: string): Node[] {
     const [head, tail] = endsOf(value);
     return [...canonical, ...spellingsOf(head), ...spellingsOf(tail)];
   }
-  const forms: Node[] = [textForm(value), wrappedForm(value)];
+  // The value reversed in that form too (twentieth pass): reversed and grouped, or reversed and
+  // case-changed, which the sampled exact reversal (proxy/sampled-forms.ts) does not match.
+  const forms: Node[] = [textForm(value), wrappedForm(value), wrappedForm([...value].reverse().join(''))];
   encodedForms(bytes, forms);
   return forms;
+}
+
+/**
+ * The value cut short (twentieth pass; left open by the nineteenth): its raw bytes from the first
+ * through at least the `least`-th, as far as they go on — a request inspector that truncates a
+ * header value at a width (`Bearer sk_live_51HxYzAbCdEf0…`), a page or a log showing a key's
+ * start. Past a public prefix and half the rest, what is shown is most of the key. One pattern
+ * (nested optional characters), so a key shown whole is one match and costs no second literal.
+ * Undefined for a value too short to have half its rest shown safely.
+ */
+export function truncatedForm(value: string, least: number): Node | undefined {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length < TRUNCATED_MIN || bytes.length > FULL_SPELLING_MAX || least >= bytes.length) return undefined;
+  let rest: Node = EMPTY;
+  for (let i = bytes.length - 1; i >= least; i--) rest = opt(seq(set(String.fromCharCode(bytes[i]!)), rest));
+  return seq(str(bytes.subarray(0, least).toString('latin1')), rest);
+}
+/** A value shorter than this is never matched cut short: half of a short password's rest is common text. */
+const TRUNCATED_MIN = 20;
+
+/**
+ * Any `least` bytes in a row of the value from its `from`-th on (twenty-first pass; left open by
+ * the twentieth): the key's end without its start — a page showing `…NNEL_CANARY_0123456789abcdef`,
+ * a log column keeping a value's end, a service that drops a key's public prefix (`sk_live_`)
+ * before showing the rest, which is the whole secret. One window per start, factored as a trie:
+ * a longer run is windows back to back, so what is left shown of it is shorter than `least`.
+ * Undefined where truncatedForm is.
+ */
+export function runForm(value: string, from: number, least: number): Node | undefined {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length < TRUNCATED_MIN || bytes.length > FULL_SPELLING_MAX || from + least > bytes.length) return undefined;
+  const windows: Node[] = [];
+  for (let i = from; i + least <= bytes.length; i++) windows.push(str(bytes.subarray(i, i + least).toString('latin1')));
+  return alt(...windows);
 }
 
 /** The base64, hex and base32 forms of `bytes`, added to `forms`. */
@@ -436,6 +479,7 @@ export function regexSource(n: Node): string {
     case 'set': {
       if (n.c.length === 1) return esc(n.c);
       if (n.c === WHITESPACE) return '\\s';
+      if (n.c === NOT_ALNUM) return '[^0-9A-Za-z]';
       // Inside a class "-" and "^" need escaping wherever they are.
       return `[${[...n.c].map((c) => (c === '-' || c === '^' ? `\\${c}` : esc(c))).join('')}]`;
     }
@@ -633,9 +677,10 @@ export class PrefixAutomaton {
    * (Scrubber.startsAtEnd): every spelling of a character is at least one such character, so this
    * is never less than the characters of the value the start spells, and a run of blanks or
    * `=\r\n` adds none. 0 when nothing is held. Asked only of held text (a tail), so kept apart
-   * from earliestPrefix, which every chunk runs.
+   * from earliestPrefix, which every chunk runs. `most`: the most any reading under way at the
+   * end spells instead (a WebSocket hold's measure: a key's `_` a gap may also take is counted).
    */
-  heldSpelled(text: string, from: number): number {
+  heldSpelled(text: string, from: number, most = false): number {
     const n = this.stamp.length;
     const [spelledA, spelledB] = (this.spelled ??= [new Int32Array(n), new Int32Array(n)]);
     let cur = this.threadsA;
@@ -675,7 +720,7 @@ export class PrefixAutomaton {
             // Per state the earliest start, and of those the fewest characters spelled: what
             // follows adds the same to every thread in a state, so the order is kept.
             const at = this.slot[t]!;
-            if (nxtStart[at]! > start || (nxtStart[at] === start && nxtSpelled[at]! > spelled)) {
+            if (most ? nxtSpelled[at]! < spelled : nxtStart[at]! > start || (nxtStart[at] === start && nxtSpelled[at]! > spelled)) {
               nxtStart[at] = start;
               nxtSpelled[at] = spelled;
             }
@@ -689,6 +734,10 @@ export class PrefixAutomaton {
     }
     let earliest = text.length;
     let fewest = 0;
+    if (most) {
+      for (let k = 0; k < curLen; k++) fewest = Math.max(fewest, curSpelled[k]!);
+      return fewest;
+    }
     for (let k = 0; k < curLen; k++) {
       const start = curStart[k]!;
       if (start < earliest || (start === earliest && curSpelled[k]! < fewest)) {

@@ -26,7 +26,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars', 'reversed', 'rot13', 'rot47', 'ascii85', 'z85', 'base85', 'base32-lower', 'base32hex', 'base32hex-lower', 'grouped', 'caesar3', 'atbash', 'lolcat', 'css-fullwidth', 'grouped3', 'truecolor', 'man-bold', 'truncated', 'key-end', 'xxd'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -111,6 +111,17 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     case 'atbash': return { text: json.replace(/[a-z]/gi, (c) => String.fromCharCode((c <= 'Z' ? 155 : 219) - c.charCodeAt(0))), type: 'text/plain' };
     case 'lolcat': return { text: `${[...json].map((c, i) => `\x1b[38;5;${16 + (i % 200)}m${c}`).join('')}\x1b[0m\n`, type: 'text/plain' };
     case 'css-fullwidth': return { text: `.log::after{content:"${[...json].map((c) => (c > ' ' && c <= '~' ? `\\${(c.charCodeAt(0) + 0xfee0).toString(16)} ` : c)).join('')}"}`, type: 'text/css' };
+    // Twentieth pass: long tokens grouped by threes with dots, every character in 24-bit colour, a
+    // man page's bold (each character overstruck), and long tokens cut short at 30 characters (a
+    // request inspector truncating what it shows).
+    case 'grouped3': return { text: json.replace(/[^\s"]{16,}/g, (w) => w.match(/.{1,3}/g)!.join('.')), type: 'text/plain' };
+    case 'truecolor': return { text: `${[...json].map((c, i) => `\x1b[38;2;${i % 256};${(i * 7) % 256};200m${c}`).join('')}\x1b[0m\n`, type: 'text/plain' };
+    case 'man-bold': return { text: [...json].map((c) => (c > ' ' && c <= '~' ? `${c}\b${c}` : c)).join(''), type: 'text/plain' };
+    case 'truncated': return { text: json.replace(/[^\s"]{31,}/g, (w) => `${w.slice(0, 30)}...`), type: 'text/plain' };
+    // Twenty-first pass: long tokens shown by their end (a log column keeping the last 30 characters).
+    case 'key-end': return { text: json.replace(/[^\s"]{31,}/g, (w) => `…${w.slice(-30)}`), type: 'text/plain' };
+    // Twenty-first pass: a hex dump of the record as `xxd` writes it (a debug page's raw request).
+    case 'xxd': return { text: xxd(Buffer.from(json)), type: 'text/plain' };
     case 'node-buffer-pretty': return { text: JSON.stringify({ raw: Buffer.from(json) }, null, 2), type: 'application/json' };
     case 'typed-array': return { text: JSON.stringify({ raw: new Uint8Array(Buffer.from(json)) }), type: 'application/json' };
     case 'inspect': return { text: util.inspect(new Uint8Array(Buffer.from(json)), { maxArrayLength: null }), type: 'text/plain' };
@@ -426,4 +437,15 @@ export function byteranges(body: Buffer, contentType: string): Buffer[] {
   if (!boundary) return [body];
   const text = body.toString('latin1');
   return text.split(`--${boundary}`).slice(1, -1).map((p) => Buffer.from(p.slice(p.indexOf('\r\n\r\n') + 4).replace(/\r\n$/, ''), 'latin1'));
+}
+
+/** `xxd`'s layout: an 8-digit offset, 16 bytes as groups of 4 hex digits, two blanks and the bytes as text. */
+function xxd(bytes: Buffer): string {
+  const lines: string[] = [];
+  for (let at = 0; at < bytes.length; at += 16) {
+    const row = bytes.subarray(at, at + 16);
+    const hex = (row.toString('hex').match(/.{1,4}/g) ?? []).join(' ');
+    lines.push(`${at.toString(16).padStart(8, '0')}: ${hex.padEnd(39)}  ${[...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('')}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -377,6 +377,42 @@ t.test('2(b) nineteenth pass: the record grouped, Caesar-shifted, mirrored, colo
   }
 });
 
+// Twentieth pass: the record grouped by threes, in 24-bit colour a character at a time, overstruck
+// as a man page's bold, or cut short at 30 characters: each undone by what a reader does (join the
+// groups, strip the colours, let the terminal overstrike; the start it shows is most of the key).
+t.test('2(b) twentieth pass: the record grouped by threes, in 24-bit colour, overstruck or cut short never shows the value', async (t) => {
+  await inject();
+  const undo: Record<string, (x: string) => string> = {
+    grouped3: (x) => x.replace(/\./g, ''),
+    truecolor: (x) => x.replace(/\x1b\[[0-9;:?]*[@-~]/g, ''),
+    'man-bold': (x) => x.replace(/[^\x08]\x08/g, ''),
+    truncated: (x) => x,
+  };
+  for (const format of ['grouped3', 'truecolor', 'man-bold', 'truncated'] as const) {
+    const { seen, statuses } = await readRecord({ host: 'svc.example', format, only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
+    const read = undo[format]!(seen.toString('utf8'));
+    t.notOk(read.includes(SECRET.slice(0, 24)), `the record as ${format} does not show the value (status ${statuses.join(',')})`);
+    t.ok(undo[format]!(seen.toString('utf8')).includes(PH), `the record as ${format} shows the placeholder`);
+  }
+});
+
+// Twenty-first pass (left open by the twentieth): the record with long tokens shown by their end, and as a hex dump
+// (`…` and the last 30 characters): the key without its public prefix is the whole secret.
+t.test('2(b) twenty-first pass: the record showing long tokens by their end, or as a hex dump, never shows half the secret in a row', async (t) => {
+  await inject();
+  const { seen, statuses } = await readRecord({ host: 'svc.example', format: 'key-end', only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
+  const text = seen.toString('utf8');
+  const least = Math.max(12, Math.min(24, Math.ceil((SECRET.length - 8) / 2)));
+  const run = Array.from({ length: SECRET.length - 8 - least + 1 }, (_, i) => SECRET.slice(8 + i, 8 + i + least)).find((r) => text.includes(r));
+  t.notOk(run, `the record by its tokens' ends shows no ${least} characters of the secret in a row (status ${statuses.join(',')})`);
+  t.ok(text.includes(PH), 'it shows the placeholder');
+  // A hex dump of the record (`xxd`): its hex read back joined over lines, as `xxd -r` does.
+  const dumped = (await readRecord({ host: 'svc.example', format: 'xxd', only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 })).seen.toString('latin1');
+  const hex = dumped.split('\n').map((l) => (/^[0-9a-f]{8}: (.{0,39})/.exec(l)?.[1] ?? '').replace(/[^0-9a-f]/g, '')).join('');
+  t.notOk(Buffer.from(hex, 'hex').toString('latin1').includes(SECRET.slice(8, 8 + least)), 'the record as a hex dump: its hex does not read as the secret');
+  t.ok(dumped.includes(PH), 'it shows the placeholder');
+});
+
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
 // was all the sniffer read), in a charset the scrubber cannot read — Beautiful Soup looks 2,048
 // bytes or 5% of the page far, libxml2 anywhere in the head.

@@ -95,6 +95,11 @@ const keyed = await startWsUpstream(t, {
       ws.on('message', (d: Buffer) => ws.send([...d.toString()].reverse().join('')));
       return;
     }
+    // Twenty-first pass: each message sent back as it came (binary framing of a database protocol).
+    if (req.url === '/mirror') {
+      ws.on('message', (d: Buffer, binary: boolean) => ws.send(d, { binary }));
+      return;
+    }
     // Thirteenth pass: the key packed in a binary message (a gzip blob, a zip entry, a zlib stream).
     if (req.url!.startsWith('/packed/')) {
       const doc = Buffer.from(`{"authorization":"${key}"}`);
@@ -809,6 +814,61 @@ t.test('seventeenth pass: a message ending in the key\'s public prefix and a run
   t.ok(await eventually(() => a.records.some((r) => r.url?.includes(path) && r.outcome === 'secret-probe')), 'and recorded as a secret probe');
 });
 
+t.test('twenty-first pass: binary framing around one letter of a key (a database protocol\'s messages) is relayed in full and in order, both ways', async (t) => {
+  // Before: a reader that skips any byte that is no letter or digit between a key's characters
+  // (twentieth pass) made the hold count held bytes: a message ending in one letter of a key and
+  // binary bytes (PostgreSQL's Sync, `S` 00 00 00 04, ends every extended-protocol batch; the
+  // client then waits for the answer) was held until the tunnel closed. Each message here goes
+  // to a host the key was injected into, which sends it straight back (both guards read it), and
+  // the next leaves only once the echo came: a message held is a tunnel closed after the hold.
+  const letters = [...new Set([...SECRET.replace(/[^0-9A-Za-z]/g, '')].flatMap((c) => [c.toLowerCase(), c.toUpperCase()]))];
+  const bytes = (max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: 0, maxLength: max });
+  // Real framings that end in a key's letter and binary bytes, beside random ones.
+  const framings: Buffer[] = [
+    Buffer.from('S\0\0\0\x04', 'latin1'), // PostgreSQL Sync
+    Buffer.from('E\0\0\0\x09\0\0\0\0\0S\0\0\0\x04', 'latin1'), // Execute + Sync
+    Buffer.from('Z\0\0\0\x05I', 'latin1'), // ReadyForQuery
+    Buffer.from('*1\r\n$4\r\nSAVE\r\n', 'latin1'), // a Redis command
+    Buffer.from('\x05\0\0\0\x03USE\0', 'latin1'), // a MySQL COM_QUERY cut short
+    Buffer.from('\x1d\0\0\0\x01\0\0\0\0\0\0\0\xdd\x07\0\0\0\0\0\0\0\x08\0\0\0\x10a\0\x01\0\0\0\0', 'latin1'), // a MongoDB OP_MSG
+    // JSON a terminal or a tool sends, a field ending in `s` and marks (read joined across messages).
+    Buffer.from(JSON.stringify({ type: 'stdout', data: 'ls\r\nfiles\r\n\u001b[0m$ ' })),
+    Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'All tests pass. ----- ' }] } })),
+  ];
+  const message = fc.oneof(
+    fc.tuple(bytes(12), fc.constantFrom(...letters), bytes(8)).map(([a, c, b]) => Buffer.concat([a, Buffer.from(c), b])),
+    fc.constantFrom(...framings),
+  );
+  let n = 0;
+  await fc.assert(fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 5 }), fc.boolean(), async (drawn, binary) => {
+    n++;
+    // Opened by a line no protocol reader takes for its start (a stream opened by PostgreSQL's
+    // Sync is read as PostgreSQL, and refuses a message type it does not know: tested apart).
+    const messages = [Buffer.from('hi there\n'), ...drawn];
+    const ws = new WebSocket(`ws://keyed.example:${keyed.port}/mirror`, { agent: new HttpProxyAgent(a.proxyUrl), headers: { authorization: `Bearer ${PH}` }, perMessageDeflate: false });
+    const got: Buffer[] = [];
+    let code = 0;
+    ws.on('message', (d: Buffer) => got.push(d));
+    ws.on('close', (c: number) => { code = c; });
+    ws.on('error', () => undefined);
+    try {
+      await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+      for (const [i, m] of messages.entries()) {
+        // Text frames must be UTF-8: the bytes as latin1 characters then.
+        ws.send(binary ? m : m.toString('latin1'), { binary });
+        const echoed = await eventually(() => code !== 0 || got.length > i, 5000);
+        if (!echoed || code !== 0) throw new Error(`message ${i} (${JSON.stringify(m.toString('latin1'))}) was not sent back: closed ${code}, got ${got.length}`);
+      }
+      const want = messages.map((m) => (binary ? m : Buffer.from(m.toString('latin1'), 'utf8')).toString('latin1'));
+      const seen = got.map((g) => g.toString('latin1'));
+      if (JSON.stringify(seen) !== JSON.stringify(want)) throw new Error(`relayed other bytes: ${JSON.stringify(seen)} for ${JSON.stringify(want)}`);
+    } finally {
+      ws.close();
+    }
+  }), { numRuns: Math.min(numRuns, 8), ...seed });
+  t.pass(`${n} sequences of framed messages relayed in full and in order`);
+});
+
 t.test('thirteenth pass: a key an upstream sends a few characters per JSON message never reaches the agent joined', async (t) => {
   // Before: each message was scrubbed alone and the split check read the raw messages, where the
   // JSON around each piece stands between them: the agent joined the `data` fields into the key.
@@ -889,7 +949,9 @@ async function measureGuessWindow(): Promise<number> {
 async function guessKey(guess: (text: string) => Promise<'seen' | 'held' | 'ended'>): Promise<{ learned: number; ended: boolean }> {
   let known = SECRET.slice(0, 8);
   for (let at = 8; at < 14; at++) {
-    for (const c of ['#', '~', SECRET[at]!]) {
+    // Wrong guesses are letters: a mark (`#`, `~`) is a gap a reader skips between a key's
+    // characters (twentieth pass), so it is held as a start whatever the key's next character is.
+    for (const c of ['x', 'z', SECRET[at]!]) {
       const r = await guess(known + c);
       if (r === 'ended') return { learned: known.length - 8, ended: true };
       if (r === 'held') {
@@ -1021,7 +1083,7 @@ t.test('thirteenth pass: guesses sent in parallel and kept open while held (even
   let known = SECRET.slice(0, 9);
   const rounds: string[] = [];
   for (let at = 9; at < 13; at++) {
-    const cands = ['#', '~', SECRET[at]!];
+    const cands = ['x', 'z', SECRET[at]!]; // (letters: a mark is a gap, held whatever the key, guessKey)
     const got = await Promise.all(cands.map((c) => guess(known + c)));
     rounds.push(got.join(','));
     const held = cands.filter((_, i) => got[i] === 'held');
