@@ -1086,20 +1086,45 @@ export function sshPrograms(homeDir: string): string[] {
  * The files of the home folder npm's and tmux's user configs name by path: npm runs `script-shell`
  * and the `--require` of `node-options` in every script and trusts `cafile`; tmux runs `run-shell`
  * and `if-shell` commands and loads `source-file`s at every start. Their configs are read-only, what
- * they name was the agent's (twentieth pass).
+ * they name was the agent's (twentieth pass). Twenty-first pass: the same for the other configs of
+ * HOME_ENTRIES that run programs or load code by path — the shell rc files and what they source
+ * (`eval "$(~/tools/zoxide init bash)"`, `~/scripts/motd.sh`), starship's custom `command`s, vim's
+ * and neovim's `source`/`dofile`, kitty's `launch`, Alacritty's and WezTerm's shells, fish's and
+ * nushell's configs, emacs's `load`, direnv's `direnvrc`, mise's hooks, VS Code's interpreter and
+ * shell paths. Those also name data (`HISTFILE=~/.bash_history`, `set undofile`), which changes on
+ * its own and must stay writable: only a program (executable) or a script or library by its
+ * extension is taken from them.
  */
+const NAMING_CONFIGS = ['.npmrc', '.tmux.conf', '.config/tmux/tmux.conf'];
+const PROGRAM_NAMING_CONFIGS = [
+  ...RC_FILES, '.config/starship.toml', '.vimrc', '.vim/vimrc', '.config/nvim/init.vim', '.config/nvim/init.lua',
+  '.config/kitty/kitty.conf', '.config/alacritty/alacritty.toml', '.config/alacritty/alacritty.yml', '.wezterm.lua',
+  '.config/wezterm/wezterm.lua', '.config/fish/config.fish', '.config/nushell/config.nu', '.config/nushell/env.nu',
+  '.emacs', '.emacs.d/init.el', '.config/direnv/direnvrc', '.direnvrc', '.config/mise/config.toml', '.screenrc',
+  '.config/Code/User/settings.json', '.config/lazygit/config.yml', '.config/mpv/mpv.conf', '.config/yt-dlp/config', '.pylintrc',
+];
+const SCRIPT_FILE = /\.(?:sh|bash|zsh|fish|nu|py|js|mjs|cjs|ts|lua|vim|el|elc|pl|rb|php|jar|so)$/;
+
+function programOrScript(p: string): boolean {
+  try {
+    return (fs.statSync(p).mode & 0o111) !== 0 || SCRIPT_FILE.test(p);
+  } catch {
+    return false;
+  }
+}
+
 export function configNamedFiles(homeDir: string): string[] {
   const out: string[] = [];
-  for (const rel of ['.npmrc', '.tmux.conf', '.config/tmux/tmux.conf']) {
-    let text: string;
-    try {
-      text = fs.readFileSync(path.join(homeDir, rel), 'utf8').slice(0, 256 * 1024);
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n')) {
-      if (/^\s*[#;]/.test(line)) continue;
-      for (const f of homeFilesNamed(line, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
+  const configs = [
+    ...NAMING_CONFIGS.map((rel) => ({ file: path.join(homeDir, rel), any: true })),
+    ...[...PROGRAM_NAMING_CONFIGS.map((rel) => path.join(homeDir, rel)), ...rcSourced(homeDir)].map((file) => ({ file, any: false })),
+  ];
+  for (const { file, any } of configs) {
+    for (const line of configLines(file).slice(0, 5000)) {
+      // Comments: `#` (shells, TOML, YAML), `;` (ini, emacs), `--` (Lua), `//` (JSON). Not vim's `"`:
+      // a shell line may begin with a quoted program (`"$HOME/bin/motd"`).
+      if (/^\s*(?:[#;]|--|\/\/)/.test(line)) continue;
+      for (const f of homeFilesNamed(line, homeDir)) if (out.length < 64 && !out.includes(f) && f !== file && (any || programOrScript(f))) out.push(f);
     }
   }
   return out;
@@ -1484,7 +1509,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
     for (const f of sshPrograms(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.ssh/config runs it (ProxyCommand, LocalCommand, Match exec) at your next ssh or git push' });
-    for (const f of configNamedFiles(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.npmrc or tmux config names it: npm or tmux runs or loads it at its next start' });
+    for (const f of configNamedFiles(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'a config of yours names it (npm, tmux, your shell rc files, starship, vim, neovim, a terminal, emacs, direnv, mise, VS Code): it runs or is loaded at the next start' });
     for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: a program git runs, an ignore or attributes file (what it hides shows in no git status or diff) or the template folder (its hooks go into your next git init or clone and run there)' });
     for (const f of rcSourced(homeDir)) {
       if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });

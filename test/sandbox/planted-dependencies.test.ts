@@ -563,6 +563,41 @@ t.test('the files ~/.npmrc and tmux\'s config name by path are read-only inside 
   t.ok(plantedSince(since, home, work, '', {}).planted.some((f) => f.path === path.join(home, 'tools/preload.js')), 'a changed one is named');
 });
 
+t.test('twenty-first pass: the programs and scripts the other home configs run by path are read-only inside and named when changed', async (t) => {
+  const { homeEntryFiles, configNamedFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt21-sandbox-confprog-');
+  const write = writer(home);
+  write('.bashrc', 'HISTFILE=~/.bash_history\neval "$(~/tools/zoxide init bash)"\n"$HOME/scripts/motd" --short\n# ~/scripts/commented.sh\n');
+  write('.config/starship.toml', '[custom.branch]\ncommand = "~/scripts/branch.sh"\nwhen = true\n');
+  write('.vimrc', 'set dictionary=~/notes.txt\nsource ~/dotfiles/extra.vim\n');
+  write('.config/nvim/init.lua', `dofile("${home}/lua-extra/init.lua")\n-- dofile("~/lua-extra/old.lua")\n`);
+  write('.config/kitty/kitty.conf', 'map ctrl+p launch --type=overlay ~/bin-kitty/pick\n');
+  write('.emacs', '(load "~/elisp/extra.el")\n');
+  write('.config/fish/config.fish', 'source ~/fish-extra/abbr.fish\n');
+  for (const f of ['tools/zoxide', 'scripts/motd', 'bin-kitty/pick', 'scripts/commented.sh']) {
+    write(f, '#!/bin/sh\n');
+    fs.chmodSync(path.join(home, f), 0o755);
+  }
+  for (const f of ['scripts/branch.sh', 'dotfiles/extra.vim', 'lua-extra/init.lua', 'lua-extra/old.lua', 'elisp/extra.el', 'fish-extra/abbr.fish', '.bash_history', 'notes.txt']) {
+    write(f, '');
+    fs.chmodSync(path.join(home, f), 0o644);
+  }
+  const named = configNamedFiles(home).map((p) => path.relative(home, p)).sort();
+  t.same(named, ['bin-kitty/pick', 'dotfiles/extra.vim', 'elisp/extra.el', 'fish-extra/abbr.fish', 'lua-extra/init.lua', 'scripts/branch.sh', 'scripts/motd', 'tools/zoxide'],
+    'each program or script named; not a history or a word list (data), not a commented line');
+  const work = path.join(home, 'src');
+  fs.mkdirSync(work);
+  const protectedFiles = homeEntryFiles(home, work, [], {});
+  for (const f of named) t.ok(protectedFiles.includes(path.join(home, f)), `~/${f} is read-only inside`);
+  t.notOk(protectedFiles.includes(path.join(home, '.bash_history')), 'the history stays writable');
+  const since = await tick();
+  fs.appendFileSync(path.join(home, 'tools/zoxide'), 'touch $MARK\n'); // where --writable unlocked it
+  fs.appendFileSync(path.join(home, '.bash_history'), 'ls\n'); // the user's other shell
+  const planted = plantedSince(since, home, work, '', {}).planted.map((f) => path.relative(home, f.path));
+  t.ok(planted.includes('tools/zoxide'), 'a changed one is named');
+  t.notOk(planted.includes('.bash_history'), 'the history written meanwhile is not');
+});
+
 t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
   const repo = tempDir(t, 'hunt20-sandbox-gitmark-');
   for (const f of ['settings.py', 'sparse.py', 'app.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
