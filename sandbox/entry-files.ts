@@ -750,6 +750,27 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'tailwind.config.cjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.mjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.ts': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
+  // Twenty-first pass: start files that REPLs and debuggers run from the folder they start in (pdb
+  // reads `./.pdbrc` after `~/.pdbrc`; irb `./.irbrc`, pry `./.pryrc`, R `./.Rprofile` and
+  // `./.Renviron` in place of the home folder's, which RStudio sources on opening the project; GHCi
+  // `./.ghci`, Octave `./.octaverc`), and build tools' project settings that start programs: Bazel's
+  // `.bazelrc` (`--workspace_status_command`, `--run_under`), sbt's `.jvmopts`/`.sbtopts` (a
+  // `-javaagent`; Metals starts sbt on opening the folder), Maven's `.mvn` (jvm.config, extensions,
+  // the wrapper's jar `./mvnw` runs) and Gradle's wrapper (the jar `./gradlew` runs, the
+  // distribution it fetches; IDEs run it on opening the folder).
+  '.pdbrc': 'pdb runs its commands (Python) when you debug here',
+  '.irbrc': 'irb runs it when started here',
+  '.pryrc': 'pry runs it when started here',
+  '.Rprofile': 'R runs it when started here (RStudio on opening the project)',
+  '.Renviron': 'R sets its variables when started here (R_PROFILE_USER, R_LIBS: code R runs)',
+  '.ghci': 'GHCi runs its commands when started here',
+  '.octaverc': 'Octave runs it when started here',
+  '.bazelrc': 'bazel obeys it (workspace_status_command, run_under run programs)',
+  '.jvmopts': 'sbt starts the JVM with it (-javaagent runs code; Metals starts sbt on opening the folder)',
+  '.sbtopts': 'sbt obeys it (-javaagent runs code; Metals starts sbt on opening the folder)',
+  '.mvn': 'Maven and ./mvnw obey it (jvm.config, extensions, the wrapper\'s jar run by ./mvnw)',
+  'gradle-wrapper.jar': './gradlew runs it (your IDE on opening the folder)',
+  'gradle-wrapper.properties': './gradlew runs the Gradle it names (your IDE on opening the folder)',
   // Twentieth pass: the test runners' and Svelte's configs their VS Code extensions run on opening
   // the folder (Vitest's starts Vitest on the Vite or Vitest config it finds, Playwright's lists the
   // tests — config and test files loaded —, Jest's starts jest, Svelte's language server imports its
@@ -1632,7 +1653,9 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     if (planted.some((f) => f.path === dir)) return;
     // Every program of its bin (fourteenth pass): an activated environment puts bin first on PATH,
     // so a changed `pytest` or `pip` there runs in place of the real one.
-    if ([path.join(dir, 'pyvenv.cfg'), ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) planted.push({ path: dir, why });
+    // Its pip.conf too (twenty-first pass): pip in the environment installs from the index it names
+    // (a package of the agent's: its build runs at the next `pip install`).
+    if ([path.join(dir, 'pyvenv.cfg'), path.join(dir, 'pip.conf'), ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) planted.push({ path: dir, why });
     let pythons: string[] = [];
     try {
       pythons = fs.readdirSync(path.join(dir, 'lib')).filter((n) => n.startsWith('python') || n.startsWith('pypy'));

