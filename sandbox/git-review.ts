@@ -95,7 +95,7 @@ function varint(buf: Buffer, at: number): [number, number] {
  * The entries of a git index (versions 2, 3 and 4), or a reason it cannot be read as plain entries
  * (a split index keeps them in another file; an unknown version).
  */
-export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry[] } | { unread: string } {
+export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry[]; fsmonitor?: FsmonitorData } | { unread: string } {
   if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'DIRC') return { unread: 'not a git index' };
   const version = buf.readUInt32BE(4);
   if (version < 2 || version > 4) return { unread: `index version ${version}` };
@@ -147,13 +147,72 @@ export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry
   }
   // A split index (`git update-index --split-index`) keeps most entries in a shared file, which
   // the `link` extension names; what is here is only part of the view.
+  let fsmonitor: FsmonitorData | undefined;
   for (let e = at; e + 8 <= buf.length - oidLength;) {
     const sig = buf.toString('latin1', e, e + 4);
     const len = buf.readUInt32BE(e + 4);
     if (sig === 'link') return { unread: 'a split index' };
+    if (sig === 'FSMN') fsmonitor = readFsmonitor(buf.subarray(e + 8, Math.min(e + 8 + len, buf.length - oidLength)), count);
     e += 8 + len;
   }
-  return { entries };
+  return fsmonitor ? { entries, fsmonitor } : { entries };
+}
+
+/**
+ * Git's fsmonitor extension (`FSMN`, twenty-first pass): with the user's `core.fsmonitor`, git asks
+ * the hook or daemon what changed since the token and looks at no other entry than those and the
+ * ones this bitmap marks dirty. The token is the time of the last query where the hook speaks
+ * protocol 1 (nanoseconds, in either format), else the watcher's own opaque token.
+ */
+interface FsmonitorData {
+  /** The token as a time in nanoseconds, when it is one. */
+  tokenNs: bigint | undefined;
+  /** Entries git will look at whatever the watcher says. */
+  dirty: Set<number>;
+}
+
+function readFsmonitor(ext: Buffer, count: number): FsmonitorData | undefined {
+  if (ext.length < 4) return undefined;
+  const version = ext.readUInt32BE(0);
+  let at: number;
+  let tokenNs: bigint | undefined;
+  if (version === 1) {
+    if (ext.length < 12) return undefined;
+    tokenNs = ext.readBigUInt64BE(4);
+    at = 12;
+  } else if (version === 2) {
+    const end = ext.indexOf(0, 4);
+    if (end < 0) return undefined;
+    const token = ext.toString('latin1', 4, end);
+    if (/^\d{1,20}$/.test(token)) tokenNs = BigInt(token) < 10n ** 15n ? BigInt(token) * 10n ** 9n : BigInt(token);
+    at = end + 1;
+  } else {
+    return undefined;
+  }
+  if (at + 4 > ext.length) return undefined;
+  const dirty = ewahBits(ext.subarray(at + 4, at + 4 + ext.readUInt32BE(at)), count);
+  return dirty ? { tokenNs, dirty } : undefined;
+}
+
+/** The set bits below `limit` of a git EWAH bitmap (ewah/ewah_io.c), or undefined when cut short. */
+function ewahBits(buf: Buffer, limit: number): Set<number> | undefined {
+  if (buf.length < 8) return undefined;
+  const words = buf.readUInt32BE(4);
+  if (8 + words * 8 > buf.length) return undefined;
+  const bits = new Set<number>();
+  let pos = 0;
+  for (let w = 0; w < words && pos < limit;) {
+    const rlw = buf.readBigUInt64BE(8 + w++ * 8);
+    const run = Number((rlw >> 1n) & 0xffffffffn) * 64;
+    if (rlw & 1n) for (let k = 0; k < run && pos < limit; k++) bits.add(pos++);
+    else pos += run;
+    const literals = Number(rlw >> 33n);
+    for (let k = 0; k < literals && w < words && pos < limit; k++) {
+      const word = buf.readBigUInt64BE(8 + w++ * 8);
+      for (let c = 0n; c < 64n; c++, pos++) if ((word >> c) & 1n) bits.add(pos);
+    }
+  }
+  return bits;
 }
 
 /** Git's object id of a blob with this content. */
@@ -241,7 +300,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
   }
   let hashed = 0;
   let marked = 0;
-  for (const e of index.entries) {
+  for (const [i, e] of index.entries.entries()) {
     if (e.stage !== 0) continue;
     if (!indexChanged && (!e.unlooked || ++marked > MARKED_FILES)) continue;
     const kind = e.mode >>> 12;
@@ -254,8 +313,14 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
       continue;
     }
     if (st.ctimeMs < since) continue;
-    // What git looks at before it reads a file: nothing for the two flags, else size and time.
-    const looksSame = e.unlooked !== undefined || (Math.floor(st.mtimeMs / 1000) === e.mtimeSec && st.size % 2 ** 32 === e.size);
+    // What git looks at before it reads a file: nothing for the two flags, else size and time;
+    // nothing either for an entry the fsmonitor data says is clean, unless the watcher reports the
+    // file: one changed after a token that is a time is (a real watcher saw it), so only a token
+    // later than the change (the agent's: one in the future) hides it. An opaque token names the
+    // watcher's own instance and sequence, which answers any other with "everything changed".
+    const trusted = index.fsmonitor !== undefined && !index.fsmonitor.dirty.has(i) && index.fsmonitor.tokenNs !== undefined
+      && index.fsmonitor.tokenNs > BigInt(Math.round(st.ctimeMs * 1e6));
+    const looksSame = e.unlooked !== undefined || trusted || (Math.floor(st.mtimeMs / 1000) === e.mtimeSec && st.size % 2 ** 32 === e.size);
     if (!looksSame) continue;
     if (hashed > HASH_BYTES) {
       out.push({ path: file, why: 'changed during the run, and too much was changed to compare it with git\'s index: review it whole' });
@@ -271,7 +336,9 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     if (storedForms(content).some((c) => blobId(c, sha256).equals(e.oid))) continue;
     out.push({
       path: file,
-      why: e.unlooked
+      why: trusted && e.unlooked === undefined
+        ? 'changed during the run while git\'s fsmonitor data in the index says it is clean, with a token later than the change: git status and git diff ask your fsmonitor for changes since then and do not show it; review it, then git update-index --no-fsmonitor && git update-index --fsmonitor'
+        : e.unlooked
         ? `changed during the run and marked ${e.unlooked} in git's index: git status and git diff do not show the change; review it, then git update-index --no-${e.unlooked === 'assume-unchanged' ? 'assume-unchanged' : 'skip-worktree'}`
         : 'changed during the run while git\'s index records its size and time with the old content: git status and git diff do not show the change; review it, then git update-index --really-refresh',
     });

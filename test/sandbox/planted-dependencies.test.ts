@@ -619,6 +619,68 @@ t.test('twenty-first pass: the programs and scripts the other home configs run b
   t.notOk(planted.includes('.bash_history'), 'the history written meanwhile is not');
 });
 
+// Twenty-first pass: git's fsmonitor data. With the user's core.fsmonitor, git looks only at the
+// entries the hook reports changed since the index's token (or marks dirty); the agent rewrites
+// the extension with a token in the future and no entry dirty.
+const FSMONITOR_HOOK = `#!/bin/sh
+# protocol 1: git passes the time of its last query (ns); the files changed since, NUL-separated
+secs=$(( $2 / 1000000000 ))
+find . -path ./.git -prune -o -type f -newermt "@$secs" -print0 | sed -z 's|^\\./||'
+`;
+const FORGE_FSMONITOR = `
+import hashlib, struct, sys, time
+index = sys.argv[1]
+b = open(index, 'rb').read()
+body = b[:-20]
+at = body.find(b'FSMN')
+ln = struct.unpack('>I', body[at + 4:at + 8])[0]
+count = struct.unpack('>I', body[8:12])[0]
+if sys.argv[2] == '2':
+    head = struct.pack('>I', 2) + str(time.time_ns() + 86400 * 10**9).encode() + b'\\0'
+else:
+    head = struct.pack('>IQ', 1, time.time_ns() + 86400 * 10**9)
+ewah = struct.pack('>IIQI', count, 1, 0, 0)
+ext = head + struct.pack('>I', len(ewah)) + ewah
+body = body[:at] + b'FSMN' + struct.pack('>I', len(ext)) + ext + body[at + 8 + ln:]
+open(index, 'wb').write(body + hashlib.sha1(body).digest())
+`;
+
+t.test('twenty-first pass: a change hidden by forged fsmonitor data in git\'s index (a token in the future) is named; the watcher\'s own data is not', async (t) => {
+  const repo = tempDir(t, 'hunt21-sandbox-fsmn-');
+  const hook = writer(repo)('.hook/fsmonitor', FSMONITOR_HOOK);
+  for (const f of ['app.py', 'util.py', 'lib/db.py', 'later.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
+  writer(repo)('.gitignore', '.hook/\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  git(repo, 'config', 'core.fsmonitor', hook); // the user's, before the run
+  git(repo, 'config', 'core.fsmonitorHookVersion', '1');
+  const old = (Date.now() - 5000) / 1000;
+  for (const f of ['app.py', 'util.py', 'lib/db.py', 'later.py']) fs.utimesSync(path.join(repo, f), old, old);
+  git(repo, 'update-index', '--fsmonitor');
+  git(repo, 'status', '--porcelain');
+  t.match(fs.readFileSync(path.join(repo, '.git', 'index')).toString('latin1'), /FSMN/, 'the index holds fsmonitor data');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  // Controls: the agent's own git status inside, then an edit after it (the watcher reports it),
+  // and a change git shows.
+  fs.writeFileSync(path.join(repo, 'util.py'), 'print("visible")\n');
+  git(repo, 'status', '--porcelain');
+  fs.writeFileSync(path.join(repo, 'later.py'), 'print("edited after the agent\'s git status")\n');
+  t.same(named(), [], 'control: the watcher\'s own data, changes it reports');
+  t.same(git(repo, 'status', '--porcelain').split('\n').filter(Boolean).sort(), [' M later.py', ' M util.py'], 'git status shows both');
+  for (const version of ['2', '1']) {
+    fs.writeFileSync(path.join(repo, 'app.py'), `import os; os.system("touch $MARK")  # ${version}\n`);
+    fs.appendFileSync(path.join(repo, 'lib/db.py'), `# ${version}\n`);
+    git(repo, 'add', 'later.py', 'util.py');
+    execFileSync('python3', ['-c', FORGE_FSMONITOR, path.join(repo, '.git', 'index'), version]);
+    t.equal(git(repo, 'status', '--porcelain'), 'M  later.py\nM  util.py\n', `the attack (extension version ${version}): git status shows only the staged files`);
+    t.equal(git(repo, 'diff', '--name-only'), '', 'git diff nothing');
+    t.same(named(), ['app.py', 'lib/db.py'], 'each hidden change is named, the staged ones are not');
+    t.match(plantedSince(since, '', repo).planted.find((f) => f.path === path.join(repo, 'app.py'))?.why ?? '', /fsmonitor/, 'the reason names the fsmonitor data');
+  }
+});
+
 t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
   const repo = tempDir(t, 'hunt20-sandbox-gitmark-');
   for (const f of ['settings.py', 'sparse.py', 'app.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
