@@ -1450,6 +1450,8 @@ function cacheFilesSince(dir: string, since: number, budget: { left: number; unt
 
 const NODE_PACKAGE = 'Node programs of the project load its code (npm test, a dev server, a build); node_modules is in no diff: reinstall with npm ci unless the agent was to install packages';
 const PYTHON_PACKAGE = 'the environment\'s python imports its code (and pytest its entry points); a venv is in no diff: reinstall unless the agent was to install packages';
+const PHP_PACKAGE = 'every PHP request, artisan and phpunit of the project loads its code through vendor/autoload.php; vendor is in no diff: reinstall with composer install unless the agent was to install packages';
+const RUBY_PACKAGE = 'bundle exec and the app load its code; vendor/bundle is in no diff: reinstall with bundle install unless the agent was to install packages';
 
 /**
  * The virtual environments tools keep for projects in the home folder rather than in the project:
@@ -1713,6 +1715,19 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       }
     }
     if (e.name === 'node_modules' && e.isDirectory()) addPackages(packagesChanged(p, since, packageBudget, NODE_PACKAGE));
+    // The other ecosystems' installs in the project, in no diff either (twenty-first pass):
+    // Composer's `vendor` (every PHP request, artisan and phpunit runs `vendor/autoload.php` and the
+    // packages it maps), bundler's `vendor/bundle` (`bundle install --path`, what `.bundle/config`
+    // names), PEP 582's `__pypackages__` (pdm), named by package as node_modules' are.
+    if (e.name === 'vendor' && e.isDirectory()) {
+      if (fs.existsSync(path.join(p, 'composer', 'installed.json')) || fs.existsSync(path.join(p, 'autoload.php'))) addPackages(packagesChanged(p, since, packageBudget, PHP_PACKAGE));
+      for (const v of subfolders(path.join(p, 'bundle', 'ruby'))) addPackages(packagesChanged(path.join(p, 'bundle', 'ruby', v, 'gems'), since, packageBudget, RUBY_PACKAGE));
+      if (fs.existsSync(path.join(p, 'composer')) || isDir(path.join(p, 'bundle'))) return false;
+    }
+    if (e.name === '__pypackages__' && e.isDirectory()) {
+      for (const v of subfolders(p)) addPackages(packagesChanged(path.join(p, v, 'lib'), since, packageBudget, PYTHON_PACKAGE));
+      return false;
+    }
     // Build tools' code caches (CODE_CACHES): node_modules' are not walked, the others not by the
     // walk's budget (a `.next/cache` holds thousands of entries).
     for (const [parent, name] of CODE_CACHES) {

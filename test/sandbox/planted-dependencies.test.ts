@@ -73,6 +73,27 @@ t.test('a package\'s code in node_modules or a venv changed during the run is na
   t.ok(fs.existsSync(mark), 'the changed package runs in the host\'s next program (why it is named)');
 });
 
+t.test('twenty-first pass: a package changed in Composer\'s vendor, bundler\'s vendor/bundle or __pypackages__ is named; untouched ones and Go\'s vendor are not', async (t) => {
+  const work = tempDir(t, 'hunt21-sandbox-vendor-');
+  const write = writer(work);
+  write('vendor/autoload.php', '<?php require __DIR__ . "/composer/autoload_real.php";\n');
+  write('vendor/composer/installed.json', '{"packages": []}\n');
+  write('vendor/guzzlehttp/guzzle/src/Client.php', '<?php\n');
+  write('vendor/monolog/monolog/src/Logger.php', '<?php\n');
+  write('ruby/vendor/bundle/ruby/3.3.0/gems/rack-3.0.0/lib/rack.rb', '# rack\n');
+  write('ruby/vendor/bundle/ruby/3.3.0/gems/json-2.7.0/lib/json.rb', '# json\n');
+  write('py/__pypackages__/3.12/lib/requests/__init__.py', '# requests\n');
+  write('go/vendor/github.com/x/y/y.go', 'package y\n');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control: installed before the run');
+  fs.appendFileSync(path.join(work, 'vendor/guzzlehttp/guzzle/src/Client.php'), 'system("touch $MARK");\n');
+  fs.appendFileSync(path.join(work, 'ruby/vendor/bundle/ruby/3.3.0/gems/rack-3.0.0/lib/rack.rb'), 'system("touch $MARK")\n');
+  fs.appendFileSync(path.join(work, 'py/__pypackages__/3.12/lib/requests/__init__.py'), 'import os; os.system("touch $MARK")\n');
+  fs.appendFileSync(path.join(work, 'go/vendor/github.com/x/y/y.go'), '// shown by git\n');
+  t.same(named(), ['py/__pypackages__/3.12/lib/requests', 'ruby/vendor/bundle/ruby/3.3.0/gems/rack-3.0.0', 'vendor/guzzlehttp'], 'each changed package is named; untouched ones and Go\'s vendor (in the diff) are not');
+});
+
 t.test('an install of many packages during the run is named as one line per folder', async (t) => {
   const work = tempDir(t, 'hunt18-sandbox-deps-');
   const write = writer(work);
