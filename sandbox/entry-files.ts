@@ -775,6 +775,9 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.mvn': 'Maven and ./mvnw obey it (jvm.config, extensions, the wrapper\'s jar run by ./mvnw)',
   'gradle-wrapper.jar': './gradlew runs it (your IDE on opening the folder)',
   'gradle-wrapper.properties': './gradlew runs the Gradle it names (your IDE on opening the folder)',
+  // Dart's map of package names to folders (`.dart_tool`, in no diff): `dart run`, `flutter run` and
+  // the analyzer take every `package:` import from where it says.
+  'package_config.json': 'dart and flutter take every package: import from the folders it names (.dart_tool is in no diff): run dart pub get again',
   // bundler's project config, which projects keep out of git: its `gemfile` is another Gemfile (Ruby
   // code at the next `bundle exec`), its `plugin` folder loaded at every bundle command.
   '.bundle': 'bundler obeys its config (gemfile: another Gemfile, Ruby code) and loads its plugins at every bundle command here; projects keep it out of git',
@@ -1415,6 +1418,9 @@ function packagesChanged(dir: string, since: number, budget: { left: number; unt
 const CODE_CACHES: Array<[parent: string, name: string]> = [
   ['node_modules', '.cache'], ['node_modules', '.vite'], ['.next', 'cache'], ['*', '.parcel-cache'],
   ['*', '.turbo'], ['.nx', 'cache'], ['.angular', 'cache'],
+  // Twenty-first pass: bootsnap's (Rails' `tmp/cache/bootsnap`): its compile cache holds Ruby's
+  // compiled instruction sequences, taken while the source's recorded size and time match.
+  ['cache', 'bootsnap'],
 ];
 /** Bounds of the look through code caches after a run (entries, milliseconds). */
 const CACHE_ENTRIES = 100_000;

@@ -92,6 +92,14 @@ t.test('twenty-first pass: a package changed in Composer\'s vendor, bundler\'s v
   fs.appendFileSync(path.join(work, 'py/__pypackages__/3.12/lib/requests/__init__.py'), 'import os; os.system("touch $MARK")\n');
   fs.appendFileSync(path.join(work, 'go/vendor/github.com/x/y/y.go'), '// shown by git\n');
   t.same(named(), ['py/__pypackages__/3.12/lib/requests', 'ruby/vendor/bundle/ruby/3.3.0/gems/rack-3.0.0', 'vendor/guzzlehttp'], 'each changed package is named; untouched ones and Go\'s vendor (in the diff) are not');
+  // Dart's package map and bootsnap's compile cache (Rails): the map named, a cache entry removed.
+  write('app/.dart_tool/package_config.json', '{"configVersion": 2, "packages": [{"name": "http", "rootUri": "../../.x/http"}]}\n');
+  const entry = write('rails/tmp/cache/bootsnap/compile-cache-iseq/4a/1b2c3d4e5f', 'forged');
+  const found = plantedSince(since, '', work);
+  t.ok(found.planted.some((f) => f.path === path.join(work, 'app/.dart_tool/package_config.json')), 'the package map is named');
+  t.ok(found.caches.includes(entry), 'the bootsnap entry is collected');
+  removeCaches(found.caches);
+  t.notOk(fs.existsSync(entry), 'and removed after the run');
 });
 
 t.test('an install of many packages during the run is named as one line per folder', async (t) => {
