@@ -586,7 +586,7 @@ const INSTALLER_BINS = [
  * `export PATH="$HOME/tools/bin:$PATH"`, `PATH=~/x:$PATH`, zsh's `path=(~/bin $path)`. Only what
  * reads without running anything (`~`, `$HOME`, `${HOME}`); at most 32.
  */
-export function rcPathFolders(homeDir: string): string[] {
+export function rcPathFolders(homeDir: string, variable: 'path' | 'fpath' = 'path'): string[] {
   if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
   const out = new Set<string>();
   for (const file of [...RC_FILES.map((f) => path.join(homeDir, f)), ...rcSourced(homeDir)]) {
@@ -597,7 +597,8 @@ export function rcPathFolders(homeDir: string): string[] {
       continue;
     }
     for (const raw of text.split('\n').slice(0, 5000)) {
-      for (const m of raw.matchAll(/\b(?:PATH=|path\+?=\()("[^"]*"|'[^']*'|[^\s;&|)]+(?:\s+[^\s;&|)]+)*)/g)) {
+      const assignment = variable === 'path' ? /\b(?:PATH=|path\+?=\()("[^"]*"|'[^']*'|[^\s;&|)]+(?:\s+[^\s;&|)]+)*)/g : /\b(?:FPATH=|fpath\+?=\(?)("[^"]*"|'[^']*'|[^\s;&|)]+(?:\s+[^\s;&|)]+)*)/g;
+      for (const m of raw.matchAll(assignment)) {
         for (let word of m[1]!.replace(/^["']|["']$/g, '').split(/[:\s]+/)) {
           word = word.replace(/^["']|["']$/g, '');
           if (word === '~' || word.startsWith('~/')) word = homeDir + word.slice(1);
@@ -1670,6 +1671,12 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   // PATH of a run started from a launcher, an IDE or a shell that did not read them (eighteenth pass).
   for (const dir of homeOk ? [...INSTALLER_BINS.map((rel) => path.join(homeDir, rel)), ...rcPathFolders(homeDir)] : []) {
     if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your shell\'s rc files (or the installer of its tools) put this folder on PATH: it runs in place of any program of that name');
+  }
+  // The function folders the rc files put on zsh's fpath (`fpath+=~/.zfunc`, as rustup's docs say
+  // for its completions), twenty-first pass: zsh autoloads a function from the first folder that
+  // has it, so a `_git` there runs at the user's next `git <Tab>`, an autoloaded name when called.
+  for (const dir of homeOk ? rcPathFolders(homeDir, 'fpath') : []) {
+    changedIn(dir, () => true, 'your zsh rc files put this folder on fpath: zsh autoloads its functions (a completion function runs at your next Tab)');
   }
   const packageBudget: { left: number; until: number; ranOut?: boolean } = { left: PACKAGE_ENTRIES, until: 0 };
   const cacheBudget: { left: number; until: number; ranOut?: boolean } = { left: CACHE_ENTRIES, until: 0 };

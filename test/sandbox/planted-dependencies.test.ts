@@ -743,6 +743,24 @@ t.test('twenty-first pass: a change hidden by forged fsmonitor data in git\'s in
   }
 });
 
+t.test('twenty-first pass: a function changed in a folder the zsh rc files put on fpath is named', async (t) => {
+  const home = tempDir(t, 'hunt21-sandbox-fpath-');
+  const write = writer(home);
+  write('.zshrc', 'fpath+=~/.zfunc\nfpath=("$HOME/.zsh-completions" $fpath)\nautoload -Uz compinit && compinit\n');
+  write('.zfunc/_rustup', '#compdef rustup\n');
+  write('.zsh-completions/_docker', '#compdef docker\n');
+  write('notes/_todo', 'x\n');
+  const work = path.join(home, 'src');
+  fs.mkdirSync(work);
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, home, work, '', {}).planted.map((f) => path.relative(home, f.path)).sort();
+  t.same(named(), [], 'control: nothing changed');
+  fs.appendFileSync(path.join(home, '.zfunc/_rustup'), 'touch $MARK\n');
+  write('.zsh-completions/_git', '#compdef git\ntouch $MARK\n');
+  fs.appendFileSync(path.join(home, 'notes/_todo'), 'y\n');
+  t.same(named(), ['.zfunc/_rustup', '.zsh-completions/_git'], 'the changed and the new function are named; a folder not on fpath is not');
+});
+
 t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
   const repo = tempDir(t, 'hunt20-sandbox-gitmark-');
   for (const f of ['settings.py', 'sparse.py', 'app.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
