@@ -145,6 +145,11 @@ const HOME_ENTRIES: Record<string, string> = {
   '.config/emacs': 'emacs loads its init files and packages',
   '.local/share/nvim/site': 'neovim sources its plugins',
   '.local/share/nvim/lazy': 'neovim loads its plugins (lazy.nvim)',
+  // Twenty-first pass: the other plugin managers' folders neovim loads from: vim-plug's default for
+  // neovim, rocks.nvim's tree, dein's (its docs put it in ~/.cache/dein).
+  '.local/share/nvim/plugged': 'neovim loads its plugins (vim-plug)',
+  '.local/share/nvim/rocks': 'neovim loads its plugins (rocks.nvim)',
+  '.cache/dein': 'vim and neovim load their plugins (dein)',
   '.vscode/extensions': 'VS Code loads its extensions',
   '.vscode-oss/extensions': 'VSCodium loads its extensions',
   '.cursor/extensions': 'Cursor loads its extensions',

@@ -761,6 +761,15 @@ t.test('twenty-first pass: a function changed in a folder the zsh rc files put o
   t.same(named(), ['.zfunc/_rustup', '.zsh-completions/_git'], 'the changed and the new function are named; a folder not on fpath is not');
 });
 
+t.test('twenty-first pass: the plugin folders of vim-plug, rocks.nvim and dein are read-only inside', async (t) => {
+  const { homeEntryFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt21-sandbox-nvimplug-');
+  const folders = ['.local/share/nvim/plugged', '.local/share/nvim/rocks', '.cache/dein'];
+  for (const f of folders) writer(home)(`${f}/x/plugin/x.lua`, '');
+  const bound = homeEntryFiles(home, path.join(home, 'src'), [], {});
+  for (const f of folders) t.ok(bound.includes(path.join(home, f)), `~/${f}`);
+});
+
 t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
   const repo = tempDir(t, 'hunt20-sandbox-gitmark-');
   for (const f of ['settings.py', 'sparse.py', 'app.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
