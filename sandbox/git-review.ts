@@ -9,6 +9,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 export interface Hidden {
   path: string;
@@ -215,6 +216,76 @@ function ewahBits(buf: Buffer, limit: number): Set<number> | undefined {
   return bits;
 }
 
+/** At most this many loose objects written during the run are checked against their names. */
+const LOOSE_OBJECTS = 20_000;
+/** And at most this many loose objects are looked at (a stat each) to find them. */
+const LOOSE_LOOKED = 200_000;
+
+/**
+ * Loose objects written during the run whose content is not what their name says (twenty-first
+ * pass). Git reads an object by its name and does not hash it again (only `git fsck` does), and the
+ * object store is the agent's to write (it commits): the blob of a committed file rewritten in
+ * place reads as the file at HEAD, so `git status` and `git diff` show nothing while the next `git
+ * checkout`, `stash`, `reset --hard` or `restore` writes the agent's content into the working tree.
+ * Each object changed during the run is inflated (1 MiB of output past the size its header says is
+ * a mismatch too) and hashed. Packs are not read (see docs/security-tests.md).
+ */
+function forgedObjects(since: number, objects: string, sha256: boolean): Hidden[] {
+  const out: Hidden[] = [];
+  const hexLength = sha256 ? 64 : 40;
+  let checked = 0;
+  let looked = 0;
+  let bytes = 0;
+  let folders: string[];
+  try {
+    folders = fs.readdirSync(objects).filter((n) => /^[0-9a-f]{2}$/.test(n));
+  } catch {
+    return out;
+  }
+  for (const dir of folders) {
+    const folder = path.join(objects, dir);
+    let names: string[];
+    try {
+      // Every folder: an object rewritten in place changes its own time, not its folder's.
+      names = fs.readdirSync(folder);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (name.length !== hexLength - 2 || !/^[0-9a-f]+$/.test(name)) continue;
+      if (++looked > LOOSE_LOOKED) {
+        out.push({ path: objects, why: 'git\'s object store holds too many loose objects to check after the run: run git fsck before you check out, stash or reset' });
+        return out;
+      }
+      const file = path.join(folder, name);
+      let raw: Buffer;
+      try {
+        const st = fs.lstatSync(file);
+        if (st.ctimeMs < since) continue;
+        if (++checked > LOOSE_OBJECTS || bytes > HASH_BYTES) {
+          out.push({ path: objects, why: 'git\'s object store: more objects were written during the run than are checked after it; run git fsck before you check out, stash or reset' });
+          return out;
+        }
+        raw = st.isFile() ? fs.readFileSync(file) : Buffer.alloc(0);
+      } catch {
+        continue;
+      }
+      let content: Buffer | undefined;
+      try {
+        content = zlib.inflateSync(raw, { maxOutputLength: HASH_BYTES });
+      } catch {
+        content = undefined;
+      }
+      bytes += content?.length ?? 0;
+      const id = content && crypto.createHash(sha256 ? 'sha256' : 'sha1').update(content).digest('hex');
+      if (id !== dir + name) {
+        out.push({ path: file, why: 'an object of git\'s store written during the run whose content is not what its name says: git show, checkout, stash, reset and restore read it (the agent\'s) in place of the real one, and git diff shows nothing; git fsck names it: remove it and fetch the real one' });
+      }
+    }
+  }
+  return out;
+}
+
 /** Git's object id of a blob with this content. */
 function blobId(content: Buffer, sha256: boolean): Buffer {
   return crypto.createHash(sha256 ? 'sha256' : 'sha1').update(`blob ${content.length}\0`).update(content).digest();
@@ -291,6 +362,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     /* none */
   }
   if (replaced) out.push({ path: replace, why: 'git replace refs made during the run: git status, diff and log read the objects they name (the agent\'s) in place of the real ones; review with GIT_NO_REPLACE_OBJECTS=1 git diff, then git replace -d each' });
+  out.push(...forgedObjects(since, path.join(repo.common, 'objects'), sha256));
   if (!buf) return out;
   const index = readIndex(buf, sha256 ? 32 : 20);
   if ('unread' in index && !indexChanged) return out;

@@ -7,6 +7,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import path from 'node:path';
 import { plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
 import { tempDir } from '../temp-dir.ts';
@@ -768,6 +769,30 @@ t.test('twenty-first pass: the plugin folders of vim-plug, rocks.nvim and dein a
   for (const f of folders) writer(home)(`${f}/x/plugin/x.lua`, '');
   const bound = homeEntryFiles(home, path.join(home, 'src'), [], {});
   for (const f of folders) t.ok(bound.includes(path.join(home, f)), `~/${f}`);
+});
+
+t.test('twenty-first pass: a loose object of git\'s store rewritten during the run (the blob of a committed file) is named; the agent\'s own commits are not', async (t) => {
+  const repo = tempDir(t, 'hunt21-sandbox-object-');
+  for (const f of ['app.py', 'util.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  // Control: the agent's own work, committed (new loose objects).
+  fs.appendFileSync(path.join(repo, 'app.py'), 'print("more")\n');
+  git(repo, 'commit', '-qam', 'agent');
+  t.same(named(), [], 'control: objects the agent wrote as git writes them');
+  // The attack: util.py's blob rewritten in place with the agent's code.
+  const oid = git(repo, 'rev-parse', 'HEAD:util.py').trim();
+  const object = path.join(repo, '.git', 'objects', oid.slice(0, 2), oid.slice(2));
+  const body = Buffer.from('import os; os.system("touch $MARK")\n');
+  fs.chmodSync(object, 0o644);
+  fs.writeFileSync(object, zlib.deflateSync(Buffer.concat([Buffer.from(`blob ${body.length}\0`), body])));
+  t.equal(git(repo, 'status', '--porcelain'), '', 'git status shows nothing');
+  t.equal(git(repo, 'diff', 'HEAD'), '', 'nor git diff HEAD');
+  t.match(git(repo, 'show', 'HEAD:util.py'), /os\.system/, 'the attack: git reads the agent\'s content as util.py at HEAD (checkout, stash and reset write it)');
+  t.same(named(), [path.relative(repo, object)], 'the rewritten object is named');
 });
 
 t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
