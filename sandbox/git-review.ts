@@ -6,6 +6,7 @@
 // a `refs/replace/<commit>` makes git read another commit (the agent's tree) wherever HEAD is read.
 // Read after the run straight from the files, so no git (and nothing of the repository's config)
 // runs on the host; only files changed during the run are hashed.
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -242,6 +243,7 @@ function forgedObjects(since: number, objects: string, sha256: boolean): Hidden[
   } catch {
     return out;
   }
+  out.push(...forgedPacks(since, path.join(objects, 'pack'), sha256));
   for (const dir of folders) {
     const folder = path.join(objects, dir);
     let names: string[];
@@ -282,6 +284,52 @@ function forgedObjects(since: number, objects: string, sha256: boolean): Hidden[
         out.push({ path: file, why: 'an object of git\'s store written during the run whose content is not what its name says: git show, checkout, stash, reset and restore read it (the agent\'s) in place of the real one, and git diff shows nothing; git fsck names it: remove it and fetch the real one' });
       }
     }
+  }
+  return out;
+}
+
+/** Packs made during the run are checked up to this size in all, and this long. */
+const PACK_BYTES = 256 * 1024 * 1024;
+const PACK_MS = 10_000;
+
+/**
+ * Packs made or changed during the run that git's own `index-pack --verify` refuses: it hashes every
+ * object again, so one whose content is not what the index names is found (`git repack` or `gc`
+ * inside carries a rewritten loose object into a pack as it is). Run outside any repository, with no
+ * user or system config: nothing of the agent's runs.
+ */
+function forgedPacks(since: number, packDir: string, sha256: boolean): Hidden[] {
+  const out: Hidden[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(packDir).filter((n) => n.endsWith('.pack')).slice(0, 256);
+  } catch {
+    return out;
+  }
+  let bytes = 0;
+  const until = Date.now() + PACK_MS;
+  for (const name of names) {
+    const pack = path.join(packDir, name);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(pack);
+      const idx = fs.statSync(pack.replace(/\.pack$/, '.idx'));
+      if (Math.max(st.ctimeMs, idx.ctimeMs) < since) continue;
+    } catch {
+      continue; // no index: git does not read it
+    }
+    bytes += st.size;
+    const left = until - Date.now();
+    const r = bytes > PACK_BYTES || left <= 0 ? undefined : spawnSync('git', ['index-pack', '--verify', `--object-format=${sha256 ? 'sha256' : 'sha1'}`, pack], {
+      cwd: '/', stdio: 'ignore', timeout: left, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+    });
+    if (r?.status === 0) continue;
+    out.push({
+      path: pack,
+      why: r && r.status !== null
+        ? 'a pack of git\'s store written during the run holding an object whose content is not what its name says: git show, checkout, stash, reset and restore read it (the agent\'s) in place of the real one, and git diff shows nothing; git fsck names it'
+        : 'a pack of git\'s store written during the run, too big (or too slow) to check after it: run git fsck before you check out, stash or reset',
+    });
   }
   return out;
 }

@@ -793,6 +793,22 @@ t.test('twenty-first pass: a loose object of git\'s store rewritten during the r
   t.equal(git(repo, 'diff', 'HEAD'), '', 'nor git diff HEAD');
   t.match(git(repo, 'show', 'HEAD:util.py'), /os\.system/, 'the attack: git reads the agent\'s content as util.py at HEAD (checkout, stash and reset write it)');
   t.same(named(), [path.relative(repo, object)], 'the rewritten object is named');
+  // The same carried into a pack by the agent's git repack (git copies the object as it is; not
+  // writing info/refs, read-only inside).
+  git(repo, '-c', 'repack.updateServerInfo=false', 'repack', '-a', '-d', '-q');
+  t.notOk(fs.existsSync(object), 'the loose object is gone into a pack');
+  t.match(git(repo, 'show', 'HEAD:util.py'), /os\.system/, 'git still reads the agent\'s content');
+  const packs = fs.readdirSync(path.join(repo, '.git', 'objects', 'pack')).filter((n) => n.endsWith('.pack')).map((n) => path.join('.git', 'objects', 'pack', n));
+  t.same(named(), packs, 'the pack holding it is named');
+  // Control: a pack of true objects made during the run.
+  const clean = tempDir(t, 'hunt21-sandbox-pack-');
+  writer(clean)('a.py', 'print(1)\n');
+  git(clean, 'init', '-q');
+  git(clean, 'add', '.');
+  git(clean, 'commit', '-qm', 'init');
+  const since2 = await tick();
+  git(clean, '-c', 'repack.updateServerInfo=false', 'repack', '-a', '-d', '-q');
+  t.same(plantedSince(since2, '', clean).planted, [], 'control: a pack git made of true objects is not named');
 });
 
 t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
