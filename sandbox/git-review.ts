@@ -5,7 +5,8 @@
 // time with the old content's id, is "unchanged" to `git status`, `git diff` and `git diff HEAD`;
 // a `refs/replace/<commit>` makes git read another commit (the agent's tree) wherever HEAD is read.
 // Read after the run straight from the files, so no git (and nothing of the repository's config)
-// runs on the host; only files changed during the run are hashed.
+// runs on the host; only files changed during the run are hashed. (Packs written during the run
+// are the exception: git's own `index-pack --verify` checks them, outside any repository.)
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
