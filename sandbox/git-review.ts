@@ -335,6 +335,41 @@ function forgedPacks(since: number, packDir: string, sha256: boolean): Hidden[] 
   return out;
 }
 
+/**
+ * The object store's own indexes written during the run that git's `verify` refuses (twenty-first
+ * pass): git reads a commit's tree from the commit-graph without reading the commit, so a graph
+ * naming the agent's tree (its change staged) for HEAD left `git status` and `git diff HEAD` clean;
+ * a multi-pack-index says where each object is. Run with the repository's own config (read-only
+ * during the run: the user's) but no fsmonitor, hook or user config; these commands run no program.
+ */
+function forgedIndexes(since: number, common: string): Hidden[] {
+  const out: Hidden[] = [];
+  const objects = path.join(common, 'objects');
+  const changed = (p: string): boolean => {
+    try {
+      const st = fs.statSync(p);
+      if (st.ctimeMs >= since) return true;
+      return st.isDirectory() && fs.readdirSync(p).slice(0, 256).some((n) => fs.statSync(path.join(p, n)).ctimeMs >= since);
+    } catch {
+      return false;
+    }
+  };
+  const checks: Array<[string[], string, string]> = [
+    [[path.join(objects, 'info', 'commit-graph'), path.join(objects, 'info', 'commit-graphs')], 'commit-graph', 'git\'s commit-graph written during the run does not match the commits: git reads a commit\'s tree from it, so git status and git diff HEAD compare with a tree of the agent\'s; remove it (git commit-graph write again) and review with git -c core.commitGraph=false diff HEAD'],
+    [[path.join(objects, 'pack', 'multi-pack-index')], 'multi-pack-index', 'git\'s multi-pack-index written during the run does not match the packs: git reads objects where it says; remove it and run git fsck'],
+  ];
+  for (const [paths, command, why] of checks) {
+    const at = paths.find(changed);
+    if (!at) continue;
+    const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', command, 'verify'], {
+      cwd: '/', stdio: 'ignore', timeout: 5000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_DIR: common, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_NO_REPLACE_OBJECTS: '1' },
+    });
+    if (r.status !== 0) out.push({ path: at, why: r.status === null ? `git's ${command} written during the run could not be checked in time: review with git -c core.commitGraph=false diff HEAD and run git fsck` : why });
+  }
+  return out;
+}
+
 /** Git's object id of a blob with this content. */
 function blobId(content: Buffer, sha256: boolean): Buffer {
   return crypto.createHash(sha256 ? 'sha256' : 'sha1').update(`blob ${content.length}\0`).update(content).digest();
@@ -412,6 +447,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
   }
   if (replaced) out.push({ path: replace, why: 'git replace refs made during the run: git status, diff and log read the objects they name (the agent\'s) in place of the real ones; review with GIT_NO_REPLACE_OBJECTS=1 git diff, then git replace -d each' });
   out.push(...forgedObjects(since, path.join(repo.common, 'objects'), sha256));
+  out.push(...forgedIndexes(since, repo.common));
   if (!buf) return out;
   const index = readIndex(buf, sha256 ? 32 : 20);
   if ('unread' in index && !indexChanged) return out;

@@ -811,6 +811,47 @@ t.test('twenty-first pass: a loose object of git\'s store rewritten during the r
   t.same(plantedSince(since2, '', clean).planted, [], 'control: a pack git made of true objects is not named');
 });
 
+// Twenty-first pass: git reads a commit's tree from the commit-graph; the agent's graph names the
+// tree of its staged change for HEAD.
+const FORGE_GRAPH = `
+import hashlib, struct, sys
+graph, head, tree = sys.argv[1], bytes.fromhex(sys.argv[2]), bytes.fromhex(sys.argv[3])
+b = bytearray(open(graph, 'rb').read())
+chunks = {}
+for i in range(b[6] + 1):
+    chunks[bytes(b[8 + 12 * i:12 + 12 * i])] = struct.unpack('>Q', b[12 + 12 * i:20 + 12 * i])[0]
+count = struct.unpack('>I', b[chunks[b'OIDF'] + 255 * 4:chunks[b'OIDF'] + 256 * 4])[0]
+for k in range(count):
+    if bytes(b[chunks[b'OIDL'] + 20 * k:chunks[b'OIDL'] + 20 * k + 20]) == head:
+        b[chunks[b'CDAT'] + 36 * k:chunks[b'CDAT'] + 36 * k + 20] = tree
+b[-20:] = hashlib.sha1(bytes(b[:-20])).digest()
+open(graph, 'wb').write(bytes(b))
+`;
+
+t.test('twenty-first pass: a commit-graph written during the run that names another tree for HEAD is named; a true one is not', async (t) => {
+  const repo = tempDir(t, 'hunt21-sandbox-graph-');
+  writer(repo)('app.py', 'print(1)\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  writer(repo)('b.py', 'print(2)\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'two');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  git(repo, 'commit-graph', 'write', '--reachable');
+  t.same(named(), [], 'control: the agent\'s own git commit-graph write');
+  fs.writeFileSync(path.join(repo, 'app.py'), 'import os; os.system("touch $MARK")\n');
+  git(repo, 'add', 'app.py');
+  const tree = git(repo, 'write-tree').trim();
+  const graph = path.join(repo, '.git', 'objects', 'info', 'commit-graph');
+  fs.chmodSync(graph, 0o644);
+  execFileSync('python3', ['-c', FORGE_GRAPH, graph, git(repo, 'rev-parse', 'HEAD').trim(), tree]);
+  t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status shows nothing of the staged change');
+  t.equal(git(repo, 'diff', 'HEAD'), '', 'nor git diff HEAD');
+  t.same(named(), ['.git/objects/info/commit-graph'], 'the graph is named');
+});
+
 t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
   const repo = tempDir(t, 'hunt20-sandbox-gitmark-');
   for (const f of ['settings.py', 'sparse.py', 'app.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
