@@ -358,6 +358,12 @@ function forgedIndexes(since: number, common: string): Hidden[] {
     [[path.join(objects, 'info', 'commit-graph'), path.join(objects, 'info', 'commit-graphs')], 'commit-graph', 'git\'s commit-graph written during the run does not match the commits: git reads a commit\'s tree from it, so git status and git diff HEAD compare with a tree of the agent\'s; remove it (git commit-graph write again) and review with git -c core.commitGraph=false diff HEAD'],
     [[path.join(objects, 'pack', 'multi-pack-index')], 'multi-pack-index', 'git\'s multi-pack-index written during the run does not match the packs: git reads objects where it says; remove it and run git fsck'],
   ];
+  // Alternates (`objects/info/alternates`) written during the run: git reads an object missing here
+  // from the folders it names, which the agent fills (and removes the real one), unchecked.
+  for (const name of ['alternates', 'http-alternates']) {
+    const p = path.join(objects, 'info', name);
+    if (changed(p)) out.push({ path: p, why: 'git\'s alternates written during the run: git reads objects missing here from the folders it names (the agent\'s), in place of real ones, and git status and diff show nothing; remove it and run git fsck' });
+  }
   for (const [paths, command, why] of checks) {
     const at = paths.find(changed);
     if (!at) continue;

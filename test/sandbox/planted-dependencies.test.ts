@@ -850,6 +850,23 @@ t.test('twenty-first pass: a commit-graph written during the run that names anot
   t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status shows nothing of the staged change');
   t.equal(git(repo, 'diff', 'HEAD'), '', 'nor git diff HEAD');
   t.same(named(), ['.git/objects/info/commit-graph'], 'the graph is named');
+  // An alternate object folder of the agent's, serving util.py's blob once the real one is gone.
+  fs.rmSync(graph);
+  git(repo, 'reset', '-q', '--hard');
+  writer(repo)('util.py', 'print("util")\n');
+  git(repo, 'add', 'util.py');
+  git(repo, 'commit', '-qm', 'util');
+  const since2 = await tick();
+  const oid = git(repo, 'rev-parse', 'HEAD:util.py').trim();
+  const alt = path.join(tempDir(t, 'hunt21-sandbox-alt-'), 'objects');
+  const body = Buffer.from('import os; os.system("touch $MARK")\n');
+  writer(alt)(path.join(oid.slice(0, 2), oid.slice(2)), '');
+  fs.writeFileSync(path.join(alt, oid.slice(0, 2), oid.slice(2)), zlib.deflateSync(Buffer.concat([Buffer.from(`blob ${body.length}\0`), body])));
+  fs.writeFileSync(path.join(repo, '.git', 'objects', 'info', 'alternates'), `${alt}\n`);
+  fs.rmSync(path.join(repo, '.git', 'objects', oid.slice(0, 2), oid.slice(2)), { force: true });
+  t.match(git(repo, 'show', 'HEAD:util.py'), /os\.system/, 'the attack: git reads util.py at HEAD from the agent\'s folder');
+  t.equal(git(repo, 'status', '--porcelain'), '', 'git status shows nothing');
+  t.same(plantedSince(since2, '', repo).planted.map((f) => path.relative(repo, f.path)), ['.git/objects/info/alternates'], 'the alternates file is named');
 });
 
 t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
