@@ -406,6 +406,30 @@ export function hiddenFromGit(since: number, dirs: string[]): Hidden[] {
     const repo = repositoryOf(d);
     if (repo && !repos.has(repo.gitDir) && repos.size < 64) repos.set(repo.gitDir, repo);
   }
+  // The repository's other linked worktrees (twenty-first pass): their working trees are elsewhere
+  // (`~/src/app-feature`, the agent's to write as the home folder is) and their indexes in the
+  // common folder (`worktrees/<name>/index`), so a change there could be hidden the same ways.
+  for (const repo of [...repos.values()]) {
+    // And the main working tree, from a linked one (a non-bare repository's common folder is its `.git`).
+    if (path.basename(repo.common) === '.git' && !repos.has(repo.common) && repos.size < 64) repos.set(repo.common, { top: path.dirname(repo.common), gitDir: repo.common, common: repo.common });
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(path.join(repo.common, 'worktrees')).slice(0, 16);
+    } catch {
+      /* none */
+    }
+    for (const name of names) {
+      const gitDir = path.join(repo.common, 'worktrees', name);
+      let dotGit: string;
+      try {
+        dotGit = fs.readFileSync(path.join(gitDir, 'gitdir'), 'utf8').trim();
+      } catch {
+        continue;
+      }
+      if (!path.isAbsolute(dotGit) || repos.has(gitDir) || repos.size >= 64) continue;
+      repos.set(gitDir, { top: path.dirname(dotGit), gitDir, common: repo.common });
+    }
+  }
   const out: Hidden[] = [];
   for (const repo of repos.values()) for (const h of hiddenIn(since, repo)) if (!out.some((o) => o.path === h.path)) out.push(h);
   return out;

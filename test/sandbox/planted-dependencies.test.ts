@@ -869,6 +869,27 @@ t.test('twenty-first pass: a commit-graph written during the run that names anot
   t.same(plantedSince(since2, '', repo).planted.map((f) => path.relative(repo, f.path)), ['.git/objects/info/alternates'], 'the alternates file is named');
 });
 
+t.test('twenty-first pass: a change hidden in another linked worktree of the repository (its own index) is named', async (t) => {
+  const base = tempDir(t, 'hunt21-sandbox-otherwt-');
+  const repo = path.join(base, 'app');
+  writer(repo)('app.py', 'print("app")\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const other = path.join(base, 'app-feature');
+  git(repo, 'worktree', 'add', '-q', other);
+  const since = await tick();
+  agentHides(other, 'app.py', 'skip-worktree');
+  t.equal(git(other, 'status', '--porcelain'), '', 'the attack: git status in the other worktree shows nothing');
+  t.same(plantedSince(since, '', repo).planted.map((f) => f.path), [path.join(other, 'app.py')], 'named from the working directory\'s run');
+  // And the main working tree's, from a run in the linked one.
+  const since2 = await tick();
+  git(other, 'update-index', '--no-skip-worktree', 'app.py');
+  git(other, 'checkout', '--', 'app.py');
+  agentHides(repo, 'app.py', 'assume-unchanged');
+  t.same(plantedSince(since2, '', other).planted.map((f) => f.path), [path.join(repo, 'app.py')], 'the main working tree\'s hidden change named from a run in the linked one');
+});
+
 t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
   const repo = tempDir(t, 'hunt20-sandbox-gitmark-');
   for (const f of ['settings.py', 'sparse.py', 'app.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
