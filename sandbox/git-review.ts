@@ -431,11 +431,17 @@ export function hiddenFromGit(since: number, dirs: string[]): Hidden[] {
     }
   }
   const out: Hidden[] = [];
-  for (const repo of repos.values()) for (const h of hiddenIn(since, repo)) if (!out.some((o) => o.path === h.path)) out.push(h);
+  // The object store is shared by a repository's worktrees: checked once per common folder.
+  const stores = new Set<string>();
+  for (const repo of repos.values()) {
+    const store = !stores.has(repo.common);
+    stores.add(repo.common);
+    for (const h of hiddenIn(since, repo, store)) if (!out.some((o) => o.path === h.path)) out.push(h);
+  }
   return out;
 }
 
-function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }): Hidden[] {
+function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }, store: boolean): Hidden[] {
   const out: Hidden[] = [];
   let config = '';
   try {
@@ -476,8 +482,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     /* none */
   }
   if (replaced) out.push({ path: replace, why: 'git replace refs made during the run: git status, diff and log read the objects they name (the agent\'s) in place of the real ones; review with GIT_NO_REPLACE_OBJECTS=1 git diff, then git replace -d each' });
-  out.push(...forgedObjects(since, path.join(repo.common, 'objects'), sha256));
-  out.push(...forgedIndexes(since, repo.common));
+  if (store) out.push(...forgedObjects(since, path.join(repo.common, 'objects'), sha256), ...forgedIndexes(since, repo.common));
   if (!buf) return out;
   const index = readIndex(buf, sha256 ? 32 : 20);
   if ('unread' in index && !indexChanged) return out;
