@@ -145,6 +145,11 @@ const HOME_ENTRIES: Record<string, string> = {
   '.config/emacs': 'emacs loads its init files and packages',
   '.local/share/nvim/site': 'neovim sources its plugins',
   '.local/share/nvim/lazy': 'neovim loads its plugins (lazy.nvim)',
+  // Twenty-first pass: the other plugin managers' folders neovim loads from: vim-plug's default for
+  // neovim, rocks.nvim's tree, dein's (its docs put it in ~/.cache/dein).
+  '.local/share/nvim/plugged': 'neovim loads its plugins (vim-plug)',
+  '.local/share/nvim/rocks': 'neovim loads its plugins (rocks.nvim)',
+  '.cache/dein': 'vim and neovim load their plugins (dein)',
   '.vscode/extensions': 'VS Code loads its extensions',
   '.vscode-oss/extensions': 'VSCodium loads its extensions',
   '.cursor/extensions': 'Cursor loads its extensions',
@@ -169,6 +174,10 @@ const HOME_ENTRIES: Record<string, string> = {
   '.docker/cli-plugins': 'docker runs its CLI plugins (docker compose, buildx)',
   '.terraform.d/plugins': 'terraform runs the providers in it',
   '.mavenrc': 'mvn sources it',
+  // Twenty-first pass: bundler's user config (`gemfile` names another Gemfile, Ruby code evaluated at
+  // every `bundle exec`) and its plugins (loaded at every bundle command); not its cache.
+  '.bundle/config': 'bundler obeys it (gemfile: another Gemfile, Ruby code run at every bundle exec)',
+  '.bundle/plugin': 'bundler loads its plugins at every bundle command',
   '.gradle/gradle.properties': 'gradle obeys it (org.gradle.jvmargs)',
   '.sbt': 'sbt loads its global plugins and settings',
   '.bunfig.toml': 'bun runs its preload scripts',
@@ -582,7 +591,7 @@ const INSTALLER_BINS = [
  * `export PATH="$HOME/tools/bin:$PATH"`, `PATH=~/x:$PATH`, zsh's `path=(~/bin $path)`. Only what
  * reads without running anything (`~`, `$HOME`, `${HOME}`); at most 32.
  */
-export function rcPathFolders(homeDir: string): string[] {
+export function rcPathFolders(homeDir: string, variable: 'path' | 'fpath' = 'path'): string[] {
   if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
   const out = new Set<string>();
   for (const file of [...RC_FILES.map((f) => path.join(homeDir, f)), ...rcSourced(homeDir)]) {
@@ -593,7 +602,8 @@ export function rcPathFolders(homeDir: string): string[] {
       continue;
     }
     for (const raw of text.split('\n').slice(0, 5000)) {
-      for (const m of raw.matchAll(/\b(?:PATH=|path\+?=\()("[^"]*"|'[^']*'|[^\s;&|)]+(?:\s+[^\s;&|)]+)*)/g)) {
+      const assignment = variable === 'path' ? /\b(?:PATH=|path\+?=\()("[^"]*"|'[^']*'|[^\s;&|)]+(?:\s+[^\s;&|)]+)*)/g : /\b(?:FPATH=|fpath\+?=\(?)("[^"]*"|'[^']*'|[^\s;&|)]+(?:\s+[^\s;&|)]+)*)/g;
+      for (const m of raw.matchAll(assignment)) {
         for (let word of m[1]!.replace(/^["']|["']$/g, '').split(/[:\s]+/)) {
           word = word.replace(/^["']|["']$/g, '');
           if (word === '~' || word.startsWith('~/')) word = homeDir + word.slice(1);
@@ -750,6 +760,51 @@ const FOLDER_ENTRIES: Record<string, string> = {
   'tailwind.config.cjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.mjs': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
   'tailwind.config.ts': 'VS Code\'s Tailwind CSS extension runs it on opening the folder',
+  // Twenty-first pass: start files that REPLs and debuggers run from the folder they start in (pdb
+  // reads `./.pdbrc` after `~/.pdbrc`; irb `./.irbrc`, pry `./.pryrc`, R `./.Rprofile` and
+  // `./.Renviron` in place of the home folder's, which RStudio sources on opening the project; GHCi
+  // `./.ghci`, Octave `./.octaverc`), and build tools' project settings that start programs: Bazel's
+  // `.bazelrc` (`--workspace_status_command`, `--run_under`), sbt's `.jvmopts`/`.sbtopts` (a
+  // `-javaagent`; Metals starts sbt on opening the folder), Maven's `.mvn` (jvm.config, extensions,
+  // the wrapper's jar `./mvnw` runs) and Gradle's wrapper (the jar `./gradlew` runs, the
+  // distribution it fetches; IDEs run it on opening the folder).
+  '.pdbrc': 'pdb runs its commands (Python) when you debug here',
+  '.irbrc': 'irb runs it when started here',
+  '.pryrc': 'pry runs it when started here',
+  '.Rprofile': 'R runs it when started here (RStudio on opening the project)',
+  '.Renviron': 'R sets its variables when started here (R_PROFILE_USER, R_LIBS: code R runs)',
+  '.ghci': 'GHCi runs its commands when started here',
+  '.octaverc': 'Octave runs it when started here',
+  '.bazelrc': 'bazel obeys it (workspace_status_command, run_under run programs)',
+  '.jvmopts': 'sbt starts the JVM with it (-javaagent runs code; Metals starts sbt on opening the folder)',
+  '.sbtopts': 'sbt obeys it (-javaagent runs code; Metals starts sbt on opening the folder)',
+  '.mvn': 'Maven and ./mvnw obey it (jvm.config, extensions, the wrapper\'s jar run by ./mvnw)',
+  'gradle-wrapper.jar': './gradlew runs it (your IDE on opening the folder)',
+  'gradle-wrapper.properties': './gradlew runs the Gradle it names (your IDE on opening the folder)',
+  // Dart's map of package names to folders (`.dart_tool`, in no diff): `dart run`, `flutter run` and
+  // the analyzer take every `package:` import from where it says.
+  'package_config.json': 'dart and flutter take every package: import from the folders it names (.dart_tool is in no diff): run dart pub get again',
+  // bundler's project config, which projects keep out of git: its `gemfile` is another Gemfile (Ruby
+  // code at the next `bundle exec`), its `plugin` folder loaded at every bundle command.
+  '.bundle': 'bundler obeys its config (gemfile: another Gemfile, Ruby code) and loads its plugins at every bundle command here; projects keep it out of git',
+  // Twenty-first pass: what runs at the user's next command in the folder, or on entering it,
+  // without a config the lists above name. docker compose merges its override file into every
+  // `docker compose up` (a privileged container with the host's / mounted), and projects keep it out
+  // of git for being local; pytest imports every `conftest.py` on its way (VS Code's Python
+  // extension runs its discovery on opening the folder where pytest is on); direnv's `use flake` and
+  // `use nix` (in an `.envrc` the user allowed once) evaluate the flake or shell file again when it
+  // changes and source its shellHook on entering the folder, as devenv's and devbox's do.
+  ...Object.fromEntries(['compose.override.yaml', 'compose.override.yml', 'docker-compose.override.yml', 'docker-compose.override.yaml']
+    .map((n) => [n, 'docker compose merges it into every docker compose up here (a privileged container, the host\'s files mounted); projects keep it out of git'])),
+  'conftest.py': 'pytest imports it (VS Code\'s Python extension on opening the folder, when pytest is on)',
+  // What an allowed `.envrc` sources (`source_env .envrc.local`: direnv asks again only when the
+  // `.envrc` itself changes; such files are kept out of git), and mise's project folder (mise trusts
+  // a config by its path: a change to a trusted one runs at the next `cd`).
+  '.envrc.local': 'direnv runs it on entering the folder when your allowed .envrc sources it, without asking again (git ignores it)',
+  '.envrc.private': 'direnv runs it on entering the folder when your allowed .envrc sources it, without asking again (git ignores it)',
+  '.mise': 'mise runs the hooks and tasks of its config on entering the folder once trusted (by path: a change is not asked about again)',
+  ...Object.fromEntries(['flake.nix', 'shell.nix', 'devenv.nix', 'devbox.json']
+    .map((n) => [n, 'direnv\'s use flake / use nix (an .envrc you allowed once), devenv and devbox run its shell hook on entering the folder, without asking again'])),
   // Twentieth pass: the test runners' and Svelte's configs their VS Code extensions run on opening
   // the folder (Vitest's starts Vitest on the Vite or Vitest config it finds, Playwright's lists the
   // tests — config and test files loaded —, Jest's starts jest, Svelte's language server imports its
@@ -1086,20 +1141,45 @@ export function sshPrograms(homeDir: string): string[] {
  * The files of the home folder npm's and tmux's user configs name by path: npm runs `script-shell`
  * and the `--require` of `node-options` in every script and trusts `cafile`; tmux runs `run-shell`
  * and `if-shell` commands and loads `source-file`s at every start. Their configs are read-only, what
- * they name was the agent's (twentieth pass).
+ * they name was the agent's (twentieth pass). Twenty-first pass: the same for the other configs of
+ * HOME_ENTRIES that run programs or load code by path — the shell rc files and what they source
+ * (`eval "$(~/tools/zoxide init bash)"`, `~/scripts/motd.sh`), starship's custom `command`s, vim's
+ * and neovim's `source`/`dofile`, kitty's `launch`, Alacritty's and WezTerm's shells, fish's and
+ * nushell's configs, emacs's `load`, direnv's `direnvrc`, mise's hooks, VS Code's interpreter and
+ * shell paths. Those also name data (`HISTFILE=~/.bash_history`, `set undofile`), which changes on
+ * its own and must stay writable: only a program (executable) or a script or library by its
+ * extension is taken from them.
  */
+const NAMING_CONFIGS = ['.npmrc', '.tmux.conf', '.config/tmux/tmux.conf'];
+const PROGRAM_NAMING_CONFIGS = [
+  ...RC_FILES, '.config/starship.toml', '.vimrc', '.vim/vimrc', '.config/nvim/init.vim', '.config/nvim/init.lua',
+  '.config/kitty/kitty.conf', '.config/alacritty/alacritty.toml', '.config/alacritty/alacritty.yml', '.wezterm.lua',
+  '.config/wezterm/wezterm.lua', '.config/fish/config.fish', '.config/nushell/config.nu', '.config/nushell/env.nu',
+  '.emacs', '.emacs.d/init.el', '.config/direnv/direnvrc', '.direnvrc', '.config/mise/config.toml', '.screenrc',
+  '.config/Code/User/settings.json', '.config/lazygit/config.yml', '.config/mpv/mpv.conf', '.config/yt-dlp/config', '.pylintrc',
+];
+const SCRIPT_FILE = /\.(?:sh|bash|zsh|fish|nu|py|js|mjs|cjs|ts|lua|vim|el|elc|pl|rb|php|jar|so)$/;
+
+function programOrScript(p: string): boolean {
+  try {
+    return (fs.statSync(p).mode & 0o111) !== 0 || SCRIPT_FILE.test(p);
+  } catch {
+    return false;
+  }
+}
+
 export function configNamedFiles(homeDir: string): string[] {
   const out: string[] = [];
-  for (const rel of ['.npmrc', '.tmux.conf', '.config/tmux/tmux.conf']) {
-    let text: string;
-    try {
-      text = fs.readFileSync(path.join(homeDir, rel), 'utf8').slice(0, 256 * 1024);
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n')) {
-      if (/^\s*[#;]/.test(line)) continue;
-      for (const f of homeFilesNamed(line, homeDir)) if (out.length < 32 && !out.includes(f)) out.push(f);
+  const configs = [
+    ...NAMING_CONFIGS.map((rel) => ({ file: path.join(homeDir, rel), any: true })),
+    ...[...PROGRAM_NAMING_CONFIGS.map((rel) => path.join(homeDir, rel)), ...rcSourced(homeDir)].map((file) => ({ file, any: false })),
+  ];
+  for (const { file, any } of configs) {
+    for (const line of configLines(file).slice(0, 5000)) {
+      // Comments: `#` (shells, TOML, YAML), `;` (ini, emacs), `--` (Lua), `//` (JSON). Not vim's `"`:
+      // a shell line may begin with a quoted program (`"$HOME/bin/motd"`).
+      if (/^\s*(?:[#;]|--|\/\/)/.test(line)) continue;
+      for (const f of homeFilesNamed(line, homeDir)) if (out.length < 64 && !out.includes(f) && f !== file && (any || programOrScript(f))) out.push(f);
     }
   }
   return out;
@@ -1350,6 +1430,9 @@ function packagesChanged(dir: string, since: number, budget: { left: number; unt
 const CODE_CACHES: Array<[parent: string, name: string]> = [
   ['node_modules', '.cache'], ['node_modules', '.vite'], ['.next', 'cache'], ['*', '.parcel-cache'],
   ['*', '.turbo'], ['.nx', 'cache'], ['.angular', 'cache'],
+  // Twenty-first pass: bootsnap's (Rails' `tmp/cache/bootsnap`): its compile cache holds Ruby's
+  // compiled instruction sequences, taken while the source's recorded size and time match.
+  ['cache', 'bootsnap'],
 ];
 /** Bounds of the look through code caches after a run (entries, milliseconds). */
 const CACHE_ENTRIES = 100_000;
@@ -1385,6 +1468,8 @@ function cacheFilesSince(dir: string, since: number, budget: { left: number; unt
 
 const NODE_PACKAGE = 'Node programs of the project load its code (npm test, a dev server, a build); node_modules is in no diff: reinstall with npm ci unless the agent was to install packages';
 const PYTHON_PACKAGE = 'the environment\'s python imports its code (and pytest its entry points); a venv is in no diff: reinstall unless the agent was to install packages';
+const PHP_PACKAGE = 'every PHP request, artisan and phpunit of the project loads its code through vendor/autoload.php; vendor is in no diff: reinstall with composer install unless the agent was to install packages';
+const RUBY_PACKAGE = 'bundle exec and the app load its code; vendor/bundle is in no diff: reinstall with bundle install unless the agent was to install packages';
 
 /**
  * The virtual environments tools keep for projects in the home folder rather than in the project:
@@ -1431,6 +1516,9 @@ const CODE_VARIABLES = new Set([
   'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_EXEC_PATH', 'GIT_ASKPASS', 'SSH_ASKPASS', 'GIT_EDITOR', 'GIT_PAGER', 'GIT_EXTERNAL_DIFF', 'GIT_PROXY_COMMAND',
   'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM', 'GIT_CONFIG_COUNT', 'EDITOR', 'VISUAL', 'PAGER', 'BROWSER',
   'RUSTC_WRAPPER', 'RUSTC', 'CARGO_BUILD_RUSTC_WRAPPER', 'GOFLAGS', 'CC', 'CXX', 'NPM_CONFIG_NODE_OPTIONS', 'NPM_CONFIG_SCRIPT_SHELL',
+  // docker compose reads the project's .env for it (twenty-first pass): another compose file (a
+  // privileged container, the host's files mounted) at the next docker compose up.
+  'COMPOSE_FILE',
 ]);
 
 /** The code-running variables a dotenv file sets (comma-separated), or undefined. */
@@ -1484,7 +1572,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
     for (const f of sshPrograms(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.ssh/config runs it (ProxyCommand, LocalCommand, Match exec) at your next ssh or git push' });
-    for (const f of configNamedFiles(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your ~/.npmrc or tmux config names it: npm or tmux runs or loads it at its next start' });
+    for (const f of configNamedFiles(homeDir)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'a config of yours names it (npm, tmux, your shell rc files, starship, vim, neovim, a terminal, emacs, direnv, mise, VS Code): it runs or is loaded at the next start' });
     for (const f of gitGlobalFiles(homeDir, env)) if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your git config names it for every repository: a program git runs, an ignore or attributes file (what it hides shows in no git status or diff) or the template folder (its hooks go into your next git init or clone and run there)' });
     for (const f of rcSourced(homeDir)) {
       if (!planted.some((p) => p.path === f) && changedSince(f, since, budget)) planted.push({ path: f, why: 'your shell rc files source it' });
@@ -1595,6 +1683,12 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   for (const dir of homeOk ? [...INSTALLER_BINS.map((rel) => path.join(homeDir, rel)), ...rcPathFolders(homeDir)] : []) {
     if (!onPath.includes(path.resolve(dir))) changedIn(dir, () => true, 'your shell\'s rc files (or the installer of its tools) put this folder on PATH: it runs in place of any program of that name');
   }
+  // The function folders the rc files put on zsh's fpath (`fpath+=~/.zfunc`, as rustup's docs say
+  // for its completions), twenty-first pass: zsh autoloads a function from the first folder that
+  // has it, so a `_git` there runs at the user's next `git <Tab>`, an autoloaded name when called.
+  for (const dir of homeOk ? rcPathFolders(homeDir, 'fpath') : []) {
+    changedIn(dir, () => true, 'your zsh rc files put this folder on fpath: zsh autoloads its functions (a completion function runs at your next Tab)');
+  }
   const packageBudget: { left: number; until: number; ranOut?: boolean } = { left: PACKAGE_ENTRIES, until: 0 };
   const cacheBudget: { left: number; until: number; ranOut?: boolean } = { left: CACHE_ENTRIES, until: 0 };
   // The working directory's walk gets its own time: the home folder's checks above take most of it
@@ -1607,7 +1701,9 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     if (planted.some((f) => f.path === dir)) return;
     // Every program of its bin (fourteenth pass): an activated environment puts bin first on PATH,
     // so a changed `pytest` or `pip` there runs in place of the real one.
-    if ([path.join(dir, 'pyvenv.cfg'), ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) planted.push({ path: dir, why });
+    // Its pip.conf too (twenty-first pass): pip in the environment installs from the index it names
+    // (a package of the agent's: its build runs at the next `pip install`).
+    if ([path.join(dir, 'pyvenv.cfg'), path.join(dir, 'pip.conf'), ...programsIn(path.join(dir, 'bin'))].some((w) => changedSince(w, since, budget) || targetChangedSince(w, since))) planted.push({ path: dir, why });
     let pythons: string[] = [];
     try {
       pythons = fs.readdirSync(path.join(dir, 'lib')).filter((n) => n.startsWith('python') || n.startsWith('pypy'));
@@ -1643,6 +1739,19 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       }
     }
     if (e.name === 'node_modules' && e.isDirectory()) addPackages(packagesChanged(p, since, packageBudget, NODE_PACKAGE));
+    // The other ecosystems' installs in the project, in no diff either (twenty-first pass):
+    // Composer's `vendor` (every PHP request, artisan and phpunit runs `vendor/autoload.php` and the
+    // packages it maps), bundler's `vendor/bundle` (`bundle install --path`, what `.bundle/config`
+    // names), PEP 582's `__pypackages__` (pdm), named by package as node_modules' are.
+    if (e.name === 'vendor' && e.isDirectory()) {
+      if (fs.existsSync(path.join(p, 'composer', 'installed.json')) || fs.existsSync(path.join(p, 'autoload.php'))) addPackages(packagesChanged(p, since, packageBudget, PHP_PACKAGE));
+      for (const v of subfolders(path.join(p, 'bundle', 'ruby'))) addPackages(packagesChanged(path.join(p, 'bundle', 'ruby', v, 'gems'), since, packageBudget, RUBY_PACKAGE));
+      if (fs.existsSync(path.join(p, 'composer')) || isDir(path.join(p, 'bundle'))) return false;
+    }
+    if (e.name === '__pypackages__' && e.isDirectory()) {
+      for (const v of subfolders(p)) addPackages(packagesChanged(path.join(p, v, 'lib'), since, packageBudget, PYTHON_PACKAGE));
+      return false;
+    }
     // Build tools' code caches (CODE_CACHES): node_modules' are not walked, the others not by the
     // walk's budget (a `.next/cache` holds thousands of entries).
     for (const [parent, name] of CODE_CACHES) {

@@ -5,10 +5,13 @@
 // time with the old content's id, is "unchanged" to `git status`, `git diff` and `git diff HEAD`;
 // a `refs/replace/<commit>` makes git read another commit (the agent's tree) wherever HEAD is read.
 // Read after the run straight from the files, so no git (and nothing of the repository's config)
-// runs on the host; only files changed during the run are hashed.
+// runs on the host; only files changed during the run are hashed. (Packs written during the run
+// are the exception: git's own `index-pack --verify` checks them, outside any repository.)
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 export interface Hidden {
   path: string;
@@ -95,7 +98,7 @@ function varint(buf: Buffer, at: number): [number, number] {
  * The entries of a git index (versions 2, 3 and 4), or a reason it cannot be read as plain entries
  * (a split index keeps them in another file; an unknown version).
  */
-export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry[] } | { unread: string } {
+export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry[]; fsmonitor?: FsmonitorData } | { unread: string } {
   if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'DIRC') return { unread: 'not a git index' };
   const version = buf.readUInt32BE(4);
   if (version < 2 || version > 4) return { unread: `index version ${version}` };
@@ -147,13 +150,230 @@ export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry
   }
   // A split index (`git update-index --split-index`) keeps most entries in a shared file, which
   // the `link` extension names; what is here is only part of the view.
+  let fsmonitor: FsmonitorData | undefined;
   for (let e = at; e + 8 <= buf.length - oidLength;) {
     const sig = buf.toString('latin1', e, e + 4);
     const len = buf.readUInt32BE(e + 4);
     if (sig === 'link') return { unread: 'a split index' };
+    if (sig === 'FSMN') fsmonitor = readFsmonitor(buf.subarray(e + 8, Math.min(e + 8 + len, buf.length - oidLength)), count);
     e += 8 + len;
   }
-  return { entries };
+  return fsmonitor ? { entries, fsmonitor } : { entries };
+}
+
+/**
+ * Git's fsmonitor extension (`FSMN`, twenty-first pass): with the user's `core.fsmonitor`, git asks
+ * the hook or daemon what changed since the token and looks at no other entry than those and the
+ * ones this bitmap marks dirty. The token is the time of the last query where the hook speaks
+ * protocol 1 (nanoseconds, in either format), else the watcher's own opaque token.
+ */
+interface FsmonitorData {
+  /** The token as a time in nanoseconds, when it is one. */
+  tokenNs: bigint | undefined;
+  /** Entries git will look at whatever the watcher says. */
+  dirty: Set<number>;
+}
+
+function readFsmonitor(ext: Buffer, count: number): FsmonitorData | undefined {
+  if (ext.length < 4) return undefined;
+  const version = ext.readUInt32BE(0);
+  let at: number;
+  let tokenNs: bigint | undefined;
+  if (version === 1) {
+    if (ext.length < 12) return undefined;
+    tokenNs = ext.readBigUInt64BE(4);
+    at = 12;
+  } else if (version === 2) {
+    const end = ext.indexOf(0, 4);
+    if (end < 0) return undefined;
+    const token = ext.toString('latin1', 4, end);
+    if (/^\d{1,20}$/.test(token)) tokenNs = BigInt(token) < 10n ** 15n ? BigInt(token) * 10n ** 9n : BigInt(token);
+    at = end + 1;
+  } else {
+    return undefined;
+  }
+  if (at + 4 > ext.length) return undefined;
+  const dirty = ewahBits(ext.subarray(at + 4, at + 4 + ext.readUInt32BE(at)), count);
+  return dirty ? { tokenNs, dirty } : undefined;
+}
+
+/** The set bits below `limit` of a git EWAH bitmap (ewah/ewah_io.c), or undefined when cut short. */
+function ewahBits(buf: Buffer, limit: number): Set<number> | undefined {
+  if (buf.length < 8) return undefined;
+  const words = buf.readUInt32BE(4);
+  if (8 + words * 8 > buf.length) return undefined;
+  const bits = new Set<number>();
+  let pos = 0;
+  for (let w = 0; w < words && pos < limit;) {
+    const rlw = buf.readBigUInt64BE(8 + w++ * 8);
+    const run = Number((rlw >> 1n) & 0xffffffffn) * 64;
+    if (rlw & 1n) for (let k = 0; k < run && pos < limit; k++) bits.add(pos++);
+    else pos += run;
+    const literals = Number(rlw >> 33n);
+    for (let k = 0; k < literals && w < words && pos < limit; k++) {
+      const word = buf.readBigUInt64BE(8 + w++ * 8);
+      for (let c = 0n; c < 64n; c++, pos++) if ((word >> c) & 1n) bits.add(pos);
+    }
+  }
+  return bits;
+}
+
+/** At most this many loose objects written during the run are checked against their names. */
+const LOOSE_OBJECTS = 20_000;
+/** And at most this many loose objects are looked at (a stat each) to find them. */
+const LOOSE_LOOKED = 200_000;
+
+/**
+ * Loose objects written during the run whose content is not what their name says (twenty-first
+ * pass). Git reads an object by its name and does not hash it again (only `git fsck` does), and the
+ * object store is the agent's to write (it commits): the blob of a committed file rewritten in
+ * place reads as the file at HEAD, so `git status` and `git diff` show nothing while the next `git
+ * checkout`, `stash`, `reset --hard` or `restore` writes the agent's content into the working tree.
+ * Each object changed during the run is inflated (1 MiB of output past the size its header says is
+ * a mismatch too) and hashed. Packs are not read (see docs/security-tests.md).
+ */
+function forgedObjects(since: number, objects: string, sha256: boolean): Hidden[] {
+  const out: Hidden[] = [];
+  const hexLength = sha256 ? 64 : 40;
+  let checked = 0;
+  let looked = 0;
+  let bytes = 0;
+  let folders: string[];
+  try {
+    folders = fs.readdirSync(objects).filter((n) => /^[0-9a-f]{2}$/.test(n));
+  } catch {
+    return out;
+  }
+  out.push(...forgedPacks(since, path.join(objects, 'pack'), sha256));
+  for (const dir of folders) {
+    const folder = path.join(objects, dir);
+    let names: string[];
+    try {
+      // Every folder: an object rewritten in place changes its own time, not its folder's.
+      names = fs.readdirSync(folder);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (name.length !== hexLength - 2 || !/^[0-9a-f]+$/.test(name)) continue;
+      if (++looked > LOOSE_LOOKED) {
+        out.push({ path: objects, why: 'git\'s object store holds too many loose objects to check after the run: run git fsck before you check out, stash or reset' });
+        return out;
+      }
+      const file = path.join(folder, name);
+      let raw: Buffer;
+      try {
+        const st = fs.lstatSync(file);
+        if (st.ctimeMs < since) continue;
+        if (++checked > LOOSE_OBJECTS || bytes > HASH_BYTES) {
+          out.push({ path: objects, why: 'git\'s object store: more objects were written during the run than are checked after it; run git fsck before you check out, stash or reset' });
+          return out;
+        }
+        raw = st.isFile() ? fs.readFileSync(file) : Buffer.alloc(0);
+      } catch {
+        continue;
+      }
+      let content: Buffer | undefined;
+      try {
+        content = zlib.inflateSync(raw, { maxOutputLength: HASH_BYTES });
+      } catch {
+        content = undefined;
+      }
+      bytes += content?.length ?? 0;
+      const id = content && crypto.createHash(sha256 ? 'sha256' : 'sha1').update(content).digest('hex');
+      if (id !== dir + name) {
+        out.push({ path: file, why: 'an object of git\'s store written during the run whose content is not what its name says: git show, checkout, stash, reset and restore read it (the agent\'s) in place of the real one, and git diff shows nothing; git fsck names it: remove it and fetch the real one' });
+      }
+    }
+  }
+  return out;
+}
+
+/** Packs made during the run are checked up to this size in all, and this long. */
+const PACK_BYTES = 256 * 1024 * 1024;
+const PACK_MS = 10_000;
+
+/**
+ * Packs made or changed during the run that git's own `index-pack --verify` refuses: it hashes every
+ * object again, so one whose content is not what the index names is found (`git repack` or `gc`
+ * inside carries a rewritten loose object into a pack as it is). Run outside any repository, with no
+ * user or system config: nothing of the agent's runs.
+ */
+function forgedPacks(since: number, packDir: string, sha256: boolean): Hidden[] {
+  const out: Hidden[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(packDir).filter((n) => n.endsWith('.pack')).slice(0, 256);
+  } catch {
+    return out;
+  }
+  let bytes = 0;
+  const until = Date.now() + PACK_MS;
+  for (const name of names) {
+    const pack = path.join(packDir, name);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(pack);
+      const idx = fs.statSync(pack.replace(/\.pack$/, '.idx'));
+      if (Math.max(st.ctimeMs, idx.ctimeMs) < since) continue;
+    } catch {
+      continue; // no index: git does not read it
+    }
+    bytes += st.size;
+    const left = until - Date.now();
+    const r = bytes > PACK_BYTES || left <= 0 ? undefined : spawnSync('git', ['index-pack', '--verify', `--object-format=${sha256 ? 'sha256' : 'sha1'}`, pack], {
+      cwd: '/', stdio: 'ignore', timeout: left, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+    });
+    if (r?.status === 0) continue;
+    out.push({
+      path: pack,
+      why: r && r.status !== null
+        ? 'a pack of git\'s store written during the run holding an object whose content is not what its name says: git show, checkout, stash, reset and restore read it (the agent\'s) in place of the real one, and git diff shows nothing; git fsck names it'
+        : 'a pack of git\'s store written during the run, too big (or too slow) to check after it: run git fsck before you check out, stash or reset',
+    });
+  }
+  return out;
+}
+
+/**
+ * The object store's own indexes written during the run that git's `verify` refuses (twenty-first
+ * pass): git reads a commit's tree from the commit-graph without reading the commit, so a graph
+ * naming the agent's tree (its change staged) for HEAD left `git status` and `git diff HEAD` clean;
+ * a multi-pack-index says where each object is. Run with the repository's own config (read-only
+ * during the run: the user's) but no fsmonitor, hook or user config; these commands run no program.
+ */
+function forgedIndexes(since: number, common: string): Hidden[] {
+  const out: Hidden[] = [];
+  const objects = path.join(common, 'objects');
+  const changed = (p: string): boolean => {
+    try {
+      const st = fs.statSync(p);
+      if (st.ctimeMs >= since) return true;
+      return st.isDirectory() && fs.readdirSync(p).slice(0, 256).some((n) => fs.statSync(path.join(p, n)).ctimeMs >= since);
+    } catch {
+      return false;
+    }
+  };
+  const checks: Array<[string[], string, string]> = [
+    [[path.join(objects, 'info', 'commit-graph'), path.join(objects, 'info', 'commit-graphs')], 'commit-graph', 'git\'s commit-graph written during the run does not match the commits: git reads a commit\'s tree from it, so git status and git diff HEAD compare with a tree of the agent\'s; remove it (git commit-graph write again) and review with git -c core.commitGraph=false diff HEAD'],
+    [[path.join(objects, 'pack', 'multi-pack-index')], 'multi-pack-index', 'git\'s multi-pack-index written during the run does not match the packs: git reads objects where it says; remove it and run git fsck'],
+  ];
+  // Alternates (`objects/info/alternates`) written during the run: git reads an object missing here
+  // from the folders it names, which the agent fills (and removes the real one), unchecked.
+  for (const name of ['alternates', 'http-alternates']) {
+    const p = path.join(objects, 'info', name);
+    if (changed(p)) out.push({ path: p, why: 'git\'s alternates written during the run: git reads objects missing here from the folders it names (the agent\'s), in place of real ones, and git status and diff show nothing; remove it and run git fsck' });
+  }
+  for (const [paths, command, why] of checks) {
+    const at = paths.find(changed);
+    if (!at) continue;
+    const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', command, 'verify'], {
+      cwd: '/', stdio: 'ignore', timeout: 5000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_DIR: common, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_NO_REPLACE_OBJECTS: '1' },
+    });
+    if (r.status !== 0) out.push({ path: at, why: r.status === null ? `git's ${command} written during the run could not be checked in time: review with git -c core.commitGraph=false diff HEAD and run git fsck` : why });
+  }
+  return out;
 }
 
 /** Git's object id of a blob with this content. */
@@ -186,12 +406,42 @@ export function hiddenFromGit(since: number, dirs: string[]): Hidden[] {
     const repo = repositoryOf(d);
     if (repo && !repos.has(repo.gitDir) && repos.size < 64) repos.set(repo.gitDir, repo);
   }
+  // The repository's other linked worktrees (twenty-first pass): their working trees are elsewhere
+  // (`~/src/app-feature`, the agent's to write as the home folder is) and their indexes in the
+  // common folder (`worktrees/<name>/index`), so a change there could be hidden the same ways.
+  for (const repo of [...repos.values()]) {
+    // And the main working tree, from a linked one (a non-bare repository's common folder is its `.git`).
+    if (path.basename(repo.common) === '.git' && !repos.has(repo.common) && repos.size < 64) repos.set(repo.common, { top: path.dirname(repo.common), gitDir: repo.common, common: repo.common });
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(path.join(repo.common, 'worktrees')).slice(0, 16);
+    } catch {
+      /* none */
+    }
+    for (const name of names) {
+      const gitDir = path.join(repo.common, 'worktrees', name);
+      let dotGit: string;
+      try {
+        dotGit = fs.readFileSync(path.join(gitDir, 'gitdir'), 'utf8').trim();
+      } catch {
+        continue;
+      }
+      if (!path.isAbsolute(dotGit) || repos.has(gitDir) || repos.size >= 64) continue;
+      repos.set(gitDir, { top: path.dirname(dotGit), gitDir, common: repo.common });
+    }
+  }
   const out: Hidden[] = [];
-  for (const repo of repos.values()) for (const h of hiddenIn(since, repo)) if (!out.some((o) => o.path === h.path)) out.push(h);
+  // The object store is shared by a repository's worktrees: checked once per common folder.
+  const stores = new Set<string>();
+  for (const repo of repos.values()) {
+    const store = !stores.has(repo.common);
+    stores.add(repo.common);
+    for (const h of hiddenIn(since, repo, store)) if (!out.some((o) => o.path === h.path)) out.push(h);
+  }
   return out;
 }
 
-function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }): Hidden[] {
+function hiddenIn(since: number, repo: { top: string; gitDir: string; common: string }, store: boolean): Hidden[] {
   const out: Hidden[] = [];
   let config = '';
   try {
@@ -232,6 +482,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     /* none */
   }
   if (replaced) out.push({ path: replace, why: 'git replace refs made during the run: git status, diff and log read the objects they name (the agent\'s) in place of the real ones; review with GIT_NO_REPLACE_OBJECTS=1 git diff, then git replace -d each' });
+  if (store) out.push(...forgedObjects(since, path.join(repo.common, 'objects'), sha256), ...forgedIndexes(since, repo.common));
   if (!buf) return out;
   const index = readIndex(buf, sha256 ? 32 : 20);
   if ('unread' in index && !indexChanged) return out;
@@ -241,7 +492,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
   }
   let hashed = 0;
   let marked = 0;
-  for (const e of index.entries) {
+  for (const [i, e] of index.entries.entries()) {
     if (e.stage !== 0) continue;
     if (!indexChanged && (!e.unlooked || ++marked > MARKED_FILES)) continue;
     const kind = e.mode >>> 12;
@@ -254,8 +505,14 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
       continue;
     }
     if (st.ctimeMs < since) continue;
-    // What git looks at before it reads a file: nothing for the two flags, else size and time.
-    const looksSame = e.unlooked !== undefined || (Math.floor(st.mtimeMs / 1000) === e.mtimeSec && st.size % 2 ** 32 === e.size);
+    // What git looks at before it reads a file: nothing for the two flags, else size and time;
+    // nothing either for an entry the fsmonitor data says is clean, unless the watcher reports the
+    // file: one changed after a token that is a time is (a real watcher saw it), so only a token
+    // later than the change (the agent's: one in the future) hides it. An opaque token names the
+    // watcher's own instance and sequence, which answers any other with "everything changed".
+    const trusted = index.fsmonitor !== undefined && !index.fsmonitor.dirty.has(i) && index.fsmonitor.tokenNs !== undefined
+      && index.fsmonitor.tokenNs > BigInt(Math.round(st.ctimeMs * 1e6));
+    const looksSame = e.unlooked !== undefined || trusted || (Math.floor(st.mtimeMs / 1000) === e.mtimeSec && st.size % 2 ** 32 === e.size);
     if (!looksSame) continue;
     if (hashed > HASH_BYTES) {
       out.push({ path: file, why: 'changed during the run, and too much was changed to compare it with git\'s index: review it whole' });
@@ -271,7 +528,9 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     if (storedForms(content).some((c) => blobId(c, sha256).equals(e.oid))) continue;
     out.push({
       path: file,
-      why: e.unlooked
+      why: trusted && e.unlooked === undefined
+        ? 'changed during the run while git\'s fsmonitor data in the index says it is clean, with a token later than the change: git status and git diff ask your fsmonitor for changes since then and do not show it; review it, then git update-index --no-fsmonitor && git update-index --fsmonitor'
+        : e.unlooked
         ? `changed during the run and marked ${e.unlooked} in git's index: git status and git diff do not show the change; review it, then git update-index --no-${e.unlooked === 'assume-unchanged' ? 'assume-unchanged' : 'skip-worktree'}`
         : 'changed during the run while git\'s index records its size and time with the old content: git status and git diff do not show the change; review it, then git update-index --really-refresh',
     });

@@ -307,6 +307,12 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
     ...(env.DBUS_SESSION_BUS_ADDRESS ?? '').split(';').map((a) => /(?:^|[:,])path=([^,]+)/.exec(a)?.[1]),
     ...tmp.flatMap((d) => [`tmux-${uid}`, '.X11-unix', '.ICE-unix', `emacs${uid}`, `zellij-${uid}`].map((n) => path.join(d, n))),
     path.join(homeDir, '.screen'),
+    // Twenty-first pass: where no runtime folder is set (containers, WSL, a login without
+    // logind), every Neovim listens in `<tmp>/nvim.<user>/…/nvim.<pid>.0` (`nvim --server … --remote-send
+    // ':!cmd<CR>'` runs commands there), tmate's server in `<tmp>/tmate-<uid>` (tmux's MSG_EXEC), and
+    // abduco's sessions (a shell to type into) in `~/.abduco` or `<tmp>/abduco/<user>`.
+    ...tmp.flatMap((d) => [...userNames(env).map((u) => `nvim.${u}`), `tmate-${uid}`, 'abduco'].map((n) => path.join(d, n))),
+    path.join(homeDir, '.abduco'), env.ABDUCO_SOCKET_DIR,
     ...['S.gpg-agent', 'S.gpg-agent.ssh', 'S.gpg-agent.extra', 'S.gpg-agent.browser', 'S.scdaemon', 'S.keyboxd'].map((n) => path.join(gnupg, n)),
     // Not only the ones the environment names: every ssh-agent of the user's other sessions
     // (OpenSSH's ssh-agent and sshd's forwarded agents live in <tmp>/ssh-XXXX/agent.PID), VS Code's
@@ -345,6 +351,17 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
     ...SYSTEM_ENGINE_SOCKETS.map((p) => path.join(root, p)),
   ];
   return [...new Set(named.filter((p): p is string => !!p && path.isAbsolute(p) && fs.existsSync(p)).map((p) => realPath(p)))];
+}
+
+/** The user's name as programs put it in their socket folders' names (the environment's, the password database's). */
+function userNames(env: NodeJS.ProcessEnv): string[] {
+  let own: string | undefined;
+  try {
+    own = os.userInfo().username;
+  } catch {
+    /* no entry in the password database (a container's arbitrary uid) */
+  }
+  return [...new Set([env.USER, env.LOGNAME, own].filter((u): u is string => !!u && !u.includes('/') && u !== '.' && u !== '..'))];
 }
 
 /** Container and VM managers' sockets outside /run (see sessionSockets), relative to the root. */

@@ -93,6 +93,10 @@ const DEFAULTS: Record<string, string> = {
   nltk: 'nltk_data',
   sklearn: 'scikit_learn_data',
   keras: '.keras',
+  // Twenty-first pass: Neovim's Lua module caches (`vim.loader`'s `luac/`, lazy.nvim's, impatient's
+  // `luacache*`): a chunk is taken in place of the module whose size and modification time its
+  // header records, both the writer's to copy, so a forged one runs at the user's next `nvim`.
+  nvim: '.cache/nvim',
 };
 /** Caches never made when missing: folders directly in the home folder the tool makes itself. */
 const NOT_MADE = new Set(['ccache-old', 'pylint-old', 'nltk', 'sklearn', 'keras']);

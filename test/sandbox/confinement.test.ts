@@ -189,8 +189,12 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
     ssh_other: path.join(tmp, 'ssh-XXXXk3Jd9a', 'agent.4242'), vscode_ssh: path.join(tmp, 'vscode-ssh-auth-0b1c.sock'),
     vscode_git_other: path.join(tmp, 'vscode-git-2f3e.sock'), dbus_launch: path.join(tmp, 'dbus-Ab12Cd34'), postgres: path.join(tmp, '.s.PGSQL.5432'),
     redis: path.join(tmp, 'redis.sock'),
+    // Twenty-first pass: another Neovim's server where no runtime folder is set, tmate's, abduco's.
+    nvim_other: path.join(tmp, `nvim.${os.userInfo().username}`, 'Xq3ab1', 'nvim.4242.0'), tmate: path.join(tmp, `tmate-${uid}`, 'default'),
+    abduco: path.join(tmp, 'abduco', os.userInfo().username, 'dev@host'),
   };
   fs.mkdirSync(path.dirname(session.ssh_other!), { mode: 0o700 });
+  for (const k of ['nvim_other', 'tmate', 'abduco']) fs.mkdirSync(path.dirname(session[k]!), { recursive: true, mode: 0o700 });
   // And the agents and connection-sharing sockets the user's ssh config names (not the
   // environment): a password manager's agent, a ControlMaster's socket (commands on the remote
   // host through the user's open connection), 1Password's agent at its usual place.

