@@ -180,7 +180,7 @@ function urlStart(head: string, undo: (s: string) => string): boolean {
   if (mayBeHttpUrl(text)) return true;
   // (A head of blanks, tabs or newlines, or of a scheme spread out by them, may still become one: WHATWG drops them.)
   const left = text.replace(/^[\s\x00-\x20]+/, '').replace(/[\t\n\r]/g, '').toLowerCase();
-  return head.length >= VALUE_HEAD && 'https:'.startsWith(left);
+  return head.length >= VALUE_HEAD && ('https:'.startsWith(left) || left === '/' || left === '\\');
 }
 
 /** JSON's one-letter escapes (a tab in a URL's scheme is dropped by WHATWG parsers: `h\ttps://`). */

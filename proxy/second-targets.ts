@@ -271,7 +271,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const q = url.indexOf('?');
   // The query too: many APIs read a parameter from either.
   const fromQuery = q >= 0 && callbackFormMark.test(url.slice(q)) ? [...new URLSearchParams(url.slice(q + 1).split('#', 1)[0])] : [];
-  if (body.unreadable || !body.captured.length) return fromQuery.length ? callbackUrls(fromQuery, false) : [];
+  if (body.unreadable || !body.captured.length) return fromQuery.length ? callbackUrls(fromQuery, false, url) : [];
   const hookPath = webhookPaths.test(new URL(url).pathname);
   if (hookPath && body.truncated) return refusals.bad('the request body registering a webhook is larger than the capture cap: Airlock cannot read every URL it registers');
   const bytes = body.captured;
@@ -281,7 +281,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const json = first === 0x7b || first === 0x5b;
   const form = !json && type.startsWith('application/x-www-form-urlencoded');
   if (!json && !form) return [];
-  if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return callbackUrls(fromQuery, false);
+  if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return callbackUrls(fromQuery, false, url);
   const pairs: Array<[string, unknown]> = [...fromQuery];
   if (json) {
     // Every member with a string value, at any depth, in the parse's one pass.
@@ -294,7 +294,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
       return [];
     }
   } else for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
-  return callbackUrls(pairs, hookPath);
+  return callbackUrls(pairs, hookPath, url);
 }
 
 /**
@@ -312,14 +312,14 @@ export function namesCallback(name: string): boolean {
   return name.length <= 128 && callbackKeys.has(callbackKey(name));
 }
 
-/** The callback URLs among a request's named values (callbackTargetsOf), each as a POST to it. */
-function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean): NamedTarget[] | Rejection {
+/** The callback URLs among a request's named values (callbackTargetsOf), each as a POST to it; `base` is the request's URL, what a scheme-relative value is resolved against. */
+function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean, base: string): NamedTarget[] | Rejection {
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
     const key = callbackKey(k);
     if (!callbackKeys.has(key) && !(hookPath && (key === 'url' || key === 'address'))) continue;
-    const target = httpUrlAsParsed(v);
+    const target = httpUrlAsParsed(v, base);
     if (target === undefined) continue;
     out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${v.trim().slice(0, 160)}` });
     if (out.size > MAX_INDICES) return refusals.bad(`the request registers more than ${MAX_INDICES} URLs for the service to call`);
@@ -331,13 +331,15 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
 /**
  * Whether a value may read as an http(s) URL to a WHATWG URL parser (Node's `fetch` and `new URL`,
  * Rust's `url` crate): it strips leading C0 controls and blanks and drops tabs and newlines
- * anywhere, so `\x01https://…` and `h\ttps://…` are such URLs (twentieth pass). Cheap: most values
- * are ruled out by their first character.
+ * anywhere, so `\x01https://…` and `h\ttps://…` are such URLs (twentieth pass). A scheme-relative
+ * value (`//evil.example/cb`; `\\evil.example`, `/\evil.example`: a backslash is a slash in an
+ * http(s) URL) is one too, to a service that resolves it against its own URL (twenty-first pass).
+ * Cheap: most values are ruled out by their first character.
  */
 export function mayBeHttpUrl(v: string): boolean {
   const c = v.charCodeAt(0);
-  if (c > 0x20 && c !== 0x68 && c !== 0x48 && !/\s/.test(v[0]!)) return false;
-  return /^https?:/i.test(unpadded(v).replace(/[\t\n\r]/g, ''));
+  if (c > 0x20 && c !== 0x68 && c !== 0x48 && c !== 0x2f && c !== 0x5c && !/\s/.test(v[0]!)) return false;
+  return /^(?:https?:|[/\\]{2})/i.test(unpadded(v).replace(/[\t\n\r]/g, ''));
 }
 
 /** A value without leading and trailing C0 controls and blanks (WHATWG), nor Unicode whitespace (Python's `requests` strips it). */
@@ -348,12 +350,15 @@ function unpadded(v: string): string {
 /**
  * The http(s) URL a service that parses a value as WHATWG does dials (`https:\\evil.example\cb`,
  * `https:evil.example/cb`, `https:/evil.example` are `https://evil.example/…` to it, as a backslash
- * is a slash to .NET's `Uri` too); undefined when it names none.
+ * is a slash to .NET's `Uri` too; `//evil.example/cb` is resolved against `base`, the request's
+ * URL, as a service resolving it against its own does); undefined when it names none.
  */
-function httpUrlAsParsed(v: string): string | undefined {
+function httpUrlAsParsed(v: string, base: string): string | undefined {
   const value = unpadded(v);
-  if (!mayBeHttpUrl(value) || !URL.canParse(value)) return undefined;
-  const u = new URL(value);
+  if (!mayBeHttpUrl(value)) return undefined;
+  // (Absolute when it parses so: with a base, WHATWG reads `https:evil.example` as a path of the base.)
+  const u = URL.parse(value) ?? URL.parse(value, base);
+  if (!u) return undefined;
   return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : undefined;
 }
 

@@ -2607,13 +2607,14 @@ t.test('property: a SOAP message\'s WS-Addressing ReplyTo or FaultTo past the ca
   ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ element: 'ReplyTo', prefix: 'wsa:', type: 'application/soap+xml', coding: 'identity', cut: false, tunnel: false }]] });
 });
 
-t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backslashes, no slashes, tabs, C0 controls) is decided where the service will send', async (t) => {
+t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backslashes, no slashes, tabs, C0 controls, no scheme) is decided where the service will send', async (t) => {
   // Twentieth pass: the readers took a callback value for a URL only when it began `http(s)://`,
   // while Node's fetch and `new URL` (and Rust's url crate; .NET's Uri takes `\` for `/`) read
   // `https:\\evil.example\cb`, `https:evil.example/cb`, `h<TAB>ttps://…` and `\x01https://…` as
   // https://evil.example/…: a subscription posting there went through undecided.
   const dHost = `allowed.example:${dav.port}`;
-  const whatwg = (v: string): string | undefined => { try { const u = new URL(v.trim()); return /^https?:$/.test(u.protocol) ? u.host : undefined; } catch { return undefined; } };
+  // (The service resolves a value against its own URL, as `new URL(v, base)` does: `//evil.example/cb` is https://evil.example/cb to it.)
+  const whatwg = (v: string): string | undefined => { const u = URL.parse(v.trim()) ?? URL.parse(v.trim(), 'https://allowed.example/ok/'); return u && /^https?:$/.test(u.protocol) ? u.host : undefined; };
   const send = (type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
     const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     return tunnel
@@ -2627,6 +2628,11 @@ t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backsl
       case 'no slashes': return `https:${host}/cb`;
       case 'one slash': return `HTTPS:/${host}/cb`;
       case 'tab in the scheme': return `h\tt\ntps://${host}/cb`;
+      // Twenty-first pass: no scheme at all, resolved against the service's own URL.
+      case 'scheme-relative': return `//${host}/cb`;
+      case 'scheme-relative backslashes': return `\\\\${host}\\cb`;
+      case 'slash and backslash': return ` /\\${host}/cb`;
+      case 'tab between the slashes': return `/\t/${host}/cb`;
       default: return `\u0001https://${host}/cb`;
     }
   };
@@ -2634,7 +2640,7 @@ t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backsl
   const bodyOf = (shape: string, value: string, large: boolean): [string, string] => shape === 'form'
     ? ['application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}callback_url=${encodeURIComponent(value)}`]
     : ['application/json', JSON.stringify(large ? { pad, subscription: { notificationUrl: value } } : { notificationUrl: value })];
-  const spellings = ['backslashes', 'no slashes', 'one slash', 'tab in the scheme', 'C0 control'];
+  const spellings = ['backslashes', 'no slashes', 'one slash', 'tab in the scheme', 'C0 control', 'scheme-relative', 'scheme-relative backslashes', 'slash and backslash', 'tab between the slashes'];
   // Controls: the same spellings of the allowed host register there; a value that is no URL past the cap goes through.
   for (const [i, how] of spellings.entries()) {
     const before = sentTo.length;
@@ -2654,7 +2660,7 @@ t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backsl
       const [res] = parseResponses((await send(type, body, tunnel)).text);
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => whatwg(v) === 'evil.example');
     },
-  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ how: 'backslashes', shape: 'JSON', large: false, tunnel: false }], [{ how: 'tab in the scheme', shape: 'form', large: true, tunnel: true }]] });
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ how: 'backslashes', shape: 'JSON', large: false, tunnel: false }], [{ how: 'tab in the scheme', shape: 'form', large: true, tunnel: true }], [{ how: 'scheme-relative', shape: 'JSON', large: false, tunnel: false }], [{ how: 'scheme-relative backslashes', shape: 'form', large: false, tunnel: true }], [{ how: 'slash and backslash', shape: 'JSON', large: true, tunnel: false }]] });
 });
 
 t.test('property: a form part whose own head holds the delimiter mid-line is still read by its name, as RFC 2046 parsers read it', async (t) => {
