@@ -458,9 +458,14 @@ const dav = await startUpstream(t, {
       let value = new URL(req.url ?? '/', 'http://x').searchParams.get('batch') ?? undefined;
       if (type.startsWith('application/x-www-form-urlencoded')) value ??= new URLSearchParams(body.toString()).get('batch') ?? undefined;
       else if (type.startsWith('multipart/form-data')) {
-        // (A part in the charset its own Content-Type declares is decoded so, as busboy decodes a field.)
-        const m = /name="batch"\r\n(?:Content-Type: [^\r\n]*?charset=([\w-]+)[^\r\n]*\r\n)?\r\n([^]*?)\r\n--/.exec(body.toString('latin1'));
-        if (m) value ??= (m[1] ? decodedIn(Buffer.from(m[2]!, 'latin1'), m[1]) : Buffer.from(m[2]!, 'latin1')).toString();
+        // (A part in the charset its own Content-Type declares is decoded so, as busboy decodes a field;
+        // one without, in the form's default charset as RFC 7578 §4.6 says and Jetty reads it: a
+        // `_charset_` field's value, else the top-level `charset` (Tomcat and Spring decode fields so).)
+        const text = body.toString('latin1');
+        const m = /name="batch"\r\n(?:Content-Type: [^\r\n]*?charset=([\w-]+)[^\r\n]*\r\n)?\r\n([^]*?)\r\n--/.exec(text);
+        const fallback = /name="_charset_"\r\n\r\n([\w-]+)\r\n--/.exec(text)?.[1] ?? /;\s*charset="?([\w-]+)/i.exec(type)?.[1];
+        const charset = m?.[1] ?? fallback;
+        if (m) value ??= (charset ? decodedIn(Buffer.from(m[2]!, 'latin1'), charset) : Buffer.from(m[2]!, 'latin1')).toString();
       }
       else if (type.startsWith('application/json')) {
         // (JSON that does not parse, as a cut stream's may not, is a 400: nothing runs.)
@@ -2555,6 +2560,62 @@ t.test('property: a body (or a multipart part) in a charset its server decodes b
       return res !== undefined && [400, 403, 415].includes(res.status) && isProblem(res) && !batchRan.slice(ran[0]).some((c) => c.includes('/deny')) && sentTo.length === ran[1];
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ shape: 'Graph batch', charset: 'utf-7', label: 'charset=%s', size: 'small', tunnel: false }], [{ shape: 'callback', charset: 'shift_jis', label: 'charset=%s', size: 'past the capture cap', tunnel: true }], [{ shape: 'Graph batch', charset: 'iso-2022-jp', label: 'charset=%s', size: 'past the capture cap', tunnel: false }]] });
+});
+
+t.test('property: a multipart field without its own charset is read in the form\'s default charset (a `_charset_` field, RFC 7578 §4.6 as Jetty reads it; the top-level charset as Tomcat and Spring read it), or refused', async (t) => {
+  // Twenty-first pass: only a part's own Content-Type charset was read, while Jetty decodes a field
+  // that declares none by the value of a `_charset_` field, and Tomcat's and Spring's multipart
+  // readers by the request's charset: a `batch` field in UTF-16, EBCDIC or UTF-7 named no call to
+  // Airlock, a Shift_JIS or Big5 `"\x81\"` ended a string its UTF-8 reading continued.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (type: string, bytes: Buffer, tunnel: boolean): Promise<{ text: string }> => {
+    const head = Buffer.from(`Content-Type: ${type}\r\nContent-Length: ${bytes.length}\r\n\r\n`);
+    return tunnel
+      ? rawToProxy(a.port, [Buffer.from(`CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST / HTTP/1.1\r\nHost: ${dHost}\r\n`), head, bytes], { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, [Buffer.from(`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}`), head, bytes], { responses: 1 });
+  };
+  const py = (text: string, charset: string): Buffer => spawnSync('python3', ['-c', 'import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().decode().encode(sys.argv[1]))', charset], { input: text }).stdout;
+  // The calls as the charset spells them: wide and EBCDIC bytes, UTF-7's `+AFs-` for `[`, and in
+  // Shift_JIS and Big5 a lead byte that takes the backslash after it (`\x81\` one character), so the
+  // quote after it ends the string where a UTF-8 reading sees `\"` and reads on.
+  const calls = (charset: string, ok: boolean): Buffer => {
+    const target = ok ? 'ok/dav/x.txt' : 'deny/secret.txt';
+    switch (charset) {
+      case 'utf-16le': return Buffer.from(JSON.stringify([{ method: 'DELETE', relative_url: target }]), 'utf16le');
+      case 'utf-7': return Buffer.from(JSON.stringify([{ method: 'DELETE', relative_url: target }]).replace('[', '+AFs-'));
+      case 'cp037': return py(JSON.stringify([{ method: 'DELETE', relative_url: target }]), 'cp037');
+      default: {
+        const lead = Buffer.from([charset === 'big5' ? 0xa4 : 0x81, 0x5c]);
+        return Buffer.concat([Buffer.from('[{"method": "GET", "relative_url": "ok/dav/a.txt?q='), lead, Buffer.from(`"}, {"method": "DELETE", "relative_url": "${target}"}]`)]);
+      }
+    }
+  };
+  const bodyOf = (charset: string, where: string, ok: boolean): { type: string; bytes: Buffer } => {
+    const field = (name: string, value: Buffer): Buffer => Buffer.concat([Buffer.from(`--fb\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`), value, Buffer.from('\r\n')]);
+    const parts = where === '_charset_ before' ? [field('_charset_', Buffer.from(charset)), field('batch', calls(charset, ok))]
+      : where === '_charset_ after' ? [field('batch', calls(charset, ok)), field('_charset_', Buffer.from(charset))]
+      : [field('batch', calls(charset, ok))];
+    const label = where === 'top-level charset' ? `; charset=${charset}` : where === 'top-level charset quoted' ? `; charset="${charset}"` : '';
+    return { type: `multipart/form-data; boundary=fb${label}`, bytes: Buffer.concat([...parts, Buffer.from('--fb--\r\n')]) };
+  };
+  const wheres = ['_charset_ before', '_charset_ after', 'top-level charset', 'top-level charset quoted'];
+  // Controls: calls to allowed paths in the charsets Airlock decodes go through and run.
+  for (const [i, [charset, where]] of ([['utf-16le', '_charset_ before'], ['shift_jis', '_charset_ after'], ['big5', 'top-level charset']] as const).entries()) {
+    const before = batchRan.length;
+    const { type, bytes } = bodyOf(charset, where, true);
+    const [res] = parseResponses((await send(type, bytes, i % 2 === 1)).text);
+    t.ok(res?.status === 200 && batchRan.slice(before).includes('DELETE /ok/dav/x.txt'), `control: a ${charset} batch by ${where} of allowed calls goes through (${res?.status})`);
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({ charset: fc.constantFrom('utf-16le', 'utf-7', 'cp037', 'shift_jis', 'big5'), where: fc.constantFrom(...wheres), tunnel: fc.boolean() }),
+    async ({ charset, where, tunnel }) => {
+      const before = batchRan.length;
+      const { type, bytes } = bodyOf(charset, where, false);
+      const [res] = parseResponses((await send(type, bytes, tunnel)).text);
+      return res !== undefined && [400, 403, 415].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 16), ...seed, examples: [[{ charset: 'utf-16le', where: '_charset_ before', tunnel: false }], [{ charset: 'shift_jis', where: '_charset_ after', tunnel: true }], [{ charset: 'big5', where: 'top-level charset', tunnel: false }], [{ charset: 'cp037', where: '_charset_ before', tunnel: false }]] });
 });
 
 t.test('property: a SOAP message\'s WS-Addressing ReplyTo or FaultTo past the capture cap is read as it leaves: one naming another address stops the upload', async (t) => {
