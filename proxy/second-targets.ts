@@ -696,6 +696,8 @@ interface ServerBody {
   readonly captured: Buffer;
   readonly truncated: boolean;
   readonly unreadable: string | undefined;
+  /** It decodes past what the readers decode (MAX_DECODED_BYTES); a watch may read it decoded as it leaves. */
+  readonly tooLarge?: boolean;
 }
 
 /**
@@ -708,7 +710,7 @@ interface ServerBody {
  * request it would have read.
  */
 function serverBody(rawHeaders: readonly string[], body: CapturedBody, labelled = true, legacy?: string): ServerBody {
-  let read: { captured: Buffer; truncated: boolean; unreadable: string | undefined } | undefined;
+  let read: { captured: Buffer; truncated: boolean; unreadable: string | undefined; tooLarge?: boolean } | undefined;
   const get = (): NonNullable<typeof read> => {
     if (read) return read;
     if (!body.captured.length) return (read = { ...body, unreadable: undefined });
@@ -731,13 +733,14 @@ function serverBody(rawHeaders: readonly string[], body: CapturedBody, labelled 
       return (read = { captured: text ?? bytes, truncated: body.truncated, unreadable: undefined });
     } catch (err) {
       if (!(err instanceof DecodeFailure)) throw err;
-      return (read = { captured: Buffer.alloc(0), truncated: true, unreadable: err.message });
+      return (read = { captured: Buffer.alloc(0), truncated: true, unreadable: err.message, tooLarge: err.tooLarge });
     }
   };
   return {
     get captured() { return get().captured; },
     get truncated() { return get().truncated; },
     get unreadable() { return get().unreadable; },
+    get tooLarge() { return get().tooLarge; },
   };
 }
 
@@ -1761,6 +1764,22 @@ interface IndexTarget {
 }
 
 /**
+ * The index a `_bulk` endpoint's path names (`/logs/_bulk`), null for `/_bulk`; undefined for any
+ * other path (or one the readers refuse): the bulks whose lines proxy/bulk-tail.ts reads as they leave.
+ */
+export function bulkPathIndex(url: string): string | null | undefined {
+  const path = new URL(routedUrl(url)).pathname;
+  if (!/\/_bulk\/*$/.test(path)) return undefined;
+  const segs = path.split('/').filter(Boolean);
+  if (segs.length > 2) return undefined;
+  try {
+    return segs.length === 2 ? decodeURIComponent(segs[0]!) : null;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Other indices an Elasticsearch/OpenSearch body acts on than its path names:
  * - `_bulk`, `_msearch`, `_msearch/template`, `_mget`, `_mtermvectors`: an action line's `_index`
  *   (`{"delete": {"_index": "users", "_id": "1"}}` in a bulk to `/logs/_bulk`), a search header's
@@ -1779,6 +1798,8 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
   // Elasticsearch splits its raw path as Java's `split("/")` does, which drops trailing empty
   // segments: `/logs/_bulk/` is the bulk endpoint.
   if (!/\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|msearch\/template)\/*(?:[?#]|$)/.test(requestUrl)) return [];
+  // (A bulk decoding past what is read here is read decoded as it leaves: proxy/bulk-tail.ts.)
+  if (body.unreadable && body.tooLarge && bulkPathIndex(requestUrl) !== undefined) return [];
   if (body.unreadable) return unreadableBody('an Elasticsearch body naming indices', body.unreadable);
   if (!body.captured.length) return [];
   const u = new URL(requestUrl);
