@@ -2156,12 +2156,14 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
   const text = body.captured.toString('utf8');
   const u = new URL(requestUrl);
   const templates = /\/_(?:search|msearch|render)\/template(?:\/|$)/.test(u.pathname) ? 'any' : /\/_scripts\//.test(u.pathname) ? 'mustache' : undefined;
+  // (A template run by id: its stored text is read nowhere here, its params are; see storedRunIndices.)
+  const runsStored = templates === 'any' && /\/_(?:search|msearch)\/template(?:\/|$)/.test(u.pathname) && /"id"|\\u/.test(text);
   // A template's member names and raw insertions come from its params (eighteenth pass): read
   // before the quick look below, which sees only the text as sent.
   if (templates && text.includes('{{') && body.truncated) return refusals.bad('the request body is a search template larger than the capture cap: Airlock cannot read what it renders to');
   // Most queries name no other document: no walk without the keys one needs (a template's
   // source as a JSON string writes them `\"index\"`).
-  if (!/"_?index\\?"/.test(text) && !text.includes('\\u') && !(templates && text.includes('{{'))) return [];
+  if (!/"_?index\\?"/.test(text) && !text.includes('\\u') && !(templates && text.includes('{{')) && !runsStored) return [];
   if (body.truncated) return refusals.bad('the request body is an Elasticsearch query larger than the capture cap that names an index: Airlock cannot read every document it looks up');
   const found = new Map<string, IndexTarget>();
   const roots: unknown[] = [];
@@ -2197,6 +2199,10 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
         }
       }
       const source = o.source ?? o.inline ?? o.template;
+      if (runsStored && source === undefined && (typeof o.id === 'string' || typeof o.id === 'number')) {
+        const refused = storedRunIndices(String(o.id), o.params, u, found);
+        if (refused) return refused;
+      }
       // (A stored Painless script's source is no template: only a mustache one is stored as one.)
       if (source === undefined || (templates === 'mustache' && o.lang !== 'mustache')) continue;
       const written = typeof source === 'string' ? source : JSON.stringify(source);
@@ -2234,6 +2240,34 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
     }
   }
   return [...found.values()];
+}
+
+/**
+ * A search template run by id (twenty-first pass, left open since the seventeenth): its stored text
+ * is not read here (stored before Airlock ran, or by another client), and a stored template that
+ * takes a lookup's index from a param (`"index": "{{i}}"`, run with `params: {i: "deny"}`) read a
+ * document of deny while the policy saw a search of the path's index. Each param value that could
+ * be an index name (Elasticsearch's rules: lower case, none of `\ / * ? " < > | , #` or blanks; a
+ * comma list is each of its names) is decided as a read of that index, into `found`; more than
+ * MAX_INDICES are refused. What a stored template names itself stays unread.
+ */
+function storedRunIndices(id: string, params: unknown, u: URL, found: Map<string, IndexTarget>): Rejection | undefined {
+  const stack = [params];
+  for (let seen = 0; stack.length && seen < 10_000; seen++) {
+    const v = stack.pop();
+    if (v && typeof v === 'object') {
+      for (const x of Object.values(v as Record<string, unknown>)) stack.push(x);
+      continue;
+    }
+    if (typeof v !== 'string' && typeof v !== 'number') continue;
+    for (const name of String(v).split(',')) {
+      if (!/^[^-_+A-Z\\/*?"<>| ,#\s][^A-Z\\/*?"<>| ,#\s]{0,254}$/.test(name) || name === '.' || name === '..') continue;
+      const path = `/${encodeURIComponent(name)}/_search`;
+      found.set(path, { method: 'GET', url: new URL(path, u).href, why: `its template stored as ${id.slice(0, 60)} may look up a document of index ${name.slice(0, 100)}, a param's value` });
+      if (found.size > MAX_INDICES) return tooMany('names of indices in the params of a template run by id');
+    }
+  }
+  return undefined;
 }
 
 /**
