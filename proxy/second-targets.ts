@@ -285,13 +285,20 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const pairs: Array<[string, unknown]> = [...fromQuery];
   if (json) {
     // Every member with a string value, at any depth, in the parse's one pass.
+    const text = bytes.toString('utf8');
     try {
-      JSON.parse(bytes.toString('utf8'), (k, v: unknown) => {
+      JSON.parse(text, (k, v: unknown) => {
         if (typeof v === 'string' && k.length <= 64 && mayBeHttpUrl(v)) pairs.push([k, v]);
         return v;
       });
     } catch {
       return [];
+    }
+    // A member given twice: JSON.parse keeps the last, Go's gjson and simdjson take the first (twenty-first pass).
+    if (scanJson(text, false).duplicateCount) {
+      for (const o of objectsIn(scanJson(text, true).firstWins)) {
+        for (const [k, v] of Object.entries(o)) if (typeof v === 'string' && k.length <= 64 && mayBeHttpUrl(v)) pairs.push([k, v]);
+      }
     }
   } else for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
   return callbackUrls(pairs, hookPath, url);
@@ -300,16 +307,26 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
 /**
  * A member or field name as callbackUrls matches it: a form's nested name by its last part
  * (`config[url]`, WebSub's `hub.callback`, and that one nested: `options[hub.callback]`, which PHP
- * keeps whole inside brackets), letter case, `_` and `-` folded away.
+ * keeps whole inside brackets), letter case, `_` and `-` folded away. And a name without brackets
+ * as PHP fills $_POST (twenty-first pass): leading blanks dropped, `.`, blanks and an unclosed `[`
+ * turned to `_`, so `callback.url`, `callback url` and `callback[url` are Laravel's `callback_url`.
  */
-function callbackKey(k: string): string {
+function callbackKeysOf(k: string): string[] {
   const inner = k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k;
-  return foldedKey(inner.slice(inner.lastIndexOf('.') + 1)).replaceAll('-', '');
+  const last = foldedKey(inner.slice(inner.lastIndexOf('.') + 1)).replaceAll('-', '');
+  if (k.includes(']') || !/[. []/.test(k)) return [last];
+  const php = foldedKey(k.replace(/^ +/, '').replace(/[. []/g, '_')).replaceAll('-', '');
+  return php === last ? [last] : [last, php];
+}
+
+/** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys). */
+function isCallbackKey(k: string): boolean {
+  return callbackKeysOf(k).some((key) => callbackKeys.has(key));
 }
 
 /** Whether a member or field name is one a service reads a callback URL from (callbackKeys), for the watch past the capture (proxy/form-tail.ts). */
 export function namesCallback(name: string): boolean {
-  return name.length <= 128 && callbackKeys.has(callbackKey(name));
+  return name.length <= 128 && isCallbackKey(name);
 }
 
 /** The callback URLs among a request's named values (callbackTargetsOf), each as a POST to it; `base` is the request's URL, what a scheme-relative value is resolved against. */
@@ -317,8 +334,7 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
-    const key = callbackKey(k);
-    if (!callbackKeys.has(key) && !(hookPath && (key === 'url' || key === 'address'))) continue;
+    if (!isCallbackKey(k) && !(hookPath && callbackKeysOf(k).some((key) => key === 'url' || key === 'address'))) continue;
     const target = httpUrlAsParsed(v, base);
     if (target === undefined) continue;
     out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${v.trim().slice(0, 160)}` });

@@ -301,7 +301,11 @@ const dav = await startUpstream(t, {
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
       };
       walk(Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams));
-      if (body.length) walk(form ? Object.fromEntries(new URLSearchParams(body.toString())) : JSON.parse(body.toString()));
+      // (Under /php/ it reads a form as PHP fills $_POST: `.`, blanks and an unclosed `[` in a name are `_`;
+      // under /first/ a JSON member given twice as first-wins readers (Go's gjson, simdjson) take it.)
+      const php = (k: string): string => k.replace(/^ +/, '').replace(/[. ]/g, '_').replace(/\[(?![^\]]*\])/, '_');
+      const firstWins = (text: string): unknown => JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.loads(sys.stdin.read(), object_pairs_hook=lambda ps: dict(reversed(ps)))))'], { input: text }).stdout.toString());
+      if (body.length) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : src.includes('/first/') ? firstWins(body.toString()) : JSON.parse(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -2777,6 +2781,45 @@ t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backsl
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => whatwg(v) === 'evil.example');
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ how: 'backslashes', shape: 'JSON', large: false, tunnel: false }], [{ how: 'tab in the scheme', shape: 'form', large: true, tunnel: true }], [{ how: 'scheme-relative', shape: 'JSON', large: false, tunnel: false }], [{ how: 'scheme-relative backslashes', shape: 'form', large: false, tunnel: true }], [{ how: 'slash and backslash', shape: 'JSON', large: true, tunnel: false }]] });
+});
+
+t.test('property: a callback named as its server reads the name (PHP\'s `callback.url`, `callback url`, `callback[url`) or given twice (first-wins JSON readers) is decided where the service will send', async (t) => {
+  // Twenty-first pass: PHP fills $_POST with `.`, blanks and an unclosed `[` of a name turned to `_`,
+  // so `callback.url=` is Laravel's `callback_url` (the readers took `url`, the last dotted part);
+  // a JSON member given twice was read by its last value, while Go's gjson and simdjson take the first.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (path: string, type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, [`CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}`, body], { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, [`POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, body], { responses: 1 });
+  };
+  const pad = crypto.randomBytes(150_000).toString('hex');
+  const shapes: Record<string, (url: string, other: string, large: boolean) => [string, string, string]> = {
+    'callback.url': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}callback.url=${encodeURIComponent(url)}`],
+    'callback url': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}callback+url=${encodeURIComponent(url)}`],
+    'callback[url': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}callback%5Burl=${encodeURIComponent(url)}`],
+    'twice': (url, other, large) => ['/ok/first/subscriptions', 'application/json', `{"notificationUrl": ${JSON.stringify(url)}, ${large ? `"pad": "${pad}", ` : ''}"notificationUrl": ${JSON.stringify(other)}}`],
+    'twice, escaped': (url, other, large) => ['/ok/first/subscriptions', 'application/json', `{"sub": {"notificationUrl": ${JSON.stringify(url)}, ${large ? `"pad": "${pad}", ` : ''}"notific\\u0061tionUrl": ${JSON.stringify(other)}}}`],
+  };
+  const allowed = `http://${dHost}/ok/cb`;
+  // Controls: each shape naming the allowed host is registered there.
+  for (const [i, name] of Object.keys(shapes).entries()) {
+    const before = sentTo.length;
+    const [path, type, body] = shapes[name]!(allowed, allowed, false);
+    const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
+    t.ok(res?.status === 201 && sentTo.slice(before).includes(allowed), `control: a callback to the allowed host as ${name} is registered (${res?.status})`);
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({ name: fc.constantFrom(...Object.keys(shapes)), large: fc.boolean(), tunnel: fc.boolean() }),
+    async ({ name, large, tunnel }) => {
+      const before = sentTo.length;
+      const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
+      const [res] = parseResponses((await send(path, type, body, tunnel)).text);
+      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }]] });
 });
 
 t.test('property: a form part whose own head holds the delimiter mid-line is still read by its name, as RFC 2046 parsers read it', async (t) => {
