@@ -21,6 +21,7 @@ import type { RawRequest } from '../describe/describe.ts';
 import { bomOf, DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
+import { parseLenientJson } from '../describe/json-lenient.ts';
 import { multipartFields } from '../describe/multipart.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import { serverHeaderKey, trimWhere } from '../lib/text.ts';
@@ -286,19 +287,24 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   if (json) {
     // Every member with a string value, at any depth, in the parse's one pass.
     const text = bytes.toString('utf8');
+    const urlsIn = (...roots: unknown[]): void => {
+      for (const o of objectsIn(...roots)) {
+        for (const [k, v] of Object.entries(o)) if (typeof v === 'string' && k.length <= 64 && mayBeHttpUrl(v)) pairs.push([k, v]);
+      }
+    };
     try {
       JSON.parse(text, (k, v: unknown) => {
         if (typeof v === 'string' && k.length <= 64 && mayBeHttpUrl(v)) pairs.push([k, v]);
         return v;
       });
+      // A member given twice: JSON.parse keeps the last, Go's gjson and simdjson take the first (twenty-first pass).
+      if (scanJson(text, false).duplicateCount) urlsIn(scanJson(text, true).firstWins);
     } catch {
-      return [];
-    }
-    // A member given twice: JSON.parse keeps the last, Go's gjson and simdjson take the first (twenty-first pass).
-    if (scanJson(text, false).duplicateCount) {
-      for (const o of objectsIn(scanJson(text, true).firstWins)) {
-        for (const [k, v] of Object.entries(o)) if (typeof v === 'string' && k.length <= 64 && mayBeHttpUrl(v)) pairs.push([k, v]);
-      }
+      // JSON only lenient readers take (twenty-first pass): the first value of a body that goes on
+      // (Go's json.Decoder, Jackson), comments and trailing commas (JSONC readers), NaN, single quotes.
+      const lenient = parseLenientJson(text);
+      if (!lenient || !('value' in lenient)) return [];
+      urlsIn(lenient.value, ...(lenient.more ?? []));
     }
   } else for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
   return callbackUrls(pairs, hookPath, url);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
+import jsonc from 'jsonc-simple-parser';
 import { withoutNamedHeaders } from '../../proxy/http-util.ts';
 import { leavesUnreadBody, readableAsRequest } from '../../proxy/upstream.ts';
 import { curl, eventually, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
@@ -305,7 +306,11 @@ const dav = await startUpstream(t, {
       // under /first/ a JSON member given twice as first-wins readers (Go's gjson, simdjson) take it.)
       const php = (k: string): string => k.replace(/^ +/, '').replace(/[. ]/g, '_').replace(/\[(?![^\]]*\])/, '_');
       const firstWins = (text: string): unknown => JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.loads(sys.stdin.read(), object_pairs_hook=lambda ps: dict(reversed(ps)))))'], { input: text }).stdout.toString());
-      if (body.length) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : src.includes('/first/') ? firstWins(body.toString()) : JSON.parse(body.toString()));
+      // (Under /stream/ the first JSON value, the rest unread, as Go's json.Decoder and Jackson read a body;
+      // under /jsonc/ comments and trailing commas taken, as Jackson's ALLOW_COMMENTS and System.Text.Json's options do.)
+      const firstValue = (text: string): unknown => JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.JSONDecoder().raw_decode(sys.stdin.read().lstrip())[0]))'], { input: text }).stdout.toString());
+      const json = (text: string): unknown => src.includes('/first/') ? firstWins(text) : src.includes('/stream/') ? firstValue(text) : src.includes('/jsonc/') ? jsonc.parse(text) : JSON.parse(text);
+      if (body.length) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -2783,10 +2788,12 @@ t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backsl
   ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ how: 'backslashes', shape: 'JSON', large: false, tunnel: false }], [{ how: 'tab in the scheme', shape: 'form', large: true, tunnel: true }], [{ how: 'scheme-relative', shape: 'JSON', large: false, tunnel: false }], [{ how: 'scheme-relative backslashes', shape: 'form', large: false, tunnel: true }], [{ how: 'slash and backslash', shape: 'JSON', large: true, tunnel: false }]] });
 });
 
-t.test('property: a callback named as its server reads the name (PHP\'s `callback.url`, `callback url`, `callback[url`) or given twice (first-wins JSON readers) is decided where the service will send', async (t) => {
+t.test('property: a callback named as its server reads the name (PHP\'s `callback.url`, `callback url`, `callback[url`), given twice (first-wins JSON readers) or in JSON only lenient readers take (a value after, comments, trailing commas) is decided where the service will send', async (t) => {
   // Twenty-first pass: PHP fills $_POST with `.`, blanks and an unclosed `[` of a name turned to `_`,
   // so `callback.url=` is Laravel's `callback_url` (the readers took `url`, the last dotted part);
-  // a JSON member given twice was read by its last value, while Go's gjson and simdjson take the first.
+  // a JSON member given twice was read by its last value, while Go's gjson and simdjson take the first;
+  // a body JSON.parse refuses (a value or junk after the first, a comment, a trailing comma) named no
+  // callback, while Go's json.Decoder and Jackson read its first value, and JSONC readers all of it.
   const dHost = `allowed.example:${dav.port}`;
   const send = (path: string, type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
     const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
@@ -2802,6 +2809,11 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'callback[url': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}callback%5Burl=${encodeURIComponent(url)}`],
     'twice': (url, other, large) => ['/ok/first/subscriptions', 'application/json', `{"notificationUrl": ${JSON.stringify(url)}, ${large ? `"pad": "${pad}", ` : ''}"notificationUrl": ${JSON.stringify(other)}}`],
     'twice, escaped': (url, other, large) => ['/ok/first/subscriptions', 'application/json', `{"sub": {"notificationUrl": ${JSON.stringify(url)}, ${large ? `"pad": "${pad}", ` : ''}"notific\\u0061tionUrl": ${JSON.stringify(other)}}}`],
+    // JSON read as lenient servers read it: the first value of a body that goes on, comments, a trailing comma.
+    'a value after': (url, _o, large) => ['/ok/stream/subscriptions', 'application/json', `{"notificationUrl": ${JSON.stringify(url)}${large ? `, "pad": "${pad}"` : ''}}\n{"more": 1}`],
+    'junk after': (url, _o, large) => ['/ok/stream/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"notificationUrl": ${JSON.stringify(url)}}]x`],
+    'a comment': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{/* the subscription */ "notificationUrl": ${JSON.stringify(url)}${large ? `, "pad": "${pad}"` : ''}}`],
+    'a trailing comma': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"sub": {"notificationUrl": ${JSON.stringify(url)},},}`],
   };
   const allowed = `http://${dHost}/ok/cb`;
   // Controls: each shape naming the allowed host is registered there.
