@@ -2509,7 +2509,13 @@ function precededByOpenCall(tokens: ReadonlyArray<{ kind: string; text: string }
  * list; Salesforce reads field names without case). Airlock cannot tell which calls run: refused.
  */
 function ambiguousEnvelope(text: string, json: unknown): Rejection | undefined {
-  const scan = scanJson(text, false);
+  let scan: ReturnType<typeof scanJson>;
+  try {
+    scan = scanJson(text, false);
+  } catch {
+    // (scanJson reads valid JSON only: this body was read leniently, parseObject.)
+    return refusals.bad('the batch body is JSON only lenient readers take (a value after the first, a comment, a trailing comma): strict servers refuse it and lenient ones run its calls, so Airlock refuses it');
+  }
   if (scan.duplicates.length) return refusals.bad(`the batch body repeats a key (${describeDuplicates(scan.duplicates, scan.duplicateCount)}): servers take the first or the last, so Airlock cannot tell which calls run`);
   const folded = keysEqualButForCase(json);
   if (folded) return refusals.bad(`the batch body has keys equal but for letter case or underscores (${folded.slice(0, 200)}): servers that match keys without case (Go's) or by either proto name (Google's) read one for the other, so Airlock cannot tell which calls run`);
@@ -2589,12 +2595,17 @@ function serverKeys<T>(root: T): T {
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
+  let o: unknown;
   try {
-    const o: unknown = JSON.parse(text);
-    return o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
+    o = JSON.parse(text);
   } catch {
-    return undefined;
+    // As lenient readers read it (twenty-first pass): the first value of a body that goes on (Go's
+    // json.Decoder, Jackson), comments and trailing commas (JSONC readers), NaN, single quotes; a Graph
+    // API batch followed by `]x` named no call to JSON.parse while such a server ran each.
+    const lenient = text.length ? parseLenientJson(text) : undefined;
+    o = lenient && 'value' in lenient ? lenient.value : undefined;
   }
+  return o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
 }
 
 /** `ref` resolved against the request's URL when it is on the same origin and its path reads one way; else the refusal. */

@@ -197,6 +197,10 @@ function serverRead(req: http.IncomingMessage, raw: Buffer): Buffer {
   // (Shift_JIS, ISO-2022-JP; UTF-7 and EBCDIC through Python's codecs, as Django does).
   return charset && !/^utf-?(?:8|16|32)/.test(charset) ? decodedIn(b, charset) : b;
 }
+/** The first JSON value of a text, the rest unread, as Go's json.Decoder and Jackson (FAIL_ON_TRAILING_TOKENS off) read a body. */
+function firstValue(text: string): unknown {
+  return JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.JSONDecoder().raw_decode(sys.stdin.read().lstrip())[0]))'], { input: text }).stdout.toString());
+}
 /** Bytes in a charset as UTF-8: TextDecoder's, else Python's codecs (UTF-7, EBCDIC); as they are when neither knows it. */
 function decodedIn(b: Buffer, charset: string): Buffer {
   try {
@@ -308,7 +312,6 @@ const dav = await startUpstream(t, {
       const firstWins = (text: string): unknown => JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.loads(sys.stdin.read(), object_pairs_hook=lambda ps: dict(reversed(ps)))))'], { input: text }).stdout.toString());
       // (Under /stream/ the first JSON value, the rest unread, as Go's json.Decoder and Jackson read a body;
       // under /jsonc/ comments and trailing commas taken, as Jackson's ALLOW_COMMENTS and System.Text.Json's options do.)
-      const firstValue = (text: string): unknown => JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.JSONDecoder().raw_decode(sys.stdin.read().lstrip())[0]))'], { input: text }).stdout.toString());
       const json = (text: string): unknown => src.includes('/first/') ? firstWins(text) : src.includes('/stream/') ? firstValue(text) : src.includes('/jsonc/') ? jsonc.parse(text) : JSON.parse(text);
       if (body.length) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
@@ -480,7 +483,8 @@ const dav = await startUpstream(t, {
         // (JSON that does not parse, as a cut stream's may not, is a 400: nothing runs.)
         let parsed: { batch?: unknown };
         try {
-          parsed = JSON.parse(body.toString()) as { batch?: unknown };
+          // (Under /stream/ its first value, as Go's json.Decoder and Jackson read it.)
+          parsed = (src.includes('/stream/') ? firstValue(body.toString()) : JSON.parse(body.toString())) as { batch?: unknown };
         } catch {
           return void res.writeHead(400, { 'content-length': 0 }).end();
         }
@@ -2832,6 +2836,14 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }]] });
+  // A Graph API batch in the first value of a body that goes on: the server runs its calls.
+  const batchOf = (target: string, after: string): string => `${JSON.stringify({ batch: [{ method: 'DELETE', relative_url: target }] })}${after}`;
+  t.equal(parseResponses((await send('/ok/stream/', 'application/json', batchOf('ok/dav/x.txt', '\n{"more": 1}'), false)).text)[0]?.status, 200, 'control: a batch of allowed calls in a first value goes through');
+  for (const [i, after] of ['\n{"more": 1}', ']x', ' // done'].entries()) {
+    const before = batchRan.length;
+    const [res] = parseResponses((await send('/ok/stream/', 'application/json', batchOf('deny/secret.txt', after), i % 2 === 1)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny')), `a Graph batch in a first value followed by ${JSON.stringify(after)}: decided (${res?.status})`);
+  }
 });
 
 t.test('property: a form part whose own head holds the delimiter mid-line is still read by its name, as RFC 2046 parsers read it', async (t) => {
