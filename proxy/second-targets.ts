@@ -281,6 +281,9 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
   const json = first === 0x7b || first === 0x5b;
   const form = !json && type.startsWith('application/x-www-form-urlencoded');
+  // The same object as XML (twenty-first pass): Spring with Jackson's XML module and ASP.NET's XML
+  // formatters bind `<notificationUrl>` (or an attribute of that name) as they bind the JSON member.
+  if (!json && !form && first === 0x3c && /xml/.test(type)) return callbackUrls([...fromQuery, ...xmlNamedValues(bytes.toString('utf8'))], hookPath, url);
   if (!json && !form) return [];
   if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return callbackUrls(fromQuery, false, url);
   const pairs: Array<[string, unknown]> = [...fromQuery];
@@ -1749,6 +1752,50 @@ function elementTexts(text: string, name: string, max: number): string[] | undef
     if (close < 0 || !lower.startsWith(`</${prefix}${name}`, close)) return undefined;
     out.push(text.slice(gt + 1, close));
     at = close;
+  }
+  return out;
+}
+
+/** At most this many elements and attributes of an XML body are read for callbacks (more is no subscription). */
+const MAX_XML_NAMES = 20_000;
+
+/**
+ * The [local name, text] of every element whose text has no markup in it, and [name, value] of
+ * every attribute, of an XML body (comments and CDATA as a parser reads them, entities undone):
+ * what an XML data binder (Jackson's XML module, .NET's XmlSerializer) reads a property from.
+ * One linear pass; names of callbackKeys only are kept.
+ */
+function xmlNamedValues(raw: string): Array<[string, string]> {
+  const xml = xmlWithoutMarkup(raw);
+  const out: Array<[string, string]> = [];
+  let seen = 0;
+  for (let lt = xml.indexOf('<'); lt >= 0 && seen < MAX_XML_NAMES; lt = xml.indexOf('<', lt + 1), seen++) {
+    let end = lt + 1;
+    while (end < xml.length && /[\w.:-]/.test(xml[end]!)) end++;
+    const name = xml.slice(lt + 1, end);
+    if (!name) continue;
+    const gt = xml.indexOf('>', end);
+    if (gt < 0) break;
+    // Attributes: name="value" or name='value'.
+    const head = xml.slice(end, gt);
+    for (let a = 0; a < head.length && seen < MAX_XML_NAMES; seen++) {
+      const eq = head.indexOf('=', a);
+      if (eq < 0) break;
+      const attr = head.slice(a, eq).trim();
+      let v = eq + 1;
+      while (head[v] === ' ' || head[v] === '\t' || head[v] === '\n' || head[v] === '\r') v++;
+      const quote = head[v];
+      if (quote !== '"' && quote !== "'") break;
+      const close = head.indexOf(quote, v + 1);
+      if (close < 0) break;
+      const local = attr.slice(attr.lastIndexOf(':') + 1);
+      if (namesCallback(local)) out.push([local, xmlText(head.slice(v + 1, close))]);
+      a = close + 1;
+    }
+    const local = name.slice(name.lastIndexOf(':') + 1);
+    if (xml[gt - 1] === '/' || !namesCallback(local)) continue;
+    const next = xml.indexOf('<', gt + 1);
+    out.push([local, xmlText(xml.slice(gt + 1, next < 0 ? xml.length : next))]);
   }
   return out;
 }

@@ -313,7 +313,17 @@ const dav = await startUpstream(t, {
       // (Under /stream/ the first JSON value, the rest unread, as Go's json.Decoder and Jackson read a body;
       // under /jsonc/ comments and trailing commas taken, as Jackson's ALLOW_COMMENTS and System.Text.Json's options do.)
       const json = (text: string): unknown => src.includes('/first/') ? firstWins(text) : src.includes('/stream/') ? firstValue(text) : src.includes('/jsonc/') ? jsonc.parse(text) : JSON.parse(text);
-      if (body.length) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : json(body.toString()));
+      // (An XML body is bound as Jackson's XML module binds one: elements and attributes by local name, CDATA and entities read.)
+      const xmlBound = (text: string): Record<string, string> => {
+        const plain = text.replace(/<!\[CDATA\[([^]*?)\]\]>/g, (_, c: string) => c.replaceAll('&', '&amp;').replaceAll('<', '&lt;'));
+        const unescape = (v: string): string => v.replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+        const o: Record<string, string> = {};
+        for (const m of plain.matchAll(/<(?:[\w.-]+:)?([\w.-]+)[^>]*?>([^<]*)<\//g)) o[m[1]!] = unescape(m[2]!);
+        for (const m of plain.matchAll(/\s(?:[\w.-]+:)?([\w.-]+)\s*=\s*"([^"]*)"/g)) o[m[1]!] = unescape(m[2]!);
+        return o;
+      };
+      const xmlType = /xml/.test(String(req.headers['content-type']));
+      if (body.length) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -2792,7 +2802,7 @@ t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backsl
   ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ how: 'backslashes', shape: 'JSON', large: false, tunnel: false }], [{ how: 'tab in the scheme', shape: 'form', large: true, tunnel: true }], [{ how: 'scheme-relative', shape: 'JSON', large: false, tunnel: false }], [{ how: 'scheme-relative backslashes', shape: 'form', large: false, tunnel: true }], [{ how: 'slash and backslash', shape: 'JSON', large: true, tunnel: false }]] });
 });
 
-t.test('property: a callback named as its server reads the name (PHP\'s `callback.url`, `callback url`, `callback[url`), given twice (first-wins JSON readers) or in JSON only lenient readers take (a value after, comments, trailing commas) is decided where the service will send', async (t) => {
+t.test('property: a callback named as its server reads the name (PHP\'s `callback.url`, `callback url`, `callback[url`), given twice (first-wins JSON readers) or in JSON only lenient readers take (a value after, comments, trailing commas) or in XML is decided where the service will send', async (t) => {
   // Twenty-first pass: PHP fills $_POST with `.`, blanks and an unclosed `[` of a name turned to `_`,
   // so `callback.url=` is Laravel's `callback_url` (the readers took `url`, the last dotted part);
   // a JSON member given twice was read by its last value, while Go's gjson and simdjson take the first;
@@ -2818,6 +2828,10 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'junk after': (url, _o, large) => ['/ok/stream/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"notificationUrl": ${JSON.stringify(url)}}]x`],
     'a comment': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{/* the subscription */ "notificationUrl": ${JSON.stringify(url)}${large ? `, "pad": "${pad}"` : ''}}`],
     'a trailing comma': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"sub": {"notificationUrl": ${JSON.stringify(url)},},}`],
+    // The same object in XML, as Spring (Jackson's XML module) and ASP.NET bind one.
+    'XML element': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
+    'XML attribute, namespaced': (url) => ['/ok/subscriptions', 'text/xml; charset=utf-8', `<s:Subscription xmlns:s="urn:s" s:notificationUrl="${url.replace(/\//g, '&#x2f;')}"/>`],
+    'XML CDATA': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><!-- hook --><callback_url><![CDATA[${url}]]></callback_url></Subscription>`],
   };
   const allowed = `http://${dHost}/ok/cb`;
   // Controls: each shape naming the allowed host is registered there.
@@ -2835,7 +2849,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       const [res] = parseResponses((await send(path, type, body, tunnel)).text);
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
     },
-  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }]] });
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }], [{ name: 'XML element', large: false, tunnel: false }], [{ name: 'XML attribute, namespaced', large: false, tunnel: true }], [{ name: 'XML CDATA', large: false, tunnel: false }], [{ name: 'junk after', large: false, tunnel: true }], [{ name: 'a comment', large: false, tunnel: false }]] });
   // A Graph API batch in the first value of a body that goes on: the server runs its calls.
   const batchOf = (target: string, after: string): string => `${JSON.stringify({ batch: [{ method: 'DELETE', relative_url: target }] })}${after}`;
   t.equal(parseResponses((await send('/ok/stream/', 'application/json', batchOf('ok/dav/x.txt', '\n{"more": 1}'), false)).text)[0]?.status, 200, 'control: a batch of allowed calls in a first value goes through');
