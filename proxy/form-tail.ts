@@ -482,6 +482,8 @@ class MultipartWatch extends Transform {
         const head = text.slice(headStart, blank);
         if (!/;\s*filename\*?\s*=/i.test(head)) {
           for (const name of dispositionNames(head)) if (RUN_FIELDS.has(name)) return cb(stop(name));
+          // A callback field (twenty-first pass): its value is not read here, the field stops the upload.
+          for (const name of dispositionNames(head)) if (namesCallback(name)) return cb(callbackStop(name));
         }
         at = text.indexOf(d, blank);
       }

@@ -284,6 +284,12 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   // The same object as XML (twenty-first pass): Spring with Jackson's XML module and ASP.NET's XML
   // formatters bind `<notificationUrl>` (or an attribute of that name) as they bind the JSON member.
   if (!json && !form && first === 0x3c && /xml/.test(type)) return callbackUrls([...fromQuery, ...xmlNamedValues(bytes.toString('utf8'))], hookPath, url);
+  // A multipart form's fields, which Django, Rails, PHP, multer and Spring bind as they bind a urlencoded form's (twenty-first pass).
+  if (!json && type.startsWith('multipart/form-data')) {
+    const raw = contentTypeOf(rawHeaders) ?? type;
+    const fields = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || (hookPath && callbackKeysOf(n).some((k) => k === 'url' || k === 'address')))).fields;
+    return callbackUrls([...fromQuery, ...fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')])], hookPath, url);
+  }
   if (!json && !form) return [];
   if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return callbackUrls(fromQuery, false, url);
   const pairs: Array<[string, unknown]> = [...fromQuery];

@@ -323,7 +323,10 @@ const dav = await startUpstream(t, {
         return o;
       };
       const xmlType = /xml/.test(String(req.headers['content-type']));
-      if (body.length) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
+      // (A multipart form's fields bound as a urlencoded form's are, as Django, Rails, PHP and multer do.)
+      const multipartBound = (text: string): Record<string, string> => Object.fromEntries([...text.matchAll(/name="([^"]*)"\r\n\r\n([^]*?)\r\n--/g)].map((m) => [m[1]!, m[2]!]));
+      if (body.length && String(req.headers['content-type']).startsWith('multipart/form-data')) walk(multipartBound(body.toString()));
+      else if (body.length) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -2828,6 +2831,8 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'junk after': (url, _o, large) => ['/ok/stream/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"notificationUrl": ${JSON.stringify(url)}}]x`],
     'a comment': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{/* the subscription */ "notificationUrl": ${JSON.stringify(url)}${large ? `, "pad": "${pad}"` : ''}}`],
     'a trailing comma': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"sub": {"notificationUrl": ${JSON.stringify(url)},},}`],
+    // A multipart form's field, bound as a urlencoded one is.
+    'multipart field': (url, _o, large) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n` : ''}--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url}\r\n--mb--\r\n`],
     // The same object in XML, as Spring (Jackson's XML module) and ASP.NET bind one.
     'XML element': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
     'XML attribute, namespaced': (url) => ['/ok/subscriptions', 'text/xml; charset=utf-8', `<s:Subscription xmlns:s="urn:s" s:notificationUrl="${url.replace(/\//g, '&#x2f;')}"/>`],
@@ -2849,7 +2854,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       const [res] = parseResponses((await send(path, type, body, tunnel)).text);
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
     },
-  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }], [{ name: 'XML element', large: false, tunnel: false }], [{ name: 'XML attribute, namespaced', large: false, tunnel: true }], [{ name: 'XML CDATA', large: false, tunnel: false }], [{ name: 'junk after', large: false, tunnel: true }], [{ name: 'a comment', large: false, tunnel: false }]] });
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }], [{ name: 'XML element', large: false, tunnel: false }], [{ name: 'multipart field', large: false, tunnel: false }], [{ name: 'multipart field', large: true, tunnel: true }], [{ name: 'XML attribute, namespaced', large: false, tunnel: true }], [{ name: 'XML CDATA', large: false, tunnel: false }], [{ name: 'junk after', large: false, tunnel: true }], [{ name: 'a comment', large: false, tunnel: false }]] });
   // A Graph API batch in the first value of a body that goes on: the server runs its calls.
   const batchOf = (target: string, after: string): string => `${JSON.stringify({ batch: [{ method: 'DELETE', relative_url: target }] })}${after}`;
   t.equal(parseResponses((await send('/ok/stream/', 'application/json', batchOf('ok/dav/x.txt', '\n{"more": 1}'), false)).text)[0]?.status, 200, 'control: a batch of allowed calls in a first value goes through');
