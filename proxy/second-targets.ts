@@ -271,8 +271,11 @@ const callbackFormMark = /(?:url|callback|webhook)=|%/i;
 function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: ServerBody): NamedTarget[] | Rejection {
   const q = url.indexOf('?');
   // The query too: many APIs read a parameter from either.
-  const fromQuery = q >= 0 && callbackFormMark.test(url.slice(q)) ? [...new URLSearchParams(url.slice(q + 1).split('#', 1)[0])] : [];
-  if (body.unreadable || !body.captured.length) return fromQuery.length ? callbackUrls(fromQuery, false, url) : [];
+  // And the head (twenty-first pass): OData's `Prefer: odata.callback; url="…"` and `X-Callback-Url` and kin.
+  const fromQuery = [...(q >= 0 && callbackFormMark.test(url.slice(q)) ? new URLSearchParams(url.slice(q + 1).split('#', 1)[0]) : []), ...headerCallbacks(rawHeaders)];
+  // (A body with nothing read in it still leaves these: a query callback beside a text body was dropped.)
+  const fromHead = (): NamedTarget[] | Rejection => (fromQuery.length ? callbackUrls(fromQuery, false, url) : []);
+  if (body.unreadable || !body.captured.length) return fromHead();
   const hookPath = webhookPaths.test(new URL(url).pathname);
   if (hookPath && body.truncated) return refusals.bad('the request body registering a webhook is larger than the capture cap: Airlock cannot read every URL it registers');
   const bytes = body.captured;
@@ -290,8 +293,8 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
     const fields = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || (hookPath && callbackKeysOf(n).some((k) => k === 'url' || k === 'address')))).fields;
     return callbackUrls([...fromQuery, ...fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')])], hookPath, url);
   }
-  if (!json && !form) return [];
-  if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return callbackUrls(fromQuery, false, url);
+  if (!json && !form) return fromHead();
+  if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return fromHead();
   const pairs: Array<[string, unknown]> = [...fromQuery];
   if (json) {
     // Every member with a string value, at any depth, in the parse's one pass.
@@ -312,11 +315,35 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
       // JSON only lenient readers take (twenty-first pass): the first value of a body that goes on
       // (Go's json.Decoder, Jackson), comments and trailing commas (JSONC readers), NaN, single quotes.
       const lenient = parseLenientJson(text);
-      if (!lenient || !('value' in lenient)) return [];
+      if (!lenient || !('value' in lenient)) return fromHead();
       urlsIn(lenient.value, ...(lenient.more ?? []));
     }
   } else for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
   return callbackUrls(pairs, hookPath, url);
+}
+
+/**
+ * Callback URLs a request's head names (twenty-first pass): OData's asynchronous `Prefer:
+ * odata.callback; url="…"` (OData 4.0 §8.2.8.5: the service notifies that URL when the answer is
+ * ready) and a header of a callback name with or without `X-` (`X-Callback-Url`, `Webhook-Url`).
+ */
+function headerCallbacks(rawHeaders: readonly string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < rawHeaders.length && out.length <= MAX_INDICES; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    const value = rawHeaders[i + 1]!;
+    if (name === 'prefer') {
+      for (const preference of value.split(',')) {
+        const [token, ...params] = preference.split(';');
+        if (!/^\s*(?:odata\.)?callback\s*$/i.test(token ?? '')) continue;
+        for (const p of params) {
+          const eq = p.indexOf('=');
+          if (eq > 0 && p.slice(0, eq).trim().toLowerCase() === 'url') out.push(['callbackurl', p.slice(eq + 1).trim().replace(/^"|"$/g, '')]);
+        }
+      }
+    } else if (namesCallback(name.replace(/^x-/, ''))) out.push([name.replace(/^x-/, ''), value]);
+  }
+  return out;
 }
 
 /**

@@ -325,8 +325,12 @@ const dav = await startUpstream(t, {
       const xmlType = /xml/.test(String(req.headers['content-type']));
       // (A multipart form's fields bound as a urlencoded form's are, as Django, Rails, PHP and multer do.)
       const multipartBound = (text: string): Record<string, string> => Object.fromEntries([...text.matchAll(/name="([^"]*)"\r\n\r\n([^]*?)\r\n--/g)].map((m) => [m[1]!, m[2]!]));
+      // (And OData's asynchronous callback, `Prefer: odata.callback; url="…"`, and an `X-Callback-Url` header.)
+      const preferred = /odata\.callback\s*;\s*url="?([^";,]*)/i.exec(String(req.headers.prefer ?? ''))?.[1];
+      if (preferred) sentTo.push(preferred);
+      if (req.headers['x-callback-url']) sentTo.push(String(req.headers['x-callback-url']));
       if (body.length && String(req.headers['content-type']).startsWith('multipart/form-data')) walk(multipartBound(body.toString()));
-      else if (body.length) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
+      else if (body.length && !String(req.headers['content-type']).startsWith('text/plain')) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -2855,6 +2859,20 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }], [{ name: 'XML element', large: false, tunnel: false }], [{ name: 'multipart field', large: false, tunnel: false }], [{ name: 'multipart field', large: true, tunnel: true }], [{ name: 'XML attribute, namespaced', large: false, tunnel: true }], [{ name: 'XML CDATA', large: false, tunnel: false }], [{ name: 'junk after', large: false, tunnel: true }], [{ name: 'a comment', large: false, tunnel: false }]] });
+  // Callbacks in the head (OData's Prefer, X-Callback-Url), and one in the query beside a text body.
+  const headed = (extra: string, query: string, url: string): Promise<{ text: string }> => rawToProxy(a.port, `POST http://${dHost}/ok/subscriptions${query} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${extra}Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello`, { responses: 1 });
+  for (const [how, url] of [['allowed', allowed], ['evil', 'https://evil.example/cb']] as const) {
+    for (const [what, extra, query] of [
+      ['Prefer: odata.callback', `Prefer: respond-async, odata.callback; url="${url}"\r\n`, ''],
+      ['X-Callback-Url', `X-Callback-Url: ${url}\r\n`, ''],
+      ['a query callback beside a text body', '', `?callback_url=${encodeURIComponent(url)}`],
+    ] as const) {
+      const before = sentTo.length;
+      const [res] = parseResponses((await headed(extra, query, url)).text);
+      if (how === 'allowed') t.ok(res?.status === 201 && sentTo.slice(before).includes(allowed), `control: ${what} naming the allowed host is registered (${res?.status})`);
+      else t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `${what} naming another host: decided (${res?.status})`);
+    }
+  }
   // A Graph API batch in the first value of a body that goes on: the server runs its calls.
   const batchOf = (target: string, after: string): string => `${JSON.stringify({ batch: [{ method: 'DELETE', relative_url: target }] })}${after}`;
   t.equal(parseResponses((await send('/ok/stream/', 'application/json', batchOf('ok/dav/x.txt', '\n{"more": 1}'), false)).text)[0]?.status, 200, 'control: a batch of allowed calls in a first value goes through');
