@@ -290,8 +290,10 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   // A multipart form's fields, which Django, Rails, PHP, multer and Spring bind as they bind a urlencoded form's (twenty-first pass).
   if (!json && type.startsWith('multipart/form-data')) {
     const raw = contentTypeOf(rawHeaders) ?? type;
-    const fields = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || (hookPath && callbackKeysOf(n).some((k) => k === 'url' || k === 'address')))).fields;
-    return callbackUrls([...fromQuery, ...fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')])], hookPath, url);
+    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || (hookPath && callbackKeysOf(n).some((k) => k === 'url' || k === 'address'))));
+    // (A field in a charset no decoder here knows, its own or the form's `_charset_`: UTF-7's `https+ADovLw-…`.)
+    if (read.undecodable?.length) return refusals.bodyUnreadable(`the request carries a callback field (${JSON.stringify(read.undecodable[0]!.slice(0, 40))}) in a charset Airlock cannot decode, which a server may decode and register; send it in UTF-8`);
+    return callbackUrls([...fromQuery, ...read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')])], hookPath, url);
   }
   if (!json && !form) return fromHead();
   if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return fromHead();

@@ -324,7 +324,12 @@ const dav = await startUpstream(t, {
       };
       const xmlType = /xml/.test(String(req.headers['content-type']));
       // (A multipart form's fields bound as a urlencoded form's are, as Django, Rails, PHP and multer do.)
-      const multipartBound = (text: string): Record<string, string> => Object.fromEntries([...text.matchAll(/name="([^"]*)"\r\n\r\n([^]*?)\r\n--/g)].map((m) => [m[1]!, m[2]!]));
+      // (A field in the charset a `_charset_` field names, as Jetty reads it.)
+      const multipartBound = (text: string): Record<string, string> => {
+        const fields = [...text.matchAll(/name="([^"]*)"\r\n\r\n([^]*?)\r\n--/g)].map((m) => [m[1]!, m[2]!] as const);
+        const charset = fields.find(([n]) => n === '_charset_')?.[1];
+        return Object.fromEntries(fields.map(([n, v]) => [n, charset ? decodedIn(Buffer.from(v, 'latin1'), charset).toString() : v]));
+      };
       // (And OData's asynchronous callback, `Prefer: odata.callback; url="…"`, and an `X-Callback-Url` header.)
       const preferred = /odata\.callback\s*;\s*url="?([^";,]*)/i.exec(String(req.headers.prefer ?? ''))?.[1];
       if (preferred) sentTo.push(preferred);
@@ -2837,14 +2842,16 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'a trailing comma': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"sub": {"notificationUrl": ${JSON.stringify(url)},},}`],
     // A multipart form's field, bound as a urlencoded one is.
     'multipart field': (url, _o, large) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n` : ''}--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url}\r\n--mb--\r\n`],
+    'multipart field in UTF-7': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nutf-7\r\n--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url.replace('://', '+ADovLw-')}\r\n--mb--\r\n`],
     // The same object in XML, as Spring (Jackson's XML module) and ASP.NET bind one.
     'XML element': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
     'XML attribute, namespaced': (url) => ['/ok/subscriptions', 'text/xml; charset=utf-8', `<s:Subscription xmlns:s="urn:s" s:notificationUrl="${url.replace(/\//g, '&#x2f;')}"/>`],
     'XML CDATA': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><!-- hook --><callback_url><![CDATA[${url}]]></callback_url></Subscription>`],
   };
   const allowed = `http://${dHost}/ok/cb`;
-  // Controls: each shape naming the allowed host is registered there.
+  // Controls: each shape naming the allowed host is registered there (UTF-7, which Airlock cannot decode, is refused whatever it names).
   for (const [i, name] of Object.keys(shapes).entries()) {
+    if (name.includes('UTF-7')) continue;
     const before = sentTo.length;
     const [path, type, body] = shapes[name]!(allowed, allowed, false);
     const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
@@ -2856,9 +2863,9 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       const before = sentTo.length;
       const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
       const [res] = parseResponses((await send(path, type, body, tunnel)).text);
-      return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
+      return res !== undefined && [400, 403, 415].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
     },
-  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }], [{ name: 'XML element', large: false, tunnel: false }], [{ name: 'multipart field', large: false, tunnel: false }], [{ name: 'multipart field', large: true, tunnel: true }], [{ name: 'XML attribute, namespaced', large: false, tunnel: true }], [{ name: 'XML CDATA', large: false, tunnel: false }], [{ name: 'junk after', large: false, tunnel: true }], [{ name: 'a comment', large: false, tunnel: false }]] });
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }], [{ name: 'XML element', large: false, tunnel: false }], [{ name: 'multipart field', large: false, tunnel: false }], [{ name: 'multipart field', large: true, tunnel: true }], [{ name: 'multipart field in UTF-7', large: false, tunnel: false }], [{ name: 'XML attribute, namespaced', large: false, tunnel: true }], [{ name: 'XML CDATA', large: false, tunnel: false }], [{ name: 'junk after', large: false, tunnel: true }], [{ name: 'a comment', large: false, tunnel: false }]] });
   // Callbacks in the head (OData's Prefer, X-Callback-Url), and one in the query beside a text body.
   const headed = (extra: string, query: string, url: string): Promise<{ text: string }> => rawToProxy(a.port, `POST http://${dHost}/ok/subscriptions${query} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${extra}Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello`, { responses: 1 });
   for (const [how, url] of [['allowed', allowed], ['evil', 'https://evil.example/cb']] as const) {
