@@ -242,7 +242,11 @@ function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: str
  * with `includeResourceData` the message itself), Twilio's `StatusCallback`, Azure Event Grid's
  * `endpointUrl`, and the callback and webhook URLs of many other APIs.
  */
-const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'callbackurl', 'callback', 'statuscallback', 'statuscallbackurl', 'webhookurl', 'webhook', 'hookurl', 'notifyurl', 'endpointurl', 'payloadurl', 'deliveryurl']);
+const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'callbackurl', 'callback', 'statuscallback', 'statuscallbackurl', 'webhookurl', 'webhook', 'hookurl', 'notifyurl', 'endpointurl', 'payloadurl', 'deliveryurl',
+  // OpenID Connect's dynamic client registration (twenty-first pass): the provider fetches `jwks_uri`,
+  // `sector_identifier_uri` and `request_uris` and posts logout tokens and CIBA notifications (tokens) to
+  // the back-channel endpoints.
+  'jwksuri', 'sectoridentifieruri', 'requesturis', 'backchannellogouturi', 'backchannelclientnotificationendpoint']);
 
 /**
  * Endpoints that register a webhook, where a plain `url` (or `address`) is where the service will
@@ -258,8 +262,8 @@ const webhookPaths = /\/(?:hooks|webhooks|webhook|webhook_endpoints|connector|co
  * What a JSON or form body naming a callback member holds (every callbackKeys name ends so, in any
  * letter case), or an escape that may spell one: one linear pass over the text.
  */
-const callbackJsonMark = /(?:url|callback|webhook)"|\\u/i;
-const callbackFormMark = /(?:url|callback|webhook)=|%/i;
+const callbackJsonMark = /(?:url|uris?|callback|webhook|endpoint)"|\\u/i;
+const callbackFormMark = /(?:url|uris?|callback|webhook|endpoint)=|%/i;
 
 /**
  * The URLs a request's JSON or form body registers for the service to call later (callbackKeys
@@ -301,14 +305,18 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   if (json) {
     // Every member with a string value, at any depth, in the parse's one pass.
     const text = bytes.toString('utf8');
+    // (A list under a callback name is each of its URLs: `request_uris`.)
+    const take = (k: string, v: unknown): void => {
+      if (k.length > 64) return;
+      if (typeof v === 'string' && mayBeHttpUrl(v)) pairs.push([k, v]);
+      else if (Array.isArray(v) && isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) pairs.push([k, x]);
+    };
     const urlsIn = (...roots: unknown[]): void => {
-      for (const o of objectsIn(...roots)) {
-        for (const [k, v] of Object.entries(o)) if (typeof v === 'string' && k.length <= 64 && mayBeHttpUrl(v)) pairs.push([k, v]);
-      }
+      for (const o of objectsIn(...roots)) for (const [k, v] of Object.entries(o)) take(k, v);
     };
     try {
       JSON.parse(text, (k, v: unknown) => {
-        if (typeof v === 'string' && k.length <= 64 && mayBeHttpUrl(v)) pairs.push([k, v]);
+        take(k, v);
         return v;
       });
       // A member given twice: JSON.parse keeps the last, Go's gjson and simdjson take the first (twenty-first pass).

@@ -298,11 +298,14 @@ const dav = await startUpstream(t, {
     // admission webhooks, Microsoft Graph subscriptions, Twilio's status callbacks): the service
     // sends to the URL registered, later and on its own.
     // (GitHub's `PATCH …/hooks/{id}/config` moves a hook; a job API takes its callback in the query; WebSub's hub.callback.)
-    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhook_endpoints|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector)$/.test(src)) {
+    // (And OpenID Connect's dynamic client registration: the provider fetches `jwks_uri`, `sector_identifier_uri`
+    // and `request_uris`, and posts logout tokens and CIBA notifications to the back-channel endpoints.)
+    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhook_endpoints|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register)$/.test(src)) {
       const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
       const walk = (v: unknown, key = ''): void => {
         // (A job API here calls back whatever URL it is given, under any name.)
-        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        else if (Array.isArray(v)) for (const x of v) walk(x, key);
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
       };
       walk(Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams));
@@ -2843,6 +2846,12 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     // A multipart form's field, bound as a urlencoded one is.
     'multipart field': (url, _o, large) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n` : ''}--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url}\r\n--mb--\r\n`],
     'multipart field in UTF-7': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nutf-7\r\n--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url.replace('://', '+ADovLw-')}\r\n--mb--\r\n`],
+    // OpenID Connect dynamic client registration (RFC 7591, OpenID Connect Registration and Back-Channel Logout, CIBA).
+    'OIDC jwks_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', redirect_uris: ['https://app.example/cb'], jwks_uri: url })],
+    'OIDC request_uris': (url, other) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', request_uris: [other, url] })],
+    'OIDC backchannel_logout_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', backchannel_logout_uri: url })],
+    'OIDC sector_identifier_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', sector_identifier_uri: url })],
+    'CIBA notification endpoint': (url) => ['/ok/register', 'application/json', JSON.stringify({ backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: url })],
     // The same object in XML, as Spring (Jackson's XML module) and ASP.NET bind one.
     'XML element': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
     'XML attribute, namespaced': (url) => ['/ok/subscriptions', 'text/xml; charset=utf-8', `<s:Subscription xmlns:s="urn:s" s:notificationUrl="${url.replace(/\//g, '&#x2f;')}"/>`],
@@ -2865,7 +2874,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
       const [res] = parseResponses((await send(path, type, body, tunnel)).text);
       return res !== undefined && [400, 403, 415].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
     },
-  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }], [{ name: 'XML element', large: false, tunnel: false }], [{ name: 'multipart field', large: false, tunnel: false }], [{ name: 'multipart field', large: true, tunnel: true }], [{ name: 'multipart field in UTF-7', large: false, tunnel: false }], [{ name: 'XML attribute, namespaced', large: false, tunnel: true }], [{ name: 'XML CDATA', large: false, tunnel: false }], [{ name: 'junk after', large: false, tunnel: true }], [{ name: 'a comment', large: false, tunnel: false }]] });
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }], [{ name: 'XML element', large: false, tunnel: false }], [{ name: 'multipart field', large: false, tunnel: false }], [{ name: 'multipart field', large: true, tunnel: true }], [{ name: 'multipart field in UTF-7', large: false, tunnel: false }], [{ name: 'OIDC jwks_uri', large: false, tunnel: false }], [{ name: 'OIDC request_uris', large: false, tunnel: true }], [{ name: 'CIBA notification endpoint', large: false, tunnel: false }], [{ name: 'XML attribute, namespaced', large: false, tunnel: true }], [{ name: 'XML CDATA', large: false, tunnel: false }], [{ name: 'junk after', large: false, tunnel: true }], [{ name: 'a comment', large: false, tunnel: false }]] });
   // Callbacks in the head (OData's Prefer, X-Callback-Url), and one in the query beside a text body.
   const headed = (extra: string, query: string, url: string): Promise<{ text: string }> => rawToProxy(a.port, `POST http://${dHost}/ok/subscriptions${query} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${extra}Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello`, { responses: 1 });
   for (const [how, url] of [['allowed', allowed], ['evil', 'https://evil.example/cb']] as const) {
