@@ -128,8 +128,9 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
   const fields: Array<[string, string]> = [];
   const undecodable: string[] = [];
   let complete = true;
+  const defaults = defaultCharsets(body, header, boundaries);
   for (const boundary of boundaries) {
-    const one = fieldsUnder(body, boundary, wanted, false);
+    const one = fieldsUnder(body, boundary, wanted, false, defaults);
     appendAll(fields, one.fields);
     complete &&= one.complete;
     if (one.undecodable) appendAll(undecodable, one.undecodable);
@@ -137,7 +138,7 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
     // Go, busboy, Rack 3: a delimiter begins a line): a `--X` inside a part's own head (`name="batch";
     // x="--X"`) cut that head for the reading above, which lost the field (eighteenth pass).
     if (midLineDelimiter(body, `--${boundary}`)) {
-      const lines = fieldsUnder(body, boundary, wanted, true);
+      const lines = fieldsUnder(body, boundary, wanted, true, defaults);
       const seen = new Map<string, number>();
       for (const [n, v] of one.fields) seen.set(`${n}\u0000${v}`, (seen.get(`${n}\u0000${v}`) ?? 0) + 1);
       for (const f of lines.fields) {
@@ -153,6 +154,26 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
   return undecodable.length ? { fields, complete, undecodable } : { fields, complete };
 }
 
+/** At most this many default charsets of one form are read (each costs a decoding of every field without its own). */
+const MAX_DEFAULT_CHARSETS = 4;
+
+/**
+ * The charsets a server decodes a field that declares none in (twenty-first pass), as RFC 7578
+ * §4.6 says: Jetty takes a `_charset_` field's value, Tomcat and Spring's multipart readers the
+ * request's own `charset` parameter (every reading of it, parameterReadings). A `batch` field in
+ * UTF-16 under `_charset_=utf-16le` ran its calls while it named none to a UTF-8 reading. Lower
+ * case, UTF-8 and ASCII left out.
+ */
+function defaultCharsets(body: Buffer, header: string, boundaries: readonly string[]): string[] {
+  const out = new Set(parameterReadings(header, 'charset').map((l) => l.trim().toLowerCase()));
+  if (body.includes('_charset_') || body.includes('_CHARSET_')) {
+    for (const boundary of boundaries) {
+      for (const [, v] of fieldsUnder(body, boundary, (n, file) => !file && n.toLowerCase() === '_charset_', false, []).fields) out.add(v.trim().toLowerCase());
+    }
+  }
+  return [...out].filter((l) => l && !isUtf8Label(l)).slice(0, MAX_DEFAULT_CHARSETS);
+}
+
 /** Whether `delimiter` occurs in the body anywhere but at the start of a line. */
 function midLineDelimiter(body: Buffer, delimiter: string): boolean {
   for (let at = body.indexOf(delimiter, 1, 'latin1'); at >= 0; at = body.indexOf(delimiter, at + delimiter.length, 'latin1')) {
@@ -164,8 +185,8 @@ function midLineDelimiter(body: Buffer, delimiter: string): boolean {
 /** A part head naming a file (`filename=`, `filename*=`): servers hand it over as an upload, not a form field. */
 const fileHead = /;\s*filename\*?\s*=/i;
 
-/** `lineStart`: delimiters only where a line begins (RFC 2046), else wherever they stand. */
-function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file: boolean) => boolean, lineStart: boolean): MultipartFields {
+/** `lineStart`: delimiters only where a line begins (RFC 2046), else wherever they stand; `defaults`: the charsets of a field that declares none (defaultCharsets). */
+function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file: boolean) => boolean, lineStart: boolean, defaults: readonly string[]): MultipartFields {
   const text = body.toString('latin1');
   const delimiter = `--${boundary}`;
   const find = (from: number): number => {
@@ -198,15 +219,21 @@ function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file
       const cte = /^[ \t]*content-transfer-encoding[ \t]*:[ \t]*(base64|quoted-printable)[ \t]*$/im.exec(head)?.[1]?.toLowerCase();
       const decoded = cte === 'base64' ? Buffer.from(value, 'base64').toString('latin1') : cte ? unQuotedPrintable(value) : undefined;
       // And in the charset its own Content-Type declares, as busboy (multer, fastify-multipart)
-      // decodes a field (twentieth pass: a `batch` part in `charset=utf-16le` ran its calls).
-      const charset = partCharset(head);
-      const inCharset = charset === undefined ? undefined : textIn(Buffer.from(decoded ?? value, 'latin1'), charset);
-      for (const name of dispositionNames(head)) {
-        if (!wanted(name, file)) continue;
+      // decodes a field (twentieth pass: a `batch` part in `charset=utf-16le` ran its calls), or
+      // when it declares none in the form's default ones (defaultCharsets).
+      const declared = partCharset(head);
+      const charsets = declared === undefined ? defaults : isUtf8Label(declared) ? [] : [declared];
+      const names = dispositionNames(head).filter((name) => wanted(name, file));
+      for (const name of names) {
         fields.push([name, value]);
         if (decoded !== undefined && decoded !== value) fields.push([name, decoded]);
-        if (inCharset === null) (undecodable ??= []).push(name);
-        else if (inCharset !== undefined && inCharset !== (decoded ?? value)) fields.push([name, inCharset]);
+      }
+      for (const charset of names.length ? charsets : []) {
+        const inCharset = textIn(Buffer.from(decoded ?? value, 'latin1'), charset);
+        for (const name of names) {
+          if (inCharset === null) (undecodable ??= []).push(name);
+          else if (inCharset !== (decoded ?? value)) fields.push([name, inCharset]);
+        }
       }
     }
     at = next;
@@ -214,11 +241,15 @@ function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file
   return undecodable ? { fields, complete: closed, undecodable } : { fields, complete: closed };
 }
 
-/** The charset a part's own Content-Type declares, lower case, unless UTF-8 (or none). */
+/** The charset a part's own Content-Type declares, lower case, or undefined when it declares none. */
 function partCharset(head: string): string | undefined {
   const type = /^[ \t]*content-type[ \t]*:([^\r\n]*)/im.exec(head)?.[1];
-  const label = type === undefined ? undefined : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
-  return label === undefined || label === 'utf-8' || label === 'utf8' || label === 'us-ascii' ? undefined : label;
+  return type === undefined ? undefined : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
+}
+
+/** Labels whose text is the bytes as sent (UTF-8, ASCII). */
+function isUtf8Label(label: string): boolean {
+  return label === 'utf-8' || label === 'utf8' || label === 'us-ascii';
 }
 
 /** A part's bytes decoded in `charset`, as latin1 of their UTF-8 (the fields' form); null for a charset no decoder here knows. */

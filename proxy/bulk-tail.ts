@@ -6,31 +6,34 @@
 // no index, or one already decided (the path's, or one a captured line named); else the upload is
 // cut there (StreamStop: a refusal, and the server never gets a whole request to run).
 import { Transform, type TransformCallback } from 'node:stream';
+import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
-import { bulkAction, routedUrl } from './second-targets.ts';
+import { bulkAction, bulkPathIndex } from './second-targets.ts';
 
 /** The longest action line read (an action's metadata is a few hundred bytes). */
 const MAX_ACTION_LINE = 64 * 1024;
 
-/** The watch for a `_bulk` body past the capture (`captured`: its first bytes, which the readers read), or undefined for another request. */
-export function bulkTailWatch(rawHeaders: readonly string[], url: string, captured: Buffer): Transform | undefined {
+/**
+ * The watch for a `_bulk` body the readers did not read whole (`body.captured`: its first bytes,
+ * which they read), or undefined for another request. A compressed bulk (Beats and Logstash gzip
+ * theirs) is watched as Elasticsearch decodes it (DecodedWatch), past the capture cap or when it
+ * decodes past what the readers decode; it was refused whole (twenty-first pass, left open by the
+ * nineteenth: a routine gzip'd bulk of a few MiB was a 400).
+ */
+export function bulkTailWatch(rawHeaders: readonly string[], url: string, body: { captured: Buffer; truncated: boolean }): Transform | undefined {
   if (!url.includes('_bulk') && !url.includes('%')) return undefined;
-  const path = new URL(routedUrl(url)).pathname;
-  if (!/\/_bulk\/*$/.test(path)) return undefined;
-  const segs = path.split('/').filter(Boolean);
-  if (segs.length > 2) return undefined;
-  let own: string | undefined;
-  try {
-    own = segs.length === 2 ? decodeURIComponent(segs[0]!) : undefined;
-  } catch {
-    return undefined; // the readers refused it already
-  }
-  let coded = false;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === 'content-encoding' && rawHeaders[i + 1]!.split(',').some((c) => c.trim() && c.trim().toLowerCase() !== 'identity')) coded = true;
-  }
-  return new BulkWatch(own, captured.length, coded);
+  const own = bulkPathIndex(url);
+  if (own === undefined) return undefined;
+  const codings = requestCodings(rawHeaders);
+  if (!codings?.length) return body.truncated ? new BulkWatch(own, body.captured.length, codings === undefined, false) : undefined;
+  // The decoded bytes the readers read (none when it decodes past what they decode).
+  const read = readersDecode(body.captured, codings, body.truncated);
+  if (!body.truncated && read !== 'too large') return undefined;
+  let type: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'content-type') type ??= rawHeaders[i + 1]!;
+  // (Its last chunk kept back until the end is judged: a last line without its newline is judged there.)
+  return new DecodedWatch(codings, type, new BulkWatch(own, read === 'too large' ? 0 : read, false, true), undefined, true);
 }
 
 function cut(why: string): StreamStop {
@@ -50,13 +53,21 @@ class BulkWatch extends Transform {
   /** The bytes of that line not yet let through. */
   private held: Buffer[] = [];
 
-  constructor(own: string | undefined, private readonly capturedLength: number, private readonly coded: boolean) {
+  /**
+   * `coded`: a coding no decoder here knows (the readers refused it already: cut past the capture).
+   * `inner`: fed decoded bytes by a DecodedWatch, which passes the agent's bytes on: it only judges.
+   */
+  constructor(own: string | null, private readonly capturedLength: number, private readonly coded: boolean, private readonly inner: boolean) {
     super();
-    if (own !== undefined) this.decided.add(own);
+    if (own !== null) this.decided.add(own);
+  }
+
+  override push(chunk: Buffer | null): boolean {
+    return this.inner || super.push(chunk);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    // A compressed bulk: its lines past the captured start are not read here (the readers read the start decoded).
+    // A coding no decoder here knows: nothing past the captured start is read.
     if (this.coded) {
       if (this.seen + chunk.length > this.capturedLength) return cb(cut('is compressed (Content-Encoding) and goes on'));
       this.seen += chunk.length;

@@ -8,7 +8,7 @@
 // server has the whole body.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { bomOf, MAX_CONTENT_CODINGS, unicodeLabel, zlibWrapped } from '../describe/body.ts';
+import { bomOf, DecodeFailure, MAX_CONTENT_CODINGS, undoContentCoding, unicodeLabel, zlibWrapped } from '../describe/body.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
 
@@ -28,6 +28,20 @@ export function requestCodings(rawHeaders: readonly string[]): string[] | undefi
     }
   }
   return codings;
+}
+
+/**
+ * How many decoded bytes of a coded body the second-target readers read (its captured start,
+ * decoded as they decode it: `prefix` when the body goes on past it); 'too large' when it decodes
+ * past what they decode (MAX_DECODED_BYTES: they read none of it).
+ */
+export function readersDecode(captured: Buffer, codings: string[], prefix: boolean): number | 'too large' {
+  try {
+    return undoContentCoding(captured, codings, prefix, true).length;
+  } catch (err) {
+    if (err instanceof DecodeFailure) return err.tooLarge ? 'too large' : 0;
+    throw err;
+  }
 }
 
 /** A UTF-16/32 charset label of the Content-Type, as the readers follow one (second-targets.ts serverBodies). */
@@ -54,8 +68,16 @@ export class DecodedWatch extends Transform {
   /** Decoding failed: the server cannot read it either, nothing more is watched. */
   private broken = false;
 
-  /** `legacy`: a charset (TextDecoder's name) to read the decoded bytes in, whatever they look like. */
-  constructor(codings: readonly string[], type: string | undefined, private readonly inner: Transform, legacy?: string) {
+  /** The last chunk, kept back (`holdLast`) until the next one came or the end was watched. */
+  private kept: Buffer | undefined;
+
+  /**
+   * `legacy`: a charset (TextDecoder's name) to read the decoded bytes in, whatever they look like.
+   * `holdLast`: a chunk leaves only when the next one comes or the end was watched, for an inner
+   * watch that judges what it holds at the end (a bulk's last line without its newline): a
+   * decoder's last bytes may come only at the end, when the chunks holding them had left.
+   */
+  constructor(codings: readonly string[], type: string | undefined, private readonly inner: Transform, legacy?: string, private readonly holdLast = false) {
     super();
     if (codings.length > MAX_CONTENT_CODINGS) this.broken = true;
     for (const c of [...codings].reverse()) {
@@ -71,11 +93,20 @@ export class DecodedWatch extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.through(chunk, false).then((stop) => cb(stop, stop ? undefined : chunk), (err: unknown) => cb(err as Error));
+    this.through(chunk, false).then((stop) => {
+      if (stop || !this.holdLast) return cb(stop, stop ? undefined : chunk);
+      const before = this.kept;
+      this.kept = chunk;
+      cb(null, before);
+    }, (err: unknown) => cb(err as Error));
   }
 
   override _flush(cb: TransformCallback): void {
-    this.through(Buffer.alloc(0), true).then((stop) => cb(stop), (err: unknown) => cb(err as Error));
+    this.through(Buffer.alloc(0), true).then((stop) => {
+      if (!stop && this.kept) this.push(this.kept);
+      this.kept = undefined;
+      cb(stop);
+    }, (err: unknown) => cb(err as Error));
   }
 
   /** `chunk` through the decoders and into the inner watch; the stop it gave, if any. */

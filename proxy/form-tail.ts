@@ -4,10 +4,10 @@
 // [{"method":"DELETE","relative_url":…}]` ran calls no one decided. The upload is cut where such a
 // field starts (StreamStop: a refusal, and the server never gets a whole request to run).
 import { Transform, type TransformCallback } from 'node:stream';
-import { bomOf, DecodeFailure, undoContentCoding } from '../describe/body.ts';
+import { bomOf } from '../describe/body.ts';
 import { dispositionNames } from '../describe/content-disposition.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
-import { DecodedWatch, requestCodings } from './decoded-watch.ts';
+import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
 import { mayBeHttpUrl, namesCallback, replyAddressesIn } from './second-targets.ts';
@@ -40,7 +40,7 @@ export function formTailWatches(rawHeaders: readonly string[], body: { captured:
   const media = type?.trim().toLowerCase() ?? '';
   if (!watchedMedia(media)) return [];
   // (Decoded once more only for a watched type: most coded uploads are not forms or JSON.)
-  if (!body.truncated && !decodesPastReaders(body.captured, codings!)) return [];
+  if (!body.truncated && readersDecode(body.captured, codings!, false) !== 'too large') return [];
   const make = (): Transform | undefined => {
     if (xmlMedia(media)) return new XmlReplyWatch(codings?.length ? 0 : body.captured.length);
     if (media.startsWith('application/x-www-form-urlencoded')) return new UrlencodedWatch();
@@ -149,17 +149,6 @@ function replyStop(what: string): StreamStop {
   return new StreamStop(refusals.bad(`the message past the part Airlock reads (the capture cap) has the service send elsewhere (${what}), which Airlock cannot decide; send it in a smaller message`));
 }
 
-/** Whether a coded body decodes to more than the second-target readers decode (they read none of it then). */
-function decodesPastReaders(captured: Buffer, codings: string[]): boolean {
-  try {
-    undoContentCoding(captured, codings, false, true);
-    return false;
-  } catch (err) {
-    if (err instanceof DecodeFailure) return err.tooLarge;
-    throw err;
-  }
-}
-
 /**
  * A callback member (second-targets.ts callbackKeys: `notificationUrl`, `callback_url`, `webhook`
  * …, at any depth of a JSON body, or a form field) holding an http(s) URL, past what the readers
@@ -180,7 +169,7 @@ function urlStart(head: string, undo: (s: string) => string): boolean {
   if (mayBeHttpUrl(text)) return true;
   // (A head of blanks, tabs or newlines, or of a scheme spread out by them, may still become one: WHATWG drops them.)
   const left = text.replace(/^[\s\x00-\x20]+/, '').replace(/[\t\n\r]/g, '').toLowerCase();
-  return head.length >= VALUE_HEAD && 'https:'.startsWith(left);
+  return head.length >= VALUE_HEAD && ('https:'.startsWith(left) || left === '/' || left === '\\');
 }
 
 /** JSON's one-letter escapes (a tab in a URL's scheme is dropped by WHATWG parsers: `h\ttps://`). */
@@ -493,6 +482,8 @@ class MultipartWatch extends Transform {
         const head = text.slice(headStart, blank);
         if (!/;\s*filename\*?\s*=/i.test(head)) {
           for (const name of dispositionNames(head)) if (RUN_FIELDS.has(name)) return cb(stop(name));
+          // A callback field (twenty-first pass): its value is not read here, the field stops the upload.
+          for (const name of dispositionNames(head)) if (namesCallback(name)) return cb(callbackStop(name));
         }
         at = text.indexOf(d, blank);
       }

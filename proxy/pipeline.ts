@@ -509,7 +509,7 @@ export class Pipeline {
     // A form past the capture (or decoding past what the readers decode): a field that makes the server run calls is watched
     // for as the rest leaves (proxy/form-tail.ts). So is an Elasticsearch bulk's: its later lines' indices (proxy/bulk-tail.ts).
     if (!x.upgrade && x.body.captured.length) outgoing.bodyTransforms.push(...formTailWatches(x.head.rawHeaders, x.body));
-    const bulk = !x.upgrade && x.body.truncated ? bulkTailWatch(x.head.rawHeaders, described.request.url, x.body.captured) : undefined;
+    const bulk = !x.upgrade && x.body.captured.length ? bulkTailWatch(x.head.rawHeaders, described.request.url, x.body) : undefined;
     if (bulk) outgoing.bodyTransforms.push(bulk);
     const ctx: RequestContext = x.upgrade
       ? { description: described, decision, outgoing, audit: {}, signal, refusalHeaders: {} }

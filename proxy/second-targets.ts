@@ -21,6 +21,7 @@ import type { RawRequest } from '../describe/describe.ts';
 import { bomOf, DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
+import { parseLenientJson } from '../describe/json-lenient.ts';
 import { multipartFields } from '../describe/multipart.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import { serverHeaderKey, trimWhere } from '../lib/text.ts';
@@ -241,7 +242,11 @@ function sentElsewhereOf(rawHeaders: readonly string[], method: string, url: str
  * with `includeResourceData` the message itself), Twilio's `StatusCallback`, Azure Event Grid's
  * `endpointUrl`, and the callback and webhook URLs of many other APIs.
  */
-const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'callbackurl', 'callback', 'statuscallback', 'statuscallbackurl', 'webhookurl', 'webhook', 'hookurl', 'notifyurl', 'endpointurl', 'payloadurl', 'deliveryurl']);
+const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'callbackurl', 'callback', 'statuscallback', 'statuscallbackurl', 'webhookurl', 'webhook', 'hookurl', 'notifyurl', 'endpointurl', 'payloadurl', 'deliveryurl',
+  // OpenID Connect's dynamic client registration (twenty-first pass): the provider fetches `jwks_uri`,
+  // `sector_identifier_uri` and `request_uris` and posts logout tokens and CIBA notifications (tokens) to
+  // the back-channel endpoints.
+  'jwksuri', 'sectoridentifieruri', 'requesturis', 'backchannellogouturi', 'backchannelclientnotificationendpoint']);
 
 /**
  * Endpoints that register a webhook, where a plain `url` (or `address`) is where the service will
@@ -257,8 +262,8 @@ const webhookPaths = /\/(?:hooks|webhooks|webhook|webhook_endpoints|connector|co
  * What a JSON or form body naming a callback member holds (every callbackKeys name ends so, in any
  * letter case), or an escape that may spell one: one linear pass over the text.
  */
-const callbackJsonMark = /(?:url|callback|webhook)"|\\u/i;
-const callbackFormMark = /(?:url|callback|webhook)=|%/i;
+const callbackJsonMark = /(?:url|uris?|callback|webhook|endpoint)"|\\u/i;
+const callbackFormMark = /(?:url|uris?|callback|webhook|endpoint)=|%/i;
 
 /**
  * The URLs a request's JSON or form body registers for the service to call later (callbackKeys
@@ -270,8 +275,11 @@ const callbackFormMark = /(?:url|callback|webhook)=|%/i;
 function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: ServerBody): NamedTarget[] | Rejection {
   const q = url.indexOf('?');
   // The query too: many APIs read a parameter from either.
-  const fromQuery = q >= 0 && callbackFormMark.test(url.slice(q)) ? [...new URLSearchParams(url.slice(q + 1).split('#', 1)[0])] : [];
-  if (body.unreadable || !body.captured.length) return fromQuery.length ? callbackUrls(fromQuery, false) : [];
+  // And the head (twenty-first pass): OData's `Prefer: odata.callback; url="…"` and `X-Callback-Url` and kin.
+  const fromQuery = [...(q >= 0 && callbackFormMark.test(url.slice(q)) ? new URLSearchParams(url.slice(q + 1).split('#', 1)[0]) : []), ...headerCallbacks(rawHeaders)];
+  // (A body with nothing read in it still leaves these: a query callback beside a text body was dropped.)
+  const fromHead = (): NamedTarget[] | Rejection => (fromQuery.length ? callbackUrls(fromQuery, false, url) : []);
+  if (body.unreadable || !body.captured.length) return fromHead();
   const hookPath = webhookPaths.test(new URL(url).pathname);
   if (hookPath && body.truncated) return refusals.bad('the request body registering a webhook is larger than the capture cap: Airlock cannot read every URL it registers');
   const bytes = body.captured;
@@ -280,46 +288,106 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
   const json = first === 0x7b || first === 0x5b;
   const form = !json && type.startsWith('application/x-www-form-urlencoded');
-  if (!json && !form) return [];
-  if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return callbackUrls(fromQuery, false);
+  // The same object as XML (twenty-first pass): Spring with Jackson's XML module and ASP.NET's XML
+  // formatters bind `<notificationUrl>` (or an attribute of that name) as they bind the JSON member.
+  if (!json && !form && first === 0x3c && /xml/.test(type)) return callbackUrls([...fromQuery, ...xmlNamedValues(bytes.toString('utf8'))], hookPath, url);
+  // A multipart form's fields, which Django, Rails, PHP, multer and Spring bind as they bind a urlencoded form's (twenty-first pass).
+  if (!json && type.startsWith('multipart/form-data')) {
+    const raw = contentTypeOf(rawHeaders) ?? type;
+    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || (hookPath && callbackKeysOf(n).some((k) => k === 'url' || k === 'address'))));
+    // (A field in a charset no decoder here knows, its own or the form's `_charset_`: UTF-7's `https+ADovLw-…`.)
+    if (read.undecodable?.length) return refusals.bodyUnreadable(`the request carries a callback field (${JSON.stringify(read.undecodable[0]!.slice(0, 40))}) in a charset Airlock cannot decode, which a server may decode and register; send it in UTF-8`);
+    return callbackUrls([...fromQuery, ...read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')])], hookPath, url);
+  }
+  if (!json && !form) return fromHead();
+  if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return fromHead();
   const pairs: Array<[string, unknown]> = [...fromQuery];
   if (json) {
     // Every member with a string value, at any depth, in the parse's one pass.
+    const text = bytes.toString('utf8');
+    // (A list under a callback name is each of its URLs: `request_uris`.)
+    const take = (k: string, v: unknown): void => {
+      if (k.length > 64) return;
+      if (typeof v === 'string' && mayBeHttpUrl(v)) pairs.push([k, v]);
+      else if (Array.isArray(v) && isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) pairs.push([k, x]);
+    };
+    const urlsIn = (...roots: unknown[]): void => {
+      for (const o of objectsIn(...roots)) for (const [k, v] of Object.entries(o)) take(k, v);
+    };
     try {
-      JSON.parse(bytes.toString('utf8'), (k, v: unknown) => {
-        if (typeof v === 'string' && k.length <= 64 && mayBeHttpUrl(v)) pairs.push([k, v]);
+      JSON.parse(text, (k, v: unknown) => {
+        take(k, v);
         return v;
       });
+      // A member given twice: JSON.parse keeps the last, Go's gjson and simdjson take the first (twenty-first pass).
+      if (scanJson(text, false).duplicateCount) urlsIn(scanJson(text, true).firstWins);
     } catch {
-      return [];
+      // JSON only lenient readers take (twenty-first pass): the first value of a body that goes on
+      // (Go's json.Decoder, Jackson), comments and trailing commas (JSONC readers), NaN, single quotes.
+      const lenient = parseLenientJson(text);
+      if (!lenient || !('value' in lenient)) return fromHead();
+      urlsIn(lenient.value, ...(lenient.more ?? []));
     }
   } else for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
-  return callbackUrls(pairs, hookPath);
+  return callbackUrls(pairs, hookPath, url);
+}
+
+/**
+ * Callback URLs a request's head names (twenty-first pass): OData's asynchronous `Prefer:
+ * odata.callback; url="…"` (OData 4.0 §8.2.8.5: the service notifies that URL when the answer is
+ * ready) and a header of a callback name with or without `X-` (`X-Callback-Url`, `Webhook-Url`).
+ */
+function headerCallbacks(rawHeaders: readonly string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < rawHeaders.length && out.length <= MAX_INDICES; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    const value = rawHeaders[i + 1]!;
+    if (name === 'prefer') {
+      for (const preference of value.split(',')) {
+        const [token, ...params] = preference.split(';');
+        if (!/^\s*(?:odata\.)?callback\s*$/i.test(token ?? '')) continue;
+        for (const p of params) {
+          const eq = p.indexOf('=');
+          if (eq > 0 && p.slice(0, eq).trim().toLowerCase() === 'url') out.push(['callbackurl', p.slice(eq + 1).trim().replace(/^"|"$/g, '')]);
+        }
+      }
+    } else if (namesCallback(name.replace(/^x-/, ''))) out.push([name.replace(/^x-/, ''), value]);
+  }
+  return out;
 }
 
 /**
  * A member or field name as callbackUrls matches it: a form's nested name by its last part
  * (`config[url]`, WebSub's `hub.callback`, and that one nested: `options[hub.callback]`, which PHP
- * keeps whole inside brackets), letter case, `_` and `-` folded away.
+ * keeps whole inside brackets), letter case, `_` and `-` folded away. And a name without brackets
+ * as PHP fills $_POST (twenty-first pass): leading blanks dropped, `.`, blanks and an unclosed `[`
+ * turned to `_`, so `callback.url`, `callback url` and `callback[url` are Laravel's `callback_url`.
  */
-function callbackKey(k: string): string {
+function callbackKeysOf(k: string): string[] {
   const inner = k.endsWith(']') ? k.slice(k.lastIndexOf('[') + 1, -1) : k;
-  return foldedKey(inner.slice(inner.lastIndexOf('.') + 1)).replaceAll('-', '');
+  const last = foldedKey(inner.slice(inner.lastIndexOf('.') + 1)).replaceAll('-', '');
+  if (k.includes(']') || !/[. []/.test(k)) return [last];
+  const php = foldedKey(k.replace(/^ +/, '').replace(/[. []/g, '_')).replaceAll('-', '');
+  return php === last ? [last] : [last, php];
+}
+
+/** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys). */
+function isCallbackKey(k: string): boolean {
+  return callbackKeysOf(k).some((key) => callbackKeys.has(key));
 }
 
 /** Whether a member or field name is one a service reads a callback URL from (callbackKeys), for the watch past the capture (proxy/form-tail.ts). */
 export function namesCallback(name: string): boolean {
-  return name.length <= 128 && callbackKeys.has(callbackKey(name));
+  return name.length <= 128 && isCallbackKey(name);
 }
 
-/** The callback URLs among a request's named values (callbackTargetsOf), each as a POST to it. */
-function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean): NamedTarget[] | Rejection {
+/** The callback URLs among a request's named values (callbackTargetsOf), each as a POST to it; `base` is the request's URL, what a scheme-relative value is resolved against. */
+function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean, base: string): NamedTarget[] | Rejection {
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
-    const key = callbackKey(k);
-    if (!callbackKeys.has(key) && !(hookPath && (key === 'url' || key === 'address'))) continue;
-    const target = httpUrlAsParsed(v);
+    if (!isCallbackKey(k) && !(hookPath && callbackKeysOf(k).some((key) => key === 'url' || key === 'address'))) continue;
+    const target = httpUrlAsParsed(v, base);
     if (target === undefined) continue;
     out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${v.trim().slice(0, 160)}` });
     if (out.size > MAX_INDICES) return refusals.bad(`the request registers more than ${MAX_INDICES} URLs for the service to call`);
@@ -331,13 +399,15 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
 /**
  * Whether a value may read as an http(s) URL to a WHATWG URL parser (Node's `fetch` and `new URL`,
  * Rust's `url` crate): it strips leading C0 controls and blanks and drops tabs and newlines
- * anywhere, so `\x01https://…` and `h\ttps://…` are such URLs (twentieth pass). Cheap: most values
- * are ruled out by their first character.
+ * anywhere, so `\x01https://…` and `h\ttps://…` are such URLs (twentieth pass). A scheme-relative
+ * value (`//evil.example/cb`; `\\evil.example`, `/\evil.example`: a backslash is a slash in an
+ * http(s) URL) is one too, to a service that resolves it against its own URL (twenty-first pass).
+ * Cheap: most values are ruled out by their first character.
  */
 export function mayBeHttpUrl(v: string): boolean {
   const c = v.charCodeAt(0);
-  if (c > 0x20 && c !== 0x68 && c !== 0x48 && !/\s/.test(v[0]!)) return false;
-  return /^https?:/i.test(unpadded(v).replace(/[\t\n\r]/g, ''));
+  if (c > 0x20 && c !== 0x68 && c !== 0x48 && c !== 0x2f && c !== 0x5c && !/\s/.test(v[0]!)) return false;
+  return /^(?:https?:|[/\\]{2})/i.test(unpadded(v).replace(/[\t\n\r]/g, ''));
 }
 
 /** A value without leading and trailing C0 controls and blanks (WHATWG), nor Unicode whitespace (Python's `requests` strips it). */
@@ -348,12 +418,15 @@ function unpadded(v: string): string {
 /**
  * The http(s) URL a service that parses a value as WHATWG does dials (`https:\\evil.example\cb`,
  * `https:evil.example/cb`, `https:/evil.example` are `https://evil.example/…` to it, as a backslash
- * is a slash to .NET's `Uri` too); undefined when it names none.
+ * is a slash to .NET's `Uri` too; `//evil.example/cb` is resolved against `base`, the request's
+ * URL, as a service resolving it against its own does); undefined when it names none.
  */
-function httpUrlAsParsed(v: string): string | undefined {
+function httpUrlAsParsed(v: string, base: string): string | undefined {
   const value = unpadded(v);
-  if (!mayBeHttpUrl(value) || !URL.canParse(value)) return undefined;
-  const u = new URL(value);
+  if (!mayBeHttpUrl(value)) return undefined;
+  // (Absolute when it parses so: with a base, WHATWG reads `https:evil.example` as a path of the base.)
+  const u = URL.parse(value) ?? URL.parse(value, base);
+  if (!u) return undefined;
   return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : undefined;
 }
 
@@ -691,6 +764,8 @@ interface ServerBody {
   readonly captured: Buffer;
   readonly truncated: boolean;
   readonly unreadable: string | undefined;
+  /** It decodes past what the readers decode (MAX_DECODED_BYTES); a watch may read it decoded as it leaves. */
+  readonly tooLarge?: boolean;
 }
 
 /**
@@ -703,7 +778,7 @@ interface ServerBody {
  * request it would have read.
  */
 function serverBody(rawHeaders: readonly string[], body: CapturedBody, labelled = true, legacy?: string): ServerBody {
-  let read: { captured: Buffer; truncated: boolean; unreadable: string | undefined } | undefined;
+  let read: { captured: Buffer; truncated: boolean; unreadable: string | undefined; tooLarge?: boolean } | undefined;
   const get = (): NonNullable<typeof read> => {
     if (read) return read;
     if (!body.captured.length) return (read = { ...body, unreadable: undefined });
@@ -726,13 +801,14 @@ function serverBody(rawHeaders: readonly string[], body: CapturedBody, labelled 
       return (read = { captured: text ?? bytes, truncated: body.truncated, unreadable: undefined });
     } catch (err) {
       if (!(err instanceof DecodeFailure)) throw err;
-      return (read = { captured: Buffer.alloc(0), truncated: true, unreadable: err.message });
+      return (read = { captured: Buffer.alloc(0), truncated: true, unreadable: err.message, tooLarge: err.tooLarge });
     }
   };
   return {
     get captured() { return get().captured; },
     get truncated() { return get().truncated; },
     get unreadable() { return get().unreadable; },
+    get tooLarge() { return get().tooLarge; },
   };
 }
 
@@ -1723,6 +1799,50 @@ function elementTexts(text: string, name: string, max: number): string[] | undef
   return out;
 }
 
+/** At most this many elements and attributes of an XML body are read for callbacks (more is no subscription). */
+const MAX_XML_NAMES = 20_000;
+
+/**
+ * The [local name, text] of every element whose text has no markup in it, and [name, value] of
+ * every attribute, of an XML body (comments and CDATA as a parser reads them, entities undone):
+ * what an XML data binder (Jackson's XML module, .NET's XmlSerializer) reads a property from.
+ * One linear pass; names of callbackKeys only are kept.
+ */
+function xmlNamedValues(raw: string): Array<[string, string]> {
+  const xml = xmlWithoutMarkup(raw);
+  const out: Array<[string, string]> = [];
+  let seen = 0;
+  for (let lt = xml.indexOf('<'); lt >= 0 && seen < MAX_XML_NAMES; lt = xml.indexOf('<', lt + 1), seen++) {
+    let end = lt + 1;
+    while (end < xml.length && /[\w.:-]/.test(xml[end]!)) end++;
+    const name = xml.slice(lt + 1, end);
+    if (!name) continue;
+    const gt = xml.indexOf('>', end);
+    if (gt < 0) break;
+    // Attributes: name="value" or name='value'.
+    const head = xml.slice(end, gt);
+    for (let a = 0; a < head.length && seen < MAX_XML_NAMES; seen++) {
+      const eq = head.indexOf('=', a);
+      if (eq < 0) break;
+      const attr = head.slice(a, eq).trim();
+      let v = eq + 1;
+      while (head[v] === ' ' || head[v] === '\t' || head[v] === '\n' || head[v] === '\r') v++;
+      const quote = head[v];
+      if (quote !== '"' && quote !== "'") break;
+      const close = head.indexOf(quote, v + 1);
+      if (close < 0) break;
+      const local = attr.slice(attr.lastIndexOf(':') + 1);
+      if (namesCallback(local)) out.push([local, xmlText(head.slice(v + 1, close))]);
+      a = close + 1;
+    }
+    const local = name.slice(name.lastIndexOf(':') + 1);
+    if (xml[gt - 1] === '/' || !namesCallback(local)) continue;
+    const next = xml.indexOf('<', gt + 1);
+    out.push([local, xmlText(xml.slice(gt + 1, next < 0 ? xml.length : next))]);
+  }
+  return out;
+}
+
 /** XML character data: the five entities and numeric references. */
 function xmlText(s: string): string {
   return s.replace(/&(?:#x([0-9a-f]+)|#(\d+)|(amp|lt|gt|quot|apos));/gi, (e, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
@@ -1756,6 +1876,22 @@ interface IndexTarget {
 }
 
 /**
+ * The index a `_bulk` endpoint's path names (`/logs/_bulk`), null for `/_bulk`; undefined for any
+ * other path (or one the readers refuse): the bulks whose lines proxy/bulk-tail.ts reads as they leave.
+ */
+export function bulkPathIndex(url: string): string | null | undefined {
+  const path = new URL(routedUrl(url)).pathname;
+  if (!/\/_bulk\/*$/.test(path)) return undefined;
+  const segs = path.split('/').filter(Boolean);
+  if (segs.length > 2) return undefined;
+  try {
+    return segs.length === 2 ? decodeURIComponent(segs[0]!) : null;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Other indices an Elasticsearch/OpenSearch body acts on than its path names:
  * - `_bulk`, `_msearch`, `_msearch/template`, `_mget`, `_mtermvectors`: an action line's `_index`
  *   (`{"delete": {"_index": "users", "_id": "1"}}` in a bulk to `/logs/_bulk`), a search header's
@@ -1774,6 +1910,8 @@ function otherIndices(requestUrl: string, body: ServerBody): IndexTarget[] | Rej
   // Elasticsearch splits its raw path as Java's `split("/")` does, which drops trailing empty
   // segments: `/logs/_bulk/` is the bulk endpoint.
   if (!/\/_(?:bulk|msearch|mget|mtermvectors|reindex|aliases|msearch\/template)\/*(?:[?#]|$)/.test(requestUrl)) return [];
+  // (A bulk decoding past what is read here is read decoded as it leaves: proxy/bulk-tail.ts.)
+  if (body.unreadable && body.tooLarge && bulkPathIndex(requestUrl) !== undefined) return [];
   if (body.unreadable) return unreadableBody('an Elasticsearch body naming indices', body.unreadable);
   if (!body.captured.length) return [];
   const u = new URL(requestUrl);
@@ -2130,12 +2268,14 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
   const text = body.captured.toString('utf8');
   const u = new URL(requestUrl);
   const templates = /\/_(?:search|msearch|render)\/template(?:\/|$)/.test(u.pathname) ? 'any' : /\/_scripts\//.test(u.pathname) ? 'mustache' : undefined;
+  // (A template run by id: its stored text is read nowhere here, its params are; see storedRunIndices.)
+  const runsStored = templates === 'any' && /\/_(?:search|msearch)\/template(?:\/|$)/.test(u.pathname) && /"id"|\\u/.test(text);
   // A template's member names and raw insertions come from its params (eighteenth pass): read
   // before the quick look below, which sees only the text as sent.
   if (templates && text.includes('{{') && body.truncated) return refusals.bad('the request body is a search template larger than the capture cap: Airlock cannot read what it renders to');
   // Most queries name no other document: no walk without the keys one needs (a template's
   // source as a JSON string writes them `\"index\"`).
-  if (!/"_?index\\?"/.test(text) && !text.includes('\\u') && !(templates && text.includes('{{'))) return [];
+  if (!/"_?index\\?"/.test(text) && !text.includes('\\u') && !(templates && text.includes('{{')) && !runsStored) return [];
   if (body.truncated) return refusals.bad('the request body is an Elasticsearch query larger than the capture cap that names an index: Airlock cannot read every document it looks up');
   const found = new Map<string, IndexTarget>();
   const roots: unknown[] = [];
@@ -2171,6 +2311,10 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
         }
       }
       const source = o.source ?? o.inline ?? o.template;
+      if (runsStored && source === undefined && (typeof o.id === 'string' || typeof o.id === 'number')) {
+        const refused = storedRunIndices(String(o.id), o.params, u, found);
+        if (refused) return refused;
+      }
       // (A stored Painless script's source is no template: only a mustache one is stored as one.)
       if (source === undefined || (templates === 'mustache' && o.lang !== 'mustache')) continue;
       const written = typeof source === 'string' ? source : JSON.stringify(source);
@@ -2208,6 +2352,34 @@ function lookedUpDocuments(requestUrl: string, body: ServerBody): IndexTarget[] 
     }
   }
   return [...found.values()];
+}
+
+/**
+ * A search template run by id (twenty-first pass, left open since the seventeenth): its stored text
+ * is not read here (stored before Airlock ran, or by another client), and a stored template that
+ * takes a lookup's index from a param (`"index": "{{i}}"`, run with `params: {i: "deny"}`) read a
+ * document of deny while the policy saw a search of the path's index. Each param value that could
+ * be an index name (Elasticsearch's rules: lower case, none of `\ / * ? " < > | , #` or blanks; a
+ * comma list is each of its names) is decided as a read of that index, into `found`; more than
+ * MAX_INDICES are refused. What a stored template names itself stays unread.
+ */
+function storedRunIndices(id: string, params: unknown, u: URL, found: Map<string, IndexTarget>): Rejection | undefined {
+  const stack = [params];
+  for (let seen = 0; stack.length && seen < 10_000; seen++) {
+    const v = stack.pop();
+    if (v && typeof v === 'object') {
+      for (const x of Object.values(v as Record<string, unknown>)) stack.push(x);
+      continue;
+    }
+    if (typeof v !== 'string' && typeof v !== 'number') continue;
+    for (const name of String(v).split(',')) {
+      if (!/^[^-_+A-Z\\/*?"<>| ,#\s][^A-Z\\/*?"<>| ,#\s]{0,254}$/.test(name) || name === '.' || name === '..') continue;
+      const path = `/${encodeURIComponent(name)}/_search`;
+      found.set(path, { method: 'GET', url: new URL(path, u).href, why: `its template stored as ${id.slice(0, 60)} may look up a document of index ${name.slice(0, 100)}, a param's value` });
+      if (found.size > MAX_INDICES) return tooMany('names of indices in the params of a template run by id');
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -2427,7 +2599,13 @@ function precededByOpenCall(tokens: ReadonlyArray<{ kind: string; text: string }
  * list; Salesforce reads field names without case). Airlock cannot tell which calls run: refused.
  */
 function ambiguousEnvelope(text: string, json: unknown): Rejection | undefined {
-  const scan = scanJson(text, false);
+  let scan: ReturnType<typeof scanJson>;
+  try {
+    scan = scanJson(text, false);
+  } catch {
+    // (scanJson reads valid JSON only: this body was read leniently, parseObject.)
+    return refusals.bad('the batch body is JSON only lenient readers take (a value after the first, a comment, a trailing comma): strict servers refuse it and lenient ones run its calls, so Airlock refuses it');
+  }
   if (scan.duplicates.length) return refusals.bad(`the batch body repeats a key (${describeDuplicates(scan.duplicates, scan.duplicateCount)}): servers take the first or the last, so Airlock cannot tell which calls run`);
   const folded = keysEqualButForCase(json);
   if (folded) return refusals.bad(`the batch body has keys equal but for letter case or underscores (${folded.slice(0, 200)}): servers that match keys without case (Go's) or by either proto name (Google's) read one for the other, so Airlock cannot tell which calls run`);
@@ -2507,12 +2685,17 @@ function serverKeys<T>(root: T): T {
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
+  let o: unknown;
   try {
-    const o: unknown = JSON.parse(text);
-    return o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
+    o = JSON.parse(text);
   } catch {
-    return undefined;
+    // As lenient readers read it (twenty-first pass): the first value of a body that goes on (Go's
+    // json.Decoder, Jackson), comments and trailing commas (JSONC readers), NaN, single quotes; a Graph
+    // API batch followed by `]x` named no call to JSON.parse while such a server ran each.
+    const lenient = text.length ? parseLenientJson(text) : undefined;
+    o = lenient && 'value' in lenient ? lenient.value : undefined;
   }
+  return o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
 }
 
 /** `ref` resolved against the request's URL when it is on the same origin and its path reads one way; else the refusal. */

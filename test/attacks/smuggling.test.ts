@@ -12,6 +12,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
+import jsonc from 'jsonc-simple-parser';
 import { withoutNamedHeaders } from '../../proxy/http-util.ts';
 import { leavesUnreadBody, readableAsRequest } from '../../proxy/upstream.ts';
 import { curl, eventually, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
@@ -196,6 +197,10 @@ function serverRead(req: http.IncomingMessage, raw: Buffer): Buffer {
   // (Shift_JIS, ISO-2022-JP; UTF-7 and EBCDIC through Python's codecs, as Django does).
   return charset && !/^utf-?(?:8|16|32)/.test(charset) ? decodedIn(b, charset) : b;
 }
+/** The first JSON value of a text, the rest unread, as Go's json.Decoder and Jackson (FAIL_ON_TRAILING_TOKENS off) read a body. */
+function firstValue(text: string): unknown {
+  return JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.JSONDecoder().raw_decode(sys.stdin.read().lstrip())[0]))'], { input: text }).stdout.toString());
+}
 /** Bytes in a charset as UTF-8: TextDecoder's, else Python's codecs (UTF-7, EBCDIC); as they are when neither knows it. */
 function decodedIn(b: Buffer, charset: string): Buffer {
   try {
@@ -293,15 +298,47 @@ const dav = await startUpstream(t, {
     // admission webhooks, Microsoft Graph subscriptions, Twilio's status callbacks): the service
     // sends to the URL registered, later and on its own.
     // (GitHub's `PATCH …/hooks/{id}/config` moves a hook; a job API takes its callback in the query; WebSub's hub.callback.)
-    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhook_endpoints|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector)$/.test(src)) {
+    // (And OpenID Connect's dynamic client registration: the provider fetches `jwks_uri`, `sector_identifier_uri`
+    // and `request_uris`, and posts logout tokens and CIBA notifications to the back-channel endpoints.)
+    if ((req.method === 'POST' || req.method === 'PATCH') && /\/(?:hooks|webhook_endpoints|validatingwebhookconfigurations|subscriptions|Messages\.json|config|jobs|hub|connector|register)$/.test(src)) {
       const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
       const walk = (v: unknown, key = ''): void => {
         // (A job API here calls back whatever URL it is given, under any name.)
-        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        else if (Array.isArray(v)) for (const x of v) walk(x, key);
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
       };
       walk(Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams));
-      if (body.length) walk(form ? Object.fromEntries(new URLSearchParams(body.toString())) : JSON.parse(body.toString()));
+      // (Under /php/ it reads a form as PHP fills $_POST: `.`, blanks and an unclosed `[` in a name are `_`;
+      // under /first/ a JSON member given twice as first-wins readers (Go's gjson, simdjson) take it.)
+      const php = (k: string): string => k.replace(/^ +/, '').replace(/[. ]/g, '_').replace(/\[(?![^\]]*\])/, '_');
+      const firstWins = (text: string): unknown => JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.loads(sys.stdin.read(), object_pairs_hook=lambda ps: dict(reversed(ps)))))'], { input: text }).stdout.toString());
+      // (Under /stream/ the first JSON value, the rest unread, as Go's json.Decoder and Jackson read a body;
+      // under /jsonc/ comments and trailing commas taken, as Jackson's ALLOW_COMMENTS and System.Text.Json's options do.)
+      const json = (text: string): unknown => src.includes('/first/') ? firstWins(text) : src.includes('/stream/') ? firstValue(text) : src.includes('/jsonc/') ? jsonc.parse(text) : JSON.parse(text);
+      // (An XML body is bound as Jackson's XML module binds one: elements and attributes by local name, CDATA and entities read.)
+      const xmlBound = (text: string): Record<string, string> => {
+        const plain = text.replace(/<!\[CDATA\[([^]*?)\]\]>/g, (_, c: string) => c.replaceAll('&', '&amp;').replaceAll('<', '&lt;'));
+        const unescape = (v: string): string => v.replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+        const o: Record<string, string> = {};
+        for (const m of plain.matchAll(/<(?:[\w.-]+:)?([\w.-]+)[^>]*?>([^<]*)<\//g)) o[m[1]!] = unescape(m[2]!);
+        for (const m of plain.matchAll(/\s(?:[\w.-]+:)?([\w.-]+)\s*=\s*"([^"]*)"/g)) o[m[1]!] = unescape(m[2]!);
+        return o;
+      };
+      const xmlType = /xml/.test(String(req.headers['content-type']));
+      // (A multipart form's fields bound as a urlencoded form's are, as Django, Rails, PHP and multer do.)
+      // (A field in the charset a `_charset_` field names, as Jetty reads it.)
+      const multipartBound = (text: string): Record<string, string> => {
+        const fields = [...text.matchAll(/name="([^"]*)"\r\n\r\n([^]*?)\r\n--/g)].map((m) => [m[1]!, m[2]!] as const);
+        const charset = fields.find(([n]) => n === '_charset_')?.[1];
+        return Object.fromEntries(fields.map(([n, v]) => [n, charset ? decodedIn(Buffer.from(v, 'latin1'), charset).toString() : v]));
+      };
+      // (And OData's asynchronous callback, `Prefer: odata.callback; url="…"`, and an `X-Callback-Url` header.)
+      const preferred = /odata\.callback\s*;\s*url="?([^";,]*)/i.exec(String(req.headers.prefer ?? ''))?.[1];
+      if (preferred) sentTo.push(preferred);
+      if (req.headers['x-callback-url']) sentTo.push(String(req.headers['x-callback-url']));
+      if (body.length && String(req.headers['content-type']).startsWith('multipart/form-data')) walk(multipartBound(body.toString()));
+      else if (body.length && !String(req.headers['content-type']).startsWith('text/plain')) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -324,7 +361,7 @@ const dav = await startUpstream(t, {
     }
     // A search template (mustache): its source, inline (a string or an object) or stored, rendered
     // with the params (`{{name}}`, `{{#toJson}}name{{/toJson}}`) and run as the search it becomes.
-    if (req.method === 'POST' && /^(?:\/[^/]+)?\/_search\/template$/.test(src)) {
+    if (req.method === 'POST' && /^(?:\/[^/]+)?\/_search\/template\/*$/.test(src)) {
       const o = JSON.parse(body.toString()) as { id?: string; source?: unknown; params?: Record<string, unknown> };
       const template = o.id !== undefined ? storedScripts.get(o.id) ?? '{}' : typeof o.source === 'string' ? o.source : JSON.stringify(o.source);
       // (`{{{name}}}` is written raw; `{{name}}` JSON-escaped, as Elasticsearch's mustache does in a JSON template.)
@@ -458,15 +495,21 @@ const dav = await startUpstream(t, {
       let value = new URL(req.url ?? '/', 'http://x').searchParams.get('batch') ?? undefined;
       if (type.startsWith('application/x-www-form-urlencoded')) value ??= new URLSearchParams(body.toString()).get('batch') ?? undefined;
       else if (type.startsWith('multipart/form-data')) {
-        // (A part in the charset its own Content-Type declares is decoded so, as busboy decodes a field.)
-        const m = /name="batch"\r\n(?:Content-Type: [^\r\n]*?charset=([\w-]+)[^\r\n]*\r\n)?\r\n([^]*?)\r\n--/.exec(body.toString('latin1'));
-        if (m) value ??= (m[1] ? decodedIn(Buffer.from(m[2]!, 'latin1'), m[1]) : Buffer.from(m[2]!, 'latin1')).toString();
+        // (A part in the charset its own Content-Type declares is decoded so, as busboy decodes a field;
+        // one without, in the form's default charset as RFC 7578 §4.6 says and Jetty reads it: a
+        // `_charset_` field's value, else the top-level `charset` (Tomcat and Spring decode fields so).)
+        const text = body.toString('latin1');
+        const m = /name="batch"\r\n(?:Content-Type: [^\r\n]*?charset=([\w-]+)[^\r\n]*\r\n)?\r\n([^]*?)\r\n--/.exec(text);
+        const fallback = /name="_charset_"\r\n\r\n([\w-]+)\r\n--/.exec(text)?.[1] ?? /;\s*charset="?([\w-]+)/i.exec(type)?.[1];
+        const charset = m?.[1] ?? fallback;
+        if (m) value ??= (charset ? decodedIn(Buffer.from(m[2]!, 'latin1'), charset) : Buffer.from(m[2]!, 'latin1')).toString();
       }
       else if (type.startsWith('application/json')) {
         // (JSON that does not parse, as a cut stream's may not, is a 400: nothing runs.)
         let parsed: { batch?: unknown };
         try {
-          parsed = JSON.parse(body.toString()) as { batch?: unknown };
+          // (Under /stream/ its first value, as Go's json.Decoder and Jackson read it.)
+          parsed = (src.includes('/stream/') ? firstValue(body.toString()) : JSON.parse(body.toString())) as { batch?: unknown };
         } catch {
           return void res.writeHead(400, { 'content-length': 0 }).end();
         }
@@ -1147,6 +1190,43 @@ t.test('an Elasticsearch body past the capture cap: a bulk\'s later lines act on
   ] as const).entries()) {
     const [res] = parseResponses((await send(path, body, i % 2 === 1)).text);
     t.ok(res?.status === 400 && isProblem(res), `a bulk to ${path} naming deny past the capture cap: 400 (${res?.status})`);
+  }
+  // Twenty-first pass (left open by the nineteenth): a compressed bulk was refused whole once it went
+  // past the capture cap or decoded past what the readers decode (1 MiB), though routine (Beats and
+  // Logstash gzip their bulks): its lines are read decoded as they leave now.
+  const sendCoded = (path: string, body: Buffer, coding: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = Buffer.from(`Content-Type: application/x-ndjson\r\nContent-Encoding: ${coding}\r\nContent-Length: ${body.length}\r\n\r\n`);
+    return tunnel
+      ? rawToProxy(a.port, [Buffer.from(`CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${dHost}\r\n`), head, body], { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, [Buffer.from(`POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}`), head, body], { responses: 1 });
+  };
+  const coded = (text: string, coding: string): Buffer => coding === 'gzip' ? zlib.gzipSync(text) : coding === 'deflate' ? zlib.deflateSync(text) : zlib.brotliCompressSync(text);
+  // Past the readers: 1.2 MiB of one line repeated (under 2 KiB on the wire); past the cap: 300 KB of random documents (150 KB on the wire, more than one read).
+  const sizes = {
+    'decoding past the readers': (index: string | undefined): string => docs(index, 1200),
+    'past the capture cap': (index: string | undefined): string => Array.from({ length: 300 }, () => `${index === undefined ? '{"index":{}}' : `{"index":{"_index":"${index}"}}`}\n{"msg":"${crypto.randomBytes(500).toString('hex')}"}\n`).join(''),
+  };
+  for (const [i, [size, coding, first, later]] of ([
+    ['decoding past the readers', 'gzip', undefined, undefined],
+    ['past the capture cap', 'gzip', 'ok2', 'ok'],
+    ['decoding past the readers', 'br', 'ok', 'ok'],
+    ['past the capture cap', 'deflate', undefined, 'ok'],
+  ] as const).entries()) {
+    const ran = esRan.length;
+    const text = `{"index":{"_index":"${first ?? 'ok'}"}}\n${doc}${sizes[size](later)}{"delete":{"_index":"${first ?? 'ok'}","_id":"1"}}\n`;
+    const [res] = parseResponses((await sendCoded('/ok/_bulk', coded(text, coding), coding, i % 2 === 1)).text);
+    t.ok(res?.status === 200 && esRan.slice(ran).includes(`delete ${first ?? 'ok'}`), `control: a ${coding} bulk ${size} acting on decided indices goes through and runs (${res?.status})`);
+  }
+  // (A last line without its newline too: its decoded bytes may come only at the stream's end.)
+  for (const [s, size] of (Object.keys(sizes) as Array<keyof typeof sizes>).entries()) {
+    for (const [i, coding] of ['gzip', 'deflate', 'br'].entries()) {
+      for (const end of [(i + s) % 2 ? '' : '\n']) {
+        const ran = esRan.length;
+        const [res] = parseResponses((await sendCoded('/ok/_bulk', coded(`${sizes[size](undefined)}{"delete":{"_index":"deny","_id":"1"}}${end}`, coding), coding, i % 2 === 0)).text);
+        t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !esRan.slice(ran).includes('delete deny'), `a ${coding} bulk ${size} naming deny later${end ? '' : ', its last line without a newline'}: refused, not run (${res?.status})`);
+      }
+    }
   }
   // Within the capture: lines the readers read out of step with the server (a blank document
   // line, a member JavaScript lists before the action, a second action member, a comment).
@@ -2399,6 +2479,24 @@ t.test('property: a search template whose member names or raw insertions come fr
   // Run by id, params carrying the lookup as JSON text (for a template stored before): read, refused.
   const [byId] = parseResponses((await send('/ok/_search/template', JSON.stringify({ id: 'plain', params: { q: lookup } }), false)).text);
   t.ok(byId !== undefined && [400, 403].includes(byId.status) && isProblem(byId), `a template run by id whose params carry a lookup as JSON text: refused (${byId?.status})`);
+  // Twenty-first pass (left open since the seventeenth): a template stored before Airlock ran (or by
+  // another client) that takes a lookup's index from a param, run by id with that param naming deny.
+  storedScripts.set('pre-lookup', '{"query": {"terms": {"user": {"index": "{{i}}", "id": "2", "path": "f"}}}}');
+  for (const [i, [path, params]] of ([['/ok/_search/template', { i: 'ok' }], ['/ok/_search/template', { i: 'ok', note: 'Hello world' }]] as const).entries()) {
+    const before = esRan.length;
+    const [res] = parseResponses((await send(path, JSON.stringify({ id: 'pre-lookup', params }), i % 2 === 1)).text);
+    t.ok(res?.status === 200 && esRan.slice(before).includes('lookup ok'), `control: a template stored before, run by id with params naming the allowed index, goes through (${res?.status})`);
+  }
+  t.match((await send('/ok/_search/template', JSON.stringify({ id: 'plain', params: { q: 'The Index of books' } }), false)).text, /^HTTP\/1\.1 200/, 'control: a template run by id with a phrase for a param goes through');
+  for (const [i, [path, params]] of ([
+    ['/ok/_search/template', { i: 'deny' }],
+    ['/_search/template', { i: 'deny' }],
+    ['/ok/_search/template', { i: 'ok,deny' }],
+    ['/ok/_search/template/', { note: 'x', i: 'deny' }],
+  ] as const).entries()) {
+    const [res] = parseResponses((await send(path, JSON.stringify({ id: 'pre-lookup', params }), i % 2 === 0)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res), `a template stored before, run by id at ${path} with params ${JSON.stringify(params)}: refused (${res?.status})`);
+  }
   t.notOk(ran(), 'the server never looked up a document of deny');
 });
 
@@ -2557,6 +2655,62 @@ t.test('property: a body (or a multipart part) in a charset its server decodes b
   ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ shape: 'Graph batch', charset: 'utf-7', label: 'charset=%s', size: 'small', tunnel: false }], [{ shape: 'callback', charset: 'shift_jis', label: 'charset=%s', size: 'past the capture cap', tunnel: true }], [{ shape: 'Graph batch', charset: 'iso-2022-jp', label: 'charset=%s', size: 'past the capture cap', tunnel: false }]] });
 });
 
+t.test('property: a multipart field without its own charset is read in the form\'s default charset (a `_charset_` field, RFC 7578 §4.6 as Jetty reads it; the top-level charset as Tomcat and Spring read it), or refused', async (t) => {
+  // Twenty-first pass: only a part's own Content-Type charset was read, while Jetty decodes a field
+  // that declares none by the value of a `_charset_` field, and Tomcat's and Spring's multipart
+  // readers by the request's charset: a `batch` field in UTF-16, EBCDIC or UTF-7 named no call to
+  // Airlock, a Shift_JIS or Big5 `"\x81\"` ended a string its UTF-8 reading continued.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (type: string, bytes: Buffer, tunnel: boolean): Promise<{ text: string }> => {
+    const head = Buffer.from(`Content-Type: ${type}\r\nContent-Length: ${bytes.length}\r\n\r\n`);
+    return tunnel
+      ? rawToProxy(a.port, [Buffer.from(`CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST / HTTP/1.1\r\nHost: ${dHost}\r\n`), head, bytes], { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, [Buffer.from(`POST http://${dHost}/ HTTP/1.1\r\nHost: ${dHost}\r\n${auth}`), head, bytes], { responses: 1 });
+  };
+  const py = (text: string, charset: string): Buffer => spawnSync('python3', ['-c', 'import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().decode().encode(sys.argv[1]))', charset], { input: text }).stdout;
+  // The calls as the charset spells them: wide and EBCDIC bytes, UTF-7's `+AFs-` for `[`, and in
+  // Shift_JIS and Big5 a lead byte that takes the backslash after it (`\x81\` one character), so the
+  // quote after it ends the string where a UTF-8 reading sees `\"` and reads on.
+  const calls = (charset: string, ok: boolean): Buffer => {
+    const target = ok ? 'ok/dav/x.txt' : 'deny/secret.txt';
+    switch (charset) {
+      case 'utf-16le': return Buffer.from(JSON.stringify([{ method: 'DELETE', relative_url: target }]), 'utf16le');
+      case 'utf-7': return Buffer.from(JSON.stringify([{ method: 'DELETE', relative_url: target }]).replace('[', '+AFs-'));
+      case 'cp037': return py(JSON.stringify([{ method: 'DELETE', relative_url: target }]), 'cp037');
+      default: {
+        const lead = Buffer.from([charset === 'big5' ? 0xa4 : 0x81, 0x5c]);
+        return Buffer.concat([Buffer.from('[{"method": "GET", "relative_url": "ok/dav/a.txt?q='), lead, Buffer.from(`"}, {"method": "DELETE", "relative_url": "${target}"}]`)]);
+      }
+    }
+  };
+  const bodyOf = (charset: string, where: string, ok: boolean): { type: string; bytes: Buffer } => {
+    const field = (name: string, value: Buffer): Buffer => Buffer.concat([Buffer.from(`--fb\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`), value, Buffer.from('\r\n')]);
+    const parts = where === '_charset_ before' ? [field('_charset_', Buffer.from(charset)), field('batch', calls(charset, ok))]
+      : where === '_charset_ after' ? [field('batch', calls(charset, ok)), field('_charset_', Buffer.from(charset))]
+      : [field('batch', calls(charset, ok))];
+    const label = where === 'top-level charset' ? `; charset=${charset}` : where === 'top-level charset quoted' ? `; charset="${charset}"` : '';
+    return { type: `multipart/form-data; boundary=fb${label}`, bytes: Buffer.concat([...parts, Buffer.from('--fb--\r\n')]) };
+  };
+  const wheres = ['_charset_ before', '_charset_ after', 'top-level charset', 'top-level charset quoted'];
+  // Controls: calls to allowed paths in the charsets Airlock decodes go through and run.
+  for (const [i, [charset, where]] of ([['utf-16le', '_charset_ before'], ['shift_jis', '_charset_ after'], ['big5', 'top-level charset']] as const).entries()) {
+    const before = batchRan.length;
+    const { type, bytes } = bodyOf(charset, where, true);
+    const [res] = parseResponses((await send(type, bytes, i % 2 === 1)).text);
+    t.ok(res?.status === 200 && batchRan.slice(before).includes('DELETE /ok/dav/x.txt'), `control: a ${charset} batch by ${where} of allowed calls goes through (${res?.status})`);
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({ charset: fc.constantFrom('utf-16le', 'utf-7', 'cp037', 'shift_jis', 'big5'), where: fc.constantFrom(...wheres), tunnel: fc.boolean() }),
+    async ({ charset, where, tunnel }) => {
+      const before = batchRan.length;
+      const { type, bytes } = bodyOf(charset, where, false);
+      const [res] = parseResponses((await send(type, bytes, tunnel)).text);
+      return res !== undefined && [400, 403, 415].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny'));
+    },
+  ), { numRuns: Math.min(numRuns, 16), ...seed, examples: [[{ charset: 'utf-16le', where: '_charset_ before', tunnel: false }], [{ charset: 'shift_jis', where: '_charset_ after', tunnel: true }], [{ charset: 'big5', where: 'top-level charset', tunnel: false }], [{ charset: 'cp037', where: '_charset_ before', tunnel: false }]] });
+});
+
 t.test('property: a SOAP message\'s WS-Addressing ReplyTo or FaultTo past the capture cap is read as it leaves: one naming another address stops the upload', async (t) => {
   // Twentieth pass (left open by the nineteenth): the reader reads the captured start, and XML bodies
   // were not watched as they leave, so a ReplyTo after a large header (a padding element, a
@@ -2607,13 +2761,14 @@ t.test('property: a SOAP message\'s WS-Addressing ReplyTo or FaultTo past the ca
   ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ element: 'ReplyTo', prefix: 'wsa:', type: 'application/soap+xml', coding: 'identity', cut: false, tunnel: false }]] });
 });
 
-t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backslashes, no slashes, tabs, C0 controls) is decided where the service will send', async (t) => {
+t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backslashes, no slashes, tabs, C0 controls, no scheme) is decided where the service will send', async (t) => {
   // Twentieth pass: the readers took a callback value for a URL only when it began `http(s)://`,
   // while Node's fetch and `new URL` (and Rust's url crate; .NET's Uri takes `\` for `/`) read
   // `https:\\evil.example\cb`, `https:evil.example/cb`, `h<TAB>ttps://…` and `\x01https://…` as
   // https://evil.example/…: a subscription posting there went through undecided.
   const dHost = `allowed.example:${dav.port}`;
-  const whatwg = (v: string): string | undefined => { try { const u = new URL(v.trim()); return /^https?:$/.test(u.protocol) ? u.host : undefined; } catch { return undefined; } };
+  // (The service resolves a value against its own URL, as `new URL(v, base)` does: `//evil.example/cb` is https://evil.example/cb to it.)
+  const whatwg = (v: string): string | undefined => { const u = URL.parse(v.trim()) ?? URL.parse(v.trim(), 'https://allowed.example/ok/'); return u && /^https?:$/.test(u.protocol) ? u.host : undefined; };
   const send = (type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
     const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     return tunnel
@@ -2627,6 +2782,11 @@ t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backsl
       case 'no slashes': return `https:${host}/cb`;
       case 'one slash': return `HTTPS:/${host}/cb`;
       case 'tab in the scheme': return `h\tt\ntps://${host}/cb`;
+      // Twenty-first pass: no scheme at all, resolved against the service's own URL.
+      case 'scheme-relative': return `//${host}/cb`;
+      case 'scheme-relative backslashes': return `\\\\${host}\\cb`;
+      case 'slash and backslash': return ` /\\${host}/cb`;
+      case 'tab between the slashes': return `/\t/${host}/cb`;
       default: return `\u0001https://${host}/cb`;
     }
   };
@@ -2634,7 +2794,7 @@ t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backsl
   const bodyOf = (shape: string, value: string, large: boolean): [string, string] => shape === 'form'
     ? ['application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}callback_url=${encodeURIComponent(value)}`]
     : ['application/json', JSON.stringify(large ? { pad, subscription: { notificationUrl: value } } : { notificationUrl: value })];
-  const spellings = ['backslashes', 'no slashes', 'one slash', 'tab in the scheme', 'C0 control'];
+  const spellings = ['backslashes', 'no slashes', 'one slash', 'tab in the scheme', 'C0 control', 'scheme-relative', 'scheme-relative backslashes', 'slash and backslash', 'tab between the slashes'];
   // Controls: the same spellings of the allowed host register there; a value that is no URL past the cap goes through.
   for (const [i, how] of spellings.entries()) {
     const before = sentTo.length;
@@ -2654,7 +2814,89 @@ t.test('property: a callback URL spelled as a WHATWG URL parser reads it (backsl
       const [res] = parseResponses((await send(type, body, tunnel)).text);
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => whatwg(v) === 'evil.example');
     },
-  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ how: 'backslashes', shape: 'JSON', large: false, tunnel: false }], [{ how: 'tab in the scheme', shape: 'form', large: true, tunnel: true }]] });
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ how: 'backslashes', shape: 'JSON', large: false, tunnel: false }], [{ how: 'tab in the scheme', shape: 'form', large: true, tunnel: true }], [{ how: 'scheme-relative', shape: 'JSON', large: false, tunnel: false }], [{ how: 'scheme-relative backslashes', shape: 'form', large: false, tunnel: true }], [{ how: 'slash and backslash', shape: 'JSON', large: true, tunnel: false }]] });
+});
+
+t.test('property: a callback named as its server reads the name (PHP\'s `callback.url`, `callback url`, `callback[url`), given twice (first-wins JSON readers) or in JSON only lenient readers take (a value after, comments, trailing commas) or in XML is decided where the service will send', async (t) => {
+  // Twenty-first pass: PHP fills $_POST with `.`, blanks and an unclosed `[` of a name turned to `_`,
+  // so `callback.url=` is Laravel's `callback_url` (the readers took `url`, the last dotted part);
+  // a JSON member given twice was read by its last value, while Go's gjson and simdjson take the first;
+  // a body JSON.parse refuses (a value or junk after the first, a comment, a trailing comma) named no
+  // callback, while Go's json.Decoder and Jackson read its first value, and JSONC readers all of it.
+  const dHost = `allowed.example:${dav.port}`;
+  const send = (path: string, type: string, body: string, tunnel: boolean): Promise<{ text: string }> => {
+    const head = `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return tunnel
+      ? rawToProxy(a.port, [`CONNECT ${dHost} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}\r\nPOST ${path} HTTP/1.1\r\nHost: ${dHost}\r\n${head}`, body], { responses: 1 })
+        .then((r) => ({ text: r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '') }))
+      : rawToProxy(a.port, [`POST http://${dHost}${path} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${head}`, body], { responses: 1 });
+  };
+  const pad = crypto.randomBytes(150_000).toString('hex');
+  const shapes: Record<string, (url: string, other: string, large: boolean) => [string, string, string]> = {
+    'callback.url': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}callback.url=${encodeURIComponent(url)}`],
+    'callback url': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}callback+url=${encodeURIComponent(url)}`],
+    'callback[url': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}callback%5Burl=${encodeURIComponent(url)}`],
+    'twice': (url, other, large) => ['/ok/first/subscriptions', 'application/json', `{"notificationUrl": ${JSON.stringify(url)}, ${large ? `"pad": "${pad}", ` : ''}"notificationUrl": ${JSON.stringify(other)}}`],
+    'twice, escaped': (url, other, large) => ['/ok/first/subscriptions', 'application/json', `{"sub": {"notificationUrl": ${JSON.stringify(url)}, ${large ? `"pad": "${pad}", ` : ''}"notific\\u0061tionUrl": ${JSON.stringify(other)}}}`],
+    // JSON read as lenient servers read it: the first value of a body that goes on, comments, a trailing comma.
+    'a value after': (url, _o, large) => ['/ok/stream/subscriptions', 'application/json', `{"notificationUrl": ${JSON.stringify(url)}${large ? `, "pad": "${pad}"` : ''}}\n{"more": 1}`],
+    'junk after': (url, _o, large) => ['/ok/stream/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"notificationUrl": ${JSON.stringify(url)}}]x`],
+    'a comment': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{/* the subscription */ "notificationUrl": ${JSON.stringify(url)}${large ? `, "pad": "${pad}"` : ''}}`],
+    'a trailing comma': (url, _o, large) => ['/ok/jsonc/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"sub": {"notificationUrl": ${JSON.stringify(url)},},}`],
+    // A multipart form's field, bound as a urlencoded one is.
+    'multipart field': (url, _o, large) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `${large ? `--mb\r\nContent-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n` : ''}--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url}\r\n--mb--\r\n`],
+    'multipart field in UTF-7': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nutf-7\r\n--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url.replace('://', '+ADovLw-')}\r\n--mb--\r\n`],
+    // OpenID Connect dynamic client registration (RFC 7591, OpenID Connect Registration and Back-Channel Logout, CIBA).
+    'OIDC jwks_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', redirect_uris: ['https://app.example/cb'], jwks_uri: url })],
+    'OIDC request_uris': (url, other) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', request_uris: [other, url] })],
+    'OIDC backchannel_logout_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', backchannel_logout_uri: url })],
+    'OIDC sector_identifier_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', sector_identifier_uri: url })],
+    'CIBA notification endpoint': (url) => ['/ok/register', 'application/json', JSON.stringify({ backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: url })],
+    // The same object in XML, as Spring (Jackson's XML module) and ASP.NET bind one.
+    'XML element': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
+    'XML attribute, namespaced': (url) => ['/ok/subscriptions', 'text/xml; charset=utf-8', `<s:Subscription xmlns:s="urn:s" s:notificationUrl="${url.replace(/\//g, '&#x2f;')}"/>`],
+    'XML CDATA': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><!-- hook --><callback_url><![CDATA[${url}]]></callback_url></Subscription>`],
+  };
+  const allowed = `http://${dHost}/ok/cb`;
+  // Controls: each shape naming the allowed host is registered there (UTF-7, which Airlock cannot decode, is refused whatever it names).
+  for (const [i, name] of Object.keys(shapes).entries()) {
+    if (name.includes('UTF-7')) continue;
+    const before = sentTo.length;
+    const [path, type, body] = shapes[name]!(allowed, allowed, false);
+    const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
+    t.ok(res?.status === 201 && sentTo.slice(before).includes(allowed), `control: a callback to the allowed host as ${name} is registered (${res?.status})`);
+  }
+  await fc.assert(fc.asyncProperty(
+    fc.record({ name: fc.constantFrom(...Object.keys(shapes)), large: fc.boolean(), tunnel: fc.boolean() }),
+    async ({ name, large, tunnel }) => {
+      const before = sentTo.length;
+      const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
+      const [res] = parseResponses((await send(path, type, body, tunnel)).text);
+      return res !== undefined && [400, 403, 415].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example'));
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed, examples: [[{ name: 'callback.url', large: false, tunnel: false }], [{ name: 'twice', large: false, tunnel: true }], [{ name: 'callback url', large: true, tunnel: false }], [{ name: 'twice, escaped', large: true, tunnel: false }], [{ name: 'XML element', large: false, tunnel: false }], [{ name: 'multipart field', large: false, tunnel: false }], [{ name: 'multipart field', large: true, tunnel: true }], [{ name: 'multipart field in UTF-7', large: false, tunnel: false }], [{ name: 'OIDC jwks_uri', large: false, tunnel: false }], [{ name: 'OIDC request_uris', large: false, tunnel: true }], [{ name: 'CIBA notification endpoint', large: false, tunnel: false }], [{ name: 'XML attribute, namespaced', large: false, tunnel: true }], [{ name: 'XML CDATA', large: false, tunnel: false }], [{ name: 'junk after', large: false, tunnel: true }], [{ name: 'a comment', large: false, tunnel: false }]] });
+  // Callbacks in the head (OData's Prefer, X-Callback-Url), and one in the query beside a text body.
+  const headed = (extra: string, query: string, url: string): Promise<{ text: string }> => rawToProxy(a.port, `POST http://${dHost}/ok/subscriptions${query} HTTP/1.1\r\nHost: ${dHost}\r\n${auth}${extra}Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello`, { responses: 1 });
+  for (const [how, url] of [['allowed', allowed], ['evil', 'https://evil.example/cb']] as const) {
+    for (const [what, extra, query] of [
+      ['Prefer: odata.callback', `Prefer: respond-async, odata.callback; url="${url}"\r\n`, ''],
+      ['X-Callback-Url', `X-Callback-Url: ${url}\r\n`, ''],
+      ['a query callback beside a text body', '', `?callback_url=${encodeURIComponent(url)}`],
+    ] as const) {
+      const before = sentTo.length;
+      const [res] = parseResponses((await headed(extra, query, url)).text);
+      if (how === 'allowed') t.ok(res?.status === 201 && sentTo.slice(before).includes(allowed), `control: ${what} naming the allowed host is registered (${res?.status})`);
+      else t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `${what} naming another host: decided (${res?.status})`);
+    }
+  }
+  // A Graph API batch in the first value of a body that goes on: the server runs its calls.
+  const batchOf = (target: string, after: string): string => `${JSON.stringify({ batch: [{ method: 'DELETE', relative_url: target }] })}${after}`;
+  t.equal(parseResponses((await send('/ok/stream/', 'application/json', batchOf('ok/dav/x.txt', '\n{"more": 1}'), false)).text)[0]?.status, 200, 'control: a batch of allowed calls in a first value goes through');
+  for (const [i, after] of ['\n{"more": 1}', ']x', ' // done'].entries()) {
+    const before = batchRan.length;
+    const [res] = parseResponses((await send('/ok/stream/', 'application/json', batchOf('deny/secret.txt', after), i % 2 === 1)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny')), `a Graph batch in a first value followed by ${JSON.stringify(after)}: decided (${res?.status})`);
+  }
 });
 
 t.test('property: a form part whose own head holds the delimiter mid-line is still read by its name, as RFC 2046 parsers read it', async (t) => {
