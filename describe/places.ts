@@ -15,6 +15,9 @@ const mcpPlaceArguments = new Set([
   'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
   // An SMS or call's `number` (as a word it would make `issue_number` a place too), a UK sort code.
   'number', 'sortcode',
+  // (Twenty-first pass) when what a call grants or shares ends, by names whose words say nothing alone:
+  // a cookie's or token's `max_age`, a certificate's `not_after`, a `valid_to`, `good_till`.
+  'maxage', 'notafter', 'notvalidafter', 'validto', 'validthrough', 'goodtill', 'goodtilldate', 'goodthrough',
 ]);
 /**
  * Words of an argument name (snake, kebab or camel case) that say where a call acts or whom it
@@ -37,6 +40,34 @@ const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary
   // a routing number, a UK `sort_code` (by name), a BIC or SWIFT code, an Australian BSB, an Indian
   // IFSC, a Mexican CLABE, a UPI `vpa`.
   'addr', 'addrs', 'acct', 'accts', 'routing', 'bic', 'swift', 'bsb', 'ifsc', 'clabe', 'vpa'];
+/**
+ * Words of a name that say when what a call grants, shares or keeps ends, or how long it is held
+ * (twenty-first pass): an access grant's `end_date` or `endsAt`, a `deadline`, a `revoke_at`, a
+ * lock's or lease's `lease_seconds`, a `grace_period`, a `hold_days`, `keep_for`. An access that
+ * ends tomorrow is not one that ends in 2099. Places only where a call's arguments are its whole
+ * description (MCP, GraphQL, hosts no module describes): a module reads its own (a model call's `stop`).
+ */
+const endWords = ['end', 'ends', 'ending', 'deadline', 'revoke', 'revokes', 'revocation', 'lease', 'leases', 'grace', 'hold', 'keep', 'cutoff', 'sunset'];
+/**
+ * Words of a name that say how far a call reaches, whatever the value (twenty-first pass): a
+ * `level`, `tier`, `priority`, `severity`, `grade` or `clearance` (`level: "admin"` is not `"read"`).
+ */
+const rankWords = ['level', 'levels', 'lvl', 'tier', 'tiers', 'priority', 'priorities', 'prio', 'severity', 'grade', 'clearance'];
+/**
+ * Words of a name that say how much a call runs or uses, as a number (twenty-first pass): how many
+ * of what runs (`replicas`, `instances`, `workers`, `concurrency`), what it may use (`cpu`,
+ * `memory`, `capacity`, `iops`) and its bounds (`threshold`, `ceiling`, `burst`). A number under
+ * them (or rankWords) is compared exactly, not by order of magnitude: a grant for `level: 100`
+ * covers no `level: 999`, one for 100 replicas no 900. (Their texts stay content: a memory tool's
+ * `memory: "…"`. A count that pages or windows a list — `limit`, `page`, `top` — and ids keep varying.)
+ */
+const sizeWords = new Set([...rankWords, 'replicas', 'instances', 'workers', 'nodes', 'threads', 'processes', 'concurrency', 'parallelism', 'capacity',
+  'cpu', 'cpus', 'vcpu', 'vcpus', 'cores', 'memory', 'mem', 'ram', 'disk', 'storage', 'iops', 'throughput', 'bandwidth',
+  'threshold', 'thresholds', 'ceiling', 'burst', 'multiplier', 'intensity']);
+
+/** Whether a name says its number is how much a call runs or uses, or how far it reaches (sizeWords): compared exactly. */
+export const isSizeName = (key: string): boolean => nameWords(key).some((w) => sizeWords.has(w));
+
 /** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes), and on which ports (eighteenth pass). */
 const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
   // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`), in which region data is kept
@@ -60,7 +91,7 @@ const mcpPlaceWords = new Set([
   // Whom a message or payment reaches under other APIs' words (eighteenth pass): Plivo's `dst`, an
   // SMTP API's `rcpt`, a transfer's `payee`, `beneficiary`, `creditor_iban`, `counterparty`, an SMS
   // API's `mobiles`, a crypto `wallet`, a `mailbox`, a charge's `customer`.
-  ...placeReachWords, ...storeWords,
+  ...placeReachWords, ...storeWords, ...endWords, ...rankWords,
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they
@@ -151,6 +182,9 @@ const effectArgumentWords = new Set([
   'total', 'totals', 'subtotal', 'refund', 'refunds', 'deposit', 'deposits', 'withdrawal', 'withdrawals', 'withdraw', 'salary', 'salaries',
   'wage', 'wages', 'bonus', 'bonuses', 'reward', 'rewards', 'discount', 'discounts', 'allowance', 'allowances', 'quota', 'quotas', 'cap', 'caps',
   'stake', 'stakes', 'wager', 'bet', 'overdraft', 'premium', 'tax', 'taxes', 'payment', 'payments', 'donation', 'loan', 'gas',
+  // (Twenty-first pass) whom a call empowers under other words: a `perm`, `membership`, `authority`,
+  // `capabilities`, an `acl`.
+  'perm', 'perms', 'priv', 'privs', 'membership', 'memberships', 'authority', 'authorities', 'capability', 'capabilities', 'acl', 'acls',
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
@@ -198,6 +232,21 @@ const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'si
   'anyone', 'everyone', 'anonymous', 'world', 'allusers', 'allauthenticatedusers', 'public-read', 'public-read-write', 'authenticated-read',
   // (Nineteenth pass) how far a write goes: a hard delete, an overwrite or replace, a purge or wipe, recursive, cascading, forced.
   'hard', 'overwrite', 'replace', 'purge', 'wipe', 'destroy', 'permanent', 'recursive', 'cascade', 'force', 'forced']);
+
+/**
+ * Values that name a privilege (twenty-first pass), whatever the argument is called: `kind: "admin"`,
+ * `membership: "owner"`, `as: "root"`, `perm: "write"`, `ac: "rw"`, a list of capabilities holding
+ * `"delete"`. A grant for adding a member covers no owner; one for read access no write access.
+ */
+const privilegeValues = new Set(['admin', 'admins', 'administrator', 'administrators', 'owner', 'owners', 'coowner', 'co-owner', 'superuser', 'superadmin', 'super-admin', 'super_admin',
+  'root', 'sudo', 'sudoer', 'sudoers', 'wheel', 'maintainer', 'maintain', 'manager', 'manage', 'moderator', 'operator', 'write', 'writer', 'readwrite',
+  'read-write', 'read_write', 'rw', 'rwx', 'w', 'full', 'fullaccess', 'full-access', 'full_access', 'fullcontrol', 'full_control', 'all', '*', 'delete', 'push', 'triage']);
+
+/** Whether a value (a text, or an entry of a list) names a privilege (privilegeValues). */
+function namesPrivilege(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length <= 256 && v.some((x) => typeof x === 'string' && namesPrivilege(x));
+  return typeof v === 'string' && v.length <= 24 && privilegeValues.has(v.trim().toLowerCase());
+}
 
 /**
  * Texts servers read as a boolean besides `true`/`false` (seventeenth pass): Go's `strconv.ParseBool`
@@ -584,11 +633,13 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // holds numbers as content, and a one-letter name (`{"a": 1}`) says nothing of a level or switch.)
       // A command-line option says how a program runs whatever its name (`flags: "--force"`, an
       // argument vector holding one; twentieth pass).
-      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v))) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // A privilege as the value (`membership: "owner"`) is whom the call empowers whatever its name (twenty-first pass).
+      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v) || namesPrivilege(v))) sink.add(`${prefix}${name}=${placeValue(v)}`);
       // An integer of three digits or more under a name no list holds (a `level`, `ceiling`, `burst`,
       // `replicas`) by its order of magnitude (twentieth pass): a grant for 100 covers 100 to 999,
       // not 100,000; ids, timestamps and cache busters keep theirs.
-      else if (reading === 'places' && numeric && magnitude(v) !== undefined) sink.add(`${prefix}${name}=${magnitude(v)}`);
+      // Under a name that says how much the call runs or uses, exactly (twenty-first pass: a grant for 100 covered 999).
+      else if (reading === 'places' && numeric && magnitude(v) !== undefined) sink.add(`${prefix}${name}=${isSizeName(k) ? placeValue(v) : magnitude(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

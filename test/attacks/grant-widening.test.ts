@@ -17,6 +17,7 @@ import type { RequestDescription } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { operationScope } from '../../engine/grant-scope.ts';
+import { isSizeName } from '../../describe/places.ts';
 import { tempDir } from './helpers.ts';
 
 await loadAdapters();
@@ -2705,11 +2706,12 @@ t.test('an integer of three digits or more under a name no list holds is compare
         : place === 'form' ? call16('POST', 'https://ops.example/api/settings', `service=web&note=${note}&${name}=${v}`, 'application/x-www-form-urlencoded')
           : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'set_limits', arguments: args } }));
   };
-  const pairs: Array<[string, number, number]> = [['level', 100, 100000], ['ceiling', 500, 5000000], ['burst', 250, 25000], ['replicas', 300, 30000], ['threshold', -100, -100000], ['tier', 100, 1000]];
+  const pairs: Array<[string, number, number]> = [['level', 100, 100000], ['ceiling', 500, 5000000], ['burst', 250, 25000], ['replicas', 300, 30000], ['threshold', -100, -100000], ['tier', 100, 1000], ['quorum', 300, 30000]];
   await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'near', 'other'), async ([name, mine, other], place, later) => {
     const v = later === 'same' ? mine : later === 'near' ? mine + Math.sign(mine) * 10 : other;
-    return (await grantedFor(queue, shape(place, name, mine, 'alpha'), shape(place, name, v, 'beta'))) === (later !== 'other');
-  }), { numRuns: 6, examples: [[pairs[0]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[3]!, 'query', 'other'], [pairs[2]!, 'form', 'other'], [pairs[0]!, 'json', 'near']] });
+    // (Twenty-first pass: under a name saying how far or how much a call acts, a near value is another one too.)
+    return (await grantedFor(queue, shape(place, name, mine, 'alpha'), shape(place, name, v, 'beta'))) === (later === 'same' || (later === 'near' && !isSizeName(name)));
+  }), { numRuns: 6, examples: [[pairs[0]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[3]!, 'query', 'other'], [pairs[2]!, 'form', 'other'], [pairs[0]!, 'json', 'near'], [pairs[6]!, 'mcp', 'near']] });
   // In the spellings servers read as a number (`100_000`, full-width digits, hex, an exponent, a
   // float), added where the approved call had none or beside the approved 100, and in an `X-` header.
   const spellings = ['100_000', '\uff11\uff10\uff10\uff10\uff10\uff10', '0x186a0', '1.0e5', '100000.0', '100000'];
@@ -2820,4 +2822,113 @@ t.test('an account or address named by its abbreviation or bank code is a place 
         : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'transfer', arguments: { note, [name]: v } } }));
     return (await grantedFor(queue, send(mine, 'alpha'), send(same ? mine : other, 'beta'))) === same;
   }), { numRuns: 6, examples: [[cases[0]!, 'mcp', false], [cases[1]!, 'json', false], [cases[3]!, 'form', false], [cases[8]!, 'json', false], [cases[1]!, 'json', true]] });
+});
+
+// Twenty-first pass (left open by the twentieth: within one order of magnitude a number still
+// varied): a grant for `{"level": 100}` covered `999`, one for 100 replicas 900, one for a `cpu`
+// of 200 one of 800. A number under a name that says how far a call reaches (`level`, `tier`,
+// `priority`) or how much it runs or uses (`replicas`, `workers`, `cpu`, `memory`, `threshold`) is
+// compared exactly; ids, timestamps and counts under other names keep their magnitude.
+t.test('a number under a name saying how far or how much a call acts is compared exactly, within its magnitude too (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['level', 'tier', 'priority', 'replicas', 'workers', 'max_instances', 'cpu', 'memoryMb', 'threshold', 'burst', 'concurrency', 'severity-level'];
+  const where = ['json', 'query', 'form', 'mcp', 'graphql', 'header'] as const;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom(...where), fc.constantFrom(100, 250, 4000), fc.constantFrom('same', 'near', 'top'), async (name, place, mine, later) => {
+    const v = later === 'same' ? mine : later === 'near' ? mine + 1 : Number(String(mine)[0] === '9' ? mine : `9${String(mine).slice(1)}`);
+    const call = (n: number, note: string): RequestDescription => {
+      const args = { service: 'web', note, [name]: n };
+      return place === 'json' ? call16('POST', 'https://ops.example/api/scale', JSON.stringify(args))
+        : place === 'query' ? call16('POST', `https://ops.example/api/scale?${name}=${n}`, JSON.stringify({ service: 'web', note }))
+          : place === 'form' ? call16('POST', 'https://ops.example/api/scale', `service=web&note=${note}&${name}=${n}`, 'application/x-www-form-urlencoded')
+            : place === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'scale', arguments: args } }))
+              : place === 'graphql' ? call16('POST', 'https://gql.example/graphql', JSON.stringify({ query: 'mutation S($i: ScaleInput!) { scale(input: $i) { ok } }', variables: { i: args } }))
+                : call16('POST', 'https://ops.example/api/scale', JSON.stringify({ service: 'web', note }), 'application/json', [[`X-${name}`, String(n)]]);
+    };
+    return (await grantedFor(queue, call(mine, 'alpha'), call(v, 'beta'))) === (later === 'same');
+  }), { numRuns: 8, examples: [['level', 'json', 100, 'top'], ['replicas', 'mcp', 100, 'top'], ['cpu', 'query', 250, 'near'], ['threshold', 'header', 4000, 'near'], ['priority', 'graphql', 100, 'top'], ['workers', 'form', 250, 'same']] });
+  // Controls: ids, timestamps and counts under other names vary within their magnitude, and a memory tool's text stays content.
+  const note = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: `t${n}`, parent: 4000 + n, hits: n * 100, limit: n * 100 }));
+  t.ok(await grantedFor(queue, note(1), note(3)), 'ids and counts under other names still vary within their magnitude');
+  const remember = (text: string): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remember', arguments: { memory: text } } }));
+  t.ok(await grantedFor(queue, remember('the build uses pnpm'), remember('standup moved to 10:00')), "a memory tool's text still varies");
+});
+
+// Twenty-first pass: when what a call grants or shares ends, under names the lists lacked — an access
+// grant's `end_date`, `endsAt`, `deadline`, `revoke_at`, a token's `max_age`, a certificate's
+// `not_after`, a lease's `lease_seconds`, a `grace_period`, `hold_days`, `keep_for` — was content on a
+// host no module describes and in MCP calls: a grant for an access ending tomorrow covered one ending in 2099.
+t.test('when what a call grants ends, or how long it is held, under other names is part of what a grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['end_date', '2026-12-08', '2099-12-31'], ['endsAt', '2026-12-08T00:00:00Z', '2099-12-31T00:00:00Z'], ['deadline', '2026-12-08', '2099-12-31'], ['revoke_at', '2026-12-08', '2099-12-31'],
+    ['max_age', 3600, 9999], ['not_after', '2026-12-08T00:00:00Z', '2099-12-31T00:00:00Z'], ['lease_seconds', 60, 86400000], ['grace_period', 60, 6000000], ['hold_days', 1, 3650], ['keep_for', '1h', '10y'], ['validTo', '2026-12-08', '2099-12-31']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const share = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://docs.example/api/shares', JSON.stringify({ doc: 'd1', note, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://docs.example/api/shares', new URLSearchParams({ doc: 'd1', note, [name]: String(v) }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share_doc', arguments: { doc: 'd1', note, [name]: v } } }));
+    return (await grantedFor(queue, share(mine, 'alpha'), share(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[4]!, 'form', false], [cases[5]!, 'mcp', false], [cases[6]!, 'json', false], [cases[0]!, 'json', true]] });
+});
+
+// Twenty-first pass: an id among a segment's `;params` (Spring's `@MatrixVariable`, JAX-RS
+// `@MatrixParam`) beside a PUT, PATCH or DELETE's path: a path pattern cuts `;params`, so a grant for
+// `PUT /users/5/profile` under `/users/5/*` covered `PUT /users/5/profile;id=6` (user 6's profile there).
+t.test('an id among a path segment\'s ;params is part of what a path grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, string, string]> = [['PUT', '/users/5/profile', '/users/5/*', ';id=6'], ['PATCH', '/items/5', '/items/*', ';id=6'], ['DELETE', '/items/5', '/items/*', ';itemId=6'], ['PUT', '/orgs/7/items/1', '/orgs/7/items/*', ';orgId=8'], ['POST', '/items/5/archive', '/items/5/*', ';uuid=b1']];
+  for (const [method, path, pattern, params] of cases) {
+    const at = (p: string): RequestDescription => call16(method, `https://api.example${p}`, method === 'DELETE' ? '' : JSON.stringify({ text: 'a' }), method === 'DELETE' ? '' : 'application/json');
+    t.notOk(await grantedFor(queue, at(path), at(`${path}${params}`), pattern), `${method} ${path}${params} not covered by ${pattern}`);
+    // Controls: the id the path names, and a session id, among the params are still covered.
+    t.ok(await grantedFor(queue, at(path), at(`${path};jsessionid=A1`), pattern), `${method} ${path};jsessionid= still covered`);
+  }
+  t.ok(await grantedFor(queue, call16('PUT', 'https://api.example/items/5', '{}'), call16('PUT', 'https://api.example/items/5;id=5', '{}'), '/items/*'), 'the id the path names among its params is covered');
+});
+
+// Twenty-first pass: a batch's calls were read into one set, so the same call twice named nothing
+// more: a grant for one JSON-RPC `wallet.transfer` (or an MCP `transfer` tool call) of 5 to alice
+// covered a batch of three or a thousand of it in one request — one unit of any rate limit.
+t.test('how many times a batch holds each call is part of what a grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const rpcCall = (kind: string, id: number, to: string): unknown => kind === 'mcp' ? { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'transfer', arguments: { to, amount: 5 } } }
+    : kind === 'rpc' ? { jsonrpc: '2.0', id, method: 'wallet.transfer', params: { to, amount: 5 } } : { type: 'insert', args: { table: 'payouts', objects: [{ to, amount: 5 }] } };
+  const a = 'alice@corp.example';
+  const b = 'bob@corp.example';
+  const lists: Array<[string[], string[]]> = [[[a], [a, a]], [[a], [a, a, a]], [[a, b], [a, a, b]], [[a, a, b], [a, b, b]]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...lists), fc.constantFrom('mcp', 'rpc', 'hasura'), fc.boolean(), fc.boolean(), async ([mine, other], kind, bare, same) => {
+    const send = (list: string[]): RequestDescription => {
+      const calls = list.map((to, i) => rpcCall(kind, i + 1, to));
+      const url = kind === 'mcp' ? 'https://mcp.tools.example/mcp' : kind === 'rpc' ? 'https://rpc.example/' : 'https://hasura.example/v2/query';
+      const body = kind === 'hasura' ? { type: 'bulk', args: calls } : bare && list.length === 1 ? calls[0] : calls;
+      return call16('POST', url, JSON.stringify(body));
+    };
+    return (await grantedFor(queue, send(mine), send(same ? mine : other))) === same;
+  }), { numRuns: 8, examples: [[lists[0]!, 'rpc', true, false], [lists[1]!, 'mcp', true, false], [lists[3]!, 'rpc', false, false], [lists[2]!, 'hasura', false, false], [lists[2]!, 'mcp', false, true]] });
+  // Control: the same calls in another order are covered.
+  const two = (first: string, second: string): RequestDescription => call16('POST', 'https://rpc.example/', JSON.stringify([rpcCall('rpc', 1, first), rpcCall('rpc', 2, second)]));
+  t.ok(await grantedFor(queue, two(a, b), two(b, a)), 'the same calls in another order are covered');
+});
+
+// Twenty-first pass: a privilege named by the value under a name no list holds — `membership:
+// "owner"`, `kind: "admin"`, `as: "root"`, `perm: "write"`, `ac: "rw"`, `capabilities: ["read",
+// "delete"]`, `authority: "superuser"` — was content on a host no module describes and in MCP calls:
+// a grant for adding bo as a member (or read access) covered adding bo as an owner (or write access).
+t.test('a privilege named by the value, or under perm, membership, authority, capabilities, is part of what a grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['membership', 'member', 'owner'], ['kind', 'guest', 'admin'], ['type', 'viewer', 'Administrator'], ['as', 'reader', 'root'], ['perm', 'read', 'write'], ['level_name', 'pull', 'maintain'],
+    ['capabilities', ['read'], ['read', 'delete']], ['authority', 'user', 'superuser'], ['ac', 'r', 'rw'], ['grants_to', 'viewer', 'full_control'], ['perms', 'comment', 'edit']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp', 'graphql'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const add = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://ops.example/api/members', JSON.stringify({ login: 'bo', note, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://ops.example/api/members', `login=bo&note=${note}&${[v].flat().map((x) => `${name}=${String(x)}`).join('&')}`, 'application/x-www-form-urlencoded')
+        : how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'add_member', arguments: { login: 'bo', note, [name]: v } } }))
+          : call16('POST', 'https://gql.example/graphql', JSON.stringify({ query: 'mutation A($i: MemberInput!) { addMember(input: $i) { ok } }', variables: { i: { login: 'bo', note, [name]: v } } }));
+    return (await grantedFor(queue, add(mine, 'alpha'), add(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[4]!, 'form', false], [cases[6]!, 'mcp', false], [cases[3]!, 'graphql', false], [cases[0]!, 'json', true]] });
+  // Control: other texts under such names still vary.
+  const post = (text: string, kind: string): RequestDescription => call16('POST', 'https://ops.example/api/posts', JSON.stringify({ text, kind }));
+  t.ok(await grantedFor(queue, post('hello', 'note'), post('see you', 'update')), 'other kinds and texts still vary');
 });
