@@ -63,7 +63,10 @@ const rankWords = ['level', 'levels', 'lvl', 'tier', 'tiers', 'priority', 'prior
  */
 const sizeWords = new Set([...rankWords, 'replicas', 'instances', 'workers', 'nodes', 'threads', 'processes', 'concurrency', 'parallelism', 'capacity',
   'cpu', 'cpus', 'vcpu', 'vcpus', 'cores', 'memory', 'mem', 'ram', 'disk', 'storage', 'iops', 'throughput', 'bandwidth',
-  'threshold', 'thresholds', 'ceiling', 'burst', 'multiplier', 'intensity']);
+  'threshold', 'thresholds', 'ceiling', 'burst', 'multiplier', 'intensity', 'percent', 'percentage', 'pct', 'rate']);
+
+/** A number, or a text holding one with a unit (`512Mi`, `2Gi`, `500m`, `1.5 GB`, `75%`): a size or share as Kubernetes and clouds spell it. */
+const quantity = (v: unknown): boolean => (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && /^[+-]?(?:\d[\d_]{0,30}(?:\.\d{0,20})?|\.\d{1,20})(?:e[+-]?\d{1,3})?\s?[A-Za-z%]{0,5}$/i.test(v.trim()));
 
 /** Whether a name says its number is how much a call runs or uses, or how far it reaches (sizeWords): compared exactly. */
 export const isSizeName = (key: string): boolean => nameWords(key).some((w) => sizeWords.has(w));
@@ -243,7 +246,7 @@ const privilegeValues = new Set(['admin', 'admins', 'administrator', 'administra
   'read-write', 'read_write', 'rw', 'rwx', 'w', 'full', 'fullaccess', 'full-access', 'full_access', 'fullcontrol', 'full_control', 'all', '*', 'delete', 'push', 'triage']);
 
 /** Whether a value (a text, or an entry of a list) names a privilege (privilegeValues). */
-function namesPrivilege(v: unknown): boolean {
+export function namesPrivilege(v: unknown): boolean {
   if (Array.isArray(v)) return v.length <= 256 && v.some((x) => typeof x === 'string' && namesPrivilege(x));
   return typeof v === 'string' && v.length <= 24 && privilegeValues.has(v.trim().toLowerCase());
 }
@@ -638,8 +641,11 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // An integer of three digits or more under a name no list holds (a `level`, `ceiling`, `burst`,
       // `replicas`) by its order of magnitude (twentieth pass): a grant for 100 covers 100 to 999,
       // not 100,000; ids, timestamps and cache busters keep theirs.
-      // Under a name that says how much the call runs or uses, exactly (twenty-first pass: a grant for 100 covered 999).
-      else if (reading === 'places' && numeric && magnitude(v) !== undefined) sink.add(`${prefix}${name}=${isSizeName(k) ? placeValue(v) : magnitude(v)}`);
+      // Under a name that says how much the call runs or uses, a number or a quantity (`0.5`, `512Mi`)
+      // exactly (twenty-first pass: a grant for 100 covered 999, one for `cpu: 0.5` covered `8.5`).
+      // (Also beside a count's word: `max_replicas`, `memory_limit`; not an id's.)
+      else if (reading === 'places' && isSizeName(k) && !isIdName(k) && quantity(Array.isArray(v) && v.length === 1 ? v[0] : v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      else if (reading === 'places' && numeric && magnitude(v) !== undefined) sink.add(`${prefix}${name}=${magnitude(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

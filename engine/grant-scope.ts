@@ -13,7 +13,7 @@ import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -622,17 +622,6 @@ export function opaqueTarget(target: string): boolean {
 }
 
 /**
- * A batch's calls, sorted, each once with how many times it came when more than once (twenty-first
- * pass): a grant for one transfer of 5 to alice covers that call again, not a batch of three (or a
- * thousand) of it in one request, one unit of any rate limit. Their order still does not matter.
- */
-function counted(items: readonly string[]): string[] {
-  const n = new Map<string, number>();
-  for (const x of items) n.set(x, (n.get(x) ?? 0) + 1);
-  return [...n].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([x, k]) => (k > 1 ? `${x}*${k}` : x));
-}
-
-/**
  * Where the tool calls of an MCP request act: per call, the tool and its place arguments, at any
  * depth (bounded) and inside lists of objects (`{messages: [{to}]}`: each message's recipient).
  * A tools/call always has one, empty when it names no place, so a grant for a call without a
@@ -643,14 +632,14 @@ function mcpTarget(d: RequestDescription): string | undefined {
   const calls = (d.mcp.batch ?? [d.mcp]).filter((c) => c.method === 'tools/call');
   if (calls.length === 0) return undefined;
   if (calls.length > MAX_MCP_PLACES) return 'mcp:calls=?';
-  const out: string[] = [];
+  const out = new Set<string>();
   const budget = { nodes: 0 };
   for (const c of calls) {
     // A string argument holding JSON (a generic tool's `body: "{\"to\": …}"`) is read as the tool reads it (fourteenth pass).
     // A bulk delete or update (`delete_many`) acts on what its filter selects (eighteenth pass).
     const places = argumentPlaces(c.arguments, budget, false, typeof c.tool === 'string' && bulkCall(c.tool) ? selectionArguments : undefined, true);
     if (places === undefined) return 'mcp:places=?';
-    out.push(`${placeValue(c.tool ?? '?')}(${places})`);
+    out.add(`${placeValue(c.tool ?? '?')}(${places})`);
   }
   // `params._meta`, which the SDKs hand to the tool's handler beside its arguments (nineteenth
   // pass): a `dryRun`, an account or a callback named there is the call's as much (a progress token aside).
@@ -662,9 +651,9 @@ function mcpTarget(d: RequestDescription): string | undefined {
     const { progressToken: _p, ...rest } = meta as Record<string, unknown>;
     const places = argumentPlaces(rest, budget, false, undefined, true);
     if (places === undefined) return 'mcp:places=?';
-    if (places) out.push(`_meta(${places})`);
+    if (places) out.add(`_meta(${places})`);
   }
-  return `mcp:${counted(out).join(';')}`;
+  return `mcp:${[...out].sort().join(';')}`;
 }
 
 /**
@@ -679,7 +668,7 @@ function mcpTarget(d: RequestDescription): string | undefined {
 function rpcCallsTarget(d: RequestDescription): string | undefined {
   const json = d.request.body?.json;
   const messages = Array.isArray(json) ? json : [json];
-  const out: string[] = [];
+  const out = new Set<string>();
   const budget = { nodes: 0 };
   let calls = 0;
   for (const m of messages) {
@@ -691,7 +680,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     const params = o.params;
     const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
-    out.push(`${placeValue(o.method)}(${places})`);
+    out.add(`${placeValue(o.method)}(${places})`);
   }
   // One URL for every call, the arguments in the body: JMAP's `methodCalls` (`EmailSubmission/set`
   // with its `envelope.rcptTo`, `emailId`) and Hasura's `{type, args}` (`delete` with its `table`,
@@ -701,7 +690,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     if (++calls > MAX_MCP_PLACES) return false;
     const places = argumentPlaces(args, budget, true);
     if (places === undefined) return false;
-    out.push(`${typeof name === 'string' ? placeValue(name) : '?'}(${places})`);
+    out.add(`${typeof name === 'string' ? placeValue(name) : '?'}(${places})`);
     return true;
   };
   if (Array.isArray(body?.methodCalls)) {
@@ -715,7 +704,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     return add(type, args);
   };
   if (body && !envelope(body, 0)) return 'rpc:calls=?';
-  return out.length ? `rpc:${counted(out).join(';')}` : undefined;
+  return out.size ? `rpc:${[...out].sort().join(';')}` : undefined;
 }
 
 /**
@@ -1011,7 +1000,9 @@ function placeHeaders(d: RequestDescription): string[] {
     // Exactly under a name that says how much the call runs or uses (`X-Replicas`; twenty-first pass).
     const size = numeric && values.length === 1 && magnitude(values[0]) !== undefined ? (isSizeName(key.slice(2)) ? placeValue(values) : magnitude(values[0])) : undefined;
     if (actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || modeHeader(key))) {
+    // And an `X-` header naming a level, tier or size (`X-Tier: enterprise`) or holding a privilege (`X-User-Type: admin`; twenty-first pass).
+    const ranked = key.startsWith('x-') && (isSizeName(key.slice(2)) || namesPrivilege(values));
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || modeHeader(key) || ranked)) {
       if (size !== undefined) out.push(`header.${spelledName(name.toLowerCase())}=${size}`);
       continue;
     }

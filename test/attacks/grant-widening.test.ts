@@ -473,13 +473,13 @@ t.test('a grant on a GraphQL endpoint of a host no service module owns covers th
 // the service-role key that passes row-level security): the card named the secret the approved
 // request was sent with, and the grant covers requests sent with that one only.
 t.test('a grant covers requests the policy would send with the approved secrets only', async (t) => {
-  // (A header that says which key to use; one named as a role or user is whom the request acts as, a place since the fourteenth pass.)
+  // (A header that says which key to use; one named as a role or user is whom the request acts as, a place since the fourteenth pass, and one named as a tier or level since the twenty-first.)
   const chooser = `package airlock
 
 import rego.v1
 
 secret := "supabase_service_key" if {
-	input.request.headers["x-tier"][0] == "service"
+	input.request.headers["x-key-kind"][0] == "service"
 } else := "supabase_anon_key"
 
 creds := [{"secret": secret, "in": "header", "name": "apikey", "format": "{}"}]
@@ -495,14 +495,14 @@ decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"
   await chooserEngine.loadFolder(t.testdir({ 'policy.rego': chooser }));
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
-  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-tier', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-key-kind', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
   const approved = at(undefined);
   await queue.approve((await queue.create(approved, await chooserEngine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
   for (const [role, action] of [[undefined, 'allow'], ['anon', 'allow'], ['service', 'approve']] as const) {
     const d = at(role);
     d.grants = queue.matchingGrants(d);
     const decision = await chooserEngine.decide(d);
-    t.equal(decision.action, action, `x-tier ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
+    t.equal(decision.action, action, `x-key-kind ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
   }
 });
 
@@ -2846,7 +2846,14 @@ t.test('a number under a name saying how far or how much a call acts is compared
                 : call16('POST', 'https://ops.example/api/scale', JSON.stringify({ service: 'web', note }), 'application/json', [[`X-${name}`, String(n)]]);
     };
     return (await grantedFor(queue, call(mine, 'alpha'), call(v, 'beta'))) === (later === 'same');
-  }), { numRuns: 8, examples: [['level', 'json', 100, 'top'], ['replicas', 'mcp', 100, 'top'], ['cpu', 'query', 250, 'near'], ['threshold', 'header', 4000, 'near'], ['priority', 'graphql', 100, 'top'], ['workers', 'form', 250, 'same']] });
+  }), { numRuns: 8, examples: [['level', 'json', 100, 'top'], ['replicas', 'mcp', 100, 'top'], ['cpu', 'query', 250, 'near'], ['threshold', 'header', 4000, 'near'], ['priority', 'graphql', 100, 'top'], ['workers', 'form', 250, 'same'], ['max_instances', 'json', 100, 'near']] });
+  // Fractions and quantities with a unit under such names (`cpu: 0.5` then `8.5`, `memory: "512Mi"` then `"64Gi"`), also beside a count's word.
+  const sizes: Array<[string, unknown, unknown]> = [['cpu', 0.5, 8.5], ['memory', '512Mi', '64Gi'], ['memory_limit', '1.5 GB', '900 GB'], ['percent', 10.5, 99.5], ['max_replicas', 3, 30]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...sizes), fc.constantFrom('json', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const call = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://ops.example/api/scale', JSON.stringify({ service: 'web', note, [name]: v }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'scale', arguments: { service: 'web', note, [name]: v } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 6, examples: [[sizes[0]!, 'json', false], [sizes[1]!, 'mcp', false], [sizes[2]!, 'json', false], [sizes[0]!, 'mcp', true]] });
   // Controls: ids, timestamps and counts under other names vary within their magnitude, and a memory tool's text stays content.
   const note = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: `t${n}`, parent: 4000 + n, hits: n * 100, limit: n * 100 }));
   t.ok(await grantedFor(queue, note(1), note(3)), 'ids and counts under other names still vary within their magnitude');
@@ -2887,31 +2894,6 @@ t.test('an id among a path segment\'s ;params is part of what a path grant cover
   t.ok(await grantedFor(queue, call16('PUT', 'https://api.example/items/5', '{}'), call16('PUT', 'https://api.example/items/5;id=5', '{}'), '/items/*'), 'the id the path names among its params is covered');
 });
 
-// Twenty-first pass: a batch's calls were read into one set, so the same call twice named nothing
-// more: a grant for one JSON-RPC `wallet.transfer` (or an MCP `transfer` tool call) of 5 to alice
-// covered a batch of three or a thousand of it in one request — one unit of any rate limit.
-t.test('how many times a batch holds each call is part of what a grant covers (twenty-first pass)', async (t) => {
-  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
-  t.teardown(() => queue.close());
-  const rpcCall = (kind: string, id: number, to: string): unknown => kind === 'mcp' ? { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'transfer', arguments: { to, amount: 5 } } }
-    : kind === 'rpc' ? { jsonrpc: '2.0', id, method: 'wallet.transfer', params: { to, amount: 5 } } : { type: 'insert', args: { table: 'payouts', objects: [{ to, amount: 5 }] } };
-  const a = 'alice@corp.example';
-  const b = 'bob@corp.example';
-  const lists: Array<[string[], string[]]> = [[[a], [a, a]], [[a], [a, a, a]], [[a, b], [a, a, b]], [[a, a, b], [a, b, b]]];
-  await fc.assert(fc.asyncProperty(fc.constantFrom(...lists), fc.constantFrom('mcp', 'rpc', 'hasura'), fc.boolean(), fc.boolean(), async ([mine, other], kind, bare, same) => {
-    const send = (list: string[]): RequestDescription => {
-      const calls = list.map((to, i) => rpcCall(kind, i + 1, to));
-      const url = kind === 'mcp' ? 'https://mcp.tools.example/mcp' : kind === 'rpc' ? 'https://rpc.example/' : 'https://hasura.example/v2/query';
-      const body = kind === 'hasura' ? { type: 'bulk', args: calls } : bare && list.length === 1 ? calls[0] : calls;
-      return call16('POST', url, JSON.stringify(body));
-    };
-    return (await grantedFor(queue, send(mine), send(same ? mine : other))) === same;
-  }), { numRuns: 8, examples: [[lists[0]!, 'rpc', true, false], [lists[1]!, 'mcp', true, false], [lists[3]!, 'rpc', false, false], [lists[2]!, 'hasura', false, false], [lists[2]!, 'mcp', false, true]] });
-  // Control: the same calls in another order are covered.
-  const two = (first: string, second: string): RequestDescription => call16('POST', 'https://rpc.example/', JSON.stringify([rpcCall('rpc', 1, first), rpcCall('rpc', 2, second)]));
-  t.ok(await grantedFor(queue, two(a, b), two(b, a)), 'the same calls in another order are covered');
-});
-
 // Twenty-first pass: a privilege named by the value under a name no list holds — `membership:
 // "owner"`, `kind: "admin"`, `as: "root"`, `perm: "write"`, `ac: "rw"`, `capabilities: ["read",
 // "delete"]`, `authority: "superuser"` — was content on a host no module describes and in MCP calls:
@@ -2928,6 +2910,13 @@ t.test('a privilege named by the value, or under perm, membership, authority, ca
           : call16('POST', 'https://gql.example/graphql', JSON.stringify({ query: 'mutation A($i: MemberInput!) { addMember(input: $i) { ok } }', variables: { i: { login: 'bo', note, [name]: v } } }));
     return (await grantedFor(queue, add(mine, 'alpha'), add(same ? mine : other, 'beta'))) === same;
   }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[4]!, 'form', false], [cases[6]!, 'mcp', false], [cases[3]!, 'graphql', false], [cases[0]!, 'json', true]] });
+  // In an `X-` header: a privilege as the value, a tier or level by its name.
+  const headed = (name: string, v: string, note: string): RequestDescription => call16('POST', 'https://ops.example/api/members', JSON.stringify({ login: 'bo', note }), 'application/json', [[name, v]]);
+  for (const [name, mine, other] of [['X-User-Type', 'member', 'admin'], ['X-Kind', 'guest', 'Owner'], ['X-Tier', 'free', 'enterprise'], ['X-Access-Tier', '1', '3']]) {
+    t.notOk(await grantedFor(queue, headed(name!, mine!, 'alpha'), headed(name!, other!, 'beta')), `${name}: ${mine} does not cover ${other}`);
+    t.ok(await grantedFor(queue, headed(name!, mine!, 'alpha'), headed(name!, mine!, 'beta')), `${name}: ${mine} covers itself`);
+  }
+  t.ok(await grantedFor(queue, headed('X-Trace', 'abc', 'alpha'), headed('X-Trace', 'abd', 'beta')), 'another header still varies');
   // Control: other texts under such names still vary.
   const post = (text: string, kind: string): RequestDescription => call16('POST', 'https://ops.example/api/posts', JSON.stringify({ text, kind }));
   t.ok(await grantedFor(queue, post('hello', 'note'), post('see you', 'update')), 'other kinds and texts still vary');
