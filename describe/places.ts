@@ -16,8 +16,7 @@ const mcpPlaceArguments = new Set([
   // An SMS or call's `number` (as a word it would make `issue_number` a place too), a UK sort code.
   'number', 'sortcode',
   // (Twenty-first pass) when what a call grants or shares ends, by names whose words say nothing alone:
-  // a cookie's or token's `max_age`, a certificate's `not_after`, a `valid_to`, `good_till`.
-  'maxage', 'notafter', 'notvalidafter', 'validto', 'validthrough', 'goodtill', 'goodtilldate', 'goodthrough',
+  // a cookie's or token's `max_age`, a certificate's `not_after`, a `valid_to`, `good_till` (endNames).
 ]);
 /**
  * Words of an argument name (snake, kebab or camel case) that say where a call acts or whom it
@@ -31,11 +30,12 @@ const mcpPlaceArguments = new Set([
  * invitation: an hour's link is not one that never expires). Not effect words: a stored row's
  * `expires_at` (a session table's) changes with every insert.
  */
+const lastingWords = ['expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses',
+  // (Nineteenth pass) and under other words: a link's `duration`, a `lifespan`, a `retention` period.
+  'duration', 'lifespan', 'retention'];
 const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary', 'beneficiaries', 'iban', 'creditor', 'debtor', 'counterparty', 'counterparties',
   'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers',
-  'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses',
-  // (Nineteenth pass) and under other words: a link's `duration`, a `lifespan`, a `retention` period.
-  'duration', 'lifespan', 'retention',
+  ...lastingWords,
   // (Twentieth pass) an account or address by its abbreviation or bank code: a wallet's `addr`, `acct`,
   // a routing number, a UK `sort_code` (by name), a BIC or SWIFT code, an Australian BSB, an Indian
   // IFSC, a Mexican CLABE, a UPI `vpa`.
@@ -48,6 +48,12 @@ const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary
  * description (MCP, GraphQL, hosts no module describes): a module reads its own (a model call's `stop`).
  */
 const endWords = ['end', 'ends', 'ending', 'deadline', 'revoke', 'revokes', 'revocation', 'lease', 'leases', 'grace', 'hold', 'keep', 'cutoff', 'sunset'];
+/** Names (folded, `_` and `-` aside) of when what a call grants ends, whose words say nothing alone. */
+const endNames = ['maxage', 'notafter', 'notvalidafter', 'validto', 'validthrough', 'goodtill', 'goodtilldate', 'goodthrough'];
+/** Whether a name says how long what a call creates lasts or when it ends (`X-Expires-In`, `X-Link-TTL`, `X-End-Date`; twenty-first pass, for headers). */
+export function isLastingName(key: string): boolean {
+  return endNames.includes(foldCase(key).replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => lastingWords.includes(w) || endWords.includes(w));
+}
 /**
  * Words of a name that say how far a call reaches, whatever the value (twenty-first pass): a
  * `level`, `tier`, `priority`, `severity`, `grade` or `clearance` (`level: "admin"` is not `"read"`).
@@ -214,7 +220,7 @@ export function isEffectName(key: string): boolean {
 
 function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
   const folded = foldCase(key).replace(/[_-]/g, '');
-  if (mcpPlaceArguments.has(folded) || extra?.has(folded) || isEffectName(key)) return true;
+  if (mcpPlaceArguments.has(folded) || endNames.includes(folded) || extra?.has(folded) || isEffectName(key)) return true;
   // A bulk call's (selectionArguments among `extra`): how many and which by age it acts on (twentieth pass).
   if (extra?.has('where') && nameWords(key).some((w) => bulkSelectionWords.has(w))) return true;
   if (ids && perRequestIds.has(folded)) return false;

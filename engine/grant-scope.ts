@@ -13,7 +13,7 @@ import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -31,7 +31,28 @@ export function pathPatternCovers(pattern: string, path: string): boolean {
   if (!globMatch(pattern, path)) return false;
   if (readsOtherwise(path)) return pattern === escapeGlob(path);
   const routed = routedPath(path);
+  // A segment naming many or all objects is covered only where the pattern names it (twenty-first pass).
+  const literal = new Set(routedPath(pattern).split('/'));
+  if (routed.split('/').some((s) => namesMany(s) && !literal.has(escapeGlob(s)))) return false;
   return routed === path || globMatch(routedPath(pattern), routed);
+}
+
+/** Segments that name every object of a collection, or many at once (Elasticsearch's `_all`, `DELETE /notifications/all`, `/_bulk`). */
+const manySegments = new Set(['all', '_all', 'every', 'everything', 'any', 'bulk', '_bulk', 'batch', '_batch', 'many', '_many']);
+
+/**
+ * Whether a path segment (as routed) names many or all objects where a wildcard stands for one
+ * (twenty-first pass): a human's `/items/*`, given for `DELETE /items/5` (any one item), matched
+ * `DELETE /items/all`, `/items/_all`, a literal `/items/*` (`%2A`), a list `/items/5,6,7`
+ * (Elasticsearch, JSON:API and many REST APIs take one) and a range `/items/1-1000`.
+ */
+function namesMany(segment: string): boolean {
+  if (segment.length > 200) return false;
+  const s = safeDecode(segment).trim().toLowerCase();
+  if (manySegments.has(s) || s.includes('*') || s.includes(',')) return true;
+  // A range of ids (`1-1000`, `1..1000`), not a date (`2024-12`: the end before the start).
+  const range = /^(\d{1,15})\s*(?:-|\.\.\.?)\s*(\d{1,15})$/.exec(s);
+  return range !== null && Number(range[2]) > Number(range[1]);
 }
 
 /** A segment without its `;params` (Tomcat, Jetty, Spring). */
@@ -1000,8 +1021,9 @@ function placeHeaders(d: RequestDescription): string[] {
     // Exactly under a name that says how much the call runs or uses (`X-Replicas`; twenty-first pass).
     const size = numeric && values.length === 1 && magnitude(values[0]) !== undefined ? (isSizeName(key.slice(2)) ? placeValue(values) : magnitude(values[0])) : undefined;
     if (actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
-    // And an `X-` header naming a level, tier or size (`X-Tier: enterprise`) or holding a privilege (`X-User-Type: admin`; twenty-first pass).
-    const ranked = key.startsWith('x-') && (isSizeName(key.slice(2)) || namesPrivilege(values));
+    // And an `X-` header naming a level, tier or size (`X-Tier: enterprise`), how long what the call
+    // creates lasts (`X-Expires-In`, `X-Link-TTL`), or holding a privilege (`X-User-Type: admin`; twenty-first pass).
+    const ranked = key.startsWith('x-') && (isSizeName(key.slice(2)) || isLastingName(key.slice(2)) || namesPrivilege(values));
     if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || modeHeader(key) || ranked)) {
       if (size !== undefined) out.push(`header.${spelledName(name.toLowerCase())}=${size}`);
       continue;
