@@ -251,6 +251,11 @@ const privilegeValues = new Set(['admin', 'admins', 'administrator', 'administra
   'root', 'sudo', 'sudoer', 'sudoers', 'wheel', 'maintainer', 'maintain', 'manager', 'manage', 'moderator', 'operator', 'write', 'writer', 'readwrite',
   'read-write', 'read_write', 'rw', 'rwx', 'w', 'full', 'fullaccess', 'full-access', 'full_access', 'fullcontrol', 'full_control', 'all', '*', 'delete', 'push', 'triage']);
 
+/** A list of more than one text (a query's, form's or header's repeated parameter) one of which is a switch or a number compared by magnitude. */
+export function repeatedSwitch(v: unknown, numeric: boolean): boolean {
+  return Array.isArray(v) && v.length > 1 && v.length <= 256 && v.every((x) => typeof x === 'string') && v.some((x) => isSwitch(x, numeric) || (numeric && magnitude(x) !== undefined));
+}
+
 /** Whether a value (a text, or an entry of a list) names a privilege (privilegeValues). */
 export function namesPrivilege(v: unknown): boolean {
   if (Array.isArray(v)) return v.length <= 256 && v.some((x) => typeof x === 'string' && namesPrivilege(x));
@@ -619,6 +624,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // Found under every name a server registers it by (PHP cuts a name at a NUL and drops leading
       // blanks, `to%00x` and ` to` are `to` there; Rack 2 reads `[to]` as `to`; ASP.NET decodes
       // `%u0074o`): such a spelling beside the approved one is another place (fifteenth pass).
+      // Repeated parameters are a query's, a form's or a path segment's (argumentsTarget's `query`, `form`, `matrix`).
+      const repeatable = prefix === 'query.' || prefix === 'form.' || prefix === 'matrix.';
       const found = (n: string): boolean => (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
       // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
       // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
@@ -643,7 +650,10 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // A command-line option says how a program runs whatever its name (`flags: "--force"`, an
       // argument vector holding one; twentieth pass).
       // A privilege as the value (`membership: "owner"`) is whom the call empowers whatever its name (twenty-first pass).
-      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v) || namesPrivilege(v))) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // A query's or form's parameter repeated holding a switch or a number (`?go=yes&go=yes`,
+      // `quorum=900&quorum=900`: PHP and Rails read the last, Express an array, truthy) is compared
+      // whole, exactly (twenty-first pass). (A JSON list of numbers is data: a series, a tally.)
+      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v) || namesPrivilege(v) || (repeatable && repeatedSwitch(v, numeric)))) sink.add(`${prefix}${name}=${placeValue(v)}`);
       // An integer of three digits or more under a name no list holds (a `level`, `ceiling`, `burst`,
       // `replicas`) by its order of magnitude (twentieth pass): a grant for 100 covers 100 to 999,
       // not 100,000; ids, timestamps and cache busters keep theirs.

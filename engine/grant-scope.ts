@@ -13,7 +13,7 @@ import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -1024,7 +1024,8 @@ function placeHeaders(d: RequestDescription): string[] {
     // And an `X-` header naming a level, tier or size (`X-Tier: enterprise`), how long what the call
     // creates lasts (`X-Expires-In`, `X-Link-TTL`), or holding a privilege (`X-User-Type: admin`; twenty-first pass).
     const ranked = key.startsWith('x-') && (isSizeName(key.slice(2)) || isLastingName(key.slice(2)) || namesPrivilege(values));
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || modeHeader(key) || ranked)) {
+    // (A header sent twice holding a switch or a number is compared whole: repeatedSwitch.)
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || repeatedSwitch(values, numeric) || modeHeader(key) || ranked)) {
       if (size !== undefined) out.push(`header.${spelledName(name.toLowerCase())}=${size}`);
       continue;
     }

@@ -2948,3 +2948,24 @@ t.test('a path pattern\'s wildcard stands for one object, never a segment naming
   t.ok(await grantedFor(queue, del('/items/all'), del('/items/all')), 'the exact grant for /items/all covers it');
   t.ok(await grantedFor(queue, del('/items/all/1'), del('/items/all/2'), '/items/all/*'), 'a pattern naming all covers it');
 });
+
+// Twenty-first pass: a switch or a number is compared when sent once (`?go=yes`, `quorum=900`), but a
+// parameter sent twice is a list, which was neither a switch nor a magnitude: `?go=yes&go=yes`,
+// `go[]=1&go[]=1`, `quorum=900&quorum=900` added where the approved call had none (PHP and Rails
+// read the last, Express an array, truthy), in a query, a form or a header sent twice, was content.
+t.test('a switch or a number sent twice in a query, form or header is part of what a grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  await fc.assert(fc.asyncProperty(fc.constantFrom('go', 'quorum', 'execute', 'go[]'), fc.constantFrom('yes', '1', 'true', '900', 'on'), fc.constantFrom('query', 'form', 'header'), fc.integer({ min: 2, max: 3 }), async (name, v, place, times) => {
+    const call = (repeat: number, note: string): RequestDescription => {
+      const pairs = Array.from({ length: repeat }, () => `${name}=${v}`).join('&');
+      return place === 'query' ? call16('POST', `https://ops.example/api/deploy${repeat ? `?${pairs}` : ''}`, JSON.stringify({ service: 'web', note }))
+        : place === 'form' ? call16('POST', 'https://ops.example/api/deploy', `service=web&note=${note}${repeat ? `&${pairs}` : ''}`, 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://ops.example/api/deploy', JSON.stringify({ service: 'web', note }), 'application/json', Array.from({ length: repeat }, () => [`X-${name.replace('[]', '')}`, v] as [string, string]));
+    };
+    return !(await grantedFor(queue, call(0, 'alpha'), call(times, 'beta'))) && (await grantedFor(queue, call(times, 'alpha'), call(times, 'beta')));
+  }), { numRuns: 8, examples: [['go', 'yes', 'query', 2], ['go[]', '1', 'query', 2], ['quorum', '900', 'form', 2], ['execute', 'true', 'header', 2]] });
+  // Control: a repeated parameter of other texts still varies.
+  const tags = (a: string, b: string): RequestDescription => call16('POST', `https://ops.example/api/notes?label=${a}&label=${b}`, '{"text":"a"}');
+  t.ok(await grantedFor(queue, tags('red', 'blue'), tags('green', 'teal')), 'repeated labels still vary');
+});
