@@ -379,7 +379,7 @@ function networkAddress(text: string): boolean {
 }
 
 /** A URL with a scheme (`https://…`, `s3://…`, `mailto:…`, `tel:…`), a network address or an e-mail address, as the whole value (or one of a list's). */
-function isAddress(v: unknown): boolean {
+export function isAddress(v: unknown): boolean {
   if (Array.isArray(v)) return v.length <= MAX_MCP_PLACES && v.some((x) => typeof x === 'string' && isAddress(x));
   if (typeof v !== 'string' || v.length > 4096) return false;
   const text = v.trim();

@@ -13,7 +13,7 @@ import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -1002,7 +1002,11 @@ function safeDecode(s: string): string {
 // (Sixteenth pass: where the server sends, named by a header: a subscription's `X-Callback-Url`,
 // `X-Webhook`, `Reply-To`, `X-Notify-To`, an `X-Endpoint` or `X-Target-Uri`.)
 const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount',
-  'to', 'reply', 'url', 'uri', 'callback', 'webhook', 'hook', 'endpoint', 'target', 'notify', 'forward']);
+  'to', 'reply', 'url', 'uri', 'callback', 'webhook', 'hook', 'endpoint', 'target', 'notify', 'forward',
+  // (Twenty-first pass) whom a mail API's header copies: `Bcc`, `X-Cc`, `X-Recipients`.
+  'cc', 'bcc', 'recipients', 'email', 'emails']);
+/** `X-` headers a client or proxy sets to say where a request came from (an address there is no place a call reaches). */
+const clientAddressHeaders = new Set(['x-forwarded-for', 'x-real-ip', 'x-client-ip', 'x-originating-ip', 'x-remote-addr', 'x-cluster-client-ip']);
 
 /** A header whose name says it holds a mode (`X-Mode`, `X-Env`; lower-cased, so `X-RunMode` by its letters), a browser's `Sec-Fetch-Mode` aside. */
 const modeHeader = (key: string): boolean => !key.startsWith('sec-') && (isModeName(key) || key.includes('mode') || key.includes('environment'));
@@ -1023,7 +1027,8 @@ function placeHeaders(d: RequestDescription): string[] {
     if (actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     // And an `X-` header naming a level, tier or size (`X-Tier: enterprise`), how long what the call
     // creates lasts (`X-Expires-In`, `X-Link-TTL`), or holding a privilege (`X-User-Type: admin`; twenty-first pass).
-    const ranked = key.startsWith('x-') && (isSizeName(key.slice(2)) || isLastingName(key.slice(2)) || namesPrivilege(values));
+    // An address as an `X-` header's value (`X-Mirror: https://…`, `X-Also: drop@…`) is where the call reaches, whatever its name.
+    const ranked = key.startsWith('x-') && (isSizeName(key.slice(2)) || isLastingName(key.slice(2)) || namesPrivilege(values) || (!clientAddressHeaders.has(key) && isAddress(values)));
     // (A header sent twice holding a switch or a number is compared whole: repeatedSwitch.)
     if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || repeatedSwitch(values, numeric) || modeHeader(key) || ranked)) {
       if (size !== undefined) out.push(`header.${spelledName(name.toLowerCase())}=${size}`);

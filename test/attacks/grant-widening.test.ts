@@ -2969,3 +2969,21 @@ t.test('a switch or a number sent twice in a query, form or header is part of wh
   const tags = (a: string, b: string): RequestDescription => call16('POST', `https://ops.example/api/notes?label=${a}&label=${b}`, '{"text":"a"}');
   t.ok(await grantedFor(queue, tags('red', 'blue'), tags('green', 'teal')), 'repeated labels still vary');
 });
+
+// Twenty-first pass: an address among a call's arguments is a place whatever its name (sixteenth
+// pass), but a header's only by its name's words: `X-Bcc: drop@attacker.example` added to an
+// approved mail send (a mail API copying whom its header names), `Bcc`, `X-Recipients`, `X-Mirror:
+// https://…`, `X-Also`, `X-Upstream: 203.0.113.9:443` were covered by the grant.
+t.test('an address as a header\'s value, or under Bcc, Cc, Recipients, is a place (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const send = (headers: Array<[string, string]>, note: string): RequestDescription => call16('POST', 'https://mail.example/api/send', JSON.stringify({ to: 'alice@corp.example', text: note }), 'application/json', headers);
+  const names = ['X-Bcc', 'X-Cc', 'X-Recipients', 'X-Emails', 'X-Mirror', 'X-Also', 'X-Upstream', 'Bcc'];
+  const values = ['drop@attacker.example', 'https://evil.example/m', '203.0.113.9:443'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom(...values), fc.constantFrom('added', 'changed'), async (name, v, how) => {
+    const mine: Array<[string, string]> = how === 'added' ? [] : [[name, name === 'X-Mirror' || name === 'X-Upstream' ? 'https://ci.corp.example/m' : 'bob@corp.example']];
+    return !(await grantedFor(queue, send(mine, 'alpha'), send([[name, v]], 'beta'))) && (await grantedFor(queue, send([[name, v]], 'alpha'), send([[name, v]], 'beta')));
+  }), { numRuns: 8, examples: [['X-Bcc', values[0]!, 'added'], ['Bcc', values[0]!, 'changed'], ['X-Mirror', values[1]!, 'added'], ['X-Upstream', values[2]!, 'added']] });
+  // Controls: where the request came from, and a trace id, still vary.
+  t.ok(await grantedFor(queue, send([['X-Forwarded-For', '198.51.100.7'], ['X-Trace', 'a1']], 'alpha'), send([['X-Forwarded-For', '198.51.100.8'], ['X-Trace', 'b2']], 'beta')), 'X-Forwarded-For and a trace id still vary');
+});
