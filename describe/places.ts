@@ -520,7 +520,18 @@ const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'positi
   // (Nineteenth pass: small JSON integers are compared too, so a seed, a delay, coordinates and sizes are named here.)
   'seed', 'delay', 'x', 'y', 'z', 'w', 'h', 'angle', 'rotation', 'radius', 'opacity', 'volume', 'weight',
   'timeout', 'ttl', 'age', 'depth', 'zoom', 'precision', 'decimals', 'digits', 'rows', 'cols', 'columns', 'lines', 'items', 'results', 'start', 'end', 'v', 'lat', 'lng', 'lon', 'quality', 'scale', 'step', 'interval', 'period', 'window', 'batch', 'chunk', 'part', 'round', 'tab', 'slide', 'frame', 'shard', 'partition', 'replica', 'port', 'rank', 'rating', 'score', 'stars']);
-export const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
+/**
+ * Count words that are also verbs or adjectives (twenty-first pass): `skip`, `take`, `top`,
+ * `first`, `last`, `start` name a count as the name's last word (`$skip`, `take`, `first`,
+ * `page_start`), not before another (`skip_backup: 1`, `skip_checks=yes`: a switch that drops a
+ * safeguard, which a grant for `skip_backup: 0` must not cover).
+ */
+const countAtEndWords = new Set(['skip', 'take', 'top', 'first', 'last', 'start']);
+export const isNumberName = (key: string): boolean => {
+  if (isIdName(key)) return true;
+  const words = nameWords(key).filter(Boolean);
+  return words.some((w, i) => countWords.has(w) && (i === words.length - 1 || !countAtEndWords.has(w)));
+};
 
 /**
  * Names (folded as above) of the arguments that say which objects a call acts on (MongoDB's

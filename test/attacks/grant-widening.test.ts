@@ -2987,3 +2987,22 @@ t.test('an address as a header\'s value, or under Bcc, Cc, Recipients, is a plac
   // Controls: where the request came from, and a trace id, still vary.
   t.ok(await grantedFor(queue, send([['X-Forwarded-For', '198.51.100.7'], ['X-Trace', 'a1']], 'alpha'), send([['X-Forwarded-For', '198.51.100.8'], ['X-Trace', 'b2']], 'beta')), 'X-Forwarded-For and a trace id still vary');
 });
+
+// Twenty-first pass: a name holding a count's word is a count (`retry_count`, `$skip`), so its `0` or
+// `1` is a number, not a switch; but `skip`, `take`, `top`, `first`, `last` and `start` are verbs and
+// adjectives too: `skip_backup: 0` then `1`, `skip_checks=no` then `yes`, `start_now`, `first_run`
+// were content, and a grant for a drop with its backup covered the drop without.
+t.test('a switch under a name starting with skip, take, top, first, last or start is part of what a grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const pairs: Array<[unknown, unknown]> = [[0, 1], ['no', 'yes'], ['0', '1'], ['off', 'on']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom('skip_backup', 'skipChecks', 'take-snapshot', 'start_now', 'first_run', 'last_resort'), fc.constantFrom(...pairs), fc.constantFrom('json', 'query', 'mcp'), fc.boolean(), async (name, [mine, other], how, same) => {
+    const call = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://ops.example/api/db/drop', JSON.stringify({ db: 'x', note, [name]: v }))
+      : how === 'query' ? call16('POST', `https://ops.example/api/db/drop?${name}=${String(v)}`, JSON.stringify({ db: 'x', note }))
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'drop_db', arguments: { db: 'x', note, [name]: v } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 8, examples: [['skip_backup', pairs[0]!, 'json', false], ['skipChecks', pairs[1]!, 'query', false], ['start_now', pairs[2]!, 'mcp', false], ['skip_backup', pairs[0]!, 'json', true]] });
+  // Controls: the counts themselves (`skip`, `take`, `top`, `first`, `page_start`) still vary.
+  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/search?top=${n}&page_start=${n}`, JSON.stringify({ q: 'a', take: n, first: n, page_start: n, skip: n }));
+  t.ok(await grantedFor(queue, list(1), list(5)), 'counts named by those words alone or last still vary');
+});
