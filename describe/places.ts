@@ -191,6 +191,9 @@ const effectArgumentWords = new Set([
   'total', 'totals', 'subtotal', 'refund', 'refunds', 'deposit', 'deposits', 'withdrawal', 'withdrawals', 'withdraw', 'salary', 'salaries',
   'wage', 'wages', 'bonus', 'bonuses', 'reward', 'rewards', 'discount', 'discounts', 'allowance', 'allowances', 'quota', 'quotas', 'cap', 'caps',
   'stake', 'stakes', 'wager', 'bet', 'overdraft', 'premium', 'tax', 'taxes', 'payment', 'payments', 'donation', 'loan', 'gas',
+  // (Twenty-first pass) how much a call trades or pays in other words and in base units: Alpaca's
+  // `notional`, Coinbase's `funds`, `lots`, `contracts`, satoshis, wei, gwei, lamports.
+  'notional', 'funds', 'lots', 'contracts', 'sats', 'satoshi', 'satoshis', 'wei', 'gwei', 'lamports',
   // (Twenty-first pass) whom a call empowers under other words: a `perm`, `membership`, `authority`,
   // `capabilities`, an `acl`.
   'perm', 'perms', 'priv', 'privs', 'membership', 'memberships', 'authority', 'authorities', 'capability', 'capabilities', 'acl', 'acls',
@@ -211,6 +214,26 @@ export const foldCase = (key: string): string => key.toUpperCase().toLowerCase()
 const nameWords = (key: string): string[] => key.replace(camelJoint, '$1 ').split(/[_\-\s.:/[\]]+/).map(foldCase);
 /** A lower-case letter or digit then a capital: a camel-case word boundary (no lookbehind: ReDoS checkers prove this linear at once). */
 const camelJoint = /([a-z0-9])(?=[A-Z])/g;
+
+/**
+ * Words of an object's names that say it is an order or a transfer of something priced (twenty-first
+ * pass): beside them a `size`, `volume`, `vol`, `value`, `sum` or `count` is how much is traded
+ * (Coinbase's and Kraken's `size`/`volume`, `value` of a transfer), compared exactly, while
+ * elsewhere they stay a page's size, a sound's volume, a setting's value.
+ */
+const tradeWords = new Set(['side', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'currency', 'ccy', 'pair', 'market', 'asset', 'assets', 'coin', 'recipient', 'to', 'payee', 'wallet', 'iban']);
+const tradeSizeWords = new Set(['size', 'volume', 'vol', 'value', 'sum', 'count']);
+/** Whether an object's names say it is an order or a transfer (tradeWords), so its size words are how much. */
+export function tradesSomething(o: Record<string, unknown>): boolean {
+  let n = 0;
+  for (const k of Object.keys(o)) {
+    if (++n > 256) return false;
+    if (k.length <= 64 && nameWords(k).some((w) => tradeWords.has(w))) return true;
+  }
+  return false;
+}
+/** Whether a name beside trade words says how much is traded (tradeSizeWords). */
+const isTradeSizeName = (key: string): boolean => key.length <= 64 && nameWords(key).some((w) => tradeSizeWords.has(w));
 
 /** Whether an argument's name says it changes what the call does (effectArgumentNames above). */
 export function isEffectName(key: string): boolean {
@@ -617,6 +640,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       if (o.length > 1 && entries.size) sink.add(`${prefix}(entries)=${digest(JSON.stringify([...entries].sort()))}`);
       return;
     }
+    // An order's or transfer's object: its `size`, `volume`, `value` is how much (twenty-first pass).
+    const trade = tradesSomething(o as Record<string, unknown>);
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
       // Parsing strings costs per entry: with `nestedJson` each entry counts against the budget.
       if (nestedJson && (++budget.nodes > maxNodes || (Array.isArray(raw) && raw.length > maxNodes))) {
@@ -637,7 +662,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // `%u0074o`): such a spelling beside the approved one is another place (fifteenth pass).
       // Repeated parameters are a query's, a form's or a path segment's (argumentsTarget's `query`, `form`, `matrix`).
       const repeatable = prefix === 'query.' || prefix === 'form.' || prefix === 'matrix.';
-      const found = (n: string): boolean => (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
+      const found = (n: string): boolean => (trade && isTradeSizeName(n)) || (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
       // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
       // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
       if (!effectsOnly && isAddressKey(k)) sink.add(`${prefix}(key)=${placeValue(k)}`);

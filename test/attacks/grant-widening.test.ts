@@ -3006,3 +3006,22 @@ t.test('a switch under a name starting with skip, take, top, first, last or star
   const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/search?top=${n}&page_start=${n}`, JSON.stringify({ q: 'a', take: n, first: n, page_start: n, skip: n }));
   t.ok(await grantedFor(queue, list(1), list(5)), 'counts named by those words alone or last still vary');
 });
+
+// Twenty-first pass: an order's what (`symbol`, `side`) has been compared since the nineteenth pass,
+// but how much under an exchange's words was not: `size` 1 then 99 (Coinbase, Kraken), `volume`,
+// `vol`, a transfer's `value`, `sum` (count words, or none), Alpaca's `notional`, Coinbase's `funds`,
+// base units (`sats`, `wei`, `lamports`) within one magnitude: a grant for buying 1 BTC covered 99.
+t.test('how much an order or transfer moves under size, volume, value, notional, funds or base units is compared exactly (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['size', 1, 99], ['size', '0.01', '25'], ['volume', 1, 90], ['vol', '0.5', '9.5'], ['notional', 100, 999], ['funds', '10', '90'], ['value', 100, 999], ['sum', 100, 999], ['sats', 1000, 9000], ['wei', '1000', '9000'], ['lamports', 1000, 9000], ['lots', 1, 50]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const order = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://trade.example/api/orders', JSON.stringify({ symbol: 'BTC-USD', side: 'buy', note, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://trade.example/api/orders', `symbol=BTC-USD&side=buy&note=${note}&${name}=${String(v)}`, 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'place_order', arguments: { order: { symbol: 'BTC-USD', side: 'buy', [name]: v }, note } } }));
+    return (await grantedFor(queue, order(mine, 'alpha'), order(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[6]!, 'form', false], [cases[4]!, 'json', false], [cases[0]!, 'json', true]] });
+  // Controls: a page's size beside a cursor, a setting's value, a sound's volume still vary.
+  const other = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/prefs', JSON.stringify({ page_token: `t${n}`, page_size: n * 10, setting: { name: 'volume', value: 1000 + n }, volume: n * 20, query: 'a' }));
+  t.ok(await grantedFor(queue, other(1), other(4)), 'sizes, values and volumes outside an order still vary');
+});
