@@ -191,6 +191,9 @@ const effectArgumentWords = new Set([
   'total', 'totals', 'subtotal', 'refund', 'refunds', 'deposit', 'deposits', 'withdrawal', 'withdrawals', 'withdraw', 'salary', 'salaries',
   'wage', 'wages', 'bonus', 'bonuses', 'reward', 'rewards', 'discount', 'discounts', 'allowance', 'allowances', 'quota', 'quotas', 'cap', 'caps',
   'stake', 'stakes', 'wager', 'bet', 'overdraft', 'premium', 'tax', 'taxes', 'payment', 'payments', 'donation', 'loan', 'gas',
+  // (Twenty-first pass) what a write does to what exists, by its name: `on_conflict`, `if_exists`,
+  // a `write_disposition`, `conflict_resolution`, `existing`.
+  'conflict', 'conflicts', 'disposition', 'exists', 'existing', 'upsert', 'truncate', 'clobber',
   // (Twenty-first pass) how much a call trades or pays in other words and in base units: Alpaca's
   // `notional`, Coinbase's `funds`, `lots`, `contracts`, satoshis, wei, gwei, lamports.
   'notional', 'funds', 'lots', 'contracts', 'sats', 'satoshi', 'satoshis', 'wei', 'gwei', 'lamports',
@@ -263,7 +266,10 @@ const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'si
   // (Eighteenth pass) who may read what is shared, as values: Drive's `type: "anyone"`, GCS's `allUsers`, an ACL's `public-read`.
   'anyone', 'everyone', 'anonymous', 'world', 'allusers', 'allauthenticatedusers', 'public-read', 'public-read-write', 'authenticated-read',
   // (Nineteenth pass) how far a write goes: a hard delete, an overwrite or replace, a purge or wipe, recursive, cascading, forced.
-  'hard', 'overwrite', 'replace', 'purge', 'wipe', 'destroy', 'permanent', 'recursive', 'cascade', 'force', 'forced']);
+  'hard', 'overwrite', 'replace', 'purge', 'wipe', 'destroy', 'permanent', 'recursive', 'cascade', 'force', 'forced',
+  // (Twenty-first pass) and what a load or write does to what exists: truncate, clobber, drop, upsert
+  // (BigQuery's `WRITE_TRUNCATE`, pandas' `if_exists: "replace"`, an `on_conflict`).
+  'truncate', 'write_truncate', 'write-truncate', 'clobber', 'drop', 'upsert', 'erase', 'nuke', 'reset']);
 
 /**
  * Values that name a privilege (twenty-first pass), whatever the argument is called: `kind: "admin"`,

@@ -3025,3 +3025,23 @@ t.test('how much an order or transfer moves under size, volume, value, notional,
   const other = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/prefs', JSON.stringify({ page_token: `t${n}`, page_size: n * 10, setting: { name: 'volume', value: 1000 + n }, volume: n * 20, query: 'a' }));
   t.ok(await grantedFor(queue, other(1), other(4)), 'sizes, values and volumes outside an order still vary');
 });
+
+// Twenty-first pass: how far a write goes was compared by its values since the nineteenth pass
+// (`overwrite`, `replace`, `purge` …), but not what a load or write does to what exists under other
+// words: `on_conflict: "update"` (an upsert over existing rows), BigQuery's `write_disposition:
+// "WRITE_TRUNCATE"` (the table emptied first), `if_exists: "truncate"`, `conflict_resolution:
+// "clobber"`, `existing: "drop"`, `strategy: "truncate"`: a grant for an append covered them.
+t.test('what a write does to what exists (on_conflict, if_exists, write_disposition, truncate, clobber) is part of what a grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, string]> = [['on_conflict', 'ignore', 'update'], ['onConflict', 'skip', 'update'], ['write_disposition', 'WRITE_APPEND', 'WRITE_TRUNCATE'], ['if_exists', 'fail', 'truncate'], ['conflict_resolution', 'keep', 'clobber'], ['existing', 'keep', 'drop'], ['strategy', 'append', 'truncate'], ['mode_of_load', 'append', 'upsert']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'query', 'mcp'), fc.constantFrom('same', 'other', 'added'), async ([name, mine, other], how, later) => {
+    const load = (v: string | undefined, note: string): RequestDescription => {
+      const extra = v === undefined ? {} : { [name]: v };
+      return how === 'json' ? call16('POST', 'https://data.example/api/load', JSON.stringify({ table: 't', note, ...extra }))
+        : how === 'query' ? call16('POST', `https://data.example/api/load${v === undefined ? '' : `?${name}=${v}`}`, JSON.stringify({ table: 't', note }))
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'load_rows', arguments: { table: 't', note, ...extra } } }));
+    };
+    return (await grantedFor(queue, load(later === 'added' ? undefined : mine, 'alpha'), load(later === 'same' ? mine : other, 'beta'))) === (later === 'same');
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', 'other'], [cases[2]!, 'mcp', 'added'], [cases[3]!, 'query', 'other'], [cases[6]!, 'json', 'added'], [cases[0]!, 'json', 'same']] });
+});
