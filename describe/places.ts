@@ -15,6 +15,8 @@ const mcpPlaceArguments = new Set([
   'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
   // An SMS or call's `number` (as a word it would make `issue_number` a place too), a UK sort code.
   'number', 'sortcode',
+  // (Twenty-first pass) when what a call grants or shares ends, by names whose words say nothing alone:
+  // a cookie's or token's `max_age`, a certificate's `not_after`, a `valid_to`, `good_till` (endNames).
 ]);
 /**
  * Words of an argument name (snake, kebab or camel case) that say where a call acts or whom it
@@ -28,15 +30,53 @@ const mcpPlaceArguments = new Set([
  * invitation: an hour's link is not one that never expires). Not effect words: a stored row's
  * `expires_at` (a session table's) changes with every insert.
  */
+const lastingWords = ['expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses',
+  // (Nineteenth pass) and under other words: a link's `duration`, a `lifespan`, a `retention` period.
+  'duration', 'lifespan', 'retention'];
 const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary', 'beneficiaries', 'iban', 'creditor', 'debtor', 'counterparty', 'counterparties',
   'mobile', 'mobiles', 'wallet', 'wallets', 'mailbox', 'mailboxes', 'addressee', 'addressees', 'customer', 'customers',
-  'expires', 'expire', 'expiry', 'expiration', 'ttl', 'lifetime', 'valid', 'validity', 'until', 'uses',
-  // (Nineteenth pass) and under other words: a link's `duration`, a `lifespan`, a `retention` period.
-  'duration', 'lifespan', 'retention',
+  ...lastingWords,
   // (Twentieth pass) an account or address by its abbreviation or bank code: a wallet's `addr`, `acct`,
   // a routing number, a UK `sort_code` (by name), a BIC or SWIFT code, an Australian BSB, an Indian
   // IFSC, a Mexican CLABE, a UPI `vpa`.
   'addr', 'addrs', 'acct', 'accts', 'routing', 'bic', 'swift', 'bsb', 'ifsc', 'clabe', 'vpa'];
+/**
+ * Words of a name that say when what a call grants, shares or keeps ends, or how long it is held
+ * (twenty-first pass): an access grant's `end_date` or `endsAt`, a `deadline`, a `revoke_at`, a
+ * lock's or lease's `lease_seconds`, a `grace_period`, a `hold_days`, `keep_for`. An access that
+ * ends tomorrow is not one that ends in 2099. Places only where a call's arguments are its whole
+ * description (MCP, GraphQL, hosts no module describes): a module reads its own (a model call's `stop`).
+ */
+const endWords = ['end', 'ends', 'ending', 'deadline', 'revoke', 'revokes', 'revocation', 'lease', 'leases', 'grace', 'hold', 'keep', 'cutoff', 'sunset'];
+/** Names (folded, `_` and `-` aside) of when what a call grants ends, whose words say nothing alone. */
+const endNames = ['maxage', 'notafter', 'notvalidafter', 'validto', 'validthrough', 'goodtill', 'goodtilldate', 'goodthrough'];
+/** Whether a name says how long what a call creates lasts or when it ends (`X-Expires-In`, `X-Link-TTL`, `X-End-Date`; twenty-first pass, for headers). */
+export function isLastingName(key: string): boolean {
+  return endNames.includes(foldCase(key).replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => lastingWords.includes(w) || endWords.includes(w));
+}
+/**
+ * Words of a name that say how far a call reaches, whatever the value (twenty-first pass): a
+ * `level`, `tier`, `priority`, `severity`, `grade` or `clearance` (`level: "admin"` is not `"read"`).
+ */
+const rankWords = ['level', 'levels', 'lvl', 'tier', 'tiers', 'priority', 'priorities', 'prio', 'severity', 'grade', 'clearance'];
+/**
+ * Words of a name that say how much a call runs or uses, as a number (twenty-first pass): how many
+ * of what runs (`replicas`, `instances`, `workers`, `concurrency`), what it may use (`cpu`,
+ * `memory`, `capacity`, `iops`) and its bounds (`threshold`, `ceiling`, `burst`). A number under
+ * them (or rankWords) is compared exactly, not by order of magnitude: a grant for `level: 100`
+ * covers no `level: 999`, one for 100 replicas no 900. (Their texts stay content: a memory tool's
+ * `memory: "…"`. A count that pages or windows a list — `limit`, `page`, `top` — and ids keep varying.)
+ */
+const sizeWords = new Set([...rankWords, 'replicas', 'instances', 'workers', 'nodes', 'threads', 'processes', 'concurrency', 'parallelism', 'capacity',
+  'cpu', 'cpus', 'vcpu', 'vcpus', 'cores', 'memory', 'mem', 'ram', 'disk', 'storage', 'iops', 'throughput', 'bandwidth',
+  'threshold', 'thresholds', 'ceiling', 'burst', 'multiplier', 'intensity', 'percent', 'percentage', 'pct', 'rate']);
+
+/** A number, or a text holding one with a unit (`512Mi`, `2Gi`, `500m`, `1.5 GB`, `75%`): a size or share as Kubernetes and clouds spell it. */
+const quantity = (v: unknown): boolean => (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && /^[+-]?(?:\d[\d_]{0,30}(?:\.\d{0,20})?|\.\d{1,20})(?:e[+-]?\d{1,3})?\s?[A-Za-z%]{0,5}$/i.test(v.trim()));
+
+/** Whether a name says its number is how much a call runs or uses, or how far it reaches (sizeWords): compared exactly. */
+export const isSizeName = (key: string): boolean => nameWords(key).some((w) => sizeWords.has(w));
+
 /** Where a data or cluster API acts, under its own word for a table (MongoDB, BigQuery, Cassandra, Cosmos DB, Kubernetes), and on which ports (eighteenth pass). */
 const storeWords = ['collection', 'collections', 'dataset', 'datasets', 'keyspace', 'container', 'containers', 'namespace', 'namespaces', 'cluster', 'clusters',
   // and which ports a firewall or forwarding rule opens (`port`, `ports`, `port_range`, AWS's `ToPort`), in which region data is kept
@@ -60,7 +100,7 @@ const mcpPlaceWords = new Set([
   // Whom a message or payment reaches under other APIs' words (eighteenth pass): Plivo's `dst`, an
   // SMTP API's `rcpt`, a transfer's `payee`, `beneficiary`, `creditor_iban`, `counterparty`, an SMS
   // API's `mobiles`, a crypto `wallet`, a `mailbox`, a charge's `customer`.
-  ...placeReachWords, ...storeWords,
+  ...placeReachWords, ...storeWords, ...endWords, ...rankWords,
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they
@@ -151,6 +191,15 @@ const effectArgumentWords = new Set([
   'total', 'totals', 'subtotal', 'refund', 'refunds', 'deposit', 'deposits', 'withdrawal', 'withdrawals', 'withdraw', 'salary', 'salaries',
   'wage', 'wages', 'bonus', 'bonuses', 'reward', 'rewards', 'discount', 'discounts', 'allowance', 'allowances', 'quota', 'quotas', 'cap', 'caps',
   'stake', 'stakes', 'wager', 'bet', 'overdraft', 'premium', 'tax', 'taxes', 'payment', 'payments', 'donation', 'loan', 'gas',
+  // (Twenty-first pass) what a write does to what exists, by its name: `on_conflict`, `if_exists`,
+  // a `write_disposition`, `conflict_resolution`, `existing`.
+  'conflict', 'conflicts', 'disposition', 'exists', 'existing', 'upsert', 'truncate', 'clobber',
+  // (Twenty-first pass) how much a call trades or pays in other words and in base units: Alpaca's
+  // `notional`, Coinbase's `funds`, `lots`, `contracts`, satoshis, wei, gwei, lamports.
+  'notional', 'funds', 'lots', 'contracts', 'sats', 'satoshi', 'satoshis', 'wei', 'gwei', 'lamports',
+  // (Twenty-first pass) whom a call empowers under other words: a `perm`, `membership`, `authority`,
+  // `capabilities`, an `acl`.
+  'perm', 'perms', 'priv', 'privs', 'membership', 'memberships', 'authority', 'authorities', 'capability', 'capabilities', 'acl', 'acls',
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
@@ -169,6 +218,26 @@ const nameWords = (key: string): string[] => key.replace(camelJoint, '$1 ').spli
 /** A lower-case letter or digit then a capital: a camel-case word boundary (no lookbehind: ReDoS checkers prove this linear at once). */
 const camelJoint = /([a-z0-9])(?=[A-Z])/g;
 
+/**
+ * Words of an object's names that say it is an order or a transfer of something priced (twenty-first
+ * pass): beside them a `size`, `volume`, `vol`, `value`, `sum` or `count` is how much is traded
+ * (Coinbase's and Kraken's `size`/`volume`, `value` of a transfer), compared exactly, while
+ * elsewhere they stay a page's size, a sound's volume, a setting's value.
+ */
+const tradeWords = new Set(['side', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'currency', 'ccy', 'pair', 'market', 'asset', 'assets', 'coin', 'recipient', 'to', 'payee', 'wallet', 'iban']);
+const tradeSizeWords = new Set(['size', 'volume', 'vol', 'value', 'sum', 'count']);
+/** Whether an object's names say it is an order or a transfer (tradeWords), so its size words are how much. */
+export function tradesSomething(o: Record<string, unknown>): boolean {
+  let n = 0;
+  for (const k of Object.keys(o)) {
+    if (++n > 256) return false;
+    if (k.length <= 64 && nameWords(k).some((w) => tradeWords.has(w))) return true;
+  }
+  return false;
+}
+/** Whether a name beside trade words says how much is traded (tradeSizeWords). */
+const isTradeSizeName = (key: string): boolean => key.length <= 64 && nameWords(key).some((w) => tradeSizeWords.has(w));
+
 /** Whether an argument's name says it changes what the call does (effectArgumentNames above). */
 export function isEffectName(key: string): boolean {
   // (A header's `X-` aside: `X-Validate-Only` is `validateOnly`.)
@@ -177,7 +246,7 @@ export function isEffectName(key: string): boolean {
 
 function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
   const folded = foldCase(key).replace(/[_-]/g, '');
-  if (mcpPlaceArguments.has(folded) || extra?.has(folded) || isEffectName(key)) return true;
+  if (mcpPlaceArguments.has(folded) || endNames.includes(folded) || extra?.has(folded) || isEffectName(key)) return true;
   // A bulk call's (selectionArguments among `extra`): how many and which by age it acts on (twentieth pass).
   if (extra?.has('where') && nameWords(key).some((w) => bulkSelectionWords.has(w))) return true;
   if (ids && perRequestIds.has(folded)) return false;
@@ -197,7 +266,30 @@ const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'si
   // (Eighteenth pass) who may read what is shared, as values: Drive's `type: "anyone"`, GCS's `allUsers`, an ACL's `public-read`.
   'anyone', 'everyone', 'anonymous', 'world', 'allusers', 'allauthenticatedusers', 'public-read', 'public-read-write', 'authenticated-read',
   // (Nineteenth pass) how far a write goes: a hard delete, an overwrite or replace, a purge or wipe, recursive, cascading, forced.
-  'hard', 'overwrite', 'replace', 'purge', 'wipe', 'destroy', 'permanent', 'recursive', 'cascade', 'force', 'forced']);
+  'hard', 'overwrite', 'replace', 'purge', 'wipe', 'destroy', 'permanent', 'recursive', 'cascade', 'force', 'forced',
+  // (Twenty-first pass) and what a load or write does to what exists: truncate, clobber, drop, upsert
+  // (BigQuery's `WRITE_TRUNCATE`, pandas' `if_exists: "replace"`, an `on_conflict`).
+  'truncate', 'write_truncate', 'write-truncate', 'clobber', 'drop', 'upsert', 'erase', 'nuke', 'reset']);
+
+/**
+ * Values that name a privilege (twenty-first pass), whatever the argument is called: `kind: "admin"`,
+ * `membership: "owner"`, `as: "root"`, `perm: "write"`, `ac: "rw"`, a list of capabilities holding
+ * `"delete"`. A grant for adding a member covers no owner; one for read access no write access.
+ */
+const privilegeValues = new Set(['admin', 'admins', 'administrator', 'administrators', 'owner', 'owners', 'coowner', 'co-owner', 'superuser', 'superadmin', 'super-admin', 'super_admin',
+  'root', 'sudo', 'sudoer', 'sudoers', 'wheel', 'maintainer', 'maintain', 'manager', 'manage', 'moderator', 'operator', 'write', 'writer', 'readwrite',
+  'read-write', 'read_write', 'rw', 'rwx', 'w', 'full', 'fullaccess', 'full-access', 'full_access', 'fullcontrol', 'full_control', 'all', '*', 'delete', 'push', 'triage']);
+
+/** A list of more than one text (a query's, form's or header's repeated parameter) one of which is a switch or a number compared by magnitude. */
+export function repeatedSwitch(v: unknown, numeric: boolean): boolean {
+  return Array.isArray(v) && v.length > 1 && v.length <= 256 && v.every((x) => typeof x === 'string') && v.some((x) => isSwitch(x, numeric) || (numeric && magnitude(x) !== undefined));
+}
+
+/** Whether a value (a text, or an entry of a list) names a privilege (privilegeValues). */
+export function namesPrivilege(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length <= 256 && v.some((x) => typeof x === 'string' && namesPrivilege(x));
+  return typeof v === 'string' && v.length <= 24 && privilegeValues.has(v.trim().toLowerCase());
+}
 
 /**
  * Texts servers read as a boolean besides `true`/`false` (seventeenth pass): Go's `strconv.ParseBool`
@@ -316,7 +408,7 @@ function networkAddress(text: string): boolean {
 }
 
 /** A URL with a scheme (`https://…`, `s3://…`, `mailto:…`, `tel:…`), a network address or an e-mail address, as the whole value (or one of a list's). */
-function isAddress(v: unknown): boolean {
+export function isAddress(v: unknown): boolean {
   if (Array.isArray(v)) return v.length <= MAX_MCP_PLACES && v.some((x) => typeof x === 'string' && isAddress(x));
   if (typeof v !== 'string' || v.length > 4096) return false;
   const text = v.trim();
@@ -457,7 +549,18 @@ const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'positi
   // (Nineteenth pass: small JSON integers are compared too, so a seed, a delay, coordinates and sizes are named here.)
   'seed', 'delay', 'x', 'y', 'z', 'w', 'h', 'angle', 'rotation', 'radius', 'opacity', 'volume', 'weight',
   'timeout', 'ttl', 'age', 'depth', 'zoom', 'precision', 'decimals', 'digits', 'rows', 'cols', 'columns', 'lines', 'items', 'results', 'start', 'end', 'v', 'lat', 'lng', 'lon', 'quality', 'scale', 'step', 'interval', 'period', 'window', 'batch', 'chunk', 'part', 'round', 'tab', 'slide', 'frame', 'shard', 'partition', 'replica', 'port', 'rank', 'rating', 'score', 'stars']);
-export const isNumberName = (key: string): boolean => isIdName(key) || nameWords(key).some((w) => countWords.has(w));
+/**
+ * Count words that are also verbs or adjectives (twenty-first pass): `skip`, `take`, `top`,
+ * `first`, `last`, `start` name a count as the name's last word (`$skip`, `take`, `first`,
+ * `page_start`), not before another (`skip_backup: 1`, `skip_checks=yes`: a switch that drops a
+ * safeguard, which a grant for `skip_backup: 0` must not cover).
+ */
+const countAtEndWords = new Set(['skip', 'take', 'top', 'first', 'last', 'start']);
+export const isNumberName = (key: string): boolean => {
+  if (isIdName(key)) return true;
+  const words = nameWords(key).filter(Boolean);
+  return words.some((w, i) => countWords.has(w) && (i === words.length - 1 || !countAtEndWords.has(w)));
+};
 
 /**
  * Names (folded as above) of the arguments that say which objects a call acts on (MongoDB's
@@ -543,6 +646,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       if (o.length > 1 && entries.size) sink.add(`${prefix}(entries)=${digest(JSON.stringify([...entries].sort()))}`);
       return;
     }
+    // An order's or transfer's object: its `size`, `volume`, `value` is how much (twenty-first pass).
+    const trade = tradesSomething(o as Record<string, unknown>);
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
       // Parsing strings costs per entry: with `nestedJson` each entry counts against the budget.
       if (nestedJson && (++budget.nodes > maxNodes || (Array.isArray(raw) && raw.length > maxNodes))) {
@@ -561,7 +666,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // Found under every name a server registers it by (PHP cuts a name at a NUL and drops leading
       // blanks, `to%00x` and ` to` are `to` there; Rack 2 reads `[to]` as `to`; ASP.NET decodes
       // `%u0074o`): such a spelling beside the approved one is another place (fifteenth pass).
-      const found = (n: string): boolean => (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
+      // Repeated parameters are a query's, a form's or a path segment's (argumentsTarget's `query`, `form`, `matrix`).
+      const repeatable = prefix === 'query.' || prefix === 'form.' || prefix === 'matrix.';
+      const found = (n: string): boolean => (trade && isTradeSizeName(n)) || (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
       // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
       // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
       if (!effectsOnly && isAddressKey(k)) sink.add(`${prefix}(key)=${placeValue(k)}`);
@@ -584,10 +691,18 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // holds numbers as content, and a one-letter name (`{"a": 1}`) says nothing of a level or switch.)
       // A command-line option says how a program runs whatever its name (`flags: "--force"`, an
       // argument vector holding one; twentieth pass).
-      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v))) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // A privilege as the value (`membership: "owner"`) is whom the call empowers whatever its name (twenty-first pass).
+      // A query's or form's parameter repeated holding a switch or a number (`?go=yes&go=yes`,
+      // `quorum=900&quorum=900`: PHP and Rails read the last, Express an array, truthy) is compared
+      // whole, exactly (twenty-first pass). (A JSON list of numbers is data: a series, a tally.)
+      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v) || namesPrivilege(v) || (repeatable && repeatedSwitch(v, numeric)))) sink.add(`${prefix}${name}=${placeValue(v)}`);
       // An integer of three digits or more under a name no list holds (a `level`, `ceiling`, `burst`,
       // `replicas`) by its order of magnitude (twentieth pass): a grant for 100 covers 100 to 999,
       // not 100,000; ids, timestamps and cache busters keep theirs.
+      // Under a name that says how much the call runs or uses, a number or a quantity (`0.5`, `512Mi`)
+      // exactly (twenty-first pass: a grant for 100 covered 999, one for `cpu: 0.5` covered `8.5`).
+      // (Also beside a count's word: `max_replicas`, `memory_limit`; not an id's.)
+      else if (reading === 'places' && isSizeName(k) && !isIdName(k) && quantity(Array.isArray(v) && v.length === 1 ? v[0] : v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
       else if (reading === 'places' && numeric && magnitude(v) !== undefined) sink.add(`${prefix}${name}=${magnitude(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }

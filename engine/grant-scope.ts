@@ -13,7 +13,7 @@ import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, digest, foldCase, inexactNumber, isEffectName, isModeName, isNumberName, isObjectIdName, isSwitch, magnitude, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -31,7 +31,28 @@ export function pathPatternCovers(pattern: string, path: string): boolean {
   if (!globMatch(pattern, path)) return false;
   if (readsOtherwise(path)) return pattern === escapeGlob(path);
   const routed = routedPath(path);
+  // A segment naming many or all objects is covered only where the pattern names it (twenty-first pass).
+  const literal = new Set(routedPath(pattern).split('/'));
+  if (routed.split('/').some((s) => namesMany(s) && !literal.has(escapeGlob(s)))) return false;
   return routed === path || globMatch(routedPath(pattern), routed);
+}
+
+/** Segments that name every object of a collection, or many at once (Elasticsearch's `_all`, `DELETE /notifications/all`, `/_bulk`). */
+const manySegments = new Set(['all', '_all', 'every', 'everything', 'any', 'bulk', '_bulk', 'batch', '_batch', 'many', '_many']);
+
+/**
+ * Whether a path segment (as routed) names many or all objects where a wildcard stands for one
+ * (twenty-first pass): a human's `/items/*`, given for `DELETE /items/5` (any one item), matched
+ * `DELETE /items/all`, `/items/_all`, a literal `/items/*` (`%2A`), a list `/items/5,6,7`
+ * (Elasticsearch, JSON:API and many REST APIs take one) and a range `/items/1-1000`.
+ */
+function namesMany(segment: string): boolean {
+  if (segment.length > 200) return false;
+  const s = safeDecode(segment).trim().toLowerCase();
+  if (manySegments.has(s) || s.includes('*') || s.includes(',')) return true;
+  // A range of ids (`1-1000`, `1..1000`), not a date (`2024-12`: the end before the start).
+  const range = /^(\d{1,15})\s*(?:-|\.\.\.?)\s*(\d{1,15})$/.exec(s);
+  return range !== null && Number(range[2]) > Number(range[1]);
 }
 
 /** A segment without its `;params` (Tomcat, Jetty, Spring). */
@@ -896,6 +917,9 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   look('query', args.query);
   look('form', args.form);
   look('json', args.json);
+  // An id among a segment's `;params` (Spring's `@MatrixVariable`, JAX-RS `@MatrixParam`: `PUT
+  // /users/5/profile;id=6` updates user 6 there), which a path pattern cuts (twenty-first pass).
+  look('matrix', args.matrix);
   // A header naming the object (`X-Resource-Id`, `X-Item-Id`; nineteenth pass), a client's
   // per-request and tracing ids aside, a credential's never.
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
@@ -978,7 +1002,11 @@ function safeDecode(s: string): string {
 // (Sixteenth pass: where the server sends, named by a header: a subscription's `X-Callback-Url`,
 // `X-Webhook`, `Reply-To`, `X-Notify-To`, an `X-Endpoint` or `X-Target-Uri`.)
 const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount',
-  'to', 'reply', 'url', 'uri', 'callback', 'webhook', 'hook', 'endpoint', 'target', 'notify', 'forward']);
+  'to', 'reply', 'url', 'uri', 'callback', 'webhook', 'hook', 'endpoint', 'target', 'notify', 'forward',
+  // (Twenty-first pass) whom a mail API's header copies: `Bcc`, `X-Cc`, `X-Recipients`.
+  'cc', 'bcc', 'recipients', 'email', 'emails']);
+/** `X-` headers a client or proxy sets to say where a request came from (an address there is no place a call reaches). */
+const clientAddressHeaders = new Set(['x-forwarded-for', 'x-real-ip', 'x-client-ip', 'x-originating-ip', 'x-remote-addr', 'x-cluster-client-ip']);
 
 /** A header whose name says it holds a mode (`X-Mode`, `X-Env`; lower-cased, so `X-RunMode` by its letters), a browser's `Sec-Fetch-Mode` aside. */
 const modeHeader = (key: string): boolean => !key.startsWith('sec-') && (isModeName(key) || key.includes('mode') || key.includes('environment'));
@@ -994,9 +1022,15 @@ function placeHeaders(d: RequestDescription): string[] {
     // (seventeenth pass; a browser's `Sec-Fetch-Mode` aside).
     const numeric = key.startsWith('x-') && !isNumberName(key.slice(2));
     // A number of three digits or more under such a name by its magnitude (`X-Replicas: 300`; twentieth pass).
-    const size = numeric && values.length === 1 ? magnitude(values[0]) : undefined;
+    // Exactly under a name that says how much the call runs or uses (`X-Replicas`; twenty-first pass).
+    const size = numeric && values.length === 1 && magnitude(values[0]) !== undefined ? (isSizeName(key.slice(2)) ? placeValue(values) : magnitude(values[0])) : undefined;
     if (actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || modeHeader(key))) {
+    // And an `X-` header naming a level, tier or size (`X-Tier: enterprise`), how long what the call
+    // creates lasts (`X-Expires-In`, `X-Link-TTL`), or holding a privilege (`X-User-Type: admin`; twenty-first pass).
+    // An address as an `X-` header's value (`X-Mirror: https://…`, `X-Also: drop@…`) is where the call reaches, whatever its name.
+    const ranked = key.startsWith('x-') && (isSizeName(key.slice(2)) || isLastingName(key.slice(2)) || namesPrivilege(values) || (!clientAddressHeaders.has(key) && isAddress(values)));
+    // (A header sent twice holding a switch or a number is compared whole: repeatedSwitch.)
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || repeatedSwitch(values, numeric) || modeHeader(key) || ranked)) {
       if (size !== undefined) out.push(`header.${spelledName(name.toLowerCase())}=${size}`);
       continue;
     }

@@ -17,6 +17,7 @@ import type { RequestDescription } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { operationScope } from '../../engine/grant-scope.ts';
+import { isSizeName } from '../../describe/places.ts';
 import { tempDir } from './helpers.ts';
 
 await loadAdapters();
@@ -472,13 +473,13 @@ t.test('a grant on a GraphQL endpoint of a host no service module owns covers th
 // the service-role key that passes row-level security): the card named the secret the approved
 // request was sent with, and the grant covers requests sent with that one only.
 t.test('a grant covers requests the policy would send with the approved secrets only', async (t) => {
-  // (A header that says which key to use; one named as a role or user is whom the request acts as, a place since the fourteenth pass.)
+  // (A header that says which key to use; one named as a role or user is whom the request acts as, a place since the fourteenth pass, and one named as a tier or level since the twenty-first.)
   const chooser = `package airlock
 
 import rego.v1
 
 secret := "supabase_service_key" if {
-	input.request.headers["x-tier"][0] == "service"
+	input.request.headers["x-key-kind"][0] == "service"
 } else := "supabase_anon_key"
 
 creds := [{"secret": secret, "in": "header", "name": "apikey", "format": "{}"}]
@@ -494,14 +495,14 @@ decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"
   await chooserEngine.loadFolder(t.testdir({ 'policy.rego': chooser }));
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
-  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-tier', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-key-kind', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
   const approved = at(undefined);
   await queue.approve((await queue.create(approved, await chooserEngine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
   for (const [role, action] of [[undefined, 'allow'], ['anon', 'allow'], ['service', 'approve']] as const) {
     const d = at(role);
     d.grants = queue.matchingGrants(d);
     const decision = await chooserEngine.decide(d);
-    t.equal(decision.action, action, `x-tier ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
+    t.equal(decision.action, action, `x-key-kind ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
   }
 });
 
@@ -1472,7 +1473,8 @@ t.test('a batch of typed operations (Google batchUpdate, Firestore commit): a gr
     if ((await engine.decide(d)).action !== 'allow') return true;
     covered++;
     return b.every((o) => a.includes(o));
-  }), { numRuns: 20, examples: [[['updateCells'], ['deleteSheet']], [['update'], ['update', 'delete']], [['updateCells', 'deleteSheet'], ['deleteSheet']]] });
+  }), { numRuns: 20, examples: [[['updateCells'], ['deleteSheet']], [['update'], ['update', 'delete']], [['updateCells', 'deleteSheet'], ['deleteSheet']], [['updateCells'], ['updateCells']]] });
+  // (The last example: since the twentieth pass only the same list is covered, which 20 random pairs may miss.)
   t.ok(covered > 0, `the same kinds are still covered (${covered})`);
 });
 
@@ -2705,11 +2707,12 @@ t.test('an integer of three digits or more under a name no list holds is compare
         : place === 'form' ? call16('POST', 'https://ops.example/api/settings', `service=web&note=${note}&${name}=${v}`, 'application/x-www-form-urlencoded')
           : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'set_limits', arguments: args } }));
   };
-  const pairs: Array<[string, number, number]> = [['level', 100, 100000], ['ceiling', 500, 5000000], ['burst', 250, 25000], ['replicas', 300, 30000], ['threshold', -100, -100000], ['tier', 100, 1000]];
+  const pairs: Array<[string, number, number]> = [['level', 100, 100000], ['ceiling', 500, 5000000], ['burst', 250, 25000], ['replicas', 300, 30000], ['threshold', -100, -100000], ['tier', 100, 1000], ['quorum', 300, 30000]];
   await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'near', 'other'), async ([name, mine, other], place, later) => {
     const v = later === 'same' ? mine : later === 'near' ? mine + Math.sign(mine) * 10 : other;
-    return (await grantedFor(queue, shape(place, name, mine, 'alpha'), shape(place, name, v, 'beta'))) === (later !== 'other');
-  }), { numRuns: 6, examples: [[pairs[0]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[3]!, 'query', 'other'], [pairs[2]!, 'form', 'other'], [pairs[0]!, 'json', 'near']] });
+    // (Twenty-first pass: under a name saying how far or how much a call acts, a near value is another one too.)
+    return (await grantedFor(queue, shape(place, name, mine, 'alpha'), shape(place, name, v, 'beta'))) === (later === 'same' || (later === 'near' && !isSizeName(name)));
+  }), { numRuns: 6, examples: [[pairs[0]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[3]!, 'query', 'other'], [pairs[2]!, 'form', 'other'], [pairs[0]!, 'json', 'near'], [pairs[6]!, 'mcp', 'near']] });
   // In the spellings servers read as a number (`100_000`, full-width digits, hex, an exponent, a
   // float), added where the approved call had none or beside the approved 100, and in an `X-` header.
   const spellings = ['100_000', '\uff11\uff10\uff10\uff10\uff10\uff10', '0x186a0', '1.0e5', '100000.0', '100000'];
@@ -2820,4 +2823,225 @@ t.test('an account or address named by its abbreviation or bank code is a place 
         : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'transfer', arguments: { note, [name]: v } } }));
     return (await grantedFor(queue, send(mine, 'alpha'), send(same ? mine : other, 'beta'))) === same;
   }), { numRuns: 6, examples: [[cases[0]!, 'mcp', false], [cases[1]!, 'json', false], [cases[3]!, 'form', false], [cases[8]!, 'json', false], [cases[1]!, 'json', true]] });
+});
+
+// Twenty-first pass (left open by the twentieth: within one order of magnitude a number still
+// varied): a grant for `{"level": 100}` covered `999`, one for 100 replicas 900, one for a `cpu`
+// of 200 one of 800. A number under a name that says how far a call reaches (`level`, `tier`,
+// `priority`) or how much it runs or uses (`replicas`, `workers`, `cpu`, `memory`, `threshold`) is
+// compared exactly; ids, timestamps and counts under other names keep their magnitude.
+t.test('a number under a name saying how far or how much a call acts is compared exactly, within its magnitude too (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['level', 'tier', 'priority', 'replicas', 'workers', 'max_instances', 'cpu', 'memoryMb', 'threshold', 'burst', 'concurrency', 'severity-level'];
+  const where = ['json', 'query', 'form', 'mcp', 'graphql', 'header'] as const;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom(...where), fc.constantFrom(100, 250, 4000), fc.constantFrom('same', 'near', 'top'), async (name, place, mine, later) => {
+    const v = later === 'same' ? mine : later === 'near' ? mine + 1 : Number(String(mine)[0] === '9' ? mine : `9${String(mine).slice(1)}`);
+    const call = (n: number, note: string): RequestDescription => {
+      const args = { service: 'web', note, [name]: n };
+      return place === 'json' ? call16('POST', 'https://ops.example/api/scale', JSON.stringify(args))
+        : place === 'query' ? call16('POST', `https://ops.example/api/scale?${name}=${n}`, JSON.stringify({ service: 'web', note }))
+          : place === 'form' ? call16('POST', 'https://ops.example/api/scale', `service=web&note=${note}&${name}=${n}`, 'application/x-www-form-urlencoded')
+            : place === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'scale', arguments: args } }))
+              : place === 'graphql' ? call16('POST', 'https://gql.example/graphql', JSON.stringify({ query: 'mutation S($i: ScaleInput!) { scale(input: $i) { ok } }', variables: { i: args } }))
+                : call16('POST', 'https://ops.example/api/scale', JSON.stringify({ service: 'web', note }), 'application/json', [[`X-${name}`, String(n)]]);
+    };
+    return (await grantedFor(queue, call(mine, 'alpha'), call(v, 'beta'))) === (later === 'same');
+  }), { numRuns: 8, examples: [['level', 'json', 100, 'top'], ['replicas', 'mcp', 100, 'top'], ['cpu', 'query', 250, 'near'], ['threshold', 'header', 4000, 'near'], ['priority', 'graphql', 100, 'top'], ['workers', 'form', 250, 'same'], ['max_instances', 'json', 100, 'near']] });
+  // Fractions and quantities with a unit under such names (`cpu: 0.5` then `8.5`, `memory: "512Mi"` then `"64Gi"`), also beside a count's word.
+  const sizes: Array<[string, unknown, unknown]> = [['cpu', 0.5, 8.5], ['memory', '512Mi', '64Gi'], ['memory_limit', '1.5 GB', '900 GB'], ['percent', 10.5, 99.5], ['max_replicas', 3, 30]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...sizes), fc.constantFrom('json', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const call = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://ops.example/api/scale', JSON.stringify({ service: 'web', note, [name]: v }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'scale', arguments: { service: 'web', note, [name]: v } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 6, examples: [[sizes[0]!, 'json', false], [sizes[1]!, 'mcp', false], [sizes[2]!, 'json', false], [sizes[0]!, 'mcp', true]] });
+  // Controls: ids, timestamps and counts under other names vary within their magnitude, and a memory tool's text stays content.
+  const note = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: `t${n}`, parent: 4000 + n, hits: n * 100, limit: n * 100 }));
+  t.ok(await grantedFor(queue, note(1), note(3)), 'ids and counts under other names still vary within their magnitude');
+  const remember = (text: string): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remember', arguments: { memory: text } } }));
+  t.ok(await grantedFor(queue, remember('the build uses pnpm'), remember('standup moved to 10:00')), "a memory tool's text still varies");
+});
+
+// Twenty-first pass: when what a call grants or shares ends, under names the lists lacked — an access
+// grant's `end_date`, `endsAt`, `deadline`, `revoke_at`, a token's `max_age`, a certificate's
+// `not_after`, a lease's `lease_seconds`, a `grace_period`, `hold_days`, `keep_for` — was content on a
+// host no module describes and in MCP calls: a grant for an access ending tomorrow covered one ending in 2099.
+t.test('when what a call grants ends, or how long it is held, under other names is part of what a grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['end_date', '2026-12-08', '2099-12-31'], ['endsAt', '2026-12-08T00:00:00Z', '2099-12-31T00:00:00Z'], ['deadline', '2026-12-08', '2099-12-31'], ['revoke_at', '2026-12-08', '2099-12-31'],
+    ['max_age', 3600, 9999], ['not_after', '2026-12-08T00:00:00Z', '2099-12-31T00:00:00Z'], ['lease_seconds', 60, 86400000], ['grace_period', 60, 6000000], ['hold_days', 1, 3650], ['keep_for', '1h', '10y'], ['validTo', '2026-12-08', '2099-12-31']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const share = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://docs.example/api/shares', JSON.stringify({ doc: 'd1', note, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://docs.example/api/shares', new URLSearchParams({ doc: 'd1', note, [name]: String(v) }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'share_doc', arguments: { doc: 'd1', note, [name]: v } } }));
+    return (await grantedFor(queue, share(mine, 'alpha'), share(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[4]!, 'form', false], [cases[5]!, 'mcp', false], [cases[6]!, 'json', false], [cases[0]!, 'json', true]] });
+  // In an `X-` header, within one magnitude too (`X-Expires-In: 3600` then `9999`).
+  const headed = (name: string, v: string, note: string): RequestDescription => call16('POST', 'https://docs.example/api/shares', JSON.stringify({ doc: 'd1', note }), 'application/json', [[name, v]]);
+  for (const [name, mine, other] of [['X-Expires-In', '3600', '9999'], ['X-Link-TTL', '60', '99'], ['X-Retention-Days', '1', '3650'], ['X-End-Date', '2026-12-08', '2099-12-31'], ['X-Lease-Seconds', '100', '999'], ['X-Max-Age', '600', '900']]) {
+    t.notOk(await grantedFor(queue, headed(name!, mine!, 'alpha'), headed(name!, other!, 'beta')), `${name}: ${mine} does not cover ${other}`);
+    t.ok(await grantedFor(queue, headed(name!, mine!, 'alpha'), headed(name!, mine!, 'beta')), `${name}: ${mine} covers itself`);
+  }
+});
+
+// Twenty-first pass: an id among a segment's `;params` (Spring's `@MatrixVariable`, JAX-RS
+// `@MatrixParam`) beside a PUT, PATCH or DELETE's path: a path pattern cuts `;params`, so a grant for
+// `PUT /users/5/profile` under `/users/5/*` covered `PUT /users/5/profile;id=6` (user 6's profile there).
+t.test('an id among a path segment\'s ;params is part of what a path grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, string, string]> = [['PUT', '/users/5/profile', '/users/5/*', ';id=6'], ['PATCH', '/items/5', '/items/*', ';id=6'], ['DELETE', '/items/5', '/items/*', ';itemId=6'], ['PUT', '/orgs/7/items/1', '/orgs/7/items/*', ';orgId=8'], ['POST', '/items/5/archive', '/items/5/*', ';uuid=b1']];
+  for (const [method, path, pattern, params] of cases) {
+    const at = (p: string): RequestDescription => call16(method, `https://api.example${p}`, method === 'DELETE' ? '' : JSON.stringify({ text: 'a' }), method === 'DELETE' ? '' : 'application/json');
+    t.notOk(await grantedFor(queue, at(path), at(`${path}${params}`), pattern), `${method} ${path}${params} not covered by ${pattern}`);
+    // Controls: the id the path names, and a session id, among the params are still covered.
+    t.ok(await grantedFor(queue, at(path), at(`${path};jsessionid=A1`), pattern), `${method} ${path};jsessionid= still covered`);
+  }
+  t.ok(await grantedFor(queue, call16('PUT', 'https://api.example/items/5', '{}'), call16('PUT', 'https://api.example/items/5;id=5', '{}'), '/items/*'), 'the id the path names among its params is covered');
+});
+
+// Twenty-first pass: a privilege named by the value under a name no list holds — `membership:
+// "owner"`, `kind: "admin"`, `as: "root"`, `perm: "write"`, `ac: "rw"`, `capabilities: ["read",
+// "delete"]`, `authority: "superuser"` — was content on a host no module describes and in MCP calls:
+// a grant for adding bo as a member (or read access) covered adding bo as an owner (or write access).
+t.test('a privilege named by the value, or under perm, membership, authority, capabilities, is part of what a grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['membership', 'member', 'owner'], ['kind', 'guest', 'admin'], ['type', 'viewer', 'Administrator'], ['as', 'reader', 'root'], ['perm', 'read', 'write'], ['level_name', 'pull', 'maintain'],
+    ['capabilities', ['read'], ['read', 'delete']], ['authority', 'user', 'superuser'], ['ac', 'r', 'rw'], ['grants_to', 'viewer', 'full_control'], ['perms', 'comment', 'edit']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp', 'graphql'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const add = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://ops.example/api/members', JSON.stringify({ login: 'bo', note, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://ops.example/api/members', `login=bo&note=${note}&${[v].flat().map((x) => `${name}=${String(x)}`).join('&')}`, 'application/x-www-form-urlencoded')
+        : how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'add_member', arguments: { login: 'bo', note, [name]: v } } }))
+          : call16('POST', 'https://gql.example/graphql', JSON.stringify({ query: 'mutation A($i: MemberInput!) { addMember(input: $i) { ok } }', variables: { i: { login: 'bo', note, [name]: v } } }));
+    return (await grantedFor(queue, add(mine, 'alpha'), add(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[4]!, 'form', false], [cases[6]!, 'mcp', false], [cases[3]!, 'graphql', false], [cases[0]!, 'json', true]] });
+  // In an `X-` header: a privilege as the value, a tier or level by its name.
+  const headed = (name: string, v: string, note: string): RequestDescription => call16('POST', 'https://ops.example/api/members', JSON.stringify({ login: 'bo', note }), 'application/json', [[name, v]]);
+  for (const [name, mine, other] of [['X-User-Type', 'member', 'admin'], ['X-Kind', 'guest', 'Owner'], ['X-Tier', 'free', 'enterprise'], ['X-Access-Tier', '1', '3']]) {
+    t.notOk(await grantedFor(queue, headed(name!, mine!, 'alpha'), headed(name!, other!, 'beta')), `${name}: ${mine} does not cover ${other}`);
+    t.ok(await grantedFor(queue, headed(name!, mine!, 'alpha'), headed(name!, mine!, 'beta')), `${name}: ${mine} covers itself`);
+  }
+  t.ok(await grantedFor(queue, headed('X-Trace', 'abc', 'alpha'), headed('X-Trace', 'abd', 'beta')), 'another header still varies');
+  // Control: other texts under such names still vary.
+  const post = (text: string, kind: string): RequestDescription => call16('POST', 'https://ops.example/api/posts', JSON.stringify({ text, kind }));
+  t.ok(await grantedFor(queue, post('hello', 'note'), post('see you', 'update')), 'other kinds and texts still vary');
+});
+
+// Twenty-first pass: a human's path pattern `/items/*`, given for `DELETE /items/5` (any one item),
+// matched a segment naming every item or many at once — `DELETE /items/all`, `/items/_all`
+// (Elasticsearch), a literal `*` (`%2A`), a list `/items/5,6,7`, a range `/items/1-1000` — which
+// such APIs route to a delete of all or many. Such a segment is covered only where the pattern names it.
+t.test('a path pattern\'s wildcard stands for one object, never a segment naming all or many (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const del = (path: string): RequestDescription => call16('DELETE', `https://api.example${path}`, '', '');
+  const many = fc.tuple(fc.constantFrom('all', '_all', 'everything', 'bulk', '*', '%2A', '5,6,7', '5%2C6', '1-1000', '1..1000'), fc.constantFrom('lower', 'upper', 'dot', 'params'), fc.constantFrom('/items/*', '/items/**', '/items/*/comments'));
+  await fc.assert(fc.asyncProperty(many, async ([segment, how, pattern]) => {
+    const spelled = how === 'upper' ? segment.toUpperCase() : how === 'dot' ? `${segment}.` : how === 'params' ? `${segment};v=1` : segment;
+    const tail = pattern.endsWith('comments') ? '/comments' : '';
+    return !(await grantedFor(queue, del(`/items/5${tail}`), del(`/items/${spelled}${tail}`), pattern));
+  }), { numRuns: 10, examples: [[['all', 'lower', '/items/*']], [['5,6,7', 'lower', '/items/*']], [['%2A', 'upper', '/items/**']], [['1-1000', 'params', '/items/*/comments']], [['_all', 'dot', '/items/*']]] });
+  // Controls: one item, a slug, a date and a word starting with `all` are still covered; a pattern naming the segment covers it.
+  for (const path of ['/items/6', '/items/my-first-post', '/items/2024-12', '/items/allison']) t.ok(await grantedFor(queue, del('/items/5'), del(path), '/items/*'), `${path} is covered by /items/*`);
+  t.ok(await grantedFor(queue, del('/items/all'), del('/items/all')), 'the exact grant for /items/all covers it');
+  t.ok(await grantedFor(queue, del('/items/all/1'), del('/items/all/2'), '/items/all/*'), 'a pattern naming all covers it');
+});
+
+// Twenty-first pass: a switch or a number is compared when sent once (`?go=yes`, `quorum=900`), but a
+// parameter sent twice is a list, which was neither a switch nor a magnitude: `?go=yes&go=yes`,
+// `go[]=1&go[]=1`, `quorum=900&quorum=900` added where the approved call had none (PHP and Rails
+// read the last, Express an array, truthy), in a query, a form or a header sent twice, was content.
+t.test('a switch or a number sent twice in a query, form or header is part of what a grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  await fc.assert(fc.asyncProperty(fc.constantFrom('go', 'quorum', 'execute', 'go[]'), fc.constantFrom('yes', '1', 'true', '900', 'on'), fc.constantFrom('query', 'form', 'header'), fc.integer({ min: 2, max: 3 }), async (name, v, place, times) => {
+    const call = (repeat: number, note: string): RequestDescription => {
+      const pairs = Array.from({ length: repeat }, () => `${name}=${v}`).join('&');
+      return place === 'query' ? call16('POST', `https://ops.example/api/deploy${repeat ? `?${pairs}` : ''}`, JSON.stringify({ service: 'web', note }))
+        : place === 'form' ? call16('POST', 'https://ops.example/api/deploy', `service=web&note=${note}${repeat ? `&${pairs}` : ''}`, 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://ops.example/api/deploy', JSON.stringify({ service: 'web', note }), 'application/json', Array.from({ length: repeat }, () => [`X-${name.replace('[]', '')}`, v] as [string, string]));
+    };
+    return !(await grantedFor(queue, call(0, 'alpha'), call(times, 'beta'))) && (await grantedFor(queue, call(times, 'alpha'), call(times, 'beta')));
+  }), { numRuns: 8, examples: [['go', 'yes', 'query', 2], ['go[]', '1', 'query', 2], ['quorum', '900', 'form', 2], ['execute', 'true', 'header', 2]] });
+  // Control: a repeated parameter of other texts still varies.
+  const tags = (a: string, b: string): RequestDescription => call16('POST', `https://ops.example/api/notes?label=${a}&label=${b}`, '{"text":"a"}');
+  t.ok(await grantedFor(queue, tags('red', 'blue'), tags('green', 'teal')), 'repeated labels still vary');
+});
+
+// Twenty-first pass: an address among a call's arguments is a place whatever its name (sixteenth
+// pass), but a header's only by its name's words: `X-Bcc: drop@attacker.example` added to an
+// approved mail send (a mail API copying whom its header names), `Bcc`, `X-Recipients`, `X-Mirror:
+// https://…`, `X-Also`, `X-Upstream: 203.0.113.9:443` were covered by the grant.
+t.test('an address as a header\'s value, or under Bcc, Cc, Recipients, is a place (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const send = (headers: Array<[string, string]>, note: string): RequestDescription => call16('POST', 'https://mail.example/api/send', JSON.stringify({ to: 'alice@corp.example', text: note }), 'application/json', headers);
+  const names = ['X-Bcc', 'X-Cc', 'X-Recipients', 'X-Emails', 'X-Mirror', 'X-Also', 'X-Upstream', 'Bcc'];
+  const values = ['drop@attacker.example', 'https://evil.example/m', '203.0.113.9:443'];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom(...values), fc.constantFrom('added', 'changed'), async (name, v, how) => {
+    const mine: Array<[string, string]> = how === 'added' ? [] : [[name, name === 'X-Mirror' || name === 'X-Upstream' ? 'https://ci.corp.example/m' : 'bob@corp.example']];
+    return !(await grantedFor(queue, send(mine, 'alpha'), send([[name, v]], 'beta'))) && (await grantedFor(queue, send([[name, v]], 'alpha'), send([[name, v]], 'beta')));
+  }), { numRuns: 8, examples: [['X-Bcc', values[0]!, 'added'], ['Bcc', values[0]!, 'changed'], ['X-Mirror', values[1]!, 'added'], ['X-Upstream', values[2]!, 'added']] });
+  // Controls: where the request came from, and a trace id, still vary.
+  t.ok(await grantedFor(queue, send([['X-Forwarded-For', '198.51.100.7'], ['X-Trace', 'a1']], 'alpha'), send([['X-Forwarded-For', '198.51.100.8'], ['X-Trace', 'b2']], 'beta')), 'X-Forwarded-For and a trace id still vary');
+});
+
+// Twenty-first pass: a name holding a count's word is a count (`retry_count`, `$skip`), so its `0` or
+// `1` is a number, not a switch; but `skip`, `take`, `top`, `first`, `last` and `start` are verbs and
+// adjectives too: `skip_backup: 0` then `1`, `skip_checks=no` then `yes`, `start_now`, `first_run`
+// were content, and a grant for a drop with its backup covered the drop without.
+t.test('a switch under a name starting with skip, take, top, first, last or start is part of what a grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const pairs: Array<[unknown, unknown]> = [[0, 1], ['no', 'yes'], ['0', '1'], ['off', 'on']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom('skip_backup', 'skipChecks', 'take-snapshot', 'start_now', 'first_run', 'last_resort'), fc.constantFrom(...pairs), fc.constantFrom('json', 'query', 'mcp'), fc.boolean(), async (name, [mine, other], how, same) => {
+    const call = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://ops.example/api/db/drop', JSON.stringify({ db: 'x', note, [name]: v }))
+      : how === 'query' ? call16('POST', `https://ops.example/api/db/drop?${name}=${String(v)}`, JSON.stringify({ db: 'x', note }))
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'drop_db', arguments: { db: 'x', note, [name]: v } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 8, examples: [['skip_backup', pairs[0]!, 'json', false], ['skipChecks', pairs[1]!, 'query', false], ['start_now', pairs[2]!, 'mcp', false], ['skip_backup', pairs[0]!, 'json', true]] });
+  // Controls: the counts themselves (`skip`, `take`, `top`, `first`, `page_start`) still vary.
+  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/search?top=${n}&page_start=${n}`, JSON.stringify({ q: 'a', take: n, first: n, page_start: n, skip: n }));
+  t.ok(await grantedFor(queue, list(1), list(5)), 'counts named by those words alone or last still vary');
+});
+
+// Twenty-first pass: an order's what (`symbol`, `side`) has been compared since the nineteenth pass,
+// but how much under an exchange's words was not: `size` 1 then 99 (Coinbase, Kraken), `volume`,
+// `vol`, a transfer's `value`, `sum` (count words, or none), Alpaca's `notional`, Coinbase's `funds`,
+// base units (`sats`, `wei`, `lamports`) within one magnitude: a grant for buying 1 BTC covered 99.
+t.test('how much an order or transfer moves under size, volume, value, notional, funds or base units is compared exactly (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['size', 1, 99], ['size', '0.01', '25'], ['volume', 1, 90], ['vol', '0.5', '9.5'], ['notional', 100, 999], ['funds', '10', '90'], ['value', 100, 999], ['sum', 100, 999], ['sats', 1000, 9000], ['wei', '1000', '9000'], ['lamports', 1000, 9000], ['lots', 1, 50]];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const order = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://trade.example/api/orders', JSON.stringify({ symbol: 'BTC-USD', side: 'buy', note, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://trade.example/api/orders', `symbol=BTC-USD&side=buy&note=${note}&${name}=${String(v)}`, 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'place_order', arguments: { order: { symbol: 'BTC-USD', side: 'buy', [name]: v }, note } } }));
+    return (await grantedFor(queue, order(mine, 'alpha'), order(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[6]!, 'form', false], [cases[4]!, 'json', false], [cases[0]!, 'json', true]] });
+  // Controls: a page's size beside a cursor, a setting's value, a sound's volume still vary.
+  const other = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/prefs', JSON.stringify({ page_token: `t${n}`, page_size: n * 10, setting: { name: 'volume', value: 1000 + n }, volume: n * 20, query: 'a' }));
+  t.ok(await grantedFor(queue, other(1), other(4)), 'sizes, values and volumes outside an order still vary');
+});
+
+// Twenty-first pass: how far a write goes was compared by its values since the nineteenth pass
+// (`overwrite`, `replace`, `purge` …), but not what a load or write does to what exists under other
+// words: `on_conflict: "update"` (an upsert over existing rows), BigQuery's `write_disposition:
+// "WRITE_TRUNCATE"` (the table emptied first), `if_exists: "truncate"`, `conflict_resolution:
+// "clobber"`, `existing: "drop"`, `strategy: "truncate"`: a grant for an append covered them.
+t.test('what a write does to what exists (on_conflict, if_exists, write_disposition, truncate, clobber) is part of what a grant covers (twenty-first pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, string]> = [['on_conflict', 'ignore', 'update'], ['onConflict', 'skip', 'update'], ['write_disposition', 'WRITE_APPEND', 'WRITE_TRUNCATE'], ['if_exists', 'fail', 'truncate'], ['conflict_resolution', 'keep', 'clobber'], ['existing', 'keep', 'drop'], ['strategy', 'append', 'truncate'], ['mode_of_load', 'append', 'upsert']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'query', 'mcp'), fc.constantFrom('same', 'other', 'added'), async ([name, mine, other], how, later) => {
+    const load = (v: string | undefined, note: string): RequestDescription => {
+      const extra = v === undefined ? {} : { [name]: v };
+      return how === 'json' ? call16('POST', 'https://data.example/api/load', JSON.stringify({ table: 't', note, ...extra }))
+        : how === 'query' ? call16('POST', `https://data.example/api/load${v === undefined ? '' : `?${name}=${v}`}`, JSON.stringify({ table: 't', note }))
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'load_rows', arguments: { table: 't', note, ...extra } } }));
+    };
+    return (await grantedFor(queue, load(later === 'added' ? undefined : mine, 'alpha'), load(later === 'same' ? mine : other, 'beta'))) === (later === 'same');
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', 'other'], [cases[2]!, 'mcp', 'added'], [cases[3]!, 'query', 'other'], [cases[6]!, 'json', 'added'], [cases[0]!, 'json', 'same']] });
 });
