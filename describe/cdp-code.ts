@@ -157,15 +157,15 @@ function literals(code: string, max = 100_000): Literal[] {
 }
 
 // What a page's own code reads its site from: a host made from it stays on the page's site.
-const ownSite = /^\s*(?:\+|\)?\s*\.\s*concat\s*\(|\$\{)?\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?(?:location\s*\.\s*(?:host|hostname|origin)|domain)\b/;
+const ownSite = /^\s*(?:(?:\+|\)\s*\.\s*concat\s*\(|\.\s*concat\s*\(|\$\{)\s*)?(?:(?:window|self|globalThis|document)\s*\.\s*)?(?:location\s*\.\s*(?:host|hostname|origin)|domain)\b/;
 // A piece ending where a URL's host begins: `//` with or without a scheme, a scheme alone, userinfo's `@`.
 const hostNext = (value: string): boolean => {
   const tail = value.slice(-256);
   return /(?:^|[^\\/])[\\/]{2}$/.test(tail) || /^[a-z][a-z0-9+.-]{0,30}:[\\/]?$/i.test(value) || /:[\\/]{2}[^\\/?#\s]{0,200}@$/.test(tail);
 };
 // Between two pieces of one string: `+`, or `.concat(`.
-const joiner = /^\s*\)?\s*(?:\+|\.\s*concat\s*\()\s*$/;
-const moreNext = /^\s*\)?\s*(?:\+|\.\s*concat\s*\()/;
+const joiner = /^\s*(?:\)\s*)?(?:\+|\.\s*concat\s*\()\s*$/;
+const moreNext = /^\s*(?:\)\s*)?(?:\+|\.\s*concat\s*\()/;
 const numberLiteral = /^(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|\d+)$/;
 const decodedCall = /\b(decodeURIComponent|decodeURI|unescape)\s*\(\s*(['"`])([^'"`\\\n]{0,20000})\2\s*\)/g;
 const charCodes = /String\s*\.\s*from(?:CharCode|CodePoint)\s*\(([^()]{1,20000})\)/g;
@@ -228,7 +228,7 @@ export function assembled(text: string): { strings: string[]; runtimeHost: boole
       const items = [first.value];
       let j = k;
       while (j + 1 < lits.length && /^\s*,\s*$/.test(t.slice(lits[j]!.end, lits[j + 1]!.start))) items.push(lits[++j]!.value);
-      const tail = /^\s*,?\s*\]\s*\.\s*join\s*\(\s*/.exec(t.slice(lits[j]!.end, lits[j]!.end + 200));
+      const tail = /^\s*(?:,\s*)?\]\s*\.\s*join\s*\(\s*/.exec(t.slice(lits[j]!.end, lits[j]!.end + 200));
       if (tail) {
         const sepLit = lits[j + 1];
         const after = lits[j]!.end + tail[0].length;
@@ -331,7 +331,7 @@ export function codeSends(text: string): boolean {
   const t = jsUnescaped(text);
   // A `method:` that is not a read written out (a method chosen at run time counts as a write).
   if (/["'`]?\bmethod["'`]?\s*:(?!\s*["'`]\s*(?:get|head|options)\s*["'`])/i.test(t)) return true;
-  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*\(|\bmethod\s*=\s*["'`]?\s*(?:post|put|patch|delete)\b/i.test(t);
+  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*\(|\bmethod\s*=\s*(?:["'`]\s*)?(?:post|put|patch|delete)\b/i.test(t);
 }
 
 /**

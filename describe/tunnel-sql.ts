@@ -856,13 +856,16 @@ const browserUserAgent = new RegExp([
   String.raw`^Mozilla/5\.0 \(${uaPlatform}\) AppleWebKit/\d{3}\.\d{1,2}(?:\.\d{1,2})? \(KHTML, like Gecko\)(?: (?:Headless)?Chrome/\d{2,3}\.0\.\d{1,4}\.\d{1,3})?(?: Version/\d{1,2}(?:\.\d{1,2})?)?(?: Mobile(?:/[0-9A-Z]{1,8})?)? Safari/\d{3}\.\d{1,2}(?:\.\d{1,2})?(?: Edg/\d{2,3}(?:\.\d{1,4}){0,3})?$`,
   String.raw`^Mozilla/5\.0 \((?:Windows NT 10\.0; Win64; x64|Macintosh; Intel Mac OS X 1[0-5]\.\d{1,2}|X11; (?:Ubuntu; )?Linux x86_64|Android \d{1,2}(?:\.\d)?; Mobile); rv:\d{2,3}\.\d\) Gecko/(?:20100101|\d{2,3}\.\d) Firefox/\d{2,3}\.\d$`,
 ].join('|'));
+const deviceModelHint = new RegExp(`^(?:${deviceModel})?$`);
+/** The patterns above built from pieces at load (test/fuzz/redos.test.ts proves them linear). */
+export const BROWSER_SHAPES: readonly RegExp[] = [languageList, browserUserAgent, deviceModelHint];
 /** Client hints a browser reports (`userAgentMetadata`): platforms, architectures, versions in digits. */
 function everydayHints(m: unknown): boolean {
   if (m === undefined || m === null) return true;
   if (typeof m !== 'object' || Array.isArray(m)) return false;
   const known: Record<string, RegExp> = {
     platform: /^(?:Windows|macOS|Linux|Android|iOS|Chrome OS|Chromium OS|)$/, architecture: /^(?:x86|arm|)$/, bitness: /^(?:32|64|)$/,
-    model: new RegExp(`^(?:${deviceModel})?$`), platformVersion: /^[\d.]{0,16}$/, fullVersion: /^[\d.]{0,16}$/,
+    model: deviceModelHint, platformVersion: /^[\d.]{0,16}$/, fullVersion: /^[\d.]{0,16}$/,
   };
   return Object.entries(m as Record<string, unknown>).every(([k, v]) => {
     if (k === 'mobile' || k === 'wow64') return typeof v === 'boolean';

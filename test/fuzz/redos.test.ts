@@ -23,6 +23,7 @@ import { checkSync } from 'recheck';
 import t from 'tap';
 import { regexMatchesAnything } from '../../describe/adapters/sql.ts';
 import { ESCAPED_PREFIX_RE } from '../../describe/placeholders.ts';
+import { BROWSER_SHAPES } from '../../describe/tunnel-sql.ts';
 import { Scrubber } from '../../proxy/scrub.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -67,7 +68,7 @@ for (const file of folders.flatMap((f) => sources(path.join(root, f)))) {
 }
 
 /** Files that build patterns at run time; what they build is checked below. */
-const reviewedDynamic = ['describe/adapters/sql.ts', 'describe/placeholders.ts', 'proxy/scrubber.ts'];
+const reviewedDynamic = ['describe/adapters/sql.ts', 'describe/placeholders.ts', 'describe/tunnel-sql.ts', 'proxy/scrubber.ts'];
 
 /**
  * The pattern with each bounded repetition `{m,n}` read as unbounded `{m,}` (outside classes and
@@ -176,7 +177,7 @@ function keyOf(pattern: string, flags: string, checker: 'auto' | 'automaton' = '
 /** Every pattern this file judges, by key (the same pattern written in several places is one). */
 const checks = new Map<string, { pattern: string; flags: string; checker: 'auto' | 'automaton' }>();
 for (const l of literals) checks.set(keyOf(l.pattern, l.flags), { pattern: l.pattern, flags: l.flags, checker: 'auto' });
-for (const re of [ESCAPED_PREFIX_RE]) checks.set(keyOf(re.source, re.flags), { pattern: re.source, flags: re.flags, checker: 'auto' });
+for (const re of [ESCAPED_PREFIX_RE, ...BROWSER_SHAPES]) checks.set(keyOf(re.source, re.flags), { pattern: re.source, flags: re.flags, checker: 'auto' });
 // Large (thousands of characters) but with bounded repetitions only: the exact analysis proves it.
 for (const re of built) checks.set(keyOf(re.source, re.flags, 'automaton'), { pattern: re.source, flags: re.flags, checker: 'automaton' });
 
@@ -212,6 +213,7 @@ t.test('every regular expression literal in the runtime code is linear', async (
 t.test('patterns built at run time come only from reviewed places, and what they build is linear', async (t) => {
   t.same([...dynamic].sort(), reviewedDynamic, 'new RegExp(...) only in the reviewed files (add a check here for a new one)');
   t.equal(judged(keyOf(ESCAPED_PREFIX_RE.source, ESCAPED_PREFIX_RE.flags)), 'safe', 'the escaped placeholder prefix');
+  for (const re of BROWSER_SHAPES) t.equal(judged(keyOf(re.source, re.flags)), 'safe', `a browser's header shape: /${re.source.slice(0, 40)}…/`);
   t.ok(built.length >= 2, `the scrubber built its regexes (${built.length})`);
   for (const re of built) t.equal(judged(keyOf(re.source, re.flags, 'automaton')), 'safe', 'the scrubber\'s alternation of secret spellings');
   // SQL's `~ 'pattern'` is the agent's own regular expression, run on a few short samples only when
