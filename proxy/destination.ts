@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { trimTrailing } from '../lib/text.ts';
+import { readFileStart } from '../lib/file-start.ts';
 import { SPARE_LOOKUP_MS, spareLookup } from './spare-lookup.ts';
 import { TurnCache, TurnGate } from '../lib/turn-gate.ts';
 
@@ -229,18 +230,7 @@ const MAX_ROUTES_BYTES = 1 << 20;
 
 /** Linux's IPv6 routing tables, local table included (at most MAX_ROUTES_BYTES); empty elsewhere. */
 function readIPv6Routes(): string {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync('/proc/net/ipv6_route', 'r');
-    const buf = Buffer.alloc(MAX_ROUTES_BYTES);
-    let n = 0;
-    for (let got = 1; got > 0 && n < buf.length; n += got) got = fs.readSync(fd, buf, n, buf.length - n, null);
-    return buf.toString('latin1', 0, n);
-  } catch {
-    return '';
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
+  return readFileStart('/proc/net/ipv6_route', MAX_ROUTES_BYTES);
 }
 
 const RTF_LOCAL = 0x80000000;

@@ -8,6 +8,7 @@
 import dns from 'node:dns';
 import fs from 'node:fs';
 import net from 'node:net';
+import { readFileStart } from '../lib/file-start.ts';
 
 /** How long one spare lookup may take before it is cancelled (its slot is then free again). */
 export const SPARE_LOOKUP_MS = 2000;
@@ -29,25 +30,10 @@ export function hostsFileAddresses(name: string, file = HOSTS_FILE, now = Date.n
     }
     if (!st) hostsCache = { at: now, mtimeMs: 0, size: 0, names: new Map() };
     else if (!hostsCache || st.mtimeMs !== hostsCache.mtimeMs || st.size !== hostsCache.size) {
-      hostsCache = { at: now, mtimeMs: st.mtimeMs, size: st.size, names: parseHosts(readStart(file)) };
+      hostsCache = { at: now, mtimeMs: st.mtimeMs, size: st.size, names: parseHosts(readFileStart(file, MAX_HOSTS_BYTES)) };
     } else hostsCache.at = now;
   }
   return hostsCache.names.get(name);
-}
-
-function readStart(file: string): string {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(file, 'r');
-    const buf = Buffer.alloc(MAX_HOSTS_BYTES);
-    let n = 0;
-    for (let got = 1; got > 0 && n < buf.length; n += got) got = fs.readSync(fd, buf, n, buf.length - n, null);
-    return buf.toString('latin1', 0, n);
-  } catch {
-    return '';
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
 }
 
 /** `address name [aliases…]` lines, `#` comments; every address a name is given, in file order. */

@@ -1315,11 +1315,37 @@ export function backslashReading(sql: string): string | undefined | null {
  * PostgreSQL's lexer rejects the text (such a server rejects it too) or is not loaded.
  */
 export function pgLexedText(sql: string): string | undefined {
+  const literal = (value: string): string => ` '${value.replaceAll("'", "''")}' `;
+  return withTokensWritten(sql, (tk) => {
+    if (tk.tokenName === 'C_COMMENT' || tk.tokenName === 'SQL_COMMENT') return ' ';
+    if (tk.tokenName === 'SCONST' && tk.text.startsWith('$')) {
+      const tag = tk.text.slice(0, tk.text.indexOf('$', 1) + 1);
+      return literal(tk.text.slice(tag.length, tk.text.length - tag.length));
+    }
+    if (tk.tokenName === 'SCONST' && (tk.text.startsWith("E'") || tk.text.startsWith("e'"))) return literal(readQuoted(tk.text, 1, 0x27, true)?.value ?? '');
+    return undefined;
+  });
+}
+
+/** A token of PostgreSQL's lexer (byte offsets into the UTF-8 text). */
+interface PgToken {
+  start: number;
+  end: number;
+  text: string;
+  tokenName: string;
+}
+
+/**
+ * `sql` as PostgreSQL's lexer splits it, each token `write` gives text for written as that text
+ * (`false`: give up). The text itself when nothing was written; undefined when the lexer rejects
+ * it or is not loaded, or `write` gave up.
+ */
+function withTokensWritten(sql: string, write: (tk: PgToken) => string | undefined | false): string | undefined {
   const pg = parser.get();
   if (!pg) return undefined;
-  let tokens: Array<{ start: number; end: number; text: string; tokenName: string }>;
+  let tokens: PgToken[];
   try {
-    tokens = pg.scanSync(sql).tokens as typeof tokens;
+    tokens = pg.scanSync(sql).tokens as PgToken[];
   } catch {
     return undefined;
   }
@@ -1327,15 +1353,8 @@ export function pgLexedText(sql: string): string | undefined {
   const out: string[] = [];
   let at = 0;
   for (const tk of tokens) {
-    const literal = (value: string): string => ` '${value.replaceAll("'", "''")}' `;
-    let written: string | undefined;
-    if (tk.tokenName === 'C_COMMENT' || tk.tokenName === 'SQL_COMMENT') written = ' ';
-    else if (tk.tokenName === 'SCONST' && tk.text.startsWith('$')) {
-      const tag = tk.text.slice(0, tk.text.indexOf('$', 1) + 1);
-      written = literal(tk.text.slice(tag.length, tk.text.length - tag.length));
-    } else if (tk.tokenName === 'SCONST' && (tk.text.startsWith("E'") || tk.text.startsWith("e'"))) {
-      written = literal(readQuoted(tk.text, 1, 0x27, true)?.value ?? '');
-    }
+    const written = write(tk);
+    if (written === false) return undefined;
     if (written === undefined) continue;
     out.push(bytes.subarray(at, tk.start).toString('utf8'), written);
     at = tk.end;
@@ -1354,8 +1373,7 @@ export function pgLexedText(sql: string): string | undefined {
  * holding a backslash, which a literal would read otherwise), the text does not lex, or no `$n`.
  */
 export function pgWithValues(sql: string, params: readonly unknown[]): string | undefined {
-  const pg = parser.get();
-  if (!pg || params.length === 0) return undefined;
+  if (!parser.get() || params.length === 0) return undefined;
   const literal = (v: unknown, depth: number): string | undefined => {
     if (v === null) return 'NULL';
     if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
@@ -1367,27 +1385,17 @@ export function pgWithValues(sql: string, params: readonly unknown[]): string | 
     }
     return undefined;
   };
-  let tokens: Array<{ start: number; end: number; text: string; tokenName: string }>;
-  try {
-    tokens = pg.scanSync(sql).tokens as typeof tokens;
-  } catch {
-    return undefined;
-  }
-  const bytes = Buffer.from(sql);
-  const out: string[] = [];
-  let at = 0;
-  for (const tk of tokens) {
-    if (tk.tokenName !== 'PARAM') continue;
+  let bound = false;
+  const text = withTokensWritten(sql, (tk) => {
+    if (tk.tokenName !== 'PARAM') return undefined;
     const n = Number(tk.text.slice(1));
-    if (!(n >= 1 && n <= params.length)) continue;
+    if (!(n >= 1 && n <= params.length)) return undefined;
     const written = literal(params[n - 1], 0);
-    if (written === undefined) return undefined;
-    out.push(bytes.subarray(at, tk.start).toString('utf8'), ` ${written} `);
-    at = tk.end;
-  }
-  if (at === 0) return undefined;
-  out.push(bytes.subarray(at).toString('utf8'));
-  return out.join('');
+    if (written === undefined) return false;
+    bound = true;
+    return ` ${written} `;
+  });
+  return bound ? text : undefined;
 }
 
 /**

@@ -29,6 +29,22 @@ import { bridgeSession, readMysql, startWsUpstream } from './websocket-helpers.t
 import { WebSocket, createWebSocketStream } from 'ws';
 import { HttpProxyAgent } from 'http-proxy-agent';
 
+/**
+ * `stream` read by a fresh InnerSessionScan in pieces cut at `cuts` (taken modulo its length),
+ * after an empty piece first when `emptyFirst`: the first session it names, and the cut points.
+ */
+function scanCut(stream: Buffer, cuts: number[], emptyFirst = false): { found: string | undefined; points: number[] } {
+  const points = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
+  const scan = new InnerSessionScan();
+  let found = emptyFirst ? scan.read(Buffer.alloc(0)) : undefined;
+  let at = 0;
+  for (const p of [...points, stream.length]) {
+    found ??= scan.read(stream.subarray(at, p));
+    at = p;
+  }
+  return { found, points };
+}
+
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 25);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
 await loadAdapters();
@@ -479,14 +495,7 @@ t.test('twentieth pass: an HTTP request or an SSH session the agent opens inside
     fc.constantFrom('', '\r\n', '\n\n', ' ', 'GET /ok HTTP/1.1\r\nHost: allowed.example\r\n\r\n'), fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(),
     (method, b1, b2, target, before, cuts, text) => {
       const stream = Buffer.from(`${before}${method}${b1}${target}${b2}HTTP/1.1\r\nHost: admin.example\r\n\r\n`, 'latin1');
-      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
-      const scan = new InnerSessionScan();
-      let found: string | undefined;
-      let at = 0;
-      for (const p of [...points, stream.length]) {
-        found ??= scan.read(stream.subarray(at, p));
-        at = p;
-      }
+      const { found, points } = scanCut(stream, cuts);
       if (found !== 'an HTTP request') throw new Error(`${text} ${JSON.stringify(stream.toString('latin1'))} cut at ${points.join(',')}: ${found}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
@@ -688,14 +697,7 @@ t.test('twenty-first pass: an HTTP/0.9 request line, an SSL 2 format hello and a
     fc.constantFrom('\r\n', '\n', '', ' \r\n', '\x0c\n'), fc.array(fc.nat(), { maxLength: 4 }),
     (lead, b, target, end, cuts) => {
       const stream = Buffer.from(`${lead}GET${b}${target}${end}`, 'latin1');
-      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
-      const scan = new InnerSessionScan();
-      let found: string | undefined;
-      let at = 0;
-      for (const p of [...points, stream.length]) {
-        found ??= scan.read(stream.subarray(at, p));
-        at = p;
-      }
+      const { found, points } = scanCut(stream, cuts);
       if (found !== 'an HTTP request') throw new Error(`${JSON.stringify(stream.toString('latin1'))} cut at ${points.join(',')}: ${found}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
@@ -704,14 +706,7 @@ t.test('twenty-first pass: an HTTP/0.9 request line, an SSL 2 format hello and a
     fc.integer({ min: 16, max: 32 }), fc.constantFrom(-1, 0, 1, 2, 3), fc.constantFrom(Buffer.alloc(0), Buffer.from('STARTTLS\r\n'), Buffer.from('*1\r\n$4\r\nPING\r\n')), fc.array(fc.nat(), { maxLength: 4 }),
     (specs, session, challenge, minor, before, cuts) => {
       const stream = Buffer.concat([before, v2Hello(specs, session, challenge, minor)]);
-      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
-      const scan = new InnerSessionScan();
-      let found: string | undefined;
-      let at = 0;
-      for (const p of [...points, stream.length]) {
-        found ??= scan.read(stream.subarray(at, p));
-        at = p;
-      }
+      const { found, points } = scanCut(stream, cuts);
       if (!found?.startsWith('a TLS handshake')) throw new Error(`not seen: ${stream.subarray(0, 16).toString('hex')} cut at ${points.join(',')}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
@@ -724,14 +719,7 @@ t.test('twenty-first pass: an HTTP/0.9 request line, an SSL 2 format hello and a
   };
   await fc.assert(fc.property(fc.constantFrom(...hellos), fc.integer({ min: 5, max: 255 }), fc.constantFrom(0, 1, 7), fc.array(fc.nat(), { maxLength: 3 }), (hello, minor, size, cuts) => {
     const stream = versioned(size ? fragmented(hello, size) : hello, minor);
-    const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
-    const scan = new InnerSessionScan();
-    let found: string | undefined;
-    let at = 0;
-    for (const p of [...points, stream.length]) {
-      found ??= scan.read(stream.subarray(at, p));
-      at = p;
-    }
+    const { found, points } = scanCut(stream, cuts);
     if (found !== 'a TLS handshake') throw new Error(`not seen: minor ${minor}, records of ${size}, cut at ${points.join(',')}`);
   }), { numRuns: numRuns * 4, ...seed });
   // Controls: Redis's inline GET, a 0.9 line after the first, a three-word chat line, random binary (the property above).
@@ -896,14 +884,7 @@ t.test('twenty-first pass: a SOCKS, Trojan or VLESS client inside a WebSocket tu
         4: Buffer.concat([Buffer.from([4, 1]), port(p), Buffer.from([10, 0, 0, 5]), Buffer.from('agent\0')]),
         '4a': Buffer.concat([Buffer.from([4, 1]), port(p), Buffer.from([0, 0, 0, 1]), Buffer.from(`\0${name}\0`)]),
       }[kind]!;
-      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
-      const scan = new InnerSessionScan();
-      let found = emptyFirst ? scan.read(Buffer.alloc(0)) : undefined;
-      let at = 0;
-      for (const q of [...points, stream.length]) {
-        found ??= scan.read(stream.subarray(at, q));
-        at = q;
-      }
+      const { found, points } = scanCut(stream, cuts, emptyFirst);
       if (!found || !/^a (SOCKS|Trojan|VLESS) request$/.test(found)) throw new Error(`${kind} ${stream.toString('hex')} cut at ${points.join(',')}: ${found}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
@@ -969,14 +950,7 @@ t.test('twenty-first pass: an SSH identification line spelled as OpenSSH\'s sshd
     fc.constantFrom('', ' ', '+'), fc.constantFrom('', 'x\r\n', 'hello\n'), fc.array(fc.nat(), { maxLength: 3 }),
     (b1, zeros, [major, minor], b2, before, cuts) => {
       const stream = Buffer.from(`${before}SSH-${b1}${zeros}${major}.${b2}${minor}-OpenSSH_9.6\r\n`, 'latin1');
-      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
-      const scan = new InnerSessionScan();
-      let found: string | undefined;
-      let at = 0;
-      for (const p of [...points, stream.length]) {
-        found ??= scan.read(stream.subarray(at, p));
-        at = p;
-      }
+      const { found, points } = scanCut(stream, cuts);
       if (found !== 'an SSH session') throw new Error(`${JSON.stringify(stream.toString('latin1'))} cut at ${points.join(',')}: ${found}`);
     },
   ), { numRuns: numRuns * 4, ...seed });

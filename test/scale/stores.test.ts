@@ -24,6 +24,7 @@ import { missingPostgres, missingRedis, startPostgres, startRedis } from '../hel
 import { tempDir } from '../temp-dir.ts';
 import { until } from '../helpers/until.ts';
 import { StoreUnavailableError } from '../../state/unavailable.ts';
+import { watchLoopTurns } from '../helpers/loop-turns.ts';
 
 const missing = missingPostgres() ?? missingRedis();
 if (missing) {
@@ -670,20 +671,11 @@ if (missing) {
       const heavy = new PgAuditTrail(a, tempDir(t), { ...quiet, retryMs: 60_000, batchBytes: 1024 * 1024 });
       const wide = 'y'.repeat(400 * 1024);
       for (let i = 0; i < 48; i++) heavy.append({ time: new Date().toISOString(), id: `heavy-${i}`, agent: `heavy-${i % 12}`, host: 'api.example', outcome: 'denied', detail: wide });
-      let turns = 0;
-      let longest = 0;
-      let last = performance.now();
-      const ticker = setInterval(() => {
-        const now = performance.now();
-        longest = Math.max(longest, now - last);
-        last = now;
-        turns++;
-      }, 1);
+      const loop = watchLoopTurns();
       const spoolStarted = performance.now();
       await heavy.flush();
       const spoolTook = performance.now() - spoolStarted;
-      longest = Math.max(longest, performance.now() - last);
-      clearInterval(ticker);
+      const { turns, longest } = loop.stop();
       t.ok(heavy.spooledBytes > 48 * 400 * 1024, `the records are in the spool (${heavy.spooledBytes} bytes)`);
       t.ok(turns >= 6, `spooling them took turns (${turns} of the ticker's in ${Math.round(spoolTook)} ms)`);
       t.ok(longest < Math.max(150, spoolTook / 3), `no turn held the loop for long (${Math.round(longest)} ms of ${Math.round(spoolTook)} ms)`);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import t from 'tap';
 import { JournalSessionStore } from '../../state/sessions.ts';
 import { tempDir } from '../temp-dir.ts';
+import { watchLoopTurns } from '../helpers/loop-turns.ts';
 
 const at = (n: number): string => new Date(Date.UTC(2026, 0, 5, 10, 0, n)).toISOString();
 
@@ -112,15 +113,7 @@ t.test('twenty-first pass: compacting many sessions at their link bounds takes t
   }
   await store.addLabels(ids[0]!, ['untrusted'], { request_id: 'r', host: 'h.example', time: at(2) });
   store.flush();
-  let turns = 0;
-  let longest = 0;
-  let last = performance.now();
-  const ticker = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    turns++;
-  }, 1);
+  const loop = watchLoopTurns();
   const started = performance.now();
   const compacting = store.compact();
   // Meanwhile: a label, new links and a session of a newcomer are written to the journal.
@@ -131,7 +124,7 @@ t.test('twenty-first pass: compacting many sessions at their link bounds takes t
   store.flush();
   await compacting;
   const took = performance.now() - started;
-  clearInterval(ticker);
+  const { turns, longest } = loop.stop();
   t.ok(turns >= 5, `the compaction took turns (${turns} of the ticker's in ${Math.round(took)} ms)`);
   t.ok(longest < Math.max(250, took / 3), `no turn held the loop for long (${Math.round(longest)} ms of ${Math.round(took)} ms)`);
   await store.close();
