@@ -26,6 +26,7 @@ import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
 import { DecodeFailure, parseMediaType, undoContentCoding } from '../describe/body.ts';
+import { formDefaultCharsets } from '../describe/multipart.ts';
 import { bodyReadings, charsetsOf, declaredCharsets, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { JsonPieces } from './json-pieces.ts';
@@ -362,7 +363,9 @@ function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | un
   // and UTF-16/32 text as bytes, but not escape-shifted text nor a form's escapes in another charset.
   if (ctx.body.truncated) {
     const form = types.some((v) => parseMediaType(v).type === 'application/x-www-form-urlencoded');
-    const label = declaredCharsets(bytes, types).find((l) => needsDecoding(l, scrubber.asciiOnly) && (!isWideLabel(l) || form));
+    // A multipart form's default charset too (its fields without one of their own are read in it).
+    const defaults = types.flatMap((v) => formDefaultCharsets(bytes, v));
+    const label = [...declaredCharsets(bytes, types), ...defaults].find((l) => needsDecoding(l, scrubber.asciiOnly) && (!isWideLabel(l) || form));
     if (label !== undefined) return unreadable(`the request body declares charset ${JSON.stringify(label.slice(0, 40))} and is larger than the capture cap, so Airlock cannot decode it whole`, 'send it as UTF-8');
   }
   const readings = bodyReadings(bytes, types, scrubber.asciiOnly);
