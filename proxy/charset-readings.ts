@@ -271,6 +271,37 @@ export function bodyReadings(bytes: Buffer, contentTypes: string[], asciiOnly: b
 }
 
 /**
+ * Where a body substitution would put a real value into text its server decodes in a charset that
+ * reads the value's bytes as other text (twenty-first pass follow-up): the body's declared charset,
+ * a multipart part's own, a field's default one (formDefaultCharsets). The service would store the
+ * value so (ASCII read as UTF-16 is CJK), no scrubber of what it shows back matches it, and the
+ * agent encodes it back. `swaps`: each placeholder with the value it becomes. `anywhere`: the body
+ * is cut at the capture cap, so the rest (where a placeholder may stand) is unseen. Undefined when
+ * every such text reads the values as they are.
+ */
+export function misreadSubstitution(bytes: Buffer, contentTypes: string[], swaps: Array<{ placeholder: string; value: string }>, anywhere: boolean): string | undefined {
+  const misread = (label: string): boolean => swaps.some(({ value }) => {
+    const read = decodeIn(Buffer.from(value), label);
+    return !read || read.some((r) => r !== value);
+  });
+  const holds = (text: string): boolean => anywhere || swaps.some(({ placeholder }) => text.includes(placeholder));
+  const whole = bytes.toString('latin1');
+  for (const label of declaredCharsets(bytes, contentTypes)) {
+    if (!notCharsets.has(label) && misread(label) && holds(whole)) return `the body declares charset ${JSON.stringify(label.slice(0, 40))}`;
+  }
+  for (const contentType of firstAndLast(contentTypes).filter((v) => /^\s*multipart\//i.test(v))) {
+    const defaults = formDefaultCharsets(bytes, contentType);
+    for (const part of multipartParts(bytes, contentType)) {
+      const own = charsetsOf(part.headers['content-type'] ? [part.headers['content-type']] : []);
+      const label = (own.length ? own : textField(part) ? defaults : []).find((l) => !notCharsets.has(l) && misread(l));
+      if (label !== undefined && holds(part.content)) return `a multipart field is read in charset ${JSON.stringify(label.slice(0, 40))}`;
+    }
+    if (anywhere && defaults.some(misread)) return `the form's default charset is ${JSON.stringify(defaults.find(misread)!.slice(0, 40))}`;
+  }
+  return undefined;
+}
+
+/**
  * Whether a part is a form field a server decodes as text: not a file (handed over as bytes), not
  * a multipart of its own, not the `_charset_` field that names the default (ASCII by definition).
  */
