@@ -423,7 +423,8 @@ const formCharsets: Record<string, { spell: (v: string, shifts: boolean[]) => Bu
 const defaultPlaces: Record<string, (charset: string) => { type: string; before: string; after: string }> = {
   '_charset_ field first (Jetty)': (cs) => ({ type: '', before: `--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n${cs}\r\n`, after: '' }),
   '_charset_ field last': (cs) => ({ type: '', before: '', after: `--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n${cs}\r\n` }),
-  '_charset_ after a UTF-8 one': (cs) => ({ type: '', before: `--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nUTF-8\r\n--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nshift_jis\r\n--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nwindows-1252\r\n--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nkoi8-r\r\n`, after: `--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n${cs}\r\n` }),
+  // Harmless `_charset_` fields first, more than a reader keeps: the last (which a server may take) still counts.
+  '_charset_ last of six': (cs) => ({ type: '', before: ['UTF-8', 'shift_jis', 'windows-1252', 'koi8-r', 'iso-8859-2'].map((l) => `--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n${l}\r\n`).join(''), after: `--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n${cs}\r\n` }),
   'top-level charset (Tomcat, Spring)': (cs) => ({ type: `; charset=${cs}`, before: '', after: '' }),
   'top-level charset repeated, the last': (cs) => ({ type: `; charset=utf-8; charset="${cs}"`, before: '', after: '' }),
 };
