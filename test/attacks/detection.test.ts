@@ -482,6 +482,11 @@ t.test('property: the placeholder or the value in a multipart field with no char
   const cut = await attempt(`${otherUrl}/notes`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: big('iso-2022-jp', Buffer.from(jis(SECRET, [true]), 'latin1')) });
   t.ok([403, 415].includes(cut.status) && cut.problem, `the value in ISO-2022-JP past the capture cap under _charset_=iso-2022-jp: refused (${cut.status})`);
   t.notOk(cut.reached, 'past the capture cap: nothing reached the target');
+  // The `_charset_` field after a file past the capture cap names the charset of a field before it.
+  const lateBody = Buffer.concat([Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="note"\r\n\r\n`), ebcdicOf(SECRET), Buffer.from(`\r\n--${B}\r\nContent-Disposition: form-data; name="upload"; filename="blob.bin"\r\n\r\n`), Buffer.alloc(1024 * 1024 + 10, 0x61), Buffer.from(`\r\n--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\ncp037\r\n--${B}--\r\n`)]);
+  const late = await attempt(`${otherUrl}/notes`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: lateBody });
+  t.ok(late.status === 415 && late.problem, `a cp037 field before a file past the cap, _charset_=cp037 after it: 415 (${late.status})`);
+  t.notOk(late.reached, 'a _charset_ field after the capture cap: nothing reached the target');
   const large = await viaProxy(a.port, `${otherUrl}/notes`, { auth: a.auth, method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: big('UTF-8', Buffer.from('plain words')) });
   t.equal(large.status, 200, 'control: a UTF-8 upload past the capture cap under _charset_=UTF-8 passes');
 });
