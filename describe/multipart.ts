@@ -168,10 +168,32 @@ function defaultCharsets(body: Buffer, header: string, boundaries: readonly stri
   const out = new Set(parameterReadings(header, 'charset').map((l) => l.trim().toLowerCase()));
   if (body.includes('_charset_') || body.includes('_CHARSET_')) {
     for (const boundary of boundaries) {
-      for (const [, v] of fieldsUnder(body, boundary, (n, file) => !file && n.toLowerCase() === '_charset_', false, []).fields) out.add(v.trim().toLowerCase());
+      // A server takes one `_charset_` field, the first or the last: those two of each reading, so
+      // that leading harmless ones cannot push the one a server takes out of the bound below.
+      const values = fieldsUnder(body, boundary, (n, file) => !file && n.toLowerCase() === '_charset_', false, []).fields;
+      for (const [, v] of values.length > 1 ? [values[0]!, values[values.length - 1]!] : values) out.add(v.trim().toLowerCase());
     }
   }
-  return [...out].filter((l) => l && !isUtf8Label(l)).slice(0, MAX_DEFAULT_CHARSETS);
+  const labels = [...out].filter((l) => l && !isUtf8Label(l));
+  // Past the bound, a label no decoder knows stands for the rest: what cannot be read is refused.
+  return labels.length > MAX_DEFAULT_CHARSETS ? [...labels.slice(0, MAX_DEFAULT_CHARSETS), TOO_MANY_CHARSETS] : labels;
+}
+
+/** Not a charset: what readers are handed when a form names more default charsets than they read. */
+export const TOO_MANY_CHARSETS = 'more default charsets than are read';
+
+/**
+ * The charsets a server decodes a multipart form's fields that declare none in (defaultCharsets),
+ * for the credential guard's readings; [] when the body is no multipart or names none but UTF-8.
+ */
+export function formDefaultCharsets(body: Buffer, header: string): string[] {
+  const boundaries = multipartBoundaries(header);
+  return boundaries.length ? defaultCharsets(body, header, boundaries) : [];
+}
+
+/** Whether a part's head names a file (servers hand its bytes over as they are, undecoded). */
+export function isFileHead(head: string): boolean {
+  return fileHead.test(head);
 }
 
 /** Whether `delimiter` occurs in the body anywhere but at the start of a line. */

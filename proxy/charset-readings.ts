@@ -10,7 +10,8 @@
 // charset no decoder here knows (UTF-7, EBCDIC code pages: Python decodes both) is reported, so
 // the guard refuses what it cannot read. Pure.
 import { parseMediaType } from '../describe/body.ts';
-import { multipartParts } from './mime-parts.ts';
+import { formDefaultCharsets, isFileHead } from '../describe/multipart.ts';
+import { multipartParts, type MimePart } from './mime-parts.ts';
 import { charsetParams, charsetProblem } from './scrubbable.ts';
 import { asLatin1 } from './secret-values.ts';
 import { appendAll } from '../lib/arrays.ts';
@@ -228,7 +229,7 @@ export function declaredCharsets(bytes: Buffer, contentTypes: string[]): string[
 /**
  * The readings of a whole request body (content codings already undone) that its declared
  * charsets call for: the body in each charset (its Content-Types', its XML declaration's), a
- * form's fields in the form's charsets, each multipart part in its own charsets, and the parts'
+ * form's fields in the form's charsets, each multipart part in its own charsets (a field without one in the form's default, formDefaultCharsets), and the parts'
  * extended parameters. Only charsets the matcher cannot read as bytes are decoded, so an ordinary
  * UTF-8 body costs a look at its type and first bytes.
  */
@@ -248,12 +249,17 @@ export function bodyReadings(bytes: Buffer, contentTypes: string[], asciiOnly: b
     else out.unknown ??= `the body declares charset ${JSON.stringify(label.slice(0, 40))}`;
   }
   for (const contentType of firstAndLast(contentTypes).filter((v) => /^\s*multipart\//i.test(v))) {
+    // A field that declares no charset is decoded in the form's default one (RFC 7578 §4.6: Jetty's
+    // `_charset_` field, Tomcat's and Spring's top-level `charset`): twenty-first pass follow-up.
+    const defaults = formDefaultCharsets(bytes, contentType).filter((l) => needsDecoding(l, asciiOnly));
     for (const part of multipartParts(bytes, contentType)) {
-      for (const partLabel of charsetsOf(part.headers['content-type'] ? [part.headers['content-type']] : [])) {
+      const own = charsetsOf(part.headers['content-type'] ? [part.headers['content-type']] : []);
+      for (const partLabel of own.length ? own : textField(part) ? defaults : []) {
         if (!needsDecoding(partLabel, asciiOnly)) continue;
         const texts = decodeIn(Buffer.from(part.content, 'latin1'), partLabel);
         if (texts) appendAll(out.texts, texts.map(asLatin1));
-        else out.unknown ??= `a multipart part declares charset ${JSON.stringify(partLabel.slice(0, 40))}`;
+        else if (own.length) out.unknown ??= `a multipart part declares charset ${JSON.stringify(partLabel.slice(0, 40))}`;
+        else out.unknown ??= `a multipart field declares no charset, and the form's default charset (its _charset_ field or its Content-Type's) is ${JSON.stringify(partLabel.slice(0, 40))}`;
       }
       for (const name of ['content-disposition', 'content-type']) {
         const v = part.headers[name];
@@ -262,6 +268,48 @@ export function bodyReadings(bytes: Buffer, contentTypes: string[], asciiOnly: b
     }
   }
   return out;
+}
+
+/**
+ * Where a body substitution would put a real value into text its server decodes in a charset that
+ * reads the value's bytes as other text (twenty-first pass follow-up): the body's declared charset,
+ * a multipart part's own, a field's default one (formDefaultCharsets). The service would store the
+ * value so (ASCII read as UTF-16 is CJK), no scrubber of what it shows back matches it, and the
+ * agent encodes it back. `swaps`: each placeholder with the value it becomes. `anywhere`: the body
+ * is cut at the capture cap, so the rest (where a placeholder may stand) is unseen. Undefined when
+ * every such text reads the values as they are.
+ */
+export function misreadSubstitution(bytes: Buffer, contentTypes: string[], swaps: Array<{ placeholder: string; value: string }>, anywhere: boolean): string | undefined {
+  const misread = (label: string): boolean => swaps.some(({ value }) => {
+    const read = decodeIn(Buffer.from(value), label);
+    return !read || read.some((r) => r !== value);
+  });
+  const holds = (text: string): boolean => anywhere || swaps.some(({ placeholder }) => text.includes(placeholder));
+  const whole = bytes.toString('latin1');
+  for (const label of declaredCharsets(bytes, contentTypes)) {
+    if (!notCharsets.has(label) && misread(label) && holds(whole)) return `the body declares charset ${JSON.stringify(label.slice(0, 40))}`;
+  }
+  for (const contentType of firstAndLast(contentTypes).filter((v) => /^\s*multipart\//i.test(v))) {
+    const defaults = formDefaultCharsets(bytes, contentType);
+    for (const part of multipartParts(bytes, contentType)) {
+      const own = charsetsOf(part.headers['content-type'] ? [part.headers['content-type']] : []);
+      const label = (own.length ? own : textField(part) ? defaults : []).find((l) => !notCharsets.has(l) && misread(l));
+      if (label !== undefined && holds(part.content)) return `a multipart field is read in charset ${JSON.stringify(label.slice(0, 40))}`;
+    }
+    if (anywhere && defaults.some(misread)) return `the form's default charset is ${JSON.stringify(defaults.find(misread)!.slice(0, 40))}`;
+  }
+  return undefined;
+}
+
+/**
+ * Whether a part is a form field a server decodes as text: not a file (handed over as bytes), not
+ * a multipart of its own, not the `_charset_` field that names the default (ASCII by definition).
+ */
+function textField(part: MimePart): boolean {
+  const disposition = part.headers['content-disposition'] ?? '';
+  // (A named field only: what follows the closing delimiter is no part, and servers skip a part without a name.)
+  if (!/;\s*name\*?\s*=/i.test(disposition) || isFileHead(disposition) || /^\s*multipart\//i.test(part.headers['content-type'] ?? '')) return false;
+  return !/;\s*name\s*=\s*"?_charset_"?\s*(;|$)/i.test(disposition);
 }
 
 /**

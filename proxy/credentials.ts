@@ -26,7 +26,8 @@ import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
 import { DecodeFailure, parseMediaType, undoContentCoding } from '../describe/body.ts';
-import { bodyReadings, charsetsOf, declaredCharsets, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
+import { formDefaultCharsets } from '../describe/multipart.ts';
+import { bodyReadings, charsetsOf, misreadSubstitution, declaredCharsets, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { JsonPieces } from './json-pieces.ts';
 import { PackedScan, packedTexts } from './packed-scan.ts';
@@ -362,7 +363,9 @@ function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | un
   // and UTF-16/32 text as bytes, but not escape-shifted text nor a form's escapes in another charset.
   if (ctx.body.truncated) {
     const form = types.some((v) => parseMediaType(v).type === 'application/x-www-form-urlencoded');
-    const label = declaredCharsets(bytes, types).find((l) => needsDecoding(l, scrubber.asciiOnly) && (!isWideLabel(l) || form));
+    // A multipart form's default charset too (its fields without one of their own are read in it).
+    const defaults = types.flatMap((v) => formDefaultCharsets(bytes, v));
+    const label = [...declaredCharsets(bytes, types), ...defaults].find((l) => needsDecoding(l, scrubber.asciiOnly) && (!isWideLabel(l) || form));
     if (label !== undefined) return unreadable(`the request body declares charset ${JSON.stringify(label.slice(0, 40))} and is larger than the capture cap, so Airlock cannot decode it whole`, 'send it as UTF-8');
   }
   const readings = bodyReadings(bytes, types, scrubber.asciiOnly);
@@ -375,6 +378,23 @@ function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | un
     throw err;
   }
   return undefined;
+}
+
+/**
+ * A body substitution the server would read as other text: a placeholder in a field it decodes in
+ * UTF-16 or EBCDIC (the part's own charset, the form's `_charset_` field, the request's) becomes a
+ * value stored as text no scrubber of the record matches (proxy/charset-readings.ts
+ * misreadSubstitution). Refused; a body under a content coding is not substituted at all.
+ */
+function misreadBody(ctx: RequestContext, index: PlaceholderIndex, replace: Map<string, string>): Rejection | undefined {
+  if (!ctx.body || contentCodings(ctx.outgoing.headers).length) return undefined;
+  const swaps = [...replace].flatMap(([name, value]) => {
+    const placeholder = index.placeholderOf(name);
+    return placeholder ? [{ placeholder, value }] : [];
+  });
+  const where = misreadSubstitution(ctx.body.bytes, contentTypes(ctx.outgoing.headers), swaps, ctx.body.truncated);
+  return where ? reject(415, 'body-unreadable', 'Request body cannot be checked',
+    `${where}, in which its server would read a substituted secret as other text, which Airlock could not recognise where the service shows it back; so the placeholder is not substituted there and the request was refused (send it as UTF-8)`, 'denied') : undefined;
 }
 
 /** The body guard's stream: what it refuses stops the request as a refusal. */
@@ -875,6 +895,8 @@ export class CredentialEnforcer implements Enforcer {
     }
     const coded = forbidden.length || forbiddenValues.length ? checkCodedBody(ctx, scrubber) : undefined;
     if (coded) return coded;
+    const misread = replace.size ? misreadBody(ctx, index, replace) : undefined;
+    if (misread) return misread;
     // A tail held back that is 10+ characters of a value's start trips the wire (proxy/secret-probe.ts).
     const probe = this.guard.probe.stream(ctx, 'an upload', (rules) => [...new Set(rules.filter((r) => r.label?.startsWith('v:')).map((r) => r.label!.slice(2)))].sort());
     const guard = new BodyGuardStream(scrubber, replace.size > 0, probe);

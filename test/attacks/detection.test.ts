@@ -50,6 +50,8 @@ async function attempt(url: string, opts: Options): Promise<{ status: number; pr
 }
 
 const B = 'detect-boundary';
+/** Letters, digits and `_` in EBCDIC (cp037 and cp500 agree on them). */
+const ebcdicOf = (v: string): Buffer => Buffer.from([...v].map((c) => ({ _: 0x6d } as Record<string, number>)[c] ?? (/[0-9]/.test(c) ? 0xf0 + Number(c) : /[a-i]/.test(c) ? 0x81 + c.charCodeAt(0) - 97 : /[j-r]/.test(c) ? 0x91 + c.charCodeAt(0) - 106 : /[s-z]/.test(c) ? 0xa2 + c.charCodeAt(0) - 115 : /[A-I]/.test(c) ? 0xc1 + c.charCodeAt(0) - 65 : /[J-R]/.test(c) ? 0xd1 + c.charCodeAt(0) - 74 : 0xe2 + c.charCodeAt(0) - 83)));
 const part = (headers: string, body: string): string => `--${B}\r\nContent-Disposition: form-data; name="note"\r\n${headers}\r\n${body}\r\n--${B}--\r\n`;
 const coded = (coding: string, body: Buffer): Buffer =>
   coding === 'gzip' ? zlib.gzipSync(body) : coding === 'deflate' ? zlib.deflateSync(body) : coding === 'br' ? zlib.brotliCompressSync(body) : body;
@@ -179,7 +181,7 @@ t.test('a body under a content coding or a charset Airlock cannot read is refuse
   t.equal(r.status, 415, 'a body that does not decode under its coding: 415');
   // Charsets Python servers decode (Django reads a form in its declared charset) and Airlock cannot.
   const utf7 = (v: string): string => `+${Buffer.from(v, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
-  const ebcdic = Buffer.from([...SECRET].map((c) => ({ _: 0x6d } as Record<string, number>)[c] ?? (/[0-9]/.test(c) ? 0xf0 + Number(c) : /[a-i]/.test(c) ? 0x81 + c.charCodeAt(0) - 97 : /[j-r]/.test(c) ? 0x91 + c.charCodeAt(0) - 106 : /[s-z]/.test(c) ? 0xa2 + c.charCodeAt(0) - 115 : /[A-I]/.test(c) ? 0xc1 + c.charCodeAt(0) - 65 : /[J-R]/.test(c) ? 0xd1 + c.charCodeAt(0) - 74 : 0xe2 + c.charCodeAt(0) - 83)));
+  const ebcdic = ebcdicOf(SECRET);
   for (const [label, type, body] of [
     ['UTF-7 form', 'application/x-www-form-urlencoded; charset=utf-7', `note=${encodeURIComponent(utf7(SECRET))}`],
     ['UTF-7 text, the placeholder', 'text/plain; charset=UTF-7', utf7(PH)],
@@ -403,6 +405,90 @@ t.test('property: the placeholder or the value in text a declared charset decode
     t.ok(r.problem, `${label}: problem+json`);
     t.notOk(r.reached, `${label}: nothing reached the target`);
   }
+});
+
+// Twenty-first pass (follow-up): a multipart field that declares no charset of its own is decoded
+// by servers in the form's default one (RFC 7578 §4.6): Jetty takes a `_charset_` field's value,
+// Tomcat and Spring the request's own `charset` parameter. The guard read such a part as bytes only.
+const formCharsets: Record<string, { spell: (v: string, shifts: boolean[]) => Buffer; readable: boolean }> = {
+  'utf-16le': { spell: (v) => Buffer.from(v, 'utf16le'), readable: true },
+  'utf-16be': { spell: (v) => Buffer.from(v, 'utf16le').swap16(), readable: true },
+  'utf-32le': { spell: (v) => encodeDoc(v, 'utf32le'), readable: true },
+  'iso-2022-jp': { spell: (v, shifts) => Buffer.from(jis(v, shifts), 'latin1'), readable: true },
+  'utf-7': { spell: (v) => Buffer.from(utf7Of(v)), readable: false },
+  cp037: { spell: (v) => ebcdicOf(v), readable: false },
+  IBM500: { spell: (v) => ebcdicOf(v), readable: false },
+};
+/** Where the form's default charset is said. */
+const defaultPlaces: Record<string, (charset: string) => { type: string; before: string; after: string }> = {
+  '_charset_ field first (Jetty)': (cs) => ({ type: '', before: `--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n${cs}\r\n`, after: '' }),
+  '_charset_ field last': (cs) => ({ type: '', before: '', after: `--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n${cs}\r\n` }),
+  // Harmless `_charset_` fields first, more than a reader keeps: the last (which a server may take) still counts.
+  '_charset_ last of six': (cs) => ({ type: '', before: ['UTF-8', 'shift_jis', 'windows-1252', 'koi8-r', 'iso-8859-2'].map((l) => `--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n${l}\r\n`).join(''), after: `--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n${cs}\r\n` }),
+  'top-level charset (Tomcat, Spring)': (cs) => ({ type: `; charset=${cs}`, before: '', after: '' }),
+  'top-level charset repeated, the last': (cs) => ({ type: `; charset=utf-8; charset="${cs}"`, before: '', after: '' }),
+};
+/** The field's head: how a part says nothing of its charset. */
+const partShapes: Record<string, (content: Buffer) => { head: string; content: Buffer }> = {
+  'a bare field': (c) => ({ head: 'Content-Disposition: form-data; name="note"\r\n', content: c }),
+  'text/plain without charset': (c) => ({ head: 'Content-Disposition: form-data; name="note"\r\nContent-Type: text/plain\r\n', content: c }),
+  'base64 transfer encoding': (c) => ({ head: 'Content-Disposition: form-data; name="note"\r\nContent-Transfer-Encoding: base64\r\n', content: Buffer.from(c.toString('base64').replace(/.{76}(?=.)/g, '$&\r\n')) }),
+  'behind 6 KiB of another field': (c) => ({ head: `Content-Disposition: form-data; name="pad"\r\n\r\n${pad}\r\n--${B}\r\nContent-Disposition: form-data; name="note"\r\n`, content: c }),
+};
+const formIn = (place: string, charset: string, shape: string, content: Buffer): { type: string; body: Buffer } => {
+  const p = defaultPlaces[place]!(charset);
+  const s = partShapes[shape]!(content);
+  return {
+    type: `multipart/form-data; boundary=${B}${p.type}`,
+    body: Buffer.concat([Buffer.from(`${p.before}--${B}\r\n${s.head}\r\n`, 'latin1'), s.content, Buffer.from(`\r\n${p.after}--${B}--\r\n`, 'latin1')]),
+  };
+};
+
+t.test('property: the placeholder or the value in a multipart field with no charset of its own, in the form\'s default charset (_charset_, the top-level charset)', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.record({
+      secret: fc.constantFrom<'value' | 'placeholder'>('value', 'placeholder'),
+      charset: fc.constantFrom(...Object.keys(formCharsets)),
+      place: fc.constantFrom(...Object.keys(defaultPlaces)),
+      shape: fc.constantFrom(...Object.keys(partShapes)),
+      shifts: fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }).filter((s) => s.some(Boolean)),
+    }), async (c) => {
+      const cs = formCharsets[c.charset]!;
+      const f = formIn(c.place, c.charset, c.shape, cs.spell(c.secret === 'value' ? SECRET : PH, c.shifts));
+      const r = await attempt(`${otherUrl}/notes`, { method: 'POST', headers: { 'content-type': f.type }, body: f.body });
+      const what = `${c.secret} in ${c.shape} under ${c.place} = ${c.charset}`;
+      if (r.status !== (cs.readable ? 403 : 415) || !r.problem) throw new Error(`${what}: answered ${r.status}`);
+      if (r.reached) throw new Error(`${what}: the target got the request`);
+    }),
+    { numRuns: Math.max(24, runs), ...(seed !== undefined ? { seed } : {}) },
+  );
+  // Controls: the same shapes without a secret; a binary file part (servers hand files over as bytes).
+  const binary = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 151 + 7) % 256));
+  const file = (cs: string): Buffer => Buffer.concat([
+    Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n${cs}\r\n--${B}\r\nContent-Disposition: form-data; name="upload"; filename="blob.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`), binary, Buffer.from(`\r\n--${B}--\r\n`),
+  ]);
+  for (const [label, type, body] of [
+    ['a UTF-8 form with _charset_=UTF-8', `multipart/form-data; boundary=${B}`, formIn('_charset_ field first (Jetty)', 'UTF-8', 'a bare field', Buffer.from('caf\u00e9 plain words')).body],
+    ['a form under _charset_=utf-16le without a secret', `multipart/form-data; boundary=${B}`, formIn('_charset_ field last', 'utf-16le', 'text/plain without charset', Buffer.from('plain words', 'utf16le')).body],
+    ['a form under charset=iso-2022-jp without a secret', `multipart/form-data; boundary=${B}; charset=iso-2022-jp`, formIn('_charset_ field last', 'iso-2022-jp', 'a bare field', Buffer.from('\x1b$B$3$s\x1b(B hello', 'latin1')).body],
+    ['a binary file part under _charset_=utf-7', `multipart/form-data; boundary=${B}`, file('utf-7')],
+    ['a binary file part under _charset_=utf-16le', `multipart/form-data; boundary=${B}`, file('utf-16le')],
+  ] as const) {
+    const r = await viaProxy(a.port, `${otherUrl}/notes`, { auth: a.auth, method: 'POST', headers: { 'content-type': type }, body });
+    t.equal(r.status, 200, `control: ${label} passes`);
+  }
+  // Past the capture cap the rest streams through the byte guard, which cannot read ISO-2022-JP: refused.
+  const big = (cs: string, tail: Buffer): Buffer => Buffer.concat([file(cs).subarray(0, -`\r\n--${B}--\r\n`.length), Buffer.alloc(1024 * 1024 + 10, 0x61), Buffer.from(`\r\n--${B}\r\nContent-Disposition: form-data; name="note"\r\n\r\n`), tail, Buffer.from(`\r\n--${B}--\r\n`)]);
+  const cut = await attempt(`${otherUrl}/notes`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: big('iso-2022-jp', Buffer.from(jis(SECRET, [true]), 'latin1')) });
+  t.ok([403, 415].includes(cut.status) && cut.problem, `the value in ISO-2022-JP past the capture cap under _charset_=iso-2022-jp: refused (${cut.status})`);
+  t.notOk(cut.reached, 'past the capture cap: nothing reached the target');
+  // The `_charset_` field after a file past the capture cap names the charset of a field before it.
+  const lateBody = Buffer.concat([Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="note"\r\n\r\n`), ebcdicOf(SECRET), Buffer.from(`\r\n--${B}\r\nContent-Disposition: form-data; name="upload"; filename="blob.bin"\r\n\r\n`), Buffer.alloc(1024 * 1024 + 10, 0x61), Buffer.from(`\r\n--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\ncp037\r\n--${B}--\r\n`)]);
+  const late = await attempt(`${otherUrl}/notes`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: lateBody });
+  t.ok(late.status === 415 && late.problem, `a cp037 field before a file past the cap, _charset_=cp037 after it: 415 (${late.status})`);
+  t.notOk(late.reached, 'a _charset_ field after the capture cap: nothing reached the target');
+  const large = await viaProxy(a.port, `${otherUrl}/notes`, { auth: a.auth, method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: big('UTF-8', Buffer.from('plain words')) });
+  t.equal(large.status, 200, 'control: a UTF-8 upload past the capture cap under _charset_=UTF-8 passes');
 });
 
 t.test('property: numeric character references with five or more leading zeros (HTML reads any number) are refused, not passed unmatched', async (t) => {

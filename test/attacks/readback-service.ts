@@ -269,7 +269,8 @@ export function readbackService(): Service {
     const list = logs.get(hostOf(req)) ?? [];
     const headers: Array<[string, string]> = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
-    const r = { method: req.method ?? '', url: req.url ?? '', headers, body: body.toString('utf8') };
+    const form = req.url?.startsWith('/api/form') ? formAsJetty(body, String(req.headers['content-type'] ?? '')) : undefined;
+    const r = { method: req.method ?? '', url: req.url ?? '', headers, body: form ?? body.toString('utf8') };
     list.push(r);
     if (list.length > 500) list.shift();
     logs.set(hostOf(req), list);
@@ -429,6 +430,24 @@ export function readbackService(): Service {
       res.end(JSON.stringify({ ok: true, path: url.pathname }));
     },
   };
+}
+
+/**
+ * A multipart form's fields as Jetty stores them (RFC 7578 §4.6): each in its part's own charset,
+ * else the `_charset_` field's, else the request's `charset` parameter, else UTF-8; as JSON. A
+ * charset Node cannot decode is kept as the bytes' latin1 (the test then looks at the refusal).
+ */
+function formAsJetty(body: Buffer, contentType: string): string | undefined {
+  const boundary = /boundary=("?)([^";]+)\1/i.exec(contentType)?.[2];
+  if (!boundary) return undefined;
+  const parts = body.toString('latin1').split(`--${boundary}`).slice(1, -1).map((raw) => {
+    const split = raw.indexOf('\r\n\r\n');
+    const head = raw.slice(0, split);
+    return { name: /name="([^"]*)"/.exec(head)?.[1] ?? '', charset: /content-type:[^\r\n]*charset=([^;\s\r\n]+)/i.exec(head)?.[1], content: Buffer.from(raw.slice(split + 4, -2), 'latin1') };
+  });
+  const fallback = parts.filter((p) => p.name === '_charset_').at(-1)?.content.toString('latin1') ?? /charset=([^;\s]+)/i.exec(contentType)?.[1] ?? 'utf-8';
+  const decode = (b: Buffer, cs: string): string => { try { return new TextDecoder(cs).decode(b); } catch { return b.toString('latin1'); } };
+  return JSON.stringify(Object.fromEntries(parts.map((p) => [p.name, decode(p.content, p.charset ?? fallback)])));
 }
 
 /** Splits a multipart/byteranges body into its parts' bytes (what a client reassembles). */

@@ -416,6 +416,37 @@ t.test('2(b) twenty-first pass: the record showing long tokens by their end, or 
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
 // was all the sniffer read), in a charset the scrubber cannot read — Beautiful Soup looks 2,048
 // bytes or 5% of the page far, libxml2 anywhere in the head.
+// Twenty-first pass (follow-up): the placeholder substituted, as ASCII, into a multipart field the
+// server decodes in another charset (the part's own, the form's `_charset_` field, the request's
+// `charset`: RFC 7578 §4.6, Jetty): the service stores the value as other text (UTF-16 read of its
+// bytes: CJK), which no scrubber of the record matches, and the agent encodes it back.
+t.test('2(b): the value injected into a multipart field a server decodes in UTF-16 or EBCDIC is never readable back', async (t) => {
+  const B = 'rb-form';
+  const field = (head: string): string => `--${B}\r\nContent-Disposition: form-data; name="note"\r\n${head}\r\n${PH}\r\n`;
+  const charsetField = (cs: string): string => `--${B}\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n${cs}\r\n`;
+  const shapes: Record<string, (cs: string) => { type: string; body: string }> = {
+    '_charset_ field': (cs) => ({ type: `multipart/form-data; boundary=${B}`, body: `${charsetField(cs)}${field('')}--${B}--\r\n` }),
+    '_charset_ field last': (cs) => ({ type: `multipart/form-data; boundary=${B}`, body: `${field('')}${charsetField(cs)}--${B}--\r\n` }),
+    'top-level charset': (cs) => ({ type: `multipart/form-data; boundary=${B}; charset=${cs}`, body: `${field('')}--${B}--\r\n` }),
+    "the part's own charset": (cs) => ({ type: `multipart/form-data; boundary=${B}`, body: `${field(`Content-Type: text/plain; charset=${cs}\r\n`)}--${B}--\r\n` }),
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shapes)), fc.constantFrom('utf-16le', 'utf-16be', 'utf-16', 'cp037', 'utf-7'), async (shape, cs) => {
+    const f = shapes[shape]!(cs);
+    const sent = await send(`${origin('body.example')}/api/form`, { method: 'POST', headers: [['Content-Type', f.type]], body: f.body });
+    const back = (await send(`${origin('body.example')}/log`)).body.toString('utf8');
+    const wide = Buffer.from(back, 'utf16le');
+    const found = reveal(Buffer.concat([wide, Buffer.from(wide).swap16()]), SECRET);
+    if (found) throw new Error(`the value injected under ${shape} = ${cs} (${sent.status}) is read back as UTF-16 (${found})`);
+    if (sent.status < 400) throw new Error(`the placeholder substituted into a field read in ${cs} (${shape}) was sent: ${sent.status}`);
+  }), { numRuns: Math.max(12, Math.ceil(numRuns / 2)), ...seed });
+  // Controls: the same forms in UTF-8 are injected as before.
+  for (const cs of ['UTF-8', 'iso-8859-1']) {
+    const f = shapes['_charset_ field']!(cs);
+    const r = await send(`${origin('body.example')}/api/form`, { method: 'POST', headers: [['Content-Type', f.type]], body: f.body });
+    t.equal(r.status, 200, `control: the placeholder in a form under _charset_=${cs} is injected`);
+  }
+});
+
 t.test('2(b): a page declaring UTF-7 in a late <meta> never shows the value', async (t) => {
   await inject();
   const late = fc.record({ charset: fc.constant<Charset>('utf-7'), at: fc.constantFrom(0, 1100, 1500, 1900, 3000, 20_000, 70_000) });
