@@ -3089,3 +3089,18 @@ t.test('how long access lasts under a unit\'s word, and a list of numbers under 
   const other = (n: number): RequestDescription => call16('POST', 'https://acl.example/api/report', JSON.stringify({ item_id: 1000 + n, created_at: 1733550000 + n, last_days: n, older_than_days: n, timeout_seconds: 10 * n, delay_ms: n, page: n, per_page: n * 10, ids: [n, n + 1], coords: [0.5 * n, 1.25], q: 'a' }));
   t.ok(await grantedFor(queue, other(1), other(7)), 'ids, timestamps, windows, timeouts, pages and fractions still vary');
 });
+
+// Twenty-first pass (follow-up): OData 4.01 deletes and updates a whole collection by a path
+// segment, `DELETE /People/$each` (every member) or `/People/$filter(Age gt 0)/$each` (those the
+// filter selects): a human's `/People/*` or `/People/**`, given for `DELETE /People/5`, covered them.
+t.test('a path pattern\'s wildcard never stands for an OData system segment ($each, $filter(…), $all) (twenty-first pass, follow-up)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const call = (method: string, path: string): RequestDescription => call16(method, `https://erp.example/odata${path}`, method === 'PATCH' ? '{"Status":"gone"}' : '', method === 'PATCH' ? 'application/json' : '');
+  for (const [method, path, pattern] of [['DELETE', '/People/$each', '/odata/People/*'], ['DELETE', '/People/%24each', '/odata/People/*'], ['DELETE', '/People/$filter(Age%20gt%200)/$each', '/odata/People/**'], ['PATCH', '/People/$each', '/odata/People/*'], ['DELETE', '/People/$all', '/odata/People/*'], ['DELETE', '/People/$EACH', '/odata/People/*']] as const) {
+    t.equal(await grantedFor(queue, call(method, '/People/5'), call(method, path), pattern), false, `${pattern} given for ${method} /People/5 does not cover ${path}`);
+  }
+  // Controls: another one person is covered, and a pattern naming $each covers it.
+  t.equal(await grantedFor(queue, call('DELETE', '/People/5'), call('DELETE', '/People/6'), '/odata/People/*'), true, '/odata/People/* covers /People/6');
+  t.equal(await grantedFor(queue, call('DELETE', '/People/$each'), call('DELETE', '/People/$each'), '/odata/People/$each'), true, 'a pattern naming $each covers it');
+});
