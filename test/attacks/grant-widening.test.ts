@@ -3056,6 +3056,16 @@ t.test('OData system query options are read as OData servers read them: paging v
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const spellings = (name: string): string[] => [`$${name}`, `%24${name}`, `$${name[0]!.toUpperCase()}${name.slice(1)}`, `%24${name.toUpperCase()}`, name];
+  // Attack: a bulk delete (or update) selected by $filter, under every spelling, widened.
+  // (A bulk call by an RPC-style route or an MCP tool named so, its `$filter` in the query, the JSON body or the arguments.)
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...spellings('filter')), fc.constantFrom('DELETE', 'PATCH', 'POST', 'JSON', 'MCP'), fc.constantFrom('true', 'Age gt 0', 'ID ne 5'), fc.boolean(), async (name, method, wide, same) => {
+    const key = decodeURIComponent(name);
+    const bulk = (f: string, note: string): RequestDescription => method === 'POST' ? call16('POST', `https://erp.example/odata/People/bulkDelete?${name}=${encodeURIComponent(f)}`, JSON.stringify({ Note: note }))
+      : method === 'JSON' ? call16('POST', 'https://erp.example/api/people/deleteMany', JSON.stringify({ [key]: f, Note: note }))
+        : method === 'MCP' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_records', arguments: { entity: 'People', [key]: f, note } } }))
+          : call16(method, `https://erp.example/odata/People?${name}=${encodeURIComponent(f)}`, method === 'PATCH' ? JSON.stringify({ Status: 'gone', Note: note }) : '', method === 'PATCH' ? 'application/json' : '');
+    return (await grantedFor(queue, bulk('ID eq 5', 'alpha'), bulk(same ? 'ID eq 5' : wide, 'beta'))) === same;
+  }), { numRuns: 10, examples: [['$filter', 'MCP', 'true', false], ['$filter', 'POST', 'true', false], ['%24filter', 'JSON', 'Age gt 0', false], ['$filter', 'DELETE', 'true', false], ['%24filter', 'DELETE', 'Age gt 0', false], ['$Filter', 'PATCH', 'ID ne 5', false], ['filter', 'DELETE', 'true', false], ['$filter', 'MCP', 'true', true]] });
   // Controls: paging and shaping a POST report (held for a human, a grant given) vary.
   await fc.assert(fc.asyncProperty(fc.constantFrom(...spellings('skip'), ...spellings('top')), fc.constantFrom<[string, string]>(['1', '5'], ['0', '20'], ['100', '500'], ['100', '100000']), fc.constantFrom('query', 'form'), async (name, [a, b], place) => {
     const report = (n: string, sel: string): RequestDescription => place === 'query'
@@ -3063,11 +3073,6 @@ t.test('OData system query options are read as OData servers read them: paging v
       : call16('POST', 'https://erp.example/odata/Reports/$query', `${name}=${n}&$select=${sel}&$orderby=${sel}&$count=true`, 'text/plain');
     return grantedFor(queue, report(a, 'Name'), report(b, 'Name,Total'));
   }), { numRuns: 8, examples: [['$skip', ['1', '5'], 'query'], ['$top', ['100', '500'], 'query'], ['%24skip', ['1', '5'], 'query'], ['$Skip', ['0', '20'], 'query'], ['$top', ['1', '5'], 'form']] });
-  // Attack: a bulk delete (or update) selected by $filter, under every spelling, widened.
-  await fc.assert(fc.asyncProperty(fc.constantFrom(...spellings('filter')), fc.constantFrom('DELETE', 'PATCH'), fc.constantFrom('true', 'Age gt 0', 'ID ne 5'), fc.boolean(), async (name, method, wide, same) => {
-    const bulk = (f: string, note: string): RequestDescription => call16(method, `https://erp.example/odata/People?${name}=${encodeURIComponent(f)}`, method === 'PATCH' ? JSON.stringify({ Status: 'gone', Note: note }) : '', method === 'PATCH' ? 'application/json' : '');
-    return (await grantedFor(queue, bulk('ID eq 5', 'alpha'), bulk(same ? 'ID eq 5' : wide, 'beta'))) === same;
-  }), { numRuns: 8, examples: [['$filter', 'DELETE', 'true', false], ['%24filter', 'DELETE', 'Age gt 0', false], ['$Filter', 'PATCH', 'ID ne 5', false], ['filter', 'DELETE', 'true', false], ['$filter', 'DELETE', 'true', true]] });
 });
 
 // Twenty-first pass (follow-up): how long access lasts under a unit's word alone — `access_hours: 1`
