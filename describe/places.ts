@@ -402,6 +402,22 @@ export function magnitude(v: unknown): string | undefined {
   return Number.isFinite(n) && n >= 100 ? `~${sign}${Math.floor(Math.log10(n)) + 1}d` : undefined;
 }
 
+/**
+ * A duration as the value (twenty-first pass, follow-up): ISO 8601's `PT1H`, `P100Y`, `P1DT12H`, and
+ * Go's, systemd's and most configs' `8h`, `1h30m`, `36500d`, `1.5s`. A grant for an hour's access
+ * covers no century's, whatever the argument is called (not under a read's window or a wait's name).
+ */
+const isoDuration = /^P(?=\d|T\d)(?:\d{1,9}Y)?(?:\d{1,9}M)?(?:\d{1,9}W)?(?:\d{1,9}D)?(?:T(?=\d)(?:\d{1,9}H)?(?:\d{1,9}M)?(?:\d{1,9}(?:[.,]\d{1,9})?S)?)?$/i;
+const unitDuration = /^(?:\d{1,12}(?:\.\d{1,9})?\s?(?:ns|us|µs|ms|s|sec|secs|m|min|mins|h|hr|hrs|d|w|wk|y|yr))+$/i;
+function durationText(v: unknown): boolean {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof one !== 'string' || one.length > 64) return false;
+  const text = one.trim();
+  return isoDuration.test(text) || unitDuration.test(text);
+}
+/** Whether a name says it windows a read or paces a call (timeWindowWords), so a duration under it varies. */
+const windowName = (key: string): boolean => key.length > 64 || nameWords(key).some((w) => timeWindowWords.has(w));
+
 /** How many digits a number (a JSON number or text, or a query's one value) has before its point, in any spelling magnitude reads; undefined for anything else. */
 function digitCount(v: unknown): number | undefined {
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
@@ -757,6 +773,8 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // likewise; under a unit alone (`days`, `minutes`: as often a read's window) by its count of digits, 1 to 9 apart from 8760.
       else if (reading === 'places' && (isSizeName(k) || isDurationName(k, false)) && !isIdName(k) && quantity(Array.isArray(v) && v.length === 1 ? v[0] : v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
       else if (reading === 'places' && isDurationName(k) && digitCount(v) !== undefined) sink.add(`${prefix}${name}=~${digitCount(v)}d`);
+      // A duration as the value (`PT1H`, `8h`) under a name no list holds, exactly (not a wait's nor a window's: `timeout`, `poll_interval`).
+      else if (reading === 'places' && !isNumberName(k) && !windowName(k) && durationText(v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
       else if (reading === 'places' && numeric && magnitude(v) !== undefined) sink.add(`${prefix}${name}=${magnitude(v)}`);
       // A JSON list of numbers under a name no list holds (`quorum: [900, 900]`, `level: [9, 9]`) is
       // read entry by entry as its one number would be (twenty-first pass, follow-up): small integers

@@ -3079,19 +3079,20 @@ t.test('OData system query options are read as OData servers read them: paging v
 // then `8760`, `minutes`, `share_days`, `lock_secs`, `session_mins` — was a count's (the unit words are
 // count words), so content: a grant for an hour's access covered a year's. And a JSON list of numbers
 // under a name no list holds (`quorum: [900, 900]`) was data: a grant for it covered `[90000, 90000]`.
+// And a duration as the value (ISO 8601's `PT1H`, Go's `8h`) under a name no list holds was content.
 t.test('how long access lasts under a unit\'s word, and a list of numbers under a name no list holds, are compared (twenty-first pass, follow-up)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
-  const cases: Array<[string, unknown, unknown]> = [['access_hours', 1, 8760], ['hours', 1, 24], ['minutes', 15, 525600], ['share_days', '1', '3650'], ['lock_secs', 30, 86400], ['sessionMins', 5, 50], ['valid_for_secs', 60, 99999999], ['grant-weeks', 1, 520], ['quorum', [900, 900], [90000, 90000]], ['level', [1, 1], [9, 9]], ['quorum', [900], [900, 900]]];
+  const cases: Array<[string, unknown, unknown]> = [['access_hours', 1, 8760], ['hours', 1, 24], ['minutes', 15, 525600], ['share_days', '1', '3650'], ['lock_secs', 30, 86400], ['sessionMins', 5, 50], ['valid_for_secs', 60, 99999999], ['grant-weeks', 1, 520], ['quorum', [900, 900], [90000, 90000]], ['level', [1, 1], [9, 9]], ['quorum', [900], [900, 900]], ['grant_span', 'PT1H', 'P100Y'], ['session_length', '8h', '8760h'], ['share_for', '1d', '36500d']];
   await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp', 'query'), fc.boolean(), async ([name, mine, other], how, same) => {
     const q = (v: unknown): string => (Array.isArray(v) ? v.map((x) => `${name}=${x}`).join('&') : `${name}=${String(v)}`);
     const grant = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://acl.example/api/access', JSON.stringify({ user: 'bo', note, [name]: v }))
       : how === 'query' ? call16('POST', `https://acl.example/api/access?${q(v)}`, JSON.stringify({ user: 'bo', note }))
         : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'grant_access', arguments: { user: 'bo', note, [name]: v } } }));
     return (await grantedFor(queue, grant(mine, 'alpha'), grant(same ? mine : other, 'beta'))) === same;
-  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[3]!, 'query', false], [cases[8]!, 'json', false], [cases[10]!, 'mcp', false], [cases[0]!, 'json', true]] });
+  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[3]!, 'query', false], [cases[8]!, 'json', false], [cases[10]!, 'mcp', false], [cases[11]!, 'json', false], [cases[12]!, 'query', false], [cases[13]!, 'mcp', false], [cases[0]!, 'json', true]] });
   // Controls: ids, timestamps, a read's window and paging, times a call waits, a series of fractions still vary.
-  const other = (n: number): RequestDescription => call16('POST', 'https://acl.example/api/report', JSON.stringify({ item_id: 1000 + n, created_at: 1733550000 + n, last_days: n, older_than_days: n, timeout_seconds: 10 * n, delay_ms: n, page: n, per_page: n * 10, ids: [n, n + 1], coords: [0.5 * n, 1.25], q: 'a' }));
+  const other = (n: number): RequestDescription => call16('POST', 'https://acl.example/api/report', JSON.stringify({ item_id: 1000 + n, created_at: 1733550000 + n, last_days: n, older_than_days: n, timeout_seconds: 10 * n, delay_ms: n, timeout: `${n}s`, poll_interval: `PT${n}M`, page: n, per_page: n * 10, ids: [n, n + 1], coords: [0.5 * n, 1.25], q: 'a' }));
   t.ok(await grantedFor(queue, other(1), other(7)), 'ids, timestamps, windows, timeouts, pages and fractions still vary');
 });
 
