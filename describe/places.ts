@@ -50,9 +50,34 @@ const placeReachWords = ['dst', 'rcpt', 'payee', 'payees', 'payer', 'beneficiary
 const endWords = ['end', 'ends', 'ending', 'deadline', 'revoke', 'revokes', 'revocation', 'lease', 'leases', 'grace', 'hold', 'keep', 'cutoff', 'sunset'];
 /** Names (folded, `_` and `-` aside) of when what a call grants ends, whose words say nothing alone. */
 const endNames = ['maxage', 'notafter', 'notvalidafter', 'validto', 'validthrough', 'goodtill', 'goodtilldate', 'goodthrough'];
-/** Whether a name says how long what a call creates lasts or when it ends (`X-Expires-In`, `X-Link-TTL`, `X-End-Date`; twenty-first pass, for headers). */
+/** Whether a name says how long what a call creates lasts or when it ends (`X-Expires-In`, `X-Link-TTL`, `X-End-Date`, `X-Access-Hours`; twenty-first pass, for headers). */
 export function isLastingName(key: string): boolean {
-  return endNames.includes(foldCase(key).replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => lastingWords.includes(w) || endWords.includes(w));
+  return endNames.includes(foldCase(key).replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => lastingWords.includes(w) || endWords.includes(w)) || isDurationName(key);
+}
+/**
+ * Units of time as words of a name (twenty-first pass, follow-up): `access_hours`, `share_days`,
+ * `lock_secs`, `sessionMins` say how long what a call grants lasts by the unit alone. They are count
+ * words too (a number, not a switch), so their numbers were content: a grant for an hour's access
+ * covered a year's (`access_hours: 8760`). Not `min` (a minimum).
+ */
+// (Not `ms`: Microsoft's `x-ms-` headers.)
+const timeUnitWords = new Set(['seconds', 'second', 'secs', 'sec', 'millis', 'milliseconds', 'minutes', 'minute', 'mins', 'hours', 'hour', 'hrs', 'hr',
+  'days', 'day', 'weeks', 'week', 'wks', 'months', 'month', 'years', 'year', 'yrs']);
+/**
+ * Words beside a unit that say the time windows what is read or paces how a call runs, not how long
+ * what it grants lasts: `last_days`, `older_than_days` (a bulk call's own: bulkSelectionWords),
+ * `timeout_seconds`, `delay_ms`, `interval`, `per_hour`, `retry_after`.
+ */
+const timeWindowWords = new Set(['last', 'past', 'ago', 'since', 'older', 'newer', 'before', 'after', 'within', 'lookback', 'back', 'window', 'range', 'from',
+  'timeout', 'delay', 'interval', 'every', 'per', 'poll', 'wait', 'sleep', 'retry', 'backoff', 'elapsed', 'uptime', 'age', 'took', 'latency', 'spent']);
+/**
+ * Whether a name says how long something lasts by a unit of time (timeUnitWords, none of
+ * timeWindowWords nor an id's): `access_hours`, `lock_secs`, and with `bare`, a unit alone (`hours`, `days`).
+ */
+export function isDurationName(key: string, bare = true): boolean {
+  if (key.length > 64 || isIdName(key)) return false;
+  const words = nameWords(key).filter(Boolean);
+  return words.some((w) => timeUnitWords.has(w)) && !words.some((w) => timeWindowWords.has(w)) && (bare || words.some((w) => !timeUnitWords.has(w)));
 }
 /**
  * Words of a name that say how far a call reaches, whatever the value (twenty-first pass): a
@@ -213,8 +238,11 @@ const effectArgumentWords = new Set([
  */
 export const foldCase = (key: string): string => key.toUpperCase().toLowerCase();
 
-/** Words of a name: snake, kebab, camel case, dots, colons, slashes (MCP's `_meta` keys: `io.acme/workspace`) and a form's brackets (`message[to]`, `to[]`). */
-const nameWords = (key: string): string[] => key.replace(camelJoint, '$1 ').split(/[_\-\s.:/[\]]+/).map(foldCase);
+/**
+ * Words of a name: snake, kebab, camel case, dots, colons, slashes (MCP's `_meta` keys: `io.acme/workspace`), a form's brackets (`message[to]`, `to[]`)
+ * and `$` (twenty-first pass, follow-up: OData's system query options, `$skip`, `$top`, `$filter`, are `skip`, `top`, `filter` to its servers).
+ */
+const nameWords = (key: string): string[] => key.replace(camelJoint, '$1 ').split(/[_\-\s.:/[\]$]+/).map(foldCase);
 /** A lower-case letter or digit then a capital: a camel-case word boundary (no lookbehind: ReDoS checkers prove this linear at once). */
 const camelJoint = /([a-z0-9])(?=[A-Z])/g;
 
@@ -245,7 +273,8 @@ export function isEffectName(key: string): boolean {
 }
 
 function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
-  const folded = foldCase(key).replace(/[_-]/g, '');
+  // (`$` aside: OData's `$filter` is a bulk call's `filter`.)
+  const folded = foldCase(key).replace(/[_$-]/g, '');
   if (mcpPlaceArguments.has(folded) || endNames.includes(folded) || extra?.has(folded) || isEffectName(key)) return true;
   // A bulk call's (selectionArguments among `extra`): how many and which by age it acts on (twentieth pass).
   if (extra?.has('where') && nameWords(key).some((w) => bulkSelectionWords.has(w))) return true;
@@ -371,6 +400,43 @@ export function magnitude(v: unknown): string | undefined {
   }
   const n = /^0[xob][0-9a-f]{1,16}$/i.test(body) ? Number(body) : /^\d{1,20}(?:\.\d{0,20})?(?:e\+?\d{1,3})?$/i.test(body) ? Number(body) : NaN;
   return Number.isFinite(n) && n >= 100 ? `~${sign}${Math.floor(Math.log10(n)) + 1}d` : undefined;
+}
+
+/**
+ * A duration as the value (twenty-first pass, follow-up): ISO 8601's `PT1H`, `P100Y`, `P1DT12H`, and
+ * Go's, systemd's and most configs' `8h`, `1h30m`, `36500d`, `1.5s`. A grant for an hour's access
+ * covers no century's, whatever the argument is called (not under a read's window or a wait's name).
+ */
+const isoDuration = /^P(?=\d|T\d)(?:\d{1,9}Y)?(?:\d{1,9}M)?(?:\d{1,9}W)?(?:\d{1,9}D)?(?:T(?=\d)(?:\d{1,9}H)?(?:\d{1,9}M)?(?:\d{1,9}(?:[.,]\d{1,9})?S)?)?$/i;
+const unitDuration = /^(?:\d{1,12}(?:\.\d{1,9})?\s?(?:ns|us|µs|ms|s|sec|secs|m|min|mins|h|hr|hrs|d|w|wk|y|yr))+$/i;
+function durationText(v: unknown): boolean {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof one !== 'string' || one.length > 64) return false;
+  const text = one.trim();
+  return isoDuration.test(text) || unitDuration.test(text);
+}
+/** Whether a name says it windows a read or paces a call (timeWindowWords), so a duration under it varies. */
+const windowName = (key: string): boolean => key.length > 64 || nameWords(key).some((w) => timeWindowWords.has(w));
+
+/** How many digits a number (a JSON number or text, or a query's one value) has before its point, in any spelling magnitude reads; undefined for anything else. */
+function digitCount(v: unknown): number | undefined {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof one === 'number' && Number.isFinite(one)) return Math.abs(one) < 1 ? 1 : Math.floor(Math.log10(Math.abs(one))) + 1;
+  if (typeof one !== 'string' || one.length > 40) return undefined;
+  const m = /^([+-]?)(\d{1,30})(?:\.\d{0,20})?$/.exec(one.trim());
+  return m ? Math.max(1, m[2]!.replace(/^0+/, '').length) : magnitude(one) === undefined ? undefined : Number(magnitude(one)!.replace(/[~d-]/g, ''));
+}
+
+/**
+ * A JSON list of 2 to 64 numbers read as its entries would be alone (twenty-first pass, follow-up):
+ * exactly under a size's or a duration's name, otherwise each small integer exactly and each larger
+ * one by magnitude; undefined for other lists and for lists of fractions only.
+ */
+function numberListPlace(v: unknown, exact: boolean): string | undefined {
+  if (!Array.isArray(v) || v.length < 2 || v.length > 64 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) return undefined;
+  if (exact) return placeValue(v);
+  const each = v.map((x: number) => (isSwitch(x, true) ? String(x) : magnitude(x) ?? '#'));
+  return each.some((x) => x !== '#') ? `[${each.join(',')}]` : undefined;
 }
 
 /**
@@ -668,6 +734,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // `%u0074o`): such a spelling beside the approved one is another place (fifteenth pass).
       // Repeated parameters are a query's, a form's or a path segment's (argumentsTarget's `query`, `form`, `matrix`).
       const repeatable = prefix === 'query.' || prefix === 'form.' || prefix === 'matrix.';
+      let list: string | undefined;
       const found = (n: string): boolean => (trade && isTradeSizeName(n)) || (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
       // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
       // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
@@ -702,8 +769,17 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // Under a name that says how much the call runs or uses, a number or a quantity (`0.5`, `512Mi`)
       // exactly (twenty-first pass: a grant for 100 covered 999, one for `cpu: 0.5` covered `8.5`).
       // (Also beside a count's word: `max_replicas`, `memory_limit`; not an id's.)
-      else if (reading === 'places' && isSizeName(k) && !isIdName(k) && quantity(Array.isArray(v) && v.length === 1 ? v[0] : v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // (Twenty-first pass, follow-up) how long access lasts by a unit's word beside another (`access_hours`)
+      // likewise; under a unit alone (`days`, `minutes`: as often a read's window) by its count of digits, 1 to 9 apart from 8760.
+      else if (reading === 'places' && (isSizeName(k) || isDurationName(k, false)) && !isIdName(k) && quantity(Array.isArray(v) && v.length === 1 ? v[0] : v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      else if (reading === 'places' && isDurationName(k) && digitCount(v) !== undefined) sink.add(`${prefix}${name}=~${digitCount(v)}d`);
+      // A duration as the value (`PT1H`, `8h`) under a name no list holds, exactly (not a wait's nor a window's: `timeout`, `poll_interval`).
+      else if (reading === 'places' && !isNumberName(k) && !windowName(k) && durationText(v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
       else if (reading === 'places' && numeric && magnitude(v) !== undefined) sink.add(`${prefix}${name}=${magnitude(v)}`);
+      // A JSON list of numbers under a name no list holds (`quorum: [900, 900]`, `level: [9, 9]`) is
+      // read entry by entry as its one number would be (twenty-first pass, follow-up): small integers
+      // exactly, larger ones by magnitude, and how many; fractions (coordinates, a series) stay content.
+      else if (reading === 'places' && numeric && Array.isArray(v) && wordName(k) && (list = numberListPlace(v, isSizeName(k) || isDurationName(k))) !== undefined) sink.add(`${prefix}${name}=${list}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

@@ -44,12 +44,15 @@ const manySegments = new Set(['all', '_all', 'every', 'everything', 'any', 'bulk
  * Whether a path segment (as routed) names many or all objects where a wildcard stands for one
  * (twenty-first pass): a human's `/items/*`, given for `DELETE /items/5` (any one item), matched
  * `DELETE /items/all`, `/items/_all`, a literal `/items/*` (`%2A`), a list `/items/5,6,7`
- * (Elasticsearch, JSON:API and many REST APIs take one) and a range `/items/1-1000`.
+ * (Elasticsearch, JSON:API and many REST APIs take one), a range `/items/1-1000`, OData's `$each`.
  */
 function namesMany(segment: string): boolean {
   if (segment.length > 200) return false;
   const s = safeDecode(segment).trim().toLowerCase();
   if (manySegments.has(s) || s.includes('*') || s.includes(',')) return true;
+  // An OData system resource (twenty-first pass, follow-up): `DELETE /People/$each` deletes every
+  // member, `/People/$filter(Age gt 0)/$each` those the filter selects, `$all`, `$batch`, `$crossjoin(…)`.
+  if (s.startsWith('$')) return true;
   // A range of ids (`1-1000`, `1..1000`), not a date (`2024-12`: the end before the start).
   const range = /^(\d{1,15})\s*(?:-|\.\.\.?)\s*(\d{1,15})$/.exec(s);
   return range !== null && Number(range[2]) > Number(range[1]);

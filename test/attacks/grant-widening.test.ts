@@ -3045,3 +3045,68 @@ t.test('what a write does to what exists (on_conflict, if_exists, write_disposit
     return (await grantedFor(queue, load(later === 'added' ? undefined : mine, 'alpha'), load(later === 'same' ? mine : other, 'beta'))) === (later === 'same');
   }), { numRuns: 8, examples: [[cases[0]!, 'json', 'other'], [cases[2]!, 'mcp', 'added'], [cases[3]!, 'query', 'other'], [cases[6]!, 'json', 'added'], [cases[0]!, 'json', 'same']] });
 });
+
+// Twenty-first pass (follow-up): names were split on `_`, `-`, `.`, case, but not on `$`, so OData's
+// system query options (`$skip`, `$top`, `$count`) were no count: `?$skip=1` then `?$skip=5` (a page
+// of an approved report) was compared as a switch and held, `$top=100` then `$top=500` by magnitude.
+// And `$filter` on an OData bulk delete (`DELETE /People?$filter=…`, 4.01's collection delete) was no
+// filter: a grant for the one person covered every person. Read as OData servers do: `%24skip`,
+// `$Skip` (case-insensitive in ASP.NET Core OData, Olingo), `skip` without `$` (4.01's optional prefix).
+t.test('OData system query options are read as OData servers read them: paging varies, a bulk call\'s $filter is compared (twenty-first pass, follow-up)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const spellings = (name: string): string[] => [`$${name}`, `%24${name}`, `$${name[0]!.toUpperCase()}${name.slice(1)}`, `%24${name.toUpperCase()}`, name];
+  // Attack: a bulk delete (or update) selected by $filter, under every spelling, widened.
+  // (A bulk call by an RPC-style route or an MCP tool named so, its `$filter` in the query, the JSON body or the arguments.)
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...spellings('filter')), fc.constantFrom('DELETE', 'PATCH', 'POST', 'JSON', 'MCP'), fc.constantFrom('true', 'Age gt 0', 'ID ne 5'), fc.boolean(), async (name, method, wide, same) => {
+    const key = decodeURIComponent(name);
+    const bulk = (f: string, note: string): RequestDescription => method === 'POST' ? call16('POST', `https://erp.example/odata/People/bulkDelete?${name}=${encodeURIComponent(f)}`, JSON.stringify({ Note: note }))
+      : method === 'JSON' ? call16('POST', 'https://erp.example/api/people/deleteMany', JSON.stringify({ [key]: f, Note: note }))
+        : method === 'MCP' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_records', arguments: { entity: 'People', [key]: f, note } } }))
+          : call16(method, `https://erp.example/odata/People?${name}=${encodeURIComponent(f)}`, method === 'PATCH' ? JSON.stringify({ Status: 'gone', Note: note }) : '', method === 'PATCH' ? 'application/json' : '');
+    return (await grantedFor(queue, bulk('ID eq 5', 'alpha'), bulk(same ? 'ID eq 5' : wide, 'beta'))) === same;
+  }), { numRuns: 10, examples: [['$filter', 'MCP', 'true', false], ['$filter', 'POST', 'true', false], ['%24filter', 'JSON', 'Age gt 0', false], ['$filter', 'DELETE', 'true', false], ['%24filter', 'DELETE', 'Age gt 0', false], ['$Filter', 'PATCH', 'ID ne 5', false], ['filter', 'DELETE', 'true', false], ['$filter', 'MCP', 'true', true]] });
+  // Controls: paging and shaping a POST report (held for a human, a grant given) vary.
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...spellings('skip'), ...spellings('top')), fc.constantFrom<[string, string]>(['1', '5'], ['0', '20'], ['100', '500'], ['100', '100000']), fc.constantFrom('query', 'form'), async (name, [a, b], place) => {
+    const report = (n: string, sel: string): RequestDescription => place === 'query'
+      ? call16('POST', `https://erp.example/odata/Reports?${name}=${n}&$select=${sel}&$orderby=${sel}%20desc&$count=true&$expand=Lines`, '{"run":"r1"}')
+      : call16('POST', 'https://erp.example/odata/Reports/$query', `${name}=${n}&$select=${sel}&$orderby=${sel}&$count=true`, 'text/plain');
+    return grantedFor(queue, report(a, 'Name'), report(b, 'Name,Total'));
+  }), { numRuns: 8, examples: [['$skip', ['1', '5'], 'query'], ['$top', ['100', '500'], 'query'], ['%24skip', ['1', '5'], 'query'], ['$Skip', ['0', '20'], 'query'], ['$top', ['1', '5'], 'form']] });
+});
+
+// Twenty-first pass (follow-up): how long access lasts under a unit's word alone — `access_hours: 1`
+// then `8760`, `minutes`, `share_days`, `lock_secs`, `session_mins` — was a count's (the unit words are
+// count words), so content: a grant for an hour's access covered a year's. And a JSON list of numbers
+// under a name no list holds (`quorum: [900, 900]`) was data: a grant for it covered `[90000, 90000]`.
+// And a duration as the value (ISO 8601's `PT1H`, Go's `8h`) under a name no list holds was content.
+t.test('how long access lasts under a unit\'s word, and a list of numbers under a name no list holds, are compared (twenty-first pass, follow-up)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['access_hours', 1, 8760], ['hours', 1, 24], ['minutes', 15, 525600], ['share_days', '1', '3650'], ['lock_secs', 30, 86400], ['sessionMins', 5, 50], ['valid_for_secs', 60, 99999999], ['grant-weeks', 1, 520], ['quorum', [900, 900], [90000, 90000]], ['level', [1, 1], [9, 9]], ['quorum', [900], [900, 900]], ['grant_span', 'PT1H', 'P100Y'], ['session_length', '8h', '8760h'], ['share_for', '1d', '36500d']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp', 'query'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const q = (v: unknown): string => (Array.isArray(v) ? v.map((x) => `${name}=${x}`).join('&') : `${name}=${String(v)}`);
+    const grant = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://acl.example/api/access', JSON.stringify({ user: 'bo', note, [name]: v }))
+      : how === 'query' ? call16('POST', `https://acl.example/api/access?${q(v)}`, JSON.stringify({ user: 'bo', note }))
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'grant_access', arguments: { user: 'bo', note, [name]: v } } }));
+    return (await grantedFor(queue, grant(mine, 'alpha'), grant(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[3]!, 'query', false], [cases[8]!, 'json', false], [cases[10]!, 'mcp', false], [cases[11]!, 'json', false], [cases[12]!, 'query', false], [cases[13]!, 'mcp', false], [cases[0]!, 'json', true]] });
+  // Controls: ids, timestamps, a read's window and paging, times a call waits, a series of fractions still vary.
+  const other = (n: number): RequestDescription => call16('POST', 'https://acl.example/api/report', JSON.stringify({ item_id: 1000 + n, created_at: 1733550000 + n, last_days: n, older_than_days: n, timeout_seconds: 10 * n, delay_ms: n, timeout: `${n}s`, poll_interval: `PT${n}M`, page: n, per_page: n * 10, ids: [n, n + 1], coords: [0.5 * n, 1.25], q: 'a' }));
+  t.ok(await grantedFor(queue, other(1), other(7)), 'ids, timestamps, windows, timeouts, pages and fractions still vary');
+});
+
+// Twenty-first pass (follow-up): OData 4.01 deletes and updates a whole collection by a path
+// segment, `DELETE /People/$each` (every member) or `/People/$filter(Age gt 0)/$each` (those the
+// filter selects): a human's `/People/*` or `/People/**`, given for `DELETE /People/5`, covered them.
+t.test('a path pattern\'s wildcard never stands for an OData system segment ($each, $filter(…), $all) (twenty-first pass, follow-up)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const call = (method: string, path: string): RequestDescription => call16(method, `https://erp.example/odata${path}`, method === 'PATCH' ? '{"Status":"gone"}' : '', method === 'PATCH' ? 'application/json' : '');
+  for (const [method, path, pattern] of [['DELETE', '/People/$each', '/odata/People/*'], ['DELETE', '/People/%24each', '/odata/People/*'], ['DELETE', '/People/$filter(Age%20gt%200)/$each', '/odata/People/**'], ['PATCH', '/People/$each', '/odata/People/*'], ['DELETE', '/People/$all', '/odata/People/*'], ['DELETE', '/People/$EACH', '/odata/People/*']] as const) {
+    t.equal(await grantedFor(queue, call(method, '/People/5'), call(method, path), pattern), false, `${pattern} given for ${method} /People/5 does not cover ${path}`);
+  }
+  // Controls: another one person is covered, and a pattern naming $each covers it.
+  t.equal(await grantedFor(queue, call('DELETE', '/People/5'), call('DELETE', '/People/6'), '/odata/People/*'), true, '/odata/People/* covers /People/6');
+  t.equal(await grantedFor(queue, call('DELETE', '/People/$each'), call('DELETE', '/People/$each'), '/odata/People/$each'), true, 'a pattern naming $each covers it');
+});
