@@ -64,6 +64,8 @@ export interface PipelineDeps {
   placeholders: () => PlaceholderFinder | undefined;
   /** The memory one agent's open requests' descriptions may take (proxy/agent-gate.ts AGENT_DESCRIBED_BYTES); the default when absent. */
   describedPerAgent?: number;
+  /** The bytes of a request body captured for its description (the gate's crowd of captured bodies counts in these); 1 MiB when absent. */
+  bodyCap?: number;
   /** Each agent's share of the audit log's disk (proxy/audit-budget.ts); the default when absent. */
   auditBudget?: AuditBudget;
   /** Refusals one agent may record one by one per minute (proxy/audit-budget.ts); the default when absent. */
@@ -141,7 +143,7 @@ export class Pipeline {
   stopping = false;
 
   constructor(private readonly deps: PipelineDeps) {
-    this.gate = new AgentGate(undefined, undefined, undefined, deps.describedPerAgent);
+    this.gate = new AgentGate(undefined, undefined, undefined, deps.describedPerAgent, undefined, undefined, undefined, deps.bodyCap || undefined);
     this.auditBudget = deps.auditBudget ?? new AuditBudget();
     this.refusalRate = new RefusalRate((summary) => deps.audit.append(summary), deps.refusalsPerMinute);
     this.lasting = {
@@ -153,17 +155,23 @@ export class Pipeline {
   }
 
   /** admit → describe → decide: the opening a plain request and an upgrade share. `readBody` runs in the agent's slot. */
-  async open(x: Exchange, readBody?: () => Promise<CapturedBody>): Promise<Refusal | undefined> {
+  async open(x: Exchange, readBody?: (take: (n: number) => void) => Promise<CapturedBody>): Promise<Refusal | undefined> {
     const refused = await this.admit(x);
     if (refused) return refused;
     try {
       return await this.gate.run(x.agent!.id, async () => {
-        if (readBody) x.body = await readBody();
-        // Past the bound of its forwarded requests' descriptions, an agent's large requests wait (AGENT_DESCRIBED_BYTES).
-        if (heavyRequest(x)) this.gate.checkDescribed(x.agent!.id);
-        // The main-thread parts (the description, its JSON) in the heavy turn when large; the
-        // policy's evaluation (on its own thread) after it, so the next one's describe overlaps it.
-        return (await this.describe(x, heavyRequest(x))) ?? this.decide(x);
+        // The captured body is counted in the agents' crowd while the slot holds it (CAPTURED_CROWD_BODIES).
+        const body = this.gate.capturing(x.agent!.id);
+        try {
+          if (readBody) x.body = await readBody(body.take);
+          // Past the bound of its forwarded requests' descriptions, an agent's large requests wait (AGENT_DESCRIBED_BYTES).
+          if (heavyRequest(x)) this.gate.checkDescribed(x.agent!.id);
+          // The main-thread parts (the description, its JSON) in the heavy turn when large; the
+          // policy's evaluation (on its own thread) after it, so the next one's describe overlaps it.
+          return (await this.describe(x, heavyRequest(x))) ?? this.decide(x);
+        } finally {
+          body.release();
+        }
       });
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.closing(refusals.busy(err.message));

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import t from 'tap';
-import { AGENT_OPEN, AGENT_SLOTS, AGENT_WAITING } from '../../proxy/agent-gate.ts';
+import { AGENT_OPEN, AGENT_SLOTS, AGENT_WAITING, CAPTURED_CROWD_BODIES } from '../../proxy/agent-gate.ts';
 import { IdleConnections } from '../../proxy/idle-connections.ts';
 import { MAX_IDLE_CONNECTIONS } from '../../proxy/listener.ts';
 import { MAX_IDLE_UPSTREAM } from '../../proxy/upstream.ts';
@@ -250,4 +250,39 @@ t.test('nineteenth pass: many agents each within its own bound: past the bound i
   t.equal(agents.flat().filter((s) => !s.destroyed).length + 1, 10, 'ten wait in all (twenty-one came, each agent within its 4)');
   t.notOk(calm[0]!.destroyed, 'the agent keeping one keeps it');
   t.ok(agents.every((own) => own.filter((s) => !s.destroyed).length >= 1), 'every agent keeps its newest');
+});
+
+// Twenty-first pass (follow-up): the slots bounded captured bodies per agent only (4 of up to the
+// capture cap each), so many agents each sending large bodies slowly (all but the last byte, then
+// nothing) had the proxy hold agents × 4 bodies: thousands of agents (or one person's many tokens),
+// GiBs. Past CAPTURED_CROWD_BODIES caps in all, each agent may capture only its equal part of what
+// is left: its bodies past it are refused (429, closed) as they arrive; a neighbour's small POST is read.
+t.test("many agents' slow large uploads: past a crowd of captured bodies each agent holds its equal part; a neighbour's small POST is decided", async (t) => {
+  const cap = 64 * 1024;
+  const b = await startTestAirlock(t, { allowPrivate: [`${up.host}:${up.port}`], bodyCap: cap });
+  const agents = 12;
+  const socks: net.Socket[] = [];
+  t.teardown(() => { for (const s of socks) s.destroy(); });
+  const answered: string[] = [];
+  for (let i = 0; i < agents; i++) {
+    const { token } = await b.airlock.agents.add(`flood${i}`);
+    const auth = `Basic ${Buffer.from(`flood${i}:${token}`).toString('base64')}`;
+    for (let j = 0; j < AGENT_SLOTS; j++) {
+      const s = net.connect(b.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.on('data', (d: Buffer) => answered.push(d.toString('latin1', 0, 12)));
+      socks.push(s);
+      s.write(`POST http://${up.host}:${up.port}/upload HTTP/1.1\r\nHost: ${up.host}:${up.port}\r\nProxy-Authorization: ${auth}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${cap}\r\n\r\n`);
+      s.write(Buffer.alloc(cap - 1, 0x61)); // the last byte never comes
+    }
+  }
+  const refused = (): number => b.records.filter((r) => r.status === 429).length;
+  // On main none is refused: each agent keeps within its four slots, 48 bodies held (3 MiB here; 1 MiB caps: 48 MiB, a thousand agents 4 GiB).
+  await eventually(() => refused() >= agents * AGENT_SLOTS - (1.5 * CAPTURED_CROWD_BODIES + agents), 15_000);
+  const kept = agents * AGENT_SLOTS - refused();
+  t.ok(kept <= 1.5 * CAPTURED_CROWD_BODIES + agents, `${kept} of ${agents * AGENT_SLOTS} slow bodies kept (at most one and a half crowds, ${1.5 * CAPTURED_CROWD_BODIES}, beside a small part each)`);
+  t.ok(answered.every((a) => a.startsWith('HTTP/1.1 429')), 'the refused ones got 429');
+  const n = await b.airlock.agents.add('calm');
+  const r = await viaProxy(b.port, `http://${up.host}:${up.port}/small`, { method: 'POST', body: 'x'.repeat(2000), headers: { 'content-type': 'text/plain' }, auth: `Basic ${Buffer.from(`calm:${n.token}`).toString('base64')}` });
+  t.equal(r.status, 200, "a neighbour's small POST is decided and forwarded meanwhile");
 });
