@@ -441,12 +441,18 @@ export class Pipeline {
     // In one of the agent's slots, as a request's describe and decide are: an agent's tunnels (up
     // to AGENT_OPEN of them, each with a statement being decided) otherwise ran that many describe
     // steps at once and starved every other agent.
+    // Its bytes are in memory from now (read from the tunnel) while it waits for a slot: counted in
+    // the agents' crowd of captured bodies, as a request's body is in its slot (CAPTURED_CROWD_BODIES).
+    const body = this.gate.capturing(x.agent!.id);
     try {
+      body.take(raw.body.length);
       // A large statement takes the heavy turn too (see `heavy`), for its main-thread parts.
       return await this.gate.run(x.agent!.id, () => this.describeCarried(x, raw, sqlDialect, onlySql, raw.body.length >= HEAVY_BODY_BYTES));
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.busy(err.message);
       throw err;
+    } finally {
+      body.release();
     }
   }
 
