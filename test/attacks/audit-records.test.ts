@@ -179,7 +179,7 @@ t.test("refusal budgets past 4,096 agents at once: no flooder's budget is reset 
   const flood = [1, 2, 3, 4, 5].map(() => refused('flooder'));
   t.same(flood, [true, true, true, false, false], 'the flooder past its budget: counted into summaries');
   for (let i = 0; i < REFUSAL_BUCKETS + 50; i++) refused(`name-${i}`); // each its first refusal: none refilled
-  t.equal(refused('flooder'), false, "the flooder's budget is not reset by 4,146 new names");
+  t.equal(refused('flooder'), false, "the flooder's budget is not reset by 4,146 more agents");
   // Names past the bound share one budget (the fifty spent it): a newcomer's refusal is counted under its name, not lost.
   t.equal(refused('neighbour'), false, 'a newcomer past the bound meets the shared budget');
   clock += 60_000; // every bucket refilled: the least recently used are dropped for newcomers
