@@ -52,7 +52,7 @@ export const DESCRIBED_CROWD = 4;
  * 4 bodies of up to 1 MiB, so thousands of agents sending large bodies slowly held GiBs (twenty-first
  * pass, follow-up). Past it a body is refused (429, connection closed) as it arrives, not read further.
  */
-export const CAPTURED_CROWD_BODIES = 16;
+export const CAPTURED_CROWD_BODIES = 32;
 /** The least a body past the crowd may take, as a part of the capture cap: a neighbour's small request is still read. */
 export const CAPTURED_LEAST_PART = 1 / 16;
 

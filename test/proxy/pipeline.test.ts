@@ -10,6 +10,7 @@ import type { Enforcer } from '../../proxy/enforcers.ts';
 import { Exchange, type RequestHead, type Tunnel } from '../../proxy/exchange.ts';
 import { Pipeline } from '../../proxy/pipeline.ts';
 import { AuditBudget } from '../../proxy/audit-budget.ts';
+import { CAPTURED_CROWD_BODIES } from '../../proxy/agent-gate.ts';
 import type { Refusal } from '../../proxy/refusals.ts';
 
 const basic = (name: string, token: string): string => `Basic ${Buffer.from(`${name}:${token}`).toString('base64')}`;
@@ -338,13 +339,13 @@ t.test("statements tunnels carry, waiting for their agents' slots: past the crow
   const carry = (x: Exchange, body: Buffer) => pipeline.decideCarried(x, { id: 'r', time: new Date(), method: 'POST', url: 'http://db.example.test/sql', headers: [['host', 'db.example.test'], ['content-type', 'application/json']], body, bodyTruncated: false });
   const pending: Array<Promise<unknown>> = [];
   let busy = 0;
-  for (let a = 0; a < 12; a++) {
+  for (let a = 0; a < 16; a++) {
     const x = tunnel(`t${a}`);
     for (let i = 0; i < 12; i++) pending.push(carry(x, statement(30_000)).then((r) => { if (r && 'status' in r && r.status === 429) busy++; }));
   }
   await new Promise((r) => setImmediate(r));
   const held = (pipeline as unknown as { gate: { captured: { total: number } } }).gate.captured.total;
-  t.ok(held <= 1.5 * 16 * 32 * 1024 + 12 * 2048, `${(held / 1048576).toFixed(2)} MiB of statements held waiting across twelve agents' 144 (it was 4.1 MiB)`);
+  t.ok(held <= 1.5 * CAPTURED_CROWD_BODIES * 32 * 1024 + 12 * 2048, `${(held / 1048576).toFixed(2)} MiB of statements held waiting across sixteen agents' 192 (it was 5.5 MiB)`);
   const calm = await carry(tunnel('calm'), statement(2000));
   t.match(calm, { decision: { action: 'allow' } }, "a neighbour's small statement is decided meanwhile");
   release();
