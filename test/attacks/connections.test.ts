@@ -11,8 +11,9 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
+import fc from 'fast-check';
 import t from 'tap';
-import { AGENT_OPEN, AGENT_SLOTS, AGENT_WAITING, CAPTURED_CROWD_BODIES } from '../../proxy/agent-gate.ts';
+import { AGENT_OPEN, AGENT_SLOTS, AGENT_WAITING, AgentGate, CAPTURED_CROWD_BODIES, CAPTURED_LEAST_PART } from '../../proxy/agent-gate.ts';
 import { IdleConnections } from '../../proxy/idle-connections.ts';
 import { MAX_IDLE_CONNECTIONS } from '../../proxy/listener.ts';
 import { MAX_IDLE_UPSTREAM } from '../../proxy/upstream.ts';
@@ -285,4 +286,31 @@ t.test("many agents' slow large uploads: past a crowd of captured bodies each ag
   const n = await b.airlock.agents.add('calm');
   const r = await viaProxy(b.port, `http://${up.host}:${up.port}/small`, { method: 'POST', body: 'x'.repeat(2000), headers: { 'content-type': 'text/plain' }, auth: `Basic ${Buffer.from(`calm:${n.token}`).toString('base64')}` });
   t.equal(r.status, 200, "a neighbour's small POST is decided and forwarded meanwhile");
+});
+
+t.test('property: captured bodies in any order of agents, chunks and ends stay under one and a half crowds beside a sixteenth of a cap each; a newcomer\'s small body is always read', async (t) => {
+  const cap = 1024;
+  const least = cap * CAPTURED_LEAST_PART;
+  const step = fc.record({ agent: fc.integer({ min: 0, max: 40 }), chunks: fc.array(fc.integer({ min: 1, max: cap }), { minLength: 1, maxLength: 6 }), end: fc.boolean() });
+  fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 200 }), fc.integer({ min: 1, max: least }), (steps, small) => {
+    const gate = new AgentGate(undefined, undefined, undefined, undefined, undefined, undefined, undefined, cap);
+    const tally = (gate as unknown as { captured: { total: number; size: number } }).captured;
+    const open: Array<() => void> = [];
+    for (const s of steps) {
+      const body = gate.capturing(`a${s.agent}`);
+      try {
+        for (const n of s.chunks) body.take(n);
+      } catch {
+        body.release(); // refused: its bytes are given back
+      }
+      if (s.end) body.release();
+      else open.push(body.release);
+      if (tally.total > gate.crowdedCaptured * 1.5 + tally.size * least) throw new Error(`${tally.total} bytes captured across ${tally.size} agents (crowd ${gate.crowdedCaptured})`);
+    }
+    const calm = gate.capturing('calm');
+    calm.take(small); // throws if a newcomer's small body is refused
+    calm.release();
+    for (const end of open) end();
+    if (tally.total !== 0) throw new Error(`${tally.total} bytes left counted after every body ended`);
+  }), { numRuns: Math.min(Number(process.env.AIRLOCK_FUZZ_RUNS ?? 200), 1000), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
 });
