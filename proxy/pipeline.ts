@@ -30,7 +30,7 @@ import { AgentBusyError, AgentGate, descriptionWeight } from './agent-gate.ts';
 import { AuditBudget, RefusalRate } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
-import type { Exchange, Tunnel } from './exchange.ts';
+import type { Exchange, RequestHead, Tunnel } from './exchange.ts';
 import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, requestTransferCoding, sameAuthority, misreadHeader, withoutNamedHeaders, type Authority } from './http-util.ts';
 import type { LastingChecks } from './lasting-request.ts';
 import type { CapturedBody } from './request-body.ts';
@@ -122,6 +122,17 @@ const dropToUpstream = new Set(['expect', 'host']);
  */
 export const BARE_HEADERS: ReadonlyArray<readonly [string, string]> = [['user-agent', 'Mozilla/5.0 (compatible; Airlock)'], ['accept', '*/*']];
 
+/** One socket read: what Node's HTTP parser hands a request's body stream before it stops reading. */
+const PARSER_READ_BYTES = 64 * 1024;
+
+/** What of a request's body may sit in memory while it waits for a slot: its length up to one read (none without a body). */
+function bufferedWhileWaiting(headers: RequestHead['headers']): number {
+  const cl = headers['content-length'];
+  if (cl === undefined) return headers['transfer-encoding'] === undefined ? 0 : PARSER_READ_BYTES;
+  const n = Number(cl);
+  return Number.isFinite(n) && n >= 0 ? Math.min(n, PARSER_READ_BYTES) : PARSER_READ_BYTES;
+}
+
 export class Pipeline {
   /** Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts). */
   private readonly gate: AgentGate;
@@ -158,8 +169,13 @@ export class Pipeline {
   async open(x: Exchange, readBody?: (take: (n: number) => void) => Promise<CapturedBody>): Promise<Refusal | undefined> {
     const refused = await this.admit(x);
     if (refused) return refused;
+    // While it waits for a slot, what Node's parser already took of its body (one socket read, up
+    // to 64 KiB, before it stops reading) is in memory too: counted in the same crowd until the slot starts.
+    const waiting = this.gate.capturing(x.agent!.id);
     try {
+      if (readBody) waiting.take(bufferedWhileWaiting(x.head.headers));
       return await this.gate.run(x.agent!.id, async () => {
+        waiting.release();
         // The captured body is counted in the agents' crowd while the slot holds it (CAPTURED_CROWD_BODIES).
         const body = this.gate.capturing(x.agent!.id);
         try {
@@ -176,6 +192,8 @@ export class Pipeline {
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.closing(refusals.busy(err.message));
       throw err;
+    } finally {
+      waiting.release();
     }
   }
 
