@@ -45,6 +45,18 @@ export const AGENT_DESCRIBED_BYTES = 64 * 1024 * 1024;
 export const DESCRIBED_CROWD = 4;
 
 /**
+ * Bytes of request bodies captured in agents' slots (read, then waiting for the one-at-a-time
+ * describe step or the policy's evaluation) in all, in bodies of the capture cap, before each agent
+ * capturing some may capture only its equal part of what is left (lib/tally.ts `equalPart`), at
+ * least a small body's worth (a cap's CAPTURED_LEAST_PART): the slots bounded them per agent only,
+ * 4 bodies of up to 1 MiB, so thousands of agents sending large bodies slowly held GiBs (twenty-first
+ * pass, follow-up). Past it a body is refused (429, connection closed) as it arrives, not read further.
+ */
+export const CAPTURED_CROWD_BODIES = 32;
+/** The least a body past the crowd may take, as a part of the capture cap: a neighbour's small request is still read. */
+export const CAPTURED_LEAST_PART = 1 / 16;
+
+/**
  * The heap a description takes, estimated from its JSON text: the text, and ~24 bytes more for
  * each value boundary (`{`, `[`, `,`, `:`), which is where parsed JSON costs more than its text.
  */
@@ -57,7 +69,7 @@ export function descriptionWeight(text: string): number {
   return text.length + 24 * marks;
 }
 
-/** Thrown by run() when the agent already has AGENT_WAITING requests waiting, and by enter() past AGENT_OPEN or AGENT_DESCRIBED_BYTES. */
+/** Thrown by run() when the agent already has AGENT_WAITING requests waiting, by enter() past AGENT_OPEN or AGENT_DESCRIBED_BYTES, and by capturing()'s take past its part. */
 export class AgentBusyError extends Error {}
 
 export class AgentGate {
@@ -68,6 +80,7 @@ export class AgentGate {
 
   private readonly open = new Tally();
   private readonly described = new Tally();
+  private readonly captured = new Tally();
 
   /**
    * The bounds that hold descriptors shrink to fit the process's limit (lib/descriptors.ts);
@@ -84,7 +97,34 @@ export class AgentGate {
     readonly crowdedOpen = processDescriptorBounds().crowdedExchanges,
     readonly crowdedWaiting = processDescriptorBounds().anonymous,
     readonly crowdedDescribed = maxDescribed * DESCRIBED_CROWD,
+    readonly bodyCap = 1024 * 1024,
+    readonly crowdedCaptured = bodyCap * CAPTURED_CROWD_BODIES,
   ) {}
+
+  /**
+   * Counts a body's bytes against the agent as its slot captures them (`take`, which throws an
+   * AgentBusyError past `crowdedCaptured` in all when the agent would hold more than its equal part
+   * of what is left); `release` (idempotent) gives them back when the slot ends.
+   */
+  capturing(agent: string): { take: (n: number) => void; release: () => void } {
+    let held = 0;
+    const least = Math.max(1, Math.floor(this.bodyCap * CAPTURED_LEAST_PART));
+    return {
+      take: (n) => {
+        if (this.captured.total + n > this.crowdedCaptured) {
+          const own = this.captured.of(agent);
+          const part = equalPart(this.crowdedCaptured, this.captured.total, this.captured.size, own === 0, least);
+          if (own + n > part) throw new AgentBusyError(`this agent's requests in their slots hold ~${Math.ceil(own / 1024)} KiB of captured bodies while ${this.captured.size} agents' hold ~${Math.round(this.captured.total / 1048576)} MiB, past the ${Math.round(this.crowdedCaptured / 1048576)} MiB all may: each agent may hold its equal part of what is left (${Math.floor(part / 1024)} KiB); send large bodies fewer at a time`);
+        }
+        this.captured.add(agent, n);
+        held += n;
+      },
+      release: () => {
+        this.captured.sub(agent, held);
+        held = 0;
+      },
+    };
+  }
 
   /** Counts one exchange of the agent as open; the returned function (idempotent) ends it. */
   enter(agent: string): () => void {

@@ -119,8 +119,13 @@ export interface RefusalSummaryRecord {
   extra: { refusals: { count: number; from: string; to: string; groups: RefusalGroup[]; others: number } };
 }
 
+/** Agents whose refusal budgets are kept apart, at most; past it newcomers share one (`crowd`). */
+export const REFUSAL_BUCKETS = 4096;
+
 export class RefusalRate {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** The budget agents past REFUSAL_BUCKETS share while every bucket is in use. */
+  private readonly crowd: { tokens: number; at: number };
   private readonly counted = new Map<string, Counted>();
   private timer: NodeJS.Timeout | undefined;
   private serial = 0;
@@ -129,7 +134,9 @@ export class RefusalRate {
     private readonly emit: (summary: RefusalSummaryRecord) => void,
     private readonly perMinute = AUDIT_AGENT_REFUSALS_PER_MINUTE,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.crowd = { tokens: perMinute, at: now() };
+  }
 
   /** Whether the record is written on its own; false: it was counted into its agent's next summary. */
   admit(record: { agent?: string; outcome: string; time: string; host?: string; status?: number; decision?: { rule?: string } }): boolean {
@@ -137,10 +144,18 @@ export class RefusalRate {
     const key = record.agent ?? '';
     const now = this.now();
     let b = this.buckets.get(key);
-    if (!b) {
-      if (this.buckets.size >= 4096) this.dropFull(now);
-      b = { tokens: this.perMinute, at: now };
+    if (b) {
+      // Least recently used first: the map's order is the order of last use.
+      this.buckets.delete(key);
       this.buckets.set(key, b);
+    } else {
+      if (this.buckets.size >= REFUSAL_BUCKETS) this.dropFull(now);
+      if (this.buckets.size < REFUSAL_BUCKETS) {
+        b = { tokens: this.perMinute, at: now };
+        this.buckets.set(key, b);
+      } else {
+        b = this.crowd; // every bucket is in use: the newcomer shares one, nobody's is reset
+      }
     }
     b.tokens = Math.min(this.perMinute, b.tokens + ((now - b.at) * this.perMinute) / 60_000);
     b.at = now;
@@ -183,11 +198,16 @@ export class RefusalRate {
     }
   }
 
-  /** Buckets that refilled are no different from absent ones: forget them (agent names are unbounded input when unauthenticated). */
+  /**
+   * Buckets that refilled are no different from absent ones: forget them, least recently used first,
+   * up to the first that has not (agent names are unbounded input when unauthenticated). A bucket
+   * in use is never dropped: past REFUSAL_BUCKETS all were cleared, so 4,096 agents refusing at once
+   * reset every flooder's budget with each newcomer (twenty-first pass, follow-up).
+   */
   private dropFull(now: number): void {
     for (const [k, b] of this.buckets) {
-      if (b.tokens + ((now - b.at) * this.perMinute) / 60_000 >= this.perMinute) this.buckets.delete(k);
+      if (b.tokens + ((now - b.at) * this.perMinute) / 60_000 < this.perMinute) return;
+      this.buckets.delete(k);
     }
-    if (this.buckets.size >= 4096) this.buckets.clear();
   }
 }

@@ -299,7 +299,7 @@ export class ProxyServer {
     const gone = new AbortFlag();
     res.once('close', () => { if (!res.writableFinished) gone.abort(); });
     try {
-      const opened = await this.pipeline.open(x, () => captureBody(req, this.deps.bodyCap));
+      const opened = await this.pipeline.open(x, (take) => captureBody(req, this.deps.bodyCap, take));
       // A connection an agent authenticated on waits for its next request under that agent's bound.
       if (x.agent) this.idle.own(req.socket, x.agent.id);
       if (opened) return refuse(opened);

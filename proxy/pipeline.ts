@@ -30,7 +30,7 @@ import { AgentBusyError, AgentGate, descriptionWeight } from './agent-gate.ts';
 import { AuditBudget, RefusalRate } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
-import type { Exchange, Tunnel } from './exchange.ts';
+import type { Exchange, RequestHead, Tunnel } from './exchange.ts';
 import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, requestTransferCoding, sameAuthority, misreadHeader, withoutNamedHeaders, type Authority } from './http-util.ts';
 import type { LastingChecks } from './lasting-request.ts';
 import type { CapturedBody } from './request-body.ts';
@@ -64,6 +64,8 @@ export interface PipelineDeps {
   placeholders: () => PlaceholderFinder | undefined;
   /** The memory one agent's open requests' descriptions may take (proxy/agent-gate.ts AGENT_DESCRIBED_BYTES); the default when absent. */
   describedPerAgent?: number;
+  /** The bytes of a request body captured for its description (the gate's crowd of captured bodies counts in these); 1 MiB when absent. */
+  bodyCap?: number;
   /** Each agent's share of the audit log's disk (proxy/audit-budget.ts); the default when absent. */
   auditBudget?: AuditBudget;
   /** Refusals one agent may record one by one per minute (proxy/audit-budget.ts); the default when absent. */
@@ -120,6 +122,17 @@ const dropToUpstream = new Set(['expect', 'host']);
  */
 export const BARE_HEADERS: ReadonlyArray<readonly [string, string]> = [['user-agent', 'Mozilla/5.0 (compatible; Airlock)'], ['accept', '*/*']];
 
+/** One socket read: what Node's HTTP parser hands a request's body stream before it stops reading. */
+const PARSER_READ_BYTES = 64 * 1024;
+
+/** What of a request's body may sit in memory while it waits for a slot: its length up to one read (none without a body). */
+function bufferedWhileWaiting(headers: RequestHead['headers']): number {
+  const cl = headers['content-length'];
+  if (cl === undefined) return headers['transfer-encoding'] === undefined ? 0 : PARSER_READ_BYTES;
+  const n = Number(cl);
+  return Number.isFinite(n) && n >= 0 ? Math.min(n, PARSER_READ_BYTES) : PARSER_READ_BYTES;
+}
+
 export class Pipeline {
   /** Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts). */
   private readonly gate: AgentGate;
@@ -141,7 +154,7 @@ export class Pipeline {
   stopping = false;
 
   constructor(private readonly deps: PipelineDeps) {
-    this.gate = new AgentGate(undefined, undefined, undefined, deps.describedPerAgent);
+    this.gate = new AgentGate(undefined, undefined, undefined, deps.describedPerAgent, undefined, undefined, undefined, deps.bodyCap || undefined);
     this.auditBudget = deps.auditBudget ?? new AuditBudget();
     this.refusalRate = new RefusalRate((summary) => deps.audit.append(summary), deps.refusalsPerMinute);
     this.lasting = {
@@ -153,21 +166,34 @@ export class Pipeline {
   }
 
   /** admit → describe → decide: the opening a plain request and an upgrade share. `readBody` runs in the agent's slot. */
-  async open(x: Exchange, readBody?: () => Promise<CapturedBody>): Promise<Refusal | undefined> {
+  async open(x: Exchange, readBody?: (take: (n: number) => void) => Promise<CapturedBody>): Promise<Refusal | undefined> {
     const refused = await this.admit(x);
     if (refused) return refused;
+    // While it waits for a slot, what Node's parser already took of its body (one socket read, up
+    // to 64 KiB, before it stops reading) is in memory too: counted in the same crowd until the slot starts.
+    const waiting = this.gate.capturing(x.agent!.id);
     try {
+      if (readBody) waiting.take(bufferedWhileWaiting(x.head.headers));
       return await this.gate.run(x.agent!.id, async () => {
-        if (readBody) x.body = await readBody();
-        // Past the bound of its forwarded requests' descriptions, an agent's large requests wait (AGENT_DESCRIBED_BYTES).
-        if (heavyRequest(x)) this.gate.checkDescribed(x.agent!.id);
-        // The main-thread parts (the description, its JSON) in the heavy turn when large; the
-        // policy's evaluation (on its own thread) after it, so the next one's describe overlaps it.
-        return (await this.describe(x, heavyRequest(x))) ?? this.decide(x);
+        waiting.release();
+        // The captured body is counted in the agents' crowd while the slot holds it (CAPTURED_CROWD_BODIES).
+        const body = this.gate.capturing(x.agent!.id);
+        try {
+          if (readBody) x.body = await readBody(body.take);
+          // Past the bound of its forwarded requests' descriptions, an agent's large requests wait (AGENT_DESCRIBED_BYTES).
+          if (heavyRequest(x)) this.gate.checkDescribed(x.agent!.id);
+          // The main-thread parts (the description, its JSON) in the heavy turn when large; the
+          // policy's evaluation (on its own thread) after it, so the next one's describe overlaps it.
+          return (await this.describe(x, heavyRequest(x))) ?? this.decide(x);
+        } finally {
+          body.release();
+        }
       });
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.closing(refusals.busy(err.message));
       throw err;
+    } finally {
+      waiting.release();
     }
   }
 
@@ -433,12 +459,18 @@ export class Pipeline {
     // In one of the agent's slots, as a request's describe and decide are: an agent's tunnels (up
     // to AGENT_OPEN of them, each with a statement being decided) otherwise ran that many describe
     // steps at once and starved every other agent.
+    // Its bytes are in memory from now (read from the tunnel) while it waits for a slot: counted in
+    // the agents' crowd of captured bodies, as a request's body is in its slot (CAPTURED_CROWD_BODIES).
+    const body = this.gate.capturing(x.agent!.id);
     try {
+      body.take(raw.body.length);
       // A large statement takes the heavy turn too (see `heavy`), for its main-thread parts.
       return await this.gate.run(x.agent!.id, () => this.describeCarried(x, raw, sqlDialect, onlySql, raw.body.length >= HEAVY_BODY_BYTES));
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.busy(err.message);
       throw err;
+    } finally {
+      body.release();
     }
   }
 

@@ -11,7 +11,7 @@ export interface CapturedBody {
 export const noBody: CapturedBody = { captured: Buffer.alloc(0), truncated: false };
 
 /** Reads the body up to the cap. Beyond the cap the request is left paused: the rest streams later. */
-export function captureBody(req: http.IncomingMessage, cap: number): Promise<CapturedBody> {
+export function captureBody(req: http.IncomingMessage, cap: number, take?: (n: number) => void): Promise<CapturedBody> {
   const cl = req.headers['content-length'];
   // Not `req.complete`: the parser may have read the whole message while its body still sits unread
   // in the stream buffer (a small POST arriving in one packet).
@@ -28,6 +28,15 @@ export function captureBody(req: http.IncomingMessage, cap: number): Promise<Cap
       req.off('close', onClose);
     };
     const onData = (c: Buffer): void => {
+      // `take` counts the bytes held (the agents' crowd of captured bodies) and throws past the agent's part.
+      try {
+        take?.(c.length);
+      } catch (err) {
+        req.pause();
+        cleanup();
+        reject(err as Error);
+        return;
+      }
       chunks.push(c);
       size += c.length;
       if (size > cap) {

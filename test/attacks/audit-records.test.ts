@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { details, line } from '../../cli/commands/approvals.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
+import { REFUSAL_BUCKETS, RefusalRate } from '../../proxy/audit-budget.ts';
 import { SecretValueIndex } from '../../proxy/secret-values.ts';
 import { redactedLine, type AuditRecord } from '../../state/audit-log.ts';
 import { startTestAirlock, startUpstream, tempDir, viaProxy } from './helpers.ts';
@@ -164,3 +165,26 @@ t.test('a body nested deeper than a record can be serialized is still recorded (
   t.ok(after.some((r) => r.agent === 'neighbour' && r.outcome === 'destination-blocked' && r.url?.endsWith('/neighbour')), 'the neighbour\'s refusal is recorded whole');
 });
 
+
+// Twenty-first pass (follow-up): past 4,096 agents refusing at once, every refusal bucket was cleared
+// for the newcomer, so each new agent name (unauthenticated names are the sender's choice) reset every
+// flooder's budget: their refusals were recorded one by one again. Buckets in use are kept now; the
+// refilled ones are dropped, least recently used first, and a newcomer past the bound shares one.
+t.test("refusal budgets past 4,096 agents at once: no flooder's budget is reset mid-flood; a newcomer's refusals are still counted under its name", async (t) => {
+  let clock = 1_000_000;
+  const summaries: Array<{ agent?: string; count: number }> = [];
+  const rate = new RefusalRate((s) => summaries.push({ ...(s.agent ? { agent: s.agent } : {}), count: s.extra.refusals.count }), 3, () => clock);
+  t.teardown(() => rate.flush());
+  const refused = (agent: string): boolean => rate.admit({ agent, outcome: 'denied', time: new Date(clock).toISOString(), host: 'h.example', status: 403 });
+  const flood = [1, 2, 3, 4, 5].map(() => refused('flooder'));
+  t.same(flood, [true, true, true, false, false], 'the flooder past its budget: counted into summaries');
+  for (let i = 0; i < REFUSAL_BUCKETS + 50; i++) refused(`name-${i}`); // each its first refusal: none refilled
+  t.equal(refused('flooder'), false, "the flooder's budget is not reset by 4,146 more agents");
+  // Names past the bound share one budget (the fifty spent it): a newcomer's refusal is counted under its name, not lost.
+  t.equal(refused('neighbour'), false, 'a newcomer past the bound meets the shared budget');
+  clock += 60_000; // every bucket refilled: the least recently used are dropped for newcomers
+  t.equal(refused('later'), true, 'a minute later a newcomer is recorded');
+  t.equal(refused('flooder'), true, 'and the flooder, its budget refilled');
+  rate.flush();
+  t.ok(summaries.some((x) => x.agent === 'flooder') && summaries.some((x) => x.agent === 'neighbour' && x.count === 1), "the counted refusals are summarized, each under its agent's name");
+});

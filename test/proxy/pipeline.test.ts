@@ -10,6 +10,7 @@ import type { Enforcer } from '../../proxy/enforcers.ts';
 import { Exchange, type RequestHead, type Tunnel } from '../../proxy/exchange.ts';
 import { Pipeline } from '../../proxy/pipeline.ts';
 import { AuditBudget } from '../../proxy/audit-budget.ts';
+import { CAPTURED_CROWD_BODIES } from '../../proxy/agent-gate.ts';
 import type { Refusal } from '../../proxy/refusals.ts';
 
 const basic = (name: string, token: string): string => `Basic ${Buffer.from(`${name}:${token}`).toString('base64')}`;
@@ -309,6 +310,48 @@ t.test('forwarded requests\' descriptions across agents: past four bounds in all
   const weighed = (pipeline as unknown as { gate: { described: { total: number } } }).gate.described.total;
   t.ok(weighed <= 1.5 * 4 * 2_000_000 + 12 * 500_000, `${(weighed / 1e6).toFixed(1)} MB of descriptions kept in ${kept} requests across twelve agents (it was 24.7 MB in 60)`);
   t.equal(await open('newcomer'), undefined, "a newcomer's large request is decided");
+});
+
+// Twenty-first pass (follow-up): a statement an open tunnel carries is read whole before it waits for
+// one of its agent's slots, so many agents' tunnels each with a large statement waiting (the policy
+// slow) held agents × (4 slots + 256 waiting) × up to the capture cap. Counted in the agents' crowd of
+// captured bodies now: past it, each agent's waiting statements stop at its equal part of what is left.
+t.test("statements tunnels carry, waiting for their agents' slots: past the crowd of captured bodies each agent holds its equal part; a neighbour's small one is decided", async (t) => {
+  const agents: Record<string, AgentInfo> = {};
+  let release!: () => void;
+  const slow = new Promise<void>((r) => (release = r));
+  const pipeline = new Pipeline({
+    engine: { decide: async (d) => { if (d.agent.id !== 'calm') await slow; return { action: 'allow', reason: 'scripted', rule: 'r', policy_version: 'v1', decision_us: 1 } as EngineDecision; } },
+    agents: { authenticate: async (name, token) => (token === 'good' ? (agents[name] ??= { id: name, labels: {} }) : undefined) },
+    audit: { append: () => undefined },
+    guard: { isOwn: () => false, resolveEndpoint: async (_host, port) => ({ address: '192.0.2.10', port }) },
+    enforcers: [],
+    placeholders: () => undefined,
+    bodyCap: 32 * 1024,
+  });
+  const statement = (size: number): Buffer => Buffer.from(JSON.stringify({ query: `select '${'x'.repeat(size - 30)}'` }));
+  const tunnel = (who: string): Exchange => {
+    const x = new Exchange({ method: 'GET', url: 'ws://db.example.test/sql', httpVersion: '1.1', httpVersionMinor: 1, headers: {}, rawHeaders: [] }, undefined, true);
+    x.agent = agents[who] ??= { id: who, labels: {} };
+    x.url = 'ws://db.example.test/sql';
+    return x;
+  };
+  const carry = (x: Exchange, body: Buffer) => pipeline.decideCarried(x, { id: 'r', time: new Date(), method: 'POST', url: 'http://db.example.test/sql', headers: [['host', 'db.example.test'], ['content-type', 'application/json']], body, bodyTruncated: false });
+  const pending: Array<Promise<unknown>> = [];
+  let busy = 0;
+  for (let a = 0; a < 16; a++) {
+    const x = tunnel(`t${a}`);
+    for (let i = 0; i < 12; i++) pending.push(carry(x, statement(30_000)).then((r) => { if (r && 'status' in r && r.status === 429) busy++; }));
+  }
+  await new Promise((r) => setImmediate(r));
+  const held = (pipeline as unknown as { gate: { captured: { total: number } } }).gate.captured.total;
+  t.ok(held <= 1.5 * CAPTURED_CROWD_BODIES * 32 * 1024 + 12 * 2048, `${(held / 1048576).toFixed(2)} MiB of statements held waiting across sixteen agents' 192 (it was 5.5 MiB)`);
+  const calm = await carry(tunnel('calm'), statement(2000));
+  t.match(calm, { decision: { action: 'allow' } }, "a neighbour's small statement is decided meanwhile");
+  release();
+  await Promise.all(pending);
+  t.ok(busy > 0, `${busy} statements past the crowd refused (429 busy)`);
+  t.equal((pipeline as unknown as { gate: { captured: { total: number } } }).gate.captured.total, 0, 'all given back once decided');
 });
 
 // Ninth pass: a lasting request (a WebSocket, an upload past the capture) that a grant let through
