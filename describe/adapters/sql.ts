@@ -906,6 +906,12 @@ function provenNarrow(expr: unknown): boolean {
   if (body.kind === 'AEXPR_OP' && op === '@>') return isColumn(body.lexpr) && namesSomething(body.rexpr);
   // A column matched against a list of constant patterns (`LIKE ANY (ARRAY['a%', 'b%'])`): tautological() tried each.
   if (body.kind === 'AEXPR_OP_ANY' && ['~~', '~~*', '~', '~*'].includes(op)) return isColumn(body.lexpr) && constantList(body.rexpr);
+  // A JSON member by a constant key (`data->>'k'`) is a column for an equality: it names one value too.
+  const keyed = (e: unknown): boolean => {
+    const x = (e as Node | undefined)?.A_Expr as Node | undefined;
+    return x?.kind === 'AEXPR_OP' && ['->>', '->'].includes(opName(x)) && isColumn(x.lexpr) && (x.rexpr as Node | undefined)?.A_Const !== undefined;
+  };
+  if (body.kind === 'AEXPR_OP' && op === '=' && (keyed(body.lexpr) || keyed(body.rexpr))) return fixedValue(keyed(body.lexpr) ? body.rexpr : body.lexpr);
   const [col, other] = isColumn(body.lexpr) ? [body.lexpr, body.rexpr] : [body.rexpr, body.lexpr];
   if (!isColumn(col)) return false;
   const list = ((other as Node | undefined)?.List as Node | undefined)?.items;
