@@ -260,7 +260,8 @@ function withStatementSamples(pg: SqlAnalysis, params: ReadonlyArray<unknown[] |
 /**
  * PostgreSQL's reading of each DELETE/UPDATE with the request's bound values written in as literals
  * (`pgWithValues`): its shape checks then see the patterns and ranges the values make (`ILIKE $1`
- * with `%`), which SQLite's sample run cannot judge for PostgreSQL's own operators. Flags only add.
+ * with `%`), which SQLite's sample run cannot judge for PostgreSQL's own operators. Flags only add;
+ * its proof of a narrow WHERE (provenNarrow) replaces the one made without the values.
  */
 function withValuesWritten(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>, dialect?: 'unknown'): SqlAnalysis {
   if (!params || !pg.info.parsed || !pg.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return pg;
@@ -268,9 +269,11 @@ function withValuesWritten(pg: SqlAnalysis, texts: string[], params?: ReadonlyAr
   if (written.every((w, i) => w === texts[i])) return pg;
   const w = analyzeSql(written, dialect);
   if (!w.info.parsed || structure(w.info) !== structure(pg.info)) return pg;
+  // What PostgreSQL proves narrow, it proves with the values the server runs (`email ^@ $1` with 'adm', not with '').
+  const narrow = w.narrow;
   const statements = mergeFlags(pg.info.statements, w.info.statements);
-  if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
-  return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
+  if (statements.every((st, i) => st === pg.info.statements[i])) return { ...pg, narrow };
+  return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false, narrow };
 }
 
 /** Analyzes SQL in a dialect; `unknown` reads it with every known grammar and compares. */

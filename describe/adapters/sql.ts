@@ -798,9 +798,17 @@ function tautological(expr: unknown, target?: string): boolean {
   return false;
 }
 
+/** A column cast to boolean collapses its rows to two values (`id::bool = true` holds for every id but 0). */
+const collapsingTypes = new Set(['bool', 'boolean']);
+/** A column as it is stored, or cast or collated to a type that keeps its values apart (`id::text`, `email COLLATE "C"`). */
 const isColumn = (e: unknown): boolean => {
   const n = e as Node | undefined;
-  return n?.ColumnRef !== undefined || (n?.TypeCast !== undefined && isColumn((n.TypeCast as Node).arg));
+  if (n?.ColumnRef !== undefined) return true;
+  if (n?.CollateClause !== undefined) return isColumn((n.CollateClause as Node).arg);
+  if (n?.TypeCast === undefined) return false;
+  const cast = n.TypeCast as Node;
+  const names = (((cast.typeName as Node | undefined)?.names ?? []) as Array<{ String?: { sval?: string } }>).map((x) => x.String?.sval ?? '');
+  return !collapsingTypes.has(names[names.length - 1] ?? '') && isColumn(cast.arg);
 };
 const isValue = (e: unknown): boolean => {
   const n = e as Node | undefined;
@@ -810,7 +818,7 @@ const isValue = (e: unknown): boolean => {
 /**
  * True when a WHERE clause plainly narrows the rows by its values, whatever the data: a column equal
  * to a value or a parameter (`id = $1::uuid`), in a list of values, NULL, or matched against a
- * constant pattern tautological() did not flag, alone or ANDed with anything. What else a clause does (`id > 0 OR id <= 0`) only SQLite's sample run judges.
+ * constant pattern tautological() did not flag, alone or ANDed with anything.
  */
 function plainlyNarrow(expr: unknown): boolean {
   const [type, body] = (Object.entries((expr ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
@@ -829,25 +837,89 @@ function plainlyNarrow(expr: unknown): boolean {
   return body.kind === 'AEXPR_IN' && isColumn(body.lexpr) && Array.isArray(list) && list.length > 0 && list.every(isValue);
 }
 
-const rangeOps = new Set(['<', '>', '<=', '>=', '<>', '!=']);
+/** One value for every row: an expression that reads no column and holds no subquery (`lower($1)`, `now() - interval '1 day'`). */
+const fixedValue = (e: unknown): boolean => e !== undefined && columnsOf(e)?.size === 0;
 
+const clockFunctions = new Set(['now', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp']);
 /**
- * True when a WHERE clause has a form whose reach only values decide, which SQLite's sample run
- * judges and PostgreSQL's shape checks do not: an OR or a NOT (`id > 0 OR id <= 0`, `NOT (id = 1
- * AND id = 2)`), a subquery (`id = (SELECT id)`), a column against a constant range
- * (`id::bigint > -1e18`, `BETWEEN`). A clause the data alone decides (`expires_at < now()`) is not.
+ * The current time, maybe cast or moved by a constant (`now()`, `CURRENT_DATE - 7`, `now() -
+ * interval '30 days'`): which rows a column compared with it reaches, the data and the clock
+ * decide. No other computation (`greatest(now(), 'infinity')` is past every row).
  */
-function valueJudged(expr: unknown): boolean {
+function clockValue(expr: unknown): boolean {
   const [type, body] = (Object.entries((expr ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
   if (!type || !body) return false;
-  if (type === 'BoolExpr') return body.boolop !== 'AND_EXPR' || ((body.args ?? []) as unknown[]).some(valueJudged);
-  if (type === 'SubLink') return true;
+  if (type === 'SQLValueFunction') return /TIME|DATE/.test(String(body.op));
+  if (type === 'FuncCall') return clockFunctions.has(funcName(body).pop() ?? '') && ((body.args ?? []) as unknown[]).length === 0;
+  if (type === 'TypeCast') return clockValue(body.arg);
+  const constant = (e: unknown): boolean => (e as Node | undefined)?.A_Const !== undefined || ((e as Node | undefined)?.TypeCast !== undefined && constant(((e as Node).TypeCast as Node).arg));
+  return type === 'A_Expr' && body.kind === 'AEXPR_OP' && ['+', '-'].includes(opName(body)) && clockValue(body.lexpr) && constant(body.rexpr);
+}
+
+/** An ARRAY of constant texts, maybe cast (`ARRAY['a%', 'b%']::text[]`). */
+function constantList(expr: unknown): boolean {
+  const e = expr as Node | undefined;
+  if (e?.TypeCast) return constantList((e.TypeCast as Node).arg);
+  const items = ((e?.A_ArrayExpr as Node | undefined)?.elements ?? []) as unknown[];
+  return items.length > 0 && items.every((i) => constantText(i) !== undefined);
+}
+
+/** A constant a containment needs something of: a JSON object or array with a member, an ARRAY of values. */
+function namesSomething(expr: unknown): boolean {
+  const items = (((expr as Node | undefined)?.A_ArrayExpr as Node | undefined)?.elements ?? []) as unknown[];
+  if (items.length > 0) return items.every(isValue);
+  const text = constantText(expr)?.trim();
+  if (text === undefined) return false;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return (Array.isArray(v) ? v.length : v !== null && typeof v === 'object' ? Object.keys(v).length : 0) > 0 && !/[[{]\s*[\]}]/.test(text);
+  } catch {
+    return false; // a PostgreSQL array literal (`'{}'`, `'{x}'`) or other text: not judged here
+  }
+}
+
+/**
+ * True when PostgreSQL's reading proves a DELETE/UPDATE's WHERE narrow without a sample run, the
+ * verdict that stands where SQLite cannot run the statement (PostgreSQL's own functions, operators
+ * and casts). Only forms whose reach the data decides, never the expression: plainlyNarrow, a
+ * column equal to (or `= ANY`, `IN`, `IS NOT DISTINCT FROM`) one value for every row, a column
+ * against the clock (`expires_at < now() - interval '30 days'`), a boolean column alone, or an AND
+ * with one of these. Anything else (`starts_with(email, '')`, `email ^@ ''`, `strpos(email, '') >
+ * 0`, `greatest(id, 0) >= 0`, `LIKE chr(37)`, `id::bool`, an OR, a NOT, a range against a value)
+ * may hold for every row and is not proven (twenty-first pass, follow-up).
+ */
+function provenNarrow(expr: unknown): boolean {
+  const [type, body] = (Object.entries((expr ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
+  if (!type || !body) return false;
+  if (plainlyNarrow(expr)) return true;
+  if (type === 'BoolExpr') return body.boolop === 'AND_EXPR' && ((body.args ?? []) as unknown[]).some(provenNarrow);
+  if (type === 'ColumnRef') return true;
+  // A prefix (`starts_with(email, 'adm')`) or a containment (`data @> '{"a": 1}'`, `tags @> ARRAY['x']`)
+  // of a constant that names something: an empty one (`''`, `'{}'`, `ARRAY[]`) holds for every row.
+  if (type === 'FuncCall') {
+    const args = (body.args ?? []) as unknown[];
+    return funcName(body).pop() === 'starts_with' && args.length === 2 && isColumn(args[0]) && !!constantText(args[1]);
+  }
   if (type !== 'A_Expr') return false;
-  // A subquery on either side (`id = (SELECT id)`: each row equals itself).
-  if ((body.lexpr as Node | undefined)?.SubLink !== undefined || (body.rexpr as Node | undefined)?.SubLink !== undefined) return true;
-  if (String(body.kind).startsWith('AEXPR_BETWEEN') || String(body.kind).startsWith('AEXPR_NOT_BETWEEN')) return true;
-  const value = (e: unknown): boolean => isValue(e) || (((e as Node | undefined)?.A_Expr as Node | undefined)?.lexpr === undefined && isValue(((e as Node | undefined)?.A_Expr as Node | undefined)?.rexpr));
-  return body.kind === 'AEXPR_OP' && rangeOps.has(opName(body)) && ((isColumn(body.lexpr) && value(body.rexpr)) || (value(body.lexpr) && isColumn(body.rexpr)));
+  const op = opName(body);
+  if (body.kind === 'AEXPR_OP' && op === '^@') return isColumn(body.lexpr) && !!constantText(body.rexpr);
+  if (body.kind === 'AEXPR_OP' && op === '@>') return isColumn(body.lexpr) && namesSomething(body.rexpr);
+  // A column matched against a list of constant patterns (`LIKE ANY (ARRAY['a%', 'b%'])`): tautological() tried each.
+  if (body.kind === 'AEXPR_OP_ANY' && ['~~', '~~*', '~', '~*'].includes(op)) return isColumn(body.lexpr) && constantList(body.rexpr);
+  // A JSON member by a constant key (`data->>'k'`) is a column for an equality: it names one value too.
+  const keyed = (e: unknown): boolean => {
+    const x = (e as Node | undefined)?.A_Expr as Node | undefined;
+    return x?.kind === 'AEXPR_OP' && ['->>', '->'].includes(opName(x)) && isColumn(x.lexpr) && (x.rexpr as Node | undefined)?.A_Const !== undefined;
+  };
+  if (body.kind === 'AEXPR_OP' && op === '=' && (keyed(body.lexpr) || keyed(body.rexpr))) return fixedValue(keyed(body.lexpr) ? body.rexpr : body.lexpr);
+  const [col, other] = isColumn(body.lexpr) ? [body.lexpr, body.rexpr] : [body.rexpr, body.lexpr];
+  if (!isColumn(col)) return false;
+  const list = ((other as Node | undefined)?.List as Node | undefined)?.items;
+  if (body.kind === 'AEXPR_IN' && op === '=') return col === body.lexpr && Array.isArray(list) && list.length > 0 && list.every(fixedValue);
+  if ((body.kind === 'AEXPR_OP_ANY' && op === '=') || body.kind === 'AEXPR_NOT_DISTINCT') return col === body.lexpr && fixedValue(other);
+  if (body.kind !== 'AEXPR_OP') return false;
+  if (op === '=') return fixedValue(other);
+  return ['<', '<=', '>', '>='].includes(op) && clockValue(other);
 }
 
 /** A LIMIT or OFFSET that may leave rows out (`LIMIT ALL`, `LIMIT NULL` leave none out). */
@@ -1230,7 +1302,7 @@ export interface SqlAnalysis {
   limited?: boolean;
   /** Per statement: its whole text and the index of the text it came from, for another grammar's reading of it alone. */
   sources?: Array<{ text: string; of: number }>;
-  /** Per statement (PostgreSQL's reading): a DELETE/UPDATE whose WHERE PostgreSQL's reading can judge without a sample run (plainlyNarrow, or not valueJudged). */
+  /** Per statement (PostgreSQL's reading): a DELETE/UPDATE whose WHERE PostgreSQL's reading proves narrow without a sample run (provenNarrow). */
   narrow?: boolean[];
 }
 
@@ -1547,7 +1619,7 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
         statements.push(a.statement);
         sources.push({ text, of });
         const where = (body as Node).whereClause;
-        narrow.push((type === 'DeleteStmt' || type === 'UpdateStmt') && where !== undefined && (plainlyNarrow(where) || !valueJudged(where)));
+        narrow.push((type === 'DeleteStmt' || type === 'UpdateStmt') && where !== undefined && provenNarrow(where));
         if (!a.readOnly) readOnly = false;
         if (a.statement.destructive && !a.privilege) privilegeOnly = false;
       } catch (err) {

@@ -10,7 +10,9 @@
 import { execFile } from 'node:child_process';
 import t from 'tap';
 import fc from 'fast-check';
+import pgLib from 'pg';
 import { bodyPolicy, MCP_HOST, SQL_HOST, type Decided } from './body-policy.ts';
+import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 
 const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 120);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -2489,4 +2491,90 @@ t.test('twenty-first pass: values bound to PostgreSQL\'s own operators are judge
     t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql, params }) })).decision.approval?.risk, 'medium', `${sql} ${JSON.stringify(params)}`);
   }
   t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT * FROM users WHERE email ILIKE $1', params: ['%'] }) })).decision.action, 'allow', 'a read');
+});
+
+// PostgreSQL's own functions, operators and casts a WHERE may hold for every row through, each
+// spelled with an empty string (`''`, `repeat('x', 0)` …) or a `%` (`chr(37)` …) in its place.
+const emptyText = ["''", "''::text", "CAST('' AS text)", "repeat('x', 0)", "left('abc', 0)", "lower('')", "E''", '$$$$'];
+const anyPattern = ['chr(37)', "repeat('%', 2)", "'%' || ''", "concat('%', '')", "lpad('%', 1)", "(chr(37))::text", "format('%%')"];
+const everyRowFns: Array<(c: string, e: string, p: string) => string> = [
+  (c, e) => `starts_with(${c}, ${e})`,
+  (c, e) => `${c} ^@ ${e}`,
+  (c, e) => `${c}::text ^@ ${e}`,
+  (c, e) => `strpos(${c}, ${e}) > 0`,
+  (c, e) => `strpos(${c}, ${e}) = 1`,
+  (c, e) => `position(${e} in ${c}) = 1`,
+  (c, e) => `position(${e} in ${c}) >= 1`,
+  (c, _e, p) => `${c} LIKE ${p}`,
+  (c, _e, p) => `${c} ILIKE ${p}`,
+  (c, _e, p) => `${c} ~~ (${p})`,
+  (c, _e, p) => `${c} LIKE ANY (ARRAY['a%', ${p}])`,
+  () => 'greatest(id, 0) >= 0',
+  () => 'num_nonnulls(id) >= 0',
+  () => 'num_nulls(email) = 0',
+  () => 'id::bool',
+  () => 'id::boolean = true',
+  () => 'id >= ALL(ARRAY[]::int[])',
+  () => "created_at < greatest(now(), 'infinity'::timestamptz)",
+];
+const everyRowShapes: Array<(w: string) => string> = [(w) => w, (w) => `(${w}) = true`, (w) => `(${w}) IS TRUE`, (w) => `${w} OR id = 5`, (w) => `coalesce(${w}, true)`];
+const everyRowColumns = ['email', 'users.email', '"email"'];
+
+t.test('twenty-first pass (follow-up): a WHERE only PostgreSQL can evaluate is not proven narrow', async (t) => {
+  // `DELETE FROM users WHERE starts_with(email, '')` (`email ^@ ''`, `strpos(email, '') > 0`,
+  // `greatest(id, 0) >= 0`, `LIKE chr(37)`, `id::bool` …) was a narrow write on Neon and Supabase:
+  // SQLite's sample run has none of these and failed, and PostgreSQL's reading took any WHERE that
+  // was no OR or range for narrow. Only forms whose reach the data decides are proven narrow now.
+  const places: Array<[string, (sql: string) => string]> = [
+    [NEON, (sql) => JSON.stringify({ query: sql, params: [] })],
+    [SUPABASE, (sql) => JSON.stringify({ query: sql })],
+    [GENERIC, (sql) => JSON.stringify({ sql })],
+  ];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...everyRowFns), fc.constantFrom(...emptyText), fc.constantFrom(...anyPattern), fc.constantFrom(...everyRowShapes), fc.constantFrom(...everyRowColumns), fc.constantFrom(...places), fc.boolean(), async (fn, empty, pct, shape, col, [url, body], update) => {
+      const where = shape(fn(col, empty, pct));
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: body(sql) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 60), ...seed },
+  );
+  // A bound empty prefix is the same write; a bound prefix that names something is narrow.
+  t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DELETE FROM users WHERE email ^@ $1', params: [''] }) })).decision.approval?.risk, 'critical', 'a bound empty prefix');
+  // Controls: conditions the data decides stay narrow, as before.
+  const controls: Array<[string, unknown[]]> = [
+    ['id = 5', []], ["email = 'a@b'", []], ['id IN (1, 2)', []], ["created_at < now() - interval '30 days'", []], ['expires_at < now()', []],
+    ['created_at < CURRENT_DATE - 7', []], ['id = ANY($1)', [[1, 2]]], ['id = $1::uuid', ['6f1c0f62-0000-4000-8000-000000000000']], ['email = lower($1::text)', ['A@B']],
+    ["starts_with(email, 'adm')", []], ["email ^@ 'adm'", []], ['email ^@ $1', ['adm']], ['data @> \'{"a": 1}\'', []], ["tags @> ARRAY['x']", []],
+    ["id = 5 AND email ^@ ''", []], ["id::text = '5'", []], ['id IS NOT DISTINCT FROM $1::int', [5]], ['tenant_id = $1::uuid AND created_at < now()', ['6f1c0f62-0000-4000-8000-000000000000']], ['active', []],
+  ];
+  for (const [where, params] of controls) {
+    for (const url of [NEON, SUPABASE]) {
+      const body = url === NEON ? { query: `DELETE FROM users WHERE ${where}`, params } : { query: `DELETE FROM users WHERE ${where}`, parameters: params };
+      t.equal((await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) })).decision.approval?.risk, 'medium', `${url} ${where}`);
+    }
+  }
+});
+
+t.test('twenty-first pass (follow-up): on a real PostgreSQL, each such WHERE holds for every row', { skip: missingPostgres() }, async (t) => {
+  const pg = await startPostgres(t);
+  const client = new pgLib.Client({ connectionString: pg.url() });
+  await client.connect();
+  t.teardown(() => client.end());
+  await client.query(`CREATE TABLE users (id int NOT NULL, email text NOT NULL, role text, created_at timestamptz NOT NULL DEFAULT now());
+    INSERT INTO users (id, email) VALUES (1, 'a@b.example'), (2, ''), (3, 'Ünï@x'), (4, E'line\nbreak'), (7, '%_\\'), (1000000, 'z')`);
+  const wheres = new Set<string>();
+  for (const fn of everyRowFns) for (const empty of emptyText) for (const pct of anyPattern) for (const shape of everyRowShapes) wheres.add(shape(fn('email', empty, pct)));
+  // Each condition as a column of one query per hundred: true when it held for each of the six rows.
+  const all = [...wheres];
+  let checked = 0;
+  for (let i = 0; i < all.length; i += 100) {
+    const batch = all.slice(i, i + 100);
+    const { rows } = await client.query(`SELECT ${batch.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')}, count(*)::int AS total FROM users`);
+    batch.forEach((w, j) => {
+      if (rows[0][`c${j}`] !== rows[0].total || rows[0].total !== 6) t.fail(`${w}: ${rows[0][`c${j}`]} of ${rows[0].total}`);
+      else checked++;
+    });
+  }
+  t.equal(checked, all.length, `${checked} conditions each matched every row`);
 });
