@@ -795,17 +795,19 @@ t.test('twenty-first pass (follow-up): new files hidden by a forged untracked ca
     // takes a folder changed in the index's own second as changed); the agent can do the same.
     const back = (): void => {
       const old = (Date.now() - 5000) / 1000;
-      for (const d of ['', 'scripts', 'lib', 'tools', 'tools/gen']) if (fs.existsSync(path.join(repo, d))) fs.utimesSync(path.join(repo, d), old, old);
+      for (const d of ['', 'scripts', 'lib', 'tools', 'tools/gen', 'vendor', 'vendor/sub']) if (fs.existsSync(path.join(repo, d))) fs.utimesSync(path.join(repo, d), old, old);
     };
     t.same(named(), [], `control (${cacheBy}): an untouched repository`);
     if (cacheBy === 'update-index') git(repo, 'update-index', '--untracked-cache'); // the agent's, inside
-    // Controls: a new file, the agent's own git status with the cache, then another new file after it.
+    // Controls: a new file, a new folder of them (git keeps only the first file it finds there: it
+    // shows the folder whole), the agent's own git status with the cache, then a new file after it.
     writer(repo)('notes.md', 'notes\n');
+    for (const f of ['vendor/a.py', 'vendor/b.py', 'vendor/sub/c.py']) writer(repo)(f, 'z = 3\n');
     back();
     git(repo, 'status', '--porcelain');
     t.match(fs.readFileSync(path.join(repo, '.git', 'index')).toString('latin1'), /UNTR/, 'the index holds an untracked cache');
     writer(repo)('lib/later.py', 'y = 2\n');
-    t.same(git(repo, 'status', '--porcelain').split('\n').filter(Boolean).sort(), ['?? lib/later.py', '?? notes.md'], 'git status shows both new files');
+    t.same(git(repo, 'status', '--porcelain').split('\n').filter(Boolean).sort(), ['?? lib/later.py', '?? notes.md', '?? vendor/'], 'git status shows the new files');
     t.same(named(), [], `control (${cacheBy}): the agent's own git status, a new file after it`);
     // The attack: new files in a tracked folder, in the top folder and in a new nested folder,
     // listed by git status (stats recorded), then dropped from the lists.
@@ -817,10 +819,10 @@ t.test('twenty-first pass (follow-up): new files hidden by a forged untracked ca
     await new Promise((r) => setTimeout(r, 1020 - (Date.now() % 1000)));
     git(repo, 'status', '--porcelain');
     execFileSync('python3', ['-c', FORGE_UNTRACKED, path.join(repo, '.git', 'index'), 'deploy.sh', 'sitecustom.py', 'tools/', 'gen/', 'codegen.py', 'later.py']);
-    t.same(git(repo, 'status', '--porcelain').split('\n').filter(Boolean).sort(), ['?? notes.md'], `the attack (${cacheBy}): git status shows only notes.md`);
+    t.same(git(repo, 'status', '--porcelain').split('\n').filter(Boolean).sort(), ['?? notes.md', '?? vendor/'], `the attack (${cacheBy}): git status shows only notes.md and vendor/`);
     t.same(named(), ['lib/later.py', 'scripts/deploy.sh', 'sitecustom.py', 'tools/gen/codegen.py'], 'each hidden new file is named, the shown one is not');
     t.match(plantedSince(since, '', repo).planted.find((f) => f.path === path.join(repo, 'sitecustom.py'))?.why ?? '', /untracked cache/, 'the reason names the untracked cache');
-    t.same(git(repo, '-c', 'core.untrackedCache=false', 'status', '--porcelain').split('\n').filter(Boolean).length, 5, 'git without the cache shows all');
+    t.same(git(repo, '-c', 'core.untrackedCache=false', 'status', '--porcelain').split('\n').filter(Boolean).length, 6, 'git without the cache shows all');
   }
 });
 
