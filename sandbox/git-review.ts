@@ -204,8 +204,8 @@ function readFsmonitor(ext: Buffer, count: number): FsmonitorData | undefined {
  * Git's untracked cache (`UNTR`, twenty-first pass follow-up): for each folder, its stat when git
  * last listed it and the untracked names it found; git lists a folder again only when its stat no
  * longer matches (with `core.untrackedCache` true, or unset: git keeps a cache the index has).
- * Read as folders (`a/b/`, the top is ``) with their names and, where git trusts the list, the
- * folder's recorded mtime (seconds and nanoseconds).
+ * Read as folders (`a/b/`, the top is ``) with their names, sub-folders, check-only mark and,
+ * where git may trust the list, the folder's recorded times.
  */
 interface UntrackedFolder {
   names: Set<string>;
@@ -288,8 +288,8 @@ const UNTRACKED_BYTES = 64 * 1024 * 1024;
  * New untracked files the untracked cache hides from `git status`: git's own list of them, made
  * without the cache (`ls-files --others` does not read it; no fsmonitor, no hook runs), walked
  * through the cache's folders. A file is hidden when the folder holding it (or the sub-folder it
- * is in) is one whose list git trusts — its recorded mtime is the folder's, and the index was
- * written after it (git takes a folder changed in the index's own second as changed) — and the list
+ * is in) is one whose list git trusts — its recorded mtime (and ctime, unless the user's
+ * `core.trustCtime` is false) is the folder's, and the index was written after it (git takes a folder changed in the index's own second as changed) — and the list
  * lacks it. The agent's own `git status` writes lists that match the folders, so nothing is named.
  */
 function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: string, folders: Map<string, UntrackedFolder>, trustCtime: boolean): Hidden[] {
@@ -306,7 +306,7 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.HOME && { HOME: process.env.HOME }), ...(process.env.XDG_CONFIG_HOME && { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME }), GIT_DIR: gitDir, GIT_WORK_TREE: top, GIT_NO_REPLACE_OBJECTS: '1' },
   });
   if (r.status !== 0) {
-    out.push({ path: indexFile, why: 'git\'s untracked cache in the index was written during the run and the untracked files could not be listed to check it: review with git -c core.untrackedCache=false status' });
+    out.push({ path: indexFile, why: 'the untracked files could not be listed to check git\'s untracked cache in the index against them: git status may not show every new file; review with git -c core.untrackedCache=false status' });
     return out;
   }
   // Names are kept as bytes (latin1 strings): a folder named in no UTF-8 (pytest still walks into
