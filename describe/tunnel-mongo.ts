@@ -13,6 +13,7 @@
 import zlib from 'node:zlib';
 import { mongoCommandSql } from './adapters/sql-prisma.ts';
 import type { CarriedStatement, TunnelRead, TunnelSqlReader } from './tunnel-sql.ts';
+import { StreamBuffer } from './stream-buffer.ts';
 
 const OP_MSG = 2013;
 const OP_QUERY = 2004;
@@ -181,18 +182,15 @@ function command(op: number, body: Buffer): { cmd: Record<string, unknown> } | {
  * The agent's bytes as a MongoDB server reads them, whatever the message boundaries: each
  * complete request's command, when it may write, is a carried statement.
  */
-export class MongoReader implements TunnelSqlReader {
+export class MongoReader extends StreamBuffer implements TunnelSqlReader {
   readonly protocol = 'json';
-  private buf: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly maxStatement: number) {}
-
-  get holding(): number {
-    return this.buf.length;
+  constructor(private readonly maxStatement: number) {
+    super();
   }
 
   read(data: Buffer): TunnelRead {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    this.append(data);
     const statements: CarriedStatement[] = [];
     for (let n = 0; this.buf.length >= 4; n++) {
       if (n >= 1000) return { statements, refused: 'more than 1000 MongoDB requests in one message' };

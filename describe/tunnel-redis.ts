@@ -9,6 +9,7 @@
 // DELETE of its keys, another write an UPDATE of its key; reads go on.
 import { redisReadCommands } from './method-override.ts';
 import type { CarriedStatement, TunnelRead, TunnelSqlReader } from './tunnel-sql.ts';
+import { StreamBuffer } from './stream-buffer.ts';
 
 /** Longest inline command Redis reads (PROTO_INLINE_MAX_SIZE), and most arguments Airlock reads in one. */
 const MAX_INLINE = 64 * 1024;
@@ -190,18 +191,15 @@ function splitArgs(line: string): string[] | undefined {
  * may write is a carried statement; what Redis would refuse as a protocol error (it closes the
  * connection) or what is longer than Airlock reads is refused.
  */
-export class RedisReader implements TunnelSqlReader {
+export class RedisReader extends StreamBuffer implements TunnelSqlReader {
   readonly protocol = 'json';
-  private buf: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly maxStatement: number) {}
-
-  get holding(): number {
-    return this.buf.length;
+  constructor(private readonly maxStatement: number) {
+    super();
   }
 
   read(data: Buffer): TunnelRead {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    this.append(data);
     const statements: CarriedStatement[] = [];
     for (let n = 0; this.buf.length > 0; n++) {
       if (n >= 1000) return { statements, refused: 'more than 1000 Redis commands in one message' };
