@@ -22,7 +22,9 @@
 // - an HTTP/0.9 request, `GET <target>` and no version (Python's http.server and nginx still run
 //   it), as the stream's first line: a server reads 0.9 only as a connection's first request, and
 //   a line ends at LF, at a message's end (a line bridge adds one) or where the agent stops
-//   (twenty-first pass). A chat's first message `GET /help` is refused with it.
+//   (twenty-first pass). Its target is any word: Python serves `GET deny/x` from its folder as
+//   `/deny/x` (twenty-second pass). A chat's first message `GET /help`, and Redis's inline
+//   `GET key` as a stream's very first line (the same bytes), are refused with it.
 
 /** Bytes of a TLS handshake record's start that identify it: the record header (5), the handshake type (1). */
 const HEAD = 6;
@@ -190,22 +192,21 @@ function next(state: number, c: number): number | undefined {
 }
 /**
  * Where the reading of the stream's first line as an HTTP/0.9 request stands: 0 before it (blanks
- * and line ends a server skips), 1–3 matched n bytes of `GET`, 4 blanks, 5 a scheme, 6–7 its `:/`,
- * 8 in the target, 9 blanks after it (a third word makes it no 0.9 request).
+ * and line ends a server skips), 1–3 matched n bytes of `GET`, 4 blanks, 8 in the target (any
+ * word), 9 blanks after it (a third word makes it no 0.9 request).
  */
 function next09(state: number, c: number): number | undefined {
   const b = blank(c);
   if (state === 0) return b ? 0 : c === GET[0] ? 1 : undefined;
   if (state < 3) return c === GET[state] ? state + 1 : undefined;
-  if (state === 3 || state === 4) return b ? 4 : state === 3 ? undefined : c === 0x2f ? 8 : alpha(c) ? 5 : undefined;
-  if (state === 5) return alpha(c) || digit(c) || c === 0x2b || c === 0x2d || c === 0x2e ? 5 : c === 0x3a ? 6 : undefined;
-  if (state === 6 || state === 7) return c === 0x2f ? state + 1 : undefined;
+  // Any word is a target: Python serves a relative one (`GET deny/x`, `GET secret.txt`) from its
+  // folder as it serves `/deny/x` (twenty-second pass).
+  if (state === 3 || state === 4) return b ? 4 : state === 3 ? undefined : 8;
   if (state === 8) return b ? 9 : 8;
   return b ? 9 : undefined;
 }
 /** The 0.9 reading holds a whole request line once it is in the target or the blanks after it. */
 const whole09 = (state: number | undefined): boolean => state === 8 || state === 9;
-const alpha = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 
 /** After `HTTP/`: the version's major digits, its dot, a minor digit (Python reads `HTTP/<digits>.<digits>`, else 400). */
 const VERSION = 5 + HTTP.length;
