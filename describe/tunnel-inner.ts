@@ -19,6 +19,8 @@
 // - a SOCKS 4 or 5 client's first words at the stream's start (a SOCKS proxy behind the bridge,
 //   gost's or wstunnel's: it dials whatever the request names; twenty-first pass), and Trojan's
 //   and VLESS's requests there (the proxies V2Ray, Xray and trojan-go carry over WebSockets);
+//   gost's relay requests there, and a smux or yamux session's first frame (gost's `mws`, kcptun,
+//   frp: every stream of it another stream no reading follows; twenty-second pass);
 // - an HTTP/0.9 request, `GET <target>` and no version (Python's http.server and nginx still run
 //   it), as the stream's first line: a server reads 0.9 only as a connection's first request, and
 //   a line ends at LF, at a message's end (a line bridge adds one) or where the agent stops
@@ -153,8 +155,78 @@ function vlessStart(b: Buffer): boolean | undefined {
   return b.length >= at + 5 + n ? true : undefined;
 }
 
-/** The proxy protocols read at a stream's start: each names the host its server dials next. */
-const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined]> = [['a SOCKS request', socksStart], ['a Trojan request', trojanStart], ['a VLESS request', vlessStart]];
+/** A relay request's features may take this many bytes (a 2-byte length). */
+const RELAY_MAX = 4 + 0xffff;
+
+/**
+ * gost's relay protocol at the stream's start (`relay+ws`, `relay+mws`: its server dials the
+ * address the request names; twenty-second pass), as go-gost/relay writes and reads it: version 1,
+ * a command (connect, bind, associate; the UDP flag 0x80), the features' length, then features
+ * (user, address, tunnel, network: gost refuses an unknown one) filling that length exactly, an
+ * address or a tunnel among them. The features may repeat (the last address wins there), so the
+ * whole length is read, up to RELAY_MAX. Undefined while what has come may still become one.
+ */
+function relayStart(b: Buffer): boolean | undefined {
+  if (b[0] !== 1) return false;
+  if (b.length < 2) return undefined;
+  if ((b[1]! & 0x70) !== 0 || (b[1]! & 0x0f) < 1 || (b[1]! & 0x0f) > 3) return false;
+  if (b.length < 4) return undefined;
+  const end = 4 + b.readUInt16BE(2);
+  let at = 4;
+  let names = false;
+  while (at < end) {
+    if (b.length < at + 3) return b[at] === undefined || (b[at]! >= 1 && b[at]! <= 4) ? undefined : false;
+    const type = b[at]!;
+    const len = b.readUInt16BE(at + 1);
+    if (type < 1 || type > 4 || at + 3 + len > end) return false;
+    if (b.length < at + 3 + len) return undefined;
+    const f = b.subarray(at + 3, at + 3 + len);
+    if (type === 2) {
+      // ATYP 1 (4 bytes), 3 (a length, then the name), 4 (16 bytes), then the port.
+      const addr = f[0] === 1 ? 4 : f[0] === 4 ? 16 : f[0] === 3 && f.length > 1 ? 1 + f[1]! : -1;
+      if (addr < 0 || f.length < 3 + addr) return false;
+      names = true;
+    } else if (type === 3) {
+      if (len < 16) return false;
+      names = true;
+    } else if (type === 1 ? len < 2 || len < 2 + f[0]! : len < 2) return false;
+    at += 3 + len;
+  }
+  return names;
+}
+
+/** A smux frame header (xtaci/smux v1 or v2: version, command, little-endian length and stream id). */
+const SMUX_HEAD = 8;
+/** A yamux frame header (hashicorp/yamux: version 0, type, flags, stream id and length, big-endian). */
+const YAMUX_HEAD = 12;
+
+/**
+ * A stream multiplexer's session at the stream's start (twenty-second pass): gost's `mws`
+ * transports, kcptun, frp and trojan-go carry smux or yamux inside the WebSocket, and each of its
+ * streams is another stream (a SOCKS or relay request at its own start, a database session) that
+ * no reading here follows. Its first frame opens a stream: smux's SYN (version 1 or 2, command 0,
+ * length 0, a stream id), yamux's data or window update frame with the SYN flag (flags 1, a stream id).
+ */
+function muxStart(b: Buffer): boolean | undefined {
+  if (!b.length) return undefined;
+  const smux = b[0] === 1 || b[0] === 2 ? [b[0], 0, 0, 0] : undefined;
+  if (smux) {
+    for (let i = 1; i < Math.min(b.length, 4); i++) if (b[i] !== smux[i]) return false;
+    if (b.length < SMUX_HEAD) return undefined;
+    return b.readUInt32LE(4) !== 0;
+  }
+  if (b[0] !== 0) return false;
+  const want = [0, -1, 0, 1];
+  for (let i = 1; i < Math.min(b.length, 4); i++) if (want[i] === -1 ? b[i]! > 1 : b[i] !== want[i]) return false;
+  if (b.length < YAMUX_HEAD) return undefined;
+  return b.readUInt32BE(4) !== 0;
+}
+
+/** The proxy protocols read at a stream's start (each names the host its server dials next), with the most of the start each reads. */
+const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> = [
+  ['a SOCKS request', socksStart, SOCKS_START], ['a Trojan request', trojanStart, SOCKS_START], ['a VLESS request', vlessStart, SOCKS_START],
+  ['a relay request (gost)', relayStart, RELAY_MAX], ['a multiplexed session (smux or yamux)', muxStart, YAMUX_HEAD],
+];
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
@@ -244,8 +316,9 @@ export class InnerSessionScan {
     if (this.socks) {
       const start = Buffer.concat([this.socks, data]);
       let open = false;
-      for (const [name, read] of PROXY_STARTS) {
-        const r = start.length > SOCKS_START ? false : read(start);
+      for (const [name, read, most] of PROXY_STARTS) {
+        // Past the most a reading reads, one still open is none.
+        const r = read(start.subarray(0, most)) ?? (start.length > most ? false : undefined);
         if (r) return name;
         open ||= r === undefined;
       }

@@ -962,3 +962,89 @@ t.test('twenty-first pass: an SSH identification line spelled as OpenSSH\'s sshd
   }
   t.end();
 });
+
+t.test('twenty-second pass: gost\'s relay request and a smux or yamux session at a tunnel\'s start are never relayed', async (t) => {
+  // gost's `relay+ws` server dials the address its request names (as its SOCKS one does), and
+  // `socks5+mws`, kcptun, frp and trojan-go run smux or yamux inside the WebSocket, each stream a
+  // SOCKS request, a relay request or a database session at its own start. The bytes below are
+  // what go-gost/relay's Request.WriteTo, xtaci/smux 1.5 (v1 and v2) and hashicorp/yamux 0.1
+  // wrote for them (a stream opened, a SOCKS 5 greeting written on it).
+  const real = {
+    'relay-auth': '0101001b01000401750170020011030d61646d696e2e6578616d706c650016',
+    'relay-ip-udp': '0101000f020007010a00000515380400020001',
+    'smux-v1': '01000000030000000102030003000000050100',
+    'smux-v2': '02000000030000000202030003000000050100',
+    yamux: '000100010000000100000000000000000000000100000003050100',
+  };
+  const feature = (type: number, data: Buffer): Buffer => Buffer.concat([Buffer.from([type, data.length >> 8, data.length & 0xff]), data]);
+  const relayReq = (cmd: number, features: Buffer[]): Buffer => {
+    const f = Buffer.concat(features);
+    return Buffer.concat([Buffer.from([1, cmd, f.length >> 8, f.length & 0xff]), f]);
+  };
+  const addr = (kind: 'name' | 'v4' | 'v6', port: number): Buffer => {
+    const p = Buffer.from([port >> 8, port & 0xff]);
+    if (kind === 'v4') return feature(2, Buffer.concat([Buffer.from([1, 10, 0, 0, 5]), p]));
+    if (kind === 'v6') return feature(2, Buffer.concat([Buffer.from([4]), Buffer.alloc(15), Buffer.from([1]), p]));
+    return feature(2, Buffer.concat([Buffer.from([3, 13]), Buffer.from('admin.example'), p]));
+  };
+  const user = (u: string, pw: string): Buffer => feature(1, Buffer.concat([Buffer.from([u.length]), Buffer.from(u), Buffer.from([pw.length]), Buffer.from(pw)]));
+  fc.assert(fc.property(
+    fc.constantFrom(0x01, 0x02, 0x03, 0x81), fc.constantFrom<'name' | 'v4' | 'v6'>('name', 'v4', 'v6'), fc.integer({ min: 1, max: 65535 }),
+    fc.constantFrom('none', 'user', 'long-users', 'network', 'tunnel'), fc.boolean(), fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(),
+    (cmd, kind, port, extra, dataAfter, cuts, emptyFirst) => {
+      // gost takes the last address: users of 255-byte names and passwords put before it push it far from the start.
+      const before = extra === 'user' ? [user('u', 'p')] : extra === 'long-users' ? Array.from({ length: 3 }, () => user('u'.repeat(255), 'p'.repeat(255))) : [];
+      const after = extra === 'network' ? [feature(4, Buffer.from([0, 1]))] : extra === 'tunnel' ? [feature(3, Buffer.alloc(16, 7))] : [];
+      const stream = Buffer.concat([relayReq(cmd, [...before, addr(kind, port), ...after]), dataAfter ? Buffer.from('hello') : Buffer.alloc(0)]);
+      const { found, points } = scanCut(stream, cuts, emptyFirst);
+      if (found !== 'a relay request (gost)') throw new Error(`${stream.subarray(0, 40).toString('hex')} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  fc.assert(fc.property(fc.constantFrom(...Object.entries(real)), fc.array(fc.nat(), { maxLength: 4 }), ([name, hex], cuts) => {
+    const { found, points } = scanCut(Buffer.from(hex, 'hex'), cuts);
+    const want = name.startsWith('relay') ? 'a relay request (gost)' : 'a multiplexed session (smux or yamux)';
+    if (found !== want) throw new Error(`${name} cut at ${points.join(',')}: ${found}`);
+  }), { numRuns: numRuns * 2, ...seed });
+  // Controls: a relay-like start naming nothing or with a feature gost does not know, a TDS batch
+  // and pre-login, PostgreSQL's SSLRequest and startup, a MongoDB header, MySQL's handshake
+  // response, a Redis multibulk, a CQL startup, binary data starting 01 01 or 00 00.
+  const pgStartup = Buffer.concat([Buffer.from([0, 0, 0, 41, 0, 3, 0, 0]), Buffer.from('user\0abcd\0database\0postgres\0\0')]);
+  for (const msgs of [[relayReq(1, [user('u', 'p')])], [relayReq(1, [feature(9, Buffer.from([3, 1, 97, 0, 22]))])], [Buffer.from('0101002c0000010016000000120000000200000000000000000001000000', 'hex')],
+    [Buffer.from('1201002f0000010000001a00060100200001020021000103002200040400260001ff', 'hex')], [Buffer.from('0000000804d2162f', 'hex'), pgStartup], [pgStartup],
+    [Buffer.from('3a000000010000000000000000dd0700', 'hex')], [mysqlHandshake()], [Buffer.from('*1\r\n$4\r\nPING\r\n')], [Buffer.from('0400000001000000160001000b43514c5f56455253494f4e0005332e302e30', 'hex')],
+    [Buffer.from('0101ffff00', 'hex'), Buffer.alloc(64, 0xab)], [Buffer.from('0000000000000000000000000000', 'hex')], [Buffer.from('0100000000000000', 'hex')]]) {
+    const scan = new InnerSessionScan();
+    t.equal(msgs.map((m) => scan.read(m)).find(Boolean), undefined, msgs.map((m) => m.toString('hex').slice(0, 40)).join(' '));
+  }
+
+  // Live: a relay server (as gost's relay handler: read the request, dial its address) behind a bridge.
+  const dialled: string[] = [];
+  const relayServer = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', (req: Buffer) => {
+      const at = req.indexOf(Buffer.from([2, 0]), 4);
+      dialled.push(req.subarray(at + 5, at + 5 + req[at + 4]!).toString());
+      s.end(Buffer.from([1, 0, 0, 0]));
+    });
+  });
+  await new Promise<void>((r) => relayServer.listen(0, '127.0.0.1', r));
+  t.teardown(() => relayServer.close());
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect((relayServer.address() as net.AddressInfo).port, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  for (const hex of [real['relay-auth'], real['smux-v1']]) {
+    const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(hex, 'hex')], 'latin1');
+    t.equal(r.code, 1008, `the tunnel is closed at ${hex.slice(0, 16)}…`);
+  }
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(dialled, [], 'the relay server was never asked for admin.example');
+  t.ok(a.records.some((r) => /relay request \(gost\)/.test(String(r.detail ?? ''))), 'the refusal is audited and names the relay request');
+});
