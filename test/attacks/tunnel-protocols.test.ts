@@ -24,7 +24,7 @@ import { bridgeTargets } from '../../proxy/bridge-targets.ts';
 import { tempDir } from '../temp-dir.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 import { freePort, missingRedis, startRedis } from '../helpers/pg-redis.ts';
-import { startTestAirlock } from './helpers.ts';
+import { curl, startTestAirlock } from './helpers.ts';
 import { bridgeSession, readMysql, startWsUpstream } from './websocket-helpers.ts';
 import { WebSocket, createWebSocketStream } from 'ws';
 import { HttpProxyAgent } from 'http-proxy-agent';
@@ -814,7 +814,7 @@ t.test('twenty-first pass: the destination an upgrade names for a bridge to dial
     },
   ), { numRuns: numRuns * 4, ...seed });
   // Controls: no host with a port, an opaque bearer token, a chat's parameters.
-  for (const [url, headers] of [['ws://allowed.example/chat?to=alice&room=7', []], ['ws://allowed.example/ws?host=allowed.example', []], ['ws://allowed.example/ws?port=5', []], ['ws://allowed.example/play?server=eu1&port=443', []],
+  for (const [url, headers] of [['ws://allowed.example/chat?to=alice&room=7', []], ['ws://allowed.example/ws?port=5', []], ['ws://allowed.example/play?server=eu1&port=443', []],
     ['ws://allowed.example/ws', ['Sec-WebSocket-Protocol', 'authorization.bearer.abc123']], ['ws://allowed.example/ws', ['Sec-WebSocket-Protocol', `authorization.bearer.${jwt({ sub: 'u1' })}`]]] as const) {
     t.equal(bridgeTargets([...headers], url), undefined, `${url} ${headers.join(': ')}`);
   }
@@ -1048,3 +1048,76 @@ t.test('twenty-second pass: gost\'s relay request and a smux or yamux session at
   t.same(dialled, [], 'the relay server was never asked for admin.example');
   t.ok(a.records.some((r) => /relay request \(gost\)/.test(String(r.detail ?? ''))), 'the refusal is audited and names the relay request');
 });
+
+t.test('twenty-second pass: a bridge target without a port, or in the Referer\'s query as WeTTY reads it, is decided as a request to it', async (t) => {
+  // Left open by the twenty-first pass: a host without a port named no bridge target, though a
+  // bridge dials it at its own default (WeTTY: `?host=admin.example` is ssh to port 22), and WeTTY
+  // takes `host`, `port` (and `pass`, `command`) from the query of the socket's Referer, which was not read.
+  fc.assert(fc.property(
+    fc.constantFrom('host', 'HOST', 'target', 'remote', 'dest', 'addr'), fc.constantFrom('admin.example', 'admin.example.', '10.0.0.5', '::1', '[::1]', 'localhost'),
+    fc.constantFrom('query', 'referer', 'referer-eio'), fc.constantFrom('', '&user=root', '&port=22'),
+    (name, host, place, more) => {
+      const query = `?${name}=${encodeURIComponent(host)}${more}`;
+      const url = place === 'query' ? `ws://allowed.example/ws${query}` : place === 'referer' ? 'ws://allowed.example/wetty/socket.io/?EIO=4&transport=websocket' : 'http://allowed.example/wetty/socket.io/?EIO=4&transport=polling';
+      const headers = place === 'query' ? [] : ['Referer', `https://allowed.example/wetty/ssh/root${query}`];
+      const found = bridgeTargets(headers, url);
+      const want = `ws://${isIPv6Literal(host) ? `[${host.replace(/^\[|\]$/g, '')}]` : host}${more === '&port=22' ? ':22' : ''}/`;
+      if (!Array.isArray(found) || found.length !== 1 || found[0]!.request.url !== want) throw new Error(`${place} ${url} ${headers.join(': ')} ${JSON.stringify(found)}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: words of chats and games, a wallet address, a Referer naming nothing.
+  for (const [url, headers] of [['ws://allowed.example/ws?host=eu1', []], ['ws://allowed.example/chat?to=alice', []], ['ws://allowed.example/sub?address=0x52908400098527886E0F7030069857D2E4169EE7', []],
+    ['ws://allowed.example/ws', ['Referer', 'https://allowed.example/app?tab=2']], ['ws://allowed.example/ws', ['Referer', 'not a url']]] as const) {
+    t.equal(bridgeTargets([...headers], url), undefined, `${url} ${headers.join(': ')}`);
+  }
+
+  // Live: a WeTTY-like bridge: ssh (here a TCP service) to the Referer's ?host= at its default port.
+  const got: string[] = [];
+  const service = net.createServer((s) => s.on('data', (d) => got.push(d.toString('latin1'))));
+  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+  t.teardown(() => service.close());
+  const asked: string[] = [];
+  const dial = (referer: string | undefined): net.Socket | undefined => {
+    const host = referer ? new URL(referer).searchParams.get('host') : null;
+    if (!host) return undefined;
+    asked.push(host);
+    return net.connect((service.address() as net.AddressInfo).port, '127.0.0.1');
+  };
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws, req) => {
+      const s = dial(req.headers.referer);
+      if (!s) return;
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  const polling = http.createServer((req, res) => {
+    dial(req.headers.referer)?.end('id\n');
+    res.end('0{"sid":"x"}');
+  });
+  await new Promise<void>((r) => polling.listen(0, '127.0.0.1', r));
+  t.teardown(() => polling.close());
+  const pollPort = (polling.address() as net.AddressInfo).port;
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`, `127.0.0.1:${pollPort}`] });
+  const open = (path: string, referer: string): Promise<number | 'open'> => new Promise((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}${path}`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false, headers: { Referer: referer } });
+    ws.on('open', () => { ws.send('id\n'); setTimeout(() => { ws.close(); resolve('open'); }, 100); });
+    ws.on('unexpected-response', (_req, res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    ws.on('error', () => resolve(-1));
+    setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+  });
+  const poll = (referer: string) => curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', a.proxyUrl, '-e', referer, `http://allowed.example:${pollPort}/wetty/socket.io/?EIO=4&transport=polling`]);
+  t.equal(await open('/wetty/socket.io/?EIO=4&transport=websocket', 'https://allowed.example/wetty/ssh/root?host=admin.example'), 403, 'the upgrade whose Referer names admin.example is refused');
+  t.equal(await open('/ws?host=admin.example', 'https://allowed.example/'), 403, 'a port-less ?host= in the upgrade is refused');
+  t.equal((await poll('https://allowed.example/wetty/ssh/root?host=admin.example')).stdout, '403', 'socket.io\'s polling handshake naming admin.example is refused');
+  t.same(asked, [], 'the bridge was never asked to dial admin.example');
+  t.same(got, [], 'the service behind it got nothing');
+  // Controls: the allowed host named so; a Referer naming nothing.
+  t.equal(await open('/wetty/socket.io/?EIO=4&transport=websocket', 'https://allowed.example/wetty/ssh/root?host=allowed.example'), 'open', 'a Referer naming the allowed host');
+  t.equal((await poll('https://allowed.example/wetty/')).stdout, '200', 'a polling handshake naming no host');
+});
+
+/** A bare or bracketed IPv6 literal. */
+const isIPv6Literal = (h: string): boolean => net.isIPv6(h.replace(/^\[|\]$/g, ''));
