@@ -6,7 +6,8 @@
 //   refuse a database's own way into TLS (PostgreSQL's SSLRequest, MySQL's SSL flag, TDS
 //   encryption); this finds the hello itself wherever it starts (after a STARTTLS line, cut
 //   across messages, cut into records of a byte each), in the SSL 2 record format too (OpenSSL
-//   3 still parses such a hello and negotiates TLS 1.2 from it: twenty-first pass);
+//   3 still parses such a hello and negotiates TLS 1.2 from it: twenty-first pass); DTLS's hello
+//   a QUIC Initial datagram and WireGuard's handshake through a UDP bridge too (twenty-second pass);
 // - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext. Read as
 //   OpenSSH's sshd reads it (`sscanf("SSH-%d.%d-%[^\n]")`, major 2 or 1.99): `SSH-02.0-`,
 //   `SSH- 2.0-`, `SSH-+2.5-` are accepted there too (twenty-first pass);
@@ -48,6 +49,60 @@ function helloAt(b: Buffer, i: number): boolean {
   // be one a hello has (under 2^18), so random bytes match no more often than before.
   return b[i + 2]! <= 0x04 || record === 1 || i + 6 >= b.length || b[i + 6]! <= 0x02;
 }
+
+/** Bytes of a DTLS record's start that identify a hello in it (the record header 13, the handshake type 1). */
+const DTLS_HEAD = 14;
+
+/**
+ * Whether `b` at `i` starts a DTLS record whose fragment begins a ClientHello or ServerHello (a
+ * UDP bridge, wstunnel's `udp://`: each message a datagram; twenty-second pass): content type 22,
+ * a DTLS record version (0xfeff 1.0, 0xfefd 1.2, as DTLS 1.3's hello says too), epoch 0, a length
+ * a record may have, handshake type 1 or 2.
+ */
+function dtlsHelloAt(b: Buffer, i: number): boolean {
+  if (b[i] !== 0x16 || b[i + 1] !== 0xfe || (b[i + 2] !== 0xff && b[i + 2] !== 0xfd) || b[i + 3] !== 0 || b[i + 4] !== 0) return false;
+  const record = b.readUInt16BE(i + 11);
+  return record >= 1 && record <= 0x4800 && (b[i + 13] === 0x01 || b[i + 13] === 0x02);
+}
+
+/** A QUIC variable-length integer at `at`: its value and length, or undefined past the end. */
+function varint(b: Buffer, at: number): { value: number; length: number } | undefined {
+  if (at >= b.length) return undefined;
+  const length = 1 << (b[at]! >> 6);
+  if (at + length > b.length) return undefined;
+  let value = b[at]! & 0x3f;
+  for (let k = 1; k < length; k++) value = value * 256 + b[at + k]!;
+  return { value, length };
+}
+
+/**
+ * Whether a message is a QUIC Initial datagram (HTTP/3 to the service behind a UDP bridge: its
+ * requests and everything after are ciphertext no reader judges; twenty-second pass): a long
+ * header of QUIC v1, v2 or a draft whose type is Initial (its bits are not under header
+ * protection), connection ids of at most 20 bytes, a token and a length that fit, padded to the
+ * 1,200 bytes a server requires of a client's first datagram.
+ */
+function quicInitial(b: Buffer): boolean {
+  if (b.length < 1200 || (b[0]! & 0xc0) !== 0xc0) return false;
+  const version = b.readUInt32BE(1);
+  const type = (b[0]! >> 4) & 3;
+  if (!(version === 1 && type === 0) && !(version === 0x6b3343cf && type === 1) && !(version >>> 8 === 0xff0000 && type === 0)) return false;
+  const dcid = b[5]!;
+  if (dcid > 20 || 7 + dcid > b.length) return false;
+  const scid = b[6 + dcid]!;
+  if (scid > 20) return false;
+  const token = varint(b, 7 + dcid + scid);
+  if (!token) return false;
+  const length = varint(b, 7 + dcid + scid + token.length + token.value);
+  return length !== undefined && 7 + dcid + scid + token.length + token.value + length.length + length.value <= b.length;
+}
+
+/**
+ * Whether a message is WireGuard's handshake initiation (a VPN through a UDP bridge; twenty-second
+ * pass): type 1, three zero bytes, then sender, ephemeral key, sealed static key and timestamp,
+ * and two MACs, 148 bytes exactly.
+ */
+const wireGuardInitiation = (b: Buffer): boolean => b.length === 148 && b[0] === 1 && b[1] === 0 && b[2] === 0 && b[3] === 0;
 
 /** Bytes of an SSL 2 record's start that identify a hello in it (header 2, type 1, version 2, three lengths 6). */
 const V2_HEAD = 11;
@@ -292,7 +347,7 @@ const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
  * as a set of states (at most a dozen, whatever the number of messages).
  */
 export class InnerSessionScan {
-  /** The last V2_HEAD - 1 bytes of the stream so far: a hello cut across messages. */
+  /** The last DTLS_HEAD - 1 bytes of the stream so far: a hello cut across messages. */
   private tail = Buffer.alloc(0);
   /** The stream's start while it may be a proxy client's first words (SOCKS, Trojan, VLESS; undefined once it cannot). */
   private socks: Buffer | undefined = Buffer.alloc(0);
@@ -305,14 +360,17 @@ export class InnerSessionScan {
   private ssh = new Set<string>(['']);
 
   read(data: Buffer): string | undefined {
+    if (quicInitial(data)) return 'a QUIC handshake';
+    if (wireGuardInitiation(data)) return 'a WireGuard handshake';
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;
     for (let i = b.indexOf(0x16); i !== -1 && i + HEAD <= b.length; i = b.indexOf(0x16, i + 1)) {
       if (helloAt(b, i)) return 'a TLS handshake';
+      if (i + DTLS_HEAD <= b.length && dtlsHelloAt(b, i)) return 'a DTLS handshake';
     }
     for (let i = b.indexOf(0x01, 2); i !== -1 && i - 2 + V2_HEAD <= b.length; i = b.indexOf(0x01, i + 1)) {
       if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
     }
-    this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (V2_HEAD - 1))));
+    this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (DTLS_HEAD - 1))));
     if (this.socks) {
       const start = Buffer.concat([this.socks, data]);
       let open = false;

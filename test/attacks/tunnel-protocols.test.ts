@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
+import dgram from 'node:dgram';
+import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -1121,3 +1123,79 @@ t.test('twenty-second pass: a bridge target without a port, or in the Referer\'s
 
 /** A bare or bracketed IPv6 literal. */
 const isIPv6Literal = (h: string): boolean => net.isIPv6(h.replace(/^\[|\]$/g, ''));
+
+t.test('twenty-second pass: DTLS, QUIC and WireGuard handshakes through a UDP bridge are never relayed', async (t) => {
+  // A UDP-over-WebSocket bridge (wstunnel's `udp://`: each message a datagram) lets the agent run
+  // DTLS, QUIC (HTTP/3) or WireGuard to the service behind it: everything after the hello is ciphertext.
+  // QUIC's Initial as golang.org/x/net/quic wrote it: a long header (type Initial, its low bits
+  // under header protection), version, 8-byte connection ids, no token, a 2-byte length, 1,200 bytes in all.
+  const initial = (first: number, version: number, dcid: number, scid: number, token: number, size: number): Buffer => {
+    const head = Buffer.concat([Buffer.from([first]), Buffer.from([version >>> 24, (version >>> 16) & 0xff, (version >>> 8) & 0xff, version & 0xff]),
+      Buffer.from([dcid]), Buffer.alloc(dcid, 0x41), Buffer.from([scid]), Buffer.alloc(scid, 0x42), Buffer.from([token]), Buffer.alloc(token, 0x43)]);
+    const rest = size - head.length - 2;
+    return Buffer.concat([head, Buffer.from([0x40 | (rest >> 8), rest & 0xff]), crypto.randomBytes(rest)]);
+  };
+  fc.assert(fc.property(
+    fc.constantFrom([0xc0, 1], [0xd0, 0x6b3343cf], [0xc0, 0xff00001d]), fc.integer({ min: 0, max: 15 }), fc.integer({ min: 8, max: 20 }), fc.integer({ min: 0, max: 20 }),
+    fc.constantFrom(0, 16), fc.integer({ min: 1200, max: 1500 }), fc.array(fc.uint8Array({ minLength: 1, maxLength: 60 }), { maxLength: 3 }),
+    ([type, version], low, dcid, scid, token, size, before) => {
+      const scan = new InnerSessionScan();
+      const earlier = before.map((d) => scan.read(Buffer.from(d))).find(Boolean);
+      const found = earlier ?? scan.read(initial(type! | low, version!, dcid, scid, token, size));
+      if (found !== 'a QUIC handshake' && !earlier) throw new Error(`${version!.toString(16)} ${dcid}/${scid}/${token} ${size}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // WireGuard's handshake initiation (a VPN through the bridge), first or after other datagrams.
+  for (const before of [[], [Buffer.from('hello')]]) {
+    const scan = new InnerSessionScan();
+    const found = [...before, Buffer.concat([Buffer.from([1, 0, 0, 0]), crypto.randomBytes(144)])].map((d) => scan.read(d)).find(Boolean);
+    t.equal(found, 'a WireGuard handshake', `WireGuard's initiation after ${before.length} datagrams`);
+  }
+  // Controls: QUIC-like datagrams a server drops (under 1,200 bytes, an unknown version), a
+  // short-header packet, a DNS query, a STUN binding request.
+  for (const d of [initial(0xc0, 1, 8, 8, 0, 1199), initial(0xc0, 0x0a0a0a0a, 8, 8, 0, 1200), Buffer.concat([Buffer.from([0x41]), crypto.randomBytes(1250)]),
+    Buffer.from('12340100000100000000000007616c6c6f776564076578616d706c650000010001', 'hex'), Buffer.from('000100002112a442', 'hex')]) {
+    t.equal(new InnerSessionScan().read(d), undefined, d.subarray(0, 12).toString('hex'));
+  }
+
+  // Live: OpenSSL's DTLS client through a UDP bridge (its datagrams sent as messages through
+  // Airlock, each written by the bridge to a UDP service), cut anywhere in process too.
+  const service = dgram.createSocket('udp4');
+  const got: Buffer[] = [];
+  service.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => service.bind(0, '127.0.0.1', r));
+  t.teardown(() => service.close());
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const out = dgram.createSocket('udp4');
+      ws.on('message', (d: Buffer) => out.send(d, service.address().port, '127.0.0.1'));
+      ws.on('close', () => out.close());
+    },
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const front = dgram.createSocket('udp4');
+  await new Promise<void>((r) => front.bind(0, '127.0.0.1', r));
+  t.teardown(() => front.close());
+  const hellos: Buffer[] = [];
+  const code = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`ws://allowed.example:${bridge.port}/udp`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => {
+      front.on('message', (m) => { hellos.push(m); if (ws.readyState === WebSocket.OPEN) ws.send(m, { binary: true }); });
+      const client = spawn('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${front.address().port}`], { stdio: ['pipe', 'ignore', 'ignore'] });
+      t.teardown(() => void client.kill());
+    });
+    ws.on('close', (c) => resolve(c));
+    ws.on('error', () => resolve(-1));
+    setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+  });
+  t.equal(code, 1008, 'the tunnel is closed at the DTLS hello');
+  t.ok(hellos.length > 0 && hellos[0]![0] === 0x16 && hellos[0]![1] === 0xfe, 'OpenSSL sent a DTLS hello');
+  const { found, points } = scanCut(hellos[0]!, [5, 13, 40]);
+  t.equal(found, 'a DTLS handshake', `the hello cut at ${points.join(',')} is seen too`);
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(got, [], 'the UDP service behind the bridge got nothing');
+  // Control: other datagrams go on.
+  const dns = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from('12340100000100000000000007616c6c6f776564076578616d706c650000010001', 'hex')], 'latin1');
+  t.not(dns.code, 1008, 'a DNS query goes on');
+});
