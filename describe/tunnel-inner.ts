@@ -21,7 +21,8 @@
 //   gost's or wstunnel's: it dials whatever the request names; twenty-first pass), and Trojan's
 //   and VLESS's requests there (the proxies V2Ray, Xray and trojan-go carry over WebSockets);
 //   gost's relay requests there, and a smux or yamux session's first frame (gost's `mws`, kcptun,
-//   frp: every stream of it another stream no reading follows; twenty-second pass);
+//   frp: every stream of it another stream no reading follows), and a PROXY protocol header there
+//   (the client's address a service behind the bridge believes; twenty-second pass);
 // - an HTTP/0.9 request, `GET <target>` and no version (Python's http.server and nginx still run
 //   it), as the stream's first line: a server reads 0.9 only as a connection's first request, and
 //   a line ends at LF, at a message's end (a line bridge adds one) or where the agent stops
@@ -277,10 +278,35 @@ function muxStart(b: Buffer): boolean | undefined {
   return b.readUInt32BE(4) !== 0;
 }
 
+/** PROXY protocol v2's signature (HAProxy's proxy-protocol.txt §2.2). */
+const PROXY_V2 = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
+const PROXY_V1 = Buffer.from('PROXY ');
+
+/**
+ * A PROXY protocol header at the stream's start (twenty-second pass): a bridge set to send one
+ * (wstunnel's `proxy_protocol`) has its service read the client's address from it, and a service
+ * that reads one from whoever connects (HAProxy's `accept-proxy`, nginx's `proxy_protocol`) takes
+ * the agent's word for it: `PROXY TCP4 127.0.0.1 …` to a service trusting loopback. Version 1's
+ * `PROXY TCP4|TCP6|UNKNOWN`, version 2's 12-byte signature.
+ */
+function proxyHeaderStart(b: Buffer): boolean | undefined {
+  if (b[0] === 0x0d) {
+    const n = Math.min(b.length, PROXY_V2.length);
+    return b.subarray(0, n).equals(PROXY_V2.subarray(0, n)) ? (n === PROXY_V2.length ? true : undefined) : false;
+  }
+  const n = Math.min(b.length, PROXY_V1.length);
+  if (!b.subarray(0, n).equals(PROXY_V1.subarray(0, n))) return false;
+  const rest = b.subarray(PROXY_V1.length, PROXY_V1.length + 7).toString('latin1');
+  if (PROXY_V1_PROTOCOLS.some((p) => rest.startsWith(p))) return true;
+  return PROXY_V1_PROTOCOLS.some((p) => p.startsWith(rest)) ? undefined : false;
+}
+const PROXY_V1_PROTOCOLS = ['TCP4 ', 'TCP6 ', 'UNKNOWN'];
+
 /** The proxy protocols read at a stream's start (each names the host its server dials next), with the most of the start each reads. */
 const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> = [
   ['a SOCKS request', socksStart, SOCKS_START], ['a Trojan request', trojanStart, SOCKS_START], ['a VLESS request', vlessStart, SOCKS_START],
   ['a relay request (gost)', relayStart, RELAY_MAX], ['a multiplexed session (smux or yamux)', muxStart, YAMUX_HEAD],
+  ['a PROXY protocol header', proxyHeaderStart, SOCKS_START],
 ];
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */

@@ -1199,3 +1199,49 @@ t.test('twenty-second pass: DTLS, QUIC and WireGuard handshakes through a UDP br
   const dns = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from('12340100000100000000000007616c6c6f776564076578616d706c650000010001', 'hex')], 'latin1');
   t.not(dns.code, 1008, 'a DNS query goes on');
 });
+
+t.test('twenty-second pass: a PROXY protocol header at a tunnel\'s start is never relayed', async (t) => {
+  // A service behind the bridge that reads the client's address from a PROXY header (HAProxy's
+  // `accept-proxy`, nginx's `proxy_protocol`, a service behind wstunnel's `proxy_protocol`) took
+  // the agent's word for it: `PROXY TCP4 127.0.0.1 …` to a service trusting loopback.
+  const v2 = (family: number): Buffer => Buffer.concat([Buffer.from('0d0a0d0a000d0a515549540a', 'hex'), Buffer.from([0x21, family, 0, 12, 127, 0, 0, 1, 10, 0, 0, 5, 0x30, 0x39, 0, 22])]);
+  fc.assert(fc.property(
+    fc.constantFrom('PROXY TCP4 127.0.0.1 10.0.0.5 12345 22\r\n', 'PROXY TCP6 ::1 ::1 12345 22\r\n', 'PROXY UNKNOWN\r\n'), fc.constantFrom('', 'SSH-?', 'hello'), fc.boolean(), fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(),
+    (line, after, binary, cuts, emptyFirst) => {
+      const stream = binary ? Buffer.concat([v2(0x11), Buffer.from(after)]) : Buffer.from(line + after);
+      const { found, points } = scanCut(stream, cuts, emptyFirst);
+      if (found !== 'a PROXY protocol header') throw new Error(`${JSON.stringify(stream.toString('latin1'))} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: prose beginning with the word, a PROXY line after the start, CRLF then text.
+  for (const msgs of [['PROXY settings are fine\n'], ['hello\n', 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n'], ['\r\n\r\nhello'], ['proxy tcp4 x\n']]) {
+    const scan = new InnerSessionScan();
+    t.equal(msgs.map((m) => scan.read(Buffer.from(m))).find(Boolean), undefined, JSON.stringify(msgs));
+  }
+  // Live: a service behind a bridge that trusts the PROXY header's source (admin for loopback).
+  const admin: string[] = [];
+  const service = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', (d: Buffer) => {
+      const m = /^PROXY TCP4 (\S+) /.exec(d.toString('latin1'));
+      if (m?.[1] === '127.0.0.1') admin.push(d.toString('latin1'));
+      s.end();
+    });
+  });
+  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+  t.teardown(() => service.close());
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect((service.address() as net.AddressInfo).port, '127.0.0.1');
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => s.write(d));
+      ws.on('close', () => s.end());
+    },
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 22\r\nDELETE all\r\n')], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed at the PROXY header');
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(admin, [], 'the service never took the agent for loopback');
+});
