@@ -10,7 +10,7 @@
 // Read: wstunnel's JWT in `Sec-WebSocket-Protocol` (`authorization.bearer.<jwt>`, claims `r` and
 // `rp`; its server does not check the signature unless told to), its older path form
 // (`/…/tcp/<host>/<port>`), and a query naming a host with a port (`?host=db&port=5432`,
-// `?target=db:5432`, `remote`, `dest`, …). Twenty-second pass: a host without a port too, dialled
+// `?target=db:5432`, `remote`, `dest`, …, also written as a URL: `tcp://db:5432`). Twenty-second pass: a host without a port too, dialled
 // at the bridge's own default (WeTTY's `?host=admin.example` is its ssh port 22), when it is a
 // dotted name, an address or `localhost` (a chat's `?to=alice` names none); and the query of the
 // upgrade's `Referer` as well, which WeTTY merges into its ssh options (`host`, `port`), read on
@@ -41,9 +41,11 @@ export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondT
     return undefined;
   }
   const named: Array<{ host: string; port: string | undefined; why: string }> = [];
-  const add = (value: string, port: string | undefined, why: string): void => {
+  const add = (given: string, port: string | undefined, why: string): void => {
+    // A target written as a URL (`tcp://admin.example:22`, `ssh://root@admin.example/`) names its authority.
+    const value = given.trim().replace(/^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*).*$/is, '$1');
     // A bare IPv6 literal (`?host=::1`) is dialled as one.
-    const m = HOST_PORT.exec(isIPv6(value.trim()) ? `[${value.trim()}]` : value.trim());
+    const m = HOST_PORT.exec(isIPv6(value) ? `[${value}]` : value);
     const p = m?.[2] ?? port;
     if (!m) return;
     if (p !== undefined) {

@@ -1067,6 +1067,11 @@ t.test('twenty-second pass: a bridge target without a port, or in the Referer\'s
       if (!Array.isArray(found) || found.length !== 1 || found[0]!.request.url !== want) throw new Error(`${place} ${url} ${headers.join(': ')} ${JSON.stringify(found)}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
+  // A target written as a URL names its authority.
+  for (const [v, want] of [['tcp://admin.example:22', 'ws://admin.example:22/'], ['ssh://root@admin.example/', 'ws://admin.example/'], ['TCP://[::1]:5432', 'ws://[::1]:5432/'], ['mysql://u:p@10.0.0.5:3306/db?x=1', 'ws://10.0.0.5:3306/']]) {
+    const found = bridgeTargets([], `ws://allowed.example/ws?target=${encodeURIComponent(v!)}`);
+    t.equal(Array.isArray(found) ? found[0]?.request.url : JSON.stringify(found), want, `?target=${v}`);
+  }
   // Controls: words of chats and games, a wallet address, a Referer naming nothing.
   for (const [url, headers] of [['ws://allowed.example/ws?host=eu1', []], ['ws://allowed.example/chat?to=alice', []], ['ws://allowed.example/sub?address=0x52908400098527886E0F7030069857D2E4169EE7', []],
     ['ws://allowed.example/ws', ['Referer', 'https://allowed.example/app?tab=2']], ['ws://allowed.example/ws', ['Referer', 'not a url']]] as const) {
