@@ -6,7 +6,8 @@
 //   refuse a database's own way into TLS (PostgreSQL's SSLRequest, MySQL's SSL flag, TDS
 //   encryption); this finds the hello itself wherever it starts (after a STARTTLS line, cut
 //   across messages, cut into records of a byte each), in the SSL 2 record format too (OpenSSL
-//   3 still parses such a hello and negotiates TLS 1.2 from it: twenty-first pass);
+//   3 still parses such a hello and negotiates TLS 1.2 from it: twenty-first pass); DTLS's hello
+//   a QUIC Initial datagram and WireGuard's handshake through a UDP bridge too (twenty-second pass);
 // - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext. Read as
 //   OpenSSH's sshd reads it (`sscanf("SSH-%d.%d-%[^\n]")`, major 2 or 1.99): `SSH-02.0-`,
 //   `SSH- 2.0-`, `SSH-+2.5-` are accepted there too (twenty-first pass);
@@ -19,10 +20,15 @@
 // - a SOCKS 4 or 5 client's first words at the stream's start (a SOCKS proxy behind the bridge,
 //   gost's or wstunnel's: it dials whatever the request names; twenty-first pass), and Trojan's
 //   and VLESS's requests there (the proxies V2Ray, Xray and trojan-go carry over WebSockets);
+//   gost's relay requests there, and a smux or yamux session's first frame (gost's `mws`, kcptun,
+//   frp: every stream of it another stream no reading follows), and a PROXY protocol header there
+//   (the client's address a service behind the bridge believes; twenty-second pass);
 // - an HTTP/0.9 request, `GET <target>` and no version (Python's http.server and nginx still run
 //   it), as the stream's first line: a server reads 0.9 only as a connection's first request, and
 //   a line ends at LF, at a message's end (a line bridge adds one) or where the agent stops
-//   (twenty-first pass). A chat's first message `GET /help` is refused with it.
+//   (twenty-first pass). Its target is any word: Python serves `GET deny/x` from its folder as
+//   `/deny/x` (twenty-second pass). A chat's first message `GET /help`, and Redis's inline
+//   `GET key` as a stream's very first line (the same bytes), are refused with it.
 
 /** Bytes of a TLS handshake record's start that identify it: the record header (5), the handshake type (1). */
 const HEAD = 6;
@@ -44,6 +50,60 @@ function helloAt(b: Buffer, i: number): boolean {
   // be one a hello has (under 2^18), so random bytes match no more often than before.
   return b[i + 2]! <= 0x04 || record === 1 || i + 6 >= b.length || b[i + 6]! <= 0x02;
 }
+
+/** Bytes of a DTLS record's start that identify a hello in it (the record header 13, the handshake type 1). */
+const DTLS_HEAD = 14;
+
+/**
+ * Whether `b` at `i` starts a DTLS record whose fragment begins a ClientHello or ServerHello (a
+ * UDP bridge, wstunnel's `udp://`: each message a datagram; twenty-second pass): content type 22,
+ * a DTLS record version (0xfeff 1.0, 0xfefd 1.2, as DTLS 1.3's hello says too), epoch 0, a length
+ * a record may have, handshake type 1 or 2.
+ */
+function dtlsHelloAt(b: Buffer, i: number): boolean {
+  if (b[i] !== 0x16 || b[i + 1] !== 0xfe || (b[i + 2] !== 0xff && b[i + 2] !== 0xfd) || b[i + 3] !== 0 || b[i + 4] !== 0) return false;
+  const record = b.readUInt16BE(i + 11);
+  return record >= 1 && record <= 0x4800 && (b[i + 13] === 0x01 || b[i + 13] === 0x02);
+}
+
+/** A QUIC variable-length integer at `at`: its value and length, or undefined past the end. */
+function varint(b: Buffer, at: number): { value: number; length: number } | undefined {
+  if (at >= b.length) return undefined;
+  const length = 1 << (b[at]! >> 6);
+  if (at + length > b.length) return undefined;
+  let value = b[at]! & 0x3f;
+  for (let k = 1; k < length; k++) value = value * 256 + b[at + k]!;
+  return { value, length };
+}
+
+/**
+ * Whether a message is a QUIC Initial datagram (HTTP/3 to the service behind a UDP bridge: its
+ * requests and everything after are ciphertext no reader judges; twenty-second pass): a long
+ * header of QUIC v1, v2 or a draft whose type is Initial (its bits are not under header
+ * protection), connection ids of at most 20 bytes, a token and a length that fit, padded to the
+ * 1,200 bytes a server requires of a client's first datagram.
+ */
+function quicInitial(b: Buffer): boolean {
+  if (b.length < 1200 || (b[0]! & 0xc0) !== 0xc0) return false;
+  const version = b.readUInt32BE(1);
+  const type = (b[0]! >> 4) & 3;
+  if (!(version === 1 && type === 0) && !(version === 0x6b3343cf && type === 1) && !(version >>> 8 === 0xff0000 && type === 0)) return false;
+  const dcid = b[5]!;
+  if (dcid > 20 || 7 + dcid > b.length) return false;
+  const scid = b[6 + dcid]!;
+  if (scid > 20) return false;
+  const token = varint(b, 7 + dcid + scid);
+  if (!token) return false;
+  const length = varint(b, 7 + dcid + scid + token.length + token.value);
+  return length !== undefined && 7 + dcid + scid + token.length + token.value + length.length + length.value <= b.length;
+}
+
+/**
+ * Whether a message is WireGuard's handshake initiation (a VPN through a UDP bridge; twenty-second
+ * pass): type 1, three zero bytes, then sender, ephemeral key, sealed static key and timestamp,
+ * and two MACs, 148 bytes exactly.
+ */
+const wireGuardInitiation = (b: Buffer): boolean => b.length === 148 && b[0] === 1 && b[1] === 0 && b[2] === 0 && b[3] === 0;
 
 /** Bytes of an SSL 2 record's start that identify a hello in it (header 2, type 1, version 2, three lengths 6). */
 const V2_HEAD = 11;
@@ -151,8 +211,103 @@ function vlessStart(b: Buffer): boolean | undefined {
   return b.length >= at + 5 + n ? true : undefined;
 }
 
-/** The proxy protocols read at a stream's start: each names the host its server dials next. */
-const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined]> = [['a SOCKS request', socksStart], ['a Trojan request', trojanStart], ['a VLESS request', vlessStart]];
+/** A relay request's features may take this many bytes (a 2-byte length). */
+const RELAY_MAX = 4 + 0xffff;
+
+/**
+ * gost's relay protocol at the stream's start (`relay+ws`, `relay+mws`: its server dials the
+ * address the request names; twenty-second pass), as go-gost/relay writes and reads it: version 1,
+ * a command (connect, bind, associate; the UDP flag 0x80), the features' length, then features
+ * (user, address, tunnel, network: gost refuses an unknown one) filling that length exactly, an
+ * address or a tunnel among them. The features may repeat (the last address wins there), so the
+ * whole length is read, up to RELAY_MAX. Undefined while what has come may still become one.
+ */
+function relayStart(b: Buffer): boolean | undefined {
+  if (b[0] !== 1) return false;
+  if (b.length < 2) return undefined;
+  if ((b[1]! & 0x70) !== 0 || (b[1]! & 0x0f) < 1 || (b[1]! & 0x0f) > 3) return false;
+  if (b.length < 4) return undefined;
+  const end = 4 + b.readUInt16BE(2);
+  let at = 4;
+  let names = false;
+  while (at < end) {
+    if (b.length < at + 3) return b[at] === undefined || (b[at]! >= 1 && b[at]! <= 4) ? undefined : false;
+    const type = b[at]!;
+    const len = b.readUInt16BE(at + 1);
+    if (type < 1 || type > 4 || at + 3 + len > end) return false;
+    if (b.length < at + 3 + len) return undefined;
+    const f = b.subarray(at + 3, at + 3 + len);
+    if (type === 2) {
+      // ATYP 1 (4 bytes), 3 (a length, then the name), 4 (16 bytes), then the port.
+      const addr = f[0] === 1 ? 4 : f[0] === 4 ? 16 : f[0] === 3 && f.length > 1 ? 1 + f[1]! : -1;
+      if (addr < 0 || f.length < 3 + addr) return false;
+      names = true;
+    } else if (type === 3) {
+      if (len < 16) return false;
+      names = true;
+    } else if (type === 1 ? len < 2 || len < 2 + f[0]! : len < 2) return false;
+    at += 3 + len;
+  }
+  return names;
+}
+
+/** A smux frame header (xtaci/smux v1 or v2: version, command, little-endian length and stream id). */
+const SMUX_HEAD = 8;
+/** A yamux frame header (hashicorp/yamux: version 0, type, flags, stream id and length, big-endian). */
+const YAMUX_HEAD = 12;
+
+/**
+ * A stream multiplexer's session at the stream's start (twenty-second pass): gost's `mws`
+ * transports, kcptun, frp and trojan-go carry smux or yamux inside the WebSocket, and each of its
+ * streams is another stream (a SOCKS or relay request at its own start, a database session) that
+ * no reading here follows. Its first frame opens a stream: smux's SYN (version 1 or 2, command 0,
+ * length 0, a stream id), yamux's data or window update frame with the SYN flag (flags 1, a stream id).
+ */
+function muxStart(b: Buffer): boolean | undefined {
+  if (!b.length) return undefined;
+  const smux = b[0] === 1 || b[0] === 2 ? [b[0], 0, 0, 0] : undefined;
+  if (smux) {
+    for (let i = 1; i < Math.min(b.length, 4); i++) if (b[i] !== smux[i]) return false;
+    if (b.length < SMUX_HEAD) return undefined;
+    return b.readUInt32LE(4) !== 0;
+  }
+  if (b[0] !== 0) return false;
+  const want = [0, -1, 0, 1];
+  for (let i = 1; i < Math.min(b.length, 4); i++) if (want[i] === -1 ? b[i]! > 1 : b[i] !== want[i]) return false;
+  if (b.length < YAMUX_HEAD) return undefined;
+  return b.readUInt32BE(4) !== 0;
+}
+
+/** PROXY protocol v2's signature (HAProxy's proxy-protocol.txt §2.2). */
+const PROXY_V2 = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
+const PROXY_V1 = Buffer.from('PROXY ');
+
+/**
+ * A PROXY protocol header at the stream's start (twenty-second pass): a bridge set to send one
+ * (wstunnel's `proxy_protocol`) has its service read the client's address from it, and a service
+ * that reads one from whoever connects (HAProxy's `accept-proxy`, nginx's `proxy_protocol`) takes
+ * the agent's word for it: `PROXY TCP4 127.0.0.1 …` to a service trusting loopback. Version 1's
+ * `PROXY TCP4|TCP6|UNKNOWN`, version 2's 12-byte signature.
+ */
+function proxyHeaderStart(b: Buffer): boolean | undefined {
+  if (b[0] === 0x0d) {
+    const n = Math.min(b.length, PROXY_V2.length);
+    return b.subarray(0, n).equals(PROXY_V2.subarray(0, n)) ? (n === PROXY_V2.length ? true : undefined) : false;
+  }
+  const n = Math.min(b.length, PROXY_V1.length);
+  if (!b.subarray(0, n).equals(PROXY_V1.subarray(0, n))) return false;
+  const rest = b.subarray(PROXY_V1.length, PROXY_V1.length + 7).toString('latin1');
+  if (PROXY_V1_PROTOCOLS.some((p) => rest.startsWith(p))) return true;
+  return PROXY_V1_PROTOCOLS.some((p) => p.startsWith(rest)) ? undefined : false;
+}
+const PROXY_V1_PROTOCOLS = ['TCP4 ', 'TCP6 ', 'UNKNOWN'];
+
+/** The proxy protocols read at a stream's start (each names the host its server dials next), with the most of the start each reads. */
+const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> = [
+  ['a SOCKS request', socksStart, SOCKS_START], ['a Trojan request', trojanStart, SOCKS_START], ['a VLESS request', vlessStart, SOCKS_START],
+  ['a relay request (gost)', relayStart, RELAY_MAX], ['a multiplexed session (smux or yamux)', muxStart, YAMUX_HEAD],
+  ['a PROXY protocol header', proxyHeaderStart, SOCKS_START],
+];
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
@@ -190,22 +345,21 @@ function next(state: number, c: number): number | undefined {
 }
 /**
  * Where the reading of the stream's first line as an HTTP/0.9 request stands: 0 before it (blanks
- * and line ends a server skips), 1–3 matched n bytes of `GET`, 4 blanks, 5 a scheme, 6–7 its `:/`,
- * 8 in the target, 9 blanks after it (a third word makes it no 0.9 request).
+ * and line ends a server skips), 1–3 matched n bytes of `GET`, 4 blanks, 8 in the target (any
+ * word), 9 blanks after it (a third word makes it no 0.9 request).
  */
 function next09(state: number, c: number): number | undefined {
   const b = blank(c);
   if (state === 0) return b ? 0 : c === GET[0] ? 1 : undefined;
   if (state < 3) return c === GET[state] ? state + 1 : undefined;
-  if (state === 3 || state === 4) return b ? 4 : state === 3 ? undefined : c === 0x2f ? 8 : alpha(c) ? 5 : undefined;
-  if (state === 5) return alpha(c) || digit(c) || c === 0x2b || c === 0x2d || c === 0x2e ? 5 : c === 0x3a ? 6 : undefined;
-  if (state === 6 || state === 7) return c === 0x2f ? state + 1 : undefined;
+  // Any word is a target: Python serves a relative one (`GET deny/x`, `GET secret.txt`) from its
+  // folder as it serves `/deny/x` (twenty-second pass).
+  if (state === 3 || state === 4) return b ? 4 : state === 3 ? undefined : 8;
   if (state === 8) return b ? 9 : 8;
   return b ? 9 : undefined;
 }
 /** The 0.9 reading holds a whole request line once it is in the target or the blanks after it. */
 const whole09 = (state: number | undefined): boolean => state === 8 || state === 9;
-const alpha = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 
 /** After `HTTP/`: the version's major digits, its dot, a minor digit (Python reads `HTTP/<digits>.<digits>`, else 400). */
 const VERSION = 5 + HTTP.length;
@@ -219,7 +373,7 @@ const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
  * as a set of states (at most a dozen, whatever the number of messages).
  */
 export class InnerSessionScan {
-  /** The last V2_HEAD - 1 bytes of the stream so far: a hello cut across messages. */
+  /** The last DTLS_HEAD - 1 bytes of the stream so far: a hello cut across messages. */
   private tail = Buffer.alloc(0);
   /** The stream's start while it may be a proxy client's first words (SOCKS, Trojan, VLESS; undefined once it cannot). */
   private socks: Buffer | undefined = Buffer.alloc(0);
@@ -232,19 +386,23 @@ export class InnerSessionScan {
   private ssh = new Set<string>(['']);
 
   read(data: Buffer): string | undefined {
+    if (quicInitial(data)) return 'a QUIC handshake';
+    if (wireGuardInitiation(data)) return 'a WireGuard handshake';
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;
     for (let i = b.indexOf(0x16); i !== -1 && i + HEAD <= b.length; i = b.indexOf(0x16, i + 1)) {
       if (helloAt(b, i)) return 'a TLS handshake';
+      if (i + DTLS_HEAD <= b.length && dtlsHelloAt(b, i)) return 'a DTLS handshake';
     }
     for (let i = b.indexOf(0x01, 2); i !== -1 && i - 2 + V2_HEAD <= b.length; i = b.indexOf(0x01, i + 1)) {
       if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
     }
-    this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (V2_HEAD - 1))));
+    this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (DTLS_HEAD - 1))));
     if (this.socks) {
       const start = Buffer.concat([this.socks, data]);
       let open = false;
-      for (const [name, read] of PROXY_STARTS) {
-        const r = start.length > SOCKS_START ? false : read(start);
+      for (const [name, read, most] of PROXY_STARTS) {
+        // Past the most a reading reads, one still open is none.
+        const r = read(start.subarray(0, most)) ?? (start.length > most ? false : undefined);
         if (r) return name;
         open ||= r === undefined;
       }

@@ -10,7 +10,11 @@
 // Read: wstunnel's JWT in `Sec-WebSocket-Protocol` (`authorization.bearer.<jwt>`, claims `r` and
 // `rp`; its server does not check the signature unless told to), its older path form
 // (`/…/tcp/<host>/<port>`), and a query naming a host with a port (`?host=db&port=5432`,
-// `?target=db:5432`, `remote`, `dest`, …). A host without a port (`?to=alice`) names no bridge target.
+// `?target=db:5432`, `remote`, `dest`, …, also written as a URL: `tcp://db:5432`). Twenty-second pass: a host without a port too, dialled
+// at the bridge's own default (WeTTY's `?host=admin.example` is its ssh port 22), when it is a
+// dotted name, an address or `localhost` (a chat's `?to=alice` names none); and the query of the
+// upgrade's `Referer` as well, which WeTTY merges into its ssh options (`host`, `port`), read on
+// upgrades and on socket.io's handshake (`EIO=`), whose first request is the socket's own there.
 import { isIPv6 } from 'node:net';
 import { bodilessTarget, type SecondTarget } from './second-targets.ts';
 import type { Rejection } from './enforcers.ts';
@@ -26,6 +30,9 @@ const MAX_BRIDGE_TARGETS = 8;
 /** A host (a name, an IPv4 or a bracketed IPv6 literal) with an optional port, as a bridge dials it. */
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?)(?::(\d{1,5}))?$/i;
 
+/** Whether a plain request is socket.io's handshake or one of its session's requests (the socket's request there is its first). */
+export const socketIoRequest = (requestUrl: string): boolean => /[?&]EIO=\d/.test(requestUrl);
+
 export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondTarget[] | { refusal: Rejection } | undefined {
   let url: URL;
   try {
@@ -33,18 +40,38 @@ export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondT
   } catch {
     return undefined;
   }
-  const named: Array<{ host: string; port: string; why: string }> = [];
-  const add = (value: string, port: string | undefined, why: string): void => {
+  const named: Array<{ host: string; port: string | undefined; why: string }> = [];
+  const add = (given: string, port: string | undefined, why: string): void => {
+    // A target written as a URL (`tcp://admin.example:22`, `ssh://root@admin.example/`) names its authority.
+    const value = given.trim().replace(/^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*).*$/is, '$1');
     // A bare IPv6 literal (`?host=::1`) is dialled as one.
-    const m = HOST_PORT.exec(isIPv6(value.trim()) ? `[${value.trim()}]` : value.trim());
+    const m = HOST_PORT.exec(isIPv6(value) ? `[${value}]` : value);
     const p = m?.[2] ?? port;
-    if (m && p !== undefined && /^\d{1,5}$/.test(p) && Number(p) <= 65535) named.push({ host: m[1]!, port: p, why });
+    if (!m) return;
+    if (p !== undefined) {
+      if (/^\d{1,5}$/.test(p) && Number(p) <= 65535) named.push({ host: m[1]!, port: p, why });
+      return;
+    }
+    // Without a port the bridge dials its default: only a host no word of a chat or a game spells.
+    const host = m[1]!.replace(/\.$/, '');
+    if (host.includes('.') || host.startsWith('[') || host.toLowerCase() === 'localhost') named.push({ host: m[1]!, port: undefined, why });
   };
-  // The query: a host-naming parameter with its port in it, or beside it.
-  const params = [...url.searchParams].map(([k, v]) => [k.toLowerCase(), v] as const);
-  // The port as `parseInt` and `Number('+22')` read it (`22abc`, ` +22`).
-  const port = params.map(([k, v]) => (PORT_NAMES.has(k) ? /^\s*\+?(\d{1,5})/.exec(v)?.[1] : undefined)).find((v) => v !== undefined);
-  for (const [k, v] of params) if (HOST_NAMES.has(k)) add(v, port, `the bridge target its ?${k}= names`);
+  // The query: a host-naming parameter with its port in it, or beside it; the Referer's as WeTTY reads it.
+  const queries: Array<[URLSearchParams, string]> = [[url.searchParams, '']];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() !== 'referer') continue;
+    try {
+      queries.push([new URL(rawHeaders[i + 1]!.trim()).searchParams, 'Referer\'s ']);
+    } catch {
+      // Not a URL: nothing a bridge reads.
+    }
+  }
+  for (const [query, whose] of queries) {
+    const params = [...query].map(([k, v]) => [k.toLowerCase(), v] as const);
+    // The port as `parseInt` and `Number('+22')` read it (`22abc`, ` +22`).
+    const port = params.map(([k, v]) => (PORT_NAMES.has(k) ? /^\s*\+?(\d{1,5})/.exec(v)?.[1] : undefined)).find((v) => v !== undefined);
+    for (const [k, v] of params) if (HOST_NAMES.has(k)) add(v, port, `the bridge target its ${whose}?${k}= names`);
+  }
   // wstunnel's older path: …/tcp/<host>/<port>.
   const path = /\/(?:tcp|udp)\/([^/]+)\/(\d{1,5})(?:\/|$)/i.exec(url.pathname);
   if (path) add(decodeURIComponent(path[1]!), path[2], 'the bridge target its path names');
@@ -64,7 +91,8 @@ export function bridgeTargets(rawHeaders: string[], requestUrl: string): SecondT
   if (named.length > MAX_BRIDGE_TARGETS) return { refusal: refusals.bad(`the upgrade names more than ${MAX_BRIDGE_TARGETS} destinations for a bridge to dial`) };
   // Each as the upgrade it amounts to (a policy allowing a host's WebSocket allows its bridge target there).
   return named.map(({ host, port: p, why }) => {
-    const target = bodilessTarget(rawHeaders, 'GET', `ws://${host}:${p}/`, `${why} (${host}:${p}, dialled behind the upgrade)`);
+    const at = p === undefined ? host : `${host}:${p}`;
+    const target = bodilessTarget(rawHeaders, 'GET', `ws://${at}/`, `${why} (${at}${p === undefined ? ', at the bridge\'s own default port' : ''}, dialled behind the upgrade)`);
     if (!target.request.headers.some(([k]) => k.toLowerCase() === 'upgrade')) target.request.headers.push(['Upgrade', 'websocket']);
     return target;
   });

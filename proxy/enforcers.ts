@@ -7,7 +7,7 @@
 // that leaves after the decision (the body past the part the description counted, WebSocket
 // frames to the upstream), and a per-message hook for WebSocket messages in both directions
 // (scrubbing, guards). Both are opt-in per request, so plain requests pay nothing for them.
-import type { Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import type { AgentInfo, RequestDescription } from '../describe/types.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
@@ -116,6 +116,17 @@ export class StreamStop extends Error {
   constructor(readonly rejection: Rejection) {
     super(rejection.detail);
   }
+}
+
+/** A stage asking `guard` before each chunk goes on; a refusal stops the stream. */
+export function guardStage(guard: () => Rejection | undefined): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const stop = guard();
+      if (stop) cb(new StreamStop(stop));
+      else cb(null, chunk);
+    },
+  });
 }
 
 /** Who sent a request, beyond what the description says: the token the agent authenticated with. */

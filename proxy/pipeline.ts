@@ -39,7 +39,7 @@ import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.t
 import { bulkTailWatch } from './bulk-tail.ts';
 import { formTailWatches } from './form-tail.ts';
 import { secondTargets } from './second-targets.ts';
-import { bridgeTargets } from './bridge-targets.ts';
+import { bridgeTargets, socketIoRequest } from './bridge-targets.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
 export interface PipelineDeps {
@@ -131,6 +131,13 @@ function bufferedWhileWaiting(headers: RequestHead['headers']): number {
   if (cl === undefined) return headers['transfer-encoding'] === undefined ? 0 : PARSER_READ_BYTES;
   const n = Number(cl);
   return Number.isFinite(n) && n >= 0 ? Math.min(n, PARSER_READ_BYTES) : PARSER_READ_BYTES;
+}
+
+/** Two readings' second targets as one: a refusal of either wins. */
+function bothTargets(a: ReturnType<typeof secondTargets>, b: ReturnType<typeof secondTargets>): ReturnType<typeof secondTargets> {
+  if (a && 'refusal' in a) return a;
+  if (b && 'refusal' in b) return b;
+  return a && b ? [...a, ...b] : a ?? b;
 }
 
 export class Pipeline {
@@ -395,7 +402,9 @@ export class Pipeline {
       : otherForwardedHost(x.head.rawHeaders, { hostname: described.request.host, port: described.request.port }, described.request.scheme);
     if (otherHost) return { ...refusals.misdirected(`the request names two hosts: ${otherHost}; send it to that host, or without the header`), ...(decision.rule ? { rule: decision.rule } : {}) };
     // An upgrade has no body: what it may name is the destination a bridge dials behind it.
-    return this.decideSecondTargets(x, decision, x.upgrade ? () => bridgeTargets(x.head.rawHeaders, x.url) : undefined);
+    // (socket.io's handshake too: its server hands the socket its first request, a plain GET, whose Referer WeTTY reads.)
+    return this.decideSecondTargets(x, decision, x.upgrade ? () => bridgeTargets(x.head.rawHeaders, x.url)
+      : socketIoRequest(x.url) ? () => bothTargets(bridgeTargets(x.head.rawHeaders, x.url), secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET', decision.action !== 'allow')) : undefined);
   }
 
   /**

@@ -385,7 +385,7 @@ export class TunnelSql {
     else if (decision.action === 'deny') refusal = denial(decision);
     else if (decision.action === 'approve' && s.message === 'B' && this.approvedParse(s, decision)) {
       // The human approved this statement's text when it was parsed, at this risk or higher: its
-      // values made it no riskier, so it is not asked about twice.
+      // values made it no riskier, so this execution is not asked about twice.
       ctx.audit.approval = 'approved-at-parse';
     } else if (decision.action === 'approve') {
       const holders = this.pipeline.approvalHolders();
@@ -453,17 +453,31 @@ export class TunnelSql {
   /** Texts a Parse paid for whose Bind has not come yet, by digest (how many of each). */
   private readonly parsedUnbound = new Map<string, number>();
 
-  /** Texts a human approved at Parse in this tunnel, with the risk approved (bounded: the oldest forgotten). */
-  private readonly approvedTexts = new Map<string, number>();
+  /** Texts a human approved at Parse in this tunnel, with the risk of each approval not yet used by a Bind (bounded: the oldest forgotten). */
+  private readonly approvedTexts = new Map<string, number[]>();
 
   private noteApproved(s: CarriedStatement, d: EngineDecision): void {
-    if (this.approvedTexts.size >= 1000) this.approvedTexts.delete(this.approvedTexts.keys().next().value!);
-    this.approvedTexts.set(digest(String(s.body.query)), riskRank[d.approval?.risk ?? 'medium']);
+    const key = digest(String(s.body.query));
+    if (!this.approvedTexts.has(key) && this.approvedTexts.size >= 1000) this.approvedTexts.delete(this.approvedTexts.keys().next().value!);
+    const risks = this.approvedTexts.get(key) ?? [];
+    if (risks.length < 16) risks.push(riskRank[d.approval?.risk ?? 'medium']!);
+    this.approvedTexts.set(key, risks);
   }
 
+  /**
+   * Whether the human approved this Bind's text at its Parse: once. The approval is for that
+   * execution; another Bind of it (a named statement run again with other values) is asked about
+   * again (twenty-second pass: one approval ran any number of writes).
+   */
   private approvedParse(s: CarriedStatement, d: EngineDecision): boolean {
-    const approved = this.approvedTexts.get(digest(String(s.body.query)));
-    return approved !== undefined && d.approval?.step_up !== true && !d.approval?.because?.length && riskRank[d.approval?.risk ?? 'medium'] <= approved;
+    const key = digest(String(s.body.query));
+    const risks = this.approvedTexts.get(key);
+    if (!risks || d.approval?.step_up === true || d.approval?.because?.length) return false;
+    const at = risks.findIndex((approved) => riskRank[d.approval?.risk ?? 'medium']! <= approved);
+    if (at < 0) return false;
+    risks.splice(at, 1);
+    if (!risks.length) this.approvedTexts.delete(key);
+    return true;
   }
 
   /** One statement's record: its twin's description and decision, what became of it, and the tunnel it came through. */

@@ -12,7 +12,7 @@ import { processDescriptorBounds } from '../lib/descriptors.ts';
 import { CheckedHttpAgent, CheckedHttpsAgent, type ConnectionCheck } from './checked-dial.ts';
 import { CREDENTIAL_RECHECK_MS, watchCredentials } from './credential-watch.ts';
 import { DestinationError } from './destination.ts';
-import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type Rejection, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
+import { StreamStop, egressMeterOf, guardStage, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type Rejection, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
 import { flatten, responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
@@ -306,7 +306,8 @@ class HttpForward {
     }
     // Bytes past what the description counted are charged to byte budgets as they leave.
     const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
-    const stages = meter ? [...transforms, meterStage(meter)] : transforms;
+    // Its rest leaves only while records can be written, as a new request would (twenty-second pass).
+    const stages = [...transforms, ...(meter ? [meterStage(meter)] : []), ...(body.truncated ? [guardStage(() => this.upstream.opts.pipeline.auditUnavailable())] : [])];
     const source = Readable.from(bodyChunks(this.req, body));
     // An upload past the capture lasts as long as the agent keeps sending: like a WebSocket, it
     // stops when the live policy no longer lets it through (its token is watched for the whole

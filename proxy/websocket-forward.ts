@@ -9,7 +9,7 @@ import { finished } from 'node:stream/promises';
 import type tls from 'node:tls';
 import type { WebSocket } from 'ws';
 import type { AuditRecord } from '../state/audit-log.ts';
-import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type Enforcer, type Rejection, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
+import { StreamStop, egressMeterOf, guardStage, responseGuardOf, responseStages, type Enforcer, type Rejection, type RequestContext, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
 import { watchLasting } from './lasting-request.ts';
 import { responseHeaders } from './http-util.ts';
@@ -145,6 +145,12 @@ export class WebSocketForward {
       judgeHolding: () => sql.holding(),
       observe: (m) => sql.observe(m),
       onMessage: (m) => {
+        // Nothing leaves while records cannot be written, as no request does (twenty-second pass:
+        // an open tunnel went on relaying while every new request got 503 audit-unavailable).
+        if (m.to === 'upstream') {
+          const unaudited = this.opts.pipeline.auditUnavailable();
+          if (unaudited) return unaudited;
+        }
         for (const e of enforcers) {
           const r = e.onMessage!(ctx, m);
           if (r) return r;
@@ -213,17 +219,6 @@ async function settle(stages: Transform[]): Promise<Error | undefined> {
   } catch (err) {
     return err as Error;
   }
-}
-
-/** A stage asking the enforcers' guard before each chunk goes on; a refusal stops the stream. */
-function guardStage(guard: ResponseGuard): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      const stop = guard();
-      if (stop) cb(new StreamStop(stop));
-      else cb(null, chunk);
-    },
-  });
 }
 
 /** The record written when a WebSocket tunnel ends (same id as its upgrade's): what crossed it, how it ended. */

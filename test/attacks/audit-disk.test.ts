@@ -15,7 +15,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AuditLog } from '../../state/audit-log.ts';
 import { startAirlock } from '../../runtime/airlock.ts';
-import { fixtures, isProblem, startUpstream, tempDir, viaProxy } from './helpers.ts';
+import net from 'node:net';
+import { WebSocket } from 'ws';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { eventually, fixtures, isProblem, startUpstream, tempDir, viaProxy } from './helpers.ts';
+import { startWsUpstream } from './websocket-helpers.ts';
 
 /** An allow-all Airlock on `home` with one agent, and an upstream it may reach as up.test. */
 async function allowAllAirlock(t: Test, home: string): Promise<{ up: Awaited<ReturnType<typeof startUpstream>>; airlock: Awaited<ReturnType<typeof startAirlock>>; auth: string }> {
@@ -115,6 +119,61 @@ t.test('disk full: 503 audit-unavailable, nothing forwarded; space returns: reco
   t.same(missing, [], `every one of the ${answered.size} answered requests is recorded exactly once`);
   const statusOf = new Map(parsed.map((r) => [r?.url ? new URL(r.url).pathname : '', r?.status]));
   t.ok([...answered].every(([p, s]) => statusOf.get(p) === s), 'with the status the agent got');
+});
+
+t.test('twenty-second pass: disk full while a WebSocket and an upload stream: nothing more leaves on them until records can be written', async (t) => {
+  // A request refused 503 while records cannot be written may not go on as a stream opened just
+  // before: a WebSocket's messages and an upload's rest kept leaving, and the records of what
+  // crossed (the tunnel's end, the upload's) had nowhere to go.
+  const mnt = tempDir(t, 'airlock-tmpfs-');
+  if (process.getuid?.() !== 0 || !tryMount(mnt, '2m')) {
+    t.skip('SKIPPED LOUDLY: mounting a small tmpfs (to make the disk really full) needs root with CAP_SYS_ADMIN; this machine refused', () => undefined);
+    return;
+  }
+  t.teardown(() => execFileSync('umount', ['-l', mnt]));
+  const home = path.join(mnt, 'home');
+  const ws = await startWsUpstream(t);
+  const up = await startUpstream(t);
+  const airlock = await startAirlock({
+    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1, bodyCap: 4096,
+    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${ws.port}`],
+  });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('agent');
+  const auth = `Basic ${Buffer.from(`agent:${token}`).toString('base64')}`;
+  const proxyUrl = `http://agent:${token}@127.0.0.1:${airlock.proxyAddress.port}`;
+  // The WebSocket, open and used.
+  const client = new WebSocket(`ws://up.test:${ws.port}/stream`, { agent: new HttpProxyAgent(proxyUrl), perMessageDeflate: false });
+  let closed = 0;
+  client.on('close', (c) => { closed = c; });
+  client.on('error', () => undefined);
+  await new Promise<void>((r, j) => client.once('open', () => r()).once('error', j));
+  client.send('before');
+  t.ok(await eventually(() => ws.conns[0]?.messages.length === 1), 'a message goes while the disk has room');
+  // The upload, past the capture cap, still sending.
+  const upload = net.connect(airlock.proxyAddress.port, '127.0.0.1');
+  upload.on('error', () => undefined);
+  upload.write(`POST http://up.test:${up.port}/upload HTTP/1.1\r\nHost: up.test:${up.port}\r\nProxy-Authorization: ${auth}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  const chunk = (n: number): string => `${n.toString(16)}\r\n${'u'.repeat(n)}\r\n`;
+  upload.write(chunk(8192));
+  t.ok(await eventually(() => up.bytes().includes('u'.repeat(4096)), 5000), 'the upload streams past the capture cap');
+
+  fill(path.join(mnt, 'filler'));
+  let refused = false;
+  for (let i = 0; i < 2000 && !refused; i++) {
+    const r = await viaProxy(airlock.proxyAddress.port, `http://up.test:${up.port}/r/${i}`, { auth });
+    refused = r.status === 503;
+  }
+  t.ok(refused, 'requests get 503 once records cannot be written');
+  const uploaded = up.bytes().length;
+  client.send('while-full');
+  upload.write(chunk(8192));
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(ws.conns[0]?.messages.map((m) => m.data.toString()), ['before'], 'no message leaves on the open WebSocket');
+  t.ok(up.bytes().length - uploaded < 8192, `the upload's next chunk does not leave (${up.bytes().length - uploaded} bytes more)`);
+  t.ok(await eventually(() => closed !== 0, 3000), `the WebSocket is closed (${closed})`);
+  client.terminate();
+  upload.destroy();
 });
 
 t.test('the writer: a failed write keeps its bytes, retries, recovers; refusals beyond the memory bound are counted', async (t) => {

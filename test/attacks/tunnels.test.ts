@@ -1669,6 +1669,20 @@ t.test('a statement an open tunnel carries is held for a human like its HTTP twi
   t.equal(asked, 1, 'one approval for a Parse and its Bind');
   t.equal(await rowsOf('orders'), 1, 'the approved INSERT ran');
   await client.end();
+  // Twenty-second pass: the approval given at Parse covered every later Bind of that text, so a
+  // named statement approved once ran again with other values, never asked about: one approval,
+  // any number of writes. It covers the Bind that follows it, once.
+  let holds = 0;
+  const offNamed = queue.onChange((e) => void (e.type === 'created' && (++holds === 1 ? queue.approve(e.approval.id, { by: 'test' }) : queue.deny(e.approval.id, { by: 'test' }))));
+  const named = (await overTunnel()).client;
+  named.on('error', () => undefined);
+  await named.query({ name: 'ins', text: 'INSERT INTO orders VALUES ($1, $2)', values: [2, 'second'] });
+  const again = await named.query({ name: 'ins', text: 'INSERT INTO orders VALUES ($1, $2)', values: [3, 'third'] }).then(() => 'ran', () => 'refused');
+  offNamed();
+  t.equal(holds, 2, 'the second execution of the approved statement is held again');
+  t.equal(again, 'refused', 'and, denied, it does not run');
+  t.equal(await rowsOf('orders'), 2, 'only the approved execution inserted');
+  await named.end().catch(() => undefined);
 });
 
 t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence, store_sql and a stored id are decided', async (t) => {
