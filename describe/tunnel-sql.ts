@@ -38,7 +38,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { codeSends, codeUrls, computedLoad, decodedCode, markupParts, MAX_CODE_URLS } from './cdp-code.ts';
+import { codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, markupParts, MAX_CODE_URLS, relativeUrl, styleLoadsRelative } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -960,7 +960,19 @@ const namespaceNames = new Set(['http://www.w3.org/2000/svg', 'http://www.w3.org
 export const MAX_CDP_LOADS = 16;
 
 /** Attributes whose value is a URL the page loads (or goes to, or posts to). */
-const urlAttributes = new Set(['src', 'srcset', 'href', 'xlink:href', 'action', 'formaction', 'poster', 'data', 'background', 'ping', 'cite', 'longdesc', 'manifest', 'icon', 'codebase', 'archive', 'lowsrc', 'dynsrc']);
+const urlAttributes = new Set(['src', 'srcset', 'imagesrcset', 'href', 'xlink:href', 'action', 'formaction', 'poster', 'data', 'background', 'ping', 'cite', 'longdesc', 'manifest', 'icon', 'codebase', 'archive', 'lowsrc', 'dynsrc']);
+/** Of those, the ones holding a list of URLs parted by blanks (the others: `srcset`'s candidates parted by commas). */
+const blankListAttributes = new Set(['ping', 'archive']);
+/**
+ * Commands that give the browser a style sheet, and where its text is (a style edit's `text`): read
+ * as a style sheet, CSS escapes undone, for URLs it loads and URLs relative to the page.
+ */
+const cdpStyles: Record<string, (p: Record<string, unknown>) => unknown[]> = {
+  'CSS.setStyleSheetText': (p) => [p.text], 'CSS.addRule': (p) => [p.ruleText], 'CSS.setEffectivePropertyValueForNode': (p) => [p.value],
+  'CSS.setStyleTexts': (p) => (Array.isArray(p.edits) ? p.edits.slice(0, 1000).map((e) => (e as { text?: unknown } | null)?.text) : []),
+  // A text node may be a `<style>` element's.
+  'DOM.setNodeValue': (p) => [p.value],
+};
 
 /**
  * The URLs a CDP message has the browser load, each decided as its GET, or why it cannot be read:
@@ -1000,11 +1012,24 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       const v = (params as Record<string, unknown>)[k];
       if (v !== undefined) written(method, typeof v === 'string' ? v : JSON.stringify(v) ?? '');
     }
+    for (const css of cdpStyles[method]?.(params as Record<string, unknown>) ?? []) if (typeof css === 'string') styled(method, css);
     for (const k of cdpEncoded[method] ?? []) {
       const v = (params as Record<string, unknown>)[k];
       // A binary answer (an image: NUL bytes) loads nothing, whatever URLs its metadata names (XMP's).
       const bytes = typeof v === 'string' ? Buffer.from(v, 'base64').toString('latin1') : '';
       if (k === 'binaryResponseHeaders' || !bytes.includes('\u0000')) written(method, bytes);
+    }
+    if (method === 'Fetch.fulfillRequest' || method === 'Fetch.continueResponse') {
+      const q = params as { responseHeaders?: unknown; binaryResponseHeaders?: unknown; body?: unknown };
+      const binary = typeof q.binaryResponseHeaders === 'string' ? Buffer.from(q.binaryResponseHeaders, 'base64').toString('latin1').split('\u0000') : [];
+      const pairs = [...headerPairs(q.responseHeaders), ...binary.flatMap((x, i) => (i % 2 === 0 ? [[x, binary[i + 1]] as [string, unknown]] : []))];
+      answered(method, pairs, typeof q.body === 'string' ? Buffer.from(q.body, 'base64').toString('latin1') : '');
+    }
+    if (method === 'Network.continueInterceptedRequest' && typeof (params as { rawResponse?: unknown }).rawResponse === 'string') {
+      const raw = Buffer.from((params as { rawResponse: string }).rawResponse, 'base64').toString('latin1');
+      const cut = raw.search(/\r?\n\r?\n/);
+      const head = cut < 0 ? raw : raw.slice(0, cut);
+      answered(method, head.split(/\r?\n/).slice(1, 200).map((l) => [l.slice(0, Math.max(0, l.indexOf(':'))), l.slice(l.indexOf(':') + 1).trim()] as [string, unknown]), cut < 0 ? '' : raw.slice(cut).replace(/^\r?\n\r?\n/, ''));
     }
     if ((cdpCode[method] || cdpEncoded[method]) && !cdpLoads[method]) return;
     if (method in cdpStateFor) {
@@ -1015,9 +1040,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     if (markup) {
       const v = (params as Record<string, unknown>)[markup];
       if (typeof v !== 'string') return;
-      const parts = markupParts(v);
-      for (const [name, value] of parts.attributes) attribute(method, name, value);
-      return void written(method, parts.text);
+      return void parsed(method, v);
     }
     const key = cdpLoads[method];
     const value = key === undefined ? undefined : (params as Record<string, unknown>)[key];
@@ -1031,15 +1054,51 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   // page's own site (whose load was decided), as URL parsers read it (tabs and newlines dropped, `//`
   // and `\\` keeping the page's scheme). A style's `url(…)` loads too. An event handler or an
   // iframe's `srcdoc` is code or markup the browser runs: not read.
+  // Twenty-second pass: a URL relative to the page is refused, as code's is (`computedLoad`): the
+  // page may be one a served link reached, whose host takes that exact link only (`src="/c?d=…"`
+  // went on while `fetch('/c?d=' + d)` was refused); a style is read as a style sheet (`styled`).
   const attribute = (method: string, name: string, value: string): void => {
     const n = name.toLowerCase();
     if (/^on/.test(n) || n === 'srcdoc') refused = `${method} sets ${n}: code or markup the browser runs is not read`;
-    const urls = urlAttributes.has(n) ? value.split(',') : n === 'style' ? [...value.matchAll(/url\(\s*["']?([^"')]*)/gi)].map((m) => m[1]!) : [];
-    for (const part of urls.slice(0, 32)) {
+    if (n === 'style') return void styled(method, value);
+    if (!urlAttributes.has(n)) return;
+    const parts = blankListAttributes.has(n) ? value.split(/[\x00-\x20]+/) : value.split(',');
+    if (parts.length > 32) refused ??= `${method} sets ${n} to more than 32 URLs: more than Airlock decides in one command`;
+    for (const part of parts.slice(0, 32)) {
       const v = part.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '').split(/[\x00-\x20]/)[0]!;
-      if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`);
+      if (relativeUrl(v)) refused ??= `${method} sets ${n} to a URL relative to the page: where it goes is not known here`;
+      else if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`);
       else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v);
     }
+  };
+  // A style sheet, a style attribute or a `<style>` element's text: the URLs it names, CSS escapes
+  // undone (`u\72l(\68ttps\3a\2f\2f evil\2e example)`, twenty-second pass), each a load; one
+  // relative to the page refuses the command.
+  const styled = (method: string, css: string): void => {
+    const found = codeUrls(css).filter((u) => !namespaceNames.has(u));
+    if (found.length > MAX_CODE_URLS) refused = `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command`;
+    for (const u of found.slice(0, MAX_CODE_URLS + 1)) load(method, u.replace(/^ws(s?):/i, 'http$1:'));
+    if (styleLoadsRelative(css)) refused ??= `${method} gives the page a style loading a URL relative to it: where it goes is not known here`;
+  };
+  // An answer made up for an intercepted request is the page at that request's URL (a served link's,
+  // perhaps): its markup or style sheet is read as the page's, and a `Location` relative to it
+  // refuses the command (twenty-second pass: `<img src="/c?d=…">` in a fulfilled page).
+  const answered = (method: string, headers: Array<[string, unknown]>, body: string): void => {
+    for (const [k, v] of headers.slice(0, 200)) if (/^\s*location\s*$/i.test(k) && typeof v === 'string' && relativeUrl(v)) refused ??= `${method} answers with a redirect relative to the page: where it goes is not known here`;
+    if (body.includes('\u0000')) return; // binary (an image) loads nothing
+    const type = headers.find(([k]) => /^\s*content-type\s*$/i.test(k))?.[1];
+    if (typeof type === 'string' && /css/i.test(type)) styled(method, body);
+    else if (/^\s*</.test(body.replace(/^(?:\ufeff|\xef\xbb\xbf)/, '')) || (typeof type === 'string' && /html|xml|svg/i.test(type))) parsed(method, body);
+  };
+  // Markup the browser parses: each attribute, each `<style>` element as a style sheet, each refresh
+  // as the navigation it is, and the whole text as code is read.
+  const parsed = (method: string, html: string): void => {
+    const parts = markupParts(html);
+    if (parts.more) refused ??= `${method} gives markup of more than 1,000 attributes: more than Airlock decides in one command`;
+    for (const [name, value] of parts.attributes) attribute(method, name, value);
+    for (const css of parts.styles.slice(0, 1000)) styled(method, css);
+    for (const url of parts.refreshes) attribute(method, 'href', url);
+    written(method, parts.text);
   };
   // Playwright's own protocol (`browserType.connect(wsEndpoint)` to `playwright run-server`,
   // Browserless, a cloud grid: `{id, guid, method, params}`), read as the CDP commands it becomes.
@@ -1066,11 +1125,9 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       const text = k === 'body' && p.isBase64 === true && typeof v === 'string' ? Buffer.from(v, 'base64').toString('latin1') : typeof v === 'string' ? v : JSON.stringify(v) ?? '';
       if (!(k === 'body' && text.includes('\u0000'))) written(`Playwright ${method}`, text);
     }
-    if (method === 'setContent' && typeof p.html === 'string') {
-      const parts = markupParts(p.html);
-      for (const [name, value] of parts.attributes) attribute('Playwright setContent', name, value);
-      written('Playwright setContent', parts.text);
-    }
+    if (method === 'setContent' && typeof p.html === 'string') parsed('Playwright setContent', p.html);
+    if (method === 'fulfill') answered('Playwright fulfill', headerPairs(p.headers), typeof p.body === 'string' ? (p.isBase64 === true ? Buffer.from(p.body, 'base64').toString('latin1') : p.body) : '');
+    if (method === 'addStyleTag' && typeof p.content === 'string') styled('Playwright addStyleTag', p.content);
     // A context or request context made with a proxy, a base URL, cookies or storage for sites.
     const proxy = (p.proxy && typeof p.proxy === 'object' ? p.proxy : {}) as { server?: unknown };
     if (typeof proxy.server === 'string') load(`Playwright ${method} proxy`, proxy.server);
@@ -1103,6 +1160,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       const text = body.type === 'base64' ? Buffer.from(body.value, 'base64').toString('latin1') : body.value;
       if (!text.includes('\u0000')) written(what, text);
     }
+    if (method === 'network.provideResponse') answered(what, headerPairs(p.headers), typeof body.value === 'string' ? (body.type === 'base64' ? Buffer.from(body.value, 'base64').toString('latin1') : body.value) : '');
     if (method === 'storage.setCookie') {
       const { cookie, partition } = p as { cookie?: { domain?: unknown }; partition?: { sourceOrigin?: unknown } };
       if (typeof cookie?.domain === 'string') load(what, `https://${cookie.domain.replace(/^\./, '')}/`);
@@ -1129,6 +1187,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const inner = decodedCode(text);
     const sends = codeSends(text) || inner.some(codeSends);
     if (computedLoad(text) || inner.some(computedLoad)) refused ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
+    if (codeStylesRelative(text) || inner.some(codeStylesRelative)) refused ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
     if (sends && !found.length) refused = `${method} sends a write to the page's own site or a relative URL: where it goes is not known here`;
     for (const u of found) load(method, u.replace(/^ws(s?):/i, 'http$1:'), sends);
   };
