@@ -1131,7 +1131,20 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     // A context or request context made with a proxy, a base URL, cookies or storage for sites.
     const proxy = (p.proxy && typeof p.proxy === 'object' ? p.proxy : {}) as { server?: unknown };
     if (typeof proxy.server === 'string') load(`Playwright ${method} proxy`, proxy.server);
-    if (typeof p.baseURL === 'string') load(`Playwright ${method} baseURL`, p.baseURL);
+    // A base URL stands for every URL of its origin: the relative ones the context's later `goto`
+    // and `fetch` name resolve there (`/c?d=<data>` on a served link's host, which takes that exact
+    // link only: twenty-second pass). So it is judged as itself and as a URL of its origin no link
+    // serves (`https://host/*`): an allowed host's, or none.
+    if (typeof p.baseURL === 'string') {
+      load(`Playwright ${method} baseURL`, p.baseURL);
+      let origin: string | undefined;
+      try {
+        origin = new URL(p.baseURL.trim()).origin;
+      } catch {
+        // refused by the load above
+      }
+      if (origin && origin !== 'null') load(`Playwright ${method} baseURL (any URL under it)`, `${origin}/*`);
+    }
     const state = (p.storageState && typeof p.storageState === 'object' ? p.storageState : {}) as { cookies?: unknown; origins?: unknown };
     for (const site of [...cookieSites(method === 'addCookies' ? p.cookies : state.cookies), ...(Array.isArray(state.origins) ? state.origins : []).map((o) => str((o as { origin?: unknown } | null)?.origin)).filter((o): o is string => !!o)].slice(0, 64)) load(`Playwright ${method}`, site);
     // Launch arguments that send the browser's traffic elsewhere or run a program.

