@@ -843,8 +843,10 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
  * which is then decided. Anything else (an `Authorization` for every host included) closes the
  * tunnel. Returns why, or undefined.
  */
-const languageTag = String.raw`(?:[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|\d{3}))?|\*)(?:;\s*q=[01](?:\.\d{1,3})?)?`;
+const languageRange = String.raw`(?:[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|\d{3}))?|\*)`;
+const languageTag = String.raw`${languageRange}(?:;\s*q=[01](?:\.\d{1,3})?)?`;
 const languageList = new RegExp(`^${languageTag}(?:\\s*,\\s*${languageTag}){0,7}$`);
+const localeTag = new RegExp(`^${languageRange}$`);
 const everydayHeaders: Record<string, RegExp> = {
   'accept-language': languageList, dnt: /^[01]$/, 'sec-gpc': /^1$/, 'upgrade-insecure-requests': /^1$/,
   'cache-control': /^(?:no-cache|no-store|max-age=0)$/, pragma: /^no-cache$/, 'save-data': /^on$/,
@@ -858,7 +860,7 @@ const browserUserAgent = new RegExp([
 ].join('|'));
 const deviceModelHint = new RegExp(`^(?:${deviceModel})?$`);
 /** The patterns above built from pieces at load (test/fuzz/redos.test.ts proves them linear). */
-export const BROWSER_SHAPES: readonly RegExp[] = [languageList, browserUserAgent, deviceModelHint];
+export const BROWSER_SHAPES: readonly RegExp[] = [languageList, localeTag, browserUserAgent, deviceModelHint];
 /** Client hints a browser reports (`userAgentMetadata`): platforms, architectures, versions in digits. */
 function everydayHints(m: unknown): boolean {
   if (m === undefined || m === null) return true;
@@ -904,6 +906,14 @@ export function browserWideValues(method: string, p: Record<string, unknown>): s
       const r = (p.authChallengeResponse ?? p.credentials) as { username?: unknown; password?: unknown } | undefined;
       return nonEmpty(r?.username) || nonEmpty(r?.password) || nonEmpty((p.credentials as { type?: unknown } | undefined)?.type) ? why('answers an authentication challenge with credentials') : undefined;
     }
+    // A navigation's referrer (twenty-second pass): CDP sends it whole with `referrerPolicy:
+    // 'unsafeUrl'`, Playwright's `goto({referer})` as the header itself, to the host navigated to,
+    // a served link's (the attacker's) included, which browsing forwards bare for this reason.
+    case 'Page.navigate': case 'goto':
+      return nonEmpty(p.referrer) || nonEmpty(p.referer) ? `${method} sends a referrer of its own with the navigation: the host navigated to gets it, as no followed link does` : undefined;
+    // The locale pages read (`navigator.language`, `Intl`) and send on, as a language tag only.
+    case 'Emulation.setLocaleOverride': case 'emulation.setLocaleOverride':
+      return nonEmpty(p.locale) && !(typeof p.locale === 'string' && localeTag.test(p.locale)) ? why('sets a locale that is no language tag') : undefined;
     case 'Network.setHttpAuthCredentials': case 'setHTTPCredentials':
       return nonEmpty(p.username) || nonEmpty(p.httpCredentials) ? why('sets credentials for any host that asks') : undefined;
     default:

@@ -782,3 +782,28 @@ t.test('twenty-second pass: WebRTC, loads through other sinks and markup a scrip
     t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
   }
 });
+
+// What a navigation sends of the agent's own (twenty-second pass): a referrer (`Page.navigate`'s
+// `referrer` with `referrerPolicy: 'unsafeUrl'` is sent whole, Playwright's `goto({referer})` as the
+// header itself) reaches the host navigated to, a served link's (the attacker's), which browsing
+// forwards bare for this reason; a locale override (`navigator.language`, what pages send on)
+// of no language tag's form. Each was relayed.
+t.test('twenty-second pass: a navigation with a referrer of the agent\'s, and a locale that is no language tag, close the socket', async (t) => {
+  for (const msg of [
+    JSON.stringify(cdp('Page.navigate', { url: 'https://docs.example/guide', referrer: 'https://docs.example/?d=4111111111111111', referrerPolicy: 'unsafeUrl' })),
+    JSON.stringify(cdp('Page.navigate', { url: 'https://docs.example/guide', referrer: 'https://4111.example/' })),
+    JSON.stringify(cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('Page.navigate', { url: 'https://docs.example/', referrer: 'https://x.example/4111' }, 9)) })),
+    pw('frame@3c1f0d6a8f', 'goto', { url: 'https://docs.example/guide', referer: 'https://x.example/4111', waitUntil: 'load' }),
+    JSON.stringify(cdp('Emulation.setLocaleOverride', { locale: 'en-x-4111' })),
+    JSON.stringify({ id: 1, method: 'emulation.setLocaleOverride', params: { locale: 'de-DE-u-nu-4111' } }),
+  ]) t.equal((await session([msg], [], 'browser.example')).code, 1008, msg.slice(0, 100));
+  t.notOk(ranText().includes('4111'), 'the browser was told none of them');
+  const msgs = [
+    JSON.stringify(cdp('Page.navigate', { url: 'https://docs.example/guide', transitionType: 'link' })),
+    JSON.stringify(cdp('Page.navigate', { url: 'https://docs.example/guide', referrer: '' })),
+    JSON.stringify(cdp('Emulation.setLocaleOverride', { locale: 'de-DE' })),
+    JSON.stringify(cdp('Emulation.setLocaleOverride', {})),
+    JSON.stringify({ id: 1, method: 'emulation.setLocaleOverride', params: { locale: 'zh-Hant-TW' } }),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'a navigation without one, and a locale, go on');
+});

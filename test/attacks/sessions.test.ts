@@ -260,7 +260,7 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
 // `goto` after it lands on its host) carried data to it, though `fetch('/c?d=' + d)` was refused.
 // ws.test stands for the browser's WebSocket (a human approves each upgrade: its protocol is
 // unseen); what it receives is what the browser would have been told.
-t.test('twenty-second pass: a remote browser is given no URL relative to a served link\'s page, nor the link as a base URL', async (t) => {
+t.test('twenty-second pass: a remote browser is given no URL relative to a served link\'s page, nor the link as a base URL, nor a referrer', async (t) => {
   const web = await startWeb(t);
   const home = tempDir(t, 'al-att-');
   const airlock = await startSessionAirlock(t, home, policyCopy(t), web);
@@ -292,6 +292,8 @@ t.test('twenty-second pass: a remote browser is given no URL relative to a serve
     cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<img src="c?d=4111">' }),
     cdp('DOM.setAttributeValue', { nodeId: 7, name: 'style', value: 'background: url(/c?d=4111)' }),
     pw('browser@11', 'newContext', { baseURL: served }),
+    // The served link itself, with a referrer of the agent's (the browser sends it to that host).
+    cdp('Page.navigate', { url: served, referrer: 'https://docs.example/?d=4111', referrerPolicy: 'unsafeUrl' }),
   ]) t.equal(await browser([msg]), 1008, msg.slice(0, 90));
   t.notOk(web.hits.some((h) => h.host === 'ws.test' && /d=4111|baseURL/.test(h.body)), 'the browser was told none of them');
   t.ok(web.hits.some((h) => h.host === 'ws.test' && h.body.includes('Page.navigate')), 'it was told the served link');
