@@ -1089,7 +1089,13 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   // perhaps): its markup or style sheet is read as the page's, and a `Location` relative to it
   // refuses the command (twenty-second pass: `<img src="/c?d=…">` in a fulfilled page).
   const answered = (method: string, headers: Array<[string, unknown]>, body: string): void => {
-    for (const [k, v] of headers.slice(0, 200)) if (/^\s*location\s*$/i.test(k) && typeof v === 'string' && relativeUrl(v)) refused ??= `${method} answers with a redirect relative to the page: where it goes is not known here`;
+    for (const [k, v] of headers.slice(0, 200)) {
+      if (typeof v !== 'string') continue;
+      // A redirect, a refresh (`0; url=…`) and what a `Link` header has the browser preload or prefetch.
+      const name = k.trim().toLowerCase();
+      const targets = name === 'location' ? [v] : name === 'refresh' ? [v.replace(/^[\s\d.]*[;,]?\s*(?:url\s*=\s*)?['"]?/i, '').replace(/['"]$/, '')] : name === 'link' ? v.split('<').slice(1, 33).filter((x) => x.includes('>')).map((x) => x.slice(0, x.indexOf('>'))) : [];
+      if (targets.some(relativeUrl)) refused ??= `${method} answers with a ${name} relative to the page: where it goes is not known here`;
+    }
     if (body.includes('\u0000')) return; // binary (an image) loads nothing
     const type = headers.find(([k]) => /^\s*content-type\s*$/i.test(k))?.[1];
     if (typeof type === 'string' && /css/i.test(type)) styled(method, body);

@@ -665,6 +665,8 @@ const relativePlacements: Record<string, (rel: string) => string> = {
   'code writing a style': (r) => JSON.stringify(cdp('Runtime.evaluate', { expression: `document.body.style.background = "url(${r})"` })),
   'Fetch.fulfillRequest page': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Content-Type', value: 'text/html' }], body: Buffer.from(`<html><img src="${r}"></html>`).toString('base64') })),
   'Fetch.fulfillRequest Location': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 302, responseHeaders: [{ name: 'Location', value: r }] })),
+  'Fetch.fulfillRequest Link preload': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Link', value: `<https://docs.example/a.css>; rel=preload; as=style, <${r}>; rel=prefetch` }] })),
+  'Fetch.fulfillRequest Refresh': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Refresh', value: `0; url=${r}` }] })),
   'BiDi provideResponse': (r) => JSON.stringify({ id: 1, method: 'network.provideResponse', params: { request: 'r1', statusCode: 200, body: { type: 'string', value: `<img src="${r}">` } } }),
   'Playwright setContent': (r) => pw('frame@3c1f0d6a8f', 'setContent', { html: `<img src="${r}">`, waitUntil: 'load' }),
   'Playwright fulfill style sheet': (r) => pw('route@77aa', 'fulfill', { status: 200, headers: [{ name: 'content-type', value: 'text/css' }], body: `body { background: url(${r}) }` }),
