@@ -824,6 +824,11 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
   'Network.setCookies': (p) => cookieSites(p.cookies),
   'Storage.setCookies': (p) => cookieSites(p.cookies),
   'Storage.setSharedStorageEntry': (p) => (typeof p.ownerOrigin === 'string' ? [p.ownerOrigin] : []),
+  // A push or sync event delivered to an origin's service worker with data of the agent's (twenty-
+  // second pass): the worker runs that origin's code, which sends it where it likes.
+  'ServiceWorker.deliverPushMessage': (p) => (typeof p.origin === 'string' ? [p.origin] : []),
+  'ServiceWorker.dispatchSyncEvent': (p) => (typeof p.origin === 'string' ? [p.origin] : []),
+  'ServiceWorker.dispatchPeriodicSyncEvent': (p) => (typeof p.origin === 'string' ? [p.origin] : []),
   'DOMStorage.setDOMStorageItem': (p) => {
     const { securityOrigin, storageKey } = (p.storageId && typeof p.storageId === 'object' ? p.storageId : {}) as { securityOrigin?: unknown; storageKey?: unknown };
     return [securityOrigin, storageKey].filter((o): o is string => typeof o === 'string');
@@ -1039,7 +1044,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     }
     if ((cdpCode[method] || cdpEncoded[method]) && !cdpLoads[method]) return;
     if (method in cdpStateFor) {
-      for (const site of cdpStateFor[method]!(params as Record<string, unknown>).slice(0, 64)) load(method, site);
+      for (const site of cdpStateFor[method]!(params as Record<string, unknown>).slice(0, 64)) wholeSite(method, site);
       return;
     }
     const markup = cdpMarkup[method];
@@ -1146,18 +1151,9 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     // and `fetch` name resolve there (`/c?d=<data>` on a served link's host, which takes that exact
     // link only: twenty-second pass). So it is judged as itself and as a URL of its origin no link
     // serves (`https://host/*`): an allowed host's, or none.
-    if (typeof p.baseURL === 'string') {
-      load(`Playwright ${method} baseURL`, p.baseURL);
-      let origin: string | undefined;
-      try {
-        origin = new URL(p.baseURL.trim()).origin;
-      } catch {
-        // refused by the load above
-      }
-      if (origin && origin !== 'null') load(`Playwright ${method} baseURL (any URL under it)`, `${origin}/*`);
-    }
+    if (typeof p.baseURL === 'string') wholeSite(`Playwright ${method} baseURL`, p.baseURL);
     const state = (p.storageState && typeof p.storageState === 'object' ? p.storageState : {}) as { cookies?: unknown; origins?: unknown };
-    for (const site of [...cookieSites(method === 'addCookies' ? p.cookies : state.cookies), ...(Array.isArray(state.origins) ? state.origins : []).map((o) => str((o as { origin?: unknown } | null)?.origin)).filter((o): o is string => !!o)].slice(0, 64)) load(`Playwright ${method}`, site);
+    for (const site of [...cookieSites(method === 'addCookies' ? p.cookies : state.cookies), ...(Array.isArray(state.origins) ? state.origins : []).map((o) => str((o as { origin?: unknown } | null)?.origin)).filter((o): o is string => !!o)].slice(0, 64)) wholeSite(`Playwright ${method}`, site);
     // Launch arguments that send the browser's traffic elsewhere or run a program.
     if (Array.isArray(p.args) && p.args.some((a) => typeof a === 'string' && /^--(?:proxy|host-resolver|host-rules|renderer-cmd-prefix|utility-cmd-prefix|gpu-launcher|browser-subprocess-path)/i.test(a))) refused = `Playwright ${method} with browser arguments that route its traffic or run a program`;
     if (Array.isArray(p.args)) written(`Playwright ${method}`, JSON.stringify(p.args));
@@ -1187,8 +1183,8 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     if (method === 'network.provideResponse') answered(what, headerPairs(p.headers), typeof body.value === 'string' ? (body.type === 'base64' ? Buffer.from(body.value, 'base64').toString('latin1') : body.value) : '');
     if (method === 'storage.setCookie') {
       const { cookie, partition } = p as { cookie?: { domain?: unknown }; partition?: { sourceOrigin?: unknown } };
-      if (typeof cookie?.domain === 'string') load(what, `https://${cookie.domain.replace(/^\./, '')}/`);
-      if (typeof partition?.sourceOrigin === 'string') load(what, partition.sourceOrigin);
+      if (typeof cookie?.domain === 'string') wholeSite(what, `https://${cookie.domain.replace(/^\./, '')}/`);
+      if (typeof partition?.sourceOrigin === 'string') wholeSite(what, partition.sourceOrigin);
     }
     // A proxy for a user context or the session (`host:port` values, a PAC file's URL).
     const proxies: unknown[] = [p.proxy, (p as { capabilities?: { alwaysMatch?: { proxy?: unknown } } }).capabilities?.alwaysMatch?.proxy];
@@ -1216,6 +1212,21 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     if (codeStylesRelative(text) || inner.some(codeStylesRelative)) refused ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
     if (sends && !found.length) refused = `${method} sends a write to the page's own site or a relative URL: where it goes is not known here`;
     for (const u of found) load(method, u.replace(/^ws(s?):/i, 'http$1:'), sends);
+  };
+  // What stands for every URL of a site (twenty-second pass): a base URL the relative URLs after it
+  // resolve against, a cookie or storage entry carrying data the site's every request or script
+  // gets, a push delivered to its service worker. Judged as itself and as a URL of its origin no
+  // link serves (`https://host/*`): an allowed host's goes on, a served link's does not (its root
+  // served as a link let a cookie of data ride to that host).
+  const wholeSite = (method: string, value: string): void => {
+    load(method, value);
+    let origin: string | undefined;
+    try {
+      origin = new URL(value.trim()).origin;
+    } catch {
+      return; // refused by the load above
+    }
+    if (origin && origin !== 'null') load(`${method} (any URL of its site)`, `${origin}/*`);
   };
   const load = (method: string, value: string, sends = false): void => {
     let u: URL;

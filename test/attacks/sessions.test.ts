@@ -260,7 +260,7 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
 // `goto` after it lands on its host) carried data to it, though `fetch('/c?d=' + d)` was refused.
 // ws.test stands for the browser's WebSocket (a human approves each upgrade: its protocol is
 // unseen); what it receives is what the browser would have been told.
-t.test('twenty-second pass: a remote browser is given no URL relative to a served link\'s page, nor the link as a base URL, nor a referrer', async (t) => {
+t.test('twenty-second pass: a remote browser is given no URL relative to a served link\'s page, nor the link as a base URL, a referrer, a cookie or a push', async (t) => {
   const web = await startWeb(t);
   const home = tempDir(t, 'al-att-');
   const airlock = await startSessionAirlock(t, home, policyCopy(t), web);
@@ -294,6 +294,10 @@ t.test('twenty-second pass: a remote browser is given no URL relative to a serve
     pw('browser@11', 'newContext', { baseURL: served }),
     // The served link itself, with a referrer of the agent's (the browser sends it to that host).
     cdp('Page.navigate', { url: served, referrer: 'https://docs.example/?d=4111', referrerPolicy: 'unsafeUrl' }),
+    // A cookie of data for the served link (sent with every request to its host), a push of data
+    // to its host's service worker (code of that host's).
+    cdp('Network.setCookie', { url: served, name: 'd', value: '4111' }),
+    cdp('ServiceWorker.deliverPushMessage', { origin: `http://blog.test:${web.port}`, registrationId: '1', data: 'd=4111' }),
   ]) t.equal(await browser([msg]), 1008, msg.slice(0, 90));
   t.notOk(web.hits.some((h) => h.host === 'ws.test' && /d=4111|baseURL/.test(h.body)), 'the browser was told none of them');
   t.ok(web.hits.some((h) => h.host === 'ws.test' && h.body.includes('Page.navigate')), 'it was told the served link');
