@@ -1236,7 +1236,13 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       refused = `${method} to a URL that does not parse: where the browser goes is not known`;
       return;
     }
-    if (u.protocol === 'http:' || u.protocol === 'https:') (sends ? writes : urls).push(u.href);
+    if (u.protocol === 'http:' || u.protocol === 'https:') {
+      (sends ? writes : urls).push(u.href);
+      // A fragment never reaches the server, so the URL judged drops it, but the page's own code
+      // reads it (`location.hash`) and sends it where it likes (twenty-second pass: a served link
+      // with `#<data>` added was that link): data for any URL of the site.
+      if (u.hash.length > 1) urls.push(`${u.origin}/*`);
+    }
     else if (u.protocol !== 'about:') refused = `${method} to a ${u.protocol} URL: what it runs or renders is not read`;
   };
   for (const r of readings(text)) visit(r, 0);
