@@ -10,7 +10,7 @@ import { multipartBoundaries } from '../describe/multipart.ts';
 import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
-import { mayBeHttpUrl, namesCallback, replyAddressesIn } from './second-targets.ts';
+import { mayBeHttpUrl, namesCallback, replyAddressesIn, xmlCallbackUrls, xmlTagEnd } from './second-targets.ts';
 import { serverCharsets } from './charset-readings.ts';
 
 /**
@@ -73,11 +73,12 @@ function xmlMedia(media: string): boolean {
   return !media.startsWith('multipart/') && /xml|soap/.test(media);
 }
 
-/** The longest WS-Addressing ReplyTo/FaultTo element read past the capture cap. */
+/** The longest WS-Addressing ReplyTo/FaultTo or callback element, or tag, read past the capture cap. */
 const MAX_REPLY_ELEMENT = 16 * 1024;
 /** The end of each element the watch reads (under any namespace prefix). */
 const replyClosing = { ReplyTo: /<\/(?:[\w.-]{1,64}:)?ReplyTo\s*>/, FaultTo: /<\/(?:[\w.-]{1,64}:)?FaultTo\s*>/ };
-const replyOpening = /<(?:[\w.-]{1,64}:)?(?:ReplyTo|FaultTo)[\s>/]/;
+/** A tag's opening: its qualified and local name. */
+const tagOpening = /<((?:[\w.-]{1,64}:)?([\w.-]{1,128}))(?=[\s>/])/g;
 
 /**
  * A SOAP message's WS-Addressing `ReplyTo` or `FaultTo` past the capture cap (twentieth pass): the
@@ -85,6 +86,9 @@ const replyOpening = /<(?:[\w.-]{1,64}:)?(?:ReplyTo|FaultTo)[\s>/]/;
  * large header (a padding element, a WS-Security token) had CXF, Axis2 or WCF post the answer to an
  * address nobody decided. Each such element that ends past what the reader read is read whole (held
  * back while open, up to 16 KiB) and one naming anything but the anonymous address stops the upload.
+ * So is an element or attribute of a callback name (twenty-second pass: `<notificationUrl>` after a
+ * padding element was bound by Jackson's XML module and registered, the reader having read only the
+ * start); a tag is held while open, so a tag or such an element longer than 16 KiB past the cap is refused.
  */
 class XmlReplyWatch extends Transform {
   readonly preservesLength = true;
@@ -103,29 +107,44 @@ class XmlReplyWatch extends Transform {
     const base = this.seen - this.kept.length;
     this.seen += chunk.length;
     let from = 0;
+    const hold = (start: number, what: string): void => {
+      if (text.length - start > MAX_REPLY_ELEMENT) return cb(replyStop(`${what} longer than ${MAX_REPLY_ELEMENT} bytes`));
+      this.kept = text.slice(start);
+      this.held.push(chunk);
+      cb();
+    };
     for (;;) {
-      const open = replyOpening.exec(text.slice(from));
+      tagOpening.lastIndex = from;
+      const open = tagOpening.exec(text);
       if (!open) {
         // (An opening cut at the chunk's end: its start is kept for the next chunk.)
-        this.kept = text.slice(Math.max(from, text.length - 80));
+        this.kept = text.slice(Math.max(from, text.length - 200));
         this.held.push(chunk);
         return cb(null, this.release());
       }
-      const start = from + open.index;
-      const name = /(?:ReplyTo|FaultTo)/.exec(open[0])![0];
-      const close = replyClosing[name as keyof typeof replyClosing].exec(text.slice(start));
-      const selfClosed = /^[^>]*\/>/.exec(text.slice(start));
-      const end = selfClosed && (!close || selfClosed[0].length <= close.index) ? start + selfClosed[0].length : close ? start + close.index + close[0].length : -1;
-      if (end < 0) {
-        if (text.length - start > MAX_REPLY_ELEMENT) return cb(replyStop(`a WS-Addressing ${name} longer than ${MAX_REPLY_ELEMENT} bytes`));
-        this.kept = text.slice(start);
-        this.held.push(chunk);
-        return cb();
+      const start = open.index;
+      const [, qualified, local] = open as unknown as [string, string, string];
+      const reply = local === 'ReplyTo' || local === 'FaultTo';
+      const gt = xmlTagEnd(text, start + open[0].length);
+      if (gt === -2) {
+        from = start + 1;
+        continue;
+      }
+      if (gt < 0) return hold(start, 'an XML tag');
+      let end = gt + 1;
+      if ((reply || namesCallback(local)) && text[gt - 1] !== '/') {
+        const close = reply ? replyClosing[local as keyof typeof replyClosing].exec(text.slice(gt)) : null;
+        const closed = reply ? (close ? gt + close.index + close[0].length : -1) : closingEnd(text, qualified, gt);
+        if (closed < 0) return hold(start, reply ? `a WS-Addressing ${local}` : `a callback element (${local.slice(0, 40)})`);
+        end = closed;
       }
       if (base + end > this.decided) {
-        const read = replyAddressesIn(Buffer.from(text.slice(start, end), 'latin1').toString('utf8'));
-        if (!Array.isArray(read)) return cb(replyStop(read.detail ?? `a WS-Addressing ${name} Airlock cannot read`));
-        if (read.length) return cb(replyStop(`its WS-Addressing ${name} names ${read[0]!.url.slice(0, 120)}`));
+        const fragment = Buffer.from(text.slice(start, end), 'latin1').toString('utf8');
+        if (reply) {
+          const read = replyAddressesIn(fragment);
+          if (!Array.isArray(read)) return cb(replyStop(read.detail ?? `a WS-Addressing ${local} Airlock cannot read`));
+          if (read.length) return cb(replyStop(`its WS-Addressing ${local} names ${read[0]!.url.slice(0, 120)}`));
+        } else if ((end > gt + 1 || text.slice(start, gt).includes('=')) && xmlCallbackUrls(fragment).length) return cb(callbackStop(local));
       }
       from = end;
     }
@@ -143,6 +162,17 @@ class XmlReplyWatch extends Transform {
     if (this.held.length) return cb(null, this.release());
     cb();
   }
+}
+
+/** The end of the first `</qualified>` (blanks before its `>`) after `from`, or -1. */
+function closingEnd(text: string, qualified: string, from: number): number {
+  const mark = `</${qualified}`;
+  for (let at = text.indexOf(mark, from); at >= 0; at = text.indexOf(mark, at + 1)) {
+    let i = at + mark.length;
+    while (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r') i++;
+    if (text[i] === '>') return i + 1;
+  }
+  return -1;
 }
 
 function replyStop(what: string): StreamStop {
@@ -213,6 +243,14 @@ class JsonMemberWatch extends Transform {
   /** The member whose value is next, when it names a callback; `valueHead` its string value's start. */
   private callbackMember: string | undefined;
   private valueHead: string | undefined;
+  /** The callback member the string being read belongs to (its own value, or one of its list's). */
+  private valueMember: string | undefined;
+  /**
+   * A callback member whose value is a list, and the depth of its items (twenty-second pass: OpenID
+   * Connect's `request_uris: ["…", "https://evil.example/r"]` past the cap was skipped as any value,
+   * while the provider fetches each).
+   */
+  private list: { member: string; depth: number } | undefined;
 
   constructor(private readonly untyped: boolean) {
     super();
@@ -259,7 +297,7 @@ class JsonMemberWatch extends Transform {
         if (end || this.valueHead.length >= VALUE_HEAD) {
           const url = urlStart(Buffer.from(this.valueHead, 'latin1').toString('utf8'), undoJsonEscapes);
           this.valueHead = undefined;
-          if (url) return CALLBACK + this.callbackMember!;
+          if (url) return CALLBACK + this.valueMember!;
           this.callbackMember = undefined;
           if (end) this.inString = false;
         }
@@ -302,12 +340,23 @@ class JsonMemberWatch extends Transform {
         this.name += String.fromCharCode(b);
         continue;
       }
+      if (this.callbackMember !== undefined && b === 0x5b) {
+        // (A list under a callback name: each string item read as its value is.)
+        this.list = { member: this.callbackMember, depth: this.depth + 1 };
+        this.callbackMember = undefined;
+      }
       if (this.callbackMember !== undefined && b !== 0x22 && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.callbackMember = undefined;
       switch (b) {
         case 0x22:
           this.inString = true;
           this.name = this.namePosition ? '' : undefined;
-          if (this.callbackMember !== undefined) this.valueHead = '';
+          if (this.callbackMember !== undefined) {
+            this.valueHead = '';
+            this.valueMember = this.callbackMember;
+          } else if (this.list?.depth === this.depth && this.name === undefined) {
+            this.valueHead = '';
+            this.valueMember = this.list.member;
+          }
           break;
         case 0x7b:
         case 0x5b:
@@ -319,6 +368,7 @@ class JsonMemberWatch extends Transform {
         case 0x5d:
           this.objects.pop();
           this.namePosition = false;
+          if (this.list && this.depth <= this.list.depth) this.list = undefined;
           if (--this.depth <= 0) {
             this.mode = 'off';
             return undefined;

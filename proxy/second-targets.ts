@@ -1817,7 +1817,8 @@ function xmlNamedValues(raw: string): Array<[string, string]> {
     while (end < xml.length && /[\w.:-]/.test(xml[end]!)) end++;
     const name = xml.slice(lt + 1, end);
     if (!name) continue;
-    const gt = xml.indexOf('>', end);
+    const gt = xmlTagEnd(xml, end);
+    if (gt === -2) continue;
     if (gt < 0) break;
     // Attributes: name="value" or name='value'.
     const head = xml.slice(end, gt);
@@ -1841,6 +1842,29 @@ function xmlNamedValues(raw: string): Array<[string, string]> {
     out.push([local, xmlText(xml.slice(gt + 1, next < 0 ? xml.length : next))]);
   }
   return out;
+}
+
+/**
+ * The `>` that ends the tag whose name ends at `from`, outside quoted attribute values (a `>` is
+ * plain text in one: `<s x="a>b" notificationUrl="…"/>` is one tag to an XML parser); -1 when a
+ * quote or the text ends first, -2 when another `<` comes first (no tag).
+ */
+export function xmlTagEnd(xml: string, from: number): number {
+  for (let i = from; i < xml.length; i++) {
+    const c = xml.charCodeAt(i);
+    if (c === 0x3e) return i;
+    if (c === 0x22 || c === 0x27) {
+      const close = xml.indexOf(xml[i]!, i + 1);
+      if (close < 0) return -1;
+      i = close;
+    } else if (c === 0x3c) return -2; // (a tag never closed: no parser reads it; what follows is read on)
+  }
+  return -1;
+}
+
+/** The http(s) URLs an XML fragment's callback elements and attributes hold (xmlNamedValues), for the watch past the capture (proxy/form-tail.ts). */
+export function xmlCallbackUrls(fragment: string): string[] {
+  return xmlNamedValues(fragment).map(([, v]) => v).filter((v) => mayBeHttpUrl(v));
 }
 
 /** XML character data: the five entities and numeric references. */

@@ -2851,14 +2851,17 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'multipart field in UTF-7': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nutf-7\r\n--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url.replace('://', '+ADovLw-')}\r\n--mb--\r\n`],
     // OpenID Connect dynamic client registration (RFC 7591, OpenID Connect Registration and Back-Channel Logout, CIBA).
     'OIDC jwks_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', redirect_uris: ['https://app.example/cb'], jwks_uri: url })],
-    'OIDC request_uris': (url, other) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', request_uris: [other, url] })],
+    'OIDC request_uris': (url, other, large) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', ...(large ? { pad } : {}), request_uris: [other, url] })],
     'OIDC backchannel_logout_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', backchannel_logout_uri: url })],
     'OIDC sector_identifier_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', sector_identifier_uri: url })],
     'CIBA notification endpoint': (url) => ['/ok/register', 'application/json', JSON.stringify({ backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: url })],
     // The same object in XML, as Spring (Jackson's XML module) and ASP.NET bind one.
-    'XML element': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
-    'XML attribute, namespaced': (url) => ['/ok/subscriptions', 'text/xml; charset=utf-8', `<s:Subscription xmlns:s="urn:s" s:notificationUrl="${url.replace(/\//g, '&#x2f;')}"/>`],
-    'XML CDATA': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><!-- hook --><callback_url><![CDATA[${url}]]></callback_url></Subscription>`],
+    // (Twenty-second pass: past the capture cap too, behind a padding element.)
+    'XML element': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<Subscription>${large ? `<pad>${pad}</pad>` : ''}<changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
+    'XML attribute, namespaced': (url, _o, large) => ['/ok/subscriptions', 'text/xml; charset=utf-8', `<s:Subscription xmlns:s="urn:s">${large ? `<s:pad>${pad}</s:pad>` : ''}<s:Sub s:notificationUrl="${url.replace(/\//g, '&#x2f;')}"/></s:Subscription>`],
+    // (Twenty-second pass: a `>` in another attribute's value is text to an XML parser; the reader ended the tag there.)
+    'XML attribute after a > in a value': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<Subscription>${large ? `<pad>${pad}</pad>` : ''}<Sub note="a>b" notificationUrl="${url}"/></Subscription>`],
+    'XML CDATA': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<Subscription>${large ? `<pad>${pad}</pad>` : ''}<!-- hook --><callback_url><![CDATA[${url}]]></callback_url></Subscription>`],
   };
   const allowed = `http://${dHost}/ok/cb`;
   // Controls: each shape naming the allowed host is registered there (UTF-7, which Airlock cannot decode, is refused whatever it names).
@@ -2868,6 +2871,25 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const [path, type, body] = shapes[name]!(allowed, allowed, false);
     const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
     t.ok(res?.status === 201 && sentTo.slice(before).includes(allowed), `control: a callback to the allowed host as ${name} is registered (${res?.status})`);
+  }
+  // Controls past the capture cap (twenty-second pass): a padded XML subscription, or registration, whose callback is no URL is registered as sent.
+  for (const [i, name] of ['XML element', 'XML attribute, namespaced', 'XML attribute after a > in a value', 'XML CDATA', 'OIDC request_uris'].entries()) {
+    const [path, type, body] = shapes[name]!('urn:none', 'urn:other', true);
+    const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
+    t.equal(res?.status, 201, `control: ${name} past the capture cap naming no URL is registered`);
+  }
+  {
+    const before = sentTo.length;
+    const [path, type, body] = shapes['XML attribute after a > in a value']!('https://evil.example/cb', allowed, false);
+    const [res] = parseResponses((await send(path, type, body, false)).text);
+    t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
+  }
+  // The same past the capture cap naming another host (left open by the twenty-first pass: the watch read JSON strings and forms only).
+  for (const [i, name] of ['XML element', 'XML attribute, namespaced', 'XML attribute after a > in a value', 'XML CDATA', 'OIDC request_uris'].entries()) {
+    const before = sentTo.length;
+    const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, true);
+    const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `${name} past the capture cap naming another host: decided (${res?.status})`);
   }
   await fc.assert(fc.asyncProperty(
     fc.record({ name: fc.constantFrom(...Object.keys(shapes)), large: fc.boolean(), tunnel: fc.boolean() }),
