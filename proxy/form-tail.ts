@@ -4,7 +4,7 @@
 // [{"method":"DELETE","relative_url":…}]` ran calls no one decided. The upload is cut where such a
 // field starts (StreamStop: a refusal, and the server never gets a whole request to run).
 import { Transform, type TransformCallback } from 'node:stream';
-import { bomOf } from '../describe/body.ts';
+import { bomOf, phpName } from '../describe/body.ts';
 import { dispositionNames } from '../describe/content-disposition.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
@@ -460,7 +460,8 @@ class UrlencodedWatch extends Transform {
       if (end < 0) break;
       if (end === eq) {
         const name = formName(this.name);
-        if (name !== undefined && RUN_FIELDS.has(name)) return stop(name);
+        // (As PHP registers the name too: ` batch`, `batch[0][relative_url]` are Facebook's `batch`.)
+        if (name !== undefined && (RUN_FIELDS.has(name) || RUN_FIELDS.has(phpName(name)))) return stop(name);
         if (name !== undefined && namesCallback(name)) {
           this.callbackField = name;
           this.valueHead = '';
@@ -531,7 +532,7 @@ class MultipartWatch extends Transform {
         }
         const head = text.slice(headStart, blank);
         if (!/;\s*filename\*?\s*=/i.test(head)) {
-          for (const name of dispositionNames(head)) if (RUN_FIELDS.has(name)) return cb(stop(name));
+          for (const name of dispositionNames(head)) if (RUN_FIELDS.has(name) || RUN_FIELDS.has(phpName(name))) return cb(stop(name));
           // A callback field (twenty-first pass): its value is not read here, the field stops the upload.
           for (const name of dispositionNames(head)) if (namesCallback(name)) return cb(callbackStop(name));
         }

@@ -18,7 +18,7 @@
 //   watches, WS-Addressing replies): decided as the request it will make there.
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
 import type { RawRequest } from '../describe/describe.ts';
-import { bomOf, DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
+import { bomOf, DecodeFailure, phpName, phpNested, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
 import { parseLenientJson } from '../describe/json-lenient.ts';
@@ -1336,10 +1336,24 @@ function scimRoot(url: string): string {
  * the call names its own) and its `body` a form. Read wherever the request goes (the shape is
  * Facebook's own: a list of objects naming `relative_url`). A list that is not read whole is refused.
  */
+/**
+ * The `batch` values of a query or form as PHP registers them (twenty-second pass: Facebook's front
+ * end fills $_GET and $_POST so): ` batch` and `batch%00x` are `batch`, and `batch[0][method]=…&
+ * batch[0][relative_url]=…` (or `batch[][…]`) is a list of calls, written here as the JSON list it is.
+ */
+function phpBatchValues(pairs: Iterable<[string, string]>, values: string[]): void {
+  const all = [...pairs];
+  for (const [name, value] of all) if (name === 'batch' || (phpName(name) === 'batch' && !name.includes('['))) values.push(value);
+  const nested = phpNested(all, 'batch');
+  if (nested === undefined) return;
+  // (An array under other keys than 0…n is still a batch to a server iterating it.)
+  values.push(JSON.stringify(Array.isArray(nested) ? nested : Object.values(nested as object)));
+}
+
 function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBody): SecondTarget[] | Rejection {
   const values: string[] = [];
   const q = url.indexOf('?');
-  if (q >= 0 && /batch|%/i.test(url.slice(q))) appendAll(values, new URLSearchParams(url.slice(q + 1).split('#')[0]).getAll('batch'));
+  if (q >= 0 && /batch|%/i.test(url.slice(q))) phpBatchValues(new URLSearchParams(url.slice(q + 1).split('#')[0]), values);
   const type = contentTypeOf(rawHeaders);
   const media = type?.trim().toLowerCase() ?? '';
   const bodyMayHold = media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/form-data') || media === '' || /json/.test(media);
@@ -1352,9 +1366,9 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
     const multipart = media.startsWith('multipart/form-data');
     if (bytes.includes('batch') || bytes.includes(multipart ? 'name*' : json ? '\\u' : '%')) {
       if (multipart) {
-        const read = multipartFields(bytes, type!, (n, file) => n === 'batch' && !file);
-        if (read.undecodable?.includes('batch')) return refusals.bodyUnreadable('the request carries a Graph API batch field in a charset Airlock cannot decode, which a server may decode and run; send it in UTF-8');
-        for (const [name, value] of read.fields) if (name === 'batch') values.push(Buffer.from(value, 'latin1').toString('utf8'));
+        const read = multipartFields(bytes, type!, (n, file) => phpName(n) === 'batch' && !file);
+        if (read.undecodable?.some((n) => phpName(n) === 'batch')) return refusals.bodyUnreadable('the request carries a Graph API batch field in a charset Airlock cannot decode, which a server may decode and run; send it in UTF-8');
+        phpBatchValues(read.fields.map(([name, value]): [string, string] => [name, Buffer.from(value, 'latin1').toString('utf8')]), values);
       } else if (json) {
         const text = bytes.toString('utf8');
         const o = parseObject(text);
@@ -1364,7 +1378,7 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
           if (ambiguous) return ambiguous;
           values.push(typeof list === 'string' ? list : JSON.stringify(list));
         }
-      } else appendAll(values, new URLSearchParams(bytes.toString('utf8')).getAll('batch'));
+      } else phpBatchValues(new URLSearchParams(bytes.toString('utf8')), values);
     }
   }
   if (!values.length) return [];

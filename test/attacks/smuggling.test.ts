@@ -210,6 +210,47 @@ function decodedIn(b: Buffer, charset: string): Buffer {
     return py.status === 0 ? py.stdout : b;
   }
 }
+/**
+ * Parameters as PHP registers them (main/php_variables.c): the name cut at a NUL, leading blanks
+ * dropped, blanks and dots before the first `[` turned into `_`; `a[x][]` nests under `a` (an
+ * unclosed `[` is `_`); arrays whose keys are 0…n read as lists, as a JSON encoder of them writes.
+ */
+function phpVars(pairs: ReadonlyArray<[string, string]>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [raw, v] of pairs) {
+    let name = raw.split('\0', 1)[0]!.replace(/^ +/, '');
+    const open = name.indexOf('[');
+    const base = (open < 0 ? name : name.slice(0, open)).replace(/[ .]/g, '_');
+    if (!base) continue;
+    if (open < 0 || name.indexOf(']', open) < 0) {
+      root[open < 0 ? base : `${base}_${name.slice(open + 1)}`] = v;
+      continue;
+    }
+    const keys: string[] = [];
+    for (let at = open; name[at] === '['; ) {
+      const close = name.indexOf(']', at);
+      if (close < 0) break;
+      keys.push(name.slice(at + 1, close));
+      at = close + 1;
+    }
+    name = base;
+    let node = root as Record<string, unknown>;
+    let key = base;
+    for (const k of keys) {
+      if (!node[key] || typeof node[key] !== 'object') node[key] = {};
+      const next = node[key] as Record<string, unknown>;
+      node = next;
+      key = k === '' ? String(Object.keys(next).length) : k;
+    }
+    node[key] = v;
+  }
+  const listed = (x: unknown): unknown => {
+    if (!x || typeof x !== 'object') return x;
+    const entries = Object.entries(x).map(([k, y]) => [k, listed(y)] as const);
+    return entries.every(([k], i) => k === String(i)) ? entries.map(([, y]) => y) : Object.fromEntries(entries);
+  };
+  return listed(root) as Record<string, unknown>;
+}
 davFiles.set('/v1/AUTH_a/ok/a.txt', 'hello');
 davFiles.set('/v1/AUTH_a/private/secret.txt', 'TOP-SECRET');
 davFiles.set('/v1/AUTH_b/ok/a.txt', 'TOP-SECRET');
@@ -493,6 +534,15 @@ const dav = await startUpstream(t, {
     if (req.method === 'POST') {
       const type = String(req.headers['content-type'] ?? '');
       let value = new URL(req.url ?? '/', 'http://x').searchParams.get('batch') ?? undefined;
+      // (Under /php/ the query and the form are read as PHP fills $_GET and $_POST, as Facebook's own
+      // front end does: ` batch`, `batch%00x` and `batch[0][relative_url]` are (parts of) `batch`.)
+      if (src.startsWith('/php/')) {
+        const pairs: Array<[string, string]> = [...new URL(req.url ?? '/', 'http://x').searchParams];
+        if (type.startsWith('application/x-www-form-urlencoded')) pairs.push(...new URLSearchParams(body.toString()));
+        if (type.startsWith('multipart/form-data')) for (const m of body.toString().matchAll(/name="([^"]*)"\r\n\r\n([^]*?)\r\n--/g)) pairs.push([m[1]!, m[2]!]);
+        const b = phpVars(pairs).batch;
+        value = b === undefined ? undefined : typeof b === 'string' ? b : JSON.stringify(b);
+      }
       if (type.startsWith('application/x-www-form-urlencoded')) value ??= new URLSearchParams(body.toString()).get('batch') ?? undefined;
       else if (type.startsWith('multipart/form-data')) {
         // (A part in the charset its own Content-Type declares is decoded so, as busboy decodes a field;
@@ -1807,6 +1857,31 @@ t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Sale
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny'));
     },
   ), { numRuns: Math.min(numRuns, 10), ...seed });
+  // Twenty-second pass: the batch as PHP registers it (Facebook's front end fills $_GET and $_POST so):
+  // a name with leading blanks or cut at a NUL, or nested (`batch[1][relative_url]=`), was no `batch` to the readers.
+  const phpShapes: Record<string, (target: string) => [string, string | undefined, string]> = {
+    'nested form': (target) => ['/php/', 'application/x-www-form-urlencoded', `batch[0][method]=GET&batch[0][relative_url]=ok%2Fdav%2Fa.txt&batch[1][method]=DELETE&batch[1][relative_url]=${encodeURIComponent(target)}`],
+    'nested form, []': (target) => ['/php/', 'application/x-www-form-urlencoded', `batch[][relative_url]=${encodeURIComponent(target)}`],
+    'nested query': (target) => [`/php/?batch%5B0%5D%5Brelative_url%5D=${encodeURIComponent(target)}`, undefined, ''],
+    'nested multipart': (target) => ['/php/', 'multipart/form-data; boundary=X', `--X\r\nContent-Disposition: form-data; name="batch[0][method]"\r\n\r\nDELETE\r\n--X\r\nContent-Disposition: form-data; name="batch[0][relative_url]"\r\n\r\n${target}\r\n--X--\r\n`],
+    'leading blank': (target) => ['/php/', 'application/x-www-form-urlencoded', `+batch=${encodeURIComponent(JSON.stringify([{ method: 'DELETE', relative_url: target }]))}`],
+    'cut at a NUL': (target) => ['/php/', 'application/x-www-form-urlencoded', `batch%00x=${encodeURIComponent(JSON.stringify([{ method: 'DELETE', relative_url: target }]))}`],
+  };
+  // (Past the capture cap such fields are watched as `batch` is: the upload stops there.)
+  const phpPad = `pad=${'p'.repeat(300_000)}&`;
+  for (const [i, tail] of [`batch[0][relative_url]=deny%2Fsecret.txt`, `+batch=${encodeURIComponent(JSON.stringify([{ relative_url: 'deny/secret.txt' }]))}`].entries()) {
+    const before = batchRan.length;
+    const [res] = parseResponses((await post('/php/', 'application/x-www-form-urlencoded', phpPad + tail, i === 1)).text);
+    t.ok(res?.status === 400 && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny')), `a batch as PHP reads it past the capture cap (${tail.slice(0, 12)}): 400 (${res?.status})`);
+  }
+  for (const [i, [name, shape]] of Object.entries(phpShapes).entries()) {
+    const before = batchRan.length;
+    const [okRes] = parseResponses((await post(...shape('ok/dav/a.txt'), i % 2 === 0)).text);
+    t.ok(okRes?.status === 200 && batchRan.slice(before).some((c) => c.endsWith('/ok/dav/a.txt')), `control: a batch of allowed calls as PHP reads it (${name}) goes through and runs (${okRes?.status})`);
+    const mid = batchRan.length;
+    const [res] = parseResponses((await post(...shape('deny/secret.txt'), i % 2 === 1)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(mid).some((c) => c.includes('/deny')), `a batch as PHP reads it (${name}) calling /deny: decided (${res?.status})`);
+  }
   // Salesforce: a composite graph's calls, a tree's nested record, a collection's record (POST, PATCH).
   const sf = '/services/data/v58.0/composite';
   t.match((await post(`${sf}/tree/Account`, 'application/json', JSON.stringify({ records: [{ attributes: { type: 'Account', referenceId: 'a' }, Name: 'x', Contacts: { records: [{ attributes: { type: 'Contact', referenceId: 'c' }, LastName: 'y' }] } }] }), false)).text, /^HTTP\/1\.1 200/, 'control: a tree of allowed types goes through');
