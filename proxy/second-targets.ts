@@ -246,7 +246,36 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
   // OpenID Connect's dynamic client registration (twenty-first pass): the provider fetches `jwks_uri`,
   // `sector_identifier_uri` and `request_uris` and posts logout tokens and CIBA notifications (tokens) to
   // the back-channel endpoints.
-  'jwksuri', 'sectoridentifieruri', 'requesturis', 'backchannellogouturi', 'backchannelclientnotificationendpoint']);
+  'jwksuri', 'sectoridentifieruri', 'requesturis', 'backchannellogouturi', 'backchannelclientnotificationendpoint',
+  // Twenty-second pass: the `uri` spellings of the names above; Google Pub/Sub's `pushConfig.pushEndpoint`
+  // (every message of the topic is pushed there); Twilio's phone number `SmsUrl`, `VoiceUrl` and their
+  // fallbacks (each incoming text, a sign-in code among them, is posted there); Vonage's `answer_url`;
+  // `ipn_url` (payment notifications).
+  'callbackuri', 'webhookuri', 'notificationuri', 'notifyuri', 'hookuri', 'webhookendpoint', 'pushendpoint', 'smsurl', 'voiceurl', 'smsfallbackurl', 'voicefallbackurl', 'answerurl', 'fallbackanswerurl', 'ipnurl']);
+
+/**
+ * On a webhookPaths endpoint, a member or field whose name ends so names where the service will
+ * send: `url`, `address`, and (twenty-second pass) Pipedrive's `subscription_url`, a REST hook's
+ * `target_url`, any `…_uri` or `…endpoint`.
+ */
+function hookPathKey(k: string): boolean {
+  return callbackKeysOf(k).some((key) => key === 'address' || key.endsWith('url') || key.endsWith('uri') || key.endsWith('endpoint'));
+}
+
+/**
+ * Amazon SNS's `Subscribe` (query or form): `Endpoint` is where the topic's every message is
+ * posted (with `Protocol=http` or `https`), read as a callback (twenty-second pass).
+ */
+function snsEndpoints(pairs: Iterable<[string, string]>): Array<[string, string]> {
+  let subscribe = false;
+  const endpoints: string[] = [];
+  for (const [k, v] of pairs) {
+    const key = k.toLowerCase();
+    if (key === 'action' && v.trim().toLowerCase() === 'subscribe') subscribe = true;
+    else if (key === 'endpoint') endpoints.push(v);
+  }
+  return subscribe ? endpoints.map((v): [string, string] => ['callbackurl', v]) : [];
+}
 
 /**
  * Endpoints that register a webhook, where a plain `url` (or `address`) is where the service will
@@ -276,7 +305,8 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const q = url.indexOf('?');
   // The query too: many APIs read a parameter from either.
   // And the head (twenty-first pass): OData's `Prefer: odata.callback; url="…"` and `X-Callback-Url` and kin.
-  const fromQuery = [...(q >= 0 && callbackFormMark.test(url.slice(q)) ? new URLSearchParams(url.slice(q + 1).split('#', 1)[0]) : []), ...headerCallbacks(rawHeaders)];
+  const query = q >= 0 && (callbackFormMark.test(url.slice(q)) || /endpoint/i.test(url.slice(q))) ? [...new URLSearchParams(url.slice(q + 1).split('#', 1)[0])] : [];
+  const fromQuery = [...query, ...snsEndpoints(query), ...headerCallbacks(rawHeaders)];
   // (A body with nothing read in it still leaves these: a query callback beside a text body was dropped.)
   const fromHead = (): NamedTarget[] | Rejection => (fromQuery.length ? callbackUrls(fromQuery, false, url) : []);
   if (body.unreadable || !body.captured.length) return fromHead();
@@ -294,7 +324,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   // A multipart form's fields, which Django, Rails, PHP, multer and Spring bind as they bind a urlencoded form's (twenty-first pass).
   if (!json && type.startsWith('multipart/form-data')) {
     const raw = contentTypeOf(rawHeaders) ?? type;
-    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || (hookPath && callbackKeysOf(n).some((k) => k === 'url' || k === 'address'))));
+    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || (hookPath && hookPathKey(n))));
     // (A field in a charset no decoder here knows, its own or the form's `_charset_`: UTF-7's `https+ADovLw-…`.)
     if (read.undecodable?.length) return refusals.bodyUnreadable(`the request carries a callback field (${JSON.stringify(read.undecodable[0]!.slice(0, 40))}) in a charset Airlock cannot decode, which a server may decode and register; send it in UTF-8`);
     return callbackUrls([...fromQuery, ...read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')])], hookPath, url);
@@ -328,7 +358,11 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
       if (!lenient || !('value' in lenient)) return fromHead();
       urlsIn(lenient.value, ...(lenient.more ?? []));
     }
-  } else for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
+  } else {
+    const fields = [...new URLSearchParams(bytes.toString('utf8'))];
+    for (const [k, v] of fields) pairs.push([k, v]);
+    appendAll(pairs, snsEndpoints(fields));
+  }
   return callbackUrls(pairs, hookPath, url);
 }
 
@@ -386,7 +420,7 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
-    if (!isCallbackKey(k) && !(hookPath && callbackKeysOf(k).some((key) => key === 'url' || key === 'address'))) continue;
+    if (!isCallbackKey(k) && !(hookPath && hookPathKey(k))) continue;
     const target = httpUrlAsParsed(v, base);
     if (target === undefined) continue;
     out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${v.trim().slice(0, 160)}` });

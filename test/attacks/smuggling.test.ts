@@ -345,7 +345,9 @@ const dav = await startUpstream(t, {
       const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
       const walk = (v: unknown, key = ''): void => {
         // (A job API here calls back whatever URL it is given, under any name.)
-        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        // (And, twenty-second pass: Pub/Sub's pushEndpoint, Twilio's SmsUrl and VoiceUrl, `callback_uri`, a REST hook's
+        // target_url and Pipedrive's subscription_url, SNS's Endpoint.)
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
         else if (Array.isArray(v)) for (const x of v) walk(x, key);
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
       };
@@ -2930,6 +2932,15 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'OIDC backchannel_logout_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', backchannel_logout_uri: url })],
     'OIDC sector_identifier_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', sector_identifier_uri: url })],
     'CIBA notification endpoint': (url) => ['/ok/register', 'application/json', JSON.stringify({ backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: url })],
+    // Twenty-second pass: names that register where a service pushes (Pub/Sub, Twilio's numbers, SNS's
+    // Subscribe, a REST hook's or Pipedrive's subscription on a hooks endpoint, `…_uri` spellings).
+    'Pub/Sub pushEndpoint': (url) => ['/ok/subscriptions', 'application/json', JSON.stringify({ topic: 'projects/p/topics/t', pushConfig: { pushEndpoint: url } })],
+    'Twilio SmsUrl': (url) => ['/ok/subscriptions', 'application/x-www-form-urlencoded', `FriendlyName=main&SmsUrl=${encodeURIComponent(url)}&SmsMethod=POST`],
+    'Twilio VoiceUrl, large': (url, _o, large) => ['/ok/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}VoiceUrl=${encodeURIComponent(url)}`],
+    'SNS Subscribe': (url) => ['/ok/subscriptions', 'application/x-www-form-urlencoded', `Action=Subscribe&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3At&Protocol=https&Endpoint=${encodeURIComponent(url)}`],
+    'callback_uri': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), callback_uri: url })],
+    'REST hook target_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event: 'new_lead', target_url: url })],
+    'Pipedrive subscription_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event_action: '*', event_object: '*', subscription_url: url })],
     // The same object in XML, as Spring (Jackson's XML module) and ASP.NET bind one.
     // (Twenty-second pass: past the capture cap too, behind a padding element.)
     'XML element': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<Subscription>${large ? `<pad>${pad}</pad>` : ''}<changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
@@ -2958,6 +2969,13 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const [path, type, body] = shapes['XML attribute after a > in a value']!('https://evil.example/cb', allowed, false);
     const [res] = parseResponses((await send(path, type, body, false)).text);
     t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
+  }
+  // Twenty-second pass: callback names the readers lacked, each naming another host.
+  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url'].entries()) {
+    const before = sentTo.length;
+    const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, name.endsWith('large'));
+    const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `${name} naming another host: decided (${res?.status})`);
   }
   // The same past the capture cap naming another host (left open by the twenty-first pass: the watch read JSON strings and forms only).
   for (const [i, name] of ['XML element', 'XML attribute, namespaced', 'XML attribute after a > in a value', 'XML CDATA', 'OIDC request_uris'].entries()) {
