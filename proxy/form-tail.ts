@@ -10,7 +10,7 @@ import { multipartBoundaries } from '../describe/multipart.ts';
 import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
-import { mayBeHttpUrl, namesCallback, replyAddressesIn, xmlCallbackUrls, xmlTagEnd } from './second-targets.ts';
+import { holdsCallback, isCallbackLeaf, mayBeHttpUrl, namesCallback, replyAddressesIn, xmlCallbackUrls, xmlTagEnd } from './second-targets.ts';
 import { serverCharsets } from './charset-readings.ts';
 
 /**
@@ -251,6 +251,10 @@ class JsonMemberWatch extends Transform {
    * while the provider fetches each).
    */
   private list: { member: string; depth: number } | undefined;
+  /** A member whose value is next and may be an object holding a callback's `url` (second-targets.ts holdsCallback). */
+  private holderMember: string | undefined;
+  /** Such an object, and the depth of its members (twenty-second pass: `{"webhook": {"url": …}}` past the cap). */
+  private holder: { member: string; depth: number } | undefined;
 
   constructor(private readonly untyped: boolean) {
     super();
@@ -345,6 +349,8 @@ class JsonMemberWatch extends Transform {
         this.list = { member: this.callbackMember, depth: this.depth + 1 };
         this.callbackMember = undefined;
       }
+      if (this.holderMember !== undefined && b === 0x7b) this.holder = { member: this.holderMember, depth: this.depth + 1 };
+      if (this.holderMember !== undefined && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.holderMember = undefined;
       if (this.callbackMember !== undefined && b !== 0x22 && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.callbackMember = undefined;
       switch (b) {
         case 0x22:
@@ -369,6 +375,7 @@ class JsonMemberWatch extends Transform {
           this.objects.pop();
           this.namePosition = false;
           if (this.list && this.depth <= this.list.depth) this.list = undefined;
+          if (this.holder && this.depth <= this.holder.depth) this.holder = undefined;
           if (--this.depth <= 0) {
             this.mode = 'off';
             return undefined;
@@ -382,7 +389,10 @@ class JsonMemberWatch extends Transform {
             const name = memberName(this.named);
             if (this.depth === 1 && name !== undefined && RUN_FIELDS.has(name)) return name;
             const raw = Buffer.from(this.named, 'latin1').toString('utf8');
-            if (namesCallback(name ?? raw) || namesCallback(undoJsonEscapes(raw))) this.callbackMember = undoJsonEscapes(raw);
+            const unescaped = undoJsonEscapes(raw);
+            if (namesCallback(name ?? raw) || namesCallback(unescaped)) this.callbackMember = unescaped;
+            else if (this.holder?.depth === this.depth && isCallbackLeaf(unescaped)) this.callbackMember = `${this.holder.member}.${unescaped}`;
+            if (holdsCallback(unescaped)) this.holderMember = unescaped;
           }
           this.named = undefined;
           this.namePosition = false;

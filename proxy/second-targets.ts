@@ -263,6 +263,25 @@ function hookPathKey(k: string): boolean {
 }
 
 /**
+ * Objects whose `url` (`uri`, `endpoint`, `address`, `href`) is where the service sends (twenty-second
+ * pass): one under a callback name (`{"webhook": {"url": …}}`, `{"callback": {"url": …}}`), a
+ * Kubernetes `clientConfig` (a CRD's conversion webhook, which the API server sends every object it
+ * converts), a `notification(s)` object.
+ */
+const callbackHolders = new Set(['clientconfig', 'notification', 'notifications', 'webhooks', 'callbacks', 'hook', 'hooks']);
+const callbackLeaves = new Set(['url', 'uri', 'endpoint', 'address', 'href']);
+
+/** Whether an object under this member name holds a callback URL in its `url` (callbackHolders). */
+export function holdsCallback(name: string): boolean {
+  return name.length <= 128 && (isCallbackKey(name) || callbackKeysOf(name).some((k) => callbackHolders.has(k)));
+}
+
+/** Whether a member of such an object names its URL. */
+export function isCallbackLeaf(name: string): boolean {
+  return name.length <= 32 && callbackLeaves.has(foldedKey(name).replaceAll('-', ''));
+}
+
+/**
  * Amazon SNS's `Subscribe` (query or form): `Endpoint` is where the topic's every message is
  * posted (with `Protocol=http` or `https`), read as a callback (twenty-second pass).
  */
@@ -336,10 +355,15 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
     // Every member with a string value, at any depth, in the parse's one pass.
     const text = bytes.toString('utf8');
     // (A list under a callback name is each of its URLs: `request_uris`.)
+    // (An object under a callback name, or a holder's, is read for its `url`: `{"webhook": {"url": …}}`.)
     const take = (k: string, v: unknown): void => {
       if (k.length > 64) return;
       if (typeof v === 'string' && mayBeHttpUrl(v)) pairs.push([k, v]);
-      else if (Array.isArray(v) && isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) pairs.push([k, x]);
+      else if (Array.isArray(v)) {
+        if (isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) pairs.push([k, x]);
+      } else if (v && typeof v === 'object' && holdsCallback(k)) {
+        for (const [leaf, x] of Object.entries(v)) if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) pairs.push([isCallbackKey(k) ? k : 'webhookurl', x]);
+      }
     };
     const urlsIn = (...roots: unknown[]): void => {
       for (const o of objectsIn(...roots)) for (const [k, v] of Object.entries(o)) take(k, v);

@@ -2941,6 +2941,10 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'callback_uri': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), callback_uri: url })],
     'REST hook target_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event: 'new_lead', target_url: url })],
     'Pipedrive subscription_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event_action: '*', event_object: '*', subscription_url: url })],
+    // (An object under a callback name, or a Kubernetes clientConfig, holding the URL as its `url`.)
+    'webhook object': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), name: 'x', webhook: { url, events: ['*'] } })],
+    'CRD conversion clientConfig': (url) => ['/ok/subscriptions', 'application/json', JSON.stringify({ spec: { conversion: { strategy: 'Webhook', webhook: { clientConfig: { url }, conversionReviewVersions: ['v1'] } } } })],
+    'notification endpoint object, large': (url, _o, large) => ['/ok/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"notification": {"kind": "web", "endpoint": ${JSON.stringify(url)}}}`],
     // The same object in XML, as Spring (Jackson's XML module) and ASP.NET bind one.
     // (Twenty-second pass: past the capture cap too, behind a padding element.)
     'XML element': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<Subscription>${large ? `<pad>${pad}</pad>` : ''}<changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
@@ -2971,7 +2975,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
   }
   // Twenty-second pass: callback names the readers lacked, each naming another host.
-  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url'].entries()) {
+  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large'].entries()) {
     const before = sentTo.length;
     const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, name.endsWith('large'));
     const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
