@@ -31,6 +31,7 @@ import { parseAuthority, sameAuthority, withoutNamedHeaders } from './http-util.
 import type { CapturedBody } from './request-body.ts';
 import { refusals } from './refusals.ts';
 import { serverCharsets } from './charset-readings.ts';
+import { multipartParts } from './mime-parts.ts';
 
 /** A request to decide besides the request itself, and what to call it in the decision's reason. */
 export interface SecondTarget {
@@ -346,48 +347,79 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
     const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || (hookPath && hookPathKey(n))));
     // (A field in a charset no decoder here knows, its own or the form's `_charset_`: UTF-7's `https+ADovLw-…`.)
     if (read.undecodable?.length) return refusals.bodyUnreadable(`the request carries a callback field (${JSON.stringify(read.undecodable[0]!.slice(0, 40))}) in a charset Airlock cannot decode, which a server may decode and register; send it in UTF-8`);
-    return callbackUrls([...fromQuery, ...read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')])], hookPath, url);
+    return callbackUrls([...fromQuery, ...read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')]), ...jsonPartCallbacks(bytes, raw)], hookPath, url);
   }
+  // (Any other multipart body's JSON parts: Google's `multipart/related` uploads carry their metadata so.)
+  if (!json && type.startsWith('multipart/')) return callbackUrls([...fromQuery, ...jsonPartCallbacks(bytes, contentTypeOf(rawHeaders) ?? type)], hookPath, url);
   if (!json && !form) return fromHead();
   if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return fromHead();
   const pairs: Array<[string, unknown]> = [...fromQuery];
   if (json) {
-    // Every member with a string value, at any depth, in the parse's one pass.
-    const text = bytes.toString('utf8');
-    // (A list under a callback name is each of its URLs: `request_uris`.)
-    // (An object under a callback name, or a holder's, is read for its `url`: `{"webhook": {"url": …}}`.)
-    const take = (k: string, v: unknown): void => {
-      if (k.length > 64) return;
-      if (typeof v === 'string' && mayBeHttpUrl(v)) pairs.push([k, v]);
-      else if (Array.isArray(v)) {
-        if (isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) pairs.push([k, x]);
-      } else if (v && typeof v === 'object' && holdsCallback(k)) {
-        for (const [leaf, x] of Object.entries(v)) if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) pairs.push([isCallbackKey(k) ? k : 'webhookurl', x]);
-      }
-    };
-    const urlsIn = (...roots: unknown[]): void => {
-      for (const o of objectsIn(...roots)) for (const [k, v] of Object.entries(o)) take(k, v);
-    };
-    try {
-      JSON.parse(text, (k, v: unknown) => {
-        take(k, v);
-        return v;
-      });
-      // A member given twice: JSON.parse keeps the last, Go's gjson and simdjson take the first (twenty-first pass).
-      if (scanJson(text, false).duplicateCount) urlsIn(scanJson(text, true).firstWins);
-    } catch {
-      // JSON only lenient readers take (twenty-first pass): the first value of a body that goes on
-      // (Go's json.Decoder, Jackson), comments and trailing commas (JSONC readers), NaN, single quotes.
-      const lenient = parseLenientJson(text);
-      if (!lenient || !('value' in lenient)) return fromHead();
-      urlsIn(lenient.value, ...(lenient.more ?? []));
-    }
+    const read = jsonCallbackPairs(bytes.toString('utf8'));
+    if (read === undefined) return fromHead();
+    appendAll(pairs, read);
   } else {
     const fields = [...new URLSearchParams(bytes.toString('utf8'))];
     for (const [k, v] of fields) pairs.push([k, v]);
     appendAll(pairs, snsEndpoints(fields));
   }
   return callbackUrls(pairs, hookPath, url);
+}
+
+/**
+ * The [name, value] of every member of a JSON text a callback may be read from (callbackUrls picks
+ * them by name), at any depth, in the parse's one pass; undefined when no reader reads it as JSON.
+ * A list under a callback name is each of its URLs (`request_uris`), an object under a callback
+ * name or a holder's (holdsCallback) its `url` (`{"webhook": {"url": …}}`).
+ */
+function jsonCallbackPairs(text: string): Array<[string, unknown]> | undefined {
+  const pairs: Array<[string, unknown]> = [];
+  const take = (k: string, v: unknown): void => {
+    if (k.length > 64) return;
+    if (typeof v === 'string' && mayBeHttpUrl(v)) pairs.push([k, v]);
+    else if (Array.isArray(v)) {
+      if (isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) pairs.push([k, x]);
+    } else if (v && typeof v === 'object' && holdsCallback(k)) {
+      for (const [leaf, x] of Object.entries(v)) if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) pairs.push([isCallbackKey(k) ? k : 'webhookurl', x]);
+    }
+  };
+  const urlsIn = (...roots: unknown[]): void => {
+    for (const o of objectsIn(...roots)) for (const [k, v] of Object.entries(o)) take(k, v);
+  };
+  try {
+    JSON.parse(text, (k, v: unknown) => {
+      take(k, v);
+      return v;
+    });
+    // A member given twice: JSON.parse keeps the last, Go's gjson and simdjson take the first (twenty-first pass).
+    if (scanJson(text, false).duplicateCount) urlsIn(scanJson(text, true).firstWins);
+  } catch {
+    // JSON only lenient readers take (twenty-first pass): the first value of a body that goes on
+    // (Go's json.Decoder, Jackson), comments and trailing commas (JSONC readers), NaN, single quotes.
+    const lenient = parseLenientJson(text);
+    if (!lenient || !('value' in lenient)) return undefined;
+    urlsIn(lenient.value, ...(lenient.more ?? []));
+  }
+  return pairs;
+}
+
+/**
+ * Callback members in the JSON parts of a multipart body (twenty-second pass): Spring binds a part
+ * to an object with `@RequestPart` (a JSON part, a named file too), JAX-RS with `@FormDataParam`,
+ * and Google's uploads carry their metadata as a `multipart/related` JSON part, so a subscription
+ * sent as such a part was registered while the readers read fields by name only. A part is read
+ * when its content starts like JSON (transfer encodings undone: proxy/mime-parts.ts).
+ */
+function jsonPartCallbacks(body: Buffer, contentType: string): Array<[string, unknown]> {
+  if (!callbackJsonMark.test(body.toString('latin1'))) return [];
+  const out: Array<[string, unknown]> = [];
+  for (const part of multipartParts(body, contentType)) {
+    const first = /^[\s\ufeff]*(.)/.exec(part.content.slice(0, 64))?.[1];
+    if (first !== '{' && first !== '[') continue;
+    const read = jsonCallbackPairs(Buffer.from(part.content, 'latin1').toString('utf8'));
+    if (read) appendAll(out, read);
+  }
+  return out;
 }
 
 /**

@@ -380,8 +380,10 @@ const dav = await startUpstream(t, {
       const preferred = /odata\.callback\s*;\s*url="?([^";,]*)/i.exec(String(req.headers.prefer ?? ''))?.[1];
       if (preferred) sentTo.push(preferred);
       if (req.headers['x-callback-url']) sentTo.push(String(req.headers['x-callback-url']));
+      // (A JSON part is bound to an object, as Spring's @RequestPart binds one; a multipart/related body's JSON part too, as Google's uploads carry metadata.)
+      if (body.length && String(req.headers['content-type']).startsWith('multipart/')) for (const m of body.toString().matchAll(/\r\nContent-Type: application\/json[^\r]*\r\n\r\n([^]*?)\r\n--/g)) walk(JSON.parse(m[1]!));
       if (body.length && String(req.headers['content-type']).startsWith('multipart/form-data')) walk(multipartBound(body.toString()));
-      else if (body.length && !String(req.headers['content-type']).startsWith('text/plain')) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
+      else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -2941,6 +2943,10 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'callback_uri': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), callback_uri: url })],
     'REST hook target_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event: 'new_lead', target_url: url })],
     'Pipedrive subscription_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event_action: '*', event_object: '*', subscription_url: url })],
+    // (A JSON part of a multipart body, bound to an object: Spring's @RequestPart, Google's multipart/related metadata.)
+    'JSON part': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="subscription"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ changeType: 'created', notificationUrl: url })}\r\n--mb\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--mb--\r\n`],
+    'JSON file part': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="subscription"; filename="s.json"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ webhook: { url } })}\r\n--mb--\r\n`],
+    'multipart/related JSON part': (url) => ['/ok/subscriptions', 'multipart/related; boundary=mb', `--mb\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify({ name: 'x', callback_url: url })}\r\n--mb\r\nContent-Type: text/plain\r\n\r\nhello\r\n--mb--\r\n`],
     // (An object under a callback name, or a Kubernetes clientConfig, holding the URL as its `url`.)
     'webhook object': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), name: 'x', webhook: { url, events: ['*'] } })],
     'CRD conversion clientConfig': (url) => ['/ok/subscriptions', 'application/json', JSON.stringify({ spec: { conversion: { strategy: 'Webhook', webhook: { clientConfig: { url }, conversionReviewVersions: ['v1'] } } } })],
@@ -2975,7 +2981,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
   }
   // Twenty-second pass: callback names the readers lacked, each naming another host.
-  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large'].entries()) {
+  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large', 'JSON part', 'JSON file part', 'multipart/related JSON part'].entries()) {
     const before = sentTo.length;
     const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, name.endsWith('large'));
     const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
