@@ -271,7 +271,12 @@ class JsonMemberWatch extends Transform {
     if (this.mode === 'start') {
       while (i < chunk.length && (chunk[i] === 0x20 || chunk[i] === 0x09 || chunk[i] === 0x0a || chunk[i] === 0x0d || chunk[i] === 0xef || chunk[i] === 0xbb || chunk[i] === 0xbf)) i++;
       if (i === chunk.length) return cb(null, chunk);
-      if (chunk[i] !== 0x7b) {
+      // (A JSON array too, twenty-second pass: `[{"pad": …, "notificationUrl": …}]` past the cap was
+      // not watched; untyped, only when its first item starts like JSON, else it is read as a form.)
+      let j = i + 1;
+      while (j < chunk.length && (chunk[j] === 0x20 || chunk[j] === 0x09 || chunk[j] === 0x0a || chunk[j] === 0x0d)) j++;
+      const array = chunk[i] === 0x5b && (!this.untyped || chunk[j] === 0x7b || chunk[j] === 0x5b || chunk[j] === 0x22);
+      if (chunk[i] !== 0x7b && !array) {
         if (!this.untyped) this.mode = 'off';
         else {
           this.form = new UrlencodedWatch();

@@ -2943,6 +2943,8 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'callback_uri': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), callback_uri: url })],
     'REST hook target_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event: 'new_lead', target_url: url })],
     'Pipedrive subscription_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event_action: '*', event_object: '*', subscription_url: url })],
+    // (A JSON array of subscriptions: the watch past the cap read objects only.)
+    'array of subscriptions, large': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify([{ ...(large ? { pad } : {}), changeType: 'created', notificationUrl: url }])],
     // (A JSON part of a multipart body, bound to an object: Spring's @RequestPart, Google's multipart/related metadata.)
     'JSON part': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="subscription"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ changeType: 'created', notificationUrl: url })}\r\n--mb\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--mb--\r\n`],
     'JSON file part': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="subscription"; filename="s.json"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ webhook: { url } })}\r\n--mb--\r\n`],
@@ -2981,7 +2983,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
   }
   // Twenty-second pass: callback names the readers lacked, each naming another host.
-  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large', 'JSON part', 'JSON file part', 'multipart/related JSON part'].entries()) {
+  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large', 'JSON part', 'JSON file part', 'multipart/related JSON part', 'array of subscriptions, large'].entries()) {
     const before = sentTo.length;
     const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, name.endsWith('large'));
     const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
