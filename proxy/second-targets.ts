@@ -18,7 +18,7 @@
 //   watches, WS-Addressing replies): decided as the request it will make there.
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
 import type { RawRequest } from '../describe/describe.ts';
-import { bomOf, DecodeFailure, phpName, phpNested, undoContentCoding, unicodeText } from '../describe/body.ts';
+import { bomOf, DecodeFailure, phpName, phpNested, rackTwoParams, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
 import { parseLenientJson } from '../describe/json-lenient.ts';
@@ -283,6 +283,16 @@ export function isCallbackLeaf(name: string): boolean {
 }
 
 /**
+ * A query or form's parameters as servers split them: on `&`, and (twenty-second pass) on `;` as
+ * well where one stands, as Rack 2 splits a query (and Python's parse_qsl did before 3.9.2, Django
+ * before 3.2), so `?a=1;callback_url=…` names a callback there.
+ */
+function serverParams(text: string): Array<[string, string]> {
+  const plain = [...new URLSearchParams(text)];
+  return text.includes(';') ? [...plain, ...rackTwoParams(text)] : plain;
+}
+
+/**
  * Amazon SNS's `Subscribe` (query or form): `Endpoint` is where the topic's every message is
  * posted (with `Protocol=http` or `https`), read as a callback (twenty-second pass).
  */
@@ -325,7 +335,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const q = url.indexOf('?');
   // The query too: many APIs read a parameter from either.
   // And the head (twenty-first pass): OData's `Prefer: odata.callback; url="…"` and `X-Callback-Url` and kin.
-  const query = q >= 0 && (callbackFormMark.test(url.slice(q)) || /endpoint/i.test(url.slice(q))) ? [...new URLSearchParams(url.slice(q + 1).split('#', 1)[0])] : [];
+  const query = q >= 0 && (callbackFormMark.test(url.slice(q)) || /endpoint/i.test(url.slice(q))) ? serverParams(url.slice(q + 1).split('#', 1)[0]!) : [];
   const fromQuery = [...query, ...snsEndpoints(query), ...headerCallbacks(rawHeaders)];
   // (A body with nothing read in it still leaves these: a query callback beside a text body was dropped.)
   const fromHead = (): NamedTarget[] | Rejection => (fromQuery.length ? callbackUrls(fromQuery, false, url) : []);
@@ -359,7 +369,7 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
     if (read === undefined) return fromHead();
     appendAll(pairs, read);
   } else {
-    const fields = [...new URLSearchParams(bytes.toString('utf8'))];
+    const fields = serverParams(bytes.toString('utf8'));
     for (const [k, v] of fields) pairs.push([k, v]);
     appendAll(pairs, snsEndpoints(fields));
   }
