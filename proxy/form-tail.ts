@@ -10,7 +10,7 @@ import { multipartBoundaries } from '../describe/multipart.ts';
 import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
-import { holdsCallback, isCallbackLeaf, mayBeHttpUrl, namesCallback, replyAddressesIn, xmlCallbackUrls, xmlTagEnd } from './second-targets.ts';
+import { holdsCallback, isCallbackLeaf, mayBeHttpUrl, namesCallback, replyAddressesIn, xmlCallbackUrls, xmlEntities, xmlTagEnd, type XmlEntities } from './second-targets.ts';
 import { serverCharsets } from './charset-readings.ts';
 
 /**
@@ -42,7 +42,7 @@ export function formTailWatches(rawHeaders: readonly string[], body: { captured:
   // (Decoded once more only for a watched type: most coded uploads are not forms or JSON.)
   if (!body.truncated && readersDecode(body.captured, codings!, false) !== 'too large') return [];
   const make = (): Transform | undefined => {
-    if (xmlMedia(media)) return new XmlReplyWatch(codings?.length ? 0 : body.captured.length);
+    if (xmlMedia(media)) return new XmlReplyWatch(codings?.length ? 0 : body.captured.length, xmlEntities(body.captured.toString('latin1')));
     if (media.startsWith('application/x-www-form-urlencoded')) return new UrlencodedWatch();
     if (media.startsWith('multipart/form-data')) {
       const boundaries = multipartBoundaries(type!);
@@ -54,7 +54,7 @@ export function formTailWatches(rawHeaders: readonly string[], body: { captured:
   const watch = make();
   if (!watch) return [];
   // (An untyped body may be a SOAP envelope: second-targets.ts reads one so.)
-  const replies = media === '' ? [new XmlReplyWatch(codings?.length ? 0 : body.captured.length)] : [];
+  const replies = media === '' ? [new XmlReplyWatch(codings?.length ? 0 : body.captured.length, xmlEntities(body.captured.toString('latin1')))] : [];
   if (!codings) return [watch, ...replies];
   const multipart = media.startsWith('multipart/');
   const unicode = !multipart && (/;\s*charset\s*=\s*"?(?:utf-?(?:16|32)|ucs-[24]|unicode)/i.test(media) || bomOf(body.captured) !== undefined || body.captured[1] === 0 || body.captured[0] === 0);
@@ -97,8 +97,8 @@ class XmlReplyWatch extends Transform {
   private kept = '';
   private held: Buffer[] = [];
 
-  /** `decided`: bytes the reader read (an element ending within them was decided there). */
-  constructor(private readonly decided: number) {
+  /** `decided`: bytes the reader read (an element ending within them was decided there); `entities`: its DTD's (a coded body's start is read undecoded: none found, a reference then stops). */
+  constructor(private readonly decided: number, private readonly entities: XmlEntities) {
     super();
   }
 
@@ -144,7 +144,7 @@ class XmlReplyWatch extends Transform {
           const read = replyAddressesIn(fragment);
           if (!Array.isArray(read)) return cb(replyStop(read.detail ?? `a WS-Addressing ${local} Airlock cannot read`));
           if (read.length) return cb(replyStop(`its WS-Addressing ${local} names ${read[0]!.url.slice(0, 120)}`));
-        } else if ((end > gt + 1 || text.slice(start, gt).includes('=')) && xmlCallbackUrls(fragment).length) return cb(callbackStop(local));
+        } else if ((end > gt + 1 || text.slice(start, gt).includes('=')) && xmlCallbackUrls(fragment, this.entities).length) return cb(callbackStop(local));
       }
       from = end;
     }

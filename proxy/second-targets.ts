@@ -32,6 +32,7 @@ import type { CapturedBody } from './request-body.ts';
 import { refusals } from './refusals.ts';
 import { serverCharsets } from './charset-readings.ts';
 import { multipartParts } from './mime-parts.ts';
+import { xmlDoctype } from '../describe/xml-doctype.ts';
 
 /** A request to decide besides the request itself, and what to call it in the decision's reason. */
 export interface SecondTarget {
@@ -350,7 +351,12 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const form = !json && type.startsWith('application/x-www-form-urlencoded');
   // The same object as XML (twenty-first pass): Spring with Jackson's XML module and ASP.NET's XML
   // formatters bind `<notificationUrl>` (or an attribute of that name) as they bind the JSON member.
-  if (!json && !form && first === 0x3c && /xml/.test(type)) return callbackUrls([...fromQuery, ...xmlNamedValues(bytes.toString('utf8'))], hookPath, url);
+  if (!json && !form && first === 0x3c && /xml/.test(type)) {
+    const text = bytes.toString('utf8');
+    const values = xmlCallbackValues(text, xmlEntities(text));
+    if (values === undefined) return refusals.bad('the XML body gives a callback member by an entity of its DTD that Airlock cannot expand (a parameter or external entity, or one nested too deep): a parser reading the DTD registers what it expands to; write the URL itself');
+    return callbackUrls([...fromQuery, ...values], hookPath, url);
+  }
   // A multipart form's fields, which Django, Rails, PHP, multer and Spring bind as they bind a urlencoded form's (twenty-first pass).
   if (!json && type.startsWith('multipart/form-data')) {
     const raw = contentTypeOf(rawHeaders) ?? type;
@@ -1976,9 +1982,75 @@ export function xmlTagEnd(xml: string, from: number): number {
   return -1;
 }
 
-/** The http(s) URLs an XML fragment's callback elements and attributes hold (xmlNamedValues), for the watch past the capture (proxy/form-tail.ts). */
-export function xmlCallbackUrls(fragment: string): string[] {
-  return xmlNamedValues(fragment).map(([, v]) => v).filter((v) => mayBeHttpUrl(v));
+/**
+ * The http(s) URLs an XML fragment's callback elements and attributes hold (xmlNamedValues, the
+ * document's internal entities expanded: xmlEntities of its start), for the watch past the capture
+ * (proxy/form-tail.ts); a value left unexpandable is returned as it is (the watch stops for any).
+ */
+export function xmlCallbackUrls(fragment: string, entities: XmlEntities): string[] {
+  const values = xmlCallbackValues(fragment, entities);
+  if (values === undefined) return ['(an entity Airlock cannot expand)'];
+  return values.map(([, v]) => v).filter((v) => mayBeHttpUrl(v));
+}
+
+/**
+ * The internal general entities an XML text's DTD declares (`<!DOCTYPE s [<!ENTITY u "https://…">]>`):
+ * a parser reading the DTD (.NET's XmlTextReader, Woodstox with DTD support, Python's expat and lxml)
+ * expands `&u;` in a value to them (twenty-second pass: `<notificationUrl>&u;</notificationUrl>`
+ * named no URL to the reader). `null` for no DTD; 'unreadable' where the subset declares parameter
+ * or external entities (what they expand to is not here).
+ */
+export type XmlEntities = Map<string, string> | null | 'unreadable';
+export function xmlEntities(text: string): XmlEntities {
+  const at = text.search(/<!doctype/i);
+  if (at < 0) return null;
+  const open = text.indexOf('[', at);
+  const gt = text.indexOf('>', at);
+  if (open < 0 || (gt >= 0 && gt < open)) return xmlDoctype(text) ? 'unreadable' : null;
+  const close = text.indexOf(']', open);
+  if (close < 0) return 'unreadable';
+  const subset = text.slice(open + 1, close);
+  const out = new Map<string, string>();
+  for (let i = subset.indexOf('<!ENTITY'); i >= 0; i = subset.indexOf('<!ENTITY', i + 8)) {
+    const m = /^<!ENTITY\s+([A-Za-z_:][\w.:-]{0,127})\s+(?:"([^"]*)"|'([^']*)')\s*>/.exec(subset.slice(i, i + 16_384));
+    if (!m) return 'unreadable'; // a parameter (`%`) or external (`SYSTEM`, `PUBLIC`) entity
+    if (out.size >= 100) return 'unreadable';
+    out.set(m[1]!, m[2] ?? m[3]!);
+  }
+  return out;
+}
+
+/** `value` with `entities` expanded (up to three levels, 16 KiB), or undefined when a reference stays that no entity here defines. */
+function expandedEntities(value: string, entities: XmlEntities): string | undefined {
+  if (!value.includes('&')) return value;
+  // (Without a DTD an undeclared reference is no XML to any parser: refused as unreadable too.)
+  let v = value;
+  for (let level = 0; level < 4; level++) {
+    const ref = /&([A-Za-z_:][\w.:-]*);/;
+    if (!ref.test(v)) return v;
+    if (entities === 'unreadable' || level === 3) return undefined;
+    let unknown = false;
+    v = v.replace(/&([A-Za-z_:][\w.:-]*);/g, (e, n: string) => {
+      if (['amp', 'lt', 'gt', 'quot', 'apos'].includes(n)) return e;
+      const x = entities?.get(n);
+      if (x === undefined) unknown = true;
+      return x ?? e;
+    });
+    if (unknown || v.length > 16_384) return undefined;
+    v = xmlText(v);
+  }
+  return undefined;
+}
+
+/** xmlNamedValues with a DTD's entities expanded; undefined when one cannot be. */
+function xmlCallbackValues(text: string, entities: XmlEntities): Array<[string, string]> | undefined {
+  const out: Array<[string, string]> = [];
+  for (const [k, v] of xmlNamedValues(text)) {
+    const expanded = expandedEntities(v, entities);
+    if (expanded === undefined) return undefined;
+    out.push([k, expanded]);
+  }
+  return out;
 }
 
 /** XML character data: the five entities and numeric references. */

@@ -362,7 +362,10 @@ const dav = await startUpstream(t, {
       // under /jsonc/ comments and trailing commas taken, as Jackson's ALLOW_COMMENTS and System.Text.Json's options do.)
       const json = (text: string): unknown => src.includes('/first/') ? firstWins(text) : src.includes('/stream/') ? firstValue(text) : src.includes('/jsonc/') ? jsonc.parse(text) : JSON.parse(text);
       // (An XML body is bound as Jackson's XML module binds one: elements and attributes by local name, CDATA and entities read.)
-      const xmlBound = (text: string): Record<string, string> => {
+      const xmlBound = (raw: string): Record<string, string> => {
+        // (Internal entities expanded, as a binder whose parser reads the DTD (.NET's XmlTextReader, Woodstox with DTD support) does.)
+        const entities = new Map([...raw.matchAll(/<!ENTITY\s+([\w.-]+)\s+"([^"]*)"\s*>/g)].map((m) => [m[1]!, m[2]!] as const));
+        const text = raw.replace(/<!DOCTYPE[^[>]*(?:\[[^]*?\])?\s*>/, '').replace(/&([\w.-]+);/g, (e, n: string) => entities.get(n) ?? e);
         const plain = text.replace(/<!\[CDATA\[([^]*?)\]\]>/g, (_, c: string) => c.replaceAll('&', '&amp;').replaceAll('<', '&lt;'));
         const unescape = (v: string): string => v.replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
         const o: Record<string, string> = {};
@@ -2965,6 +2968,8 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'XML attribute, namespaced': (url, _o, large) => ['/ok/subscriptions', 'text/xml; charset=utf-8', `<s:Subscription xmlns:s="urn:s">${large ? `<s:pad>${pad}</s:pad>` : ''}<s:Sub s:notificationUrl="${url.replace(/\//g, '&#x2f;')}"/></s:Subscription>`],
     // (Twenty-second pass: a `>` in another attribute's value is text to an XML parser; the reader ended the tag there.)
     'XML attribute after a > in a value': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<Subscription>${large ? `<pad>${pad}</pad>` : ''}<Sub note="a>b" notificationUrl="${url}"/></Subscription>`],
+    'XML entity': (url) => ['/ok/subscriptions', 'application/xml', `<!DOCTYPE Subscription [<!ENTITY u "${url}">]><Subscription><notificationUrl>&u;</notificationUrl></Subscription>`],
+    'XML entity, large': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<!DOCTYPE Subscription [<!ENTITY u "${url}">]><Subscription>${large ? `<pad>${pad}</pad>` : ''}<Sub notificationUrl="&u;"/></Subscription>`],
     'XML CDATA': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<Subscription>${large ? `<pad>${pad}</pad>` : ''}<!-- hook --><callback_url><![CDATA[${url}]]></callback_url></Subscription>`],
   };
   const allowed = `http://${dHost}/ok/cb`;
@@ -2989,7 +2994,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
   }
   // Twenty-second pass: callback names the readers lacked, each naming another host.
-  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large', 'JSON part', 'JSON file part', 'multipart/related JSON part', 'array of subscriptions, large', 'Rack 2 query', 'Rack 2 form', 'Rack 2 form, large'].entries()) {
+  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large', 'JSON part', 'JSON file part', 'multipart/related JSON part', 'array of subscriptions, large', 'Rack 2 query', 'Rack 2 form', 'Rack 2 form, large', 'XML entity', 'XML entity, large'].entries()) {
     const before = sentTo.length;
     const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, name.endsWith('large'));
     const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
