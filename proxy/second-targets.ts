@@ -479,7 +479,21 @@ function callbackKeysOf(k: string): string[] {
 
 /** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys). */
 function isCallbackKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => callbackKeys.has(key));
+  return callbackKeysOf(k).some((key) => callbackKeys.has(key)) || nestedCallbackLeaf(k);
+}
+
+/**
+ * A nested form name whose last part is a URL's and the part before it a callback's or a holder's
+ * (twenty-second pass): PHP and Rack build `{"webhook": {"url": …}}` of `webhook[url]=…`, as
+ * `webhook.url` is for servers binding dotted names (Spring's data binder), which the JSON readers
+ * read as the object's `url` (holdsCallback).
+ */
+function nestedCallbackLeaf(k: string): boolean {
+  if (!k.includes('[') && !k.includes('.')) return false;
+  const parts = k.split(/[[\].]+/).filter(Boolean);
+  if (parts.length < 2 || !isCallbackLeaf(parts[parts.length - 1]!)) return false;
+  const holder = foldedKey(parts[parts.length - 2]!).replaceAll('-', '');
+  return callbackKeys.has(holder) || callbackHolders.has(holder);
 }
 
 /** Whether a member or field name is one a service reads a callback URL from (callbackKeys), for the watch past the capture (proxy/form-tail.ts). */

@@ -356,7 +356,6 @@ const dav = await startUpstream(t, {
       walk(Object.fromEntries(semi(new URL(req.url ?? '/', 'http://x').search.slice(1))));
       // (Under /php/ it reads a form as PHP fills $_POST: `.`, blanks and an unclosed `[` in a name are `_`;
       // under /first/ a JSON member given twice as first-wins readers (Go's gjson, simdjson) take it.)
-      const php = (k: string): string => k.replace(/^ +/, '').replace(/[. ]/g, '_').replace(/\[(?![^\]]*\])/, '_');
       const firstWins = (text: string): unknown => JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.loads(sys.stdin.read(), object_pairs_hook=lambda ps: dict(reversed(ps)))))'], { input: text }).stdout.toString());
       // (Under /stream/ the first JSON value, the rest unread, as Go's json.Decoder and Jackson read a body;
       // under /jsonc/ comments and trailing commas taken, as Jackson's ALLOW_COMMENTS and System.Text.Json's options do.)
@@ -388,7 +387,7 @@ const dav = await startUpstream(t, {
       // (A JSON part is bound to an object, as Spring's @RequestPart binds one; a multipart/related body's JSON part too, as Google's uploads carry metadata.)
       if (body.length && String(req.headers['content-type']).startsWith('multipart/')) for (const m of body.toString().matchAll(/\r\nContent-Type: application\/json[^\r]*\r\n\r\n([^]*?)\r\n--/g)) walk(JSON.parse(m[1]!));
       if (body.length && String(req.headers['content-type']).startsWith('multipart/form-data')) walk(multipartBound(body.toString()));
-      else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? Object.fromEntries([...semi(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
+      else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? (src.includes('/php/') ? phpVars([...semi(body.toString())]) : Object.fromEntries([...semi(body.toString())])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -2950,6 +2949,9 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'Pipedrive subscription_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event_action: '*', event_object: '*', subscription_url: url })],
     // (Parameters split on `;` as Rack 2 splits them: in the query beside a form, in a form, past the cap.)
     'Rack 2 query': (url) => [`/ok/rack/subscriptions?a=1;callback_url=${encodeURIComponent(url)}`, 'application/x-www-form-urlencoded', 'name=x'],
+    // (A nested form name, as PHP and Rack build `{"webhook": {"url": …}}` of it.)
+    'nested form webhook[url]': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&webhook%5Burl%5D=${encodeURIComponent(url)}`],
+    'nested form webhook[url], large': (url, o, large) => shapes['nested form webhook[url]']!(url, o, large),
     'Rack 2 form': (url) => ['/ok/rack/subscriptions', 'application/x-www-form-urlencoded', `name=x;callback_url=${encodeURIComponent(url)}`],
     'Rack 2 form, large': (url, _o, large) => ['/ok/rack/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}` : 'name=x'};callback_url=${encodeURIComponent(url)}`],
     // (A JSON array of subscriptions: the watch past the cap read objects only.)
@@ -2994,7 +2996,7 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
   }
   // Twenty-second pass: callback names the readers lacked, each naming another host.
-  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large', 'JSON part', 'JSON file part', 'multipart/related JSON part', 'array of subscriptions, large', 'Rack 2 query', 'Rack 2 form', 'Rack 2 form, large', 'XML entity', 'XML entity, large'].entries()) {
+  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large', 'JSON part', 'JSON file part', 'multipart/related JSON part', 'array of subscriptions, large', 'Rack 2 query', 'Rack 2 form', 'Rack 2 form, large', 'XML entity', 'XML entity, large', 'nested form webhook[url]', 'nested form webhook[url], large'].entries()) {
     const before = sentTo.length;
     const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, name.endsWith('large'));
     const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
