@@ -87,6 +87,49 @@ export function phpName(raw: string): string {
   return name.indexOf(']', open) > 0 ? base : `${base}_${name.slice(open + 1).replace(/[ .[]/g, '_')}`;
 }
 
+/** The deepest nesting PHP registers (its `max_input_nesting_level` default). */
+const PHP_MAX_NESTING = 64;
+
+/**
+ * What PHP registers under `base` from parameters given as `base[a][b]=v`, `base[]=v` (phpName's
+ * nested names): the nested arrays, each whose keys are 0…n as a list (as a JSON encoder writes
+ * it), undefined when none is nested there. Prototype-free maps: `__proto__` is just a key.
+ */
+export function phpNested(pairs: Iterable<readonly [string, string]>, base: string): unknown {
+  let root: Record<string, unknown> | undefined;
+  for (const [raw, value] of pairs) {
+    if (phpName(raw) !== base) continue;
+    const nul = raw.indexOf('\0');
+    const name = nul >= 0 ? raw.slice(0, nul) : raw;
+    let at = name.indexOf('[');
+    if (at < 0) continue;
+    root ??= emptyMap();
+    let node = root;
+    let key: string | undefined;
+    for (let depth = 0; name[at] === '[' && depth < PHP_MAX_NESTING; depth++) {
+      const close = name.indexOf(']', at);
+      if (close < 0) break;
+      const k = name.slice(at + 1, close);
+      if (key !== undefined) {
+        if (typeof node[key] !== 'object' || node[key] === null) node[key] = emptyMap();
+        node = node[key] as Record<string, unknown>;
+      }
+      key = k === '' ? String(Object.keys(node).length) : k;
+      at = close + 1;
+    }
+    if (key !== undefined) node[key] = value;
+  }
+  const listed = (x: unknown): unknown => {
+    if (x === null || typeof x !== 'object') return x;
+    const entries = Object.entries(x).map(([k, y]) => [k, listed(y)] as const);
+    if (entries.every(([k], i) => k === String(i))) return entries.map(([, y]) => y);
+    const out = emptyMap<unknown>();
+    for (const [k, y] of entries) out[k] = y;
+    return out;
+  };
+  return root === undefined ? undefined : listed(root);
+}
+
 /** Form field names that carry SQL to some server (adapters/index.ts reads them), looked for in multipart bodies. */
 const sqlFormFields = new Set(['sql', 'query', 'statement', 'q']);
 

@@ -6,6 +6,7 @@
 // never substituted, since a service that records that place (a request log, a resource name)
 // would hand the real value back to the agent. Pure.
 import { credentialParams, parameterNames } from '../describe/body.ts';
+import { parseLenientJson } from '../describe/json-lenient.ts';
 import type { BodySummary, RequestDescription } from '../describe/types.ts';
 import type { CredentialDirective } from '../engine/decision.ts';
 import type { OutgoingRequest } from './enforcers.ts';
@@ -128,24 +129,46 @@ export function outsideBodyFields(body: RequestDescription['request']['body'], r
   const text = raw ? raw.toString('latin1') : '';
   let exact = 0;
   for (let i = text.indexOf(placeholder); i >= 0; i = text.indexOf(placeholder, i + placeholder.length)) exact++;
-  let inSlot = 0;
-  if (body.form) for (const f of fields) inSlot += (body.form[f] ?? []).filter((v) => v === placeholder).length;
-  if (body.json !== undefined) {
+  // Each reading a server may make of the body holds every copy in the slot, or none is substituted
+  // (twenty-second pass): a form-typed body that is JSON (`{"note": "x&token=<ph>&"}`) has the
+  // placeholder in its form field `token` to a form reader, and in `note` to a server that reads
+  // JSON whatever the type says (Go's json.Decoder, GitHub's API), which stores the value there.
+  const utf8 = raw ? raw.toString('utf8') : '';
+  const looksJson = /^[\s\ufeff]*[{[]/.test(utf8.slice(0, 1024));
+  let json = body.json;
+  if (json === undefined && looksJson) {
+    try {
+      json = JSON.parse(utf8) as unknown;
+    } catch {
+      const lenient = parseLenientJson(utf8);
+      json = lenient && 'value' in lenient ? lenient.value : null;
+    }
+  }
+  const readings: number[] = [];
+  if (body.form && (!looksJson || /^\s*application\/x-www-form-urlencoded/i.test(body.content_type))) {
+    let inForm = 0;
+    for (const f of fields) inForm += (body.form[f] ?? []).filter((v) => v === placeholder).length;
+    readings.push(inForm);
+  }
+  if (json !== undefined) {
+    let inJson = 0;
     // Iterative walk, bounded by the parsed document (itself bounded by the capture cap).
-    const stack: unknown[] = [body.json];
+    const stack: unknown[] = [json];
     while (stack.length) {
       const v = stack.pop();
       if (Array.isArray(v)) for (const x of v) stack.push(x);
       else if (v && typeof v === 'object') {
         for (const [k, x] of Object.entries(v)) {
-          if (fields.has(k) && x === placeholder) inSlot++;
+          if (fields.has(k) && x === placeholder) inJson++;
           else stack.push(x);
         }
       }
     }
+    readings.push(inJson);
   }
-  if (exact > inSlot) return 'outside the field it goes in (or inside other text there)';
-  if (exact < inSlot) return 'in a spelling Airlock does not substitute';
+  if (!readings.length) readings.push(0);
+  if (readings.some((inSlot) => exact > inSlot)) return 'outside the field it goes in (or inside other text there)';
+  if (readings.some((inSlot) => exact < inSlot)) return 'in a spelling Airlock does not substitute';
   if (finder.find(text.split(placeholder).join('')).includes(name)) return 'in another spelling besides';
   return undefined;
 }

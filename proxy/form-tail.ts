@@ -4,13 +4,13 @@
 // [{"method":"DELETE","relative_url":…}]` ran calls no one decided. The upload is cut where such a
 // field starts (StreamStop: a refusal, and the server never gets a whole request to run).
 import { Transform, type TransformCallback } from 'node:stream';
-import { bomOf } from '../describe/body.ts';
+import { bomOf, phpName } from '../describe/body.ts';
 import { dispositionNames } from '../describe/content-disposition.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
-import { mayBeHttpUrl, namesCallback, replyAddressesIn } from './second-targets.ts';
+import { holdsCallback, isCallbackLeaf, mayBeHttpUrl, namesCallback, replyAddressesIn, xmlCallbackUrls, xmlEntities, xmlTagEnd, type XmlEntities } from './second-targets.ts';
 import { serverCharsets } from './charset-readings.ts';
 
 /**
@@ -42,7 +42,7 @@ export function formTailWatches(rawHeaders: readonly string[], body: { captured:
   // (Decoded once more only for a watched type: most coded uploads are not forms or JSON.)
   if (!body.truncated && readersDecode(body.captured, codings!, false) !== 'too large') return [];
   const make = (): Transform | undefined => {
-    if (xmlMedia(media)) return new XmlReplyWatch(codings?.length ? 0 : body.captured.length);
+    if (xmlMedia(media)) return new XmlReplyWatch(codings?.length ? 0 : body.captured.length, xmlEntities(body.captured.toString('latin1')));
     if (media.startsWith('application/x-www-form-urlencoded')) return new UrlencodedWatch();
     if (media.startsWith('multipart/form-data')) {
       const boundaries = multipartBoundaries(type!);
@@ -54,7 +54,7 @@ export function formTailWatches(rawHeaders: readonly string[], body: { captured:
   const watch = make();
   if (!watch) return [];
   // (An untyped body may be a SOAP envelope: second-targets.ts reads one so.)
-  const replies = media === '' ? [new XmlReplyWatch(codings?.length ? 0 : body.captured.length)] : [];
+  const replies = media === '' ? [new XmlReplyWatch(codings?.length ? 0 : body.captured.length, xmlEntities(body.captured.toString('latin1')))] : [];
   if (!codings) return [watch, ...replies];
   const multipart = media.startsWith('multipart/');
   const unicode = !multipart && (/;\s*charset\s*=\s*"?(?:utf-?(?:16|32)|ucs-[24]|unicode)/i.test(media) || bomOf(body.captured) !== undefined || body.captured[1] === 0 || body.captured[0] === 0);
@@ -73,11 +73,12 @@ function xmlMedia(media: string): boolean {
   return !media.startsWith('multipart/') && /xml|soap/.test(media);
 }
 
-/** The longest WS-Addressing ReplyTo/FaultTo element read past the capture cap. */
+/** The longest WS-Addressing ReplyTo/FaultTo or callback element, or tag, read past the capture cap. */
 const MAX_REPLY_ELEMENT = 16 * 1024;
 /** The end of each element the watch reads (under any namespace prefix). */
 const replyClosing = { ReplyTo: /<\/(?:[\w.-]{1,64}:)?ReplyTo\s*>/, FaultTo: /<\/(?:[\w.-]{1,64}:)?FaultTo\s*>/ };
-const replyOpening = /<(?:[\w.-]{1,64}:)?(?:ReplyTo|FaultTo)[\s>/]/;
+/** A tag's opening: its qualified and local name. */
+const tagOpening = /<((?:[\w.-]{1,64}:)?([\w.-]{1,128}))(?=[\s>/])/g;
 
 /**
  * A SOAP message's WS-Addressing `ReplyTo` or `FaultTo` past the capture cap (twentieth pass): the
@@ -85,6 +86,9 @@ const replyOpening = /<(?:[\w.-]{1,64}:)?(?:ReplyTo|FaultTo)[\s>/]/;
  * large header (a padding element, a WS-Security token) had CXF, Axis2 or WCF post the answer to an
  * address nobody decided. Each such element that ends past what the reader read is read whole (held
  * back while open, up to 16 KiB) and one naming anything but the anonymous address stops the upload.
+ * So is an element or attribute of a callback name (twenty-second pass: `<notificationUrl>` after a
+ * padding element was bound by Jackson's XML module and registered, the reader having read only the
+ * start); a tag is held while open, so a tag or such an element longer than 16 KiB past the cap is refused.
  */
 class XmlReplyWatch extends Transform {
   readonly preservesLength = true;
@@ -93,8 +97,8 @@ class XmlReplyWatch extends Transform {
   private kept = '';
   private held: Buffer[] = [];
 
-  /** `decided`: bytes the reader read (an element ending within them was decided there). */
-  constructor(private readonly decided: number) {
+  /** `decided`: bytes the reader read (an element ending within them was decided there); `entities`: its DTD's (a coded body's start is read undecoded: none found, a reference then stops). */
+  constructor(private readonly decided: number, private readonly entities: XmlEntities) {
     super();
   }
 
@@ -103,29 +107,44 @@ class XmlReplyWatch extends Transform {
     const base = this.seen - this.kept.length;
     this.seen += chunk.length;
     let from = 0;
+    const hold = (start: number, what: string): void => {
+      if (text.length - start > MAX_REPLY_ELEMENT) return cb(replyStop(`${what} longer than ${MAX_REPLY_ELEMENT} bytes`));
+      this.kept = text.slice(start);
+      this.held.push(chunk);
+      cb();
+    };
     for (;;) {
-      const open = replyOpening.exec(text.slice(from));
+      tagOpening.lastIndex = from;
+      const open = tagOpening.exec(text);
       if (!open) {
         // (An opening cut at the chunk's end: its start is kept for the next chunk.)
-        this.kept = text.slice(Math.max(from, text.length - 80));
+        this.kept = text.slice(Math.max(from, text.length - 200));
         this.held.push(chunk);
         return cb(null, this.release());
       }
-      const start = from + open.index;
-      const name = /(?:ReplyTo|FaultTo)/.exec(open[0])![0];
-      const close = replyClosing[name as keyof typeof replyClosing].exec(text.slice(start));
-      const selfClosed = /^[^>]*\/>/.exec(text.slice(start));
-      const end = selfClosed && (!close || selfClosed[0].length <= close.index) ? start + selfClosed[0].length : close ? start + close.index + close[0].length : -1;
-      if (end < 0) {
-        if (text.length - start > MAX_REPLY_ELEMENT) return cb(replyStop(`a WS-Addressing ${name} longer than ${MAX_REPLY_ELEMENT} bytes`));
-        this.kept = text.slice(start);
-        this.held.push(chunk);
-        return cb();
+      const start = open.index;
+      const [, qualified, local] = open as unknown as [string, string, string];
+      const reply = local === 'ReplyTo' || local === 'FaultTo';
+      const gt = xmlTagEnd(text, start + open[0].length);
+      if (gt === -2) {
+        from = start + 1;
+        continue;
+      }
+      if (gt < 0) return hold(start, 'an XML tag');
+      let end = gt + 1;
+      if ((reply || namesCallback(local)) && text[gt - 1] !== '/') {
+        const close = reply ? replyClosing[local as keyof typeof replyClosing].exec(text.slice(gt)) : null;
+        const closed = reply ? (close ? gt + close.index + close[0].length : -1) : closingEnd(text, qualified, gt);
+        if (closed < 0) return hold(start, reply ? `a WS-Addressing ${local}` : `a callback element (${local.slice(0, 40)})`);
+        end = closed;
       }
       if (base + end > this.decided) {
-        const read = replyAddressesIn(Buffer.from(text.slice(start, end), 'latin1').toString('utf8'));
-        if (!Array.isArray(read)) return cb(replyStop(read.detail ?? `a WS-Addressing ${name} Airlock cannot read`));
-        if (read.length) return cb(replyStop(`its WS-Addressing ${name} names ${read[0]!.url.slice(0, 120)}`));
+        const fragment = Buffer.from(text.slice(start, end), 'latin1').toString('utf8');
+        if (reply) {
+          const read = replyAddressesIn(fragment);
+          if (!Array.isArray(read)) return cb(replyStop(read.detail ?? `a WS-Addressing ${local} Airlock cannot read`));
+          if (read.length) return cb(replyStop(`its WS-Addressing ${local} names ${read[0]!.url.slice(0, 120)}`));
+        } else if ((end > gt + 1 || text.slice(start, gt).includes('=')) && xmlCallbackUrls(fragment, this.entities).length) return cb(callbackStop(local));
       }
       from = end;
     }
@@ -143,6 +162,17 @@ class XmlReplyWatch extends Transform {
     if (this.held.length) return cb(null, this.release());
     cb();
   }
+}
+
+/** The end of the first `</qualified>` (blanks before its `>`) after `from`, or -1. */
+function closingEnd(text: string, qualified: string, from: number): number {
+  const mark = `</${qualified}`;
+  for (let at = text.indexOf(mark, from); at >= 0; at = text.indexOf(mark, at + 1)) {
+    let i = at + mark.length;
+    while (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r') i++;
+    if (text[i] === '>') return i + 1;
+  }
+  return -1;
 }
 
 function replyStop(what: string): StreamStop {
@@ -213,6 +243,18 @@ class JsonMemberWatch extends Transform {
   /** The member whose value is next, when it names a callback; `valueHead` its string value's start. */
   private callbackMember: string | undefined;
   private valueHead: string | undefined;
+  /** The callback member the string being read belongs to (its own value, or one of its list's). */
+  private valueMember: string | undefined;
+  /**
+   * A callback member whose value is a list, and the depth of its items (twenty-second pass: OpenID
+   * Connect's `request_uris: ["…", "https://evil.example/r"]` past the cap was skipped as any value,
+   * while the provider fetches each).
+   */
+  private list: { member: string; depth: number } | undefined;
+  /** A member whose value is next and may be an object holding a callback's `url` (second-targets.ts holdsCallback). */
+  private holderMember: string | undefined;
+  /** Such an object, and the depth of its members (twenty-second pass: `{"webhook": {"url": …}}` past the cap). */
+  private holder: { member: string; depth: number } | undefined;
 
   constructor(private readonly untyped: boolean) {
     super();
@@ -229,7 +271,12 @@ class JsonMemberWatch extends Transform {
     if (this.mode === 'start') {
       while (i < chunk.length && (chunk[i] === 0x20 || chunk[i] === 0x09 || chunk[i] === 0x0a || chunk[i] === 0x0d || chunk[i] === 0xef || chunk[i] === 0xbb || chunk[i] === 0xbf)) i++;
       if (i === chunk.length) return cb(null, chunk);
-      if (chunk[i] !== 0x7b) {
+      // (A JSON array too, twenty-second pass: `[{"pad": …, "notificationUrl": …}]` past the cap was
+      // not watched; untyped, only when its first item starts like JSON, else it is read as a form.)
+      let j = i + 1;
+      while (j < chunk.length && (chunk[j] === 0x20 || chunk[j] === 0x09 || chunk[j] === 0x0a || chunk[j] === 0x0d)) j++;
+      const array = chunk[i] === 0x5b && (!this.untyped || chunk[j] === 0x7b || chunk[j] === 0x5b || chunk[j] === 0x22);
+      if (chunk[i] !== 0x7b && !array) {
         if (!this.untyped) this.mode = 'off';
         else {
           this.form = new UrlencodedWatch();
@@ -259,7 +306,7 @@ class JsonMemberWatch extends Transform {
         if (end || this.valueHead.length >= VALUE_HEAD) {
           const url = urlStart(Buffer.from(this.valueHead, 'latin1').toString('utf8'), undoJsonEscapes);
           this.valueHead = undefined;
-          if (url) return CALLBACK + this.callbackMember!;
+          if (url) return CALLBACK + this.valueMember!;
           this.callbackMember = undefined;
           if (end) this.inString = false;
         }
@@ -302,12 +349,25 @@ class JsonMemberWatch extends Transform {
         this.name += String.fromCharCode(b);
         continue;
       }
+      if (this.callbackMember !== undefined && b === 0x5b) {
+        // (A list under a callback name: each string item read as its value is.)
+        this.list = { member: this.callbackMember, depth: this.depth + 1 };
+        this.callbackMember = undefined;
+      }
+      if (this.holderMember !== undefined && b === 0x7b) this.holder = { member: this.holderMember, depth: this.depth + 1 };
+      if (this.holderMember !== undefined && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.holderMember = undefined;
       if (this.callbackMember !== undefined && b !== 0x22 && b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.callbackMember = undefined;
       switch (b) {
         case 0x22:
           this.inString = true;
           this.name = this.namePosition ? '' : undefined;
-          if (this.callbackMember !== undefined) this.valueHead = '';
+          if (this.callbackMember !== undefined) {
+            this.valueHead = '';
+            this.valueMember = this.callbackMember;
+          } else if (this.list?.depth === this.depth && this.name === undefined) {
+            this.valueHead = '';
+            this.valueMember = this.list.member;
+          }
           break;
         case 0x7b:
         case 0x5b:
@@ -319,6 +379,8 @@ class JsonMemberWatch extends Transform {
         case 0x5d:
           this.objects.pop();
           this.namePosition = false;
+          if (this.list && this.depth <= this.list.depth) this.list = undefined;
+          if (this.holder && this.depth <= this.holder.depth) this.holder = undefined;
           if (--this.depth <= 0) {
             this.mode = 'off';
             return undefined;
@@ -332,7 +394,10 @@ class JsonMemberWatch extends Transform {
             const name = memberName(this.named);
             if (this.depth === 1 && name !== undefined && RUN_FIELDS.has(name)) return name;
             const raw = Buffer.from(this.named, 'latin1').toString('utf8');
-            if (namesCallback(name ?? raw) || namesCallback(undoJsonEscapes(raw))) this.callbackMember = undoJsonEscapes(raw);
+            const unescaped = undoJsonEscapes(raw);
+            if (namesCallback(name ?? raw) || namesCallback(unescaped)) this.callbackMember = unescaped;
+            else if (this.holder?.depth === this.depth && isCallbackLeaf(unescaped)) this.callbackMember = `${this.holder.member}.${unescaped}`;
+            if (holdsCallback(unescaped)) this.holderMember = unescaped;
           }
           this.named = undefined;
           this.namePosition = false;
@@ -388,7 +453,7 @@ class UrlencodedWatch extends Transform {
     let at = 0;
     while (at < chunk.length) {
       if (!this.inName) {
-        const amp = chunk.indexOf(0x26, at);
+        const amp = separatorAt(chunk, at);
         if (this.callbackField !== undefined) {
           this.valueHead += chunk.toString('latin1', at, Math.min(amp < 0 ? chunk.length : amp, at + VALUE_HEAD));
           if (amp >= 0 || this.valueHead.length >= VALUE_HEAD) {
@@ -402,7 +467,7 @@ class UrlencodedWatch extends Transform {
         at = amp + 1;
         continue;
       }
-      const amp = chunk.indexOf(0x26, at);
+      const amp = separatorAt(chunk, at);
       const eq = chunk.indexOf(0x3d, at);
       const end = eq >= 0 && (amp < 0 || eq < amp) ? eq : amp;
       // A name is short; past 64 characters it can no longer be one watched (kept to 64 + escapes).
@@ -410,7 +475,8 @@ class UrlencodedWatch extends Transform {
       if (end < 0) break;
       if (end === eq) {
         const name = formName(this.name);
-        if (name !== undefined && RUN_FIELDS.has(name)) return stop(name);
+        // (As PHP registers the name too: ` batch`, `batch[0][relative_url]` are Facebook's `batch`.)
+        if (name !== undefined && (RUN_FIELDS.has(name) || RUN_FIELDS.has(phpName(name)))) return stop(name);
         if (name !== undefined && namesCallback(name)) {
           this.callbackField = name;
           this.valueHead = '';
@@ -429,6 +495,17 @@ class UrlencodedWatch extends Transform {
     this.held = [];
     cb();
   }
+}
+
+/**
+ * The next parameter separator from `at`: `&`, or `;` as Rack 2 (and Python's parse_qsl before
+ * 3.9.2) split forms too (twenty-second pass: `pad=<1 MiB>;callback_url=…` hid the callback in
+ * the padding's value); -1 when none. Splitting on both only adds names to look at.
+ */
+function separatorAt(chunk: Buffer, at: number): number {
+  const amp = chunk.indexOf(0x26, at);
+  const semi = chunk.indexOf(0x3b, at);
+  return amp < 0 ? semi : semi < 0 ? amp : Math.min(amp, semi);
 }
 
 function formName(raw: string): string | undefined {
@@ -481,7 +558,7 @@ class MultipartWatch extends Transform {
         }
         const head = text.slice(headStart, blank);
         if (!/;\s*filename\*?\s*=/i.test(head)) {
-          for (const name of dispositionNames(head)) if (RUN_FIELDS.has(name)) return cb(stop(name));
+          for (const name of dispositionNames(head)) if (RUN_FIELDS.has(name) || RUN_FIELDS.has(phpName(name))) return cb(stop(name));
           // A callback field (twenty-first pass): its value is not read here, the field stops the upload.
           for (const name of dispositionNames(head)) if (namesCallback(name)) return cb(callbackStop(name));
         }

@@ -18,7 +18,7 @@
 //   watches, WS-Addressing replies): decided as the request it will make there.
 // Pure: what to decide, or the refusal for a second target that cannot be read one way.
 import type { RawRequest } from '../describe/describe.ts';
-import { bomOf, DecodeFailure, undoContentCoding, unicodeText } from '../describe/body.ts';
+import { bomOf, DecodeFailure, phpName, phpNested, rackTwoParams, undoContentCoding, unicodeText } from '../describe/body.ts';
 import { httpBatchCalls, MAX_BATCH_CALLS } from '../describe/http-batch.ts';
 import { describeDuplicates, scanJson } from '../describe/json-readings.ts';
 import { parseLenientJson } from '../describe/json-lenient.ts';
@@ -31,6 +31,8 @@ import { parseAuthority, sameAuthority, withoutNamedHeaders } from './http-util.
 import type { CapturedBody } from './request-body.ts';
 import { refusals } from './refusals.ts';
 import { serverCharsets } from './charset-readings.ts';
+import { multipartParts } from './mime-parts.ts';
+import { xmlDoctype } from '../describe/xml-doctype.ts';
 
 /** A request to decide besides the request itself, and what to call it in the decision's reason. */
 export interface SecondTarget {
@@ -246,7 +248,65 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
   // OpenID Connect's dynamic client registration (twenty-first pass): the provider fetches `jwks_uri`,
   // `sector_identifier_uri` and `request_uris` and posts logout tokens and CIBA notifications (tokens) to
   // the back-channel endpoints.
-  'jwksuri', 'sectoridentifieruri', 'requesturis', 'backchannellogouturi', 'backchannelclientnotificationendpoint']);
+  'jwksuri', 'sectoridentifieruri', 'requesturis', 'backchannellogouturi', 'backchannelclientnotificationendpoint',
+  // Twenty-second pass: the `uri` spellings of the names above; Google Pub/Sub's `pushConfig.pushEndpoint`
+  // (every message of the topic is pushed there); Twilio's phone number `SmsUrl`, `VoiceUrl` and their
+  // fallbacks (each incoming text, a sign-in code among them, is posted there); Vonage's `answer_url`;
+  // `ipn_url` (payment notifications).
+  'callbackuri', 'webhookuri', 'notificationuri', 'notifyuri', 'hookuri', 'webhookendpoint', 'pushendpoint', 'smsurl', 'voiceurl', 'smsfallbackurl', 'voicefallbackurl', 'answerurl', 'fallbackanswerurl', 'ipnurl']);
+
+/**
+ * On a webhookPaths endpoint, a member or field whose name ends so names where the service will
+ * send: `url`, `address`, and (twenty-second pass) Pipedrive's `subscription_url`, a REST hook's
+ * `target_url`, any `…_uri` or `…endpoint`.
+ */
+function hookPathKey(k: string): boolean {
+  return callbackKeysOf(k).some((key) => key === 'address' || key.endsWith('url') || key.endsWith('uri') || key.endsWith('endpoint'));
+}
+
+/**
+ * Objects whose `url` (`uri`, `endpoint`, `address`, `href`) is where the service sends (twenty-second
+ * pass): one under a callback name (`{"webhook": {"url": …}}`, `{"callback": {"url": …}}`), a
+ * Kubernetes `clientConfig` (a CRD's conversion webhook, which the API server sends every object it
+ * converts), a `notification(s)` object.
+ */
+const callbackHolders = new Set(['clientconfig', 'notification', 'notifications', 'webhooks', 'callbacks', 'hook', 'hooks']);
+const callbackLeaves = new Set(['url', 'uri', 'endpoint', 'address', 'href']);
+
+/** Whether an object under this member name holds a callback URL in its `url` (callbackHolders). */
+export function holdsCallback(name: string): boolean {
+  return name.length <= 128 && (isCallbackKey(name) || callbackKeysOf(name).some((k) => callbackHolders.has(k)));
+}
+
+/** Whether a member of such an object names its URL. */
+export function isCallbackLeaf(name: string): boolean {
+  return name.length <= 32 && callbackLeaves.has(foldedKey(name).replaceAll('-', ''));
+}
+
+/**
+ * A query or form's parameters as servers split them: on `&`, and (twenty-second pass) on `;` as
+ * well where one stands, as Rack 2 splits a query (and Python's parse_qsl did before 3.9.2, Django
+ * before 3.2), so `?a=1;callback_url=…` names a callback there.
+ */
+function serverParams(text: string): Array<[string, string]> {
+  const plain = [...new URLSearchParams(text)];
+  return text.includes(';') ? [...plain, ...rackTwoParams(text)] : plain;
+}
+
+/**
+ * Amazon SNS's `Subscribe` (query or form): `Endpoint` is where the topic's every message is
+ * posted (with `Protocol=http` or `https`), read as a callback (twenty-second pass).
+ */
+function snsEndpoints(pairs: Iterable<[string, string]>): Array<[string, string]> {
+  let subscribe = false;
+  const endpoints: string[] = [];
+  for (const [k, v] of pairs) {
+    const key = k.toLowerCase();
+    if (key === 'action' && v.trim().toLowerCase() === 'subscribe') subscribe = true;
+    else if (key === 'endpoint') endpoints.push(v);
+  }
+  return subscribe ? endpoints.map((v): [string, string] => ['callbackurl', v]) : [];
+}
 
 /**
  * Endpoints that register a webhook, where a plain `url` (or `address`) is where the service will
@@ -276,7 +336,8 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const q = url.indexOf('?');
   // The query too: many APIs read a parameter from either.
   // And the head (twenty-first pass): OData's `Prefer: odata.callback; url="…"` and `X-Callback-Url` and kin.
-  const fromQuery = [...(q >= 0 && callbackFormMark.test(url.slice(q)) ? new URLSearchParams(url.slice(q + 1).split('#', 1)[0]) : []), ...headerCallbacks(rawHeaders)];
+  const query = q >= 0 && (callbackFormMark.test(url.slice(q)) || /endpoint/i.test(url.slice(q))) ? serverParams(url.slice(q + 1).split('#', 1)[0]!) : [];
+  const fromQuery = [...query, ...snsEndpoints(query), ...headerCallbacks(rawHeaders)];
   // (A body with nothing read in it still leaves these: a query callback beside a text body was dropped.)
   const fromHead = (): NamedTarget[] | Rejection => (fromQuery.length ? callbackUrls(fromQuery, false, url) : []);
   if (body.unreadable || !body.captured.length) return fromHead();
@@ -290,46 +351,91 @@ function callbackTargetsOf(rawHeaders: readonly string[], url: string, body: Ser
   const form = !json && type.startsWith('application/x-www-form-urlencoded');
   // The same object as XML (twenty-first pass): Spring with Jackson's XML module and ASP.NET's XML
   // formatters bind `<notificationUrl>` (or an attribute of that name) as they bind the JSON member.
-  if (!json && !form && first === 0x3c && /xml/.test(type)) return callbackUrls([...fromQuery, ...xmlNamedValues(bytes.toString('utf8'))], hookPath, url);
+  if (!json && !form && first === 0x3c && /xml/.test(type)) {
+    const text = bytes.toString('utf8');
+    const values = xmlCallbackValues(text, xmlEntities(text));
+    if (values === undefined) return refusals.bad('the XML body gives a callback member by an entity of its DTD that Airlock cannot expand (a parameter or external entity, or one nested too deep): a parser reading the DTD registers what it expands to; write the URL itself');
+    return callbackUrls([...fromQuery, ...values], hookPath, url);
+  }
   // A multipart form's fields, which Django, Rails, PHP, multer and Spring bind as they bind a urlencoded form's (twenty-first pass).
   if (!json && type.startsWith('multipart/form-data')) {
     const raw = contentTypeOf(rawHeaders) ?? type;
-    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || (hookPath && callbackKeysOf(n).some((k) => k === 'url' || k === 'address'))));
+    const read = multipartFields(bytes, raw, (n, file) => !file && (isCallbackKey(n) || (hookPath && hookPathKey(n))));
     // (A field in a charset no decoder here knows, its own or the form's `_charset_`: UTF-7's `https+ADovLw-…`.)
     if (read.undecodable?.length) return refusals.bodyUnreadable(`the request carries a callback field (${JSON.stringify(read.undecodable[0]!.slice(0, 40))}) in a charset Airlock cannot decode, which a server may decode and register; send it in UTF-8`);
-    return callbackUrls([...fromQuery, ...read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')])], hookPath, url);
+    return callbackUrls([...fromQuery, ...read.fields.map(([n, v]): [string, string] => [n, Buffer.from(v, 'latin1').toString('utf8')]), ...jsonPartCallbacks(bytes, raw)], hookPath, url);
   }
+  // (Any other multipart body's JSON parts: Google's `multipart/related` uploads carry their metadata so.)
+  if (!json && type.startsWith('multipart/')) return callbackUrls([...fromQuery, ...jsonPartCallbacks(bytes, contentTypeOf(rawHeaders) ?? type)], hookPath, url);
   if (!json && !form) return fromHead();
   if (!hookPath && !(json ? callbackJsonMark : callbackFormMark).test(bytes.toString('latin1'))) return fromHead();
   const pairs: Array<[string, unknown]> = [...fromQuery];
   if (json) {
-    // Every member with a string value, at any depth, in the parse's one pass.
-    const text = bytes.toString('utf8');
-    // (A list under a callback name is each of its URLs: `request_uris`.)
-    const take = (k: string, v: unknown): void => {
-      if (k.length > 64) return;
-      if (typeof v === 'string' && mayBeHttpUrl(v)) pairs.push([k, v]);
-      else if (Array.isArray(v) && isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) pairs.push([k, x]);
-    };
-    const urlsIn = (...roots: unknown[]): void => {
-      for (const o of objectsIn(...roots)) for (const [k, v] of Object.entries(o)) take(k, v);
-    };
-    try {
-      JSON.parse(text, (k, v: unknown) => {
-        take(k, v);
-        return v;
-      });
-      // A member given twice: JSON.parse keeps the last, Go's gjson and simdjson take the first (twenty-first pass).
-      if (scanJson(text, false).duplicateCount) urlsIn(scanJson(text, true).firstWins);
-    } catch {
-      // JSON only lenient readers take (twenty-first pass): the first value of a body that goes on
-      // (Go's json.Decoder, Jackson), comments and trailing commas (JSONC readers), NaN, single quotes.
-      const lenient = parseLenientJson(text);
-      if (!lenient || !('value' in lenient)) return fromHead();
-      urlsIn(lenient.value, ...(lenient.more ?? []));
-    }
-  } else for (const [k, v] of new URLSearchParams(bytes.toString('utf8'))) pairs.push([k, v]);
+    const read = jsonCallbackPairs(bytes.toString('utf8'));
+    if (read === undefined) return fromHead();
+    appendAll(pairs, read);
+  } else {
+    const fields = serverParams(bytes.toString('utf8'));
+    for (const [k, v] of fields) pairs.push([k, v]);
+    appendAll(pairs, snsEndpoints(fields));
+  }
   return callbackUrls(pairs, hookPath, url);
+}
+
+/**
+ * The [name, value] of every member of a JSON text a callback may be read from (callbackUrls picks
+ * them by name), at any depth, in the parse's one pass; undefined when no reader reads it as JSON.
+ * A list under a callback name is each of its URLs (`request_uris`), an object under a callback
+ * name or a holder's (holdsCallback) its `url` (`{"webhook": {"url": …}}`).
+ */
+function jsonCallbackPairs(text: string): Array<[string, unknown]> | undefined {
+  const pairs: Array<[string, unknown]> = [];
+  const take = (k: string, v: unknown): void => {
+    if (k.length > 64) return;
+    if (typeof v === 'string' && mayBeHttpUrl(v)) pairs.push([k, v]);
+    else if (Array.isArray(v)) {
+      if (isCallbackKey(k)) for (const x of v.slice(0, MAX_INDICES + 1)) if (typeof x === 'string' && mayBeHttpUrl(x)) pairs.push([k, x]);
+    } else if (v && typeof v === 'object' && holdsCallback(k)) {
+      for (const [leaf, x] of Object.entries(v)) if (typeof x === 'string' && isCallbackLeaf(leaf) && mayBeHttpUrl(x)) pairs.push([isCallbackKey(k) ? k : 'webhookurl', x]);
+    }
+  };
+  const urlsIn = (...roots: unknown[]): void => {
+    for (const o of objectsIn(...roots)) for (const [k, v] of Object.entries(o)) take(k, v);
+  };
+  try {
+    JSON.parse(text, (k, v: unknown) => {
+      take(k, v);
+      return v;
+    });
+    // A member given twice: JSON.parse keeps the last, Go's gjson and simdjson take the first (twenty-first pass).
+    if (scanJson(text, false).duplicateCount) urlsIn(scanJson(text, true).firstWins);
+  } catch {
+    // JSON only lenient readers take (twenty-first pass): the first value of a body that goes on
+    // (Go's json.Decoder, Jackson), comments and trailing commas (JSONC readers), NaN, single quotes.
+    const lenient = parseLenientJson(text);
+    if (!lenient || !('value' in lenient)) return undefined;
+    urlsIn(lenient.value, ...(lenient.more ?? []));
+  }
+  return pairs;
+}
+
+/**
+ * Callback members in the JSON parts of a multipart body (twenty-second pass): Spring binds a part
+ * to an object with `@RequestPart` (a JSON part, a named file too), JAX-RS with `@FormDataParam`,
+ * and Google's uploads carry their metadata as a `multipart/related` JSON part, so a subscription
+ * sent as such a part was registered while the readers read fields by name only. A part is read
+ * when its content starts like JSON (transfer encodings undone: proxy/mime-parts.ts).
+ */
+function jsonPartCallbacks(body: Buffer, contentType: string): Array<[string, unknown]> {
+  if (!callbackJsonMark.test(body.toString('latin1'))) return [];
+  const out: Array<[string, unknown]> = [];
+  for (const part of multipartParts(body, contentType)) {
+    const first = /^[\s\ufeff]*(.)/.exec(part.content.slice(0, 64))?.[1];
+    if (first !== '{' && first !== '[') continue;
+    const read = jsonCallbackPairs(Buffer.from(part.content, 'latin1').toString('utf8'));
+    if (read) appendAll(out, read);
+  }
+  return out;
 }
 
 /**
@@ -373,7 +479,21 @@ function callbackKeysOf(k: string): string[] {
 
 /** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys). */
 function isCallbackKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => callbackKeys.has(key));
+  return callbackKeysOf(k).some((key) => callbackKeys.has(key)) || nestedCallbackLeaf(k);
+}
+
+/**
+ * A nested form name whose last part is a URL's and the part before it a callback's or a holder's
+ * (twenty-second pass): PHP and Rack build `{"webhook": {"url": …}}` of `webhook[url]=…`, as
+ * `webhook.url` is for servers binding dotted names (Spring's data binder), which the JSON readers
+ * read as the object's `url` (holdsCallback).
+ */
+function nestedCallbackLeaf(k: string): boolean {
+  if (!k.includes('[') && !k.includes('.')) return false;
+  const parts = k.split(/[[\].]+/).filter(Boolean);
+  if (parts.length < 2 || !isCallbackLeaf(parts[parts.length - 1]!)) return false;
+  const holder = foldedKey(parts[parts.length - 2]!).replaceAll('-', '');
+  return callbackKeys.has(holder) || callbackHolders.has(holder);
 }
 
 /** Whether a member or field name is one a service reads a callback URL from (callbackKeys), for the watch past the capture (proxy/form-tail.ts). */
@@ -386,7 +506,7 @@ function callbackUrls(pairs: ReadonlyArray<[string, unknown]>, hookPath: boolean
   const out = new Map<string, NamedTarget>();
   for (const [k, v] of pairs) {
     if (typeof v !== 'string' || k.length > 128) continue;
-    if (!isCallbackKey(k) && !(hookPath && callbackKeysOf(k).some((key) => key === 'url' || key === 'address'))) continue;
+    if (!isCallbackKey(k) && !(hookPath && hookPathKey(k))) continue;
     const target = httpUrlAsParsed(v, base);
     if (target === undefined) continue;
     out.set(target, { method: 'POST', url: target, why: `its ${k.slice(0, 40)} has the service send to ${v.trim().slice(0, 160)}` });
@@ -1336,10 +1456,24 @@ function scimRoot(url: string): string {
  * the call names its own) and its `body` a form. Read wherever the request goes (the shape is
  * Facebook's own: a list of objects naming `relative_url`). A list that is not read whole is refused.
  */
+/**
+ * The `batch` values of a query or form as PHP registers them (twenty-second pass: Facebook's front
+ * end fills $_GET and $_POST so): ` batch` and `batch%00x` are `batch`, and `batch[0][method]=…&
+ * batch[0][relative_url]=…` (or `batch[][…]`) is a list of calls, written here as the JSON list it is.
+ */
+function phpBatchValues(pairs: Iterable<[string, string]>, values: string[]): void {
+  const all = [...pairs];
+  for (const [name, value] of all) if (name === 'batch' || (phpName(name) === 'batch' && !name.includes('['))) values.push(value);
+  const nested = phpNested(all, 'batch');
+  if (nested === undefined) return;
+  // (An array under other keys than 0…n is still a batch to a server iterating it.)
+  values.push(JSON.stringify(Array.isArray(nested) ? nested : Object.values(nested as object)));
+}
+
 function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBody): SecondTarget[] | Rejection {
   const values: string[] = [];
   const q = url.indexOf('?');
-  if (q >= 0 && /batch|%/i.test(url.slice(q))) appendAll(values, new URLSearchParams(url.slice(q + 1).split('#')[0]).getAll('batch'));
+  if (q >= 0 && /batch|%/i.test(url.slice(q))) phpBatchValues(new URLSearchParams(url.slice(q + 1).split('#')[0]), values);
   const type = contentTypeOf(rawHeaders);
   const media = type?.trim().toLowerCase() ?? '';
   const bodyMayHold = media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/form-data') || media === '' || /json/.test(media);
@@ -1352,9 +1486,9 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
     const multipart = media.startsWith('multipart/form-data');
     if (bytes.includes('batch') || bytes.includes(multipart ? 'name*' : json ? '\\u' : '%')) {
       if (multipart) {
-        const read = multipartFields(bytes, type!, (n, file) => n === 'batch' && !file);
-        if (read.undecodable?.includes('batch')) return refusals.bodyUnreadable('the request carries a Graph API batch field in a charset Airlock cannot decode, which a server may decode and run; send it in UTF-8');
-        for (const [name, value] of read.fields) if (name === 'batch') values.push(Buffer.from(value, 'latin1').toString('utf8'));
+        const read = multipartFields(bytes, type!, (n, file) => phpName(n) === 'batch' && !file);
+        if (read.undecodable?.some((n) => phpName(n) === 'batch')) return refusals.bodyUnreadable('the request carries a Graph API batch field in a charset Airlock cannot decode, which a server may decode and run; send it in UTF-8');
+        phpBatchValues(read.fields.map(([name, value]): [string, string] => [name, Buffer.from(value, 'latin1').toString('utf8')]), values);
       } else if (json) {
         const text = bytes.toString('utf8');
         const o = parseObject(text);
@@ -1364,7 +1498,7 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
           if (ambiguous) return ambiguous;
           values.push(typeof list === 'string' ? list : JSON.stringify(list));
         }
-      } else appendAll(values, new URLSearchParams(bytes.toString('utf8')).getAll('batch'));
+      } else phpBatchValues(new URLSearchParams(bytes.toString('utf8')), values);
     }
   }
   if (!values.length) return [];
@@ -1817,7 +1951,8 @@ function xmlNamedValues(raw: string): Array<[string, string]> {
     while (end < xml.length && /[\w.:-]/.test(xml[end]!)) end++;
     const name = xml.slice(lt + 1, end);
     if (!name) continue;
-    const gt = xml.indexOf('>', end);
+    const gt = xmlTagEnd(xml, end);
+    if (gt === -2) continue;
     if (gt < 0) break;
     // Attributes: name="value" or name='value'.
     const head = xml.slice(end, gt);
@@ -1839,6 +1974,95 @@ function xmlNamedValues(raw: string): Array<[string, string]> {
     if (xml[gt - 1] === '/' || !namesCallback(local)) continue;
     const next = xml.indexOf('<', gt + 1);
     out.push([local, xmlText(xml.slice(gt + 1, next < 0 ? xml.length : next))]);
+  }
+  return out;
+}
+
+/**
+ * The `>` that ends the tag whose name ends at `from`, outside quoted attribute values (a `>` is
+ * plain text in one: `<s x="a>b" notificationUrl="…"/>` is one tag to an XML parser); -1 when a
+ * quote or the text ends first, -2 when another `<` comes first (no tag).
+ */
+export function xmlTagEnd(xml: string, from: number): number {
+  for (let i = from; i < xml.length; i++) {
+    const c = xml.charCodeAt(i);
+    if (c === 0x3e) return i;
+    if (c === 0x22 || c === 0x27) {
+      const close = xml.indexOf(xml[i]!, i + 1);
+      if (close < 0) return -1;
+      i = close;
+    } else if (c === 0x3c) return -2; // (a tag never closed: no parser reads it; what follows is read on)
+  }
+  return -1;
+}
+
+/**
+ * The http(s) URLs an XML fragment's callback elements and attributes hold (xmlNamedValues, the
+ * document's internal entities expanded: xmlEntities of its start), for the watch past the capture
+ * (proxy/form-tail.ts); a value left unexpandable is returned as it is (the watch stops for any).
+ */
+export function xmlCallbackUrls(fragment: string, entities: XmlEntities): string[] {
+  const values = xmlCallbackValues(fragment, entities);
+  if (values === undefined) return ['(an entity Airlock cannot expand)'];
+  return values.map(([, v]) => v).filter((v) => mayBeHttpUrl(v));
+}
+
+/**
+ * The internal general entities an XML text's DTD declares (`<!DOCTYPE s [<!ENTITY u "https://…">]>`):
+ * a parser reading the DTD (.NET's XmlTextReader, Woodstox with DTD support, Python's expat and lxml)
+ * expands `&u;` in a value to them (twenty-second pass: `<notificationUrl>&u;</notificationUrl>`
+ * named no URL to the reader). `null` for no DTD; 'unreadable' where the subset declares parameter
+ * or external entities (what they expand to is not here).
+ */
+export type XmlEntities = Map<string, string> | null | 'unreadable';
+export function xmlEntities(text: string): XmlEntities {
+  const at = text.search(/<!doctype/i);
+  if (at < 0) return null;
+  const open = text.indexOf('[', at);
+  const gt = text.indexOf('>', at);
+  if (open < 0 || (gt >= 0 && gt < open)) return xmlDoctype(text) ? 'unreadable' : null;
+  const close = text.indexOf(']', open);
+  if (close < 0) return 'unreadable';
+  const subset = text.slice(open + 1, close);
+  const out = new Map<string, string>();
+  for (let i = subset.indexOf('<!ENTITY'); i >= 0; i = subset.indexOf('<!ENTITY', i + 8)) {
+    const m = /^<!ENTITY\s+([A-Za-z_:][\w.:-]{0,127})\s+(?:"([^"]*)"|'([^']*)')\s*>/.exec(subset.slice(i, i + 16_384));
+    if (!m) return 'unreadable'; // a parameter (`%`) or external (`SYSTEM`, `PUBLIC`) entity
+    if (out.size >= 100) return 'unreadable';
+    out.set(m[1]!, m[2] ?? m[3]!);
+  }
+  return out;
+}
+
+/** `value` with `entities` expanded (up to three levels, 16 KiB), or undefined when a reference stays that no entity here defines. */
+function expandedEntities(value: string, entities: XmlEntities): string | undefined {
+  if (!value.includes('&')) return value;
+  // (Without a DTD an undeclared reference is no XML to any parser: refused as unreadable too.)
+  let v = value;
+  for (let level = 0; level < 4; level++) {
+    const ref = /&([A-Za-z_:][\w.:-]*);/;
+    if (!ref.test(v)) return v;
+    if (entities === 'unreadable' || level === 3) return undefined;
+    let unknown = false;
+    v = v.replace(/&([A-Za-z_:][\w.:-]*);/g, (e, n: string) => {
+      if (['amp', 'lt', 'gt', 'quot', 'apos'].includes(n)) return e;
+      const x = entities?.get(n);
+      if (x === undefined) unknown = true;
+      return x ?? e;
+    });
+    if (unknown || v.length > 16_384) return undefined;
+    v = xmlText(v);
+  }
+  return undefined;
+}
+
+/** xmlNamedValues with a DTD's entities expanded; undefined when one cannot be. */
+function xmlCallbackValues(text: string, entities: XmlEntities): Array<[string, string]> | undefined {
+  const out: Array<[string, string]> = [];
+  for (const [k, v] of xmlNamedValues(text)) {
+    const expanded = expandedEntities(v, entities);
+    if (expanded === undefined) return undefined;
+    out.push([k, expanded]);
   }
   return out;
 }

@@ -219,6 +219,10 @@ t.test('2(a): each directive fills its own slot, and only it', async (t) => {
     ['named body slot, in a form field and the text', `${origin('field.example')}/api/x`, [['Content-Type', 'application/x-www-form-urlencoded']], `token=${PH}&text=my%20key%20${PH}`, 403],
     ['named body slot, in a key', `${origin('field.example')}/api/x`, [['Content-Type', 'application/json']], JSON.stringify({ token: PH, [PH]: 1 }), 403],
     ['named body slot, a plain-text body', `${origin('field.example')}/api/x`, [['Content-Type', 'text/plain']], `token=${PH}`, 403],
+    // Twenty-second pass: a body the slot's reading takes for a form while it is JSON to a server that
+    // reads JSON whatever the type says (Go's json.Decoder, GitHub's API): the value would land in `note`.
+    ['named body slot, a form that is JSON', `${origin('field.example')}/api/x`, [['Content-Type', 'application/x-www-form-urlencoded']], `{"note": "x&token=${PH}&"}`, 403],
+    ['named body slot, a form that is JSON, untyped', `${origin('field.example')}/api/x`, [], `{"note": "x&token=${PH}&"}`, 403],
     ['named body slot, base64 of it elsewhere', `${origin('field.example')}/api/x`, [['Content-Type', 'application/json']], JSON.stringify({ token: PH, note: Buffer.from(PH).toString('base64') }), 403],
   ];
   for (const [label, url, headers, body, status] of cases) {

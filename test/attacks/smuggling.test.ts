@@ -210,6 +210,47 @@ function decodedIn(b: Buffer, charset: string): Buffer {
     return py.status === 0 ? py.stdout : b;
   }
 }
+/**
+ * Parameters as PHP registers them (main/php_variables.c): the name cut at a NUL, leading blanks
+ * dropped, blanks and dots before the first `[` turned into `_`; `a[x][]` nests under `a` (an
+ * unclosed `[` is `_`); arrays whose keys are 0…n read as lists, as a JSON encoder of them writes.
+ */
+function phpVars(pairs: ReadonlyArray<[string, string]>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [raw, v] of pairs) {
+    let name = raw.split('\0', 1)[0]!.replace(/^ +/, '');
+    const open = name.indexOf('[');
+    const base = (open < 0 ? name : name.slice(0, open)).replace(/[ .]/g, '_');
+    if (!base) continue;
+    if (open < 0 || name.indexOf(']', open) < 0) {
+      root[open < 0 ? base : `${base}_${name.slice(open + 1)}`] = v;
+      continue;
+    }
+    const keys: string[] = [];
+    for (let at = open; name[at] === '['; ) {
+      const close = name.indexOf(']', at);
+      if (close < 0) break;
+      keys.push(name.slice(at + 1, close));
+      at = close + 1;
+    }
+    name = base;
+    let node = root as Record<string, unknown>;
+    let key = base;
+    for (const k of keys) {
+      if (!node[key] || typeof node[key] !== 'object') node[key] = {};
+      const next = node[key] as Record<string, unknown>;
+      node = next;
+      key = k === '' ? String(Object.keys(next).length) : k;
+    }
+    node[key] = v;
+  }
+  const listed = (x: unknown): unknown => {
+    if (!x || typeof x !== 'object') return x;
+    const entries = Object.entries(x).map(([k, y]) => [k, listed(y)] as const);
+    return entries.every(([k], i) => k === String(i)) ? entries.map(([, y]) => y) : Object.fromEntries(entries);
+  };
+  return listed(root) as Record<string, unknown>;
+}
 davFiles.set('/v1/AUTH_a/ok/a.txt', 'hello');
 davFiles.set('/v1/AUTH_a/private/secret.txt', 'TOP-SECRET');
 davFiles.set('/v1/AUTH_b/ok/a.txt', 'TOP-SECRET');
@@ -304,20 +345,26 @@ const dav = await startUpstream(t, {
       const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
       const walk = (v: unknown, key = ''): void => {
         // (A job API here calls back whatever URL it is given, under any name.)
-        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        // (And, twenty-second pass: Pub/Sub's pushEndpoint, Twilio's SmsUrl and VoiceUrl, `callback_uri`, a REST hook's
+        // target_url and Pipedrive's subscription_url, SNS's Endpoint.)
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
         else if (Array.isArray(v)) for (const x of v) walk(x, key);
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
       };
-      walk(Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams));
+      // (Under /rack/ the query and a form are split on `;` as well, as Rack 2 and Python before 3.9.2 split them.)
+      const semi = (q: string): URLSearchParams => new URLSearchParams(src.includes('/rack/') ? q.replaceAll(';', '&') : q);
+      walk(Object.fromEntries(semi(new URL(req.url ?? '/', 'http://x').search.slice(1))));
       // (Under /php/ it reads a form as PHP fills $_POST: `.`, blanks and an unclosed `[` in a name are `_`;
       // under /first/ a JSON member given twice as first-wins readers (Go's gjson, simdjson) take it.)
-      const php = (k: string): string => k.replace(/^ +/, '').replace(/[. ]/g, '_').replace(/\[(?![^\]]*\])/, '_');
       const firstWins = (text: string): unknown => JSON.parse(spawnSync('python3', ['-c', 'import json, sys; print(json.dumps(json.loads(sys.stdin.read(), object_pairs_hook=lambda ps: dict(reversed(ps)))))'], { input: text }).stdout.toString());
       // (Under /stream/ the first JSON value, the rest unread, as Go's json.Decoder and Jackson read a body;
       // under /jsonc/ comments and trailing commas taken, as Jackson's ALLOW_COMMENTS and System.Text.Json's options do.)
       const json = (text: string): unknown => src.includes('/first/') ? firstWins(text) : src.includes('/stream/') ? firstValue(text) : src.includes('/jsonc/') ? jsonc.parse(text) : JSON.parse(text);
       // (An XML body is bound as Jackson's XML module binds one: elements and attributes by local name, CDATA and entities read.)
-      const xmlBound = (text: string): Record<string, string> => {
+      const xmlBound = (raw: string): Record<string, string> => {
+        // (Internal entities expanded, as a binder whose parser reads the DTD (.NET's XmlTextReader, Woodstox with DTD support) does.)
+        const entities = new Map([...raw.matchAll(/<!ENTITY\s+([\w.-]+)\s+"([^"]*)"\s*>/g)].map((m) => [m[1]!, m[2]!] as const));
+        const text = raw.replace(/<!DOCTYPE[^[>]*(?:\[[^]*?\])?\s*>/, '').replace(/&([\w.-]+);/g, (e, n: string) => entities.get(n) ?? e);
         const plain = text.replace(/<!\[CDATA\[([^]*?)\]\]>/g, (_, c: string) => c.replaceAll('&', '&amp;').replaceAll('<', '&lt;'));
         const unescape = (v: string): string => v.replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
         const o: Record<string, string> = {};
@@ -337,8 +384,10 @@ const dav = await startUpstream(t, {
       const preferred = /odata\.callback\s*;\s*url="?([^";,]*)/i.exec(String(req.headers.prefer ?? ''))?.[1];
       if (preferred) sentTo.push(preferred);
       if (req.headers['x-callback-url']) sentTo.push(String(req.headers['x-callback-url']));
+      // (A JSON part is bound to an object, as Spring's @RequestPart binds one; a multipart/related body's JSON part too, as Google's uploads carry metadata.)
+      if (body.length && String(req.headers['content-type']).startsWith('multipart/')) for (const m of body.toString().matchAll(/\r\nContent-Type: application\/json[^\r]*\r\n\r\n([^]*?)\r\n--/g)) walk(JSON.parse(m[1]!));
       if (body.length && String(req.headers['content-type']).startsWith('multipart/form-data')) walk(multipartBound(body.toString()));
-      else if (body.length && !String(req.headers['content-type']).startsWith('text/plain')) walk(form ? Object.fromEntries([...new URLSearchParams(body.toString())].map(([k, v]) => [src.includes('/php/') ? php(k) : k, v])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
+      else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? (src.includes('/php/') ? phpVars([...semi(body.toString())]) : Object.fromEntries([...semi(body.toString())])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
     }
     // Elasticsearch Watcher: on schedule, the watch searches its input indices and sends its webhook (or writes its index).
@@ -493,6 +542,15 @@ const dav = await startUpstream(t, {
     if (req.method === 'POST') {
       const type = String(req.headers['content-type'] ?? '');
       let value = new URL(req.url ?? '/', 'http://x').searchParams.get('batch') ?? undefined;
+      // (Under /php/ the query and the form are read as PHP fills $_GET and $_POST, as Facebook's own
+      // front end does: ` batch`, `batch%00x` and `batch[0][relative_url]` are (parts of) `batch`.)
+      if (src.startsWith('/php/')) {
+        const pairs: Array<[string, string]> = [...new URL(req.url ?? '/', 'http://x').searchParams];
+        if (type.startsWith('application/x-www-form-urlencoded')) pairs.push(...new URLSearchParams(body.toString()));
+        if (type.startsWith('multipart/form-data')) for (const m of body.toString().matchAll(/name="([^"]*)"\r\n\r\n([^]*?)\r\n--/g)) pairs.push([m[1]!, m[2]!]);
+        const b = phpVars(pairs).batch;
+        value = b === undefined ? undefined : typeof b === 'string' ? b : JSON.stringify(b);
+      }
       if (type.startsWith('application/x-www-form-urlencoded')) value ??= new URLSearchParams(body.toString()).get('batch') ?? undefined;
       else if (type.startsWith('multipart/form-data')) {
         // (A part in the charset its own Content-Type declares is decoded so, as busboy decodes a field;
@@ -1807,6 +1865,31 @@ t.test('property: a Facebook Graph batch (query, form, multipart, JSON) and Sale
       return res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny'));
     },
   ), { numRuns: Math.min(numRuns, 10), ...seed });
+  // Twenty-second pass: the batch as PHP registers it (Facebook's front end fills $_GET and $_POST so):
+  // a name with leading blanks or cut at a NUL, or nested (`batch[1][relative_url]=`), was no `batch` to the readers.
+  const phpShapes: Record<string, (target: string) => [string, string | undefined, string]> = {
+    'nested form': (target) => ['/php/', 'application/x-www-form-urlencoded', `batch[0][method]=GET&batch[0][relative_url]=ok%2Fdav%2Fa.txt&batch[1][method]=DELETE&batch[1][relative_url]=${encodeURIComponent(target)}`],
+    'nested form, []': (target) => ['/php/', 'application/x-www-form-urlencoded', `batch[][relative_url]=${encodeURIComponent(target)}`],
+    'nested query': (target) => [`/php/?batch%5B0%5D%5Brelative_url%5D=${encodeURIComponent(target)}`, undefined, ''],
+    'nested multipart': (target) => ['/php/', 'multipart/form-data; boundary=X', `--X\r\nContent-Disposition: form-data; name="batch[0][method]"\r\n\r\nDELETE\r\n--X\r\nContent-Disposition: form-data; name="batch[0][relative_url]"\r\n\r\n${target}\r\n--X--\r\n`],
+    'leading blank': (target) => ['/php/', 'application/x-www-form-urlencoded', `+batch=${encodeURIComponent(JSON.stringify([{ method: 'DELETE', relative_url: target }]))}`],
+    'cut at a NUL': (target) => ['/php/', 'application/x-www-form-urlencoded', `batch%00x=${encodeURIComponent(JSON.stringify([{ method: 'DELETE', relative_url: target }]))}`],
+  };
+  // (Past the capture cap such fields are watched as `batch` is: the upload stops there.)
+  const phpPad = `pad=${'p'.repeat(300_000)}&`;
+  for (const [i, tail] of [`batch[0][relative_url]=deny%2Fsecret.txt`, `+batch=${encodeURIComponent(JSON.stringify([{ relative_url: 'deny/secret.txt' }]))}`].entries()) {
+    const before = batchRan.length;
+    const [res] = parseResponses((await post('/php/', 'application/x-www-form-urlencoded', phpPad + tail, i === 1)).text);
+    t.ok(res?.status === 400 && isProblem(res) && !batchRan.slice(before).some((c) => c.includes('/deny')), `a batch as PHP reads it past the capture cap (${tail.slice(0, 12)}): 400 (${res?.status})`);
+  }
+  for (const [i, [name, shape]] of Object.entries(phpShapes).entries()) {
+    const before = batchRan.length;
+    const [okRes] = parseResponses((await post(...shape('ok/dav/a.txt'), i % 2 === 0)).text);
+    t.ok(okRes?.status === 200 && batchRan.slice(before).some((c) => c.endsWith('/ok/dav/a.txt')), `control: a batch of allowed calls as PHP reads it (${name}) goes through and runs (${okRes?.status})`);
+    const mid = batchRan.length;
+    const [res] = parseResponses((await post(...shape('deny/secret.txt'), i % 2 === 1)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !batchRan.slice(mid).some((c) => c.includes('/deny')), `a batch as PHP reads it (${name}) calling /deny: decided (${res?.status})`);
+  }
   // Salesforce: a composite graph's calls, a tree's nested record, a collection's record (POST, PATCH).
   const sf = '/services/data/v58.0/composite';
   t.match((await post(`${sf}/tree/Account`, 'application/json', JSON.stringify({ records: [{ attributes: { type: 'Account', referenceId: 'a' }, Name: 'x', Contacts: { records: [{ attributes: { type: 'Contact', referenceId: 'c' }, LastName: 'y' }] } }] }), false)).text, /^HTTP\/1\.1 200/, 'control: a tree of allowed types goes through');
@@ -2851,14 +2934,45 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'multipart field in UTF-7': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nutf-7\r\n--mb\r\nContent-Disposition: form-data; name="callback_url"\r\n\r\n${url.replace('://', '+ADovLw-')}\r\n--mb--\r\n`],
     // OpenID Connect dynamic client registration (RFC 7591, OpenID Connect Registration and Back-Channel Logout, CIBA).
     'OIDC jwks_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', redirect_uris: ['https://app.example/cb'], jwks_uri: url })],
-    'OIDC request_uris': (url, other) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', request_uris: [other, url] })],
+    'OIDC request_uris': (url, other, large) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', ...(large ? { pad } : {}), request_uris: [other, url] })],
     'OIDC backchannel_logout_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', backchannel_logout_uri: url })],
     'OIDC sector_identifier_uri': (url) => ['/ok/register', 'application/json', JSON.stringify({ client_name: 'x', sector_identifier_uri: url })],
     'CIBA notification endpoint': (url) => ['/ok/register', 'application/json', JSON.stringify({ backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: url })],
+    // Twenty-second pass: names that register where a service pushes (Pub/Sub, Twilio's numbers, SNS's
+    // Subscribe, a REST hook's or Pipedrive's subscription on a hooks endpoint, `…_uri` spellings).
+    'Pub/Sub pushEndpoint': (url) => ['/ok/subscriptions', 'application/json', JSON.stringify({ topic: 'projects/p/topics/t', pushConfig: { pushEndpoint: url } })],
+    'Twilio SmsUrl': (url) => ['/ok/subscriptions', 'application/x-www-form-urlencoded', `FriendlyName=main&SmsUrl=${encodeURIComponent(url)}&SmsMethod=POST`],
+    'Twilio VoiceUrl, large': (url, _o, large) => ['/ok/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}VoiceUrl=${encodeURIComponent(url)}`],
+    'SNS Subscribe': (url) => ['/ok/subscriptions', 'application/x-www-form-urlencoded', `Action=Subscribe&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3At&Protocol=https&Endpoint=${encodeURIComponent(url)}`],
+    'callback_uri': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), callback_uri: url })],
+    'REST hook target_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event: 'new_lead', target_url: url })],
+    'Pipedrive subscription_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event_action: '*', event_object: '*', subscription_url: url })],
+    // (Parameters split on `;` as Rack 2 splits them: in the query beside a form, in a form, past the cap.)
+    'Rack 2 query': (url) => [`/ok/rack/subscriptions?a=1;callback_url=${encodeURIComponent(url)}`, 'application/x-www-form-urlencoded', 'name=x'],
+    // (A nested form name, as PHP and Rack build `{"webhook": {"url": …}}` of it.)
+    'nested form webhook[url]': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&webhook%5Burl%5D=${encodeURIComponent(url)}`],
+    'nested form webhook[url], large': (url, o, large) => shapes['nested form webhook[url]']!(url, o, large),
+    'Rack 2 form': (url) => ['/ok/rack/subscriptions', 'application/x-www-form-urlencoded', `name=x;callback_url=${encodeURIComponent(url)}`],
+    'Rack 2 form, large': (url, _o, large) => ['/ok/rack/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}` : 'name=x'};callback_url=${encodeURIComponent(url)}`],
+    // (A JSON array of subscriptions: the watch past the cap read objects only.)
+    'array of subscriptions, large': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify([{ ...(large ? { pad } : {}), changeType: 'created', notificationUrl: url }])],
+    // (A JSON part of a multipart body, bound to an object: Spring's @RequestPart, Google's multipart/related metadata.)
+    'JSON part': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="subscription"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ changeType: 'created', notificationUrl: url })}\r\n--mb\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--mb--\r\n`],
+    'JSON file part': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="subscription"; filename="s.json"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ webhook: { url } })}\r\n--mb--\r\n`],
+    'multipart/related JSON part': (url) => ['/ok/subscriptions', 'multipart/related; boundary=mb', `--mb\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify({ name: 'x', callback_url: url })}\r\n--mb\r\nContent-Type: text/plain\r\n\r\nhello\r\n--mb--\r\n`],
+    // (An object under a callback name, or a Kubernetes clientConfig, holding the URL as its `url`.)
+    'webhook object': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), name: 'x', webhook: { url, events: ['*'] } })],
+    'CRD conversion clientConfig': (url) => ['/ok/subscriptions', 'application/json', JSON.stringify({ spec: { conversion: { strategy: 'Webhook', webhook: { clientConfig: { url }, conversionReviewVersions: ['v1'] } } } })],
+    'notification endpoint object, large': (url, _o, large) => ['/ok/subscriptions', 'application/json', `{${large ? `"pad": "${pad}", ` : ''}"notification": {"kind": "web", "endpoint": ${JSON.stringify(url)}}}`],
     // The same object in XML, as Spring (Jackson's XML module) and ASP.NET bind one.
-    'XML element': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
-    'XML attribute, namespaced': (url) => ['/ok/subscriptions', 'text/xml; charset=utf-8', `<s:Subscription xmlns:s="urn:s" s:notificationUrl="${url.replace(/\//g, '&#x2f;')}"/>`],
-    'XML CDATA': (url) => ['/ok/subscriptions', 'application/xml', `<Subscription><!-- hook --><callback_url><![CDATA[${url}]]></callback_url></Subscription>`],
+    // (Twenty-second pass: past the capture cap too, behind a padding element.)
+    'XML element': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<Subscription>${large ? `<pad>${pad}</pad>` : ''}<changeType>created</changeType><notificationUrl>${url.replaceAll('&', '&amp;')}</notificationUrl></Subscription>`],
+    'XML attribute, namespaced': (url, _o, large) => ['/ok/subscriptions', 'text/xml; charset=utf-8', `<s:Subscription xmlns:s="urn:s">${large ? `<s:pad>${pad}</s:pad>` : ''}<s:Sub s:notificationUrl="${url.replace(/\//g, '&#x2f;')}"/></s:Subscription>`],
+    // (Twenty-second pass: a `>` in another attribute's value is text to an XML parser; the reader ended the tag there.)
+    'XML attribute after a > in a value': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<Subscription>${large ? `<pad>${pad}</pad>` : ''}<Sub note="a>b" notificationUrl="${url}"/></Subscription>`],
+    'XML entity': (url) => ['/ok/subscriptions', 'application/xml', `<!DOCTYPE Subscription [<!ENTITY u "${url}">]><Subscription><notificationUrl>&u;</notificationUrl></Subscription>`],
+    'XML entity, large': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<!DOCTYPE Subscription [<!ENTITY u "${url}">]><Subscription>${large ? `<pad>${pad}</pad>` : ''}<Sub notificationUrl="&u;"/></Subscription>`],
+    'XML CDATA': (url, _o, large) => ['/ok/subscriptions', 'application/xml', `<Subscription>${large ? `<pad>${pad}</pad>` : ''}<!-- hook --><callback_url><![CDATA[${url}]]></callback_url></Subscription>`],
   };
   const allowed = `http://${dHost}/ok/cb`;
   // Controls: each shape naming the allowed host is registered there (UTF-7, which Airlock cannot decode, is refused whatever it names).
@@ -2868,6 +2982,32 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const [path, type, body] = shapes[name]!(allowed, allowed, false);
     const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
     t.ok(res?.status === 201 && sentTo.slice(before).includes(allowed), `control: a callback to the allowed host as ${name} is registered (${res?.status})`);
+  }
+  // Controls past the capture cap (twenty-second pass): a padded XML subscription, or registration, whose callback is no URL is registered as sent.
+  for (const [i, name] of ['XML element', 'XML attribute, namespaced', 'XML attribute after a > in a value', 'XML CDATA', 'OIDC request_uris'].entries()) {
+    const [path, type, body] = shapes[name]!('urn:none', 'urn:other', true);
+    const [res] = parseResponses((await send(path, type, body, i % 2 === 1)).text);
+    t.equal(res?.status, 201, `control: ${name} past the capture cap naming no URL is registered`);
+  }
+  {
+    const before = sentTo.length;
+    const [path, type, body] = shapes['XML attribute after a > in a value']!('https://evil.example/cb', allowed, false);
+    const [res] = parseResponses((await send(path, type, body, false)).text);
+    t.ok(res !== undefined && res.status === 403 && !sentTo.slice(before).some((v) => v.includes('evil.example')), `an XML callback attribute after a \`>\` in another's value: decided (${res?.status})`);
+  }
+  // Twenty-second pass: callback names the readers lacked, each naming another host.
+  for (const [i, name] of ['Pub/Sub pushEndpoint', 'Twilio SmsUrl', 'Twilio VoiceUrl, large', 'SNS Subscribe', 'callback_uri', 'REST hook target_url', 'Pipedrive subscription_url', 'webhook object', 'CRD conversion clientConfig', 'notification endpoint object, large', 'JSON part', 'JSON file part', 'multipart/related JSON part', 'array of subscriptions, large', 'Rack 2 query', 'Rack 2 form', 'Rack 2 form, large', 'XML entity', 'XML entity, large', 'nested form webhook[url]', 'nested form webhook[url], large'].entries()) {
+    const before = sentTo.length;
+    const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, name.endsWith('large'));
+    const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `${name} naming another host: decided (${res?.status})`);
+  }
+  // The same past the capture cap naming another host (left open by the twenty-first pass: the watch read JSON strings and forms only).
+  for (const [i, name] of ['XML element', 'XML attribute, namespaced', 'XML attribute after a > in a value', 'XML CDATA', 'OIDC request_uris'].entries()) {
+    const before = sentTo.length;
+    const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, true);
+    const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `${name} past the capture cap naming another host: decided (${res?.status})`);
   }
   await fc.assert(fc.asyncProperty(
     fc.record({ name: fc.constantFrom(...Object.keys(shapes)), large: fc.boolean(), tunnel: fc.boolean() }),
