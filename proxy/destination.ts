@@ -266,7 +266,7 @@ export const DNS_TIMEOUT_MS = 5000;
  * to many such names would stall Airlock for everyone. A lookup holds its slot until it returns,
  * even after its request gave up on it.
  */
-const MAX_LOOKUPS = 3;
+const MAX_LOOKUPS = lookupSlots(process.env.UV_THREADPOOL_SIZE);
 const MAX_LOOKUPS_PER_AGENT = 1;
 /**
  * A system lookup running longer than this is taken as one that will not answer soon. When every
@@ -454,6 +454,22 @@ export class DestinationGuard {
 async function systemLookup(host: string): Promise<string[]> {
   const res = await dns.promises.lookup(host, { all: true, verbatim: true });
   return res.map((r) => r.address);
+}
+
+/**
+ * System lookups at once for libuv's pool as UV_THREADPOOL_SIZE sizes it (read once, when the pool
+ * starts; libuv's own reading: atoi, 0 is 1, past 1024 or negative is 1024): three of the default
+ * four, and always one thread left for the file system, zlib and crypto. With a pool of two (a
+ * container's setting) three stuck lookups held both threads and every audit write waited behind
+ * them (twenty-second pass). A pool of one leaves none: every name goes to the spare lane.
+ */
+export function lookupSlots(poolSize: string | undefined): number {
+  let threads = 4;
+  if (poolSize !== undefined) {
+    const n = Number.parseInt(poolSize.trimStart(), 10);
+    threads = Number.isNaN(n) || n === 0 ? 1 : n < 0 || n > 1024 ? 1024 : n;
+  }
+  return Math.min(3, threads - 1);
 }
 
 /** A --resolve pin: the addresses a name stands for, and optionally the port to dial instead. */
