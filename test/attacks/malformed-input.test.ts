@@ -222,7 +222,7 @@ t.test('twenty-second pass: a chunked body in 1-byte pieces is refused after a r
   const [refused] = parseResponses((await upload('/ok/pieces-probe', Buffer.from('1\r\nx\r\n'.repeat(9000)))).text);
   t.equal(refused?.status, 400, 'a body of 9,000 pieces of a byte: 400');
   t.ok(refused && isProblem(refused) && /pieces/.test(refused.body), 'problem+json naming the pieces');
-  t.ok(a.records.some((r) => r.url.includes('/ok/pieces-probe') && r.outcome === 'rejected'), 'and recorded');
+  t.ok(a.records.some((r) => (r.url ?? '').includes('/ok/pieces-probe') && r.outcome === 'rejected'), 'and recorded');
   t.notOk(up.received.some((r) => /\/ok\/pieces-(\d|probe)/.test(r.url)), 'no upload in 1-byte pieces reached the upstream');
 });
 
