@@ -378,6 +378,8 @@ export class DestinationGuard {
   private readonly spareAnswers = new TurnCache<string[]>(new TurnGate(MAX_SPARE_LOOKUPS, MAX_SPARE_LOOKUPS_PER_AGENT), 5000, dnsCacheMs);
   /** The name servers the spare lane asks (undefined: the system's, from resolv.conf). */
   spareServers: string[] | undefined;
+  /** The resolv.conf whose search list the spare lane completes names with (undefined: /etc/resolv.conf). */
+  spareResolvConf: string | undefined;
 
   /**
    * getaddrinfo runs on libuv's small thread pool; a few seconds of caching keeps it off the hot
@@ -387,7 +389,7 @@ export class DestinationGuard {
     const late = (): Error => new Error(`no answer from DNS within ${Math.round(DNS_TIMEOUT_MS / 1000)} s`);
     const known = this.answers.fresh(host) ?? this.spareAnswers.fresh(host);
     if (known) return Promise.resolve(known);
-    if (this.systemJammed()) return this.spareAnswers.get(host, owner, () => spareLookup(host, this.spareServers), Math.min(DNS_TIMEOUT_MS, SPARE_LOOKUP_MS + 500), late);
+    if (this.systemJammed()) return this.spareAnswers.get(host, owner, () => spareLookup(host, this.spareServers, this.spareResolvConf), Math.min(DNS_TIMEOUT_MS, SPARE_LOOKUP_MS + 500), late);
     return this.answers.get(host, owner, () => this.systemLookupTimed(host), DNS_TIMEOUT_MS, late);
   }
 

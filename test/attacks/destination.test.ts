@@ -18,6 +18,7 @@ import { listenDns, startDns } from '../dns-server.ts';
 import { normalizeLink } from '../../describe/links.ts';
 import { tempDir } from '../temp-dir.ts';
 import { lookupSlots, type DestinationGuard } from '../../proxy/destination.ts';
+import { parseResolvConf, searchNames } from '../../proxy/spare-lookup.ts';
 import {
   exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy,
 } from './helpers.ts';
@@ -167,7 +168,7 @@ t.test('twenty-first pass: three agents whose names never answer do not take the
   const server = startDns((name) => (name.endsWith('.never.example') ? 'silent' : name.endsWith('.example') ? 'address' : 'nxdomain'), dnsQueries);
   const dnsPort = await listenDns(server);
   t.teardown(() => server.close());
-  const guard = a.airlock.guard as unknown as { lookup: (h: string) => Promise<string[]>; spareServers: string[] | undefined };
+  const guard = a.airlock.guard as unknown as { lookup: (h: string) => Promise<string[]>; spareServers: string[] | undefined; spareResolvConf: string | undefined };
   const system = guard.lookup;
   const hung: Array<() => void> = [];
   let hanging = true;
@@ -204,6 +205,15 @@ t.test('twenty-first pass: three agents whose names never answer do not take the
     t.equal(r.status, 200, `the neighbour's name ${i} resolves and is forwarded while three agents' lookups hang (${r.status}, ${Math.round(took)} ms)`);
     t.ok(took < 4000, `without waiting for the DNS timeout (${Math.round(took)} ms)`);
   }
+  // Twenty-second pass: a one-label name is completed with resolv.conf's search list, as the
+  // system's resolver completes it (it was asked as is, and refused, while the lane was in use).
+  const conf = path.join(tempDir(t, 'airlock-resolv-'), 'resolv.conf');
+  fs.writeFileSync(conf, `nameserver 127.0.0.1\nsearch corp.example other.example\noptions ndots:1\n`);
+  guard.spareResolvConf = conf;
+  t.teardown(() => { guard.spareResolvConf = undefined; });
+  const short = await viaProxy(a.port, `http://intranet22:${good.port}/ok`, { auth: neighbour });
+  t.equal(short.status, 200, `the neighbour's one-label name resolves through the search list meanwhile (${short.status})`);
+  t.ok(dnsQueries.includes('intranet22.corp.example'), 'asked as intranet22.corp.example');
   flooding = false;
   // The system's lookups answer at last (their threads come back): the hostile requests end.
   hanging = false;
@@ -211,6 +221,16 @@ t.test('twenty-first pass: three agents whose names never answer do not take the
   const hostile = (await Promise.all(floods)).flat();
   t.ok(hostile.length > 0 && hostile.every((s) => s === 502), `every hostile name is refused (${hostile.length}, ${[...new Set(hostile)]})`);
   t.ok(dnsQueries.some((q) => q.startsWith('late21-')), 'the neighbour\'s names were asked of the name servers directly');
+});
+
+t.test('twenty-second pass: the spare lane completes names as glibc does (search list, ndots, trailing dot)', async (t) => {
+  const rules = parseResolvConf('nameserver 10.0.0.1\ndomain old.example\nsearch Corp.Example. b.example # comment\noptions rotate ndots:2\n', {});
+  t.same(rules, { search: ['corp.example', 'b.example'], ndots: 2 }, 'the last search line, lower case, no trailing dot; ndots');
+  t.same(searchNames('db', rules), ['db.corp.example', 'db.b.example', 'db'], 'fewer dots than ndots: the search list first');
+  t.same(searchNames('a.b.c', rules), ['a.b.c', 'a.b.c.corp.example', 'a.b.c.b.example'], 'ndots or more: as is first');
+  t.same(searchNames('db.', rules), ['db'], 'a trailing dot: as is only');
+  t.same(parseResolvConf('search a.example\n', { LOCALDOMAIN: 'x.example y.example', RES_OPTIONS: 'ndots:3' }), { search: ['x.example', 'y.example'], ndots: 3 }, 'LOCALDOMAIN and RES_OPTIONS over the file');
+  t.equal(parseResolvConf(`search ${Array.from({ length: 9 }, (_, i) => `d${i}.example`).join(' ')}\n`, {}).search.length, 6, 'at most six search domains');
 });
 
 t.test('twenty-second pass: under a smaller libuv pool (UV_THREADPOOL_SIZE=2) agents whose names never answer leave a thread to everyone else', async (t) => {
