@@ -211,6 +211,23 @@ t.test('an agent past its share of the audit disk: large descriptions left out, 
   t.ok(whole.description && whole.url === medium.url, 'within it, a 7 KB query is recorded whole');
 });
 
+t.test('twenty-second pass: the audit share keeps a bucket only for agents charged within the last minute', async (t) => {
+  // A bucket for every agent that ever recorded a large description stayed for good (left open by
+  // the twenty-first pass): many agents' tokens, one after another, each a Map entry forever.
+  let now = 5_000_000;
+  const budget = new AuditBudget(100_000, () => now);
+  for (let i = 0; i < 5000; i++) {
+    budget.admit(`agent-${i}`, 60_000);
+    now += 5;
+  }
+  t.equal(budget.size, 5000, 'agents charged within the minute keep their buckets');
+  t.notOk(budget.admit('agent-4999', 60_000), 'a drained agent stays drained within the minute');
+  now += 61_000;
+  t.ok(budget.admit('newcomer', 60_000), 'a newcomer is charged');
+  t.equal(budget.size, 1, `a minute later the refilled buckets are gone (${budget.size} left)`);
+  t.ok(budget.admit('agent-4999', 60_000), 'and a returning agent has its whole share, as it would have');
+});
+
 t.test('the audit disk behind: large descriptions left out whatever the share, small records whole, every record written', async (t) => {
   // Sixteenth pass: with a disk taking 1 MB/s, one agent's 2 MB records (within its share of
   // 64 MiB a minute) filled the 32 MiB waiting in memory within seconds, and past it every agent's
