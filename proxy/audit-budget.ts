@@ -28,7 +28,13 @@ export interface OmittedDescription {
 }
 
 export class AuditBudget {
+  /** In the order they were last charged. */
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  /** Agents with a bucket (one charged within the last minute, or since). */
+  get size(): number {
+    return this.buckets.size;
+  }
 
   constructor(private readonly perMinute = AUDIT_AGENT_BYTES_PER_MINUTE, private readonly now: () => number = Date.now) {}
 
@@ -37,10 +43,15 @@ export class AuditBudget {
     if (bytes <= AUDIT_SMALL_DESCRIPTION) return true;
     const now = this.now();
     let b = this.buckets.get(agent);
-    if (!b) {
-      b = { tokens: this.perMinute, at: now };
-      this.buckets.set(agent, b);
+    if (b) this.buckets.delete(agent);
+    else b = { tokens: this.perMinute, at: now };
+    // Least recently charged first: a bucket untouched for a minute has refilled, as a new one
+    // starts, so it goes (a bucket for every agent that ever recorded a large description stayed).
+    for (const [name, old] of this.buckets) {
+      if (now - old.at < 60_000) break;
+      this.buckets.delete(name);
     }
+    this.buckets.set(agent, b);
     b.tokens = Math.min(this.perMinute, b.tokens + ((now - b.at) * this.perMinute) / 60_000);
     b.at = now;
     if (b.tokens < bytes) return false;

@@ -266,7 +266,7 @@ export const DNS_TIMEOUT_MS = 5000;
  * to many such names would stall Airlock for everyone. A lookup holds its slot until it returns,
  * even after its request gave up on it.
  */
-const MAX_LOOKUPS = 3;
+const MAX_LOOKUPS = lookupSlots(process.env.UV_THREADPOOL_SIZE);
 const MAX_LOOKUPS_PER_AGENT = 1;
 /**
  * A system lookup running longer than this is taken as one that will not answer soon. When every
@@ -378,6 +378,8 @@ export class DestinationGuard {
   private readonly spareAnswers = new TurnCache<string[]>(new TurnGate(MAX_SPARE_LOOKUPS, MAX_SPARE_LOOKUPS_PER_AGENT), 5000, dnsCacheMs);
   /** The name servers the spare lane asks (undefined: the system's, from resolv.conf). */
   spareServers: string[] | undefined;
+  /** The resolv.conf whose search list the spare lane completes names with (undefined: /etc/resolv.conf). */
+  spareResolvConf: string | undefined;
 
   /**
    * getaddrinfo runs on libuv's small thread pool; a few seconds of caching keeps it off the hot
@@ -387,7 +389,7 @@ export class DestinationGuard {
     const late = (): Error => new Error(`no answer from DNS within ${Math.round(DNS_TIMEOUT_MS / 1000)} s`);
     const known = this.answers.fresh(host) ?? this.spareAnswers.fresh(host);
     if (known) return Promise.resolve(known);
-    if (this.systemJammed()) return this.spareAnswers.get(host, owner, () => spareLookup(host, this.spareServers), Math.min(DNS_TIMEOUT_MS, SPARE_LOOKUP_MS + 500), late);
+    if (this.systemJammed()) return this.spareAnswers.get(host, owner, () => spareLookup(host, this.spareServers, this.spareResolvConf), Math.min(DNS_TIMEOUT_MS, SPARE_LOOKUP_MS + 500), late);
     return this.answers.get(host, owner, () => this.systemLookupTimed(host), DNS_TIMEOUT_MS, late);
   }
 
@@ -454,6 +456,22 @@ export class DestinationGuard {
 async function systemLookup(host: string): Promise<string[]> {
   const res = await dns.promises.lookup(host, { all: true, verbatim: true });
   return res.map((r) => r.address);
+}
+
+/**
+ * System lookups at once for libuv's pool as UV_THREADPOOL_SIZE sizes it (read once, when the pool
+ * starts; libuv's own reading: atoi, 0 is 1, past 1024 or negative is 1024): three of the default
+ * four, and always one thread left for the file system, zlib and crypto. With a pool of two (a
+ * container's setting) three stuck lookups held both threads and every audit write waited behind
+ * them (twenty-second pass). A pool of one leaves none: every name goes to the spare lane.
+ */
+export function lookupSlots(poolSize: string | undefined): number {
+  let threads = 4;
+  if (poolSize !== undefined) {
+    const n = Number.parseInt(poolSize.trimStart(), 10);
+    threads = Number.isNaN(n) || n === 0 ? 1 : n < 0 || n > 1024 ? 1024 : n;
+  }
+  return Math.min(3, threads - 1);
 }
 
 /** A --resolve pin: the addresses a name stands for, and optionally the port to dial instead. */

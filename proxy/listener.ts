@@ -22,7 +22,7 @@ import { intercept } from './interception.ts';
 import { Pipeline, type PipelineDeps } from './pipeline.ts';
 import { formatAuthority } from './http-util.ts';
 import { clientError, refusals, refusedRequestLine, sendRejection, writeRaw, type Refusal } from './refusals.ts';
-import { captureBody } from './request-body.ts';
+import { captureBody, PieceCount } from './request-body.ts';
 import { Upstream } from './upstream.ts';
 import { defaultUpstreamTimeouts } from './upstream-timeouts.ts';
 import { WebSocketForward } from './websocket-forward.ts';
@@ -251,6 +251,8 @@ export class ProxyServer {
   /** A request, once fewer than PIPELINE_WINDOW of its connection's are in the steps. */
   private inTurn(req: http.IncomingMessage, res: http.ServerResponse): void {
     const socket = req.socket;
+    // A chunked body's pieces are counted from the first: the parser reads them while the request waits.
+    if (req.headers['transfer-encoding'] !== undefined) PieceCount.of(req);
     let window = this.pipelined.get(socket);
     if (!window) {
       const w = { running: 0, waiting: [] as Array<{ req: http.IncomingMessage; start: () => void }> };

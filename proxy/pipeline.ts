@@ -29,7 +29,7 @@ import type { AuditTrail, Identified } from '../state/stores.ts';
 import { AgentBusyError, AgentGate, descriptionWeight } from './agent-gate.ts';
 import { AuditBudget, RefusalRate } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
-import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
+import { StreamStop, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type RequestOrigin } from './enforcers.ts';
 import type { Exchange, RequestHead, Tunnel } from './exchange.ts';
 import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, requestTransferCoding, sameAuthority, misreadHeader, withoutNamedHeaders, type Authority } from './http-util.ts';
 import type { LastingChecks } from './lasting-request.ts';
@@ -87,6 +87,33 @@ export interface PipelineDeps {
  */
 export const MAX_HEADER_FIELDS = 256;
 
+/**
+ * Query parameters a request's URL may carry (`&` or `;` between them, as Rack 2 splits). Each is
+ * read on the main thread under every name a server takes for SQL, as JSON, base64 and twice
+ * encoded: a 14 KB URL of 2,600 short parameters took ~85 ms to describe on a loaded box (a plain
+ * 16 KB query ~7 ms), one agent's four slots of them at a time (twenty-second pass). Past it: 414
+ * problem+json, recorded.
+ */
+export const MAX_QUERY_PARAMS = 512;
+
+/** The parameters of url's query: runs of characters between `&` or `;`, up to a `#`. */
+export function queryParamCount(url: string): number {
+  const q = url.indexOf('?');
+  if (q < 0) return 0;
+  let n = 0;
+  let inParam = false;
+  for (let i = q + 1; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x23) break;
+    if (c === 0x26 || c === 0x3b) inParam = false;
+    else if (!inParam) {
+      inParam = true;
+      n++;
+    }
+  }
+  return n;
+}
+
 /** A second target's identity: the same request named twice is decided once. */
 function targetKey(r: RawRequest): string {
   return `${r.method} ${r.url} ${r.body.length}:${r.body.toString('latin1')}`;
@@ -103,9 +130,26 @@ export const HEAVY_BODY_BYTES = 32 * 1024;
 /** The longest wait for that turn: past it the request is refused (429 agent-busy). */
 const HEAVY_WAIT_MS = 60_000;
 
+/**
+ * Past this many field separators (a form's `&` or `;`, JSON's `,`, a line, XML's `<`) a smaller
+ * body is heavy too: each field is read under the names servers take for SQL, as JSON, base64 and
+ * twice encoded, and a 25 KB form of 4,500 short fields took ~70 ms to describe on a loaded box,
+ * four at a time per agent outside the turn (twenty-second pass).
+ */
+export const HEAVY_BODY_FIELDS = 512;
+
+function manyFields(body: Buffer): boolean {
+  let n = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if ((c === 0x26 || c === 0x3b || c === 0x2c || c === 0x0a || c === 0x3c) && ++n > HEAVY_BODY_FIELDS) return true;
+  }
+  return false;
+}
+
 function heavyRequest(x: Exchange): boolean {
   const body = x.body.captured;
-  if (body.length >= HEAVY_BODY_BYTES) return true;
+  if (body.length >= HEAVY_BODY_BYTES || manyFields(body)) return true;
   const coding = x.head.headers['content-encoding'];
   return body.length > 0 && coding !== undefined && coding.trim().toLowerCase() !== 'identity' && coding.trim() !== '';
 }
@@ -188,16 +232,19 @@ export class Pipeline {
         try {
           if (readBody) x.body = await readBody(body.take);
           // Past the bound of its forwarded requests' descriptions, an agent's large requests wait (AGENT_DESCRIBED_BYTES).
-          if (heavyRequest(x)) this.gate.checkDescribed(x.agent!.id);
+          const heavy = heavyRequest(x);
+          if (heavy) this.gate.checkDescribed(x.agent!.id);
           // The main-thread parts (the description, its JSON) in the heavy turn when large; the
           // policy's evaluation (on its own thread) after it, so the next one's describe overlaps it.
-          return (await this.describe(x, heavyRequest(x))) ?? this.decide(x);
+          return (await this.describe(x, heavy)) ?? this.decide(x);
         } finally {
           body.release();
         }
       });
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.closing(refusals.busy(err.message));
+      // A body the slot refused to read further (in too many pieces: proxy/request-body.ts).
+      if (err instanceof StreamStop) return err.rejection;
       throw err;
     } finally {
       waiting.release();
@@ -243,6 +290,10 @@ export class Pipeline {
     }
     const target = tunnel ? tunnelTarget(x, tunnel) : this.absoluteTarget(x);
     if (typeof target !== 'string') return target;
+    const params = queryParamCount(target);
+    if (params > MAX_QUERY_PARAMS) {
+      return { status: 414, type: 'bad-request', title: 'Too many query parameters', detail: `the request's URL carries ${params} query parameters; Airlock reads at most ${MAX_QUERY_PARAMS}`, outcome: 'rejected' };
+    }
     const misread = misreadHeader(x.head.rawHeaders);
     if (misread) return refusals.bad(`the request carries ${misread}`);
     const coding = x.head.headers['transfer-encoding'] === undefined ? undefined : requestTransferCoding(x.head.rawHeaders);

@@ -4,7 +4,9 @@
 // The destination guard lets three run at once, one per agent; three agents asking for such names
 // took all three and every other agent's new name waited its five seconds and was refused. This
 // lane asks the name servers directly (c-ares: sockets on the event loop, cancelled on our clock)
-// and reads /etc/hosts first, as the system's `files dns` order does.
+// and reads /etc/hosts first, as the system's `files dns` order does. A name is completed with
+// resolv.conf's search list as glibc's resolver completes it (twenty-second pass: a one-label name,
+// `db` under `search corp.example`, was asked as is and refused while the lane was in use).
 import dns from 'node:dns';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -54,23 +56,89 @@ export function parseHosts(text: string): Map<string, string[]> {
   return out;
 }
 
+const RESOLV_CONF = '/etc/resolv.conf';
+/** glibc keeps at most six search domains. */
+const MAX_SEARCH = 6;
+
+/** What glibc's resolver completes a name with: the search list and `ndots`. */
+export interface SearchRules {
+  search: string[];
+  ndots: number;
+}
+
+/** resolv.conf as glibc reads it for names: the last `search` or `domain` line, `options ndots:N`; LOCALDOMAIN and RES_OPTIONS over it. */
+export function parseResolvConf(text: string, env: NodeJS.ProcessEnv = process.env): SearchRules {
+  let search: string[] = [];
+  let ndots = 1;
+  const options = (words: string[]): void => {
+    for (const o of words) {
+      const m = /^ndots:(\d+)$/.exec(o);
+      if (m) ndots = Math.min(15, Number(m[1]));
+    }
+  };
+  for (const line of text.split('\n')) {
+    const f = line.replace(/[#;].*/, '').trim().split(/\s+/);
+    if (f[0] === 'search') search = f.slice(1);
+    else if (f[0] === 'domain') search = f.slice(1, 2);
+    else if (f[0] === 'options') options(f.slice(1));
+  }
+  if (env.LOCALDOMAIN !== undefined) search = env.LOCALDOMAIN.trim().split(/\s+/);
+  if (env.RES_OPTIONS !== undefined) options(env.RES_OPTIONS.trim().split(/\s+/));
+  search = search.map((d) => d.toLowerCase().replace(/\.$/, '')).filter((d) => d !== '').slice(0, MAX_SEARCH);
+  return { search, ndots };
+}
+
+/** The names asked for `name`, in glibc's order: as is first when it has `ndots` dots or more, else the search list first; a trailing dot asks it alone. */
+export function searchNames(name: string, rules: SearchRules): string[] {
+  if (name.endsWith('.')) return [name.slice(0, -1)];
+  const listed = rules.search.map((d) => `${name}.${d}`);
+  const dots = name.split('.').length - 1;
+  return dots >= rules.ndots ? [name, ...listed] : [...listed, name];
+}
+
+let rulesCache: { file: string; at: number; mtimeMs: number; size: number; rules: SearchRules } | undefined;
+
+/** resolv.conf's rules, re-read when the file changed (checked at most once a second). */
+function searchRules(file: string, now = Date.now()): SearchRules {
+  if (rulesCache && rulesCache.file === file && now - rulesCache.at < 1000) return rulesCache.rules;
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    st = undefined;
+  }
+  if (!st) rulesCache = { file, at: now, mtimeMs: 0, size: 0, rules: parseResolvConf('') };
+  else if (!rulesCache || rulesCache.file !== file || st.mtimeMs !== rulesCache.mtimeMs || st.size !== rulesCache.size) {
+    rulesCache = { file, at: now, mtimeMs: st.mtimeMs, size: st.size, rules: parseResolvConf(readFileStart(file, 64 * 1024)) };
+  } else rulesCache.at = now;
+  return rulesCache.rules;
+}
+
 /**
  * The addresses of `host` from the hosts file, else from the name servers (`servers`, default the
- * system's), IPv4 and IPv6 asked at once. Rejects with the resolver's code (ENOTFOUND, ETIMEOUT…).
+ * system's), each name resolv.conf's search list makes of it in turn, IPv4 and IPv6 asked at once.
+ * Rejects with the resolver's code (ENOTFOUND, ETIMEOUT…).
  */
-export async function spareLookup(host: string, servers?: string[]): Promise<string[]> {
-  const fromFile = hostsFileAddresses(host);
+export async function spareLookup(host: string, servers?: string[], resolvConf = RESOLV_CONF): Promise<string[]> {
+  const fromFile = hostsFileAddresses(host.replace(/\.$/, ''));
   if (fromFile) return fromFile;
   const resolver = new dns.promises.Resolver({ timeout: 700, tries: 2 });
   if (servers) resolver.setServers(servers);
   const timer = setTimeout(() => resolver.cancel(), SPARE_LOOKUP_MS);
   try {
-    const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
-    const out = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
-    if (out.length) return out;
-    const failed = [v4, v6].map((r) => (r.status === 'rejected' ? (r.reason as NodeJS.ErrnoException).code : undefined));
-    // No address, and no definite "none" from either: say what went wrong (a timeout, a refusal).
-    const code = failed.find((c) => c && c !== 'ENODATA' && c !== 'ENOTFOUND') ?? 'ENOTFOUND';
+    let code = 'ENOTFOUND';
+    for (const name of searchNames(host, searchRules(resolvConf))) {
+      const [v4, v6] = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
+      const out = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+      if (out.length) return out;
+      const failed = [v4, v6].map((r) => (r.status === 'rejected' ? (r.reason as NodeJS.ErrnoException).code : undefined));
+      // No address, and no definite "none" from either: say what went wrong (a timeout, a refusal), ask no further.
+      const other = failed.find((c) => c && c !== 'ENODATA' && c !== 'ENOTFOUND');
+      if (other) {
+        code = other;
+        break;
+      }
+    }
     throw Object.assign(new Error(`cannot resolve ${host}: ${code}`), { code });
   } finally {
     clearTimeout(timer);

@@ -97,7 +97,9 @@ t.test('eleventh pass: an upload of 1-byte chunks leaves in pieces, metered whol
   // Each chunk the parser handed over was forwarded (and metered) on its own before the next was
   // parsed: a write with its own framing per byte of the agent's, ~1 s stalls of the event loop
   // and a neighbour's request waiting 2-4 s. Pieces that arrive together now leave together.
-  const tiny = 60_000;
+  // (Twenty-second pass: past 4,096 pieces a body must average 16 bytes a piece: 4,000 here, the
+  // refusal of 60,000 below.)
+  const tiny = 4000;
   const { sock } = await streamingUpload('key=tiny&budget=10000000', a.auth);
   sock.write(`${'1\r\nx\r\n'.repeat(tiny)}0\r\n\r\n`);
   const t0 = performance.now();
@@ -112,6 +114,20 @@ t.test('eleventh pass: an upload of 1-byte chunks leaves in pieces, metered whol
   await eventually(() => final('tiny') !== undefined, 5000);
   const rec = final('tiny');
   t.equal((rec?.extra as { egress_streamed?: number } | undefined)?.egress_streamed, BODY_CAP + 1000 + tiny - (rec?.description?.request.body.size ?? 0), 'every byte past the described prefix is metered');
+  sock.destroy();
+});
+
+t.test('twenty-second pass: an upload of 60,000 1-byte chunks past the capture is refused as in too many pieces; a neighbour is served meanwhile', async (t) => {
+  const many = 60_000;
+  const { sock, reply } = await streamingUpload('key=pieces&budget=10000000', a.auth);
+  sock.write(`${'1\r\nx\r\n'.repeat(many)}0\r\n\r\n`);
+  const neighbour = await viaProxy(a.port, `http://allowed.example:${P}/upload?key=pieces-neighbour`, { auth: a.auth, method: 'POST', body: 'x' });
+  t.equal(neighbour.status, 200, 'a neighbour\'s request is answered meanwhile');
+  t.ok(await eventually(() => /^HTTP\/1\.1 400/m.test(reply()), 10_000), 'the agent is answered 400');
+  const [res] = parseResponses(reply());
+  t.ok(res && isProblem(res) && /pieces/.test(res.body), 'problem+json naming the pieces');
+  const u = uploads.get('pieces');
+  t.ok(u === undefined || !(u.ended && u.bytes === BODY_CAP + 1000 + many), `the upload does not arrive whole (${u?.bytes ?? 'no'} bytes)`);
   sock.destroy();
 });
 

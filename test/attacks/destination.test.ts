@@ -8,11 +8,17 @@
 // proxy, so a regression could never make this test reach a real metadata service.
 import t from 'tap';
 import fc from 'fast-check';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describeRequest } from '../../describe/describe.ts';
 import { listenDns, startDns } from '../dns-server.ts';
 import { normalizeLink } from '../../describe/links.ts';
-import type { DestinationGuard } from '../../proxy/destination.ts';
+import { tempDir } from '../temp-dir.ts';
+import { lookupSlots, type DestinationGuard } from '../../proxy/destination.ts';
+import { parseResolvConf, searchNames } from '../../proxy/spare-lookup.ts';
 import {
   exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy,
 } from './helpers.ts';
@@ -162,7 +168,7 @@ t.test('twenty-first pass: three agents whose names never answer do not take the
   const server = startDns((name) => (name.endsWith('.never.example') ? 'silent' : name.endsWith('.example') ? 'address' : 'nxdomain'), dnsQueries);
   const dnsPort = await listenDns(server);
   t.teardown(() => server.close());
-  const guard = a.airlock.guard as unknown as { lookup: (h: string) => Promise<string[]>; spareServers: string[] | undefined };
+  const guard = a.airlock.guard as unknown as { lookup: (h: string) => Promise<string[]>; spareServers: string[] | undefined; spareResolvConf: string | undefined };
   const system = guard.lookup;
   const hung: Array<() => void> = [];
   let hanging = true;
@@ -199,6 +205,15 @@ t.test('twenty-first pass: three agents whose names never answer do not take the
     t.equal(r.status, 200, `the neighbour's name ${i} resolves and is forwarded while three agents' lookups hang (${r.status}, ${Math.round(took)} ms)`);
     t.ok(took < 4000, `without waiting for the DNS timeout (${Math.round(took)} ms)`);
   }
+  // Twenty-second pass: a one-label name is completed with resolv.conf's search list, as the
+  // system's resolver completes it (it was asked as is, and refused, while the lane was in use).
+  const conf = path.join(tempDir(t, 'airlock-resolv-'), 'resolv.conf');
+  fs.writeFileSync(conf, `nameserver 127.0.0.1\nsearch corp.example other.example\noptions ndots:1\n`);
+  guard.spareResolvConf = conf;
+  t.teardown(() => { guard.spareResolvConf = undefined; });
+  const short = await viaProxy(a.port, `http://intranet22:${good.port}/ok`, { auth: neighbour });
+  t.equal(short.status, 200, `the neighbour's one-label name resolves through the search list meanwhile (${short.status})`);
+  t.ok(dnsQueries.includes('intranet22.corp.example'), 'asked as intranet22.corp.example');
   flooding = false;
   // The system's lookups answer at last (their threads come back): the hostile requests end.
   hanging = false;
@@ -206,6 +221,92 @@ t.test('twenty-first pass: three agents whose names never answer do not take the
   const hostile = (await Promise.all(floods)).flat();
   t.ok(hostile.length > 0 && hostile.every((s) => s === 502), `every hostile name is refused (${hostile.length}, ${[...new Set(hostile)]})`);
   t.ok(dnsQueries.some((q) => q.startsWith('late21-')), 'the neighbour\'s names were asked of the name servers directly');
+});
+
+t.test('twenty-second pass: the spare lane completes names as glibc does (search list, ndots, trailing dot)', async (t) => {
+  const rules = parseResolvConf('nameserver 10.0.0.1\ndomain old.example\nsearch Corp.Example. b.example # comment\noptions rotate ndots:2\n', {});
+  t.same(rules, { search: ['corp.example', 'b.example'], ndots: 2 }, 'the last search line, lower case, no trailing dot; ndots');
+  t.same(searchNames('db', rules), ['db.corp.example', 'db.b.example', 'db'], 'fewer dots than ndots: the search list first');
+  t.same(searchNames('a.b.c', rules), ['a.b.c', 'a.b.c.corp.example', 'a.b.c.b.example'], 'ndots or more: as is first');
+  t.same(searchNames('db.', rules), ['db'], 'a trailing dot: as is only');
+  t.same(parseResolvConf('search a.example\n', { LOCALDOMAIN: 'x.example y.example', RES_OPTIONS: 'ndots:3' }), { search: ['x.example', 'y.example'], ndots: 3 }, 'LOCALDOMAIN and RES_OPTIONS over the file');
+  t.equal(parseResolvConf(`search ${Array.from({ length: 9 }, (_, i) => `d${i}.example`).join(' ')}\n`, {}).search.length, 6, 'at most six search domains');
+});
+
+t.test('twenty-second pass: under a smaller libuv pool (UV_THREADPOOL_SIZE=2) agents whose names never answer leave a thread to everyone else', async (t) => {
+  // getaddrinfo holds one of libuv's pool threads until it returns, and the bound of system lookups
+  // (three) was written for libuv's default four threads. Airlock started with UV_THREADPOOL_SIZE=2
+  // (a container's setting, a small host's): three agents' lookups that never answer held both
+  // threads, and every file write (the audit log's, the approval store's), zlib and crypto waited
+  // behind them. A whole Airlock in a child process sized so; its stuck lookups hold a pool thread
+  // as getaddrinfo does (an open(2) of a FIFO nobody writes), a real name server answers the spare lane.
+  // libuv's reading of the variable (atoi; 0 is one thread, negative or past 1024 is 1024): always a thread left.
+  for (const [v, slots] of [[undefined, 3], ['4', 3], ['2', 1], [' 2x', 1], ['1', 0], ['0', 0], ['', 0], ['abc', 0], ['16', 3], ['-1', 3]] as const) {
+    t.equal(lookupSlots(v), slots, `UV_THREADPOOL_SIZE=${JSON.stringify(v)}: ${slots} system lookups at once`);
+  }
+  const dir = tempDir(t, 'airlock-pool-');
+  const fifo = path.join(dir, 'never');
+  execFileSync('mkfifo', [fifo]);
+  const server = startDns((name) => (name.endsWith('.never.example') ? 'silent' : name.endsWith('.example') ? 'address' : 'nxdomain'));
+  const dnsPort = await listenDns(server);
+  t.teardown(() => server.close());
+  const home = path.join(dir, 'home');
+  const config = { home, fifo, upstreamPort: good.port, dnsPort, agents: ['hostile-1', 'hostile-2', 'hostile-3', 'neighbour-22'] };
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const child = spawn(process.execPath, [path.join(here, '..', '..', 'bin', 'run-ts.js'), path.join(here, 'pool-child.ts'), JSON.stringify(config)], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: '2' }, stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  // Opening the FIFO for writing wakes every open(2) waiting on it: the stuck lookups return.
+  const release = (): void => {
+    try { fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)); } catch { /* no reader waiting */ }
+  };
+  let releasing: NodeJS.Timeout | undefined;
+  t.teardown(async () => {
+    releasing ??= setInterval(release, 50);
+    child.stdin.end();
+    const exited = await Promise.race([new Promise((r) => child.once('exit', () => r(true))), new Promise((r) => setTimeout(() => r(false), 10_000))]);
+    if (!exited) child.kill('SIGKILL');
+    clearInterval(releasing);
+  });
+  const ready = await new Promise<{ port: number; auths: Record<string, string> }>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the child Airlock did not start within 60 s')), 60_000);
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) { clearTimeout(timer); resolve(JSON.parse(out.split('\n')[0]!)); }
+    });
+    child.once('exit', (code) => reject(new Error(`the child Airlock exited (${code})`)));
+  });
+  const neighbour = ready.auths['neighbour-22']!;
+  t.equal((await viaProxy(ready.port, `http://first22.example:${good.port}/ok`, { auth: neighbour })).status, 200, 'control: the neighbour is served before the flood');
+  let flooding = true;
+  const floods = ['hostile-1', 'hostile-2', 'hostile-3'].map(async (name, k) => {
+    const answers: number[] = [];
+    for (let i = 0; flooding && i < 40; i++) {
+      const batch = await Promise.all(Array.from({ length: 4 }, (_, j) => viaProxy(ready.port, `http://h${k}-${i}-${j}.never.example:${good.port}/`, { auth: ready.auths[name]! }).then((r) => r.status, () => 0)));
+      answers.push(...batch);
+    }
+    return answers;
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  const log = path.join(home, 'audit.jsonl');
+  for (let i = 0; i < 2; i++) {
+    const started = performance.now();
+    const r = await viaProxy(ready.port, `http://late22-${i}.example:${good.port}/ok`, { auth: neighbour });
+    t.equal(r.status, 200, `the neighbour's name ${i} resolves and is forwarded while three agents' lookups hang (${Math.round(performance.now() - started)} ms)`);
+    // Its record reaches the disk: a file write needs a pool thread.
+    const deadline = performance.now() + 2500;
+    let written = false;
+    while (!written && performance.now() < deadline) {
+      written = fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes(`late22-${i}.example`);
+      if (!written) await new Promise((r) => setTimeout(r, 50));
+    }
+    t.ok(written, `the neighbour's record ${i} is written to the audit log within 2.5 s`);
+  }
+  flooding = false;
+  releasing = setInterval(release, 50);
+  const hostile = (await Promise.all(floods)).flat();
+  t.ok(hostile.length > 0 && hostile.every((s) => s === 502), `every hostile name is refused (${hostile.length}, ${[...new Set(hostile)]})`);
 });
 
 t.test('deny-list evasion: case, trailing dots, userinfo, backslashes, fragments, IDN look-alikes', async (t) => {

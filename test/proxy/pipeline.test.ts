@@ -211,6 +211,23 @@ t.test('an agent past its share of the audit disk: large descriptions left out, 
   t.ok(whole.description && whole.url === medium.url, 'within it, a 7 KB query is recorded whole');
 });
 
+t.test('twenty-second pass: the audit share keeps a bucket only for agents charged within the last minute', async (t) => {
+  // A bucket for every agent that ever recorded a large description stayed for good (left open by
+  // the twenty-first pass): many agents' tokens, one after another, each a Map entry forever.
+  let now = 5_000_000;
+  const budget = new AuditBudget(100_000, () => now);
+  for (let i = 0; i < 5000; i++) {
+    budget.admit(`agent-${i}`, 60_000);
+    now += 5;
+  }
+  t.equal(budget.size, 5000, 'agents charged within the minute keep their buckets');
+  t.notOk(budget.admit('agent-4999', 60_000), 'a drained agent stays drained within the minute');
+  now += 61_000;
+  t.ok(budget.admit('newcomer', 60_000), 'a newcomer is charged');
+  t.equal(budget.size, 1, `a minute later the refilled buckets are gone (${budget.size} left)`);
+  t.ok(budget.admit('agent-4999', 60_000), 'and a returning agent has its whole share, as it would have');
+});
+
 t.test('the audit disk behind: large descriptions left out whatever the share, small records whole, every record written', async (t) => {
   // Sixteenth pass: with a disk taking 1 MB/s, one agent's 2 MB records (within its share of
   // 64 MiB a minute) filled the 32 MiB waiting in memory within seconds, and past it every agent's
@@ -463,4 +480,17 @@ t.test('large bodies are described one at a time in the process, agents taking t
   const bulk = new Exchange({ method: 'POST', url: 'http://api.example.test/a/_bulk', httpVersion: '1.1', httpVersionMinor: 1, headers: { host: 'api.example.test', 'proxy-authorization': basic('n', 'good'), 'content-type': 'application/x-ndjson' }, rawHeaders: ['host', 'api.example.test', 'proxy-authorization', basic('n', 'good'), 'content-type', 'application/x-ndjson'] }, undefined, false);
   await pipeline.open(bulk, async () => ({ captured: lines, truncated: false }));
   t.equal(turns, 3, 'a large bulk body: described, serialized and read for second targets in heavy turns');
+  // Twenty-second pass: a smaller body of many fields is described in a heavy turn too (a 25 KB
+  // form of 4,500 short fields took ~70 ms to describe, four at a time per agent outside the turn).
+  turns = 0;
+  const form = Buffer.from(Array.from({ length: 4500 }, (_, i) => `${i.toString(36)}=1`).join('&'));
+  t.ok(form.length < 32 * 1024, `the form is ${form.length} bytes`);
+  t.equal(await open('n', form, { 'content-type': 'application/x-www-form-urlencoded' }), undefined, 'a form of 4,500 fields is decided');
+  t.ok(turns >= 1, `in a heavy turn (${turns})`);
+  turns = 0;
+  t.equal(await open('n', Buffer.from('x'.repeat(form.length)), { 'content-type': 'text/plain' }), undefined, 'control: text of the same size is decided');
+  t.equal(turns, 0, 'at once');
+  turns = 0;
+  await open('n', Buffer.from(Array.from({ length: 500 }, (_, i) => `f${i}=1`).join('&')), { 'content-type': 'application/x-www-form-urlencoded' });
+  t.equal(turns, 0, 'control: a form of 500 fields at once');
 });
