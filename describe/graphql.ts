@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundaries, multipartFields } from './multipart.ts';
-import { argumentPlaces, MAX_MCP_PLACES, placeValue, type ArgumentReading } from './places.ts';
+import { argumentPlaces, counted, MAX_MCP_PLACES, placeValue, type ArgumentReading } from './places.ts';
 import { paramsByServerName, rackTwoParams } from './body.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -24,6 +24,8 @@ import { appendAll } from '../lib/arrays.ts';
 export const MAX_GRAPHQL_TOKENS = 100_000;
 /** Requests in one batched body looked at; more is reported unparsed. */
 export const MAX_BATCH = 100;
+/** Mutation calls listed for a batch that repeats a request, at most (past it their arguments are unread). */
+const MAX_REPEATED_CALLS = 10_000;
 /**
  * Distinct values of a repeated `operationName` or `variables` parameter (URL, form or multipart)
  * read, at most; more is reported unparsed. Servers differ on which one they take (Rack and so
@@ -548,8 +550,11 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     if (!one) cache.set(key, (one = parseOne(r, documents)));
     return [key, one];
   };
-  const parsed: Parsed[] = [];
+  const parsed: Array<[string, Parsed]> = [];
   const seen = new Set<string>();
+  // How many times a batch array holds each request (twenty-second pass): readings of one request
+  // are alternatives and counted once, but `[r, r, r]` runs r three times.
+  const repeats = new Map<string, number>();
   // A query beside the id of a stored document: the stored one may run instead, unseen.
   let stored: string | undefined;
   const add = (r: OneRequest): void => {
@@ -557,7 +562,7 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     const [key, one] = parseCached(r);
     if (seen.has(key)) return;
     seen.add(key);
-    parsed.push(one);
+    parsed.push([key, one]);
   };
   const url = urlGraphqlParams(request.query);
   let urlQueries = url.query ?? [];
@@ -614,19 +619,31 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     if (!(rawUnread && others.length > 0)) {
       if ('error' in found) return fail(found.error);
       if (found.length > 1 || text.trim().startsWith('[')) out.info.batch = found.length;
-      for (const r of found) addBody(r);
+      for (const r of found) {
+        const key = parseCached(r)[0];
+        repeats.set(key, (repeats.get(key) ?? 0) + 1);
+        addBody(r);
+      }
     }
     for (const r of others) addBody(r);
   }
   if (parsed.length === 0) return fail('no GraphQL query in the request');
   const errors: string[] = [];
-  for (const one of parsed) {
+  for (const [key, one] of parsed) {
     if ('error' in one) {
       errors.push(one.error);
       continue;
     }
     appendAll(out.info.operations, one.operations);
     appendAll(out.calls!, one.calls);
+    // (Repeats past MAX_REPEATED_CALLS in all leave the arguments unread: no grant covers the batch.)
+    for (let i = (repeats.get(key) ?? 1) - 1; i > 0 && one.calls.length > 0; i--) {
+      if (out.calls!.length + one.calls.length > MAX_REPEATED_CALLS) {
+        out.argumentsUnread = true;
+        break;
+      }
+      appendAll(out.calls!, one.calls);
+    }
     appendAll(out.readCalls!, one.readCalls);
     if (one.document !== undefined) out.documents.push(one.document);
     out.variables.push(one.variables);
@@ -655,14 +672,15 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
  * are. `(arguments)=?` when the arguments were too many to keep or read.
  */
 export function mutationPlaces(g: GraphqlRequest, reading: ArgumentReading = 'places'): string[] {
-  const out = new Set<string>();
+  const out: string[] = [];
   const budget = { nodes: 0 };
   for (const c of g.calls ?? []) {
     const places = g.argumentsUnread ? '(arguments)=?' : argumentPlaces(c.args, budget, true, undefined, false, reading) ?? '(arguments)=?';
-    out.add(`${placeValue(c.field)}(${places})`);
-    if (out.size > MAX_MCP_PLACES) return ['(calls)=?'];
+    out.push(`${placeValue(c.field)}(${places})`);
+    if (out.length > MAX_MCP_PLACES) return ['(calls)=?'];
   }
-  return [...out].sort();
+  // How many times each runs (an array of requests, aliases): a grant for one send covers no fifty.
+  return counted(out);
 }
 
 /** Mutation fields of the operations that may run (sorted, unique). */

@@ -533,6 +533,18 @@ function serverNames(raw: string): string[] {
   return raw.includes('%u') || raw.includes('%U') ? [...names, ...parameterNames(percentU(raw))] : names;
 }
 
+/**
+ * Items as a multiset, sorted (twenty-second pass): each distinct item once, followed by `*N` when
+ * it occurs N > 1 times. A batch of fifty identical tool calls, JSON-RPC calls or GraphQL mutations
+ * (an array, or one field under fifty aliases) runs fifty times: a grant for the one call covers no
+ * batch of it.
+ */
+export function counted(items: Iterable<string>): string[] {
+  const n = new Map<string, number>();
+  for (const i of items) n.set(i, (n.get(i) ?? 0) + 1);
+  return [...n].map(([i, k]) => (k > 1 ? `${i}*${k}` : i)).sort();
+}
+
 export const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
 
 /** Values looked at for an inexact number, at most; past it the value counts as holding one. */

@@ -13,7 +13,7 @@ import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -656,14 +656,15 @@ function mcpTarget(d: RequestDescription): string | undefined {
   const calls = (d.mcp.batch ?? [d.mcp]).filter((c) => c.method === 'tools/call');
   if (calls.length === 0) return undefined;
   if (calls.length > MAX_MCP_PLACES) return 'mcp:calls=?';
-  const out = new Set<string>();
+  // A list, not a set: the same call twice in a batch runs twice (counted below; twenty-second pass).
+  const out: string[] = [];
   const budget = { nodes: 0 };
   for (const c of calls) {
     // A string argument holding JSON (a generic tool's `body: "{\"to\": …}"`) is read as the tool reads it (fourteenth pass).
     // A bulk delete or update (`delete_many`) acts on what its filter selects (eighteenth pass).
     const places = argumentPlaces(c.arguments, budget, false, typeof c.tool === 'string' && bulkCall(c.tool) ? selectionArguments : undefined, true);
     if (places === undefined) return 'mcp:places=?';
-    out.add(`${placeValue(c.tool ?? '?')}(${places})`);
+    out.push(`${placeValue(c.tool ?? '?')}(${places})`);
   }
   // `params._meta`, which the SDKs hand to the tool's handler beside its arguments (nineteenth
   // pass): a `dryRun`, an account or a callback named there is the call's as much (a progress token aside).
@@ -675,9 +676,9 @@ function mcpTarget(d: RequestDescription): string | undefined {
     const { progressToken: _p, ...rest } = meta as Record<string, unknown>;
     const places = argumentPlaces(rest, budget, false, undefined, true);
     if (places === undefined) return 'mcp:places=?';
-    if (places) out.add(`_meta(${places})`);
+    if (places) out.push(`_meta(${places})`);
   }
-  return `mcp:${[...out].sort().join(';')}`;
+  return `mcp:${counted(out).join(';')}`;
 }
 
 /**
@@ -692,7 +693,8 @@ function mcpTarget(d: RequestDescription): string | undefined {
 function rpcCallsTarget(d: RequestDescription): string | undefined {
   const json = d.request.body?.json;
   const messages = Array.isArray(json) ? json : [json];
-  const out = new Set<string>();
+  // A list: the same call twice in a batch runs twice (counted; twenty-second pass).
+  const out: string[] = [];
   const budget = { nodes: 0 };
   let calls = 0;
   for (const m of messages) {
@@ -704,7 +706,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     const params = o.params;
     const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
-    out.add(`${placeValue(o.method)}(${places})`);
+    out.push(`${placeValue(o.method)}(${places})`);
   }
   // One URL for every call, the arguments in the body: JMAP's `methodCalls` (`EmailSubmission/set`
   // with its `envelope.rcptTo`, `emailId`) and Hasura's `{type, args}` (`delete` with its `table`,
@@ -714,7 +716,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     if (++calls > MAX_MCP_PLACES) return false;
     const places = argumentPlaces(args, budget, true);
     if (places === undefined) return false;
-    out.add(`${typeof name === 'string' ? placeValue(name) : '?'}(${places})`);
+    out.push(`${typeof name === 'string' ? placeValue(name) : '?'}(${places})`);
     return true;
   };
   if (Array.isArray(body?.methodCalls)) {
@@ -728,7 +730,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     return add(type, args);
   };
   if (body && !envelope(body, 0)) return 'rpc:calls=?';
-  return out.size ? `rpc:${[...out].sort().join(';')}` : undefined;
+  return out.length ? `rpc:${counted(out).join(';')}` : undefined;
 }
 
 /**

@@ -3110,3 +3110,30 @@ t.test('a path pattern\'s wildcard never stands for an OData system segment ($ea
   t.equal(await grantedFor(queue, call('DELETE', '/People/5'), call('DELETE', '/People/6'), '/odata/People/*'), true, '/odata/People/* covers /People/6');
   t.equal(await grantedFor(queue, call('DELETE', '/People/$each'), call('DELETE', '/People/$each'), '/odata/People/$each'), true, 'a pattern naming $each covers it');
 });
+
+// Twenty-second pass: a request's calls were placed as a set, so the same call twice named nothing
+// more: a grant for one `send_email {to: alice}` covered a JSON-RPC batch of fifty of them, one for
+// one `eth_sendTransaction` a batch of fifty transfers, one for a GraphQL `send` mutation an array
+// of fifty requests or one document selecting `send` under fifty aliases — one request, fifty sends.
+t.test('how many times a request runs the approved call (batches, GraphQL arrays and aliases) is part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const kinds = ['mcp', 'jsonrpc', 'graphql-array', 'graphql-aliases', 'graphql-ops'] as const;
+  const batch = (kind: (typeof kinds)[number], n: number, first: number): RequestDescription => {
+    const ids = Array.from({ length: n }, (_, i) => first + i);
+    const one = (id: number): unknown => kind === 'mcp' ? { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'send_email', arguments: { to: 'alice@corp.example', body: 'ship it' } } }
+      : { jsonrpc: '2.0', id, method: 'eth_sendTransaction', params: [{ to: '0xabc', value: '0x1' }] };
+    const send = 'send(to: "alice@corp.example", body: "ship it") { ok }';
+    const body = kind === 'mcp' || kind === 'jsonrpc' ? (n === 1 ? one(first) : ids.map(one))
+      : kind === 'graphql-array' ? (n === 1 ? { query: `mutation { ${send} }` } : ids.map(() => ({ query: `mutation { ${send} }` })))
+        : kind === 'graphql-aliases' ? { query: `mutation { ${ids.map((i) => `a${i}: ${send}`).join(' ')} }` }
+          // (Several operations of one document run one each: an array of them names each by its operationName.)
+          : ids.map((_, i) => ({ query: `mutation M { ${send} }`, operationName: 'M', extensions: { n: i } }));
+    const url = kind === 'mcp' ? 'https://mcp.tools.example/mcp' : kind === 'jsonrpc' ? 'https://eth.example/' : 'https://gql.example/graphql';
+    return call16('POST', url, JSON.stringify(body));
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...kinds), fc.constantFrom(1, 2), fc.constantFrom(1, 2, 3, 7), async (kind, approved, later) => {
+    // Other request ids (and aliases) each time: only how many calls run matters.
+    return (await grantedFor(queue, batch(kind, approved, 1), batch(kind, later, 100))) === (approved === later);
+  }), { numRuns: 10, examples: [['mcp', 1, 3], ['jsonrpc', 1, 7], ['graphql-array', 1, 3], ['graphql-aliases', 1, 2], ['graphql-ops', 1, 3], ['mcp', 2, 2], ['graphql-array', 1, 1]] });
+});
