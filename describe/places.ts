@@ -225,6 +225,9 @@ const effectArgumentWords = new Set([
   // (Twenty-first pass) whom a call empowers under other words: a `perm`, `membership`, `authority`,
   // `capabilities`, an `acl`.
   'perm', 'perms', 'priv', 'privs', 'membership', 'memberships', 'authority', 'authorities', 'capability', 'capabilities', 'acl', 'acls',
+  // (Twenty-second pass) whom a storage call lets read or write what it stores, by a header's words:
+  // S3's `x-amz-grant-read`, `x-amz-grant-full-control`, Azure's `x-ms-blob-public-access`.
+  'grant', 'grants', 'public',
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',

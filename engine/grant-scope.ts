@@ -1042,9 +1042,32 @@ function placeHeaders(d: RequestDescription): string[] {
     // By its name as sent (a Node server reads `X-Tenant-Id`, never `X_Tenant_Id`; a CGI one both).
     out.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
-  out.push(...preferences(d));
+  out.push(...preferences(d), ...writeConditions(d));
   // Past the bound the rest is unread: no grant (a cut list would compare its first entries only).
   return out.length > MAX_MCP_PLACES ? [...out.slice(0, MAX_MCP_PLACES), 'header=?'] : out;
+}
+
+/**
+ * Standard headers that bound what a write replaces (twenty-second pass), as `header.<name>=<what>`:
+ * a precondition (`If-Match: "tag"` overwrites only the version read, `If-Match: *` any, none at all
+ * any; `If-None-Match: *` creates only, never overwrites; RFC 9110) by its kind, not its tag (the
+ * next update's tag is another); WebDAV's `Overwrite: F` (a COPY or MOVE never replaces what is
+ * there, `T` does) and `Depth` (`0`: the collection alone; `infinity`: all it holds; RFC 4918).
+ * A grant for the guarded write covers no unguarded one.
+ */
+function writeConditions(d: RequestDescription): string[] {
+  const out: string[] = [];
+  for (const [name, values] of Object.entries(d.request.headers ?? {})) {
+    // (By the key CGI reads too: `If_Match` is `if-match` there.)
+    const key = serverHeaderKey(name);
+    if (key === 'if-match' || key === 'if-none-match' || key === 'if-unmodified-since') {
+      const kinds = values.flatMap((v) => v.split(',')).map((v) => (v.trim() === '*' ? '*' : key === 'if-unmodified-since' ? '(date)' : '(tag)'));
+      out.push(`header.${key}=${placeValue([...new Set(kinds)].sort())}`);
+    } else if (key === 'overwrite' || key === 'depth') {
+      out.push(`header.${key}=${placeValue(values.map((v) => v.trim().toLowerCase()).sort())}`);
+    }
+  }
+  return out.sort();
 }
 
 /** `Prefer` preferences (RFC 7240) that only shape the answer, not what the call does. */
@@ -1126,7 +1149,7 @@ function effectArguments(d: RequestDescription): string | undefined {
     const key = serverHeaderKey(name);
     if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
-  heads.push(...preferences(d));
+  heads.push(...preferences(d), ...writeConditions(d));
   const all = [read ?? '(arguments)=?', ...heads.sort()].filter(Boolean).join(';');
   return all ? `effects(${all})` : undefined;
 }

@@ -3137,3 +3137,36 @@ t.test('how many times a request runs the approved call (batches, GraphQL arrays
     return (await grantedFor(queue, batch(kind, approved, 1), batch(kind, later, 100))) === (approved === later);
   }), { numRuns: 10, examples: [['mcp', 1, 3], ['jsonrpc', 1, 7], ['graphql-array', 1, 3], ['graphql-aliases', 1, 2], ['graphql-ops', 1, 3], ['mcp', 2, 2], ['graphql-array', 1, 1]] });
 });
+
+// Twenty-second pass: standard headers that bound what a write replaces were no part of what a grant
+// covers: a grant for `PUT /docs/5` under `If-Match: "v1"` (only the version read) covered `If-Match: *`
+// or no precondition (whatever is there), one under `If-None-Match: *` (create only) an overwrite;
+// WebDAV's `Overwrite: F` then `T` (a COPY or MOVE replacing what is at its Destination), `Depth: 0`
+// then `infinity` (a DELETE or COPY of all a collection holds); and S3's `x-amz-grant-read` (or
+// Azure's `x-ms-blob-public-access`) added to an upload let everyone read it.
+t.test('preconditions, WebDAV Overwrite and Depth, and storage ACL headers are part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, Array<[string, string]>, Array<[string, string]>]> = [
+    ['PUT', '/docs/5', [['If-Match', '"v1"']], [['If-Match', '*']]],
+    ['PUT', '/docs/5', [['If-Match', '"v1"']], []],
+    ['PATCH', '/docs/5', [['If-Unmodified-Since', 'Sun, 06 Dec 2026 10:00:00 GMT']], []],
+    ['PUT', '/docs/5', [['If-None-Match', '*']], []],
+    ['PUT', '/docs/5', [['If-None-Match', '*']], [['If_Match', '*']]],
+    ['COPY', '/dav/a.txt', [['Destination', 'https://files.example/dav/b.txt'], ['Overwrite', 'F']], [['Destination', 'https://files.example/dav/b.txt'], ['Overwrite', 'T']]],
+    ['MOVE', '/dav/a.txt', [['Destination', 'https://files.example/dav/b.txt'], ['Overwrite', 'F']], [['Destination', 'https://files.example/dav/b.txt']]],
+    ['DELETE', '/dav/dir/', [['Depth', '0']], [['Depth', 'infinity']]],
+    ['COPY', '/dav/dir/', [['Destination', 'https://files.example/dav/d2/'], ['Depth', '0']], [['Destination', 'https://files.example/dav/d2/'], ['Depth', 'Infinity']]],
+    ['PUT', '/bucket/report.csv', [], [['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"']]],
+    ['PUT', '/bucket/report.csv', [], [['x-amz-grant-full-control', 'id="79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"']]],
+    ['PUT', '/container?restype=container', [], [['x-ms-blob-public-access', 'container']]],
+  ];
+  const call = (method: string, path: string, headers: Array<[string, string]>, note: string): RequestDescription =>
+    call16(method, `https://files.example${path}`, method === 'PUT' || method === 'PATCH' ? JSON.stringify({ text: note }) : '', method === 'PUT' || method === 'PATCH' ? 'application/json' : '', [...headers, ['X-Request-Id', note]]);
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.boolean(), async ([method, path, mine, other], same) => {
+    return (await grantedFor(queue, call(method, path, mine, 'alpha'), call(method, path, same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: cases.map((c): [typeof c, boolean] => [c, false]).concat([[cases[0]!, true], [cases[5]!, true], [cases[7]!, true]]) });
+  // Controls: the next update's tag (or date) is another, and still covered.
+  t.ok(await grantedFor(queue, call('PUT', '/docs/5', [['If-Match', '"v1"']], 'alpha'), call('PUT', '/docs/5', [['If-Match', '"v2"']], 'beta')), 'another entity tag is still covered');
+  t.ok(await grantedFor(queue, call('PATCH', '/docs/5', [['If-Unmodified-Since', 'Sun, 06 Dec 2026 10:00:00 GMT']], 'alpha'), call('PATCH', '/docs/5', [['If-Unmodified-Since', 'Mon, 07 Dec 2026 08:00:00 GMT']], 'beta')), 'another date is still covered');
+});
