@@ -228,6 +228,9 @@ const effectArgumentWords = new Set([
   // (Twenty-second pass) whom a storage call lets read or write what it stores, by a header's words:
   // S3's `x-amz-grant-read`, `x-amz-grant-full-control`, Azure's `x-ms-blob-public-access`.
   'grant', 'grants', 'public',
+  // (Twenty-second pass) an access policy: an IAM or bucket `policy`, its `Statement`s (what each
+  // lets whom do on what: `Action: "s3:GetObject"` is not `"s3:DeleteObject"`).
+  'policy', 'policies', 'statement', 'statements',
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
@@ -301,7 +304,9 @@ const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'si
   'hard', 'overwrite', 'replace', 'purge', 'wipe', 'destroy', 'permanent', 'recursive', 'cascade', 'force', 'forced',
   // (Twenty-first pass) and what a load or write does to what exists: truncate, clobber, drop, upsert
   // (BigQuery's `WRITE_TRUNCATE`, pandas' `if_exists: "replace"`, an `on_conflict`).
-  'truncate', 'write_truncate', 'write-truncate', 'clobber', 'drop', 'upsert', 'erase', 'nuke', 'reset']);
+  'truncate', 'write_truncate', 'write-truncate', 'clobber', 'drop', 'upsert', 'erase', 'nuke', 'reset',
+  // (Twenty-second pass) what a rule or policy statement does: an `Effect: "Deny"` is not `"Allow"`.
+  'allow', 'deny', 'allowed', 'denied']);
 
 /**
  * Values that name a privilege (twenty-first pass), whatever the argument is called: `kind: "admin"`,
@@ -315,6 +320,16 @@ const privilegeValues = new Set(['admin', 'admins', 'administrator', 'administra
 /** A list of more than one text (a query's, form's or header's repeated parameter) one of which is a switch or a number compared by magnitude. */
 export function repeatedSwitch(v: unknown, numeric: boolean): boolean {
   return Array.isArray(v) && v.length > 1 && v.length <= 256 && v.every((x) => typeof x === 'string') && v.some((x) => isSwitch(x, numeric) || (numeric && magnitude(x) !== undefined));
+}
+
+/**
+ * Whether a value (a text, or an entry of a list) is a wildcard pattern: a word of no blanks holding
+ * `*` (`s3:*`, `repo:acme/*`, `arn:aws:s3:::bucket/*`, `*.corp.example`, `.*`), as access policies,
+ * token scopes, CORS and allow lists take them. Prose (`*bold* text`) has blanks and stays content.
+ */
+export function holdsWildcard(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length <= 256 && v.some((x) => typeof x === 'string' && holdsWildcard(x));
+  return typeof v === 'string' && v.length <= 512 && v.includes('*') && !/\s/.test(v.trim());
 }
 
 /** Whether a value (a text, or an entry of a list) names a privilege (privilegeValues). */
@@ -777,7 +792,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // A query's or form's parameter repeated holding a switch or a number (`?go=yes&go=yes`,
       // `quorum=900&quorum=900`: PHP and Rails read the last, Express an array, truthy) is compared
       // whole, exactly (twenty-first pass). (A JSON list of numbers is data: a series, a tally.)
-      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v) || namesPrivilege(v) || (repeatable && repeatedSwitch(v, numeric)))) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // A wildcard pattern as the value (`s3:*`, `acme/*`, `arn:aws:s3:::*`, `*.corp.example`) names every
+      // object it matches, whatever its name (twenty-second pass): a grant for one repository covers no `*`.
+      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v) || namesPrivilege(v) || (repeatable && repeatedSwitch(v, numeric)) || holdsWildcard(v))) sink.add(`${prefix}${name}=${placeValue(v)}`);
       // An integer of three digits or more under a name no list holds (a `level`, `ceiling`, `burst`,
       // `replicas`) by its order of magnitude (twentieth pass): a grant for 100 covers 100 to 999,
       // not 100,000; ids, timestamps and cache busters keep theirs.

@@ -3170,3 +3170,33 @@ t.test('preconditions, WebDAV Overwrite and Depth, and storage ACL headers are p
   t.ok(await grantedFor(queue, call('PUT', '/docs/5', [['If-Match', '"v1"']], 'alpha'), call('PUT', '/docs/5', [['If-Match', '"v2"']], 'beta')), 'another entity tag is still covered');
   t.ok(await grantedFor(queue, call('PATCH', '/docs/5', [['If-Unmodified-Since', 'Sun, 06 Dec 2026 10:00:00 GMT']], 'alpha'), call('PATCH', '/docs/5', [['If-Unmodified-Since', 'Mon, 07 Dec 2026 08:00:00 GMT']], 'beta')), 'another date is still covered');
 });
+
+// Twenty-second pass: a wildcard pattern as a value was content under a name no list holds, and an
+// access policy's statements were no effect: a grant for a token scoped to `repos: "acme/app"`
+// covered `"acme/*"`, one for a CORS origin or an allow list entry `"*.corp.example"` covered `"*"`;
+// a grant for attaching `{Statement: [{Effect: "Allow", Action: "s3:GetObject", Resource: …/x}]}`
+// covered `Action: "s3:*"` or `"s3:DeleteObject"`, `Resource: "arn:aws:s3:::*"` or `Effect` flipped.
+t.test('a wildcard pattern as the value, and an access policy\'s statements, are part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const statement = (action: string, resource: string, effect = 'Allow'): unknown => ({ Version: '2012-10-17', Statement: [{ Effect: effect, Action: action, Resource: resource }] });
+  const cases: Array<[string, unknown, unknown]> = [
+    ['repos', 'acme/app', 'acme/*'], ['origin_pattern', 'app.corp.example', '*.corp.example'], ['allow', ['ci.corp.example'], ['ci.corp.example', '*']],
+    ['resource_arn', 'arn:aws:s3:::team-bucket/reports/x.csv', 'arn:aws:s3:::team-bucket/*'], ['subject', 'repo:acme/app:ref:refs/heads/main', 'repo:acme/*'],
+    ['document', statement('s3:GetObject', 'arn:aws:s3:::b/x'), statement('s3:*', 'arn:aws:s3:::b/x')],
+    ['document', statement('s3:GetObject', 'arn:aws:s3:::b/x'), statement('s3:DeleteObject', 'arn:aws:s3:::b/x')],
+    ['document', statement('s3:GetObject', 'arn:aws:s3:::b/x'), statement('s3:GetObject', 'arn:aws:s3:::*')],
+    ['rule', { Effect: 'Deny', Action: 's3:PutObject' }, { Effect: 'Allow', Action: 's3:PutObject' }],
+  ];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp', 'form'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const key = how === 'form' && typeof mine === 'object' && !Array.isArray(mine) ? 'PolicyDocument' : name;
+    const v = same ? mine : other;
+    const call = (x: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://iam.corp.example/api/attach', JSON.stringify({ role: 'ci', note, [key]: x }))
+      : how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'put_role_policy', arguments: { role_name: 'ci', note, [key]: x } } }))
+        : call16('POST', 'https://iam.corp.example/', new URLSearchParams({ Action: 'PutRolePolicy', RoleName: 'ci', Note: note, [key]: typeof x === 'string' ? x : JSON.stringify(x) }).toString(), 'application/x-www-form-urlencoded');
+    return (await grantedFor(queue, call(mine, 'alpha'), call(v, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[3]!, 'form', false], [cases[5]!, 'mcp', false], [cases[6]!, 'json', false], [cases[7]!, 'form', false], [cases[8]!, 'json', false], [cases[5]!, 'json', true]] });
+  // Controls: prose holding `*` and a note varying beside the same policy are still covered.
+  const post = (text: string): RequestDescription => call16('POST', 'https://iam.corp.example/api/notes', JSON.stringify({ text, policy: statement('s3:GetObject', 'arn:aws:s3:::b/x') }));
+  t.ok(await grantedFor(queue, post('**Note**: rotate keys * weekly'), post('*update*: done, 5 * 3 = 15')), 'prose with asterisks still varies');
+});
