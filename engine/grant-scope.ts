@@ -892,8 +892,10 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   // version aside) reads an id beside it as readily (nineteenth pass); its other query parameters
   // are arguments, not the resource.
   // So does a POST whose path says it deletes or changes what it names (`/notes/delete`,
-  // `/archiveItem`, `notes.remove`: an RPC-style route, the object in its arguments).
-  const post = method === 'POST' && (segments.some((x) => /\d/.test(x) && !versionSegment.test(x)) || segments.slice(-3).some((x) => bulkCall(x)));
+  // `/archiveItem`, `notes.remove`: an RPC-style route, the object in its arguments), and (twenty-
+  // second pass) one whose route acts on the object an id names under verbs no list holds (routeActsOn).
+  const postActs = method === 'POST' && (segments.some((x) => /\d/.test(x) && !versionSegment.test(x)) || segments.slice(-3).some((x) => bulkCall(x)));
+  const post = method === 'POST';
   if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE' && !post) return [];
   const out: string[] = [];
   const look = (source: string, o: unknown, prefix = ''): void => {
@@ -911,6 +913,7 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
       const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
       // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
       if (source === 'query' && !post ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
+      if (post && !postActs && !names.some((n) => routeActsOn(segments, n))) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
       // One level down only a plain id (an operator object there is some other argument's).
       if (prefix && !(typeof raw === 'string' || typeof raw === 'number')) continue;
@@ -929,12 +932,37 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   // per-request and tracing ids aside, a credential's never.
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const key = serverHeaderKey(name);
+    if (post && !postActs && !routeActsOn(segments, key.replace(/^x-/, ''))) continue;
     if (!objectHeader(key) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     if (values.every((v) => namedByPath(segments, key.replace(/^x-/, ''), v.trim()))) continue;
     out.push(`object.header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
     if (out.length > MAX_MCP_PLACES) break;
   }
   return out.length > MAX_MCP_PLACES ? ['object=?'] : out;
+}
+
+/**
+ * Whether a POST's route acts on the object an id argument names (twenty-second pass), under verbs
+ * no list holds: the route goes on past the collection the id's noun names (`/orders/cancel` with
+ * `order_id`), or its last segment joins that noun with a verb (`promoteMember` with `memberGuid`,
+ * `Accounts.Deactivate`, `users.disable`); for a bare `id` or `uuid`, a last segment of a verb and a
+ * noun, or one word after a plural collection (`/users/suspend`, `/items/save`). A create into a
+ * collection (`POST /api/notes {"note_id": …}`, `POST /items {"id": …}`) names its object freely.
+ */
+function routeActsOn(segments: string[], name: string): boolean {
+  const named = segments.filter((x) => x !== '' && !versionSegment.test(x));
+  const last = named[named.length - 1];
+  if (last === undefined) return false;
+  const words = (x: string): string[] => x.replace(/([a-z0-9])(?=[A-Z])/g, '$1 ').split(/[_\-\s.:]+/).filter(Boolean).map(foldCase);
+  const noun = foldCase(name).replace(/[^a-z0-9]/g, '').replace(/(?:ids?|uuids?|guids?|gid|pk|oid|slug|handle)$/, '');
+  if (noun.length >= 3) {
+    const names = (w: string): boolean => w === noun || w === `${noun}s` || w === `${noun}es`;
+    const at = named.findIndex((x) => words(x).some(names));
+    return at >= 0 && (at < named.length - 1 || words(last).length > 1);
+  }
+  if (noun.length > 0) return false;
+  const before = named[named.length - 2];
+  return words(last).length > 1 || (before !== undefined && /^[a-z]{3,}s$/i.test(before) && /^[a-z]{3,}$/i.test(last) && !/s$/i.test(last));
 }
 
 /** A path segment naming an API's version (`v1`, `v2.1`), not an object. */

@@ -3200,3 +3200,27 @@ t.test('a wildcard pattern as the value, and an access policy\'s statements, are
   const post = (text: string): RequestDescription => call16('POST', 'https://iam.corp.example/api/notes', JSON.stringify({ text, policy: statement('s3:GetObject', 'arn:aws:s3:::b/x') }));
   t.ok(await grantedFor(queue, post('**Note**: rotate keys * weekly'), post('*update*: done, 5 * 3 = 15')), 'prose with asterisks still varies');
 });
+
+// Twenty-second pass: a POST read the object its arguments name only when its path held a digit or a
+// verb of a list (`delete`, `archive`, `update` …): a grant for `POST /api/users/suspend {"id": 5}`
+// covered suspending user 6, `/orders/cancel` with another `order_id`, `/items/save` or `/items/upsert`
+// with another `id` (an update of item 6), `/rpc/Accounts.Deactivate`, `/api/v2/promoteMember`.
+t.test('a POST naming another object in its arguments is not covered, whatever its route says (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  // Each route with names its handler may read the object by (its noun's id, or a bare one).
+  const routes: Array<[string, string]> = [['/api/users/suspend', 'user_id'], ['/api/users/suspend', 'id'], ['/api/orders/cancel', 'orderId'], ['/api/orders/cancel', 'uuid'], ['/api/items/save', 'itemId'],
+    ['/api/items/upsert', 'item_uuid'], ['/rpc/Accounts.Deactivate', 'account_id'], ['/rpc/Accounts.Deactivate', 'id'], ['/api/v2/promoteMember', 'memberGuid'], ['/api/v2/promoteMember', 'id'], ['/api/members/ban', 'id'], ['/api/cancelSubscription', 'subscription_id']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...routes), fc.constantFrom('json', 'form', 'query', 'nested'), fc.boolean(), async ([route, name], how, same) => {
+    const call = (id: string, note: string): RequestDescription => how === 'json' ? call16('POST', `https://tracker.example${route}`, JSON.stringify({ [name]: id, note }))
+      : how === 'form' ? call16('POST', `https://tracker.example${route}`, `${name}=${id}&note=${note}`, 'application/x-www-form-urlencoded')
+        : how === 'query' ? call16('POST', `https://tracker.example${route}?${name}=${id}`, JSON.stringify({ note }))
+          : call16('POST', `https://tracker.example${route}`, JSON.stringify({ data: { [name]: id }, note }));
+    return (await grantedFor(queue, call('5', 'alpha'), call(same ? '5' : '6', 'beta'))) === same;
+  }), { numRuns: 12, examples: [[routes[1]!, 'json', false], [routes[2]!, 'form', false], [routes[4]!, 'json', false], [routes[10]!, 'json', false], [routes[7]!, 'query', false], [routes[8]!, 'nested', false], [routes[11]!, 'form', false], [routes[0]!, 'json', true]] });
+  // Controls: a create naming no id, and per-request ids, still vary; so does a create's reference
+  // to another object (left open: `POST /items {"id": 6}` where the server upserts).
+  t.ok(await grantedFor(queue, call16('POST', 'https://tracker.example/api/notes', '{"note_id":1,"text":"a"}'), call16('POST', 'https://tracker.example/api/notes', '{"note_id":2,"text":"b"}')), "a create's note_id still varies");
+  const create = (n: number): RequestDescription => call16('POST', 'https://tracker.example/api/items', JSON.stringify({ title: `t${n}`, request_id: `r${n}`, clientMutationId: `m${n}`, priority_note: 'x' }), 'application/json', [['X-Request-Id', `q${n}`], ['Idempotency-Key', `k${n}`]]);
+  t.ok(await grantedFor(queue, create(1), create(2)), 'a create naming no object, with its per-request ids, is still covered');
+});
