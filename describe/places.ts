@@ -126,6 +126,11 @@ const mcpPlaceWords = new Set([
   // SMTP API's `rcpt`, a transfer's `payee`, `beneficiary`, `creditor_iban`, `counterparty`, an SMS
   // API's `mobiles`, a crypto `wallet`, a `mailbox`, a charge's `customer`.
   ...placeReachWords, ...storeWords, ...endWords, ...rankWords,
+  // (Twenty-second pass) whom a send reaches, or whom it comes from, under other words: a push
+  // notification's `topic`, `segments`, `cohort`, `devices` or `registration_ids`, a campaign's
+  // `list_ids` or `distribution`, SMS `numbers` and `phones`, a `dm`, `who`, a `uid`, the `sender`.
+  'numbers', 'phones', 'topic', 'topics', 'segment', 'segments', 'list', 'lists', 'cohort', 'cohorts', 'distribution',
+  'device', 'devices', 'registration', 'registrations', 'sender', 'senders', 'who', 'dm', 'dms', 'uid', 'uids',
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they
