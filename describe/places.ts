@@ -208,7 +208,7 @@ const effectArgumentWords = new Set([
   'force', 'cascade', 'purge', 'permanent', 'permanently', 'amount', 'amounts',
   // (Eighteenth pass) how much a call spends or buys under other words: a price, a budget or bid, a
   // spend or credit limit, a fee or tip, a balance, a payout, leverage, a quantity of shares or seats.
-  'price', 'prices', 'budget', 'budgets', 'bid', 'bids', 'spend', 'credit', 'credits', 'fee', 'fees', 'tip', 'tips', 'balance',
+  'price', 'prices', 'budget', 'budgets', 'bid', 'bids', 'spend', 'spending', 'credit', 'credits', 'fee', 'fees', 'tip', 'tips', 'balance',
   'balances', 'payout', 'payouts', 'leverage', 'quantity', 'qty', 'shares', 'seats', 'cost', 'costs',
   // and what it pays for: a subscription's plan or tier, a SKU.
   'plan', 'plans', 'pricing', 'sku', 'skus',
@@ -425,6 +425,28 @@ export function magnitude(v: unknown): string | undefined {
   return Number.isFinite(n) && n >= 100 ? `~${sign}${Math.floor(Math.log10(n)) + 1}d` : undefined;
 }
 
+/** Epoch seconds, milliseconds and microseconds from 2001 to 2100: a time, not a quantity. */
+const EPOCH_FROM = 978_307_200;
+const EPOCH_TO = 4_102_444_800;
+
+/** Whether a number (or a text of digits) is a plausible time since the epoch (EPOCH_FROM to EPOCH_TO, in s, ms or µs). */
+export function epochTime(v: unknown): boolean {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{9,16}$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  if (!Number.isInteger(n)) return false;
+  return [1, 1e3, 1e6].some((k) => n >= EPOCH_FROM * k && n <= EPOCH_TO * k);
+}
+
+/**
+ * How a number under a name that says what its value is (and no count's, id's or window's) is
+ * compared (twenty-second pass): exactly, as sent (a JSON number, a text in any spelling magnitude
+ * reads, a quantity with a unit: `5%`, `2Gi`), a time by its magnitude; undefined for no number.
+ */
+export function numberPlace(v: unknown): string | undefined {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof one === 'number' ? !Number.isFinite(one) : typeof one !== 'string' || one.length > 40 || !(quantity(one) || magnitude(one) !== undefined)) return undefined;
+  return epochTime(one) ? magnitude(one) : placeValue(v);
+}
+
 /**
  * A duration as the value (twenty-first pass, follow-up): ISO 8601's `PT1H`, `P100Y`, `P1DT12H`, and
  * Go's, systemd's and most configs' `8h`, `1h30m`, `36500d`, `1.5s`. A grant for an hour's access
@@ -458,7 +480,8 @@ function digitCount(v: unknown): number | undefined {
 function numberListPlace(v: unknown, exact: boolean): string | undefined {
   if (!Array.isArray(v) || v.length < 2 || v.length > 64 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) return undefined;
   if (exact) return placeValue(v);
-  const each = v.map((x: number) => (isSwitch(x, true) ? String(x) : magnitude(x) ?? '#'));
+  // Integers exactly (twenty-second pass: `[900, 900]` is not `[999, 999]`), times by magnitude, fractions not.
+  const each = v.map((x: number) => (!Number.isInteger(x) ? '#' : epochTime(x) ? magnitude(x)! : String(x)));
   return each.some((x) => x !== '#') ? `[${each.join(',')}]` : undefined;
 }
 
@@ -648,7 +671,9 @@ const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'positi
   // (Eighteenth pass: small integers are compared under other names, so the usual counts, spans and times are named here.)
   'n', 'k', 'top', 'first', 'last', 'skip', 'take', 'max', 'min', 'per', 'days', 'day', 'hours', 'hour', 'minutes', 'minute', 'seconds', 'second', 'weeks', 'week', 'months', 'month', 'year', 'years',
   // (Nineteenth pass: small JSON integers are compared too, so a seed, a delay, coordinates and sizes are named here.)
-  'seed', 'delay', 'x', 'y', 'z', 'w', 'h', 'angle', 'rotation', 'radius', 'opacity', 'volume', 'weight',
+  'seed', 'delay', 'x', 'y', 'z', 'w', 'h', 'angle',
+  // (Twenty-second pass: numbers under other names are compared exactly, so where a pointer or a shape is, is named here.)
+  'coordinate', 'coordinates', 'coords', 'point', 'points', 'delta', 'dx', 'dy', 'bbox', 'rect', 'center', 'rotation', 'radius', 'opacity', 'volume',
   'timeout', 'ttl', 'age', 'depth', 'zoom', 'precision', 'decimals', 'digits', 'rows', 'cols', 'columns', 'lines', 'items', 'results', 'start', 'end', 'v', 'lat', 'lng', 'lon', 'quality', 'scale', 'step', 'interval', 'period', 'window', 'batch', 'chunk', 'part', 'round', 'tab', 'slide', 'frame', 'shard', 'partition', 'replica', 'port', 'rank', 'rating', 'score', 'stars']);
 /**
  * Count words that are also verbs or adjectives (twenty-first pass): `skip`, `take`, `top`,
@@ -770,6 +795,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // Repeated parameters are a query's, a form's or a path segment's (argumentsTarget's `query`, `form`, `matrix`).
       const repeatable = prefix === 'query.' || prefix === 'form.' || prefix === 'matrix.';
       let list: string | undefined;
+      let number: string | undefined;
       const found = (n: string): boolean => (trade && isTradeSizeName(n)) || (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
       // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
       // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
@@ -812,6 +838,11 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       else if (reading === 'places' && isDurationName(k) && digitCount(v) !== undefined) sink.add(`${prefix}${name}=~${digitCount(v)}d`);
       // A duration as the value (`PT1H`, `8h`) under a name no list holds, exactly (not a wait's nor a window's: `timeout`, `poll_interval`).
       else if (reading === 'places' && !isNumberName(k) && !windowName(k) && durationText(v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // (Twenty-second pass) Under a name that says what its value is, any number exactly, within its
+      // magnitude too (`quorum: 100` then `999`, `ratio: 0.1` then `0.9`, `cents`, `usd`, `btc: 0.5`,
+      // `traffic: "5%"`): what it counts is not known, so no other value is known to do no more. A
+      // time (epoch seconds or milliseconds) still varies by magnitude, and counts, ids, windows do.
+      else if (reading === 'places' && numeric && wordName(k) && (number = numberPlace(v)) !== undefined) sink.add(`${prefix}${name}=${number}`);
       else if (reading === 'places' && numeric && magnitude(v) !== undefined) sink.add(`${prefix}${name}=${magnitude(v)}`);
       // A JSON list of numbers under a name no list holds (`quorum: [900, 900]`, `level: [9, 9]`) is
       // read entry by entry as its one number would be (twenty-first pass, follow-up): small integers

@@ -13,7 +13,7 @@ import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -1056,7 +1056,8 @@ function placeHeaders(d: RequestDescription): string[] {
     const numeric = key.startsWith('x-') && !isNumberName(key.slice(2));
     // A number of three digits or more under such a name by its magnitude (`X-Replicas: 300`; twentieth pass).
     // Exactly under a name that says how much the call runs or uses (`X-Replicas`; twenty-first pass).
-    const size = numeric && values.length === 1 && magnitude(values[0]) !== undefined ? (isSizeName(key.slice(2)) ? placeValue(values) : magnitude(values[0])) : undefined;
+    // (Twenty-second pass) Any number exactly, a time by magnitude (describe/places.ts numberPlace).
+    const size = numeric && values.length === 1 ? (isSizeName(key.slice(2)) && numberPlace(values[0]) !== undefined ? placeValue(values) : numberPlace(values[0])) : undefined;
     if (actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     // And an `X-` header naming a level, tier or size (`X-Tier: enterprise`), how long what the call
     // creates lasts (`X-Expires-In`, `X-Link-TTL`), or holding a privilege (`X-User-Type: admin`; twenty-first pass).

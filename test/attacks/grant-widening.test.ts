@@ -17,7 +17,6 @@ import type { RequestDescription } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { operationScope } from '../../engine/grant-scope.ts';
-import { isSizeName } from '../../describe/places.ts';
 import { tempDir } from './helpers.ts';
 
 await loadAdapters();
@@ -2587,8 +2586,9 @@ t.test('a small JSON integer under a name no list holds is part of what a grant 
     return covered === (later === 'same');
   }), { numRuns: 12, examples: [[pairs[2]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[0]!, 'jsonrpc', 'added'], [pairs[4]!, 'graphql', 'other'], [pairs[2]!, 'json', 'same']] });
   // Controls: counts, ids and positions under their names, larger numbers and fractions still vary.
-  const list = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: 'a', page: n, per_page: n * 10, limit: n + 5, note_id: n, a: n, hits: n * 100, temperature: n / 10 }));
-  t.ok(await grantedFor(queue, list(1), list(3)), 'pages, sizes, limits, ids, a one-letter name, a three-digit number and a fraction still vary under the grant');
+  // (Twenty-second pass: a three-digit number or a fraction under a name no list holds is compared exactly now.)
+  const list = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: 'a', page: n, per_page: n * 10, limit: n + 5, note_id: n, a: n, hit_count: n * 100, created: 1733500000 + n }));
+  t.ok(await grantedFor(queue, list(1), list(3)), 'pages, sizes, limits, ids, a one-letter name, a count and a time still vary under the grant');
 });
 
 // Nineteenth pass: the eighteenth pass's small integers, in the other spellings servers read as a
@@ -2609,8 +2609,9 @@ t.test('a small number in any spelling a server reads as one is part of what a g
     return !(await grantedFor(queue, shape(place, name, undefined), shape(place, name, v)));
   }), { numRuns: 12, examples: [['go', '1e0', 'query'], ['level', '9.0', 'form'], ['tier', '\u0663', 'mcp'], ['go', '0x1', 'header'], ['level', '1_0', 'query']] });
   // Controls: versions, decimals and long numbers still vary.
-  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?ratio=0.${n}5&release=1.${n}.0&stamp=17335000${n}0123`, '{"text":"a"}');
-  t.ok(await grantedFor(queue, list(1), list(3)), 'fractions, versions and timestamps still vary under the grant');
+  // (Twenty-second pass: a fraction under a name no list holds, `ratio=0.15`, is compared exactly now.)
+  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?release=1.${n}.0&stamp=17335000${n}0123`, '{"text":"a"}');
+  t.ok(await grantedFor(queue, list(1), list(3)), 'versions and timestamps still vary under the grant');
 });
 
 // Nineteenth pass: how far a write goes, named as a value under a name that says nothing — a
@@ -2710,8 +2711,9 @@ t.test('an integer of three digits or more under a name no list holds is compare
   const pairs: Array<[string, number, number]> = [['level', 100, 100000], ['ceiling', 500, 5000000], ['burst', 250, 25000], ['replicas', 300, 30000], ['threshold', -100, -100000], ['tier', 100, 1000], ['quorum', 300, 30000]];
   await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'near', 'other'), async ([name, mine, other], place, later) => {
     const v = later === 'same' ? mine : later === 'near' ? mine + Math.sign(mine) * 10 : other;
-    // (Twenty-first pass: under a name saying how far or how much a call acts, a near value is another one too.)
-    return (await grantedFor(queue, shape(place, name, mine, 'alpha'), shape(place, name, v, 'beta'))) === (later === 'same' || (later === 'near' && !isSizeName(name)));
+    // (Twenty-first pass: under a name saying how far or how much a call acts, a near value is another
+    // one too; twenty-second pass: under any name no list holds.)
+    return (await grantedFor(queue, shape(place, name, mine, 'alpha'), shape(place, name, v, 'beta'))) === (later === 'same');
   }), { numRuns: 6, examples: [[pairs[0]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[3]!, 'query', 'other'], [pairs[2]!, 'form', 'other'], [pairs[0]!, 'json', 'near'], [pairs[6]!, 'mcp', 'near']] });
   // In the spellings servers read as a number (`100_000`, full-width digits, hex, an exponent, a
   // float), added where the approved call had none or beside the approved 100, and in an `X-` header.
@@ -2726,8 +2728,9 @@ t.test('an integer of three digits or more under a name no list holds is compare
     };
     return !(await grantedFor(queue, call(added ? undefined : '100', 'alpha'), call(spelled, 'beta')));
   }), { numRuns: 6, examples: [['level', spellings[1]!, 'query', true], ['replicas', spellings[2]!, 'header', false], ['ceiling', spellings[0]!, 'mcp', false], ['level', spellings[5]!, 'header', true]] });
-  // Controls: ids, timestamps and a cache buster keep their magnitude; counts and ids by name vary freely.
-  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?cb=17335000${n}0123`, JSON.stringify({ text: 'a', parent: 4000 + n, ts: 1733500000 + n, hits: n * 100, limit: n * 1000, note_id: n * 10000 }), 'application/json', [['X-Timestamp', `17335000${n}0`], ['X-Request-Start', `17335000${n}0123`]]);
+  // Controls: timestamps and a cache buster keep their magnitude; counts and ids by name vary freely.
+  // (Twenty-second pass: other numbers under a name no list holds, `parent: 4001`, `hits: 300`, are compared exactly.)
+  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?cb=17335000${n}0123`, JSON.stringify({ text: 'a', parent_id: 4000 + n, ts: 1733500000 + n, hit_count: n * 100, limit: n * 1000, note_id: n * 10000 }), 'application/json', [['X-Timestamp', `17335000${n}0`], ['X-Request-Start', `17335000${n}0123`]]);
   t.ok(await grantedFor(queue, list(1), list(3)), 'ids, timestamps and cache busters of one magnitude, and counts by name, still vary');
 });
 
@@ -2856,8 +2859,8 @@ t.test('a number under a name saying how far or how much a call acts is compared
     return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
   }), { numRuns: 6, examples: [[sizes[0]!, 'json', false], [sizes[1]!, 'mcp', false], [sizes[2]!, 'json', false], [sizes[0]!, 'mcp', true]] });
   // Controls: ids, timestamps and counts under other names vary within their magnitude, and a memory tool's text stays content.
-  const note = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: `t${n}`, parent: 4000 + n, hits: n * 100, limit: n * 100 }));
-  t.ok(await grantedFor(queue, note(1), note(3)), 'ids and counts under other names still vary within their magnitude');
+  const note = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: `t${n}`, parent_id: 4000 + n, hit_count: n * 100, limit: n * 100 }));
+  t.ok(await grantedFor(queue, note(1), note(3)), 'ids and counts by name still vary');
   const remember = (text: string): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remember', arguments: { memory: text } } }));
   t.ok(await grantedFor(queue, remember('the build uses pnpm'), remember('standup moved to 10:00')), "a memory tool's text still varies");
 });
@@ -3022,7 +3025,7 @@ t.test('how much an order or transfer moves under size, volume, value, notional,
     return (await grantedFor(queue, order(mine, 'alpha'), order(same ? mine : other, 'beta'))) === same;
   }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[6]!, 'form', false], [cases[4]!, 'json', false], [cases[0]!, 'json', true]] });
   // Controls: a page's size beside a cursor, a setting's value, a sound's volume still vary.
-  const other = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/prefs', JSON.stringify({ page_token: `t${n}`, page_size: n * 10, setting: { name: 'volume', value: 1000 + n }, volume: n * 20, query: 'a' }));
+  const other = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/prefs', JSON.stringify({ page_token: `t${n}`, page_size: n * 10, setting: { name: 'volume', value: `level ${n}` }, volume: n * 20, query: 'a' }));
   t.ok(await grantedFor(queue, other(1), other(4)), 'sizes, values and volumes outside an order still vary');
 });
 
@@ -3243,4 +3246,27 @@ t.test('whom a send reaches under a push service\'s or a campaign\'s words (topi
         : call16('POST', 'https://push.example/api/send', [`title=${note}`, ...(Array.isArray(x) ? x : [x]).map((e) => `${name}=${encodeURIComponent(String(e))}`)].join('&'), 'application/x-www-form-urlencoded');
     return (await grantedFor(queue, call(mine, 'hello'), call(v, 'there'))) === same;
   }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[3]!, 'form', false], [cases[4]!, 'json', false], [cases[8]!, 'mcp', false], [cases[12]!, 'json', false], [cases[13]!, 'mcp', false], [cases[0]!, 'mcp', true]] });
+});
+
+// Twenty-second pass (left open by the twenty-first): a number under a name no list holds was
+// compared by its order of magnitude, and a fraction or a quantity with a unit not at all: a grant for
+// `quorum: 100` covered `999`, `ratio: 0.1` covered `0.9`, `cents: 500` `900`, `btc: 0.5` `9.5`,
+// `traffic: "5%"` `"95%"`, a canary's `weight: 5` `95`, `spending_limit: 50` `99`, an `X-Boost: 100` header `999`.
+t.test('a number under a name no list holds is compared exactly, within its magnitude too; times still vary (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, number | string, number | string]> = [['quorum', 100, 999], ['ratio', 0.1, 0.9], ['cents', 500, 900], ['btc', 0.5, 9.5], ['traffic', '5%', '95%'], ['weight', 5, 95],
+    ['spending_limit', 50, 99], ['boost', 1000, 1001], ['sample_rate', 0.01, 0.99], ['usd', 120.5, 999.5], ['grant-units', '100', '900'], ['fraction', '0.25', '0.75']];
+  const where = ['json', 'query', 'form', 'mcp', 'header'] as const;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom(...where), fc.boolean(), async ([name, mine, other], place, same) => {
+    const call = (v: number | string, note: string): RequestDescription => place === 'json' ? call16('POST', 'https://ops.example/api/rollout', JSON.stringify({ service: 'web', note, [name]: v }))
+      : place === 'query' ? call16('POST', `https://ops.example/api/rollout?${name}=${encodeURIComponent(String(v))}`, JSON.stringify({ service: 'web', note }))
+        : place === 'form' ? call16('POST', 'https://ops.example/api/rollout', `service=web&note=${note}&${name}=${encodeURIComponent(String(v))}`, 'application/x-www-form-urlencoded')
+          : place === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'rollout', arguments: { service: 'web', note, [name]: v } } }))
+            : call16('POST', 'https://ops.example/api/rollout', JSON.stringify({ service: 'web', note }), 'application/json', [[`X-${name}`, String(v)]]);
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[2]!, 'query', false], [cases[3]!, 'form', false], [cases[4]!, 'json', false], [cases[5]!, 'mcp', false], [cases[7]!, 'header', false], [cases[0]!, 'json', true]] });
+  // Controls: times (epoch seconds and milliseconds) under any name, ids, counts and positions vary.
+  const other = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/report', JSON.stringify({ stamp: 1733500000 + n, sent: 1733500000000 + n, item_id: 1000 + n, row_count: 100 * n, coordinate: [100 * n, 200], limit: n, text: 'a' }), 'application/json', [['X-Stamp', String(1733500000 + n)]]);
+  t.ok(await grantedFor(queue, other(1), other(7)), 'times, ids, counts and coordinates still vary');
 });
