@@ -132,6 +132,10 @@ const mcpPlaceWords = new Set([
   // `list_ids` or `distribution`, SMS `numbers` and `phones`, a `dm`, `who`, a `uid`, the `sender`.
   'numbers', 'phones', 'topic', 'topics', 'segment', 'segments', 'list', 'lists', 'cohort', 'cohorts', 'distribution',
   'device', 'devices', 'registration', 'registrations', 'sender', 'senders', 'who', 'dm', 'dms', 'uid', 'uids',
+  // and whom a binding, delegation or signature names: a RoleBinding's `subjects`, an `identity`, an
+  // `actor`, a `delegate`, an `approver`, a `signer`, a `holder`, a `party`, an `autoforward` address.
+  'subjects', 'identity', 'identities', 'actor', 'actors', 'delegate', 'delegates', 'approver', 'approvers', 'signer', 'signers',
+  'holder', 'holders', 'party', 'parties', 'autoforward',
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they

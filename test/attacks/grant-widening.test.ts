@@ -3233,19 +3233,21 @@ t.test('a POST naming another object in its arguments is not covered, whatever i
 // `beta` topic (FCM) covered one to `all_users`, one for the `Beta` segment (OneSignal) `Subscribed
 // Users`, a campaign to `list_ids: ["L1"]` one to every list, SMS to `numbers: ["+1555…"]` any
 // numbers, a `dm` or `who` another person, a `uid` or `devices` another user's, a `sender` another.
-t.test('whom a send reaches under a push service\'s or a campaign\'s words (topic, segments, list_ids, numbers, devices, sender) is a place (twenty-second pass)', async (t) => {
+t.test('whom a send reaches under a push service\'s or a campaign\'s words (topic, segments, list_ids, numbers, devices, sender), and whom a binding names (subjects, identity, delegate), is a place (twenty-second pass)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const cases: Array<[string, unknown, unknown]> = [['topic', 'beta', 'all_users'], ['included_segments', ['Beta'], ['Subscribed Users']], ['segment_id', 'seg_1', 'seg_9'], ['list_ids', ['L1'], ['L1', 'L2']],
     ['numbers', ['+15550001'], ['+15550001', '+15559999']], ['phones', '+15550001', '+15559999'], ['cohort', 'c1', 'c9'], ['distribution', 'internal', 'everyone@'], ['dm', 'alice', 'eve'], ['who', 'alice', 'eve'],
-    ['uid', 'u1', 'u9'], ['devices', ['d1'], ['d9']], ['registration_ids', ['r1'], ['r1', 'r9']], ['sender', 'team', 'ceo'], ['mailingList', 'beta-testers', 'customers']];
+    ['uid', 'u1', 'u9'], ['devices', ['d1'], ['d9']], ['registration_ids', ['r1'], ['r1', 'r9']], ['sender', 'team', 'ceo'], ['mailingList', 'beta-testers', 'customers'],
+    // Whom a binding, delegation or signature names.
+    ['subjects', [{ kind: 'User', name: 'bo' }], [{ kind: 'Group', name: 'system:authenticated' }]], ['identity', 'bo', 'eve'], ['actor', 'bo', 'eve'], ['delegate', 'bo', 'eve'], ['approver', 'bo', 'eve'], ['signer', 'bo', 'eve'], ['autoforward', 'bo', 'eve']];
   await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp', 'form'), fc.boolean(), async ([name, mine, other], how, same) => {
     const v = same ? mine : other;
     const call = (x: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://push.example/api/send', JSON.stringify({ title: note, [name]: x }))
       : how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'notify', arguments: { title: note, [name]: x } } }))
-        : call16('POST', 'https://push.example/api/send', [`title=${note}`, ...(Array.isArray(x) ? x : [x]).map((e) => `${name}=${encodeURIComponent(String(e))}`)].join('&'), 'application/x-www-form-urlencoded');
+        : call16('POST', 'https://push.example/api/send', [`title=${note}`, ...(Array.isArray(x) ? x : [x]).map((e) => `${name}=${encodeURIComponent(typeof e === 'object' ? JSON.stringify(e) : String(e))}`)].join('&'), 'application/x-www-form-urlencoded');
     return (await grantedFor(queue, call(mine, 'hello'), call(v, 'there'))) === same;
-  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[3]!, 'form', false], [cases[4]!, 'json', false], [cases[8]!, 'mcp', false], [cases[12]!, 'json', false], [cases[13]!, 'mcp', false], [cases[0]!, 'mcp', true]] });
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[3]!, 'form', false], [cases[4]!, 'json', false], [cases[8]!, 'mcp', false], [cases[12]!, 'json', false], [cases[13]!, 'mcp', false], [cases[15]!, 'json', false], [cases[16]!, 'mcp', false], [cases[21]!, 'form', false], [cases[15]!, 'form', false], [cases[0]!, 'mcp', true]] });
 });
 
 // Twenty-second pass (left open by the twenty-first): a number under a name no list holds was
