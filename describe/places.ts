@@ -288,7 +288,15 @@ export function isEffectName(key: string): boolean {
   return effectArgumentNames.has(foldCase(key).replace(/^x-/, '').replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => effectArgumentWords.has(w));
 }
 
+/**
+ * An OData reference by annotation (twenty-second pass): `Customer@odata.bind: "Customers(5)"` (4.01:
+ * `Customer@bind`) links the object written to customer 5, `members@odata.bind: [...]` adds members to
+ * a group (Microsoft Graph), `@odata.id` names the object a `$ref` call links: another is another place.
+ */
+const odataReference = /@(?:odata\.)?(?:bind|id)$/i;
+
 function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
+  if (key.length <= 256 && odataReference.test(key)) return true;
   // (`$` aside: OData's `$filter` is a bulk call's `filter`.)
   const folded = foldCase(key).replace(/[_$-]/g, '');
   if (mcpPlaceArguments.has(folded) || endNames.includes(folded) || extra?.has(folded) || isEffectName(key)) return true;
@@ -678,7 +686,9 @@ const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'positi
   // (Nineteenth pass: small JSON integers are compared too, so a seed, a delay, coordinates and sizes are named here.)
   'seed', 'delay', 'x', 'y', 'z', 'w', 'h', 'angle',
   // (Twenty-second pass: numbers under other names are compared exactly, so where a pointer or a shape is, is named here.)
-  'coordinate', 'coordinates', 'coords', 'point', 'points', 'delta', 'dx', 'dy', 'bbox', 'rect', 'center', 'rotation', 'radius', 'opacity', 'volume',
+  'coordinate', 'coordinates', 'coords', 'point', 'points', 'delta', 'dx', 'dy', 'bbox', 'rect', 'center',
+  // and what a client counts per request or per write: a `nonce`, a document's `revision` (as its version), time `elapsed`.
+  'nonce', 'revision', 'rev', 'generation', 'elapsed', 'rotation', 'radius', 'opacity', 'volume',
   'timeout', 'ttl', 'age', 'depth', 'zoom', 'precision', 'decimals', 'digits', 'rows', 'cols', 'columns', 'lines', 'items', 'results', 'start', 'end', 'v', 'lat', 'lng', 'lon', 'quality', 'scale', 'step', 'interval', 'period', 'window', 'batch', 'chunk', 'part', 'round', 'tab', 'slide', 'frame', 'shard', 'partition', 'replica', 'port', 'rank', 'rating', 'score', 'stars']);
 /**
  * Count words that are also verbs or adjectives (twenty-first pass): `skip`, `take`, `top`,

@@ -3293,3 +3293,19 @@ t.test('whom a whole mail message names in its header block (To, Cc, Bcc, From, 
     return (await grantedFor(queue, call(how, message('', 1)), call(how, message(same ? '' : extra, 2)))) === same;
   }), { numRuns: 14, examples: [['raw', extras[0]!, false], ['base64url', extras[0]!, false], ['base64', extras[1]!, false], ['mcp', extras[2]!, false], ['rfc822', extras[0]!, false], ['text', extras[3]!, false], ['form', extras[4]!, false], ['base64url', extras[5]!, false], ['rfc822', extras[0]!, true], ['base64url', extras[0]!, true]] });
 });
+
+// Twenty-second pass (left open by the twenty-first: "`@odata.bind` is read by its words only"): an
+// OData reference by annotation was content: a grant for creating an order bound to customer 5
+// (`Customer@odata.bind: "Customers(5)"`) covered one bound to customer 6, one for adding a member
+// to a group (`members@odata.bind: ["Users(5)"]`, Microsoft Graph) covered adding another too.
+t.test('an OData reference by annotation (@odata.bind, @bind, @odata.id) is a place (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, unknown, unknown]> = [['POST', 'Customer@odata.bind', 'Customers(5)', 'Customers(6)'], ['POST', 'Customer@bind', 'Customers(5)', 'Customers(6)'],
+    ['PATCH', 'members@odata.bind', ['Users(5)'], ['Users(5)', 'Users(6)']], ['PATCH', 'Owner@ODATA.BIND', 'Users(5)', 'Users(6)'], ['POST', '@odata.id', 'Users(5)', 'Users(6)']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp'), fc.boolean(), async ([method, key, mine, other], how, same) => {
+    const call = (v: unknown, note: string): RequestDescription => how === 'json' ? call16(method, `https://erp.example/odata/${method === 'PATCH' ? 'Groups(1)' : 'Orders'}`, JSON.stringify({ [key]: v, title: note }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'odata_write', arguments: { [key]: v, title: note } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[2]!, 'json', false], [cases[3]!, 'json', false], [cases[4]!, 'mcp', false], [cases[0]!, 'json', true]] });
+});
