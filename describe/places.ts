@@ -282,6 +282,9 @@ export function tradesSomething(o: Record<string, unknown>): boolean {
 /** Whether a name beside trade words says how much is traded (tradeSizeWords). */
 const isTradeSizeName = (key: string): boolean => key.length <= 64 && nameWords(key).some((w) => tradeSizeWords.has(w));
 
+/** A CloudEvent's attributes that say what happened and to what (CloudEvents 1.0): its `id` and `time` change per event. */
+export const cloudEventAttributes: ReadonlySet<string> = new Set(['type', 'source', 'subject', 'dataschema']);
+
 /** Whether an argument's name says it changes what the call does (effectArgumentNames above). */
 export function isEffectName(key: string): boolean {
   // (A header's `X-` aside: `X-Validate-Only` is `validateOnly`.)
@@ -789,6 +792,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
     }
     // An order's or transfer's object: its `size`, `volume`, `value` is how much (twenty-first pass).
     const trade = tradesSomething(o as Record<string, unknown>);
+    // A CloudEvent (structured mode: it has a `specversion`): its `type`, `source`, `subject` say what
+    // happened and to what, which every subscriber acts on (twenty-second pass).
+    const event = typeof (o as Record<string, unknown>).specversion === 'string';
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
       // Parsing strings costs per entry: with `nestedJson` each entry counts against the budget.
       if (nestedJson && (++budget.nodes > maxNodes || (Array.isArray(raw) && raw.length > maxNodes))) {
@@ -812,7 +818,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       let list: string | undefined;
       let number: string | undefined;
       let mail: string | undefined;
-      const found = (n: string): boolean => (trade && isTradeSizeName(n)) || (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
+      const found = (n: string): boolean => (trade && isTradeSizeName(n)) || (event && cloudEventAttributes.has(n)) || (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
       // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
       // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
       if (!effectsOnly && isAddressKey(k)) sink.add(`${prefix}(key)=${placeValue(k)}`);

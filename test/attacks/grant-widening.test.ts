@@ -3309,3 +3309,21 @@ t.test('an OData reference by annotation (@odata.bind, @bind, @odata.id) is a pl
     return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
   }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[2]!, 'json', false], [cases[3]!, 'json', false], [cases[4]!, 'mcp', false], [cases[0]!, 'json', true]] });
 });
+
+// Twenty-second pass: a CloudEvent's type says what happened, and every subscriber acts on it, but
+// neither the binary mode's `ce-type`, `ce-source`, `ce-subject` headers nor the structured mode's
+// `type`, `source`, `subject` were compared: a grant for publishing `com.acme.build.finished` to a
+// broker covered publishing `com.acme.account.delete` (or the same type about another subject).
+t.test('a CloudEvent\'s type, source and subject, in binary or structured mode, are part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const attrs = fc.record({ type: fc.constantFrom('com.acme.build.finished', 'com.acme.account.delete'), source: fc.constantFrom('/ci', '/billing'), subject: fc.constantFrom('build-1', 'account-7') });
+  const call = (how: string, a: { type: string; source: string; subject: string }, n: number): RequestDescription => how === 'binary'
+    ? call16('POST', 'https://events.example/broker', JSON.stringify({ msg: `m${n}` }), 'application/json', [['ce-specversion', '1.0'], ['ce-type', a.type], ['ce-source', a.source], ['ce-subject', a.subject], ['ce-id', `id${n}`], ['ce-time', `2026-12-07T0${n}:00:00Z`]])
+    : how === 'structured' ? call16('POST', 'https://events.example/broker', JSON.stringify({ specversion: '1.0', ...a, id: `id${n}`, time: `2026-12-07T0${n}:00:00Z`, data: { msg: `m${n}` } }), 'application/cloudevents+json')
+      : call16('POST', 'https://events.example/broker', JSON.stringify([1, 2].map((i) => ({ specversion: '1.0', ...a, id: `id${n}${i}`, data: { msg: `m${n}` } }))), 'application/cloudevents-batch+json');
+  await fc.assert(fc.asyncProperty(fc.constantFrom('binary', 'structured', 'batch'), attrs, attrs, async (how, mine, later) => {
+    const same = mine.type === later.type && mine.source === later.source && mine.subject === later.subject;
+    return (await grantedFor(queue, call(how, mine, 1), call(how, later, 2))) === same;
+  }), { numRuns: 10, examples: [['binary', { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }, { type: 'com.acme.account.delete', source: '/ci', subject: 'build-1' }], ['structured', { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }, { type: 'com.acme.account.delete', source: '/ci', subject: 'build-1' }], ['binary', { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }, { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }]] });
+});
