@@ -3327,3 +3327,42 @@ t.test('a CloudEvent\'s type, source and subject, in binary or structured mode, 
     return (await grantedFor(queue, call(how, mine, 1), call(how, later, 2))) === same;
   }), { numRuns: 10, examples: [['binary', { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }, { type: 'com.acme.account.delete', source: '/ci', subject: 'build-1' }], ['structured', { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }, { type: 'com.acme.account.delete', source: '/ci', subject: 'build-1' }], ['binary', { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }, { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }]] });
 });
+
+// Twenty-second pass: whether a mutation runs at all under `@include(if: $go)` or `@skip(if: $s)`
+// (on the field, an inline fragment or a fragment spread) was no part of what a grant covers: a
+// grant for a document whose `purge` the approved variables skipped covered the same document with
+// the variable flipped, which purges.
+t.test('a mutation\'s @include and @skip conditions are part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const docs: Record<string, string> = {
+    field: 'mutation M($c: Boolean!) { send(to: "a@corp.example") { ok } purge(all: true) @DIR(if: $c) { ok } }',
+    inline: 'mutation M($c: Boolean!) { send(to: "a@corp.example") { ok } ... @DIR(if: $c) { purge(all: true) { ok } } }',
+    spread: 'mutation M($c: Boolean!) { send(to: "a@corp.example") { ok } ...P @DIR(if: $c) } fragment P on Mutation { purge(all: true) { ok } }',
+    default: 'mutation M($c: Boolean = false) { send(to: "a@corp.example") { ok } purge(all: true) @DIR(if: $c) { ok } }',
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(docs)), fc.constantFrom('include', 'skip'), fc.boolean(), fc.boolean(), async (shape, dir, first, later) => {
+    const call = (c: boolean, n: number): RequestDescription => call16('POST', 'https://gql.example/graphql', JSON.stringify({ query: docs[shape]!.replace('DIR', dir), variables: shape === 'default' && !c ? {} : { c }, extensions: { n } }));
+    return (await grantedFor(queue, call(first, 1), call(later, 2))) === (first === later);
+  }), { numRuns: 10, examples: [['field', 'include', false, true], ['inline', 'skip', true, false], ['spread', 'include', false, true], ['default', 'include', false, true], ['field', 'include', true, true]] });
+});
+
+// Twenty-second pass: an OData multipart `$batch` placed its calls as a set (the same call three
+// times named nothing more than once), and an Elasticsearch `_bulk` named each action's verb and
+// index only: a grant for one `POST /me/sendMail` in a batch covered three, one for deleting
+// document 1 from `logs` covered deleting documents 2 to 1000.
+t.test('a multipart batch\'s and an Elasticsearch _bulk\'s calls are counted, and a bulk action names its document (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const part = (n: number): string => `--b\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: ${n}\r\n\r\nPOST /v1.0/me/sendMail HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"to":"a@corp.example"}\r\n`;
+  const batch = (k: number): RequestDescription => call16('POST', 'https://odata.example/$batch', `${Array.from({ length: k }, (_, i) => part(i + 1)).join('')}--b--\r\n`, 'multipart/mixed; boundary=b');
+  const bulk = (lines: string[]): RequestDescription => call16('POST', 'https://search.example/_bulk', lines.map((l) => `${l}\n`).join(''), 'application/x-ndjson');
+  const del = (id: string): string => `{"delete":{"_index":"logs","_id":"${id}"}}`;
+  const index = (id?: string): string => `{"index":{"_index":"logs"${id === undefined ? '' : `,"_id":"${id}"`}}}\n{"msg":"hello"}`;
+  for (const [first, later, covered, what] of [
+    [batch(1), batch(3), false, 'a batch of three sends'], [batch(2), batch(2), true, 'the same batch of two'],
+    [bulk([del('1'), del('2')]), bulk([del('3'), del('4')]), false, 'deleting other documents'], [bulk([del('1'), del('2')]), bulk([del('1'), del('2'), del('3')]), false, 'deleting one more'],
+    [bulk([index(), index()]), bulk([index(), index(), index(), index()]), false, 'indexing more new documents'], [bulk([index('7'), del('1')]), bulk([index('8'), del('1')]), false, 'overwriting another document'],
+    [bulk([del('1'), del('2')]), bulk([del('1'), del('2')]), true, 'the same deletions'], [bulk([index(), index()]), bulk([index(), index()]), true, 'as many new documents'],
+  ] as const) t.equal(await grantedFor(queue, first, later), covered, `${what}: ${covered ? 'covered' : 'not covered'}`);
+});
