@@ -316,7 +316,8 @@ function bulkActions(d: RequestDescription): string[] {
   const text = d.request.body?.text;
   if (text === undefined) return d.request.body?.json !== undefined || (d.request.body?.size ?? 0) > 0 ? ['rpc:bulk:?'] : [];
   if (d.request.body?.text_truncated) return ['rpc:bulk:?'];
-  const out = new Set<string>();
+  // A list: each action once per line (counted below), with the document it names (twenty-second pass).
+  const out: string[] = [];
   let expectSource = false;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
@@ -335,12 +336,16 @@ function bulkActions(d: RequestDescription): string[] {
     // The index an action line names (`/_bulk` takes any): a grant for deleting in `logs` is not one for `users`.
     const meta = (o as Record<string, unknown>)[keys[0]!];
     const index = meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as { _index?: unknown })._index : undefined;
-    out.add(`rpc:bulk:${namedValue(keys[0]!)}${index === undefined ? '' : `:${typeof index === 'string' ? namedValue(index) : '?'}`}`);
+    // And the document (twenty-second pass): a grant for deleting document 1 covers no other document,
+    // one for indexing one new document no thousand (counted).
+    const id = meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as { _id?: unknown })._id : undefined;
+    const named = (v: unknown): string => (typeof v === 'string' ? namedValue(v) : typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : '?');
+    out.push(`rpc:bulk:${namedValue(keys[0]!)}${index === undefined ? '' : `:${named(index)}`}${id === undefined ? '' : `:_id=${named(id)}`}`);
     // Every verb but `delete` is followed by its document (or partial document) line.
     expectSource = keys[0] !== 'delete';
-    if (out.size > MAX_NAMED_OPERATIONS) return ['rpc:bulk:?'];
+    if (out.length > MAX_NAMED_OPERATIONS) return ['rpc:bulk:?'];
   }
-  return [...out];
+  return counted(out);
 }
 
 /** Members (folded) holding a list of operations, each an object named by its keys (and JSON:API's atomic operations). */
@@ -447,12 +452,13 @@ function multipartCalls(d: RequestDescription): string[] {
   const text = d.request.body?.text;
   if (type === undefined || text === undefined || !/application\/http/i.test(text)) return [];
   if (d.request.body?.text_truncated || d.request.body?.truncated) return ['rpc:call:?'];
-  const out = new Set<string>();
-  return batchParts(text, type, 0, out) ? [...out] : ['rpc:call:?'];
+  // A list: the same call twice runs twice (counted; twenty-second pass).
+  const out: string[] = [];
+  return batchParts(text, type, 0, out) ? counted(out) : ['rpc:call:?'];
 }
 
 /** Adds the calls of one multipart level to `out`; false when a part cannot be read as a call. */
-function batchParts(text: string, type: string, depth: number, out: Set<string>): boolean {
+function batchParts(text: string, type: string, depth: number, out: string[]): boolean {
   const boundaries = multipartBoundaries(type);
   if (boundaries.length !== 1 || depth > 1) return false;
   const parts = delimitedParts(text, boundaries[0]!);
@@ -472,8 +478,8 @@ function batchParts(text: string, type: string, depth: number, out: Set<string>)
     const call = inner.replace(/^(\r?\n)+/, '');
     const nl = call.indexOf('\n');
     const line = /^([A-Za-z-]{1,16})[ \t]+(\S+)/.exec((nl < 0 ? call : call.slice(0, nl)).trim());
-    if (!line || out.size >= MAX_BATCH_CALLS) return false;
-    out.add(`rpc:call:${namedValue(line[1]!.toUpperCase())}:${namedValue(line[2]!)}:${digest(nl < 0 ? '' : call.slice(nl + 1))}`);
+    if (!line || out.length >= MAX_BATCH_CALLS) return false;
+    out.push(`rpc:call:${namedValue(line[1]!.toUpperCase())}:${namedValue(line[2]!)}:${digest(nl < 0 ? '' : call.slice(nl + 1))}`);
   }
   return true;
 }
