@@ -244,6 +244,9 @@ const effectArgumentWords = new Set([
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
+  // (Twenty-second pass) how often what a call does repeats: a payment's or a job's `frequency`,
+  // `recurrence`, `schedule`, `cron` (`0 0 * * *` is not `* * * * *`), `cadence`, an RRULE.
+  'frequency', 'recurrence', 'recurring', 'repeat', 'repeats', 'schedule', 'cron', 'crontab', 'cadence', 'rrule',
 ]);
 
 /**
@@ -268,8 +271,12 @@ const camelJoint = /([a-z0-9])(?=[A-Z])/g;
  * (Coinbase's and Kraken's `size`/`volume`, `value` of a transfer), compared exactly, while
  * elsewhere they stay a page's size, a sound's volume, a setting's value.
  */
-const tradeWords = new Set(['side', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'currency', 'ccy', 'pair', 'market', 'asset', 'assets', 'coin', 'recipient', 'to', 'payee', 'wallet', 'iban']);
-const tradeSizeWords = new Set(['size', 'volume', 'vol', 'value', 'sum', 'count']);
+const tradeWords = new Set(['side', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'currency', 'ccy', 'pair', 'market', 'asset', 'assets', 'coin', 'recipient', 'to', 'payee', 'wallet', 'iban',
+  // (Twenty-second pass) and an amount or price itself, beside which a `scale`, `decimals`,
+  // `precision` or `exponent` says what it is worth (`amount: 5, scale: -3` is 5,000) and an
+  // `interval` how often it is paid.
+  'amount', 'amounts', 'amt', 'price', 'prices']);
+const tradeSizeWords = new Set(['size', 'volume', 'vol', 'value', 'sum', 'count', 'scale', 'decimals', 'precision', 'exponent', 'interval', 'times']);
 /** Whether an object's names say it is an order or a transfer (tradeWords), so its size words are how much. */
 export function tradesSomething(o: Record<string, unknown>): boolean {
   let n = 0;
@@ -280,7 +287,8 @@ export function tradesSomething(o: Record<string, unknown>): boolean {
   return false;
 }
 /** Whether a name beside trade words says how much is traded (tradeSizeWords). */
-const isTradeSizeName = (key: string): boolean => key.length <= 64 && nameWords(key).some((w) => tradeSizeWords.has(w));
+// (Not a page's: `page_size`, `per_page` beside an amount filter page a read.)
+const isTradeSizeName = (key: string): boolean => key.length <= 64 && nameWords(key).some((w) => tradeSizeWords.has(w)) && !nameWords(key).some((w) => w === 'page' || w === 'per');
 
 /** A CloudEvent's attributes that say what happened and to what (CloudEvents 1.0): its `id` and `time` change per event. */
 export const cloudEventAttributes: ReadonlySet<string> = new Set(['type', 'source', 'subject', 'dataschema']);

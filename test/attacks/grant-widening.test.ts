@@ -3367,3 +3367,24 @@ t.test('a multipart batch\'s and an Elasticsearch _bulk\'s calls are counted, an
     [bulk([del('1'), del('2')]), bulk([del('1'), del('2')]), true, 'the same deletions'], [bulk([index(), index()]), bulk([index(), index()]), true, 'as many new documents'],
   ] as const) t.equal(await grantedFor(queue, first, later), covered, `${what}: ${covered ? 'covered' : 'not covered'}`);
 });
+
+// Twenty-second pass: beside an amount, what says what it is worth and how often it is paid was
+// content: a grant for paying `amount: 5, scale: 2` (0.05) covered `scale: -3` (5,000), `decimals`,
+// `precision` and `exponent` likewise, an `interval: "once"` covered `"daily"`; and how often a job
+// runs (`cron: "0 0 * * *"` then `"* * * * *"`, `schedule`, `frequency`, `recurrence`) was content.
+t.test('what an amount is worth and how often a call repeats (scale, decimals, exponent, interval, frequency, cron) are part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[Record<string, unknown>, string, unknown, unknown]> = [[{ amount: 5 }, 'scale', 2, -3], [{ amount: '500' }, 'decimals', 2, 0], [{ price: 5 }, 'precision', 2, 0], [{ value: 5, to: 'x' }, 'exponent', 0, 6],
+    [{ amount: 5, to: 'a@corp.example' }, 'interval', 'once', 'daily'], [{ amount: 5 }, 'frequency', 'once', 'daily'], [{ job: 'backup' }, 'cron', '0 0 * * *', '* * * * *'], [{ job: 'backup' }, 'schedule', 'rate(1 day)', 'rate(1 minute)'], [{ amount: 5 }, 'recurrence', 'RRULE:FREQ=MONTHLY', 'RRULE:FREQ=DAILY']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'nested', 'mcp'), fc.boolean(), async ([base, name, mine, other], how, same) => {
+    const args = (v: unknown, note: string): Record<string, unknown> => ({ ...base, [name]: v, note });
+    const call = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://pay.example/api/pay', JSON.stringify(args(v, note)))
+      : how === 'nested' ? call16('POST', 'https://pay.example/api/pay', JSON.stringify({ note, payment: args(v, note) }))
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'pay', arguments: args(v, note) } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[1]!, 'nested', false], [cases[3]!, 'mcp', false], [cases[4]!, 'json', false], [cases[6]!, 'mcp', false], [cases[0]!, 'json', true]] });
+  // Control: a report filtering by an amount pages freely.
+  const report = (n: number): RequestDescription => call16('POST', 'https://pay.example/api/report', JSON.stringify({ min_amount: 5, page_size: 10 * n, per_page: 10 * n, page: n }));
+  t.ok(await grantedFor(queue, report(1), report(3)), 'a page beside an amount filter still varies');
+});
