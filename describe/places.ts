@@ -136,6 +136,10 @@ const mcpPlaceWords = new Set([
   // `actor`, a `delegate`, an `approver`, a `signer`, a `holder`, a `party`, an `autoforward` address.
   'subjects', 'identity', 'identities', 'actor', 'actors', 'delegate', 'delegates', 'approver', 'approvers', 'signer', 'signers',
   'holder', 'holders', 'party', 'parties', 'autoforward',
+  // and where what a call sends or copies comes from: a copy's or move's `source`/`src`, a mail's
+  // `attachment(s)`, a `dir`, `folder` or `document` shared or archived (a grant for mailing
+  // `report.pdf` covers no `~/.ssh/id_rsa`).
+  'source', 'sources', 'src', 'attachment', 'attachments', 'attach', 'dir', 'dirs', 'directory', 'directories', 'folder', 'folders', 'document', 'documents',
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they

@@ -1048,7 +1048,9 @@ function safeDecode(s: string): string {
 const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount',
   'to', 'reply', 'url', 'uri', 'callback', 'webhook', 'hook', 'endpoint', 'target', 'notify', 'forward',
   // (Twenty-first pass) whom a mail API's header copies: `Bcc`, `X-Cc`, `X-Recipients`.
-  'cc', 'bcc', 'recipients', 'email', 'emails']);
+  'cc', 'bcc', 'recipients', 'email', 'emails',
+  // (Twenty-second pass) what a copy reads: S3's and GCS's `x-amz-copy-source`, `x-goog-copy-source`.
+  'copy', 'source']);
 /** `X-` headers a client or proxy sets to say where a request came from (an address there is no place a call reaches). */
 const clientAddressHeaders = new Set(['x-forwarded-for', 'x-real-ip', 'x-client-ip', 'x-originating-ip', 'x-remote-addr', 'x-cluster-client-ip']);
 

@@ -3380,11 +3380,33 @@ t.test('what an amount is worth and how often a call repeats (scale, decimals, e
   await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'nested', 'mcp'), fc.boolean(), async ([base, name, mine, other], how, same) => {
     const args = (v: unknown, note: string): Record<string, unknown> => ({ ...base, [name]: v, note });
     const call = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://pay.example/api/pay', JSON.stringify(args(v, note)))
-      : how === 'nested' ? call16('POST', 'https://pay.example/api/pay', JSON.stringify({ note, payment: args(v, note) }))
+      // (Under `payment`, an effect word, the object is compared whole: the note stays outside it.)
+      : how === 'nested' ? call16('POST', 'https://pay.example/api/pay', JSON.stringify({ note, payment: { ...base, [name]: v } }))
         : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'pay', arguments: args(v, note) } }));
     return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
-  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[1]!, 'nested', false], [cases[3]!, 'mcp', false], [cases[4]!, 'json', false], [cases[6]!, 'mcp', false], [cases[0]!, 'json', true]] });
+  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[1]!, 'nested', false], [cases[3]!, 'mcp', false], [cases[4]!, 'json', false], [cases[6]!, 'mcp', false], [cases[0]!, 'json', true], [cases[0]!, 'nested', true]] });
   // Control: a report filtering by an amount pages freely.
   const report = (n: number): RequestDescription => call16('POST', 'https://pay.example/api/report', JSON.stringify({ min_amount: 5, page_size: 10 * n, per_page: 10 * n, page: n }));
   t.ok(await grantedFor(queue, report(1), report(3)), 'a page beside an amount filter still varies');
+});
+
+// Twenty-second pass: where what a call copies or sends comes from was content: a grant for an MCP
+// `copy_file {source: "/tmp/a.txt", destination}` covered copying `~/.ssh/id_rsa` to the same
+// destination, a `move {src}` another source, a mail's `attachments: ["report.pdf"]` one adding
+// `/etc/passwd`, an archive of `dir: "build"` one of `/`, sharing a `folder` or `document` another;
+// and S3's `x-amz-copy-source` (which object a `PUT` copies in) another bucket's object.
+t.test('where what a call copies or sends comes from (source, src, attachments, dir, folder, document, x-amz-copy-source) is a place (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, unknown, unknown]> = [['copy_file', 'source', '/tmp/a.txt', '/home/u/.ssh/id_rsa'], ['move', 'src', 'notes/a.md', 'secrets/env'], ['send_email', 'attachments', ['report.pdf'], ['report.pdf', '/etc/passwd']],
+    ['send_email', 'attachment', 'report.pdf', '/home/u/.aws/credentials'], ['archive', 'dir', 'build', '/'], ['share', 'folder', 'public', 'hr'], ['share_doc', 'document', 'doc-1', 'doc-2'], ['publish', 'sourceDirectory', 'site', '/etc']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('mcp', 'json'), fc.boolean(), async ([tool, name, mine, other], how, same) => {
+    const args = (v: unknown, note: string): Record<string, unknown> => ({ [name]: v, destination: '/out/b.txt', to: 'a@corp.example', note });
+    const call = (v: unknown, note: string): RequestDescription => how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: args(v, note) } }))
+      : call16('POST', `https://files.example/api/${tool}`, JSON.stringify(args(v, note)));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 10, examples: [[cases[0]!, 'mcp', false], [cases[1]!, 'json', false], [cases[2]!, 'mcp', false], [cases[4]!, 'mcp', false], [cases[7]!, 'json', false], [cases[0]!, 'mcp', true]] });
+  const copy = (from: string, n: number): RequestDescription => call16('PUT', 'https://files.example/bucket/out.txt', '', '', [['x-amz-copy-source', from], ['X-Request-Id', `r${n}`]]);
+  t.notOk(await grantedFor(queue, copy('/bucket/public.txt', 1), copy('/secret-bucket/keys.txt', 2)), 'a copy of another object is not covered');
+  t.ok(await grantedFor(queue, copy('/bucket/public.txt', 1), copy('/bucket/public.txt', 2)), 'the same copy is covered');
 });
