@@ -73,7 +73,11 @@ export function encodedMessageAddresses(text: string, whole = true): string | un
   const plain = messageAddresses(text, whole);
   if (plain !== undefined || text.length < 24) return plain;
   // (Only the start is decoded: 4 characters per 3 bytes, up to the header block's bound.)
-  const start = text.slice(0, Math.ceil((MAX_MESSAGE_HEAD * 4) / 3) + 4).replace(/=+$/, '');
+  let start = text.slice(0, Math.ceil((MAX_MESSAGE_HEAD * 4) / 3) + 4);
   if (!base64Text.test(start)) return undefined;
+  // (Its padding cut by a loop: `/=+$/` is quadratic over a run of `=`.)
+  let end = start.length;
+  while (end > 0 && start[end - 1] === '=') end--;
+  start = start.slice(0, end);
   return messageAddresses(Buffer.from(start, 'base64url').toString('latin1'), whole);
 }
