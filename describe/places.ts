@@ -453,6 +453,9 @@ export function magnitude(v: unknown): string | undefined {
   return Number.isFinite(n) && n >= 100 ? `~${sign}${Math.floor(Math.log10(n)) + 1}d` : undefined;
 }
 
+/** A number written for people: thousands grouped (`1,000`, `1'000`, `1 000.50`), a currency sign or code before it (`$5`, `€ 5,00`, `USD 5`). */
+const moneyText = /^(?:[+-]?(?:[$€£¥₹]|[A-Z]{3}\s)?\s?\d{1,3}(?:[,'\s\u00a0]\d{3})+(?:[.,]\d{1,20})?|[+-]?(?:[$€£¥₹]|[A-Z]{3}\s)\s?\d{1,30}(?:[.,]\d{1,20})?)$/;
+
 /** Epoch seconds, milliseconds and microseconds from 2001 to 2100: a time, not a quantity. */
 const EPOCH_FROM = 978_307_200;
 const EPOCH_TO = 4_102_444_800;
@@ -471,7 +474,7 @@ export function epochTime(v: unknown): boolean {
  */
 export function numberPlace(v: unknown): string | undefined {
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
-  if (typeof one === 'number' ? !Number.isFinite(one) : typeof one !== 'string' || one.length > 40 || !(quantity(one) || magnitude(one) !== undefined)) return undefined;
+  if (typeof one === 'number' ? !Number.isFinite(one) : typeof one !== 'string' || one.length > 40 || !(quantity(one) || magnitude(one) !== undefined || moneyText.test(one.trim()))) return undefined;
   return epochTime(one) ? magnitude(one) : placeValue(v);
 }
 

@@ -671,7 +671,9 @@ function mcpTarget(d: RequestDescription): string | undefined {
     // A bulk delete or update (`delete_many`) acts on what its filter selects (eighteenth pass).
     const places = argumentPlaces(c.arguments, budget, false, typeof c.tool === 'string' && bulkCall(c.tool) ? selectionArguments : undefined, true);
     if (places === undefined) return 'mcp:places=?';
-    out.push(`${placeValue(c.tool ?? '?')}(${places})`);
+    // A tool that changes what it names (`update_user`, `patch_record`): which fields it sets, as a PATCH's (twenty-second pass).
+    const fields = typeof c.tool === 'string' && bulkCall(c.tool) && c.arguments && typeof c.arguments === 'object' && !Array.isArray(c.arguments) ? `;(fields)=${digest(JSON.stringify(Object.keys(c.arguments).sort()))}` : '';
+    out.push(`${placeValue(c.tool ?? '?')}(${places}${fields})`);
   }
   // `params._meta`, which the SDKs hand to the tool's handler beside its arguments (nineteenth
   // pass): a `dryRun`, an account or a callback named there is the call's as much (a progress token aside).
@@ -936,6 +938,13 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   look('query', args.query);
   look('form', args.form);
   look('json', args.json);
+  // Which fields a PATCH or PUT writes (twenty-second pass): a grant for changing a user's
+  // `display_name` covers no change of their `password` or `mfa_secret: null` (a merge patch's
+  // delete) beside it. The names, not the values: the next edit of the same fields is covered.
+  if (method === 'PATCH' || method === 'PUT') {
+    const fields = writtenFields(args);
+    if (fields !== undefined) out.push(`object.fields=${fields}`);
+  }
   // An id among a segment's `;params` (Spring's `@MatrixVariable`, JAX-RS `@MatrixParam`: `PUT
   // /users/5/profile;id=6` updates user 6 there), which a path pattern cuts (twenty-first pass).
   look('matrix', args.matrix);
@@ -974,6 +983,24 @@ function routeActsOn(segments: string[], name: string): boolean {
   if (noun.length > 0) return false;
   const before = named[named.length - 2];
   return words(last).length > 1 || (before !== undefined && /^[a-z]{3,}s$/i.test(before) && /^[a-z]{3,}$/i.test(last) && !/s$/i.test(last));
+}
+
+/**
+ * The digest of the sorted names a write's form and JSON body set at their top (and JSON:API's
+ * `data.attributes`), ids aside (compared by value above, and naming one is no more done), or
+ * undefined when it sets none.
+ */
+function writtenFields(args: Record<string, unknown>): string | undefined {
+  const names = new Set<string>();
+  const idName = (k: string): boolean => objectIdNames.has(foldCase(k).replace(/[_-]/g, '')) || isObjectIdName(k);
+  for (const source of ['form', 'json'] as const) {
+    const o = args[source];
+    if (!o || typeof o !== 'object' || Array.isArray(o)) continue;
+    for (const k of Object.keys(o)) if (!idName(k) && k !== 'data') names.add(`${source}.${k}`);
+    const attributes = (o as { data?: { attributes?: unknown } }).data?.attributes;
+    if (attributes && typeof attributes === 'object' && !Array.isArray(attributes)) for (const k of Object.keys(attributes)) names.add(`${source}.data.attributes.${k}`);
+  }
+  return names.size ? digest(JSON.stringify([...names].sort())) : undefined;
 }
 
 /** A path segment naming an API's version (`v1`, `v2.1`), not an object. */

@@ -3410,3 +3410,38 @@ t.test('where what a call copies or sends comes from (source, src, attachments, 
   t.notOk(await grantedFor(queue, copy('/bucket/public.txt', 1), copy('/secret-bucket/keys.txt', 2)), 'a copy of another object is not covered');
   t.ok(await grantedFor(queue, copy('/bucket/public.txt', 1), copy('/bucket/public.txt', 2)), 'the same copy is covered');
 });
+
+// Twenty-second pass: which fields a write sets was no part of its target: a grant for
+// `PATCH /api/users/5 {"display_name": …}` covered the same PATCH also setting `password`,
+// `mfa_secret: null` (a merge patch's delete) or `email_verified_at`, one for a `PUT` of a document
+// one adding `owner_id`; an MCP `update_user` likewise.
+t.test('which fields a PATCH, PUT or an MCP update sets is part of what a grant covers; their values vary (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const extras: Array<Record<string, unknown>> = [{ password: 'hunter2' }, { mfa_secret: null }, { email_verified_at: '2026-12-07' }, { owner_id: 9 }, { data: { attributes: { locked: 'no' } } }];
+  await fc.assert(fc.asyncProperty(fc.constantFrom('PATCH', 'PUT', 'MCP', 'form'), fc.constantFrom(...extras), fc.boolean(), async (how, extra, same) => {
+    const call = (fields: Record<string, unknown>): RequestDescription => how === 'MCP' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'update_user', arguments: { user_id: 5, ...fields } } }))
+      : how === 'form' ? call16('PATCH', 'https://app.example/api/users/5', new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString(), 'application/x-www-form-urlencoded')
+        : call16(how, 'https://app.example/api/users/5', JSON.stringify(fields));
+    return (await grantedFor(queue, call({ display_name: 'Bo' }), call({ display_name: 'Bob Smith', ...(same ? {} : extra) }))) === same;
+  }), { numRuns: 10, examples: [['PATCH', extras[0]!, false], ['PATCH', extras[1]!, false], ['PUT', extras[3]!, false], ['MCP', extras[0]!, false], ['form', extras[2]!, false], ['PATCH', extras[4]!, false], ['PATCH', extras[0]!, true], ['MCP', extras[0]!, true]] });
+});
+
+// Twenty-second pass: a number written for people under a name no list holds (thousands grouped,
+// a currency sign or code before it) was content: a grant for `boost: "1,000"` covered `"9,999"`,
+// one for `bounty: "$5"` covered `"$5000"`.
+t.test('a number written with thousands separators or a currency sign is compared exactly (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string]> = [['1,000', '9,999'], ['$5', '$5000'], ['€ 5,00', '€ 500,00'], ['USD 5', 'USD 5000'], ["1'000'000", "9'000'000"], ['1 000.50', '9 000.50']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'query', 'mcp'), fc.boolean(), async ([mine, other], how, same) => {
+    const v = same ? mine : other;
+    const call = (x: string, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://ops.example/api/boost', JSON.stringify({ boost: x, note }))
+      : how === 'query' ? call16('POST', `https://ops.example/api/boost?boost=${encodeURIComponent(x)}`, JSON.stringify({ note }))
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'boost', arguments: { boost: x, note } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(v, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[3]!, 'query', false], [cases[0]!, 'json', true]] });
+  // Control: versions and dates still vary.
+  const note = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ release: `1.${n}.0`, day: `2026-12-0${n}`, text: 'a' }));
+  t.ok(await grantedFor(queue, note(1), note(3)), 'versions and dates still vary');
+});
