@@ -557,6 +557,13 @@ export function isAddress(v: unknown): boolean {
   const text = v.trim();
   if (/^[a-z][a-z0-9+.-]{0,30}:\/\/[^\s]+$/i.test(text) || /^(?:mailto|tel|sms|callto|xmpp):[^\s]+$/i.test(text)) return true;
   if (networkAddress(text)) return true;
+  // An address with a display name (RFC 5322's `Alice <alice@corp.example>`, `"Eve" <…>`; twenty-second
+  // pass): the address between the last `<` and the closing `>`, the name before holding neither.
+  const lt = text.lastIndexOf('<');
+  if (lt >= 0 && text.endsWith('>') && text.indexOf('<') === lt && !text.slice(0, lt).includes('>') && lt <= 256) {
+    const inner = text.slice(lt + 1, -1);
+    return inner.length > 0 && !/[\s<>]/.test(inner) && isAddress(inner);
+  }
   // local@domain.tld, no blanks, one `@`, a dot in the domain (a linear check, not a pattern)
   const at = text.indexOf('@');
   return at > 0 && at === text.lastIndexOf('@') && text.length <= 320 && !/\s/.test(text) && text.indexOf('.', at + 2) > at + 1 && !text.endsWith('.');

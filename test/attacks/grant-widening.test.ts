@@ -3445,3 +3445,23 @@ t.test('a number written with thousands separators or a currency sign is compare
   const note = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ release: `1.${n}.0`, day: `2026-12-0${n}`, text: 'a' }));
   t.ok(await grantedFor(queue, note(1), note(3)), 'versions and dates still vary');
 });
+
+// Twenty-second pass: an address is a place whatever its name (sixteenth pass), but only bare: in
+// RFC 5322's form with a display name (`Alice <alice@corp.example>`, `"Eve" <eve@evil.example>`,
+// `CI <https://ci.corp.example/hook>`) under a name no list holds it was content: a grant for
+// copying alice covered copying eve.
+t.test('an address with a display name is a place whatever its name (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string]> = [['Alice <alice@corp.example>', 'Eve <drop@attacker.example>'], ['"Alice" <alice@corp.example>', '"Alice" <drop@attacker.example>'], ['CI <https://ci.corp.example/hook>', 'CI <https://attacker.example/hook>']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp', 'form'), fc.boolean(), async ([mine, other], how, same) => {
+    const v = same ? mine : other;
+    const call = (x: string, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://notify.example/api/send', JSON.stringify({ also: x, note }))
+      : how === 'form' ? call16('POST', 'https://notify.example/api/send', new URLSearchParams({ also: x, note }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'notify', arguments: { also: x, note } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(v, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[2]!, 'form', false], [cases[0]!, 'json', true]] });
+  // Control: prose with angle brackets still varies.
+  const note = (text: string): RequestDescription => call16('POST', 'https://notify.example/api/notes', JSON.stringify({ text }));
+  t.ok(await grantedFor(queue, note('use <b>bold</b> here'), note('if a < b then <c>')), 'prose with angle brackets still varies');
+});
