@@ -335,7 +335,8 @@ const streamTypes = new Set(['application/x-ndjson', 'application/ndjson', 'appl
 const textualApplication = new Set(['application/xml', 'application/javascript', 'application/x-www-form-urlencoded', 'application/graphql', 'application/sql', 'application/x-ndjson', 'application/x-git-receive-pack-request', 'application/x-git-upload-pack-request']);
 
 function isTextual(type: string): boolean {
-  return type.startsWith('text/') || isJsonType(type) || type.endsWith('+xml') || textualApplication.has(type) || type === 'multipart/mixed';
+  // (`message/rfc822`, `message/global`: a mail message, whose header block names whom it reaches.)
+  return type.startsWith('text/') || type.startsWith('message/') || isJsonType(type) || type.endsWith('+xml') || textualApplication.has(type) || type === 'multipart/mixed';
 }
 
 type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'utf-32le' | 'utf-32be';

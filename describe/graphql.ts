@@ -13,10 +13,10 @@
 // it at high risk). The parse is linear (graphql-js's lexer and recursive-descent parser) and bounded
 // by a token limit; nesting deep enough to exhaust the stack is a parse failure, not a crash.
 import { createHash } from 'node:crypto';
-import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from 'graphql';
+import { Kind, parse, valueFromASTUntyped, type DirectiveNode, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundaries, multipartFields } from './multipart.ts';
-import { argumentPlaces, MAX_MCP_PLACES, placeValue, type ArgumentReading } from './places.ts';
+import { argumentPlaces, counted, MAX_MCP_PLACES, placeValue, type ArgumentReading } from './places.ts';
 import { paramsByServerName, rackTwoParams } from './body.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -24,6 +24,8 @@ import { appendAll } from '../lib/arrays.ts';
 export const MAX_GRAPHQL_TOKENS = 100_000;
 /** Requests in one batched body looked at; more is reported unparsed. */
 export const MAX_BATCH = 100;
+/** Mutation calls listed for a batch that repeats a request, at most (past it their arguments are unread). */
+const MAX_REPEATED_CALLS = 10_000;
 /**
  * Distinct values of a repeated `operationName` or `variables` parameter (URL, form or multipart)
  * read, at most; more is reported unparsed. Servers differ on which one they take (Rack and so
@@ -83,6 +85,8 @@ function argumentsWithinBudget(calls: MutationCall[]): boolean {
 export interface MutationCall {
   field: string;
   args: Record<string, unknown>;
+  /** The `@include`/`@skip` conditions it runs under, their values read (`include:true,skip:false`). */
+  conditions?: string;
 }
 
 interface OneRequest {
@@ -98,8 +102,9 @@ interface OneRequest {
  * own stack: a chain of thousands of fragments spreading the next (or inline fragments nested as
  * deep) overflowed the call stack, and the request was a 500 instead of being read.
  */
-function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, out: Set<string>, seen: Set<string>, nodes?: FieldNode[]): void {
-  const stack: Array<{ selections: readonly SelectionNode[]; next: number }> = [{ selections: set.selections, next: 0 }];
+function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, out: Set<string>, seen: Set<string>, nodes?: Array<[FieldNode, readonly DirectiveNode[]]>): void {
+  // Each level keeps the `@include`/`@skip` directives of the fragments around it (twenty-second pass).
+  const stack: Array<{ selections: readonly SelectionNode[]; next: number; conditions: readonly DirectiveNode[] }> = [{ selections: set.selections, next: 0, conditions: [] }];
   while (stack.length) {
     const top = stack[stack.length - 1]!;
     const sel = top.selections[top.next++];
@@ -107,34 +112,41 @@ function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefini
       stack.pop();
       continue;
     }
+    const conditions = sel.directives?.some(isCondition) ? [...top.conditions, ...sel.directives.filter(isCondition)] : top.conditions;
     if (sel.kind === Kind.FIELD) {
       if (sel.name.value !== '__typename') {
         out.add(sel.name.value);
-        nodes?.push(sel);
+        nodes?.push([sel, conditions]);
       }
     } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      stack.push({ selections: sel.selectionSet.selections, next: 0 });
+      stack.push({ selections: sel.selectionSet.selections, next: 0, conditions });
     } else if (sel.kind === Kind.FRAGMENT_SPREAD) {
       const name = sel.name.value;
       if (seen.has(name)) continue; // a fragment cycle is invalid; the server refuses it
       seen.add(name);
       const frag = fragments.get(name);
-      if (frag) stack.push({ selections: frag.selectionSet.selections, next: 0 });
+      if (frag) stack.push({ selections: frag.selectionSet.selections, next: 0, conditions });
     }
   }
 }
 
+/** `@include(if: …)` and `@skip(if: …)`: whether the field under them runs. */
+const isCondition = (d: DirectiveNode): boolean => d.name.value === 'include' || d.name.value === 'skip';
+
 function operationOf(op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, calls: MutationCall[], variables: Record<string, unknown>, readCalls: MutationCall[]): GraphqlOperation {
   const fields = new Set<string>();
-  const nodes: FieldNode[] = [];
+  const nodes: Array<[FieldNode, readonly DirectiveNode[]]> = [];
   rootFields(op.selectionSet, fragments, fields, new Set(), nodes);
   const values = withDefaults(op, variables);
-  for (const node of nodes) {
+  for (const [node, conditions] of nodes) {
     // Most read fields take no argument: nothing to keep.
     if (op.operation !== 'mutation' && !node.arguments?.length) continue;
     const args: Record<string, unknown> = {};
     for (const a of node.arguments ?? []) args[a.name.value] = valueFromASTUntyped(a.value, values);
-    (op.operation === 'mutation' ? calls : readCalls).push({ field: node.name.value, args });
+    // Whether it runs at all (twenty-second pass): `purge @include(if: $go)` with `go: false` does
+    // nothing, with `true` purges; the conditions' values, variables substituted, are its place too.
+    const runs = conditions.map((d) => `${d.name.value}:${JSON.stringify(valueFromASTUntyped(d.arguments?.find((a) => a.name.value === 'if')?.value ?? { kind: Kind.NULL }, values)) ?? '?'}`);
+    (op.operation === 'mutation' ? calls : readCalls).push({ field: node.name.value, args, ...(runs.length ? { conditions: runs.join(',') } : {}) });
   }
   return { type: op.operation as GraphqlOperation['type'], name: op.name?.value ?? null, fields: [...fields].sort() };
 }
@@ -548,8 +560,11 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     if (!one) cache.set(key, (one = parseOne(r, documents)));
     return [key, one];
   };
-  const parsed: Parsed[] = [];
+  const parsed: Array<[string, Parsed]> = [];
   const seen = new Set<string>();
+  // How many times a batch array holds each request (twenty-second pass): readings of one request
+  // are alternatives and counted once, but `[r, r, r]` runs r three times.
+  const repeats = new Map<string, number>();
   // A query beside the id of a stored document: the stored one may run instead, unseen.
   let stored: string | undefined;
   const add = (r: OneRequest): void => {
@@ -557,7 +572,7 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     const [key, one] = parseCached(r);
     if (seen.has(key)) return;
     seen.add(key);
-    parsed.push(one);
+    parsed.push([key, one]);
   };
   const url = urlGraphqlParams(request.query);
   let urlQueries = url.query ?? [];
@@ -614,19 +629,31 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     if (!(rawUnread && others.length > 0)) {
       if ('error' in found) return fail(found.error);
       if (found.length > 1 || text.trim().startsWith('[')) out.info.batch = found.length;
-      for (const r of found) addBody(r);
+      for (const r of found) {
+        const key = parseCached(r)[0];
+        repeats.set(key, (repeats.get(key) ?? 0) + 1);
+        addBody(r);
+      }
     }
     for (const r of others) addBody(r);
   }
   if (parsed.length === 0) return fail('no GraphQL query in the request');
   const errors: string[] = [];
-  for (const one of parsed) {
+  for (const [key, one] of parsed) {
     if ('error' in one) {
       errors.push(one.error);
       continue;
     }
     appendAll(out.info.operations, one.operations);
     appendAll(out.calls!, one.calls);
+    // (Repeats past MAX_REPEATED_CALLS in all leave the arguments unread: no grant covers the batch.)
+    for (let i = (repeats.get(key) ?? 1) - 1; i > 0 && one.calls.length > 0; i--) {
+      if (out.calls!.length + one.calls.length > MAX_REPEATED_CALLS) {
+        out.argumentsUnread = true;
+        break;
+      }
+      appendAll(out.calls!, one.calls);
+    }
     appendAll(out.readCalls!, one.readCalls);
     if (one.document !== undefined) out.documents.push(one.document);
     out.variables.push(one.variables);
@@ -655,14 +682,15 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
  * are. `(arguments)=?` when the arguments were too many to keep or read.
  */
 export function mutationPlaces(g: GraphqlRequest, reading: ArgumentReading = 'places'): string[] {
-  const out = new Set<string>();
+  const out: string[] = [];
   const budget = { nodes: 0 };
   for (const c of g.calls ?? []) {
     const places = g.argumentsUnread ? '(arguments)=?' : argumentPlaces(c.args, budget, true, undefined, false, reading) ?? '(arguments)=?';
-    out.add(`${placeValue(c.field)}(${places})`);
-    if (out.size > MAX_MCP_PLACES) return ['(calls)=?'];
+    out.push(`${placeValue(c.field)}(${places}${c.conditions === undefined ? '' : `;@if=${placeValue(c.conditions)}`})`);
+    if (out.length > MAX_MCP_PLACES) return ['(calls)=?'];
   }
-  return [...out].sort();
+  // How many times each runs (an array of requests, aliases): a grant for one send covers no fifty.
+  return counted(out);
 }
 
 /** Mutation fields of the operations that may run (sorted, unique). */

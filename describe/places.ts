@@ -2,6 +2,7 @@
 // params and GraphQL mutation arguments (a grant covers the same call at the same place only).
 import { createHash } from 'node:crypto';
 import { parameterNames, percentU } from './body.ts';
+import { encodedMessageAddresses } from './message-headers.ts';
 
 /**
  * Argument names (letter case, `_` and `-` aside) by which MCP tools name where they act: the
@@ -126,6 +127,19 @@ const mcpPlaceWords = new Set([
   // SMTP API's `rcpt`, a transfer's `payee`, `beneficiary`, `creditor_iban`, `counterparty`, an SMS
   // API's `mobiles`, a crypto `wallet`, a `mailbox`, a charge's `customer`.
   ...placeReachWords, ...storeWords, ...endWords, ...rankWords,
+  // (Twenty-second pass) whom a send reaches, or whom it comes from, under other words: a push
+  // notification's `topic`, `segments`, `cohort`, `devices` or `registration_ids`, a campaign's
+  // `list_ids` or `distribution`, SMS `numbers` and `phones`, a `dm`, `who`, a `uid`, the `sender`.
+  'numbers', 'phones', 'topic', 'topics', 'segment', 'segments', 'list', 'lists', 'cohort', 'cohorts', 'distribution',
+  'device', 'devices', 'registration', 'registrations', 'sender', 'senders', 'who', 'dm', 'dms', 'uid', 'uids',
+  // and whom a binding, delegation or signature names: a RoleBinding's `subjects`, an `identity`, an
+  // `actor`, a `delegate`, an `approver`, a `signer`, a `holder`, a `party`, an `autoforward` address.
+  'subjects', 'identity', 'identities', 'actor', 'actors', 'delegate', 'delegates', 'approver', 'approvers', 'signer', 'signers',
+  'holder', 'holders', 'party', 'parties', 'autoforward',
+  // and where what a call sends or copies comes from: a copy's or move's `source`/`src`, a mail's
+  // `attachment(s)`, a `dir`, `folder` or `document` shared or archived (a grant for mailing
+  // `report.pdf` covers no `~/.ssh/id_rsa`).
+  'source', 'sources', 'src', 'attachment', 'attachments', 'attach', 'dir', 'dirs', 'directory', 'directories', 'folder', 'folders', 'document', 'documents',
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they
@@ -203,7 +217,7 @@ const effectArgumentWords = new Set([
   'force', 'cascade', 'purge', 'permanent', 'permanently', 'amount', 'amounts',
   // (Eighteenth pass) how much a call spends or buys under other words: a price, a budget or bid, a
   // spend or credit limit, a fee or tip, a balance, a payout, leverage, a quantity of shares or seats.
-  'price', 'prices', 'budget', 'budgets', 'bid', 'bids', 'spend', 'credit', 'credits', 'fee', 'fees', 'tip', 'tips', 'balance',
+  'price', 'prices', 'budget', 'budgets', 'bid', 'bids', 'spend', 'spending', 'credit', 'credits', 'fee', 'fees', 'tip', 'tips', 'balance',
   'balances', 'payout', 'payouts', 'leverage', 'quantity', 'qty', 'shares', 'seats', 'cost', 'costs',
   // and what it pays for: a subscription's plan or tier, a SKU.
   'plan', 'plans', 'pricing', 'sku', 'skus',
@@ -225,9 +239,18 @@ const effectArgumentWords = new Set([
   // (Twenty-first pass) whom a call empowers under other words: a `perm`, `membership`, `authority`,
   // `capabilities`, an `acl`.
   'perm', 'perms', 'priv', 'privs', 'membership', 'memberships', 'authority', 'authorities', 'capability', 'capabilities', 'acl', 'acls',
+  // (Twenty-second pass) whom a storage call lets read or write what it stores, by a header's words:
+  // S3's `x-amz-grant-read`, `x-amz-grant-full-control`, Azure's `x-ms-blob-public-access`.
+  'grant', 'grants', 'public',
+  // (Twenty-second pass) an access policy: an IAM or bucket `policy`, its `Statement`s (what each
+  // lets whom do on what: `Action: "s3:GetObject"` is not `"s3:DeleteObject"`).
+  'policy', 'policies', 'statement', 'statements',
   // What a shell, code or CI tool runs (eighteenth pass): the command is the operation, as an SQL
   // statement is; a grant for `ls -la` covers no `rm -rf ~`.
   'command', 'commands', 'cmd', 'cmdline', 'commandline', 'script', 'scripts', 'shell', 'exec', 'expression', 'expr', 'eval',
+  // (Twenty-second pass) how often what a call does repeats: a payment's or a job's `frequency`,
+  // `recurrence`, `schedule`, `cron` (`0 0 * * *` is not `* * * * *`), `cadence`, an RRULE.
+  'frequency', 'recurrence', 'recurring', 'repeat', 'repeats', 'schedule', 'cron', 'crontab', 'cadence', 'rrule',
 ]);
 
 /**
@@ -252,8 +275,12 @@ const camelJoint = /([a-z0-9])(?=[A-Z])/g;
  * (Coinbase's and Kraken's `size`/`volume`, `value` of a transfer), compared exactly, while
  * elsewhere they stay a page's size, a sound's volume, a setting's value.
  */
-const tradeWords = new Set(['side', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'currency', 'ccy', 'pair', 'market', 'asset', 'assets', 'coin', 'recipient', 'to', 'payee', 'wallet', 'iban']);
-const tradeSizeWords = new Set(['size', 'volume', 'vol', 'value', 'sum', 'count']);
+const tradeWords = new Set(['side', 'symbol', 'symbols', 'ticker', 'tickers', 'instrument', 'instruments', 'currency', 'ccy', 'pair', 'market', 'asset', 'assets', 'coin', 'recipient', 'to', 'payee', 'wallet', 'iban',
+  // (Twenty-second pass) and an amount or price itself, beside which a `scale`, `decimals`,
+  // `precision` or `exponent` says what it is worth (`amount: 5, scale: -3` is 5,000) and an
+  // `interval` how often it is paid.
+  'amount', 'amounts', 'amt', 'price', 'prices']);
+const tradeSizeWords = new Set(['size', 'volume', 'vol', 'value', 'sum', 'count', 'scale', 'decimals', 'precision', 'exponent', 'interval', 'times']);
 /** Whether an object's names say it is an order or a transfer (tradeWords), so its size words are how much. */
 export function tradesSomething(o: Record<string, unknown>): boolean {
   let n = 0;
@@ -264,7 +291,11 @@ export function tradesSomething(o: Record<string, unknown>): boolean {
   return false;
 }
 /** Whether a name beside trade words says how much is traded (tradeSizeWords). */
-const isTradeSizeName = (key: string): boolean => key.length <= 64 && nameWords(key).some((w) => tradeSizeWords.has(w));
+// (Not a page's: `page_size`, `per_page` beside an amount filter page a read.)
+const isTradeSizeName = (key: string): boolean => key.length <= 64 && nameWords(key).some((w) => tradeSizeWords.has(w)) && !nameWords(key).some((w) => w === 'page' || w === 'per');
+
+/** A CloudEvent's attributes that say what happened and to what (CloudEvents 1.0): its `id` and `time` change per event. */
+export const cloudEventAttributes: ReadonlySet<string> = new Set(['type', 'source', 'subject', 'dataschema']);
 
 /** Whether an argument's name says it changes what the call does (effectArgumentNames above). */
 export function isEffectName(key: string): boolean {
@@ -272,7 +303,15 @@ export function isEffectName(key: string): boolean {
   return effectArgumentNames.has(foldCase(key).replace(/^x-/, '').replace(/[_\-\s.]/g, '')) || nameWords(key).some((w) => effectArgumentWords.has(w));
 }
 
+/**
+ * An OData reference by annotation (twenty-second pass): `Customer@odata.bind: "Customers(5)"` (4.01:
+ * `Customer@bind`) links the object written to customer 5, `members@odata.bind: [...]` adds members to
+ * a group (Microsoft Graph), `@odata.id` names the object a `$ref` call links: another is another place.
+ */
+const odataReference = /@(?:odata\.)?(?:bind|id)$/i;
+
 function isPlaceName(key: string, ids: boolean, extra?: ReadonlySet<string>): boolean {
+  if (key.length <= 256 && odataReference.test(key)) return true;
   // (`$` aside: OData's `$filter` is a bulk call's `filter`.)
   const folded = foldCase(key).replace(/[_$-]/g, '');
   if (mcpPlaceArguments.has(folded) || endNames.includes(folded) || extra?.has(folded) || isEffectName(key)) return true;
@@ -298,7 +337,9 @@ const modeValues = new Set(['true', 'false', 'dryrun', 'dry-run', 'dry_run', 'si
   'hard', 'overwrite', 'replace', 'purge', 'wipe', 'destroy', 'permanent', 'recursive', 'cascade', 'force', 'forced',
   // (Twenty-first pass) and what a load or write does to what exists: truncate, clobber, drop, upsert
   // (BigQuery's `WRITE_TRUNCATE`, pandas' `if_exists: "replace"`, an `on_conflict`).
-  'truncate', 'write_truncate', 'write-truncate', 'clobber', 'drop', 'upsert', 'erase', 'nuke', 'reset']);
+  'truncate', 'write_truncate', 'write-truncate', 'clobber', 'drop', 'upsert', 'erase', 'nuke', 'reset',
+  // (Twenty-second pass) what a rule or policy statement does: an `Effect: "Deny"` is not `"Allow"`.
+  'allow', 'deny', 'allowed', 'denied']);
 
 /**
  * Values that name a privilege (twenty-first pass), whatever the argument is called: `kind: "admin"`,
@@ -312,6 +353,16 @@ const privilegeValues = new Set(['admin', 'admins', 'administrator', 'administra
 /** A list of more than one text (a query's, form's or header's repeated parameter) one of which is a switch or a number compared by magnitude. */
 export function repeatedSwitch(v: unknown, numeric: boolean): boolean {
   return Array.isArray(v) && v.length > 1 && v.length <= 256 && v.every((x) => typeof x === 'string') && v.some((x) => isSwitch(x, numeric) || (numeric && magnitude(x) !== undefined));
+}
+
+/**
+ * Whether a value (a text, or an entry of a list) is a wildcard pattern: a word of no blanks holding
+ * `*` (`s3:*`, `repo:acme/*`, `arn:aws:s3:::bucket/*`, `*.corp.example`, `.*`), as access policies,
+ * token scopes, CORS and allow lists take them. Prose (`*bold* text`) has blanks and stays content.
+ */
+export function holdsWildcard(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length <= 256 && v.some((x) => typeof x === 'string' && holdsWildcard(x));
+  return typeof v === 'string' && v.length <= 512 && v.includes('*') && !/\s/.test(v.trim());
 }
 
 /** Whether a value (a text, or an entry of a list) names a privilege (privilegeValues). */
@@ -402,6 +453,31 @@ export function magnitude(v: unknown): string | undefined {
   return Number.isFinite(n) && n >= 100 ? `~${sign}${Math.floor(Math.log10(n)) + 1}d` : undefined;
 }
 
+/** A number written for people: thousands grouped (`1,000`, `1'000`, `1 000.50`), a currency sign or code before it (`$5`, `€ 5,00`, `USD 5`). */
+const moneyText = /^(?:[+-]?(?:[$€£¥₹]|[A-Z]{3}\s)?\s?\d{1,3}(?:[,'\s\u00a0]\d{3})+(?:[.,]\d{1,20})?|[+-]?(?:[$€£¥₹]|[A-Z]{3}\s)\s?\d{1,30}(?:[.,]\d{1,20})?)$/;
+
+/** Epoch seconds, milliseconds and microseconds from 2001 to 2100: a time, not a quantity. */
+const EPOCH_FROM = 978_307_200;
+const EPOCH_TO = 4_102_444_800;
+
+/** Whether a number (or a text of digits) is a plausible time since the epoch (EPOCH_FROM to EPOCH_TO, in s, ms or µs). */
+export function epochTime(v: unknown): boolean {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{9,16}$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  if (!Number.isInteger(n)) return false;
+  return [1, 1e3, 1e6].some((k) => n >= EPOCH_FROM * k && n <= EPOCH_TO * k);
+}
+
+/**
+ * How a number under a name that says what its value is (and no count's, id's or window's) is
+ * compared (twenty-second pass): exactly, as sent (a JSON number, a text in any spelling magnitude
+ * reads, a quantity with a unit: `5%`, `2Gi`), a time by its magnitude; undefined for no number.
+ */
+export function numberPlace(v: unknown): string | undefined {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof one === 'number' ? !Number.isFinite(one) : typeof one !== 'string' || one.length > 40 || !(quantity(one) || magnitude(one) !== undefined || moneyText.test(one.trim()))) return undefined;
+  return epochTime(one) ? magnitude(one) : placeValue(v);
+}
+
 /**
  * A duration as the value (twenty-first pass, follow-up): ISO 8601's `PT1H`, `P100Y`, `P1DT12H`, and
  * Go's, systemd's and most configs' `8h`, `1h30m`, `36500d`, `1.5s`. A grant for an hour's access
@@ -435,7 +511,8 @@ function digitCount(v: unknown): number | undefined {
 function numberListPlace(v: unknown, exact: boolean): string | undefined {
   if (!Array.isArray(v) || v.length < 2 || v.length > 64 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) return undefined;
   if (exact) return placeValue(v);
-  const each = v.map((x: number) => (isSwitch(x, true) ? String(x) : magnitude(x) ?? '#'));
+  // Integers exactly (twenty-second pass: `[900, 900]` is not `[999, 999]`), times by magnitude, fractions not.
+  const each = v.map((x: number) => (!Number.isInteger(x) ? '#' : epochTime(x) ? magnitude(x)! : String(x)));
   return each.some((x) => x !== '#') ? `[${each.join(',')}]` : undefined;
 }
 
@@ -480,6 +557,13 @@ export function isAddress(v: unknown): boolean {
   const text = v.trim();
   if (/^[a-z][a-z0-9+.-]{0,30}:\/\/[^\s]+$/i.test(text) || /^(?:mailto|tel|sms|callto|xmpp):[^\s]+$/i.test(text)) return true;
   if (networkAddress(text)) return true;
+  // An address with a display name (RFC 5322's `Alice <alice@corp.example>`, `"Eve" <…>`; twenty-second
+  // pass): the address between the last `<` and the closing `>`, the name before holding neither.
+  const lt = text.lastIndexOf('<');
+  if (lt >= 0 && text.endsWith('>') && text.indexOf('<') === lt && !text.slice(0, lt).includes('>') && lt <= 256) {
+    const inner = text.slice(lt + 1, -1);
+    return inner.length > 0 && !/[\s<>]/.test(inner) && isAddress(inner);
+  }
   // local@domain.tld, no blanks, one `@`, a dot in the domain (a linear check, not a pattern)
   const at = text.indexOf('@');
   return at > 0 && at === text.lastIndexOf('@') && text.length <= 320 && !/\s/.test(text) && text.indexOf('.', at + 2) > at + 1 && !text.endsWith('.');
@@ -531,6 +615,18 @@ const publicKey = /^\s*(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-|sk-(?:ssh-ed
 function serverNames(raw: string): string[] {
   const names = parameterNames(raw);
   return raw.includes('%u') || raw.includes('%U') ? [...names, ...parameterNames(percentU(raw))] : names;
+}
+
+/**
+ * Items as a multiset, sorted (twenty-second pass): each distinct item once, followed by `*N` when
+ * it occurs N > 1 times. A batch of fifty identical tool calls, JSON-RPC calls or GraphQL mutations
+ * (an array, or one field under fifty aliases) runs fifty times: a grant for the one call covers no
+ * batch of it.
+ */
+export function counted(items: Iterable<string>): string[] {
+  const n = new Map<string, number>();
+  for (const i of items) n.set(i, (n.get(i) ?? 0) + 1);
+  return [...n].map(([i, k]) => (k > 1 ? `${i}*${k}` : i)).sort();
 }
 
 export const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
@@ -613,7 +709,11 @@ const countWords = new Set(['page', 'offset', 'limit', 'count', 'index', 'positi
   // (Eighteenth pass: small integers are compared under other names, so the usual counts, spans and times are named here.)
   'n', 'k', 'top', 'first', 'last', 'skip', 'take', 'max', 'min', 'per', 'days', 'day', 'hours', 'hour', 'minutes', 'minute', 'seconds', 'second', 'weeks', 'week', 'months', 'month', 'year', 'years',
   // (Nineteenth pass: small JSON integers are compared too, so a seed, a delay, coordinates and sizes are named here.)
-  'seed', 'delay', 'x', 'y', 'z', 'w', 'h', 'angle', 'rotation', 'radius', 'opacity', 'volume', 'weight',
+  'seed', 'delay', 'x', 'y', 'z', 'w', 'h', 'angle',
+  // (Twenty-second pass: numbers under other names are compared exactly, so where a pointer or a shape is, is named here.)
+  'coordinate', 'coordinates', 'coords', 'point', 'points', 'delta', 'dx', 'dy', 'bbox', 'rect', 'center',
+  // and what a client counts per request or per write: a `nonce`, a document's `revision` (as its version), time `elapsed`.
+  'nonce', 'revision', 'rev', 'generation', 'elapsed', 'rotation', 'radius', 'opacity', 'volume',
   'timeout', 'ttl', 'age', 'depth', 'zoom', 'precision', 'decimals', 'digits', 'rows', 'cols', 'columns', 'lines', 'items', 'results', 'start', 'end', 'v', 'lat', 'lng', 'lon', 'quality', 'scale', 'step', 'interval', 'period', 'window', 'batch', 'chunk', 'part', 'round', 'tab', 'slide', 'frame', 'shard', 'partition', 'replica', 'port', 'rank', 'rating', 'score', 'stars']);
 /**
  * Count words that are also verbs or adjectives (twenty-first pass): `skip`, `take`, `top`,
@@ -714,6 +814,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
     }
     // An order's or transfer's object: its `size`, `volume`, `value` is how much (twenty-first pass).
     const trade = tradesSomething(o as Record<string, unknown>);
+    // A CloudEvent (structured mode: it has a `specversion`): its `type`, `source`, `subject` say what
+    // happened and to what, which every subscriber acts on (twenty-second pass).
+    const event = typeof (o as Record<string, unknown>).specversion === 'string';
     for (const [k, raw] of Object.entries(o as Record<string, unknown>)) {
       // Parsing strings costs per entry: with `nestedJson` each entry counts against the budget.
       if (nestedJson && (++budget.nodes > maxNodes || (Array.isArray(raw) && raw.length > maxNodes))) {
@@ -735,7 +838,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // Repeated parameters are a query's, a form's or a path segment's (argumentsTarget's `query`, `form`, `matrix`).
       const repeatable = prefix === 'query.' || prefix === 'form.' || prefix === 'matrix.';
       let list: string | undefined;
-      const found = (n: string): boolean => (trade && isTradeSizeName(n)) || (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
+      let number: string | undefined;
+      let mail: string | undefined;
+      const found = (n: string): boolean => (trade && isTradeSizeName(n)) || (event && cloudEventAttributes.has(n)) || (effectsOnly ? isEffectName(n) : reading === 'service' ? isServiceReachName(n) : isPlaceName(n, ids, extra));
       // A key that is itself an address (Matrix's send-to-device `messages: {"@alice:corp": …}`, a
       // fan-out keyed by webhook URL, variables keyed by recipient) names whom the call reaches (eighteenth pass).
       if (!effectsOnly && isAddressKey(k)) sink.add(`${prefix}(key)=${placeValue(k)}`);
@@ -762,7 +867,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // A query's or form's parameter repeated holding a switch or a number (`?go=yes&go=yes`,
       // `quorum=900&quorum=900`: PHP and Rails read the last, Express an array, truthy) is compared
       // whole, exactly (twenty-first pass). (A JSON list of numbers is data: a series, a tally.)
-      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v) || namesPrivilege(v) || (repeatable && repeatedSwitch(v, numeric)))) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // A wildcard pattern as the value (`s3:*`, `acme/*`, `arn:aws:s3:::*`, `*.corp.example`) names every
+      // object it matches, whatever its name (twenty-second pass): a grant for one repository covers no `*`.
+      else if (reading === 'places' && (isSwitch(v, numeric) || isAddress(v) || (!nested && isModeName(k)) || holdsOption(v) || namesPrivilege(v) || (repeatable && repeatedSwitch(v, numeric)) || holdsWildcard(v))) sink.add(`${prefix}${name}=${placeValue(v)}`);
       // An integer of three digits or more under a name no list holds (a `level`, `ceiling`, `burst`,
       // `replicas`) by its order of magnitude (twentieth pass): a grant for 100 covers 100 to 999,
       // not 100,000; ids, timestamps and cache busters keep theirs.
@@ -775,11 +882,22 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       else if (reading === 'places' && isDurationName(k) && digitCount(v) !== undefined) sink.add(`${prefix}${name}=~${digitCount(v)}d`);
       // A duration as the value (`PT1H`, `8h`) under a name no list holds, exactly (not a wait's nor a window's: `timeout`, `poll_interval`).
       else if (reading === 'places' && !isNumberName(k) && !windowName(k) && durationText(v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      // (Twenty-second pass) Under a name that says what its value is, any number exactly, within its
+      // magnitude too (`quorum: 100` then `999`, `ratio: 0.1` then `0.9`, `cents`, `usd`, `btc: 0.5`,
+      // `traffic: "5%"`): what it counts is not known, so no other value is known to do no more. A
+      // time (epoch seconds or milliseconds) still varies by magnitude, and counts, ids, windows do.
+      else if (reading === 'places' && numeric && wordName(k) && (number = numberPlace(v)) !== undefined) sink.add(`${prefix}${name}=${number}`);
       else if (reading === 'places' && numeric && magnitude(v) !== undefined) sink.add(`${prefix}${name}=${magnitude(v)}`);
       // A JSON list of numbers under a name no list holds (`quorum: [900, 900]`, `level: [9, 9]`) is
       // read entry by entry as its one number would be (twenty-first pass, follow-up): small integers
       // exactly, larger ones by magnitude, and how many; fractions (coordinates, a series) stay content.
       else if (reading === 'places' && numeric && Array.isArray(v) && wordName(k) && (list = numberListPlace(v, isSizeName(k) || isDurationName(k))) !== undefined) sink.add(`${prefix}${name}=${list}`);
+      // A whole message as the value (RFC 5322, as text or base64: a `raw` send, a tool's `message`):
+      // whom its header block names — To, Cc, Bcc, From, Reply-To — is where it goes (twenty-second pass).
+      // (A query's or form's values are lists of texts: each is read.)
+      if (reading === 'places') {
+        for (const x of Array.isArray(v) ? v.slice(0, MAX_MCP_PLACES) : [v]) if (typeof x === 'string' && (mail = encodedMessageAddresses(x)) !== undefined) sink.add(`${prefix}${name}(message)=${mail === '?' ? '?' : digest(mail)}`);
+      }
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

@@ -12,8 +12,9 @@ import { pathAmbiguity, pathRewriteHeaders } from '../describe/path-ambiguity.ts
 import { credentialQueryParams, formWithSemicolonSplit, multiMap, parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
+import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { argumentPlaces, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -315,7 +316,8 @@ function bulkActions(d: RequestDescription): string[] {
   const text = d.request.body?.text;
   if (text === undefined) return d.request.body?.json !== undefined || (d.request.body?.size ?? 0) > 0 ? ['rpc:bulk:?'] : [];
   if (d.request.body?.text_truncated) return ['rpc:bulk:?'];
-  const out = new Set<string>();
+  // A list: each action once per line (counted below), with the document it names (twenty-second pass).
+  const out: string[] = [];
   let expectSource = false;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
@@ -334,12 +336,16 @@ function bulkActions(d: RequestDescription): string[] {
     // The index an action line names (`/_bulk` takes any): a grant for deleting in `logs` is not one for `users`.
     const meta = (o as Record<string, unknown>)[keys[0]!];
     const index = meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as { _index?: unknown })._index : undefined;
-    out.add(`rpc:bulk:${namedValue(keys[0]!)}${index === undefined ? '' : `:${typeof index === 'string' ? namedValue(index) : '?'}`}`);
+    // And the document (twenty-second pass): a grant for deleting document 1 covers no other document,
+    // one for indexing one new document no thousand (counted).
+    const id = meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as { _id?: unknown })._id : undefined;
+    const named = (v: unknown): string => (typeof v === 'string' ? namedValue(v) : typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : '?');
+    out.push(`rpc:bulk:${namedValue(keys[0]!)}${index === undefined ? '' : `:${named(index)}`}${id === undefined ? '' : `:_id=${named(id)}`}`);
     // Every verb but `delete` is followed by its document (or partial document) line.
     expectSource = keys[0] !== 'delete';
-    if (out.size > MAX_NAMED_OPERATIONS) return ['rpc:bulk:?'];
+    if (out.length > MAX_NAMED_OPERATIONS) return ['rpc:bulk:?'];
   }
-  return [...out];
+  return counted(out);
 }
 
 /** Members (folded) holding a list of operations, each an object named by its keys (and JSON:API's atomic operations). */
@@ -446,12 +452,13 @@ function multipartCalls(d: RequestDescription): string[] {
   const text = d.request.body?.text;
   if (type === undefined || text === undefined || !/application\/http/i.test(text)) return [];
   if (d.request.body?.text_truncated || d.request.body?.truncated) return ['rpc:call:?'];
-  const out = new Set<string>();
-  return batchParts(text, type, 0, out) ? [...out] : ['rpc:call:?'];
+  // A list: the same call twice runs twice (counted; twenty-second pass).
+  const out: string[] = [];
+  return batchParts(text, type, 0, out) ? counted(out) : ['rpc:call:?'];
 }
 
 /** Adds the calls of one multipart level to `out`; false when a part cannot be read as a call. */
-function batchParts(text: string, type: string, depth: number, out: Set<string>): boolean {
+function batchParts(text: string, type: string, depth: number, out: string[]): boolean {
   const boundaries = multipartBoundaries(type);
   if (boundaries.length !== 1 || depth > 1) return false;
   const parts = delimitedParts(text, boundaries[0]!);
@@ -471,8 +478,8 @@ function batchParts(text: string, type: string, depth: number, out: Set<string>)
     const call = inner.replace(/^(\r?\n)+/, '');
     const nl = call.indexOf('\n');
     const line = /^([A-Za-z-]{1,16})[ \t]+(\S+)/.exec((nl < 0 ? call : call.slice(0, nl)).trim());
-    if (!line || out.size >= MAX_BATCH_CALLS) return false;
-    out.add(`rpc:call:${namedValue(line[1]!.toUpperCase())}:${namedValue(line[2]!)}:${digest(nl < 0 ? '' : call.slice(nl + 1))}`);
+    if (!line || out.length >= MAX_BATCH_CALLS) return false;
+    out.push(`rpc:call:${namedValue(line[1]!.toUpperCase())}:${namedValue(line[2]!)}:${digest(nl < 0 ? '' : call.slice(nl + 1))}`);
   }
   return true;
 }
@@ -656,14 +663,17 @@ function mcpTarget(d: RequestDescription): string | undefined {
   const calls = (d.mcp.batch ?? [d.mcp]).filter((c) => c.method === 'tools/call');
   if (calls.length === 0) return undefined;
   if (calls.length > MAX_MCP_PLACES) return 'mcp:calls=?';
-  const out = new Set<string>();
+  // A list, not a set: the same call twice in a batch runs twice (counted below; twenty-second pass).
+  const out: string[] = [];
   const budget = { nodes: 0 };
   for (const c of calls) {
     // A string argument holding JSON (a generic tool's `body: "{\"to\": …}"`) is read as the tool reads it (fourteenth pass).
     // A bulk delete or update (`delete_many`) acts on what its filter selects (eighteenth pass).
     const places = argumentPlaces(c.arguments, budget, false, typeof c.tool === 'string' && bulkCall(c.tool) ? selectionArguments : undefined, true);
     if (places === undefined) return 'mcp:places=?';
-    out.add(`${placeValue(c.tool ?? '?')}(${places})`);
+    // A tool that changes what it names (`update_user`, `patch_record`): which fields it sets, as a PATCH's (twenty-second pass).
+    const fields = typeof c.tool === 'string' && bulkCall(c.tool) && c.arguments && typeof c.arguments === 'object' && !Array.isArray(c.arguments) ? `;(fields)=${digest(JSON.stringify(Object.keys(c.arguments).sort()))}` : '';
+    out.push(`${placeValue(c.tool ?? '?')}(${places}${fields})`);
   }
   // `params._meta`, which the SDKs hand to the tool's handler beside its arguments (nineteenth
   // pass): a `dryRun`, an account or a callback named there is the call's as much (a progress token aside).
@@ -675,9 +685,9 @@ function mcpTarget(d: RequestDescription): string | undefined {
     const { progressToken: _p, ...rest } = meta as Record<string, unknown>;
     const places = argumentPlaces(rest, budget, false, undefined, true);
     if (places === undefined) return 'mcp:places=?';
-    if (places) out.add(`_meta(${places})`);
+    if (places) out.push(`_meta(${places})`);
   }
-  return `mcp:${[...out].sort().join(';')}`;
+  return `mcp:${counted(out).join(';')}`;
 }
 
 /**
@@ -692,7 +702,8 @@ function mcpTarget(d: RequestDescription): string | undefined {
 function rpcCallsTarget(d: RequestDescription): string | undefined {
   const json = d.request.body?.json;
   const messages = Array.isArray(json) ? json : [json];
-  const out = new Set<string>();
+  // A list: the same call twice in a batch runs twice (counted; twenty-second pass).
+  const out: string[] = [];
   const budget = { nodes: 0 };
   let calls = 0;
   for (const m of messages) {
@@ -704,7 +715,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     const params = o.params;
     const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
-    out.add(`${placeValue(o.method)}(${places})`);
+    out.push(`${placeValue(o.method)}(${places})`);
   }
   // One URL for every call, the arguments in the body: JMAP's `methodCalls` (`EmailSubmission/set`
   // with its `envelope.rcptTo`, `emailId`) and Hasura's `{type, args}` (`delete` with its `table`,
@@ -714,7 +725,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     if (++calls > MAX_MCP_PLACES) return false;
     const places = argumentPlaces(args, budget, true);
     if (places === undefined) return false;
-    out.add(`${typeof name === 'string' ? placeValue(name) : '?'}(${places})`);
+    out.push(`${typeof name === 'string' ? placeValue(name) : '?'}(${places})`);
     return true;
   };
   if (Array.isArray(body?.methodCalls)) {
@@ -728,7 +739,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     return add(type, args);
   };
   if (body && !envelope(body, 0)) return 'rpc:calls=?';
-  return out.size ? `rpc:${[...out].sort().join(';')}` : undefined;
+  return out.length ? `rpc:${counted(out).join(';')}` : undefined;
 }
 
 /**
@@ -860,6 +871,10 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   // capture: no grant). Content a call stores (an image, a CSV, octet-stream) is not its arguments.
   const raw = d.request.body;
   if (raw && raw.size > 0 && unreadEncoding(raw.content_type)) parts.push(`body=${raw.truncated ? '?' : `sha256-${raw.sha256}`}`);
+  // A body that is a whole message (`message/rfc822`, a MIME upload as text or base64): whom its
+  // header block names is where it goes (twenty-second pass; describe/message-headers.ts).
+  const mail = text !== undefined && raw?.json === undefined && raw?.form === undefined ? encodedMessageAddresses(text.trimStart(), raw?.text_truncated !== true) : undefined;
+  if (mail !== undefined) parts.push(`body(message)=${mail === '?' ? '?' : digest(mail)}`);
   if (named && text !== undefined) {
     const xml = xmlRpc ? xmlArgumentsDigest(text, 'xmlrpc') : /xml/i.test(d.request.body?.content_type ?? '') ? xmlArgumentsDigest(text, 'soap') : undefined;
     if (xml !== undefined) parts.push(`xml=${d.request.body?.text_truncated ? '?' : xml}`);
@@ -890,8 +905,10 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   // version aside) reads an id beside it as readily (nineteenth pass); its other query parameters
   // are arguments, not the resource.
   // So does a POST whose path says it deletes or changes what it names (`/notes/delete`,
-  // `/archiveItem`, `notes.remove`: an RPC-style route, the object in its arguments).
-  const post = method === 'POST' && (segments.some((x) => /\d/.test(x) && !versionSegment.test(x)) || segments.slice(-3).some((x) => bulkCall(x)));
+  // `/archiveItem`, `notes.remove`: an RPC-style route, the object in its arguments), and (twenty-
+  // second pass) one whose route acts on the object an id names under verbs no list holds (routeActsOn).
+  const postActs = method === 'POST' && (segments.some((x) => /\d/.test(x) && !versionSegment.test(x)) || segments.slice(-3).some((x) => bulkCall(x)));
+  const post = method === 'POST';
   if (method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE' && !post) return [];
   const out: string[] = [];
   const look = (source: string, o: unknown, prefix = ''): void => {
@@ -909,6 +926,7 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
       const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
       // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
       if (source === 'query' && !post ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
+      if (post && !postActs && !names.some((n) => routeActsOn(segments, n))) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
       // One level down only a plain id (an operator object there is some other argument's).
       if (prefix && !(typeof raw === 'string' || typeof raw === 'number')) continue;
@@ -920,6 +938,13 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   look('query', args.query);
   look('form', args.form);
   look('json', args.json);
+  // Which fields a PATCH or PUT writes (twenty-second pass): a grant for changing a user's
+  // `display_name` covers no change of their `password` or `mfa_secret: null` (a merge patch's
+  // delete) beside it. The names, not the values: the next edit of the same fields is covered.
+  if (method === 'PATCH' || method === 'PUT') {
+    const fields = writtenFields(args);
+    if (fields !== undefined) out.push(`object.fields=${fields}`);
+  }
   // An id among a segment's `;params` (Spring's `@MatrixVariable`, JAX-RS `@MatrixParam`: `PUT
   // /users/5/profile;id=6` updates user 6 there), which a path pattern cuts (twenty-first pass).
   look('matrix', args.matrix);
@@ -927,12 +952,55 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
   // per-request and tracing ids aside, a credential's never.
   for (const [name, values] of Object.entries(d.request.headers ?? {})) {
     const key = serverHeaderKey(name);
+    if (post && !postActs && !routeActsOn(segments, key.replace(/^x-/, ''))) continue;
     if (!objectHeader(key) || actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     if (values.every((v) => namedByPath(segments, key.replace(/^x-/, ''), v.trim()))) continue;
     out.push(`object.header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
     if (out.length > MAX_MCP_PLACES) break;
   }
   return out.length > MAX_MCP_PLACES ? ['object=?'] : out;
+}
+
+/**
+ * Whether a POST's route acts on the object an id argument names (twenty-second pass), under verbs
+ * no list holds: the route goes on past the collection the id's noun names (`/orders/cancel` with
+ * `order_id`), or its last segment joins that noun with a verb (`promoteMember` with `memberGuid`,
+ * `Accounts.Deactivate`, `users.disable`); for a bare `id` or `uuid`, a last segment of a verb and a
+ * noun, or one word after a plural collection (`/users/suspend`, `/items/save`). A create into a
+ * collection (`POST /api/notes {"note_id": …}`, `POST /items {"id": …}`) names its object freely.
+ */
+function routeActsOn(segments: string[], name: string): boolean {
+  const named = segments.filter((x) => x !== '' && !versionSegment.test(x));
+  const last = named[named.length - 1];
+  if (last === undefined) return false;
+  const words = (x: string): string[] => x.replace(/([a-z0-9])(?=[A-Z])/g, '$1 ').split(/[_\-\s.:]+/).filter(Boolean).map(foldCase);
+  const noun = foldCase(name).replace(/[^a-z0-9]/g, '').replace(/(?:ids?|uuids?|guids?|gid|pk|oid|slug|handle)$/, '');
+  if (noun.length >= 3) {
+    const names = (w: string): boolean => w === noun || w === `${noun}s` || w === `${noun}es`;
+    const at = named.findIndex((x) => words(x).some(names));
+    return at >= 0 && (at < named.length - 1 || words(last).length > 1);
+  }
+  if (noun.length > 0) return false;
+  const before = named[named.length - 2];
+  return words(last).length > 1 || (before !== undefined && /^[a-z]{3,}s$/i.test(before) && /^[a-z]{3,}$/i.test(last) && !/s$/i.test(last));
+}
+
+/**
+ * The digest of the sorted names a write's form and JSON body set at their top (and JSON:API's
+ * `data.attributes`), ids aside (compared by value above, and naming one is no more done), or
+ * undefined when it sets none.
+ */
+function writtenFields(args: Record<string, unknown>): string | undefined {
+  const names = new Set<string>();
+  const idName = (k: string): boolean => objectIdNames.has(foldCase(k).replace(/[_-]/g, '')) || isObjectIdName(k);
+  for (const source of ['form', 'json'] as const) {
+    const o = args[source];
+    if (!o || typeof o !== 'object' || Array.isArray(o)) continue;
+    for (const k of Object.keys(o)) if (!idName(k) && k !== 'data') names.add(`${source}.${k}`);
+    const attributes = (o as { data?: { attributes?: unknown } }).data?.attributes;
+    if (attributes && typeof attributes === 'object' && !Array.isArray(attributes)) for (const k of Object.keys(attributes)) names.add(`${source}.data.attributes.${k}`);
+  }
+  return names.size ? digest(JSON.stringify([...names].sort())) : undefined;
 }
 
 /** A path segment naming an API's version (`v1`, `v2.1`), not an object. */
@@ -1007,7 +1075,9 @@ function safeDecode(s: string): string {
 const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'organisation', 'workspace', 'project', 'team', 'shop', 'store', 'site', 'space', 'database', 'bucket', 'channel', 'recipient', 'destination', 'behalf', 'customer', 'merchant', 'company', 'business', 'partner', 'realm', 'subaccount',
   'to', 'reply', 'url', 'uri', 'callback', 'webhook', 'hook', 'endpoint', 'target', 'notify', 'forward',
   // (Twenty-first pass) whom a mail API's header copies: `Bcc`, `X-Cc`, `X-Recipients`.
-  'cc', 'bcc', 'recipients', 'email', 'emails']);
+  'cc', 'bcc', 'recipients', 'email', 'emails',
+  // (Twenty-second pass) what a copy reads: S3's and GCS's `x-amz-copy-source`, `x-goog-copy-source`.
+  'copy', 'source']);
 /** `X-` headers a client or proxy sets to say where a request came from (an address there is no place a call reaches). */
 const clientAddressHeaders = new Set(['x-forwarded-for', 'x-real-ip', 'x-client-ip', 'x-originating-ip', 'x-remote-addr', 'x-cluster-client-ip']);
 
@@ -1026,23 +1096,49 @@ function placeHeaders(d: RequestDescription): string[] {
     const numeric = key.startsWith('x-') && !isNumberName(key.slice(2));
     // A number of three digits or more under such a name by its magnitude (`X-Replicas: 300`; twentieth pass).
     // Exactly under a name that says how much the call runs or uses (`X-Replicas`; twenty-first pass).
-    const size = numeric && values.length === 1 && magnitude(values[0]) !== undefined ? (isSizeName(key.slice(2)) ? placeValue(values) : magnitude(values[0])) : undefined;
+    // (Twenty-second pass) Any number exactly, a time by magnitude (describe/places.ts numberPlace).
+    const size = numeric && values.length === 1 ? (isSizeName(key.slice(2)) && numberPlace(values[0]) !== undefined ? placeValue(values) : numberPlace(values[0])) : undefined;
     if (actingHeader(name) || values.some((v) => v.endsWith('[redacted]'))) continue;
     // And an `X-` header naming a level, tier or size (`X-Tier: enterprise`), how long what the call
     // creates lasts (`X-Expires-In`, `X-Link-TTL`), or holding a privilege (`X-User-Type: admin`; twenty-first pass).
     // An address as an `X-` header's value (`X-Mirror: https://…`, `X-Also: drop@…`) is where the call reaches, whatever its name.
     const ranked = key.startsWith('x-') && (isSizeName(key.slice(2)) || isLastingName(key.slice(2)) || namesPrivilege(values) || (!clientAddressHeaders.has(key) && isAddress(values)));
+    // A CloudEvent in binary mode (`ce-type`, `ce-source`, `ce-subject`: what happened and to what; twenty-second pass).
+    const event = key.startsWith('ce-') && cloudEventAttributes.has(key.slice(3));
     // (A header sent twice holding a switch or a number is compared whole: repeatedSwitch.)
-    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || repeatedSwitch(values, numeric) || modeHeader(key) || ranked)) {
+    if (!(key.split('-').some((w) => placeHeaderWords.has(w)) || isEffectName(key) || (values.length === 1 && isSwitch(values[0], numeric)) || repeatedSwitch(values, numeric) || modeHeader(key) || ranked || event)) {
       if (size !== undefined) out.push(`header.${spelledName(name.toLowerCase())}=${size}`);
       continue;
     }
     // By its name as sent (a Node server reads `X-Tenant-Id`, never `X_Tenant_Id`; a CGI one both).
     out.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
-  out.push(...preferences(d));
+  out.push(...preferences(d), ...writeConditions(d));
   // Past the bound the rest is unread: no grant (a cut list would compare its first entries only).
   return out.length > MAX_MCP_PLACES ? [...out.slice(0, MAX_MCP_PLACES), 'header=?'] : out;
+}
+
+/**
+ * Standard headers that bound what a write replaces (twenty-second pass), as `header.<name>=<what>`:
+ * a precondition (`If-Match: "tag"` overwrites only the version read, `If-Match: *` any, none at all
+ * any; `If-None-Match: *` creates only, never overwrites; RFC 9110) by its kind, not its tag (the
+ * next update's tag is another); WebDAV's `Overwrite: F` (a COPY or MOVE never replaces what is
+ * there, `T` does) and `Depth` (`0`: the collection alone; `infinity`: all it holds; RFC 4918).
+ * A grant for the guarded write covers no unguarded one.
+ */
+function writeConditions(d: RequestDescription): string[] {
+  const out: string[] = [];
+  for (const [name, values] of Object.entries(d.request.headers ?? {})) {
+    // (By the key CGI reads too: `If_Match` is `if-match` there.)
+    const key = serverHeaderKey(name);
+    if (key === 'if-match' || key === 'if-none-match' || key === 'if-unmodified-since') {
+      const kinds = values.flatMap((v) => v.split(',')).map((v) => (v.trim() === '*' ? '*' : key === 'if-unmodified-since' ? '(date)' : '(tag)'));
+      out.push(`header.${key}=${placeValue([...new Set(kinds)].sort())}`);
+    } else if (key === 'overwrite' || key === 'depth') {
+      out.push(`header.${key}=${placeValue(values.map((v) => v.trim().toLowerCase()).sort())}`);
+    }
+  }
+  return out.sort();
 }
 
 /** `Prefer` preferences (RFC 7240) that only shape the answer, not what the call does. */
@@ -1124,7 +1220,7 @@ function effectArguments(d: RequestDescription): string | undefined {
     const key = serverHeaderKey(name);
     if (isEffectName(key) && !actingHeader(name) && !values.some((v) => v.endsWith('[redacted]'))) heads.push(`header.${spelledName(name.toLowerCase())}=${placeValue([...values].sort())}`);
   }
-  heads.push(...preferences(d));
+  heads.push(...preferences(d), ...writeConditions(d));
   const all = [read ?? '(arguments)=?', ...heads.sort()].filter(Boolean).join(';');
   return all ? `effects(${all})` : undefined;
 }

@@ -14,7 +14,7 @@ import { aspNetReading, phpReading, rackReading } from '../../studio/app/param-n
 import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from '../../studio/app/lookalikes.ts';
 import { SHORT_HOST, hostEnd, shortHost } from '../../studio/app/host-end.ts';
 import { laterCauses } from '../../studio/app/later-causes.ts';
-import { grantScopeText } from '../../studio/app/grant-scope.ts';
+import { grantScopeText, grantTiesText } from '../../studio/app/grant-scope.ts';
 import type { TimelineEntry } from '../../state/sessions.ts';
 import { lookalikesEscaped, terminalJson, terminalText as terminalOnly } from '../../lib/text.ts';
 
@@ -260,7 +260,8 @@ export function details(a: View, held?: HeldBodyAnswer, timeline?: TimelineEntry
 }
 
 function grantLine(g: GrantRecord): string {
-  return terminalText(`${g.id}  ${g.agent}  ${g.method} ${g.host} ${g.operation ?? g.path_pattern}  until ${g.expires}`);
+  // (And what it is tied to: which tool, recipient or object on that URL; twenty-second pass.)
+  return `${terminalText(`${g.id}  ${g.agent}  ${g.method} ${g.host} ${g.operation ?? g.path_pattern}  until ${g.expires}`)}\n    ${terminalText(grantTiesText(g))}`;
 }
 
 function print(text: string): void {

@@ -4,6 +4,7 @@
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { delimitedParts } from '../http-batch.ts';
 import { multipartBoundaries } from '../multipart.ts';
+import { withoutComments } from '../message-headers.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { bodyField, effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
 
@@ -155,32 +156,6 @@ function describeGmail(request: RequestInfo): ServiceInfo | undefined {
     info.params.topic = topic ? topic : '?';
   }
   return info;
-}
-
-/**
- * The text without its RFC 5322 comments (nested, `\\`-escaped) and quote marks, in one pass; a
- * `(` inside quotes is text. Undefined when a comment or quote does not end: where the addresses
- * are is then not known.
- */
-function withoutComments(text: string): string | undefined {
-  let out = '';
-  let depth = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '\\') out += text[++i] ?? '';
-      else if (c === '"') quoted = false;
-      else out += c;
-    } else if (depth > 0) {
-      if (c === '\\') i++;
-      else if (c === '(') depth++;
-      else if (c === ')') depth--;
-    } else if (c === '"') quoted = true;
-    else if (c === '(') depth = 1;
-    else out += c;
-  }
-  return depth > 0 || quoted ? undefined : out;
 }
 
 /** Headers that name who receives a message. */

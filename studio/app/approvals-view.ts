@@ -23,7 +23,7 @@ import { aspNetReading, phpReading, rackReading } from './param-names.ts';
 import { LOOKALIKE_PARTS, lookalikes, type Lookalike } from './lookalikes.ts';
 import { hostEnd, shortHost } from './host-end.ts';
 import { laterCauses } from './later-causes.ts';
-import { grantScopeText } from './grant-scope.ts';
+import { grantScopeText, grantTiesText } from './grant-scope.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
@@ -1263,7 +1263,8 @@ export class ApprovalsView extends LightElement {
               ${this.grants
                 .filter((g) => Date.parse(g.expires) > this.now)
                 .map(
-                  (g) => html`<tr><td>${g.agent}</td><td class="mono small">${vis(g.method)} ${vis(g.host)}${g.operation ? html` (${vis(g.operation)})` : ''}${g.path_pattern ? html` ${vis(g.path_pattern)} <span class="muted">(any query, body and headers)</span>` : ''}</td>
+                  (g) => html`<tr><td>${g.agent}</td><td class="mono small">${vis(g.method)} ${vis(g.host)}${g.operation ? html` (${vis(g.operation)})` : ''}${g.path_pattern ? html` ${vis(g.path_pattern)}` : ''}
+                    <div class="muted" data-testid="grant-ties">${vis(grantTiesText(g))}</div></td>
                     <td class="small" title=${g.expires}>${dayTime(g.expires)}</td><td><button class="ghost small" @click=${() => this.revoke(g)}>Revoke</button></td></tr>`,
                 )}
             </tbody></table>`

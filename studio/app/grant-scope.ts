@@ -1,6 +1,6 @@
 // What "Allow similar" (a grant) would let through, in words, for the approval card and `airlock
 // approvals show` (pure: bundled into the browser app and imported by the CLI).
-import type { ApprovalView } from '../api/wire.ts';
+import type { ApprovalView, GrantRecord } from '../api/wire.ts';
 
 type Approval = Pick<ApprovalView, 'agent' | 'risk' | 'step_up' | 'because' | 'description'>;
 
@@ -25,3 +25,15 @@ export function grantScopeText(a: Approval, show: (text: string) => string = (t)
   return `every ${show(r.method)} request of ${who} to ${show(r.host)}${show(r.path)} — this exact path, naming the same places in its query and body (recipients, channels, URLs)${change ? ', with the same query and the same object id in its body' : ''}, with the same switches (dry run, preview, mode) and sent with the same credentials and account cookies of the agent's own, whatever else its ${rest} say (Airlock reads no operation on this route)`;
 }
 
+
+/**
+ * What an active grant is tied to, for the grants list (the studio's and `airlock approvals grants`;
+ * twenty-second pass): the risk it covers up to, the operations of its scope and the place of its
+ * target (engine/grant-scope.ts), as recorded. A list naming only the method, host and path hid
+ * which tool, recipient or object a grant on one URL was for, and so which one to revoke.
+ */
+export function grantTiesText(g: Pick<GrantRecord, 'risk' | 'scope' | 'target'>): string {
+  const scope = g.scope?.length ? `; only ${g.scope.join(', ')}` : '';
+  const target = g.target === undefined ? '; anywhere (a grant stored before places were recorded)' : g.target === '' ? '; naming no place' : `; at ${g.target}`;
+  return `up to ${g.risk ?? 'medium'} risk${scope}${target}`;
+}

@@ -116,3 +116,12 @@ t.test('approvals list and show --json print what the agent chose as escapes a t
   await airlock('approvals', 'deny', a!.id);
   t.equal((await reply).status, 403);
 });
+
+t.test('`approvals grants` names what each grant is tied to: its risk, scope and place (twenty-second pass)', async (t) => {
+  const reply = curl(r, 'POST', url('/send/grant-list'), { body: '{"to":"alice@corp.example","text":"hi"}' });
+  const [a] = await r.api.pending(1);
+  await airlock('approvals', 'approve', a!.id, '--grant-minutes', '5', '--grant-high');
+  t.equal((await reply).status, 200);
+  const list = await airlock('approvals', 'grants');
+  t.match(list.stdout, /POST api\.example \/send\/grant-list .*\n {4}up to high risk; at args\(json\.to=alice@corp\.example\)/, 'the place it covers is listed under the grant');
+});

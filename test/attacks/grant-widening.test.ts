@@ -17,7 +17,6 @@ import type { RequestDescription } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { operationScope } from '../../engine/grant-scope.ts';
-import { isSizeName } from '../../describe/places.ts';
 import { tempDir } from './helpers.ts';
 
 await loadAdapters();
@@ -1551,7 +1550,8 @@ t.test('Elasticsearch _bulk: a grant covers the verbs in the indices it was appr
   const bulk = (index: string, id: string): Shape => ({ url: 'https://search.example/_bulk', type: 'application/x-ndjson', body: `{"delete":{"_index":"${index}","_id":"${id}"}}\n{"delete":{"_index":"${index}","_id":"${id}0"}}\n` });
   const approved = describe(bulk('logs', '1'));
   await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
-  for (const [later, allowed] of [[bulk('logs', '2'), true], [bulk('users', '1'), false]] as const) {
+  // (Twenty-second pass: and the documents it names, as a path names its object: other ids are not covered.)
+  for (const [later, allowed] of [[bulk('logs', '1'), true], [bulk('logs', '2'), false], [bulk('users', '1'), false]] as const) {
     const d = describe(later);
     d.grants = queue.matchingGrants(d);
     t.equal((await engine.decide(d)).action === 'allow', allowed, later.body.split('\n')[0] ?? '');
@@ -2587,8 +2587,9 @@ t.test('a small JSON integer under a name no list holds is part of what a grant 
     return covered === (later === 'same');
   }), { numRuns: 12, examples: [[pairs[2]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[0]!, 'jsonrpc', 'added'], [pairs[4]!, 'graphql', 'other'], [pairs[2]!, 'json', 'same']] });
   // Controls: counts, ids and positions under their names, larger numbers and fractions still vary.
-  const list = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: 'a', page: n, per_page: n * 10, limit: n + 5, note_id: n, a: n, hits: n * 100, temperature: n / 10 }));
-  t.ok(await grantedFor(queue, list(1), list(3)), 'pages, sizes, limits, ids, a one-letter name, a three-digit number and a fraction still vary under the grant');
+  // (Twenty-second pass: a three-digit number or a fraction under a name no list holds is compared exactly now.)
+  const list = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: 'a', page: n, per_page: n * 10, limit: n + 5, note_id: n, a: n, hit_count: n * 100, created: 1733500000 + n }));
+  t.ok(await grantedFor(queue, list(1), list(3)), 'pages, sizes, limits, ids, a one-letter name, a count and a time still vary under the grant');
 });
 
 // Nineteenth pass: the eighteenth pass's small integers, in the other spellings servers read as a
@@ -2609,8 +2610,9 @@ t.test('a small number in any spelling a server reads as one is part of what a g
     return !(await grantedFor(queue, shape(place, name, undefined), shape(place, name, v)));
   }), { numRuns: 12, examples: [['go', '1e0', 'query'], ['level', '9.0', 'form'], ['tier', '\u0663', 'mcp'], ['go', '0x1', 'header'], ['level', '1_0', 'query']] });
   // Controls: versions, decimals and long numbers still vary.
-  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?ratio=0.${n}5&release=1.${n}.0&stamp=17335000${n}0123`, '{"text":"a"}');
-  t.ok(await grantedFor(queue, list(1), list(3)), 'fractions, versions and timestamps still vary under the grant');
+  // (Twenty-second pass: a fraction under a name no list holds, `ratio=0.15`, is compared exactly now.)
+  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?release=1.${n}.0&stamp=17335000${n}0123`, '{"text":"a"}');
+  t.ok(await grantedFor(queue, list(1), list(3)), 'versions and timestamps still vary under the grant');
 });
 
 // Nineteenth pass: how far a write goes, named as a value under a name that says nothing — a
@@ -2710,8 +2712,9 @@ t.test('an integer of three digits or more under a name no list holds is compare
   const pairs: Array<[string, number, number]> = [['level', 100, 100000], ['ceiling', 500, 5000000], ['burst', 250, 25000], ['replicas', 300, 30000], ['threshold', -100, -100000], ['tier', 100, 1000], ['quorum', 300, 30000]];
   await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom(...where), fc.constantFrom('same', 'near', 'other'), async ([name, mine, other], place, later) => {
     const v = later === 'same' ? mine : later === 'near' ? mine + Math.sign(mine) * 10 : other;
-    // (Twenty-first pass: under a name saying how far or how much a call acts, a near value is another one too.)
-    return (await grantedFor(queue, shape(place, name, mine, 'alpha'), shape(place, name, v, 'beta'))) === (later === 'same' || (later === 'near' && !isSizeName(name)));
+    // (Twenty-first pass: under a name saying how far or how much a call acts, a near value is another
+    // one too; twenty-second pass: under any name no list holds.)
+    return (await grantedFor(queue, shape(place, name, mine, 'alpha'), shape(place, name, v, 'beta'))) === (later === 'same');
   }), { numRuns: 6, examples: [[pairs[0]!, 'json', 'other'], [pairs[1]!, 'mcp', 'other'], [pairs[3]!, 'query', 'other'], [pairs[2]!, 'form', 'other'], [pairs[0]!, 'json', 'near'], [pairs[6]!, 'mcp', 'near']] });
   // In the spellings servers read as a number (`100_000`, full-width digits, hex, an exponent, a
   // float), added where the approved call had none or beside the approved 100, and in an `X-` header.
@@ -2726,8 +2729,9 @@ t.test('an integer of three digits or more under a name no list holds is compare
     };
     return !(await grantedFor(queue, call(added ? undefined : '100', 'alpha'), call(spelled, 'beta')));
   }), { numRuns: 6, examples: [['level', spellings[1]!, 'query', true], ['replicas', spellings[2]!, 'header', false], ['ceiling', spellings[0]!, 'mcp', false], ['level', spellings[5]!, 'header', true]] });
-  // Controls: ids, timestamps and a cache buster keep their magnitude; counts and ids by name vary freely.
-  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?cb=17335000${n}0123`, JSON.stringify({ text: 'a', parent: 4000 + n, ts: 1733500000 + n, hits: n * 100, limit: n * 1000, note_id: n * 10000 }), 'application/json', [['X-Timestamp', `17335000${n}0`], ['X-Request-Start', `17335000${n}0123`]]);
+  // Controls: timestamps and a cache buster keep their magnitude; counts and ids by name vary freely.
+  // (Twenty-second pass: other numbers under a name no list holds, `parent: 4001`, `hits: 300`, are compared exactly.)
+  const list = (n: number): RequestDescription => call16('POST', `https://ops.example/api/notes?cb=17335000${n}0123`, JSON.stringify({ text: 'a', parent_id: 4000 + n, ts: 1733500000 + n, hit_count: n * 100, limit: n * 1000, note_id: n * 10000 }), 'application/json', [['X-Timestamp', `17335000${n}0`], ['X-Request-Start', `17335000${n}0123`]]);
   t.ok(await grantedFor(queue, list(1), list(3)), 'ids, timestamps and cache busters of one magnitude, and counts by name, still vary');
 });
 
@@ -2856,8 +2860,8 @@ t.test('a number under a name saying how far or how much a call acts is compared
     return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
   }), { numRuns: 6, examples: [[sizes[0]!, 'json', false], [sizes[1]!, 'mcp', false], [sizes[2]!, 'json', false], [sizes[0]!, 'mcp', true]] });
   // Controls: ids, timestamps and counts under other names vary within their magnitude, and a memory tool's text stays content.
-  const note = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: `t${n}`, parent: 4000 + n, hits: n * 100, limit: n * 100 }));
-  t.ok(await grantedFor(queue, note(1), note(3)), 'ids and counts under other names still vary within their magnitude');
+  const note = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ text: `t${n}`, parent_id: 4000 + n, hit_count: n * 100, limit: n * 100 }));
+  t.ok(await grantedFor(queue, note(1), note(3)), 'ids and counts by name still vary');
   const remember = (text: string): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remember', arguments: { memory: text } } }));
   t.ok(await grantedFor(queue, remember('the build uses pnpm'), remember('standup moved to 10:00')), "a memory tool's text still varies");
 });
@@ -3022,7 +3026,7 @@ t.test('how much an order or transfer moves under size, volume, value, notional,
     return (await grantedFor(queue, order(mine, 'alpha'), order(same ? mine : other, 'beta'))) === same;
   }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[6]!, 'form', false], [cases[4]!, 'json', false], [cases[0]!, 'json', true]] });
   // Controls: a page's size beside a cursor, a setting's value, a sound's volume still vary.
-  const other = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/prefs', JSON.stringify({ page_token: `t${n}`, page_size: n * 10, setting: { name: 'volume', value: 1000 + n }, volume: n * 20, query: 'a' }));
+  const other = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/prefs', JSON.stringify({ page_token: `t${n}`, page_size: n * 10, setting: { name: 'volume', value: `level ${n}` }, volume: n * 20, query: 'a' }));
   t.ok(await grantedFor(queue, other(1), other(4)), 'sizes, values and volumes outside an order still vary');
 });
 
@@ -3109,4 +3113,355 @@ t.test('a path pattern\'s wildcard never stands for an OData system segment ($ea
   // Controls: another one person is covered, and a pattern naming $each covers it.
   t.equal(await grantedFor(queue, call('DELETE', '/People/5'), call('DELETE', '/People/6'), '/odata/People/*'), true, '/odata/People/* covers /People/6');
   t.equal(await grantedFor(queue, call('DELETE', '/People/$each'), call('DELETE', '/People/$each'), '/odata/People/$each'), true, 'a pattern naming $each covers it');
+});
+
+// Twenty-second pass: a request's calls were placed as a set, so the same call twice named nothing
+// more: a grant for one `send_email {to: alice}` covered a JSON-RPC batch of fifty of them, one for
+// one `eth_sendTransaction` a batch of fifty transfers, one for a GraphQL `send` mutation an array
+// of fifty requests or one document selecting `send` under fifty aliases — one request, fifty sends.
+t.test('how many times a request runs the approved call (batches, GraphQL arrays and aliases) is part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const kinds = ['mcp', 'jsonrpc', 'graphql-array', 'graphql-aliases', 'graphql-ops'] as const;
+  const batch = (kind: (typeof kinds)[number], n: number, first: number): RequestDescription => {
+    const ids = Array.from({ length: n }, (_, i) => first + i);
+    const one = (id: number): unknown => kind === 'mcp' ? { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'send_email', arguments: { to: 'alice@corp.example', body: 'ship it' } } }
+      : { jsonrpc: '2.0', id, method: 'eth_sendTransaction', params: [{ to: '0xabc', value: '0x1' }] };
+    const send = 'send(to: "alice@corp.example", body: "ship it") { ok }';
+    const body = kind === 'mcp' || kind === 'jsonrpc' ? (n === 1 ? one(first) : ids.map(one))
+      : kind === 'graphql-array' ? (n === 1 ? { query: `mutation { ${send} }` } : ids.map(() => ({ query: `mutation { ${send} }` })))
+        : kind === 'graphql-aliases' ? { query: `mutation { ${ids.map((i) => `a${i}: ${send}`).join(' ')} }` }
+          // (Several operations of one document run one each: an array of them names each by its operationName.)
+          : ids.map((_, i) => ({ query: `mutation M { ${send} }`, operationName: 'M', extensions: { n: i } }));
+    const url = kind === 'mcp' ? 'https://mcp.tools.example/mcp' : kind === 'jsonrpc' ? 'https://eth.example/' : 'https://gql.example/graphql';
+    return call16('POST', url, JSON.stringify(body));
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...kinds), fc.constantFrom(1, 2), fc.constantFrom(1, 2, 3, 7), async (kind, approved, later) => {
+    // Other request ids (and aliases) each time: only how many calls run matters.
+    return (await grantedFor(queue, batch(kind, approved, 1), batch(kind, later, 100))) === (approved === later);
+  }), { numRuns: 10, examples: [['mcp', 1, 3], ['jsonrpc', 1, 7], ['graphql-array', 1, 3], ['graphql-aliases', 1, 2], ['graphql-ops', 1, 3], ['mcp', 2, 2], ['graphql-array', 1, 1]] });
+});
+
+// Twenty-second pass: standard headers that bound what a write replaces were no part of what a grant
+// covers: a grant for `PUT /docs/5` under `If-Match: "v1"` (only the version read) covered `If-Match: *`
+// or no precondition (whatever is there), one under `If-None-Match: *` (create only) an overwrite;
+// WebDAV's `Overwrite: F` then `T` (a COPY or MOVE replacing what is at its Destination), `Depth: 0`
+// then `infinity` (a DELETE or COPY of all a collection holds); and S3's `x-amz-grant-read` (or
+// Azure's `x-ms-blob-public-access`) added to an upload let everyone read it.
+t.test('preconditions, WebDAV Overwrite and Depth, and storage ACL headers are part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, Array<[string, string]>, Array<[string, string]>]> = [
+    ['PUT', '/docs/5', [['If-Match', '"v1"']], [['If-Match', '*']]],
+    ['PUT', '/docs/5', [['If-Match', '"v1"']], []],
+    ['PATCH', '/docs/5', [['If-Unmodified-Since', 'Sun, 06 Dec 2026 10:00:00 GMT']], []],
+    ['PUT', '/docs/5', [['If-None-Match', '*']], []],
+    ['PUT', '/docs/5', [['If-None-Match', '*']], [['If_Match', '*']]],
+    ['COPY', '/dav/a.txt', [['Destination', 'https://files.example/dav/b.txt'], ['Overwrite', 'F']], [['Destination', 'https://files.example/dav/b.txt'], ['Overwrite', 'T']]],
+    ['MOVE', '/dav/a.txt', [['Destination', 'https://files.example/dav/b.txt'], ['Overwrite', 'F']], [['Destination', 'https://files.example/dav/b.txt']]],
+    ['DELETE', '/dav/dir/', [['Depth', '0']], [['Depth', 'infinity']]],
+    ['COPY', '/dav/dir/', [['Destination', 'https://files.example/dav/d2/'], ['Depth', '0']], [['Destination', 'https://files.example/dav/d2/'], ['Depth', 'Infinity']]],
+    ['PUT', '/bucket/report.csv', [], [['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"']]],
+    ['PUT', '/bucket/report.csv', [], [['x-amz-grant-full-control', 'id="79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"']]],
+    ['PUT', '/container?restype=container', [], [['x-ms-blob-public-access', 'container']]],
+  ];
+  const call = (method: string, path: string, headers: Array<[string, string]>, note: string): RequestDescription =>
+    call16(method, `https://files.example${path}`, method === 'PUT' || method === 'PATCH' ? JSON.stringify({ text: note }) : '', method === 'PUT' || method === 'PATCH' ? 'application/json' : '', [...headers, ['X-Request-Id', note]]);
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.boolean(), async ([method, path, mine, other], same) => {
+    return (await grantedFor(queue, call(method, path, mine, 'alpha'), call(method, path, same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: cases.map((c): [typeof c, boolean] => [c, false]).concat([[cases[0]!, true], [cases[5]!, true], [cases[7]!, true]]) });
+  // Controls: the next update's tag (or date) is another, and still covered.
+  t.ok(await grantedFor(queue, call('PUT', '/docs/5', [['If-Match', '"v1"']], 'alpha'), call('PUT', '/docs/5', [['If-Match', '"v2"']], 'beta')), 'another entity tag is still covered');
+  t.ok(await grantedFor(queue, call('PATCH', '/docs/5', [['If-Unmodified-Since', 'Sun, 06 Dec 2026 10:00:00 GMT']], 'alpha'), call('PATCH', '/docs/5', [['If-Unmodified-Since', 'Mon, 07 Dec 2026 08:00:00 GMT']], 'beta')), 'another date is still covered');
+});
+
+// Twenty-second pass: a wildcard pattern as a value was content under a name no list holds, and an
+// access policy's statements were no effect: a grant for a token scoped to `repos: "acme/app"`
+// covered `"acme/*"`, one for a CORS origin or an allow list entry `"*.corp.example"` covered `"*"`;
+// a grant for attaching `{Statement: [{Effect: "Allow", Action: "s3:GetObject", Resource: …/x}]}`
+// covered `Action: "s3:*"` or `"s3:DeleteObject"`, `Resource: "arn:aws:s3:::*"` or `Effect` flipped.
+t.test('a wildcard pattern as the value, and an access policy\'s statements, are part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const statement = (action: string, resource: string, effect = 'Allow'): unknown => ({ Version: '2012-10-17', Statement: [{ Effect: effect, Action: action, Resource: resource }] });
+  const cases: Array<[string, unknown, unknown]> = [
+    ['repos', 'acme/app', 'acme/*'], ['origin_pattern', 'app.corp.example', '*.corp.example'], ['allow', ['ci.corp.example'], ['ci.corp.example', '*']],
+    ['resource_arn', 'arn:aws:s3:::team-bucket/reports/x.csv', 'arn:aws:s3:::team-bucket/*'], ['subject', 'repo:acme/app:ref:refs/heads/main', 'repo:acme/*'],
+    ['document', statement('s3:GetObject', 'arn:aws:s3:::b/x'), statement('s3:*', 'arn:aws:s3:::b/x')],
+    ['document', statement('s3:GetObject', 'arn:aws:s3:::b/x'), statement('s3:DeleteObject', 'arn:aws:s3:::b/x')],
+    ['document', statement('s3:GetObject', 'arn:aws:s3:::b/x'), statement('s3:GetObject', 'arn:aws:s3:::*')],
+    ['rule', { Effect: 'Deny', Action: 's3:PutObject' }, { Effect: 'Allow', Action: 's3:PutObject' }],
+  ];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp', 'form'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const key = how === 'form' && typeof mine === 'object' && !Array.isArray(mine) ? 'PolicyDocument' : name;
+    const v = same ? mine : other;
+    const call = (x: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://iam.corp.example/api/attach', JSON.stringify({ role: 'ci', note, [key]: x }))
+      : how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'put_role_policy', arguments: { role_name: 'ci', note, [key]: x } } }))
+        : call16('POST', 'https://iam.corp.example/', new URLSearchParams({ Action: 'PutRolePolicy', RoleName: 'ci', Note: note, [key]: typeof x === 'string' ? x : JSON.stringify(x) }).toString(), 'application/x-www-form-urlencoded');
+    return (await grantedFor(queue, call(mine, 'alpha'), call(v, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[2]!, 'mcp', false], [cases[3]!, 'form', false], [cases[5]!, 'mcp', false], [cases[6]!, 'json', false], [cases[7]!, 'form', false], [cases[8]!, 'json', false], [cases[5]!, 'json', true]] });
+  // Controls: prose holding `*` and a note varying beside the same policy are still covered.
+  const post = (text: string): RequestDescription => call16('POST', 'https://iam.corp.example/api/notes', JSON.stringify({ text, policy: statement('s3:GetObject', 'arn:aws:s3:::b/x') }));
+  t.ok(await grantedFor(queue, post('**Note**: rotate keys * weekly'), post('*update*: done, 5 * 3 = 15')), 'prose with asterisks still varies');
+});
+
+// Twenty-second pass: a POST read the object its arguments name only when its path held a digit or a
+// verb of a list (`delete`, `archive`, `update` …): a grant for `POST /api/users/suspend {"id": 5}`
+// covered suspending user 6, `/orders/cancel` with another `order_id`, `/items/save` or `/items/upsert`
+// with another `id` (an update of item 6), `/rpc/Accounts.Deactivate`, `/api/v2/promoteMember`.
+t.test('a POST naming another object in its arguments is not covered, whatever its route says (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  // Each route with names its handler may read the object by (its noun's id, or a bare one).
+  const routes: Array<[string, string]> = [['/api/users/suspend', 'user_id'], ['/api/users/suspend', 'id'], ['/api/orders/cancel', 'orderId'], ['/api/orders/cancel', 'uuid'], ['/api/items/save', 'itemId'],
+    ['/api/items/upsert', 'item_uuid'], ['/rpc/Accounts.Deactivate', 'account_id'], ['/rpc/Accounts.Deactivate', 'id'], ['/api/v2/promoteMember', 'memberGuid'], ['/api/v2/promoteMember', 'id'], ['/api/members/ban', 'id'], ['/api/cancelSubscription', 'subscription_id']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...routes), fc.constantFrom('json', 'form', 'query', 'nested'), fc.boolean(), async ([route, name], how, same) => {
+    const call = (id: string, note: string): RequestDescription => how === 'json' ? call16('POST', `https://tracker.example${route}`, JSON.stringify({ [name]: id, note }))
+      : how === 'form' ? call16('POST', `https://tracker.example${route}`, `${name}=${id}&note=${note}`, 'application/x-www-form-urlencoded')
+        : how === 'query' ? call16('POST', `https://tracker.example${route}?${name}=${id}`, JSON.stringify({ note }))
+          : call16('POST', `https://tracker.example${route}`, JSON.stringify({ data: { [name]: id }, note }));
+    return (await grantedFor(queue, call('5', 'alpha'), call(same ? '5' : '6', 'beta'))) === same;
+  }), { numRuns: 12, examples: [[routes[1]!, 'json', false], [routes[2]!, 'form', false], [routes[4]!, 'json', false], [routes[10]!, 'json', false], [routes[7]!, 'query', false], [routes[8]!, 'nested', false], [routes[11]!, 'form', false], [routes[0]!, 'json', true]] });
+  // Controls: a create naming no id, and per-request ids, still vary; so does a create's reference
+  // to another object (left open: `POST /items {"id": 6}` where the server upserts).
+  t.ok(await grantedFor(queue, call16('POST', 'https://tracker.example/api/notes', '{"note_id":1,"text":"a"}'), call16('POST', 'https://tracker.example/api/notes', '{"note_id":2,"text":"b"}')), "a create's note_id still varies");
+  const create = (n: number): RequestDescription => call16('POST', 'https://tracker.example/api/items', JSON.stringify({ title: `t${n}`, request_id: `r${n}`, clientMutationId: `m${n}`, priority_note: 'x' }), 'application/json', [['X-Request-Id', `q${n}`], ['Idempotency-Key', `k${n}`]]);
+  t.ok(await grantedFor(queue, create(1), create(2)), 'a create naming no object, with its per-request ids, is still covered');
+});
+
+// Twenty-second pass: whom a send reaches was a place under recipient words (`to`, `channel`,
+// `audience` …), not under a push service's or a campaign's: a grant for a notification to the
+// `beta` topic (FCM) covered one to `all_users`, one for the `Beta` segment (OneSignal) `Subscribed
+// Users`, a campaign to `list_ids: ["L1"]` one to every list, SMS to `numbers: ["+1555…"]` any
+// numbers, a `dm` or `who` another person, a `uid` or `devices` another user's, a `sender` another.
+t.test('whom a send reaches under a push service\'s or a campaign\'s words (topic, segments, list_ids, numbers, devices, sender), and whom a binding names (subjects, identity, delegate), is a place (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, unknown, unknown]> = [['topic', 'beta', 'all_users'], ['included_segments', ['Beta'], ['Subscribed Users']], ['segment_id', 'seg_1', 'seg_9'], ['list_ids', ['L1'], ['L1', 'L2']],
+    ['numbers', ['+15550001'], ['+15550001', '+15559999']], ['phones', '+15550001', '+15559999'], ['cohort', 'c1', 'c9'], ['distribution', 'internal', 'everyone@'], ['dm', 'alice', 'eve'], ['who', 'alice', 'eve'],
+    ['uid', 'u1', 'u9'], ['devices', ['d1'], ['d9']], ['registration_ids', ['r1'], ['r1', 'r9']], ['sender', 'team', 'ceo'], ['mailingList', 'beta-testers', 'customers'],
+    // Whom a binding, delegation or signature names.
+    ['subjects', [{ kind: 'User', name: 'bo' }], [{ kind: 'Group', name: 'system:authenticated' }]], ['identity', 'bo', 'eve'], ['actor', 'bo', 'eve'], ['delegate', 'bo', 'eve'], ['approver', 'bo', 'eve'], ['signer', 'bo', 'eve'], ['autoforward', 'bo', 'eve']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp', 'form'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const v = same ? mine : other;
+    const call = (x: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://push.example/api/send', JSON.stringify({ title: note, [name]: x }))
+      : how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'notify', arguments: { title: note, [name]: x } } }))
+        : call16('POST', 'https://push.example/api/send', [`title=${note}`, ...(Array.isArray(x) ? x : [x]).map((e) => `${name}=${encodeURIComponent(typeof e === 'object' ? JSON.stringify(e) : String(e))}`)].join('&'), 'application/x-www-form-urlencoded');
+    return (await grantedFor(queue, call(mine, 'hello'), call(v, 'there'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[3]!, 'form', false], [cases[4]!, 'json', false], [cases[8]!, 'mcp', false], [cases[12]!, 'json', false], [cases[13]!, 'mcp', false], [cases[15]!, 'json', false], [cases[16]!, 'mcp', false], [cases[21]!, 'form', false], [cases[15]!, 'form', false], [cases[0]!, 'mcp', true]] });
+});
+
+// Twenty-second pass (left open by the twenty-first): a number under a name no list holds was
+// compared by its order of magnitude, and a fraction or a quantity with a unit not at all: a grant for
+// `quorum: 100` covered `999`, `ratio: 0.1` covered `0.9`, `cents: 500` `900`, `btc: 0.5` `9.5`,
+// `traffic: "5%"` `"95%"`, a canary's `weight: 5` `95`, `spending_limit: 50` `99`, an `X-Boost: 100` header `999`.
+t.test('a number under a name no list holds is compared exactly, within its magnitude too; times still vary (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, number | string, number | string]> = [['quorum', 100, 999], ['ratio', 0.1, 0.9], ['cents', 500, 900], ['btc', 0.5, 9.5], ['traffic', '5%', '95%'], ['weight', 5, 95],
+    ['spending_limit', 50, 99], ['boost', 1000, 1001], ['sample_rate', 0.01, 0.99], ['usd', 120.5, 999.5], ['grant-units', '100', '900'], ['fraction', '0.25', '0.75']];
+  const where = ['json', 'query', 'form', 'mcp', 'header'] as const;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom(...where), fc.boolean(), async ([name, mine, other], place, same) => {
+    const call = (v: number | string, note: string): RequestDescription => place === 'json' ? call16('POST', 'https://ops.example/api/rollout', JSON.stringify({ service: 'web', note, [name]: v }))
+      : place === 'query' ? call16('POST', `https://ops.example/api/rollout?${name}=${encodeURIComponent(String(v))}`, JSON.stringify({ service: 'web', note }))
+        : place === 'form' ? call16('POST', 'https://ops.example/api/rollout', `service=web&note=${note}&${name}=${encodeURIComponent(String(v))}`, 'application/x-www-form-urlencoded')
+          : place === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'rollout', arguments: { service: 'web', note, [name]: v } } }))
+            : call16('POST', 'https://ops.example/api/rollout', JSON.stringify({ service: 'web', note }), 'application/json', [[`X-${name}`, String(v)]]);
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 12, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[2]!, 'query', false], [cases[3]!, 'form', false], [cases[4]!, 'json', false], [cases[5]!, 'mcp', false], [cases[7]!, 'header', false], [cases[0]!, 'json', true]] });
+  // Controls: times (epoch seconds and milliseconds) under any name, ids, counts and positions vary.
+  const other = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/report', JSON.stringify({ stamp: 1733500000 + n, sent: 1733500000000 + n, item_id: 1000 + n, row_count: 100 * n, coordinate: [100 * n, 200], limit: n, text: 'a' }), 'application/json', [['X-Stamp', String(1733500000 + n)]]);
+  t.ok(await grantedFor(queue, other(1), other(7)), 'times, ids, counts and coordinates still vary');
+});
+
+// Twenty-second pass: a whole mail message sent as a value (a `raw` field as text, base64 or
+// base64url, a tool's `message`, a form's `mime` field) or as the body (`message/rfc822`, text) was
+// content on a host no module describes and in MCP calls: a grant for a message to alice covered the
+// same message with `Bcc: drop@attacker.example` added, `Reply-To` pointing elsewhere, or another `To`.
+t.test('whom a whole mail message names in its header block (To, Cc, Bcc, From, Reply-To) is a place (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const message = (extra: string, n: number): string => `From: team@corp.example\r\nTo: alice@corp.example\r\n${extra}Subject: report ${n}\r\nDate: Mon, 07 Dec 2026 0${n}:00:00 +0000\r\nMessage-ID: <m${n}@corp.example>\r\n\r\nhello ${n}\r\n`;
+  const extras = ['Bcc: drop@attacker.example\r\n', 'Cc: drop@attacker.example\r\n', 'Reply-To: drop@attacker.example\r\n', 'To: drop(note)@attacker.example\r\n', 'Bcc: alice@corp.example,\r\n drop@attacker.example\r\n', 'Resent-To: drop@attacker.example\r\n'];
+  const where = ['raw', 'base64url', 'base64', 'mcp', 'rfc822', 'text', 'form'] as const;
+  const call = (how: (typeof where)[number], text: string): RequestDescription => how === 'raw' ? call16('POST', 'https://mail.example/api/send', JSON.stringify({ raw: text }))
+    : how === 'base64url' || how === 'base64' ? call16('POST', 'https://mail.example/api/send', JSON.stringify({ raw: Buffer.from(text).toString(how) }))
+      : how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'send_raw', arguments: { message: text } } }))
+        : how === 'form' ? call16('POST', 'https://mail.example/api/send', new URLSearchParams({ mime: text }).toString(), 'application/x-www-form-urlencoded')
+          : call16('POST', 'https://mail.example/api/messages.mime', text, how === 'rfc822' ? 'message/rfc822' : 'text/plain');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...where), fc.constantFrom(...extras), fc.boolean(), async (how, extra, same) => {
+    // (Another subject, date, message id and body each time: only whom it names matters.)
+    return (await grantedFor(queue, call(how, message('', 1)), call(how, message(same ? '' : extra, 2)))) === same;
+  }), { numRuns: 14, examples: [['raw', extras[0]!, false], ['base64url', extras[0]!, false], ['base64', extras[1]!, false], ['mcp', extras[2]!, false], ['rfc822', extras[0]!, false], ['text', extras[3]!, false], ['form', extras[4]!, false], ['base64url', extras[5]!, false], ['rfc822', extras[0]!, true], ['base64url', extras[0]!, true]] });
+});
+
+// Twenty-second pass (left open by the twenty-first: "`@odata.bind` is read by its words only"): an
+// OData reference by annotation was content: a grant for creating an order bound to customer 5
+// (`Customer@odata.bind: "Customers(5)"`) covered one bound to customer 6, one for adding a member
+// to a group (`members@odata.bind: ["Users(5)"]`, Microsoft Graph) covered adding another too.
+t.test('an OData reference by annotation (@odata.bind, @bind, @odata.id) is a place (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, unknown, unknown]> = [['POST', 'Customer@odata.bind', 'Customers(5)', 'Customers(6)'], ['POST', 'Customer@bind', 'Customers(5)', 'Customers(6)'],
+    ['PATCH', 'members@odata.bind', ['Users(5)'], ['Users(5)', 'Users(6)']], ['PATCH', 'Owner@ODATA.BIND', 'Users(5)', 'Users(6)'], ['POST', '@odata.id', 'Users(5)', 'Users(6)']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp'), fc.boolean(), async ([method, key, mine, other], how, same) => {
+    const call = (v: unknown, note: string): RequestDescription => how === 'json' ? call16(method, `https://erp.example/odata/${method === 'PATCH' ? 'Groups(1)' : 'Orders'}`, JSON.stringify({ [key]: v, title: note }))
+      : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'odata_write', arguments: { [key]: v, title: note } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[2]!, 'json', false], [cases[3]!, 'json', false], [cases[4]!, 'mcp', false], [cases[0]!, 'json', true]] });
+});
+
+// Twenty-second pass: a CloudEvent's type says what happened, and every subscriber acts on it, but
+// neither the binary mode's `ce-type`, `ce-source`, `ce-subject` headers nor the structured mode's
+// `type`, `source`, `subject` were compared: a grant for publishing `com.acme.build.finished` to a
+// broker covered publishing `com.acme.account.delete` (or the same type about another subject).
+t.test('a CloudEvent\'s type, source and subject, in binary or structured mode, are part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const attrs = fc.record({ type: fc.constantFrom('com.acme.build.finished', 'com.acme.account.delete'), source: fc.constantFrom('/ci', '/billing'), subject: fc.constantFrom('build-1', 'account-7') });
+  const call = (how: string, a: { type: string; source: string; subject: string }, n: number): RequestDescription => how === 'binary'
+    ? call16('POST', 'https://events.example/broker', JSON.stringify({ msg: `m${n}` }), 'application/json', [['ce-specversion', '1.0'], ['ce-type', a.type], ['ce-source', a.source], ['ce-subject', a.subject], ['ce-id', `id${n}`], ['ce-time', `2026-12-07T0${n}:00:00Z`]])
+    : how === 'structured' ? call16('POST', 'https://events.example/broker', JSON.stringify({ specversion: '1.0', ...a, id: `id${n}`, time: `2026-12-07T0${n}:00:00Z`, data: { msg: `m${n}` } }), 'application/cloudevents+json')
+      : call16('POST', 'https://events.example/broker', JSON.stringify([1, 2].map((i) => ({ specversion: '1.0', ...a, id: `id${n}${i}`, data: { msg: `m${n}` } }))), 'application/cloudevents-batch+json');
+  await fc.assert(fc.asyncProperty(fc.constantFrom('binary', 'structured', 'batch'), attrs, attrs, async (how, mine, later) => {
+    const same = mine.type === later.type && mine.source === later.source && mine.subject === later.subject;
+    return (await grantedFor(queue, call(how, mine, 1), call(how, later, 2))) === same;
+  }), { numRuns: 10, examples: [['binary', { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }, { type: 'com.acme.account.delete', source: '/ci', subject: 'build-1' }], ['structured', { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }, { type: 'com.acme.account.delete', source: '/ci', subject: 'build-1' }], ['binary', { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }, { type: 'com.acme.build.finished', source: '/ci', subject: 'build-1' }]] });
+});
+
+// Twenty-second pass: whether a mutation runs at all under `@include(if: $go)` or `@skip(if: $s)`
+// (on the field, an inline fragment or a fragment spread) was no part of what a grant covers: a
+// grant for a document whose `purge` the approved variables skipped covered the same document with
+// the variable flipped, which purges.
+t.test('a mutation\'s @include and @skip conditions are part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const docs: Record<string, string> = {
+    field: 'mutation M($c: Boolean!) { send(to: "a@corp.example") { ok } purge(all: true) @DIR(if: $c) { ok } }',
+    inline: 'mutation M($c: Boolean!) { send(to: "a@corp.example") { ok } ... @DIR(if: $c) { purge(all: true) { ok } } }',
+    spread: 'mutation M($c: Boolean!) { send(to: "a@corp.example") { ok } ...P @DIR(if: $c) } fragment P on Mutation { purge(all: true) { ok } }',
+    default: 'mutation M($c: Boolean = false) { send(to: "a@corp.example") { ok } purge(all: true) @DIR(if: $c) { ok } }',
+  };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(docs)), fc.constantFrom('include', 'skip'), fc.boolean(), fc.boolean(), async (shape, dir, first, later) => {
+    const call = (c: boolean, n: number): RequestDescription => call16('POST', 'https://gql.example/graphql', JSON.stringify({ query: docs[shape]!.replace('DIR', dir), variables: shape === 'default' && !c ? {} : { c }, extensions: { n } }));
+    return (await grantedFor(queue, call(first, 1), call(later, 2))) === (first === later);
+  }), { numRuns: 10, examples: [['field', 'include', false, true], ['inline', 'skip', true, false], ['spread', 'include', false, true], ['default', 'include', false, true], ['field', 'include', true, true]] });
+});
+
+// Twenty-second pass: an OData multipart `$batch` placed its calls as a set (the same call three
+// times named nothing more than once), and an Elasticsearch `_bulk` named each action's verb and
+// index only: a grant for one `POST /me/sendMail` in a batch covered three, one for deleting
+// document 1 from `logs` covered deleting documents 2 to 1000.
+t.test('a multipart batch\'s and an Elasticsearch _bulk\'s calls are counted, and a bulk action names its document (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const part = (n: number): string => `--b\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: ${n}\r\n\r\nPOST /v1.0/me/sendMail HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"to":"a@corp.example"}\r\n`;
+  const batch = (k: number): RequestDescription => call16('POST', 'https://odata.example/$batch', `${Array.from({ length: k }, (_, i) => part(i + 1)).join('')}--b--\r\n`, 'multipart/mixed; boundary=b');
+  const bulk = (lines: string[]): RequestDescription => call16('POST', 'https://search.example/_bulk', lines.map((l) => `${l}\n`).join(''), 'application/x-ndjson');
+  const del = (id: string): string => `{"delete":{"_index":"logs","_id":"${id}"}}`;
+  const index = (id?: string): string => `{"index":{"_index":"logs"${id === undefined ? '' : `,"_id":"${id}"`}}}\n{"msg":"hello"}`;
+  for (const [first, later, covered, what] of [
+    [batch(1), batch(3), false, 'a batch of three sends'], [batch(2), batch(2), true, 'the same batch of two'],
+    [bulk([del('1'), del('2')]), bulk([del('3'), del('4')]), false, 'deleting other documents'], [bulk([del('1'), del('2')]), bulk([del('1'), del('2'), del('3')]), false, 'deleting one more'],
+    [bulk([index(), index()]), bulk([index(), index(), index(), index()]), false, 'indexing more new documents'], [bulk([index('7'), del('1')]), bulk([index('8'), del('1')]), false, 'overwriting another document'],
+    [bulk([del('1'), del('2')]), bulk([del('1'), del('2')]), true, 'the same deletions'], [bulk([index(), index()]), bulk([index(), index()]), true, 'as many new documents'],
+  ] as const) t.equal(await grantedFor(queue, first, later), covered, `${what}: ${covered ? 'covered' : 'not covered'}`);
+});
+
+// Twenty-second pass: beside an amount, what says what it is worth and how often it is paid was
+// content: a grant for paying `amount: 5, scale: 2` (0.05) covered `scale: -3` (5,000), `decimals`,
+// `precision` and `exponent` likewise, an `interval: "once"` covered `"daily"`; and how often a job
+// runs (`cron: "0 0 * * *"` then `"* * * * *"`, `schedule`, `frequency`, `recurrence`) was content.
+t.test('what an amount is worth and how often a call repeats (scale, decimals, exponent, interval, frequency, cron) are part of what a grant covers (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[Record<string, unknown>, string, unknown, unknown]> = [[{ amount: 5 }, 'scale', 2, -3], [{ amount: '500' }, 'decimals', 2, 0], [{ price: 5 }, 'precision', 2, 0], [{ value: 5, to: 'x' }, 'exponent', 0, 6],
+    [{ amount: 5, to: 'a@corp.example' }, 'interval', 'once', 'daily'], [{ amount: 5 }, 'frequency', 'once', 'daily'], [{ job: 'backup' }, 'cron', '0 0 * * *', '* * * * *'], [{ job: 'backup' }, 'schedule', 'rate(1 day)', 'rate(1 minute)'], [{ amount: 5 }, 'recurrence', 'RRULE:FREQ=MONTHLY', 'RRULE:FREQ=DAILY']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'nested', 'mcp'), fc.boolean(), async ([base, name, mine, other], how, same) => {
+    const args = (v: unknown, note: string): Record<string, unknown> => ({ ...base, [name]: v, note });
+    const call = (v: unknown, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://pay.example/api/pay', JSON.stringify(args(v, note)))
+      // (Under `payment`, an effect word, the object is compared whole: the note stays outside it.)
+      : how === 'nested' ? call16('POST', 'https://pay.example/api/pay', JSON.stringify({ note, payment: { ...base, [name]: v } }))
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'pay', arguments: args(v, note) } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 10, examples: [[cases[0]!, 'json', false], [cases[1]!, 'nested', false], [cases[3]!, 'mcp', false], [cases[4]!, 'json', false], [cases[6]!, 'mcp', false], [cases[0]!, 'json', true], [cases[0]!, 'nested', true]] });
+  // Control: a report filtering by an amount pages freely.
+  const report = (n: number): RequestDescription => call16('POST', 'https://pay.example/api/report', JSON.stringify({ min_amount: 5, page_size: 10 * n, per_page: 10 * n, page: n }));
+  t.ok(await grantedFor(queue, report(1), report(3)), 'a page beside an amount filter still varies');
+});
+
+// Twenty-second pass: where what a call copies or sends comes from was content: a grant for an MCP
+// `copy_file {source: "/tmp/a.txt", destination}` covered copying `~/.ssh/id_rsa` to the same
+// destination, a `move {src}` another source, a mail's `attachments: ["report.pdf"]` one adding
+// `/etc/passwd`, an archive of `dir: "build"` one of `/`, sharing a `folder` or `document` another;
+// and S3's `x-amz-copy-source` (which object a `PUT` copies in) another bucket's object.
+t.test('where what a call copies or sends comes from (source, src, attachments, dir, folder, document, x-amz-copy-source) is a place (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string, unknown, unknown]> = [['copy_file', 'source', '/tmp/a.txt', '/home/u/.ssh/id_rsa'], ['move', 'src', 'notes/a.md', 'secrets/env'], ['send_email', 'attachments', ['report.pdf'], ['report.pdf', '/etc/passwd']],
+    ['send_email', 'attachment', 'report.pdf', '/home/u/.aws/credentials'], ['archive', 'dir', 'build', '/'], ['share', 'folder', 'public', 'hr'], ['share_doc', 'document', 'doc-1', 'doc-2'], ['publish', 'sourceDirectory', 'site', '/etc']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('mcp', 'json'), fc.boolean(), async ([tool, name, mine, other], how, same) => {
+    const args = (v: unknown, note: string): Record<string, unknown> => ({ [name]: v, destination: '/out/b.txt', to: 'a@corp.example', note });
+    const call = (v: unknown, note: string): RequestDescription => how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: args(v, note) } }))
+      : call16('POST', `https://files.example/api/${tool}`, JSON.stringify(args(v, note)));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(same ? mine : other, 'beta'))) === same;
+  }), { numRuns: 10, examples: [[cases[0]!, 'mcp', false], [cases[1]!, 'json', false], [cases[2]!, 'mcp', false], [cases[4]!, 'mcp', false], [cases[7]!, 'json', false], [cases[0]!, 'mcp', true]] });
+  const copy = (from: string, n: number): RequestDescription => call16('PUT', 'https://files.example/bucket/out.txt', '', '', [['x-amz-copy-source', from], ['X-Request-Id', `r${n}`]]);
+  t.notOk(await grantedFor(queue, copy('/bucket/public.txt', 1), copy('/secret-bucket/keys.txt', 2)), 'a copy of another object is not covered');
+  t.ok(await grantedFor(queue, copy('/bucket/public.txt', 1), copy('/bucket/public.txt', 2)), 'the same copy is covered');
+});
+
+// Twenty-second pass: which fields a write sets was no part of its target: a grant for
+// `PATCH /api/users/5 {"display_name": …}` covered the same PATCH also setting `password`,
+// `mfa_secret: null` (a merge patch's delete) or `email_verified_at`, one for a `PUT` of a document
+// one adding `owner_id`; an MCP `update_user` likewise.
+t.test('which fields a PATCH, PUT or an MCP update sets is part of what a grant covers; their values vary (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const extras: Array<Record<string, unknown>> = [{ password: 'hunter2' }, { mfa_secret: null }, { email_verified_at: '2026-12-07' }, { owner_id: 9 }, { data: { attributes: { locked: 'no' } } }];
+  await fc.assert(fc.asyncProperty(fc.constantFrom('PATCH', 'PUT', 'MCP', 'form'), fc.constantFrom(...extras), fc.boolean(), async (how, extra, same) => {
+    const call = (fields: Record<string, unknown>): RequestDescription => how === 'MCP' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'update_user', arguments: { user_id: 5, ...fields } } }))
+      : how === 'form' ? call16('PATCH', 'https://app.example/api/users/5', new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString(), 'application/x-www-form-urlencoded')
+        : call16(how, 'https://app.example/api/users/5', JSON.stringify(fields));
+    return (await grantedFor(queue, call({ display_name: 'Bo' }), call({ display_name: 'Bob Smith', ...(same ? {} : extra) }))) === same;
+  }), { numRuns: 10, examples: [['PATCH', extras[0]!, false], ['PATCH', extras[1]!, false], ['PUT', extras[3]!, false], ['MCP', extras[0]!, false], ['form', extras[2]!, false], ['PATCH', extras[4]!, false], ['PATCH', extras[0]!, true], ['MCP', extras[0]!, true]] });
+});
+
+// Twenty-second pass: a number written for people under a name no list holds (thousands grouped,
+// a currency sign or code before it) was content: a grant for `boost: "1,000"` covered `"9,999"`,
+// one for `bounty: "$5"` covered `"$5000"`.
+t.test('a number written with thousands separators or a currency sign is compared exactly (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string]> = [['1,000', '9,999'], ['$5', '$5000'], ['€ 5,00', '€ 500,00'], ['USD 5', 'USD 5000'], ["1'000'000", "9'000'000"], ['1 000.50', '9 000.50']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'query', 'mcp'), fc.boolean(), async ([mine, other], how, same) => {
+    const v = same ? mine : other;
+    const call = (x: string, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://ops.example/api/boost', JSON.stringify({ boost: x, note }))
+      : how === 'query' ? call16('POST', `https://ops.example/api/boost?boost=${encodeURIComponent(x)}`, JSON.stringify({ note }))
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'boost', arguments: { boost: x, note } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(v, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[3]!, 'query', false], [cases[0]!, 'json', true]] });
+  // Control: versions and dates still vary.
+  const note = (n: number): RequestDescription => call16('POST', 'https://ops.example/api/notes', JSON.stringify({ release: `1.${n}.0`, day: `2026-12-0${n}`, text: 'a' }));
+  t.ok(await grantedFor(queue, note(1), note(3)), 'versions and dates still vary');
+});
+
+// Twenty-second pass: an address is a place whatever its name (sixteenth pass), but only bare: in
+// RFC 5322's form with a display name (`Alice <alice@corp.example>`, `"Eve" <eve@evil.example>`,
+// `CI <https://ci.corp.example/hook>`) under a name no list holds it was content: a grant for
+// copying alice covered copying eve.
+t.test('an address with a display name is a place whatever its name (twenty-second pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, string]> = [['Alice <alice@corp.example>', 'Eve <drop@attacker.example>'], ['"Alice" <alice@corp.example>', '"Alice" <drop@attacker.example>'], ['CI <https://ci.corp.example/hook>', 'CI <https://attacker.example/hook>']];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), fc.constantFrom('json', 'mcp', 'form'), fc.boolean(), async ([mine, other], how, same) => {
+    const v = same ? mine : other;
+    const call = (x: string, note: string): RequestDescription => how === 'json' ? call16('POST', 'https://notify.example/api/send', JSON.stringify({ also: x, note }))
+      : how === 'form' ? call16('POST', 'https://notify.example/api/send', new URLSearchParams({ also: x, note }).toString(), 'application/x-www-form-urlencoded')
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'notify', arguments: { also: x, note } } }));
+    return (await grantedFor(queue, call(mine, 'alpha'), call(v, 'beta'))) === same;
+  }), { numRuns: 8, examples: [[cases[0]!, 'json', false], [cases[1]!, 'mcp', false], [cases[2]!, 'form', false], [cases[0]!, 'json', true]] });
+  // Control: prose with angle brackets still varies.
+  const note = (text: string): RequestDescription => call16('POST', 'https://notify.example/api/notes', JSON.stringify({ text }));
+  t.ok(await grantedFor(queue, note('use <b>bold</b> here'), note('if a < b then <c>')), 'prose with angle brackets still varies');
 });

@@ -186,6 +186,8 @@ t.test('a held request is approved in the browser and the client gets its respon
   t.equal((await first).status, 200);
   await page.waitForSelector('[data-testid=grants] tbody tr');
   t.match(await page.textContent('[data-testid=grants]'), /bot[\s\S]*POST api\.example/);
+  // What it is tied to (twenty-second pass): its risk and place, not "any query, body and headers".
+  t.match(await page.textContent('[data-testid=grant-ties]'), /up to high risk; naming no place/);
   const second = await curl('POST', `http://api.example:${upPort}/v1/things`, '{"n":2}');
   t.equal(second.status, 200, 'the similar request passed without being held');
   t.equal(received.length, 3);
