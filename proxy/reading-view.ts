@@ -122,11 +122,20 @@ function confusableTail(text: string): string | undefined {
  */
 const DUMP_HEAD = /\r?\n[0-9a-fA-F]{6,8}(?::? {1,2})(?=[0-9a-fA-F]{2})/g;
 const DUMP_HEAD_ANY = /\n[0-9a-fA-F]{6,8}:? {1,2}[0-9a-fA-F]{2}/;
+/** The next line's head begun at a text's end (dumpTail): a line break, an offset, blanks, a byte's first digit. */
+const DUMP_HEAD_BEGUN = /^\n[0-9a-fA-F]{0,8}(?::? {1,2}[0-9a-fA-F]?|:)?$/;
 const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+/** Whether a group of 2 or 4 hex digits after a blank (or the text's start) ends at `p` (a dump's last byte or word; not a line's offset). */
+function hexGroupBefore(text: string, p: number): boolean {
+  let q = p;
+  while (q > p - 5 && q > 0 && isHexDigit(text.charCodeAt(q - 1))) q--;
+  // At the text's start any part of one: a held rest begins where the key's hex does, inside a word.
+  return q === 0 ? p - q <= 4 && p > 0 : (p - q === 2 || p - q === 4) && text.charCodeAt(q - 1) === 0x20;
+}
 /** Where a dump line's text column (with the two spaces before it) begins, the line ending at `nl`; -1 when it is no dump line. */
 function dumpColumn(text: string, nl: number): number {
   for (let p = Math.max(1, nl - 20); p + 2 <= nl; p++) {
-    if (text.charCodeAt(p) !== 0x20 || text.charCodeAt(p + 1) !== 0x20 || !isHexDigit(text.charCodeAt(p - 1))) continue;
+    if (text.charCodeAt(p) !== 0x20 || text.charCodeAt(p + 1) !== 0x20 || !hexGroupBefore(text, p)) continue;
     let ok = true;
     for (let i = p + 2; i < nl && ok; i++) ok = text.charCodeAt(i) >= 0x20 && text.charCodeAt(i) < 0x7f;
     if (ok) return p;
@@ -144,10 +153,15 @@ function dumpBreaks(text: string, out: Array<{ index: number; 0: string }>): voi
     if (from >= 0) out.push({ index: from, 0: text.slice(from, m.index + m[0].length) });
   }
 }
-/** A hex dump's line end cut at the end of `text`: hex, two spaces, then at most a text column, a line break and an offset begun. */
+/**
+ * A hex dump's line end cut at the end of `text`: hex, two spaces, then at most a text column, a
+ * line break and the next line's head begun — its offset, blanks and the first digit of its first
+ * byte (twenty-second pass: a cut after that digit held nothing, and the line's text column, a run
+ * of the key, was replaced and let the hex before it out).
+ */
 function dumpTail(text: string): string | undefined {
-  const nl = text.lastIndexOf('\n');
-  const lineEnd = nl >= 0 && text.length - nl <= 11 && /^\n[0-9a-fA-F]{0,8}:? {0,2}$/.test(text.slice(nl)) ? (text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl) : text.length;
+  const nl = text.lastIndexOf('\n', text.length - 1);
+  const lineEnd = nl >= 0 && text.length - nl <= 14 && DUMP_HEAD_BEGUN.test(text.slice(nl)) ? (text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl) : text.length;
   const column = dumpColumn(text, lineEnd);
   const from = column >= 0 ? column : lineEnd < text.length && isHexDigit(text.charCodeAt(lineEnd - 1)) ? lineEnd : -1;
   return from >= 0 ? text.slice(from) : undefined;
@@ -375,7 +389,16 @@ const PERCENT_UNREAD = /%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|
  * a percent-encoded sequence begun.
  */
 export function mayEndOpen(text: string): boolean {
-  return text.endsWith(']') || openBreak(text) > 0 || (text.length > 0 && text.lastIndexOf('%') >= text.length - 12);
+  return text.endsWith(']') || openBreak(text) > 0 || (text.length > 0 && text.lastIndexOf('%') >= text.length - 12) || endsInDumpLine(text);
+}
+/**
+ * Whether `text` may end inside a hex dump's line end (dumpTail; twenty-second pass): a line break
+ * in its last 14 characters or two blanks after hex in its last 20. Found by the scrubber's gate
+ * too: a chunk cut at a line's end (`…3435  HxYzAbCdEf012345\n`) held nothing of the hex before it.
+ */
+function endsInDumpLine(text: string): boolean {
+  const n = text.length;
+  return (text.indexOf('\n', n - 14) >= 0 || text.indexOf('  ', n - 20) >= 0) && dumpTail(text.slice(-READING_WIDTH)) !== undefined;
 }
 
 /** The line breaks (`\n` or `\r\n`) of `text` with 16 base64 characters before and one after: [start, end) each. */
@@ -430,7 +453,13 @@ export function readingView(text: string, tail = false): ReadingView | undefined
   if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !DUMP_HEAD_ANY.test(text) && !MODIFIER_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
-  const open = openAtEnd ? text.slice(-openAtEnd) : endsOpen ? unfinished(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : undefined;
+  // The longest of what may be open: a dump's line end (its 16-character text column and line
+  // break also look like wrapped base64, whose break would otherwise hide it), a line break after
+  // base64, or a filler begun after the last one read.
+  const dump = endsOpen ? dumpTail(text.slice(-READING_WIDTH)) : undefined;
+  let open = endsOpen ? unfinished(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : undefined;
+  if (openAtEnd > (open?.length ?? 0)) open = text.slice(-openAtEnd);
+  if (dump && dump.length > (open?.length ?? 0)) open = dump;
   const view = viewOf(text, 0, text.length, unread, 0, open ? open.length : 0);
   if (open) view.openFold = unfinished(open, true)?.length ?? 0;
   return view;
