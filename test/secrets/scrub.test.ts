@@ -811,7 +811,9 @@ t.test('twenty-first pass: the key with OSC hyperlinks, titles, DCS strings or s
   };
   const read = (out: string): string => out.replace(/\\u001b|\\x1b/gi, '\x1b').replace(/\\u0007|\\x07|\\a/g, '\x07').replace(/\x1b\\\\/g, '\x1b\\')
     .replace(/\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]/g, '');
-  const url = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789:/.-?=&'.split('')), maxLength: 28 }).map((p) => `https:${p}`.slice(0, 32));
+  // Twenty-second pass: links up to 125 characters (`ls --hyperlink`'s `file://host/home/…/path`),
+  // not 32; the length drawn apart (fast-check's strings stay short).
+  const url = fc.tuple(fc.integer({ min: 0, max: 119 }), fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789:/.-?=&'.split('')), minLength: 1, maxLength: 12 })).map(([n, p]) => `https:${p.repeat(Math.ceil(n / p.length)).slice(0, n)}`);
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(kinds)), url, fc.integer({ min: 1, max: 4 }), fc.constantFrom('{"log":"', '$ ls\r\n', ''), fc.integer({ min: 0, max: 4000 }), async (kind, link, every, before, at) => {
     const text = [...value].map((c, i) => (i % every === 0 ? kinds[kind]!(c, link) : c)).join('');
     const body = Buffer.from(`${before}${text} done\n`, 'utf8');
@@ -824,6 +826,36 @@ t.test('twenty-first pass: the key with OSC hyperlinks, titles, DCS strings or s
   const plain = Buffer.from('\x1b]0;build: ok\x07\x1b]8;;file://host/home/u/a.txt\x1b\\a.txt\x1b]8;;\x1b\\  \x1b]8;;file://host/home/u/b.txt\x1b\\b.txt\x1b]8;;\x1b\\\n'
     + '\x1b(B\x1b7progress 50%\x1b8 \x1b]8;;https://docs.example/keys\x07sk_live\x1b]8;;\x07_fixture\n[1.5, "o", "\\u001b]8;;https://x.example\\u001b\\\\link\\u001b]8;;\\u001b\\\\ \\u001b(B ok"]\n', 'utf8');
   for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `terminal text cut at ${cut} passes`);
+});
+
+// Twenty-second pass (left open by the twenty-first): a terminal's colours turned into HTML a
+// character at a time — aha, ansi_up, ansi-to-html, a CI page showing a lolcat'd log — put a tag of
+// 20–70 characters around each character (`<span style="color:#ff0000">s</span>`); only tags of up
+// to 16 were read past. A browser shows the key, and copying it gives it.
+t.test('twenty-second pass: the key with a long tag around each character (ansi-to-html, aha, font colours), at any chunk cut, is replaced; pages with long tags pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const colours = ['#ff0000', '#00ff00', 'rgb(255,85,85)', 'rgb(0,187,187)', '#c4a000'];
+  const kinds: Record<string, (c: string, i: number) => string> = {
+    'ansi_up style': (c, i) => `<span style="color:${colours[i % 5]}">${c}</span>`,
+    'aha style': (c, i) => `<span style="color:${colours[i % 5]};font-weight:bold;background-color:rgb(0,0,0);">${c}</span>`,
+    'ansi_up class': (c, i) => `<span class="ansi-${['red', 'green', 'bright-blue'][i % 3]}-fg ansi-bold">${c}</span>`,
+    'font colour': (c, i) => `<font color="${colours[i % 5]}">${c}</font>`,
+    'link each': (c, i) => `<a href="https://gist.example/raw/${i}" target="_blank">${c}</a>`,
+  };
+  const read = (out: string): string => out.replace(/<[^<>]*>/g, '');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(kinds)), fc.integer({ min: 1, max: 3 }), fc.constantFrom('<pre>', '<div class="log">$ cat .env\n', ''), fc.integer({ min: 0, max: 6000 }), async (kind, every, before, at) => {
+    const text = [...value].map((c, i) => (i % every === 0 ? kinds[kind]!(c, i) : c)).join('');
+    const body = Buffer.from(`${before}${text}</pre>\n`, 'utf8');
+    if (!read(body.toString('latin1')).includes(value)) throw new Error(`${kind}: the reader does not read the key`);
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (!out.includes(PH) || read(out).includes(value.slice(6, 18))) throw new Error(`${kind} every ${every} cut at ${cut} passed: ${JSON.stringify(out)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls, at every 7th cut: a page of long tags (a log turned to HTML, the key's public prefix coloured).
+  const plain = Buffer.from('<div class="container-fluid" data-role="page"><span style="color:#ff0000;font-weight:bold">ERROR</span> <a href="https://docs.example/errors/E1234?ref=log">E1234</a>'
+    + '<span class="ansi-green-fg">sk_live</span><span class="ansi-red-fg">_fixture</span> <font color="#c4a000">w</font><font color="#00ff00">arn</font> 0<span style="color:rgb(0,187,187)">1</span>2</div>\n', 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `a page of long tags cut at ${cut} passes`);
 });
 
 // Twenty-first pass: a hex dump of the record (`xxd`, `hexdump -C`, `od`: a debug page showing the
