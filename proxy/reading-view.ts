@@ -120,10 +120,10 @@ function confusableTail(text: string): string | undefined {
  * pattern (a line break, 6–8 hex digits, `: ` or blanks, a hex byte), the text column walked back
  * in code: as a pattern it overlaps the blanks before it (not provably linear).
  */
-const DUMP_HEAD = /\r?\n[0-9a-fA-F]{6,8}(?::? {1,2})(?=[0-9a-fA-F]{2})/g;
-const DUMP_HEAD_ANY = /\n[0-9a-fA-F]{6,8}:? {1,2}[0-9a-fA-F]{2}/;
+const DUMP_HEAD = /\r?\n[0-9a-fA-F]{6,8}:?(?= {1,2}[0-9a-fA-F]{2}| {2,3}[!-~])/g;
+const DUMP_HEAD_ANY = /\n[0-9a-fA-F]{6,8}(?::? {1,2}[0-9a-fA-F]{2}| {2,3}[!-~])/;
 /** The next line's head begun at a text's end (dumpTail): a line break, an offset, blanks, a byte's first digit. */
-const DUMP_HEAD_BEGUN = /^\n[0-9a-fA-F]{0,8}(?::? {1,2}[0-9a-fA-F]?|:)?$/;
+const DUMP_HEAD_BEGUN = /^\n[0-9a-fA-F]{0,8}(?::? {1,3}[0-9a-fA-F]?|:)?$/;
 const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 /** Whether a group of 2 or 4 hex digits after a blank (or the text's start) ends at `p` (a dump's last byte or word; not a line's offset). */
 function hexGroupBefore(text: string, p: number): boolean {
@@ -138,18 +138,71 @@ function dumpColumn(text: string, nl: number): number {
     if (text.charCodeAt(p) !== 0x20 || text.charCodeAt(p + 1) !== 0x20 || !hexGroupBefore(text, p)) continue;
     let ok = true;
     for (let i = p + 2; i < nl && ok; i++) ok = text.charCodeAt(i) >= 0x20 && text.charCodeAt(i) < 0x7f;
-    if (ok) return p;
+    if (ok && columnFits(text, p, nl)) return p;
   }
   return -1;
+}
+/**
+ * Whether a text column from `p` to `nl` shows its line's bytes (`.` for one not printable), as
+ * xxd, `hexdump -C` and `od -t x1z` write it (twenty-second pass: `od -t u1`'s right-aligned decimals,
+ * `…  58  32  66`, read as hex and a column `32  66`, lost what they spelled). A line begun before
+ * the text (a held rest) is taken as it is; a column cut at the text's end, as far as it goes.
+ */
+function columnFits(text: string, p: number, nl: number): boolean {
+  let q = p;
+  while (q > 0 && q > p - 160 && text.charCodeAt(q - 1) !== 0x0a) q--;
+  if (q > 0 && text.charCodeAt(q - 1) !== 0x0a) return true;
+  const line = q;
+  while (q < p && isHexDigit(text.charCodeAt(q))) q++; // the offset
+  const first = text.charCodeAt(p + 2);
+  let c = p + 2 + (first === 0x7c || first === 0x3e ? 1 : 0); // `|…|`, `>…<`
+  const end = nl - (nl < text.length && c > p + 2 ? 1 : 0);
+  // The text's first line, without an offset: a held rest begun inside the line's hex. Its bytes
+  // are the column's last ones (read from the end; its first word may be cut).
+  if (line === 0 && (q < 6 || q > 8 || (text.charCodeAt(q) !== 0x3a && text.charCodeAt(q) !== 0x20))) return nl === text.length || columnEndFits(text, p, c, end);
+  if (text.charCodeAt(q) === 0x3a) q++;
+  for (; q < p; q++) {
+    if (text.charCodeAt(q) === 0x20) continue;
+    if (!isHexDigit(text.charCodeAt(q)) || !isHexDigit(text.charCodeAt(q + 1))) return false;
+    const b = parseInt(text.slice(q, q + 2), 16);
+    q++;
+    if (c >= end) return nl === text.length; // shown all there is: cut at the text's end
+    if (text.charCodeAt(c++) !== (b >= 0x20 && b < 0x7f ? b : 0x2e)) return false;
+  }
+  // Cut at the text's end, the closing `|` or `<` may be the last character.
+  return c === end || (nl === text.length && c === end - 1 && (text.charCodeAt(c) === 0x7c || text.charCodeAt(c) === 0x3c));
+}
+/** Whether the whole hex words before `p` (after the text's first, which may be cut) are the last bytes of the column [c, end). */
+function columnEndFits(text: string, p: number, c: number, end: number): boolean {
+  let k = end;
+  for (let i = p; i > 0; ) {
+    while (i > 0 && text.charCodeAt(i - 1) === 0x20) i--;
+    if (text.charCodeAt(i - 1) === 0x3a) return true; // the line's offset, cut
+    const b = i;
+    while (i > 0 && isHexDigit(text.charCodeAt(i - 1))) i--;
+    if (i === 0) return true;
+    if (b === i || (b - i) % 2 || text.charCodeAt(i - 1) !== 0x20) return false;
+    for (let j = b - 2; j >= i; j -= 2) {
+      const byte = parseInt(text.slice(j, j + 2), 16);
+      if (--k < c || text.charCodeAt(k) !== (byte >= 0x20 && byte < 0x7f ? byte : 0x2e)) return false;
+    }
+  }
+  return true;
+}
+/** Whether a line of a character dump ends at `i` (`od -c`, `hexdump -c`: each byte in four columns, `   s`, `  \n`, `  sp`). */
+function charDumpEnd(text: string, i: number): boolean {
+  const printable = (k: number): boolean => text.charCodeAt(k) > 0x20 && text.charCodeAt(k) < 0x7f;
+  return printable(i - 1) && ((text.charCodeAt(i - 2) === 0x20 && text.charCodeAt(i - 3) === 0x20) || (printable(i - 2) && text.charCodeAt(i - 3) === 0x20 && text.charCodeAt(i - 4) === 0x20));
 }
 /** The line ends of a hex dump in `text` (its text column, line break and the next offset), added to `out`. */
 function dumpBreaks(text: string, out: Array<{ index: number; 0: string }>): void {
   if (text.indexOf('\n0') < 0) return;
   DUMP_HEAD.lastIndex = 0;
   for (let m = DUMP_HEAD.exec(text); m !== null; m = DUMP_HEAD.exec(text)) {
-    // A dump without a text column (`od -t x1`): the line break and offset alone.
+    // A dump without a text column (`od -t x1`, `od -t u1`, `od -c`): the line break and offset
+    // alone. The blanks after the offset stay: they part the line's first value from the last one's.
     const column = dumpColumn(text, m.index);
-    const from = column >= 0 ? column : isHexDigit(text.charCodeAt(m.index - 1)) ? m.index : -1;
+    const from = column >= 0 ? column : isHexDigit(text.charCodeAt(m.index - 1)) || charDumpEnd(text, m.index) ? m.index : -1;
     if (from >= 0) out.push({ index: from, 0: text.slice(from, m.index + m[0].length) });
   }
 }
@@ -163,7 +216,7 @@ function dumpTail(text: string): string | undefined {
   const nl = text.lastIndexOf('\n', text.length - 1);
   const lineEnd = nl >= 0 && text.length - nl <= 14 && DUMP_HEAD_BEGUN.test(text.slice(nl)) ? (text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl) : text.length;
   const column = dumpColumn(text, lineEnd);
-  const from = column >= 0 ? column : lineEnd < text.length && isHexDigit(text.charCodeAt(lineEnd - 1)) ? lineEnd : -1;
+  const from = column >= 0 ? column : lineEnd < text.length && (isHexDigit(text.charCodeAt(lineEnd - 1)) || charDumpEnd(text, lineEnd)) ? lineEnd : -1;
   return from >= 0 ? text.slice(from) : undefined;
 }
 const isDump = (m: string): boolean => (m.charCodeAt(0) === 0x20 || m.charCodeAt(0) === 0x0d || m.charCodeAt(0) === 0x0a) && m.includes('\n');

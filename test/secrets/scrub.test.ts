@@ -861,7 +861,7 @@ t.test('twenty-second pass: the key with a long tag around each character (ansi-
 // Twenty-first pass: a hex dump of the record (`xxd`, `hexdump -C`, `od`: a debug page showing the
 // raw request): each line's hex spells 16 bytes, and a reader joins the lines (`xxd -r`); the text
 // column and the next line's offset stood between them, so no spelling matched across lines.
-t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od) at any offset and chunk cut is not read back from its hex; dumps without it pass byte for byte', async (t) => {
+t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od -t u1) at any offset and chunk cut is not read back from its hex; dumps without it pass byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const tools: Record<string, string[]> = { xxd: ['xxd'], 'hexdump -C': ['hexdump', '-C'], 'od with text': ['od', '-A', 'x', '-t', 'x1z', '-v'], 'od without text': ['od', '-A', 'x', '-t', 'x1', '-v'] };
@@ -885,9 +885,26 @@ t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od) at any of
   // a held rest starting inside a word (xxd after 9 cut at 114).
   for (const [tool, pad, at] of [['od with text', 4, 158], ['xxd', 0, 204], ['xxd', 0, 147], ['xxd', 0, 205], ['hexdump -C', 0, 174], ['xxd', 8, 117], ['xxd', 9, 114]] as const) await check(tool, pad, at);
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(tools)), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4000 }), check), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Twenty-second pass: dumps of each byte as a character (`od -c`, `hexdump -c`) or a decimal
+  // (`od -t u1`), whose next line's offset stood between the key's characters; decimals read as
+  // hex with a text column (`…  58  32  66`) lost what they spelled.
+  const others: Record<string, string[]> = { 'od -c': ['od', '-c'], 'hexdump -c': ['hexdump', '-c'], 'od -A x -c': ['od', '-A', 'x', '-c'], 'od -t u1': ['od', '-t', 'u1'], 'od -A d -t d1': ['od', '-A', 'd', '-t', 'd1'] };
+  const escapes: Record<string, string> = { '\\r': '\r', '\\n': '\n', '': ' ' };
+  const undump = (tool: string, out: string): string => out.split('\n').map((l) => l.slice(7)).map((l) => (tool.endsWith('c')
+    ? (l.match(/.{1,4}/g) ?? []).map((f) => escapes[f.trim()] ?? f.trim()).join('')
+    : Buffer.from(l.trim().split(/ +/).filter(Boolean).map(Number)).toString('latin1'))).join('');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(others)), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4000 }), async (tool, pad, at) => {
+    const text = spawnSync(others[tool]![0]!, others[tool]!.slice(1), { input: Buffer.from(`${'x'.repeat(pad)}Authorization: Bearer ${value}\r\nhost: svc.example\r\n`) }).stdout.toString('latin1');
+    if (!undump(tool, text).includes(value)) throw new Error(`${tool}: the reader does not read the key`);
+    const body = Buffer.from(text, 'latin1');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (undump(tool, out).includes(value.slice(8, 20))) throw new Error(`${tool} after ${pad} cut at ${cut}: ${JSON.stringify(out)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
   // Controls: dumps of other bytes, at every 5th cut.
-  for (const tool of Object.keys(tools)) {
-    const plain = Buffer.from(dump(tool, Buffer.from('GET /v1/charges HTTP/1.1\r\nauthorization: Bearer sk_test_fixture_0000\r\n\r\n\x00\x01\x02binary')), 'latin1');
+  for (const tool of [...Object.keys(tools), ...Object.keys(others)]) {
+    const argv = tools[tool] ?? others[tool]!;
+    const plain = Buffer.from(spawnSync(argv[0]!, argv.slice(1), { input: Buffer.from('GET /v1/charges HTTP/1.1\r\nauthorization: Bearer sk_test_fixture_0000\r\n\r\n\x00\x01\x02binary') }).stdout.toString('latin1'), 'latin1');
     for (let cut = 0; cut <= plain.length; cut += 5) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `${tool} of other bytes cut at ${cut} passes`);
   }
 });
