@@ -120,10 +120,10 @@ function confusableTail(text: string): string | undefined {
  * pattern (a line break, 6–8 hex digits, `: ` or blanks, a hex byte), the text column walked back
  * in code: as a pattern it overlaps the blanks before it (not provably linear).
  */
-const DUMP_HEAD = /\r?\n[0-9a-fA-F]{6,8}:?(?= {1,2}[0-9a-fA-F]{2}| {2,3}[!-~])/g;
-const DUMP_HEAD_ANY = /\n[0-9a-fA-F]{6,8}(?::? {1,2}[0-9a-fA-F]{2}| {2,3}[!-~])/;
+const DUMP_HEAD = /\r?\n[0-9a-fA-F]{6,8}:?(?= {1,4}[0-9a-fA-F]{2}| {2,4}[!-~])/g;
+const DUMP_HEAD_ANY = /\n[0-9a-fA-F]{6,8}(?::? {1,4}[0-9a-fA-F]{2}| {2,4}[!-~])/;
 /** The next line's head begun at a text's end (dumpTail): a line break, an offset, blanks, a byte's first digit. */
-const DUMP_HEAD_BEGUN = /^\n[0-9a-fA-F]{0,8}(?::? {1,3}[0-9a-fA-F]?|:)?$/;
+const DUMP_HEAD_BEGUN = /^\n[0-9a-fA-F]{0,8}(?::? {1,4}[0-9a-fA-F]?|:)?$/;
 const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 /** Whether a group of 2 or 4 hex digits after a blank (or the text's start) ends at `p` (a dump's last byte or word; not a line's offset). */
 function hexGroupBefore(text: string, p: number): boolean {
@@ -172,27 +172,36 @@ function columnFits(text: string, p: number, nl: number): boolean {
   // Cut at the text's end, the closing `|` or `<` may be the last character.
   return c === end || (nl === text.length && c === end - 1 && (text.charCodeAt(c) === 0x7c || text.charCodeAt(c) === 0x3c));
 }
-/** Whether the whole hex words before `p` (after the text's first, which may be cut) are the last bytes of the column [c, end). */
+/**
+ * Whether the hex words before `p` are the last bytes of the column [c, end): at least one, the
+ * text's first word read by its whole bytes from its end (it may be cut).
+ */
 function columnEndFits(text: string, p: number, c: number, end: number): boolean {
   let k = end;
   for (let i = p; i > 0; ) {
     while (i > 0 && text.charCodeAt(i - 1) === 0x20) i--;
-    if (text.charCodeAt(i - 1) === 0x3a) return true; // the line's offset, cut
+    if (i === 0) break;
+    if (text.charCodeAt(i - 1) === 0x3a) return k < end; // the line's offset, cut
     const b = i;
     while (i > 0 && isHexDigit(text.charCodeAt(i - 1))) i--;
-    if (i === 0) return true;
-    if (b === i || (b - i) % 2 || text.charCodeAt(i - 1) !== 0x20) return false;
+    const atStart = i === 0;
+    if (b === i || (!atStart && ((b - i) % 2 || text.charCodeAt(i - 1) !== 0x20))) return false;
     for (let j = b - 2; j >= i; j -= 2) {
       const byte = parseInt(text.slice(j, j + 2), 16);
-      if (--k < c || text.charCodeAt(k) !== (byte >= 0x20 && byte < 0x7f ? byte : 0x2e)) return false;
+      // The whole column read and a word left at the text's start: the line's offset, cut.
+      if (--k < c) return atStart;
+      if (text.charCodeAt(k) !== (byte >= 0x20 && byte < 0x7f ? byte : 0x2e)) return false;
     }
+    if (atStart) break;
   }
-  return true;
+  return k < end;
 }
 /** Whether a line of a character dump ends at `i` (`od -c`, `hexdump -c`: each byte in four columns, `   s`, `  \n`, `  sp`). */
 function charDumpEnd(text: string, i: number): boolean {
   const printable = (k: number): boolean => text.charCodeAt(k) > 0x20 && text.charCodeAt(k) < 0x7f;
-  return printable(i - 1) && ((text.charCodeAt(i - 2) === 0x20 && text.charCodeAt(i - 3) === 0x20) || (printable(i - 2) && text.charCodeAt(i - 3) === 0x20 && text.charCodeAt(i - 4) === 0x20));
+  // At the text's start the field's blanks may be in what went before (a held rest begins with the key).
+  const blanks = (k: number): boolean => k < 0 || (text.charCodeAt(k) === 0x20 && (k === 0 || text.charCodeAt(k - 1) === 0x20));
+  return printable(i - 1) && (blanks(i - 2) || (printable(i - 2) && blanks(i - 3)));
 }
 /** The line ends of a hex dump in `text` (its text column, line break and the next offset), added to `out`. */
 function dumpBreaks(text: string, out: Array<{ index: number; 0: string }>): void {

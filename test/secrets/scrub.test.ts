@@ -861,7 +861,7 @@ t.test('twenty-second pass: the key with a long tag around each character (ansi-
 // Twenty-first pass: a hex dump of the record (`xxd`, `hexdump -C`, `od`: a debug page showing the
 // raw request): each line's hex spells 16 bytes, and a reader joins the lines (`xxd -r`); the text
 // column and the next line's offset stood between them, so no spelling matched across lines.
-t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od -t u1) at any offset and chunk cut is not read back from its hex; dumps without it pass byte for byte', async (t) => {
+t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od -t u1, hexdump, od -x) at any offset and chunk cut is not read back from its hex; dumps without it pass byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const tools: Record<string, string[]> = { xxd: ['xxd'], 'hexdump -C': ['hexdump', '-C'], 'od with text': ['od', '-A', 'x', '-t', 'x1z', '-v'], 'od without text': ['od', '-A', 'x', '-t', 'x1', '-v'] };
@@ -888,11 +888,13 @@ t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od
   // Twenty-second pass: dumps of each byte as a character (`od -c`, `hexdump -c`) or a decimal
   // (`od -t u1`), whose next line's offset stood between the key's characters; decimals read as
   // hex with a text column (`…  58  32  66`) lost what they spelled.
-  const others: Record<string, string[]> = { 'od -c': ['od', '-c'], 'hexdump -c': ['hexdump', '-c'], 'od -A x -c': ['od', '-A', 'x', '-c'], 'od -t u1': ['od', '-t', 'u1'], 'od -A d -t d1': ['od', '-A', 'd', '-t', 'd1'] };
+  // And 16-bit little-endian words (\`hexdump\`'s default, \`od -x\`, \`hexdump -x\`: \`6b73 6c5f\` for \`sk_l\`).
+  const others: Record<string, string[]> = { 'od -c': ['od', '-c'], 'hexdump -c': ['hexdump', '-c'], 'od -A x -c': ['od', '-A', 'x', '-c'], 'od -t u1': ['od', '-t', 'u1'], 'od -A d -t d1': ['od', '-A', 'd', '-t', 'd1'], hexdump: ['hexdump'], 'od -x': ['od', '-x'], 'hexdump -x': ['hexdump', '-x'] };
   const escapes: Record<string, string> = { '\\r': '\r', '\\n': '\n', '': ' ' };
   const undump = (tool: string, out: string): string => out.split('\n').map((l) => l.slice(7)).map((l) => (tool.endsWith('c')
     ? (l.match(/.{1,4}/g) ?? []).map((f) => escapes[f.trim()] ?? f.trim()).join('')
-    : Buffer.from(l.trim().split(/ +/).filter(Boolean).map(Number)).toString('latin1'))).join('');
+    : /^hexdump( -x)?$|^od -x$/.test(tool) ? l.trim().split(/ +/).filter(Boolean).map((w) => `${w.slice(2, 4)}${w.slice(0, 2)}`).join('').replace(/[^0-9a-f]/g, '').replace(/^(..)*$/, (h) => Buffer.from(h, 'hex').toString('latin1'))
+      : Buffer.from(l.trim().split(/ +/).filter(Boolean).map(Number)).toString('latin1'))).join('');
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(others)), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4000 }), async (tool, pad, at) => {
     const text = spawnSync(others[tool]![0]!, others[tool]!.slice(1), { input: Buffer.from(`${'x'.repeat(pad)}Authorization: Bearer ${value}\r\nhost: svc.example\r\n`) }).stdout.toString('latin1');
     if (!undump(tool, text).includes(value)) throw new Error(`${tool}: the reader does not read the key`);
