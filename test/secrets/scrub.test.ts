@@ -861,7 +861,7 @@ t.test('twenty-second pass: the key with a long tag around each character (ansi-
 // Twenty-first pass: a hex dump of the record (`xxd`, `hexdump -C`, `od`: a debug page showing the
 // raw request): each line's hex spells 16 bytes, and a reader joins the lines (`xxd -r`); the text
 // column and the next line's offset stood between them, so no spelling matched across lines.
-t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od -t u1, hexdump, od -x) at any offset and chunk cut is not read back from its hex; dumps without it pass byte for byte', async (t) => {
+t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od -t u1, hexdump, od -x, od -b) at any offset and chunk cut is not read back from its hex; dumps without it pass byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const tools: Record<string, string[]> = { xxd: ['xxd'], 'hexdump -C': ['hexdump', '-C'], 'od with text': ['od', '-A', 'x', '-t', 'x1z', '-v'], 'od without text': ['od', '-A', 'x', '-t', 'x1', '-v'] };
@@ -879,7 +879,7 @@ t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od
     const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
     if (unhex(out).includes(value.slice(8, 20)) || !out.includes(PH)) throw new Error(`${tool} after ${pad} cut at ${cut}: ${JSON.stringify(out)}`);
   };
-  // Twenty-second pass: the cuts the lead's full run found (\`od -t x1z\` after 4 bytes cut at 158,
+  // Twenty-second pass: the cuts the lead's full run found (`od -t x1z` after 4 bytes cut at 158,
   // xxd cut at a line's end, 204), and those found here: after a line's break and the next
   // offset and a byte's first digit (xxd 147), inside the next line's text column (hexdump -C 174),
   // a held rest starting inside a word (xxd after 9 cut at 114).
@@ -888,13 +888,13 @@ t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od
   // Twenty-second pass: dumps of each byte as a character (`od -c`, `hexdump -c`) or a decimal
   // (`od -t u1`), whose next line's offset stood between the key's characters; decimals read as
   // hex with a text column (`…  58  32  66`) lost what they spelled.
-  // And 16-bit little-endian words (\`hexdump\`'s default, \`od -x\`, \`hexdump -x\`: \`6b73 6c5f\` for \`sk_l\`).
-  const others: Record<string, string[]> = { 'od -c': ['od', '-c'], 'hexdump -c': ['hexdump', '-c'], 'od -A x -c': ['od', '-A', 'x', '-c'], 'od -t u1': ['od', '-t', 'u1'], 'od -A d -t d1': ['od', '-A', 'd', '-t', 'd1'], hexdump: ['hexdump'], 'od -x': ['od', '-x'], 'hexdump -x': ['hexdump', '-x'] };
+  // And 16-bit little-endian words (`hexdump`'s default, `od -x`, `hexdump -x`: `6b73 6c5f` for `sk_l`), octal bytes (`od -b`).
+  const others: Record<string, string[]> = { 'od -c': ['od', '-c'], 'hexdump -c': ['hexdump', '-c'], 'od -A x -c': ['od', '-A', 'x', '-c'], 'od -t u1': ['od', '-t', 'u1'], 'od -A d -t d1': ['od', '-A', 'd', '-t', 'd1'], hexdump: ['hexdump'], 'od -x': ['od', '-x'], 'hexdump -x': ['hexdump', '-x'], 'od -b': ['od', '-b'], 'hexdump -b': ['hexdump', '-b'] };
   const escapes: Record<string, string> = { '\\r': '\r', '\\n': '\n', '': ' ' };
   const undump = (tool: string, out: string): string => out.split('\n').map((l) => l.slice(7)).map((l) => (tool.endsWith('c')
     ? (l.match(/.{1,4}/g) ?? []).map((f) => escapes[f.trim()] ?? f.trim()).join('')
     : /^hexdump( -x)?$|^od -x$/.test(tool) ? l.trim().split(/ +/).filter(Boolean).map((w) => `${w.slice(2, 4)}${w.slice(0, 2)}`).join('').replace(/[^0-9a-f]/g, '').replace(/^(..)*$/, (h) => Buffer.from(h, 'hex').toString('latin1'))
-      : Buffer.from(l.trim().split(/ +/).filter(Boolean).map(Number)).toString('latin1'))).join('');
+      : Buffer.from(l.trim().split(/ +/).filter(Boolean).map((x) => parseInt(x, tool.endsWith('-b') ? 8 : 10))).toString('latin1'))).join('');
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(others)), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4000 }), async (tool, pad, at) => {
     const text = spawnSync(others[tool]![0]!, others[tool]!.slice(1), { input: Buffer.from(`${'x'.repeat(pad)}Authorization: Bearer ${value}\r\nhost: svc.example\r\n`) }).stdout.toString('latin1');
     if (!undump(tool, text).includes(value)) throw new Error(`${tool}: the reader does not read the key`);
