@@ -6,7 +6,9 @@
 //            break; zero-width characters (U+200B–200F, U+2060–2064, U+FEFF) a service marks what it
 //            shows with; as UTF-8, HTML references or JSON escapes. Taken out. So is markup a
 //            browser shows nothing of (seventeenth pass): a short tag (`<span>`, `</b>`, `<i
-//            class=x>`: up to 16 characters), a short comment (`<!-- -->`), a CDATA start or end.
+//            class=x>`: up to 16 characters; up to 80 between short pieces of a token since the
+//            twenty-second pass: `<span style="color:#ff0000">` around each character), a short
+//            comment (`<!-- -->`), a CDATA start or end.
 //            A line break between lines of base64 (16 base64 characters before it, one after:
 //            base64 of a value's UTF-16 bytes wrapped at 76 columns, seventeenth pass) too.
 //            So are terminal colour sequences (`ESC [31m`; `\u001b[` in a recording's JSON,
@@ -116,7 +118,9 @@ function confusableTail(text: string): string | undefined {
  * Twenty-first pass: a hex dump's line ends (`xxd`, `hexdump -C`, `od -A x -t x1z`): a line's hex,
  * two spaces, its bytes as text (`|…|`, `>…<` or bare), a line break and the next line's offset.
  * A reader (`xxd -r`, anyone reading the hex) joins the lines' hex, which spells the value with
- * separators; the text column and offset are what it skips. The next line's head is found by a
+ * separators; the text column and offset are what it skips. Twenty-second pass: also the offsets
+ * of character, decimal, octal and word dumps (`od -c`, `od -t u1`, `od -b`, `hexdump`), whose
+ * head has up to four blanks (kept: they part the values) and then a value or a character. The next line's head is found by a
  * pattern (a line break, 6–8 hex digits, `: ` or blanks, a hex byte), the text column walked back
  * in code: as a pattern it overlaps the blanks before it (not provably linear).
  */
