@@ -6,7 +6,9 @@
 //            break; zero-width characters (U+200B–200F, U+2060–2064, U+FEFF) a service marks what it
 //            shows with; as UTF-8, HTML references or JSON escapes. Taken out. So is markup a
 //            browser shows nothing of (seventeenth pass): a short tag (`<span>`, `</b>`, `<i
-//            class=x>`: up to 16 characters), a short comment (`<!-- -->`), a CDATA start or end.
+//            class=x>`: up to 16 characters; up to 80 between short pieces of a token since the
+//            twenty-second pass: `<span style="color:#ff0000">` around each character), a short
+//            comment (`<!-- -->`), a CDATA start or end.
 //            A line break between lines of base64 (16 base64 characters before it, one after:
 //            base64 of a value's UTF-16 bytes wrapped at 76 columns, seventeenth pass) too.
 //            So are terminal colour sequences (`ESC [31m`; `\u001b[` in a recording's JSON,
@@ -27,8 +29,8 @@
 // other markup on both sides: most of a page's is between words and is left out at once), then the UTF-8 (as latin1) of the
 // code points FOLD_RANGES holds (which of them fold is the table's). Written out twice, as literals,
 // so the ReDoS check reads them (test/fuzz/redos.test.ts).
-const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]|\\u(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|00[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24(?:6[0-8]|[b-eB-E][0-9a-fA-F])|[dD]835\\u[dD][c-fC-F][0-9a-fA-F]{2}|[dD]83[cC]\\u[dD][dD][34][0-9a-fA-F])|&#(?:[xX]0{0,4}(?:[fF][fF][0-5][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2}|1[fF]1[34][0-9a-fA-F]|[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24[6-9a-eA-E][0-9a-fA-F])|0{0,4}(?:65[23][0-9]{2}|119[89][0-9]{2}|120[0-8][0-9]{2}|127[23][0-9]{2}|17[89]|185|83[0-2][0-9]|8[45][0-9]{2}|9[34][0-9]{2}));|%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]%[89][0-9a-fA-F]|[cC]2)%[89a-bA-B][0-9a-fA-F]/;
-const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,12}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]|\\u(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|00[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24(?:6[0-8]|[b-eB-E][0-9a-fA-F])|[dD]835\\u[dD][c-fC-F][0-9a-fA-F]{2}|[dD]83[cC]\\u[dD][dD][34][0-9a-fA-F])|&#(?:[xX]0{0,4}(?:[fF][fF][0-5][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2}|1[fF]1[34][0-9a-fA-F]|[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24[6-9a-eA-E][0-9a-fA-F])|0{0,4}(?:65[23][0-9]{2}|119[89][0-9]{2}|120[0-8][0-9]{2}|127[23][0-9]{2}|17[89]|185|83[0-2][0-9]|8[45][0-9]{2}|9[34][0-9]{2}));|%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]%[89][0-9a-fA-F]|[cC]2)%[89a-bA-B][0-9a-fA-F]/g;
+const ANY = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,78}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]|\\u(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|00[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24(?:6[0-8]|[b-eB-E][0-9a-fA-F])|[dD]835\\u[dD][c-fC-F][0-9a-fA-F]{2}|[dD]83[cC]\\u[dD][dD][34][0-9a-fA-F])|&#(?:[xX]0{0,4}(?:[fF][fF][0-5][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2}|1[fF]1[34][0-9a-fA-F]|[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24[6-9a-eA-E][0-9a-fA-F])|0{0,4}(?:65[23][0-9]{2}|119[89][0-9]{2}|120[0-8][0-9]{2}|127[23][0-9]{2}|17[89]|185|83[0-2][0-9]|8[45][0-9]{2}|9[34][0-9]{2}));|%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]%[89][0-9a-fA-F]|[cC]2)%[89a-bA-B][0-9a-fA-F]/;
+const EACH = /\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad|&(?:shy;?|(?:ZeroWidthSpace|zwn?j|NoBreak|lrm|rlm);|#0{0,4}(?:173|820[3-7]|8288|65279);?|#[xX]0{0,4}(?:[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF]);?)|<[wW][bB][rR]\s{0,4}\/?>|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])(?:<\/?[A-Za-z][^<>]{0,78}>|<!--[^<>]{0,9}-->|<!\[CDATA\[|\]\]>)(?![^0-9A-Za-z#$%&()+,\-./:=?@_~\\<])|\\u(?:00[aA][dD]|200[b-fB-F]|2060|[fF][eE][fF][fF])|\xf0\x9d[\x90-\x9f][\x80-\xbf]|\xf0\x9f(?:\x84[\xb0-\xbf]|\x85[\x80-\x89])|\xe2(?:\x81[\xb0\xb4-\xb9]|\x82[\x80-\x89]|\x84[\x82-\xa1\xa3-\xb9]|\x91[\xa0-\xa8]|\x92[\xb6-\xbf]|\x93[\x80-\xaa])|\xc2[\xb2\xb3\xb9]|\\u(?:[fF][fF](?:0[1-9a-fA-F]|[1-5][0-9a-fA-F])|00[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24(?:6[0-8]|[b-eB-E][0-9a-fA-F])|[dD]835\\u[dD][c-fC-F][0-9a-fA-F]{2}|[dD]83[cC]\\u[dD][dD][34][0-9a-fA-F])|&#(?:[xX]0{0,4}(?:[fF][fF][0-5][0-9a-fA-F]|1[dD][4-7][0-9a-fA-F]{2}|1[fF]1[34][0-9a-fA-F]|[bB][239]|20[78][0-9]|21[0-3][0-9a-fA-F]|24[6-9a-eA-E][0-9a-fA-F])|0{0,4}(?:65[23][0-9]{2}|119[89][0-9]{2}|120[0-8][0-9]{2}|127[23][0-9]{2}|17[89]|185|83[0-2][0-9]|8[45][0-9]{2}|9[34][0-9]{2}));|%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|[fF]0%9[dDfF]%[89][0-9a-fA-F]|[cC]2)%[89a-bA-B][0-9a-fA-F]/g;
 /**
  * Nineteenth pass: CSS, `\u{…}` and `\U` escapes of a fold: patterns of their own, so each stays
  * quick to prove linear.
@@ -49,10 +51,10 @@ const TERMINAL_EACH = /(?:\x1b|\\u001[bB]|\\x1[bB])\[[0-9;:?]{0,20}[@-~]|[ -~](?
  * shows the key and `strip-ansi` gives it. Raw, or as a recording's JSON (`\u001b]`, `\u0007`,
  * `\u001b\\`) or a repr (`\x1b]`, `\x07`, `\a`) writes them; a pattern pair of their own.
  */
-const STRING_ANY = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,32}(?:\x07|\x1b\\|\\(?:u0007|x07|a|u001[bB]\\\\|x1[bB]\\\\))|[ -/]{0,2}[0-OQ-WYZ`-~])/;
-const STRING_EACH = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,32}(?:\x07|\x1b\\|\\(?:u0007|x07|a|u001[bB]\\\\|x1[bB]\\\\))|[ -/]{0,2}[0-OQ-WYZ`-~])/g;
+const STRING_ANY = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,128}(?:\x07|\x1b\\|\\(?:u0007|x07|a|u001[bB]\\\\|x1[bB]\\\\))|[ -/]{0,2}[0-OQ-WYZ`-~])/;
+const STRING_EACH = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,128}(?:\x07|\x1b\\|\\(?:u0007|x07|a|u001[bB]\\\\|x1[bB]\\\\))|[ -/]{0,2}[0-OQ-WYZ`-~])/g;
 /** Such a string or escape not yet ended at the end of a text (its BEL or ST still to come, cut inside an escaped one). */
-const UNFINISHED_STRING = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,32}(?:\x1b|\\[0-9a-fA-Fux]{0,5}\\?)?|[ -/]{1,2})$/;
+const UNFINISHED_STRING = /(?:\x1b|\\u001[bB]|\\x1[bB])(?:[\]PX^_][^\x07\x1b\\]{0,128}(?:\x1b|\\[0-9a-fA-Fux]{0,5}\\?)?|[ -/]{1,2})$/;
 /**
  * Twentieth pass: Greek and Cyrillic letters drawn as Latin ones (`ѕk_lіvе`: a person, a screenshot
  * or an agent reads the key). A key keeps digits and marks no such letter draws, so a run of them
@@ -116,40 +118,118 @@ function confusableTail(text: string): string | undefined {
  * Twenty-first pass: a hex dump's line ends (`xxd`, `hexdump -C`, `od -A x -t x1z`): a line's hex,
  * two spaces, its bytes as text (`|…|`, `>…<` or bare), a line break and the next line's offset.
  * A reader (`xxd -r`, anyone reading the hex) joins the lines' hex, which spells the value with
- * separators; the text column and offset are what it skips. The next line's head is found by a
+ * separators; the text column and offset are what it skips. Twenty-second pass: also the offsets
+ * of character, decimal, octal and word dumps (`od -c`, `od -t u1`, `od -b`, `hexdump`), whose
+ * head has up to four blanks (kept: they part the values) and then a value or a character. The next line's head is found by a
  * pattern (a line break, 6–8 hex digits, `: ` or blanks, a hex byte), the text column walked back
  * in code: as a pattern it overlaps the blanks before it (not provably linear).
  */
-const DUMP_HEAD = /\r?\n[0-9a-fA-F]{6,8}(?::? {1,2})(?=[0-9a-fA-F]{2})/g;
-const DUMP_HEAD_ANY = /\n[0-9a-fA-F]{6,8}:? {1,2}[0-9a-fA-F]{2}/;
+const DUMP_HEAD = /\r?\n[0-9a-fA-F]{6,8}:?(?= {1,4}[0-9a-fA-F]{2}| {2,4}[!-~])/g;
+const DUMP_HEAD_ANY = /\n[0-9a-fA-F]{6,8}(?::? {1,4}[0-9a-fA-F]{2}| {2,4}[!-~])/;
+/** The next line's head begun at a text's end (dumpTail): a line break, an offset, blanks, a byte's first digit. */
+const DUMP_HEAD_BEGUN = /^\n[0-9a-fA-F]{0,8}(?::? {1,4}[0-9a-fA-F]?|:)?$/;
 const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+/** Whether a group of 2 or 4 hex digits after a blank (or the text's start) ends at `p` (a dump's last byte or word; not a line's offset). */
+function hexGroupBefore(text: string, p: number): boolean {
+  let q = p;
+  while (q > p - 5 && q > 0 && isHexDigit(text.charCodeAt(q - 1))) q--;
+  // At the text's start any part of one: a held rest begins where the key's hex does, inside a word.
+  return q === 0 ? p - q <= 4 && p > 0 : (p - q === 2 || p - q === 4) && text.charCodeAt(q - 1) === 0x20;
+}
 /** Where a dump line's text column (with the two spaces before it) begins, the line ending at `nl`; -1 when it is no dump line. */
 function dumpColumn(text: string, nl: number): number {
   for (let p = Math.max(1, nl - 20); p + 2 <= nl; p++) {
-    if (text.charCodeAt(p) !== 0x20 || text.charCodeAt(p + 1) !== 0x20 || !isHexDigit(text.charCodeAt(p - 1))) continue;
+    if (text.charCodeAt(p) !== 0x20 || text.charCodeAt(p + 1) !== 0x20 || !hexGroupBefore(text, p)) continue;
     let ok = true;
     for (let i = p + 2; i < nl && ok; i++) ok = text.charCodeAt(i) >= 0x20 && text.charCodeAt(i) < 0x7f;
-    if (ok) return p;
+    if (ok && columnFits(text, p, nl)) return p;
   }
   return -1;
+}
+/**
+ * Whether a text column from `p` to `nl` shows its line's bytes (`.` for one not printable), as
+ * xxd, `hexdump -C` and `od -t x1z` write it (twenty-second pass: `od -t u1`'s right-aligned decimals,
+ * `…  58  32  66`, read as hex and a column `32  66`, lost what they spelled). A line begun before
+ * the text (a held rest) is taken as it is; a column cut at the text's end, as far as it goes.
+ */
+function columnFits(text: string, p: number, nl: number): boolean {
+  let q = p;
+  while (q > 0 && q > p - 160 && text.charCodeAt(q - 1) !== 0x0a) q--;
+  if (q > 0 && text.charCodeAt(q - 1) !== 0x0a) return true;
+  const line = q;
+  while (q < p && isHexDigit(text.charCodeAt(q))) q++; // the offset
+  const first = text.charCodeAt(p + 2);
+  let c = p + 2 + (first === 0x7c || first === 0x3e ? 1 : 0); // `|…|`, `>…<`
+  const end = nl - (nl < text.length && c > p + 2 ? 1 : 0);
+  // The text's first line, without an offset: a held rest begun inside the line's hex. Its bytes
+  // are the column's last ones (read from the end; its first word may be cut).
+  if (line === 0 && (q < 6 || q > 8 || (text.charCodeAt(q) !== 0x3a && text.charCodeAt(q) !== 0x20))) return nl === text.length || columnEndFits(text, p, c, end);
+  if (text.charCodeAt(q) === 0x3a) q++;
+  for (; q < p; q++) {
+    if (text.charCodeAt(q) === 0x20) continue;
+    if (!isHexDigit(text.charCodeAt(q)) || !isHexDigit(text.charCodeAt(q + 1))) return false;
+    const b = parseInt(text.slice(q, q + 2), 16);
+    q++;
+    if (c >= end) return nl === text.length; // shown all there is: cut at the text's end
+    if (text.charCodeAt(c++) !== (b >= 0x20 && b < 0x7f ? b : 0x2e)) return false;
+  }
+  // Cut at the text's end, the closing `|` or `<` may be the last character.
+  return c === end || (nl === text.length && c === end - 1 && (text.charCodeAt(c) === 0x7c || text.charCodeAt(c) === 0x3c));
+}
+/**
+ * Whether the hex words before `p` are the last bytes of the column [c, end): at least one, the
+ * text's first word read by its whole bytes from its end (it may be cut).
+ */
+function columnEndFits(text: string, p: number, c: number, end: number): boolean {
+  let k = end;
+  for (let i = p; i > 0; ) {
+    while (i > 0 && text.charCodeAt(i - 1) === 0x20) i--;
+    if (i === 0) break;
+    if (text.charCodeAt(i - 1) === 0x3a) return k < end; // the line's offset, cut
+    const b = i;
+    while (i > 0 && isHexDigit(text.charCodeAt(i - 1))) i--;
+    const atStart = i === 0;
+    if (b === i || (!atStart && ((b - i) % 2 || text.charCodeAt(i - 1) !== 0x20))) return false;
+    for (let j = b - 2; j >= i; j -= 2) {
+      const byte = parseInt(text.slice(j, j + 2), 16);
+      // The whole column read and a word left at the text's start: the line's offset, cut.
+      if (--k < c) return atStart;
+      if (text.charCodeAt(k) !== (byte >= 0x20 && byte < 0x7f ? byte : 0x2e)) return false;
+    }
+    if (atStart) break;
+  }
+  return k < end;
+}
+/** Whether a line of a character dump ends at `i` (`od -c`, `hexdump -c`: each byte in four columns, `   s`, `  \n`, `  sp`). */
+function charDumpEnd(text: string, i: number): boolean {
+  const printable = (k: number): boolean => text.charCodeAt(k) > 0x20 && text.charCodeAt(k) < 0x7f;
+  // At the text's start the field's blanks may be in what went before (a held rest begins with the key).
+  const blanks = (k: number): boolean => k < 0 || (text.charCodeAt(k) === 0x20 && (k === 0 || text.charCodeAt(k - 1) === 0x20));
+  return printable(i - 1) && (blanks(i - 2) || (printable(i - 2) && blanks(i - 3)));
 }
 /** The line ends of a hex dump in `text` (its text column, line break and the next offset), added to `out`. */
 function dumpBreaks(text: string, out: Array<{ index: number; 0: string }>): void {
   if (text.indexOf('\n0') < 0) return;
   DUMP_HEAD.lastIndex = 0;
   for (let m = DUMP_HEAD.exec(text); m !== null; m = DUMP_HEAD.exec(text)) {
-    // A dump without a text column (`od -t x1`): the line break and offset alone.
+    // A dump without a text column (`od -t x1`, `od -t u1`, `od -c`): the line break and offset
+    // alone. The blanks after the offset stay: they part the line's first value from the last one's.
     const column = dumpColumn(text, m.index);
-    const from = column >= 0 ? column : isHexDigit(text.charCodeAt(m.index - 1)) ? m.index : -1;
+    const from = column >= 0 ? column : isHexDigit(text.charCodeAt(m.index - 1)) || charDumpEnd(text, m.index) ? m.index : -1;
     if (from >= 0) out.push({ index: from, 0: text.slice(from, m.index + m[0].length) });
   }
 }
-/** A hex dump's line end cut at the end of `text`: hex, two spaces, then at most a text column, a line break and an offset begun. */
+/**
+ * A hex dump's line end cut at the end of `text`: hex, two spaces, then at most a text column, a
+ * line break and the next line's head begun — its offset, blanks and the first digit of its first
+ * byte (twenty-second pass: a cut after that digit held nothing, and the line's text column, a run
+ * of the key, was replaced and let the hex before it out).
+ */
 function dumpTail(text: string): string | undefined {
-  const nl = text.lastIndexOf('\n');
-  const lineEnd = nl >= 0 && text.length - nl <= 11 && /^\n[0-9a-fA-F]{0,8}:? {0,2}$/.test(text.slice(nl)) ? (text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl) : text.length;
+  const nl = text.lastIndexOf('\n', text.length - 1);
+  const lineEnd = nl >= 0 && text.length - nl <= 14 && DUMP_HEAD_BEGUN.test(text.slice(nl)) ? (text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl) : text.length;
   const column = dumpColumn(text, lineEnd);
-  const from = column >= 0 ? column : lineEnd < text.length && isHexDigit(text.charCodeAt(lineEnd - 1)) ? lineEnd : -1;
+  const from = column >= 0 ? column : lineEnd < text.length && (isHexDigit(text.charCodeAt(lineEnd - 1)) || charDumpEnd(text, lineEnd)) ? lineEnd : -1;
   return from >= 0 ? text.slice(from) : undefined;
 }
 const isDump = (m: string): boolean => (m.charCodeAt(0) === 0x20 || m.charCodeAt(0) === 0x0d || m.charCodeAt(0) === 0x0a) && m.includes('\n');
@@ -173,7 +253,7 @@ const FOLD_RANGES: Array<[number, number]> = [
 /** The UTF-8 (latin1) fillers; every other filler starts with `&`, `<` or a backslash. */
 const UTF8_FILLERS = new Set(['\xe2\x80\x8b', '\xe2\x80\x8c', '\xe2\x80\x8d', '\xe2\x80\x8e', '\xe2\x80\x8f', '\xe2\x81\xa0', '\xe2\x81\xa1', '\xe2\x81\xa2', '\xe2\x81\xa3', '\xe2\x81\xa4', '\xef\xbb\xbf', '\xc2\xad']);
 /** The unfinished start of a filler or a fold at the end of a text (a chunk cut inside one). */
-const UNFINISHED = /(?:\xe2[\x80-\x93]?|\xef\xbb?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&[#A-Za-z0-9]{0,14}|<[^<>]{0,15}|\]\]?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[5cC]\\?(?:u[0-9a-fA-F]{0,3})?|(?:%[0-9a-fA-F]{2}){0,3}%[0-9a-fA-F]?|(?:%[0-9a-fA-F]{2}){1,3})$/;
+const UNFINISHED = /(?:\xe2[\x80-\x93]?|\xef\xbb?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&[#A-Za-z0-9]{0,14}|<[^<>]{0,79}|\]\]?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[5cC]\\?(?:u[0-9a-fA-F]{0,3})?|(?:%[0-9a-fA-F]{2}){0,3}%[0-9a-fA-F]?|(?:%[0-9a-fA-F]{2}){1,3})$/;
 /** The unfinished UTF-8, escape or numeric reference of a fold at the end of a text: it may begin a spelling on its own. */
 const UNFINISHED_FOLD = /(?:\xe2[\x81-\x93]?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&(?:#[xX]?[0-9a-fA-F]{0,9})?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[5cC]\\?(?:u[0-9a-fA-F]{0,3})?|(?:%[0-9a-fA-F]{2}){0,3}%[0-9a-fA-F]?|(?:%[0-9a-fA-F]{2}){1,3})$/;
 /**
@@ -195,8 +275,8 @@ function unfinished(text: string, fold = false): string | undefined {
   return run !== undefined && (found === undefined || run.length > found.length) ? run : found;
 }
 
-/** Raw characters of the longest filler (`\\u001b]`, 32 characters and `\\u001b\\\\`: a hyperlink's OSC as JSON writes it) and one: a view of a tail reads this many per character. */
-export const READING_WIDTH = 48;
+/** Raw characters of the longest filler (`\\u001b]`, 128 characters and `\\u001b\\\\`: a hyperlink's OSC as JSON writes it) and one: a view of a tail reads this many per character. */
+export const READING_WIDTH = 144;
 
 let folds: Map<string, string> | undefined;
 
@@ -375,7 +455,16 @@ const PERCENT_UNREAD = /%(?:[eE][fF]%[bB][b-dB-D]|[eE]2%(?:8[0-9a-fA-F]|9[1-3])|
  * a percent-encoded sequence begun.
  */
 export function mayEndOpen(text: string): boolean {
-  return text.endsWith(']') || openBreak(text) > 0 || (text.length > 0 && text.lastIndexOf('%') >= text.length - 12);
+  return text.endsWith(']') || openBreak(text) > 0 || (text.length > 0 && text.lastIndexOf('%') >= text.length - 12) || endsInDumpLine(text);
+}
+/**
+ * Whether `text` may end inside a hex dump's line end (dumpTail; twenty-second pass): a line break
+ * in its last 14 characters or two blanks after hex in its last 20. Found by the scrubber's gate
+ * too: a chunk cut at a line's end (`…3435  HxYzAbCdEf012345\n`) held nothing of the hex before it.
+ */
+function endsInDumpLine(text: string): boolean {
+  const n = text.length;
+  return (text.indexOf('\n', n - 14) >= 0 || text.indexOf('  ', n - 20) >= 0) && dumpTail(text.slice(-READING_WIDTH)) !== undefined;
 }
 
 /** The line breaks (`\n` or `\r\n`) of `text` with 16 base64 characters before and one after: [start, end) each. */
@@ -430,7 +519,13 @@ export function readingView(text: string, tail = false): ReadingView | undefined
   if (!ANY.test(text) && !ESCAPE_ANY.test(text) && !TERMINAL_ANY.test(text) && !STRING_ANY.test(text) && !DUMP_HEAD_ANY.test(text) && !MODIFIER_ANY.test(text) && !CONFUSABLE_ANY.test(text) && !endsOpen && !wrapBreaks(text).length) return undefined;
   const unread = unreadIn(text);
   const lastEnd = unread.end.length ? unread.end[unread.end.length - 1]! : 0;
-  const open = openAtEnd ? text.slice(-openAtEnd) : endsOpen ? unfinished(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : undefined;
+  // The longest of what may be open: a dump's line end (its 16-character text column and line
+  // break also look like wrapped base64, whose break would otherwise hide it), a line break after
+  // base64, or a filler begun after the last one read.
+  const dump = endsOpen ? dumpTail(text.slice(-READING_WIDTH)) : undefined;
+  let open = endsOpen ? unfinished(text.slice(Math.max(lastEnd, text.length - READING_WIDTH))) : undefined;
+  if (openAtEnd > (open?.length ?? 0)) open = text.slice(-openAtEnd);
+  if (dump && dump.length > (open?.length ?? 0)) open = dump;
   const view = viewOf(text, 0, text.length, unread, 0, open ? open.length : 0);
   if (open) view.openFold = unfinished(open, true)?.length ?? 0;
   return view;
@@ -450,11 +545,16 @@ export function rawSpan(view: ReadingView, v: number): [number, number] {
   return [start, start + w];
 }
 
-/** Whether the character at `i` may stand beside a filler or fold inside a spelling: printable ASCII, a blank, a UTF-8 lead byte of one (a Greek or Cyrillic one too), or none. */
+/**
+ * Whether the character at `i` may stand beside a filler or fold inside a spelling: printable
+ * ASCII, a blank, a UTF-8 lead byte of one (a Greek or Cyrillic one too), a terminal string's
+ * start or BEL end (twenty-second pass: a link around each character, `ESC]8;;url BEL`, abuts the
+ * next one by those alone), or none.
+ */
 function besideText(text: string, i: number): boolean {
   if (i < 0 || i >= text.length) return true;
   const c = text.charCodeAt(i);
-  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
+  return (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x1b || c === 0x07 || c === 0xe2 || c === 0xef || c === 0xc2 || c === 0xf0 || c === 0xca || c === 0xcb || c === 0xe1 || (c >= 0xce && c <= 0xd4);
 }
 
 /** Whether the filler at `i` is markup (a tag, a comment, a CDATA start or end). */
@@ -468,6 +568,23 @@ function tokenChar(text: string, i: number, edge = -1): boolean {
   return c === edge || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x23 && c <= 0x2f && c !== 0x27 && c !== 0x2a) || c === 0x3a || c === 0x3d || c === 0x3f || c === 0x40 || c === 0x5f || c === 0x7e || c === 0x5c;
 }
 
+/** The longest tag the seventeenth pass read past (`<` and 14 characters and `>`); a longer one is read around short pieces only. */
+const SHORT_TAG = 16;
+/** Whether the run of fillers that abut one another around unread item `k` holds a tag longer than SHORT_TAG. */
+function longTagIn(unread: Unread, k: number): boolean {
+  for (let j = k; j >= 0 && (j === k || unread.end[j] === unread.start[j + 1]); j--) if (unread.end[j]! - unread.start[j]! > SHORT_TAG) return true;
+  for (let j = k + 1; j < unread.start.length && unread.start[j] === unread.end[j - 1]; j++) if (unread.end[j]! - unread.start[j]! > SHORT_TAG) return true;
+  return false;
+}
+/** Whether the token characters right before `a` and right after `b` are at most 4 each (a character or a few in each tag). */
+function shortPiecesBeside(text: string, a: number, b: number): boolean {
+  let n = 0;
+  for (let i = a - 1; i >= 0 && n <= 4 && tokenChar(text, i); i--) n++;
+  if (n > 4) return false;
+  n = 0;
+  for (let i = b; i < text.length && n <= 4 && tokenChar(text, i); i++) n++;
+  return n <= 4;
+}
 /** Where the run of fillers and folds that abut one another around unread item `k` starts and ends. */
 function chainStart(unread: Unread, k: number): number {
   let at = unread.start[k]!;
@@ -498,7 +615,15 @@ export function readingWindows(text: string, reach: number): Array<{ from: numbe
     // Markup opens a window only inside a token (characters of a spelling on both sides, past any
     // markup beside it): ordinary pages put it between words and tags, and reading every page
     // through it cost a scrub pass over it all (3.5× slower HTML).
-    if (isMarkup(text, s0) && !(tokenChar(text, chainStart(unread, k) - 1) && tokenChar(text, chainEnd(unread, k)))) continue;
+    if (isMarkup(text, s0)) {
+      const a0 = chainStart(unread, k);
+      const b0 = chainEnd(unread, k);
+      if (!(tokenChar(text, a0 - 1) && tokenChar(text, b0))) continue;
+      // Twenty-second pass: long tags (a `<span style="color:#ff0000">` around each character) only
+      // between short pieces of a token: a page's long tags between words and numbers opened windows
+      // over most of it (1.5–1.9× slower HTML). A key in pieces of 12 or more is matched by its runs.
+      if (longTagIn(unread, k) && !shortPiecesBeside(text, a0, b0)) continue;
+    }
     const a = Math.max(0, s0 - reach);
     const b = Math.min(text.length, e0 + reach);
     const last = windows[windows.length - 1];

@@ -320,6 +320,37 @@ function hexForm(bytes: Buffer): Node {
   return seq(...out);
 }
 
+/**
+ * Twenty-second pass: bytes as hex 16-bit little-endian words, each word's two bytes swapped —
+ * `hexdump`'s default and `od -x` (`6b73 6c5f 7669` for `sk_live`), the value from an even byte
+ * (`from` 0) or an odd one (1: its first byte shares a word with the byte before it), its last
+ * byte dropped when it shares a word with the byte after. Blanks between words; a dump's line
+ * breaks and offsets are read past by proxy/reading-view.ts.
+ */
+function wordsForm(bytes: Buffer, from: number): Node {
+  const gap = filler(rep(set(' \t'), 4));
+  const out: Node[] = [];
+  for (let i = from; i + 1 < bytes.length; i += 2) {
+    if (i > from) out.push(gap);
+    out.push(hex(bytes[i + 1]!, 2), hex(bytes[i]!, 2));
+  }
+  return seq(...out);
+}
+
+/**
+ * Twenty-second pass: bytes as three octal digits each with blanks between — `od -b`, `hexdump -b`
+ * (`163 153 137` for `sk_`); a dump's line breaks and offsets are read past by proxy/reading-view.ts.
+ */
+function octalForm(bytes: Buffer): Node {
+  const gap = filler(rep(set(' \t'), 4));
+  const out: Node[] = [];
+  bytes.forEach((b, i) => {
+    if (i > 0) out.push(gap);
+    out.push(str(b.toString(8).padStart(3, '0')));
+  });
+  return seq(...out);
+}
+
 /** The exact strings a long value is looked for as (latin1: one character per byte). */
 function canonicalForms(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
@@ -426,6 +457,7 @@ function encodedForms(bytes: Buffer, forms: Node[]): void {
     if (core.length >= MIN_ENCODED_LENGTH) forms.push(base64Form(core, url[i]!));
   });
   if (bytes.length * 2 >= MIN_ENCODED_LENGTH) forms.push(hexForm(bytes));
+  if (bytes.length * 2 >= MIN_ENCODED_LENGTH + 4) forms.push(alt(wordsForm(bytes, 0), wordsForm(bytes, 1)), octalForm(bytes));
   // base32 as RFC 4648 encoders write it (Python, Go, Java: upper case). Lower case, letters mixed
   // per character or blanks between groups made the scan of ordinary (lower-case) text 2–3× slower.
   for (const core of base32Cores(bytes)) if (core.length >= MIN_ENCODED_LENGTH) forms.push(str(core));

@@ -811,7 +811,9 @@ t.test('twenty-first pass: the key with OSC hyperlinks, titles, DCS strings or s
   };
   const read = (out: string): string => out.replace(/\\u001b|\\x1b/gi, '\x1b').replace(/\\u0007|\\x07|\\a/g, '\x07').replace(/\x1b\\\\/g, '\x1b\\')
     .replace(/\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]/g, '');
-  const url = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789:/.-?=&'.split('')), maxLength: 28 }).map((p) => `https:${p}`.slice(0, 32));
+  // Twenty-second pass: links up to 125 characters (`ls --hyperlink`'s `file://host/home/…/path`),
+  // not 32; the length drawn apart (fast-check's strings stay short).
+  const url = fc.tuple(fc.integer({ min: 0, max: 119 }), fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789:/.-?=&'.split('')), minLength: 1, maxLength: 12 })).map(([n, p]) => `https:${p.repeat(Math.ceil(n / p.length)).slice(0, n)}`);
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(kinds)), url, fc.integer({ min: 1, max: 4 }), fc.constantFrom('{"log":"', '$ ls\r\n', ''), fc.integer({ min: 0, max: 4000 }), async (kind, link, every, before, at) => {
     const text = [...value].map((c, i) => (i % every === 0 ? kinds[kind]!(c, link) : c)).join('');
     const body = Buffer.from(`${before}${text} done\n`, 'utf8');
@@ -826,10 +828,40 @@ t.test('twenty-first pass: the key with OSC hyperlinks, titles, DCS strings or s
   for (let cut = 0; cut <= plain.length; cut += 3) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `terminal text cut at ${cut} passes`);
 });
 
+// Twenty-second pass (left open by the twenty-first): a terminal's colours turned into HTML a
+// character at a time — aha, ansi_up, ansi-to-html, a CI page showing a lolcat'd log — put a tag of
+// 20–70 characters around each character (`<span style="color:#ff0000">s</span>`); only tags of up
+// to 16 were read past. A browser shows the key, and copying it gives it.
+t.test('twenty-second pass: the key with a long tag around each character (ansi-to-html, aha, font colours), at any chunk cut, is replaced; pages with long tags pass byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const colours = ['#ff0000', '#00ff00', 'rgb(255,85,85)', 'rgb(0,187,187)', '#c4a000'];
+  const kinds: Record<string, (c: string, i: number) => string> = {
+    'ansi_up style': (c, i) => `<span style="color:${colours[i % 5]}">${c}</span>`,
+    'aha style': (c, i) => `<span style="color:${colours[i % 5]};font-weight:bold;background-color:rgb(0,0,0);">${c}</span>`,
+    'ansi_up class': (c, i) => `<span class="ansi-${['red', 'green', 'bright-blue'][i % 3]}-fg ansi-bold">${c}</span>`,
+    'font colour': (c, i) => `<font color="${colours[i % 5]}">${c}</font>`,
+    'link each': (c, i) => `<a href="https://gist.example/raw/${i}" target="_blank">${c}</a>`,
+  };
+  const read = (out: string): string => out.replace(/<[^<>]*>/g, '');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(kinds)), fc.integer({ min: 1, max: 3 }), fc.constantFrom('<pre>', '<div class="log">$ cat .env\n', ''), fc.integer({ min: 0, max: 6000 }), async (kind, every, before, at) => {
+    const text = [...value].map((c, i) => (i % every === 0 ? kinds[kind]!(c, i) : c)).join('');
+    const body = Buffer.from(`${before}${text}</pre>\n`, 'utf8');
+    if (!read(body.toString('latin1')).includes(value)) throw new Error(`${kind}: the reader does not read the key`);
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (!out.includes(PH) || read(out).includes(value.slice(6, 18))) throw new Error(`${kind} every ${every} cut at ${cut} passed: ${JSON.stringify(out)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls, at every 7th cut: a page of long tags (a log turned to HTML, the key's public prefix coloured).
+  const plain = Buffer.from('<div class="container-fluid" data-role="page"><span style="color:#ff0000;font-weight:bold">ERROR</span> <a href="https://docs.example/errors/E1234?ref=log">E1234</a>'
+    + '<span class="ansi-green-fg">sk_live</span><span class="ansi-red-fg">_fixture</span> <font color="#c4a000">w</font><font color="#00ff00">arn</font> 0<span style="color:rgb(0,187,187)">1</span>2</div>\n', 'utf8');
+  for (let cut = 0; cut <= plain.length; cut += 7) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `a page of long tags cut at ${cut} passes`);
+});
+
 // Twenty-first pass: a hex dump of the record (`xxd`, `hexdump -C`, `od`: a debug page showing the
 // raw request): each line's hex spells 16 bytes, and a reader joins the lines (`xxd -r`); the text
 // column and the next line's offset stood between them, so no spelling matched across lines.
-t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od) at any offset, in one chunk, is not read back from its hex; dumps without it pass byte for byte at any cut', async (t) => {
+t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od -t u1, hexdump, od -x, od -b) at any offset and chunk cut is not read back from its hex; dumps without it pass byte for byte', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const tools: Record<string, string[]> = { xxd: ['xxd'], 'hexdump -C': ['hexdump', '-C'], 'od with text': ['od', '-A', 'x', '-t', 'x1z', '-v'], 'od without text': ['od', '-A', 'x', '-t', 'x1', '-v'] };
@@ -839,20 +871,42 @@ t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od) at any of
     const hex = /^[0-9a-fA-F]{6,8}:? +(.*)$/.exec(l)?.[1] ?? '';
     return (/^[0-9a-fA-F]{8}: /.test(l) ? hex.slice(0, 39) : hex.replace(/ {2}[|>].*$/, '')).replace(/\s/g, '');
   }).join('').replace(/[^0-9a-fA-F]/g, ''), 'hex').toString('latin1');
-  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(tools)), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4000 }), async (tool, pad, at) => {
+  const check = async (tool: string, pad: number, at: number): Promise<void> => {
     const text = dump(tool, Buffer.from(`${'x'.repeat(pad)}Authorization: Bearer ${value}\r\nhost: svc.example\r\n`));
     if (!unhex(text).includes(value)) throw new Error(`${tool}: the reader does not read the key`);
     const body = Buffer.from(text, 'latin1');
-    // Whole, in one chunk (\`at\` only varies the draw): a chunk cut through the dump where the
-    // key's hex runs on is left open (the full run at b97c3ac9 found \`od -t x1z\` after 4 bytes cut
-    // at 158, and xxd after 0 cut at 204, a line's end, read back; docs/security-tests.md).
-    const cut = at >= 0 ? body.length : 0;
+    const cut = at % (body.length + 1);
     const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
     if (unhex(out).includes(value.slice(8, 20)) || !out.includes(PH)) throw new Error(`${tool} after ${pad} cut at ${cut}: ${JSON.stringify(out)}`);
+  };
+  // Twenty-second pass: the cuts the lead's full run found (`od -t x1z` after 4 bytes cut at 158,
+  // xxd cut at a line's end, 204), and those found here: after a line's break and the next
+  // offset and a byte's first digit (xxd 147), inside the next line's text column (hexdump -C 174),
+  // a held rest starting inside a word (xxd after 9 cut at 114).
+  for (const [tool, pad, at] of [['od with text', 4, 158], ['xxd', 0, 204], ['xxd', 0, 147], ['xxd', 0, 205], ['hexdump -C', 0, 174], ['xxd', 8, 117], ['xxd', 9, 114]] as const) await check(tool, pad, at);
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(tools)), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4000 }), check), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Twenty-second pass: dumps of each byte as a character (`od -c`, `hexdump -c`) or a decimal
+  // (`od -t u1`), whose next line's offset stood between the key's characters; decimals read as
+  // hex with a text column (`…  58  32  66`) lost what they spelled.
+  // And 16-bit little-endian words (`hexdump`'s default, `od -x`, `hexdump -x`: `6b73 6c5f` for `sk_l`), octal bytes (`od -b`).
+  const others: Record<string, string[]> = { 'od -c': ['od', '-c'], 'hexdump -c': ['hexdump', '-c'], 'od -A x -c': ['od', '-A', 'x', '-c'], 'od -t u1': ['od', '-t', 'u1'], 'od -A d -t d1': ['od', '-A', 'd', '-t', 'd1'], hexdump: ['hexdump'], 'od -x': ['od', '-x'], 'hexdump -x': ['hexdump', '-x'], 'od -b': ['od', '-b'], 'hexdump -b': ['hexdump', '-b'] };
+  const escapes: Record<string, string> = { '\\r': '\r', '\\n': '\n', '': ' ' };
+  const undump = (tool: string, out: string): string => out.split('\n').map((l) => l.slice(7)).map((l) => (tool.endsWith('c')
+    ? (l.match(/.{1,4}/g) ?? []).map((f) => escapes[f.trim()] ?? f.trim()).join('')
+    : /^hexdump( -x)?$|^od -x$/.test(tool) ? l.trim().split(/ +/).filter(Boolean).map((w) => `${w.slice(2, 4)}${w.slice(0, 2)}`).join('').replace(/[^0-9a-f]/g, '').replace(/^(..)*$/, (h) => Buffer.from(h, 'hex').toString('latin1'))
+      : Buffer.from(l.trim().split(/ +/).filter(Boolean).map((x) => parseInt(x, tool.endsWith('-b') ? 8 : 10))).toString('latin1'))).join('');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(others)), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4000 }), async (tool, pad, at) => {
+    const text = spawnSync(others[tool]![0]!, others[tool]!.slice(1), { input: Buffer.from(`${'x'.repeat(pad)}Authorization: Bearer ${value}\r\nhost: svc.example\r\n`) }).stdout.toString('latin1');
+    if (!undump(tool, text).includes(value)) throw new Error(`${tool}: the reader does not read the key`);
+    const body = Buffer.from(text, 'latin1');
+    const cut = at % (body.length + 1);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, cut), body.subarray(cut)])).toString('latin1');
+    if (undump(tool, out).includes(value.slice(8, 20))) throw new Error(`${tool} after ${pad} cut at ${cut}: ${JSON.stringify(out)}`);
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
   // Controls: dumps of other bytes, at every 5th cut.
-  for (const tool of Object.keys(tools)) {
-    const plain = Buffer.from(dump(tool, Buffer.from('GET /v1/charges HTTP/1.1\r\nauthorization: Bearer sk_test_fixture_0000\r\n\r\n\x00\x01\x02binary')), 'latin1');
+  for (const tool of [...Object.keys(tools), ...Object.keys(others)]) {
+    const argv = tools[tool] ?? others[tool]!;
+    const plain = Buffer.from(spawnSync(argv[0]!, argv.slice(1), { input: Buffer.from('GET /v1/charges HTTP/1.1\r\nauthorization: Bearer sk_test_fixture_0000\r\n\r\n\x00\x01\x02binary') }).stdout.toString('latin1'), 'latin1');
     for (let cut = 0; cut <= plain.length; cut += 5) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `${tool} of other bytes cut at ${cut} passes`);
   }
 });
