@@ -143,16 +143,22 @@ export function answersAsRedis(data: Buffer): boolean {
   return /^(\+(OK|PONG|QUEUED)|-(ERR|WRONGTYPE|NOAUTH|NOPERM|NOSCRIPT|READONLY|BUSY|LOADING|MOVED|ASK|CROSSSLOT|EXECABORT|OOM|MISCONF)\b[^\r\n]*|[:$*%~>|]-?\d{1,10}|_|#[tf]|,[-+]?(\d+(\.\d+)?|inf|nan))\r\n/.test(data.subarray(0, 256).toString('latin1'));
 }
 
-/** An inline command's arguments as sdssplitargs reads them; undefined for unbalanced quotes (Redis answers an error and runs nothing). */
+/**
+ * An inline command's arguments as sdssplitargs reads them; undefined for unbalanced quotes (Redis
+ * answers an error and runs nothing). Blanks before a word are C's `isspace`, but only a space, tab,
+ * CR, LF or NUL ends one, and a quote inside a word opens a quoted run of the same word:
+ * `FLUSH"ALL"` is FLUSHALL and `D'EL' k` is DEL (twenty-second pass).
+ */
 function splitArgs(line: string): string[] | undefined {
   const out: string[] = [];
+  const space = (c: string | undefined): boolean => c !== undefined && /[ \n\r\t\v\f]/.test(c);
+  const ends = (c: string): boolean => c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\0';
   let i = 0;
   while (out.length <= MAX_ARGS) {
-    while (i < line.length && /[ \n\r\t\0\v\f]/.test(line[i]!)) i++;
+    while (i < line.length && (space(line[i]) || line[i] === '\0')) i++;
     if (i >= line.length) return out;
     let cur = '';
-    const q = line[i] === '"' ? '"' : line[i] === "'" ? "'" : '';
-    if (q) i++;
+    let q = '';
     for (;;) {
       if (i >= line.length) {
         if (q) return undefined;
@@ -170,12 +176,15 @@ function splitArgs(line: string): string[] | undefined {
         cur += "'";
         i += 2;
       } else if (q && c === q) {
-        // A closing quote must be followed by a space or the end (else the line is an error).
-        if (i + 1 < line.length && !/[ \n\r\t\0\v\f]/.test(line[i + 1]!)) return undefined;
+        // A closing quote must be followed by a blank or the end (else the line is an error).
+        if (i + 1 < line.length && !space(line[i + 1])) return undefined;
         i++;
         break;
-      } else if (!q && /[ \n\r\t\0\v\f]/.test(c)) {
+      } else if (!q && ends(c)) {
         break;
+      } else if (!q && (c === '"' || c === "'")) {
+        q = c;
+        i++;
       } else {
         cur += c;
         i++;

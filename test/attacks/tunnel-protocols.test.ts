@@ -366,6 +366,91 @@ t.test('twentieth pass: a Redis session of inline narrow writes is read as Redis
   t.ok(read.got.includes('GET keep'), 'the bridge got the read');
 });
 
+t.test('twenty-second pass: an inline Redis command is split into words as redis-server splits it, quotes inside a word too', async (t) => {
+  // sdssplitargs opens a quoted run at a quote inside a word: `FLUSH"ALL"` is FLUSHALL and
+  // `D'EL' k` is DEL to redis-server, while Airlock's reader kept the quotes as letters, so a
+  // tunnel's first `FLUSH"ALL"\r\n` was no Redis it knew (relayed undecided) and one after a read a
+  // narrow write of a command of that odd name.
+  // A quoted run ends the word (redis-server refuses a closing quote followed by anything but a blank).
+  const spelled = (word: string, at: number, q: string): string => {
+    const i = at % (word.length + 1);
+    return `${word.slice(0, i)}${q}${word.slice(i)}${q}`;
+  };
+  const cases: Array<[string[], RegExp]> = [[['FLUSHALL'], /^DROP SCHEMA/], [['flushdb', 'async'], /^DROP SCHEMA/], [['DEL', 'keep'], /^DELETE FROM redis WHERE key IN \('keep'\)/], [['CONFIG', 'SET', 'dir', '/tmp'], /^COPY redis FROM PROGRAM/], [['SWAPDB', '0', '1'], /^DROP SCHEMA/]];
+  const first = (bytes: Buffer): string[] => {
+    const from = new RedisStart().feed(bytes);
+    return from ? new RedisReader(1 << 20).read(from).statements.map((s) => String(s.body.sql)) : [];
+  };
+  await fc.assert(
+    fc.property(fc.constantFrom(...cases), fc.nat(), fc.nat(), fc.constantFrom('"', "'"), fc.boolean(), ([args, twin], word, at, q, afterRead) => {
+      const w = word % args.length;
+      const line = args.map((a, i) => (i === w ? spelled(a, at, q) : a)).join(' ');
+      const twins = first(Buffer.from(`${afterRead ? 'GET k\r\n' : ''}${line}\r\n`));
+      if (twins.length !== 1 || !twin.test(twins[0]!)) throw new Error(`${JSON.stringify(line)}: ${JSON.stringify(twins)}`);
+    }),
+    { numRuns: Math.min(numRuns * 2, 60), ...seed },
+  );
+  // Controls: chat with quotes is still no command; a read spelled so is still a read.
+  for (const chat of ['flush "all" of it\n', "del'ete that\n", 'set "the" table\n']) t.notOk(startsRedisInline(Buffer.from(chat)), JSON.stringify(chat));
+  t.same(first(Buffer.from('G"ET" k\r\nDEL keep\r\n')), ["DELETE FROM redis WHERE key IN ('keep')"], 'a quoted read, then a DEL');
+  const missing = missingRedis();
+  if (missing) return void t.comment(missing);
+  // The splitter against redis-server itself: random inline words (quotes, escapes, blanks) pushed
+  // as a list's items, read back; Airlock's reading of the same line has the same arguments.
+  const { port, bridge } = await redisBehindBridge(t);
+  /** Every answer redis-server gives to `bytes` on a connection of their own, until it closes. */
+  const ask = (bytes: Buffer): Promise<Buffer> => new Promise((resolve) => {
+    const conn = net.connect(port, '127.0.0.1', () => conn.end(Buffer.concat([bytes, Buffer.from('QUIT\r\n')])));
+    const got: Buffer[] = [];
+    const timer = setTimeout(() => conn.destroy(), 5000);
+    conn.on('data', (d: Buffer) => got.push(d));
+    conn.on('error', () => undefined);
+    conn.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(got)); });
+  });
+  /** Where one RESP2 answer ends (an array of bulk strings, or one line), -1 while incomplete. */
+  const respEnd = (b: Buffer, at = 0): number => {
+    const nl = b.indexOf('\r\n', at);
+    if (nl < 0) return -1;
+    const n = Number(b.subarray(at + 1, nl).toString('latin1'));
+    if (b[at] === 0x24) return n < 0 ? nl + 2 : nl + 2 + n + 2 <= b.length ? nl + 2 + n + 2 : -1;
+    if (b[at] !== 0x2a) return nl + 2;
+    let pos = nl + 2;
+    for (let i = 0; i < n && pos >= 0; i++) pos = respEnd(b, pos);
+    return pos;
+  };
+  /** The items of an array of bulk strings. */
+  const items = (b: Buffer): string[] => {
+    const out: string[] = [];
+    let pos = b.indexOf('\r\n') + 2;
+    for (let i = Number(b.subarray(1, pos - 2).toString('latin1')); i > 0; i--) {
+      const nl = b.indexOf('\r\n', pos);
+      const n = Number(b.subarray(pos + 1, nl).toString('latin1'));
+      out.push(b.subarray(nl + 2, nl + 2 + n).toString('latin1'));
+      pos = nl + 2 + n + 2;
+    }
+    return out;
+  };
+  const piece = fc.constantFrom('a', 'B', ' ', '  ', '\t', '"', "'", '\\', '\\x41', '\\n', 'x"', '"y', "'z'", '\v', '\f');
+  const lines = fc.sample(fc.array(piece, { minLength: 1, maxLength: 8 }).map((p) => p.join('')), { numRuns: 60, ...seed });
+  for (const words of lines) {
+    const line = `RPUSH l ${words}`;
+    const got = await ask(Buffer.from(`DEL l\r\n${line}\r\nLRANGE l 0 -1\r\n`));
+    const pushedAt = respEnd(got);
+    const pushed = got.subarray(pushedAt, respEnd(got, pushedAt));
+    const server = pushed[0] === 0x3a ? items(got.subarray(respEnd(got, pushedAt))) : undefined;
+    const ours = new RedisReader(1 << 20).read(Buffer.from(`${line}\r\n`));
+    const read = ours.refused ? undefined : ((ours.statements[0]?.body.redis as string[] | undefined) ?? ['RPUSH', 'l']).slice(2);
+    if (server === undefined) t.ok(ours.refused || read?.length === 0, `${JSON.stringify(line)}: refused by redis-server (${pushed.toString().trim()}), by Airlock too or no items`);
+    else t.same(read, server, `${JSON.stringify(line)}: the same items`);
+  }
+  // Live: the quoted FLUSHALL as a tunnel's first line never reaches the server.
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  await ask(Buffer.from('SET keep 1\r\n'));
+  const r = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [Buffer.from('FLUSH"ALL"\r\n')], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed');
+  t.equal((await ask(Buffer.from('EXISTS keep\r\n'))).toString('latin1'), ':1\r\n+OK\r\n', 'the key is still there');
+});
+
 /** The first bytes a real TLS client (Node's, OpenSSL) sends: its ClientHello, as options shape it. */
 function clientHello(opts: tls.ConnectionOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
