@@ -7,7 +7,8 @@
 //     to TiDB (a comment everywhere else), and block comments do not nest;
 //   - `"…"` is a string, not an identifier (unless sql_mode has ANSI_QUOTES), and strings take
 //     backslash escapes (unless NO_BACKSLASH_ESCAPES);
-//   - there is no dollar quoting: `$` is a letter of identifiers.
+//   - there is no dollar quoting: `$` is a letter of identifiers;
+//   - `||` is OR (not concatenation) unless sql_mode has PIPES_AS_CONCAT.
 // The scan is one linear pass (no regular expressions). The analysis reads every mode's text with
 // the other grammars (sql-dialects.ts); this module only lexes.
 import { readQuoted } from './sql-quoted.ts';
@@ -122,6 +123,15 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
       if (before) out.push(' ');
       out.push(stringQuote ? `'${value.replaceAll("'", "''")}'` : `"${value.replaceAll('"', '""')}"`);
       i = copied = j;
+      continue;
+    }
+    if (c === 0x7c && next === 0x7c) {
+      // `||` is OR to MySQL and MariaDB (unless sql_mode has PIPES_AS_CONCAT, which the other
+      // grammars' reading as concatenation stands for): `WHERE id > 100 || 1` is every row there
+      // (twenty-second pass). `&&` (AND) only narrows, and PostgreSQL's array overlap keeps its reading.
+      flush();
+      out.push(' OR ');
+      i = copied = i + 2;
       continue;
     }
     if (isIdentChar(c)) {

@@ -2578,3 +2578,30 @@ t.test('twenty-first pass (follow-up): on a real PostgreSQL, each such WHERE hol
   }
   t.equal(checked, all.length, `${checked} conditions each matched every row`);
 });
+
+t.test('twenty-second pass: MySQL\'s `||` is OR, so a WHERE that ORs in a true value is every row on an endpoint of unknown dialect', async (t) => {
+  // MySQL and MariaDB (default sql_mode, no PIPES_AS_CONCAT) read `||` as OR: `DELETE FROM users
+  // WHERE id > 100 || 1` deleted every row of a real MariaDB 10.11, while PostgreSQL's and SQLite's
+  // reading (concatenation: `id > '1001'`) left it a narrow medium write. The MySQL-family server an
+  // unknown endpoint may be (PlanetScale, TiDB, a MySQL tunnel) is read with `||` as OR too.
+  const narrow = fc.constantFrom('id > 100', 'id = 9', "email = 'a@b'", 'id IN (1, 2)');
+  const truthy = fc.constantFrom('1', 'TRUE', '1 = 1', 'id', "'1'", 'NOT FALSE', '2 > 1');
+  const spacing = fc.constantFrom('||', ' || ', '||\n', ' /* x */ || ');
+  await fc.assert(
+    fc.asyncProperty(narrow, truthy, spacing, fc.boolean(), fc.constantFrom('sql', 'query'), async (w, tv, op, update, key) => {
+      const where = `${w}${op}${tv}`;
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: concatenation outside a WHERE, in a string or a comment, and a narrow OR stay medium;
+  // PostgreSQL's own endpoints read `||` as PostgreSQL does.
+  for (const sql of ["UPDATE users SET name = first || ' ' || last WHERE id = 5", "DELETE FROM users WHERE email = 'a || 1'", 'DELETE FROM users WHERE id = 5 -- || 1', 'DELETE FROM users WHERE id = 5 OR id = 6', "SELECT 'a' || 'b'"]) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.not(decision.approval?.risk, 'critical', `${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+  }
+  const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: "DELETE FROM users WHERE id > 100 || 1", params: [] }) });
+  t.equal(decision.approval?.risk, 'medium', 'Neon: PostgreSQL\'s concatenation');
+});
