@@ -221,6 +221,8 @@ const textRunnerFunctions: Record<string, ReadonlySet<string>> = {
   schedule: new Set(['cron']), schedule_in_database: new Set(['cron']), alter_job: new Set(['cron']),
   resolve: new Set(['graphql']), graphql: new Set(['graphql_public']),
   pg_background_launch: new Set(['public', 'extensions']),
+  // MySQL's sys schema runs the statement text it is given as a prepared statement (twenty-second pass).
+  execute_prepared_stmt: new Set(['sys']),
 };
 
 /**

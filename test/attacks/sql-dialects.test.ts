@@ -2605,3 +2605,19 @@ t.test('twenty-second pass: MySQL\'s `||` is OR, so a WHERE that ORs in a true v
   const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: "DELETE FROM users WHERE id > 100 || 1", params: [] }) });
   t.equal(decision.approval?.risk, 'medium', 'Neon: PostgreSQL\'s concatenation');
 });
+
+t.test('twenty-second pass: MySQL\'s sys.execute_prepared_stmt runs the statement text it is given', async (t) => {
+  // `CALL sys.execute_prepared_stmt('DELETE FROM d.users')` emptied a real MariaDB 10.11's table (the
+  // sys schema prepares and runs the text) and was a medium CALL on an endpoint of unknown dialect.
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('sys.execute_prepared_stmt', 'execute_prepared_stmt', '`sys`.`execute_prepared_stmt`', 'SYS.EXECUTE_PREPARED_STMT'), fc.constantFrom("'DROP TABLE users'", '"DELETE FROM users"', "CONCAT('DELETE ', 'FROM users')", '@s'), async (proc, arg) => {
+      const sql = `CALL ${proc}(${arg})`;
+      const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 16), ...seed },
+  );
+  // Control: another sys procedure is an ordinary CALL.
+  const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: "CALL sys.table_exists('d', 'users', @x)" }) });
+  t.equal(decision.approval?.risk, 'medium', 'sys.table_exists');
+});
