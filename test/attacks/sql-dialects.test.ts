@@ -2585,7 +2585,7 @@ t.test('twenty-second pass: MySQL\'s `||` is OR, so a WHERE that ORs in a true v
   // reading (concatenation: `id > '1001'`) left it a narrow medium write. The MySQL-family server an
   // unknown endpoint may be (PlanetScale, TiDB, a MySQL tunnel) is read with `||` as OR too.
   const narrow = fc.constantFrom('id > 100', 'id = 9', "email = 'a@b'", 'id IN (1, 2)');
-  const truthy = fc.constantFrom('1', 'TRUE', '1 = 1', 'id', "'1'", 'NOT FALSE', '2 > 1');
+  const truthy = fc.constantFrom('1', 'TRUE', '1 = 1', "'1'", 'NOT FALSE', '2 > 1', 'id = id');
   const spacing = fc.constantFrom('||', ' || ', '||\n', ' /* x */ || ');
   await fc.assert(
     fc.asyncProperty(narrow, truthy, spacing, fc.boolean(), fc.constantFrom('sql', 'query'), async (w, tv, op, update, key) => {
@@ -2620,4 +2620,41 @@ t.test('twenty-second pass: MySQL\'s sys.execute_prepared_stmt runs the statemen
   // Control: another sys procedure is an ordinary CALL.
   const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: "CALL sys.table_exists('d', 'users', @x)" }) });
   t.equal(decision.approval?.risk, 'medium', 'sys.table_exists');
+});
+
+t.test('twenty-second pass: MongoDB filters with operators and Prisma ranges are read as the conditions they are', async (t) => {
+  // Left open by the twenty-first pass: any operator in a MongoDB filter was unread, so
+  // `deleteMany({age: {$gt: 65}})` (Data API and wire protocol alike) was held as every document;
+  // and the twins named fields as `"age"`, which SQLite's reading of double-quoted strings takes for
+  // the text 'age' (after every number), so Prisma's `{age: {gt: 65}}` was held critical too.
+  const narrow = fc.constantFrom<Record<string, unknown>>(
+    { age: { $gt: 65 } }, { age: { $gte: 18, $lt: 21 } }, { createdAt: { $lt: { $date: '2020-01-01T00:00:00Z' } } }, { email: { $regex: '@example\\.com$' } },
+    { email: { $regex: '^adm', $options: 'i' } }, { $or: [{ _id: 1 }, { _id: 2 }] }, { status: 'tmp', age: { $lte: 3 } }, { $and: [{ a: 1 }, { b: { $in: [1, 2] } }] },
+    { tenant_id: 7, score: { $lt: 10 } },
+  );
+  const every = fc.constantFrom<Record<string, unknown>>(
+    {}, { age: { $gt: -1e12 } }, { email: { $regex: '' } }, { email: { $regex: '.*' } }, { a: { $nin: [] } }, { a: { $not: { $in: [] } } },
+    { $or: [{ a: 1 }, { a: { $ne: 1 } }] }, { $nor: [{ a: 5 }] }, { a: { $ne: null } }, { tags: { $size: 0 } }, { $where: 'true' }, { a: { $exists: true } },
+  );
+  const dataApi = (action: string, filter: unknown): Promise<Decided> =>
+    decide({ url: `https://${SQL_HOST}/app/data-abc/endpoint/data/v1/action/${action}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ dataSource: 'Cluster0', database: 'app', collection: 'users', filter, ...(action === 'updateMany' ? { update: { $set: { role: 'admin' } } } : {}) }) });
+  await fc.assert(
+    fc.asyncProperty(narrow, fc.constantFrom('deleteMany', 'updateMany'), async (filter, action) => {
+      const { decision } = await dataApi(action, filter);
+      if (decision.approval?.risk !== 'medium') throw new Error(`${action} ${JSON.stringify(filter)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 18), ...seed },
+  );
+  await fc.assert(
+    fc.asyncProperty(every, fc.constantFrom('deleteMany', 'updateMany'), async (filter, action) => {
+      const { decision } = await dataApi(action, filter);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${action} ${JSON.stringify(filter)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Prisma's ranges: narrow as their SQL twins; a range past every row still every row.
+  const prisma = (where: unknown): Promise<Decided> => decide({ url: `https://${SQL_HOST}/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ modelName: 'User', action: 'deleteMany', query: { arguments: { where }, selection: { count: true } } }) });
+  t.equal((await prisma({ age: { gt: 65 } })).decision.approval?.risk, 'medium', 'Prisma age > 65');
+  t.equal((await prisma({ age: { gt: -1e12 } })).decision.approval?.risk, 'critical', 'Prisma age > -1e12');
+  t.equal((await prisma({ order: { lt: 3 } })).decision.approval?.risk, 'medium', 'Prisma: a field named by a reserved word');
 });
