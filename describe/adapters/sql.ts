@@ -754,6 +754,8 @@ function tautological(expr: unknown, target?: string): boolean {
   if (type === 'A_Expr') {
     const sameSides = body.lexpr !== undefined && shape(body.lexpr) === shape(body.rexpr);
     if (body.kind === 'AEXPR_OP' && sameSides && alwaysTrueOps.has(opName(body))) return true;
+    // A system column many rows share (`tableoid`, `xmax` …) against one value: every row or none.
+    if ((sharedSystemColumn(body.lexpr, judgedSystemColumns) && fixedValue(body.rexpr)) || (sharedSystemColumn(body.rexpr, judgedSystemColumns) && fixedValue(body.lexpr))) return true;
     if (body.kind !== 'AEXPR_DISTINCT' && body.lexpr !== undefined && body.rexpr !== undefined && sameColumnsOnly(body.lexpr, body.rexpr)) return true;
     if (body.kind === 'AEXPR_OP' && (opName(body) === '~' || opName(body) === '~*')) {
       const pattern = constantText(body.rexpr);
@@ -802,10 +804,33 @@ function tautological(expr: unknown, target?: string): boolean {
 
 /** A column cast to boolean collapses its rows to two values (`id::bool = true` holds for every id but 0). */
 const collapsingTypes = new Set(['bool', 'boolean']);
+/**
+ * PostgreSQL's system columns whose value is shared by many rows, or by all: `tableoid` is the
+ * table's own, `xmax` is 0 on every row no transaction has locked or deleted, `cmin`/`cmax` the
+ * command within the writing transaction (0 for most), `xmin` the writing transaction (every row
+ * of a bulk load). `DELETE FROM users WHERE tableoid = 'users'::regclass` (or `xmax = 0`) deleted
+ * every row of a real PostgreSQL 15 (twenty-second pass). `ctid` names one row.
+ */
+const sharedSystemColumns = new Set(['tableoid', 'xmin', 'xmax', 'cmin', 'cmax']);
+/**
+ * Which of them a WHERE is judged by: all on a PostgreSQL service (no table may have a column of
+ * those names there), only `tableoid` where the server may be SQLite or MySQL, whose tables may
+ * have an `xmin` or `xmax` column of their own (a map's bounding boxes). Set around each judgement.
+ */
+const tableoidOnly = new Set(['tableoid']);
+let judgedSystemColumns: ReadonlySet<string> = tableoidOnly;
+/** One of `names` (sharedSystemColumns by default), maybe cast or collated (`tableoid::regclass::text`). */
+function sharedSystemColumn(e: unknown, names: ReadonlySet<string> = sharedSystemColumns): boolean {
+  const n = e as Node | undefined;
+  if (n?.TypeCast !== undefined) return sharedSystemColumn((n.TypeCast as Node).arg, names);
+  if (n?.CollateClause !== undefined) return sharedSystemColumn((n.CollateClause as Node).arg, names);
+  const fields = ((n?.ColumnRef as Node | undefined)?.fields ?? []) as Array<{ String?: { sval?: string } }>;
+  return fields.length > 0 && names.has((fields[fields.length - 1]?.String?.sval ?? '').toLowerCase());
+}
 /** A column as it is stored, or cast or collated to a type that keeps its values apart (`id::text`, `email COLLATE "C"`). */
 const isColumn = (e: unknown): boolean => {
   const n = e as Node | undefined;
-  if (n?.ColumnRef !== undefined) return true;
+  if (n?.ColumnRef !== undefined) return !sharedSystemColumn(n);
   if (n?.CollateClause !== undefined) return isColumn((n.CollateClause as Node).arg);
   if (n?.TypeCast === undefined) return false;
   const cast = n.TypeCast as Node;
@@ -1024,7 +1049,7 @@ function securityDefiner(list: unknown): boolean {
     .some((o) => o.DefElem?.defname === 'security' && o.DefElem.arg?.Boolean?.boolval === true);
 }
 
-function analyzeStatement(type: string, body: Node, text: string | undefined, dialect: 'postgresql' | 'unknown' = 'postgresql'): Analysis {
+function analyzeStatement(type: string, body: Node, text: string | undefined, dialect: 'postgresql' | 'unknown' | 'sqlite' = 'postgresql'): Analysis {
   const ctes = new Set<string>();
   const tables: string[] = [];
   /** Functions called that are not proven read-only, by name as written (schema included). */
@@ -1073,7 +1098,12 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         break;
       case 'DeleteStmt':
       case 'UpdateStmt':
-        if (tautological(n.whereClause, (n.relation as Node | undefined)?.relname as string | undefined)) destructive = true;
+        judgedSystemColumns = dialect === 'postgresql' ? sharedSystemColumns : tableoidOnly;
+        try {
+          if (tautological(n.whereClause, (n.relation as Node | undefined)?.relname as string | undefined)) destructive = true;
+        } finally {
+          judgedSystemColumns = tableoidOnly;
+        }
         if (t === 'UpdateStmt' && updatesSettings(n.relation as Node | undefined)) {
           // An UPDATE of pg_settings is set_config for each row its WHERE picks (the view's rule):
           // SET ROLE, session_replication_role or client_encoding by a name the analysis does not follow.
@@ -1581,7 +1611,8 @@ export function sqlPastTokenBound(texts: readonly string[]): SqlAnalysis | undef
  * Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`.
  * `unknown`: the text may be for another server, whose own dangerous functions count as well.
  */
-export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 'postgresql'): SqlAnalysis {
+/** `sqlite`: PostgreSQL's grammar reading a SQLite server's text (D1), as `postgresql` but for the names its tables may use. */
+export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' | 'sqlite' = 'postgresql'): SqlAnalysis {
   // Fail closed (not throw) until the parser is loaded: the SQL is reported unparsed.
   const pg = parser.get();
   if (!pg) return unparsed(parser.missing());

@@ -2658,3 +2658,45 @@ t.test('twenty-second pass: MongoDB filters with operators and Prisma ranges are
   t.equal((await prisma({ age: { gt: -1e12 } })).decision.approval?.risk, 'critical', 'Prisma age > -1e12');
   t.equal((await prisma({ order: { lt: 3 } })).decision.approval?.risk, 'medium', 'Prisma: a field named by a reserved word');
 });
+
+/** PostgreSQL system columns compared with one value: every row of a table (or none). */
+const systemColumnWheres = [
+  "tableoid = 'users'::regclass", "users.tableoid = 'users'::regclass", "tableoid::regclass::text = 'users'", "tableoid::regclass = 'public.users'::regclass",
+  'tableoid > 0', "tableoid <> 'pg_class'::regclass", 'xmax = 0', "xmax::text = '0'", 'users.xmax = 0',
+];
+
+t.test('twenty-second pass: a PostgreSQL system column many rows share is no column that names rows', async (t) => {
+  // `DELETE FROM users WHERE tableoid = 'users'::regclass` (also `xmax = 0`, `cmin::text = '0'`)
+  // deleted every row of a real PostgreSQL 15 and was a narrow medium write on Neon and Supabase:
+  // the reader took the system column for a column equal to one value.
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...systemColumnWheres), fc.constantFrom(NEON, SUPABASE), fc.boolean(), fc.boolean(), async (where, url, update, orEquality) => {
+      const w = orEquality ? `id = 5 OR ${where}` : where;
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${w}` : `DELETE FROM users WHERE ${w}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : { query: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // `tableoid` on an endpoint of unknown dialect and on D1 too; a table of its own with `xmin`/`xmax`
+  // columns (SQLite and MySQL allow them) keeps its narrow writes there.
+  for (const url of [GENERIC, D1]) {
+    const body = (sql: string): string => JSON.stringify({ sql });
+    t.equal((await decide({ url, headers: [['Content-Type', 'application/json']], body: body("DELETE FROM users WHERE tableoid = 'users'::regclass") })).decision.approval?.risk, 'critical', `${url}: tableoid`);
+    t.equal((await decide({ url, headers: [['Content-Type', 'application/json']], body: body('DELETE FROM tiles WHERE xmin = 5') })).decision.approval?.risk, 'medium', `${url}: a column of its own named xmin`);
+  }
+  // Controls: an AND with an equality, `ctid` (one row), a plain equality stay narrow.
+  for (const where of ["tableoid = 'users'::regclass AND id = 5", "ctid = '(0,1)'", 'id = 5']) {
+    t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) })).decision.approval?.risk, 'medium', where);
+  }
+});
+
+t.test('twenty-second pass: on a real PostgreSQL, each such system-column WHERE holds for every row', { skip: missingPostgres() }, async (t) => {
+  const pg = await startPostgres(t);
+  const client = new pgLib.Client({ connectionString: pg.url() });
+  await client.connect();
+  t.teardown(() => client.end());
+  await client.query(`CREATE TABLE users (id int NOT NULL, email text); INSERT INTO users VALUES (1, 'a'), (2, 'b'); INSERT INTO users VALUES (3, 'c')`);
+  const { rows } = await client.query(`SELECT ${systemColumnWheres.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
+  systemColumnWheres.forEach((w, j) => t.equal(rows[0][`c${j}`], 3, w));
+});
