@@ -754,6 +754,15 @@ function tautological(expr: unknown, target?: string): boolean {
   if (type === 'A_Expr') {
     const sameSides = body.lexpr !== undefined && shape(body.lexpr) === shape(body.rexpr);
     if (body.kind === 'AEXPR_OP' && sameSides && alwaysTrueOps.has(opName(body))) return true;
+    // A range whose bound PostgreSQL reads past every value: `score < 'Infinity'`, `> '-inf'`, `<
+    // 'NaN'` (NaN sorts above every number), `created_at < 'infinity'`; and `email >= ''`, which
+    // every text meets (twenty-second pass: each was a narrow write, as PostgREST's `lt.Infinity`).
+    if (body.kind === 'AEXPR_OP' && ['<', '<=', '>', '>='].includes(opName(body))) {
+      const right = constantText(body.rexpr);
+      const bound = right ?? constantText(body.lexpr);
+      if (bound !== undefined && /^\s*[+-]?(infinity|inf|nan)\s*$/i.test(bound)) return true;
+      if (bound === '' && opName(body) === (right !== undefined ? '>=' : '<=')) return true;
+    }
     // A system column many rows share (`tableoid`, `xmax` …) against one value: every row or none.
     if ((sharedSystemColumn(body.lexpr, judgedSystemColumns) && fixedValue(body.rexpr)) || (sharedSystemColumn(body.rexpr, judgedSystemColumns) && fixedValue(body.lexpr))) return true;
     if (body.kind !== 'AEXPR_DISTINCT' && body.lexpr !== undefined && body.rexpr !== undefined && sameColumnsOnly(body.lexpr, body.rexpr)) return true;

@@ -2700,3 +2700,56 @@ t.test('twenty-second pass: on a real PostgreSQL, each such system-column WHERE 
   const { rows } = await client.query(`SELECT ${systemColumnWheres.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
   systemColumnWheres.forEach((w, j) => t.equal(rows[0][`c${j}`], 3, w));
 });
+
+/** Bounds PostgreSQL reads past every value of a number, date or text column. */
+const pastEveryValue = ["score < 'Infinity'", "score > '-inf'", "score <= '+Infinity'", "score < 'NaN'", "amount < 'NaN'", "amount < 'Infinity'", "created_at < 'infinity'", "created_at > '-infinity'", "email >= ''", "'' <= email"];
+
+t.test('twenty-second pass: a range bound PostgreSQL reads past every value holds for every row', async (t) => {
+  // `DELETE FROM users WHERE score < 'Infinity'` (also `> '-inf'`, `< 'NaN'`, which sorts above
+  // every number, `email >= ''`) on Neon and Supabase was a narrow medium write: the bound was a text
+  // to SQLite's sample run, which sorts it among the sample strings.
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...pastEveryValue), fc.constantFrom(NEON, SUPABASE), fc.boolean(), async (where, url, update) => {
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : { query: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  for (const where of ['score < 100', "created_at < now() - interval '1 day'", "email >= 'm'", "name = 'inf'"]) {
+    t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) })).decision.approval?.risk, 'medium', where);
+  }
+});
+
+t.test('twenty-second pass: PostgREST filters are judged as the SQL condition PostgREST runs', async (t) => {
+  // A PATCH to Supabase's REST API was judged by a list of filter spellings: `id=gt.-1000000000000`,
+  // `created_at=lt.infinity`, `score=lt.Infinity`, `email=gte.`, `email=match.(?:)`,
+  // `id=not.lt.-1000000000000`, `not.or=(id.lt.-1000000000000)`, an `or` with such a branch, each
+  // true for every row, were narrow updates (medium) while their SQL twins are destructive.
+  const wide = fc.constantFrom('id=gt.-1000000000000', 'id=gte.-9223372036854775808', 'created_at=lt.infinity', 'score=lt.Infinity', 'score=gt.-Infinity', 'email=gte.', 'email=match.(?:)', 'email=imatch.a|', 'id=not.lt.-1000000000000', 'not.or=(id.lt.-1000000000000)', 'or=(id.gt.-1000000000000,id.eq.5)', 'and=(id.gt.-1000000000000,created_at.lt.infinity)');
+  // Beside a selection or an embedded resource's filter, which narrow no row of the table.
+  const beside = fc.constantFrom('', '&select=id', '&orders.id=eq.1');
+  await fc.assert(
+    fc.asyncProperty(wide, beside, async (filter, more) => {
+      const { decision } = await decide({ method: 'PATCH', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?${filter}${more}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${filter}${more}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: filters that name rows, the clock, and operators not written as SQL (full text, arrays, JSON paths) stay narrow.
+  for (const filter of ['id=eq.5', 'age=gt.65', 'status=in.(a,b)', 'deleted_at=is.null', 'name=ilike.*john*', 'expires_at=lt.now()', 'expires_at=lte.today', 'email=fts.word', 'tags=cs.{a}', 'data->>k=eq.x', 'id=eq.5&created_at=lt.infinity', 'or=(id.eq.1,id.eq.2)']) {
+    const { decision } = await decide({ method: 'PATCH', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?${filter}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+    t.equal(decision.approval?.risk, 'medium', filter);
+  }
+});
+
+t.test('twenty-second pass: on a real PostgreSQL, each bound past every value holds for every row', { skip: missingPostgres() }, async (t) => {
+  const pg = await startPostgres(t);
+  const client = new pgLib.Client({ connectionString: pg.url() });
+  await client.connect();
+  t.teardown(() => client.end());
+  await client.query(`CREATE TABLE users (score float8, amount numeric, email text, created_at timestamptz);
+    INSERT INTO users VALUES (1e308, 99999, '', now()), (-1e308, -5, 'zz', '2000-01-01'), (0, 0, E'\\n', now() + interval '100 years')`);
+  const { rows } = await client.query(`SELECT ${pastEveryValue.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
+  pastEveryValue.forEach((w, j) => t.equal(rows[0][`c${j}`], 3, w));
+});
