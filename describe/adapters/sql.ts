@@ -712,6 +712,9 @@ function constantText(expr: unknown): string | undefined {
   const e = expr as Node | undefined;
   const sval = ((e?.A_Const as Node | undefined)?.sval as { sval?: string } | undefined)?.sval;
   if (sval !== undefined) return sval;
+  // `X'25'`: the bytes a hex literal spells, as MySQL's reading writes its `0x25` (a string where one is wanted).
+  const bsval = ((e?.A_Const as Node | undefined)?.bsval as { bsval?: string } | undefined)?.bsval;
+  if (bsval !== undefined && /^x(?:[0-9a-fA-F]{2})*$/.test(bsval)) return Buffer.from(bsval.slice(1), 'hex').toString('latin1');
   const call = e?.FuncCall as Node | undefined;
   const name = call ? funcName(call).pop() : undefined;
   if (name === 'like_escape' || name === 'similar_to_escape' || name === 'similar_escape') return constantText(((call!.args ?? []) as unknown[])[0]);

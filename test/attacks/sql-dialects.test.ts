@@ -2753,3 +2753,24 @@ t.test('twenty-second pass: on a real PostgreSQL, each bound past every value ho
   const { rows } = await client.query(`SELECT ${pastEveryValue.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
   pastEveryValue.forEach((w, j) => t.equal(rows[0][`c${j}`], 3, w));
 });
+
+t.test('twenty-second pass: MySQL\'s hexadecimal and bit literals are the strings they spell where a string is wanted', async (t) => {
+  // `DELETE FROM users WHERE email LIKE 0x25` (also `0b00100101`: '%') deleted every row of a real
+  // MariaDB 10.11 and was a narrow medium write on an endpoint of unknown dialect: SQLite's reading
+  // takes `0x25` for the number 37, PostgreSQL 15's for no literal at all.
+  const pct = fc.constantFrom('0x25', '0x2525', '0b00100101', '0b100101');
+  await fc.assert(
+    fc.asyncProperty(pct, fc.constantFrom('LIKE', 'like'), fc.boolean(), async (lit, like, update) => {
+      const where = `email ${like} ${lit}`;
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: a hex number compared with a number, a pattern that names rows, a hex value set, a name holding 0x.
+  for (const sql of ['DELETE FROM users WHERE id = 0x01', 'DELETE FROM users WHERE email LIKE 0x6125', 'UPDATE users SET flags = 0xff WHERE id = 5', 'DELETE FROM t0x25 WHERE id = 1', "DELETE FROM users WHERE email LIKE '0x25'"]) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.equal(decision.approval?.risk, 'medium', sql);
+  }
+});
