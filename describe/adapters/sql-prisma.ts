@@ -281,9 +281,12 @@ function extendedJson(v: Record<string, unknown>): string | undefined {
   return typeof x === 'string' || typeof x === 'number' ? String(x) : undefined;
 }
 
-/** A MongoDB value as SQL: an Extended JSON value as its text, any other object unread. */
+/** A MongoDB value as SQL: an Extended JSON value as its text (a number's as the number), any other object unread. */
 function mongoLiteral(v: unknown): string {
-  if (isObject(v) && extendedJson(v) !== undefined) return literal(extendedJson(v));
+  if (isObject(v) && extendedJson(v) !== undefined) {
+    const text = extendedJson(v)!;
+    return /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(text) ? text : literal(text);
+  }
   if (isObject(v) || Array.isArray(v)) throw new Unreadable();
   return literal(v);
 }

@@ -625,6 +625,9 @@ t.test('twentieth pass: an HTTP request or an SSH session the agent opens inside
 });
 
 /** A BSON document as drivers encode one (int32 for small integers, doubles otherwise, int64 for bigints). */
+/** BSON's MinKey and MaxKey (types 0xff and 0x7f) for bson(). */
+const MIN_KEY = Symbol('MinKey');
+const MAX_KEY = Symbol('MaxKey');
 function bson(doc: Record<string, unknown> | unknown[]): Buffer {
   const parts: Buffer[] = [];
   for (const [k, v] of Object.entries(doc)) {
@@ -649,6 +652,7 @@ function bson(doc: Record<string, unknown> | unknown[]): Buffer {
       el(0x12, n);
     } else if (typeof v === 'boolean') el(0x08, Buffer.from([v ? 1 : 0]));
     else if (v === null) el(0x0a, Buffer.alloc(0));
+    else if (v === MIN_KEY || v === MAX_KEY) el(v === MIN_KEY ? 0xff : 0x7f, Buffer.alloc(0));
     else el(Array.isArray(v) ? 0x04 : 0x03, bson(v as Record<string, unknown>));
   }
   const body = Buffer.concat([...parts, Buffer.from([0])]);
@@ -771,6 +775,19 @@ function v2Hello(specs: number[][], session: number, challenge: number, minor: n
   body.writeUInt16BE(challenge, 7);
   return Buffer.concat([Buffer.from([0x80 | (body.length >> 8), body.length & 0xff]), body]);
 }
+
+t.test('twenty-second pass: a MongoDB filter\'s operators through a bridge are read as the condition they are, MinKey and MaxKey never as NULL', async (t) => {
+  // Filters with operators were read as every document (a false hold, left open by the twenty-first
+  // pass); read now, a bound no value passes (MinKey, MaxKey, an infinite double) must not become a
+  // NULL that matches nothing: `{age: {$gt: MinKey}}` matches every document.
+  const twin = (q: Record<string, unknown>): string[] => new MongoReader(1 << 20).read(Buffer.concat([hello, opMsg({ delete: 'users', deletes: [{ q, limit: 0 }], $db: 'app' }, 'deletes')])).statements.map((s) => String(s.body.sql));
+  for (const q of [{ age: { $gt: MIN_KEY } }, { age: { $lt: MAX_KEY } }, { age: { $gte: -Infinity } }, { age: MIN_KEY }, { $or: [{ a: 1 }, { age: { $ne: MAX_KEY } }] }]) {
+    t.same(twin(q), ['DELETE FROM users'], `${JSON.stringify(q, (_k, v) => (typeof v === 'symbol' ? String(v) : v === -Infinity ? '-Infinity' : v))}: every document`);
+  }
+  t.same(twin({ age: { $gt: 65 } }), ['DELETE FROM users WHERE age > 65'], 'a range names its documents');
+  t.same(twin({ email: { $regex: '^adm', $options: 'i' } }), ["DELETE FROM users WHERE email ~* '^adm'"], 'a regular expression as PostgreSQL\'s');
+  t.same(twin({ deleted: null }), ['DELETE FROM users WHERE deleted IS NULL'], 'null is NULL');
+});
 
 t.test('twenty-first pass: an HTTP/0.9 request line, an SSL 2 format hello and a hello of record version 3.5+ inside a WebSocket tunnel are never relayed', async (t) => {
   // Left open by the twentieth pass. Python's http.server and nginx run `GET /deny/x` with no
