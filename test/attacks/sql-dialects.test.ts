@@ -2774,3 +2774,23 @@ t.test('twenty-second pass: MySQL\'s hexadecimal and bit literals are the string
     t.equal(decision.approval?.risk, 'medium', sql);
   }
 });
+
+t.test('twenty-second pass: a Hasura `_cast` applies its operators to the cast column, and bounds past every value hold for every row', async (t) => {
+  // `delete_users(where: {id: {_cast: {String: {_like: "%"}}}})` (`id::text LIKE '%'`) was a narrow
+  // write: `_cast` read as an operator of its own. Hasura's bounds past every value (`_lt:
+  // "infinity"`, `_gte: ""`, `_lt: "NaN"`) are judged by the SQL reader's rule of the same pass.
+  const every = ['{id: {_cast: {String: {_like: "%"}}}}', '{id: {_cast: {String: {_regex: ""}}}}', '{id: {_cast: {String: {_gte: ""}}}}', '{created_at: {_lt: "infinity"}}', '{score: {_lt: "NaN"}}', '{email: {_gte: ""}}', '{_not: {id: {_cast: {String: {_eq: "5"}}}}}'];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...every), fc.boolean(), async (where, update) => {
+      const field = update ? `update_users(where: ${where}, _set: {role: "admin"})` : `delete_users(where: ${where})`;
+      const body = JSON.stringify({ query: `mutation { ${field} { affected_rows } }` });
+      const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 14), ...seed },
+  );
+  for (const where of ['{id: {_cast: {String: {_eq: "5"}}}}', '{id: {_cast: {String: {_like: "5%"}}}}', '{geom: {_cast: {geography: {_st_d_within: {distance: 10, from: "x"}}}}}']) {
+    const body = JSON.stringify({ query: `mutation { delete_users(where: ${where}) { affected_rows } }` });
+    t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where);
+  }
+});
