@@ -18,7 +18,7 @@ import type { BodySummary, MethodOverride, RequestInfo } from './types.ts';
 import { parameterNames, rackTwoParams, type BodyReading } from './body.ts';
 import type { GraphqlRequest } from './graphql.ts';
 import { ownedHost, recognize, type Recognized } from './adapters/index.ts';
-import { redisReadCommands } from './adapters/sql-redis.ts';
+import { redisReadCommands, upstashHost } from './adapters/sql-redis.ts';
 import { multipartFields } from './multipart.ts';
 import { scanJson } from './json-readings.ts';
 import { serverHeaderKey } from '../lib/text.ts';
@@ -99,10 +99,10 @@ export interface OverrideReading {
   readings: string[];
 }
 
-/** The command of an Upstash Redis REST request (a host under upstash.io), lower-cased, if its path names one. */
+/** The command of an Upstash Redis REST request (Upstash's or Vercel KV's host), lower-cased, if its path names one. */
 function upstashCommand(url: URL): string | undefined {
   const host = url.hostname.toLowerCase();
-  if (!host.endsWith('.upstash.io')) return undefined;
+  if (!upstashHost(host)) return undefined;
   const first = url.pathname.split('/').find((s) => s !== '');
   if (first === undefined) return undefined;
   try {

@@ -66,16 +66,19 @@ export function redisTwin(args: string[]): string | undefined {
 }
 
 
+/** Hosts that serve Upstash's Redis REST API: Upstash's own and Vercel KV's (Upstash under Vercel's name). */
+export const upstashHost = (host: string): boolean => host.endsWith('.upstash.io') || host.endsWith('.kv.vercel-storage.com');
+
 /** Most commands one Upstash request is read for (a pipeline's); past them it is unread. */
 const MAX_UPSTASH_COMMANDS = 1000;
 
 /**
- * The twins of an Upstash Redis REST request (a host under upstash.io): `/<command>/<args…>` (a
+ * The twins of an Upstash Redis REST request (a host upstashHost names): `/<command>/<args…>` (a
  * POST's body its last argument), `POST /` of a JSON array `["SET", "k", "v"]`, and `/pipeline` or
  * `/multi-exec` of a list of such arrays. Undefined for another host or a request of reads only.
  */
 export function upstashSql(request: RequestInfo, json: unknown, bodyText: string | undefined): SqlSource | undefined {
-  if (!request.host.endsWith('.upstash.io')) return undefined;
+  if (!upstashHost(request.host)) return undefined;
   const segments = request.segments;
   const args = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') ? v.map(String) : undefined);
   let commands: string[][];

@@ -2799,25 +2799,26 @@ t.test('twenty-second pass: Upstash\'s Redis REST API is read as Redis, each com
   // `POST https://….upstash.io/ ["FLUSHALL"]` (also `/flushall`, `/config/set/dir/tmp`, `EVAL`, a
   // `/pipeline` holding FLUSHDB) on an allowed Upstash host was a plain medium POST (a GET of
   // `/flushall` a medium write by its method override), and a grant for one `SET` covered them.
-  const host = 'eu1-cool-x.upstash.io';
-  const upstash = await bodyPolicy(t, { allowed_hosts: [SQL_HOST, host] });
+  const hosts = ['eu1-cool-x.upstash.io', 'my-store.kv.vercel-storage.com'];
+  const upstash = await bodyPolicy(t, { allowed_hosts: [SQL_HOST, ...hosts] });
   const shapes = fc.constantFrom(
-    (args: string[]) => ({ method: 'POST', url: `https://${host}/`, body: JSON.stringify(args) }),
-    (args: string[]) => ({ method: 'POST', url: `https://${host}/pipeline`, body: JSON.stringify([['SET', 'k', 'v'], args]) }),
-    (args: string[]) => ({ method: 'POST', url: `https://${host}/multi-exec`, body: JSON.stringify([args]) }),
-    (args: string[]) => ({ method: 'GET', url: `https://${host}/${args.map(encodeURIComponent).join('/')}`, body: '' }),
-    (args: string[]) => ({ method: 'POST', url: `https://${host}/${args.map(encodeURIComponent).join('/')}`, body: '' }),
+    (args: string[], host: string) => ({ method: 'POST', url: `https://${host}/`, body: JSON.stringify(args) }),
+    (args: string[], host: string) => ({ method: 'POST', url: `https://${host}/pipeline`, body: JSON.stringify([['SET', 'k', 'v'], args]) }),
+    (args: string[], host: string) => ({ method: 'POST', url: `https://${host}/multi-exec`, body: JSON.stringify([args]) }),
+    (args: string[], host: string) => ({ method: 'GET', url: `https://${host}/${args.map(encodeURIComponent).join('/')}`, body: '' }),
+    (args: string[], host: string) => ({ method: 'POST', url: `https://${host}/${args.map(encodeURIComponent).join('/')}`, body: '' }),
   );
   const dangerous = fc.constantFrom(['FLUSHALL'], ['flushdb', 'ASYNC'], ['CONFIG', 'SET', 'dir', '/tmp'], ['EVAL', "redis.call('flushall')", '0'], ['SCRIPT', 'FLUSH'], ['SWAPDB', '0', '1'], ['FUNCTION', 'FLUSH']);
   await fc.assert(
-    fc.asyncProperty(dangerous, shapes, async (args, shape) => {
-      const r = shape(args);
+    fc.asyncProperty(dangerous, shapes, fc.constantFrom(...hosts), async (args, shape, host) => {
+      const r = shape(args, host);
       const { decision } = await upstash({ ...r, headers: r.body ? [['Content-Type', 'application/json']] : [] });
       if (decision.approval?.risk !== 'critical') throw new Error(`${r.method} ${r.url} ${r.body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
     }),
     { numRuns: Math.min(runs, 30), ...seed },
   );
   // Controls: reads stay reads, a narrow write a narrow write.
+  const host = hosts[0];
   t.equal((await upstash({ method: 'GET', url: `https://${host}/get/k` })).decision.action, 'allow', 'GET /get/k');
   t.equal((await upstash({ method: 'POST', url: `https://${host}/`, headers: [['Content-Type', 'application/json']], body: '["SET","k","v"]' })).decision.approval?.risk, 'medium', 'SET k v');
   t.equal((await upstash({ method: 'POST', url: `https://${host}/del/a`, body: '' })).decision.approval?.risk, 'medium', 'DEL a');
