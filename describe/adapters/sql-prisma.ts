@@ -281,6 +281,16 @@ function extendedJson(v: Record<string, unknown>): string | undefined {
   return typeof x === 'string' || typeof x === 'number' ? String(x) : undefined;
 }
 
+/**
+ * A document field (a dotted path too: `profile.age`) as a bare column of the twin: a quoted name
+ * is a string to SQLite's double-quoted-string reading, so `"profile.age" > 65` would read as every
+ * document. Other characters become `_`; a reserved word or a leading digit gets a prefix.
+ */
+function mongoColumn(field: string): string {
+  const word = field.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 60);
+  return /^[A-Za-z_]/.test(word) && !pgReserved.has(word.toLowerCase()) ? word : `f_${word}`;
+}
+
 /** A MongoDB value as SQL: an Extended JSON value as its text (a number's as the number), any other object unread. */
 function mongoLiteral(v: unknown): string {
   if (isObject(v) && extendedJson(v) !== undefined) {
@@ -346,7 +356,7 @@ function mongoCondition(filter: unknown, budget: { n: number }, depth = 0): stri
       continue;
     }
     if (field.startsWith('$')) throw new Unreadable();
-    const col = ident(field);
+    const col = mongoColumn(field);
     if (v === null) parts.push(`${col} IS NULL`);
     else if (!isObject(v) || extendedJson(v) !== undefined) parts.push(`${col} = ${mongoLiteral(v)}`);
     else if (Object.keys(v).length > 0 && Object.keys(v).every((k) => k.startsWith('$'))) parts.push(mongoField(col, v, budget, depth + 1));

@@ -2630,11 +2630,12 @@ t.test('twenty-second pass: MongoDB filters with operators and Prisma ranges are
   const narrow = fc.constantFrom<Record<string, unknown>>(
     { age: { $gt: 65 } }, { age: { $gte: 18, $lt: 21 } }, { createdAt: { $lt: { $date: '2020-01-01T00:00:00Z' } } }, { email: { $regex: '@example\\.com$' } },
     { email: { $regex: '^adm', $options: 'i' } }, { $or: [{ _id: 1 }, { _id: 2 }] }, { status: 'tmp', age: { $lte: 3 } }, { $and: [{ a: 1 }, { b: { $in: [1, 2] } }] },
-    { tenant_id: 7, score: { $lt: 10 } },
+    { tenant_id: 7, score: { $lt: 10 } }, { 'profile.age': { $gt: 65 } }, { order: { $lt: 3 } },
   );
   const every = fc.constantFrom<Record<string, unknown>>(
     {}, { age: { $gt: -1e12 } }, { email: { $regex: '' } }, { email: { $regex: '.*' } }, { a: { $nin: [] } }, { a: { $not: { $in: [] } } },
     { $or: [{ a: 1 }, { a: { $ne: 1 } }] }, { $nor: [{ a: 5 }] }, { a: { $ne: null } }, { tags: { $size: 0 } }, { $where: 'true' }, { a: { $exists: true } },
+    { 'profile.age': { $gt: -1e12 } }, { $jsonSchema: {} },
   );
   const dataApi = (action: string, filter: unknown): Promise<Decided> =>
     decide({ url: `https://${SQL_HOST}/app/data-abc/endpoint/data/v1/action/${action}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ dataSource: 'Cluster0', database: 'app', collection: 'users', filter, ...(action === 'updateMany' ? { update: { $set: { role: 'admin' } } } : {}) }) });
