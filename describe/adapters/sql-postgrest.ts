@@ -1,5 +1,5 @@
-// PostgREST's row filters (`?id=gt.5&or=(a.eq.1,b.is.null)`) written as the SQL condition PostgREST
-// runs, so that a PATCH or DELETE is judged by the SQL reader as its statement would be
+// PostgREST's row filters (`?id=gt.5&or=(a.eq.1,b.is.null)`), and pg_graphql's `filter`, written as
+// the SQL condition they run, so that a PATCH or DELETE is judged by the SQL reader as its statement would be
 // (twenty-second pass: the filters were judged by a list of spellings, so `id=gt.-1000000000000`,
 // `created_at=lt.infinity`, `id=not.lt.-1` and `email=match.(?:)`, each true for every row, were
 // narrow updates while their SQL twins are destructive). As sql-hasura.ts does for Hasura's `where`.
@@ -106,4 +106,56 @@ export function postgrestHoldsForEveryRow(filters: Array<[string, string]>, bran
   }
   if (parts.length === 0) return true;
   return analyzeSqlIn([`DELETE FROM airlock_postgrest WHERE ${parts.join(' AND ')}`], 'postgresql').info.destructive;
+}
+
+const graphqlComparisons: Record<string, string> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=', like: 'LIKE', ilike: 'ILIKE', regex: '~', iregex: '~*' };
+
+/** A pg_graphql value as SQL: numbers as they are, the rest as text the column's type takes. */
+function graphqlLiteral(v: unknown): string {
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (typeof v === 'string') return literal(v);
+  return UNREAD_VALUE;
+}
+const UNREAD_VALUE = "'airlock-unread'";
+
+/**
+ * pg_graphql's `filter` (`{id: {gt: 5}, or: [...], not: {...}}`, `AND`/`OR`/`NOT` before 1.0) as
+ * the SQL condition it runs; an operator not written here (`startsWith`, `contains`, `in` …) is a
+ * condition that may name rows. Undefined past the bounds.
+ */
+function graphqlFilterSql(filter: unknown, budget: { n: number }, depth: number): string | undefined {
+  if (depth > MAX_DEPTH || --budget.n < 0) return undefined;
+  if (!filter || typeof filter !== 'object' || Array.isArray(filter)) return undefined;
+  const parts: string[] = [];
+  for (const [key, cond] of Object.entries(filter as Record<string, unknown>)) {
+    const k = key === 'AND' || key === 'OR' || key === 'NOT' ? key.toLowerCase() : key;
+    if (k === 'and' || k === 'or') {
+      if (!Array.isArray(cond)) return undefined;
+      if (cond.length === 0) continue;
+      const inner = cond.map((c) => graphqlFilterSql(c, budget, depth + 1));
+      if (inner.some((x) => x === undefined)) return undefined;
+      parts.push(`(${inner.map((x) => `(${x})`).join(k === 'and' ? ' AND ' : ' OR ')})`);
+    } else if (k === 'not') {
+      const inner = graphqlFilterSql(cond, budget, depth + 1);
+      if (inner === undefined) return undefined;
+      parts.push(`NOT (${inner})`);
+    } else {
+      if (!cond || typeof cond !== 'object' || Array.isArray(cond) || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(k)) return undefined;
+      for (const [op, v] of Object.entries(cond as Record<string, unknown>)) {
+        if (--budget.n < 0) return undefined;
+        if (graphqlComparisons[op]) parts.push(v === null ? 'TRUE' : `${k} ${graphqlComparisons[op]} ${graphqlLiteral(v)}`);
+        else if (op === 'is') parts.push(v === 'NULL' ? `${k} IS NULL` : v === 'NOT_NULL' ? `${k} IS NOT NULL` : UNREAD);
+        else parts.push(UNREAD);
+      }
+    }
+  }
+  return parts.length ? parts.join(' AND ') : 'TRUE';
+}
+
+/** Whether a pg_graphql `filter` holds for every row, as the SQL reader judges the statement it runs. */
+export function pgGraphqlHoldsForEveryRow(filter: unknown): boolean {
+  const condition = graphqlFilterSql(filter, { n: MAX_NODES }, 0);
+  if (condition === undefined) return false;
+  return analyzeSqlIn([`DELETE FROM airlock_postgrest WHERE ${condition}`], 'postgresql').info.destructive;
 }

@@ -6,7 +6,7 @@ import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostUnder, hostIs, type ServiceAdapter, type SqlSource } from './adapter.ts';
 import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
 import { rpcSql, sqlFromBody } from './sql-body.ts';
-import { postgrestHoldsForEveryRow } from './sql-postgrest.ts';
+import { pgGraphqlHoldsForEveryRow, postgrestHoldsForEveryRow } from './sql-postgrest.ts';
 import { describeGraphql, type GraphqlRequest } from '../graphql.ts';
 
 /** pg_graphql (`/graphql/v1`): collection mutations map to the PostgREST operations on the same table. */
@@ -488,7 +488,7 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
     info.params.project = project;
     // update…Collection without a filter (or with an empty one) rewrites every row, as a PATCH
     // without a filter does over REST: the same operation gets the same risk.
-    const unfiltered = (graphql?.calls ?? []).find((c) => /^update.+Collection$/.test(c.field) && (isEmptyFilter(c.args.filter) || filterHoldsForEveryRow(c.args.filter)));
+    const unfiltered = (graphql?.calls ?? []).find((c) => /^update.+Collection$/.test(c.field) && (isEmptyFilter(c.args.filter) || filterHoldsForEveryRow(c.args.filter) || pgGraphqlHoldsForEveryRow(c.args.filter)));
     if (unfiltered && info.effect === 'write') {
       info.operation = 'rows.update';
       info.params.all_rows = true;

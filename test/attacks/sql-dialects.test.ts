@@ -2809,7 +2809,7 @@ t.test('twenty-second pass: Upstash\'s Redis REST API is read as Redis, each com
     (args: string[], host: string) => ({ method: 'GET', url: `https://${host}/${args.map(encodeURIComponent).join('/')}`, body: '' }),
     (args: string[], host: string) => ({ method: 'POST', url: `https://${host}/${args.map(encodeURIComponent).join('/')}`, body: '' }),
   );
-  const dangerous = fc.constantFrom(['FLUSHALL'], ['flushdb', 'ASYNC'], ['CONFIG', 'SET', 'dir', '/tmp'], ['EVAL', "redis.call('flushall')", '0'], ['SCRIPT', 'FLUSH'], ['SWAPDB', '0', '1'], ['FUNCTION', 'FLUSH']);
+  const dangerous = fc.constantFrom<string[]>(['FLUSHALL'], ['flushdb', 'ASYNC'], ['CONFIG', 'SET', 'dir', '/tmp'], ['EVAL', "redis.call('flushall')", '0'], ['SCRIPT', 'FLUSH'], ['SWAPDB', '0', '1'], ['FUNCTION', 'FLUSH']);
   await fc.assert(
     fc.asyncProperty(dangerous, shapes, fc.constantFrom(...hosts), async (args, shape, host) => {
       const r = shape(args, host);
@@ -2823,4 +2823,23 @@ t.test('twenty-second pass: Upstash\'s Redis REST API is read as Redis, each com
   t.equal((await upstash({ method: 'GET', url: `https://${host}/get/k` })).decision.action, 'allow', 'GET /get/k');
   t.equal((await upstash({ method: 'POST', url: `https://${host}/`, headers: [['Content-Type', 'application/json']], body: '["SET","k","v"]' })).decision.approval?.risk, 'medium', 'SET k v');
   t.equal((await upstash({ method: 'POST', url: `https://${host}/del/a`, body: '' })).decision.approval?.risk, 'medium', 'DEL a');
+});
+
+t.test('twenty-second pass: a pg_graphql update\'s filter is judged as the SQL condition it runs', async (t) => {
+  // Supabase's GraphQL `updateUsersCollection(set: …, filter: {id: {gt: -1000000000000}}, atMost:
+  // 100000)` (also `lt: "infinity"`, `gte: ""`, `regex: "(?:)"`, `lt: "NaN"`, `not` of a range
+  // below every value, an `or` with such a branch) was a narrow medium update: the filter was
+  // judged by a list of spellings, as PostgREST's were.
+  const every = ['{id: {gt: -1000000000000}}', '{created_at: {lt: "infinity"}}', '{email: {gte: ""}}', '{email: {regex: "(?:)"}}', '{score: {lt: "NaN"}}', '{id: {gte: "-9223372036854775808"}}', '{or: [{id: {eq: 5}}, {id: {gt: -1000000000000}}]}', '{not: {id: {lt: -1000000000000}}}', '{AND: [{id: {gt: -1000000000000}}]}'];
+  const call = (filter: string): Promise<Decided> => decide({ url: 'https://abcdefghijklmnopqrst.supabase.co/graphql/v1', headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `mutation { updateUsersCollection(set: {role: "admin"}, filter: ${filter}, atMost: 100000) { affectedCount } }` }) });
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...every), async (filter) => {
+      const { decision } = await call(filter);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${filter}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 18), ...seed },
+  );
+  for (const filter of ['{id: {eq: 5}}', '{age: {gt: 65}}', '{email: {startsWith: "adm"}}', '{and: [{id: {gt: 5}}, {id: {lt: 9}}]}', '{email: {in: []}}', '{tags: {contains: ["a"]}}']) {
+    t.equal((await call(filter)).decision.approval?.risk, 'medium', filter);
+  }
 });
