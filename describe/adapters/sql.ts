@@ -766,6 +766,10 @@ function tautological(expr: unknown, target?: string): boolean {
       if (bound !== undefined && /^\s*[+-]?(infinity|inf|nan)\s*$/i.test(bound)) return true;
       if (bound === '' && opName(body) === (right !== undefined ? '>=' : '<=')) return true;
     }
+    // A range over `ctid` (`ctid > '(0,0)'`) is where rows happen to be stored, no value of theirs:
+    // every row, on a PostgreSQL service (elsewhere a table may have a column of that name).
+    if (judgedSystemColumns === sharedSystemColumns && body.kind === 'AEXPR_OP' && ['<', '<=', '>', '>='].includes(opName(body))
+      && ((sharedSystemColumn(body.lexpr, ctidOnly) && fixedValue(body.rexpr)) || (sharedSystemColumn(body.rexpr, ctidOnly) && fixedValue(body.lexpr)))) return true;
     // A system column many rows share (`tableoid`, `xmax` …) against one value: every row or none.
     if ((sharedSystemColumn(body.lexpr, judgedSystemColumns) && fixedValue(body.rexpr)) || (sharedSystemColumn(body.rexpr, judgedSystemColumns) && fixedValue(body.lexpr))) return true;
     if (body.kind !== 'AEXPR_DISTINCT' && body.lexpr !== undefined && body.rexpr !== undefined && sameColumnsOnly(body.lexpr, body.rexpr)) return true;
@@ -830,6 +834,7 @@ const sharedSystemColumns = new Set(['tableoid', 'xmin', 'xmax', 'cmin', 'cmax']
  * have an `xmin` or `xmax` column of their own (a map's bounding boxes). Set around each judgement.
  */
 const tableoidOnly = new Set(['tableoid']);
+const ctidOnly = new Set(['ctid']);
 let judgedSystemColumns: ReadonlySet<string> = tableoidOnly;
 /** One of `names` (sharedSystemColumns by default), maybe cast or collated (`tableoid::regclass::text`). */
 function sharedSystemColumn(e: unknown, names: ReadonlySet<string> = sharedSystemColumns): boolean {

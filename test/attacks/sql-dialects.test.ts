@@ -2663,7 +2663,7 @@ t.test('twenty-second pass: MongoDB filters with operators and Prisma ranges are
 /** PostgreSQL system columns compared with one value: every row of a table (or none). */
 const systemColumnWheres = [
   "tableoid = 'users'::regclass", "users.tableoid = 'users'::regclass", "tableoid::regclass::text = 'users'", "tableoid::regclass = 'public.users'::regclass",
-  'tableoid > 0', "tableoid <> 'pg_class'::regclass", 'xmax = 0', "xmax::text = '0'", 'users.xmax = 0',
+  'tableoid > 0', "tableoid <> 'pg_class'::regclass", 'xmax = 0', "xmax::text = '0'", 'users.xmax = 0', "ctid > '(0,0)'", "ctid < '(4294967295,65535)'",
 ];
 
 t.test('twenty-second pass: a PostgreSQL system column many rows share is no column that names rows', async (t) => {
@@ -2688,6 +2688,7 @@ t.test('twenty-second pass: a PostgreSQL system column many rows share is no col
   }
   // Controls: an AND with an equality, `ctid` (one row), a plain equality stay narrow.
   for (const where of ["tableoid = 'users'::regclass AND id = 5", "ctid = '(0,1)'", 'id = 5']) {
+    // (A range over `ctid` is where rows are stored: every row there; its equality names one row.)
     t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) })).decision.approval?.risk, 'medium', where);
   }
 });
