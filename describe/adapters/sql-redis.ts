@@ -75,7 +75,8 @@ const MAX_UPSTASH_COMMANDS = 1000;
 /**
  * The twins of an Upstash Redis REST request (a host upstashHost names): `/<command>/<args…>` (a
  * POST's body its last argument), `POST /` of a JSON array `["SET", "k", "v"]`, and `/pipeline` or
- * `/multi-exec` of a list of such arrays. Undefined for another host or a request of reads only.
+ * `/multi-exec` of a list of such arrays. Undefined for another host, or a request that only reads or
+ * writes keys.
  */
 export function upstashSql(request: RequestInfo, json: unknown, bodyText: string | undefined): SqlSource | undefined {
   if (!upstashHost(request.host)) return undefined;
@@ -97,5 +98,7 @@ export function upstashSql(request: RequestInfo, json: unknown, bodyText: string
     commands = [[...segments, ...(request.method === 'POST' && bodyText !== undefined && bodyText !== '' ? [bodyText] : [])]];
   }
   const texts = commands.map(redisTwin).filter((t): t is string => t !== undefined);
-  return texts.length ? { texts } : undefined;
+  // Only a request that empties a database or acts on the server is read as SQL: a write of keys
+  // keeps the reading grants have made of it since the twelfth pass (the same command on the same key).
+  return texts.some((t) => t.startsWith('DROP ') || t.startsWith('COPY ')) ? { texts } : undefined;
 }
