@@ -330,7 +330,8 @@ function mongoField(col: string, ops: Record<string, unknown>, budget: { n: numb
     else if (op === '$regex') {
       const flags = typeof ops.$options === 'string' ? ops.$options : '';
       if (typeof v !== 'string' || /[^imsx]/.test(flags)) throw new Unreadable();
-      parts.push(`${col} ${flags.includes('i') ? '~*' : '~'} ${literal(v)}`);
+      // PCRE's `x` drops blanks and `#` comments from the pattern (`" .* "` is `.*`): PostgreSQL's `(?x)` does the same.
+      parts.push(`${col} ${flags.includes('i') ? '~*' : '~'} ${literal(flags.includes('x') ? `(?x)${v}` : v)}`);
     } else if (op === '$options' && '$regex' in ops) continue;
     else if (op === '$not' && isObject(v)) parts.push(`NOT (${mongoField(col, v, budget, depth + 1)})`);
     else throw new Unreadable();

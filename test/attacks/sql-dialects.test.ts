@@ -2635,7 +2635,7 @@ t.test('twenty-second pass: MongoDB filters with operators and Prisma ranges are
   const every = fc.constantFrom<Record<string, unknown>>(
     {}, { age: { $gt: -1e12 } }, { email: { $regex: '' } }, { email: { $regex: '.*' } }, { a: { $nin: [] } }, { a: { $not: { $in: [] } } },
     { $or: [{ a: 1 }, { a: { $ne: 1 } }] }, { $nor: [{ a: 5 }] }, { a: { $ne: null } }, { tags: { $size: 0 } }, { $where: 'true' }, { a: { $exists: true } },
-    { 'profile.age': { $gt: -1e12 } }, { $jsonSchema: {} },
+    { 'profile.age': { $gt: -1e12 } }, { $jsonSchema: {} }, { email: { $regex: ' .* ', $options: 'x' } },
   );
   const dataApi = (action: string, filter: unknown): Promise<Decided> =>
     decide({ url: `https://${SQL_HOST}/app/data-abc/endpoint/data/v1/action/${action}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ dataSource: 'Cluster0', database: 'app', collection: 'users', filter, ...(action === 'updateMany' ? { update: { $set: { role: 'admin' } } } : {}) }) });
