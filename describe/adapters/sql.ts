@@ -901,6 +901,37 @@ function clockValue(expr: unknown): boolean {
   return type === 'A_Expr' && body.kind === 'AEXPR_OP' && ['+', '-'].includes(opName(body)) && clockValue(body.lexpr) && constant(body.rexpr);
 }
 
+/** Functions that build a tsquery from text, and whether they read `!` and `-` in it as negations. */
+const tsqueryBuilders: Record<string, 'operators' | 'websearch' | 'words'> = { to_tsquery: 'operators', websearch_to_tsquery: 'websearch', plainto_tsquery: 'words', phraseto_tsquery: 'words' };
+
+/** A constant full-text query with a word and no negation (`to_tsquery('english', 'spam')`, `'spam'::tsquery`). */
+function positiveTsquery(expr: unknown): boolean {
+  const e = expr as Node | undefined;
+  const call = e?.FuncCall as Node | undefined;
+  let kind: 'operators' | 'websearch' | 'words' = 'operators';
+  let text: string | undefined;
+  if (call) {
+    const name = funcName(call);
+    const builder = tsqueryBuilders[name[name.length - 1] ?? ''];
+    if (!builder || (name.length === 2 && name[0] !== 'pg_catalog') || name.length > 2) return false;
+    const args = (call.args ?? []) as unknown[];
+    if (args.length < 1 || args.length > 2 || (args.length === 2 && constantText(args[0]) === undefined)) return false;
+    kind = builder;
+    text = constantText(args[args.length - 1]);
+  } else if (e?.TypeCast) {
+    // Only a tsquery: `data @@ 'true'::jsonpath` is a JSON path predicate every row may meet.
+    const names = ((((e.TypeCast as Node).typeName as Node | undefined)?.names ?? []) as Array<{ String?: { sval?: string } }>).map((x) => x.String?.sval ?? '');
+    if (names[names.length - 1] !== 'tsquery') return false;
+    text = constantText(e);
+  }
+  if (text === undefined || !/[\p{L}\p{N}]/u.test(text)) return false;
+  if (kind === 'words') return true;
+  return !text.includes('!') && (kind !== 'websearch' || !/(^|[\s("])-/.test(text)) && !/\bnot\b/i.test(text);
+}
+
+/** An expression that reads a column (a tsvector column, or `to_tsvector(body)`). */
+const readsColumn = (e: unknown): boolean => (columnsOf(e)?.size ?? 0) > 0;
+
 /** An ARRAY of constant texts, maybe cast (`ARRAY['a%', 'b%']::text[]`). */
 function constantList(expr: unknown): boolean {
   const e = expr as Node | undefined;
@@ -948,6 +979,10 @@ function provenNarrow(expr: unknown): boolean {
   if (type !== 'A_Expr') return false;
   const op = opName(body);
   if (body.kind === 'AEXPR_OP' && op === '^@') return isColumn(body.lexpr) && !!constantText(body.rexpr);
+  // A full-text match of a constant query that negates nothing (`to_tsvector(body) @@
+  // to_tsquery('spam')`) names the rows holding its words (twenty-second pass: a false hold);
+  // `!spam`, websearch's `-spam` match every other row.
+  if (body.kind === 'AEXPR_OP' && op === '@@') return (positiveTsquery(body.rexpr) && readsColumn(body.lexpr)) || (positiveTsquery(body.lexpr) && readsColumn(body.rexpr));
   if (body.kind === 'AEXPR_OP' && op === '@>') return isColumn(body.lexpr) && namesSomething(body.rexpr);
   // A column matched against a list of constant patterns (`LIKE ANY (ARRAY['a%', 'b%'])`): tautological() tried each.
   if (body.kind === 'AEXPR_OP_ANY' && ['~~', '~~*', '~', '~*'].includes(op)) return isColumn(body.lexpr) && constantList(body.rexpr);

@@ -2846,3 +2846,21 @@ t.test('twenty-second pass: a pg_graphql update\'s filter is judged as the SQL c
     t.equal((await call(filter)).decision.approval?.risk, 'medium', filter);
   }
 });
+
+t.test('twenty-second pass: a full-text match of a constant query that negates nothing names rows; a negated one or a JSON path does not', async (t) => {
+  // Left open by the twenty-first pass (a false hold): `DELETE FROM posts WHERE to_tsvector(body)
+  // @@ to_tsquery('spam')` was held critical on Neon and Supabase, as no proven-narrow form; the
+  // negations (`!spam`, websearch's `-spam`) and a JSON path predicate (`@@ 'true'::jsonpath`) must stay held.
+  const call = (where: string): Promise<Decided> => decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM posts WHERE ${where}`, params: [] }) });
+  const narrow = fc.constantFrom("to_tsvector(body) @@ to_tsquery('spam')", "to_tsvector('english', body) @@ to_tsquery('english', 'spam & eggs')", "to_tsvector(body) @@ websearch_to_tsquery('spam eggs')", "search @@ 'spam'::tsquery", "to_tsvector(body) @@ plainto_tsquery('!spam')", "to_tsquery('spam') @@ to_tsvector(body)");
+  const every = fc.constantFrom("to_tsvector(body) @@ to_tsquery('!spam')", "to_tsvector(body) @@ to_tsquery('spam | !eggs')", "to_tsvector(body) @@ websearch_to_tsquery('-spam')", "to_tsvector(body) @@ websearch_to_tsquery('spam or -eggs')", "search @@ '!spam'::tsquery", "data @@ 'true'::jsonpath", "data @@ 'exists($)'::jsonpath", "to_tsvector(body) @@ to_tsquery('spam') OR true");
+  await fc.assert(fc.asyncProperty(narrow, async (w) => {
+    const { decision } = await call(w);
+    if (decision.approval?.risk !== 'medium') throw new Error(`${w}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+  }), { numRuns: Math.min(runs, 12), ...seed });
+  await fc.assert(fc.asyncProperty(every, async (w) => {
+    const { decision } = await call(w);
+    if (decision.approval?.risk !== 'critical') throw new Error(`${w}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+  }), { numRuns: Math.min(runs, 16), ...seed });
+  t.pass('judged');
+});
