@@ -18,6 +18,7 @@ import type { BodySummary, MethodOverride, RequestInfo } from './types.ts';
 import { parameterNames, rackTwoParams, type BodyReading } from './body.ts';
 import type { GraphqlRequest } from './graphql.ts';
 import { ownedHost, recognize, type Recognized } from './adapters/index.ts';
+import { redisReadCommands, upstashHost } from './adapters/sql-redis.ts';
 import { multipartFields } from './multipart.ts';
 import { scanJson } from './json-readings.ts';
 import { serverHeaderKey } from '../lib/text.ts';
@@ -98,22 +99,10 @@ export interface OverrideReading {
   readings: string[];
 }
 
-/**
- * Redis commands that only read (Upstash's REST API takes `/<command>/<args…>`); every other
- * command, and one not listed, may write.
- */
-export const redisReadCommands = new Set([
-  'get', 'mget', 'getrange', 'strlen', 'exists', 'ttl', 'pttl', 'type', 'keys', 'scan', 'randomkey', 'dbsize', 'ping', 'echo',
-  'hget', 'hmget', 'hgetall', 'hkeys', 'hvals', 'hlen', 'hexists', 'hscan', 'hstrlen', 'hrandfield',
-  'llen', 'lrange', 'lindex', 'lpos', 'scard', 'smembers', 'sismember', 'smismember', 'srandmember', 'sscan', 'sdiff', 'sinter', 'sunion',
-  'zcard', 'zcount', 'zrange', 'zrangebyscore', 'zrangebylex', 'zrevrange', 'zrevrangebyscore', 'zrank', 'zrevrank', 'zscore', 'zmscore', 'zscan', 'zlexcount',
-  'xlen', 'xrange', 'xrevrange', 'xread', 'bitcount', 'bitpos', 'getbit', 'pfcount', 'geopos', 'geodist', 'geohash', 'geosearch', 'json.get', 'json.type', 'json.strlen', 'json.arrlen', 'json.objkeys',
-]);
-
-/** The command of an Upstash Redis REST request (a host under upstash.io), lower-cased, if its path names one. */
+/** The command of an Upstash Redis REST request (Upstash's or Vercel KV's host), lower-cased, if its path names one. */
 function upstashCommand(url: URL): string | undefined {
   const host = url.hostname.toLowerCase();
-  if (!host.endsWith('.upstash.io')) return undefined;
+  if (!upstashHost(host)) return undefined;
   const first = url.pathname.split('/').find((s) => s !== '');
   if (first === undefined) return undefined;
   try {

@@ -91,7 +91,11 @@ export function readBson(b: Buffer, at: number, depth = 0, fields = { n: 0 }): {
         p += 5 + n;
         break;
       }
-      case 0x06: case 0x0a: case 0x7f: case 0xff: v = null; break;
+      case 0x0a: v = null; break;
+      // Undefined, MaxKey and MinKey as the Extended JSON they are, never NULL: `{$gt: MinKey}` matches every document.
+      case 0x06: v = { $undefined: true }; break;
+      case 0x7f: v = { $maxKey: 1 }; break;
+      case 0xff: v = { $minKey: 1 }; break;
       case 0x07: v = { $oid: b.subarray(p, p + 12).toString('hex') }; p += 12; break;
       case 0x08: v = b[p] !== 0; p += 1; break;
       case 0x09: v = { $date: Number(b.readBigInt64LE(p)) }; p += 8; break;

@@ -7,59 +7,13 @@
 // statement that does the same to a table `redis` (its twin, `{sql, redis: [args]}`): the
 // flushes a DROP, what runs code or reconfigures the server a program run on it, a deletion a
 // DELETE of its keys, another write an UPDATE of its key; reads go on.
-import { redisReadCommands } from './method-override.ts';
+import { readingSubcommands, redisTwin } from './adapters/sql-redis.ts';
 import type { CarriedStatement, TunnelRead, TunnelSqlReader } from './tunnel-sql.ts';
 import { StreamBuffer } from './stream-buffer.ts';
 
 /** Longest inline command Redis reads (PROTO_INLINE_MAX_SIZE), and most arguments Airlock reads in one. */
 const MAX_INLINE = 64 * 1024;
 const MAX_ARGS = 10_000;
-
-/** Commands that only read, change the connection, or queue and run what was judged when queued. */
-const connectionCommands = new Set([
-  'auth', 'hello', 'select', 'ping', 'echo', 'quit', 'reset', 'info', 'time', 'lastsave', 'role', 'command', 'readonly', 'readwrite',
-  'watch', 'unwatch', 'multi', 'discard', 'exec', 'subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe',
-  'dump', 'touch', 'lcs', 'substr', 'sintercard', 'zrandmember', 'zdiff', 'zinter', 'zunion', 'zintercard', 'xpending', 'geosearch', 'georadius_ro', 'georadiusbymember_ro', 'sort_ro', 'bitfield_ro', 'object', 'memory', 'xinfo', 'latency', 'slowlog', 'pubsub', 'wait', 'waitaof', 'monitor',
-]);
-/** A container command's subcommands that only read. */
-const readingSubcommands: Record<string, Set<string>> = {
-  config: new Set(['get', 'help']),
-  client: new Set(['id', 'info', 'list', 'getname', 'setname', 'setinfo', 'getredir', 'trackinginfo', 'tracking', 'caching', 'reply', 'help']),
-  script: new Set(['exists', 'help']),
-  function: new Set(['list', 'stats', 'dump', 'help']),
-  acl: new Set(['whoami', 'cat', 'list', 'users', 'getuser', 'log', 'genpass', 'help']),
-  cluster: new Set(['info', 'nodes', 'slots', 'shards', 'myid', 'myshardid', 'keyslot', 'countkeysinslot', 'getkeysinslot', 'links', 'help']),
-  module: new Set(['list', 'help']),
-};
-/** Commands that empty a database. */
-const flushes = new Set(['flushall', 'flushdb', 'swapdb']);
-/**
- * Commands that run code on the server or change what it is (where it writes its file, which
- * server it follows, its users, its modules): `CONFIG SET dir` then `SAVE` writes a file anywhere
- * the server may, `MODULE LOAD` runs a library, `EVAL` a script, `REPLICAOF` takes another
- * server's data.
- */
-const serverCommands = new Set([
-  'config', 'module', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'function', 'script', 'debug', 'replicaof', 'slaveof',
-  'migrate', 'shutdown', 'acl', 'cluster', 'failover', 'sync', 'psync', 'save', 'bgsave', 'bgrewriteaof', 'client', 'restore', 'restore-asking',
-]);
-/** Commands that delete the keys they name. */
-const deletions = new Set(['del', 'unlink', 'getdel', 'hdel', 'srem', 'zrem', 'lrem', 'xdel', 'zremrangebyscore', 'zremrangebyrank', 'zremrangebylex', 'ltrim', 'xtrim', 'json.del', 'json.forget']);
-
-const quote = (s: string): string => `'${s.replaceAll("'", "''")}'`;
-
-/** The twin of one command, or undefined when it only reads. */
-export function redisTwin(args: string[]): string | undefined {
-  const name = (args[0] ?? '').toLowerCase();
-  const sub = (args[1] ?? '').toLowerCase();
-  if (name === '' || redisReadCommands.has(name) || connectionCommands.has(name)) return undefined;
-  if (readingSubcommands[name]?.has(sub)) return undefined;
-  const key = quote(args[1] ?? '');
-  if (flushes.has(name)) return 'DROP SCHEMA redis CASCADE';
-  if (serverCommands.has(name)) return `COPY redis FROM PROGRAM ${quote(args.join(' '))}`;
-  if (deletions.has(name)) return `DELETE FROM redis WHERE key IN (${args.slice(1, 1 + 64).map(quote).join(', ')})`;
-  return `UPDATE redis SET value = ${quote(args.slice(2).join(' '))} WHERE command = ${quote(name)} AND key = ${key}`;
-}
 
 /** Whether a message begins a Redis request: a multibulk header (`*N\r\n$`), as a Redis client sends first. */
 export function startsRedis(data: Buffer): boolean {
@@ -143,16 +97,22 @@ export function answersAsRedis(data: Buffer): boolean {
   return /^(\+(OK|PONG|QUEUED)|-(ERR|WRONGTYPE|NOAUTH|NOPERM|NOSCRIPT|READONLY|BUSY|LOADING|MOVED|ASK|CROSSSLOT|EXECABORT|OOM|MISCONF)\b[^\r\n]*|[:$*%~>|]-?\d{1,10}|_|#[tf]|,[-+]?(\d+(\.\d+)?|inf|nan))\r\n/.test(data.subarray(0, 256).toString('latin1'));
 }
 
-/** An inline command's arguments as sdssplitargs reads them; undefined for unbalanced quotes (Redis answers an error and runs nothing). */
+/**
+ * An inline command's arguments as sdssplitargs reads them; undefined for unbalanced quotes (Redis
+ * answers an error and runs nothing). Blanks before a word are C's `isspace`, but only a space, tab,
+ * CR, LF or NUL ends one, and a quote inside a word opens a quoted run of the same word:
+ * `FLUSH"ALL"` is FLUSHALL and `D'EL' k` is DEL (twenty-second pass).
+ */
 function splitArgs(line: string): string[] | undefined {
   const out: string[] = [];
+  const space = (c: string | undefined): boolean => c !== undefined && /[ \n\r\t\v\f]/.test(c);
+  const ends = (c: string): boolean => c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\0';
   let i = 0;
   while (out.length <= MAX_ARGS) {
-    while (i < line.length && /[ \n\r\t\0\v\f]/.test(line[i]!)) i++;
+    while (i < line.length && (space(line[i]) || line[i] === '\0')) i++;
     if (i >= line.length) return out;
     let cur = '';
-    const q = line[i] === '"' ? '"' : line[i] === "'" ? "'" : '';
-    if (q) i++;
+    let q = '';
     for (;;) {
       if (i >= line.length) {
         if (q) return undefined;
@@ -170,12 +130,15 @@ function splitArgs(line: string): string[] | undefined {
         cur += "'";
         i += 2;
       } else if (q && c === q) {
-        // A closing quote must be followed by a space or the end (else the line is an error).
-        if (i + 1 < line.length && !/[ \n\r\t\0\v\f]/.test(line[i + 1]!)) return undefined;
+        // A closing quote must be followed by a blank or the end (else the line is an error).
+        if (i + 1 < line.length && !space(line[i + 1])) return undefined;
         i++;
         break;
-      } else if (!q && /[ \n\r\t\0\v\f]/.test(c)) {
+      } else if (!q && ends(c)) {
         break;
+      } else if (!q && (c === '"' || c === "'")) {
+        q = c;
+        i++;
       } else {
         cur += c;
         i++;

@@ -20,6 +20,7 @@ import { unreadSqlEffect } from './sql-clickhouse.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { mongoDataApiSql, prismaSql } from './sql-prisma.ts';
+import { upstashSql } from './sql-redis.ts';
 import { hasuraHoldsForEveryRow } from './sql-hasura.ts';
 import { boundValues, chatSqlCommand, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
@@ -239,6 +240,9 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   // Other SQL-looking paths take it so too (ClickHouse-style `/query`, `/sql`): SQL when a grammar
   // reads statements in the text, as a `{query}` elsewhere.
   if (json === undefined && sqlPath && body.text !== undefined && !body.text_truncated && body.text.trim() !== '') return { texts: [body.text], sniffed: true };
+  // Upstash's Redis REST API: each command as its SQL twin (sql-redis.ts).
+  const redis = upstashSql(request, json, body.text);
+  if (redis) return redis;
   // A JSON array of statements, or of `[statement, …params]` (rqlite's `/db/execute`, `/db/query`
   // and `/db/request`), to any path: SQL when a grammar reads statements in them. A batch of
   // JSON-RPC calls: each call's SQL.

@@ -164,7 +164,7 @@ function pgNames(text: string): string {
  */
 function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
   if (!lite.info.parsed || !lite.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return lite;
-  const pg = analyzeSql(texts);
+  const pg = analyzeSql(texts, 'sqlite');
   if (pg.limited) return { ...pg, info: { ...pg.info, dialect: 'sqlite' } };
   if (!pg.info.parsed || structure(pg.info) !== structure(lite.info)) {
     // PostgreSQL refuses the whole text (SQLite's own syntax beside it: `; SELECT 1 FROM [t]`):
@@ -174,7 +174,7 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
       const source = lite.sources?.[i];
       if ((st.kind !== 'delete' && st.kind !== 'update') || st.destructive || !source) return st;
       if (++runs > MAX_STATEMENT_READINGS) return { ...st, destructive: true }; // not judged: the worst
-      const one = analyzeSql([pgNames(source.text)]);
+      const one = analyzeSql([pgNames(source.text)], 'sqlite');
       if (one.limited) return { ...st, destructive: true };
       return one.info.parsed && one.info.statements.length === 1 && one.info.statements[0]!.destructive && structure(one.info) === structure({ ...lite.info, statements: [st] }) ? { ...st, destructive: true } : st;
     });

@@ -59,6 +59,16 @@ export function hasuraWhereSql(where: unknown): string | undefined {
       if (typeof other !== 'string') throw new Unread();
       return `${lhs} ${colOp} ${column(other)}`;
     }
+    // `_cast: {String: {_like: "%"}}`: the column cast to the named type, its operators over that
+    // (twenty-second pass: an operator of its own, narrow, while `id::text LIKE '%'` is every row).
+    if (op === '_cast' && v && typeof v === 'object' && !Array.isArray(v)) {
+      const casts = Object.entries(v as Record<string, unknown>);
+      if (casts.length === 0) return 'TRUE';
+      return casts.map(([type, inner]) => {
+        if (!inner || typeof inner !== 'object' || Array.isArray(inner) || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(type)) throw new Unread();
+        return operators(`(${lhs})::${type === 'String' ? 'text' : type.toLowerCase()}`, Object.entries(inner as Record<string, unknown>));
+      }).join(' AND ');
+    }
     // jsonb: every value contains the empty object and has every key of an empty list.
     if ((op === '_contains' && v && typeof v === 'object' && Object.keys(v).length === 0) || ((op === '_has_keys_all') && Array.isArray(v) && v.length === 0)) return `${lhs} IS NOT NULL`;
     return `${lhs} = 'airlock-hasura-${unknownOp}'`;

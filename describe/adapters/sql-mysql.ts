@@ -7,7 +7,9 @@
 //     to TiDB (a comment everywhere else), and block comments do not nest;
 //   - `"…"` is a string, not an identifier (unless sql_mode has ANSI_QUOTES), and strings take
 //     backslash escapes (unless NO_BACKSLASH_ESCAPES);
-//   - there is no dollar quoting: `$` is a letter of identifiers.
+//   - there is no dollar quoting: `$` is a letter of identifiers;
+//   - `||` is OR (not concatenation) unless sql_mode has PIPES_AS_CONCAT;
+//   - `0x25` and `0b00100101` are hexadecimal and bit literals: a string where one is wanted.
 // The scan is one linear pass (no regular expressions). The analysis reads every mode's text with
 // the other grammars (sql-dialects.ts); this module only lexes.
 import { readQuoted } from './sql-quoted.ts';
@@ -29,6 +31,14 @@ export const mysqlModes: MysqlMode[] = [
 
 const isIdentChar = (c: number): boolean =>
   (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x24 || c >= 0x80;
+
+/** A bit literal's digits as hex, whole bytes from the right (`100101` is 25). */
+function bitsAsHex(bits: string): string {
+  const padded = bits.padStart(Math.ceil(bits.length / 8) * 8, '0');
+  let hex = '';
+  for (let k = 0; k < padded.length; k += 8) hex += parseInt(padded.slice(k, k + 8), 2).toString(16).padStart(2, '0');
+  return hex;
+}
 
 /** MySQL's test after `--`: a blank or control character (or the end of the text) makes a comment. */
 const endsDashDash = (c: number | undefined): boolean => c === undefined || c <= 0x20 || c === 0x7f;
@@ -124,6 +134,15 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
       i = copied = j;
       continue;
     }
+    if (c === 0x7c && next === 0x7c) {
+      // `||` is OR to MySQL and MariaDB (unless sql_mode has PIPES_AS_CONCAT, which the other
+      // grammars' reading as concatenation stands for): `WHERE id > 100 || 1` is every row there
+      // (twenty-second pass). `&&` (AND) only narrows, and PostgreSQL's array overlap keeps its reading.
+      flush();
+      out.push(' OR ');
+      i = copied = i + 2;
+      continue;
+    }
     if (isIdentChar(c)) {
       let j = i;
       let dollar = false;
@@ -131,9 +150,17 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
         if (sql.charCodeAt(j) === 0x24) dollar = true;
         j++;
       }
-      if (dollar) {
+      const word = sql.slice(i, j);
+      const literal = /^0x[0-9a-fA-F]+$/.test(word) ? word.slice(2) : /^0b[01]+$/.test(word) ? bitsAsHex(word.slice(2)) : undefined;
+      if (literal !== undefined) {
+        // `0x25` and `0b00100101` are the string '%' where MySQL wants a string (`LIKE 0x25` is
+        // every row): written as the X'…' literal SQLite reads as those bytes (twenty-second pass).
         flush();
-        out.push(`"${sql.slice(i, j)}"`);
+        out.push(`X'${literal.length % 2 ? '0' : ''}${literal}'`);
+        copied = j;
+      } else if (dollar) {
+        flush();
+        out.push(`"${word}"`);
         copied = j;
       }
       i = j;

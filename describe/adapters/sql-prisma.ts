@@ -10,7 +10,21 @@ const MAX_DEPTH = 16;
 const MAX_CONDITIONS = 2000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
-const ident = (s: string): string => `"${s.slice(0, 200).replaceAll('"', '""')}"`;
+/** PostgreSQL's reserved words (and those that may not name a column bare): such a name stays quoted. */
+const pgReserved = new Set(('all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate collation column ' +
+  'concurrently constraint create cross current_catalog current_date current_role current_schema current_time current_timestamp current_user ' +
+  'default deferrable desc distinct do else end except false fetch for foreign freeze from full grant group having ilike in initially inner ' +
+  'intersect into is isnull join lateral leading left like limit localtime localtimestamp natural not notnull null offset on only or order ' +
+  'outer overlaps placing primary references returning right select session_user similar some symmetric system_user table tablesample then ' +
+  'to trailing true union unique user using variadic verbose when where window with').split(' '));
+
+/**
+ * A model, collection or field as the twin names it: bare where it is a plain word (twenty-second
+ * pass): a quoted `"age"` that names no column is the text 'age' to SQLite's reading of
+ * double-quoted strings, after every number, so `{age: {gt: 65}}` read as every row; the field is a
+ * column (or a document's field) to Prisma's engine and MongoDB, never a string.
+ */
+const ident = (s: string): string => (/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(s) && !pgReserved.has(s.toLowerCase()) ? s : `"${s.slice(0, 200).replaceAll('"', '""')}"`);
 
 class Unreadable extends Error {}
 
@@ -268,20 +282,85 @@ function extendedJson(v: Record<string, unknown>): string | undefined {
 }
 
 /**
- * A MongoDB filter as an SQL condition: `{}` every document, fields equal to plain values (or
- * `$eq`, `$in`) narrow; any other operator (`$ne`, `$nin`, `$exists`, `$regex`, `$where`, `$expr`
- * …) unread, which fails closed.
+ * A document field (a dotted path too: `profile.age`) as a bare column of the twin: a quoted name
+ * is a string to SQLite's double-quoted-string reading, so `"profile.age" > 65` would read as every
+ * document. Other characters become `_`; a reserved word or a leading digit gets a prefix.
  */
-function mongoCondition(filter: unknown, budget: { n: number }): string {
+function mongoColumn(field: string): string {
+  const word = field.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 60);
+  return /^[A-Za-z_]/.test(word) && !pgReserved.has(word.toLowerCase()) ? word : `f_${word}`;
+}
+
+/** A MongoDB value as SQL: an Extended JSON value as its text (a number's as the number), any other object unread. */
+function mongoLiteral(v: unknown): string {
+  if (isObject(v) && extendedJson(v) !== undefined) {
+    const text = extendedJson(v)!;
+    return /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(text) ? text : literal(text);
+  }
+  if (isObject(v) || Array.isArray(v)) throw new Unreadable();
+  return literal(v);
+}
+
+const mongoComparisons: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' };
+
+
+
+/**
+ * One field's operators as SQL (twenty-second pass, left open by the twenty-first: any operator was
+ * unread, so `deleteMany({age: {$gt: 65}})` was held as every document). Each is the condition
+ * MongoDB runs, a missing field taken as NULL: `$ne` and `$nin` also match documents without the
+ * field, `$exists` is IS [NOT] NULL, `$regex` PostgreSQL's `~` (`~*` under the `i` option), `$not`
+ * the negation. Operators on arrays, types, text, geometry or code stay unread (fail closed).
+ */
+function mongoField(col: string, ops: Record<string, unknown>, budget: { n: number }, depth: number): string {
+  if (depth > MAX_DEPTH) throw new Unreadable();
+  const parts: string[] = [];
+  for (const [op, v] of Object.entries(ops)) {
+    if (--budget.n < 0) throw new Unreadable();
+    if (op === '$eq') parts.push(v === null ? `${col} IS NULL` : `${col} = ${mongoLiteral(v)}`);
+    else if (op === '$ne') parts.push(v === null ? `${col} IS NOT NULL` : `(${col} <> ${mongoLiteral(v)} OR ${col} IS NULL)`);
+    else if (op in mongoComparisons) parts.push(`${col} ${mongoComparisons[op]} ${mongoLiteral(v)}`);
+    else if (op === '$in' || op === '$nin') {
+      if (!Array.isArray(v)) throw new Unreadable();
+      const nulls = v.includes(null);
+      const list = v.slice(0, MAX_CONDITIONS).filter((x) => x !== null).map(mongoLiteral);
+      const inList = [list.length ? `${col} IN (${list.join(', ')})` : '', nulls ? `${col} IS NULL` : ''].filter(Boolean).join(' OR ') || 'FALSE';
+      parts.push(op === '$in' ? `(${inList})` : `NOT (${inList})`);
+    } else if (op === '$exists') parts.push(v === false || v === 0 ? `${col} IS NULL` : `${col} IS NOT NULL`);
+    else if (op === '$regex') {
+      const flags = typeof ops.$options === 'string' ? ops.$options : '';
+      if (typeof v !== 'string' || /[^imsx]/.test(flags)) throw new Unreadable();
+      // PCRE's `x` drops blanks and `#` comments from the pattern (`" .* "` is `.*`): PostgreSQL's `(?x)` does the same.
+      parts.push(`${col} ${flags.includes('i') ? '~*' : '~'} ${literal(flags.includes('x') ? `(?x)${v}` : v)}`);
+    } else if (op === '$options' && '$regex' in ops) continue;
+    else if (op === '$not' && isObject(v)) parts.push(`NOT (${mongoField(col, v, budget, depth + 1)})`);
+    else throw new Unreadable();
+  }
+  return parts.length ? parts.join(' AND ') : 'TRUE';
+}
+
+/**
+ * A MongoDB filter as an SQL condition: `{}` every document, fields equal to plain values,
+ * operators as mongoField reads them, `$and`/`$or`/`$nor` of filters; what runs code or is not
+ * read (`$where`, `$expr`, `$text`, an embedded document's equality) is unread, which fails closed.
+ */
+function mongoCondition(filter: unknown, budget: { n: number }, depth = 0): string {
   if (filter === undefined || filter === null) return 'TRUE';
-  if (!isObject(filter)) throw new Unreadable();
+  if (!isObject(filter) || depth > MAX_DEPTH) throw new Unreadable();
   const parts: string[] = [];
   for (const [field, v] of Object.entries(filter)) {
-    if (--budget.n < 0 || field.startsWith('$')) throw new Unreadable();
-    if (!isObject(v)) parts.push(`${ident(field)} = ${literal(v)}`);
-    else if (extendedJson(v) !== undefined) parts.push(`${ident(field)} = ${literal(extendedJson(v))}`);
-    else if (Object.keys(v).length === 1 && '$eq' in v) parts.push(`${ident(field)} = ${literal(v.$eq)}`);
-    else if (Object.keys(v).length === 1 && Array.isArray(v.$in) && v.$in.length > 0) parts.push(`${ident(field)} IN (${v.$in.slice(0, MAX_CONDITIONS).map(literal).join(', ')})`);
+    if (--budget.n < 0) throw new Unreadable();
+    if (field === '$and' || field === '$or' || field === '$nor') {
+      if (!Array.isArray(v) || v.length === 0) throw new Unreadable();
+      const inner = v.slice(0, MAX_CONDITIONS).map((f) => `(${mongoCondition(f, budget, depth + 1)})`);
+      parts.push(field === '$and' ? `(${inner.join(' AND ')})` : field === '$or' ? `(${inner.join(' OR ')})` : `NOT (${inner.join(' OR ')})`);
+      continue;
+    }
+    if (field.startsWith('$')) throw new Unreadable();
+    const col = mongoColumn(field);
+    if (v === null) parts.push(`${col} IS NULL`);
+    else if (!isObject(v) || extendedJson(v) !== undefined) parts.push(`${col} = ${mongoLiteral(v)}`);
+    else if (Object.keys(v).length > 0 && Object.keys(v).every((k) => k.startsWith('$'))) parts.push(mongoField(col, v, budget, depth + 1));
     else throw new Unreadable();
   }
   return parts.length ? parts.join(' AND ') : 'TRUE';

@@ -221,6 +221,8 @@ const textRunnerFunctions: Record<string, ReadonlySet<string>> = {
   schedule: new Set(['cron']), schedule_in_database: new Set(['cron']), alter_job: new Set(['cron']),
   resolve: new Set(['graphql']), graphql: new Set(['graphql_public']),
   pg_background_launch: new Set(['public', 'extensions']),
+  // MySQL's sys schema runs the statement text it is given as a prepared statement (twenty-second pass).
+  execute_prepared_stmt: new Set(['sys']),
 };
 
 /**
@@ -622,7 +624,8 @@ export function regexMatchesAnything(pattern: string): boolean {
   if (!boundedPattern(pattern)) return true;
   let re: RegExp;
   try {
-    re = new RegExp(pattern, 'u');
+    // PostgreSQL's `.` matches a line break too (twenty-second pass: `~ '^.*$'` was narrow): dotAll.
+    re = new RegExp(pattern, 'us');
   } catch {
     return true;
   }
@@ -710,6 +713,9 @@ function constantText(expr: unknown): string | undefined {
   const e = expr as Node | undefined;
   const sval = ((e?.A_Const as Node | undefined)?.sval as { sval?: string } | undefined)?.sval;
   if (sval !== undefined) return sval;
+  // `X'25'`: the bytes a hex literal spells, as MySQL's reading writes its `0x25` (a string where one is wanted).
+  const bsval = ((e?.A_Const as Node | undefined)?.bsval as { bsval?: string } | undefined)?.bsval;
+  if (bsval !== undefined && /^x(?:[0-9a-fA-F]{2})*$/.test(bsval)) return Buffer.from(bsval.slice(1), 'hex').toString('latin1');
   const call = e?.FuncCall as Node | undefined;
   const name = call ? funcName(call).pop() : undefined;
   if (name === 'like_escape' || name === 'similar_to_escape' || name === 'similar_escape') return constantText(((call!.args ?? []) as unknown[])[0]);
@@ -752,6 +758,21 @@ function tautological(expr: unknown, target?: string): boolean {
   if (type === 'A_Expr') {
     const sameSides = body.lexpr !== undefined && shape(body.lexpr) === shape(body.rexpr);
     if (body.kind === 'AEXPR_OP' && sameSides && alwaysTrueOps.has(opName(body))) return true;
+    // A range whose bound PostgreSQL reads past every value: `score < 'Infinity'`, `> '-inf'`, `<
+    // 'NaN'` (NaN sorts above every number), `created_at < 'infinity'`; and `email >= ''`, which
+    // every text meets (twenty-second pass: each was a narrow write, as PostgREST's `lt.Infinity`).
+    if (body.kind === 'AEXPR_OP' && ['<', '<=', '>', '>='].includes(opName(body))) {
+      const right = constantText(body.rexpr);
+      const bound = right ?? constantText(body.lexpr);
+      if (bound !== undefined && /^\s*[+-]?(infinity|inf|nan)\s*$/i.test(bound)) return true;
+      if (bound === '' && opName(body) === (right !== undefined ? '>=' : '<=')) return true;
+    }
+    // A range over `ctid` (`ctid > '(0,0)'`) is where rows happen to be stored, no value of theirs:
+    // every row, on a PostgreSQL service (elsewhere a table may have a column of that name).
+    if (judgedSystemColumns === sharedSystemColumns && body.kind === 'AEXPR_OP' && ['<', '<=', '>', '>='].includes(opName(body))
+      && ((sharedSystemColumn(body.lexpr, ctidOnly) && fixedValue(body.rexpr)) || (sharedSystemColumn(body.rexpr, ctidOnly) && fixedValue(body.lexpr)))) return true;
+    // A system column many rows share (`tableoid`, `xmax` …) against one value: every row or none.
+    if ((sharedSystemColumn(body.lexpr, judgedSystemColumns) && fixedValue(body.rexpr)) || (sharedSystemColumn(body.rexpr, judgedSystemColumns) && fixedValue(body.lexpr))) return true;
     if (body.kind !== 'AEXPR_DISTINCT' && body.lexpr !== undefined && body.rexpr !== undefined && sameColumnsOnly(body.lexpr, body.rexpr)) return true;
     if (body.kind === 'AEXPR_OP' && (opName(body) === '~' || opName(body) === '~*')) {
       const pattern = constantText(body.rexpr);
@@ -800,10 +821,34 @@ function tautological(expr: unknown, target?: string): boolean {
 
 /** A column cast to boolean collapses its rows to two values (`id::bool = true` holds for every id but 0). */
 const collapsingTypes = new Set(['bool', 'boolean']);
+/**
+ * PostgreSQL's system columns whose value is shared by many rows, or by all: `tableoid` is the
+ * table's own, `xmax` is 0 on every row no transaction has locked or deleted, `cmin`/`cmax` the
+ * command within the writing transaction (0 for most), `xmin` the writing transaction (every row
+ * of a bulk load). `DELETE FROM users WHERE tableoid = 'users'::regclass` (or `xmax = 0`) deleted
+ * every row of a real PostgreSQL 15 (twenty-second pass). `ctid` names one row.
+ */
+const sharedSystemColumns = new Set(['tableoid', 'xmin', 'xmax', 'cmin', 'cmax']);
+/**
+ * Which of them a WHERE is judged by: all on a PostgreSQL service (no table may have a column of
+ * those names there), only `tableoid` where the server may be SQLite or MySQL, whose tables may
+ * have an `xmin` or `xmax` column of their own (a map's bounding boxes). Set around each judgement.
+ */
+const tableoidOnly = new Set(['tableoid']);
+const ctidOnly = new Set(['ctid']);
+let judgedSystemColumns: ReadonlySet<string> = tableoidOnly;
+/** One of `names` (sharedSystemColumns by default), maybe cast or collated (`tableoid::regclass::text`). */
+function sharedSystemColumn(e: unknown, names: ReadonlySet<string> = sharedSystemColumns): boolean {
+  const n = e as Node | undefined;
+  if (n?.TypeCast !== undefined) return sharedSystemColumn((n.TypeCast as Node).arg, names);
+  if (n?.CollateClause !== undefined) return sharedSystemColumn((n.CollateClause as Node).arg, names);
+  const fields = ((n?.ColumnRef as Node | undefined)?.fields ?? []) as Array<{ String?: { sval?: string } }>;
+  return fields.length > 0 && names.has((fields[fields.length - 1]?.String?.sval ?? '').toLowerCase());
+}
 /** A column as it is stored, or cast or collated to a type that keeps its values apart (`id::text`, `email COLLATE "C"`). */
 const isColumn = (e: unknown): boolean => {
   const n = e as Node | undefined;
-  if (n?.ColumnRef !== undefined) return true;
+  if (n?.ColumnRef !== undefined) return !sharedSystemColumn(n);
   if (n?.CollateClause !== undefined) return isColumn((n.CollateClause as Node).arg);
   if (n?.TypeCast === undefined) return false;
   const cast = n.TypeCast as Node;
@@ -856,6 +901,37 @@ function clockValue(expr: unknown): boolean {
   return type === 'A_Expr' && body.kind === 'AEXPR_OP' && ['+', '-'].includes(opName(body)) && clockValue(body.lexpr) && constant(body.rexpr);
 }
 
+/** Functions that build a tsquery from text, and whether they read `!` and `-` in it as negations. */
+const tsqueryBuilders: Record<string, 'operators' | 'websearch' | 'words'> = { to_tsquery: 'operators', websearch_to_tsquery: 'websearch', plainto_tsquery: 'words', phraseto_tsquery: 'words' };
+
+/** A constant full-text query with a word and no negation (`to_tsquery('english', 'spam')`, `'spam'::tsquery`). */
+function positiveTsquery(expr: unknown): boolean {
+  const e = expr as Node | undefined;
+  const call = e?.FuncCall as Node | undefined;
+  let kind: 'operators' | 'websearch' | 'words' = 'operators';
+  let text: string | undefined;
+  if (call) {
+    const name = funcName(call);
+    const builder = tsqueryBuilders[name[name.length - 1] ?? ''];
+    if (!builder || (name.length === 2 && name[0] !== 'pg_catalog') || name.length > 2) return false;
+    const args = (call.args ?? []) as unknown[];
+    if (args.length < 1 || args.length > 2 || (args.length === 2 && constantText(args[0]) === undefined)) return false;
+    kind = builder;
+    text = constantText(args[args.length - 1]);
+  } else if (e?.TypeCast) {
+    // Only a tsquery: `data @@ 'true'::jsonpath` is a JSON path predicate every row may meet.
+    const names = ((((e.TypeCast as Node).typeName as Node | undefined)?.names ?? []) as Array<{ String?: { sval?: string } }>).map((x) => x.String?.sval ?? '');
+    if (names[names.length - 1] !== 'tsquery') return false;
+    text = constantText(e);
+  }
+  if (text === undefined || !/[\p{L}\p{N}]/u.test(text)) return false;
+  if (kind === 'words') return true;
+  return !text.includes('!') && (kind !== 'websearch' || !/(^|[\s("])-/.test(text)) && !/\bnot\b/i.test(text);
+}
+
+/** An expression that reads a column (a tsvector column, or `to_tsvector(body)`). */
+const readsColumn = (e: unknown): boolean => (columnsOf(e)?.size ?? 0) > 0;
+
 /** An ARRAY of constant texts, maybe cast (`ARRAY['a%', 'b%']::text[]`). */
 function constantList(expr: unknown): boolean {
   const e = expr as Node | undefined;
@@ -903,6 +979,10 @@ function provenNarrow(expr: unknown): boolean {
   if (type !== 'A_Expr') return false;
   const op = opName(body);
   if (body.kind === 'AEXPR_OP' && op === '^@') return isColumn(body.lexpr) && !!constantText(body.rexpr);
+  // A full-text match of a constant query that negates nothing (`to_tsvector(body) @@
+  // to_tsquery('spam')`) names the rows holding its words (twenty-second pass: a false hold);
+  // `!spam`, websearch's `-spam` match every other row.
+  if (body.kind === 'AEXPR_OP' && op === '@@') return (positiveTsquery(body.rexpr) && readsColumn(body.lexpr)) || (positiveTsquery(body.lexpr) && readsColumn(body.rexpr));
   if (body.kind === 'AEXPR_OP' && op === '@>') return isColumn(body.lexpr) && namesSomething(body.rexpr);
   // A column matched against a list of constant patterns (`LIKE ANY (ARRAY['a%', 'b%'])`): tautological() tried each.
   if (body.kind === 'AEXPR_OP_ANY' && ['~~', '~~*', '~', '~*'].includes(op)) return isColumn(body.lexpr) && constantList(body.rexpr);
@@ -1022,7 +1102,7 @@ function securityDefiner(list: unknown): boolean {
     .some((o) => o.DefElem?.defname === 'security' && o.DefElem.arg?.Boolean?.boolval === true);
 }
 
-function analyzeStatement(type: string, body: Node, text: string | undefined, dialect: 'postgresql' | 'unknown' = 'postgresql'): Analysis {
+function analyzeStatement(type: string, body: Node, text: string | undefined, dialect: 'postgresql' | 'unknown' | 'sqlite' = 'postgresql'): Analysis {
   const ctes = new Set<string>();
   const tables: string[] = [];
   /** Functions called that are not proven read-only, by name as written (schema included). */
@@ -1071,7 +1151,12 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         break;
       case 'DeleteStmt':
       case 'UpdateStmt':
-        if (tautological(n.whereClause, (n.relation as Node | undefined)?.relname as string | undefined)) destructive = true;
+        judgedSystemColumns = dialect === 'postgresql' ? sharedSystemColumns : tableoidOnly;
+        try {
+          if (tautological(n.whereClause, (n.relation as Node | undefined)?.relname as string | undefined)) destructive = true;
+        } finally {
+          judgedSystemColumns = tableoidOnly;
+        }
         if (t === 'UpdateStmt' && updatesSettings(n.relation as Node | undefined)) {
           // An UPDATE of pg_settings is set_config for each row its WHERE picks (the view's rule):
           // SET ROLE, session_replication_role or client_encoding by a name the analysis does not follow.
@@ -1579,7 +1664,8 @@ export function sqlPastTokenBound(texts: readonly string[]): SqlAnalysis | undef
  * Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`.
  * `unknown`: the text may be for another server, whose own dangerous functions count as well.
  */
-export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 'postgresql'): SqlAnalysis {
+/** `sqlite`: PostgreSQL's grammar reading a SQLite server's text (D1), as `postgresql` but for the names its tables may use. */
+export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' | 'sqlite' = 'postgresql'): SqlAnalysis {
   // Fail closed (not throw) until the parser is loaded: the SQL is reported unparsed.
   const pg = parser.get();
   if (!pg) return unparsed(parser.missing());

@@ -6,6 +6,7 @@ import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostUnder, hostIs, type ServiceAdapter, type SqlSource } from './adapter.ts';
 import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
 import { rpcSql, sqlFromBody } from './sql-body.ts';
+import { pgGraphqlHoldsForEveryRow, postgrestHoldsForEveryRow } from './sql-postgrest.ts';
 import { describeGraphql, type GraphqlRequest } from '../graphql.ts';
 
 /** pg_graphql (`/graphql/v1`): collection mutations map to the PostgREST operations on the same table. */
@@ -225,7 +226,9 @@ function postgrest(request: RequestInfo, project: string, rest: string[]): Servi
   // A filter on an embedded resource (`orders.id=eq.1`, `orders.or=(…)`: a key with a `.`) only
   // narrows what the answer embeds; PostgREST's UPDATE and DELETE take their WHERE from the root
   // filters alone, so such a filter spares no row of the table.
-  const everyRow = filters.every((k) => k.includes('.') || (request.query[k] ?? []).every((v) => holdsForEveryRow(k, v)));
+  const everyRow = filters.every((k) => k.includes('.') || (request.query[k] ?? []).every((v) => holdsForEveryRow(k, v)))
+    // The filters as the SQL condition they run, judged by the SQL reader (sql-postgrest.ts): it only adds risk.
+    || ((m === 'PATCH' || m === 'DELETE') && postgrestHoldsForEveryRow(filters.flatMap((k) => (request.query[k] ?? []).map((v): [string, string] => [k, v])), logicalBranches));
   if ((m === 'PATCH' || m === 'DELETE') && everyRow) params.all_rows = true;
   return { name: 'supabase', operation, params, effect };
 }
@@ -485,7 +488,7 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
     info.params.project = project;
     // update…Collection without a filter (or with an empty one) rewrites every row, as a PATCH
     // without a filter does over REST: the same operation gets the same risk.
-    const unfiltered = (graphql?.calls ?? []).find((c) => /^update.+Collection$/.test(c.field) && (isEmptyFilter(c.args.filter) || filterHoldsForEveryRow(c.args.filter)));
+    const unfiltered = (graphql?.calls ?? []).find((c) => /^update.+Collection$/.test(c.field) && (isEmptyFilter(c.args.filter) || filterHoldsForEveryRow(c.args.filter) || pgGraphqlHoldsForEveryRow(c.args.filter)));
     if (unfiltered && info.effect === 'write') {
       info.operation = 'rows.update';
       info.params.all_rows = true;

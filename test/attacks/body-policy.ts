@@ -52,11 +52,12 @@ export function severity(d: EngineDecision): number {
   return { low: 1, medium: 2, high: 3, critical: 4 }[d.approval?.risk ?? 'critical'] ?? 4;
 }
 
-export async function bodyPolicy(t: Teardown): Promise<(r: Raw) => Promise<Decided>> {
+/** `extra` is merged into the configuration as configuredRego does (more allowed hosts …). */
+export async function bodyPolicy(t: Teardown, extra: Record<string, unknown> = {}): Promise<(r: Raw) => Promise<Decided>> {
   await loadAdapters();
   const engine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
   t.teardown(() => engine.close());
-  await engine.loadFolder(configuredRego(t));
+  await engine.loadFolder(configuredRego(t, extra));
   return async (r) => {
     const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body ?? Buffer.alloc(0);
     const description = describeRequest(

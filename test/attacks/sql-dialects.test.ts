@@ -2578,3 +2578,289 @@ t.test('twenty-first pass (follow-up): on a real PostgreSQL, each such WHERE hol
   }
   t.equal(checked, all.length, `${checked} conditions each matched every row`);
 });
+
+t.test('twenty-second pass: MySQL\'s `||` is OR, so a WHERE that ORs in a true value is every row on an endpoint of unknown dialect', async (t) => {
+  // MySQL and MariaDB (default sql_mode, no PIPES_AS_CONCAT) read `||` as OR: `DELETE FROM users
+  // WHERE id > 100 || 1` deleted every row of a real MariaDB 10.11, while PostgreSQL's and SQLite's
+  // reading (concatenation: `id > '1001'`) left it a narrow medium write. The MySQL-family server an
+  // unknown endpoint may be (PlanetScale, TiDB, a MySQL tunnel) is read with `||` as OR too.
+  const narrow = fc.constantFrom('id > 100', 'id = 9', "email = 'a@b'", 'id IN (1, 2)');
+  const truthy = fc.constantFrom('1', 'TRUE', '1 = 1', "'1'", 'NOT FALSE', '2 > 1', 'id = id');
+  const spacing = fc.constantFrom('||', ' || ', '||\n', ' /* x */ || ');
+  await fc.assert(
+    fc.asyncProperty(narrow, truthy, spacing, fc.boolean(), fc.constantFrom('sql', 'query'), async (w, tv, op, update, key) => {
+      const where = `${w}${op}${tv}`;
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: concatenation outside a WHERE, in a string or a comment, and a narrow OR stay medium;
+  // PostgreSQL's own endpoints read `||` as PostgreSQL does.
+  for (const sql of ["UPDATE users SET name = first || ' ' || last WHERE id = 5", "DELETE FROM users WHERE email = 'a || 1'", 'DELETE FROM users WHERE id = 5 -- || 1', 'DELETE FROM users WHERE id = 5 OR id = 6', "SELECT 'a' || 'b'"]) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.not(decision.approval?.risk, 'critical', `${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+  }
+  const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: "DELETE FROM users WHERE id > 100 || 1", params: [] }) });
+  t.equal(decision.approval?.risk, 'medium', 'Neon: PostgreSQL\'s concatenation');
+});
+
+t.test('twenty-second pass: MySQL\'s sys.execute_prepared_stmt runs the statement text it is given', async (t) => {
+  // `CALL sys.execute_prepared_stmt('DELETE FROM d.users')` emptied a real MariaDB 10.11's table (the
+  // sys schema prepares and runs the text) and was a medium CALL on an endpoint of unknown dialect.
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('sys.execute_prepared_stmt', 'execute_prepared_stmt', '`sys`.`execute_prepared_stmt`', 'SYS.EXECUTE_PREPARED_STMT'), fc.constantFrom("'DROP TABLE users'", '"DELETE FROM users"', "CONCAT('DELETE ', 'FROM users')", '@s'), async (proc, arg) => {
+      const sql = `CALL ${proc}(${arg})`;
+      const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 16), ...seed },
+  );
+  // Control: another sys procedure is an ordinary CALL.
+  const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: "CALL sys.table_exists('d', 'users', @x)" }) });
+  t.equal(decision.approval?.risk, 'medium', 'sys.table_exists');
+});
+
+t.test('twenty-second pass: MongoDB filters with operators and Prisma ranges are read as the conditions they are', async (t) => {
+  // Left open by the twenty-first pass: any operator in a MongoDB filter was unread, so
+  // `deleteMany({age: {$gt: 65}})` (Data API and wire protocol alike) was held as every document;
+  // and the twins named fields as `"age"`, which SQLite's reading of double-quoted strings takes for
+  // the text 'age' (after every number), so Prisma's `{age: {gt: 65}}` was held critical too.
+  const narrow = fc.constantFrom<Record<string, unknown>>(
+    { age: { $gt: 65 } }, { age: { $gte: 18, $lt: 21 } }, { createdAt: { $lt: { $date: '2020-01-01T00:00:00Z' } } }, { email: { $regex: '@example\\.com$' } },
+    { email: { $regex: '^adm', $options: 'i' } }, { $or: [{ _id: 1 }, { _id: 2 }] }, { status: 'tmp', age: { $lte: 3 } }, { $and: [{ a: 1 }, { b: { $in: [1, 2] } }] },
+    { tenant_id: 7, score: { $lt: 10 } }, { 'profile.age': { $gt: 65 } }, { order: { $lt: 3 } },
+  );
+  const every = fc.constantFrom<Record<string, unknown>>(
+    {}, { age: { $gt: -1e12 } }, { email: { $regex: '' } }, { email: { $regex: '.*' } }, { a: { $nin: [] } }, { a: { $not: { $in: [] } } },
+    { $or: [{ a: 1 }, { a: { $ne: 1 } }] }, { $nor: [{ a: 5 }] }, { a: { $ne: null } }, { tags: { $size: 0 } }, { $where: 'true' }, { a: { $exists: true } },
+    { 'profile.age': { $gt: -1e12 } }, { $jsonSchema: {} }, { email: { $regex: ' .* ', $options: 'x' } },
+  );
+  const dataApi = (action: string, filter: unknown): Promise<Decided> =>
+    decide({ url: `https://${SQL_HOST}/app/data-abc/endpoint/data/v1/action/${action}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ dataSource: 'Cluster0', database: 'app', collection: 'users', filter, ...(action === 'updateMany' ? { update: { $set: { role: 'admin' } } } : {}) }) });
+  await fc.assert(
+    fc.asyncProperty(narrow, fc.constantFrom('deleteMany', 'updateMany'), async (filter, action) => {
+      const { decision } = await dataApi(action, filter);
+      if (decision.approval?.risk !== 'medium') throw new Error(`${action} ${JSON.stringify(filter)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 18), ...seed },
+  );
+  await fc.assert(
+    fc.asyncProperty(every, fc.constantFrom('deleteMany', 'updateMany'), async (filter, action) => {
+      const { decision } = await dataApi(action, filter);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${action} ${JSON.stringify(filter)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Prisma's ranges: narrow as their SQL twins; a range past every row still every row.
+  const prisma = (where: unknown): Promise<Decided> => decide({ url: `https://${SQL_HOST}/prisma`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ modelName: 'User', action: 'deleteMany', query: { arguments: { where }, selection: { count: true } } }) });
+  t.equal((await prisma({ age: { gt: 65 } })).decision.approval?.risk, 'medium', 'Prisma age > 65');
+  t.equal((await prisma({ age: { gt: -1e12 } })).decision.approval?.risk, 'critical', 'Prisma age > -1e12');
+  t.equal((await prisma({ order: { lt: 3 } })).decision.approval?.risk, 'medium', 'Prisma: a field named by a reserved word');
+});
+
+/** PostgreSQL system columns compared with one value: every row of a table (or none). */
+const systemColumnWheres = [
+  "tableoid = 'users'::regclass", "users.tableoid = 'users'::regclass", "tableoid::regclass::text = 'users'", "tableoid::regclass = 'public.users'::regclass",
+  'tableoid > 0', "tableoid <> 'pg_class'::regclass", 'xmax = 0', "xmax::text = '0'", 'users.xmax = 0', "ctid > '(0,0)'", "ctid < '(4294967295,65535)'",
+];
+
+t.test('twenty-second pass: a PostgreSQL system column many rows share is no column that names rows', async (t) => {
+  // `DELETE FROM users WHERE tableoid = 'users'::regclass` (also `xmax = 0`, `cmin::text = '0'`)
+  // deleted every row of a real PostgreSQL 15 and was a narrow medium write on Neon and Supabase:
+  // the reader took the system column for a column equal to one value.
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...systemColumnWheres), fc.constantFrom(NEON, SUPABASE), fc.boolean(), fc.boolean(), async (where, url, update, orEquality) => {
+      const w = orEquality ? `id = 5 OR ${where}` : where;
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${w}` : `DELETE FROM users WHERE ${w}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : { query: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // `tableoid` on an endpoint of unknown dialect and on D1 too; a table of its own with `xmin`/`xmax`
+  // columns (SQLite and MySQL allow them) keeps its narrow writes there.
+  for (const url of [GENERIC, D1]) {
+    const body = (sql: string): string => JSON.stringify({ sql });
+    t.equal((await decide({ url, headers: [['Content-Type', 'application/json']], body: body("DELETE FROM users WHERE tableoid = 'users'::regclass") })).decision.approval?.risk, 'critical', `${url}: tableoid`);
+    t.equal((await decide({ url, headers: [['Content-Type', 'application/json']], body: body('DELETE FROM tiles WHERE xmin = 5') })).decision.approval?.risk, 'medium', `${url}: a column of its own named xmin`);
+  }
+  // Controls: an AND with an equality, `ctid` (one row), a plain equality stay narrow.
+  for (const where of ["tableoid = 'users'::regclass AND id = 5", "ctid = '(0,1)'", 'id = 5']) {
+    // (A range over `ctid` is where rows are stored: every row there; its equality names one row.)
+    t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) })).decision.approval?.risk, 'medium', where);
+  }
+});
+
+t.test('twenty-second pass: on a real PostgreSQL, each such system-column WHERE holds for every row', { skip: missingPostgres() }, async (t) => {
+  const pg = await startPostgres(t);
+  const client = new pgLib.Client({ connectionString: pg.url() });
+  await client.connect();
+  t.teardown(() => client.end());
+  await client.query(`CREATE TABLE users (id int NOT NULL, email text); INSERT INTO users VALUES (1, 'a'), (2, 'b'); INSERT INTO users VALUES (3, 'c')`);
+  const { rows } = await client.query(`SELECT ${systemColumnWheres.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
+  systemColumnWheres.forEach((w, j) => t.equal(rows[0][`c${j}`], 3, w));
+});
+
+/** Bounds PostgreSQL reads past every value of a number, date or text column. */
+const pastEveryValue = ["score < 'Infinity'", "score > '-inf'", "score <= '+Infinity'", "score < 'NaN'", "amount < 'NaN'", "amount < 'Infinity'", "created_at < 'infinity'", "created_at > '-infinity'", "email >= ''", "'' <= email",
+  // PostgreSQL's `.` crosses a line break: these match every string, a multi-line one too.
+  "email ~ '^.*$'", "email ~* '^(.*)$'", "email ~ '^.+$|^$'"];
+
+t.test('twenty-second pass: a range bound PostgreSQL reads past every value holds for every row, as does a pattern whose `.` crosses line breaks', async (t) => {
+  // `DELETE FROM users WHERE score < 'Infinity'` (also `> '-inf'`, `< 'NaN'`, which sorts above
+  // every number, `email >= ''`) on Neon and Supabase was a narrow medium write: the bound was a text
+  // to SQLite's sample run, which sorts it among the sample strings.
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...pastEveryValue), fc.constantFrom(NEON, SUPABASE), fc.boolean(), async (where, url, update) => {
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : { query: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  for (const where of ['score < 100', "created_at < now() - interval '1 day'", "email >= 'm'", "name = 'inf'", "email ~ '^a.*$'"]) {
+    t.equal((await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) })).decision.approval?.risk, 'medium', where);
+  }
+});
+
+t.test('twenty-second pass: PostgREST filters are judged as the SQL condition PostgREST runs', async (t) => {
+  // A PATCH to Supabase's REST API was judged by a list of filter spellings: `id=gt.-1000000000000`,
+  // `created_at=lt.infinity`, `score=lt.Infinity`, `email=gte.`, `email=match.(?:)`,
+  // `id=not.lt.-1000000000000`, `not.or=(id.lt.-1000000000000)`, an `or` with such a branch, each
+  // true for every row, were narrow updates (medium) while their SQL twins are destructive.
+  const wide = fc.constantFrom('id=gt.-1000000000000', 'id=gte.-9223372036854775808', 'created_at=lt.infinity', 'score=lt.Infinity', 'score=gt.-Infinity', 'email=gte.', 'email=match.(?:)', 'email=imatch.a|', 'id=not.lt.-1000000000000', 'not.or=(id.lt.-1000000000000)', 'or=(id.gt.-1000000000000,id.eq.5)', 'and=(id.gt.-1000000000000,created_at.lt.infinity)');
+  // Beside a selection or an embedded resource's filter, which narrow no row of the table.
+  const beside = fc.constantFrom('', '&select=id', '&orders.id=eq.1');
+  await fc.assert(
+    fc.asyncProperty(wide, beside, async (filter, more) => {
+      const { decision } = await decide({ method: 'PATCH', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?${filter}${more}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${filter}${more}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: filters that name rows, the clock, and operators not written as SQL (full text, arrays, JSON paths) stay narrow.
+  for (const filter of ['id=eq.5', 'age=gt.65', 'status=in.(a,b)', 'deleted_at=is.null', 'name=ilike.*john*', 'expires_at=lt.now()', 'expires_at=lte.today', 'email=fts.word', 'tags=cs.{a}', 'data->>k=eq.x', 'id=eq.5&created_at=lt.infinity', 'or=(id.eq.1,id.eq.2)']) {
+    const { decision } = await decide({ method: 'PATCH', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?${filter}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+    t.equal(decision.approval?.risk, 'medium', filter);
+  }
+});
+
+t.test('twenty-second pass: on a real PostgreSQL, each bound past every value holds for every row', { skip: missingPostgres() }, async (t) => {
+  const pg = await startPostgres(t);
+  const client = new pgLib.Client({ connectionString: pg.url() });
+  await client.connect();
+  t.teardown(() => client.end());
+  await client.query(`CREATE TABLE users (score float8, amount numeric, email text, created_at timestamptz);
+    INSERT INTO users VALUES (1e308, 99999, '', now()), (-1e308, -5, 'zz', '2000-01-01'), (0, 0, E'\\n', now() + interval '100 years')`);
+  const { rows } = await client.query(`SELECT ${pastEveryValue.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
+  pastEveryValue.forEach((w, j) => t.equal(rows[0][`c${j}`], 3, w));
+});
+
+t.test('twenty-second pass: MySQL\'s hexadecimal and bit literals are the strings they spell where a string is wanted', async (t) => {
+  // `DELETE FROM users WHERE email LIKE 0x25` (also `0b00100101`: '%') deleted every row of a real
+  // MariaDB 10.11 and was a narrow medium write on an endpoint of unknown dialect: SQLite's reading
+  // takes `0x25` for the number 37, PostgreSQL 15's for no literal at all.
+  const pct = fc.constantFrom('0x25', '0x2525', '0b00100101', '0b100101');
+  await fc.assert(
+    fc.asyncProperty(pct, fc.constantFrom('LIKE', 'like'), fc.boolean(), async (lit, like, update) => {
+      const where = `email ${like} ${lit}`;
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: a hex number compared with a number, a pattern that names rows, a hex value set, a name holding 0x.
+  for (const sql of ['DELETE FROM users WHERE id = 0x01', 'DELETE FROM users WHERE email LIKE 0x6125', 'UPDATE users SET flags = 0xff WHERE id = 5', 'DELETE FROM t0x25 WHERE id = 1', "DELETE FROM users WHERE email LIKE '0x25'"]) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.equal(decision.approval?.risk, 'medium', sql);
+  }
+});
+
+t.test('twenty-second pass: a Hasura `_cast` applies its operators to the cast column, and bounds past every value hold for every row', async (t) => {
+  // `delete_users(where: {id: {_cast: {String: {_like: "%"}}}})` (`id::text LIKE '%'`) was a narrow
+  // write: `_cast` read as an operator of its own. Hasura's bounds past every value (`_lt:
+  // "infinity"`, `_gte: ""`, `_lt: "NaN"`) are judged by the SQL reader's rule of the same pass.
+  const every = ['{id: {_cast: {String: {_like: "%"}}}}', '{id: {_cast: {String: {_regex: ""}}}}', '{id: {_cast: {String: {_gte: ""}}}}', '{created_at: {_lt: "infinity"}}', '{score: {_lt: "NaN"}}', '{email: {_gte: ""}}', '{_not: {id: {_cast: {String: {_eq: "5"}}}}}'];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...every), fc.boolean(), async (where, update) => {
+      const field = update ? `update_users(where: ${where}, _set: {role: "admin"})` : `delete_users(where: ${where})`;
+      const body = JSON.stringify({ query: `mutation { ${field} { affected_rows } }` });
+      const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 14), ...seed },
+  );
+  for (const where of ['{id: {_cast: {String: {_eq: "5"}}}}', '{id: {_cast: {String: {_like: "5%"}}}}', '{geom: {_cast: {geography: {_st_d_within: {distance: 10, from: "x"}}}}}']) {
+    const body = JSON.stringify({ query: `mutation { delete_users(where: ${where}) { affected_rows } }` });
+    t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where);
+  }
+});
+
+t.test('twenty-second pass: Upstash\'s Redis REST API is read as Redis, each command that may write judged as its twin', async (t) => {
+  // `POST https://….upstash.io/ ["FLUSHALL"]` (also `/flushall`, `/config/set/dir/tmp`, `EVAL`, a
+  // `/pipeline` holding FLUSHDB) on an allowed Upstash host was a plain medium POST (a GET of
+  // `/flushall` a medium write by its method override), and a grant for one `SET` covered them.
+  const hosts = ['eu1-cool-x.upstash.io', 'my-store.kv.vercel-storage.com'];
+  const upstash = await bodyPolicy(t, { allowed_hosts: [SQL_HOST, ...hosts] });
+  const shapes = fc.constantFrom(
+    (args: string[], host: string) => ({ method: 'POST', url: `https://${host}/`, body: JSON.stringify(args) }),
+    (args: string[], host: string) => ({ method: 'POST', url: `https://${host}/pipeline`, body: JSON.stringify([['SET', 'k', 'v'], args]) }),
+    (args: string[], host: string) => ({ method: 'POST', url: `https://${host}/multi-exec`, body: JSON.stringify([args]) }),
+    (args: string[], host: string) => ({ method: 'GET', url: `https://${host}/${args.map(encodeURIComponent).join('/')}`, body: '' }),
+    (args: string[], host: string) => ({ method: 'POST', url: `https://${host}/${args.map(encodeURIComponent).join('/')}`, body: '' }),
+  );
+  const dangerous = fc.constantFrom<string[]>(['FLUSHALL'], ['flushdb', 'ASYNC'], ['CONFIG', 'SET', 'dir', '/tmp'], ['EVAL', "redis.call('flushall')", '0'], ['SCRIPT', 'FLUSH'], ['SWAPDB', '0', '1'], ['FUNCTION', 'FLUSH']);
+  await fc.assert(
+    fc.asyncProperty(dangerous, shapes, fc.constantFrom(...hosts), async (args, shape, host) => {
+      const r = shape(args, host);
+      const { decision } = await upstash({ ...r, headers: r.body ? [['Content-Type', 'application/json']] : [] });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${r.method} ${r.url} ${r.body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: reads stay reads, a narrow write a narrow write.
+  const host = hosts[0];
+  t.equal((await upstash({ method: 'GET', url: `https://${host}/get/k` })).decision.action, 'allow', 'GET /get/k');
+  t.equal((await upstash({ method: 'POST', url: `https://${host}/`, headers: [['Content-Type', 'application/json']], body: '["SET","k","v"]' })).decision.approval?.risk, 'medium', 'SET k v');
+  t.equal((await upstash({ method: 'POST', url: `https://${host}/del/a`, body: '' })).decision.approval?.risk, 'medium', 'DEL a');
+});
+
+t.test('twenty-second pass: a pg_graphql update\'s filter is judged as the SQL condition it runs', async (t) => {
+  // Supabase's GraphQL `updateUsersCollection(set: …, filter: {id: {gt: -1000000000000}}, atMost:
+  // 100000)` (also `lt: "infinity"`, `gte: ""`, `regex: "(?:)"`, `lt: "NaN"`, `not` of a range
+  // below every value, an `or` with such a branch) was a narrow medium update: the filter was
+  // judged by a list of spellings, as PostgREST's were.
+  const every = ['{id: {gt: -1000000000000}}', '{created_at: {lt: "infinity"}}', '{email: {gte: ""}}', '{email: {regex: "(?:)"}}', '{score: {lt: "NaN"}}', '{id: {gte: "-9223372036854775808"}}', '{or: [{id: {eq: 5}}, {id: {gt: -1000000000000}}]}', '{not: {id: {lt: -1000000000000}}}', '{AND: [{id: {gt: -1000000000000}}]}'];
+  const call = (filter: string): Promise<Decided> => decide({ url: 'https://abcdefghijklmnopqrst.supabase.co/graphql/v1', headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `mutation { updateUsersCollection(set: {role: "admin"}, filter: ${filter}, atMost: 100000) { affectedCount } }` }) });
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...every), async (filter) => {
+      const { decision } = await call(filter);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${filter}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 18), ...seed },
+  );
+  for (const filter of ['{id: {eq: 5}}', '{age: {gt: 65}}', '{email: {startsWith: "adm"}}', '{and: [{id: {gt: 5}}, {id: {lt: 9}}]}', '{email: {in: []}}', '{tags: {contains: ["a"]}}']) {
+    t.equal((await call(filter)).decision.approval?.risk, 'medium', filter);
+  }
+});
+
+t.test('twenty-second pass: a full-text match of a constant query that negates nothing names rows; a negated one or a JSON path does not', async (t) => {
+  // Left open by the twenty-first pass (a false hold): `DELETE FROM posts WHERE to_tsvector(body)
+  // @@ to_tsquery('spam')` was held critical on Neon and Supabase, as no proven-narrow form; the
+  // negations (`!spam`, websearch's `-spam`) and a JSON path predicate (`@@ 'true'::jsonpath`) must stay held.
+  const call = (where: string): Promise<Decided> => decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM posts WHERE ${where}`, params: [] }) });
+  const narrow = fc.constantFrom("to_tsvector(body) @@ to_tsquery('spam')", "to_tsvector('english', body) @@ to_tsquery('english', 'spam & eggs')", "to_tsvector(body) @@ websearch_to_tsquery('spam eggs')", "search @@ 'spam'::tsquery", "to_tsvector(body) @@ plainto_tsquery('!spam')", "to_tsquery('spam') @@ to_tsvector(body)");
+  const every = fc.constantFrom("to_tsvector(body) @@ to_tsquery('!spam')", "to_tsvector(body) @@ to_tsquery('spam | !eggs')", "to_tsvector(body) @@ websearch_to_tsquery('-spam')", "to_tsvector(body) @@ websearch_to_tsquery('spam or -eggs')", "search @@ '!spam'::tsquery", "data @@ 'true'::jsonpath", "data @@ 'exists($)'::jsonpath", "to_tsvector(body) @@ to_tsquery('spam') OR true");
+  await fc.assert(fc.asyncProperty(narrow, async (w) => {
+    const { decision } = await call(w);
+    if (decision.approval?.risk !== 'medium') throw new Error(`${w}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+  }), { numRuns: Math.min(runs, 12), ...seed });
+  await fc.assert(fc.asyncProperty(every, async (w) => {
+    const { decision } = await call(w);
+    if (decision.approval?.risk !== 'critical') throw new Error(`${w}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+  }), { numRuns: Math.min(runs, 16), ...seed });
+  t.pass('judged');
+});

@@ -368,6 +368,91 @@ t.test('twentieth pass: a Redis session of inline narrow writes is read as Redis
   t.ok(read.got.includes('GET keep'), 'the bridge got the read');
 });
 
+t.test('twenty-second pass: an inline Redis command is split into words as redis-server splits it, quotes inside a word too', async (t) => {
+  // sdssplitargs opens a quoted run at a quote inside a word: `FLUSH"ALL"` is FLUSHALL and
+  // `D'EL' k` is DEL to redis-server, while Airlock's reader kept the quotes as letters, so a
+  // tunnel's first `FLUSH"ALL"\r\n` was no Redis it knew (relayed undecided) and one after a read a
+  // narrow write of a command of that odd name.
+  // A quoted run ends the word (redis-server refuses a closing quote followed by anything but a blank).
+  const spelled = (word: string, at: number, q: string): string => {
+    const i = at % (word.length + 1);
+    return `${word.slice(0, i)}${q}${word.slice(i)}${q}`;
+  };
+  const cases: Array<[string[], RegExp]> = [[['FLUSHALL'], /^DROP SCHEMA/], [['flushdb', 'async'], /^DROP SCHEMA/], [['DEL', 'keep'], /^DELETE FROM redis WHERE key IN \('keep'\)/], [['CONFIG', 'SET', 'dir', '/tmp'], /^COPY redis FROM PROGRAM/], [['SWAPDB', '0', '1'], /^DROP SCHEMA/]];
+  const first = (bytes: Buffer): string[] => {
+    const from = new RedisStart().feed(bytes);
+    return from ? new RedisReader(1 << 20).read(from).statements.map((s) => String(s.body.sql)) : [];
+  };
+  await fc.assert(
+    fc.property(fc.constantFrom(...cases), fc.nat(), fc.nat(), fc.constantFrom('"', "'"), fc.boolean(), ([args, twin], word, at, q, afterRead) => {
+      const w = word % args.length;
+      const line = args.map((a, i) => (i === w ? spelled(a, at, q) : a)).join(' ');
+      const twins = first(Buffer.from(`${afterRead ? 'GET k\r\n' : ''}${line}\r\n`));
+      if (twins.length !== 1 || !twin.test(twins[0]!)) throw new Error(`${JSON.stringify(line)}: ${JSON.stringify(twins)}`);
+    }),
+    { numRuns: Math.min(numRuns * 2, 60), ...seed },
+  );
+  // Controls: chat with quotes is still no command; a read spelled so is still a read.
+  for (const chat of ['flush "all" of it\n', "del'ete that\n", 'set "the" table\n']) t.notOk(startsRedisInline(Buffer.from(chat)), JSON.stringify(chat));
+  t.same(first(Buffer.from('G"ET" k\r\nDEL keep\r\n')), ["DELETE FROM redis WHERE key IN ('keep')"], 'a quoted read, then a DEL');
+  const missing = missingRedis();
+  if (missing) return void t.comment(missing);
+  // The splitter against redis-server itself: random inline words (quotes, escapes, blanks) pushed
+  // as a list's items, read back; Airlock's reading of the same line has the same arguments.
+  const { port, bridge } = await redisBehindBridge(t);
+  /** Every answer redis-server gives to `bytes` on a connection of their own, until it closes. */
+  const ask = (bytes: Buffer): Promise<Buffer> => new Promise((resolve) => {
+    const conn = net.connect(port, '127.0.0.1', () => conn.end(Buffer.concat([bytes, Buffer.from('QUIT\r\n')])));
+    const got: Buffer[] = [];
+    const timer = setTimeout(() => conn.destroy(), 5000);
+    conn.on('data', (d: Buffer) => got.push(d));
+    conn.on('error', () => undefined);
+    conn.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(got)); });
+  });
+  /** Where one RESP2 answer ends (an array of bulk strings, or one line), -1 while incomplete. */
+  const respEnd = (b: Buffer, at = 0): number => {
+    const nl = b.indexOf('\r\n', at);
+    if (nl < 0) return -1;
+    const n = Number(b.subarray(at + 1, nl).toString('latin1'));
+    if (b[at] === 0x24) return n < 0 ? nl + 2 : nl + 2 + n + 2 <= b.length ? nl + 2 + n + 2 : -1;
+    if (b[at] !== 0x2a) return nl + 2;
+    let pos = nl + 2;
+    for (let i = 0; i < n && pos >= 0; i++) pos = respEnd(b, pos);
+    return pos;
+  };
+  /** The items of an array of bulk strings. */
+  const items = (b: Buffer): string[] => {
+    const out: string[] = [];
+    let pos = b.indexOf('\r\n') + 2;
+    for (let i = Number(b.subarray(1, pos - 2).toString('latin1')); i > 0; i--) {
+      const nl = b.indexOf('\r\n', pos);
+      const n = Number(b.subarray(pos + 1, nl).toString('latin1'));
+      out.push(b.subarray(nl + 2, nl + 2 + n).toString('latin1'));
+      pos = nl + 2 + n + 2;
+    }
+    return out;
+  };
+  const piece = fc.constantFrom('a', 'B', ' ', '  ', '\t', '"', "'", '\\', '\\x41', '\\n', 'x"', '"y', "'z'", '\v', '\f');
+  const lines = fc.sample(fc.array(piece, { minLength: 1, maxLength: 8 }).map((p) => p.join('')), { numRuns: 60, ...seed });
+  for (const words of lines) {
+    const line = `RPUSH l ${words}`;
+    const got = await ask(Buffer.from(`DEL l\r\n${line}\r\nLRANGE l 0 -1\r\n`));
+    const pushedAt = respEnd(got);
+    const pushed = got.subarray(pushedAt, respEnd(got, pushedAt));
+    const server = pushed[0] === 0x3a ? items(got.subarray(respEnd(got, pushedAt))) : undefined;
+    const ours = new RedisReader(1 << 20).read(Buffer.from(`${line}\r\n`));
+    const read = ours.refused ? undefined : ((ours.statements[0]?.body.redis as string[] | undefined) ?? ['RPUSH', 'l']).slice(2);
+    if (server === undefined) t.ok(ours.refused || read?.length === 0, `${JSON.stringify(line)}: refused by redis-server (${pushed.toString().trim()}), by Airlock too or no items`);
+    else t.same(read, server, `${JSON.stringify(line)}: the same items`);
+  }
+  // Live: the quoted FLUSHALL as a tunnel's first line never reaches the server.
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  await ask(Buffer.from('SET keep 1\r\n'));
+  const r = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [Buffer.from('FLUSH"ALL"\r\n')], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed');
+  t.equal((await ask(Buffer.from('EXISTS keep\r\n'))).toString('latin1'), ':1\r\n+OK\r\n', 'the key is still there');
+});
+
 /** The first bytes a real TLS client (Node's, OpenSSL) sends: its ClientHello, as options shape it. */
 function clientHello(opts: tls.ConnectionOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -542,6 +627,9 @@ t.test('twentieth pass: an HTTP request or an SSH session the agent opens inside
 });
 
 /** A BSON document as drivers encode one (int32 for small integers, doubles otherwise, int64 for bigints). */
+/** BSON's MinKey and MaxKey (types 0xff and 0x7f) for bson(). */
+const MIN_KEY = Symbol('MinKey');
+const MAX_KEY = Symbol('MaxKey');
 function bson(doc: Record<string, unknown> | unknown[]): Buffer {
   const parts: Buffer[] = [];
   for (const [k, v] of Object.entries(doc)) {
@@ -566,6 +654,7 @@ function bson(doc: Record<string, unknown> | unknown[]): Buffer {
       el(0x12, n);
     } else if (typeof v === 'boolean') el(0x08, Buffer.from([v ? 1 : 0]));
     else if (v === null) el(0x0a, Buffer.alloc(0));
+    else if (v === MIN_KEY || v === MAX_KEY) el(v === MIN_KEY ? 0xff : 0x7f, Buffer.alloc(0));
     else el(Array.isArray(v) ? 0x04 : 0x03, bson(v as Record<string, unknown>));
   }
   const body = Buffer.concat([...parts, Buffer.from([0])]);
@@ -616,12 +705,12 @@ t.test('twenty-first pass: MongoDB\'s wire protocol through a bridge is read as 
   // and a pipeline ending in `$out` through a bridge before port 27017 are no text SQL: relayed undecided.
   const dangerous: Array<[Record<string, unknown>, string | undefined, RegExp]> = [
     [{ dropDatabase: 1, $db: 'app' }, undefined, /^DROP SCHEMA/],
-    [{ drop: 'users', $db: 'app' }, undefined, /^DROP TABLE "users"/],
-    [{ delete: 'users', deletes: [{ q: {}, limit: 0 }], ordered: true, $db: 'app' }, 'deletes', /^DELETE FROM "users"$/],
-    [{ delete: 'users', deletes: [{ q: { role: { $ne: 'admin' } }, limit: 0 }], $db: 'app' }, 'deletes', /^DELETE FROM "users"$/],
-    [{ update: 'users', updates: [{ q: {}, u: { $set: { admin: true } }, multi: true }], $db: 'app' }, 'updates', /^UPDATE "users" SET mongo_data = mongo_data$/],
-    [{ aggregate: 'users', pipeline: [{ $match: {} }, { $out: 'sessions' }], cursor: {}, $db: 'app' }, undefined, /^DELETE FROM "sessions"/],
-    [{ aggregate: 'users', pipeline: [{ $merge: { into: 'audit' } }], cursor: {}, $db: 'app' }, undefined, /^DELETE FROM "audit"/],
+    [{ drop: 'users', $db: 'app' }, undefined, /^DROP TABLE users/],
+    [{ delete: 'users', deletes: [{ q: {}, limit: 0 }], ordered: true, $db: 'app' }, 'deletes', /^DELETE FROM users$/],
+    [{ delete: 'users', deletes: [{ q: { role: { $ne: 'admin' } }, limit: 0 }], $db: 'app' }, 'deletes', /^DELETE FROM users WHERE \(role <> 'admin' OR role IS NULL\)$/],
+    [{ update: 'users', updates: [{ q: {}, u: { $set: { admin: true } }, multi: true }], $db: 'app' }, 'updates', /^UPDATE users SET mongo_data = mongo_data$/],
+    [{ aggregate: 'users', pipeline: [{ $match: {} }, { $out: 'sessions' }], cursor: {}, $db: 'app' }, undefined, /^DELETE FROM sessions/],
+    [{ aggregate: 'users', pipeline: [{ $merge: { into: 'audit' } }], cursor: {}, $db: 'app' }, undefined, /^DELETE FROM audit/],
     [{ find: 'users', filter: { $where: 'sleep(100000) || true' }, $db: 'app' }, undefined, /^COPY mongo FROM PROGRAM/],
     [{ createUser: 'eve', pwd: 'x', roles: ['root'], $db: 'admin' }, undefined, /^COPY mongo FROM PROGRAM/],
     [{ setParameter: 1, javascriptEnabled: true, $db: 'admin' }, undefined, /^COPY mongo FROM PROGRAM/],
@@ -653,7 +742,7 @@ t.test('twenty-first pass: MongoDB\'s wire protocol through a bridge is read as 
   // Reads and the session's own commands go on; narrow writes are narrow; what cannot be read is refused.
   const reads = [hello, opMsg({ hello: 1, $db: 'admin' }), opMsg({ find: 'users', filter: { _id: 1 }, $db: 'app' }), opMsg({ aggregate: 'users', pipeline: [{ $match: { a: 1 } }], cursor: {}, $db: 'app' }), opMsg({ saslStart: 1, mechanism: 'SCRAM-SHA-256', payload: 'x', $db: 'admin' }), opMsg({ endSessions: [{ id: 1 }], $db: 'admin' }), opMsg({ getMore: 5n, collection: 'users', $db: 'app' })];
   t.same(readAll(reads).twins, [], 'reads: nothing judged');
-  t.same(readAll([opMsg({ delete: 'users', deletes: [{ q: { _id: 5 }, limit: 1 }], $db: 'app' }, 'deletes'), opMsg({ delete: 'users', deletes: [{ q: { email: 'a@b.c' }, limit: 0 }], $db: 'app' }), opMsg({ insert: 'users', documents: [{ a: 1 }], $db: 'app' }, 'documents')]).twins, ['DELETE FROM "users" WHERE mongo_one = 1', 'DELETE FROM "users" WHERE "email" = \'a@b.c\'', 'INSERT INTO "users" (mongo_data) VALUES (1)'], 'narrow writes: narrow');
+  t.same(readAll([opMsg({ delete: 'users', deletes: [{ q: { _id: 5 }, limit: 1 }], $db: 'app' }, 'deletes'), opMsg({ delete: 'users', deletes: [{ q: { email: 'a@b.c' }, limit: 0 }], $db: 'app' }), opMsg({ insert: 'users', documents: [{ a: 1 }], $db: 'app' }, 'documents')]).twins, ['DELETE FROM users WHERE mongo_one = 1', 'DELETE FROM users WHERE email = \'a@b.c\'', 'INSERT INTO users (mongo_data) VALUES (1)'], 'narrow writes: narrow');
   const dup = Buffer.from(opMsg({ drop: 'users', xrop: 'keep', $db: 'app' }).toString('latin1').replace('xrop', 'drop'), 'latin1');
   t.ok(readAll([dup]).refused, 'a document with a duplicate field: refused');
   const snappy = opCompressed(opMsg({ drop: 'users', $db: 'app' }), false);
@@ -688,6 +777,19 @@ function v2Hello(specs: number[][], session: number, challenge: number, minor: n
   body.writeUInt16BE(challenge, 7);
   return Buffer.concat([Buffer.from([0x80 | (body.length >> 8), body.length & 0xff]), body]);
 }
+
+t.test('twenty-second pass: a MongoDB filter\'s operators through a bridge are read as the condition they are, MinKey and MaxKey never as NULL', async (t) => {
+  // Filters with operators were read as every document (a false hold, left open by the twenty-first
+  // pass); read now, a bound no value passes (MinKey, MaxKey, an infinite double) must not become a
+  // NULL that matches nothing: `{age: {$gt: MinKey}}` matches every document.
+  const twin = (q: Record<string, unknown>): string[] => new MongoReader(1 << 20).read(Buffer.concat([hello, opMsg({ delete: 'users', deletes: [{ q, limit: 0 }], $db: 'app' }, 'deletes')])).statements.map((s) => String(s.body.sql));
+  for (const q of [{ age: { $gt: MIN_KEY } }, { age: { $lt: MAX_KEY } }, { age: { $gte: -Infinity } }, { age: MIN_KEY }, { $or: [{ a: 1 }, { age: { $ne: MAX_KEY } }] }]) {
+    t.same(twin(q), ['DELETE FROM users'], `${JSON.stringify(q, (_k, v) => (typeof v === 'symbol' ? String(v) : v === -Infinity ? '-Infinity' : v))}: every document`);
+  }
+  t.same(twin({ age: { $gt: 65 } }), ['DELETE FROM users WHERE age > 65'], 'a range names its documents');
+  t.same(twin({ email: { $regex: '^adm', $options: 'i' } }), ["DELETE FROM users WHERE email ~* '^adm'"], 'a regular expression as PostgreSQL\'s');
+  t.same(twin({ deleted: null }), ['DELETE FROM users WHERE deleted IS NULL'], 'null is NULL');
+});
 
 t.test('twenty-first pass: an HTTP/0.9 request line, an SSL 2 format hello and a hello of record version 3.5+ inside a WebSocket tunnel are never relayed', async (t) => {
   // Left open by the twentieth pass. Python's http.server and nginx run `GET /deny/x` with no
