@@ -73,6 +73,7 @@ export function repositoryOf(cwd: string): { top: string; gitDir: string; common
 }
 
 interface IndexEntry {
+  /** The path's bytes as a latin1 string: git keeps names as bytes, and one in no UTF-8 is a file all the same. */
   name: string;
   mode: number;
   mtimeSec: number;
@@ -106,7 +107,7 @@ export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry
   if (count > MAX_ENTRIES) return { unread: `${count} entries` };
   const entries: IndexEntry[] = [];
   let at = 12;
-  let previous = '';
+  let previous = Buffer.alloc(0);
   for (let i = 0; i < count; i++) {
     const start = at;
     if (at + 40 + oidLength + 2 > buf.length) return { unread: 'cut short' };
@@ -122,24 +123,23 @@ export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry
       extended = buf.readUInt16BE(at);
       at += 2;
     }
-    let name: string;
+    let name: Buffer;
     if (version === 4) {
       const [strip, next] = varint(buf, at);
       const end = buf.indexOf(0, next);
-      if (end < 0 || strip > Buffer.byteLength(previous)) return { unread: 'cut short' };
-      const kept = Buffer.from(previous);
-      name = Buffer.concat([kept.subarray(0, kept.length - strip), buf.subarray(next, end)]).toString('utf8');
+      if (end < 0 || strip > previous.length) return { unread: 'cut short' };
+      name = Buffer.concat([previous.subarray(0, previous.length - strip), buf.subarray(next, end)]);
       at = end + 1;
     } else {
       const end = buf.indexOf(0, at);
       if (end < 0) return { unread: 'cut short' };
-      name = buf.toString('utf8', at, end);
+      name = buf.subarray(at, end);
       // 1 to 8 NULs pad the entry to a multiple of 8 bytes.
       at = start + ((at - start + (end - at) + 8) & ~7);
     }
     previous = name;
     entries.push({
-      name,
+      name: name.toString('latin1'),
       mode,
       mtimeSec,
       size,
@@ -707,7 +707,10 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     if (!indexChanged && (!e.unlooked || ++marked > MARKED_FILES)) continue;
     const kind = e.mode >>> 12;
     if (kind !== 0o10 && kind !== 0o12) continue; // regular files and symlinks; not submodules or sparse folders
-    const file = path.join(repo.top, e.name);
+    // Looked up by its bytes (twenty-second pass: a tracked `lib/\xff/app.py` read as UTF-8 was
+    // not found, so its hidden change went unnamed); named as UTF-8 would print it.
+    const file = Buffer.concat([Buffer.from(`${repo.top}/`), Buffer.from(e.name, 'latin1')]);
+    const shown = file.toString('utf8');
     let st: fs.Stats;
     try {
       st = fs.lstatSync(file);
@@ -725,7 +728,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     const looksSame = e.unlooked !== undefined || trusted || (Math.floor(st.mtimeMs / 1000) === e.mtimeSec && st.size % 2 ** 32 === e.size);
     if (!looksSame) continue;
     if (hashed > HASH_BYTES) {
-      out.push({ path: file, why: 'changed during the run, and too much was changed to compare it with git\'s index: review it whole' });
+      out.push({ path: shown, why: 'changed during the run, and too much was changed to compare it with git\'s index: review it whole' });
       continue;
     }
     let content: Buffer;
@@ -737,7 +740,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     hashed += content.length;
     if (storedForms(content).some((c) => blobId(c, sha256).equals(e.oid))) continue;
     out.push({
-      path: file,
+      path: shown,
       why: trusted && e.unlooked === undefined
         ? 'changed during the run while git\'s fsmonitor data in the index says it is clean, with a token later than the change: git status and git diff ask your fsmonitor for changes since then and do not show it; review it, then git update-index --no-fsmonitor && git update-index --fsmonitor'
         : e.unlooked

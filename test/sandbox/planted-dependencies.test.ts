@@ -299,8 +299,8 @@ t.test('numba\'s cache moved by NUMBA_CACHE_DIR is hidden (made first when missi
 // index and refs are its to write; `git status` and `git diff` trust both.
 const FORGE_INDEX = `
 import hashlib, os, struct, sys
-index, name, top = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
-f = os.path.join(top, name.decode())
+index, name, top = sys.argv[1], bytes.fromhex(sys.argv[2]), os.fsencode(sys.argv[3])
+f = os.path.join(top, name)
 t = os.stat(f).st_mtime - 10
 os.utime(f, (t, t))  # older than the index: git does not take the entry as racy and look again
 b = bytearray(open(index, 'rb').read())
@@ -319,7 +319,7 @@ for _ in range(count):
         end = b.index(0, at); n = bytes(b[at:end]); at = start + ((at - start + end - at + 8) & ~7)
     prev = n
     if n == name:
-        st = os.stat(os.path.join(top, name.decode()))
+        st = os.stat(f)
         b[start:start + 40] = struct.pack('>10I', int(st.st_ctime), st.st_ctime_ns % 10**9, int(st.st_mtime), st.st_mtime_ns % 10**9,
             st.st_dev & 0xffffffff, st.st_ino & 0xffffffff, struct.unpack('>I', b[start + 24:start + 28])[0], st.st_uid, st.st_gid, st.st_size & 0xffffffff)
 b[-20:] = hashlib.sha1(bytes(b[:-20])).digest()
@@ -333,8 +333,26 @@ function agentHides(repo: string, rel: string, how: Hide): void {
   if (how === 'untouched') return;
   fs.writeFileSync(path.join(repo, rel), `import os; os.system("touch $MARK")  # ${how}\n`);
   if (how === 'skip-worktree' || how === 'assume-unchanged') git(repo, 'update-index', `--${how}`, rel);
-  if (how === 'forged-stat') execFileSync('python3', ['-c', FORGE_INDEX, path.join(repo, '.git', 'index'), rel, repo]);
+  if (how === 'forged-stat') execFileSync('python3', ['-c', FORGE_INDEX, path.join(repo, '.git', 'index'), Buffer.from(rel).toString('hex'), repo]);
   if (how === 'staged') git(repo, 'add', rel);
+}
+/** The file at `rel` moved into a folder named by the bytes `hex` (no UTF-8); its name as a latin1 string. */
+function rawName(repo: string, rel: string, hex: string): string {
+  const named = Buffer.concat([Buffer.from(path.dirname(rel) === '.' ? '' : `${path.dirname(rel)}/`), Buffer.from(hex, 'hex')]);
+  fs.mkdirSync(Buffer.concat([Buffer.from(`${repo}/`), named]), { recursive: true });
+  const moved = Buffer.concat([named, Buffer.from(`/${path.basename(rel)}`)]);
+  fs.renameSync(path.join(repo, rel), Buffer.concat([Buffer.from(`${repo}/`), moved]));
+  return moved.toString('latin1');
+}
+/** agentHides for a name kept as bytes (argv cannot carry them from Node: git reads it on stdin). */
+function agentHidesRaw(repo: string, rel: string, how: Hide): void {
+  if (how === 'untouched') return;
+  const name = Buffer.from(rel, 'latin1');
+  fs.writeFileSync(Buffer.concat([Buffer.from(`${repo}/`), name]), `import os; os.system("touch $MARK")  # ${how}\n`);
+  const stdin = (...args: string[]): void => void execFileSync('git', args, { cwd: repo, env: GIT_ENV, input: Buffer.concat([name, Buffer.from([0])]), stdio: ['pipe', 'ignore', 'pipe'] });
+  if (how === 'skip-worktree' || how === 'assume-unchanged') stdin('update-index', `--${how}`, '-z', '--stdin');
+  if (how === 'forged-stat') execFileSync('python3', ['-c', FORGE_INDEX, path.join(repo, '.git', 'index'), name.toString('hex'), repo]);
+  if (how === 'staged') stdin('update-index', '-z', '--stdin');
 }
 const HIDDEN: Hide[] = ['skip-worktree', 'assume-unchanged', 'forged-stat'];
 
@@ -397,30 +415,36 @@ t.test('a tracked file changed during the run that git status does not show (ind
   t.equal(git(repo, 'status', '--porcelain').trim(), 'M  app.py', 'what it hid');
 });
 
-t.test('property: a change hidden from git status by any means, at any depth, in any index version, is named; visible ones are not', async (t) => {
+t.test('property: a change hidden from git status by any means, at any depth, in any index version, under any name (in no UTF-8 too), is named; visible ones are not', async (t) => {
   const hows: Hide[] = [...HIDDEN, 'shown', 'staged', 'untouched'];
   await fc.assert(fc.asyncProperty(
     fc.constantFrom(2, 3, 4),
-    fc.array(fc.record({ dir: fc.array(fc.constantFrom('src', 'a', 'deep', 'pkg'), { maxLength: 3 }), how: fc.constantFrom(...hows) }), { minLength: 1, maxLength: 5 }),
+    fc.array(fc.record({ dir: fc.array(fc.constantFrom('src', 'a', 'deep', 'pkg'), { maxLength: 3 }), how: fc.constantFrom(...hows), raw: fc.constantFrom(undefined, undefined, 'ff', '636166e9') }), { minLength: 1, maxLength: 5 }),
     async (version, plan) => {
       const repo = fs.mkdtempSync(path.join(path.dirname(tempDir(t, 'hunt20-sandbox-gitp-')), 'hunt20-sandbox-gitp-'));
       try {
         const rels = plan.map((p, i) => path.join(...p.dir, `m${i}.py`));
         for (const r of rels) writer(repo)(r, `x = ${JSON.stringify(r)}\n`);
+        // Twenty-second pass: a folder named in no UTF-8 (one byte 0xff, or Latin-1's é), made as bytes.
+        const raw = plan.map((p, i) => p.raw ? rawName(repo, rels[i]!, p.raw) : undefined);
         git(repo, 'init', '-q');
         git(repo, 'add', '.');
         git(repo, 'commit', '-qm', 'init');
         git(repo, 'update-index', '--index-version', String(version));
         const since = await tick();
-        plan.forEach((p, i) => agentHides(repo, rels[i]!, p.how));
+        plan.forEach((p, i) => raw[i] ? agentHidesRaw(repo, raw[i]!, p.how) : agentHides(repo, rels[i]!, p.how));
         const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
-        const expected = rels.filter((_, i) => HIDDEN.includes(plan[i]!.how)).sort();
+        const expected = rels.map((r, i) => raw[i] ? Buffer.from(raw[i]!, 'latin1').toString('utf8') : r).filter((_, i) => HIDDEN.includes(plan[i]!.how)).sort();
         return JSON.stringify(named) === JSON.stringify(expected);
       } finally {
         fs.rmSync(repo, { recursive: true, force: true });
       }
     },
-  ), { numRuns: process.env.AIRLOCK_FUZZ_RUNS ? numRuns : 5, seed });
+  ), {
+    numRuns: process.env.AIRLOCK_FUZZ_RUNS ? numRuns : 5, seed,
+    // Twenty-second pass: tracked names in no UTF-8, each way of hiding (fails without the fix).
+    examples: [[4, [{ dir: [], how: 'skip-worktree', raw: 'ff' }, { dir: ['src'], how: 'forged-stat', raw: '636166e9' }, { dir: [], how: 'assume-unchanged', raw: '636166e9' }, { dir: ['a'], how: 'shown', raw: 'ff' }]]],
+  });
 });
 
 t.test('a Python extension module made beside Python sources during the run is named; installed packages\' are not', async (t) => {
