@@ -107,7 +107,7 @@ export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry
   if (count > MAX_ENTRIES) return { unread: `${count} entries` };
   const entries: IndexEntry[] = [];
   let at = 12;
-  let previous = Buffer.alloc(0);
+  let previous: Buffer = Buffer.alloc(0);
   for (let i = 0; i < count; i++) {
     const start = at;
     if (at + 40 + oidLength + 2 > buf.length) return { unread: 'cut short' };
@@ -570,10 +570,7 @@ function forgedIndexes(since: number, common: string): Hidden[] {
   for (const [paths, command, why] of checks) {
     const at = paths.find(changed);
     if (!at) continue;
-    const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', command, 'verify'], {
-      cwd: '/', stdio: 'ignore', timeout: 5000,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_DIR: common, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_NO_REPLACE_OBJECTS: '1' },
-    });
+    const r = gitIn(common, common, [command, 'verify']);
     if (r.status !== 0) out.push({ path: at, why: r.status === null ? `git's ${command} written during the run could not be checked in time: review with git -c core.commitGraph=false diff HEAD and run git fsck` : why });
   }
   return out;
@@ -746,6 +743,73 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
         : e.unlooked
         ? `changed during the run and marked ${e.unlooked} in git's index: git status and git diff do not show the change; review it, then git update-index --no-${e.unlooked === 'assume-unchanged' ? 'assume-unchanged' : 'skip-worktree'}`
         : 'changed during the run while git\'s index records its size and time with the old content: git status and git diff do not show the change; review it, then git update-index --really-refresh',
+    });
+  }
+  return out;
+}
+
+/**
+ * History rewritten during the run (twenty-second pass). The agent commits, so the refs are its to
+ * write: a commit of its own made to look like the user's last one (the same author, dates and
+ * message, its change in the tree), put in place of it on the branch and in the reflog, leaves
+ * `git status`, `git diff` and `git log` as they were, with its change in the working tree. So the
+ * branch tips and HEAD's commit of the working directory's repository are taken before the run,
+ * and each one whose commit after it no longer has the old one in its history is named.
+ */
+export interface RefTips {
+  common: string;
+  gitDir: string;
+  /** Ref name (`HEAD` for the commit HEAD resolves to) to commit id. */
+  tips: Map<string, string>;
+}
+
+const REFS = 4096;
+
+/** Git, run on the repository's own files with no user or system config, no hook or fsmonitor. */
+function gitIn(common: string, gitDir: string, args: string[], timeout = 5000): { status: number | null; stdout: string } {
+  const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', ...args], {
+    cwd: '/', stdio: ['ignore', 'pipe', 'ignore'], timeout, maxBuffer: 8 * 1024 * 1024, encoding: 'latin1',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_DIR: gitDir, GIT_COMMON_DIR: common, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_NO_REPLACE_OBJECTS: '1' },
+  });
+  return { status: r.status, stdout: r.stdout ?? '' };
+}
+
+/** The branch tips and HEAD's commit, as git reads them (loose, packed or reftable refs). */
+function tipsOf(common: string, gitDir: string): Map<string, string> {
+  const tips = new Map<string, string>();
+  const refs = gitIn(common, gitDir, ['for-each-ref', `--count=${REFS}`, '--format=%(objectname) %(refname)', 'refs/heads']);
+  for (const line of refs.stdout.split('\n')) {
+    const at = line.indexOf(' ');
+    if (at > 0) tips.set(line.slice(at + 1), line.slice(0, at));
+  }
+  const head = gitIn(common, gitDir, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']).stdout.trim();
+  if (head) tips.set('HEAD', head);
+  return tips;
+}
+
+export function refTips(cwd: string): RefTips | undefined {
+  const repo = repositoryOf(cwd);
+  return repo && { common: repo.common, gitDir: repo.gitDir, tips: tipsOf(repo.common, repo.gitDir) };
+}
+
+export function rewrittenRefs(before: RefTips | undefined): Hidden[] {
+  if (!before || before.tips.size === 0) return [];
+  const after = tipsOf(before.common, before.gitDir);
+  const out: Hidden[] = [];
+  const started = Date.now();
+  // HEAD last, and not again when it moved as the branch it names did.
+  const moves = new Set<string>();
+  for (const [name, old] of [...before.tips].sort(([a], [b]) => Number(a === 'HEAD') - Number(b === 'HEAD'))) {
+    const tip = after.get(name);
+    if (!tip || tip === old || moves.has(`${old} ${tip}`)) continue; // a branch removed shows in git branch; unchanged is fine
+    moves.add(`${old} ${tip}`);
+    if (out.length >= 16 || Date.now() - started > 10_000) break;
+    const r = gitIn(before.common, before.gitDir, ['merge-base', '--is-ancestor', old, tip]);
+    if (r.status === 0) continue; // new commits on top: git log shows them
+    const shown = name === 'HEAD' ? 'HEAD' : name.replace(/^refs\/heads\//, 'branch ');
+    out.push({
+      path: path.join(before.common, name === 'HEAD' ? path.relative(before.common, path.join(before.gitDir, 'HEAD')) : name),
+      why: `${shown} was ${old.slice(0, 12)} before the run and its history no longer holds that commit (rewritten, or moved to another history): git status, git diff and git log compare with the new one, which may look like the old; review with git diff ${old.slice(0, 12)} ${name === 'HEAD' ? 'HEAD' : name.replace(/^refs\/heads\//, '')}`,
     });
   }
   return out;

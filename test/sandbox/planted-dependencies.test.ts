@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import path from 'node:path';
 import { plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
+import { refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
 import { tempDir } from '../temp-dir.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
@@ -413,6 +414,53 @@ t.test('a tracked file changed during the run that git status does not show (ind
   t.ok(after.some((f) => f.path === path.join(repo, '.git', 'refs', 'replace') && /replace/.test(f.why)), `the replace ref is named (${after.map((f) => f.path).join(', ')})`);
   git(repo, 'replace', '-d', head);
   t.equal(git(repo, 'status', '--porcelain').trim(), 'M  app.py', 'what it hid');
+});
+
+t.test('twenty-second pass: a branch rewritten during the run to a look-alike of its last commit (reflog too) is named; new commits on top are not', async (t) => {
+  const repo = tempDir(t, 'hunt22-sandbox-rewrite-');
+  writer(repo)('app.py', 'print("app")\n');
+  writer(repo)('util.py', 'print("util")\n');
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  writer(repo)('util.py', 'print("util 2")\n');
+  git(repo, 'commit', '-qam', 'the user\'s last commit');
+  git(repo, 'branch', 'feature');
+  const before = refTips(repo);
+  const log = (): string => git(repo, 'log', '--format=%an %ad %cd %s', '--date=raw');
+  const shownLog = log();
+
+  // Controls: the agent's own new commit on top, and a branch it makes, are in git log as they are.
+  writer(repo)('new.py', 'print(1)\n');
+  git(repo, 'add', 'new.py');
+  git(repo, 'commit', '-qm', 'agent: add new.py');
+  git(repo, 'branch', 'agent-branch');
+  t.same(rewrittenRefs(before), [], 'control: commits on top and a new branch are not named');
+
+  // The attack: the user's last commit made again with the agent's change in its tree (the same
+  // parent, author, dates and message), put on main, and the reflogs' ids swapped for it.
+  const before2 = refTips(repo);
+  git(repo, 'reset', '-q', '--hard', 'HEAD~1');
+  const last = git(repo, 'rev-parse', 'HEAD').trim();
+  writer(repo)('app.py', 'import os; os.system("touch $MARK")\n');
+  git(repo, 'add', 'app.py');
+  const tree = git(repo, 'write-tree').trim();
+  const commit = git(repo, 'cat-file', 'commit', last).replace(/^tree .*/m, `tree ${tree}`);
+  const forged = execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: repo, env: GIT_ENV, input: commit, encoding: 'utf8' }).trim();
+  git(repo, 'update-ref', 'refs/heads/main', forged);
+  git(repo, 'update-ref', 'refs/heads/feature', forged);
+  for (const f of ['logs/HEAD', 'logs/refs/heads/main', 'logs/refs/heads/feature']) {
+    const p = path.join(repo, '.git', f);
+    fs.writeFileSync(p, fs.readFileSync(p, 'utf8').split('\n').filter((l) => !l.includes(forged) && !/agent|reset/.test(l)).join('\n').replaceAll(last, forged));
+  }
+  t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status is clean');
+  t.equal(git(repo, 'diff', 'HEAD'), '', 'and git diff HEAD');
+  t.equal(log(), shownLog, 'and git log reads as before the run');
+  t.notMatch(git(repo, 'reflog', '--format=%H'), new RegExp(last), 'and the reflog never held the real commit');
+  const named = rewrittenRefs(before2);
+  t.same(named.map((h) => path.relative(path.join(repo, '.git'), h.path)).sort(), ['refs/heads/feature', 'refs/heads/main'], 'each branch moved off its history is named (HEAD, which moved with main, once)');
+  t.match(named.find((h) => h.path.endsWith('main'))?.why ?? '', new RegExp(`branch main was .*git diff ${before2!.tips.get('refs/heads/main')!.slice(0, 12)} main`), 'with how to see what changed');
+  t.match(git(repo, 'diff', before2!.tips.get('refs/heads/main')!, 'main', '--name-only'), /app\.py/, 'which shows the hidden change');
 });
 
 t.test('property: a change hidden from git status by any means, at any depth, in any index version, under any name (in no UTF-8 too), is named; visible ones are not', async (t) => {
