@@ -672,6 +672,11 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.yarnrc': 'yarn 1 runs its yarn-path',
   '.pnpmfile.cjs': 'pnpm runs its hooks at every install',
   '.pnpmfile.mjs': 'pnpm runs its hooks at every install',
+  // Twenty-second pass: Yarn Plug'n'Play's loader (no node_modules), listed in Yarn's own .gitignore
+  // without zero-installs: every yarn run, yarn node and the editor's Yarn SDK load it.
+  '.pnp.cjs': 'yarn run, yarn node and the editor\'s Yarn SDK load it (Plug\'n\'Play: it maps every package to its code); in no diff without zero-installs: run yarn install unless the agent was to install packages',
+  '.pnp.loader.mjs': 'yarn run and yarn node load it for ES modules (Plug\'n\'Play); in no diff without zero-installs: run yarn install unless the agent was to install packages',
+  '.pnp.data.json': 'Yarn\'s Plug\'n\'Play loader reads where each package\'s code is from it; run yarn install unless the agent was to install packages',
   '.husky': 'husky runs its hooks at your next commit',
   '.pth': 'Python runs its import lines',
   // Thirteenth pass: dev containers run `initializeCommand` on your machine when the folder is
@@ -1469,6 +1474,7 @@ function cacheFilesSince(dir: string, since: number, budget: { left: number; unt
 const NODE_PACKAGE = 'Node programs of the project load its code (npm test, a dev server, a build); node_modules is in no diff: reinstall with npm ci unless the agent was to install packages';
 const PYTHON_PACKAGE = 'the environment\'s python imports its code (and pytest its entry points); a venv is in no diff: reinstall unless the agent was to install packages';
 const PHP_PACKAGE = 'every PHP request, artisan and phpunit of the project loads its code through vendor/autoload.php; vendor is in no diff: reinstall with composer install unless the agent was to install packages';
+const YARN_ARCHIVE = 'Yarn\'s Plug\'n\'Play loads the package\'s code out of this archive as it is (yarn run, yarn node); .yarn/cache is in no diff without zero-installs: run yarn install --check-cache unless the agent was to install packages';
 const RUBY_PACKAGE = 'bundle exec and the app load its code; vendor/bundle is in no diff: reinstall with bundle install unless the agent was to install packages';
 
 /**
@@ -1747,6 +1753,11 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       if (fs.existsSync(path.join(p, 'composer', 'installed.json')) || fs.existsSync(path.join(p, 'autoload.php'))) addPackages(packagesChanged(p, since, packageBudget, PHP_PACKAGE));
       for (const v of subfolders(path.join(p, 'bundle', 'ruby'))) addPackages(packagesChanged(path.join(p, 'bundle', 'ruby', v, 'gems'), since, packageBudget, RUBY_PACKAGE));
       if (fs.existsSync(path.join(p, 'composer')) || isDir(path.join(p, 'bundle'))) return false;
+    }
+    // Yarn's project cache (twenty-second pass): the archives Plug'n'Play reads packages from.
+    if (e.name === 'cache' && e.isDirectory() && path.basename(dir) === '.yarn') {
+      addPackages(packagesChanged(p, since, packageBudget, YARN_ARCHIVE));
+      return false;
     }
     if (e.name === '__pypackages__' && e.isDirectory()) {
       for (const v of subfolders(p)) addPackages(packagesChanged(path.join(p, v, 'lib'), since, packageBudget, PYTHON_PACKAGE));

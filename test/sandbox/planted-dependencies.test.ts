@@ -104,6 +104,31 @@ t.test('twenty-first pass: a package changed in Composer\'s vendor, bundler\'s v
   t.notOk(fs.existsSync(entry), 'and removed after the run');
 });
 
+t.test('twenty-second pass: Yarn Plug\'n\'Play\'s loader and its project cache of package archives changed during the run are named', async (t) => {
+  // Without zero-installs Yarn's own .gitignore lists `.pnp.*` and `.yarn/cache`: every `yarn run`,
+  // `yarn node` and the editor's Yarn SDK load `.pnp.cjs` (its data maps each package to a folder
+  // or archive), and PnP reads package code out of the archives as they are.
+  const work = tempDir(t, 'hunt22-sandbox-pnp-');
+  const write = writer(work);
+  write('.gitignore', '.pnp.*\n.yarn/cache\n.yarn/install-state.gz\n');
+  write('.pnp.cjs', '#!/usr/bin/env node\n"use strict";\n');
+  write('.pnp.loader.mjs', 'export {};\n');
+  write('.yarn/cache/lodash-npm-4.17.21-6382451519-eb835a2e51.zip', 'PK');
+  write('.yarn/cache/left-pad-npm-1.3.0-13fa96e17d-e6f7a8f1c7.zip', 'PK');
+  write('.yarn/install-state.gz', 'x');
+  write('.yarn/unplugged/esbuild-npm-0.19.0-abc/node_modules/esbuild/install.js', '// esbuild\n');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control: installed before the run');
+  write('.yarn/install-state.gz', 'y'); // Yarn's bookkeeping, no code
+  t.same(named(), [], 'control: the install state is not named');
+  fs.appendFileSync(path.join(work, '.pnp.cjs'), AGENT);
+  fs.appendFileSync(path.join(work, '.pnp.loader.mjs'), 'import "node:child_process";\n');
+  write('.yarn/cache/lodash-npm-4.17.21-6382451519-eb835a2e51.zip', 'PK forged');
+  fs.appendFileSync(path.join(work, '.yarn/unplugged/esbuild-npm-0.19.0-abc/node_modules/esbuild/install.js'), AGENT);
+  t.same(named(), ['.pnp.cjs', '.pnp.loader.mjs', '.yarn/cache/lodash-npm-4.17.21-6382451519-eb835a2e51.zip', '.yarn/unplugged/esbuild-npm-0.19.0-abc/node_modules/esbuild'], 'the loader, the archive and the unplugged package are named');
+});
+
 t.test('an install of many packages during the run is named as one line per folder', async (t) => {
   const work = tempDir(t, 'hunt18-sandbox-deps-');
   const write = writer(work);
