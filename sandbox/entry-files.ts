@@ -1948,6 +1948,10 @@ export function removeCaches(files: string[]): void {
   }
 }
 
+/** Entries `airlock run` prints in full, then one of each further kind up to this many kinds. */
+const REPORT_LINES = 40;
+const REPORT_KINDS = 200;
+
 /** The lines `airlock run` prints after the run (none when nothing was planted). */
 export function plantedReport(found: { planted: Planted[]; complete: boolean }, homeDir: string, cwd: string): string[] {
   const shown = (p: string): string => {
@@ -1959,8 +1963,21 @@ export function plantedReport(found: { planted: Planted[]; complete: boolean }, 
   const lines: string[] = [];
   if (found.planted.length) {
     lines.push('airlock: files that run outside the sandbox later were created or changed during the run; review them before your shell, editor or git reads them:');
-    for (const f of found.planted.slice(0, 50)) lines.push(`airlock:   ${terminalText(shown(f.path))} (${f.why})`);
-    if (found.planted.length > 50) lines.push(`airlock:   … and ${found.planted.length - 50} more`);
+    const line = (f: Planted): string => `airlock:   ${terminalText(shown(f.path))} (${f.why})`;
+    // Past the first ones, one of each kind not shown yet (twenty-second pass: fifty decoys the
+    // agent made, `.envrc` after `.envrc`, pushed the one that mattered past a bare count).
+    const kinds = new Set<string>();
+    let same = 0;
+    let other = 0;
+    for (const [i, f] of found.planted.entries()) {
+      if (i < REPORT_LINES) lines.push(line(f));
+      else if (kinds.has(f.why)) same++;
+      else if (kinds.size >= REPORT_LINES + REPORT_KINDS) other++;
+      else lines.push(line(f));
+      kinds.add(f.why);
+    }
+    if (same) lines.push(`airlock:   … and ${same} more of the same kinds as above`);
+    if (other) lines.push(`airlock:   … and ${other} more of other kinds (many: review the working directory whole)`);
   }
   if (!found.complete) lines.push(`airlock: the working directory (or its installed packages) is too big to check whole for such files (.git, .envrc, .vscode, node_modules, …) after the run; look for new ones yourself`);
   return lines;

@@ -1720,7 +1720,9 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
     // twentieth pass
     '.gitattributes', 'vitest.config.ts', 'vite.config.mjs', 'playwright.config.ts', 'jest.config.js', 'svelte.config.js',
     // twenty-first pass
-    '.pdbrc', '.irbrc', '.Rprofile', '.ghci', '.bazelrc', '.jvmopts', '.mvn/jvm.config', 'gradle-wrapper.jar', 'compose.override.yaml', 'conftest.py', 'flake.nix', 'devbox.json'];
+    '.pdbrc', '.irbrc', '.Rprofile', '.ghci', '.bazelrc', '.jvmopts', '.mvn/jvm.config', 'gradle-wrapper.jar', 'compose.override.yaml', 'conftest.py', 'flake.nix', 'devbox.json',
+    // twenty-second pass
+    '.pnp.cjs', '.pnp.loader.mjs'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import path from 'node:path';
-import { plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
+import { plantedReport, plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
 import { refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
 import { tempDir } from '../temp-dir.ts';
 
@@ -127,6 +127,24 @@ t.test('twenty-second pass: Yarn Plug\'n\'Play\'s loader and its project cache o
   write('.yarn/cache/lodash-npm-4.17.21-6382451519-eb835a2e51.zip', 'PK forged');
   fs.appendFileSync(path.join(work, '.yarn/unplugged/esbuild-npm-0.19.0-abc/node_modules/esbuild/install.js'), AGENT);
   t.same(named(), ['.pnp.cjs', '.pnp.loader.mjs', '.yarn/cache/lodash-npm-4.17.21-6382451519-eb835a2e51.zip', '.yarn/unplugged/esbuild-npm-0.19.0-abc/node_modules/esbuild'], 'the loader, the archive and the unplugged package are named');
+});
+
+t.test('twenty-second pass: a file planted behind fifty decoys is still in the report after the run', async (t) => {
+  const work = tempDir(t, 'hunt22-sandbox-flood-');
+  const write = writer(work);
+  const since = await tick();
+  // The agent makes sixty .envrc files (each named, each harmless until allowed), then the one that
+  // matters: a VS Code task that runs on opening the folder, and a pytest plugin of the project.
+  for (let i = 0; i < 60; i++) write(`a${String(i).padStart(2, '0')}/.envrc`, 'export A=1\n');
+  write('zz/.vscode/tasks.json', '{"tasks": [{"command": "sh x", "runOptions": {"runOn": "folderOpen"}}]}\n');
+  write('zz/conftest.py', 'import os\n');
+  const found = plantedSince(since, '', work);
+  t.equal(found.planted.length, 62, 'all are found');
+  const report = plantedReport(found, '', work).join('\n');
+  t.match(report, /zz\/\.vscode .*tasks/, 'the VS Code task is in the report');
+  t.match(report, /zz\/conftest\.py/, 'and the conftest.py');
+  t.match(report, /and 20 more of the same kinds as above/, 'the decoys past the first ones are counted, not listed');
+  t.ok(report.split('\n').length < 60, `the report stays short (${report.split('\n').length} lines)`);
 });
 
 t.test('an install of many packages during the run is named as one line per folder', async (t) => {
