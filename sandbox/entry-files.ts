@@ -1525,6 +1525,17 @@ const CODE_VARIABLES = new Set([
   // docker compose reads the project's .env for it (twenty-first pass): another compose file (a
   // privileged container, the host's files mounted) at the next docker compose up.
   'COMPOSE_FILE',
+  // Twenty-second pass: variables that move a tool's config or repository to files of the agent's,
+  // or name a program: git's own folder, work tree, index and templates (the config there runs an
+  // fsmonitor at git status; another index hides changes), the home and config folders every tool
+  // reads its config from, less's input filters (git diff's pager runs them), kubectl's and the AWS
+  // CLI's configs (exec plugins, credential_process), another Gemfile, a path toolchain, cargo's
+  // and gem's homes, Python's warning filters (they import the module a category names), Perl's
+  // debugger, the askpass sudo runs, npm's config files and prefix, Go's env file, the shell tools start.
+  'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TEMPLATE_DIR', 'GIT_SEQUENCE_EDITOR', 'GIT_COMMON_DIR', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_DATA_DIRS', 'XDG_CONFIG_DIRS', 'LESSOPEN', 'LESSCLOSE', 'MANPAGER', 'KUBECONFIG', 'AWS_CONFIG_FILE',
+  'BUNDLE_GEMFILE', 'RUSTUP_TOOLCHAIN', 'RUSTUP_HOME', 'CARGO_HOME', 'GEM_HOME', 'GEM_PATH', 'PYTHONWARNINGS', 'PERL5DB', 'SUDO_ASKPASS',
+  'NPM_CONFIG_USERCONFIG', 'NPM_CONFIG_GLOBALCONFIG', 'NPM_CONFIG_PREFIX', 'GOENV', 'GOTOOLCHAIN', 'SHELL',
 ]);
 
 /** The code-running variables a dotenv file sets (comma-separated), or undefined. */

@@ -726,6 +726,35 @@ t.test('twenty-first pass: compose override files, conftest.py, the flake and sh
   t.ok(fs.existsSync(mark), 'pytest on the host imported it');
 });
 
+t.test('twenty-second pass: a .env setting a variable that makes git, less, kubectl, the AWS CLI or bundler run a program or read config of the agent\'s is named', async (t) => {
+  // Tools load a project's .env into what they start (node --env-file, bun, pipenv, VS Code's
+  // Python terminals, direnv's dotenv): GIT_DIR and HOME/XDG_CONFIG_HOME move git's config (an
+  // fsmonitor runs at git status), LESSOPEN is a program less runs on every file it shows (git
+  // diff's pager), KUBECONFIG's and AWS_CONFIG_FILE's files name programs (exec, credential_process).
+  const work = tempDir(t, 'hunt22-sandbox-dotenv-');
+  const write = writer(work);
+  write('app.py', 'print(1)\n');
+  execFileSync('git', ['init', '-q'], { cwd: work, env: GIT_ENV });
+  const names = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TEMPLATE_DIR', 'GIT_SEQUENCE_EDITOR', 'HOME', 'XDG_CONFIG_HOME', 'LESSOPEN', 'LESSCLOSE', 'MANPAGER',
+    'KUBECONFIG', 'AWS_CONFIG_FILE', 'BUNDLE_GEMFILE', 'RUSTUP_TOOLCHAIN', 'CARGO_HOME', 'PYTHONWARNINGS', 'PERL5DB', 'SUDO_ASKPASS', 'NPM_CONFIG_USERCONFIG', 'NPM_CONFIG_GLOBALCONFIG', 'npm_config_prefix', 'GEM_HOME', 'GEM_PATH', 'GOENV', 'SHELL'];
+  const since = await tick();
+  names.forEach((n, i) => write(`e${i}/.env`, `PORT=1\n${n}=.cache/x\n`));
+  write('ok/.env', 'PORT=8080\nDATABASE_HOST=db\nHOMEPAGE_URL=https://example.com\nGIT_BRANCH=main\nLESS=-R\n');
+  const named = plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path));
+  t.same(names.filter((_, i) => !named.includes(`e${i}/.env`)), [], 'each variable is named');
+  t.notOk(named.includes('ok/.env'), 'control: a .env of plain settings is not');
+  // The attack shown: a .env moving git to a folder of the agent's, loaded by node --env-file; the
+  // program's git status runs the agent's fsmonitor on the host.
+  const mark = path.join(work, 'FSMONITOR-RAN');
+  fs.mkdirSync(path.join(work, '.cache', 'g'), { recursive: true });
+  execFileSync('git', ['init', '-q', '--bare', path.join(work, '.cache', 'g')], { env: GIT_ENV });
+  fs.appendFileSync(path.join(work, '.cache', 'g', 'config'), `[core]\n\tbare = false\n\tfsmonitor = touch ${mark}; false\n`);
+  write('.env', `GIT_DIR=${path.join(work, '.cache', 'g')}\n`);
+  spawnSync(process.execPath, ['--env-file=.env', '-e', 'require("child_process").spawnSync("git", ["status"], { stdio: "ignore" })'], { cwd: work, env: GIT_ENV, timeout: 20_000 });
+  t.ok(fs.existsSync(mark), 'git on the host ran the agent\'s program');
+  t.ok(plantedSince(since, '', work).planted.some((f) => f.path === path.join(work, '.env')), 'and that .env is named');
+});
+
 t.test('the programs ~/.ssh/config runs by path outside ~/.ssh are read-only inside and named when changed', async (t) => {
   const { homeEntryFiles, sshPrograms } = await import('../../sandbox/entry-files.ts');
   const home = tempDir(t, 'hunt20-sandbox-ssh-');
