@@ -1974,7 +1974,8 @@ export function plantedReport(found: { planted: Planted[]; complete: boolean }, 
   const lines: string[] = [];
   if (found.planted.length) {
     lines.push('airlock: files that run outside the sandbox later were created or changed during the run; review them before your shell, editor or git reads them:');
-    const line = (f: Planted): string => `airlock:   ${terminalText(shown(f.path))} (${f.why})`;
+    // The reason too (twenty-second pass): some quote names the agent chose (the packages of an install).
+    const line = (f: Planted): string => `airlock:   ${terminalText(`${shown(f.path)} (${f.why})`)}`;
     // Past the first ones, one of each kind not shown yet (twenty-second pass: fifty decoys the
     // agent made, `.envrc` after `.envrc`, pushed the one that mattered past a bare count).
     const kinds = new Set<string>();

