@@ -514,14 +514,25 @@ function repositoryControlPaths(dir: string, made: string[]): string[] {
     } catch {
       /* no config: git makes one */
     }
-    for (const d of worktreeConfig ? new Set([gitDir, common]) : []) {
+    // The repository's other linked worktrees (twenty-second pass): each one's git folder here
+    // (`worktrees/<name>`) has a `commondir` naming where git takes config and hooks from, and its
+    // own `config.worktree`, both read by the next `git status` in that worktree (another folder,
+    // which the user's prompt runs it in); written from this one, even under --read-only (they are
+    // in this working directory's .git), they made a folder of the agent's that worktree's config.
+    const linked: string[] = [];
+    try {
+      for (const e of fs.readdirSync(path.join(common, 'worktrees'), { withFileTypes: true }).slice(0, 64)) if (e.isDirectory()) linked.push(path.join(common, 'worktrees', e.name));
+    } catch {
+      /* no linked worktrees */
+    }
+    for (const d of worktreeConfig ? new Set([gitDir, common, ...linked]) : []) {
       try {
         fs.writeFileSync(path.join(d, 'config.worktree'), '', { flag: 'wx' });
       } catch {
         /* there already, or not ours to make */
       }
     }
-    const out = [...(isFile ? [dotGit] : []), path.join(gitDir, 'config.worktree')];
+    const out = [...(isFile ? [dotGit] : []), ...[gitDir, ...linked].flatMap((d) => [path.join(d, 'config.worktree'), path.join(d, 'commondir')])];
     const repos = [common];
     const gitDirs = new Set([gitDir]);
     // Submodules' own repositories: modules/<name>[/modules/<name>…], bounded.
