@@ -1538,6 +1538,20 @@ const CODE_VARIABLES = new Set([
   'NPM_CONFIG_USERCONFIG', 'NPM_CONFIG_GLOBALCONFIG', 'NPM_CONFIG_PREFIX', 'GOENV', 'GOTOOLCHAIN', 'SHELL',
 ]);
 
+/** Whether a Python version file names a path (a line with a slash, a backslash or a leading `~` or `.`). */
+function namesPath(file: string): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').slice(0, 4096);
+  } catch {
+    return false;
+  }
+  return text.split('\n').some((line) => {
+    const t = line.trim();
+    return !t.startsWith('#') && (/[\/\\]/.test(t) || /^[~.]/.test(t));
+  });
+}
+
 /** The code-running variables a dotenv file sets (comma-separated), or undefined. */
 function codeVariables(file: string): string | undefined {
   let text: string;
@@ -1810,6 +1824,12 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     // A dotenv file setting a variable that runs code: bun, pipenv, VS Code's Python, docker
     // compose and `node --env-file` load it into the programs they start (fourteenth pass).
+    // uv's Python request files (twenty-second pass): a line may be a path to an interpreter or an
+    // install folder (`./.cache/py/bin/python3`), which `uv run`, `uv sync` and `uv venv` in this folder
+    // run on the host; a version (`3.12`, `cpython@3.12`, `>=3.11`) is no program of the agent's.
+    if (e.isFile() && (e.name === '.python-version' || e.name === '.python-versions') && !planted.some((f) => f.path === p) && changedSince(p, since, budget) && namesPath(p)) {
+      planted.push({ path: p, why: 'uv runs the interpreter a path in it names (uv run, uv sync, uv venv in this folder)' });
+    }
     if (e.isFile() && DOTENV.test(e.name) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
       const runs = codeVariables(p);
       if (runs) planted.push({ path: p, why: `it sets ${runs}, which runs code in the programs that load it (bun, pipenv, VS Code's Python, docker compose, node --env-file)` });

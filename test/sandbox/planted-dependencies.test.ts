@@ -769,6 +769,21 @@ t.test('twenty-second pass: a .env setting a variable that makes git, less, kube
   t.ok(plantedSince(since, '', work).planted.some((f) => f.path === path.join(work, '.env')), 'and that .env is named');
 });
 
+t.test('twenty-second pass: a .python-version naming an interpreter by path (uv runs it) is named; one naming a version is not', async (t) => {
+  // uv takes any Python request from .python-version (and .python-versions): a version, or the path
+  // of an interpreter or install folder, which uv run, uv sync and uv venv in the folder run.
+  const work = tempDir(t, 'hunt22-sandbox-pyver-');
+  const write = writer(work);
+  const since = await tick();
+  const paths = ['./.cache/py/bin/python3', '.venv-x/', '/tmp/x/python', '~/bin/python', 'tools\\python.exe', '3.12\n./.cache/py'];
+  const versions = ['3.12', '3.12.3\n', 'cpython@3.12', '>=3.11,<3.13', '3.13t', 'pypy3.10', '# a comment\n3.11', 'myenv'];
+  paths.forEach((v, i) => write(`p${i}/${i % 2 ? '.python-versions' : '.python-version'}`, `${v}\n`));
+  versions.forEach((v, i) => write(`v${i}/.python-version`, `${v}\n`));
+  const named = plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path));
+  t.same(paths.filter((_, i) => !named.includes(`p${i}/${i % 2 ? '.python-versions' : '.python-version'}`)), [], 'each path is named');
+  t.same(named.filter((n) => n.startsWith('v')), [], 'control: versions are not');
+});
+
 t.test('the programs ~/.ssh/config runs by path outside ~/.ssh are read-only inside and named when changed', async (t) => {
   const { homeEntryFiles, sshPrograms } = await import('../../sandbox/entry-files.ts');
   const home = tempDir(t, 'hunt20-sandbox-ssh-');
