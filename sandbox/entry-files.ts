@@ -1049,6 +1049,18 @@ export function envEntryFiles(env: NodeJS.ProcessEnv, homeDir: string, cwd: stri
   for (const lib of (get('LD_PRELOAD') ?? '').split(/[\s:]+/).filter(Boolean).slice(0, 32)) add(lib, 'LD_PRELOAD names it: every program loads it');
   for (const dir of (get('PYTHONPATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on PYTHONPATH: Python imports from it before the standard library');
   for (const dir of (get('NODE_PATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on NODE_PATH: Node programs load from it what their node_modules lacks');
+  // The other languages' module paths (twenty-second pass): local::lib's bootstrap in ~/.bashrc sets
+  // PERL5LIB=~/perl5/lib/perl5, searched before the system's (`use strict` in every perl program, git's
+  // perl commands among them); Ruby's, Java's (folders and jars) and R's alike.
+  const modulePaths: Array<[string, string]> = [
+    ['PERL5LIB', 'on PERL5LIB: every Perl program loads modules from it before the system\'s'],
+    ['PERLLIB', 'on PERLLIB: every Perl program loads modules from it before the system\'s'],
+    ['RUBYLIB', 'on RUBYLIB: every Ruby program requires from it before the standard library'],
+    ['CLASSPATH', 'on CLASSPATH: Java programs started without -cp load classes from it'],
+    ['R_LIBS_USER', 'on R_LIBS_USER: R loads packages from it before the system\'s'],
+    ['R_LIBS', 'on R_LIBS: R loads packages from it before the system\'s'],
+  ];
+  for (const [name, why] of modulePaths) for (const dir of (get(name) ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, why);
   // Where the user installs tools globally, moved by the environment or npm's config (eighteenth pass).
   // Both: the user's other shells may lack the variable.
   for (const prefix of [get('NPM_CONFIG_PREFIX'), npmrcPrefix(get('NPM_CONFIG_USERCONFIG') ?? path.join(homeDir, '.npmrc'), homeDir)]) {

@@ -784,6 +784,33 @@ t.test('twenty-second pass: a .python-version naming an interpreter by path (uv 
   t.same(named.filter((n) => n.startsWith('v')), [], 'control: versions are not');
 });
 
+t.test('twenty-second pass: the module folders PERL5LIB, PERLLIB, RUBYLIB, CLASSPATH and R_LIBS_USER name in the home folder are read-only inside and named when changed', async (t) => {
+  // local::lib's bootstrap in ~/.bashrc sets PERL5LIB=~/perl5/lib/perl5: every perl program (git's
+  // perl commands, exiftool, parallel) takes `use strict` from there before the system's.
+  const { envEntryFiles, homeEntryFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt22-sandbox-perl5-');
+  const project = path.join(home, 'src', 'app');
+  fs.mkdirSync(project, { recursive: true });
+  const dirs = ['perl5/lib/perl5', 'perl-old', '.rubylib', 'java/classes', 'R/library'];
+  for (const d of dirs) fs.mkdirSync(path.join(home, d), { recursive: true });
+  writer(home)('java/lib.jar', 'PK');
+  const env = {
+    PERL5LIB: `${path.join(home, 'perl5/lib/perl5')}:/usr/share/perl5`, PERLLIB: path.join(home, 'perl-old'), RUBYLIB: '~/.rubylib',
+    CLASSPATH: `.:${path.join(home, 'java/classes')}:${path.join(home, 'java/lib.jar')}`, R_LIBS_USER: path.join(home, 'R/library'),
+  };
+  const ro = homeEntryFiles(home, project, [], env);
+  for (const d of [...dirs, 'java/lib.jar']) t.ok(ro.includes(path.join(home, d)), `~/${d} is read-only inside`);
+  t.notOk([...envEntryFiles(env, home, project).keys()].some((p) => p === '/usr/share/perl5' || p === project), 'nothing outside the home folder or the working directory');
+  const since = await tick();
+  const strict = path.join(home, 'perl5/lib/perl5/strict.pm');
+  const mark = path.join(home, 'PERL-RAN');
+  fs.writeFileSync(strict, `package strict; open(my $f, '>', '${mark}'); sub import {} 1;\n`);
+  t.ok(plantedSince(since, home, project, '', env).planted.some((f) => f.path === path.join(home, 'perl5/lib/perl5')), 'the module planted there is named');
+  // The attack shown: the host's next perl script loads it.
+  spawnSync('perl', ['-e', 'use strict; print 1'], { env: { ...process.env, PERL5LIB: env.PERL5LIB }, stdio: 'ignore', timeout: 10_000 });
+  t.ok(fs.existsSync(mark), 'perl on the host ran the agent\'s strict.pm');
+});
+
 t.test('the programs ~/.ssh/config runs by path outside ~/.ssh are read-only inside and named when changed', async (t) => {
   const { homeEntryFiles, sshPrograms } = await import('../../sandbox/entry-files.ts');
   const home = tempDir(t, 'hunt20-sandbox-ssh-');
