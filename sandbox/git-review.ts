@@ -400,6 +400,35 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
   return out;
 }
 
+/** Files (not folders) at or below `dir` changed at or after `since`: 20,000 looked at, 32 deep, at most 64 named. */
+function changedUnder(dir: Buffer, since: number): string[] {
+  const out: string[] = [];
+  let left = 20_000;
+  const walk = (d: Buffer, depth: number): void => {
+    let names: Buffer[];
+    try {
+      names = fs.readdirSync(d, { encoding: 'buffer' });
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (--left < 0 || out.length >= 64) return;
+      const p = Buffer.concat([d, Buffer.from('/'), n]);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(p);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (depth < 32 && n.toString('latin1') !== '.git') walk(p, depth + 1);
+      } else if (st.ctimeMs >= since) out.push(p.toString('utf8'));
+    }
+  };
+  walk(dir.at(-1) === 0x2f ? dir.subarray(0, -1) : dir, 0);
+  return out;
+}
+
 /** The set bits below `limit` of a git EWAH bitmap (ewah/ewah_io.c), or undefined when cut short. */
 function ewahBits(buf: Buffer, limit: number): Set<number> | undefined {
   if (buf.length < 8) return undefined;
@@ -703,7 +732,16 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     if (e.stage !== 0) continue;
     if (!indexChanged && (!e.unlooked || ++marked > MARKED_FILES)) continue;
     const kind = e.mode >>> 12;
-    if (kind !== 0o10 && kind !== 0o12) continue; // regular files and symlinks; not submodules or sparse folders
+    // A sparse directory entry (twenty-second pass): git expands it to entries marked skip-worktree
+    // and looks at nothing in the folder, so every file changed in it during the run is hidden. The
+    // agent makes one with a copy of the git folder whose patterns leave the folder out.
+    if (kind === 0o04 && e.unlooked === 'skip-worktree') {
+      for (const f of changedUnder(Buffer.concat([Buffer.from(`${repo.top}/`), Buffer.from(e.name, 'latin1')]), since)) {
+        out.push({ path: f, why: 'changed during the run in a folder a sparse directory entry of git\'s index covers: git status and git diff do not look in it; review it, then rebuild the index (git read-tree HEAD, which drops what is staged)' });
+      }
+      continue;
+    }
+    if (kind !== 0o10 && kind !== 0o12) continue; // regular files and symlinks; not submodules
     // Looked up by its bytes (twenty-second pass: a tracked `lib/\xff/app.py` read as UTF-8 was
     // not found, so its hidden change went unnamed); named as UTF-8 would print it.
     const file = Buffer.concat([Buffer.from(`${repo.top}/`), Buffer.from(e.name, 'latin1')]);

@@ -520,6 +520,31 @@ t.test('twenty-second pass: a branch rewritten during the run to a look-alike of
   t.match(git(repo, 'diff', before2!.tips.get('refs/heads/main')!, 'main', '--name-only'), /app\.py/, 'which shows the hidden change');
 });
 
+t.test('twenty-second pass: a change hidden under a sparse directory entry of git\'s index (made with a copy of the git folder) is named', async (t) => {
+  const repo = tempDir(t, 'hunt22-sandbox-sparse-');
+  for (const f of ['lib/x.py', 'lib/deep/z.py', 'src/y.py', 'top.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const since = await tick();
+  // Inside, .git/info and the config are read-only: the agent copies the git folder, writes the
+  // patterns there, makes a sparse index with it and puts that index in place; then changes lib/.
+  const copy = path.join(tempDir(t, 'hunt22-sandbox-sparse-copy-'), 'g');
+  fs.cpSync(path.join(repo, '.git'), copy, { recursive: true });
+  fs.writeFileSync(path.join(copy, 'info', 'sparse-checkout'), '/*\n!/*/\n/src/\n');
+  execFileSync('git', ['-c', 'core.sparseCheckout=true', '-c', 'core.sparseCheckoutCone=true', '-c', 'index.sparse=true', 'read-tree', '-mu', 'HEAD'], { cwd: repo, env: { ...GIT_ENV, GIT_DIR: copy, GIT_WORK_TREE: repo } });
+  fs.copyFileSync(path.join(copy, 'index'), path.join(repo, '.git', 'index'));
+  writer(repo)('lib/x.py', 'import os; os.system("touch $MARK")\n');
+  writer(repo)('lib/deep/z.py', 'import os\n');
+  // Read as airlock run reads it, before any git of the host writes the index again.
+  const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  const index = fs.readFileSync(path.join(repo, '.git', 'index'));
+  t.ok(index.includes('sdir') && index.includes('lib/\0'), 'control: the index holds lib/ as a sparse directory entry');
+  t.equal(git(repo, '--no-optional-locks', 'status', '--porcelain'), '', 'the attack: git status is clean');
+  t.equal(git(repo, '--no-optional-locks', 'diff', 'HEAD'), '', 'and git diff HEAD');
+  t.same(named, ['lib/deep/z.py', 'lib/x.py'], 'each changed file under the sparse entry is named');
+});
+
 t.test('property: a change hidden from git status by any means, at any depth, in any index version, under any name (in no UTF-8 too), is named; visible ones are not', async (t) => {
   const hows: Hide[] = [...HIDDEN, 'shown', 'staged', 'untouched'];
   await fc.assert(fc.asyncProperty(
