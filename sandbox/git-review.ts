@@ -82,6 +82,8 @@ interface IndexEntry {
   /** assume-unchanged (`assume valid`) or skip-worktree: git does not look at the file. */
   unlooked: 'assume-unchanged' | 'skip-worktree' | undefined;
   stage: number;
+  /** `git add -N`: in no tree git writes. */
+  intentToAdd: boolean;
 }
 
 /** Git's offset varint (index v4's name prefix lengths). */
@@ -99,7 +101,7 @@ function varint(buf: Buffer, at: number): [number, number] {
  * The entries of a git index (versions 2, 3 and 4), or a reason it cannot be read as plain entries
  * (a split index keeps them in another file; an unknown version).
  */
-export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry[]; fsmonitor?: FsmonitorData; untracked?: Buffer } | { unread: string } {
+export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry[]; fsmonitor?: FsmonitorData; untracked?: Buffer; tree?: Buffer } | { unread: string } {
   if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'DIRC') return { unread: 'not a git index' };
   const version = buf.readUInt32BE(4);
   if (version < 2 || version > 4) return { unread: `index version ${version}` };
@@ -146,12 +148,14 @@ export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry
       oid,
       stage: (flags >> 12) & 3,
       unlooked: flags & 0x8000 ? 'assume-unchanged' : extended & 0x4000 ? 'skip-worktree' : undefined,
+      intentToAdd: (extended & 0x2000) !== 0,
     });
   }
   // A split index (`git update-index --split-index`) keeps most entries in a shared file, which
   // the `link` extension names; what is here is only part of the view.
   let fsmonitor: FsmonitorData | undefined;
   let untracked: Buffer | undefined;
+  let tree: Buffer | undefined;
   for (let e = at; e + 8 <= buf.length - oidLength;) {
     const sig = buf.toString('latin1', e, e + 4);
     const len = buf.readUInt32BE(e + 4);
@@ -159,9 +163,10 @@ export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry
     if (sig === 'link') return { unread: 'a split index' };
     if (sig === 'FSMN') fsmonitor = readFsmonitor(body, count);
     if (sig === 'UNTR') untracked = body;
+    if (sig === 'TREE') tree = body;
     e += 8 + len;
   }
-  return { entries, ...(fsmonitor && { fsmonitor }), ...(untracked && { untracked }) };
+  return { entries, ...(fsmonitor && { fsmonitor }), ...(untracked && { untracked }), ...(tree && { tree }) };
 }
 
 /**
@@ -398,6 +403,73 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
     if (!visible) out.push({ path: file.toString('utf8'), why: 'new during the run, and git status does not show it: git\'s untracked cache in the index lists its folder without it; review it, then git update-index --no-untracked-cache' });
   }
   return out;
+}
+
+/**
+ * Git's cache of trees (`TREE`, twenty-second pass): for each folder, the tree id the index's
+ * entries under it make, kept so git need not hash them again. `git status` and `git diff HEAD`
+ * skip a folder whose recorded tree is HEAD's, and `git commit` writes it as recorded; the agent
+ * staged a change and recorded HEAD's trees, and neither showed it. Each folder whose recorded
+ * tree is not what its entries make is returned (the deepest ones: those above differ with them),
+ * as a path relative to the top ('' for the top).
+ */
+function forgedTrees(entries: IndexEntry[], ext: Buffer, sha256: boolean): string[] {
+  const oidLength = sha256 ? 32 : 20;
+  // The recorded nodes, in git's order (a folder, then its sub-folders), with their full paths.
+  const recorded = new Map<string, { oid: Buffer; children: string[] }>();
+  let at = 0;
+  const node = (prefix: string, depth: number): string | undefined => {
+    const nul = ext.indexOf(0, at);
+    const nl = nul < 0 ? -1 : ext.indexOf(0x0a, nul);
+    if (nul < 0 || nl < 0 || depth > 64) return undefined;
+    const name = ext.toString('latin1', at, nul);
+    const [count, subtrees] = ext.toString('latin1', nul + 1, nl).split(' ').map(Number);
+    at = nl + 1;
+    const full = depth === 0 ? '' : `${prefix}${name}/`;
+    let oid: Buffer | undefined;
+    if (count! >= 0) {
+      oid = ext.subarray(at, at + oidLength);
+      at += oidLength;
+    }
+    const children: string[] = [];
+    for (let k = 0; k < (subtrees ?? 0) && k < 100_000; k++) {
+      const c = node(full, depth + 1);
+      if (c === undefined) return undefined;
+      children.push(c);
+    }
+    if (oid) recorded.set(full, { oid, children });
+    return full;
+  };
+  if (node('', 0) === undefined || recorded.size === 0) return [];
+  // What the entries make, folder by folder (index order is git's tree order).
+  const made = new Map<string, Buffer>();
+  const live = entries.filter((e) => e.stage === 0 && !e.intentToAdd);
+  let i = 0;
+  const build = (prefix: string, depth: number): Buffer => {
+    const parts: Buffer[] = [];
+    while (i < live.length && live[i]!.name.startsWith(prefix)) {
+      const e = live[i]!;
+      const rest = e.name.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash < 0 || slash === rest.length - 1) {
+        // A file, a link, a submodule, or a sparse directory entry (`sub/`): its own id.
+        parts.push(Buffer.from(`${e.mode >>> 12 === 0o04 ? '40000' : e.mode.toString(8)} ${slash < 0 ? rest : rest.slice(0, -1)}\0`, 'latin1'), e.oid);
+        if (slash >= 0) made.set(e.name, e.oid); // the sparse folder's tree is the entry's
+        i++;
+      } else {
+        const sub = rest.slice(0, slash);
+        const oid = depth < 64 ? build(`${prefix}${sub}/`, depth + 1) : Buffer.alloc(oidLength);
+        parts.push(Buffer.from(`40000 ${sub}\0`, 'latin1'), oid);
+      }
+    }
+    const body = Buffer.concat(parts);
+    const oid = crypto.createHash(sha256 ? 'sha256' : 'sha1').update(`tree ${body.length}\0`).update(body).digest();
+    made.set(prefix, oid);
+    return oid;
+  };
+  build('', 0);
+  const wrong = new Set([...recorded].filter(([p, r]) => !made.get(p)?.equals(r.oid)).map(([p]) => p));
+  return [...wrong].filter((p) => !recorded.get(p)!.children.some((c) => wrong.has(c)));
 }
 
 /** Files (not folders) at or below `dir` changed at or after `since`: 20,000 looked at, 32 deep, at most 64 named. */
@@ -722,6 +794,11 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
   if ('unread' in index) {
     out.push({ path: indexFile, why: `git's index changed during the run and could not be read (${index.unread}): git status may not show every change the agent made` });
     return out;
+  }
+  if (indexChanged && index.tree) {
+    for (const p of forgedTrees(index.entries, index.tree, sha256)) {
+      out.push({ path: p ? Buffer.concat([Buffer.from(`${repo.top}/`), Buffer.from(p.slice(0, -1), 'latin1')]).toString('utf8') : indexFile, why: 'git\'s cache of trees in the index (written during the run) records a tree for this folder that is not what the index holds: git status, git diff HEAD and your next commit take the recorded one and do not show the change staged here; review with git reset (it rebuilds the index from HEAD and keeps your files), then git status' });
+    }
   }
   const folders = index.untracked && (indexChanged || !trustCtime) ? readUntracked(index.untracked, sha256 ? 32 : 20) : undefined;
   if (indexChanged && index.untracked && !folders) out.push({ path: indexFile, why: 'git\'s untracked cache in the index was written during the run and could not be read: git status may not show every new file; review with git -c core.untrackedCache=false status' });

@@ -545,6 +545,50 @@ t.test('twenty-second pass: a change hidden under a sparse directory entry of gi
   t.same(named, ['lib/deep/z.py', 'lib/x.py'], 'each changed file under the sparse entry is named');
 });
 
+// Twenty-second pass: git's cache of trees in the index (`TREE`), rewritten to name HEAD's trees.
+const FORGE_TREE = `
+import hashlib, struct, sys
+index, nodes = sys.argv[1], sys.argv[2:]
+b = bytearray(open(index, 'rb').read()[:-20])
+i = b.find(b'TREE', 12)
+ln = struct.unpack('>I', b[i + 4:i + 8])[0]
+body = b''
+for n in nodes:  # path:entries:subtrees:oid, in git's order
+    name, cnt, sub, oid = n.split(':')
+    body += name.encode() + b'\\0' + ('%s %s\\n' % (cnt, sub)).encode() + bytes.fromhex(oid)
+b = b[:i] + b'TREE' + struct.pack('>I', len(body)) + body + b[i + 8 + ln:]
+open(index, 'wb').write(bytes(b) + hashlib.sha1(bytes(b)).digest())
+`;
+
+t.test('twenty-second pass: a staged change hidden by git\'s cache of trees in the index (forged to name HEAD\'s trees) is named; the agent\'s own writes are not', async (t) => {
+  const repo = tempDir(t, 'hunt22-sandbox-cachetree-');
+  for (const f of ['lib/x.py', 'lib/deep/z.py', 'top.py', 'run.sh']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const since = await tick();
+  // Controls: the agent's own staged change and commit, each with the cache git writes itself.
+  writer(repo)('top.py', 'print("agent")\n');
+  git(repo, 'add', 'top.py');
+  git(repo, 'write-tree');
+  git(repo, 'commit', '-qm', 'agent');
+  writer(repo)('run.sh', 'echo staged\n');
+  git(repo, 'add', 'run.sh');
+  git(repo, 'write-tree');
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  t.same(named(), [], 'control: the cache of trees git writes names nothing');
+  git(repo, 'reset', '-q', '--hard');
+  const rev = (r: string): string => git(repo, 'rev-parse', r).trim();
+  // The attack: a change staged, then every tree of the cache named as HEAD's.
+  writer(repo)('lib/deep/z.py', 'import os; os.system("touch $MARK")\n');
+  git(repo, 'add', 'lib/deep/z.py');
+  execFileSync('python3', ['-c', FORGE_TREE, path.join(repo, '.git', 'index'), `:4:1:${rev('HEAD^{tree}')}`, `lib:2:1:${rev('HEAD:lib')}`, `deep:1:0:${rev('HEAD:lib/deep')}`]);
+  const found = named();
+  t.equal(git(repo, '--no-optional-locks', 'status', '--porcelain'), '', 'the attack: git status is clean');
+  t.equal(git(repo, '--no-optional-locks', 'diff', 'HEAD'), '', 'and git diff HEAD');
+  t.same(found, ['lib/deep'], 'the folder whose recorded tree is not the index\'s is named (the deepest: those above differ with it)');
+});
+
 t.test('property: a change hidden from git status by any means, at any depth, in any index version, under any name (in no UTF-8 too), is named; visible ones are not', async (t) => {
   const hows: Hide[] = [...HIDDEN, 'shown', 'staged', 'untouched'];
   await fc.assert(fc.asyncProperty(
