@@ -289,6 +289,48 @@ function readUntracked(ext: Buffer, oidLength: number): Map<string, UntrackedFol
 /** At most this many bytes of `git ls-files --others` output are read. */
 const UNTRACKED_BYTES = 64 * 1024 * 1024;
 
+/** `git ls-files -z --others --exclude-standard` (and `extra`), with no fsmonitor, no hook, no replace objects. */
+function untrackedFiles(top: string, gitDir: string, extra: string[]): ReturnType<typeof spawnSync> {
+  return spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'ls-files', '-z', '--others', '--exclude-standard', ...extra], {
+    cwd: top, timeout: 5000, maxBuffer: UNTRACKED_BYTES, stdio: ['ignore', 'pipe', 'ignore'],
+    // The user's own ignore files (global and system config) count: they are in git status's view too.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.HOME && { HOME: process.env.HOME }), ...(process.env.XDG_CONFIG_HOME && { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME }), GIT_DIR: gitDir, GIT_WORK_TREE: top, GIT_NO_REPLACE_OBJECTS: '1' },
+  });
+}
+
+/** Source files a project's own programs load when they sit among its sources. */
+const SOURCE = /\.(?:py|js|mjs|cjs|ts|mts|cts|jsx|tsx|rb|php|pl|pm|sh|bash|zsh|lua|go|rs|java|kt|scala|clj|ex|exs|erl|r|jl|cs|swift|c|h|cc|cpp|hpp)$/i;
+
+/**
+ * Ignored source files beside tracked ones changed during the run (twenty-second pass): git shows
+ * no ignored file, and projects ignore some they import (setuptools_scm's `_version.py`, which the
+ * package's `__init__` imports; Django's `local_settings.py`); Go compiles every `.go` of a package.
+ * Folders git ignores whole (`dist/`, `node_modules/`: builds and installs) are not looked into.
+ */
+function hiddenIgnored(since: number, top: string, gitDir: string, entries: IndexEntry[]): Hidden[] {
+  const r = untrackedFiles(top, gitDir, ['--ignored', '--directory']);
+  if (r.status !== 0 || !Buffer.isBuffer(r.stdout)) return [];
+  const tracked = new Set(entries.map((e) => {
+    const slash = e.name.lastIndexOf('/');
+    return slash < 0 ? '' : e.name.slice(0, slash);
+  }));
+  const out: Hidden[] = [];
+  for (const rel of r.stdout.toString('latin1').split('\0').slice(0, MAX_ENTRIES)) {
+    if (!rel || rel.endsWith('/') || !SOURCE.test(rel)) continue;
+    const slash = rel.lastIndexOf('/');
+    if (!tracked.has(slash < 0 ? '' : rel.slice(0, slash))) continue;
+    const file = Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
+    try {
+      if (fs.lstatSync(file).ctimeMs < since) continue;
+    } catch {
+      continue;
+    }
+    if (out.length >= 64) break;
+    out.push({ path: file.toString('utf8'), why: 'a source file git ignores, beside the project\'s tracked sources, changed during the run: git status and git diff never show it, and the project\'s programs load it (an import, a package\'s module); review it' });
+  }
+  return out;
+}
+
 /**
  * New untracked files the untracked cache hides from `git status`: git's own list of them, made
  * without the cache (`ls-files --others` does not read it; no fsmonitor, no hook runs), walked
@@ -305,11 +347,7 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
   } catch {
     return out;
   }
-  const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'ls-files', '-z', '--others', '--exclude-standard'], {
-    cwd: top, timeout: 5000, maxBuffer: UNTRACKED_BYTES, stdio: ['ignore', 'pipe', 'ignore'],
-    // The user's own ignore files (global and system config) count: they are in git status's view too.
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.HOME && { HOME: process.env.HOME }), ...(process.env.XDG_CONFIG_HOME && { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME }), GIT_DIR: gitDir, GIT_WORK_TREE: top, GIT_NO_REPLACE_OBJECTS: '1' },
-  });
+  const r = untrackedFiles(top, gitDir, []);
   if (r.status !== 0) {
     out.push({ path: indexFile, why: 'the untracked files could not be listed to check git\'s untracked cache in the index against them: git status may not show every new file; review with git -c core.untrackedCache=false status' });
     return out;
@@ -795,6 +833,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     out.push({ path: indexFile, why: `git's index changed during the run and could not be read (${index.unread}): git status may not show every change the agent made` });
     return out;
   }
+  out.push(...hiddenIgnored(since, repo.top, repo.gitDir, index.entries));
   if (indexChanged && index.tree) {
     for (const p of forgedTrees(index.entries, index.tree, sha256)) {
       out.push({ path: p ? Buffer.concat([Buffer.from(`${repo.top}/`), Buffer.from(p.slice(0, -1), 'latin1')]).toString('utf8') : indexFile, why: 'git\'s cache of trees in the index (written during the run) records a tree for this folder that is not what the index holds: git status, git diff HEAD and your next commit take the recorded one and do not show the change staged here; review with git reset (it rebuilds the index from HEAD and keeps your files), then git status' });

@@ -589,6 +589,30 @@ t.test('twenty-second pass: a staged change hidden by git\'s cache of trees in t
   t.same(found, ['lib/deep'], 'the folder whose recorded tree is not the index\'s is named (the deepest: those above differ with it)');
 });
 
+t.test('twenty-second pass: an ignored source file beside tracked sources (setuptools_scm\'s _version.py, local_settings.py) changed during the run is named; build outputs and logs are not', async (t) => {
+  const repo = tempDir(t, 'hunt22-sandbox-ignored-');
+  const write = writer(repo);
+  write('.gitignore', '_version.py\nlocal_settings.py\ndist/\n*.log\n');
+  write('pkg/__init__.py', 'from ._version import version\n');
+  write('pkg/_version.py', 'version = "1.0"\n'); // written by setuptools_scm at install, ignored
+  write('settings.py', 'try:\n    from local_settings import *\nexcept ImportError:\n    pass\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const since = await tick();
+  const mark = path.join(repo, 'IMPORT-RAN');
+  write('pkg/_version.py', `version = "1.0"\nopen(${JSON.stringify(mark)}, "w").close()\n`);
+  write('local_settings.py', 'DEBUG = True\n');
+  write('dist/app.js', 'console.log(1)\n'); // the agent's build
+  write('dist/lib/util.js', 'module.exports = 1\n');
+  write('test.log', 'ok\n');
+  const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status is clean');
+  spawnSync('python3', ['-c', 'import pkg'], { cwd: repo, stdio: 'ignore', timeout: 10_000 });
+  t.ok(fs.existsSync(mark), 'and the host\'s next import of the package runs the agent\'s code');
+  t.same(named, ['local_settings.py', 'pkg/_version.py'], 'the ignored sources beside tracked ones are named; the build output and the log are not');
+});
+
 t.test('property: a change hidden from git status by any means, at any depth, in any index version, under any name (in no UTF-8 too), is named; visible ones are not', async (t) => {
   const hows: Hide[] = [...HIDDEN, 'shown', 'staged', 'untouched'];
   await fc.assert(fc.asyncProperty(
