@@ -958,7 +958,8 @@ export function rewrittenRefs(before: RefTips | undefined): Hidden[] {
     if (!tip || tip === old || moves.has(`${old} ${tip}`)) continue; // a branch removed shows in git branch; unchanged is fine
     moves.add(`${old} ${tip}`);
     if (out.length >= 16 || Date.now() - started > 10_000) break;
-    const r = gitIn(before.common, before.gitDir, ['merge-base', '--is-ancestor', old, tip]);
+    // Parents read from the commits themselves, not a commit-graph the agent may have written.
+    const r = gitIn(before.common, before.gitDir, ['-c', 'core.commitGraph=false', 'merge-base', '--is-ancestor', old, tip]);
     if (r.status === 0) continue; // new commits on top: git log shows them
     const shown = name === 'HEAD' ? 'HEAD' : name.replace(/^refs\/heads\//, 'branch ');
     out.push({
