@@ -931,7 +931,7 @@ function gitIn(common: string, gitDir: string, args: string[], timeout = 5000): 
 /** The branch tips and HEAD's commit, as git reads them (loose, packed or reftable refs). */
 function tipsOf(common: string, gitDir: string): Map<string, string> {
   const tips = new Map<string, string>();
-  const refs = gitIn(common, gitDir, ['for-each-ref', `--count=${REFS}`, '--format=%(objectname) %(refname)', 'refs/heads']);
+  const refs = gitIn(common, gitDir, ['for-each-ref', `--count=${REFS}`, '--format=%(objectname) %(refname)', 'refs/heads', 'refs/remotes']);
   for (const line of refs.stdout.split('\n')) {
     const at = line.indexOf(' ');
     if (at > 0) tips.set(line.slice(at + 1), line.slice(0, at));
@@ -959,7 +959,19 @@ export function rewrittenRefs(before: RefTips | undefined): Hidden[] {
     moves.add(`${old} ${tip}`);
     if (out.length >= 16 || Date.now() - started > 10_000) break;
     // Parents read from the commits themselves, not a commit-graph the agent may have written.
+    if (name.startsWith('refs/remotes/')) continue; // a fetch moves them
     const r = gitIn(before.common, before.gitDir, ['-c', 'core.commitGraph=false', 'merge-base', '--is-ancestor', old, tip]);
+    // New commits on top show in git log, and git status says the branch is ahead of its remote,
+    // unless a remote-tracking ref moved to the same commit (the agent's update-ref, no fetch):
+    // then git status says "up to date" and the commits look pushed (a pull does the same: named too).
+    const along = [...before.tips].find(([n, o]) => n.startsWith('refs/remotes/') && o !== tip && after.get(n) === tip)?.[0];
+    if (r.status === 0 && along && name !== 'HEAD') {
+      out.push({
+        path: path.join(before.common, name),
+        why: `${name.replace(/^refs\/heads\//, 'branch ')} and ${along.replace(/^refs\/remotes\//, '')} both moved during the run to ${tip.slice(0, 12)}: git status says the branch is up to date and its new commits look pushed (the agent can move a remote-tracking ref without fetching); review git log -p ${old.slice(0, 12)}..${name.replace(/^refs\/heads\//, '')}`,
+      });
+      continue;
+    }
     if (r.status === 0) continue; // new commits on top: git log shows them
     const shown = name === 'HEAD' ? 'HEAD' : name.replace(/^refs\/heads\//, 'branch ');
     out.push({

@@ -613,6 +613,42 @@ t.test('twenty-second pass: an ignored source file beside tracked sources (setup
   t.same(named, ['local_settings.py', 'pkg/_version.py'], 'the ignored sources beside tracked ones are named; the build output and the log are not');
 });
 
+t.test('twenty-second pass: a commit put on a branch and on its remote-tracking ref during the run (git status: up to date) is named; a commit ahead or a fetch is not', async (t) => {
+  const origin = tempDir(t, 'hunt22-sandbox-origin-');
+  const repo = path.join(tempDir(t, 'hunt22-sandbox-clone-'), 'app');
+  git(origin, 'init', '-q', '--bare', '-b', 'main');
+  git(path.dirname(repo), 'clone', '-q', origin, repo);
+  writer(repo)('app.py', 'print(1)\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'first');
+  git(repo, 'push', '-q', 'origin', 'main');
+  const before = refTips(repo);
+  const originBefore = git(repo, 'rev-parse', 'refs/remotes/origin/main').trim();
+  // Controls: the agent's commit, ahead of origin/main (git status says so), and a fetch.
+  writer(repo)('app.py', 'print(2)\n');
+  git(repo, 'commit', '-qam', 'agent');
+  t.match(git(repo, 'status', '-sb'), /ahead 1/, 'control: git status says the branch is ahead');
+  t.same(rewrittenRefs(before), [], 'control: a commit ahead is not named');
+  const other = path.join(path.dirname(repo), 'other');
+  git(path.dirname(repo), 'clone', '-q', origin, other);
+  writer(other)('b.py', 'print(3)\n');
+  git(other, 'add', '.');
+  git(other, 'commit', '-qm', 'someone else');
+  git(other, 'push', '-q', 'origin', 'main');
+  git(repo, 'fetch', '-q');
+  t.same(rewrittenRefs(before), [], 'control: a fetch (origin/main moved elsewhere) is not named');
+  git(repo, 'reset', '-q', '--hard', 'HEAD~1');
+  git(repo, 'update-ref', 'refs/remotes/origin/main', originBefore);
+  // The attack: the commit, dated as the user's last, and origin/main moved to it without a push.
+  writer(repo)('app.py', 'import os; os.system("touch $MARK")\n');
+  execFileSync('git', ['commit', '-qam', 'first (fixup)'], { cwd: repo, env: { ...GIT_ENV, GIT_COMMITTER_DATE: '2020-01-01T00:00:00Z', GIT_AUTHOR_DATE: '2020-01-01T00:00:00Z' } });
+  git(repo, 'update-ref', 'refs/remotes/origin/main', 'HEAD');
+  t.match(git(repo, 'status', '-sb'), /^## main\.\.\.origin\/main\n$/, 'the attack: git status says up to date, nothing to commit');
+  const named = rewrittenRefs(before);
+  t.same(named.map((h) => path.basename(h.path)), ['main'], 'the branch is named');
+  t.match(named[0]?.why ?? '', /origin\/main both moved .*git log -p/, 'with the remote-tracking ref and how to review');
+});
+
 t.test('property: a change hidden from git status by any means, at any depth, in any index version, under any name (in no UTF-8 too), is named; visible ones are not', async (t) => {
   const hows: Hide[] = [...HIDDEN, 'shown', 'staged', 'untouched'];
   await fc.assert(fc.asyncProperty(
