@@ -20,9 +20,13 @@ function literal(v: string): string {
   return clockInputs[v.trim().toLowerCase()] ?? `'${v.replaceAll("'", "''")}'`;
 }
 
-/** The items of `(a,"b,c")` as PostgREST reads an `in` list; undefined when not one. */
-function inItems(list: string): string[] | undefined {
-  if (!list.startsWith('(') || !list.endsWith(')')) return undefined;
+/**
+ * The items of a PostgREST list, `(a,"b,c")` for `in` or `{a,"b,c"}` for the `(any)`/`(all)`
+ * modifiers, with quotes as PostgREST reads them; undefined when `list` is not one or a quote is
+ * left open (PostgREST refuses such a list).
+ */
+export function postgrestItems(list: string, open: '(' | '{', close: ')' | '}'): string[] | undefined {
+  if (!list.startsWith(open) || !list.endsWith(close)) return undefined;
   const out: string[] = [];
   let cur = '';
   let quoted = false;
@@ -56,7 +60,7 @@ function fieldSql(column: string, value: string, budget: { n: number }): string 
   let sql: string | undefined;
   if (op === 'is') sql = isValues[arg.toLowerCase()] === undefined ? undefined : `${column} IS ${isValues[arg.toLowerCase()]}`;
   else if (op === 'in') {
-    const items = inItems(arg);
+    const items = postgrestItems(arg, '(', ')');
     sql = items === undefined ? undefined : items.length === 0 ? 'FALSE' : `${column} IN (${items.slice(0, 1000).map(literal).join(', ')})`;
   } else if (op === 'like' || op === 'ilike') sql = `${column} ${comparisons[op]} ${literal(arg.replaceAll('*', '%'))}`;
   else if (op === 'match' || op === 'imatch') sql = `${column} ${comparisons[op]} '${arg.replaceAll("'", "''")}'`;

@@ -6,7 +6,7 @@ import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostUnder, hostIs, type ServiceAdapter, type SqlSource } from './adapter.ts';
 import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
 import { rpcSql, sqlFromBody } from './sql-body.ts';
-import { pgGraphqlHoldsForEveryRow, postgrestHoldsForEveryRow } from './sql-postgrest.ts';
+import { pgGraphqlHoldsForEveryRow, postgrestHoldsForEveryRow, postgrestItems } from './sql-postgrest.ts';
 import { describeGraphql, type GraphqlRequest } from '../graphql.ts';
 
 /** pg_graphql (`/graphql/v1`): collection mutations map to the PostgREST operations on the same table. */
@@ -118,7 +118,9 @@ function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
   // everything, `like(all).{*}` when each does (PostgREST's `LIKE ANY/ALL ('{…}')`).
   const modified = /^([a-z]+)\((any|all)\)$/.exec(value.slice(0, dot));
   const op = modified ? modified[1]! : value.slice(0, dot);
-  const args = modified ? listItems(arg) : [arg];
+  const args = modified ? postgrestItems(arg, '{', '}') : [arg];
+  // A list with a quote left open is held as every row: Airlock cannot say which patterns it holds.
+  if (args === undefined) return arg.startsWith('{') && arg.endsWith('}');
   if (args.length === 0) return false;
   const each = (test: (a: string) => boolean): boolean => (modified?.[2] === 'all' ? args.every(test) : args.some(test));
   if (op === 'like' || op === 'ilike') return each((a) => likeAnything.test(a));
@@ -128,22 +130,6 @@ function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
   return false;
 }
 
-/** The items of a PostgREST list `{a,"b,c",d}` (quotes as PostgREST reads them); none when it is not one. */
-function listItems(list: string): string[] {
-  if (!list.startsWith('{') || !list.endsWith('}')) return [];
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 1; i < list.length - 1; i++) {
-    const c = list[i]!;
-    if (quoted && c === '\\') cur += list[++i] ?? '';
-    else if (c === '"') quoted = !quoted;
-    else if (c === ',' && !quoted) out.push(cur), (cur = '');
-    else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
 
 /** The branches of `(a.eq.1,b.is.null,and(c.gt.1,d.lt.2))`, split at top-level commas (quoted values read as PostgREST's pQuotedValue does); undefined when unbalanced. */
 function logicalBranches(value: string): string[] | undefined {
