@@ -55,13 +55,20 @@ function fill(file: string): void {
   }
 }
 
-t.test('disk full: 503 audit-unavailable, nothing forwarded; space returns: recovers, nothing answered is missing from the log', async (t) => {
+/** A 2 MiB tmpfs mounted for the test (unmounted after it), or undefined (skipped loudly) where this machine refuses to mount. */
+function smallTmpfs(t: Test): string | undefined {
   const mnt = tempDir(t, 'airlock-tmpfs-');
   if (process.getuid?.() !== 0 || !tryMount(mnt, '2m')) {
     t.skip('SKIPPED LOUDLY: mounting a small tmpfs (to make the disk really full) needs root with CAP_SYS_ADMIN; this machine refused', () => undefined);
-    return;
+    return undefined;
   }
   t.teardown(() => execFileSync('umount', ['-l', mnt]));
+  return mnt;
+}
+
+t.test('disk full: 503 audit-unavailable, nothing forwarded; space returns: recovers, nothing answered is missing from the log', async (t) => {
+  const mnt = smallTmpfs(t);
+  if (!mnt) return;
   const home = path.join(mnt, 'home');
   const { up, airlock, auth } = await allowAllAirlock(t, home);
   const port = airlock.proxyAddress.port;
@@ -125,12 +132,8 @@ t.test('twenty-second pass: disk full while a WebSocket and an upload stream: no
   // A request refused 503 while records cannot be written may not go on as a stream opened just
   // before: a WebSocket's messages and an upload's rest kept leaving, and the records of what
   // crossed (the tunnel's end, the upload's) had nowhere to go.
-  const mnt = tempDir(t, 'airlock-tmpfs-');
-  if (process.getuid?.() !== 0 || !tryMount(mnt, '2m')) {
-    t.skip('SKIPPED LOUDLY: mounting a small tmpfs (to make the disk really full) needs root with CAP_SYS_ADMIN; this machine refused', () => undefined);
-    return;
-  }
-  t.teardown(() => execFileSync('umount', ['-l', mnt]));
+  const mnt = smallTmpfs(t);
+  if (!mnt) return;
   const home = path.join(mnt, 'home');
   const ws = await startWsUpstream(t);
   const up = await startUpstream(t);

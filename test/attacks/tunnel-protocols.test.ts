@@ -61,20 +61,25 @@ const mysqlExecute = mysqlPacket(0, Buffer.from('170100000000010000000001fe00012
 
 
 
+/** A WebSocket bridge to a TCP service on loopback: each message's bytes to the service, its answers back; `onWrite` sees each message. */
+function tcpBridge(t: Test, port: number, onWrite?: (d: Buffer) => void) {
+  return startWsUpstream(t, {
+    onConnection: (ws) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('data', (d) => ws.send(d, { binary: true }));
+      s.on('error', () => ws.terminate());
+      ws.on('message', (d: Buffer) => { s.write(d); onWrite?.(d); });
+      ws.on('close', () => s.end());
+    },
+  });
+}
+
 /** A real redis-server and a WebSocket bridge in front of it (each message's bytes to Redis, its answers back). */
 async function redisBehindBridge(t: Test) {
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
   const redis = await startRedis(t);
   const port = Number(new URL(redis.url).port);
-  const bridge = await startWsUpstream(t, {
-    onConnection: (ws) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.on('data', (d) => ws.send(d, { binary: true }));
-      s.on('error', () => ws.terminate());
-      ws.on('message', (d: Buffer) => s.write(d));
-      ws.on('close', () => s.end());
-    },
-  });
+  const bridge = await tcpBridge(t, port);
   return { redis, port, bridge };
 }
 
@@ -858,15 +863,7 @@ s.serve_forever()
   t.teardown(() => tlsServer.close());
   /** What each bridge wrote to its service. */
   const wrote = new Map<number, Buffer[]>();
-  const bridgeTo = (port: number) => startWsUpstream(t, {
-    onConnection: (ws) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.on('data', (d) => ws.send(d, { binary: true }));
-      s.on('error', () => ws.terminate());
-      ws.on('message', (d: Buffer) => { s.write(d); (wrote.get(port) ?? wrote.set(port, []).get(port)!).push(d); });
-      ws.on('close', () => s.end());
-    },
-  });
+  const bridgeTo = (port: number) => tcpBridge(t, port, (d) => (wrote.get(port) ?? wrote.set(port, []).get(port)!).push(d));
   const httpBridge = await bridgeTo(pyPort);
   const tlsBridge = await bridgeTo((tlsServer.address() as net.AddressInfo).port);
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
@@ -1020,15 +1017,7 @@ t.test('twenty-first pass: a SOCKS, Trojan or VLESS client inside a WebSocket tu
   });
   await new Promise<void>((r) => socksServer.listen(0, '127.0.0.1', r));
   t.teardown(() => socksServer.close());
-  const bridge = await startWsUpstream(t, {
-    onConnection: (ws) => {
-      const s = net.connect((socksServer.address() as net.AddressInfo).port, '127.0.0.1');
-      s.on('data', (d) => ws.send(d, { binary: true }));
-      s.on('error', () => ws.terminate());
-      ws.on('message', (d: Buffer) => s.write(d));
-      ws.on('close', () => s.end());
-    },
-  });
+  const bridge = await tcpBridge(t, (socksServer.address() as net.AddressInfo).port);
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
   const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
   const { SocksClient } = await import('socks');
@@ -1133,15 +1122,7 @@ t.test('twenty-second pass: gost\'s relay request and a smux or yamux session at
   });
   await new Promise<void>((r) => relayServer.listen(0, '127.0.0.1', r));
   t.teardown(() => relayServer.close());
-  const bridge = await startWsUpstream(t, {
-    onConnection: (ws) => {
-      const s = net.connect((relayServer.address() as net.AddressInfo).port, '127.0.0.1');
-      s.on('data', (d) => ws.send(d, { binary: true }));
-      s.on('error', () => ws.terminate());
-      ws.on('message', (d: Buffer) => s.write(d));
-      ws.on('close', () => s.end());
-    },
-  });
+  const bridge = await tcpBridge(t, (relayServer.address() as net.AddressInfo).port);
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
   const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
   for (const hex of [real['relay-auth'], real['smux-v1']]) {
