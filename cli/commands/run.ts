@@ -533,6 +533,19 @@ function repositoryControlPaths(dir: string, made: string[]): string[] {
       }
     }
     const out = [...(isFile ? [dotGit] : []), ...[gitDir, ...linked].flatMap((d) => [path.join(d, 'config.worktree'), path.join(d, 'commondir')])];
+    // A linked worktree's own info folder (twenty-second pass, follow-up): git takes
+    // `info/sparse-checkout` from the worktree's git folder, not the common one, and the user's next
+    // checkout or `git sparse-checkout reapply` there leaves out (skip-worktree) what its patterns
+    // do not name. Made when missing, as the common info is, so none can be added.
+    for (const d of new Set([gitDir, ...linked])) {
+      if (d === common) continue;
+      try {
+        fs.mkdirSync(path.join(d, 'info'));
+      } catch {
+        /* there already, or not ours to make */
+      }
+      out.push(path.join(d, 'info'));
+    }
     const repos = [common];
     const gitDirs = new Set([gitDir]);
     // Submodules' own repositories: modules/<name>[/modules/<name>…], bounded.
