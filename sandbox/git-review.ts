@@ -12,6 +12,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { walkFolders } from './walk.ts';
 
 export interface Hidden {
   path: string;
@@ -907,8 +908,11 @@ function hiddenIn(since: number, repo: { top: string; gitDir: string; common: st
  * write: a commit of its own made to look like the user's last one (the same author, dates and
  * message, its change in the tree), put in place of it on the branch and in the reflog, leaves
  * `git status`, `git diff` and `git log` as they were, with its change in the working tree. So the
- * branch tips and HEAD's commit of the working directory's repository are taken before the run,
- * and each one whose commit after it no longer has the old one in its history is named.
+ * branch tips and HEAD's commit are taken before the run, and each one whose commit after it no
+ * longer has the old one in its history is named. Of the working directory's repository and (the
+ * follow-up) of every repository in the project: submodules (`.git/modules/…`) and nested
+ * repositories, whose history the user reviews the same way (git status in the parent shows a
+ * submodule at a look-alike commit as unchanged when the parent's index is moved with it).
  */
 export interface RefTips {
   common: string;
@@ -918,6 +922,10 @@ export interface RefTips {
 }
 
 const REFS = 4096;
+/** At most this many repositories' tips are taken (each costs two git runs), and the walk finding them is bounded. */
+const REPOSITORIES = 24;
+const FIND_ENTRIES = 20_000;
+const FIND_MS = 1000;
 
 /** Git, run on the repository's own files with no user or system config, no hook or fsmonitor. */
 function gitIn(common: string, gitDir: string, args: string[], timeout = 5000): { status: number | null; stdout: string } {
@@ -941,16 +949,66 @@ function tipsOf(common: string, gitDir: string): Map<string, string> {
   return tips;
 }
 
-export function refTips(cwd: string): RefTips | undefined {
-  const repo = repositoryOf(cwd);
-  return repo && { common: repo.common, gitDir: repo.gitDir, tips: tipsOf(repo.common, repo.gitDir) };
+/**
+ * The git folders of the repository holding `cwd` and of those in it: submodules' own repositories
+ * (`modules/<name>[/modules/…]`) and every `.git` the project holds (nested repositories, submodule
+ * checkouts), bounded in count and in the walk that finds them.
+ */
+function repositoriesAt(cwd: string): Array<{ gitDir: string; common: string }> {
+  const out = new Map<string, { gitDir: string; common: string }>();
+  const add = (r: { gitDir: string; common: string } | undefined): void => {
+    if (r && out.size < REPOSITORIES && !out.has(r.gitDir)) out.set(r.gitDir, { gitDir: r.gitDir, common: r.common });
+  };
+  add(repositoryOf(cwd));
+  const modules = [...out.values()].map((r) => path.join(r.common, 'modules'));
+  for (let i = 0; i < modules.length && out.size < REPOSITORIES; i++) {
+    let names: fs.Dirent[] = [];
+    try {
+      names = fs.readdirSync(modules[i]!, { withFileTypes: true });
+    } catch {
+      /* no submodules */
+    }
+    for (const e of names.filter((n) => n.isDirectory())) {
+      const d = path.join(modules[i]!, e.name);
+      if (fs.existsSync(path.join(d, 'HEAD'))) {
+        add({ gitDir: d, common: d });
+        modules.push(path.join(d, 'modules'));
+      } else {
+        modules.push(d); // a submodule named `a/b` is kept at modules/a/b
+      }
+    }
+  }
+  const root = path.resolve(cwd);
+  walkFolders(root, { left: FIND_ENTRIES, until: Date.now() + FIND_MS }, (dir, e) => {
+    if (e.name === '.git') {
+      if (dir !== root) add(gitFoldersIn(dir));
+      return false;
+    }
+    return e.name !== 'node_modules' && out.size < REPOSITORIES;
+  });
+  return [...out.values()];
 }
 
-export function rewrittenRefs(before: RefTips | undefined): Hidden[] {
-  if (!before || before.tips.size === 0) return [];
-  const after = tipsOf(before.common, before.gitDir);
+/** The tips of every repository at `cwd` (see repositoriesAt), the working directory's first. */
+export function refTips(cwd: string): RefTips[] {
+  return repositoriesAt(cwd).map((r) => ({ common: r.common, gitDir: r.gitDir, tips: tipsOf(r.common, r.gitDir) }));
+}
+
+export function rewrittenRefs(before: RefTips[] | undefined): Hidden[] {
   const out: Hidden[] = [];
   const started = Date.now();
+  for (const repo of before ?? []) {
+    if (out.length >= 16 || Date.now() - started > 10_000) break;
+    out.push(...rewrittenIn(repo, started));
+  }
+  return out.slice(0, 16);
+}
+
+/** rewrittenRefs for one repository. */
+function rewrittenIn(before: RefTips, started: number): Hidden[] {
+  if (before.tips.size === 0) return [];
+  const after = tipsOf(before.common, before.gitDir);
+  const out: Hidden[] = [];
   // HEAD last, and not again when it moved as the branch it names did.
   const moves = new Set<string>();
   for (const [name, old] of [...before.tips].sort(([a], [b]) => Number(a === 'HEAD') - Number(b === 'HEAD'))) {
