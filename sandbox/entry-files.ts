@@ -16,7 +16,7 @@ import path from 'node:path';
 import { terminalText } from '../lib/text.ts';
 import { configLines, inside, isDir, isFile, realFolders } from './paths.ts';
 import { hiddenFromGit } from './git-review.ts';
-import { walkFolders } from './walk.ts';
+import { spent, walkFolders, type WalkBudget } from './walk.ts';
 
 /** In the home folder: path → what runs it. A folder stands for everything in it. */
 const HOME_ENTRIES: Record<string, string> = {
@@ -853,6 +853,8 @@ const NOT_WALKED = new Set(['node_modules', '.git', '.hg']);
 /** Bounds of the walk after a run (entries read, milliseconds). */
 const WALK_ENTRIES = 20_000;
 const WALK_MS = 500;
+/** Entries of each walk after a run read whatever the time: a small project is always read whole. */
+const SURE_ENTRIES = 5000;
 
 /**
  * Where the environment moved a folder of the home folder (`XDG_CONFIG_HOME` for `.config/…`,
@@ -1296,7 +1298,7 @@ export interface Planted {
 }
 
 /** Whether `p` (not followed) or, for a folder, something below it, changed at or after `since`. */
-function changedSince(p: string, since: number, budget: { left: number; until: number }, depth = 0): boolean {
+function changedSince(p: string, since: number, budget: WalkBudget, depth = 0): boolean {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(p);
@@ -1312,7 +1314,7 @@ function changedSince(p: string, since: number, budget: { left: number; until: n
     return false;
   }
   for (const n of names) {
-    if (--budget.left < 0 || Date.now() > budget.until) return false;
+    if (spent(budget)) return false;
     if (changedSince(path.join(p, n), since, budget, depth + 1)) return true;
   }
   return false;
@@ -1398,8 +1400,8 @@ function packagesIn(dir: string): string[] {
  * below `p` changed at or after `since`; bytecode aside (removed after the run where the walk
  * finds it, and Python writes it on its own).
  */
-function packageChangedSince(p: string, since: number, budget: { left: number; until: number; ranOut?: boolean }, depth = 0): boolean {
-  if (--budget.left < 0 || Date.now() > budget.until) {
+function packageChangedSince(p: string, since: number, budget: WalkBudget & { ranOut?: boolean }, depth = 0): boolean {
+  if (spent(budget)) {
     budget.ranOut = true;
     return false;
   }
@@ -1425,7 +1427,7 @@ function packageChangedSince(p: string, since: number, budget: { left: number; u
  * dev server or build, or `python app.py` in its venv, loads, and in no diff (git ignores
  * node_modules and venvs). Named by package, or the folder once when an install changed many.
  */
-function packagesChanged(dir: string, since: number, budget: { left: number; until: number; ranOut?: boolean }, why: string): Planted[] {
+function packagesChanged(dir: string, since: number, budget: WalkBudget & { ranOut?: boolean }, why: string): Planted[] {
   if (!budget.until) budget.until = Date.now() + PACKAGE_MS; // from the first package folder met
   const changed = packagesIn(dir).filter((p) => packageChangedSince(p, since, budget));
   if (changed.length <= MANY_PACKAGES) return changed.map((p) => ({ path: p, why }));
@@ -1459,7 +1461,7 @@ const CACHE_MS = 1500;
  * The files at or below `dir` (a real folder, not followed) changed at or after `since`, into `out`;
  * false when the budget ran out first.
  */
-function cacheFilesSince(dir: string, since: number, budget: { left: number; until: number }, out: string[]): boolean {
+function cacheFilesSince(dir: string, since: number, budget: WalkBudget, out: string[]): boolean {
   try {
     const st = fs.lstatSync(dir);
     // The cache itself made a link during the run (`node_modules/.vite -> /tmp/x`, entries forged
@@ -1590,7 +1592,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   const planted: Planted[] = [];
   // Python's bytecode and build tools' code caches written during the run: removed after it.
   const caches: string[] = [];
-  const budget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
+  const budget: WalkBudget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
   const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
     let names: string[];
     try {
@@ -1732,11 +1734,13 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   for (const dir of homeOk ? rcPathFolders(homeDir, 'fpath') : []) {
     changedIn(dir, () => true, 'your zsh rc files put this folder on fpath: zsh autoloads its functions (a completion function runs at your next Tab)');
   }
-  const packageBudget: { left: number; until: number; ranOut?: boolean } = { left: PACKAGE_ENTRIES, until: 0 };
-  const cacheBudget: { left: number; until: number; ranOut?: boolean } = { left: CACHE_ENTRIES, until: 0 };
+  const packageBudget: WalkBudget & { ranOut?: boolean } = { left: PACKAGE_ENTRIES, until: 0, sure: SURE_ENTRIES };
+  const cacheBudget: WalkBudget & { ranOut?: boolean } = { left: CACHE_ENTRIES, until: 0, sure: SURE_ENTRIES };
   // The working directory's walk gets its own time: the home folder's checks above take most of it
-  // on a loaded machine, and the walk then reported a small project as too big to check.
+  // on a loaded machine, and the walk then reported a small project as too big to check. And its
+  // first entries are read whatever the time (the follow-up: the time still ran out under load).
   budget.until = Math.max(budget.until, Date.now() + WALK_MS);
+  budget.sure = SURE_ENTRIES;
   const addPackages = (found: Planted[]): void => {
     for (const f of found) if (!planted.some((g) => g.path === f.path)) planted.push(f);
   };

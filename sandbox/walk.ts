@@ -7,6 +7,22 @@ import path from 'node:path';
 export interface WalkBudget {
   left: number;
   until: number;
+  /**
+   * Entries read whatever the time (twenty-second pass, follow-up): on a loaded machine the time
+   * ran out on a project of a few files, and the user learnt to pass over a false "too big to
+   * check" note. The time bound is for huge trees; a small one is read whole.
+   */
+  sure?: number;
+}
+
+/** Counts one entry against `budget`: true when it has run out (entries, or time past the sure ones). */
+export function spent(budget: WalkBudget): boolean {
+  if (--budget.left < 0) return true;
+  if (budget.sure !== undefined && budget.sure > 0) {
+    budget.sure--;
+    return false;
+  }
+  return Date.now() > budget.until;
 }
 
 /**
@@ -25,7 +41,7 @@ export function walkFolders(root: string, budget: WalkBudget, visit: (dir: strin
       continue;
     }
     for (const e of entries) {
-      if (--budget.left < 0 || Date.now() > budget.until) return false;
+      if (spent(budget)) return false;
       if (visit(dir, e, depth) && e.isDirectory()) queue.push({ dir: path.join(dir, e.name), depth: depth + 1 });
     }
   }
