@@ -161,6 +161,31 @@ t.test('twenty-second pass: package names the report quotes in a line are printe
   t.notMatch(report, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, 'with no control character');
 });
 
+t.test('twenty-second pass (follow-up): a small project is checked whole however slow the machine is (no false "too big to check" note)', async (t) => {
+  const root = tempDir(t, 'hunt22b-sandbox-slow-');
+  const write = writer(root);
+  write('src/app.js', 'module.exports = 1\n');
+  write('node_modules/left-pad/index.js', 'module.exports = 1\n');
+  write('node_modules/.cache/babel-loader/a.json', '{}\n');
+  write('.next/cache/webpack/b.pack', 'x\n');
+  const since = await tick();
+  write('.envrc', 'echo hi\n');
+  write('node_modules/left-pad/index.js', AGENT);
+  // A loaded machine: every look at the clock finds it a second later (the walk's time runs out at once).
+  const now = Date.now;
+  let skew = 0;
+  Date.now = () => now() + (skew += 1000);
+  let found: ReturnType<typeof plantedSince>;
+  try {
+    found = plantedSince(since, '', root);
+  } finally {
+    Date.now = now;
+  }
+  t.ok(found.complete, 'the walk of a project of a few files is complete');
+  t.notMatch(plantedReport(found, '', root).join('\n'), /too big to check/, 'and the report says nothing of its size');
+  t.same(found.planted.map((f) => path.relative(root, f.path)).sort(), ['.envrc', 'node_modules/left-pad'], 'what was planted is named');
+});
+
 t.test('an install of many packages during the run is named as one line per folder', async (t) => {
   const work = tempDir(t, 'hunt18-sandbox-deps-');
   const write = writer(work);
@@ -516,8 +541,8 @@ t.test('twenty-second pass: a branch rewritten during the run to a look-alike of
   t.notMatch(git(repo, 'reflog', '--format=%H'), new RegExp(last), 'and the reflog never held the real commit');
   const named = rewrittenRefs(before2);
   t.same(named.map((h) => path.relative(path.join(repo, '.git'), h.path)).sort(), ['refs/heads/feature', 'refs/heads/main'], 'each branch moved off its history is named (HEAD, which moved with main, once)');
-  t.match(named.find((h) => h.path.endsWith('main'))?.why ?? '', new RegExp(`branch main was .*git diff ${before2!.tips.get('refs/heads/main')!.slice(0, 12)} main`), 'with how to see what changed');
-  t.match(git(repo, 'diff', before2!.tips.get('refs/heads/main')!, 'main', '--name-only'), /app\.py/, 'which shows the hidden change');
+  t.match(named.find((h) => h.path.endsWith('main'))?.why ?? '', new RegExp(`branch main was .*git diff ${before2[0]!.tips.get('refs/heads/main')!.slice(0, 12)} main`), 'with how to see what changed');
+  t.match(git(repo, 'diff', before2[0]!.tips.get('refs/heads/main')!, 'main', '--name-only'), /app\.py/, 'which shows the hidden change');
 });
 
 t.test('twenty-second pass: a change hidden under a sparse directory entry of git\'s index (made with a copy of the git folder) is named', async (t) => {
@@ -587,6 +612,59 @@ t.test('twenty-second pass: a staged change hidden by git\'s cache of trees in t
   t.equal(git(repo, '--no-optional-locks', 'status', '--porcelain'), '', 'the attack: git status is clean');
   t.equal(git(repo, '--no-optional-locks', 'diff', 'HEAD'), '', 'and git diff HEAD');
   t.same(found, ['lib/deep'], 'the folder whose recorded tree is not the index\'s is named (the deepest: those above differ with it)');
+});
+
+/** The agent's look-alike of a repository's last commit (the same parent, author, dates and message, its change in the tree), put on the branch checked out. */
+function lookAlike(repo: string, rel: string): void {
+  const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+  const last = git(repo, 'rev-parse', 'HEAD').trim();
+  fs.writeFileSync(path.join(repo, rel), 'import os; os.system("touch $MARK")\n');
+  git(repo, 'add', rel);
+  const tree = git(repo, 'write-tree').trim();
+  const commit = git(repo, 'cat-file', 'commit', last).replace(/^tree .*/m, `tree ${tree}`);
+  const forged = execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: repo, env: GIT_ENV, input: commit, encoding: 'utf8' }).trim();
+  git(repo, 'update-ref', `refs/heads/${branch}`, forged);
+}
+
+t.test('twenty-second pass (follow-up): a look-alike commit put in place of the last one in a submodule or a nested repository during the run is named; commits on top are not', async (t) => {
+  const base = tempDir(t, 'hunt22b-sandbox-nested-');
+  const lib = path.join(base, 'lib');
+  const repo = path.join(base, 'app');
+  const twoCommits = (dir: string, rel: string): void => {
+    writer(dir)(rel, 'x = 1\n');
+    git(dir, 'init', '-q', '-b', 'main');
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-qm', 'first');
+    writer(dir)(rel, 'x = 2\n');
+    git(dir, 'commit', '-qam', 'the user\'s last commit');
+  };
+  twoCommits(lib, 'lib.py');
+  writer(repo)('app.py', 'import lib\n');
+  writer(repo)('.gitignore', 'vendor/\n');
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'app');
+  git(repo, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', lib, 'sub');
+  git(repo, 'commit', '-qm', 'sub');
+  const tool = path.join(repo, 'vendor', 'tool');
+  twoCommits(tool, 'tool.py'); // a nested repository of its own, ignored by the outer one
+  const before = refTips(repo);
+  // Controls: a commit on top in each is in git log as it is.
+  writer(tool)('more.py', 'y = 1\n');
+  git(tool, 'add', 'more.py');
+  git(tool, 'commit', '-qm', 'agent: more');
+  git(path.join(repo, 'sub'), 'commit', '-q', '--allow-empty', '-m', 'agent: empty');
+  t.same(rewrittenRefs(before), [], 'control: commits on top are not named');
+
+  const before2 = refTips(repo);
+  const toolLog = git(tool, 'log', '--format=%an %ad %s', '--date=raw');
+  lookAlike(tool, 'more.py');
+  lookAlike(path.join(repo, 'sub'), 'lib.py');
+  t.equal(git(tool, 'status', '--porcelain'), '', 'the attack: the nested repository\'s git status is clean');
+  t.equal(git(tool, 'log', '--format=%an %ad %s', '--date=raw'), toolLog, 'and its git log reads as before');
+  t.equal(git(path.join(repo, 'sub'), 'status', '--porcelain'), '', 'and the submodule\'s status is clean');
+  const named = rewrittenRefs(before2).map((h) => path.relative(base, h.path)).sort();
+  t.same(named, ['app/.git/modules/sub/refs/heads/main', 'app/vendor/tool/.git/refs/heads/main'], 'the branch moved off its history in each is named');
 });
 
 t.test('twenty-second pass: an ignored source file beside tracked sources (setuptools_scm\'s _version.py, local_settings.py) changed during the run is named; build outputs and logs are not', async (t) => {
