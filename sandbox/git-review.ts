@@ -303,6 +303,12 @@ function untrackedFiles(top: string, gitDir: string, extra: string[]): ReturnTyp
 const SOURCE = /\.(?:py|js|mjs|cjs|ts|mts|cts|jsx|tsx|rb|php|pl|pm|sh|bash|zsh|lua|go|rs|java|kt|scala|clj|ex|exs|erl|r|jl|cs|swift|c|h|cc|cpp|hpp)$/i;
 
 /**
+ * Folders builds, installs, environments and tools write (ignored whole, and changed by every
+ * build): not looked into for changed sources. Installed packages are named by package elsewhere.
+ */
+const BUILT = /^(?:node_modules|bower_components|jspm_packages|dist|build|out|target|_build|deps|vendor|coverage|htmlcov|\.nyc_output|site-packages|__pypackages__|__pycache__|\.?venv|env|\.tox|\.nox|\.eggs|.*\.egg-info|\.(?:[\w-]+_)?cache|\.[\w-]+-cache|\.next|\.nuxt|\.svelte-kit|\.output|\.vercel|\.netlify|\.turbo|\.angular|\.parcel-cache|\.gradle|\.yarn|\.pnpm-store|\.bundle|\.terraform|\.hypothesis|\.ipynb_checkpoints|\.idea|\.vscode|\.docusaurus|\.expo|storybook-static|tmp|temp|logs?)$/i;
+
+/**
  * Ignored source files beside tracked ones changed during the run (twenty-second pass): git shows
  * no ignored file, and projects ignore some they import (setuptools_scm's `_version.py`, which the
  * package's `__init__` imports; Django's `local_settings.py`); Go compiles every `.go` of a package.
@@ -316,9 +322,23 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
     return slash < 0 ? '' : e.name.slice(0, slash);
   }));
   const out: Hidden[] = [];
+  let folders = 0;
   for (const rel of r.stdout.toString('latin1').split('\0').slice(0, MAX_ENTRIES)) {
+    const slash = rel.lastIndexOf('/', rel.length - 2);
+    const parent = slash < 0 ? '' : rel.slice(0, slash);
+    // A folder ignored whole beside tracked sources (twenty-second pass, follow-up): generated code
+    // the project imports (`generated/api_pb2.py`, `gen/`), local plugins or settings packages.
+    // Its changed sources are named as a file's are; builds, installs, environments and tools'
+    // caches are not (BUILT), nor a nested repository (its own git status shows its changes).
+    if (rel.endsWith('/') && tracked.has(parent) && !BUILT.test(rel.slice(slash + 1, -1)) && folders++ < 16) {
+      const dir = Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
+      const skip = (d: Buffer, name: string): boolean => BUILT.test(name) || ['pyvenv.cfg', '.git'].some((n) => fs.existsSync(Buffer.concat([d, Buffer.from(`/${n}`)])));
+      const changed = changedUnder(dir, since, (name) => SOURCE.test(name), skip);
+      for (const f of changed.slice(0, 64 - out.length)) out.push({ path: f, why: 'a source file in a folder git ignores whole, beside the project\'s tracked sources, changed during the run: git status and git diff never show it, and the project\'s programs may load it (generated code, a local package); review it' });
+      if (changed.ranOut) out.push({ path: dir.toString('utf8'), why: 'a folder git ignores whole, beside the project\'s tracked sources, too big to check after the run for changed source files (git status and git diff never show them): review it' });
+      continue;
+    }
     if (!rel || rel.endsWith('/') || !SOURCE.test(rel)) continue;
-    const slash = rel.lastIndexOf('/');
     if (!tracked.has(slash < 0 ? '' : rel.slice(0, slash))) continue;
     const file = Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
     try {
@@ -511,9 +531,12 @@ function forgedTrees(entries: IndexEntry[], ext: Buffer, sha256: boolean): strin
   return [...wrong].filter((p) => !recorded.get(p)!.children.some((c) => wrong.has(c)));
 }
 
-/** Files (not folders) at or below `dir` changed at or after `since`: 20,000 looked at, 32 deep, at most 64 named. */
-function changedUnder(dir: Buffer, since: number): string[] {
-  const out: string[] = [];
+/**
+ * Files (not folders) at or below `dir` changed at or after `since`: 20,000 looked at, 32 deep, at
+ * most 64 named; only those `pick` takes, in no folder `skip` names. `ranOut` says the bound was met.
+ */
+function changedUnder(dir: Buffer, since: number, pick: (name: string) => boolean = () => true, skip: (folder: Buffer, name: string) => boolean = () => false): string[] & { ranOut?: boolean } {
+  const out: string[] & { ranOut?: boolean } = [];
   let left = 20_000;
   const walk = (d: Buffer, depth: number): void => {
     let names: Buffer[];
@@ -523,7 +546,11 @@ function changedUnder(dir: Buffer, since: number): string[] {
       return;
     }
     for (const n of names) {
-      if (--left < 0 || out.length >= 64) return;
+      if (out.length >= 64) return;
+      if (--left < 0) {
+        out.ranOut = true;
+        return;
+      }
       const p = Buffer.concat([d, Buffer.from('/'), n]);
       let st: fs.Stats;
       try {
@@ -531,12 +558,14 @@ function changedUnder(dir: Buffer, since: number): string[] {
       } catch {
         continue;
       }
+      const name = n.toString('latin1');
       if (st.isDirectory()) {
-        if (depth < 32 && n.toString('latin1') !== '.git') walk(p, depth + 1);
-      } else if (st.ctimeMs >= since) out.push(p.toString('utf8'));
+        if (depth < 32 && name !== '.git' && !skip(p, name)) walk(p, depth + 1);
+      } else if (st.ctimeMs >= since && pick(name)) out.push(p.toString('utf8'));
     }
   };
-  walk(dir.at(-1) === 0x2f ? dir.subarray(0, -1) : dir, 0);
+  const top = dir.at(-1) === 0x2f ? dir.subarray(0, -1) : dir;
+  if (!skip(top, path.basename(top.toString('latin1')))) walk(top, 0);
   return out;
 }
 
