@@ -1488,6 +1488,10 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
     // Twenty-second pass: the other worktree's commondir and config.worktree (read by git status there).
     `echo ${base}/common > ${main}/.git/worktrees/other/commondir 2>/dev/null && echo other_commondir=yes`,
     `printf '${evil}' >> ${main}/.git/worktrees/other/config.worktree 2>/dev/null && echo other_worktree_config=yes`,
+    // Twenty-second pass (follow-up): a linked worktree's own info/sparse-checkout (git reads it
+    // from the worktree's git folder), this one's and the other's.
+    `mkdir -p ${main}/.git/worktrees/tree/info 2>/dev/null; printf '/b\\n' > ${main}/.git/worktrees/tree/info/sparse-checkout 2>/dev/null && echo worktree_sparse=yes`,
+    `mkdir -p ${main}/.git/worktrees/other/info 2>/dev/null; printf '/b\\n' > ${main}/.git/worktrees/other/info/sparse-checkout 2>/dev/null && echo other_sparse=yes`,
     // Twentieth pass: what git's own view hides from the user's review (the index and refs are the
     // agent's to write): a change marked skip-worktree, and a replace ref for HEAD.
     `echo 'touch ${mark}' > a && git update-index --skip-worktree a && echo skip_worktree=yes`,
@@ -1513,7 +1517,7 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   const r = results(run.stdout);
   t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
   t.equal(r.common, 'made', 'control: the agent makes a folder of its own');
-  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir', 'other_commondir', 'other_worktree_config']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir', 'other_commondir', 'other_worktree_config', 'worktree_sparse', 'other_sparse']) t.notOk(r[k], `${k}: refused`);
   t.notOk(fs.existsSync(path.join(main, '.git', 'commondir')), 'the commondir put in place for the run is gone after it');
   t.equal(fs.readFileSync(path.join(main, '.git', 'worktrees', 'tree', 'commondir'), 'utf8'), '../..\n', 'the worktree\'s commondir is as git made it');
   t.equal(r.skip_worktree, 'yes', 'control: the agent writes the index');
