@@ -968,10 +968,15 @@ function gitIn(common: string, gitDir: string, args: string[], timeout = 5000): 
 /** The branch tips and HEAD's commit, as git reads them (loose, packed or reftable refs). */
 function tipsOf(common: string, gitDir: string): Map<string, string> {
   const tips = new Map<string, string>();
-  const refs = gitIn(common, gitDir, ['for-each-ref', `--count=${REFS}`, '--format=%(objectname) %(refname)', 'refs/heads', 'refs/remotes']);
+  const refs = gitIn(common, gitDir, ['for-each-ref', `--count=${REFS}`, '--format=%(objectname) %(refname)', 'refs/heads', 'refs/remotes', 'refs/tags']);
   for (const line of refs.stdout.split('\n')) {
     const at = line.indexOf(' ');
     if (at > 0) tips.set(line.slice(at + 1), line.slice(0, at));
+  }
+  // The stash's entries (its reflog), each kept as `stash <id>`: `git stash pop` puts one back in
+  // the working tree as your own change, which no review then questions.
+  for (const id of gitIn(common, gitDir, ['log', '-g', '--format=%H', '-n', '256', 'refs/stash']).stdout.split('\n')) {
+    if (/^[0-9a-f]{40,64}$/.test(id)) tips.set(`stash ${id}`, id);
   }
   const head = gitIn(common, gitDir, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']).stdout.trim();
   if (head) tips.set('HEAD', head);
@@ -1040,8 +1045,21 @@ function rewrittenIn(before: RefTips, started: number): Hidden[] {
   const out: Hidden[] = [];
   // HEAD last, and not again when it moved as the branch it names did.
   const moves = new Set<string>();
+  const stashLog = path.join(before.common, 'logs', 'refs', 'stash');
   for (const [name, old] of [...before.tips].sort(([a], [b]) => Number(a === 'HEAD') - Number(b === 'HEAD'))) {
     const tip = after.get(name);
+    // A stash entry replaced (twenty-second pass, follow-up: a look-alike of your stashed change
+    // with the agent's in it, swapped into the stash's reflog) or dropped: named with how to see it.
+    if (name.startsWith('stash ')) {
+      if (!tip && !out.some((h) => h.path === stashLog)) out.push({ path: stashLog, why: `the stash entry ${old.slice(0, 12)} you had before the run is no longer in the stash (dropped, popped or replaced by a look-alike): before you git stash pop, review git stash show -p, and git diff ${old.slice(0, 12)} stash@{0}` });
+      continue;
+    }
+    // A tag moved (twenty-second pass, follow-up): tags do not move but by force, and `git diff
+    // v1.2` (what changed since the release) then compares with the agent's commit.
+    if (name.startsWith('refs/tags/') && tip && tip !== old) {
+      if (out.length < 16) out.push({ path: path.join(before.common, name), why: `tag ${name.slice('refs/tags/'.length)} was ${old.slice(0, 12)} before the run and names another object after it: git diff and git log against the tag compare with the agent's; review git diff ${old.slice(0, 12)} ${tip.slice(0, 12)}, then git tag -f it back` });
+      continue;
+    }
     if (!tip || tip === old || moves.has(`${old} ${tip}`)) continue; // a branch removed shows in git branch; unchanged is fine
     moves.add(`${old} ${tip}`);
     if (out.length >= 16 || Date.now() - started > 10_000) break;

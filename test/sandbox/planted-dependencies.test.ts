@@ -691,6 +691,45 @@ t.test('twenty-second pass: an ignored source file beside tracked sources (setup
   t.same(named, ['local_settings.py', 'pkg/_version.py'], 'the ignored sources beside tracked ones are named; the build output and the log are not');
 });
 
+t.test('twenty-second pass (follow-up): a stash entry replaced by a look-alike and a tag moved during the run are named; the agent\'s own stash and tags are not', async (t) => {
+  const repo = tempDir(t, 'hunt22b-sandbox-stash-');
+  writer(repo)('app.py', 'print("app")\n');
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'init');
+  git(repo, 'tag', 'v1');
+  writer(repo)('app.py', 'print("the user\'s work in progress")\n');
+  git(repo, 'stash', 'push', '-q');
+  const before = refTips(repo);
+  // Controls: the agent stashes and pops its own change, tags its own commit.
+  writer(repo)('app.py', 'print("agent")\n');
+  git(repo, 'stash', 'push', '-q');
+  git(repo, 'stash', 'pop', '-q');
+  git(repo, 'checkout', '-q', 'app.py');
+  git(repo, 'commit', '-q', '--allow-empty', '-m', 'agent: empty');
+  git(repo, 'tag', 'agent-v2');
+  t.same(rewrittenRefs(before), [], 'control: the agent\'s own stash and a new tag are not named');
+
+  // The attack: the user's stash entry made again with the agent's change in its working-tree
+  // commit (the same parents, author, dates and message), swapped into the stash and its reflog.
+  const real = git(repo, 'rev-parse', 'stash@{0}').trim();
+  const tree = git(repo, 'rev-parse', `${real}^{tree}`).trim();
+  const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: repo, env: GIT_ENV, input: 'print("the user\'s work in progress")\nimport os; os.system("touch $MARK")\n', encoding: 'utf8' }).trim();
+  const listing = git(repo, 'ls-tree', tree).replace(/blob [0-9a-f]+\tapp\.py/, `blob ${blob}\tapp.py`);
+  const newTree = execFileSync('git', ['mktree'], { cwd: repo, env: GIT_ENV, input: listing, encoding: 'utf8' }).trim();
+  const forged = execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: repo, env: GIT_ENV, input: git(repo, 'cat-file', 'commit', real).replace(/^tree .*/m, `tree ${newTree}`), encoding: 'utf8' }).trim();
+  const log = path.join(repo, '.git', 'logs', 'refs', 'stash');
+  fs.writeFileSync(log, fs.readFileSync(log, 'utf8').replaceAll(real, forged));
+  fs.writeFileSync(path.join(repo, '.git', 'refs', 'stash'), `${forged}\n`);
+  git(repo, 'tag', '-f', 'v1', 'HEAD');
+  t.match(git(repo, 'stash', 'list'), /^stash@\{0\}: WIP on main: [0-9a-f]+ init\n$/, 'the attack: git stash list reads as before');
+  const named = rewrittenRefs(before);
+  t.same(named.map((h) => path.relative(path.join(repo, '.git'), h.path)).sort(), ['logs/refs/stash', 'refs/tags/v1'], 'the replaced stash entry and the moved tag are named');
+  t.match(named.find((h) => h.path.endsWith('stash'))?.why ?? '', new RegExp(`stash entry ${real.slice(0, 12)}`), 'with the entry it had');
+  git(repo, 'stash', 'pop', '-q');
+  t.match(fs.readFileSync(path.join(repo, 'app.py'), 'utf8'), /touch \$MARK/, 'and the user\'s next git stash pop puts the agent\'s change in the working tree as the user\'s own');
+});
+
 t.test('twenty-second pass (follow-up): a source file changed in a folder git ignores whole beside tracked sources (generated code the project imports) is named; builds, environments and data are not', async (t) => {
   const repo = tempDir(t, 'hunt22b-sandbox-ignored-dir-');
   const write = writer(repo);
