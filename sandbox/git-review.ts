@@ -329,10 +329,12 @@ function hiddenIgnored(since: number, top: string, gitDir: string, entries: Inde
     // A folder ignored whole beside tracked sources (twenty-second pass, follow-up): generated code
     // the project imports (`generated/api_pb2.py`, `gen/`), local plugins or settings packages.
     // Its changed sources are named as a file's are; builds, installs, environments and tools'
-    // caches are not (BUILT), nor a nested repository (its own git status shows its changes).
+    // caches are not (BUILT).
     if (rel.endsWith('/') && tracked.has(parent) && !BUILT.test(rel.slice(slash + 1, -1)) && folders++ < 16) {
       const dir = Buffer.concat([Buffer.from(`${top}/`), Buffer.from(rel, 'latin1')]);
-      const skip = (d: Buffer, name: string): boolean => BUILT.test(name) || ['pyvenv.cfg', '.git'].some((n) => fs.existsSync(Buffer.concat([d, Buffer.from(`/${n}`)])));
+      // A nested repository there is looked into too: the agent can make one (`git init`, a commit)
+      // whose own git status is then clean.
+      const skip = (d: Buffer, name: string): boolean => BUILT.test(name) || fs.existsSync(Buffer.concat([d, Buffer.from('/pyvenv.cfg')]));
       const changed = changedUnder(dir, since, (name) => SOURCE.test(name), skip);
       for (const f of changed.slice(0, 64 - out.length)) out.push({ path: f, why: 'a source file in a folder git ignores whole, beside the project\'s tracked sources, changed during the run: git status and git diff never show it, and the project\'s programs may load it (generated code, a local package); review it' });
       if (changed.ranOut) out.push({ path: dir.toString('utf8'), why: 'a folder git ignores whole, beside the project\'s tracked sources, too big to check after the run for changed source files (git status and git diff never show them): review it' });

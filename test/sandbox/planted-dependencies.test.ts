@@ -746,6 +746,11 @@ t.test('twenty-second pass (follow-up): a source file changed in a folder git ig
   const mark = path.join(repo, 'IMPORT-RAN');
   write('generated/api_pb2.py', `X = 1\nopen(${JSON.stringify(mark)}, "w").close()\n`);
   write('generated/v2/deep_pb2.py', 'Z = 1\n');
+  // A repository of the agent's own made in a sub-folder, its change committed: its git status is clean too.
+  write('generated/v3/more_pb2.py', 'W = 1\n');
+  git(path.join(repo, 'generated', 'v3'), 'init', '-q');
+  git(path.join(repo, 'generated', 'v3'), 'add', '.');
+  git(path.join(repo, 'generated', 'v3'), 'commit', '-qm', 'gen');
   write('generated/schema.json', '{}\n'); // no source
   write('build/lib/app.py', 'print(1)\n'); // the agent's build
   write('tools-env/share/jupyter/x.py', 'print(1)\n'); // an environment
@@ -754,7 +759,7 @@ t.test('twenty-second pass (follow-up): a source file changed in a folder git ig
   t.equal(git(repo, 'status', '--porcelain'), '', 'the attack: git status is clean');
   spawnSync('python3', ['app.py'], { cwd: repo, stdio: 'ignore', timeout: 10_000 });
   t.ok(fs.existsSync(mark), 'and the host\'s next run of the project runs the agent\'s code');
-  t.same(named, ['generated/api_pb2.py', 'generated/v2/deep_pb2.py'], 'the changed sources in the ignored folder are named; the build, the environment, the data and the untouched sources are not');
+  t.same(named, ['generated/api_pb2.py', 'generated/v2/deep_pb2.py', 'generated/v3/.git', 'generated/v3/more_pb2.py'], 'the changed sources in the ignored folder are named; the build, the environment, the data and the untouched sources are not');
 });
 
 t.test('twenty-second pass: a commit put on a branch and on its remote-tracking ref during the run (git status: up to date) is named; a commit ahead or a fetch is not', async (t) => {
