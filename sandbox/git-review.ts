@@ -995,8 +995,21 @@ function repositoriesAt(cwd: string): Array<{ gitDir: string; common: string }> 
   const add = (r: { gitDir: string; common: string } | undefined): void => {
     if (r && out.size < REPOSITORIES && !out.has(r.gitDir)) out.set(r.gitDir, { gitDir: r.gitDir, common: r.common });
   };
-  add(repositoryOf(cwd));
-  const modules = [...out.values()].map((r) => path.join(r.common, 'modules'));
+  const own = repositoryOf(cwd);
+  add(own);
+  // The repository's other worktrees, main and linked: each has its own HEAD (one detached at a
+  // look-alike commit, its index to match, reads as clean in `git status` there).
+  if (own) {
+    if (own.gitDir !== own.common && fs.existsSync(path.join(own.common, 'index'))) add({ gitDir: own.common, common: own.common });
+    try {
+      for (const e of fs.readdirSync(path.join(own.common, 'worktrees'), { withFileTypes: true }).slice(0, REPOSITORIES)) {
+        if (e.isDirectory()) add({ gitDir: path.join(own.common, 'worktrees', e.name), common: own.common });
+      }
+    } catch {
+      /* no linked worktrees */
+    }
+  }
+  const modules = [...new Set([...out.values()].map((r) => path.join(r.common, 'modules')))];
   for (let i = 0; i < modules.length && out.size < REPOSITORIES; i++) {
     let names: fs.Dirent[] = [];
     try {
@@ -1025,7 +1038,7 @@ function repositoriesAt(cwd: string): Array<{ gitDir: string; common: string }> 
   return [...out.values()];
 }
 
-/** The tips of every repository at `cwd` (see repositoriesAt), the working directory's first. */
+/** The tips of every repository at `cwd` (see repositoriesAt), the working directory's first; a worktree's with its own HEAD. */
 export function refTips(cwd: string): RefTips[] {
   return repositoriesAt(cwd).map((r) => ({ common: r.common, gitDir: r.gitDir, tips: tipsOf(r.common, r.gitDir) }));
 }
@@ -1035,7 +1048,8 @@ export function rewrittenRefs(before: RefTips[] | undefined): Hidden[] {
   const started = Date.now();
   for (const repo of before ?? []) {
     if (out.length >= 16 || Date.now() - started > 10_000) break;
-    out.push(...rewrittenIn(repo, started));
+    // Worktrees share their branches: each is named once.
+    for (const h of rewrittenIn(repo, started)) if (!out.some((o) => o.path === h.path)) out.push(h);
   }
   return out.slice(0, 16);
 }

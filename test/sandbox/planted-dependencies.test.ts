@@ -691,6 +691,30 @@ t.test('twenty-second pass: an ignored source file beside tracked sources (setup
   t.same(named, ['local_settings.py', 'pkg/_version.py'], 'the ignored sources beside tracked ones are named; the build output and the log are not');
 });
 
+t.test('twenty-second pass (follow-up): another worktree\'s detached HEAD moved to a look-alike commit during the run is named', async (t) => {
+  const base = tempDir(t, 'hunt22b-sandbox-wthead-');
+  const main = path.join(base, 'main');
+  const other = path.join(base, 'review');
+  writer(main)('app.py', 'print("app")\n');
+  git(main, 'init', '-q', '-b', 'main');
+  git(main, 'add', '.');
+  git(main, 'commit', '-qm', 'the user\'s release');
+  git(main, 'worktree', 'add', '-q', '--detach', other);
+  const before = refTips(main);
+  git(main, 'commit', '-q', '--allow-empty', '-m', 'agent: empty');
+  t.same(rewrittenRefs(before), [], 'control: a commit on top in the working directory is not named');
+  // The attack, from the main worktree: the other one's HEAD moved to a look-alike with the agent's
+  // change, its index and file to match.
+  const last = git(other, 'rev-parse', 'HEAD').trim();
+  fs.writeFileSync(path.join(other, 'app.py'), 'import os; os.system("touch $MARK")\n');
+  git(other, 'add', 'app.py');
+  const tree = git(other, 'write-tree').trim();
+  const forged = execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: main, env: GIT_ENV, input: git(main, 'cat-file', 'commit', last).replace(/^tree .*/m, `tree ${tree}`), encoding: 'utf8' }).trim();
+  fs.writeFileSync(path.join(main, '.git', 'worktrees', 'review', 'HEAD'), `${forged}\n`);
+  t.equal(git(other, 'status', '--porcelain'), '', 'the attack: git status in the other worktree is clean');
+  t.same(rewrittenRefs(before).map((h) => path.relative(path.join(main, '.git'), h.path)), ['worktrees/review/HEAD'], 'its HEAD is named');
+});
+
 t.test('twenty-second pass (follow-up): a stash entry replaced by a look-alike and a tag moved during the run are named; the agent\'s own stash and tags are not', async (t) => {
   const repo = tempDir(t, 'hunt22b-sandbox-stash-');
   writer(repo)('app.py', 'print("app")\n');
