@@ -292,10 +292,11 @@ const UNTRACKED_BYTES = 64 * 1024 * 1024;
 
 /** `git ls-files -z --others --exclude-standard` (and `extra`), with no fsmonitor, no hook, no replace objects. */
 function untrackedFiles(top: string, gitDir: string, extra: string[]): ReturnType<typeof spawnSync> {
-  return spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'ls-files', '-z', '--others', '--exclude-standard', ...extra], {
+  // No transport either: a nested repository's config is the agent's (see gitIn).
+  return spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', '-c', 'protocol.allow=never', 'ls-files', '-z', '--others', '--exclude-standard', ...extra], {
     cwd: top, timeout: 5000, maxBuffer: UNTRACKED_BYTES, stdio: ['ignore', 'pipe', 'ignore'],
     // The user's own ignore files (global and system config) count: they are in git status's view too.
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.HOME && { HOME: process.env.HOME }), ...(process.env.XDG_CONFIG_HOME && { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME }), GIT_DIR: gitDir, GIT_WORK_TREE: top, GIT_NO_REPLACE_OBJECTS: '1' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.HOME && { HOME: process.env.HOME }), ...(process.env.XDG_CONFIG_HOME && { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME }), GIT_DIR: gitDir, GIT_WORK_TREE: top, GIT_NO_REPLACE_OBJECTS: '1', GIT_NO_LAZY_FETCH: '1' },
   });
 }
 
@@ -958,11 +959,17 @@ const REPOSITORIES = 24;
 const FIND_ENTRIES = 20_000;
 const FIND_MS = 1000;
 
-/** Git, run on the repository's own files with no user or system config, no hook or fsmonitor. */
+/**
+ * Git, run on the repository's own files with no user or system config, no hook or fsmonitor. The
+ * repository's config is read all the same, and a nested repository's is the agent's to write
+ * during the run (twenty-second pass, follow-up): made a partial clone, git fetched a missing
+ * object on its own (`core.sshCommand` ran on the host), and `log.showSignature` runs
+ * `gpg.program` on a signed commit; so no transport is allowed and no signature read.
+ */
 function gitIn(common: string, gitDir: string, args: string[], timeout = 5000): { status: number | null; stdout: string } {
-  const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', ...args], {
+  const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', '-c', 'protocol.allow=never', '-c', 'log.showSignature=false', ...args], {
     cwd: '/', stdio: ['ignore', 'pipe', 'ignore'], timeout, maxBuffer: 8 * 1024 * 1024, encoding: 'latin1',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_DIR: gitDir, GIT_COMMON_DIR: common, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_NO_REPLACE_OBJECTS: '1' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_DIR: gitDir, GIT_COMMON_DIR: common, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_NO_REPLACE_OBJECTS: '1', GIT_NO_LAZY_FETCH: '1' },
   });
   return { status: r.status, stdout: r.stdout ?? '' };
 }
@@ -977,7 +984,15 @@ function tipsOf(common: string, gitDir: string): Map<string, string> {
   }
   // The stash's entries (its reflog), each kept as `stash <id>`: `git stash pop` puts one back in
   // the working tree as your own change, which no review then questions.
-  for (const id of gitIn(common, gitDir, ['log', '-g', '--format=%H', '-n', '256', 'refs/stash']).stdout.split('\n')) {
+  // Read from the reflog's file (each line: old id, new id, who, when, message), no git run.
+  let stash = '';
+  try {
+    stash = fs.readFileSync(path.join(common, 'logs', 'refs', 'stash'), 'latin1').slice(0, 1024 * 1024);
+  } catch {
+    /* no stash */
+  }
+  for (const line of stash.split('\n').slice(-256)) {
+    const id = line.split(' ')[1] ?? '';
     if (/^[0-9a-f]{40,64}$/.test(id)) tips.set(`stash ${id}`, id);
   }
   const head = gitIn(common, gitDir, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']).stdout.trim();

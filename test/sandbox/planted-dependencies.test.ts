@@ -691,6 +691,38 @@ t.test('twenty-second pass: an ignored source file beside tracked sources (setup
   t.same(named, ['local_settings.py', 'pkg/_version.py'], 'the ignored sources beside tracked ones are named; the build output and the log are not');
 });
 
+t.test('twenty-second pass (follow-up): the tips of a nested repository whose config the agent wrote (a partial clone, signatures shown) are read without running its programs', async (t) => {
+  const repo = tempDir(t, 'hunt22b-sandbox-nestedcfg-');
+  const mark = path.join(repo, 'RAN-ON-HOST');
+  const evil = writer(repo)('tool.sh', `#!/bin/sh\ntouch ${mark}\nexit 1\n`);
+  writer(repo)('app.py', 'print(1)\n');
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'app');
+  const nested = path.join(repo, 'libs', 'x');
+  writer(nested)('x.py', 'x = 1\n');
+  git(nested, 'init', '-q', '-b', 'main');
+  git(nested, 'add', '.');
+  git(nested, 'commit', '-qm', 'x');
+  writer(nested)('x.py', 'x = 2\n');
+  git(nested, 'stash', 'push', '-q');
+  const before = refTips(repo);
+  // The agent: the nested repository made a partial clone of an ssh remote whose command is its
+  // script, signatures shown with its script as gpg, a signed stash entry in place of the user's
+  // and the branch put on a commit that is not in the store (git fetches it on its own).
+  for (const [k, v] of [['core.repositoryformatversion', '1'], ['extensions.partialClone', 'origin'], ['remote.origin.url', 'ssh://example.invalid/x'], ['remote.origin.promisor', 'true'], ['core.sshCommand', evil], ['log.showSignature', 'true'], ['gpg.program', evil]]) git(nested, 'config', k!, v!);
+  const real = git(nested, 'rev-parse', 'stash@{0}').trim();
+  const signed = git(nested, 'cat-file', 'commit', real).replace(/^(committer .*)$/m, '$1\ngpgsig -----BEGIN PGP SIGNATURE-----\n x\n -----END PGP SIGNATURE-----');
+  const forged = execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: nested, env: GIT_ENV, input: signed, encoding: 'utf8' }).trim();
+  const log = path.join(nested, '.git', 'logs', 'refs', 'stash');
+  fs.writeFileSync(log, fs.readFileSync(log, 'utf8').replaceAll(real, forged));
+  fs.writeFileSync(path.join(nested, '.git', 'refs', 'stash'), `${forged}\n`);
+  fs.writeFileSync(path.join(nested, '.git', 'refs', 'heads', 'main'), `${'1'.repeat(40)}\n`);
+  const named = rewrittenRefs(before).map((h) => path.relative(repo, h.path));
+  t.notOk(fs.existsSync(mark), 'nothing of the agent\'s ran on the host');
+  t.ok(named.includes('libs/x/.git/logs/refs/stash'), 'the replaced stash entry is named');
+});
+
 t.test('twenty-second pass (follow-up): another worktree\'s detached HEAD moved to a look-alike commit during the run is named', async (t) => {
   const base = tempDir(t, 'hunt22b-sandbox-wthead-');
   const main = path.join(base, 'main');
