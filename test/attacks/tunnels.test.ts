@@ -835,9 +835,14 @@ t.test('twenty-first pass: binary framing around one letter of a key (a database
     Buffer.from(JSON.stringify({ type: 'stdout', data: 'ls\r\nfiles\r\n\u001b[0m$ ' })),
     Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'All tests pass. ----- ' }] } })),
   ];
+  // Twenty-second pass: the key's public prefix then markup or a reference no filler can become (a
+  // chat's arrow `<-`, a comparison `<5`, `&` and a word): the reading view took any `<` and 79
+  // characters, or `&` and 14, for a filler still open, and the message was held until the tunnel closed.
+  const unfinishedLeads = ['< ', '<5', '<-', '<=', ' <b', ' <!--', '<!x', '<!-- 0123456789', '&zz', '& ', '&a'];
   const message = fc.oneof(
     fc.tuple(bytes(12), fc.constantFrom(...letters), bytes(8)).map(([a, c, b]) => Buffer.concat([a, Buffer.from(c), b])),
     fc.constantFrom(...framings),
+    fc.tuple(fc.constantFrom(`note ${SECRET.slice(0, 8)}`, SECRET.slice(0, 9)), fc.constantFrom(...unfinishedLeads), fc.stringMatching(/^[a-z0-9 .,;:?=-]{0,20}$/)).map(([p, l, r]) => Buffer.from(`${p}${l} x${r}`)),
   );
   let n = 0;
   const roundTrip = async (drawn: Buffer[], binary: boolean): Promise<void> => {
@@ -883,6 +888,7 @@ t.test('twenty-first pass: binary framing around one letter of a key (a database
   // Seed 14991488's draw: `!s` (SQL*Plus's and db2's `! cmd`, a shell) then `s`, once taken for a
   // message held until the tunnel closed: refused as a console's command, the `s` never sent.
   for (const binary of [false, true]) await roundTrip([Buffer.from('!s'), Buffer.from('s')], binary);
+  await roundTrip([Buffer.from(`note ${SECRET.slice(0, 8)}< x`), Buffer.from(`${SECRET.slice(0, 9)}<5 more`)], false);
   await fc.assert(fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 5 }), fc.boolean(), roundTrip), { numRuns: Math.min(numRuns, 8), ...seed });
   t.pass(`${n} sequences of framed messages relayed in full and in order (or refused at a console's command)`);
 });
