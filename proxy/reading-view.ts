@@ -252,8 +252,16 @@ const FOLD_RANGES: Array<[number, number]> = [
 ];
 /** The UTF-8 (latin1) fillers; every other filler starts with `&`, `<` or a backslash. */
 const UTF8_FILLERS = new Set(['\xe2\x80\x8b', '\xe2\x80\x8c', '\xe2\x80\x8d', '\xe2\x80\x8e', '\xe2\x80\x8f', '\xe2\x81\xa0', '\xe2\x81\xa1', '\xe2\x81\xa2', '\xe2\x81\xa3', '\xe2\x81\xa4', '\xef\xbb\xbf', '\xc2\xad']);
-/** The unfinished start of a filler or a fold at the end of a text (a chunk cut inside one). */
-const UNFINISHED = /(?:\xe2[\x80-\x93]?|\xef\xbb?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&[#A-Za-z0-9]{0,14}|<[^<>]{0,79}|\]\]?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[5cC]\\?(?:u[0-9a-fA-F]{0,3})?|(?:%[0-9a-fA-F]{2}){0,3}%[0-9a-fA-F]?|(?:%[0-9a-fA-F]{2}){1,3})$/;
+/**
+ * The unfinished start of a filler or a fold at the end of a text (a chunk cut inside one). Only a
+ * start some filler can still become (twenty-second pass): a reference's (`&#12`, `&sh`, `&Zero`,
+ * `&zwn`, `&NoBr`, `&lr`, `&rl`), `<wbr`, and after a token character or `>` (as ANY reads them) a
+ * tag's (`<`, `</`, then a letter and at most 78 more), a short comment's (`<!--` and at most 9),
+ * CDATA's (`<![CDA`). Any `&` and 14 letters or digits, any `<` and 79 characters but `<>` were
+ * held: a WebSocket message ending in a key's public prefix then `< more` or `<5 x` (a chat's
+ * arrow, a comparison) was kept back until the tunnel closed.
+ */
+const UNFINISHED = /(?:\xe2[\x80-\x93]?|\xef\xbb?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&(?:#[xX]?[0-9a-fA-F]{0,10}|s(?:hy?)?|Z(?:e(?:r(?:o(?:W(?:i(?:d(?:t(?:h(?:S(?:p(?:a(?:ce?)?)?)?)?)?)?)?)?)?)?)?)?|z(?:wn?j?)?|N(?:o(?:B(?:r(?:e(?:ak?)?)?)?)?)?|l(?:rm?)?|r(?:lm?)?)?|<(?:[wW](?:[bB](?:[rR]\s{0,4}\/?)?)?)?|(?<![^0-9A-Za-z#$%&()+,\-./:=?@_~\\>])<(?:[A-Za-z][^<>]{0,78}|\/(?:[A-Za-z][^<>]{0,77})?|!(?:-(?:-[^<>]{0,9}-{0,2})?|\[(?:C(?:D(?:A(?:T(?:A)?)?)?)?)?)?)|\]\]?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[5cC]\\?(?:u[0-9a-fA-F]{0,3})?|(?:%[0-9a-fA-F]{2}){0,3}%[0-9a-fA-F]?|(?:%[0-9a-fA-F]{2}){1,3})$/;
 /** The unfinished UTF-8, escape or numeric reference of a fold at the end of a text: it may begin a spelling on its own. */
 const UNFINISHED_FOLD = /(?:\xe2[\x81-\x93]?|\xc2|\xf0(?:\x9d[\x90-\x9f]?|\x9f[\x84\x85]?)?|&(?:#[xX]?[0-9a-fA-F]{0,9})?|\\(?:u[0-9a-fA-F]{0,3})?|\\u[dD]83[5cC]\\?(?:u[0-9a-fA-F]{0,3})?|(?:%[0-9a-fA-F]{2}){0,3}%[0-9a-fA-F]?|(?:%[0-9a-fA-F]{2}){1,3})$/;
 /**

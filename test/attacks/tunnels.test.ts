@@ -835,38 +835,62 @@ t.test('twenty-first pass: binary framing around one letter of a key (a database
     Buffer.from(JSON.stringify({ type: 'stdout', data: 'ls\r\nfiles\r\n\u001b[0m$ ' })),
     Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'All tests pass. ----- ' }] } })),
   ];
+  // Twenty-second pass: the key's public prefix then markup or a reference no filler can become (a
+  // chat's arrow `<-`, a comparison `<5`, `&` and a word): the reading view took any `<` and 79
+  // characters, or `&` and 14, for a filler still open, and the message was held until the tunnel closed.
+  const unfinishedLeads = ['< ', '<5', '<-', '<=', ' <b', ' <!--', '<!x', '<!-- 0123456789', '&zz', '& ', '&a'];
   const message = fc.oneof(
     fc.tuple(bytes(12), fc.constantFrom(...letters), bytes(8)).map(([a, c, b]) => Buffer.concat([a, Buffer.from(c), b])),
     fc.constantFrom(...framings),
+    fc.tuple(fc.constantFrom(`note ${SECRET.slice(0, 8)}`, SECRET.slice(0, 9)), fc.constantFrom(...unfinishedLeads), fc.stringMatching(/^[a-z0-9 .,;:?=-]{0,20}$/)).map(([p, l, r]) => Buffer.from(`${p}${l} x${r}`)),
   );
   let n = 0;
-  await fc.assert(fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 5 }), fc.boolean(), async (drawn, binary) => {
+  const roundTrip = async (drawn: Buffer[], binary: boolean): Promise<void> => {
     n++;
     // Opened by a line no protocol reader takes for its start (a stream opened by PostgreSQL's
     // Sync is read as PostgreSQL, and refuses a message type it does not know: tested apart).
     const messages = [Buffer.from('hi there\n'), ...drawn];
+    // Text frames must be UTF-8: the bytes as latin1 characters then.
+    const sent = messages.map((m) => (binary ? m : Buffer.from(m.toString('latin1'), 'utf8')));
+    // A message a console behind a bridge reads as its own command at a line start (`!s`, SQL*Plus's
+    // and db2's shell; `@x`, a script; `\x`, `.x`, `:r`, `$ `, `/`) closes the tunnel before it
+    // leaves, as unread SQL (seventeenth pass; chat so shaped is a documented cost): no hold. The
+    // console's reading of the same messages says which is first; it and all after it never return.
+    const sql = new JsonMessagesReader();
+    const refusedAt = sent.findIndex((m) => sql.read(m, binary).refused !== undefined);
     const ws = new WebSocket(`ws://keyed.example:${keyed.port}/mirror`, { agent: new HttpProxyAgent(a.proxyUrl), headers: { authorization: `Bearer ${PH}` }, perMessageDeflate: false });
     const got: Buffer[] = [];
     let code = 0;
+    let reason = '';
     ws.on('message', (d: Buffer) => got.push(d));
-    ws.on('close', (c: number) => { code = c; });
+    ws.on('close', (c: number, r: Buffer) => { code = c; reason = r.toString(); });
     ws.on('error', () => undefined);
     try {
       await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
       for (const [i, m] of messages.entries()) {
-        // Text frames must be UTF-8: the bytes as latin1 characters then.
         ws.send(binary ? m : m.toString('latin1'), { binary });
+        if (i === refusedAt) {
+          // Refused as unread SQL, not closed as a held start that nothing followed (whose reason is the scrubber's).
+          const closed = await eventually(() => code !== 0, 5000);
+          if (!closed || code !== 1008 || reason !== 'SQL in the tunnel cannot be read' || got.length !== i) throw new Error(`message ${i} (${JSON.stringify(m.toString('latin1'))}), a console's command, was not refused as unread SQL: closed ${code} (${JSON.stringify(reason)}), got ${got.length}`);
+          break;
+        }
         const echoed = await eventually(() => code !== 0 || got.length > i, 5000);
-        if (!echoed || code !== 0) throw new Error(`message ${i} (${JSON.stringify(m.toString('latin1'))}) was not sent back: closed ${code}, got ${got.length}`);
+        if (!echoed || code !== 0) throw new Error(`message ${i} (${JSON.stringify(m.toString('latin1'))}) was not sent back: closed ${code} (${JSON.stringify(reason)}), got ${got.length}`);
       }
-      const want = messages.map((m) => (binary ? m : Buffer.from(m.toString('latin1'), 'utf8')).toString('latin1'));
+      const want = sent.slice(0, refusedAt < 0 ? sent.length : refusedAt).map((m) => m.toString('latin1'));
       const seen = got.map((g) => g.toString('latin1'));
       if (JSON.stringify(seen) !== JSON.stringify(want)) throw new Error(`relayed other bytes: ${JSON.stringify(seen)} for ${JSON.stringify(want)}`);
     } finally {
       ws.close();
     }
-  }), { numRuns: Math.min(numRuns, 8), ...seed });
-  t.pass(`${n} sequences of framed messages relayed in full and in order`);
+  };
+  // Seed 14991488's draw: `!s` (SQL*Plus's and db2's `! cmd`, a shell) then `s`, once taken for a
+  // message held until the tunnel closed: refused as a console's command, the `s` never sent.
+  for (const binary of [false, true]) await roundTrip([Buffer.from('!s'), Buffer.from('s')], binary);
+  await roundTrip([Buffer.from(`note ${SECRET.slice(0, 8)}< x`), Buffer.from(`${SECRET.slice(0, 9)}<5 more`)], false);
+  await fc.assert(fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 5 }), fc.boolean(), roundTrip), { numRuns: Math.min(numRuns, 8), ...seed });
+  t.pass(`${n} sequences of framed messages relayed in full and in order (or refused at a console's command)`);
 });
 
 t.test('thirteenth pass: a key an upstream sends a few characters per JSON message never reaches the agent joined', async (t) => {

@@ -274,6 +274,35 @@ t.test('twenty-first pass: a hold counts a start in the characters it spells: on
   t.ok(started.document(JSON.stringify({ type: 'stdout', data: `note ${key.slice(0, 9)}      ` })), 'a JSON message ending in the key\'s start and blanks: kept back');
 });
 
+// Twenty-second pass (a false hold): the reading view took any `<` and up to 79 characters but
+// `<>`, or any `&` and 14 letters or digits, at a text's end for a filler still open, so a key's
+// public prefix then `< more`, `<5 x` or `&zz` (a chat's arrow, a comparison) was kept back — a
+// WebSocket message until the tunnel closed. Only a start some filler can still become holds.
+t.test('twenty-second pass: a key\'s start then a `<` or `&` no filler can become is no start; a tag, comment, CDATA or reference begun still is', async (t) => {
+  const key = 'sk_live_TUNNEL_CANARY_0123456789abcdef';
+  const s = new Scrubber([{ value: key, placeholder: PH }]);
+  const holds = (text: string): boolean => {
+    const held = s.scrubPartial(text).rest;
+    return held.length >= 8 && s.spellsAtEnd(held, 8);
+  };
+  // Markup and references that cannot become a filler: `<` then no letter, `/`, `!` (or after a
+  // blank, where no tag is read), a comment past its 9 characters, `<!` then no `-` or `[`, a
+  // reference no filler's name begins.
+  const leads = ['<', '< ', '<5', '<-', '<=', '<.', ' <b', ' </b', ' <!--', '<!x', '<!-- 0123456789', '<![X', '&zz', '& ', '&a', '&;', '&#g', '&Zx'];
+  await fc.assert(fc.property(fc.constantFrom(`note ${key.slice(0, 8)}`, key.slice(0, 8), key.slice(0, 9), 's k _ l i v e _'), fc.constantFrom(...leads), fc.stringMatching(/^[a-z0-9 .,;:?=-]{0,40}$/), (start, lead, rest) => {
+    // `x` first: the key's next character is `T` or `U`, and `<` alone at the very end may still begin `<wbr>`.
+    const text = `${start}${lead} x${rest}`;
+    if (holds(text)) throw new Error(`held: ${JSON.stringify(text)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 400), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Each such lead that ends in a letter or digit is no start at the very end either (one ending in
+  // a mark or a blank may still be a gap a reader skips before the key's next character).
+  for (const lead of leads.filter((l) => /[0-9A-Za-z]$/.test(l))) t.notOk(holds(`note ${key.slice(0, 8)}${lead}`), `the prefix then ${JSON.stringify(lead)}: not held`);
+  // What the hold is for: a filler begun after the start, which the next piece may end and the key go on after.
+  for (const lead of ['<', '<b', '</', '</b', '<span style="color:#ff0000"', '<wbr', ' <wb', '<!', '<!-', '<!-- x', '<![CDA', '&', '&sh', '&#', '&#x200', '&#0000119808', '&Zero', '&zwn', '&NoBr', '&lr', '&rl', '\\u20']) {
+    t.ok(holds(`note ${key.slice(0, 8)}${lead}`), `the prefix then ${JSON.stringify(lead)}: held`);
+  }
+});
+
 // Fifteenth pass: the packed scan held inflated text ending in a key's start without the tripwire
 // counting it: an echo of the agent's guess inside a `.gz` streamed in flushes (a log export that
 // follows) answered the guess by the hold, a character at a time.
