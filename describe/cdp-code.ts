@@ -366,11 +366,13 @@ const sinkKey = /(['"`])(?:fetch|fetchLater|sendBeacon|importScripts|registerPro
 // (`globalThis[key].callBinding(…)`, Playwright's bindings) are no load of it. (Another object's
 // member so named is not: Playwright's clock calls `api[method].apply(api, args)`.)
 const globalComputed = /\b(?:window|globalThis|navigator|self)\s*\[[^\]\n]{1,200}\](?=\s*(?:[(`,;)\]}\n]|=(?!=)|\.\s*(?:call|apply|bind)\b|$))/;
-// Properties set or functions called by reflection (a setter taken from its descriptor and called:
+// Properties set or functions called by reflection (a method that loads, sends or writes markup
+// called through `call`, `apply` or `bind`: `XMLHttpRequest.prototype.open.call(x, 'GET', u)`;
+// a setter taken from its descriptor and called:
 // `Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, 'src').set.call(img, u)`; a
 // property defined, which calls no setter, is no load), code a `with` scope runs against an object,
 // an attribute set as a node, the location held under another name, prefetches a page is told of.
-const reflected = /\bReflect\s*\.\s*(?:set|apply)\b|\.\s*set\s*(?:\.\s*(?:call|apply|bind)\b|(?=[,;)\]}\n]|$))|\bwith\s*\(|\b(?:setAttributeNode(?:NS)?|getAttributeNode(?:NS)?|createAttribute(?:NS)?)\b|\.\s*attributes\s*\.\s*(?:src|href|action|formaction|poster|srcset|ping|background|data)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\s*(?:[;,)\]}\n]|$)|\}\s*=\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\b|\blocation\s*\.\s*(?:assign|replace)\b(?!\s*\()|speculationrules/i;
+const reflected = /\bReflect\s*\.\s*(?:set|apply)\b|\.\s*set\s*(?:\.\s*(?:call|apply|bind)\b|(?=[,;)\]}\n]|$))|\.\s*(?:open|assign|replace|submit|requestSubmit|send|setAttribute(?:NS)?|insertAdjacentHTML|write(?:ln)?|setHTMLUnsafe)\s*\.\s*(?:call|apply|bind)\b|\bwith\s*\(|\b(?:setAttributeNode(?:NS)?|getAttributeNode(?:NS)?|createAttribute(?:NS)?)\b|\.\s*attributes\s*\.\s*(?:src|href|action|formaction|poster|srcset|ping|background|data)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\s*(?:[;,)\]}\n]|$)|\}\s*=\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\b|\blocation\s*\.\s*(?:assign|replace)\b(?!\s*\()|speculationrules/i;
 // Calls that run a string as code (`eval`, `Function`, a timer given a string, a function's constructor).
 const runsCode = /(?:\b(?:eval|execScript|Function|setTimeout|setInterval)|\.\s*constructor)\s*\(/g;
 // One name, perhaps in brackets written as literals (Playwright: `injected.eval('(' + params.functionText + ')')`).
@@ -444,7 +446,17 @@ export function hiddenLoad(code: string): string | undefined {
     const run = /Function|constructor/.test(m[0]) ? args : args.slice(0, 1);
     if (!run.every(plain)) return 'runs as code a string it makes at run time';
   }
+  // An attribute whose name is made at run time (`setAttribute('sr' + 'c', u)`); one held in a
+  // variable is not read (Playwright's recorder sets `setAttribute(k, v)` from a list of its own).
+  for (const m of text.matchAll(/\bsetAttribute(NS)?\s*\(/g)) {
+    if (++seen > 2000) return 'sets more attributes than are read';
+    const args = callArguments(text, m.index! + m[0].length, lits);
+    if (!args) return 'sets an attribute in a call whose end is not found';
+    const name = args[m[1] ? 1 : 0];
+    if (name && !/^(?:[\w$]+(?:\s*\.\s*[\w$]+){0,8}|"[^"\n]*"|'[^'\n]*'|`[^`$\n]*`)$/.test(name.text)) return 'sets an attribute whose name is made at run time';
+  }
   for (const m of text.matchAll(/\bObject\s*\.\s*assign\s*\(/g)) {
+    if (++seen > 3000) return 'sets more properties by `Object.assign` than are read';
     const args = callArguments(text, m.index! + m[0].length, lits);
     // Into a new object (`Object.assign({}, defaults)`): no element's property is set.
     if (args && /^[{[]/.test(args[0]?.text ?? '')) continue;
@@ -481,7 +493,7 @@ export function codeSends(text: string): boolean {
   const t = spelledOut(jsUnescaped(text));
   // A `method:` that is not a read written out (a method chosen at run time counts as a write).
   if (/["'`]?\bmethod["'`]?\s*:(?!\s*["'`]\s*(?:get|head|options)\s*["'`])/i.test(t)) return true;
-  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*\(|\bmethod\s*=\s*(?:["'`]\s*)?(?:post|put|patch|delete)\b/i.test(t);
+  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*(?:\(|\.\s*(?:call|apply|bind)\b)|\bmethod\s*=\s*(?:["'`]\s*)?(?:post|put|patch|delete)\b/i.test(t);
 }
 
 /**

@@ -845,6 +845,10 @@ const hiddenConstructs: Record<string, (u: string) => string> = {
   'setAttributeNS': (u) => `a.setAttributeNS('http://www.w3.org/1999/xlink', 'xlink:href', ${u}); a.dispatchEvent(new MouseEvent('click'))`,
   'attribute node': (u) => `const at = document.createAttribute('src'); at.value = ${u}; img.setAttributeNode(at)`,
   'attributes map': (u) => `img.attributes.src.value = ${u}`,
+  'method called by call': (u) => `const x = new XMLHttpRequest(); XMLHttpRequest.prototype.open.call(x, 'GET', ${u}); x.send()`,
+  'setAttribute by apply': (u) => `Element.prototype.setAttribute.apply(img, ['src', ${u}])`,
+  'attribute name made': (u) => `img.setAttribute('sr' + 'c', ${u})`,
+  'form submitted by call': (u) => `f.elements.q.value = ${u}; HTMLFormElement.prototype.submit.call(f)`,
   'speculation rules': (u) => `const s = document.createElement('script'); s.type = 'speculationrules'; s.textContent = JSON.stringify({ prefetch: [{ source: 'list', urls: [${u}] }] }); document.head.append(s)`,
 };
 const hiddenUrls = ["'/c?d=' + document.cookie", 'u', '`/c?d=${d}`', "location.origin + '/c?d=4111'", "'//' + h + '/c'", 'atob(x)', "['/c', d].join('?d=')", "'c?d=4111'"];
