@@ -17,9 +17,12 @@
 // literal decoded, a template's literal substitutions) is read as the string it makes, and one whose
 // host is made at run time (`'//' + h`) is refused (`assembled`); code that sends a write has its
 // URLs judged as writes, and one naming no URL is refused (`codeSends`); a load whose URL is
-// computed or relative to the page is refused (`computedLoad`). Not read (docs/policies.md says
-// so): a write whose method the code hides (`fetch(u, opts)` with `opts` made elsewhere), and a
-// load through a sink it hides (`self[k].call(self, u)`): JavaScript is not read as a program.
+// computed or relative to the page is refused (`computedLoad`). Twenty-second pass, follow-up: a
+// load through a construct not followed here (a sink under another name or called by reflection,
+// a global's member named at run time, a string made at run time and run) is refused
+// (`hiddenLoad`). Not read (docs/proxy.md says so): a write whose method the code hides
+// (`fetch(u, opts)` with `opts` made elsewhere), code held in a variable and run (`eval(s)`), a
+// member named by a variable on another object (`g[k](u)`): JavaScript is not read as a program.
 import { Parser } from 'htmlparser2';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
