@@ -366,9 +366,10 @@ const sinkNamed = /(?<!\btypeof\s{1,20}|\bnew\s{1,20}|\binstanceof\s{1,20})\b(?:
 const sinkKey = /(['"`])(?:fetch|fetchLater|sendBeacon|importScripts|registerProtocolHandler|eval|execScript|Function)\1\s*[:)]/;
 // A global object's member named by a value computed at run time (`globalThis['fe' + 'tch'](u)`,
 // `self[k].call(self, u)`, `window[k] = u`, `const f = self[k]`); its own members read on
-// (`globalThis[key].callBinding(…)`, Playwright's bindings) are no load of it. (Another object's
+// (`globalThis[key].callBinding(…)`, Playwright's bindings) are no load of it. Another name of the
+// global object (`document.defaultView`, `top`, `this` at the top level) counts when so called. (Another object's
 // member so named is not: Playwright's clock calls `api[method].apply(api, args)`.)
-const globalComputed = /\b(?:window|globalThis|navigator|self)\s*\[[^\]\n]{1,200}\](?=\s*(?:[(`,;)\]}\n]|=(?!=)|\.\s*(?:call|apply|bind)\b|$))/;
+const globalComputed = /\b(?:window|globalThis|navigator|self)\s*\[[^\]\n]{1,200}\](?=\s*(?:[(`,;)\]}\n]|=(?!=)|\.\s*(?:call|apply|bind)\b|$))|\b(?:defaultView|frames|top|parent|opener|contentWindow|this)\s*\[[^\]\n]{1,200}\](?=\s*(?:[(`]|\.\s*(?:call|apply|bind)\b))/;
 // Properties set or functions called by reflection (a method that loads, sends or writes markup
 // called through `call`, `apply` or `bind`: `XMLHttpRequest.prototype.open.call(x, 'GET', u)`;
 // a setter taken from its descriptor and called:
@@ -427,7 +428,7 @@ function callArguments(code: string, from: number, lits: Map<number, Literal>): 
 export function hiddenLoad(code: string): string | undefined {
   // Escapes undone: a name spelled `\x66etch`, and code given as a JSON string (`callFunctionOn`'s arguments).
   const text = spelledOut(jsUnescaped(code));
-  if (!/fetch|eval|Function|Timeout|Interval|constructor|Reflect|Object|set|with|Attribute|location|speculation|window|globalThis|navigator|self|sendBeacon|import|register|Socket|Event|Worker|Request|Audio|Image|XMLHttp|addModule/i.test(text)) return undefined;
+  if (!/fetch|eval|Function|Timeout|Interval|constructor|Reflect|Object|set|with|Attribute|location|speculation|window|globalThis|navigator|self|sendBeacon|import|register|Socket|Event|Worker|Request|Audio|Image|XMLHttp|addModule|defaultView|frames|top|parent|opener|this/i.test(text)) return undefined;
   if (sinkNamed.test(text) || sinkKey.test(text)) return 'names a function that loads or runs code other than in a call of it';
   if (globalComputed.test(text)) return 'calls or sets a member of the page\'s global object named at run time';
   if (reflected.test(text)) return 'sets a property or calls a function by reflection, or through a `with` scope or another name for `location`';
