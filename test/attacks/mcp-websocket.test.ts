@@ -817,7 +817,7 @@ const hiddenConstructs: Record<string, (u: string) => string> = {
   'eval of a literal sink': (u) => `eval('fetch')(${u})`,
   'Function(a + b)()': (u) => `Function('u', s + '(u)')(${u})`,
   'Function returning a sink': (u) => `Function('return fetch')()(${u})`,
-  'constructor': (u) => `(() => {}).constructor(a + b)(${u})`,
+  'function constructor': (u) => `(() => {}).constructor(a + b)(${u})`,
   'setTimeout string': (u) => `setTimeout('fet' + 'ch(' + JSON.stringify(${u}) + ')')`,
   'setInterval made': (u) => `setInterval(s + JSON.stringify(${u}), 1000)`,
   'with location': (u) => `with (location) assign(${u})`,
