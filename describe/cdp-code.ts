@@ -358,9 +358,10 @@ function spelledOut(code: string): string {
 }
 
 // A function that loads or runs code, named other than in a call of it (`const f = fetch`,
-// `{fetch: f} = window`, `fetch.call(…)`, `[fetch][0](u)`, `Reflect.apply(fetch, …)`, a tag):
+// `{fetch: f} = window`, `fetch.call(…)`, `[fetch][0](u)`, `Reflect.apply(fetch, …)`, a tag, a
+// class extending it):
 // not after `typeof`, `new` or `instanceof`, nor a constructor's static member (`WebSocket.OPEN`).
-const sinkNamed = /(?<!\btypeof\s{1,20}|\bnew\s{1,20}|\binstanceof\s{1,20})\b(?:fetch|fetchLater|sendBeacon|importScripts|registerProtocolHandler|eval|execScript|Function|WebSocket|EventSource|SharedWorker|Worker|Request|Audio|Image|XMLHttpRequest|addModule)\b(?=\s*(?:[,;:)\]}=`\n]|\.\s*(?:call|apply|bind)\b|$))/;
+const sinkNamed = /(?<!\btypeof\s{1,20}|\bnew\s{1,20}|\binstanceof\s{1,20})\b(?:fetch|fetchLater|sendBeacon|importScripts|registerProtocolHandler|eval|execScript|Function|WebSocket|EventSource|SharedWorker|Worker|Request|Audio|Image|XMLHttpRequest|addModule)\b(?=\s*(?:[,;:)\]{}=`\n]|\.\s*(?:call|apply|bind)\b|$))/;
 // The same name as a literal key or a property named last (`{'fetch': f} = window`,
 // `Reflect.get(self, 'fetch')`, `Object.getOwnPropertyDescriptor(window, 'fetch')`).
 const sinkKey = /(['"`])(?:fetch|fetchLater|sendBeacon|importScripts|registerProtocolHandler|eval|execScript|Function)\1\s*[:)]/;

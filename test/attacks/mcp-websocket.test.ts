@@ -834,6 +834,7 @@ const hiddenConstructs: Record<string, (u: string) => string> = {
   'Reflect.apply': (u) => `Reflect.apply(fetch, window, [${u}])`,
   'Reflect.get': (u) => `Reflect.get(window, 'fetch')(${u})`,
   'constructor alias': (u) => `const W = WebSocket; new W(${u})`,
+  'class extending a sink': (u) => `new (class extends WebSocket {})(${u})`,
   'Reflect.construct': (u) => `Reflect.construct(EventSource, [${u}])`,
   'location alias': (u) => `const l = location; l.assign(${u})`,
   'location destructured': (u) => `const { assign } = location; assign(${u})`,
