@@ -17,9 +17,12 @@
 // literal decoded, a template's literal substitutions) is read as the string it makes, and one whose
 // host is made at run time (`'//' + h`) is refused (`assembled`); code that sends a write has its
 // URLs judged as writes, and one naming no URL is refused (`codeSends`); a load whose URL is
-// computed or relative to the page is refused (`computedLoad`). Not read (docs/policies.md says
-// so): a write whose method the code hides (`fetch(u, opts)` with `opts` made elsewhere), and a
-// load through a sink it hides (`self[k].call(self, u)`): JavaScript is not read as a program.
+// computed or relative to the page is refused (`computedLoad`). Twenty-second pass, follow-up: a
+// load through a construct not followed here (a sink under another name or called by reflection,
+// a global's member named at run time, a string made at run time and run) is refused
+// (`hiddenLoad`). Not read (docs/proxy.md says so): a write whose method the code hides
+// (`fetch(u, opts)` with `opts` made elsewhere), code held in a variable and run (`eval(s)`), a
+// member named by a variable on another object (`g[k](u)`): JavaScript is not read as a program.
 import { Parser } from 'htmlparser2';
 
 /** URLs returned per text at most: past it the caller refuses (a text naming more is not decided piecemeal). */
@@ -285,9 +288,9 @@ export function assembled(text: string): { strings: string[]; runtimeHost: boole
 // Where code has the browser load a URL (twenty-first pass): a call or assignment that takes one.
 // (Twenty-second pass: `fetchLater`, a service worker registered, a `ping` or `imageSrcset` set, a
 // property named in brackets, `img['src'] = …`, `window['location'] = …`, were not read.)
-const loadCalls = /\b(?:fetch|fetchLater|sendBeacon|importScripts|import|open)\s*\(|\bserviceWorker\s*\.\s*register\s*\(|\blocation\s*\.\s*(?:assign|replace)\s*\(|\bnew\s+(?:Worker|SharedWorker|EventSource|WebSocket|Request|Audio)\s*\(/g;
+const loadCalls = /\bregisterProtocolHandler\s*\(\s*(['"`])[^'"`\n]{0,100}\1\s*,|\b(?:fetch|fetchLater|sendBeacon|importScripts|import|open|registerProtocolHandler|addModule)\s*[(`]|\bnavigation\s*\.\s*navigate\s*\(|\bserviceWorker\s*\.\s*register\s*\(|\blocation\s*\.\s*(?:assign|replace)\s*\(|\bnew\s+(?:Worker|SharedWorker|EventSource|WebSocket|Request|Audio)\s*\(/g;
 const loadAssignments = /(?:\.\s*(?:src|href|action|formAction|poster|srcset|imageSrcset|ping|lowsrc|search|pathname|port|protocol)|(?<!\bstyle\s*)\.\s*background|\[\s*(['"`])(?:src|href|action|formAction|poster|srcset|imageSrcset|ping|background|search|pathname|port|protocol|location)\1\s*\]|\blocation)\s*=(?!=)/g;
-const loadAttributes = /\bsetAttribute\s*\(\s*(['"`])(?:src|href|action|formaction|poster|srcset|ping|background)\1\s*,/gi;
+const loadAttributes = /\bsetAttribute(?:NS\s*\(\s*[^,()]{0,200},|\s*\()\s*(['"`])(?:xlink:)?(?:src|href|action|formaction|poster|srcset|ping|background)\1\s*,/gi;
 const httpMethod = /^(['"`])\s*(?:get|head|post|put|patch|delete|options)\s*\1\s*,/i;
 
 /**
@@ -299,8 +302,9 @@ const httpMethod = /^(['"`])\s*(?:get|head|post|put|patch|delete|options)\s*\1\s
  * pass: both were relayed, and the browser took data to a host nobody decided. An absolute URL
  * written out (read by `codeUrls`), an empty one and a fragment are decided or load nothing.
  */
-export function computedLoad(text: string): boolean {
-  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute|ping|background|register/i.test(text)) return false;
+export function computedLoad(code: string): boolean {
+  const text = spelledOut(code);
+  if (!/fetch|sendBeacon|import|open|location|Worker|EventSource|WebSocket|Request|Audio|src|href|action|poster|search|pathname|port|protocol|setAttribute|ping|background|register|addModule|navigate/i.test(text)) return false;
   const lits = literals(text);
   const at = new Map(lits.map((l, i) => [l.start, i]));
   // The literal run an argument begins with, and whether it is the whole argument.
@@ -326,6 +330,7 @@ export function computedLoad(text: string): boolean {
     for (const m of text.matchAll(re)) {
       if (++seen > 1000) return true; // more than is read: not decided piecemeal
       let from = m.index! + m[0].length;
+      if (m[0].endsWith('`')) from--; // a tagged template (`` fetch`/c?d=${d}` ``): the template is its argument
       // `xhr.open('POST', url)`: the URL is the second argument (`window.open(url)` the first).
       if (/open\s*\($/.test(m[0])) {
         const method = httpMethod.exec(text.slice(from).trimStart());
@@ -337,6 +342,132 @@ export function computedLoad(text: string): boolean {
     }
   }
   return false;
+}
+
+/**
+ * Code with the spellings of a member or call that hide its name undone (twenty-second pass,
+ * follow-up): optional chaining (`window?.fetch?.(u)` is `window.fetch(u)`; `?.5` is a ternary's
+ * number) and a name written as a literal in brackets, escapes undone (`window['fetch'](u)`,
+ * `img["src"] = u`, `window['\x66etch']`).
+ */
+function spelledOut(code: string): string {
+  return code.replace(/\?\.(?=\s*[([`])/g, '').replace(/\?\.(?![0-9])/g, '.').replace(/\[\s*(['"`])((?:[\w$]|\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\u\{[0-9a-fA-F]{1,6}\}){1,40})\1\s*\]/g, (whole, _q: string, name: string) => {
+    const n = jsUnescaped(name); // (`window['\x66etch']`)
+    return /^[A-Za-z_$][\w$]*$/.test(n) ? `.${n}` : whole;
+  });
+}
+
+// A function that loads or runs code, named other than in a call of it (`const f = fetch`,
+// `{fetch: f} = window`, `fetch.call(…)`, `[fetch][0](u)`, `Reflect.apply(fetch, …)`, a tag, a
+// class extending it):
+// not after `typeof`, `new` or `instanceof`, nor a constructor's static member (`WebSocket.OPEN`).
+const sinkNamed = /(?<!\btypeof\s{1,20}|\bnew\s{1,20}|\binstanceof\s{1,20})\b(?:fetch|fetchLater|sendBeacon|importScripts|registerProtocolHandler|eval|execScript|Function|WebSocket|EventSource|SharedWorker|Worker|Request|Audio|Image|XMLHttpRequest|addModule)\b(?=\s*(?:[,;:)\]{}=`\n]|\.\s*(?:call|apply|bind)\b|$))/;
+// The same name as a literal key or a property named last (`{'fetch': f} = window`,
+// `Reflect.get(self, 'fetch')`, `Object.getOwnPropertyDescriptor(window, 'fetch')`).
+const sinkKey = /(['"`])(?:fetch|fetchLater|sendBeacon|importScripts|registerProtocolHandler|eval|execScript|Function)\1\s*[:)]/;
+// A global object's member named by a value computed at run time (`globalThis['fe' + 'tch'](u)`,
+// `self[k].call(self, u)`, `window[k] = u`, `const f = self[k]`); its own members read on
+// (`globalThis[key].callBinding(…)`, Playwright's bindings) are no load of it. Another name of the
+// global object (`document.defaultView`, `top`, `this` at the top level) counts when so called. (Another object's
+// member so named is not: Playwright's clock calls `api[method].apply(api, args)`.)
+const globalComputed = /\b(?:window|globalThis|navigator|self)\s*\[[^\]\n]{1,200}\](?=\s*(?:[(`,;)\]}\n]|=(?!=)|\.\s*(?:call|apply|bind)\b|$))|\b(?:defaultView|frames|top|parent|opener|contentWindow|this)\s*\[[^\]\n]{1,200}\](?=\s*(?:[(`]|\.\s*(?:call|apply|bind)\b))/;
+// Properties set or functions called by reflection (a method that loads, sends or writes markup
+// called through `call`, `apply` or `bind`: `XMLHttpRequest.prototype.open.call(x, 'GET', u)`;
+// a setter taken from its descriptor and called:
+// `Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, 'src').set.call(img, u)`; a
+// property defined, which calls no setter, is no load), code a `with` scope runs against an object,
+// an attribute set as a node, the location held under another name, prefetches a page is told of.
+const reflected = /\bReflect\s*\.\s*(?:set|apply)\b|\.\s*set\s*(?:\.\s*(?:call|apply|bind)\b|(?=[,;)\]}\n]|$))|\.\s*(?:open|assign|replace|submit|requestSubmit|send|setAttribute(?:NS)?|insertAdjacentHTML|write(?:ln)?|setHTMLUnsafe)\s*\.\s*(?:call|apply|bind)\b|\bwith\s*\(|\b(?:setAttributeNode(?:NS)?|getAttributeNode(?:NS)?|createAttribute(?:NS)?)\b|\.\s*attributes\s*\.\s*(?:src|href|action|formaction|poster|srcset|ping|background|data)\b|(?:=|\(|\bbind\s*\()\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\s*(?:[;,)\]}\n]|$)|\}\s*=\s*(?:(?:window|self|globalThis|document)\s*\.\s*)?location\b|\blocation\s*\.\s*(?:assign|replace)\b(?!\s*\()|speculationrules/i;
+// Calls that run a string as code (`eval`, `Function`, a timer given a string, a function's constructor).
+const runsCode = /(?:\b(?:eval|execScript|Function|setTimeout|setInterval)|\.\s*constructor)\s*\(/g;
+// One name, perhaps in brackets written as literals (Playwright: `injected.eval('(' + params.functionText + ')')`).
+const runName = /^(?:(?:"[^\w$"\\\n]{0,20}"|'[^\w$'\\\n]{0,20}')\s*\+\s*){0,4}[\w$]+(?:\s*\.\s*[\w$]+){0,8}(?:\s*\+\s*(?:"[^\w$"\\\n]{0,20}"|'[^\w$'\\\n]{0,20}')){0,4}$/;
+// A URL property among an `Object.assign`'s keys (`Object.assign(img, {src: u})`).
+const urlKey = /\b(?:src|href|action|formAction|poster|srcset|imageSrcset|ping|background|lowsrc|location|search|pathname|host|hostname|port|protocol|codebase)\b/;
+
+/**
+ * The arguments of a call whose `(` ends at `from`, as written: split at commas outside brackets
+ * and string literals, at most 64 of them within 20,000 characters; undefined if it does not close there.
+ */
+function callArguments(code: string, from: number, lits: Map<number, Literal>): Array<{ at: number; text: string }> | undefined {
+  const out: Array<{ at: number; text: string }> = [];
+  let depth = 0;
+  let start = from;
+  for (let i = from; i < code.length && i < from + 20_000 && out.length < 64; i++) {
+    const lit = lits.get(i);
+    if (lit) {
+      i = lit.end - 1;
+      continue;
+    }
+    const c = code[i]!;
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if ((c === ')' || c === ']' || c === '}') && depth > 0) depth--;
+    else if (c === ')' || (c === ',' && depth === 0)) {
+      const raw = code.slice(start, i);
+      out.push({ at: start + raw.length - raw.trimStart().length, text: raw.trim() });
+      if (c === ')') return out.length === 1 && out[0]!.text === '' ? [] : out;
+      start = i + 1;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why code may load or send through a construct the reader does not follow, or undefined
+ * (twenty-second pass, follow-up): a sink held under another name or called by reflection
+ * (`const {fetch: f} = window; f(u)`, `fetch.call(0, u)`, `Reflect.apply(fetch, …)`,
+ * `self[k].call(self, u)`, `globalThis['fe' + 'tch'](u)`), a property set by reflection
+ * (`Object.assign(img, {src: u})`, `Reflect.set(img, 'src', u)`, `Object.defineProperty`), a
+ * `with` scope, and code made from pieces at run time and run (`eval(a + b)`, `Function(a + b)()`,
+ * `setTimeout('…' + d)`): each is refused, the code not being read as a program. What passes:
+ * a call of a function written out (`setTimeout(() => …, 5)`), and a string run as code that is
+ * one literal (read where it stands) or one variable (Playwright's injected script runs the
+ * function text it is given so, a text read where it is given: a `callFunctionOn` argument).
+ * Left open: code held in a variable made elsewhere, a member named by a variable on an object
+ * that is not named as a global (`g[k](u)`, `el[k] = u`).
+ */
+export function hiddenLoad(code: string): string | undefined {
+  // Escapes undone: a name spelled `\x66etch`, and code given as a JSON string (`callFunctionOn`'s arguments).
+  const text = spelledOut(jsUnescaped(code));
+  if (!/fetch|eval|Function|Timeout|Interval|constructor|Reflect|Object|set|with|Attribute|location|speculation|window|globalThis|navigator|self|sendBeacon|import|register|Socket|Event|Worker|Request|Audio|Image|XMLHttp|addModule|defaultView|frames|top|parent|opener|this/i.test(text)) return undefined;
+  if (sinkNamed.test(text) || sinkKey.test(text)) return 'names a function that loads or runs code other than in a call of it';
+  if (globalComputed.test(text)) return 'calls or sets a member of the page\'s global object named at run time';
+  if (reflected.test(text)) return 'sets a property or calls a function by reflection, or through a `with` scope or another name for `location`';
+  const lits = new Map(literals(text).map((l) => [l.start, l]));
+  // A value a string run as code may be: one literal, one name, a function written out.
+  const plain = ({ at, text: a }: { at: number; text: string }): boolean => {
+    if (a === '' || runName.test(a) || /^(?:async\s+)?(?:function\b|\([^()]{0,200}\)\s*=>|[\w$]+\s*=>)/.test(a)) return true;
+    const lit = lits.get(at);
+    // A template's one substitution that is a name (Playwright's `extend`: `` `…${source}…` ``).
+    // A literal is read as the code it is (`Function('return fetch')` hands out the sink).
+    return lit !== undefined && lit.end === at + a.length && hiddenLoad(lit.value.replaceAll('\u0000', ' ')) === undefined && (a[0] !== '`' || (a.split('${').length <= 2 && !/\$\{(?!\s*[\w$]+\s*\})/.test(a)));
+  };
+  let seen = 0;
+  for (const m of text.matchAll(runsCode)) {
+    if (++seen > 1000) return 'runs more strings as code than are read';
+    const args = callArguments(text, m.index! + m[0].length, lits);
+    if (!args) return 'runs a string as code whose end is not found';
+    // `eval` and the timers run their first argument; `Function` and a constructor each.
+    const run = /Function|constructor/.test(m[0]) ? args : args.slice(0, 1);
+    if (!run.every(plain)) return 'runs as code a string it makes at run time';
+  }
+  // An attribute whose name is made at run time (`setAttribute('sr' + 'c', u)`); one held in a
+  // variable is not read (Playwright's recorder sets `setAttribute(k, v)` from a list of its own).
+  for (const m of text.matchAll(/\bsetAttribute(NS)?\s*\(/g)) {
+    if (++seen > 2000) return 'sets more attributes than are read';
+    const args = callArguments(text, m.index! + m[0].length, lits);
+    if (!args) return 'sets an attribute in a call whose end is not found';
+    const name = args[m[1] ? 1 : 0];
+    if (name && !/^(?:[\w$]+(?:\s*\.\s*[\w$]+){0,8}|"[^"\n]*"|'[^'\n]*'|`[^`$\n]*`)$/.test(name.text)) return 'sets an attribute whose name is made at run time';
+  }
+  for (const m of text.matchAll(/\bObject\s*\.\s*assign\s*\(/g)) {
+    if (++seen > 3000) return 'sets more properties by `Object.assign` than are read';
+    const args = callArguments(text, m.index! + m[0].length, lits);
+    // Into a new object (`Object.assign({}, defaults)`): no element's property is set.
+    if (args && /^[{[]/.test(args[0]?.text ?? '')) continue;
+    if (!args || args.slice(1).some(({ text: a }) => !a.startsWith('{') || a.includes('...') || urlKey.test(a))) return 'sets properties by `Object.assign` that may load a URL';
+  }
+  return undefined;
 }
 
 function urlsIn(text: string, out: Set<string>): void {
@@ -364,10 +495,10 @@ function urlsIn(text: string, out: Set<string>): void {
  * where is not known here) refuses the command.
  */
 export function codeSends(text: string): boolean {
-  const t = jsUnescaped(text);
+  const t = spelledOut(jsUnescaped(text));
   // A `method:` that is not a read written out (a method chosen at run time counts as a write).
   if (/["'`]?\bmethod["'`]?\s*:(?!\s*["'`]\s*(?:get|head|options)\s*["'`])/i.test(t)) return true;
-  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*\(|\bmethod\s*=\s*(?:["'`]\s*)?(?:post|put|patch|delete)\b/i.test(t);
+  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*(?:\(|\.\s*(?:call|apply|bind)\b)|\bmethod\s*=\s*(?:["'`]\s*)?(?:post|put|patch|delete)\b/i.test(t);
 }
 
 /**

@@ -38,7 +38,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES } from './cdp-code.ts';
+import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -1213,6 +1213,8 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const inner = decodedCode(text);
     const sends = codeSends(text) || inner.some(codeSends);
     if (computedLoad(text) || inner.some(computedLoad)) refused ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
+    const hidden = hiddenLoad(text) ?? inner.map(hiddenLoad).find((w) => w !== undefined);
+    if (hidden) refused ??= `${method} ${hidden}: where it loads or sends is not known here`;
     if (opensWebRtc(text) || inner.some(opensWebRtc)) refused ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
     if (codeMarkupRelative(text) || inner.some(codeMarkupRelative)) refused ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
     if (codeStylesRelative(text) || inner.some(codeStylesRelative)) refused ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;

@@ -6,6 +6,8 @@
 // URL: denied, the tunnel is closed (1008) and the server never gets it. A real `ws` client and
 // server, through a real Airlock.
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import { WebSocket } from 'ws';
 import { HttpProxyAgent } from 'http-proxy-agent';
@@ -787,6 +789,125 @@ t.test('twenty-second pass: WebRTC, loads through other sinks and markup a scrip
   ]) {
     const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
     t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
+  }
+});
+
+// Loads through constructs the code reader did not follow (twenty-second pass, follow-up): a
+// sink held under another name or called by reflection, a property set by reflection, a `with`
+// scope, optional chaining, a tagged template, code run from a string made at run time, a member
+// of the global object named at run time, sinks not listed (`registerProtocolHandler`, a
+// worklet's module, the Navigation API, `setAttributeNS`). Each went on with a URL computed or
+// relative to the page. fast-check over the constructs × URL spellings × five code commands.
+const hiddenConstructs: Record<string, (u: string) => string> = {
+  'Object.assign': (u) => `Object.assign(new Image(), { src: ${u} })`,
+  'Object.assign quoted key': (u) => `Object.assign(document.createElement('img'), { 'src': ${u} })`,
+  'Object.assign from a variable': (u) => `const o = { src: ${u} }; Object.assign(img, o)`,
+  'Reflect.set': (u) => `Reflect.set(img, 'src', ${u})`,
+  'descriptor setter': (u) => `Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, 'src').set.call(img, ${u})`,
+  'registerProtocolHandler': (u) => `navigator.registerProtocolHandler('web+x', ${u})`,
+  'self[k].call': (u) => `const k = 'fe' + 'tch'; self[k].call(self, ${u})`,
+  'globalThis computed': (u) => `globalThis['fe' + 'tch'](${u})`,
+  'window[atob]': (u) => `window[atob('ZmV0Y2g=')](${u})`,
+  'computed held': (u) => `const f = self[name]; f(${u})`,
+  'defaultView computed': (u) => `document.defaultView['fe' + 'tch'](${u})`,
+  'this computed': (u) => `this[name](${u})`,
+  'top computed call': (u) => `top[k].call(top, ${u})`,
+  'window[k] =': (u) => `window[k] = ${u}`,
+  'eval(a + b)': (u) => `const u = ${u}; eval(a + b)`,
+  'eval of a literal sink': (u) => `eval('fetch')(${u})`,
+  'Function(a + b)()': (u) => `Function('u', s + '(u)')(${u})`,
+  'Function returning a sink': (u) => `Function('return fetch')()(${u})`,
+  'function constructor': (u) => `(() => {}).constructor(a + b)(${u})`,
+  'setTimeout string': (u) => `setTimeout('fet' + 'ch(' + JSON.stringify(${u}) + ')')`,
+  'setInterval made': (u) => `setInterval(s + JSON.stringify(${u}), 1000)`,
+  'with location': (u) => `with (location) assign(${u})`,
+  'with img': (u) => `with (img) { src = ${u} }`,
+  'optional call': (u) => `window?.fetch?.(${u})`,
+  'optional beacon': (u) => `navigator?.sendBeacon?.(${u}, document.cookie)`,
+  'optional location': (u) => `location?.assign?.(${u})`,
+  'destructured alias': (u) => `const { fetch: f } = window; f(${u})`,
+  'destructured quoted': (u) => `const { 'fetch': f } = self; f(${u})`,
+  'alias on a line': (u) => `const f = window.fetch\nf(${u})`,
+  'comma call': (u) => `(0, fetch)(${u})`,
+  'list call': (u) => `[fetch][0](${u})`,
+  'fetch.call': (u) => `fetch.call(window, ${u})`,
+  'Reflect.apply': (u) => `Reflect.apply(fetch, window, [${u}])`,
+  'Reflect.get': (u) => `Reflect.get(window, 'fetch')(${u})`,
+  'constructor alias': (u) => `const W = WebSocket; new W(${u})`,
+  'class extending a sink': (u) => `new (class extends WebSocket {})(${u})`,
+  'Reflect.construct': (u) => `Reflect.construct(EventSource, [${u}])`,
+  'location alias': (u) => `const l = location; l.assign(${u})`,
+  'location destructured': (u) => `const { assign } = location; assign(${u})`,
+  'location method held': (u) => `const go = location.assign.bind(location); go(${u})`,
+  'tagged template': () => 'fetch`/c?d=${document.cookie}`',
+  'bracketed name': (u) => `window['fetch'](${u})`,
+  'escaped bracketed name': (u) => `window['\\x66etch'](${u})`,
+  'import expression': (u) => `import(${u})`,
+  'new URL then a load': (u) => `img.src = new URL(${u}, location.href)`,
+  'worklet module': (u) => `CSS.paintWorklet.addModule(${u})`,
+  'navigation API': (u) => `navigation.navigate(${u})`,
+  'setAttributeNS': (u) => `a.setAttributeNS('http://www.w3.org/1999/xlink', 'xlink:href', ${u}); a.dispatchEvent(new MouseEvent('click'))`,
+  'attribute node': (u) => `const at = document.createAttribute('src'); at.value = ${u}; img.setAttributeNode(at)`,
+  'attributes map': (u) => `img.attributes.src.value = ${u}`,
+  'method called by call': (u) => `const x = new XMLHttpRequest(); XMLHttpRequest.prototype.open.call(x, 'GET', ${u}); x.send()`,
+  'setAttribute by apply': (u) => `Element.prototype.setAttribute.apply(img, ['src', ${u}])`,
+  'attribute name made': (u) => `img.setAttribute('sr' + 'c', ${u})`,
+  'form submitted by call': (u) => `f.elements.q.value = ${u}; HTMLFormElement.prototype.submit.call(f)`,
+  'speculation rules': (u) => `const s = document.createElement('script'); s.type = 'speculationrules'; s.textContent = JSON.stringify({ prefetch: [{ source: 'list', urls: [${u}] }] }); document.head.append(s)`,
+};
+const hiddenUrls = ["'/c?d=' + document.cookie", 'u', '`/c?d=${d}`', "location.origin + '/c?d=4111'", "'//' + h + '/c'", 'atob(x)', "['/c', d].join('?d=')", "'c?d=4111'"];
+const hiddenCommands: Record<string, (code: string) => string> = {
+  'Runtime.evaluate': (c) => JSON.stringify(cdp('Runtime.evaluate', { expression: c })),
+  'Runtime.callFunctionOn': (c) => JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: `function () { ${c} }`, objectId: '1.2.3' })),
+  'BiDi script.evaluate': (c) => JSON.stringify({ id: 1, method: 'script.evaluate', params: { expression: c, target: { context: 'C1' }, awaitPromise: false } }),
+  'BiDi script.callFunction': (c) => JSON.stringify({ id: 1, method: 'script.callFunction', params: { functionDeclaration: `() => { ${c} }`, target: { context: 'C1' }, awaitPromise: false } }),
+  'Playwright evaluateExpression': (c) => pw('frame@3c1f0d6a8f', 'evaluateExpression', { expression: `() => { ${c} }`, isFunction: true, arg: { value: { v: 'undefined' }, handles: [] } }),
+};
+t.test('twenty-second pass (follow-up): a load through a construct the reader does not follow closes the socket, in every spelling', async (t) => {
+  fc.assert(fc.property(fc.constantFrom(...Object.keys(hiddenConstructs)), fc.constantFrom(...hiddenUrls), fc.constantFrom(...Object.keys(hiddenCommands)), (construct, url, command) => {
+    const r = cdpLoadsOf(hiddenCommands[command]!(hiddenConstructs[construct]!(url)));
+    return r.refused !== undefined;
+  }), { numRuns: FUZZ_RUNS * 20, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }), examples: Object.keys(hiddenConstructs).map((k) => [k, hiddenUrls[0]!, 'Runtime.evaluate'] as [string, string, string]) });
+  t.equal((await session([hiddenCommands['Runtime.evaluate']!(hiddenConstructs['destructured alias']!(hiddenUrls[0]!))], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('fetch: f'), 'nothing reached the browser');
+  // Controls: code of the same shapes that loads nothing, or the allowed site written out.
+  for (const code of [
+    "Object.assign(el.style, { color: 'red', fontWeight: 'bold' })",
+    'const copy = Object.assign({}, defaults, { retries: 3 })',
+    "Object.defineProperty(window, 'flag', { value: true })",
+    'setTimeout(() => el.click(), 100); setInterval(tick, 500)',
+    "eval('1 + 1'); const fn = new Function('a', 'b', 'return a + b')",
+    'document.querySelector(sel)?.click(); const n = items?.length ?? 0',
+    'const x = cond ?.5 : 1',
+    "if (typeof fetch === 'function' && 'fetch' in window) done()",
+    'ws.readyState === WebSocket.OPEN && el instanceof Image',
+    "fetch?.('https://docs.example/api/items')",
+    'const { title, body } = document; title.trim()',
+    "el.setAttributeNS(null, 'class', 'x')",
+    "const handlers = { open: 1 }; handlers[name] += 1; rows[i] = cells[j]",
+    'globalThis[key].callBinding(name, ...args)',
+    "el.textContent = 'Click fetch to load the report'",
+  ]) {
+    const r = cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code })));
+    t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${code} (${JSON.stringify(r)})`);
+  }
+  // Playwright's own generated scripts, as its bundle embeds them (the injected script, the
+  // utility script, the clock, the bindings controller, the recorder): each still goes on, as
+  // `Runtime.evaluate` and as a new document's script. (Its storage script was refused already:
+  // it fetches a URL it computes.)
+  const bundle = readFileSync(new URL('../../node_modules/playwright-core/lib/coreBundle.js', import.meta.url), 'utf8');
+  const sources: string[] = [];
+  for (const m of bundle.matchAll(/\n\s*source\d*\s*=\s*'/g)) {
+    let j = m.index + m[0].length;
+    while (j < bundle.length && bundle[j] !== "'") j += bundle[j] === '\\' ? 2 : 1;
+    sources.push(runInNewContext(bundle.slice(m.index + m[0].length - 1, j + 1)) as string); // the literal's value
+  }
+  t.ok(sources.length >= 6 && sources.some((s) => s.length > 200_000), `Playwright's scripts found (${sources.map((s) => s.length).join(', ')})`);
+  for (const src of sources.filter((s) => !/restoreOPFS/.test(s))) {
+    for (const msg of [cdp('Runtime.evaluate', { expression: src }), cdp('Page.addScriptToEvaluateOnNewDocument', { source: src })]) {
+      const r = cdpLoadsOf(JSON.stringify(msg));
+      t.notOk(r.refused, `Playwright's script of ${src.length} characters goes on (${r.refused})`);
+    }
   }
 });
 
