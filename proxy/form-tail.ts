@@ -541,6 +541,8 @@ interface BoundaryReading {
   delimiter: string;
   /** Absolute offset in the body the next delimiter is searched from (what is before it was read). */
   next: number;
+  /** Absolute offset the JSON part was read to. */
+  fed: number;
   /** The part being read as JSON, up to its next delimiter. */
   json?: JsonMemberWatch;
 }
@@ -563,13 +565,19 @@ class MultipartWatch extends Transform {
 
   constructor(boundaries: string[]) {
     super();
-    this.readings = boundaries.map((b) => ({ delimiter: `--${b}`, next: 0 }));
+    this.readings = boundaries.map((b) => ({ delimiter: `--${b}`, next: 0, fed: 0 }));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     const text = this.carry + chunk.toString('latin1');
     const base = this.base;
     let keepFrom = text.length;
+    /** Reads a JSON part's text on, to `until` (what was read is not read again). */
+    const feed = (r: BoundaryReading, until: number): StreamStop | undefined => {
+      const fed = Math.max(0, r.fed - base);
+      r.fed = base + Math.max(fed, until);
+      return until > fed && r.json && !r.json.done ? r.json.look(Buffer.from(text.slice(fed, until), 'latin1')) : undefined;
+    };
     // (Readings added for a nested multipart are read in this same pass: the loop sees them.)
     for (const r of this.readings) {
       const d = r.delimiter;
@@ -581,15 +589,17 @@ class MultipartWatch extends Transform {
       for (let guard = 0; guard < text.length + 2; guard++) {
         const from = Math.max(0, r.next - base);
         const at = text.indexOf(d, from);
+        // A delimiter mid-line is content to RFC 2046 parsers (Spring's, Python's): the JSON part goes
+        // on through it, while its head is still read for parsers that split wherever it stands.
+        const mid = r.json !== undefined && at > 0 && text[at - 1] !== '\n';
         if (r.json) {
-          const until = at >= 0 ? at : Math.max(from, safe);
-          if (until > from && !r.json.done) {
-            const stopped = r.json.look(Buffer.from(text.slice(from, until), 'latin1'));
-            if (stopped) return cb(stopped);
+          const stopped = feed(r, at >= 0 ? at : Math.max(from, safe));
+          if (stopped) return cb(stopped);
+          if (at < 0) {
+            r.next = r.fed;
+            break;
           }
-          r.next = base + until;
-          if (at < 0) break;
-          r.json = undefined;
+          if (!mid) r.json = undefined;
         }
         if (at < 0) {
           r.next = base + Math.max(from, safe);
@@ -604,6 +614,9 @@ class MultipartWatch extends Transform {
         if (headStart + 2 > text.length) {
           r.next = base + at;
           keepFrom = Math.min(keepFrom, at);
+          // (Inside a JSON part the text after it is read on as JSON meanwhile: the body's end may be all of it.)
+          const stopped = mid ? feed(r, safe) : undefined;
+          if (stopped) return cb(stopped);
           break;
         }
         if (crlf !== -1 && crlf < headStart) crlf = text.indexOf('\r\n\r\n', headStart);
@@ -614,6 +627,8 @@ class MultipartWatch extends Transform {
           // The head is not all here yet: kept, from its delimiter, for the next chunk.
           r.next = base + at;
           keepFrom = Math.min(keepFrom, at);
+          const stopped = mid ? feed(r, safe) : undefined;
+          if (stopped) return cb(stopped);
           break;
         }
         const head = text.slice(headStart, blank);
@@ -621,12 +636,18 @@ class MultipartWatch extends Transform {
         if (stopped) return cb(stopped);
         const contentStart = blank + (blank === crlf ? 4 : 2);
         r.next = base + contentStart;
+        // (A line-start delimiter may stand within what read as that head: searched from just after it.)
+        if (mid) {
+          r.next = base + headStart;
+          continue;
+        }
+        r.fed = r.next;
         const type = partHeader(head, 'content-type');
         if (type !== undefined && /^\s*multipart\//i.test(type)) {
           for (const b of multipartBoundaries(type)) {
             if (this.readings.some((x) => x.delimiter === `--${b}`)) continue;
             if (this.readings.length >= MAX_WATCHED_BOUNDARIES) return cb(new StreamStop(refusals.bad('the body nests more multipart parts than Airlock reads')));
-            this.readings.push({ delimiter: `--${b}`, next: base + contentStart });
+            this.readings.push({ delimiter: `--${b}`, next: base + contentStart, fed: base + contentStart });
           }
         } else r.json = new JsonMemberWatch(false);
       }
@@ -642,7 +663,7 @@ class MultipartWatch extends Transform {
   /** A JSON part the body's end cut (no close delimiter): its last bytes, held back for a delimiter, read too. */
   override _flush(cb: TransformCallback): void {
     for (const r of this.readings) {
-      const from = Math.max(0, r.next - this.base);
+      const from = Math.max(0, r.fed - this.base);
       if (r.json && !r.json.done && from < this.carry.length) {
         const stopped = r.json.look(Buffer.from(this.carry.slice(from), 'latin1'));
         if (stopped) return cb(stopped);
