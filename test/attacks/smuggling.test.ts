@@ -385,8 +385,13 @@ const dav = await startUpstream(t, {
       if (preferred) sentTo.push(preferred);
       if (req.headers['x-callback-url']) sentTo.push(String(req.headers['x-callback-url']));
       // (A JSON part is bound to an object, as Spring's @RequestPart binds one; a multipart/related body's JSON part too, as Google's uploads carry metadata.)
+      // (Its text as Jackson reads bytes: a UTF-8 byte order mark skipped, UTF-16 told by its NULs.)
+      const jacksonText = (text: string): string => {
+        const u = text.replace(/^\ufeff/, '');
+        return u[1] === '\0' ? Buffer.from(u, 'latin1').toString('utf16le') : u;
+      };
       // (A base64 part decoded first, as Jersey's MIMEPull and Jakarta Mail decode a part's transfer encoding.)
-      if (body.length && String(req.headers['content-type']).startsWith('multipart/')) for (const m of body.toString().matchAll(/\r\nContent-Type: application\/json[^\r]*\r\n(Content-Transfer-Encoding: base64\r\n)?\r\n([^]*?)\r\n--/g)) walk(JSON.parse(m[1] ? Buffer.from(m[2]!, 'base64').toString() : m[2]!));
+      if (body.length && String(req.headers['content-type']).startsWith('multipart/')) for (const m of body.toString().matchAll(/\r\nContent-Type: application\/json[^\r]*\r\n(Content-Transfer-Encoding: base64\r\n)?\r\n([^]*?)\r\n--/g)) walk(JSON.parse(jacksonText(m[1] ? Buffer.from(m[2]!, 'base64').toString() : m[2]!)));
       if (body.length && String(req.headers['content-type']).startsWith('multipart/form-data')) walk(multipartBound(body.toString()));
       else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? (src.includes('/php/') ? phpVars([...semi(body.toString())]) : Object.fromEntries([...semi(body.toString())])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
@@ -1645,6 +1650,11 @@ t.test('property: a configuration that has the server send elsewhere later (buck
     // The delimiter mid-line in the JSON, which RFC 2046 parsers (Spring's, Python's email) read as content: within the cap and past it.
     ['multipart/form-data; boundary=b', `${jsonPart('b', '{"x": "--b", "notificationUrl": "https://attacker.example/cb"}')}--b--\r\n`],
     ['multipart/form-data; boundary=b', `${filePart('b')}${jsonPart('b', '{"x": "--b", "notificationUrl": "https://attacker.example/cb"}')}--b--\r\n`],
+    // Within the cap, a JSON part after a UTF-8 byte order mark, or in UTF-16LE, as Jackson reads both.
+    ['multipart/form-data; boundary=b', `${jsonPart('b', '\ufeff{"notificationUrl": "https://attacker.example/cb"}')}--b--\r\n`],
+    ['multipart/related; boundary=b', `${jsonPart('b', `${[...'{"notificationUrl": "https://attacker.example/cb"}'].join('\0')}\0`)}--b--\r\n`],
+    // And one in base64, whose body as sent spells no callback member at all.
+    ['multipart/form-data; boundary=b', `${jsonPart('b', Buffer.from('{"notificationUrl": "https://attacker.example/cb"}').toString('base64'), 'Content-Transfer-Encoding: base64\r\n')}--b--\r\n`],
   ] as const).entries()) {
     const sent = sentTo.length;
     const [res] = parseResponses(await send('POST', '/ok/v1/jobs', type, body, i % 2 === 1));
