@@ -257,7 +257,8 @@ class JsonMemberWatch extends Transform {
   /** Such an object, and the depth of its members (twenty-second pass: `{"webhook": {"url": …}}` past the cap). */
   private holder: { member: string; depth: number } | undefined;
 
-  constructor(private readonly untyped: boolean) {
+  /** `untyped`: a body of no type (a form unless it starts like JSON); `part`: a multipart part's content, which no decoding reaches first. */
+  constructor(private readonly untyped: boolean, private readonly part = false) {
     super();
   }
 
@@ -285,6 +286,11 @@ class JsonMemberWatch extends Transform {
   look(chunk: Buffer): StreamStop | undefined {
     let i = 0;
     if (this.mode === 'start') {
+      // A part's JSON in UTF-16 or UTF-32 (NULs or a byte order mark before its `{`), which Jackson
+      // reads by those bytes: not read here (its names hold NULs), so refused.
+      if (this.part && /^(?:\xff\xfe|\xfe\xff)?[\0\s]{0,16}[{[]\0|^(?:\xff\xfe|\xfe\xff)?\0[\0\s]{0,15}[{[]/.test(chunk.toString('latin1', 0, 24))) {
+        return new StreamStop(refusals.bad('a JSON part of the multipart body past what Airlock reads whole (the capture cap) is in UTF-16 or UTF-32, which servers decode and bind (a callback URL in it would be registered): send it in UTF-8'));
+      }
       while (i < chunk.length && (chunk[i] === 0x20 || chunk[i] === 0x09 || chunk[i] === 0x0a || chunk[i] === 0x0d || chunk[i] === 0xef || chunk[i] === 0xbb || chunk[i] === 0xbf)) i++;
       if (i === chunk.length) return undefined;
       // (A JSON array too, twenty-second pass: `[{"pad": …, "notificationUrl": …}]` past the cap was
@@ -649,7 +655,7 @@ class MultipartWatch extends Transform {
             if (this.readings.length >= MAX_WATCHED_BOUNDARIES) return cb(new StreamStop(refusals.bad('the body nests more multipart parts than Airlock reads')));
             this.readings.push({ delimiter: `--${b}`, next: base + contentStart, fed: base + contentStart });
           }
-        } else r.json = new JsonMemberWatch(false);
+        } else r.json = new JsonMemberWatch(false, true);
       }
     }
     // (And what may be the start of a delimiter the chunk's end cut.)

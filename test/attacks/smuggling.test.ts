@@ -1653,6 +1653,8 @@ t.test('property: a configuration that has the server send elsewhere later (buck
     // Within the cap, a JSON part after a UTF-8 byte order mark, or in UTF-16LE, as Jackson reads both.
     ['multipart/form-data; boundary=b', `${jsonPart('b', '\ufeff{"notificationUrl": "https://attacker.example/cb"}')}--b--\r\n`],
     ['multipart/related; boundary=b', `${jsonPart('b', `${[...'{"notificationUrl": "https://attacker.example/cb"}'].join('\0')}\0`)}--b--\r\n`],
+    // Past the cap, in UTF-16LE (refused: not decoded there).
+    ['multipart/related; boundary=b', `${filePart('b')}${jsonPart('b', `${[...'{"notificationUrl": "https://attacker.example/cb"}'].join('\0')}\0`)}--b--\r\n`],
     // And one in base64, whose body as sent spells no callback member at all.
     ['multipart/form-data; boundary=b', `${jsonPart('b', Buffer.from('{"notificationUrl": "https://attacker.example/cb"}').toString('base64'), 'Content-Transfer-Encoding: base64\r\n')}--b--\r\n`],
   ] as const).entries()) {
