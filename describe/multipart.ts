@@ -197,7 +197,7 @@ export function isFileHead(head: string): boolean {
 }
 
 /** Whether `delimiter` occurs in the body anywhere but at the start of a line. */
-function midLineDelimiter(body: Buffer, delimiter: string): boolean {
+export function midLineDelimiter(body: Buffer, delimiter: string): boolean {
   for (let at = body.indexOf(delimiter, 1, 'latin1'); at >= 0; at = body.indexOf(delimiter, at + delimiter.length, 'latin1')) {
     if (body[at - 1] !== 0x0a) return true;
   }

@@ -44,7 +44,8 @@ export function formTailWatches(rawHeaders: readonly string[], body: { captured:
   const make = (): Transform | undefined => {
     if (xmlMedia(media)) return new XmlReplyWatch(codings?.length ? 0 : body.captured.length, xmlEntities(body.captured.toString('latin1')));
     if (media.startsWith('application/x-www-form-urlencoded')) return new UrlencodedWatch();
-    if (media.startsWith('multipart/form-data')) {
+    // (Any multipart: a `multipart/related` upload's JSON metadata part, a `multipart/mixed` one's.)
+    if (media.startsWith('multipart/')) {
       const boundaries = multipartBoundaries(type!);
       return boundaries.length ? new MultipartWatch(boundaries) : undefined;
     }
@@ -65,7 +66,7 @@ export function formTailWatches(rawHeaders: readonly string[], body: { captured:
 
 /** The media types watched: forms, JSON, XML (SOAP), and an untyped body. */
 function watchedMedia(media: string): boolean {
-  return media === '' || media.includes('json') || xmlMedia(media) || media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/form-data');
+  return media === '' || media.includes('json') || xmlMedia(media) || media.startsWith('application/x-www-form-urlencoded') || media.startsWith('multipart/');
 }
 
 /** XML as second-targets.ts replyAddressesOf reads it (`text/xml`, `application/soap+xml` …). */
@@ -256,7 +257,8 @@ class JsonMemberWatch extends Transform {
   /** Such an object, and the depth of its members (twenty-second pass: `{"webhook": {"url": …}}` past the cap). */
   private holder: { member: string; depth: number } | undefined;
 
-  constructor(private readonly untyped: boolean) {
+  /** `untyped`: a body of no type (a form unless it starts like JSON); `part`: a multipart part's content, which no decoding reaches first. */
+  constructor(private readonly untyped: boolean, private readonly part = false) {
     super();
   }
 
@@ -267,10 +269,30 @@ class JsonMemberWatch extends Transform {
 
   override _transform(chunk: Buffer, enc: BufferEncoding, cb: TransformCallback): void {
     if (this.form) return this.form._transform(chunk, enc, cb);
+    const stopped = this.look(chunk);
+    if (stopped) return cb(stopped);
+    // (look may have found the body to be a form: TypeScript's narrowing above does not know.)
+    const form = this.form as UrlencodedWatch | undefined;
+    if (form) return form._transform(chunk, enc, cb);
+    cb(null, chunk);
+  }
+
+  /** Whether nothing more can be found (the value ended, or it is no JSON). */
+  get done(): boolean {
+    return this.mode === 'off' && !this.form;
+  }
+
+  /** Reads the next bytes of the JSON text; the stop, if they name a watched member. */
+  look(chunk: Buffer): StreamStop | undefined {
     let i = 0;
     if (this.mode === 'start') {
+      // A part's JSON in UTF-16 or UTF-32 (NULs or a byte order mark before its `{`), which Jackson
+      // reads by those bytes: not read here (its names hold NULs), so refused.
+      if (this.part && /^(?:\xff\xfe|\xfe\xff)?[\0\s]{0,16}[{[]\0|^(?:\xff\xfe|\xfe\xff)?\0[\0\s]{0,15}[{[]/.test(chunk.toString('latin1', 0, 24))) {
+        return new StreamStop(refusals.bad('a JSON part of the multipart body past what Airlock reads whole (the capture cap) is in UTF-16 or UTF-32, which servers decode and bind (a callback URL in it would be registered): send it in UTF-8'));
+      }
       while (i < chunk.length && (chunk[i] === 0x20 || chunk[i] === 0x09 || chunk[i] === 0x0a || chunk[i] === 0x0d || chunk[i] === 0xef || chunk[i] === 0xbb || chunk[i] === 0xbf)) i++;
-      if (i === chunk.length) return cb(null, chunk);
+      if (i === chunk.length) return undefined;
       // (A JSON array too, twenty-second pass: `[{"pad": …, "notificationUrl": …}]` past the cap was
       // not watched; untyped, only when its first item starts like JSON, else it is read as a form.)
       let j = i + 1;
@@ -279,17 +301,18 @@ class JsonMemberWatch extends Transform {
       if (chunk[i] !== 0x7b && !array) {
         if (!this.untyped) this.mode = 'off';
         else {
+          // (Read as a form from this chunk on: _transform hands it to the form's watch.)
           this.form = new UrlencodedWatch();
-          return this.form._transform(chunk, enc, cb);
+          return undefined;
         }
       } else this.mode = 'json';
     }
-    if (this.mode === 'off') return cb(null, chunk);
+    if (this.mode === 'off') return undefined;
     const stopped = this.scan(chunk, i);
-    if (stopped === LONG_NAME) return cb(new StreamStop(refusals.bad(`the JSON body has a member name longer than ${MAX_MEMBER_NAME} bytes past the first part Airlock reads (the capture cap): servers that fold names may read it as a field that runs calls`)));
-    if (stopped?.startsWith(CALLBACK)) return cb(callbackStop(stopped.slice(CALLBACK.length)));
-    if (stopped) return cb(stop(stopped));
-    cb(null, chunk);
+    if (stopped === LONG_NAME) return new StreamStop(refusals.bad(`the JSON body has a member name longer than ${MAX_MEMBER_NAME} bytes past the first part Airlock reads (the capture cap): servers that fold names may read it as a field that runs calls`));
+    if (stopped?.startsWith(CALLBACK)) return callbackStop(stopped.slice(CALLBACK.length));
+    if (stopped) return stop(stopped);
+    return undefined;
   }
 
   /** Reads `chunk` from `i`; the watched name found, if any. */
@@ -516,35 +539,90 @@ function formName(raw: string): string | undefined {
   }
 }
 
-/** Part heads after each delimiter, read as the describe step reads them (dispositionNames). */
+/** At most this many boundaries are watched in all (the body's, and those of parts that are multiparts themselves). */
+const MAX_WATCHED_BOUNDARIES = 12;
+
+/** One boundary's reading: where its next delimiter is searched from, and the JSON part being read. */
+interface BoundaryReading {
+  delimiter: string;
+  /** Absolute offset in the body the next delimiter is searched from (what is before it was read). */
+  next: number;
+  /** Absolute offset the JSON part was read to. */
+  fed: number;
+  /** The part being read as JSON, up to its next delimiter. */
+  json?: JsonMemberWatch;
+}
+
+/**
+ * Part heads after each delimiter, read as the describe step reads them (dispositionNames), and
+ * each part's content as JSON when it starts like JSON (twenty-second pass, follow-up): Spring's
+ * `@RequestPart`, JAX-RS's `@FormDataParam` and Google's `multipart/related` uploads bind a JSON
+ * part to an object, so `{"notificationUrl": …}` in a part after a large file registered a
+ * callback the readers (second-targets.ts jsonPartCallbacks) never read past the cap. A part that
+ * is a multipart itself has its boundary watched too; a JSON (or untyped) part in a transfer
+ * encoding (base64, quoted-printable), which such servers decode, is refused: it is not decoded here.
+ */
 class MultipartWatch extends Transform {
   readonly preservesLength = true;
   private carry = '';
-  private readonly delimiters: string[];
-  private readonly keep: number;
+  /** Absolute offset of the carry's first byte. */
+  private base = 0;
+  private readonly readings: BoundaryReading[];
 
   constructor(boundaries: string[]) {
     super();
-    this.delimiters = boundaries.map((b) => `--${b}`);
-    this.keep = Math.max(...this.delimiters.map((d) => d.length));
+    this.readings = boundaries.map((b) => ({ delimiter: `--${b}`, next: 0, fed: 0 }));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     const text = this.carry + chunk.toString('latin1');
+    const base = this.base;
     let keepFrom = text.length;
-    for (const d of this.delimiters) {
+    /** Reads a JSON part's text on, to `until` (what was read is not read again). */
+    const feed = (r: BoundaryReading, until: number): StreamStop | undefined => {
+      const fed = Math.max(0, r.fed - base);
+      r.fed = base + Math.max(fed, until);
+      return until > fed && r.json && !r.json.done ? r.json.look(Buffer.from(text.slice(fed, until), 'latin1')) : undefined;
+    };
+    // (Readings added for a nested multipart are read in this same pass: the loop sees them.)
+    for (const r of this.readings) {
+      const d = r.delimiter;
       // The next blank line of each kind, searched again only once passed (one pass over the text).
       let crlf = -2;
       let lf = -2;
-      for (let at = text.indexOf(d); at >= 0; ) {
+      // (What may be the start of a delimiter the chunk's end cut is read with the next chunk.)
+      const safe = Math.max(0, text.length - d.length - 1);
+      for (let guard = 0; guard < text.length + 2; guard++) {
+        const from = Math.max(0, r.next - base);
+        const at = text.indexOf(d, from);
+        // A delimiter mid-line is content to RFC 2046 parsers (Spring's, Python's): the JSON part goes
+        // on through it, while its head is still read for parsers that split wherever it stands.
+        const mid = r.json !== undefined && at > 0 && text[at - 1] !== '\n';
+        if (r.json) {
+          const stopped = feed(r, at >= 0 ? at : Math.max(from, safe));
+          if (stopped) return cb(stopped);
+          if (at < 0) {
+            r.next = r.fed;
+            break;
+          }
+          if (!mid) r.json = undefined;
+        }
+        if (at < 0) {
+          r.next = base + Math.max(from, safe);
+          break;
+        }
         const headStart = at + d.length;
         // A close delimiter (`--b--`) has no head; a part after it is still looked at (some parsers read on).
         if (text.startsWith('--', headStart)) {
-          at = text.indexOf(d, headStart + 2);
+          r.next = base + headStart + 2;
           continue;
         }
         if (headStart + 2 > text.length) {
+          r.next = base + at;
           keepFrom = Math.min(keepFrom, at);
+          // (Inside a JSON part the text after it is read on as JSON meanwhile: the body's end may be all of it.)
+          const stopped = mid ? feed(r, safe) : undefined;
+          if (stopped) return cb(stopped);
           break;
         }
         if (crlf !== -1 && crlf < headStart) crlf = text.indexOf('\r\n\r\n', headStart);
@@ -553,20 +631,74 @@ class MultipartWatch extends Transform {
         if (blank < 0) {
           if (text.length - headStart > MAX_PART_HEAD) return cb(new StreamStop(refusals.bad('a part head of the form body is longer than Airlock reads')));
           // The head is not all here yet: kept, from its delimiter, for the next chunk.
+          r.next = base + at;
           keepFrom = Math.min(keepFrom, at);
+          const stopped = mid ? feed(r, safe) : undefined;
+          if (stopped) return cb(stopped);
           break;
         }
         const head = text.slice(headStart, blank);
-        if (!/;\s*filename\*?\s*=/i.test(head)) {
-          for (const name of dispositionNames(head)) if (RUN_FIELDS.has(name) || RUN_FIELDS.has(phpName(name))) return cb(stop(name));
-          // A callback field (twenty-first pass): its value is not read here, the field stops the upload.
-          for (const name of dispositionNames(head)) if (namesCallback(name)) return cb(callbackStop(name));
+        const stopped = readHead(head);
+        if (stopped) return cb(stopped);
+        const contentStart = blank + (blank === crlf ? 4 : 2);
+        r.next = base + contentStart;
+        // (A line-start delimiter may stand within what read as that head: searched from just after it.)
+        if (mid) {
+          r.next = base + headStart;
+          continue;
         }
-        at = text.indexOf(d, blank);
+        r.fed = r.next;
+        const type = partHeader(head, 'content-type');
+        if (type !== undefined && /^\s*multipart\//i.test(type)) {
+          for (const b of multipartBoundaries(type)) {
+            if (this.readings.some((x) => x.delimiter === `--${b}`)) continue;
+            if (this.readings.length >= MAX_WATCHED_BOUNDARIES) return cb(new StreamStop(refusals.bad('the body nests more multipart parts than Airlock reads')));
+            this.readings.push({ delimiter: `--${b}`, next: base + contentStart, fed: base + contentStart });
+          }
+        } else r.json = new JsonMemberWatch(false, true);
       }
     }
     // (And what may be the start of a delimiter the chunk's end cut.)
-    this.carry = text.slice(Math.min(keepFrom, Math.max(0, text.length - this.keep + 1)));
+    const keep = Math.max(...this.readings.map((r) => r.delimiter.length));
+    const cut = Math.min(keepFrom, Math.max(0, text.length - keep - 1));
+    this.carry = text.slice(cut);
+    this.base = base + cut;
     cb(null, chunk);
   }
+
+  /** A JSON part the body's end cut (no close delimiter): its last bytes, held back for a delimiter, read too. */
+  override _flush(cb: TransformCallback): void {
+    for (const r of this.readings) {
+      const from = Math.max(0, r.fed - this.base);
+      if (r.json && !r.json.done && from < this.carry.length) {
+        const stopped = r.json.look(Buffer.from(this.carry.slice(from), 'latin1'));
+        if (stopped) return cb(stopped);
+      }
+    }
+    cb();
+  }
+}
+
+/** A part head's stop: a field that runs calls or names a callback, or a JSON part the server decodes from a transfer encoding. */
+function readHead(head: string): StreamStop | undefined {
+  if (!/;\s*filename\*?\s*=/i.test(head)) {
+    for (const name of dispositionNames(head)) if (RUN_FIELDS.has(name) || RUN_FIELDS.has(phpName(name))) return stop(name);
+    // A callback field (twenty-first pass): its value is not read here, the field stops the upload.
+    for (const name of dispositionNames(head)) if (namesCallback(name)) return callbackStop(name);
+  }
+  const coding = partHeader(head, 'content-transfer-encoding')?.toLowerCase();
+  const type = partHeader(head, 'content-type');
+  if (coding && !['7bit', '8bit', 'binary'].includes(coding) && (type === undefined || /json/i.test(type))) {
+    return new StreamStop(refusals.bad(`a part of the multipart body past what Airlock reads whole (the capture cap) is JSON or untyped in the transfer encoding ${JSON.stringify(coding.slice(0, 40))}, which servers decode and bind (a callback URL in it would be registered): send it unencoded`));
+  }
+  return undefined;
+}
+
+/** A part header's value (the first line of that name, as proxy/mime-parts.ts reads it), or undefined. */
+function partHeader(head: string, name: string): string | undefined {
+  for (const line of head.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) return line.slice(colon + 1).trim();
+  }
+  return undefined;
 }

@@ -5,7 +5,7 @@
 // Python `email` parser decodes x-uuencode, and walks nested multiparts under any encoding), so
 // it is no layer the agent added on its own. Pure; bounded in depth, part count and output size.
 import { parseMediaType } from '../describe/body.ts';
-import { multipartBoundaries } from '../describe/multipart.ts';
+import { midLineDelimiter, multipartBoundaries } from '../describe/multipart.ts';
 import { unQuotedPrintable } from '../describe/text-decodings.ts';
 
 const MAX_DEPTH = 4;
@@ -37,16 +37,27 @@ export function multipartParts(body: Buffer, contentType: string): MimePart[] {
 function walk(text: string, contentType: string, depth: number, out: MimePart[], budget: { parts: number; bytes: number }): void {
   if (!parseMediaType(contentType).type.startsWith('multipart/') || depth > MAX_DEPTH) return;
   // Every boundary some server takes from the value (a repeated parameter: the first, the last).
-  for (const boundary of multipartBoundaries(contentType)) walkParts(text, boundary, depth, out, budget);
+  for (const boundary of multipartBoundaries(contentType)) {
+    walkParts(text, boundary, false, depth, out, budget);
+    // And as RFC 2046 parsers (Spring's, Python's email) read it, delimiters only at a line's start
+    // (twenty-second pass, follow-up): `{"x": "--b", "notificationUrl": …}` is one JSON part to them.
+    if (midLineDelimiter(Buffer.from(text, 'latin1'), `--${boundary}`)) walkParts(text, boundary, true, depth, out, budget);
+  }
 }
 
-function walkParts(text: string, boundary: string, depth: number, out: MimePart[], budget: { parts: number; bytes: number }): void {
+/** `lineStart`: delimiters only where a line begins, else wherever they stand (parsers differ: describe/multipart.ts reads both). */
+function walkParts(text: string, boundary: string, lineStart: boolean, depth: number, out: MimePart[], budget: { parts: number; bytes: number }): void {
   const delimiter = `--${boundary}`;
-  let at = text.indexOf(delimiter);
+  const find = (from: number): number => {
+    let at = text.indexOf(delimiter, from);
+    while (lineStart && at > 0 && text[at - 1] !== '\n') at = text.indexOf(delimiter, at + delimiter.length);
+    return at;
+  };
+  let at = find(0);
   while (at !== -1 && budget.parts-- > 0 && budget.bytes > 0) {
     const start = text.indexOf('\n', at);
     if (start === -1) return;
-    const next = text.indexOf(delimiter, start);
+    const next = find(start);
     const raw = text.slice(start + 1, next === -1 ? text.length : next).replace(/\r?\n$/, '');
     at = next;
     const split = /\r?\n\r?\n/.exec(raw);

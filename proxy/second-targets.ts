@@ -427,12 +427,24 @@ function jsonCallbackPairs(text: string): Array<[string, unknown]> | undefined {
  * when its content starts like JSON (transfer encodings undone: proxy/mime-parts.ts).
  */
 function jsonPartCallbacks(body: Buffer, contentType: string): Array<[string, unknown]> {
-  if (!callbackJsonMark.test(body.toString('latin1'))) return [];
+  // (No mark looked for in the body as sent: a part in base64, quoted-printable or UTF-16 spells none.)
   const out: Array<[string, unknown]> = [];
   for (const part of multipartParts(body, contentType)) {
-    const first = /^[\s\ufeff]*(.)/.exec(part.content.slice(0, 64))?.[1];
-    if (first !== '{' && first !== '[') continue;
-    const read = jsonCallbackPairs(Buffer.from(part.content, 'latin1').toString('utf8'));
+    // (A quick look first: JSON starts so after blanks, NULs of UTF-16/32 and a byte order mark's bytes.)
+    if (!/^[\s\0\xef\xbb\xbf\xfe\xff]{0,16}[{[]/.test(part.content.slice(0, 24))) continue;
+    // (Its text as Jackson reads the part's bytes, follow-up to the twenty-second pass: a byte order
+    // mark, UTF-16/32 told by its NULs or its charset; a UTF-16 part named nothing read as UTF-8.)
+    let text: string;
+    try {
+      const bytes = Buffer.from(part.content, 'latin1');
+      text = (unicodeText(bytes, part.headers['content-type']) ?? bytes).toString('utf8');
+    } catch (err) {
+      if (err instanceof DecodeFailure) continue;
+      throw err;
+    }
+    const first = /^[\s\ufeff]*(.)/.exec(text.slice(0, 64))?.[1];
+    if ((first !== '{' && first !== '[') || !callbackJsonMark.test(text)) continue;
+    const read = jsonCallbackPairs(text);
     if (read) appendAll(out, read);
   }
   return out;

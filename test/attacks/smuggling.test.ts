@@ -385,7 +385,13 @@ const dav = await startUpstream(t, {
       if (preferred) sentTo.push(preferred);
       if (req.headers['x-callback-url']) sentTo.push(String(req.headers['x-callback-url']));
       // (A JSON part is bound to an object, as Spring's @RequestPart binds one; a multipart/related body's JSON part too, as Google's uploads carry metadata.)
-      if (body.length && String(req.headers['content-type']).startsWith('multipart/')) for (const m of body.toString().matchAll(/\r\nContent-Type: application\/json[^\r]*\r\n\r\n([^]*?)\r\n--/g)) walk(JSON.parse(m[1]!));
+      // (Its text as Jackson reads bytes: a UTF-8 byte order mark skipped, UTF-16 told by its NULs.)
+      const jacksonText = (text: string): string => {
+        const u = text.replace(/^\ufeff/, '');
+        return u[1] === '\0' ? Buffer.from(u, 'latin1').toString('utf16le') : u;
+      };
+      // (A base64 part decoded first, as Jersey's MIMEPull and Jakarta Mail decode a part's transfer encoding.)
+      if (body.length && String(req.headers['content-type']).startsWith('multipart/')) for (const m of body.toString().matchAll(/\r\nContent-Type: application\/json[^\r]*\r\n(Content-Transfer-Encoding: base64\r\n)?\r\n([^]*?)\r\n--/g)) walk(JSON.parse(jacksonText(m[1] ? Buffer.from(m[2]!, 'base64').toString() : m[2]!)));
       if (body.length && String(req.headers['content-type']).startsWith('multipart/form-data')) walk(multipartBound(body.toString()));
       else if (body.length && !/^(?:text\/plain|multipart\/)/.test(String(req.headers['content-type']))) walk(form ? (src.includes('/php/') ? phpVars([...semi(body.toString())]) : Object.fromEntries([...semi(body.toString())])) : xmlType ? xmlBound(body.toString()) : json(body.toString()));
       return void res.writeHead(201, { 'content-length': 0 }).end();
@@ -1627,6 +1633,39 @@ t.test('property: a configuration that has the server send elsewhere later (buck
   for (const [type, body] of [[json, `{"input": "x", "callback_url": "none", "pad": "${pad}", "nested": {"webhook": null}}`], ['application/x-www-form-urlencoded', `callback_url=none&pad=${pad}&notify_url=`], [json, `{"input": "x", "pad": "${pad}"}`]] as const) {
     const [res] = parseResponses(await send('POST', '/ok/v1/jobs', type, body, false));
     t.equal(res?.status, 201, `control: a ${type} body past the cap without a callback URL goes through`);
+  }
+  // Twenty-second pass (follow-up): a JSON part after a large file part, past the cap, as Spring's
+  // @RequestPart binds it (and Google's multipart/related metadata part): the readers read JSON parts
+  // of the captured start only, so the service registered the callback. Now read as it leaves:
+  // plain, nested, a list, escaped, in a part that is a multipart itself, base64 (refused: not decoded here).
+  const filePart = (b: string): string => `--${b}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\nContent-Type: application/octet-stream\r\n\r\n${pad}\r\n`;
+  const jsonPart = (b: string, o: string, extra = ''): string => `--${b}\r\nContent-Disposition: form-data; name="meta"\r\nContent-Type: application/json\r\n${extra}\r\n${o}\r\n`;
+  for (const [i, [type, body]] of ([
+    ['multipart/form-data; boundary=b', `${filePart('b')}${jsonPart('b', '{"input": "x", "notificationUrl": "https://attacker.example/cb"}')}--b--\r\n`],
+    ['multipart/form-data; boundary=b', `${filePart('b')}${jsonPart('b', '{"options": [{"delivery": {"callback_url": "\\u0068ttps://attacker.example/cb"}}]}')}--b--\r\n`],
+    ['multipart/related; boundary=b', `${filePart('b')}${jsonPart('b', '{"webhook": {"url": "https://attacker.example/cb"}}')}--b--\r\n`],
+    ['multipart/form-data; boundary=b', `${jsonPart('b', `{"input": "x", "pad": "${pad}", "request_uris": ["https://allowed.example/r", "https://attacker.example/cb"]}`)}--b--\r\n`],
+    ['multipart/form-data; boundary=b', `${filePart('b')}--b\r\nContent-Disposition: form-data; name="more"\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n${jsonPart('c', '{"notificationUrl": "https://attacker.example/cb"}')}--c--\r\n--b--\r\n`],
+    ['multipart/form-data; boundary=b', `${filePart('b')}${jsonPart('b', Buffer.from('{"notificationUrl": "https://attacker.example/cb"}').toString('base64'), 'Content-Transfer-Encoding: base64\r\n')}--b--\r\n`],
+    // The delimiter mid-line in the JSON, which RFC 2046 parsers (Spring's, Python's email) read as content: within the cap and past it.
+    ['multipart/form-data; boundary=b', `${jsonPart('b', '{"x": "--b", "notificationUrl": "https://attacker.example/cb"}')}--b--\r\n`],
+    ['multipart/form-data; boundary=b', `${filePart('b')}${jsonPart('b', '{"x": "--b", "notificationUrl": "https://attacker.example/cb"}')}--b--\r\n`],
+    // Within the cap, a JSON part after a UTF-8 byte order mark, or in UTF-16LE, as Jackson reads both.
+    ['multipart/form-data; boundary=b', `${jsonPart('b', '\ufeff{"notificationUrl": "https://attacker.example/cb"}')}--b--\r\n`],
+    ['multipart/related; boundary=b', `${jsonPart('b', `${[...'{"notificationUrl": "https://attacker.example/cb"}'].join('\0')}\0`)}--b--\r\n`],
+    // Past the cap, in UTF-16LE (refused: not decoded there).
+    ['multipart/related; boundary=b', `${filePart('b')}${jsonPart('b', `${[...'{"notificationUrl": "https://attacker.example/cb"}'].join('\0')}\0`)}--b--\r\n`],
+    // And one in base64, whose body as sent spells no callback member at all.
+    ['multipart/form-data; boundary=b', `${jsonPart('b', Buffer.from('{"notificationUrl": "https://attacker.example/cb"}').toString('base64'), 'Content-Transfer-Encoding: base64\r\n')}--b--\r\n`],
+  ] as const).entries()) {
+    const sent = sentTo.length;
+    const [res] = parseResponses(await send('POST', '/ok/v1/jobs', type, body, i % 2 === 1));
+    t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && sentTo.length === sent, `a JSON part naming a callback (${i}, ${type.split(';')[0]}): refused, nothing registered (${res?.status})`);
+  }
+  // Controls: a file and a JSON part naming no callback URL, a JSON file past the cap, go through.
+  for (const body of [`${filePart('b')}${jsonPart('b', '{"input": "x", "callback_url": "none", "name": "https://allowed.example/x"}')}--b--\r\n`, `${jsonPart('b', `{"rows": ["${pad}"], "source": "https://allowed.example/doc"}`)}--b--\r\n`]) {
+    const [res] = parseResponses(await send('POST', '/ok/v1/jobs', 'multipart/form-data; boundary=b', body, false));
+    t.equal(res?.status, 201, `control: a multipart upload past the cap with a JSON part naming no callback goes through (${body.slice(-40, -10)})`);
   }
 });
 
