@@ -997,6 +997,62 @@ const cdpStyles: Record<string, (p: Record<string, unknown>) => unknown[]> = {
  * rule reads), a URL the browser's parser would not take. `Target.sendMessageToTarget` carries a
  * message as a string: read too, a few levels down. Both readings of a key given twice count.
  */
+/** What one command's code or markup loads, and why it is refused if it is (a function of the method and the text alone). */
+interface CodeReading {
+  found: string[];
+  sends: boolean;
+  /** More URLs than Airlock decides in one command (replaces an earlier refusal). */
+  tooMany?: string;
+  /** Code that sends a write with no URL it names (replaces an earlier refusal). */
+  sendsNowhere?: string;
+  /** The first load the reader cannot place (kept behind an earlier refusal). */
+  unknown?: string;
+}
+
+function codeReading(method: string, text: string): CodeReading {
+  const found = codeUrls(text).filter((u) => !namespaceNames.has(u));
+  // Code the text decodes and runs is read as its code is (a load or write inside `eval(atob(…))`).
+  const inner = decodedCode(text);
+  const sends = codeSends(text) || inner.some(codeSends);
+  let unknown: string | undefined;
+  if (computedLoad(text) || inner.some(computedLoad)) unknown ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
+  const hidden = hiddenLoad(text) ?? inner.map(hiddenLoad).find((w) => w !== undefined);
+  if (hidden) unknown ??= `${method} ${hidden}: where it loads or sends is not known here`;
+  if (opensWebRtc(text) || inner.some(opensWebRtc)) unknown ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
+  if (codeMarkupRelative(text) || inner.some(codeMarkupRelative)) unknown ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
+  if (codeStylesRelative(text) || inner.some(codeStylesRelative)) unknown ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
+  return {
+    found, sends, unknown,
+    tooMany: found.length > MAX_CODE_URLS ? `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command` : undefined,
+    sendsNowhere: sends && !found.length ? `${method} sends a write to the page's own site or a relative URL: where it goes is not known here` : undefined,
+  };
+}
+
+/**
+ * Readings of large code texts, kept: automation sends the same script again for every page and
+ * frame (Playwright's injected script, 330 KB, takes ~75 ms of the event loop to read), and each
+ * read holds up every other agent's traffic. Keyed by the method and the whole text, so a text
+ * that differs by a byte is read anew; a few entries, least recently used dropped.
+ */
+const keptReadings = new Map<string, CodeReading>();
+const KEEP_READINGS_FROM = 32 * 1024;
+const KEPT_READINGS = 8;
+
+function codeReadingOf(method: string, text: string): CodeReading {
+  if (text.length < KEEP_READINGS_FROM) return codeReading(method, text);
+  const key = `${method}\0${text}`;
+  const kept = keptReadings.get(key);
+  if (kept) {
+    keptReadings.delete(key);
+    keptReadings.set(key, kept);
+    return kept;
+  }
+  const r = codeReading(method, text);
+  keptReadings.set(key, r);
+  if (keptReadings.size > KEPT_READINGS) keptReadings.delete(keptReadings.keys().next().value!);
+  return r;
+}
+
 export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; refused?: string } {
   const urls: string[] = [];
   const writes: string[] = [];
@@ -1207,19 +1263,10 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   // Code or markup: each URL written in it (a WebSocket's judged as its http twin); a text naming
   // more than Airlock decides is refused whole.
   const written = (method: string, text: string): void => {
-    const found = codeUrls(text).filter((u) => !namespaceNames.has(u));
-    if (found.length > MAX_CODE_URLS) refused = `${method} names more than ${MAX_CODE_URLS} URLs: more than Airlock decides in one command`;
-    // Code the text decodes and runs is read as its code is (a load or write inside `eval(atob(…))`).
-    const inner = decodedCode(text);
-    const sends = codeSends(text) || inner.some(codeSends);
-    if (computedLoad(text) || inner.some(computedLoad)) refused ??= `${method} loads a URL the code computes or makes relative to the page: where it goes is not known here`;
-    const hidden = hiddenLoad(text) ?? inner.map(hiddenLoad).find((w) => w !== undefined);
-    if (hidden) refused ??= `${method} ${hidden}: where it loads or sends is not known here`;
-    if (opensWebRtc(text) || inner.some(opensWebRtc)) refused ??= `${method} opens a WebRTC connection: the STUN and TURN servers and peers it reaches are no URL Airlock decides`;
-    if (codeMarkupRelative(text) || inner.some(codeMarkupRelative)) refused ??= `${method} writes markup with a URL relative to the page: where it goes is not known here`;
-    if (codeStylesRelative(text) || inner.some(codeStylesRelative)) refused ??= `${method} writes a style loading a URL relative to the page: where it goes is not known here`;
-    if (sends && !found.length) refused = `${method} sends a write to the page's own site or a relative URL: where it goes is not known here`;
-    for (const u of found) load(method, u.replace(/^ws(s?):/i, 'http$1:'), sends);
+    const r = codeReadingOf(method, text);
+    // The refusals that replace an earlier one, then the first found (codeReading's order).
+    refused = r.sendsNowhere ?? r.tooMany ?? refused ?? r.unknown;
+    for (const u of r.found) load(method, u.replace(/^ws(s?):/i, 'http$1:'), r.sends);
   };
   // What stands for every URL of a site (twenty-second pass): a base URL the relative URLs after it
   // resolve against, a cookie or storage entry carrying data the site's every request or script

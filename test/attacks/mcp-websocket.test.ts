@@ -911,6 +911,29 @@ t.test('twenty-second pass (follow-up): a load through a construct the reader do
   }
 });
 
+// A large script's reading is kept (automation sends the same one for every page and frame, and
+// each read of Playwright's 330 KB script held the event loop ~75 ms): a kept reading must be the
+// reading of exactly that text. A text one construct longer, a text read again after others pushed
+// it out, the same text under another method: each judged as itself.
+t.test('a large script read again gets the same verdict, and a text that differs by one construct is read anew', async (t) => {
+  const filler = Array.from({ length: 1400 }, (_, i) => `const v${i} = document.querySelector('#n${i}');`).join('\n');
+  const constructs = ['', "fetch('/c?d=' + document.cookie);", "Object.assign(new Image(), {src: '/c?d=1'});", "new WebSocket('wss://docs.example/feed');", "location.assign('https://evil.example/x');"];
+  const verdict = (code: string, method = 'Runtime.evaluate', key = 'expression') => cdpLoadsOf(JSON.stringify(cdp(method, { [key]: code })));
+  await fc.assert(fc.property(fc.array(fc.constantFrom(...constructs.keys()), { minLength: 1, maxLength: 14 }), fc.integer({ min: 0, max: 1 }), (picks, where) => {
+    const texts = picks.map((k) => (where ? `${constructs[k]}\n${filler}` : `${filler}\n${constructs[k]}`));
+    const first = texts.map((x) => verdict(x));
+    // Read again in another order, after the others (more than are kept) came between.
+    for (let i = texts.length - 1; i >= 0; i--) t.same(verdict(texts[i]!), first[i], 'the same verdict read again');
+    for (let i = 0; i < texts.length; i++) t.same(verdict(`${texts[i]!} `), first[i], 'and for a text one blank longer (read anew)');
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 12), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  const clean = `${filler}\n`;
+  t.notOk(verdict(clean).refused, 'control: the filler goes on');
+  t.ok(verdict(`${clean}${constructs[1]}`).refused, 'the kept clean text with one load appended is read anew: refused');
+  t.ok(verdict(`${constructs[2]}${clean}`).refused, 'and with one prepended');
+  t.notOk(verdict(clean, 'Page.addScriptToEvaluateOnNewDocument', 'source').refused, 'the same text under another method is judged as itself');
+  t.equal(verdict(`${clean}${constructs[4]}`).urls.length, 1, 'a kept reading still names its URL to be judged');
+});
+
 // What a navigation sends of the agent's own (twenty-second pass): a referrer (`Page.navigate`'s
 // `referrer` with `referrerPolicy: 'unsafeUrl'` is sent whole, Playwright's `goto({referer})` as the
 // header itself) reaches the host navigated to, a served link's (the attacker's), which browsing
