@@ -362,12 +362,13 @@ t.test('the session journal: a stalled disk freezes no agent; labels are enforce
   const out = path.join(dir, 'read.jsonl');
   const { spawn } = await import('node:child_process');
   const cat = spawn('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out], { stdio: 'ignore' });
+  const drained = new Promise((r) => cat.once('close', r)); // it ends once the journal is closed
   await eventually(() => store.available, 10_000);
   t.ok(store.available, 'written: requests flow again');
   const second = await store.addLabels(neighbour, ['private'], { request_id: 'r-n2', host: 'db.example', time: new Date().toISOString() });
   t.same(second, ['private'], 'a label is durable again before it returns');
   await store.close();
-  await new Promise((r) => cat.once('close', r));
+  await drained;
   const lines = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { e: string; id: string; label?: string });
   t.same(lines.filter((l) => l.e === 'label').map((l) => l.label), ['untrusted', 'private'], 'every label was written, in order');
   const back = tempDir(t, 'airlock-sessions-back-');
