@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AuditLog } from '../../state/audit-log.ts';
 import { JournalSessionStore } from '../../state/sessions.ts';
+import { withFileLock } from '../../state/document.ts';
 import { isStoreUnavailable } from '../../state/unavailable.ts';
 import { startAirlock } from '../../runtime/airlock.ts';
 import net from 'node:net';
@@ -377,6 +378,25 @@ t.test('the session journal: a stalled disk freezes no agent; labels are enforce
   t.same(Object.keys(again.get(neighbour).labels).sort(), ['private', 'untrusted'], 'a restart keeps the labels that were enforced');
   t.equal(again.get(hog).links, 450, "and the hog's links, none dropped");
   await again.close();
+});
+
+// Twenty-second pass (follow-up): a state document's lock (`agents.json.lock`, taken when a token
+// is issued or revoked through the running proxy) that is not a file Airlock made was read to find
+// its holder's pid: a FIFO at that path blocked the whole process in open(2), every agent with it.
+// Must hold: the lock counts as held, never read; the caller gets an error naming it, the loop turns.
+t.test('a state lock that is a FIFO is never read: an error naming it, the event loop turning', async (t) => {
+  const dir = tempDir(t, 'airlock-lock-fifo-');
+  const file = path.join(dir, 'agents.json');
+  execFileSync('mkfifo', ['-m', '600', `${file}.lock`]);
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 10);
+  const began = performance.now();
+  const got = await withFileLock(file, async () => 'ran', { waitMs: 300 }).then((v) => v, (err: Error) => err);
+  clearInterval(ticker);
+  t.match(String(got), /agents\.json\.lock/, 'refused, naming the lock');
+  t.ok(performance.now() - began < 5000, 'within its wait');
+  t.ok(ticks >= 5, `the event loop turned meanwhile (${ticks} ticks)`);
+  t.ok(fs.lstatSync(`${file}.lock`).isFIFO(), 'what Airlock did not make is not removed');
 });
 
 /** An audit log whose file is a FIFO nobody reads: a disk that takes nothing for now. */
