@@ -61,7 +61,10 @@ function lockHolder(lock: string, staleMs: number): 'held' | 'released' | 'stale
   let st: fs.Stats;
   let pid: number;
   try {
-    st = fs.statSync(lock);
+    st = fs.lstatSync(lock);
+    // Not a file Airlock made (a FIFO, a device, a link): never read, which could block the whole
+    // process in open(2) or read(2); it holds the lock until someone removes it (the error names it).
+    if (!st.isFile()) return 'held';
     pid = Number(fs.readFileSync(lock, 'utf8').trim());
   } catch {
     return 'released';

@@ -7,10 +7,15 @@
 // `JournalSessionStore` is the embedded implementation: state in memory, every change appended to <home>/sessions.jsonl
 // (one JSON object per line), replayed on open, compacted into a snapshot when the journal has
 // grown to twice its last compacted size. Writes are incremental: a request appends a line, it never
-// rewrites other sessions. Labels, clears and resets are written synchronously before the call
-// returns (a crash must never forget that a session read untrusted content); counters, links and
-// the timeline are written in batches once a second (a crash forgets at most that second: fewer
-// links seen, which fails closed).
+// rewrites other sessions. Every change applies to memory at once (what is enforced) and its line
+// joins a queue that one write at a time, off the main thread, hands to the disk in order: a write
+// that stalls (a hung network file system, a full device under retry) once froze the event loop,
+// and with it every agent. Labels, clears and resets resolve only once their line is written (the
+// proxy holds the response that brought a label until then, so a restart never forgets a label
+// that was enforced), and past `durableMs` they fail as unavailable (503). While a write fails or
+// more than `maxPendingBytes` wait, new requests are refused (503), as the audit log does; nothing
+// queued is dropped, it is written when the disk comes back. Counters, links and the timeline are
+// batched once a second (a crash forgets at most that second: fewer links seen, which fails closed).
 //
 // Bounded (SESSION_LIMITS): links per session (count and bytes, oldest evicted first), link bytes
 // over all sessions (the least recently active session's links go first), timeline and label events
@@ -19,10 +24,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { LabelArrival, SessionInfo } from '../describe/types.ts';
 import type { AuditRecord, SessionEvent } from './audit-log.ts';
 import { StateFileError, isJsonObject } from './document.ts';
 import { ChangeFeed } from '../lib/change-feed.ts';
+import { StoreUnavailableError } from './unavailable.ts';
 
 export const SESSION_LIMITS = {
   /** Links remembered per session; past it the oldest are forgotten. */
@@ -161,15 +168,45 @@ export interface JournalOptions {
   limits?: Partial<SessionLimits>;
   /** Token ids that still authenticate: sessions of others count as ended when the journal is compacted. */
   liveTokens?: () => Set<string> | undefined;
-  /** Told when a compaction failed (the journal is kept as it was; tried again a minute later; default stderr). */
+  /** Told when a compaction failed (the journal is kept as it was; tried again a minute later; default stderr), and when the disk stalls or fails. */
   warn?: (message: string) => void;
+  /** Lines kept in memory for the disk; beyond this new requests are refused until they are written (bytes, default 16 MiB). */
+  maxPendingBytes?: number;
+  /** How long a label, clear or reset waits for its line to be written before it fails as unavailable (ms, default 5000). */
+  durableMs?: number;
 }
+
+/** Lines waiting for the disk, with the number of the last line each holds. */
+interface Queued {
+  buf: Buffer;
+  seq: number;
+}
+
+const SESSIONS_JOURNAL = 'session journal (sessions.jsonl)';
 
 /** The embedded AgentSessions (state/stores.ts; runtime/services.ts holds it as that port). */
 export class JournalSessionStore {
   readonly file: string;
   private fd: number;
   private readonly sessions = new Map<string, Live>();
+  /** Lines not yet written, oldest first; one write at a time drains them (pump). */
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
+  /** Number of the last line queued, and of the last one the journal holds. */
+  private seq = 0;
+  private writtenSeq = 0;
+  private writing = false;
+  /** A compaction is putting its file in place: nothing is written to the old one meanwhile. */
+  private holding = false;
+  private failure: NodeJS.ErrnoException | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay = 250;
+  private stallReported = false;
+  /** Callers waiting for their line to be written (label, clear, reset, flush, close). */
+  private waiters: Array<{ seq: number; done: (err?: Error) => void }> = [];
+  private idle: Array<() => void> = [];
+  /** Told when the write running ends (a compaction waits for it). */
+  private writeEnded: Array<() => void> = [];
   /** agent\0token → live session id. */
   private readonly byToken = new Map<string, string>();
   private pending: string[] = [];
@@ -183,8 +220,8 @@ export class JournalSessionStore {
   private closed = false;
   /** The compaction running, if any. */
   private compacting: Promise<void> | undefined;
-  /** While one runs: what was written to the journal since its copy of the state was taken. */
-  private since: Buffer[] | undefined;
+  /** While one runs: what was queued for the journal since its copy of the state was taken. */
+  private since: Queued[] | undefined;
   private compactFailedAt = -Infinity;
 
   private constructor(file: string, private readonly opts: JournalOptions) {
@@ -196,8 +233,15 @@ export class JournalSessionStore {
   static open(home: string, opts: JournalOptions = {}): JournalSessionStore {
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
     const store = new JournalSessionStore(path.join(home, 'sessions.jsonl'), opts);
-    store.load();
-    store.fd = fs.openSync(store.file, 'a', 0o600);
+    // Opened first, read and write: a FIFO at the path (a disk that takes nothing, in the tests)
+    // does not block open(2), and is not read (it holds no journal).
+    store.fd = fs.openSync(store.file, 'a+', 0o600);
+    try {
+      store.load();
+    } catch (err) {
+      fs.closeSync(store.fd);
+      throw err;
+    }
     const every = opts.flushMs ?? 1000;
     if (every > 0) {
       store.timer = setInterval(() => store.flush(), every);
@@ -211,6 +255,7 @@ export class JournalSessionStore {
   private load(): void {
     let text: string;
     try {
+      if (!fs.fstatSync(this.fd).isFile()) return;
       text = fs.readFileSync(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
@@ -331,27 +376,129 @@ export class JournalSessionStore {
 
   // ─── writing ─────────────────────────────────────────────────────────────────────────────────
 
-  /** Durable at once: labels, clears, resets, new sessions. */
-  private writeNow(v: JournalLine): void {
-    this.flush();
-    this.writeText(`${JSON.stringify(v)}\n`);
+  /** Queued at once, ahead of nothing batched before it: labels, clears, resets, new sessions. Returns its line's number. */
+  private writeNow(v: JournalLine): number {
+    this.moveBatched();
+    return this.writeText(`${JSON.stringify(v)}\n`);
   }
 
   private later(v: JournalLine): void {
     this.pending.push(JSON.stringify(v));
   }
 
-  private writeText(text: string): void {
-    if (this.closed) return;
-    const buf = Buffer.from(text);
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.fd, buf, off);
-    this.size += buf.length;
-    this.since?.push(buf);
+  private writeText(text: string): number {
+    if (this.closed) return this.seq;
+    const q = { buf: Buffer.from(text), seq: ++this.seq };
+    this.queue.push(q);
+    this.queuedBytes += q.buf.length;
+    this.size += q.buf.length;
+    this.since?.push(q);
+    if (this.backlogged && !this.stallReported && !this.failure) {
+      this.stallReported = true;
+      this.warn(`airlock: ${this.file}: the disk is not taking session lines (${Math.round(this.queuedBytes / 1024)} KiB waiting); requests are refused (503) until they are written`);
+    }
+    this.pump();
+    return q.seq;
   }
 
-  /** Writes batched lines (counters, links, timeline); compacts when the journal has doubled. */
-  flush(): void {
+  private warn(line: string): void {
+    (this.opts.warn ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
+  }
+
+  private get backlogged(): boolean {
+    return this.queuedBytes > (this.opts.maxPendingBytes ?? 16 * 1024 * 1024);
+  }
+
+  /** False while the journal cannot take lines (a write failing, or more than the bound waiting for a stalled disk). */
+  get available(): boolean {
+    return this.failure === undefined && !this.backlogged;
+  }
+
+  /** Refuses a request while the journal is unavailable: what it would add could not be kept. */
+  private mustBeAvailable(): void {
+    if (this.failure) throw new StoreUnavailableError(SESSIONS_JOURNAL, `${this.failure.code ?? 'error'} writing ${this.file}`);
+    if (this.backlogged) throw new StoreUnavailableError(SESSIONS_JOURNAL, `the disk is not taking lines (${Math.round(this.queuedBytes / 1024)} KiB waiting)`);
+  }
+
+  /** Resolves once line `seq` is in the journal; fails as unavailable past `durableMs` (the line stays queued). */
+  private durable(seq: number): Promise<void> {
+    if (this.writtenSeq >= seq || this.closed) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const w = {
+        seq,
+        done: (err?: Error) => {
+          clearTimeout(timer);
+          if (err) reject(err);
+          else resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        reject(new StoreUnavailableError(SESSIONS_JOURNAL, `${this.failure?.code ?? 'the disk'} did not take a line of ${this.file} within ${this.opts.durableMs ?? 5000} ms`));
+      }, this.opts.durableMs ?? 5000);
+      timer.unref();
+      this.waiters.push(w);
+    });
+  }
+
+  /** Line `seq` and all before it are in the journal. */
+  private wrote(seq: number): void {
+    if (seq <= this.writtenSeq) return;
+    this.writtenSeq = seq;
+    if (!this.waiters.length) return;
+    const ready = this.waiters.filter((w) => w.seq <= seq);
+    this.waiters = this.waiters.filter((w) => w.seq > seq);
+    for (const w of ready) w.done();
+  }
+
+  /** Keeps one write running while lines are queued, off the main thread; never while failing (the retry resumes) or a compaction swaps files. */
+  private pump(retry = false): void {
+    if (this.writing || (this.failure && !retry) || this.holding || this.fd < 0) return;
+    if (!this.queue.length) {
+      for (const done of this.idle.splice(0)) done();
+      return;
+    }
+    this.writing = true;
+    const taken = this.queue.length;
+    const batch = taken === 1 ? this.queue[0]!.buf : Buffer.concat(this.queue.map((q) => q.buf));
+    fs.write(this.fd, batch, 0, batch.length, null, (err, written) => {
+      this.writing = false;
+      for (const ended of this.writeEnded.splice(0)) ended();
+      let left = err ? 0 : written;
+      this.queuedBytes -= left;
+      // Whole lines written leave the queue; the rest of a short write stays at its head (never torn).
+      let n = 0;
+      while (n < taken && left >= this.queue[n]!.buf.length) left -= this.queue[n++]!.buf.length;
+      if (n) this.wrote(this.queue[n - 1]!.seq);
+      if (left > 0) this.queue[n] = { buf: this.queue[n]!.buf.subarray(left), seq: this.queue[n]!.seq };
+      this.queue.splice(0, n);
+      if (err) return this.failed(err);
+      if (this.failure) {
+        this.failure = undefined;
+        this.retryDelay = 250;
+        this.warn(`airlock: ${this.file} is writable again; requests flow`);
+      }
+      if (this.stallReported && !this.backlogged) {
+        this.stallReported = false;
+        this.warn(`airlock: ${this.file} caught up; requests flow`);
+      }
+      this.pump();
+    });
+  }
+
+  private failed(err: NodeJS.ErrnoException): void {
+    if (!this.failure) this.warn(`airlock: ${this.file}: ${err.code ?? err.message}; requests are refused (503) until session lines can be written again`);
+    this.failure = err;
+    if (this.closed) return;
+    clearTimeout(this.retryTimer);
+    // `available` stays false during the retry: only a write that succeeds turns it back.
+    this.retryTimer = setTimeout(() => this.pump(true), this.retryDelay);
+    this.retryTimer.unref();
+    this.retryDelay = Math.min(this.retryDelay * 2, 2000);
+  }
+
+  /** Moves the batched lines (counters, links, timeline) to the write queue, in order. */
+  private moveBatched(): void {
     if (this.closed) return;
     for (const id of this.dirtyCounts) {
       const s = this.sessions.get(id);
@@ -363,13 +510,20 @@ export class JournalSessionStore {
       this.pending = [];
       this.writeText(text);
     }
+  }
+
+  /** Writes batched lines (counters, links, timeline); compacts when the journal has doubled. Resolves once what is queued is written. */
+  flush(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.moveBatched();
     const threshold = Math.max(this.opts.compactBytes ?? 4 * 1024 * 1024, 2 * this.compactedSize);
     if (this.size > threshold && !this.compacting && performance.now() - this.compactFailedAt >= 60_000) {
       void this.compact().catch((err: Error) => {
         this.compactFailedAt = performance.now();
-        (this.opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(`airlock: compacting ${this.file} failed (${err.message}); the journal is kept as it was`);
+        this.warn(`airlock: compacting ${this.file} failed (${err.message}); the journal is kept as it was`);
       });
     }
+    return this.durable(this.seq).catch(() => undefined);
   }
 
   /**
@@ -391,6 +545,9 @@ export class JournalSessionStore {
 
   private async compactInSlices(): Promise<void> {
     this.pruneEnded();
+    // Batched lines join the queue first: what the copy holds is then exactly the lines up to `copied`.
+    this.moveBatched();
+    const copied = this.seq;
     // A link keeps where it was first seen for as long as it is remembered: its URLs are copied, where
     // they were seen is read in the slices (one forgotten meanwhile is left out: fewer links, which
     // fails closed, as a crash does). Copying the pairs took 0.2–0.5 s for 320,000 links.
@@ -399,55 +556,66 @@ export class JournalSessionStore {
       urls: [...links.keys()],
       links,
     }));
-    const since: Buffer[] = [];
+    const since: Queued[] = [];
     this.since = since;
     const tmp = `${this.file}.${crypto.randomBytes(4).toString('hex')}.tmp`;
     let done = false;
-    let fh: fs.promises.FileHandle | undefined;
+    let fd: number | undefined;
     try {
-      fh = await fs.promises.open(tmp, 'w', 0o600);
+      fd = await fsOpen(tmp, 'w', 0o600);
       let written = 0;
       let lines: string[] = [];
       let chars = 0;
-      const out = async (): Promise<void> => {
-        if (!lines.length) return;
-        const chunk = Buffer.from(`${lines.join('\n')}\n`);
-        lines = [];
-        chars = 0;
-        await fh!.write(chunk);
+      const out = async (chunk: Buffer): Promise<void> => {
+        await writeAll(fd!, chunk);
         written += chunk.length;
       };
       for (const c of copies) {
         for (const line of snapshotLines(c.rec, c.urls, c.links)) {
           lines.push(line);
           chars += line.length;
-          if (chars >= COMPACT_SLICE_CHARS) await out();
+          if (chars >= COMPACT_SLICE_CHARS) {
+            await out(Buffer.from(`${lines.join('\n')}\n`));
+            lines = [];
+            chars = 0;
+          }
         }
       }
-      await out();
+      if (lines.length) await out(Buffer.from(`${lines.join('\n')}\n`));
       const snapshot = written;
-      // The lines written since the copy follow it, in slices while there are many.
-      for (let rounds = 0; rounds < 64 && since.reduce((n, b) => n + b.length, 0) > COMPACT_SLICE_CHARS; rounds++) {
-        const part = Buffer.concat(since.splice(0));
-        await fh.write(part);
-        written += part.length;
+      // Nothing more goes to the old file (the write running, if any, ends first): the lines queued
+      // since the copy follow the snapshot in the new one, in slices, then it takes the old one's place.
+      this.holding = true;
+      if (this.writing) await new Promise<void>((resolve) => this.writeEnded.push(resolve));
+      let inFile = copied;
+      for (let rounds = 0; rounds < 64 && since.length; rounds++) {
+        const part = since.splice(0);
+        await out(part.length === 1 ? part[0]!.buf : Buffer.concat(part.map((q) => q.buf)));
+        inFile = part[part.length - 1]!.seq;
       }
-      await fh.sync();
+      await fsFsync(fd);
       if (this.closed) return;
-      // The last of them, then the new file in the old one's place, in one turn: nothing falls between.
-      const tail = Buffer.concat(since.splice(0));
-      for (let off = 0; off < tail.length;) off += fs.writeSync(fh.fd, tail, off);
-      if (tail.length) fs.fdatasyncSync(fh.fd);
-      fs.renameSync(tmp, this.file);
-      fs.closeSync(this.fd);
-      this.fd = fs.openSync(this.file, 'a', 0o600);
-      this.size = written + tail.length;
+      await fs.promises.rename(tmp, this.file);
+      // In place. In this same turn: what the queue held is in it (the snapshot, the slices), except
+      // the lines queued since the last slice, which become the queue of the new file (its end).
+      const rest = since.splice(0);
+      this.queue = rest;
+      this.queuedBytes = rest.reduce((n, q) => n + q.buf.length, 0);
+      const old = this.fd;
+      this.fd = fd;
+      fd = undefined;
+      fs.close(old, () => undefined);
+      this.size = written + this.queuedBytes;
       this.compactedSize = snapshot;
+      this.failure = undefined; // the old file's failure, if any, is gone with it
+      this.wrote(inFile);
       done = true;
     } finally {
       if (this.since === since) this.since = undefined;
-      await fh?.close().catch(() => undefined);
+      this.holding = false;
+      if (fd !== undefined) fs.close(fd, () => undefined);
       if (!done) await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      this.pump();
     }
   }
 
@@ -467,6 +635,7 @@ export class JournalSessionStore {
   // ─── the proxy's calls ───────────────────────────────────────────────────────────────────────
 
   async enter(agent: string, token: string, time: string, link?: { url: string; host: string }): Promise<Entered> {
+    this.mustBeAvailable();
     const key = tokenKey(agent, token);
     let id = this.byToken.get(key);
     let s = id === undefined ? undefined : this.sessions.get(id);
@@ -499,14 +668,20 @@ export class JournalSessionStore {
     const s = this.sessions.get(id);
     if (!s) return [];
     const added: string[] = [];
+    let last = 0;
     for (const label of labels) {
       if (s.rec.labels[label]) continue;
       const line: JournalLine = { e: 'label', id, label, ...arrival };
+      // Enforced from memory at once, whatever the disk does; written in order behind what came before.
       this.apply(line);
-      this.writeNow(line);
+      last = this.writeNow(line);
       added.push(label);
     }
     if (added.length) this.emit({ type: 'labels', session: summary(s.rec), labels: added });
+    if (!added.length) return added;
+    // The response that brought it is held until the label is in the journal: a restart must not forget it.
+    if (this.failure) this.mustBeAvailable();
+    await this.durable(last);
     return added;
   }
 
@@ -532,20 +707,24 @@ export class JournalSessionStore {
   async clearLabel(idOrPrefix: string, label: string, by: string, reason?: string): Promise<SessionRecord> {
     const rec = this.get(idOrPrefix);
     if (!rec.labels[label]) throw new SessionError('bad-request', `session ${rec.id} does not hold the label ${JSON.stringify(label.slice(0, 64))} (it holds ${Object.keys(rec.labels).sort().join(', ') || 'none'})`);
+    this.mustBeAvailable();
     const line: JournalLine = { e: 'clear', id: rec.id, label, by, time: new Date().toISOString(), ...(reason ? { reason: reason.slice(0, 500) } : {}) };
     this.apply(line);
-    this.writeNow(line);
+    const seq = this.writeNow(line);
     this.emit({ type: 'cleared', session: summary(rec), label, by });
+    await this.durable(seq);
     return rec;
   }
 
   async reset(idOrPrefix: string, by: string, reason?: string): Promise<SessionRecord> {
     const rec = this.get(idOrPrefix);
     if (rec.ended) throw new SessionError('not-live', `session ${rec.id} already ended (${rec.ended.time}, by ${rec.ended.by})`);
+    this.mustBeAvailable();
     const line: JournalLine = { e: 'reset', id: rec.id, by, time: new Date().toISOString(), ...(reason ? { reason: reason.slice(0, 500) } : {}) };
     this.apply(line);
-    this.writeNow(line);
+    const seq = this.writeNow(line);
     this.emit({ type: 'ended', session: summary(rec) });
+    await this.durable(seq);
     return rec;
   }
 
@@ -591,14 +770,31 @@ export class JournalSessionStore {
     this.changes.emit(c);
   }
 
+  /** Writes what is queued (waiting at most `durableMs` for a stalled or failing disk), then closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
-    this.flush();
-    await this.compacting;
+    await this.flush();
+    await this.compacting?.catch(() => undefined);
+    if (this.queue.length || this.writing) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => this.idle.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.opts.durableMs ?? 5000)))]);
+      clearTimeout(timer);
+    }
+    if (this.queue.length) this.warn(`airlock: ${this.file}: ${this.queue.length} batches of session lines could not be written before stopping (${this.failure?.code ?? 'the disk did not take them'})`);
     this.closed = true;
-    fs.closeSync(this.fd);
+    clearTimeout(this.retryTimer);
+    for (const w of this.waiters.splice(0)) w.done(new StoreUnavailableError(SESSIONS_JOURNAL, 'closed before the line was written'));
+    fs.close(this.fd, () => undefined);
   }
+}
+
+const fsOpen = promisify(fs.open);
+const fsWrite = promisify(fs.write);
+const fsFsync = promisify(fs.fsync);
+
+async function writeAll(fd: number, buf: Buffer): Promise<void> {
+  for (let off = 0; off < buf.length;) off += (await fsWrite(fd, buf, off, buf.length - off, null)).bytesWritten;
 }
 
 /** Characters of journal lines a compaction writes in one slice (a turn of its own), about. */

@@ -14,6 +14,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AuditLog } from '../../state/audit-log.ts';
+import { JournalSessionStore } from '../../state/sessions.ts';
+import { withFileLock } from '../../state/document.ts';
+import { isStoreUnavailable } from '../../state/unavailable.ts';
 import { startAirlock } from '../../runtime/airlock.ts';
 import net from 'node:net';
 import { WebSocket } from 'ws';
@@ -313,6 +316,87 @@ t.test("the writer: one agent's records waiting for a stalled disk refuse that a
   t.equal(records.filter((r) => r.id.startsWith('neighbour-')).length, 5, "and the neighbour's");
   const gap = records.find((r) => r.id.startsWith('audit-gap-') && r.agent === 'hog');
   t.match(gap?.detail, /^500 further requests of agent hog were refused/, "the hog's refusals in one record of its own");
+});
+
+// Twenty-second pass (follow-up): the session journal was written with writeSync on the main
+// thread (labels at once, the rest batched once a second), so a stalled disk (a hung network file
+// system, a device retrying) froze the event loop: every agent's requests and the studio stopped,
+// for as long as the disk did. Must hold: a stalled write leaves the loop free (a neighbour's
+// request is answered at once), a label that cannot be made durable is still enforced from memory
+// and the request that brought it fails as unavailable (503), past the bound new requests are
+// refused, and once the disk takes lines nothing is lost or reordered (a restart keeps the label).
+t.test('the session journal: a stalled disk freezes no agent; labels are enforced from memory, kept in order, none lost', async (t) => {
+  const dir = tempDir(t, 'airlock-sessions-stall-');
+  const fifo = path.join(dir, 'sessions.jsonl');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a disk that takes nothing for now
+  t.teardown(() => fs.closeSync(keepOpen));
+  const warnings: string[] = [];
+  const store = JournalSessionStore.open(dir, { flushMs: 0, durableMs: 300, maxPendingBytes: 300_000, warn: (l) => warnings.push(l) });
+  const hog = (await store.enter('hog', 'tok-hog', new Date().toISOString())).session.id;
+  const neighbour = (await store.enter('neighbour', 'tok-n', new Date().toISOString())).session.id;
+  // More than the pipe takes (64 KiB): the disk stalls mid-write.
+  store.addLinks(hog, { request_id: 'r-hog', host: 'h.example' }, Array.from({ length: 150 }, (_, i) => `https://h.example/${i}/${'x'.repeat(900)}`));
+  const began = performance.now();
+  void store.flush();
+  const flushMs = performance.now() - began;
+  t.ok(flushMs < 100, `writing the batch did not hold the loop (${Math.round(flushMs)} ms)`);
+  await new Promise((r) => setTimeout(r, 30));
+  const ticked = performance.now();
+  await new Promise((r) => setTimeout(r, 10));
+  t.ok(performance.now() - ticked < 200, 'the event loop turns while the disk stalls');
+  const entered = performance.now();
+  await store.enter('neighbour', 'tok-n', new Date().toISOString());
+  t.ok(performance.now() - entered < 100, "a neighbour's request is served at once");
+  const label = await store.addLabels(neighbour, ['untrusted'], { request_id: 'r-n', host: 'news.example', time: new Date().toISOString() }).then(() => 'durable', (err: unknown) => err);
+  t.ok(isStoreUnavailable(label), `a label the disk does not take fails as unavailable (503), within the bound (${String(label)})`);
+  t.ok(store.get(neighbour).labels.untrusted, 'and is enforced from memory meanwhile');
+  t.ok(store.available, 'below the bound the journal still takes requests');
+  // Past the bound: new requests are refused (the audit log's model), nothing queued is dropped.
+  store.addLinks(hog, { request_id: 'r-hog2', host: 'h.example' }, Array.from({ length: 300 }, (_, i) => `https://h.example/more/${i}/${'y'.repeat(1000)}`));
+  void store.flush();
+  t.notOk(store.available, 'past the bound the journal is unavailable');
+  const refused = await store.enter('neighbour', 'tok-n', new Date().toISOString()).then(() => 'served', (err: unknown) => err);
+  t.ok(isStoreUnavailable(refused), 'and a request is refused (503) rather than kept in memory without bound');
+  t.match(warnings.join('\n'), /not taking session lines/, 'the stall is reported');
+  // The disk comes back.
+  const out = path.join(dir, 'read.jsonl');
+  const { spawn } = await import('node:child_process');
+  const cat = spawn('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out], { stdio: 'ignore' });
+  const drained = new Promise((r) => cat.once('close', r)); // it ends once the journal is closed
+  await eventually(() => store.available, 10_000);
+  t.ok(store.available, 'written: requests flow again');
+  const second = await store.addLabels(neighbour, ['private'], { request_id: 'r-n2', host: 'db.example', time: new Date().toISOString() });
+  t.same(second, ['private'], 'a label is durable again before it returns');
+  await store.close();
+  await drained;
+  const lines = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { e: string; id: string; label?: string });
+  t.same(lines.filter((l) => l.e === 'label').map((l) => l.label), ['untrusted', 'private'], 'every label was written, in order');
+  const back = tempDir(t, 'airlock-sessions-back-');
+  fs.copyFileSync(out, path.join(back, 'sessions.jsonl'));
+  const again = JournalSessionStore.open(back, { flushMs: 0 });
+  t.same(Object.keys(again.get(neighbour).labels).sort(), ['private', 'untrusted'], 'a restart keeps the labels that were enforced');
+  t.equal(again.get(hog).links, 450, "and the hog's links, none dropped");
+  await again.close();
+});
+
+// Twenty-second pass (follow-up): a state document's lock (`agents.json.lock`, taken when a token
+// is issued or revoked through the running proxy) that is not a file Airlock made was read to find
+// its holder's pid: a FIFO at that path blocked the whole process in open(2), every agent with it.
+// Must hold: the lock counts as held, never read; the caller gets an error naming it, the loop turns.
+t.test('a state lock that is a FIFO is never read: an error naming it, the event loop turning', async (t) => {
+  const dir = tempDir(t, 'airlock-lock-fifo-');
+  const file = path.join(dir, 'agents.json');
+  execFileSync('mkfifo', ['-m', '600', `${file}.lock`]);
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 10);
+  const began = performance.now();
+  const got = await withFileLock(file, async () => 'ran', { waitMs: 300 }).then((v) => v, (err: Error) => err);
+  clearInterval(ticker);
+  t.match(String(got), /agents\.json\.lock/, 'refused, naming the lock');
+  t.ok(performance.now() - began < 5000, 'within its wait');
+  t.ok(ticks >= 5, `the event loop turned meanwhile (${ticks} ticks)`);
+  t.ok(fs.lstatSync(`${file}.lock`).isFIFO(), 'what Airlock did not make is not removed');
 });
 
 /** An audit log whose file is a FIFO nobody reads: a disk that takes nothing for now. */

@@ -2,9 +2,12 @@
 // real Airlock running the default policy, against a real upstream: the trifecta holds a session's
 // POST while a fresh session's identical POST passes; a human clearing a label lets it through;
 // a served link can be fetched, the same link changed cannot; sessions survive a restart.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../temp-dir.ts';
-import { policyCopy, startSessionAirlock, startWeb, studioApi, viaCurl, viaFetch, viaPython } from './helpers.ts';
+import { policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, viaFetch, viaPython } from './helpers.ts';
 
 t.test('the trifecta per session, a human clearing a label, browsing by provenance, and a restart', async (t) => {
   const web = await startWeb(t);
@@ -106,4 +109,58 @@ t.test('the trifecta per session, a human clearing a label, browsing by provenan
   t.equal(heldAgain.status, 202, 'after the restart the session\'s POST is held again');
   const freshAfter = await viaCurl(proxyB, 'GET', link);
   t.equal(freshAfter.status, 200, 'seen links survive the restart too');
+});
+
+// Twenty-second pass (follow-up): the session journal was written with writeSync on the proxy's
+// main thread, so a disk that stalls (a hung network file system, a device retrying) froze every
+// agent's requests behind one agent's label. Must hold: while the journal's disk takes nothing, a
+// neighbour is served at once; the answer that brings a label is held (never passed on before its
+// label is kept) and is passed on once the disk takes the line; nothing is lost or reordered. The
+// stall is real: sessions.jsonl is a FIFO whose pipe the test fills and nobody reads until it says so.
+t.test('a stalled session journal freezes no neighbour; the answer that brings a label waits for it', async (t) => {
+  const web = await startWeb(t);
+  // notes.test brings no label: the neighbour's answers have nothing to keep before they are passed on.
+  const policy = policyCopy(t, { config: { ...testConfig.config, labels: { hosts: { ...testConfig.config.labels.hosts, 'notes.test': [] } } } });
+  const home = tempDir(t, 'al-sess-stall-');
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  const fifo = path.join(home, 'sessions.jsonl');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(keepOpen));
+  // The pipe filled with empty lines: every write of the journal stalls from the first.
+  const filler = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  try {
+    for (let i = 0; i < 64; i++) fs.writeSync(filler, Buffer.alloc(4096, 0x0a));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+  }
+  fs.closeSync(filler);
+  const airlock = await startSessionAirlock(t, home, policy, web, { studio: false });
+  const reader = await airlock.agents.add('reader');
+  const neighbour = await airlock.agents.add('neighbour');
+  const read = viaFetch(airlock, 'reader', reader.token, 'GET', `${web.origin('news.test')}/today`);
+  await new Promise((r) => setTimeout(r, 200));
+  for (let i = 0; i < 3; i++) {
+    const began = performance.now();
+    const r = await viaFetch(airlock, 'neighbour', neighbour.token, 'GET', `${web.origin('notes.test')}/n${i}`);
+    const took = performance.now() - began;
+    t.equal(r.status, 200, `the neighbour's request ${i} is served while the journal's disk stalls`);
+    t.ok(took < 2000, `within the bound (${Math.round(took)} ms)`);
+  }
+  let settled = false;
+  void read.finally(() => (settled = true));
+  await new Promise((r) => setTimeout(r, 50));
+  t.notOk(settled, "the answer that brought a label is held while its label is not kept");
+  const out = path.join(home, 'read.jsonl');
+  const cat = spawn('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out], { stdio: 'ignore' });
+  const drained = new Promise((r) => cat.once('close', r)); // it ends once the journal is closed
+  const page = await read;
+  // Within the bound (5 s) the disk came back: the page is passed on; past it, an error without the page.
+  if (page.status === 200) t.pass('the disk came back: the page is passed on');
+  else t.notMatch(page.body, /Ignore previous instructions/, `past the bound: ${page.status}, the page not passed on`);
+  await airlock.close();
+  await drained;
+  const lines = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { e: string; agent?: string; label?: string });
+  t.same(lines.filter((l) => l.e === 'open').map((l) => l.agent).sort(), ['neighbour', 'reader'], 'both sessions were written once the disk came back');
+  t.ok(lines.some((l) => l.e === 'label' && l.label === 'untrusted'), "and the reader's label, enforced from memory meanwhile");
 });
