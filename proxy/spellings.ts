@@ -447,6 +447,17 @@ const AGAIN_AFTER = /u00[2-7]|x[2-7]|[0-3][0-7]{2}|[2-7][0-9a-fA-F] |U0000[2-7]|
  * alternatives of the value's one regex they pushed it past the size a regex is scanned in one pass
  * at (REGEX_SOURCE_BUDGET): a second pass over every text, ~17% slower JSON.
  */
+/**
+ * Whether the end of `text` from `from` holds a character a notation spelling may start with (a
+ * hex digit, `U+`'s or `NCHAR(`'s first letter): a tail of NULs or other binary bytes, read once per
+ * strided view per secret, need not be walked.
+ */
+export function mayHoldNotation(text: string, from: number): boolean {
+  NOTATION_START.lastIndex = from;
+  return NOTATION_START.test(text);
+}
+const NOTATION_START = /[0-9a-fA-FnNuU]/g;
+
 export function notationSpellingsOf(value: string): Node[] {
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length > FULL_SPELLING_MAX) return endsOf(value).flatMap(notationSpellingsOf);
