@@ -129,8 +129,15 @@ const DUMP_HEAD_ANY = /\n[0-9a-fA-F]{6,8}(?::? {1,4}[0-9a-fA-F]{2}| {2,4}[!-~])/
 /** The next line's head begun at a text's end (dumpTail): a line break, an offset, blanks, a byte's first digit. */
 const DUMP_HEAD_BEGUN = /^\n[0-9a-fA-F]{0,8}(?::? {1,4}[0-9a-fA-F]?|:)?$/;
 const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
-/** Whether a group of 2 or 4 hex digits after a blank (or the text's start) ends at `p` (a dump's last byte or word; not a line's offset). */
+const binaryDigits = (text: string, a: number, b: number): boolean => {
+  for (let i = a; i < b; i++) if (text.charCodeAt(i) !== 0x30 && text.charCodeAt(i) !== 0x31) return false;
+  return true;
+};
+/** Whether the 8 characters from `q` are binary digits (`xxd -b`'s byte; follow-up to the twenty-second pass). */
+const binaryAt = (text: string, q: number): boolean => q >= 0 && q + 8 <= text.length && binaryDigits(text, q, q + 8);
+/** Whether a group of 2 or 4 hex digits, or 8 binary ones, after a blank (or the text's start) ends at `p` (a dump's last byte or word; not a line's offset). */
 function hexGroupBefore(text: string, p: number): boolean {
+  if (binaryAt(text, p - 8) && (p === 8 || text.charCodeAt(p - 9) === 0x20)) return true;
   let q = p;
   while (q > p - 5 && q > 0 && isHexDigit(text.charCodeAt(q - 1))) q--;
   // At the text's start any part of one: a held rest begins where the key's hex does, inside a word.
@@ -163,13 +170,25 @@ function columnFits(text: string, p: number, nl: number): boolean {
   const end = nl - (nl < text.length && c > p + 2 ? 1 : 0);
   // The text's first line, without an offset: a held rest begun inside the line's hex. Its bytes
   // are the column's last ones (read from the end; its first word may be cut).
-  if (line === 0 && (q < 6 || q > 8 || (text.charCodeAt(q) !== 0x3a && text.charCodeAt(q) !== 0x20))) return nl === text.length || columnEndFits(text, p, c, end);
+  // Follow-up: a held rest's first binary digits (`xxd -b`, whose offsets end in `:`) look like an
+  // offset without one (od's seven digits, hexdump's eight): read as such when not as an offset.
+  if (line === 0 && (q < 6 || q > 8 || (text.charCodeAt(q) !== 0x3a && text.charCodeAt(q) !== 0x20) || (text.charCodeAt(q) === 0x20 && binaryDigits(text, 0, q) && !lineFits(text, q, p, c, end, nl)))) return nl === text.length || columnEndFits(text, p, c, end);
+  return lineFits(text, q, p, c, end, nl);
+}
+/** Whether the bytes of a dump line after its offset (from `q` to `p`) are its text column [c, end). */
+function lineFits(text: string, q: number, p: number, c: number, end: number, nl: number): boolean {
   if (text.charCodeAt(q) === 0x3a) q++;
   for (; q < p; q++) {
     if (text.charCodeAt(q) === 0x20) continue;
-    if (!isHexDigit(text.charCodeAt(q)) || !isHexDigit(text.charCodeAt(q + 1))) return false;
-    const b = parseInt(text.slice(q, q + 2), 16);
-    q++;
+    let b: number;
+    if (binaryAt(text, q) && (q + 8 === p || text.charCodeAt(q + 8) === 0x20)) {
+      b = parseInt(text.slice(q, q + 8), 2);
+      q += 7;
+    } else {
+      if (!isHexDigit(text.charCodeAt(q)) || !isHexDigit(text.charCodeAt(q + 1))) return false;
+      b = parseInt(text.slice(q, q + 2), 16);
+      q++;
+    }
     if (c >= end) return nl === text.length; // shown all there is: cut at the text's end
     if (text.charCodeAt(c++) !== (b >= 0x20 && b < 0x7f ? b : 0x2e)) return false;
   }
@@ -190,6 +209,15 @@ function columnEndFits(text: string, p: number, c: number, end: number): boolean
     while (i > 0 && isHexDigit(text.charCodeAt(i - 1))) i--;
     const atStart = i === 0;
     if (b === i || (!atStart && ((b - i) % 2 || text.charCodeAt(i - 1) !== 0x20))) return false;
+    // A binary byte (`xxd -b`), or its last digits at the text's start (cut: no whole byte to compare).
+    if ((b - i === 8 && binaryAt(text, i)) || (atStart && b - i < 8 && binaryDigits(text, i, b))) {
+      if (b - i === 8) {
+        const byte = parseInt(text.slice(i, b), 2);
+        if (--k < c) return atStart;
+        if (text.charCodeAt(k) !== (byte >= 0x20 && byte < 0x7f ? byte : 0x2e)) return false;
+      }
+      continue;
+    }
     for (let j = b - 2; j >= i; j -= 2) {
       const byte = parseInt(text.slice(j, j + 2), 16);
       // The whole column read and a word left at the text's start: the line's offset, cut.

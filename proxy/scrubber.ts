@@ -5,7 +5,7 @@
 // Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
 // and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
-import { PrefixAutomaton, literalPattern, maxLength, regexSource, runForm, spellingsOf, truncatedForm, type Node } from './spellings.ts';
+import { AGAIN_CUE, NOTATION_CUE, PrefixAutomaton, againSpellingsOf, literalPattern, mayHoldAgain, mayHoldNotation, maxLength, notationSpellingsOf, regexSource, runForm, spellingsOf, truncatedForm, type Node } from './spellings.ts';
 import { base64Cores } from '../describe/placeholders.ts';
 import { SampledForms } from './sampled-forms.ts';
 import { READING_WIDTH, endsNearUnread, mayEndOpen, mayHoldUnread, rawSpan, readingView, readingWindows, type ReadingView } from './reading-view.ts';
@@ -240,8 +240,14 @@ class Matcher {
   readonly regexes: RegExp[] = [];
   readonly prefixes: PrefixAutomaton;
   readonly maxLength: number;
+  /** When set, the regexes scan only a text this finds something in. */
+  readonly gate: RegExp | undefined;
+  /** When set, the automaton reads a tail only where this says a start may be (else every tail). */
+  readonly mayHold: ((text: string, from: number) => boolean) | undefined;
 
-  constructor(patterns: Node[]) {
+  constructor(patterns: Node[], gate?: RegExp, mayHold?: (text: string, from: number) => boolean) {
+    this.gate = gate;
+    this.mayHold = mayHold;
     this.maxLength = Math.max(...patterns.map(maxLength));
     this.prefixes = new PrefixAutomaton(patterns);
     // As few regexes as stay under V8's size limit for optimized matching.
@@ -268,11 +274,37 @@ class Matcher {
   }
 }
 
+/**
+ * Whether a matcher's regexes are to scan `text`: it has no gate, or its gate finds something there.
+ * Gates are the same for every secret (the cues of proxy/spellings.ts), so each runs once per text
+ * (run per secret, three secrets scrubbed a fifth slower).
+ */
+function cuesOf(text: string): (matcher: Matcher) => boolean {
+  const found = new Map<RegExp, boolean>();
+  return (matcher) => {
+    const gate = matcher.gate;
+    if (!gate) return true;
+    let hit = found.get(gate);
+    if (hit === undefined) found.set(gate, (hit = gate.test(text)));
+    return hit;
+  };
+}
+
+/** Where a spelling of the matcher's may be under way at the end of `text` (text.length: nowhere). */
+function earliestIn(matcher: Matcher, text: string): number {
+  const from = Math.max(0, text.length - matcher.maxLength + 1);
+  return !matcher.mayHold || matcher.mayHold(text, from) ? matcher.prefixes.earliestPrefix(text, from) : text.length;
+}
+
 const MAX_MATCHERS = 512;
 const matchers = new Map<string, Matcher>();
 
-/** The shared matcher of a value's every spelling (`value`) or of exact strings (`forms`); `cut`: of the value cut short only (truncatedForm, runForm). */
-function matcherFor(value: string | undefined, forms: string[] | undefined, cut = false): Matcher | undefined {
+/**
+ * The shared matcher of a value's every spelling (`value`) or of exact strings (`forms`); `cut`: of
+ * the value cut short only (truncatedForm, runForm); `notation`: of its notation spellings only
+ * (notationSpellingsOf: scanned where their cue is); `again`: of its escapes escaped again only (againSpellingsOf).
+ */
+function matcherFor(value: string | undefined, forms: string[] | undefined, cut: boolean | 'notation' | 'again' = false): Matcher | undefined {
   const exact = (forms ?? []).filter(Boolean);
   if (!value && !exact.length) return undefined;
   const key = JSON.stringify([value ?? null, exact, cut]);
@@ -281,7 +313,10 @@ function matcherFor(value: string | undefined, forms: string[] | undefined, cut 
     // Most recently used last: the first entry is the one to evict.
     matchers.delete(key);
   } else {
-    if (cut) {
+    if (cut === 'notation' || cut === 'again') {
+      if (!value || Buffer.byteLength(value) < MIN_NOTATION) return undefined;
+      m = cut === 'again' ? new Matcher(againSpellingsOf(value), AGAIN_CUE, mayHoldAgain) : new Matcher(notationSpellingsOf(value), NOTATION_CUE, mayHoldNotation);
+    } else if (cut) {
       const short = value ? truncatedForm(value, truncatedLeast(value)) : undefined;
       if (!short) return undefined;
       const prefix = publicPrefixLength(value!);
@@ -302,7 +337,11 @@ export function precompile(value: string): void {
   matcherFor(value, undefined);
   // What comes back is scrubbed of it cut short too (a secret's value).
   matcherFor(value, undefined, true);
+  matcherFor(value, undefined, 'notation');
+  matcherFor(value, undefined, 'again');
 }
+/** Values shorter than this are not looked for in notations (two characters of a call or a code are common text). */
+const MIN_NOTATION = 4;
 
 /** A set of rules over shared matchers: scrubs (or refuses) every spelling of each. */
 export class Scrubber {
@@ -332,6 +371,11 @@ export class Scrubber {
       if (!matcher) continue;
       if (own.includes(r)) ebcdic.push({ value: r.value!, replace: r.replace!, rule: this.rules.length });
       this.parts.push({ matcher, rule: this.rules.length });
+      // Spellings scanned for where their cue is (notationSpellingsOf, againSpellingsOf).
+      for (const kind of ['notation', 'again'] as const) {
+        const gated = matcherFor(r.value, undefined, kind);
+        if (gated) this.parts.push({ matcher: gated, rule: this.rules.length });
+      }
       // A secret of this process's own (what comes back): also cut short (truncatedForm) or its end
       // without its start (runForm), a part of its own that a held start's tripwire does not take
       // for the key completed, nor count (startsAtEnd: a page showing a key's middle is no probe).
@@ -588,8 +632,9 @@ export class Scrubber {
           found.push({ start, end, rule: h.rule, enc });
         }
       }
+      const cued = cuesOf(view.text);
       for (const { matcher, rule, cut } of this.parts) {
-        if (cut && !withCut) continue;
+        if ((cut && !withCut) || !cued(matcher)) continue;
         for (const re of matcher.regexes) {
           re.lastIndex = 0;
           for (let m = re.exec(view.text); m !== null; m = re.exec(view.text)) {
@@ -612,8 +657,9 @@ export class Scrubber {
         if (start < hold) found.push({ start, end: from + rawSpan(filled, b - 1)[1], rule, enc: 'utf8' });
       };
       if (this.sampled) for (const h of this.sampled.find(filled.text, Infinity)) push(h.start, h.end, h.rule);
+      const cued = cuesOf(filled.text);
       for (const { matcher, rule, cut } of this.parts) {
-        if (cut && !withCut) continue;
+        if ((cut && !withCut) || !cued(matcher)) continue;
         for (const re of matcher.regexes) {
           re.lastIndex = 0;
           for (let m = re.exec(filled.text); m !== null; m = re.exec(filled.text)) push(m.index, m.index + m[0].length, rule);
@@ -667,7 +713,7 @@ export class Scrubber {
   /** Start of the earliest suffix of `text` that could still become a match (text.length if none). */
   private heldFrom(text: string, reading = true): number {
     let held = this.overlong !== undefined ? overlongTail(text) : text.length;
-    for (const { matcher } of this.parts) held = Math.min(held, matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)));
+    for (const { matcher } of this.parts) held = Math.min(held, earliestIn(matcher, text));
     const e = this.ebcdic;
     if (e) {
       // Only a tail holding a form's first byte (an EBCDIC letter or digit: rare in other text) can start one.
@@ -681,7 +727,7 @@ export class Scrubber {
       const readFrom = text.length - filled.length;
       const v = filled.view.text;
       let p = v.length;
-      for (const { matcher } of this.parts) p = Math.min(p, matcher.prefixes.earliestPrefix(v, Math.max(0, v.length - matcher.maxLength + 1)));
+      for (const { matcher } of this.parts) p = Math.min(p, earliestIn(matcher, v));
       if (this.sampled) p = Math.min(p, this.sampled.earliestPrefix(v));
       if (p < v.length) held = Math.min(held, readFrom + rawSpan(filled.view, p)[0]);
       // The text ends inside a styled letter: it may begin a spelling.
@@ -694,7 +740,7 @@ export class Scrubber {
       const tail = text.slice(tailStart);
       for (const { text: v, stride, off } of viewsOf(tail, true).slice(1)) {
         let p = v.length;
-        for (const { matcher } of this.parts) p = Math.min(p, matcher.prefixes.earliestPrefix(v, Math.max(0, v.length - matcher.maxLength + 1)));
+        for (const { matcher } of this.parts) p = Math.min(p, earliestIn(matcher, v));
         if (this.sampled) p = Math.min(p, this.sampled.earliestPrefix(v));
         if (p === v.length) continue;
         let q = tailStart + stride * p + off;

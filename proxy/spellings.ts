@@ -67,6 +67,7 @@ function alt(...options: Node[]): Node {
     else flat.push(o);
   }
   const groups = new Map<string, Node[]>();
+  const repHeads = new Map<string, Node>();
   const order: string[] = [];
   const others: Node[] = [];
   let empty = false;
@@ -76,11 +77,13 @@ function alt(...options: Node[]): Node {
       continue;
     }
     const head = headOf(o)!;
-    if (head.k !== 'set') {
+    if (head.k !== 'set' && !(head.k === 'rep' && fillOf(head))) {
       others.push(o);
       continue;
     }
-    const key = head.c;
+    // A gap's repetition as head (the extra backslashes of an escape escaped again) is shared like a set.
+    const key = head.k === 'set' ? head.c : `\0${regexSource(head)}${fillOf(head) ? '\0f' : ''}`;
+    if (head.k === 'rep') repHeads.set(key, head);
     if (!groups.has(key)) {
       groups.set(key, []);
       order.push(key);
@@ -91,6 +94,11 @@ function alt(...options: Node[]): Node {
   let singles = '';
   for (const key of order) {
     const tails = groups.get(key)!;
+    const shared = repHeads.get(key);
+    if (shared) {
+      factored.push(tails.every(isEmpty) ? shared : seq(shared, tails.length === 1 ? tails[0]! : alt(...tails)));
+      continue;
+    }
     if (tails.every(isEmpty)) {
       // Only single characters: merged into one set below.
       for (const ch of key) if (!singles.includes(ch)) singles += ch;
@@ -120,6 +128,17 @@ function filler(n: Node): Node {
 }
 
 const opt = (n: Node): Node => rep(n, 1);
+const fillOf = (n: Node): boolean => (n.k === 'set' ? n.fill === true : n.k === 'rep' ? fillOf(n.n) : false);
+
+/**
+ * An escape's backslash, escaped again up to twice more (twenty-second pass, follow-up): a JSON
+ * string inside a JSON string (`\\u0073`: a log line or an API gateway's record of a body) or
+ * three levels deep (`\\\\u0073`), which a reader parsing each level reads as the character.
+ * The extra backslashes spell nothing of the value (a gap's, for the tripwire's count). So for
+ * a reference escaped again by a template (`&amp;#115;`, `&amp;amp;#115;`).
+ */
+const amp = (): Node => seq(set('&'), filler(rep(str('amp;'), 2)));
+const backslash = (): Node => seq(set('\\'), filler(rep(set('\\'), 7)));
 
 /** HTML5 named references of ASCII characters (those a serializer or an encoder may emit). */
 const namedRefs: Record<string, string[]> = {
@@ -153,17 +172,20 @@ const hexMin = (v: number): Node => hex(v, v.toString(16).length);
 const zeros = (): Node => rep(set('0'), 4);
 
 /** One byte as an escape: %XX and =XX (percent, quoted-printable), \xXX, \ooo (octal: C, Python, quoted cookies). */
-function byteEscapes(b: number): Node[] {
+function byteEscapes(b: number, again = false): Node[] {
+  const bs = (): Node => (again ? backslash() : set('\\'));
   // %25XX: percent-encoded twice (a URL holding the value, put in another URL's query: a login
   // redirect's `next=`, an OAuth `redirect_uri`).
-  return [seq(set('%='), hex(b, 2)), seq(str('%25'), hex(b, 2)), seq(str('\\x'), hex(b, 2)), seq(set('\\'), str(b.toString(8).padStart(3, '0')))];
+  return [seq(set('%='), hex(b, 2)), seq(str('%25'), hex(b, 2)), seq(bs(), set('x'), hex(b, 2)), seq(bs(), str(b.toString(8).padStart(3, '0')))];
 }
 
 /** One code point as an escape: JSON/JS \u, \u{}, HTML/XML character references, and the like. */
-function cpEscapes(cp: number): Node[] {
+function cpEscapes(cp: number, again = false): Node[] {
   const out: Node[] = [];
+  const bs = (): Node => (again ? backslash() : set('\\'));
+  const and = (): Node => (again ? amp() : set('&'));
   // \uXXXX (JSON, JavaScript) and %uXXXX (IIS, ASP.NET's HttpUtility.UrlDecode, JavaScript's unescape).
-  const u = (): Node => seq(set('\\%'), set('u'));
+  const u = (): Node => (again ? seq(backslash(), set('u')) : seq(set('\\%'), set('u')));
   if (cp <= 0xffff) {
     out.push(seq(u(), hex(cp, 4)));
   } else {
@@ -171,19 +193,19 @@ function cpEscapes(cp: number): Node[] {
     const lo = 0xdc00 + ((cp - 0x10000) & 0x3ff);
     out.push(seq(u(), hex(hi, 4), u(), hex(lo, 4)));
   }
-  out.push(seq(str('\\U'), hex(cp, 8))); // YAML, Python, C
-  out.push(seq(str('\\u{'), zeros(), hexMin(cp), set('}'))); // JavaScript, Ruby, PHP
-  out.push(seq(str('\\x{'), zeros(), hexMin(cp), set('}'))); // Perl, PCRE, Tcl
+  out.push(seq(bs(), set('U'), hex(cp, 8))); // YAML, Python, C
+  out.push(seq(bs(), str('u{'), zeros(), hexMin(cp), set('}'))); // JavaScript, Ruby, PHP
+  out.push(seq(bs(), str('x{'), zeros(), hexMin(cp), set('}'))); // Perl, PCRE, Tcl
   // CSS: a backslash, 1–6 hex digits and one optional blank (CSS.escape, cssesc, a stylesheet's content: "…").
-  out.push(seq(set('\\'), zeros(), hexMin(cp), opt(alt(str('\r\n'), set(' \t\n\r\f')))));
-  out.push(seq(str('&#'), zeros(), str(String(cp)), opt(set(';'))));
-  out.push(seq(str('&#'), set('xX'), zeros(), hexMin(cp), opt(set(';'))));
+  out.push(seq(bs(), zeros(), hexMin(cp), opt(alt(str('\r\n'), set(' \t\n\r\f')))));
+  out.push(seq(and(), set('#'), zeros(), str(String(cp)), opt(set(';'))));
+  out.push(seq(and(), set('#'), set('xX'), zeros(), hexMin(cp), opt(set(';'))));
   const ch = String.fromCodePoint(cp);
-  for (const name of namedRefs[ch] ?? []) out.push(seq(str(`&${name}`), legacyRefs.has(name) ? opt(set(';')) : set(';')));
-  if (cp < 0x80 && cp > 0x20 && !isAlnum(cp)) out.push(seq(set('\\'), set(ch))); // identity escape: \/ \" \+ …
+  for (const name of namedRefs[ch] ?? []) out.push(seq(and(), str(name), legacyRefs.has(name) ? opt(set(';')) : set(';')));
+  if (cp < 0x80 && cp > 0x20 && !isAlnum(cp)) out.push(seq(bs(), set(ch))); // identity escape: \/ \" \+ …
   if (ch === "'" || ch === '"') out.push(str(ch + ch)); // SQL, CSV
   if (ch === ' ') out.push(set('+')); // form encoding
-  if (jsShortEscapes[ch]) out.push(seq(set('\\'), set(jsShortEscapes[ch])));
+  if (jsShortEscapes[ch]) out.push(seq(bs(), set(jsShortEscapes[ch])));
   return out;
 }
 
@@ -195,17 +217,21 @@ function caseless(b: number): string {
 
 const charCache = new Map<number, Node>();
 
-/** A code point in any text spelling: its UTF-8 bytes (each raw or escaped), or an escape of the whole character. */
-function char(cp: number): Node {
-  let n = charCache.get(cp);
+/**
+ * A code point in any text spelling: its UTF-8 bytes (each raw or escaped), or an escape of the
+ * whole character; `again`: its escapes escaped again too (escapedAgainForm).
+ */
+function char(cp: number, again = false): Node {
+  const key = again ? -1 - cp : cp;
+  let n = charCache.get(key);
   if (!n) {
     const bytes = [...Buffer.from(String.fromCodePoint(cp), 'utf8')];
     // A letter in either case: a service that upper- or lower-cases what it shows (an error
     // message, a normalized URL host, a case-insensitive key) hands out a value whose letters an
     // agent recovers with a handful of guesses, all of them when the value has one case (hex keys).
-    const literal = seq(...bytes.map((b) => alt(set(caseless(b)), ...byteEscapes(b))));
-    n = alt(literal, ...fullwidth(cp), ...cpEscapes(cp));
-    if (charCache.size < 4096) charCache.set(cp, n);
+    const literal = seq(...bytes.map((b) => alt(set(caseless(b)), ...byteEscapes(b, again))));
+    n = alt(literal, ...fullwidth(cp), ...cpEscapes(cp, again));
+    if (charCache.size < 4096) charCache.set(key, n);
   }
   return n;
 }
@@ -251,14 +277,14 @@ function wrappedForm(value: string): Node {
   return seq(...out);
 }
 
-/** The value as text: each character in any text spelling, soft line breaks allowed between them. */
-function textForm(value: string): Node {
+/** The value as text: each character in any text spelling, soft line breaks allowed between them; `again`: escapes escaped again. */
+function textForm(value: string, again = false): Node {
   // At most 4 (not 1): V8 unrolls quantifiers up to {0,3}, which makes the regex far costlier to compile.
   const gap = filler(rep(softBreak(), 4));
   const out: Node[] = [];
   [...value].forEach((c, i) => {
     if (i > 0) out.push(gap);
-    out.push(char(c.codePointAt(0)!));
+    out.push(char(c.codePointAt(0)!, again));
   });
   return seq(...out);
 }
@@ -325,15 +351,33 @@ function hexForm(bytes: Buffer): Node {
  * `hexdump`'s default and `od -x` (`6b73 6c5f 7669` for `sk_live`), the value from an even byte
  * (`from` 0) or an odd one (1: its first byte shares a word with the byte before it), its last
  * byte dropped when it shares a word with the byte after. Blanks between words; a dump's line
- * breaks and offsets are read past by proxy/reading-view.ts.
+ * breaks and offsets are read past by proxy/reading-view.ts. Follow-up: 32- and 64-bit words too
+ * (`od -t x4`, `od -t x8`, `od -X`, `hexdump -e '4/4 "%08x "'`), from each byte of a word.
  */
-function wordsForm(bytes: Buffer, from: number): Node {
-  const gap = filler(rep(set(' \t'), 4));
+function wordsForm(bytes: Buffer, from: number, size = 2): Node {
+  // Wider words with a blank at least between them (as every dump writes them): the cue their scan waits for (NOTATION_CUE).
+  const gap = filler(size > 2 ? seq(set(' \t'), rep(set(' \t'), 3)) : rep(set(' \t'), 4));
   const out: Node[] = [];
-  for (let i = from; i + 1 < bytes.length; i += 2) {
+  for (let i = from; i + size <= bytes.length; i += size) {
     if (i > from) out.push(gap);
-    out.push(hex(bytes[i + 1]!, 2), hex(bytes[i]!, 2));
+    for (let k = size - 1; k >= 0; k--) out.push(hex(bytes[i + k]!, 2));
   }
+  return seq(...out);
+}
+
+/**
+ * Twenty-second pass, follow-up: bytes as eight binary digits each with blanks between — `xxd -b`
+ * (`01110011 01101011` for `sk`), Python's `' '.join(f'{b:08b}' …)`; a dump's line ends are read
+ * past by proxy/reading-view.ts.
+ */
+function binaryForm(bytes: Buffer): Node {
+  // At least one blank between bytes (as xxd and a join write them): the cue its scan waits for (NOTATION_CUE).
+  const gap = filler(seq(set(' \t'), rep(set(' \t'), 3)));
+  const out: Node[] = [];
+  bytes.forEach((b, i) => {
+    if (i > 0) out.push(gap);
+    out.push(str(b.toString(2).padStart(8, '0')));
+  });
   return seq(...out);
 }
 
@@ -350,6 +394,87 @@ function octalForm(bytes: Buffer): Node {
   });
   return seq(...out);
 }
+
+/**
+ * Twenty-second pass, follow-up: notations of a character that are a call or a code, each with the
+ * separator or operator after it (spelling nothing of the value): Unicode notation (`U+0073 U+006B`,
+ * `U+0073, U+006B`; ICU's `uconv -x any-hex/unicode` writes `U+0073U+006B`) and a character as a
+ * database writes it back in a query (`CHAR(115)+CHAR(107)` SQL Server, `CHR(115)||CHR(107)` Oracle
+ * and PostgreSQL, `CONCAT(CHAR(115),CHAR(107))` MySQL, `NCHAR(115)`).
+ */
+function callForms(value: string): Node[] {
+  const cps = [...value].map((c) => c.codePointAt(0)!);
+  const unicode = seq(...cps.map((cp) => seq(set('uU'), set('+'), zeros(), hexMin(cp), filler(rep(set(' ,;'), 2)))));
+  const call = seq(opt(set('nN')), set('cC'), set('hH'), opt(set('aA')), set('rR'), set('('), filler(rep(set(' '), 2)));
+  const sql = seq(...cps.map((cp) => seq(call, str(String(cp)), filler(rep(set(' '), 2)), set(')'), filler(rep(set(' +|,'), 4)))));
+  return [unicode, sql];
+}
+
+/**
+ * The value's escapes escaped again (a JSON string inside a JSON string, `\\\\u0073`; a template's
+ * `&amp;#115;`), scanned for only where text holds their cue (AGAIN_CUE), as notationSpellingsOf's; kept
+ * apart from them since its automaton is held to a cue of its own (mayHoldAgain).
+ */
+export function againSpellingsOf(value: string): Node[] {
+  const bytes = Buffer.from(value, 'utf8');
+  return bytes.length > FULL_SPELLING_MAX ? endsOf(value).flatMap(againSpellingsOf) : [textForm(value, true)];
+}
+/** What a spelling of againSpellingsOf holds: an ASCII character's escape (or `\/`) after a backslash escaped again, a numeric reference's `&` escaped again. */
+export const AGAIN_CUE = /\\\\(?:u00[2-7]|x[2-7]|[0-3][0-7]{2}|[2-7][0-9a-fA-F] |U0000[2-7]|[ux]\{|\/)|&amp;(?:amp;)?#/;
+/**
+ * Whether the end of `text` from `from` may hold the start of such a spelling that no other spelling
+ * holds: a backslash escaped again, a reference's `&amp;#`, or an `&` close to the end (one cut
+ * there); a start before either is the value's raw characters, which its text spelling holds. Native scans: the automaton of these spellings is as costly to
+ * run over every chunk's tail as the one of all the others.
+ */
+export function mayHoldAgain(text: string, from: number): boolean {
+  if (text.indexOf('&amp;#', from) >= 0 || text.indexOf('&', text.length - 10) >= 0) return true;
+  // Each run of backslashes escaped again, then what follows it (one pass: the tail is at most the spelling's length).
+  for (let i = text.indexOf('\\\\', from); i >= 0; i = text.indexOf('\\\\', i)) {
+    while (text.charCodeAt(i) === 0x5c) i++;
+    AGAIN_AFTER.lastIndex = i;
+    if (AGAIN_AFTER.test(text)) return true;
+  }
+  return false;
+}
+/** What AGAIN_CUE needs after a backslash escaped again, or the text cut before the end of that. */
+const AGAIN_AFTER = /u00[2-7]|x[2-7]|[0-3][0-7]{2}|[2-7][0-9a-fA-F] |U0000[2-7]|[ux]\{|\/|(?:u(?:00?)?|x|[0-3][0-7]?|[2-7][0-9a-fA-F]?|U0{0,4})?$/y;
+
+/**
+ * Spellings scanned for only where text holds their cue (NOTATION_CUE): the notations of callForms,
+ * bytes as binary digits (`xxd -b`: `01110011 01101011`; a bit string) and as hex 32- and 64-bit
+ * little-endian words (`od -t x4`, `od -t x8`, `od -X`, `hexdump -e '4/4 "%08x "'`). As more
+ * alternatives of the value's one regex they pushed it past the size a regex is scanned in one pass
+ * at (REGEX_SOURCE_BUDGET): a second pass over every text, ~17% slower JSON.
+ */
+/**
+ * Whether the end of `text` from `from` holds a character a notation spelling may start with (a
+ * hex digit, `U+`'s or `NCHAR(`'s first letter): a tail of NULs or other binary bytes, read once per
+ * strided view per secret, need not be walked.
+ */
+export function mayHoldNotation(text: string, from: number): boolean {
+  NOTATION_START.lastIndex = from;
+  return NOTATION_START.test(text);
+}
+const NOTATION_START = /[0-9a-fA-FnNuU]/g;
+
+export function notationSpellingsOf(value: string): Node[] {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > FULL_SPELLING_MAX) return endsOf(value).flatMap(notationSpellingsOf);
+  const forms = callForms(value);
+  if (bytes.length * 2 >= MIN_ENCODED_LENGTH + 4) forms.push(binaryForm(bytes));
+  // Wider words only for a value that fills two of them from every alignment (a shorter one's hex is most of its bytes' own).
+  for (const size of [4, 8]) if (bytes.length >= 3 * size) forms.push(alt(...Array.from({ length: size }, (_, from) => wordsForm(bytes, from, size))));
+  return forms;
+}
+/**
+ * What every notation spelling of a value long enough for it holds: a binary byte or a hex word
+ * after a blank, `U+` and two digits, a call's `R(` and a digit. Each alternative starts with one
+ * character, so V8 scans for it at ~1–2 GB/s (alternatives starting with a class, `[uU]\+`,
+ * `[hH][aA]?[rR]\(`, at ~90 MB/s: a third of a scrub's time). So does AGAIN_CUE (not
+ * `\\\\u00e9`, which every JSON log of a JSON body with an accent holds).
+ */
+export const NOTATION_CUE = / [0-9a-fA-F]{8}|U\+[0-9a-fA-F]{2}|u\+[0-9a-fA-F]{2}|R\( {0,2}[0-9]|r\( {0,2}[0-9]/;
 
 /** The exact strings a long value is looked for as (latin1: one character per byte). */
 function canonicalForms(value: string): string[] {

@@ -918,11 +918,18 @@ t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od
   // (`od -t u1`), whose next line's offset stood between the key's characters; decimals read as
   // hex with a text column (`…  58  32  66`) lost what they spelled.
   // And 16-bit little-endian words (`hexdump`'s default, `od -x`, `hexdump -x`: `6b73 6c5f` for `sk_l`), octal bytes (`od -b`).
-  const others: Record<string, string[]> = { 'od -c': ['od', '-c'], 'hexdump -c': ['hexdump', '-c'], 'od -A x -c': ['od', '-A', 'x', '-c'], 'od -t u1': ['od', '-t', 'u1'], 'od -A d -t d1': ['od', '-A', 'd', '-t', 'd1'], hexdump: ['hexdump'], 'od -x': ['od', '-x'], 'hexdump -x': ['hexdump', '-x'], 'od -b': ['od', '-b'], 'hexdump -b': ['hexdump', '-b'] };
+  // Twenty-second pass, follow-up: 32- and 64-bit words (`od -t x4`, `od -t x8`; `od -t x2` is `od -x`) and binary digits (`xxd -b`, its text column after).
+  const others: Record<string, string[]> = { 'od -c': ['od', '-c'], 'hexdump -c': ['hexdump', '-c'], 'od -A x -c': ['od', '-A', 'x', '-c'], 'od -t u1': ['od', '-t', 'u1'], 'od -A d -t d1': ['od', '-A', 'd', '-t', 'd1'], hexdump: ['hexdump'], 'od -x': ['od', '-x'], 'hexdump -x': ['hexdump', '-x'], 'od -b': ['od', '-b'], 'hexdump -b': ['hexdump', '-b'], 'od -t x2': ['od', '-t', 'x2'], 'od -t x4': ['od', '-t', 'x4'], 'od -t x8': ['od', '-t', 'x8'], 'xxd -b': ['xxd', '-b'] };
   const escapes: Record<string, string> = { '\\r': '\r', '\\n': '\n', '': ' ' };
-  const undump = (tool: string, out: string): string => out.split('\n').map((l) => l.slice(7)).map((l) => (tool.endsWith('c')
+  // A word's bytes, least significant first; a binary byte.
+  const swapped = (w: string): string => (w.match(/../g) ?? []).reverse().join('');
+  const undump = (tool: string, out: string): string => (tool === 'xxd -b'
+    ? Buffer.from(out.split('\n').flatMap((l) => (/^[0-9a-f]{8}: ((?:[01]{8} )+)/.exec(l)?.[1] ?? '').trim().split(' ').filter(Boolean).map((b) => parseInt(b, 2)))).toString('latin1')
+    : /^od -t x[48]$/.test(tool) ? Buffer.from(out.split('\n').map((l) => l.slice(7).trim().split(/ +/).filter(Boolean).map(swapped).join('')).join(''), 'hex').toString('latin1')
+      : undumpBytes(tool, out));
+  const undumpBytes = (tool: string, out: string): string => out.split('\n').map((l) => l.slice(7)).map((l) => (tool.endsWith('c')
     ? (l.match(/.{1,4}/g) ?? []).map((f) => escapes[f.trim()] ?? f.trim()).join('')
-    : /^hexdump( -x)?$|^od -x$/.test(tool) ? l.trim().split(/ +/).filter(Boolean).map((w) => `${w.slice(2, 4)}${w.slice(0, 2)}`).join('').replace(/[^0-9a-f]/g, '').replace(/^(..)*$/, (h) => Buffer.from(h, 'hex').toString('latin1'))
+    : /^hexdump( -x)?$|^od -(x|t x2)$/.test(tool) ? l.trim().split(/ +/).filter(Boolean).map((w) => `${w.slice(2, 4)}${w.slice(0, 2)}`).join('').replace(/[^0-9a-f]/g, '').replace(/^(..)*$/, (h) => Buffer.from(h, 'hex').toString('latin1'))
       : Buffer.from(l.trim().split(/ +/).filter(Boolean).map((x) => parseInt(x, tool.endsWith('-b') ? 8 : 10))).toString('latin1'))).join('');
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(others)), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4000 }), async (tool, pad, at) => {
     const text = spawnSync(others[tool]![0]!, others[tool]!.slice(1), { input: Buffer.from(`${'x'.repeat(pad)}Authorization: Bearer ${value}\r\nhost: svc.example\r\n`) }).stdout.toString('latin1');
@@ -938,6 +945,51 @@ t.test('twenty-first pass: the key in a hex dump (xxd, hexdump -C, od; od -c, od
     const plain = Buffer.from(spawnSync(argv[0]!, argv.slice(1), { input: Buffer.from('GET /v1/charges HTTP/1.1\r\nauthorization: Bearer sk_test_fixture_0000\r\n\r\n\x00\x01\x02binary') }).stdout.toString('latin1'), 'latin1');
     for (let cut = 0; cut <= plain.length; cut += 5) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `${tool} of other bytes cut at ${cut} passes`);
   }
+});
+
+// Twenty-second pass, follow-up: spellings real tools and servers write that no pattern read — a
+// JSON string inside a JSON string (`\\u0073`, a log's or an API gateway's record of a body) or
+// three levels deep, a template escaping a reference again (`&amp;#115;`), Unicode notation
+// (`U+0073 U+006B`, ICU's `U+0073U+006B`), and a character as a database writes it back in a query
+// (`CHAR(115)+CHAR(107)`, `CHR(115)||CHR(107)`, `CONCAT(CHAR(115),…)`, `NCHAR(115)`).
+t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three times, a reference escaped again, in Unicode notation or as SQL CHAR()/CHR() calls, at any two chunk cuts, is replaced; such text without it passes byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const py = (code: string, arg: string): string => {
+    const r = spawnSync('python3', ['-c', `import json, sys\nv = sys.argv[1]\n${code}`, arg]);
+    if (r.status !== 0) throw new Error(r.stderr.toString());
+    return r.stdout.toString('latin1').replace(/\n$/, '');
+  };
+  // The producers: Python's json (ensure_ascii escapes of each character, dumped again), html, ICU's uconv.
+  const producers: Record<string, (v: string) => string> = {
+    'json twice': (v) => py("print(json.dumps(''.join('\\\\u%04x' % ord(c) for c in v))[1:-1])", v),
+    'json three times': (v) => py("print(json.dumps(json.dumps(''.join('\\\\u%04x' % ord(c) for c in v)))[1:-1])", v),
+    'json twice, \\x': (v) => py("print(json.dumps(''.join('\\\\x%02x' % ord(c) for c in v))[1:-1])", v),
+    'json twice, every other': (v) => py("print(json.dumps(''.join('\\\\u%04x' % ord(c) if i % 2 else c for i, c in enumerate(v)))[1:-1])", v),
+    'html escaped again': (v) => py("import html\nprint(html.escape(''.join('&#%d;' % ord(c) for c in v)))", v),
+    'U+ spaced': (v) => py("print(' '.join('U+%04X' % ord(c) for c in v))", v),
+    'U+ commas': (v) => py("print(', '.join('U+%04X' % ord(c) for c in v))", v),
+    'uconv any-hex/unicode': (v) => spawnSync('uconv', ['-x', 'any-hex/unicode'], { input: v }).stdout.toString('latin1'),
+    'SQL Server CHAR()+': (v) => py("print('+'.join('CHAR(%d)' % ord(c) for c in v))", v),
+    'SQL Server NCHAR() + ': (v) => py("print(' + '.join('NCHAR(%d)' % ord(c) for c in v))", v),
+    'Oracle CHR()||': (v) => py("print('||'.join('CHR(%d)' % ord(c) for c in v))", v),
+    'PostgreSQL chr() || ': (v) => py("print(' || '.join('chr(%d)' % ord(c) for c in v))", v),
+    'MySQL CONCAT(CHAR(),…)': (v) => py("print('CONCAT(' + ','.join('CHAR(%d)' % ord(c) for c in v) + ')')", v),
+  };
+  const shown = Object.fromEntries(Object.entries(producers).map(([k, f]) => [k, f(value)]));
+  const befores = ['{"log":"', "SELECT * FROM t WHERE k = ", 'x '];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.constantFrom(...befores), fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 4000 }), async (name, before, a, b) => {
+    const form = shown[name]!;
+    const body = Buffer.from(`${before}${form}" and more`, 'latin1');
+    const [c1, c2] = [a % (body.length + 1), b % (body.length + 1)].sort((x, y) => x - y);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, c1), body.subarray(c1, c2), body.subarray(c2)])).toString('latin1');
+    const middle = form.slice(Math.floor(form.length / 2) - 12, Math.floor(form.length / 2) + 12);
+    if (out.includes(middle) || !out.includes(PH)) throw new Error(`${name} cut at ${c1}, ${c2} passed: ${out.slice(0, 240)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls: the same producers over other text (a query's line break, a snowman, an escaped log line), at every 29th cut.
+  const other = 'GET /v1/charges?limit=10 \u2603 CR LF\r\n';
+  const plain = Buffer.from(`{"logs":[${Object.values(producers).map((f) => JSON.stringify(f(other))).join(',')}],"q":"SELECT CHAR(13)+CHAR(10), CHR(65)||CHR(66)","u":"U+2603 SNOWMAN, U+1F600","e":"\\\\u00e9\\\\n"}`, 'latin1');
+  for (let cut = 0; cut <= plain.length; cut += 29) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other text cut at ${cut} passes`);
 });
 
 // Twentieth pass (left open by the nineteenth): the key cut short — a request inspector that
