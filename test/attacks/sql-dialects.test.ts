@@ -2981,6 +2981,33 @@ t.test('twenty-second pass (follow-up): an equality on a JSON member names rows,
   }
 });
 
+/** Hasura ltree operators with a value every path meets (`!spam`: every path but those holding it, as `<>`), and the SQL each runs. */
+const ltreeEvery: Array<[string, string]> = [
+  ['{path: {_matches: "*"}}', "path ~ '*'"], ['{path: {_matches: "*{1,}"}}', "path ~ '*{1,}'"], ['{path: {_matches: "*.*"}}', "path ~ '*.*'"], ['{path: {_matches_any: ["a.*", "*"]}}', "path ? ARRAY['a.*', '*']::lquery[]"],
+  ['{path: {_descendant: ""}}', "path <@ ''"], ['{path: {_descendant_any: ["a", ""]}}', "path <@ ARRAY['a', '']::ltree[]"], ['{path: {_matches_fulltext: "!spam"}}', "path @ '!spam'"],
+];
+
+t.test('twenty-second pass (follow-up): Hasura operators Airlock writes no SQL for hold for every row when their value takes every row', async (t) => {
+  // Left open by the twenty-second pass: operators not written as SQL (ltree, PostGIS) were read as
+  // a narrow comparison each, so `delete_nodes(where: {path: {_matches: "*"}})` (every ltree matches
+  // `*`), `{_descendant: ""}` and `_st_d_within` farther than the Earth reaches were medium writes.
+  const every = [...ltreeEvery.map(([w]) => w), '{geom: {_st_d_within: {distance: 1e300, from: {type: "Point", coordinates: [0, 0]}}}}', '{geom: {_st_3d_d_within: {distance: 50000000, from: {type: "Point", coordinates: [0, 0, 0]}}}}', '{_not: {_not: {path: {_matches: "*"}}}}', '{_or: [{id: {_eq: 5}}, {path: {_descendant: ""}}]}'];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...every), fc.boolean(), async (where, update) => {
+      const field = update ? `update_nodes(where: ${where}, _set: {role: "admin"})` : `delete_nodes(where: ${where})`;
+      const body = JSON.stringify({ query: `mutation { ${field} { affected_rows } }` });
+      const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: the same operators naming rows stay narrow.
+  for (const where of ['{path: {_matches: "a.*"}}', '{path: {_descendant: "a.b"}}', '{path: {_ancestor: "a.b"}}', '{path: {_matches_fulltext: "spam"}}', '{geom: {_st_d_within: {distance: 100, from: {type: "Point", coordinates: [0, 0]}}}}', '{path: {_matches: "*{0}"}}']) {
+    const body = JSON.stringify({ query: `mutation { delete_nodes(where: ${where}) { affected_rows } }` });
+    t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where);
+  }
+});
+
 t.test('twenty-second pass (follow-up): on a real PostgreSQL, the clock moved past every stored timestamp holds for every row, a cut-off, a JSON member equality and MySQL\'s `&&` do not', { skip: missingPostgres() }, async (t) => {
   const pg = await startPostgres(t);
   const client = new pgLib.Client({ connectionString: pg.url() });
@@ -3015,6 +3042,13 @@ t.test('twenty-second pass (follow-up): on a real PostgreSQL, the clock moved pa
   for (const w of jsonKeyed) {
     const { rows } = await client.query(`SELECT count(*)::int AS c FROM docs WHERE ${w}`);
     t.ok(rows[0].c >= 1 && rows[0].c <= 2, `${w}: ${rows[0].c} of 10`);
+  }
+  // Hasura's ltree operators with a value every path meets (the empty path too, for all but `*{1,}`).
+  await client.query(`CREATE EXTENSION IF NOT EXISTS ltree; CREATE TABLE nodes (id int, path ltree);
+    INSERT INTO nodes VALUES (1, 'a'), (2, 'a.b.c'), (3, 'spam.x'), (4, 'Top.Science'), (5, 'z')`);
+  for (const [where, sql] of ltreeEvery) {
+    const { rows } = await client.query(`SELECT count(*)::int AS c FROM nodes WHERE ${sql}`);
+    t.equal(rows[0].c, sql.includes('spam') ? 4 : 5, where);
   }
   // MySQL's `&&` between two conditions: PostgreSQL refuses the statement (it runs nowhere there).
   await client.query('CREATE TABLE accounts (id int, tenant_id int, score float8, active bool, deleted_at timestamptz, email text, name text)');
