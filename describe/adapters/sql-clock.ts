@@ -4,8 +4,8 @@
 // data puts on one side of it; moved past every stored timestamp, the same comparison is every row
 // (twenty-second pass, follow-up). Text this does not read is undefined: the caller proves nothing.
 
-const YEAR = 365.25 * 86400;
-const MONTH = 30 * 86400;
+export const YEAR = 365.25 * 86400;
+export const MONTH = YEAR / 12;
 
 /** PostgreSQL's interval units (and their abbreviations, datetktbl/deltatktbl), in seconds. */
 const pgUnits: Array<[RegExp, number]> = [

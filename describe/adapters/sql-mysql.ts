@@ -161,6 +161,19 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
         j++;
       }
       const word = sql.slice(i, j);
+      // `INTERVAL 30 DAY` (a bare number and a unit): PostgreSQL's grammar takes only a quoted
+      // one, so MySQL's clock arithmetic (`NOW() - INTERVAL 30 DAY`) read as nothing and was held
+      // as every row; written as `interval '30 day'` (twenty-second pass, follow-up).
+      if (j - i === 8 && word.toLowerCase() === 'interval') {
+        const m = /^\s+([+-]?\d{1,12}(?:\.\d{1,6})?)\s+(microsecond|second|minute|hour|day|week|month|quarter|year)\b/i.exec(sql.slice(j, j + 64));
+        if (m) {
+          flush();
+          const quarter = m[2]!.toLowerCase() === 'quarter';
+          out.push(`interval '${quarter ? Number(m[1]) * 3 : m[1]} ${quarter ? 'month' : m[2]!.toLowerCase()}'`);
+          i = copied = j + m[0].length;
+          continue;
+        }
+      }
       const literal = /^0x[0-9a-fA-F]+$/.test(word) ? word.slice(2) : /^0b[01]+$/.test(word) ? bitsAsHex(word.slice(2)) : undefined;
       if (literal !== undefined) {
         // `0x25` and `0b00100101` are the string '%' where MySQL wants a string (`LIKE 0x25` is

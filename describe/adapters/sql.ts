@@ -6,7 +6,7 @@ import type * as PgQuery from 'libpg-query';
 import type { SqlInfo, SqlStatement } from '../types.ts';
 import { engineLoader } from './sql-engines.ts';
 import { readQuoted } from './sql-quoted.ts';
-import { CLOCK_REACH_SECONDS, intervalSeconds, sqliteModifierSeconds } from './sql-clock.ts';
+import { CLOCK_REACH_SECONDS, intervalSeconds, MONTH, sqliteModifierSeconds, YEAR } from './sql-clock.ts';
 
 /** SQL longer than this is not parsed (reported unparsed, so the default policy treats it as destructive). */
 export const MAX_SQL_BYTES = 1024 * 1024;
@@ -893,7 +893,7 @@ const sqliteClockFunctions: Record<string, number> = { datetime: 0, date: 86400,
 /** An interval type's bare-number field (`interval '1000' year`): the lowest field its typmod names. */
 function bareIntervalUnit(cast: Node): number {
   const mask = ((((cast.typeName as Node | undefined)?.typmods ?? []) as Array<{ A_Const?: { ival?: { ival?: number } } }>)[0]?.A_Const?.ival?.ival) ?? 0x7fff;
-  const fields: Array<[number, number]> = [[1 << 12, 1], [1 << 11, 60], [1 << 10, 3600], [1 << 3, 86400], [1 << 1, 30 * 86400], [1 << 2, 365.25 * 86400]];
+  const fields: Array<[number, number]> = [[1 << 12, 1], [1 << 11, 60], [1 << 10, 3600], [1 << 3, 86400], [1 << 1, MONTH], [1 << 2, YEAR]];
   return fields.find(([bit]) => (mask & bit) !== 0)?.[1] ?? 1;
 }
 /** Seconds a constant shift spells: an interval (`interval '30 days'`, `'1000 years'`), or a number in `numberUnit` seconds. */

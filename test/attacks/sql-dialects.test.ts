@@ -2918,6 +2918,13 @@ t.test('twenty-second pass (follow-up): a column against the clock moved past ev
   for (const where of ["created_at < datetime('now', '-30 days')", "expires_at < datetime('now', '+7 days')", "created_at < datetime('now', 'start of month')"]) {
     t.equal((await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) })).decision.approval?.risk, 'medium', `D1 ${where}`);
   }
+  // MySQL's `INTERVAL 30 DAY` (a bare number, which no other grammar reads) on an endpoint of unknown
+  // dialect: a cut-off names rows (it was held as unread), a shift past every row does not (checked on MariaDB 10.11).
+  const mysql: Array<[string, string]> = [['created_at < NOW() - INTERVAL 30 DAY', 'medium'], ['expires_at < now() + interval 7 day', 'medium'], ['created_at < NOW() - INTERVAL 2 QUARTER', 'medium'],
+    ['created_at < NOW() + INTERVAL 1000 YEAR', 'critical'], ['created_at > NOW() - INTERVAL 100 YEAR', 'critical'], ['created_at < NOW() + INTERVAL 80 QUARTER', 'critical']];
+  for (const [where, risk] of mysql) {
+    t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) })).decision.approval?.risk, risk, `MySQL ${where}`);
+  }
 });
 
 /** Conditions MySQL joins with `&&` (AND) where PostgreSQL's grammar puts its `&&` over a number or truth value. */
