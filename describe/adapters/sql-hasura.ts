@@ -20,6 +20,51 @@ const columnComparisons: Record<string, string> = { _ceq: '=', _cneq: '<>', _cgt
 class Unread extends Error {}
 
 /**
+ * An lquery every path (or every path of a label or more) matches: each item a star (`*`,
+ * `*{0,}`, `*{1,}`) or a negated label (`!a`, one label of nearly any name), with room for any
+ * length. `*` matches every ltree (checked on a real PostgreSQL 15).
+ */
+function lqueryMatchesAll(pattern: string): boolean {
+  const items = pattern.trim().split('.');
+  if (items.length > 64) return false;
+  let least = 0;
+  let unbounded = false;
+  for (const item of items) {
+    if (/^![^.]+$/.test(item)) {
+      least += 1;
+      continue;
+    }
+    const star = /^\*(?:\{(\d*)(,?)(\d*)\})?$/.exec(item);
+    if (!star) return false;
+    const [, lo = '', comma, hi = ''] = star;
+    least += lo === '' ? 0 : Number(lo);
+    if (star[0] === '*' || (comma === ',' && hi === '')) unbounded = true;
+  }
+  return least <= 1 && unbounded;
+}
+
+/** How far PostGIS reaches on Earth, in metres: a distance past it holds for every geography (and projected geometry). */
+const EARTH_REACH_METRES = 4e7;
+
+/**
+ * Hasura operators whose SQL is not written here (ltree, PostGIS, full text over ltree) given a
+ * value that every row meets: `path: {_matches: "*"}`, `{_descendant: ""}` (every path descends
+ * from the empty one), `_matches_fulltext: "!x"` (every path without x), `_st_d_within` farther
+ * than the Earth reaches (twenty-second pass, follow-up: each read as a narrow comparison).
+ */
+function reachesEveryRow(op: string, v: unknown): boolean {
+  const list = (x: unknown): unknown[] => (Array.isArray(x) ? x : [x]);
+  if (op === '_matches' || op === '_matches_any') return list(v).some((p) => typeof p === 'string' && lqueryMatchesAll(p));
+  if (op === '_descendant' || op === '_descendant_any') return list(v).some((p) => typeof p === 'string' && p.trim() === '');
+  if (op === '_matches_fulltext') return typeof v === 'string' && /(^|[|(]\s*)!/.test(v.trim());
+  if (op === '_st_d_within' || op === '_st_3d_d_within') {
+    const distance = Number((v as { distance?: unknown } | null)?.distance);
+    return !Number.isFinite(distance) || distance >= EARTH_REACH_METRES;
+  }
+  return false;
+}
+
+/**
  * The SQL condition a Hasura boolean expression runs, over columns renamed `c0`, `c1`, … (one name
  * each, so `_ceq` of a column with itself stays `c0 = c0`). Operators it does not know read as a
  * comparison with a value of their own (narrow, and under `_not` every other row: the worse
@@ -71,6 +116,7 @@ export function hasuraWhereSql(where: unknown): string | undefined {
     }
     // jsonb: every value contains the empty object and has every key of an empty list.
     if ((op === '_contains' && v && typeof v === 'object' && Object.keys(v).length === 0) || ((op === '_has_keys_all') && Array.isArray(v) && v.length === 0)) return `${lhs} IS NOT NULL`;
+    if (reachesEveryRow(op, v)) return `${lhs} IS NOT NULL`;
     return `${lhs} = 'airlock-hasura-${unknownOp}'`;
   };
   const operators = (lhs: string, ops: Array<[string, unknown]>): string => `(${ops.map(([op, v], i) => compare(lhs, op, v, nodes * 16 + i)).join(' AND ')})`;

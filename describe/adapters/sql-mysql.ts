@@ -8,7 +8,7 @@
 //   - `"…"` is a string, not an identifier (unless sql_mode has ANSI_QUOTES), and strings take
 //     backslash escapes (unless NO_BACKSLASH_ESCAPES);
 //   - there is no dollar quoting: `$` is a letter of identifiers;
-//   - `||` is OR (not concatenation) unless sql_mode has PIPES_AS_CONCAT;
+//   - `||` is OR (not concatenation) unless sql_mode has PIPES_AS_CONCAT, `&&` is AND;
 //   - `0x25` and `0b00100101` are hexadecimal and bit literals: a string where one is wanted.
 // The scan is one linear pass (no regular expressions). The analysis reads every mode's text with
 // the other grammars (sql-dialects.ts); this module only lexes.
@@ -137,9 +137,19 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
     if (c === 0x7c && next === 0x7c) {
       // `||` is OR to MySQL and MariaDB (unless sql_mode has PIPES_AS_CONCAT, which the other
       // grammars' reading as concatenation stands for): `WHERE id > 100 || 1` is every row there
-      // (twenty-second pass). `&&` (AND) only narrows, and PostgreSQL's array overlap keeps its reading.
+      // (twenty-second pass). Read as OR, a constant beside it is every row; read as concatenation
+      // beside `&&` (below), the reading of OR already holds what a constant concatenated can widen.
       flush();
       out.push(' OR ');
+      i = copied = i + 2;
+      continue;
+    }
+    if (c === 0x26 && next === 0x26) {
+      // `&&` is AND to MySQL in every sql_mode: `WHERE id = 5 && status = 1` names rows there, where
+      // no other grammar reads it (PostgreSQL's array overlap binds tighter than `=`) and it was held
+      // as unread (twenty-second pass, follow-up). PostgreSQL's own reading of the text stands beside it.
+      flush();
+      out.push(' AND ');
       i = copied = i + 2;
       continue;
     }
@@ -151,6 +161,19 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
         j++;
       }
       const word = sql.slice(i, j);
+      // `INTERVAL 30 DAY` (a bare number and a unit): PostgreSQL's grammar takes only a quoted
+      // one, so MySQL's clock arithmetic (`NOW() - INTERVAL 30 DAY`) read as nothing and was held
+      // as every row; written as `interval '30 day'` (twenty-second pass, follow-up).
+      if (j - i === 8 && word.toLowerCase() === 'interval') {
+        const m = /^\s+([+-]?\d{1,12}(?:\.\d{1,6})?)\s+(microsecond|second|minute|hour|day|week|month|quarter|year)\b/i.exec(sql.slice(j, j + 64));
+        if (m) {
+          flush();
+          const quarter = m[2]!.toLowerCase() === 'quarter';
+          out.push(`interval '${quarter ? Number(m[1]) * 3 : m[1]} ${quarter ? 'month' : m[2]!.toLowerCase()}'`);
+          i = copied = j + m[0].length;
+          continue;
+        }
+      }
       const literal = /^0x[0-9a-fA-F]+$/.test(word) ? word.slice(2) : /^0b[01]+$/.test(word) ? bitsAsHex(word.slice(2)) : undefined;
       if (literal !== undefined) {
         // `0x25` and `0b00100101` are the string '%' where MySQL wants a string (`LIKE 0x25` is

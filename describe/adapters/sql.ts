@@ -6,6 +6,7 @@ import type * as PgQuery from 'libpg-query';
 import type { SqlInfo, SqlStatement } from '../types.ts';
 import { engineLoader } from './sql-engines.ts';
 import { readQuoted } from './sql-quoted.ts';
+import { CLOCK_REACH_SECONDS, intervalSeconds, MONTH, sqliteModifierSeconds, YEAR } from './sql-clock.ts';
 
 /** SQL longer than this is not parsed (reported unparsed, so the default policy treats it as destructive). */
 export const MAX_SQL_BYTES = 1024 * 1024;
@@ -767,6 +768,7 @@ function tautological(expr: unknown, target?: string): boolean {
       if (bound !== undefined && /^\s*[+-]?(infinity|inf|nan)\s*$/i.test(bound)) return true;
       if (bound === '' && opName(body) === (right !== undefined ? '>=' : '<=')) return true;
     }
+    if (body.kind === 'AEXPR_OP' && clockReachesAll(body)) return true;
     // A range over `ctid` (`ctid > '(0,0)'`) is where rows happen to be stored, no value of theirs:
     // every row, on a PostgreSQL service (elsewhere a table may have a column of that name).
     if (judgedSystemColumns === sharedSystemColumns && body.kind === 'AEXPR_OP' && ['<', '<=', '>', '>='].includes(opName(body))
@@ -886,19 +888,78 @@ function plainlyNarrow(expr: unknown): boolean {
 const fixedValue = (e: unknown): boolean => e !== undefined && columnsOf(e)?.size === 0;
 
 const clockFunctions = new Set(['now', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp']);
+/** SQLite's clock (`datetime('now', '-30 days')`, `unixepoch()`), and what a number added to each counts. */
+const sqliteClockFunctions: Record<string, number> = { datetime: 0, date: 86400, time: 0, julianday: 86400, unixepoch: 1, strftime: 0 };
+/** An interval type's bare-number field (`interval '1000' year`): the lowest field its typmod names. */
+function bareIntervalUnit(cast: Node): number {
+  const mask = ((((cast.typeName as Node | undefined)?.typmods ?? []) as Array<{ A_Const?: { ival?: { ival?: number } } }>)[0]?.A_Const?.ival?.ival) ?? 0x7fff;
+  const fields: Array<[number, number]> = [[1 << 12, 1], [1 << 11, 60], [1 << 10, 3600], [1 << 3, 86400], [1 << 1, MONTH], [1 << 2, YEAR]];
+  return fields.find(([bit]) => (mask & bit) !== 0)?.[1] ?? 1;
+}
+/** Seconds a constant shift spells: an interval (`interval '30 days'`, `'1000 years'`), or a number in `numberUnit` seconds. */
+function shiftSeconds(expr: unknown, numberUnit: number): number | undefined {
+  const e = expr as Node | undefined;
+  const c = e?.A_Const as Node | undefined;
+  // `{ival: {}}` is 0; a float's digits are text.
+  const fval = (c?.fval as { fval?: string } | undefined)?.fval;
+  const num = c?.ival !== undefined ? ((c.ival as { ival?: number }).ival ?? 0) : fval !== undefined ? Number(fval) : undefined;
+  if (num !== undefined) return numberUnit > 0 && Number.isFinite(num) ? num * numberUnit : undefined;
+  const text = constantText(e);
+  if (text === undefined) return undefined;
+  const cast = e?.TypeCast as Node | undefined;
+  return intervalSeconds(text, cast ? bareIntervalUnit(cast) : 1);
+}
 /**
  * The current time, maybe cast or moved by a constant (`now()`, `CURRENT_DATE - 7`, `now() -
- * interval '30 days'`): which rows a column compared with it reaches, the data and the clock
- * decide. No other computation (`greatest(now(), 'infinity')` is past every row).
+ * interval '30 days'`, SQLite's `datetime('now', '-30 days')`), as how far it is moved in seconds
+ * and what a number added to it counts: which rows a column compared with it reaches, the data and
+ * the clock decide, as long as the move stays within CLOCK_REACH_SECONDS (clockReachesAll).
+ * Undefined for any other computation (`greatest(now(), 'infinity')` is past every row) and for
+ * a shift it cannot read.
  */
-function clockValue(expr: unknown): boolean {
+function clockShift(expr: unknown): { seconds: number; numberUnit: number } | undefined {
   const [type, body] = (Object.entries((expr ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
-  if (!type || !body) return false;
-  if (type === 'SQLValueFunction') return /TIME|DATE/.test(String(body.op));
-  if (type === 'FuncCall') return clockFunctions.has(funcName(body).pop() ?? '') && ((body.args ?? []) as unknown[]).length === 0;
-  if (type === 'TypeCast') return clockValue(body.arg);
-  const constant = (e: unknown): boolean => (e as Node | undefined)?.A_Const !== undefined || ((e as Node | undefined)?.TypeCast !== undefined && constant(((e as Node).TypeCast as Node).arg));
-  return type === 'A_Expr' && body.kind === 'AEXPR_OP' && ['+', '-'].includes(opName(body)) && clockValue(body.lexpr) && constant(body.rexpr);
+  if (!type || !body) return undefined;
+  if (type === 'SQLValueFunction') return /TIME|DATE/.test(String(body.op)) ? { seconds: 0, numberUnit: /DATE/.test(String(body.op)) ? 86400 : 0 } : undefined;
+  if (type === 'FuncCall') {
+    const name = (funcName(body).pop() ?? '').toLowerCase();
+    const args = (body.args ?? []) as unknown[];
+    if (clockFunctions.has(name)) return args.length === 0 ? { seconds: 0, numberUnit: 0 } : undefined;
+    const unit = sqliteClockFunctions[name];
+    if (unit === undefined || funcName(body).length > 1) return undefined;
+    if (name === 'unixepoch' && args.length === 0) return { seconds: 0, numberUnit: unit };
+    const texts = args.map(constantText);
+    const [now, ...modifiers] = name === 'strftime' ? texts.slice(1) : texts;
+    if (now?.trim().toLowerCase() !== 'now' || texts.some((x) => x === undefined)) return undefined;
+    const seconds = sqliteModifierSeconds(modifiers as string[]);
+    return seconds === undefined ? undefined : { seconds, numberUnit: name === 'strftime' ? 0 : unit };
+  }
+  if (type === 'TypeCast') return clockShift(body.arg);
+  if (type !== 'A_Expr' || body.kind !== 'AEXPR_OP' || !['+', '-'].includes(opName(body))) return undefined;
+  const sign = opName(body) === '-' ? -1 : 1;
+  const left = clockShift(body.lexpr);
+  // `interval '1 day' + now()` as `now() + interval '1 day'`.
+  const right = left === undefined && sign === 1 ? clockShift(body.rexpr) : undefined;
+  const base = left ?? right;
+  if (!base) return undefined;
+  const by = shiftSeconds(left ? body.rexpr : body.lexpr, base.numberUnit);
+  return by === undefined ? undefined : { seconds: base.seconds + sign * by, numberUnit: base.numberUnit };
+}
+
+/**
+ * A column against the clock, moved past every timestamp a table plausibly holds in the direction
+ * that takes them all: `created_at < now() + interval '1000 years'`, `> now() - interval '1000
+ * years'`, `CURRENT_DATE + 365000 > created_at` (twenty-second pass, follow-up: each was a narrow write).
+ */
+function clockReachesAll(body: Node): boolean {
+  const op = opName(body);
+  if (!['<', '<=', '>', '>='].includes(op)) return false;
+  const onLeft = clockShift(body.rexpr) !== undefined;
+  const shift = clockShift(onLeft ? body.rexpr : body.lexpr);
+  if (!shift || !readsColumn(onLeft ? body.lexpr : body.rexpr)) return false;
+  // Below the clock (`col < clock`, `clock > col`) reaches every row when the clock moves far ahead.
+  const below = (op.startsWith('<')) === onLeft;
+  return below ? shift.seconds >= CLOCK_REACH_SECONDS : shift.seconds <= -CLOCK_REACH_SECONDS;
 }
 
 /** Functions that build a tsquery from text, and whether they read `!` and `-` in it as negations. */
@@ -986,10 +1047,18 @@ function provenNarrow(expr: unknown): boolean {
   if (body.kind === 'AEXPR_OP' && op === '@>') return isColumn(body.lexpr) && namesSomething(body.rexpr);
   // A column matched against a list of constant patterns (`LIKE ANY (ARRAY['a%', 'b%'])`): tautological() tried each.
   if (body.kind === 'AEXPR_OP_ANY' && ['~~', '~~*', '~', '~*'].includes(op)) return isColumn(body.lexpr) && constantList(body.rexpr);
-  // A JSON member by a constant key (`data->>'k'`) is a column for an equality: it names one value too.
-  const keyed = (e: unknown): boolean => {
-    const x = (e as Node | undefined)?.A_Expr as Node | undefined;
-    return x?.kind === 'AEXPR_OP' && ['->>', '->'].includes(opName(x)) && isColumn(x.lexpr) && (x.rexpr as Node | undefined)?.A_Const !== undefined;
+  // A JSON member by a constant key or path (`data->>'k'`, `data->'a'->>'b'`, `data #>> '{a,b}'`),
+  // maybe cast to a type that keeps values apart (`(data->>'id')::int`), is a column for an
+  // equality: it names one value too (twenty-second pass, follow-up: the cast was held critical).
+  const keyed = (e: unknown, depth = 0): boolean => {
+    const n = e as Node | undefined;
+    const cast = n?.TypeCast as Node | undefined;
+    if (cast) {
+      const names = (((cast.typeName as Node | undefined)?.names ?? []) as Array<{ String?: { sval?: string } }>).map((x) => x.String?.sval ?? '');
+      return depth < 8 && !collapsingTypes.has(names[names.length - 1] ?? '') && keyed(cast.arg, depth + 1);
+    }
+    const x = n?.A_Expr as Node | undefined;
+    return x?.kind === 'AEXPR_OP' && ['->>', '->', '#>>', '#>'].includes(opName(x)) && (isColumn(x.lexpr) || (depth < 8 && keyed(x.lexpr, depth + 1))) && (x.rexpr as Node | undefined)?.A_Const !== undefined;
   };
   if (body.kind === 'AEXPR_OP' && op === '=' && (keyed(body.lexpr) || keyed(body.rexpr))) return fixedValue(keyed(body.lexpr) ? body.rexpr : body.lexpr);
   const [col, other] = isColumn(body.lexpr) ? [body.lexpr, body.rexpr] : [body.rexpr, body.lexpr];
@@ -999,7 +1068,19 @@ function provenNarrow(expr: unknown): boolean {
   if ((body.kind === 'AEXPR_OP_ANY' && op === '=') || body.kind === 'AEXPR_NOT_DISTINCT') return col === body.lexpr && fixedValue(other);
   if (body.kind !== 'AEXPR_OP') return false;
   if (op === '=') return fixedValue(other);
-  return ['<', '<=', '>', '>='].includes(op) && clockValue(other);
+  return ['<', '<=', '>', '>='].includes(op) && clockShift(other) !== undefined && !clockReachesAll(body);
+}
+
+const comparisonOps = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
+/** A number or truth value, which no built-in `&&` of PostgreSQL takes: a numeric or boolean constant, a comparison, a test. */
+function truthOrNumber(e: unknown): boolean {
+  const n = e as Node | undefined;
+  const c = n?.A_Const as Node | undefined;
+  if (c) return c.ival !== undefined || c.fval !== undefined || c.boolval !== undefined;
+  if (n?.BoolExpr !== undefined || n?.NullTest !== undefined || n?.BooleanTest !== undefined) return true;
+  const x = n?.A_Expr as Node | undefined;
+  if (!x) return false;
+  return (x.kind === 'AEXPR_OP' && comparisonOps.has(opName(x))) || ['AEXPR_IN', 'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_SIMILAR', 'AEXPR_DISTINCT', 'AEXPR_NOT_DISTINCT', 'AEXPR_BETWEEN', 'AEXPR_NOT_BETWEEN', 'AEXPR_BETWEEN_SYM', 'AEXPR_NOT_BETWEEN_SYM'].includes(String(x.kind));
 }
 
 /** A LIMIT or OFFSET that may leave rows out (`LIMIT ALL`, `LIMIT NULL` leave none out). */
@@ -1197,6 +1278,13 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
       case 'A_Expr':
       case 'SubLink':
       case 'SortBy': {
+        // MySQL's `&&` (AND) read by PostgreSQL's grammar as an operator over a number or a truth
+        // value (`id = 5 && id IN (1, 2)` is `id = (5 && id) …`): PostgreSQL has none, and refuses
+        // the statement, so on an endpoint of unknown dialect MySQL's reading is the one that runs
+        // (twenty-second pass, follow-up: such a text was held as every row by this reading).
+        if (dialect === 'unknown' && t === 'A_Expr' && n.kind === 'AEXPR_OP' && opName(n) === '&&' && (truthOrNumber(n.lexpr) || truthOrNumber(n.rexpr))) {
+          throw new Error('PostgreSQL has no && over a number or a truth value');
+        }
         if (t === 'A_Expr' && !operatorKinds.has(String(n.kind))) break;
         const parts = t === 'A_Expr' ? ((n.name ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '') : namedOperator(t, n);
         if (!parts || builtinOperator(parts)) break;

@@ -2864,3 +2864,204 @@ t.test('twenty-second pass: a full-text match of a constant query that negates n
   }), { numRuns: Math.min(runs, 16), ...seed });
   t.pass('judged');
 });
+
+/** The clock moved past every timestamp a table plausibly holds, in the direction that takes them all. */
+const clockPastEveryRow = fc.record({
+  column: fc.constantFrom('created_at', 'expires_at', 'users.created_at'),
+  clock: fc.constantFrom('now()', 'CURRENT_TIMESTAMP', 'clock_timestamp()', 'now()::timestamptz', 'LOCALTIMESTAMP'),
+  shift: fc.constantFrom("interval '1000 years'", "'1000 years'", "'1000 years'::interval", "interval '1000' year", "interval '21 years'", "interval '1 century'", "'P1000Y'", "'@ 1 mil'",
+    "interval '365000 days'", "interval '365000 0:00:00'", "interval '999-0'", "interval '1000 years 1 day'", "'8760000 hours'", "interval '100 decades'", "'1000y'", "(interval '1000 years')"),
+  ahead: fc.boolean(),
+  clockFirst: fc.boolean(),
+});
+function clockWhere(c: { column: string; clock: string; shift: string; ahead: boolean; clockFirst: boolean }): string {
+  const moved = `${c.clock} ${c.ahead ? '+' : '-'} ${c.shift}`;
+  // Ahead: every row is below it; behind: every row is above it.
+  const op = c.ahead ? '<' : '>';
+  return c.clockFirst ? `${moved} ${op === '<' ? '>' : '<'} ${c.column}` : `${c.column} ${op} ${moved}`;
+}
+const clockControls = ["created_at < now() - interval '30 days'", "expires_at < now() + interval '7 days'", "expires_at < now() + interval '1 day'", "created_at > now() - interval '5 years'", "expires_at < now() + interval '12 years'",
+  "created_at < now() - interval '1000 years'", "created_at > now() + interval '1000 years'", "created_at < CURRENT_DATE - 7", "expires_at < now() + interval '10 years'", "now() - interval '90 days' > created_at"];
+
+t.test('twenty-second pass (follow-up): a column against the clock moved past every stored timestamp holds for every row', async (t) => {
+  // Left open by the twenty-second pass: `DELETE FROM users WHERE created_at < now() + interval
+  // '1000 years'` was a narrow medium write on Neon, Supabase and an endpoint of unknown dialect (a
+  // column against the clock moved by any constant was proven narrow); so was SQLite's
+  // `datetime('now', '+1000 years')` on D1. Past CLOCK_REACH_SECONDS (20 years) every plausible row is on one side.
+  await fc.assert(
+    fc.asyncProperty(clockPastEveryRow, fc.constantFrom(NEON, SUPABASE, GENERIC), fc.boolean(), async (c, url, update) => {
+      const where = clockWhere(c);
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 60), ...seed },
+  );
+  // SQLite's clock on D1 and an unknown endpoint: its modifiers and a number added to julianday/unixepoch.
+  const sqlite = fc.constantFrom("created_at < datetime('now', '+1000 years')", "created_at < date('now', '+365000 days')", "created_at > datetime('now', '-1000 years')", "created_at < datetime('now', 'start of day', '+21 years')",
+    "created_at < datetime('now', '+0999-00-00')", "created_at < strftime('%Y-%m-%d', 'now', '+1000 years')", 'created_at < unixepoch() + 1000000000000', "created_at < julianday('now') + 365000", "datetime('now', '+1000 years') > created_at");
+  await fc.assert(
+    fc.asyncProperty(sqlite, fc.constantFrom(D1, GENERIC), async (where, url) => {
+      const sql = `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 18), ...seed },
+  );
+  // Controls: cut-offs the data decides stay narrow (a far shift the other way names no row).
+  for (const where of clockControls) {
+    for (const url of [NEON, SUPABASE]) {
+      const body = url === NEON ? { query: `DELETE FROM users WHERE ${where}`, params: [] } : { query: `DELETE FROM users WHERE ${where}` };
+      t.equal((await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) })).decision.approval?.risk, 'medium', `${url} ${where}`);
+    }
+  }
+  for (const where of ["created_at < datetime('now', '-30 days')", "expires_at < datetime('now', '+7 days')", "created_at < datetime('now', 'start of month')"]) {
+    t.equal((await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) })).decision.approval?.risk, 'medium', `D1 ${where}`);
+  }
+  // MySQL's `INTERVAL 30 DAY` (a bare number, which no other grammar reads) on an endpoint of unknown
+  // dialect: a cut-off names rows (it was held as unread), a shift past every row does not (checked on MariaDB 10.11).
+  const mysql: Array<[string, string]> = [['created_at < NOW() - INTERVAL 30 DAY', 'medium'], ['expires_at < now() + interval 7 day', 'medium'], ['created_at < NOW() - INTERVAL 2 QUARTER', 'medium'],
+    ['created_at < NOW() + INTERVAL 1000 YEAR', 'critical'], ['created_at > NOW() - INTERVAL 100 YEAR', 'critical'], ['created_at < NOW() + INTERVAL 80 QUARTER', 'critical']];
+  for (const [where, risk] of mysql) {
+    t.equal((await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) })).decision.approval?.risk, risk, `MySQL ${where}`);
+  }
+});
+
+/** Conditions MySQL joins with `&&` (AND) where PostgreSQL's grammar puts its `&&` over a number or truth value. */
+const andLeft = ['id = 5', 'id IN (1, 2)', 'tenant_id = 7', 'score > 2.5', 'active = TRUE', 'deleted_at IS NULL', 'id BETWEEN 1 AND 9'];
+const andRight = ['id = 5', "email = 'a@b'", 'id IN (1, 2)', 'tenant_id = 7', "name LIKE 'adm%'", 'deleted_at IS NULL'];
+
+t.test('twenty-second pass (follow-up): MySQL\'s `&&` is AND, so two conditions joined by it name rows on an endpoint of unknown dialect', async (t) => {
+  // Left open by the twenty-second pass (a false hold): `DELETE FROM users WHERE id = 5 && status =
+  // 1` deletes one row of a real MariaDB 10.11 (in every sql_mode, ANSI too), while no grammar Airlock
+  // read it with parsed it (PostgreSQL's `&&` binds tighter than `=`), so it was held critical as unread.
+  // PostgreSQL's grammar reads `id = 5 && id IN (1, 2)` as `id = (5 && id) …`, an operator it has
+  // not over a number or a truth value: it refuses the statement, so MySQL's reading stands.
+  const left = fc.constantFrom(...andLeft);
+  const right = fc.constantFrom(...andRight);
+  const spacing = fc.constantFrom('&&', ' && ', '\n&&\n', ' /* x */ && ');
+  await fc.assert(
+    fc.asyncProperty(left, right, spacing, fc.boolean(), fc.constantFrom('sql', 'query'), async (a, b, op, update, key) => {
+      const where = `${a}${op}${b}`;
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql }) });
+      if (decision.approval?.risk !== 'medium') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: AND of conditions every row meets, and `||` beside it, are still every row.
+  for (const where of ['1 && 1', 'id = id && TRUE', 'id = 5 && status = 1 || 1', "email LIKE '%' && id > id - 1", 'NOT FALSE && 2 > 1']) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) });
+    t.equal(decision.approval?.risk, 'critical', where);
+  }
+});
+
+/** A JSON member by a constant key equal to one value: names the rows holding it. */
+const jsonKeyed = ["data->>'id' = '5'", "data->'id' = '5'", "(data->>'id')::int = 5", "data->'a'->>'b' = 'x'", "data #>> '{a,b}' = 'x'", "data ->> 'id' = $$5$$", "'5' = data->>'id'", "data->>'id' IN ('5', '6')"];
+
+t.test('twenty-second pass (follow-up): an equality on a JSON member names rows, though SQLite\'s samples are no JSON', async (t) => {
+  // Left open by the twenty-second pass (a false hold): `DELETE FROM users WHERE data->>'id' = '5'`
+  // was held critical on Neon, Supabase, D1 and an unknown endpoint: SQLite's sample run failed on
+  // its text samples (malformed JSON) and a failed run counted as every row; a cast (`(data->>'id')::int`),
+  // a path (`#>>`) or a nested member was no keyed column either.
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...jsonKeyed), fc.constantFrom(NEON, SUPABASE, GENERIC), fc.boolean(), async (where, url, update) => {
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql }) });
+      if (decision.approval?.risk !== 'medium') throw new Error(`${url} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // SQLite's own spellings on D1 and an unknown endpoint.
+  for (const where of ["data->>'$.id' = '5'", "json_extract(data, '$.id') = 5", "data->>'id' = '5'", "json_extract(data, '$.a.b') = 'x'"]) {
+    for (const url of [D1, GENERIC]) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) });
+      t.equal(decision.approval?.risk, 'medium', `${url} ${where}`);
+    }
+  }
+  // Controls: JSON conditions every row may meet stay held.
+  for (const where of ["data->>'id' <> '5'", "NOT (data->>'id' = '5')", "data->>'id' IS NULL", "json_extract(data, '$.id') IS NULL OR 1", "data->>'id' = data->>'id'", "(data->>'id')::bool = true OR true", "json_type(data) IS NOT NULL"]) {
+    for (const url of [NEON, D1]) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: `DELETE FROM users WHERE ${where}`, params: [] } : { sql: `DELETE FROM users WHERE ${where}` }) });
+      t.equal(decision.approval?.risk, 'critical', `${url} ${where}`);
+    }
+  }
+});
+
+/** Hasura ltree operators with a value every path meets (`!spam`: every path but those holding it, as `<>`), and the SQL each runs. */
+const ltreeEvery: Array<[string, string]> = [
+  ['{path: {_matches: "*"}}', "path ~ '*'"], ['{path: {_matches: "*{1,}"}}', "path ~ '*{1,}'"], ['{path: {_matches: "*.*"}}', "path ~ '*.*'"], ['{path: {_matches_any: ["a.*", "*"]}}', "path ? ARRAY['a.*', '*']::lquery[]"],
+  ['{path: {_descendant: ""}}', "path <@ ''"], ['{path: {_descendant_any: ["a", ""]}}', "path <@ ARRAY['a', '']::ltree[]"], ['{path: {_matches_fulltext: "!spam"}}', "path @ '!spam'"],
+];
+
+t.test('twenty-second pass (follow-up): Hasura operators Airlock writes no SQL for hold for every row when their value takes every row', async (t) => {
+  // Left open by the twenty-second pass: operators not written as SQL (ltree, PostGIS) were read as
+  // a narrow comparison each, so `delete_nodes(where: {path: {_matches: "*"}})` (every ltree matches
+  // `*`), `{_descendant: ""}` and `_st_d_within` farther than the Earth reaches were medium writes.
+  const every = [...ltreeEvery.map(([w]) => w), '{geom: {_st_d_within: {distance: 1e300, from: {type: "Point", coordinates: [0, 0]}}}}', '{geom: {_st_3d_d_within: {distance: 50000000, from: {type: "Point", coordinates: [0, 0, 0]}}}}', '{_not: {_not: {path: {_matches: "*"}}}}', '{_or: [{id: {_eq: 5}}, {path: {_descendant: ""}}]}'];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...every), fc.boolean(), async (where, update) => {
+      const field = update ? `update_nodes(where: ${where}, _set: {role: "admin"})` : `delete_nodes(where: ${where})`;
+      const body = JSON.stringify({ query: `mutation { ${field} { affected_rows } }` });
+      const { decision } = await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 20), ...seed },
+  );
+  // Controls: the same operators naming rows stay narrow.
+  for (const where of ['{path: {_matches: "a.*"}}', '{path: {_descendant: "a.b"}}', '{path: {_ancestor: "a.b"}}', '{path: {_matches_fulltext: "spam"}}', '{geom: {_st_d_within: {distance: 100, from: {type: "Point", coordinates: [0, 0]}}}}', '{path: {_matches: "*{0}"}}']) {
+    const body = JSON.stringify({ query: `mutation { delete_nodes(where: ${where}) { affected_rows } }` });
+    t.equal((await decide({ url: `https://${SQL_HOST}/v1/graphql`, headers: [['Content-Type', 'application/json']], body })).decision.approval?.risk, 'medium', where);
+  }
+});
+
+t.test('twenty-second pass (follow-up): on a real PostgreSQL, the clock moved past every stored timestamp holds for every row, a cut-off, a JSON member equality and MySQL\'s `&&` do not', { skip: missingPostgres() }, async (t) => {
+  const pg = await startPostgres(t);
+  const client = new pgLib.Client({ connectionString: pg.url() });
+  await client.connect();
+  t.teardown(() => client.end());
+  // Rows made over fifteen years, and expiries up to fifteen years out.
+  await client.query(`CREATE TABLE users (id int, role text, created_at timestamptz, expires_at timestamptz);
+    INSERT INTO users SELECT g, 'user', now() - g * interval '1 year', now() + g * interval '1 year' FROM generate_series(0, 15) g`);
+  const wheres = new Set<string>();
+  fc.sample(clockPastEveryRow, { numRuns: 200, seed: 1 }).forEach((c) => wheres.add(clockWhere(c)));
+  // Each alone: an untyped text subtracted from the clock is read as a timestamp, and refused (deletes nothing).
+  let every = 0;
+  let refused = 0;
+  for (const w of wheres) {
+    try {
+      const { rows } = await client.query(`SELECT count(*)::int AS c FROM users WHERE ${w}`);
+      if (rows[0].c !== 16) t.fail(`${w}: ${rows[0].c} of 16`);
+      else every++;
+    } catch (e) {
+      if (!/invalid input syntax for type timestamp/.test(String(e))) throw e;
+      refused++;
+    }
+  }
+  t.ok(every > wheres.size / 2, `${every} conditions each matched every row, ${refused} refused by PostgreSQL`);
+  for (const w of clockControls) {
+    const { rows } = await client.query(`SELECT count(*)::int AS c FROM users WHERE ${w}`);
+    t.ok(rows[0].c < 16, `control ${w}: ${rows[0].c} of 16`);
+  }
+  // A JSON member equal to one value names the rows holding it.
+  await client.query(`CREATE TABLE docs (id int, role text, data jsonb);
+    INSERT INTO docs SELECT g, 'user', jsonb_build_object('id', g, 'a', jsonb_build_object('b', CASE WHEN g = 5 THEN 'x' ELSE 'y' END)) FROM generate_series(1, 10) g`);
+  for (const w of jsonKeyed) {
+    const { rows } = await client.query(`SELECT count(*)::int AS c FROM docs WHERE ${w}`);
+    t.ok(rows[0].c >= 1 && rows[0].c <= 2, `${w}: ${rows[0].c} of 10`);
+  }
+  // Hasura's ltree operators with a value every path meets (the empty path too, for all but `*{1,}`).
+  await client.query(`CREATE EXTENSION IF NOT EXISTS ltree; CREATE TABLE nodes (id int, path ltree);
+    INSERT INTO nodes VALUES (1, 'a'), (2, 'a.b.c'), (3, 'spam.x'), (4, 'Top.Science'), (5, 'z')`);
+  for (const [where, sql] of ltreeEvery) {
+    const { rows } = await client.query(`SELECT count(*)::int AS c FROM nodes WHERE ${sql}`);
+    t.equal(rows[0].c, sql.includes('spam') ? 4 : 5, where);
+  }
+  // MySQL's `&&` between two conditions: PostgreSQL refuses the statement (it runs nowhere there).
+  await client.query('CREATE TABLE accounts (id int, tenant_id int, score float8, active bool, deleted_at timestamptz, email text, name text)');
+  for (const a of andLeft) {
+    for (const b of andRight) {
+      await t.rejects(client.query(`DELETE FROM accounts WHERE ${a} && ${b}`), `${a} && ${b}`);
+    }
+  }
+});
