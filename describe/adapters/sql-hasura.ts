@@ -34,7 +34,9 @@ function lqueryMatchesAll(pattern: string): boolean {
       least += 1;
       continue;
     }
-    const star = /^\*(?:\{(\d*)(,?)(\d*)\})?$/.exec(item);
+    // (The comma and what follows it are one optional group: `(\d*)(,?)(\d*)` splits a run of digits
+    // in n ways, quadratic on `*{000…0,`.)
+    const star = /^\*(?:\{(\d*)(?:(,)(\d*))?\})?$/.exec(item);
     if (!star) return false;
     const [, lo = '', comma, hi = ''] = star;
     least += lo === '' ? 0 : Number(lo);
