@@ -908,3 +908,83 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
   return sorted.join(';');
 }
 
+
+/**
+ * Words of a call's name (an MCP tool, a JSON-RPC method, a GraphQL field, a service operation)
+ * that say it deletes, changes, sends, pays or grants something it names (twenty-second pass,
+ * follow-up): `delete_pod`, `kv_delete`, `closeTicket`, `issues.update`, `pay_invoice`. What such a
+ * call names is its object (objectArguments). A create's, a read's and a search's are not.
+ */
+const objectVerbs = new Set(['delete', 'del', 'remove', 'rm', 'rmdir', 'unlink', 'purge', 'destroy', 'drop', 'erase', 'wipe', 'clear', 'truncate', 'trash', 'archive', 'unarchive',
+  'unpublish', 'uninstall', 'evict', 'drain', 'cordon', 'kill', 'terminate', 'stop', 'shutdown', 'reboot', 'restart', 'cancel', 'close', 'revoke', 'disable', 'deactivate',
+  'suspend', 'ban', 'unban', 'block', 'unblock', 'kick', 'expire', 'detach', 'disconnect', 'unsubscribe', 'unshare', 'unassign', 'reject', 'decline', 'dismiss', 'void', 'retract', 'abort',
+  'update', 'upsert', 'modify', 'patch', 'edit', 'set', 'change', 'rename', 'move', 'mv', 'replace', 'overwrite', 'reset', 'rotate', 'scale', 'resize', 'restore', 'rollback', 'revert',
+  'merge', 'reopen', 'resolve', 'transition', 'promote', 'demote', 'enable', 'activate', 'lock', 'unlock', 'approve', 'apply', 'deploy', 'publish', 'release', 'toggle', 'mark',
+  'write', 'put', 'save',
+  'send', 'post', 'reply', 'forward', 'notify', 'dm', 'broadcast', 'push', 'dispatch',
+  'pay', 'transfer', 'refund', 'charge', 'payout', 'withdraw', 'tip', 'donate', 'capture', 'buy', 'sell', 'purchase', 'swap', 'trade',
+  'grant', 'share', 'invite', 'assign', 'authorize', 'authorise', 'allow', 'permit', 'give', 'elevate', 'impersonate', 'accept', 'allowlist', 'whitelist']);
+/** Verbs long enough to be found at the start of a name written as one word (`deletepod`, `removeUser` is split already). */
+const objectVerbPrefixes = [...objectVerbs].filter((w) => w.length >= 5);
+
+/** Whether a call's name says it deletes, changes, sends, pays or grants what it names (objectVerbs). */
+export function actsOnObject(name: string): boolean {
+  if (name.length > 200) return true;
+  const words = nameWords(name).filter(Boolean);
+  // A read named by its noun (`get_post`, `list_releases`, `getBlock`) acts on nothing.
+  if (words.length > 1 && readVerbs.has(words[0]!)) return false;
+  if (words.some((w) => objectVerbs.has(w))) return true;
+  return words.length === 1 && objectVerbPrefixes.some((v) => words[0]!.startsWith(v));
+}
+const readVerbs = new Set(['get', 'list', 'read', 'fetch', 'search', 'find', 'query', 'describe', 'show', 'view', 'count', 'check', 'lookup', 'watch', 'export', 'download', 'retrieve', 'inspect', 'preview', 'browse', 'stat', 'head']);
+
+/**
+ * Words of an argument's name that say it is content a call carries, how it pages or waits, or an id
+ * a client makes per request, not which object it acts on: a message's `text`, a ticket's `comment`,
+ * a `page_size`, a `timeout`, a `request_id`, a `timestamp`. (Every other rule still reads them.)
+ */
+const freeArgumentWords = new Set(['text', 'texts', 'body', 'message', 'messages', 'msg', 'content', 'contents', 'description', 'desc', 'comment', 'comments', 'note', 'notes',
+  'summary', 'title', 'subject', 'reason', 'caption', 'markdown', 'md', 'html', 'prose', 'detail', 'details', 'memo', 'remark', 'remarks', 'explanation', 'bio', 'excerpt',
+  'headline', 'display', 'prompt', 'instructions', 'instruction', 'annotation', 'justification', 'rationale',
+  'page', 'pagesize', 'per', 'limit', 'offset', 'cursor', 'top', 'skip', 'take', 'timeout', 'wait', 'poll', 'delay', 'retry', 'retries', 'attempt', 'attempts', 'backoff',
+  'since', 'until', 'ago', 'window', 'lookback',
+  'request', 'requestid', 'idempotency', 'idempotent', 'nonce', 'trace', 'traceid', 'span', 'correlation', 'correlationid', 'timestamp', 'ts', 'time', 'clientmutationid', 'progress',
+  'locale', 'lang', 'language', 'format', 'timezone', 'tz', 'verbose', 'pretty', 'indent']);
+const freeArgument = (key: string): boolean => key.length <= 200 && nameWords(key).some((w) => freeArgumentWords.has(w));
+
+/**
+ * The object a call that deletes, changes, sends, pays or grants (actsOnObject) names, as
+ * `object.<name>=<value>` items (twenty-second pass, follow-up): every scalar argument, at any
+ * depth (bounded) and lists of them, under a name no list holds (`delete_pod {pod: "web-1"}`,
+ * `kv_delete {key}`, `issue_number`, `close_ticket {ticket}`), content, paging, waiting and
+ * per-request names aside (freeArgument). A human who approved deleting one pod granted deleting
+ * that pod, not any. `undefined` past the bound (no grant shows the same object).
+ */
+export function objectArguments(args: unknown, prefix = ''): string[] | undefined {
+  const out: string[] = [];
+  let nodes = 0;
+  const walk = (o: unknown, at: string, depth: number): boolean => {
+    if (++nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) return false;
+    if (!o || typeof o !== 'object') return true;
+    if (Array.isArray(o)) {
+      for (const x of o) if (x && typeof x === 'object' && !walk(x, `${at}[]`, depth + 1)) return false;
+      return true;
+    }
+    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      if (++nodes > MAX_MCP_ARGUMENT_NODES) return false;
+      if (freeArgument(k)) continue;
+      const name = `${at}${at ? '.' : ''}${spelledName(k)}`;
+      const scalar = (x: unknown): boolean => x === null || typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
+      // Never a credential's value in a grant: by its digest, compared as exactly.
+      const shown = (x: unknown): string => (x === null ? 'null' : credentialName(k) || /^(?:key|secret|sig|code|auth)$/i.test(k) ? valueDigest(x) : placeValue(x));
+      if (v === undefined) out.push(`object.${name}=(unset)`);
+      else if (scalar(v)) out.push(`object.${name}=${shown(v)}`);
+      else if (Array.isArray(v) && v.every(scalar)) out.push(`object.${name}=${v.length > 50 || v.includes(null) ? valueDigest(v) : shown(v)}`);
+      else if (!walk(v, name, depth + 1)) return false;
+      if (out.length > MAX_MCP_PLACES) return false;
+    }
+    return true;
+  };
+  if (!walk(args, prefix, 0)) return undefined;
+  return out.sort();
+}

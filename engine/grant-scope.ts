@@ -14,7 +14,7 @@ import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { actsOnObject, argumentPlaces, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -673,7 +673,10 @@ function mcpTarget(d: RequestDescription): string | undefined {
     if (places === undefined) return 'mcp:places=?';
     // A tool that changes what it names (`update_user`, `patch_record`): which fields it sets, as a PATCH's (twenty-second pass).
     const fields = typeof c.tool === 'string' && bulkCall(c.tool) && c.arguments && typeof c.arguments === 'object' && !Array.isArray(c.arguments) ? `;(fields)=${digest(JSON.stringify(Object.keys(c.arguments).sort()))}` : '';
-    out.push(`${placeValue(c.tool ?? '?')}(${places}${fields})`);
+    // A tool that deletes, changes, sends, pays or grants: every argument naming its object (twenty-second pass, follow-up).
+    const objects = typeof c.tool === 'string' && actsOnObject(c.tool) ? objectArguments(c.arguments) : [];
+    if (objects === undefined) return 'mcp:places=?';
+    out.push(`${placeValue(c.tool ?? '?')}(${[places, ...objects].filter(Boolean).join(';')}${fields})`);
   }
   // `params._meta`, which the SDKs hand to the tool's handler beside its arguments (nineteenth
   // pass): a `dryRun`, an account or a callback named there is the call's as much (a progress token aside).
@@ -715,7 +718,10 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     const params = o.params;
     const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
-    out.push(`${placeValue(o.method)}(${places})`);
+    // A method that deletes, changes, sends, pays or grants: its named params name the object (twenty-second pass, follow-up).
+    const objects = actsOnObject(o.method) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params) : [];
+    if (objects === undefined) return 'rpc:places=?';
+    out.push(`${placeValue(o.method)}(${[places, ...objects].filter(Boolean).join(';')})`);
   }
   // One URL for every call, the arguments in the body: JMAP's `methodCalls` (`EmailSubmission/set`
   // with its `envelope.rcptTo`, `emailId`) and Hasura's `{type, args}` (`delete` with its `table`,

@@ -3465,3 +3465,42 @@ t.test('an address with a display name is a place whatever its name (twenty-seco
   const note = (text: string): RequestDescription => call16('POST', 'https://notify.example/api/notes', JSON.stringify({ text }));
   t.ok(await grantedFor(queue, note('use <b>bold</b> here'), note('if a < b then <c>')), 'prose with angle brackets still varies');
 });
+
+// Twenty-second pass, follow-up: the object a call that deletes, changes, sends, pays or grants
+// names under a name no list holds was content: a grant for an MCP `delete_pod {pod: "web-1"}`
+// covered `{pod: "db-0"}`, `kv_delete {key}` any key, `close_issue {issue_number}` any issue,
+// `close_ticket {ticket}` any ticket; a JSON-RPC `pay_invoice {invoice}` and a GraphQL
+// `deletePod(name:)` on a host no module describes likewise.
+t.test('the object a call that deletes, changes, sends, pays or grants names is part of what a grant covers (twenty-second pass, follow-up)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const verbs = ['delete', 'remove', 'close', 'cancel', 'update', 'set', 'rename', 'restart', 'send', 'pay', 'refund', 'grant', 'share', 'revoke', 'archive', 'purge', 'kill', 'scale'];
+  const nouns = ['pod', 'key', 'ticket', 'issue', 'invoice', 'record', 'job', 'secret', 'item'];
+  const styles = [(v: string, n: string) => `${v}_${n}`, (v: string, n: string) => `${n}_${v}`, (v: string, n: string) => `${v}${n[0]!.toUpperCase()}${n.slice(1)}`, (v: string, n: string) => `${n}.${v}`, (v: string, n: string) => `${v}${n}`];
+  // Argument names no list holds (nor a content, paging or per-request word).
+  const argName = fc.oneof(fc.constantFrom('pod', 'key', 'ticket', 'issue_number', 'name', 'target_name', 'slug', 'ref', 'entry', 'recordName', 'vm', 'job'), fc.stringMatching(/^[a-z]{2,7}(?:_[a-z]{2,6})?$/).filter((n) => !/text|body|message|msg|content|desc|comment|note|summary|title|subject|reason|caption|page|per|limit|offset|cursor|top|skip|take|timeout|wait|poll|delay|retr|attempt|since|until|ago|window|request|nonce|trace|span|time|ts|lang|format|tz|memo|bio|md|html|id|progress|detail|remark|prompt|instruct|verbose|pretty|indent|locale|annotation|justif|rationale|excerpt|headline|idempot|correl|backoff|lookback|prose|explanation/.test(n)));
+  const value = fc.oneof(fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/), fc.integer({ min: 0, max: 99_999 }));
+  const call = (how: string, tool: string, args: Record<string, unknown>): RequestDescription =>
+    how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: Math.floor(Math.random() * 1000), method: 'tools/call', params: { name: tool, arguments: args } }))
+      : how === 'jsonrpc' ? call16('POST', 'https://rpc.tools.example/rpc', JSON.stringify({ jsonrpc: '2.0', id: Math.floor(Math.random() * 1000), method: tool, params: args }))
+        : call16('POST', 'https://gql.tools.example/graphql', JSON.stringify({ query: `mutation M($v: JSON) { ${tool.replace(/\W/g, '_')}(input: $v) { ok } }`, variables: { v: args } }));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...verbs), fc.constantFrom(...nouns), fc.constantFrom(...styles), fc.constantFrom('mcp', 'jsonrpc', 'graphql'), argName, value, value, fc.boolean(),
+    async (verb, noun, style, how, name, mine, other, nested) => {
+      fc.pre(String(mine) !== String(other) || typeof mine !== typeof other);
+      const tool = style(verb, noun);
+      // (The naive policy holds a GraphQL `delete…` critical: approved one at a time, no grant at all.)
+      fc.pre(!(how === 'graphql' && tool.startsWith('delete')));
+      const args = (v: unknown, n: number): Record<string, unknown> => nested ? { spec: { [name]: v }, comment: `try ${n}`, request_id: `r-${n}` } : { [name]: v, comment: `try ${n}`, request_id: `r-${n}` };
+      // Another object is not covered; the same object with another comment and request id is.
+      t.notOk(await grantedFor(queue, call(how, tool, args(mine, 1)), call(how, tool, args(other, 2))), `${how} ${tool} {${name}: ${JSON.stringify(mine)}} then ${JSON.stringify(other)}`);
+      return await grantedFor(queue, call(how, tool, args(mine, 1)), call(how, tool, args(mine, 2)));
+    }), { numRuns: 16, examples: [['delete', 'pod', styles[0]!, 'mcp', 'pod', 'web-1', 'db-0', false], ['delete', 'key', styles[1]!, 'mcp', 'key', 'session:1', 'config:prod', false],
+    ['close', 'issue', styles[0]!, 'mcp', 'issue_number', 5, 6, false], ['close', 'ticket', styles[0]!, 'mcp', 'ticket', 'T-1', 'T-2', false], ['pay', 'invoice', styles[0]!, 'jsonrpc', 'invoice', 'in_1', 'in_2', false],
+    ['remove', 'pod', styles[2]!, 'graphql', 'name', 'web-1', 'db-0', false]] });
+  // Controls: a read's arguments and a create's content stay free; a send's text does too.
+  const mcpCall = (tool: string, args: Record<string, unknown>): RequestDescription => call(`mcp`, tool, args);
+  t.ok(await grantedFor(queue, mcpCall('get_pod', { pod: 'web-1' }), mcpCall('get_pod', { pod: 'db-0' })), 'a read of another pod is covered, as before');
+  t.ok(await grantedFor(queue, mcpCall('create_note', { text: 'a', tags: 'alpha' }), mcpCall('create_note', { text: 'b', tags: 'beta' })), "a create's content stays free");
+  t.ok(await grantedFor(queue, mcpCall('send_message', { channel: 'C1', text: 'hi', timestamp: 1_765_000_000, page_size: 10, timeout_ms: 5 }), mcpCall('send_message', { channel: 'C1', text: 'bye', timestamp: 1_765_000_100, page_size: 20, timeout_ms: 9 })), "a send's text, a timestamp, a page size and a timeout stay free");
+  t.ok(await grantedFor(queue, mcpCall('list_closed_issues', { label_name: 'bug' }), mcpCall('list_closed_issues', { label_name: 'ui' })), 'a read named by a noun is a read');
+});
