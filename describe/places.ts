@@ -939,18 +939,33 @@ export function actsOnObject(name: string): boolean {
 const readVerbs = new Set(['get', 'list', 'read', 'fetch', 'search', 'find', 'query', 'describe', 'show', 'view', 'count', 'check', 'lookup', 'watch', 'export', 'download', 'retrieve', 'inspect', 'preview', 'browse', 'stat', 'head']);
 
 /**
- * Words of an argument's name that say it is content a call carries, how it pages or waits, or an id
- * a client makes per request, not which object it acts on: a message's `text`, a ticket's `comment`,
- * a `page_size`, a `timeout`, a `request_id`, a `timestamp`. (Every other rule still reads them.)
+ * An argument's name that says it holds content a call carries, how it pages, waits or formats, or
+ * an id a client makes per request, not which object it acts on: a message's `text`, a ticket's
+ * `comment`, `commit_message`, `page_size`, `timeout_ms`, `request_id`, `timestamp`. By its last
+ * word (`message_batch_id`, `comment_id`, `pull_request_number` name objects), never an id's name,
+ * nor a word the call's own name holds (`delete_comment {comment: 5}`) unless the value is prose.
+ * (Every other rule still reads them.)
  */
-const freeArgumentWords = new Set(['text', 'texts', 'body', 'message', 'messages', 'msg', 'content', 'contents', 'description', 'desc', 'comment', 'comments', 'note', 'notes',
+const freeLastWords = new Set(['text', 'texts', 'body', 'message', 'messages', 'msg', 'content', 'contents', 'description', 'desc', 'comment', 'comments', 'note', 'notes',
   'summary', 'title', 'subject', 'reason', 'caption', 'markdown', 'md', 'html', 'prose', 'detail', 'details', 'memo', 'remark', 'remarks', 'explanation', 'bio', 'excerpt',
-  'headline', 'display', 'prompt', 'instructions', 'instruction', 'annotation', 'justification', 'rationale',
-  'page', 'pagesize', 'per', 'limit', 'offset', 'cursor', 'top', 'skip', 'take', 'timeout', 'wait', 'poll', 'delay', 'retry', 'retries', 'attempt', 'attempts', 'backoff',
-  'since', 'until', 'ago', 'window', 'lookback',
-  'request', 'requestid', 'idempotency', 'idempotent', 'nonce', 'trace', 'traceid', 'span', 'correlation', 'correlationid', 'timestamp', 'ts', 'time', 'clientmutationid', 'progress',
-  'locale', 'lang', 'language', 'format', 'timezone', 'tz', 'verbose', 'pretty', 'indent']);
-const freeArgument = (key: string): boolean => key.length <= 200 && nameWords(key).some((w) => freeArgumentWords.has(w));
+  'headline', 'prompt', 'instructions', 'instruction', 'annotation', 'justification', 'rationale', 'display', 'displayname',
+  'page', 'pagesize', 'limit', 'offset', 'cursor', 'top', 'skip', 'take', 'size', 'since', 'until', 'ago', 'window', 'lookback',
+  'format', 'locale', 'lang', 'language', 'timezone', 'tz', 'verbose', 'pretty', 'indent']);
+/** Words anywhere in a name that say it is shown text (`display_name`) or waits or retries (`timeout_ms`, `poll_interval`, `max_retries`). */
+const freeAnyWords = new Set(['display', 'nickname', 'timeout', 'wait', 'poll', 'delay', 'backoff', 'retry', 'retries', 'attempts']);
+/** Ids a client makes per request (folded, separators dropped): they name no object. */
+const perRequestNames = new Set(['requestid', 'request', 'clientrequestid', 'traceid', 'spanid', 'correlationid', 'clientmutationid', 'idempotencykey', 'idempotencytoken', 'clienttoken',
+  'nonce', 'timestamp', 'time', 'progresstoken', 'rid', 'reqid']);
+function freeArgument(key: string, v: unknown, callWords: ReadonlySet<string>): boolean {
+  if (key.length > 200) return false;
+  if (perRequestNames.has(foldCase(key).replace(/[^a-z0-9]/g, ''))) return true;
+  const words = nameWords(key).filter(Boolean);
+  const last = words[words.length - 1];
+  if (last === undefined || isObjectIdName(key)) return false;
+  // The call's own noun (`delete_comment {comment}`) names its object, unless it holds prose.
+  if (words.some((w) => callWords.has(w)) && !(typeof v === 'string' && /\s/.test(v.trim()))) return false;
+  return freeLastWords.has(last) || words.some((w) => freeAnyWords.has(w));
+}
 
 /**
  * The object a call that deletes, changes, sends, pays or grants (actsOnObject) names, as
@@ -960,8 +975,9 @@ const freeArgument = (key: string): boolean => key.length <= 200 && nameWords(ke
  * per-request names aside (freeArgument). A human who approved deleting one pod granted deleting
  * that pod, not any. `undefined` past the bound (no grant shows the same object).
  */
-export function objectArguments(args: unknown, prefix = ''): string[] | undefined {
+export function objectArguments(args: unknown, call = ''): string[] | undefined {
   const out: string[] = [];
+  const callWords = new Set(call.length <= 200 ? nameWords(call).filter((w) => w && !objectVerbs.has(w)).flatMap((w) => [w, w.replace(/s$/, '')]) : []);
   let nodes = 0;
   const walk = (o: unknown, at: string, depth: number): boolean => {
     if (++nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) return false;
@@ -972,7 +988,7 @@ export function objectArguments(args: unknown, prefix = ''): string[] | undefine
     }
     for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
       if (++nodes > MAX_MCP_ARGUMENT_NODES) return false;
-      if (freeArgument(k)) continue;
+      if (freeArgument(k, v, callWords)) continue;
       const name = `${at}${at ? '.' : ''}${spelledName(k)}`;
       const scalar = (x: unknown): boolean => x === null || typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
       // Never a credential's value in a grant: by its digest, compared as exactly.
@@ -985,6 +1001,12 @@ export function objectArguments(args: unknown, prefix = ''): string[] | undefine
     }
     return true;
   };
-  if (!walk(args, prefix, 0)) return undefined;
+  if (!walk(args, '', 0)) return undefined;
   return out.sort();
+}
+
+/** A call's places with its object arguments (objectArguments) beside them, each object item once: not where a place item says it already. */
+export function withObjects(places: string, objects: readonly string[]): string {
+  const have = new Set(places ? places.split(';') : []);
+  return [places, ...objects.filter((o) => !have.has(o.slice('object.'.length)))].filter(Boolean).join(';');
 }

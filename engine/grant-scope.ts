@@ -14,7 +14,7 @@ import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { actsOnObject, argumentPlaces, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest } from '../describe/places.ts';
+import { actsOnObject, argumentPlaces, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -674,9 +674,9 @@ function mcpTarget(d: RequestDescription): string | undefined {
     // A tool that changes what it names (`update_user`, `patch_record`): which fields it sets, as a PATCH's (twenty-second pass).
     const fields = typeof c.tool === 'string' && bulkCall(c.tool) && c.arguments && typeof c.arguments === 'object' && !Array.isArray(c.arguments) ? `;(fields)=${digest(JSON.stringify(Object.keys(c.arguments).sort()))}` : '';
     // A tool that deletes, changes, sends, pays or grants: every argument naming its object (twenty-second pass, follow-up).
-    const objects = typeof c.tool === 'string' && actsOnObject(c.tool) ? objectArguments(c.arguments) : [];
+    const objects = typeof c.tool === 'string' && actsOnObject(c.tool) ? objectArguments(c.arguments, c.tool) : [];
     if (objects === undefined) return 'mcp:places=?';
-    out.push(`${placeValue(c.tool ?? '?')}(${[places, ...objects].filter(Boolean).join(';')}${fields})`);
+    out.push(`${placeValue(c.tool ?? '?')}(${withObjects(places, objects)}${fields})`);
   }
   // `params._meta`, which the SDKs hand to the tool's handler beside its arguments (nineteenth
   // pass): a `dryRun`, an account or a callback named there is the call's as much (a progress token aside).
@@ -719,9 +719,9 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
     // A method that deletes, changes, sends, pays or grants: its named params name the object (twenty-second pass, follow-up).
-    const objects = actsOnObject(o.method) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params) : [];
+    const objects = actsOnObject(o.method) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params, o.method) : [];
     if (objects === undefined) return 'rpc:places=?';
-    out.push(`${placeValue(o.method)}(${[places, ...objects].filter(Boolean).join(';')})`);
+    out.push(`${placeValue(o.method)}(${withObjects(places, objects)})`);
   }
   // One URL for every call, the arguments in the body: JMAP's `methodCalls` (`EmailSubmission/set`
   // with its `envelope.rcptTo`, `emailId`) and Hasura's `{type, args}` (`delete` with its `table`,
@@ -1192,10 +1192,22 @@ function placeTarget(d: RequestDescription): string | undefined {
     if (typeof v === 'string') parts.push(`${k}=${v}`);
     else if (Array.isArray(v)) parts.push(`${k}=${v.map(String).join(',')}`);
   }
+  // An operation that deletes, changes, sends, pays or grants (`files.delete`, `issues.update`): the
+  // object its route names beside the place (`file_id`, `issue_number`, a name in the path), exactly
+  // (twenty-second pass, follow-up): a grant for deleting one file covers no other file.
+  // (Not where the scope names what it acts on already: a git ref update's or push's refs, SQL, GraphQL.)
+  if (s?.params && s.operation !== 'unknown' && actsOnObject(s.operation) && operationScope(d).length === 0) parts.push(...serviceObjects(s.operation, s.params as Record<string, unknown>));
   const service = parts.length ? `${s!.name}:${parts.join(';')}` : undefined;
   const effects = s && s.operation !== 'unknown' ? effectArguments(d) : undefined;
   const out = [service, mcp, effects].filter((x) => x !== undefined);
   return out.length ? out.join('|') : undefined;
+}
+
+/** A service operation's scalar params no place list holds, as `object.<name>=<value>` (objectArguments' reading). */
+function serviceObjects(operation: string, params: Record<string, unknown>): string[] {
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) if (!targetParams.includes(k) && (typeof v === 'string' || typeof v === 'number')) rest[k] = v;
+  return objectArguments(rest, operation) ?? ['object=?'];
 }
 
 /**

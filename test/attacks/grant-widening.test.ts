@@ -574,8 +574,10 @@ t.test('a grant covers the place it was approved for: another repository, channe
     [
       // Stripe Connect: the same update on another connected account (Stripe-Account) is elsewhere.
       req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'name=Jenny'),
-      req('POST', 'https://api.stripe.com/v1/customers/cus_2', 'application/x-www-form-urlencoded', 'name=Jen'),
+      req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'name=Jen'),
       [
+        // Another customer (twenty-second pass, follow-up: an update's object is part of the grant).
+        req('POST', 'https://api.stripe.com/v1/customers/cus_2', 'application/x-www-form-urlencoded', 'name=Jen'),
         req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-account', 'acct_1OtherAccount']]),
         // Stripe-Context (organization keys, API v2) names the account a request acts in, too.
         req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-context', 'acct_1OtherAccount']]),
@@ -599,8 +601,10 @@ t.test('a grant covers the place it was approved for: another repository, channe
     [
       // A file written on a feature branch; the default branch (what deploys) is elsewhere, as a push's refs are.
       req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==', branch: 'feature-x' })),
-      req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/b.ts', 'application/json', json({ message: 'm', content: 'Yg==', branch: 'feature-x' })),
+      req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm2', content: 'Yg==', branch: 'feature-x' })),
       [
+        // Another file (twenty-second pass, follow-up).
+        req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/b.ts', 'application/json', json({ message: 'm', content: 'Yg==', branch: 'feature-x' })),
         req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==' })),
         req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==', branch: 'main' })),
       ],
@@ -704,8 +708,9 @@ t.test('a grant covers the place it was approved for: another repository, channe
     ],
     [
       req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ title: 'a' })),
-      req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/8', 'application/json', json({ body: 'b' })),
-      [req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ base: 'main' }))],
+      req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ body: 'b' })),
+      // (Twenty-second pass, follow-up) another pull request is another object.
+      [req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ base: 'main' })), req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/8', 'application/json', json({ body: 'b' }))],
     ],
     [
       req('POST', 'https://api.github.com/repos/acme/widgets/actions/runs/11/rerun', 'application/json', '{}'),
@@ -3502,5 +3507,30 @@ t.test('the object a call that deletes, changes, sends, pays or grants names is 
   t.ok(await grantedFor(queue, mcpCall('get_pod', { pod: 'web-1' }), mcpCall('get_pod', { pod: 'db-0' })), 'a read of another pod is covered, as before');
   t.ok(await grantedFor(queue, mcpCall('create_note', { text: 'a', tags: 'alpha' }), mcpCall('create_note', { text: 'b', tags: 'beta' })), "a create's content stays free");
   t.ok(await grantedFor(queue, mcpCall('send_message', { channel: 'C1', text: 'hi', timestamp: 1_765_000_000, page_size: 10, timeout_ms: 5 }), mcpCall('send_message', { channel: 'C1', text: 'bye', timestamp: 1_765_000_100, page_size: 20, timeout_ms: 9 })), "a send's text, a timestamp, a page size and a timeout stay free");
+  // The call's own noun under a content word names the object (`delete_comment {comment: 5}`), an id under one too (`message_id`), prose there stays free.
+  t.notOk(await grantedFor(queue, mcpCall('delete_comment', { comment: 5 }), mcpCall('delete_comment', { comment: 6 })), 'delete_comment {comment: 5} then 6: not covered');
+  t.notOk(await grantedFor(queue, mcpCall('delete_message', { message_id: 'm1' }), mcpCall('delete_message', { message_id: 'm2' })), 'delete_message {message_id} of another: not covered');
+  t.ok(await grantedFor(queue, mcpCall('send_message', { channel: 'C1', message: 'hi there' }), mcpCall('send_message', { channel: 'C1', message: 'bye now' })), "a send's prose message stays free");
   t.ok(await grantedFor(queue, mcpCall('list_closed_issues', { label_name: 'bug' }), mcpCall('list_closed_issues', { label_name: 'ui' })), 'a read named by a noun is a read');
+});
+
+// Twenty-second pass, follow-up: a service operation that deletes or changes what its route names
+// was granted by its operation and place alone: a grant for `DELETE /v1/files/file_1` (Anthropic)
+// covered deleting any file, one for closing issue 5 of acme/widgets any issue of it.
+t.test('the object a service route that deletes or changes names is part of what a grant covers (twenty-second pass, follow-up)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, (o: string) => string, string, string, string]> = [
+    ['DELETE', (o) => `https://api.anthropic.com/v1/files/${o}`, '', 'file_011CN', 'file_099ZZ'],
+    ['POST', (o) => `https://api.anthropic.com/v1/messages/batches/${o}/cancel`, '', 'msgbatch_01', 'msgbatch_02'],
+    ['PATCH', (o) => `https://api.github.com/repos/acme/widgets/issues/${o}`, '{"state":"closed"}', '5', '6'],
+  ];
+  for (const [method, url, body, mine, other] of cases) {
+    const call = (o: string, n: number): RequestDescription => call16(method, url(o), body, body ? 'application/json' : '', [['X-Request-Id', `r${n}`]]);
+    t.notOk(await grantedFor(queue, call(mine, 1), call(other, 2)), `${method} ${url(mine)} then ${other}: not covered`);
+    t.ok(await grantedFor(queue, call(mine, 1), call(mine, 2)), `${method} ${url(mine)} again: covered`);
+  }
+  // A create names no object: its content stays free.
+  const create = (title: string): RequestDescription => call16('POST', 'https://api.github.com/repos/acme/widgets/issues', JSON.stringify({ title }), 'application/json');
+  t.ok(await grantedFor(queue, create('one'), create('two')), 'another issue created in the same repository: covered');
 });
