@@ -924,8 +924,11 @@ const objectVerbs = new Set(['delete', 'del', 'remove', 'rm', 'rmdir', 'unlink',
   'send', 'post', 'reply', 'forward', 'notify', 'dm', 'broadcast', 'push', 'dispatch',
   'pay', 'transfer', 'refund', 'charge', 'payout', 'withdraw', 'tip', 'donate', 'capture', 'buy', 'sell', 'purchase', 'swap', 'trade',
   'grant', 'share', 'invite', 'assign', 'authorize', 'authorise', 'allow', 'permit', 'give', 'elevate', 'impersonate', 'accept', 'allowlist', 'whitelist']);
-/** Verbs long enough to be found at the start of a name written as one word (`deletepod`, `removeUser` is split already). */
-const objectVerbPrefixes = [...objectVerbs].filter((w) => w.length >= 5);
+/**
+ * Verbs long enough to be found at the start of a name written as one word (`deletepod`, `killsecret`;
+ * `removeUser` is split already), but those that begin common nouns (`postgres`, `market`, `locker`).
+ */
+const objectVerbPrefixes = [...objectVerbs].filter((w) => w.length >= 4 && w !== 'post' && w !== 'mark' && w !== 'lock');
 
 /** Whether a call's name says it deletes, changes, sends, pays or grants what it names (objectVerbs). */
 export function actsOnObject(name: string): boolean {

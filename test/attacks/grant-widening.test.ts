@@ -3495,6 +3495,8 @@ t.test('the object a call that deletes, changes, sends, pays or grants names is 
       const tool = style(verb, noun);
       // (The naive policy holds a GraphQL `delete…` critical: approved one at a time, no grant at all.)
       fc.pre(!(how === 'graphql' && tool.startsWith('delete')));
+      // (A name written as one word is read by a verb of four letters or more at its start: `setpod` is no `set`.)
+      fc.pre(!(style === styles[4] && verb.length < 4));
       const args = (v: unknown, n: number): Record<string, unknown> => nested ? { spec: { [name]: v }, comment: `try ${n}`, request_id: `r-${n}` } : { [name]: v, comment: `try ${n}`, request_id: `r-${n}` };
       // Another object is not covered; the same object with another comment and request id is.
       t.notOk(await grantedFor(queue, call(how, tool, args(mine, 1)), call(how, tool, args(other, 2))), `${how} ${tool} {${name}: ${JSON.stringify(mine)}} then ${JSON.stringify(other)}`);
@@ -3533,4 +3535,25 @@ t.test('the object a service route that deletes or changes names is part of what
   // A create names no object: its content stays free.
   const create = (title: string): RequestDescription => call16('POST', 'https://api.github.com/repos/acme/widgets/issues', JSON.stringify({ title }), 'application/json');
   t.ok(await grantedFor(queue, create('one'), create('two')), 'another issue created in the same repository: covered');
+});
+
+// Twenty-second pass, follow-up (a false hold): a JSON body in PascalCase (.NET, OData, AWS:
+// `{"Name": …, "Id": 5}`) was marked ambiguous, since `Name` and `Id` fold to fields a tool call
+// and JSON-RPC are read by, so no such body ever got a grant. They are read there only.
+t.test('a PascalCase JSON body is no ambiguity and gets a grant; keys equal but for case still get none (twenty-second pass, follow-up)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const post = (body: unknown, url = 'https://api.contoso.example/odata/Products'): RequestDescription => call16('POST', url, JSON.stringify(body));
+  const pascal = fc.dictionary(fc.stringMatching(/^[A-Z][a-z]{1,8}(?:[A-Z][a-z]{1,6})?$/), fc.oneof(fc.string({ maxLength: 8 }), fc.integer()), { minKeys: 1, maxKeys: 5 });
+  await fc.assert(fc.asyncProperty(pascal, fc.constantFrom('Name', 'Id', 'Arguments'), async (body, key) => {
+    const b = { ...body, [key]: 'web-1' };
+    if (post(b).request.body.ambiguous) return false;
+    return await grantedFor(queue, post(b), post(b));
+  }), { numRuns: 8, examples: [[{ Description: 'x' }, 'Name'], [{ Name: 'web' }, 'Id']] });
+  // Real case duplicates, and a tool call's or JSON-RPC's fields in another case, still read two ways.
+  for (const body of [{ name: 1, Name: 2 }, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { Name: 'delete_all', arguments: {} } }, { jsonrpc: '2.0', Id: 1, method: 'x' }, { Method: 'tools/call', params: {} }]) {
+    t.ok(post(body).request.body.ambiguous, `${JSON.stringify(body)}: ambiguous`);
+    // (Approving such a request with a grant is refused outright: approved one at a time.)
+    t.notOk(await grantedFor(queue, post(body), post(body)).catch(() => false), `${JSON.stringify(body)}: no grant`);
+  }
 });
