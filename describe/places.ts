@@ -951,7 +951,7 @@ const readVerbs = new Set(['get', 'list', 'read', 'fetch', 'search', 'find', 'qu
  */
 const freeLastWords = new Set(['text', 'texts', 'body', 'message', 'messages', 'msg', 'content', 'contents', 'description', 'desc', 'comment', 'comments', 'note', 'notes',
   'summary', 'title', 'subject', 'reason', 'caption', 'markdown', 'md', 'html', 'prose', 'detail', 'details', 'memo', 'remark', 'remarks', 'explanation', 'bio', 'excerpt',
-  'headline', 'prompt', 'instructions', 'instruction', 'annotation', 'justification', 'rationale', 'display', 'displayname',
+  'headline', 'raw', 'mime', 'prompt', 'instructions', 'instruction', 'annotation', 'justification', 'rationale', 'display', 'displayname',
   'page', 'pagesize', 'limit', 'offset', 'cursor', 'top', 'skip', 'take', 'size', 'since', 'until', 'ago', 'window', 'lookback',
   'format', 'locale', 'lang', 'language', 'timezone', 'tz', 'verbose', 'pretty', 'indent']);
 /** Words anywhere in a name that say it is shown text (`display_name`) or waits or retries (`timeout_ms`, `poll_interval`, `max_retries`). */

@@ -864,7 +864,7 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   const bulk = method === 'DELETE' || method === 'PUT' || method === 'PATCH' || d.request.path.split('/').slice(-3).some((s) => bulkCall(safeDecode(s)));
   const extra = named ? (bulk ? new Set([...pageArguments, ...selectionArguments]) : pageArguments) : bulk ? selectionArguments : undefined;
   const read = argumentPlaces(args, { nodes: 0 }, named, extra, true);
-  const heads = named ? placeHeaders(d) : [...placeHeaders(d), ...objectElsewhere(d, args)];
+  const heads = named ? placeHeaders(d) : [...placeHeaders(d), ...objectElsewhere(d, args), ...routeObjects(d, method, args)];
   const places = read === undefined || !heads.length ? read : [read, ...heads].filter(Boolean).sort().join(';');
   const unread = places === undefined || places.includes('(arguments)=?');
   // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
@@ -887,6 +887,30 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   }
   if (named) return `args(${parts.join(';') || ''})`;
   return parts.length ? `args(${parts.join(';')})` : undefined;
+}
+
+/**
+ * The object a `POST` to a route whose last segment says it deletes, changes, sends, pays or grants
+ * (`/api/deletePod`, `/pods/remove`, `/tickets/close`) names in its JSON or form body under any name
+ * no list holds (`{"pod": "web-1"}`), as an MCP tool's (objectArguments; twenty-second pass, follow-up).
+ */
+function routeObjects(d: RequestDescription, method: string, args: Record<string, unknown>): string[] {
+  if (method !== 'POST') return [];
+  const last = d.request.path.split('/').map(safeDecode).filter((x) => x !== '' && !versionSegment.test(x)).pop();
+  if (last === undefined || !actsOnObject(last.split(';')[0]!)) return [];
+  // An id the path names already (`POST /items/1/archive {"id": 1}`) names nothing new (objectElsewhere compares the others).
+  const segments = d.request.path.split('/').map(safeDecode);
+  const unnamed = (o: unknown): unknown => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return o;
+    const rest: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+      if (isObjectIdName(k) && (typeof one === 'string' || typeof one === 'number') && namedByPath(segments, k, String(one))) continue;
+      rest[k] = v;
+    }
+    return rest;
+  };
+  return objectArguments({ json: unnamed(args.json), form: unnamed(args.form) }, last) ?? ['object=?'];
 }
 
 /** Names (folded, `_` and `-` aside) by which a body or query names the object a call acts on. */

@@ -3532,6 +3532,16 @@ t.test('the object a service route that deletes or changes names is part of what
     t.notOk(await grantedFor(queue, call(mine, 1), call(other, 2)), `${method} ${url(mine)} then ${other}: not covered`);
     t.ok(await grantedFor(queue, call(mine, 1), call(mine, 2)), `${method} ${url(mine)} again: covered`);
   }
+  // A POST to a route whose last segment says it deletes or changes, on a host no module describes:
+  // its body's arguments under names no list holds name the object (JSON and form).
+  for (const [url, how] of [['https://k8s.tools.example/api/deletePod', 'json'], ['https://k8s.tools.example/pods/remove', 'form'], ['https://desk.example/v2/tickets/close', 'json']] as const) {
+    const post = (o: string, note: string): RequestDescription => how === 'json' ? call16('POST', url, JSON.stringify({ pod: o, comment: note }))
+      : call16('POST', url, new URLSearchParams({ pod: o, comment: note }).toString(), 'application/x-www-form-urlencoded');
+    t.notOk(await grantedFor(queue, post('web-1', 'a'), post('db-0', 'a')), `POST ${url} (${how}) of another object: not covered`);
+    t.ok(await grantedFor(queue, post('web-1', 'a'), post('web-1', 'b')), `POST ${url} (${how}) of the same object, another comment: covered`);
+  }
+  const make = (name: string): RequestDescription => call16('POST', 'https://k8s.tools.example/api/pods', JSON.stringify({ name }));
+  t.ok(await grantedFor(queue, make('web-1'), make('web-2')), 'a create of another pod: covered, as before');
   // A create names no object: its content stays free.
   const create = (title: string): RequestDescription => call16('POST', 'https://api.github.com/repos/acme/widgets/issues', JSON.stringify({ title }), 'application/json');
   t.ok(await grantedFor(queue, create('one'), create('two')), 'another issue created in the same repository: covered');
