@@ -931,14 +931,16 @@ const objectVerbs = new Set(['delete', 'del', 'remove', 'rm', 'rmdir', 'unlink',
 const objectVerbPrefixes = [...objectVerbs].filter((w) => w.length >= 4 && w !== 'post' && w !== 'mark' && w !== 'lock');
 
 /** Whether a call's name says it deletes, changes, sends, pays or grants what it names (objectVerbs). */
-export function actsOnObject(name: string): boolean {
+export function actsOnObject(name: string, oneWord = true): boolean {
   if (name.length > 200) return true;
   const words = nameWords(name).filter(Boolean);
   // A read named by its noun (`get_post`, `list_releases`, `getBlock`) acts on nothing.
   if (words.length > 1 && readVerbs.has(words[0]!)) return false;
   if (words.some((w) => objectVerbs.has(w))) return true;
-  return words.length === 1 && objectVerbPrefixes.some((v) => words[0]!.startsWith(v));
+  // (Not a noun the verb makes: `deployments`, `updates`, `transfers`, `sharing`.)
+  return oneWord && words.length === 1 && objectVerbPrefixes.some((v) => words[0]!.startsWith(v) && !nounEndings.test(words[0]!.slice(v.length)));
 }
+const nounEndings = /^(?:s|es|d|ed|r|er|ers|ing|ings|ment|ments|ion|ions|al|als)$/;
 const readVerbs = new Set(['get', 'list', 'read', 'fetch', 'search', 'find', 'query', 'describe', 'show', 'view', 'count', 'check', 'lookup', 'watch', 'export', 'download', 'retrieve', 'inspect', 'preview', 'browse', 'stat', 'head']);
 
 /**

@@ -897,7 +897,8 @@ function argumentsTarget(d: RequestDescription): string | undefined {
 function routeObjects(d: RequestDescription, method: string, args: Record<string, unknown>): string[] {
   if (method !== 'POST') return [];
   const last = d.request.path.split('/').map(safeDecode).filter((x) => x !== '' && !versionSegment.test(x)).pop();
-  if (last === undefined || !actsOnObject(last.split(';')[0]!)) return [];
+  // (A route's segment by a whole verb: a collection is often named by one run together, `/deployments`, `/transfers`.)
+  if (last === undefined || !actsOnObject(last.split(';')[0]!, false)) return [];
   // An id the path names already (`POST /items/1/archive {"id": 1}`) names nothing new (objectElsewhere compares the others).
   const segments = d.request.path.split('/').map(safeDecode);
   const unnamed = (o: unknown): unknown => {
