@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { Kind, parse, valueFromASTUntyped, type DirectiveNode, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundaries, multipartFields } from './multipart.ts';
-import { argumentPlaces, counted, MAX_MCP_PLACES, placeValue, type ArgumentReading } from './places.ts';
+import { actsOnObject, argumentPlaces, counted, objectArguments, MAX_MCP_PLACES, placeValue, withObjects, type ArgumentReading } from './places.ts';
 import { paramsByServerName, rackTwoParams } from './body.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -685,7 +685,11 @@ export function mutationPlaces(g: GraphqlRequest, reading: ArgumentReading = 'pl
   const out: string[] = [];
   const budget = { nodes: 0 };
   for (const c of g.calls ?? []) {
-    const places = g.argumentsUnread ? '(arguments)=?' : argumentPlaces(c.args, budget, true, undefined, false, reading) ?? '(arguments)=?';
+    const read = g.argumentsUnread ? '(arguments)=?' : argumentPlaces(c.args, budget, true, undefined, false, reading) ?? '(arguments)=?';
+    // A mutation that deletes, changes, sends, pays or grants names its object by every argument no
+    // list holds (`deletePod(name: "web-1")`; twenty-second pass, follow-up), where no module names it.
+    const objects = reading === 'places' && !g.argumentsUnread && actsOnObject(c.field) ? objectArguments(c.args, c.field) ?? ['(objects)=?'] : [];
+    const places = withObjects(read, objects);
     out.push(`${placeValue(c.field)}(${places}${c.conditions === undefined ? '' : `;@if=${placeValue(c.conditions)}`})`);
     if (out.length > MAX_MCP_PLACES) return ['(calls)=?'];
   }

@@ -198,18 +198,18 @@ const fold = (key: string): string => key.toUpperCase().toLowerCase();
 const folded = (key: string): boolean => /^[^A-Z\u0080-\uffff]*$/.test(key);
 
 /** Calls `visit` on every object in a parsed JSON value with its depth in objects, iteratively (deep nesting cannot blow the stack). */
-function eachObject(root: unknown, visit: (obj: Record<string, unknown>, path: string, depth: number) => void): void {
-  const stack: Array<[unknown, string, number]> = [[root, '$', 0]];
+function eachObject(root: unknown, visit: (obj: Record<string, unknown>, path: string, depth: number, parent: string | undefined) => void): void {
+  const stack: Array<[unknown, string, number, string | undefined]> = [[root, '$', 0, undefined]];
   while (stack.length) {
-    const [v, path, depth] = stack.pop()!;
+    const [v, path, depth, parent] = stack.pop()!;
     if (!v || typeof v !== 'object') continue;
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`, depth]);
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`, depth, parent]);
       continue;
     }
     const obj = v as Record<string, unknown>;
-    visit(obj, path, depth);
-    for (const [k, child] of Object.entries(obj)) if (child && typeof child === 'object') stack.push([child, childPath(path, k), depth + 1]);
+    visit(obj, path, depth, parent);
+    for (const [k, child] of Object.entries(obj)) if (child && typeof child === 'object') stack.push([child, childPath(path, k), depth + 1, k]);
   }
 }
 
@@ -223,8 +223,20 @@ const structural = ['jsonrpc', 'id', 'method', 'params', 'name', 'arguments', 'q
 const structuralByFold = new Map(structural.map((c) => [fold(c), c]));
 const STRUCTURAL_DEPTH = 1;
 
+/**
+ * Whether a structural field spelled in another case (alone: no key of its own spelling beside it)
+ * is read where it stands (twenty-second pass, follow-up). A tool call's `name` and `arguments` are
+ * read in a `params` object only, and a JSON-RPC `id` beside a `method` or `jsonrpc` only: a .NET,
+ * OData or AWS body's own `{"Name": …, "Id": 5}` is no call to anyone, and no ambiguity.
+ */
+function readWhereItStands(field: string, obj: Record<string, unknown>, depth: number, parent: string | undefined): boolean {
+  if (field === 'name' || field === 'arguments') return depth === 1 && parent !== undefined && fold(parent) === 'params';
+  if (field === 'id') return Object.keys(obj).some((k) => fold(k) === 'method' || fold(k) === 'jsonrpc');
+  return true;
+}
+
 /** Each group of keys of `obj` that a case-insensitive server reads as one field, with the field's name when it is structural. */
-function fieldGroups(obj: Record<string, unknown>, depth: number): Array<{ keys: string[]; field?: string }> {
+function fieldGroups(obj: Record<string, unknown>, depth: number, parent?: string): Array<{ keys: string[]; field?: string }> {
   const keys = Object.keys(obj);
   if (keys.every(folded)) return [];
   const groups = new Map<string, string[]>();
@@ -237,7 +249,7 @@ function fieldGroups(obj: Record<string, unknown>, depth: number): Array<{ keys:
   const out: Array<{ keys: string[]; field?: string }> = [];
   for (const [f, g] of groups) {
     const field = depth <= STRUCTURAL_DEPTH ? structuralByFold.get(f) : undefined;
-    if (g.length > 1 || (field !== undefined && g[0] !== field)) out.push({ keys: g, ...(field !== undefined ? { field } : {}) });
+    if (g.length > 1 || (field !== undefined && g[0] !== field && readWhereItStands(field, obj, depth, parent))) out.push({ keys: g, ...(field !== undefined ? { field } : {}) });
   }
   return out;
 }
@@ -249,14 +261,14 @@ function fieldGroups(obj: Record<string, unknown>, depth: number): Array<{ keys:
  */
 export function caseFoldedReadings(value: unknown): { last: unknown; first: unknown; places: string[] } | undefined {
   const places: string[] = [];
-  eachObject(value, (obj, path, depth) => {
-    for (const g of fieldGroups(obj, depth)) if (places.length < MAX_REPORTED) places.push(`${path}: ${g.keys.slice(0, 3).join(', ')}`.slice(0, 120));
+  eachObject(value, (obj, path, depth, parent) => {
+    for (const g of fieldGroups(obj, depth, parent)) if (places.length < MAX_REPORTED) places.push(`${path}: ${g.keys.slice(0, 3).join(', ')}`.slice(0, 120));
   });
   if (places.length === 0) return undefined;
   const reading = (pick: (keys: string[]) => string): unknown => {
     const copy = structuredClone(value);
-    eachObject(copy, (obj, _path, depth) => {
-      for (const g of fieldGroups(obj, depth)) {
+    eachObject(copy, (obj, _path, depth, parent) => {
+      for (const g of fieldGroups(obj, depth, parent)) {
         const v = obj[pick(g.keys)];
         for (const k of g.keys) obj[k] = v;
         if (g.field !== undefined) obj[g.field] = v;

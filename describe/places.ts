@@ -908,3 +908,110 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
   return sorted.join(';');
 }
 
+
+/**
+ * Words of a call's name (an MCP tool, a JSON-RPC method, a GraphQL field, a service operation)
+ * that say it deletes, changes, sends, pays or grants something it names (twenty-second pass,
+ * follow-up): `delete_pod`, `kv_delete`, `closeTicket`, `issues.update`, `pay_invoice`. What such a
+ * call names is its object (objectArguments). A create's, a read's and a search's are not.
+ */
+const objectVerbs = new Set(['delete', 'del', 'remove', 'rm', 'rmdir', 'unlink', 'purge', 'destroy', 'drop', 'erase', 'wipe', 'clear', 'truncate', 'trash', 'archive', 'unarchive',
+  'unpublish', 'uninstall', 'evict', 'drain', 'cordon', 'kill', 'terminate', 'stop', 'shutdown', 'reboot', 'restart', 'cancel', 'close', 'revoke', 'disable', 'deactivate',
+  'suspend', 'ban', 'unban', 'block', 'unblock', 'kick', 'expire', 'detach', 'disconnect', 'unsubscribe', 'unshare', 'unassign', 'reject', 'decline', 'dismiss', 'void', 'retract', 'abort',
+  'update', 'upsert', 'modify', 'patch', 'edit', 'set', 'change', 'rename', 'move', 'mv', 'replace', 'overwrite', 'reset', 'rotate', 'scale', 'resize', 'restore', 'rollback', 'revert',
+  'merge', 'reopen', 'resolve', 'transition', 'promote', 'demote', 'enable', 'activate', 'lock', 'unlock', 'approve', 'apply', 'deploy', 'publish', 'release', 'toggle', 'mark',
+  'write', 'put', 'save',
+  'send', 'post', 'reply', 'forward', 'notify', 'dm', 'broadcast', 'push', 'dispatch',
+  'pay', 'transfer', 'refund', 'charge', 'payout', 'withdraw', 'tip', 'donate', 'capture', 'buy', 'sell', 'purchase', 'swap', 'trade',
+  'grant', 'share', 'invite', 'assign', 'authorize', 'authorise', 'allow', 'permit', 'give', 'elevate', 'impersonate', 'accept', 'allowlist', 'whitelist']);
+/**
+ * Verbs long enough to be found at the start of a name written as one word (`deletepod`, `killsecret`;
+ * `removeUser` is split already), but those that begin common nouns (`postgres`, `market`, `locker`).
+ */
+const objectVerbPrefixes = [...objectVerbs].filter((w) => w.length >= 4 && w !== 'post' && w !== 'mark' && w !== 'lock');
+
+/** Whether a call's name says it deletes, changes, sends, pays or grants what it names (objectVerbs). */
+export function actsOnObject(name: string, oneWord = true): boolean {
+  if (name.length > 200) return true;
+  const words = nameWords(name).filter(Boolean);
+  // A read named by its noun (`get_post`, `list_releases`, `getBlock`) acts on nothing.
+  if (words.length > 1 && readVerbs.has(words[0]!)) return false;
+  if (words.some((w) => objectVerbs.has(w))) return true;
+  // (Not a noun the verb makes: `deployments`, `updates`, `transfers`, `sharing`.)
+  return oneWord && words.length === 1 && objectVerbPrefixes.some((v) => words[0]!.startsWith(v) && !nounEndings.test(words[0]!.slice(v.length)));
+}
+const nounEndings = /^(?:s|es|d|ed|r|er|ers|ing|ings|ment|ments|ion|ions|al|als)$/;
+const readVerbs = new Set(['get', 'list', 'read', 'fetch', 'search', 'find', 'query', 'describe', 'show', 'view', 'count', 'check', 'lookup', 'watch', 'export', 'download', 'retrieve', 'inspect', 'preview', 'browse', 'stat', 'head']);
+
+/**
+ * An argument's name that says it holds content a call carries, how it pages, waits or formats, or
+ * an id a client makes per request, not which object it acts on: a message's `text`, a ticket's
+ * `comment`, `commit_message`, `page_size`, `timeout_ms`, `request_id`, `timestamp`. By its last
+ * word (`message_batch_id`, `comment_id`, `pull_request_number` name objects), never an id's name,
+ * nor a word the call's own name holds (`delete_comment {comment: 5}`) unless the value is prose.
+ * (Every other rule still reads them.)
+ */
+const freeLastWords = new Set(['text', 'texts', 'body', 'message', 'messages', 'msg', 'content', 'contents', 'description', 'desc', 'comment', 'comments', 'note', 'notes',
+  'summary', 'title', 'subject', 'reason', 'caption', 'markdown', 'md', 'html', 'prose', 'detail', 'details', 'memo', 'remark', 'remarks', 'explanation', 'bio', 'excerpt',
+  'headline', 'raw', 'mime', 'prompt', 'instructions', 'instruction', 'annotation', 'justification', 'rationale', 'display', 'displayname',
+  'page', 'pagesize', 'limit', 'offset', 'cursor', 'top', 'skip', 'take', 'size', 'since', 'until', 'ago', 'window', 'lookback',
+  'format', 'locale', 'lang', 'language', 'timezone', 'tz', 'verbose', 'pretty', 'indent']);
+/** Words anywhere in a name that say it is shown text (`display_name`) or waits or retries (`timeout_ms`, `poll_interval`, `max_retries`). */
+const freeAnyWords = new Set(['display', 'nickname', 'timeout', 'wait', 'poll', 'delay', 'backoff', 'retry', 'retries', 'attempts']);
+/** Ids a client makes per request (folded, separators dropped): they name no object. */
+const perRequestNames = new Set(['requestid', 'request', 'clientrequestid', 'traceid', 'spanid', 'correlationid', 'clientmutationid', 'idempotencykey', 'idempotencytoken', 'clienttoken',
+  'nonce', 'timestamp', 'time', 'progresstoken', 'rid', 'reqid']);
+function freeArgument(key: string, v: unknown, callWords: ReadonlySet<string>): boolean {
+  if (key.length > 200) return false;
+  if (perRequestNames.has(foldCase(key).replace(/[^a-z0-9]/g, ''))) return true;
+  const words = nameWords(key).filter(Boolean);
+  const last = words[words.length - 1];
+  if (last === undefined || isObjectIdName(key)) return false;
+  // The call's own noun (`delete_comment {comment}`) names its object, unless it holds prose.
+  if (words.some((w) => callWords.has(w)) && !(typeof v === 'string' && /\s/.test(v.trim()))) return false;
+  return freeLastWords.has(last) || words.some((w) => freeAnyWords.has(w));
+}
+
+/**
+ * The object a call that deletes, changes, sends, pays or grants (actsOnObject) names, as
+ * `object.<name>=<value>` items (twenty-second pass, follow-up): every scalar argument, at any
+ * depth (bounded) and lists of them, under a name no list holds (`delete_pod {pod: "web-1"}`,
+ * `kv_delete {key}`, `issue_number`, `close_ticket {ticket}`), content, paging, waiting and
+ * per-request names aside (freeArgument). A human who approved deleting one pod granted deleting
+ * that pod, not any. `undefined` past the bound (no grant shows the same object).
+ */
+export function objectArguments(args: unknown, call = ''): string[] | undefined {
+  const out: string[] = [];
+  const callWords = new Set(call.length <= 200 ? nameWords(call).filter((w) => w && !objectVerbs.has(w)).flatMap((w) => [w, w.replace(/s$/, '')]) : []);
+  let nodes = 0;
+  const walk = (o: unknown, at: string, depth: number): boolean => {
+    if (++nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) return false;
+    if (!o || typeof o !== 'object') return true;
+    if (Array.isArray(o)) {
+      for (const x of o) if (x && typeof x === 'object' && !walk(x, `${at}[]`, depth + 1)) return false;
+      return true;
+    }
+    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      if (++nodes > MAX_MCP_ARGUMENT_NODES) return false;
+      if (freeArgument(k, v, callWords)) continue;
+      const name = `${at}${at ? '.' : ''}${spelledName(k)}`;
+      const scalar = (x: unknown): boolean => x === null || typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
+      // Never a credential's value in a grant: by its digest, compared as exactly.
+      const shown = (x: unknown): string => (x === null ? 'null' : credentialName(k) || /^(?:key|secret|sig|code|auth)$/i.test(k) ? valueDigest(x) : placeValue(x));
+      if (v === undefined) out.push(`object.${name}=(unset)`);
+      else if (scalar(v)) out.push(`object.${name}=${shown(v)}`);
+      else if (Array.isArray(v) && v.every(scalar)) out.push(`object.${name}=${v.length > 50 || v.includes(null) ? valueDigest(v) : shown(v)}`);
+      else if (!walk(v, name, depth + 1)) return false;
+      if (out.length > MAX_MCP_PLACES) return false;
+    }
+    return true;
+  };
+  if (!walk(args, '', 0)) return undefined;
+  return out.sort();
+}
+
+/** A call's places with its object arguments (objectArguments) beside them, each object item once: not where a place item says it already. */
+export function withObjects(places: string, objects: readonly string[]): string {
+  const have = new Set(places ? places.split(';') : []);
+  return [places, ...objects.filter((o) => !have.has(o.slice('object.'.length)))].filter(Boolean).join(';');
+}

@@ -14,7 +14,7 @@ import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { argumentPlaces, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, storesData, valueDigest } from '../describe/places.ts';
+import { actsOnObject, argumentPlaces, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -673,7 +673,10 @@ function mcpTarget(d: RequestDescription): string | undefined {
     if (places === undefined) return 'mcp:places=?';
     // A tool that changes what it names (`update_user`, `patch_record`): which fields it sets, as a PATCH's (twenty-second pass).
     const fields = typeof c.tool === 'string' && bulkCall(c.tool) && c.arguments && typeof c.arguments === 'object' && !Array.isArray(c.arguments) ? `;(fields)=${digest(JSON.stringify(Object.keys(c.arguments).sort()))}` : '';
-    out.push(`${placeValue(c.tool ?? '?')}(${places}${fields})`);
+    // A tool that deletes, changes, sends, pays or grants: every argument naming its object (twenty-second pass, follow-up).
+    const objects = typeof c.tool === 'string' && actsOnObject(c.tool) ? objectArguments(c.arguments, c.tool) : [];
+    if (objects === undefined) return 'mcp:places=?';
+    out.push(`${placeValue(c.tool ?? '?')}(${withObjects(places, objects)}${fields})`);
   }
   // `params._meta`, which the SDKs hand to the tool's handler beside its arguments (nineteenth
   // pass): a `dryRun`, an account or a callback named there is the call's as much (a progress token aside).
@@ -715,7 +718,10 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     const params = o.params;
     const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
-    out.push(`${placeValue(o.method)}(${places})`);
+    // A method that deletes, changes, sends, pays or grants: its named params name the object (twenty-second pass, follow-up).
+    const objects = actsOnObject(o.method) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params, o.method) : [];
+    if (objects === undefined) return 'rpc:places=?';
+    out.push(`${placeValue(o.method)}(${withObjects(places, objects)})`);
   }
   // One URL for every call, the arguments in the body: JMAP's `methodCalls` (`EmailSubmission/set`
   // with its `envelope.rcptTo`, `emailId`) and Hasura's `{type, args}` (`delete` with its `table`,
@@ -858,7 +864,7 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   const bulk = method === 'DELETE' || method === 'PUT' || method === 'PATCH' || d.request.path.split('/').slice(-3).some((s) => bulkCall(safeDecode(s)));
   const extra = named ? (bulk ? new Set([...pageArguments, ...selectionArguments]) : pageArguments) : bulk ? selectionArguments : undefined;
   const read = argumentPlaces(args, { nodes: 0 }, named, extra, true);
-  const heads = named ? placeHeaders(d) : [...placeHeaders(d), ...objectElsewhere(d, args)];
+  const heads = named ? placeHeaders(d) : [...placeHeaders(d), ...objectElsewhere(d, args), ...routeObjects(d, method, args)];
   const places = read === undefined || !heads.length ? read : [read, ...heads].filter(Boolean).sort().join(';');
   const unread = places === undefined || places.includes('(arguments)=?');
   // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
@@ -881,6 +887,31 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   }
   if (named) return `args(${parts.join(';') || ''})`;
   return parts.length ? `args(${parts.join(';')})` : undefined;
+}
+
+/**
+ * The object a `POST` to a route whose last segment says it deletes, changes, sends, pays or grants
+ * (`/api/deletePod`, `/pods/remove`, `/tickets/close`) names in its JSON or form body under any name
+ * no list holds (`{"pod": "web-1"}`), as an MCP tool's (objectArguments; twenty-second pass, follow-up).
+ */
+function routeObjects(d: RequestDescription, method: string, args: Record<string, unknown>): string[] {
+  if (method !== 'POST') return [];
+  const last = d.request.path.split('/').map(safeDecode).filter((x) => x !== '' && !versionSegment.test(x)).pop();
+  // (A route's segment by a whole verb: a collection is often named by one run together, `/deployments`, `/transfers`.)
+  if (last === undefined || !actsOnObject(last.split(';')[0]!, false)) return [];
+  // An id the path names already (`POST /items/1/archive {"id": 1}`) names nothing new (objectElsewhere compares the others).
+  const segments = d.request.path.split('/').map(safeDecode);
+  const unnamed = (o: unknown): unknown => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return o;
+    const rest: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+      if (isObjectIdName(k) && (typeof one === 'string' || typeof one === 'number') && namedByPath(segments, k, String(one))) continue;
+      rest[k] = v;
+    }
+    return rest;
+  };
+  return objectArguments({ json: unnamed(args.json), form: unnamed(args.form) }, last) ?? ['object=?'];
 }
 
 /** Names (folded, `_` and `-` aside) by which a body or query names the object a call acts on. */
@@ -1186,10 +1217,22 @@ function placeTarget(d: RequestDescription): string | undefined {
     if (typeof v === 'string') parts.push(`${k}=${v}`);
     else if (Array.isArray(v)) parts.push(`${k}=${v.map(String).join(',')}`);
   }
+  // An operation that deletes, changes, sends, pays or grants (`files.delete`, `issues.update`): the
+  // object its route names beside the place (`file_id`, `issue_number`, a name in the path), exactly
+  // (twenty-second pass, follow-up): a grant for deleting one file covers no other file.
+  // (Not where the scope names what it acts on already: a git ref update's or push's refs, SQL, GraphQL.)
+  if (s?.params && s.operation !== 'unknown' && actsOnObject(s.operation) && operationScope(d).length === 0) parts.push(...serviceObjects(s.operation, s.params as Record<string, unknown>));
   const service = parts.length ? `${s!.name}:${parts.join(';')}` : undefined;
   const effects = s && s.operation !== 'unknown' ? effectArguments(d) : undefined;
   const out = [service, mcp, effects].filter((x) => x !== undefined);
   return out.length ? out.join('|') : undefined;
+}
+
+/** A service operation's scalar params no place list holds, as `object.<name>=<value>` (objectArguments' reading). */
+function serviceObjects(operation: string, params: Record<string, unknown>): string[] {
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) if (!targetParams.includes(k) && (typeof v === 'string' || typeof v === 'number')) rest[k] = v;
+  return objectArguments(rest, operation) ?? ['object=?'];
 }
 
 /**

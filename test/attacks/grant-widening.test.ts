@@ -574,8 +574,10 @@ t.test('a grant covers the place it was approved for: another repository, channe
     [
       // Stripe Connect: the same update on another connected account (Stripe-Account) is elsewhere.
       req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'name=Jenny'),
-      req('POST', 'https://api.stripe.com/v1/customers/cus_2', 'application/x-www-form-urlencoded', 'name=Jen'),
+      req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'name=Jen'),
       [
+        // Another customer (twenty-second pass, follow-up: an update's object is part of the grant).
+        req('POST', 'https://api.stripe.com/v1/customers/cus_2', 'application/x-www-form-urlencoded', 'name=Jen'),
         req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-account', 'acct_1OtherAccount']]),
         // Stripe-Context (organization keys, API v2) names the account a request acts in, too.
         req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-context', 'acct_1OtherAccount']]),
@@ -599,8 +601,10 @@ t.test('a grant covers the place it was approved for: another repository, channe
     [
       // A file written on a feature branch; the default branch (what deploys) is elsewhere, as a push's refs are.
       req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==', branch: 'feature-x' })),
-      req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/b.ts', 'application/json', json({ message: 'm', content: 'Yg==', branch: 'feature-x' })),
+      req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm2', content: 'Yg==', branch: 'feature-x' })),
       [
+        // Another file (twenty-second pass, follow-up).
+        req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/b.ts', 'application/json', json({ message: 'm', content: 'Yg==', branch: 'feature-x' })),
         req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==' })),
         req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==', branch: 'main' })),
       ],
@@ -704,8 +708,9 @@ t.test('a grant covers the place it was approved for: another repository, channe
     ],
     [
       req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ title: 'a' })),
-      req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/8', 'application/json', json({ body: 'b' })),
-      [req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ base: 'main' }))],
+      req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ body: 'b' })),
+      // (Twenty-second pass, follow-up) another pull request is another object.
+      [req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/7', 'application/json', json({ base: 'main' })), req('PATCH', 'https://api.github.com/repos/acme/widgets/pulls/8', 'application/json', json({ body: 'b' }))],
     ],
     [
       req('POST', 'https://api.github.com/repos/acme/widgets/actions/runs/11/rerun', 'application/json', '{}'),
@@ -3464,4 +3469,101 @@ t.test('an address with a display name is a place whatever its name (twenty-seco
   // Control: prose with angle brackets still varies.
   const note = (text: string): RequestDescription => call16('POST', 'https://notify.example/api/notes', JSON.stringify({ text }));
   t.ok(await grantedFor(queue, note('use <b>bold</b> here'), note('if a < b then <c>')), 'prose with angle brackets still varies');
+});
+
+// Twenty-second pass, follow-up: the object a call that deletes, changes, sends, pays or grants
+// names under a name no list holds was content: a grant for an MCP `delete_pod {pod: "web-1"}`
+// covered `{pod: "db-0"}`, `kv_delete {key}` any key, `close_issue {issue_number}` any issue,
+// `close_ticket {ticket}` any ticket; a JSON-RPC `pay_invoice {invoice}` and a GraphQL
+// `deletePod(name:)` on a host no module describes likewise.
+t.test('the object a call that deletes, changes, sends, pays or grants names is part of what a grant covers (twenty-second pass, follow-up)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const verbs = ['delete', 'remove', 'close', 'cancel', 'update', 'set', 'rename', 'restart', 'send', 'pay', 'refund', 'grant', 'share', 'revoke', 'archive', 'purge', 'kill', 'scale'];
+  const nouns = ['pod', 'key', 'ticket', 'issue', 'invoice', 'record', 'job', 'secret', 'item'];
+  const styles = [(v: string, n: string) => `${v}_${n}`, (v: string, n: string) => `${n}_${v}`, (v: string, n: string) => `${v}${n[0]!.toUpperCase()}${n.slice(1)}`, (v: string, n: string) => `${n}.${v}`, (v: string, n: string) => `${v}${n}`];
+  // Argument names no list holds (nor a content, paging or per-request word).
+  const argName = fc.oneof(fc.constantFrom('pod', 'key', 'ticket', 'issue_number', 'name', 'target_name', 'slug', 'ref', 'entry', 'recordName', 'vm', 'job'), fc.stringMatching(/^[a-z]{2,7}(?:_[a-z]{2,6})?$/).filter((n) => !/text|body|message|msg|content|desc|comment|note|summary|title|subject|reason|caption|page|per|limit|offset|cursor|top|skip|take|timeout|wait|poll|delay|retr|attempt|since|until|ago|window|request|nonce|trace|span|time|ts|lang|format|tz|memo|bio|md|html|id|progress|detail|remark|prompt|instruct|verbose|pretty|indent|locale|annotation|justif|rationale|excerpt|headline|idempot|correl|backoff|lookback|prose|explanation/.test(n)));
+  const value = fc.oneof(fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/), fc.integer({ min: 0, max: 99_999 }));
+  const call = (how: string, tool: string, args: Record<string, unknown>): RequestDescription =>
+    how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: Math.floor(Math.random() * 1000), method: 'tools/call', params: { name: tool, arguments: args } }))
+      : how === 'jsonrpc' ? call16('POST', 'https://rpc.tools.example/rpc', JSON.stringify({ jsonrpc: '2.0', id: Math.floor(Math.random() * 1000), method: tool, params: args }))
+        : call16('POST', 'https://gql.tools.example/graphql', JSON.stringify({ query: `mutation M($v: JSON) { ${tool.replace(/\W/g, '_')}(input: $v) { ok } }`, variables: { v: args } }));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...verbs), fc.constantFrom(...nouns), fc.constantFrom(...styles), fc.constantFrom('mcp', 'jsonrpc', 'graphql'), argName, value, value, fc.boolean(),
+    async (verb, noun, style, how, name, mine, other, nested) => {
+      fc.pre(String(mine) !== String(other) || typeof mine !== typeof other);
+      const tool = style(verb, noun);
+      // (The naive policy holds a GraphQL `delete…` critical: approved one at a time, no grant at all.)
+      fc.pre(!(how === 'graphql' && tool.startsWith('delete')));
+      // (A name written as one word is read by a verb of four letters or more at its start: `setpod` is no `set`.)
+      fc.pre(!(style === styles[4] && verb.length < 4));
+      const args = (v: unknown, n: number): Record<string, unknown> => nested ? { spec: { [name]: v }, comment: `try ${n}`, request_id: `r-${n}` } : { [name]: v, comment: `try ${n}`, request_id: `r-${n}` };
+      // Another object is not covered; the same object with another comment and request id is.
+      t.notOk(await grantedFor(queue, call(how, tool, args(mine, 1)), call(how, tool, args(other, 2))), `${how} ${tool} {${name}: ${JSON.stringify(mine)}} then ${JSON.stringify(other)}`);
+      return await grantedFor(queue, call(how, tool, args(mine, 1)), call(how, tool, args(mine, 2)));
+    }), { numRuns: 16, examples: [['delete', 'pod', styles[0]!, 'mcp', 'pod', 'web-1', 'db-0', false], ['delete', 'key', styles[1]!, 'mcp', 'key', 'session:1', 'config:prod', false],
+    ['close', 'issue', styles[0]!, 'mcp', 'issue_number', 5, 6, false], ['close', 'ticket', styles[0]!, 'mcp', 'ticket', 'T-1', 'T-2', false], ['pay', 'invoice', styles[0]!, 'jsonrpc', 'invoice', 'in_1', 'in_2', false],
+    ['remove', 'pod', styles[2]!, 'graphql', 'name', 'web-1', 'db-0', false]] });
+  // Controls: a read's arguments and a create's content stay free; a send's text does too.
+  const mcpCall = (tool: string, args: Record<string, unknown>): RequestDescription => call(`mcp`, tool, args);
+  t.ok(await grantedFor(queue, mcpCall('get_pod', { pod: 'web-1' }), mcpCall('get_pod', { pod: 'db-0' })), 'a read of another pod is covered, as before');
+  t.ok(await grantedFor(queue, mcpCall('create_note', { text: 'a', tags: 'alpha' }), mcpCall('create_note', { text: 'b', tags: 'beta' })), "a create's content stays free");
+  t.ok(await grantedFor(queue, mcpCall('send_message', { channel: 'C1', text: 'hi', timestamp: 1_765_000_000, page_size: 10, timeout_ms: 5 }), mcpCall('send_message', { channel: 'C1', text: 'bye', timestamp: 1_765_000_100, page_size: 20, timeout_ms: 9 })), "a send's text, a timestamp, a page size and a timeout stay free");
+  // The call's own noun under a content word names the object (`delete_comment {comment: 5}`), an id under one too (`message_id`), prose there stays free.
+  t.notOk(await grantedFor(queue, mcpCall('delete_comment', { comment: 5 }), mcpCall('delete_comment', { comment: 6 })), 'delete_comment {comment: 5} then 6: not covered');
+  t.notOk(await grantedFor(queue, mcpCall('delete_message', { message_id: 'm1' }), mcpCall('delete_message', { message_id: 'm2' })), 'delete_message {message_id} of another: not covered');
+  t.ok(await grantedFor(queue, mcpCall('send_message', { channel: 'C1', message: 'hi there' }), mcpCall('send_message', { channel: 'C1', message: 'bye now' })), "a send's prose message stays free");
+  t.ok(await grantedFor(queue, mcpCall('list_closed_issues', { label_name: 'bug' }), mcpCall('list_closed_issues', { label_name: 'ui' })), 'a read named by a noun is a read');
+});
+
+// Twenty-second pass, follow-up: a service operation that deletes or changes what its route names
+// was granted by its operation and place alone: a grant for `DELETE /v1/files/file_1` (Anthropic)
+// covered deleting any file, one for closing issue 5 of acme/widgets any issue of it.
+t.test('the object a service route that deletes or changes names is part of what a grant covers (twenty-second pass, follow-up)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const cases: Array<[string, (o: string) => string, string, string, string]> = [
+    ['DELETE', (o) => `https://api.anthropic.com/v1/files/${o}`, '', 'file_011CN', 'file_099ZZ'],
+    ['POST', (o) => `https://api.anthropic.com/v1/messages/batches/${o}/cancel`, '', 'msgbatch_01', 'msgbatch_02'],
+    ['PATCH', (o) => `https://api.github.com/repos/acme/widgets/issues/${o}`, '{"state":"closed"}', '5', '6'],
+  ];
+  for (const [method, url, body, mine, other] of cases) {
+    const call = (o: string, n: number): RequestDescription => call16(method, url(o), body, body ? 'application/json' : '', [['X-Request-Id', `r${n}`]]);
+    t.notOk(await grantedFor(queue, call(mine, 1), call(other, 2)), `${method} ${url(mine)} then ${other}: not covered`);
+    t.ok(await grantedFor(queue, call(mine, 1), call(mine, 2)), `${method} ${url(mine)} again: covered`);
+  }
+  // A POST to a route whose last segment says it deletes or changes, on a host no module describes:
+  // its body's arguments under names no list holds name the object (JSON and form).
+  for (const [url, how] of [['https://k8s.tools.example/api/deletePod', 'json'], ['https://k8s.tools.example/pods/remove', 'form'], ['https://desk.example/v2/tickets/close', 'json']] as const) {
+    const post = (o: string, note: string): RequestDescription => how === 'json' ? call16('POST', url, JSON.stringify({ pod: o, comment: note }))
+      : call16('POST', url, new URLSearchParams({ pod: o, comment: note }).toString(), 'application/x-www-form-urlencoded');
+    t.notOk(await grantedFor(queue, post('web-1', 'a'), post('db-0', 'a')), `POST ${url} (${how}) of another object: not covered`);
+    t.ok(await grantedFor(queue, post('web-1', 'a'), post('web-1', 'b')), `POST ${url} (${how}) of the same object, another comment: covered`);
+  }
+  const make = (name: string): RequestDescription => call16('POST', 'https://k8s.tools.example/api/pods', JSON.stringify({ name }));
+  t.ok(await grantedFor(queue, make('web-1'), make('web-2')), 'a create of another pod: covered, as before');
+  // A create names no object: its content stays free.
+  const create = (title: string): RequestDescription => call16('POST', 'https://api.github.com/repos/acme/widgets/issues', JSON.stringify({ title }), 'application/json');
+  t.ok(await grantedFor(queue, create('one'), create('two')), 'another issue created in the same repository: covered');
+});
+
+// Twenty-second pass, follow-up (a false hold): a JSON body in PascalCase (.NET, OData, AWS:
+// `{"Name": …, "Id": 5}`) was marked ambiguous, since `Name` and `Id` fold to fields a tool call
+// and JSON-RPC are read by, so no such body ever got a grant. They are read there only.
+t.test('a PascalCase JSON body is no ambiguity and gets a grant; keys equal but for case still get none (twenty-second pass, follow-up)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const post = (body: unknown, url = 'https://api.contoso.example/odata/Products'): RequestDescription => call16('POST', url, JSON.stringify(body));
+  const pascal = fc.dictionary(fc.stringMatching(/^[A-Z][a-z]{1,8}(?:[A-Z][a-z]{1,6})?$/), fc.oneof(fc.string({ maxLength: 8 }), fc.integer()), { minKeys: 1, maxKeys: 5 });
+  await fc.assert(fc.asyncProperty(pascal, fc.constantFrom('Name', 'Id', 'Arguments'), async (body, key) => {
+    const b = { ...body, [key]: 'web-1' };
+    if (post(b).request.body.ambiguous) return false;
+    return await grantedFor(queue, post(b), post(b));
+  }), { numRuns: 8, examples: [[{ Description: 'x' }, 'Name'], [{ Name: 'web' }, 'Id']] });
+  // Real case duplicates, and a tool call's or JSON-RPC's fields in another case, still read two ways.
+  for (const body of [{ name: 1, Name: 2 }, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { Name: 'delete_all', arguments: {} } }, { jsonrpc: '2.0', Id: 1, method: 'x' }, { Method: 'tools/call', params: {} }]) {
+    t.ok(post(body).request.body.ambiguous, `${JSON.stringify(body)}: ambiguous`);
+    // (Approving such a request with a grant is refused outright: approved one at a time.)
+    t.notOk(await grantedFor(queue, post(body), post(body)).catch(() => false), `${JSON.stringify(body)}: no grant`);
+  }
 });
