@@ -123,5 +123,5 @@ t.test('`approvals grants` names what each grant is tied to: its risk, scope and
   await airlock('approvals', 'approve', a!.id, '--grant-minutes', '5', '--grant-high');
   t.equal((await reply).status, 200);
   const list = await airlock('approvals', 'grants');
-  t.match(list.stdout, /POST api\.example \/send\/grant-list .*\n {4}up to high risk; at args\(json\.to=alice@corp\.example\)/, 'the place it covers is listed under the grant');
+  t.match(list.stdout, /POST api\.example \/send\/grant-list .*\n {4}up to high risk; at args\(json\.to=alice@corp\.example[;)]/, 'the place it covers is listed under the grant');
 });

@@ -128,7 +128,8 @@ t.test('timed-out requests never arrive; a later approval lets the identical ret
 });
 
 t.test('a grant lets a similar request through without asking, not one to another host', async (t) => {
-  const first = curl(r, 'POST', url('api.example', '/send/grant'), { body: '{"a":1}' });
+  // (A send's text is its content: another text is a similar request; what it names is compared, twenty-second pass.)
+  const first = curl(r, 'POST', url('api.example', '/send/grant'), { body: '{"text":"hello"}' });
   const [a] = await r.api.pending(1);
   const refused = await r.api.call('POST', `/api/approvals/${a!.id}/grant`, { minutes: 10 });
   t.equal(refused.status, 400, 'a grant for a high-risk request needs the explicit choice');
@@ -137,7 +138,7 @@ t.test('a grant lets a similar request through without asking, not one to anothe
   t.match(g.body.grant, { agent: 'bot', method: 'POST', host: 'api.example', path_pattern: '/send/grant', risk: 'high' });
   t.equal((await first).status, 200);
   const before = (await r.api.call('GET', '/api/approvals')).body.approvals as unknown[];
-  const second = await curl(r, 'POST', url('api.example', '/send/grant'), { body: '{"a":2}' });
+  const second = await curl(r, 'POST', url('api.example', '/send/grant'), { body: '{"text":"hello again"}' });
   t.equal(second.status, 200, 'the second similar request passes');
   t.equal(arrived('/send/grant'), 2);
   const after = (await r.api.call('GET', '/api/approvals')).body.approvals as unknown[];
@@ -145,7 +146,7 @@ t.test('a grant lets a similar request through without asking, not one to anothe
   const grants = await r.api.call('GET', '/api/grants');
   t.match(grants.body.grants, [{ method: 'POST', host: 'api.example', path_pattern: '/send/grant' }]);
 
-  const elsewhere = curl(r, 'POST', url('other.example', '/send/grant'), { body: '{"a":3}' });
+  const elsewhere = curl(r, 'POST', url('other.example', '/send/grant'), { body: '{"text":"hello"}' });
   const [b] = await r.api.pending(1);
   t.equal(b!.summary.host, 'other.example', 'another host is held for approval');
   await r.api.call('POST', `/api/approvals/${b!.id}/deny`, {});

@@ -295,10 +295,11 @@ t.test('twenty-second pass: a key\'s start then a `<` or `&` no filler can becom
     if (holds(text)) throw new Error(`held: ${JSON.stringify(text)}`);
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 400), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
   // Each such lead that ends in a letter or digit is no start at the very end either (one ending in
-  // a mark or a blank may still be a gap a reader skips before the key's next character).
-  for (const lead of leads.filter((l) => /[0-9A-Za-z]$/.test(l))) t.notOk(holds(`note ${key.slice(0, 8)}${lead}`), `the prefix then ${JSON.stringify(lead)}: not held`);
+  // a mark or a blank may still be a gap a reader skips before the key's next character; `&a` may
+  // still become `&amp;`, the reference escaped again: `&amp;#84;` spells the key's `T`).
+  for (const lead of leads.filter((l) => /[0-9A-Za-z]$/.test(l) && l !== '&a')) t.notOk(holds(`note ${key.slice(0, 8)}${lead}`), `the prefix then ${JSON.stringify(lead)}: not held`);
   // What the hold is for: a filler begun after the start, which the next piece may end and the key go on after.
-  for (const lead of ['<', '<b', '</', '</b', '<span style="color:#ff0000"', '<wbr', ' <wb', '<!', '<!-', '<!-- x', '<![CDA', '&', '&sh', '&#', '&#x200', '&#0000119808', '&Zero', '&zwn', '&NoBr', '&lr', '&rl', '\\u20']) {
+  for (const lead of ['<', '<b', '</', '</b', '<span style="color:#ff0000"', '<wbr', ' <wb', '<!', '<!-', '<!-- x', '<![CDA', '&', '&sh', '&#', '&#x200', '&#0000119808', '&Zero', '&zwn', '&NoBr', '&lr', '&rl', '\\u20', '&a', '&am', '&amp', '&amp;#8']) {
     t.ok(holds(`note ${key.slice(0, 8)}${lead}`), `the prefix then ${JSON.stringify(lead)}: held`);
   }
 });
