@@ -286,6 +286,10 @@ t.test("the writer: one agent's records waiting for a stalled disk refuse that a
   execFileSync('mkfifo', ['-m', '600', fifo]);
   const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a disk that takes nothing for now
   t.teardown(() => fs.closeSync(keepOpen));
+  // A writer held until the reader below has the pipe open: on a slow machine everything queued
+  // can fit in the pipe, the log then closes before `cat` opens it, and a FIFO's open for reading
+  // waits for a writer for ever.
+  const writerHold = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
   const log = new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 400_000, warn: () => undefined });
   const small = (id: string, agent: string): void => log.append({ time: new Date().toISOString(), id, agent, outcome: 'forwarded', status: 200, detail: 'x'.repeat(900) });
   // More than the pipe takes (64 KiB) and an eighth of the bound: the disk stalls with the rest waiting.
@@ -310,6 +314,7 @@ t.test("the writer: one agent's records waiting for a stalled disk refuse that a
   await log.flush();
   t.equal(log.overShare('hog'), undefined, 'written: the hog is served again');
   await log.close();
+  fs.closeSync(writerHold);
   await new Promise((r) => cat.once('close', r));
   const records = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; agent?: string; detail?: string });
   t.same(records.filter((r) => r.id.startsWith('hog-') && !r.id.includes('refused')).map((r) => r.id), Array.from({ length: n }, (_, i) => `hog-${i}`), "every one of the hog's records, in order");
