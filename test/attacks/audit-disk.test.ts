@@ -281,11 +281,7 @@ t.test('the writer: a disk behind is told before the log is unavailable (an eigh
 // Must hold: the agent whose records wait is refused by itself past its share, the others are
 // served and keep their large descriptions, and nothing is lost once the disk takes the records.
 t.test("the writer: one agent's records waiting for a stalled disk refuse that agent, not the others", async (t) => {
-  const dir = tempDir(t, 'airlock-audit-share-');
-  const fifo = path.join(dir, 'audit.jsonl');
-  execFileSync('mkfifo', ['-m', '600', fifo]);
-  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a disk that takes nothing for now
-  t.teardown(() => fs.closeSync(keepOpen));
+  const { dir, fifo } = stalledFile(t, 'airlock-audit-share-', 'audit.jsonl'); // a disk that takes nothing for now
   // A writer held until the reader below has the pipe open: on a slow machine everything queued
   // can fit in the pipe, the log then closes before `cat` opens it, and a FIFO's open for reading
   // waits for a writer for ever.
@@ -331,11 +327,7 @@ t.test("the writer: one agent's records waiting for a stalled disk refuse that a
 // and the request that brought it fails as unavailable (503), past the bound new requests are
 // refused, and once the disk takes lines nothing is lost or reordered (a restart keeps the label).
 t.test('the session journal: a stalled disk freezes no agent; labels are enforced from memory, kept in order, none lost', async (t) => {
-  const dir = tempDir(t, 'airlock-sessions-stall-');
-  const fifo = path.join(dir, 'sessions.jsonl');
-  execFileSync('mkfifo', ['-m', '600', fifo]);
-  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a disk that takes nothing for now
-  t.teardown(() => fs.closeSync(keepOpen));
+  const { dir, fifo } = stalledFile(t, 'airlock-sessions-stall-', 'sessions.jsonl'); // a disk that takes nothing for now
   const warnings: string[] = [];
   const store = JournalSessionStore.open(dir, { flushMs: 0, durableMs: 300, maxPendingBytes: 300_000, warn: (l) => warnings.push(l) });
   const hog = (await store.enter('hog', 'tok-hog', new Date().toISOString())).session.id;
@@ -405,12 +397,18 @@ t.test('a state lock that is a FIFO is never read: an error naming it, the event
 });
 
 /** An audit log whose file is a FIFO nobody reads: a disk that takes nothing for now. */
-function stalledLog(t: Test, prefix: string): { log: AuditLog; dir: string; fifo: string } {
+/** A file in a fresh folder that stands for a stalled disk: a FIFO held open for reading and never read (the writer can open it; nothing it writes past the pipe's 64 KiB goes anywhere). */
+function stalledFile(t: Test, prefix: string, name: string): { dir: string; fifo: string } {
   const dir = tempDir(t, prefix);
-  const fifo = path.join(dir, 'audit.jsonl');
+  const fifo = path.join(dir, name);
   execFileSync('mkfifo', ['-m', '600', fifo]);
   const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   t.teardown(() => fs.closeSync(keepOpen));
+  return { dir, fifo };
+}
+
+function stalledLog(t: Test, prefix: string): { log: AuditLog; dir: string; fifo: string } {
+  const { dir, fifo } = stalledFile(t, prefix, 'audit.jsonl');
   return { log: new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 400_000, warn: () => undefined }), dir, fifo };
 }
 
@@ -480,11 +478,7 @@ t.test('the writer: sixty agents flooding a stalled disk one after another do no
 });
 
 t.test('the writer: a stalled disk makes the log unavailable past the memory bound; it recovers, nothing lost', async (t) => {
-  const dir = tempDir(t, 'airlock-audit-stall-');
-  const fifo = path.join(dir, 'audit.jsonl');
-  execFileSync('mkfifo', ['-m', '600', fifo]);
-  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // lets the writer open it; never read
-  t.teardown(() => fs.closeSync(keepOpen));
+  const { dir, fifo } = stalledFile(t, 'airlock-audit-stall-', 'audit.jsonl'); // a disk that takes nothing for now
   const warnings: string[] = [];
   const log = new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 200_000, warn: (l) => warnings.push(l) });
   const big = 'x'.repeat(10_000);
