@@ -20,7 +20,9 @@ export interface MultipartFields {
 
 /** The boundary of a multipart Content-Type header value, or undefined. */
 export function multipartBoundary(header: string): string | undefined {
-  const m = /;\s*boundary=(?:"([^"]{1,200})"|([^\s;]{1,200}))/i.exec(header);
+  // (No length bound but the header's: a boundary cut short is a prefix that also stands where the
+  // real one does not, and Go, Werkzeug and busboy take boundaries of any length; twenty-third pass.)
+  const m = /;\s*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(header);
   return m?.[1] ?? m?.[2];
 }
 
@@ -64,7 +66,7 @@ export function parameterReadings(header: string, name: string): string[] {
   const pieces = new Map<number, string>();
   let i = header.indexOf(';');
   if (i < 0) return out;
-  const n = Math.min(header.length, 4096);
+  const n = header.length;
   while (i < n) {
     while (i < n && (header[i] === ';' || header[i] === ' ' || header[i] === '\t')) i++;
     let end = i;
@@ -101,7 +103,7 @@ export function parameterReadings(header: string, name: string): string[] {
     for (let k = 0; pieces.has(k); k++) joined += pieces.get(k)!;
     out.push(joined);
   }
-  return [...new Set(out.filter((v) => v.length > 0 && v.length <= 200))];
+  return [...new Set(out.filter((v) => v.length > 0))];
 }
 
 /** The value of a `boundary=` at `at`: as most parsers end it (at a blank), and as Rack does (at `"`, `;` or `,`). */
@@ -112,7 +114,7 @@ function boundaryValuesAt(header: string, at: number): string[] {
   const out: string[] = [];
   for (const stop of quoted ? ['"'] : ['";,\t\r\n ', '";,']) {
     let end = v;
-    while (end < header.length && end - v < 200 && !stop.includes(header[end]!)) end++;
+    while (end < header.length && !stop.includes(header[end]!)) end++;
     out.push(header.slice(v, end));
   }
   return out;
@@ -136,8 +138,10 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
     if (one.undecodable) appendAll(undecodable, one.undecodable);
     // Where the delimiter also stands mid-line, the reading of RFC 2046 parsers too (Python's email,
     // Go, busboy, Rack 3: a delimiter begins a line): a `--X` inside a part's own head (`name="batch";
-    // x="--X"`) cut that head for the reading above, which lost the field (eighteenth pass).
-    if (midLineDelimiter(body, `--${boundary}`)) {
+    // x="--X"`) cut that head for the reading above, which lost the field (eighteenth pass). And where
+    // it begins a line but more follows it (`--XQ: x`, a header line to Go and Werkzeug, which take a
+    // delimiter line only as the delimiter and blanks): that cut the head too (twenty-third pass).
+    if (looseDelimiter(body, `--${boundary}`)) {
       const lines = fieldsUnder(body, boundary, wanted, true, defaults);
       const seen = new Map<string, number>();
       for (const [n, v] of one.fields) seen.set(`${n}\u0000${v}`, (seen.get(`${n}\u0000${v}`) ?? 0) + 1);
@@ -196,26 +200,47 @@ export function isFileHead(head: string): boolean {
   return fileHead.test(head);
 }
 
-/** Whether `delimiter` occurs in the body anywhere but at the start of a line. */
-export function midLineDelimiter(body: Buffer, delimiter: string): boolean {
-  for (let at = body.indexOf(delimiter, 1, 'latin1'); at >= 0; at = body.indexOf(delimiter, at + delimiter.length, 'latin1')) {
-    if (body[at - 1] !== 0x0a) return true;
+/**
+ * Whether `delimiter` occurs in the body anywhere but as a whole delimiter line (strictDelimiterAt):
+ * mid-line, or with more than blanks or `--` after it. Parsers differ there: describe both readings.
+ */
+export function looseDelimiter(body: Buffer, delimiter: string): boolean {
+  const text = body.toString('latin1');
+  for (let at = text.indexOf(delimiter); at >= 0; at = text.indexOf(delimiter, at + delimiter.length)) {
+    if (!strictDelimiterAt(text, at, delimiter)) return true;
   }
   return false;
+}
+
+/**
+ * Whether the `delimiter` at `at` is one to RFC 2046 parsers (Go's mime/multipart, Werkzeug,
+ * Python's email): at a line's start, followed by `--` (the close) or blanks to the line's end.
+ * Go reads `--XQ: x` or `--X-y` in a part head as a header line, where a reading that splits at any
+ * `--X` lost the `name` the head gave before it (twenty-third pass).
+ */
+export function strictDelimiterAt(text: string, at: number, delimiter: string): boolean {
+  if (at > 0 && text[at - 1] !== '\n') return false;
+  let i = at + delimiter.length;
+  if (text.startsWith('--', i)) return true;
+  while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+  return i >= text.length || text[i] === '\n' || (text[i] === '\r' && (i + 1 >= text.length || text[i + 1] === '\n'));
+}
+
+/** The next delimiter from `from`: wherever it stands, or (`strict`) only a whole delimiter line (strictDelimiterAt). */
+export function nextDelimiter(text: string, delimiter: string, from: number, strict: boolean): number {
+  let at = text.indexOf(delimiter, from);
+  while (strict && at >= 0 && !strictDelimiterAt(text, at, delimiter)) at = text.indexOf(delimiter, at + delimiter.length);
+  return at;
 }
 
 /** A part head naming a file (`filename=`, `filename*=`): servers hand it over as an upload, not a form field. */
 const fileHead = /;\s*filename\*?\s*=/i;
 
-/** `lineStart`: delimiters only where a line begins (RFC 2046), else wherever they stand; `defaults`: the charsets of a field that declares none (defaultCharsets). */
-function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file: boolean) => boolean, lineStart: boolean, defaults: readonly string[]): MultipartFields {
+/** `strict`: delimiters only as whole lines (RFC 2046, strictDelimiterAt), else wherever they stand; `defaults`: the charsets of a field that declares none (defaultCharsets). */
+function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file: boolean) => boolean, strict: boolean, defaults: readonly string[]): MultipartFields {
   const text = body.toString('latin1');
   const delimiter = `--${boundary}`;
-  const find = (from: number): number => {
-    let at = text.indexOf(delimiter, from);
-    while (lineStart && at > 0 && text[at - 1] !== '\n') at = text.indexOf(delimiter, at + delimiter.length);
-    return at;
-  };
+  const find = (from: number): number => nextDelimiter(text, delimiter, from, strict);
   const fields: Array<[string, string]> = [];
   let undecodable: string[] | undefined;
   let closed = false;

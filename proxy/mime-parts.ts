@@ -5,7 +5,7 @@
 // Python `email` parser decodes x-uuencode, and walks nested multiparts under any encoding), so
 // it is no layer the agent added on its own. Pure; bounded in depth, part count and output size.
 import { parseMediaType } from '../describe/body.ts';
-import { midLineDelimiter, multipartBoundaries } from '../describe/multipart.ts';
+import { looseDelimiter, multipartBoundaries, nextDelimiter } from '../describe/multipart.ts';
 import { unQuotedPrintable } from '../describe/text-decodings.ts';
 
 const MAX_DEPTH = 4;
@@ -40,19 +40,16 @@ function walk(text: string, contentType: string, depth: number, out: MimePart[],
   for (const boundary of multipartBoundaries(contentType)) {
     walkParts(text, boundary, false, depth, out, budget);
     // And as RFC 2046 parsers (Spring's, Python's email) read it, delimiters only at a line's start
-    // (twenty-second pass, follow-up): `{"x": "--b", "notificationUrl": …}` is one JSON part to them.
-    if (midLineDelimiter(Buffer.from(text, 'latin1'), `--${boundary}`)) walkParts(text, boundary, true, depth, out, budget);
+    // (twenty-second pass, follow-up): `{"x": "--b", "notificationUrl": …}` is one JSON part to them;
+    // and only as whole lines: `--bQ: x` is a header line to Go and Werkzeug (twenty-third pass).
+    if (looseDelimiter(Buffer.from(text, 'latin1'), `--${boundary}`)) walkParts(text, boundary, true, depth, out, budget);
   }
 }
 
-/** `lineStart`: delimiters only where a line begins, else wherever they stand (parsers differ: describe/multipart.ts reads both). */
-function walkParts(text: string, boundary: string, lineStart: boolean, depth: number, out: MimePart[], budget: { parts: number; bytes: number }): void {
+/** `strict`: delimiters only as whole lines, else wherever they stand (parsers differ: describe/multipart.ts reads both). */
+function walkParts(text: string, boundary: string, strict: boolean, depth: number, out: MimePart[], budget: { parts: number; bytes: number }): void {
   const delimiter = `--${boundary}`;
-  const find = (from: number): number => {
-    let at = text.indexOf(delimiter, from);
-    while (lineStart && at > 0 && text[at - 1] !== '\n') at = text.indexOf(delimiter, at + delimiter.length);
-    return at;
-  };
+  const find = (from: number): number => nextDelimiter(text, delimiter, from, strict);
   let at = find(0);
   while (at !== -1 && budget.parts-- > 0 && budget.bytes > 0) {
     const start = text.indexOf('\n', at);
