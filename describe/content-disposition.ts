@@ -116,7 +116,8 @@ export function extendedParamValues(params: string[], name: string): string[] {
  * the first of several `name=` parameters (Python's email package keeps the first), and the RFC
  * 2231 extended `name*=utf-8''…` (with its `name*0*`, `name*1*` continuations), which Werkzeug,
  * Django, Python's email package and busboy decode and take for the name, also on a header spelled
- * with blanks before its colon. One pass over each Content-Disposition line.
+ * with blanks before its colon, and as Werkzeug joins pieces (wzOptions). One pass over each
+ * Content-Disposition line.
  */
 export function dispositionNames(raw: string): string[] {
   const out = new Set<string>();
@@ -141,6 +142,103 @@ export function dispositionNames(raw: string): string[] {
     if (firstPlain !== undefined) out.add(firstPlain);
     if (lastPlain !== undefined) out.add(lastPlain);
     for (const v of extendedParamValues(params, 'name')) out.add(v);
+    // And as Flask reads it (continuations in the order they stand, appended to a plain value).
+    const wz = wzOptions(head.slice(start, end)).get('name');
+    if (wz !== undefined) out.add(wz);
   }
   return [...out];
+}
+
+/** Werkzeug's parameter key, token value and RFC 2231 charset marker (werkzeug/http.py, ASCII `\w`). */
+const wzKey = /[\w!#$%&'*+\-.^`|~]+=/y;
+const wzToken = /[\w!#$%&'*+\-.^`|~]+/y;
+const wzCharset = /^([\w!#$%&*+\-.^`|~]*)'[\w!#$%&*+\-.^`|~]*'([\w!#$%&'*+\-.^`|~]+)/;
+const wzContinuation = /\*(\d+)$/;
+/** Parameters of one header read at most by wzOptions. */
+const MAX_WZ_PARAMS = 256;
+
+/**
+ * A header's parameters as Werkzeug 2.3+ reads them (`parse_options_header`: Flask's form fields
+ * and its multipart boundary), which differs from RFC 2231 (twenty-third pass): continuations are
+ * joined in the order they stand, whatever their numbers (`name*1=bat; name*0=ch` is `batch`), and
+ * appended to a plain value of the same key (`name=bat; name*1=ch` is `batch`); an extended piece
+ * without a charset takes the last one given to any key; `%22` in a quoted value is `"`. One pass
+ * (each quoted string scanned once); at most MAX_WZ_PARAMS parameters.
+ */
+export function wzOptions(header: string): Map<string, string> {
+  const options = new Map<string, string>();
+  const semi = header.indexOf(';');
+  if (semi < 0 || header.slice(0, semi).trim() === '') return options;
+  const parts: Array<[string, string]> = [];
+  // Where a quoted string starting at a position ends (-1: unclosed): shared by scans that meet.
+  const closeOf = new Map<number, number>();
+  const quotedEnd = (open: number): number => {
+    const path: number[] = [];
+    let pos = open + 1;
+    let end = -1;
+    while (pos < header.length) {
+      const known = closeOf.get(pos);
+      if (known !== undefined) {
+        end = known;
+        break;
+      }
+      path.push(pos);
+      const two = header.slice(pos, pos + 2);
+      if (two === '\\\\' || two === '\\"') pos += 2;
+      else if (header[pos] === '"') {
+        end = pos;
+        break;
+      } else pos++;
+    }
+    for (const p of path) closeOf.set(p, end);
+    return end;
+  };
+  let at = semi + 1;
+  while (at < header.length && /\s/.test(header[at]!)) at++;
+  for (let n = 0; n < MAX_WZ_PARAMS && at < header.length; n++) {
+    wzKey.lastIndex = at;
+    const key = wzKey.exec(header);
+    if (key) {
+      at += key[0].length;
+      wzToken.lastIndex = at;
+      const token = wzToken.exec(header);
+      const pk = asciiLower(key[0].slice(0, -1));
+      if (token) parts.push([pk, token[0]]);
+      else if (header[at] === '"') {
+        const end = quotedEnd(at);
+        if (end >= 0) {
+          parts.push([pk, header.slice(at, end + 1)]);
+          at = end + 1;
+        }
+      }
+    }
+    const next = header.indexOf(';', at);
+    if (next < 0) break;
+    at = next + 1;
+    while (at < header.length && /\s/.test(header[at]!)) at++;
+  }
+  let continued: string | undefined;
+  for (let [pk, pv] of parts) {
+    if (pk.endsWith('*')) {
+      pk = pk.slice(0, -1);
+      const m = wzCharset.exec(pv);
+      let encoding: string | undefined;
+      if (m) {
+        encoding = m[1]!.toLowerCase();
+        pv = m[2]!;
+      }
+      if (!encoding) encoding = continued;
+      if (encoding === 'ascii' || encoding === 'us-ascii' || encoding === 'utf-8' || encoding === 'iso-8859-1') {
+        continued = encoding;
+        pv = extendedValue(`${encoding === 'iso-8859-1' ? 'iso-8859-1' : 'utf-8'}''${pv}`, true);
+      }
+    }
+    if (pv.length >= 2 && pv.startsWith('"') && pv.endsWith('"')) pv = pv.slice(1, -1).replaceAll('\\\\', '\\').replaceAll('\\"', '"').replaceAll('%22', '"');
+    const cont = wzContinuation.exec(pk);
+    if (cont) {
+      pk = pk.slice(0, cont.index);
+      options.set(pk, (options.get(pk) ?? '') + pv);
+    } else options.set(pk, pv);
+  }
+  return options;
 }

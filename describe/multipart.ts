@@ -2,7 +2,7 @@
 // PHP, Laravel, Spring): every part between two delimiters, past a close delimiter too (parsers
 // differ on what follows it), with a head that ends in a blank line of CRLFs or of bare LFs (PHP
 // takes both). Linear in the body; at most MAX_PARTS parts.
-import { dispositionNames } from './content-disposition.ts';
+import { dispositionNames, wzOptions } from './content-disposition.ts';
 import { unQuotedPrintable } from './text-decodings.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -103,6 +103,9 @@ export function parameterReadings(header: string, name: string): string[] {
     for (let k = 0; pieces.has(k); k++) joined += pieces.get(k)!;
     out.push(joined);
   }
+  // And as Werkzeug joins them (twenty-third pass: `boundary=a; boundary*1=b` is `ab` to Flask).
+  const wz = wzOptions(header).get(name);
+  if (wz !== undefined) out.push(wz);
   return [...new Set(out.filter((v) => v.length > 0))];
 }
 

@@ -1842,7 +1842,8 @@ function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: st
   const segs = u.pathname.split('/').filter(Boolean);
   if (segs.length > 1 || body.unreadable || !body.captured.length) return [];
   const text = body.captured.toString('latin1');
-  if (!/key/i.test(text)) return [];
+  // (A part name in RFC 2231 pieces, `name*1=ke; name*0=y`, spells `key` nowhere whole.)
+  if (!/key|name\*/i.test(text)) return [];
   // S3 and GCS take the object from a part named `file` (the last field): a form without one is
   // another API's (an upload whose `key` is an API key is not read as an object's name).
   if (!multipartFields(body.captured, type, (n) => n.toLowerCase() === 'file').fields.length) return [];
