@@ -258,10 +258,10 @@ const callbackKeys = new Set(['notificationurl', 'lifecyclenotificationurl', 'ca
 /**
  * On a webhookPaths endpoint, a member or field whose name ends so names where the service will
  * send: `url`, `address`, and (twenty-second pass) Pipedrive's `subscription_url`, a REST hook's
- * `target_url`, any `…_uri` or `…endpoint`.
+ * `target_url`, any `…_uri` or `…endpoint`; (twenty-third pass) Asana's `target`.
  */
 function hookPathKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => key === 'address' || key.endsWith('url') || key.endsWith('uri') || key.endsWith('endpoint'));
+  return callbackKeysOf(k).some((key) => key === 'address' || key === 'target' || key.endsWith('url') || key.endsWith('uri') || key.endsWith('endpoint'));
 }
 
 /**
@@ -489,9 +489,17 @@ function callbackKeysOf(k: string): string[] {
   return php === last ? [last] : [last, php];
 }
 
-/** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys). */
+/**
+ * Endings of a name that says a callback URL whatever comes before (twenty-third pass): Twilio's
+ * `RecordingStatusCallback`, `AmdStatusCallback`, `ConferenceStatusCallback` (the recording's URL
+ * and the call's details are posted there), Postmark's `InboundHookUrl` and `BounceHookUrl` (every
+ * incoming mail), Twilio Conversations' `PreWebhookUrl`. A list of whole names lags the services.
+ */
+const callbackEndings = ['callback', 'callbackurl', 'callbackuri', 'hookurl', 'hookuri', 'notificationurl', 'notificationuri', 'notifyurl', 'pushendpoint', 'webhookendpoint'];
+
+/** Whether a name read as callbackKeysOf reads it is one a service reads a callback URL from (callbackKeys, callbackEndings). */
 function isCallbackKey(k: string): boolean {
-  return callbackKeysOf(k).some((key) => callbackKeys.has(key)) || nestedCallbackLeaf(k);
+  return callbackKeysOf(k).some((key) => callbackKeys.has(key) || callbackEndings.some((e) => key.endsWith(e))) || nestedCallbackLeaf(k);
 }
 
 /**

@@ -362,7 +362,7 @@ const dav = await startUpstream(t, {
         // (A job API here calls back whatever URL it is given, under any name.)
         // (And, twenty-second pass: Pub/Sub's pushEndpoint, Twilio's SmsUrl and VoiceUrl, `callback_uri`, a REST hook's
         // target_url and Pipedrive's subscription_url, SNS's Endpoint.)
-        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
+        if (typeof v === 'string' && (/^(?:url|notificationurl|lifecyclenotificationurl|statuscallback|callback_url|hub\.callback|jwks_uri|sector_identifier_uri|request_uris|backchannel_logout_uri|backchannel_client_notification_endpoint|pushendpoint|smsurl|voiceurl|callback_uri|target_url|subscription_url|endpoint|recordingstatuscallback|amdstatuscallback|inboundhookurl|bouncehookurl|prewebhookurl|target)$/i.test(key) || (src.endsWith('/jobs') && /^https?:/.test(v)))) sentTo.push(v);
         else if (Array.isArray(v)) for (const x of v) walk(x, key);
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
       };
@@ -3097,6 +3097,14 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     'REST hook target_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event: 'new_lead', target_url: url })],
     'Pipedrive subscription_url': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ event_action: '*', event_object: '*', subscription_url: url })],
     // (Parameters split on `;` as Rack 2 splits them: in the query beside a form, in a form, past the cap.)
+    // Twenty-third pass: names a list of whole names lacked (Twilio's recording and AMD callbacks,
+    // Postmark's hooks, Twilio Conversations' pre-event webhook) and Asana's webhook `target`.
+    'Twilio RecordingStatusCallback': (url) => ['/ok/subscriptions', 'application/x-www-form-urlencoded', `To=%2B15550100&Record=true&RecordingStatusCallback=${encodeURIComponent(url)}`],
+    'Twilio AmdStatusCallback, large': (url, _o, large) => ['/ok/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}MachineDetection=Enable&AmdStatusCallback=${encodeURIComponent(url)}`],
+    'Postmark InboundHookUrl': (url) => ['/ok/subscriptions', 'application/json', JSON.stringify({ Name: 'main', InboundHookUrl: url })],
+    'Postmark BounceHookUrl, large': (url, _o, large) => ['/ok/subscriptions', 'application/json', JSON.stringify({ ...(large ? { pad } : {}), Name: 'main', BounceHookUrl: url })],
+    'Conversations PreWebhookUrl': (url) => ['/ok/subscriptions', 'multipart/form-data; boundary=mb', `--mb\r\nContent-Disposition: form-data; name="PreWebhookUrl"\r\n\r\n${url}\r\n--mb--\r\n`],
+    'Asana webhook target': (url) => ['/ok/hooks', 'application/json', JSON.stringify({ data: { resource: '1200', target: url } })],
     'Rack 2 query': (url) => [`/ok/rack/subscriptions?a=1;callback_url=${encodeURIComponent(url)}`, 'application/x-www-form-urlencoded', 'name=x'],
     // (A nested form name, as PHP and Rack build `{"webhook": {"url": …}}` of it.)
     'nested form webhook[url]': (url, _o, large) => ['/ok/php/subscriptions', 'application/x-www-form-urlencoded', `${large ? `pad=${pad}&` : ''}name=x&webhook%5Burl%5D=${encodeURIComponent(url)}`],
@@ -3150,6 +3158,15 @@ t.test('property: a callback named as its server reads the name (PHP\'s `callbac
     const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, name.endsWith('large'));
     const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
     t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `${name} naming another host: decided (${res?.status})`);
+  }
+  // Twenty-third pass: names the readers lacked, within and past the capture cap.
+  for (const [i, name] of ['Twilio RecordingStatusCallback', 'Twilio AmdStatusCallback, large', 'Postmark InboundHookUrl', 'Postmark BounceHookUrl, large', 'Conversations PreWebhookUrl', 'Asana webhook target'].entries()) {
+    for (const large of name.endsWith('large') ? [false, true] : [false]) {
+      const before = sentTo.length;
+      const [path, type, body] = shapes[name]!('https://evil.example/cb', allowed, large);
+      const [res] = parseResponses((await send(path, type, body, i % 2 === 0)).text);
+      t.ok(res !== undefined && [400, 403].includes(res.status) && isProblem(res) && !sentTo.slice(before).some((v) => v.includes('evil.example')), `${name}${large ? ' past the capture cap' : ''} naming another host: decided (${res?.status})`);
+    }
   }
   // The same past the capture cap naming another host (left open by the twenty-first pass: the watch read JSON strings and forms only).
   for (const [i, name] of ['XML element', 'XML attribute, namespaced', 'XML attribute after a > in a value', 'XML CDATA', 'OIDC request_uris'].entries()) {
