@@ -216,15 +216,15 @@ export function looseDelimiter(body: Buffer, delimiter: string): boolean {
 }
 
 /**
- * Whether the `delimiter` at `at` is one to RFC 2046 parsers (Go's mime/multipart, Werkzeug,
- * Python's email): at a line's start, followed by `--` (the close) or blanks to the line's end.
- * Go reads `--XQ: x` or `--X-y` in a part head as a header line, where a reading that splits at any
- * `--X` lost the `name` the head gave before it (twenty-third pass).
+ * Whether the `delimiter` at `at` is one to RFC 2046 parsers (Go's mime/multipart, Python's email;
+ * Werkzeug but for a close): at a line's start, then `--` (the close) or not, then blanks to the
+ * line's end. Go reads `--XQ: x`, `--X-y` or `--X--y` in a part head as a header line, where a
+ * reading that splits at any `--X` lost the `name` the head gave before it (twenty-third pass).
  */
 export function strictDelimiterAt(text: string, at: number, delimiter: string): boolean {
   if (at > 0 && text[at - 1] !== '\n') return false;
   let i = at + delimiter.length;
-  if (text.startsWith('--', i)) return true;
+  if (text.startsWith('--', i)) i += 2;
   while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
   return i >= text.length || text[i] === '\n' || (text[i] === '\r' && (i + 1 >= text.length || text[i + 1] === '\n'));
 }

@@ -2579,7 +2579,7 @@ t.test('property: a part head line that begins with the delimiter text but is no
   };
   // Each: the boundary, and a head line that is no delimiter to the server ('' for none).
   const spellings: Array<[string, (d: string, nl: string) => string]> = [
-    ['XyZ', (d, nl) => `--${d}Q: x${nl}`], ['XyZ', (d, nl) => `--${d}: x${nl}`], ['XyZ', (d, nl) => `--${d}-x: y${nl}`], ['XyZ', (d, nl) => `--${d}\t: x${nl}`],
+    ['XyZ', (d, nl) => `--${d}Q: x${nl}`], ['XyZ', (d, nl) => `--${d}: x${nl}`], ['XyZ', (d, nl) => `--${d}-x: y${nl}`], ['XyZ', (d, nl) => `--${d}\t: x${nl}`], ['XyZ', (d, nl) => `--${d}--x: y${nl}`],
     [long, () => ''], [long, (d, nl) => `--${d.slice(0, 200)}Q: x${nl}`], [long, (d, nl) => `X-Pad: --${d.slice(0, 200)}${nl}--${d.slice(0, 200)}: x${nl}`],
   ];
   for (const [i, [d, hider]] of spellings.entries()) {
