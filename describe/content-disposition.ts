@@ -116,7 +116,8 @@ export function extendedParamValues(params: string[], name: string): string[] {
  * the first of several `name=` parameters (Python's email package keeps the first), and the RFC
  * 2231 extended `name*=utf-8''…` (with its `name*0*`, `name*1*` continuations), which Werkzeug,
  * Django, Python's email package and busboy decode and take for the name, also on a header spelled
- * with blanks before its colon, and as Werkzeug joins pieces (wzOptions). One pass over each
+ * with blanks before its colon, as Werkzeug joins pieces (wzOptions) and as @fastify/busboy reads
+ * it (busboyParam). One pass over each
  * Content-Disposition line.
  */
 export function dispositionNames(raw: string): string[] {
@@ -145,6 +146,9 @@ export function dispositionNames(raw: string): string[] {
     // And as Flask reads it (continuations in the order they stand, appended to a plain value).
     const wz = wzOptions(head.slice(start, end)).get('name');
     if (wz !== undefined) out.add(wz);
+    // And as Fastify's multipart plugin reads it (blanks dropped, quoted pieces joined).
+    const bb = busboyParam(head.slice(start, end), 'name');
+    if (bb !== undefined) out.add(bb);
   }
   return [...out];
 }
@@ -241,4 +245,81 @@ export function wzOptions(header: string): Map<string, string> {
     } else options.set(pk, pv);
   }
   return options;
+}
+
+/**
+ * The value of parameter `name` (any letter case; the last given) as @fastify/busboy reads a header
+ * (Fastify's multipart plugin; twenty-third pass): blanks and tabs outside quotes are dropped from
+ * keys and values alike (`na me=batch`, `name=ba tch`), a quoted piece ends the parameter wherever
+ * it closes and joins what stood before it (`name=ba"tch"` is `batch`), `\` escapes only `"` and
+ * `\` inside quotes, a `*` ends the key and an RFC 2231 charset and language follow it. Linear.
+ */
+export function busboyParam(header: string, name: string): string | undefined {
+  if (!header.includes(';')) return undefined;
+  let found: string | undefined;
+  let key: string | undefined; // undefined: still reading the type, then a key
+  let first = true;
+  let state: 'key' | 'value' | 'charset' | 'lang' = 'key';
+  let charset = '';
+  let inquote = false;
+  let escaping = false;
+  let tmp = '';
+  const finish = (): void => {
+    let v = tmp;
+    if (charset && v) {
+      const bytes = Buffer.from(v.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+      try {
+        v = new TextDecoder(charset).decode(bytes);
+      } catch {
+        // (A charset no decoder knows: busboy keeps the text as it stands.)
+      }
+    }
+    if (!first && key !== undefined && asciiLower(key) === name) found = v;
+    first = false;
+    key = undefined;
+    charset = '';
+    tmp = '';
+  };
+  for (let i = 0; i < header.length; i++) {
+    const c = header[i]!;
+    if (c === '\\' && inquote) {
+      if (!escaping) {
+        escaping = true;
+        continue;
+      }
+      escaping = false;
+    } else if (c === '"') {
+      if (!escaping) {
+        if (inquote) {
+          inquote = false;
+          state = 'key';
+          // What follows a closing quote up to the next `;` is dropped.
+          while (i + 1 < header.length && header[i + 1] !== ';') i++;
+        } else inquote = true;
+        continue;
+      }
+      escaping = false;
+    } else {
+      if (escaping && inquote) tmp += '\\';
+      escaping = false;
+      if ((state === 'charset' || state === 'lang') && c === "'") {
+        if (state === 'charset') charset = tmp.slice(1);
+        state = state === 'charset' ? 'lang' : 'value';
+        tmp = '';
+        continue;
+      } else if (state === 'key' && (c === '*' || c === '=') && !first) {
+        state = c === '*' ? 'charset' : 'value';
+        key = tmp;
+        tmp = '';
+        continue;
+      } else if (!inquote && c === ';') {
+        state = 'key';
+        finish();
+        continue;
+      } else if (!inquote && (c === ' ' || c === '\t')) continue;
+    }
+    tmp += c;
+  }
+  finish();
+  return found;
 }

@@ -2,7 +2,7 @@
 // PHP, Laravel, Spring): every part between two delimiters, past a close delimiter too (parsers
 // differ on what follows it), with a head that ends in a blank line of CRLFs or of bare LFs (PHP
 // takes both). Linear in the body; at most MAX_PARTS parts.
-import { dispositionNames, wzOptions } from './content-disposition.ts';
+import { busboyParam, dispositionNames, wzOptions } from './content-disposition.ts';
 import { unQuotedPrintable } from './text-decodings.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -106,6 +106,9 @@ export function parameterReadings(header: string, name: string): string[] {
   // And as Werkzeug joins them (twenty-third pass: `boundary=a; boundary*1=b` is `ab` to Flask).
   const wz = wzOptions(header).get(name);
   if (wz !== undefined) out.push(wz);
+  // And as @fastify/busboy reads them (`bound ary=X`, `boundary=X"Y"` is `XY` to Fastify).
+  const bb = busboyParam(header, name);
+  if (bb !== undefined) out.push(bb);
   return [...new Set(out.filter((v) => v.length > 0))];
 }
 

@@ -1490,6 +1490,9 @@ function phpBatchValues(pairs: Iterable<[string, string]>, values: string[]): vo
   values.push(JSON.stringify(Array.isArray(nested) ? nested : Object.values(nested as object)));
 }
 
+/** `batch` as a part name @fastify/busboy reads so may be spelled (`ba tch`, `ba"tch"`): blanks, quotes and escapes between its letters. */
+const looseBatchName = /b[ \t"\\]*a[ \t"\\]*t[ \t"\\]*c[ \t"\\]*h/;
+
 function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBody): SecondTarget[] | Rejection {
   const values: string[] = [];
   const q = url.indexOf('?');
@@ -1504,7 +1507,7 @@ function graphBatchOf(rawHeaders: readonly string[], url: string, body: ServerBo
     const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
     const json = first === 0x7b || first === 0x5b;
     const multipart = media.startsWith('multipart/form-data');
-    if (bytes.includes('batch') || bytes.includes(multipart ? 'name*' : json ? '\\u' : '%')) {
+    if (bytes.includes('batch') || bytes.includes(multipart ? 'name*' : json ? '\\u' : '%') || (multipart && looseBatchName.test(bytes.toString('latin1')))) {
       if (multipart) {
         const read = multipartFields(bytes, type!, (n, file) => phpName(n) === 'batch' && !file);
         if (read.undecodable?.some((n) => phpName(n) === 'batch')) return refusals.bodyUnreadable('the request carries a Graph API batch field in a charset Airlock cannot decode, which a server may decode and run; send it in UTF-8');
@@ -1850,8 +1853,8 @@ function formUploadKeysOf(rawHeaders: readonly string[], method: string, url: st
   const segs = u.pathname.split('/').filter(Boolean);
   if (segs.length > 1 || body.unreadable || !body.captured.length) return [];
   const text = body.captured.toString('latin1');
-  // (A part name in RFC 2231 pieces, `name*1=ke; name*0=y`, spells `key` nowhere whole.)
-  if (!/key|name\*/i.test(text)) return [];
+  // (A part name in RFC 2231 pieces, `name*1=ke; name*0=y`, or as @fastify/busboy joins it, `name=k e"y"`, spells `key` nowhere whole.)
+  if (!/k[ \t"\\]*e[ \t"\\]*y|name\*/i.test(text)) return [];
   // S3 and GCS take the object from a part named `file` (the last field): a form without one is
   // another API's (an upload whose `key` is an API key is not read as an object's name).
   if (!multipartFields(body.captured, type, (n) => n.toLowerCase() === 'file').fields.length) return [];
