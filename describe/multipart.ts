@@ -239,6 +239,15 @@ export function nextDelimiter(text: string, delimiter: string, from: number, str
   return at;
 }
 
+/**
+ * A part head with its folded lines joined (a line break before a blank or tab removed), as Go's
+ * textproto, Werkzeug, Python's email and busboy read it (twenty-third pass): `form-data<CRLF>
+ * ; name="batch"` or `name=<CRLF> "batch"` named no field to a reading line by line.
+ */
+export function unfoldHead(head: string): string {
+  return head.includes('\n ') || head.includes('\n\t') ? head.replace(/\r?\n(?=[ \t])/g, '') : head;
+}
+
 /** A part head naming a file (`filename=`, `filename*=`): servers hand it over as an upload, not a form field. */
 const fileHead = /;\s*filename\*?\s*=/i;
 
@@ -264,7 +273,7 @@ function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file
     const split = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf : lf;
     if (split >= 0) {
       // Under every name a parser may read the part by (RFC 2231 `name*`, the first or last `name=`).
-      const head = part.slice(0, split);
+      const head = unfoldHead(part.slice(0, split));
       const file = fileHead.test(head);
       const value = part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, '');
       // And as MIME-aware servers read it (Python's email, Django, python-multipart): its

@@ -6,7 +6,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { bomOf, phpName } from '../describe/body.ts';
 import { dispositionNames } from '../describe/content-disposition.ts';
-import { multipartBoundaries } from '../describe/multipart.ts';
+import { multipartBoundaries, unfoldHead } from '../describe/multipart.ts';
 import { DecodedWatch, readersDecode, requestCodings } from './decoded-watch.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
@@ -637,7 +637,7 @@ class MultipartWatch extends Transform {
           if (stopped) return cb(stopped);
           break;
         }
-        const head = text.slice(headStart, blank);
+        const head = unfoldHead(text.slice(headStart, blank));
         const stopped = readHead(head);
         if (stopped) return cb(stopped);
         const contentStart = blank + (blank === crlf ? 4 : 2);

@@ -5,7 +5,7 @@
 // Python `email` parser decodes x-uuencode, and walks nested multiparts under any encoding), so
 // it is no layer the agent added on its own. Pure; bounded in depth, part count and output size.
 import { parseMediaType } from '../describe/body.ts';
-import { looseDelimiter, multipartBoundaries, nextDelimiter } from '../describe/multipart.ts';
+import { looseDelimiter, multipartBoundaries, nextDelimiter, unfoldHead } from '../describe/multipart.ts';
 import { unQuotedPrintable } from '../describe/text-decodings.ts';
 
 const MAX_DEPTH = 4;
@@ -58,7 +58,7 @@ function walkParts(text: string, boundary: string, strict: boolean, depth: numbe
     const raw = text.slice(start + 1, next === -1 ? text.length : next).replace(/\r?\n$/, '');
     at = next;
     const split = /\r?\n\r?\n/.exec(raw);
-    const head = split ? raw.slice(0, split.index) : '';
+    const head = split ? unfoldHead(raw.slice(0, split.index)) : '';
     const content = split ? raw.slice(split.index + split[0].length) : raw;
     const headers = parseHeaders(head);
     const decoded = decode(content, (headers['content-transfer-encoding'] ?? '').trim().toLowerCase());
