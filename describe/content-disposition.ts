@@ -252,13 +252,14 @@ export function wzOptions(header: string): Map<string, string> {
  * (Fastify's multipart plugin; twenty-third pass): blanks and tabs outside quotes are dropped from
  * keys and values alike (`na me=batch`, `name=ba tch`), a quoted piece ends the parameter wherever
  * it closes and joins what stood before it (`name=ba"tch"` is `batch`), `\` escapes only `"` and
- * `\` inside quotes, a `*` ends the key and an RFC 2231 charset and language follow it. Linear.
+ * `\` inside quotes, a `*` ends the key and an RFC 2231 charset and language follow it. The last
+ * one given (a part's name) or, with `first`, the first (the boundary, as busboy takes it). Linear.
  */
-export function busboyParam(header: string, name: string): string | undefined {
+export function busboyParam(header: string, name: string, first = false): string | undefined {
   if (!header.includes(';')) return undefined;
   let found: string | undefined;
-  let key: string | undefined; // undefined: still reading the type, then a key
-  let first = true;
+  let key: string | undefined; // undefined: a piece with no `=` or `*` (the type, or no parameter)
+  let type = true;
   let state: 'key' | 'value' | 'charset' | 'lang' = 'key';
   let charset = '';
   let inquote = false;
@@ -267,15 +268,16 @@ export function busboyParam(header: string, name: string): string | undefined {
   const finish = (): void => {
     let v = tmp;
     if (charset && v) {
-      const bytes = Buffer.from(v.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+      // (Escapes are undone whatever the charset; one no decoder knows leaves the bytes as they are.)
+      v = v.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
       try {
-        v = new TextDecoder(charset).decode(bytes);
+        v = new TextDecoder(charset).decode(Buffer.from(v, 'latin1'));
       } catch {
-        // (A charset no decoder knows: busboy keeps the text as it stands.)
+        // (kept)
       }
     }
-    if (!first && key !== undefined && asciiLower(key) === name) found = v;
-    first = false;
+    if (!type && key !== undefined && asciiLower(key) === name && !(first && found !== undefined)) found = v;
+    type = false;
     key = undefined;
     charset = '';
     tmp = '';
@@ -307,7 +309,7 @@ export function busboyParam(header: string, name: string): string | undefined {
         state = state === 'charset' ? 'lang' : 'value';
         tmp = '';
         continue;
-      } else if (state === 'key' && (c === '*' || c === '=') && !first) {
+      } else if (state === 'key' && (c === '*' || c === '=') && !type) {
         state = c === '*' ? 'charset' : 'value';
         key = tmp;
         tmp = '';

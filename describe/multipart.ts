@@ -107,7 +107,7 @@ export function parameterReadings(header: string, name: string): string[] {
   const wz = wzOptions(header).get(name);
   if (wz !== undefined) out.push(wz);
   // And as @fastify/busboy reads them (`bound ary=X`, `boundary=X"Y"` is `XY` to Fastify).
-  const bb = busboyParam(header, name);
+  const bb = busboyParam(header, name, true);
   if (bb !== undefined) out.push(bb);
   return [...new Set(out.filter((v) => v.length > 0))];
 }
