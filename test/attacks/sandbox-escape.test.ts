@@ -463,6 +463,64 @@ t.test('the i386 and x32 system call tables keep the allowlist (int 0x80, socket
 });
 
 /**
+ * Twenty-third pass: set-ID programs left for others. The agent's processes gain nothing from a
+ * set-user-ID bit (no_new_privs), but the files it writes are the host's: a copy of a shell in the
+ * temp folder or the project with the bit set runs as the agent's user (as root when `airlock run`
+ * runs as root) for any other account, container or later process that starts it (`sh -p`). The
+ * probe gives modes by every call that sets one (chmod, fchmod, fchmodat, open and mknod making a
+ * file, openat2); fast-check picks the modes, set-ID bits or not.
+ */
+const setIdProbe = `
+import ctypes, json, os, shutil, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+out = []
+for i, (how, mode, where) in enumerate(json.loads(sys.argv[1])):
+    p = os.path.join(where, 'setid-%d' % i)
+    try:
+        if how in ('chmod', 'fchmod', 'fchmodat'):
+            shutil.copy('/bin/sh', p)
+            if how == 'chmod': os.chmod(p, mode)
+            elif how == 'fchmod':
+                fd = os.open(p, os.O_RDONLY); os.fchmod(fd, mode); os.close(fd)
+            else:
+                if libc.syscall(268 if os.uname().machine == 'x86_64' else 53, -100, p.encode(), mode) != 0: raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        elif how == 'open': os.close(os.open(p, os.O_CREAT | os.O_WRONLY, mode))
+        elif how == 'mknod': os.mknod(p, 0o100000 | mode)
+        out.append('ok')
+    except OSError as e:
+        out.append(e.strerror)
+how = {'flags': os.O_CREAT | os.O_WRONLY, 'mode': 0o4755, 'resolve': 0}
+buf = (ctypes.c_uint64 * 3)(how['flags'], how['mode'], 0)
+out.append(libc.syscall(437, -100, os.path.join(sys.argv[2], 'setid-openat2').encode(), buf, 24))
+out.append(os.open(os.path.join(sys.argv[2], 'plain-open'), os.O_RDONLY | os.O_CREAT, 0o644) >= 0)
+print('setid=' + json.dumps(out))
+`;
+
+t.test('twenty-third pass: no file the agent writes gets a set-user-ID or set-group-ID bit (a set-ID shell left for others outside)', async (t) => {
+  const tmpOut = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-setid-'));
+  t.teardown(() => fs.rmSync(tmpOut, { recursive: true, force: true }));
+  fs.chmodSync(tmpOut, 0o777);
+  const cases = fc.sample(
+    fc.tuple(fc.constantFrom('chmod', 'fchmod', 'fchmodat', 'open', 'mknod'), fc.oneof(fc.constantFrom(0o4755, 0o2755, 0o6755, 0o4000, 0o2775, 0o755, 0o644), fc.integer({ min: 0, max: 0o7777 })), fc.constantFrom(world.work, tmpOut)),
+    { numRuns: 24, ...(seed !== undefined ? { seed } : {}) },
+  );
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', setIdProbe, JSON.stringify(cases), tmpOut], { cwd: world.work });
+  const out = results(r.stdout);
+  if (!out.setid) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
+  const got = JSON.parse(out.setid) as Array<string | number | boolean>;
+  cases.forEach(([how, mode, where], i) => {
+    const setId = (mode & 0o6000) !== 0;
+    t.equal(got[i], setId ? 'Operation not permitted' : 'ok', `${how} ${mode.toString(8)}: ${setId ? 'refused' : 'works'}`);
+    const file = path.join(where, `setid-${i}`);
+    if (fs.existsSync(file)) t.equal(fs.statSync(file).mode & 0o6000, 0, `${how} ${mode.toString(8)}: no set-ID bit on the host's file`);
+  });
+  t.equal(got[cases.length], -1, 'openat2 (its mode out of the filter\'s sight) is refused');
+  t.notOk(fs.existsSync(path.join(tmpOut, 'setid-openat2')), 'openat2 made nothing');
+  t.equal(got[cases.length + 1], true, 'control: open with O_CREAT and a plain mode works');
+});
+
+/**
  * (c) Files of other runs. Every `airlock run` writes helper files the agent's programs load (the
  * Node preload named by NODE_OPTIONS, the CA, Java's trust store) into a run folder. A sandboxed
  * agent sees the host's filesystem as its user: a run folder it can find and write (another run's,
