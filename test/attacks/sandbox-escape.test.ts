@@ -1499,7 +1499,7 @@ t.test("the sources run with Airlock's own tsconfig.json, not the current folder
  * None of these files is tracked, so no review of the agent's changes shows them. The agent works in
  * a linked worktree (its `.git` is a file naming the folder that holds them).
  */
-t.test("the agent cannot change what git runs outside the sandbox (the repository's config, hooks, info, .git file, submodules' configs) nor the code caches in the temp folder", async (t) => {
+t.test("the agent cannot change what git runs outside the sandbox (the repository's config, hooks, info, .git file, submodules' and nested repositories' configs) nor the code caches in the temp folder", async (t) => {
   const base = fs.mkdtempSync(path.join(world.dir, 'git-'));
   const main = path.join(base, 'main');
   const tree = path.join(base, 'tree');
@@ -1524,8 +1524,21 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   // And a config file of the working tree the repository's config includes (shared by a team).
   fs.writeFileSync(path.join(main, '.gitshared'), '[user]\n\tname = team\n');
   git(main, 'config', 'include.path', '../.gitshared');
+  // Twenty-third pass: repositories the project holds (a vendored tool's clone, a checkout whose
+  // .git file names a git folder elsewhere): git status there obeys their config and hooks.
+  const nested = path.join(tree, 'vendor', 'tool');
+  fs.mkdirSync(nested, { recursive: true });
+  git(nested, 'init', '-q');
+  const separate = path.join(tree, 'lib', 'sep');
+  fs.mkdirSync(path.dirname(separate), { recursive: true });
+  git(base, 'init', '-q', '--separate-git-dir', path.join(base, 'sep-git'), separate);
   const evil = `[core]\\n\\tfsmonitor = touch ${mark}; false\\n`;
   const script = [
+    `printf '${evil}' >> vendor/tool/.git/config 2>/dev/null && echo nested_config=yes`,
+    `git -C vendor/tool config core.fsmonitor 'touch ${mark}; false' 2>/dev/null && echo nested_git_config=yes`,
+    `printf '#!/bin/sh\\ntouch ${mark}\\n' > vendor/tool/.git/hooks/post-checkout 2>/dev/null && chmod +x vendor/tool/.git/hooks/post-checkout 2>/dev/null && echo nested_hook=yes`,
+    `printf '${evil}' >> ${base}/sep-git/config 2>/dev/null && echo separate_config=yes`,
+    `printf 'gitdir: ${base}/common\\n' > lib/sep/.git 2>/dev/null && echo separate_dotgit=yes`,
     `echo b > b && git add b && git -c user.email=a@example.com -c user.name=a commit -qm b && echo commit=yes`,
     `git config core.fsmonitor 'touch ${mark}; false' 2>/dev/null && echo config=yes`,
     `printf '${evil}' >> ${main}/.git/config 2>/dev/null && echo append=yes`,
@@ -1575,7 +1588,8 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   const r = results(run.stdout);
   t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
   t.equal(r.common, 'made', 'control: the agent makes a folder of its own');
-  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir', 'other_commondir', 'other_worktree_config', 'worktree_sparse', 'other_sparse']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir', 'other_commondir', 'other_worktree_config', 'worktree_sparse', 'other_sparse',
+    'nested_config', 'nested_git_config', 'nested_hook', 'separate_config', 'separate_dotgit']) t.notOk(r[k], `${k}: refused`);
   t.notOk(fs.existsSync(path.join(main, '.git', 'commondir')), 'the commondir put in place for the run is gone after it');
   t.equal(fs.readFileSync(path.join(main, '.git', 'worktrees', 'tree', 'commondir'), 'utf8'), '../..\n', 'the worktree\'s commondir is as git made it');
   t.equal(r.skip_worktree, 'yes', 'control: the agent writes the index');
@@ -1584,7 +1598,7 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   t.match(run.stderr, /airlock: {3}a \(changed during the run and marked skip-worktree/, 'the hidden change is named after the run');
   t.match(run.stderr, /refs\/replace \(git replace refs made during the run/, 'so is the replace ref');
   // What the user's prompt or editor runs next, and the user's next checkout.
-  for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [other, 'status', '--porcelain'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
+  for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [other, 'status', '--porcelain'], [nested, 'status', '--porcelain'], [separate, 'status', '--porcelain'], [nested, 'checkout', '-q', '-b', 'after'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
     try {
       git(cwd, ...args);
     } catch {
