@@ -293,7 +293,8 @@ function notStdio(fd: number, st: fs.Stats): string | undefined {
  * window-manager control sockets (kitty, WezTerm, Alacritty, i3, sway: they spawn commands), the
  * D-Bus session bus and Docker when outside /run (which is empty inside anyway). Named by the
  * environment or at their usual places; what exists is hidden (a socket behind /dev/null, a folder
- * behind an empty one). Other socket files stay reachable: that is what the flag is for.
+ * behind an empty one). Every other socket the host has bound outside the working directory is
+ * hidden too (boundSockets); the agent's own, made during the run, work: that is what the flag is for.
  */
 export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.homedir(), cwd: string = process.cwd(), root = '/'): string[] {
   const uid = process.getuid?.() ?? 0;
@@ -351,6 +352,44 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
     ...SYSTEM_ENGINE_SOCKETS.map((p) => path.join(root, p)),
   ];
   return [...new Set(named.filter((p): p is string => !!p && path.isAbsolute(p) && fs.existsSync(p)).map((p) => realPath(p)))];
+}
+
+/** At most this many bound socket files of the host are hidden (see boundSockets). */
+const BOUND_SOCKETS = 512;
+
+/**
+ * Every socket file the host has bound when the run starts, outside the working directory
+ * (twenty-third pass): the list above names the session's known key and command sockets, and each
+ * pass found more that no name covered (a MySQL or MariaDB socket whose unix_socket login lets the
+ * user in without a password, as root for root; a keybase or password manager's service; a Jupyter
+ * kernel; a language server; a daemon's control socket). The kernel's table of Unix sockets
+ * (`/proc/net/unix`, read in the host's network namespace) lists each one bound to a path, known or
+ * not; abstract ones are cut off by the sandbox's network namespace already. The working
+ * directory's own stay reachable (the project's services), and so does every socket the agent
+ * makes during the run: what the flag is for. A service that binds its socket only after the run
+ * started is not hidden.
+ */
+export function boundSockets(cwd: string, table = '/proc/net/unix'): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(table, 'utf8');
+  } catch {
+    return [];
+  }
+  const out = new Set<string>();
+  // Num RefCount Protocol Flags Type St Inode Path: the path is the rest of the line (spaces too).
+  for (const line of text.split('\n')) {
+    if (out.size >= BOUND_SOCKETS) break;
+    const bound = /^\s*[0-9a-f]+:(?:\s+[0-9A-Fa-f]+){6} (\/.*)$/.exec(line)?.[1];
+    const p = bound && realPath(bound);
+    if (!p || inside(p, cwd)) continue;
+    try {
+      if (fs.lstatSync(p).isSocket()) out.add(p);
+    } catch {
+      /* gone, or bound in another mount namespace (a container's) */
+    }
+  }
+  return [...out];
 }
 
 /** The user's name as programs put it in their socket folders' names (the environment's, the password database's). */
@@ -654,7 +693,9 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
       const caches = [...tempCodeCaches(), ...envCodeCaches(o.baseEnv ?? process.env, cwd), ...(o.sandbox.allowUnixSockets ? sessionFoldersToMake(o.baseEnv ?? process.env) : [])];
       const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env, os.homedir(), cwd) : [];
-      const hide = [...new Set(withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...caches, ...sockets]))].filter((p) => p !== home);
+      // Not watched for replacement after the run: services come and go (see boundSockets).
+      const bound = new Set(o.sandbox.allowUnixSockets ? boundSockets(realPath(cwd)).filter((p) => !sockets.includes(p)) : []);
+      const hide = [...new Set(withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...caches, ...sockets, ...bound]))].filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
       // The home folder's package caches (run later by the host's installs and builds): the agent's own.
       const privateCaches = packageCaches(o.userHome ?? os.homedir(), o.baseEnv ?? process.env, cwd, [os.tmpdir(), '/tmp'])
@@ -663,7 +704,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         .flatMap((c) => withMountAliases([c.path]).map((p): [string, string] => [privateCacheFolder(home, o.agent, c.name), p]));
       for (const [, p] of privateCaches) watched.set(p, { id: pathIdentity(p), kind: 'cache' });
       const cacheSet = new Set(caches.map((c) => realPath(c)));
-      for (const p of hide) watched.set(p, { id: pathIdentity(p), kind: cacheSet.has(p) ? 'cache' : 'hidden' });
+      for (const p of hide) if (!bound.has(p)) watched.set(p, { id: pathIdentity(p), kind: cacheSet.has(p) ? 'cache' : 'hidden' });
       for (const p of protect) if (!watched.has(p)) watched.set(p, { id: pathIdentity(p), kind: 'protected' });
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
