@@ -119,6 +119,8 @@ export class LaunchError extends Error {}
 export function bwrapArgs(o: {
   /** The bubblewrap inside.mjs nests the command's user namespace with; none: no nesting. */
   bwrap?: string; userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number;
+  /** Mount points covered with an empty folder without being looked at (remoteMounts). */
+  mounts?: string[];
   /** undefined: the filesystem is writable as usual; a list: read-only except these folders. */
   writable?: string[];
   /** Read-only whatever else is writable (bound after the writable folders). */
@@ -187,6 +189,8 @@ export function bwrapArgs(o: {
     if (!fs.existsSync(p)) continue;
     args.push(...(fs.statSync(p).isDirectory() ? ['--tmpfs', p] : ['--ro-bind', '/dev/null', p]));
   }
+  // Network filesystems and FUSE mounts (see remoteMounts): an empty folder over each, unlooked at.
+  for (const p of o.mounts ?? []) args.push('--tmpfs', p);
   for (const [copy, p] of o.masked ?? []) args.push('--ro-bind', copy, p);
   // Writable under --read-only too: the agent's npm, pip, cargo work with a cache of their own.
   for (const [own, p] of o.privateCaches ?? []) args.push('--bind', own, p);
@@ -614,6 +618,28 @@ export function renamableAncestors(paths: string[], writable?: string[]): string
  * agent would write the host's kernel settings through a chroot's /proc or a second sysfs.
  */
 export function kernelMounts(mountinfo?: string): string[] {
+  return mountPoints((type) => KERNEL_FS.has(type), mountinfo);
+}
+
+/**
+ * Mount points of network filesystems and FUSE mounts (twenty-third pass): NFS, SMB/CIFS, Ceph,
+ * AFS, … and sshfs, rclone's cloud drives, s3fs, gcsfuse, davfs, a keybase or encrypted vault.
+ * Each is a way out of the sandbox that never meets Airlock: what the agent writes there goes to
+ * the server (a cloud drive, a production host over sshfs), what it reads comes from it, whatever
+ * the policy says; an unlocked vault holds what the user keeps secret. Hidden, but never one
+ * holding a path of `keep` (the working directory, the home folder: a home on NFS is where the
+ * project lives; the Node and the Airlock the sandbox runs), nor the read-only program images snaps
+ * and AppImages mount. One mounted after the run started is not
+ * hidden (the sandbox's mounts receive the host's new ones).
+ */
+export function remoteMounts(keep: string[], mountinfo?: string): string[] {
+  // Not looked at (no stat): a hard NFS mount whose server is gone blocks whoever looks.
+  return mountPoints((type) => REMOTE_FS.has(type) || (/^fuse(?:$|\.)/.test(type) && !LOCAL_FUSE.has(type)), mountinfo, false)
+    .filter((p) => !keep.some((k) => inside(k, p)));
+}
+
+/** Mount points outside /proc, /sys and /dev whose filesystem type `wanted` takes, shallowest first. */
+function mountPoints(wanted: (type: string) => boolean, mountinfo?: string, existing = true): string[] {
   let text = mountinfo;
   if (text === undefined) {
     try {
@@ -626,13 +652,17 @@ export function kernelMounts(mountinfo?: string): string[] {
   for (const line of text.split('\n')) {
     const f = line.split(' ');
     const dash = f.indexOf('-');
-    if (dash < 0 || !KERNEL_FS.has(f[dash + 1] ?? '')) continue;
+    if (dash < 0 || !wanted(f[dash + 1] ?? '')) continue;
     const point = f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
     if (['/proc', '/sys', '/dev'].some((d) => point === d || point.startsWith(`${d}/`))) continue;
     out.add(point);
   }
-  return [...out].filter((p) => fs.existsSync(p)).sort((a, b) => a.split('/').length - b.split('/').length);
+  return [...out].filter((p) => !existing || fs.existsSync(p)).sort((a, b) => a.split('/').length - b.split('/').length);
 }
+
+const REMOTE_FS = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'ceph', 'glusterfs', 'afs', 'lustre', 'beegfs', 'gpfs', 'orangefs', 'ncpfs', 'coda', 'davfs', 'pvfs2', 'moosefs']);
+/** FUSE filesystems that are local program images or the kernel's own views (lxcfs under /proc, /sys). */
+const LOCAL_FUSE = new Set(['fuse.snapfuse', 'fuse.squashfuse', 'fuse.AppImage', 'fuse.lxcfs', 'fuse-overlayfs', 'fuse.fuse-overlayfs', 'fuse.portal', 'fuse.gvfsd-fuse', 'fusectl']);
 
 const KERNEL_FS = new Set(['proc', 'sysfs', 'securityfs', 'debugfs', 'tracefs', 'configfs', 'bpf', 'efivarfs', 'binfmt_misc', 'cgroup', 'cgroup2', 'fusectl', 'pstore', 'mqueue', 'hugetlbfs', 'devtmpfs']);
 
@@ -762,7 +792,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         }
         for (const p of names) watched.set(p, { id: pathIdentity(p), kind: 'hidden' });
       }
-      const args = bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked, privateCaches });
+      const args = bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked, privateCaches,
+        mounts: remoteMounts([cwd, realPath(o.userHome ?? os.homedir()), realPath(process.execPath), realPath(insideScript), ...(o.sandbox.bwrap ? [realPath(o.sandbox.bwrap)] : [])]) });
       // Run by root, RLIMIT_NPROC binds nothing: a pids cgroup does, joined by bubblewrap before it
       // starts anything (a shell writes its own pid, then execs bubblewrap).
       const tasks = process.getuid?.() === 0 ? taskCgroup(SANDBOX_TASKS) : undefined;
