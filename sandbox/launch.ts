@@ -628,14 +628,15 @@ export function kernelMounts(mountinfo?: string): string[] {
  * the server (a cloud drive, a production host over sshfs), what it reads comes from it, whatever
  * the policy says; an unlocked vault holds what the user keeps secret. Hidden, but never one
  * holding a path of `keep` (the working directory, the home folder: a home on NFS is where the
- * project lives; the Node and the Airlock the sandbox runs), nor the read-only program images snaps
- * and AppImages mount. One mounted after the run started is not
+ * project lives; the Node and the Airlock the sandbox runs, the command named by its path), nor the
+ * read-only program images snaps and AppImages mount. One mounted after the run started is not
  * hidden (the sandbox's mounts receive the host's new ones).
  */
 export function remoteMounts(keep: string[], mountinfo?: string): string[] {
   // Not looked at (no stat): a hard NFS mount whose server is gone blocks whoever looks.
   return mountPoints((type) => REMOTE_FS.has(type) || (/^fuse(?:$|\.)/.test(type) && !LOCAL_FUSE.has(type)), mountinfo, false)
-    .filter((p) => !keep.some((k) => inside(k, p)));
+    // AppImage's runtime mounts its program image at <tmp>/.mount_<name>… as `fuse.<name>`.
+    .filter((p) => !keep.some((k) => inside(k, p)) && !path.basename(p).startsWith('.mount_'));
 }
 
 /** Mount points outside /proc, /sys and /dev whose filesystem type `wanted` takes, shallowest first. */
@@ -793,7 +794,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         for (const p of names) watched.set(p, { id: pathIdentity(p), kind: 'hidden' });
       }
       const args = bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked, privateCaches,
-        mounts: remoteMounts([cwd, realPath(o.userHome ?? os.homedir()), realPath(process.execPath), realPath(insideScript), ...(o.sandbox.bwrap ? [realPath(o.sandbox.bwrap)] : [])]) });
+        mounts: remoteMounts([cwd, realPath(o.userHome ?? os.homedir()), realPath(process.execPath), realPath(insideScript), ...(o.sandbox.bwrap ? [realPath(o.sandbox.bwrap)] : []),
+          ...(path.isAbsolute(o.command[0] ?? '') ? [realPath(o.command[0]!)] : [])]) });
       // Run by root, RLIMIT_NPROC binds nothing: a pids cgroup does, joined by bubblewrap before it
       // starts anything (a shell writes its own pid, then execs bubblewrap).
       const tasks = process.getuid?.() === 0 ? taskCgroup(SANDBOX_TASKS) : undefined;

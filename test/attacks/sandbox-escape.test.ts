@@ -1078,10 +1078,11 @@ t.test('twenty-third pass: network filesystems and FUSE mounts are hidden, never
     '48 30 0:48 / /work/proj/data rw - fuse.sshfs data:/ rw',
     '49 30 0:49 / /opt/tools rw - nfs tools:/opt rw',
     '50 30 0:50 / /srv/disk rw - ext4 /dev/sdc1 rw',
+    '51 30 0:51 / /tmp/.mount_CursorXq1 ro - fuse.Cursor.AppImage Cursor.AppImage ro',
   ].join('\n');
   t.same(remoteMounts(['/work/proj', '/home/u', '/opt/tools/node/bin/node'], info),
     ['/mnt/share', '/mnt/smb', '/home/u/prod', '/home/u/Google Drive', '/work/proj/data'],
-    'NFS, SMB, sshfs, rclone, one inside the project; not the home\'s NFS, the Node\'s, a snap, lxcfs, a local disk (ext4 or NTFS through FUSE)');
+    'NFS, SMB, sshfs, rclone, one inside the project; not the home\'s NFS, the Node\'s, a snap, an AppImage, lxcfs, a local disk (ext4 or NTFS through FUSE)');
   if (process.getuid!() !== 0 || !fs.existsSync('/dev/fuse')) {
     t.comment('the FUSE server half needs root and /dev/fuse (run by root in CI)');
     return;
