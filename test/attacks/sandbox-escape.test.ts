@@ -430,6 +430,16 @@ out['perf_event_open'] = call32(336, 0, 0, 0)
 out['userfaultfd'] = call32(374, 0, 0, 0)
 out['x32_socket_vsock'] = libc.syscall(0x40000000 | 41, 40, 1, 0)
 out['x32_errno'] = ctypes.get_errno()
+import os, sys
+if len(sys.argv) > 1:  # twenty-third pass: set-ID modes through the i386 table (chmod 15, open 5)
+    name = os.path.join(sys.argv[1], 'abi-setid').encode() + b'\\0'
+    ctypes.memmove(args + 512, name, len(name))
+    open(name[:-1], 'w').close()
+    out['chmod_setid'] = call32(15, args + 512, 0o4755, 0)
+    out['chmod_plain'] = call32(15, args + 512, 0o755, 0)
+    made = os.path.join(sys.argv[1], 'abi-made').encode() + b'\\0'
+    ctypes.memmove(args + 1024, made, len(made))
+    out['open_setid'] = call32(5, args + 1024, 0o100 | 1, 0o6755)
 print('abi=' + json.dumps(out))
 `;
 
@@ -445,7 +455,7 @@ t.test('the i386 and x32 system call tables keep the allowlist (int 0x80, socket
     t.skip(`SKIPPED LOUDLY: ${process.arch !== 'x64' ? 'the i386 and x32 system-call tables exist on x86_64 only' : 'this kernel has no i386 emulation (int 0x80), so there is no other table to reach'}`, () => undefined);
     return;
   }
-  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', otherAbiProbe], { cwd: world.work });
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', otherAbiProbe, world.work], { cwd: world.work });
   const out = results(r.stdout);
   if (!out.abi) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
   const abi = JSON.parse(out.abi) as Record<string, number | boolean>;
@@ -460,6 +470,10 @@ t.test('the i386 and x32 system call tables keep the allowlist (int 0x80, socket
   t.equal(abi.userfaultfd, -38, 'i386 userfaultfd: ENOSYS');
   t.equal(abi.x32_socket_vsock, -1, 'x32 socket: refused');
   t.equal(abi.x32_errno, 1, 'x32: EPERM');
+  t.equal(abi.chmod_setid, -1, 'i386 chmod with the set-user-ID bit: EPERM');
+  t.equal(abi.chmod_plain, 0, 'control: i386 chmod 755 works');
+  t.equal(abi.open_setid, -1, 'i386 open(O_CREAT) with set-ID bits: EPERM');
+  t.equal(fs.statSync(path.join(world.work, 'abi-setid')).mode & 0o6000, 0, 'no set-ID bit on the host\'s file');
 });
 
 /**
