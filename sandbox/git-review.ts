@@ -958,6 +958,7 @@ const REFS = 4096;
 const REPOSITORIES = 24;
 const FIND_ENTRIES = 20_000;
 const FIND_MS = 1000;
+const FIND_SURE = 5_000;
 
 /**
  * Git, run on the repository's own files with no user or system config, no hook or fsmonitor. The
@@ -1042,15 +1043,26 @@ function repositoriesAt(cwd: string): Array<{ gitDir: string; common: string }> 
       }
     }
   }
+  for (const dir of nestedRepositories(cwd, REPOSITORIES)) if (out.size < REPOSITORIES) add(gitFoldersIn(dir));
+  return [...out.values()];
+}
+
+/**
+ * The folders below `cwd` holding a `.git` (nested repositories, submodule checkouts), at most
+ * `limit`, found by a walk bounded in entries and time (its first entries read whatever the time,
+ * as the other walks'); `node_modules` is not looked into.
+ */
+export function nestedRepositories(cwd: string, limit: number): string[] {
   const root = path.resolve(cwd);
-  walkFolders(root, { left: FIND_ENTRIES, until: Date.now() + FIND_MS }, (dir, e) => {
+  const out: string[] = [];
+  walkFolders(root, { left: FIND_ENTRIES, until: Date.now() + FIND_MS, sure: FIND_SURE }, (dir, e) => {
     if (e.name === '.git') {
-      if (dir !== root) add(gitFoldersIn(dir));
+      if (dir !== root && out.length < limit) out.push(dir);
       return false;
     }
-    return e.name !== 'node_modules' && out.size < REPOSITORIES;
+    return e.name !== 'node_modules' && out.length < limit;
   });
-  return [...out.values()];
+  return out;
 }
 
 /** The tips of every repository at `cwd` (see repositoriesAt), the working directory's first; a worktree's with its own HEAD. */

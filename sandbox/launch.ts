@@ -119,6 +119,8 @@ export class LaunchError extends Error {}
 export function bwrapArgs(o: {
   /** The bubblewrap inside.mjs nests the command's user namespace with; none: no nesting. */
   bwrap?: string; userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number;
+  /** Mount points covered with an empty folder without being looked at (remoteMounts). */
+  mounts?: string[];
   /** undefined: the filesystem is writable as usual; a list: read-only except these folders. */
   writable?: string[];
   /** Read-only whatever else is writable (bound after the writable folders). */
@@ -187,6 +189,8 @@ export function bwrapArgs(o: {
     if (!fs.existsSync(p)) continue;
     args.push(...(fs.statSync(p).isDirectory() ? ['--tmpfs', p] : ['--ro-bind', '/dev/null', p]));
   }
+  // Network filesystems and FUSE mounts (see remoteMounts): an empty folder over each, unlooked at.
+  for (const p of o.mounts ?? []) args.push('--tmpfs', p);
   for (const [copy, p] of o.masked ?? []) args.push('--ro-bind', copy, p);
   // Writable under --read-only too: the agent's npm, pip, cargo work with a cache of their own.
   for (const [own, p] of o.privateCaches ?? []) args.push('--bind', own, p);
@@ -293,7 +297,8 @@ function notStdio(fd: number, st: fs.Stats): string | undefined {
  * window-manager control sockets (kitty, WezTerm, Alacritty, i3, sway: they spawn commands), the
  * D-Bus session bus and Docker when outside /run (which is empty inside anyway). Named by the
  * environment or at their usual places; what exists is hidden (a socket behind /dev/null, a folder
- * behind an empty one). Other socket files stay reachable: that is what the flag is for.
+ * behind an empty one). Every other socket the host has bound outside the working directory is
+ * hidden too (boundSockets); the agent's own, made during the run, work: that is what the flag is for.
  */
 export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.homedir(), cwd: string = process.cwd(), root = '/'): string[] {
   const uid = process.getuid?.() ?? 0;
@@ -351,6 +356,44 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
     ...SYSTEM_ENGINE_SOCKETS.map((p) => path.join(root, p)),
   ];
   return [...new Set(named.filter((p): p is string => !!p && path.isAbsolute(p) && fs.existsSync(p)).map((p) => realPath(p)))];
+}
+
+/** At most this many bound socket files of the host are hidden (see boundSockets). */
+const BOUND_SOCKETS = 512;
+
+/**
+ * Every socket file the host has bound when the run starts, outside the working directory
+ * (twenty-third pass): the list above names the session's known key and command sockets, and each
+ * pass found more that no name covered (a MySQL or MariaDB socket whose unix_socket login lets the
+ * user in without a password, as root for root; a keybase or password manager's service; a Jupyter
+ * kernel; a language server; a daemon's control socket). The kernel's table of Unix sockets
+ * (`/proc/net/unix`, read in the host's network namespace) lists each one bound to a path, known or
+ * not; abstract ones are cut off by the sandbox's network namespace already. The working
+ * directory's own stay reachable (the project's services), and so does every socket the agent
+ * makes during the run: what the flag is for. A service that binds its socket only after the run
+ * started is not hidden.
+ */
+export function boundSockets(cwd: string, table = '/proc/net/unix'): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(table, 'utf8');
+  } catch {
+    return [];
+  }
+  const out = new Set<string>();
+  // Num RefCount Protocol Flags Type St Inode Path: the path is the rest of the line (spaces too).
+  for (const line of text.split('\n')) {
+    if (out.size >= BOUND_SOCKETS) break;
+    const bound = /^\s*[0-9a-f]+:(?:\s+[0-9A-Fa-f]+){6} (\/.*)$/.exec(line)?.[1];
+    const p = bound && realPath(bound);
+    if (!p || inside(p, cwd)) continue;
+    try {
+      if (fs.lstatSync(p).isSocket()) out.add(p);
+    } catch {
+      /* gone, or bound in another mount namespace (a container's) */
+    }
+  }
+  return [...out];
 }
 
 /** The user's name as programs put it in their socket folders' names (the environment's, the password database's). */
@@ -575,6 +618,29 @@ export function renamableAncestors(paths: string[], writable?: string[]): string
  * agent would write the host's kernel settings through a chroot's /proc or a second sysfs.
  */
 export function kernelMounts(mountinfo?: string): string[] {
+  return mountPoints((type) => KERNEL_FS.has(type), mountinfo);
+}
+
+/**
+ * Mount points of network filesystems and FUSE mounts (twenty-third pass): NFS, SMB/CIFS, Ceph,
+ * AFS, … and sshfs, rclone's cloud drives, s3fs, gcsfuse, davfs, a keybase or encrypted vault.
+ * Each is a way out of the sandbox that never meets Airlock: what the agent writes there goes to
+ * the server (a cloud drive, a production host over sshfs), what it reads comes from it, whatever
+ * the policy says; an unlocked vault holds what the user keeps secret. Hidden, but never one
+ * holding a path of `keep` (the working directory, the home folder: a home on NFS is where the
+ * project lives; the Node and the Airlock the sandbox runs, the command named by its path), nor the
+ * read-only program images snaps and AppImages mount. One mounted after the run started is not
+ * hidden (the sandbox's mounts receive the host's new ones).
+ */
+export function remoteMounts(keep: string[], mountinfo?: string): string[] {
+  // Not looked at (no stat): a hard NFS mount whose server is gone blocks whoever looks.
+  return mountPoints((type) => REMOTE_FS.has(type) || (/^fuse(?:$|\.)/.test(type) && !LOCAL_FUSE.has(type)), mountinfo, false)
+    // AppImage's runtime mounts its program image at <tmp>/.mount_<name>… as `fuse.<name>`.
+    .filter((p) => !keep.some((k) => inside(k, p)) && !path.basename(p).startsWith('.mount_'));
+}
+
+/** Mount points outside /proc, /sys and /dev whose filesystem type `wanted` takes, shallowest first. */
+function mountPoints(wanted: (type: string) => boolean, mountinfo?: string, existing = true): string[] {
   let text = mountinfo;
   if (text === undefined) {
     try {
@@ -587,13 +653,17 @@ export function kernelMounts(mountinfo?: string): string[] {
   for (const line of text.split('\n')) {
     const f = line.split(' ');
     const dash = f.indexOf('-');
-    if (dash < 0 || !KERNEL_FS.has(f[dash + 1] ?? '')) continue;
+    if (dash < 0 || !wanted(f[dash + 1] ?? '')) continue;
     const point = f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
     if (['/proc', '/sys', '/dev'].some((d) => point === d || point.startsWith(`${d}/`))) continue;
     out.add(point);
   }
-  return [...out].filter((p) => fs.existsSync(p)).sort((a, b) => a.split('/').length - b.split('/').length);
+  return [...out].filter((p) => !existing || fs.existsSync(p)).sort((a, b) => a.split('/').length - b.split('/').length);
 }
+
+const REMOTE_FS = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'ceph', 'glusterfs', 'afs', 'lustre', 'beegfs', 'gpfs', 'orangefs', 'ncpfs', 'coda', 'davfs', 'pvfs2', 'moosefs']);
+/** FUSE filesystems that are local program images or the kernel's own views (lxcfs under /proc, /sys). */
+const LOCAL_FUSE = new Set(['fuse.snapfuse', 'fuse.squashfuse', 'fuse.AppImage', 'fuse.lxcfs', 'fuse-overlayfs', 'fuse.fuse-overlayfs', 'fuse.portal', 'fuse.gvfsd-fuse', 'fusectl']);
 
 const KERNEL_FS = new Set(['proc', 'sysfs', 'securityfs', 'debugfs', 'tracefs', 'configfs', 'bpf', 'efivarfs', 'binfmt_misc', 'cgroup', 'cgroup2', 'fusectl', 'pstore', 'mqueue', 'hugetlbfs', 'devtmpfs']);
 
@@ -654,7 +724,9 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
       const caches = [...tempCodeCaches(), ...envCodeCaches(o.baseEnv ?? process.env, cwd), ...(o.sandbox.allowUnixSockets ? sessionFoldersToMake(o.baseEnv ?? process.env) : [])];
       const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env, os.homedir(), cwd) : [];
-      const hide = [...new Set(withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...caches, ...sockets]))].filter((p) => p !== home);
+      // Not watched for replacement after the run: services come and go (see boundSockets).
+      const bound = new Set(o.sandbox.allowUnixSockets ? boundSockets(realPath(cwd)).filter((p) => !sockets.includes(p)) : []);
+      const hide = [...new Set(withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...caches, ...sockets, ...bound]))].filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
       // The home folder's package caches (run later by the host's installs and builds): the agent's own.
       const privateCaches = packageCaches(o.userHome ?? os.homedir(), o.baseEnv ?? process.env, cwd, [os.tmpdir(), '/tmp'])
@@ -663,7 +735,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         .flatMap((c) => withMountAliases([c.path]).map((p): [string, string] => [privateCacheFolder(home, o.agent, c.name), p]));
       for (const [, p] of privateCaches) watched.set(p, { id: pathIdentity(p), kind: 'cache' });
       const cacheSet = new Set(caches.map((c) => realPath(c)));
-      for (const p of hide) watched.set(p, { id: pathIdentity(p), kind: cacheSet.has(p) ? 'cache' : 'hidden' });
+      for (const p of hide) if (!bound.has(p)) watched.set(p, { id: pathIdentity(p), kind: cacheSet.has(p) ? 'cache' : 'hidden' });
       for (const p of protect) if (!watched.has(p)) watched.set(p, { id: pathIdentity(p), kind: 'protected' });
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
@@ -721,7 +793,9 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         }
         for (const p of names) watched.set(p, { id: pathIdentity(p), kind: 'hidden' });
       }
-      const args = bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked, privateCaches });
+      const args = bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable, devices, masked, privateCaches,
+        mounts: remoteMounts([cwd, realPath(o.userHome ?? os.homedir()), realPath(process.execPath), realPath(insideScript), ...(o.sandbox.bwrap ? [realPath(o.sandbox.bwrap)] : []),
+          ...(path.isAbsolute(o.command[0] ?? '') ? [realPath(o.command[0]!)] : [])]) });
       // Run by root, RLIMIT_NPROC binds nothing: a pids cgroup does, joined by bubblewrap before it
       // starts anything (a shell writes its own pid, then execs bubblewrap).
       const tasks = process.getuid?.() === 0 ? taskCgroup(SANDBOX_TASKS) : undefined;

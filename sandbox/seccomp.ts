@@ -28,7 +28,11 @@
 // ioctl(TIOCEXCL), ioctl(TCXONC) (see below) and ioctl(TIOCLINUX) fail with EPERM: they push keystrokes into a terminal (TIOCLINUX pastes on a
 // virtual console), and an agent given a terminal that is no session's controlling terminal could
 // make it its own (setsid, TIOCSCTTY) and type commands for whatever reads it after the run (the
-// sandbox's own session stops only the case where it is the user's shell's terminal). The bridge needs no
+// sandbox's own session stops only the case where it is the user's shell's terminal). A mode with
+// the set-user-ID or set-group-ID bit (chmod, fchmod, fchmodat, fchmodat2, and open, openat, creat,
+// mknod, mknodat making a file) fails with EPERM, and openat2, whose mode the filter cannot read,
+// with ENOSYS: the files are the host's, and a set-ID copy of a shell runs as the agent's user (root
+// when run by root) for whoever starts it outside. The bridge needs no
 // Unix socket inside: its listening socket is handed to `airlock run` outside over an inherited
 // channel (see inside.mjs).
 //
@@ -47,6 +51,13 @@ interface ArchSyscalls {
   keys: [number, number, number];
   /** perf_event_open, bpf, userfaultfd: not namespaced, only the host's sysctls limit them (see below). */
   surface: [number, number, number];
+  /**
+   * Calls that give a file its mode (see SET_ID): [number, the mode's argument, the flags'
+   * argument where the mode counts only with O_CREAT or O_TMPFILE]. openat2 carries both in a
+   * struct the filter cannot read: refused whole (ENOSYS: libc and runtimes fall back to openat).
+   */
+  modes: Array<[number, number, number?]>;
+  openat2: number;
   /** i386 multiplexes every socket call through socketcall(2): refused as a whole. */
   socketcall?: number;
   /** x86_64's x32 ABI: syscall numbers with bit 30 set. */
@@ -55,12 +66,16 @@ interface ArchSyscalls {
 
 const native: Record<string, { main: ArchSyscalls; compat: ArchSyscalls }> = {
   x64: {
-    main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, ioctl: 16, keys: [248, 249, 250], surface: [298, 321, 323], x32: true },
-    compat: { audit: AUDIT_ARCH.i386, socket: 359, socketpair: 360, ioUringSetup: 425, ioctl: 54, keys: [286, 287, 288], surface: [336, 357, 374], socketcall: 102 },
+    main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, ioctl: 16, keys: [248, 249, 250], surface: [298, 321, 323], x32: true,
+      modes: [[90, 1], [91, 1], [268, 2], [452, 2], [2, 2, 1], [257, 3, 2], [85, 1], [133, 1], [259, 2]], openat2: 437 },
+    compat: { audit: AUDIT_ARCH.i386, socket: 359, socketpair: 360, ioUringSetup: 425, ioctl: 54, keys: [286, 287, 288], surface: [336, 357, 374], socketcall: 102,
+      modes: [[15, 1], [94, 1], [306, 2], [452, 2], [5, 2, 1], [295, 3, 2], [8, 1], [14, 1], [297, 2]], openat2: 437 },
   },
   arm64: {
-    main: { audit: AUDIT_ARCH.aarch64, socket: 198, socketpair: 199, ioUringSetup: 425, ioctl: 29, keys: [217, 218, 219], surface: [241, 280, 282] },
-    compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425, ioctl: 54, keys: [309, 310, 311], surface: [364, 386, 388] },
+    main: { audit: AUDIT_ARCH.aarch64, socket: 198, socketpair: 199, ioUringSetup: 425, ioctl: 29, keys: [217, 218, 219], surface: [241, 280, 282],
+      modes: [[52, 1], [53, 2], [452, 2], [56, 3, 2], [33, 2]], openat2: 437 },
+    compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425, ioctl: 54, keys: [309, 310, 311], surface: [364, 386, 388],
+      modes: [[15, 1], [94, 1], [333, 2], [452, 2], [5, 2, 1], [322, 3, 2], [8, 1], [14, 1], [324, 2]], openat2: 437 },
   },
 };
 
@@ -104,10 +119,23 @@ const TIOCSETD = 0x5423;
 const TIOCEXCL = 0x540c;
 const TCXONC = 0x540a;
 
+/**
+ * The set-user-ID and set-group-ID bits (S_ISUID | S_ISGID). The sandbox's own processes gain
+ * nothing from them (no_new_privs), but the files it writes are the host's: an agent that copies a
+ * shell into the temp folder or the project and sets the bits leaves a program that runs as its
+ * user — as root when `airlock run` runs as root — for any other account, container or later
+ * process on the machine that starts it (`sh -p`). No agent work needs them; a folder's
+ * group-inheriting setgid bit is refused with them (chmod(2) cannot tell a folder from a file).
+ */
+const SET_ID = 0o6000;
+/** open(2)'s O_CREAT and __O_TMPFILE: without either the kernel ignores the mode argument. */
+const OPEN_MAKES = 0o100 | 0o20000000;
+
 const LD_W_ABS = 0x20;
 const JA = 0x05;
 const JEQ_K = 0x15;
 const JGE_K = 0x35;
+const JSET_K = 0x45;
 const AND_K = 0x54;
 const RET_K = 0x06;
 const RET_ALLOW = 0x7fff0000;
@@ -134,7 +162,8 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
   if (a.socketcall !== undefined) out.push({ code: JEQ_K, k: a.socketcall, jt: 'eperm' });
   out.push(
     { code: JEQ_K, k: a.ioUringSetup, jt: 'enosys' },
-    ...[...a.keys, ...a.surface].map((k): Insn => ({ code: JEQ_K, k, jt: 'enosys' })),
+    ...[...a.keys, ...a.surface, a.openat2].map((k): Insn => ({ code: JEQ_K, k, jt: 'enosys' })),
+    ...a.modes.map(([nr], i): Insn => ({ code: JEQ_K, k: nr, jt: `${p}mode${i}` })),
     { code: JEQ_K, k: a.ioctl, jt: `${p}ioctl` },
     { code: JEQ_K, k: a.socketpair, jt: `${p}pair` },
     { code: JEQ_K, k: a.socket, jf: 'allow' },
@@ -173,6 +202,13 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
       { code: JEQ_K, k: SOCK_SEQPACKET, jt: 'allow', jf: 'eacces' },
     );
   }
+  // A mode given with a set-ID bit (see SET_ID): EPERM; open(2)'s only where it makes a file.
+  a.modes.forEach(([, modeArg, flagsArg], i) => {
+    const first = out.length;
+    if (flagsArg !== undefined) out.push({ code: LD_W_ABS, k: OFF_ARG0_LOW + 8 * flagsArg }, { code: JSET_K, k: OPEN_MAKES, jf: 'allow' });
+    out.push({ code: LD_W_ABS, k: OFF_ARG0_LOW + 8 * modeArg }, { code: JSET_K, k: SET_ID, jt: 'eperm', jf: 'allow' });
+    out[first]!.label = `${p}mode${i}`;
+  });
   return out;
 }
 

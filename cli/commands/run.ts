@@ -16,7 +16,7 @@ import { watchDenials } from '../../sandbox/denial-report.ts';
 import { refTips, rewrittenRefs } from '../../sandbox/git-review.ts';
 import { claudeState, claudeStateChanged, configIncludes, homeEntryFiles, loginIdentities, loginsChanged, plantedReport, plantedSince, removeCaches, systemEntryFiles } from '../../sandbox/entry-files.ts';
 import { agentLogins, defaultTicketCaches, homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
-import { gitFoldersIn } from '../../sandbox/git-review.ts';
+import { gitFoldersIn, nestedRepositories } from '../../sandbox/git-review.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, stdioRefusal, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
@@ -493,11 +493,18 @@ export function gitControlPaths(cwd: string, made: string[] = []): string[] {
   // `~/.git` or a monorepo's above a nested project is the repository of every such folder, whose
   // config and hooks the user's prompt runs.
   const out: string[] = [];
+  // And every repository the project holds (twenty-third pass): a nested repository's config is
+  // what `git status` there obeys, and the editor's git (VS Code opens the repositories it finds in
+  // the folder) runs it during the run, before any review; submodules' are kept below already.
+  for (const dir of nestedRepositories(cwd, NESTED_REPOSITORIES)) out.push(...repositoryControlPaths(dir, made));
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
     out.push(...repositoryControlPaths(dir, made));
-    if (dir === path.dirname(dir) || out.length > 2048) return [...new Set(out)];
+    if (dir === path.dirname(dir) || out.length > 4096) return [...new Set(out)];
   }
 }
+
+/** At most this many nested repositories are kept read-only (see gitControlPaths). */
+const NESTED_REPOSITORIES = 64;
 
 /** gitControlPaths for the repository whose `.git` is in `dir` (none: []). */
 function repositoryControlPaths(dir: string, made: string[]): string[] {

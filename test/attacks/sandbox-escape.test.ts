@@ -31,7 +31,7 @@ import { denialLine } from '../../sandbox/denial-report.ts';
 import type { AuditRecord } from '../../state/audit-log.ts';
 import { credentialBearingFiles, homeSecretFiles, systemSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { homeEntryFiles, rcSourced } from '../../sandbox/entry-files.ts';
-import { kernelMounts, runtimeFolder, sessionSockets } from '../../sandbox/launch.ts';
+import { kernelMounts, remoteMounts, runtimeFolder, sessionSockets } from '../../sandbox/launch.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { ensureHome, knownHomesFile } from '../../state/home.ts';
 import { VersionStore } from '../../studio/versions.ts';
@@ -430,6 +430,16 @@ out['perf_event_open'] = call32(336, 0, 0, 0)
 out['userfaultfd'] = call32(374, 0, 0, 0)
 out['x32_socket_vsock'] = libc.syscall(0x40000000 | 41, 40, 1, 0)
 out['x32_errno'] = ctypes.get_errno()
+import os, sys
+if len(sys.argv) > 1:  # twenty-third pass: set-ID modes through the i386 table (chmod 15, open 5)
+    name = os.path.join(sys.argv[1], 'abi-setid').encode() + b'\\0'
+    ctypes.memmove(args + 512, name, len(name))
+    open(name[:-1], 'w').close()
+    out['chmod_setid'] = call32(15, args + 512, 0o4755, 0)
+    out['chmod_plain'] = call32(15, args + 512, 0o755, 0)
+    made = os.path.join(sys.argv[1], 'abi-made').encode() + b'\\0'
+    ctypes.memmove(args + 1024, made, len(made))
+    out['open_setid'] = call32(5, args + 1024, 0o100 | 1, 0o6755)
 print('abi=' + json.dumps(out))
 `;
 
@@ -445,7 +455,7 @@ t.test('the i386 and x32 system call tables keep the allowlist (int 0x80, socket
     t.skip(`SKIPPED LOUDLY: ${process.arch !== 'x64' ? 'the i386 and x32 system-call tables exist on x86_64 only' : 'this kernel has no i386 emulation (int 0x80), so there is no other table to reach'}`, () => undefined);
     return;
   }
-  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', otherAbiProbe], { cwd: world.work });
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', otherAbiProbe, world.work], { cwd: world.work });
   const out = results(r.stdout);
   if (!out.abi) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
   const abi = JSON.parse(out.abi) as Record<string, number | boolean>;
@@ -460,6 +470,68 @@ t.test('the i386 and x32 system call tables keep the allowlist (int 0x80, socket
   t.equal(abi.userfaultfd, -38, 'i386 userfaultfd: ENOSYS');
   t.equal(abi.x32_socket_vsock, -1, 'x32 socket: refused');
   t.equal(abi.x32_errno, 1, 'x32: EPERM');
+  t.equal(abi.chmod_setid, -1, 'i386 chmod with the set-user-ID bit: EPERM');
+  t.equal(abi.chmod_plain, 0, 'control: i386 chmod 755 works');
+  t.equal(abi.open_setid, -1, 'i386 open(O_CREAT) with set-ID bits: EPERM');
+  t.equal(fs.statSync(path.join(world.work, 'abi-setid')).mode & 0o6000, 0, 'no set-ID bit on the host\'s file');
+});
+
+/**
+ * Twenty-third pass: set-ID programs left for others. The agent's processes gain nothing from a
+ * set-user-ID bit (no_new_privs), but the files it writes are the host's: a copy of a shell in the
+ * temp folder or the project with the bit set runs as the agent's user (as root when `airlock run`
+ * runs as root) for any other account, container or later process that starts it (`sh -p`). The
+ * probe gives modes by every call that sets one (chmod, fchmod, fchmodat, open and mknod making a
+ * file, openat2); fast-check picks the modes, set-ID bits or not.
+ */
+const setIdProbe = `
+import ctypes, json, os, shutil, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+out = []
+for i, (how, mode, where) in enumerate(json.loads(sys.argv[1])):
+    p = os.path.join(where, 'setid-%d' % i)
+    try:
+        if how in ('chmod', 'fchmod', 'fchmodat'):
+            shutil.copy('/bin/sh', p)
+            if how == 'chmod': os.chmod(p, mode)
+            elif how == 'fchmod':
+                fd = os.open(p, os.O_RDONLY); os.fchmod(fd, mode); os.close(fd)
+            else:
+                if libc.syscall(268 if os.uname().machine == 'x86_64' else 53, -100, p.encode(), mode) != 0: raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        elif how == 'open': os.close(os.open(p, os.O_CREAT | os.O_WRONLY, mode))
+        elif how == 'mknod': os.mknod(p, 0o100000 | mode)
+        out.append('ok')
+    except OSError as e:
+        out.append(e.strerror)
+how = {'flags': os.O_CREAT | os.O_WRONLY, 'mode': 0o4755, 'resolve': 0}
+buf = (ctypes.c_uint64 * 3)(how['flags'], how['mode'], 0)
+out.append(libc.syscall(437, -100, os.path.join(sys.argv[2], 'setid-openat2').encode(), buf, 24))
+out.append(os.open(os.path.join(sys.argv[2], 'plain-open'), os.O_RDONLY | os.O_CREAT, 0o644) >= 0)
+print('setid=' + json.dumps(out))
+`;
+
+t.test('twenty-third pass: no file the agent writes gets a set-user-ID or set-group-ID bit (a set-ID shell left for others outside)', async (t) => {
+  const tmpOut = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-setid-'));
+  t.teardown(() => fs.rmSync(tmpOut, { recursive: true, force: true }));
+  fs.chmodSync(tmpOut, 0o777);
+  const cases = fc.sample(
+    fc.tuple(fc.constantFrom('chmod', 'fchmod', 'fchmodat', 'open', 'mknod'), fc.oneof(fc.constantFrom(0o4755, 0o2755, 0o6755, 0o4000, 0o2775, 0o755, 0o644), fc.integer({ min: 0, max: 0o7777 })), fc.constantFrom(world.work, tmpOut)),
+    { numRuns: 24, ...(seed !== undefined ? { seed } : {}) },
+  );
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', setIdProbe, JSON.stringify(cases), tmpOut], { cwd: world.work });
+  const out = results(r.stdout);
+  if (!out.setid) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
+  const got = JSON.parse(out.setid) as Array<string | number | boolean>;
+  cases.forEach(([how, mode, where], i) => {
+    const setId = (mode & 0o6000) !== 0;
+    t.equal(got[i], setId ? 'Operation not permitted' : 'ok', `${how} ${mode.toString(8)}: ${setId ? 'refused' : 'works'}`);
+    const file = path.join(where, `setid-${i}`);
+    if (fs.existsSync(file)) t.equal(fs.statSync(file).mode & 0o6000, 0, `${how} ${mode.toString(8)}: no set-ID bit on the host's file`);
+  });
+  t.equal(got[cases.length], -1, 'openat2 (its mode out of the filter\'s sight) is refused');
+  t.notOk(fs.existsSync(path.join(tmpOut, 'setid-openat2')), 'openat2 made nothing');
+  t.equal(got[cases.length + 1], true, 'control: open with O_CREAT and a plain mode works');
 });
 
 /**
@@ -962,6 +1034,102 @@ t.test('kernel-interface filesystems mounted outside /proc, /sys and /dev are bo
   t.same(found.sort(), [`${dir}/mnt/debug`, `${dir}/srv/chroot a/proc`, `${dir}/srv/chroot a/sys`].sort(), 'a chroot\'s proc and sysfs and a debugfs, not a disk nor /proc, /sys, /dev');
 });
 
+/**
+ * Twenty-third pass: a network filesystem or FUSE mount on the host (sshfs to a production host,
+ * rclone's cloud drive, an SMB share, an unlocked vault) is a way out that never meets Airlock:
+ * what the agent writes there goes to the server. A real FUSE server (python3 on /dev/fuse, typed
+ * `fuse.sshfs` as sshfs mounts) records every name it is asked for; mounting needs root.
+ */
+const fuseServer = `
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open('/dev/fuse', os.O_RDWR)
+opts = 'fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other' % fd
+if libc.mount(b'prod:/srv', sys.argv[1].encode(), b'fuse.sshfs', 6, opts.encode()) != 0:
+    print('mount-failed ' + os.strerror(ctypes.get_errno()), flush=True); sys.exit(1)
+print('ready', flush=True)
+def reply(unique, err=0, body=b''):
+    os.write(fd, struct.pack('<IiQ', 16 + len(body), -err, unique) + body)
+for _ in range(100000):
+    try:
+        buf = os.read(fd, 1 << 20)
+    except OSError as e:
+        if e.errno == 19: break
+        continue
+    ln, op, unique, node = struct.unpack_from('<IIQQ', buf)
+    body = buf[40:]
+    if op == 26:  # INIT
+        reply(unique, 0, struct.pack('<IIIIHHIIHHI', 7, 31, 0, 0, 16, 12, 65536, 1, 0, 0, 0) + bytes(28))
+    elif op == 3:  # GETATTR: the root, a folder
+        reply(unique, 0, struct.pack('<QII', 1, 0, 0) + struct.pack('<QQQQQQIIIIIIIIII', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0o40777, 2, 0, 0, 0, 4096, 0))
+    elif op in (1, 8, 9, 35):  # LOOKUP, MKNOD, MKDIR, CREATE: the name reached the server
+        print('asked=' + (body[16:] if op in (8, 35) else body[8:] if op == 9 else body).split(b'\\0')[0].decode('latin1'), flush=True)
+        reply(unique, 2 if op == 1 else 13)
+    elif op == 27:  # OPENDIR
+        reply(unique, 0, bytes(16))
+    elif op in (28, 29, 18, 25):  # READDIR (empty), RELEASEDIR, RELEASE, FLUSH
+        reply(unique, 0)
+    elif op in (2, 36, 42):  # FORGET, INTERRUPT, BATCH_FORGET: no answer
+        pass
+    elif op == 38:
+        break
+    else:
+        reply(unique, 38)
+`;
+
+t.test('twenty-third pass: network filesystems and FUSE mounts are hidden, never the working directory\'s or the home folder\'s', async (t) => {
+  const info = [
+    '22 1 0:21 / /proc rw - proc proc rw',
+    '30 1 8:1 / / rw - ext4 /dev/sda1 rw',
+    '40 30 0:40 / /mnt/share rw - nfs4 nas:/export rw',
+    '41 30 0:41 / /mnt/smb rw - cifs //nas/team rw',
+    '42 30 0:42 / /home/u/prod rw - fuse.sshfs prod:/srv rw',
+    '43 30 0:43 / /home/u/Google\\040Drive rw - fuse.rclone gdrive: rw',
+    '44 30 0:44 / /media/u/usb rw - fuseblk /dev/sdb1 rw',
+    '45 30 0:45 / /snap/node/123 ro - fuse.snapfuse snapfuse ro',
+    '46 22 0:46 / /proc/cpuinfo rw - fuse.lxcfs lxcfs rw',
+    '47 30 0:47 / /home rw - nfs4 nas:/home rw',
+    '48 30 0:48 / /work/proj/data rw - fuse.sshfs data:/ rw',
+    '49 30 0:49 / /opt/tools rw - nfs tools:/opt rw',
+    '50 30 0:50 / /srv/disk rw - ext4 /dev/sdc1 rw',
+    '51 30 0:51 / /tmp/.mount_CursorXq1 ro - fuse.Cursor.AppImage Cursor.AppImage ro',
+  ].join('\n');
+  t.same(remoteMounts(['/work/proj', '/home/u', '/opt/tools/node/bin/node'], info),
+    ['/mnt/share', '/mnt/smb', '/home/u/prod', '/home/u/Google Drive', '/work/proj/data'],
+    'NFS, SMB, sshfs, rclone, one inside the project; not the home\'s NFS, the Node\'s, a snap, an AppImage, lxcfs, a local disk (ext4 or NTFS through FUSE)');
+  if (process.getuid!() !== 0 || !fs.existsSync('/dev/fuse')) {
+    t.comment('the FUSE server half needs root and /dev/fuse (run by root in CI)');
+    return;
+  }
+  const remote = fs.mkdtempSync(path.join(world.dir, 'remote-'));
+  const mnt = path.join(remote, 'prod');
+  fs.mkdirSync(mnt);
+  const server = spawn('python3', ['-u', '-c', fuseServer, mnt], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let seen = '';
+  server.stdout.setEncoding('utf8').on('data', (d: string) => (seen += d));
+  t.teardown(() => {
+    try {
+      execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
+    } catch {
+      /* gone */
+    }
+    server.kill('SIGKILL');
+  });
+  for (let i = 0; i < 200 && !/ready|mount-failed/.test(seen); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!seen.includes('ready')) throw new Error(`the FUSE server did not start: ${seen}`);
+  execFileSync('sh', ['-c', `ls '${mnt}/outside-probe' 2>/dev/null; true`]);
+  for (let i = 0; i < 40 && !seen.includes('asked=outside-probe'); i++) await new Promise((r) => setTimeout(r, 25));
+  t.match(seen, /asked=outside-probe/, 'control: a lookup on the host reaches the server');
+  const script = `stat -f -c type=%T '${mnt}'; echo leaked > '${mnt}/exfil.txt' 2>/dev/null; cat '${mnt}/orders.csv' 2>/dev/null; mkdir '${mnt}/dropbox' 2>/dev/null; echo done=1`;
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: world.work });
+  const out = results(r.stdout);
+  t.equal(out.done, '1', `the agent ran (${r.stderr.slice(0, 300)})`);
+  t.equal(out.type, 'tmpfs', 'inside, the mount point is an empty folder of the sandbox\'s');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.notMatch(seen, /asked=(?:exfil|orders|dropbox)/, 'the server was asked for nothing the agent named');
+  t.notOk(fs.existsSync(path.join(remote, 'prod', 'exfil.txt')), 'nothing reached the host');
+});
+
 t.test("the agent cannot take over the bridge and its channel to airlock run (ptrace, pidfd_getfd, /proc/PID/mem), nor read another project's state folder", async (t) => {
   // The default state folder is `.airlock` where Airlock was started: a machine has one per project.
   const stateHome = path.join(world.dir, 'xdg-state');
@@ -1441,7 +1609,7 @@ t.test("the sources run with Airlock's own tsconfig.json, not the current folder
  * None of these files is tracked, so no review of the agent's changes shows them. The agent works in
  * a linked worktree (its `.git` is a file naming the folder that holds them).
  */
-t.test("the agent cannot change what git runs outside the sandbox (the repository's config, hooks, info, .git file, submodules' configs) nor the code caches in the temp folder", async (t) => {
+t.test("the agent cannot change what git runs outside the sandbox (the repository's config, hooks, info, .git file, submodules' and nested repositories' configs) nor the code caches in the temp folder", async (t) => {
   const base = fs.mkdtempSync(path.join(world.dir, 'git-'));
   const main = path.join(base, 'main');
   const tree = path.join(base, 'tree');
@@ -1466,8 +1634,21 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   // And a config file of the working tree the repository's config includes (shared by a team).
   fs.writeFileSync(path.join(main, '.gitshared'), '[user]\n\tname = team\n');
   git(main, 'config', 'include.path', '../.gitshared');
+  // Twenty-third pass: repositories the project holds (a vendored tool's clone, a checkout whose
+  // .git file names a git folder elsewhere): git status there obeys their config and hooks.
+  const nested = path.join(tree, 'vendor', 'tool');
+  fs.mkdirSync(nested, { recursive: true });
+  git(nested, 'init', '-q');
+  const separate = path.join(tree, 'lib', 'sep');
+  fs.mkdirSync(path.dirname(separate), { recursive: true });
+  git(base, 'init', '-q', '--separate-git-dir', path.join(base, 'sep-git'), separate);
   const evil = `[core]\\n\\tfsmonitor = touch ${mark}; false\\n`;
   const script = [
+    `printf '${evil}' >> vendor/tool/.git/config 2>/dev/null && echo nested_config=yes`,
+    `git -C vendor/tool config core.fsmonitor 'touch ${mark}; false' 2>/dev/null && echo nested_git_config=yes`,
+    `printf '#!/bin/sh\\ntouch ${mark}\\n' > vendor/tool/.git/hooks/post-checkout 2>/dev/null && chmod +x vendor/tool/.git/hooks/post-checkout 2>/dev/null && echo nested_hook=yes`,
+    `printf '${evil}' >> ${base}/sep-git/config 2>/dev/null && echo separate_config=yes`,
+    `printf 'gitdir: ${base}/common\\n' > lib/sep/.git 2>/dev/null && echo separate_dotgit=yes`,
     `echo b > b && git add b && git -c user.email=a@example.com -c user.name=a commit -qm b && echo commit=yes`,
     `git config core.fsmonitor 'touch ${mark}; false' 2>/dev/null && echo config=yes`,
     `printf '${evil}' >> ${main}/.git/config 2>/dev/null && echo append=yes`,
@@ -1517,7 +1698,8 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   const r = results(run.stdout);
   t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
   t.equal(r.common, 'made', 'control: the agent makes a folder of its own');
-  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir', 'other_commondir', 'other_worktree_config', 'worktree_sparse', 'other_sparse']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir', 'other_commondir', 'other_worktree_config', 'worktree_sparse', 'other_sparse',
+    'nested_config', 'nested_git_config', 'nested_hook', 'separate_config', 'separate_dotgit']) t.notOk(r[k], `${k}: refused`);
   t.notOk(fs.existsSync(path.join(main, '.git', 'commondir')), 'the commondir put in place for the run is gone after it');
   t.equal(fs.readFileSync(path.join(main, '.git', 'worktrees', 'tree', 'commondir'), 'utf8'), '../..\n', 'the worktree\'s commondir is as git made it');
   t.equal(r.skip_worktree, 'yes', 'control: the agent writes the index');
@@ -1526,7 +1708,7 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   t.match(run.stderr, /airlock: {3}a \(changed during the run and marked skip-worktree/, 'the hidden change is named after the run');
   t.match(run.stderr, /refs\/replace \(git replace refs made during the run/, 'so is the replace ref');
   // What the user's prompt or editor runs next, and the user's next checkout.
-  for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [other, 'status', '--porcelain'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
+  for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [other, 'status', '--porcelain'], [nested, 'status', '--porcelain'], [separate, 'status', '--porcelain'], [nested, 'checkout', '-q', '-b', 'after'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
     try {
       git(cwd, ...args);
     } catch {

@@ -10,8 +10,9 @@ import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import fc from 'fast-check';
 import { namespaceFlags, sandboxSupport } from '../../sandbox/support.ts';
-import { SANDBOX_TASKS } from '../../sandbox/launch.ts';
+import { boundSockets, SANDBOX_TASKS } from '../../sandbox/launch.ts';
 import { pidsHierarchy, taskCgroup } from '../../sandbox/task-cgroup.ts';
 import { airlockBin, policyDir, repo, results, runAirlock, startWorld } from './helpers.ts';
 
@@ -172,7 +173,7 @@ t.test('inside the sandbox only the proxy leads out, and the policy decides', as
   t.ok(world.dns.queries.includes('dns-allowed.test'), 'the DNS server does see lookups the proxy makes after an allow');
 });
 
-t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the session\'s key and command sockets stay hidden', async (t) => {
+t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the session\'s key and command sockets, and every socket the host has bound outside the project, stay hidden', async (t) => {
   const before = hostSocketHits;
   // The user's session: an ssh-agent, a tmux server (named by $TMUX and at its usual place under the
   // temp folder), VS Code's git askpass handle, kitty's remote control, the D-Bus session bus, X11.
@@ -214,6 +215,24 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   const runtime = fs.mkdtempSync(path.join(world.dir, 'runtime-'));
   for (const d of ['systemd', 'podman']) fs.mkdirSync(path.join(runtime, d));
   Object.assign(session, { systemd_user: path.join(runtime, 'systemd', 'private'), runtime_bus: path.join(runtime, 'bus'), podman: path.join(runtime, 'podman', 'podman.sock'), wayland: path.join(runtime, 'wayland-0'), pulse: path.join(tmp, 'pulse-native') });
+  // Twenty-third pass: sockets no list names (a MySQL socket whose unix_socket login needs no
+  // password, a keybase service, a Jupyter kernel, a language server), at places fast-check picks
+  // (a space in a folder's name too): every socket the host has bound outside the working
+  // directory is hidden. Control: the project's own socket stays reachable.
+  const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+  const unlisted = fc.sample(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9 ._-]{0,10}$/), fc.stringMatching(/^[a-z][a-z0-9._-]{0,10}$/)), { numRuns: 6, ...(seed !== undefined ? { seed } : {}) });
+  const places = fs.mkdtempSync(path.join(world.dir, 'unlisted-'));
+  Object.assign(session, { mysql: path.join(places, 'var-lib-mysql', 'mysql.sock'), keybase: path.join(places, '.config', 'keybase', 'keybased.sock') });
+  unlisted.forEach(([dir, name], i) => (session[`unlisted_${'abcdefgh'[i]}`] = path.join(places, `${i}${dir}`, `${name}.sock`)));
+  for (const k of Object.keys(session).filter((n) => n === 'mysql' || n === 'keybase' || n.startsWith('unlisted_'))) fs.mkdirSync(path.dirname(session[k]!), { recursive: true });
+  const projectSocket = path.join(world.work, 'dev-service.sock');
+  let projectHits = 0;
+  const projectServer = net.createServer((c) => {
+    projectHits++;
+    c.destroy();
+  });
+  await new Promise<void>((resolve) => projectServer.listen(projectSocket, resolve));
+  t.teardown(() => projectServer.close());
   // No tmux server runs where TMUX_TMPDIR points: the agent makes its folder and listens there, for
   // the user's next `tmux` (a server may tell its client to run any command).
   const tmuxTmp = fs.mkdtempSync(path.join(world.dir, 'tmux-tmpdir-'));
@@ -231,21 +250,43 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
     XDG_RUNTIME_DIR: runtime, WAYLAND_DISPLAY: 'wayland-0', PULSE_SERVER: `unix:${session.pulse}`,
   };
   // One Node for every connection attempt (each start inside costs ~0.1 s).
-  const targets = JSON.stringify({ unix: hostSocket, ...session }).replace(/"/g, '\\"');
+  const targets = JSON.stringify({ unix: hostSocket, project: projectSocket, ...session }).replace(/"/g, '\\"');
   const script = [
     `node -e "for (const [n, p] of Object.entries(JSON.parse('${targets}'))) require('net').connect(p).on('connect',()=>console.log(n+'=CONNECTED')).on('error',e=>console.log(n+'='+e.code))"`,
     `curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:${UP}/bypass-allow-unix 2>/dev/null; echo curl=$?`,
     `mkdir -p -m 700 '${path.dirname(planted)}' 2>/dev/null; python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); print('tmux_planted=yes')" '${planted}' 2>/dev/null`,
   ].join('\n');
-  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--allow-unix-sockets', '--', 'sh', '-c', script], { cwd: world.work, env });
+  const own = path.join(tmp, 'agent-own.sock');
+  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--allow-unix-sockets', '--', 'sh', '-c',
+    `${script}\npython3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); c=socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); print('own=yes')" '${own}'`], { cwd: world.work, env });
   const r = results(run.stdout);
   t.match(run.stderr, /warning: --allow-unix-sockets/);
-  t.equal(r.unix, 'CONNECTED', 'the host Unix socket is reachable, so the filter is what stopped it before');
-  t.equal(hostSocketHits, before + 1);
+  t.equal(r.project, 'CONNECTED', 'control: the project\'s own socket is reachable, so the filter is what stopped it before');
+  t.equal(projectHits, 1);
+  t.ok(r.unix && r.unix !== 'CONNECTED', `a host service's socket outside the working directory, which no list names, is hidden (${r.unix})`);
+  t.equal(hostSocketHits, before, 'the host service received nothing');
+  t.equal(r.own, 'yes', 'control: a socket the agent makes during the run works');
   for (const name of Object.keys(session)) t.ok(r[name] && r[name] !== 'CONNECTED', `${name}: hidden (${r[name]})`);
   t.equal(sessionHits, 0, 'no session socket was reached');
   t.notOk(fs.existsSync(planted), `no tmux server socket of the agent's on the host (the agent ${r.tmux_planted ? 'listened in its private copy' : 'could not listen'})`);
   t.equal(r.curl, '7', 'TCP is still confined to the proxy');
+});
+
+t.test('twenty-third pass: the host\'s bound sockets are read from the kernel\'s table, path spaces and all; abstract ones, files and the project\'s are not taken', async (t) => {
+  const dir = fs.mkdtempSync(path.join(world.dir, 'table-'));
+  const project = path.join(dir, 'project');
+  fs.mkdirSync(path.join(dir, 'a b'), { recursive: true });
+  fs.mkdirSync(project);
+  const listening = [path.join(dir, 'a b', 'svc one.sock'), path.join(dir, 'plain.sock'), path.join(project, 'dev.sock')];
+  const servers = listening.map((p) => net.createServer());
+  await Promise.all(servers.map((srv, i) => new Promise<void>((resolve) => srv.listen(listening[i]!, resolve))));
+  t.teardown(() => servers.forEach((srv) => srv.close()));
+  fs.writeFileSync(path.join(dir, 'file'), '');
+  const row = (i: number, p: string): string => `00000000${i}0000000: 00000002 00000000 00010000 0001 01 ${1000 + i} ${p}`;
+  const table = path.join(dir, 'unix');
+  fs.writeFileSync(table, ['Num       RefCount Protocol Flags    Type St Inode Path', ...listening.map((p, i) => row(i, p)), row(7, '@abstract/name'), row(8, path.join(dir, 'file')), row(9, path.join(dir, 'gone.sock')), '00000000a0000000: 00000003 00000000 00000000 0001 03 8071775', ''].join('\n'));
+  t.same(boundSockets(project, table).sort(), listening.slice(0, 2).sort(), 'the two outside the project, the space kept');
+  t.same(boundSockets(project, path.join(dir, 'missing')), [], 'no table: nothing');
 });
 
 t.test('--read-only: writes only to the working directory, the temp folder and --writable paths', async (t) => {
