@@ -853,6 +853,9 @@ const NOT_WALKED = new Set(['node_modules', '.git', '.hg']);
 /** Bounds of the walk after a run (entries read, milliseconds). */
 const WALK_ENTRIES = 20_000;
 const WALK_MS = 500;
+/** HOME_ENTRIES that are version managers' installs: big trees, checked on their own budget. */
+const TOOLCHAIN_TREE = /\/(?:versions|toolchains|installs|candidates|tools|install\/global)$/;
+
 /** Entries of each walk after a run read whatever the time: a small project is always read whole. */
 const SURE_ENTRIES = 5000;
 
@@ -1588,11 +1591,13 @@ function codeVariables(file: string): string | undefined {
  * config, hooks or info changed: objects and the index change with every commit). The walk is
  * bounded; `complete` says whether it saw everything.
  */
-export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean; caches: string[] } {
+export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}, system: Record<string, string> | undefined = process.getuid?.() === 0 ? { ...SYSTEM_ENTRIES, ...SYSTEM_REPORTED } : undefined): { planted: Planted[]; complete: boolean; homeComplete: boolean; toolchainsComplete: boolean; caches: string[] } {
   const planted: Planted[] = [];
   // Python's bytecode and build tools' code caches written during the run: removed after it.
   const caches: string[] = [];
-  const budget: WalkBudget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
+  // The first entries are read whatever the time here too: under load the home folder's checks ran
+  // out of time and passed over what they had not read as unchanged, with no note.
+  const budget: WalkBudget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES };
   const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
     let names: string[];
     try {
@@ -1601,7 +1606,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
       return;
     }
     for (const n of names) {
-      if (--budget.left < 0) return;
+      if (spent(budget)) return;
       const p = path.join(dir, n);
       if (pick(n) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) planted.push({ path: p, why });
     }
@@ -1610,6 +1615,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   if (homeOk) {
     const zwc = (p: string): Planted => ({ path: compiledForm(p), why: `zsh runs it in place of ${path.basename(p)} (its compiled form, when newer)` });
     for (const [rel, why] of Object.entries({ ...HOME_ENTRIES, ...HOME_REPORTED })) {
+      if (TOOLCHAIN_TREE.test(rel)) continue; // read last, on their own budget (below)
       for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) {
         if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
         if (p && changedSince(compiledForm(p), since, budget)) planted.push(zwc(p));
@@ -1736,11 +1742,20 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   }
   const packageBudget: WalkBudget & { ranOut?: boolean } = { left: PACKAGE_ENTRIES, until: 0, sure: SURE_ENTRIES };
   const cacheBudget: WalkBudget & { ranOut?: boolean } = { left: CACHE_ENTRIES, until: 0, sure: SURE_ENTRIES };
-  // The working directory's walk gets its own time: the home folder's checks above take most of it
-  // on a loaded machine, and the walk then reported a small project as too big to check. And its
-  // first entries are read whatever the time (the follow-up: the time still ran out under load).
-  budget.until = Math.max(budget.until, Date.now() + WALK_MS);
-  budget.sure = SURE_ENTRIES;
+  // The working directory's walk gets a budget of its own, count and time: the home folder's checks
+  // above can spend all of theirs (a big ~/.pyenv or ~/.config under load), and the walk then
+  // reported a project of three files as too big to check and read none of it (twenty-third pass).
+  // Its first entries are read whatever the time (the follow-up: the time still ran out under load).
+  const homeComplete = !budget.ranOut;
+  // Version managers' installs (~/.rustup/toolchains, ~/.nvm/versions, ~/.pyenv/versions: tens of
+  // thousands of files each) last and on a budget of their own, so that they never crowd out the
+  // rc files and configs above, nor the working directory below.
+  Object.assign(budget, { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES, ranOut: false });
+  for (const [rel, why] of homeOk ? Object.entries({ ...HOME_ENTRIES, ...HOME_REPORTED }).filter(([rel]) => TOOLCHAIN_TREE.test(rel)) : []) {
+    for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
+  }
+  const toolchainsComplete = !budget.ranOut;
+  Object.assign(budget, { left: WALK_ENTRIES, until: Date.now() + WALK_MS, sure: SURE_ENTRIES, ranOut: false });
   const addPackages = (found: Planted[]): void => {
     for (const f of found) if (!planted.some((g) => g.path === f.path)) planted.push(f);
   };
@@ -1862,8 +1877,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   });
   // Changes git's own view hides from a review (twentieth pass, `git-review.ts`).
   for (const h of hiddenFromGit(since, [root, ...repositories])) if (!planted.some((f) => f.path === h.path)) planted.push(h);
-  const complete = walked && !packageBudget.ranOut;
-  return { planted, complete: complete && !cacheBudget.ranOut, caches };
+  return { planted, complete: walked && !packageBudget.ranOut && !cacheBudget.ranOut, homeComplete, toolchainsComplete, caches };
 }
 
 /**
@@ -2000,7 +2014,7 @@ const REPORT_LINES = 40;
 const REPORT_KINDS = 200;
 
 /** The lines `airlock run` prints after the run (none when nothing was planted). */
-export function plantedReport(found: { planted: Planted[]; complete: boolean }, homeDir: string, cwd: string): string[] {
+export function plantedReport(found: { planted: Planted[]; complete: boolean; homeComplete?: boolean; toolchainsComplete?: boolean }, homeDir: string, cwd: string): string[] {
   const shown = (p: string): string => {
     const rel = path.relative(path.resolve(cwd), p);
     if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel;
@@ -2028,5 +2042,7 @@ export function plantedReport(found: { planted: Planted[]; complete: boolean }, 
     if (other) lines.push(`airlock:   … and ${other} more of other kinds (many: review the working directory whole)`);
   }
   if (!found.complete) lines.push(`airlock: the working directory (or its installed packages) is too big to check whole for such files (.git, .envrc, .vscode, node_modules, …) after the run; look for new ones yourself`);
+  if (found.homeComplete === false) lines.push(`airlock: your home folder's files that tools run or load (shell rc files, git's, ssh's and editors' configs and what they name) were too many to check whole after the run; look for changes there yourself`);
+  if (found.toolchainsComplete === false) lines.push(`airlock: your version managers' installs in the home folder (~/.rustup/toolchains, ~/.nvm/versions, ~/.pyenv/versions, …) are too big to check whole for files changed during the run; reinstall a toolchain if in doubt`);
   return lines;
 }

@@ -13,16 +13,18 @@ export interface WalkBudget {
    * check" note. The time bound is for huge trees; a small one is read whole.
    */
   sure?: number;
+  /** Set once an entry was refused (the count or the time ran out): what was not read is unknown, not unchanged. */
+  ranOut?: boolean;
 }
 
 /** Counts one entry against `budget`: true when it has run out (entries, or time past the sure ones). */
 export function spent(budget: WalkBudget): boolean {
-  if (--budget.left < 0) return true;
+  if (--budget.left < 0) return (budget.ranOut = true);
   if (budget.sure !== undefined && budget.sure > 0) {
     budget.sure--;
     return false;
   }
-  return Date.now() > budget.until;
+  return Date.now() > budget.until && (budget.ranOut = true);
 }
 
 /**

