@@ -7,7 +7,8 @@
 //   encryption); this finds the hello itself wherever it starts (after a STARTTLS line, cut
 //   across messages, cut into records of a byte each), in the SSL 2 record format too (OpenSSL
 //   3 still parses such a hello and negotiates TLS 1.2 from it: twenty-first pass); DTLS's hello
-//   a QUIC Initial datagram and WireGuard's handshake through a UDP bridge too (twenty-second pass);
+//   a QUIC Initial datagram and WireGuard's handshake through a UDP bridge too (twenty-second pass),
+//   OpenVPN's first packet through a UDP or TCP bridge (twenty-third pass);
 // - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext. Read as
 //   OpenSSH's sshd reads it (`sscanf("SSH-%d.%d-%[^\n]")`, major 2 or 1.99): `SSH-02.0-`,
 //   `SSH- 2.0-`, `SSH-+2.5-` are accepted there too (twenty-first pass);
@@ -104,6 +105,53 @@ function quicInitial(b: Buffer): boolean {
  * and two MACs, 148 bytes exactly.
  */
 const wireGuardInitiation = (b: Buffer): boolean => b.length === 148 && b[0] === 1 && b[1] === 0 && b[2] === 0 && b[3] === 0;
+
+/**
+ * OpenVPN's first packet, a client's hard reset (P_CONTROL_HARD_RESET_CLIENT_V2 or V3, key id 0):
+ * a VPN behind a UDP or TCP bridge, everything after its TLS (inside OpenVPN's own control
+ * channel) ciphertext (twenty-third pass, left open by the twenty-second). After the opcode, an
+ * 8-byte session id, then one of OpenVPN 2.x's layouts: no control-channel key (the empty ACK
+ * array and message id 0), `tls-auth` (an HMAC of 16–64 bytes, packet id 1, a time, the same ACK
+ * array and id), `tls-crypt` or `tls-crypt-v2` (packet id 1 then ciphertext; OpenVPN 2.6 marks
+ * early negotiation in it as 0x0f000001). Undefined while `b` is a start that may still become one.
+ */
+function openVpnReset(b: Buffer): boolean | undefined {
+  if (!b.length) return undefined;
+  if (b[0] !== 0x38 && b[0] !== 0x50) return false;
+  let open = false;
+  for (const [at, want] of OPENVPN_LAYOUTS) {
+    let agrees = true;
+    for (let k = 0; k < want.length && agrees; k++) {
+      const c = b[at + k];
+      if (c === undefined) break;
+      agrees = Array.isArray(want[k]) ? (want[k] as number[]).includes(c) : want[k] === c;
+    }
+    if (!agrees) continue;
+    if (b.length >= at + want.length) return true;
+    open = true;
+  }
+  return open ? undefined : false;
+}
+/** Any byte (a tls-auth packet's time). */
+const ANY = Array.from({ length: 256 }, (_, i) => i);
+/** A packet id of 1 (0x0f000001: OpenVPN 2.6's early negotiation), byte by byte. */
+const PACKET_ID_1: Array<number | number[]> = [[0, 0x0f], 0, 0, 1];
+/** Where each layout's fixed bytes start after the opcode and session id, and what they are (a list: any of them). */
+const OPENVPN_LAYOUTS: Array<[number, Array<number | number[]>]> = [
+  [9, [0, 0, 0, 0, 0]],
+  [9, PACKET_ID_1],
+  // tls-auth: the HMAC (MD5 to SHA-512), the packet id, a time (any 4 bytes), the ACK array and message id.
+  ...[16, 20, 28, 32, 48, 64].map((h): [number, Array<number | number[]>] => [9 + h, [...PACKET_ID_1, -1, -1, -1, -1, 0, 0, 0, 0, 0].map((x) => x === -1 ? ANY : x)]),
+];
+/** The same first packet over TCP: a 2-byte length a control packet has (OpenVPN's TCP framing), then the packet. */
+function openVpnTcpReset(b: Buffer): boolean | undefined {
+  if (b.length < 2) return b.length === 1 && b[0]! > 0x07 ? false : undefined;
+  const length = b.readUInt16BE(0);
+  if (length < 14 || length > 0x7ff) return false;
+  return openVpnReset(b.subarray(2));
+}
+/** The most of a stream's start the OpenVPN readings read. */
+const OPENVPN_START = 2 + 9 + 64 + 17;
 
 /** Bytes of an SSL 2 record's start that identify a hello in it (header 2, type 1, version 2, three lengths 6). */
 const V2_HEAD = 11;
@@ -306,7 +354,7 @@ const PROXY_V1_PROTOCOLS = ['TCP4 ', 'TCP6 ', 'UNKNOWN'];
 const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> = [
   ['a SOCKS request', socksStart, SOCKS_START], ['a Trojan request', trojanStart, SOCKS_START], ['a VLESS request', vlessStart, SOCKS_START],
   ['a relay request (gost)', relayStart, RELAY_MAX], ['a multiplexed session (smux or yamux)', muxStart, YAMUX_HEAD],
-  ['a PROXY protocol header', proxyHeaderStart, SOCKS_START],
+  ['a PROXY protocol header', proxyHeaderStart, SOCKS_START], ['an OpenVPN session', openVpnTcpReset, OPENVPN_START],
 ];
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
@@ -388,6 +436,7 @@ export class InnerSessionScan {
   read(data: Buffer): string | undefined {
     if (quicInitial(data)) return 'a QUIC handshake';
     if (wireGuardInitiation(data)) return 'a WireGuard handshake';
+    if (openVpnReset(data)) return 'an OpenVPN session';
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;
     for (let i = b.indexOf(0x16); i !== -1 && i + HEAD <= b.length; i = b.indexOf(0x16, i + 1)) {
       if (helloAt(b, i)) return 'a TLS handshake';

@@ -1333,3 +1333,93 @@ t.test('twenty-second pass: a PROXY protocol header at a tunnel\'s start is neve
   await new Promise((res) => setTimeout(res, 100));
   t.same(admin, [], 'the service never took the agent for loopback');
 });
+
+t.test('twenty-third pass: OpenVPN\'s first packet through a UDP or TCP bridge is never relayed', async (t) => {
+  // Left open by the twenty-second pass: a VPN behind a bridge (wstunnel's `udp://` or `tcp://`)
+  // carries every request after its handshake as ciphertext. OpenVPN's client hard reset, in the
+  // layouts OpenVPN 2.6 writes (as 2.6.14 wrote them: no control-channel key, tls-auth with an
+  // HMAC of any size, tls-crypt, tls-crypt-v2 with early negotiation), as a datagram or with TCP's
+  // 2-byte length at the stream's start, cut anywhere.
+  const reset = (opcode: number, layout: string, pid: number): Buffer => {
+    const sid = crypto.randomBytes(8);
+    const time = Buffer.alloc(4);
+    time.writeUInt32BE(Math.floor(Date.now() / 1000));
+    const id = Buffer.from([pid, 0, 0, 1]);
+    const tail = Buffer.alloc(5);
+    if (layout === 'plain') return Buffer.concat([Buffer.from([opcode]), sid, tail]);
+    if (layout === 'crypt') return Buffer.concat([Buffer.from([opcode]), sid, id, time, crypto.randomBytes(32 + 5 + (opcode === 0x50 ? 290 : 0))]);
+    return Buffer.concat([Buffer.from([opcode]), sid, crypto.randomBytes(Number(layout)), id, time, tail]);
+  };
+  fc.assert(fc.property(
+    fc.constantFrom(0x38, 0x50), fc.constantFrom('plain', 'crypt', '16', '20', '28', '32', '48', '64'), fc.constantFrom(0, 0x0f), fc.boolean(),
+    fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(), fc.array(fc.constantFrom('hello', '{"op":1}'), { maxLength: 2 }),
+    (opcode, layout, pid, tcp, cuts, emptyFirst, before) => {
+      const packet = reset(opcode, layout, layout === 'plain' ? 0 : pid);
+      if (tcp) {
+        const stream = Buffer.concat([Buffer.from([packet.length >> 8, packet.length & 0xff]), packet, Buffer.from([packet.length >> 8, packet.length & 0xff]), packet]);
+        const { found, points } = scanCut(stream, cuts, emptyFirst);
+        if (found !== 'an OpenVPN session') throw new Error(`TCP ${stream.subarray(0, 40).toString('hex')} cut at ${points.join(',')}: ${found}`);
+      } else {
+        const scan = new InnerSessionScan();
+        const found = [...before.map((b) => Buffer.from(b)), packet].map((d) => scan.read(d)).find(Boolean);
+        if (found !== 'an OpenVPN session') throw new Error(`UDP ${packet.toString('hex')} after ${before.length}: ${found}`);
+      }
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: text beginning with the opcodes' letters (`8`, `P`), a DNS query, STUN, a binary
+  // message starting 0x38 without OpenVPN's layout, a PostgreSQL startup, a MongoDB OP_MSG.
+  for (const d of ['8 apples, 0 pears, 0 plums', 'PING 12345678', 'P', Buffer.from('12340100000100000000000007616c6c6f776564076578616d706c650000010001', 'hex'),
+    Buffer.from('000100002112a442', 'hex'), Buffer.concat([Buffer.from([0x38]), crypto.randomBytes(8), Buffer.from([1, 2, 3, 4, 5])]),
+    Buffer.from('0000000800030000', 'hex'), opMsg({ find: 'c', filter: {}, $db: 'd' })]) {
+    const b = Buffer.isBuffer(d) ? d : Buffer.from(d);
+    t.equal(new InnerSessionScan().read(b), undefined, b.subarray(0, 16).toString('hex'));
+  }
+
+  // Live: a real OpenVPN client (UDP and TCP) through a bridge, its packets sent as messages.
+  const openvpn = ['/usr/sbin/openvpn', '/usr/bin/openvpn'].find((p) => fs.existsSync(p));
+  if (!openvpn) {
+    t.fail('openvpn not found (apt-get install openvpn; .ci/run does)');
+    return;
+  }
+  const dir = tempDir(t, 'hunt23-tunnels-openvpn-');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-days', '2', '-subj', '/CN=c'], { stdio: 'ignore' });
+  execFileSync(openvpn, ['--genkey', 'secret', path.join(dir, 'ta.key')], { stdio: 'ignore' });
+  const got: Buffer[] = [];
+  const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', (d: Buffer) => got.push(d)) });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  for (const [proto, extra] of [['udp', []], ['tcp', ['--tls-auth', path.join(dir, 'ta.key'), '1']], ['udp', ['--tls-crypt', path.join(dir, 'ta.key')]]] as Array<['udp' | 'tcp', string[]]>) {
+    got.length = 0;
+    const sent: Buffer[] = [];
+    const code = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://allowed.example:${bridge.port}/${proto}`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+      const forward = (m: Buffer): void => { sent.push(m); if (ws.readyState === WebSocket.OPEN) ws.send(m, { binary: true }); };
+      ws.on('open', () => {
+        let port: number;
+        if (proto === 'udp') {
+          const front = dgram.createSocket('udp4');
+          front.on('message', forward);
+          front.bind(0, '127.0.0.1', () => { port = front.address().port; start(); });
+          t.teardown(() => front.close());
+        } else {
+          const front = net.createServer((s) => { s.on('data', forward); s.on('error', () => undefined); });
+          front.listen(0, '127.0.0.1', () => { port = (front.address() as net.AddressInfo).port; start(); });
+          t.teardown(() => front.close());
+        }
+        const start = (): void => {
+          const client = spawn(openvpn, ['--client', '--dev', 'null', '--proto', proto === 'udp' ? 'udp' : 'tcp-client', '--remote', '127.0.0.1', String(port), '--ca', path.join(dir, 'c.pem'),
+            '--cert', path.join(dir, 'c.pem'), '--key', path.join(dir, 'k.pem'), '--verb', '0', '--connect-retry-max', '1', ...extra], { stdio: 'ignore' });
+          t.teardown(() => void client.kill());
+          ws.once('close', () => client.kill());
+        };
+      });
+      ws.on('close', (c) => resolve(c));
+      ws.on('error', () => resolve(-1));
+      setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+    });
+    t.equal(code, 1008, `${proto} ${extra[0] ?? ''}: the tunnel is closed at OpenVPN's first packet`);
+    t.ok(sent.length > 0 && (sent[0]![proto === 'tcp' ? 2 : 0] === 0x38), `${proto}: OpenVPN sent its hard reset`);
+    await new Promise((res) => setTimeout(res, 100));
+    t.same(got, [], `${proto}: the service behind the bridge got nothing`);
+  }
+});
