@@ -8,7 +8,8 @@
 //   across messages, cut into records of a byte each), in the SSL 2 record format too (OpenSSL
 //   3 still parses such a hello and negotiates TLS 1.2 from it: twenty-first pass); DTLS's hello
 //   a QUIC Initial datagram and WireGuard's handshake through a UDP bridge too (twenty-second pass),
-//   OpenVPN's first packet through a UDP or TCP bridge (twenty-third pass);
+//   OpenVPN's first packet through a UDP or TCP bridge, IP packets themselves (a TUN bridge), IKE,
+//   L2TP, PPTP, Nebula, libp2p's and Tailscale's openings (twenty-third pass);
 // - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext. Read as
 //   OpenSSH's sshd reads it (`sscanf("SSH-%d.%d-%[^\n]")`, major 2 or 1.99): `SSH-02.0-`,
 //   `SSH- 2.0-`, `SSH-+2.5-` are accepted there too (twenty-first pass);
@@ -152,6 +153,75 @@ function openVpnTcpReset(b: Buffer): boolean | undefined {
 }
 /** The most of a stream's start the OpenVPN readings read. */
 const OPENVPN_START = 2 + 9 + 64 + 17;
+
+/** Whether `b` starts with `want` (undefined while `b` is shorter and agrees so far). */
+function fixedStart(b: Buffer, want: Buffer): boolean | undefined {
+  const n = Math.min(b.length, want.length);
+  if (!b.subarray(0, n).equals(want.subarray(0, n))) return false;
+  return n === want.length ? true : undefined;
+}
+
+/**
+ * Other VPNs' and encrypted transports' openings at a stream's start, each negotiating a channel
+ * no reading follows (twenty-third pass): libp2p's multistream-select (its next protocol `/noise`,
+ * `/tls/1.0.0`, then a multiplexer: js-libp2p over WebSockets), IKE over TCP (RFC 8229's `IKETCP`),
+ * PPTP's Start-Control-Connection-Request (length 156, control message, its magic cookie), and
+ * Tailscale's control protocol (ts2021: a version under 256, a Noise IK initiation of 96 bytes).
+ */
+const VPN_STARTS: Array<[string, Buffer]> = [
+  ['a libp2p session (multistream-select)', Buffer.from('\x13/multistream/1.0.0\n', 'latin1')],
+  ['an IKE session', Buffer.from('IKETCP')],
+  ['a PPTP session', Buffer.from('009c00011a2b3c4d0001', 'hex')],
+];
+function vpnStart(b: Buffer): boolean | undefined {
+  let open = false;
+  for (const [, want] of VPN_STARTS) {
+    const r = fixedStart(b, want);
+    if (r) return true;
+    open ||= r === undefined;
+  }
+  // ts2021: version (2 bytes, the first 0), message type 1, length 96.
+  const ts = [0, -1, 1, 0, 0x60];
+  let agrees = true;
+  for (let i = 0; i < Math.min(b.length, ts.length) && agrees; i++) agrees = ts[i] === -1 || b[i] === ts[i];
+  if (agrees) {
+    if (b.length >= ts.length) return true;
+    open = true;
+  }
+  return open ? undefined : false;
+}
+const VPN_START = 24;
+
+/** The 20-byte L2TP (v2 or v3) header and message type AVP of a Start-Control-Connection-Request, after the length. */
+const L2TP_SCCRQ = Buffer.from('00000000000000008008000000000001', 'hex');
+/** Nebula's handshake header: version 1, type handshake, subtype IX, no remote index, message counter 1. */
+const NEBULA_HANDSHAKE = Buffer.from('10000000000000000000000000000001', 'hex');
+
+/**
+ * Whether a datagram (a UDP bridge's message, a TUN bridge's packet) opens another VPN or is an IP
+ * packet itself (twenty-third pass): a whole IPv4 packet (its length and header checksum hold) or
+ * IPv6 packet (its payload length holds): a packet tunnel, every connection inside it undecided;
+ * IKE's IKE_SA_INIT (v2) or Main or Aggressive Mode (v1) message, behind NAT-T's 4 zero bytes or
+ * not (IPsec); L2TP's SCCRQ; Nebula's handshake.
+ */
+function vpnDatagram(b: Buffer): string | undefined {
+  if (b.length >= 20 && b[0]! >> 4 === 4 && (b[0]! & 0xf) >= 5 && b.readUInt16BE(2) === b.length && (b[0]! & 0xf) * 4 <= b.length) {
+    let sum = 0;
+    for (let i = 0; i < (b[0]! & 0xf) * 4; i += 2) sum += b.readUInt16BE(i);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    if (sum === 0xffff) return 'an IP packet';
+  }
+  if (b.length >= 40 && b[0]! >> 4 === 6 && b.readUInt16BE(4) === b.length - 40 && b[7] !== 0) return 'an IP packet';
+  for (const at of [0, 4]) {
+    if (b.length < at + 28 || (at === 4 && b.readUInt32BE(0) !== 0) || b.readUInt32BE(at + 8) !== 0 || b.readUInt32BE(at + 12) !== 0 || b.readUInt32BE(at + 20) !== 0) continue;
+    const version = b[at + 17];
+    const exchange = b[at + 18];
+    if (((version === 0x20 && exchange === 34) || (version === 0x10 && (exchange === 2 || exchange === 4))) && b.readUInt32BE(at + 24) === b.length - at) return 'an IKE session';
+  }
+  if (b.length >= 20 && b[0] === 0xc8 && (b[1] === 0x02 || b[1] === 0x03) && b.readUInt16BE(2) === b.length && b.subarray(4, 20).equals(L2TP_SCCRQ)) return 'an L2TP session';
+  if (b.length > 16 && b.subarray(0, 16).equals(NEBULA_HANDSHAKE)) return 'a Nebula handshake';
+  return undefined;
+}
 
 /** Bytes of an SSL 2 record's start that identify a hello in it (header 2, type 1, version 2, three lengths 6). */
 const V2_HEAD = 11;
@@ -355,6 +425,7 @@ const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> 
   ['a SOCKS request', socksStart, SOCKS_START], ['a Trojan request', trojanStart, SOCKS_START], ['a VLESS request', vlessStart, SOCKS_START],
   ['a relay request (gost)', relayStart, RELAY_MAX], ['a multiplexed session (smux or yamux)', muxStart, YAMUX_HEAD],
   ['a PROXY protocol header', proxyHeaderStart, SOCKS_START], ['an OpenVPN session', openVpnTcpReset, OPENVPN_START],
+  ['a VPN or encrypted transport', vpnStart, VPN_START],
 ];
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
@@ -437,6 +508,8 @@ export class InnerSessionScan {
     if (quicInitial(data)) return 'a QUIC handshake';
     if (wireGuardInitiation(data)) return 'a WireGuard handshake';
     if (openVpnReset(data)) return 'an OpenVPN session';
+    const vpn = vpnDatagram(data);
+    if (vpn) return vpn;
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;
     for (let i = b.indexOf(0x16); i !== -1 && i + HEAD <= b.length; i = b.indexOf(0x16, i + 1)) {
       if (helloAt(b, i)) return 'a TLS handshake';

@@ -1423,3 +1423,84 @@ t.test('twenty-third pass: OpenVPN\'s first packet through a UDP or TCP bridge i
     t.same(got, [], `${proto}: the service behind the bridge got nothing`);
   }
 });
+
+t.test('twenty-third pass: IP packets, IKE, L2TP, PPTP, Nebula, libp2p and Tailscale openings inside a WebSocket tunnel are never relayed', (t) => {
+  // A TUN bridge (each message an IP packet: a VPN of its own, every connection inside undecided),
+  // IPsec's IKE, L2TP and Nebula through a UDP bridge, and at a stream's start libp2p's
+  // multistream-select (`/noise` next: js-libp2p over WebSockets), IKE over TCP, PPTP and
+  // Tailscale's ts2021 Noise initiation.
+  const checksum = (h: Buffer): number => {
+    let sum = 0;
+    for (let i = 0; i < h.length; i += 2) sum += h.readUInt16BE(i);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    return ~sum & 0xffff;
+  };
+  const ipv4 = (ihl: number, proto: number, payload: Buffer, seedBytes: Buffer): Buffer => {
+    const h = Buffer.alloc(ihl * 4);
+    seedBytes.copy(h, 0, 0, Math.min(seedBytes.length, h.length));
+    h[0] = 0x40 | ihl;
+    h.writeUInt16BE(h.length + payload.length, 2);
+    h[9] = proto;
+    h.writeUInt16BE(0, 10);
+    h.writeUInt16BE(checksum(h), 10);
+    return Buffer.concat([h, payload]);
+  };
+  const ipv6 = (next: number, payload: Buffer): Buffer => {
+    const h = crypto.randomBytes(40);
+    h[0] = 0x60 | (h[0]! & 0x0f);
+    h.writeUInt16BE(payload.length, 4);
+    h[6] = next;
+    h[7] = 64;
+    return Buffer.concat([h, payload]);
+  };
+  const ike = (v2: boolean, exchange: number, natT: boolean, body: Buffer): Buffer => {
+    const h = Buffer.alloc(28);
+    crypto.randomBytes(8).copy(h, 0);
+    h[16] = v2 ? 33 : 1;
+    h[17] = v2 ? 0x20 : 0x10;
+    h[18] = exchange;
+    h[19] = v2 ? 0x08 : 0;
+    h.writeUInt32BE(28 + body.length, 24);
+    return Buffer.concat([natT ? Buffer.alloc(4) : Buffer.alloc(0), h, body]);
+  };
+  const l2tp = (version: number, avps: Buffer): Buffer => {
+    const b = Buffer.concat([Buffer.from([0xc8, version, 0, 0]), Buffer.from('00000000000000008008000000000001', 'hex'), avps]);
+    b.writeUInt16BE(b.length, 2);
+    return b;
+  };
+  const datagram = fc.oneof(
+    fc.tuple(fc.integer({ min: 5, max: 15 }), fc.constantFrom(1, 6, 17, 47), fc.uint8Array({ maxLength: 1400 }), fc.uint8Array({ minLength: 60, maxLength: 60 }))
+      .map(([ihl, proto, p, s]) => ['an IP packet', ipv4(ihl, proto, Buffer.from(p), Buffer.from(s))] as const),
+    fc.tuple(fc.constantFrom(6, 17, 58, 0, 44), fc.uint8Array({ maxLength: 1400 })).map(([n, p]) => ['an IP packet', ipv6(n, Buffer.from(p))] as const),
+    fc.tuple(fc.constantFrom<[boolean, number]>([true, 34], [false, 2], [false, 4]), fc.boolean(), fc.uint8Array({ maxLength: 600 }))
+      .map(([[v2, x], nat, body]) => ['an IKE session', ike(v2, x, nat, Buffer.from(body))] as const),
+    fc.tuple(fc.constantFrom(2, 3), fc.uint8Array({ maxLength: 80 })).map(([v, a]) => ['an L2TP session', l2tp(v, Buffer.from(a))] as const),
+    fc.uint8Array({ minLength: 1, maxLength: 200 }).map((p) => ['a Nebula handshake', Buffer.concat([Buffer.from('10000000000000000000000000000001', 'hex'), Buffer.from(p)])] as const),
+  );
+  fc.assert(fc.property(datagram, fc.array(fc.constantFrom('hello', '{"op":1}'), { maxLength: 2 }), ([name, d], before) => {
+    const scan = new InnerSessionScan();
+    const found = [...before.map((b) => Buffer.from(b)), d].map((m) => scan.read(m)).find(Boolean);
+    if (found !== name) throw new Error(`${d.subarray(0, 32).toString('hex')} after ${before.length}: ${found}`);
+  }), { numRuns: numRuns * 4, ...seed });
+  const ts2021 = Buffer.concat([Buffer.from([0, 106, 1, 0, 0x60]), crypto.randomBytes(96)]);
+  fc.assert(fc.property(
+    fc.constantFrom(Buffer.from('\x13/multistream/1.0.0\n\x07/noise\n', 'latin1'), Buffer.from('\x13/multistream/1.0.0\n\x0b/tls/1.0.0\n', 'latin1'), Buffer.from('IKETCP\x00\x00\x00\x00', 'latin1'),
+      Buffer.concat([Buffer.from('009c00011a2b3c4d00010000', 'hex'), Buffer.alloc(144)]), ts2021),
+    fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(),
+    (stream, cuts, emptyFirst) => {
+      const { found, points } = scanCut(stream, cuts, emptyFirst);
+      if (!found) throw new Error(`${stream.subarray(0, 24).toString('hex')} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 2, ...seed });
+  // Controls: an IPv4-shaped datagram whose checksum is wrong, text starting with E or `, a
+  // PostgreSQL Execute + Sync, a DNS query, STUN, chat naming multistream, a libp2p line after the start.
+  const bad = ipv4(5, 6, Buffer.alloc(20, 1), Buffer.alloc(60, 7));
+  bad[10] ^= 1;
+  for (const msgs of [[bad], [Buffer.from('Everything is fine, thanks for asking')], [Buffer.from('`code` sample')], [Buffer.from('450000000900000000000053000000040000000000', 'hex')],
+    [Buffer.from('12340100000100000000000007616c6c6f776564076578616d706c650000010001', 'hex')], [Buffer.from('000100002112a442', 'hex')],
+    [Buffer.from('what is /multistream/1.0.0?')], [Buffer.from('hello\n'), Buffer.from('\x13/multistream/1.0.0\n', 'latin1')], [Buffer.from('0000000800030000', 'hex')]]) {
+    const scan = new InnerSessionScan();
+    t.equal(msgs.map((m) => scan.read(m)).find(Boolean), undefined, msgs.map((m) => m.subarray(0, 16).toString('hex')).join(' '));
+  }
+  t.end();
+});
