@@ -9,7 +9,8 @@
 //   3 still parses such a hello and negotiates TLS 1.2 from it: twenty-first pass); DTLS's hello
 //   a QUIC Initial datagram and WireGuard's handshake through a UDP bridge too (twenty-second pass),
 //   OpenVPN's first packet through a UDP or TCP bridge, IP packets themselves (a TUN bridge), IKE,
-//   L2TP, PPTP, Nebula, libp2p's and Tailscale's openings (twenty-third pass);
+//   L2TP, PPTP, Nebula, libp2p's and Tailscale's openings, a Wisp proxy's CONNECT at any message
+//   (twenty-third pass);
 // - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext. Read as
 //   OpenSSH's sshd reads it (`sscanf("SSH-%d.%d-%[^\n]")`, major 2 or 1.99): `SSH-02.0-`,
 //   `SSH- 2.0-`, `SSH-+2.5-` are accepted there too (twenty-first pass);
@@ -221,6 +222,18 @@ function vpnDatagram(b: Buffer): string | undefined {
   if (b.length >= 20 && b[0] === 0xc8 && (b[1] === 0x02 || b[1] === 0x03) && b.readUInt16BE(2) === b.length && b.subarray(4, 20).equals(L2TP_SCCRQ)) return 'an L2TP session';
   if (b.length > 16 && b.subarray(0, 16).equals(NEBULA_HANDSHAKE)) return 'a Nebula handshake';
   return undefined;
+}
+
+/**
+ * Whether a message is a Wisp CONNECT packet (MercuryWorkshop's multiplexing WebSocket proxy, what
+ * web proxies in a browser, v86 and libcurl.js speak; twenty-third pass): type 1, a stream id
+ * (little-endian, never 0: the connection's own), a stream type (TCP 1, UDP 2, an extension's),
+ * a little-endian port and the host name the server dials, the rest of the message. Each message
+ * is one packet and a stream may open at any of them, so every message is read.
+ */
+function wispConnect(b: Buffer): boolean {
+  if (b.length < 9 || b.length > 9 + 255 || b[0] !== 0x01 || b.readUInt32LE(1) === 0) return false;
+  return /^[a-z0-9._:[\]-]+$/i.test(b.subarray(8).toString('latin1'));
 }
 
 /** Bytes of an SSL 2 record's start that identify a hello in it (header 2, type 1, version 2, three lengths 6). */
@@ -508,6 +521,7 @@ export class InnerSessionScan {
     if (quicInitial(data)) return 'a QUIC handshake';
     if (wireGuardInitiation(data)) return 'a WireGuard handshake';
     if (openVpnReset(data)) return 'an OpenVPN session';
+    if (wispConnect(data)) return 'a Wisp proxy request';
     const vpn = vpnDatagram(data);
     if (vpn) return vpn;
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;

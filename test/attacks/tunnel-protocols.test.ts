@@ -988,7 +988,8 @@ t.test('twenty-first pass: a SOCKS, Trojan or VLESS client inside a WebSocket tu
         '4a': Buffer.concat([Buffer.from([4, 1]), port(p), Buffer.from([0, 0, 0, 1]), Buffer.from(`\0${name}\0`)]),
       }[kind]!;
       const { found, points } = scanCut(stream, cuts, emptyFirst);
-      if (!found || !/^a (SOCKS|Trojan|VLESS) request$/.test(found)) throw new Error(`${kind} ${stream.toString('hex')} cut at ${points.join(',')}: ${found}`);
+      // (A piece cut so that it is a whole Wisp CONNECT by itself is refused as one: twenty-third pass.)
+      if (!found || !/^a (SOCKS|Trojan|VLESS|Wisp proxy) request$/.test(found)) throw new Error(`${kind} ${stream.toString('hex')} cut at ${points.join(',')}: ${found}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
   // Controls: other binary starts (a SOCKS-like greeting with more behind it, CQL's STARTUP, a byte 5 or 4 alone then data).
@@ -1090,7 +1091,7 @@ t.test('twenty-second pass: gost\'s relay request and a smux or yamux session at
       const after = extra === 'network' ? [feature(4, Buffer.from([0, 1]))] : extra === 'tunnel' ? [feature(3, Buffer.alloc(16, 7))] : [];
       const stream = Buffer.concat([relayReq(cmd, [...before, addr(kind, port), ...after]), dataAfter ? Buffer.from('hello') : Buffer.alloc(0)]);
       const { found, points } = scanCut(stream, cuts, emptyFirst);
-      if (found !== 'a relay request (gost)') throw new Error(`${stream.subarray(0, 40).toString('hex')} cut at ${points.join(',')}: ${found}`);
+      if (found !== 'a relay request (gost)' && found !== 'a Wisp proxy request') throw new Error(`${stream.subarray(0, 40).toString('hex')} cut at ${points.join(',')}: ${found}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
   fc.assert(fc.property(fc.constantFrom(...Object.entries(real)), fc.array(fc.nat(), { maxLength: 4 }), ([name, hex], cuts) => {
@@ -1503,4 +1504,57 @@ t.test('twenty-third pass: IP packets, IKE, L2TP, PPTP, Nebula, libp2p and Tails
     t.equal(msgs.map((m) => scan.read(m)).find(Boolean), undefined, msgs.map((m) => m.subarray(0, 16).toString('hex')).join(' '));
   }
   t.end();
+});
+
+t.test('twenty-third pass: a Wisp proxy\'s CONNECT inside a WebSocket tunnel is never relayed, at any message', async (t) => {
+  // Wisp (a multiplexing WebSocket proxy: browser web proxies, v86, libcurl.js) opens a stream to
+  // whatever host and port a CONNECT packet names, at any message of the socket: every service the
+  // server reaches, behind an upgrade decided by the Wisp server's URL.
+  const connect = (stream: number, type: number, port: number, host: string): Buffer => {
+    const b = Buffer.alloc(8 + Buffer.byteLength(host));
+    b[0] = 0x01;
+    b.writeUInt32LE(stream, 1);
+    b[5] = type;
+    b.writeUInt16LE(port, 6);
+    b.write(host, 8, 'latin1');
+    return b;
+  };
+  const data = (stream: number, payload: string): Buffer => Buffer.concat([Buffer.from([0x02, stream & 0xff, (stream >> 8) & 0xff, (stream >> 16) & 0xff, stream >>> 24]), Buffer.from(payload)]);
+  fc.assert(fc.property(
+    fc.integer({ min: 1, max: 0xffffffff }), fc.constantFrom(1, 2, 3), fc.integer({ min: 0, max: 65535 }),
+    fc.constantFrom('admin.example', '127.0.0.1', '[::1]', '::1', 'db', 'metadata.google.internal', '169.254.169.254'), fc.nat({ max: 3 }),
+    (stream, type, port, host, before) => {
+      const scan = new InnerSessionScan();
+      const msgs = [...Array.from({ length: before }, (_, i) => data(i + 1, `GET / HTTP/1.0 ${i}`.slice(0, 4))), connect(stream, type, port, host)];
+      const found = msgs.map((m) => scan.read(m)).find(Boolean);
+      if (found !== 'a Wisp proxy request') throw new Error(`${host}:${port} after ${before}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: a DATA packet, a stream 0 packet, a CLOSE, a binary message of type 1 holding no host name.
+  for (const d of [data(1, 'hello'), connect(0, 1, 80, 'x.example'), Buffer.from([0x04, 1, 0, 0, 0, 0x02]), Buffer.concat([Buffer.from([1, 1, 0, 0, 0, 1, 80, 0]), Buffer.from([0, 1, 2, 255])])]) {
+    // After a DATA packet: at the stream's very start such bytes are also gost's relay request.
+    const scan = new InnerSessionScan();
+    t.equal([data(2, 'hi'), d].map((m) => scan.read(m)).find(Boolean), undefined, d.toString('hex'));
+  }
+  // Live: a Wisp server (CONTINUE on stream 0 at open, a CONNECT dialled) behind an allowed upgrade.
+  const dialled: string[] = [];
+  const admin = net.createServer((s) => { dialled.push('admin'); s.end(); });
+  await new Promise<void>((r) => admin.listen(0, '127.0.0.1', r));
+  t.teardown(() => admin.close());
+  const wisp = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      ws.send(Buffer.from([0x03, 0, 0, 0, 0, 0x80, 0, 0, 0]));
+      ws.on('message', (d: Buffer) => {
+        if (d[0] !== 0x01) return;
+        const s = net.connect(d.readUInt16LE(6), d.subarray(8).toString('latin1'));
+        s.on('error', () => undefined);
+      });
+    },
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${wisp.port}`] });
+  const r = await bridgeSession(wisp, a.proxyUrl, 'allowed.example', [connect(7, 1, (admin.address() as net.AddressInfo).port, '127.0.0.1')], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed at the CONNECT');
+  await new Promise((res) => setTimeout(res, 150));
+  t.same(dialled, [], 'the Wisp server never dialled the service');
 });
