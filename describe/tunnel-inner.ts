@@ -227,12 +227,12 @@ function vpnDatagram(b: Buffer): string | undefined {
 /**
  * Whether a message is a Wisp CONNECT packet (MercuryWorkshop's multiplexing WebSocket proxy, what
  * web proxies in a browser, v86 and libcurl.js speak; twenty-third pass): type 1, a stream id
- * (little-endian, never 0: the connection's own), a stream type (TCP 1, UDP 2, an extension's),
- * a little-endian port and the host name the server dials, the rest of the message. Each message
+ * (little-endian, never 0: the connection's own), a stream type (TCP 1, UDP 2), a little-endian
+ * port (not 0) and the host name the server dials, the rest of the message. Each message
  * is one packet and a stream may open at any of them, so every message is read.
  */
 function wispConnect(b: Buffer): boolean {
-  if (b.length < 9 || b.length > 9 + 255 || b[0] !== 0x01 || b.readUInt32LE(1) === 0) return false;
+  if (b.length < 9 || b.length > 9 + 255 || b[0] !== 0x01 || b.readUInt32LE(1) === 0 || (b[5] !== 1 && b[5] !== 2) || b.readUInt16LE(6) === 0) return false;
   return /^[a-z0-9._:[\]-]+$/i.test(b.subarray(8).toString('latin1'));
 }
 
@@ -441,6 +441,9 @@ const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> 
   ['a VPN or encrypted transport', vpnStart, VPN_START],
 ];
 
+/** A message that begins as JSON does (an object or a list, after JSON's blanks). */
+const JSON_START = /^[ \t\r\n]*[{[]/;
+
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d && c !== 0x0a) || (c >= 0x1c && c <= 0x1f) || c === 0x85 || c === 0xa0;
@@ -517,6 +520,17 @@ export class InnerSessionScan {
   /** Readings of SSH's identification under way: the line so far, from a line or message start. */
   private ssh = new Set<string>(['']);
 
+  /**
+   * No message but JSON ones has come yet: the stream's start is still ahead. A bridge may take
+   * a first JSON message as its own (`{"connect": "db:5432"}`) and pipe the rest (twelfth pass, as
+   * the PostgreSQL sniff reads it), so the readings of a stream's start (proxy protocols, VPNs, an
+   * HTTP/0.9 line) begin at the first message that is not JSON (twenty-third pass: a SOCKS request
+   * or OpenVPN after such a header went on).
+   */
+  private beforeStart = true;
+  /** The message being read is JSON before the stream's start: the first-line reading skips it. */
+  private header = false;
+
   read(data: Buffer): string | undefined {
     if (quicInitial(data)) return 'a QUIC handshake';
     if (wireGuardInitiation(data)) return 'a WireGuard handshake';
@@ -533,7 +547,9 @@ export class InnerSessionScan {
       if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
     }
     this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (DTLS_HEAD - 1))));
-    if (this.socks) {
+    this.header = this.beforeStart && data.length > 0 && JSON_START.test(data.subarray(0, 64).toString('latin1'));
+    this.beforeStart &&= this.header || data.length === 0;
+    if (this.socks && !this.header) {
       const start = Buffer.concat([this.socks, data]);
       let open = false;
       for (const [name, read, most] of PROXY_STARTS) {
@@ -551,13 +567,13 @@ export class InnerSessionScan {
       if (found) return found;
     }
     // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
-    if (whole09(this.first)) return 'an HTTP request';
+    if (!this.header && whole09(this.first)) return 'an HTTP request';
     return undefined;
   }
 
   /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */
   private step(c: number): string | undefined {
-    if (this.first !== undefined) {
+    if (this.first !== undefined && !this.header) {
       if (c === 0x0a && whole09(this.first)) return 'an HTTP request';
       this.first = c === 0x0a ? (this.first === 0 ? 0 : undefined) : next09(this.first, c);
     }

@@ -1097,7 +1097,8 @@ t.test('twenty-second pass: gost\'s relay request and a smux or yamux session at
   fc.assert(fc.property(fc.constantFrom(...Object.entries(real)), fc.array(fc.nat(), { maxLength: 4 }), ([name, hex], cuts) => {
     const { found, points } = scanCut(Buffer.from(hex, 'hex'), cuts);
     const want = name.startsWith('relay') ? 'a relay request (gost)' : 'a multiplexed session (smux or yamux)';
-    if (found !== want) throw new Error(`${name} cut at ${points.join(',')}: ${found}`);
+    // (A piece cut so that it is a whole Wisp CONNECT by itself is refused as one: twenty-third pass.)
+    if (found !== want && found !== 'a Wisp proxy request') throw new Error(`${name} cut at ${points.join(',')}: ${found}`);
   }), { numRuns: numRuns * 2, ...seed });
   // Controls: a relay-like start naming nothing or with a feature gost does not know, a TDS batch
   // and pre-login, PostgreSQL's SSLRequest and startup, a MongoDB header, MySQL's handshake
@@ -1521,7 +1522,7 @@ t.test('twenty-third pass: a Wisp proxy\'s CONNECT inside a WebSocket tunnel is 
   };
   const data = (stream: number, payload: string): Buffer => Buffer.concat([Buffer.from([0x02, stream & 0xff, (stream >> 8) & 0xff, (stream >> 16) & 0xff, stream >>> 24]), Buffer.from(payload)]);
   fc.assert(fc.property(
-    fc.integer({ min: 1, max: 0xffffffff }), fc.constantFrom(1, 2, 3), fc.integer({ min: 0, max: 65535 }),
+    fc.integer({ min: 1, max: 0xffffffff }), fc.constantFrom(1, 2), fc.integer({ min: 1, max: 65535 }),
     fc.constantFrom('admin.example', '127.0.0.1', '[::1]', '::1', 'db', 'metadata.google.internal', '169.254.169.254'), fc.nat({ max: 3 }),
     (stream, type, port, host, before) => {
       const scan = new InnerSessionScan();
@@ -1557,4 +1558,70 @@ t.test('twenty-third pass: a Wisp proxy\'s CONNECT inside a WebSocket tunnel is 
   t.equal(r.code, 1008, 'the tunnel is closed at the CONNECT');
   await new Promise((res) => setTimeout(res, 150));
   t.same(dialled, [], 'the Wisp server never dialled the service');
+});
+
+t.test('twenty-third pass: a stream\'s start after a bridge\'s own JSON header is read as the start (proxy requests, VPNs, HTTP/0.9)', async (t) => {
+  // A bridge that takes a first JSON message as its own (`{"connect": "db:5432"}`, text or binary)
+  // and pipes the rest: the stream the service reads starts at the next message, where a SOCKS
+  // request, OpenVPN, gost's relay or an HTTP/0.9 line went on (the readings had ended at the JSON).
+  const socks = Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, 13]), Buffer.from('admin.example'), Buffer.from([0, 22])]);
+  const openvpn = Buffer.concat([Buffer.from([0, 14, 0x38]), crypto.randomBytes(8), Buffer.alloc(5)]);
+  const starts: Array<[string, Buffer]> = [['a SOCKS request', socks], ['an OpenVPN session', openvpn], ['an HTTP request', Buffer.from('GET deny/secret.txt\n')],
+    ['a PROXY protocol header', Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 22\r\n')], ['a VPN or encrypted transport', Buffer.from('\x13/multistream/1.0.0\n', 'latin1')]];
+  fc.assert(fc.property(
+    fc.constantFrom(...starts), fc.array(fc.constantFrom('{"connect": "db:5432"}', ' [1, 2]', '{"token": "x"}\n'), { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 3 }),
+    ([name, stream], headers, cuts) => {
+      const scan = new InnerSessionScan();
+      const before = headers.map((h) => scan.read(Buffer.from(h))).find(Boolean);
+      if (before) throw new Error(`the header ${JSON.stringify(headers)} was refused: ${before}`);
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
+      let at = 0;
+      let found: string | undefined;
+      for (const p of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      // (A piece cut so that it is a whole Wisp CONNECT by itself is refused as one.)
+      if (found !== name && found !== 'a Wisp proxy request') throw new Error(`${name} after ${JSON.stringify(headers)} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: JSON messages after a first message that is not JSON, and chat after the JSON.
+  for (const msgs of [['hello', '{"a":1}', '\x05\x01\x00'], ['{"type":"hello"}', 'how are you?'], ['{"a":1}', '{"b":2}']]) {
+    const scan = new InnerSessionScan();
+    t.equal(msgs.map((m) => scan.read(Buffer.from(m, 'latin1'))).find(Boolean), undefined, JSON.stringify(msgs));
+  }
+  // Live: such a bridge in front of a SOCKS 5 server that dials what it is asked.
+  const dialled: string[] = [];
+  const socksServer = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', () => {
+      s.write(Buffer.from([5, 0]));
+      s.once('data', (d: Buffer) => { dialled.push(d.subarray(5, 5 + d[4]!).toString('latin1')); s.end(); });
+    });
+  });
+  await new Promise<void>((r) => socksServer.listen(0, '127.0.0.1', r));
+  t.teardown(() => socksServer.close());
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      let s: net.Socket | undefined;
+      ws.on('message', (d: Buffer) => {
+        if (!s) {
+          const { connect } = JSON.parse(d.toString()) as { connect: string };
+          s = net.connect(Number(connect.split(':')[1]), '127.0.0.1');
+          s.on('data', (x) => ws.send(x, { binary: true }));
+          s.on('error', () => ws.terminate());
+          ws.send(Buffer.from('ok'));
+          return;
+        }
+        s.write(d);
+      });
+      ws.on('close', () => s?.end());
+    },
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(JSON.stringify({ connect: `db:${(socksServer.address() as net.AddressInfo).port}` })), Buffer.from([5, 1, 0]), socks.subarray(3)], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed at the SOCKS greeting after the header');
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(dialled, [], 'the SOCKS server behind the bridge was never asked for admin.example');
 });
