@@ -1497,7 +1497,7 @@ t.test('twenty-third pass: IP packets, IKE, L2TP, PPTP, Nebula, libp2p and Tails
   // Controls: an IPv4-shaped datagram whose checksum is wrong, text starting with E or `, a
   // PostgreSQL Execute + Sync, a DNS query, STUN, chat naming multistream, a libp2p line after the start.
   const bad = ipv4(5, 6, Buffer.alloc(20, 1), Buffer.alloc(60, 7));
-  bad[10] ^= 1;
+  bad[10] = bad[10]! ^ 1;
   for (const msgs of [[bad], [Buffer.from('Everything is fine, thanks for asking')], [Buffer.from('`code` sample')], [Buffer.from('450000000900000000000053000000040000000000', 'hex')],
     [Buffer.from('12340100000100000000000007616c6c6f776564076578616d706c650000010001', 'hex')], [Buffer.from('000100002112a442', 'hex')],
     [Buffer.from('what is /multistream/1.0.0?')], [Buffer.from('hello\n'), Buffer.from('\x13/multistream/1.0.0\n', 'latin1')], [Buffer.from('0000000800030000', 'hex')]]) {
