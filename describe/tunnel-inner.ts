@@ -342,6 +342,25 @@ function vlessStart(b: Buffer): boolean | undefined {
   return b.length >= at + 5 + n ? true : undefined;
 }
 
+/**
+ * Shadowsocks's target address at the stream's start, as a server under the `none`/`plain` method
+ * (shadowsocks-rust, sing-box, gost's `ss`) reads it with no cipher before it (twenty-third pass):
+ * SOCKS 5's address alone — type 3, a length, a host name (dotted, or `localhost`), a port not 0 —
+ * then the payload. Types 1 and 4 (bare addresses) are not read: four or sixteen bytes after a 1
+ * or a 4 are any binary message's start.
+ */
+function shadowsocksPlainStart(b: Buffer): boolean | undefined {
+  if (!b.length) return undefined;
+  if (b[0] !== 0x03) return false;
+  if (b.length < 2) return undefined;
+  const n = b[1]!;
+  if (n < 3) return false;
+  for (let i = 2; i < Math.min(b.length, 2 + n); i++) if (!hostChar(b[i]!)) return false;
+  if (b.length < 4 + n) return undefined;
+  const host = b.subarray(2, 2 + n).toString('latin1').toLowerCase();
+  return (host.includes('.') || host === 'localhost') && b.readUInt16BE(2 + n) !== 0;
+}
+
 /** A relay request's features may take this many bytes (a 2-byte length). */
 const RELAY_MAX = 4 + 0xffff;
 
@@ -438,7 +457,7 @@ const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> 
   ['a SOCKS request', socksStart, SOCKS_START], ['a Trojan request', trojanStart, SOCKS_START], ['a VLESS request', vlessStart, SOCKS_START],
   ['a relay request (gost)', relayStart, RELAY_MAX], ['a multiplexed session (smux or yamux)', muxStart, YAMUX_HEAD],
   ['a PROXY protocol header', proxyHeaderStart, SOCKS_START], ['an OpenVPN session', openVpnTcpReset, OPENVPN_START],
-  ['a VPN or encrypted transport', vpnStart, VPN_START],
+  ['a VPN or encrypted transport', vpnStart, VPN_START], ['a Shadowsocks request (no cipher)', shadowsocksPlainStart, SOCKS_START],
 ];
 
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */

@@ -1625,3 +1625,40 @@ t.test('twenty-third pass: a stream\'s start after a bridge\'s own JSON header i
   await new Promise((res) => setTimeout(res, 100));
   t.same(dialled, [], 'the SOCKS server behind the bridge was never asked for admin.example');
 });
+
+t.test('twenty-third pass: a Shadowsocks request without a cipher at a tunnel\'s start is never relayed', async (t) => {
+  // Shadowsocks's `none`/`plain` method (shadowsocks-rust, sing-box, gost's `ss`): the stream
+  // opens with SOCKS 5's address alone (type 3, a length, the host, the port) and its server dials it.
+  const request = (host: string, port: number, payload: string): Buffer => Buffer.concat([Buffer.from([3, host.length]), Buffer.from(host), Buffer.from([port >> 8, port & 0xff]), Buffer.from(payload)]);
+  fc.assert(fc.property(
+    fc.constantFrom('admin.example', 'db.internal', 'localhost', '169.254.169.254', 'metadata.google.internal'), fc.integer({ min: 1, max: 65535 }), fc.constantFrom('', 'GET / HTTP/1.1\r\n\r\n', '\x16\x03\x01'),
+    fc.array(fc.nat(), { maxLength: 3 }), fc.boolean(), fc.array(fc.constantFrom('{"connect": "ss:8388"}'), { maxLength: 1 }),
+    (host, port, payload, cuts, emptyFirst, headers) => {
+      const stream = request(host, port, payload);
+      const scan = new InnerSessionScan();
+      let found = [...(emptyFirst ? [''] : []), ...headers].map((h) => scan.read(Buffer.from(h))).find(Boolean);
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
+      let at = 0;
+      for (const p of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      if (found !== 'a Shadowsocks request (no cipher)') throw new Error(`${host}:${port} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: a message starting 0x03 with no host after it, a one-label name (a game's shard), port 0, text.
+  for (const d of [Buffer.from([3, 1, 2, 3, 4, 5, 6]), request('eu1', 443, 'x'), request('a.example', 0, ''), Buffer.from('\x03hello there')]) {
+    t.equal(new InnerSessionScan().read(d), undefined, d.toString('hex'));
+  }
+  // Live: such a server behind a bridge, dialling what the address names.
+  const asked: string[] = [];
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => ws.on('message', (d: Buffer) => { if (d[0] === 3) asked.push(d.subarray(2, 2 + d[1]!).toString('latin1')); }),
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [request('admin.example', 22, 'SSH')], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed at the address');
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(asked, [], 'the server behind the bridge never read an address');
+});
