@@ -460,6 +460,20 @@ const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> 
   ['a VPN or encrypted transport', vpnStart, VPN_START], ['a Shadowsocks request (no cipher)', shadowsocksPlainStart, SOCKS_START],
 ];
 
+/**
+ * A TLS hello or an SSH identification line in base64 (standard or URL-safe), at a message's start
+ * or at a JSON string's (twenty-third pass, left open by the twenty-second: a bridge's own framing,
+ * `{"data": "FgMBAgAB…"}` or a bare base64 text, that it decodes before writing to its service).
+ * `FgMB`–`FgME` is a TLS handshake record of versions 3.1–3.4, `U1NIL` is `SSH-`; bytes of a
+ * message no text begins so, nor base64 of anything but such a start.
+ */
+const BASE64_HELLO = /(?:^|")[\t\n\r ]*(FgM[B-E]|U1NIL)/;
+function base64Hello(data: Buffer): string | undefined {
+  const m = BASE64_HELLO.exec(data.subarray(0, 4096).toString('latin1'));
+  if (!m) return undefined;
+  return m[1] === 'U1NIL' ? 'an SSH session (in base64)' : 'a TLS handshake (in base64)';
+}
+
 /** A message that begins as JSON does (an object or a list, after JSON's blanks). */
 const JSON_START = /^[ \t\r\n]*[{[]/;
 
@@ -555,6 +569,8 @@ export class InnerSessionScan {
     if (wireGuardInitiation(data)) return 'a WireGuard handshake';
     if (openVpnReset(data)) return 'an OpenVPN session';
     if (wispConnect(data)) return 'a Wisp proxy request';
+    const encoded = base64Hello(data);
+    if (encoded) return encoded;
     const vpn = vpnDatagram(data);
     if (vpn) return vpn;
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;

@@ -1662,3 +1662,34 @@ t.test('twenty-third pass: a Shadowsocks request without a cipher at a tunnel\'s
   await new Promise((res) => setTimeout(res, 100));
   t.same(asked, [], 'the server behind the bridge never read an address');
 });
+
+t.test('twenty-third pass: a TLS hello or SSH identification in base64, bare or in a JSON envelope, closes the tunnel', async (t) => {
+  // Left open by the twenty-second pass: a bridge's own framing — a JSON envelope holding base64
+  // (`{"data": "FgMB…"}`) or a bare base64 text — that it decodes before writing to its service.
+  const hellos = [await clientHello({ servername: 'x.example' }), await clientHello({ maxVersion: 'TLSv1.2' }), await clientHello({ minVersion: 'TLSv1.3' })];
+  const ssh = Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n');
+  fc.assert(fc.property(
+    fc.constantFrom(...hellos.map((h) => ['a TLS handshake (in base64)', h] as const), ['an SSH session (in base64)', ssh] as const), fc.constantFrom<BufferEncoding>('base64', 'base64url'),
+    fc.constantFrom('bare', 'data', 'list', 'blank', 'second'), fc.array(fc.constantFrom('hello', '{"op":"open"}'), { maxLength: 2 }),
+    ([name, bytes], enc, framing, before) => {
+      const b64 = bytes.toString(enc);
+      const msg = { bare: b64, data: JSON.stringify({ type: 'data', data: b64 }), list: JSON.stringify(['data', b64]), blank: `\n ${b64}`, second: JSON.stringify({ id: 'c1', payload: b64 }) }[framing];
+      const scan = new InnerSessionScan();
+      const found = [...before, msg].map((m) => scan.read(Buffer.from(m))).find(Boolean);
+      if (found !== name) throw new Error(`${framing} ${enc} after ${JSON.stringify(before)}: ${found}`);
+    },
+  ), { numRuns: numRuns * 2, ...seed });
+  // Controls: chat, other base64 in a JSON envelope (an image, a word), the letters in a sentence.
+  for (const m of ['hello', JSON.stringify({ data: Buffer.from('hello world').toString('base64') }), JSON.stringify({ img: 'iVBORw0KGgoAAAANSUhEUgAA' }), 'the code is xFgMBq', JSON.stringify({ note: 'say U1N' })]) {
+    t.equal(new InnerSessionScan().read(Buffer.from(m)), undefined, m);
+  }
+  // Live: a bridge that decodes `{"data": <base64>}` and writes the bytes to its service.
+  const got: Buffer[] = [];
+  const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', (d: Buffer) => got.push(Buffer.from((JSON.parse(d.toString()) as { data: string }).data, 'base64'))) });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(JSON.stringify({ data: hellos[0]!.toString('base64') }))], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed at the encoded hello');
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(got, [], 'the bridge decoded nothing for its service');
+});
