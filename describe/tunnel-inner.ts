@@ -7,7 +7,10 @@
 //   encryption); this finds the hello itself wherever it starts (after a STARTTLS line, cut
 //   across messages, cut into records of a byte each), in the SSL 2 record format too (OpenSSL
 //   3 still parses such a hello and negotiates TLS 1.2 from it: twenty-first pass); DTLS's hello
-//   a QUIC Initial datagram and WireGuard's handshake through a UDP bridge too (twenty-second pass);
+//   a QUIC Initial datagram and WireGuard's handshake through a UDP bridge too (twenty-second pass),
+//   OpenVPN's first packet through a UDP or TCP bridge, IP packets themselves (a TUN bridge), IKE,
+//   L2TP, PPTP, Nebula, libp2p's and Tailscale's openings, a Wisp proxy's CONNECT at any message
+//   (twenty-third pass);
 // - an SSH identification line (`SSH-2.0-…`): the key exchange follows, then ciphertext. Read as
 //   OpenSSH's sshd reads it (`sscanf("SSH-%d.%d-%[^\n]")`, major 2 or 1.99): `SSH-02.0-`,
 //   `SSH- 2.0-`, `SSH-+2.5-` are accepted there too (twenty-first pass);
@@ -104,6 +107,134 @@ function quicInitial(b: Buffer): boolean {
  * and two MACs, 148 bytes exactly.
  */
 const wireGuardInitiation = (b: Buffer): boolean => b.length === 148 && b[0] === 1 && b[1] === 0 && b[2] === 0 && b[3] === 0;
+
+/**
+ * OpenVPN's first packet, a client's hard reset (P_CONTROL_HARD_RESET_CLIENT_V2 or V3, key id 0):
+ * a VPN behind a UDP or TCP bridge, everything after its TLS (inside OpenVPN's own control
+ * channel) ciphertext (twenty-third pass, left open by the twenty-second). After the opcode, an
+ * 8-byte session id, then one of OpenVPN 2.x's layouts: no control-channel key (the empty ACK
+ * array and message id 0), `tls-auth` (an HMAC of 16–64 bytes, packet id 1, a time, the same ACK
+ * array and id), `tls-crypt` or `tls-crypt-v2` (packet id 1 then ciphertext; OpenVPN 2.6 marks
+ * early negotiation in it as 0x0f000001). Undefined while `b` is a start that may still become one.
+ */
+function openVpnReset(b: Buffer): boolean | undefined {
+  if (!b.length) return undefined;
+  if (b[0] !== 0x38 && b[0] !== 0x50) return false;
+  let open = false;
+  for (const [at, want] of OPENVPN_LAYOUTS) {
+    let agrees = true;
+    for (let k = 0; k < want.length && agrees; k++) {
+      const c = b[at + k];
+      if (c === undefined) break;
+      agrees = Array.isArray(want[k]) ? (want[k] as number[]).includes(c) : want[k] === c;
+    }
+    if (!agrees) continue;
+    if (b.length >= at + want.length) return true;
+    open = true;
+  }
+  return open ? undefined : false;
+}
+/** Any byte (a tls-auth packet's time). */
+const ANY = Array.from({ length: 256 }, (_, i) => i);
+/** A packet id of 1 (0x0f000001: OpenVPN 2.6's early negotiation), byte by byte. */
+const PACKET_ID_1: Array<number | number[]> = [[0, 0x0f], 0, 0, 1];
+/** Where each layout's fixed bytes start after the opcode and session id, and what they are (a list: any of them). */
+const OPENVPN_LAYOUTS: Array<[number, Array<number | number[]>]> = [
+  [9, [0, 0, 0, 0, 0]],
+  [9, PACKET_ID_1],
+  // tls-auth: the HMAC (MD5 to SHA-512), the packet id, a time (any 4 bytes), the ACK array and message id.
+  ...[16, 20, 28, 32, 48, 64].map((h): [number, Array<number | number[]>] => [9 + h, [...PACKET_ID_1, -1, -1, -1, -1, 0, 0, 0, 0, 0].map((x) => x === -1 ? ANY : x)]),
+];
+/** The same first packet over TCP: a 2-byte length a control packet has (OpenVPN's TCP framing), then the packet. */
+function openVpnTcpReset(b: Buffer): boolean | undefined {
+  if (b.length < 2) return b.length === 1 && b[0]! > 0x07 ? false : undefined;
+  const length = b.readUInt16BE(0);
+  if (length < 14 || length > 0x7ff) return false;
+  return openVpnReset(b.subarray(2));
+}
+/** The most of a stream's start the OpenVPN readings read. */
+const OPENVPN_START = 2 + 9 + 64 + 17;
+
+/** Whether `b` starts with `want` (undefined while `b` is shorter and agrees so far). */
+function fixedStart(b: Buffer, want: Buffer): boolean | undefined {
+  const n = Math.min(b.length, want.length);
+  if (!b.subarray(0, n).equals(want.subarray(0, n))) return false;
+  return n === want.length ? true : undefined;
+}
+
+/**
+ * Other VPNs' and encrypted transports' openings at a stream's start, each negotiating a channel
+ * no reading follows (twenty-third pass): libp2p's multistream-select (its next protocol `/noise`,
+ * `/tls/1.0.0`, then a multiplexer: js-libp2p over WebSockets), IKE over TCP (RFC 8229's `IKETCP`),
+ * PPTP's Start-Control-Connection-Request (length 156, control message, its magic cookie), and
+ * Tailscale's control protocol (ts2021: a version under 256, a Noise IK initiation of 96 bytes).
+ */
+const VPN_STARTS: Array<[string, Buffer]> = [
+  ['a libp2p session (multistream-select)', Buffer.from('\x13/multistream/1.0.0\n', 'latin1')],
+  ['an IKE session', Buffer.from('IKETCP')],
+  ['a PPTP session', Buffer.from('009c00011a2b3c4d0001', 'hex')],
+];
+function vpnStart(b: Buffer): boolean | undefined {
+  let open = false;
+  for (const [, want] of VPN_STARTS) {
+    const r = fixedStart(b, want);
+    if (r) return true;
+    open ||= r === undefined;
+  }
+  // ts2021: version (2 bytes, the first 0), message type 1, length 96.
+  const ts = [0, -1, 1, 0, 0x60];
+  let agrees = true;
+  for (let i = 0; i < Math.min(b.length, ts.length) && agrees; i++) agrees = ts[i] === -1 || b[i] === ts[i];
+  if (agrees) {
+    if (b.length >= ts.length) return true;
+    open = true;
+  }
+  return open ? undefined : false;
+}
+const VPN_START = 24;
+
+/** The 20-byte L2TP (v2 or v3) header and message type AVP of a Start-Control-Connection-Request, after the length. */
+const L2TP_SCCRQ = Buffer.from('00000000000000008008000000000001', 'hex');
+/** Nebula's handshake header: version 1, type handshake, subtype IX, no remote index, message counter 1. */
+const NEBULA_HANDSHAKE = Buffer.from('10000000000000000000000000000001', 'hex');
+
+/**
+ * Whether a datagram (a UDP bridge's message, a TUN bridge's packet) opens another VPN or is an IP
+ * packet itself (twenty-third pass): a whole IPv4 packet (its length and header checksum hold) or
+ * IPv6 packet (its payload length holds): a packet tunnel, every connection inside it undecided;
+ * IKE's IKE_SA_INIT (v2) or Main or Aggressive Mode (v1) message, behind NAT-T's 4 zero bytes or
+ * not (IPsec); L2TP's SCCRQ; Nebula's handshake.
+ */
+function vpnDatagram(b: Buffer): string | undefined {
+  if (b.length >= 20 && b[0]! >> 4 === 4 && (b[0]! & 0xf) >= 5 && b.readUInt16BE(2) === b.length && (b[0]! & 0xf) * 4 <= b.length) {
+    let sum = 0;
+    for (let i = 0; i < (b[0]! & 0xf) * 4; i += 2) sum += b.readUInt16BE(i);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    if (sum === 0xffff) return 'an IP packet';
+  }
+  if (b.length >= 40 && b[0]! >> 4 === 6 && b.readUInt16BE(4) === b.length - 40 && b[7] !== 0) return 'an IP packet';
+  for (const at of [0, 4]) {
+    if (b.length < at + 28 || (at === 4 && b.readUInt32BE(0) !== 0) || b.readUInt32BE(at + 8) !== 0 || b.readUInt32BE(at + 12) !== 0 || b.readUInt32BE(at + 20) !== 0) continue;
+    const version = b[at + 17];
+    const exchange = b[at + 18];
+    if (((version === 0x20 && exchange === 34) || (version === 0x10 && (exchange === 2 || exchange === 4))) && b.readUInt32BE(at + 24) === b.length - at) return 'an IKE session';
+  }
+  if (b.length >= 20 && b[0] === 0xc8 && (b[1] === 0x02 || b[1] === 0x03) && b.readUInt16BE(2) === b.length && b.subarray(4, 20).equals(L2TP_SCCRQ)) return 'an L2TP session';
+  if (b.length > 16 && b.subarray(0, 16).equals(NEBULA_HANDSHAKE)) return 'a Nebula handshake';
+  return undefined;
+}
+
+/**
+ * Whether a message is a Wisp CONNECT packet (MercuryWorkshop's multiplexing WebSocket proxy, what
+ * web proxies in a browser, v86 and libcurl.js speak; twenty-third pass): type 1, a stream id
+ * (little-endian, never 0: the connection's own), a stream type (TCP 1, UDP 2), a little-endian
+ * port (not 0) and the host name the server dials, the rest of the message. Each message
+ * is one packet and a stream may open at any of them, so every message is read.
+ */
+function wispConnect(b: Buffer): boolean {
+  if (b.length < 9 || b.length > 9 + 255 || b[0] !== 0x01 || b.readUInt32LE(1) === 0 || (b[5] !== 1 && b[5] !== 2) || b.readUInt16LE(6) === 0) return false;
+  return /^[a-z0-9._:[\]-]+$/i.test(b.subarray(8).toString('latin1'));
+}
 
 /** Bytes of an SSL 2 record's start that identify a hello in it (header 2, type 1, version 2, three lengths 6). */
 const V2_HEAD = 11;
@@ -211,6 +342,25 @@ function vlessStart(b: Buffer): boolean | undefined {
   return b.length >= at + 5 + n ? true : undefined;
 }
 
+/**
+ * Shadowsocks's target address at the stream's start, as a server under the `none`/`plain` method
+ * (shadowsocks-rust, sing-box, gost's `ss`) reads it with no cipher before it (twenty-third pass):
+ * SOCKS 5's address alone — type 3, a length, a host name (dotted, or `localhost`), a port not 0 —
+ * then the payload. Types 1 and 4 (bare addresses) are not read: four or sixteen bytes after a 1
+ * or a 4 are any binary message's start.
+ */
+function shadowsocksPlainStart(b: Buffer): boolean | undefined {
+  if (!b.length) return undefined;
+  if (b[0] !== 0x03) return false;
+  if (b.length < 2) return undefined;
+  const n = b[1]!;
+  if (n < 3) return false;
+  for (let i = 2; i < Math.min(b.length, 2 + n); i++) if (!hostChar(b[i]!)) return false;
+  if (b.length < 4 + n) return undefined;
+  const host = b.subarray(2, 2 + n).toString('latin1').toLowerCase();
+  return (host.includes('.') || host === 'localhost') && b.readUInt16BE(2 + n) !== 0;
+}
+
 /** A relay request's features may take this many bytes (a 2-byte length). */
 const RELAY_MAX = 4 + 0xffff;
 
@@ -306,8 +456,26 @@ const PROXY_V1_PROTOCOLS = ['TCP4 ', 'TCP6 ', 'UNKNOWN'];
 const PROXY_STARTS: Array<[string, (b: Buffer) => boolean | undefined, number]> = [
   ['a SOCKS request', socksStart, SOCKS_START], ['a Trojan request', trojanStart, SOCKS_START], ['a VLESS request', vlessStart, SOCKS_START],
   ['a relay request (gost)', relayStart, RELAY_MAX], ['a multiplexed session (smux or yamux)', muxStart, YAMUX_HEAD],
-  ['a PROXY protocol header', proxyHeaderStart, SOCKS_START],
+  ['a PROXY protocol header', proxyHeaderStart, SOCKS_START], ['an OpenVPN session', openVpnTcpReset, OPENVPN_START],
+  ['a VPN or encrypted transport', vpnStart, VPN_START], ['a Shadowsocks request (no cipher)', shadowsocksPlainStart, SOCKS_START],
 ];
+
+/**
+ * A TLS hello or an SSH identification line in base64 (standard or URL-safe), at a message's start
+ * or at a JSON string's (twenty-third pass, left open by the twenty-second: a bridge's own framing,
+ * `{"data": "FgMBAgAB…"}` or a bare base64 text, that it decodes before writing to its service).
+ * `FgMB`–`FgME` is a TLS handshake record of versions 3.1–3.4, `U1NIL` is `SSH-`; bytes of a
+ * message no text begins so, nor base64 of anything but such a start.
+ */
+const BASE64_HELLO = /(?:^|")[\t\n\r ]*(FgM[B-E]|U1NIL)/;
+function base64Hello(data: Buffer): string | undefined {
+  const m = BASE64_HELLO.exec(data.subarray(0, 4096).toString('latin1'));
+  if (!m) return undefined;
+  return m[1] === 'U1NIL' ? 'an SSH session (in base64)' : 'a TLS handshake (in base64)';
+}
+
+/** A message that begins as JSON does (an object or a list, after JSON's blanks). */
+const JSON_START = /^[ \t\r\n]*[{[]/;
 
 /** Blanks Python's `str.split()` splits a latin-1 request line at (CR too: only LF ends the line). */
 function blank(c: number): boolean {
@@ -385,9 +553,26 @@ export class InnerSessionScan {
   /** Readings of SSH's identification under way: the line so far, from a line or message start. */
   private ssh = new Set<string>(['']);
 
+  /**
+   * No message but JSON ones has come yet: the stream's start is still ahead. A bridge may take
+   * a first JSON message as its own (`{"connect": "db:5432"}`) and pipe the rest (twelfth pass, as
+   * the PostgreSQL sniff reads it), so the readings of a stream's start (proxy protocols, VPNs, an
+   * HTTP/0.9 line) begin at the first message that is not JSON (twenty-third pass: a SOCKS request
+   * or OpenVPN after such a header went on).
+   */
+  private beforeStart = true;
+  /** The message being read is JSON before the stream's start: the first-line reading skips it. */
+  private header = false;
+
   read(data: Buffer): string | undefined {
     if (quicInitial(data)) return 'a QUIC handshake';
     if (wireGuardInitiation(data)) return 'a WireGuard handshake';
+    if (openVpnReset(data)) return 'an OpenVPN session';
+    if (wispConnect(data)) return 'a Wisp proxy request';
+    const encoded = base64Hello(data);
+    if (encoded) return encoded;
+    const vpn = vpnDatagram(data);
+    if (vpn) return vpn;
     const b = this.tail.length ? Buffer.concat([this.tail, data]) : data;
     for (let i = b.indexOf(0x16); i !== -1 && i + HEAD <= b.length; i = b.indexOf(0x16, i + 1)) {
       if (helloAt(b, i)) return 'a TLS handshake';
@@ -397,7 +582,9 @@ export class InnerSessionScan {
       if (v2HelloAt(b, i - 2)) return 'a TLS handshake (an SSL 2 format hello)';
     }
     this.tail = Buffer.from(b.subarray(Math.max(0, b.length - (DTLS_HEAD - 1))));
-    if (this.socks) {
+    this.header = this.beforeStart && data.length > 0 && JSON_START.test(data.subarray(0, 64).toString('latin1'));
+    this.beforeStart &&= this.header || data.length === 0;
+    if (this.socks && !this.header) {
       const start = Buffer.concat([this.socks, data]);
       let open = false;
       for (const [name, read, most] of PROXY_STARTS) {
@@ -415,13 +602,13 @@ export class InnerSessionScan {
       if (found) return found;
     }
     // The message ends the line (a line bridge's newline; a raw bridge's server reads to where the agent stops).
-    if (whole09(this.first)) return 'an HTTP request';
+    if (!this.header && whole09(this.first)) return 'an HTTP request';
     return undefined;
   }
 
   /** One byte of the stream through the line-start readings (linear: a bounded set of states per byte). */
   private step(c: number): string | undefined {
-    if (this.first !== undefined) {
+    if (this.first !== undefined && !this.header) {
       if (c === 0x0a && whole09(this.first)) return 'an HTTP request';
       this.first = c === 0x0a ? (this.first === 0 ? 0 : undefined) : next09(this.first, c);
     }

@@ -306,8 +306,10 @@ class HttpForward {
     }
     // Bytes past what the description counted are charged to byte budgets as they leave.
     const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
-    // Its rest leaves only while records can be written, as a new request would (twenty-second pass).
-    const stages = [...transforms, ...(meter ? [meterStage(meter)] : []), ...(body.truncated ? [guardStage(() => this.upstream.opts.pipeline.auditUnavailable())] : [])];
+    // Its rest leaves only while records can be written, as a new request would (twenty-second pass),
+    // and while the agent's own records are within its share (twenty-third pass).
+    const agent = this.x.agent?.id;
+    const stages = [...transforms, ...(meter ? [meterStage(meter)] : []), ...(body.truncated ? [guardStage(() => this.upstream.opts.pipeline.auditUnavailable(agent))] : [])];
     const source = Readable.from(bodyChunks(this.req, body));
     // An upload past the capture lasts as long as the agent keeps sending: like a WebSocket, it
     // stops when the live policy no longer lets it through (its token is watched for the whole

@@ -146,9 +146,11 @@ export class WebSocketForward {
       observe: (m) => sql.observe(m),
       onMessage: (m) => {
         // Nothing leaves while records cannot be written, as no request does (twenty-second pass:
-        // an open tunnel went on relaying while every new request got 503 audit-unavailable).
+        // an open tunnel went on relaying while every new request got 503 audit-unavailable), nor
+        // while this agent's own records wait past its share (twenty-third pass: a slow disk, its
+        // new requests refused, its open tunnel still relaying).
         if (m.to === 'upstream') {
-          const unaudited = this.opts.pipeline.auditUnavailable();
+          const unaudited = this.opts.pipeline.auditUnavailable(x.agent!.id);
           if (unaudited) return unaudited;
         }
         for (const e of enforcers) {

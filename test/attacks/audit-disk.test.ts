@@ -182,6 +182,66 @@ t.test('twenty-second pass: disk full while a WebSocket and an upload stream: no
   upload.destroy();
 });
 
+t.test("twenty-third pass: one agent's records waiting past its share (a slow disk, not a dead one): its open WebSocket and upload send nothing more, a neighbour's go on", async (t) => {
+  // The twenty-second pass stopped streams on a whole outage only: an agent whose own records wait
+  // past its share gets 503 on every new request while the log stays available to others, yet its
+  // WebSocket and its upload past the capture kept sending (Pipeline.auditUnavailable was asked
+  // without the agent).
+  const { dir: home, fifo } = stalledFile(t, 'hunt23-tunnels-share-', 'audit.jsonl'); // the audit disk, stalled
+  const ws = await startWsUpstream(t);
+  const up = await startUpstream(t);
+  const airlock = await startAirlock({
+    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1, bodyCap: 4096,
+    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${ws.port}`],
+  });
+  t.teardown(() => airlock.close());
+  const open = async (name: string): Promise<{ auth: string; client: WebSocket; closed: () => number }> => {
+    const { token } = await airlock.agents.add(name);
+    const client = new WebSocket(`ws://up.test:${ws.port}/${name}`, { agent: new HttpProxyAgent(`http://${name}:${token}@127.0.0.1:${airlock.proxyAddress.port}`), perMessageDeflate: false });
+    let closed = 0;
+    client.on('close', (c) => { closed = c; });
+    client.on('error', () => undefined);
+    await new Promise<void>((r, j) => client.once('open', () => r()).once('error', j));
+    t.teardown(() => client.terminate());
+    return { auth: `Basic ${Buffer.from(`${name}:${token}`).toString('base64')}`, client, closed: () => closed };
+  };
+  const hog = await open('hog');
+  const neighbour = await open('neighbour');
+  hog.client.send('before');
+  t.ok(await eventually(() => ws.conn('/hog')?.messages.length === 1), 'a message goes while the disk keeps up');
+  const upload = net.connect(airlock.proxyAddress.port, '127.0.0.1');
+  upload.on('error', () => undefined);
+  t.teardown(() => upload.destroy());
+  upload.write(`POST http://up.test:${up.port}/upload HTTP/1.1\r\nHost: up.test:${up.port}\r\nProxy-Authorization: ${hog.auth}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  const chunk = (n: number): string => `${n.toString(16)}\r\n${'u'.repeat(n)}\r\n`;
+  upload.write(chunk(8192));
+  t.ok(await eventually(() => up.bytes().includes('u'.repeat(4096)), 5000), 'the upload streams past the capture cap');
+  // The hog's records pile up behind the stalled disk (the pipe's 64 KiB, then memory).
+  const audit = airlock.audit as AuditLog;
+  for (let n = 0; n < 20_000 && !audit.overShare('hog'); n++) {
+    audit.append({ time: new Date().toISOString(), id: `hog-${n}`, agent: 'hog', outcome: 'forwarded', status: 200, detail: 'x'.repeat(4000) });
+    if (n % 200 === 199) await new Promise((r) => setTimeout(r, 5)); // the writer's turns: the pipe fills
+  }
+  t.ok(audit.overShare('hog'), 'the hog is past its share');
+  t.equal(audit.available, true, 'while the log is available to everyone else');
+  t.equal((await viaProxy(airlock.proxyAddress.port, `http://up.test:${up.port}/r`, { auth: hog.auth })).status, 503, "the hog's new request is refused 503");
+  const uploaded = up.bytes().length;
+  hog.client.send('while-over');
+  upload.write(chunk(8192));
+  neighbour.client.send('neighbour-message');
+  t.ok(await eventually(() => ws.conn('/neighbour')?.messages.length === 1), "the neighbour's message goes on");
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(ws.conn('/hog')?.messages.map((m) => m.data.toString()), ['before'], "no message leaves on the hog's open WebSocket");
+  t.ok(up.bytes().length - uploaded < 8192, `the upload's next chunk does not leave (${up.bytes().length - uploaded} bytes more)`);
+  t.ok(await eventually(() => hog.closed() !== 0, 3000), `the hog's WebSocket is closed (${hog.closed()})`);
+  t.equal(neighbour.closed(), 0, "the neighbour's stays open");
+  // Drained, so that the log closes.
+  const { spawn } = await import('node:child_process');
+  const cat = spawn('sh', ['-c', 'exec cat "$0" > /dev/null', fifo], { stdio: 'ignore' });
+  t.teardown(() => { cat.kill(); });
+  await audit.flush();
+});
+
 t.test('the writer: a failed write keeps its bytes, retries, recovers; refusals beyond the memory bound are counted', async (t) => {
   const mnt = tempDir(t, 'airlock-tmpfs-unit-');
   if (process.getuid?.() !== 0 || !tryMount(mnt, '64k')) {

@@ -988,7 +988,8 @@ t.test('twenty-first pass: a SOCKS, Trojan or VLESS client inside a WebSocket tu
         '4a': Buffer.concat([Buffer.from([4, 1]), port(p), Buffer.from([0, 0, 0, 1]), Buffer.from(`\0${name}\0`)]),
       }[kind]!;
       const { found, points } = scanCut(stream, cuts, emptyFirst);
-      if (!found || !/^a (SOCKS|Trojan|VLESS) request$/.test(found)) throw new Error(`${kind} ${stream.toString('hex')} cut at ${points.join(',')}: ${found}`);
+      // (A piece cut so that it is a whole Wisp CONNECT by itself is refused as one: twenty-third pass.)
+      if (!found || !/^a (SOCKS|Trojan|VLESS|Wisp proxy) request$/.test(found)) throw new Error(`${kind} ${stream.toString('hex')} cut at ${points.join(',')}: ${found}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
   // Controls: other binary starts (a SOCKS-like greeting with more behind it, CQL's STARTUP, a byte 5 or 4 alone then data).
@@ -1090,13 +1091,14 @@ t.test('twenty-second pass: gost\'s relay request and a smux or yamux session at
       const after = extra === 'network' ? [feature(4, Buffer.from([0, 1]))] : extra === 'tunnel' ? [feature(3, Buffer.alloc(16, 7))] : [];
       const stream = Buffer.concat([relayReq(cmd, [...before, addr(kind, port), ...after]), dataAfter ? Buffer.from('hello') : Buffer.alloc(0)]);
       const { found, points } = scanCut(stream, cuts, emptyFirst);
-      if (found !== 'a relay request (gost)') throw new Error(`${stream.subarray(0, 40).toString('hex')} cut at ${points.join(',')}: ${found}`);
+      if (found !== 'a relay request (gost)' && found !== 'a Wisp proxy request') throw new Error(`${stream.subarray(0, 40).toString('hex')} cut at ${points.join(',')}: ${found}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
   fc.assert(fc.property(fc.constantFrom(...Object.entries(real)), fc.array(fc.nat(), { maxLength: 4 }), ([name, hex], cuts) => {
     const { found, points } = scanCut(Buffer.from(hex, 'hex'), cuts);
     const want = name.startsWith('relay') ? 'a relay request (gost)' : 'a multiplexed session (smux or yamux)';
-    if (found !== want) throw new Error(`${name} cut at ${points.join(',')}: ${found}`);
+    // (A piece cut so that it is a whole Wisp CONNECT by itself is refused as one: twenty-third pass.)
+    if (found !== want && found !== 'a Wisp proxy request') throw new Error(`${name} cut at ${points.join(',')}: ${found}`);
   }), { numRuns: numRuns * 2, ...seed });
   // Controls: a relay-like start naming nothing or with a feature gost does not know, a TDS batch
   // and pre-login, PostgreSQL's SSLRequest and startup, a MongoDB header, MySQL's handshake
@@ -1332,4 +1334,362 @@ t.test('twenty-second pass: a PROXY protocol header at a tunnel\'s start is neve
   t.equal(r.code, 1008, 'the tunnel is closed at the PROXY header');
   await new Promise((res) => setTimeout(res, 100));
   t.same(admin, [], 'the service never took the agent for loopback');
+});
+
+t.test('twenty-third pass: OpenVPN\'s first packet through a UDP or TCP bridge is never relayed', async (t) => {
+  // Left open by the twenty-second pass: a VPN behind a bridge (wstunnel's `udp://` or `tcp://`)
+  // carries every request after its handshake as ciphertext. OpenVPN's client hard reset, in the
+  // layouts OpenVPN 2.6 writes (as 2.6.14 wrote them: no control-channel key, tls-auth with an
+  // HMAC of any size, tls-crypt, tls-crypt-v2 with early negotiation), as a datagram or with TCP's
+  // 2-byte length at the stream's start, cut anywhere.
+  const reset = (opcode: number, layout: string, pid: number): Buffer => {
+    const sid = crypto.randomBytes(8);
+    const time = Buffer.alloc(4);
+    time.writeUInt32BE(Math.floor(Date.now() / 1000));
+    const id = Buffer.from([pid, 0, 0, 1]);
+    const tail = Buffer.alloc(5);
+    if (layout === 'plain') return Buffer.concat([Buffer.from([opcode]), sid, tail]);
+    if (layout === 'crypt') return Buffer.concat([Buffer.from([opcode]), sid, id, time, crypto.randomBytes(32 + 5 + (opcode === 0x50 ? 290 : 0))]);
+    return Buffer.concat([Buffer.from([opcode]), sid, crypto.randomBytes(Number(layout)), id, time, tail]);
+  };
+  fc.assert(fc.property(
+    fc.constantFrom(0x38, 0x50), fc.constantFrom('plain', 'crypt', '16', '20', '28', '32', '48', '64'), fc.constantFrom(0, 0x0f), fc.boolean(),
+    fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(), fc.array(fc.constantFrom('hello', '{"op":1}'), { maxLength: 2 }),
+    (opcode, layout, pid, tcp, cuts, emptyFirst, before) => {
+      const packet = reset(opcode, layout, layout === 'plain' ? 0 : pid);
+      if (tcp) {
+        const stream = Buffer.concat([Buffer.from([packet.length >> 8, packet.length & 0xff]), packet, Buffer.from([packet.length >> 8, packet.length & 0xff]), packet]);
+        const { found, points } = scanCut(stream, cuts, emptyFirst);
+        if (found !== 'an OpenVPN session') throw new Error(`TCP ${stream.subarray(0, 40).toString('hex')} cut at ${points.join(',')}: ${found}`);
+      } else {
+        const scan = new InnerSessionScan();
+        const found = [...before.map((b) => Buffer.from(b)), packet].map((d) => scan.read(d)).find(Boolean);
+        if (found !== 'an OpenVPN session') throw new Error(`UDP ${packet.toString('hex')} after ${before.length}: ${found}`);
+      }
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: text beginning with the opcodes' letters (`8`, `P`), a DNS query, STUN, a binary
+  // message starting 0x38 without OpenVPN's layout, a PostgreSQL startup, a MongoDB OP_MSG.
+  for (const d of ['8 apples, 0 pears, 0 plums', 'PING 12345678', 'P', Buffer.from('12340100000100000000000007616c6c6f776564076578616d706c650000010001', 'hex'),
+    Buffer.from('000100002112a442', 'hex'), Buffer.concat([Buffer.from([0x38]), crypto.randomBytes(8), Buffer.from([1, 2, 3, 4, 5])]),
+    Buffer.from('0000000800030000', 'hex'), opMsg({ find: 'c', filter: {}, $db: 'd' })]) {
+    const b = Buffer.isBuffer(d) ? d : Buffer.from(d);
+    t.equal(new InnerSessionScan().read(b), undefined, b.subarray(0, 16).toString('hex'));
+  }
+
+  // Live: a real OpenVPN client (UDP and TCP) through a bridge, its packets sent as messages.
+  const openvpn = ['/usr/sbin/openvpn', '/usr/bin/openvpn'].find((p) => fs.existsSync(p));
+  if (!openvpn) {
+    t.fail('openvpn not found (apt-get install openvpn; .ci/run does)');
+    return;
+  }
+  const dir = tempDir(t, 'hunt23-tunnels-openvpn-');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-days', '2', '-subj', '/CN=c'], { stdio: 'ignore' });
+  execFileSync(openvpn, ['--genkey', 'secret', path.join(dir, 'ta.key')], { stdio: 'ignore' });
+  const got: Buffer[] = [];
+  const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', (d: Buffer) => got.push(d)) });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  for (const [proto, extra] of [['udp', []], ['tcp', ['--tls-auth', path.join(dir, 'ta.key'), '1']], ['udp', ['--tls-crypt', path.join(dir, 'ta.key')]]] as Array<['udp' | 'tcp', string[]]>) {
+    got.length = 0;
+    const sent: Buffer[] = [];
+    const code = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://allowed.example:${bridge.port}/${proto}`, [], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+      const forward = (m: Buffer): void => { sent.push(m); if (ws.readyState === WebSocket.OPEN) ws.send(m, { binary: true }); };
+      ws.on('open', () => {
+        let port: number;
+        if (proto === 'udp') {
+          const front = dgram.createSocket('udp4');
+          front.on('message', forward);
+          front.bind(0, '127.0.0.1', () => { port = front.address().port; start(); });
+          t.teardown(() => front.close());
+        } else {
+          const front = net.createServer((s) => { s.on('data', forward); s.on('error', () => undefined); });
+          front.listen(0, '127.0.0.1', () => { port = (front.address() as net.AddressInfo).port; start(); });
+          t.teardown(() => front.close());
+        }
+        const start = (): void => {
+          const client = spawn(openvpn, ['--client', '--dev', 'null', '--proto', proto === 'udp' ? 'udp' : 'tcp-client', '--remote', '127.0.0.1', String(port), '--ca', path.join(dir, 'c.pem'),
+            '--cert', path.join(dir, 'c.pem'), '--key', path.join(dir, 'k.pem'), '--verb', '0', '--connect-retry-max', '1', ...extra], { stdio: 'ignore' });
+          t.teardown(() => void client.kill());
+          ws.once('close', () => client.kill());
+        };
+      });
+      ws.on('close', (c) => resolve(c));
+      ws.on('error', () => resolve(-1));
+      setTimeout(() => { ws.terminate(); resolve(0); }, 8000).unref();
+    });
+    t.equal(code, 1008, `${proto} ${extra[0] ?? ''}: the tunnel is closed at OpenVPN's first packet`);
+    t.ok(sent.length > 0 && (sent[0]![proto === 'tcp' ? 2 : 0] === 0x38), `${proto}: OpenVPN sent its hard reset`);
+    await new Promise((res) => setTimeout(res, 100));
+    t.same(got, [], `${proto}: the service behind the bridge got nothing`);
+  }
+});
+
+t.test('twenty-third pass: IP packets, IKE, L2TP, PPTP, Nebula, libp2p and Tailscale openings inside a WebSocket tunnel are never relayed', (t) => {
+  // A TUN bridge (each message an IP packet: a VPN of its own, every connection inside undecided),
+  // IPsec's IKE, L2TP and Nebula through a UDP bridge, and at a stream's start libp2p's
+  // multistream-select (`/noise` next: js-libp2p over WebSockets), IKE over TCP, PPTP and
+  // Tailscale's ts2021 Noise initiation.
+  const checksum = (h: Buffer): number => {
+    let sum = 0;
+    for (let i = 0; i < h.length; i += 2) sum += h.readUInt16BE(i);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    return ~sum & 0xffff;
+  };
+  const ipv4 = (ihl: number, proto: number, payload: Buffer, seedBytes: Buffer): Buffer => {
+    const h = Buffer.alloc(ihl * 4);
+    seedBytes.copy(h, 0, 0, Math.min(seedBytes.length, h.length));
+    h[0] = 0x40 | ihl;
+    h.writeUInt16BE(h.length + payload.length, 2);
+    h[9] = proto;
+    h.writeUInt16BE(0, 10);
+    h.writeUInt16BE(checksum(h), 10);
+    return Buffer.concat([h, payload]);
+  };
+  const ipv6 = (next: number, payload: Buffer): Buffer => {
+    const h = crypto.randomBytes(40);
+    h[0] = 0x60 | (h[0]! & 0x0f);
+    h.writeUInt16BE(payload.length, 4);
+    h[6] = next;
+    h[7] = 64;
+    return Buffer.concat([h, payload]);
+  };
+  const ike = (v2: boolean, exchange: number, natT: boolean, body: Buffer): Buffer => {
+    const h = Buffer.alloc(28);
+    crypto.randomBytes(8).copy(h, 0);
+    h[16] = v2 ? 33 : 1;
+    h[17] = v2 ? 0x20 : 0x10;
+    h[18] = exchange;
+    h[19] = v2 ? 0x08 : 0;
+    h.writeUInt32BE(28 + body.length, 24);
+    return Buffer.concat([natT ? Buffer.alloc(4) : Buffer.alloc(0), h, body]);
+  };
+  const l2tp = (version: number, avps: Buffer): Buffer => {
+    const b = Buffer.concat([Buffer.from([0xc8, version, 0, 0]), Buffer.from('00000000000000008008000000000001', 'hex'), avps]);
+    b.writeUInt16BE(b.length, 2);
+    return b;
+  };
+  const datagram = fc.oneof(
+    fc.tuple(fc.integer({ min: 5, max: 15 }), fc.constantFrom(1, 6, 17, 47), fc.uint8Array({ maxLength: 1400 }), fc.uint8Array({ minLength: 60, maxLength: 60 }))
+      .map(([ihl, proto, p, s]) => ['an IP packet', ipv4(ihl, proto, Buffer.from(p), Buffer.from(s))] as const),
+    fc.tuple(fc.constantFrom(6, 17, 58, 0, 44), fc.uint8Array({ maxLength: 1400 })).map(([n, p]) => ['an IP packet', ipv6(n, Buffer.from(p))] as const),
+    fc.tuple(fc.constantFrom<[boolean, number]>([true, 34], [false, 2], [false, 4]), fc.boolean(), fc.uint8Array({ maxLength: 600 }))
+      .map(([[v2, x], nat, body]) => ['an IKE session', ike(v2, x, nat, Buffer.from(body))] as const),
+    fc.tuple(fc.constantFrom(2, 3), fc.uint8Array({ maxLength: 80 })).map(([v, a]) => ['an L2TP session', l2tp(v, Buffer.from(a))] as const),
+    fc.uint8Array({ minLength: 1, maxLength: 200 }).map((p) => ['a Nebula handshake', Buffer.concat([Buffer.from('10000000000000000000000000000001', 'hex'), Buffer.from(p)])] as const),
+  );
+  fc.assert(fc.property(datagram, fc.array(fc.constantFrom('hello', '{"op":1}'), { maxLength: 2 }), ([name, d], before) => {
+    const scan = new InnerSessionScan();
+    const found = [...before.map((b) => Buffer.from(b)), d].map((m) => scan.read(m)).find(Boolean);
+    if (found !== name) throw new Error(`${d.subarray(0, 32).toString('hex')} after ${before.length}: ${found}`);
+  }), { numRuns: numRuns * 4, ...seed });
+  const ts2021 = Buffer.concat([Buffer.from([0, 106, 1, 0, 0x60]), crypto.randomBytes(96)]);
+  fc.assert(fc.property(
+    fc.constantFrom(Buffer.from('\x13/multistream/1.0.0\n\x07/noise\n', 'latin1'), Buffer.from('\x13/multistream/1.0.0\n\x0b/tls/1.0.0\n', 'latin1'), Buffer.from('IKETCP\x00\x00\x00\x00', 'latin1'),
+      Buffer.concat([Buffer.from('009c00011a2b3c4d00010000', 'hex'), Buffer.alloc(144)]), ts2021),
+    fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(),
+    (stream, cuts, emptyFirst) => {
+      const { found, points } = scanCut(stream, cuts, emptyFirst);
+      if (!found) throw new Error(`${stream.subarray(0, 24).toString('hex')} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 2, ...seed });
+  // Controls: an IPv4-shaped datagram whose checksum is wrong, text starting with E or `, a
+  // PostgreSQL Execute + Sync, a DNS query, STUN, chat naming multistream, a libp2p line after the start.
+  const bad = ipv4(5, 6, Buffer.alloc(20, 1), Buffer.alloc(60, 7));
+  bad[10] = bad[10]! ^ 1;
+  for (const msgs of [[bad], [Buffer.from('Everything is fine, thanks for asking')], [Buffer.from('`code` sample')], [Buffer.from('450000000900000000000053000000040000000000', 'hex')],
+    [Buffer.from('12340100000100000000000007616c6c6f776564076578616d706c650000010001', 'hex')], [Buffer.from('000100002112a442', 'hex')],
+    [Buffer.from('what is /multistream/1.0.0?')], [Buffer.from('hello\n'), Buffer.from('\x13/multistream/1.0.0\n', 'latin1')], [Buffer.from('0000000800030000', 'hex')]]) {
+    const scan = new InnerSessionScan();
+    t.equal(msgs.map((m) => scan.read(m)).find(Boolean), undefined, msgs.map((m) => m.subarray(0, 16).toString('hex')).join(' '));
+  }
+  t.end();
+});
+
+t.test('twenty-third pass: a Wisp proxy\'s CONNECT inside a WebSocket tunnel is never relayed, at any message', async (t) => {
+  // Wisp (a multiplexing WebSocket proxy: browser web proxies, v86, libcurl.js) opens a stream to
+  // whatever host and port a CONNECT packet names, at any message of the socket: every service the
+  // server reaches, behind an upgrade decided by the Wisp server's URL.
+  const connect = (stream: number, type: number, port: number, host: string): Buffer => {
+    const b = Buffer.alloc(8 + Buffer.byteLength(host));
+    b[0] = 0x01;
+    b.writeUInt32LE(stream, 1);
+    b[5] = type;
+    b.writeUInt16LE(port, 6);
+    b.write(host, 8, 'latin1');
+    return b;
+  };
+  const data = (stream: number, payload: string): Buffer => Buffer.concat([Buffer.from([0x02, stream & 0xff, (stream >> 8) & 0xff, (stream >> 16) & 0xff, stream >>> 24]), Buffer.from(payload)]);
+  fc.assert(fc.property(
+    fc.integer({ min: 1, max: 0xffffffff }), fc.constantFrom(1, 2), fc.integer({ min: 1, max: 65535 }),
+    fc.constantFrom('admin.example', '127.0.0.1', '[::1]', '::1', 'db', 'metadata.google.internal', '169.254.169.254'), fc.nat({ max: 3 }),
+    (stream, type, port, host, before) => {
+      const scan = new InnerSessionScan();
+      const msgs = [...Array.from({ length: before }, (_, i) => data(i + 1, `GET / HTTP/1.0 ${i}`.slice(0, 4))), connect(stream, type, port, host)];
+      const found = msgs.map((m) => scan.read(m)).find(Boolean);
+      if (found !== 'a Wisp proxy request') throw new Error(`${host}:${port} after ${before}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: a DATA packet, a stream 0 packet, a CLOSE, a binary message of type 1 holding no host name.
+  for (const d of [data(1, 'hello'), connect(0, 1, 80, 'x.example'), Buffer.from([0x04, 1, 0, 0, 0, 0x02]), Buffer.concat([Buffer.from([1, 1, 0, 0, 0, 1, 80, 0]), Buffer.from([0, 1, 2, 255])])]) {
+    // After a DATA packet: at the stream's very start such bytes are also gost's relay request.
+    const scan = new InnerSessionScan();
+    t.equal([data(2, 'hi'), d].map((m) => scan.read(m)).find(Boolean), undefined, d.toString('hex'));
+  }
+  // Live: a Wisp server (CONTINUE on stream 0 at open, a CONNECT dialled) behind an allowed upgrade.
+  const dialled: string[] = [];
+  const admin = net.createServer((s) => { dialled.push('admin'); s.end(); });
+  await new Promise<void>((r) => admin.listen(0, '127.0.0.1', r));
+  t.teardown(() => admin.close());
+  const wisp = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      ws.send(Buffer.from([0x03, 0, 0, 0, 0, 0x80, 0, 0, 0]));
+      ws.on('message', (d: Buffer) => {
+        if (d[0] !== 0x01) return;
+        const s = net.connect(d.readUInt16LE(6), d.subarray(8).toString('latin1'));
+        s.on('error', () => undefined);
+      });
+    },
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${wisp.port}`] });
+  const r = await bridgeSession(wisp, a.proxyUrl, 'allowed.example', [connect(7, 1, (admin.address() as net.AddressInfo).port, '127.0.0.1')], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed at the CONNECT');
+  await new Promise((res) => setTimeout(res, 150));
+  t.same(dialled, [], 'the Wisp server never dialled the service');
+});
+
+t.test('twenty-third pass: a stream\'s start after a bridge\'s own JSON header is read as the start (proxy requests, VPNs, HTTP/0.9)', async (t) => {
+  // A bridge that takes a first JSON message as its own (`{"connect": "db:5432"}`, text or binary)
+  // and pipes the rest: the stream the service reads starts at the next message, where a SOCKS
+  // request, OpenVPN, gost's relay or an HTTP/0.9 line went on (the readings had ended at the JSON).
+  const socks = Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, 13]), Buffer.from('admin.example'), Buffer.from([0, 22])]);
+  const openvpn = Buffer.concat([Buffer.from([0, 14, 0x38]), crypto.randomBytes(8), Buffer.alloc(5)]);
+  const starts: Array<[string, Buffer]> = [['a SOCKS request', socks], ['an OpenVPN session', openvpn], ['an HTTP request', Buffer.from('GET deny/secret.txt\n')],
+    ['a PROXY protocol header', Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 22\r\n')], ['a VPN or encrypted transport', Buffer.from('\x13/multistream/1.0.0\n', 'latin1')]];
+  fc.assert(fc.property(
+    fc.constantFrom(...starts), fc.array(fc.constantFrom('{"connect": "db:5432"}', ' [1, 2]', '{"token": "x"}\n'), { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 3 }),
+    ([name, stream], headers, cuts) => {
+      const scan = new InnerSessionScan();
+      const before = headers.map((h) => scan.read(Buffer.from(h))).find(Boolean);
+      if (before) throw new Error(`the header ${JSON.stringify(headers)} was refused: ${before}`);
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
+      let at = 0;
+      let found: string | undefined;
+      for (const p of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      // (A piece cut so that it is a whole Wisp CONNECT by itself is refused as one.)
+      if (found !== name && found !== 'a Wisp proxy request') throw new Error(`${name} after ${JSON.stringify(headers)} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: JSON messages after a first message that is not JSON, and chat after the JSON.
+  for (const msgs of [['hello', '{"a":1}', '\x05\x01\x00'], ['{"type":"hello"}', 'how are you?'], ['{"a":1}', '{"b":2}']]) {
+    const scan = new InnerSessionScan();
+    t.equal(msgs.map((m) => scan.read(Buffer.from(m, 'latin1'))).find(Boolean), undefined, JSON.stringify(msgs));
+  }
+  // Live: such a bridge in front of a SOCKS 5 server that dials what it is asked.
+  const dialled: string[] = [];
+  const socksServer = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', () => {
+      s.write(Buffer.from([5, 0]));
+      s.once('data', (d: Buffer) => { dialled.push(d.subarray(5, 5 + d[4]!).toString('latin1')); s.end(); });
+    });
+  });
+  await new Promise<void>((r) => socksServer.listen(0, '127.0.0.1', r));
+  t.teardown(() => socksServer.close());
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => {
+      let s: net.Socket | undefined;
+      ws.on('message', (d: Buffer) => {
+        if (!s) {
+          const { connect } = JSON.parse(d.toString()) as { connect: string };
+          s = net.connect(Number(connect.split(':')[1]), '127.0.0.1');
+          s.on('data', (x) => ws.send(x, { binary: true }));
+          s.on('error', () => ws.terminate());
+          ws.send(Buffer.from('ok'));
+          return;
+        }
+        s.write(d);
+      });
+      ws.on('close', () => s?.end());
+    },
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(JSON.stringify({ connect: `db:${(socksServer.address() as net.AddressInfo).port}` })), Buffer.from([5, 1, 0]), socks.subarray(3)], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed at the SOCKS greeting after the header');
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(dialled, [], 'the SOCKS server behind the bridge was never asked for admin.example');
+});
+
+t.test('twenty-third pass: a Shadowsocks request without a cipher at a tunnel\'s start is never relayed', async (t) => {
+  // Shadowsocks's `none`/`plain` method (shadowsocks-rust, sing-box, gost's `ss`): the stream
+  // opens with SOCKS 5's address alone (type 3, a length, the host, the port) and its server dials it.
+  const request = (host: string, port: number, payload: string): Buffer => Buffer.concat([Buffer.from([3, host.length]), Buffer.from(host), Buffer.from([port >> 8, port & 0xff]), Buffer.from(payload)]);
+  fc.assert(fc.property(
+    fc.constantFrom('admin.example', 'db.internal', 'localhost', '169.254.169.254', 'metadata.google.internal'), fc.integer({ min: 1, max: 65535 }), fc.constantFrom('', 'GET / HTTP/1.1\r\n\r\n', '\x16\x03\x01'),
+    fc.array(fc.nat(), { maxLength: 3 }), fc.boolean(), fc.array(fc.constantFrom('{"connect": "ss:8388"}'), { maxLength: 1 }),
+    (host, port, payload, cuts, emptyFirst, headers) => {
+      const stream = request(host, port, payload);
+      const scan = new InnerSessionScan();
+      let found = [...(emptyFirst ? [''] : []), ...headers].map((h) => scan.read(Buffer.from(h))).find(Boolean);
+      const points = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
+      let at = 0;
+      for (const p of [...points, stream.length]) {
+        found ??= scan.read(stream.subarray(at, p));
+        at = p;
+      }
+      if (found !== 'a Shadowsocks request (no cipher)') throw new Error(`${host}:${port} cut at ${points.join(',')}: ${found}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // Controls: a message starting 0x03 with no host after it, a one-label name (a game's shard), port 0, text.
+  for (const d of [Buffer.from([3, 1, 2, 3, 4, 5, 6]), request('eu1', 443, 'x'), request('a.example', 0, ''), Buffer.from('\x03hello there')]) {
+    t.equal(new InnerSessionScan().read(d), undefined, d.toString('hex'));
+  }
+  // Live: such a server behind a bridge, dialling what the address names.
+  const asked: string[] = [];
+  const bridge = await startWsUpstream(t, {
+    onConnection: (ws) => ws.on('message', (d: Buffer) => { if (d[0] === 3) asked.push(d.subarray(2, 2 + d[1]!).toString('latin1')); }),
+  });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [request('admin.example', 22, 'SSH')], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed at the address');
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(asked, [], 'the server behind the bridge never read an address');
+});
+
+t.test('twenty-third pass: a TLS hello or SSH identification in base64, bare or in a JSON envelope, closes the tunnel', async (t) => {
+  // Left open by the twenty-second pass: a bridge's own framing — a JSON envelope holding base64
+  // (`{"data": "FgMB…"}`) or a bare base64 text — that it decodes before writing to its service.
+  const hellos = [await clientHello({ servername: 'x.example' }), await clientHello({ maxVersion: 'TLSv1.2' }), await clientHello({ minVersion: 'TLSv1.3' })];
+  const ssh = Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n');
+  fc.assert(fc.property(
+    fc.constantFrom(...hellos.map((h) => ['a TLS handshake (in base64)', h] as const), ['an SSH session (in base64)', ssh] as const), fc.constantFrom<BufferEncoding>('base64', 'base64url'),
+    fc.constantFrom('bare', 'data', 'list', 'blank', 'second'), fc.array(fc.constantFrom('hello', '{"op":"open"}'), { maxLength: 2 }),
+    ([name, bytes], enc, framing, before) => {
+      const b64 = bytes.toString(enc);
+      const msg = { bare: b64, data: JSON.stringify({ type: 'data', data: b64 }), list: JSON.stringify(['data', b64]), blank: `\n ${b64}`, second: JSON.stringify({ id: 'c1', payload: b64 }) }[framing];
+      const scan = new InnerSessionScan();
+      const found = [...before, msg].map((m) => scan.read(Buffer.from(m))).find(Boolean);
+      if (found !== name) throw new Error(`${framing} ${enc} after ${JSON.stringify(before)}: ${found}`);
+    },
+  ), { numRuns: numRuns * 2, ...seed });
+  // Controls: chat, other base64 in a JSON envelope (an image, a word), the letters in a sentence.
+  for (const m of ['hello', JSON.stringify({ data: Buffer.from('hello world').toString('base64') }), JSON.stringify({ img: 'iVBORw0KGgoAAAANSUhEUgAA' }), 'the code is xFgMBq', JSON.stringify({ note: 'say U1N' })]) {
+    t.equal(new InnerSessionScan().read(Buffer.from(m)), undefined, m);
+  }
+  // Live: a bridge that decodes `{"data": <base64>}` and writes the bytes to its service.
+  const got: Buffer[] = [];
+  const bridge = await startWsUpstream(t, { onConnection: (ws) => ws.on('message', (d: Buffer) => got.push(Buffer.from((JSON.parse(d.toString()) as { data: string }).data, 'base64'))) });
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const r = await bridgeSession(bridge, a.proxyUrl, 'allowed.example', [Buffer.from(JSON.stringify({ data: hellos[0]!.toString('base64') }))], 'latin1');
+  t.equal(r.code, 1008, 'the tunnel is closed at the encoded hello');
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(got, [], 'the bridge decoded nothing for its service');
 });
