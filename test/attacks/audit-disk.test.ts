@@ -349,12 +349,24 @@ t.test('the session journal: a stalled disk freezes no agent; labels are enforce
   t.ok(isStoreUnavailable(label), `a label the disk does not take fails as unavailable (503), within the bound (${String(label)})`);
   t.ok(store.get(neighbour).labels.untrusted, 'and is enforced from memory meanwhile');
   t.ok(store.available, 'below the bound the journal still takes requests');
-  // Past the bound: new requests are refused (the audit log's model), nothing queued is dropped.
+  // Past its share the hog's requests are refused (the audit log's model), nothing queued is
+  // dropped; twenty-third pass: the neighbour, whose lines are few, is still served (it was
+  // refused with the hog: the queue was one pool).
   store.addLinks(hog, { request_id: 'r-hog2', host: 'h.example' }, Array.from({ length: 300 }, (_, i) => `https://h.example/more/${i}/${'y'.repeat(1000)}`));
   void store.flush();
-  t.notOk(store.available, 'past the bound the journal is unavailable');
-  const refused = await store.enter('neighbour', 'tok-n', new Date().toISOString()).then(() => 'served', (err: unknown) => err);
-  t.ok(isStoreUnavailable(refused), 'and a request is refused (503) rather than kept in memory without bound');
+  const hogRefused = await store.enter('hog', 'tok-hog', new Date().toISOString()).then(() => 'served', (err: unknown) => err);
+  t.ok(isStoreUnavailable(hogRefused), "past its share the hog's request is refused (503) rather than kept in memory without bound");
+  t.match(String(hogRefused), /agent hog's records wait for the disk past its share/, 'and the reason says whose');
+  const served = await store.enter('neighbour', 'tok-n', new Date().toISOString()).then(() => 'served', (err: unknown) => err);
+  t.equal(served, 'served', "a neighbour is served while the hog's lines wait");
+  const newcomer = await store.enter('newcomer', 'tok-new', new Date().toISOString()).then(() => 'served', (err: unknown) => err);
+  t.equal(newcomer, 'served', 'and so is an agent with no session yet');
+  // Past twice the bound (lines no agent's share counts: a human's clears and resets) everyone is refused.
+  store.addLinks(neighbour, { request_id: 'r-n3', host: 'n.example' }, Array.from({ length: 200 }, (_, i) => `https://n.example/${i}/${'z'.repeat(1000)}`));
+  void store.flush();
+  t.notOk(store.available, 'past twice the bound the journal is unavailable');
+  const refused = await store.enter('newcomer', 'tok-new', new Date().toISOString()).then(() => 'served', (err: unknown) => err);
+  t.ok(isStoreUnavailable(refused), 'and every request is refused (503)');
   t.match(warnings.join('\n'), /not taking session lines/, 'the stall is reported');
   // The disk comes back.
   const out = path.join(dir, 'read.jsonl');
@@ -374,6 +386,7 @@ t.test('the session journal: a stalled disk freezes no agent; labels are enforce
   const again = JournalSessionStore.open(back, { flushMs: 0 });
   t.same(Object.keys(again.get(neighbour).labels).sort(), ['private', 'untrusted'], 'a restart keeps the labels that were enforced');
   t.equal(again.get(hog).links, 450, "and the hog's links, none dropped");
+  t.equal(again.get(neighbour).links, 200, "and the neighbour's");
   await again.close();
 });
 
