@@ -16,6 +16,9 @@ import path from 'node:path';
 import { AuditLog } from '../../state/audit-log.ts';
 import { JournalSessionStore } from '../../state/sessions.ts';
 import { withFileLock } from '../../state/document.ts';
+import { RecordDir } from '../../state/record-dir.ts';
+import { TotpStore } from '../../state/totp.ts';
+import { JsonlTail } from '../../studio/live.ts';
 import { isStoreUnavailable } from '../../state/unavailable.ts';
 import { startAirlock } from '../../runtime/airlock.ts';
 import net from 'node:net';
@@ -407,6 +410,33 @@ t.test('a state lock that is a FIFO is never read: an error naming it, the event
   t.ok(performance.now() - began < 5000, 'within its wait');
   t.ok(ticks >= 5, `the event loop turned meanwhile (${ticks} ticks)`);
   t.ok(fs.lstatSync(`${file}.lock`).isFIFO(), 'what Airlock did not make is not removed');
+});
+
+// Twenty-third pass: state files read synchronously while Airlock runs (the TOTP enrollment, read
+// at each critical approval's step-up check and for every pending approval the studio lists; an
+// approval's record; the audit log's tail the studio reads for its captures and live view) were
+// opened with a blocking open(2): a FIFO at the path froze the whole process, every agent with it,
+// for as long as nobody wrote to it. Must hold: never read, an error naming the file (or nothing
+// read), the event loop turning.
+t.test('state files that are FIFOs are never read: the TOTP enrollment, an approval record, the audit tail', async (t) => {
+  const home = tempDir(t, 'airlock-state-fifo-');
+  const totp = new TotpStore(home);
+  execFileSync('mkfifo', ['-m', '600', totp.file]);
+  const records = RecordDir.open(path.join(home, 'approvals'));
+  execFileSync('mkfifo', ['-m', '600', path.join(records.dir, 'ap_1.json')]);
+  const audit = path.join(home, 'audit.jsonl');
+  execFileSync('mkfifo', ['-m', '600', audit]);
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 5);
+  t.throws(() => totp.enrolled(), new RegExp(`${totp.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*not a regular file`), 'the step-up check fails closed, naming the file');
+  t.throws(() => records.readSync('ap_1'), /ap_1\.json.*not a regular file/, 'an approval record: an error naming it');
+  const tail = new JsonlTail(audit, () => undefined);
+  tail.loadExisting();
+  tail.poll();
+  t.same(tail.records(), [], 'the audit tail reads nothing');
+  await new Promise((r) => setTimeout(r, 40));
+  clearInterval(ticker);
+  t.ok(ticks >= 2, `the event loop turned (${ticks} ticks)`);
 });
 
 /** An audit log whose file is a FIFO nobody reads: a disk that takes nothing for now. */
