@@ -18,6 +18,7 @@ import { JournalSessionStore } from '../../state/sessions.ts';
 import { withFileLock } from '../../state/document.ts';
 import { RecordDir } from '../../state/record-dir.ts';
 import { TotpStore } from '../../state/totp.ts';
+import { AgentStore } from '../../state/agents.ts';
 import { JsonlTail } from '../../studio/live.ts';
 import { isStoreUnavailable } from '../../state/unavailable.ts';
 import { startAirlock } from '../../runtime/airlock.ts';
@@ -434,6 +435,19 @@ t.test('state files that are FIFOs are never read: the TOTP enrollment, an appro
   tail.loadExisting();
   tail.poll();
   t.same(tail.records(), [], 'the audit tail reads nothing');
+  // The agents file replaced by a FIFO: its reload (which every agent's authentication awaits once
+  // the file changed) waited for ever on a pool thread, and with it every agent's request.
+  const agents = await AgentStore.open(home);
+  const bot = await agents.add('bot');
+  fs.rmSync(agents.file);
+  execFileSync('mkfifo', ['-m', '600', agents.file]);
+  const got = await Promise.race([
+    agents.identify('bot', 'wrong').then(() => 'answered', (err: Error) => err),
+    new Promise((r) => setTimeout(() => r('waiting'), 3000)),
+  ]);
+  t.match(String(got), /agents\.json.*not a regular file/, 'authentication fails closed at once, naming the file');
+  const again = await agents.identify('bot', bot.token).then(() => 'answered', (err: Error) => err);
+  t.match(String(again), /not a regular file/, 'and stays closed while it is there');
   await new Promise((r) => setTimeout(r, 40));
   clearInterval(ticker);
   t.ok(ticks >= 2, `the event loop turned (${ticks} ticks)`);
