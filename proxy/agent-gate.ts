@@ -57,6 +57,18 @@ export const CAPTURED_CROWD_BODIES = 32;
 export const CAPTURED_LEAST_PART = 1 / 16;
 
 /**
+ * A body's bytes counted against its agent as its slot captures them. While the body still arrives
+ * its reader sets `onCut`: an agent within its fair part of the crowd that finds no room left has
+ * the captures of agents holding more than theirs cut to make it (twenty-third pass), and the cut
+ * reader stops, its request refused (429).
+ */
+export interface Capture {
+  take(n: number): void;
+  release(): void;
+  onCut?: ((err: AgentBusyError) => void) | undefined;
+}
+
+/**
  * The heap a description takes, estimated from its JSON text: the text, and ~24 bytes more for
  * each value boundary (`{`, `[`, `,`, `:`), which is where parsed JSON costs more than its text.
  */
@@ -81,6 +93,8 @@ export class AgentGate {
   private readonly open = new Tally();
   private readonly described = new Tally();
   private readonly captured = new Tally();
+  /** Captures under way per agent, with what each holds: those whose reader set `onCut` may be cut for a neighbour. */
+  private readonly capturesOf = new Map<string, Map<Capture, number>>();
 
   /**
    * The bounds that hold descriptors shrink to fit the process's limit (lib/descriptors.ts);
@@ -106,24 +120,66 @@ export class AgentGate {
    * AgentBusyError past `crowdedCaptured` in all when the agent would hold more than its equal part
    * of what is left); `release` (idempotent) gives them back when the slot ends.
    */
-  capturing(agent: string): { take: (n: number) => void; release: () => void } {
-    let held = 0;
+  capturing(agent: string): Capture {
     const least = Math.max(1, Math.floor(this.bodyCap * CAPTURED_LEAST_PART));
-    return {
+    let held = 0;
+    const capture: Capture = {
       take: (n) => {
         if (this.captured.total + n > this.crowdedCaptured) {
           const own = this.captured.of(agent);
           const part = equalPart(this.crowdedCaptured, this.captured.total, this.captured.size, own === 0, least);
-          if (own + n > part) throw new AgentBusyError(`this agent's requests in their slots hold ~${Math.ceil(own / 1024)} KiB of captured bodies while ${this.captured.size} agents' hold ~${Math.round(this.captured.total / 1048576)} MiB, past the ${Math.round(this.crowdedCaptured / 1048576)} MiB all may: each agent may hold its equal part of what is left (${Math.floor(part / 1024)} KiB); send large bodies fewer at a time`);
+          if (own + n > part && !this.makeRoom(agent, own, n)) throw new AgentBusyError(`this agent's requests in their slots hold ~${Math.ceil(own / 1024)} KiB of captured bodies while ${this.captured.size} agents' hold ~${Math.round(this.captured.total / 1048576)} MiB, past the ${Math.round(this.crowdedCaptured / 1048576)} MiB all may: each agent may hold its equal part of what is left (${Math.floor(part / 1024)} KiB); send large bodies fewer at a time`);
         }
         this.captured.add(agent, n);
         held += n;
+        let mine = this.capturesOf.get(agent);
+        if (!mine) this.capturesOf.set(agent, (mine = new Map()));
+        mine.set(capture, held);
       },
       release: () => {
         this.captured.sub(agent, held);
         held = 0;
+        const mine = this.capturesOf.get(agent);
+        if (mine?.delete(capture) && !mine.size) this.capturesOf.delete(agent);
       },
     };
+    return capture;
+  }
+
+  /**
+   * Room for `n` more bytes of an agent within its fair part (the crowd's whole bound shared
+   * equally by the agents holding some, itself counted), made by cutting captures still arriving
+   * of agents holding more than that part, the largest holder's largest capture first. Without it
+   * agents arriving first kept the bound to themselves and a neighbour's upload of more than a
+   * sixteenth of the cap was refused (429).
+   */
+  private makeRoom(agent: string, own: number, n: number): boolean {
+    const bound = this.crowdedCaptured * 1.5;
+    const fair = Math.floor(bound / (this.captured.size + (own === 0 ? 1 : 0)));
+    if (own + n > fair) return false;
+    // The cuts that make the room, chosen first: none is made unless together they make it.
+    const cuts: Capture[] = [];
+    let room = bound - this.captured.total;
+    const over = [...this.capturesOf.keys()].filter((a) => a !== agent && this.captured.of(a) > fair).sort((a, b) => this.captured.of(b) - this.captured.of(a));
+    for (const other of over) {
+      let left = this.captured.of(other);
+      const cuttable = [...this.capturesOf.get(other)!].filter(([c]) => c.onCut).sort((a, b) => b[1] - a[1]);
+      for (const [c, held] of cuttable) {
+        if (room >= n || left <= fair) break;
+        cuts.push(c);
+        room += held;
+        left -= held;
+      }
+      if (room >= n) break;
+    }
+    if (room < n) return false;
+    for (const c of cuts) {
+      const cut = c.onCut!;
+      c.release();
+      c.onCut = undefined;
+      cut(new AgentBusyError(`another agent within its fair part of the ${Math.round(bound / 1048576)} MiB all agents' captured bodies may take needed the room, and this agent held more than its part (${Math.floor(fair / 1024)} KiB); send large bodies fewer at a time`));
+    }
+    return true;
   }
 
   /** Counts one exchange of the agent as open; the returned function (idempotent) ends it. */

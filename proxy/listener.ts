@@ -301,7 +301,7 @@ export class ProxyServer {
     const gone = new AbortFlag();
     res.once('close', () => { if (!res.writableFinished) gone.abort(); });
     try {
-      const opened = await this.pipeline.open(x, (take) => captureBody(req, this.deps.bodyCap, take));
+      const opened = await this.pipeline.open(x, (capture) => captureBody(req, this.deps.bodyCap, capture));
       // A connection an agent authenticated on waits for its next request under that agent's bound.
       if (x.agent) this.idle.own(req.socket, x.agent.id);
       if (opened) return refuse(opened);

@@ -26,7 +26,7 @@ import { credentialSlot } from '../engine/grants.ts';
 import { retryExceedsApproval } from '../state/approvals.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
 import type { AuditTrail, Identified } from '../state/stores.ts';
-import { AgentBusyError, AgentGate, descriptionWeight } from './agent-gate.ts';
+import { AgentBusyError, AgentGate, descriptionWeight, type Capture } from './agent-gate.ts';
 import { AuditBudget, RefusalRate } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import { StreamStop, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type RequestOrigin } from './enforcers.ts';
@@ -217,7 +217,7 @@ export class Pipeline {
   }
 
   /** admit → describe → decide: the opening a plain request and an upgrade share. `readBody` runs in the agent's slot. */
-  async open(x: Exchange, readBody?: (take: (n: number) => void) => Promise<CapturedBody>): Promise<Refusal | undefined> {
+  async open(x: Exchange, readBody?: (capture: Capture) => Promise<CapturedBody>): Promise<Refusal | undefined> {
     const refused = await this.admit(x);
     if (refused) return refused;
     // While it waits for a slot, what Node's parser already took of its body (one socket read, up
@@ -230,7 +230,7 @@ export class Pipeline {
         // The captured body is counted in the agents' crowd while the slot holds it (CAPTURED_CROWD_BODIES).
         const body = this.gate.capturing(x.agent!.id);
         try {
-          if (readBody) x.body = await readBody(body.take);
+          if (readBody) x.body = await readBody(body);
           // Past the bound of its forwarded requests' descriptions, an agent's large requests wait (AGENT_DESCRIBED_BYTES).
           const heavy = heavyRequest(x);
           if (heavy) this.gate.checkDescribed(x.agent!.id);

@@ -59,6 +59,11 @@ export const refusals = {
   audit: (detail: string): Rejection => ({ status: 503, type: 'audit-unavailable', title: 'Audit log unavailable', detail: `the audit log cannot be written (${detail}); nothing is forwarded until it can. Retry shortly.`, outcome: 'audit-unavailable', headers: { 'retry-after': '1' } }),
   // A shared store (PostgreSQL, Redis) that cannot be reached: fail closed, say what is down.
   unavailable: (err: StoreUnavailableError): Rejection => ({ status: 503, type: 'store-unavailable', title: 'State store unavailable', detail: `${err.message}; the request was not forwarded. Retry shortly.`, outcome: 'store-unavailable', headers: { 'retry-after': '1' }, extra: { store: err.store } }),
+  /**
+   * A stage of the answer failed (labels not kept, a bomb, bytes it cannot scrub): a store that is
+   * unavailable is that store's 503 whatever the stage (the agent retries), anything else `other`.
+   */
+  stageFailed: (err: unknown, other: () => Rejection): Rejection => (isStoreUnavailable(err) ? refusals.unavailable(err) : other()),
   // Anything unexpected (e.g. an unreadable state file): the request does not leave.
   // The cause (often a state file's path) goes to the audit log and the operator's terminal only:
   // the client may not even have authenticated yet.

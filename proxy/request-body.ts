@@ -2,6 +2,7 @@
 // (the policy and a human approving it see those bytes); past the cap the request stays paused and
 // the rest streams to the upstream only once the request is allowed.
 import type http from 'node:http';
+import type { Capture } from './agent-gate.ts';
 import { StreamStop } from './enforcers.ts';
 import { refusals } from './refusals.ts';
 
@@ -77,7 +78,7 @@ export class PieceCount {
 export const noBody: CapturedBody = { captured: Buffer.alloc(0), truncated: false };
 
 /** Reads the body up to the cap. Beyond the cap the request is left paused: the rest streams later. */
-export function captureBody(req: http.IncomingMessage, cap: number, take?: (n: number) => void): Promise<CapturedBody> {
+export function captureBody(req: http.IncomingMessage, cap: number, capture?: Pick<Capture, 'take' | 'onCut'>): Promise<CapturedBody> {
   const cl = req.headers['content-length'];
   // Not `req.complete`: the parser may have read the whole message while its body still sits unread
   // in the stream buffer (a small POST arriving in one packet).
@@ -91,6 +92,7 @@ export function captureBody(req: http.IncomingMessage, cap: number, take?: (n: n
     let size = 0;
     const cleanup = (): void => {
       pieces.refuse = undefined;
+      if (capture) capture.onCut = undefined;
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -99,7 +101,7 @@ export function captureBody(req: http.IncomingMessage, cap: number, take?: (n: n
     const onData = (c: Buffer): void => {
       // `take` counts the bytes held (the agents' crowd of captured bodies) and throws past the agent's part.
       try {
-        take?.(c.length);
+        capture?.take(c.length);
       } catch (err) {
         req.pause();
         cleanup();
@@ -132,6 +134,14 @@ export function captureBody(req: http.IncomingMessage, cap: number, take?: (n: n
       cleanup();
       reject(PieceCount.refusal(why));
     };
+    // A neighbour within its fair part needed the room this body holds (proxy/agent-gate.ts `makeRoom`).
+    if (capture) {
+      capture.onCut = (err) => {
+        req.pause();
+        cleanup();
+        reject(err);
+      };
+    }
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);

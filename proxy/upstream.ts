@@ -504,9 +504,9 @@ class HttpForward {
     const { ctx } = this;
     if (nonEmpty(ctx.audit)) this.x.record.extra = ctx.audit;
     // Socket and zlib errors carry a code; a stage's refusal (unscrubbable, a bomb) does not.
-    this.refuseInstead(err.code
+    this.refuseInstead(refusals.stageFailed(err, () => err.code
       ? refusals.upstream(upstreamErrorText(err, false))
-      : refusals.unscrubbable(`${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host} or the server at its address`));
+      : refusals.unscrubbable(`${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host} or the server at its address`)));
   }
 
   /** The agent gets a refusal instead of the response (nothing of it has left yet). */

@@ -118,7 +118,7 @@ export class WebSocketForward {
     const unsettled = await settle(stages);
     if (unsettled) {
       upstream.terminate();
-      return refuse({ ...refusals.upstream(`the upstream's 101 answer could not be passed on: ${unsettled.message}`), rule });
+      return refuse({ ...refusals.stageFailed(unsettled, () => refusals.upstream(`the upstream's 101 answer could not be passed on: ${unsettled.message}`)), rule });
     }
     this.open.add(upstream);
     const agentSide = await acceptAgent(req, socket, head, upstream, head101);

@@ -28,7 +28,11 @@ export class AuditShares {
   /** audit-unavailable refusals counted instead of queued, per agent ('' for none). */
   readonly dropped = new Map<string, number>();
 
-  constructor(private readonly bound: number) {}
+  /** `least`: what an agent may always have waiting, whatever the others hold (the session journal's few lines of a neighbour). */
+  constructor(
+    private readonly bound: number,
+    private readonly least = 0,
+  ) {}
 
   add(agent: string | null | undefined, bytes: number): void {
     if (agent) this.waiting.add(agent, bytes);
@@ -46,7 +50,7 @@ export class AuditShares {
   private limit(agent: string): number {
     const own = this.bound * OWN_SHARE;
     if (this.waiting.total <= this.bound * CROWDED) return own;
-    return Math.min(own, equalPart(this.bound * CROWDED, this.waiting.total, this.waiting.size, this.of(agent) === 0, 0));
+    return Math.min(own, equalPart(this.bound * CROWDED, this.waiting.total, this.waiting.size, this.of(agent) === 0, this.least));
   }
 
   /** Bytes of `agent`'s records waiting. */

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
+import { NotRegularFileError } from '../lib/regular-file.ts';
 import { terminalText } from '../lib/text.ts';
 
 export class StateFileError extends Error {
@@ -122,6 +123,10 @@ export async function openDocument<T extends object>(file: string, defaults: T, 
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = new Low<T>(new JSONFile<T>(file), structuredClone(defaults));
   try {
+    // Not a regular file (a FIFO, a device): never opened. Its open(2) waits on a pool thread for a
+    // writer that may never come, and the reload every agent's authentication awaits with it.
+    const st = await fs.promises.stat(file).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+    if (st && !st.isFile()) throw new NotRegularFileError(file);
     await db.read();
   } catch (err) {
     throw new StateFileError(file, (err as Error).message);

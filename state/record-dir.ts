@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateFileError } from './document.ts';
+import { readRegularFileSync } from '../lib/regular-file.ts';
 
 const NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
 
@@ -40,7 +41,7 @@ export class RecordDir {
     const file = this.file(name);
     let text: string;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      text = readRegularFileSync(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new StateFileError(file, (err as Error).message);

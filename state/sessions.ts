@@ -12,9 +12,11 @@
 // that stalls (a hung network file system, a full device under retry) once froze the event loop,
 // and with it every agent. Labels, clears and resets resolve only once their line is written (the
 // proxy holds the response that brought a label until then, so a restart never forgets a label
-// that was enforced), and past `durableMs` they fail as unavailable (503). While a write fails or
-// more than `maxPendingBytes` wait, new requests are refused (503), as the audit log does; nothing
-// queued is dropped, it is written when the disk comes back. Counters, links and the timeline are
+// that was enforced), and past `durableMs` they fail as unavailable (503). While a write fails, new
+// requests are refused (503), as the audit log does; nothing queued is dropped, it is written when
+// the disk comes back. What waits is counted per agent as the audit log's records are
+// (state/audit-shares.ts): an agent whose lines (links, its timeline) wait past its share of
+// `maxPendingBytes` is refused by itself, others are served; past twice the bound, everyone is. Counters, links and the timeline are
 // batched once a second (a crash forgets at most that second: fewer links seen, which fails closed).
 //
 // Bounded (SESSION_LIMITS): links per session (count and bytes, oldest evicted first), link bytes
@@ -30,6 +32,7 @@ import type { AuditRecord, SessionEvent } from './audit-log.ts';
 import { StateFileError, isJsonObject } from './document.ts';
 import { ChangeFeed } from '../lib/change-feed.ts';
 import { StoreUnavailableError } from './unavailable.ts';
+import { AuditShares } from './audit-shares.ts';
 
 export const SESSION_LIMITS = {
   /** Links remembered per session; past it the oldest are forgotten. */
@@ -170,7 +173,7 @@ export interface JournalOptions {
   liveTokens?: () => Set<string> | undefined;
   /** Told when a compaction failed (the journal is kept as it was; tried again a minute later; default stderr), and when the disk stalls or fails. */
   warn?: (message: string) => void;
-  /** Lines kept in memory for the disk; beyond this new requests are refused until they are written (bytes, default 16 MiB). */
+  /** Lines kept in memory for the disk: an agent past its share of this is refused until its lines are written, everyone past twice it (bytes, default 16 MiB). */
   maxPendingBytes?: number;
   /** How long a label, clear or reset waits for its line to be written before it fails as unavailable (ms, default 5000). */
   durableMs?: number;
@@ -180,9 +183,17 @@ export interface JournalOptions {
 interface Queued {
   buf: Buffer;
   seq: number;
+  /** Whose lines these are (agent → bytes), counted in `shares` until written. */
+  by?: Map<string, number>;
 }
 
 const SESSIONS_JOURNAL = 'session journal (sessions.jsonl)';
+/**
+ * What of the bound an agent may always have waiting: an admitted request's answer adds its links
+ * whatever the share, so a flooder overshoots it, and the neighbour's few lines (its session, a
+ * label, its counters) stuck behind must not make it over a share the flooder took to nothing.
+ */
+const NEIGHBOUR_SHARE = 1 / 64;
 
 /** The embedded AgentSessions (state/stores.ts; runtime/services.ts holds it as that port). */
 export class JournalSessionStore {
@@ -192,6 +203,8 @@ export class JournalSessionStore {
   /** Lines not yet written, oldest first; one write at a time drains them (pump). */
   private queue: Queued[] = [];
   private queuedBytes = 0;
+  /** The queued bytes per agent: one agent's link-heavy answers on a slow disk refuse that agent, not everyone (twenty-third pass). */
+  private shares: AuditShares;
   /** Number of the last line queued, and of the last one the journal holds. */
   private seq = 0;
   private writtenSeq = 0;
@@ -210,6 +223,8 @@ export class JournalSessionStore {
   /** agent\0token → live session id. */
   private readonly byToken = new Map<string, string>();
   private pending: string[] = [];
+  /** Whose the batched lines are (agent → bytes). */
+  private pendingBy = new Map<string, number>();
   private dirtyCounts = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private size = 0;
@@ -227,6 +242,7 @@ export class JournalSessionStore {
   private constructor(file: string, private readonly opts: JournalOptions) {
     this.file = file;
     this.limits = { ...SESSION_LIMITS, ...(opts.limits ?? {}) };
+    this.shares = new AuditShares(this.bound, this.bound * NEIGHBOUR_SHARE);
     this.fd = -1;
   }
 
@@ -377,20 +393,30 @@ export class JournalSessionStore {
   // ─── writing ─────────────────────────────────────────────────────────────────────────────────
 
   /** Queued at once, ahead of nothing batched before it: labels, clears, resets, new sessions. Returns its line's number. */
-  private writeNow(v: JournalLine): number {
+  private writeNow(v: JournalLine, agent?: string): number {
     this.moveBatched();
-    return this.writeText(`${JSON.stringify(v)}\n`);
+    const text = `${JSON.stringify(v)}\n`;
+    return this.writeText(text, agent === undefined ? undefined : new Map([[agent, text.length]]));
   }
 
-  private later(v: JournalLine): void {
-    this.pending.push(JSON.stringify(v));
+  private later(v: JournalLine & { id: string }): void {
+    const line = JSON.stringify(v);
+    this.pending.push(line);
+    this.charge(this.pendingBy, v.id, line.length + 1);
   }
 
-  private writeText(text: string): number {
+  /** Adds a line of session `id` to its agent's count in `by`. */
+  private charge(by: Map<string, number>, id: string, bytes: number): void {
+    const agent = this.sessions.get(id)?.rec.agent;
+    if (agent !== undefined) by.set(agent, (by.get(agent) ?? 0) + bytes);
+  }
+
+  private writeText(text: string, by?: Map<string, number>): number {
     if (this.closed) return this.seq;
-    const q = { buf: Buffer.from(text), seq: ++this.seq };
+    const q: Queued = { buf: Buffer.from(text), seq: ++this.seq, ...(by?.size ? { by } : {}) };
     this.queue.push(q);
     this.queuedBytes += q.buf.length;
+    if (q.by) for (const [agent, n] of q.by) this.shares.add(agent, n);
     this.size += q.buf.length;
     this.since?.push(q);
     if (this.backlogged && !this.stallReported && !this.failure) {
@@ -405,8 +431,13 @@ export class JournalSessionStore {
     (this.opts.warn ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
   }
 
+  private get bound(): number {
+    return this.opts.maxPendingBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** Past twice the bound everyone is refused (the agents' shares keep what they add under about one bound; the rest is unattributed). */
   private get backlogged(): boolean {
-    return this.queuedBytes > (this.opts.maxPendingBytes ?? 16 * 1024 * 1024);
+    return this.queuedBytes > 2 * this.bound;
   }
 
   /** False while the journal cannot take lines (a write failing, or more than the bound waiting for a stalled disk). */
@@ -414,10 +445,11 @@ export class JournalSessionStore {
     return this.failure === undefined && !this.backlogged;
   }
 
-  /** Refuses a request while the journal is unavailable: what it would add could not be kept. */
-  private mustBeAvailable(): void {
+  /** Refuses a request while the journal is unavailable (to `agent`, past its share): what it would add could not be kept. */
+  private mustBeAvailable(agent?: string): void {
     if (this.failure) throw new StoreUnavailableError(SESSIONS_JOURNAL, `${this.failure.code ?? 'error'} writing ${this.file}`);
     if (this.backlogged) throw new StoreUnavailableError(SESSIONS_JOURNAL, `the disk is not taking lines (${Math.round(this.queuedBytes / 1024)} KiB waiting)`);
+    if (agent !== undefined && this.shares.over(agent)) throw new StoreUnavailableError(SESSIONS_JOURNAL, this.shares.overReason(agent, 'the disk'));
   }
 
   /** Resolves once line `seq` is in the journal; fails as unavailable past `durableMs` (the line stays queued). */
@@ -470,8 +502,8 @@ export class JournalSessionStore {
       let n = 0;
       while (n < taken && left >= this.queue[n]!.buf.length) left -= this.queue[n++]!.buf.length;
       if (n) this.wrote(this.queue[n - 1]!.seq);
-      if (left > 0) this.queue[n] = { buf: this.queue[n]!.buf.subarray(left), seq: this.queue[n]!.seq };
-      this.queue.splice(0, n);
+      if (left > 0) this.queue[n] = { ...this.queue[n]!, buf: this.queue[n]!.buf.subarray(left) };
+      for (const q of this.queue.splice(0, n)) this.uncharge(q);
       if (err) return this.failed(err);
       if (this.failure) {
         this.failure = undefined;
@@ -484,6 +516,10 @@ export class JournalSessionStore {
       }
       this.pump();
     });
+  }
+
+  private uncharge(q: Queued): void {
+    if (q.by) for (const [agent, n] of q.by) this.shares.remove(agent, n);
   }
 
   private failed(err: NodeJS.ErrnoException): void {
@@ -502,13 +538,15 @@ export class JournalSessionStore {
     if (this.closed) return;
     for (const id of this.dirtyCounts) {
       const s = this.sessions.get(id);
-      if (s) this.pending.push(JSON.stringify({ e: 'count', id, requests: s.rec.requests, egress: s.rec.egress_bytes, time: s.rec.last_seen } satisfies JournalLine));
+      if (s) this.later({ e: 'count', id, requests: s.rec.requests, egress: s.rec.egress_bytes, time: s.rec.last_seen });
     }
     this.dirtyCounts.clear();
     if (this.pending.length) {
       const text = `${this.pending.join('\n')}\n`;
+      const by = this.pendingBy;
       this.pending = [];
-      this.writeText(text);
+      this.pendingBy = new Map();
+      this.writeText(text, by);
     }
   }
 
@@ -601,6 +639,8 @@ export class JournalSessionStore {
       const rest = since.splice(0);
       this.queue = rest;
       this.queuedBytes = rest.reduce((n, q) => n + q.buf.length, 0);
+      this.shares = new AuditShares(this.bound, this.bound * NEIGHBOUR_SHARE);
+      for (const q of rest) if (q.by) for (const [agent, n] of q.by) this.shares.add(agent, n);
       const old = this.fd;
       this.fd = fd;
       fd = undefined;
@@ -635,7 +675,7 @@ export class JournalSessionStore {
   // ─── the proxy's calls ───────────────────────────────────────────────────────────────────────
 
   async enter(agent: string, token: string, time: string, link?: { url: string; host: string }): Promise<Entered> {
-    this.mustBeAvailable();
+    this.mustBeAvailable(agent);
     const key = tokenKey(agent, token);
     let id = this.byToken.get(key);
     let s = id === undefined ? undefined : this.sessions.get(id);
@@ -643,7 +683,7 @@ export class JournalSessionStore {
       id = `s_${crypto.randomBytes(8).toString('hex')}`;
       const open: JournalLine = { e: 'open', id, agent, token, time };
       this.apply(open);
-      this.writeNow(open);
+      this.writeNow(open, agent);
       s = this.sessions.get(id)!;
       this.emit({ type: 'started', session: summary(s.rec) });
     }
@@ -674,7 +714,7 @@ export class JournalSessionStore {
       const line: JournalLine = { e: 'label', id, label, ...arrival };
       // Enforced from memory at once, whatever the disk does; written in order behind what came before.
       this.apply(line);
-      last = this.writeNow(line);
+      last = this.writeNow(line, s.rec.agent);
       added.push(label);
     }
     if (added.length) this.emit({ type: 'labels', session: summary(s.rec), labels: added });

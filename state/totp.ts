@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import * as OTPAuth from 'otpauth';
 import { StateFileError, isJsonObject, openDocument } from './document.ts';
 import { stateFile } from './home.ts';
+import { readRegularFileSync } from '../lib/regular-file.ts';
 
 interface TotpDoc {
   version: 1;
@@ -70,7 +71,7 @@ export class TotpStore {
     if (!fs.existsSync(this.file)) return false;
     let doc: unknown;
     try {
-      doc = JSON.parse(fs.readFileSync(this.file, 'utf8'));
+      doc = JSON.parse(readRegularFileSync(this.file));
     } catch (err) {
       // An unreadable enrollment must not silently switch step-up off.
       throw new StateFileError(this.file, (err as Error).message);

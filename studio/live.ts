@@ -9,6 +9,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { WebSocket } from 'ws';
 import { boundedCopy } from '../lib/bounded.ts';
 import type { LiveEvents } from './api/wire.ts';
+import { openRegularSync } from '../lib/regular-file.ts';
 
 export { boundedCopy };
 
@@ -250,7 +251,7 @@ export class JsonlTail {
   private readNew(emit: boolean): void {
     let fd: number;
     try {
-      fd = fs.openSync(this.file, 'r');
+      fd = openRegularSync(this.file);
     } catch {
       return;
     }

@@ -16,6 +16,10 @@ import path from 'node:path';
 import { AuditLog } from '../../state/audit-log.ts';
 import { JournalSessionStore } from '../../state/sessions.ts';
 import { withFileLock } from '../../state/document.ts';
+import { RecordDir } from '../../state/record-dir.ts';
+import { TotpStore } from '../../state/totp.ts';
+import { AgentStore } from '../../state/agents.ts';
+import { JsonlTail } from '../../studio/live.ts';
 import { isStoreUnavailable } from '../../state/unavailable.ts';
 import { startAirlock } from '../../runtime/airlock.ts';
 import net from 'node:net';
@@ -409,12 +413,24 @@ t.test('the session journal: a stalled disk freezes no agent; labels are enforce
   t.ok(isStoreUnavailable(label), `a label the disk does not take fails as unavailable (503), within the bound (${String(label)})`);
   t.ok(store.get(neighbour).labels.untrusted, 'and is enforced from memory meanwhile');
   t.ok(store.available, 'below the bound the journal still takes requests');
-  // Past the bound: new requests are refused (the audit log's model), nothing queued is dropped.
+  // Past its share the hog's requests are refused (the audit log's model), nothing queued is
+  // dropped; twenty-third pass: the neighbour, whose lines are few, is still served (it was
+  // refused with the hog: the queue was one pool).
   store.addLinks(hog, { request_id: 'r-hog2', host: 'h.example' }, Array.from({ length: 300 }, (_, i) => `https://h.example/more/${i}/${'y'.repeat(1000)}`));
   void store.flush();
-  t.notOk(store.available, 'past the bound the journal is unavailable');
-  const refused = await store.enter('neighbour', 'tok-n', new Date().toISOString()).then(() => 'served', (err: unknown) => err);
-  t.ok(isStoreUnavailable(refused), 'and a request is refused (503) rather than kept in memory without bound');
+  const hogRefused = await store.enter('hog', 'tok-hog', new Date().toISOString()).then(() => 'served', (err: unknown) => err);
+  t.ok(isStoreUnavailable(hogRefused), "past its share the hog's request is refused (503) rather than kept in memory without bound");
+  t.match(String(hogRefused), /agent hog's records wait for the disk past its share/, 'and the reason says whose');
+  const served = await store.enter('neighbour', 'tok-n', new Date().toISOString()).then(() => 'served', (err: unknown) => err);
+  t.equal(served, 'served', "a neighbour is served while the hog's lines wait");
+  const newcomer = await store.enter('newcomer', 'tok-new', new Date().toISOString()).then(() => 'served', (err: unknown) => err);
+  t.equal(newcomer, 'served', 'and so is an agent with no session yet');
+  // Past twice the bound (lines no agent's share counts: a human's clears and resets) everyone is refused.
+  store.addLinks(neighbour, { request_id: 'r-n3', host: 'n.example' }, Array.from({ length: 200 }, (_, i) => `https://n.example/${i}/${'z'.repeat(1000)}`));
+  void store.flush();
+  t.notOk(store.available, 'past twice the bound the journal is unavailable');
+  const refused = await store.enter('newcomer', 'tok-new', new Date().toISOString()).then(() => 'served', (err: unknown) => err);
+  t.ok(isStoreUnavailable(refused), 'and every request is refused (503)');
   t.match(warnings.join('\n'), /not taking session lines/, 'the stall is reported');
   // The disk comes back.
   const out = path.join(dir, 'read.jsonl');
@@ -434,6 +450,7 @@ t.test('the session journal: a stalled disk freezes no agent; labels are enforce
   const again = JournalSessionStore.open(back, { flushMs: 0 });
   t.same(Object.keys(again.get(neighbour).labels).sort(), ['private', 'untrusted'], 'a restart keeps the labels that were enforced');
   t.equal(again.get(hog).links, 450, "and the hog's links, none dropped");
+  t.equal(again.get(neighbour).links, 200, "and the neighbour's");
   await again.close();
 });
 
@@ -454,6 +471,46 @@ t.test('a state lock that is a FIFO is never read: an error naming it, the event
   t.ok(performance.now() - began < 5000, 'within its wait');
   t.ok(ticks >= 5, `the event loop turned meanwhile (${ticks} ticks)`);
   t.ok(fs.lstatSync(`${file}.lock`).isFIFO(), 'what Airlock did not make is not removed');
+});
+
+// Twenty-third pass: state files read synchronously while Airlock runs (the TOTP enrollment, read
+// at each critical approval's step-up check and for every pending approval the studio lists; an
+// approval's record; the audit log's tail the studio reads for its captures and live view) were
+// opened with a blocking open(2): a FIFO at the path froze the whole process, every agent with it,
+// for as long as nobody wrote to it. Must hold: never read, an error naming the file (or nothing
+// read), the event loop turning.
+t.test('state files that are FIFOs are never read: the TOTP enrollment, an approval record, the audit tail', async (t) => {
+  const home = tempDir(t, 'airlock-state-fifo-');
+  const totp = new TotpStore(home);
+  execFileSync('mkfifo', ['-m', '600', totp.file]);
+  const records = RecordDir.open(path.join(home, 'approvals'));
+  execFileSync('mkfifo', ['-m', '600', path.join(records.dir, 'ap_1.json')]);
+  const audit = path.join(home, 'audit.jsonl');
+  execFileSync('mkfifo', ['-m', '600', audit]);
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 5);
+  t.throws(() => totp.enrolled(), new RegExp(`${totp.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*not a regular file`), 'the step-up check fails closed, naming the file');
+  t.throws(() => records.readSync('ap_1'), /ap_1\.json.*not a regular file/, 'an approval record: an error naming it');
+  const tail = new JsonlTail(audit, () => undefined);
+  tail.loadExisting();
+  tail.poll();
+  t.same(tail.records(), [], 'the audit tail reads nothing');
+  // The agents file replaced by a FIFO: its reload (which every agent's authentication awaits once
+  // the file changed) waited for ever on a pool thread, and with it every agent's request.
+  const agents = await AgentStore.open(home);
+  const bot = await agents.add('bot');
+  fs.rmSync(agents.file);
+  execFileSync('mkfifo', ['-m', '600', agents.file]);
+  const got = await Promise.race([
+    agents.identify('bot', 'wrong').then(() => 'answered', (err: Error) => err),
+    new Promise((r) => setTimeout(() => r('waiting'), 3000)),
+  ]);
+  t.match(String(got), /agents\.json.*not a regular file/, 'authentication fails closed at once, naming the file');
+  const again = await agents.identify('bot', bot.token).then(() => 'answered', (err: Error) => err);
+  t.match(String(again), /not a regular file/, 'and stays closed while it is there');
+  await new Promise((r) => setTimeout(r, 40));
+  clearInterval(ticker);
+  t.ok(ticks >= 2, `the event loop turned (${ticks} ticks)`);
 });
 
 /** An audit log whose file is a FIFO nobody reads: a disk that takes nothing for now. */

@@ -286,6 +286,15 @@ t.test("many agents' slow large uploads: past a crowd of captured bodies each ag
   const n = await b.airlock.agents.add('calm');
   const r = await viaProxy(b.port, `http://${up.host}:${up.port}/small`, { method: 'POST', body: 'x'.repeat(2000), headers: { 'content-type': 'text/plain' }, auth: `Basic ${Buffer.from(`calm:${n.token}`).toString('base64')}` });
   t.equal(r.status, 200, "a neighbour's small POST is decided and forwarded meanwhile");
+  // Twenty-third pass: a neighbour's upload of a whole cap (more than a sixteenth of it) was refused
+  // 429 while the flooders kept the crowd to themselves; within its fair part of the bound, the
+  // captures of agents holding more than theirs are cut to make room.
+  const before = refused();
+  const big = await viaProxy(b.port, `http://${up.host}:${up.port}/large`, { method: 'POST', body: 'z'.repeat(cap - 100), headers: { 'content-type': 'text/plain' }, auth: `Basic ${Buffer.from(`calm:${n.token}`).toString('base64')}` });
+  t.equal(big.status, 200, "a neighbour's upload of a whole cap is decided and forwarded");
+  await eventually(() => refused() > before, 5000);
+  t.ok(refused() > before, `a flooder's capture was cut for it (${refused() - before} refused 429)`);
+  t.ok(agents * AGENT_SLOTS - refused() <= 1.5 * CAPTURED_CROWD_BODIES + 2, 'and the crowd stays within its bound');
 });
 
 // Twenty-first pass (follow-up): a request waiting for its agent's slot keeps its body in the socket,
@@ -321,6 +330,57 @@ t.test("many agents' uploads waiting for their slots: what the parser holds of t
   const n = await b.airlock.agents.add('calm2');
   const r = await viaProxy(b.port, `http://${up.host}:${up.port}/small`, { method: 'POST', body: 'x'.repeat(2000), headers: { 'content-type': 'text/plain' }, auth: `Basic ${Buffer.from(`calm2:${n.token}`).toString('base64')}` });
   t.equal(r.status, 200, "a neighbour's small POST is decided and forwarded meanwhile");
+});
+
+// Twenty-third pass: past the crowd a newcomer's part was a sixteenth of a cap whatever the others
+// held, so agents arriving first kept the bound and a neighbour's legitimate large upload was refused.
+t.test('property: a newcomer within its fair part of the crowd gets a whole body read, the captures of agents past theirs cut for it; the bound holds', async (t) => {
+  const cap = 1024;
+  const least = cap * CAPTURED_LEAST_PART;
+  // Bodies arrive interleaved, a chunk at a time (as many agents' slow uploads do), some ending.
+  const step = fc.record({ agent: fc.integer({ min: 0, max: 20 }), slot: fc.integer({ min: 0, max: 3 }), n: fc.integer({ min: 128, max: cap }), end: fc.integer({ min: 0, max: 19 }) });
+  fc.assert(fc.property(fc.array(step, { minLength: 150, maxLength: 400 }), fc.array(fc.integer({ min: 1, max: cap }), { minLength: 1, maxLength: 4 }), (steps, pieces) => {
+    const gate = new AgentGate(undefined, undefined, undefined, undefined, undefined, undefined, undefined, cap);
+    const tally = (gate as unknown as { captured: { total: number; size: number } }).captured;
+    const bound = gate.crowdedCaptured * 1.5;
+    const open = new Map<string, ReturnType<AgentGate['capturing']>>();
+    for (const s of steps) {
+      const key = `${s.agent}/${s.slot}`;
+      let body = open.get(key);
+      if (!body) {
+        const b = gate.capturing(`a${s.agent}`);
+        b.onCut = () => open.delete(key); // still arriving: may be cut (its reader stops)
+        open.set(key, (body = b));
+      }
+      try {
+        body.take(s.n);
+        if (s.end === 0) {
+          body.release();
+          open.delete(key);
+        }
+      } catch {
+        body.release();
+        open.delete(key);
+      }
+      if (tally.total > bound + tally.size * least) throw new Error(`${tally.total} bytes captured across ${tally.size} agents`);
+    }
+    const whole = Math.min(cap, pieces.reduce((a, b) => a + b, 0));
+    const fair = Math.floor(bound / (tally.size + 1));
+    const calm = gate.capturing('calm');
+    let read = 0;
+    try {
+      for (const n of pieces) {
+        if (read + n > whole) break;
+        calm.take(n);
+        read += n;
+      }
+    } catch (err) {
+      if (whole <= fair) throw new Error(`a newcomer's ${whole} bytes refused within its fair part ${fair} (${tally.total} held by ${tally.size} agents): ${(err as Error).message}`);
+    }
+    if (tally.total > bound + tally.size * least) throw new Error(`${tally.total} bytes captured after the newcomer`);
+    calm.release();
+  }), { numRuns: Math.min(Number(process.env.AIRLOCK_FUZZ_RUNS ?? 200), 1000), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  t.pass('a newcomer within its fair part is read whole; the bound holds');
 });
 
 t.test('property: captured bodies in any order of agents, chunks and ends stay under one and a half crowds beside a sixteenth of a cap each; a newcomer\'s small body is always read', async (t) => {

@@ -8,6 +8,7 @@ import http from 'node:http';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
+import { StoreUnavailableError } from '../../state/unavailable.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 import { contentLabels, policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, type Web } from '../sessions/helpers.ts';
 
@@ -351,12 +352,17 @@ t.test('a WebSocket opens only once its labels are stored; a label that cannot b
   const write = store.addLabels.bind(store);
   let failNext = false;
   let failWrote = false;
+  let unavailableNext = false;
   store.addLabels = async (...a: unknown[]) => {
     await new Promise((r) => setTimeout(r, 400));
     // (`wrote:<host>`, stored before the upgrade leaves, is written; the labels its 101 brings fail.)
     if (failNext && !(a[1] as string[]).every((l) => l.startsWith('wrote:'))) {
       failNext = false;
       throw new Error('the database went away');
+    }
+    if (unavailableNext && !(a[1] as string[]).every((l) => l.startsWith('wrote:'))) {
+      unavailableNext = false;
+      throw new StoreUnavailableError('PostgreSQL (state store)', 'no answer in time');
     }
     if (failWrote && (a[1] as string[]).some((l) => l.startsWith('wrote:'))) {
       failWrote = false;
@@ -392,6 +398,12 @@ t.test('a WebSocket opens only once its labels are stored; a label that cannot b
   const failed = await open('failing');
   t.notOk(failed.ws, 'a 101 whose label could not be stored does not open a tunnel');
   t.equal(failed.status, 502);
+  // Twenty-third pass: a store that is unavailable (not a write that failed) is its 503, as
+  // everywhere else, not the upstream's 502.
+  unavailableNext = true;
+  const away = await open('away');
+  t.notOk(away.ws, 'a 101 whose label the store cannot take now does not open a tunnel');
+  t.equal(away.status, 503, 'store unavailable: 503');
   // Thirteenth pass: `wrote:<host>` is stored before the upgrade leaves (the socket carries what
   // the agent writes to that host); one that cannot be stored keeps it from leaving.
   failWrote = true;

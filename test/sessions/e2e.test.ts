@@ -164,3 +164,37 @@ t.test('a stalled session journal freezes no neighbour; the answer that brings a
   t.same(lines.filter((l) => l.e === 'open').map((l) => l.agent).sort(), ['neighbour', 'reader'], 'both sessions were written once the disk came back');
   t.ok(lines.some((l) => l.e === 'label' && l.label === 'untrusted'), "and the reader's label, enforced from memory meanwhile");
 });
+
+// Twenty-third pass: an answer whose label the journal did not keep within its bound was refused as
+// the body stage's failure, a 502 `response-unscrubbable` saying a credential was injected, where the
+// store being unavailable is a 503 the agent retries. The stall is real (a FIFO nobody reads); only
+// the bound is shortened. Must hold: 503 problem+json `store-unavailable`, the page not passed on.
+t.test('an answer whose label is not kept within the bound is a 503 store-unavailable, not a 502', async (t) => {
+  const web = await startWeb(t);
+  const home = tempDir(t, 'al-sess-durable-');
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  const fifo = path.join(home, 'sessions.jsonl');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(keepOpen));
+  const filler = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  try {
+    for (let i = 0; i < 64; i++) fs.writeSync(filler, Buffer.alloc(4096, 0x0a));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+  }
+  fs.closeSync(filler);
+  const airlock = await startSessionAirlock(t, home, policyCopy(t), web, { studio: false });
+  (airlock.sessions as unknown as { opts: { durableMs: number } }).opts.durableMs = 300;
+  const reader = await airlock.agents.add('reader');
+  const page = await viaFetch(airlock, 'reader', reader.token, 'GET', `${web.origin('news.test')}/today`);
+  t.equal(page.status, 503, `the store is unavailable: 503 (${page.status} ${page.body.slice(0, 300)})`);
+  t.match(page.headers['content-type'], /problem\+json/);
+  t.equal(JSON.parse(page.body).type?.split('/').pop(), 'store-unavailable');
+  t.notMatch(page.body, /Ignore previous instructions/, 'the page is not passed on');
+  // Drained so the journal can close.
+  const cat = spawn('sh', ['-c', 'exec cat "$0" > /dev/null', fifo], { stdio: 'ignore' });
+  const drained = new Promise((r) => cat.once('close', r));
+  await airlock.close();
+  await drained;
+});
