@@ -147,6 +147,13 @@ function formsOf(value: string): string[] {
     // the value grouped from its start every 4–16 characters by `-`, `.`, `:`, `/`, `|` or `_` (a
     // license-key or recovery-code layout, `fold`-like grouping for reading aloud).
     ...[...CAESAR_SHIFTS.map((k) => caesar(value, k)), atbash(value), ...GROUP_SIZES.flatMap((n) => GROUP_MARKS.map((mark) => grouped(value, n, mark)))].map((f) => Buffer.from(f, 'utf8').toString('latin1')),
+    // Twenty-third pass: base64 inside base64 (a Kubernetes image pull secret: base64 of a JSON whose
+    // `auth` is base64 of `user:token`; a signed token inside a base64 envelope), the outer layer
+    // standard or URL-safe, and such base64 shown as hex: each inner core at each outer alignment.
+    ...base64Cores(bytes).flatMap((inner) => {
+      const text = Buffer.from(inner, 'latin1');
+      return [...base64Cores(text), ...base64Cores(text, true), text.toString('hex'), text.toString('hex').toUpperCase()];
+    }),
   ];
 }
 

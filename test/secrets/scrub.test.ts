@@ -993,6 +993,43 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
   for (let cut = 0; cut <= plain.length; cut += 29) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other text cut at ${cut} passes`);
 });
 
+// Twenty-third pass (left open by the twenty-second): the key as a bare bit string — `basenc
+// --base2msbf` (wrapped at 76 columns, so a line break falls between a byte's two halves, or not
+// wrapped), Python's `''.join(f'{b:08b}')`, grouped by nibbles (`0111 0011 …`) or bytes with no
+// offsets: only `xxd -b`'s blank-separated bytes were a spelling.
+t.test('twenty-third pass: the key as a bare bit string (basenc --base2msbf, wrapped or not; nibbles grouped) at any two chunk cuts is replaced; such text without it passes byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const basenc = (v: string, ...args: string[]): string => spawnSync('basenc', ['--base2msbf', ...args], { input: v }).stdout.toString('latin1').replace(/\n$/, '');
+  const py = (code: string, arg: string): string => spawnSync('python3', ['-c', `import sys\nv = sys.argv[1].encode()\n${code}`, arg]).stdout.toString('latin1').replace(/\n$/, '');
+  const producers: Record<string, (v: string) => string> = {
+    'basenc --base2msbf': (v) => basenc(v),
+    'basenc --base2msbf -w0': (v) => basenc(v, '-w0'),
+    'basenc --base2msbf -w 64': (v) => basenc(v, '-w', '64'),
+    'python bits': (v) => py("print(''.join(f'{b:08b}' for b in v))", v),
+    'python nibbles': (v) => py("b = ''.join(f'{b:08b}' for b in v)\nprint(' '.join(b[i:i + 4] for i in range(0, len(b), 4)))", v),
+    'python nibbles CRLF every 8 bytes': (v) => py("b = ''.join(f'{b:08b}' for b in v)\nprint('\\r\\n'.join(' '.join(b[j:j + 4] for j in range(i, min(i + 64, len(b)), 4)) for i in range(0, len(b), 64)))", v),
+    'python bytes by tabs': (v) => py("print('\\t'.join(f'{b:08b}' for b in v))", v),
+  };
+  const shown = Object.fromEntries(Object.entries(producers).map(([k, f]) => [k, f(value)]));
+  for (const [k, v] of Object.entries(shown)) t.ok(/^[01][01 \t\r\n]+$/.test(v) && v.length >= value.length * 8, `${k} wrote bits`);
+  const befores = ['{"bits":"', 'key: ', ''];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.constantFrom(...befores), fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 4000 }), async (name, before, a, b) => {
+    const form = shown[name]!;
+    const body = Buffer.from(`${before}${form}" and more`, 'latin1');
+    const [c1, c2] = [a % (body.length + 1), b % (body.length + 1)].sort((x, y) => x - y);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, c1), body.subarray(c1, c2), body.subarray(c2)])).toString('latin1');
+    const bits = out.replace(/[^01]/g, '');
+    const key = Buffer.from(value).subarray(4, 20);
+    const hidden = [...key].map((x) => x.toString(2).padStart(8, '0')).join('');
+    if (bits.includes(hidden) || !out.includes(PH)) throw new Error(`${name} cut at ${c1}, ${c2} passed: ${out.slice(0, 240)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls: the same producers over other text, bit fields and flags in JSON, at every 17th cut.
+  const other = 'GET /v1/charges?limit=10 and some other words';
+  const plain = Buffer.from(`{"bits":[${Object.values(producers).map((f) => JSON.stringify(f(other))).join(',')}],"mask":"0000000011111111","flags":1010101010101010,"ids":[10,11,100,101]}`, 'latin1');
+  for (let cut = 0; cut <= plain.length; cut += 17) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other text cut at ${cut} passes`);
+});
+
 // Twentieth pass (left open by the nineteenth): the key cut short — a request inspector that
 // truncates a header value at a width (`Bearer sk_live_51HxYzAbCdEf0…`), a page or a log showing a
 // key's start past its public prefix and half the rest — passed wherever no chunk ended inside it.
@@ -1150,6 +1187,12 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
     'HEX-reversed': (pad) => rev(blob(bytes, pad).toString('hex').toUpperCase()),
     // Seventeenth pass: UTF-16 bytes in base64 wrapped over lines (76 columns, CRLF or LF; a line may start anywhere in the value).
     'utf16le-base64-wrapped': (pad) => `${'QUJD'.repeat(pad * 3)}${blob(Buffer.from(value, 'utf16le'), pad * 2).toString('base64')}`.match(/.{1,76}/g)!.join(pad % 2 ? '\r\n' : '\n'),
+    // Twenty-third pass: base64 inside base64 — a Kubernetes image pull secret (`.dockerconfigjson`:
+    // base64 of a JSON whose `auth` is base64 of `user:token`), the user's and the registry's names
+    // moving both layers' alignments; the same under base64url, and base64 shown as hex.
+    'dockerconfig-base64': (pad) => Buffer.from(`{"auths":{"${'r'.repeat(pad)}.example":{"auth":"${Buffer.from(`${'u'.repeat(4 - pad)}:${value}`).toString('base64')}"}}}`).toString('base64'),
+    'base64url-of-base64': (pad) => blob(Buffer.from(blob(bytes, pad).toString('base64')), (pad * 2) % 3).toString('base64url'),
+    'hex-of-base64': (pad) => Buffer.from(`${'x'.repeat(pad)}${blob(bytes, (pad + 1) % 3).toString('base64')}`).toString('hex'),
   };
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2000 }), fc.constantFrom('{"log":"', 'x ', ''), async (name, pad, at, before) => {
     const form = shown[name]!(pad);
