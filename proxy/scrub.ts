@@ -691,6 +691,37 @@ function reassembled(headers: Array<[string, string]>): string[] {
   ];
 }
 
+/** A header parameter or list item: its name (or none: a quoted string, a `<…>` reference) and value. */
+const HEADER_PART = /([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^;,&"\s]*))|"((?:[^"\\]|\\.)*)"|<([^>]*)>/g;
+
+/**
+ * Twenty-third pass: pieces of a key shorter than a run, each a parameter of the same name in one
+ * head — a Link's `title="…"` per link, Server-Timing's `desc="…"` per metric, a query's repeated
+ * `a=` in a Location, a cookie's attributes, Warning texts, in one header or several — which a
+ * client reads by that name and joins. The values of each name in order, the names' joins one
+ * line each (a line break no spelling of a piece takes for part of a key).
+ */
+function parametersJoined(headers: Array<[string, string]>): string {
+  const byName = new Map<string, Array<{ part: string; n: number }>>();
+  for (const [, value] of headers) {
+    for (const m of value.matchAll(HEADER_PART)) {
+      // Numbered names (`p0=`, `p1=`; `t.1`, `t.2`) are one name, joined in their numbers' order too.
+      const numbered = m[1] === undefined ? undefined : /^(.*?)[._-]?(\d+)$/.exec(m[1].toLowerCase());
+      const name = numbered ? `${numbered[1]}#` : m[1] !== undefined ? m[1].toLowerCase() : m[5] !== undefined ? '<>' : '""';
+      let list = byName.get(name);
+      if (!list) byName.set(name, (list = []));
+      list.push({ part: m[2] ?? m[3] ?? m[4] ?? m[5] ?? '', n: numbered ? Number(numbered[2]) : 0 });
+    }
+  }
+  const lines: string[] = [];
+  for (const list of byName.values()) {
+    if (list.length < 2) continue;
+    lines.push(list.map((p) => p.part).join(''));
+    if (list.some((p) => p.n)) lines.push([...list].sort((a, b) => a.n - b.n).map((p) => p.part).join(''));
+  }
+  return lines.join('\n');
+}
+
 /** Media types a reader takes as text (or a document holding text). */
 const READ_AS_TEXT = /^(?:text\/|multipart\/|message\/)|json|xml|javascript|ecmascript|x-www-form-urlencoded|yaml|csv|html|markdown|rtf/;
 
@@ -753,6 +784,9 @@ export function scrubResponse(
       throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');
     }
   }
+  // Pieces a client joins by their parameters' names (read once the head is scrubbed: a whole key in one is its placeholder by now).
+  const parameters = parametersJoined(head.headers);
+  if (parameters && scrubText(scrubber, parameters) !== parameters) throw new UnscrubbableEncodingError('a secret is split across parameters of this response\'s headers (a client that joins them reads it)');
   // A compressed stream written as base64 in a header (a Flask or Django session cookie: base64url
   // of zlib), whole or in pieces a client joins: inflated and matched.
   for (const text of [...head.headers.map(([, v]) => v), ...joins, head.statusMessage ?? '']) {

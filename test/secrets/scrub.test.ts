@@ -1030,6 +1030,50 @@ t.test('twenty-third pass: the key as a bare bit string (basenc --base2msbf, wra
   for (let cut = 0; cut <= plain.length; cut += 17) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other text cut at ${cut} passes`);
 });
 
+// Twenty-third pass (left open by the twenty-second): a key in pieces shorter than a run (12
+// characters), each the value of a parameter of one name in the head — a Link per piece with its
+// `title`, Server-Timing metrics' `desc`, a Location's repeated query parameter, numbered cookie
+// attributes, Warning texts, in one header or several — which a client reads by name and joins.
+t.test('twenty-third pass: a key in pieces a parameter each (Link titles, Server-Timing descriptions, a repeated query parameter, numbered attributes, Warning texts) is refused; ordinary heads pass unchanged', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const piecesOf = (n: number): string[] => value.match(new RegExp(`.{1,${n}}`, 'g'))!;
+  const placements: Record<string, (p: string[]) => Array<[string, string]>> = {
+    'link titles': (p) => [['link', p.map((x, i) => `</page/${i}>; rel="item"; title="${x}"`).join(', ')]],
+    'link titles, a header each': (p) => p.map((x, i) => ['link', `</page/${i}>; rel="item"; title="${x}"`]),
+    'server-timing desc': (p) => [['server-timing', p.map((x, i) => `m${i};dur=1.5;desc="${x}"`).join(', ')]],
+    'location repeated query': (p) => [['location', `https://svc.example/next?x=1&a=${p.join('&a=')}`]],
+    'numbered cookie attributes': (p) => p.map((x, i) => ['set-cookie', `sess=1; Path=/; p${p.length - 1 - i}=${x}`]),
+    'warning texts': (p) => [['warning', p.map((x) => `199 - "${x}"`).join(', ')]],
+    'www-authenticate params, numbered': (p) => [['www-authenticate', `Bearer realm="api", ${p.map((x, i) => `hint_${i}="${x}"`).join(', ')}`]],
+  };
+  fc.assert(fc.property(fc.constantFrom(...Object.keys(placements)), fc.integer({ min: 4, max: 11 }), (name, n) => {
+    const head = { statusCode: 200, headers: placements[name]!(piecesOf(n)) };
+    let refused = false;
+    try {
+      scrubResponse(s, head);
+    } catch {
+      refused = true;
+    }
+    if (!refused) throw new Error(`${name} in pieces of ${n} passed: ${JSON.stringify(head.headers)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls: ordinary heads of many parameters pass unchanged; the key whole in one parameter is its placeholder.
+  const ordinary: Array<[string, string]> = [
+    ['link', '</a?page=2>; rel="next"; title="Next page", </a?page=9>; rel="last"; title="Last page", </style.css>; rel=preload; as=style'],
+    ['server-timing', 'db;dur=53;desc="Database", app;dur=47.2;desc="App", cache;desc="HIT"'],
+    ['set-cookie', 'a=1; Path=/; Domain=svc.example; Secure'], ['set-cookie', 'b=2; Path=/; Max-Age=60; SameSite=Lax'],
+    ['location', 'https://svc.example/x?id=1&id=2&id=3&tag=sk_&tag=live'],
+    ['warning', '199 - "sk_live_ keys" , 299 - "Deprecated"'],
+    ['content-disposition', "attachment; filename=\"r.csv\"; filename*=UTF-8''r.csv"],
+  ];
+  const head = { statusCode: 200, headers: ordinary.map(([a, b]) => [a, b] as [string, string]) };
+  scrubResponse(s, head);
+  t.same(head.headers, ordinary, 'ordinary heads pass unchanged');
+  const whole = { statusCode: 200, headers: [['link', `</a?t=${value}>; rel="next"; title="${value}", </b>; rel="prev"; title="x"`]] as Array<[string, string]> };
+  scrubResponse(s, whole);
+  t.equal(whole.headers[0]![1], `</a?t=${PH}>; rel="next"; title="${PH}", </b>; rel="prev"; title="x"`, 'the key whole in parameters is replaced, not refused');
+});
+
 // Twentieth pass (left open by the nineteenth): the key cut short — a request inspector that
 // truncates a header value at a width (`Bearer sk_live_51HxYzAbCdEf0…`), a page or a log showing a
 // key's start past its public prefix and half the rest — passed wherever no chunk ended inside it.
