@@ -1858,6 +1858,48 @@ t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chun
   t.pass('cut at every cut; controls byte for byte');
 });
 
+// Twenty-third pass (left open by the twenty-second: pieces across answers): an event stream's
+// other fields a few characters an event — each `id:` (EventSource's `lastEventId`), each `event:`
+// type, a comment — which a reader of the ids or types joins; data lines were joined, other fields
+// were read a chunk at a time, each on its own.
+t.test('twenty-third pass: a secret a piece per event in `id:`, `event:`, a comment or another field is cut at any chunk cuts, at most 7 characters out; ordinary ids and types pass byte for byte', async (t) => {
+  const run = async (body: Buffer, cuts: number[]): Promise<{ out: Buffer; err?: Error }> => {
+    const stream = new ScrubStream(scrubber, undefined, true);
+    const out: Buffer[] = [];
+    stream.on('data', (d: Buffer) => out.push(d));
+    const done = new Promise<Error | undefined>((resolve) => {
+      stream.on('end', () => resolve(undefined));
+      stream.on('error', (err) => resolve(err));
+    });
+    const points = [...new Set(cuts.map((c) => c % body.length))].sort((a, b) => a - b).filter(Boolean);
+    for (const [i, p] of [0, ...points].entries()) {
+      if (stream.destroyed) break;
+      stream.write(body.subarray(p, points[i] ?? body.length));
+      await new Promise((r) => setImmediate(r));
+    }
+    if (!stream.destroyed) stream.end();
+    return { out: Buffer.concat(out), err: await done };
+  };
+  const fields = { id: 'id: ', 'id, no blank': 'id:', event: 'event: ', comment: ': ', other: 'x-part: ' } as const;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...(Object.keys(fields) as Array<keyof typeof fields>)), fc.integer({ min: 1, max: 11 }), fc.boolean(), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, crlf, cuts) => {
+    const nl = crlf ? '\r\n' : '\n';
+    const pieces = SECRET.match(new RegExp(`[^]{1,${n}}`, 'g'))!;
+    const body = Buffer.from(pieces.map((p, i) => `${fields[kind]}${p}${nl}data: {"n":${i}}${nl}${nl}`).join(''));
+    const got = await run(body, cuts);
+    if (!got.err) throw new Error(`${kind}, ${n} an event: passed`);
+    const joined = got.out.toString().split(/\r?\n/).filter((l) => l.startsWith(fields[kind])).map((l) => l.slice(fields[kind].length)).join('');
+    const leaked = Array.from({ length: SECRET.length - 7 }, (_, i) => SECRET.slice(i, i + 8)).find((p) => joined.includes(p));
+    if (leaked) throw new Error(`${kind}, ${n} an event: ${JSON.stringify(leaked)} joined from what went out`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls: ids, types, retries and comments of an ordinary stream (the key's public prefix among them) pass byte for byte at every 11th cut.
+  const control = Buffer.from(Array.from({ length: 12 }, (_, i) => `${i % 3 ? '' : ': ping\n'}id: ${1000 + i}\nevent: ${i % 2 ? 'delta' : 'message'}\nretry: 3000\ndata: {"t":"ghp_ and x"}\n\n`).join('') + 'event: ghp_\ndata: x\n\nevent: Can\ndata: y\n\n');
+  for (let cut = 0; cut <= control.length; cut += 11) {
+    const passed = await run(control, cut ? [cut] : []);
+    if (passed.err || !passed.out.equals(control)) t.fail(`control cut at ${cut}: ${passed.err?.message ?? 'bytes changed'}`);
+  }
+  t.pass('cut at every cut; controls byte for byte');
+});
+
 // Sixteenth pass: each burst was scrubbed a microtask after its read, so every stream with data in
 // one poll of the event loop was scrubbed before anything else ran: one agent's 100 downloads from
 // a host that got a secret made a neighbour's GET take ~1 s (p50; 6 ms without them). Past a few
