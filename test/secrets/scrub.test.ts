@@ -1817,17 +1817,20 @@ t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chun
     sse: (p: string, i: number) => `data: ${JSON.stringify({ id: 'c1', choices: [{ index: 0, delta: { content: p } }], n: i })}\n\n`,
     ndjson: (p: string) => `${JSON.stringify({ model: 'm', response: p, done: false })}\n`,
     crlf: (p: string) => `data:${JSON.stringify(['stdout', p])}\r\n\r\n`,
+    // Twenty-third pass: a field of a numbered name, the number another each document (`k0`, `k1`, …).
+    numbered: (p: string, i: number) => `${JSON.stringify({ model: 'm', [`part_${i}`]: p })}\n`,
   } as const;
   const field = (line: string): string => {
     try {
       const v = JSON.parse(line.replace(/^data: ?/, '')) as { choices?: Array<{ delta: { content: string } }>; response?: string } | string[];
+      if (!Array.isArray(v)) for (const [k, x] of Object.entries(v)) if (k.startsWith('part_')) return x as string;
       return Array.isArray(v) ? v[1]! : v.choices?.[0]?.delta.content ?? v.response ?? '';
     } catch {
       return '';
     }
   };
   const run = async (body: Buffer, cuts: number[], kind: string): Promise<{ out: Buffer; err?: Error }> => {
-    const stream = new ScrubStream(scrubber, undefined, kind !== 'ndjson', kind === 'ndjson');
+    const stream = new ScrubStream(scrubber, undefined, kind !== 'ndjson' && kind !== 'numbered', kind === 'ndjson' || kind === 'numbered');
     const out: Buffer[] = [];
     stream.on('data', (d: Buffer) => out.push(d));
     const done = new Promise<Error | undefined>((resolve) => {
