@@ -737,6 +737,30 @@ function reassembled(headers: Array<[string, string]>): string[] {
   ];
 }
 
+/** RFC 2047 encoded-words (base64 or Q) in charsets read as bytes here; others are refused by checkHeaderCharsets. */
+const ENCODED_WORD = /=\?(utf-8|us-ascii|iso-8859-1|latin1)(?:\*[^?]*)?\?([BbQq])\?([^?\s]*)\?=/gi;
+
+/** The decoded text (latin1 of its bytes) of each run of two or more encoded-words with only blanks between. */
+function encodedWordRuns(value: string): string[] {
+  const runs: string[] = [];
+  let run = '';
+  let count = 0;
+  let end = -1;
+  for (const m of value.matchAll(ENCODED_WORD)) {
+    if (end < 0 || !/^[ \t\r\n]*$/.test(value.slice(end, m.index))) {
+      if (count > 1) runs.push(run);
+      run = '';
+      count = 0;
+    }
+    const text = m[3]!;
+    run += m[2]!.toLowerCase() === 'b' ? Buffer.from(text, 'base64').toString('latin1') : text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    count++;
+    end = m.index + m[0].length;
+  }
+  if (count > 1) runs.push(run);
+  return runs;
+}
+
 /** A header parameter or list item: its name (or none: a quoted string, a `<…>` reference) and value. */
 const HEADER_PART = /([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^;,&"\s]*))|"((?:[^"\\]|\\.)*)"|<([^>]*)>/g;
 
@@ -752,14 +776,19 @@ function parametersJoined(headers: Array<[string, string]>): string {
   for (const [, value] of headers) {
     for (const m of value.matchAll(HEADER_PART)) {
       // Numbered names (`p0=`, `p1=`; `t.1`, `t.2`) are one name, joined in their numbers' order too.
-      const numbered = m[1] === undefined ? undefined : /^(.*?)[._-]?(\d+)$/.exec(m[1].toLowerCase());
-      const name = numbered ? `${numbered[1]}#` : m[1] !== undefined ? m[1].toLowerCase() : m[5] !== undefined ? '<>' : '""';
+      const numbered = m[1] === undefined ? undefined : /^(.*?)[._-]?(\d+)(\*?)$/.exec(m[1].toLowerCase());
+      const name = numbered ? `${numbered[1]}#${numbered[3]}` : m[1] !== undefined ? m[1].toLowerCase() : m[5] !== undefined ? '<>' : '""';
       let list = byName.get(name);
       if (!list) byName.set(name, (list = []));
       list.push({ part: m[2] ?? m[3] ?? m[4] ?? m[5] ?? '', n: numbered ? Number(numbered[2]) : 0 });
     }
   }
   const lines: string[] = [];
+  // A cookie a piece of a key in its name (`Set-Cookie: sk_live_=0`, `51HxYzAb=1`): a client lists the names.
+  const cookieNames = headers.filter(([n]) => n.toLowerCase() === 'set-cookie').map(([, v]) => v.split('=', 1)[0]!.trim());
+  if (cookieNames.length > 1) lines.push(cookieNames.join(''));
+  // MIME encoded-words side by side are one text to a decoder (RFC 2047 §6.2: the blanks between them are dropped).
+  for (const [, value] of headers) if (value.includes('=?')) lines.push(...encodedWordRuns(value));
   for (const list of byName.values()) {
     if (list.length < 2) continue;
     lines.push(list.map((p) => p.part).join(''));

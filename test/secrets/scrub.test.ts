@@ -1034,7 +1034,7 @@ t.test('twenty-third pass: the key as a bare bit string (basenc --base2msbf, wra
 // characters), each the value of a parameter of one name in the head — a Link per piece with its
 // `title`, Server-Timing metrics' `desc`, a Location's repeated query parameter, numbered cookie
 // attributes, Warning texts, in one header or several — which a client reads by name and joins.
-t.test('twenty-third pass: a key in pieces a parameter each (Link titles, Server-Timing descriptions, a repeated query parameter, numbered attributes, Warning texts) is refused; ordinary heads pass unchanged', async (t) => {
+t.test('twenty-third pass: a key in pieces a parameter each (Link titles, Server-Timing descriptions, a repeated query parameter, numbered attributes, Warning texts, filename continuations, encoded-words, cookie names) is refused; ordinary heads pass unchanged', async (t) => {
   const value = 'sk_live_51HxYzAbCdEf0123456789';
   const s = new Scrubber([{ value, placeholder: PH }]);
   const piecesOf = (n: number): string[] => value.match(new RegExp(`.{1,${n}}`, 'g'))!;
@@ -1046,6 +1046,10 @@ t.test('twenty-third pass: a key in pieces a parameter each (Link titles, Server
     'numbered cookie attributes': (p) => p.map((x, i) => ['set-cookie', `sess=1; Path=/; p${p.length - 1 - i}=${x}`]),
     'warning texts': (p) => [['warning', p.map((x) => `199 - "${x}"`).join(', ')]],
     'www-authenticate params, numbered': (p) => [['www-authenticate', `Bearer realm="api", ${p.map((x, i) => `hint_${i}="${x}"`).join(', ')}`]],
+    // RFC 2231 continuations (a MIME reader joins `filename*0*`, `filename*1*` and decodes them), RFC 2047 encoded-words side by side, cookie names.
+    'filename continuations, percent-encoded': (p) => [['content-disposition', `attachment; ${p.map((x, i) => `filename*${i}*=${i ? '' : "UTF-8''"}${[...Buffer.from(x)].map((b) => `%${b.toString(16)}`).join('')}`).join('; ')}`]],
+    'encoded-words side by side': (p) => [['x-subject', p.map((x, i) => (i % 2 ? `=?UTF-8?Q?${[...Buffer.from(x)].map((b) => `=${b.toString(16).toUpperCase()}`).join('')}?=` : `=?utf-8?B?${Buffer.from(x).toString('base64')}?=`)).join(' ')]],
+    'cookie names': (p) => p.map((x, i) => ['set-cookie', `${x}=${i}; Path=/`]),
   };
   fc.assert(fc.property(fc.constantFrom(...Object.keys(placements)), fc.integer({ min: 4, max: 11 }), (name, n) => {
     const head = { statusCode: 200, headers: placements[name]!(piecesOf(n)) };
@@ -1065,6 +1069,8 @@ t.test('twenty-third pass: a key in pieces a parameter each (Link titles, Server
     ['location', 'https://svc.example/x?id=1&id=2&id=3&tag=sk_&tag=live'],
     ['warning', '199 - "sk_live_ keys" , 299 - "Deprecated"'],
     ['content-disposition', "attachment; filename=\"r.csv\"; filename*=UTF-8''r.csv"],
+    ['x-subject', '=?utf-8?Q?Hello?= =?utf-8?B?IFdvcmxk?= =?UTF-8?Q?_sk=5Flive?='],
+    ['set-cookie', 'sk_=1; Path=/'], ['set-cookie', 'live=2'],
   ];
   const head = { statusCode: 200, headers: ordinary.map(([a, b]) => [a, b] as [string, string]) };
   scrubResponse(s, head);
