@@ -603,6 +603,10 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
     rfc1924: (v, pad) => b85(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), R85),
     base32lower: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), 'abcdefghijklmnopqrstuvwxyz234567'),
     base32hex: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), '0123456789ABCDEFGHIJKLMNOPQRSTUV'),
+    // Twenty-third pass: Crockford's base32 (either case) and z-base-32.
+    crockford: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), '0123456789ABCDEFGHJKMNPQRSTVWXYZ'),
+    crockfordLower: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), '0123456789abcdefghjkmnpqrstvwxyz'),
+    zbase32: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), 'ybndrfg8ejkmcpqxot1uwisza345h769'),
     reversed: (v) => [...v].reverse().join(''),
     reversedUpper: (v) => [...v].reverse().join('').toUpperCase(),
     rot13: (v) => rot13(v),
