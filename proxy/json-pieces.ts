@@ -132,7 +132,8 @@ export class JsonPieces {
           if (v.length <= 4) walk(x, `${path}.${i}`, depth + 1);
         });
       } else if (v && typeof v === 'object') {
-        for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`, depth + 1);
+        // Twenty-third pass: numbered names (`k0`, `k1`; `part_2`; `"3"`) are one field, a piece each.
+        for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k.replace(NUMBERED, '#')}`, depth + 1);
       }
     };
     walk(doc, '', 0);
@@ -165,6 +166,9 @@ export class JsonPieces {
     f.rest = r.rest;
   }
 }
+
+/** A name's number at its end (`k0`, `part_12`, `p-3`, `7`): the rest of the name, with `#`, names the field. */
+const NUMBERED = /[._-]?\d+$/;
 
 /** How much of the end of a line not yet ended may be a document under way (what must wait). */
 function documentPart(line: string): number {

@@ -26,6 +26,9 @@ const ASCII85 = Array.from({ length: 85 }, (_, i) => String.fromCharCode(33 + i)
 const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
 const RFC1924 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~';
 const BASE32HEX = '0123456789ABCDEFGHIJKLMNOPQRSTUV';
+/** Crockford's base32 (ULIDs, `base32-crockford`) and z-base-32 (Tahoe-LAFS, `zbase32`): twenty-third pass. */
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const ZBASE32 = 'ybndrfg8ejkmcpqxot1uwisza345h769';
 
 /**
  * The base85 characters of `bytes` that do not depend on what surrounds them: the whole 4-byte
@@ -131,6 +134,7 @@ function formsOf(value: string): string[] {
     ...base85Cores(bytes, ASCII85), ...base85Cores(bytes, Z85), ...base85Cores(bytes, RFC1924),
     ...base32Cores(bytes).map((c) => c.toLowerCase()),
     ...base32Cores(bytes, BASE32HEX), ...base32Cores(bytes, BASE32HEX).map((c) => c.toLowerCase()),
+    ...base32Cores(bytes, CROCKFORD), ...base32Cores(bytes, CROCKFORD).map((c) => c.toLowerCase()), ...base32Cores(bytes, ZBASE32),
     ...cased(reversed), ...cased(r13),
     Buffer.from(rot47(value), 'utf8').toString('latin1'),
     // Sixteenth pass: each of these read the key back past every other form.
@@ -147,6 +151,13 @@ function formsOf(value: string): string[] {
     // the value grouped from its start every 4–16 characters by `-`, `.`, `:`, `/`, `|` or `_` (a
     // license-key or recovery-code layout, `fold`-like grouping for reading aloud).
     ...[...CAESAR_SHIFTS.map((k) => caesar(value, k)), atbash(value), ...GROUP_SIZES.flatMap((n) => GROUP_MARKS.map((mark) => grouped(value, n, mark)))].map((f) => Buffer.from(f, 'utf8').toString('latin1')),
+    // Twenty-third pass: base64 inside base64 (a Kubernetes image pull secret: base64 of a JSON whose
+    // `auth` is base64 of `user:token`; a signed token inside a base64 envelope), the outer layer
+    // standard or URL-safe, and such base64 shown as hex: each inner core at each outer alignment.
+    ...base64Cores(bytes).flatMap((inner) => {
+      const text = Buffer.from(inner, 'latin1');
+      return [...base64Cores(text), ...base64Cores(text, true), text.toString('hex'), text.toString('hex').toUpperCase()];
+    }),
   ];
 }
 

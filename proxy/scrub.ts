@@ -71,6 +71,8 @@ export class ChunkScrubber {
   private events: boolean | undefined;
   /** An event stream's or NDJSON's documents, their fields joined as a reader joins them (proxy/json-pieces.ts). */
   private pieces: JsonPieces | undefined;
+  /** An event stream's other fields' values let out so far, by name: what of their join may still begin a secret (fieldJoins). */
+  private readonly joined = new Map<string, string>();
 
   /**
    * `sniff`: looks at the start of the body first and refuses what cannot be scrubbed. `events`:
@@ -101,13 +103,43 @@ export class ChunkScrubber {
     // Other fields and comments are read apart from the data: a secret in one cannot be replaced
     // without changing what the reader makes of the line, so the stream is refused.
     if (framing.fields && scrubber.find(framing.fields).size) throw new UnscrubbableEncodingError('an event stream carries a secret in a field or comment line');
-    const r = scrubber.scrubHidden(text, framing.hidden, final, { holdAt: framing.holdAt, behind: this.behind, boundary: framing.boundary, shortHold: SHORT_HOLD });
+    const joins = this.fieldJoins(framing.fieldLines, final);
+    const r = scrubber.scrubHidden(text, framing.hidden, final, { holdAt: Math.min(framing.holdAt, joins.at), behind: this.behind, boundary: framing.boundary, shortHold: SHORT_HOLD });
+    // The field lines let out are part of their joins now; the held ones are read again with the next bytes.
+    const cutoff = text.length - r.rest.length;
+    for (const f of joins.rests) if (f.at < cutoff) this.joined.set(f.name, f.rest);
     this.behind = r.behind;
     if (r.out) {
       const last = r.out.charCodeAt(r.out.length - 1);
       this.lineStart = last === 0x0a || last === 0x0d;
     }
     return r;
+  }
+
+  /**
+   * Twenty-third pass: an event stream's other fields joined across its events, by name — each
+   * event's `id` (EventSource's `lastEventId`) or `event` type a few characters of a key, which a
+   * reader of the ids or types joins. As a stream is read: what a field's values let out so far may
+   * still begin (`joined`: the rest a partial scrub holds) and the next value. A join that spells a
+   * secret refuses the stream; the first field line whose join ends in SHORT_HOLD or more characters
+   * of a secret's start is where the stream is held (`at`), until later lines show it is none or
+   * complete it. `rests`: each line's new rest, kept once the line is let out.
+   */
+  private fieldJoins(lines: EventFraming['fieldLines'], final: boolean): { at: number; rests: Array<{ at: number; name: string; rest: string }> } {
+    const rests: Array<{ at: number; name: string; rest: string }> = [];
+    if (!lines.length) return { at: Infinity, rests };
+    const scrubber = this.scrubber;
+    const joins = new Map<string, string>();
+    for (const f of lines) {
+      const join = (joins.get(f.name) ?? this.joined.get(f.name) ?? '') + f.value;
+      const r = scrubber.scrubPartial(join);
+      if (r.out.length + r.rest.length !== join.length || !join.startsWith(r.out)) throw new UnscrubbableEncodingError(`an event stream carries a secret in its \`${f.name}\` fields joined across events`);
+      const rest = r.rest.length > JOIN_KEPT ? r.rest.slice(-JOIN_KEPT) : r.rest;
+      joins.set(f.name, rest);
+      rests.push({ at: f.at, name: f.name, rest });
+      if (!final && rest.length >= SHORT_HOLD && scrubber.startsAtEnd(rest, SHORT_HOLD).length) return { at: f.at, rests };
+    }
+    return { at: Infinity, rests };
   }
 
   /** The scrubber for the next chunk: the current one when the source is live. */
@@ -305,6 +337,8 @@ export interface EventFraming {
   fields: string;
   /** Held back from here at the latest: a last line not yet whole that is no data line (yet). */
   holdAt: number;
+  /** The whole lines of other fields, each at its offset: its name (`''`: a comment) and value as a reader takes them. */
+  fieldLines: Array<{ at: number; name: string; value: string }>;
   /** The text ends in framing after data (an event's end, a comment): the next data may continue it. */
   boundary: boolean;
 }
@@ -323,6 +357,7 @@ export interface EventFraming {
 export function eventFraming(text: string, lineStart: boolean, final: boolean): EventFraming {
   const hidden: Array<[number, number]> = [];
   let fields = '';
+  const fieldLines: EventFraming['fieldLines'] = [];
   /** Where the hidden stretch since the last data began (-1: none open). */
   let from = lineStart ? 0 : -1;
   const cr = text.indexOf('\r') >= 0;
@@ -335,7 +370,15 @@ export function eventFraming(text: string, lineStart: boolean, final: boolean): 
     const name = i >= 0 && text.startsWith(BOM, i) ? i + BOM.length : i;
     if (i < 0) value = 0;
     else if (text.startsWith(DATA_FIELD, name)) value = name + DATA_FIELD.length + (text.charCodeAt(name + DATA_FIELD.length) === 0x20 ? 1 : 0);
-    else if (i < stop) fields += text.slice(i, eol);
+    else if (i < stop) {
+      fields += text.slice(i, eol);
+      if (end >= 0) {
+        const colon = text.indexOf(':', name);
+        const named = colon >= 0 && colon < stop ? colon : stop;
+        const v = named < stop ? named + 1 + (text.charCodeAt(named + 1) === 0x20 ? 1 : 0) : stop;
+        fieldLines.push({ at: i, name: text.slice(name, named), value: text.slice(v, stop) });
+      }
+    }
     if (value < 0) return; // a blank line or another field: part of the hidden stretch
     if (from >= 0 && from < value) hidden.push([from, value]);
     // A quoted-printable soft break at the end of a data line stays (the value needs it).
@@ -368,10 +411,13 @@ export function eventFraming(text: string, lineStart: boolean, final: boolean): 
   // What follows the last data is framing too while the stream goes on: the next data continues it.
   const boundary = !final && from >= 0 && from < text.length;
   if (boundary) hidden.push([from, text.length]);
-  return { hidden, fields, holdAt, boundary };
+  return { hidden, fields, holdAt, boundary, fieldLines };
 }
 
 const LINE_END = /[\r\n]/g;
+
+/** What a field's join keeps at most of what may still begin a secret (a value of a few KiB: a long token's spelling). */
+const JOIN_KEPT = 4096;
 
 /** What the scrubber refuses (an overlong escape) is content it cannot scrub. */
 function unscrubbable(err: unknown): unknown {
@@ -691,6 +737,66 @@ function reassembled(headers: Array<[string, string]>): string[] {
   ];
 }
 
+/** RFC 2047 encoded-words (base64 or Q) in charsets read as bytes here; others are refused by checkHeaderCharsets. */
+const ENCODED_WORD = /=\?(utf-8|us-ascii|iso-8859-1|latin1)(?:\*[^?]*)?\?([BbQq])\?([^?\s]*)\?=/gi;
+
+/** The decoded text (latin1 of its bytes) of each run of two or more encoded-words with only blanks between. */
+function encodedWordRuns(value: string): string[] {
+  const runs: string[] = [];
+  let run = '';
+  let count = 0;
+  let end = -1;
+  for (const m of value.matchAll(ENCODED_WORD)) {
+    if (end < 0 || !/^[ \t\r\n]*$/.test(value.slice(end, m.index))) {
+      if (count > 1) runs.push(run);
+      run = '';
+      count = 0;
+    }
+    const text = m[3]!;
+    run += m[2]!.toLowerCase() === 'b' ? Buffer.from(text, 'base64').toString('latin1') : text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    count++;
+    end = m.index + m[0].length;
+  }
+  if (count > 1) runs.push(run);
+  return runs;
+}
+
+/** A header parameter or list item: its name (or none: a quoted string, a `<…>` reference) and value. */
+const HEADER_PART = /([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^;,&"\s]*))|"((?:[^"\\]|\\.)*)"|<([^>]*)>/g;
+
+/**
+ * Twenty-third pass: pieces of a key shorter than a run, each a parameter of the same name in one
+ * head — a Link's `title="…"` per link, Server-Timing's `desc="…"` per metric, a query's repeated
+ * `a=` in a Location, a cookie's attributes, Warning texts, in one header or several — which a
+ * client reads by that name and joins. The values of each name in order, the names' joins one
+ * line each (a line break no spelling of a piece takes for part of a key).
+ */
+function parametersJoined(headers: Array<[string, string]>): string {
+  const byName = new Map<string, Array<{ part: string; n: number }>>();
+  for (const [, value] of headers) {
+    for (const m of value.matchAll(HEADER_PART)) {
+      // Numbered names (`p0=`, `p1=`; `t.1`, `t.2`) are one name, joined in their numbers' order too.
+      const numbered = m[1] === undefined ? undefined : /^(.*?)[._-]?(\d+)(\*?)$/.exec(m[1].toLowerCase());
+      const name = numbered ? `${numbered[1]}#${numbered[3]}` : m[1] !== undefined ? m[1].toLowerCase() : m[5] !== undefined ? '<>' : '""';
+      let list = byName.get(name);
+      if (!list) byName.set(name, (list = []));
+      list.push({ part: m[2] ?? m[3] ?? m[4] ?? m[5] ?? '', n: numbered ? Number(numbered[2]) : 0 });
+    }
+  }
+  const lines: string[] = [];
+  // A cookie a piece of a key in its name (`Set-Cookie: sk_live_=0`, `51HxYzAb=1`): a client lists the names.
+  const cookieNames = headers.filter(([n]) => n.toLowerCase() === 'set-cookie').map(([, v]) => v.split('=', 1)[0]!.trim());
+  if (cookieNames.length > 1) lines.push(cookieNames.join(''));
+  // MIME encoded-words side by side are one text to a decoder (RFC 2047 §6.2: the blanks between them are dropped).
+  for (const [, value] of headers) if (value.includes('=?')) lines.push(...encodedWordRuns(value));
+  for (const list of byName.values()) {
+    if (list.length < 2) continue;
+    lines.push(list.map((p) => p.part).join(''));
+    if (list.some((p) => p.n)) lines.push([...list].sort((a, b) => a.n - b.n).map((p) => p.part).join(''));
+  }
+  return lines.join('\n');
+}
+
 /** Media types a reader takes as text (or a document holding text). */
 const READ_AS_TEXT = /^(?:text\/|multipart\/|message\/)|json|xml|javascript|ecmascript|x-www-form-urlencoded|yaml|csv|html|markdown|rtf/;
 
@@ -753,6 +859,9 @@ export function scrubResponse(
       throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');
     }
   }
+  // Pieces a client joins by their parameters' names (read once the head is scrubbed: a whole key in one is its placeholder by now).
+  const parameters = parametersJoined(head.headers);
+  if (parameters && scrubText(scrubber, parameters) !== parameters) throw new UnscrubbableEncodingError('a secret is split across parameters of this response\'s headers (a client that joins them reads it)');
   // A compressed stream written as base64 in a header (a Flask or Django session cookie: base64url
   // of zlib), whole or in pieces a client joins: inflated and matched.
   for (const text of [...head.headers.map(([, v]) => v), ...joins, head.statusMessage ?? '']) {

@@ -368,15 +368,18 @@ function wordsForm(bytes: Buffer, from: number, size = 2): Node {
 /**
  * Twenty-second pass, follow-up: bytes as eight binary digits each with blanks between — `xxd -b`
  * (`01110011 01101011` for `sk`), Python's `' '.join(f'{b:08b}' …)`; a dump's line ends are read
- * past by proxy/reading-view.ts.
+ * past by proxy/reading-view.ts. Twenty-third pass: or nothing between — a bare bit string
+ * (`basenc --base2msbf`, whose 76-column lines break between a byte's halves; `''.join(f'{b:08b}')`)
+ * — and nibbles grouped (`0111 0011`), a line break between halves or bytes.
  */
 function binaryForm(bytes: Buffer): Node {
-  // At least one blank between bytes (as xxd and a join write them): the cue its scan waits for (NOTATION_CUE).
-  const gap = filler(seq(set(' \t'), rep(set(' \t'), 3)));
+  const half = filler(rep(set(' \t\r\n'), 2));
+  const gap = filler(rep(set(' \t\r\n'), 4));
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);
-    out.push(str(b.toString(2).padStart(8, '0')));
+    const bits = b.toString(2).padStart(8, '0');
+    out.push(str(bits.slice(0, 4)), half, str(bits.slice(4)));
   });
   return seq(...out);
 }
@@ -474,7 +477,9 @@ export function notationSpellingsOf(value: string): Node[] {
  * `[hH][aA]?[rR]\(`, at ~90 MB/s: a third of a scrub's time). So does AGAIN_CUE (not
  * `\\\\u00e9`, which every JSON log of a JSON body with an accent holds).
  */
-export const NOTATION_CUE = / [0-9a-fA-F]{8}|U\+[0-9a-fA-F]{2}|u\+[0-9a-fA-F]{2}|R\( {0,2}[0-9]|r\( {0,2}[0-9]/;
+// A bit string's cue (twenty-third pass): two bytes of seven bits or fewer (every ASCII character's),
+// blanks or a line break between their halves as binaryForm lets; led by one character, `0`.
+export const NOTATION_CUE = / [0-9a-fA-F]{8}|U\+[0-9a-fA-F]{2}|u\+[0-9a-fA-F]{2}|R\( {0,2}[0-9]|r\( {0,2}[0-9]|0[01]{3}[ \t\r\n]{0,2}[01]{4}[ \t\r\n]{0,4}0[01]{3}[ \t\r\n]{0,2}[01]{4}/;
 
 /** The exact strings a long value is looked for as (latin1: one character per byte). */
 function canonicalForms(value: string): string[] {

@@ -603,6 +603,10 @@ t.test('sampled forms: base85, other base32, reversed and rotated, at any offset
     rfc1924: (v, pad) => b85(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), R85),
     base32lower: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), 'abcdefghijklmnopqrstuvwxyz234567'),
     base32hex: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), '0123456789ABCDEFGHIJKLMNOPQRSTUV'),
+    // Twenty-third pass: Crockford's base32 (either case) and z-base-32.
+    crockford: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), '0123456789ABCDEFGHJKMNPQRSTVWXYZ'),
+    crockfordLower: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), '0123456789abcdefghjkmnpqrstvwxyz'),
+    zbase32: (v, pad) => b32(Buffer.concat([Buffer.alloc(pad, 0x61), Buffer.from(v), Buffer.alloc(8, 0x62)]), 'ybndrfg8ejkmcpqxot1uwisza345h769'),
     reversed: (v) => [...v].reverse().join(''),
     reversedUpper: (v) => [...v].reverse().join('').toUpperCase(),
     rot13: (v) => rot13(v),
@@ -993,6 +997,93 @@ t.test('twenty-second pass (follow-up): the key JSON-escaped twice or three time
   for (let cut = 0; cut <= plain.length; cut += 29) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other text cut at ${cut} passes`);
 });
 
+// Twenty-third pass (left open by the twenty-second): the key as a bare bit string — `basenc
+// --base2msbf` (wrapped at 76 columns, so a line break falls between a byte's two halves, or not
+// wrapped), Python's `''.join(f'{b:08b}')`, grouped by nibbles (`0111 0011 …`) or bytes with no
+// offsets: only `xxd -b`'s blank-separated bytes were a spelling.
+t.test('twenty-third pass: the key as a bare bit string (basenc --base2msbf, wrapped or not; nibbles grouped) at any two chunk cuts is replaced; such text without it passes byte for byte', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const basenc = (v: string, ...args: string[]): string => spawnSync('basenc', ['--base2msbf', ...args], { input: v }).stdout.toString('latin1').replace(/\n$/, '');
+  const py = (code: string, arg: string): string => spawnSync('python3', ['-c', `import sys\nv = sys.argv[1].encode()\n${code}`, arg]).stdout.toString('latin1').replace(/\n$/, '');
+  const producers: Record<string, (v: string) => string> = {
+    'basenc --base2msbf': (v) => basenc(v),
+    'basenc --base2msbf -w0': (v) => basenc(v, '-w0'),
+    'basenc --base2msbf -w 64': (v) => basenc(v, '-w', '64'),
+    'python bits': (v) => py("print(''.join(f'{b:08b}' for b in v))", v),
+    'python nibbles': (v) => py("b = ''.join(f'{b:08b}' for b in v)\nprint(' '.join(b[i:i + 4] for i in range(0, len(b), 4)))", v),
+    'python nibbles CRLF every 8 bytes': (v) => py("b = ''.join(f'{b:08b}' for b in v)\nprint('\\r\\n'.join(' '.join(b[j:j + 4] for j in range(i, min(i + 64, len(b)), 4)) for i in range(0, len(b), 64)))", v),
+    'python bytes by tabs': (v) => py("print('\\t'.join(f'{b:08b}' for b in v))", v),
+  };
+  const shown = Object.fromEntries(Object.entries(producers).map(([k, f]) => [k, f(value)]));
+  for (const [k, v] of Object.entries(shown)) t.ok(/^[01][01 \t\r\n]+$/.test(v) && v.length >= value.length * 8, `${k} wrote bits`);
+  const befores = ['{"bits":"', 'key: ', ''];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.constantFrom(...befores), fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 4000 }), async (name, before, a, b) => {
+    const form = shown[name]!;
+    const body = Buffer.from(`${before}${form}" and more`, 'latin1');
+    const [c1, c2] = [a % (body.length + 1), b % (body.length + 1)].sort((x, y) => x - y);
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, c1), body.subarray(c1, c2), body.subarray(c2)])).toString('latin1');
+    const bits = out.replace(/[^01]/g, '');
+    const key = Buffer.from(value).subarray(4, 20);
+    const hidden = [...key].map((x) => x.toString(2).padStart(8, '0')).join('');
+    if (bits.includes(hidden) || !out.includes(PH)) throw new Error(`${name} cut at ${c1}, ${c2} passed: ${out.slice(0, 240)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls: the same producers over other text, bit fields and flags in JSON, at every 53rd cut.
+  const other = 'GET /v1/charges?limit=10 and some other words';
+  const plain = Buffer.from(`{"bits":[${Object.values(producers).map((f) => JSON.stringify(f(other))).join(',')}],"mask":"0000000011111111","flags":1010101010101010,"ids":[10,11,100,101]}`, 'latin1');
+  for (let cut = 0; cut <= plain.length; cut += 53) t.same(await collect(new ScrubStream(s), [plain.subarray(0, cut), plain.subarray(cut)]), plain, `other text cut at ${cut} passes`);
+});
+
+// Twenty-third pass (left open by the twenty-second): a key in pieces shorter than a run (12
+// characters), each the value of a parameter of one name in the head — a Link per piece with its
+// `title`, Server-Timing metrics' `desc`, a Location's repeated query parameter, numbered cookie
+// attributes, Warning texts, in one header or several — which a client reads by name and joins.
+t.test('twenty-third pass: a key in pieces a parameter each (Link titles, Server-Timing descriptions, a repeated query parameter, numbered attributes, Warning texts, filename continuations, encoded-words, cookie names) is refused; ordinary heads pass unchanged', async (t) => {
+  const value = 'sk_live_51HxYzAbCdEf0123456789';
+  const s = new Scrubber([{ value, placeholder: PH }]);
+  const piecesOf = (n: number): string[] => value.match(new RegExp(`.{1,${n}}`, 'g'))!;
+  const placements: Record<string, (p: string[]) => Array<[string, string]>> = {
+    'link titles': (p) => [['link', p.map((x, i) => `</page/${i}>; rel="item"; title="${x}"`).join(', ')]],
+    'link titles, a header each': (p) => p.map((x, i) => ['link', `</page/${i}>; rel="item"; title="${x}"`]),
+    'server-timing desc': (p) => [['server-timing', p.map((x, i) => `m${i};dur=1.5;desc="${x}"`).join(', ')]],
+    'location repeated query': (p) => [['location', `https://svc.example/next?x=1&a=${p.join('&a=')}`]],
+    'numbered cookie attributes': (p) => p.map((x, i) => ['set-cookie', `sess=1; Path=/; p${p.length - 1 - i}=${x}`]),
+    'warning texts': (p) => [['warning', p.map((x) => `199 - "${x}"`).join(', ')]],
+    'www-authenticate params, numbered': (p) => [['www-authenticate', `Bearer realm="api", ${p.map((x, i) => `hint_${i}="${x}"`).join(', ')}`]],
+    // RFC 2231 continuations (a MIME reader joins `filename*0*`, `filename*1*` and decodes them), RFC 2047 encoded-words side by side, cookie names.
+    'filename continuations, percent-encoded': (p) => [['content-disposition', `attachment; ${p.map((x, i) => `filename*${i}*=${i ? '' : "UTF-8''"}${[...Buffer.from(x)].map((b) => `%${b.toString(16)}`).join('')}`).join('; ')}`]],
+    'encoded-words side by side': (p) => [['x-subject', p.map((x, i) => (i % 2 ? `=?UTF-8?Q?${[...Buffer.from(x)].map((b) => `=${b.toString(16).toUpperCase()}`).join('')}?=` : `=?utf-8?B?${Buffer.from(x).toString('base64')}?=`)).join(' ')]],
+    'cookie names': (p) => p.map((x, i) => ['set-cookie', `${x}=${i}; Path=/`]),
+  };
+  fc.assert(fc.property(fc.constantFrom(...Object.keys(placements)), fc.integer({ min: 4, max: 11 }), (name, n) => {
+    const head = { statusCode: 200, headers: placements[name]!(piecesOf(n)) };
+    let refused = false;
+    try {
+      scrubResponse(s, head);
+    } catch {
+      refused = true;
+    }
+    if (!refused) throw new Error(`${name} in pieces of ${n} passed: ${JSON.stringify(head.headers)}`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls: ordinary heads of many parameters pass unchanged; the key whole in one parameter is its placeholder.
+  const ordinary: Array<[string, string]> = [
+    ['link', '</a?page=2>; rel="next"; title="Next page", </a?page=9>; rel="last"; title="Last page", </style.css>; rel=preload; as=style'],
+    ['server-timing', 'db;dur=53;desc="Database", app;dur=47.2;desc="App", cache;desc="HIT"'],
+    ['set-cookie', 'a=1; Path=/; Domain=svc.example; Secure'], ['set-cookie', 'b=2; Path=/; Max-Age=60; SameSite=Lax'],
+    ['location', 'https://svc.example/x?id=1&id=2&id=3&tag=sk_&tag=live'],
+    ['warning', '199 - "sk_live_ keys" , 299 - "Deprecated"'],
+    ['content-disposition', "attachment; filename=\"r.csv\"; filename*=UTF-8''r.csv"],
+    ['x-subject', '=?utf-8?Q?Hello?= =?utf-8?B?IFdvcmxk?= =?UTF-8?Q?_sk=5Flive?='],
+    ['set-cookie', 'sk_=1; Path=/'], ['set-cookie', 'live=2'],
+  ];
+  const head = { statusCode: 200, headers: ordinary.map(([a, b]) => [a, b] as [string, string]) };
+  scrubResponse(s, head);
+  t.same(head.headers, ordinary, 'ordinary heads pass unchanged');
+  const whole = { statusCode: 200, headers: [['link', `</a?t=${value}>; rel="next"; title="${value}", </b>; rel="prev"; title="x"`]] as Array<[string, string]> };
+  scrubResponse(s, whole);
+  t.equal(whole.headers[0]![1], `</a?t=${PH}>; rel="next"; title="${PH}", </b>; rel="prev"; title="x"`, 'the key whole in parameters is replaced, not refused');
+});
+
 // Twentieth pass (left open by the nineteenth): the key cut short — a request inspector that
 // truncates a header value at a width (`Bearer sk_live_51HxYzAbCdEf0…`), a page or a log showing a
 // key's start past its public prefix and half the rest — passed wherever no chunk ended inside it.
@@ -1150,6 +1241,12 @@ t.test('sixteenth pass: UTF-16 bytes in base64 or hex, base58, yEnc, uuencode, s
     'HEX-reversed': (pad) => rev(blob(bytes, pad).toString('hex').toUpperCase()),
     // Seventeenth pass: UTF-16 bytes in base64 wrapped over lines (76 columns, CRLF or LF; a line may start anywhere in the value).
     'utf16le-base64-wrapped': (pad) => `${'QUJD'.repeat(pad * 3)}${blob(Buffer.from(value, 'utf16le'), pad * 2).toString('base64')}`.match(/.{1,76}/g)!.join(pad % 2 ? '\r\n' : '\n'),
+    // Twenty-third pass: base64 inside base64 — a Kubernetes image pull secret (`.dockerconfigjson`:
+    // base64 of a JSON whose `auth` is base64 of `user:token`), the user's and the registry's names
+    // moving both layers' alignments; the same under base64url, and base64 shown as hex.
+    'dockerconfig-base64': (pad) => Buffer.from(`{"auths":{"${'r'.repeat(pad)}.example":{"auth":"${Buffer.from(`${'u'.repeat(4 - pad)}:${value}`).toString('base64')}"}}}`).toString('base64'),
+    'base64url-of-base64': (pad) => blob(Buffer.from(blob(bytes, pad).toString('base64')), (pad * 2) % 3).toString('base64url'),
+    'hex-of-base64': (pad) => Buffer.from(`${'x'.repeat(pad)}${blob(bytes, (pad + 1) % 3).toString('base64')}`).toString('hex'),
   };
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shown)), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2000 }), fc.constantFrom('{"log":"', 'x ', ''), async (name, pad, at, before) => {
     const form = shown[name]!(pad);
@@ -1730,17 +1827,20 @@ t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chun
     sse: (p: string, i: number) => `data: ${JSON.stringify({ id: 'c1', choices: [{ index: 0, delta: { content: p } }], n: i })}\n\n`,
     ndjson: (p: string) => `${JSON.stringify({ model: 'm', response: p, done: false })}\n`,
     crlf: (p: string) => `data:${JSON.stringify(['stdout', p])}\r\n\r\n`,
+    // Twenty-third pass: a field of a numbered name, the number another each document (`k0`, `k1`, …).
+    numbered: (p: string, i: number) => `${JSON.stringify({ model: 'm', [`part_${i}`]: p })}\n`,
   } as const;
   const field = (line: string): string => {
     try {
       const v = JSON.parse(line.replace(/^data: ?/, '')) as { choices?: Array<{ delta: { content: string } }>; response?: string } | string[];
+      if (!Array.isArray(v)) for (const [k, x] of Object.entries(v)) if (k.startsWith('part_')) return x as string;
       return Array.isArray(v) ? v[1]! : v.choices?.[0]?.delta.content ?? v.response ?? '';
     } catch {
       return '';
     }
   };
   const run = async (body: Buffer, cuts: number[], kind: string): Promise<{ out: Buffer; err?: Error }> => {
-    const stream = new ScrubStream(scrubber, undefined, kind !== 'ndjson', kind === 'ndjson');
+    const stream = new ScrubStream(scrubber, undefined, kind !== 'ndjson' && kind !== 'numbered', kind === 'ndjson' || kind === 'numbered');
     const out: Buffer[] = [];
     stream.on('data', (d: Buffer) => out.push(d));
     const done = new Promise<Error | undefined>((resolve) => {
@@ -1768,6 +1868,48 @@ t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chun
     const passed = await run(control, cuts, kind);
     if (passed.err || !passed.out.equals(control)) throw new Error(`${kind} control: ${passed.err?.message ?? 'bytes changed'}`);
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60) });
+  t.pass('cut at every cut; controls byte for byte');
+});
+
+// Twenty-third pass (left open by the twenty-second: pieces across answers): an event stream's
+// other fields a few characters an event — each `id:` (EventSource's `lastEventId`), each `event:`
+// type, a comment — which a reader of the ids or types joins; data lines were joined, other fields
+// were read a chunk at a time, each on its own.
+t.test('twenty-third pass: a secret a piece per event in `id:`, `event:`, a comment or another field is cut at any chunk cuts, at most 7 characters out; ordinary ids and types pass byte for byte', async (t) => {
+  const run = async (body: Buffer, cuts: number[]): Promise<{ out: Buffer; err?: Error }> => {
+    const stream = new ScrubStream(scrubber, undefined, true);
+    const out: Buffer[] = [];
+    stream.on('data', (d: Buffer) => out.push(d));
+    const done = new Promise<Error | undefined>((resolve) => {
+      stream.on('end', () => resolve(undefined));
+      stream.on('error', (err) => resolve(err));
+    });
+    const points = [...new Set(cuts.map((c) => c % body.length))].sort((a, b) => a - b).filter(Boolean);
+    for (const [i, p] of [0, ...points].entries()) {
+      if (stream.destroyed) break;
+      stream.write(body.subarray(p, points[i] ?? body.length));
+      await new Promise((r) => setImmediate(r));
+    }
+    if (!stream.destroyed) stream.end();
+    return { out: Buffer.concat(out), err: await done };
+  };
+  const fields = { id: 'id: ', 'id, no blank': 'id:', event: 'event: ', comment: ': ', other: 'x-part: ' } as const;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...(Object.keys(fields) as Array<keyof typeof fields>)), fc.integer({ min: 1, max: 11 }), fc.boolean(), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, crlf, cuts) => {
+    const nl = crlf ? '\r\n' : '\n';
+    const pieces = SECRET.match(new RegExp(`[^]{1,${n}}`, 'g'))!;
+    const body = Buffer.from(pieces.map((p, i) => `${fields[kind]}${p}${nl}data: {"n":${i}}${nl}${nl}`).join(''));
+    const got = await run(body, cuts);
+    if (!got.err) throw new Error(`${kind}, ${n} an event: passed`);
+    const joined = got.out.toString().split(/\r?\n/).filter((l) => l.startsWith(fields[kind])).map((l) => l.slice(fields[kind].length)).join('');
+    const leaked = Array.from({ length: SECRET.length - 7 }, (_, i) => SECRET.slice(i, i + 8)).find((p) => joined.includes(p));
+    if (leaked) throw new Error(`${kind}, ${n} an event: ${JSON.stringify(leaked)} joined from what went out`);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) });
+  // Controls: ids, types, retries and comments of an ordinary stream (the key's public prefix among them) pass byte for byte at every 11th cut.
+  const control = Buffer.from(Array.from({ length: 12 }, (_, i) => `${i % 3 ? '' : ': ping\n'}id: ${1000 + i}\nevent: ${i % 2 ? 'delta' : 'message'}\nretry: 3000\ndata: {"t":"ghp_ and x"}\n\n`).join('') + 'event: ghp_\ndata: x\n\nevent: Can\ndata: y\n\n');
+  for (let cut = 0; cut <= control.length; cut += 11) {
+    const passed = await run(control, cut ? [cut] : []);
+    if (passed.err || !passed.out.equals(control)) t.fail(`control cut at ${cut}: ${passed.err?.message ?? 'bytes changed'}`);
+  }
   t.pass('cut at every cut; controls byte for byte');
 });
 
