@@ -140,6 +140,12 @@ const mcpPlaceWords = new Set([
   // `attachment(s)`, a `dir`, `folder` or `document` shared or archived (a grant for mailing
   // `report.pdf` covers no `~/.ssh/id_rsa`).
   'source', 'sources', 'src', 'attachment', 'attachments', 'attach', 'dir', 'dirs', 'directory', 'directories', 'folder', 'folders', 'document', 'documents',
+  // (Twenty-third pass) a copy's, move's or sync's `from` (as its `to` is): a grant for copying `/tmp/a` covers no `~/.ssh/id_rsa`.
+  'from',
+  // and what a call expands by reference (twenty-third pass): a stored `template`, a `saved_search`
+  // or saved query, a `preset`, `playbook`, `runbook`, `macro` or `recipe` names what it sends,
+  // exports or runs as a list id names whom: a grant for the welcome template covers no other.
+  'template', 'templates', 'saved', 'preset', 'presets', 'playbook', 'playbooks', 'runbook', 'runbooks', 'macro', 'macros', 'recipe', 'recipes',
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they
@@ -503,6 +509,14 @@ function digitCount(v: unknown): number | undefined {
   return m ? Math.max(1, m[2]!.replace(/^0+/, '').length) : magnitude(one) === undefined ? undefined : Number(magnitude(one)!.replace(/[~d-]/g, ''));
 }
 
+/** The first significant digit of a number digitCount reads (`0` below 1), or `?`. */
+function leadingDigit(v: unknown): string {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  const n = typeof one === 'number' ? Math.abs(one) : typeof one === 'string' && one.length <= 40 ? Math.abs(Number(one.trim().replace(/[_,]/g, ''))) : NaN;
+  if (!Number.isFinite(n)) return '?';
+  return n < 1 ? '0' : n.toExponential()[0]!;
+}
+
 /**
  * A JSON list of 2 to 64 numbers read as its entries would be alone (twenty-first pass, follow-up):
  * exactly under a size's or a duration's name, otherwise each small integer exactly and each larger
@@ -547,8 +561,22 @@ function networkAddress(text: string): boolean {
   if (/^\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?(?::\d{1,5})?$/.test(text)) return true;
   if (/^[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\/\d{1,3})?$/i.test(text) && (text.includes('::') || text.split(':').length === 8)) return true;
   if (/^\/\/[a-z0-9.-]{1,253}(?::\d{1,5})?(?:[/?#]\S*)?$/i.test(text)) return text.slice(2).split(/[/:?#]/)[0]!.includes('.');
-  return /^(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}(?::\d{1,5})?\/\S*$/i.test(text);
+  if (/^(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}(?::\d{1,5})?\/\S*$/i.test(text)) return true;
+  // (Twenty-third pass) a host name alone, with no path: where a probe, relay, mirror or forward
+  // goes (`upstream: "web1.corp.example"`, `relay: "db:5432"` is not `"evil.attacker.example:443"`):
+  // with a port, under a top-level domain's name, or of three labels or more but a file's name (`a.tar.gz`).
+  const host = /^((?:[a-z0-9-]{1,63}\.){0,8}([a-z][a-z0-9-]{0,62}))(?::(\d{1,5}))?$/i.exec(text);
+  if (!host) return false;
+  const dots = host[1]!.split('.').length - 1;
+  const last = host[2]!.toLowerCase();
+  if (host[3] !== undefined) return dots > 0 || last === 'localhost';
+  return dots > 0 && (hostSuffixes.has(last) || (dots >= 2 && !fileSuffixes.has(last)));
 }
+/** Top-level domains a host alone is read by (generic ones and those of private networks). */
+const hostSuffixes = new Set(['com', 'net', 'org', 'io', 'dev', 'app', 'ai', 'co', 'cloud', 'xyz', 'info', 'biz', 'me', 'us', 'uk', 'de', 'fr', 'eu', 'example', 'internal', 'local', 'localhost', 'lan', 'corp', 'home', 'test', 'invalid', 'onion', 'arpa']);
+/** Last parts of file names a host of three labels or more is not (`backup.tar.gz`, `app.min.js`). */
+const fileSuffixes = new Set(['gz', 'bz2', 'xz', 'zst', 'zip', 'tar', 'tgz', 'json', 'yaml', 'yml', 'txt', 'csv', 'tsv', 'log', 'md', 'py', 'js', 'mjs', 'cjs', 'ts', 'tsx', 'jsx', 'go', 'rs', 'rb', 'java', 'sh', 'html', 'htm', 'css',
+  'pdf', 'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'bak', 'tmp', 'conf', 'cfg', 'ini', 'env', 'lock', 'sql', 'db', 'sqlite', 'xml', 'toml', 'pem', 'key', 'crt', 'cer', 'map', 'whl', 'jar', 'deb', 'rpm', 'bin', 'exe', 'dll', 'so', 'dylib', 'docx', 'xlsx', 'pptx', 'parquet', 'avro', 'proto', 'part', 'old', 'orig', 'swp']);
 
 /** A URL with a scheme (`https://…`, `s3://…`, `mailto:…`, `tel:…`), a network address or an e-mail address, as the whole value (or one of a list's). */
 export function isAddress(v: unknown): boolean {
@@ -879,7 +907,9 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // (Twenty-first pass, follow-up) how long access lasts by a unit's word beside another (`access_hours`)
       // likewise; under a unit alone (`days`, `minutes`: as often a read's window) by its count of digits, 1 to 9 apart from 8760.
       else if (reading === 'places' && (isSizeName(k) || isDurationName(k, false)) && !isIdName(k) && quantity(Array.isArray(v) && v.length === 1 ? v[0] : v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
-      else if (reading === 'places' && isDurationName(k) && digitCount(v) !== undefined) sink.add(`${prefix}${name}=~${digitCount(v)}d`);
+      // (Twenty-third pass) and in a body or a tool's arguments (what a call sets) by its first digit too:
+      // `hours: 1` then `9` is nine times as long; 30 and 39 stay one. (A query's `?days=` is as often a read's window.)
+      else if (reading === 'places' && isDurationName(k) && digitCount(v) !== undefined) sink.add(`${prefix}${name}=~${prefix.startsWith('query.') ? '' : `${leadingDigit(v)}x`}${digitCount(v)}d`);
       // A duration as the value (`PT1H`, `8h`) under a name no list holds, exactly (not a wait's nor a window's: `timeout`, `poll_interval`).
       else if (reading === 'places' && !isNumberName(k) && !windowName(k) && durationText(v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
       // (Twenty-second pass) Under a name that says what its value is, any number exactly, within its
@@ -923,12 +953,23 @@ const objectVerbs = new Set(['delete', 'del', 'remove', 'rm', 'rmdir', 'unlink',
   'write', 'put', 'save',
   'send', 'post', 'reply', 'forward', 'notify', 'dm', 'broadcast', 'push', 'dispatch',
   'pay', 'transfer', 'refund', 'charge', 'payout', 'withdraw', 'tip', 'donate', 'capture', 'buy', 'sell', 'purchase', 'swap', 'trade',
-  'grant', 'share', 'invite', 'assign', 'authorize', 'authorise', 'allow', 'permit', 'give', 'elevate', 'impersonate', 'accept', 'allowlist', 'whitelist']);
+  'grant', 'share', 'invite', 'assign', 'authorize', 'authorise', 'allow', 'permit', 'give', 'elevate', 'impersonate', 'accept', 'allowlist', 'whitelist',
+  // (Twenty-third pass) and those that run what they name: `run_job {name}`, `execute_task`,
+  // `start_vm`, `invoke_function`, `rollout_service`, `trigger`, `sync`: a grant for running the
+  // nightly job does not cover running `wipe-prod`.
+  'run', 'rerun', 'exec', 'execute', 'invoke', 'call', 'trigger', 'start', 'launch', 'spawn', 'rollout', 'redeploy', 'sync', 'provision', 'schedule',
+  'enqueue', 'submit', 'fire', 'perform', 'build', 'rebuild', 'install', 'upgrade', 'downgrade', 'migrate', 'resume', 'pause', 'retry', 'replay', 'reindex', 'recreate']);
 /**
  * Verbs long enough to be found at the start of a name written as one word (`deletepod`, `killsecret`;
  * `removeUser` is split already), but those that begin common nouns (`postgres`, `market`, `locker`).
  */
 const objectVerbPrefixes = [...objectVerbs].filter((w) => w.length >= 4 && w !== 'post' && w !== 'mark' && w !== 'lock');
+/**
+ * Short verbs glued to a noun of three letters or more (`setpod`, `delpod`, `runjob`, `rmfile`,
+ * `mvfile`; twenty-third pass), but where the word is a common one they begin (`settings`, `runtime`, `delta`, `payload`).
+ */
+const shortVerbPrefixes = ['set', 'del', 'rm', 'mv', 'run', 'put', 'pay', 'ban', 'tip', 'dm'];
+const shortVerbWords = /^(?:sett(?:ing|le)|setup|setback|run(?:time|ner|ning|way|down|book|e)|del(?:ta|ay|iver|egat|ight|imit|ic|u|l|ph|e)|payload|paypal|payment|payroll|payee|payer|payout|ban(?:ner|k|d|an|ish|jo)|putt|tip(?:s|toe)|dmarc)/;
 
 /** Whether a call's name says it deletes, changes, sends, pays or grants what it names (objectVerbs). */
 export function actsOnObject(name: string, oneWord = true): boolean {
@@ -938,7 +979,10 @@ export function actsOnObject(name: string, oneWord = true): boolean {
   if (words.length > 1 && readVerbs.has(words[0]!)) return false;
   if (words.some((w) => objectVerbs.has(w))) return true;
   // (Not a noun the verb makes: `deployments`, `updates`, `transfers`, `sharing`.)
-  return oneWord && words.length === 1 && objectVerbPrefixes.some((v) => words[0]!.startsWith(v) && !nounEndings.test(words[0]!.slice(v.length)));
+  if (!oneWord || words.length !== 1) return false;
+  const w = words[0]!;
+  return objectVerbPrefixes.some((v) => w.startsWith(v) && !nounEndings.test(w.slice(v.length)))
+    || (!shortVerbWords.test(w) && shortVerbPrefixes.some((v) => w.startsWith(v) && w.length - v.length >= 3 && !nounEndings.test(w.slice(v.length))));
 }
 const nounEndings = /^(?:s|es|d|ed|r|er|ers|ing|ings|ment|ments|ion|ions|al|als)$/;
 const readVerbs = new Set(['get', 'list', 'read', 'fetch', 'search', 'find', 'query', 'describe', 'show', 'view', 'count', 'check', 'lookup', 'watch', 'export', 'download', 'retrieve', 'inspect', 'preview', 'browse', 'stat', 'head']);

@@ -609,6 +609,8 @@ const targetParams = [
   'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'schema', 'table', 'function', 'account_id', 'zone_id',
   'project_id', 'project_name', 'database_id', 'namespace_id', 'bucket', 'bucket_name', 'script_name', 'user_id', 'node_ids',
   'recipients', 'webhook', 'stripe_account', 'repository_id', 'organization_id', 'topic',
+  // A Gmail send's Reply-To, From and other reply paths (twenty-third pass).
+  'reply_paths',
   // The MCP servers and links a model provider reaches for a call (openai.ts `remoteTargets`).
   'remote_targets',
   // The branch a GitHub file write lands on, the ref a GitHub ref creation makes.
@@ -916,6 +918,8 @@ function routeObjects(d: RequestDescription, method: string, args: Record<string
 
 /** Names (folded, `_` and `-` aside) by which a body or query names the object a call acts on. */
 const objectIdNames = new Set(['id', 'ids', 'uuid', 'uuids', 'guid', 'gid', 'pk', 'oid']);
+/** Those naming one object (a list of ids in a POST's body is as often what a report or export reads). */
+const singleIdNames = new Set(['id', 'uuid', 'guid', 'gid', 'pk', 'oid']);
 /** Query parameter names that carry a credential or a signature (kept out of a grant's target). */
 const credentialLike = /token|secret|passw|signature|credential|api[-_]?key|access[-_]?key|auth|^key$|^sig$|^code$/i;
 
@@ -957,7 +961,11 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
       const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
       // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
       if (source === 'query' && !post ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
-      if (post && !postActs && !names.some((n) => routeActsOn(segments, n))) continue;
+      // (Twenty-third pass) a bare id at the top of a POST's body into a collection (`POST /items
+      // {"id": 6}`): many servers upsert (`save()`, Mongo's `_id`, `ON CONFLICT … UPDATE`), so it
+      // names the object written; a grant for writing item 5 covers no item 6.
+      const bareId = post && !prefix && source !== 'query' && names.some((n) => singleIdNames.has(foldCase(n).replace(/[_-]/g, '')));
+      if (post && !postActs && !bareId && !names.some((n) => routeActsOn(segments, n))) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
       // One level down only a plain id (an operator object there is some other argument's).
       if (prefix && !(typeof raw === 'string' || typeof raw === 'number')) continue;
