@@ -145,7 +145,7 @@ const mcpPlaceWords = new Set([
   // and what a call expands by reference (twenty-third pass): a stored `template`, a `saved_search`
   // or saved query, a `preset`, `playbook`, `runbook`, `macro` or `recipe` names what it sends,
   // exports or runs as a list id names whom: a grant for the welcome template covers no other.
-  'template', 'templates', 'saved', 'preset', 'presets', 'playbook', 'playbooks', 'runbook', 'runbooks', 'macro', 'macros', 'recipe', 'recipes',
+  'template', 'templates', 'saved', 'preset', 'presets', 'playbook', 'playbooks', 'runbook', 'runbooks', 'macro', 'macros', 'recipe', 'recipes', 'report', 'reports',
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they
@@ -206,7 +206,10 @@ const MAX_EFFECT_ARGUMENT_DEPTH = 64;
 // (Sixteenth pass: more spellings of a rehearsal or of going live — `simulate`, Puppet's `noop`,
 // Ansible's `check_mode`, Terraform Cloud's `plan-only` and `auto-apply`, Stripe's `livemode` and
 // `confirm`, a `sandbox` or `testmode` flag — whatever their value's type.)
-const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intrash', 'isdeleted', 'isadmin', 'issuperuser', 'isstaff', 'accesslevel', 'harddelete',
+const effectArgumentNames = new Set([
+  // (Twenty-third pass) when a send, post or run happens (effectArgumentWords' `scheduled` too).
+  'sendat', 'sendtime', 'publishat', 'deliverat', 'deliveryat', 'deliverytime', 'runat', 'executeat', 'fireat', 'releaseat', 'launchat', 'postat', 'goliveat', 'sendafter', 'notbefore',
+  'dryrun', 'validateonly', 'whatif', 'intrash', 'isdeleted', 'isadmin', 'issuperuser', 'isstaff', 'accesslevel', 'harddelete',
   'simulate', 'simulation', 'simulated', 'noop', 'checkmode', 'planonly', 'autoapply', 'autocommit', 'livemode', 'testmode', 'sandbox', 'confirm',
   // (Eighteenth pass) what a cloud call pays for by machine (`instance_type`, GCP's `machineType`, Azure's `vmSize`, RDS's `DBInstanceClass`).
   'instancetype', 'machinetype', 'vmsize', 'nodetype', 'nodesize', 'instanceclass', 'dbinstanceclass', 'cachenodetype',
@@ -257,6 +260,9 @@ const effectArgumentWords = new Set([
   // (Twenty-second pass) how often what a call does repeats: a payment's or a job's `frequency`,
   // `recurrence`, `schedule`, `cron` (`0 0 * * *` is not `* * * * *`), `cadence`, an RRULE.
   'frequency', 'recurrence', 'recurring', 'repeat', 'repeats', 'schedule', 'cron', 'crontab', 'cadence', 'rrule',
+  // (Twenty-third pass) when a send, post or run happens: `scheduled_at`, `send_at`, `publish_at`,
+  // `deliver_at`, `run_at` (a campaign held for tomorrow, while a human can still stop it, is not one sent now).
+  'scheduled',
 ]);
 
 /**
@@ -491,6 +497,18 @@ export function numberPlace(v: unknown): string | undefined {
  */
 const isoDuration = /^P(?=\d|T\d)(?:\d{1,9}Y)?(?:\d{1,9}M)?(?:\d{1,9}W)?(?:\d{1,9}D)?(?:T(?=\d)(?:\d{1,9}H)?(?:\d{1,9}M)?(?:\d{1,9}(?:[.,]\d{1,9})?S)?)?$/i;
 const unitDuration = /^(?:\d{1,12}(?:\.\d{1,9})?\s?(?:ns|us|µs|ms|s|sec|secs|m|min|mins|h|hr|hrs|d|w|wk|y|yr))+$/i;
+/**
+ * A schedule as the value under a name no list holds (twenty-third pass): a cron line (`0 0 * * *`,
+ * Quartz's six or seven fields), a nickname (`@daily`, `@every 1m`), AWS's `rate(1 day)` and
+ * `cron(…)`: compared exactly, as under `cron`.
+ */
+export function scheduleText(v: unknown): boolean {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof one !== 'string' || one.length > 128) return false;
+  const text = one.trim();
+  return /^(?:[\d*?LW#/,-]+|[A-Za-z]{3}(?:[,-][A-Za-z]{3})*)(?:[ \t]+(?:[\d*?LW#/,-]+|[A-Za-z]{3}(?:[,-][A-Za-z]{3})*)){4,6}$/.test(text) && /[*\d]/.test(text)
+    || /^@(?:yearly|annually|monthly|weekly|daily|midnight|hourly|reboot|every\s+\S{1,20})$/i.test(text) || /^(?:rate|cron|at)\([^()]{1,100}\)$/i.test(text);
+}
 function durationText(v: unknown): boolean {
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
   if (typeof one !== 'string' || one.length > 64) return false;
@@ -770,7 +788,10 @@ export const selectionArguments: ReadonlySet<string> = new Set(['filter', 'filte
  * every message (`older_than_days: 0`). Outside a bulk call they page and window a list freely.
  */
 const bulkSelectionWords = new Set(['limit', 'max', 'count', 'top', 'first', 'last', 'take', 'n', 'batch', 'size', 'before', 'after', 'since', 'older', 'newer', 'age',
-  'days', 'hours', 'minutes', 'seconds', 'weeks', 'months', 'years', 'keep', 'retain', 'from']);
+  'days', 'hours', 'minutes', 'seconds', 'weeks', 'months', 'years', 'keep', 'retain', 'from',
+  // (Twenty-third pass) and which page of what it selects: a grant for purging the first page
+  // (`cursor`, `page`, `offset`, `skip`, `marker`, a continuation) covers no other page, one by one all of them.
+  'cursor', 'offset', 'skip', 'marker', 'continuation', 'scroll', 'startafter', 'pagination']);
 
 /** Words of a call's name (a path segment, a tool's name) that say it deletes or changes what it selects, many at once. */
 const bulkWords = new Set(['delete', 'deletes', 'remove', 'purge', 'destroy', 'archive', 'trash', 'wipe', 'clear', 'erase', 'truncate', 'update', 'updates', 'modify', 'patch', 'replace', 'bulk', 'many', 'all']);
@@ -912,6 +933,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       else if (reading === 'places' && isDurationName(k) && digitCount(v) !== undefined) sink.add(`${prefix}${name}=~${prefix.startsWith('query.') ? '' : `${leadingDigit(v)}x`}${digitCount(v)}d`);
       // A duration as the value (`PT1H`, `8h`) under a name no list holds, exactly (not a wait's nor a window's: `timeout`, `poll_interval`).
       else if (reading === 'places' && !isNumberName(k) && !windowName(k) && durationText(v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      else if (reading === 'places' && scheduleText(v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
       // (Twenty-second pass) Under a name that says what its value is, any number exactly, within its
       // magnitude too (`quorum: 100` then `999`, `ratio: 0.1` then `0.9`, `cents`, `usd`, `btc: 0.5`,
       // `traffic: "5%"`): what it counts is not known, so no other value is known to do no more. A

@@ -964,7 +964,8 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
       // (Twenty-third pass) a bare id at the top of a POST's body into a collection (`POST /items
       // {"id": 6}`): many servers upsert (`save()`, Mongo's `_id`, `ON CONFLICT … UPDATE`), so it
       // names the object written; a grant for writing item 5 covers no item 6.
-      const bareId = post && !prefix && source !== 'query' && names.some((n) => singleIdNames.has(foldCase(n).replace(/[_-]/g, '')));
+      // (Not a CloudEvent's `id`, new for each event: its type, source and subject are compared apart.)
+      const bareId = post && !prefix && source !== 'query' && !('specversion' in (o as object)) && names.some((n) => singleIdNames.has(foldCase(n).replace(/[_-]/g, '')));
       if (post && !postActs && !bareId && !names.some((n) => routeActsOn(segments, n))) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
       // One level down only a plain id (an operator object there is some other argument's).
@@ -1116,7 +1117,9 @@ const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'o
   // (Twenty-first pass) whom a mail API's header copies: `Bcc`, `X-Cc`, `X-Recipients`.
   'cc', 'bcc', 'recipients', 'email', 'emails',
   // (Twenty-second pass) what a copy reads: S3's and GCS's `x-amz-copy-source`, `x-goog-copy-source`.
-  'copy', 'source']);
+  'copy', 'source',
+  // (Twenty-third pass) which shard, partition, region, zone, cell, cluster, namespace or index a call acts in.
+  'shard', 'partition', 'region', 'zone', 'cell', 'cluster', 'namespace', 'index', 'keyspace', 'dataset', 'collection', 'schema', 'db']);
 /** `X-` headers a client or proxy sets to say where a request came from (an address there is no place a call reaches). */
 const clientAddressHeaders = new Set(['x-forwarded-for', 'x-real-ip', 'x-client-ip', 'x-originating-ip', 'x-remote-addr', 'x-cluster-client-ip']);
 

@@ -3684,3 +3684,39 @@ t.test('a mail message under application/octet-stream, and a Gmail send\'s Reply
   }
   t.ok(await grantedFor(queue, gmail('Reply-To: team@corp.example\r\n', 1), gmail('Reply-To: team@corp.example\r\n', 2)), 'Gmail: the same Reply-To with another text: covered');
 });
+
+// Twenty-third pass: time, paging and where by a header. A grant for a bulk purge of one page of what
+// it selects (`cursor`, `offset`, `skip`, `marker`) covered the next page, one by one every page; one
+// for a campaign `send_at` tomorrow (or `scheduled_at`, `publish_at`) covered sending now; one for a
+// schedule as the value under a name no list holds (`when: "0 0 * * *"`, `@daily`, `rate(1 day)`)
+// covered every minute; one for a call in shard, partition or region `X-` header one in another.
+t.test('a bulk call\'s page, when a send happens, a schedule as the value and a shard or region header are part of what a grant covers (twenty-third pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const mcp = (tool: string, args: Record<string, unknown>, n: number): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params: { name: tool, arguments: args } }));
+  const cases: Array<[string, (v: unknown, n: number) => RequestDescription, unknown, unknown]> = [
+    ['bulk purge cursor', (v, n) => call16('POST', 'https://svc.example/api/messages/purge', JSON.stringify({ cursor: v, note: `n${n}` })), 'c1', 'c2'],
+    ['bulk delete offset (query)', (v, n) => call16('POST', `https://svc.example/api/items/bulk-delete?offset=${String(v)}&note=n${n}`, '', ''), 0, 100],
+    ['MCP delete_many skip', (v, n) => mcp('delete_many', { collection: 'logs', skip: v, note: `n${n}` }, n), 0, 500],
+    ['MCP purge_messages marker', (v, n) => mcp('purge_messages', { marker: v }, n), 'm1', 'm9'],
+    ['send_at', (v, n) => call16('POST', 'https://svc.example/api/campaigns', JSON.stringify({ list: 'beta', send_at: v, note: `n${n}` })), '2026-12-08T09:00:00Z', '2026-12-07T10:00:00Z'],
+    ['scheduled_at (MCP)', (v, n) => mcp('create_campaign', { list: 'beta', scheduled_at: v }, n), '2026-12-08T09:00:00Z', '2026-12-07T10:00:00Z'],
+    ['publishAt (form)', (v, n) => call16('POST', 'https://svc.example/api/posts', new URLSearchParams({ publishAt: String(v), note: `n${n}` }).toString(), 'application/x-www-form-urlencoded'), '2026-12-08', '2026-12-07'],
+    ['a cron line under when', (v, n) => call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ when: v, note: `n${n}` })), '0 0 * * *', '* * * * *'],
+    ['a Quartz line under at (MCP)', (v, n) => mcp('create_job', { at: v }, n), '0 0 12 * * ?', '0/1 * * * * ?'],
+    ['a nickname under every', (v, n) => call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ every: v, note: `n${n}` })), '@daily', '@every 1s'],
+    ['rate() under expression_text', (v, n) => call16('POST', 'https://svc.example/api/rules', JSON.stringify({ expression_text: v, note: `n${n}` })), 'rate(1 day)', 'rate(1 minute)'],
+    ['X-Shard', (v, n) => call16('POST', 'https://svc.example/api/reindex', JSON.stringify({ note: `n${n}` }), 'application/json', [['X-Shard', String(v)]]), 's1', 's2'],
+    ['X-Partition-Key', (v, n) => call16('POST', 'https://svc.example/api/reindex', JSON.stringify({ note: `n${n}` }), 'application/json', [['X-Partition-Key', String(v)]]), 'p1', 'p2'],
+    ['X-Region', (v, n) => call16('POST', 'https://svc.example/api/reindex', JSON.stringify({ note: `n${n}` }), 'application/json', [['X-Region', String(v)]]), 'eu-west-1', 'us-east-1'],
+    ['a report to export', (v, n) => call16('POST', 'https://svc.example/api/export', JSON.stringify({ report: v, note: `n${n}` })), 'weekly', 'all-users'],
+  ];
+  for (const [what, make, mine, other] of cases) {
+    t.notOk(await grantedFor(queue, make(mine, 1), make(other, 2)), `${what}: ${JSON.stringify(mine)} then ${JSON.stringify(other)}: not covered`);
+    t.ok(await grantedFor(queue, make(mine, 1), make(mine, 2)), `${what}: the same again: covered`);
+  }
+  // Controls: a read's page and cursor, a record's timestamps and times in text still vary.
+  t.ok(await grantedFor(queue, mcp('list_items', { cursor: 'a' }, 1), mcp('list_items', { cursor: 'b' }, 2)), "a read's cursor still varies");
+  t.ok(await grantedFor(queue, call16('POST', 'https://svc.example/api/search', JSON.stringify({ q: 'a', offset: 0, page: 1 })), call16('POST', 'https://svc.example/api/search', JSON.stringify({ q: 'a', offset: 20, page: 2 }))), "a search's page still varies");
+  t.ok(await grantedFor(queue, call16('POST', 'https://svc.example/api/notes', JSON.stringify({ created_at: '2026-12-07T09:00:00Z', text: 'meet at 0 0 now' })), call16('POST', 'https://svc.example/api/notes', JSON.stringify({ created_at: '2026-12-07T10:00:00Z', text: 'meet at 1 2 later' }))), 'a record timestamp and prose still vary');
+});
