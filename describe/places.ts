@@ -872,7 +872,10 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
         unread = true;
         return;
       }
-      const v = Array.isArray(raw) && nestedJson ? raw.map(value) : value(raw);
+      const parsed = Array.isArray(raw) && nestedJson ? raw.map(value) : value(raw);
+      // A query's or form's one value holding a JSON list (`allow=["ci.corp.example","*"]`) is that
+      // list, read as a JSON body's would be (twenty-third pass: its entries were never read).
+      const v = Array.isArray(raw) && Array.isArray(parsed) && parsed.length === 1 && Array.isArray(parsed[0]) ? (parsed[0] as unknown[]) : parsed;
       // Compared as spelled: a name is found by its folded words (isPlaceName), but two spellings are
       // two arguments to a server that reads one of them (Kubernetes reads `dryRun`, not `DryRun`):
       // a grant for `?dryRun=All` (nothing done) does not cover `?DryRun=All` (the real run there).
@@ -1007,6 +1010,26 @@ export function actsOnObject(name: string, oneWord = true): boolean {
     || (!shortVerbWords.test(w) && shortVerbPrefixes.some((v) => w.startsWith(v) && w.length - v.length >= 3 && !nounEndings.test(w.slice(v.length))));
 }
 const nounEndings = /^(?:s|es|d|ed|r|er|ers|ing|ings|ment|ments|ion|ions|al|als)$/;
+
+/** Argument names (folded, separators aside) under which one generic tool or route takes its verb (`pods {action: "delete", pod}`, `kubectl {verb}`, `{op}`). */
+const verbArgumentNames = new Set(['action', 'verb', 'op', 'operation', 'method', 'cmd', 'command', 'subcommand', 'do', 'intent', 'task', 'mode']);
+
+/**
+ * Whether a call's arguments name a verb that deletes, changes, sends, pays, grants or runs
+ * (actsOnObject) at their top (twenty-third pass): a generic tool (`pods {action: "delete", pod: "web-1"}`,
+ * `kubectl {verb: "delete"}`, `manage_pods {op: "delete", name}`) acts on what it names as `delete_pod` does.
+ */
+export function actsByArgument(args: unknown): boolean {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return false;
+  let n = 0;
+  for (const [k, v] of Object.entries(args as Record<string, unknown>)) {
+    if (++n > 256) return true;
+    // (A query's or form's values are lists of texts: any of them.)
+    const texts = (Array.isArray(v) ? v.slice(0, 16) : [v]).filter((x): x is string => typeof x === 'string' && x.length <= 200);
+    if (texts.length && verbArgumentNames.has(foldCase(k).replace(/[_\-\s.]/g, '')) && texts.some((x) => actsOnObject(x))) return true;
+  }
+  return false;
+}
 const readVerbs = new Set(['get', 'list', 'read', 'fetch', 'search', 'find', 'query', 'describe', 'show', 'view', 'count', 'check', 'lookup', 'watch', 'export', 'download', 'retrieve', 'inspect', 'preview', 'browse', 'stat', 'head']);
 
 /**

@@ -14,7 +14,7 @@ import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { actsOnObject, argumentPlaces, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
+import { actsByArgument, actsOnObject, argumentPlaces, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -676,7 +676,8 @@ function mcpTarget(d: RequestDescription): string | undefined {
     // A tool that changes what it names (`update_user`, `patch_record`): which fields it sets, as a PATCH's (twenty-second pass).
     const fields = typeof c.tool === 'string' && bulkCall(c.tool) && c.arguments && typeof c.arguments === 'object' && !Array.isArray(c.arguments) ? `;(fields)=${digest(JSON.stringify(Object.keys(c.arguments).sort()))}` : '';
     // A tool that deletes, changes, sends, pays or grants: every argument naming its object (twenty-second pass, follow-up).
-    const objects = typeof c.tool === 'string' && actsOnObject(c.tool) ? objectArguments(c.arguments, c.tool) : [];
+    // (Twenty-third pass: or whose arguments name such a verb, `pods {action: "delete", pod}`.)
+    const objects = typeof c.tool === 'string' && (actsOnObject(c.tool) || actsByArgument(c.arguments)) ? objectArguments(c.arguments, c.tool) : [];
     if (objects === undefined) return 'mcp:places=?';
     out.push(`${placeValue(c.tool ?? '?')}(${withObjects(places, objects)}${fields})`);
   }
@@ -721,7 +722,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
     // A method that deletes, changes, sends, pays or grants: its named params name the object (twenty-second pass, follow-up).
-    const objects = actsOnObject(o.method) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params, o.method) : [];
+    const objects = (actsOnObject(o.method) || actsByArgument(params)) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params, o.method) : [];
     if (objects === undefined) return 'rpc:places=?';
     out.push(`${placeValue(o.method)}(${withObjects(places, objects)})`);
   }
@@ -866,7 +867,7 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   const bulk = method === 'DELETE' || method === 'PUT' || method === 'PATCH' || d.request.path.split('/').slice(-3).some((s) => bulkCall(safeDecode(s)));
   const extra = named ? (bulk ? new Set([...pageArguments, ...selectionArguments]) : pageArguments) : bulk ? selectionArguments : undefined;
   const read = argumentPlaces(args, { nodes: 0 }, named, extra, true);
-  const heads = named ? placeHeaders(d) : [...placeHeaders(d), ...objectElsewhere(d, args), ...routeObjects(d, method, args)];
+  const heads = named ? [...placeHeaders(d), ...routeObjects(d, method, args)] : [...placeHeaders(d), ...objectElsewhere(d, args), ...routeObjects(d, method, args)];
   const places = read === undefined || !heads.length ? read : [read, ...heads].filter(Boolean).sort().join(';');
   const unread = places === undefined || places.includes('(arguments)=?');
   // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
@@ -900,13 +901,16 @@ function routeObjects(d: RequestDescription, method: string, args: Record<string
   if (method !== 'POST') return [];
   const last = d.request.path.split('/').map(safeDecode).filter((x) => x !== '' && !versionSegment.test(x)).pop();
   // (A route's segment by a whole verb: a collection is often named by one run together, `/deployments`, `/transfers`.)
-  if (last === undefined || !actsOnObject(last.split(';')[0]!, false)) return [];
+  // (Twenty-third pass: or whose body names such a verb, `POST /api/pods {"action": "delete", "pod": …}`.)
+  if (last === undefined || !(actsOnObject(last.split(';')[0]!, false) || actsByArgument(args.json) || actsByArgument(args.form) || actsByArgument(args.query))) return [];
   // An id the path names already (`POST /items/1/archive {"id": 1}`) names nothing new (objectElsewhere compares the others).
   const segments = d.request.path.split('/').map(safeDecode);
   const unnamed = (o: unknown): unknown => {
     if (!o || typeof o !== 'object' || Array.isArray(o)) return o;
     const rest: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      // (A request's own signature, new each time: AWS Query's `Signature`, SigV4's query credentials.)
+      if (requestSignatureNames.test(k)) continue;
       const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
       if (isObjectIdName(k) && (typeof one === 'string' || typeof one === 'number') && namedByPath(segments, k, String(one))) continue;
       rest[k] = v;
@@ -915,6 +919,9 @@ function routeObjects(d: RequestDescription, method: string, args: Record<string
   };
   return objectArguments({ json: unnamed(args.json), form: unnamed(args.form) }, last) ?? ['object=?'];
 }
+
+/** Names of a request's own signature and its parts, new for each request. */
+const requestSignatureNames = /^(?:signature|sig|signaturemethod|signatureversion|awsaccesskeyid|x-amz-(?:signature|credential|security-token|date|signedheaders|algorithm|expires))$/i;
 
 /** Names (folded, `_` and `-` aside) by which a body or query names the object a call acts on. */
 const objectIdNames = new Set(['id', 'ids', 'uuid', 'uuids', 'guid', 'gid', 'pk', 'oid']);

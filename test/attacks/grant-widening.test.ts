@@ -3720,3 +3720,39 @@ t.test('a bulk call\'s page, when a send happens, a schedule as the value and a 
   t.ok(await grantedFor(queue, call16('POST', 'https://svc.example/api/search', JSON.stringify({ q: 'a', offset: 0, page: 1 })), call16('POST', 'https://svc.example/api/search', JSON.stringify({ q: 'a', offset: 20, page: 2 }))), "a search's page still varies");
   t.ok(await grantedFor(queue, call16('POST', 'https://svc.example/api/notes', JSON.stringify({ created_at: '2026-12-07T09:00:00Z', text: 'meet at 0 0 now' })), call16('POST', 'https://svc.example/api/notes', JSON.stringify({ created_at: '2026-12-07T10:00:00Z', text: 'meet at 1 2 later' }))), 'a record timestamp and prose still vary');
 });
+
+// Twenty-third pass: a generic tool or route that takes its verb as an argument (`pods {action:
+// "delete", pod}`, `kubectl {verb: "delete"}`, `manage_pods {op: "delete", name}`, `POST /api/pods
+// {"action": "delete", "pod": …}`) was granted by its tool, method or route and verb alone: a grant
+// for deleting `web-1` covered deleting `db-0`.
+t.test('the object a call names beside a verb it takes as an argument is part of what a grant covers (twenty-third pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const F = 'application/x-www-form-urlencoded';
+  await fc.assert(fc.asyncProperty(fc.constantFrom('action', 'verb', 'op', 'operation', 'command', 'Action', 'sub_command'), fc.constantFrom('delete', 'remove', 'restart', 'run', 'deleteItem', 'scale'), fc.constantFrom('mcp', 'jsonrpc', 'json', 'form'), fc.constantFrom('pod', 'name', 'target', 'item'), fc.boolean(),
+    async (verbName, verb, how, name, same) => {
+      const args = (o: string, n: number): Record<string, string> => ({ [verbName]: verb, [name]: o, reason: `try ${n}` });
+      const call = (o: string, n: number): RequestDescription => how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params: { name: 'pods', arguments: args(o, n) } }))
+        : how === 'jsonrpc' ? call16('POST', 'https://rpc.tools.example/rpc', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'pods', params: args(o, n) }))
+          : how === 'json' ? call16('POST', 'https://ops.tools.example/api/pods', JSON.stringify(args(o, n)))
+            : call16('POST', 'https://ops.tools.example/api/pods', new URLSearchParams(args(o, n)).toString(), F);
+      return (await grantedFor(queue, call('web-1', 1), call(same ? 'web-1' : 'db-0', 2))) === same;
+    }), { numRuns: 16, examples: [['action', 'delete', 'mcp', 'pod', false], ['verb', 'delete', 'mcp', 'pod', false], ['op', 'delete', 'jsonrpc', 'name', false], ['action', 'delete', 'json', 'pod', false], ['action', 'delete', 'form', 'pod', false], ['action', 'delete', 'mcp', 'pod', true]] });
+  // Controls: a read verb as the argument leaves the object free; an AWS Query call's signature is no object.
+  const pods = (action: string, pod: string): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'pods', arguments: { action, pod } } }));
+  t.ok(await grantedFor(queue, pods('get', 'web-1'), pods('get', 'db-0')), 'pods {action: get} of another pod: covered');
+  t.notOk(await grantedFor(queue, pods('get', 'web-1'), pods('delete', 'web-1')), 'pods {action: delete} after a get: not covered');
+  const sqs = (sig: string, msg: string): RequestDescription => call16('POST', 'https://queue.tools.example/', new URLSearchParams({ Action: 'DeleteMessage', QueueUrl: 'https://queue.tools.example/1/jobs', ReceiptHandle: 'rh-1', Signature: sig, SignatureVersion: '2', AWSAccessKeyId: 'AKIDEXAMPLE', Timestamp: msg }).toString(), F);
+  t.ok(await grantedFor(queue, sqs('sig-1', '2026-12-07T10:00:00Z'), sqs('sig-2', '2026-12-07T10:01:00Z')), 'the same AWS Query call with a new signature and timestamp: covered');
+  // A form's or query's value holding a JSON list is that list: its entries were never read (found
+  // by the twenty-second pass's wildcard property at a random seed: `allow=["ci.corp.example","*"]`).
+  for (const where of ['form', 'query'] as const) {
+    const put = (list: string[]): RequestDescription => {
+      const q = new URLSearchParams({ Action: 'PutRolePolicy', RoleName: 'ci', allow: JSON.stringify(list) }).toString();
+      return where === 'form' ? call16('POST', 'https://iam.corp.example/', q, F) : call16('POST', `https://iam.corp.example/?${q}`, '', '');
+    };
+    t.notOk(await grantedFor(queue, put(['ci.corp.example']), put(['ci.corp.example', '*'])), `${where}: allow=["ci.corp.example"] then ["ci.corp.example","*"]: not covered`);
+    t.notOk(await grantedFor(queue, put(['https://ci.corp.example/hook']), put(['https://ci.corp.example/hook', 'https://attacker.example/x'])), `${where}: a JSON list of URLs with another added: not covered`);
+    t.ok(await grantedFor(queue, put(['ci.corp.example']), put(['ci.corp.example'])), `${where}: the same list: covered`);
+  }
+});
