@@ -507,7 +507,9 @@ export function scheduleText(v: unknown): boolean {
   if (typeof one !== 'string' || one.length > 128) return false;
   const text = one.trim();
   return /^(?:[\d*?LW#/,-]+|[A-Za-z]{3}(?:[,-][A-Za-z]{3})*)(?:[ \t]+(?:[\d*?LW#/,-]+|[A-Za-z]{3}(?:[,-][A-Za-z]{3})*)){4,6}$/.test(text) && /[*\d]/.test(text)
-    || /^@(?:yearly|annually|monthly|weekly|daily|midnight|hourly|reboot|every\s+\S{1,20})$/i.test(text) || /^(?:rate|cron|at)\([^()]{1,100}\)$/i.test(text);
+    || /^@(?:yearly|annually|monthly|weekly|daily|midnight|hourly|reboot|every\s+\S{1,20})$/i.test(text) || /^(?:rate|cron|at)\([^()]{1,100}\)$/i.test(text)
+    // ISO 8601's repeating interval (`R/2026-12-08T09:00:00Z/P1D`, `R5/…`).
+    || /^R\d{0,9}\/[^\s/]{1,40}(?:\/[^\s/]{1,40})?$/.test(text);
 }
 function durationText(v: unknown): boolean {
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
@@ -583,7 +585,8 @@ function networkAddress(text: string): boolean {
   // (Twenty-third pass) a host name alone, with no path: where a probe, relay, mirror or forward
   // goes (`upstream: "web1.corp.example"`, `relay: "db:5432"` is not `"evil.attacker.example:443"`):
   // with a port, under a top-level domain's name, or of three labels or more but a file's name (`a.tar.gz`).
-  const host = /^((?:[a-z0-9-]{1,63}\.){0,8}([a-z][a-z0-9-]{0,62}))(?::(\d{1,5}))?$/i.exec(text);
+  // (A fully qualified name's trailing dot is the same host; labels in any script: `bücher.example`.)
+  const host = /^((?:[\p{L}\p{N}-]{1,63}\.){0,8}(\p{L}[\p{L}\p{N}-]{0,62}))\.?(?::(\d{1,5}))?$/iu.exec(text);
   if (!host) return false;
   const dots = host[1]!.split('.').length - 1;
   const last = host[2]!.toLowerCase();
@@ -1012,7 +1015,7 @@ export function actsOnObject(name: string, oneWord = true): boolean {
 const nounEndings = /^(?:s|es|d|ed|r|er|ers|ing|ings|ment|ments|ion|ions|al|als)$/;
 
 /** Argument names (folded, separators aside) under which one generic tool or route takes its verb (`pods {action: "delete", pod}`, `kubectl {verb}`, `{op}`). */
-const verbArgumentNames = new Set(['action', 'verb', 'op', 'operation', 'method', 'cmd', 'command', 'subcommand', 'do', 'intent', 'task', 'mode']);
+const verbArgumentNames = new Set(['action', 'actions', 'verb', 'verbs', 'op', 'ops', 'operation', 'operations', 'method', 'cmd', 'cmds', 'command', 'commands', 'subcommand', 'do', 'intent', 'task', 'mode']);
 
 /**
  * Whether a call's arguments name a verb that deletes, changes, sends, pays, grants or runs
@@ -1026,7 +1029,8 @@ export function actsByArgument(args: unknown): boolean {
     if (++n > 256) return true;
     // (A query's or form's values are lists of texts: any of them.)
     const texts = (Array.isArray(v) ? v.slice(0, 16) : [v]).filter((x): x is string => typeof x === 'string' && x.length <= 200);
-    if (texts.length && verbArgumentNames.has(foldCase(k).replace(/[_\-\s.]/g, '')) && texts.some((x) => actsOnObject(x))) return true;
+    // (By its folded name or any of its words: `Action`, `action_type`, `opName`, `sub_command`.)
+    if (texts.length && (verbArgumentNames.has(foldCase(k).replace(/[_\-\s.]/g, '')) || (k.length <= 64 && nameWords(k).some((w) => verbArgumentNames.has(w)))) && texts.some((x) => actsOnObject(x))) return true;
   }
   return false;
 }

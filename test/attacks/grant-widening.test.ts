@@ -3614,6 +3614,7 @@ t.test('a copy\'s from, a stored template or saved search, and a host name alone
     ['from', '/tmp/a.txt', '/home/u/.ssh/id_rsa'], ['copy_from', 's3://team/a', 's3://team/secrets'], ['template_id', 'tpl-welcome', 'tpl-reset'], ['template', 'welcome', 'password-reset'],
     ['saved_search', 'my-open-tickets', 'all-customers'], ['savedQueryId', 'q-1', 'q-2'], ['playbook', 'restart.yml', 'wipe.yml'], ['preset', 'small', 'everything'],
     ['upstream', 'web1.corp.example', 'evil.attacker.example'], ['relay', 'db.internal:5432', 'evil.attacker.example:443'], ['mirror', 'ci.corp.example', 'attacker.dev'], ['forward_host', 'localhost:8080', 'attacker.example:80'],
+    ['upstream', 'web1.corp.example.', 'evil.attacker.example.'], ['peer', 'bücher.example', 'böse.example'],
   ];
   await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom('json', 'form', 'query', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
     const job = (v: string, n: number): RequestDescription => how === 'json' ? call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ label: `nightly-${n}`, [name]: v }))
@@ -3621,7 +3622,7 @@ t.test('a copy\'s from, a stored template or saved search, and a host name alone
         : how === 'query' ? call16('POST', `https://svc.example/api/jobs?${new URLSearchParams({ label: `nightly-${n}`, [name]: v })}`, '', '')
           : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params: { name: 'create_job', arguments: { label: `nightly-${n}`, [name]: v } } }));
     return (await grantedFor(queue, job(mine, 1), job(same ? mine : other, 2))) === same;
-  }), { numRuns: 24, examples: [[pairs[0]!, 'mcp', false], [pairs[2]!, 'json', false], [pairs[4]!, 'mcp', false], [pairs[8]!, 'json', false], [pairs[9]!, 'form', false], [pairs[10]!, 'query', false], [pairs[8]!, 'json', true]] });
+  }), { numRuns: 24, examples: [[pairs[0]!, 'mcp', false], [pairs[2]!, 'json', false], [pairs[4]!, 'mcp', false], [pairs[8]!, 'json', false], [pairs[9]!, 'form', false], [pairs[10]!, 'query', false], [pairs[8]!, 'json', true], [pairs[12]!, 'mcp', false], [pairs[13]!, 'json', false]] });
   // Controls: file names, versions, times and dotted keys are no hosts and still vary.
   const note = (v: string, n: number): RequestDescription => call16('POST', 'https://svc.example/api/notes', JSON.stringify({ label: v, n }));
   for (const [a, b] of [['report.pdf', 'summary.pdf'], ['backup.tar.gz', 'logs.tar.gz'], ['1.2.3', '1.2.4'], ['12:30', '13:45'], ['user.name', 'user.email'], ['app.min.js', 'vendor.min.js']]) {
@@ -3705,6 +3706,7 @@ t.test('a bulk call\'s page, when a send happens, a schedule as the value and a 
     ['a cron line under when', (v, n) => call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ when: v, note: `n${n}` })), '0 0 * * *', '* * * * *'],
     ['a Quartz line under at (MCP)', (v, n) => mcp('create_job', { at: v }, n), '0 0 12 * * ?', '0/1 * * * * ?'],
     ['a nickname under every', (v, n) => call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ every: v, note: `n${n}` })), '@daily', '@every 1s'],
+    ['an ISO 8601 repeating interval under repeat_spec', (v, n) => call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ repeat_spec: v, note: `n${n}` })), 'R/2026-12-08T09:00:00Z/P1D', 'R/2026-12-08T09:00:00Z/PT1S'],
     ['rate() under expression_text', (v, n) => call16('POST', 'https://svc.example/api/rules', JSON.stringify({ expression_text: v, note: `n${n}` })), 'rate(1 day)', 'rate(1 minute)'],
     ['X-Shard', (v, n) => call16('POST', 'https://svc.example/api/reindex', JSON.stringify({ note: `n${n}` }), 'application/json', [['X-Shard', String(v)]]), 's1', 's2'],
     ['X-Partition-Key', (v, n) => call16('POST', 'https://svc.example/api/reindex', JSON.stringify({ note: `n${n}` }), 'application/json', [['X-Partition-Key', String(v)]]), 'p1', 'p2'],
@@ -3729,7 +3731,7 @@ t.test('the object a call names beside a verb it takes as an argument is part of
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const F = 'application/x-www-form-urlencoded';
-  await fc.assert(fc.asyncProperty(fc.constantFrom('action', 'verb', 'op', 'operation', 'command', 'Action', 'sub_command'), fc.constantFrom('delete', 'remove', 'restart', 'run', 'deleteItem', 'scale'), fc.constantFrom('mcp', 'jsonrpc', 'json', 'form'), fc.constantFrom('pod', 'name', 'target', 'item'), fc.boolean(),
+  await fc.assert(fc.asyncProperty(fc.constantFrom('action', 'verb', 'op', 'operation', 'command', 'Action', 'sub_command', 'action_type', 'opName'), fc.constantFrom('delete', 'remove', 'restart', 'run', 'deleteItem', 'scale'), fc.constantFrom('mcp', 'jsonrpc', 'json', 'form'), fc.constantFrom('pod', 'name', 'target', 'item'), fc.boolean(),
     async (verbName, verb, how, name, same) => {
       const args = (o: string, n: number): Record<string, string> => ({ [verbName]: verb, [name]: o, reason: `try ${n}` });
       const call = (o: string, n: number): RequestDescription => how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params: { name: 'pods', arguments: args(o, n) } }))
@@ -3737,10 +3739,12 @@ t.test('the object a call names beside a verb it takes as an argument is part of
           : how === 'json' ? call16('POST', 'https://ops.tools.example/api/pods', JSON.stringify(args(o, n)))
             : call16('POST', 'https://ops.tools.example/api/pods', new URLSearchParams(args(o, n)).toString(), F);
       return (await grantedFor(queue, call('web-1', 1), call(same ? 'web-1' : 'db-0', 2))) === same;
-    }), { numRuns: 16, examples: [['action', 'delete', 'mcp', 'pod', false], ['verb', 'delete', 'mcp', 'pod', false], ['op', 'delete', 'jsonrpc', 'name', false], ['action', 'delete', 'json', 'pod', false], ['action', 'delete', 'form', 'pod', false], ['action', 'delete', 'mcp', 'pod', true]] });
+    }), { numRuns: 16, examples: [['action', 'delete', 'mcp', 'pod', false], ['verb', 'delete', 'mcp', 'pod', false], ['op', 'delete', 'jsonrpc', 'name', false], ['action', 'delete', 'json', 'pod', false], ['action', 'delete', 'form', 'pod', false], ['action', 'delete', 'mcp', 'pod', true], ['action_type', 'delete', 'mcp', 'pod', false]] });
   // Controls: a read verb as the argument leaves the object free; an AWS Query call's signature is no object.
   const pods = (action: string, pod: string): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'pods', arguments: { action, pod } } }));
   t.ok(await grantedFor(queue, pods('get', 'web-1'), pods('get', 'db-0')), 'pods {action: get} of another pod: covered');
+  const listed = (pod: string): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'pods', arguments: { actions: ['delete'], pod } } }));
+  t.notOk(await grantedFor(queue, listed('web-1'), listed('db-0')), 'pods {actions: ["delete"]} of another pod: not covered');
   t.notOk(await grantedFor(queue, pods('get', 'web-1'), pods('delete', 'web-1')), 'pods {action: delete} after a get: not covered');
   const sqs = (sig: string, msg: string): RequestDescription => call16('POST', 'https://queue.tools.example/', new URLSearchParams({ Action: 'DeleteMessage', QueueUrl: 'https://queue.tools.example/1/jobs', ReceiptHandle: 'rh-1', Signature: sig, SignatureVersion: '2', AWSAccessKeyId: 'AKIDEXAMPLE', Timestamp: msg }).toString(), F);
   t.ok(await grantedFor(queue, sqs('sig-1', '2026-12-07T10:00:00Z'), sqs('sig-2', '2026-12-07T10:01:00Z')), 'the same AWS Query call with a new signature and timestamp: covered');
