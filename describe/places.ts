@@ -986,7 +986,12 @@ const objectVerbs = new Set(['delete', 'del', 'remove', 'rm', 'rmdir', 'unlink',
   // `start_vm`, `invoke_function`, `rollout_service`, `trigger`, `sync`: a grant for running the
   // nightly job does not cover running `wipe-prod`.
   'run', 'rerun', 'exec', 'execute', 'invoke', 'call', 'trigger', 'start', 'launch', 'spawn', 'rollout', 'redeploy', 'sync', 'provision', 'schedule',
-  'enqueue', 'submit', 'fire', 'perform', 'build', 'rebuild', 'install', 'upgrade', 'downgrade', 'migrate', 'resume', 'pause', 'retry', 'replay', 'reindex', 'recreate']);
+  'enqueue', 'submit', 'fire', 'perform', 'build', 'rebuild', 'install', 'upgrade', 'downgrade', 'migrate', 'resume', 'pause', 'retry', 'replay', 'reindex', 'recreate',
+  // and more that end, silence, empty or move what they name (an ops tool's, a wallet's, a pager's).
+  'nuke', 'flush', 'reap', 'decommission', 'retire', 'deprovision', 'teardown', 'halt', 'freeze', 'unfreeze', 'quarantine', 'isolate', 'offboard', 'escalate',
+  'mint', 'burn', 'stake', 'unstake', 'liquidate', 'settle', 'disburse', 'remit', 'wire', 'mute', 'unmute', 'silence', 'snooze', 'ack', 'acknowledge', 'tweet', 'announce',
+  'mount', 'unmount', 'compact', 'vacuum', 'prune', 'expunge', 'shred', 'zap', 'scrub', 'redact', 'anonymize', 'anonymise', 'rekey', 'reissue', 'renew',
+  'failover', 'switchover', 'cutover', 'sweep', 'recycle', 'reassign', 'delegate', 'sign', 'unpin', 'pin', 'hide', 'unhide', 'dedupe']);
 /**
  * Verbs long enough to be found at the start of a name written as one word (`deletepod`, `killsecret`;
  * `removeUser` is split already), but those that begin common nouns (`postgres`, `market`, `locker`).

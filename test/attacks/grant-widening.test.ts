@@ -3574,7 +3574,8 @@ t.test('a PascalCase JSON body is no ambiguity and gets a grant; keys equal but 
 t.test('the object a call that runs, triggers or starts names, and a one-word name glued to a short verb, are part of what a grant covers (twenty-third pass)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
-  const verbs = ['run', 'execute', 'exec', 'invoke', 'trigger', 'start', 'launch', 'rollout', 'sync', 'provision', 'schedule', 'submit', 'call', 'build', 'install', 'upgrade', 'migrate', 'resume', 'replay'];
+  const verbs = ['run', 'execute', 'exec', 'invoke', 'trigger', 'start', 'launch', 'rollout', 'sync', 'provision', 'schedule', 'submit', 'call', 'build', 'install', 'upgrade', 'migrate', 'resume', 'replay',
+    'nuke', 'flush', 'decommission', 'teardown', 'halt', 'freeze', 'quarantine', 'burn', 'liquidate', 'settle', 'mute', 'snooze', 'prune', 'vacuum', 'shred', 'redact', 'failover', 'reassign', 'sign'];
   const nouns = ['job', 'task', 'vm', 'function', 'service', 'pipeline', 'query', 'playbook', 'script'];
   const styles = [(v: string, n: string) => `${v}_${n}`, (v: string, n: string) => `${n}_${v}`, (v: string, n: string) => `${v}${n[0]!.toUpperCase()}${n.slice(1)}`, (v: string, n: string) => `${n}.${v}`, (v: string, n: string) => `${v}-${n}`, (v: string, n: string) => `${v}${n}`];
   const call = (how: string, tool: string, args: Record<string, unknown>, n: number): RequestDescription =>
