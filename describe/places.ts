@@ -1108,6 +1108,25 @@ export function objectArguments(args: unknown, call = ''): string[] | undefined 
   return out.sort();
 }
 
+/**
+ * A bare id at the top of a call's arguments (`create_item {id: 6}`, `add_record {_id}`) that is no
+ * read (twenty-third pass): as `POST /items {"id": 6}`, servers upsert, so it names the object
+ * written. `object.<name>=<value>` items, as objectArguments gives.
+ */
+export function bareIdArguments(args: unknown, call: string): string[] {
+  if (!args || typeof args !== 'object' || Array.isArray(args) || call.length > 200) return [];
+  const words = nameWords(call).filter(Boolean);
+  if (words.some((w) => readVerbs.has(w))) return [];
+  const out: string[] = [];
+  let n = 0;
+  for (const [k, v] of Object.entries(args as Record<string, unknown>)) {
+    if (++n > MAX_MCP_ARGUMENT_NODES) return ['object=?'];
+    if (!['id', 'uuid', 'guid', 'gid', 'pk', 'oid'].includes(foldCase(k).replace(/[_\-]/g, ''))) continue;
+    if (typeof v === 'string' || typeof v === 'number') out.push(`object.${spelledName(k)}=${placeValue(v)}`);
+  }
+  return out;
+}
+
 /** A call's places with its object arguments (objectArguments) beside them, each object item once: not where a place item says it already. */
 export function withObjects(places: string, objects: readonly string[]): string {
   const have = new Set(places ? places.split(';') : []);

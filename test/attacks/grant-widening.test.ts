@@ -3647,6 +3647,17 @@ t.test('a bare id in a POST body, and a unit alone by its first digit, are part 
     }
   }
   t.ok(await grantedFor(queue, post('json', 'ids', [1, 2], 1), post('json', 'ids', [3, 4], 2)), 'a list of ids a report reads still varies');
+  // An MCP tool's or a JSON-RPC method's bare id likewise (`create_item {id: 6}`), a read's aside.
+  const tool = (how: string, name: string, id: unknown, n: number): RequestDescription => how === 'mcp'
+    ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params: { name, arguments: { id, note: `n${n}` } } }))
+    : call16('POST', 'https://rpc.tools.example/rpc', JSON.stringify({ jsonrpc: '2.0', id: n, method: name, params: { id, note: `n${n}` } }));
+  for (const how of ['mcp', 'jsonrpc']) {
+    for (const name of ['create_item', 'add_record', 'items.create', 'saveItem']) {
+      t.notOk(await grantedFor(queue, tool(how, name, 5, 1), tool(how, name, 6, 2)), `${how} ${name} {id: 5} then 6: not covered`);
+      t.ok(await grantedFor(queue, tool(how, name, 5, 1), tool(how, name, 5, 2)), `${how} ${name} {id: 5} again: covered`);
+    }
+    t.ok(await grantedFor(queue, tool(how, 'get_item', 5, 1), tool(how, 'get_item', 6, 2)), `${how} get_item of another id: covered`);
+  }
   const token = (how: string, name: string, v: number): RequestDescription => how === 'mcp'
     ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_token', arguments: { [name]: v } } }))
     : call16('POST', 'https://svc.example/api/tokens', JSON.stringify({ [name]: v }));
