@@ -13,6 +13,7 @@ import { parseLenientJson } from './json-lenient.ts';
 import { multipartBoundaries, multipartFields } from './multipart.ts';
 import { extendedParamValues } from './content-disposition.ts';
 import { xmlDoctype } from './xml-doctype.ts';
+import { encodedMessageAddresses } from './message-headers.ts';
 import { appendAll } from '../lib/arrays.ts';
 
 /** A body as a server might read it, besides the reading in the summary itself. */
@@ -788,6 +789,14 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     summary.text = text.slice(0, keep);
     if (truncated || text.length > keep) summary.text_truncated = true;
     if (formType) ambiguous('content_type_mismatch', `Content-Type ${content_type} but the body is XML (servers that read the raw body read XML)`);
+  }
+  // A whole mail message under a type that says bytes (`application/octet-stream`): a send API
+  // that reads the raw body sends it, so its text is kept and whom its header block names read
+  // (twenty-third pass; engine/grant-scope.ts).
+  if (content_type && !isTextual(content_type) && !content_type.startsWith('multipart/') && summary.text === undefined && encodedMessageAddresses(trimmed, !truncated) !== undefined) {
+    const keep = textKept('text/plain', previewBytes);
+    summary.text = text.slice(0, keep);
+    if (truncated || text.length > keep) summary.text_truncated = true;
   }
   // An XML body with a DTD (an internal subset, an external one): parsers that expand its entities
   // and default attributes (Python's ElementTree, xmlrpc.server and expat, lxml, REXML) read other

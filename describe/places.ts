@@ -140,6 +140,12 @@ const mcpPlaceWords = new Set([
   // `attachment(s)`, a `dir`, `folder` or `document` shared or archived (a grant for mailing
   // `report.pdf` covers no `~/.ssh/id_rsa`).
   'source', 'sources', 'src', 'attachment', 'attachments', 'attach', 'dir', 'dirs', 'directory', 'directories', 'folder', 'folders', 'document', 'documents',
+  // (Twenty-third pass) a copy's, move's or sync's `from` (as its `to` is): a grant for copying `/tmp/a` covers no `~/.ssh/id_rsa`.
+  'from',
+  // and what a call expands by reference (twenty-third pass): a stored `template`, a `saved_search`
+  // or saved query, a `preset`, `playbook`, `runbook`, `macro` or `recipe` names what it sends,
+  // exports or runs as a list id names whom: a grant for the welcome template covers no other.
+  'template', 'templates', 'saved', 'preset', 'presets', 'playbook', 'playbooks', 'runbook', 'runbooks', 'macro', 'macros', 'recipe', 'recipes', 'report', 'reports',
 ]);
 /**
  * The words of `mcpPlaceWords` that say whom a service operation's arguments reach or where they
@@ -200,7 +206,10 @@ const MAX_EFFECT_ARGUMENT_DEPTH = 64;
 // (Sixteenth pass: more spellings of a rehearsal or of going live — `simulate`, Puppet's `noop`,
 // Ansible's `check_mode`, Terraform Cloud's `plan-only` and `auto-apply`, Stripe's `livemode` and
 // `confirm`, a `sandbox` or `testmode` flag — whatever their value's type.)
-const effectArgumentNames = new Set(['dryrun', 'validateonly', 'whatif', 'intrash', 'isdeleted', 'isadmin', 'issuperuser', 'isstaff', 'accesslevel', 'harddelete',
+const effectArgumentNames = new Set([
+  // (Twenty-third pass) when a send, post or run happens (effectArgumentWords' `scheduled` too).
+  'sendat', 'sendtime', 'publishat', 'deliverat', 'deliveryat', 'deliverytime', 'runat', 'executeat', 'fireat', 'releaseat', 'launchat', 'postat', 'goliveat', 'sendafter', 'notbefore',
+  'dryrun', 'validateonly', 'whatif', 'intrash', 'isdeleted', 'isadmin', 'issuperuser', 'isstaff', 'accesslevel', 'harddelete',
   'simulate', 'simulation', 'simulated', 'noop', 'checkmode', 'planonly', 'autoapply', 'autocommit', 'livemode', 'testmode', 'sandbox', 'confirm',
   // (Eighteenth pass) what a cloud call pays for by machine (`instance_type`, GCP's `machineType`, Azure's `vmSize`, RDS's `DBInstanceClass`).
   'instancetype', 'machinetype', 'vmsize', 'nodetype', 'nodesize', 'instanceclass', 'dbinstanceclass', 'cachenodetype',
@@ -251,6 +260,9 @@ const effectArgumentWords = new Set([
   // (Twenty-second pass) how often what a call does repeats: a payment's or a job's `frequency`,
   // `recurrence`, `schedule`, `cron` (`0 0 * * *` is not `* * * * *`), `cadence`, an RRULE.
   'frequency', 'recurrence', 'recurring', 'repeat', 'repeats', 'schedule', 'cron', 'crontab', 'cadence', 'rrule',
+  // (Twenty-third pass) when a send, post or run happens: `scheduled_at`, `send_at`, `publish_at`,
+  // `deliver_at`, `run_at` (a campaign held for tomorrow, while a human can still stop it, is not one sent now).
+  'scheduled',
 ]);
 
 /**
@@ -485,6 +497,20 @@ export function numberPlace(v: unknown): string | undefined {
  */
 const isoDuration = /^P(?=\d|T\d)(?:\d{1,9}Y)?(?:\d{1,9}M)?(?:\d{1,9}W)?(?:\d{1,9}D)?(?:T(?=\d)(?:\d{1,9}H)?(?:\d{1,9}M)?(?:\d{1,9}(?:[.,]\d{1,9})?S)?)?$/i;
 const unitDuration = /^(?:\d{1,12}(?:\.\d{1,9})?\s?(?:ns|us|µs|ms|s|sec|secs|m|min|mins|h|hr|hrs|d|w|wk|y|yr))+$/i;
+/**
+ * A schedule as the value under a name no list holds (twenty-third pass): a cron line (`0 0 * * *`,
+ * Quartz's six or seven fields), a nickname (`@daily`, `@every 1m`), AWS's `rate(1 day)` and
+ * `cron(…)`: compared exactly, as under `cron`.
+ */
+export function scheduleText(v: unknown): boolean {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof one !== 'string' || one.length > 128) return false;
+  const text = one.trim();
+  return /^(?:[\d*?LW#/,-]+|[A-Za-z]{3}(?:[,-][A-Za-z]{3})*)(?:[ \t]+(?:[\d*?LW#/,-]+|[A-Za-z]{3}(?:[,-][A-Za-z]{3})*)){4,6}$/.test(text) && /[*\d]/.test(text)
+    || /^@(?:yearly|annually|monthly|weekly|daily|midnight|hourly|reboot|every\s+\S{1,20})$/i.test(text) || /^(?:rate|cron|at)\([^()]{1,100}\)$/i.test(text)
+    // ISO 8601's repeating interval (`R/2026-12-08T09:00:00Z/P1D`, `R5/…`).
+    || /^R\d{0,9}\/[^\s/]{1,40}(?:\/[^\s/]{1,40})?$/.test(text);
+}
 function durationText(v: unknown): boolean {
   const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
   if (typeof one !== 'string' || one.length > 64) return false;
@@ -501,6 +527,14 @@ function digitCount(v: unknown): number | undefined {
   if (typeof one !== 'string' || one.length > 40) return undefined;
   const m = /^([+-]?)(\d{1,30})(?:\.\d{0,20})?$/.exec(one.trim());
   return m ? Math.max(1, m[2]!.replace(/^0+/, '').length) : magnitude(one) === undefined ? undefined : Number(magnitude(one)!.replace(/[~d-]/g, ''));
+}
+
+/** The first significant digit of a number digitCount reads (`0` below 1), or `?`. */
+function leadingDigit(v: unknown): string {
+  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  const n = typeof one === 'number' ? Math.abs(one) : typeof one === 'string' && one.length <= 40 ? Math.abs(Number(one.trim().replace(/[_,]/g, ''))) : NaN;
+  if (!Number.isFinite(n)) return '?';
+  return n < 1 ? '0' : n.toExponential()[0]!;
 }
 
 /**
@@ -547,8 +581,23 @@ function networkAddress(text: string): boolean {
   if (/^\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?(?::\d{1,5})?$/.test(text)) return true;
   if (/^[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\/\d{1,3})?$/i.test(text) && (text.includes('::') || text.split(':').length === 8)) return true;
   if (/^\/\/[a-z0-9.-]{1,253}(?::\d{1,5})?(?:[/?#]\S*)?$/i.test(text)) return text.slice(2).split(/[/:?#]/)[0]!.includes('.');
-  return /^(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}(?::\d{1,5})?\/\S*$/i.test(text);
+  if (/^(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}(?::\d{1,5})?\/\S*$/i.test(text)) return true;
+  // (Twenty-third pass) a host name alone, with no path: where a probe, relay, mirror or forward
+  // goes (`upstream: "web1.corp.example"`, `relay: "db:5432"` is not `"evil.attacker.example:443"`):
+  // with a port, under a top-level domain's name, or of three labels or more but a file's name (`a.tar.gz`).
+  // (A fully qualified name's trailing dot is the same host; labels in any script: `bücher.example`.)
+  const host = /^((?:[\p{L}\p{N}-]{1,63}\.){0,8}(\p{L}[\p{L}\p{N}-]{0,62}))\.?(?::(\d{1,5}))?$/iu.exec(text);
+  if (!host) return false;
+  const dots = host[1]!.split('.').length - 1;
+  const last = host[2]!.toLowerCase();
+  if (host[3] !== undefined) return dots > 0 || last === 'localhost';
+  return dots > 0 && (hostSuffixes.has(last) || (dots >= 2 && !fileSuffixes.has(last)));
 }
+/** Top-level domains a host alone is read by (generic ones and those of private networks). */
+const hostSuffixes = new Set(['com', 'net', 'org', 'io', 'dev', 'app', 'ai', 'co', 'cloud', 'xyz', 'info', 'biz', 'me', 'us', 'uk', 'de', 'fr', 'eu', 'example', 'internal', 'local', 'localhost', 'lan', 'corp', 'home', 'test', 'invalid', 'onion', 'arpa']);
+/** Last parts of file names a host of three labels or more is not (`backup.tar.gz`, `app.min.js`). */
+const fileSuffixes = new Set(['gz', 'bz2', 'xz', 'zst', 'zip', 'tar', 'tgz', 'json', 'yaml', 'yml', 'txt', 'csv', 'tsv', 'log', 'md', 'py', 'js', 'mjs', 'cjs', 'ts', 'tsx', 'jsx', 'go', 'rs', 'rb', 'java', 'sh', 'html', 'htm', 'css',
+  'pdf', 'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'bak', 'tmp', 'conf', 'cfg', 'ini', 'env', 'lock', 'sql', 'db', 'sqlite', 'xml', 'toml', 'pem', 'key', 'crt', 'cer', 'map', 'whl', 'jar', 'deb', 'rpm', 'bin', 'exe', 'dll', 'so', 'dylib', 'docx', 'xlsx', 'pptx', 'parquet', 'avro', 'proto', 'part', 'old', 'orig', 'swp']);
 
 /** A URL with a scheme (`https://…`, `s3://…`, `mailto:…`, `tel:…`), a network address or an e-mail address, as the whole value (or one of a list's). */
 export function isAddress(v: unknown): boolean {
@@ -742,7 +791,10 @@ export const selectionArguments: ReadonlySet<string> = new Set(['filter', 'filte
  * every message (`older_than_days: 0`). Outside a bulk call they page and window a list freely.
  */
 const bulkSelectionWords = new Set(['limit', 'max', 'count', 'top', 'first', 'last', 'take', 'n', 'batch', 'size', 'before', 'after', 'since', 'older', 'newer', 'age',
-  'days', 'hours', 'minutes', 'seconds', 'weeks', 'months', 'years', 'keep', 'retain', 'from']);
+  'days', 'hours', 'minutes', 'seconds', 'weeks', 'months', 'years', 'keep', 'retain', 'from',
+  // (Twenty-third pass) and which page of what it selects: a grant for purging the first page
+  // (`cursor`, `page`, `offset`, `skip`, `marker`, a continuation) covers no other page, one by one all of them.
+  'cursor', 'offset', 'skip', 'marker', 'continuation', 'scroll', 'startafter', 'pagination']);
 
 /** Words of a call's name (a path segment, a tool's name) that say it deletes or changes what it selects, many at once. */
 const bulkWords = new Set(['delete', 'deletes', 'remove', 'purge', 'destroy', 'archive', 'trash', 'wipe', 'clear', 'erase', 'truncate', 'update', 'updates', 'modify', 'patch', 'replace', 'bulk', 'many', 'all']);
@@ -823,7 +875,10 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
         unread = true;
         return;
       }
-      const v = Array.isArray(raw) && nestedJson ? raw.map(value) : value(raw);
+      const parsed = Array.isArray(raw) && nestedJson ? raw.map(value) : value(raw);
+      // A query's or form's one value holding a JSON list (`allow=["ci.corp.example","*"]`) is that
+      // list, read as a JSON body's would be (twenty-third pass: its entries were never read).
+      const v = Array.isArray(raw) && Array.isArray(parsed) && parsed.length === 1 && Array.isArray(parsed[0]) ? (parsed[0] as unknown[]) : parsed;
       // Compared as spelled: a name is found by its folded words (isPlaceName), but two spellings are
       // two arguments to a server that reads one of them (Kubernetes reads `dryRun`, not `DryRun`):
       // a grant for `?dryRun=All` (nothing done) does not cover `?DryRun=All` (the real run there).
@@ -879,9 +934,12 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       // (Twenty-first pass, follow-up) how long access lasts by a unit's word beside another (`access_hours`)
       // likewise; under a unit alone (`days`, `minutes`: as often a read's window) by its count of digits, 1 to 9 apart from 8760.
       else if (reading === 'places' && (isSizeName(k) || isDurationName(k, false)) && !isIdName(k) && quantity(Array.isArray(v) && v.length === 1 ? v[0] : v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
-      else if (reading === 'places' && isDurationName(k) && digitCount(v) !== undefined) sink.add(`${prefix}${name}=~${digitCount(v)}d`);
+      // (Twenty-third pass) and in a body or a tool's arguments (what a call sets) by its first digit too:
+      // `hours: 1` then `9` is nine times as long; 30 and 39 stay one. (A query's `?days=` is as often a read's window.)
+      else if (reading === 'places' && isDurationName(k) && digitCount(v) !== undefined) sink.add(`${prefix}${name}=~${prefix.startsWith('query.') ? '' : `${leadingDigit(v)}x`}${digitCount(v)}d`);
       // A duration as the value (`PT1H`, `8h`) under a name no list holds, exactly (not a wait's nor a window's: `timeout`, `poll_interval`).
       else if (reading === 'places' && !isNumberName(k) && !windowName(k) && durationText(v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
+      else if (reading === 'places' && scheduleText(v)) sink.add(`${prefix}${name}=${placeValue(v)}`);
       // (Twenty-second pass) Under a name that says what its value is, any number exactly, within its
       // magnitude too (`quorum: 100` then `999`, `ratio: 0.1` then `0.9`, `cents`, `usd`, `btc: 0.5`,
       // `traffic: "5%"`): what it counts is not known, so no other value is known to do no more. A
@@ -923,12 +981,28 @@ const objectVerbs = new Set(['delete', 'del', 'remove', 'rm', 'rmdir', 'unlink',
   'write', 'put', 'save',
   'send', 'post', 'reply', 'forward', 'notify', 'dm', 'broadcast', 'push', 'dispatch',
   'pay', 'transfer', 'refund', 'charge', 'payout', 'withdraw', 'tip', 'donate', 'capture', 'buy', 'sell', 'purchase', 'swap', 'trade',
-  'grant', 'share', 'invite', 'assign', 'authorize', 'authorise', 'allow', 'permit', 'give', 'elevate', 'impersonate', 'accept', 'allowlist', 'whitelist']);
+  'grant', 'share', 'invite', 'assign', 'authorize', 'authorise', 'allow', 'permit', 'give', 'elevate', 'impersonate', 'accept', 'allowlist', 'whitelist',
+  // (Twenty-third pass) and those that run what they name: `run_job {name}`, `execute_task`,
+  // `start_vm`, `invoke_function`, `rollout_service`, `trigger`, `sync`: a grant for running the
+  // nightly job does not cover running `wipe-prod`.
+  'run', 'rerun', 'exec', 'execute', 'invoke', 'call', 'trigger', 'start', 'launch', 'spawn', 'rollout', 'redeploy', 'sync', 'provision', 'schedule',
+  'enqueue', 'submit', 'fire', 'perform', 'build', 'rebuild', 'install', 'upgrade', 'downgrade', 'migrate', 'resume', 'pause', 'retry', 'replay', 'reindex', 'recreate',
+  // and more that end, silence, empty or move what they name (an ops tool's, a wallet's, a pager's).
+  'nuke', 'flush', 'reap', 'decommission', 'retire', 'deprovision', 'teardown', 'halt', 'freeze', 'unfreeze', 'quarantine', 'isolate', 'offboard', 'escalate',
+  'mint', 'burn', 'stake', 'unstake', 'liquidate', 'settle', 'disburse', 'remit', 'wire', 'mute', 'unmute', 'silence', 'snooze', 'ack', 'acknowledge', 'tweet', 'announce',
+  'mount', 'unmount', 'compact', 'vacuum', 'prune', 'expunge', 'shred', 'zap', 'scrub', 'redact', 'anonymize', 'anonymise', 'rekey', 'reissue', 'renew',
+  'failover', 'switchover', 'cutover', 'sweep', 'recycle', 'reassign', 'delegate', 'sign', 'unpin', 'pin', 'hide', 'unhide', 'dedupe']);
 /**
  * Verbs long enough to be found at the start of a name written as one word (`deletepod`, `killsecret`;
  * `removeUser` is split already), but those that begin common nouns (`postgres`, `market`, `locker`).
  */
 const objectVerbPrefixes = [...objectVerbs].filter((w) => w.length >= 4 && w !== 'post' && w !== 'mark' && w !== 'lock');
+/**
+ * Short verbs glued to a noun of three letters or more (`setpod`, `delpod`, `runjob`, `rmfile`,
+ * `mvfile`; twenty-third pass), but where the word is a common one they begin (`settings`, `runtime`, `delta`, `payload`).
+ */
+const shortVerbPrefixes = ['set', 'del', 'rm', 'mv', 'run', 'put', 'pay', 'ban', 'tip', 'dm'];
+const shortVerbWords = /^(?:sett(?:ing|le)|setup|setback|run(?:time|ner|ning|way|down|book|e)|del(?:ta|ay|iver|egat|ight|imit|ic|u|l|ph|e)|payload|paypal|payment|payroll|payee|payer|payout|ban(?:ner|k|d|an|ish|jo)|putt|tip(?:s|toe)|dmarc)/;
 
 /** Whether a call's name says it deletes, changes, sends, pays or grants what it names (objectVerbs). */
 export function actsOnObject(name: string, oneWord = true): boolean {
@@ -938,9 +1012,33 @@ export function actsOnObject(name: string, oneWord = true): boolean {
   if (words.length > 1 && readVerbs.has(words[0]!)) return false;
   if (words.some((w) => objectVerbs.has(w))) return true;
   // (Not a noun the verb makes: `deployments`, `updates`, `transfers`, `sharing`.)
-  return oneWord && words.length === 1 && objectVerbPrefixes.some((v) => words[0]!.startsWith(v) && !nounEndings.test(words[0]!.slice(v.length)));
+  if (!oneWord || words.length !== 1) return false;
+  const w = words[0]!;
+  return objectVerbPrefixes.some((v) => w.startsWith(v) && !nounEndings.test(w.slice(v.length)))
+    || (!shortVerbWords.test(w) && shortVerbPrefixes.some((v) => w.startsWith(v) && w.length - v.length >= 3 && !nounEndings.test(w.slice(v.length))));
 }
 const nounEndings = /^(?:s|es|d|ed|r|er|ers|ing|ings|ment|ments|ion|ions|al|als)$/;
+
+/** Argument names (folded, separators aside) under which one generic tool or route takes its verb (`pods {action: "delete", pod}`, `kubectl {verb}`, `{op}`). */
+const verbArgumentNames = new Set(['action', 'actions', 'verb', 'verbs', 'op', 'ops', 'operation', 'operations', 'method', 'cmd', 'cmds', 'command', 'commands', 'subcommand', 'do', 'intent', 'task', 'mode']);
+
+/**
+ * Whether a call's arguments name a verb that deletes, changes, sends, pays, grants or runs
+ * (actsOnObject) at their top (twenty-third pass): a generic tool (`pods {action: "delete", pod: "web-1"}`,
+ * `kubectl {verb: "delete"}`, `manage_pods {op: "delete", name}`) acts on what it names as `delete_pod` does.
+ */
+export function actsByArgument(args: unknown): boolean {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return false;
+  let n = 0;
+  for (const [k, v] of Object.entries(args as Record<string, unknown>)) {
+    if (++n > 256) return true;
+    // (A query's or form's values are lists of texts: any of them.)
+    const texts = (Array.isArray(v) ? v.slice(0, 16) : [v]).filter((x): x is string => typeof x === 'string' && x.length <= 200);
+    // (By its folded name or any of its words: `Action`, `action_type`, `opName`, `sub_command`.)
+    if (texts.length && (verbArgumentNames.has(foldCase(k).replace(/[_\-\s.]/g, '')) || (k.length <= 64 && nameWords(k).some((w) => verbArgumentNames.has(w)))) && texts.some((x) => actsOnObject(x))) return true;
+  }
+  return false;
+}
 const readVerbs = new Set(['get', 'list', 'read', 'fetch', 'search', 'find', 'query', 'describe', 'show', 'view', 'count', 'check', 'lookup', 'watch', 'export', 'download', 'retrieve', 'inspect', 'preview', 'browse', 'stat', 'head']);
 
 /**
@@ -1008,6 +1106,25 @@ export function objectArguments(args: unknown, call = ''): string[] | undefined 
   };
   if (!walk(args, '', 0)) return undefined;
   return out.sort();
+}
+
+/**
+ * A bare id at the top of a call's arguments (`create_item {id: 6}`, `add_record {_id}`) that is no
+ * read (twenty-third pass): as `POST /items {"id": 6}`, servers upsert, so it names the object
+ * written. `object.<name>=<value>` items, as objectArguments gives.
+ */
+export function bareIdArguments(args: unknown, call: string): string[] {
+  if (!args || typeof args !== 'object' || Array.isArray(args) || call.length > 200) return [];
+  const words = nameWords(call).filter(Boolean);
+  if (words.some((w) => readVerbs.has(w))) return [];
+  const out: string[] = [];
+  let n = 0;
+  for (const [k, v] of Object.entries(args as Record<string, unknown>)) {
+    if (++n > MAX_MCP_ARGUMENT_NODES) return ['object=?'];
+    if (!['id', 'uuid', 'guid', 'gid', 'pk', 'oid'].includes(foldCase(k).replace(/[_\-]/g, ''))) continue;
+    if (typeof v === 'string' || typeof v === 'number') out.push(`object.${spelledName(k)}=${placeValue(v)}`);
+  }
+  return out;
 }
 
 /** A call's places with its object arguments (objectArguments) beside them, each object item once: not where a place item says it already. */

@@ -14,7 +14,7 @@ import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { encodedMessageAddresses } from '../describe/message-headers.ts';
 import { delimitedParts } from '../describe/http-batch.ts';
-import { actsOnObject, argumentPlaces, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
+import { actsByArgument, actsOnObject, argumentPlaces, bareIdArguments, bulkCall, cloudEventAttributes, counted, isAddress, digest, foldCase, inexactNumber, isEffectName, isLastingName, isModeName, isNumberName, isObjectIdName, isSizeName, isSwitch, magnitude, namesPrivilege, numberPlace, repeatedSwitch, MAX_MCP_PLACES, pageArguments, placeValue, selectionArguments, spelledName, objectArguments, storesData, valueDigest, withObjects } from '../describe/places.ts';
 import { isXmlRpc, xmlArgumentsDigest, xmlFields, xmlRpcMethods } from '../describe/xmlrpc.ts';
 import { escapeGlob, globMatch } from '../lib/glob.ts';
 
@@ -609,6 +609,8 @@ const targetParams = [
   'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'schema', 'table', 'function', 'account_id', 'zone_id',
   'project_id', 'project_name', 'database_id', 'namespace_id', 'bucket', 'bucket_name', 'script_name', 'user_id', 'node_ids',
   'recipients', 'webhook', 'stripe_account', 'repository_id', 'organization_id', 'topic',
+  // A Gmail send's Reply-To, From and other reply paths (twenty-third pass).
+  'reply_paths',
   // The MCP servers and links a model provider reaches for a call (openai.ts `remoteTargets`).
   'remote_targets',
   // The branch a GitHub file write lands on, the ref a GitHub ref creation makes.
@@ -674,8 +676,11 @@ function mcpTarget(d: RequestDescription): string | undefined {
     // A tool that changes what it names (`update_user`, `patch_record`): which fields it sets, as a PATCH's (twenty-second pass).
     const fields = typeof c.tool === 'string' && bulkCall(c.tool) && c.arguments && typeof c.arguments === 'object' && !Array.isArray(c.arguments) ? `;(fields)=${digest(JSON.stringify(Object.keys(c.arguments).sort()))}` : '';
     // A tool that deletes, changes, sends, pays or grants: every argument naming its object (twenty-second pass, follow-up).
-    const objects = typeof c.tool === 'string' && actsOnObject(c.tool) ? objectArguments(c.arguments, c.tool) : [];
-    if (objects === undefined) return 'mcp:places=?';
+    // (Twenty-third pass: or whose arguments name such a verb, `pods {action: "delete", pod}`.)
+    const acted = typeof c.tool === 'string' && (actsOnObject(c.tool) || actsByArgument(c.arguments)) ? objectArguments(c.arguments, c.tool) : [];
+    if (acted === undefined) return 'mcp:places=?';
+    // (And a bare id in any call but a read's: `create_item {id: 6}` upserts item 6; twenty-third pass.)
+    const objects = [...new Set([...acted, ...bareIdArguments(c.arguments, typeof c.tool === 'string' ? c.tool : '')])].sort();
     out.push(`${placeValue(c.tool ?? '?')}(${withObjects(places, objects)}${fields})`);
   }
   // `params._meta`, which the SDKs hand to the tool's handler beside its arguments (nineteenth
@@ -719,8 +724,9 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget, false, undefined, true);
     if (places === undefined) return 'rpc:places=?';
     // A method that deletes, changes, sends, pays or grants: its named params name the object (twenty-second pass, follow-up).
-    const objects = actsOnObject(o.method) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params, o.method) : [];
-    if (objects === undefined) return 'rpc:places=?';
+    const acted = (actsOnObject(o.method) || actsByArgument(params)) && params && typeof params === 'object' && !Array.isArray(params) ? objectArguments(params, o.method) : [];
+    if (acted === undefined) return 'rpc:places=?';
+    const objects = [...new Set([...acted, ...bareIdArguments(params, o.method)])].sort();
     out.push(`${placeValue(o.method)}(${withObjects(places, objects)})`);
   }
   // One URL for every call, the arguments in the body: JMAP's `methodCalls` (`EmailSubmission/set`
@@ -864,7 +870,7 @@ function argumentsTarget(d: RequestDescription): string | undefined {
   const bulk = method === 'DELETE' || method === 'PUT' || method === 'PATCH' || d.request.path.split('/').slice(-3).some((s) => bulkCall(safeDecode(s)));
   const extra = named ? (bulk ? new Set([...pageArguments, ...selectionArguments]) : pageArguments) : bulk ? selectionArguments : undefined;
   const read = argumentPlaces(args, { nodes: 0 }, named, extra, true);
-  const heads = named ? placeHeaders(d) : [...placeHeaders(d), ...objectElsewhere(d, args), ...routeObjects(d, method, args)];
+  const heads = named ? [...placeHeaders(d), ...routeObjects(d, method, args)] : [...placeHeaders(d), ...objectElsewhere(d, args), ...routeObjects(d, method, args)];
   const places = read === undefined || !heads.length ? read : [read, ...heads].filter(Boolean).sort().join(';');
   const unread = places === undefined || places.includes('(arguments)=?');
   // Arguments too large or deep to read for places: an RPC call is approved one at a time (`?`);
@@ -898,13 +904,16 @@ function routeObjects(d: RequestDescription, method: string, args: Record<string
   if (method !== 'POST') return [];
   const last = d.request.path.split('/').map(safeDecode).filter((x) => x !== '' && !versionSegment.test(x)).pop();
   // (A route's segment by a whole verb: a collection is often named by one run together, `/deployments`, `/transfers`.)
-  if (last === undefined || !actsOnObject(last.split(';')[0]!, false)) return [];
+  // (Twenty-third pass: or whose body names such a verb, `POST /api/pods {"action": "delete", "pod": …}`.)
+  if (last === undefined || !(actsOnObject(last.split(';')[0]!, false) || actsByArgument(args.json) || actsByArgument(args.form) || actsByArgument(args.query))) return [];
   // An id the path names already (`POST /items/1/archive {"id": 1}`) names nothing new (objectElsewhere compares the others).
   const segments = d.request.path.split('/').map(safeDecode);
   const unnamed = (o: unknown): unknown => {
     if (!o || typeof o !== 'object' || Array.isArray(o)) return o;
     const rest: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      // (A request's own signature, new each time: AWS Query's `Signature`, SigV4's query credentials.)
+      if (requestSignatureNames.test(k)) continue;
       const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
       if (isObjectIdName(k) && (typeof one === 'string' || typeof one === 'number') && namedByPath(segments, k, String(one))) continue;
       rest[k] = v;
@@ -914,8 +923,13 @@ function routeObjects(d: RequestDescription, method: string, args: Record<string
   return objectArguments({ json: unnamed(args.json), form: unnamed(args.form) }, last) ?? ['object=?'];
 }
 
+/** Names of a request's own signature and its parts, new for each request. */
+const requestSignatureNames = /^(?:signature|sig|signaturemethod|signatureversion|awsaccesskeyid|x-amz-(?:signature|credential|security-token|date|signedheaders|algorithm|expires))$/i;
+
 /** Names (folded, `_` and `-` aside) by which a body or query names the object a call acts on. */
 const objectIdNames = new Set(['id', 'ids', 'uuid', 'uuids', 'guid', 'gid', 'pk', 'oid']);
+/** Those naming one object (a list of ids in a POST's body is as often what a report or export reads). */
+const singleIdNames = new Set(['id', 'uuid', 'guid', 'gid', 'pk', 'oid']);
 /** Query parameter names that carry a credential or a signature (kept out of a grant's target). */
 const credentialLike = /token|secret|passw|signature|credential|api[-_]?key|access[-_]?key|auth|^key$|^sig$|^code$/i;
 
@@ -957,7 +971,12 @@ function objectElsewhere(d: RequestDescription, args: Record<string, unknown>): 
       const id = names.some((n) => objectIdNames.has(foldCase(n).replace(/[_-]/g, '')) || isObjectIdName(n));
       // Never a credential's value in a grant (the agent's own are compared by digest: own_credentials).
       if (source === 'query' && !post ? names.some((n) => credentialQueryParams.has(n.toLowerCase()) || credentialLike.test(n)) : !id) continue;
-      if (post && !postActs && !names.some((n) => routeActsOn(segments, n))) continue;
+      // (Twenty-third pass) a bare id at the top of a POST's body into a collection (`POST /items
+      // {"id": 6}`): many servers upsert (`save()`, Mongo's `_id`, `ON CONFLICT … UPDATE`), so it
+      // names the object written; a grant for writing item 5 covers no item 6.
+      // (Not a CloudEvent's `id`, new for each event: its type, source and subject are compared apart.)
+      const bareId = post && !prefix && source !== 'query' && !('specversion' in (o as object)) && names.some((n) => singleIdNames.has(foldCase(n).replace(/[_-]/g, '')));
+      if (post && !postActs && !bareId && !names.some((n) => routeActsOn(segments, n))) continue;
       const values = Array.isArray(raw) && source !== 'json' ? raw : [raw];
       // One level down only a plain id (an operator object there is some other argument's).
       if (prefix && !(typeof raw === 'string' || typeof raw === 'number')) continue;
@@ -1108,7 +1127,9 @@ const placeHeaderWords = new Set(['tenant', 'account', 'org', 'organization', 'o
   // (Twenty-first pass) whom a mail API's header copies: `Bcc`, `X-Cc`, `X-Recipients`.
   'cc', 'bcc', 'recipients', 'email', 'emails',
   // (Twenty-second pass) what a copy reads: S3's and GCS's `x-amz-copy-source`, `x-goog-copy-source`.
-  'copy', 'source']);
+  'copy', 'source',
+  // (Twenty-third pass) which shard, partition, region, zone, cell, cluster, namespace or index a call acts in.
+  'shard', 'partition', 'region', 'zone', 'cell', 'cluster', 'namespace', 'index', 'keyspace', 'dataset', 'collection', 'schema', 'db']);
 /** `X-` headers a client or proxy sets to say where a request came from (an address there is no place a call reaches). */
 const clientAddressHeaders = new Set(['x-forwarded-for', 'x-real-ip', 'x-client-ip', 'x-originating-ip', 'x-remote-addr', 'x-cluster-client-ip']);
 

@@ -4,7 +4,7 @@
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { delimitedParts } from '../http-batch.ts';
 import { multipartBoundaries } from '../multipart.ts';
-import { withoutComments } from '../message-headers.ts';
+import { messageAddresses, withoutComments } from '../message-headers.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { bodyField, effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
 
@@ -148,7 +148,12 @@ function describeGmail(request: RequestInfo): ServiceInfo | undefined {
     if (m) info = { name: 'gmail', operation: m.operation, params: m.params, effect: m.effect };
   }
   if (info.params.setting !== undefined) info.operation = `settings.${String(info.params.setting).split('/')[0]}.${request.method === 'GET' ? 'get' : 'update'}`;
-  if (info.effect === 'send') info.params.recipients = recipients(request);
+  if (info.effect === 'send') {
+    info.params.recipients = recipients(request);
+    // Where replies, receipts and bounces go and whom it says it is from (twenty-third pass):
+    // a grant for mail to alice covers none whose `Reply-To` sends her answer to an attacker.
+    info.params.reply_paths = replyPaths(request);
+  }
   // A watch has Gmail publish a notice of every change to the Pub/Sub topic it names, in any
   // project (an outsider's included): where it sends is that topic, which a grant records.
   if (info.operation === 'users.watch') {
@@ -188,6 +193,21 @@ function recipients(request: RequestInfo): string[] {
   }
   // Past 50 the list is cut and marked `?`: a cut list would let a grant for 50 recipients cover a 51st.
   return out.size ? ([...out].sort().slice(0, 50).concat(out.size > 50 ? ['?'] : [])) : ['?'];
+}
+
+/**
+ * The message's other address headers (Reply-To, From, Sender, Resent-*, Disposition-Notification-To,
+ * Errors-To, Return-Path …: message-headers.ts), `name=address` sorted; `(none)` when it names none;
+ * `?` when the message is not in the description or they cannot be read.
+ */
+function replyPaths(request: RequestInfo): string {
+  const json = request.body.json as { id?: unknown; raw?: unknown; message?: { raw?: unknown } } | undefined;
+  const raw = json && typeof json === 'object' && json.id === undefined ? (typeof json.raw === 'string' ? json.raw : json.message?.raw) : undefined;
+  if (typeof raw !== 'string') return '?';
+  const all = messageAddresses(Buffer.from(raw, 'base64url').toString('latin1'));
+  if (all === undefined) return '(none)';
+  if (all === '?') return '?';
+  return all.split(';').filter((x) => !recipientHeaders.has(x.slice(0, x.indexOf('=')))).join(';') || '(none)';
 }
 
 export const gmail: ServiceAdapter = {

@@ -945,7 +945,7 @@ t.test('a send whose recipients are not in the request gets no grant and is cove
   const record = await queue.create(approved, await engine.decide(approved));
   await t.rejects(queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }), /where this request acts is not in it/, 'no grant is offered');
   const d = upload();
-  d.grants = [{ id: 'g', agent: 'agent', method: 'POST', host: 'gmail.googleapis.com', operation: 'messages.send', risk: 'high', target: 'gmail:user_id=me;recipients=?', expires: '2999-01-01T00:00:00Z' }];
+  d.grants = [{ id: 'g', agent: 'agent', method: 'POST', host: 'gmail.googleapis.com', operation: 'messages.send', risk: 'high', target: 'gmail:user_id=me;recipients=?;reply_paths=?', expires: '2999-01-01T00:00:00Z' }];
   t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /where the request acts is not in it/ }] } }, 'a grant naming the same unknown recipients is withheld');
 });
 
@@ -2441,7 +2441,7 @@ t.test('a URL or an e-mail address among the arguments is a place whatever its n
   await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.constantFrom(...addresses), fc.constantFrom('json', 'form', 'mcp'), fc.boolean(), async (name, [mine, other], how, same) => {
     const job = (to: string, n: number): RequestDescription => how === 'json' ? call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ name: `nightly-${n}`, [name]: to }))
       : how === 'form' ? call16('POST', 'https://svc.example/api/jobs', new URLSearchParams({ name: `nightly-${n}`, [name]: to }).toString(), 'application/x-www-form-urlencoded')
-        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'run_job', arguments: { name: `nightly-${n}`, [name]: to } } }));
+        : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_job', arguments: { name: `nightly-${n}`, [name]: to } } }));
     return (await grantedFor(queue, job(mine, 1), job(same ? mine : other, 2))) === same;
   }), { numRuns: 12, examples: [['callback', addresses[0]!, 'json', false], ['notify', addresses[1]!, 'form', false], ['sink', addresses[2]!, 'mcp', false], ['next', addresses[0]!, 'json', true]] });
 });
@@ -3565,5 +3565,210 @@ t.test('a PascalCase JSON body is no ambiguity and gets a grant; keys equal but 
     t.ok(post(body).request.body.ambiguous, `${JSON.stringify(body)}: ambiguous`);
     // (Approving such a request with a grant is refused outright: approved one at a time.)
     t.notOk(await grantedFor(queue, post(body), post(body)).catch(() => false), `${JSON.stringify(body)}: no grant`);
+  }
+});
+
+// Twenty-third pass: calls that run what they name (`run_job {name}`, `execute_task`, `start_vm`,
+// `invoke_function`, `rollout_service`, a one-word `runjob`, `setpod`, `delpod`) were granted by
+// their name alone: a grant for running the nightly job covered running `wipe-prod`.
+t.test('the object a call that runs, triggers or starts names, and a one-word name glued to a short verb, are part of what a grant covers (twenty-third pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const verbs = ['run', 'execute', 'exec', 'invoke', 'trigger', 'start', 'launch', 'rollout', 'sync', 'provision', 'schedule', 'submit', 'call', 'build', 'install', 'upgrade', 'migrate', 'resume', 'replay',
+    'nuke', 'flush', 'decommission', 'teardown', 'halt', 'freeze', 'quarantine', 'burn', 'liquidate', 'settle', 'mute', 'snooze', 'prune', 'vacuum', 'shred', 'redact', 'failover', 'reassign', 'sign'];
+  const nouns = ['job', 'task', 'vm', 'function', 'service', 'pipeline', 'query', 'playbook', 'script'];
+  const styles = [(v: string, n: string) => `${v}_${n}`, (v: string, n: string) => `${n}_${v}`, (v: string, n: string) => `${v}${n[0]!.toUpperCase()}${n.slice(1)}`, (v: string, n: string) => `${n}.${v}`, (v: string, n: string) => `${v}-${n}`, (v: string, n: string) => `${v}${n}`];
+  const call = (how: string, tool: string, args: Record<string, unknown>, n: number): RequestDescription =>
+    how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params: { name: tool, arguments: args } }))
+      : how === 'jsonrpc' ? call16('POST', 'https://rpc.tools.example/rpc', JSON.stringify({ jsonrpc: '2.0', id: n, method: tool, params: args }))
+        : call16('POST', 'https://gql.tools.example/graphql', JSON.stringify({ query: `mutation M($v: JSON) { ${tool.replace(/\W/g, '_')}(input: $v) { ok } }`, variables: { v: args } }));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...verbs), fc.constantFrom(...nouns), fc.constantFrom(...styles), fc.constantFrom('mcp', 'jsonrpc', 'graphql'), fc.constantFrom('name', 'job', 'target', 'vm', 'fn', 'entry', 'script_name'), fc.constantFrom('nightly', 'web-1', 7), fc.constantFrom('wipe-prod', 'db-0', 8),
+    async (verb, noun, style, how, name, mine, other) => {
+      const tool = style(verb, noun);
+      // (A one-word name by a verb of four letters or more at its start, or a short one glued to a noun of three letters or more.)
+      fc.pre(!(style === styles[5] && verb.length < 4 && !['run', 'set', 'del'].includes(verb)));
+      const args = (v: unknown, n: number): Record<string, unknown> => ({ [name]: v, reason: `try ${n}`, request_id: `r-${n}` });
+      t.notOk(await grantedFor(queue, call(how, tool, args(mine, 1), 1), call(how, tool, args(other, 2), 2)), `${how} ${tool} {${name}: ${JSON.stringify(mine)}} then ${JSON.stringify(other)}`);
+      return await grantedFor(queue, call(how, tool, args(mine, 1), 1), call(how, tool, args(mine, 2), 2));
+    }), { numRuns: 14, examples: [['run', 'job', styles[0]!, 'mcp', 'name', 'nightly', 'wipe-prod'], ['execute', 'task', styles[0]!, 'mcp', 'name', 'nightly', 'wipe-prod'], ['start', 'vm', styles[0]!, 'mcp', 'vm', 'web-1', 'db-0'],
+    ['invoke', 'function', styles[0]!, 'jsonrpc', 'fn', 'nightly', 'wipe-prod'], ['rollout', 'service', styles[0]!, 'mcp', 'name', 'web-1', 'db-0'], ['run', 'job', styles[5]!, 'mcp', 'job', 'nightly', 'wipe-prod']] });
+  // Short verbs glued to their object (`setpod`, `delpod`, `rmfile`, `runjob`).
+  const mcpCall = (tool: string, args: Record<string, unknown>): RequestDescription => call('mcp', tool, args, 1);
+  for (const tool of ['setpod', 'delpod', 'rmfile', 'runjob', 'mvfile', 'putkey', 'payinvoice']) {
+    t.notOk(await grantedFor(queue, mcpCall(tool, { obj: 'web-1' }), mcpCall(tool, { obj: 'db-0' })), `${tool} {obj: web-1} then db-0: not covered`);
+  }
+  // Controls: the same run with another reason is covered; one-word reads and common words a short verb begins stay free.
+  for (const tool of ['settings', 'runtime', 'delta', 'payload', 'banner', 'setup', 'delivery', 'get_job', 'list_runs']) {
+    t.ok(await grantedFor(queue, mcpCall(tool, { obj: 'web-1', q: 'a' }), mcpCall(tool, { obj: 'db-0', q: 'b' })), `${tool}: its arguments still vary`);
+  }
+});
+
+// Twenty-third pass: where a call takes from, what it expands by reference, and a host alone.
+// A grant for `copy_file {from: "/tmp/a"}` covered copying `~/.ssh/id_rsa`; one for a send of the
+// welcome `template_id` any template, one for exporting a `saved_search` any saved search (MCP,
+// JSON, form); one for a probe, relay or mirror of `web1.corp.example` (no scheme, no path) one
+// of `evil.attacker.example` or `evil.attacker.example:443`.
+t.test('a copy\'s from, a stored template or saved search, and a host name alone are places (twenty-third pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const pairs: Array<[string, string, string]> = [
+    ['from', '/tmp/a.txt', '/home/u/.ssh/id_rsa'], ['copy_from', 's3://team/a', 's3://team/secrets'], ['template_id', 'tpl-welcome', 'tpl-reset'], ['template', 'welcome', 'password-reset'],
+    ['saved_search', 'my-open-tickets', 'all-customers'], ['savedQueryId', 'q-1', 'q-2'], ['playbook', 'restart.yml', 'wipe.yml'], ['preset', 'small', 'everything'],
+    ['upstream', 'web1.corp.example', 'evil.attacker.example'], ['relay', 'db.internal:5432', 'evil.attacker.example:443'], ['mirror', 'ci.corp.example', 'attacker.dev'], ['forward_host', 'localhost:8080', 'attacker.example:80'],
+    ['upstream', 'web1.corp.example.', 'evil.attacker.example.'], ['peer', 'bücher.example', 'böse.example'],
+  ];
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...pairs), fc.constantFrom('json', 'form', 'query', 'mcp'), fc.boolean(), async ([name, mine, other], how, same) => {
+    const job = (v: string, n: number): RequestDescription => how === 'json' ? call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ label: `nightly-${n}`, [name]: v }))
+      : how === 'form' ? call16('POST', 'https://svc.example/api/jobs', new URLSearchParams({ label: `nightly-${n}`, [name]: v }).toString(), 'application/x-www-form-urlencoded')
+        : how === 'query' ? call16('POST', `https://svc.example/api/jobs?${new URLSearchParams({ label: `nightly-${n}`, [name]: v })}`, '', '')
+          : call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params: { name: 'create_job', arguments: { label: `nightly-${n}`, [name]: v } } }));
+    return (await grantedFor(queue, job(mine, 1), job(same ? mine : other, 2))) === same;
+  }), { numRuns: 24, examples: [[pairs[0]!, 'mcp', false], [pairs[2]!, 'json', false], [pairs[4]!, 'mcp', false], [pairs[8]!, 'json', false], [pairs[9]!, 'form', false], [pairs[10]!, 'query', false], [pairs[8]!, 'json', true], [pairs[12]!, 'mcp', false], [pairs[13]!, 'json', false]] });
+  // Controls: file names, versions, times and dotted keys are no hosts and still vary.
+  const note = (v: string, n: number): RequestDescription => call16('POST', 'https://svc.example/api/notes', JSON.stringify({ label: v, n }));
+  for (const [a, b] of [['report.pdf', 'summary.pdf'], ['backup.tar.gz', 'logs.tar.gz'], ['1.2.3', '1.2.4'], ['12:30', '13:45'], ['user.name', 'user.email'], ['app.min.js', 'vendor.min.js']]) {
+    t.ok(await grantedFor(queue, note(a!, 1), note(b!, 2)), `${a} then ${b}: covered`);
+  }
+});
+
+// Twenty-third pass: `POST /items {"id": 6}` — many servers upsert (`save()`, Mongo's `_id`, `ON
+// CONFLICT … DO UPDATE`), so a grant for writing item 5 covered overwriting item 6 (a POST into a
+// collection named its id freely). And how long under a unit alone varied within its digit count:
+// `hours: 1` then `9` (a body or a tool's arguments; a query's `?days=` stays a read's window).
+t.test('a bare id in a POST body, and a unit alone by its first digit, are part of what a grant covers (twenty-third pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const post = (how: string, name: string, v: unknown, n: number): RequestDescription => how === 'json' ? call16('POST', 'https://svc.example/api/items', JSON.stringify({ [name]: v, note: `n${n}` }))
+    : call16('POST', 'https://svc.example/api/items', new URLSearchParams({ [name]: String(v), note: `n${n}` }).toString(), 'application/x-www-form-urlencoded');
+  for (const how of ['json', 'form']) {
+    for (const name of ['id', '_id', 'uuid', 'ID', 'pk']) {
+      t.notOk(await grantedFor(queue, post(how, name, 5, 1), post(how, name, 6, 2)), `${how} POST /api/items {${name}: 5} then 6: not covered`);
+      t.ok(await grantedFor(queue, post(how, name, 5, 1), post(how, name, 5, 2)), `${how} POST /api/items {${name}: 5} again: covered`);
+    }
+  }
+  t.ok(await grantedFor(queue, post('json', 'ids', [1, 2], 1), post('json', 'ids', [3, 4], 2)), 'a list of ids a report reads still varies');
+  // An MCP tool's or a JSON-RPC method's bare id likewise (`create_item {id: 6}`), a read's aside.
+  const tool = (how: string, name: string, id: unknown, n: number): RequestDescription => how === 'mcp'
+    ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params: { name, arguments: { id, note: `n${n}` } } }))
+    : call16('POST', 'https://rpc.tools.example/rpc', JSON.stringify({ jsonrpc: '2.0', id: n, method: name, params: { id, note: `n${n}` } }));
+  for (const how of ['mcp', 'jsonrpc']) {
+    for (const name of ['create_item', 'add_record', 'items.create', 'saveItem']) {
+      t.notOk(await grantedFor(queue, tool(how, name, 5, 1), tool(how, name, 6, 2)), `${how} ${name} {id: 5} then 6: not covered`);
+      t.ok(await grantedFor(queue, tool(how, name, 5, 1), tool(how, name, 5, 2)), `${how} ${name} {id: 5} again: covered`);
+    }
+    t.ok(await grantedFor(queue, tool(how, 'get_item', 5, 1), tool(how, 'get_item', 6, 2)), `${how} get_item of another id: covered`);
+  }
+  const token = (how: string, name: string, v: number): RequestDescription => how === 'mcp'
+    ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_token', arguments: { [name]: v } } }))
+    : call16('POST', 'https://svc.example/api/tokens', JSON.stringify({ [name]: v }));
+  for (const how of ['json', 'mcp']) {
+    for (const [name, a, b] of [['hours', 1, 9], ['days', 2, 7], ['minutes', 10, 90], ['weeks', 1, 5]] as const) {
+      t.notOk(await grantedFor(queue, token(how, name, a), token(how, name, b)), `${how} ${name}: ${a} then ${b}: not covered`);
+      t.ok(await grantedFor(queue, token(how, name, a), token(how, name, a)), `${how} ${name}: ${a} again: covered`);
+    }
+    t.ok(await grantedFor(queue, token(how, 'days', 30), token(how, 'days', 35)), `${how} days: 30 then 35 (one first digit): covered`);
+  }
+  t.ok(await grantedFor(queue, call16('POST', 'https://svc.example/api/logs?days=1', '', ''), call16('POST', 'https://svc.example/api/logs?days=3', '', '')), "a query's ?days= window still varies within its digit count");
+});
+
+// Twenty-third pass: a whole mail message sent as `application/octet-stream` (a send API reading the
+// raw body) was not read, so a grant for mail to alice covered a `Bcc` to an attacker; and Gmail's
+// grant compared To, Cc and Bcc only: a `Reply-To`, `From` or `Disposition-Notification-To`
+// elsewhere was covered.
+t.test('a mail message under application/octet-stream, and a Gmail send\'s Reply-To, are part of what a grant covers (twenty-third pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const message = (extra: string, n: number): string => `From: ci@corp.example\r\nTo: alice@corp.example\r\n${extra}Subject: build ${n}\r\n\r\ngreen ${n}\r\n`;
+  const headers = ['Bcc: drop@attacker.example\r\n', 'Reply-To: drop@attacker.example\r\n', 'Disposition-Notification-To: drop@attacker.example\r\n', 'Cc: "x" <drop@attacker.example>\r\n'];
+  for (const type of ['application/octet-stream', 'application/x-binary', 'application/vnd.acme.mail']) {
+    for (const base64 of [false, true]) {
+      const send = (extra: string, n: number): RequestDescription => {
+        const text = message(extra, n);
+        return call16('POST', 'https://mail.tools.example/v1/send', base64 ? Buffer.from(text).toString('base64') : text, type);
+      };
+      for (const h of headers) t.notOk(await grantedFor(queue, send('', 1), send(h, 2)), `${type}${base64 ? ' (base64)' : ''} + ${h.trim()}: not covered`);
+      t.ok(await grantedFor(queue, send('', 1), send('', 2)), `${type}${base64 ? ' (base64)' : ''}: the same recipients with another text: covered`);
+    }
+  }
+  t.ok(await grantedFor(queue, call16('POST', 'https://files.tools.example/v1/upload', 'PK\u0003\u0004 one', 'application/octet-stream'), call16('POST', 'https://files.tools.example/v1/upload', 'PK\u0003\u0004 two', 'application/octet-stream')), 'bytes that are no message: covered, as before');
+  const gmail = (extra: string, n: number): RequestDescription => call16('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', JSON.stringify({ raw: Buffer.from(message(extra, n)).toString('base64url') }));
+  for (const h of ['Reply-To: drop@attacker.example\r\n', 'Mail-Followup-To: drop@attacker.example\r\n', 'Return-Receipt-To: drop@attacker.example\r\n', 'Resent-To: drop@attacker.example\r\n']) {
+    t.notOk(await grantedFor(queue, gmail('', 1), gmail(h, 2)), `Gmail + ${h.trim()}: not covered`);
+  }
+  t.ok(await grantedFor(queue, gmail('Reply-To: team@corp.example\r\n', 1), gmail('Reply-To: team@corp.example\r\n', 2)), 'Gmail: the same Reply-To with another text: covered');
+});
+
+// Twenty-third pass: time, paging and where by a header. A grant for a bulk purge of one page of what
+// it selects (`cursor`, `offset`, `skip`, `marker`) covered the next page, one by one every page; one
+// for a campaign `send_at` tomorrow (or `scheduled_at`, `publish_at`) covered sending now; one for a
+// schedule as the value under a name no list holds (`when: "0 0 * * *"`, `@daily`, `rate(1 day)`)
+// covered every minute; one for a call in shard, partition or region `X-` header one in another.
+t.test('a bulk call\'s page, when a send happens, a schedule as the value and a shard or region header are part of what a grant covers (twenty-third pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const mcp = (tool: string, args: Record<string, unknown>, n: number): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params: { name: tool, arguments: args } }));
+  const cases: Array<[string, (v: unknown, n: number) => RequestDescription, unknown, unknown]> = [
+    ['bulk purge cursor', (v, n) => call16('POST', 'https://svc.example/api/messages/purge', JSON.stringify({ cursor: v, note: `n${n}` })), 'c1', 'c2'],
+    ['bulk delete offset (query)', (v, n) => call16('POST', `https://svc.example/api/items/bulk-delete?offset=${String(v)}&note=n${n}`, '', ''), 0, 100],
+    ['MCP delete_many skip', (v, n) => mcp('delete_many', { collection: 'logs', skip: v, note: `n${n}` }, n), 0, 500],
+    ['MCP purge_messages marker', (v, n) => mcp('purge_messages', { marker: v }, n), 'm1', 'm9'],
+    ['send_at', (v, n) => call16('POST', 'https://svc.example/api/campaigns', JSON.stringify({ list: 'beta', send_at: v, note: `n${n}` })), '2026-12-08T09:00:00Z', '2026-12-07T10:00:00Z'],
+    ['scheduled_at (MCP)', (v, n) => mcp('create_campaign', { list: 'beta', scheduled_at: v }, n), '2026-12-08T09:00:00Z', '2026-12-07T10:00:00Z'],
+    ['publishAt (form)', (v, n) => call16('POST', 'https://svc.example/api/posts', new URLSearchParams({ publishAt: String(v), note: `n${n}` }).toString(), 'application/x-www-form-urlencoded'), '2026-12-08', '2026-12-07'],
+    ['a cron line under when', (v, n) => call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ when: v, note: `n${n}` })), '0 0 * * *', '* * * * *'],
+    ['a Quartz line under at (MCP)', (v, n) => mcp('create_job', { at: v }, n), '0 0 12 * * ?', '0/1 * * * * ?'],
+    ['a nickname under every', (v, n) => call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ every: v, note: `n${n}` })), '@daily', '@every 1s'],
+    ['an ISO 8601 repeating interval under repeat_spec', (v, n) => call16('POST', 'https://svc.example/api/jobs', JSON.stringify({ repeat_spec: v, note: `n${n}` })), 'R/2026-12-08T09:00:00Z/P1D', 'R/2026-12-08T09:00:00Z/PT1S'],
+    ['rate() under expression_text', (v, n) => call16('POST', 'https://svc.example/api/rules', JSON.stringify({ expression_text: v, note: `n${n}` })), 'rate(1 day)', 'rate(1 minute)'],
+    ['X-Shard', (v, n) => call16('POST', 'https://svc.example/api/reindex', JSON.stringify({ note: `n${n}` }), 'application/json', [['X-Shard', String(v)]]), 's1', 's2'],
+    ['X-Partition-Key', (v, n) => call16('POST', 'https://svc.example/api/reindex', JSON.stringify({ note: `n${n}` }), 'application/json', [['X-Partition-Key', String(v)]]), 'p1', 'p2'],
+    ['X-Region', (v, n) => call16('POST', 'https://svc.example/api/reindex', JSON.stringify({ note: `n${n}` }), 'application/json', [['X-Region', String(v)]]), 'eu-west-1', 'us-east-1'],
+    ['a report to export', (v, n) => call16('POST', 'https://svc.example/api/export', JSON.stringify({ report: v, note: `n${n}` })), 'weekly', 'all-users'],
+  ];
+  for (const [what, make, mine, other] of cases) {
+    t.notOk(await grantedFor(queue, make(mine, 1), make(other, 2)), `${what}: ${JSON.stringify(mine)} then ${JSON.stringify(other)}: not covered`);
+    t.ok(await grantedFor(queue, make(mine, 1), make(mine, 2)), `${what}: the same again: covered`);
+  }
+  // Controls: a read's page and cursor, a record's timestamps and times in text still vary.
+  t.ok(await grantedFor(queue, mcp('list_items', { cursor: 'a' }, 1), mcp('list_items', { cursor: 'b' }, 2)), "a read's cursor still varies");
+  t.ok(await grantedFor(queue, call16('POST', 'https://svc.example/api/search', JSON.stringify({ q: 'a', offset: 0, page: 1 })), call16('POST', 'https://svc.example/api/search', JSON.stringify({ q: 'a', offset: 20, page: 2 }))), "a search's page still varies");
+  t.ok(await grantedFor(queue, call16('POST', 'https://svc.example/api/notes', JSON.stringify({ created_at: '2026-12-07T09:00:00Z', text: 'meet at 0 0 now' })), call16('POST', 'https://svc.example/api/notes', JSON.stringify({ created_at: '2026-12-07T10:00:00Z', text: 'meet at 1 2 later' }))), 'a record timestamp and prose still vary');
+});
+
+// Twenty-third pass: a generic tool or route that takes its verb as an argument (`pods {action:
+// "delete", pod}`, `kubectl {verb: "delete"}`, `manage_pods {op: "delete", name}`, `POST /api/pods
+// {"action": "delete", "pod": …}`) was granted by its tool, method or route and verb alone: a grant
+// for deleting `web-1` covered deleting `db-0`.
+t.test('the object a call names beside a verb it takes as an argument is part of what a grant covers (twenty-third pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const F = 'application/x-www-form-urlencoded';
+  await fc.assert(fc.asyncProperty(fc.constantFrom('action', 'verb', 'op', 'operation', 'command', 'Action', 'sub_command', 'action_type', 'opName'), fc.constantFrom('delete', 'remove', 'restart', 'run', 'deleteItem', 'scale'), fc.constantFrom('mcp', 'jsonrpc', 'json', 'form'), fc.constantFrom('pod', 'name', 'target', 'item'), fc.boolean(),
+    async (verbName, verb, how, name, same) => {
+      const args = (o: string, n: number): Record<string, string> => ({ [verbName]: verb, [name]: o, reason: `try ${n}` });
+      const call = (o: string, n: number): RequestDescription => how === 'mcp' ? call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params: { name: 'pods', arguments: args(o, n) } }))
+        : how === 'jsonrpc' ? call16('POST', 'https://rpc.tools.example/rpc', JSON.stringify({ jsonrpc: '2.0', id: n, method: 'pods', params: args(o, n) }))
+          : how === 'json' ? call16('POST', 'https://ops.tools.example/api/pods', JSON.stringify(args(o, n)))
+            : call16('POST', 'https://ops.tools.example/api/pods', new URLSearchParams(args(o, n)).toString(), F);
+      return (await grantedFor(queue, call('web-1', 1), call(same ? 'web-1' : 'db-0', 2))) === same;
+    }), { numRuns: 16, examples: [['action', 'delete', 'mcp', 'pod', false], ['verb', 'delete', 'mcp', 'pod', false], ['op', 'delete', 'jsonrpc', 'name', false], ['action', 'delete', 'json', 'pod', false], ['action', 'delete', 'form', 'pod', false], ['action', 'delete', 'mcp', 'pod', true], ['action_type', 'delete', 'mcp', 'pod', false]] });
+  // Controls: a read verb as the argument leaves the object free; an AWS Query call's signature is no object.
+  const pods = (action: string, pod: string): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'pods', arguments: { action, pod } } }));
+  t.ok(await grantedFor(queue, pods('get', 'web-1'), pods('get', 'db-0')), 'pods {action: get} of another pod: covered');
+  const listed = (pod: string): RequestDescription => call16('POST', 'https://mcp.tools.example/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'pods', arguments: { actions: ['delete'], pod } } }));
+  t.notOk(await grantedFor(queue, listed('web-1'), listed('db-0')), 'pods {actions: ["delete"]} of another pod: not covered');
+  t.notOk(await grantedFor(queue, pods('get', 'web-1'), pods('delete', 'web-1')), 'pods {action: delete} after a get: not covered');
+  const sqs = (sig: string, msg: string): RequestDescription => call16('POST', 'https://queue.tools.example/', new URLSearchParams({ Action: 'DeleteMessage', QueueUrl: 'https://queue.tools.example/1/jobs', ReceiptHandle: 'rh-1', Signature: sig, SignatureVersion: '2', AWSAccessKeyId: 'AKIDEXAMPLE', Timestamp: msg }).toString(), F);
+  t.ok(await grantedFor(queue, sqs('sig-1', '2026-12-07T10:00:00Z'), sqs('sig-2', '2026-12-07T10:01:00Z')), 'the same AWS Query call with a new signature and timestamp: covered');
+  // A form's or query's value holding a JSON list is that list: its entries were never read (found
+  // by the twenty-second pass's wildcard property at a random seed: `allow=["ci.corp.example","*"]`).
+  for (const where of ['form', 'query'] as const) {
+    const put = (list: string[]): RequestDescription => {
+      const q = new URLSearchParams({ Action: 'PutRolePolicy', RoleName: 'ci', allow: JSON.stringify(list) }).toString();
+      return where === 'form' ? call16('POST', 'https://iam.corp.example/', q, F) : call16('POST', `https://iam.corp.example/?${q}`, '', '');
+    };
+    t.notOk(await grantedFor(queue, put(['ci.corp.example']), put(['ci.corp.example', '*'])), `${where}: allow=["ci.corp.example"] then ["ci.corp.example","*"]: not covered`);
+    t.notOk(await grantedFor(queue, put(['https://ci.corp.example/hook']), put(['https://ci.corp.example/hook', 'https://attacker.example/x'])), `${where}: a JSON list of URLs with another added: not covered`);
+    t.ok(await grantedFor(queue, put(['ci.corp.example']), put(['ci.corp.example'])), `${where}: the same list: covered`);
   }
 });
