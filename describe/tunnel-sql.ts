@@ -1053,6 +1053,39 @@ function codeReadingOf(method: string, text: string): CodeReading {
   return r;
 }
 
+/**
+ * The URLs an answer's header has the browser go to, load or send to, by the header's name: a
+ * redirect, a refresh (`0; url=…`), what a `Link` header preloads or prefetches, and (twenty-third
+ * pass: a made-up answer's `Speculation-Rules: "/rules.json?d=…"` or `report-uri /c?d=…` went
+ * on) the speculation rules it fetches, the endpoints reports are posted to (`Reporting-Endpoints`,
+ * `Report-To`'s `url`s, a CSP's `report-uri`).
+ */
+function answerHeaderUrls(name: string, v: string): string[] {
+  const quoted = (): string[] => [...v.matchAll(/"((?:[^"\\]|\\.){0,2048})"/g)].slice(0, 32).map((m) => m[1]!.replace(/\\(.)/g, '$1'));
+  switch (name) {
+    case 'location': return [v];
+    case 'refresh': return [v.replace(/^[\s\d.]*[;,]?\s*(?:url\s*=\s*)?['"]?/i, '').replace(/['"]$/, '')];
+    case 'link': return v.split('<').slice(1, 33).filter((x) => x.includes('>')).map((x) => x.slice(0, x.indexOf('>')));
+    case 'speculation-rules': case 'reporting-endpoints': return quoted();
+    // A list of JSON objects, each with `endpoints: [{url}]` (one that is no JSON is no report group).
+    case 'report-to': {
+      let groups: unknown;
+      try {
+        groups = JSON.parse(`[${v}]`);
+      } catch {
+        return [];
+      }
+      return (groups as unknown[]).slice(0, 32).flatMap((g) => {
+        const e = (g as { endpoints?: unknown } | null)?.endpoints;
+        return Array.isArray(e) ? e.slice(0, 32).map((x) => (x as { url?: unknown } | null)?.url).filter((u): u is string => typeof u === 'string') : [];
+      });
+    }
+    case 'content-security-policy': case 'content-security-policy-report-only':
+      return [...v.matchAll(/(?:^|[;,])\s*report-uri\s+([^;,]*)/gi)].flatMap((m) => m[1]!.trim().split(/\s+/)).filter(Boolean).slice(0, 32);
+    default: return [];
+  }
+}
+
 export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; refused?: string } {
   const urls: string[] = [];
   const writes: string[] = [];
@@ -1158,9 +1191,12 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   const answered = (method: string, headers: Array<[string, unknown]>, body: string): void => {
     for (const [k, v] of headers.slice(0, 200)) {
       if (typeof v !== 'string') continue;
-      // A redirect, a refresh (`0; url=…`) and what a `Link` header has the browser preload or prefetch.
       const name = k.trim().toLowerCase();
-      const targets = name === 'location' ? [v] : name === 'refresh' ? [v.replace(/^[\s\d.]*[;,]?\s*(?:url\s*=\s*)?['"]?/i, '').replace(/['"]$/, '')] : name === 'link' ? v.split('<').slice(1, 33).filter((x) => x.includes('>')).map((x) => x.slice(0, x.indexOf('>'))) : [];
+      // A cookie stored for the answer's site (twenty-third pass): which site that is, the request
+      // paused is not known here, and the cookie rides with every later request there (a served
+      // link's host: the attacker's), as a cookie command's would (`wholeSite`).
+      if (name === 'set-cookie' && v.trim() !== '') refused ??= `${method} answers with a cookie: the site it is stored for is not known here, and every later request there carries it`;
+      const targets = answerHeaderUrls(name, v);
       if (targets.some(relativeUrl)) refused ??= `${method} answers with a ${name} relative to the page: where it goes is not known here`;
     }
     if (body.includes('\u0000')) return; // binary (an image) loads nothing

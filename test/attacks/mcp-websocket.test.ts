@@ -674,6 +674,13 @@ const relativePlacements: Record<string, (rel: string) => string> = {
   'Fetch.fulfillRequest Location': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 302, responseHeaders: [{ name: 'Location', value: r }] })),
   'Fetch.fulfillRequest Link preload': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Link', value: `<https://docs.example/a.css>; rel=preload; as=style, <${r}>; rel=prefetch` }] })),
   'Fetch.fulfillRequest Refresh': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Refresh', value: `0; url=${r}` }] })),
+  // Twenty-third pass: what an answer's headers have the browser fetch or post reports to.
+  'Fetch.fulfillRequest Speculation-Rules': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Speculation-Rules', value: `"https://docs.example/rules.json", "${r}"` }] })),
+  'Fetch.fulfillRequest Reporting-Endpoints': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Reporting-Endpoints', value: `main="https://docs.example/r", csp="${r}"` }] })),
+  'Fetch.continueResponse Report-To': (r) => JSON.stringify(cdp('Fetch.continueResponse', { requestId: 'r1', responseHeaders: [{ name: 'Report-To', value: JSON.stringify({ group: 'g', max_age: 60, endpoints: [{ url: r }] }) }, { name: 'NEL', value: '{"report_to":"g","max_age":60}' }] })),
+  'Fetch.fulfillRequest CSP report-uri': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, binaryResponseHeaders: Buffer.from(`Content-Security-Policy\u0000img-src 'none'; report-uri ${r}`).toString('base64') })),
+  'Playwright fulfill CSP report-only': (r) => pw('route@77aa', 'fulfill', { status: 200, headers: [{ name: 'Content-Security-Policy-Report-Only', value: `default-src 'self'; report-uri https://docs.example/r ${r}` }], body: 'ok' }),
+  'BiDi provideResponse Speculation-Rules': (r) => JSON.stringify({ id: 1, method: 'network.provideResponse', params: { request: 'r1', statusCode: 200, headers: [{ name: 'Speculation-Rules', value: { type: 'string', value: `"${r}"` } }] } }),
   'BiDi provideResponse': (r) => JSON.stringify({ id: 1, method: 'network.provideResponse', params: { request: 'r1', statusCode: 200, body: { type: 'string', value: `<img src="${r}">` } } }),
   'Playwright setContent': (r) => pw('frame@3c1f0d6a8f', 'setContent', { html: `<img src="${r}">`, waitUntil: 'load' }),
   'Playwright fulfill style sheet': (r) => pw('route@77aa', 'fulfill', { status: 200, headers: [{ name: 'content-type', value: 'text/css' }], body: `body { background: url(${r}) }` }),
@@ -697,6 +704,26 @@ t.test('twenty-second pass: a URL relative to the page in markup, an attribute, 
       t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${where} with ${ok} (${JSON.stringify(r)})`);
     }
   }
+});
+
+// A cookie in an answer made up for an intercepted request (twenty-third pass): the browser stores
+// it for the paused request's site, which is not known here (a served link's, the attacker's), and
+// sends it with every later request there; a cookie command was judged as its site's whole, this
+// went on. Each protocol's made-up answer and header placement closes the socket.
+t.test('twenty-third pass: a made-up answer that sets a cookie is refused', async (t) => {
+  const cookie = 'd=4111; Path=/; Max-Age=600';
+  for (const msg of [
+    JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Set-Cookie', value: cookie }], body: Buffer.from('ok').toString('base64') })),
+    JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 204, binaryResponseHeaders: Buffer.from(`set-cookie\u0000${cookie}`).toString('base64') })),
+    JSON.stringify(cdp('Fetch.continueResponse', { requestId: 'r1', responseHeaders: [{ name: ' Set-Cookie', value: cookie }] })),
+    JSON.stringify(cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', rawResponse: Buffer.from(`HTTP/1.1 200 OK\r\nSet-Cookie: ${cookie}\r\n\r\nok`).toString('base64') })),
+    pw('route@77aa', 'fulfill', { status: 200, headers: [{ name: 'set-cookie', value: cookie }], body: 'ok' }),
+    JSON.stringify({ id: 1, method: 'network.provideResponse', params: { request: 'r1', statusCode: 200, headers: [{ name: 'Set-Cookie', value: { type: 'string', value: cookie } }] } }),
+  ]) t.match(cdpLoadsOf(msg).refused ?? '', /cookie/, msg.slice(0, 100));
+  t.equal((await session([JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Set-Cookie', value: cookie }] }))], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('4111'), 'nothing reached the browser');
+  // Control: a made-up answer with no cookie, an empty one.
+  t.notOk(cdpLoadsOf(JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Content-Type', value: 'application/json' }, { name: 'Set-Cookie', value: '' }], body: Buffer.from('{"ok":true}').toString('base64') }))).refused);
 });
 
 // CSS's escapes (twenty-second pass): `url(\68ttps\3a\2f\2f evil\2e example\2f c?d=…)`,
