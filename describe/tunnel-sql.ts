@@ -38,7 +38,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES } from './cdp-code.ts';
+import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, boundGlobals, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES, withoutSourcePragma } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -1009,7 +1009,14 @@ interface CodeReading {
   unknown?: string;
 }
 
+/** A function given with its arguments is read with the globals they name (`boundGlobals`). */
+function functionRead(key: string, text: string, args: unknown): string {
+  return key === 'functionDeclaration' ? boundGlobals(withoutSourcePragma(text), args) : text;
+}
+
 function codeReading(method: string, text: string): CodeReading {
+  // A tool's naming line dropped; a function called at once with literal arguments read with them.
+  text = boundGlobals(withoutSourcePragma(text));
   const found = codeUrls(text).filter((u) => !namespaceNames.has(u));
   // Code the text decodes and runs is read as its code is (a load or write inside `eval(atob(…))`).
   const inner = decodedCode(text);
@@ -1116,7 +1123,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     }
     for (const k of cdpCode[method] ?? []) {
       const v = (params as Record<string, unknown>)[k];
-      if (v !== undefined) written(method, typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+      if (v !== undefined) written(method, typeof v === 'string' ? functionRead(k, v, (params as { arguments?: unknown }).arguments) : JSON.stringify(v) ?? '');
     }
     for (const css of cdpStyles[method]?.(params as Record<string, unknown>) ?? []) if (typeof css === 'string') styled(method, css);
     for (const k of cdpEncoded[method] ?? []) {
@@ -1271,7 +1278,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     if (method === 'browsingContext.navigate' || method === 'network.continueRequest') {
       if (typeof p.url === 'string') load(what, p.url);
     }
-    for (const k of bidiCode[method] ?? []) if (p[k] !== undefined) written(what, typeof p[k] === 'string' ? p[k] as string : JSON.stringify(p[k]) ?? '');
+    for (const k of bidiCode[method] ?? []) if (p[k] !== undefined) written(what, typeof p[k] === 'string' ? functionRead(k, p[k] as string, p.arguments) : JSON.stringify(p[k]) ?? '');
     // An answer made up for an intercepted request: its body a string or base64 value.
     const body = (p.body && typeof p.body === 'object' ? p.body : {}) as { type?: unknown; value?: unknown };
     if (method === 'network.provideResponse' && typeof body.value === 'string') {

@@ -938,6 +938,78 @@ t.test('twenty-second pass (follow-up): a load through a construct the reader do
   }
 });
 
+// Puppeteer's own traffic (twenty-third pass; the twenty-second checked Playwright's only): its
+// injected script (`setInterval(async()=>…)`: a minified function written out was no function),
+// every `$eval`/`$$eval` (its `//# sourceURL=pptr:$eval;…` line read as `eval` named outside a
+// call) and `addPageBinding` behind `exposeFunction` and ARIA queries (`globalThis[prefix + name]`
+// with the names given as arguments) were refused: Puppeteer could not be used through Airlock.
+// Recorded from a real Chromium (test/attacks/fixtures/browsers/README.md); each message goes on.
+t.test('twenty-third pass: Puppeteer\'s own traffic, recorded from a real Chromium, goes on', async (t) => {
+  const lines = readFileSync(new URL('./fixtures/browsers/puppeteer-25.19.0.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean);
+  t.ok(lines.length > 200 && lines.some((l) => l.includes('addPageBinding')) && lines.some((l) => l.includes('pptr:$eval')) && lines.some((l) => l.includes('createFunction') || l.includes('W.set(t,e)')), `the recording holds what was refused (${lines.length} messages)`);
+  for (const l of lines) {
+    const r = cdpLoadsOf(l);
+    if (r.refused || r.writes || r.urls.some((u) => u !== 'http://127.0.0.1:46213/')) t.fail(`refused or read as a load: ${l.slice(0, 160)} (${JSON.stringify(r).slice(0, 200)})`);
+  }
+  // The same readings keep what they refused: the names given are read as written there.
+  const cf = (fn: string, args: unknown[]): string => JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: fn, objectId: '1', arguments: args }));
+  // Each form with the names that load or run code when written out there.
+  const forms: Record<string, [(k: string) => string, string[]]> = {
+    'callFunctionOn, called': [(k) => cf('function (name, u) { return globalThis[name](u) }', [{ value: k }, { value: '/c?d=4111' }]), ['fetch', 'open', 'fetchLater']],
+    'callFunctionOn, held': [(k) => cf('(prefix, name) => { const f = self[prefix + name]; return f }', [{ value: '' }, { value: k }]), ['fetch', 'eval', 'Function', 'WebSocket', 'open', 'setTimeout']],
+    'callFunctionOn, set': [(k) => cf('function (name, u) { window[name] = u }', [{ value: k }, { value: '/c?d=4111' }]), ['location']],
+    'callFunctionOn, assigned again': [(k) => cf('function (name, u) { name = name.slice(1); globalThis[name](u) }', [{ value: `x${k}` }, { value: '/c?d=4111' }]), ['fetch', 'open']],
+    'callFunctionOn, an inner parameter': [(k) => cf('function (name, u) { const g = (name) => globalThis[name]; return g(atob(u)) }', [{ value: 'myHelper' }, { value: btoa(k) }]), ['fetch']],
+    'BiDi callFunction': [(k) => JSON.stringify({ id: 1, method: 'script.callFunction', params: { functionDeclaration: '(name, u) => globalThis[name](u)', awaitPromise: false, target: { context: 'C1' }, arguments: [{ type: 'string', value: k }, { type: 'string', value: '/c?d=4111' }] } }), ['fetch', 'open']],
+    'called at once': [(k) => JSON.stringify(cdp('Runtime.evaluate', { expression: `(function f(name, u) { return globalThis[name](u) })(${JSON.stringify(k)}, "/c?d=4111")\n//# sourceURL=pptr:evaluate` })), ['fetch', 'open']],
+    'Object.assign onto the global': [(k) => cf('(name, u) => Object.assign(globalThis, { [name]: u })', [{ value: k }, { value: '/c?d=4111' }]), ['location', 'src']],
+  };
+  for (const [where, [make, sinks]] of Object.entries(forms)) for (const k of sinks) t.ok(cdpLoadsOf(make(k)).refused, `${where} with ${k}: refused`);
+  t.notOk(cdpLoadsOf(forms['callFunctionOn, held']![0]('myHelper')).refused, 'control: a page\'s own function got by the name given');
+  t.notOk(cdpLoadsOf(forms['called at once']![0]('myHelper')).refused, 'control: called at once with it');
+  // A tool's naming line ends the text; one inside a template is code's.
+  t.ok(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: 'const s = `\n//# sourceURL=x`; fetch("/c?d=4111")' }))).refused, 'a naming line inside a template hides nothing');
+});
+
+// `open` and the timers held under another name, and the global object under another name with a
+// member named at run time (twenty-third pass: `const f = window.open; f('/c?d=…')`,
+// `const w = window; w['fe' + 'tch'](…)` went on; `fetch` so held was refused, `open` was not).
+t.test('twenty-third pass: window.open and the timers held under another name, and a member of the global named at run time through another name of it, are refused', async (t) => {
+  const held: Array<(u: string) => string> = [
+    (u) => `const f = window.open; f(${u})`, (u) => `const f = open; f(${u})`, (u) => `const { open: f } = window; f(${u})`,
+    (u) => `[window.open][0](${u})`, (u) => `const o = self.open, g = 1; o(${u})`, (u) => `const f = document.open; f(${u}, '', '')`,
+    (u) => `function g() { return open }\ng()(${u})`, (u) => `const t = setTimeout; t('location = ' + ${u})`, (u) => `const { setInterval: t } = globalThis; t('fetch(' + ${u} + ')')`,
+    (u) => `const w = window; w['fe' + 'tch'](${u})`, (u) => `let g = self; g[k](${u})`, (u) => `const v = document.defaultView; v[atob('b3Blbg==')](${u})`, (u) => `w = globalThis; w[name] = ${u}`,
+  ];
+  fc.assert(fc.property(fc.constantFrom(...held.keys()), fc.constantFrom("'/c?d=4111'", 'u', '`/c?d=${d}`', "'https://docs.example/a'"), fc.constantFrom('Runtime.evaluate', 'Page.addScriptToEvaluateOnNewDocument'), (i, u, method) => {
+    const code = held[i]!(u);
+    return !!cdpLoadsOf(JSON.stringify(cdp(method, method === 'Runtime.evaluate' ? { expression: code } : { source: code }))).refused;
+  }), { numRuns: FUZZ_RUNS * 10, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }) });
+  t.equal((await session([JSON.stringify(cdp('Runtime.evaluate', { expression: held[0]!("'/c?d=4111'") }))], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('/c?d=4111'), 'nothing reached the browser');
+  for (const ok of ['if (open) menu.close()', 'dialog.open = true; const m = { open: 1 }', "if (details.open && !parent.open) toggle()", 'const w = window; w.scrollTo(0, 0); w.items[i] = 1', 'setTimeout(() => done(), 10)']) {
+    t.notOk(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: ok }))).refused, `goes on: ${ok}`);
+  }
+});
+
+// An `Object.assign` whose object has a key computed at run time (twenty-third pass:
+// `Object.assign(img, {[k]: '/c?d=…'})` with `k` `'src'` went on; only keys written out were read).
+t.test('twenty-third pass: Object.assign of a computed key is refused, in every spelling', async (t) => {
+  fc.assert(fc.property(
+    fc.constantFrom('img', 'document.images[0]', 'window', 'location', 'document.querySelector("a")'),
+    fc.constantFrom('[k]', "['sr' + 'c']", '[`src`]', '[names[0]]', '[atob("c3Jj")]'),
+    fc.constantFrom("'/c?d=4111'", 'u', '"https://docs.example/a.png"'),
+    fc.constantFrom((o: string) => o, (o: string) => `{ alt: 'x', ${o.slice(1)}`, (o: string) => `${o.slice(0, -1)}, title: 't' }`),
+    (target, key, value, wrap) => {
+      const code = `Object.assign(${target}, ${wrap(`{ ${key}: ${value} }`)})`;
+      return !!cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code }))).refused;
+    },
+  ), { numRuns: FUZZ_RUNS * 10, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }) });
+  for (const ok of ['Object.assign({}, { [k]: 1 })', "Object.assign(el.style, { color: 'red' })", 'Object.assign(state, { f(...args) { return args } })']) {
+    t.notOk(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: ok }))).refused, `goes on: ${ok}`);
+  }
+});
+
 // A large script's reading is kept (automation sends the same one for every page and frame, and
 // each read of Playwright's 330 KB script held the event loop ~75 ms): a kept reading must be the
 // reading of exactly that text. A text one construct longer, a text read again after others pushed
