@@ -792,3 +792,37 @@ export function boundGlobals(fn: string, args?: unknown): string {
   const from = offset + head[0].length;
   return read === body ? fn : `${fn.slice(0, from)}${read}${fn.slice(from + body.length)}`;
 }
+
+/**
+ * Why a function given with remote objects calls one of them, or undefined (twenty-third pass):
+ * an object an earlier command got (`Runtime.evaluate` of `window`, `Runtime.getProperties`: the
+ * objectId of `fetch` or `open`) given as `this` or an argument and called — `function (u) {
+ * this(u) }`, `(f, u) => f(u)`, `f.call(0, u)`, `new F(u)`, `Reflect.apply(f, …)` — loads where its
+ * arguments say through a name no reader can see; no command shows what the objectId is. Also
+ * such an object stored on the global object for a later command's code (`window.x = this`).
+ * Members of it called (`el.click()`, `utilityScript.evaluate(…)`) are its methods, read as such.
+ */
+export function callsRemoteObject(fn: string, args: unknown, hasThis: boolean): string | undefined {
+  const remote = (a: unknown): boolean => !!a && typeof a === 'object' && ['objectId', 'handle', 'sharedId'].some((k) => typeof (a as Record<string, unknown>)[k] === 'string');
+  const head = /^\s*(?:async\b\s*)?(?:function(?:\s*\*)?(?:\s+[\w$]+)?\s*\(([^()]*)\)|\(([^()]*)\)\s*=>|([A-Za-z_$][\w$]*)\s*=>)/.exec(fn);
+  const names = new Set<string>(hasThis ? ['this'] : []);
+  if (head) parameterNames(head[1] ?? head[2] ?? head[3] ?? '').forEach((n, i) => { if (n !== undefined && Array.isArray(args) && remote(args[i])) names.add(n); });
+  // A name given as an argument that the function sets as a member or an attribute (`el[k] = u`,
+  // `el.setAttribute(k, u)` with `k` given as `'src'`): a load where the value says.
+  const loading = new Set<string>();
+  if (head) parameterNames(head[1] ?? head[2] ?? head[3] ?? '').forEach((n, i) => {
+    const v = Array.isArray(args) ? (args[i] as { value?: unknown } | null)?.value : undefined;
+    if (n !== undefined && typeof v === 'string' && (URL_ATTRIBUTES.has(v.toLowerCase()) || /^(?:on[a-z]+|srcdoc|style|location|innerhtml|outerhtml|imagesrcset|formaction|cssText)$/i.test(v.trim()))) loading.add(n);
+  });
+  const body = head ? fn.slice(head[0].length) : fn;
+  for (const m of body.matchAll(/\[\s*([A-Za-z_$][\w$]*)\s*\]\s*=(?!=)|\bsetAttribute(?:NS)?\s*\(\s*(?:[^,()]{0,200},\s*)?([A-Za-z_$][\w$]*)\s*,|\bsetAttributeNode(?:NS)?\b|\bcreateAttribute(?:NS)?\s*\(\s*(?:[^,()]{0,200},\s*)?([A-Za-z_$][\w$]*)\s*\)/g)) {
+    const name = m[1] ?? m[2] ?? m[3];
+    if (name !== undefined && loading.has(name)) return 'sets a member or attribute named by an argument that loads (src, href, an event handler): what it loads is not known here';
+  }
+  if (!names.size) return undefined;
+  for (const m of body.matchAll(/(?<![.\w$])(new\s+)?([A-Za-z_$][\w$]*)\s*(\(|`|\.\s*(?:call|apply|bind)\b)|\bReflect\s*\.\s*(?:apply|construct)\s*\(\s*([A-Za-z_$][\w$]*)|\b(?:window|self|globalThis|top|parent|frames)\s*(?:\.\s*[\w$]+|\[[^\]\n]{1,200}\])\s*=\s*([A-Za-z_$][\w$]*)\s*(?=[;,)}\n]|$)/g)) {
+    const name = m[2] ?? m[4] ?? m[5];
+    if (name !== undefined && names.has(name)) return m[5] !== undefined ? 'stores an object an earlier command got on the global object for later code' : 'calls an object an earlier command got (an objectId or a handle): what it loads is not known here';
+  }
+  return undefined;
+}

@@ -38,7 +38,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, boundGlobals, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES, withoutSourcePragma } from './cdp-code.ts';
+import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, boundGlobals, callsRemoteObject, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES, withoutSourcePragma } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -1121,6 +1121,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       if (typeof inner === 'string') readings(inner).forEach((r) => visit(r, depth + 1));
       return;
     }
+    if (method === 'Runtime.callFunctionOn') remoteCalled(method, params as Record<string, unknown>, typeof (params as { objectId?: unknown }).objectId === 'string');
     for (const k of cdpCode[method] ?? []) {
       const v = (params as Record<string, unknown>)[k];
       if (v !== undefined) written(method, typeof v === 'string' ? functionRead(k, v, (params as { arguments?: unknown }).arguments) : JSON.stringify(v) ?? '');
@@ -1278,6 +1279,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     if (method === 'browsingContext.navigate' || method === 'network.continueRequest') {
       if (typeof p.url === 'string') load(what, p.url);
     }
+    if (method === 'script.callFunction') remoteCalled(what, p, !!p.this && typeof p.this === 'object' && ['handle', 'sharedId'].some((k) => typeof (p.this as Record<string, unknown>)[k] === 'string'));
     for (const k of bidiCode[method] ?? []) if (p[k] !== undefined) written(what, typeof p[k] === 'string' ? functionRead(k, p[k] as string, p.arguments) : JSON.stringify(p[k]) ?? '');
     // An answer made up for an intercepted request: its body a string or base64 value.
     const body = (p.body && typeof p.body === 'object' ? p.body : {}) as { type?: unknown; value?: unknown };
@@ -1302,6 +1304,11 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       if (typeof c.proxyAutoconfigUrl === 'string') load(`${what} proxyAutoconfigUrl`, c.proxyAutoconfigUrl);
     }
     if (method === 'webExtension.install') refused = `${what}: an extension the browser runs is not read`;
+  };
+  // A function given remote objects that calls one, or stores one on the global object (`callsRemoteObject`).
+  const remoteCalled = (method: string, p: Record<string, unknown>, hasThis: boolean): void => {
+    const why = typeof p.functionDeclaration === 'string' ? callsRemoteObject(withoutSourcePragma(p.functionDeclaration), p.arguments, hasThis) : undefined;
+    if (why) refused ??= `${method} ${why}`;
   };
   // Code or markup: each URL written in it (a WebSocket's judged as its http twin); a text naming
   // more than Airlock decides is refused whole.

