@@ -1093,6 +1093,19 @@ function answerHeaderUrls(name: string, v: string): string[] {
   }
 }
 
+/**
+ * Whether a paused request is continued to a URL as a write of the agent's: a method other than a
+ * read, or a body it gives (twenty-third pass: `Fetch.continueRequest {url, method: 'POST',
+ * postData}`, Playwright's `route.continue`, BiDi's `network.continueRequest` were judged as the
+ * GET of the URL, and the browser posted the agent's body there). Then judged as a POST whose body
+ * is unseen, as code that sends one is.
+ */
+function continuesWrite(method: string, p: Record<string, unknown>): boolean {
+  if (!/^(?:Fetch\.continueRequest|Network\.continueInterceptedRequest|continue|fallback|network\.continueRequest)$/.test(method)) return false;
+  const verb = typeof p.method === 'string' ? p.method.trim().toUpperCase() : '';
+  return (verb !== '' && !['GET', 'HEAD', 'OPTIONS'].includes(verb)) || nonEmpty(p.postData) || nonEmpty(p.body);
+}
+
 export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; refused?: string } {
   const urls: string[] = [];
   const writes: string[] = [];
@@ -1160,7 +1173,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const value = key === undefined ? undefined : (params as Record<string, unknown>)[key];
     if (typeof value !== 'string') return;
     if (method === 'DOM.setAttributeValue') return void attribute(method, String((params as { name?: unknown }).name ?? ''), value);
-    if (method !== 'DOM.setAttributesAsText') return void load(method, value);
+    if (method !== 'DOM.setAttributesAsText') return void load(method, value, continuesWrite(method, params as Record<string, unknown>));
     // `name="value"` pairs as the HTML parser reads them (`<img src=… onerror=…>` set as text).
     for (const m of value.matchAll(/([^\s"'>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) attribute(method, m[1]!, m[2] ?? m[3] ?? m[4] ?? '');
   };
@@ -1231,14 +1244,14 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       browserWideValues('Emulation.setUserAgentOverride', { userAgent: p.userAgent, acceptLanguage: p.locale }) ?? browserWideValues('setHTTPCredentials', { httpCredentials: p.httpCredentials });
     // The server resolves a relative URL against the context's `baseURL` (judged when the context
     // was made): one that keeps its host stays there; `//host/…` leaves it.
-    const go = (what: string, v: string): void => {
+    const go = (what: string, v: string, sends = false): void => {
       const t = v.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '');
-      if (/^[\\/]{2}/.test(t)) load(what, `https:${t}`);
-      else if (/^[a-z][a-z0-9+.-]*:/i.test(t)) load(what, t);
+      if (/^[\\/]{2}/.test(t)) load(what, `https:${t}`, sends);
+      else if (/^[a-z][a-z0-9+.-]*:/i.test(t)) load(what, t, sends);
     };
     for (const k of playwrightLoads[method] ?? []) {
       const v = str(p[k]);
-      if (v !== undefined) go(`Playwright ${method}`, v);
+      if (v !== undefined) go(`Playwright ${method}`, v, continuesWrite(method, p));
     }
     for (const k of playwrightCode[method] ?? []) {
       const v = p[k];
@@ -1277,7 +1290,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const what = `BiDi ${method}`;
     refused ??= browserWideValues(method, p);
     if (method === 'browsingContext.navigate' || method === 'network.continueRequest') {
-      if (typeof p.url === 'string') load(what, p.url);
+      if (typeof p.url === 'string') load(what, p.url, continuesWrite(method, p));
     }
     if (method === 'script.callFunction') remoteCalled(what, p, !!p.this && typeof p.this === 'object' && ['handle', 'sharedId'].some((k) => typeof (p.this as Record<string, unknown>)[k] === 'string'));
     for (const k of bidiCode[method] ?? []) if (p[k] !== undefined) written(what, typeof p[k] === 'string' ? functionRead(k, p[k] as string, p.arguments) : JSON.stringify(p[k]) ?? '');

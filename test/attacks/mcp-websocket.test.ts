@@ -584,6 +584,28 @@ t.test('code that sends a write is judged as a write: to a host taking only read
   t.ok(a.records.some((r) => (r.extra as { tunnel?: { protocol?: string } } | undefined)?.tunnel?.protocol === 'cdp' && r.method === 'POST' && r.url === 'https://docs.example/api/notes'), 'audited as the POST it is');
 });
 
+// A paused request continued to a URL with a method or body of the agent's (twenty-third pass):
+// `Fetch.continueRequest {url, method: 'POST', postData}` was judged as the GET of the URL, and the
+// browser posted the agent's body to a host that takes only reads. Now a write, as code's is.
+t.test('twenty-third pass: a paused request continued to a URL with a write method or a body of the agent\'s is judged as a write', async (t) => {
+  const body = Buffer.from('notes=4111').toString('base64');
+  for (const msg of [
+    JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'r1', url: 'https://docs.example/api/notes', method: 'POST', postData: body })),
+    JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'r1', url: 'https://docs.example/api/notes', postData: body })),
+    JSON.stringify(cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', url: 'https://docs.example/api/notes', method: 'put', postData: 'notes=4111' })),
+    pw('route@77aa', 'continue', { url: 'https://docs.example/api/notes', method: 'POST', postData: body, isFallback: false }),
+    pw('route@77aa', 'fallback', { url: 'https://docs.example/api/notes', method: 'DELETE' }),
+    JSON.stringify({ id: 1, method: 'network.continueRequest', params: { request: 'r1', url: 'https://docs.example/api/notes', method: 'POST', body: { type: 'string', value: 'notes=4111' } } }),
+  ]) {
+    t.same(cdpLoadsOf(msg), { urls: [], writes: ['https://docs.example/api/notes'] }, msg.slice(0, 120));
+  }
+  t.equal((await session([JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'r1', url: 'https://docs.example/api/notes', method: 'POST', postData: body }))], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes(body), 'nothing reached the browser');
+  // Controls: a URL rewritten with a read, and a read method written out.
+  t.same(cdpLoadsOf(JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'r1', url: 'https://docs.example/a.png' }))), { urls: ['https://docs.example/a.png'] });
+  t.same(cdpLoadsOf(pw('route@77aa', 'continue', { url: 'https://docs.example/a.png', method: 'GET' })), { urls: ['https://docs.example/a.png'] });
+});
+
 t.test('control: code that reads (a GET written out, text saying post or delete) goes on', async (t) => {
   const msgs = [
     JSON.stringify(cdp('Runtime.evaluate', { expression: "fetch('https://docs.example/api/search?q=post', { method: 'GET' }).then((r) => r.json())" })),
