@@ -925,6 +925,10 @@ export function browserWideValues(method: string, p: Record<string, unknown>): s
     // The locale pages read (`navigator.language`, `Intl`) and send on, as a language tag only.
     case 'Emulation.setLocaleOverride': case 'emulation.setLocaleOverride':
       return nonEmpty(p.locale) && !(typeof p.locale === 'string' && localeTag.test(p.locale)) ? why('sets a locale that is no language tag') : undefined;
+    // A request of the page's sent again (twenty-third pass): its URL, method and body are the
+    // page's, none of them in the command, so a write (an order, a message) repeats undecided.
+    case 'Network.replayXHR':
+      return `${method} sends a request of the page's again: where it goes and what it carries are not known here`;
     case 'Network.setHttpAuthCredentials': case 'setHTTPCredentials':
       return nonEmpty(p.username) || nonEmpty(p.httpCredentials) ? why('sets credentials for any host that asks') : undefined;
     default:
@@ -1172,10 +1176,20 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const key = cdpLoads[method];
     const value = key === undefined ? undefined : (params as Record<string, unknown>)[key];
     if (typeof value !== 'string') return;
-    if (method === 'DOM.setAttributeValue') return void attribute(method, String((params as { name?: unknown }).name ?? ''), value);
+    if (method === 'DOM.setAttributeValue') return void attributes(method, [[String((params as { name?: unknown }).name ?? ''), value]]);
     if (method !== 'DOM.setAttributesAsText') return void load(method, value, continuesWrite(method, params as Record<string, unknown>));
     // `name="value"` pairs as the HTML parser reads them (`<img src=… onerror=…>` set as text).
-    for (const m of value.matchAll(/([^\s"'>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) attribute(method, m[1]!, m[2] ?? m[3] ?? m[4] ?? '');
+    attributes(method, [...value.matchAll(/([^\s"'>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)].map((m): [string, string] => [m[1]!, m[2] ?? m[3] ?? m[4] ?? '']));
+  };
+  // Attributes given together (an element's, or markup's): a form made to post (`method` or
+  // `formmethod` of a write; twenty-third pass: `<form method=post action=…>` was judged as the GET
+  // of its action, and a submission the tunnel does not see (Enter, a click) posted its fields)
+  // has its `action`/`formaction` URLs judged as writes; with none of its own it posts where the
+  // page's form says, which is not known here.
+  const attributes = (method: string, pairs: Array<[string, string]>): void => {
+    const posts = pairs.some(([n, v]) => /^(?:form)?method$/i.test(n.trim()) && /^\s*(?:post|put|patch|delete)\b/i.test(v));
+    if (posts && !pairs.some(([n, v]) => /^(?:form)?action$/i.test(n.trim()) && v.trim() !== '')) refused ??= `${method} makes a form post where the page's form says: where it goes is not known here`;
+    for (const [n, v] of pairs) attribute(method, n, v, posts);
   };
   // An attribute loads what it names only if it is one that names a URL; a relative one stays on the
   // page's own site (whose load was decided), as URL parsers read it (tabs and newlines dropped, `//`
@@ -1184,7 +1198,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   // Twenty-second pass: a URL relative to the page is refused, as code's is (`computedLoad`): the
   // page may be one a served link reached, whose host takes that exact link only (`src="/c?d=…"`
   // went on while `fetch('/c?d=' + d)` was refused); a style is read as a style sheet (`styled`).
-  const attribute = (method: string, name: string, value: string): void => {
+  const attribute = (method: string, name: string, value: string, posts = false): void => {
     const n = name.toLowerCase();
     if (/^on/.test(n) || n === 'srcdoc') refused = `${method} sets ${n}: code or markup the browser runs is not read`;
     if (n === 'style') return void styled(method, value);
@@ -1193,8 +1207,8 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     if (parts.length > 32) refused ??= `${method} sets ${n} to more than 32 URLs: more than Airlock decides in one command`;
     for (const v of parts.slice(0, 32)) {
       if (relativeUrl(v)) refused ??= `${method} sets ${n} to a URL relative to the page: where it goes is not known here`;
-      else if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`);
-      else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v);
+      else if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`, posts && (n === 'action' || n === 'formaction'));
+      else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v, posts && (n === 'action' || n === 'formaction'));
     }
   };
   // A style sheet, a style attribute or a `<style>` element's text: the URLs it names, CSS escapes
@@ -1230,7 +1244,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   const parsed = (method: string, html: string): void => {
     const parts = markupParts(html);
     if (parts.more) refused ??= `${method} gives markup of more than 1,000 attributes: more than Airlock decides in one command`;
-    for (const [name, value] of parts.attributes) attribute(method, name, value);
+    attributes(method, parts.attributes);
     for (const css of parts.styles.slice(0, 1000)) styled(method, css);
     for (const url of parts.refreshes) attribute(method, 'href', url);
     written(method, parts.text);

@@ -606,6 +606,44 @@ t.test('twenty-third pass: a paused request continued to a URL with a write meth
   t.same(cdpLoadsOf(pw('route@77aa', 'continue', { url: 'https://docs.example/a.png', method: 'GET' })), { urls: ['https://docs.example/a.png'] });
 });
 
+// A form made to post (twenty-third pass): markup with `<form method=post action=…>` (or a
+// button's `formmethod`) was judged as the GET of its action, and a submission the tunnel does not
+// read as a load (the Enter key, a click) posted the fields the agent wrote; `method` set to `post`
+// on the page's own form, by an attribute or by code, posted where the page says; a request of the
+// page's was sent again by `Network.replayXHR`.
+t.test('twenty-third pass: a form made to post is judged as a write, or closes the socket where its action is the page\'s', async (t) => {
+  const writes = [
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<form method="post" action="https://docs.example/api/notes"><input name=d value=4111><button>go</button></form>' }),
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<form action="https://docs.example/api/notes"><input name=d value=4111><button formmethod=POST>go</button></form>' }),
+    cdp('Page.setDocumentContent', { frameId: 'F1', html: '<form method=put action=//docs.example/api/notes enctype=text/plain><textarea name=d>4111</textarea></form>' }),
+    cdp('DOM.setAttributesAsText', { nodeId: 7, text: 'method="post" action="https://docs.example/api/notes"' }),
+    JSON.parse(pw('frame@3c1f0d6a8f', 'setContent', { html: '<form method=post action="https://docs.example/api/notes"><input name=d value=4111></form>' })),
+  ];
+  for (const msg of writes) t.ok(cdpLoadsOf(JSON.stringify(msg)).writes?.includes('https://docs.example/api/notes'), JSON.stringify(msg).slice(0, 120));
+  const closes = [
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'method', value: 'post' }),
+    cdp('DOM.setAttributeValue', { nodeId: 9, name: 'FormMethod', value: 'post' }),
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<form method=post><input name=d value=4111></form>' }),
+    cdp('Runtime.evaluate', { expression: "document.forms[0].setAttribute('method', 'post')" }),
+    cdp('Runtime.evaluate', { expression: "document.querySelector('button').formMethod = 'post'" }),
+    cdp('Network.replayXHR', { requestId: '1000.12' }),
+  ];
+  for (const msg of closes) t.ok(cdpLoadsOf(JSON.stringify(msg)).refused, JSON.stringify(msg).slice(0, 120));
+  t.equal((await session([JSON.stringify(writes[0])], [], 'browser.example')).code, 1008, 'through the socket: a write to a host taking only reads');
+  t.equal((await session([JSON.stringify(closes[0])], [], 'browser.example')).code, 1008, 'through the socket: the page\'s form');
+  t.notOk(ranText().includes('4111') || ranText().includes('"method","value":"post"'), 'nothing reached the browser');
+  // Controls: a form that reads (GET, the default), a `method` of a read, text about a method.
+  for (const msg of [
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<form action="https://docs.example/search"><input name=q></form>' }),
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<form method=get action="https://docs.example/search"><input name=q></form>' }),
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'method', value: 'get' }),
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'data-method', value: 'post' }),
+  ]) {
+    const r = cdpLoadsOf(JSON.stringify(msg));
+    t.ok(!r.refused && !r.writes, `goes on as a read: ${JSON.stringify(msg).slice(0, 120)}`);
+  }
+});
+
 t.test('control: code that reads (a GET written out, text saying post or delete) goes on', async (t) => {
   const msgs = [
     JSON.stringify(cdp('Runtime.evaluate', { expression: "fetch('https://docs.example/api/search?q=post', { method: 'GET' }).then((r) => r.json())" })),
