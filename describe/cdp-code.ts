@@ -746,6 +746,10 @@ export function boundGlobals(fn: string, args?: unknown): string {
   if (!head) return fn;
   const names = parameterNames(head[1] ?? head[2] ?? head[3] ?? '');
   const body = text.slice(head[0].length);
+  // A destructuring assignment (`[k] = ['fetch']`), a member of `arguments` (which a sloppy
+  // function's parameters alias) or a `for (k of …)` may give a parameter another value unseen:
+  // nothing is bound then.
+  if (/[\]}]\s*=(?![=>])|\barguments\b|\bfor\s*\(\s*[A-Za-z_$][\w$]*\s+(?:of|in)\b/.test(body)) return fn;
   // Names the body declares or assigns again: a declaration (destructured names too), an inner
   // function's parameter, `n = …`, `n += …`, `n++`.
   const again = new Set<string>();

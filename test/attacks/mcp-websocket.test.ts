@@ -1019,6 +1019,8 @@ t.test('twenty-third pass: Puppeteer\'s own traffic, recorded from a real Chromi
     'callFunctionOn, held': [(k) => cf('(prefix, name) => { const f = self[prefix + name]; return f }', [{ value: '' }, { value: k }]), ['fetch', 'eval', 'Function', 'WebSocket', 'open', 'setTimeout']],
     'callFunctionOn, set': [(k) => cf('function (name, u) { window[name] = u }', [{ value: k }, { value: '/c?d=4111' }]), ['location']],
     'callFunctionOn, assigned again': [(k) => cf('function (name, u) { name = name.slice(1); globalThis[name](u) }', [{ value: `x${k}` }, { value: '/c?d=4111' }]), ['fetch', 'open']],
+    'callFunctionOn, destructured again': [(k) => cf('function (name, u) { [name] = [atob(u.split("#")[1])]; globalThis[name](u) }', [{ value: 'myHelper' }, { value: `/c?d=4111#${btoa(k)}` }]), ['fetch', 'open']],
+    'callFunctionOn, through arguments': [(k) => cf('function (name, u) { arguments[0] = atob(u.split("#")[1]); globalThis[name](u) }', [{ value: 'myHelper' }, { value: `/c?d=4111#${btoa(k)}` }]), ['fetch', 'open']],
     'callFunctionOn, an inner parameter': [(k) => cf('function (name, u) { const g = (name) => globalThis[name]; return g(atob(u)) }', [{ value: 'myHelper' }, { value: btoa(k) }]), ['fetch']],
     'BiDi callFunction': [(k) => JSON.stringify({ id: 1, method: 'script.callFunction', params: { functionDeclaration: '(name, u) => globalThis[name](u)', awaitPromise: false, target: { context: 'C1' }, arguments: [{ type: 'string', value: k }, { type: 'string', value: '/c?d=4111' }] } }), ['fetch', 'open']],
     'called at once': [(k) => JSON.stringify(cdp('Runtime.evaluate', { expression: `(function f(name, u) { return globalThis[name](u) })(${JSON.stringify(k)}, "/c?d=4111")\n//# sourceURL=pptr:evaluate` })), ['fetch', 'open']],
