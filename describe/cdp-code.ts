@@ -765,6 +765,22 @@ export function boundGlobals(fn: string, args?: unknown): string {
       }
     }
   }
+  // An inner parameter list holding parentheses itself (`(x = f(), name) => …`): every name in any
+  // list before `=>` or a body's `{`, but a statement's condition (`if (globalThis[name]) {`).
+  let lists = 0;
+  for (const m of body.matchAll(/\)\s*(?:=>|\{)/g)) {
+    if (++lists > 2000) return fn;
+    let depth = 0;
+    let at = m.index!;
+    for (let steps = 0; at >= 0 && steps < 2000; at--, steps++) {
+      const c = body[at];
+      if (c === ')') depth++;
+      else if (c === '(' && --depth === 0) break;
+    }
+    if (at < 0 || depth !== 0) return fn;
+    if (/\b(?:if|while|switch|with)\s*$/.test(body.slice(Math.max(0, at - 12), at))) continue;
+    for (const w of body.slice(at + 1, m.index!).matchAll(/(?<![.\w$])[A-Za-z_$][\w$]*/g)) again.add(w[0]);
+  }
   const bound = new Map<string, string>();
   names.forEach((n, i) => {
     const v = values![i];
