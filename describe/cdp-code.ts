@@ -840,6 +840,10 @@ export function callsRemoteObject(fn: string, args: unknown, hasThis: boolean): 
     if (name !== undefined && loading.has(name)) return 'sets a member or attribute named by an argument that loads (src, href, an event handler): what it loads is not known here';
   }
   if (!names.size) return undefined;
+  // Another name given to one (`const f = this; f(u)`), twice over at most.
+  for (let round = 0; round < 2; round++) {
+    for (const m of body.matchAll(/(?<![.\w$])([A-Za-z_$][\w$]*)\s*=\s*([A-Za-z_$][\w$]*)\s*(?=[;,)\n]|$)/g)) if (names.has(m[2]!)) names.add(m[1]!);
+  }
   for (const m of body.matchAll(/(?<![.\w$])(new\s+)?([A-Za-z_$][\w$]*)\s*(\(|`|\.\s*(?:call|apply|bind)\b)|\bReflect\s*\.\s*(?:apply|construct)\s*\(\s*([A-Za-z_$][\w$]*)|\b(?:window|self|globalThis|top|parent|frames)\s*(?:\.\s*[\w$]+|\[[^\]\n]{1,200}\])\s*=\s*([A-Za-z_$][\w$]*)\s*(?=[;,)}\n]|$)/g)) {
     const name = m[2] ?? m[4] ?? m[5];
     if (name !== undefined && names.has(name)) return m[5] !== undefined ? 'stores an object an earlier command got on the global object for later code' : 'calls an object an earlier command got (an objectId or a handle): what it loads is not known here';

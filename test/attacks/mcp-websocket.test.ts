@@ -1071,6 +1071,8 @@ t.test('twenty-third pass: a function that calls an object an earlier command go
     cf('async function (f, u) { await f.apply(null, [u]) }', [obj, { value: '/c?d=4111' }], false),
     cf('(F, u) => new F(u)', [obj, { value: 'wss://4111.evil.example/' }], false),
     cf('(f, u) => Reflect.apply(f, null, [u])', [obj, { value: '/c?d=4111' }], false),
+    cf('function (u) { const f = this; return f(u) }', [{ value: '/c?d=4111' }]),
+    cf('(g, u) => { let h; h = g; const f = h; f.call(0, u) }', [obj, { value: '/c?d=4111' }], false),
     cf('function () { window.sink = this }', []),
     cf('(f) => { globalThis["s"] = f }', [obj], false),
     cf('function (k, u) { this[k] = u }', [{ value: 'src' }, { value: '/c?d=4111' }]),
