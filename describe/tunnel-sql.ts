@@ -929,6 +929,11 @@ export function browserWideValues(method: string, p: Record<string, unknown>): s
     // page's, none of them in the command, so a write (an order, a message) repeats undecided.
     case 'Network.replayXHR':
       return `${method} sends a request of the page's again: where it goes and what it carries are not known here`;
+    // The protocol itself handed to a page's own code (twenty-third pass): `window.cdp.send(…)` from
+    // a page (an attacker's, reached by a served link) navigates, evaluates and reads cookies in
+    // any target, inside the browser, where no command passes this tunnel.
+    case 'Target.exposeDevToolsProtocol':
+      return `${method} gives a page's own code the DevTools protocol: what it commands never passes here`;
     case 'Network.setHttpAuthCredentials': case 'setHTTPCredentials':
       return nonEmpty(p.username) || nonEmpty(p.httpCredentials) ? why('sets credentials for any host that asks') : undefined;
     default:

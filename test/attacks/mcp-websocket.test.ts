@@ -644,6 +644,20 @@ t.test('twenty-third pass: a form made to post is judged as a write, or closes t
   }
 });
 
+// The protocol itself handed to a page's own code (twenty-third pass): after
+// `Target.exposeDevToolsProtocol`, the page (an attacker's, reached by a served link) calls
+// `window.cdp.send('Page.navigate', …)` or reads every target's cookies from inside the browser,
+// where nothing passes the tunnel. It went on.
+t.test('twenty-third pass: handing a page the DevTools protocol closes the socket', async (t) => {
+  for (const msg of [
+    cdp('Target.exposeDevToolsProtocol', { targetId: 'T1', bindingName: 'cdp', inheritPermissions: true }),
+    cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('Target.exposeDevToolsProtocol', { targetId: 'T2' })) }),
+    JSON.parse(pw('cdp-session@1', 'send', { method: 'Target.exposeDevToolsProtocol', params: { targetId: 'T1' } })),
+  ]) t.match(cdpLoadsOf(JSON.stringify(msg)).refused ?? '', /DevTools protocol/, JSON.stringify(msg).slice(0, 120));
+  t.equal((await session([JSON.stringify(cdp('Target.exposeDevToolsProtocol', { targetId: 'T1' }))], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('exposeDevToolsProtocol'), 'nothing reached the browser');
+});
+
 t.test('control: code that reads (a GET written out, text saying post or delete) goes on', async (t) => {
   const msgs = [
     JSON.stringify(cdp('Runtime.evaluate', { expression: "fetch('https://docs.example/api/search?q=post', { method: 'GET' }).then((r) => r.json())" })),
