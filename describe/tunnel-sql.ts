@@ -1320,6 +1320,10 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       if (!text.includes('\u0000')) written(what, text);
     }
     if (method === 'network.provideResponse') answered(what, headerPairs(p.headers), typeof body.value === 'string' ? (body.type === 'base64' ? Buffer.from(body.value, 'base64').toString('latin1') : body.value) : '');
+    // A response continued with headers of the agent's is read as a made-up answer's are, and its
+    // `cookies` are `Set-Cookie` headers (twenty-third pass: BiDi's `network.continueResponse` went on).
+    if (method === 'network.continueResponse') answered(what, headerPairs(p.headers), '');
+    if ((method === 'network.provideResponse' || method === 'network.continueResponse') && nonEmpty(p.cookies)) refused ??= `${what} answers with a cookie: the site it is stored for is not known here, and every later request there carries it`;
     if (method === 'storage.setCookie') {
       const { cookie, partition } = p as { cookie?: { domain?: unknown }; partition?: { sourceOrigin?: unknown } };
       if (typeof cookie?.domain === 'string') wholeSite(what, `https://${cookie.domain.replace(/^\./, '')}/`);

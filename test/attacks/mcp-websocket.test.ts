@@ -793,7 +793,11 @@ t.test('twenty-third pass: a made-up answer that sets a cookie is refused', asyn
     JSON.stringify(cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', rawResponse: Buffer.from(`HTTP/1.1 200 OK\r\nSet-Cookie: ${cookie}\r\n\r\nok`).toString('base64') })),
     pw('route@77aa', 'fulfill', { status: 200, headers: [{ name: 'set-cookie', value: cookie }], body: 'ok' }),
     JSON.stringify({ id: 1, method: 'network.provideResponse', params: { request: 'r1', statusCode: 200, headers: [{ name: 'Set-Cookie', value: { type: 'string', value: cookie } }] } }),
+    JSON.stringify({ id: 1, method: 'network.provideResponse', params: { request: 'r1', statusCode: 200, cookies: [{ name: 'd', value: { type: 'string', value: '4111' } }] } }),
+    JSON.stringify({ id: 1, method: 'network.continueResponse', params: { request: 'r1', headers: [{ name: 'Set-Cookie', value: { type: 'string', value: cookie } }] } }),
+    JSON.stringify({ id: 1, method: 'network.continueResponse', params: { request: 'r1', cookies: [{ name: 'd', value: { type: 'string', value: '4111' }, path: '/' }] } }),
   ]) t.match(cdpLoadsOf(msg).refused ?? '', /cookie/, msg.slice(0, 100));
+  t.ok(cdpLoadsOf(JSON.stringify({ id: 1, method: 'network.continueResponse', params: { request: 'r1', headers: [{ name: 'Location', value: { type: 'string', value: '/c?d=4111' } }] } })).refused, 'a continued response\'s relative Location too');
   t.equal((await session([JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Set-Cookie', value: cookie }] }))], [], 'browser.example')).code, 1008, 'through the socket');
   t.notOk(ranText().includes('4111'), 'nothing reached the browser');
   // Control: a made-up answer with no cookie, an empty one.
