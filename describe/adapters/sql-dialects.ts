@@ -224,12 +224,12 @@ function withDqsReading(lite: SqlAnalysis, texts: string[], params?: ReadonlyArr
  * `id = (SELECT id)`, `name LIKE '%' ESCAPE '!'`. Where SQLite reads the same statements, its run of
  * each DELETE/UPDATE against sample rows adds its flags. It only ever adds risk.
  */
-function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
+function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>, mysql = false): SqlAnalysis {
   const unjudged = (st: SqlStatement): boolean => (st.kind === 'delete' || st.kind === 'update') && !st.destructive;
   if (!pg.info.parsed || !pg.info.statements.some(unjudged)) return pg;
-  const lite = analyzeSqlite(texts, params);
+  const lite = analyzeSqlite(texts, params, mysql);
   if (lite.limited) return { ...lite, info: { ...lite.info, dialect: pg.info.dialect } };
-  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return withStatementSamples(pg, params, unjudged);
+  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return withStatementSamples(pg, params, unjudged, mysql);
   const statements = mergeFlags(pg.info.statements, lite.info.statements);
   if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
   return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
@@ -241,14 +241,14 @@ function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyAr
  * DELETE/UPDATE is run against the sample rows alone. One SQLite cannot read (`::`, `ONLY`, `USING`
  * in it) stands without the run only when PostgreSQL proves its WHERE plainly narrow (`id = $1::uuid`).
  */
-function withStatementSamples(pg: SqlAnalysis, params: ReadonlyArray<unknown[] | undefined> | undefined, unjudged: (st: SqlStatement) => boolean): SqlAnalysis {
+function withStatementSamples(pg: SqlAnalysis, params: ReadonlyArray<unknown[] | undefined> | undefined, unjudged: (st: SqlStatement) => boolean, mysql: boolean): SqlAnalysis {
   let runs = 0;
   const statements = pg.info.statements.map((st, i) => {
     const source = pg.sources?.[i];
     if (!unjudged(st) || !source) return st;
     // Each run sets up a scratch database: past MAX_STATEMENT_READINGS, PostgreSQL's proof alone.
     if (++runs > MAX_STATEMENT_READINGS) return pg.narrow?.[i] ? st : { ...st, destructive: true };
-    const one = analyzeSqlite([source.text], params ? [params[source.of]] : undefined);
+    const one = analyzeSqlite([source.text], params ? [params[source.of]] : undefined, mysql);
     if (one.limited) return { ...st, destructive: true };
     if (one.info.parsed && structure(one.info) === structure({ ...pg.info, statements: [st] })) return one.info.statements[0]?.destructive ? { ...st, destructive: true } : st;
     return pg.narrow?.[i] ? st : { ...st, destructive: true };
@@ -405,7 +405,8 @@ function analyzeUnknown(texts: string[], pg: SqlAnalysis, params?: ReadonlyArray
   // lexing the text again (pgLexedText) would cost what the limit spared.
   if (pg.limited) return labelled(pg);
   // libSQL (Turso) and other SQLite servers built with their defaults read `"x"` as D1 does.
-  const lite = withDqsReading(analyzeSqlite(texts, params), texts, params);
+  // A server of unknown dialect may be MySQL's: its comparisons of text with numbers are run too.
+  const lite = withDqsReading(analyzeSqlite(texts, params, true), texts, params);
   // PostgreSQL parses a whole multi-statement text before it runs any of it; SQLite runs each
   // statement as it compiles it, so statements before SQLite's error would already have run, also
   // when PostgreSQL refuses the text (`SELECT $1$; DROP TABLE users; $1$`: no other server's
@@ -421,7 +422,7 @@ function analyzeUnknown(texts: string[], pg: SqlAnalysis, params?: ReadonlyArray
   }
   // SQLite unread for a limit of Airlock's (not refused by such a server): its reading is unknown.
   if (lite.limited) return labelled(lite);
-  if (!lite.info.parsed) return labelled(withSampleReading(pg, texts, params));
+  if (!lite.info.parsed) return labelled(withSampleReading(pg, texts, params, true));
   if (!pg.info.parsed) return withPgLexing(texts, lite);
   const a = structure(pg.info);
   const b = structure(lite.info);

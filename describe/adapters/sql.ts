@@ -1071,6 +1071,56 @@ function provenNarrow(expr: unknown): boolean {
   return ['<', '<=', '>', '>='].includes(op) && clockShift(other) !== undefined && !clockReachesAll(body);
 }
 
+/**
+ * A column name that says it holds a number, a date or a truth value (`id`, `user_id`, `userId`,
+ * `age`, `created_at`, `is_admin`): MySQL compares it with a number as the number or date it
+ * holds. Any other name may hold text, which MySQL reads as 0 beside a number.
+ */
+export function numberLikeName(name: string): boolean {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  const last = words[words.length - 1] ?? '';
+  if (words[0] === 'is' || words[0] === 'has' || words[0] === 'airlock') return words.length > 1;
+  return numberWords.has(last) || /^(?:id|num|count|qty|amount|price|total|size|score|level|rank|year|month|day|hour|minute|second|epoch|timestamp|date|time)s?\d*$/.test(last);
+}
+const numberWords = new Set([
+  'id', 'ids', 'pk', 'fk', 'no', 'nr', 'num', 'number', 'count', 'cnt', 'qty', 'quantity', 'amount', 'price', 'cost', 'total', 'sum', 'balance', 'age',
+  'year', 'years', 'month', 'months', 'week', 'weeks', 'day', 'days', 'hour', 'hours', 'minute', 'minutes', 'second', 'seconds', 'ms', 'secs', 'mins',
+  'size', 'bytes', 'length', 'len', 'width', 'height', 'weight', 'depth', 'score', 'rank', 'level', 'version', 'seq', 'sequence', 'position', 'pos',
+  'index', 'idx', 'port', 'pid', 'uid', 'gid', 'duration', 'ttl', 'epoch', 'ts', 'timestamp', 'time', 'at', 'on', 'date', 'datetime', 'until', 'expires',
+  'expiry', 'expiration', 'created', 'updated', 'deleted', 'modified', 'login', 'seen', 'priority', 'limit', 'max', 'min', 'percent', 'pct', 'rate',
+  'ratio', 'lat', 'lng', 'lon', 'latitude', 'longitude', 'attempts', 'retries', 'tries', 'views', 'votes', 'likes', 'points', 'credits', 'stock',
+  'quota', 'flag', 'active', 'enabled', 'disabled', 'archived', 'verified', 'visible', 'hidden', 'rowid', 'oid',
+]);
+
+/**
+ * Whether MySQL may compare a column that can hold text with a number in `expr` (`u.email = 0`,
+ * `email IN (0, 5)`): it reads text that starts with no digit as 0 there, so the equality holds
+ * for every such row (twenty-third pass). Only a string constant or a bound value keeps the
+ * comparison textual; a column whose name says it holds a number or date is compared as one.
+ */
+function mysqlNumericText(expr: unknown, depth = 0): boolean {
+  if (depth > 64 || expr === null || typeof expr !== 'object') return depth > 64;
+  if (Array.isArray(expr)) return expr.some((e) => mysqlNumericText(e, depth + 1));
+  const x = (expr as Node).A_Expr as Node | undefined;
+  if (x && ['AEXPR_OP', 'AEXPR_IN', 'AEXPR_NOT_DISTINCT', 'AEXPR_OP_ANY'].includes(String(x.kind))) {
+    const textual = (e: unknown): boolean => {
+      const n = e as Node | undefined;
+      const c = n?.A_Const as Node | undefined;
+      if (c) return c.sval !== undefined || c.isnull === true;
+      if (n?.ParamRef !== undefined) return true;
+      const items = (n?.List as Node | undefined)?.items;
+      return Array.isArray(items) && items.every(textual);
+    };
+    const textColumn = (e: unknown): boolean => {
+      const fields = (((e as Node | undefined)?.ColumnRef as Node | undefined)?.fields ?? []) as Array<{ String?: { sval?: string } }>;
+      const last = fields[fields.length - 1]?.String?.sval;
+      return last !== undefined && !numberLikeName(last);
+    };
+    if ((textColumn(x.lexpr) && !textual(x.rexpr)) || (textColumn(x.rexpr) && !textual(x.lexpr))) return true;
+  }
+  return Object.values(expr as Node).some((v) => mysqlNumericText(v, depth + 1));
+}
+
 const comparisonOps = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 /** A number or truth value, which no built-in `&&` of PostgreSQL takes: a numeric or boolean constant, a comparison, a test. */
 function truthOrNumber(e: unknown): boolean {
@@ -1793,7 +1843,7 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' | 
         statements.push(a.statement);
         sources.push({ text, of });
         const where = (body as Node).whereClause;
-        narrow.push((type === 'DeleteStmt' || type === 'UpdateStmt') && where !== undefined && provenNarrow(where));
+        narrow.push((type === 'DeleteStmt' || type === 'UpdateStmt') && where !== undefined && provenNarrow(where) && !(dialect === 'unknown' && mysqlNumericText(where)));
         if (!a.readOnly) readOnly = false;
         if (a.statement.destructive && !a.privilege) privilegeOnly = false;
       } catch (err) {

@@ -3065,3 +3065,40 @@ t.test('twenty-second pass (follow-up): on a real PostgreSQL, the clock moved pa
     }
   }
 });
+
+/** Conditions MySQL holds for every row whose text starts with no digit (it reads such text as 0 beside a number; checked on MariaDB 10.11). */
+const mysqlZero = (c: string): string[] => [`${c} = 0`, `0 = ${c}`, `${c} = FALSE`, `${c} = -0.0`, `${c} = 0e0`, `${c} IN (0, 5)`, `${c} <=> 0`, `${c} < 1`, `${c} >= 0`, `${c} BETWEEN -1 AND 1`, `NOT ${c}`, `${c} IS FALSE`, `${c} IS NOT TRUE`, `${c} + 0 = 0`, `${c} = 1 - 1`, `${c} = id - id`, `${c} = CAST(0 AS SIGNED)`];
+
+t.test('twenty-third pass: MySQL compares a text column with a number as a number, so `email = 0` holds for every row on an endpoint of unknown dialect', async (t) => {
+  // Left open by the twenty-second pass: `DELETE FROM users WHERE email = 0` deletes every row of a
+  // real MariaDB whose email starts with no digit (the text reads as 0), also `< 1`, `NOT email`,
+  // `IS FALSE`, `email + 0 = 0`. SQLite's samples (numbers and text) and PostgreSQL (which refuses
+  // text = integer) read it as one row: a narrow medium write.
+  const column = fc.constantFrom('email', 'name', 'title', '`e-mail`', 'u.email', 'username', 'slug', 'status', 'token', 'note');
+  await fc.assert(
+    fc.asyncProperty(column, fc.integer({ min: 0, max: 16 }), fc.boolean(), fc.constantFrom('', ' LIMIT 1000', ' ORDER BY id'), async (c, k, update, tail) => {
+      const where = mysqlZero(c)[k]!;
+      const from = c.startsWith('u.') ? 'users u' : 'users';
+      const sql = update ? `UPDATE ${from} SET role = 'admin' WHERE ${where}` : `DELETE FROM ${from} WHERE ${where}${tail}`;
+      const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // A number bound to the comparison is the literal.
+  for (const v of [0, false]) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = ?', params: [v] }) });
+    t.equal(decision.approval?.risk, 'critical', `email = ? with ${String(v)}`);
+  }
+  // Controls: a column whose name says it holds a number, date or truth value, a text compared with
+  // text, a number no text reads as, and D1 (SQLite, which compares as its samples do) stay medium.
+  const controls = ['id = 0', 'user_id = 0', 'userId = 3', 'age < 18', 'expires_at < 1700000000', 'is_admin = 0', 'views = 0 AND title = \'x\'', 'email = 5', "email = '0'", "email = 'a@b.example'", 'deleted_at IS NULL', "last_login < '2024-01-01'", 'status = 1'];
+  for (const where of controls) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) });
+    t.equal(decision.approval?.risk, 'medium', where);
+  }
+  const { decision } = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = 0' }) });
+  t.equal(decision.approval?.risk, 'medium', 'D1: SQLite compares text with a number as unequal');
+  const { decision: bound } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = ?', params: ['a@b.example'] }) });
+  t.equal(bound.approval?.risk, 'medium', 'email = ? with a text');
+});
