@@ -24,7 +24,7 @@ import type { Pipeline } from './pipeline.ts';
 import { denial, refusals } from './refusals.ts';
 import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
 import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
-import { answersAsRedis, RedisReader, RedisStart } from '../describe/tunnel-redis.ts';
+import { answersAsRedis, RedisReader, RedisStart, redisStatement } from '../describe/tunnel-redis.ts';
 import { MongoReader, mayStartMongo, startsMongo } from '../describe/tunnel-mongo.ts';
 import { InnerSessionScan } from '../describe/tunnel-inner.ts';
 
@@ -195,10 +195,13 @@ export class TunnelSql {
     if (this.redis === undefined) {
       // Only a stream no other protocol's reader took (PostgreSQL's, MySQL's and TDS's are read whole).
       if (this.reader !== undefined && !(this.reader instanceof JsonMessagesReader)) return undefined;
-      const from = this.redisStart.feed(data);
-      if (from === undefined) return undefined;
+      const from = this.redisStart.feed(data, !this.greeted);
+      const early = this.redisStart.takeEarly().flatMap((args) => redisStatement(args) ?? []);
+      if (from === undefined) return early.length ? early : undefined;
       this.redis = new RedisReader(this.maxStatement);
-      data = from;
+      const read = this.redis.read(from);
+      if (read.refused) return this.refuseUnread(read.refused);
+      return [...early, ...read.statements];
     } else if (this.redisPending) {
       // The line the agent had begun when the server's answer made the stream Redis's.
       data = Buffer.concat([this.redisPending, data]);
