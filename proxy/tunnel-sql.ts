@@ -366,7 +366,9 @@ export class TunnelSql {
     const { url, body } = raw;
     let decided;
     try {
-      decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined, s.protocol === 'json' || s.protocol === 'mssql');
+      // A MongoDB or Redis command's twin is Airlock's writing, not a text a MySQL server runs.
+      const dialect = s.protocol === 'postgresql' ? 'postgresql' : s.message === 'mongodb' || s.message === 'redis' ? 'written' : undefined;
+      decided = await this.pipeline.decideCarried(this.x, raw, dialect, s.protocol === 'json' || s.protocol === 'mssql');
     } catch (err) {
       decided = refusals.internal(err);
     }

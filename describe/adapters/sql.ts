@@ -767,6 +767,11 @@ function tautological(expr: unknown, target?: string): boolean {
       const bound = right ?? constantText(body.lexpr);
       if (bound !== undefined && /^\s*[+-]?(infinity|inf|nan)\s*$/i.test(bound)) return true;
       if (bound === '' && opName(body) === (right !== undefined ? '>=' : '<=')) return true;
+      if (pastEveryInteger(opName(body), body.lexpr, body.rexpr)) return true;
+    }
+    if ((body.kind === 'AEXPR_BETWEEN' || body.kind === 'AEXPR_BETWEEN_SYM') && isColumn(body.lexpr)) {
+      const [lo, hi] = ((((body.rexpr as Node | undefined)?.List as Node | undefined)?.items ?? []) as unknown[]).map(numericConstant);
+      if (lo !== undefined && hi !== undefined && Math.min(lo, hi) <= -INT8_BOUND && Math.max(lo, hi) >= INT8_BOUND) return true;
     }
     if (body.kind === 'AEXPR_OP' && clockReachesAll(body)) return true;
     // A range over `ctid` (`ctid > '(0,0)'`) is where rows happen to be stored, no value of theirs:
@@ -1119,6 +1124,33 @@ function mysqlNumericText(expr: unknown, depth = 0): boolean {
     if ((textColumn(x.lexpr) && !textual(x.rexpr)) || (textColumn(x.rexpr) && !textual(x.lexpr))) return true;
   }
   return Object.values(expr as Node).some((v) => mysqlNumericText(v, depth + 1));
+}
+
+/** The magnitude of int8's bounds (9223372036854775807), as a double: no integer a column holds is past it. */
+const INT8_BOUND = 2 ** 63 - 1;
+
+/** A numeric constant's value (`5`, `1e30`, `-9223372036854775808`, `'1e30'`, cast or not); undefined otherwise. */
+function numericConstant(e: unknown, depth = 0): number | undefined {
+  const n = e as Node | undefined;
+  const cast = n?.TypeCast as Node | undefined;
+  if (cast && depth < 4) return numericConstant(cast.arg, depth + 1);
+  const c = n?.A_Const as Node | undefined;
+  const raw = c?.ival !== undefined ? String((c.ival as Node).ival ?? 0) : c?.fval !== undefined ? String((c.fval as Node).fval ?? '') : constantText(e);
+  if (raw === undefined || !/^\s*[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?\s*$/i.test(raw)) return undefined;
+  return Number(raw);
+}
+
+/**
+ * A range of a column against a number at or past int8's bounds on the side that takes them
+ * all: `id < 1e30`, `id <= 9223372036854775807`, `1e19 > id` (twenty-third pass: upper bounds
+ * were narrow, as SQLite's text samples sort above every number, while every integer a column
+ * holds is below them; lower bounds past every sample were already every row).
+ */
+function pastEveryInteger(op: string, left: unknown, right: unknown): boolean {
+  const [col, value, flipped] = isColumn(left) ? [left, numericConstant(right), false] : [right, numericConstant(left), true];
+  if (!isColumn(col) || value === undefined) return false;
+  const o = flipped ? ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[op] : op;
+  return ((o === '<' || o === '<=') && value >= INT8_BOUND) || ((o === '>' || o === '>=') && value <= -INT8_BOUND);
 }
 
 const comparisonOps = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);

@@ -2725,6 +2725,46 @@ t.test('twenty-second pass: a range bound PostgreSQL reads past every value hold
   }
 });
 
+/** Ranges of a column against a number at or past int8's bounds, on the side that takes every integer. */
+const pastEveryInteger = ['id < 1e30', 'id <= 9223372036854775807', '9223372036854775807 >= id', 'id < 1e19::numeric', "id < '1e30'", 'id BETWEEN -1e20 AND 1e20', 'id >= -9223372036854775808', 'n < 18446744073709551616'];
+
+t.test('twenty-third pass: an upper bound at or past every integer holds for every row', async (t) => {
+  // `DELETE FROM users WHERE id < 1e30` (also `<= 9223372036854775807`, a flipped side, a BETWEEN)
+  // on Neon, Supabase and an endpoint of unknown dialect was a narrow medium write: SQLite's
+  // sample strings sort above every number, so an upper bound never took every sample, while
+  // every integer a column holds is below it (lower bounds past the samples were already held).
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...pastEveryInteger), fc.constantFrom(NEON, SUPABASE, GENERIC), fc.boolean(), async (where, url, update) => {
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // The same bound by a parameter, in PostgREST's and pg_graphql's filters, in a MongoDB filter.
+  const bound = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DELETE FROM users WHERE id < $1', params: ['1e30'] }) });
+  t.equal(bound.decision.approval?.risk, 'critical', 'id < $1 with 1e30');
+  const rest = await decide({ method: 'PATCH', url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?id=lt.1e30', headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+  t.equal(rest.decision.approval?.risk, 'critical', 'PostgREST id=lt.1e30');
+  // Controls: cut-offs below int8's bounds (an epoch in microseconds, an id) stay narrow.
+  for (const where of ['ts < 1700000000000000', 'id < 1000000', 'amount <= 99999999', 'id > 1e30', 'id BETWEEN 1 AND 1e20', 'id < $1']) {
+    const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) });
+    t.equal(decision.approval?.risk, 'medium', where);
+  }
+  if (missingPostgres()) return;
+  // On a real PostgreSQL, each takes every integer row, the extremes too.
+  const pg = await startPostgres(t);
+  const client = new pgLib.Client({ connectionString: pg.url() });
+  await client.connect();
+  t.teardown(() => client.end());
+  await client.query(`CREATE TABLE users (id bigint, n numeric(20, 0));
+    INSERT INTO users VALUES (9223372036854775807, 18446744073709551615), (-9223372036854775808, -18446744073709551615), (0, 0), (1, 1)`);
+  // (`id < '1e30'` is refused for a bigint, as text that is no integer; a numeric column takes it.)
+  const run = pastEveryInteger.map((w) => w.replace("id < '1e30'", "n < '1e30'"));
+  const { rows } = await client.query(`SELECT ${run.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
+  run.forEach((w, j) => t.equal(rows[0][`c${j}`], 4, w));
+});
+
 t.test('twenty-second pass: PostgREST filters are judged as the SQL condition PostgREST runs', async (t) => {
   // A PATCH to Supabase's REST API was judged by a list of filter spellings: `id=gt.-1000000000000`,
   // `created_at=lt.infinity`, `score=lt.Infinity`, `email=gte.`, `email=match.(?:)`,
@@ -2744,6 +2784,48 @@ t.test('twenty-second pass: PostgREST filters are judged as the SQL condition Po
   for (const filter of ['id=eq.5', 'age=gt.65', 'status=in.(a,b)', 'deleted_at=is.null', 'name=ilike.*john*', 'expires_at=lt.now()', 'expires_at=lte.today', 'email=fts.word', 'tags=cs.{a}', 'data->>k=eq.x', 'id=eq.5&created_at=lt.infinity', 'or=(id.eq.1,id.eq.2)']) {
     const { decision } = await decide({ method: 'PATCH', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?${filter}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
     t.equal(decision.approval?.risk, 'medium', filter);
+  }
+});
+
+/** PostgREST filters that hold for every row (none at all among them), and ones that name rows. */
+const postgrestWide = ['', 'id=gt.-1000000000000', 'created_at=lt.infinity', 'email=gte.', 'email=match.(?:)', 'name=like.*', 'id=not.eq.5', 'id=not.is.null', 'or=(id.eq.5,id.not.is.null)', 'not.or=(id.lt.-1000000000000)'];
+const postgrestNarrow = ['id=eq.5', 'age=gt.65', 'status=in.(a,b)', 'deleted_at=is.null', 'expires_at=lt.now()', 'or=(id.eq.1,id.eq.2)'];
+
+t.test('twenty-third pass: a self-hosted PostgREST on a host no module owns is read as the SQL it runs', async (t) => {
+  // Left open by the twenty-second pass: `DELETE https://<allowed host>/rest/v1/users` (no filter:
+  // every row), `PATCH /users?id=gt.-1000000000000` with `Prefer: tx=commit`, `Content-Profile`
+  // or `Accept: application/vnd.pgrst.object+json` were plain medium writes, as `DELETE /users?id=eq.5`
+  // is: PostgREST was read as SQL only on Supabase's hosts.
+  const place = fc.constantFrom<[string, Array<[string, string]>]>(
+    ['/rest/v1/users', []], ['/api/rest/v1/users', []], ['/users', [['Prefer', 'tx=commit']]], ['/users', [['Prefer', 'return=minimal, count=exact']]],
+    ['/db/users', [['Content-Profile', 'public']]], ['/users', [['Accept', 'application/vnd.pgrst.object+json']]], ['/users', [['Prefer', 'max-affected=1000000']]],
+  );
+  await fc.assert(
+    fc.asyncProperty(place, fc.constantFrom(...postgrestWide), fc.constantFrom('', 'select=id'), fc.boolean(), async ([path, headers], filter, more, update) => {
+      const query = [filter, more].filter(Boolean).join('&');
+      const url = `https://${SQL_HOST}${path}${query ? `?${query}` : ''}`;
+      const { decision } = await decide(update ? { method: 'PATCH', url, headers: [['Content-Type', 'application/json'], ...headers], body: JSON.stringify({ role: 'admin' }) } : { method: 'DELETE', url, headers });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${update ? 'PATCH' : 'DELETE'} ${url} ${JSON.stringify(headers)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // A filter in PostgREST's syntax says PostgREST by itself.
+  for (const filter of postgrestWide.filter((f) => f.includes('.'))) {
+    const { decision } = await decide({ method: 'DELETE', url: `https://${SQL_HOST}/items?${filter}` });
+    t.equal(decision.approval?.risk, 'critical', `DELETE /items?${filter}`);
+  }
+  // Controls: filters that name rows stay narrow writes; REST APIs that say nothing of PostgREST
+  // (`DELETE /users/5`, OData's `Prefer: return=representation`) are the plain writes they were.
+  for (const filter of postgrestNarrow) {
+    for (const path of ['/rest/v1/users', '/users']) {
+      const { decision } = await decide({ method: 'PATCH', url: `https://${SQL_HOST}${path}?${filter}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+      t.equal(decision.approval?.risk, 'medium', `PATCH ${path}?${filter}`);
+    }
+  }
+  for (const [method, path, headers] of [['DELETE', '/users/5', []], ['PATCH', "/People('russell')", [['Prefer', 'return=representation']]], ['DELETE', '/items', [['Prefer', 'return=minimal']]], ['DELETE', '/rest/v1/rpc/purge', []]] as Array<[string, string, Array<[string, string]>]>) {
+    const { decision, description } = await decide({ method, url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json'], ...headers], body: method === 'PATCH' ? '{"a":1}' : '' });
+    t.equal(decision.approval?.risk, 'medium', `${method} ${path}`);
+    t.equal(description.sql, undefined, `${method} ${path}: no SQL`);
   }
 });
 
