@@ -58,13 +58,15 @@ function sampleValue(i: number, j: number, other: boolean, json = false): string
   }
 }
 /**
- * Whether a statement compares something with a number or a truth value, as MySQL would compare a
- * text column numerically: a numeric literal, arithmetic, TRUE/FALSE, NOT/`!`/XOR, or a bound number. Others
- * (`name < 'm'`) are compared as text there and need no second run.
+ * Whether a statement may compare something with a number or a truth value, as MySQL would compare a
+ * text column numerically: a numeric literal, arithmetic, TRUE/FALSE, NOT/`!`/XOR, a call or
+ * subquery (`LENGTH('')` is 0), a user variable (`@z`), or a bound number. Others (`name < 'm'`)
+ * are compared as text there and need no second run.
  */
 function numericWords(toks: Token[], params: unknown[] | undefined): boolean {
   return (
-    toks.some((tk) => (tk.type === 'word' || tk.type === 'punct') && (/^[0-9]/.test(tk.value) || /^[!+*/%&|^~-]$/.test(tk.value) || /^(?:true|false|not|xor|div|mod)$/i.test(tk.value))) ||
+    toks.some((tk) => (tk.type === 'word' || tk.type === 'punct') && (/^[0-9]/.test(tk.value) || /^[!+*/%&|^~@-]$/.test(tk.value) || /^(?:true|false|not|xor|div|mod)$/i.test(tk.value))) ||
+    toks.some((tk) => tk.type === '(') ||
     (params ?? []).some((v) => typeof v === 'number' || typeof v === 'boolean')
   );
 }
@@ -593,6 +595,15 @@ class Scratch {
     const { capi } = this.s;
     const params = capi.sqlite3_bind_parameter_count(stmt);
     if (params === 0) return false;
+    // MySQL's user variables (`@z`) hold what an earlier statement of the session set, 0 among them.
+    if (this.values === 'mysqlText') {
+      capi.sqlite3_reset(stmt);
+      let user = false;
+      for (let i = 1; i <= params; i++) if (capi.sqlite3_bind_parameter_name(stmt, i)?.startsWith('@')) (capi.sqlite3_bind_int(stmt, i, 0), (user = true));
+      if (user && this.sampleRun(stmt, target)) return true;
+      capi.sqlite3_reset(stmt);
+      capi.sqlite3_clear_bindings(stmt);
+    }
     capi.sqlite3_reset(stmt);
     for (let i = 1; i <= params; i++) capi.sqlite3_bind_int(stmt, i, UNSAMPLED_VALUE);
     try {
