@@ -2910,6 +2910,32 @@ t.test('twenty-second pass: Upstash\'s Redis REST API is read as Redis, each com
   t.equal((await upstash({ method: 'POST', url: `https://${host}/del/a`, body: '' })).decision.approval?.risk, 'medium', 'DEL a');
 });
 
+t.test('twenty-third pass: Upstash\'s REST API served by a bridge on a host no module owns is read as Redis in its body forms', async (t) => {
+  // A self-hosted serverless-redis-http (what @upstash/redis and Vercel KV are pointed at outside
+  // Upstash) on an allowed host: `POST / ["FLUSHALL"]`, a `/pipeline` or `/multi-exec` holding
+  // FLUSHDB, `CONFIG SET dir`, `EVAL` were plain medium POSTs, a grant for one `SET` covering them.
+  const shapes = fc.constantFrom(
+    (args: string[]) => ({ url: `https://${SQL_HOST}/`, body: JSON.stringify(args) }),
+    (args: string[]) => ({ url: `https://${SQL_HOST}/pipeline`, body: JSON.stringify([['SET', 'k', 'v'], args]) }),
+    (args: string[]) => ({ url: `https://${SQL_HOST}/multi-exec`, body: JSON.stringify([args]) }),
+  );
+  const dangerous = fc.constantFrom<string[]>(['FLUSHALL'], ['flushdb', 'ASYNC'], ['CONFIG', 'SET', 'dir', '/tmp'], ['EVAL', "redis.call('flushall')", '0'], ['SCRIPT', 'FLUSH'], ['SWAPDB', '0', '1'], ['FUNCTION', 'FLUSH']);
+  await fc.assert(
+    fc.asyncProperty(dangerous, shapes, fc.boolean(), async (args, shape, bearer) => {
+      const r = shape(args);
+      const { decision } = await decide({ method: 'POST', ...r, headers: [['Content-Type', 'application/json'], ...(bearer ? [['Authorization', 'Bearer t0ken'] as [string, string]] : [])] });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${r.url} ${r.body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: a write of a key, a read, a JSON array of other words or numbers, the same array to another path: plain writes.
+  for (const [path, body] of [['/', '["SET","k","v"]'], ['/', '["CONFIG","GET","dir"]'], ['/', '["red","green"]'], ['/', '[1,2,3]'], ['/', '["save the file"]'], ['/api/items', '["FLUSHALL"]']]) {
+    const { decision, description } = await decide({ method: 'POST', url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body });
+    t.equal(decision.approval?.risk, 'medium', `${path} ${body}`);
+    t.equal(description.sql, undefined, `${path} ${body}: no SQL`);
+  }
+});
+
 t.test('twenty-second pass: a pg_graphql update\'s filter is judged as the SQL condition it runs', async (t) => {
   // Supabase's GraphQL `updateUsersCollection(set: …, filter: {id: {gt: -1000000000000}}, atMost:
   // 100000)` (also `lt: "infinity"`, `gte: ""`, `regex: "(?:)"`, `lt: "NaN"`, `not` of a range
