@@ -595,11 +595,17 @@ class Scratch {
     const { capi } = this.s;
     const params = capi.sqlite3_bind_parameter_count(stmt);
     if (params === 0) return false;
-    // MySQL's user variables (`@z`) hold what an earlier statement of the session set, 0 among them.
+    // MySQL's user variables (`@z`) hold what an earlier statement of the session set, 0 among
+    // them; a name the request binds (BigQuery's and SQL Server's `@name` parameters) is its value.
     if (this.values === 'mysqlText') {
       capi.sqlite3_reset(stmt);
       let user = false;
-      for (let i = 1; i <= params; i++) if (capi.sqlite3_bind_parameter_name(stmt, i)?.startsWith('@')) (capi.sqlite3_bind_int(stmt, i, 0), (user = true));
+      for (let i = 1; i <= params; i++) {
+        const name = capi.sqlite3_bind_parameter_name(stmt, i);
+        const given = this.params ? boundTo(this.params, name, i) : undefined;
+        if (given !== undefined) this.bind(stmt, i, given);
+        else if (name?.startsWith('@')) (capi.sqlite3_bind_int(stmt, i, 0), (user = true));
+      }
       if (user && this.sampleRun(stmt, target)) return true;
       capi.sqlite3_reset(stmt);
       capi.sqlite3_clear_bindings(stmt);

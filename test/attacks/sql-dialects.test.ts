@@ -3193,6 +3193,11 @@ t.test('twenty-third pass: MySQL compares a text column with a number as a numbe
     }),
     { numRuns: Math.min(runs, 40), ...seed },
   );
+  // A user variable the request binds no value to may hold 0; one it binds by name is that value.
+  const unbound = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = @z', params: [] }) });
+  t.equal(unbound.decision.approval?.risk, 'critical', '@z, no value given');
+  const named = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = @z', params: { z: 'a@b.example' } }) });
+  t.equal(named.decision.approval?.risk, 'medium', '@z bound by name to a text');
   // A number bound to the comparison is the literal.
   for (const v of [0, false]) {
     const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = ?', params: [v] }) });
