@@ -126,16 +126,22 @@ export class TunnelSql {
     if (m.kind !== 'text' && m.kind !== 'binary') return;
     // SQL Server's PRELOGIN answer says whether the session will be encrypted whole.
     if (this.reader instanceof TdsReader) this.reader.observe(this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data);
+    if (this.greeted && (this.answered || !this.spoke)) return;
+    const data = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
+    // A Redis server answering the agent's first line (twentieth pass): read as Redis from here on,
+    // whatever that line was (an inline command Airlock has no arity for went on unread). The first
+    // message after the agent spoke: a bridge's banner before it is no answer (twenty-third pass:
+    // after one, the answer was never read and the agent's lines stayed unread).
+    if (this.spoke && !this.answered) {
+      this.answered = true;
+      if (this.redis === undefined && (this.reader === undefined || this.reader instanceof JsonMessagesReader) && answersAsRedis(data)) {
+        this.redis = new RedisReader(this.maxStatement);
+        this.redisPending = this.redisStart.rest();
+      }
+    }
     if (this.greeted) return;
     this.greeted = true;
     this.earlyMysql = null;
-    const data = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
-    // A Redis server answering the agent's first line (twentieth pass): read as Redis from here on,
-    // whatever that line was (an inline command Airlock has no arity for went on unread).
-    if (this.spoke && this.redis === undefined && (this.reader === undefined || this.reader instanceof JsonMessagesReader) && answersAsRedis(data)) {
-      this.redis = new RedisReader(this.maxStatement);
-      this.redisPending = this.redisStart.rest();
-    }
     if (!startsMysqlGreeting(data) || this.reader instanceof MysqlReader) return;
     // A MySQL client waits for the greeting: bytes the agent sent before it were read as another
     // protocol's, and the server reads them as MySQL's. The tunnel is closed at its next message.
@@ -150,6 +156,8 @@ export class TunnelSql {
   private greeted = false;
   /** The agent sent a message before it. */
   private spoke = false;
+  /** The upstream sent a message after the agent had spoken. */
+  private answered = false;
   /** A MySQL greeting came after the agent had spoken. */
   private lateGreeting = false;
   /** The agent's stream, read for another protocol's session opened inside it (TLS, SSH, HTTP). */
@@ -195,7 +203,7 @@ export class TunnelSql {
     if (this.redis === undefined) {
       // Only a stream no other protocol's reader took (PostgreSQL's, MySQL's and TDS's are read whole).
       if (this.reader !== undefined && !(this.reader instanceof JsonMessagesReader)) return undefined;
-      const from = this.redisStart.feed(data, !this.greeted);
+      const from = this.redisStart.feed(data, !this.answered);
       const early = this.redisStart.takeEarly().flatMap((args) => redisStatement(args) ?? []);
       if (from === undefined) return early.length ? early : undefined;
       this.redis = new RedisReader(this.maxStatement);

@@ -62,9 +62,11 @@ const mysqlExecute = mysqlPacket(0, Buffer.from('170100000000010000000001fe00012
 
 
 /** A WebSocket bridge to a TCP service on loopback: each message's bytes to the service, its answers back; `onWrite` sees each message. */
-function tcpBridge(t: Test, port: number, onWrite?: (d: Buffer) => void) {
+function tcpBridge(t: Test, port: number, onWrite?: (d: Buffer) => void, banner?: string) {
   return startWsUpstream(t, {
     onConnection: (ws) => {
+      // A bridge's own banner before the service's bytes (`{"status": "connected"}`).
+      if (banner !== undefined) ws.send(banner);
       const s = net.connect(port, '127.0.0.1');
       s.on('data', (d) => ws.send(d, { binary: true }));
       s.on('error', () => ws.terminate());
@@ -74,7 +76,6 @@ function tcpBridge(t: Test, port: number, onWrite?: (d: Buffer) => void) {
   });
 }
 
-/** A real redis-server and a WebSocket bridge in front of it (each message's bytes to Redis, its answers back). */
 /** A policy that lets the bridge's tunnel open and reads through it, and refuses every write it carries. */
 function writesDenied(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-redis-writes-'));
@@ -91,6 +92,7 @@ function writesDenied(t: Test): string {
   return dir;
 }
 
+/** A real redis-server and a WebSocket bridge in front of it (each message's bytes to Redis, its answers back). */
 async function redisBehindBridge(t: Test) {
   process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
   const redis = await startRedis(t);
@@ -503,6 +505,23 @@ t.test('twenty-third pass: an English-named inline write on a bare LF before the
   }
   const read = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [Buffer.from('get keep\n')], 'latin1');
   t.not(read.code, 1008, 'a read goes on');
+  // Behind a bridge that greets first, its banner is no answer: the lines after it are still
+  // before the server has spoken, and Redis's `+OK` after them still makes the stream Redis's.
+  const greeting = await tcpBridge(t, port, undefined, '{"status":"connected"}');
+  const a2 = await startTestAirlock(t, { policy: writesDenied(t), resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${greeting.port}`] });
+  /** Waits for the banner, then sends each line after the previous one's answer; the close code. */
+  const afterBanner = (lines: string[]): Promise<number> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://sql.example:${greeting.port}/`, [], { agent: new HttpProxyAgent(a2.proxyUrl), perMessageDeflate: false });
+    let sent = 0;
+    ws.on('message', () => (sent < lines.length ? ws.send(Buffer.from(lines[sent++]!), { binary: true }) : ws.close(1000)));
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  for (const lines of [['set keep 2\n'], ['get keep\n', 'expire keep 0\n']]) {
+    t.equal(await afterBanner(lines), 1008, `after a banner, ${JSON.stringify(lines)}: the tunnel is closed`);
+    t.equal(cli('GET', 'keep'), '1', `after a banner, ${JSON.stringify(lines)}: the key is unchanged`);
+  }
 });
 
 /** The first bytes a real TLS client (Node's, OpenSSL) sends: its ClientHello, as options shape it. */
