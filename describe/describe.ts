@@ -54,8 +54,8 @@ export interface DescribeContext {
   grants?: Grant[];
   /** How much of a textual body the description previews. */
   previewBytes?: number;
-  /** The grammar of SQL on a host no service owns, when the protocol that carried it says (a PostgreSQL tunnel). */
-  sqlDialect?: 'postgresql';
+  /** The grammar of SQL on a host no service owns, when the protocol that carried it says (a PostgreSQL tunnel); `written`: a statement Airlock wrote for a tunnel's MongoDB or Redis command. */
+  sqlDialect?: 'postgresql' | 'written';
   /** The key of `request.own_credentials` (default: one drawn when the process starts). */
   credentialKey?: Uint8Array;
 }

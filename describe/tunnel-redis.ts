@@ -15,6 +15,9 @@ import { StreamBuffer } from './stream-buffer.ts';
 const MAX_INLINE = 64 * 1024;
 const MAX_ARGS = 10_000;
 
+/** English-named writes judged alone per tunnel before the upstream speaks; past them the tunnel is read as Redis. */
+const MAX_EARLY_LINES = 64;
+
 /** Whether a message begins a Redis request: a multibulk header (`*N\r\n$`), as a Redis client sends first. */
 export function startsRedis(data: Buffer): boolean {
   return /^\*[1-9][0-9]{0,5}\r\n(\$|$)/.test(data.subarray(0, 12).toString('latin1'));
@@ -149,6 +152,12 @@ function splitArgs(line: string): string[] | undefined {
   return out;
 }
 
+/** A Redis command that may write, as the statement its twin is; undefined for a read. */
+export function redisStatement(args: string[]): CarriedStatement | undefined {
+  const twin = redisTwin(args);
+  return twin ? { protocol: 'json', message: 'redis', body: { sql: twin, redis: args.slice(0, 64) } } : undefined;
+}
+
 /**
  * The agent's bytes as Redis reads them, whatever the message boundaries: each whole command that
  * may write is a carried statement; what Redis would refuse as a protocol error (it closes the
@@ -169,8 +178,8 @@ export class RedisReader extends StreamBuffer implements TunnelSqlReader {
       const got = this.buf[0] === 0x2a ? this.multibulk() : this.inline();
       if (got === undefined) break;
       if ('refused' in got) return { statements, refused: got.refused };
-      const twin = redisTwin(got.args);
-      if (twin) statements.push({ protocol: 'json', message: 'redis', body: { sql: twin, redis: got.args.slice(0, 64) } });
+      const twin = redisStatement(got.args);
+      if (twin) statements.push(twin);
     }
     if (this.buf.length > this.maxStatement) return { statements, refused: `a Redis command longer than Airlock reads (${this.maxStatement} bytes)` };
     return { statements };
@@ -230,8 +239,23 @@ export class RedisStart {
     return this.size;
   }
 
-  /** The stream from where a Redis request starts, once one does (then never again). */
-  feed(data: Buffer): Buffer | undefined {
+  /**
+   * English-named writes (`set k v`, `append k v`, `expire k 0`) on a bare LF line, each line's
+   * arguments, seen while the upstream had not spoken (feed's `early`): Redis runs them, but chat may
+   * begin so too, so each is judged alone without making the stream Redis's (twenty-third pass:
+   * a session's first `set session:admin root\n` went on before the server's answer made the
+   * stream Redis's). Taken by `takeEarly`.
+   */
+  private early: string[][] = [];
+
+  takeEarly(): string[][] {
+    const out = this.early;
+    this.early = [];
+    return out;
+  }
+
+  /** The stream from where a Redis request starts, once one does (then never again). `early`: the upstream has not spoken yet. */
+  feed(data: Buffer, early = false): Buffer | undefined {
     if (this.done || data.length === 0) return undefined;
     this.chunks.push(data);
     this.size += data.length;
@@ -247,6 +271,17 @@ export class RedisStart {
       }
       const nl = rest.indexOf(0x0a);
       if (nl < 0) break;
+      if (early) {
+        const args = splitArgs(rest.subarray(0, nl).toString('latin1'));
+        if (args?.length && inlineWrite(args, true)) {
+          // Past the bound the stream is read as Redis from this line on.
+          if (this.early.length >= MAX_EARLY_LINES) {
+            this.stop();
+            return rest;
+          }
+          this.early.push(args.map((a) => Buffer.from(a, 'latin1').toString('utf8')));
+        }
+      }
       from += nl + 1;
     }
     const tail = buf.subarray(from);

@@ -515,7 +515,7 @@ export class Pipeline {
    * decided like it: the same describe step (placeholders, the enforcers' describe hooks: grants,
    * the session) and the same engine. A twin that cannot be described is refused.
    */
-  async decideCarried(x: Exchange, raw: RawRequest, sqlDialect?: 'postgresql', onlySql = false): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection | undefined> {
+  async decideCarried(x: Exchange, raw: RawRequest, sqlDialect?: 'postgresql' | 'written', onlySql = false): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection | undefined> {
     // In one of the agent's slots, as a request's describe and decide are: an agent's tunnels (up
     // to AGENT_OPEN of them, each with a statement being decided) otherwise ran that many describe
     // steps at once and starved every other agent.
@@ -534,7 +534,7 @@ export class Pipeline {
     }
   }
 
-  private async describeCarried(x: Exchange, raw: RawRequest, sqlDialect: 'postgresql' | undefined, onlySql: boolean, heavy = false): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection | undefined> {
+  private async describeCarried(x: Exchange, raw: RawRequest, sqlDialect: 'postgresql' | 'written' | undefined, onlySql: boolean, heavy = false): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection | undefined> {
     let d: RequestDescription;
     try {
       const placeholders = this.deps.placeholders();

@@ -24,7 +24,7 @@ import type { Pipeline } from './pipeline.ts';
 import { denial, refusals } from './refusals.ts';
 import { MysqlReader, mayStartMysqlResponse, startsMysqlGreeting, startsMysqlResponse } from '../describe/tunnel-mysql.ts';
 import { TdsReader, startsTds, startsTdsSession } from '../describe/tunnel-tds.ts';
-import { answersAsRedis, RedisReader, RedisStart } from '../describe/tunnel-redis.ts';
+import { answersAsRedis, RedisReader, RedisStart, redisStatement } from '../describe/tunnel-redis.ts';
 import { MongoReader, mayStartMongo, startsMongo } from '../describe/tunnel-mongo.ts';
 import { InnerSessionScan } from '../describe/tunnel-inner.ts';
 
@@ -126,16 +126,22 @@ export class TunnelSql {
     if (m.kind !== 'text' && m.kind !== 'binary') return;
     // SQL Server's PRELOGIN answer says whether the session will be encrypted whole.
     if (this.reader instanceof TdsReader) this.reader.observe(this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data);
+    if (this.greeted && (this.answered || !this.spoke)) return;
+    const data = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
+    // A Redis server answering the agent's first line (twentieth pass): read as Redis from here on,
+    // whatever that line was (an inline command Airlock has no arity for went on unread). The first
+    // message after the agent spoke: a bridge's banner before it is no answer (twenty-third pass:
+    // after one, the answer was never read and the agent's lines stayed unread).
+    if (this.spoke && !this.answered) {
+      this.answered = true;
+      if (this.redis === undefined && (this.reader === undefined || this.reader instanceof JsonMessagesReader) && answersAsRedis(data)) {
+        this.redis = new RedisReader(this.maxStatement);
+        this.redisPending = this.redisStart.rest();
+      }
+    }
     if (this.greeted) return;
     this.greeted = true;
     this.earlyMysql = null;
-    const data = this.base64 && m.kind === 'text' && canonicalBase64(m.data) ? Buffer.from(m.data.toString('latin1'), 'base64') : m.data;
-    // A Redis server answering the agent's first line (twentieth pass): read as Redis from here on,
-    // whatever that line was (an inline command Airlock has no arity for went on unread).
-    if (this.spoke && this.redis === undefined && (this.reader === undefined || this.reader instanceof JsonMessagesReader) && answersAsRedis(data)) {
-      this.redis = new RedisReader(this.maxStatement);
-      this.redisPending = this.redisStart.rest();
-    }
     if (!startsMysqlGreeting(data) || this.reader instanceof MysqlReader) return;
     // A MySQL client waits for the greeting: bytes the agent sent before it were read as another
     // protocol's, and the server reads them as MySQL's. The tunnel is closed at its next message.
@@ -150,6 +156,8 @@ export class TunnelSql {
   private greeted = false;
   /** The agent sent a message before it. */
   private spoke = false;
+  /** The upstream sent a message after the agent had spoken. */
+  private answered = false;
   /** A MySQL greeting came after the agent had spoken. */
   private lateGreeting = false;
   /** The agent's stream, read for another protocol's session opened inside it (TLS, SSH, HTTP). */
@@ -195,10 +203,13 @@ export class TunnelSql {
     if (this.redis === undefined) {
       // Only a stream no other protocol's reader took (PostgreSQL's, MySQL's and TDS's are read whole).
       if (this.reader !== undefined && !(this.reader instanceof JsonMessagesReader)) return undefined;
-      const from = this.redisStart.feed(data);
-      if (from === undefined) return undefined;
+      const from = this.redisStart.feed(data, !this.answered);
+      const early = this.redisStart.takeEarly().flatMap((args) => redisStatement(args) ?? []);
+      if (from === undefined) return early.length ? early : undefined;
       this.redis = new RedisReader(this.maxStatement);
-      data = from;
+      const read = this.redis.read(from);
+      if (read.refused) return this.refuseUnread(read.refused);
+      return [...early, ...read.statements];
     } else if (this.redisPending) {
       // The line the agent had begun when the server's answer made the stream Redis's.
       data = Buffer.concat([this.redisPending, data]);
@@ -363,7 +374,9 @@ export class TunnelSql {
     const { url, body } = raw;
     let decided;
     try {
-      decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined, s.protocol === 'json' || s.protocol === 'mssql');
+      // A MongoDB or Redis command's twin is Airlock's writing, not a text a MySQL server runs.
+      const dialect = s.protocol === 'postgresql' ? 'postgresql' : s.message === 'mongodb' || s.message === 'redis' ? 'written' : undefined;
+      decided = await this.pipeline.decideCarried(this.x, raw, dialect, s.protocol === 'json' || s.protocol === 'mssql');
     } catch (err) {
       decided = refusals.internal(err);
     }

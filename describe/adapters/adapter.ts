@@ -20,6 +20,11 @@ export type SqlSource =
       interfaceShaped?: boolean;
       /** The values the request binds to each text's parameters (D1's and Neon's `params`), where it gives them. */
       params?: Array<unknown[] | undefined>;
+      /**
+       * Statements Airlock wrote for what a request does (a MongoDB filter, a Prisma `where`): no
+       * server reads them as text, so MySQL's comparisons of text with numbers are not theirs.
+       */
+      written?: true;
     }
   | { error: string };
 

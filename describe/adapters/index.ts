@@ -21,6 +21,7 @@ import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { mongoDataApiSql, prismaSql } from './sql-prisma.ts';
 import { upstashSql } from './sql-redis.ts';
+import { postgrestSql } from './sql-postgrest.ts';
 import { hasuraHoldsForEveryRow } from './sql-hasura.ts';
 import { boundValues, chatSqlCommand, isRpcPath, magicReadings, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
@@ -63,6 +64,8 @@ const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw', 'sta
 function genericSql(request: RequestInfo): SqlSource | undefined {
   const clickhouse = clickhouseSql(request);
   if (clickhouse) return clickhouse;
+  const postgrest = postgrestSql(request);
+  if (postgrest) return postgrest;
   return bodySql(request) ?? urlSql(request);
 }
 
@@ -846,7 +849,7 @@ const MAX_ERROR_CHARS = 500;
 
 function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; privilegeOnly: boolean; ambiguity?: AmbiguityReason; limited?: boolean } {
   if ('error' in source) return { info: { dialect, parsed: false, error: source.error.slice(0, MAX_ERROR_CHARS), statements: [], destructive: true }, readOnly: false, privilegeOnly: false };
-  const a = analyzeSqlIn(source.texts, source.dialect ?? dialect, source.params);
+  const a = analyzeSqlIn(source.texts, source.dialect ?? dialect, source.params, source.written !== true && !carriedWritten);
   if (a.info.error && a.info.error.length > MAX_ERROR_CHARS) a.info.error = `${a.info.error.slice(0, MAX_ERROR_CHARS)}…`;
   return { ...a, privilegeOnly: a.privilegeOnly === true };
 }
@@ -911,14 +914,17 @@ function genericGraphqlEndpoint(request: RequestInfo): boolean {
  * WebSocket tunnel, proxy/tunnel-sql.ts) is read in that server's grammar.
  */
 let carriedDialect: 'postgresql' | undefined;
-export function withSqlDialect<T>(dialect: 'postgresql' | undefined, fn: () => T): T {
+/** The statement is one Airlock wrote for a command a tunnel carries (a MongoDB or Redis twin): see SqlSource's `written`. */
+let carriedWritten = false;
+export function withSqlDialect<T>(dialect: 'postgresql' | 'written' | undefined, fn: () => T): T {
   if (dialect === undefined) return fn();
-  const before = carriedDialect;
-  carriedDialect = dialect;
+  const before = [carriedDialect, carriedWritten] as const;
+  if (dialect === 'written') carriedWritten = true;
+  else carriedDialect = dialect;
   try {
     return fn();
   } finally {
-    carriedDialect = before;
+    [carriedDialect, carriedWritten] = before;
   }
 }
 

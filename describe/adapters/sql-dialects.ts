@@ -224,12 +224,12 @@ function withDqsReading(lite: SqlAnalysis, texts: string[], params?: ReadonlyArr
  * `id = (SELECT id)`, `name LIKE '%' ESCAPE '!'`. Where SQLite reads the same statements, its run of
  * each DELETE/UPDATE against sample rows adds its flags. It only ever adds risk.
  */
-function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
+function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>, mysql = false): SqlAnalysis {
   const unjudged = (st: SqlStatement): boolean => (st.kind === 'delete' || st.kind === 'update') && !st.destructive;
   if (!pg.info.parsed || !pg.info.statements.some(unjudged)) return pg;
-  const lite = analyzeSqlite(texts, params);
+  const lite = analyzeSqlite(texts, params, mysql);
   if (lite.limited) return { ...lite, info: { ...lite.info, dialect: pg.info.dialect } };
-  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return withStatementSamples(pg, params, unjudged);
+  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return withStatementSamples(pg, params, unjudged, mysql);
   const statements = mergeFlags(pg.info.statements, lite.info.statements);
   if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
   return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
@@ -241,14 +241,14 @@ function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyAr
  * DELETE/UPDATE is run against the sample rows alone. One SQLite cannot read (`::`, `ONLY`, `USING`
  * in it) stands without the run only when PostgreSQL proves its WHERE plainly narrow (`id = $1::uuid`).
  */
-function withStatementSamples(pg: SqlAnalysis, params: ReadonlyArray<unknown[] | undefined> | undefined, unjudged: (st: SqlStatement) => boolean): SqlAnalysis {
+function withStatementSamples(pg: SqlAnalysis, params: ReadonlyArray<unknown[] | undefined> | undefined, unjudged: (st: SqlStatement) => boolean, mysql: boolean): SqlAnalysis {
   let runs = 0;
   const statements = pg.info.statements.map((st, i) => {
     const source = pg.sources?.[i];
     if (!unjudged(st) || !source) return st;
     // Each run sets up a scratch database: past MAX_STATEMENT_READINGS, PostgreSQL's proof alone.
     if (++runs > MAX_STATEMENT_READINGS) return pg.narrow?.[i] ? st : { ...st, destructive: true };
-    const one = analyzeSqlite([source.text], params ? [params[source.of]] : undefined);
+    const one = analyzeSqlite([source.text], params ? [params[source.of]] : undefined, mysql);
     if (one.limited) return { ...st, destructive: true };
     if (one.info.parsed && structure(one.info) === structure({ ...pg.info, statements: [st] })) return one.info.statements[0]?.destructive ? { ...st, destructive: true } : st;
     return pg.narrow?.[i] ? st : { ...st, destructive: true };
@@ -277,7 +277,8 @@ function withValuesWritten(pg: SqlAnalysis, texts: string[], params?: ReadonlyAr
 }
 
 /** Analyzes SQL in a dialect; `unknown` reads it with every known grammar and compares. */
-export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: ReadonlyArray<unknown[] | undefined>): DialectAnalysis {
+/** `mysql`: the texts are the agent's, which a MySQL-family server may run (false for statements Airlock wrote). */
+export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: ReadonlyArray<unknown[] | undefined>, mysql = true): DialectAnalysis {
   const tooLong = sqlPastTokenBound(texts);
   if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false, limited: true };
   if (dialect === 'postgresql') {
@@ -289,7 +290,7 @@ export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: Read
   // Past a size, statement or lexing-cost limit PostgreSQL's reading is unknown (not refused by
   // such a server), so no other grammar's reading stands for it, and reading again only costs time.
   if (pg.limited) return labelled(pg);
-  return withPathTables(withMysqlReadings(texts, withMultibyteReading(texts, withBackslashReading(texts, analyzeUnknown(texts, pg, params), pg, 'unknown'), 'unknown')));
+  return withPathTables(withMysqlReadings(texts, withMultibyteReading(texts, withBackslashReading(texts, analyzeUnknown(texts, pg, params, mysql), pg, 'unknown'), 'unknown'), mysql));
 }
 
 /**
@@ -333,7 +334,7 @@ const otherReadings: Array<{ name: string; read: (sql: string) => string }> = [
  * `SELECT 1 --1; DROP …`, `# '` before a line break, `"\""` strings) is ambiguous and described by the
  * worse reading, an unreadable one counting as the worst; one that reads alike gets both readings' flags.
  */
-function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnalysis {
+function withMysqlReadings(texts: string[], base: DialectAnalysis, mysql: boolean): DialectAnalysis {
   let out = base;
   const bytes = texts.reduce((n, t) => n + t.length, 0);
   // Nothing reads worse than unparsed with statements run before the error (or disagreeing).
@@ -353,7 +354,7 @@ function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnaly
     }
     // PostgreSQL's grammar first (SQLite's analysis runs DELETEs against sample rows, the costly part); SQLite's where it fails.
     const pgMy = analyzeSql(read, 'unknown');
-    const my = pgMy.info.parsed ? labelled(pgMy) : analyzeUnknown(read, pgMy);
+    const my = pgMy.info.parsed ? labelled(pgMy) : analyzeUnknown(read, pgMy, undefined, mysql);
     if (my.info.parsed && out.info.parsed && structure(my.info) === structure(out.info)) {
       const statements = mergeFlags(out.info.statements, my.info.statements);
       out = { ...out, info: { ...out.info, statements, destructive: statements.some((st) => st.destructive) }, readOnly: out.readOnly && my.readOnly };
@@ -400,12 +401,13 @@ function withPgLexing(texts: string[], lite: SqlAnalysis): DialectAnalysis {
 }
 
 /** Reads SQL of an unknown dialect with PostgreSQL's and SQLite's grammars and compares. */
-function analyzeUnknown(texts: string[], pg: SqlAnalysis, params?: ReadonlyArray<unknown[] | undefined>): DialectAnalysis {
+function analyzeUnknown(texts: string[], pg: SqlAnalysis, params?: ReadonlyArray<unknown[] | undefined>, mysql = true): DialectAnalysis {
   // PostgreSQL unread for a limit (cost, size, the request's budget): its reading is unknown, and
   // lexing the text again (pgLexedText) would cost what the limit spared.
   if (pg.limited) return labelled(pg);
   // libSQL (Turso) and other SQLite servers built with their defaults read `"x"` as D1 does.
-  const lite = withDqsReading(analyzeSqlite(texts, params), texts, params);
+  // A server of unknown dialect may be MySQL's: its comparisons of text with numbers are run too.
+  const lite = withDqsReading(analyzeSqlite(texts, params, mysql), texts, params);
   // PostgreSQL parses a whole multi-statement text before it runs any of it; SQLite runs each
   // statement as it compiles it, so statements before SQLite's error would already have run, also
   // when PostgreSQL refuses the text (`SELECT $1$; DROP TABLE users; $1$`: no other server's
@@ -421,7 +423,7 @@ function analyzeUnknown(texts: string[], pg: SqlAnalysis, params?: ReadonlyArray
   }
   // SQLite unread for a limit of Airlock's (not refused by such a server): its reading is unknown.
   if (lite.limited) return labelled(lite);
-  if (!lite.info.parsed) return labelled(withSampleReading(pg, texts, params));
+  if (!lite.info.parsed) return labelled(withSampleReading(pg, texts, params, mysql));
   if (!pg.info.parsed) return withPgLexing(texts, lite);
   const a = structure(pg.info);
   const b = structure(lite.info);

@@ -3,6 +3,8 @@
 // (twenty-second pass: the filters were judged by a list of spellings, so `id=gt.-1000000000000`,
 // `created_at=lt.infinity`, `id=not.lt.-1` and `email=match.(?:)`, each true for every row, were
 // narrow updates while their SQL twins are destructive). As sql-hasura.ts does for Hasura's `where`.
+import type { RequestInfo } from '../types.ts';
+import type { SqlSource } from './adapter.ts';
 import { analyzeSqlIn } from './sql-dialects.ts';
 
 const MAX_DEPTH = 8;
@@ -90,26 +92,127 @@ function groupSql(value: string, joiner: 'AND' | 'OR', branches: (v: string) => 
   return out.join(` ${joiner} `);
 }
 
+/** The branches of `(a.eq.1,b.is.null,and(c.gt.1,d.lt.2))`, split at top-level commas (quoted values read as PostgREST's pQuotedValue does); undefined when unbalanced. */
+export function logicalBranches(value: string): string[] | undefined {
+  if (!value.startsWith('(') || !value.endsWith(')')) return undefined;
+  const inner = value.slice(1, -1);
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i];
+    // Inside quotes PostgREST reads `\` as escaping the next character (`"a\"b"` is one value).
+    if (quoted && c === '\\') i++;
+    else if (c === '"') quoted = !quoted;
+    // A PostgreSQL array as a value (`tags.cs.{a,b}`, `name.like(any).{a*,b*}`): PostgREST reads
+    // it whole (pPgArray), its commas inside; unclosed, the tree is not read one way.
+    else if (!quoted && c === '{' && inner[i - 1] === '.') {
+      const end = closingBrace(inner, i);
+      if (end < 0) return undefined;
+      i = end;
+    } else if (!quoted && c === '(') depth++;
+    else if (!quoted && c === ')') depth--;
+    else if (!quoted && depth === 0 && c === ',') {
+      out.push(inner.slice(start, i));
+      start = i + 1;
+    }
+    if (depth < 0) return undefined;
+  }
+  if (depth !== 0 || quoted) return undefined;
+  out.push(inner.slice(start));
+  return out;
+}
+
+/** The index of the `}` closing the array that opens at `from` (nested arrays and quoted items read), or -1. */
+function closingBrace(text: string, from: number): number {
+  let depth = 0;
+  let quoted = false;
+  for (let j = from; j < text.length; j++) {
+    const c = text[j];
+    if (quoted && c === '\\') j++;
+    else if (c === '"') quoted = !quoted;
+    else if (!quoted && c === '{') depth++;
+    else if (!quoted && c === '}' && --depth === 0) return j;
+  }
+  return -1;
+}
+
 /**
- * Whether a PATCH's or DELETE's root filters, ANDed as PostgREST runs them, hold for every row as
- * the SQL reader judges their condition. Filters on embedded resources (a key with a `.`) narrow
- * no row of the table. A filter not read (a group PostgREST would not parse one way) is no proof.
+ * A PATCH's or DELETE's root filters, ANDed as PostgREST runs them, as one SQL condition ('' for
+ * none); undefined when a group is not read (PostgREST would not parse it one way). Filters on
+ * embedded resources (a key with a `.`) narrow no row of the table.
  */
-export function postgrestHoldsForEveryRow(filters: Array<[string, string]>, branches: (v: string) => string[] | undefined): boolean {
+function postgrestWhere(filters: Array<[string, string]>): string | undefined {
   const budget = { n: MAX_NODES };
   const parts: string[] = [];
   for (const [key, value] of filters) {
     const negatedGroup = /^not\.(or|and)$/.exec(key);
     if (key.includes('.') && !negatedGroup) continue;
     if (key === 'or' || key === 'and' || negatedGroup) {
-      const inner = groupSql(value, (negatedGroup?.[1] ?? key) === 'or' ? 'OR' : 'AND', branches, budget, 0);
-      if (inner === undefined) return false;
+      const inner = groupSql(value, (negatedGroup?.[1] ?? key) === 'or' ? 'OR' : 'AND', logicalBranches, budget, 0);
+      if (inner === undefined) return undefined;
       parts.push(negatedGroup ? `NOT (${inner})` : `(${inner})`);
     } else parts.push(fieldSql(key, value, budget));
-    if (budget.n < 0) return false;
+    if (budget.n < 0) return undefined;
   }
-  if (parts.length === 0) return true;
-  return analyzeSqlIn([`DELETE FROM airlock_postgrest WHERE ${parts.join(' AND ')}`], 'postgresql').info.destructive;
+  return parts.join(' AND ');
+}
+
+/**
+ * Whether a PATCH's or DELETE's root filters hold for every row as the SQL reader judges their
+ * condition. A filter not read is no proof.
+ */
+export function postgrestHoldsForEveryRow(filters: Array<[string, string]>): boolean {
+  const where = postgrestWhere(filters);
+  if (where === undefined) return false;
+  if (where === '') return true;
+  return analyzeSqlIn([`DELETE FROM airlock_postgrest WHERE ${where}`], 'postgresql').info.destructive;
+}
+
+/** Query keys PostgREST reads as no filter. */
+const reservedKeys = new Set(['select', 'order', 'limit', 'offset', 'on_conflict', 'columns']);
+/** A filter's value in PostgREST's syntax: `[not.]op[(any|all)].value`. */
+const filterValue = /^(?:not\.)?(?:eq|neq|gt|gte|lt|lte|like|ilike|match|imatch|in|is|isdistinct|fts|plfts|phfts|wfts|cs|cd|ov|sl|sr|nxr|nxl|adj)(?:\((?:any|all)\))?\./;
+/** `Prefer` tokens only PostgREST takes (`return=representation` is OData's and Graph's too). */
+const postgrestPrefer = /(?:^|[,;\s])(?:tx\s*=\s*(?:commit|rollback)|max-affected\s*=|missing\s*=\s*default|handling\s*=\s*(?:strict|lenient)|count\s*=\s*(?:exact|planned|estimated))/i;
+
+/**
+ * A PATCH or DELETE to a PostgREST no module owns (self-hosted, a platform no module names), as the
+ * SQL statement PostgREST runs (twenty-third pass: `DELETE /rest/v1/users` without a filter, which
+ * deletes every row, was a plain medium write there, as `DELETE /users?id=eq.5` is). Taken for
+ * PostgREST by what only PostgREST says: Supabase's `/rest/v1/<table>` layout, a filter in its
+ * syntax (`id=eq.5`, `or=(…)`), its profile headers, its media type, or a `Prefer` token of its own.
+ */
+export function postgrestSql(request: RequestInfo): SqlSource | undefined {
+  if (request.method !== 'PATCH' && request.method !== 'DELETE') return undefined;
+  const segs = request.segments;
+  const at = segs.findIndex((s, i) => s.toLowerCase() === 'rest' && segs[i + 1]?.toLowerCase() === 'v1');
+  const restLayout = at >= 0 && segs.length === at + 3;
+  const table = segs[segs.length - 1];
+  if (!table || (at >= 0 && !restLayout) || segs[segs.length - 2]?.toLowerCase() === 'rpc') return undefined;
+  const filters = Object.entries(request.query).filter(([k]) => !reservedKeys.has(k)).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v]));
+  const h = request.headers;
+  const said =
+    restLayout ||
+    filters.some(([k, v]) => filterValue.test(v) || (/^(?:not\.)?(?:or|and)$/.test(k) && v.startsWith('('))) ||
+    h['content-profile'] !== undefined ||
+    h['accept-profile'] !== undefined ||
+    (h['accept'] ?? []).some((v) => /application\/vnd\.pgrst\./i.test(v)) ||
+    (h['prefer'] ?? []).some((v) => postgrestPrefer.test(v));
+  if (!said) return undefined;
+  const where = postgrestWhere(filters);
+  const quote = (id: string): string => `"${id.replaceAll('"', '""')}"`;
+  // The schema the write acts in (`Content-Profile: auth`): `auth.users` is not `users`, for a grant too.
+  const profiles = [...new Set([...(h['content-profile'] ?? []), ...(h['accept-profile'] ?? [])].map((v) => v.trim()))].sort();
+  const name = profiles.length ? `${quote(profiles.join(','))}.${quote(table)}` : quote(table);
+  const cond = where === undefined ? ' WHERE airlock_unread = 1' : where === '' ? '' : ` WHERE ${where}`;
+  if (request.method === 'DELETE') return { texts: [`DELETE FROM ${name}${cond}`], dialect: 'postgresql' };
+  const json = request.body.json;
+  const sets = json && typeof json === 'object' && !Array.isArray(json)
+    ? Object.entries(json as Record<string, unknown>).slice(0, 64).map(([k, v]) => `"${k.replaceAll('"', '""')}" = '${JSON.stringify(v ?? null).replaceAll("'", "''")}'`)
+    : [];
+  return { texts: [`UPDATE ${name} SET ${sets.length ? sets.join(', ') : 'airlock_body = 1'}${cond}`], dialect: 'postgresql' };
 }
 
 const graphqlComparisons: Record<string, string> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=', like: 'LIKE', ilike: 'ILIKE', regex: '~', iregex: '~*' };

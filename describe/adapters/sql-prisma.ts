@@ -382,11 +382,11 @@ export function mongoDataApiSql(o: Record<string, unknown>, segments: readonly s
     if ((action === 'deleteMany' || action === 'updateMany') && isObject(o.filter)) {
       const w = mongoCondition(o.filter, { n: MAX_CONDITIONS });
       const filter = w === 'TRUE' ? '' : ` WHERE ${w}`;
-      return { texts: [action === 'deleteMany' ? `DELETE FROM ${ident(o.collection)}${filter}` : `UPDATE ${ident(o.collection)} SET mongo_data = mongo_data${filter}`] };
+      return { texts: [action === 'deleteMany' ? `DELETE FROM ${ident(o.collection)}${filter}` : `UPDATE ${ident(o.collection)} SET mongo_data = mongo_data${filter}`], written: true };
     }
     if (action === 'aggregate') {
       const written = mongoRaw('aggregateRaw', o.collection, { pipeline: o.pipeline });
-      return typeof written === 'string' ? { texts: [written] } : undefined;
+      return typeof written === 'string' ? { texts: [written], written: true } : undefined;
     }
     if (/^(deleteOne|updateOne|replaceOne|findOne|find)$/.test(action) && JSON.stringify(o.filter ?? {}).length < 100_000 && /"\$(where|function|accumulator|expr)"/.test(JSON.stringify(o.filter ?? {}))) {
       return { error: 'a MongoDB filter that runs code ($where, $function, $expr): not read' };
@@ -408,6 +408,7 @@ export function prismaSql(o: Record<string, unknown>): SqlSource | undefined {
   if (ops.length > MAX_OPERATIONS) return { error: `a Prisma batch of more than ${MAX_OPERATIONS} operations` };
   const texts: string[] = [];
   const params: Array<unknown[] | undefined> = [];
+  let rawText = false;
   try {
     for (const op of ops) {
       if (!isObject(op) || typeof op.action !== 'string' || !isObject(op.query)) continue;
@@ -415,6 +416,7 @@ export function prismaSql(o: Record<string, unknown>): SqlSource | undefined {
       if (raw.has(op.action) && typeof args.query === 'string') {
         texts.push(args.query);
         params.push(rawParameters(args.parameters));
+        rawText = true;
       }
       const mongo = mongoRaw(op.action, typeof op.modelName === 'string' ? op.modelName : undefined, args);
       if (mongo !== undefined) {
@@ -439,5 +441,7 @@ export function prismaSql(o: Record<string, unknown>): SqlSource | undefined {
     throw e;
   }
   if (!texts.length) return undefined;
-  return params.some((p) => p !== undefined) ? { texts, params } : { texts };
+  const source: SqlSource = params.some((p) => p !== undefined) ? { texts, params } : { texts };
+  // Only raw SQL is the agent's text: the rest Airlock wrote from typed fields (Prisma checks a value's type).
+  return rawText ? source : { ...source, written: true };
 }

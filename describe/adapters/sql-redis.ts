@@ -75,12 +75,16 @@ const MAX_UPSTASH_COMMANDS = 1000;
 /**
  * The twins of an Upstash Redis REST request (a host upstashHost names): `/<command>/<args…>` (a
  * POST's body its last argument), `POST /` of a JSON array `["SET", "k", "v"]`, and `/pipeline` or
- * `/multi-exec` of a list of such arrays. Undefined for another host, or a request that only reads or
- * writes keys.
+ * `/multi-exec` of a list of such arrays (on another host: the body forms only). Undefined for a
+ * request that only reads or writes keys.
  */
 export function upstashSql(request: RequestInfo, json: unknown, bodyText: string | undefined): SqlSource | undefined {
-  if (!upstashHost(request.host)) return undefined;
   const segments = request.segments;
+  // Elsewhere (a host no module owns), the same API served by a self-hosted bridge (serverless-redis-http,
+  // which @upstash/redis and Vercel KV are pointed at outside Upstash) in its body forms: `POST /`
+  // of one command, `/pipeline` and `/multi-exec` of a list (twenty-third pass: `["FLUSHALL"]`
+  // there was a plain medium POST). The path form (`/flushall`) is read on Upstash's hosts only.
+  if (!upstashHost(request.host) && !(Array.isArray(json) && (segments.length === 0 || (segments.length === 1 && /^(pipeline|multi-exec)$/i.test(segments[0]!))))) return undefined;
   const args = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') ? v.map(String) : undefined);
   let commands: string[][];
   const first = (segments[0] ?? '').toLowerCase();

@@ -20,7 +20,7 @@ import { engineLoader } from './sql-engines.ts';
 import { ftsCommandInsert } from './sql-fts.ts';
 import { tokens, type Token } from './sqlite-tokens.ts';
 import type { SqlAnalysis } from './sql.ts';
-import { chargeSqlReading, MAX_SQL_BYTES, MAX_SQL_STATEMENTS, readBudgetError } from './sql.ts';
+import { chargeSqlReading, MAX_SQL_BYTES, MAX_SQL_STATEMENTS, numberLikeName, readBudgetError } from './sql.ts';
 
 const MAX_TEXT_CHARS = 1000;
 /** Schema objects created on demand, per request: past this the SQL is reported unparsed. */
@@ -57,6 +57,23 @@ function sampleValue(i: number, j: number, other: boolean, json = false): string
     default: return String(1_000_000 * (other ? 2 : 1) + j);
   }
 }
+/**
+ * Whether a statement may compare something with a number or a truth value, as MySQL would compare a
+ * text column numerically: a numeric literal, arithmetic, TRUE/FALSE, NOT/`!`/XOR, a call or
+ * subquery (`LENGTH('')` is 0), a user variable (`@z`), or a bound number. Others (`name < 'm'`)
+ * are compared as text there and need no second run.
+ */
+function numericWords(toks: Token[], params: unknown[] | undefined): boolean {
+  return (
+    toks.some((tk) => (tk.type === 'word' || tk.type === 'punct') && (/^[0-9]/.test(tk.value) || /^[!+*/%&|^~@-]$/.test(tk.value) || /^(?:true|false|not|xor|div|mod)$/i.test(tk.value))) ||
+    toks.some((tk) => tk.type === '(') ||
+    (params ?? []).some((v) => typeof v === 'number' || typeof v === 'boolean')
+  );
+}
+
+/** Which values a sample run's rows hold: the varied samples, or MySQL's numeric reading of text (0) in columns that may hold text. */
+type SampleValues = 'mixed' | 'mysqlText';
+
 /** A parameter's value in the second sample run: truthy, and equal to no sample value. */
 const UNSAMPLED_VALUE = 7_777_777;
 /** VM steps the breadth test may take (progress callbacks every 1000 steps). */
@@ -372,6 +389,10 @@ class Scratch {
   parenthesized = false;
   /** The values the request binds to the text being analyzed (D1's and Neon's `params`), if any. */
   params: unknown[] | undefined;
+  /** The text may run on a MySQL-family server, which compares a text column with a number as a number (mysqlNumberRun). */
+  mysqlNumbers = false;
+  /** The statement being judged compares something with a number or a truth value (numericWords). */
+  numeric = false;
   private readonly uniques = new Set<string>();
 
   constructor(private readonly s: Sqlite3) {
@@ -547,10 +568,48 @@ class Scratch {
    */
   touchesEveryRow(stmt: number, target: Synth | undefined): boolean {
     if (!target) return true;
+    if (this.touchesEverySample(stmt, target, 'mixed')) return true;
+    // MySQL compares a text column with a number as numbers, reading text that starts with no digit
+    // as 0: `email = 0`, `email < 1`, `NOT email`, `email IS FALSE` hold for every such row
+    // (twenty-third pass). Where the server may be MySQL, the statement runs again with every column
+    // whose name says nothing of numbers holding what MySQL reads there, 0.
+    return this.mysqlNumbers && this.numeric && this.touchesEverySample(stmt, target, 'mysqlText');
+  }
+
+  private touchesEverySample(stmt: number, target: Synth, values: SampleValues): boolean {
+    const { capi } = this.s;
+    capi.sqlite3_reset(stmt);
+    capi.sqlite3_clear_bindings(stmt);
+    this.values = values;
+    try {
+      return this.touchesWith(stmt, target);
+    } finally {
+      this.values = 'mixed';
+    }
+  }
+
+  private values: SampleValues = 'mixed';
+
+  private touchesWith(stmt: number, target: Synth): boolean {
     if (this.sampleRun(stmt, target)) return true;
     const { capi } = this.s;
     const params = capi.sqlite3_bind_parameter_count(stmt);
     if (params === 0) return false;
+    // MySQL's user variables (`@z`) hold what an earlier statement of the session set, 0 among
+    // them; a name the request binds (BigQuery's and SQL Server's `@name` parameters) is its value.
+    if (this.values === 'mysqlText') {
+      capi.sqlite3_reset(stmt);
+      let user = false;
+      for (let i = 1; i <= params; i++) {
+        const name = capi.sqlite3_bind_parameter_name(stmt, i);
+        const given = this.params ? boundTo(this.params, name, i) : undefined;
+        if (given !== undefined) this.bind(stmt, i, given);
+        else if (name?.startsWith('@')) (capi.sqlite3_bind_int(stmt, i, 0), (user = true));
+      }
+      if (user && this.sampleRun(stmt, target)) return true;
+      capi.sqlite3_reset(stmt);
+      capi.sqlite3_clear_bindings(stmt);
+    }
     capi.sqlite3_reset(stmt);
     for (let i = 1; i <= params; i++) capi.sqlite3_bind_int(stmt, i, UNSAMPLED_VALUE);
     try {
@@ -598,7 +657,8 @@ class Scratch {
     const rows = (other: boolean, t: Synth): string => {
       const cols = ['airlock_synthetic_', ...t.columns];
       const tuples = [];
-      for (let i = 0; i < SAMPLE_ROWS; i++) tuples.push(`(${cols.map((_, j) => sampleValue(i, j, other, json)).join(', ')})`);
+      const zero = (c: string): boolean => this.values === 'mysqlText' && !other && !numberLikeName(c);
+      for (let i = 0; i < SAMPLE_ROWS; i++) tuples.push(`(${cols.map((c, j) => (zero(c) ? '0' : sampleValue(i, j, other, json))).join(', ')})`);
       return `INSERT INTO ${quoteId(t.schema)}.${quoteId(t.name)} (${cols.map(quoteId).join(', ')}) VALUES ${tuples.join(', ')}`;
     };
     this.run('SAVEPOINT airlock_sample');
@@ -838,7 +898,8 @@ function unparsed(error: string, statements: SqlStatement[]): SqlAnalysis {
  * Parses SQL texts the way SQLite does, into `input.sql` (dialect "sqlite"). `params`: the values
  * the request binds to each text (D1's `params`), used when judging which rows a DELETE/UPDATE touches.
  */
-export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
+/** `mysql`: the text may run on a MySQL-family server (an endpoint of unknown dialect), so text columns are also judged as MySQL compares them with numbers. */
+export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] | undefined>, mysql = false): SqlAnalysis {
   const s = sqlite.get();
   if (!s) return limited(sqlite.missing(), []);
   if (!chargeSqlReading(texts)) return limited(readBudgetError, []);
@@ -859,6 +920,7 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
     return limited(`SQLite analysis failed: ${(err as Error).message}`, statements);
   }
   current = scratch;
+  scratch.mysqlNumbers = mysql;
   let compiled = 0;
   let cteCost = 0;
   let prepared = 0;
@@ -887,6 +949,7 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
             const toks = tokens(sql, cursorChar, true);
             scratch.names = nameCandidates(toks, (w) => capi.sqlite3_keyword_check(w, w.length) !== 0);
             scratch.conflicts = conflictTargets(toks);
+            scratch.numeric = numericWords(toks, scratch.params);
             // A type's size (`VARCHAR(255)`, `DECIMAL(10, 2)`) holds only digits and commas.
             scratch.parenthesized = toks.some((tk) => tk.depth >= 1 && tk.type !== '(' && tk.type !== ')' && !(tk.type === 'punct' && /^[0-9,.+-]$/.test(tk.value)));
             if ((toks.maxDepth ?? 0) > MAX_NESTING) return limited(`SQL nested more than ${MAX_NESTING} parentheses deep was not analyzed`, statements);

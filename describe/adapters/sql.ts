@@ -767,6 +767,11 @@ function tautological(expr: unknown, target?: string): boolean {
       const bound = right ?? constantText(body.lexpr);
       if (bound !== undefined && /^\s*[+-]?(infinity|inf|nan)\s*$/i.test(bound)) return true;
       if (bound === '' && opName(body) === (right !== undefined ? '>=' : '<=')) return true;
+      if (pastEveryInteger(opName(body), body.lexpr, body.rexpr)) return true;
+    }
+    if ((body.kind === 'AEXPR_BETWEEN' || body.kind === 'AEXPR_BETWEEN_SYM') && isColumn(body.lexpr)) {
+      const [lo, hi] = ((((body.rexpr as Node | undefined)?.List as Node | undefined)?.items ?? []) as unknown[]).map(numericConstant);
+      if (lo !== undefined && hi !== undefined && Math.min(lo, hi) <= -INT8_BOUND && Math.max(lo, hi) >= INT8_BOUND) return true;
     }
     if (body.kind === 'AEXPR_OP' && clockReachesAll(body)) return true;
     // A range over `ctid` (`ctid > '(0,0)'`) is where rows happen to be stored, no value of theirs:
@@ -1069,6 +1074,83 @@ function provenNarrow(expr: unknown): boolean {
   if (body.kind !== 'AEXPR_OP') return false;
   if (op === '=') return fixedValue(other);
   return ['<', '<=', '>', '>='].includes(op) && clockShift(other) !== undefined && !clockReachesAll(body);
+}
+
+/**
+ * A column name that says it holds a number, a date or a truth value (`id`, `user_id`, `userId`,
+ * `age`, `created_at`, `is_admin`): MySQL compares it with a number as the number or date it
+ * holds. Any other name may hold text, which MySQL reads as 0 beside a number.
+ */
+export function numberLikeName(name: string): boolean {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  const last = words[words.length - 1] ?? '';
+  if (words[0] === 'is' || words[0] === 'has' || words[0] === 'airlock') return words.length > 1;
+  return numberWords.has(last) || /^(?:id|num|count|qty|amount|price|total|size|score|level|rank|year|month|day|hour|minute|second|epoch|timestamp|date|time)s?\d*$/.test(last);
+}
+const numberWords = new Set([
+  'id', 'ids', 'pk', 'fk', 'no', 'nr', 'num', 'number', 'count', 'cnt', 'qty', 'quantity', 'amount', 'price', 'cost', 'total', 'sum', 'balance', 'age',
+  'year', 'years', 'month', 'months', 'week', 'weeks', 'day', 'days', 'hour', 'hours', 'minute', 'minutes', 'second', 'seconds', 'ms', 'secs', 'mins',
+  'size', 'bytes', 'length', 'len', 'width', 'height', 'weight', 'depth', 'score', 'rank', 'level', 'version', 'seq', 'sequence', 'position', 'pos',
+  'index', 'idx', 'port', 'pid', 'uid', 'gid', 'duration', 'ttl', 'epoch', 'ts', 'timestamp', 'time', 'at', 'on', 'date', 'datetime', 'until', 'expires',
+  'expiry', 'expiration', 'created', 'updated', 'deleted', 'modified', 'login', 'seen', 'priority', 'limit', 'max', 'min', 'percent', 'pct', 'rate',
+  'ratio', 'lat', 'lng', 'lon', 'latitude', 'longitude', 'attempts', 'retries', 'tries', 'views', 'votes', 'likes', 'points', 'credits', 'stock',
+  'quota', 'flag', 'active', 'enabled', 'disabled', 'archived', 'verified', 'visible', 'hidden', 'rowid', 'oid',
+]);
+
+/**
+ * Whether MySQL may compare a column that can hold text with a number in `expr` (`u.email = 0`,
+ * `email IN (0, 5)`): it reads text that starts with no digit as 0 there, so the equality holds
+ * for every such row (twenty-third pass). Only a string constant or a bound value keeps the
+ * comparison textual; a column whose name says it holds a number or date is compared as one.
+ */
+function mysqlNumericText(expr: unknown, depth = 0): boolean {
+  if (depth > 64 || expr === null || typeof expr !== 'object') return depth > 64;
+  if (Array.isArray(expr)) return expr.some((e) => mysqlNumericText(e, depth + 1));
+  const x = (expr as Node).A_Expr as Node | undefined;
+  if (x && ['AEXPR_OP', 'AEXPR_IN', 'AEXPR_NOT_DISTINCT', 'AEXPR_OP_ANY'].includes(String(x.kind))) {
+    const textual = (e: unknown): boolean => {
+      const n = e as Node | undefined;
+      const c = n?.A_Const as Node | undefined;
+      if (c) return c.sval !== undefined || c.isnull === true;
+      if (n?.ParamRef !== undefined) return true;
+      const items = (n?.List as Node | undefined)?.items;
+      return Array.isArray(items) && items.every(textual);
+    };
+    const textColumn = (e: unknown): boolean => {
+      const fields = (((e as Node | undefined)?.ColumnRef as Node | undefined)?.fields ?? []) as Array<{ String?: { sval?: string } }>;
+      const last = fields[fields.length - 1]?.String?.sval;
+      return last !== undefined && !numberLikeName(last);
+    };
+    if ((textColumn(x.lexpr) && !textual(x.rexpr)) || (textColumn(x.rexpr) && !textual(x.lexpr))) return true;
+  }
+  return Object.values(expr as Node).some((v) => mysqlNumericText(v, depth + 1));
+}
+
+/** The magnitude of int8's bounds (9223372036854775807), as a double: no integer a column holds is past it. */
+const INT8_BOUND = 2 ** 63 - 1;
+
+/** A numeric constant's value (`5`, `1e30`, `-9223372036854775808`, `'1e30'`, cast or not); undefined otherwise. */
+function numericConstant(e: unknown, depth = 0): number | undefined {
+  const n = e as Node | undefined;
+  const cast = n?.TypeCast as Node | undefined;
+  if (cast && depth < 4) return numericConstant(cast.arg, depth + 1);
+  const c = n?.A_Const as Node | undefined;
+  const raw = c?.ival !== undefined ? String((c.ival as Node).ival ?? 0) : c?.fval !== undefined ? String((c.fval as Node).fval ?? '') : constantText(e);
+  if (raw === undefined || !/^\s*[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?\s*$/i.test(raw)) return undefined;
+  return Number(raw);
+}
+
+/**
+ * A range of a column against a number at or past int8's bounds on the side that takes them
+ * all: `id < 1e30`, `id <= 9223372036854775807`, `1e19 > id` (twenty-third pass: upper bounds
+ * were narrow, as SQLite's text samples sort above every number, while every integer a column
+ * holds is below them; lower bounds past every sample were already every row).
+ */
+function pastEveryInteger(op: string, left: unknown, right: unknown): boolean {
+  const [col, value, flipped] = isColumn(left) ? [left, numericConstant(right), false] : [right, numericConstant(left), true];
+  if (!isColumn(col) || value === undefined) return false;
+  const o = flipped ? ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[op] : op;
+  return ((o === '<' || o === '<=') && value >= INT8_BOUND) || ((o === '>' || o === '>=') && value <= -INT8_BOUND);
 }
 
 const comparisonOps = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
@@ -1793,7 +1875,7 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' | 
         statements.push(a.statement);
         sources.push({ text, of });
         const where = (body as Node).whereClause;
-        narrow.push((type === 'DeleteStmt' || type === 'UpdateStmt') && where !== undefined && provenNarrow(where));
+        narrow.push((type === 'DeleteStmt' || type === 'UpdateStmt') && where !== undefined && provenNarrow(where) && !(dialect === 'unknown' && mysqlNumericText(where)));
         if (!a.readOnly) readOnly = false;
         if (a.statement.destructive && !a.privilege) privilegeOnly = false;
       } catch (err) {

@@ -6,7 +6,7 @@ import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostUnder, hostIs, type ServiceAdapter, type SqlSource } from './adapter.ts';
 import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
 import { rpcSql, sqlFromBody } from './sql-body.ts';
-import { pgGraphqlHoldsForEveryRow, postgrestHoldsForEveryRow, postgrestItems } from './sql-postgrest.ts';
+import { logicalBranches, pgGraphqlHoldsForEveryRow, postgrestHoldsForEveryRow, postgrestItems } from './sql-postgrest.ts';
 import { describeGraphql, type GraphqlRequest } from '../graphql.ts';
 
 /** pg_graphql (`/graphql/v1`): collection mutations map to the PostgREST operations on the same table. */
@@ -131,52 +131,6 @@ function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
 }
 
 
-/** The branches of `(a.eq.1,b.is.null,and(c.gt.1,d.lt.2))`, split at top-level commas (quoted values read as PostgREST's pQuotedValue does); undefined when unbalanced. */
-function logicalBranches(value: string): string[] | undefined {
-  if (!value.startsWith('(') || !value.endsWith(')')) return undefined;
-  const inner = value.slice(1, -1);
-  const out: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < inner.length; i++) {
-    const c = inner[i];
-    // Inside quotes PostgREST reads `\` as escaping the next character (`"a\"b"` is one value).
-    if (quoted && c === '\\') i++;
-    else if (c === '"') quoted = !quoted;
-    // A PostgreSQL array as a value (`tags.cs.{a,b}`, `name.like(any).{a*,b*}`): PostgREST reads
-    // it whole (pPgArray), its commas inside; unclosed, the tree is not read one way.
-    else if (!quoted && c === '{' && inner[i - 1] === '.') {
-      const end = closingBrace(inner, i);
-      if (end < 0) return undefined;
-      i = end;
-    } else if (!quoted && c === '(') depth++;
-    else if (!quoted && c === ')') depth--;
-    else if (!quoted && depth === 0 && c === ',') {
-      out.push(inner.slice(start, i));
-      start = i + 1;
-    }
-    if (depth < 0) return undefined;
-  }
-  if (depth !== 0 || quoted) return undefined;
-  out.push(inner.slice(start));
-  return out;
-}
-
-/** The index of the `}` closing the array that opens at `from` (nested arrays and quoted items read), or -1. */
-function closingBrace(text: string, from: number): number {
-  let depth = 0;
-  let quoted = false;
-  for (let j = from; j < text.length; j++) {
-    const c = text[j];
-    if (quoted && c === '\\') j++;
-    else if (c === '"') quoted = !quoted;
-    else if (!quoted && c === '{') depth++;
-    else if (!quoted && c === '}' && --depth === 0) return j;
-  }
-  return -1;
-}
-
 /**
  * The schema PostgREST acts in: `Accept-Profile` (reads) or `Content-Profile` (writes) names one of
  * the exposed schemas, else the first. `billing.todos` is not `public.todos`: a grant records it.
@@ -214,7 +168,7 @@ function postgrest(request: RequestInfo, project: string, rest: string[]): Servi
   // filters alone, so such a filter spares no row of the table.
   const everyRow = filters.every((k) => k.includes('.') || (request.query[k] ?? []).every((v) => holdsForEveryRow(k, v)))
     // The filters as the SQL condition they run, judged by the SQL reader (sql-postgrest.ts): it only adds risk.
-    || ((m === 'PATCH' || m === 'DELETE') && postgrestHoldsForEveryRow(filters.flatMap((k) => (request.query[k] ?? []).map((v): [string, string] => [k, v])), logicalBranches));
+    || ((m === 'PATCH' || m === 'DELETE') && postgrestHoldsForEveryRow(filters.flatMap((k) => (request.query[k] ?? []).map((v): [string, string] => [k, v]))));
   if ((m === 'PATCH' || m === 'DELETE') && everyRow) params.all_rows = true;
   return { name: 'supabase', operation, params, effect };
 }

@@ -2725,6 +2725,46 @@ t.test('twenty-second pass: a range bound PostgreSQL reads past every value hold
   }
 });
 
+/** Ranges of a column against a number at or past int8's bounds, on the side that takes every integer. */
+const pastEveryInteger = ['id < 1e30', 'id <= 9223372036854775807', '9223372036854775807 >= id', 'id < 1e19::numeric', "id < '1e30'", 'id BETWEEN -1e20 AND 1e20', 'id >= -9223372036854775808', 'n < 18446744073709551616'];
+
+t.test('twenty-third pass: an upper bound at or past every integer holds for every row', async (t) => {
+  // `DELETE FROM users WHERE id < 1e30` (also `<= 9223372036854775807`, a flipped side, a BETWEEN)
+  // on Neon, Supabase and an endpoint of unknown dialect was a narrow medium write: SQLite's
+  // sample strings sort above every number, so an upper bound never took every sample, while
+  // every integer a column holds is below it (lower bounds past the samples were already held).
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...pastEveryInteger), fc.constantFrom(NEON, SUPABASE, GENERIC), fc.boolean(), async (where, url, update) => {
+      const sql = update ? `UPDATE users SET role = 'admin' WHERE ${where}` : `DELETE FROM users WHERE ${where}`;
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(url === NEON ? { query: sql, params: [] } : url === SUPABASE ? { query: sql } : { sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${url} ${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // The same bound by a parameter, in PostgREST's and pg_graphql's filters, in a MongoDB filter.
+  const bound = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DELETE FROM users WHERE id < $1', params: ['1e30'] }) });
+  t.equal(bound.decision.approval?.risk, 'critical', 'id < $1 with 1e30');
+  const rest = await decide({ method: 'PATCH', url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?id=lt.1e30', headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+  t.equal(rest.decision.approval?.risk, 'critical', 'PostgREST id=lt.1e30');
+  // Controls: cut-offs below int8's bounds (an epoch in microseconds, an id) stay narrow.
+  for (const where of ['ts < 1700000000000000', 'id < 1000000', 'amount <= 99999999', 'id > 1e30', 'id BETWEEN 1 AND 1e20', 'id < $1']) {
+    const { decision } = await decide({ url: NEON, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: `DELETE FROM users WHERE ${where}`, params: [] }) });
+    t.equal(decision.approval?.risk, 'medium', where);
+  }
+  if (missingPostgres()) return;
+  // On a real PostgreSQL, each takes every integer row, the extremes too.
+  const pg = await startPostgres(t);
+  const client = new pgLib.Client({ connectionString: pg.url() });
+  await client.connect();
+  t.teardown(() => client.end());
+  await client.query(`CREATE TABLE users (id bigint, n numeric(20, 0));
+    INSERT INTO users VALUES (9223372036854775807, 18446744073709551615), (-9223372036854775808, -18446744073709551615), (0, 0), (1, 1)`);
+  // (`id < '1e30'` is refused for a bigint, as text that is no integer; a numeric column takes it.)
+  const run = pastEveryInteger.map((w) => w.replace("id < '1e30'", "n < '1e30'"));
+  const { rows } = await client.query(`SELECT ${run.map((w, j) => `count(*) FILTER (WHERE ${w})::int AS c${j}`).join(', ')} FROM users`);
+  run.forEach((w, j) => t.equal(rows[0][`c${j}`], 4, w));
+});
+
 t.test('twenty-second pass: PostgREST filters are judged as the SQL condition PostgREST runs', async (t) => {
   // A PATCH to Supabase's REST API was judged by a list of filter spellings: `id=gt.-1000000000000`,
   // `created_at=lt.infinity`, `score=lt.Infinity`, `email=gte.`, `email=match.(?:)`,
@@ -2744,6 +2784,48 @@ t.test('twenty-second pass: PostgREST filters are judged as the SQL condition Po
   for (const filter of ['id=eq.5', 'age=gt.65', 'status=in.(a,b)', 'deleted_at=is.null', 'name=ilike.*john*', 'expires_at=lt.now()', 'expires_at=lte.today', 'email=fts.word', 'tags=cs.{a}', 'data->>k=eq.x', 'id=eq.5&created_at=lt.infinity', 'or=(id.eq.1,id.eq.2)']) {
     const { decision } = await decide({ method: 'PATCH', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/users?${filter}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
     t.equal(decision.approval?.risk, 'medium', filter);
+  }
+});
+
+/** PostgREST filters that hold for every row (none at all among them), and ones that name rows. */
+const postgrestWide = ['', 'id=gt.-1000000000000', 'created_at=lt.infinity', 'email=gte.', 'email=match.(?:)', 'name=like.*', 'id=not.eq.5', 'id=not.is.null', 'or=(id.eq.5,id.not.is.null)', 'not.or=(id.lt.-1000000000000)'];
+const postgrestNarrow = ['id=eq.5', 'age=gt.65', 'status=in.(a,b)', 'deleted_at=is.null', 'expires_at=lt.now()', 'or=(id.eq.1,id.eq.2)'];
+
+t.test('twenty-third pass: a self-hosted PostgREST on a host no module owns is read as the SQL it runs', async (t) => {
+  // Left open by the twenty-second pass: `DELETE https://<allowed host>/rest/v1/users` (no filter:
+  // every row), `PATCH /users?id=gt.-1000000000000` with `Prefer: tx=commit`, `Content-Profile`
+  // or `Accept: application/vnd.pgrst.object+json` were plain medium writes, as `DELETE /users?id=eq.5`
+  // is: PostgREST was read as SQL only on Supabase's hosts.
+  const place = fc.constantFrom<[string, Array<[string, string]>]>(
+    ['/rest/v1/users', []], ['/api/rest/v1/users', []], ['/users', [['Prefer', 'tx=commit']]], ['/users', [['Prefer', 'return=minimal, count=exact']]],
+    ['/db/users', [['Content-Profile', 'public']]], ['/users', [['Accept', 'application/vnd.pgrst.object+json']]], ['/users', [['Prefer', 'max-affected=1000000']]],
+  );
+  await fc.assert(
+    fc.asyncProperty(place, fc.constantFrom(...postgrestWide), fc.constantFrom('', 'select=id'), fc.boolean(), async ([path, headers], filter, more, update) => {
+      const query = [filter, more].filter(Boolean).join('&');
+      const url = `https://${SQL_HOST}${path}${query ? `?${query}` : ''}`;
+      const { decision } = await decide(update ? { method: 'PATCH', url, headers: [['Content-Type', 'application/json'], ...headers], body: JSON.stringify({ role: 'admin' }) } : { method: 'DELETE', url, headers });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${update ? 'PATCH' : 'DELETE'} ${url} ${JSON.stringify(headers)}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // A filter in PostgREST's syntax says PostgREST by itself.
+  for (const filter of postgrestWide.filter((f) => f.includes('.'))) {
+    const { decision } = await decide({ method: 'DELETE', url: `https://${SQL_HOST}/items?${filter}` });
+    t.equal(decision.approval?.risk, 'critical', `DELETE /items?${filter}`);
+  }
+  // Controls: filters that name rows stay narrow writes; REST APIs that say nothing of PostgREST
+  // (`DELETE /users/5`, OData's `Prefer: return=representation`) are the plain writes they were.
+  for (const filter of postgrestNarrow) {
+    for (const path of ['/rest/v1/users', '/users']) {
+      const { decision } = await decide({ method: 'PATCH', url: `https://${SQL_HOST}${path}?${filter}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ role: 'admin' }) });
+      t.equal(decision.approval?.risk, 'medium', `PATCH ${path}?${filter}`);
+    }
+  }
+  for (const [method, path, headers] of [['DELETE', '/users/5', []], ['PATCH', "/People('russell')", [['Prefer', 'return=representation']]], ['DELETE', '/items', [['Prefer', 'return=minimal']]], ['DELETE', '/rest/v1/rpc/purge', []]] as Array<[string, string, Array<[string, string]>]>) {
+    const { decision, description } = await decide({ method, url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json'], ...headers], body: method === 'PATCH' ? '{"a":1}' : '' });
+    t.equal(decision.approval?.risk, 'medium', `${method} ${path}`);
+    t.equal(description.sql, undefined, `${method} ${path}: no SQL`);
   }
 });
 
@@ -2826,6 +2908,32 @@ t.test('twenty-second pass: Upstash\'s Redis REST API is read as Redis, each com
   t.equal((await upstash({ method: 'GET', url: `https://${host}/get/k` })).decision.action, 'allow', 'GET /get/k');
   t.equal((await upstash({ method: 'POST', url: `https://${host}/`, headers: [['Content-Type', 'application/json']], body: '["SET","k","v"]' })).decision.approval?.risk, 'medium', 'SET k v');
   t.equal((await upstash({ method: 'POST', url: `https://${host}/del/a`, body: '' })).decision.approval?.risk, 'medium', 'DEL a');
+});
+
+t.test('twenty-third pass: Upstash\'s REST API served by a bridge on a host no module owns is read as Redis in its body forms', async (t) => {
+  // A self-hosted serverless-redis-http (what @upstash/redis and Vercel KV are pointed at outside
+  // Upstash) on an allowed host: `POST / ["FLUSHALL"]`, a `/pipeline` or `/multi-exec` holding
+  // FLUSHDB, `CONFIG SET dir`, `EVAL` were plain medium POSTs, a grant for one `SET` covering them.
+  const shapes = fc.constantFrom(
+    (args: string[]) => ({ url: `https://${SQL_HOST}/`, body: JSON.stringify(args) }),
+    (args: string[]) => ({ url: `https://${SQL_HOST}/pipeline`, body: JSON.stringify([['SET', 'k', 'v'], args]) }),
+    (args: string[]) => ({ url: `https://${SQL_HOST}/multi-exec`, body: JSON.stringify([args]) }),
+  );
+  const dangerous = fc.constantFrom<string[]>(['FLUSHALL'], ['flushdb', 'ASYNC'], ['CONFIG', 'SET', 'dir', '/tmp'], ['EVAL', "redis.call('flushall')", '0'], ['SCRIPT', 'FLUSH'], ['SWAPDB', '0', '1'], ['FUNCTION', 'FLUSH']);
+  await fc.assert(
+    fc.asyncProperty(dangerous, shapes, fc.boolean(), async (args, shape, bearer) => {
+      const r = shape(args);
+      const { decision } = await decide({ method: 'POST', ...r, headers: [['Content-Type', 'application/json'], ...(bearer ? [['Authorization', 'Bearer t0ken'] as [string, string]] : [])] });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${r.url} ${r.body}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 30), ...seed },
+  );
+  // Controls: a write of a key, a read, a JSON array of other words or numbers, the same array to another path: plain writes.
+  for (const [path, body] of [['/', '["SET","k","v"]'], ['/', '["CONFIG","GET","dir"]'], ['/', '["red","green"]'], ['/', '[1,2,3]'], ['/', '["save the file"]'], ['/api/items', '["FLUSHALL"]']]) {
+    const { decision, description } = await decide({ method: 'POST', url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/json']], body });
+    t.equal(decision.approval?.risk, 'medium', `${path} ${body}`);
+    t.equal(description.sql, undefined, `${path} ${body}: no SQL`);
+  }
 });
 
 t.test('twenty-second pass: a pg_graphql update\'s filter is judged as the SQL condition it runs', async (t) => {
@@ -3064,4 +3172,46 @@ t.test('twenty-second pass (follow-up): on a real PostgreSQL, the clock moved pa
       await t.rejects(client.query(`DELETE FROM accounts WHERE ${a} && ${b}`), `${a} && ${b}`);
     }
   }
+});
+
+/** Conditions MySQL holds for every row whose text starts with no digit (it reads such text as 0 beside a number; checked on MariaDB 10.11). */
+const mysqlZero = (c: string): string[] => [`${c} = 0`, `0 = ${c}`, `${c} = FALSE`, `${c} = -0.0`, `${c} = 0e0`, `${c} IN (0, 5)`, `${c} <=> 0`, `${c} < 1`, `${c} >= 0`, `${c} BETWEEN -1 AND 1`, `NOT ${c}`, `${c} IS FALSE`, `${c} IS NOT TRUE`, `${c} + 0 = 0`, `${c} = 1 - 1`, `${c} = id - id`, `${c} = CAST(0 AS SIGNED)`, `${c} = LENGTH('')`, `${c} = @z`];
+
+t.test('twenty-third pass: MySQL compares a text column with a number as a number, so `email = 0` holds for every row on an endpoint of unknown dialect', async (t) => {
+  // Left open by the twenty-second pass: `DELETE FROM users WHERE email = 0` deletes every row of a
+  // real MariaDB whose email starts with no digit (the text reads as 0), also `< 1`, `NOT email`,
+  // `IS FALSE`, `email + 0 = 0`. SQLite's samples (numbers and text) and PostgreSQL (which refuses
+  // text = integer) read it as one row: a narrow medium write.
+  const column = fc.constantFrom('email', 'name', 'title', '`e-mail`', 'u.email', 'username', 'slug', 'status', 'token', 'note');
+  await fc.assert(
+    fc.asyncProperty(column, fc.integer({ min: 0, max: 18 }), fc.boolean(), fc.constantFrom('', ' LIMIT 1000', ' ORDER BY id'), async (c, k, update, tail) => {
+      const where = mysqlZero(c)[k]!;
+      const from = c.startsWith('u.') ? 'users u' : 'users';
+      const sql = update ? `UPDATE ${from} SET role = 'admin' WHERE ${where}` : `DELETE FROM ${from} WHERE ${where}${tail}`;
+      const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // A user variable the request binds no value to may hold 0; one it binds by name is that value.
+  const unbound = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = @z', params: [] }) });
+  t.equal(unbound.decision.approval?.risk, 'critical', '@z, no value given');
+  const named = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = @z', params: { z: 'a@b.example' } }) });
+  t.equal(named.decision.approval?.risk, 'medium', '@z bound by name to a text');
+  // A number bound to the comparison is the literal.
+  for (const v of [0, false]) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = ?', params: [v] }) });
+    t.equal(decision.approval?.risk, 'critical', `email = ? with ${String(v)}`);
+  }
+  // Controls: a column whose name says it holds a number, date or truth value, a text compared with
+  // text, a number no text reads as, and D1 (SQLite, which compares as its samples do) stay medium.
+  const controls = ['id = 0', 'id = @z', "email = lower('A')", 'user_id = 0', 'userId = 3', 'age < 18', 'expires_at < 1700000000', 'is_admin = 0', 'views = 0 AND title = \'x\'', 'email = 5', "email = '0'", "email = 'a@b.example'", 'deleted_at IS NULL', "last_login < '2024-01-01'", 'status = 1'];
+  for (const where of controls) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: `DELETE FROM users WHERE ${where}` }) });
+    t.equal(decision.approval?.risk, 'medium', where);
+  }
+  const { decision } = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = 0' }) });
+  t.equal(decision.approval?.risk, 'medium', 'D1: SQLite compares text with a number as unequal');
+  const { decision: bound } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'DELETE FROM users WHERE email = ?', params: ['a@b.example'] }) });
+  t.equal(bound.approval?.risk, 'medium', 'email = ? with a text');
 });

@@ -19,7 +19,7 @@ import t, { type Test } from 'tap';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { JsonMessagesReader, type CarriedStatement } from '../../describe/tunnel-sql.ts';
 import { TdsReader, startsTdsSession } from '../../describe/tunnel-tds.ts';
-import { RedisReader, RedisStart, startsRedisInline } from '../../describe/tunnel-redis.ts';
+import { RedisReader, RedisStart, redisStatement, startsRedisInline } from '../../describe/tunnel-redis.ts';
 import { MongoReader, startsMongo } from '../../describe/tunnel-mongo.ts';
 import { InnerSessionScan } from '../../describe/tunnel-inner.ts';
 import { bridgeTargets } from '../../proxy/bridge-targets.ts';
@@ -62,9 +62,11 @@ const mysqlExecute = mysqlPacket(0, Buffer.from('170100000000010000000001fe00012
 
 
 /** A WebSocket bridge to a TCP service on loopback: each message's bytes to the service, its answers back; `onWrite` sees each message. */
-function tcpBridge(t: Test, port: number, onWrite?: (d: Buffer) => void) {
+function tcpBridge(t: Test, port: number, onWrite?: (d: Buffer) => void, banner?: string) {
   return startWsUpstream(t, {
     onConnection: (ws) => {
+      // A bridge's own banner before the service's bytes (`{"status": "connected"}`).
+      if (banner !== undefined) ws.send(banner);
       const s = net.connect(port, '127.0.0.1');
       s.on('data', (d) => ws.send(d, { binary: true }));
       s.on('error', () => ws.terminate());
@@ -72,6 +74,22 @@ function tcpBridge(t: Test, port: number, onWrite?: (d: Buffer) => void) {
       ws.on('close', () => s.end());
     },
   });
+}
+
+/** A policy that lets the bridge's tunnel open and reads through it, and refuses every write it carries. */
+function writesDenied(t: Test): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-redis-writes-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'policy.rego'), [
+    'package airlock', 'import rego.v1',
+    'default decision := {"action": "deny", "reason": "unknown destination", "rule": "default-deny"}',
+    'decision := {"action": "allow", "reason": "the bridge", "rule": "upgrade"} if { input.request.host == "sql.example"; input.request.upgrade }',
+    'writes if { some s in input.sql.statements; s.kind != "select" }',
+    'writes if { input.sql.parsed == false }',
+    'decision := {"action": "deny", "reason": "a write", "rule": "writes"} if { input.request.host == "sql.example"; input.request.method == "POST"; writes }',
+    'decision := {"action": "allow", "reason": "a read", "rule": "reads"} if { input.request.host == "sql.example"; input.request.method == "POST"; not writes }',
+  ].join('\n'));
+  return dir;
 }
 
 /** A real redis-server and a WebSocket bridge in front of it (each message's bytes to Redis, its answers back). */
@@ -349,18 +367,7 @@ t.test('twentieth pass: a Redis session of inline narrow writes is read as Redis
   const missing = missingRedis();
   if (missing) return void t.comment(missing);
   const { redis, port, bridge } = await redisBehindBridge(t);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-redis-writes-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'policy.rego'), [
-    'package airlock', 'import rego.v1',
-    'default decision := {"action": "deny", "reason": "unknown destination", "rule": "default-deny"}',
-    'decision := {"action": "allow", "reason": "the bridge", "rule": "upgrade"} if { input.request.host == "sql.example"; input.request.upgrade }',
-    'writes if { some s in input.sql.statements; s.kind != "select" }',
-    'writes if { input.sql.parsed == false }',
-    'decision := {"action": "deny", "reason": "a write", "rule": "writes"} if { input.request.host == "sql.example"; input.request.method == "POST"; writes }',
-    'decision := {"action": "allow", "reason": "a read", "rule": "reads"} if { input.request.host == "sql.example"; input.request.method == "POST"; not writes }',
-  ].join('\n'));
-  const a = await startTestAirlock(t, { policy: dir, resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const a = await startTestAirlock(t, { policy: writesDenied(t), resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
   const cli = (...args: string[]): string => execFileSync('redis-cli', ['-p', String(port), ...args]).toString().trim();
   cli('SET', 'keep', '1');
   for (const [how, msgs] of [['a first inline DEL', ['DEL keep\r\n']], ['a SET after the server answered a PING', ['PING\n', 'SET keep 2\n']], ['an APPEND after an answered read', ['GET keep\n', 'append keep 2\n']]] as const) {
@@ -456,6 +463,65 @@ t.test('twenty-second pass: an inline Redis command is split into words as redis
   const r = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [Buffer.from('FLUSH"ALL"\r\n')], 'latin1');
   t.equal(r.code, 1008, 'the tunnel is closed');
   t.equal((await ask(Buffer.from('EXISTS keep\r\n'))).toString('latin1'), ':1\r\n+OK\r\n', 'the key is still there');
+});
+
+t.test('twenty-third pass: an English-named inline write on a bare LF before the server has spoken is judged alone, as Redis runs it', async (t) => {
+  // Left open by the twenty-second pass: a session's first `set session:admin root\n` (also
+  // `append`, `expire k 0`, `rename`, `copy`, `persist`, `move`, `publish`, `sort … STORE`) went on
+  // undecided: English-named commands started a Redis reading only on a CRLF (chat begins so too),
+  // and the server's `+OK` that made the stream Redis's came after the write had run.
+  const writes: string[][] = [['set', 'session:admin', 'root'], ['SET', 'k', 'v', 'EX', '10'], ['append', 'k', 'x'], ['expire', 'k', '0'], ['rename', 'a', 'b'], ['copy', 'a', 'b', 'REPLACE'], ['persist', 'k'], ['move', 'k', '1'], ['publish', 'ch', 'hi'], ['sort', 'l', 'STORE', 'dst'], ['restore', 'k', '0', 'payload']];
+  await fc.assert(
+    fc.property(fc.constantFrom(...writes), fc.nat(), fc.boolean(), (args, cut, chatBefore) => {
+      const bytes = Buffer.from(`${chatBefore ? 'hello there\n' : ''}${args.join(' ')}\n`);
+      const start = new RedisStart();
+      const at = 1 + (cut % (bytes.length - 1));
+      const twins: string[] = [];
+      for (const m of [bytes.subarray(0, at), bytes.subarray(at)]) {
+        if (start.feed(m, true)) throw new Error(`${JSON.stringify(bytes.toString())}: read as a Redis stream`);
+        twins.push(...start.takeEarly().map((a) => String(redisStatement(a)?.body.sql)));
+      }
+      if (twins.length !== 1 || !/^(UPDATE|COPY)/.test(twins[0]!)) throw new Error(`${JSON.stringify(bytes.toString())}: ${JSON.stringify(twins)}`);
+    }),
+    { numRuns: Math.min(numRuns * 2, 40), ...seed },
+  );
+  // Controls: after the upstream has spoken (a chat server greets) such lines are chat; the wrong count is no command.
+  const late = new RedisStart();
+  t.equal(late.feed(Buffer.from('set the table\n'), false), undefined);
+  t.same(late.takeEarly(), [], 'after the server spoke: chat');
+  const odd = new RedisStart();
+  odd.feed(Buffer.from('append this\nrename it\nmove it\n'), true);
+  t.same(odd.takeEarly(), [], 'the wrong number of arguments: no command');
+  const missing = missingRedis();
+  if (missing) return void t.comment(missing);
+  const { port, bridge } = await redisBehindBridge(t);
+  const a = await startTestAirlock(t, { policy: writesDenied(t), resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${bridge.port}`] });
+  const cli = (...args: string[]): string => execFileSync('redis-cli', ['-p', String(port), ...args]).toString().trim();
+  cli('SET', 'keep', '1');
+  for (const line of ['set keep 2\n', 'append keep 2\n', 'expire keep 0\n', 'rename keep gone\n']) {
+    const r = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [Buffer.from(line)], 'latin1');
+    t.equal(r.code, 1008, `${line.trim()}: the tunnel is closed`);
+    t.equal(cli('GET', 'keep'), '1', `${line.trim()}: the key is unchanged`);
+  }
+  const read = await bridgeSession(bridge, a.proxyUrl, 'sql.example', [Buffer.from('get keep\n')], 'latin1');
+  t.not(read.code, 1008, 'a read goes on');
+  // Behind a bridge that greets first, its banner is no answer: the lines after it are still
+  // before the server has spoken, and Redis's `+OK` after them still makes the stream Redis's.
+  const greeting = await tcpBridge(t, port, undefined, '{"status":"connected"}');
+  const a2 = await startTestAirlock(t, { policy: writesDenied(t), resolve: ['sql.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${greeting.port}`] });
+  /** Waits for the banner, then sends each line after the previous one's answer; the close code. */
+  const afterBanner = (lines: string[]): Promise<number> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://sql.example:${greeting.port}/`, [], { agent: new HttpProxyAgent(a2.proxyUrl), perMessageDeflate: false });
+    let sent = 0;
+    ws.on('message', () => (sent < lines.length ? ws.send(Buffer.from(lines[sent++]!), { binary: true }) : ws.close(1000)));
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  for (const lines of [['set keep 2\n'], ['get keep\n', 'expire keep 0\n']]) {
+    t.equal(await afterBanner(lines), 1008, `after a banner, ${JSON.stringify(lines)}: the tunnel is closed`);
+    t.equal(cli('GET', 'keep'), '1', `after a banner, ${JSON.stringify(lines)}: the key is unchanged`);
+  }
 });
 
 /** The first bytes a real TLS client (Node's, OpenSSL) sends: its ClientHello, as options shape it. */
