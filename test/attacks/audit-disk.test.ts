@@ -27,6 +27,7 @@ import { WebSocket } from 'ws';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { eventually, fixtures, isProblem, startUpstream, tempDir, viaProxy } from './helpers.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
+import { stalledFile } from '../helpers/stalled-file.ts';
 
 /** An allow-all Airlock on `home` with one agent, and an upstream it may reach as up.test. */
 async function allowAllAirlock(t: Test, home: string): Promise<{ up: Awaited<ReturnType<typeof startUpstream>>; airlock: Awaited<ReturnType<typeof startAirlock>>; auth: string }> {
@@ -141,14 +142,7 @@ t.test('twenty-second pass: disk full while a WebSocket and an upload stream: no
   // crossed (the tunnel's end, the upload's) had nowhere to go.
   const mnt = smallTmpfs(t);
   if (!mnt) return;
-  const home = path.join(mnt, 'home');
-  const ws = await startWsUpstream(t);
-  const up = await startUpstream(t);
-  const airlock = await startAirlock({
-    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1, bodyCap: 4096,
-    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${ws.port}`],
-  });
-  t.teardown(() => airlock.close());
+  const { ws, up, airlock } = await streamingAirlock(t, path.join(mnt, 'home'));
   const { token } = await airlock.agents.add('agent');
   const auth = `Basic ${Buffer.from(`agent:${token}`).toString('base64')}`;
   const proxyUrl = `http://agent:${token}@127.0.0.1:${airlock.proxyAddress.port}`;
@@ -192,13 +186,7 @@ t.test("twenty-third pass: one agent's records waiting past its share (a slow di
   // WebSocket and its upload past the capture kept sending (Pipeline.auditUnavailable was asked
   // without the agent).
   const { dir: home, fifo } = stalledFile(t, 'hunt23-tunnels-share-', 'audit.jsonl'); // the audit disk, stalled
-  const ws = await startWsUpstream(t);
-  const up = await startUpstream(t);
-  const airlock = await startAirlock({
-    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1, bodyCap: 4096,
-    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${ws.port}`],
-  });
-  t.teardown(() => airlock.close());
+  const { ws, up, airlock } = await streamingAirlock(t, home);
   const open = async (name: string): Promise<{ auth: string; client: WebSocket; closed: () => number }> => {
     const { token } = await airlock.agents.add(name);
     const client = new WebSocket(`ws://up.test:${ws.port}/${name}`, { agent: new HttpProxyAgent(`http://${name}:${token}@127.0.0.1:${airlock.proxyAddress.port}`), perMessageDeflate: false });
@@ -513,17 +501,19 @@ t.test('state files that are FIFOs are never read: the TOTP enrollment, an appro
   t.ok(ticks >= 2, `the event loop turned (${ticks} ticks)`);
 });
 
-/** An audit log whose file is a FIFO nobody reads: a disk that takes nothing for now. */
-/** A file in a fresh folder that stands for a stalled disk: a FIFO held open for reading and never read (the writer can open it; nothing it writes past the pipe's 64 KiB goes anywhere). */
-function stalledFile(t: Test, prefix: string, name: string): { dir: string; fifo: string } {
-  const dir = tempDir(t, prefix);
-  const fifo = path.join(dir, name);
-  execFileSync('mkfifo', ['-m', '600', fifo]);
-  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  t.teardown(() => fs.closeSync(keepOpen));
-  return { dir, fifo };
+/** An Airlock (allow-all, a 4 KiB capture) on `home` with a WebSocket upstream and an HTTP one to stream to. */
+async function streamingAirlock(t: Test, home: string) {
+  const ws = await startWsUpstream(t);
+  const up = await startUpstream(t);
+  const airlock = await startAirlock({
+    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1, bodyCap: 4096,
+    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${ws.port}`],
+  });
+  t.teardown(() => airlock.close());
+  return { ws, up, airlock };
 }
 
+/** An audit log whose file is a FIFO nobody reads: a disk that takes nothing for now. */
 function stalledLog(t: Test, prefix: string): { log: AuditLog; dir: string; fifo: string } {
   const { dir, fifo } = stalledFile(t, prefix, 'audit.jsonl');
   return { log: new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 400_000, warn: () => undefined }), dir, fifo };

@@ -15,6 +15,24 @@ const SECRET = 'ghp_Canary/Secret+Value=42?&x';
 const PH = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
 const scrubber = new Scrubber([{ value: SECRET, placeholder: PH }]);
 
+/** `body` written to `stream` cut at `cuts` (a turn of the event loop apart): what came out, and the error it ended with. */
+async function throughCuts(stream: ScrubStream, body: Buffer, cuts: number[]): Promise<{ out: Buffer; err?: Error }> {
+  const out: Buffer[] = [];
+  stream.on('data', (d: Buffer) => out.push(d));
+  const done = new Promise<Error | undefined>((resolve) => {
+    stream.on('end', () => resolve(undefined));
+    stream.on('error', (err) => resolve(err));
+  });
+  const points = [...new Set(cuts.map((c) => c % body.length))].sort((a, b) => a - b).filter(Boolean);
+  for (const [i, p] of [0, ...points].entries()) {
+    if (stream.destroyed) break;
+    stream.write(body.subarray(p, points[i] ?? body.length));
+    await new Promise((r) => setImmediate(r));
+  }
+  if (!stream.destroyed) stream.end();
+  return { out: Buffer.concat(out), err: await done };
+}
+
 async function collect(transform: Transform, chunks: Buffer[]): Promise<Buffer> {
   const out: Buffer[] = [];
   transform.on('data', (d: Buffer) => out.push(d));
@@ -1839,23 +1857,8 @@ t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chun
       return '';
     }
   };
-  const run = async (body: Buffer, cuts: number[], kind: string): Promise<{ out: Buffer; err?: Error }> => {
-    const stream = new ScrubStream(scrubber, undefined, kind !== 'ndjson' && kind !== 'numbered', kind === 'ndjson' || kind === 'numbered');
-    const out: Buffer[] = [];
-    stream.on('data', (d: Buffer) => out.push(d));
-    const done = new Promise<Error | undefined>((resolve) => {
-      stream.on('end', () => resolve(undefined));
-      stream.on('error', (err) => resolve(err));
-    });
-    const points = [...new Set(cuts.map((c) => c % body.length))].sort((a, b) => a - b).filter(Boolean);
-    for (const [i, p] of [0, ...points].entries()) {
-      if (stream.destroyed) break;
-      stream.write(body.subarray(p, points[i] ?? body.length));
-      await new Promise((r) => setImmediate(r));
-    }
-    if (!stream.destroyed) stream.end();
-    return { out: Buffer.concat(out), err: await done };
-  };
+  const run = (body: Buffer, cuts: number[], kind: string): Promise<{ out: Buffer; err?: Error }> =>
+    throughCuts(new ScrubStream(scrubber, undefined, kind !== 'ndjson' && kind !== 'numbered', kind === 'ndjson' || kind === 'numbered'), body, cuts);
   await fc.assert(fc.asyncProperty(fc.constantFrom(...(Object.keys(docs) as Array<keyof typeof docs>)), fc.integer({ min: 1, max: 6 }), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, cuts) => {
     const pieces = SECRET.match(new RegExp(`[^]{1,${n}}`, 'g'))!;
     const body = Buffer.from(pieces.map((p, i) => docs[kind](p, i)).join(''));
@@ -1876,23 +1879,7 @@ t.test('JsonPieces: a secret a piece per event or NDJSON line is cut at any chun
 // type, a comment — which a reader of the ids or types joins; data lines were joined, other fields
 // were read a chunk at a time, each on its own.
 t.test('twenty-third pass: a secret a piece per event in `id:`, `event:`, a comment or another field is cut at any chunk cuts, at most 7 characters out; ordinary ids and types pass byte for byte', async (t) => {
-  const run = async (body: Buffer, cuts: number[]): Promise<{ out: Buffer; err?: Error }> => {
-    const stream = new ScrubStream(scrubber, undefined, true);
-    const out: Buffer[] = [];
-    stream.on('data', (d: Buffer) => out.push(d));
-    const done = new Promise<Error | undefined>((resolve) => {
-      stream.on('end', () => resolve(undefined));
-      stream.on('error', (err) => resolve(err));
-    });
-    const points = [...new Set(cuts.map((c) => c % body.length))].sort((a, b) => a - b).filter(Boolean);
-    for (const [i, p] of [0, ...points].entries()) {
-      if (stream.destroyed) break;
-      stream.write(body.subarray(p, points[i] ?? body.length));
-      await new Promise((r) => setImmediate(r));
-    }
-    if (!stream.destroyed) stream.end();
-    return { out: Buffer.concat(out), err: await done };
-  };
+  const run = (body: Buffer, cuts: number[]): Promise<{ out: Buffer; err?: Error }> => throughCuts(new ScrubStream(scrubber, undefined, true), body, cuts);
   const fields = { id: 'id: ', 'id, no blank': 'id:', event: 'event: ', comment: ': ', other: 'x-part: ' } as const;
   await fc.assert(fc.asyncProperty(fc.constantFrom(...(Object.keys(fields) as Array<keyof typeof fields>)), fc.integer({ min: 1, max: 11 }), fc.boolean(), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, crlf, cuts) => {
     const nl = crlf ? '\r\n' : '\n';

@@ -2,11 +2,12 @@
 // real Airlock running the default policy, against a real upstream: the trifecta holds a session's
 // POST while a fresh session's identical POST passes; a human clearing a label lets it through;
 // a served link can be fetched, the same link changed cannot; sessions survive a restart.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../temp-dir.ts';
+import { stalledFile } from '../helpers/stalled-file.ts';
 import { policyCopy, startSessionAirlock, startWeb, studioApi, testConfig, viaCurl, viaFetch, viaPython } from './helpers.ts';
 
 t.test('the trifecta per session, a human clearing a label, browsing by provenance, and a restart', async (t) => {
@@ -121,20 +122,8 @@ t.test('a stalled session journal freezes no neighbour; the answer that brings a
   const web = await startWeb(t);
   // notes.test brings no label: the neighbour's answers have nothing to keep before they are passed on.
   const policy = policyCopy(t, { config: { ...testConfig.config, labels: { hosts: { ...testConfig.config.labels.hosts, 'notes.test': [] } } } });
-  const home = tempDir(t, 'al-sess-stall-');
-  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-  const fifo = path.join(home, 'sessions.jsonl');
-  execFileSync('mkfifo', ['-m', '600', fifo]);
-  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  t.teardown(() => fs.closeSync(keepOpen));
   // The pipe filled with empty lines: every write of the journal stalls from the first.
-  const filler = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-  try {
-    for (let i = 0; i < 64; i++) fs.writeSync(filler, Buffer.alloc(4096, 0x0a));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-  }
-  fs.closeSync(filler);
+  const { dir: home, fifo } = stalledFile(t, 'al-sess-stall-', 'sessions.jsonl', { full: true });
   const airlock = await startSessionAirlock(t, home, policy, web, { studio: false });
   const reader = await airlock.agents.add('reader');
   const neighbour = await airlock.agents.add('neighbour');
@@ -171,19 +160,7 @@ t.test('a stalled session journal freezes no neighbour; the answer that brings a
 // the bound is shortened. Must hold: 503 problem+json `store-unavailable`, the page not passed on.
 t.test('an answer whose label is not kept within the bound is a 503 store-unavailable, not a 502', async (t) => {
   const web = await startWeb(t);
-  const home = tempDir(t, 'al-sess-durable-');
-  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-  const fifo = path.join(home, 'sessions.jsonl');
-  execFileSync('mkfifo', ['-m', '600', fifo]);
-  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  t.teardown(() => fs.closeSync(keepOpen));
-  const filler = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-  try {
-    for (let i = 0; i < 64; i++) fs.writeSync(filler, Buffer.alloc(4096, 0x0a));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-  }
-  fs.closeSync(filler);
+  const { dir: home, fifo } = stalledFile(t, 'al-sess-durable-', 'sessions.jsonl', { full: true });
   const airlock = await startSessionAirlock(t, home, policyCopy(t), web, { studio: false });
   (airlock.sessions as unknown as { opts: { durableMs: number } }).opts.durableMs = 300;
   const reader = await airlock.agents.add('reader');
