@@ -133,7 +133,7 @@ export class JsonPieces {
         });
       } else if (v && typeof v === 'object') {
         // Twenty-third pass: numbered names (`k0`, `k1`; `part_2`; `"3"`) are one field, a piece each.
-        for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k.replace(NUMBERED, '#')}`, depth + 1);
+        for (const [k, x] of Object.entries(v)) walk(x, `${path}.${numberedField(k)}`, depth + 1);
       }
     };
     walk(doc, '', 0);
@@ -167,8 +167,22 @@ export class JsonPieces {
   }
 }
 
-/** A name's number at its end (`k0`, `part_12`, `p-3`, `7`): the rest of the name, with `#`, names the field. */
-const NUMBERED = /[._-]?\d+$/;
+/**
+ * Where a name's number at its end starts (`k0`, `part_12`, `p-3`, `7`), with one `.`, `_` or `-`
+ * before it; -1 when it ends in no digit. The rest of the name, with `#`, names the field. A scan:
+ * `/[._-]?\d+$/` tries every start in a run of digits (quadratic on a long one).
+ */
+export function numberAt(name: string): number {
+  let i = name.length;
+  while (i > 0 && name.charCodeAt(i - 1) >= 0x30 && name.charCodeAt(i - 1) <= 0x39) i--;
+  if (i === name.length) return -1;
+  return i > 0 && '._-'.includes(name[i - 1]!) ? i - 1 : i;
+}
+
+const numberedField = (name: string): string => {
+  const at = numberAt(name);
+  return at < 0 ? name : `${name.slice(0, at)}#`;
+};
 
 /** How much of the end of a line not yet ended may be a document under way (what must wait). */
 function documentPart(line: string): number {

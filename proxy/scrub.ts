@@ -16,7 +16,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
-import { JsonPieces } from './json-pieces.ts';
+import { JsonPieces, numberAt } from './json-pieces.ts';
 import { DecodedReading, undeclaredLegacy } from './decoded-reading.ts';
 import { packedTexts } from './packed-scan.ts';
 import { PROBE_START, type HoldProbe } from './secret-probe.ts';
@@ -761,8 +761,14 @@ function encodedWordRuns(value: string): string[] {
   return runs;
 }
 
-/** A header parameter or list item: its name (or none: a quoted string, a `<…>` reference) and value. */
-const HEADER_PART = /([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^;,&"\s]*))|"((?:[^"\\]|\\.)*)"|<([^>]*)>/g;
+/**
+ * A header parameter or list item: its name (or none: a quoted string, a `<…>` reference) and value;
+ * anything else one character at a time (no group set). Every start consumes what it read (a
+ * token run whole, an unclosed quote or `<` to where it stops), so the scan is linear: a pattern
+ * that could fail after reading on (`name` with no `=`, an unclosed quote) tried again from each
+ * next character, quadratic on a long run.
+ */
+const HEADER_PART = /([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"?|([^;,&"\s]*)))?|"((?:[^"\\]|\\.)*)"?|<([^<>]*)>?|[^]/g;
 
 /**
  * Twenty-third pass: pieces of a key shorter than a run, each a parameter of the same name in one
@@ -775,12 +781,23 @@ function parametersJoined(headers: Array<[string, string]>): string {
   const byName = new Map<string, Array<{ part: string; n: number }>>();
   for (const [, value] of headers) {
     for (const m of value.matchAll(HEADER_PART)) {
-      // Numbered names (`p0=`, `p1=`; `t.1`, `t.2`) are one name, joined in their numbers' order too.
-      const numbered = m[1] === undefined ? undefined : /^(.*?)[._-]?(\d+)(\*?)$/.exec(m[1].toLowerCase());
-      const name = numbered ? `${numbered[1]}#${numbered[3]}` : m[1] !== undefined ? m[1].toLowerCase() : m[5] !== undefined ? '<>' : '""';
+      if (m[2] === undefined && m[3] === undefined && m[4] === undefined && m[5] === undefined) continue; // a name with no value, or one character
+      // Numbered names (`p0=`, `p1=`; `t.1`, `t.2`; `title*1*=`) are one name, joined in their numbers' order too.
+      let name = m[1]?.toLowerCase();
+      let n = 0;
+      if (name !== undefined) {
+        const star = name.endsWith('*') ? '*' : '';
+        const stem = star ? name.slice(0, -1) : name;
+        const at = numberAt(stem);
+        if (at >= 0) {
+          n = Number(stem.slice('._-'.includes(stem[at]!) ? at + 1 : at));
+          name = `${stem.slice(0, at)}#${star}`;
+        }
+      }
+      name ??= m[5] !== undefined ? '<>' : '""';
       let list = byName.get(name);
       if (!list) byName.set(name, (list = []));
-      list.push({ part: m[2] ?? m[3] ?? m[4] ?? m[5] ?? '', n: numbered ? Number(numbered[2]) : 0 });
+      list.push({ part: m[2] ?? m[3] ?? m[4] ?? m[5] ?? '', n });
     }
   }
   const lines: string[] = [];
