@@ -47,6 +47,8 @@ export class LabelledPieces {
   private pending = '';
   /** The cell under way is no piece (too long, a blank inside): skipped to the next mark. */
   private skip = false;
+  /** In a line's first cell: a blank after it ends it (`0 s`, `1. s`, `k0 s`: a label, a blank, a piece). */
+  private head = true;
   /** Inside an HTML tag (how many characters so far), or -1; -2: a `<` seen, what follows decides. */
   private tag = -1;
   /** Short cells so far (their position). */
@@ -114,10 +116,11 @@ export class LabelledPieces {
   private walk(input: string, final: boolean): void {
     const text = this.pending ? this.pending + input : input;
     this.pending = '';
-    const found = cellsOf(Buffer.from(text, 'latin1'), this.chars, this.pairs, { tag: this.tag, skip: this.skip });
+    const found = cellsOf(Buffer.from(text, 'latin1'), this.chars, this.pairs, { tag: this.tag, skip: this.skip, head: this.head });
     const spans = found.spans;
     for (let k = 0; k < found.count; k += 3) this.cell(text, spans[k]!, spans[k + 1]!, spans[k + 2] === 1);
     const { first, last, skip, tag } = found;
+    this.head = found.head;
     if (final) {
       if (!skip && first >= 0 && tag === -1) this.cell(text, first, last + 1, found.within);
       this.skip = false;
@@ -203,12 +206,13 @@ let SPANS = new Int32Array(3 * 4096);
  * own, touching no object: the cells are taken after it (called from a method, it was deoptimized
  * on every call).
  */
-function cellsOf(bytes: Uint8Array, chars: Uint8Array, pairs: Uint8Array, at: { tag: number; skip: boolean }): { spans: Int32Array; count: number; first: number; last: number; within: boolean; skip: boolean; tag: number } {
+function cellsOf(bytes: Uint8Array, chars: Uint8Array, pairs: Uint8Array, at: { tag: number; skip: boolean; head: boolean }): { spans: Int32Array; count: number; first: number; last: number; within: boolean; skip: boolean; tag: number; head: boolean } {
   if (SPANS.length < bytes.length * 2 + 3) SPANS = new Int32Array(bytes.length * 2 + 3);
   const spans = SPANS;
   let count = 0;
   let tag = at.tag;
   let skip = at.skip;
+  let head = at.head;
   /** The cell's first and last characters that are no blank (-1: none yet), a blank between them, all of them in a secret. */
   let first = -1;
   let last = -1;
@@ -235,9 +239,11 @@ function cellsOf(bytes: Uint8Array, chars: Uint8Array, pairs: Uint8Array, at: { 
       if (chars[c] === 0 || (last >= 0 && pairs[LOWER[bytes[last]!]! * 256 + LOWER[c]!] === 0)) within = false;
       last = i;
       if (inner || last - first >= MAX_PIECE) skip = true;
-    } else if (kind === 2) {
+    } else if (kind === 2 && !(head && first >= 0)) {
       gap = first >= 0;
     } else {
+      // A mark, or the blank after a line's first word: the cell ends.
+      head = c === 0x0a;
       if (!skip && first >= 0) {
         spans[count] = first;
         spans[count + 1] = last + 1;
@@ -250,5 +256,5 @@ function cellsOf(bytes: Uint8Array, chars: Uint8Array, pairs: Uint8Array, at: { 
       within = true;
     }
   }
-  return { spans, count, first, last, within, skip, tag };
+  return { spans, count, first, last, within, skip, tag, head };
 }

@@ -2022,6 +2022,8 @@ t.test('twenty-third pass (follow-up): a key a piece per labelled row or field i
     'json rows': { body: (c) => JSON.stringify(c.map((p, i) => ({ i, c: p }))), read: (b) => [...b.matchAll(/"c":"([^"]*)"\}/g)].map((m) => m[1]).join('') },
     form: { body: (c) => c.map((p) => `a=${p}`).join('&'), read: (b) => [...b.matchAll(/(?:^|&)a=([^&]*)(?=&)/g)].map((m) => m[1]).join('') },
     yaml: { body: (c) => c.map((p, i) => `k${i}: ${p}\n`).join(''), read: (b) => [...b.matchAll(/^k\d+: (\S+)$/gm)].map((m) => m[1]).join('') },
+    'numbered lines': { body: (c) => c.map((p, i) => `${i + 1}. ${p}\n`).join(''), read: (b) => [...b.matchAll(/^\d+\. (\S+)$/gm)].map((m) => m[1]).join('') },
+    'blank-separated': { body: (c) => c.map((p, i) => `  ${i} ${p}\r\n`).join(''), read: (b) => [...b.matchAll(/^ {2}\d+ (\S+)\r$/gm)].map((m) => m[1]).join('') },
   };
   const fuzz = { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) };
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(layouts)), fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, upper, cuts) => {
