@@ -17,6 +17,7 @@ import zlib from 'node:zlib';
 import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 import { JsonPieces, numberAt } from './json-pieces.ts';
+import { LabelledPieces } from './labelled-pieces.ts';
 import { DecodedReading, undeclaredLegacy } from './decoded-reading.ts';
 import { packedTexts } from './packed-scan.ts';
 import { PROBE_START, type HoldProbe } from './secret-probe.ts';
@@ -73,6 +74,10 @@ export class ChunkScrubber {
   private pieces: JsonPieces | undefined;
   /** An event stream's other fields' values let out so far, by name: what of their join may still begin a secret (fieldJoins). */
   private readonly joined = new Map<string, string>();
+  /** The body's short cells read down a column (proxy/labelled-pieces.ts): a key a piece per labelled row. */
+  private readonly labelled = new LabelledPieces();
+  /** The scrubber the last chunk was scrubbed with (what the labelled cells are read with). */
+  private last: Scrubber | undefined;
 
   /**
    * `sniff`: looks at the start of the body first and refuses what cannot be scrubbed. `events`:
@@ -87,7 +92,7 @@ export class ChunkScrubber {
   }
 
   private scrub(text: string, final: boolean): { out: string; rest: string } {
-    const scrubber = this.scrubber;
+    const scrubber = (this.last = this.scrubber);
     if (this.events === undefined) {
       // Undecided while the body so far may still become a field name (a few bytes at most).
       const bare = text.startsWith(BOM) ? text.slice(BOM.length) : text;
@@ -194,7 +199,8 @@ export class ChunkScrubber {
       this.rest = rest;
       // What was held as a long start of a secret went out as it was: the next bytes showed it was none.
       if (this.probing && rest.length < text.length && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
-      const free = this.decoded(this.pieces && out ? this.pieces.take(out, false) : out, false);
+      const joined = this.pieces && out ? this.pieces.take(out, false) : out;
+      const free = this.decoded(joined ? this.labelled.take(joined, false, this.last!) : joined, false);
       const released = this.pieces?.takeReleased();
       if (this.probe) {
         if (released?.length) this.trip(released);
@@ -298,7 +304,7 @@ export class ChunkScrubber {
       // The stream ended on a long start of a secret: let out as it is, it would answer the guess.
       if (this.probing && out.startsWith(before.slice(0, PROBE_START))) this.trip(this.probing);
       if (this.pieces) out = this.pieces.take(out, true);
-      out = this.decoded(out, true);
+      out = this.decoded(this.last ? this.labelled.take(out, true, this.last) : out, true);
       const released = this.pieces?.takeReleased();
       if (released?.length && this.probe) this.trip(released);
       this.settle();

@@ -356,10 +356,16 @@ export class Scrubber {
   readonly asciiOnly: boolean;
   /** The rule refusing overlong escapes (OVERLONG_FORMS): set when scrubbing what comes back (own secrets). */
   private readonly overlong: number | undefined;
+  /** This process's own secrets as latin1 (UTF-8 bytes), lower-cased, each also reversed: what a labelled piece may be part of (proxy/labelled-pieces.ts). */
+  readonly ownFolded: string[];
 
   /** Scrubs every spelling of each secret's value, replacing it with the secret's placeholder. */
   constructor(secrets: ScrubSecret[], extra: MatchRule[] = []) {
     const own = secrets.filter((s) => s.value).map((s): MatchRule => ({ value: s.value, replace: s.placeholder }));
+    this.ownFolded = own.flatMap((r) => {
+      const folded = Buffer.from(r.value!, 'utf8').toString('latin1').toLowerCase();
+      return [folded, [...folded].reverse().join('')];
+    });
     const all: MatchRule[] = [...own, ...extra];
     // Longest values first: where one secret contains another, the whole of it is replaced.
     const size = (r: MatchRule): number => Math.max(r.value ? Buffer.byteLength(r.value) : 0, ...(r.forms ?? []).map((f) => f.length));

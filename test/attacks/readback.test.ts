@@ -417,6 +417,24 @@ t.test('2(b) twenty-first pass: the record showing long tokens by their end, or 
   t.ok(dumped.includes(PH), 'it shows the placeholder');
 });
 
+// Twenty-third pass (follow-up): the record's long tokens a character per labelled row — a
+// Markdown table with row numbers, an array of `{"i":…,"c":…}`, CSV — read back by taking the
+// column of characters: no 8 characters of the secret in a row reach the reader.
+t.test('2(b) twenty-third pass (follow-up): the record a character per labelled row (Markdown, JSON rows, CSV) never shows 8 characters of the value in its column', async (t) => {
+  await inject();
+  const column: Record<string, (x: string) => string> = {
+    'rows-md': (x) => [...x.matchAll(/^\| \d+ \| (.*) \|$/gm)].map((m) => m[1]).join(''),
+    'rows-json': (x) => [...x.matchAll(/"c":"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string).join(''),
+    'rows-csv': (x) => [...x.matchAll(/^\d+,(.*)\r$/gm)].map((m) => m[1]).join(''),
+  };
+  for (const format of ['rows-md', 'rows-json', 'rows-csv'] as const) {
+    const { seen, statuses } = await readRecord({ host: 'svc.example', format, only: false, charset: 'utf-8', how: 'none', bom: false, label: true, range: 'none', size: 3 });
+    const read = column[format]!(seen.toString('utf8'));
+    const run = Array.from({ length: SECRET.length - 7 }, (_, i) => SECRET.slice(i, i + 8)).find((r) => read.includes(r));
+    t.notOk(run, `the record as ${format}: its column shows no 8 characters of the secret in a row (status ${statuses.join(',')}; ${JSON.stringify(run)})`);
+  }
+});
+
 // Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
 // was all the sniffer read), in a charset the scrubber cannot read — Beautiful Soup looks 2,048
 // bytes or 5% of the page far, libxml2 anywhere in the head.

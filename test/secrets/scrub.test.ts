@@ -1974,3 +1974,60 @@ t.test('packedTexts: the compressed streams of one message are read within one b
   const blob = zlibMod.gzipSync(Buffer.from(`{"log":"${SECRET}"}`));
   t.ok(packedTexts(Buffer.concat([Buffer.from('frame:'), blob])).some((x) => x.includes(SECRET)), 'a gzip member inside a message is read');
 });
+
+// Twenty-third pass (follow-up): a key read back a few characters per labelled row in one body
+// (a table with row numbers, CSV, HTML cells, JSON fields of different names, an array of
+// objects, a repeated form field, YAML): the labels between the pieces hid it from every spelling.
+t.test('twenty-third pass (follow-up): a key a piece per labelled row or field in one body is cut at any chunk cuts, at most 7 characters out; random tables and JSON of short values pass byte for byte', async (t) => {
+  const KEY = 'sk_live_51HxYzAbCdEf0123456789';
+  const keyed = new Scrubber([{ value: KEY, placeholder: PH }]);
+  const run = async (body: Buffer, cuts: number[]): Promise<{ out: Buffer; err?: Error }> => {
+    const stream = new ScrubStream(keyed);
+    const out: Buffer[] = [];
+    stream.on('data', (d: Buffer) => out.push(d));
+    const done = new Promise<Error | undefined>((resolve) => {
+      stream.on('end', () => resolve(undefined));
+      stream.on('error', (err) => resolve(err));
+    });
+    const points = [...new Set(cuts.map((c) => c % body.length))].sort((a, b) => a - b).filter(Boolean);
+    for (const [i, p] of [0, ...points].entries()) {
+      if (stream.destroyed) break;
+      stream.write(body.subarray(p, points[i] ?? body.length));
+      await new Promise((r) => setImmediate(r));
+    }
+    if (!stream.destroyed) stream.end();
+    return { out: Buffer.concat(out), err: await done };
+  };
+  // Each layout: the body of these cells, and how its reader takes the pieces back out of a body.
+  const names = 'abcdefghijklmnopqrstuvwxyz';
+  const layouts: Record<string, { body: (cells: string[]) => string; read: (body: string) => string }> = {
+    markdown: { body: (c) => `| i | c |\n|---|---|\n${c.map((p, i) => `| ${i} | ${p} |\n`).join('')}`, read: (b) => [...b.matchAll(/^\| \d+ \| ([^ |\n]+) \|$/gm)].map((m) => m[1]).join('') },
+    csv: { body: (c) => `i,c\r\n${c.map((p, i) => `${i},${p}\r\n`).join('')}`, read: (b) => [...b.matchAll(/^\d+,([^\r\n]+)\r$/gm)].map((m) => m[1]).join('') },
+    tsv: { body: (c) => c.map((p, i) => `${i}\t${p}\tshown on the page\n`).join(''), read: (b) => [...b.matchAll(/^\d+\t([^\t\n]+)\tshown on the page$/gm)].map((m) => m[1]).join('') },
+    html: { body: (c) => `<table><tr><th>i</th><th>c</th></tr>${c.map((p, i) => `<tr><td>${i}</td><td class="v">${p}</td></tr>`).join('')}</table>`, read: (b) => [...b.matchAll(/<td class="v">([^<]+)<\/td><\/tr>/g)].map((m) => m[1]).join('') },
+    'json fields': { body: (c) => JSON.stringify(Object.fromEntries(c.map((p, i) => [`${names[i % 26]}${names[Math.floor(i / 26)]}`, p]))), read: (b) => [...b.matchAll(/"[a-z]{2}":"([^"]*)"(?=[,}])/g)].map((m) => m[1]).join('') },
+    'json rows': { body: (c) => JSON.stringify(c.map((p, i) => ({ i, c: p }))), read: (b) => [...b.matchAll(/"c":"([^"]*)"\}/g)].map((m) => m[1]).join('') },
+    form: { body: (c) => c.map((p) => `a=${p}`).join('&'), read: (b) => [...b.matchAll(/(?:^|&)a=([^&]*)(?=&)/g)].map((m) => m[1]).join('') },
+    yaml: { body: (c) => c.map((p, i) => `k${i}: ${p}\n`).join(''), read: (b) => [...b.matchAll(/^k\d+: (\S+)$/gm)].map((m) => m[1]).join('') },
+    'numbered lines': { body: (c) => c.map((p, i) => `${i + 1}. ${p}\n`).join(''), read: (b) => [...b.matchAll(/^\d+\. (\S+)$/gm)].map((m) => m[1]).join('') },
+    'blank-separated': { body: (c) => c.map((p, i) => `  ${i} ${p}\r\n`).join(''), read: (b) => [...b.matchAll(/^ {2}\d+ (\S+)\r$/gm)].map((m) => m[1]).join('') },
+  };
+  const fuzz = { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 60), ...(process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {}) };
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(layouts)), fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }), async (kind, n, upper, cuts) => {
+    const value = upper ? KEY.toUpperCase() : KEY;
+    const body = Buffer.from(layouts[kind]!.body(value.match(new RegExp(`.{1,${n}}`, 'g'))!));
+    const got = await run(body, cuts);
+    if (!got.err) throw new Error(`${kind}, ${n} a row: passed`);
+    const joined = layouts[kind]!.read(got.out.toString()).toLowerCase();
+    const leaked = Array.from({ length: KEY.length - 7 }, (_, i) => KEY.slice(i, i + 8).toLowerCase()).find((p) => joined.includes(p));
+    if (leaked) throw new Error(`${kind}, ${n} a row: ${JSON.stringify(leaked)} read back from what went out`);
+  }), fuzz);
+  // Controls: random tables and JSON of short values (letters, digits, the key's public prefix among them) pass byte for byte at two cuts.
+  const cell = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_]{1,6}$/), fc.constantFrom('sk', 'sk_', 'live', '_51', 'Hx', 'sk_live_', '0', '1', 'true', 'null'));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(layouts)), fc.array(cell, { minLength: 1, maxLength: 26 }), fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 2 }), async (kind, cells, cuts) => {
+    const body = Buffer.from(layouts[kind]!.body(cells));
+    const got = await run(body, cuts);
+    if (got.err || !got.out.equals(body)) throw new Error(`control ${kind} ${JSON.stringify(cells)}: ${got.err?.message ?? 'bytes changed'}`);
+  }), fuzz);
+  t.pass('every layout cut; controls byte for byte');
+});

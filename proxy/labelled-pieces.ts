@@ -1,0 +1,260 @@
+// A secret read back a few characters per labelled row in one body: a table whose rows carry a
+// row number and one piece (`| 0 | s |`, `0,s` CSV, `<tr><td>0</td><td>s</td></tr>`), a JSON
+// document whose fields of different names each hold a piece (`{"a":"s","b":"k"}`, `[{"i":0,
+// "c":"s"},…]`), a repeated form field (`a=s&a=k`), YAML (`k0: s`). The labels stand between the
+// pieces, so no spelling of the scrubber matches, and a spelling that allows words between a key's
+// characters costs every body 3–6× (the twenty-third pass tried it).
+//
+// Here the body is read as cells: the text between structural marks (`| , ; : = & " '`, tabs,
+// brackets, line ends, HTML tags), blanks around it trimmed. A short cell (1–8 characters, no blank
+// inside) is a position; a reader of a column takes every s-th position (a table of s columns, an
+// object of s/2 fields), so for each stride 1–8 and each offset the cells at those positions are
+// joined — but only while the join is part of one of the secrets (either case, or reversed): a cell
+// that is not breaks it. That keeps the cost to a per-character walk and a substring test per short
+// cell; the scrubber is asked only when a join holds 8 or more characters of a secret, which no
+// ordinary body does. Such a body is held back while it may go on (as JsonPieces holds a joined
+// field), and refused when a join reads as a secret.
+import { UnscrubbableEncodingError } from './scrubbable.ts';
+import type { Scrubber } from './scrubber.ts';
+
+/** The longest cell read as a piece. */
+const MAX_PIECE = 8;
+/** Row widths read (a column every s-th short cell). */
+const STRIDES = 8;
+/** The cells remembered (a power of two, at least STRIDES). */
+const RING = 8;
+/** A join this long (a secret's part) holds the body back while it may still become a secret. */
+const SHORT_HOLD = 8;
+/** Text kept back at most while a join may still become a secret. */
+const MAX_HELD = 1024 * 1024;
+/** A tag longer than this is no tag: its text is read as cells again. */
+const MAX_TAG = 512;
+
+
+/** What each latin1 code is to a cell: 0 a character, 1 a mark that ends it, 2 a blank, 3 `<`. */
+const KIND = new Uint8Array(256);
+for (const c of '|,;:=&"\'{}[]()\t\r\n>') KIND[c.charCodeAt(0)] = 1;
+for (const c of ' \f\v\xa0') KIND[c.charCodeAt(0)] = 2;
+KIND[0x3c] = 3;
+/** Characters an HTML tag may start with after `<`: a letter, `/`, `!`, `?`. */
+const TAG_START = new Uint8Array(256);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ/!?') TAG_START[c.charCodeAt(0)] = 1;
+
+export class LabelledPieces {
+  /** Text not let out yet (latin1). */
+  private held = '';
+  /** The cell under way when the last text ended (from its first character that is no blank), read again with the next. */
+  private pending = '';
+  /** The cell under way is no piece (too long, a blank inside): skipped to the next mark. */
+  private skip = false;
+  /** In a line's first cell: a blank after it ends it (`0 s`, `1. s`, `k0 s`: a label, a blank, a piece). */
+  private head = true;
+  /** Inside an HTML tag (how many characters so far), or -1; -2: a `<` seen, what follows decides. */
+  private tag = -1;
+  /** Short cells so far (their position). */
+  private count = 0;
+  /** The last RING cells that are part of a secret ('' where not), and their last characters lower-cased (0: none). */
+  private readonly ring: string[] = new Array<string>(RING).fill('');
+  private readonly ringLast = new Uint8Array(RING);
+  /** joins[s - 1][o]: the cells at positions ≡ o (mod s) joined, while part of a secret, where two or more are ('' otherwise). */
+  private readonly joins: string[][] = Array.from({ length: STRIDES }, (_, k) => new Array<string>(k + 1).fill(''));
+  /** Joins that are not empty, and of SHORT_HOLD or more characters (a secret's part: the body is held while any is). */
+  private open = 0;
+  private long = 0;
+  /** The scrubber of the text under way, and which latin1 codes its secrets hold (either case). */
+  private scrubber: Scrubber | undefined;
+  private folded: string[] = [];
+  private chars = new Uint8Array(256);
+  /** Which two characters (lower-cased latin1 codes, first × 256 + second) stand side by side in a secret: a join grows only across such a pair. */
+  private pairs = new Uint8Array(256 * 256);
+
+  /** Takes scrubbed text (latin1); returns what may go out now. Throws when a secret was joined. */
+  take(text: string, final: boolean, scrubber: Scrubber): string {
+    if (scrubber !== this.scrubber) this.use(scrubber);
+    if (!this.folded.length && !this.held) return text;
+    this.held += text;
+    this.walk(text, final);
+    if (final) {
+      const out = this.held;
+      this.held = '';
+      return out;
+    }
+    if (this.long) {
+      if (this.held.length > MAX_HELD) throw new UnscrubbableEncodingError('a body kept more than 1 MiB back while its short cells, read down a column, spelled part of a secret');
+      return '';
+    }
+    // The cell under way may still be a piece: it waits while a join is long enough that it matters.
+    let keep = 0;
+    if (this.pending) {
+      let most = 0;
+      for (const j of this.ring) if (j.length > most) most = j.length;
+      if (this.open) for (const row of this.joins) for (const j of row) if (j.length > most) most = j.length;
+      if (most + this.pending.trim().length >= SHORT_HOLD) keep = Math.min(this.held.length, this.pending.length);
+    }
+    const out = this.held.slice(0, this.held.length - keep);
+    this.held = this.held.slice(this.held.length - keep);
+    return out;
+  }
+
+  private use(scrubber: Scrubber): void {
+    this.scrubber = scrubber;
+    this.folded = scrubber.ownFolded;
+    this.chars = new Uint8Array(256);
+    this.pairs = new Uint8Array(256 * 256);
+    for (const f of this.folded) {
+      for (let i = 0; i < f.length; i++) {
+        const c = f[i]!;
+        this.chars[c.charCodeAt(0) & 0xff] = 1;
+        const up = c.toUpperCase();
+        if (up.length === 1) this.chars[up.charCodeAt(0) & 0xff] = 1;
+        if (i) this.pairs[(f.charCodeAt(i - 1) & 0xff) * 256 + (f.charCodeAt(i) & 0xff)] = 1;
+      }
+    }
+  }
+
+  /** Reads the text's cells (the one under way at its end kept for the next, unless final). */
+  private walk(input: string, final: boolean): void {
+    const text = this.pending ? this.pending + input : input;
+    this.pending = '';
+    const found = cellsOf(Buffer.from(text, 'latin1'), this.chars, this.pairs, { tag: this.tag, skip: this.skip, head: this.head });
+    const spans = found.spans;
+    for (let k = 0; k < found.count; k += 3) this.cell(text, spans[k]!, spans[k + 1]!, spans[k + 2] === 1);
+    const { first, last, skip, tag } = found;
+    this.head = found.head;
+    if (final) {
+      if (!skip && first >= 0 && tag === -1) this.cell(text, first, last + 1, found.within);
+      this.skip = false;
+      this.tag = -1;
+    } else {
+      this.skip = skip;
+      this.tag = tag;
+      if (!skip && first >= 0 && tag === -1) this.pending = text.slice(first);
+    }
+  }
+
+  /** A short cell ended: its position's joins go on with it if it is part of a secret, or break. */
+  private cell(text: string, from: number, to: number, within: boolean): void {
+    const at = this.count++;
+    let cell = '';
+    if (within) {
+      cell = text.slice(from, to);
+      if (to - from > 1) {
+        const lower = cell.toLowerCase();
+        if (!this.folded.some((f) => f.includes(lower))) cell = '';
+      }
+    }
+    const slot = at & (RING - 1);
+    if (!cell) {
+      this.ring[slot] = '';
+      this.ringLast[slot] = 0;
+      if (this.open) for (let s = 1; s <= STRIDES; s++) this.extend(s, at, '', 0);
+      return;
+    }
+    const head = lowerCode(cell.charCodeAt(0));
+    for (let s = 1; s <= STRIDES && s <= at; s++) {
+      // Across a pair of characters no secret has side by side nothing of the join before goes on: the cheap, common case.
+      if (this.open || this.pairs[this.ringLast[(at - s) & (RING - 1)]! * 256 + head]) this.extend(s, at, cell, head);
+    }
+    if (cell.length >= SHORT_HOLD) this.check(cell);
+    this.ring[slot] = cell;
+    this.ringLast[slot] = lowerCode(cell.charCodeAt(cell.length - 1));
+  }
+
+  /** The join of stride s ending at position `at` (of two or more cells: a single one is the ring's). */
+  private extend(s: number, at: number, cell: string, head: number): void {
+    const row = this.joins[s - 1]!;
+    const o = at % s;
+    const stored = row[o]!;
+    const before = stored || (at >= s ? this.ring[(at - s) & (RING - 1)]! : '');
+    let join = cell;
+    if (cell && before && this.pairs[lowerCode(before.charCodeAt(before.length - 1)) * 256 + head]) {
+      join = before + cell;
+      // The join is kept to what is part of a secret: its start dropped until it is.
+      while (join.length > cell.length && !this.folded.some((f) => f.includes(join.toLowerCase()))) join = join.slice(1);
+    }
+    const multi = join.length > cell.length ? join : '';
+    row[o] = multi;
+    this.open += (multi ? 1 : 0) - (stored ? 1 : 0);
+    const was = stored.length >= SHORT_HOLD;
+    const is = multi.length >= SHORT_HOLD;
+    if (is) this.check(multi);
+    this.long += (is ? 1 : 0) - (was ? 1 : 0);
+  }
+
+  /** A join of a secret's part: refused when it reads as the secret (whole, cut short, its end). */
+  private check(join: string): void {
+    if (this.scrubber!.scrubString(join) !== join) {
+      throw new UnscrubbableEncodingError('a secret was handed out a piece per labelled row or field (short cells of this body, read down a column, spell it)');
+    }
+  }
+}
+
+/** A latin1 code lower-cased. */
+function lowerCode(c: number): number {
+  return LOWER[c & 0xff]!;
+}
+
+/** Latin1 codes lower-cased as toLowerCase does (ASCII letters, À–Þ but ×). */
+const LOWER = Uint8Array.from({ length: 256 }, (_, c) => ((c >= 0x41 && c <= 0x5a) || (c >= 0xc0 && c <= 0xde && c !== 0xd7) ? c + 0x20 : c));
+
+/** Where cellsOf writes the short cells it found (from, to, all in a secret: 1), grown as needed. */
+let SPANS = new Int32Array(3 * 4096);
+
+/**
+ * The short cells of `bytes` (latin1) as spans, and the state at its end: the cell under way
+ * (`first`..`last`, -1: none), whether it is skipped, whether the text ends in a tag. A loop of its
+ * own, touching no object: the cells are taken after it (called from a method, it was deoptimized
+ * on every call).
+ */
+function cellsOf(bytes: Uint8Array, chars: Uint8Array, pairs: Uint8Array, at: { tag: number; skip: boolean; head: boolean }): { spans: Int32Array; count: number; first: number; last: number; within: boolean; skip: boolean; tag: number; head: boolean } {
+  if (SPANS.length < bytes.length * 2 + 3) SPANS = new Int32Array(bytes.length * 2 + 3);
+  const spans = SPANS;
+  let count = 0;
+  let tag = at.tag;
+  let skip = at.skip;
+  let head = at.head;
+  /** The cell's first and last characters that are no blank (-1: none yet), a blank between them, all of them in a secret. */
+  let first = -1;
+  let last = -1;
+  let gap = false;
+  let inner = false;
+  let within = true;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (tag !== -1) {
+      // `<` and a letter, `/`, `!` or `?`: a tag; otherwise the `<` was a mark.
+      if (tag === -2) tag = TAG_START[c] ? 0 : -1;
+      if (tag >= 0) {
+        if (c === 0x3e || ++tag > MAX_TAG) tag = -1;
+        continue;
+      }
+    }
+    const kind = KIND[c]!;
+    if (kind === 0) {
+      if (skip) continue;
+      if (first < 0) first = i;
+      else if (gap) inner = true;
+      gap = false;
+      // Each character in a secret, and each two side by side in it (either case): a cheap test that most cells fail.
+      if (chars[c] === 0 || (last >= 0 && pairs[LOWER[bytes[last]!]! * 256 + LOWER[c]!] === 0)) within = false;
+      last = i;
+      if (inner || last - first >= MAX_PIECE) skip = true;
+    } else if (kind === 2 && !(head && first >= 0)) {
+      gap = first >= 0;
+    } else {
+      // A mark, or the blank after a line's first word: the cell ends.
+      head = c === 0x0a;
+      if (!skip && first >= 0) {
+        spans[count] = first;
+        spans[count + 1] = last + 1;
+        spans[count + 2] = within ? 1 : 0;
+        count += 3;
+      }
+      if (kind === 3) tag = -2;
+      first = last = -1;
+      gap = inner = skip = false;
+      within = true;
+    }
+  }
+  return { spans, count, first, last, within, skip, tag, head };
+}
