@@ -163,8 +163,8 @@ export interface SecretVault {
   unlock(): Promise<void>;
   /** Re-reads the secrets (after a change made elsewhere). */
   reload(): Promise<void>;
-  /** Changes whenever the stored secrets change, wherever they were changed. */
-  version(): string;
+  /** Changes whenever the stored secrets change, wherever they were changed (a file's: looked at off the event loop). */
+  version(): Awaitable<string>;
   /**
    * Calls `fn` soon after a change made elsewhere; returns the stop function, or undefined when
    * changes cannot be watched (the proxy then asks `version` on every use).

@@ -72,6 +72,19 @@ const VIA = new Set(['studio', 'cli', 'api']);
  * much of the body can be read). `heldNow` overrides the hold state (a new approval is announced
  * just before its request starts waiting).
  */
+/**
+ * Whether the studio shows an approval as needing a code. When the enrollment cannot be read (a
+ * damaged totp.json, a disk that stalls) it shows "yes" rather than failing the whole list: the
+ * approval itself then fails closed (state/approvals.ts `approve`), with the reason.
+ */
+function shownStepUp(q: Pick<Approvals, 'needsStepUp'>, a: Pick<ApprovalRecord, 'step_up' | 'risk'>): boolean {
+  try {
+    return q.needsStepUp(a);
+  } catch {
+    return a.step_up || a.risk === 'critical';
+  }
+}
+
 export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: ApprovalRecord, bodies?: HeldBodies, heldNow?: boolean, redact: (text: string) => string = (t) => t): ApprovalView {
   // A record written before copies kept the request's shape may lack its body summary: shown as cut.
   const kept = a.description?.request?.body as BodySummary | undefined;
@@ -85,7 +98,7 @@ export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: Ap
   return {
     ...a,
     held,
-    needs_step_up: a.status === 'pending' && q.needsStepUp(a),
+    needs_step_up: a.status === 'pending' && shownStepUp(q, a),
     own_credentials: agentCredentialHeaders(a),
     // Cookie values the record keeps redacted (a tenant or account cookie beside the session), while held.
     ...(a.status === 'pending' && cookies?.length ? { held_cookies: cookies.map(([n, v]): [string, string] => [redact(n), redact(v)]) } : {}),
@@ -236,7 +249,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const limit = Math.min(2000, Math.max(0, Number(q.limit ?? 200) || 0));
     let resolved = 0;
     const list = queue.list(status ? { status: status as ApprovalStatus } : {}).filter((a) => a.status === 'pending' || resolved++ < limit);
-    return { available: true, approvals: list.map((a) => view(a)), step_up_enrolled: queue.needsStepUp({ step_up: true, risk: 'critical' }) };
+    return { available: true, approvals: list.map((a) => view(a)), step_up_enrolled: shownStepUp(queue, { step_up: true, risk: 'critical' }) };
   });
 
   app.get<{ Params: { id: string }; Reply: ApprovalAnswer | ErrorAnswer }>('/api/approvals/:id', async (req, reply) => {
