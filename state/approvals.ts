@@ -643,6 +643,10 @@ export class ApprovalQueue {
     throw new ApprovalError('not-found', `no approval ${idOrPrefix}`);
   }
 
+  async refreshStepUp(): Promise<void> {
+    await this.opts.totp?.refresh?.();
+  }
+
   /** Whether approving this record needs a TOTP code right now. */
   needsStepUp(a: Pick<ApprovalRecord, 'step_up' | 'risk'>): boolean {
     return (a.step_up || a.risk === 'critical') && (this.opts.totp?.enrolled() ?? false);

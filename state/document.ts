@@ -142,6 +142,24 @@ export class StampCheck {
   }
 }
 
+/**
+ * Calls `fn` when `file` may have changed (a watch on its folder, where atomic writes rename a new
+ * file in); returns the stop function, or undefined without watch support.
+ */
+export function watchStateFile(file: string, fn: () => void): (() => void) | undefined {
+  let watcher: fs.FSWatcher;
+  try {
+    watcher = fs.watch(path.dirname(file), { persistent: false }, (_event, name) => {
+      if (name === null || String(name) === path.basename(file)) fn();
+    });
+  } catch {
+    return undefined;
+  }
+  // A watch that breaks later reports once more, so the change it may have missed is looked at.
+  watcher.on('error', () => fn());
+  return () => watcher.close();
+}
+
 export interface Document<T> {
   readonly file: string;
   readonly data: T;

@@ -112,6 +112,8 @@ export interface Approvals {
   /** Whether a request in this process waits on it now. */
   isHeld(id: string): boolean;
   needsStepUp(approval: Pick<ApprovalRecord, 'step_up' | 'risk'>): boolean;
+  /** Reads the step-up enrollment afresh (off the event loop; bounded), so `needsStepUp` shows an enrollment made elsewhere a moment ago. */
+  refreshStepUp(): Promise<void>;
   approve(id: string, opts: ApproveOptions): Promise<{ approval: ApprovalRecord; grant?: GrantRecord }>;
   deny(id: string, opts: { by: string; message?: string }): Promise<ApprovalRecord>;
   grants(includeExpired?: boolean): GrantRecord[];

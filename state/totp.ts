@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as OTPAuth from 'otpauth';
-import { StateFileError, isJsonObject, openDocument, withinStall } from './document.ts';
+import { StateFileError, isJsonObject, openDocument, watchStateFile, withinStall } from './document.ts';
 import { stateFile } from './home.ts';
 import { readRegularFile, readRegularFileSync } from '../lib/regular-file.ts';
 
@@ -113,6 +113,14 @@ export class TotpStore {
     }
     if (this.known.value instanceof Error) throw this.known.value;
     return this.known.value;
+  }
+
+  /** Reads the enrollment again (off the event loop) whenever totp.json may have changed; returns the stop function. */
+  watch(): (() => void) | undefined {
+    return watchStateFile(this.file, () => {
+      if (this.known) this.known.at = -Infinity;
+      void this.refresh();
+    });
   }
 
   /** Reads the enrollment afresh off the event loop (before an approval that may need a code); never throws: `enrolled` does. */

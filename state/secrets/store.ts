@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PLACEHOLDER_PREFIX } from '../../describe/placeholders.ts';
-import { StampCheck, openDocument, type Document } from '../document.ts';
+import { StampCheck, openDocument, watchStateFile, type Document } from '../document.ts';
 import { stateFile } from '../home.ts';
 import { MasterKeyError, createKeyFile, keyFilePath, parseMasterKey, resolveMasterKey, type KeySource, type MasterKey } from './master-key.ts';
 
@@ -169,17 +169,7 @@ export class SecretStore {
    * only `version` tells).
    */
   watch(fn: () => void): (() => void) | undefined {
-    let watcher: fs.FSWatcher;
-    try {
-      watcher = fs.watch(path.dirname(this.doc.file), { persistent: false }, (_event, file) => {
-        if (file === null || String(file) === path.basename(this.doc.file)) fn();
-      });
-    } catch {
-      return undefined;
-    }
-    // A watch that breaks later reports once more, so the change it may have missed is looked at.
-    watcher.on('error', () => fn());
-    return () => watcher.close();
+    return watchStateFile(this.doc.file, fn);
   }
 
   private corrupt(detail: string): SecretStoreError {

@@ -248,6 +248,8 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     // Every pending approval, and the newest `limit` (default 200) resolved ones.
     const limit = Math.min(2000, Math.max(0, Number(q.limit ?? 200) || 0));
     let resolved = 0;
+    // One read of the enrollment per listing, off the event loop (it was one synchronous read per approval listed).
+    await queue.refreshStepUp();
     const list = queue.list(status ? { status: status as ApprovalStatus } : {}).filter((a) => a.status === 'pending' || resolved++ < limit);
     return { available: true, approvals: list.map((a) => view(a)), step_up_enrolled: shownStepUp(queue, { step_up: true, risk: 'critical' }) };
   });
@@ -257,6 +259,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     try {
       // One approval with its whole description (lists and events carry a bounded copy).
       const a = queue.get(req.params.id);
+      await queue.refreshStepUp();
       const full = await queue.fullDescription(a.id);
       // The record's copy is bounded: never passed off as whole when the whole one is not stored.
       if (!full && a.description_complete === false) return reply.code(503).header('retry-after', '1').send({ error: 'the whole request is not stored (yet): load it again in a moment', code: 'description-unavailable' });
