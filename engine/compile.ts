@@ -170,9 +170,9 @@ export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
   }
   // Only policy sources go in: tests are compiled by `opa test`, not shipped in the decision bundle.
   const buildArgs = ['build', '-t', 'wasm', '-e', ENTRYPOINT, '--ignore', '*_test.rego', '.'];
-  const keyNow = (): string | undefined => compileKey(abs, requireOpa(), `check --format json .\0${buildArgs.join('\0')}`);
-  const key = keyNow();
-  const kept = key === undefined ? undefined : readCompiled(key);
+  const keyNow = (): Promise<string | undefined> => compileKey(abs, requireOpa(), `check --format json .\0${buildArgs.join('\0')}`);
+  const key = await keyNow();
+  const kept = key === undefined ? undefined : await readCompiled(key);
   if (kept) return { wasm: kept.wasm, data: JSON.parse(kept.dataJson) as unknown, version: policyVersion(abs, files), dir: abs, files };
 
   const problems = await checkPolicy(abs);
@@ -185,7 +185,7 @@ export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
   const dataJson = entries.get('data.json')?.toString('utf8') ?? '{}';
   const data: unknown = JSON.parse(dataJson);
   // Kept only if the folder did not change while opa read it: the entry is what this key compiles to.
-  if (key !== undefined && keyNow() === key) writeCompiled(key, { wasm, dataJson });
+  if (key !== undefined && (await keyNow()) === key) await writeCompiled(key, { wasm, dataJson });
   return { wasm, data, version: policyVersion(abs, files), dir: abs, files };
 }
 
