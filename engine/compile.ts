@@ -58,7 +58,12 @@ export function formatProblem(p: PolicyProblem, dir?: string): string {
 
 const sourceExt = new Set(['.rego', '.json', '.yaml', '.yml']);
 
-/** Policy source files (relative paths, sorted) — what goes into the bundle and its version hash. */
+/**
+ * Policy source files (relative paths, sorted) — what goes into the bundle and its version hash.
+ * Files and links only: a FIFO or a device named `x.rego` (put in a draft or policy folder by anyone
+ * who can write it) was read whole by the version hash and copied by the studio's drafts, and its
+ * open(2) blocked the whole process, every agent with it, for as long as nobody wrote to it.
+ */
 export function listPolicyFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (rel: string): void => {
@@ -66,7 +71,7 @@ export function listPolicyFiles(dir: string): string[] {
       if (ent.name.startsWith('.')) continue;
       const r = path.join(rel, ent.name);
       if (ent.isDirectory()) walk(r);
-      else if (sourceExt.has(path.extname(ent.name))) out.push(r);
+      else if ((ent.isFile() || ent.isSymbolicLink()) && sourceExt.has(path.extname(ent.name))) out.push(r);
     }
   };
   walk('');
