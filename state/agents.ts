@@ -152,6 +152,8 @@ export class AgentStore {
   private lastCheck = Date.now();
   private reloading: Promise<void> | undefined;
   private broken: Error | undefined;
+  /** Set while the file's disk does not answer a change check: every authentication is refused (503), none made from what may be stale. */
+  private stalled: Error | undefined;
   /** The change check, off the event loop (a stalled disk holds a pool thread, not every agent). */
   private readonly look: StampCheck;
 
@@ -179,7 +181,14 @@ export class AgentStore {
    */
   async refresh(): Promise<void> {
     this.lastCheck = Date.now();
-    const stamp = await this.look.now();
+    let stamp: string;
+    try {
+      stamp = await this.look.now();
+      this.stalled = undefined;
+    } catch (err) {
+      this.stalled = err as Error;
+      throw err;
+    }
     if (stamp === this.stamp) {
       if (this.broken) throw this.broken;
       return;
@@ -304,7 +313,7 @@ export class AgentStore {
 
   /** The agent and the id of the token that matched (a session is one token's life). */
   async identify(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined> {
-    if (this.broken || Date.now() - this.lastCheck > recheckMs) await this.refresh();
+    if (this.broken || this.stalled || Date.now() - this.lastCheck > recheckMs) await this.refresh();
     const found = this.check(name, token);
     if (found) return found;
     // A miss may be an agent added a moment ago by `airlock agent add`: look at the file once more.

@@ -770,6 +770,7 @@ t.test('a state file on a disk that stalls freezes nobody: the studio and a neig
   const res = await stalledAuth;
   t.equal(res.status, 503, 'the request waiting on the agents file is answered: unavailable, not authenticated blind');
   t.match(res.body, /agents\.json did not answer/, 'naming the file');
+  t.equal((await get('/during-agents-2')).status, 503, 'and so is the next one: none authenticated from what may be stale');
   t.ok(mount.stalling(), 'all while the disk stalled');
 
   // The disk comes back (the server gone, the files local again): everything is served again.
