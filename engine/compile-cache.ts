@@ -9,6 +9,11 @@
 // Trust: whoever can write this folder can already change Airlock's code bundles beside it (and
 // `airlock run` keeps Airlock's install read-only to the agent), so it holds nothing they could
 // not already do. A folder that cannot be written simply goes without.
+//
+// Every look is asynchronous (twenty-third pass, follow-up): policies compile while Airlock runs (a
+// reload, the studio's versions and drafts), and a key read synchronously (up to 32 MiB of files),
+// an entry read or written so, held the event loop, every agent and the studio, for as long as the
+// disk took; a stalled one froze them for good.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,27 +36,27 @@ const MAX_KEYED_FILES = 5_000;
  * The key of `policyDir` compiled by `opa` as `how` says; undefined when the folder is too large
  * (or unreadable) to key.
  */
-export function compileKey(policyDir: string, opa: string, how: string): string | undefined {
+export async function compileKey(policyDir: string, opa: string, how: string): Promise<string | undefined> {
   const h = crypto.createHash('sha256');
   try {
-    const bin = fs.statSync(opa);
-    h.update(`airlock-policy-1\0${fs.realpathSync(opa)}\0${bin.size}\0${bin.mtimeMs}\0${bin.ino}\0${how}\0`);
+    const bin = await fs.promises.stat(opa);
+    h.update(`airlock-policy-1\0${await fs.promises.realpath(opa)}\0${bin.size}\0${bin.mtimeMs}\0${bin.ino}\0${how}\0`);
   } catch {
     return undefined;
   }
   let files = 0;
   let bytes = 0;
-  const walk = (rel: string): boolean => {
-    const entries = fs.readdirSync(path.join(policyDir, rel), { withFileTypes: true }).map((e) => e.name).sort();
+  const walk = async (rel: string): Promise<boolean> => {
+    const entries = (await fs.promises.readdir(path.join(policyDir, rel), { withFileTypes: true })).map((e) => e.name).sort();
     for (const name of entries) {
       const r = rel ? `${rel}/${name}` : name;
-      const st = fs.statSync(path.join(policyDir, r));
+      const st = await fs.promises.stat(path.join(policyDir, r));
       if (st.isDirectory()) {
         h.update(`d\0${r}\0`);
-        if (!walk(r)) return false;
+        if (!(await walk(r))) return false;
       } else if (st.isFile()) {
         if (++files > MAX_KEYED_FILES || (bytes += st.size) > MAX_KEYED_BYTES) return false;
-        h.update(`f\0${r}\0${st.size}\0`).update(fs.readFileSync(path.join(policyDir, r))).update('\0');
+        h.update(`f\0${r}\0${st.size}\0`).update(await fs.promises.readFile(path.join(policyDir, r))).update('\0');
       } else {
         h.update(`o\0${r}\0`); // a socket or device: named, never read
       }
@@ -59,7 +64,7 @@ export function compileKey(policyDir: string, opa: string, how: string): string 
     return true;
   };
   try {
-    return walk('') ? h.digest('hex') : undefined;
+    return (await walk('')) ? h.digest('hex') : undefined;
   } catch {
     return undefined;
   }
@@ -69,11 +74,11 @@ export function compileKey(policyDir: string, opa: string, how: string): string 
  * An entry: a SHA-256 of the rest (32 bytes), the wasm's length (4 bytes, big-endian), the wasm,
  * then data.json's text. One that does not add up (a disk error, a half-copied cache) is not used.
  */
-export function readCompiled(key: string): CompiledBytes | undefined {
+export async function readCompiled(key: string): Promise<CompiledBytes | undefined> {
   const file = path.join(dir, `${key}.bin`);
   let raw: Buffer;
   try {
-    raw = fs.readFileSync(file);
+    raw = await fs.promises.readFile(file);
   } catch {
     return undefined;
   }
@@ -82,7 +87,7 @@ export function readCompiled(key: string): CompiledBytes | undefined {
   if (36 + n > raw.length) return undefined;
   try {
     const now = new Date();
-    fs.utimesSync(file, now, now); // recently used: pruned last
+    await fs.promises.utimes(file, now, now); // recently used: pruned last
   } catch {
     /* pruned meanwhile: still read */
   }
@@ -90,24 +95,24 @@ export function readCompiled(key: string): CompiledBytes | undefined {
 }
 
 /** Keeps an entry (written under a temporary name and renamed: readers never see half of one). */
-export function writeCompiled(key: string, compiled: CompiledBytes): void {
+export async function writeCompiled(key: string, compiled: CompiledBytes): Promise<void> {
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    await fs.promises.mkdir(dir, { recursive: true });
     const length = Buffer.alloc(4);
     length.writeUInt32BE(compiled.wasm.length, 0);
     const body = Buffer.concat([length, compiled.wasm, Buffer.from(compiled.dataJson, 'utf8')]);
     const tmp = path.join(dir, `.${key}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`);
-    fs.writeFileSync(tmp, Buffer.concat([crypto.createHash('sha256').update(body).digest(), body]));
-    fs.renameSync(tmp, path.join(dir, `${key}.bin`));
-    prune();
+    await fs.promises.writeFile(tmp, Buffer.concat([crypto.createHash('sha256').update(body).digest(), body]));
+    await fs.promises.rename(tmp, path.join(dir, `${key}.bin`));
+    await prune();
   } catch {
     /* a cache that cannot be written is only slower */
   }
 }
 
-function prune(): void {
-  const entries = fs.readdirSync(dir).filter((f) => f.endsWith('.bin') && !f.startsWith('.'));
+async function prune(): Promise<void> {
+  const entries = (await fs.promises.readdir(dir)).filter((f) => f.endsWith('.bin') && !f.startsWith('.'));
   if (entries.length <= KEEP) return;
-  const byAge = entries.map((f) => ({ f, t: fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => a.t - b.t);
-  for (const { f } of byAge.slice(0, entries.length - KEEP)) fs.rmSync(path.join(dir, f), { force: true });
+  const aged = await Promise.all(entries.map(async (f) => ({ f, t: (await fs.promises.stat(path.join(dir, f)).catch(() => undefined))?.mtimeMs ?? 0 })));
+  for (const { f } of aged.sort((a, b) => a.t - b.t).slice(0, entries.length - KEEP)) await fs.promises.rm(path.join(dir, f), { force: true });
 }

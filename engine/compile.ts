@@ -58,7 +58,12 @@ export function formatProblem(p: PolicyProblem, dir?: string): string {
 
 const sourceExt = new Set(['.rego', '.json', '.yaml', '.yml']);
 
-/** Policy source files (relative paths, sorted) — what goes into the bundle and its version hash. */
+/**
+ * Policy source files (relative paths, sorted) — what goes into the bundle and its version hash.
+ * Files and links only: a FIFO or a device named `x.rego` (put in a draft or policy folder by anyone
+ * who can write it) was read whole by the version hash and copied by the studio's drafts, and its
+ * open(2) blocked the whole process, every agent with it, for as long as nobody wrote to it.
+ */
 export function listPolicyFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (rel: string): void => {
@@ -66,7 +71,7 @@ export function listPolicyFiles(dir: string): string[] {
       if (ent.name.startsWith('.')) continue;
       const r = path.join(rel, ent.name);
       if (ent.isDirectory()) walk(r);
-      else if (sourceExt.has(path.extname(ent.name))) out.push(r);
+      else if ((ent.isFile() || ent.isSymbolicLink()) && sourceExt.has(path.extname(ent.name))) out.push(r);
     }
   };
   walk('');
@@ -170,9 +175,9 @@ export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
   }
   // Only policy sources go in: tests are compiled by `opa test`, not shipped in the decision bundle.
   const buildArgs = ['build', '-t', 'wasm', '-e', ENTRYPOINT, '--ignore', '*_test.rego', '.'];
-  const keyNow = (): string | undefined => compileKey(abs, requireOpa(), `check --format json .\0${buildArgs.join('\0')}`);
-  const key = keyNow();
-  const kept = key === undefined ? undefined : readCompiled(key);
+  const keyNow = (): Promise<string | undefined> => compileKey(abs, requireOpa(), `check --format json .\0${buildArgs.join('\0')}`);
+  const key = await keyNow();
+  const kept = key === undefined ? undefined : await readCompiled(key);
   if (kept) return { wasm: kept.wasm, data: JSON.parse(kept.dataJson) as unknown, version: policyVersion(abs, files), dir: abs, files };
 
   const problems = await checkPolicy(abs);
@@ -185,7 +190,7 @@ export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
   const dataJson = entries.get('data.json')?.toString('utf8') ?? '{}';
   const data: unknown = JSON.parse(dataJson);
   // Kept only if the folder did not change while opa read it: the entry is what this key compiles to.
-  if (key !== undefined && keyNow() === key) writeCompiled(key, { wasm, dataJson });
+  if (key !== undefined && (await keyNow()) === key) await writeCompiled(key, { wasm, dataJson });
   return { wasm, data, version: policyVersion(abs, files), dir: abs, files };
 }
 

@@ -25,6 +25,17 @@ export function openRegularSync(file: string): number {
   return fd;
 }
 
+/** readRegularFileSync on a pool thread: a disk that stalls holds that thread, never the event loop. */
+export async function readRegularFile(file: string): Promise<string> {
+  const fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    if (!(await fh.stat()).isFile()) throw new NotRegularFileError(file);
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
 /** The whole of a regular file as UTF-8 text (fs.readFileSync's errors, and NotRegularFileError). */
 export function readRegularFileSync(file: string): string {
   const fd = openRegularSync(file);

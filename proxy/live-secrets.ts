@@ -17,6 +17,7 @@ export class LiveSecrets {
   private stamp: string;
   private stopWatching: (() => void) | undefined;
   private reloading: Promise<void> | undefined;
+  private checking: Promise<void> | undefined;
   /** Set when a reload failed: injections are refused until the file is readable again. */
   private broken: string | undefined;
   /** The watch reported a change not yet looked at. */
@@ -26,10 +27,10 @@ export class LiveSecrets {
   private recheckMs = 0;
   generation = 0;
 
-  constructor(readonly store: SecretVault) {
+  constructor(readonly store: SecretVault, stamp: string) {
     this.index = LiveSecrets.indexOf(store);
     this.valueIndex = LiveSecrets.valuesOf(store);
-    this.stamp = store.version();
+    this.stamp = stamp;
     this.warmUp();
   }
 
@@ -56,7 +57,7 @@ export class LiveSecrets {
   static async over(store: SecretVault, opts: { watch?: boolean; recheckMs?: number } = {}): Promise<LiveSecrets> {
     // With secrets present, an unusable master key is a startup error, not a per-request surprise.
     if (store.list().length) await store.unlock();
-    const live = new LiveSecrets(store);
+    const live = new LiveSecrets(store, await store.version());
     if (opts.watch !== false) {
       live.stopWatching = store.watch(() => {
         live.changed = true;
@@ -78,11 +79,28 @@ export class LiveSecrets {
 
   /** Reloads the store when it changed since the last look. */
   async refresh(): Promise<void> {
+    // A look under way (the file's stamp is read off the event loop): every use meanwhile waits for it.
+    if (this.checking) return this.checking;
     const now = performance.now();
     if (!this.changed && !this.broken && !this.reloading && now - this.checkedAt < this.recheckMs) return;
     this.changed = false;
     this.checkedAt = now;
-    const stamp = this.store.version();
+    const checking = this.check().finally(() => {
+      if (this.checking === checking) this.checking = undefined;
+    });
+    this.checking = checking;
+    return checking;
+  }
+
+  private async check(): Promise<void> {
+    let stamp: string;
+    try {
+      stamp = await this.store.version();
+    } catch (err) {
+      // The file's disk does not answer (withinStall): refused until it does, never used unchecked.
+      this.broken = (err as Error).message;
+      throw err;
+    }
     if (stamp === this.stamp && !this.broken) return;
     this.reloading ??= (async () => {
       try {
@@ -99,10 +117,12 @@ export class LiveSecrets {
         this.stamp = stamp;
         this.reloading = undefined;
         // A change reported while this reload read the store may not be in what it read: read again.
-        if (this.store.version() !== stamp) {
-          this.changed = true;
-          void this.refresh().catch(() => undefined);
-        }
+        void (async () => {
+          if ((await this.store.version()) !== stamp) {
+            this.changed = true;
+            await this.refresh();
+          }
+        })().catch(() => undefined);
       }
     })();
     await this.reloading;

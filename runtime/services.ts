@@ -118,6 +118,8 @@ export async function openServices(home: string, config: AirlockConfig, opts: Se
   const totp = new TotpStore(home);
   // A damaged totp.json must stop the start, not turn every later approval into "internal error".
   totp.enrolled();
+  const unwatchTotp = totp.watch();
+  if (unwatchTotp) closers.add(unwatchTotp);
   const webhook = new WebhookChannel(() => config.approvalWebhook ?? process.env.AIRLOCK_APPROVAL_WEBHOOK ?? approvals.settings.webhook);
   const approvals: ApprovalQueue = await ApprovalQueue.open(home, { totp, notify: (event) => webhook.notify(event) });
   closers.add(async () => {

@@ -192,6 +192,8 @@ export async function openSharedStores(
   } else {
     const file = new TotpStore(home);
     file.enrolled();
+    const unwatch = file.watch();
+    if (unwatch) closers.add(unwatch);
     totp = file;
   }
   const webhook = new WebhookChannel(() => config.approvalWebhook ?? process.env.AIRLOCK_APPROVAL_WEBHOOK ?? approvals.settings.webhook);

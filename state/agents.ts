@@ -8,7 +8,7 @@
 // so the store notices changes on disk and re-reads them: a new agent works at once, a removed
 // agent or revoked token stops working within a second.
 import crypto from 'node:crypto';
-import { fileStamp, isJsonObject, openDocument, recordsProblem, withFileLock, type Document } from './document.ts';
+import { StampCheck, isJsonObject, openDocument, recordsProblem, withFileLock, type Document } from './document.ts';
 import { stateFile } from './home.ts';
 import type { AgentInfo } from '../describe/types.ts';
 
@@ -152,15 +152,22 @@ export class AgentStore {
   private lastCheck = Date.now();
   private reloading: Promise<void> | undefined;
   private broken: Error | undefined;
+  /** Set while the file's disk does not answer a change check: every authentication is refused (503), none made from what may be stale. */
+  private stalled: Error | undefined;
+  /** The change check, off the event loop (a stalled disk holds a pool thread, not every agent). */
+  private readonly look: StampCheck;
 
-  private constructor(private readonly home: string, doc: Document<AgentsFile>) {
+  private constructor(private readonly home: string, doc: Document<AgentsFile>, look: StampCheck, stamp: string) {
     this.doc = doc;
-    this.stamp = fileStamp(this.doc.file);
+    this.look = look;
+    this.stamp = stamp;
   }
 
-  static async open(home: string): Promise<AgentStore> {
+  /** `stalledMs`: how long the file's disk may take to answer a change check (state/document.ts STALLED_DISK_MS). */
+  static async open(home: string, opts: { stalledMs?: number } = {}): Promise<AgentStore> {
     const doc = await openDocument<AgentsFile>(stateFile(home, 'agents'), { version: 1, agents: {} }, { mode: 0o600, check: agentsProblem });
-    return new AgentStore(home, doc);
+    const look = new StampCheck(doc.file, opts.stalledMs);
+    return new AgentStore(home, doc, look, await look.now());
   }
 
   get file(): string {
@@ -169,11 +176,19 @@ export class AgentStore {
 
   /**
    * Re-reads the file when another process changed it. A file that became unreadable fails closed:
-   * every call throws (so no agent authenticates) until the file is fixed.
+   * every call throws (so no agent authenticates) until the file is fixed; one whose disk does not
+   * answer within its bound throws StoreUnavailableError (a 503) until it does.
    */
   async refresh(): Promise<void> {
     this.lastCheck = Date.now();
-    const stamp = fileStamp(this.doc.file);
+    let stamp: string;
+    try {
+      stamp = await this.look.now();
+      this.stalled = undefined;
+    } catch (err) {
+      this.stalled = err as Error;
+      throw err;
+    }
     if (stamp === this.stamp) {
       if (this.broken) throw this.broken;
       return;
@@ -198,7 +213,7 @@ export class AgentStore {
     await withFileLock(this.doc.file, async () => {
       await this.refresh();
       await this.doc.update(fn);
-      this.stamp = fileStamp(this.doc.file);
+      this.stamp = await this.look.now();
     });
   }
 
@@ -298,11 +313,11 @@ export class AgentStore {
 
   /** The agent and the id of the token that matched (a session is one token's life). */
   async identify(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined> {
-    if (this.broken || Date.now() - this.lastCheck > recheckMs) await this.refresh();
+    if (this.broken || this.stalled || Date.now() - this.lastCheck > recheckMs) await this.refresh();
     const found = this.check(name, token);
     if (found) return found;
     // A miss may be an agent added a moment ago by `airlock agent add`: look at the file once more.
-    if (fileStamp(this.doc.file) !== this.stamp) {
+    if ((await this.look.now()) !== this.stamp) {
       await this.refresh();
       return this.check(name, token);
     }

@@ -643,6 +643,10 @@ export class ApprovalQueue {
     throw new ApprovalError('not-found', `no approval ${idOrPrefix}`);
   }
 
+  async refreshStepUp(): Promise<void> {
+    await this.opts.totp?.refresh?.();
+  }
+
   /** Whether approving this record needs a TOTP code right now. */
   needsStepUp(a: Pick<ApprovalRecord, 'step_up' | 'risk'>): boolean {
     return (a.step_up || a.risk === 'critical') && (this.opts.totp?.enrolled() ?? false);
@@ -778,6 +782,9 @@ export class ApprovalQueue {
     if (a.status !== 'pending') throw new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}`);
     const grantSpec = planned?.spec;
     const grantMs = planned?.ms ?? 0;
+    // The enrollment as it is now (an `airlock totp enroll` a moment ago counts), read off the event loop.
+    if (a.step_up || a.risk === 'critical') await this.opts.totp?.refresh?.();
+    if (a.status !== 'pending') throw new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}`);
     const stepUp = this.needsStepUp(a);
     if (stepUp) {
       if (!opts.totp) throw new ApprovalError('step-up-required', `approval ${a.id} is ${a.risk === 'critical' ? 'critical' : 'marked step-up'}: approving needs a TOTP code`);

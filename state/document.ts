@@ -8,6 +8,7 @@ import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { NotRegularFileError } from '../lib/regular-file.ts';
 import { terminalText } from '../lib/text.ts';
+import { StoreUnavailableError } from './unavailable.ts';
 
 export class StateFileError extends Error {
   constructor(readonly file: string, detail: string) {
@@ -83,11 +84,80 @@ function lockHolder(lock: string, staleMs: number): 'held' | 'released' | 'stale
 
 export function fileStamp(file: string): string {
   try {
-    const st = fs.statSync(file);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    return stampOf(fs.statSync(file));
   } catch {
     return 'missing';
   }
+}
+
+const stampOf = (st: fs.Stats): string => `${st.ino}:${st.size}:${st.mtimeMs}`;
+
+/** How long a state file's disk may take to answer a look while Airlock runs before the file counts as unavailable. */
+export const STALLED_DISK_MS = 5000;
+
+/**
+ * Waits for `pending` (begun at `since`, performance.now()) at most until `boundMs` after it
+ * began; past that, a StoreUnavailableError naming `file`. What waits is a pool thread, never
+ * the event loop: a disk that stalls (a hung network or FUSE mount) holds the callers that need
+ * this file, and only for the bound, while every other request and the studio go on.
+ */
+export async function withinStall<T>(file: string, pending: Promise<T>, since: number, boundMs = STALLED_DISK_MS): Promise<T> {
+  const left = boundMs - (performance.now() - since);
+  const stalled = (): StoreUnavailableError => new StoreUnavailableError('the state folder\'s disk', `${file} did not answer within ${boundMs} ms`);
+  if (left <= 0) throw stalled();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(stalled()), left);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([pending, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A state file's stamp (fileStamp), looked at off the event loop: the change checks run on
+ * requests (the agents file once a second, the secrets file), where a synchronous stat froze
+ * every agent and the studio for as long as a stalled disk did (twenty-third pass, follow-up).
+ * One look at a time per file, shared by every caller, so a stalled disk holds one of libuv's four
+ * pool threads, not all of them (which would stall every other file operation); a look that has
+ * not answered within STALLED_DISK_MS makes the file unavailable (withinStall) until it answers.
+ */
+export class StampCheck {
+  private looking: { since: number; done: Promise<string> } | undefined;
+
+  constructor(readonly file: string, private readonly boundMs = STALLED_DISK_MS) {}
+
+  async now(): Promise<string> {
+    if (!this.looking) {
+      const look = { since: performance.now(), done: fs.promises.stat(this.file).then(stampOf, () => 'missing') };
+      this.looking = look;
+      void look.done.finally(() => {
+        if (this.looking === look) this.looking = undefined;
+      });
+    }
+    return withinStall(this.file, this.looking.done, this.looking.since, this.boundMs);
+  }
+}
+
+/**
+ * Calls `fn` when `file` may have changed (a watch on its folder, where atomic writes rename a new
+ * file in); returns the stop function, or undefined without watch support.
+ */
+export function watchStateFile(file: string, fn: () => void): (() => void) | undefined {
+  let watcher: fs.FSWatcher;
+  try {
+    watcher = fs.watch(path.dirname(file), { persistent: false }, (_event, name) => {
+      if (name === null || String(name) === path.basename(file)) fn();
+    });
+  } catch {
+    return undefined;
+  }
+  // A watch that breaks later reports once more, so the change it may have missed is looked at.
+  watcher.on('error', () => fn());
+  return () => watcher.close();
 }
 
 export interface Document<T> {

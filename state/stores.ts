@@ -112,6 +112,8 @@ export interface Approvals {
   /** Whether a request in this process waits on it now. */
   isHeld(id: string): boolean;
   needsStepUp(approval: Pick<ApprovalRecord, 'step_up' | 'risk'>): boolean;
+  /** Reads the step-up enrollment afresh (off the event loop; bounded), so `needsStepUp` shows an enrollment made elsewhere a moment ago. */
+  refreshStepUp(): Promise<void>;
   approve(id: string, opts: ApproveOptions): Promise<{ approval: ApprovalRecord; grant?: GrantRecord }>;
   deny(id: string, opts: { by: string; message?: string }): Promise<ApprovalRecord>;
   grants(includeExpired?: boolean): GrantRecord[];
@@ -163,8 +165,8 @@ export interface SecretVault {
   unlock(): Promise<void>;
   /** Re-reads the secrets (after a change made elsewhere). */
   reload(): Promise<void>;
-  /** Changes whenever the stored secrets change, wherever they were changed. */
-  version(): string;
+  /** Changes whenever the stored secrets change, wherever they were changed (a file's: looked at off the event loop). */
+  version(): Awaitable<string>;
   /**
    * Calls `fn` soon after a change made elsewhere; returns the stop function, or undefined when
    * changes cannot be watched (the proxy then asks `version` on every use).

@@ -3,18 +3,22 @@
 // folder, in <home>/totp.json (mode 0600, like the studio's admin token). A code is accepted once:
 // the last accepted time step is stored, so a code seen over someone's shoulder cannot be replayed.
 //
-// The file is read on every check, not cached, so an enrollment made by `airlock totp enroll` in
-// another process applies to the running Airlock at once.
+// Whether one is enrolled is read off the event loop (twenty-third pass, follow-up: the studio's
+// listing read the file synchronously once per pending approval, and a stalled disk froze every
+// agent with it): the listing shows what was read at most RECHECK_MS ago, and an approval that may
+// need a code reads it afresh (`refresh`), so an enrollment made by `airlock totp enroll` in another
+// process applies to the running Airlock at once.
 //
 // Guessing is throttled: after MAX_FAILURES wrong codes within FAILURE_WINDOW_MS every code is
 // refused until the window has passed (three of a million codes are valid at any time: unthrottled,
 // a stolen studio session would find one in minutes). The failures are kept in the file, so every
 // process sharing the state folder counts them.
 import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import * as OTPAuth from 'otpauth';
-import { StateFileError, isJsonObject, openDocument } from './document.ts';
+import { StateFileError, isJsonObject, openDocument, watchStateFile, withinStall } from './document.ts';
 import { stateFile } from './home.ts';
-import { readRegularFileSync } from '../lib/regular-file.ts';
+import { readRegularFile, readRegularFileSync } from '../lib/regular-file.ts';
 
 interface TotpDoc {
   version: 1;
@@ -49,12 +53,36 @@ function totpProblem(d: TotpDoc): string | undefined {
 
 const ISSUER = 'Airlock';
 
+/** How old the enrollment read for the studio's listings may be before it is read again (in the background). */
+const RECHECK_MS = 1000;
+
+/** Whether `text` (totp.json) enrolls a secret; a StateFileError for one that is damaged or of the wrong shape. */
+function enrolledIn(file: string, text: string): boolean {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    // An unreadable enrollment must not silently switch step-up off.
+    throw new StateFileError(file, (err as Error).message);
+  }
+  // Nor may one of the wrong shape (a secret that is not text would read as "not enrolled").
+  const problem = isJsonObject(doc) ? totpProblem(doc as TotpDoc) : 'not a JSON object';
+  if (problem) throw new StateFileError(file, problem);
+  return typeof (doc as TotpDoc).secret === 'string' && (doc as TotpDoc).secret!.length > 0;
+}
+
+const missing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
 function totpOf(secret: string, label: string): OTPAuth.TOTP {
   return new OTPAuth.TOTP({ issuer: ISSUER, label, algorithm: 'SHA1', digits: 6, period: 30, secret: OTPAuth.Secret.fromBase32(secret) });
 }
 
 export class TotpStore {
   private chain: Promise<unknown> = Promise.resolve();
+  /** The last read of whether one is enrolled (an error fails every step-up check closed). */
+  private known: { at: number; value: boolean | Error } | undefined;
+  /** The read under way, shared: a stalled disk holds one pool thread, not one per approval listed. */
+  private reading: { since: number; done: Promise<void> } | undefined;
 
   constructor(readonly home: string, private readonly now: () => number = Date.now) {}
 
@@ -66,20 +94,56 @@ export class TotpStore {
     return openDocument<TotpDoc>(this.file, { version: 1 }, { mode: 0o600, check: totpProblem });
   }
 
-  /** True when a TOTP secret is enrolled (read from disk each time). */
+  /**
+   * True when a TOTP secret is enrolled. The first call (at start, and the CLI's) reads the file;
+   * later ones answer from the last read, starting a new one off the event loop once it is older
+   * than RECHECK_MS. Throws (fails closed) when the last read failed or did not answer.
+   */
   enrolled(): boolean {
-    if (!fs.existsSync(this.file)) return false;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(readRegularFileSync(this.file));
-    } catch (err) {
-      // An unreadable enrollment must not silently switch step-up off.
-      throw new StateFileError(this.file, (err as Error).message);
+    if (!this.known) {
+      let value: boolean | Error;
+      try {
+        value = enrolledIn(this.file, readRegularFileSync(this.file));
+      } catch (err) {
+        value = missing(err) ? false : err instanceof StateFileError ? err : new StateFileError(this.file, (err as Error).message);
+      }
+      this.known = { at: performance.now(), value };
+    } else if (performance.now() - this.known.at > RECHECK_MS) {
+      void this.refresh();
     }
-    // Nor may one of the wrong shape (a secret that is not text would read as "not enrolled").
-    const problem = isJsonObject(doc) ? totpProblem(doc as TotpDoc) : 'not a JSON object';
-    if (problem) throw new StateFileError(this.file, problem);
-    return typeof (doc as TotpDoc).secret === 'string' && (doc as TotpDoc).secret!.length > 0;
+    if (this.known.value instanceof Error) throw this.known.value;
+    return this.known.value;
+  }
+
+  /** Reads the enrollment again (off the event loop) whenever totp.json may have changed; returns the stop function. */
+  watch(): (() => void) | undefined {
+    return watchStateFile(this.file, () => {
+      if (this.known) this.known.at = -Infinity;
+      void this.refresh();
+    });
+  }
+
+  /** Reads the enrollment afresh off the event loop (before an approval that may need a code); never throws: `enrolled` does. */
+  async refresh(): Promise<void> {
+    if (!this.reading) {
+      const read = async (): Promise<boolean | Error> => {
+        try {
+          return enrolledIn(this.file, await readRegularFile(this.file));
+        } catch (err) {
+          return missing(err) ? false : err instanceof StateFileError ? err : new StateFileError(this.file, (err as Error).message);
+        }
+      };
+      const reading = { since: performance.now(), done: read().then((value) => void (this.known = { at: performance.now(), value })) };
+      this.reading = reading;
+      void reading.done.finally(() => {
+        if (this.reading === reading) this.reading = undefined;
+      });
+    }
+    try {
+      await withinStall(this.file, this.reading.done, this.reading.since);
+    } catch (err) {
+      this.known = { at: performance.now(), value: err as Error };
+    }
   }
 
   /** Creates a new secret (refuses to replace one unless `force`). Returns it for the user to scan. */
@@ -96,15 +160,15 @@ export class TotpStore {
         d.enrolled_at = new Date(this.now()).toISOString();
         delete d.last_counter;
       });
+      this.known = { at: performance.now(), value: true };
       return { secret, uri: totpOf(secret, label).toString() };
     });
   }
 
   async unenroll(): Promise<boolean> {
     return this.serial(async () => {
-      if (!fs.existsSync(this.file)) return false;
-      fs.rmSync(this.file);
-      return true;
+      this.known = undefined;
+      return fs.promises.rm(this.file).then(() => true, (err: unknown) => (missing(err) ? false : Promise.reject(err)));
     });
   }
 
@@ -116,7 +180,7 @@ export class TotpStore {
     const token = code.replace(/\s+/g, '');
     if (!/^[0-9]{6}$/.test(token)) return false;
     return this.serial(async () => {
-      const doc = await this.open();
+      const doc = await withinStall(this.file, this.open(), performance.now());
       const secret = doc.data.secret;
       if (!secret) return false;
       const timestamp = this.now();
@@ -142,8 +206,8 @@ export class TotpStore {
   /** Seconds until a code is checked again after too many wrong ones, or 0. */
   async retryAfter(): Promise<number> {
     return this.serial(async () => {
-      if (!fs.existsSync(this.file)) return 0;
-      const recent = this.recentFailures((await this.open()).data.failures);
+      const doc = await withinStall(this.file, this.open(), performance.now());
+      const recent = this.recentFailures(doc.data.failures);
       if (recent.length < MAX_FAILURES) return 0;
       return Math.max(1, Math.ceil((recent[recent.length - MAX_FAILURES]! + FAILURE_WINDOW_MS - this.now()) / 1000));
     });

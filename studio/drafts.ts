@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { listPolicyFiles } from '../engine/compile.ts';
+import { NotRegularFileError, readRegularFileSync } from '../lib/regular-file.ts';
 
 export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
 const editableExt = new Set(['.rego', '.json', '.yaml', '.yml']);
@@ -80,7 +81,13 @@ export class DraftStore {
   read(rel: unknown): string {
     const abs = resolveDraftPath(this.dir, rel);
     if (!fs.existsSync(abs)) throw Object.assign(new Error(`${String(rel)} does not exist in the draft`), { statusCode: 404 });
-    return fs.readFileSync(abs, 'utf8');
+    try {
+      return readRegularFileSync(abs);
+    } catch (err) {
+      // A FIFO or a device at the path: refused, never a blocked open(2).
+      if (err instanceof NotRegularFileError) throw Object.assign(new Error(`${String(rel)} in the draft is not a regular file`), { statusCode: 409 });
+      throw err;
+    }
   }
 
   write(rel: unknown, content: unknown): void {

@@ -288,6 +288,10 @@ export class PgApprovals implements Approvals {
     return (this.heldElsewhere.get(id) ?? 0) > this.now();
   }
 
+  async refreshStepUp(): Promise<void> {
+    await this.opts.totp?.refresh?.();
+  }
+
   needsStepUp(a: Pick<ApprovalRecord, 'step_up' | 'risk'>): boolean {
     return (a.step_up || a.risk === 'critical') && (this.opts.totp?.enrolled() ?? false);
   }

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PLACEHOLDER_PREFIX } from '../../describe/placeholders.ts';
-import { fileStamp, openDocument, type Document } from '../document.ts';
+import { StampCheck, openDocument, watchStateFile, type Document } from '../document.ts';
 import { stateFile } from '../home.ts';
 import { MasterKeyError, createKeyFile, keyFilePath, parseMasterKey, resolveMasterKey, type KeySource, type MasterKey } from './master-key.ts';
 
@@ -139,7 +139,12 @@ export class SecretStore {
    */
   private readonly revealed = new WeakMap<object, { sealed: unknown; placeholder: string; value: string }>();
 
-  private constructor(readonly home: string, private doc: Document<StoreData>) {}
+  /** The change check, off the event loop (a stalled disk holds a pool thread, not every agent). */
+  private readonly look: StampCheck;
+
+  private constructor(readonly home: string, private doc: Document<StoreData>) {
+    this.look = new StampCheck(doc.file);
+  }
 
   /** Opens (or prepares) the store; throws StateFileError / SecretStoreError for a corrupt file. */
   static async open(home: string): Promise<SecretStore> {
@@ -154,8 +159,8 @@ export class SecretStore {
   }
 
   /** The file's identity as last written: another process's `airlock secret set` changes it. */
-  version(): string {
-    return fileStamp(this.doc.file);
+  version(): Promise<string> {
+    return this.look.now();
   }
 
   /**
@@ -164,17 +169,7 @@ export class SecretStore {
    * only `version` tells).
    */
   watch(fn: () => void): (() => void) | undefined {
-    let watcher: fs.FSWatcher;
-    try {
-      watcher = fs.watch(path.dirname(this.doc.file), { persistent: false }, (_event, file) => {
-        if (file === null || String(file) === path.basename(this.doc.file)) fn();
-      });
-    } catch {
-      return undefined;
-    }
-    // A watch that breaks later reports once more, so the change it may have missed is looked at.
-    watcher.on('error', () => fn());
-    return () => watcher.close();
+    return watchStateFile(this.doc.file, fn);
   }
 
   private corrupt(detail: string): SecretStoreError {

@@ -72,6 +72,19 @@ const VIA = new Set(['studio', 'cli', 'api']);
  * much of the body can be read). `heldNow` overrides the hold state (a new approval is announced
  * just before its request starts waiting).
  */
+/**
+ * Whether the studio shows an approval as needing a code. When the enrollment cannot be read (a
+ * damaged totp.json, a disk that stalls) it shows "yes" rather than failing the whole list: the
+ * approval itself then fails closed (state/approvals.ts `approve`), with the reason.
+ */
+function shownStepUp(q: Pick<Approvals, 'needsStepUp'>, a: Pick<ApprovalRecord, 'step_up' | 'risk'>): boolean {
+  try {
+    return q.needsStepUp(a);
+  } catch {
+    return a.step_up || a.risk === 'critical';
+  }
+}
+
 export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: ApprovalRecord, bodies?: HeldBodies, heldNow?: boolean, redact: (text: string) => string = (t) => t): ApprovalView {
   // A record written before copies kept the request's shape may lack its body summary: shown as cut.
   const kept = a.description?.request?.body as BodySummary | undefined;
@@ -85,7 +98,7 @@ export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: Ap
   return {
     ...a,
     held,
-    needs_step_up: a.status === 'pending' && q.needsStepUp(a),
+    needs_step_up: a.status === 'pending' && shownStepUp(q, a),
     own_credentials: agentCredentialHeaders(a),
     // Cookie values the record keeps redacted (a tenant or account cookie beside the session), while held.
     ...(a.status === 'pending' && cookies?.length ? { held_cookies: cookies.map(([n, v]): [string, string] => [redact(n), redact(v)]) } : {}),
@@ -235,8 +248,10 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     // Every pending approval, and the newest `limit` (default 200) resolved ones.
     const limit = Math.min(2000, Math.max(0, Number(q.limit ?? 200) || 0));
     let resolved = 0;
+    // One read of the enrollment per listing, off the event loop (it was one synchronous read per approval listed).
+    await queue.refreshStepUp();
     const list = queue.list(status ? { status: status as ApprovalStatus } : {}).filter((a) => a.status === 'pending' || resolved++ < limit);
-    return { available: true, approvals: list.map((a) => view(a)), step_up_enrolled: queue.needsStepUp({ step_up: true, risk: 'critical' }) };
+    return { available: true, approvals: list.map((a) => view(a)), step_up_enrolled: shownStepUp(queue, { step_up: true, risk: 'critical' }) };
   });
 
   app.get<{ Params: { id: string }; Reply: ApprovalAnswer | ErrorAnswer }>('/api/approvals/:id', async (req, reply) => {
@@ -244,6 +259,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     try {
       // One approval with its whole description (lists and events carry a bounded copy).
       const a = queue.get(req.params.id);
+      await queue.refreshStepUp();
       const full = await queue.fullDescription(a.id);
       // The record's copy is bounded: never passed off as whole when the whole one is not stored.
       if (!full && a.description_complete === false) return reply.code(503).header('retry-after', '1').send({ error: 'the whole request is not stored (yet): load it again in a moment', code: 'description-unavailable' });

@@ -10,7 +10,7 @@
 // end-to-end part is skipped, loudly; the writer's own behaviour is then still checked against a
 // file on that tmpfs-less disk by the unit part below, which needs no privileges.
 import t, { type Test } from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AuditLog } from '../../state/audit-log.ts';
@@ -28,6 +28,7 @@ import { HttpProxyAgent } from 'http-proxy-agent';
 import { eventually, fixtures, isProblem, startUpstream, tempDir, viaProxy } from './helpers.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 import { stalledFile } from '../helpers/stalled-file.ts';
+import { startRunning, startUpstream as startApprovalsUpstream } from '../approvals/helpers.ts';
 
 /** An allow-all Airlock on `home` with one agent, and an upstream it may reach as up.test. */
 async function allowAllAirlock(t: Test, home: string): Promise<{ up: Awaited<ReturnType<typeof startUpstream>>; airlock: Awaited<ReturnType<typeof startAirlock>>; auth: string }> {
@@ -650,4 +651,127 @@ t.test('the state folder moved away and replaced by a symlink: records are not w
   }
   t.match(refused, { status: 503, type: /audit-unavailable$/ }, 'then requests get 503 audit-unavailable');
   t.notOk(fs.existsSync(path.join(planted, 'audit.jsonl')), 'and still nothing went into the planted folder');
+});
+
+/**
+ * A FUSE mount whose server answers nothing but its start: every name looked up under it waits
+ * (a hung network mount). Each name asked is printed; the server gives up after `maxMs` (the
+ * pending lookups then fail), so a test against a process frozen by one ends instead of hanging.
+ * Needs root and /dev/fuse (CI runs as root).
+ */
+const stalledFuse = `
+import ctypes, os, struct, sys, time, select
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open('/dev/fuse', os.O_RDWR)
+opts = 'fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other' % fd
+if libc.mount(b'stalled', sys.argv[1].encode(), b'fuse.sshfs', 6, opts.encode()) != 0:
+    print('mount-failed ' + os.strerror(ctypes.get_errno()), flush=True); sys.exit(1)
+print('ready', flush=True)
+until = time.time() + float(sys.argv[2]) / 1000
+def reply(unique, err=0, body=b''):
+    os.write(fd, struct.pack('<IiQ', 16 + len(body), -err, unique) + body)
+while time.time() < until:
+    if not select.select([fd], [], [], 0.2)[0]: continue
+    try:
+        buf = os.read(fd, 1 << 20)
+    except OSError as e:
+        if e.errno == 19: break
+        continue
+    ln, op, unique, node = struct.unpack_from('<IIQQ', buf)
+    if op == 26:  # INIT
+        reply(unique, 0, struct.pack('<IIIIHHIIHHI', 7, 31, 0, 0, 16, 12, 65536, 1, 0, 0, 0) + bytes(28))
+    elif op == 3:  # GETATTR: the root, a folder
+        reply(unique, 0, struct.pack('<QII', 1, 0, 0) + struct.pack('<QQQQQQIIIIIIIIII', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0o40777, 2, 0, 0, 0, 4096, 0))
+    elif op == 1:  # LOOKUP: never answered
+        print('stalled=' + buf[40:].split(b'\\0')[0].decode('latin1'), flush=True)
+    elif op in (2, 36, 42):  # FORGET, INTERRUPT, BATCH_FORGET: no answer
+        pass
+    else:
+        reply(unique, 38)
+`;
+
+/** Mounts a stalled FUSE server on a fresh folder; resolves with the folder and what it was asked, or undefined without root. */
+async function stalledMount(t: Test, maxMs: number): Promise<{ dir: string; asked: () => string; stalling: () => boolean; stop: () => void } | undefined> {
+  if (process.getuid!() !== 0 || !fs.existsSync('/dev/fuse')) return undefined;
+  const dir = path.join(tempDir(t, 'airlock-stalled-mount-'), 'mnt');
+  fs.mkdirSync(dir);
+  const server = spawn('python3', ['-u', '-c', stalledFuse, dir, String(maxMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let seen = '';
+  server.stdout.setEncoding('utf8').on('data', (d: string) => (seen += d));
+  let exited = false;
+  server.on('exit', () => (exited = true));
+  // Killing the server aborts the mount's connection: every lookup still waiting fails at once.
+  const stop = (): void => {
+    server.kill('SIGKILL');
+    try {
+      execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+    } catch {
+      /* gone */
+    }
+  };
+  t.teardown(stop);
+  for (let i = 0; i < 200 && !/ready|mount-failed/.test(seen); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!seen.includes('ready')) throw new Error(`the FUSE server did not start: ${seen}`);
+  // Still stalling: what was answered meanwhile was not waiting for the stall to end.
+  return { dir, asked: () => seen, stalling: () => !exited, stop };
+}
+
+// Twenty-third pass (follow-up): the state files looked at synchronously while Airlock runs — the
+// TOTP enrollment, read once per pending approval the studio lists; the agents file's change
+// check, a stat on every agent's request once a second — held the event loop for as long as their
+// disk took: on a hung network or FUSE mount, every agent's requests and the studio froze. Must
+// hold: while the file's disk stalls, the studio's API and a neighbour's request are answered; the
+// file's own users get an answer too (503: the state folder's disk, once its bound has passed).
+t.test('a state file on a disk that stalls freezes nobody: the studio and a neighbour are answered', async (t) => {
+  const mount = await stalledMount(t, 20_000);
+  if (!mount) {
+    t.comment('the stalled FUSE mount needs root and /dev/fuse (run by root in CI)');
+    return;
+  }
+  const home = tempDir(t, 'airlock-stalled-state-');
+  const up = await startApprovalsUpstream(t);
+  const r = await startRunning(t, home, up);
+  const neighbour = await r.airlock.agents.add('neighbour');
+  const auth = `Basic ${Buffer.from(`neighbour:${neighbour.token}`).toString('base64')}`;
+  const get = (p: string) => viaProxy(r.airlock.proxyAddress.port, `http://api.example:${up.port}${p}`, { auth });
+  t.equal((await get('/before')).status, 200, 'control: the neighbour is served');
+  t.equal((await r.api.call('GET', '/api/approvals')).status, 200, 'control: the studio lists approvals');
+
+  // The TOTP enrollment moves to the stalled disk (a symlink: the state folder itself stays local).
+  const totp = path.join(home, 'totp.json');
+  fs.symlinkSync(path.join(mount.dir, 'totp.json'), totp);
+  await new Promise((res) => setTimeout(res, 1100)); // past the listing's recheck
+  const listed = await r.api.call('GET', '/api/approvals');
+  t.equal(listed.status, 200, 'the studio lists approvals while totp.json stalls');
+  await eventually(() => mount.asked().includes('stalled=totp.json'), 5000);
+  t.match(mount.asked(), /stalled=totp\.json/, 'the enrollment was being read from the stalled disk');
+  t.equal((await r.api.call('GET', '/api/approvals')).status, 200, 'and again, the read still waiting');
+  t.equal((await get('/during-totp')).status, 200, 'a neighbour\'s request is served meanwhile');
+  t.ok(mount.stalling(), 'all while the disk stalled (the server gives up after 20 s: a frozen process answers only then)');
+
+  // The agents file moves there too: its change check (once a second, on a request) stalls.
+  const agents = path.join(home, 'agents.json');
+  fs.renameSync(agents, `${agents}.real`);
+  fs.symlinkSync(path.join(mount.dir, 'agents.json'), agents);
+  await new Promise((res) => setTimeout(res, 1100));
+  const stalledAuth = get('/during-agents');
+  await eventually(() => mount.asked().includes('stalled=agents.json'), 5000);
+  t.equal((await r.api.call('GET', '/api/approvals')).status, 200, 'the studio answers while the agents file stalls');
+  const res = await stalledAuth;
+  t.equal(res.status, 503, 'the request waiting on the agents file is answered: unavailable, not authenticated blind');
+  t.match(res.body, /agents\.json did not answer/, 'naming the file');
+  t.equal((await get('/during-agents-2')).status, 503, 'and so is the next one: none authenticated from what may be stale');
+  t.ok(mount.stalling(), 'all while the disk stalled');
+
+  // The disk comes back (the server gone, the files local again): everything is served again.
+  fs.rmSync(agents);
+  fs.renameSync(`${agents}.real`, agents);
+  fs.rmSync(totp);
+  mount.stop();
+  let back = 0;
+  for (let i = 0; i < 40 && back !== 200; i++) {
+    back = (await get('/after')).status;
+    if (back !== 200) await new Promise((res) => setTimeout(res, 250));
+  }
+  t.equal(back, 200, 'the neighbour is served again');
 });

@@ -341,3 +341,25 @@ t.test('a shared store that cannot be reached is a 503 naming it, not an interna
   t.equal(res.headers['retry-after'], '1');
   t.match(res.json(), { error: /^Redis \(rate limits\) is unreachable: / });
 });
+
+// Twenty-third pass (follow-up): a FIFO named like a policy file in the draft (or the policy folder)
+// was listed, read whole by the version hash and copied by the draft's resets and checks: each
+// open(2) blocked the whole process, every agent and the studio, for as long as nobody wrote to
+// it. Must hold: never listed nor copied, a read of it refused at once, the studio answering.
+t.test('a FIFO named like a policy file in the draft is never opened: listed no more, read refused, checks answer', async (t) => {
+  t.equal((await s2.call({ method: 'GET', url: '/api/policy/files' })).statusCode, 200, 'control: the draft exists');
+  const draft = path.join(project.home, 'draft');
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', ['-m', '600', path.join(draft, 'planted.rego'), path.join(draft, 'planted.json')]);
+  t.teardown(() => {
+    for (const f of ['planted.rego', 'planted.json']) fs.rmSync(path.join(draft, f), { force: true });
+  });
+  const files = (await s2.call({ method: 'GET', url: '/api/policy/files' })).json() as { files: Array<{ path: string }> };
+  t.notOk(files.files.some((f) => f.path.startsWith('planted')), 'the FIFOs are not listed');
+  const read = await s2.call({ method: 'GET', url: '/api/policy/file?path=planted.rego' });
+  t.equal(read.statusCode, 409, 'reading one is refused');
+  t.match(read.body, /not a regular file/);
+  const check = await s2.call({ method: 'POST', url: '/api/policy/check', payload: {} });
+  t.equal(check.statusCode, 200, 'the draft is checked without them');
+  t.equal((await s2.call({ method: 'GET', url: '/api/status' })).statusCode, 200, 'and the studio answers');
+});
