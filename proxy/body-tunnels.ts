@@ -14,6 +14,8 @@ import { bridgeTargets } from './bridge-targets.ts';
 import type { SecondTarget } from './second-targets.ts';
 import type { Rejection } from './enforcers.ts';
 import type { CapturedBody } from './request-body.ts';
+import { DecodeFailure, undoContentCoding } from '../describe/body.ts';
+import { multipartFields } from '../describe/multipart.ts';
 
 /** A body that opens another protocol's session: nothing after its handshake is decided here. */
 const tunnelled = (what: string): Rejection => ({
@@ -27,26 +29,32 @@ const COMMAND_NAMES = new Set(['cmd', 'x-cmd', 'command', 'x-command', 'action',
 const CONNECT_VERBS = new Set(['connect', 'open']);
 /** Base64 this long or more (a whole body, a form value) is decoded and read too. */
 const MIN_BASE64 = 12;
-/** At most this many JSON strings and form values are decoded and read. */
+/** At most this many pieces of a request (values, parts, strings) are read. */
 const MAX_VALUES = 64;
+/** Base64 texts longer than this are not decoded (past a MiB: the capture's bound). */
+const MAX_BASE64_TEXT = 1024 * 1024 + 4;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
 export function bodyTunnel(rawHeaders: string[], requestUrl: string, captured: CapturedBody): SecondTarget[] | { refusal: Rejection } | undefined {
   const headers: Array<[string, string]> = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.push([rawHeaders[i]!.toLowerCase(), rawHeaders[i + 1]!.trim()]);
-  const found = sessionIn(captured.captured, headers.find(([k]) => k === 'content-type')?.[1] ?? '', captured.truncated);
+  const found = sessionIn(captured, headers, requestUrl);
   if (found) return { refusal: tunnelled(found) };
   return connectTargets(rawHeaders, headers, requestUrl);
 }
 
-/** The session a body opens, read as it came and, when it is base64 (whole, or a form's values), decoded. */
-function sessionIn(body: Buffer, contentType: string, truncated: boolean): string | undefined {
-  if (!body.length) return undefined;
+/**
+ * The session a request's data opens: the body as it came and as its content codings decode, a
+ * multipart body's parts, a form's values as bytes (`%05%01%00…`), JSON strings, the query's
+ * values; each read as it is and, when it is base64, decoded (Neo-reGeorg's and many bridges' framing).
+ */
+function sessionIn(captured: CapturedBody, headers: Array<[string, string]>, requestUrl: string): string | undefined {
+  const contentType = headers.find(([k]) => k === 'content-type')?.[1] ?? '';
   // A body that is an HTTP message (a batch's call, `message/http`) is read as such by the second-target readers.
   const httpMessage = /^\s*(?:application|message)\/http\b/i.test(contentType);
   const read = (b: Buffer): string | undefined => {
     // gRPC's length-prefixed messages (gRPC, gRPC-web) start with zeros a proxy start reads too: each message is read instead.
-    const messages = grpcMessages(b, truncated);
+    const messages = grpcMessages(b, captured.truncated);
     if (messages) {
       for (const m of messages) {
         const found = new InnerSessionScan({ body: true }).read(m);
@@ -57,31 +65,65 @@ function sessionIn(body: Buffer, contentType: string, truncated: boolean): strin
     const found = new InnerSessionScan({ body: true }).read(b);
     return found === 'an HTTP request' && httpMessage ? undefined : found;
   };
-  const direct = read(body);
-  if (direct) return direct;
-  const encoded = (text: string): string | undefined => {
-    const t = text.trim();
+  // A value's own text may quote a request line or a banner (a search for `SSH-2.0-OpenSSH_9.6`):
+  // as it came, only a body's is read so; decoded from base64, any is.
+  const both = (b: Buffer, value: boolean): string | undefined => {
+    const own = read(b);
+    const found = value && (own === 'an HTTP request' || own === 'an SSH session') ? undefined : own;
+    if (found || b.length < MIN_BASE64 || b.length > MAX_BASE64_TEXT) return found;
+    const t = b.toString('latin1').trim();
     if (t.length < MIN_BASE64 || !BASE64.test(t)) return undefined;
-    const found = read(Buffer.from(t, /[-_]/.test(t) ? 'base64url' : 'base64'));
-    return found ? `${found} (in base64)` : undefined;
+    const decoded = read(Buffer.from(t, /[-_]/.test(t) ? 'base64url' : 'base64'));
+    return decoded ? `${decoded} (in base64)` : undefined;
   };
-  const text = body.toString('latin1');
-  const whole = encoded(text);
-  if (whole) return whole;
-  // A JSON string's (a bridge's `{"data": "<base64>"}`), then a form's values.
   let n = 0;
-  for (const m of text.matchAll(/"([A-Za-z0-9+/_-]{12,}={0,2})"/g)) {
-    if (++n > MAX_VALUES) return undefined;
-    const inString = encoded(m[1]!);
-    if (inString) return inString;
-  }
-  if (!/^\s*application\/x-www-form-urlencoded\b/i.test(contentType) && !/^[^=&\s]+=[^&]*(?:&|$)/.test(text)) return undefined;
-  for (const [, value] of new URLSearchParams(text)) {
+  for (const [piece, value] of pieces(captured, headers, contentType, requestUrl)) {
     if (++n > MAX_VALUES) break;
-    const inValue = encoded(value);
-    if (inValue) return inValue;
+    const found = both(piece, value);
+    if (found) return found;
   }
   return undefined;
+}
+
+/** The pieces of a request a tunnel server may take its stream from, the body first (see sessionIn). */
+function* pieces(captured: CapturedBody, headers: Array<[string, string]>, contentType: string, requestUrl: string): Generator<[Buffer, boolean]> {
+  const codings = headers.filter(([k]) => k === 'content-encoding').flatMap(([, v]) => v.split(',')).map((c) => c.trim().toLowerCase()).filter((c) => c && c !== 'identity');
+  let body = captured.captured;
+  if (body.length) yield [body, false];
+  if (codings.length && body.length) {
+    try {
+      body = undoContentCoding(body, codings, captured.truncated, true);
+      yield [body, false];
+    } catch (err) {
+      // Not decodable here: the body guard and the description say so; its raw bytes were read.
+      if (!(err instanceof DecodeFailure)) throw err;
+    }
+  }
+  if (body.length) {
+    const text = body.toString('latin1');
+    if (/^\s*multipart\//i.test(contentType)) {
+      // A file's part is read as a body is, a field's as a value.
+      for (const file of [true, false]) {
+        for (const [, v] of multipartFields(body, contentType, (_, f) => f === file).fields.slice(0, MAX_VALUES)) yield [Buffer.from(v, 'latin1'), !file];
+      }
+    }
+    for (const m of text.slice(0, MAX_BASE64_TEXT).matchAll(/"([A-Za-z0-9+/_-]{12,}={0,2})"/g)) yield [Buffer.from(m[1]!, 'latin1'), true];
+    if (/^\s*application\/x-www-form-urlencoded\b/i.test(contentType) || /^[^=&\s]+=[^&]*(?:&|$)/.test(text)) yield* formValues(text);
+  }
+  const q = requestUrl.indexOf('?');
+  if (q !== -1) yield* formValues(requestUrl.slice(q + 1).replace(/#.*$/s, ''));
+}
+
+/** A form's (or a query's) values as the bytes PHP and Go hand a program: `+` a space, `%XX` a byte. */
+function* formValues(text: string): Generator<[Buffer, boolean]> {
+  let n = 0;
+  for (const pair of text.split('&')) {
+    if (++n > MAX_VALUES) return;
+    const eq = pair.indexOf('=');
+    if (eq === -1) continue;
+    const v = pair.slice(eq + 1).replace(/\+/g, ' ');
+    yield [Buffer.from(v.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1'), true];
+  }
 }
 
 /**

@@ -1708,14 +1708,20 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
   const scan = (body: Buffer, ct: string, url = 'http://allowed.example/up', headers: string[] = []) => bodyTunnel(['Content-Type', ct, ...headers], url, { captured: body, truncated: false });
   fc.assert(fc.property(
     fc.constantFrom(...hellos, ...hellos.map((h) => fragmented(h, 7)), socks, vless, trojan, ssh, Buffer.concat([vless, hellos[0]!])),
-    fc.constantFrom('raw', 'base64', 'base64url', 'form', 'json', 'grpc'), fc.constantFrom('application/octet-stream', 'application/grpc', 'text/plain', 'application/x-www-form-urlencoded', ''),
+    fc.constantFrom('raw', 'base64', 'base64url', 'form', 'form-bytes', 'json', 'grpc', 'gzip', 'multipart', 'query'),
+    fc.constantFrom('application/octet-stream', 'application/grpc', 'text/plain', 'application/x-www-form-urlencoded', ''),
     (start, framing, ct) => {
       const frame = Buffer.alloc(5);
       frame.writeUInt32BE(start.length, 1);
+      const multipart = Buffer.concat([Buffer.from('--b0\r\nContent-Disposition: form-data; name="f"; filename="x.bin"\r\n\r\n'), start, Buffer.from('\r\n--b0--\r\n')]);
       const body = { raw: start, base64: Buffer.from(start.toString('base64')), base64url: Buffer.from(start.toString('base64url')),
-        form: Buffer.from(`id=7&data=${encodeURIComponent(start.toString('base64'))}`), json: Buffer.from(JSON.stringify({ data: start.toString('base64') })),
-        grpc: Buffer.concat([frame, start]) }[framing];
-      const r = scan(body, ct);
+        form: Buffer.from(`id=7&data=${encodeURIComponent(start.toString('base64'))}`), 'form-bytes': Buffer.from(`id=7&data=${[...start].map((c) => `%${c.toString(16).padStart(2, '0')}`).join('')}`),
+        json: Buffer.from(JSON.stringify({ data: start.toString('base64') })), grpc: Buffer.concat([frame, start]), gzip: zlib.gzipSync(start), multipart, query: Buffer.alloc(0) }[framing];
+      const type = framing === 'multipart' ? 'multipart/form-data; boundary=b0' : ct;
+      const extra = framing === 'gzip' ? ['Content-Encoding', 'gzip'] : [];
+      // (A value's own text is not read for a request line or a banner: a search for `SSH-2.0-…` is none.)
+      if (start === ssh && (framing === 'query' || framing === 'form-bytes')) return;
+      const r = scan(body, type, framing === 'query' ? `http://allowed.example/up/0?x_padding=XXXX&d=${start.toString('base64url')}` : 'http://allowed.example/up', extra);
       if (!r || !('refusal' in r)) throw new Error(`not refused: ${framing} ${ct} ${start.subarray(0, 8).toString('hex')}`);
     },
   ), { numRuns: numRuns * 4, ...seed });
@@ -1744,6 +1750,8 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
     t.equal(scan(b, ct), undefined, `${ct} ${b.subarray(0, 12).toString('hex')}`);
   }
   t.equal(scan(Buffer.alloc(0), '', 'http://allowed.example/tunnel.jsp', ['X-CMD', 'READ']), undefined, 'a READ names no destination');
+  for (const q of ['SSH-2.0-OpenSSH_9.6p1', 'GET%20/%20HTTP/1.1', 'GET+milk', 'aGVsbG8gd29ybGQgaGVsbG8']) t.equal(scan(Buffer.alloc(0), '', `http://allowed.example/search?q=${q}`), undefined, `a search for ${q}`);
+  t.equal(scan(Buffer.from('--b0\r\nContent-Disposition: form-data; name="note"\r\n\r\nSSH-2.0-OpenSSH_9.6 on the jump host\r\n--b0--\r\n'), 'multipart/form-data; boundary=b0'), undefined, 'a form field quoting a banner');
   t.equal(scan(Buffer.alloc(0), '', 'http://allowed.example/search?host=admin.example&port=22'), undefined, 'a host parameter without a tunnel command is none');
 
   // Live: a reGeorg-style tunnel server on loopback (CONNECT dials X-TARGET:X-PORT; FORWARD writes the body there).
