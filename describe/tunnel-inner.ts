@@ -565,14 +565,18 @@ export class InnerSessionScan {
   private header = false;
   /**
    * Reading an HTTP request body as one stream (proxy/body-tunnels.ts): a body is any upload, so a
-   * text's later lines may quote a request line or an SSH banner, and its first line may be any
-   * word (`GET milk`): the line readings take only the body's first line, and not as HTTP/0.9.
+   * text's later lines may quote an SSH banner, and its first line may be any word (`GET milk`):
+   * only the body's first line is read, for SSH's identification. An HTTP request as a body is an
+   * origin's to misread (it goes with `Connection: close`: proxy/upstream.ts), not read here.
    */
   private readonly body: boolean;
 
   constructor(opts: { body?: boolean } = {}) {
     this.body = opts.body === true;
-    if (this.body) this.first = undefined;
+    if (this.body) {
+      this.first = undefined;
+      this.lines = new Set();
+    }
   }
 
   read(data: Buffer): string | undefined {

@@ -52,8 +52,6 @@ export function bodyTunnel(rawHeaders: string[], requestUrl: string, captured: C
  */
 function sessionIn(captured: CapturedBody, headers: Array<[string, string]>, requestUrl: string): string | undefined {
   const contentType = headers.find(([k]) => k === 'content-type')?.[1] ?? '';
-  // A body that is an HTTP message (a batch's call, `message/http`) is read as such by the second-target readers.
-  const httpMessage = /^\s*(?:application|message)\/http\b/i.test(contentType);
   const read = (b: Buffer): string | undefined => {
     // gRPC's length-prefixed messages (gRPC, gRPC-web) start with zeros a proxy start reads too: each message is read instead.
     const messages = grpcMessages(b, captured.truncated);
@@ -64,18 +62,17 @@ function sessionIn(captured: CapturedBody, headers: Array<[string, string]>, req
       }
       return undefined;
     }
-    const found = new InnerSessionScan({ body: true }).read(b);
-    return found === 'an HTTP request' && httpMessage ? undefined : found;
+    return new InnerSessionScan({ body: true }).read(b);
   };
-  // A value's own text may quote a request line or a banner (a search for `SSH-2.0-OpenSSH_9.6`):
-  // as it came, only a body's is read so; decoded from base64, any is.
-  // (Every opening but those two holds a byte no printable text does, a line's CRLF at least.)
+  // A value's own text may quote a banner (a search for `SSH-2.0-OpenSSH_9.6`): as it came, only a
+  // body's is read so; decoded from base64, any is. (Every other opening holds a byte no printable
+  // text does, a line's CRLF at least.)
   const both = (b: Buffer, value: boolean): string | undefined => {
     let found: string | undefined;
     if (!value) found = read(b);
     else if (!PRINTABLE.test(b.toString('latin1'))) {
       found = read(b);
-      if (found === 'an HTTP request' || found === 'an SSH session') found = undefined;
+      if (found === 'an SSH session') found = undefined;
     }
     if (found || b.length < MIN_BASE64 || b.length > MAX_BASE64_TEXT) return found;
     const t = b.toString('latin1').trim();

@@ -1746,7 +1746,9 @@ t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bo
   const zip = Buffer.from('504b0304140000000800', 'hex');
   for (const [b, ct] of [[Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), 'image/png'], [Buffer.concat([zip, zlib.deflateRawSync(Buffer.from('hello'))]), 'application/zip'],
     [Buffer.from('notes\nGET /deny HTTP/1.1\nSSH-2.0-OpenSSH_9.2\n'), 'text/plain'], [Buffer.from('GET milk'), 'text/plain'], [Buffer.from('q=hello+world&page=2'), 'application/x-www-form-urlencoded'],
-    [Buffer.from(JSON.stringify({ img: 'iVBORw0KGgoAAAANSUhEUgAA' })), 'application/json'], [Buffer.from('POST /v1/items HTTP/1.1\r\nHost: x\r\n\r\n'), 'application/http']] as const) {
+    [Buffer.from(JSON.stringify({ img: 'iVBORw0KGgoAAAANSUhEUgAA' })), 'application/json'], [Buffer.from('POST /v1/items HTTP/1.1\r\nHost: x\r\n\r\n'), 'application/http'],
+    // (A body that is an HTTP request goes with `Connection: close`, the smuggling family's: not a tunnel's opening here.)
+    [Buffer.from('GET /deny HTTP/1.1\r\nHost: x\r\n\r\n'), 'text/plain']] as const) {
     t.equal(scan(b, ct), undefined, `${ct} ${b.subarray(0, 12).toString('hex')}`);
   }
   t.equal(scan(Buffer.alloc(0), '', 'http://allowed.example/tunnel.jsp', ['X-CMD', 'READ']), undefined, 'a READ names no destination');
