@@ -563,6 +563,21 @@ export class InnerSessionScan {
   private beforeStart = true;
   /** The message being read is JSON before the stream's start: the first-line reading skips it. */
   private header = false;
+  /**
+   * Reading an HTTP request body as one stream (proxy/body-tunnels.ts): a body is any upload, so a
+   * text's later lines may quote an SSH banner, and its first line may be any word (`GET milk`):
+   * only the body's first line is read, for SSH's identification. An HTTP request as a body is an
+   * origin's to misread (it goes with `Connection: close`: proxy/upstream.ts), not read here.
+   */
+  private readonly body: boolean;
+
+  constructor(opts: { body?: boolean } = {}) {
+    this.body = opts.body === true;
+    if (this.body) {
+      this.first = undefined;
+      this.lines = new Set();
+    }
+  }
 
   read(data: Buffer): string | undefined {
     if (quicInitial(data)) return 'a QUIC handshake';
@@ -595,9 +610,13 @@ export class InnerSessionScan {
       }
       this.socks = open ? start : undefined;
     }
-    this.lines.add(0);
-    this.ssh.add('');
-    for (const c of data) {
+    if (!this.body) {
+      this.lines.add(0);
+      this.ssh.add('');
+    }
+    // A body's line readings end at its first line (Python's http.server reads 65,536 bytes of one).
+    const end = this.body ? data.indexOf(0x0a) : -1;
+    for (const c of this.body ? data.subarray(0, end === -1 ? 65_537 : end + 1) : data) {
       const found = this.step(c);
       if (found) return found;
     }
@@ -613,8 +632,8 @@ export class InnerSessionScan {
       this.first = c === 0x0a ? (this.first === 0 ? 0 : undefined) : next09(this.first, c);
     }
     if (c === 0x0a) {
-      this.lines = new Set([0]);
-      this.ssh = new Set(['']);
+      this.lines = new Set(this.body ? [] : [0]);
+      this.ssh = new Set(this.body ? [] : ['']);
       return undefined;
     }
     const lines = new Set<number>();

@@ -40,6 +40,7 @@ import { bulkTailWatch } from './bulk-tail.ts';
 import { formTailWatches } from './form-tail.ts';
 import { secondTargets } from './second-targets.ts';
 import { bridgeTargets, socketIoRequest } from './bridge-targets.ts';
+import { bodyTunnel } from './body-tunnels.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
 export interface PipelineDeps {
@@ -469,7 +470,8 @@ export class Pipeline {
     // The body's readers parse it whole (a MiB of `_msearch` lines or batch calls: 0.1–0.3 s), so a
     // large body takes the heavy turn for them too (see `heavy`).
     const held = decision.action !== 'allow';
-    const read = reader ?? ((): ReturnType<typeof secondTargets> => secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET', held));
+    // A plain request's body may carry a tunnel, and its command the destination a tunnel dials (proxy/body-tunnels.ts).
+    const read = reader ?? ((): ReturnType<typeof secondTargets> => bothTargets(bodyTunnel(x.head.rawHeaders, x.url, x.body), secondTargets(x.head.rawHeaders, x.url, x.body, x.head.method ?? 'GET', held)));
     const targets = heavyRequest(x) ? await this.inHeavyTurn(x.agent!.id, async () => read()) : read();
     if (targets === undefined) return undefined;
     const rule = decision.rule ? { rule: decision.rule } : {};

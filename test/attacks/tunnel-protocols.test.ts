@@ -23,6 +23,7 @@ import { RedisReader, RedisStart, redisStatement, startsRedisInline } from '../.
 import { MongoReader, startsMongo } from '../../describe/tunnel-mongo.ts';
 import { InnerSessionScan } from '../../describe/tunnel-inner.ts';
 import { bridgeTargets } from '../../proxy/bridge-targets.ts';
+import { bodyTunnel } from '../../proxy/body-tunnels.ts';
 import { tempDir } from '../temp-dir.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 import { freePort, missingRedis, startRedis } from '../helpers/pg-redis.ts';
@@ -1758,4 +1759,110 @@ t.test('twenty-third pass: a TLS hello or SSH identification in base64, bare or 
   t.equal(r.code, 1008, 'the tunnel is closed at the encoded hello');
   await new Promise((res) => setTimeout(res, 100));
   t.same(got, [], 'the bridge decoded nothing for its service');
+});
+
+t.test('twenty-third pass (follow-up): a tunnel carried in plain HTTP request bodies is refused, and a tunnel command\'s target decided', async (t) => {
+  // XHTTP/splithttp (VLESS then the agent's TLS in POST uploads), reGeorg-style SOCKS over POSTs
+  // (`X-CMD: CONNECT` + `X-TARGET`/`X-PORT`, then `FORWARD` bodies), meek (TLS in opaque bodies).
+  const hellos = [await clientHello({ servername: 'admin.example' }), await clientHello({ maxVersion: 'TLSv1.2' })];
+  const host = Buffer.from('admin.example');
+  const port = Buffer.from([0, 22]);
+  const socks = Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, host.length]), host, port]);
+  const vless = Buffer.concat([Buffer.from([0]), crypto.randomBytes(16), Buffer.from([0, 1]), port, Buffer.from([2, host.length]), host]);
+  const trojan = Buffer.concat([Buffer.from('a'.repeat(56) + '\r\n'), Buffer.from([1, 3, host.length]), host, port, Buffer.from('\r\n')]);
+  const ssh = Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n');
+  const scan = (body: Buffer, ct: string, url = 'http://allowed.example/up', headers: string[] = []) => bodyTunnel(['Content-Type', ct, ...headers], url, { captured: body, truncated: false });
+  fc.assert(fc.property(
+    fc.constantFrom(...hellos, ...hellos.map((h) => fragmented(h, 7)), socks, vless, trojan, ssh, Buffer.concat([vless, hellos[0]!])),
+    fc.constantFrom('raw', 'base64', 'base64url', 'form', 'form-bytes', 'json', 'grpc', 'gzip', 'multipart', 'query'),
+    fc.constantFrom('application/octet-stream', 'application/grpc', 'text/plain', 'application/x-www-form-urlencoded', ''),
+    (start, framing, ct) => {
+      const frame = Buffer.alloc(5);
+      frame.writeUInt32BE(start.length, 1);
+      const multipart = Buffer.concat([Buffer.from('--b0\r\nContent-Disposition: form-data; name="f"; filename="x.bin"\r\n\r\n'), start, Buffer.from('\r\n--b0--\r\n')]);
+      const body = { raw: start, base64: Buffer.from(start.toString('base64')), base64url: Buffer.from(start.toString('base64url')),
+        form: Buffer.from(`id=7&data=${encodeURIComponent(start.toString('base64'))}`), 'form-bytes': Buffer.from(`id=7&data=${[...start].map((c) => `%${c.toString(16).padStart(2, '0')}`).join('')}`),
+        json: Buffer.from(JSON.stringify({ data: start.toString('base64') })), grpc: Buffer.concat([frame, start]), gzip: zlib.gzipSync(start), multipart, query: Buffer.alloc(0) }[framing];
+      const type = framing === 'multipart' ? 'multipart/form-data; boundary=b0' : ct;
+      const extra = framing === 'gzip' ? ['Content-Encoding', 'gzip'] : [];
+      // (A value's own text is not read for a request line or a banner: a search for `SSH-2.0-…` is none.)
+      if (start === ssh && (framing === 'query' || framing === 'form-bytes')) return;
+      const r = scan(body, type, framing === 'query' ? `http://allowed.example/up/0?x_padding=XXXX&d=${start.toString('base64url')}` : 'http://allowed.example/up', extra);
+      if (!r || !('refusal' in r)) throw new Error(`not refused: ${framing} ${ct} ${start.subarray(0, 8).toString('hex')}`);
+    },
+  ), { numRuns: numRuns * 4, ...seed });
+  // A tunnel command naming its destination: a second target, decided as the connection it is (header or query, any case).
+  fc.assert(fc.property(fc.constantFrom('CONNECT', 'connect', 'Connect'), fc.constantFrom('headers', 'query'), fc.constantFrom('admin.example', '10.0.0.5', 'localhost'), (verb, where, target) => {
+    const r = where === 'headers' ? scan(Buffer.alloc(0), '', 'http://allowed.example/tunnel.jsp', ['X-CMD', verb, 'X-TARGET', target, 'X-PORT', '22'])
+      : scan(Buffer.alloc(0), '', `http://allowed.example/tunnel.php?cmd=${verb}&target=${target}&port=22`);
+    if (!Array.isArray(r) || !r.some((x) => new URL(x.request.url).host === `${target}:22`)) throw new Error(`${where} ${verb} ${target}: ${JSON.stringify(r)}`);
+  }), { numRuns, ...seed });
+  // Controls: random binary uploads, gRPC(-web) protobuf messages, an image, a zip, text quoting a
+  // request line or a banner past its first line, `GET milk`, a form, READ without a target.
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), fc.constantFrom('application/octet-stream', 'image/png', ''), (u, ct) => {
+    if (scan(Buffer.from(u), ct)) throw new Error(Buffer.from(u).subarray(0, 24).toString('hex'));
+  }), { numRuns: numRuns * 8, ...seed });
+  const protobuf = fc.array(fc.tuple(fc.integer({ min: 1, max: 30 }), fc.uint8Array({ maxLength: 40 })), { minLength: 1, maxLength: 8 })
+    .map((fields) => Buffer.concat(fields.map(([n, v]) => Buffer.concat([Buffer.from([(n << 3) | 2, v.length]), v]))));
+  fc.assert(fc.property(fc.array(protobuf, { minLength: 1, maxLength: 3 }), fc.boolean(), (msgs, text) => {
+    const body = Buffer.concat(msgs.map((m) => { const h = Buffer.alloc(5); h.writeUInt32BE(m.length, 1); return Buffer.concat([h, m]); }));
+    const r = text ? scan(Buffer.from(body.toString('base64')), 'application/grpc-web-text') : scan(body, 'application/grpc-web+proto');
+    if (r) throw new Error(body.subarray(0, 24).toString('hex'));
+  }), { numRuns: numRuns * 4, ...seed });
+  const zip = Buffer.from('504b0304140000000800', 'hex');
+  for (const [b, ct] of [[Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), 'image/png'], [Buffer.concat([zip, zlib.deflateRawSync(Buffer.from('hello'))]), 'application/zip'],
+    [Buffer.from('notes\nGET /deny HTTP/1.1\nSSH-2.0-OpenSSH_9.2\n'), 'text/plain'], [Buffer.from('GET milk'), 'text/plain'], [Buffer.from('q=hello+world&page=2'), 'application/x-www-form-urlencoded'],
+    [Buffer.from(JSON.stringify({ img: 'iVBORw0KGgoAAAANSUhEUgAA' })), 'application/json'], [Buffer.from('POST /v1/items HTTP/1.1\r\nHost: x\r\n\r\n'), 'application/http'],
+    // (A body that is an HTTP request goes with `Connection: close`, the smuggling family's: not a tunnel's opening here.)
+    [Buffer.from('GET /deny HTTP/1.1\r\nHost: x\r\n\r\n'), 'text/plain']] as const) {
+    t.equal(scan(b, ct), undefined, `${ct} ${b.subarray(0, 12).toString('hex')}`);
+  }
+  t.equal(scan(Buffer.alloc(0), '', 'http://allowed.example/tunnel.jsp', ['X-CMD', 'READ']), undefined, 'a READ names no destination');
+  for (const q of ['SSH-2.0-OpenSSH_9.6p1', 'GET%20/%20HTTP/1.1', 'GET+milk', 'aGVsbG8gd29ybGQgaGVsbG8']) t.equal(scan(Buffer.alloc(0), '', `http://allowed.example/search?q=${q}`), undefined, `a search for ${q}`);
+  t.equal(scan(Buffer.from('--b0\r\nContent-Disposition: form-data; name="note"\r\n\r\nSSH-2.0-OpenSSH_9.6 on the jump host\r\n--b0--\r\n'), 'multipart/form-data; boundary=b0'), undefined, 'a form field quoting a banner');
+  t.equal(scan(Buffer.alloc(0), '', 'http://allowed.example/search?host=admin.example&port=22'), undefined, 'a host parameter without a tunnel command is none');
+
+  // Live: a reGeorg-style tunnel server on loopback (CONNECT dials X-TARGET:X-PORT; FORWARD writes the body there).
+  const got: Buffer[] = [];
+  const dialled: string[] = [];
+  const service = net.createServer((s) => s.on('data', (d: Buffer) => got.push(d)));
+  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+  t.teardown(() => service.close());
+  const servicePort = (service.address() as net.AddressInfo).port;
+  let conn: net.Socket | undefined;
+  const tunnelServer = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('end', () => {
+      const cmd = String(req.headers['x-cmd'] ?? '');
+      if (cmd === 'CONNECT') {
+        dialled.push(`${String(req.headers['x-target'])}:${String(req.headers['x-port'])}`);
+        conn = net.connect(servicePort, '127.0.0.1');
+        conn.on('error', () => undefined);
+      } else if (cmd === 'FORWARD') conn?.write(Buffer.concat(chunks));
+      else got.push(Buffer.concat(chunks));
+      res.setHeader('X-STATUS', 'OK');
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => tunnelServer.listen(0, '127.0.0.1', r));
+  t.teardown(() => { conn?.destroy(); tunnelServer.close(); });
+  const tp = (tunnelServer.address() as net.AddressInfo).port;
+  process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+  const a = await startTestAirlock(t, { policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${tp}`] });
+  const dir = tempDir(t, 'hunt23b-bodytun-');
+  const post = async (name: string, body: Buffer, headers: string[]) => {
+    fs.writeFileSync(path.join(dir, name), body);
+    return (await curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', a.proxyUrl, ...headers.flatMap((h) => ['-H', h]), '--data-binary', `@${path.join(dir, name)}`, `http://allowed.example:${tp}/tunnel.jsp`])).stdout;
+  };
+  t.equal(await post('connect', Buffer.alloc(0), ['X-CMD: CONNECT', 'X-TARGET: admin.example', 'X-PORT: 22']), '403', 'the CONNECT to a denied host is denied');
+  t.same(dialled, [], 'the tunnel server never dialled');
+  t.equal(await post('connect-ok', Buffer.alloc(0), ['X-CMD: CONNECT', 'X-TARGET: allowed.example', 'X-PORT: 22']), '200', 'a CONNECT to an allowed host goes on (the policy decides)');
+  t.equal(await post('hello', hellos[0]!, ['X-CMD: FORWARD', 'Content-Type: application/octet-stream']), '403', 'a TLS hello as a FORWARD body is refused');
+  t.equal(await post('socks', socks, ['Content-Type: application/octet-stream']), '403', 'a SOCKS request as a body is refused');
+  t.equal(await post('vless', Buffer.concat([vless, hellos[1]!]), ['Content-Type: application/grpc']), '403', 'an XHTTP upload (VLESS, then TLS) is refused');
+  t.equal(await post('b64', Buffer.from(hellos[0]!.toString('base64')), ['X-CMD: FORWARD']), '403', 'a base64 hello as a body is refused');
+  await new Promise((res) => setTimeout(res, 100));
+  t.same(got, [], 'the service got none of the tunnelled bytes');
+  t.equal(await post('png', Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex'), ['Content-Type: image/png']), '200', 'an image upload goes on');
 });
